@@ -1,0 +1,2 @@
+namespace ProtoSwarm.Actors;
+internal static class AssemblyMarker;

@@ -1,0 +1,156 @@
+using System.Collections.Immutable;
+using MessagePack;
+
+namespace ProtoSwarm.Contracts;
+
+// What the CLI and client actors ask of a node or a manager. Every command carries a RequestId so
+// that a retried delivery is recognised and answered once. Replies are <Command>Ack or the one
+// CommandRejected below, whose Code a program can test and whose Reason a person can act on.
+
+/// <summary>Why a command was refused; the CLI maps each to a sentence and an exit code.</summary>
+public enum RejectCode
+{
+    Internal = 0,
+    InvalidArgument = 1,
+    NotFound = 2,
+    Conflict = 3,
+    NotInSwarm = 4,
+    AlreadyInSwarm = 5,
+    NotManager = 6,
+    Unavailable = 7,
+    PermissionDenied = 8,
+    InvalidToken = 9,
+}
+
+[MessagePackObject]
+public sealed record CommandRejected(
+    [property: Key(0)] RejectCode Code,
+    [property: Key(1)] string Reason);
+
+// ---- the node itself (answered by the local node host, never forwarded)
+
+[MessagePackObject]
+public sealed record GetVersion([property: Key(0)] string RequestId);
+
+[MessagePackObject]
+public sealed record VersionInfo(
+    [property: Key(0)] string Version,
+    [property: Key(1)] string ApiVersion,
+    [property: Key(2)] string Os,
+    [property: Key(3)] string Architecture,
+    [property: Key(4)] string Runtime);
+
+[MessagePackObject]
+public sealed record GetInfo([property: Key(0)] string RequestId);
+
+/// <summary>`protoswarm info`: the local node and, where it is a manager, the swarm's counts.</summary>
+[MessagePackObject]
+public sealed record NodeInfoSnapshot(
+    [property: Key(0)] string LocalNodeState,
+    [property: Key(1)] string NodeId,
+    [property: Key(2)] string NodeAddr,
+    [property: Key(3)] bool ControlAvailable,
+    [property: Key(4)] string ClusterId,
+    [property: Key(5)] int Managers,
+    [property: Key(6)] int Nodes,
+    [property: Key(7)] ImmutableArray<string> RemoteManagers,
+    [property: Key(8)] string Hostname,
+    [property: Key(9)] string EngineVersion,
+    [property: Key(10)] string StateDir,
+    [property: Key(11)] string Error,
+    [property: Key(12)] string ListenAddr,
+    [property: Key(13)] string MemberId);
+
+[MessagePackObject]
+public sealed record InitSwarm(
+    [property: Key(0)] string RequestId,
+    [property: Key(1)] string? AdvertiseAddr,
+    [property: Key(2)] bool ForceNewCluster);
+
+[MessagePackObject]
+public sealed record InitSwarmAck(
+    [property: Key(0)] string NodeId,
+    [property: Key(1)] string ClusterId,
+    [property: Key(2)] string WorkerToken,
+    [property: Key(3)] string ManagerAddr);
+
+[MessagePackObject]
+public sealed record JoinSwarm(
+    [property: Key(0)] string RequestId,
+    [property: Key(1)] string Token,
+    [property: Key(2)] string RemoteAddr,
+    [property: Key(3)] string? AdvertiseAddr);
+
+[MessagePackObject]
+public sealed record JoinSwarmAck(
+    [property: Key(0)] string NodeId,
+    [property: Key(1)] NodeRole Role);
+
+[MessagePackObject]
+public sealed record LeaveSwarm(
+    [property: Key(0)] string RequestId,
+    [property: Key(1)] bool Force);
+
+[MessagePackObject]
+public sealed record LeaveSwarmAck([property: Key(0)] string NodeId);
+
+// ---- the swarm (answered by a manager; a node forwards them to the leader)
+
+[MessagePackObject]
+public sealed record GetJoinToken(
+    [property: Key(0)] string RequestId,
+    [property: Key(1)] NodeRole Role);
+
+[MessagePackObject]
+public sealed record JoinTokenInfo(
+    [property: Key(0)] NodeRole Role,
+    [property: Key(1)] string Token,
+    [property: Key(2)] string ManagerAddr);
+
+[MessagePackObject]
+public sealed record ListNodes([property: Key(0)] string RequestId);
+
+[MessagePackObject]
+public sealed record NodeList([property: Key(0)] ImmutableArray<NodeObject> Nodes);
+
+/// <summary>A node named by id, id prefix or hostname, as docker resolves them.</summary>
+[MessagePackObject]
+public sealed record InspectNode(
+    [property: Key(0)] string RequestId,
+    [property: Key(1)] string NodeRef);
+
+[MessagePackObject]
+public sealed record NodeDetails([property: Key(0)] NodeObject Node);
+
+[MessagePackObject]
+public sealed record PromoteNode(
+    [property: Key(0)] string RequestId,
+    [property: Key(1)] string NodeRef);
+
+[MessagePackObject]
+public sealed record DemoteNode(
+    [property: Key(0)] string RequestId,
+    [property: Key(1)] string NodeRef);
+
+[MessagePackObject]
+public sealed record UpdateNode(
+    [property: Key(0)] string RequestId,
+    [property: Key(1)] string NodeRef,
+    [property: Key(2)] NodeAvailability? Availability,
+    [property: Key(3)] ImmutableSortedDictionary<string, string> LabelsAdd,
+    [property: Key(4)] ImmutableArray<string> LabelsRemove);
+
+/// <summary>The reply to promote, demote and update: the node as stored after the change.</summary>
+[MessagePackObject]
+public sealed record NodeUpdateAck(
+    [property: Key(0)] NodeObject Node,
+    [property: Key(1)] string Message);
+
+[MessagePackObject]
+public sealed record RemoveNode(
+    [property: Key(0)] string RequestId,
+    [property: Key(1)] string NodeRef,
+    [property: Key(2)] bool Force);
+
+[MessagePackObject]
+public sealed record RemoveNodeAck([property: Key(0)] string NodeId);

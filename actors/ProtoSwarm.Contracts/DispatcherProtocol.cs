@@ -1,0 +1,58 @@
+using System.Collections.Immutable;
+using MessagePack;
+
+namespace ProtoSwarm.Contracts;
+
+// Between a node's agent and the managers' dispatcher.
+
+/// <summary>A node asks to join; the manager checks the token and answers with the node's identity.</summary>
+[MessagePackObject]
+public sealed record JoinRequest(
+    [property: Key(0)] string RequestId,
+    [property: Key(1)] string Token,
+    [property: Key(2)] string Addr,
+    [property: Key(3)] NodeDescription Description);
+
+[MessagePackObject]
+public sealed record JoinAccepted(
+    [property: Key(0)] string NodeId,
+    [property: Key(1)] NodeRole Role,
+    [property: Key(2)] string ClusterId,
+    [property: Key(3)] ImmutableArray<ManagerAddress> Managers);
+
+[MessagePackObject]
+public sealed record ManagerAddress(
+    [property: Key(0)] string NodeId,
+    [property: Key(1)] string Addr,
+    [property: Key(2)] bool Leader);
+
+/// <summary>Sent by every node's agent to the managers' dispatcher, every heartbeat period.</summary>
+[MessagePackObject]
+public sealed record NodeHeartbeat(
+    [property: Key(0)] string NodeId,
+    [property: Key(1)] string ClusterId,
+    [property: Key(2)] string Addr,
+    [property: Key(3)] MemberInfo Member,
+    [property: Key(4)] NodeDescription Description,
+    [property: Key(5)] NodeRole Role);
+
+/// <summary>
+/// The dispatcher's answer: when to beat next, the cluster members (the swarm's node list is the
+/// Proto.Cluster member list), the managers, and the role the managers want this node in.
+/// </summary>
+[MessagePackObject]
+public sealed record HeartbeatAck(
+    [property: Key(0)] int PeriodMilliseconds,
+    [property: Key(1)] ImmutableArray<MemberInfo> Members,
+    [property: Key(2)] ImmutableArray<ManagerAddress> Managers,
+    [property: Key(3)] NodeRole DesiredRole);
+
+/// <summary>The dispatcher refuses a heartbeat: the node was removed, or belongs to another swarm.</summary>
+[MessagePackObject]
+public sealed record HeartbeatRejected(
+    [property: Key(0)] string Reason,
+    [property: Key(1)] bool Removed);
+
+/// <summary>The dispatcher asks a node actor to check its node's liveness now.</summary>
+[MessagePackObject]
+public sealed record CheckNodeLiveness([property: Key(0)] string NodeId);

@@ -1,0 +1,87 @@
+using System.Collections.Immutable;
+using MessagePack;
+
+namespace ProtoSwarm.Contracts;
+
+public enum NodeRole
+{
+    Worker = 0,
+    Manager = 1,
+}
+
+public enum NodeAvailability
+{
+    Active = 0,
+    Pause = 1,
+    Drain = 2,
+}
+
+/// <summary>What the managers observe of a node, as docker's Status.State.</summary>
+public enum NodeState
+{
+    Unknown = 0,
+    Down = 1,
+    Ready = 2,
+    Disconnected = 3,
+}
+
+/// <summary>A manager as seen by the other managers, as docker's ManagerStatus.Reachability.</summary>
+public enum Reachability
+{
+    Unknown = 0,
+    Unreachable = 1,
+    Reachable = 2,
+}
+
+/// <summary>What an operator asks of a node; changed by `node update`, `node promote/demote`.</summary>
+[MessagePackObject]
+public sealed record NodeSpec(
+    [property: Key(0)] NodeRole DesiredRole,
+    [property: Key(1)] NodeAvailability Availability,
+    [property: Key(2)] ImmutableSortedDictionary<string, string> Labels);
+
+/// <summary>What a node says about itself in its heartbeats.</summary>
+[MessagePackObject]
+public sealed record NodeDescription(
+    [property: Key(0)] string Hostname,
+    [property: Key(1)] string Os,
+    [property: Key(2)] string Architecture,
+    [property: Key(3)] long NanoCpus,
+    [property: Key(4)] long MemoryBytes,
+    [property: Key(5)] string EngineVersion);
+
+/// <summary>Where the node's Proto.Cluster member is reachable, for the swarm's own cluster provider.</summary>
+[MessagePackObject]
+public sealed record MemberInfo(
+    [property: Key(0)] string MemberId,
+    [property: Key(1)] string Host,
+    [property: Key(2)] int Port,
+    [property: Key(3)] ImmutableArray<string> Kinds);
+
+[MessagePackObject]
+public sealed record NodeStatus(
+    [property: Key(0)] NodeState State,
+    [property: Key(1)] string Message,
+    [property: Key(2)] string Addr,
+    [property: Key(3)] DateTimeOffset LastHeartbeat);
+
+[MessagePackObject]
+public sealed record ManagerStatus(
+    [property: Key(0)] bool Leader,
+    [property: Key(1)] Reachability Reachability,
+    [property: Key(2)] string Addr);
+
+/// <summary>A node as the managers' store keeps it.</summary>
+[MessagePackObject]
+public sealed record NodeObject(
+    [property: Key(0)] string Id,
+    [property: Key(1)] ObjectMeta Meta,
+    [property: Key(2)] NodeSpec Spec,
+    [property: Key(3)] NodeRole Role,
+    [property: Key(4)] NodeDescription Description,
+    [property: Key(5)] NodeStatus Status,
+    [property: Key(6)] ManagerStatus? ManagerStatus,
+    [property: Key(7)] MemberInfo? Member) : IStoreObject
+{
+    public static string StoreKind => "node";
+}

@@ -1,0 +1,60 @@
+using System.Security.Cryptography;
+using MessagePack;
+
+namespace ProtoSwarm.Contracts;
+
+/// <summary>
+/// Version and times of a stored object. Version is the store index of the write that last
+/// changed the object; an update must name the version it read, or it is refused.
+/// </summary>
+[MessagePackObject]
+public sealed record ObjectMeta(
+    [property: Key(0)] ulong Version,
+    [property: Key(1)] DateTimeOffset CreatedAt,
+    [property: Key(2)] DateTimeOffset UpdatedAt)
+{
+    public static ObjectMeta New(DateTimeOffset now) => new(0, now, now);
+}
+
+/// <summary>An object kept in the managers' store: a kind (its table) and an id.</summary>
+public interface IStoreObject
+{
+    static abstract string StoreKind { get; }
+
+    string Id { get; }
+
+    ObjectMeta Meta { get; }
+}
+
+/// <summary>The swarm itself: one object, id "default" as in swarmkit.</summary>
+[MessagePackObject]
+public sealed record ClusterObject(
+    [property: Key(0)] string Id,
+    [property: Key(1)] ObjectMeta Meta,
+    [property: Key(2)] string ClusterId,
+    [property: Key(3)] string WorkerJoinSecret,
+    [property: Key(4)] string ManagerJoinSecret) : IStoreObject
+{
+    public const string DefaultId = "default";
+
+    public static string StoreKind => "cluster";
+}
+
+/// <summary>Random identifiers in docker's shape: 25 lower-case base-36 characters.</summary>
+public static class SwarmIds
+{
+    private const string Alphabet = "0123456789abcdefghijklmnopqrstuvwxyz";
+
+    public static string New(int length = 25)
+    {
+        Span<char> chars = stackalloc char[length];
+        for (var i = 0; i < length; i++)
+        {
+            chars[i] = Alphabet[RandomNumberGenerator.GetInt32(Alphabet.Length)];
+        }
+
+        return new string(chars);
+    }
+
+    public static string NewRequestId() => New(16);
+}

@@ -1,0 +1,2 @@
+namespace ProtoSwarm.Persistence;
+internal static class AssemblyMarker;

@@ -1,0 +1,2 @@
+namespace ProtoSwarm.Hosting;
+internal static class AssemblyMarker;

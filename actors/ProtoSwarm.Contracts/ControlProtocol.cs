@@ -154,3 +154,15 @@ public sealed record RemoveNode(
 
 [MessagePackObject]
 public sealed record RemoveNodeAck([property: Key(0)] string NodeId);
+
+/// <summary>What `info` shows of the swarm, from a manager.</summary>
+[MessagePackObject]
+public sealed record GetSwarmSummary([property: Key(0)] string RequestId);
+
+[MessagePackObject]
+public sealed record SwarmSummary(
+    [property: Key(0)] string ClusterId,
+    [property: Key(1)] int Managers,
+    [property: Key(2)] int Nodes,
+    [property: Key(3)] ImmutableArray<ManagerAddress> ManagerAddresses,
+    [property: Key(4)] DateTimeOffset CreatedAt);

@@ -81,7 +81,12 @@ public sealed record NodeObject(
     [property: Key(4)] NodeDescription Description,
     [property: Key(5)] NodeStatus Status,
     [property: Key(6)] ManagerStatus? ManagerStatus,
-    [property: Key(7)] MemberInfo? Member) : IStoreObject
+    [property: Key(7)] MemberInfo? Member) : IStoreObject, IStoreKind
 {
     public static string StoreKind => "node";
+
+    [IgnoreMember]
+    public string Kind => StoreKind;
+
+    public IStoreObject WithMeta(ObjectMeta meta) => this with { Meta = meta };
 }

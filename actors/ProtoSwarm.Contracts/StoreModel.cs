@@ -19,11 +19,20 @@ public sealed record ObjectMeta(
 /// <summary>An object kept in the managers' store: a kind (its table) and an id.</summary>
 public interface IStoreObject
 {
-    static abstract string StoreKind { get; }
+    /// <summary>The object's table; the same as its type's <see cref="IStoreKind.StoreKind"/>.</summary>
+    string Kind { get; }
 
     string Id { get; }
 
     ObjectMeta Meta { get; }
+
+    IStoreObject WithMeta(ObjectMeta meta);
+}
+
+/// <summary>The table a type of store object lives in, known from the type alone.</summary>
+public interface IStoreKind
+{
+    static abstract string StoreKind { get; }
 }
 
 /// <summary>The swarm itself: one object, id "default" as in swarmkit.</summary>
@@ -33,11 +42,16 @@ public sealed record ClusterObject(
     [property: Key(1)] ObjectMeta Meta,
     [property: Key(2)] string ClusterId,
     [property: Key(3)] string WorkerJoinSecret,
-    [property: Key(4)] string ManagerJoinSecret) : IStoreObject
+    [property: Key(4)] string ManagerJoinSecret) : IStoreObject, IStoreKind
 {
     public const string DefaultId = "default";
 
     public static string StoreKind => "cluster";
+
+    [IgnoreMember]
+    public string Kind => StoreKind;
+
+    public IStoreObject WithMeta(ObjectMeta meta) => this with { Meta = meta };
 }
 
 /// <summary>Random identifiers in docker's shape: 25 lower-case base-36 characters.</summary>

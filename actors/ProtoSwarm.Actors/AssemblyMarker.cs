@@ -1,2 +1,0 @@
-namespace ProtoSwarm.Actors;
-internal static class AssemblyMarker;

@@ -1,0 +1,159 @@
+using System.Collections.Immutable;
+using ProtoSwarm.Contracts;
+
+namespace ProtoSwarm.Actors.Managers;
+
+/// <summary>The outcome of a node command: the node to write (or none), a message, or a refusal.</summary>
+public sealed record NodeDecision(NodeObject? Write, string Message, CommandRejected? Rejected)
+{
+    public static NodeDecision Refuse(RejectCode code, string reason) => new(null, string.Empty, new CommandRejected(code, reason));
+
+    public static NodeDecision Change(NodeObject node, string message) => new(node, message, null);
+
+    public static NodeDecision Nothing(string message) => new(null, message, null);
+}
+
+/// <summary>
+/// The decisions behind `node promote/demote/update/rm`, as pure functions over the stored nodes:
+/// the manager API actor reads, calls these, and writes what they return.
+/// </summary>
+public static class NodeCommands
+{
+    /// <summary>A node named as docker resolves names: full id, then hostname, then a unique id prefix.</summary>
+    public static (NodeObject? Node, CommandRejected? Rejected) Resolve(IEnumerable<NodeObject> nodes, string nodeRef)
+    {
+        var all = nodes.ToList();
+        if (string.IsNullOrWhiteSpace(nodeRef))
+        {
+            return (null, new CommandRejected(RejectCode.InvalidArgument, "No node was named; give a node id, id prefix or hostname (see `protoswarm node ls`)."));
+        }
+
+        var exact = all.FirstOrDefault(n => n.Id == nodeRef);
+        if (exact is not null)
+        {
+            return (exact, null);
+        }
+
+        var byName = all.Where(n => n.Description.Hostname == nodeRef).ToList();
+        if (byName.Count == 1)
+        {
+            return (byName[0], null);
+        }
+
+        if (byName.Count > 1)
+        {
+            return (null, new CommandRejected(RejectCode.Conflict, $"Hostname {nodeRef} is ambiguous: {byName.Count} nodes have it ({string.Join(", ", byName.Select(n => n.Id))}); name the node by id."));
+        }
+
+        var byPrefix = all.Where(n => n.Id.StartsWith(nodeRef, StringComparison.Ordinal)).ToList();
+        return byPrefix.Count switch
+        {
+            1 => (byPrefix[0], null),
+            0 => (null, new CommandRejected(RejectCode.NotFound, $"No such node: {nodeRef}. See `protoswarm node ls` for the swarm's nodes.")),
+            _ => (null, new CommandRejected(RejectCode.Conflict, $"Node reference {nodeRef} is ambiguous: {byPrefix.Count} node ids start with it; give more of the id.")),
+        };
+    }
+
+    public static NodeDecision Promote(NodeObject node)
+    {
+        if (node.Spec.DesiredRole == NodeRole.Manager && node.Role == NodeRole.Manager)
+        {
+            return NodeDecision.Nothing($"Node {node.Id} is already a manager.");
+        }
+
+        var promoted = node with
+        {
+            Spec = node.Spec with { DesiredRole = NodeRole.Manager },
+            Role = NodeRole.Manager,
+            ManagerStatus = new ManagerStatus(false, node.Status.State == NodeState.Ready ? Reachability.Reachable : Reachability.Unreachable, ManagerAddr(node)),
+        };
+        return NodeDecision.Change(promoted, $"Node {node.Id} promoted to a manager in the swarm.");
+    }
+
+    public static NodeDecision Demote(NodeObject node, IEnumerable<NodeObject> all)
+    {
+        if (node.Spec.DesiredRole == NodeRole.Worker && node.Role == NodeRole.Worker)
+        {
+            return NodeDecision.Nothing($"Node {node.Id} is already a worker.");
+        }
+
+        if (all.Count(n => n.Role == NodeRole.Manager) <= 1)
+        {
+            return NodeDecision.Refuse(RejectCode.Conflict, $"Node {node.Id} is the last manager of the swarm and cannot be demoted; promote another node first.");
+        }
+
+        if (node.ManagerStatus?.Leader == true)
+        {
+            return NodeDecision.Refuse(RejectCode.Conflict,
+                $"Node {node.Id} is the leader and holds the swarm's store; leadership cannot move to another manager yet, so it cannot be demoted. Demote another manager instead.");
+        }
+
+        var demoted = node with
+        {
+            Spec = node.Spec with { DesiredRole = NodeRole.Worker },
+            Role = NodeRole.Worker,
+            ManagerStatus = null,
+        };
+        return NodeDecision.Change(demoted, $"Manager {node.Id} demoted in the swarm.");
+    }
+
+    public static NodeDecision Update(NodeObject node, NodeAvailability? availability, IReadOnlyDictionary<string, string> labelsAdd, IEnumerable<string> labelsRemove)
+    {
+        var labels = node.Spec.Labels;
+        foreach (var key in labelsRemove)
+        {
+            if (!labels.ContainsKey(key))
+            {
+                return NodeDecision.Refuse(RejectCode.InvalidArgument, $"Label {key} is not on node {node.Id}; `protoswarm node inspect {node.Id}` lists its labels.");
+            }
+
+            labels = labels.Remove(key);
+        }
+
+        foreach (var (key, value) in labelsAdd)
+        {
+            if (string.IsNullOrWhiteSpace(key))
+            {
+                return NodeDecision.Refuse(RejectCode.InvalidArgument, "A label needs a key: use --label-add key=value.");
+            }
+
+            labels = labels.SetItem(key, value);
+        }
+
+        var spec = node.Spec with { Availability = availability ?? node.Spec.Availability, Labels = labels };
+        return spec.Availability == node.Spec.Availability && spec.Labels.SequenceEqual(node.Spec.Labels)
+            ? NodeDecision.Nothing(node.Id)
+            : NodeDecision.Change(node with { Spec = spec }, node.Id);
+    }
+
+    public static NodeDecision Remove(NodeObject node, bool force)
+    {
+        if (node.Role == NodeRole.Manager)
+        {
+            return NodeDecision.Refuse(RejectCode.Conflict, $"Node {node.Id} is a manager; demote it to a worker (`protoswarm node demote {node.Id}`) before removing it.");
+        }
+
+        if (node.Status.State != NodeState.Down && !force)
+        {
+            return NodeDecision.Refuse(RejectCode.Conflict, $"Node {node.Id} is not down and can't be removed; stop it first, or use --force.");
+        }
+
+        return NodeDecision.Nothing(node.Id);
+    }
+
+    public static NodeObject NewNode(string id, NodeRole role, string addr, int port, NodeDescription description, DateTimeOffset now, bool leader) =>
+        new(
+            id,
+            ObjectMeta.New(now),
+            new NodeSpec(role, NodeAvailability.Active, ImmutableSortedDictionary<string, string>.Empty),
+            role,
+            description,
+            new NodeStatus(NodeState.Unknown, string.Empty, addr, now),
+            role == NodeRole.Manager ? new ManagerStatus(leader, Reachability.Unknown, $"{addr}:{port}") : null,
+            null);
+
+    private static string ManagerAddr(NodeObject node) =>
+        node.Member is { } m ? $"{node.Status.Addr}:{m.Port}" : $"{node.Status.Addr}:{DefaultPort}";
+
+    public const int DefaultPort = 2377;
+}

@@ -1,0 +1,153 @@
+using Microsoft.Extensions.Logging;
+using Proto;
+using Proto.Cluster;
+using Proto.Timers;
+using ProtoSwarm.Actors.Managers;
+using ProtoSwarm.Actors.Store;
+using ProtoSwarm.Contracts;
+
+namespace ProtoSwarm.Actors.Nodes;
+
+/// <summary>
+/// One node as the managers see it (virtual actor, kind <c>node</c>, identity = node id): it takes
+/// the node's heartbeats, and writes Ready when they arrive and Down when they stop. It writes only
+/// changes, so a steady heartbeat costs no disk write.
+/// </summary>
+public sealed partial class NodeActor : IActor
+{
+    private static readonly TimeSpan CheckInterval = TimeSpan.FromMilliseconds(250);
+
+    private readonly ManagerContext _manager;
+    private readonly ILogger _logger;
+    private string _nodeId = string.Empty;
+    private DateTimeOffset _lastHeartbeat;
+    private CancellationTokenSource? _timer;
+
+    public NodeActor(ManagerContext manager)
+    {
+        _manager = manager;
+        _logger = manager.LoggerFactory.CreateLogger<NodeActor>();
+    }
+
+    public Task ReceiveAsync(IContext context) => context.Message switch
+    {
+        Started => OnStarted(context),
+        NodeHeartbeat heartbeat => OnHeartbeat(context, heartbeat),
+        CheckNodeLiveness => OnCheck(context),
+        LivenessTick => OnTick(),
+        Stopping => OnStopping(),
+        _ => Task.CompletedTask,
+    };
+
+    private Task OnStarted(IContext context)
+    {
+        _nodeId = context.ClusterIdentity()?.Identity ?? string.Empty;
+
+        // A fresh activation gives the node a full grace period before judging it.
+        _lastHeartbeat = _manager.Time.GetUtcNow();
+        _timer = context.Scheduler(_manager.Time).SendRepeatedly(CheckInterval, context.Self, LivenessTick.Instance);
+        return Task.CompletedTask;
+    }
+
+    private Task OnStopping()
+    {
+        _timer?.Cancel();
+        return Task.CompletedTask;
+    }
+
+    private async Task OnHeartbeat(IContext context, NodeHeartbeat heartbeat)
+    {
+        var now = _manager.Time.GetUtcNow();
+        _lastHeartbeat = now;
+        var state = NodeState.Ready;
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            var node = _manager.Store.Current.Get<NodeObject>(_nodeId);
+            if (node is null)
+            {
+                state = NodeState.Unknown;
+                break;
+            }
+
+            var status = NodeLiveness.Decide(node.Status, now, now, heartbeatJustArrived: true, heartbeat.Addr);
+            if (status is null && SameMember(node.Member, heartbeat.Member) && node.Description == heartbeat.Description)
+            {
+                break;
+            }
+
+            var newStatus = status ?? node.Status;
+            var updated = node with
+            {
+                Status = newStatus,
+                Member = heartbeat.Member,
+                Description = heartbeat.Description,
+                ManagerStatus = NodeLiveness.ManagerStatusFor(node, newStatus.State),
+            };
+            try
+            {
+                await _manager.Proposer.ProposeAsync([StoreChange.Update(updated)]);
+                if (status is not null && node.Status.State != NodeState.Ready)
+                {
+                    LogNodeReady(_logger, _nodeId, node.Description.Hostname, node.Status.State);
+                }
+
+                break;
+            }
+            catch (StoreConflictException)
+            {
+                // Someone else wrote the node since we read it: read again and redo the decision.
+            }
+        }
+
+        context.Respond(new NodeLivenessAck(_nodeId, state));
+    }
+
+    private Task OnCheck(IContext context)
+    {
+        var node = _manager.Store.Current.Get<NodeObject>(_nodeId);
+        context.Respond(new NodeLivenessAck(_nodeId, node?.Status.State ?? NodeState.Unknown));
+        return Task.CompletedTask;
+    }
+
+    private async Task OnTick()
+    {
+        var now = _manager.Time.GetUtcNow();
+        var node = _manager.Store.Current.Get<NodeObject>(_nodeId);
+        if (node is null)
+        {
+            return;
+        }
+
+        var status = NodeLiveness.Decide(node.Status, _lastHeartbeat, now, heartbeatJustArrived: false, node.Status.Addr);
+        if (status is null)
+        {
+            return;
+        }
+
+        try
+        {
+            await _manager.Proposer.ProposeAsync(
+                [StoreChange.Update(node with { Status = status, ManagerStatus = NodeLiveness.ManagerStatusFor(node, status.State) })]);
+            LogNodeDown(_logger, _nodeId, node.Description.Hostname, (now - _lastHeartbeat).TotalMilliseconds);
+        }
+        catch (StoreConflictException)
+        {
+            // The next tick decides again on fresh data.
+        }
+    }
+
+    private static bool SameMember(MemberInfo? a, MemberInfo? b) =>
+        a is not null && b is not null && a.MemberId == b.MemberId && a.Host == b.Host && a.Port == b.Port &&
+        a.Kinds.AsSpan().SequenceEqual(b.Kinds.AsSpan());
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Node {NodeId} ({Hostname}) {From}->Ready")]
+    private static partial void LogNodeReady(ILogger logger, string nodeId, string hostname, NodeState from);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Node {NodeId} ({Hostname}) Ready->Down: no heartbeat for {SilenceMs:0} ms")]
+    private static partial void LogNodeDown(ILogger logger, string nodeId, string hostname, double silenceMs);
+
+    private sealed record LivenessTick
+    {
+        public static readonly LivenessTick Instance = new();
+    }
+}

@@ -1,0 +1,121 @@
+using System.Threading.Channels;
+using ProtoSwarm.Contracts;
+
+namespace ProtoSwarm.Actors.Store;
+
+/// <summary>Writes to the store go through one proposer: the single-manager one now, Raft later.</summary>
+public interface IProposer
+{
+    /// <summary>
+    /// Proposes a set of changes, applied all or nothing once durable. Returns the store index they
+    /// were committed at; throws <see cref="StoreConflictException"/> if any change was stale.
+    /// </summary>
+    Task<ulong> ProposeAsync(IReadOnlyList<StoreChange> changes, CancellationToken ct = default);
+}
+
+/// <summary>
+/// The managers' store as the rest of the code sees it: lock-free snapshots for readers, and
+/// watches that deliver committed events in commit order from a given index.
+/// </summary>
+public sealed class SwarmStore
+{
+    /// <summary>How many recent events a late watcher can still be replayed.</summary>
+    public const int RetainedEvents = 10_000;
+
+    private readonly object _gate = new();
+    private readonly Queue<StoreEvent> _recent = new();
+    private readonly List<Channel<StoreEvent>> _watchers = [];
+    private StoreState _state;
+
+    public SwarmStore(StoreState initial) => _state = initial;
+
+    /// <summary>The latest committed state; an immutable snapshot.</summary>
+    public StoreState Current => Volatile.Read(ref _state);
+
+    /// <summary>Raised after each commit, outside the store's lock, with the new state.</summary>
+    public event Action<StoreState>? Committed;
+
+    /// <summary>Called by the proposer only, in commit order.</summary>
+    public void Publish(StoreState next, IReadOnlyList<StoreEvent> events)
+    {
+        lock (_gate)
+        {
+            if (next.Index <= _state.Index)
+            {
+                throw new InvalidOperationException($"Store index must grow: {next.Index} after {_state.Index}");
+            }
+
+            Volatile.Write(ref _state, next);
+            foreach (var e in events)
+            {
+                _recent.Enqueue(e);
+                if (_recent.Count > RetainedEvents)
+                {
+                    _recent.Dequeue();
+                }
+
+                for (var i = _watchers.Count - 1; i >= 0; i--)
+                {
+                    if (!_watchers[i].Writer.TryWrite(e))
+                    {
+                        _watchers.RemoveAt(i);
+                    }
+                }
+            }
+        }
+
+        Committed?.Invoke(next);
+    }
+
+    /// <summary>
+    /// Every event after <paramref name="afterIndex"/>, then new ones as they commit. Throws
+    /// <see cref="StoreCompactedException"/> when those events are no longer retained: list again.
+    /// </summary>
+    public ChannelReader<StoreEvent> Watch(ulong afterIndex, CancellationToken ct)
+    {
+        var channel = Channel.CreateUnbounded<StoreEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        lock (_gate)
+        {
+            var oldest = _recent.Count > 0 ? _recent.Peek().Index : _state.Index + 1;
+            if (afterIndex + 1 < oldest && afterIndex < _state.Index)
+            {
+                throw new StoreCompactedException($"Events after index {afterIndex} are no longer retained (oldest {oldest}); list the objects again and watch from {_state.Index}");
+            }
+
+            foreach (var e in _recent.Where(e => e.Index > afterIndex))
+            {
+                channel.Writer.TryWrite(e);
+            }
+
+            _watchers.Add(channel);
+        }
+
+        ct.Register(() =>
+        {
+            lock (_gate)
+            {
+                _watchers.Remove(channel);
+            }
+
+            channel.Writer.TryComplete();
+        });
+        return channel.Reader;
+    }
+}
+
+public sealed class StoreCompactedException : Exception
+{
+    public StoreCompactedException(string message)
+        : base(message)
+    {
+    }
+
+    public StoreCompactedException()
+    {
+    }
+
+    public StoreCompactedException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}

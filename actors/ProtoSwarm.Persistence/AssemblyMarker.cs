@@ -1,2 +1,0 @@
-namespace ProtoSwarm.Persistence;
-internal static class AssemblyMarker;

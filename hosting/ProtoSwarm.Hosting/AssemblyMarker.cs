@@ -1,2 +1,0 @@
-namespace ProtoSwarm.Hosting;
-internal static class AssemblyMarker;

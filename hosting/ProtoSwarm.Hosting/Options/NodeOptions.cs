@@ -1,0 +1,29 @@
+using System.Net;
+
+namespace ProtoSwarm.Hosting.Options;
+
+/// <summary>protoswarmd's settings, validated before anything starts.</summary>
+public sealed record NodeOptions
+{
+    public const string DefaultStateDir = "/var/lib/protoswarm";
+    public const int DefaultPort = 2377;
+
+    public string StateDir { get; init; } = DefaultStateDir;
+
+    /// <summary>Where Proto.Remote listens once the node is in a swarm.</summary>
+    public IPEndPoint ListenAddr { get; init; } = new(IPAddress.Any, DefaultPort);
+
+    /// <summary>The address other nodes use to reach this one; detected when not given.</summary>
+    public IPAddress? AdvertiseAddr { get; init; }
+
+    public string? ControlSocketOverride { get; init; }
+
+    public string ControlSocket => ControlSocketOverride ?? Path.Combine(StateDir, "control.sock");
+
+    /// <summary>The name the node reports (docker's Description.Hostname).</summary>
+    public string Hostname { get; init; } = Environment.MachineName;
+
+    public string NodeStatePath => Path.Combine(StateDir, "node.db");
+
+    public string StorePath => Path.Combine(StateDir, "store.db");
+}

@@ -1,0 +1,205 @@
+using System.Globalization;
+using System.Net;
+
+namespace ProtoSwarm.Hosting.Options;
+
+/// <summary>
+/// Parses and checks protoswarmd's command line. Every problem is reported as a sentence naming
+/// the flag and what to do; nothing starts while any is left.
+/// </summary>
+public static class NodeOptionsParser
+{
+    public const string Usage = """
+        Usage: protoswarmd [OPTIONS]
+
+        The ProtoSwarm node host: run one on every machine of the swarm.
+
+        Options:
+          --state DIR              State directory (default /var/lib/protoswarm)
+          --listen-addr IP:PORT    Address for the swarm's traffic (default 0.0.0.0:2377)
+          --advertise-addr IP      Address other nodes use to reach this one (default: detected)
+          --control-socket PATH    The local control socket (default STATE/control.sock, root-only)
+          --hostname NAME          The node's name in the swarm (default: this machine's hostname)
+          --log-level LEVEL        trace, debug, information, warning or error (default information)
+          -h, --help               Show this help
+        """;
+
+    public sealed record Result(NodeOptions Options, string LogLevel, bool Help, IReadOnlyList<string> Errors);
+
+    public static Result Parse(IReadOnlyList<string> args)
+    {
+        var errors = new List<string>();
+        var options = new NodeOptions();
+        var logLevel = "information";
+        var help = false;
+        for (var i = 0; i < args.Count; i++)
+        {
+            var (flag, inline) = SplitFlag(args[i]);
+            string? Value()
+            {
+                if (inline is not null)
+                {
+                    return inline;
+                }
+
+                if (i + 1 < args.Count && !args[i + 1].StartsWith("--", StringComparison.Ordinal))
+                {
+                    return args[++i];
+                }
+
+                errors.Add($"{flag} needs a value; see `protoswarmd --help`.");
+                return null;
+            }
+
+            switch (flag)
+            {
+                case "-h" or "--help":
+                    help = true;
+                    break;
+                case "--state":
+                    if (Value() is { } state)
+                    {
+                        options = options with { StateDir = Path.GetFullPath(state) };
+                    }
+
+                    break;
+                case "--listen-addr":
+                    if (Value() is { } listen)
+                    {
+                        if (TryParseEndpoint(listen, NodeOptions.DefaultPort, out var endpoint))
+                        {
+                            options = options with { ListenAddr = endpoint };
+                        }
+                        else
+                        {
+                            errors.Add($"--listen-addr {listen}: expected IP:PORT, e.g. 0.0.0.0:2377, with a port from 1 to 65535.");
+                        }
+                    }
+
+                    break;
+                case "--advertise-addr":
+                    if (Value() is { } advertise)
+                    {
+                        if (TryParseEndpoint(advertise, NodeOptions.DefaultPort, out var endpoint) && !endpoint.Address.Equals(IPAddress.Any))
+                        {
+                            options = options with { AdvertiseAddr = endpoint.Address };
+                        }
+                        else
+                        {
+                            errors.Add($"--advertise-addr {advertise}: expected this node's IP address as other nodes reach it, e.g. 10.0.0.1 (not 0.0.0.0).");
+                        }
+                    }
+
+                    break;
+                case "--control-socket":
+                    if (Value() is { } socket)
+                    {
+                        options = options with { ControlSocketOverride = Path.GetFullPath(socket) };
+                    }
+
+                    break;
+                case "--hostname":
+                    if (Value() is { } hostname)
+                    {
+                        if (IsValidHostname(hostname))
+                        {
+                            options = options with { Hostname = hostname };
+                        }
+                        else
+                        {
+                            errors.Add($"--hostname {hostname}: use letters, digits, '-', '_' and '.', at most 253 characters.");
+                        }
+                    }
+
+                    break;
+                case "--log-level":
+                    if (Value() is { } level)
+                    {
+                        if (level is "trace" or "debug" or "information" or "warning" or "error")
+                        {
+                            logLevel = level;
+                        }
+                        else
+                        {
+                            errors.Add($"--log-level {level}: use trace, debug, information, warning or error.");
+                        }
+                    }
+
+                    break;
+                default:
+                    errors.Add($"Unknown option {args[i]}; see `protoswarmd --help`.");
+                    break;
+            }
+        }
+
+        return new Result(options, logLevel, help, errors);
+    }
+
+    /// <summary>Checks what can only be checked on the machine: the directories can be made and written.</summary>
+    public static IReadOnlyList<string> CheckEnvironment(NodeOptions options)
+    {
+        var errors = new List<string>();
+        try
+        {
+            Directory.CreateDirectory(options.StateDir);
+            var probe = Path.Combine(options.StateDir, $".probe-{Environment.ProcessId}");
+            File.WriteAllText(probe, string.Empty);
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            errors.Add($"--state {options.StateDir}: cannot write there ({e.Message}); run as root or pick a writable directory.");
+        }
+
+        var socketDir = Path.GetDirectoryName(options.ControlSocket)!;
+        try
+        {
+            Directory.CreateDirectory(socketDir);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            errors.Add($"--control-socket {options.ControlSocket}: cannot create {socketDir} ({e.Message}).");
+        }
+
+        if (System.Text.Encoding.UTF8.GetByteCount(options.ControlSocket) > 107)
+        {
+            errors.Add($"--control-socket {options.ControlSocket}: a Unix socket path must be shorter than 108 bytes; pick a shorter path.");
+        }
+
+        return errors;
+    }
+
+    public static bool TryParseEndpoint(string text, int defaultPort, out IPEndPoint endpoint)
+    {
+        endpoint = null!;
+        if (IPAddress.TryParse(text, out var bare) && !text.Contains(':', StringComparison.Ordinal))
+        {
+            endpoint = new IPEndPoint(bare, defaultPort);
+            return true;
+        }
+
+        var colon = text.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(text.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
+        {
+            return false;
+        }
+
+        var host = text[..colon].Trim('[', ']');
+        if (!IPAddress.TryParse(host, out var address))
+        {
+            return false;
+        }
+
+        endpoint = new IPEndPoint(address, port);
+        return true;
+    }
+
+    private static (string Flag, string? Inline) SplitFlag(string arg)
+    {
+        var eq = arg.IndexOf('=', StringComparison.Ordinal);
+        return arg.StartsWith("--", StringComparison.Ordinal) && eq > 0 ? (arg[..eq], arg[(eq + 1)..]) : (arg, null);
+    }
+
+    private static bool IsValidHostname(string name) =>
+        name.Length is > 0 and <= 253 && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');
+}

@@ -1,0 +1,492 @@
+using System.Collections.Immutable;
+using Microsoft.Extensions.Logging;
+using Proto;
+using Proto.Cluster;
+using ProtoSwarm.Actors.Managers;
+using ProtoSwarm.Actors.Store;
+using Proto.Remote;
+using Proto.Remote.GrpcNet;
+using ProtoSwarm.Contracts;
+using ProtoSwarm.Hosting.Options;
+using ProtoSwarm.Networking.Remote;
+using ProtoSwarm.Persistence;
+
+namespace ProtoSwarm.Hosting.Runtime;
+
+/// <summary>
+/// The node host's core: what node this is (node.db), whether it is in a swarm, and the running
+/// <see cref="SwarmMember"/> when it is. Control requests from the CLI land in
+/// <see cref="HandleAsync"/>: the node's own commands (init, join, leave, info, version) are
+/// answered here; the swarm's commands go to the manager API, or are refused on a worker.
+/// </summary>
+public sealed partial class SwarmRuntime : IAsyncDisposable
+{
+    private static readonly TimeSpan ManagerApiTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan JoinTimeout = TimeSpan.FromSeconds(15);
+
+    private readonly NodeOptions _options;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly SemaphoreSlim _lifecycle = new(1, 1);
+    private readonly NodeStateFile _stateFile;
+    private NodeLocalState? _state;
+    private SwarmMember? _member;
+    private string _error = string.Empty;
+
+    public SwarmRuntime(NodeOptions options, ILoggerFactory loggerFactory, TimeProvider time)
+    {
+        _options = options;
+        _loggerFactory = loggerFactory;
+        _time = time;
+        _logger = loggerFactory.CreateLogger<SwarmRuntime>();
+        _stateFile = new NodeStateFile(options.NodeStatePath);
+        _state = _stateFile.Load();
+    }
+
+    /// <summary>Rejoins the swarm this node was in, if any. A failure is logged and shown by `info`; the host keeps running.</summary>
+    public async Task StartAsync()
+    {
+        await _lifecycle.WaitAsync();
+        try
+        {
+            if (_state is not null)
+            {
+                await StartMemberAsync(_state);
+            }
+        }
+        catch (Exception e)
+        {
+            _error = e.Message;
+            LogStartFailed(_logger, e);
+        }
+        finally
+        {
+            _lifecycle.Release();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _lifecycle.WaitAsync();
+        try
+        {
+            await StopMemberAsync();
+            _stateFile.Dispose();
+        }
+        finally
+        {
+            _lifecycle.Release();
+        }
+    }
+
+    public async Task<object> HandleAsync(object request, CancellationToken ct)
+    {
+        try
+        {
+            return request switch
+            {
+                GetVersion => NodeIdentity.Version(),
+                GetInfo => await InfoAsync(ct),
+                InitSwarm m => await InitAsync(m),
+                JoinSwarm m => await JoinAsync(m, ct),
+                LeaveSwarm m => await LeaveAsync(m),
+                ListNodes or InspectNode or PromoteNode or DemoteNode or UpdateNode or RemoveNode or GetJoinToken or GetSwarmSummary
+                    => await AskManagerAsync(request, ct),
+                _ => new CommandRejected(RejectCode.InvalidArgument, $"{request.GetType().Name} is not a command this node answers; are the CLI and protoswarmd the same version?"),
+            };
+        }
+        catch (PersistenceException e)
+        {
+            return new CommandRejected(RejectCode.Internal, e.Message);
+        }
+    }
+
+    private async Task<object> AskManagerAsync(object request, CancellationToken ct)
+    {
+        var member = _member;
+        var state = _state;
+        if (state is null || member is null)
+        {
+            return NotInSwarm();
+        }
+
+        if (state.Role != NodeRole.Manager)
+        {
+            return new CommandRejected(RejectCode.NotManager,
+                "This node is not a swarm manager. Worker nodes can't be used to view or modify cluster state. Run this command on a manager node or promote the current node to a manager.");
+        }
+
+        try
+        {
+            return await member.System.Root.RequestAsync<object>(member.ManagerApi, request, ct.WithTimeout(ManagerApiTimeout));
+        }
+        catch (Exception e) when (e is TimeoutException or OperationCanceledException)
+        {
+            return new CommandRejected(RejectCode.Unavailable, "The swarm's managers did not answer in time; check `protoswarm info` and the managers' logs, then try again.");
+        }
+    }
+
+    private async Task<object> InfoAsync(CancellationToken ct)
+    {
+        var state = _state;
+        var member = _member;
+        var local = new NodeInfoSnapshot(
+            state is null ? "inactive" : member is null ? "error" : "active",
+            state?.NodeId ?? string.Empty,
+            state?.AdvertiseAddr ?? string.Empty,
+            state?.Role == NodeRole.Manager,
+            state?.ClusterId ?? string.Empty,
+            0,
+            0,
+            [.. (state?.Managers ?? []).Select(m => m.Addr)],
+            _options.Hostname,
+            NodeIdentity.EngineVersion,
+            _options.StateDir,
+            _error,
+            _options.ListenAddr.ToString(),
+            member?.System.Id ?? string.Empty);
+        if (state?.Role != NodeRole.Manager || member is null)
+        {
+            return local;
+        }
+
+        return await AskManagerAsync(new GetSwarmSummary(SwarmIds.NewRequestId()), ct) is SwarmSummary summary
+            ? local with { Managers = summary.Managers, Nodes = summary.Nodes, RemoteManagers = [.. summary.ManagerAddresses.Select(m => m.Addr)] }
+            : local;
+    }
+
+    private async Task<object> InitAsync(InitSwarm m)
+    {
+        await _lifecycle.WaitAsync();
+        try
+        {
+            if (m.ForceNewCluster)
+            {
+                return await ForceNewClusterAsync();
+            }
+
+            if (_state is not null)
+            {
+                return AlreadyInSwarm();
+            }
+
+            var (advertise, error) = NodeIdentity.ChooseAdvertiseAddr(m.AdvertiseAddr, _options.AdvertiseAddr, _options.ListenAddr);
+            if (advertise is null)
+            {
+                return new CommandRejected(RejectCode.InvalidArgument, error!);
+            }
+
+            var now = _time.GetUtcNow();
+            var cluster = new ClusterObject(ClusterObject.DefaultId, ObjectMeta.New(now), SwarmIds.New(), JoinTokens.NewSecret(), JoinTokens.NewSecret());
+            var nodeId = SwarmIds.New();
+            var addr = advertise.ToString();
+            var self = NodeCommands.NewNode(nodeId, NodeRole.Manager, addr, _options.ListenAddr.Port, NodeIdentity.Describe(_options.Hostname), now, leader: true);
+
+            File.Delete(_options.StorePath);
+            var (store, proposer) = LocalProposer.Open(_options.StorePath, _time, _loggerFactory.CreateLogger<LocalProposer>());
+            try
+            {
+                await proposer.ProposeAsync([StoreChange.Create(cluster), StoreChange.Create(self)]);
+            }
+            catch
+            {
+                await proposer.DisposeAsync();
+                throw;
+            }
+
+            var managerAddr = $"{addr}:{_options.ListenAddr.Port}";
+            var state = new NodeLocalState(nodeId, cluster.ClusterId, NodeRole.Manager, addr, [new ManagerAddress(nodeId, managerAddr, true)], HoldsStore: true);
+            _stateFile.Save(state);
+            _state = state;
+            await StartMemberAsync(state, store, proposer);
+            LogInitialized(_logger, cluster.ClusterId, nodeId, managerAddr);
+            return new InitSwarmAck(nodeId, cluster.ClusterId, JoinTokens.Format(cluster.WorkerJoinSecret), managerAddr);
+        }
+        catch (Exception e) when (e is not PersistenceException)
+        {
+            LogInitFailed(_logger, e);
+            return new CommandRejected(RejectCode.Internal, $"Could not initialise the swarm: {e.Message}");
+        }
+        finally
+        {
+            _lifecycle.Release();
+        }
+    }
+
+    /// <summary>Restarts this manager's store as a swarm of one manager, keeping every object; the other managers are removed.</summary>
+    private async Task<object> ForceNewClusterAsync()
+    {
+        if (_state is not { HoldsStore: true } state)
+        {
+            return new CommandRejected(RejectCode.Conflict, "--force-new-cluster restarts the swarm from this node's copy of its state, and this node holds none; run it on the manager that holds the swarm's state.");
+        }
+
+        await StopMemberAsync();
+        var (store, proposer) = LocalProposer.Open(_options.StorePath, _time, _loggerFactory.CreateLogger<LocalProposer>());
+        var others = store.Current.List<NodeObject>().Where(n => n.Role == NodeRole.Manager && n.Id != state.NodeId).ToList();
+        if (others.Count > 0)
+        {
+            await proposer.ProposeAsync([.. others.Select(StoreChange.Delete)]);
+        }
+
+        var cluster = store.Current.Get<ClusterObject>(ClusterObject.DefaultId)!;
+        var managerAddr = $"{state.AdvertiseAddr}:{_options.ListenAddr.Port}";
+        state = state with { Managers = [new ManagerAddress(state.NodeId, managerAddr, true)] };
+        _stateFile.Save(state);
+        _state = state;
+        await StartMemberAsync(state, store, proposer);
+        return new InitSwarmAck(state.NodeId, cluster.ClusterId, JoinTokens.Format(cluster.WorkerJoinSecret), managerAddr);
+    }
+
+    private async Task<object> JoinAsync(JoinSwarm m, CancellationToken ct)
+    {
+        if (!NodeOptionsParser.TryParseEndpoint(m.RemoteAddr, NodeOptions.DefaultPort, out var remote))
+        {
+            return new CommandRejected(RejectCode.InvalidArgument, $"{m.RemoteAddr} is not a manager address; give it as IP:PORT, e.g. 10.0.0.1:2377.");
+        }
+
+        var (advertise, error) = NodeIdentity.ChooseAdvertiseAddr(m.AdvertiseAddr, _options.AdvertiseAddr, _options.ListenAddr);
+        if (advertise is null)
+        {
+            return new CommandRejected(RejectCode.InvalidArgument, error!);
+        }
+
+        SwarmMember member;
+        await _lifecycle.WaitAsync(ct);
+        try
+        {
+            if (_state is not null)
+            {
+                return AlreadyInSwarm();
+            }
+
+            var description = NodeIdentity.Describe(_options.Hostname);
+            var request = new JoinRequest(m.RequestId, m.Token, advertise.ToString(), description);
+            object reply;
+            var client = new ActorSystem().WithClientRemote(RemoteConfigFactory.ForClient());
+            try
+            {
+                await client.Remote().StartAsync();
+                reply = await client.Root.RequestAsync<object>(new PID(remote.ToString(), Kinds.ManagerApi), request, ct.WithTimeout(JoinTimeout));
+            }
+            catch (Exception e) when (e is TimeoutException or OperationCanceledException)
+            {
+                return new CommandRejected(RejectCode.Unavailable,
+                    $"No manager answered at {remote} within {JoinTimeout.TotalSeconds:0} s; check the address and that port {remote.Port} on the manager is reachable from this node.");
+            }
+            finally
+            {
+                await client.Remote().ShutdownAsync(graceful: false);
+                await client.ShutdownAsync();
+            }
+
+            if (reply is not JoinAccepted accepted)
+            {
+                return reply as CommandRejected ?? new CommandRejected(RejectCode.Internal, $"The manager answered {reply.GetType().Name} to a join request.");
+            }
+
+            var state = new NodeLocalState(accepted.NodeId, accepted.ClusterId, accepted.Role, advertise.ToString(), accepted.Managers, HoldsStore: false);
+            _stateFile.Save(state);
+            _state = state;
+            member = await StartMemberAsync(state);
+            LogJoined(_logger, accepted.ClusterId, accepted.NodeId, accepted.Role, remote.ToString());
+        }
+        finally
+        {
+            _lifecycle.Release();
+        }
+
+        // A join that "succeeds" but never sees the managers is the split brain to avoid: check the member list.
+        var joined = await Task.WhenAny(member.Joined, Task.Delay(JoinTimeout, ct));
+        return joined == member.Joined
+            ? new JoinSwarmAck(member.State.NodeId, member.State.Role)
+            : new CommandRejected(RejectCode.Unavailable,
+                $"This node joined the swarm as {member.State.NodeId} but has not reached its managers within {JoinTimeout.TotalSeconds:0} s; it keeps trying in the background. Check that the managers can reach {member.State.AdvertiseAddr}:{_options.ListenAddr.Port}.");
+    }
+
+    private async Task<object> LeaveAsync(LeaveSwarm m)
+    {
+        await _lifecycle.WaitAsync();
+        try
+        {
+            if (_state is not { } state)
+            {
+                return NotInSwarm();
+            }
+
+            if (state.Role == NodeRole.Manager && !m.Force)
+            {
+                return new CommandRejected(RejectCode.Conflict, state.HoldsStore
+                    ? "You are attempting to leave the swarm on a node that is participating as a manager. Removing the last manager erases all current state of the swarm. Use `--force` to ignore this message."
+                    : "You are attempting to leave the swarm on a node that is participating as a manager. Demote it first (`protoswarm node demote` on another manager), or use `--force` to ignore this message.");
+            }
+
+            await LeaveLocallyAsync(state);
+            return new LeaveSwarmAck(state.NodeId);
+        }
+        finally
+        {
+            _lifecycle.Release();
+        }
+    }
+
+    private async Task LeaveLocallyAsync(NodeLocalState state)
+    {
+        await StopMemberAsync();
+        if (state.HoldsStore)
+        {
+            foreach (var suffix in new[] { string.Empty, "-wal", "-shm" })
+            {
+                File.Delete(_options.StorePath + suffix);
+            }
+        }
+
+        _stateFile.Save(null);
+        _state = null;
+        _error = string.Empty;
+        LogLeft(_logger, state.NodeId, state.ClusterId);
+    }
+
+    private async Task<SwarmMember> StartMemberAsync(NodeLocalState state, SwarmStore? store = null, LocalProposer? proposer = null)
+    {
+        if (state.HoldsStore && store is null)
+        {
+            (store, proposer) = LocalProposer.Open(_options.StorePath, _time, _loggerFactory.CreateLogger<LocalProposer>());
+        }
+
+        try
+        {
+            _member = await SwarmMember.StartAsync(state, _options, store, proposer, NodeIdentity.Describe(_options.Hostname), _loggerFactory, _time, OnAck, OnRejected);
+            _error = string.Empty;
+            return _member;
+        }
+        catch (Exception e)
+        {
+            _error = $"could not start: {e.Message}";
+            throw new InvalidOperationException($"The node could not start its swarm member on {_options.ListenAddr}: {e.Message}", e);
+        }
+    }
+
+    private async Task StopMemberAsync()
+    {
+        if (_member is { } member)
+        {
+            _member = null;
+            await member.DisposeAsync();
+        }
+    }
+
+    /// <summary>Keeps node.db current with what the managers say, and follows a role change.</summary>
+    private void OnAck(HeartbeatAck ack)
+    {
+        var state = _state;
+        if (state is null)
+        {
+            return;
+        }
+
+        var next = state with
+        {
+            Managers = ack.Managers.IsDefaultOrEmpty ? state.Managers : ack.Managers,
+            Role = state.HoldsStore ? state.Role : ack.DesiredRole,
+        };
+        if (next.Role == state.Role && next.Managers.SequenceEqual(state.Managers))
+        {
+            return;
+        }
+
+        _ = Task.Run(async () =>
+        {
+            await _lifecycle.WaitAsync();
+            try
+            {
+                if (_state is null || _state.NodeId != next.NodeId)
+                {
+                    return;
+                }
+
+                var roleChanged = _state.Role != next.Role;
+                _stateFile.Save(next);
+                _state = next;
+                if (roleChanged)
+                {
+                    LogRoleChanged(_logger, next.NodeId, next.Role);
+                    await StopMemberAsync();
+                    await StartMemberAsync(next);
+                }
+            }
+            catch (Exception e)
+            {
+                _error = e.Message;
+                LogStartFailed(_logger, e);
+            }
+            finally
+            {
+                _lifecycle.Release();
+            }
+        });
+    }
+
+    private void OnRejected(HeartbeatRejected rejected)
+    {
+        if (!rejected.Removed)
+        {
+            return;
+        }
+
+        _ = Task.Run(async () =>
+        {
+            await _lifecycle.WaitAsync();
+            try
+            {
+                if (_state is { } state)
+                {
+                    LogRemoved(_logger, state.NodeId);
+                    await LeaveLocallyAsync(state);
+                }
+            }
+            finally
+            {
+                _lifecycle.Release();
+            }
+        });
+    }
+
+    private static CommandRejected NotInSwarm() => new(RejectCode.NotInSwarm,
+        "This node is not part of a swarm. Use `protoswarm swarm init` to create one, or `protoswarm swarm join` to join one, and try again.");
+
+    private static CommandRejected AlreadyInSwarm() => new(RejectCode.AlreadyInSwarm,
+        "This node is already part of a swarm. Use `protoswarm swarm leave` to leave this swarm and join another one.");
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Starting the swarm member failed")]
+    private static partial void LogStartFailed(ILogger logger, Exception e);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "swarm init failed")]
+    private static partial void LogInitFailed(ILogger logger, Exception e);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Swarm {ClusterId} initialised: node {NodeId} is its manager at {ManagerAddr}")]
+    private static partial void LogInitialized(ILogger logger, string clusterId, string nodeId, string managerAddr);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Joined swarm {ClusterId} as node {NodeId} ({Role}) through {Manager}")]
+    private static partial void LogJoined(ILogger logger, string clusterId, string nodeId, NodeRole role, string manager);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Node {NodeId} left swarm {ClusterId}")]
+    private static partial void LogLeft(ILogger logger, string nodeId, string clusterId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Node {NodeId} is now a {Role}; restarting its member")]
+    private static partial void LogRoleChanged(ILogger logger, string nodeId, NodeRole role);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Node {NodeId} was removed from the swarm by a manager; leaving")]
+    private static partial void LogRemoved(ILogger logger, string nodeId);
+}
+
+internal static class CancellationExtensions
+{
+    public static CancellationToken WithTimeout(this CancellationToken ct, TimeSpan timeout)
+    {
+        var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        cts.CancelAfter(timeout);
+        return cts.Token;
+    }
+}

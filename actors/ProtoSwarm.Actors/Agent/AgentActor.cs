@@ -14,7 +14,7 @@ public sealed record AgentSettings(
     string Addr,
     MemberInfo Member,
     NodeDescription Description,
-    NodeRole Role,
+    Func<NodeRole> Role,
     ImmutableArray<ManagerAddress> Managers,
     TimeProvider Time,
     Action<HeartbeatAck> OnAck,
@@ -68,7 +68,7 @@ public sealed partial class AgentActor : IActor
         }
 
         var target = PickTarget();
-        var heartbeat = new NodeHeartbeat(_settings.NodeId, _settings.ClusterId, _settings.Addr, _settings.Member, _settings.Description, _settings.Role);
+        var heartbeat = new NodeHeartbeat(_settings.NodeId, _settings.ClusterId, _settings.Addr, _settings.Member, _settings.Description, _settings.Role());
         var request = context.RequestAsync<object>(new PID(target.Addr, Kinds.Dispatcher), heartbeat, RequestTimeout);
         context.ReenterAfter(request, task =>
         {

@@ -33,6 +33,7 @@ internal sealed partial class SwarmMember : IAsyncDisposable
     private readonly TaskCompletionSource _joined = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private LocalProposer? _proposer;
     private ImmutableArray<ManagerAddress> _managers = [];
+    private PID? _forwarder;
 
     private SwarmMember(ActorSystem system, NodeLocalState state, ILogger logger)
     {
@@ -43,7 +44,7 @@ internal sealed partial class SwarmMember : IAsyncDisposable
 
     public ActorSystem System { get; }
 
-    public NodeLocalState State { get; }
+    public NodeLocalState State { get; private set; }
 
     public SwarmStore? Store { get; private set; }
 
@@ -91,9 +92,9 @@ internal sealed partial class SwarmMember : IAsyncDisposable
                 system.Root.SpawnNamed(Props.FromProducer(() => new DispatcherActor(manager)), Kinds.Dispatcher);
                 system.Root.SpawnNamed(Props.FromProducer(() => new ManagerApiActor(manager)), Kinds.ManagerApi);
             }
-            else if (state.Role == NodeRole.Manager)
+            else
             {
-                system.Root.SpawnNamed(Props.FromProducer(() => new ManagerApiForwarder(member.LeaderAddr)), Kinds.ManagerApi);
+                member.ApplyRole(state.Role);
             }
 
             var self = system.Cluster().MemberList.Self;
@@ -104,7 +105,7 @@ internal sealed partial class SwarmMember : IAsyncDisposable
                 state.AdvertiseAddr,
                 memberInfo,
                 description,
-                state.Role,
+                () => member.State.Role,
                 state.Managers,
                 time,
                 ack =>
@@ -145,6 +146,29 @@ internal sealed partial class SwarmMember : IAsyncDisposable
         if (_proposer is not null)
         {
             await _proposer.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// Follows a promotion or demotion without restarting the actor system: a manager that does
+    /// not hold the store serves <c>manager-api</c> by forwarding to the one that does.
+    /// </summary>
+    public void ApplyRole(NodeRole role)
+    {
+        State = State with { Role = role };
+        if (Store is not null)
+        {
+            return;
+        }
+
+        if (role == NodeRole.Manager && _forwarder is null)
+        {
+            _forwarder = System.Root.SpawnNamed(Props.FromProducer(() => new ManagerApiForwarder(LeaderAddr)), Kinds.ManagerApi);
+        }
+        else if (role == NodeRole.Worker && _forwarder is { } forwarder)
+        {
+            _forwarder = null;
+            System.Root.Stop(forwarder);
         }
     }
 

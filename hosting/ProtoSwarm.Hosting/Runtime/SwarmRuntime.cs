@@ -4,11 +4,9 @@ using Proto;
 using Proto.Cluster;
 using ProtoSwarm.Actors.Managers;
 using ProtoSwarm.Actors.Store;
-using Proto.Remote;
-using Proto.Remote.GrpcNet;
+using ProtoSwarm.Client;
 using ProtoSwarm.Contracts;
 using ProtoSwarm.Hosting.Options;
-using ProtoSwarm.Networking.Remote;
 using ProtoSwarm.Persistence;
 
 namespace ProtoSwarm.Hosting.Runtime;
@@ -264,21 +262,9 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
             var description = NodeIdentity.Describe(_options.Hostname);
             var request = new JoinRequest(m.RequestId, m.Token, advertise.ToString(), description);
             object reply;
-            var client = new ActorSystem().WithClientRemote(RemoteConfigFactory.ForClient());
-            try
+            await using (var channel = await RemoteChannel.ConnectAsync(remote.ToString()))
             {
-                await client.Remote().StartAsync();
-                reply = await client.Root.RequestAsync<object>(new PID(remote.ToString(), Kinds.ManagerApi), request, ct.WithTimeout(JoinTimeout));
-            }
-            catch (Exception e) when (e is TimeoutException or OperationCanceledException)
-            {
-                return new CommandRejected(RejectCode.Unavailable,
-                    $"No manager answered at {remote} within {JoinTimeout.TotalSeconds:0} s; check the address and that port {remote.Port} on the manager is reachable from this node.");
-            }
-            finally
-            {
-                await client.Remote().ShutdownAsync(graceful: false);
-                await client.ShutdownAsync();
+                reply = await channel.RequestAsync(request, JoinTimeout, ct);
             }
 
             if (reply is not JoinAccepted accepted)
@@ -412,8 +398,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
                 if (roleChanged)
                 {
                     LogRoleChanged(_logger, next.NodeId, next.Role);
-                    await StopMemberAsync();
-                    await StartMemberAsync(next);
+                    _member?.ApplyRole(next.Role);
                 }
             }
             catch (Exception e)
@@ -474,7 +459,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Information, Message = "Node {NodeId} left swarm {ClusterId}")]
     private static partial void LogLeft(ILogger logger, string nodeId, string clusterId);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Node {NodeId} is now a {Role}; restarting its member")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Node {NodeId} is now a {Role}")]
     private static partial void LogRoleChanged(ILogger logger, string nodeId, NodeRole role);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Node {NodeId} was removed from the swarm by a manager; leaving")]

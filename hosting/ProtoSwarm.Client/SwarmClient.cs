@@ -1,0 +1,106 @@
+using System.Collections.Immutable;
+using ProtoSwarm.Client.Control;
+using ProtoSwarm.Contracts;
+
+namespace ProtoSwarm.Client;
+
+/// <summary>
+/// The typed API to a swarm, for any .NET program:
+/// <code>
+/// await using var swarm = await SwarmClient.ConnectAsync("10.0.0.1:2377");
+/// foreach (var node in await swarm.Nodes.ListAsync()) Console.WriteLine(node.Description.Hostname);
+/// </code>
+/// Every command carries a fresh request id, so a retried delivery is applied once. A refusal
+/// throws <see cref="SwarmCommandException"/> with the swarm's reason.
+/// </summary>
+public sealed class SwarmClient : IAsyncDisposable
+{
+    private readonly IRequestChannel _channel;
+
+    public SwarmClient(IRequestChannel channel)
+    {
+        _channel = channel;
+        Nodes = new NodesApi(this);
+        Swarm = new SwarmApi(this);
+    }
+
+    public static TimeSpan DefaultTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    public NodesApi Nodes { get; }
+
+    public SwarmApi Swarm { get; }
+
+    /// <summary>Connects to a manager over Proto.Remote (address IP:PORT, e.g. 10.0.0.1:2377).</summary>
+    public static async Task<SwarmClient> ConnectAsync(string managerAddr) =>
+        new(await RemoteChannel.ConnectAsync(managerAddr).ConfigureAwait(false));
+
+    /// <summary>Talks to the local node through its control socket (root only).</summary>
+    public static SwarmClient ForControlSocket(string? socketPath = null) =>
+        new(new ControlChannel(new ControlClient(socketPath ?? ControlClient.DefaultSocketPath())));
+
+    public async Task<TReply> AskAsync<TReply>(object request, TimeSpan? timeout = null, CancellationToken ct = default)
+    {
+        var reply = await _channel.RequestAsync(request, timeout ?? DefaultTimeout, ct).ConfigureAwait(false);
+        return reply switch
+        {
+            TReply typed => typed,
+            CommandRejected rejected => throw new SwarmCommandException(rejected.Code, rejected.Reason),
+            _ => throw new SwarmCommandException(RejectCode.Internal,
+                $"The swarm answered {reply.GetType().Name} where {typeof(TReply).Name} was expected; are client and node the same version?"),
+        };
+    }
+
+    public ValueTask DisposeAsync() => _channel.DisposeAsync();
+
+    /// <summary>`node ls / inspect / promote / demote / update / rm`.</summary>
+    public sealed class NodesApi
+    {
+        private readonly SwarmClient _client;
+
+        internal NodesApi(SwarmClient client) => _client = client;
+
+        public async Task<ImmutableArray<NodeObject>> ListAsync(CancellationToken ct = default) =>
+            (await _client.AskAsync<NodeList>(new ListNodes(SwarmIds.NewRequestId()), ct: ct).ConfigureAwait(false)).Nodes;
+
+        public async Task<NodeObject> InspectAsync(string nodeRef, CancellationToken ct = default) =>
+            (await _client.AskAsync<NodeDetails>(new InspectNode(SwarmIds.NewRequestId(), nodeRef), ct: ct).ConfigureAwait(false)).Node;
+
+        public Task<NodeUpdateAck> PromoteAsync(string nodeRef, CancellationToken ct = default) =>
+            _client.AskAsync<NodeUpdateAck>(new PromoteNode(SwarmIds.NewRequestId(), nodeRef), ct: ct);
+
+        public Task<NodeUpdateAck> DemoteAsync(string nodeRef, CancellationToken ct = default) =>
+            _client.AskAsync<NodeUpdateAck>(new DemoteNode(SwarmIds.NewRequestId(), nodeRef), ct: ct);
+
+        public Task<NodeUpdateAck> UpdateAsync(
+            string nodeRef,
+            NodeAvailability? availability = null,
+            IReadOnlyDictionary<string, string>? labelsAdd = null,
+            IEnumerable<string>? labelsRemove = null,
+            CancellationToken ct = default) =>
+            _client.AskAsync<NodeUpdateAck>(
+                new UpdateNode(
+                    SwarmIds.NewRequestId(),
+                    nodeRef,
+                    availability,
+                    (labelsAdd ?? ImmutableSortedDictionary<string, string>.Empty).ToImmutableSortedDictionary(StringComparer.Ordinal),
+                    [.. labelsRemove ?? []]),
+                ct: ct);
+
+        public async Task<string> RemoveAsync(string nodeRef, bool force = false, CancellationToken ct = default) =>
+            (await _client.AskAsync<RemoveNodeAck>(new RemoveNode(SwarmIds.NewRequestId(), nodeRef, force), ct: ct).ConfigureAwait(false)).NodeId;
+    }
+
+    /// <summary>The swarm as a whole: join tokens and a summary.</summary>
+    public sealed class SwarmApi
+    {
+        private readonly SwarmClient _client;
+
+        internal SwarmApi(SwarmClient client) => _client = client;
+
+        public Task<JoinTokenInfo> JoinTokenAsync(NodeRole role, CancellationToken ct = default) =>
+            _client.AskAsync<JoinTokenInfo>(new GetJoinToken(SwarmIds.NewRequestId(), role), ct: ct);
+
+        public Task<SwarmSummary> SummaryAsync(CancellationToken ct = default) =>
+            _client.AskAsync<SwarmSummary>(new GetSwarmSummary(SwarmIds.NewRequestId()), ct: ct);
+    }
+}

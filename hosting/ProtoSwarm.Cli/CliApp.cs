@@ -1,0 +1,100 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using ProtoSwarm.Cli.Commands;
+using ProtoSwarm.Cli.Control;
+using ProtoSwarm.Client;
+
+namespace ProtoSwarm.Cli;
+
+/// <summary>
+/// Builds the `protoswarm` command tree and runs each command's body with one policy: the node's
+/// refusals print "Error: reason" on stderr and exit 1, never a stack trace.
+/// </summary>
+internal sealed class CliApp(Func<string, INodeConnection> connect)
+{
+    public Option<string?> Host { get; } = new Option<string?>("--host", "-H")
+    {
+        Description = "The node's control socket, unix:///path (default: $PROTOSWARM_CONTROL_SOCKET, else unix:///var/lib/protoswarm/control.sock)",
+        Recursive = true,
+    }.CheckedBy(v => ArgumentRules.Host(v).Error);
+
+    public RootCommand CreateRoot()
+    {
+        var root = new RootCommand("protoswarm: a container orchestrator in the spirit of Docker Swarm mode");
+        root.Options.Add(Host);
+        root.Subcommands.Add(SwarmCommands.Create(this));
+        root.Subcommands.Add(NodeCommands.Create(this));
+        root.Subcommands.Add(SystemCommands.Info(this));
+        root.Subcommands.Add(SystemCommands.Version(this));
+        return root;
+    }
+
+    /// <summary>
+    /// Parses and runs a command line. A refused flag prints its sentence and docker's "See
+    /// '... --help'" hint instead of the whole help text; anything unexpected ends as one line.
+    /// </summary>
+    public static async Task<int> RunAsync(RootCommand root, IReadOnlyList<string> args, InvocationConfiguration configuration)
+    {
+        try
+        {
+            var parseResult = root.Parse(args);
+            if (parseResult.Errors.Count > 0 && parseResult.CommandResult.Command.Action is not null)
+            {
+                foreach (var error in parseResult.Errors)
+                {
+                    await configuration.Error.WriteLineAsync(error.Message);
+                }
+
+                await configuration.Error.WriteLineAsync($"See '{CommandPath(parseResult.CommandResult)} --help'.");
+                return 1;
+            }
+
+            return await parseResult.InvokeAsync(configuration);
+        }
+        catch (Exception e)
+        {
+            await configuration.Error.WriteLineAsync($"Error: {e.Message}");
+            return 1;
+        }
+    }
+
+    /// <summary>Sets a command's action: connects to the node named by --host and runs the body.</summary>
+    public void SetAction(Command command, Func<ParseResult, CliContext, CancellationToken, Task<int>> body) =>
+        command.SetAction(async (parseResult, ct) =>
+        {
+            var output = parseResult.InvocationConfiguration.Output;
+            var error = parseResult.InvocationConfiguration.Error;
+            try
+            {
+                var node = connect(CliContext.SocketPath(parseResult.GetValue(Host)));
+                return await body(parseResult, new CliContext(node, output, error), ct);
+            }
+            catch (SwarmCommandException e)
+            {
+                await error.WriteLineAsync($"Error: {e.Message}");
+                return 1;
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                await error.WriteLineAsync("Cancelled; the node may still finish what was asked.");
+                return 130;
+            }
+            catch (Exception e)
+            {
+                await error.WriteLineAsync($"Error: unexpected {e.GetType().Name}: {e.Message}");
+                return 1;
+            }
+        });
+
+    private static string CommandPath(CommandResult command)
+    {
+        var names = new List<string>();
+        for (SymbolResult? at = command; at is CommandResult result; at = at.Parent)
+        {
+            names.Add(result.Parent is null ? "protoswarm" : result.Command.Name);
+        }
+
+        names.Reverse();
+        return string.Join(' ', names);
+    }
+}

@@ -1,0 +1,165 @@
+using System.Globalization;
+using ProtoSwarm.Contracts;
+
+namespace ProtoSwarm.Cli.Commands;
+
+/// <summary>
+/// Checks of flag values, run by the parser before anything is sent to the node. Each failure is
+/// one sentence that names the flag, the value and what is allowed.
+/// </summary>
+internal static class ArgumentRules
+{
+    public const int DefaultSwarmPort = 2377;
+    public const string TokenPrefix = "SWMTKN-1-";
+
+    public static Checked<NodeAvailability> Availability(string value) => value.ToLowerInvariant() switch
+    {
+        "active" => Checked<NodeAvailability>.Ok(NodeAvailability.Active),
+        "pause" => Checked<NodeAvailability>.Ok(NodeAvailability.Pause),
+        "drain" => Checked<NodeAvailability>.Ok(NodeAvailability.Drain),
+        _ => Checked<NodeAvailability>.Fail($"--availability '{value}' is not valid; use active, pause or drain."),
+    };
+
+    public static Checked<NodeRole> Role(string value) => value switch
+    {
+        "worker" => Checked<NodeRole>.Ok(NodeRole.Worker),
+        "manager" => Checked<NodeRole>.Ok(NodeRole.Manager),
+        _ => Checked<NodeRole>.Fail($"'{value}' is not a role; use worker or manager."),
+    };
+
+    /// <summary>`--label-add key=value`; the value may be empty ("key="), the key may not.</summary>
+    public static Checked<KeyValuePair<string, string>> LabelAdd(string value)
+    {
+        var equals = value.IndexOf('=', StringComparison.Ordinal);
+        if (equals < 0)
+        {
+            return Checked<KeyValuePair<string, string>>.Fail(
+                $"--label-add '{value}' has no value; write it as key=value (key= for an empty value).");
+        }
+
+        var key = value[..equals].Trim();
+        return key.Length == 0 || key.Any(char.IsWhiteSpace)
+            ? Checked<KeyValuePair<string, string>>.Fail($"--label-add '{value}' needs a key without spaces before '='; write it as key=value.")
+            : Checked<KeyValuePair<string, string>>.Ok(new(key, value[(equals + 1)..]));
+    }
+
+    public static Checked<string> LabelRemove(string value) =>
+        value.Trim().Length == 0 || value.Contains('=', StringComparison.Ordinal)
+            ? Checked<string>.Fail($"--label-rm '{value}' must be a label key alone, without '=value'.")
+            : Checked<string>.Ok(value.Trim());
+
+    /// <summary>The manager to join: HOST:PORT, or HOST alone for docker's default port 2377.</summary>
+    public static Checked<string> RemoteAddr(string value)
+    {
+        const string Usage = "give the manager's address as HOST:PORT (for example 10.0.0.1:2377)";
+        var (host, port, error) = SplitHostPort(value);
+        if (error is not null)
+        {
+            return Checked<string>.Fail($"'{value}' is not a manager address: {error}; {Usage}.");
+        }
+
+        if (Uri.CheckHostName(host) == UriHostNameType.Unknown)
+        {
+            return Checked<string>.Fail($"'{value}' is not a manager address: '{host}' is not a host name or IP address; {Usage}.");
+        }
+
+        var hostPart = host.Contains(':', StringComparison.Ordinal) ? $"[{host}]" : host;
+        return Checked<string>.Ok($"{hostPart}:{(port ?? DefaultSwarmPort).ToString(CultureInfo.InvariantCulture)}");
+    }
+
+    /// <summary>`--advertise-addr`: an address or an interface name, with an optional port.</summary>
+    public static Checked<string> AdvertiseAddr(string value)
+    {
+        var (host, _, error) = SplitHostPort(value);
+        if (error is not null)
+        {
+            return Checked<string>.Fail($"--advertise-addr '{value}' is not valid: {error}; use <ip|interface>[:port], for example 10.0.0.1 or eth0:2377.");
+        }
+
+        return host.Any(c => char.IsWhiteSpace(c) || c == '/')
+            ? Checked<string>.Fail($"--advertise-addr '{value}' is not an IP address or interface name; use <ip|interface>[:port], for example 10.0.0.1 or eth0:2377.")
+            : Checked<string>.Ok(value);
+    }
+
+    public static Checked<string> JoinToken(string value) =>
+        value.StartsWith(TokenPrefix, StringComparison.Ordinal) && value.Length > TokenPrefix.Length
+            ? Checked<string>.Ok(value)
+            : Checked<string>.Fail(
+                $"--token '{value}' is not a join token; tokens look like {TokenPrefix}...; print one with 'protoswarm swarm join-token worker' on a manager.");
+
+    public static Checked<string> NodeRef(string value) =>
+        value.Trim().Length == 0
+            ? Checked<string>.Fail("A node must be named by its id, an id prefix, its hostname, or 'self'; got an empty name.")
+            : Checked<string>.Ok(value.Trim());
+
+    /// <summary>`--host`/`-H`: the control socket, as unix:///path (docker's form) or a plain absolute path.</summary>
+    public static Checked<string> Host(string value)
+    {
+        const string UnixScheme = "unix://";
+        var path = value.StartsWith(UnixScheme, StringComparison.Ordinal) ? value[UnixScheme.Length..] : value;
+        if (path.StartsWith('/') && path.Length > 1)
+        {
+            return Checked<string>.Ok(path);
+        }
+
+        return value.Contains("://", StringComparison.Ordinal) && !value.StartsWith(UnixScheme, StringComparison.Ordinal)
+            ? Checked<string>.Fail($"--host '{value}': the node's control socket is a local Unix socket; use unix:///path/to/control.sock.")
+            : Checked<string>.Fail($"--host '{value}' is not a socket path; use unix:///path/to/control.sock (default unix:///var/lib/protoswarm/control.sock).");
+    }
+
+    private static (string Host, int? Port, string? Error) SplitHostPort(string value)
+    {
+        var text = value.Trim();
+        if (text.Length == 0)
+        {
+            return (text, null, "it is empty");
+        }
+
+        string host;
+        string? portText = null;
+        if (text.StartsWith('['))
+        {
+            var close = text.IndexOf(']', StringComparison.Ordinal);
+            if (close < 0)
+            {
+                return (text, null, "'[' is never closed");
+            }
+
+            host = text[1..close];
+            var rest = text[(close + 1)..];
+            if (rest.Length > 0)
+            {
+                if (!rest.StartsWith(':'))
+                {
+                    return (host, null, $"'{rest}' follows the address");
+                }
+
+                portText = rest[1..];
+            }
+        }
+        else if (text.Count(c => c == ':') > 1)
+        {
+            host = text; // a bare IPv6 address
+        }
+        else
+        {
+            var colon = text.IndexOf(':', StringComparison.Ordinal);
+            host = colon < 0 ? text : text[..colon];
+            portText = colon < 0 ? null : text[(colon + 1)..];
+        }
+
+        if (host.Length == 0)
+        {
+            return (host, null, "the host is missing");
+        }
+
+        if (portText is null)
+        {
+            return (host, null, null);
+        }
+
+        return int.TryParse(portText, NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is >= 1 and <= 65535
+            ? (host, port, null)
+            : (host, null, $"the port '{portText}' is not a number from 1 to 65535");
+    }
+}

@@ -1,0 +1,99 @@
+using System.CommandLine;
+using ProtoSwarm.Cli.Output;
+using ProtoSwarm.Contracts;
+
+namespace ProtoSwarm.Cli.Commands;
+
+/// <summary>`protoswarm swarm init|join|leave|join-token`, with docker's flags and words.</summary>
+internal static class SwarmCommands
+{
+    public static Command Create(CliApp app) =>
+        new Command("swarm", "Manage the swarm").With(Init(app), Join(app), Leave(app), JoinToken(app));
+
+    private static Command Init(CliApp app)
+    {
+        var advertiseAddr = AdvertiseAddrOption();
+        var forceNewCluster = new Option<bool>("--force-new-cluster")
+        {
+            Description = "Force create a new cluster from current state",
+        };
+        var command = new Command("init", "Initialize a swarm").With(advertiseAddr, forceNewCluster);
+        app.SetAction(command, async (parse, cli, ct) =>
+        {
+            var ack = await cli.RequestAsync<InitSwarmAck>(
+                new InitSwarm(SwarmIds.NewRequestId(), parse.GetValue(advertiseAddr), parse.GetValue(forceNewCluster)),
+                Timeouts.Membership,
+                ct);
+            await cli.Out.WriteAsync(SwarmView.Initialized(ack));
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Join(CliApp app)
+    {
+        var token = new Option<string>("--token")
+        {
+            Description = "Token for entry into the swarm",
+            Required = true,
+        }.CheckedBy(v => ArgumentRules.JoinToken(v).Error);
+        var advertiseAddr = AdvertiseAddrOption();
+        var remote = new Argument<string>("HOST:PORT") { Description = "A manager's address (port 2377 when omitted)" }
+            .CheckedBy(v => ArgumentRules.RemoteAddr(v).Error);
+        var command = new Command("join", "Join a swarm as a node and/or manager").With(token, advertiseAddr, remote);
+        app.SetAction(command, async (parse, cli, ct) =>
+        {
+            var ack = await cli.RequestAsync<JoinSwarmAck>(
+                new JoinSwarm(
+                    SwarmIds.NewRequestId(),
+                    parse.GetRequiredValue(token),
+                    ArgumentRules.RemoteAddr(parse.GetRequiredValue(remote)).Value,
+                    parse.GetValue(advertiseAddr)),
+                Timeouts.Membership,
+                ct);
+            await cli.Out.WriteAsync(SwarmView.Joined(ack));
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Leave(CliApp app)
+    {
+        var force = new Option<bool>("--force", "-f")
+        {
+            Description = "Force this node to leave the swarm, ignoring warnings",
+        };
+        var command = new Command("leave", "Leave the swarm").With(force);
+        app.SetAction(command, async (parse, cli, ct) =>
+        {
+            await cli.RequestAsync<LeaveSwarmAck>(new LeaveSwarm(SwarmIds.NewRequestId(), parse.GetValue(force)), Timeouts.Membership, ct);
+            await cli.Out.WriteAsync(SwarmView.Left());
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command JoinToken(CliApp app)
+    {
+        var quiet = new Option<bool>("--quiet", "-q") { Description = "Only display token" };
+        var role = new Argument<string>("(worker|manager)") { Description = "The role the token admits" }
+            .CheckedBy(v => ArgumentRules.Role(v).Error);
+        var command = new Command("join-token", "Manage join tokens").With(quiet, role);
+        app.SetAction(command, async (parse, cli, ct) =>
+        {
+            var info = await cli.RequestAsync<JoinTokenInfo>(
+                new GetJoinToken(SwarmIds.NewRequestId(), ArgumentRules.Role(parse.GetRequiredValue(role)).Value),
+                Timeouts.Query,
+                ct);
+            await cli.Out.WriteAsync(parse.GetValue(quiet) ? info.Token + "\n" : SwarmView.JoinCommand(info));
+            return 0;
+        });
+        return command;
+    }
+
+    private static Option<string?> AdvertiseAddrOption() =>
+        new Option<string?>("--advertise-addr")
+        {
+            Description = "Advertised address (format: <ip|interface>[:port])",
+        }.CheckedBy(v => ArgumentRules.AdvertiseAddr(v).Error);
+}

@@ -1,0 +1,223 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace ProtoSwarm.Cli.Output;
+
+/// <summary>
+/// The part of Go's text/template that `--format` strings in scripts use: `{{.Field}}`,
+/// `{{.A.B}}`, `{{json .}}`, `{{json .Field}}`, `upper`/`lower`/`title`, the `table` prefix and the
+/// `\t`/`\n` escapes docker's formatter expands. Fields are looked up in the same JSON object that
+/// `--format json` prints, so both formats name things the same way.
+/// </summary>
+internal sealed class GoTemplate
+{
+    private const string TablePrefix = "table";
+    private const string NoValue = "<no value>";
+    private static readonly string[] Functions = ["json", "upper", "lower", "title"];
+
+    private readonly IReadOnlyList<Segment> _segments;
+
+    private GoTemplate(IReadOnlyList<Segment> segments, bool isTable)
+    {
+        _segments = segments;
+        IsTable = isTable;
+    }
+
+    /// <summary>True for `table ...` formats: a header row, then cells aligned on the template's tabs.</summary>
+    public bool IsTable { get; }
+
+    /// <summary>The top-level fields the template reads (`Spec` for `{{.Spec.Role}}`).</summary>
+    public IEnumerable<string> Fields =>
+        _segments.OfType<Action>().Where(a => a.Path.Length > 0).Select(a => a.Path[0]).Distinct(StringComparer.Ordinal);
+
+    public static bool LooksLikeTemplate(string format) =>
+        format.Contains("{{", StringComparison.Ordinal) || format.StartsWith(TablePrefix + " ", StringComparison.Ordinal);
+
+    /// <summary>Parses a format string; a malformed one throws <see cref="FormatException"/> with a sentence.</summary>
+    public static GoTemplate Parse(string format)
+    {
+        var text = format;
+        var isTable = false;
+        if (text.StartsWith(TablePrefix, StringComparison.Ordinal) &&
+            (text.Length == TablePrefix.Length || char.IsWhiteSpace(text[TablePrefix.Length])))
+        {
+            isTable = true;
+            text = text[TablePrefix.Length..];
+        }
+
+        text = text.Trim(' ').Replace(@"\t", "\t", StringComparison.Ordinal).Replace(@"\n", "\n", StringComparison.Ordinal);
+        var segments = new List<Segment>();
+        var trimNextLiteral = false;
+        var at = 0;
+        while (at < text.Length)
+        {
+            var open = text.IndexOf("{{", at, StringComparison.Ordinal);
+            var literal = open < 0 ? text[at..] : text[at..open];
+            if (trimNextLiteral)
+            {
+                literal = literal.TrimStart();
+            }
+
+            if (open < 0)
+            {
+                AddLiteral(segments, literal);
+                break;
+            }
+
+            var close = text.IndexOf("}}", open + 2, StringComparison.Ordinal);
+            if (close < 0)
+            {
+                throw new FormatException($"--format: '{{{{' at character {open + 1} is never closed with '}}}}'.");
+            }
+
+            var inner = text[(open + 2)..close];
+            if (inner.StartsWith('-'))
+            {
+                literal = literal.TrimEnd();
+                inner = inner[1..];
+            }
+
+            trimNextLiteral = inner.EndsWith('-');
+            if (trimNextLiteral)
+            {
+                inner = inner[..^1];
+            }
+
+            AddLiteral(segments, literal);
+            segments.Add(ParseAction(inner.Trim()));
+            at = close + 2;
+        }
+
+        return new GoTemplate(segments, isTable);
+    }
+
+    /// <summary>A sentence naming the first field the data does not have, or null when all exist.</summary>
+    public string? CheckFields(IReadOnlyCollection<string> known)
+    {
+        var unknown = Fields.FirstOrDefault(f => !known.Contains(f));
+        return unknown is null
+            ? null
+            : $"--format: there is no field .{unknown}; the fields are {string.Join(", ", known.Select(k => "." + k))}.";
+    }
+
+    public string Execute(JsonNode? data)
+    {
+        var text = new StringBuilder();
+        foreach (var segment in _segments)
+        {
+            text.Append(segment switch
+            {
+                Literal literal => literal.Text,
+                Action action => action.Render(Lookup(data, action.Path)),
+                _ => string.Empty,
+            });
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>The header row of a `table` format: each field replaced by its column title.</summary>
+    public string ExecuteHeader(Func<string, string> title)
+    {
+        var text = new StringBuilder();
+        foreach (var segment in _segments)
+        {
+            text.Append(segment switch
+            {
+                Literal literal => literal.Text,
+                Action { Path.Length: > 0 } action => title(action.Path[^1]),
+                _ => string.Empty,
+            });
+        }
+
+        return text.ToString();
+    }
+
+    private static void AddLiteral(List<Segment> segments, string text)
+    {
+        if (text.Length > 0)
+        {
+            segments.Add(new Literal(text));
+        }
+    }
+
+    private static Action ParseAction(string inner)
+    {
+        var words = inner.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var (function, path) = words switch
+        {
+            [var p] => (null, p),
+            [var f, var p] when Functions.Contains(f) => (f, p),
+            _ => throw new FormatException(
+                $"--format: '{{{{{inner}}}}}' is not supported; use {{{{.Field}}}}, {{{{.A.B}}}} or {{{{json .}}}} (also upper, lower, title)."),
+        };
+        if (!path.StartsWith('.'))
+        {
+            throw new FormatException($"--format: '{{{{{inner}}}}}' must name a field starting with a dot, like {{{{.ID}}}}.");
+        }
+
+        var parts = path == "." ? [] : path[1..].Split('.');
+        if (parts.Any(p => p.Length == 0))
+        {
+            throw new FormatException($"--format: '{path}' is not a field path; write it like .Spec.Role.");
+        }
+
+        return new Action(function, parts);
+    }
+
+    private static JsonNode? Lookup(JsonNode? data, string[] path)
+    {
+        var node = data;
+        foreach (var part in path)
+        {
+            if (node is not JsonObject obj || !obj.TryGetPropertyValue(part, out node))
+            {
+                return MissingValue.Instance;
+            }
+        }
+
+        return node;
+    }
+
+    private abstract record Segment;
+
+    private sealed record Literal(string Text) : Segment;
+
+    private sealed record Action(string? Function, string[] Path) : Segment
+    {
+        public string Render(JsonNode? value)
+        {
+            if (Function == "json")
+            {
+                return ReferenceEquals(value, MissingValue.Instance) ? "null" : Json.Line(value);
+            }
+
+            var text = Print(value);
+            return Function switch
+            {
+                "upper" => text.ToUpperInvariant(),
+                "lower" => text.ToLowerInvariant(),
+                "title" => text.Length == 0 ? text : char.ToUpperInvariant(text[0]) + text[1..],
+                _ => text,
+            };
+        }
+
+        private static string Print(JsonNode? value) => value switch
+        {
+            _ when ReferenceEquals(value, MissingValue.Instance) => NoValue,
+            null => "<nil>",
+            JsonValue v when v.GetValueKind() == JsonValueKind.String => v.GetValue<string>(),
+            JsonValue v when v.GetValueKind() == JsonValueKind.True => "true",
+            JsonValue v when v.GetValueKind() == JsonValueKind.False => "false",
+            JsonValue v => v.ToJsonString(),
+            _ => Json.Line(value),
+        };
+    }
+
+    /// <summary>Stands for a field the data lacks, which Go prints as "&lt;no value&gt;".</summary>
+    private static class MissingValue
+    {
+        public static readonly JsonNode Instance = JsonValue.Create("<missing>");
+    }
+}

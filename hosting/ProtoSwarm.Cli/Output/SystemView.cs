@@ -1,0 +1,135 @@
+using System.Reflection;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json.Nodes;
+using ProtoSwarm.Contracts;
+
+namespace ProtoSwarm.Cli.Output;
+
+/// <summary>The CLI's own version, as `version` prints it beside the node's.</summary>
+internal sealed record ClientVersion(string Version, string ApiVersion, string Runtime, string Os, string Architecture)
+{
+    /// <summary>The control protocol this CLI speaks; raise it with incompatible contract changes.</summary>
+    public const string ControlApiVersion = "1";
+
+    public static ClientVersion Current { get; } = new(
+        (typeof(ClientVersion).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown")
+            .Split('+')[0],
+        ControlApiVersion,
+        RuntimeInformation.FrameworkDescription,
+        OperatingSystem.IsLinux() ? "linux" : OperatingSystem.IsMacOS() ? "darwin" : OperatingSystem.IsWindows() ? "windows" : "unknown",
+        RuntimeInformation.OSArchitecture switch
+        {
+            System.Runtime.InteropServices.Architecture.X64 => "amd64",
+            System.Runtime.InteropServices.Architecture.Arm64 => "arm64",
+            System.Runtime.InteropServices.Architecture.X86 => "386",
+            System.Runtime.InteropServices.Architecture.Arm => "arm",
+            var other => other.ToString().ToLowerInvariant(),
+        });
+}
+
+/// <summary>What `info` and `version` print: docker's layout and, for --format, docker-shaped JSON.</summary>
+internal static class SystemView
+{
+    public static readonly IReadOnlyCollection<string> InfoFields = ["ID", "Name", "ServerVersion", "StateDir", "Swarm"];
+
+    public static readonly IReadOnlyCollection<string> VersionFields = ["Client", "Server"];
+
+    public static string Info(NodeInfoSnapshot info)
+    {
+        var text = new StringBuilder("Server:\n");
+        text.Append(" Server Version: ").Append(info.EngineVersion).Append('\n');
+        text.Append(" Swarm: ").Append(info.LocalNodeState).Append('\n');
+        if (info.LocalNodeState != "inactive")
+        {
+            text.Append("  NodeID: ").Append(info.NodeId).Append('\n');
+            if (info.Error.Length > 0)
+            {
+                text.Append("  Error: ").Append(info.Error).Append('\n');
+            }
+
+            text.Append("  Is Manager: ").Append(info.ControlAvailable ? "true" : "false").Append('\n');
+            if (info.ControlAvailable)
+            {
+                text.Append("  ClusterID: ").Append(info.ClusterId).Append('\n');
+                text.Append("  Managers: ").Append(info.Managers).Append('\n');
+                text.Append("  Nodes: ").Append(info.Nodes).Append('\n');
+            }
+
+            text.Append("  Node Address: ").Append(info.NodeAddr).Append('\n');
+            if (info.RemoteManagers.Length > 0)
+            {
+                text.Append("  Manager Addresses:\n");
+                foreach (var addr in info.RemoteManagers.Order(StringComparer.Ordinal))
+                {
+                    text.Append("   ").Append(addr).Append('\n');
+                }
+            }
+        }
+
+        text.Append(" Name: ").Append(info.Hostname).Append('\n');
+        text.Append(" State Dir: ").Append(info.StateDir).Append('\n');
+        return text.ToString();
+    }
+
+    /// <summary>Docker's `info` JSON where the fields exist here: Name, ServerVersion, Swarm{...}.</summary>
+    public static JsonObject InfoJson(NodeInfoSnapshot info)
+    {
+        var swarm = new JsonObject
+        {
+            ["NodeID"] = info.NodeId,
+            ["NodeAddr"] = info.NodeAddr,
+            ["LocalNodeState"] = info.LocalNodeState,
+            ["ControlAvailable"] = info.ControlAvailable,
+            ["Error"] = info.Error,
+            ["RemoteManagers"] = new JsonArray(info.RemoteManagers.Select(a => (JsonNode?)new JsonObject { ["Addr"] = a }).ToArray()),
+            ["Nodes"] = info.Nodes,
+            ["Managers"] = info.Managers,
+        };
+        if (info.ClusterId.Length > 0)
+        {
+            swarm["Cluster"] = new JsonObject { ["ID"] = info.ClusterId };
+        }
+
+        return new JsonObject
+        {
+            ["ID"] = info.NodeId,
+            ["Name"] = info.Hostname,
+            ["ServerVersion"] = info.EngineVersion,
+            ["StateDir"] = info.StateDir,
+            ["Swarm"] = swarm,
+        };
+    }
+
+    public static string ClientPart(ClientVersion client) =>
+        "Client:\n" + Pair("Version", client.Version) + Pair("API version", client.ApiVersion) +
+        Pair("Runtime", client.Runtime) + Pair("OS/Arch", $"{client.Os}/{client.Architecture}");
+
+    public static string ServerPart(VersionInfo server) =>
+        "\nServer:\n" + Pair("Version", server.Version) + Pair("API version", server.ApiVersion) +
+        Pair("Runtime", server.Runtime) + Pair("OS/Arch", $"{server.Os}/{server.Architecture}");
+
+    public static JsonObject VersionJson(ClientVersion client, VersionInfo? server) => new()
+    {
+        ["Client"] = new JsonObject
+        {
+            ["Version"] = client.Version,
+            ["ApiVersion"] = client.ApiVersion,
+            ["Runtime"] = client.Runtime,
+            ["Os"] = client.Os,
+            ["Arch"] = client.Architecture,
+        },
+        ["Server"] = server is null
+            ? null
+            : new JsonObject
+            {
+                ["Version"] = server.Version,
+                ["ApiVersion"] = server.ApiVersion,
+                ["Runtime"] = server.Runtime,
+                ["Os"] = server.Os,
+                ["Arch"] = server.Architecture,
+            },
+    };
+
+    private static string Pair(string label, string value) => " " + (label + ":").PadRight(18) + value + "\n";
+}

@@ -1,0 +1,73 @@
+using ProtoSwarm.Cli;
+using ProtoSwarm.Cli.Commands;
+using ProtoSwarm.Contracts;
+using static ProtoSwarm.Tests.Cli.CliHarness;
+
+namespace ProtoSwarm.Tests.Cli;
+
+public class ArgumentValidationTests
+{
+    private static readonly FakeNode NoAnswers = new(request => throw new InvalidOperationException($"{request.GetType().Name} was sent"));
+
+    [Theory]
+    [InlineData("--availability 'sideways'", "node", "update", "--availability", "sideways", "n1")]
+    [InlineData("--label-add 'novalue'", "node", "update", "--label-add", "novalue", "n1")]
+    [InlineData("--label-add '=v'", "node", "update", "--label-add", "=v", "n1")]
+    [InlineData("--label-rm 'k=v'", "node", "update", "--label-rm", "k=v", "n1")]
+    [InlineData("nothing to change", "node", "update", "n1")]
+    [InlineData("'10.0.0.1:99999' is not a manager address", "swarm", "join", "--token", "SWMTKN-1-a-b", "10.0.0.1:99999")]
+    [InlineData("'a b' is not a manager address", "swarm", "join", "--token", "SWMTKN-1-a-b", "a b")]
+    [InlineData("--token 'abc' is not a join token", "swarm", "join", "--token", "abc", "10.0.0.1:2377")]
+    [InlineData("--advertise-addr '10.0.0.1:x'", "swarm", "init", "--advertise-addr", "10.0.0.1:x")]
+    [InlineData("'boss' is not a role", "swarm", "join-token", "boss")]
+    [InlineData("'colour' is not a node filter", "node", "ls", "--filter", "colour=red")]
+    [InlineData("role must be manager or worker", "node", "ls", "--filter", "role=boss")]
+    [InlineData("there is no field .Foo", "node", "ls", "--format", "{{.Foo}}")]
+    [InlineData("--format cannot be combined with --pretty", "node", "inspect", "--pretty", "--format", "{{.ID}}", "n1")]
+    [InlineData("--host 'tcp://10.0.0.1:2375'", "-H", "tcp://10.0.0.1:2375", "node", "ls")]
+    public async Task Invalid_Values_Are_Refused_Before_Anything_Is_Sent(string expected, params string[] args)
+    {
+        var (code, output, error) = await RunAsync(NoAnswers, args);
+
+        Assert.Equal(1, code);
+        Assert.Contains(expected, error, StringComparison.Ordinal);
+        Assert.Contains("--help'.", error, StringComparison.Ordinal);
+        Assert.Empty(output);
+        Assert.Empty(NoAnswers.Requests);
+    }
+
+    [Theory]
+    [InlineData("10.0.0.1:2377", "10.0.0.1:2377")]
+    [InlineData("10.0.0.1", "10.0.0.1:2377")]
+    [InlineData("manager1:4000", "manager1:4000")]
+    [InlineData("[fd00::1]:2377", "[fd00::1]:2377")]
+    [InlineData("fd00::1", "[fd00::1]:2377")]
+    public void Manager_Addresses_Get_Docker_Default_Port(string given, string expected)
+    {
+        Assert.Equal(expected, ArgumentRules.RemoteAddr(given).Value);
+    }
+
+    [Theory]
+    [InlineData("DRAIN", NodeAvailability.Drain)]
+    [InlineData("pause", NodeAvailability.Pause)]
+    [InlineData("active", NodeAvailability.Active)]
+    public void Availability_Is_Read_Regardless_Of_Case(string given, NodeAvailability expected)
+    {
+        Assert.Equal(expected, ArgumentRules.Availability(given).Value);
+    }
+
+    [Fact]
+    public void Label_Add_Allows_An_Empty_Value_After_The_Equals_Sign()
+    {
+        Assert.Equal(new KeyValuePair<string, string>("ssd", string.Empty), ArgumentRules.LabelAdd("ssd=").Value);
+        Assert.Equal(new KeyValuePair<string, string>("zone", "a=b"), ArgumentRules.LabelAdd("zone=a=b").Value);
+    }
+
+    [Theory]
+    [InlineData("unix:///run/protoswarm/control.sock", "/run/protoswarm/control.sock")]
+    [InlineData("/tmp/node1/control.sock", "/tmp/node1/control.sock")]
+    public void Host_Flag_Names_The_Control_Socket(string given, string expected)
+    {
+        Assert.Equal(expected, CliContext.SocketPath(given));
+    }
+}

@@ -1,0 +1,68 @@
+using System.Collections.Immutable;
+using System.CommandLine;
+using ProtoSwarm.Cli;
+using ProtoSwarm.Cli.Control;
+using ProtoSwarm.Client;
+using ProtoSwarm.Contracts;
+
+namespace ProtoSwarm.Tests.Cli;
+
+/// <summary>A node host that answers from a function and remembers what it was asked.</summary>
+internal sealed class FakeNode(Func<object, object> answer) : INodeConnection
+{
+    public List<object> Requests { get; } = [];
+
+    public string Address => "/fake/control.sock";
+
+    public Task<TReply> RequestAsync<TReply>(object request, TimeSpan timeout, CancellationToken ct)
+    {
+        Requests.Add(request);
+        return answer(request) switch
+        {
+            TReply reply => Task.FromResult(reply),
+            CommandRejected rejected => throw new SwarmCommandException(rejected.Code, rejected.Reason),
+            var other => throw new InvalidOperationException($"FakeNode answered {other.GetType().Name} to {request.GetType().Name}"),
+        };
+    }
+}
+
+internal static class CliHarness
+{
+    public static readonly DateTimeOffset Joined = new(2025, 3, 1, 12, 30, 45, 120, TimeSpan.Zero);
+
+    public static async Task<(int Code, string Out, string Err)> RunAsync(FakeNode node, params string[] args)
+    {
+        var root = new CliApp(_ => node).CreateRoot();
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var code = await CliApp.RunAsync(root, args, new InvocationConfiguration
+        {
+            Output = output,
+            Error = error,
+            EnableDefaultExceptionHandler = false,
+        });
+        return (code, output.ToString(), error.ToString());
+    }
+
+    public static NodeObject Node(
+        string id,
+        string hostname,
+        NodeRole role = NodeRole.Worker,
+        NodeState state = NodeState.Ready,
+        NodeAvailability availability = NodeAvailability.Active,
+        bool leader = false,
+        Reachability reachability = Reachability.Reachable,
+        ImmutableSortedDictionary<string, string>? labels = null) => new(
+        id,
+        new ObjectMeta(42, Joined, Joined.AddMinutes(5)),
+        new NodeSpec(role, availability, labels ?? ImmutableSortedDictionary<string, string>.Empty),
+        role,
+        new NodeDescription(hostname, "linux", "x86_64", 4_000_000_000, 8_272_408_576, "0.1.0"),
+        new NodeStatus(state, string.Empty, "10.0.0.1", Joined),
+        role == NodeRole.Manager ? new ManagerStatus(leader, reachability, "10.0.0.1:2377") : null,
+        null);
+
+    public static NodeInfoSnapshot Info(string nodeId, bool manager = true) => new(
+        "active", nodeId, "10.0.0.1", manager, manager ? "cluster1" : string.Empty, 1, 3,
+        ["10.0.0.1:2377"], "manager1", "0.1.0", "/var/lib/protoswarm", string.Empty, "0.0.0.0:2377", "member1");
+}

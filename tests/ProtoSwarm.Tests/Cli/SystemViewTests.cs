@@ -1,0 +1,95 @@
+using ProtoSwarm.Cli.Output;
+using ProtoSwarm.Contracts;
+using static ProtoSwarm.Tests.Cli.CliHarness;
+
+namespace ProtoSwarm.Tests.Cli;
+
+public class SystemViewTests
+{
+    [Fact]
+    public void Info_Of_A_Manager_Shows_The_Swarm_Like_Docker()
+    {
+        Assert.Equal(
+            """
+            Server:
+             Server Version: 0.1.0
+             Swarm: active
+              NodeID: n1
+              Is Manager: true
+              ClusterID: cluster1
+              Managers: 1
+              Nodes: 3
+              Node Address: 10.0.0.1
+              Manager Addresses:
+               10.0.0.1:2377
+             Name: manager1
+             State Dir: /var/lib/protoswarm
+
+            """.ReplaceLineEndings("\n"),
+            SystemView.Info(Info("n1")));
+    }
+
+    [Fact]
+    public void Info_Of_A_Worker_Leaves_Out_The_Cluster_Counts()
+    {
+        var text = SystemView.Info(Info("n1", manager: false));
+
+        Assert.Contains("  Is Manager: false\n", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("Managers:", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("ClusterID", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Info_Outside_A_Swarm_Says_Inactive_Only()
+    {
+        var info = Info(string.Empty) with { LocalNodeState = "inactive", ControlAvailable = false, RemoteManagers = [] };
+
+        var text = SystemView.Info(info);
+
+        Assert.Contains(" Swarm: inactive\n Name:", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Info_Json_Uses_Docker_Swarm_Field_Names()
+    {
+        var json = SystemView.InfoJson(Info("n1"));
+
+        Assert.Equal("active", (string?)json["Swarm"]!["LocalNodeState"]);
+        Assert.Equal(true, (bool?)json["Swarm"]!["ControlAvailable"]);
+        Assert.Equal("cluster1", (string?)json["Swarm"]!["Cluster"]!["ID"]);
+        Assert.Equal("10.0.0.1:2377", (string?)json["Swarm"]!["RemoteManagers"]![0]!["Addr"]);
+        Assert.Equal("manager1", (string?)json["Name"]);
+    }
+
+    [Fact]
+    public void Version_Prints_Client_Then_Server()
+    {
+        var client = new ClientVersion("0.1.0", "1", ".NET 10.0.0", "linux", "amd64");
+        var server = new VersionInfo("0.1.0", "1", "linux", "arm64", ".NET 10.0.0");
+
+        Assert.Equal(
+            """
+            Client:
+             Version:          0.1.0
+             API version:      1
+             Runtime:          .NET 10.0.0
+             OS/Arch:          linux/amd64
+
+            Server:
+             Version:          0.1.0
+             API version:      1
+             Runtime:          .NET 10.0.0
+             OS/Arch:          linux/arm64
+
+            """.ReplaceLineEndings("\n"),
+            SystemView.ClientPart(client) + SystemView.ServerPart(server));
+    }
+
+    [Fact]
+    public void Join_Token_Text_Names_The_Role()
+    {
+        Assert.Equal(
+            "To add a manager to this swarm, run the following command:\n\n    protoswarm swarm join --token T 10.0.0.1:2377\n\n",
+            SwarmView.JoinCommand(new JoinTokenInfo(NodeRole.Manager, "T", "10.0.0.1:2377")));
+    }
+}

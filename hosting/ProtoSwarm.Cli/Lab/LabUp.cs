@@ -39,12 +39,13 @@ internal static class LabUp
             await FormSwarmAsync(plan, output, ct).ConfigureAwait(false);
             return state;
         }
-        catch (Exception e) when (e is LabException or NodeFailure or OperationCanceledException or IOException or UnauthorizedAccessException)
+        catch (Exception e)
         {
             var why = e is OperationCanceledException ? "it was interrupted" : e.Message;
             var kept = e is NodeFailure failure ? KeepLog(plan, failure.Node) : null;
             await output.WriteLineAsync($"lab up failed; removing lab '{plan.Name}'...").ConfigureAwait(false);
             await LabTeardown.RunAsync(plan.Root, plan.Name, CancellationToken.None).ConfigureAwait(false);
+            // Whatever went wrong, the promise is that nothing stays half-made.
             throw new LabException(
                 $"lab up failed and removed what it had made: {why.TrimEnd('.')}." + (kept is null ? "" : $" {kept}"), e);
         }

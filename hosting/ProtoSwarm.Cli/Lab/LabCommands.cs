@@ -2,8 +2,145 @@ using System.CommandLine;
 
 namespace ProtoSwarm.Cli.Lab;
 
-/// <summary>`protoswarm lab`: a multi-host swarm on one machine, one network namespace per node.</summary>
+/// <summary>`protoswarm lab`: a multi-node swarm on this machine, one network namespace per node.</summary>
 public static class LabCommands
 {
-    public static Command Create() => new("lab", "Run a multi-node swarm on this machine, one network namespace per node");
+    public static Command Create()
+    {
+        var lab = new Command("lab", "Run a multi-node swarm on this machine, one network namespace per node");
+        lab.Subcommands.Add(Up());
+        lab.Subcommands.Add(Ls());
+        lab.Subcommands.Add(Exec());
+        lab.Subcommands.Add(Stop());
+        lab.Subcommands.Add(Start());
+        lab.Subcommands.Add(Down());
+        return lab;
+    }
+
+    private static Command Up()
+    {
+        var name = NameOption();
+        var managers = new Option<int>("--managers") { Description = "Number of manager nodes (m1..mM)", DefaultValueFactory = _ => 1 };
+        var workers = new Option<int>("--workers") { Description = "Number of worker nodes (w1..wW)", DefaultValueFactory = _ => 0 };
+        var daemon = new Option<string?>("--daemon") { Description = "protoswarmd to run (default: $PROTOSWARMD, next to this CLI, or on PATH)" };
+        var command = new Command("up", "Create a lab: a namespace per node on a bridge, a protoswarmd in each, one swarm") { name, managers, workers, daemon };
+        SetAction(command, async (r, ct) =>
+        {
+            var labName = ValidName(r, name);
+            var plan = LabPlan.Create(labName, r.GetValue(managers), r.GetValue(workers));
+            var state = await LabUp.RunAsync(plan, DaemonLocator.Locate(r.GetValue(daemon)), Console.Out, ct);
+            await Console.Out.WriteLineAsync($"Lab '{labName}' is up: {plan.Nodes.Count} node(s) in one swarm. Try `protoswarm lab exec m1 --name {labName} -- protoswarm node ls`.");
+            await Console.Out.WriteAsync(LabTable.Format(Rows(state)));
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Ls()
+    {
+        var name = NameOption();
+        var format = new Option<string?>("--format") { Description = "json: one JSON object a line" };
+        format.AcceptOnlyFromAmong("json");
+        var command = new Command("ls", "List the nodes of a lab") { name, format };
+        SetAction(command, async (r, _) =>
+        {
+            var state = LabState.Load(LabPlan.DefaultRoot, ValidName(r, name));
+            var rows = Rows(state);
+            await Console.Out.WriteAsync(r.GetValue(format) == "json" ? LabTable.FormatJson(rows) : LabTable.Format(rows));
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Exec()
+    {
+        var name = NameOption();
+        var node = new Argument<string>("node") { Description = "The node, e.g. m1 or w2" };
+        var cmd = new Argument<string[]>("command") { Description = "The command to run, after --", Arity = ArgumentArity.ZeroOrMore };
+        var command = new Command("exec", "Run a command in a node's network namespace, with PROTOSWARM_CONTROL_SOCKET set to that node's")
+        {
+            name, node, cmd,
+        };
+        SetAction(command, (r, _) =>
+        {
+            var state = LabState.Load(LabPlan.DefaultRoot, ValidName(r, name));
+            return LabNodeControl.ExecAsync(state, r.GetValue(node)!, r.GetValue(cmd) ?? []);
+        });
+        return command;
+    }
+
+    private static Command Stop()
+    {
+        var name = NameOption();
+        var node = new Argument<string>("node") { Description = "The node, e.g. w1" };
+        var kill = new Option<bool>("--kill") { Description = "SIGKILL instead of SIGTERM, as a crash would" };
+        var command = new Command("stop", "Stop one node's protoswarmd (SIGTERM, or SIGKILL with --kill) and wait until it has exited") { name, node, kill };
+        SetAction(command, async (r, ct) =>
+        {
+            var labName = ValidName(r, name);
+            await LabNodeControl.StopAsync(LabPlan.DefaultRoot, LabState.Load(LabPlan.DefaultRoot, labName), r.GetValue(node)!, r.GetValue(kill), Console.Out, ct);
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Start()
+    {
+        var name = NameOption();
+        var node = new Argument<string>("node") { Description = "The node, e.g. w1" };
+        var command = new Command("start", "Start one node's protoswarmd again with its state dir and wait until it answers") { name, node };
+        SetAction(command, async (r, ct) =>
+        {
+            var labName = ValidName(r, name);
+            await LabNodeControl.StartAsync(LabPlan.DefaultRoot, LabState.Load(LabPlan.DefaultRoot, labName), r.GetValue(node)!, Console.Out, ct);
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Down()
+    {
+        var name = NameOption();
+        var command = new Command("down", "Remove a lab: its processes, namespaces, links, mounts and state, even if half-made") { name };
+        SetAction(command, async (r, ct) =>
+        {
+            var labName = ValidName(r, name);
+            var report = await LabTeardown.RunAsync(LabPlan.DefaultRoot, labName, ct);
+            if (report.FoundAnything)
+            {
+                await Console.Out.WriteLineAsync(
+                    $"Lab '{labName}' removed: {report.Processes} process(es), {report.Namespaces} namespace(s), {report.Mounts} mount(s) and its state dir.");
+            }
+
+            return 0;
+        });
+        return command;
+    }
+
+    private static Option<string> NameOption() =>
+        new("--name") { Description = "Which lab", DefaultValueFactory = _ => LabNames.DefaultLab };
+
+    private static string ValidName(ParseResult result, Option<string> option)
+    {
+        var name = result.GetValue(option) ?? LabNames.DefaultLab;
+        return LabNames.ValidateLabName(name) is { } problem ? throw new LabException(problem) : name;
+    }
+
+    private static List<LabNodeRow> Rows(LabState state) =>
+        state.Nodes.Select(n => LabTable.Row(n, LabProcesses.IsDaemonOf(n.Pid, n.StateDir))).ToList();
+
+    /// <summary>A <see cref="LabException"/> is the user's problem to fix: one sentence on stderr, exit 1.</summary>
+    private static void SetAction(Command command, Func<ParseResult, CancellationToken, Task<int>> action) =>
+        command.SetAction(async (r, ct) =>
+        {
+            try
+            {
+                return await action(r, ct);
+            }
+            catch (LabException e)
+            {
+                await Console.Error.WriteLineAsync($"protoswarm lab {command.Name}: {e.Message}");
+                return 1;
+            }
+        });
 }

@@ -1,0 +1,37 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace ProtoSwarm.Cli.Lab;
+
+/// <summary>One row of `lab ls`; the property names are the JSON field names.</summary>
+internal sealed record LabNodeRow(string Name, string Role, string Address, int Pid, string StateDir);
+
+/// <summary>`lab ls` output: an aligned table as docker prints them, or one JSON object a line.</summary>
+internal static class LabTable
+{
+    private static readonly string[] Headers = ["NAME", "ROLE", "ADDRESS", "PID", "STATE DIR"];
+
+    public static LabNodeRow Row(LabNodeState node, bool running) =>
+        new(node.Name, node.Role == LabRole.Manager ? "manager" : "worker", node.Address, running ? node.Pid : 0, node.StateDir);
+
+    public static string Format(IEnumerable<LabNodeRow> rows)
+    {
+        var cells = rows
+            .Select(r => new[] { r.Name, r.Role, r.Address, r.Pid > 0 ? r.Pid.ToString(CultureInfo.InvariantCulture) : "-", r.StateDir })
+            .Prepend(Headers)
+            .ToList();
+        var widths = Enumerable.Range(0, Headers.Length).Select(i => cells.Max(c => c[i].Length)).ToArray();
+        var text = new StringBuilder();
+        foreach (var line in cells)
+        {
+            var padded = line.Select((cell, i) => i == line.Length - 1 ? cell : cell.PadRight(widths[i]));
+            text.Append(string.Join("   ", padded).TrimEnd()).Append('\n');
+        }
+
+        return text.ToString();
+    }
+
+    public static string FormatJson(IEnumerable<LabNodeRow> rows) =>
+        string.Concat(rows.Select(r => JsonSerializer.Serialize(r) + "\n"));
+}

@@ -1,0 +1,154 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+
+namespace ProtoSwarm.IntegrationTests;
+
+/// <summary>What a child process printed and how it ended.</summary>
+public sealed record RunResult(int ExitCode, string StdOut, string StdErr)
+{
+    public override string ToString() => $"exit {ExitCode}\nstdout:\n{StdOut}\nstderr:\n{StdErr}";
+}
+
+/// <summary>
+/// A lab driven through the real binaries as separate processes: `protoswarm lab up` on start,
+/// `protoswarm lab down` on dispose whatever happened in between. Binaries are the ones built next
+/// to this repository (same configuration as the tests), or $PROTOSWARM_CLI and $PROTOSWARMD.
+/// </summary>
+public sealed class LabFixture : IAsyncDisposable
+{
+    private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(120);
+
+    private LabFixture(string name, string cli, string daemon)
+    {
+        LabName = name;
+        Cli = cli;
+        Daemon = daemon;
+    }
+
+    public string LabName { get; }
+
+    public string Cli { get; }
+
+    public string Daemon { get; }
+
+    public string StateRoot => Path.Combine("/var/lib/protoswarm-lab", LabName);
+
+    public static async Task<LabFixture> UpAsync(int managers, int workers)
+    {
+        var name = string.Create(CultureInfo.InvariantCulture, $"it{Environment.ProcessId % 100_000}-{Random.Shared.Next(100_000)}");
+        var lab = new LabFixture(name, Locate("PROTOSWARM_CLI", "ProtoSwarm.Cli", "protoswarm"), Locate("PROTOSWARMD", "ProtoSwarm.Node", "protoswarmd"));
+        var up = await lab.LabAsync("up",
+            "--managers", managers.ToString(CultureInfo.InvariantCulture),
+            "--workers", workers.ToString(CultureInfo.InvariantCulture),
+            "--daemon", lab.Daemon);
+        if (up.ExitCode != 0)
+        {
+            await lab.DisposeAsync();
+            throw new InvalidOperationException($"lab up failed: {up}");
+        }
+
+        return lab;
+    }
+
+    /// <summary>`protoswarm lab VERB ... --name NAME`.</summary>
+    public Task<RunResult> LabAsync(string verb, params string[] arguments) =>
+        RunAsync(Cli, ["lab", verb, "--name", LabName, .. arguments]);
+
+    /// <summary>`protoswarm lab exec NODE --name NAME -- COMMAND...`.</summary>
+    public Task<RunResult> ExecAsync(string node, params string[] command) =>
+        RunAsync(Cli, ["lab", "exec", node, "--name", LabName, "--", .. command]);
+
+    /// <summary>The lab's nodes as `lab ls --format json` prints them.</summary>
+    public async Task<IReadOnlyList<JsonElement>> NodesAsync()
+    {
+        var ls = await LabAsync("ls", "--format", "json");
+        Assert.True(ls.ExitCode == 0, ls.ToString());
+        return JsonLines(ls.StdOut);
+    }
+
+    public async Task<JsonElement> NodeAsync(string name) =>
+        (await NodesAsync()).Single(n => n.GetProperty("Name").GetString() == name);
+
+    public async ValueTask DisposeAsync()
+    {
+        var down = await LabAsync("down");
+        Assert.True(down.ExitCode == 0, $"lab down failed: {down}");
+    }
+
+    public static IReadOnlyList<JsonElement> JsonLines(string text) =>
+        text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(line => JsonDocument.Parse(line).RootElement.Clone())
+            .ToList();
+
+    public static async Task<RunResult> RunAsync(string file, IEnumerable<string> arguments)
+    {
+        var psi = new ProcessStartInfo(file)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in arguments)
+        {
+            psi.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(psi) ?? throw new InvalidOperationException($"Could not start {file}");
+        process.StandardInput.Close();
+        using var timeout = new CancellationTokenSource(CommandTimeout);
+        var stdout = process.StandardOutput.ReadToEndAsync(timeout.Token);
+        var stderr = process.StandardError.ReadToEndAsync(timeout.Token);
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{file} {string.Join(' ', psi.ArgumentList)} did not finish within {CommandTimeout.TotalSeconds} s");
+        }
+
+        return new RunResult(process.ExitCode, await stdout, await stderr);
+    }
+
+    /// <summary>True while the pid runs (a zombie has already given up everything it held).</summary>
+    public static bool IsAlive(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[(stat.LastIndexOf(')') + 2)..].FirstOrDefault() is not ('Z' or 'X');
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>$VARIABLE, else the binary in its project's bin/&lt;Configuration&gt;/&lt;tfm&gt;, as this test assembly is built.</summary>
+    private static string Locate(string variable, string project, string binary)
+    {
+        if (Environment.GetEnvironmentVariable(variable) is { Length: > 0 } configured)
+        {
+            return configured;
+        }
+
+        // AppContext.BaseDirectory is <repo>/tests/ProtoSwarm.IntegrationTests/bin/<Configuration>/<tfm>/
+        var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
+        var tfm = output.Name;
+        var configuration = output.Parent!.Name;
+        var repo = output;
+        while (repo is not null && !File.Exists(Path.Combine(repo.FullName, "ProtoSwarm.sln")))
+        {
+            repo = repo.Parent;
+        }
+
+        var candidate = repo is null ? null : Path.Combine(repo.FullName, "hosting", project, "bin", configuration, tfm, binary);
+        return candidate is not null && File.Exists(candidate)
+            ? candidate
+            : throw new InvalidOperationException(
+                $"Cannot find {binary} (looked for {candidate ?? "a ProtoSwarm.sln above " + output.FullName}); build the solution or set {variable}.");
+    }
+}

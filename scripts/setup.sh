@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what ProtoSwarm needs on a fresh Debian machine, then builds it into out/bin.
+# Sourced by scripts/up.sh and scripts/test.sh; safe to run again.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+need=()
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v nsenter >/dev/null 2>&1 || need+=(util-linux)
+command -v sqlite3 >/dev/null 2>&1 || true
+if ((${#need[@]})); then
+  echo "Installing ${need[*]} ..."
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+if ! command -v dotnet >/dev/null 2>&1; then
+  echo "The .NET SDK 10 is needed (dotnet on PATH); install it, then run this again." >&2
+  exit 1
+fi
+
+echo "Building ProtoSwarm ..."
+dotnet build ProtoSwarm.sln -c Release -nologo -v quiet -clp:ErrorsOnly
+mkdir -p out/bin
+# protoswarm finds protoswarmd beside itself; publish both into one folder.
+dotnet publish hosting/ProtoSwarm.Node -c Release -o out/bin -nologo -v quiet -clp:ErrorsOnly --no-restore
+dotnet publish hosting/ProtoSwarm.Cli -c Release -o out/bin -nologo -v quiet -clp:ErrorsOnly --no-restore

@@ -1,1 +1,27 @@
+// ProtoSwarm benchmarks: each measures ProtoSwarm against a baseline in the same run and prints a
+// Markdown table. Usage: dotnet run -c Release --project benchmarks/ProtoSwarm.Benchmarks -- [store|remote|all] [seconds]
+using ProtoSwarm.Benchmarks;
+
+var which = args.Length > 0 ? args[0] : "all";
+var seconds = args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5;
+var duration = TimeSpan.FromSeconds(seconds);
+Console.WriteLine($"# ProtoSwarm benchmarks ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {seconds} s per row)");
+
+if (which is "store" or "all")
+{
+    Console.WriteLine();
+    Console.WriteLine($"One synchronous 4 KiB write (write + fsync) on this disk, same run: {FsyncProbe.MeanMilliseconds(500):0.000} ms mean");
+    var results = await StoreCommitBenchmark.RunAsync(duration, [1, 16, 256]);
+    Harness.Print("Manager store: committed writes, fsync on (WAL, synchronous=FULL)", results,
+        r => results.First(b => b.Concurrency == r.Concurrency && b.Name.StartsWith("one transaction", StringComparison.Ordinal)));
+}
+
+if (which is "remote" or "all")
+{
+    Proto.Log.SetLoggerFactory(Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
+    var results = await RemoteRequestBenchmark.RunAsync(duration, [1, 16, 128]);
+    Harness.Print("Proto.Remote request/response on loopback (heartbeat and its answer)", results,
+        r => results.First(b => b.Concurrency == r.Concurrency && b.Name.StartsWith("JSON", StringComparison.Ordinal)));
+}
+
 return 0;

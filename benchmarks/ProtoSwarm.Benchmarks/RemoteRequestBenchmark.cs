@@ -1,0 +1,67 @@
+using Proto;
+using Proto.Remote;
+using Proto.Remote.GrpcNet;
+using ProtoSwarm.Contracts;
+using ProtoSwarm.Networking.Remote;
+
+namespace ProtoSwarm.Benchmarks;
+
+/// <summary>
+/// Request/response over Proto.Remote on loopback with the same message mix (a heartbeat and its
+/// answer), once with ProtoSwarm's MessagePack contract serializer and once with Proto.Remote's
+/// JSON fallback (what a record without a registered serializer gets): same process, same run.
+/// </summary>
+public static class RemoteRequestBenchmark
+{
+    public static async Task<List<Harness.Result>> RunAsync(TimeSpan duration, int[] concurrencies)
+    {
+        var results = new List<Harness.Result>();
+        foreach (var concurrency in concurrencies)
+        {
+            results.Add(await RunOneAsync("JSON fallback serializer", useContracts: false, concurrency, duration, 24601));
+            results.Add(await RunOneAsync("MessagePack contract serializer", useContracts: true, concurrency, duration, 24611));
+        }
+
+        return results;
+    }
+
+    private static async Task<Harness.Result> RunOneAsync(string name, bool useContracts, int concurrency, TimeSpan duration, int port)
+    {
+        RemoteConfig Configure(RemoteConfig c) => useContracts ? c.WithContractSerializer() : c;
+        var server = new ActorSystem().WithRemote(Configure(RemoteConfig.BindTo("127.0.0.1", port)));
+        await server.Remote().StartAsync();
+        var ack = new HeartbeatAck(500, [new MemberInfo("m1", "10.0.0.1", 2377, ["node"]), new MemberInfo("w1", "10.0.0.2", 2377, [])], [new ManagerAddress("m1", "10.0.0.1:2377", true)], NodeRole.Worker);
+        server.Root.SpawnNamed(Props.FromFunc(ctx =>
+        {
+            if (ctx.Message is NodeHeartbeat)
+            {
+                ctx.Respond(ack);
+            }
+
+            return Task.CompletedTask;
+        }), "dispatcher");
+
+        var client = new ActorSystem().WithClientRemote(Configure(RemoteConfig.BindToLocalhost()));
+        await client.Remote().StartAsync();
+        var target = new PID($"127.0.0.1:{port}", "dispatcher");
+        var heartbeat = new NodeHeartbeat("w1", "c1", "10.0.0.2", new MemberInfo("w1", "10.0.0.2", 2377, []), new NodeDescription("w1", "linux", "x86_64", 2_000_000_000, 1L << 34, "0.1.0"), NodeRole.Worker);
+        try
+        {
+            return await Harness.RunAsync(name, concurrency, duration, async () =>
+            {
+                var reply = await client.Root.RequestAsync<object>(target, heartbeat, TimeSpan.FromSeconds(5));
+                if (reply is not HeartbeatAck)
+                {
+                    throw new InvalidOperationException($"unexpected reply {reply}");
+                }
+            });
+        }
+        finally
+        {
+            await client.Remote().ShutdownAsync(graceful: false);
+            await client.ShutdownAsync();
+            await server.Remote().ShutdownAsync(graceful: false);
+            await server.ShutdownAsync();
+        }
+    }
+}

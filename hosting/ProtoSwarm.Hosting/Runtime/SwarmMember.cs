@@ -125,8 +125,12 @@ internal sealed partial class SwarmMember : IAsyncDisposable
         }
     }
 
+    /// <summary>True once the node host itself began stopping this member (leave, shutdown).</summary>
+    public bool Stopping { get; private set; }
+
     public async ValueTask DisposeAsync()
     {
+        Stopping = true;
         try
         {
             if (System.Extensions.Get<Proto.Cluster.Cluster>() is { } cluster && cluster.Remote is not null)

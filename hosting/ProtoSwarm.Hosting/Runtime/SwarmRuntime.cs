@@ -22,6 +22,9 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
     private static readonly TimeSpan ManagerApiTimeout = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan JoinTimeout = TimeSpan.FromSeconds(15);
 
+    /// <summary>Longer than Proto.Remote's wait after an endpoint terminates, so peers accept the new member.</summary>
+    private static readonly TimeSpan MemberRestartDelay = TimeSpan.FromSeconds(3.5);
+
     private readonly NodeOptions _options;
     private readonly ILoggerFactory _loggerFactory;
     private readonly TimeProvider _time;
@@ -343,9 +346,11 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
 
         try
         {
-            _member = await SwarmMember.StartAsync(state, _options, store, proposer, NodeIdentity.Describe(_options.Hostname), _loggerFactory, _time, OnAck, OnRejected);
+            var member = await SwarmMember.StartAsync(state, _options, store, proposer, NodeIdentity.Describe(_options.Hostname), _loggerFactory, _time, OnAck, OnRejected);
+            _member = member;
             _error = string.Empty;
-            return _member;
+            member.System.Shutdown.Register(() => OnMemberStopped(member));
+            return member;
         }
         catch (Exception e)
         {
@@ -361,6 +366,45 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
             _member = null;
             await member.DisposeAsync();
         }
+    }
+
+    /// <summary>
+    /// Proto.Cluster stops a member the others have blocked (it was Down, e.g. cut off, and its
+    /// member id was removed). The node is still in the swarm: start a new member, with a new id,
+    /// after the peers' endpoints to the old one have closed.
+    /// </summary>
+    private void OnMemberStopped(SwarmMember member)
+    {
+        if (member.Stopping)
+        {
+            return;
+        }
+
+        LogMemberStopped(_logger, member.State.NodeId, member.System.Id);
+        _ = Task.Run(async () =>
+        {
+            await Task.Delay(MemberRestartDelay);
+            await _lifecycle.WaitAsync();
+            try
+            {
+                if (!ReferenceEquals(_member, member) || _state is null)
+                {
+                    return;
+                }
+
+                await StopMemberAsync();
+                await StartMemberAsync(_state);
+            }
+            catch (Exception e)
+            {
+                _error = e.Message;
+                LogStartFailed(_logger, e);
+            }
+            finally
+            {
+                _lifecycle.Release();
+            }
+        });
     }
 
     /// <summary>Keeps node.db current with what the managers say, and follows a role change.</summary>
@@ -443,6 +487,9 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
 
     private static CommandRejected AlreadyInSwarm() => new(RejectCode.AlreadyInSwarm,
         "This node is already part of a swarm. Use `protoswarm swarm leave` to leave this swarm and join another one.");
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The cluster stopped node {NodeId}'s member {MemberId} (blocked after being Down); starting a new member")]
+    private static partial void LogMemberStopped(ILogger logger, string nodeId, string memberId);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Starting the swarm member failed")]
     private static partial void LogStartFailed(ILogger logger, Exception e);

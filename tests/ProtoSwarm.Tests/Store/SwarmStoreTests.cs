@@ -77,6 +77,20 @@ public class SwarmStoreTests
     }
 
     [Fact]
+    public void Watch_Throws_Compacted_When_Only_Part_Of_An_Index_Is_Still_Retained()
+    {
+        // Index 1 wrote two objects; one more event than is retained pushes out the first of them.
+        var store = new SwarmStore(StoreState.Empty);
+        Commit(store, StoreChange.Create(TestNodes.Worker("first")), StoreChange.Create(TestNodes.Worker("second")));
+        for (var i = 1; i < SwarmStore.RetainedEvents; i++)
+        {
+            Commit(store, StoreChange.Create(TestNodes.Worker($"n{i}")));
+        }
+
+        Assert.Throws<StoreCompactedException>(() => store.Watch(0, CancellationToken.None));
+    }
+
+    [Fact]
     public void Publish_Refuses_A_State_That_Does_Not_Move_The_Index_Forward()
     {
         var store = new SwarmStore(StoreState.Empty);

@@ -15,7 +15,7 @@ internal static class TestNodes
     public static NodeObject Manager(string id, string hostname = "", NodeState state = NodeState.Ready, bool leader = false, ulong version = 1) =>
         Node(id, NodeRole.Manager, hostname, state, version) with
         {
-            ManagerStatus = new ManagerStatus(leader, state == NodeState.Ready ? Reachability.Reachable : Reachability.Unreachable, $"10.0.0.{id.Length}:2377"),
+            ManagerStatus = new ManagerStatus(leader, state == NodeState.Ready ? Reachability.Reachable : Reachability.Unreachable, "10.0.1.1:2377"),
         };
 
     public static NodeObject Node(string id, NodeRole role, string hostname = "", NodeState state = NodeState.Ready, ulong version = 1) =>

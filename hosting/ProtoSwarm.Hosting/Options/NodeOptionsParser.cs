@@ -80,7 +80,8 @@ public static class NodeOptionsParser
                 case "--advertise-addr":
                     if (Value() is { } advertise)
                     {
-                        if (TryParseEndpoint(advertise, NodeOptions.DefaultPort, out var endpoint) && !endpoint.Address.Equals(IPAddress.Any))
+                        if (TryParseEndpoint(advertise, NodeOptions.DefaultPort, out var endpoint) &&
+                            !endpoint.Address.Equals(IPAddress.Any) && !endpoint.Address.Equals(IPAddress.IPv6Any))
                         {
                             options = options with { AdvertiseAddr = endpoint.Address };
                         }

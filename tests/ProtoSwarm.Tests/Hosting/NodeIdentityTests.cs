@@ -29,6 +29,8 @@ public class NodeIdentityTests
     [InlineData("not-an-ip")]
     [InlineData("0.0.0.0")]
     [InlineData("0.0.0.0:2377")]
+    [InlineData("::")]
+    [InlineData("[::]:2377")]
     public void A_Bad_Requested_Address_Is_Refused_Naming_The_Flag(string requested)
     {
         var (address, error) = NodeIdentity.ChooseAdvertiseAddr(requested, IPAddress.Parse("10.0.0.7"), AnyListen);

@@ -85,6 +85,7 @@ public class NodeOptionsParserTests
     [InlineData("a negative listen port", new[] { "--listen-addr=0.0.0.0:-1" }, "--listen-addr 0.0.0.0:-1")]
     [InlineData("advertise 0.0.0.0", new[] { "--advertise-addr", "0.0.0.0" }, "--advertise-addr 0.0.0.0")]
     [InlineData("advertise ::", new[] { "--advertise-addr", "::" }, "--advertise-addr ::")]
+    [InlineData("advertise [::]:2377", new[] { "--advertise-addr", "[::]:2377" }, "--advertise-addr [::]:2377")]
     [InlineData("a bad advertise address", new[] { "--advertise-addr", "host.example" }, "--advertise-addr host.example")]
     [InlineData("an unknown flag", new[] { "--bogus" }, "--bogus")]
     [InlineData("an unknown flag with a value", new[] { "--bogus=1" }, "--bogus=1")]

@@ -70,6 +70,8 @@ public class NodeOptionsParserTests
     [InlineData("1.2.3.4:5", "1.2.3.4:5")]
     [InlineData("0.0.0.0:65535", "0.0.0.0:65535")]
     [InlineData("[::1]:4000", "[::1]:4000")]
+    [InlineData("::1", "[::1]:2377")]
+    [InlineData("fd00::5", "[fd00::5]:2377")]
     public void Listen_Address_Takes_The_Default_Port_When_None_Is_Given(string value, string expected)
     {
         var result = NodeOptionsParser.Parse(["--listen-addr", value]);
@@ -106,6 +108,8 @@ public class NodeOptionsParserTests
     [Theory]
     [InlineData("10.0.0.5", "10.0.0.5")]
     [InlineData("10.0.0.5:2377", "10.0.0.5")]
+    [InlineData("::1", "::1")]
+    [InlineData("fd00::5", "fd00::5")]
     [InlineData("[fd00::5]:2377", "fd00::5")]
     public void Advertise_Address_Is_Kept_As_Given(string value, string expected)
     {

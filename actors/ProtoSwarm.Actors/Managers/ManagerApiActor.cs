@@ -143,9 +143,13 @@ public sealed partial class ManagerApiActor : IActor
                 LogNodeChanged(_logger, node.Id, decision.Message);
                 return new NodeUpdateAck(State.Get<NodeObject>(node.Id) ?? decision.Write, decision.Message);
             }
-            catch (StoreConflictException) when (attempt < ConflictRetries)
+            catch (StoreConflictException e)
             {
                 // The node changed under us (a heartbeat); decide again on what is there now.
+                if (attempt >= ConflictRetries)
+                {
+                    return KeptChanging(node, e);
+                }
             }
         }
     }
@@ -172,8 +176,12 @@ public sealed partial class ManagerApiActor : IActor
                 LogNodeRemoved(_logger, node.Id, node.Description.Hostname);
                 return new RemoveNodeAck(node.Id);
             }
-            catch (StoreConflictException) when (attempt < ConflictRetries)
+            catch (StoreConflictException e)
             {
+                if (attempt >= ConflictRetries)
+                {
+                    return KeptChanging(node, e);
+                }
             }
         }
     }
@@ -203,6 +211,10 @@ public sealed partial class ManagerApiActor : IActor
         LogNodeJoined(_logger, node.Id, m.Description.Hostname, m.Addr, role);
         return new JoinAccepted(node.Id, role, cluster.ClusterId, DispatcherActor.ManagersOf(State.List<NodeObject>()));
     }
+
+    // An answer, not an exception: a failed actor would leave the caller waiting and forget its replies.
+    private static CommandRejected KeptChanging(NodeObject node, StoreConflictException e) =>
+        new(RejectCode.Conflict, $"Node {node.Id} kept changing while the command was applied ({e.Message}); try again.");
 
     private void Remember(string requestId, object reply)
     {

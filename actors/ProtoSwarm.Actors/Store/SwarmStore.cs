@@ -27,7 +27,15 @@ public sealed class SwarmStore
     private readonly List<Channel<StoreEvent>> _watchers = [];
     private StoreState _state;
 
-    public SwarmStore(StoreState initial) => _state = initial;
+    // The newest index with an event no longer retained: a watch from before it would miss events.
+    // Events are dropped one by one, so this may be an index whose later events are still kept.
+    private ulong _compactedThrough;
+
+    public SwarmStore(StoreState initial)
+    {
+        _state = initial;
+        _compactedThrough = initial.Index;
+    }
 
     /// <summary>The latest committed state; an immutable snapshot.</summary>
     public StoreState Current => Volatile.Read(ref _state);
@@ -51,7 +59,7 @@ public sealed class SwarmStore
                 _recent.Enqueue(e);
                 if (_recent.Count > RetainedEvents)
                 {
-                    _recent.Dequeue();
+                    _compactedThrough = _recent.Dequeue().Index;
                 }
 
                 for (var i = _watchers.Count - 1; i >= 0; i--)
@@ -76,10 +84,9 @@ public sealed class SwarmStore
         var channel = Channel.CreateUnbounded<StoreEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         lock (_gate)
         {
-            var oldest = _recent.Count > 0 ? _recent.Peek().Index : _state.Index + 1;
-            if (afterIndex + 1 < oldest && afterIndex < _state.Index)
+            if (afterIndex < _compactedThrough)
             {
-                throw new StoreCompactedException($"Events after index {afterIndex} are no longer retained (oldest {oldest}); list the objects again and watch from {_state.Index}");
+                throw new StoreCompactedException($"Events after index {afterIndex} are no longer retained (only those after {_compactedThrough}); list the objects again and watch from {_state.Index}");
             }
 
             foreach (var e in _recent.Where(e => e.Index > afterIndex))

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using System.Net.Sockets;
 
 namespace ProtoSwarm.Hosting.Options;
 
@@ -80,7 +81,8 @@ public static class NodeOptionsParser
                 case "--advertise-addr":
                     if (Value() is { } advertise)
                     {
-                        if (TryParseEndpoint(advertise, NodeOptions.DefaultPort, out var endpoint) && !endpoint.Address.Equals(IPAddress.Any))
+                        if (TryParseEndpoint(advertise, NodeOptions.DefaultPort, out var endpoint) &&
+                            !endpoint.Address.Equals(IPAddress.Any) && !endpoint.Address.Equals(IPAddress.IPv6Any))
                         {
                             options = options with { AdvertiseAddr = endpoint.Address };
                         }
@@ -172,7 +174,10 @@ public static class NodeOptionsParser
     public static bool TryParseEndpoint(string text, int defaultPort, out IPEndPoint endpoint)
     {
         endpoint = null!;
-        if (IPAddress.TryParse(text, out var bare) && !text.Contains(':', StringComparison.Ordinal))
+        // A bare address takes the default port. An IPv6 address has colons of its own, so only
+        // brackets mark one with a port ("[fd00::1]:2377"), as in docker.
+        if (!text.StartsWith('[') && IPAddress.TryParse(text, out var bare) &&
+            (bare.AddressFamily == AddressFamily.InterNetworkV6 || !text.Contains(':', StringComparison.Ordinal)))
         {
             endpoint = new IPEndPoint(bare, defaultPort);
             return true;

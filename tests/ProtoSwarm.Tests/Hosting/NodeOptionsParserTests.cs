@@ -1,0 +1,170 @@
+using System.Net;
+using ProtoSwarm.Hosting.Options;
+
+namespace ProtoSwarm.Tests.Hosting;
+
+public class NodeOptionsParserTests
+{
+    [Fact]
+    public void No_Flags_Give_The_Defaults()
+    {
+        var result = NodeOptionsParser.Parse([]);
+
+        Assert.Empty(result.Errors);
+        Assert.False(result.Help);
+        Assert.Equal("information", result.LogLevel);
+        var options = result.Options;
+        Assert.Equal("/var/lib/protoswarm", options.StateDir);
+        Assert.Equal(new IPEndPoint(IPAddress.Any, 2377), options.ListenAddr);
+        Assert.Null(options.AdvertiseAddr);
+        Assert.Equal("/var/lib/protoswarm/control.sock", options.ControlSocket);
+        Assert.Equal("/var/lib/protoswarm/store.db", options.StorePath);
+        Assert.Equal("/var/lib/protoswarm/node.db", options.NodeStatePath);
+        Assert.Equal(Environment.MachineName, options.Hostname);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Every_Flag_Is_Read_Separate_Or_With_An_Equals_Sign(bool equalsForm)
+    {
+        string[] pairs =
+        [
+            "--state", "/srv/swarm",
+            "--listen-addr", "127.0.0.1:4000",
+            "--advertise-addr", "10.0.0.5",
+            "--control-socket", "/run/ps.sock",
+            "--hostname", "node-1.example",
+            "--log-level", "debug",
+        ];
+        var args = equalsForm
+            ? pairs.Chunk(2).Select(p => $"{p[0]}={p[1]}").ToArray()
+            : pairs;
+
+        var result = NodeOptionsParser.Parse(args);
+
+        Assert.Empty(result.Errors);
+        Assert.Equal("debug", result.LogLevel);
+        var options = result.Options;
+        Assert.Equal("/srv/swarm", options.StateDir);
+        Assert.Equal(new IPEndPoint(IPAddress.Loopback, 4000), options.ListenAddr);
+        Assert.Equal(IPAddress.Parse("10.0.0.5"), options.AdvertiseAddr);
+        Assert.Equal("/run/ps.sock", options.ControlSocket);
+        Assert.Equal("/srv/swarm/store.db", options.StorePath);
+        Assert.Equal("node-1.example", options.Hostname);
+    }
+
+    [Theory]
+    [InlineData("-h")]
+    [InlineData("--help")]
+    public void Help_Is_Asked_For(string flag)
+    {
+        var result = NodeOptionsParser.Parse([flag]);
+
+        Assert.True(result.Help);
+        Assert.Empty(result.Errors);
+    }
+
+    [Theory]
+    [InlineData("1.2.3.4", "1.2.3.4:2377")]
+    [InlineData("1.2.3.4:5", "1.2.3.4:5")]
+    [InlineData("0.0.0.0:65535", "0.0.0.0:65535")]
+    [InlineData("[::1]:4000", "[::1]:4000")]
+    [InlineData("::1", "[::1]:2377")]
+    [InlineData("fd00::5", "[fd00::5]:2377")]
+    public void Listen_Address_Takes_The_Default_Port_When_None_Is_Given(string value, string expected)
+    {
+        var result = NodeOptionsParser.Parse(["--listen-addr", value]);
+
+        Assert.Empty(result.Errors);
+        Assert.Equal(IPEndPoint.Parse(expected), result.Options.ListenAddr);
+    }
+
+    [Theory]
+    [InlineData("a bad listen address", new[] { "--listen-addr", "nowhere" }, "--listen-addr nowhere")]
+    [InlineData("listen port 0", new[] { "--listen-addr", "0.0.0.0:0" }, "--listen-addr 0.0.0.0:0")]
+    [InlineData("listen port 70000", new[] { "--listen-addr", "0.0.0.0:70000" }, "--listen-addr 0.0.0.0:70000")]
+    [InlineData("a negative listen port", new[] { "--listen-addr=0.0.0.0:-1" }, "--listen-addr 0.0.0.0:-1")]
+    [InlineData("advertise 0.0.0.0", new[] { "--advertise-addr", "0.0.0.0" }, "--advertise-addr 0.0.0.0")]
+    [InlineData("advertise ::", new[] { "--advertise-addr", "::" }, "--advertise-addr ::")]
+    [InlineData("advertise [::]:2377", new[] { "--advertise-addr", "[::]:2377" }, "--advertise-addr [::]:2377")]
+    [InlineData("a bad advertise address", new[] { "--advertise-addr", "host.example" }, "--advertise-addr host.example")]
+    [InlineData("an unknown flag", new[] { "--bogus" }, "--bogus")]
+    [InlineData("an unknown flag with a value", new[] { "--bogus=1" }, "--bogus=1")]
+    [InlineData("a value with no flag", new[] { "stray" }, "stray")]
+    [InlineData("a missing value at the end", new[] { "--state" }, "--state needs a value")]
+    [InlineData("a missing value before a flag", new[] { "--hostname", "--log-level", "debug" }, "--hostname needs a value")]
+    [InlineData("a bad hostname", new[] { "--hostname", "bad host!" }, "--hostname bad host!")]
+    [InlineData("an empty hostname", new[] { "--hostname=" }, "--hostname")]
+    [InlineData("a bad log level", new[] { "--log-level", "loud" }, "--log-level loud")]
+    public void A_Bad_Command_Line_Is_Refused_Naming_The_Flag(string rule, string[] args, string named)
+    {
+        var result = NodeOptionsParser.Parse(args);
+
+        var error = Assert.Single(result.Errors);
+        Assert.True(error.Contains(named, StringComparison.Ordinal), $"{rule}: \"{error}\" does not name {named}");
+    }
+
+    [Theory]
+    [InlineData("10.0.0.5", "10.0.0.5")]
+    [InlineData("10.0.0.5:2377", "10.0.0.5")]
+    [InlineData("::1", "::1")]
+    [InlineData("fd00::5", "fd00::5")]
+    [InlineData("[fd00::5]:2377", "fd00::5")]
+    public void Advertise_Address_Is_Kept_As_Given(string value, string expected)
+    {
+        var result = NodeOptionsParser.Parse(["--advertise-addr", value]);
+
+        Assert.Empty(result.Errors);
+        Assert.Equal(IPAddress.Parse(expected), result.Options.AdvertiseAddr);
+    }
+
+    [Fact]
+    public void A_Hostname_Longer_Than_253_Characters_Is_Refused()
+    {
+        var result = NodeOptionsParser.Parse(["--hostname", new string('a', 254)]);
+
+        Assert.Contains("--hostname", Assert.Single(result.Errors), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Every_Problem_Is_Reported_At_Once()
+    {
+        var result = NodeOptionsParser.Parse(["--listen-addr", "x", "--advertise-addr", "0.0.0.0", "--bogus", "--log-level"]);
+
+        Assert.Equal(4, result.Errors.Count);
+    }
+
+    [Fact]
+    public void Check_Environment_Accepts_A_Writable_State_Directory()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "ps-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            Assert.Empty(NodeOptionsParser.CheckEnvironment(new NodeOptions { StateDir = dir }));
+            Assert.True(Directory.Exists(dir));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Check_Environment_Refuses_A_Control_Socket_Path_Too_Long_For_Unix()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "ps-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            var options = new NodeOptions { StateDir = dir, ControlSocketOverride = Path.Combine(dir, new string('s', 120)) };
+
+            var error = Assert.Single(NodeOptionsParser.CheckEnvironment(options));
+            Assert.Contains("--control-socket", error, StringComparison.Ordinal);
+            Assert.Contains("108 bytes", error, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+}

@@ -1,0 +1,197 @@
+using System.Collections.Immutable;
+using Microsoft.Extensions.Logging.Abstractions;
+using Proto;
+using ProtoSwarm.Actors.Managers;
+using ProtoSwarm.Actors.Store;
+using ProtoSwarm.Contracts;
+using ProtoSwarm.Tests.Contracts;
+using ProtoSwarm.Tests.Nodes;
+using ProtoSwarm.Tests.Store;
+
+namespace ProtoSwarm.Tests.Managers;
+
+/// <summary>The manager API actor in a real in-process actor system, over a store in a temp file.</summary>
+public sealed class ManagerApiActorTests : IAsyncLifetime
+{
+    private static readonly ImmutableSortedDictionary<string, string> NoLabels = ImmutableSortedDictionary<string, string>.Empty;
+
+    private readonly TempDir _dir = new();
+    private readonly ActorSystem _system = new();
+    private readonly ClusterObject _cluster = TestNodes.Cluster("cluster-1", JoinTokens.NewSecret(), JoinTokens.NewSecret());
+    private SwarmStore _store = null!;
+    private LocalProposer _proposer = null!;
+    private PID _api = null!;
+
+    public async Task InitializeAsync()
+    {
+        (_store, _proposer) = LocalProposer.Open(_dir.File("store.db"), TimeProvider.System, NullLogger.Instance);
+        await _proposer.ProposeAsync(
+        [
+            StoreChange.Create(_cluster),
+            StoreChange.Create(TestNodes.Manager("leader0000", "mgr", leader: true)),
+            StoreChange.Create(TestNodes.Worker("worker1111", "w-ready")),
+            StoreChange.Create(TestNodes.Worker("worker2222", "w-down", NodeState.Down)),
+        ]);
+        var context = new ManagerContext(_store, _proposer, TimeProvider.System, NullLoggerFactory.Instance, "leader0000");
+        _api = _system.Root.Spawn(Props.FromProducer(() => new ManagerApiActor(context)));
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _system.ShutdownAsync();
+        await _proposer.DisposeAsync();
+        _dir.Dispose();
+    }
+
+    [Fact]
+    public async Task List_Nodes_Answers_Every_Node_Sorted_By_Hostname()
+    {
+        var list = Assert.IsType<NodeList>(await Ask(new ListNodes("r1")));
+
+        Assert.Equal(["mgr", "w-down", "w-ready"], list.Nodes.Select(n => n.Description.Hostname).ToArray());
+    }
+
+    [Fact]
+    public async Task Promote_Writes_The_Node_As_A_Manager_And_Answers_It_As_Stored()
+    {
+        var ack = Assert.IsType<NodeUpdateAck>(await Ask(new PromoteNode("r1", "w-ready")));
+
+        var stored = _store.Current.Get<NodeObject>("worker1111")!;
+        Assert.Equal(NodeRole.Manager, stored.Role);
+        Assert.Equal(2UL, stored.Meta.Version);
+        Assert.Equal(stored, ack.Node);
+    }
+
+    [Fact]
+    public async Task Promote_Of_A_Missing_Node_Is_Rejected_Not_Found()
+    {
+        var rejected = Assert.IsType<CommandRejected>(await Ask(new PromoteNode("r1", "nope")));
+
+        Assert.Equal(RejectCode.NotFound, rejected.Code);
+    }
+
+    [Fact]
+    public async Task Demote_Of_The_Leader_Is_Rejected_And_Nothing_Written()
+    {
+        await Ask(new PromoteNode("r1", "worker1111"));
+        var index = _store.Current.Index;
+
+        var rejected = Assert.IsType<CommandRejected>(await Ask(new DemoteNode("r2", "leader0000")));
+
+        Assert.Equal(RejectCode.Conflict, rejected.Code);
+        Assert.Equal(index, _store.Current.Index);
+    }
+
+    [Fact]
+    public async Task Update_Writes_Availability_And_Labels()
+    {
+        var ack = Assert.IsType<NodeUpdateAck>(await Ask(new UpdateNode("r1", "worker1", NodeAvailability.Drain, NoLabels.Add("zone", "east"), [])));
+
+        var stored = _store.Current.Get<NodeObject>("worker1111")!;
+        Assert.Equal(NodeAvailability.Drain, stored.Spec.Availability);
+        Assert.Equal("east", stored.Spec.Labels["zone"]);
+        Assert.Equal(stored, ack.Node);
+    }
+
+    [Fact]
+    public async Task Update_Removing_A_Missing_Label_Is_Rejected_And_Nothing_Written()
+    {
+        var index = _store.Current.Index;
+
+        var rejected = Assert.IsType<CommandRejected>(await Ask(new UpdateNode("r1", "w-ready", null, NoLabels, ["gpu"])));
+
+        Assert.Equal(RejectCode.InvalidArgument, rejected.Code);
+        Assert.Equal(index, _store.Current.Index);
+    }
+
+    [Theory]
+    [InlineData("a ready worker without force", "w-ready", false, null)]
+    [InlineData("a manager", "mgr", true, null)]
+    [InlineData("a ready worker with force", "w-ready", true, "worker1111")]
+    [InlineData("a down worker", "w-down", false, "worker2222")]
+    public async Task Remove(string rule, string nodeRef, bool force, string? removedId)
+    {
+        var reply = await Ask(new RemoveNode("r1", nodeRef, force));
+
+        if (removedId is null)
+        {
+            Assert.True(reply is CommandRejected { Code: RejectCode.Conflict }, $"{rule}: got {reply}");
+            Assert.Equal(3, _store.Current.List<NodeObject>().Count());
+        }
+        else
+        {
+            Assert.Equal(new RemoveNodeAck(removedId), reply);
+            Assert.Null(_store.Current.Get<NodeObject>(removedId));
+        }
+    }
+
+    [Theory]
+    [InlineData(NodeRole.Worker)]
+    [InlineData(NodeRole.Manager)]
+    public async Task Join_With_A_Valid_Token_Creates_The_Node_In_The_Tokens_Role(NodeRole role)
+    {
+        var token = Assert.IsType<JoinTokenInfo>(await Ask(new GetJoinToken("t1", role)));
+
+        var accepted = Assert.IsType<JoinAccepted>(await Ask(new JoinRequest("j1", token.Token, "10.0.0.42", TestNodes.Description("newbie"))));
+
+        Assert.Equal((role, "cluster-1"), (accepted.Role, accepted.ClusterId));
+        Assert.Contains(accepted.Managers, m => m is { NodeId: "leader0000", Leader: true });
+        var node = _store.Current.Get<NodeObject>(accepted.NodeId)!;
+        Assert.Equal(("newbie", "10.0.0.42", role, NodeState.Unknown), (node.Description.Hostname, node.Status.Addr, node.Role, node.Status.State));
+        Assert.Equal("10.0.1.1:2377", token.ManagerAddr);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("PSTKN-1-wrong")]
+    public async Task Join_With_An_Invalid_Token_Is_Rejected_And_Creates_Nothing(string token)
+    {
+        var rejected = Assert.IsType<CommandRejected>(await Ask(new JoinRequest("j1", token, "10.0.0.42", TestNodes.Description("intruder"))));
+
+        Assert.Equal(RejectCode.InvalidToken, rejected.Code);
+        Assert.Equal(3, _store.Current.List<NodeObject>().Count());
+    }
+
+    [Fact]
+    public async Task Join_Without_An_Address_Is_Rejected()
+    {
+        var rejected = Assert.IsType<CommandRejected>(await Ask(new JoinRequest("j1", JoinTokens.Format(_cluster.WorkerJoinSecret), " ", TestNodes.Description("x"))));
+
+        Assert.Equal(RejectCode.InvalidArgument, rejected.Code);
+    }
+
+    [Fact]
+    public async Task The_Same_Join_Request_Twice_Gets_The_Same_Answer_And_Creates_One_Node()
+    {
+        var join = new JoinRequest("j-once", JoinTokens.Format(_cluster.WorkerJoinSecret), "10.0.0.42", TestNodes.Description("newbie"));
+
+        var first = Assert.IsType<JoinAccepted>(await Ask(join));
+        var second = Assert.IsType<JoinAccepted>(await Ask(join));
+
+        Assert.Same(first, second);
+        Assert.Single(_store.Current.List<NodeObject>(), n => n.Description.Hostname == "newbie");
+    }
+
+    [Fact]
+    public async Task The_Same_Update_Twice_Is_Written_Once()
+    {
+        var update = new UpdateNode("u-once", "w-ready", NodeAvailability.Pause, NoLabels, []);
+
+        await Ask(update);
+        var index = _store.Current.Index;
+        await Ask(update with { Availability = NodeAvailability.Drain });
+
+        Assert.Equal(index, _store.Current.Index);
+        Assert.Equal(NodeAvailability.Pause, _store.Current.Get<NodeObject>("worker1111")!.Spec.Availability);
+    }
+
+    [Fact]
+    public async Task Summary_Counts_Managers_And_Nodes()
+    {
+        var summary = Assert.IsType<SwarmSummary>(await Ask(new GetSwarmSummary("s1")));
+
+        Assert.Equal(("cluster-1", 1, 3), (summary.ClusterId, summary.Managers, summary.Nodes));
+    }
+
+    private Task<object> Ask(object message) => _system.Root.RequestAsync<object>(_api, message, TestTimeout.Token);
+}

@@ -1,0 +1,36 @@
+using System.Collections.Immutable;
+using ProtoSwarm.Actors.Managers;
+using ProtoSwarm.Contracts;
+
+namespace ProtoSwarm.Tests.Nodes;
+
+/// <summary>Nodes and swarms in the shapes the tests need, built from a few readable arguments.</summary>
+internal static class TestNodes
+{
+    public static readonly DateTimeOffset T0 = new(2025, 1, 2, 3, 4, 5, TimeSpan.Zero);
+
+    public static NodeObject Worker(string id, string hostname = "", NodeState state = NodeState.Ready, ulong version = 1) =>
+        Node(id, NodeRole.Worker, hostname, state, version);
+
+    public static NodeObject Manager(string id, string hostname = "", NodeState state = NodeState.Ready, bool leader = false, ulong version = 1) =>
+        Node(id, NodeRole.Manager, hostname, state, version) with
+        {
+            ManagerStatus = new ManagerStatus(leader, state == NodeState.Ready ? Reachability.Reachable : Reachability.Unreachable, "10.0.1.1:2377"),
+        };
+
+    public static NodeObject Node(string id, NodeRole role, string hostname = "", NodeState state = NodeState.Ready, ulong version = 1) =>
+        NodeCommands.NewNode(id, role, "10.0.0.1", NodeCommands.DefaultPort, Description(hostname.Length > 0 ? hostname : "host-" + id), T0, leader: false) with
+        {
+            Meta = new ObjectMeta(version, T0, T0),
+            Status = new NodeStatus(state, string.Empty, "10.0.0.1", T0),
+            Member = new MemberInfo("member-" + id, "10.0.0.1", 2377, ["node"]),
+        };
+
+    public static NodeObject WithLabels(this NodeObject node, params (string Key, string Value)[] labels) =>
+        node with { Spec = node.Spec with { Labels = labels.ToImmutableSortedDictionary(l => l.Key, l => l.Value, StringComparer.Ordinal) } };
+
+    public static NodeDescription Description(string hostname) => new(hostname, "linux", "x86_64", 4_000_000_000, 8L << 30, "0.1.0");
+
+    public static ClusterObject Cluster(string clusterId = "cluster-a", string workerSecret = "worker-secret", string managerSecret = "manager-secret") =>
+        new(ClusterObject.DefaultId, ObjectMeta.New(T0), clusterId, workerSecret, managerSecret);
+}

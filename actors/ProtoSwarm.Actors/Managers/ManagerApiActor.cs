@@ -45,7 +45,35 @@ public sealed partial class ManagerApiActor : IActor
             return;
         }
 
-        object? reply = message switch
+        object? reply;
+        try
+        {
+            reply = await AnswerAsync(message);
+        }
+        catch (Exception e) when (e is InvalidOperationException or ObjectDisposedException)
+        {
+            // The store could not be written (disk, shutdown): say so rather than leave the caller waiting.
+            LogCommandFailed(_logger, e, message.GetType().Name);
+            reply = new CommandRejected(RejectCode.Unavailable, $"The manager could not complete {message.GetType().Name}: {e.Message}. Try again; if it persists, see the manager's log.");
+        }
+
+        if (reply is null)
+        {
+            return;
+        }
+
+        // Remember answers that are final; a transient refusal must let a resend try again.
+        if (requestId is not null && message is not (ListNodes or InspectNode or GetJoinToken or GetSwarmSummary)
+            && reply is not CommandRejected { Code: RejectCode.Conflict or RejectCode.Unavailable or RejectCode.Internal })
+        {
+            Remember(requestId, reply);
+        }
+
+        context.Respond(reply);
+    }
+
+    private async Task<object?> AnswerAsync(object message) =>
+        message switch
         {
             ListNodes => new NodeList([.. State.List<NodeObject>().OrderBy(n => n.Description.Hostname, StringComparer.Ordinal).ThenBy(n => n.Id, StringComparer.Ordinal)]),
             InspectNode m => OnInspect(m),
@@ -58,19 +86,6 @@ public sealed partial class ManagerApiActor : IActor
             JoinRequest m => await OnJoin(m),
             _ => null,
         };
-
-        if (reply is null)
-        {
-            return;
-        }
-
-        if (requestId is not null && message is not (ListNodes or InspectNode or GetJoinToken or GetSwarmSummary))
-        {
-            Remember(requestId, reply);
-        }
-
-        context.Respond(reply);
-    }
 
     private static string? RequestIdOf(object message) => message switch
     {
@@ -225,6 +240,9 @@ public sealed partial class ManagerApiActor : IActor
             _replies.Remove(_replyOrder.Dequeue());
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Command} failed")]
+    private static partial void LogCommandFailed(ILogger logger, Exception e, string command);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Node {NodeId}: {Change}")]
     private static partial void LogNodeChanged(ILogger logger, string nodeId, string change);

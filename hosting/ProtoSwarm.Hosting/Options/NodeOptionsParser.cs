@@ -176,7 +176,7 @@ public static class NodeOptionsParser
         endpoint = null!;
         // A bare address takes the default port. An IPv6 address has colons of its own, so only
         // brackets mark one with a port ("[fd00::1]:2377"), as in docker.
-        if (!text.StartsWith('[') && IPAddress.TryParse(text, out var bare) &&
+        if (!text.StartsWith('[') && TryParseAddress(text, out var bare) &&
             (bare.AddressFamily == AddressFamily.InterNetworkV6 || !text.Contains(':', StringComparison.Ordinal)))
         {
             endpoint = new IPEndPoint(bare, defaultPort);
@@ -190,13 +190,27 @@ public static class NodeOptionsParser
         }
 
         var host = text[..colon].Trim('[', ']');
-        if (!IPAddress.TryParse(host, out var address))
+        if (!TryParseAddress(host, out var address))
         {
             return false;
         }
 
         endpoint = new IPEndPoint(address, port);
         return true;
+    }
+
+    /// <summary>
+    /// An IP address written out in full. IPAddress.TryParse also takes the old short IPv4 forms
+    /// ("10.0.0" is 10.0.0.0, "10" is 0.0.0.10), which are always a typo here.
+    /// </summary>
+    public static bool TryParseAddress(string text, out IPAddress address)
+    {
+        if (!IPAddress.TryParse(text, out address!))
+        {
+            return false;
+        }
+
+        return address.AddressFamily != AddressFamily.InterNetwork || text.Count(c => c == '.') == 3;
     }
 
     private static (string Flag, string? Inline) SplitFlag(string arg)

@@ -44,10 +44,8 @@ public static class NodeIdentity
     {
         if (!string.IsNullOrWhiteSpace(requested))
         {
-            var host = requested.Contains(':', StringComparison.Ordinal) && !IPAddress.TryParse(requested, out _)
-                ? requested[..requested.LastIndexOf(':')]
-                : requested;
-            return IPAddress.TryParse(host, out var parsed) && !parsed.Equals(IPAddress.Any) && !parsed.Equals(IPAddress.IPv6Any)
+            return Options.NodeOptionsParser.TryParseEndpoint(requested, Options.NodeOptions.DefaultPort, out var endpoint)
+                   && endpoint.Address is var parsed && !parsed.Equals(IPAddress.Any) && !parsed.Equals(IPAddress.IPv6Any)
                 ? (parsed, null)
                 : (null, $"--advertise-addr {requested}: expected this node's IP address as other nodes reach it, e.g. 10.0.0.1.");
         }

@@ -89,6 +89,8 @@ public class NodeOptionsParserTests
     [InlineData("advertise ::", new[] { "--advertise-addr", "::" }, "--advertise-addr ::")]
     [InlineData("advertise [::]:2377", new[] { "--advertise-addr", "[::]:2377" }, "--advertise-addr [::]:2377")]
     [InlineData("a bad advertise address", new[] { "--advertise-addr", "host.example" }, "--advertise-addr host.example")]
+    [InlineData("a short-form IPv4 advertise address", new[] { "--advertise-addr", "10.0.0" }, "--advertise-addr 10.0.0")]
+    [InlineData("a one-number listen address", new[] { "--listen-addr", "10:2377" }, "--listen-addr 10:2377")]
     [InlineData("an unknown flag", new[] { "--bogus" }, "--bogus")]
     [InlineData("an unknown flag with a value", new[] { "--bogus=1" }, "--bogus=1")]
     [InlineData("a value with no flag", new[] { "stray" }, "stray")]

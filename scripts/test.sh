@@ -8,7 +8,7 @@ bash scripts/setup.sh || exit 1
 export PROTOSWARM_CLI="$PWD/out/bin/protoswarm"
 export PROTOSWARMD="$PWD/out/bin/protoswarmd"
 passed=0 failed=0 skipped=0 status=0
-for project in tests/ProtoSwarm.Tests tests/ProtoSwarm.IntegrationTests; do
+for project in tests/ProtoSwarm.Raft.Tests tests/ProtoSwarm.Tests tests/ProtoSwarm.IntegrationTests; do
   echo "== $project"
   log=$(mktemp)
   dotnet test "$project" -c Release --no-build -nologo --logger "console;verbosity=normal" 2>&1 | tee "$log" | grep -E "^\s*(Failed|Passed|Skipped) |error|Error Message|Assert|^\s+at ProtoSwarm" | grep -vE "^\s*Passed " || true

@@ -1,0 +1,33 @@
+namespace ProtoSwarm.Raft;
+
+/// <summary>A peer's settings; defaults follow swarmkit's and etcd's, with faster elections.</summary>
+public sealed record RaftConfig
+{
+    /// <summary>This peer's id; never 0, never reused for another member.</summary>
+    public required ulong Id { get; init; }
+
+    /// <summary>Ticks without hearing a leader before a follower campaigns (randomised in [n, 2n)).</summary>
+    public int ElectionTick { get; init; } = 10;
+
+    /// <summary>Ticks between a leader's heartbeats.</summary>
+    public int HeartbeatTick { get; init; } = 1;
+
+    /// <summary>The last index applied to the state machine at start (0 for a fresh peer).</summary>
+    public ulong Applied { get; init; }
+
+    /// <summary>Largest total entry bytes in one Append message (batching).</summary>
+    public ulong MaxSizePerMessage { get; init; } = 1024 * 1024;
+
+    /// <summary>Most Append messages in flight to one follower (pipelining, flow control).</summary>
+    public int MaxInflightMessages { get; init; } = 256;
+
+    /// <summary>Largest total bytes of committed entries handed out in one Ready.</summary>
+    public ulong MaxCommittedSizePerReady { get; init; } = 16 * 1024 * 1024;
+
+    public bool PreVote { get; init; } = true;
+
+    public bool CheckQuorum { get; init; } = true;
+
+    /// <summary>Seeds the election-timeout randomisation, so a simulation replays exactly.</summary>
+    public int RandomSeed { get; init; }
+}

@@ -40,6 +40,27 @@ public class LabSwarmTests
     }
 
     [Fact]
+    public async Task A_Worker_Cut_Off_Is_Down_And_Ready_Again_When_Its_Link_Comes_Back()
+    {
+        await using var lab = await LabFixture.UpAsync(managers: 1, workers: 2);
+        var ready = await PollNodesAsync(lab, TimeSpan.FromSeconds(10), nodes => nodes.Count == 3 && nodes.All(n => Status(n) == "ready"));
+        Assert.True(ready.Met, $"Expected 3 Ready nodes; last `node ls`: {ready.Last}");
+
+        var netns = $"psl-{lab.LabName}-w2";
+        var cut = await LabFixture.RunAsync("ip", ["-n", netns, "link", "set", "eth0", "down"]);
+        Assert.True(cut.ExitCode == 0, cut.ToString());
+        var down = await PollNodesAsync(lab, TimeSpan.FromSeconds(5), nodes => nodes.Any(n => Hostname(n) == "w2" && Status(n) == "down"));
+        Assert.True(down.Met, $"w2 was not Down within 5 s of losing its link; last `node ls`: {down.Last}");
+
+        var heal = await LabFixture.RunAsync("ip", ["-n", netns, "link", "set", "eth0", "up"]);
+        Assert.True(heal.ExitCode == 0, heal.ToString());
+
+        // The managers removed w2's old cluster member; w2 starts a new one and is Ready again.
+        var back = await PollNodesAsync(lab, TimeSpan.FromSeconds(20), nodes => nodes.Count == 3 && nodes.All(n => Status(n) == "ready"));
+        Assert.True(back.Met, $"w2 was not Ready again within 20 s of its link coming back; last `node ls`: {back.Last}");
+    }
+
+    [Fact]
     public async Task Joining_With_A_Wrong_Token_Is_Refused_With_A_Reason()
     {
         await using var lab = await LabFixture.UpAsync(managers: 1, workers: 1);

@@ -34,6 +34,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
     private NodeLocalState? _state;
     private SwarmMember? _member;
     private string _error = string.Empty;
+    private string? _alone;
 
     public SwarmRuntime(NodeOptions options, ILoggerFactory loggerFactory, TimeProvider time)
     {
@@ -53,7 +54,8 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
         {
             if (_state is not null)
             {
-                await StartMemberAsync(_state);
+                var member = await StartMemberAsync(_state);
+                _ = WarnIfAloneAsync(member);
             }
         }
         catch (Exception e)
@@ -64,6 +66,16 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
         finally
         {
             _lifecycle.Release();
+        }
+    }
+
+    /// <summary>A member that never sees a manager is alone, whatever Proto.Cluster says: say so.</summary>
+    private async Task WarnIfAloneAsync(SwarmMember member)
+    {
+        if (await Task.WhenAny(member.Joined, Task.Delay(JoinTimeout)) != member.Joined && ReferenceEquals(_member, member))
+        {
+            _alone = $"no manager has answered this node's heartbeats since it started; check that the managers ({string.Join(", ", member.State.Managers.Select(m => m.Addr))}) are up and reachable";
+            LogAlone(_logger, member.State.NodeId, JoinTimeout.TotalSeconds);
         }
     }
 
@@ -144,7 +156,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
             _options.Hostname,
             NodeIdentity.EngineVersion,
             _options.StateDir,
-            _error,
+            _alone ?? _error,
             _options.ListenAddr.ToString(),
             member?.System.Id ?? string.Empty);
         if (state?.Role != NodeRole.Manager || member is null)
@@ -410,6 +422,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
     /// <summary>Keeps node.db current with what the managers say, and follows a role change.</summary>
     private void OnAck(HeartbeatAck ack)
     {
+        _alone = null;
         var state = _state;
         if (state is null)
         {
@@ -490,6 +503,9 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The cluster stopped node {NodeId}'s member {MemberId} (blocked after being Down); starting a new member")]
     private static partial void LogMemberStopped(ILogger logger, string nodeId, string memberId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Node {NodeId} has reached no manager within {Seconds} s of starting; it keeps trying")]
+    private static partial void LogAlone(ILogger logger, string nodeId, double seconds);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Starting the swarm member failed")]
     private static partial void LogStartFailed(ILogger logger, Exception e);

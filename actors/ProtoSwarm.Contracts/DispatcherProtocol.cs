@@ -18,7 +18,8 @@ public sealed record JoinAccepted(
     [property: Key(0)] string NodeId,
     [property: Key(1)] NodeRole Role,
     [property: Key(2)] string ClusterId,
-    [property: Key(3)] ImmutableArray<ManagerAddress> Managers);
+    [property: Key(3)] ImmutableArray<ManagerAddress> Managers,
+    [property: Key(4)] ulong RaftId = 0);
 
 [MessagePackObject]
 public sealed record ManagerAddress(
@@ -45,7 +46,8 @@ public sealed record HeartbeatAck(
     [property: Key(0)] int PeriodMilliseconds,
     [property: Key(1)] ImmutableArray<MemberInfo> Members,
     [property: Key(2)] ImmutableArray<ManagerAddress> Managers,
-    [property: Key(3)] NodeRole DesiredRole);
+    [property: Key(3)] NodeRole DesiredRole,
+    [property: Key(4)] ulong RaftId = 0);
 
 /// <summary>The dispatcher refuses a heartbeat: the node was removed, or belongs to another swarm.</summary>
 [MessagePackObject]

@@ -71,7 +71,7 @@ public sealed record ManagerStatus(
     [property: Key(1)] Reachability Reachability,
     [property: Key(2)] string Addr);
 
-/// <summary>A node as the managers' store keeps it.</summary>
+/// <summary>A node as the managers' store keeps it. RaftId: its Raft member id while it is a manager (never reused), else 0.</summary>
 [MessagePackObject]
 public sealed record NodeObject(
     [property: Key(0)] string Id,
@@ -81,7 +81,8 @@ public sealed record NodeObject(
     [property: Key(4)] NodeDescription Description,
     [property: Key(5)] NodeStatus Status,
     [property: Key(6)] ManagerStatus? ManagerStatus,
-    [property: Key(7)] MemberInfo? Member) : IStoreObject, IStoreKind
+    [property: Key(7)] MemberInfo? Member,
+    [property: Key(8)] ulong RaftId = 0) : IStoreObject, IStoreKind
 {
     public static string StoreKind => "node";
 

@@ -6,7 +6,8 @@ namespace ProtoSwarm.Persistence;
 
 /// <summary>
 /// What a node keeps about itself between restarts (node.db): which swarm it is in, its id, its
-/// role and where the managers are. A node with no record is not in a swarm.
+/// role, its Raft member id while a manager, and where the managers are. A node with no record is
+/// not in a swarm. (Key 5 held a field of the single-manager store; not reused.)
 /// </summary>
 [MessagePackObject]
 public sealed record NodeLocalState(
@@ -15,7 +16,7 @@ public sealed record NodeLocalState(
     [property: Key(2)] NodeRole Role,
     [property: Key(3)] string AdvertiseAddr,
     [property: Key(4)] ImmutableArray<ManagerAddress> Managers,
-    [property: Key(5)] bool HoldsStore);
+    [property: Key(6)] ulong RaftId = 0);
 
 /// <summary>The node-local state file: one row, replaced atomically.</summary>
 public sealed class NodeStateFile : IDisposable

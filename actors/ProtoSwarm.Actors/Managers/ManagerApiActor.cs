@@ -1,31 +1,38 @@
-using System.Collections.Immutable;
 using Microsoft.Extensions.Logging;
 using Proto;
 using ProtoSwarm.Actors.Nodes;
+using ProtoSwarm.Actors.Raft;
 using ProtoSwarm.Actors.Store;
 using ProtoSwarm.Contracts;
+using ProtoSwarm.Raft;
 
 namespace ProtoSwarm.Actors.Managers;
 
 /// <summary>
-/// The swarm's API on the manager that holds the store (named <c>manager-api</c>): node listing and
-/// changes, join tokens and joins. Decisions are <see cref="NodeCommands"/>; this actor reads the
-/// store, decides, proposes, and answers. A command already answered (same RequestId) gets the
-/// same answer again, so a retried delivery changes nothing twice.
+/// The swarm's API (named <c>manager-api</c>, on every manager): node listing and changes, join
+/// tokens and joins. As in docker, a manager that is not the Raft leader relays each request to
+/// the leader's API, so answers come from the replica that decides. Decisions are
+/// <see cref="NodeCommands"/>; this actor reads the store, decides, proposes, and answers. A
+/// command already answered (same RequestId) gets the same answer again, so a retried delivery
+/// changes nothing twice.
 /// </summary>
 public sealed partial class ManagerApiActor : IActor
 {
     private const int RememberedReplies = 4096;
     private const int ConflictRetries = 5;
+    private static readonly TimeSpan RelayTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan MembershipTimeout = TimeSpan.FromSeconds(15);
 
     private readonly ManagerContext _manager;
+    private readonly Func<ulong, string?> _addressOf;
     private readonly ILogger _logger;
     private readonly Dictionary<string, object> _replies = new(StringComparer.Ordinal);
     private readonly Queue<string> _replyOrder = new();
 
-    public ManagerApiActor(ManagerContext manager)
+    public ManagerApiActor(ManagerContext manager, Func<ulong, string?> addressOf)
     {
         _manager = manager;
+        _addressOf = addressOf;
         _logger = manager.LoggerFactory.CreateLogger<ManagerApiActor>();
     }
 
@@ -33,8 +40,14 @@ public sealed partial class ManagerApiActor : IActor
 
     public async Task ReceiveAsync(IContext context)
     {
-        if (context.Message is not { } message)
+        if (context.Message is not { } message || !ContractRegistry.IsContract(message.GetType()))
         {
+            return;
+        }
+
+        if (!_manager.Raft.IsLeader)
+        {
+            Relay(context, message);
             return;
         }
 
@@ -48,13 +61,13 @@ public sealed partial class ManagerApiActor : IActor
         object? reply;
         try
         {
-            reply = await AnswerAsync(message);
+            reply = await AnswerAsync(context, message);
         }
-        catch (Exception e) when (e is InvalidOperationException or ObjectDisposedException)
+        catch (Exception e) when (e is InvalidOperationException or ObjectDisposedException or TimeoutException)
         {
-            // The store could not be written (disk, shutdown): say so rather than leave the caller waiting.
+            // The store could not be written (no quorum, disk, shutdown): say so rather than leave the caller waiting.
             LogCommandFailed(_logger, e, message.GetType().Name);
-            reply = new CommandRejected(RejectCode.Unavailable, $"The manager could not complete {message.GetType().Name}: {e.Message}. Try again; if it persists, see the manager's log.");
+            reply = new CommandRejected(RejectCode.Unavailable, $"The manager could not complete {message.GetType().Name}: {e.Message}");
         }
 
         if (reply is null)
@@ -63,8 +76,7 @@ public sealed partial class ManagerApiActor : IActor
         }
 
         // Remember answers that are final; a transient refusal must let a resend try again.
-        if (requestId is not null && message is not (ListNodes or InspectNode or GetJoinToken or GetSwarmSummary)
-            && reply is not CommandRejected { Code: RejectCode.Conflict or RejectCode.Unavailable or RejectCode.Internal })
+        if (requestId is not null && reply is not CommandRejected { Code: RejectCode.Conflict or RejectCode.Unavailable or RejectCode.Internal })
         {
             Remember(requestId, reply);
         }
@@ -72,20 +84,47 @@ public sealed partial class ManagerApiActor : IActor
         context.Respond(reply);
     }
 
-    private async Task<object?> AnswerAsync(object message) =>
+    private void Relay(IContext context, object message)
+    {
+        var leader = _manager.Raft.LeaderId;
+        if (leader == 0 || _addressOf(leader) is not { Length: > 0 } address)
+        {
+            context.Respond(new CommandRejected(RejectCode.Unavailable,
+                "The managers have no leader right now (an election is under way, or quorum is lost); try again in a few seconds. `protoswarm node ls` on each manager shows which are reachable."));
+            return;
+        }
+
+        var sender = context.Sender;
+        var relayed = context.RequestAsync<object>(new PID(address, Kinds.ManagerApi), message, RelayTimeout);
+        context.ReenterAfter(relayed, task =>
+        {
+            if (sender is not null)
+            {
+                context.Send(sender, task.IsCompletedSuccessfully
+                    ? task.Result
+                    : new CommandRejected(RejectCode.Unavailable, $"The leader at {address} did not answer: {task.Exception?.GetBaseException().Message ?? "timed out"}"));
+            }
+
+            return Task.CompletedTask;
+        });
+    }
+
+    private async Task<object?> AnswerAsync(IContext context, object message) =>
         message switch
         {
-            ListNodes => new NodeList([.. State.List<NodeObject>().OrderBy(n => n.Description.Hostname, StringComparer.Ordinal).ThenBy(n => n.Id, StringComparer.Ordinal)]),
+            ListNodes => new NodeList([.. Nodes().OrderBy(n => n.Description.Hostname, StringComparer.Ordinal).ThenBy(n => n.Id, StringComparer.Ordinal)]),
             InspectNode m => OnInspect(m),
             GetJoinToken m => OnGetJoinToken(m),
             GetSwarmSummary => OnSummary(),
-            PromoteNode m => await ChangeNode(m.NodeRef, (node, _) => NodeCommands.Promote(node)),
-            DemoteNode m => await ChangeNode(m.NodeRef, NodeCommands.Demote),
+            PromoteNode m => await OnPromote(context, m),
+            DemoteNode m => await OnDemote(context, m),
             UpdateNode m => await ChangeNode(m.NodeRef, (node, _) => NodeCommands.Update(node, m.Availability, m.LabelsAdd, m.LabelsRemove)),
             RemoveNode m => await OnRemove(m),
-            JoinRequest m => await OnJoin(m),
+            JoinRequest m => await OnJoin(context, m),
             _ => null,
         };
+
+    private IEnumerable<NodeObject> Nodes() => State.List<NodeObject>().Select(n => NodeCommands.WithLeader(n, _manager.Raft.LeaderId));
 
     private static string? RequestIdOf(object message) => message switch
     {
@@ -99,7 +138,7 @@ public sealed partial class ManagerApiActor : IActor
 
     private object OnInspect(InspectNode m)
     {
-        var (node, rejected) = NodeCommands.Resolve(State.List<NodeObject>(), m.NodeRef);
+        var (node, rejected) = NodeCommands.Resolve(Nodes(), m.NodeRef);
         return node is null ? rejected! : new NodeDetails(node);
     }
 
@@ -123,12 +162,85 @@ public sealed partial class ManagerApiActor : IActor
             cluster?.ClusterId ?? string.Empty,
             nodes.Count(n => n.Role == NodeRole.Manager),
             nodes.Count,
-            DispatcherActor.ManagersOf(nodes),
+            DispatcherActor.ManagersOf(nodes, _manager.Raft.LeaderId),
             cluster?.Meta.CreatedAt ?? default);
     }
 
     private string LeaderAddr() =>
-        DispatcherActor.ManagersOf(State.List<NodeObject>()).FirstOrDefault(m => m.Leader)?.Addr ?? string.Empty;
+        DispatcherActor.ManagersOf(State.List<NodeObject>(), _manager.Raft.LeaderId).FirstOrDefault(m => m.Leader)?.Addr ?? string.Empty;
+
+    private async Task<object> OnPromote(IContext context, PromoteNode m)
+    {
+        var raftId = NodeCommands.NewRaftId(State.List<NodeObject>());
+        var reply = await ChangeNode(m.NodeRef, (node, _) => NodeCommands.Promote(node, raftId));
+        if (reply is NodeUpdateAck { Node.RaftId: var id } ack && id == raftId)
+        {
+            // The node is a manager in the store; now make it a Raft learner. It votes once it has caught up.
+            var joined = await ChangeMembership(context, new ConfChange(ConfChangeType.AddLearner, raftId, ack.Node.Id));
+            return joined ?? ack;
+        }
+
+        return reply;
+    }
+
+    private async Task<object> OnDemote(IContext context, DemoteNode m)
+    {
+        var nodes = State.List<NodeObject>().ToList();
+        var (target, rejected) = NodeCommands.Resolve(nodes, m.NodeRef);
+        if (target is null)
+        {
+            return rejected!;
+        }
+
+        var decision = NodeCommands.Demote(target, nodes);
+        if (decision.Rejected is not null || decision.Write is null)
+        {
+            return decision.Rejected ?? (object)new NodeUpdateAck(target, decision.Message);
+        }
+
+        if (target.RaftId == _manager.Raft.RaftId)
+        {
+            // The leader is being demoted: hand leadership to a caught-up voter; the new leader does the rest.
+            var successor = _manager.Raft.Voters.FirstOrDefault(v => v != target.RaftId && nodes.Any(n => n.RaftId == v && n.Status.State == NodeState.Ready));
+            if (successor == 0)
+            {
+                return new CommandRejected(RejectCode.Conflict, $"Node {target.Id} leads the managers and no other reachable manager can take over; bring another manager up first.");
+            }
+
+            context.Send(_manager.RaftPid, new TransferLeadershipTo(successor));
+            return new CommandRejected(RejectCode.Unavailable, $"Node {target.Id} is the leader: leadership is moving to another manager; run the demotion again in a few seconds.");
+        }
+
+        if (target.RaftId != 0 && await ChangeMembership(context, new ConfChange(ConfChangeType.RemoveVoter, target.RaftId, target.Id)) is { } refused)
+        {
+            return refused;
+        }
+
+        // Out of Raft first, then a worker in the store: the node sees its new role and stops its Raft peer.
+        return await ChangeNode(target.Id, (node, _) => NodeDecision.Change(NodeCommands.AsWorker(node), decision.Message));
+    }
+
+    /// <summary>Proposes a membership change and waits until it is applied; a refusal is returned, success is null.</summary>
+    private async Task<CommandRejected?> ChangeMembership(IContext context, ConfChange change)
+    {
+        for (var attempt = 0; attempt < 10; attempt++)
+        {
+            var answer = await context.RequestAsync<MembershipAnswer>(_manager.RaftPid, new ProposeMembership(SwarmIds.NewRequestId(), change), MembershipTimeout);
+            if (answer.Applied)
+            {
+                return null;
+            }
+
+            if (!answer.Reason.StartsWith("another membership change", StringComparison.Ordinal))
+            {
+                return new CommandRejected(RejectCode.Unavailable, $"The Raft membership could not change: {answer.Reason}.");
+            }
+
+            await Task.Delay(300);
+        }
+
+        return new CommandRejected(RejectCode.Unavailable, "Another membership change is still being applied; try again in a few seconds.");
+    }
 
     private async Task<object> ChangeNode(string nodeRef, Func<NodeObject, IReadOnlyList<NodeObject>, NodeDecision> decide)
     {
@@ -156,15 +268,15 @@ public sealed partial class ManagerApiActor : IActor
             {
                 await _manager.Proposer.ProposeAsync([StoreChange.Update(decision.Write)]);
                 LogNodeChanged(_logger, node.Id, decision.Message);
-                return new NodeUpdateAck(State.Get<NodeObject>(node.Id) ?? decision.Write, decision.Message);
+                return new NodeUpdateAck(NodeCommands.WithLeader(State.Get<NodeObject>(node.Id) ?? decision.Write, _manager.Raft.LeaderId), decision.Message);
             }
-            catch (StoreConflictException e)
+            catch (StoreConflictException) when (attempt < ConflictRetries)
             {
                 // The node changed under us (a heartbeat); decide again on what is there now.
-                if (attempt >= ConflictRetries)
-                {
-                    return KeptChanging(node, e);
-                }
+            }
+            catch (StoreConflictException)
+            {
+                return new CommandRejected(RejectCode.Conflict, $"Node {node.Id} kept changing while this command ran; try again.");
             }
         }
     }
@@ -191,17 +303,17 @@ public sealed partial class ManagerApiActor : IActor
                 LogNodeRemoved(_logger, node.Id, node.Description.Hostname);
                 return new RemoveNodeAck(node.Id);
             }
-            catch (StoreConflictException e)
+            catch (StoreConflictException) when (attempt < ConflictRetries)
             {
-                if (attempt >= ConflictRetries)
-                {
-                    return KeptChanging(node, e);
-                }
+            }
+            catch (StoreConflictException)
+            {
+                return new CommandRejected(RejectCode.Conflict, $"Node {node.Id} kept changing while this command ran; try again.");
             }
         }
     }
 
-    private async Task<object> OnJoin(JoinRequest m)
+    private async Task<object> OnJoin(IContext context, JoinRequest m)
     {
         var cluster = State.Get<ClusterObject>(ClusterObject.DefaultId);
         if (cluster is null)
@@ -221,15 +333,17 @@ public sealed partial class ManagerApiActor : IActor
             return new CommandRejected(RejectCode.InvalidArgument, "The joining node gave no address; pass --advertise-addr.");
         }
 
-        var node = NodeCommands.NewNode(SwarmIds.New(), role, m.Addr, NodeCommands.DefaultPort, m.Description, _manager.Time.GetUtcNow(), leader: false);
+        var raftId = role == NodeRole.Manager ? NodeCommands.NewRaftId(State.List<NodeObject>()) : 0;
+        var node = NodeCommands.NewNode(SwarmIds.New(), role, m.Addr, NodeCommands.DefaultPort, m.Description, _manager.Time.GetUtcNow(), leader: false, raftId);
         await _manager.Proposer.ProposeAsync([StoreChange.Create(node)]);
-        LogNodeJoined(_logger, node.Id, m.Description.Hostname, m.Addr, role);
-        return new JoinAccepted(node.Id, role, cluster.ClusterId, DispatcherActor.ManagersOf(State.List<NodeObject>()));
-    }
+        if (raftId != 0 && await ChangeMembership(context, new ConfChange(ConfChangeType.AddLearner, raftId, node.Id)) is { } refused)
+        {
+            return refused;
+        }
 
-    // An answer, not an exception: a failed actor would leave the caller waiting and forget its replies.
-    private static CommandRejected KeptChanging(NodeObject node, StoreConflictException e) =>
-        new(RejectCode.Conflict, $"Node {node.Id} kept changing while the command was applied ({e.Message}); try again.");
+        LogNodeJoined(_logger, node.Id, m.Description.Hostname, m.Addr, role);
+        return new JoinAccepted(node.Id, role, cluster.ClusterId, DispatcherActor.ManagersOf(State.List<NodeObject>(), _manager.Raft.LeaderId), raftId);
+    }
 
     private void Remember(string requestId, object reply)
     {

@@ -1,17 +1,21 @@
 using Microsoft.Extensions.Logging;
+using Proto;
+using ProtoSwarm.Actors.Raft;
 using ProtoSwarm.Actors.Store;
 
 namespace ProtoSwarm.Actors.Managers;
 
-/// <summary>What the manager actors share: the store, the way to write to it, and the clock.</summary>
+/// <summary>What the manager actors share: the store replica, the way to write to it, the Raft peer, the clock.</summary>
 public sealed record ManagerContext(
     SwarmStore Store,
     IProposer Proposer,
     TimeProvider Time,
     ILoggerFactory LoggerFactory,
-    string LocalNodeId);
+    string LocalNodeId,
+    RaftView Raft,
+    PID RaftPid);
 
-/// <summary>Cluster kind names; a kind is registered only on the members that host it.</summary>
+/// <summary>Cluster kind and actor names; a kind is registered only on the members that host it.</summary>
 public static class Kinds
 {
     public const string Node = "node";
@@ -21,4 +25,6 @@ public static class Kinds
     public const string Dispatcher = "dispatcher";
 
     public const string Agent = "agent";
+
+    public const string Raft = "raft";
 }

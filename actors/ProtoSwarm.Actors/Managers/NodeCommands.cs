@@ -54,7 +54,7 @@ public static class NodeCommands
         };
     }
 
-    public static NodeDecision Promote(NodeObject node)
+    public static NodeDecision Promote(NodeObject node, ulong newRaftId)
     {
         if (node.Spec.DesiredRole == NodeRole.Manager && node.Role == NodeRole.Manager)
         {
@@ -66,6 +66,7 @@ public static class NodeCommands
             Spec = node.Spec with { DesiredRole = NodeRole.Manager },
             Role = NodeRole.Manager,
             ManagerStatus = new ManagerStatus(false, node.Status.State == NodeState.Ready ? Reachability.Reachable : Reachability.Unreachable, ManagerAddr(node)),
+            RaftId = newRaftId,
         };
         return NodeDecision.Change(promoted, $"Node {node.Id} promoted to a manager in the swarm.");
     }
@@ -82,20 +83,27 @@ public static class NodeCommands
             return NodeDecision.Refuse(RejectCode.Conflict, $"Node {node.Id} is the last manager of the swarm and cannot be demoted; promote another node first.");
         }
 
-        if (node.ManagerStatus?.Leader == true)
+        // After the change the others must still form a quorum among themselves, counting only
+        // those that are reachable now: otherwise the swarm would stop accepting writes.
+        var remaining = all.Where(n => n.Role == NodeRole.Manager && n.Id != node.Id).ToList();
+        var reachable = remaining.Count(n => n.Status.State == NodeState.Ready);
+        var quorum = (remaining.Count / 2) + 1;
+        if (reachable < quorum)
         {
             return NodeDecision.Refuse(RejectCode.Conflict,
-                $"Node {node.Id} is the leader and holds the swarm's store; leadership cannot move to another manager yet, so it cannot be demoted. Demote another manager instead.");
+                $"Demoting {node.Id} would lose quorum: {remaining.Count} managers would remain, of which {reachable} are reachable, and {quorum} are needed. Bring the unreachable managers back (or demote them first), then try again.");
         }
 
-        var demoted = node with
-        {
-            Spec = node.Spec with { DesiredRole = NodeRole.Worker },
-            Role = NodeRole.Worker,
-            ManagerStatus = null,
-        };
-        return NodeDecision.Change(demoted, $"Manager {node.Id} demoted in the swarm.");
+        return NodeDecision.Change(AsWorker(node), $"Manager {node.Id} demoted in the swarm.");
     }
+
+    public static NodeObject AsWorker(NodeObject node) => node with
+    {
+        Spec = node.Spec with { DesiredRole = NodeRole.Worker },
+        Role = NodeRole.Worker,
+        ManagerStatus = null,
+        RaftId = 0,
+    };
 
     public static NodeDecision Update(NodeObject node, NodeAvailability? availability, IReadOnlyDictionary<string, string> labelsAdd, IEnumerable<string> labelsRemove)
     {
@@ -141,7 +149,27 @@ public static class NodeCommands
         return NodeDecision.Nothing(node.Id);
     }
 
-    public static NodeObject NewNode(string id, NodeRole role, string addr, int port, NodeDescription description, DateTimeOffset now, bool leader) =>
+    /// <summary>The nodes as shown to users: a manager is Leader when it is the current Raft leader.</summary>
+    public static NodeObject WithLeader(NodeObject node, ulong leaderRaftId) =>
+        node.ManagerStatus is { } status && status.Leader != (node.RaftId != 0 && node.RaftId == leaderRaftId)
+            ? node with { ManagerStatus = status with { Leader = !status.Leader } }
+            : node;
+
+    /// <summary>A Raft member id: random, never 0, never one a node of this swarm has.</summary>
+    public static ulong NewRaftId(IEnumerable<NodeObject> nodes)
+    {
+        var taken = nodes.Select(n => n.RaftId).ToHashSet();
+        while (true)
+        {
+            var id = BitConverter.ToUInt64(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
+            if (id != 0 && !taken.Contains(id))
+            {
+                return id;
+            }
+        }
+    }
+
+    public static NodeObject NewNode(string id, NodeRole role, string addr, int port, NodeDescription description, DateTimeOffset now, bool leader, ulong raftId = 0) =>
         new(
             id,
             ObjectMeta.New(now),
@@ -150,7 +178,8 @@ public static class NodeCommands
             description,
             new NodeStatus(NodeState.Unknown, string.Empty, addr, now),
             role == NodeRole.Manager ? new ManagerStatus(leader, Reachability.Unknown, $"{addr}:{port}") : null,
-            null);
+            null,
+            raftId);
 
     private static string ManagerAddr(NodeObject node) =>
         node.Member is { } m ? $"{node.Status.Addr}:{m.Port}" : $"{node.Status.Addr}:{DefaultPort}";

@@ -42,9 +42,9 @@ public sealed partial class DispatcherActor : IActor
     public static ImmutableArray<MemberInfo> MembersOf(IEnumerable<NodeObject> nodes) =>
         [.. nodes.Where(n => n.Status.State == NodeState.Ready && n.Member is not null).Select(n => n.Member!)];
 
-    public static ImmutableArray<ManagerAddress> ManagersOf(IEnumerable<NodeObject> nodes) =>
+    public static ImmutableArray<ManagerAddress> ManagersOf(IEnumerable<NodeObject> nodes, ulong leaderRaftId) =>
         [.. nodes.Where(n => n.Role == NodeRole.Manager)
-            .Select(n => new ManagerAddress(n.Id, n.ManagerStatus?.Addr ?? n.Status.Addr, n.ManagerStatus?.Leader ?? false))];
+            .Select(n => new ManagerAddress(n.Id, n.ManagerStatus?.Addr ?? n.Status.Addr, n.RaftId != 0 && n.RaftId == leaderRaftId))];
 
     private Task OnStarted(IContext context)
     {
@@ -82,8 +82,9 @@ public sealed partial class DispatcherActor : IActor
         context.Respond(new HeartbeatAck(
             (int)NodeLiveness.HeartbeatPeriod.TotalMilliseconds,
             members,
-            ManagersOf(nodes),
-            node.Spec.DesiredRole));
+            ManagersOf(nodes, _manager.Raft.LeaderId),
+            node.Spec.DesiredRole,
+            node.RaftId));
         return Task.CompletedTask;
     }
 

@@ -76,6 +76,28 @@ public sealed class SwarmStore
     }
 
     /// <summary>
+    /// Replaces the whole state (a Raft snapshot was installed). Watchers cannot be told what
+    /// changed, so each is ended with <see cref="StoreCompactedException"/>: they list again.
+    /// </summary>
+    public void Reset(StoreState state)
+    {
+        lock (_gate)
+        {
+            Volatile.Write(ref _state, state);
+            _recent.Clear();
+            _compactedThrough = state.Index;
+            foreach (var watcher in _watchers)
+            {
+                watcher.Writer.TryComplete(new StoreCompactedException($"The store was replaced by a snapshot at index {state.Index}; list the objects again."));
+            }
+
+            _watchers.Clear();
+        }
+
+        Committed?.Invoke(state);
+    }
+
+    /// <summary>
     /// Every event after <paramref name="afterIndex"/>, then new ones as they commit. Throws
     /// <see cref="StoreCompactedException"/> when those events are no longer retained: list again.
     /// </summary>

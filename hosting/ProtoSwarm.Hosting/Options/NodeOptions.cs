@@ -25,5 +25,6 @@ public sealed record NodeOptions
 
     public string NodeStatePath => Path.Combine(StateDir, "node.db");
 
-    public string StorePath => Path.Combine(StateDir, "store.db");
+    /// <summary>A manager's Raft log, hard state and snapshot.</summary>
+    public string RaftPath => Path.Combine(StateDir, "raft.db");
 }

@@ -1,14 +1,13 @@
 using System.Collections.Immutable;
-using System.Net;
 using Microsoft.Extensions.Logging;
 using Proto;
 using Proto.Cluster;
 using Proto.Cluster.Partition;
-using Proto.Remote;
 using Proto.Remote.GrpcNet;
 using ProtoSwarm.Actors.Agent;
 using ProtoSwarm.Actors.Managers;
 using ProtoSwarm.Actors.Nodes;
+using ProtoSwarm.Actors.Raft;
 using ProtoSwarm.Actors.Store;
 using ProtoSwarm.Contracts;
 using ProtoSwarm.Hosting.Cluster;
@@ -19,21 +18,21 @@ using ProtoSwarm.Persistence;
 namespace ProtoSwarm.Hosting.Runtime;
 
 /// <summary>
-/// One incarnation of a node in a swarm: an ActorSystem with Proto.Remote and Proto.Cluster, the
-/// agent, and on the manager holding the store, the store with its dispatcher and API. Started
-/// on init, join or boot; stopped on leave or before a role change starts a new one.
+/// One incarnation of a node in a swarm: an ActorSystem with Proto.Remote and Proto.Cluster and
+/// the agent; on a manager also its Raft peer, its replica of the store, the dispatcher, the API
+/// and the node actors. Started on init, join or boot; stopped on leave, or to change role.
 /// </summary>
 internal sealed partial class SwarmMember : IAsyncDisposable
 {
     /// <summary>Gossip-level expiry, well above the swarm's own Down detection, which acts first.</summary>
     private static readonly TimeSpan GossipHeartbeatExpiration = TimeSpan.FromSeconds(10);
 
+    private static readonly TimeSpan ProposalTimeout = TimeSpan.FromSeconds(10);
+
     private readonly ILogger _logger;
     private readonly SwarmClusterProvider _provider = new();
     private readonly TaskCompletionSource _joined = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private LocalProposer? _proposer;
-    private ImmutableArray<ManagerAddress> _managers = [];
-    private PID? _forwarder;
+    private RaftLogFile? _raftFile;
 
     private SwarmMember(ActorSystem system, NodeLocalState state, ILogger logger)
     {
@@ -44,20 +43,28 @@ internal sealed partial class SwarmMember : IAsyncDisposable
 
     public ActorSystem System { get; }
 
-    public NodeLocalState State { get; private set; }
+    public NodeLocalState State { get; }
 
+    public bool IsManager => State.Role == NodeRole.Manager && State.RaftId != 0;
+
+    /// <summary>This manager's replica of the store; null on a worker.</summary>
     public SwarmStore? Store { get; private set; }
+
+    public IProposer? Proposer { get; private set; }
+
+    public RaftView? Raft { get; private set; }
 
     /// <summary>Completes at the first heartbeat answer that lists a manager as a cluster member.</summary>
     public Task Joined => _joined.Task;
+
+    /// <summary>True once the node host itself began stopping this member (leave, shutdown, role change).</summary>
+    public bool Stopping { get; private set; }
 
     public PID ManagerApi => new(System.Address, Kinds.ManagerApi);
 
     public static async Task<SwarmMember> StartAsync(
         NodeLocalState state,
         NodeOptions options,
-        SwarmStore? store,
-        LocalProposer? proposer,
         NodeDescription description,
         ILoggerFactory loggerFactory,
         TimeProvider time,
@@ -66,16 +73,14 @@ internal sealed partial class SwarmMember : IAsyncDisposable
     {
         var logger = loggerFactory.CreateLogger<SwarmMember>();
         var system = new ActorSystem(new ActorSystemConfig().WithDeveloperSupervisionLogging(false));
-        var member = new SwarmMember(system, state, logger) { Store = store, _proposer = proposer };
+        var member = new SwarmMember(system, state, logger);
         try
         {
-            ManagerContext? manager = store is not null && proposer is not null
-                ? new ManagerContext(store, proposer, time, loggerFactory, state.NodeId)
-                : null;
+            ManagerContext? manager = null;
             var kinds = new List<ClusterKind>();
-            if (manager is not null)
+            if (member.IsManager)
             {
-                kinds.Add(new ClusterKind(Kinds.Node, Props.FromProducer(() => new NodeActor(manager))));
+                kinds.Add(new ClusterKind(Kinds.Node, Props.FromProducer(() => new NodeActor(manager!))));
             }
 
             var clusterConfig = ClusterConfig
@@ -87,14 +92,9 @@ internal sealed partial class SwarmMember : IAsyncDisposable
             system.WithRemote(remoteConfig).WithCluster(clusterConfig);
             await system.Cluster().StartMemberAsync();
 
-            if (manager is not null)
+            if (member.IsManager)
             {
-                system.Root.SpawnNamed(Props.FromProducer(() => new DispatcherActor(manager)), Kinds.Dispatcher);
-                system.Root.SpawnNamed(Props.FromProducer(() => new ManagerApiActor(manager)), Kinds.ManagerApi);
-            }
-            else
-            {
-                member.ApplyRole(state.Role);
+                manager = member.StartManager(options, loggerFactory, time);
             }
 
             var self = system.Cluster().MemberList.Self;
@@ -115,7 +115,7 @@ internal sealed partial class SwarmMember : IAsyncDisposable
                 },
                 onRejected);
             system.Root.SpawnNamed(Props.FromProducer(() => new AgentActor(settings, loggerFactory)), Kinds.Agent);
-            LogStarted(logger, state.NodeId, state.Role, system.Address, self.Id, manager is not null);
+            LogStarted(logger, state.NodeId, state.Role, system.Address, self.Id, state.RaftId);
             return member;
         }
         catch
@@ -125,8 +125,29 @@ internal sealed partial class SwarmMember : IAsyncDisposable
         }
     }
 
-    /// <summary>True once the node host itself began stopping this member (leave, shutdown).</summary>
-    public bool Stopping { get; private set; }
+    private ManagerContext StartManager(NodeOptions options, ILoggerFactory loggerFactory, TimeProvider time)
+    {
+        _raftFile = new RaftLogFile(options.RaftPath);
+        var store = new SwarmStore(StoreState.Empty);
+        var pending = new RaftPending();
+        var view = new RaftView(State.RaftId);
+        var selfAddress = System.Address;
+        string? AddressOf(ulong raftId) =>
+            raftId == State.RaftId
+                ? selfAddress
+                : store.Current.List<NodeObject>().FirstOrDefault(n => n.RaftId == raftId)?.ManagerStatus?.Addr;
+
+        var raftSettings = new RaftSettings(State.ClusterId, State.RaftId, _raftFile, store, pending, time, loggerFactory, view, selfAddress, AddressOf);
+        var raft = System.Root.SpawnNamed(Props.FromProducer(() => new RaftActor(raftSettings)), Kinds.Raft);
+        var proposer = new RaftProposer(System.Root, raft, pending, ProposalTimeout);
+        var manager = new ManagerContext(store, proposer, time, loggerFactory, State.NodeId, view, raft);
+        System.Root.SpawnNamed(Props.FromProducer(() => new DispatcherActor(manager)), Kinds.Dispatcher);
+        System.Root.SpawnNamed(Props.FromProducer(() => new ManagerApiActor(manager, AddressOf)), Kinds.ManagerApi);
+        Store = store;
+        Proposer = proposer;
+        Raft = view;
+        return manager;
+    }
 
     public async ValueTask DisposeAsync()
     {
@@ -147,55 +168,25 @@ internal sealed partial class SwarmMember : IAsyncDisposable
             LogShutdownFailed(_logger, e);
         }
 
-        if (_proposer is not null)
-        {
-            await _proposer.DisposeAsync();
-        }
+        _raftFile?.Dispose();
     }
-
-    /// <summary>
-    /// Follows a promotion or demotion without restarting the actor system: a manager that does
-    /// not hold the store serves <c>manager-api</c> by forwarding to the one that does.
-    /// </summary>
-    public void ApplyRole(NodeRole role)
-    {
-        State = State with { Role = role };
-        if (Store is not null)
-        {
-            return;
-        }
-
-        if (role == NodeRole.Manager && _forwarder is null)
-        {
-            _forwarder = System.Root.SpawnNamed(Props.FromProducer(() => new ManagerApiForwarder(LeaderAddr)), Kinds.ManagerApi);
-        }
-        else if (role == NodeRole.Worker && _forwarder is { } forwarder)
-        {
-            _forwarder = null;
-            System.Root.Stop(forwarder);
-        }
-    }
-
-    private string? LeaderAddr() => _managers.FirstOrDefault(m => m.Leader)?.Addr ?? State.Managers.FirstOrDefault(m => m.Leader)?.Addr;
 
     private void OnAck(HeartbeatAck ack)
     {
-        _managers = ack.Managers;
         _provider.Update(ack.Members);
         if (!_joined.Task.IsCompleted)
         {
-            var managerIds = ack.Managers.Select(m => m.NodeId).ToHashSet(StringComparer.Ordinal);
             var members = System.Cluster().MemberList.GetAllMembers();
             var managerAddrs = ack.Managers.Select(m => m.Addr).ToHashSet(StringComparer.Ordinal);
-            if (managerIds.Contains(State.NodeId) || members.Any(m => managerAddrs.Contains(m.Address)))
+            if (ack.Managers.Any(m => m.NodeId == State.NodeId) || members.Any(m => managerAddrs.Contains(m.Address)))
             {
                 _joined.TrySetResult();
             }
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Node {NodeId} started as {Role} at {Address}, cluster member {MemberId}, holds store: {HoldsStore}")]
-    private static partial void LogStarted(ILogger logger, string nodeId, NodeRole role, string address, string memberId, bool holdsStore);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Node {NodeId} started as {Role} at {Address}, cluster member {MemberId}, Raft member {RaftId}")]
+    private static partial void LogStarted(ILogger logger, string nodeId, NodeRole role, string address, string memberId, ulong raftId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Shutting the actor system down failed")]
     private static partial void LogShutdownFailed(ILogger logger, Exception e);

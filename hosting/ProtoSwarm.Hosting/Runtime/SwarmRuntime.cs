@@ -124,7 +124,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
             return NotInSwarm();
         }
 
-        if (state.Role != NodeRole.Manager)
+        if (!member.IsManager)
         {
             return new CommandRejected(RejectCode.NotManager,
                 "This node is not a swarm manager. Worker nodes can't be used to view or modify cluster state. Run this command on a manager node or promote the current node to a manager.");
@@ -193,26 +193,17 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
             var now = _time.GetUtcNow();
             var cluster = new ClusterObject(ClusterObject.DefaultId, ObjectMeta.New(now), SwarmIds.New(), JoinTokens.NewSecret(), JoinTokens.NewSecret());
             var nodeId = SwarmIds.New();
+            var raftId = NodeCommands.NewRaftId([]);
             var addr = advertise.ToString();
-            var self = NodeCommands.NewNode(nodeId, NodeRole.Manager, addr, _options.ListenAddr.Port, NodeIdentity.Describe(_options.Hostname), now, leader: true);
-
-            File.Delete(_options.StorePath);
-            var (store, proposer) = LocalProposer.Open(_options.StorePath, _time, _loggerFactory.CreateLogger<LocalProposer>());
-            try
-            {
-                await proposer.ProposeAsync([StoreChange.Create(cluster), StoreChange.Create(self)]);
-            }
-            catch
-            {
-                await proposer.DisposeAsync();
-                throw;
-            }
+            var self = NodeCommands.NewNode(nodeId, NodeRole.Manager, addr, _options.ListenAddr.Port, NodeIdentity.Describe(_options.Hostname), now, leader: true, raftId);
+            RaftBootstrap.Create(_options.RaftPath, cluster.ClusterId, raftId, [cluster, self], now);
 
             var managerAddr = $"{addr}:{_options.ListenAddr.Port}";
-            var state = new NodeLocalState(nodeId, cluster.ClusterId, NodeRole.Manager, addr, [new ManagerAddress(nodeId, managerAddr, true)], HoldsStore: true);
+            var state = new NodeLocalState(nodeId, cluster.ClusterId, NodeRole.Manager, addr, [new ManagerAddress(nodeId, managerAddr, true)], raftId);
             _stateFile.Save(state);
             _state = state;
-            await StartMemberAsync(state, store, proposer);
+            var member = await StartMemberAsync(state);
+            await WaitForLeaderAsync(member, TimeSpan.FromSeconds(10));
             LogInitialized(_logger, cluster.ClusterId, nodeId, managerAddr);
             return new InitSwarmAck(nodeId, cluster.ClusterId, JoinTokens.Format(cluster.WorkerJoinSecret), managerAddr);
         }
@@ -227,28 +218,45 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
         }
     }
 
-    /// <summary>Restarts this manager's store as a swarm of one manager, keeping every object; the other managers are removed.</summary>
+    private static async Task WaitForLeaderAsync(SwarmMember member, TimeSpan limit)
+    {
+        var until = DateTime.UtcNow + limit;
+        while (member.Raft is { LeaderId: 0 } && DateTime.UtcNow < until)
+        {
+            await Task.Delay(20);
+        }
+    }
+
+    /// <summary>
+    /// Restarts the swarm from this manager alone after quorum was lost: every committed object is
+    /// kept, this manager is the only Raft voter, the other managers become workers in the store.
+    /// </summary>
     private async Task<object> ForceNewClusterAsync()
     {
-        if (_state is not { HoldsStore: true } state)
+        if (_state is not { } state || state.Role != NodeRole.Manager || state.RaftId == 0)
         {
-            return new CommandRejected(RejectCode.Conflict, "--force-new-cluster restarts the swarm from this node's copy of its state, and this node holds none; run it on the manager that holds the swarm's state.");
+            return new CommandRejected(RejectCode.Conflict, "--force-new-cluster restarts the swarm from this node's copy of its state, and this node is not a manager; run it on a surviving manager.");
         }
 
         await StopMemberAsync();
-        var (store, proposer) = LocalProposer.Open(_options.StorePath, _time, _loggerFactory.CreateLogger<LocalProposer>());
-        var others = store.Current.List<NodeObject>().Where(n => n.Role == NodeRole.Manager && n.Id != state.NodeId).ToList();
-        if (others.Count > 0)
-        {
-            await proposer.ProposeAsync([.. others.Select(StoreChange.Delete)]);
-        }
-
-        var cluster = store.Current.Get<ClusterObject>(ClusterObject.DefaultId)!;
+        var store = RaftBootstrap.ForceNewCluster(_options.RaftPath, state.ClusterId, state.RaftId, _time.GetUtcNow());
+        var cluster = store.Get<ClusterObject>(ClusterObject.DefaultId)!;
         var managerAddr = $"{state.AdvertiseAddr}:{_options.ListenAddr.Port}";
         state = state with { Managers = [new ManagerAddress(state.NodeId, managerAddr, true)] };
         _stateFile.Save(state);
         _state = state;
-        await StartMemberAsync(state, store, proposer);
+        var member = await StartMemberAsync(state);
+        await WaitForLeaderAsync(member, TimeSpan.FromSeconds(10));
+        foreach (var other in store.List<NodeObject>().Where(n => n.Role == NodeRole.Manager && n.Id != state.NodeId))
+        {
+            var current = member.Store!.Current.Get<NodeObject>(other.Id);
+            if (current is not null)
+            {
+                await member.Proposer!.ProposeAsync([StoreChange.Update(NodeCommands.AsWorker(current))]);
+            }
+        }
+
+        LogForcedNewCluster(_logger, cluster.ClusterId, state.NodeId);
         return new InitSwarmAck(state.NodeId, cluster.ClusterId, JoinTokens.Format(cluster.WorkerJoinSecret), managerAddr);
     }
 
@@ -287,7 +295,12 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
                 return reply as CommandRejected ?? new CommandRejected(RejectCode.Internal, $"The manager answered {reply.GetType().Name} to a join request.");
             }
 
-            var state = new NodeLocalState(accepted.NodeId, accepted.ClusterId, accepted.Role, advertise.ToString(), accepted.Managers, HoldsStore: false);
+            var state = new NodeLocalState(accepted.NodeId, accepted.ClusterId, accepted.Role, advertise.ToString(), accepted.Managers, accepted.RaftId);
+            if (accepted.RaftId != 0)
+            {
+                DeleteRaftLog();
+            }
+
             _stateFile.Save(state);
             _state = state;
             member = await StartMemberAsync(state);
@@ -316,11 +329,23 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
                 return NotInSwarm();
             }
 
+            var member = _member;
+            var otherManagers = member?.Store?.Current.List<NodeObject>().Count(n => n.Role == NodeRole.Manager && n.Id != state.NodeId) ?? 0;
             if (state.Role == NodeRole.Manager && !m.Force)
             {
-                return new CommandRejected(RejectCode.Conflict, state.HoldsStore
+                return new CommandRejected(RejectCode.Conflict, otherManagers == 0
                     ? "You are attempting to leave the swarm on a node that is participating as a manager. Removing the last manager erases all current state of the swarm. Use `--force` to ignore this message."
-                    : "You are attempting to leave the swarm on a node that is participating as a manager. Demote it first (`protoswarm node demote` on another manager), or use `--force` to ignore this message.");
+                    : "You are attempting to leave the swarm on a node that is participating as a manager. Demote it first (`protoswarm node demote` on another manager), or use `--force`: it then leaves the managers' Raft group before it goes.");
+            }
+
+            if (state.Role == NodeRole.Manager && otherManagers > 0 && member is not null)
+            {
+                // Leave Raft cleanly: the others demote this node, so their quorum shrinks with it.
+                var demoted = await DemoteSelfAsync(member, state.NodeId);
+                if (!demoted)
+                {
+                    LogLeaveWithoutDemotion(_logger, state.NodeId);
+                }
             }
 
             await LeaveLocallyAsync(state);
@@ -332,33 +357,60 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
         }
     }
 
+    private static async Task<bool> DemoteSelfAsync(SwarmMember member, string nodeId)
+    {
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        var requestId = SwarmIds.NewRequestId();
+        while (DateTime.UtcNow < until)
+        {
+            try
+            {
+                var reply = await member.System.Root.RequestAsync<object>(member.ManagerApi, new DemoteNode(requestId, nodeId), TimeSpan.FromSeconds(10));
+                if (reply is NodeUpdateAck)
+                {
+                    return true;
+                }
+
+                if (reply is CommandRejected { Code: not RejectCode.Unavailable })
+                {
+                    return false;
+                }
+            }
+            catch (TimeoutException)
+            {
+            }
+
+            // This node leads: leadership is moving; ask again (a fresh request, since the answer was transient).
+            requestId = SwarmIds.NewRequestId();
+            await Task.Delay(500);
+        }
+
+        return false;
+    }
+
     private async Task LeaveLocallyAsync(NodeLocalState state)
     {
         await StopMemberAsync();
-        if (state.HoldsStore)
-        {
-            foreach (var suffix in new[] { string.Empty, "-wal", "-shm" })
-            {
-                File.Delete(_options.StorePath + suffix);
-            }
-        }
-
+        DeleteRaftLog();
         _stateFile.Save(null);
         _state = null;
         _error = string.Empty;
         LogLeft(_logger, state.NodeId, state.ClusterId);
     }
 
-    private async Task<SwarmMember> StartMemberAsync(NodeLocalState state, SwarmStore? store = null, LocalProposer? proposer = null)
+    private void DeleteRaftLog()
     {
-        if (state.HoldsStore && store is null)
+        foreach (var suffix in new[] { string.Empty, "-wal", "-shm" })
         {
-            (store, proposer) = LocalProposer.Open(_options.StorePath, _time, _loggerFactory.CreateLogger<LocalProposer>());
+            File.Delete(_options.RaftPath + suffix);
         }
+    }
 
+    private async Task<SwarmMember> StartMemberAsync(NodeLocalState state)
+    {
         try
         {
-            var member = await SwarmMember.StartAsync(state, _options, store, proposer, NodeIdentity.Describe(_options.Hostname), _loggerFactory, _time, OnAck, OnRejected);
+            var member = await SwarmMember.StartAsync(state, _options, NodeIdentity.Describe(_options.Hostname), _loggerFactory, _time, OnAck, OnRejected);
             _member = member;
             _error = string.Empty;
             member.System.Shutdown.Register(() => OnMemberStopped(member));
@@ -419,7 +471,11 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
         });
     }
 
-    /// <summary>Keeps node.db current with what the managers say, and follows a role change.</summary>
+    /// <summary>
+    /// Keeps node.db current with what the managers say, and follows a role change: a promoted
+    /// node restarts as a manager with an empty Raft log (the leader sends it everything), a
+    /// demoted one restarts as a worker and drops its Raft log.
+    /// </summary>
     private void OnAck(HeartbeatAck ack)
     {
         _alone = null;
@@ -432,9 +488,10 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
         var next = state with
         {
             Managers = ack.Managers.IsDefaultOrEmpty ? state.Managers : ack.Managers,
-            Role = state.HoldsStore ? state.Role : ack.DesiredRole,
+            Role = ack.DesiredRole,
+            RaftId = ack.DesiredRole == NodeRole.Manager ? ack.RaftId : 0,
         };
-        if (next.Role == state.Role && next.Managers.SequenceEqual(state.Managers))
+        if (next.Role == state.Role && next.RaftId == state.RaftId && next.Managers.SequenceEqual(state.Managers))
         {
             return;
         }
@@ -449,13 +506,16 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
                     return;
                 }
 
-                var roleChanged = _state.Role != next.Role;
+                var roleChanged = _state.Role != next.Role || _state.RaftId != next.RaftId;
                 _stateFile.Save(next);
                 _state = next;
                 if (roleChanged)
                 {
                     LogRoleChanged(_logger, next.NodeId, next.Role);
-                    _member?.ApplyRole(next.Role);
+                    await StopMemberAsync();
+                    DeleteRaftLog();
+                    await Task.Delay(MemberRestartDelay);
+                    await StartMemberAsync(next);
                 }
             }
             catch (Exception e)
@@ -507,6 +567,12 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Error, Message = "Node {NodeId} has reached no manager within {Seconds} s of starting; it keeps trying")]
     private static partial void LogAlone(ILogger logger, string nodeId, double seconds);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Swarm {ClusterId} restarted from node {NodeId} alone (--force-new-cluster); the other managers are now workers")]
+    private static partial void LogForcedNewCluster(ILogger logger, string clusterId, string nodeId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Node {NodeId} leaves without being demoted first: the other managers did not answer; demote it there with `protoswarm node demote`")]
+    private static partial void LogLeaveWithoutDemotion(ILogger logger, string nodeId);
+
     [LoggerMessage(Level = LogLevel.Error, Message = "Starting the swarm member failed")]
     private static partial void LogStartFailed(ILogger logger, Exception e);
 
@@ -522,7 +588,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Information, Message = "Node {NodeId} left swarm {ClusterId}")]
     private static partial void LogLeft(ILogger logger, string nodeId, string clusterId);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Node {NodeId} is now a {Role}")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Node {NodeId} is now a {Role}; restarting its member")]
     private static partial void LogRoleChanged(ILogger logger, string nodeId, NodeRole role);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Node {NodeId} was removed from the swarm by a manager; leaving")]

@@ -21,6 +21,7 @@ public sealed class ManagerApiActorTests : IAsyncLifetime
     private SwarmStore _store = null!;
     private LocalProposer _proposer = null!;
     private PID _api = null!;
+    private System.Collections.Concurrent.ConcurrentQueue<object> _raftRequests = null!;
 
     public async Task InitializeAsync()
     {
@@ -32,8 +33,8 @@ public sealed class ManagerApiActorTests : IAsyncLifetime
             StoreChange.Create(TestNodes.Worker("worker1111", "w-ready")),
             StoreChange.Create(TestNodes.Worker("worker2222", "w-down", NodeState.Down)),
         ]);
-        var context = new ManagerContext(_store, _proposer, TimeProvider.System, NullLoggerFactory.Instance, "leader0000");
-        _api = _system.Root.Spawn(Props.FromProducer(() => new ManagerApiActor(context)));
+        (var context, _raftRequests) = TestManagers.Leader(_system, _store, _proposer, "leader0000");
+        _api = _system.Root.Spawn(Props.FromProducer(() => new ManagerApiActor(context, TestManagers.NoAddress)));
     }
 
     public async Task DisposeAsync()
@@ -60,6 +61,8 @@ public sealed class ManagerApiActorTests : IAsyncLifetime
         Assert.Equal(NodeRole.Manager, stored.Role);
         Assert.Equal(2UL, stored.Meta.Version);
         Assert.Equal(stored, ack.Node);
+        Assert.NotEqual(0UL, stored.RaftId);
+        Assert.Equal([new ProtoSwarm.Raft.ConfChange(ProtoSwarm.Raft.ConfChangeType.AddLearner, stored.RaftId, "worker1111")], _raftRequests.ToArray());
     }
 
     [Fact]
@@ -71,15 +74,29 @@ public sealed class ManagerApiActorTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Demote_Of_The_Leader_Is_Rejected_And_Nothing_Written()
+    public async Task Demote_Of_The_Leader_Hands_Leadership_Over_And_Writes_Nothing_Yet()
     {
         await Ask(new PromoteNode("r1", "worker1111"));
+        var promoted = _store.Current.Get<NodeObject>("worker1111")!;
         var index = _store.Current.Index;
 
         var rejected = Assert.IsType<CommandRejected>(await Ask(new DemoteNode("r2", "leader0000")));
 
-        Assert.Equal(RejectCode.Conflict, rejected.Code);
+        Assert.Equal(RejectCode.Unavailable, rejected.Code);
         Assert.Equal(index, _store.Current.Index);
+        Assert.Contains(new ProtoSwarm.Actors.Raft.TransferLeadershipTo(promoted.RaftId), _raftRequests);
+    }
+
+    [Fact]
+    public async Task Demote_Of_A_Follower_Removes_It_From_Raft_Then_Makes_It_A_Worker()
+    {
+        await Ask(new PromoteNode("r1", "worker1111"));
+        var raftId = _store.Current.Get<NodeObject>("worker1111")!.RaftId;
+
+        var ack = Assert.IsType<NodeUpdateAck>(await Ask(new DemoteNode("r2", "worker1111")));
+
+        Assert.Equal((NodeRole.Worker, 0UL), (ack.Node.Role, ack.Node.RaftId));
+        Assert.Contains(new ProtoSwarm.Raft.ConfChange(ProtoSwarm.Raft.ConfChangeType.RemoveVoter, raftId, "worker1111"), _raftRequests);
     }
 
     [Fact]
@@ -139,6 +156,8 @@ public sealed class ManagerApiActorTests : IAsyncLifetime
         var node = _store.Current.Get<NodeObject>(accepted.NodeId)!;
         Assert.Equal(("newbie", "10.0.0.42", role, NodeState.Unknown), (node.Description.Hostname, node.Status.Addr, node.Role, node.Status.State));
         Assert.Equal("10.0.1.1:2377", token.ManagerAddr);
+        Assert.Equal(role == NodeRole.Manager, accepted.RaftId != 0);
+        Assert.Equal(node.RaftId, accepted.RaftId);
     }
 
     [Theory]

@@ -19,8 +19,8 @@ public sealed class ManagerApiConflictTests : IAsyncLifetime
     public Task InitializeAsync()
     {
         var state = StoreState.Restore(5, [TestNodes.Cluster(), TestNodes.Manager("m1", leader: true), TestNodes.Worker("w1", state: NodeState.Down)]);
-        var context = new ManagerContext(new SwarmStore(state), _proposer, TimeProvider.System, NullLoggerFactory.Instance, "m1");
-        _api = _system.Root.Spawn(Props.FromProducer(() => new ManagerApiActor(context)));
+        var (context, _) = TestManagers.Leader(_system, new SwarmStore(state), _proposer, "m1");
+        _api = _system.Root.Spawn(Props.FromProducer(() => new ManagerApiActor(context, TestManagers.NoAddress)));
         return Task.CompletedTask;
     }
 

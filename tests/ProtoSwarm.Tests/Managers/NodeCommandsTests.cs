@@ -56,19 +56,20 @@ public class NodeCommandsTests
     {
         var worker = TestNodes.Worker("w1", state: state) with { Member = new MemberInfo("m", "10.0.0.1", 4000, []) };
 
-        var decision = NodeCommands.Promote(worker);
+        var decision = NodeCommands.Promote(worker, 42);
 
         Assert.Null(decision.Rejected);
         var written = Assert.IsType<NodeObject>(decision.Write);
         Assert.Equal((NodeRole.Manager, NodeRole.Manager), (written.Role, written.Spec.DesiredRole));
         Assert.Equal(new ManagerStatus(false, reachability, "10.0.0.1:4000"), written.ManagerStatus);
         Assert.Contains("promoted", decision.Message, StringComparison.Ordinal);
+        Assert.Equal(42UL, written.RaftId);
     }
 
     [Fact]
     public void Promote_Of_A_Worker_With_No_Member_Uses_The_Default_Port()
     {
-        var decision = NodeCommands.Promote(TestNodes.Worker("w1") with { Member = null });
+        var decision = NodeCommands.Promote(TestNodes.Worker("w1") with { Member = null }, 42);
 
         Assert.Equal("10.0.0.1:2377", decision.Write!.ManagerStatus!.Addr);
     }
@@ -76,7 +77,7 @@ public class NodeCommandsTests
     [Fact]
     public void Promote_Of_A_Manager_Changes_Nothing()
     {
-        var decision = NodeCommands.Promote(TestNodes.Manager("m1"));
+        var decision = NodeCommands.Promote(TestNodes.Manager("m1"), 42);
 
         Assert.Null(decision.Write);
         Assert.Null(decision.Rejected);
@@ -87,7 +88,10 @@ public class NodeCommandsTests
     {
         // rule, node to demote, the swarm, expected refusal, expected a write
         { "a manager among several", "m2", [TestNodes.Manager("m1", leader: true), TestNodes.Manager("m2"), TestNodes.Worker("w1")], null, true },
-        { "the leader", "m1", [TestNodes.Manager("m1", leader: true), TestNodes.Manager("m2")], RejectCode.Conflict, false },
+        // The leader may be demoted: the API actor first hands leadership to another manager.
+        { "the leader", "m1", [TestNodes.Manager("m1", leader: true), TestNodes.Manager("m2")], null, true },
+        { "one that would leave the others without quorum", "m3", [TestNodes.Manager("m1", leader: true), TestNodes.Manager("m2", state: NodeState.Down), TestNodes.Manager("m3")], RejectCode.Conflict, false },
+        { "one whose loss keeps quorum", "m3", [TestNodes.Manager("m1", leader: true), TestNodes.Manager("m2"), TestNodes.Manager("m3", state: NodeState.Down)], null, true },
         { "the last manager", "m1", [TestNodes.Manager("m1"), TestNodes.Worker("w1")], RejectCode.Conflict, false },
         { "a worker", "w1", [TestNodes.Manager("m1", leader: true), TestNodes.Worker("w1")], null, false },
     };
@@ -106,6 +110,7 @@ public class NodeCommandsTests
         {
             Assert.Equal((NodeRole.Worker, NodeRole.Worker), (written.Role, written.Spec.DesiredRole));
             Assert.Null(written.ManagerStatus);
+            Assert.Equal(0UL, written.RaftId);
         }
     }
 

@@ -39,7 +39,7 @@ public class DispatcherMembersTests
             TestNodes.Manager("bare") with { ManagerStatus = null },
         ];
 
-        var managers = DispatcherActor.ManagersOf(nodes);
+        var managers = DispatcherActor.ManagersOf(nodes, TestNodes.RaftIdOf("leader"));
 
         Assert.Equal(
             [

@@ -16,7 +16,11 @@ internal static class TestNodes
         Node(id, NodeRole.Manager, hostname, state, version) with
         {
             ManagerStatus = new ManagerStatus(leader, state == NodeState.Ready ? Reachability.Reachable : Reachability.Unreachable, "10.0.1.1:2377"),
+            RaftId = RaftIdOf(id),
         };
+
+    /// <summary>A stable Raft member id per node id, so tests can name the leader.</summary>
+    public static ulong RaftIdOf(string id) => id.Aggregate(1469598103934665603UL, (h, c) => (h ^ c) * 1099511628211UL);
 
     public static NodeObject Node(string id, NodeRole role, string hostname = "", NodeState state = NodeState.Ready, ulong version = 1) =>
         NodeCommands.NewNode(id, role, "10.0.0.1", NodeCommands.DefaultPort, Description(hostname.Length > 0 ? hostname : "host-" + id), T0, leader: false) with

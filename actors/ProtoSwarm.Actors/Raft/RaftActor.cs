@@ -1,0 +1,547 @@
+using System.Collections.Immutable;
+using MessagePack;
+using Microsoft.Extensions.Logging;
+using Proto;
+using Proto.Timers;
+using ProtoSwarm.Actors.Store;
+using ProtoSwarm.Contracts;
+using ProtoSwarm.Persistence;
+using ProtoSwarm.Raft;
+
+namespace ProtoSwarm.Actors.Raft;
+
+/// <summary>What a manager's Raft peer needs.</summary>
+public sealed record RaftSettings(
+    string ClusterId,
+    ulong RaftId,
+    RaftLogFile File,
+    SwarmStore Store,
+    RaftPending Pending,
+    TimeProvider Time,
+    ILoggerFactory LoggerFactory,
+    RaftView View,
+    string SelfAddress,
+    Func<ulong, string?> AddressOf)
+{
+    /// <summary>One Raft tick; elections time out after 5 to 10 ticks.</summary>
+    public TimeSpan TickInterval { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    public int ElectionTick { get; init; } = 5;
+
+    /// <summary>Swarm's default: a snapshot every 10,000 entries, 500 kept for slow followers.</summary>
+    public ulong SnapshotInterval { get; init; } = 10_000;
+
+    public ulong KeepAfterSnapshot { get; init; } = 500;
+
+    /// <summary>Below gRPC's 4 MiB default message limit, with room for the envelope.</summary>
+    public int SnapshotChunkBytes { get; init; } = 1024 * 1024;
+}
+
+/// <summary>
+/// One manager's Raft peer (named <c>raft</c>): it drives the pure core with ticks and messages,
+/// persists each Ready in ONE SQLite transaction before sending or acknowledging anything, sends
+/// Raft messages to the other managers over Proto.Remote, and applies committed entries to the
+/// store. Proposals queued while a Ready is being written share the next one: group commit.
+/// </summary>
+public sealed partial class RaftActor : IActor
+{
+    private readonly RaftSettings _settings;
+    private readonly ILogger _logger;
+    private readonly Dictionary<string, SnapshotAssembly> _incoming = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (PID Sender, string RequestId)> _membership = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, PID> _reads = new(StringComparer.Ordinal);
+    private readonly List<(ulong Index, PID Sender, string RequestId)> _readsWaitingForApply = [];
+    private readonly Dictionary<ulong, string> _addresses = [];
+    private MemoryRaftLog _log = null!;
+    private RaftNode _node = null!;
+    private CancellationTokenSource? _ticker;
+    private bool _readyScheduled;
+    private ulong _snapshotIndex;
+    private ulong _applied;
+    private ulong _leader;
+
+    public RaftActor(RaftSettings settings)
+    {
+        _settings = settings;
+        _logger = settings.LoggerFactory.CreateLogger<RaftActor>();
+    }
+
+    public Task ReceiveAsync(IContext context)
+    {
+        switch (context.Message)
+        {
+            case Started:
+                OnStarted(context);
+                break;
+            case Tick:
+                _node.Tick();
+                PromoteCaughtUpLearners();
+                break;
+            case RaftEnvelope envelope:
+                OnEnvelope(envelope);
+                break;
+            case RaftSnapshotChunk chunk:
+                OnChunk(chunk);
+                break;
+            case ProposeEntry propose:
+                OnPropose(propose);
+                break;
+            case ProposeMembership membership:
+                OnProposeMembership(context, membership);
+                break;
+            case RequestRead read:
+                OnRead(context, read);
+                break;
+            case TransferLeadershipTo transfer:
+                _node.TransferLeadership(transfer.RaftId);
+                break;
+            case GetRaftStatus:
+                var status = _node.Status;
+                context.Respond(new RaftStatusAnswer(_settings.RaftId, status.Lead, status.Term, status.Commit, status.Applied, status));
+                break;
+            case ProcessReady:
+                _readyScheduled = false;
+                ProcessReadies(context);
+                return Task.CompletedTask;
+            case Stopping:
+                _ticker?.Cancel();
+                _settings.Pending.FailAll(new StoreUnavailableException("This manager is stopping; the write may or may not be applied."));
+                return Task.CompletedTask;
+            default:
+                return Task.CompletedTask;
+        }
+
+        ScheduleReady(context);
+        return Task.CompletedTask;
+    }
+
+    private void OnStarted(IContext context)
+    {
+        var disk = _settings.File.Load();
+        if (disk.Identity is { } identity && (identity.ClusterId != _settings.ClusterId || identity.RaftId != _settings.RaftId))
+        {
+            throw new PersistenceException(
+                $"{_settings.File.Path} holds the Raft log of member {identity.RaftId} of swarm {identity.ClusterId}, not of member {_settings.RaftId} of swarm {_settings.ClusterId}; refusing to use it. Remove the state directory and join again.");
+        }
+
+        _settings.File.SaveIdentity(new RaftIdentity(_settings.ClusterId, _settings.RaftId));
+        _log = new MemoryRaftLog();
+        if (!disk.Snapshot.IsEmpty)
+        {
+            _log.ApplySnapshot(disk.Snapshot);
+            _settings.Store.Reset(StoreCodec.DecodeState(disk.Snapshot.Data));
+        }
+
+        _log.Append(disk.Entries);
+        _log.SetHardState(disk.HardState);
+        _snapshotIndex = disk.Snapshot.Metadata.Index;
+        _applied = disk.Snapshot.Metadata.Index;
+        _node = new RaftNode(
+            new RaftConfig
+            {
+                Id = _settings.RaftId,
+                ElectionTick = _settings.ElectionTick,
+                HeartbeatTick = 1,
+                Applied = _applied,
+                RandomSeed = (int)(_settings.RaftId ^ (ulong)Environment.TickCount64),
+            },
+            _log);
+        _ticker = context.Scheduler(_settings.Time).SendRepeatedly(_settings.TickInterval, context.Self, Tick.Instance);
+        var conf = _node.Status.ConfState;
+        if (conf.Voters.Length == 1 && conf.Voters[0] == _settings.RaftId)
+        {
+            // The only voter (a new swarm, or after --force-new-cluster): no one to wait for.
+            _node.Campaign();
+        }
+
+        UpdateView();
+        LogStarted(_logger, _settings.RaftId, disk.HardState.Term, disk.HardState.Commit, _snapshotIndex, disk.Entries.Count);
+    }
+
+    private void OnEnvelope(RaftEnvelope envelope)
+    {
+        if (envelope.ClusterId != _settings.ClusterId || envelope.To != _settings.RaftId)
+        {
+            LogForeignMessage(_logger, envelope.From, envelope.ClusterId, envelope.To);
+            return;
+        }
+
+        Message message;
+        try
+        {
+            message = MessagePackSerializer.Deserialize<Message>(envelope.Message, ContractRegistry.Options);
+        }
+        catch (MessagePackSerializationException e)
+        {
+            LogBadMessage(_logger, envelope.From, e.Message);
+            return;
+        }
+
+        if (message.From != envelope.From || message.Type is MessageType.Hup or MessageType.Beat or MessageType.Propose or MessageType.SnapStatus or MessageType.Unreachable)
+        {
+            LogBadMessage(_logger, envelope.From, $"{message.Type} from {message.From} is not a message a peer may send");
+            return;
+        }
+
+        if (envelope.FromAddress is { Length: > 0 } from)
+        {
+            _addresses[envelope.From] = from;
+        }
+
+        _node.Step(message);
+    }
+
+    private void OnChunk(RaftSnapshotChunk chunk)
+    {
+        if (chunk.ClusterId != _settings.ClusterId || chunk.To != _settings.RaftId || chunk.Count <= 0 || chunk.Sequence < 0 || chunk.Sequence >= chunk.Count)
+        {
+            LogForeignMessage(_logger, chunk.From, chunk.ClusterId, chunk.To);
+            return;
+        }
+
+        if (!_incoming.TryGetValue(chunk.TransferId, out var assembly))
+        {
+            // One transfer at a time per sender: a new one replaces an abandoned one.
+            foreach (var stale in _incoming.Where(p => p.Value.From == chunk.From).Select(p => p.Key).ToList())
+            {
+                _incoming.Remove(stale);
+            }
+
+            assembly = new SnapshotAssembly(chunk.From, new byte[chunk.Count][]);
+            _incoming[chunk.TransferId] = assembly;
+        }
+
+        assembly.Parts[chunk.Sequence] = chunk.Bytes;
+        if (assembly.Parts.Any(p => p is null))
+        {
+            return;
+        }
+
+        _incoming.Remove(chunk.TransferId);
+        var whole = assembly.Parts.SelectMany(p => p).ToArray();
+        OnEnvelope(new RaftEnvelope(chunk.ClusterId, chunk.From, chunk.To, whole, chunk.FromAddress));
+    }
+
+    private void OnPropose(ProposeEntry propose)
+    {
+        if (!_node.Propose(propose.Data))
+        {
+            _settings.Pending.Fail(propose.ProposalId, new StoreUnavailableException("There is no Raft leader right now (an election is under way, or the managers have lost quorum); try again in a few seconds."));
+        }
+    }
+
+    private void OnProposeMembership(IContext context, ProposeMembership request)
+    {
+        var change = request.Change;
+        if (!_node.ProposeConfChange(change))
+        {
+            context.Respond(new MembershipAnswer(false, _node.Status.Role == StateRole.Leader
+                ? "another membership change is still being applied; try again in a few seconds"
+                : "this manager is not the Raft leader"));
+            return;
+        }
+
+        _membership[Key(change)] = (context.Sender!, request.RequestId);
+    }
+
+    private void OnRead(IContext context, RequestRead read)
+    {
+        _reads[read.RequestId] = context.Sender!;
+        _node.ReadIndex(System.Text.Encoding.UTF8.GetBytes(read.RequestId));
+    }
+
+    private void ScheduleReady(IContext context)
+    {
+        if (!_readyScheduled && _node.HasReady())
+        {
+            _readyScheduled = true;
+            context.Send(context.Self, ProcessReady.Instance);
+        }
+    }
+
+    private void ProcessReadies(IContext context)
+    {
+        while (_node.HasReady())
+        {
+            var ready = _node.GetReady();
+            Persist(ready);
+            Send(context, ready.Messages);
+            if (ready.Snapshot is { IsEmpty: false } snapshot)
+            {
+                _settings.Store.Reset(StoreCodec.DecodeState(snapshot.Data));
+                _applied = snapshot.Metadata.Index;
+                _snapshotIndex = snapshot.Metadata.Index;
+                LogInstalledSnapshot(_logger, _settings.RaftId, snapshot.Metadata.Index);
+            }
+
+            Apply(context, ready.CommittedEntries);
+            foreach (var read in ready.ReadStates)
+            {
+                var id = System.Text.Encoding.UTF8.GetString(read.RequestContext);
+                if (_reads.Remove(id, out var sender))
+                {
+                    _readsWaitingForApply.Add((read.Index, sender, id));
+                }
+            }
+
+            AnswerReads(context);
+            if (ready.SoftState is { } soft && soft.Lead != _leader)
+            {
+                LogLeaderChanged(_logger, _settings.RaftId, _leader, soft.Lead, soft.Role);
+                _leader = soft.Lead;
+            }
+
+            _node.Advance(ready);
+            MaybeSnapshot();
+        }
+
+        UpdateView();
+    }
+
+    private void UpdateView()
+    {
+        var status = _node.Status;
+        _settings.View.Update(status.Lead, status.Term, status.ConfState.Voters, status.ConfState.Learners);
+    }
+
+    private string? AddressOf(ulong raftId) =>
+        _settings.AddressOf(raftId) is { Length: > 0 } known ? known : _addresses.GetValueOrDefault(raftId);
+
+    /// <summary>A manager joins as a learner; once it has the log up to the commit index, it votes.</summary>
+    private void PromoteCaughtUpLearners()
+    {
+        var status = _node.Status;
+        if (status.Role != StateRole.Leader || status.ConfState.Learners.IsDefaultOrEmpty)
+        {
+            return;
+        }
+
+        foreach (var learner in status.ConfState.Learners)
+        {
+            if (status.Progress.TryGetValue(learner, out var progress) && progress.Match >= status.Commit && progress.RecentActive
+                && _node.ProposeConfChange(new ConfChange(ConfChangeType.AddVoter, learner, string.Empty)))
+            {
+                LogPromotingLearner(_logger, learner, progress.Match);
+                return;
+            }
+        }
+    }
+
+    /// <summary>ONE durable write per Ready: the snapshot, the new entries and the hard state together.</summary>
+    private void Persist(Ready ready)
+    {
+        if (!ready.MustSync)
+        {
+            return;
+        }
+
+        var entries = ready.Entries.IsDefault ? [] : ready.Entries;
+        _settings.File.Save(ready.Snapshot, entries, ready.HardState);
+        if (ready.Snapshot is { IsEmpty: false } snapshot)
+        {
+            _log.ApplySnapshot(snapshot);
+        }
+
+        if (entries.Length > 0)
+        {
+            _log.Append(entries);
+        }
+
+        if (ready.HardState is { } hard)
+        {
+            _log.SetHardState(hard);
+        }
+    }
+
+    private void Send(IContext context, ImmutableArray<Message> messages)
+    {
+        if (messages.IsDefaultOrEmpty)
+        {
+            return;
+        }
+
+        foreach (var message in messages)
+        {
+            if (AddressOf(message.To) is not { Length: > 0 } address)
+            {
+                _node.ReportUnreachable(message.To);
+                continue;
+            }
+
+            var target = new PID(address, "raft");
+            var bytes = MessagePackSerializer.Serialize(message, ContractRegistry.Options);
+            if (message.Type == MessageType.Snapshot && bytes.Length > _settings.SnapshotChunkBytes)
+            {
+                var transfer = SwarmIds.NewRequestId();
+                var count = (bytes.Length + _settings.SnapshotChunkBytes - 1) / _settings.SnapshotChunkBytes;
+                for (var i = 0; i < count; i++)
+                {
+                    var part = bytes.AsSpan(i * _settings.SnapshotChunkBytes, Math.Min(_settings.SnapshotChunkBytes, bytes.Length - (i * _settings.SnapshotChunkBytes))).ToArray();
+                    context.Send(target, new RaftSnapshotChunk(_settings.ClusterId, _settings.RaftId, message.To, transfer, i, count, part, _settings.SelfAddress));
+                }
+
+                LogSentSnapshot(_logger, message.To, message.Snapshot?.Metadata.Index ?? 0, count);
+                _node.ReportSnapshot(message.To, true);
+            }
+            else
+            {
+                context.Send(target, new RaftEnvelope(_settings.ClusterId, _settings.RaftId, message.To, bytes, _settings.SelfAddress));
+            }
+        }
+    }
+
+    private void Apply(IContext context, ImmutableArray<Entry> entries)
+    {
+        if (entries.IsDefaultOrEmpty)
+        {
+            return;
+        }
+
+        var now = _settings.Time.GetUtcNow();
+        foreach (var entry in entries)
+        {
+            if (entry.Index <= _applied)
+            {
+                continue;
+            }
+
+            switch (entry.Type)
+            {
+                case EntryType.Normal when entry.Data.Length > 0:
+                    ApplyProposal(entry, now);
+                    break;
+                case EntryType.ConfChange:
+                    ApplyMembership(context, entry);
+                    break;
+            }
+
+            _applied = entry.Index;
+        }
+    }
+
+    private void ApplyProposal(Entry entry, DateTimeOffset now)
+    {
+        string proposalId;
+        IReadOnlyList<StoreChange> changes;
+        try
+        {
+            (proposalId, changes) = StoreCodec.DecodeProposal(entry.Data);
+        }
+        catch (MessagePackSerializationException e)
+        {
+            LogBadEntry(_logger, entry.Index, e.Message);
+            return;
+        }
+
+        try
+        {
+            var store = _settings.Store;
+            var next = store.Current.Apply(entry.Index, changes, now, out var events);
+            store.Publish(next, events);
+            _settings.Pending.Complete(proposalId, entry.Index);
+        }
+        catch (StoreConflictException e)
+        {
+            // Every manager refuses the same stale write at the same index: the replicas stay equal.
+            _settings.Pending.Fail(proposalId, e);
+        }
+    }
+
+    private void ApplyMembership(IContext context, Entry entry)
+    {
+        ConfChange change;
+        try
+        {
+            change = MessagePackSerializer.Deserialize<ConfChange>(entry.Data, ContractRegistry.Options);
+        }
+        catch (MessagePackSerializationException e)
+        {
+            LogBadEntry(_logger, entry.Index, e.Message);
+            return;
+        }
+
+        var state = _node.ApplyConfChange(change);
+        LogMembership(_logger, change.Type, change.NodeId, string.Join(",", state.Voters), string.Join(",", state.Learners));
+        if (_membership.Remove(Key(change), out var waiting))
+        {
+            context.Send(waiting.Sender, new MembershipAnswer(true, string.Empty));
+        }
+    }
+
+    private void AnswerReads(IContext context)
+    {
+        for (var i = _readsWaitingForApply.Count - 1; i >= 0; i--)
+        {
+            var (index, sender, _) = _readsWaitingForApply[i];
+            if (_applied >= index)
+            {
+                context.Send(sender, new ReadAnswer(true, index, string.Empty));
+                _readsWaitingForApply.RemoveAt(i);
+            }
+        }
+    }
+
+    private void MaybeSnapshot()
+    {
+        if (_applied - _snapshotIndex < _settings.SnapshotInterval)
+        {
+            return;
+        }
+
+        var data = StoreCodec.EncodeState(_settings.Store.Current);
+        var snapshot = _log.CreateSnapshot(_applied, _node.Status.ConfState, data);
+        var compactTo = _applied > _settings.KeepAfterSnapshot ? _applied - _settings.KeepAfterSnapshot : 0;
+        if (compactTo > _log.FirstIndex())
+        {
+            _log.Compact(compactTo);
+        }
+
+        _settings.File.SaveSnapshotAndCompact(snapshot, compactTo);
+        _snapshotIndex = _applied;
+        LogSnapshotTaken(_logger, _settings.RaftId, _applied, data.Length);
+    }
+
+    private static string Key(ConfChange change) => $"{change.Type}:{change.NodeId}";
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Raft member {RaftId} started: term {Term}, commit {Commit}, snapshot {SnapshotIndex}, {Entries} entries")]
+    private static partial void LogStarted(ILogger logger, ulong raftId, ulong term, ulong commit, ulong snapshotIndex, int entries);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Raft message from member {From} refused: it is for swarm {ClusterId}, member {To}")]
+    private static partial void LogForeignMessage(ILogger logger, ulong from, string clusterId, ulong to);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Raft message from member {From} refused: {Reason}")]
+    private static partial void LogBadMessage(ILogger logger, ulong from, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Raft entry {Index} cannot be decoded, skipped: {Reason}")]
+    private static partial void LogBadEntry(ILogger logger, ulong index, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Raft member {RaftId}: leader {From} -> {To} ({Role})")]
+    private static partial void LogLeaderChanged(ILogger logger, ulong raftId, ulong from, ulong to, StateRole role);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Raft membership {Change} {Member}: voters [{Voters}], learners [{Learners}]")]
+    private static partial void LogMembership(ILogger logger, ConfChangeType change, ulong member, string voters, string learners);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Raft learner {RaftId} has caught up (match {Match}); making it a voter")]
+    private static partial void LogPromotingLearner(ILogger logger, ulong raftId, ulong match);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Raft member {RaftId} took a snapshot at {Index} ({Bytes} bytes)")]
+    private static partial void LogSnapshotTaken(ILogger logger, ulong raftId, ulong index, int bytes);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Raft member {RaftId} installed a snapshot at {Index}")]
+    private static partial void LogInstalledSnapshot(ILogger logger, ulong raftId, ulong index);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Sent a snapshot at {Index} to member {To} in {Chunks} chunks")]
+    private static partial void LogSentSnapshot(ILogger logger, ulong to, ulong index, int chunks);
+
+    private sealed record SnapshotAssembly(ulong From, byte[]?[] Parts);
+
+    private sealed record Tick
+    {
+        public static readonly Tick Instance = new();
+    }
+
+    private sealed record ProcessReady
+    {
+        public static readonly ProcessReady Instance = new();
+    }
+}

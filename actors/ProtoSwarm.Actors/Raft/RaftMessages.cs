@@ -1,0 +1,65 @@
+using System.Collections.Concurrent;
+using ProtoSwarm.Raft;
+
+namespace ProtoSwarm.Actors.Raft;
+
+// Local messages to a manager's RaftActor (never sent between nodes).
+
+/// <summary>Append a store proposal; the answer arrives through <see cref="RaftPending"/> when it is applied.</summary>
+public sealed record ProposeEntry(string ProposalId, byte[] Data);
+
+/// <summary>Change the Raft membership; answered with <see cref="MembershipAnswer"/> once applied (or refused).</summary>
+public sealed record ProposeMembership(string RequestId, ConfChange Change);
+
+public sealed record MembershipAnswer(bool Applied, string Reason);
+
+/// <summary>A linearizable read: answered with <see cref="ReadAnswer"/> once the store has applied the read index.</summary>
+public sealed record RequestRead(string RequestId);
+
+public sealed record ReadAnswer(bool Ok, ulong Index, string Reason);
+
+public sealed record TransferLeadershipTo(ulong RaftId);
+
+public sealed record GetRaftStatus;
+
+/// <summary>What the managers show of Raft: who leads, who is a member, how far each is.</summary>
+public sealed record RaftStatusAnswer(ulong RaftId, ulong LeaderId, ulong Term, ulong Commit, ulong Applied, RaftStatus Status);
+
+/// <summary>Proposals waiting to be applied, shared by the proposer (outside the actor) and the actor.</summary>
+public sealed class RaftPending
+{
+    private readonly ConcurrentDictionary<string, TaskCompletionSource<ulong>> _pending = new(StringComparer.Ordinal);
+
+    public Task<ulong> Register(string proposalId)
+    {
+        var tcs = new TaskCompletionSource<ulong>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _pending[proposalId] = tcs;
+        return tcs.Task;
+    }
+
+    public void Complete(string proposalId, ulong index)
+    {
+        if (_pending.TryRemove(proposalId, out var tcs))
+        {
+            tcs.TrySetResult(index);
+        }
+    }
+
+    public void Fail(string proposalId, Exception error)
+    {
+        if (_pending.TryRemove(proposalId, out var tcs))
+        {
+            tcs.TrySetException(error);
+        }
+    }
+
+    public void Forget(string proposalId) => _pending.TryRemove(proposalId, out _);
+
+    public void FailAll(Exception error)
+    {
+        foreach (var id in _pending.Keys.ToList())
+        {
+            Fail(id, error);
+        }
+    }
+}

@@ -1,0 +1,41 @@
+using System.Collections.Immutable;
+
+namespace ProtoSwarm.Actors.Raft;
+
+/// <summary>
+/// What the rest of a manager needs to know of its Raft peer, readable from any thread: who
+/// leads, and who the members are. Written only by the <see cref="RaftActor"/>.
+/// </summary>
+public sealed class RaftView
+{
+    private Snapshot _current = new(0, 0, [], []);
+
+    public RaftView(ulong raftId) => RaftId = raftId;
+
+    public ulong RaftId { get; }
+
+    public ulong LeaderId => Volatile.Read(ref _current).LeaderId;
+
+    public ulong Term => Volatile.Read(ref _current).Term;
+
+    public bool IsLeader => LeaderId == RaftId && RaftId != 0;
+
+    public ImmutableArray<ulong> Voters => Volatile.Read(ref _current).Voters;
+
+    public ImmutableArray<ulong> Learners => Volatile.Read(ref _current).Learners;
+
+    /// <summary>Raised (on the Raft actor's thread) when the leader changes.</summary>
+    public event Action<ulong>? LeaderChanged;
+
+    internal void Update(ulong leaderId, ulong term, ImmutableArray<ulong> voters, ImmutableArray<ulong> learners)
+    {
+        var previous = Volatile.Read(ref _current);
+        Volatile.Write(ref _current, new Snapshot(leaderId, term, voters, learners));
+        if (previous.LeaderId != leaderId)
+        {
+            LeaderChanged?.Invoke(leaderId);
+        }
+    }
+
+    private sealed record Snapshot(ulong LeaderId, ulong Term, ImmutableArray<ulong> Voters, ImmutableArray<ulong> Learners);
+}

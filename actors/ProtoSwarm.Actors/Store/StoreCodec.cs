@@ -1,0 +1,74 @@
+using System.Collections.Immutable;
+using MessagePack;
+using ProtoSwarm.Contracts;
+
+namespace ProtoSwarm.Actors.Store;
+
+/// <summary>A proposal as it travels in the Raft log: who proposed it (to answer them) and the changes.</summary>
+[MessagePackObject]
+public sealed record StoreProposal(
+    [property: Key(0)] string ProposalId,
+    [property: Key(1)] ImmutableArray<WireChange> Changes);
+
+/// <summary>One <see cref="StoreChange"/> on the wire: 0 create, 1 update, 2 delete; the object as contract name + bytes.</summary>
+[MessagePackObject]
+public sealed record WireChange(
+    [property: Key(0)] int Action,
+    [property: Key(1)] string Kind,
+    [property: Key(2)] string Id,
+    [property: Key(3)] ulong ExpectedVersion,
+    [property: Key(4)] string? Type,
+    [property: Key(5)] byte[]? Payload);
+
+/// <summary>The whole store at an index, as a Raft snapshot's data.</summary>
+[MessagePackObject]
+public sealed record StoreSnapshotData(
+    [property: Key(0)] ulong Index,
+    [property: Key(1)] ImmutableArray<WireChange> Objects);
+
+/// <summary>Turns store changes and states into bytes for the Raft log and snapshots, and back.</summary>
+public static class StoreCodec
+{
+    public static byte[] EncodeProposal(string proposalId, IReadOnlyList<StoreChange> changes) =>
+        ContractRegistry.SerializeTyped(new StoreProposal(proposalId, [.. changes.Select(ToWire)]));
+
+    public static (string ProposalId, IReadOnlyList<StoreChange> Changes) DecodeProposal(byte[] data)
+    {
+        var proposal = ContractRegistry.Deserialize<StoreProposal>(data);
+        return (proposal.ProposalId, proposal.Changes.Select(FromWire).ToList());
+    }
+
+    public static byte[] EncodeState(StoreState state) =>
+        ContractRegistry.SerializeTyped(new StoreSnapshotData(state.Index, [.. state.All().Select(o => ToWire(new CreateObject(o.Kind, o.Id, o)))]));
+
+    public static StoreState DecodeState(byte[] data)
+    {
+        if (data.Length == 0)
+        {
+            return StoreState.Empty;
+        }
+
+        var snapshot = ContractRegistry.Deserialize<StoreSnapshotData>(data);
+        return StoreState.Restore(snapshot.Index, snapshot.Objects.Select(w => ((CreateObject)FromWire(w)).Object));
+    }
+
+    private static WireChange ToWire(StoreChange change) => change switch
+    {
+        CreateObject c => new WireChange(0, c.Kind, c.Id, 0, ContractRegistry.NameOf(c.Object.GetType()), ContractRegistry.Serialize(c.Object)),
+        UpdateObject u => new WireChange(1, u.Kind, u.Id, u.ExpectedVersion, ContractRegistry.NameOf(u.Object.GetType()), ContractRegistry.Serialize(u.Object)),
+        DeleteObject d => new WireChange(2, d.Kind, d.Id, d.ExpectedVersion, null, null),
+        _ => throw new ArgumentException($"Unknown store change {change.GetType().Name}", nameof(change)),
+    };
+
+    private static StoreChange FromWire(WireChange w) => w.Action switch
+    {
+        0 => new CreateObject(w.Kind, w.Id, Object(w)),
+        1 => new UpdateObject(w.Kind, w.Id, Object(w), w.ExpectedVersion),
+        2 => new DeleteObject(w.Kind, w.Id, w.ExpectedVersion),
+        _ => throw new MessagePackSerializationException($"Unknown store change action {w.Action}"),
+    };
+
+    private static IStoreObject Object(WireChange w) =>
+        ContractRegistry.Deserialize(w.Type ?? string.Empty, w.Payload ?? []) as IStoreObject
+        ?? throw new MessagePackSerializationException($"{w.Type} is not a store object");
+}

@@ -1,0 +1,185 @@
+using MessagePack;
+using Microsoft.Data.Sqlite;
+using ProtoSwarm.Raft;
+
+namespace ProtoSwarm.Persistence;
+
+/// <summary>What a manager's Raft peer finds on disk at start.</summary>
+public sealed record RaftDiskState(
+    RaftIdentity? Identity,
+    HardState HardState,
+    Snapshot Snapshot,
+    IReadOnlyList<Entry> Entries);
+
+/// <summary>Which swarm and which Raft member this file belongs to; a log from another swarm is refused.</summary>
+[MessagePackObject]
+public sealed record RaftIdentity(
+    [property: Key(0)] string ClusterId,
+    [property: Key(1)] ulong RaftId);
+
+/// <summary>
+/// A manager's Raft log on disk (raft.db): entries, hard state and the latest snapshot. Each Ready
+/// is written in ONE transaction (WAL, synchronous=FULL) before the peer sends or acknowledges
+/// anything, so many proposals share one fsync.
+/// </summary>
+public sealed class RaftLogFile : IDisposable
+{
+    private readonly SqliteConnection _connection;
+
+    public RaftLogFile(string path)
+    {
+        _connection = SqliteDatabase.Open(path);
+        SqliteDatabase.Execute(_connection, """
+            CREATE TABLE IF NOT EXISTS entries (idx INTEGER PRIMARY KEY, term INTEGER NOT NULL, type INTEGER NOT NULL, data BLOB NOT NULL);
+            CREATE TABLE IF NOT EXISTS hard_state (id INTEGER PRIMARY KEY CHECK (id = 1), term INTEGER NOT NULL, vote INTEGER NOT NULL, commit_index INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS snapshot (id INTEGER PRIMARY KEY CHECK (id = 1), payload BLOB NOT NULL);
+            CREATE TABLE IF NOT EXISTS identity (id INTEGER PRIMARY KEY CHECK (id = 1), payload BLOB NOT NULL);
+            """);
+    }
+
+    public string Path => _connection.DataSource;
+
+    public RaftDiskState Load()
+    {
+        try
+        {
+            RaftIdentity? identity = null;
+            using (var command = _connection.CreateCommand())
+            {
+                command.CommandText = "SELECT payload FROM identity WHERE id = 1";
+                if (command.ExecuteScalar() is byte[] payload)
+                {
+                    identity = MessagePackSerializer.Deserialize<RaftIdentity>(payload);
+                }
+            }
+
+            var hard = default(HardState);
+            using (var command = _connection.CreateCommand())
+            {
+                command.CommandText = "SELECT term, vote, commit_index FROM hard_state WHERE id = 1";
+                using var reader = command.ExecuteReader();
+                if (reader.Read())
+                {
+                    hard = new HardState((ulong)reader.GetInt64(0), (ulong)reader.GetInt64(1), (ulong)reader.GetInt64(2));
+                }
+            }
+
+            var snapshot = Snapshot.Empty;
+            using (var command = _connection.CreateCommand())
+            {
+                command.CommandText = "SELECT payload FROM snapshot WHERE id = 1";
+                if (command.ExecuteScalar() is byte[] payload)
+                {
+                    snapshot = MessagePackSerializer.Deserialize<Snapshot>(payload);
+                }
+            }
+
+            var entries = new List<Entry>();
+            using (var command = _connection.CreateCommand())
+            {
+                command.CommandText = "SELECT idx, term, type, data FROM entries WHERE idx > $after ORDER BY idx";
+                command.Parameters.AddWithValue("$after", (long)snapshot.Metadata.Index);
+                using var reader = command.ExecuteReader();
+                while (reader.Read())
+                {
+                    var entry = new Entry((ulong)reader.GetInt64(0), (ulong)reader.GetInt64(1), (EntryType)reader.GetInt32(2), (byte[])reader.GetValue(3));
+                    if (entries.Count > 0 && entry.Index != entries[^1].Index + 1)
+                    {
+                        throw new PersistenceException($"{Path}: the Raft log has a gap after index {entries[^1].Index}; the file is damaged. Remove this manager's state and join it again (`protoswarm node demote`, then `swarm leave --force` and rejoin).");
+                    }
+
+                    entries.Add(entry);
+                }
+            }
+
+            if (entries.Count > 0 && entries[0].Index != snapshot.Metadata.Index + 1)
+            {
+                throw new PersistenceException($"{Path}: the Raft log starts at {entries[0].Index} but the snapshot ends at {snapshot.Metadata.Index}; the file is damaged.");
+            }
+
+            return new RaftDiskState(identity, hard, snapshot, entries);
+        }
+        catch (MessagePackSerializationException e)
+        {
+            throw new PersistenceException($"{Path}: the Raft state cannot be read ({e.Message}); the file is damaged or from a newer version.", e);
+        }
+    }
+
+    public void SaveIdentity(RaftIdentity identity)
+    {
+        using var command = _connection.CreateCommand();
+        command.CommandText = "INSERT INTO identity (id, payload) VALUES (1, $payload) ON CONFLICT (id) DO UPDATE SET payload = excluded.payload";
+        command.Parameters.AddWithValue("$payload", MessagePackSerializer.Serialize(identity));
+        command.ExecuteNonQuery();
+    }
+
+    /// <summary>
+    /// Persists one Ready in one transaction: a snapshot (dropping the entries it covers), new
+    /// entries (replacing any conflicting suffix from their first index on), the hard state.
+    /// </summary>
+    public void Save(Snapshot? snapshot, IReadOnlyList<Entry> entries, HardState? hardState)
+    {
+        using var transaction = _connection.BeginTransaction();
+        if (snapshot is { IsEmpty: false })
+        {
+            WriteSnapshot(snapshot, transaction);
+            Exec(transaction, "DELETE FROM entries WHERE idx <= $idx", ("$idx", (long)snapshot.Metadata.Index));
+        }
+
+        if (entries.Count > 0)
+        {
+            Exec(transaction, "DELETE FROM entries WHERE idx >= $idx", ("$idx", (long)entries[0].Index));
+            using var insert = _connection.CreateCommand();
+            insert.Transaction = transaction;
+            insert.CommandText = "INSERT INTO entries (idx, term, type, data) VALUES ($idx, $term, $type, $data)";
+            var idx = insert.Parameters.Add("$idx", SqliteType.Integer);
+            var term = insert.Parameters.Add("$term", SqliteType.Integer);
+            var type = insert.Parameters.Add("$type", SqliteType.Integer);
+            var data = insert.Parameters.Add("$data", SqliteType.Blob);
+            foreach (var entry in entries)
+            {
+                idx.Value = (long)entry.Index;
+                term.Value = (long)entry.Term;
+                type.Value = (int)entry.Type;
+                data.Value = entry.Data;
+                insert.ExecuteNonQuery();
+            }
+        }
+
+        if (hardState is { } hs)
+        {
+            Exec(transaction, "INSERT INTO hard_state (id, term, vote, commit_index) VALUES (1, $t, $v, $c) ON CONFLICT (id) DO UPDATE SET term = excluded.term, vote = excluded.vote, commit_index = excluded.commit_index",
+                ("$t", (long)hs.Term), ("$v", (long)hs.Vote), ("$c", (long)hs.Commit));
+        }
+
+        transaction.Commit();
+    }
+
+    /// <summary>Keeps a snapshot taken by this manager and drops the entries before <paramref name="compactTo"/>.</summary>
+    public void SaveSnapshotAndCompact(Snapshot snapshot, ulong compactTo)
+    {
+        using var transaction = _connection.BeginTransaction();
+        WriteSnapshot(snapshot, transaction);
+        Exec(transaction, "DELETE FROM entries WHERE idx < $idx", ("$idx", (long)compactTo));
+        transaction.Commit();
+    }
+
+    public void Dispose() => _connection.Dispose();
+
+    private void WriteSnapshot(Snapshot snapshot, SqliteTransaction transaction) =>
+        Exec(transaction, "INSERT INTO snapshot (id, payload) VALUES (1, $p) ON CONFLICT (id) DO UPDATE SET payload = excluded.payload",
+            ("$p", MessagePackSerializer.Serialize(snapshot)));
+
+    private void Exec(SqliteTransaction transaction, string sql, params (string Name, object Value)[] parameters)
+    {
+        using var command = _connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value);
+        }
+
+        command.ExecuteNonQuery();
+    }
+}

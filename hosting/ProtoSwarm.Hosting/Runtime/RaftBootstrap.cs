@@ -1,0 +1,77 @@
+using ProtoSwarm.Actors.Store;
+using ProtoSwarm.Contracts;
+using ProtoSwarm.Persistence;
+using ProtoSwarm.Raft;
+
+namespace ProtoSwarm.Hosting.Runtime;
+
+/// <summary>
+/// Writes a manager's raft.db for the two cases where a Raft group starts from one member: a new
+/// swarm (`swarm init`), and a surviving manager restarting the swarm alone after quorum was lost
+/// (`swarm init --force-new-cluster`), which keeps every committed object.
+/// </summary>
+public static class RaftBootstrap
+{
+    /// <summary>A new swarm: a snapshot at index 1 holding the first objects, this member the only voter.</summary>
+    public static void Create(string path, string clusterId, ulong raftId, IReadOnlyList<IStoreObject> objects, DateTimeOffset now)
+    {
+        var state = StoreState.Empty.Apply(1, [.. objects.Select(o => (StoreChange)new CreateObject(o.Kind, o.Id, o))], now, out _);
+        Write(path, clusterId, raftId, new Snapshot(new SnapshotMetadata(1, 1, new ConfState([raftId], [])), StoreCodec.EncodeState(state)), term: 1);
+    }
+
+    /// <summary>
+    /// Rebuilds the store from this manager's snapshot and committed entries, and writes it back as
+    /// a snapshot whose only voter is this member. Uncommitted entries are dropped, as a new
+    /// leader would drop them. Returns the store as kept.
+    /// </summary>
+    public static StoreState ForceNewCluster(string path, string clusterId, ulong raftId, DateTimeOffset now)
+    {
+        RaftDiskState disk;
+        using (var file = new RaftLogFile(path))
+        {
+            disk = file.Load();
+        }
+
+        if (disk.Identity is { } identity && (identity.ClusterId != clusterId || identity.RaftId != raftId))
+        {
+            throw new PersistenceException($"{path} belongs to member {identity.RaftId} of swarm {identity.ClusterId}; refusing to rebuild a swarm from it.");
+        }
+
+        var state = StoreCodec.DecodeState(disk.Snapshot.Data);
+        var index = disk.Snapshot.Metadata.Index;
+        var term = disk.Snapshot.Metadata.Term;
+        foreach (var entry in disk.Entries.Where(e => e.Index <= disk.HardState.Commit))
+        {
+            index = entry.Index;
+            term = entry.Term;
+            if (entry.Type != EntryType.Normal || entry.Data.Length == 0)
+            {
+                continue;
+            }
+
+            try
+            {
+                state = state.Apply(entry.Index, StoreCodec.DecodeProposal(entry.Data).Changes, now, out _);
+            }
+            catch (StoreConflictException)
+            {
+                // Refused when it was first applied too: replicas skip it alike.
+            }
+        }
+
+        Write(path, clusterId, raftId, new Snapshot(new SnapshotMetadata(index, term, new ConfState([raftId], [])), StoreCodec.EncodeState(state)), Math.Max(term, disk.HardState.Term));
+        return state;
+    }
+
+    private static void Write(string path, string clusterId, ulong raftId, Snapshot snapshot, ulong term)
+    {
+        foreach (var suffix in new[] { string.Empty, "-wal", "-shm" })
+        {
+            File.Delete(path + suffix);
+        }
+
+        using var file = new RaftLogFile(path);
+        file.SaveIdentity(new RaftIdentity(clusterId, raftId));
+        file.Save(snapshot, [], new HardState(term, 0, snapshot.Metadata.Index));
+    }
+}

@@ -49,11 +49,15 @@ public sealed record HeartbeatAck(
     [property: Key(3)] NodeRole DesiredRole,
     [property: Key(4)] ulong RaftId = 0);
 
-/// <summary>The dispatcher refuses a heartbeat: the node was removed, or belongs to another swarm.</summary>
+/// <summary>
+/// The dispatcher refuses a heartbeat: the node was removed, belongs to another swarm, or this
+/// manager is not the leader (LeaderAddr then says where to beat instead).
+/// </summary>
 [MessagePackObject]
 public sealed record HeartbeatRejected(
     [property: Key(0)] string Reason,
-    [property: Key(1)] bool Removed);
+    [property: Key(1)] bool Removed,
+    [property: Key(2)] string LeaderAddr = "");
 
 /// <summary>The dispatcher asks a node actor to check its node's liveness now.</summary>
 [MessagePackObject]

@@ -31,7 +31,7 @@ builder.Logging.AddSimpleConsole(o =>
     o.UseUtcTimestamp = true;
 });
 builder.Logging.SetMinimumLevel(Enum.Parse<LogLevel>(parsed.LogLevel, ignoreCase: true));
-builder.Logging.AddFilter("Proto", LogLevel.Warning);
+builder.Logging.AddFilter("Proto.", LogLevel.Warning);
 builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
 builder.Logging.AddFilter("Grpc", LogLevel.Warning);
 builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(15));

@@ -36,6 +36,7 @@ public sealed partial class AgentActor : IActor
     private int _failures;
     private int _periodMs = 500;
     private CancellationTokenSource? _next;
+    private string? _redirect;
 
     public AgentActor(AgentSettings settings, ILoggerFactory loggerFactory)
     {
@@ -77,6 +78,11 @@ public sealed partial class AgentActor : IActor
                 case HeartbeatAck ack:
                     OnAck(target, ack);
                     break;
+                case HeartbeatRejected { Removed: false, LeaderAddr.Length: > 0 } redirected when redirected.LeaderAddr != target.Addr:
+                    // A follower: beat to the leader it names, at once.
+                    _redirect = redirected.LeaderAddr;
+                    ScheduleNext(context, TimeSpan.FromMilliseconds(20));
+                    return Task.CompletedTask;
                 case HeartbeatRejected rejected:
                     LogRejected(_logger, target.Addr, rejected.Reason);
                     _settings.OnRejected(rejected);
@@ -85,6 +91,7 @@ public sealed partial class AgentActor : IActor
                         return Task.CompletedTask;
                     }
 
+                    OnNoAnswer(target, rejected.Reason);
                     break;
                 default:
                     OnNoAnswer(target, task.Exception?.GetBaseException().Message ?? "no answer");
@@ -99,6 +106,12 @@ public sealed partial class AgentActor : IActor
 
     private ManagerAddress PickTarget()
     {
+        if (_redirect is { } redirect)
+        {
+            _redirect = null;
+            return _managers.FirstOrDefault(m => m.Addr == redirect) ?? new ManagerAddress(string.Empty, redirect, true);
+        }
+
         if (_failures == 0)
         {
             var leader = _managers.IndexOf(_managers.FirstOrDefault(m => m.Leader)!);

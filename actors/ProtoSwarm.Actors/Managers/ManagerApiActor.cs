@@ -177,7 +177,7 @@ public sealed partial class ManagerApiActor : IActor
         {
             // The node is a manager in the store; now make it a Raft learner. It votes once it has caught up.
             var joined = await ChangeMembership(context, new ConfChange(ConfChangeType.AddLearner, raftId, ack.Node.Id));
-            return joined ?? ack;
+            return joined is null ? ack : joined;
         }
 
         return reply;

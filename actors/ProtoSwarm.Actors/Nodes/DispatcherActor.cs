@@ -1,7 +1,6 @@
 using System.Collections.Immutable;
 using Microsoft.Extensions.Logging;
 using Proto;
-using Proto.Cluster;
 using Proto.Timers;
 using ProtoSwarm.Actors.Managers;
 using ProtoSwarm.Contracts;
@@ -9,10 +8,12 @@ using ProtoSwarm.Contracts;
 namespace ProtoSwarm.Actors.Nodes;
 
 /// <summary>
-/// The managers' end of every node's heartbeat (named <c>dispatcher</c>): it hands each beat to
-/// that node's actor and answers with the cluster members, the managers and the role wanted of the
-/// node. Its tick keeps the actor of every live node activated, so a node that dies silently is
-/// still judged even after its actor moved.
+/// The managers' end of every node's heartbeat (named <c>dispatcher</c>). Only the Raft leader's
+/// answers: followers send the node to the leader. The leader's dispatcher keeps one
+/// <see cref="NodeActor"/> per node as its child, hands each beat to it, and answers with the
+/// cluster members, the managers and the role wanted of the node. Its tick starts the actor of
+/// every node not yet Down (so a node that dies silently is judged by a new leader too) and stops
+/// them all when this manager stops leading.
 /// </summary>
 public sealed partial class DispatcherActor : IActor
 {
@@ -21,6 +22,7 @@ public sealed partial class DispatcherActor : IActor
 
     private readonly ManagerContext _manager;
     private readonly ILogger _logger;
+    private readonly Dictionary<string, PID> _nodes = new(StringComparer.Ordinal);
     private CancellationTokenSource? _timer;
 
     public DispatcherActor(ManagerContext manager)
@@ -60,6 +62,14 @@ public sealed partial class DispatcherActor : IActor
 
     private Task OnHeartbeat(IContext context, NodeHeartbeat heartbeat)
     {
+        if (!_manager.Raft.IsLeader || !_manager.Raft.CaughtUp)
+        {
+            // Only the leader, with everything committed applied, speaks for the swarm: a follower's
+            // replica may lag, and must never tell a node it was removed.
+            context.Respond(new HeartbeatRejected("this manager is not the leader", Removed: false, LeaderAddr()));
+            return Task.CompletedTask;
+        }
+
         var state = _manager.Store.Current;
         var cluster = state.Get<ClusterObject>(ClusterObject.DefaultId);
         if (cluster is null || cluster.ClusterId != heartbeat.ClusterId)
@@ -76,7 +86,7 @@ public sealed partial class DispatcherActor : IActor
             return Task.CompletedTask;
         }
 
-        Forward(context, heartbeat.NodeId, heartbeat);
+        context.Send(NodeActorOf(context, heartbeat.NodeId), heartbeat);
         var nodes = state.List<NodeObject>().ToList();
         var members = MembersOf(nodes.Where(n => n.Id != heartbeat.NodeId)).Add(heartbeat.Member);
         context.Respond(new HeartbeatAck(
@@ -88,40 +98,51 @@ public sealed partial class DispatcherActor : IActor
         return Task.CompletedTask;
     }
 
+    private string LeaderAddr() =>
+        ManagersOf(_manager.Store.Current.List<NodeObject>(), _manager.Raft.LeaderId).FirstOrDefault(m => m.Leader)?.Addr ?? string.Empty;
+
     private Task OnSweep(IContext context)
     {
-        foreach (var node in _manager.Store.Current.List<NodeObject>().Where(n => n.Status.State != NodeState.Down))
+        if (!_manager.Raft.IsLeader)
         {
-            Forward(context, node.Id, new CheckNodeLiveness(node.Id));
+            // Only the leader judges nodes; a former leader's actors must not write stale verdicts.
+            foreach (var pid in _nodes.Values)
+            {
+                context.Stop(pid);
+            }
+
+            _nodes.Clear();
+            return Task.CompletedTask;
+        }
+
+        var nodes = _manager.Store.Current.List<NodeObject>().ToDictionary(n => n.Id, StringComparer.Ordinal);
+        foreach (var node in nodes.Values.Where(n => n.Status.State != NodeState.Down))
+        {
+            NodeActorOf(context, node.Id);
+        }
+
+        foreach (var gone in _nodes.Keys.Where(id => !nodes.ContainsKey(id)).ToList())
+        {
+            context.Stop(_nodes[gone]);
+            _nodes.Remove(gone);
         }
 
         return Task.CompletedTask;
     }
 
-    private void Forward(IContext context, string nodeId, object message)
+    private PID NodeActorOf(IContext context, string nodeId)
     {
-        var cluster = context.Cluster();
-        _ = ForwardAsync();
-
-        async Task ForwardAsync()
+        if (!_nodes.TryGetValue(nodeId, out var pid))
         {
-            try
-            {
-                using var cts = new CancellationTokenSource(ForwardTimeout);
-                await cluster.RequestAsync<NodeLivenessAck>(nodeId, Kinds.Node, message, cts.Token);
-            }
-            catch (Exception e) when (e is TimeoutException or OperationCanceledException)
-            {
-                LogForwardFailed(_logger, nodeId, message.GetType().Name, e.Message);
-            }
+            pid = context.SpawnNamed(Props.FromProducer(() => new NodeActor(_manager, nodeId)), nodeId);
+            _nodes[nodeId] = pid;
         }
+
+        return pid;
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Heartbeat from node {NodeId} of another swarm {ClusterId} refused")]
     private static partial void LogForeignHeartbeat(ILogger logger, string nodeId, string clusterId);
-
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Forwarding {Message} to node actor {NodeId} failed: {Reason}")]
-    private static partial void LogForwardFailed(ILogger logger, string nodeId, string message, string reason);
 
     private sealed record SweepTick
     {

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging;
 using Proto;
-using Proto.Cluster;
 using Proto.Timers;
 using ProtoSwarm.Actors.Managers;
 using ProtoSwarm.Actors.Store;
@@ -9,9 +8,9 @@ using ProtoSwarm.Contracts;
 namespace ProtoSwarm.Actors.Nodes;
 
 /// <summary>
-/// One node as the managers see it (virtual actor, kind <c>node</c>, identity = node id): it takes
-/// the node's heartbeats, and writes Ready when they arrive and Down when they stop. It writes only
-/// changes, so a steady heartbeat costs no disk write.
+/// One node as the managers see it (one actor per node, living with the leader's dispatcher): it
+/// takes the node's heartbeats, and writes Ready when they arrive and Down when they stop. It
+/// writes only changes, so a steady heartbeat costs no disk write.
 /// </summary>
 public sealed partial class NodeActor : IActor
 {
@@ -19,13 +18,14 @@ public sealed partial class NodeActor : IActor
 
     private readonly ManagerContext _manager;
     private readonly ILogger _logger;
-    private string _nodeId = string.Empty;
+    private readonly string _nodeId;
     private DateTimeOffset _lastHeartbeat;
     private CancellationTokenSource? _timer;
 
-    public NodeActor(ManagerContext manager)
+    public NodeActor(ManagerContext manager, string nodeId)
     {
         _manager = manager;
+        _nodeId = nodeId;
         _logger = manager.LoggerFactory.CreateLogger<NodeActor>();
     }
 
@@ -41,8 +41,6 @@ public sealed partial class NodeActor : IActor
 
     private Task OnStarted(IContext context)
     {
-        _nodeId = context.ClusterIdentity()?.Identity ?? string.Empty;
-
         // A fresh activation gives the node a full grace period before judging it.
         _lastHeartbeat = _manager.Time.GetUtcNow();
         _timer = context.Scheduler(_manager.Time).SendRepeatedly(CheckInterval, context.Self, LivenessTick.Instance);
@@ -99,13 +97,20 @@ public sealed partial class NodeActor : IActor
             }
         }
 
-        context.Respond(new NodeLivenessAck(_nodeId, state));
+        if (context.Sender is not null)
+        {
+            context.Respond(new NodeLivenessAck(_nodeId, state));
+        }
     }
 
     private Task OnCheck(IContext context)
     {
         var node = _manager.Store.Current.Get<NodeObject>(_nodeId);
-        context.Respond(new NodeLivenessAck(_nodeId, node?.Status.State ?? NodeState.Unknown));
+        if (context.Sender is not null)
+        {
+            context.Respond(new NodeLivenessAck(_nodeId, node?.Status.State ?? NodeState.Unknown));
+        }
+
         return Task.CompletedTask;
     }
 

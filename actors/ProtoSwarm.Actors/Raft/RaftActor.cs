@@ -177,7 +177,7 @@ public sealed partial class RaftActor : IActor
             return;
         }
 
-        if (message.From != envelope.From || message.Type is MessageType.Hup or MessageType.Beat or MessageType.Propose or MessageType.SnapStatus or MessageType.Unreachable)
+        if (message.From != envelope.From || message.Type is MessageType.Hup or MessageType.Beat or MessageType.SnapStatus or MessageType.Unreachable)
         {
             LogBadMessage(_logger, envelope.From, $"{message.Type} from {message.From} is not a message a peer may send");
             return;
@@ -218,7 +218,7 @@ public sealed partial class RaftActor : IActor
         }
 
         _incoming.Remove(chunk.TransferId);
-        var whole = assembly.Parts.SelectMany(p => p).ToArray();
+        var whole = assembly.Parts.SelectMany(p => p!).ToArray();
         OnEnvelope(new RaftEnvelope(chunk.ClusterId, chunk.From, chunk.To, whole, chunk.FromAddress));
     }
 
@@ -301,7 +301,7 @@ public sealed partial class RaftActor : IActor
     private void UpdateView()
     {
         var status = _node.Status;
-        _settings.View.Update(status.Lead, status.Term, status.ConfState.Voters, status.ConfState.Learners);
+        _settings.View.Update(status.Lead, status.Term, status.ConfState.Voters, status.ConfState.Learners, status.Commit, _applied);
     }
 
     private string? AddressOf(ulong raftId) =>

@@ -8,7 +8,7 @@ namespace ProtoSwarm.Actors.Raft;
 /// </summary>
 public sealed class RaftView
 {
-    private Snapshot _current = new(0, 0, [], []);
+    private Snapshot _current = new(0, 0, [], [], 0, 0);
 
     public RaftView(ulong raftId) => RaftId = raftId;
 
@@ -24,18 +24,21 @@ public sealed class RaftView
 
     public ImmutableArray<ulong> Learners => Volatile.Read(ref _current).Learners;
 
+    /// <summary>True when this replica has applied everything it knows to be committed.</summary>
+    public bool CaughtUp => Volatile.Read(ref _current) is var s && s.Applied >= s.Commit;
+
     /// <summary>Raised (on the Raft actor's thread) when the leader changes.</summary>
     public event Action<ulong>? LeaderChanged;
 
-    internal void Update(ulong leaderId, ulong term, ImmutableArray<ulong> voters, ImmutableArray<ulong> learners)
+    internal void Update(ulong leaderId, ulong term, ImmutableArray<ulong> voters, ImmutableArray<ulong> learners, ulong commit = 0, ulong applied = 0)
     {
         var previous = Volatile.Read(ref _current);
-        Volatile.Write(ref _current, new Snapshot(leaderId, term, voters, learners));
+        Volatile.Write(ref _current, new Snapshot(leaderId, term, voters, learners, commit, applied));
         if (previous.LeaderId != leaderId)
         {
             LeaderChanged?.Invoke(leaderId);
         }
     }
 
-    private sealed record Snapshot(ulong LeaderId, ulong Term, ImmutableArray<ulong> Voters, ImmutableArray<ulong> Learners);
+    private sealed record Snapshot(ulong LeaderId, ulong Term, ImmutableArray<ulong> Voters, ImmutableArray<ulong> Learners, ulong Commit, ulong Applied);
 }

@@ -76,16 +76,10 @@ internal sealed partial class SwarmMember : IAsyncDisposable
         var member = new SwarmMember(system, state, logger);
         try
         {
-            ManagerContext? manager = null;
-            var kinds = new List<ClusterKind>();
-            if (member.IsManager)
-            {
-                kinds.Add(new ClusterKind(Kinds.Node, Props.FromProducer(() => new NodeActor(manager!))));
-            }
-
+            // No cluster kinds yet: node actors live with the leader's dispatcher (see ARCHITECTURE.md);
+            // service, task and network kinds arrive with their issues.
             var clusterConfig = ClusterConfig
                 .Setup("protoswarm-" + state.ClusterId, member._provider, new PartitionIdentityLookup())
-                .WithClusterKinds([.. kinds])
                 .WithHeartbeatExpiration(GossipHeartbeatExpiration)
                 .WithActorRequestTimeout(TimeSpan.FromSeconds(5));
             var remoteConfig = RemoteConfigFactory.ForNode(options.ListenAddr, state.AdvertiseAddr);
@@ -94,7 +88,7 @@ internal sealed partial class SwarmMember : IAsyncDisposable
 
             if (member.IsManager)
             {
-                manager = member.StartManager(options, loggerFactory, time);
+                member.StartManager(options, loggerFactory, time);
             }
 
             var self = system.Cluster().MemberList.Self;
@@ -125,7 +119,7 @@ internal sealed partial class SwarmMember : IAsyncDisposable
         }
     }
 
-    private ManagerContext StartManager(NodeOptions options, ILoggerFactory loggerFactory, TimeProvider time)
+    private void StartManager(NodeOptions options, ILoggerFactory loggerFactory, TimeProvider time)
     {
         _raftFile = new RaftLogFile(options.RaftPath);
         var store = new SwarmStore(StoreState.Empty);
@@ -146,7 +140,6 @@ internal sealed partial class SwarmMember : IAsyncDisposable
         Store = store;
         Proposer = proposer;
         Raft = view;
-        return manager;
     }
 
     public async ValueTask DisposeAsync()

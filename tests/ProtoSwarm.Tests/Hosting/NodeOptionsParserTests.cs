@@ -18,7 +18,7 @@ public class NodeOptionsParserTests
         Assert.Equal(new IPEndPoint(IPAddress.Any, 2377), options.ListenAddr);
         Assert.Null(options.AdvertiseAddr);
         Assert.Equal("/var/lib/protoswarm/control.sock", options.ControlSocket);
-        Assert.Equal("/var/lib/protoswarm/store.db", options.StorePath);
+        Assert.Equal("/var/lib/protoswarm/raft.db", options.RaftPath);
         Assert.Equal("/var/lib/protoswarm/node.db", options.NodeStatePath);
         Assert.Equal(Environment.MachineName, options.Hostname);
     }
@@ -50,7 +50,7 @@ public class NodeOptionsParserTests
         Assert.Equal(new IPEndPoint(IPAddress.Loopback, 4000), options.ListenAddr);
         Assert.Equal(IPAddress.Parse("10.0.0.5"), options.AdvertiseAddr);
         Assert.Equal("/run/ps.sock", options.ControlSocket);
-        Assert.Equal("/srv/swarm/store.db", options.StorePath);
+        Assert.Equal("/srv/swarm/raft.db", options.RaftPath);
         Assert.Equal("node-1.example", options.Hostname);
     }
 

@@ -22,6 +22,7 @@ public sealed class ManagerApiActorTests : IAsyncLifetime
     private LocalProposer _proposer = null!;
     private PID _api = null!;
     private System.Collections.Concurrent.ConcurrentQueue<object> _raftRequests = null!;
+    private ManagerContext _context = null!;
 
     public async Task InitializeAsync()
     {
@@ -33,7 +34,8 @@ public sealed class ManagerApiActorTests : IAsyncLifetime
             StoreChange.Create(TestNodes.Worker("worker1111", "w-ready")),
             StoreChange.Create(TestNodes.Worker("worker2222", "w-down", NodeState.Down)),
         ]);
-        (var context, _raftRequests) = TestManagers.Leader(_system, _store, _proposer, "leader0000");
+        (_context, _raftRequests) = TestManagers.Leader(_system, _store, _proposer, "leader0000");
+        var context = _context;
         _api = _system.Root.Spawn(Props.FromProducer(() => new ManagerApiActor(context, TestManagers.NoAddress)));
     }
 
@@ -78,13 +80,21 @@ public sealed class ManagerApiActorTests : IAsyncLifetime
     {
         await Ask(new PromoteNode("r1", "worker1111"));
         var promoted = _store.Current.Get<NodeObject>("worker1111")!;
+        var view = _context.Raft;
+        view.Update(view.RaftId, view.Term, [view.RaftId, promoted.RaftId], []); // it has caught up and votes
         var index = _store.Current.Index;
 
         var rejected = Assert.IsType<CommandRejected>(await Ask(new DemoteNode("r2", "leader0000")));
 
         Assert.Equal(RejectCode.Unavailable, rejected.Code);
         Assert.Equal(index, _store.Current.Index);
-        Assert.Contains(new ProtoSwarm.Actors.Raft.TransferLeadershipTo(promoted.RaftId), _raftRequests);
+        var transfer = new ProtoSwarm.Actors.Raft.TransferLeadershipTo(promoted.RaftId);
+        for (var i = 0; i < 100 && !_raftRequests.Contains(transfer); i++)
+        {
+            await Task.Delay(20); // sent one-way to the Raft peer, so it may land just after the reply
+        }
+
+        Assert.Contains(transfer, _raftRequests);
     }
 
     [Fact]

@@ -324,6 +324,13 @@ public sealed partial class RaftNode
     {
         pr.RecentActive = true;
         pr.ProbeSent = false;
+        if (pr.State == ProgressState.Replicate && pr.Inflights.Full)
+        {
+            // The follower is alive but the window stays full: some append or its answer was lost.
+            // Let one more through; a gap makes the follower refuse it and we fall back to probing.
+            pr.Inflights.FreeFirstOne();
+        }
+
         if (pr.Match < _log.LastIndex() || pr.State == ProgressState.Probe)
         {
             SendAppend(m.From);

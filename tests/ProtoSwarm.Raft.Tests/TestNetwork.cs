@@ -41,8 +41,8 @@ internal sealed class TestNetwork
     /// <summary>Every message delivered or dropped, in order.</summary>
     public List<Message> Sent { get; } = [];
 
-    /// <summary>Return false to drop a message.</summary>
-    public Func<Message, bool> Filter { get; set; } = _ => true;
+    /// <summary>Returns the message to deliver (possibly rewritten), or null to drop it.</summary>
+    public Func<Message, Message?> Filter { get; set; } = m => m;
 
     public RaftNode this[ulong id] => Nodes[id];
 
@@ -121,12 +121,12 @@ internal sealed class TestNetwork
     public void Deliver(Message m)
     {
         Sent.Add(m);
-        if (_cut.Contains((m.From, m.To)) || !Filter(m) || !Nodes.TryGetValue(m.To, out var target))
+        if (_cut.Contains((m.From, m.To)) || Filter(m) is not { } delivered || !Nodes.TryGetValue(m.To, out var target))
         {
             return;
         }
 
-        target.Step(m);
+        target.Step(delivered);
     }
 
     /// <summary>Drains Readies and delivers their messages until nothing moves.</summary>

@@ -38,6 +38,9 @@ internal sealed class TestNetwork
 
     public Dictionary<ulong, List<ReadState>> Reads { get; } = [];
 
+    /// <summary>Snapshots each peer installed from a Ready.</summary>
+    public Dictionary<ulong, List<Snapshot>> Installed { get; } = [];
+
     /// <summary>Every message delivered or dropped, in order.</summary>
     public List<Message> Sent { get; } = [];
 
@@ -51,6 +54,7 @@ internal sealed class TestNetwork
         Logs[id] = log;
         Applied[id] = [];
         Reads[id] = [];
+        Installed[id] = [];
         var config = _configFor(id);
         Nodes[id] = new RaftNode(tweak is null ? config : tweak(config), log);
     }
@@ -166,6 +170,7 @@ internal sealed class TestNetwork
         {
             log.ApplySnapshot(snapshot);
             Applied[id] = SnapshotState(snapshot);
+            Installed[id].Add(snapshot);
         }
 
         log.Append(ready.Entries);

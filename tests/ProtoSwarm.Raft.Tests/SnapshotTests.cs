@@ -64,6 +64,42 @@ public class SnapshotTests
     }
 
     [Fact]
+    public void A_Heartbeat_Answer_Acknowledges_A_Snapshot_Whose_Own_Answer_Was_Lost()
+    {
+        var net = new TestNetwork([1, 2, 3]);
+        var leader = net.ElectLeader();
+        var lagging = net.Nodes.Keys.First(id => id != leader);
+        net.Isolate(lagging);
+        for (var i = 0; i < 5; i++)
+        {
+            net.Propose(leader, $"e{i}");
+        }
+
+        net.SnapshotAndCompact(leader);
+        var snapshotIndex = net.Logs[leader].Snapshot().Metadata.Index;
+        net.Heal();
+        var dropped = false;
+        net.Filter = m =>
+        {
+            if (m.From == lagging && m.Type == MessageType.AppendResponse && !m.Reject && m.Index == snapshotIndex && !dropped)
+            {
+                dropped = true;
+                return null;
+            }
+
+            return m;
+        };
+        net.Tick(2);
+        Assert.True(dropped);
+        Assert.Single(net.Installed[lagging]);
+        net.Propose(leader, "after");
+        net.Tick(3);
+
+        Assert.Equal(net.Applied[leader], net.Applied[lagging]);
+        Assert.False(net[leader].Status.Progress[lagging].Paused);
+    }
+
+    [Fact]
     public void A_Restored_Follower_Reports_The_Snapshot_In_Ready_And_Resets_Its_Log()
     {
         var log = MemoryRaftLog.Bootstrap(new ConfState([1, 2], []));

@@ -47,6 +47,9 @@ internal sealed class TestNetwork
     /// <summary>Returns the message to deliver (possibly rewritten), or null to drop it.</summary>
     public Func<Message, Message?> Filter { get; set; } = m => m;
 
+    /// <summary>Tell the sender when a Snapshot message is dropped, as a transport whose stream failed would.</summary>
+    public bool ReportDroppedSnapshots { get; set; }
+
     public RaftNode this[ulong id] => Nodes[id];
 
     public void Add(ulong id, MemoryRaftLog log, Func<RaftConfig, RaftConfig>? tweak = null)
@@ -127,6 +130,11 @@ internal sealed class TestNetwork
         Sent.Add(m);
         if (_cut.Contains((m.From, m.To)) || Filter(m) is not { } delivered || !Nodes.TryGetValue(m.To, out var target))
         {
+            if (ReportDroppedSnapshots && m.Type == MessageType.Snapshot && Nodes.TryGetValue(m.From, out var sender))
+            {
+                sender.ReportSnapshot(m.To, ok: false);
+            }
+
             return;
         }
 
@@ -200,6 +208,11 @@ internal sealed class TestNetwork
     public void SnapshotAndCompact(ulong id)
     {
         var status = Nodes[id].Status;
+        if (status.Applied <= Logs[id].Snapshot().Metadata.Index)
+        {
+            return;
+        }
+
         var data = Encoding.UTF8.GetBytes(string.Join('\n', Applied[id]));
         Logs[id].CreateSnapshot(status.Applied, status.ConfState, data);
         Logs[id].Compact(status.Applied);

@@ -172,5 +172,7 @@ internal sealed class Inflights
         }
     }
 
+    public void FreeFirstOne() => _lastIndexes.TryDequeue(out _);
+
     public void Reset() => _lastIndexes.Clear();
 }

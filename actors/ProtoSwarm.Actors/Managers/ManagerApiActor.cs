@@ -22,6 +22,7 @@ public sealed partial class ManagerApiActor : IActor
     private const int ConflictRetries = 5;
     private static readonly TimeSpan RelayTimeout = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan MembershipTimeout = TimeSpan.FromSeconds(15);
+    private static readonly TimeSpan LeadershipMoveTimeout = TimeSpan.FromSeconds(3);
 
     private readonly ManagerContext _manager;
     private readonly Func<ulong, string?> _addressOf;
@@ -183,7 +184,7 @@ public sealed partial class ManagerApiActor : IActor
         return reply;
     }
 
-    private async Task<object> OnDemote(IContext context, DemoteNode m)
+    private async Task<object?> OnDemote(IContext context, DemoteNode m)
     {
         var nodes = State.List<NodeObject>().ToList();
         var (target, rejected) = NodeCommands.Resolve(nodes, m.NodeRef);
@@ -208,7 +209,19 @@ public sealed partial class ManagerApiActor : IActor
             }
 
             context.Send(_manager.RaftPid, new TransferLeadershipTo(successor));
-            return new CommandRejected(RejectCode.Unavailable, $"Node {target.Id} is the leader: leadership is moving to another manager; run the demotion again in a few seconds.");
+            for (var waited = TimeSpan.Zero; waited < LeadershipMoveTimeout && _manager.Raft.IsLeader; waited += TimeSpan.FromMilliseconds(50))
+            {
+                await Task.Delay(50);
+            }
+
+            if (!_manager.Raft.IsLeader)
+            {
+                // The new leader finishes the demotion; it answers the caller.
+                Relay(context, m);
+                return null;
+            }
+
+            return new CommandRejected(RejectCode.Unavailable, $"Node {target.Id} is the leader and leadership did not move within {LeadershipMoveTimeout.TotalSeconds:0} s; try again.");
         }
 
         if (target.RaftId != 0 && await ChangeMembership(context, new ConfChange(ConfChangeType.RemoveVoter, target.RaftId, target.Id)) is { } refused)

@@ -30,4 +30,12 @@ public sealed record RaftConfig
 
     /// <summary>Seeds the election-timeout randomisation, so a simulation replays exactly.</summary>
     public int RandomSeed { get; init; }
+
+    /// <summary>
+    /// Restart as the only voter, keeping the committed log (--force-new-cluster, after losing quorum
+    /// for good). The peer drops its uncommitted suffix and appends, already committed, ConfChange
+    /// entries removing every other member; once the caller applies them it elects itself. Set it
+    /// for one start only.
+    /// </summary>
+    public bool ForceNewCluster { get; init; }
 }

@@ -30,6 +30,7 @@ public readonly record struct HardState(
     [property: Key(1)] ulong Vote,
     [property: Key(2)] ulong Commit)
 {
+    [IgnoreMember]
     public bool IsEmpty => Term == 0 && Vote == 0 && Commit == 0;
 }
 
@@ -44,7 +45,7 @@ public enum ConfChangeType
 
 /// <summary>One membership change, applied when its entry commits. Context carries the member's address.</summary>
 [MessagePackObject]
-public sealed record ConfChange(
+public sealed partial record ConfChange(
     [property: Key(0)] ConfChangeType Type,
     [property: Key(1)] ulong NodeId,
     [property: Key(2)] string Context);
@@ -72,6 +73,7 @@ public sealed record Snapshot(
 {
     public static readonly Snapshot Empty = new(new SnapshotMetadata(0, 0, ConfState.Empty), []);
 
+    [IgnoreMember]
     public bool IsEmpty => Metadata.Index == 0;
 }
 

@@ -1,0 +1,93 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using Xunit.Abstractions;
+
+namespace ProtoSwarm.Raft.Tests.Simulation;
+
+/// <summary>
+/// Thousands of random seeds per cluster size. A failing seed prints itself, what broke, the last
+/// actions and the command that replays exactly that seed:
+/// RAFT_SIM_SEED=1234 RAFT_SIM_PEERS=5 dotnet test tests/ProtoSwarm.Raft.Tests --filter "FullyQualifiedName~RaftSimulationTests.Random_Seeds_With_5_Peers"
+/// RAFT_SIM_SEEDS (how many) and RAFT_SIM_STEPS (steps per seed) widen or narrow a local run.
+/// </summary>
+[Trait("Category", "Simulation")]
+public class RaftSimulationTests(ITestOutputHelper output)
+{
+    private const int DefaultSeedsPerSize = 5_000;
+    private const int DefaultSteps = 600;
+
+    [Fact]
+    public void Random_Seeds_With_3_Peers() => RunSeeds(peers: 3, firstSeed: 0);
+
+    [Fact]
+    public void Random_Seeds_With_5_Peers() => RunSeeds(peers: 5, firstSeed: 1_000_000);
+
+    private void RunSeeds(int peers, int firstSeed)
+    {
+        var options = new SimulationOptions { Peers = peers, Steps = EnvInt("RAFT_SIM_STEPS") ?? DefaultSteps };
+        var only = EnvInt("RAFT_SIM_SEED");
+        if (only is not null)
+        {
+            if (EnvInt("RAFT_SIM_PEERS") is { } p && p != peers)
+            {
+                return;
+            }
+
+            var sim = new Simulator(options, only.Value) { Log = output.WriteLine };
+            var report = sim.Run();
+            output.WriteLine($"seed {only} passed: {report}");
+            return;
+        }
+
+        var count = EnvInt("RAFT_SIM_SEEDS") ?? DefaultSeedsPerSize;
+        var failures = new ConcurrentBag<(int Seed, string Message)>();
+        var reports = new ConcurrentBag<SimulationReport>();
+        var sw = Stopwatch.StartNew();
+
+        // Seeds run in parallel; each seed's simulation is single-threaded and owns all its state.
+        Parallel.For(firstSeed, firstSeed + count, seed =>
+        {
+            try
+            {
+                reports.Add(new Simulator(options, seed).Run());
+            }
+            catch (SimulationViolationException e)
+            {
+                failures.Add((seed, e.Message));
+            }
+        });
+
+        sw.Stop();
+        output.WriteLine(Summary(peers, count, sw.Elapsed, reports));
+        if (!failures.IsEmpty)
+        {
+            var sorted = failures.OrderBy(f => f.Seed).ToList();
+            var shown = string.Join(Environment.NewLine + Environment.NewLine, sorted.Take(3).Select(f => f.Message));
+            var seeds = string.Join(", ", sorted.Take(50).Select(f => f.Seed));
+            Assert.Fail($"{sorted.Count} of {count} seeds failed with {peers} peers (first: {seeds}){Environment.NewLine}{Environment.NewLine}{shown}");
+        }
+
+        // Not vacuous: most seeds must have elected leaders and acknowledged client writes.
+        Assert.True(reports.Count(r => r.AckedWrites > 0) > count / 2, Summary(peers, count, sw.Elapsed, reports));
+    }
+
+    private static string Summary(int peers, int count, TimeSpan elapsed, ConcurrentBag<SimulationReport> reports)
+    {
+        if (reports.IsEmpty)
+        {
+            return $"{peers} peers: no seed passed in {elapsed}";
+        }
+
+        return string.Create(
+            CultureInfo.InvariantCulture,
+            $"{peers} peers: {reports.Count}/{count} seeds passed in {elapsed.TotalSeconds:F1}s; per seed on average: " +
+            $"{reports.Average(r => r.Steps):F0} steps, {reports.Average(r => r.Ticks):F0} ticks, commit index {reports.Average(r => (double)r.HighestCommitted):F1}, " +
+            $"{reports.Average(r => r.LeadersElected):F1} leaders, {reports.Average(r => r.AckedWrites):F1} acked writes, {reports.Average(r => r.CompletedReads):F1} reads, " +
+            $"{reports.Average(r => r.PendingOperations):F1} pending ops, {reports.Average(r => r.Crashes):F1} crashes, {reports.Average(r => r.SnapshotsInstalled):F2} snapshots installed, " +
+            $"{reports.Average(r => r.MembershipChanges):F2} membership changes");
+    }
+
+    private static int? EnvInt(string name) =>
+        int.TryParse(Environment.GetEnvironmentVariable(name), NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : null;
+}

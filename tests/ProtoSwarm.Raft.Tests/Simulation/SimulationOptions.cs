@@ -1,0 +1,53 @@
+namespace ProtoSwarm.Raft.Tests.Simulation;
+
+/// <summary>What one simulated run looks like; every fault can be switched off for a targeted scenario.</summary>
+public sealed record SimulationOptions
+{
+    public int Peers { get; init; } = 3;
+
+    /// <summary>Random actions before the faults heal and liveness is checked.</summary>
+    public int Steps { get; init; } = 400;
+
+    public int ElectionTick { get; init; } = 10;
+
+    public int HeartbeatTick { get; init; } = 1;
+
+    public int Clients { get; init; } = 3;
+
+    public int Keys { get; init; } = 2;
+
+    /// <summary>A client gives up on an operation after this many ticks; it is then recorded as pending.</summary>
+    public int ClientTimeoutTicks { get; init; } = 50;
+
+    /// <summary>After healing, a leader must be elected and a proposal applied within this many election timeouts.</summary>
+    public int LivenessElectionTimeouts { get; init; } = 10;
+
+    public bool MessageFaults { get; init; } = true;
+
+    public bool Partitions { get; init; } = true;
+
+    public bool Crashes { get; init; } = true;
+
+    public bool Membership { get; init; } = true;
+
+    public bool Snapshots { get; init; } = true;
+
+    public bool Transfers { get; init; } = true;
+
+    public bool ClientOps { get; init; } = true;
+}
+
+/// <summary>What a run did, to show that seeds exercise something and to tune the mix.</summary>
+public sealed record SimulationReport(
+    int Seed,
+    int Peers,
+    int Steps,
+    int Ticks,
+    ulong HighestCommitted,
+    int LeadersElected,
+    int AckedWrites,
+    int CompletedReads,
+    int PendingOperations,
+    int Crashes,
+    int SnapshotsInstalled,
+    int MembershipChanges);

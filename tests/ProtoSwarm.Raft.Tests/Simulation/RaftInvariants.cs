@@ -258,7 +258,7 @@ internal sealed class RaftInvariants
 
         foreach (var m in ready.Messages)
         {
-            if (m.Type == MessageType.VoteResponse && !m.Reject && (hs.Term != m.Term || hs.Vote != m.To))
+            if (m.Type == MessageType.VoteResponse && !m.Reject && (hs.Term < m.Term || (hs.Term == m.Term && hs.Vote != m.To)))
             {
                 Fail("vote durable before sent", $"peer {peer.Id} grants its vote to {m.To} in term {m.Term}, but its disk says term {hs.Term} vote {hs.Vote}");
             }

@@ -419,6 +419,7 @@ public sealed partial class Simulator
             var batch = _net.InFlight.Where(e => e.NotBefore <= _step).ToList();
             foreach (var e in batch)
             {
+                Record($"deliver {Show(e.Message)}");
                 Deliver(e);
                 moved = true;
             }
@@ -538,6 +539,7 @@ public sealed partial class Simulator
         var bound = _options.LivenessElectionTimeouts * _options.ElectionTick;
         long probe = 0;
         SimPeer? prober = null;
+        ulong proberTerm = 0;
         var rounds = 0;
         for (; rounds < bound; rounds++)
         {
@@ -546,13 +548,15 @@ public sealed partial class Simulator
                 break;
             }
 
-            if ((prober is null || !prober.IsLeader) && LeaderPeer() is { } leader)
+            // A probe taken by a leader that since lost its term may be gone: propose again to whoever leads now.
+            if ((prober is null || !prober.IsLeader || prober.LastStatus!.Term != proberTerm) && LeaderPeer() is { } leader)
             {
                 probe = ++_nextOpId;
                 if (leader.Node!.Propose(new KvCommand(probe, KvCommand.Probe, "", "").Encode()))
                 {
-                    Record($"liveness probe op {probe} via {leader.Id}");
+                    Record($"liveness probe op {probe} via {leader.Id} in term {leader.LastStatus!.Term}");
                     prober = leader;
+                    proberTerm = leader.LastStatus!.Term;
                 }
             }
 

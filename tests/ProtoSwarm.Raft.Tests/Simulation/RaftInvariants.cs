@@ -9,6 +9,9 @@ internal sealed class RaftInvariants
 {
     private readonly Dictionary<ulong, ulong> _leaderOfTerm = [];
 
+    // (voter, term) -> the candidate it granted, across all its lives.
+    private readonly Dictionary<(ulong Voter, ulong Term), ulong> _votes = [];
+
     // (index, term) -> what the entry was, and the term of the entry before it in the log that held it.
     private readonly Dictionary<(ulong Index, ulong Term), (EntryType Type, ulong DataHash, ulong? PrevTerm)> _entries = [];
 
@@ -261,6 +264,16 @@ internal sealed class RaftInvariants
             if (m.Type == MessageType.VoteResponse && !m.Reject && (hs.Term < m.Term || (hs.Term == m.Term && hs.Vote != m.To)))
             {
                 Fail("vote durable before sent", $"peer {peer.Id} grants its vote to {m.To} in term {m.Term}, but its disk says term {hs.Term} vote {hs.Vote}");
+            }
+
+            if (m.Type == MessageType.VoteResponse && !m.Reject)
+            {
+                if (_votes.TryGetValue((peer.Id, m.Term), out var earlier) && earlier != m.To)
+                {
+                    Fail("one vote per term", $"peer {peer.Id} grants term {m.Term} to {m.To}, having granted it to {earlier} before");
+                }
+
+                _votes[(peer.Id, m.Term)] = m.To;
             }
 
             if (m.Type == MessageType.AppendResponse && !m.Reject && m.Index > peer.Log.LastIndex())

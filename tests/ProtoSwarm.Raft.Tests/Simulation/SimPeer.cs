@@ -9,7 +9,7 @@ internal sealed class SimPeer(ulong id, MemoryRaftLog log)
     public ulong Id { get; } = id;
 
     /// <summary>The disk: only ever written with what a finished Ready persisted, and by our own snapshots.</summary>
-    public MemoryRaftLog Log { get; } = log;
+    public MemoryRaftLog Log { get; set; } = log;
 
     /// <summary>Null while crashed.</summary>
     public RaftNode? Node { get; set; }

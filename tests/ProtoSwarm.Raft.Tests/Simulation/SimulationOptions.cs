@@ -22,6 +22,8 @@ public sealed record SimulationOptions
     /// <summary>After healing, a leader must be elected and a proposal applied within this many election timeouts.</summary>
     public int LivenessElectionTimeouts { get; init; } = 10;
 
+    public bool PreVote { get; init; } = true;
+
     public bool MessageFaults { get; init; } = true;
 
     public bool Partitions { get; init; } = true;
@@ -35,6 +37,27 @@ public sealed record SimulationOptions
     public bool Transfers { get; init; } = true;
 
     public bool ClientOps { get; init; } = true;
+
+    /// <summary>A bug planted in the driver (never in the core), to prove the checks catch what they claim to.</summary>
+    internal HarnessFault Fault { get; init; }
+}
+
+/// <summary>Ways a Raft actor could misuse the core; the checks must catch every one of them.</summary>
+internal enum HarnessFault
+{
+    None,
+
+    /// <summary>Reads answered from the local state machine at once, without ReadIndex.</summary>
+    StaleReads,
+
+    /// <summary>The vote is not kept across a restart.</summary>
+    ForgetVoteOnCrash,
+
+    /// <summary>Messages go out before the Ready's writes are durable, and sometimes the peer crashes in between.</summary>
+    SendBeforePersist,
+
+    /// <summary>The disk loses its last entries at a crash (an fsync that lied).</summary>
+    DiskLosesTailOnCrash,
 }
 
 /// <summary>What a run did, to show that seeds exercise something and to tune the mix.</summary>

@@ -470,6 +470,34 @@ public sealed partial class Simulator
         throw new SimulationViolationException(Describe($"liveness: no leader after {maxRounds} rounds"));
     }
 
+    /// <summary>Handles one Ready of peer <paramref name="id"/>, if it has one.</summary>
+    public void Ready(ulong id) => GuardStep($"ready {id}", () =>
+    {
+        Record($"ready {id}");
+        ProcessReady(_peers[id]);
+        return true;
+    });
+
+    /// <summary>Delivers every message now in flight (partitions and crashes still drop), and nothing sent meanwhile.</summary>
+    public void DeliverAll() => GuardStep("deliver all", () =>
+    {
+        foreach (var e in _net.InFlight.Where(e => e.NotBefore <= _step).ToList())
+        {
+            Record($"deliver {Show(e.Message)}");
+            Deliver(e);
+        }
+
+        return true;
+    });
+
+    /// <summary>Peer <paramref name="id"/> starts an election now.</summary>
+    public void Campaign(ulong id) => GuardStep($"campaign {id}", () =>
+    {
+        Record($"campaign {id}");
+        _peers[id].Node!.Campaign();
+        return true;
+    });
+
     public ulong? AddMember() => GuardStep("add member", () => LeaderPeer() is { } l ? AddPeer(l) : null);
 
     public bool RemoveMember(ulong id) => GuardStep($"remove {id}", () => LeaderPeer() is { } l && RemovePeer(l, id));

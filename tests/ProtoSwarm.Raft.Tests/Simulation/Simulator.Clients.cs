@@ -68,6 +68,13 @@ public sealed partial class Simulator
         BinaryPrimitives.WriteInt64LittleEndian(context, opId);
         Record($"client {client} get({key}) op {opId} via {peerId}");
         Begin(new ClientOp(opId, client, KvOpKind.Get, key, "", ++_clock, peerId, peer.Incarnation, _ticks + _options.ClientTimeoutTicks));
+        if (_options.Fault == HarnessFault.StaleReads)
+        {
+            peer.PendingReads.Add(new ReadState(0, context));
+            ServeReads(peer);
+            return;
+        }
+
         peer.Node!.ReadIndex(context);
     }
 

@@ -116,7 +116,7 @@ public sealed partial class Simulator
         Applied = applied,
         MaxSizePerMessage = _maxSizePerMessage,
         MaxInflightMessages = _maxInflight,
-        PreVote = true,
+        PreVote = _options.PreVote,
         CheckQuorum = true,
         RandomSeed = _rng.Next(),
     };
@@ -225,6 +225,18 @@ public sealed partial class Simulator
 
         var ready = node.GetReady();
         _inv.BeforePersist(peer, ready, node.Status);
+
+        if (_options.Fault == HarnessFault.SendBeforePersist && ready.MustSync && _rng.Next(4) == 0)
+        {
+            foreach (var m in ready.Messages)
+            {
+                _net.Send(m, peer.Incarnation);
+            }
+
+            Record($"planted bug: {peer.Id} sent {ready.Messages.Length} messages, then crashed before its write was durable");
+            CrashPeer(peer);
+            return;
+        }
 
         // One durable write: snapshot, entries, hard state.
         if (ready.Snapshot is { IsEmpty: false } snapshot)
@@ -392,9 +404,45 @@ public sealed partial class Simulator
     {
         // Whatever the node held in memory and had not yet handed out in a finished Ready is gone.
         peer.Node = null;
+        PlantCrashFaults(peer);
         peer.PendingReads.Clear();
         _crashes++;
         _inv.Forget(peer);
         AbandonClientOpsOn(peer.Id);
+    }
+
+    private void PlantCrashFaults(SimPeer peer)
+    {
+        var hs = peer.Log.HardState;
+        if (_options.Fault == HarnessFault.ForgetVoteOnCrash && hs.Vote != 0)
+        {
+            peer.Log.SetHardState(hs with { Vote = 0 });
+            Record($"planted bug: {peer.Id} forgot its vote for {hs.Vote} in term {hs.Term}");
+        }
+
+        if (_options.Fault == HarnessFault.DiskLosesTailOnCrash && peer.Log.LastIndex() > peer.Log.Snapshot().Metadata.Index + 1)
+        {
+            var snapshot = peer.Log.Snapshot();
+            var keepTo = peer.Log.LastIndex() - 2;
+            var lost = new MemoryRaftLog();
+            var from = snapshot.Metadata.Index + 1;
+            if (!snapshot.IsEmpty)
+            {
+                lost.ApplySnapshot(snapshot);
+            }
+            else
+            {
+                from = 1;
+            }
+
+            if (keepTo >= from)
+            {
+                lost.Append(peer.Log.Entries(from, keepTo + 1, ulong.MaxValue));
+            }
+
+            lost.SetHardState(hs with { Commit = Math.Min(hs.Commit, Math.Max(lost.LastIndex(), snapshot.Metadata.Index)) });
+            peer.Log = lost;
+            Record($"planted bug: {peer.Id} lost its log after {keepTo}");
+        }
     }
 }

@@ -212,7 +212,10 @@ public sealed partial class RaftNode
     private void HandleHeartbeat(Message m)
     {
         _log.CommitTo(m.Commit);
-        Send(NewMessage(MessageType.HeartbeatResponse, m.From) with { Context = m.Context });
+
+        // Our commit index rides along: committed entries are in every later leader's log, so it
+        // is a safe Match, and it acknowledges a snapshot whose own answer was lost.
+        Send(NewMessage(MessageType.HeartbeatResponse, m.From) with { Context = m.Context, Index = _log.Committed });
     }
 
     private void HandleSnapshot(Message m)
@@ -324,6 +327,12 @@ public sealed partial class RaftNode
     {
         pr.RecentActive = true;
         pr.ProbeSent = false;
+        if (pr.State == ProgressState.Snapshot && m.Index >= pr.PendingSnapshot)
+        {
+            pr.MaybeUpdate(m.Index);
+            pr.BecomeProbe();
+        }
+
         if (pr.State == ProgressState.Replicate && pr.Inflights.Full)
         {
             // The follower is alive but the window stays full: some append or its answer was lost.

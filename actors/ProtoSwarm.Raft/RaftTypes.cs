@@ -107,6 +107,7 @@ public enum MessageType
 /// Index/LogTerm: the entry preceding Entries (Append), or the candidate's last entry (Vote).
 /// Reject/RejectHint: a refused append and the follower's hint for where to retry.
 /// Context: the ReadIndex request's id, echoed in heartbeats and the response.
+/// Index in a HeartbeatResponse: the follower's commit index (acknowledges a snapshot whose answer was lost).
 /// </summary>
 [MessagePackObject]
 public sealed record Message(

@@ -38,11 +38,17 @@ internal sealed class TestNetwork
 
     public Dictionary<ulong, List<ReadState>> Reads { get; } = [];
 
+    /// <summary>Snapshots each peer installed from a Ready.</summary>
+    public Dictionary<ulong, List<Snapshot>> Installed { get; } = [];
+
     /// <summary>Every message delivered or dropped, in order.</summary>
     public List<Message> Sent { get; } = [];
 
     /// <summary>Returns the message to deliver (possibly rewritten), or null to drop it.</summary>
     public Func<Message, Message?> Filter { get; set; } = m => m;
+
+    /// <summary>Tell the sender when a Snapshot message is dropped, as a transport whose stream failed would.</summary>
+    public bool ReportDroppedSnapshots { get; set; }
 
     public RaftNode this[ulong id] => Nodes[id];
 
@@ -51,6 +57,7 @@ internal sealed class TestNetwork
         Logs[id] = log;
         Applied[id] = [];
         Reads[id] = [];
+        Installed[id] = [];
         var config = _configFor(id);
         Nodes[id] = new RaftNode(tweak is null ? config : tweak(config), log);
     }
@@ -123,6 +130,11 @@ internal sealed class TestNetwork
         Sent.Add(m);
         if (_cut.Contains((m.From, m.To)) || Filter(m) is not { } delivered || !Nodes.TryGetValue(m.To, out var target))
         {
+            if (ReportDroppedSnapshots && m.Type == MessageType.Snapshot && Nodes.TryGetValue(m.From, out var sender))
+            {
+                sender.ReportSnapshot(m.To, ok: false);
+            }
+
             return;
         }
 
@@ -166,6 +178,7 @@ internal sealed class TestNetwork
         {
             log.ApplySnapshot(snapshot);
             Applied[id] = SnapshotState(snapshot);
+            Installed[id].Add(snapshot);
         }
 
         log.Append(ready.Entries);
@@ -195,6 +208,11 @@ internal sealed class TestNetwork
     public void SnapshotAndCompact(ulong id)
     {
         var status = Nodes[id].Status;
+        if (status.Applied <= Logs[id].Snapshot().Metadata.Index)
+        {
+            return;
+        }
+
         var data = Encoding.UTF8.GetBytes(string.Join('\n', Applied[id]));
         Logs[id].CreateSnapshot(status.Applied, status.ConfState, data);
         Logs[id].Compact(status.Applied);

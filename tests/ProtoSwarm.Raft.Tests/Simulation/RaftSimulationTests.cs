@@ -9,7 +9,7 @@ namespace ProtoSwarm.Raft.Tests.Simulation;
 /// Thousands of random seeds per cluster size. A failing seed prints itself, what broke, the last
 /// actions and the command that replays exactly that seed:
 /// RAFT_SIM_SEED=1234 RAFT_SIM_PEERS=5 dotnet test tests/ProtoSwarm.Raft.Tests --filter "FullyQualifiedName~RaftSimulationTests.Random_Seeds_With_5_Peers"
-/// RAFT_SIM_SEEDS (how many) and RAFT_SIM_STEPS (steps per seed) widen or narrow a local run.
+/// RAFT_SIM_SEEDS (how many per test) and RAFT_SIM_STEPS (steps per seed) widen or narrow a local run.
 /// </summary>
 [Trait("Category", "Simulation")]
 public class RaftSimulationTests(ITestOutputHelper output)
@@ -18,14 +18,43 @@ public class RaftSimulationTests(ITestOutputHelper output)
     private const int DefaultSteps = 600;
 
     [Fact]
-    public void Random_Seeds_With_3_Peers() => RunSeeds(peers: 3, firstSeed: 0);
+    public void Random_Seeds_With_3_Peers() => RunSeeds(new() { Peers = 3 }, firstSeed: 0, DefaultSeedsPerSize);
 
     [Fact]
-    public void Random_Seeds_With_5_Peers() => RunSeeds(peers: 5, firstSeed: 1_000_000);
+    public void Random_Seeds_With_5_Peers() => RunSeeds(new() { Peers = 5 }, firstSeed: 1_000_000, DefaultSeedsPerSize);
 
-    private void RunSeeds(int peers, int firstSeed)
+    /// <summary>Without pre-vote, a rejoining peer disrupts with higher terms: more elections, more conflicts.</summary>
+    [Fact]
+    public void Random_Seeds_Without_PreVote() =>
+        RunSeeds(new() { Peers = 3, PreVote = false, ReplayTest = "RaftSimulationTests.Random_Seeds_Without_PreVote" }, firstSeed: 2_000_000, 1_000);
+
+    /// <summary>Fewer, longer runs: deeper logs, more compaction and snapshot installs, more membership churn.</summary>
+    [Fact]
+    public void Long_Random_Seeds_With_5_Peers() =>
+        RunSeeds(new() { Peers = 5, Steps = 3_000, ReplayTest = "RaftSimulationTests.Long_Random_Seeds_With_5_Peers" }, firstSeed: 3_000_000, 300);
+
+    [Theory]
+    [InlineData(3, 42)]
+    [InlineData(5, 4242)]
+    public void Same_Seed_Replays_Exactly(int peers, int seed)
     {
-        var options = new SimulationOptions { Peers = peers, Steps = EnvInt("RAFT_SIM_STEPS") ?? DefaultSteps };
+        static List<string> Trace(int peers, int seed)
+        {
+            var lines = new List<string>();
+            new Simulator(new SimulationOptions { Peers = peers, Steps = 1_500 }, seed) { Log = lines.Add }.Run();
+            return lines;
+        }
+
+        var first = Trace(peers, seed);
+        var second = Trace(peers, seed);
+        Assert.True(first.Count > 1_000, $"only {first.Count} actions traced");
+        Assert.Equal(first, second);
+    }
+
+    private void RunSeeds(SimulationOptions configuration, int firstSeed, int defaultCount)
+    {
+        var peers = configuration.Peers;
+        var options = configuration with { Steps = EnvInt("RAFT_SIM_STEPS") ?? (configuration.Steps == new SimulationOptions().Steps ? DefaultSteps : configuration.Steps) };
         var only = EnvInt("RAFT_SIM_SEED");
         if (only is not null)
         {
@@ -40,7 +69,7 @@ public class RaftSimulationTests(ITestOutputHelper output)
             return;
         }
 
-        var count = EnvInt("RAFT_SIM_SEEDS") ?? DefaultSeedsPerSize;
+        var count = EnvInt("RAFT_SIM_SEEDS") ?? defaultCount;
         var failures = new ConcurrentBag<(int Seed, string Message)>();
         var reports = new ConcurrentBag<SimulationReport>();
         var sw = Stopwatch.StartNew();

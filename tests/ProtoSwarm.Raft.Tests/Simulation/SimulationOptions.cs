@@ -24,6 +24,9 @@ public sealed record SimulationOptions
 
     public bool PreVote { get; init; } = true;
 
+    /// <summary>The test that replays one seed of this configuration (printed with a violation).</summary>
+    public string? ReplayTest { get; init; }
+
     public bool MessageFaults { get; init; } = true;
 
     public bool Partitions { get; init; } = true;

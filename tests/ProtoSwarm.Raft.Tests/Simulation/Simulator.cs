@@ -203,15 +203,15 @@ public sealed partial class Simulator
             {peers}
             last actions:
               {string.Join(Environment.NewLine + "  ", _trace)}
-            replay: {ReplayCommand(Seed, _options.Peers)}
+            replay: {ReplayCommand(Seed, _options.Peers, _options.ReplayTest)}
             """;
 
         static string Disk(SimPeer p) =>
             $"[{p.Log.FirstIndex()}..{p.Log.LastIndex()}] snap {p.Log.Snapshot().Metadata.Index} hs {p.DurableHardState.Term}/{p.DurableHardState.Vote}/{p.DurableHardState.Commit}";
     }
 
-    public static string ReplayCommand(int seed, int peers) =>
-        $"RAFT_SIM_SEED={seed} RAFT_SIM_PEERS={peers} dotnet test tests/ProtoSwarm.Raft.Tests --filter \"FullyQualifiedName~RaftSimulationTests.Random_Seeds_With_{peers}_Peers\"";
+    public static string ReplayCommand(int seed, int peers, string? test = null) =>
+        $"RAFT_SIM_SEED={seed} RAFT_SIM_PEERS={peers} dotnet test tests/ProtoSwarm.Raft.Tests --filter \"FullyQualifiedName~{test ?? $"RaftSimulationTests.Random_Seeds_With_{peers}_Peers"}\"";
 
     // ---- Ready handling: persist, send, apply, advance ----
 

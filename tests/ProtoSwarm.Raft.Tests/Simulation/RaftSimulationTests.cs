@@ -114,7 +114,7 @@ public class RaftSimulationTests(ITestOutputHelper output)
             $"{reports.Average(r => r.Steps):F0} steps, {reports.Average(r => r.Ticks):F0} ticks, commit index {reports.Average(r => (double)r.HighestCommitted):F1}, " +
             $"{reports.Average(r => r.LeadersElected):F1} leaders, {reports.Average(r => r.AckedWrites):F1} acked writes, {reports.Average(r => r.CompletedReads):F1} reads, " +
             $"{reports.Average(r => r.PendingOperations):F1} pending ops, {reports.Average(r => r.Crashes):F1} crashes, {reports.Average(r => r.SnapshotsInstalled):F2} snapshots installed, " +
-            $"{reports.Average(r => r.MembershipChanges):F2} membership changes");
+            $"{reports.Average(r => r.MembershipChanges):F2} membership changes; {reports.Sum(r => r.DuplicateApplies)} duplicate applies in all");
     }
 
     private static int? EnvInt(string name) =>

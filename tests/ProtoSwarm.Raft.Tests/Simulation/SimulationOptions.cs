@@ -76,4 +76,5 @@ public sealed record SimulationReport(
     int PendingOperations,
     int Crashes,
     int SnapshotsInstalled,
-    int MembershipChanges);
+    int MembershipChanges,
+    int DuplicateApplies);

@@ -32,6 +32,7 @@ public sealed partial class Simulator
     private int _snapshotsInstalled;
     private int _membershipChanges;
     private bool _proposalsForwarded;
+    private int _duplicateApplies;
 
     public Simulator(SimulationOptions options, int seed)
     {
@@ -93,7 +94,8 @@ public sealed partial class Simulator
         _history.Count(h => h.IsPending),
         _crashes,
         _snapshotsInstalled,
-        _membershipChanges);
+        _membershipChanges,
+        _duplicateApplies);
 
     /// <summary>The whole randomized run: random steps, then heal and check liveness, then check the clients' history.</summary>
     public SimulationReport Run()
@@ -319,7 +321,12 @@ public sealed partial class Simulator
                 throw new InvariantException($"proposed once, applied twice: peer {peer.Id} applies operation {c.OpId} again at {entry.Index}");
             }
 
-            if (!duplicate)
+            if (duplicate)
+            {
+                // A forwarded proposal the network duplicated is appended twice: the application dedupes by operation id.
+                _duplicateApplies++;
+            }
+            else
             {
                 CompleteWrite(peer, c, entry.Index);
             }

@@ -1,6 +1,9 @@
 // ProtoSwarm benchmarks: each measures ProtoSwarm against a baseline in the same run and prints a
-// Markdown table. Usage: dotnet run -c Release --project benchmarks/ProtoSwarm.Benchmarks -- [store|remote|all] [seconds]
+// Markdown table. Usage: dotnet run -c Release --project benchmarks/ProtoSwarm.Benchmarks -- [store|remote|all|raft] [seconds]
+// `raft` is not part of `all`: it starts an etcd cluster from Debian's etcd-server (installed with
+// benchmarks/install-etcd.sh when missing, which needs root).
 using ProtoSwarm.Benchmarks;
+using ProtoSwarm.Benchmarks.Raft;
 
 var which = args.Length > 0 ? args[0] : "all";
 var seconds = args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5;
@@ -22,6 +25,12 @@ if (which is "remote" or "all")
     var results = await RemoteRequestBenchmark.RunAsync(duration, [1, 16, 128]);
     Harness.Print("Proto.Remote request/response on loopback (heartbeat and its answer)", results,
         r => results.First(b => b.Concurrency == r.Concurrency && b.Name.StartsWith("JSON", StringComparison.Ordinal)));
+}
+
+if (which is "raft")
+{
+    // The ProtoSwarm writer factory plugs in here once the Raft actor exists.
+    await RaftBenchmark.RunAsync(duration, [1, 16, 256], protoSwarmWriterFactory: null);
 }
 
 return 0;

@@ -39,6 +39,32 @@ public sealed class RaftLogFile : IDisposable
 
     public string Path => _connection.DataSource;
 
+    /// <summary>
+    /// Opens a manager's Raft log for one member of one swarm, reads it whole and checks that it is
+    /// theirs: a log from another swarm or member is refused, never replayed.
+    /// </summary>
+    public static (RaftLogFile File, RaftDiskState Disk) Open(string path, string clusterId, ulong raftId)
+    {
+        var file = new RaftLogFile(path);
+        try
+        {
+            var disk = file.Load();
+            if (disk.Identity is { } identity && (identity.ClusterId != clusterId || identity.RaftId != raftId))
+            {
+                throw new PersistenceException(
+                    $"{path} holds the Raft log of member {identity.RaftId} of swarm {identity.ClusterId}, not of member {raftId} of swarm {clusterId}; refusing to use it. Move the file away, then `protoswarm swarm leave --force` and join again.");
+            }
+
+            file.SaveIdentity(new RaftIdentity(clusterId, raftId));
+            return (file, disk);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
     public RaftDiskState Load()
     {
         try

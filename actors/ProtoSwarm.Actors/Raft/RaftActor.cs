@@ -15,6 +15,7 @@ public sealed record RaftSettings(
     string ClusterId,
     ulong RaftId,
     RaftLogFile File,
+    RaftDiskState Disk,
     SwarmStore Store,
     RaftPending Pending,
     TimeProvider Time,
@@ -117,14 +118,9 @@ public sealed partial class RaftActor : IActor
 
     private void OnStarted(IContext context)
     {
-        var disk = _settings.File.Load();
-        if (disk.Identity is { } identity && (identity.ClusterId != _settings.ClusterId || identity.RaftId != _settings.RaftId))
-        {
-            throw new PersistenceException(
-                $"{_settings.File.Path} holds the Raft log of member {identity.RaftId} of swarm {identity.ClusterId}, not of member {_settings.RaftId} of swarm {_settings.ClusterId}; refusing to use it. Remove the state directory and join again.");
-        }
-
-        _settings.File.SaveIdentity(new RaftIdentity(_settings.ClusterId, _settings.RaftId));
+        // The file was read and checked before this actor was started (RaftLogFile.Open), so a
+        // damaged or foreign log stops the member with a message instead of crash-looping here.
+        var disk = _settings.Disk;
         _log = new MemoryRaftLog();
         if (!disk.Snapshot.IsEmpty)
         {

@@ -121,7 +121,7 @@ internal sealed partial class SwarmMember : IAsyncDisposable
 
     private void StartManager(NodeOptions options, ILoggerFactory loggerFactory, TimeProvider time)
     {
-        _raftFile = new RaftLogFile(options.RaftPath);
+        (_raftFile, var disk) = RaftLogFile.Open(options.RaftPath, State.ClusterId, State.RaftId);
         var store = new SwarmStore(StoreState.Empty);
         var pending = new RaftPending();
         var view = new RaftView(State.RaftId);
@@ -131,7 +131,7 @@ internal sealed partial class SwarmMember : IAsyncDisposable
                 ? selfAddress
                 : store.Current.List<NodeObject>().FirstOrDefault(n => n.RaftId == raftId)?.ManagerStatus?.Addr;
 
-        var raftSettings = new RaftSettings(State.ClusterId, State.RaftId, _raftFile, store, pending, time, loggerFactory, view, selfAddress, AddressOf);
+        var raftSettings = new RaftSettings(State.ClusterId, State.RaftId, _raftFile, disk, store, pending, time, loggerFactory, view, selfAddress, AddressOf);
         var raft = System.Root.SpawnNamed(Props.FromProducer(() => new RaftActor(raftSettings)), Kinds.Raft);
         var proposer = new RaftProposer(System.Root, raft, pending, ProposalTimeout);
         var manager = new ManagerContext(store, proposer, time, loggerFactory, State.NodeId, view, raft);

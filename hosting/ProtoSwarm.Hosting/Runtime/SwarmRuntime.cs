@@ -445,31 +445,41 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
         }
 
         LogMemberStopped(_logger, member.State.NodeId, member.System.Id);
-        _ = Task.Run(async () =>
-        {
-            await Task.Delay(MemberRestartDelay);
-            await _lifecycle.WaitAsync();
-            try
+        InBackground(
+            async () =>
             {
-                if (!ReferenceEquals(_member, member) || _state is null)
+                if (ReferenceEquals(_member, member) && _state is not null)
                 {
-                    return;
+                    await StopMemberAsync();
+                    await StartMemberAsync(_state);
                 }
-
-                await StopMemberAsync();
-                await StartMemberAsync(_state);
-            }
-            catch (Exception e)
-            {
-                _error = e.Message;
-                LogStartFailed(_logger, e);
-            }
-            finally
-            {
-                _lifecycle.Release();
-            }
-        });
+            },
+            MemberRestartDelay);
     }
+
+    /// <summary>Runs a change of the node's lifecycle off the caller's thread, under the lifecycle lock; a failure is logged and shown by `info`.</summary>
+    private void InBackground(Func<Task> work, TimeSpan delay = default) => _ = Task.Run(async () =>
+    {
+        if (delay > TimeSpan.Zero)
+        {
+            await Task.Delay(delay);
+        }
+
+        await _lifecycle.WaitAsync();
+        try
+        {
+            await work();
+        }
+        catch (Exception e)
+        {
+            _error = e.Message;
+            LogStartFailed(_logger, e);
+        }
+        finally
+        {
+            _lifecycle.Release();
+        }
+    });
 
     /// <summary>
     /// Keeps node.db current with what the managers say, and follows a role change: a promoted
@@ -496,36 +506,23 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
             return;
         }
 
-        _ = Task.Run(async () =>
+        InBackground(async () =>
         {
-            await _lifecycle.WaitAsync();
-            try
+            if (_state is null || _state.NodeId != next.NodeId)
             {
-                if (_state is null || _state.NodeId != next.NodeId)
-                {
-                    return;
-                }
+                return;
+            }
 
-                var roleChanged = _state.Role != next.Role || _state.RaftId != next.RaftId;
-                _stateFile.Save(next);
-                _state = next;
-                if (roleChanged)
-                {
-                    LogRoleChanged(_logger, next.NodeId, next.Role);
-                    await StopMemberAsync();
-                    DeleteRaftLog();
-                    await Task.Delay(MemberRestartDelay);
-                    await StartMemberAsync(next);
-                }
-            }
-            catch (Exception e)
+            var roleChanged = _state.Role != next.Role || _state.RaftId != next.RaftId;
+            _stateFile.Save(next);
+            _state = next;
+            if (roleChanged)
             {
-                _error = e.Message;
-                LogStartFailed(_logger, e);
-            }
-            finally
-            {
-                _lifecycle.Release();
+                LogRoleChanged(_logger, next.NodeId, next.Role);
+                await StopMemberAsync();
+                DeleteRaftLog();
+                await Task.Delay(MemberRestartDelay);
+                await StartMemberAsync(next);
             }
         });
     }
@@ -537,20 +534,12 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
             return;
         }
 
-        _ = Task.Run(async () =>
+        InBackground(async () =>
         {
-            await _lifecycle.WaitAsync();
-            try
+            if (_state is { } state)
             {
-                if (_state is { } state)
-                {
-                    LogRemoved(_logger, state.NodeId);
-                    await LeaveLocallyAsync(state);
-                }
-            }
-            finally
-            {
-                _lifecycle.Release();
+                LogRemoved(_logger, state.NodeId);
+                await LeaveLocallyAsync(state);
             }
         });
     }

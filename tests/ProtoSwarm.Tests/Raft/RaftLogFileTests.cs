@@ -1,0 +1,155 @@
+using ProtoSwarm.Actors.Store;
+using ProtoSwarm.Contracts;
+using ProtoSwarm.Hosting.Runtime;
+using ProtoSwarm.Persistence;
+using ProtoSwarm.Raft;
+using ProtoSwarm.Tests.Nodes;
+using ProtoSwarm.Tests.Store;
+
+namespace ProtoSwarm.Tests.Raft;
+
+public sealed class RaftLogFileTests : IDisposable
+{
+    private readonly TempDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private static Entry E(ulong index, ulong term, byte b = 1) => new(index, term, EntryType.Normal, [b]);
+
+    [Fact]
+    public void A_Ready_Written_In_One_Transaction_Is_Read_Back_Whole()
+    {
+        var path = _dir.File("raft.db");
+        using (var file = new RaftLogFile(path))
+        {
+            file.Save(null, [E(1, 1), E(2, 1), E(3, 2)], new HardState(2, 7, 3));
+        }
+
+        using var reopened = new RaftLogFile(path);
+        var disk = reopened.Load();
+        Assert.Equal(new HardState(2, 7, 3), disk.HardState);
+        Assert.Equal([1UL, 2UL, 3UL], disk.Entries.Select(e => e.Index).ToArray());
+        Assert.True(disk.Snapshot.IsEmpty);
+    }
+
+    [Fact]
+    public void New_Entries_Replace_A_Conflicting_Suffix()
+    {
+        using var file = new RaftLogFile(_dir.File("raft.db"));
+        file.Save(null, [E(1, 1), E(2, 1), E(3, 1)], new HardState(1, 0, 1));
+
+        file.Save(null, [E(2, 2, 9)], new HardState(2, 0, 1));
+
+        var disk = file.Load();
+        Assert.Equal([(1UL, 1UL), (2UL, 2UL)], disk.Entries.Select(e => (e.Index, e.Term)).ToArray());
+        Assert.Equal(9, disk.Entries[1].Data[0]);
+    }
+
+    [Fact]
+    public void A_Snapshot_Drops_The_Entries_It_Covers_And_Compaction_Keeps_The_Rest()
+    {
+        using var file = new RaftLogFile(_dir.File("raft.db"));
+        file.Save(null, [.. Enumerable.Range(1, 10).Select(i => E((ulong)i, 1))], new HardState(1, 0, 10));
+        var snapshot = new Snapshot(new SnapshotMetadata(6, 1, new ConfState([1], [])), [42]);
+
+        file.SaveSnapshotAndCompact(snapshot, compactTo: 4);
+
+        var disk = file.Load();
+        Assert.Equal(6UL, disk.Snapshot.Metadata.Index);
+        Assert.Equal([7UL, 8UL, 9UL, 10UL], disk.Entries.Select(e => e.Index).ToArray());
+    }
+
+    [Fact]
+    public void A_Log_Of_Another_Swarm_Or_Member_Is_Refused_With_What_To_Do()
+    {
+        var path = _dir.File("raft.db");
+        var (file, _) = RaftLogFile.Open(path, "swarm-a", 1);
+        file.Dispose();
+
+        var otherSwarm = Assert.Throws<PersistenceException>(() => RaftLogFile.Open(path, "swarm-b", 1));
+        var otherMember = Assert.Throws<PersistenceException>(() => RaftLogFile.Open(path, "swarm-a", 2));
+
+        Assert.Contains("swarm-a", otherSwarm.Message, StringComparison.Ordinal);
+        Assert.Contains("join again", otherMember.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("garbage")]
+    [InlineData("truncated")]
+    public void A_Damaged_File_Is_Refused_Not_Replayed(string damage)
+    {
+        var path = _dir.File("raft.db");
+        using (var file = new RaftLogFile(path))
+        {
+            file.Save(null, [.. Enumerable.Range(1, 200).Select(i => E((ulong)i, 1))], new HardState(1, 0, 200));
+        }
+
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        var bytes = File.ReadAllBytes(path);
+        File.WriteAllBytes(path, damage == "garbage" ? [.. Enumerable.Repeat((byte)0x5A, bytes.Length)] : bytes[..(bytes.Length / 3)]);
+        foreach (var side in new[] { "-wal", "-shm" })
+        {
+            File.Delete(path + side);
+        }
+
+        var refused = Assert.Throws<PersistenceException>(() => RaftLogFile.Open(path, "swarm-a", 1));
+        Assert.Contains(path, refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Bootstrap_Writes_A_Snapshot_With_The_First_Objects_And_One_Voter()
+    {
+        var path = _dir.File("raft.db");
+        var cluster = TestNodes.Cluster("swarm-a");
+        var node = TestNodes.Manager("m1");
+
+        RaftBootstrap.Create(path, "swarm-a", 11, [cluster, node], TestNodes.T0);
+
+        var (file, disk) = RaftLogFile.Open(path, "swarm-a", 11);
+        file.Dispose();
+        Assert.Equal((1UL, 1UL), (disk.Snapshot.Metadata.Index, disk.Snapshot.Metadata.Term));
+        Assert.Equal([11UL], disk.Snapshot.Metadata.ConfState.Voters.ToArray());
+        var state = StoreCodec.DecodeState(disk.Snapshot.Data);
+        Assert.NotNull(state.Get<ClusterObject>(ClusterObject.DefaultId));
+        Assert.Equal(1UL, state.Get<NodeObject>("m1")!.Meta.Version);
+    }
+
+    [Fact]
+    public void Force_New_Cluster_Keeps_Every_Committed_Object_Drops_The_Uncommitted_And_Leaves_One_Voter()
+    {
+        var path = _dir.File("raft.db");
+        RaftBootstrap.Create(path, "swarm-a", 11, [TestNodes.Cluster("swarm-a"), TestNodes.Manager("m1")], TestNodes.T0);
+        using (var file = new RaftLogFile(path))
+        {
+            var committed = StoreCodec.EncodeProposal("p1", [StoreChange.Create(TestNodes.Worker("w1"))]);
+            var uncommitted = StoreCodec.EncodeProposal("p2", [StoreChange.Create(TestNodes.Worker("w2"))]);
+            var addVoter = new ConfChange(ConfChangeType.AddVoter, 22, "m2").ToBytes();
+            file.Save(null, [new Entry(2, 2, EntryType.ConfChange, addVoter), new Entry(3, 2, EntryType.Normal, committed), new Entry(4, 2, EntryType.Normal, uncommitted)], new HardState(2, 11, 3));
+        }
+
+        var kept = RaftBootstrap.ForceNewCluster(path, "swarm-a", 11, TestNodes.T0);
+
+        Assert.NotNull(kept.Get<NodeObject>("w1"));
+        Assert.Null(kept.Get<NodeObject>("w2"));
+        var (reopened, disk) = RaftLogFile.Open(path, "swarm-a", 11);
+        reopened.Dispose();
+        Assert.Equal([11UL], disk.Snapshot.Metadata.ConfState.Voters.ToArray());
+        Assert.Equal(3UL, disk.Snapshot.Metadata.Index);
+        Assert.Empty(disk.Entries);
+        Assert.NotNull(StoreCodec.DecodeState(disk.Snapshot.Data).Get<NodeObject>("w1"));
+    }
+
+    [Fact]
+    public void Store_Proposals_And_States_Round_Trip_Through_The_Codec()
+    {
+        var node = TestNodes.Worker("w1");
+        var changes = new List<StoreChange> { StoreChange.Create(node), StoreChange.Update(node), StoreChange.Delete(node) };
+
+        var (id, back) = StoreCodec.DecodeProposal(StoreCodec.EncodeProposal("p9", changes));
+
+        Assert.Equal("p9", id);
+        Assert.Equal(changes.Select(c => (c.GetType(), c.Kind, c.Id)), back.Select(c => (c.GetType(), c.Kind, c.Id)));
+        Assert.Equal(node.Spec.Labels, ((UpdateObject)back[1]).Object is NodeObject n ? n.Spec.Labels : null);
+        Assert.Same(StoreState.Empty, StoreCodec.DecodeState([]));
+    }
+}

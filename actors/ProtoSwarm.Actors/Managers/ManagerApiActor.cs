@@ -23,6 +23,7 @@ public sealed partial class ManagerApiActor : IActor
     private static readonly TimeSpan RelayTimeout = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan MembershipTimeout = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan LeadershipMoveTimeout = TimeSpan.FromSeconds(3);
+    private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(5);
 
     private readonly ManagerContext _manager;
     private readonly Func<ulong, string?> _addressOf;
@@ -91,7 +92,7 @@ public sealed partial class ManagerApiActor : IActor
         if (leader == 0 || _addressOf(leader) is not { Length: > 0 } address)
         {
             context.Respond(new CommandRejected(RejectCode.Unavailable,
-                "The managers have no leader right now (an election is under way, or quorum is lost); try again in a few seconds. `protoswarm node ls` on each manager shows which are reachable."));
+                "The managers have no leader right now (an election is under way, or quorum is lost); try again in a few seconds; if it persists, check that a majority of the managers is up and can reach each other (`protoswarm info` on each)."));
             return;
         }
 
@@ -110,8 +111,14 @@ public sealed partial class ManagerApiActor : IActor
         });
     }
 
-    private async Task<object?> AnswerAsync(IContext context, object message) =>
-        message switch
+    private async Task<object?> AnswerAsync(IContext context, object message)
+    {
+        if (message is ListNodes or InspectNode or GetJoinToken or GetSwarmSummary && await ConfirmLeadershipAsync(context) is { } refused)
+        {
+            return refused;
+        }
+
+        return message switch
         {
             ListNodes => new NodeList([.. Nodes().OrderBy(n => n.Description.Hostname, StringComparer.Ordinal).ThenBy(n => n.Id, StringComparer.Ordinal)]),
             InspectNode m => OnInspect(m),
@@ -124,6 +131,26 @@ public sealed partial class ManagerApiActor : IActor
             JoinRequest m => await OnJoin(context, m),
             _ => null,
         };
+    }
+
+    /// <summary>
+    /// Linearizable reads: before answering from its replica, the leader confirms with a quorum that
+    /// it still leads (Raft's ReadIndex) and waits until it has applied that far. A leader cut off
+    /// from the others therefore refuses instead of serving a stale answer.
+    /// </summary>
+    private async Task<CommandRejected?> ConfirmLeadershipAsync(IContext context)
+    {
+        try
+        {
+            var answer = await context.RequestAsync<ReadAnswer>(_manager.RaftPid, new RequestRead(SwarmIds.NewRequestId()), ReadTimeout);
+            return answer.Ok ? null : new CommandRejected(RejectCode.Unavailable, $"The managers could not confirm a leader: {answer.Reason}");
+        }
+        catch (TimeoutException)
+        {
+            return new CommandRejected(RejectCode.Unavailable,
+                "This manager could not confirm with a quorum of managers that it still leads, so it will not answer from a possibly stale copy; check that a majority of managers is up and reachable.");
+        }
+    }
 
     private IEnumerable<NodeObject> Nodes() => State.List<NodeObject>().Select(n => NodeCommands.WithLeader(n, _manager.Raft.LeaderId));
 

@@ -28,6 +28,10 @@ internal static class TestManagers
                 case TransferLeadershipTo t:
                     requests.Enqueue(t);
                     break;
+                case RequestRead:
+                    // A lone leader: every read is confirmed at once.
+                    context.Respond(new ReadAnswer(true, 0, string.Empty));
+                    break;
             }
 
             return Task.CompletedTask;

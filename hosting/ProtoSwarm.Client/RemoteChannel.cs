@@ -50,7 +50,7 @@ public sealed class RemoteChannel : IRequestChannel
 
     public async ValueTask DisposeAsync()
     {
-        await _system.Remote().ShutdownAsync(graceful: false).ConfigureAwait(false);
+        await _system.Remote().ShutdownAsync(graceful: true).ConfigureAwait(false);
         await _system.ShutdownAsync().ConfigureAwait(false);
     }
 }

@@ -1,0 +1,162 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging.Abstractions;
+using Proto;
+using Proto.Remote;
+using Proto.Remote.GrpcNet;
+using ProtoSwarm.Actors.Managers;
+using ProtoSwarm.Actors.Raft;
+using ProtoSwarm.Actors.Store;
+using ProtoSwarm.Contracts;
+using ProtoSwarm.Hosting.Runtime;
+using ProtoSwarm.Networking.Remote;
+using ProtoSwarm.Persistence;
+using ProtoSwarm.Raft;
+using ProtoSwarm.Tests.Contracts;
+using ProtoSwarm.Tests.Nodes;
+using ProtoSwarm.Tests.Store;
+
+namespace ProtoSwarm.Tests.Raft;
+
+/// <summary>
+/// The Raft actor as managers run it: real actor systems talking over Proto.Remote on loopback,
+/// each with its own raft.db (fsync on) and store replica, in one test process.
+/// </summary>
+[Trait("Category", "Cluster")]
+public sealed class RaftActorClusterTests : IAsyncDisposable
+{
+    private const string ClusterId = "raft-actor-tests";
+    private readonly TempDir _dir = new();
+    private readonly ConcurrentDictionary<ulong, string> _addresses = new();
+    private readonly List<Member> _members = [];
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var member in _members)
+        {
+            await member.StopAsync();
+        }
+
+        _dir.Dispose();
+    }
+
+    [Fact]
+    public async Task Writes_Through_The_Leader_Reach_Every_Replica_In_Order()
+    {
+        var leader = await StartAsync(1, settings => settings);
+        var others = new[] { await StartAsync(2, s => s), await StartAsync(3, s => s) };
+        foreach (var other in others)
+        {
+            await AddAsync(leader, other.Id);
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, 200).Select(i => leader.Proposer.ProposeAsync([StoreChange.Create(TestNodes.Worker($"w{i:000}"))])));
+
+        await Eventually(() => others.All(o => o.Store.Current.List<NodeObject>().Count() == 200), "both followers apply all 200 writes");
+        var expected = Versions(leader);
+        Assert.All(others, o => Assert.Equal(expected, Versions(o)));
+    }
+
+    [Fact]
+    public async Task A_Member_Far_Behind_Catches_Up_By_A_Snapshot_Sent_In_Chunks()
+    {
+        RaftSettings Small(RaftSettings s) => s with { SnapshotInterval = 40, KeepAfterSnapshot = 5, SnapshotChunkBytes = 700 };
+        var leader = await StartAsync(1, Small);
+        var second = await StartAsync(2, Small);
+        await AddAsync(leader, second.Id);
+        for (var i = 0; i < 150; i++)
+        {
+            await leader.Proposer.ProposeAsync([StoreChange.Create(TestNodes.Worker($"w{i:000}"))]);
+        }
+
+        // The leader's log now starts after a snapshot: a new member can only be sent that snapshot.
+        var late = await StartAsync(3, Small);
+        await AddAsync(leader, late.Id);
+
+        await Eventually(() => late.Store.Current.List<NodeObject>().Count() == 150, "the late member has every object");
+        Assert.Equal(Versions(leader), Versions(late));
+        late.File.Dispose();
+        using var reopened = new RaftLogFile(late.Path);
+        Assert.True(reopened.Load().Snapshot.Metadata.Index > 0, "the late member installed a snapshot");
+    }
+
+    [Fact]
+    public async Task A_Restarted_Member_Keeps_Its_Log_And_Catches_Up_With_What_It_Missed()
+    {
+        var leader = await StartAsync(1, s => s);
+        var second = await StartAsync(2, s => s);
+        var third = await StartAsync(3, s => s);
+        await AddAsync(leader, second.Id);
+        await AddAsync(leader, third.Id);
+        for (var i = 0; i < 20; i++)
+        {
+            await leader.Proposer.ProposeAsync([StoreChange.Create(TestNodes.Worker($"a{i:00}"))]);
+        }
+
+        await Eventually(() => third.Store.Current.List<NodeObject>().Count() == 20, "the third member applied the first writes");
+        await third.StopAsync();
+        _members.Remove(third);
+        for (var i = 0; i < 20; i++)
+        {
+            await leader.Proposer.ProposeAsync([StoreChange.Create(TestNodes.Worker($"b{i:00}"))]);
+        }
+
+        var restarted = await StartAsync(3, s => s);
+
+        await Eventually(() => restarted.Store.Current.List<NodeObject>().Count() == 40, "the restarted member applied every write");
+        Assert.Equal(Versions(leader), Versions(restarted));
+    }
+
+    private static string Versions(Member member) =>
+        string.Join(",", member.Store.Current.List<NodeObject>().OrderBy(n => n.Id, StringComparer.Ordinal).Select(n => $"{n.Id}@{n.Meta.Version}"));
+
+    private static async Task Eventually(Func<bool> condition, string what)
+    {
+        for (var i = 0; i < 300 && !condition(); i++)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.True(condition(), $"Timed out waiting until {what}");
+    }
+
+    private static async Task AddAsync(Member leader, ulong id)
+    {
+        await Eventually(() => leader.View.IsLeader, "member 1 leads");
+        var answer = await leader.System.Root.RequestAsync<MembershipAnswer>(leader.Raft, new ProposeMembership(SwarmIds.NewRequestId(), new ConfChange(ConfChangeType.AddLearner, id, $"n{id}")), TestTimeout.Token);
+        Assert.True(answer.Applied, answer.Reason);
+        await Eventually(() => leader.View.Voters.Contains(id), $"member {id} votes");
+    }
+
+    private async Task<Member> StartAsync(ulong id, Func<RaftSettings, RaftSettings> tweak)
+    {
+        var path = _dir.File($"raft-{id}.db");
+        if (id == 1 && !File.Exists(path))
+        {
+            RaftBootstrap.Create(path, ClusterId, 1, [TestNodes.Cluster(ClusterId)], TestNodes.T0);
+        }
+
+        var system = new ActorSystem().WithRemote(RemoteConfig.BindTo("127.0.0.1").WithContractSerializer());
+        await system.Remote().StartAsync();
+        _addresses[id] = system.Address;
+        var (file, disk) = RaftLogFile.Open(path, ClusterId, id);
+        var store = new SwarmStore(StoreState.Empty);
+        var pending = new RaftPending();
+        var view = new RaftView(id);
+        var settings = tweak(new RaftSettings(ClusterId, id, file, disk, store, pending, TimeProvider.System, NullLoggerFactory.Instance, view, system.Address, other => _addresses.GetValueOrDefault(other)));
+        var raft = system.Root.SpawnNamed(Props.FromProducer(() => new RaftActor(settings)), Kinds.Raft);
+        var member = new Member(id, system, raft, store, new RaftProposer(system.Root, raft, pending, TimeSpan.FromSeconds(10)), view, file, path);
+        _members.Add(member);
+        return member;
+    }
+
+    private sealed record Member(ulong Id, ActorSystem System, PID Raft, SwarmStore Store, IProposer Proposer, RaftView View, RaftLogFile File, string Path)
+    {
+        public async Task StopAsync()
+        {
+            // A non-graceful remote shutdown waits about 30 s here; the graceful one takes milliseconds.
+            await System.Remote().ShutdownAsync(graceful: true);
+            await System.ShutdownAsync();
+            File.Dispose();
+        }
+    }
+}

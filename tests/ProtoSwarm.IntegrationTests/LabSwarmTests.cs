@@ -8,6 +8,7 @@ namespace ProtoSwarm.IntegrationTests;
 
 /// <summary>A real swarm of protoswarmd processes in a lab, driven through the protoswarm CLI.</summary>
 [Trait("Category", "Cluster")]
+[Collection(LabCollection.Name)]
 public class LabSwarmTests
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(200);

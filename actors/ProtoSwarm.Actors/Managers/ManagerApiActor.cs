@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using Microsoft.Extensions.Logging;
 using Proto;
 using ProtoSwarm.Actors.Nodes;
@@ -24,6 +25,9 @@ public sealed partial class ManagerApiActor : IActor
     private static readonly TimeSpan MembershipTimeout = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan LeadershipMoveTimeout = TimeSpan.FromSeconds(3);
     private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>Followers answer the leader's heartbeat every Raft tick (100 ms); one that is silent this long is not counted.</summary>
+    private static readonly TimeSpan PeerContactTimeout = TimeSpan.FromSeconds(1);
 
     private readonly ManagerContext _manager;
     private readonly Func<ulong, string?> _addressOf;
@@ -220,7 +224,7 @@ public sealed partial class ManagerApiActor : IActor
             return rejected!;
         }
 
-        var decision = NodeCommands.Demote(target, nodes);
+        var decision = NodeCommands.Demote(target, nodes, await VotersHeardFromAsync(context));
         if (decision.Rejected is not null || decision.Write is null)
         {
             return decision.Rejected ?? (object)new NodeUpdateAck(target, decision.Message);
@@ -258,6 +262,24 @@ public sealed partial class ManagerApiActor : IActor
 
         // Out of Raft first, then a worker in the store: the node sees its new role and stops its Raft peer.
         return await ChangeNode(target.Id, (node, _) => NodeDecision.Change(NodeCommands.AsWorker(node), decision.Message));
+    }
+
+    /// <summary>This member and the voters it has had a Raft message from since this call began (waits for all, up to a second).</summary>
+    private async Task<IReadOnlySet<ulong>> VotersHeardFromAsync(IContext context)
+    {
+        var since = _manager.Time.GetTimestamp();
+        var others = _manager.Raft.Voters.Where(v => v != _manager.Raft.RaftId).ToList();
+        var heard = ImmutableHashSet<ulong>.Empty;
+        for (var waited = TimeSpan.Zero; ; waited += TimeSpan.FromMilliseconds(50))
+        {
+            heard = (await context.RequestAsync<PeersHeard>(_manager.RaftPid, new GetPeersHeardSince(since), PeerContactTimeout)).RaftIds;
+            if (others.All(heard.Contains) || waited >= PeerContactTimeout)
+            {
+                return heard.Add(_manager.Raft.RaftId);
+            }
+
+            await Task.Delay(50);
+        }
     }
 
     /// <summary>Proposes a membership change and waits until it is applied; a refusal is returned, success is null.</summary>

@@ -71,7 +71,12 @@ public static class NodeCommands
         return NodeDecision.Change(promoted, $"Node {node.Id} promoted to a manager in the swarm.");
     }
 
-    public static NodeDecision Demote(NodeObject node, IEnumerable<NodeObject> all)
+    /// <summary>
+    /// <paramref name="raftReachable"/>: the Raft members the leader has just heard from. The store's
+    /// Ready lags a crash by seconds; without this a demotion in that window could leave a Raft group
+    /// whose remaining voters cannot form a quorum.
+    /// </summary>
+    public static NodeDecision Demote(NodeObject node, IEnumerable<NodeObject> all, IReadOnlySet<ulong>? raftReachable = null)
     {
         if (node.Spec.DesiredRole == NodeRole.Worker && node.Role == NodeRole.Worker)
         {
@@ -86,7 +91,7 @@ public static class NodeCommands
         // After the change the others must still form a quorum among themselves, counting only
         // those that are reachable now: otherwise the swarm would stop accepting writes.
         var remaining = all.Where(n => n.Role == NodeRole.Manager && n.Id != node.Id).ToList();
-        var reachable = remaining.Count(n => n.Status.State == NodeState.Ready);
+        var reachable = remaining.Count(n => n.Status.State == NodeState.Ready && (raftReachable is null || raftReachable.Contains(n.RaftId)));
         var quorum = (remaining.Count / 2) + 1;
         if (reachable < quorum)
         {

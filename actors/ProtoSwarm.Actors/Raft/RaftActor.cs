@@ -53,6 +53,7 @@ public sealed partial class RaftActor : IActor
     private readonly Dictionary<string, PID> _reads = new(StringComparer.Ordinal);
     private readonly List<(ulong Index, PID Sender, string RequestId)> _readsWaitingForApply = [];
     private readonly Dictionary<ulong, string> _addresses = [];
+    private readonly Dictionary<ulong, long> _heardAt = [];
     private MemoryRaftLog _log = null!;
     private RaftNode _node = null!;
     private CancellationTokenSource? _ticker;
@@ -96,6 +97,9 @@ public sealed partial class RaftActor : IActor
             case TransferLeadershipTo transfer:
                 _node.TransferLeadership(transfer.RaftId);
                 break;
+            case GetPeersHeardSince since:
+                context.Respond(new PeersHeard([.. _heardAt.Where(p => p.Value >= since.Timestamp).Select(p => p.Key)]));
+                return Task.CompletedTask;
             case GetRaftStatus:
                 var status = _node.Status;
                 context.Respond(new RaftStatusAnswer(_settings.RaftId, status.Lead, status.Term, status.Commit, status.Applied, status));
@@ -183,6 +187,8 @@ public sealed partial class RaftActor : IActor
         {
             _addresses[envelope.From] = from;
         }
+
+        _heardAt[envelope.From] = _settings.Time.GetTimestamp();
 
         _node.Step(message);
     }

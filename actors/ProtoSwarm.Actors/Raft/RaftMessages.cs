@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Collections.Immutable;
 using ProtoSwarm.Raft;
 
 namespace ProtoSwarm.Actors.Raft;
@@ -21,6 +22,11 @@ public sealed record ReadAnswer(bool Ok, ulong Index, string Reason);
 public sealed record TransferLeadershipTo(ulong RaftId);
 
 public sealed record GetRaftStatus;
+
+/// <summary>Which peers this member has had a Raft message from since <paramref name="Timestamp"/> (a TimeProvider timestamp).</summary>
+public sealed record GetPeersHeardSince(long Timestamp);
+
+public sealed record PeersHeard(ImmutableHashSet<ulong> RaftIds);
 
 /// <summary>What the managers show of Raft: who leads, who is a member, how far each is.</summary>
 public sealed record RaftStatusAnswer(ulong RaftId, ulong LeaderId, ulong Term, ulong Commit, ulong Applied, RaftStatus Status);

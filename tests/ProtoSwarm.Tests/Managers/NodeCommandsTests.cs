@@ -114,6 +114,22 @@ public class NodeCommandsTests
         }
     }
 
+    [Fact]
+    public void Demote_Counts_A_Ready_Manager_The_Leader_Has_Not_Just_Heard_From_As_Unreachable()
+    {
+        // m2 crashed a moment ago: the store still says Ready, Raft has heard only from m1 and m3.
+        NodeObject[] swarm = [TestNodes.Manager("m1", leader: true), TestNodes.Manager("m2"), TestNodes.Manager("m3")];
+        var heard = new HashSet<ulong> { TestNodes.RaftIdOf("m1"), TestNodes.RaftIdOf("m3") };
+
+        var refused = NodeCommands.Demote(swarm[2], swarm, heard);
+        var allowed = NodeCommands.Demote(swarm[1], swarm, heard);
+
+        Assert.Equal(RejectCode.Conflict, refused.Rejected?.Code);
+        Assert.Contains("quorum", refused.Rejected!.Reason, StringComparison.Ordinal);
+        Assert.Null(allowed.Rejected);
+        Assert.NotNull(allowed.Write);
+    }
+
     public static TheoryData<string, NodeAvailability?, string[], string[], RejectCode?, string?> UpdateCases() => new()
     {
         // rule, availability, labels to add (k=v), labels to remove, expected refusal, expected labels and availability (null: no write)

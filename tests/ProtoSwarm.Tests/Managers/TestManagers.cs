@@ -10,13 +10,16 @@ namespace ProtoSwarm.Tests.Managers;
 
 /// <summary>
 /// A manager context for API tests: this manager is the Raft leader, and its Raft peer is a stand-in
-/// that records the membership changes and leadership transfers asked of it and applies them at once.
+/// that records the membership changes and leadership transfers asked of it and applies them at once,
+/// and has heard from every member lately.
 /// </summary>
 internal static class TestManagers
 {
     public static (ManagerContext Context, ConcurrentQueue<object> RaftRequests) Leader(ActorSystem system, SwarmStore store, IProposer proposer, string localNodeId)
     {
         var requests = new ConcurrentQueue<object>();
+        var view = new RaftView(TestNodes.RaftIdOf(localNodeId));
+        view.Update(view.RaftId, 1, [view.RaftId], []);
         var raft = system.Root.Spawn(Props.FromFunc(context =>
         {
             switch (context.Message)
@@ -32,12 +35,13 @@ internal static class TestManagers
                     // A lone leader: every read is confirmed at once.
                     context.Respond(new ReadAnswer(true, 0, string.Empty));
                     break;
+                case GetPeersHeardSince:
+                    context.Respond(new PeersHeard([.. view.Voters, .. view.Learners]));
+                    break;
             }
 
             return Task.CompletedTask;
         }));
-        var view = new RaftView(TestNodes.RaftIdOf(localNodeId));
-        view.Update(view.RaftId, 1, [view.RaftId], []);
         return (new ManagerContext(store, proposer, TimeProvider.System, NullLoggerFactory.Instance, localNodeId, view, raft), requests);
     }
 

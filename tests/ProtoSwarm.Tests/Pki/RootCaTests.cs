@@ -59,4 +59,17 @@ public class RootCaTests
         var error = Assert.Throws<FormatException>(() => RootCa.FromPem(ca.CertificatePem, other.ExportPrivateKeyPem()));
         Assert.Contains("does not belong", error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void A_Certificate_Bundle_Reads_Back_In_Order()
+    {
+        var ca = RootCa.Create(Now);
+        var next = RootCa.Create(Now);
+        var leaf = next.Issue(NodeKey.Generate().CreateCsr(), "n1", ProtoSwarm.Contracts.NodeRole.Worker, "c1", [], Now);
+        var crossSigned = ca.CrossSign(next);
+
+        var bundle = Pem.ReadCertificates(Pem.Write(leaf) + Pem.Write(crossSigned));
+
+        Assert.Equal([leaf, crossSigned], bundle);
+    }
 }

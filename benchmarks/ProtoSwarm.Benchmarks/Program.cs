@@ -31,8 +31,10 @@ if (which is "remote" or "all")
 if (which is "raft")
 {
     Proto.Log.SetLoggerFactory(Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
-    // Warnings and errors of the Raft peers only: a healthy run prints none.
-    using var loggerFactory = LoggerFactory.Create(b => b.AddConsole().SetMinimumLevel(LogLevel.Warning));
+    // The Raft peers' warnings, and their leader and membership changes: a healthy run prints only the quorum forming.
+    using var loggerFactory = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true)
+        .SetMinimumLevel(LogLevel.Warning)
+        .AddFilter("ProtoSwarm.Actors.Raft.RaftActor", LogLevel.Information));
     await RaftBenchmark.RunAsync(duration, [1, 16, 256], async () => await ProtoSwarmQuorum.StartAsync(loggerFactory));
 }
 

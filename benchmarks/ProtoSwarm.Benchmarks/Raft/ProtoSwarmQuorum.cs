@@ -29,6 +29,9 @@ public sealed class ProtoSwarmQuorum : IRaftQuorum
     private const string ClusterId = "protoswarm-bench";
     private const string WriterName = "bench-writer";
     private static readonly TimeSpan ProposalTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>Longer than the proposer's own timeout, so that its answer arrives first.</summary>
+    private static readonly TimeSpan ClientTimeout = TimeSpan.FromSeconds(12);
     private static readonly string Padding = new('x', 100);
 
     private readonly DirectoryInfo _root;
@@ -36,6 +39,7 @@ public sealed class ProtoSwarmQuorum : IRaftQuorum
     private readonly Dictionary<ulong, string> _addresses = [];
     private readonly List<Manager> _managers = [];
     private ActorSystem? _client;
+    private long _retries;
 
     private ProtoSwarmQuorum(DirectoryInfo root, ILoggerFactory loggerFactory)
     {
@@ -66,19 +70,33 @@ public sealed class ProtoSwarmQuorum : IRaftQuorum
     {
         var leader = _managers.FirstOrDefault(m => m.View.IsLeader)
             ?? throw new InvalidOperationException("The ProtoSwarm quorum has no leader.");
-        var target = new PID(leader.System.Address, WriterName);
         var client = _client!;
         long next = 0;
         return async () =>
         {
-            var node = SampleNode($"bench-{concurrency}-{Interlocked.Increment(ref next).ToString(CultureInfo.InvariantCulture)}");
-            var reply = await client.Root.RequestAsync<object>(target, node, ProposalTimeout);
-            if (reply is not UInt64Value)
+            // A write the managers could not commit (its leader lost leadership) is retried under a new
+            // id, as a client would: the latency includes the retry, and the retries are counted.
+            while (true)
             {
-                throw new InvalidOperationException($"The write was not committed: {reply}");
+                var node = SampleNode($"bench-{concurrency}-{Interlocked.Increment(ref next).ToString(CultureInfo.InvariantCulture)}");
+                var target = new PID((_managers.FirstOrDefault(m => m.View.IsLeader) ?? leader).System.Address, WriterName);
+                try
+                {
+                    if (await client.Root.RequestAsync<object>(target, node, ClientTimeout) is UInt64Value)
+                    {
+                        return;
+                    }
+                }
+                catch (TimeoutException)
+                {
+                }
+
+                Interlocked.Increment(ref _retries);
             }
         };
     }
+
+    public string Summary => string.Create(CultureInfo.InvariantCulture, $"ProtoSwarm writes retried (not committed in time, or refused during a leader change): {Interlocked.Read(ref _retries)}");
 
     public async ValueTask DisposeAsync()
     {

@@ -42,6 +42,11 @@ public static class RaftBenchmark
                     results.Add(await Harness.RunAsync(protoSwarm.Name, concurrency, duration, protoSwarm.Writer(concurrency)));
                 }
             }
+
+            if (protoSwarm is not null)
+            {
+                Console.WriteLine(protoSwarm.Summary);
+            }
         }
 
         var fsyncAfter = FsyncProbe.MeanMilliseconds(500);
@@ -86,4 +91,7 @@ public interface IRaftQuorum : IAsyncDisposable
 
     /// <summary>The write for a row with this many writers; it completes once a quorum has committed it.</summary>
     Func<Task> Writer(int concurrency);
+
+    /// <summary>One line printed after the rows (e.g. how many writes had to be retried).</summary>
+    string Summary { get; }
 }

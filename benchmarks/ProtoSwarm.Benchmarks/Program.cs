@@ -31,7 +31,7 @@ if (which is "remote" or "all")
 if (which is "raft")
 {
     Proto.Log.SetLoggerFactory(Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
-    // The Raft peers' warnings, and their leader and membership changes: a healthy run prints only the quorum forming.
+    // The Raft peers' warnings and their Information events: the quorum forming, snapshots, leader changes.
     using var loggerFactory = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true)
         .SetMinimumLevel(LogLevel.Warning)
         .AddFilter("ProtoSwarm.Actors.Raft.RaftActor", LogLevel.Information));

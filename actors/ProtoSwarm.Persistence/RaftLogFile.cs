@@ -142,8 +142,30 @@ public sealed class RaftLogFile : IDisposable
     /// <summary>
     /// Persists one Ready in one transaction: a snapshot (dropping the entries it covers), new
     /// entries (replacing any conflicting suffix from their first index on), the hard state.
+    /// Not <paramref name="durable"/>: committed without an fsync of its own (synchronous=NORMAL
+    /// for this transaction); the next durable one, which fsyncs the whole WAL, makes it durable too.
     /// </summary>
-    public void Save(Snapshot? snapshot, IReadOnlyList<Entry> entries, HardState? hardState)
+    public void Save(Snapshot? snapshot, IReadOnlyList<Entry> entries, HardState? hardState, bool durable = true)
+    {
+        if (!durable)
+        {
+            SqliteDatabase.Execute(_connection, "PRAGMA synchronous=NORMAL;");
+        }
+
+        try
+        {
+            SaveInTransaction(snapshot, entries, hardState);
+        }
+        finally
+        {
+            if (!durable)
+            {
+                SqliteDatabase.Execute(_connection, "PRAGMA synchronous=FULL;");
+            }
+        }
+    }
+
+    private void SaveInTransaction(Snapshot? snapshot, IReadOnlyList<Entry> entries, HardState? hardState)
     {
         using var transaction = _connection.BeginTransaction();
         if (snapshot is { IsEmpty: false })

@@ -23,7 +23,10 @@ public sealed record Entry(
     [property: Key(2)] EntryType Type,
     [property: Key(3)] byte[] Data);
 
-/// <summary>What must be on disk before a peer answers anyone: its term, its vote, its commit index.</summary>
+/// <summary>
+/// What a peer keeps on disk: its term and vote, which must be durable before it answers anyone, and
+/// its commit index, which may lag on disk (as in etcd): it is learned again from the leader.
+/// </summary>
 [MessagePackObject]
 public readonly record struct HardState(
     [property: Key(0)] ulong Term,

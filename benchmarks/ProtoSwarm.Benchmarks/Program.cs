@@ -2,6 +2,7 @@
 // Markdown table. Usage: dotnet run -c Release --project benchmarks/ProtoSwarm.Benchmarks -- [store|remote|all|raft] [seconds]
 // `raft` is not part of `all`: it starts an etcd cluster from Debian's etcd-server (installed with
 // benchmarks/install-etcd.sh when missing, which needs root).
+using Microsoft.Extensions.Logging;
 using ProtoSwarm.Benchmarks;
 using ProtoSwarm.Benchmarks.Raft;
 
@@ -29,8 +30,12 @@ if (which is "remote" or "all")
 
 if (which is "raft")
 {
-    // The ProtoSwarm writer factory plugs in here once the Raft actor exists.
-    await RaftBenchmark.RunAsync(duration, [1, 16, 256], protoSwarmWriterFactory: null);
+    Proto.Log.SetLoggerFactory(Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
+    // The Raft peers' warnings and their Information events: the quorum forming, snapshots, leader changes.
+    using var loggerFactory = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true)
+        .SetMinimumLevel(LogLevel.Warning)
+        .AddFilter("ProtoSwarm.Actors.Raft.RaftActor", LogLevel.Information));
+    await RaftBenchmark.RunAsync(duration, [1, 16, 256], async () => await ProtoSwarmQuorum.StartAsync(loggerFactory));
 }
 
 return 0;

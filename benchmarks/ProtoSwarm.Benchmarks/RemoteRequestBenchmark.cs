@@ -18,8 +18,8 @@ public static class RemoteRequestBenchmark
         var results = new List<Harness.Result>();
         foreach (var concurrency in concurrencies)
         {
-            results.Add(await RunOneAsync("JSON fallback serializer", useContracts: false, concurrency, duration, 24601));
-            results.Add(await RunOneAsync("MessagePack contract serializer", useContracts: true, concurrency, duration, 24611));
+            results.Add(await RunOneAsync("JSON fallback serializer", useContracts: false, concurrency, duration, LoopbackPorts.Free(1)[0]));
+            results.Add(await RunOneAsync("MessagePack contract serializer", useContracts: true, concurrency, duration, LoopbackPorts.Free(1)[0]));
         }
 
         return results;
@@ -58,7 +58,9 @@ public static class RemoteRequestBenchmark
         }
         finally
         {
-            await client.Remote().ShutdownAsync(graceful: false);
+            // Graceful, so the client closes its stream to the server: otherwise the server's shutdown
+            // waits for Kestrel's 30 s ShutdownTimeout on it, every row, and the run looks hung.
+            await client.Remote().ShutdownAsync(graceful: true);
             await client.ShutdownAsync();
             await server.Remote().ShutdownAsync(graceful: false);
             await server.ShutdownAsync();

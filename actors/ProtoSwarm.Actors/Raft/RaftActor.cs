@@ -61,6 +61,8 @@ public sealed partial class RaftActor : IActor
     private ulong _snapshotIndex;
     private ulong _applied;
     private ulong _leader;
+    private bool _isLeader;
+    private HardState _persistedHard;
 
     public RaftActor(RaftSettings settings)
     {
@@ -134,6 +136,7 @@ public sealed partial class RaftActor : IActor
 
         _log.Append(disk.Entries);
         _log.SetHardState(disk.HardState);
+        _persistedHard = disk.HardState;
         _snapshotIndex = disk.Snapshot.Metadata.Index;
         _applied = disk.Snapshot.Metadata.Index;
         _node = new RaftNode(
@@ -266,8 +269,30 @@ public sealed partial class RaftActor : IActor
         while (_node.HasReady())
         {
             var ready = _node.GetReady();
+            if (ready.SoftState is { } role)
+            {
+                _isLeader = role.Role == StateRole.Leader;
+            }
+
+            // A leader may write its log while followers write theirs (Raft thesis 10.2.1, etcd's
+            // raft node): its appends count towards the majority at once, but nothing it commits
+            // is applied before the Persist below has returned, since a commit needs an answer
+            // that is handled only after this Ready. A new term or vote, or a snapshot, is still
+            // written before anything is sent.
+            var sendFirst = _isLeader
+                && ready.Snapshot is null
+                && (ready.HardState is not { } hard || (hard.Term == _persistedHard.Term && hard.Vote == _persistedHard.Vote));
+            if (sendFirst)
+            {
+                Send(context, ready.Messages);
+            }
+
             Persist(ready);
-            Send(context, ready.Messages);
+            if (!sendFirst)
+            {
+                Send(context, ready.Messages);
+            }
+
             if (ready.Snapshot is { IsEmpty: false } snapshot)
             {
                 _settings.Store.Reset(StoreCodec.DecodeState(snapshot.Data));
@@ -338,7 +363,17 @@ public sealed partial class RaftActor : IActor
         }
 
         var entries = ready.Entries.IsDefault ? [] : ready.Entries;
-        _settings.File.Save(ready.Snapshot, entries, ready.HardState);
+
+        // etcd's rule: new entries, a snapshot, a new term or vote must be on disk before anything
+        // is sent or applied. A commit index alone is written without its own fsync (the next
+        // durable write carries it): lost only with the machine, it is learned again from the
+        // leader, and every manager already fsyncs the entries it commits.
+        var durable = entries.Length > 0
+            || ready.Snapshot is { IsEmpty: false }
+            || ready.HardState is not { } next
+            || next.Term != _persistedHard.Term
+            || next.Vote != _persistedHard.Vote;
+        _settings.File.Save(ready.Snapshot, entries, ready.HardState, durable);
         if (ready.Snapshot is { IsEmpty: false } snapshot)
         {
             _log.ApplySnapshot(snapshot);
@@ -352,6 +387,7 @@ public sealed partial class RaftActor : IActor
         if (ready.HardState is { } hard)
         {
             _log.SetHardState(hard);
+            _persistedHard = hard;
         }
     }
 

@@ -1,7 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using dotnet_etcd;
@@ -50,7 +48,7 @@ public sealed class EtcdCluster : IAsyncDisposable
         Live.TryAdd(cluster, 0);
         try
         {
-            var ports = FreeLoopbackPorts(2 * members);
+            var ports = LoopbackPorts.Free(2 * members);
             var planned = Enumerable.Range(0, members)
                 .Select(i => new Member($"m{i}", $"http://127.0.0.1:{ports[2 * i]}", $"http://127.0.0.1:{ports[(2 * i) + 1]}", Path.Combine(cluster._root.FullName, $"m{i}")))
                 .ToList();
@@ -295,21 +293,6 @@ public sealed class EtcdCluster : IAsyncDisposable
             .Split(':', StringSplitOptions.RemoveEmptyEntries)
             .Select(dir => Path.Combine(dir, name))
             .FirstOrDefault(File.Exists);
-
-    /// <summary>Ports the kernel calls free right now; held together so none repeats, then released for etcd.</summary>
-    private static int[] FreeLoopbackPorts(int count)
-    {
-        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
-        try
-        {
-            listeners.ForEach(l => l.Start());
-            return listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
-        }
-        finally
-        {
-            listeners.ForEach(l => l.Stop());
-        }
-    }
 
     /// <summary>The last lines a member logged, for the error message when it does not come up.</summary>
     private sealed class LogTail

@@ -13,13 +13,12 @@ public static class RaftBenchmark
 {
     public const int ValueBytes = 256;
 
-    /// <param name="protoSwarmWriterFactory">
-    /// Called once per concurrency, before that row, with the number of concurrent writers; returns the
-    /// write to measure, which must complete only once the write is committed by a quorum of 3 managers.
-    /// The factory owns the cluster behind the write. Null until ProtoSwarm's Raft exists: only the etcd
-    /// rows are measured then.
+    /// <param name="startProtoSwarm">
+    /// Starts ProtoSwarm's 3-manager quorum once, after etcd, for all rows; the quorum is disposed when
+    /// the rows are done (or fail). Its write for N writers must complete only once a quorum of 3
+    /// managers has committed it. Null: only the etcd rows are measured.
     /// </param>
-    public static async Task<IReadOnlyList<Harness.Result>> RunAsync(TimeSpan duration, int[] concurrencies, Func<int, Task<Func<Task>>>? protoSwarmWriterFactory)
+    public static async Task<IReadOnlyList<Harness.Result>> RunAsync(TimeSpan duration, int[] concurrencies, Func<Task<IRaftQuorum>>? startProtoSwarm)
     {
         // Measured before and after the rows: on a shared disk it moves by an order of magnitude within a minute.
         var fsyncBefore = FsyncProbe.MeanMilliseconds(500);
@@ -29,14 +28,24 @@ public static class RaftBenchmark
         {
             var leader = await etcd.LeaderClientUrlAsync();
             Console.WriteLine($"etcd {etcd.Version}: {etcd.Members.Count} members on 127.0.0.1 ({string.Join(", ", etcd.Members.Select(m => m.ClientUrl))}), data under {Path.GetTempPath()}, writes sent to the leader {leader}");
+            await using var protoSwarm = startProtoSwarm is null ? null : await startProtoSwarm();
+            if (protoSwarm is not null)
+            {
+                Console.WriteLine(protoSwarm.Description);
+            }
+
             foreach (var concurrency in concurrencies)
             {
                 results.Add(await EtcdRowAsync(etcd.Version, leader, concurrency, duration));
-                if (protoSwarmWriterFactory is not null)
+                if (protoSwarm is not null)
                 {
-                    var write = await protoSwarmWriterFactory(concurrency);
-                    results.Add(await Harness.RunAsync("ProtoSwarm Raft, 3 managers", concurrency, duration, write));
+                    results.Add(await Harness.RunAsync(protoSwarm.Name, concurrency, duration, protoSwarm.Writer(concurrency)));
                 }
+            }
+
+            if (protoSwarm is not null)
+            {
+                Console.WriteLine(protoSwarm.Summary);
             }
         }
 
@@ -45,10 +54,10 @@ public static class RaftBenchmark
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"One synchronous 4 KiB write (write + fsync) on this disk, same run: {fsyncBefore:0.000} ms mean before the rows, {fsyncAfter:0.000} ms after"));
         Harness.Print("Raft quorum: committed writes, 3 members, fsync on", results,
             r => results.First(b => b.Concurrency == r.Concurrency && b.Name.StartsWith("etcd", StringComparison.Ordinal)));
-        if (protoSwarmWriterFactory is null)
+        if (startProtoSwarm is null)
         {
             Console.WriteLine();
-            Console.WriteLine("**ProtoSwarm rows: NOT MEASURED YET** (no ProtoSwarm write function was given: the Raft actor has not landed). The rows above are the etcd baseline only.");
+            Console.WriteLine("**ProtoSwarm rows: NOT MEASURED YET** (no ProtoSwarm quorum was given). The rows above are the etcd baseline only.");
         }
 
         return results;
@@ -69,4 +78,20 @@ public static class RaftBenchmark
             await client.PutAsync(new PutRequest { Key = key, Value = value });
         });
     }
+}
+
+/// <summary>A Raft quorum under test: the write it is measured with, and its lifetime.</summary>
+public interface IRaftQuorum : IAsyncDisposable
+{
+    /// <summary>The row's name in the table.</summary>
+    string Name { get; }
+
+    /// <summary>One line on how the quorum runs, printed before the rows.</summary>
+    string Description { get; }
+
+    /// <summary>The write for a row with this many writers; it completes once a quorum has committed it.</summary>
+    Func<Task> Writer(int concurrency);
+
+    /// <summary>One line printed after the rows (e.g. how many writes had to be retried).</summary>
+    string Summary { get; }
 }

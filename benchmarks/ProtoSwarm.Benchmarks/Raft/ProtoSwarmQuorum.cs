@@ -166,11 +166,11 @@ public sealed class ProtoSwarmQuorum : IRaftQuorum
             .WithRemote(RemoteConfigFactory.ForNode(new IPEndPoint(IPAddress.Loopback, port), "127.0.0.1").WithProtoMessages(WrappersReflection.Descriptor));
         await system.Remote().StartAsync();
 
-        var file = new RaftLogFile(PathOf(raftId));
+        var (file, disk) = RaftLogFile.Open(PathOf(raftId), ClusterId, raftId);
         var store = new SwarmStore(StoreState.Empty);
         var pending = new RaftPending();
         var view = new RaftView(raftId);
-        var settings = new RaftSettings(ClusterId, raftId, file, store, pending, TimeProvider.System, _loggerFactory, view, system.Address, id => _addresses.GetValueOrDefault(id));
+        var settings = new RaftSettings(ClusterId, raftId, file, disk, store, pending, TimeProvider.System, _loggerFactory, view, system.Address, id => _addresses.GetValueOrDefault(id));
         var raft = system.Root.SpawnNamed(Props.FromProducer(() => new RaftActor(settings)), "raft");
         var proposer = new RaftProposer(system.Root, raft, pending, ProposalTimeout);
         system.Root.SpawnNamed(Props.FromProducer(() => new WriterActor(proposer)), WriterName);

@@ -59,6 +59,7 @@ public sealed partial class RaftActor : IActor
     private CancellationTokenSource? _ticker;
     private bool _readyScheduled;
     private ulong _snapshotIndex;
+    private bool _snapshotEncoding;
     private ulong _applied;
     private ulong _leader;
     private bool _isLeader;
@@ -106,6 +107,9 @@ public sealed partial class RaftActor : IActor
                 var status = _node.Status;
                 context.Respond(new RaftStatusAnswer(_settings.RaftId, status.Lead, status.Term, status.Commit, status.Applied, status));
                 break;
+            case SnapshotEncoded encoded:
+                OnSnapshotEncoded(encoded);
+                return Task.CompletedTask;
             case ProcessReady:
                 _readyScheduled = false;
                 ProcessReadies(context);
@@ -319,7 +323,7 @@ public sealed partial class RaftActor : IActor
             }
 
             _node.Advance(ready);
-            MaybeSnapshot();
+            MaybeSnapshot(context);
         }
 
         UpdateView();
@@ -519,24 +523,45 @@ public sealed partial class RaftActor : IActor
         }
     }
 
-    private void MaybeSnapshot()
+    /// <summary>
+    /// Every SnapshotInterval applied entries, the store is encoded into a snapshot. Encoding a large
+    /// store takes long (0.5 s and more at 50,000 objects), so it runs off this actor's thread on
+    /// the immutable state as of now; a leader that stalled here would lose its leadership.
+    /// </summary>
+    private void MaybeSnapshot(IContext context)
     {
-        if (_applied - _snapshotIndex < _settings.SnapshotInterval)
+        if (_snapshotEncoding || _applied - _snapshotIndex < _settings.SnapshotInterval)
         {
             return;
         }
 
-        var data = StoreCodec.EncodeState(_settings.Store.Current);
-        var snapshot = _log.CreateSnapshot(_applied, _node.Status.ConfState, data);
-        var compactTo = _applied > _settings.KeepAfterSnapshot ? _applied - _settings.KeepAfterSnapshot : 0;
+        _snapshotEncoding = true;
+        var state = _settings.Store.Current;
+        var index = _applied;
+        var conf = _node.Status.ConfState;
+        var self = context.Self;
+        var root = context.System.Root;
+        _ = Task.Run(() => root.Send(self, new SnapshotEncoded(index, conf, StoreCodec.EncodeState(state))));
+    }
+
+    private void OnSnapshotEncoded(SnapshotEncoded encoded)
+    {
+        _snapshotEncoding = false;
+        if (encoded.Index <= _snapshotIndex)
+        {
+            return; // a newer snapshot was installed from the leader meanwhile
+        }
+
+        var snapshot = _log.CreateSnapshot(encoded.Index, encoded.Conf, encoded.Data);
+        var compactTo = encoded.Index > _settings.KeepAfterSnapshot ? encoded.Index - _settings.KeepAfterSnapshot : 0;
         if (compactTo > _log.FirstIndex())
         {
             _log.Compact(compactTo);
         }
 
         _settings.File.SaveSnapshotAndCompact(snapshot, compactTo);
-        _snapshotIndex = _applied;
-        LogSnapshotTaken(_logger, _settings.RaftId, _applied, data.Length);
+        _snapshotIndex = encoded.Index;
+        LogSnapshotTaken(_logger, _settings.RaftId, encoded.Index, encoded.Data.Length);
     }
 
     private static string Key(ConfChange change) => $"{change.Type}:{change.NodeId}";
@@ -577,6 +602,8 @@ public sealed partial class RaftActor : IActor
     {
         public static readonly Tick Instance = new();
     }
+
+    private sealed record SnapshotEncoded(ulong Index, ConfState Conf, byte[] Data);
 
     private sealed record ProcessReady
     {

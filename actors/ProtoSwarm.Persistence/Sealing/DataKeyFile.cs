@@ -110,7 +110,16 @@ public sealed class DataKeyFile
         Write(key, next ?? _nodeKey);
     }
 
-    public void Delete() => File.Delete(Path);
+    public void Delete() => DeleteIfPresent(Path);
+
+    /// <summary>Removes a data key file; none there (not even its keys/ directory) is not an error.</summary>
+    public static void DeleteIfPresent(string path)
+    {
+        if (File.Exists(path))
+        {
+            File.Delete(path);
+        }
+    }
 
     private void Write(DataKey key, IKeyEncryptionKey kek)
     {

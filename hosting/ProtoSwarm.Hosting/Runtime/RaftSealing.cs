@@ -20,5 +20,5 @@ public static class RaftSealing
     }
 
     /// <summary>Forgets the data key with the log it sealed (leave); the node's key stays.</summary>
-    public static void DeleteDataKey(NodeOptions options) => File.Delete(options.RaftDataKeyPath);
+    public static void DeleteDataKey(NodeOptions options) => Persistence.Sealing.DataKeyFile.DeleteIfPresent(options.RaftDataKeyPath);
 }

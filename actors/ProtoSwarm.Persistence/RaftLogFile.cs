@@ -1,5 +1,6 @@
 using MessagePack;
 using Microsoft.Data.Sqlite;
+using ProtoSwarm.Persistence.Sealing;
 using ProtoSwarm.Raft;
 
 namespace ProtoSwarm.Persistence;
@@ -21,20 +22,29 @@ public sealed record RaftIdentity(
 /// A manager's Raft log on disk (raft.db): entries, hard state and the latest snapshot. Each Ready
 /// is written in ONE transaction (WAL, synchronous=FULL) before the peer sends or acknowledges
 /// anything, so many proposals share one fsync.
+/// Encrypted at rest: with a <see cref="Sealer"/>, every entry's data and the snapshot are sealed
+/// (AES-GCM, bound to their index and term); identity and hard state hold no user data and stay
+/// in clear. The file records which data key sealed it (a fingerprint), or that it is in clear.
 /// </summary>
 public sealed class RaftLogFile : IDisposable
 {
     private readonly SqliteConnection _connection;
+    private readonly Sealer? _sealer;
 
-    public RaftLogFile(string path)
+    /// <param name="sealer">The manager's data key; null only for tests and benchmarks that need a file in clear.</param>
+    public RaftLogFile(string path, Sealer? sealer)
     {
+        _sealer = sealer;
         _connection = SqliteDatabase.Open(path);
-        SqliteDatabase.Execute(_connection, """
-            CREATE TABLE IF NOT EXISTS entries (idx INTEGER PRIMARY KEY, term INTEGER NOT NULL, type INTEGER NOT NULL, data BLOB NOT NULL);
-            CREATE TABLE IF NOT EXISTS hard_state (id INTEGER PRIMARY KEY CHECK (id = 1), term INTEGER NOT NULL, vote INTEGER NOT NULL, commit_index INTEGER NOT NULL);
-            CREATE TABLE IF NOT EXISTS snapshot (id INTEGER PRIMARY KEY CHECK (id = 1), payload BLOB NOT NULL);
-            CREATE TABLE IF NOT EXISTS identity (id INTEGER PRIMARY KEY CHECK (id = 1), payload BLOB NOT NULL);
-            """);
+        try
+        {
+            Prepare();
+        }
+        catch
+        {
+            _connection.Dispose();
+            throw;
+        }
     }
 
     public string Path => _connection.DataSource;
@@ -43,9 +53,9 @@ public sealed class RaftLogFile : IDisposable
     /// Opens a manager's Raft log for one member of one swarm, reads it whole and checks that it is
     /// theirs: a log from another swarm or member is refused, never replayed.
     /// </summary>
-    public static (RaftLogFile File, RaftDiskState Disk) Open(string path, string clusterId, ulong raftId)
+    public static (RaftLogFile File, RaftDiskState Disk) Open(string path, string clusterId, ulong raftId, Sealer? sealer)
     {
-        var file = new RaftLogFile(path);
+        var file = new RaftLogFile(path, sealer);
         try
         {
             var disk = file.Load();
@@ -93,10 +103,16 @@ public sealed class RaftLogFile : IDisposable
             var snapshot = Snapshot.Empty;
             using (var command = _connection.CreateCommand())
             {
-                command.CommandText = "SELECT payload FROM snapshot WHERE id = 1";
-                if (command.ExecuteScalar() is byte[] payload)
+                command.CommandText = "SELECT idx, term, payload FROM snapshot WHERE id = 1";
+                using var reader = command.ExecuteReader();
+                if (reader.Read())
                 {
-                    snapshot = MessagePackSerializer.Deserialize<Snapshot>(payload);
+                    var (index, term) = ((ulong)reader.GetInt64(0), (ulong)reader.GetInt64(1));
+                    snapshot = MessagePackSerializer.Deserialize<Snapshot>(Unseal((byte[])reader.GetValue(2), SnapshotPlace(index, term)));
+                    if (snapshot.Metadata.Index != index || snapshot.Metadata.Term != term)
+                    {
+                        throw new PersistenceException($"{Path}: the snapshot row says index {index} term {term} but holds index {snapshot.Metadata.Index} term {snapshot.Metadata.Term}; the file is damaged.");
+                    }
                 }
             }
 
@@ -108,7 +124,8 @@ public sealed class RaftLogFile : IDisposable
                 using var reader = command.ExecuteReader();
                 while (reader.Read())
                 {
-                    var entry = new Entry((ulong)reader.GetInt64(0), (ulong)reader.GetInt64(1), (EntryType)reader.GetInt32(2), (byte[])reader.GetValue(3));
+                    var (index, term, type) = ((ulong)reader.GetInt64(0), (ulong)reader.GetInt64(1), (EntryType)reader.GetInt32(2));
+                    var entry = new Entry(index, term, type, Unseal((byte[])reader.GetValue(3), EntryPlace(index, term, type)));
                     if (entries.Count > 0 && entry.Index != entries[^1].Index + 1)
                     {
                         throw new PersistenceException($"{Path}: the Raft log has a gap after index {entries[^1].Index}; the file is damaged. Remove this manager's state and join it again (`protoswarm node demote`, then `swarm leave --force` and rejoin).");
@@ -189,7 +206,7 @@ public sealed class RaftLogFile : IDisposable
                 idx.Value = (long)entry.Index;
                 term.Value = (long)entry.Term;
                 type.Value = (int)entry.Type;
-                data.Value = entry.Data;
+                data.Value = Seal(entry.Data, EntryPlace(entry.Index, entry.Term, entry.Type));
                 insert.ExecuteNonQuery();
             }
         }
@@ -215,8 +232,83 @@ public sealed class RaftLogFile : IDisposable
     public void Dispose() => _connection.Dispose();
 
     private void WriteSnapshot(Snapshot snapshot, SqliteTransaction transaction) =>
-        Exec(transaction, "INSERT INTO snapshot (id, payload) VALUES (1, $p) ON CONFLICT (id) DO UPDATE SET payload = excluded.payload",
-            ("$p", MessagePackSerializer.Serialize(snapshot)));
+        Exec(transaction, "INSERT INTO snapshot (id, idx, term, payload) VALUES (1, $i, $t, $p) ON CONFLICT (id) DO UPDATE SET idx = excluded.idx, term = excluded.term, payload = excluded.payload",
+            ("$i", (long)snapshot.Metadata.Index),
+            ("$t", (long)snapshot.Metadata.Term),
+            ("$p", Seal(MessagePackSerializer.Serialize(snapshot), SnapshotPlace(snapshot.Metadata.Index, snapshot.Metadata.Term))));
+
+    // A sealed blob names its row: an entry moved to another index, or an old snapshot put back
+    // under a newer index, fails to open.
+    private static string EntryPlace(ulong index, ulong term, EntryType type) => $"entry:{index}:{term}:{(int)type}";
+
+    private static string SnapshotPlace(ulong index, ulong term) => $"snapshot:{index}:{term}";
+
+    private byte[] Seal(byte[] plaintext, string place) => _sealer is null ? plaintext : _sealer.Seal(plaintext, place);
+
+    private byte[] Unseal(byte[] stored, string place)
+    {
+        if (_sealer is null)
+        {
+            return stored;
+        }
+
+        try
+        {
+            return _sealer.Open(stored, place);
+        }
+        catch (PersistenceException e)
+        {
+            throw new PersistenceException($"{Path}: {e.Message}. The Raft log is damaged; remove this manager's state and join it again (`protoswarm node demote`, then `swarm leave --force` and rejoin).", e);
+        }
+    }
+
+    /// <summary>
+    /// Creates the tables of a new file and checks an existing one was sealed with this key (or is
+    /// in clear when no sealer is given), so a wrong key is named as such rather than as damage.
+    /// </summary>
+    private void Prepare()
+    {
+        bool HasTable(string name)
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = $name";
+            command.Parameters.AddWithValue("$name", name);
+            return (long)command.ExecuteScalar()! > 0;
+        }
+
+        if (HasTable("entries") && !HasTable("sealing"))
+        {
+            throw new PersistenceException($"{Path} was written by a ProtoSwarm without encryption at rest and cannot be read by this one. Move the file away, then `protoswarm swarm leave --force` and join again (or init a new swarm).");
+        }
+
+        SqliteDatabase.Execute(_connection, """
+            CREATE TABLE IF NOT EXISTS entries (idx INTEGER PRIMARY KEY, term INTEGER NOT NULL, type INTEGER NOT NULL, data BLOB NOT NULL);
+            CREATE TABLE IF NOT EXISTS hard_state (id INTEGER PRIMARY KEY CHECK (id = 1), term INTEGER NOT NULL, vote INTEGER NOT NULL, commit_index INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS snapshot (id INTEGER PRIMARY KEY CHECK (id = 1), idx INTEGER NOT NULL, term INTEGER NOT NULL, payload BLOB NOT NULL);
+            CREATE TABLE IF NOT EXISTS identity (id INTEGER PRIMARY KEY CHECK (id = 1), payload BLOB NOT NULL);
+            CREATE TABLE IF NOT EXISTS sealing (id INTEGER PRIMARY KEY CHECK (id = 1), key_id BLOB NOT NULL);
+            """);
+
+        var keyId = _sealer?.KeyId ?? [];
+        using var read = _connection.CreateCommand();
+        read.CommandText = "SELECT key_id FROM sealing WHERE id = 1";
+        if (read.ExecuteScalar() is not byte[] stored)
+        {
+            using var insert = _connection.CreateCommand();
+            insert.CommandText = "INSERT INTO sealing (id, key_id) VALUES (1, $k)";
+            insert.Parameters.AddWithValue("$k", keyId);
+            insert.ExecuteNonQuery();
+        }
+        else if (!stored.AsSpan().SequenceEqual(keyId))
+        {
+            throw new PersistenceException((stored.Length, keyId.Length) switch
+            {
+                (0, _) => $"{Path} is a Raft log in clear (written by a test or benchmark); a manager refuses it. Move it away and join again.",
+                (_, 0) => $"{Path} is sealed; it cannot be read without its data key.",
+                _ => $"{Path} was sealed under another data key than the one in the state directory's keys/raft.dek (the key file was replaced or the log restored from elsewhere). Put the matching keys/ back, or move raft.db away, then `protoswarm swarm leave --force` and join again.",
+            });
+        }
+    }
 
     private void Exec(SqliteTransaction transaction, string sql, params (string Name, object Value)[] parameters)
     {

@@ -53,7 +53,7 @@ public static class SqliteDatabase
 }
 
 /// <summary>A state file that cannot be used; the message says which and what to do.</summary>
-public sealed class PersistenceException : Exception
+public class PersistenceException : Exception
 {
     public PersistenceException(string message)
         : base(message)

@@ -1,5 +1,5 @@
 // ProtoSwarm benchmarks: each measures ProtoSwarm against a baseline in the same run and prints a
-// Markdown table. Usage: dotnet run -c Release --project benchmarks/ProtoSwarm.Benchmarks -- [store|remote|all|raft] [seconds]
+// Markdown table. Usage: dotnet run -c Release --project benchmarks/ProtoSwarm.Benchmarks -- [store|remote|seal|all|raft] [seconds]
 // `raft` is not part of `all`: it starts an etcd cluster from Debian's etcd-server (installed with
 // benchmarks/install-etcd.sh when missing, which needs root).
 using Microsoft.Extensions.Logging;
@@ -26,6 +26,13 @@ if (which is "remote" or "all")
     var results = await RemoteRequestBenchmark.RunAsync(duration, [1, 16, 128]);
     Harness.Print("Proto.Remote request/response on loopback (heartbeat and its answer)", results,
         r => results.First(b => b.Concurrency == r.Concurrency && b.Name.StartsWith("JSON", StringComparison.Ordinal)));
+}
+
+if (which is "seal" or "all")
+{
+    var results = await RaftSealingBenchmark.RunAsync(duration, [1, 64]);
+    Harness.Print("Raft file: one Ready per write, sealed (AES-GCM) vs in clear, fsync on", results,
+        r => RaftSealingBenchmark.IsBaseline(r) ? r : results[results.IndexOf(r) - 1]);
 }
 
 if (which is "raft")

@@ -38,6 +38,9 @@ public sealed class ProtoSwarmQuorum : IRaftQuorum
     private readonly ILoggerFactory _loggerFactory;
     private readonly Dictionary<ulong, string> _addresses = [];
     private readonly List<Manager> _managers = [];
+
+    // Sealed as managers seal their logs (AES-GCM under a data key of their own).
+    private readonly Dictionary<ulong, ProtoSwarm.Persistence.Sealing.Sealer> _sealers = [];
     private ActorSystem? _client;
     private long _retries;
 
@@ -116,6 +119,7 @@ public sealed class ProtoSwarmQuorum : IRaftQuorum
         foreach (var manager in _managers)
         {
             manager.File.Dispose();
+            _sealers.GetValueOrDefault(manager.RaftId)?.Dispose();
         }
 
         _root.Delete(recursive: true);
@@ -131,7 +135,7 @@ public sealed class ProtoSwarmQuorum : IRaftQuorum
         }
 
         // `swarm init`: a snapshot at index 1 with member 1 as the only voter; it elects itself.
-        RaftBootstrap.Create(PathOf(1), ClusterId, 1, [], DateTimeOffset.UtcNow);
+        RaftBootstrap.Create(PathOf(1), SealerOf(1), ClusterId, 1, [], DateTimeOffset.UtcNow);
         var first = await StartManagerAsync(1);
         await WaitAsync(() => first.View.IsLeader, deadline, timeout, "member 1 to lead the new swarm");
 
@@ -166,7 +170,7 @@ public sealed class ProtoSwarmQuorum : IRaftQuorum
             .WithRemote(RemoteConfigFactory.ForNode(new IPEndPoint(IPAddress.Loopback, port), "127.0.0.1").WithProtoMessages(WrappersReflection.Descriptor));
         await system.Remote().StartAsync();
 
-        var (file, disk) = RaftLogFile.Open(PathOf(raftId), ClusterId, raftId);
+        var (file, disk) = RaftLogFile.Open(PathOf(raftId), ClusterId, raftId, SealerOf(raftId));
         var store = new SwarmStore(StoreState.Empty);
         var pending = new RaftPending();
         var view = new RaftView(raftId);
@@ -222,6 +226,18 @@ public sealed class ProtoSwarmQuorum : IRaftQuorum
     {
         var node = NodeCommands.NewNode(id, NodeRole.Worker, "10.0.0.1", 2377, new NodeDescription(id, "linux", "x86_64", 2_000_000_000, 1L << 34, "0.1.0"), DateTimeOffset.UtcNow, leader: false);
         return node with { Spec = node.Spec with { Labels = node.Spec.Labels.Add("bench.payload", Padding) } };
+    }
+
+    private ProtoSwarm.Persistence.Sealing.Sealer SealerOf(ulong raftId)
+    {
+        if (!_sealers.TryGetValue(raftId, out var sealer))
+        {
+            using var key = ProtoSwarm.Persistence.Sealing.DataKey.Generate();
+            sealer = new ProtoSwarm.Persistence.Sealing.Sealer(key);
+            _sealers[raftId] = sealer;
+        }
+
+        return sealer;
     }
 
     private sealed record Manager(ulong RaftId, ActorSystem System, RaftLogFile File, RaftView View, PID Raft);

@@ -27,4 +27,10 @@ public sealed record NodeOptions
 
     /// <summary>A manager's Raft log, hard state and snapshot.</summary>
     public string RaftPath => Path.Combine(StateDir, "raft.db");
+
+    /// <summary>The node's key-encryption key (root-only), until the PKI derives it from the node's TLS key.</summary>
+    public string NodeKeyPath => Path.Combine(StateDir, "keys", "raft.kek");
+
+    /// <summary>A manager's Raft data key, wrapped by the node's key or, with autolock, by the unlock key.</summary>
+    public string RaftDataKeyPath => Path.Combine(StateDir, "keys", "raft.dek");
 }

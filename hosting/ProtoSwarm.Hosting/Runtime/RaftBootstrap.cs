@@ -1,6 +1,7 @@
 using ProtoSwarm.Actors.Store;
 using ProtoSwarm.Contracts;
 using ProtoSwarm.Persistence;
+using ProtoSwarm.Persistence.Sealing;
 using ProtoSwarm.Raft;
 
 namespace ProtoSwarm.Hosting.Runtime;
@@ -8,15 +9,16 @@ namespace ProtoSwarm.Hosting.Runtime;
 /// <summary>
 /// Writes a manager's raft.db for the two cases where a Raft group starts from one member: a new
 /// swarm (`swarm init`), and a surviving manager restarting the swarm alone after quorum was lost
-/// (`swarm init --force-new-cluster`), which keeps every committed object.
+/// (`swarm init --force-new-cluster`), which keeps every committed object. Both write sealed
+/// with the manager's data key (null only in tests that need a file in clear).
 /// </summary>
 public static class RaftBootstrap
 {
     /// <summary>A new swarm: a snapshot at index 1 holding the first objects, this member the only voter.</summary>
-    public static void Create(string path, string clusterId, ulong raftId, IReadOnlyList<IStoreObject> objects, DateTimeOffset now)
+    public static void Create(string path, Sealer? sealer, string clusterId, ulong raftId, IReadOnlyList<IStoreObject> objects, DateTimeOffset now)
     {
         var state = StoreState.Empty.Apply(1, [.. objects.Select(o => (StoreChange)new CreateObject(o.Kind, o.Id, o))], now, out _);
-        Write(path, clusterId, raftId, new Snapshot(new SnapshotMetadata(1, 1, new ConfState([raftId], [])), StoreCodec.EncodeState(state)), term: 1);
+        Write(path, sealer, clusterId, raftId, new Snapshot(new SnapshotMetadata(1, 1, new ConfState([raftId], [])), StoreCodec.EncodeState(state)), term: 1);
     }
 
     /// <summary>
@@ -24,10 +26,10 @@ public static class RaftBootstrap
     /// a snapshot whose only voter is this member. Uncommitted entries are dropped, as a new
     /// leader would drop them. Returns the store as kept.
     /// </summary>
-    public static StoreState ForceNewCluster(string path, string clusterId, ulong raftId, DateTimeOffset now)
+    public static StoreState ForceNewCluster(string path, Sealer? sealer, string clusterId, ulong raftId, DateTimeOffset now)
     {
         RaftDiskState disk;
-        using (var file = new RaftLogFile(path))
+        using (var file = new RaftLogFile(path, sealer))
         {
             disk = file.Load();
         }
@@ -59,18 +61,18 @@ public static class RaftBootstrap
             }
         }
 
-        Write(path, clusterId, raftId, new Snapshot(new SnapshotMetadata(index, term, new ConfState([raftId], [])), StoreCodec.EncodeState(state)), Math.Max(term, disk.HardState.Term));
+        Write(path, sealer, clusterId, raftId, new Snapshot(new SnapshotMetadata(index, term, new ConfState([raftId], [])), StoreCodec.EncodeState(state)), Math.Max(term, disk.HardState.Term));
         return state;
     }
 
-    private static void Write(string path, string clusterId, ulong raftId, Snapshot snapshot, ulong term)
+    private static void Write(string path, Sealer? sealer, string clusterId, ulong raftId, Snapshot snapshot, ulong term)
     {
         foreach (var suffix in new[] { string.Empty, "-wal", "-shm" })
         {
             File.Delete(path + suffix);
         }
 
-        using var file = new RaftLogFile(path);
+        using var file = new RaftLogFile(path, sealer);
         file.SaveIdentity(new RaftIdentity(clusterId, raftId));
         file.Save(snapshot, [], new HardState(term, 0, snapshot.Metadata.Index));
     }

@@ -14,6 +14,7 @@ using ProtoSwarm.Hosting.Cluster;
 using ProtoSwarm.Hosting.Options;
 using ProtoSwarm.Networking.Remote;
 using ProtoSwarm.Persistence;
+using ProtoSwarm.Persistence.Sealing;
 
 namespace ProtoSwarm.Hosting.Runtime;
 
@@ -33,6 +34,7 @@ internal sealed partial class SwarmMember : IAsyncDisposable
     private readonly SwarmClusterProvider _provider = new();
     private readonly TaskCompletionSource _joined = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private RaftLogFile? _raftFile;
+    private Sealer? _sealer;
 
     private SwarmMember(ActorSystem system, NodeLocalState state, ILogger logger)
     {
@@ -121,7 +123,9 @@ internal sealed partial class SwarmMember : IAsyncDisposable
 
     private void StartManager(NodeOptions options, ILoggerFactory loggerFactory, TimeProvider time)
     {
-        (_raftFile, var disk) = RaftLogFile.Open(options.RaftPath, State.ClusterId, State.RaftId);
+        // Autolock passes the unlock key here; until then the data key is wrapped by the node's key.
+        _sealer = RaftSealing.OpenSealer(options, unlockKey: null);
+        (_raftFile, var disk) = RaftLogFile.Open(options.RaftPath, State.ClusterId, State.RaftId, _sealer);
         var store = new SwarmStore(StoreState.Empty);
         var pending = new RaftPending();
         var view = new RaftView(State.RaftId);
@@ -162,6 +166,7 @@ internal sealed partial class SwarmMember : IAsyncDisposable
         }
 
         _raftFile?.Dispose();
+        _sealer?.Dispose();
     }
 
     private void OnAck(HeartbeatAck ack)

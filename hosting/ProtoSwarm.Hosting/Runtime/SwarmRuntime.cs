@@ -196,7 +196,13 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
             var raftId = NodeCommands.NewRaftId([]);
             var addr = advertise.ToString();
             var self = NodeCommands.NewNode(nodeId, NodeRole.Manager, addr, _options.ListenAddr.Port, NodeIdentity.Describe(_options.Hostname), now, leader: true, raftId);
-            RaftBootstrap.Create(_options.RaftPath, cluster.ClusterId, raftId, [cluster, self], now);
+            // A new swarm's log gets a new data key, whatever a past membership left behind.
+            RaftSealing.DeleteDataKey(_options);
+            using (var sealer = RaftSealing.OpenSealer(_options, unlockKey: null))
+            {
+                RaftBootstrap.Create(_options.RaftPath, sealer, cluster.ClusterId, raftId, [cluster, self], now);
+            }
+
 
             var managerAddr = $"{addr}:{_options.ListenAddr.Port}";
             var state = new NodeLocalState(nodeId, cluster.ClusterId, NodeRole.Manager, addr, [new ManagerAddress(nodeId, managerAddr, true)], raftId);
@@ -239,7 +245,12 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
         }
 
         await StopMemberAsync();
-        var store = RaftBootstrap.ForceNewCluster(_options.RaftPath, state.ClusterId, state.RaftId, _time.GetUtcNow());
+        StoreState store;
+        using (var sealer = RaftSealing.OpenSealer(_options, unlockKey: null))
+        {
+            store = RaftBootstrap.ForceNewCluster(_options.RaftPath, sealer, state.ClusterId, state.RaftId, _time.GetUtcNow());
+        }
+
         var cluster = store.Get<ClusterObject>(ClusterObject.DefaultId)!;
         var managerAddr = $"{state.AdvertiseAddr}:{_options.ListenAddr.Port}";
         state = state with { Managers = [new ManagerAddress(state.NodeId, managerAddr, true)] };
@@ -404,6 +415,8 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
         {
             File.Delete(_options.RaftPath + suffix);
         }
+
+        RaftSealing.DeleteDataKey(_options);
     }
 
     private async Task<SwarmMember> StartMemberAsync(NodeLocalState state)

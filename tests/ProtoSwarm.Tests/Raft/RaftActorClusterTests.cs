@@ -10,6 +10,7 @@ using ProtoSwarm.Contracts;
 using ProtoSwarm.Hosting.Runtime;
 using ProtoSwarm.Networking.Remote;
 using ProtoSwarm.Persistence;
+using ProtoSwarm.Persistence.Sealing;
 using ProtoSwarm.Raft;
 using ProtoSwarm.Tests.Contracts;
 using ProtoSwarm.Tests.Nodes;
@@ -19,7 +20,8 @@ namespace ProtoSwarm.Tests.Raft;
 
 /// <summary>
 /// The Raft actor as managers run it: real actor systems talking over Proto.Remote on loopback,
-/// each with its own raft.db (fsync on) and store replica, in one test process.
+/// each with its own raft.db (fsync on, sealed with its own data key) and store replica, in one
+/// test process.
 /// </summary>
 [Trait("Category", "Cluster")]
 public sealed class RaftActorClusterTests : IAsyncDisposable
@@ -28,12 +30,18 @@ public sealed class RaftActorClusterTests : IAsyncDisposable
     private readonly TempDir _dir = new();
     private readonly ConcurrentDictionary<ulong, string> _addresses = new();
     private readonly List<Member> _members = [];
+    private readonly ConcurrentDictionary<ulong, Sealer> _sealers = new();
 
     public async ValueTask DisposeAsync()
     {
         foreach (var member in _members)
         {
             await member.StopAsync();
+        }
+
+        foreach (var sealer in _sealers.Values)
+        {
+            sealer.Dispose();
         }
 
         _dir.Dispose();
@@ -75,7 +83,7 @@ public sealed class RaftActorClusterTests : IAsyncDisposable
         await Eventually(() => late.Store.Current.List<NodeObject>().Count() == 150, "the late member has every object");
         Assert.Equal(Versions(leader), Versions(late));
         late.File.Dispose();
-        using var reopened = new RaftLogFile(late.Path);
+        using var reopened = new RaftLogFile(late.Path, SealerOf(late.Id));
         Assert.True(reopened.Load().Snapshot.Metadata.Index > 0, "the late member installed a snapshot");
     }
 
@@ -127,18 +135,21 @@ public sealed class RaftActorClusterTests : IAsyncDisposable
         await Eventually(() => leader.View.Voters.Contains(id), $"member {id} votes");
     }
 
+    /// <summary>One data key per member, kept across its restarts as keys/raft.dek keeps it.</summary>
+    private Sealer SealerOf(ulong id) => _sealers.GetOrAdd(id, _ => { using var key = DataKey.Generate(); return new Sealer(key); });
+
     private async Task<Member> StartAsync(ulong id, Func<RaftSettings, RaftSettings> tweak)
     {
         var path = _dir.File($"raft-{id}.db");
         if (id == 1 && !File.Exists(path))
         {
-            RaftBootstrap.Create(path, ClusterId, 1, [TestNodes.Cluster(ClusterId)], TestNodes.T0);
+            RaftBootstrap.Create(path, SealerOf(1), ClusterId, 1, [TestNodes.Cluster(ClusterId)], TestNodes.T0);
         }
 
         var system = new ActorSystem().WithRemote(RemoteConfig.BindTo("127.0.0.1").WithContractSerializer());
         await system.Remote().StartAsync();
         _addresses[id] = system.Address;
-        var (file, disk) = RaftLogFile.Open(path, ClusterId, id);
+        var (file, disk) = RaftLogFile.Open(path, ClusterId, id, SealerOf(id));
         var store = new SwarmStore(StoreState.Empty);
         var pending = new RaftPending();
         var view = new RaftView(id);

@@ -2,6 +2,7 @@ using ProtoSwarm.Actors.Store;
 using ProtoSwarm.Contracts;
 using ProtoSwarm.Hosting.Runtime;
 using ProtoSwarm.Persistence;
+using ProtoSwarm.Persistence.Sealing;
 using ProtoSwarm.Raft;
 using ProtoSwarm.Tests.Nodes;
 using ProtoSwarm.Tests.Store;
@@ -11,8 +12,19 @@ namespace ProtoSwarm.Tests.Raft;
 public sealed class RaftLogFileTests : IDisposable
 {
     private readonly TempDir _dir = new();
+    private readonly Sealer _sealer = NewSealer();
 
-    public void Dispose() => _dir.Dispose();
+    public void Dispose()
+    {
+        _sealer.Dispose();
+        _dir.Dispose();
+    }
+
+    private static Sealer NewSealer()
+    {
+        using var key = DataKey.Generate();
+        return new Sealer(key);
+    }
 
     private static Entry E(ulong index, ulong term, byte b = 1) => new(index, term, EntryType.Normal, [b]);
 
@@ -20,12 +32,12 @@ public sealed class RaftLogFileTests : IDisposable
     public void A_Ready_Written_In_One_Transaction_Is_Read_Back_Whole()
     {
         var path = _dir.File("raft.db");
-        using (var file = new RaftLogFile(path))
+        using (var file = new RaftLogFile(path, _sealer))
         {
             file.Save(null, [E(1, 1), E(2, 1), E(3, 2)], new HardState(2, 7, 3));
         }
 
-        using var reopened = new RaftLogFile(path);
+        using var reopened = new RaftLogFile(path, _sealer);
         var disk = reopened.Load();
         Assert.Equal(new HardState(2, 7, 3), disk.HardState);
         Assert.Equal([1UL, 2UL, 3UL], disk.Entries.Select(e => e.Index).ToArray());
@@ -35,7 +47,7 @@ public sealed class RaftLogFileTests : IDisposable
     [Fact]
     public void New_Entries_Replace_A_Conflicting_Suffix()
     {
-        using var file = new RaftLogFile(_dir.File("raft.db"));
+        using var file = new RaftLogFile(_dir.File("raft.db"), _sealer);
         file.Save(null, [E(1, 1), E(2, 1), E(3, 1)], new HardState(1, 0, 1));
 
         file.Save(null, [E(2, 2, 9)], new HardState(2, 0, 1));
@@ -48,7 +60,7 @@ public sealed class RaftLogFileTests : IDisposable
     [Fact]
     public void A_Snapshot_Drops_The_Entries_It_Covers_And_Compaction_Keeps_The_Rest()
     {
-        using var file = new RaftLogFile(_dir.File("raft.db"));
+        using var file = new RaftLogFile(_dir.File("raft.db"), _sealer);
         file.Save(null, [.. Enumerable.Range(1, 10).Select(i => E((ulong)i, 1))], new HardState(1, 0, 10));
         var snapshot = new Snapshot(new SnapshotMetadata(6, 1, new ConfState([1], [])), [42]);
 
@@ -63,11 +75,11 @@ public sealed class RaftLogFileTests : IDisposable
     public void A_Log_Of_Another_Swarm_Or_Member_Is_Refused_With_What_To_Do()
     {
         var path = _dir.File("raft.db");
-        var (file, _) = RaftLogFile.Open(path, "swarm-a", 1);
+        var (file, _) = RaftLogFile.Open(path, "swarm-a", 1, _sealer);
         file.Dispose();
 
-        var otherSwarm = Assert.Throws<PersistenceException>(() => RaftLogFile.Open(path, "swarm-b", 1));
-        var otherMember = Assert.Throws<PersistenceException>(() => RaftLogFile.Open(path, "swarm-a", 2));
+        var otherSwarm = Assert.Throws<PersistenceException>(() => RaftLogFile.Open(path, "swarm-b", 1, _sealer));
+        var otherMember = Assert.Throws<PersistenceException>(() => RaftLogFile.Open(path, "swarm-a", 2, _sealer));
 
         Assert.Contains("swarm-a", otherSwarm.Message, StringComparison.Ordinal);
         Assert.Contains("join again", otherMember.Message, StringComparison.Ordinal);
@@ -79,7 +91,7 @@ public sealed class RaftLogFileTests : IDisposable
     public void A_Damaged_File_Is_Refused_Not_Replayed(string damage)
     {
         var path = _dir.File("raft.db");
-        using (var file = new RaftLogFile(path))
+        using (var file = new RaftLogFile(path, _sealer))
         {
             file.Save(null, [.. Enumerable.Range(1, 200).Select(i => E((ulong)i, 1))], new HardState(1, 0, 200));
         }
@@ -92,7 +104,7 @@ public sealed class RaftLogFileTests : IDisposable
             File.Delete(path + side);
         }
 
-        var refused = Assert.Throws<PersistenceException>(() => RaftLogFile.Open(path, "swarm-a", 1));
+        var refused = Assert.Throws<PersistenceException>(() => RaftLogFile.Open(path, "swarm-a", 1, _sealer));
         Assert.Contains(path, refused.Message, StringComparison.Ordinal);
     }
 
@@ -103,9 +115,9 @@ public sealed class RaftLogFileTests : IDisposable
         var cluster = TestNodes.Cluster("swarm-a");
         var node = TestNodes.Manager("m1");
 
-        RaftBootstrap.Create(path, "swarm-a", 11, [cluster, node], TestNodes.T0);
+        RaftBootstrap.Create(path, _sealer, "swarm-a", 11, [cluster, node], TestNodes.T0);
 
-        var (file, disk) = RaftLogFile.Open(path, "swarm-a", 11);
+        var (file, disk) = RaftLogFile.Open(path, "swarm-a", 11, _sealer);
         file.Dispose();
         Assert.Equal((1UL, 1UL), (disk.Snapshot.Metadata.Index, disk.Snapshot.Metadata.Term));
         Assert.Equal([11UL], disk.Snapshot.Metadata.ConfState.Voters.ToArray());
@@ -118,8 +130,8 @@ public sealed class RaftLogFileTests : IDisposable
     public void Force_New_Cluster_Keeps_Every_Committed_Object_Drops_The_Uncommitted_And_Leaves_One_Voter()
     {
         var path = _dir.File("raft.db");
-        RaftBootstrap.Create(path, "swarm-a", 11, [TestNodes.Cluster("swarm-a"), TestNodes.Manager("m1")], TestNodes.T0);
-        using (var file = new RaftLogFile(path))
+        RaftBootstrap.Create(path, _sealer, "swarm-a", 11, [TestNodes.Cluster("swarm-a"), TestNodes.Manager("m1")], TestNodes.T0);
+        using (var file = new RaftLogFile(path, _sealer))
         {
             var committed = StoreCodec.EncodeProposal("p1", [StoreChange.Create(TestNodes.Worker("w1"))]);
             var uncommitted = StoreCodec.EncodeProposal("p2", [StoreChange.Create(TestNodes.Worker("w2"))]);
@@ -127,11 +139,11 @@ public sealed class RaftLogFileTests : IDisposable
             file.Save(null, [new Entry(2, 2, EntryType.ConfChange, addVoter), new Entry(3, 2, EntryType.Normal, committed), new Entry(4, 2, EntryType.Normal, uncommitted)], new HardState(2, 11, 3));
         }
 
-        var kept = RaftBootstrap.ForceNewCluster(path, "swarm-a", 11, TestNodes.T0);
+        var kept = RaftBootstrap.ForceNewCluster(path, _sealer, "swarm-a", 11, TestNodes.T0);
 
         Assert.NotNull(kept.Get<NodeObject>("w1"));
         Assert.Null(kept.Get<NodeObject>("w2"));
-        var (reopened, disk) = RaftLogFile.Open(path, "swarm-a", 11);
+        var (reopened, disk) = RaftLogFile.Open(path, "swarm-a", 11, _sealer);
         reopened.Dispose();
         Assert.Equal([11UL], disk.Snapshot.Metadata.ConfState.Voters.ToArray());
         Assert.Equal(3UL, disk.Snapshot.Metadata.Index);

@@ -1,0 +1,90 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace ProtoSwarm.Persistence.Sealing;
+
+/// <summary>
+/// Seals blobs with AES-GCM under one <see cref="DataKey"/>. A sealed blob is
+/// <c>version (1) | nonce (12, random) | tag (16) | ciphertext</c>; the associated data is the
+/// version and the blob's place (<c>entry:7:2:0</c>, <c>snapshot:9:3</c>), so a blob moved to another
+/// row, or an old one replayed into a new row, fails to open like a changed one. Random nonces are
+/// safe for far more blobs (2^32) than one manager's data key ever seals.
+/// </summary>
+public sealed class Sealer : IDisposable
+{
+    public const byte Version = 1;
+    public const int NonceSize = 12;
+    public const int TagSize = 16;
+    public const int Overhead = 1 + NonceSize + TagSize;
+
+    private static readonly byte[] KeyIdLabel = "protoswarm data key id"u8.ToArray();
+
+    private readonly AesGcm _aes;
+    private readonly Lock _lock = new();
+
+    public Sealer(DataKey key)
+    {
+        _aes = new AesGcm(key.Bytes, TagSize);
+        KeyId = HMACSHA256.HashData(key.Bytes, KeyIdLabel)[..8];
+    }
+
+    /// <summary>
+    /// A fingerprint of the key that reveals nothing of it: stored beside sealed data so a wrong
+    /// key is named as such instead of showing up as damage.
+    /// </summary>
+    public byte[] KeyId { get; }
+
+    public byte[] Seal(ReadOnlySpan<byte> plaintext, string place)
+    {
+        var sealedBlob = new byte[Overhead + plaintext.Length];
+        sealedBlob[0] = Version;
+        var nonce = sealedBlob.AsSpan(1, NonceSize);
+        RandomNumberGenerator.Fill(nonce);
+        var associated = AssociatedData(place);
+        lock (_lock)
+        {
+            _aes.Encrypt(nonce, plaintext, sealedBlob.AsSpan(Overhead), sealedBlob.AsSpan(1 + NonceSize, TagSize), associated);
+        }
+
+        return sealedBlob;
+    }
+
+    /// <summary>Opens a blob sealed for <paramref name="place"/>, or throws; never returns altered bytes.</summary>
+    public byte[] Open(ReadOnlySpan<byte> sealedBlob, string place)
+    {
+        if (sealedBlob.Length < Overhead)
+        {
+            throw new PersistenceException($"the sealed {place} is {sealedBlob.Length} bytes, shorter than any sealed blob ({Overhead}); it was truncated");
+        }
+
+        if (sealedBlob[0] != Version)
+        {
+            throw new PersistenceException($"the sealed {place} has format version {sealedBlob[0]}, this build reads version {Version}; it is damaged or from a newer ProtoSwarm");
+        }
+
+        var plaintext = new byte[sealedBlob.Length - Overhead];
+        try
+        {
+            lock (_lock)
+            {
+                _aes.Decrypt(sealedBlob.Slice(1, NonceSize), sealedBlob[Overhead..], sealedBlob.Slice(1 + NonceSize, TagSize), plaintext, AssociatedData(place));
+            }
+        }
+        catch (AuthenticationTagMismatchException e)
+        {
+            throw new PersistenceException($"the sealed {place} fails authentication: it was changed, truncated, moved from another row, or sealed under another key", e);
+        }
+
+        return plaintext;
+    }
+
+    public void Dispose() => _aes.Dispose();
+
+    private static byte[] AssociatedData(string place)
+    {
+        var bytes = new byte[1 + Encoding.UTF8.GetByteCount(place)];
+        bytes[0] = Version;
+        Encoding.UTF8.GetBytes(place, bytes.AsSpan(1));
+        return bytes;
+    }
+}

@@ -1,5 +1,5 @@
-using MessagePack;
-using Microsoft.Data.Sqlite;
+using ProtoSwarm.Persistence;
+using ProtoSwarm.Persistence.Sealing;
 using ProtoSwarm.Actors.Store;
 using ProtoSwarm.Raft;
 
@@ -14,42 +14,32 @@ public sealed record ReplicaOnDisk(ulong Commit, ulong SnapshotIndex, ulong Last
 {
     public static ReplicaOnDisk Read(string stateDir)
     {
-        var path = Path.Combine(stateDir, "raft.db");
-        using var connection = new SqliteConnection(new SqliteConnectionStringBuilder
+        // The log is sealed at rest: open it with this manager's own data key (keys/raft.dek,
+        // wrapped by keys/raft.kek), through the same reader the manager uses at start.
+        using var dataKey = new DataKeyFile(Path.Combine(stateDir, "keys", "raft.dek"), NodeKeyFile.LoadOrCreate(Path.Combine(stateDir, "keys", "raft.kek"))).Load(unlockKey: null);
+        using var sealer = new Sealer(dataKey);
+        RaftDiskState disk;
+        using (var file = new RaftLogFile(Path.Combine(stateDir, "raft.db"), sealer))
         {
-            DataSource = path,
-            Mode = SqliteOpenMode.ReadOnly,
-            Pooling = false,
-        }.ToString());
-        connection.Open();
+            disk = file.Load();
+        }
 
-        // One read transaction: WAL gives a consistent view while the manager keeps writing.
-        using var transaction = connection.BeginTransaction(deferred: true);
-        var commit = (ulong)(Scalar(connection, transaction, "SELECT commit_index FROM hard_state WHERE id = 1") as long? ?? 0);
-        var snapshot = Scalar(connection, transaction, "SELECT payload FROM snapshot WHERE id = 1") is byte[] payload
-            ? MessagePackSerializer.Deserialize<Snapshot>(payload)
-            : Snapshot.Empty;
+        var commit = disk.HardState.Commit;
+        var snapshot = disk.Snapshot;
         var state = snapshot.IsEmpty ? StoreState.Empty : StoreCodec.DecodeState(snapshot.Data);
         var last = snapshot.Metadata.Index;
-
-        using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = "SELECT idx, type, data FROM entries WHERE idx > $after ORDER BY idx";
-        command.Parameters.AddWithValue("$after", (long)snapshot.Metadata.Index);
-        using var reader = command.ExecuteReader();
-        while (reader.Read())
+        foreach (var entry in disk.Entries)
         {
-            var index = (ulong)reader.GetInt64(0);
-            last = index;
-            if (index > commit || (EntryType)reader.GetInt32(1) != EntryType.Normal || reader.GetValue(2) is not byte[] { Length: > 0 } data)
+            last = entry.Index;
+            if (entry.Index > commit || entry.Type != EntryType.Normal || entry.Data.Length == 0)
             {
                 continue;
             }
 
-            var (_, changes) = StoreCodec.DecodeProposal(data);
+            var (_, changes) = StoreCodec.DecodeProposal(entry.Data);
             try
             {
-                state = state.Apply(index, changes, DateTimeOffset.UnixEpoch, out _);
+                state = state.Apply(entry.Index, changes, DateTimeOffset.UnixEpoch, out _);
             }
             catch (StoreConflictException)
             {
@@ -58,13 +48,5 @@ public sealed record ReplicaOnDisk(ulong Commit, ulong SnapshotIndex, ulong Last
         }
 
         return new ReplicaOnDisk(commit, snapshot.Metadata.Index, last, state);
-    }
-
-    private static object? Scalar(SqliteConnection connection, SqliteTransaction transaction, string sql)
-    {
-        using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = sql;
-        return command.ExecuteScalar();
     }
 }

@@ -46,6 +46,9 @@ public sealed record RaftSettings(
 /// </summary>
 public sealed partial class RaftActor : IActor
 {
+    /// <summary>Coalesced appends stay well below gRPC's 4 MiB message limit.</summary>
+    private const int MaxCoalescedBytes = 1024 * 1024;
+
     private readonly RaftSettings _settings;
     private readonly ILogger _logger;
     private readonly Dictionary<string, SnapshotAssembly> _incoming = new(StringComparer.Ordinal);
@@ -402,7 +405,7 @@ public sealed partial class RaftActor : IActor
             return;
         }
 
-        foreach (var message in messages)
+        foreach (var message in Coalesce(messages))
         {
             if (AddressOf(message.To) is not { Length: > 0 } address)
             {
@@ -430,6 +433,35 @@ public sealed partial class RaftActor : IActor
                 context.Send(target, new RaftEnvelope(_settings.ClusterId, _settings.RaftId, message.To, bytes, _settings.SelfAddress));
             }
         }
+    }
+
+    /// <summary>
+    /// The core sends one append per proposal and follower; within one Ready, appends to the same
+    /// follower that follow each other in the log (no other message to it in between) travel as
+    /// one: the follower receives the same entries in the same order, and answers once.
+    /// </summary>
+    internal static List<Message> Coalesce(ImmutableArray<Message> messages, int maxBytes = MaxCoalescedBytes)
+    {
+        var output = new List<Message>(messages.Length);
+        var lastTo = new Dictionary<ulong, int>();
+        foreach (var message in messages)
+        {
+            if (message.Type == MessageType.Append && lastTo.TryGetValue(message.To, out var at)
+                && output[at] is { Type: MessageType.Append } previous
+                && previous.Term == message.Term
+                && !previous.Entries.IsDefaultOrEmpty && !message.Entries.IsDefaultOrEmpty
+                && previous.Entries[^1].Index == message.Index && previous.Entries[^1].Term == message.LogTerm
+                && previous.Entries.Sum(e => e.Data.Length) + message.Entries.Sum(e => e.Data.Length) <= maxBytes)
+            {
+                output[at] = previous with { Entries = previous.Entries.AddRange(message.Entries), Commit = Math.Max(previous.Commit, message.Commit) };
+                continue;
+            }
+
+            lastTo[message.To] = output.Count;
+            output.Add(message);
+        }
+
+        return output;
     }
 
     private void Apply(IContext context, ImmutableArray<Entry> entries)

@@ -1,5 +1,5 @@
 // ProtoSwarm benchmarks: each measures ProtoSwarm against a baseline in the same run and prints a
-// Markdown table. Usage: dotnet run -c Release --project benchmarks/ProtoSwarm.Benchmarks -- [store|remote|seal|all|raft] [seconds]
+// Markdown table. Usage: dotnet run -c Release --project benchmarks/ProtoSwarm.Benchmarks -- [store|remote|seal|all|raft|raft-bounded] [seconds]
 // `raft` is not part of `all`: it starts an etcd cluster from Debian's etcd-server (installed with
 // benchmarks/install-etcd.sh when missing, which needs root).
 using Microsoft.Extensions.Logging;
@@ -35,14 +35,15 @@ if (which is "seal" or "all")
         r => RaftSealingBenchmark.IsBaseline(r) ? r : results[results.IndexOf(r) - 1]);
 }
 
-if (which is "raft")
+if (which is "raft" or "raft-bounded")
 {
     Proto.Log.SetLoggerFactory(Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
     // The Raft peers' warnings and their Information events: the quorum forming, snapshots, leader changes.
     using var loggerFactory = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true)
         .SetMinimumLevel(LogLevel.Warning)
         .AddFilter("ProtoSwarm.Actors.Raft.RaftActor", LogLevel.Information));
-    await RaftBenchmark.RunAsync(duration, [1, 16, 256], async () => await ProtoSwarmQuorum.StartAsync(loggerFactory));
+    // raft: every write a new key (the store grows); raft-bounded: writes overwrite 1,024 keys.
+    await RaftBenchmark.RunAsync(duration, [1, 16, 256], async () => await ProtoSwarmQuorum.StartAsync(loggerFactory), which == "raft-bounded" ? 1024 : null);
 }
 
 return 0;

@@ -69,7 +69,7 @@ public sealed class ProtoSwarmQuorum : IRaftQuorum
         }
     }
 
-    public Func<Task> Writer(int concurrency)
+    public Func<Task> Writer(int concurrency, int? keySpace)
     {
         var leader = _managers.FirstOrDefault(m => m.View.IsLeader)
             ?? throw new InvalidOperationException("The ProtoSwarm quorum has no leader.");
@@ -81,7 +81,8 @@ public sealed class ProtoSwarmQuorum : IRaftQuorum
             // id, as a client would: the latency includes the retry, and the retries are counted.
             while (true)
             {
-                var node = SampleNode($"bench-{concurrency}-{Interlocked.Increment(ref next).ToString(CultureInfo.InvariantCulture)}");
+                var n = Interlocked.Increment(ref next);
+                var node = SampleNode($"bench-{concurrency}-{(keySpace is { } space ? n % space : n).ToString(CultureInfo.InvariantCulture)}");
                 var target = new PID((_managers.FirstOrDefault(m => m.View.IsLeader) ?? leader).System.Address, WriterName);
                 try
                 {
@@ -177,7 +178,7 @@ public sealed class ProtoSwarmQuorum : IRaftQuorum
         var settings = new RaftSettings(ClusterId, raftId, file, disk, store, pending, TimeProvider.System, _loggerFactory, view, system.Address, id => _addresses.GetValueOrDefault(id));
         var raft = system.Root.SpawnNamed(Props.FromProducer(() => new RaftActor(settings)), "raft");
         var proposer = new RaftProposer(system.Root, raft, pending, ProposalTimeout);
-        system.Root.SpawnNamed(Props.FromProducer(() => new WriterActor(proposer)), WriterName);
+        system.Root.SpawnNamed(Props.FromProducer(() => new WriterActor(proposer, store)), WriterName);
         var manager = new Manager(raftId, system, file, view, raft);
         _managers.Add(manager);
         return manager;
@@ -243,13 +244,17 @@ public sealed class ProtoSwarmQuorum : IRaftQuorum
     private sealed record Manager(ulong RaftId, ActorSystem System, RaftLogFile File, RaftView View, PID Raft);
 
     /// <summary>The leader-side end of the client hop: proposes the node it is sent, answers with the committed index.</summary>
-    private sealed class WriterActor(IProposer proposer) : IActor
+    /// <summary>
+    /// Writes a node object as a put would: created when new, else updated over the version it has
+    /// now (a write that lost a race to the same key reads again and retries, as a client would).
+    /// </summary>
+    private sealed class WriterActor(IProposer proposer, SwarmStore store) : IActor
     {
         public Task ReceiveAsync(IContext context)
         {
             if (context.Message is NodeObject node && context.Sender is { } sender)
             {
-                context.ReenterAfter(proposer.ProposeAsync([StoreChange.Create(node)]), done =>
+                context.ReenterAfter(PutAsync(node), done =>
                 {
                     context.Send(sender, done.IsCompletedSuccessfully
                         ? new UInt64Value { Value = done.Result }
@@ -259,6 +264,21 @@ public sealed class ProtoSwarmQuorum : IRaftQuorum
             }
 
             return Task.CompletedTask;
+        }
+
+        private async Task<ulong> PutAsync(NodeObject node)
+        {
+            for (var attempt = 0; ; attempt++)
+            {
+                var current = store.Current.Get<NodeObject>(node.Id);
+                try
+                {
+                    return await proposer.ProposeAsync([current is null ? StoreChange.Create(node) : StoreChange.Update(node with { Meta = current.Meta })]);
+                }
+                catch (StoreConflictException) when (attempt < 10)
+                {
+                }
+            }
         }
     }
 }

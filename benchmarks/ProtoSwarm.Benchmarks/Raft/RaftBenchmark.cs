@@ -13,13 +13,21 @@ public static class RaftBenchmark
 {
     public const int ValueBytes = 256;
 
+    /// <param name="keySpace">
+    /// Null: every write goes to a key never written before (the store grows by one object a write).
+    /// A number: writes overwrite keys of a fixed set of that size, as a swarm's state is a bounded set
+    /// of objects rewritten over and over; both sides get the same key space.
+    /// </param>
     /// <param name="startProtoSwarm">
     /// Starts ProtoSwarm's 3-manager quorum once, after etcd, for all rows; the quorum is disposed when
     /// the rows are done (or fail). Its write for N writers must complete only once a quorum of 3
     /// managers has committed it. Null: only the etcd rows are measured.
     /// </param>
-    public static async Task<IReadOnlyList<Harness.Result>> RunAsync(TimeSpan duration, int[] concurrencies, Func<Task<IRaftQuorum>>? startProtoSwarm)
+    public static async Task<IReadOnlyList<Harness.Result>> RunAsync(TimeSpan duration, int[] concurrencies, Func<Task<IRaftQuorum>>? startProtoSwarm, int? keySpace = null)
     {
+        Console.WriteLine(keySpace is { } space
+            ? $"Workload: each write overwrites one of {space} keys (a bounded store, rewritten), {ValueBytes}-byte values"
+            : $"Workload: each write creates a key never written before (the store grows by one object a write), {ValueBytes}-byte values");
         // Measured before and after the rows: on a shared disk it moves by an order of magnitude within a minute.
         var fsyncBefore = FsyncProbe.MeanMilliseconds(500);
 
@@ -36,10 +44,10 @@ public static class RaftBenchmark
 
             foreach (var concurrency in concurrencies)
             {
-                results.Add(await EtcdRowAsync(etcd.Version, leader, concurrency, duration));
+                results.Add(await EtcdRowAsync(etcd.Version, leader, concurrency, duration, keySpace));
                 if (protoSwarm is not null)
                 {
-                    results.Add(await Harness.RunAsync(protoSwarm.Name, concurrency, duration, protoSwarm.Writer(concurrency)));
+                    results.Add(await Harness.RunAsync(protoSwarm.Name, concurrency, duration, protoSwarm.Writer(concurrency, keySpace)));
                 }
             }
 
@@ -63,7 +71,7 @@ public static class RaftBenchmark
         return results;
     }
 
-    private static async Task<Harness.Result> EtcdRowAsync(string version, string leaderUrl, int concurrency, TimeSpan duration)
+    private static async Task<Harness.Result> EtcdRowAsync(string version, string leaderUrl, int concurrency, TimeSpan duration, int? keySpace)
     {
         // One client, so one HTTP/2 connection with up to `concurrency` streams: etcd allows 2^32-1 per connection.
         using var client = EtcdCluster.Connect(leaderUrl);
@@ -74,7 +82,8 @@ public static class RaftBenchmark
         long next = 0;
         return await Harness.RunAsync($"etcd {version} (dotnet-etcd, to the leader)", concurrency, duration, async () =>
         {
-            var key = ByteString.CopyFromUtf8(prefix + Interlocked.Increment(ref next).ToString(CultureInfo.InvariantCulture));
+            var n = Interlocked.Increment(ref next);
+            var key = ByteString.CopyFromUtf8(prefix + (keySpace is { } space ? n % space : n).ToString(CultureInfo.InvariantCulture));
             await client.PutAsync(new PutRequest { Key = key, Value = value });
         });
     }
@@ -89,8 +98,11 @@ public interface IRaftQuorum : IAsyncDisposable
     /// <summary>One line on how the quorum runs, printed before the rows.</summary>
     string Description { get; }
 
-    /// <summary>The write for a row with this many writers; it completes once a quorum has committed it.</summary>
-    Func<Task> Writer(int concurrency);
+    /// <summary>
+    /// The write for a row with this many writers; it completes once a quorum has committed it.
+    /// With a key space, it overwrites one of that many keys instead of creating a new one.
+    /// </summary>
+    Func<Task> Writer(int concurrency, int? keySpace);
 
     /// <summary>One line printed after the rows (e.g. how many writes had to be retried).</summary>
     string Summary { get; }

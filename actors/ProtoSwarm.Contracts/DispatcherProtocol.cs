@@ -59,12 +59,4 @@ public sealed record HeartbeatRejected(
     [property: Key(1)] bool Removed,
     [property: Key(2)] string LeaderAddr = "");
 
-/// <summary>The dispatcher asks a node actor to check its node's liveness now.</summary>
-[MessagePackObject]
-public sealed record CheckNodeLiveness([property: Key(0)] string NodeId);
 
-/// <summary>A node actor's answer to a heartbeat or a liveness check it was forwarded.</summary>
-[MessagePackObject]
-public sealed record NodeLivenessAck(
-    [property: Key(0)] string NodeId,
-    [property: Key(1)] NodeState State);

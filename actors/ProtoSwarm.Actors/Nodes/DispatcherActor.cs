@@ -18,7 +18,6 @@ namespace ProtoSwarm.Actors.Nodes;
 public sealed partial class DispatcherActor : IActor
 {
     private static readonly TimeSpan SweepInterval = TimeSpan.FromSeconds(1);
-    private static readonly TimeSpan ForwardTimeout = TimeSpan.FromSeconds(5);
 
     private readonly ManagerContext _manager;
     private readonly ILogger _logger;

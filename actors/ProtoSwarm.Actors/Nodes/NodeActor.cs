@@ -32,8 +32,7 @@ public sealed partial class NodeActor : IActor
     public Task ReceiveAsync(IContext context) => context.Message switch
     {
         Started => OnStarted(context),
-        NodeHeartbeat heartbeat => OnHeartbeat(context, heartbeat),
-        CheckNodeLiveness => OnCheck(context),
+        NodeHeartbeat heartbeat => OnHeartbeat(heartbeat),
         LivenessTick => OnTick(),
         Stopping => OnStopping(),
         _ => Task.CompletedTask,
@@ -53,17 +52,15 @@ public sealed partial class NodeActor : IActor
         return Task.CompletedTask;
     }
 
-    private async Task OnHeartbeat(IContext context, NodeHeartbeat heartbeat)
+    private async Task OnHeartbeat(NodeHeartbeat heartbeat)
     {
         var now = _manager.Time.GetUtcNow();
         _lastHeartbeat = now;
-        var state = NodeState.Ready;
         for (var attempt = 0; attempt < 3; attempt++)
         {
             var node = _manager.Store.Current.Get<NodeObject>(_nodeId);
             if (node is null)
             {
-                state = NodeState.Unknown;
                 break;
             }
 
@@ -97,21 +94,6 @@ public sealed partial class NodeActor : IActor
             }
         }
 
-        if (context.Sender is not null)
-        {
-            context.Respond(new NodeLivenessAck(_nodeId, state));
-        }
-    }
-
-    private Task OnCheck(IContext context)
-    {
-        var node = _manager.Store.Current.Get<NodeObject>(_nodeId);
-        if (context.Sender is not null)
-        {
-            context.Respond(new NodeLivenessAck(_nodeId, node?.Status.State ?? NodeState.Unknown));
-        }
-
-        return Task.CompletedTask;
     }
 
     private async Task OnTick()

@@ -106,10 +106,6 @@ public sealed partial class RaftActor : IActor
             case GetPeersHeardSince since:
                 context.Respond(new PeersHeard([.. _heardAt.Where(p => p.Value >= since.Timestamp).Select(p => p.Key)]));
                 return Task.CompletedTask;
-            case GetRaftStatus:
-                var status = _node.Status;
-                context.Respond(new RaftStatusAnswer(_settings.RaftId, status.Lead, status.Term, status.Commit, status.Applied, status));
-                break;
             case SnapshotEncoded encoded:
                 OnSnapshotEncoded(encoded);
                 return Task.CompletedTask;

@@ -21,8 +21,6 @@ public sealed record ReadAnswer(bool Ok, ulong Index, string Reason);
 
 public sealed record TransferLeadershipTo(ulong RaftId);
 
-public sealed record GetRaftStatus;
-
 /// <summary>Which peers this member has had a Raft message from since <paramref name="Timestamp"/> (a TimeProvider timestamp).</summary>
 public sealed record GetPeersHeardSince(long Timestamp);
 

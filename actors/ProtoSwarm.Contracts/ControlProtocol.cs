@@ -65,7 +65,8 @@ public sealed record NodeInfoSnapshot(
 public sealed record InitSwarm(
     [property: Key(0)] string RequestId,
     [property: Key(1)] string? AdvertiseAddr,
-    [property: Key(2)] bool ForceNewCluster);
+    [property: Key(2)] bool ForceNewCluster,
+    [property: Key(3)] ulong SnapshotInterval = 0);
 
 [MessagePackObject]
 public sealed record InitSwarmAck(

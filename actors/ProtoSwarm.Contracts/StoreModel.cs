@@ -35,16 +35,20 @@ public interface IStoreKind
     static abstract string StoreKind { get; }
 }
 
-/// <summary>The swarm itself: one object, id "default" as in swarmkit.</summary>
+/// <summary>The swarm itself: one object, id "default" as in swarmkit. SnapshotInterval 0: the default.</summary>
 [MessagePackObject]
 public sealed record ClusterObject(
     [property: Key(0)] string Id,
     [property: Key(1)] ObjectMeta Meta,
     [property: Key(2)] string ClusterId,
     [property: Key(3)] string WorkerJoinSecret,
-    [property: Key(4)] string ManagerJoinSecret) : IStoreObject, IStoreKind
+    [property: Key(4)] string ManagerJoinSecret,
+    [property: Key(5)] ulong SnapshotInterval = 0) : IStoreObject, IStoreKind
 {
     public const string DefaultId = "default";
+
+    /// <summary>Swarm's default: a Raft snapshot every 10,000 entries (`swarm init --snapshot-interval`).</summary>
+    public const ulong DefaultSnapshotInterval = 10_000;
 
     public static string StoreKind => "cluster";
 

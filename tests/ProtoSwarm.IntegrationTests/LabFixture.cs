@@ -34,14 +34,18 @@ public sealed class LabFixture : IAsyncDisposable
 
     public string StateRoot => Path.Combine("/var/lib/protoswarm-lab", LabName);
 
-    public static async Task<LabFixture> UpAsync(int managers, int workers)
+    public static async Task<LabFixture> UpAsync(int managers, int workers, ulong snapshotInterval = 0)
     {
         var name = string.Create(CultureInfo.InvariantCulture, $"it{Environment.ProcessId % 100_000}-{Random.Shared.Next(100_000)}");
         var lab = new LabFixture(name, Locate("PROTOSWARM_CLI", "ProtoSwarm.Cli", "protoswarm"), Locate("PROTOSWARMD", "ProtoSwarm.Node", "protoswarmd"));
-        var up = await lab.LabAsync("up",
+        string[] arguments =
+        [
             "--managers", managers.ToString(CultureInfo.InvariantCulture),
             "--workers", workers.ToString(CultureInfo.InvariantCulture),
-            "--daemon", lab.Daemon);
+            "--daemon", lab.Daemon,
+            .. snapshotInterval > 0 ? ["--snapshot-interval", snapshotInterval.ToString(CultureInfo.InvariantCulture)] : Array.Empty<string>(),
+        ];
+        var up = await lab.LabAsync("up", arguments);
         if (up.ExitCode != 0)
         {
             await lab.DisposeAsync();

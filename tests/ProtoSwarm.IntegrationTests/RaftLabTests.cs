@@ -122,6 +122,42 @@ public class RaftLabTests
     }
 
     [Fact]
+    public async Task A_Manager_Cut_Off_Far_Behind_Catches_Up_By_Snapshot()
+    {
+        // A snapshot every 50 entries (`swarm init --snapshot-interval 50`), 500 entries kept after
+        // it: a manager that misses more than that can only be sent the snapshot.
+        await using var lab = await LabFixture.UpAsync(managers: 3, workers: 1, snapshotInterval: 50);
+        var dirs = await StateDirsAsync(lab);
+        var healthy = await WaitForSwarmAsync(dirs, Managers(dirs), nodes => nodes.Count == 4 && AllReady(nodes) && OneLeader(nodes), TimeSpan.FromSeconds(20));
+        Assert.True(healthy.Met, $"The lab did not settle within 20 s; last `node ls`: {healthy.Last}");
+        var leader = LeaderOf(healthy.Nodes)!;
+        var cutOff = Managers(dirs).First(m => m != leader);
+        var others = Managers(dirs).Where(m => m != cutOff).ToList();
+
+        var clock = Stopwatch.StartNew();
+        var cut = await LabFixture.RunAsync("ip", ["-n", $"psl-{lab.LabName}-{cutOff}", "link", "set", "eth0", "down"]);
+        Assert.True(cut.ExitCode == 0, cut.ToString());
+        var before = ReplicaOnDisk.Read(dirs[cutOff]);
+
+        await using var writer = new LabelWriter(clock, [.. others.Select(m => Socket(dirs, m))], "w1", "s", TimeSpan.FromSeconds(3), TimeSpan.Zero);
+        writer.Start();
+        var wrote = await writer.WaitForAcknowledgedAsync(700, TimeSpan.Zero, TimeSpan.FromSeconds(120));
+        await writer.StopAsync();
+        Assert.True(wrote, $"Only {writer.Acknowledged.Count} writes were acknowledged in 120 s with {cutOff} cut off; failures: {Describe(writer.Failed)}");
+        var behind = ReplicaOnDisk.Read(dirs[cutOff]);
+        _output.WriteLine($"{cutOff} cut off: {writer.Acknowledged.Count} writes in {Ms(clock.Elapsed)}; its commit stayed at {behind.Commit} (was {before.Commit}), snapshot index {behind.SnapshotIndex}");
+
+        var healedAt = clock.Elapsed;
+        var heal = await LabFixture.RunAsync("ip", ["-n", $"psl-{lab.LabName}-{cutOff}", "link", "set", "eth0", "up"]);
+        Assert.True(heal.ExitCode == 0, heal.ToString());
+        var caughtUp = await WaitForReplicaAsync(dirs[cutOff], replica => Missing(writer.Acknowledged, LabelsOf(replica, "w1")) == 0, TimeSpan.FromSeconds(40));
+        _output.WriteLine($"link back: {cutOff} held every acknowledged label after {Ms(clock.Elapsed - healedAt)} (commit {caughtUp.Replica?.Commit}, snapshot index {caughtUp.Replica?.SnapshotIndex})");
+        Assert.True(caughtUp.Met, $"{cutOff} still misses {Missing(writer.Acknowledged, LabelsOf(caughtUp.Replica, "w1"))} acknowledged labels 40 s after its link came back");
+        Assert.True(caughtUp.Replica!.SnapshotIndex > behind.Commit,
+            $"{cutOff} caught up without a snapshot past what it had (snapshot index {caughtUp.Replica.SnapshotIndex}, it had committed {behind.Commit}): the test did not exercise snapshot install");
+    }
+
+    [Fact]
     public async Task Demoting_A_Manager_Right_After_Another_Crashed_Is_Refused_For_Quorum_And_Succeeds_Once_It_Is_Back()
     {
         await using var lab = await LabFixture.UpAsync(managers: 3, workers: 0);

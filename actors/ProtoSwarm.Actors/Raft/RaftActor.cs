@@ -29,8 +29,11 @@ public sealed record RaftSettings(
 
     public int ElectionTick { get; init; } = 5;
 
-    /// <summary>Swarm's default: a snapshot every 10,000 entries, 500 kept for slow followers.</summary>
-    public ulong SnapshotInterval { get; init; } = 10_000;
+    /// <summary>
+    /// Swarm's default: a snapshot every 10,000 entries, 500 kept for slow followers. The swarm's
+    /// own setting (`swarm init --snapshot-interval`, in the cluster object) wins when there is one.
+    /// </summary>
+    public ulong SnapshotInterval { get; init; } = ClusterObject.DefaultSnapshotInterval;
 
     public ulong KeepAfterSnapshot { get; init; } = 500;
 
@@ -558,7 +561,10 @@ public sealed partial class RaftActor : IActor
     /// </summary>
     private void MaybeSnapshot(IContext context)
     {
-        if (_snapshotEncoding || _applied - _snapshotIndex < _settings.SnapshotInterval)
+        var interval = _settings.Store.Current.Get<ClusterObject>(ClusterObject.DefaultId)?.SnapshotInterval is > 0 and var configured
+            ? configured
+            : _settings.SnapshotInterval;
+        if (_snapshotEncoding || _applied - _snapshotIndex < interval)
         {
             return;
         }

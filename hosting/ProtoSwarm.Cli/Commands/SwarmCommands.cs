@@ -17,11 +17,17 @@ internal static class SwarmCommands
         {
             Description = "Force create a new cluster from current state",
         };
-        var command = new Command("init", "Initialize a swarm").With(advertiseAddr, forceNewCluster);
+        var snapshotInterval = new Option<ulong?>("--snapshot-interval")
+        {
+            Description = "Number of log entries between Raft snapshots (default 10000)",
+        }.CheckedBy(v => ulong.TryParse(v, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n > 0
+            ? null
+            : $"--snapshot-interval {v}: give a whole number of log entries, at least 1 (the default is 10000).");
+        var command = new Command("init", "Initialize a swarm").With(advertiseAddr, forceNewCluster, snapshotInterval);
         app.SetAction(command, async (parse, cli, ct) =>
         {
             var ack = await cli.RequestAsync<InitSwarmAck>(
-                new InitSwarm(SwarmIds.NewRequestId(), parse.GetValue(advertiseAddr), parse.GetValue(forceNewCluster)),
+                new InitSwarm(SwarmIds.NewRequestId(), parse.GetValue(advertiseAddr), parse.GetValue(forceNewCluster), parse.GetValue(snapshotInterval) ?? 0),
                 Timeouts.Membership,
                 ct);
             await cli.Out.WriteAsync(SwarmView.Initialized(ack));

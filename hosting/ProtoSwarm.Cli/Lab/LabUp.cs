@@ -18,7 +18,7 @@ internal static class LabUp
         public LabNodePlan Node { get; } = node;
     }
 
-    public static async Task<LabState> RunAsync(LabPlan plan, string daemon, TextWriter output, CancellationToken ct)
+    public static async Task<LabState> RunAsync(LabPlan plan, string daemon, TextWriter output, ulong snapshotInterval, CancellationToken ct)
     {
         if (LabState.TryLoad(plan.Root, plan.Name) is not null || Directory.Exists(plan.LabDir)
             || (await LabNetwork.ListAsync(plan.Name, ct).ConfigureAwait(false)).Count > 0)
@@ -36,7 +36,7 @@ internal static class LabUp
         {
             await CreateNetworkAsync(plan, output, ct).ConfigureAwait(false);
             state = await StartDaemonsAsync(plan, state, output, ct).ConfigureAwait(false);
-            await FormSwarmAsync(plan, output, ct).ConfigureAwait(false);
+            await FormSwarmAsync(plan, output, snapshotInterval, ct).ConfigureAwait(false);
             return state;
         }
         catch (Exception e)
@@ -89,12 +89,12 @@ internal static class LabUp
         return state;
     }
 
-    private static async Task FormSwarmAsync(LabPlan plan, TextWriter output, CancellationToken ct)
+    private static async Task FormSwarmAsync(LabPlan plan, TextWriter output, ulong snapshotInterval, CancellationToken ct)
     {
         var first = plan.FirstManager;
         var leader = new ControlClient(first.ControlSocket);
         var init = await OnNodeAsync(first, "swarm init",
-            () => leader.RequestAsync<InitSwarmAck>(new InitSwarm(NewId(), first.Address.ToString(), false), RequestTimeout, ct)).ConfigureAwait(false);
+            () => leader.RequestAsync<InitSwarmAck>(new InitSwarm(NewId(), first.Address.ToString(), false, snapshotInterval), RequestTimeout, ct)).ConfigureAwait(false);
         await output.WriteLineAsync($"  {first.Name}: swarm initialised (node {init.NodeId}, cluster {init.ClusterId})").ConfigureAwait(false);
 
         var managerToken = await OnNodeAsync(first, "join-token manager",

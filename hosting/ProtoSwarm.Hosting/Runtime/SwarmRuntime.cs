@@ -191,7 +191,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
             }
 
             var now = _time.GetUtcNow();
-            var cluster = new ClusterObject(ClusterObject.DefaultId, ObjectMeta.New(now), SwarmIds.New(), JoinTokens.NewSecret(), JoinTokens.NewSecret());
+            var cluster = new ClusterObject(ClusterObject.DefaultId, ObjectMeta.New(now), SwarmIds.New(), JoinTokens.NewSecret(), JoinTokens.NewSecret(), m.SnapshotInterval);
             var nodeId = SwarmIds.New();
             var raftId = NodeCommands.NewRaftId([]);
             var addr = advertise.ToString();

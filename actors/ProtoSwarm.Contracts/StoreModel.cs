@@ -76,3 +76,19 @@ public static class SwarmIds
 
     public static string NewRequestId() => New(16);
 }
+
+/// <summary>
+/// The shape of a join token, shared by the managers that issue them and the CLI that checks a
+/// typed one before sending it. Until the PKI is wired in, tokens are PSTKN-1-&lt;secret&gt;; the
+/// PKI's SWMTKN-1-&lt;CA digest&gt;-&lt;secret&gt; tokens are accepted by the CLI already.
+/// </summary>
+public static class JoinTokenFormat
+{
+    public const string Prefix = "PSTKN-1-";
+
+    public const string PkiPrefix = "SWMTKN-1-";
+
+    public static bool LooksLikeToken(string value) =>
+        (value.StartsWith(Prefix, StringComparison.Ordinal) && value.Length > Prefix.Length)
+        || (value.StartsWith(PkiPrefix, StringComparison.Ordinal) && value.Length > PkiPrefix.Length);
+}

@@ -62,6 +62,31 @@ public class LabSwarmTests
     }
 
     [Fact]
+    public async Task A_Node_Leaves_And_Joins_Again_With_The_Cli_As_A_User_Would()
+    {
+        await using var lab = await LabFixture.UpAsync(managers: 1, workers: 1);
+        var m1 = await lab.NodeAsync("m1");
+        var managerAddr = $"{m1.GetProperty("Address").GetString()}:2377";
+
+        var leave = await lab.ExecAsync("w1", "protoswarm", "swarm", "leave");
+        Assert.True(leave.ExitCode == 0, leave.ToString());
+        Assert.Contains("Node left the swarm.", leave.StdOut, StringComparison.Ordinal);
+
+        var token = await lab.ExecAsync("m1", "protoswarm", "swarm", "join-token", "-q", "worker");
+        Assert.True(token.ExitCode == 0, token.ToString());
+        var join = await lab.ExecAsync("w1", "protoswarm", "swarm", "join", "--token", token.StdOut.Trim(), managerAddr);
+        Assert.True(join.ExitCode == 0, join.ToString());
+        Assert.Contains("This node joined a swarm as a worker.", join.StdOut, StringComparison.Ordinal);
+
+        var wrong = await lab.ExecAsync("w1", "protoswarm", "swarm", "join", "--token", token.StdOut.Trim(), managerAddr);
+        Assert.NotEqual(0, wrong.ExitCode);
+        Assert.Contains("already part of a swarm", wrong.StdErr, StringComparison.Ordinal);
+
+        var back = await PollNodesAsync(lab, TimeSpan.FromSeconds(10), nodes => nodes.Count(n => Hostname(n) == "w1" && Status(n) == "ready") == 1);
+        Assert.True(back.Met, $"The rejoined w1 is not Ready; last `node ls`: {back.Last}");
+    }
+
+    [Fact]
     public async Task Joining_With_A_Wrong_Token_Is_Refused_With_A_Reason()
     {
         await using var lab = await LabFixture.UpAsync(managers: 1, workers: 1);

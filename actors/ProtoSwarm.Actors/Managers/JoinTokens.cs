@@ -10,7 +10,7 @@ namespace ProtoSwarm.Actors.Managers;
 /// </summary>
 public static class JoinTokens
 {
-    public const string Prefix = "PSTKN-1-";
+    public const string Prefix = JoinTokenFormat.Prefix;
 
     public static string NewSecret() => SwarmIds.New(50);
 

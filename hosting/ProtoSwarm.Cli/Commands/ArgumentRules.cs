@@ -10,7 +10,6 @@ namespace ProtoSwarm.Cli.Commands;
 internal static class ArgumentRules
 {
     public const int DefaultSwarmPort = 2377;
-    public const string TokenPrefix = "SWMTKN-1-";
 
     public static Checked<NodeAvailability> Availability(string value) => value.ToLowerInvariant() switch
     {
@@ -82,10 +81,10 @@ internal static class ArgumentRules
     }
 
     public static Checked<string> JoinToken(string value) =>
-        value.StartsWith(TokenPrefix, StringComparison.Ordinal) && value.Length > TokenPrefix.Length
+        JoinTokenFormat.LooksLikeToken(value)
             ? Checked<string>.Ok(value)
             : Checked<string>.Fail(
-                $"--token '{value}' is not a join token; tokens look like {TokenPrefix}...; print one with 'protoswarm swarm join-token worker' on a manager.");
+                $"--token '{value}' is not a join token; tokens look like {JoinTokenFormat.Prefix}...; print one with 'protoswarm swarm join-token worker' on a manager.");
 
     public static Checked<string> NodeRef(string value) =>
         value.Trim().Length == 0

@@ -10,7 +10,8 @@ namespace ProtoSwarm.Hosting.Runtime;
 /// <summary>What a node says about itself, and how it picks the address it advertises.</summary>
 public static class NodeIdentity
 {
-    public const string ApiVersion = "1.0";
+    /// <summary>The control API's version; the CLI reports the same number for its side.</summary>
+    public const string ApiVersion = "1";
 
     public static string EngineVersion { get; } =
         typeof(NodeIdentity).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0]
@@ -33,7 +34,13 @@ public static class NodeIdentity
         EngineVersion,
         ApiVersion,
         "linux",
-        RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant(),
+        RuntimeInformation.OSArchitecture switch
+        {
+            // docker's `version` names architectures as Go does
+            Architecture.X64 => "amd64",
+            Architecture.Arm64 => "arm64",
+            var other => other.ToString().ToLowerInvariant(),
+        },
         RuntimeInformation.FrameworkDescription);
 
     /// <summary>

@@ -10,7 +10,8 @@ using ProtoSwarm.Raft;
 namespace ProtoSwarm.Actors.Managers;
 
 /// <summary>
-/// The swarm's API (named <c>manager-api</c>, on every manager): node listing and changes, join
+/// The swarm's API (behind <see cref="ManagerApiRouter"/>, named <c>manager-api</c>, on every manager: one
+/// instance for queries, one for commands): node listing and changes, join
 /// tokens and joins. As in docker, a manager that is not the Raft leader relays each request to
 /// the leader's API, so answers come from the replica that decides. Decisions are
 /// <see cref="NodeCommands"/>; this actor reads the store, decides, proposes, and answers. A
@@ -117,7 +118,7 @@ public sealed partial class ManagerApiActor : IActor
 
     private async Task<object?> AnswerAsync(IContext context, object message)
     {
-        if (message is ListNodes or InspectNode or GetJoinToken or GetSwarmSummary && await ConfirmLeadershipAsync(context) is { } refused)
+        if (ManagerApiRouter.IsQuery(message) && await ConfirmLeadershipAsync(context) is { } refused)
         {
             return refused;
         }

@@ -140,7 +140,7 @@ internal sealed partial class SwarmMember : IAsyncDisposable
         var proposer = new RaftProposer(System.Root, raft, pending, ProposalTimeout);
         var manager = new ManagerContext(store, proposer, time, loggerFactory, State.NodeId, view, raft);
         System.Root.SpawnNamed(Props.FromProducer(() => new DispatcherActor(manager)), Kinds.Dispatcher);
-        System.Root.SpawnNamed(Props.FromProducer(() => new ManagerApiActor(manager, AddressOf)), Kinds.ManagerApi);
+        System.Root.SpawnNamed(Props.FromProducer(() => new ManagerApiRouter(() => Props.FromProducer(() => new ManagerApiActor(manager, AddressOf)))), Kinds.ManagerApi);
         Store = store;
         Proposer = proposer;
         Raft = view;

@@ -237,7 +237,7 @@ public sealed partial class RaftActor : IActor
     {
         if (!_node.Propose(propose.Data))
         {
-            _settings.Pending.Fail(propose.ProposalId, new StoreUnavailableException("There is no Raft leader right now (an election is under way, or the managers have lost quorum); try again in a few seconds."));
+            _settings.Pending.Fail(propose.ProposalId, new NoLeaderException());
         }
     }
 

@@ -10,6 +10,8 @@ namespace ProtoSwarm.Actors.Raft;
 /// </summary>
 public sealed class RaftProposer : IProposer
 {
+    private static readonly TimeSpan NoLeaderRetry = TimeSpan.FromMilliseconds(100);
+
     private readonly IRootContext _root;
     private readonly PID _raft;
     private readonly RaftPending _pending;
@@ -23,21 +25,56 @@ public sealed class RaftProposer : IProposer
         _timeout = timeout;
     }
 
+    /// <summary>
+    /// A proposal refused at once because there is no leader (an election, a leadership transfer)
+    /// is proposed again until one is there, within the same time limit: a write during a brief
+    /// change of leader waits for it instead of failing.
+    /// </summary>
     public async Task<ulong> ProposeAsync(IReadOnlyList<StoreChange> changes, CancellationToken ct = default)
     {
-        var id = SwarmIds.NewRequestId();
-        var done = _pending.Register(id);
-        _root.Send(_raft, new ProposeEntry(id, StoreCodec.EncodeProposal(id, changes)));
-        try
+        var deadline = DateTime.UtcNow + _timeout;
+        while (true)
         {
-            return await done.WaitAsync(_timeout, ct);
+            var id = SwarmIds.NewRequestId();
+            var done = _pending.Register(id);
+            _root.Send(_raft, new ProposeEntry(id, StoreCodec.EncodeProposal(id, changes)));
+            try
+            {
+                return await done.WaitAsync(Remaining(deadline), ct);
+            }
+            catch (NoLeaderException) when (DateTime.UtcNow + NoLeaderRetry < deadline)
+            {
+                await Task.Delay(NoLeaderRetry, ct);
+            }
+            catch (Exception e) when (e is TimeoutException or NoLeaderException)
+            {
+                _pending.Forget(id);
+                throw new StoreUnavailableException(
+                    $"The write was not committed within {_timeout.TotalSeconds:0} s: the managers have no quorum or no leader right now. Check `protoswarm node ls` on a manager; it may still be applied.");
+            }
         }
-        catch (TimeoutException)
-        {
-            _pending.Forget(id);
-            throw new StoreUnavailableException(
-                $"The write was not committed within {_timeout.TotalSeconds:0} s: the managers have no quorum or no leader right now. Check `protoswarm node ls` on a manager; it may still be applied.");
-        }
+    }
+
+    private static TimeSpan Remaining(DateTime deadline) =>
+        deadline - DateTime.UtcNow is var left && left > TimeSpan.Zero ? left : TimeSpan.FromMilliseconds(1);
+}
+
+/// <summary>The Raft peer refused a proposal at once: no leader to take it. It was not appended.</summary>
+public sealed class NoLeaderException : InvalidOperationException
+{
+    public NoLeaderException()
+        : base("There is no Raft leader right now (an election or a leadership transfer is under way, or the managers have lost quorum).")
+    {
+    }
+
+    public NoLeaderException(string message)
+        : base(message)
+    {
+    }
+
+    public NoLeaderException(string message, Exception innerException)
+        : base(message, innerException)
+    {
     }
 }
 

@@ -11,7 +11,7 @@ passed=0 failed=0 skipped=0 status=0
 for project in tests/ProtoSwarm.Raft.Tests tests/ProtoSwarm.Tests tests/ProtoSwarm.IntegrationTests; do
   echo "== $project"
   log=$(mktemp)
-  dotnet test "$project" -c Release --no-build -nologo --logger "console;verbosity=normal" 2>&1 | tee "$log" | grep -E "^\s*(Failed|Skipped) |error|Error Message|Exception|Assert|^\s+at ProtoSwarm" || true
+  dotnet test "$project" -c Release --no-build -nologo --logger "console;verbosity=normal" 2>&1 | tee "$log" | grep -E "^\s*(Failed|Skipped) |error|Error Message|Exception|Assert|^\s+at ProtoSwarm" | grep -vE "^\s*Passed " || true
   count() { grep -E "^\s+$1: +[0-9]+\s*$" "$log" | tail -1 | grep -oE "[0-9]+" || echo 0; }
   if ! grep -qE "^Total tests: +[0-9]+" "$log"; then
     echo "$project: no test summary (build or runner failure):"; tail -30 "$log"; status=1

@@ -19,7 +19,11 @@ for project in tests/ProtoSwarm.Raft.Tests tests/ProtoSwarm.Tests tests/ProtoSwa
     p=$(count Passed); f=$(count Failed); s=$(count Skipped)
     echo "$project: $p passed, $f failed, $s skipped"
     passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
-    ((f == 0)) || status=1
+    if ((f > 0)); then
+      status=1
+      echo "-- failure messages:"
+      awk '/^ *Failed /{print} /Error Message:/{p=1} /Stack Trace:/{p=0} p' "$log"
+    fi
   fi
   grep -q "Test Run Failed" "$log" && status=1
   rm -f "$log"

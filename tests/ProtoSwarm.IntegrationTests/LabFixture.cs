@@ -59,6 +59,32 @@ public sealed class LabFixture : IAsyncDisposable
     public Task<RunResult> LabAsync(string verb, params string[] arguments) =>
         RunAsync(Cli, ["lab", verb, "--name", LabName, .. arguments]);
 
+    /// <summary>
+    /// SIGKILL to the node's daemon at a known instant, which `lab stop --kill` (a CLI process, up to
+    /// ~1 s on a loaded machine) cannot give; run `lab stop --kill` after measuring, so the lab
+    /// records the node stopped. Returns when the signal went (times run from it) and when the
+    /// process was gone.
+    /// </summary>
+    public async Task<(TimeSpan Killed, TimeSpan Dead)> SigkillAsync(string node, Stopwatch clock)
+    {
+        var pid = (await NodeAsync(node)).GetProperty("Pid").GetInt32();
+        if (pid <= 0 || !IsAlive(pid))
+        {
+            throw new InvalidOperationException($"{node} is not running (pid {pid})");
+        }
+
+        using var process = Process.GetProcessById(pid);
+        var killed = clock.Elapsed;
+        process.Kill();
+        while (IsAlive(pid) && clock.Elapsed - killed < TimeSpan.FromSeconds(5))
+        {
+            await Task.Delay(5);
+        }
+
+        var dead = clock.Elapsed;
+        return IsAlive(pid) ? throw new InvalidOperationException($"{node} (pid {pid}) still runs 5 s after SIGKILL") : (killed, dead);
+    }
+
     /// <summary>`protoswarm lab exec NODE --name NAME -- COMMAND...`.</summary>
     public Task<RunResult> ExecAsync(string node, params string[] command) =>
         RunAsync(Cli, ["lab", "exec", node, "--name", LabName, "--", .. command]);

@@ -43,7 +43,7 @@ public class RaftLabTests
         writer.Start();
         Assert.True(await writer.WaitForAcknowledgedAsync(20, TimeSpan.Zero, TimeSpan.FromSeconds(15)), $"The write load did not get 20 writes acknowledged within 15 s; failures: {Describe(writer.Failed)}");
 
-        var (killedAt, dead) = await KillAsync(lab, leader, clock);
+        var (killedAt, dead) = await lab.SigkillAsync(leader, clock);
         var elected = await WaitForSwarmAsync(dirs, survivors, nodes => LeaderOf(nodes) is { } l && l != leader, TimeSpan.FromSeconds(15));
         var election = clock.Elapsed - killedAt;
         var nextWrite = await writer.WaitForAcknowledgedAsync(1, dead, TimeSpan.FromSeconds(15))
@@ -268,7 +268,7 @@ public class RaftLabTests
         writer.Start();
         Assert.True(await writer.WaitForAcknowledgedAsync(10, TimeSpan.Zero, TimeSpan.FromSeconds(15)), $"The write load did not get 10 writes acknowledged within 15 s; failures: {Describe(writer.Failed)}");
 
-        var (killedAt, dead) = await KillAsync(lab, leader, clock);
+        var (killedAt, dead) = await lab.SigkillAsync(leader, clock);
         var elected = await WaitForSwarmAsync(dirs, survivors, nodes => LeaderOf(nodes) is { } l && l != leader, TimeSpan.FromSeconds(15));
         var election = clock.Elapsed - killedAt;
         var wrote = await writer.WaitForAcknowledgedAsync(10, dead, TimeSpan.FromSeconds(15));
@@ -283,29 +283,6 @@ public class RaftLabTests
         Assert.True(LeaderKnown(election, nextWrite) <= ElectionBound, $"No new leader was evident within {Ms(ElectionBound)} of the kill: {newLeader} reported Leader after {Ms(election)}, the first write was committed after {Ms(nextWrite)}");
         Assert.True(nextWrite <= NextWriteBound, $"The first write after the kill was acknowledged after {Ms(nextWrite)}; the bound is {Ms(NextWriteBound)}");
         AssertHasAll(writer.Acknowledged, await LabelsAsync(Socket(dirs, newLeader), survivors[^1]), $"{survivors[^1]}'s labels read through the new leader {newLeader}");
-    }
-
-    /// <summary>
-    /// SIGKILL to the node's daemon at a known instant, which `lab stop --kill` (a CLI process, up to
-    /// ~1 s on a loaded machine) cannot give; the test runs `lab stop --kill` after measuring, so the
-    /// lab records the node stopped. Returns when the signal went (times run from it) and when the
-    /// process was gone (writes count as "after the kill" only from then).
-    /// </summary>
-    private static async Task<(TimeSpan Killed, TimeSpan Dead)> KillAsync(LabFixture lab, string node, Stopwatch clock)
-    {
-        var pid = (await lab.NodeAsync(node)).GetProperty("Pid").GetInt32();
-        Assert.True(pid > 0 && LabFixture.IsAlive(pid), $"{node} is not running (pid {pid})");
-        using var process = Process.GetProcessById(pid);
-        var killed = clock.Elapsed;
-        process.Kill();
-        while (LabFixture.IsAlive(pid) && clock.Elapsed - killed < TimeSpan.FromSeconds(5))
-        {
-            await Task.Delay(5);
-        }
-
-        var dead = clock.Elapsed;
-        Assert.False(LabFixture.IsAlive(pid), $"{node} (pid {pid}) still runs 5 s after SIGKILL");
-        return (killed, dead);
     }
 
     /// <summary>

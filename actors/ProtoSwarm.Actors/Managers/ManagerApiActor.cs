@@ -200,7 +200,7 @@ public sealed partial class ManagerApiActor : IActor
     }
 
     private string LeaderAddr() =>
-        DispatcherActor.ManagersOf(State.List<NodeObject>(), _manager.Raft.LeaderId).FirstOrDefault(m => m.Leader)?.Addr ?? string.Empty;
+        DispatcherActor.LeaderAddrOf(State.List<NodeObject>(), _manager.Raft.LeaderId);
 
     private async Task<object> OnPromote(IContext context, PromoteNode m)
     {

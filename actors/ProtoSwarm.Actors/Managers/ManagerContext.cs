@@ -11,7 +11,6 @@ public sealed record ManagerContext(
     IProposer Proposer,
     TimeProvider Time,
     ILoggerFactory LoggerFactory,
-    string LocalNodeId,
     RaftView Raft,
     PID RaftPid);
 

@@ -97,8 +97,11 @@ public sealed partial class DispatcherActor : IActor
         return Task.CompletedTask;
     }
 
-    private string LeaderAddr() =>
-        ManagersOf(_manager.Store.Current.List<NodeObject>(), _manager.Raft.LeaderId).FirstOrDefault(m => m.Leader)?.Addr ?? string.Empty;
+    /// <summary>The current leader's address among the managers, or empty when none is known.</summary>
+    public static string LeaderAddrOf(IEnumerable<NodeObject> nodes, ulong leaderRaftId) =>
+        ManagersOf(nodes, leaderRaftId).FirstOrDefault(m => m.Leader)?.Addr ?? string.Empty;
+
+    private string LeaderAddr() => LeaderAddrOf(_manager.Store.Current.List<NodeObject>(), _manager.Raft.LeaderId);
 
     private Task OnSweep(IContext context)
     {

@@ -27,17 +27,9 @@ public sealed class RaftView
     /// <summary>True when this replica has applied everything it knows to be committed.</summary>
     public bool CaughtUp => Volatile.Read(ref _current) is var s && s.Applied >= s.Commit;
 
-    /// <summary>Raised (on the Raft actor's thread) when the leader changes.</summary>
-    public event Action<ulong>? LeaderChanged;
-
     internal void Update(ulong leaderId, ulong term, ImmutableArray<ulong> voters, ImmutableArray<ulong> learners, ulong commit = 0, ulong applied = 0)
     {
-        var previous = Volatile.Read(ref _current);
         Volatile.Write(ref _current, new Snapshot(leaderId, term, voters, learners, commit, applied));
-        if (previous.LeaderId != leaderId)
-        {
-            LeaderChanged?.Invoke(leaderId);
-        }
     }
 
     private sealed record Snapshot(ulong LeaderId, ulong Term, ImmutableArray<ulong> Voters, ImmutableArray<ulong> Learners, ulong Commit, ulong Applied);

@@ -40,9 +40,6 @@ public sealed class SwarmStore
     /// <summary>The latest committed state; an immutable snapshot.</summary>
     public StoreState Current => Volatile.Read(ref _state);
 
-    /// <summary>Raised after each commit, outside the store's lock, with the new state.</summary>
-    public event Action<StoreState>? Committed;
-
     /// <summary>Called by the proposer only, in commit order.</summary>
     public void Publish(StoreState next, IReadOnlyList<StoreEvent> events)
     {
@@ -71,8 +68,6 @@ public sealed class SwarmStore
                 }
             }
         }
-
-        Committed?.Invoke(next);
     }
 
     /// <summary>
@@ -93,8 +88,6 @@ public sealed class SwarmStore
 
             _watchers.Clear();
         }
-
-        Committed?.Invoke(state);
     }
 
     /// <summary>

@@ -138,7 +138,7 @@ internal sealed partial class SwarmMember : IAsyncDisposable
         var raftSettings = new RaftSettings(State.ClusterId, State.RaftId, _raftFile, disk, store, pending, time, loggerFactory, view, selfAddress, AddressOf);
         var raft = System.Root.SpawnNamed(Props.FromProducer(() => new RaftActor(raftSettings)), Kinds.Raft);
         var proposer = new RaftProposer(System.Root, raft, pending, ProposalTimeout);
-        var manager = new ManagerContext(store, proposer, time, loggerFactory, State.NodeId, view, raft);
+        var manager = new ManagerContext(store, proposer, time, loggerFactory, view, raft);
         System.Root.SpawnNamed(Props.FromProducer(() => new DispatcherActor(manager)), Kinds.Dispatcher);
         System.Root.SpawnNamed(Props.FromProducer(() => new ManagerApiRouter(() => Props.FromProducer(() => new ManagerApiActor(manager, AddressOf)))), Kinds.ManagerApi);
         Store = store;

@@ -132,7 +132,9 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
 
         try
         {
-            return await member.System.Root.RequestAsync<object>(member.ManagerApi, request, ct.WithTimeout(ManagerApiTimeout));
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(ManagerApiTimeout);
+            return await member.System.Root.RequestAsync<object>(member.ManagerApi, request, timeout.Token);
         }
         catch (Exception e) when (e is TimeoutException or OperationCanceledException)
         {
@@ -595,14 +597,4 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Node {NodeId} was removed from the swarm by a manager; leaving")]
     private static partial void LogRemoved(ILogger logger, string nodeId);
-}
-
-internal static class CancellationExtensions
-{
-    public static CancellationToken WithTimeout(this CancellationToken ct, TimeSpan timeout)
-    {
-        var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        cts.CancelAfter(timeout);
-        return cts.Token;
-    }
 }

@@ -42,7 +42,7 @@ internal static class TestManagers
 
             return Task.CompletedTask;
         }));
-        return (new ManagerContext(store, proposer, TimeProvider.System, NullLoggerFactory.Instance, localNodeId, view, raft), requests);
+        return (new ManagerContext(store, proposer, TimeProvider.System, NullLoggerFactory.Instance, view, raft), requests);
     }
 
     public static string? NoAddress(ulong raftId) => null;

@@ -99,19 +99,6 @@ public class SwarmStoreTests
         Assert.Throws<InvalidOperationException>(() => store.Publish(StoreState.Empty, []));
     }
 
-    [Fact]
-    public void Committed_Is_Raised_With_The_New_State()
-    {
-        var store = new SwarmStore(StoreState.Empty);
-        StoreState? seen = null;
-        store.Committed += s => seen = s;
-
-        Commit(store, StoreChange.Create(TestNodes.Worker("a")));
-
-        Assert.Same(store.Current, seen);
-        Assert.Equal(1UL, seen!.Index);
-    }
-
     private static void Commit(SwarmStore store, params StoreChange[] changes)
     {
         var current = store.Current;

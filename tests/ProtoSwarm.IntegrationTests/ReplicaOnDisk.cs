@@ -26,27 +26,8 @@ public sealed record ReplicaOnDisk(ulong Commit, ulong SnapshotIndex, ulong Last
 
         var commit = disk.HardState.Commit;
         var snapshot = disk.Snapshot;
-        var state = snapshot.IsEmpty ? StoreState.Empty : StoreCodec.DecodeState(snapshot.Data);
-        var last = snapshot.Metadata.Index;
-        foreach (var entry in disk.Entries)
-        {
-            last = entry.Index;
-            if (entry.Index > commit || entry.Type != EntryType.Normal || entry.Data.Length == 0)
-            {
-                continue;
-            }
-
-            var (_, changes) = StoreCodec.DecodeProposal(entry.Data);
-            try
-            {
-                state = state.Apply(entry.Index, changes, DateTimeOffset.UnixEpoch, out _);
-            }
-            catch (StoreConflictException)
-            {
-                // Refused by every replica alike (a stale version); the manager skips it too.
-            }
-        }
-
+        var (state, _, _) = StoreCodec.ReplayCommitted(snapshot, disk.Entries, commit, DateTimeOffset.UnixEpoch);
+        var last = disk.Entries.Count > 0 ? disk.Entries[^1].Index : snapshot.Metadata.Index;
         return new ReplicaOnDisk(commit, snapshot.Metadata.Index, last, state);
     }
 }

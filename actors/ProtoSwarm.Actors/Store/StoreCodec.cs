@@ -52,6 +52,36 @@ public static class StoreCodec
         return StoreState.Restore(snapshot.Index, snapshot.Objects.Select(w => ((CreateObject)FromWire(w)).Object));
     }
 
+    /// <summary>
+    /// The store as of the commit index, rebuilt offline as the Raft actor builds it live: the
+    /// snapshot's state, then every committed proposal after it. A proposal refused as stale was
+    /// refused on every replica when it was first applied, so it is skipped here too. Returns the
+    /// index and term of the last committed entry.
+    /// </summary>
+    public static (StoreState State, ulong Index, ulong Term) ReplayCommitted(ProtoSwarm.Raft.Snapshot snapshot, IEnumerable<ProtoSwarm.Raft.Entry> entries, ulong commit, DateTimeOffset now)
+    {
+        var state = DecodeState(snapshot.Data);
+        var (index, term) = (snapshot.Metadata.Index, snapshot.Metadata.Term);
+        foreach (var entry in entries.Where(e => e.Index > snapshot.Metadata.Index && e.Index <= commit))
+        {
+            (index, term) = (entry.Index, entry.Term);
+            if (entry.Type != ProtoSwarm.Raft.EntryType.Normal || entry.Data.Length == 0)
+            {
+                continue;
+            }
+
+            try
+            {
+                state = state.Apply(entry.Index, DecodeProposal(entry.Data).Changes, now, out _);
+            }
+            catch (StoreConflictException)
+            {
+            }
+        }
+
+        return (state, index, term);
+    }
+
     private static WireChange ToWire(StoreChange change) => change switch
     {
         CreateObject c => new WireChange(0, c.Kind, c.Id, 0, ContractRegistry.NameOf(c.Object.GetType()), ContractRegistry.Serialize(c.Object)),

@@ -28,39 +28,10 @@ public static class RaftBootstrap
     /// </summary>
     public static StoreState ForceNewCluster(string path, Sealer? sealer, string clusterId, ulong raftId, DateTimeOffset now)
     {
-        RaftDiskState disk;
-        using (var file = new RaftLogFile(path, sealer))
-        {
-            disk = file.Load();
-        }
-
-        if (disk.Identity is { } identity && (identity.ClusterId != clusterId || identity.RaftId != raftId))
-        {
-            throw new PersistenceException($"{path} belongs to member {identity.RaftId} of swarm {identity.ClusterId}; refusing to rebuild a swarm from it.");
-        }
-
-        var state = StoreCodec.DecodeState(disk.Snapshot.Data);
-        var index = disk.Snapshot.Metadata.Index;
-        var term = disk.Snapshot.Metadata.Term;
-        foreach (var entry in disk.Entries.Where(e => e.Index <= disk.HardState.Commit))
-        {
-            index = entry.Index;
-            term = entry.Term;
-            if (entry.Type != EntryType.Normal || entry.Data.Length == 0)
-            {
-                continue;
-            }
-
-            try
-            {
-                state = state.Apply(entry.Index, StoreCodec.DecodeProposal(entry.Data).Changes, now, out _);
-            }
-            catch (StoreConflictException)
-            {
-                // Refused when it was first applied too: replicas skip it alike.
-            }
-        }
-
+        // Open checks that the log is this member's of this swarm; a foreign one is refused.
+        var (file, disk) = RaftLogFile.Open(path, clusterId, raftId, sealer);
+        file.Dispose();
+        var (state, index, term) = StoreCodec.ReplayCommitted(disk.Snapshot, disk.Entries, disk.HardState.Commit, now);
         Write(path, sealer, clusterId, raftId, new Snapshot(new SnapshotMetadata(index, term, new ConfState([raftId], [])), StoreCodec.EncodeState(state)), Math.Max(term, disk.HardState.Term));
         return state;
     }

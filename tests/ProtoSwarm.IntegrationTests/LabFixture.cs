@@ -85,6 +85,16 @@ public sealed class LabFixture : IAsyncDisposable
         return IsAlive(pid) ? throw new InvalidOperationException($"{node} (pid {pid}) still runs 5 s after SIGKILL") : (killed, dead);
     }
 
+    /// <summary>Takes a node's underlay link down (cut off from every other node) or up again; throws if `ip` fails.</summary>
+    public async Task SetLinkAsync(string node, bool up)
+    {
+        var run = await RunAsync("ip", ["-n", $"psl-{LabName}-{node}", "link", "set", "eth0", up ? "up" : "down"]);
+        if (run.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"Setting {node}'s link {(up ? "up" : "down")} failed: {run}");
+        }
+    }
+
     /// <summary>`protoswarm lab exec NODE --name NAME -- COMMAND...`.</summary>
     public Task<RunResult> ExecAsync(string node, params string[] command) =>
         RunAsync(Cli, ["lab", "exec", node, "--name", LabName, "--", .. command]);

@@ -49,14 +49,11 @@ public class LabSwarmTests
         var ready = await PollNodesAsync(lab, TimeSpan.FromSeconds(10), nodes => nodes.Count == 3 && nodes.All(n => Status(n) == "ready"));
         Assert.True(ready.Met, $"Expected 3 Ready nodes; last `node ls`: {ready.Last}");
 
-        var netns = $"psl-{lab.LabName}-w2";
-        var cut = await LabFixture.RunAsync("ip", ["-n", netns, "link", "set", "eth0", "down"]);
-        Assert.True(cut.ExitCode == 0, cut.ToString());
+        await lab.SetLinkAsync("w2", up: false);
         var down = await PollNodesAsync(lab, TimeSpan.FromSeconds(5), nodes => nodes.Any(n => Hostname(n) == "w2" && Status(n) == "down"));
         Assert.True(down.Met, $"w2 was not Down within 5 s of losing its link; last `node ls`: {down.Last}");
 
-        var heal = await LabFixture.RunAsync("ip", ["-n", netns, "link", "set", "eth0", "up"]);
-        Assert.True(heal.ExitCode == 0, heal.ToString());
+        await lab.SetLinkAsync("w2", up: true);
 
         // The managers removed w2's old cluster member; w2 starts a new one and is Ready again.
         var back = await PollNodesAsync(lab, TimeSpan.FromSeconds(20), nodes => nodes.Count == 3 && nodes.All(n => Status(n) == "ready"));

@@ -81,17 +81,7 @@ public class RaftLabTests
     public async Task A_Manager_Cut_Off_Falls_Behind_While_The_Others_Commit_And_Catches_Up_When_Its_Link_Returns()
     {
         await using var lab = await LabFixture.UpAsync(managers: 3, workers: 1);
-        var dirs = await StateDirsAsync(lab);
-        var healthy = await WaitForSwarmAsync(dirs, Managers(dirs), nodes => nodes.Count == 4 && AllReady(nodes) && OneLeader(nodes), TimeSpan.FromSeconds(20));
-        Assert.True(healthy.Met, $"The lab did not settle within 20 s; last `node ls`: {healthy.Last}");
-        var leader = LeaderOf(healthy.Nodes)!;
-        var cutOff = Managers(dirs).First(m => m != leader);
-        var others = Managers(dirs).Where(m => m != cutOff).ToList();
-
-        var clock = Stopwatch.StartNew();
-        var cut = await LabFixture.RunAsync("ip", ["-n", $"psl-{lab.LabName}-{cutOff}", "link", "set", "eth0", "down"]);
-        Assert.True(cut.ExitCode == 0, cut.ToString());
-        var before = ReplicaOnDisk.Read(dirs[cutOff]);
+        var (dirs, leader, cutOff, others, clock, before) = await CutOffAFollowerAsync(lab);
 
         // Quorum is 2 of 3: the leader and the other manager keep committing.
         await using var writer = new LabelWriter(clock, [.. others.Select(m => Socket(dirs, m))], "w1", "p", TimeSpan.FromSeconds(3), TimeSpan.FromMilliseconds(10));
@@ -108,8 +98,7 @@ public class RaftLabTests
         Assert.Equal(writer.Acknowledged.Count, missingWhileCut);
 
         var healedAt = clock.Elapsed;
-        var heal = await LabFixture.RunAsync("ip", ["-n", $"psl-{lab.LabName}-{cutOff}", "link", "set", "eth0", "up"]);
-        Assert.True(heal.ExitCode == 0, heal.ToString());
+        await lab.SetLinkAsync(cutOff, up: true);
         var caughtUp = await WaitForReplicaAsync(dirs[cutOff], replica => Missing(writer.Acknowledged, LabelsOf(replica, "w1")) == 0, TimeSpan.FromSeconds(30));
         var catchUp = clock.Elapsed - healedAt;
         _output.WriteLine($"link back: {cutOff}'s own replica held every acknowledged label after {Ms(catchUp)} (commit {caughtUp.Replica?.Commit}, snapshot index {caughtUp.Replica?.SnapshotIndex}; " +
@@ -127,17 +116,7 @@ public class RaftLabTests
         // A snapshot every 50 entries (`swarm init --snapshot-interval 50`), 500 entries kept after
         // it: a manager that misses more than that can only be sent the snapshot.
         await using var lab = await LabFixture.UpAsync(managers: 3, workers: 1, snapshotInterval: 50);
-        var dirs = await StateDirsAsync(lab);
-        var healthy = await WaitForSwarmAsync(dirs, Managers(dirs), nodes => nodes.Count == 4 && AllReady(nodes) && OneLeader(nodes), TimeSpan.FromSeconds(20));
-        Assert.True(healthy.Met, $"The lab did not settle within 20 s; last `node ls`: {healthy.Last}");
-        var leader = LeaderOf(healthy.Nodes)!;
-        var cutOff = Managers(dirs).First(m => m != leader);
-        var others = Managers(dirs).Where(m => m != cutOff).ToList();
-
-        var clock = Stopwatch.StartNew();
-        var cut = await LabFixture.RunAsync("ip", ["-n", $"psl-{lab.LabName}-{cutOff}", "link", "set", "eth0", "down"]);
-        Assert.True(cut.ExitCode == 0, cut.ToString());
-        var before = ReplicaOnDisk.Read(dirs[cutOff]);
+        var (dirs, _, cutOff, others, clock, before) = await CutOffAFollowerAsync(lab);
 
         await using var writer = new LabelWriter(clock, [.. others.Select(m => Socket(dirs, m))], "w1", "s", TimeSpan.FromSeconds(3), TimeSpan.Zero);
         writer.Start();
@@ -148,8 +127,7 @@ public class RaftLabTests
         _output.WriteLine($"{cutOff} cut off: {writer.Acknowledged.Count} writes in {Ms(clock.Elapsed)}; its commit stayed at {behind.Commit} (was {before.Commit}), snapshot index {behind.SnapshotIndex}");
 
         var healedAt = clock.Elapsed;
-        var heal = await LabFixture.RunAsync("ip", ["-n", $"psl-{lab.LabName}-{cutOff}", "link", "set", "eth0", "up"]);
-        Assert.True(heal.ExitCode == 0, heal.ToString());
+        await lab.SetLinkAsync(cutOff, up: true);
         var caughtUp = await WaitForReplicaAsync(dirs[cutOff], replica => Missing(writer.Acknowledged, LabelsOf(replica, "w1")) == 0, TimeSpan.FromSeconds(40));
         _output.WriteLine($"link back: {cutOff} held every acknowledged label after {Ms(clock.Elapsed - healedAt)} (commit {caughtUp.Replica?.Commit}, snapshot index {caughtUp.Replica?.SnapshotIndex})");
         Assert.True(caughtUp.Met, $"{cutOff} still misses {Missing(writer.Acknowledged, LabelsOf(caughtUp.Replica, "w1"))} acknowledged labels 40 s after its link came back");
@@ -283,6 +261,24 @@ public class RaftLabTests
         Assert.True(LeaderKnown(election, nextWrite) <= ElectionBound, $"No new leader was evident within {Ms(ElectionBound)} of the kill: {newLeader} reported Leader after {Ms(election)}, the first write was committed after {Ms(nextWrite)}");
         Assert.True(nextWrite <= NextWriteBound, $"The first write after the kill was acknowledged after {Ms(nextWrite)}; the bound is {Ms(NextWriteBound)}");
         AssertHasAll(writer.Acknowledged, await LabelsAsync(Socket(dirs, newLeader), survivors[^1]), $"{survivors[^1]}'s labels read through the new leader {newLeader}");
+    }
+
+    /// <summary>
+    /// Waits for a settled 3-manager lab (all Ready, one Leader), then cuts one follower's link.
+    /// The clock starts at the cut; `before` is the follower's replica as the cut found it.
+    /// </summary>
+    private static async Task<(IReadOnlyDictionary<string, string> Dirs, string Leader, string CutOff, List<string> Others, Stopwatch Clock, ReplicaOnDisk Before)> CutOffAFollowerAsync(LabFixture lab)
+    {
+        var dirs = await StateDirsAsync(lab);
+        var healthy = await WaitForSwarmAsync(dirs, Managers(dirs), nodes => nodes.Count == 4 && AllReady(nodes) && OneLeader(nodes), TimeSpan.FromSeconds(20));
+        Assert.True(healthy.Met, $"The lab did not settle within 20 s; last `node ls`: {healthy.Last}");
+        var leader = LeaderOf(healthy.Nodes)!;
+        var cutOff = Managers(dirs).First(m => m != leader);
+        var others = Managers(dirs).Where(m => m != cutOff).ToList();
+
+        var clock = Stopwatch.StartNew();
+        await lab.SetLinkAsync(cutOff, up: false);
+        return (dirs, leader, cutOff, others, clock, ReplicaOnDisk.Read(dirs[cutOff]));
     }
 
     /// <summary>

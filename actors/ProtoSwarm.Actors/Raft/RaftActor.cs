@@ -525,7 +525,7 @@ public sealed partial class RaftActor : IActor
         ConfChange change;
         try
         {
-            change = MessagePackSerializer.Deserialize<ConfChange>(entry.Data, ContractRegistry.Options);
+            change = ConfChange.FromBytes(entry.Data); // the core's own encoding of the entry
         }
         catch (MessagePackSerializationException e)
         {

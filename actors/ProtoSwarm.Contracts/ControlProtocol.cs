@@ -97,10 +97,12 @@ public sealed record LeaveSwarmAck([property: Key(0)] string NodeId);
 
 // ---- the swarm (answered by a manager; a node forwards them to the leader)
 
+/// <summary>`swarm join-token [--rotate] worker|manager`: rotating replaces the role's token; the old one stops working.</summary>
 [MessagePackObject]
 public sealed record GetJoinToken(
     [property: Key(0)] string RequestId,
-    [property: Key(1)] NodeRole Role);
+    [property: Key(1)] NodeRole Role,
+    [property: Key(2)] bool Rotate = false) : IManagerApiRequest;
 
 [MessagePackObject]
 public sealed record JoinTokenInfo(
@@ -109,7 +111,7 @@ public sealed record JoinTokenInfo(
     [property: Key(2)] string ManagerAddr);
 
 [MessagePackObject]
-public sealed record ListNodes([property: Key(0)] string RequestId);
+public sealed record ListNodes([property: Key(0)] string RequestId) : IManagerApiRequest;
 
 [MessagePackObject]
 public sealed record NodeList([property: Key(0)] ImmutableArray<NodeObject> Nodes);
@@ -118,7 +120,7 @@ public sealed record NodeList([property: Key(0)] ImmutableArray<NodeObject> Node
 [MessagePackObject]
 public sealed record InspectNode(
     [property: Key(0)] string RequestId,
-    [property: Key(1)] string NodeRef);
+    [property: Key(1)] string NodeRef) : IManagerApiRequest;
 
 [MessagePackObject]
 public sealed record NodeDetails([property: Key(0)] NodeObject Node);
@@ -126,12 +128,12 @@ public sealed record NodeDetails([property: Key(0)] NodeObject Node);
 [MessagePackObject]
 public sealed record PromoteNode(
     [property: Key(0)] string RequestId,
-    [property: Key(1)] string NodeRef);
+    [property: Key(1)] string NodeRef) : IManagerApiRequest;
 
 [MessagePackObject]
 public sealed record DemoteNode(
     [property: Key(0)] string RequestId,
-    [property: Key(1)] string NodeRef);
+    [property: Key(1)] string NodeRef) : IManagerApiRequest;
 
 [MessagePackObject]
 public sealed record UpdateNode(
@@ -139,7 +141,7 @@ public sealed record UpdateNode(
     [property: Key(1)] string NodeRef,
     [property: Key(2)] NodeAvailability? Availability,
     [property: Key(3)] ImmutableSortedDictionary<string, string> LabelsAdd,
-    [property: Key(4)] ImmutableArray<string> LabelsRemove);
+    [property: Key(4)] ImmutableArray<string> LabelsRemove) : IManagerApiRequest;
 
 /// <summary>The reply to promote, demote and update: the node as stored after the change.</summary>
 [MessagePackObject]
@@ -151,14 +153,14 @@ public sealed record NodeUpdateAck(
 public sealed record RemoveNode(
     [property: Key(0)] string RequestId,
     [property: Key(1)] string NodeRef,
-    [property: Key(2)] bool Force);
+    [property: Key(2)] bool Force) : IManagerApiRequest;
 
 [MessagePackObject]
 public sealed record RemoveNodeAck([property: Key(0)] string NodeId);
 
 /// <summary>What `info` shows of the swarm, from a manager.</summary>
 [MessagePackObject]
-public sealed record GetSwarmSummary([property: Key(0)] string RequestId);
+public sealed record GetSwarmSummary([property: Key(0)] string RequestId) : IManagerApiRequest;
 
 [MessagePackObject]
 public sealed record SwarmSummary(

@@ -5,13 +5,19 @@ namespace ProtoSwarm.Contracts;
 
 // Between a node's agent and the managers' dispatcher.
 
-/// <summary>A node asks to join; the manager checks the token and answers with the node's identity.</summary>
+/// <summary>
+/// A node asks to join with a token and a certificate signing request; the manager checks the token and
+/// answers with the node's identity and its certificate. It arrives on a manager's CA endpoint (the joining
+/// node has no certificate yet), which hands it to the managers' API.
+/// </summary>
 [MessagePackObject]
 public sealed record JoinRequest(
     [property: Key(0)] string RequestId,
     [property: Key(1)] string Token,
     [property: Key(2)] string Addr,
-    [property: Key(3)] NodeDescription Description);
+    [property: Key(3)] NodeDescription Description,
+    [property: Key(4)] string CsrPem = "",
+    [property: Key(5)] int Port = 0) : IManagerPeerMessage;
 
 [MessagePackObject]
 public sealed record JoinAccepted(
@@ -19,7 +25,9 @@ public sealed record JoinAccepted(
     [property: Key(1)] NodeRole Role,
     [property: Key(2)] string ClusterId,
     [property: Key(3)] ImmutableArray<ManagerAddress> Managers,
-    [property: Key(4)] ulong RaftId = 0);
+    [property: Key(4)] ulong RaftId = 0,
+    [property: Key(5)] string CertificatePem = "",
+    [property: Key(6)] string RootCaPem = "");
 
 [MessagePackObject]
 public sealed record ManagerAddress(

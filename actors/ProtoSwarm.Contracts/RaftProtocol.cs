@@ -12,7 +12,7 @@ public sealed record RaftEnvelope(
     [property: Key(1)] ulong From,
     [property: Key(2)] ulong To,
     [property: Key(3)] byte[] Message,
-    [property: Key(4)] string FromAddress);
+    [property: Key(4)] string FromAddress) : IManagerPeerMessage;
 
 /// <summary>
 /// A piece of a snapshot install: snapshots travel in chunks below the transport's message limit
@@ -27,4 +27,4 @@ public sealed record RaftSnapshotChunk(
     [property: Key(4)] int Sequence,
     [property: Key(5)] int Count,
     [property: Key(6)] byte[] Bytes,
-    [property: Key(7)] string FromAddress);
+    [property: Key(7)] string FromAddress) : IManagerPeerMessage;

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Security.Cryptography;
 using MessagePack;
 
@@ -41,11 +42,28 @@ public sealed record ClusterObject(
     [property: Key(0)] string Id,
     [property: Key(1)] ObjectMeta Meta,
     [property: Key(2)] string ClusterId,
-    [property: Key(3)] string WorkerJoinSecret,
-    [property: Key(4)] string ManagerJoinSecret,
-    [property: Key(5)] ulong SnapshotInterval = 0) : IStoreObject, IStoreKind
+    [property: Key(3)] string WorkerJoinToken,
+    [property: Key(4)] string ManagerJoinToken,
+    [property: Key(5)] ulong SnapshotInterval = 0,
+    [property: Key(6)] string RootCaPem = "",
+    [property: Key(7)] string RootCaKeyPem = "",
+    [property: Key(8)] long NodeCertExpirySeconds = 0,
+    ImmutableArray<string> RemovedNodes = default) : IStoreObject, IStoreKind
 {
+    /// <summary>Nodes removed from the swarm: their certificates are refused until they expire.</summary>
+    [Key(9)]
+    public ImmutableArray<string> RemovedNodes { get; init; } = RemovedNodes.IsDefault ? [] : RemovedNodes;
+
     public const string DefaultId = "default";
+
+    /// <summary>Swarm's default node certificate lifetime: 90 days (`swarm update --cert-expiry`).</summary>
+    public static readonly TimeSpan DefaultNodeCertExpiry = TimeSpan.FromDays(90);
+
+    /// <summary>The shortest certificate lifetime swarm accepts: one hour.</summary>
+    public static readonly TimeSpan MinimumNodeCertExpiry = TimeSpan.FromHours(1);
+
+    [IgnoreMember]
+    public TimeSpan NodeCertExpiry => NodeCertExpirySeconds > 0 ? TimeSpan.FromSeconds(NodeCertExpirySeconds) : DefaultNodeCertExpiry;
 
     /// <summary>Swarm's default: a Raft snapshot every 10,000 entries (`swarm init --snapshot-interval`).</summary>
     public const ulong DefaultSnapshotInterval = 10_000;
@@ -79,16 +97,12 @@ public static class SwarmIds
 
 /// <summary>
 /// The shape of a join token, shared by the managers that issue them and the CLI that checks a
-/// typed one before sending it. Until the PKI is wired in, tokens are PSTKN-1-&lt;secret&gt;; the
-/// PKI's SWMTKN-1-&lt;CA digest&gt;-&lt;secret&gt; tokens are accepted by the CLI already.
+/// typed one before sending it: SWMTKN-1-&lt;digest of the root CA&gt;-&lt;secret&gt; (ProtoSwarm.Pki.JoinToken).
 /// </summary>
 public static class JoinTokenFormat
 {
-    public const string Prefix = "PSTKN-1-";
-
-    public const string PkiPrefix = "SWMTKN-1-";
+    public const string Prefix = "SWMTKN-1-";
 
     public static bool LooksLikeToken(string value) =>
-        (value.StartsWith(Prefix, StringComparison.Ordinal) && value.Length > Prefix.Length)
-        || (value.StartsWith(PkiPrefix, StringComparison.Ordinal) && value.Length > PkiPrefix.Length);
+        value.StartsWith(Prefix, StringComparison.Ordinal) && value.Length > Prefix.Length;
 }

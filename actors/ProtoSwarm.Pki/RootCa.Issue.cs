@@ -22,10 +22,23 @@ public sealed partial class RootCa
     /// <exception cref="CsrRejectedException">The CSR does not parse, its signature does not verify, or its key is not P-256.</exception>
     public BcCertificate Issue(NodeCsr csr, string nodeId, NodeRole role, string clusterId, IPAddress[] sans, TimeSpan validity, DateTimeOffset now)
     {
-        ArgumentNullException.ThrowIfNull(csr);
-        ArgumentNullException.ThrowIfNull(sans);
         SwarmPeer.CheckId(nodeId, nameof(nodeId));
         SwarmPeer.CheckId(clusterId, nameof(clusterId));
+        return Issue(csr, new SwarmPeer(nodeId, role, clusterId), sans, validity, now);
+    }
+
+    /// <summary>An operator's client certificate (OU swarm-client): the managers' API, nothing a node does.</summary>
+    public BcCertificate IssueClient(NodeCsr csr, string clientId, string clusterId, TimeSpan validity, DateTimeOffset now)
+    {
+        SwarmPeer.CheckId(clientId, nameof(clientId));
+        SwarmPeer.CheckId(clusterId, nameof(clusterId));
+        return Issue(csr, SwarmPeer.Client(clientId, clusterId), [], validity, now);
+    }
+
+    private BcCertificate Issue(NodeCsr csr, SwarmPeer subject, IPAddress[] sans, TimeSpan validity, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(csr);
+        ArgumentNullException.ThrowIfNull(sans);
         if (validity <= TimeSpan.Zero)
             throw new ArgumentOutOfRangeException(nameof(validity), validity, "a node certificate must be valid for some time");
 
@@ -37,7 +50,7 @@ public sealed partial class RootCa
         var generator = new X509V3CertificateGenerator();
         generator.SetSerialNumber(KeyGeneration.NewSerial());
         generator.SetIssuerDN(Certificate.SubjectDN);
-        generator.SetSubjectDN(new SwarmPeer(nodeId, role, clusterId).ToX509Name());
+        generator.SetSubjectDN(subject.ToX509Name());
         generator.SetNotBefore(CertificateExtensions.Utc(now - Backdate));
         generator.SetNotAfter(CertificateExtensions.Utc(notAfter));
         generator.SetPublicKey(request.GetPublicKey());

@@ -38,6 +38,9 @@ public sealed class SwarmCertificateValidator
 
     public SwarmCertificateValidator WithRemovedNodes(IReadOnlySet<string> removedNodeIds) => new(_roots, ClusterId, removedNodeIds, _time);
 
+    /// <summary>Whether the swarm removed this node (its certificate is refused from then on).</summary>
+    public bool IsRemoved(string nodeId) => _removedNodeIds.Contains(nodeId);
+
     /// <param name="certificate">The peer's own certificate, null when it sent none.</param>
     /// <param name="usage">What the peer is in this handshake.</param>
     /// <param name="presentedIntermediates">What the peer sent after its certificate: the cross-signed root during a rotation.</param>

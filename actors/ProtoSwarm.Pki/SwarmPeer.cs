@@ -5,13 +5,19 @@ using ProtoSwarm.Contracts;
 
 namespace ProtoSwarm.Pki;
 
-/// <summary>Who a node certificate speaks for: CN = node id, OU = role, O = cluster id, as swarmkit's certificates.</summary>
-public sealed record SwarmPeer(string NodeId, NodeRole Role, string ClusterId)
+/// <summary>
+/// Who a certificate speaks for: CN = node id, OU = role, O = cluster id, as swarmkit's certificates. An
+/// operator's client certificate (`protoswarm ca issue-client`) has OU = swarm-client: it may use the
+/// managers' API and nothing a node does (<see cref="IsClient"/>; its <see cref="Role"/> is then Worker).
+/// </summary>
+public sealed record SwarmPeer(string NodeId, NodeRole Role, string ClusterId, bool IsClient = false)
 {
     private const int MaxLength = 64; // the X.520 upper bound for CN, OU and O
 
+    public static SwarmPeer Client(string clientId, string clusterId) => new(clientId, NodeRole.Worker, clusterId, IsClient: true);
+
     internal X509Name ToX509Name() =>
-        new([X509Name.O, X509Name.OU, X509Name.CN], [ClusterId, SwarmRoles.ToUnit(Role), NodeId]);
+        new([X509Name.O, X509Name.OU, X509Name.CN], [ClusterId, IsClient ? SwarmRoles.ClientUnit : SwarmRoles.ToUnit(Role), NodeId]);
 
     /// <summary>Ids go into a distinguished name, so they are kept to characters that never need escaping.</summary>
     internal static void CheckId(string value, string name)
@@ -49,9 +55,14 @@ public sealed record SwarmPeer(string NodeId, NodeRole Role, string ClusterId)
             error = $"the subject '{subject.Name}' lacks a node id (CN) or a cluster id (O)";
             return false;
         }
+        if (ou == SwarmRoles.ClientUnit)
+        {
+            peer = Client(cn, o);
+            return true;
+        }
         if (!SwarmRoles.TryParseUnit(ou, out var role))
         {
-            error = $"the subject '{subject.Name}' has no role: OU must be {SwarmRoles.ManagerUnit} or {SwarmRoles.WorkerUnit}";
+            error = $"the subject '{subject.Name}' has no role: OU must be {SwarmRoles.ManagerUnit}, {SwarmRoles.WorkerUnit} or {SwarmRoles.ClientUnit}";
             return false;
         }
         peer = new SwarmPeer(cn, role.Value, o);

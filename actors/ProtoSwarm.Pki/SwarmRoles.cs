@@ -8,6 +8,7 @@ public static class SwarmRoles
 {
     public const string ManagerUnit = "swarm-manager";
     public const string WorkerUnit = "swarm-worker";
+    public const string ClientUnit = "swarm-client";
     public const string CaCommonName = "swarm-ca";
 
     public static string ToUnit(NodeRole role) => role switch

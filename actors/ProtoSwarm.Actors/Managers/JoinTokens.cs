@@ -1,27 +1,24 @@
 using System.Security.Cryptography;
 using System.Text;
 using ProtoSwarm.Contracts;
+using ProtoSwarm.Pki;
 
 namespace ProtoSwarm.Actors.Managers;
 
 /// <summary>
-/// Join tokens: a random secret per role, compared in constant time. The PKI turns them into
-/// SWMTKN-1 tokens that also pin the root CA.
+/// Join tokens: SWMTKN-1-&lt;digest of the root CA&gt;-&lt;secret&gt;, one per role, kept whole in the cluster
+/// object and compared in constant time.
 /// </summary>
 public static class JoinTokens
 {
-    public const string Prefix = JoinTokenFormat.Prefix;
-
-    public static string NewSecret() => SwarmIds.New(50);
-
-    public static string Format(string secret) => Prefix + secret;
+    public static string New(CaDigest caDigest) => JoinToken.Generate(caDigest).ToString();
 
     /// <summary>The role a token grants in this cluster, or null when it grants nothing.</summary>
     public static NodeRole? RoleFor(string token, ClusterObject cluster)
     {
         var presented = Encoding.ASCII.GetBytes(token ?? string.Empty);
-        var worker = FixedTimeEquals(presented, Format(cluster.WorkerJoinSecret));
-        var manager = FixedTimeEquals(presented, Format(cluster.ManagerJoinSecret));
+        var worker = FixedTimeEquals(presented, cluster.WorkerJoinToken);
+        var manager = FixedTimeEquals(presented, cluster.ManagerJoinToken);
         return manager ? NodeRole.Manager : worker ? NodeRole.Worker : null;
     }
 

@@ -5,6 +5,7 @@ using ProtoSwarm.Actors.Nodes;
 using ProtoSwarm.Actors.Raft;
 using ProtoSwarm.Actors.Store;
 using ProtoSwarm.Contracts;
+using ProtoSwarm.Pki;
 using ProtoSwarm.Raft;
 
 namespace ProtoSwarm.Actors.Managers;
@@ -127,13 +128,16 @@ public sealed partial class ManagerApiActor : IActor
         {
             ListNodes => new NodeList([.. Nodes().OrderBy(n => n.Description.Hostname, StringComparer.Ordinal).ThenBy(n => n.Id, StringComparer.Ordinal)]),
             InspectNode m => OnInspect(m),
-            GetJoinToken m => OnGetJoinToken(m),
+            GetJoinToken m => await OnGetJoinToken(m),
             GetSwarmSummary => OnSummary(),
             PromoteNode m => await OnPromote(context, m),
             DemoteNode m => await OnDemote(context, m),
             UpdateNode m => await ChangeNode(m.NodeRef, (node, _) => NodeCommands.Update(node, m.Availability, m.LabelsAdd, m.LabelsRemove)),
             RemoveNode m => await OnRemove(m),
             JoinRequest m => await OnJoin(context, m),
+            RenewCertificate m => OnRenew(m),
+            IssueClientCertificate m => OnIssueClient(m),
+            UpdateSwarm m => await OnUpdateSwarm(m),
             _ => null,
         };
     }
@@ -161,11 +165,10 @@ public sealed partial class ManagerApiActor : IActor
 
     private static string? RequestIdOf(object message) => message switch
     {
-        PromoteNode m => m.RequestId,
-        DemoteNode m => m.RequestId,
-        UpdateNode m => m.RequestId,
-        RemoveNode m => m.RequestId,
+        _ when ManagerApiRouter.IsQuery(message) => null,
+        IManagerApiRequest m => m.RequestId,
         JoinRequest m => m.RequestId,
+        RenewCertificate m => m.RequestId,
         _ => null,
     };
 
@@ -175,16 +178,99 @@ public sealed partial class ManagerApiActor : IActor
         return node is null ? rejected! : new NodeDetails(node);
     }
 
-    private object OnGetJoinToken(GetJoinToken m)
+    private async Task<object> OnGetJoinToken(GetJoinToken m)
     {
-        var cluster = State.Get<ClusterObject>(ClusterObject.DefaultId);
-        if (cluster is null)
+        if (Cluster() is not { } cluster)
         {
-            return new CommandRejected(RejectCode.NotInSwarm, "This manager has no swarm record; it is not initialised.");
+            return NoClusterRecord();
         }
 
-        var secret = m.Role == NodeRole.Manager ? cluster.ManagerJoinSecret : cluster.WorkerJoinSecret;
-        return new JoinTokenInfo(m.Role, JoinTokens.Format(secret), LeaderAddr());
+        if (m.Rotate)
+        {
+            var digest = CaDigest.OfCertificate(Pem.ReadCertificate(cluster.RootCaPem));
+            var rotated = m.Role == NodeRole.Manager
+                ? cluster with { ManagerJoinToken = JoinTokens.New(digest) }
+                : cluster with { WorkerJoinToken = JoinTokens.New(digest) };
+            await _manager.Proposer.ProposeAsync([StoreChange.Update(rotated)]);
+            LogTokenRotated(_logger, m.Role);
+            cluster = rotated;
+        }
+
+        var token = m.Role == NodeRole.Manager ? cluster.ManagerJoinToken : cluster.WorkerJoinToken;
+        return new JoinTokenInfo(m.Role, token, LeaderAddr());
+    }
+
+    private ClusterObject? Cluster() => State.Get<ClusterObject>(ClusterObject.DefaultId);
+
+    private static CommandRejected NoClusterRecord() =>
+        new(RejectCode.NotInSwarm, "This manager has no swarm record; it is not initialised.");
+
+    /// <summary>A node renews its certificate (or needs one for a new role): the role comes from the store, never from the caller.</summary>
+    private object OnRenew(RenewCertificate m)
+    {
+        if (Cluster() is not { } cluster)
+        {
+            return NoClusterRecord();
+        }
+
+        var node = State.Get<NodeObject>(m.NodeId);
+        if (node is null || cluster.RemovedNodes.Contains(m.NodeId))
+        {
+            return new CommandRejected(RejectCode.PermissionDenied, $"Node {m.NodeId} is not a member of this swarm; it was removed. Join it again with a token.");
+        }
+
+        try
+        {
+            var issued = SwarmCa.IssueNode(cluster, m.CsrPem, node.Id, node.Spec.DesiredRole, node.Status.Addr, _manager.Time.GetUtcNow());
+            LogCertificateIssued(_logger, node.Id, node.Spec.DesiredRole);
+            return issued;
+        }
+        catch (CsrRejectedException e)
+        {
+            return new CommandRejected(RejectCode.InvalidArgument, $"The certificate request was refused: {e.Message}.");
+        }
+    }
+
+    private object OnIssueClient(IssueClientCertificate m)
+    {
+        if (Cluster() is not { } cluster)
+        {
+            return NoClusterRecord();
+        }
+
+        var clientId = "client-" + SwarmIds.New(12);
+        try
+        {
+            var issued = SwarmCa.IssueClient(cluster, m.CsrPem, clientId, _manager.Time.GetUtcNow());
+            LogClientCertificateIssued(_logger, clientId, m.Name);
+            return issued;
+        }
+        catch (CsrRejectedException e)
+        {
+            return new CommandRejected(RejectCode.InvalidArgument, $"The certificate request was refused: {e.Message}.");
+        }
+    }
+
+    private async Task<object> OnUpdateSwarm(UpdateSwarm m)
+    {
+        if (Cluster() is not { } cluster)
+        {
+            return NoClusterRecord();
+        }
+
+        if (m.CertExpirySeconds is { } seconds)
+        {
+            if (TimeSpan.FromSeconds(seconds) < ClusterObject.MinimumNodeCertExpiry)
+            {
+                return new CommandRejected(RejectCode.InvalidArgument,
+                    $"--cert-expiry {TimeSpan.FromSeconds(seconds)} is too short; node certificates must be valid for at least {ClusterObject.MinimumNodeCertExpiry.TotalHours:0} hour.");
+            }
+
+            cluster = cluster with { NodeCertExpirySeconds = seconds };
+            await _manager.Proposer.ProposeAsync([StoreChange.Update(cluster)]);
+        }
+
+        return new SwarmUpdated(cluster.ClusterId, (long)cluster.NodeCertExpiry.TotalSeconds);
     }
 
     private SwarmSummary OnSummary()
@@ -362,7 +448,11 @@ public sealed partial class ManagerApiActor : IActor
 
             try
             {
-                await _manager.Proposer.ProposeAsync([StoreChange.Delete(node)]);
+                var cluster = Cluster();
+                IReadOnlyList<StoreChange> changes = cluster is null
+                    ? [StoreChange.Delete(node)]
+                    : [StoreChange.Delete(node), StoreChange.Update(cluster with { RemovedNodes = cluster.RemovedNodes.Add(node.Id) })];
+                await _manager.Proposer.ProposeAsync(changes);
                 LogNodeRemoved(_logger, node.Id, node.Description.Hostname);
                 return new RemoveNodeAck(node.Id);
             }
@@ -397,7 +487,18 @@ public sealed partial class ManagerApiActor : IActor
         }
 
         var raftId = role == NodeRole.Manager ? NodeCommands.NewRaftId(State.List<NodeObject>()) : 0;
-        var node = NodeCommands.NewNode(SwarmIds.New(), role, m.Addr, NodeCommands.DefaultPort, m.Description, _manager.Time.GetUtcNow(), leader: false, raftId);
+        var node = NodeCommands.NewNode(SwarmIds.New(), role, m.Addr, m.Port > 0 ? m.Port : NodeCommands.DefaultPort, m.Description, _manager.Time.GetUtcNow(), leader: false, raftId);
+        CertificateIssued issued;
+        try
+        {
+            // Signed before anything is stored: a bad CSR leaves no node behind.
+            issued = SwarmCa.IssueNode(cluster, m.CsrPem, node.Id, role, m.Addr, _manager.Time.GetUtcNow());
+        }
+        catch (CsrRejectedException e)
+        {
+            return new CommandRejected(RejectCode.InvalidArgument, $"The joining node's certificate request was refused: {e.Message}.");
+        }
+
         await _manager.Proposer.ProposeAsync([StoreChange.Create(node)]);
         if (raftId != 0 && await ChangeMembership(context, new ConfChange(ConfChangeType.AddLearner, raftId, node.Id)) is { } refused)
         {
@@ -405,7 +506,7 @@ public sealed partial class ManagerApiActor : IActor
         }
 
         LogNodeJoined(_logger, node.Id, m.Description.Hostname, m.Addr, role);
-        return new JoinAccepted(node.Id, role, cluster.ClusterId, DispatcherActor.ManagersOf(State.List<NodeObject>(), _manager.Raft.LeaderId), raftId);
+        return new JoinAccepted(node.Id, role, cluster.ClusterId, DispatcherActor.ManagersOf(State.List<NodeObject>(), _manager.Raft.LeaderId), raftId, issued.CertificatePem, issued.RootCaPem);
     }
 
     private void Remember(string requestId, object reply)
@@ -429,6 +530,15 @@ public sealed partial class ManagerApiActor : IActor
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Node {NodeId} ({Hostname}, {Addr}) joined as {Role}")]
     private static partial void LogNodeJoined(ILogger logger, string nodeId, string hostname, string addr, NodeRole role);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "The {Role} join token was rotated; the old one no longer admits anyone")]
+    private static partial void LogTokenRotated(ILogger logger, NodeRole role);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Certificate issued to node {NodeId} as {Role}")]
+    private static partial void LogCertificateIssued(ILogger logger, string nodeId, NodeRole role);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Client certificate {ClientId} issued ({Name})")]
+    private static partial void LogClientCertificateIssued(ILogger logger, string clientId, string name);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Join from {Addr} ({Hostname}) refused: invalid token")]
     private static partial void LogJoinRefused(ILogger logger, string addr, string hostname);

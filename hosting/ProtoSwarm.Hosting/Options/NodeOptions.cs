@@ -33,4 +33,7 @@ public sealed record NodeOptions
 
     /// <summary>A manager's Raft data key, wrapped by the node's key or, with autolock, by the unlock key.</summary>
     public string RaftDataKeyPath => Path.Combine(StateDir, "keys", "raft.dek");
+
+    /// <summary>The node's TLS identity: swarm-root-ca.crt, swarm-node.crt and swarm-node.key (0600), as docker's swarm/certificates.</summary>
+    public string CertificatesDir => Path.Combine(StateDir, "certificates");
 }

@@ -3,7 +3,6 @@ using Microsoft.Extensions.Logging;
 using Proto;
 using Proto.Cluster;
 using Proto.Cluster.Partition;
-using Proto.Remote.GrpcNet;
 using ProtoSwarm.Actors.Agent;
 using ProtoSwarm.Actors.Managers;
 using ProtoSwarm.Actors.Nodes;
@@ -12,7 +11,7 @@ using ProtoSwarm.Actors.Store;
 using ProtoSwarm.Contracts;
 using ProtoSwarm.Hosting.Cluster;
 using ProtoSwarm.Hosting.Options;
-using ProtoSwarm.Networking.Remote;
+using ProtoSwarm.Networking.Security;
 using ProtoSwarm.Persistence;
 using ProtoSwarm.Persistence.Sealing;
 
@@ -33,15 +32,24 @@ internal sealed partial class SwarmMember : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly SwarmClusterProvider _provider = new();
     private readonly TaskCompletionSource _joined = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly CancellationTokenSource _stopping = new();
     private RaftLogFile? _raftFile;
     private Sealer? _sealer;
+    private SwarmRemoteHost? _remoteHost;
 
-    private SwarmMember(ActorSystem system, NodeLocalState state, ILogger logger)
+    private SwarmMember(ActorSystem system, NodeLocalState state, SwarmCredentials credentials, ILogger logger)
     {
         System = system;
         State = state;
+        Credentials = credentials;
         _logger = logger;
     }
+
+    /// <summary>The node's certificate and trust, shared with its TLS endpoints; renewed in place.</summary>
+    public SwarmCredentials Credentials { get; }
+
+    /// <summary>What the node's endpoint refused, by message type.</summary>
+    public RemoteAccessPolicy? AccessPolicy => _remoteHost?.Policy;
 
     public ActorSystem System { get; }
 
@@ -67,6 +75,7 @@ internal sealed partial class SwarmMember : IAsyncDisposable
     public static async Task<SwarmMember> StartAsync(
         NodeLocalState state,
         NodeOptions options,
+        SwarmCredentials credentials,
         NodeDescription description,
         ILoggerFactory loggerFactory,
         TimeProvider time,
@@ -75,7 +84,7 @@ internal sealed partial class SwarmMember : IAsyncDisposable
     {
         var logger = loggerFactory.CreateLogger<SwarmMember>();
         var system = new ActorSystem(new ActorSystemConfig().WithDeveloperSupervisionLogging(false));
-        var member = new SwarmMember(system, state, logger);
+        var member = new SwarmMember(system, state, credentials, logger);
         try
         {
             // No cluster kinds yet: node actors live with the leader's dispatcher (see ARCHITECTURE.md);
@@ -84,8 +93,16 @@ internal sealed partial class SwarmMember : IAsyncDisposable
                 .Setup("protoswarm-" + state.ClusterId, member._provider, new PartitionIdentityLookup())
                 .WithHeartbeatExpiration(GossipHeartbeatExpiration)
                 .WithActorRequestTimeout(TimeSpan.FromSeconds(5));
-            var remoteConfig = RemoteConfigFactory.ForNode(options.ListenAddr, state.AdvertiseAddr);
-            system.WithRemote(remoteConfig).WithCluster(clusterConfig);
+            var policy = new RemoteAccessPolicy([Kinds.Raft, Kinds.ManagerApi, Kinds.Dispatcher, Kinds.Agent, Kinds.Node]);
+            member._remoteHost = await SwarmRemoteHost.StartAsync(
+                system,
+                options.ListenAddr,
+                state.AdvertiseAddr,
+                credentials,
+                policy,
+                member.IsManager ? new ManagerCaEndpoint(member) : null,
+                loggerFactory);
+            system.WithCluster(clusterConfig);
             await system.Cluster().StartMemberAsync();
 
             if (member.IsManager)
@@ -144,11 +161,55 @@ internal sealed partial class SwarmMember : IAsyncDisposable
         Store = store;
         Proposer = proposer;
         Raft = view;
+        _remoteHost!.Policy.StoreRole = nodeId => store.Current.Get<NodeObject>(nodeId)?.Spec.DesiredRole;
+        _ = FollowRemovedNodesAsync(store, _stopping.Token);
+    }
+
+    /// <summary>Keeps the certificate check current with the nodes the swarm removed: their certificates are refused.</summary>
+    private async Task FollowRemovedNodesAsync(SwarmStore store, CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            var current = store.Current;
+            ApplyRemovedNodes(current);
+            try
+            {
+                await foreach (var e in store.Watch(current.Index, ct).ReadAllAsync(ct))
+                {
+                    if (e.Kind == ClusterObject.StoreKind)
+                    {
+                        ApplyRemovedNodes(store.Current);
+                    }
+                }
+            }
+            catch (StoreCompactedException)
+            {
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private void ApplyRemovedNodes(StoreState state)
+    {
+        if (state.Get<ClusterObject>(ClusterObject.DefaultId) is not { } cluster)
+        {
+            return;
+        }
+
+        var removed = cluster.RemovedNodes.ToHashSet(StringComparer.Ordinal);
+        if (removed.Any(id => !Credentials.Validator.IsRemoved(id)))
+        {
+            Credentials.Trust(Credentials.Validator.WithRemovedNodes(removed));
+        }
     }
 
     public async ValueTask DisposeAsync()
     {
         Stopping = true;
+        await _stopping.CancelAsync();
         try
         {
             if (System.Extensions.Get<Proto.Cluster.Cluster>() is { } cluster && cluster.Remote is not null)
@@ -165,8 +226,14 @@ internal sealed partial class SwarmMember : IAsyncDisposable
             LogShutdownFailed(_logger, e);
         }
 
+        if (_remoteHost is not null)
+        {
+            await _remoteHost.DisposeAsync();
+        }
+
         _raftFile?.Dispose();
         _sealer?.Dispose();
+        _stopping.Dispose();
     }
 
     private void OnAck(HeartbeatAck ack)

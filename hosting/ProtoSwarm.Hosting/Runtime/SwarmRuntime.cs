@@ -1,13 +1,15 @@
 using System.Collections.Immutable;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
 using Proto;
 using Proto.Cluster;
 using ProtoSwarm.Actors.Managers;
 using ProtoSwarm.Actors.Store;
-using ProtoSwarm.Client;
 using ProtoSwarm.Contracts;
 using ProtoSwarm.Hosting.Options;
+using ProtoSwarm.Networking.Security;
 using ProtoSwarm.Persistence;
+using ProtoSwarm.Pki;
 
 namespace ProtoSwarm.Hosting.Runtime;
 
@@ -31,7 +33,11 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _lifecycle = new(1, 1);
     private readonly NodeStateFile _stateFile;
+    private readonly NodeCertificateFiles _certificates;
+    private readonly CancellationTokenSource _disposed = new();
     private NodeLocalState? _state;
+    private SwarmCredentials? _credentials;
+    private DateTimeOffset _renewAt = DateTimeOffset.MaxValue;
     private SwarmMember? _member;
     private string _error = string.Empty;
     private string? _alone;
@@ -43,6 +49,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
         _time = time;
         _logger = loggerFactory.CreateLogger<SwarmRuntime>();
         _stateFile = new NodeStateFile(options.NodeStatePath);
+        _certificates = new NodeCertificateFiles(options.CertificatesDir);
         _state = _stateFile.Load();
     }
 
@@ -52,6 +59,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
         await _lifecycle.WaitAsync();
         try
         {
+            _ = RenewWhenDueAsync(_disposed.Token);
             if (_state is not null)
             {
                 var member = await StartMemberAsync(_state);
@@ -81,11 +89,13 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        await _disposed.CancelAsync();
         await _lifecycle.WaitAsync();
         try
         {
             await StopMemberAsync();
             _stateFile.Dispose();
+            _disposed.Dispose();
         }
         finally
         {
@@ -193,7 +203,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
             }
 
             var now = _time.GetUtcNow();
-            var cluster = new ClusterObject(ClusterObject.DefaultId, ObjectMeta.New(now), SwarmIds.New(), JoinTokens.NewSecret(), JoinTokens.NewSecret(), m.SnapshotInterval);
+            var cluster = SwarmCa.NewCluster(now, m.SnapshotInterval);
             var nodeId = SwarmIds.New();
             var raftId = NodeCommands.NewRaftId([]);
             var addr = advertise.ToString();
@@ -206,6 +216,11 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
             }
 
 
+            // The first manager's key is made here and its certificate signed by the new root directly.
+            var key = NodeKey.Generate();
+            var issued = SwarmCa.IssueNode(cluster, key.CreateCsr().ToPem(), nodeId, NodeRole.Manager, addr, now);
+            _certificates.Save(issued.RootCaPem, issued.CertificatePem, key.ExportPrivateKeyPem());
+
             var managerAddr = $"{addr}:{_options.ListenAddr.Port}";
             var state = new NodeLocalState(nodeId, cluster.ClusterId, NodeRole.Manager, addr, [new ManagerAddress(nodeId, managerAddr, true)], raftId);
             _stateFile.Save(state);
@@ -213,7 +228,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
             var member = await StartMemberAsync(state);
             await WaitForLeaderAsync(member, TimeSpan.FromSeconds(10));
             LogInitialized(_logger, cluster.ClusterId, nodeId, managerAddr);
-            return new InitSwarmAck(nodeId, cluster.ClusterId, JoinTokens.Format(cluster.WorkerJoinSecret), managerAddr);
+            return new InitSwarmAck(nodeId, cluster.ClusterId, cluster.WorkerJoinToken, managerAddr);
         }
         catch (Exception e) when (e is not PersistenceException)
         {
@@ -270,7 +285,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
         }
 
         LogForcedNewCluster(_logger, cluster.ClusterId, state.NodeId);
-        return new InitSwarmAck(state.NodeId, cluster.ClusterId, JoinTokens.Format(cluster.WorkerJoinSecret), managerAddr);
+        return new InitSwarmAck(state.NodeId, cluster.ClusterId, cluster.WorkerJoinToken, managerAddr);
     }
 
     private async Task<object> JoinAsync(JoinSwarm m, CancellationToken ct)
@@ -295,17 +310,10 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
                 return AlreadyInSwarm();
             }
 
-            var description = NodeIdentity.Describe(_options.Hostname);
-            var request = new JoinRequest(m.RequestId, m.Token, advertise.ToString(), description);
-            object reply;
-            await using (var channel = await RemoteChannel.ConnectAsync(remote.ToString()))
+            var (accepted, refused) = await JoinThroughCaAsync(m, remote.ToString(), advertise.ToString(), ct);
+            if (accepted is null)
             {
-                reply = await channel.RequestAsync(request, JoinTimeout, ct);
-            }
-
-            if (reply is not JoinAccepted accepted)
-            {
-                return reply as CommandRejected ?? new CommandRejected(RejectCode.Internal, $"The manager answered {reply.GetType().Name} to a join request.");
+                return refused!;
             }
 
             var state = new NodeLocalState(accepted.NodeId, accepted.ClusterId, accepted.Role, advertise.ToString(), accepted.Managers, accepted.RaftId);
@@ -330,6 +338,72 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
             ? new JoinSwarmAck(member.State.NodeId, member.State.Role)
             : new CommandRejected(RejectCode.Unavailable,
                 $"This node joined the swarm as {member.State.NodeId} but has not reached its managers within {JoinTimeout.TotalSeconds:0} s; it keeps trying in the background. Check that the managers can reach {member.State.AdvertiseAddr}:{_options.ListenAddr.Port}.");
+    }
+
+    /// <summary>
+    /// Joins as swarmkit does: fetch the root CA without trusting it, compare its digest with the token's, then
+    /// send the token and a CSR for a key made here to a manager whose certificate chains to that root. The
+    /// key and the certificate the managers return are saved; the key never leaves this node.
+    /// </summary>
+    private async Task<(JoinAccepted? Accepted, CommandRejected? Refused)> JoinThroughCaAsync(JoinSwarm m, string remote, string advertise, CancellationToken ct)
+    {
+        if (!JoinToken.TryParse(m.Token, out var token, out var tokenError))
+        {
+            return (null, new CommandRejected(RejectCode.InvalidToken, $"The join token is malformed: {tokenError}. Print the current one on a manager with `protoswarm swarm join-token worker` (or `manager`)."));
+        }
+
+        CaRootInfo root;
+        X509Certificate2? server;
+        try
+        {
+            (root, server) = await CaClient.FetchRootAsync(remote, JoinTimeout, ct);
+        }
+        catch (CaUnavailableException e)
+        {
+            return (null, new CommandRejected(RejectCode.NotManager, e.Message));
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
+        {
+            return (null, new CommandRejected(RejectCode.Unavailable, $"Could not reach a swarm manager at {remote}: {e.GetBaseException().Message}. Check the address and that its port is reachable from this node."));
+        }
+
+        var roots = Pem.ReadCertificates(root.RootCaPem);
+        if (!roots.Any(token.Matches))
+        {
+            LogRootMismatch(_logger, remote, token.CaDigest.ToString());
+            return (null, new CommandRejected(RejectCode.InvalidToken,
+                $"The manager at {remote} presented a root CA whose digest is not the one in the join token (the token expects {token.CaDigest}). Either the token belongs to another swarm, or something between this node and the manager is impersonating it (a possible man-in-the-middle). Nothing was sent; check the address and the token."));
+        }
+
+        var trusted = NodeCertificateFiles.Validator(root.RootCaPem, root.ClusterId);
+        using (server)
+        {
+            if (trusted.Validate(server, PeerUsage.Server) is { IsAccepted: false } serverCheck)
+            {
+                return (null, new CommandRejected(RejectCode.PermissionDenied,
+                    $"The manager at {remote} showed the right root CA but a certificate that root did not issue ({serverCheck.Reason}); a possible man-in-the-middle. Nothing was sent."));
+            }
+        }
+
+        var key = NodeKey.Generate();
+        var request = new JoinRequest(m.RequestId, m.Token, advertise, NodeIdentity.Describe(_options.Hostname), key.CreateCsr().ToPem(), _options.ListenAddr.Port);
+        object reply;
+        try
+        {
+            reply = await CaClient.JoinAsync(remote, trusted, request, JoinTimeout, ct);
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
+        {
+            return (null, new CommandRejected(RejectCode.Unavailable, $"The manager at {remote} did not complete the join: {e.GetBaseException().Message}."));
+        }
+
+        if (reply is not JoinAccepted accepted)
+        {
+            return (null, reply as CommandRejected ?? new CommandRejected(RejectCode.Internal, $"The manager answered {reply.GetType().Name} to a join request."));
+        }
+
+        _certificates.Save(accepted.RootCaPem, accepted.CertificatePem, key.ExportPrivateKeyPem());
+        return (accepted, null);
     }
 
     private async Task<object> LeaveAsync(LeaveSwarm m)
@@ -407,6 +481,9 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
         DeleteRaftLog();
         _stateFile.Save(null);
         _state = null;
+        _certificates.Delete();
+        _credentials = null;
+        _renewAt = DateTimeOffset.MaxValue;
         _error = string.Empty;
         LogLeft(_logger, state.NodeId, state.ClusterId);
     }
@@ -425,7 +502,14 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
     {
         try
         {
-            var member = await SwarmMember.StartAsync(state, _options, NodeIdentity.Describe(_options.Hostname), _loggerFactory, _time, OnAck, OnRejected);
+            if (!_certificates.Exist)
+            {
+                throw new InvalidOperationException($"this node's certificates are missing from {_options.CertificatesDir}; leave the swarm (`protoswarm swarm leave --force`) and join it again");
+            }
+
+            _credentials = _certificates.Load(state.ClusterId);
+            _renewAt = _certificates.RenewAt(Random.Shared);
+            var member = await SwarmMember.StartAsync(state, _options, _credentials, NodeIdentity.Describe(_options.Hostname), _loggerFactory, _time, OnAck, OnRejected);
             _member = member;
             _error = string.Empty;
             member.System.Shutdown.Register(() => OnMemberStopped(member));
@@ -529,6 +613,11 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
             }
 
             var roleChanged = _state.Role != next.Role || _state.RaftId != next.RaftId;
+            if (_state.Role != next.Role && !await RenewCertificateAsync(_state, $"its role is now {next.Role}"))
+            {
+                return; // the next heartbeat answer tries again
+            }
+
             _stateFile.Save(next);
             _state = next;
             if (roleChanged)
@@ -540,6 +629,82 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
                 await StartMemberAsync(next);
             }
         });
+    }
+
+    /// <summary>Renews the node's certificate when due: at a random point between 50% and 80% of its life.</summary>
+    private async Task RenewWhenDueAsync(CancellationToken ct)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(30), _time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(ct))
+            {
+                if (_time.GetUtcNow() < _renewAt || _state is null)
+                {
+                    continue;
+                }
+
+                await _lifecycle.WaitAsync(ct);
+                try
+                {
+                    if (_state is { } state && _time.GetUtcNow() >= _renewAt)
+                    {
+                        await RenewCertificateAsync(state, "it reached its renewal time");
+                    }
+                }
+                finally
+                {
+                    _lifecycle.Release();
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>
+    /// Asks the managers for a new certificate for a new key (for the role the store gives this node) and
+    /// swaps it in; new connections use it. Tries each known manager. Called under the lifecycle lock.
+    /// </summary>
+    private async Task<bool> RenewCertificateAsync(NodeLocalState state, string reason)
+    {
+        if (_credentials is not { } credentials)
+        {
+            return false;
+        }
+
+        var key = NodeKey.Generate();
+        var request = new RenewCertificate(SwarmIds.NewRequestId(), state.NodeId, key.CreateCsr().ToPem());
+        var problems = new List<string>();
+        foreach (var manager in state.Managers.OrderByDescending(m => m.Leader))
+        {
+            object reply;
+            try
+            {
+                reply = await CaClient.RenewAsync(manager.Addr, credentials, request, JoinTimeout, _disposed.Token);
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
+            {
+                problems.Add($"{manager.Addr}: {e.GetBaseException().Message}");
+                continue;
+            }
+
+            if (reply is CertificateIssued issued)
+            {
+                _certificates.Save(issued.RootCaPem, issued.CertificatePem, key.ExportPrivateKeyPem());
+                credentials.Renew(X509Conversions.ToX509Certificate2(issued.CertificatePem, key.ExportPrivateKeyPem()));
+                _renewAt = _certificates.RenewAt(Random.Shared);
+                LogCertificateRenewed(_logger, state.NodeId, issued.Role, reason, _renewAt);
+                return true;
+            }
+
+            problems.Add($"{manager.Addr}: {(reply as CommandRejected)?.Reason ?? reply.GetType().Name}");
+        }
+
+        _error = $"could not renew the node certificate: {string.Join("; ", problems)}";
+        LogRenewalFailed(_logger, state.NodeId, _error);
+        return false;
     }
 
     private void OnRejected(HeartbeatRejected rejected)
@@ -585,6 +750,15 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Swarm {ClusterId} initialised: node {NodeId} is its manager at {ManagerAddr}")]
     private static partial void LogInitialized(ILogger logger, string clusterId, string nodeId, string managerAddr);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Node {NodeId} has a new certificate as {Role} ({Reason}); next renewal at {RenewAt}")]
+    private static partial void LogCertificateRenewed(ILogger logger, string nodeId, NodeRole role, string reason, DateTimeOffset renewAt);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Node {NodeId}: {Problem}")]
+    private static partial void LogRenewalFailed(ILogger logger, string nodeId, string problem);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Join refused: the manager at {Manager} presented a root CA that does not match the token's digest {Digest}")]
+    private static partial void LogRootMismatch(ILogger logger, string manager, string digest);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Joined swarm {ClusterId} as node {NodeId} ({Role}) through {Manager}")]
     private static partial void LogJoined(ILogger logger, string clusterId, string nodeId, NodeRole role, string manager);

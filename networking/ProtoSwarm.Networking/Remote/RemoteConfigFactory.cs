@@ -1,22 +1,62 @@
 using System.Net;
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
+using Grpc.Net.Client;
 using Proto.Remote;
+using Proto.Remote.GrpcNet;
+using ProtoSwarm.Networking.Security;
+using ProtoSwarm.Pki;
 
 namespace ProtoSwarm.Networking.Remote;
 
 /// <summary>The one place where ProtoSwarm's Proto.Remote settings are made.</summary>
 public static class RemoteConfigFactory
 {
-    /// <summary>A listening remote for a node host: bound to the listen address, advertised as the node's address.</summary>
+    /// <summary>
+    /// A node's remote: bound to the listen address, advertised as the node's address, mutual TLS with the
+    /// node's certificate both ways (served by <see cref="SwarmRemoteHost"/>).
+    /// </summary>
+    public static RemoteConfig ForNode(IPEndPoint listen, string advertiseHost, SwarmCredentials credentials) =>
+        (ForNode(listen, advertiseHost) with { UseHttps = true })
+            .WithChannelOptions(new GrpcChannelOptions { HttpHandler = MutualTlsHandler(credentials) });
+
+    /// <summary>A plain-text node remote, for benchmarks and tests of the layers above TLS.</summary>
     public static RemoteConfig ForNode(IPEndPoint listen, string advertiseHost) =>
         RemoteConfig.BindTo(listen.Address.ToString(), listen.Port)
             .WithAdvertisedHost(advertiseHost)
             .WithAdvertisedPort(listen.Port)
             .WithContractSerializer();
 
-    /// <summary>A remote that only connects out: the CLI's and client programs' side.</summary>
+    /// <summary>A remote that only connects out, with an operator's client certificate (`protoswarm ca issue-client`).</summary>
+    public static RemoteConfig ForClient(SwarmCredentials credentials) =>
+        (ForClient() with { UseHttps = true })
+            .WithChannelOptions(new GrpcChannelOptions { HttpHandler = MutualTlsHandler(credentials) });
+
+    /// <summary>A plain-text client remote, for benchmarks and tests of the layers above TLS.</summary>
     public static RemoteConfig ForClient() =>
         RemoteConfig.BindToLocalhost().WithContractSerializer();
 
     public static RemoteConfig WithContractSerializer(this RemoteConfig config) =>
         config.WithSerializer(ContractSerializer.SerializerId, ContractSerializer.Priority, new ContractSerializer());
+
+    /// <summary>
+    /// The client side of every outgoing connection: presents the current certificate (renewals take effect
+    /// on new connections) and accepts only a server whose certificate chains to the swarm's root.
+    /// </summary>
+    public static SocketsHttpHandler MutualTlsHandler(SwarmCredentials credentials) => new()
+    {
+        EnableMultipleHttp2Connections = true,
+        PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
+        KeepAlivePingDelay = TimeSpan.FromSeconds(30),
+        KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
+        SslOptions = new SslClientAuthenticationOptions
+        {
+            LocalCertificateSelectionCallback = (_, _, _, _, _) => credentials.Certificate,
+            RemoteCertificateValidationCallback = (_, certificate, chain, _) =>
+                credentials.Check(
+                    certificate as X509Certificate2 ?? (certificate is null ? null : X509CertificateLoader.LoadCertificate(certificate.GetRawCertData())),
+                    PeerUsage.Server,
+                    chain?.ChainPolicy.ExtraStore.Cast<X509Certificate2>()).IsAccepted,
+        },
+    };
 }

@@ -34,7 +34,7 @@ public class ControlFramingTests
         using var client = new TcpClient();
         await client.ConnectAsync((IPEndPoint)listener.LocalEndpoint, Ct);
         using var server = await listener.AcceptTcpClientAsync(Ct);
-        var request = new JoinSwarm("r2", "PSTKN-1-abc", "10.0.0.1:2377", AdvertiseAddr: null);
+        var request = new JoinSwarm("r2", "SWMTKN-1-abc", "10.0.0.1:2377", AdvertiseAddr: null);
 
         await ControlFraming.WriteAsync(client.GetStream(), request, Ct);
         var received = await ControlFraming.ReadAsync(server.GetStream(), Ct);

@@ -1,23 +1,35 @@
 using ProtoSwarm.Actors.Managers;
 using ProtoSwarm.Contracts;
+using ProtoSwarm.Pki;
 using ProtoSwarm.Tests.Nodes;
 
 namespace ProtoSwarm.Tests.Managers;
 
 public class JoinTokensTests
 {
-    private static readonly ClusterObject Cluster = TestNodes.Cluster(workerSecret: "w-secret", managerSecret: "m-secret");
+    private static readonly ClusterObject Cluster = TestNodes.SwarmCluster();
+
+    public static TheoryData<string, string?, NodeRole?> Tokens()
+    {
+        var worker = Cluster.WorkerJoinToken;
+        var manager = Cluster.ManagerJoinToken;
+        var other = TestNodes.SwarmCluster("cluster-b");
+        return new()
+        {
+            { "the worker token", worker, NodeRole.Worker },
+            { "the manager token", manager, NodeRole.Manager },
+            { "a wrong token", "SWMTKN-1-guess", null },
+            { "an empty token", "", null },
+            { "a null token", null, null },
+            { "the worker token with a suffix", worker + "x", null },
+            { "the worker token cut short", worker[..^1], null },
+            { "another swarm's worker token", other.WorkerJoinToken, null },
+            { "another swarm's manager token", other.ManagerJoinToken, null },
+        };
+    }
 
     [Theory]
-    [InlineData("the worker token", "PSTKN-1-w-secret", NodeRole.Worker)]
-    [InlineData("the manager token", "PSTKN-1-m-secret", NodeRole.Manager)]
-    [InlineData("a wrong token", "PSTKN-1-guess", null)]
-    [InlineData("an empty token", "", null)]
-    [InlineData("a null token", null, null)]
-    [InlineData("the secret without the prefix", "w-secret", null)]
-    [InlineData("the worker token with a suffix", "PSTKN-1-w-secretX", null)]
-    [InlineData("the worker token cut short", "PSTKN-1-w-secre", null)]
-    [InlineData("another swarm's token", "PSTKN-1-other-swarm-secret", null)]
+    [MemberData(nameof(Tokens))]
     public void Role_For_A_Token(string rule, string? token, NodeRole? expected)
     {
         var role = JoinTokens.RoleFor(token!, Cluster);
@@ -26,22 +38,26 @@ public class JoinTokensTests
     }
 
     [Fact]
-    public void A_Token_Of_Another_Swarm_Grants_Nothing_Here()
+    public void A_New_Swarms_Tokens_Have_The_Swarmkit_Shape_And_Pin_Its_Root()
     {
-        var other = TestNodes.Cluster("cluster-b", JoinTokens.NewSecret(), JoinTokens.NewSecret());
-        var here = TestNodes.Cluster("cluster-a", JoinTokens.NewSecret(), JoinTokens.NewSecret());
+        var root = Pem.ReadCertificate(Cluster.RootCaPem);
 
-        Assert.Null(JoinTokens.RoleFor(JoinTokens.Format(other.WorkerJoinSecret), here));
-        Assert.Null(JoinTokens.RoleFor(JoinTokens.Format(other.ManagerJoinSecret), here));
-        Assert.Equal(NodeRole.Manager, JoinTokens.RoleFor(JoinTokens.Format(here.ManagerJoinSecret), here));
+        foreach (var text in new[] { Cluster.WorkerJoinToken, Cluster.ManagerJoinToken })
+        {
+            Assert.StartsWith("SWMTKN-1-", text, StringComparison.Ordinal);
+            var token = JoinToken.Parse(text);
+            Assert.True(token.Matches(root), $"{text} does not pin the swarm's root");
+        }
+
+        Assert.NotEqual(Cluster.WorkerJoinToken, Cluster.ManagerJoinToken);
     }
 
     [Fact]
-    public void New_Secrets_Are_Long_Random_And_Distinct()
+    public void New_Tokens_Are_Random_And_Distinct()
     {
-        var secrets = Enumerable.Range(0, 100).Select(_ => JoinTokens.NewSecret()).ToList();
+        var digest = CaDigest.OfCertificate(Pem.ReadCertificate(Cluster.RootCaPem));
+        var tokens = Enumerable.Range(0, 100).Select(_ => JoinTokens.New(digest)).ToList();
 
-        Assert.All(secrets, s => Assert.Equal(50, s.Length));
-        Assert.Equal(secrets.Count, secrets.Distinct(StringComparer.Ordinal).Count());
+        Assert.Equal(tokens.Count, tokens.Distinct(StringComparer.Ordinal).Count());
     }
 }

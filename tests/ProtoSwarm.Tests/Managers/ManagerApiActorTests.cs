@@ -1,9 +1,11 @@
 using System.Collections.Immutable;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging.Abstractions;
 using Proto;
 using ProtoSwarm.Actors.Managers;
 using ProtoSwarm.Actors.Store;
 using ProtoSwarm.Contracts;
+using ProtoSwarm.Pki;
 using ProtoSwarm.Tests.Contracts;
 using ProtoSwarm.Tests.Nodes;
 using ProtoSwarm.Tests.Store;
@@ -17,7 +19,7 @@ public sealed class ManagerApiActorTests : IAsyncLifetime
 
     private readonly TempDir _dir = new();
     private readonly ActorSystem _system = new();
-    private readonly ClusterObject _cluster = TestNodes.Cluster("cluster-1", JoinTokens.NewSecret(), JoinTokens.NewSecret());
+    private readonly ClusterObject _cluster = TestNodes.SwarmCluster("cluster-1");
     private SwarmStore _store = null!;
     private LocalProposer _proposer = null!;
     private PID _api = null!;
@@ -159,7 +161,7 @@ public sealed class ManagerApiActorTests : IAsyncLifetime
     {
         var token = Assert.IsType<JoinTokenInfo>(await Ask(new GetJoinToken("t1", role)));
 
-        var accepted = Assert.IsType<JoinAccepted>(await Ask(new JoinRequest("j1", token.Token, "10.0.0.42", TestNodes.Description("newbie"))));
+        var accepted = Assert.IsType<JoinAccepted>(await Ask(new JoinRequest("j1", token.Token, "10.0.0.42", TestNodes.Description("newbie"), NewCsr())));
 
         Assert.Equal((role, "cluster-1"), (accepted.Role, accepted.ClusterId));
         Assert.Contains(accepted.Managers, m => m is { NodeId: "leader0000", Leader: true });
@@ -168,11 +170,98 @@ public sealed class ManagerApiActorTests : IAsyncLifetime
         Assert.Equal("10.0.1.1:2377", token.ManagerAddr);
         Assert.Equal(role == NodeRole.Manager, accepted.RaftId != 0);
         Assert.Equal(node.RaftId, accepted.RaftId);
+        AssertIssuedTo(accepted.CertificatePem, accepted.NodeId, role);
+        Assert.Equal(_cluster.RootCaPem, accepted.RootCaPem);
+    }
+
+    [Fact]
+    public async Task Join_With_A_Bad_Csr_Is_Refused_And_Creates_Nothing()
+    {
+        var rejected = Assert.IsType<CommandRejected>(await Ask(new JoinRequest("j-bad", _cluster.WorkerJoinToken, "10.0.0.42", TestNodes.Description("x"), "not a csr")));
+
+        Assert.Equal(RejectCode.InvalidArgument, rejected.Code);
+        Assert.Contains("certificate request", rejected.Reason, StringComparison.Ordinal);
+        Assert.Equal(3, _store.Current.List<NodeObject>().Count());
+    }
+
+    [Fact]
+    public async Task A_Renewed_Certificate_Takes_The_Role_From_The_Store_Not_From_The_Caller()
+    {
+        await Ask(new PromoteNode("p1", "w-ready"));
+
+        var issued = Assert.IsType<CertificateIssued>(await Ask(new RenewCertificate("r1", "worker1111", NewCsr())));
+
+        AssertIssuedTo(issued.CertificatePem, "worker1111", NodeRole.Manager);
+    }
+
+    [Fact]
+    public async Task A_Removed_Node_Gets_No_Certificate_And_Is_Listed_As_Removed()
+    {
+        await Ask(new RemoveNode("rm1", "w-down", Force: false));
+
+        var refused = Assert.IsType<CommandRejected>(await Ask(new RenewCertificate("r1", "worker2222", NewCsr())));
+
+        Assert.Equal(RejectCode.PermissionDenied, refused.Code);
+        Assert.Contains("worker2222", _store.Current.Get<ClusterObject>(ClusterObject.DefaultId)!.RemovedNodes);
+    }
+
+    [Theory]
+    [InlineData(NodeRole.Worker)]
+    [InlineData(NodeRole.Manager)]
+    public async Task Rotating_A_Token_Retires_The_Old_One_Only(NodeRole role)
+    {
+        var before = _cluster;
+
+        var rotated = Assert.IsType<JoinTokenInfo>(await Ask(new GetJoinToken("rot1", role, Rotate: true)));
+
+        var after = _store.Current.Get<ClusterObject>(ClusterObject.DefaultId)!;
+        var (old, kept) = role == NodeRole.Worker ? (before.WorkerJoinToken, before.ManagerJoinToken) : (before.ManagerJoinToken, before.WorkerJoinToken);
+        Assert.NotEqual(old, rotated.Token);
+        Assert.Null(JoinTokens.RoleFor(old, after));
+        Assert.Equal(role, JoinTokens.RoleFor(rotated.Token, after));
+        Assert.NotNull(JoinTokens.RoleFor(kept, after));
+        var refused = Assert.IsType<CommandRejected>(await Ask(new JoinRequest("j-old", old, "10.0.0.42", TestNodes.Description("late"), NewCsr())));
+        Assert.Equal(RejectCode.InvalidToken, refused.Code);
+    }
+
+    [Fact]
+    public async Task A_Client_Certificate_Names_A_Client_Of_This_Swarm()
+    {
+        var issued = Assert.IsType<CertificateIssued>(await Ask(new IssueClientCertificate("c1", NewCsr(), "ci")));
+
+        using var certificate = X509Certificate2.CreateFromPem(issued.CertificatePem);
+        Assert.True(SwarmPeer.TryParse(certificate.SubjectName, out var peer, out _));
+        Assert.True(peer!.IsClient);
+        Assert.Equal("cluster-1", peer.ClusterId);
+    }
+
+    [Fact]
+    public async Task Cert_Expiry_Is_Set_Swarm_Wide_And_A_Too_Short_One_Is_Refused()
+    {
+        var updated = Assert.IsType<SwarmUpdated>(await Ask(new UpdateSwarm("s1", (long)TimeSpan.FromDays(30).TotalSeconds)));
+        var refused = Assert.IsType<CommandRejected>(await Ask(new UpdateSwarm("s2", 60)));
+
+        Assert.Equal(TimeSpan.FromDays(30).TotalSeconds, updated.CertExpirySeconds);
+        Assert.Equal(RejectCode.InvalidArgument, refused.Code);
+        var issued = Assert.IsType<CertificateIssued>(await Ask(new RenewCertificate("r1", "worker1111", NewCsr())));
+        using var certificate = X509Certificate2.CreateFromPem(issued.CertificatePem);
+        Assert.InRange(certificate.NotAfter.ToUniversalTime() - DateTime.UtcNow, TimeSpan.FromDays(29.9), TimeSpan.FromDays(30.1));
+    }
+
+    private static string NewCsr() => NodeKey.Generate().CreateCsr().ToPem();
+
+    private void AssertIssuedTo(string certificatePem, string nodeId, NodeRole role)
+    {
+        using var certificate = X509Certificate2.CreateFromPem(certificatePem);
+        Assert.True(SwarmPeer.TryParse(certificate.SubjectName, out var peer, out var error), error);
+        Assert.Equal(new SwarmPeer(nodeId, role, "cluster-1"), peer);
+        var validator = new SwarmCertificateValidator([X509Conversions.ToX509Certificate2(Pem.ReadCertificate(_cluster.RootCaPem))], "cluster-1");
+        Assert.True(validator.Validate(certificate, PeerUsage.Client).IsAccepted);
     }
 
     [Theory]
     [InlineData("")]
-    [InlineData("PSTKN-1-wrong")]
+    [InlineData("SWMTKN-1-wrong")]
     public async Task Join_With_An_Invalid_Token_Is_Rejected_And_Creates_Nothing(string token)
     {
         var rejected = Assert.IsType<CommandRejected>(await Ask(new JoinRequest("j1", token, "10.0.0.42", TestNodes.Description("intruder"))));
@@ -184,7 +273,7 @@ public sealed class ManagerApiActorTests : IAsyncLifetime
     [Fact]
     public async Task Join_Without_An_Address_Is_Rejected()
     {
-        var rejected = Assert.IsType<CommandRejected>(await Ask(new JoinRequest("j1", JoinTokens.Format(_cluster.WorkerJoinSecret), " ", TestNodes.Description("x"))));
+        var rejected = Assert.IsType<CommandRejected>(await Ask(new JoinRequest("j1", _cluster.WorkerJoinToken, " ", TestNodes.Description("x"), NewCsr())));
 
         Assert.Equal(RejectCode.InvalidArgument, rejected.Code);
     }
@@ -192,7 +281,7 @@ public sealed class ManagerApiActorTests : IAsyncLifetime
     [Fact]
     public async Task The_Same_Join_Request_Twice_Gets_The_Same_Answer_And_Creates_One_Node()
     {
-        var join = new JoinRequest("j-once", JoinTokens.Format(_cluster.WorkerJoinSecret), "10.0.0.42", TestNodes.Description("newbie"));
+        var join = new JoinRequest("j-once", _cluster.WorkerJoinToken, "10.0.0.42", TestNodes.Description("newbie"), NewCsr());
 
         var first = Assert.IsType<JoinAccepted>(await Ask(join));
         var second = Assert.IsType<JoinAccepted>(await Ask(join));

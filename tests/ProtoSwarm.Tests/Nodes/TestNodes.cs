@@ -35,6 +35,10 @@ internal static class TestNodes
 
     public static NodeDescription Description(string hostname) => new(hostname, "linux", "x86_64", 4_000_000_000, 8L << 30, "0.1.0");
 
-    public static ClusterObject Cluster(string clusterId = "cluster-a", string workerSecret = "worker-secret", string managerSecret = "manager-secret") =>
-        new(ClusterObject.DefaultId, ObjectMeta.New(T0), clusterId, workerSecret, managerSecret);
+    public static ClusterObject Cluster(string clusterId = "cluster-a", string workerToken = "worker-token", string managerToken = "manager-token") =>
+        new(ClusterObject.DefaultId, ObjectMeta.New(T0), clusterId, workerToken, managerToken);
+
+    /// <summary>A cluster object as `swarm init` makes it: a real root CA and SWMTKN-1 tokens that pin it.</summary>
+    public static ClusterObject SwarmCluster(string clusterId = "cluster-a") =>
+        Actors.Managers.SwarmCa.NewCluster(T0, snapshotInterval: 0) with { ClusterId = clusterId };
 }

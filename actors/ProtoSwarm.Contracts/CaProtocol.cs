@@ -1,0 +1,48 @@
+using MessagePack;
+
+namespace ProtoSwarm.Contracts;
+
+// The swarm's certificate authority: what a manager's CA endpoint answers (before a node has a
+// certificate, or to renew one), and what operators ask for.
+
+/// <summary>The swarm's root certificate(s), fetched by a joining node without trusting them: it compares their digest with its token.</summary>
+[MessagePackObject]
+public sealed record CaRootInfo(
+    [property: Key(0)] string ClusterId,
+    [property: Key(1)] string RootCaPem);
+
+/// <summary>
+/// A node asks for a new certificate for its own key pair (renewal, or after a role change). The node id is
+/// the one the caller's TLS certificate names, filled in by the CA endpoint, never taken from the caller.
+/// </summary>
+[MessagePackObject]
+public sealed record RenewCertificate(
+    [property: Key(0)] string RequestId,
+    [property: Key(1)] string NodeId,
+    [property: Key(2)] string CsrPem) : IManagerPeerMessage;
+
+/// <summary>`protoswarm ca issue-client`: a certificate for an operator's client (the CLI's client actor, the .NET client library).</summary>
+[MessagePackObject]
+public sealed record IssueClientCertificate(
+    [property: Key(0)] string RequestId,
+    [property: Key(1)] string CsrPem,
+    [property: Key(2)] string Name) : IManagerApiRequest;
+
+/// <summary>A certificate signed by the swarm's CA, with the root to trust and the role it grants.</summary>
+[MessagePackObject]
+public sealed record CertificateIssued(
+    [property: Key(0)] string CertificatePem,
+    [property: Key(1)] string RootCaPem,
+    [property: Key(2)] NodeRole Role,
+    [property: Key(3)] string SubjectId);
+
+/// <summary>`protoswarm swarm update`: the swarm-wide settings; null leaves a setting as it is.</summary>
+[MessagePackObject]
+public sealed record UpdateSwarm(
+    [property: Key(0)] string RequestId,
+    [property: Key(1)] long? CertExpirySeconds) : IManagerApiRequest;
+
+[MessagePackObject]
+public sealed record SwarmUpdated(
+    [property: Key(0)] string ClusterId,
+    [property: Key(1)] long CertExpirySeconds);

@@ -1,0 +1,116 @@
+using System.Security.Cryptography.X509Certificates;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using Microsoft.Extensions.Logging;
+using Proto.Remote;
+using ProtoSwarm.Pki;
+
+namespace ProtoSwarm.Networking.Security;
+
+/// <summary>
+/// Sits in front of Proto.Remote's endpoint on every node. A call without a valid swarm certificate is refused
+/// whole; on an accepted connection each message of each batch is checked against <see cref="RemoteAccessPolicy"/>
+/// for the certificate's role, and a refused one is re-addressed to the <see cref="RemoteAccessPolicy.DeniedTarget"/>
+/// actor, which answers the caller with PermissionDenied. The certificate is checked again at every batch, so a
+/// removed node or an expired certificate loses a connection it already had.
+/// </summary>
+internal sealed partial class RemoteAccessInterceptor : Interceptor
+{
+    private readonly RemoteAccessPolicy _policy;
+    private readonly SwarmCredentials _credentials;
+    private readonly ILogger _logger;
+
+    public RemoteAccessInterceptor(RemoteAccessPolicy policy, SwarmCredentials credentials, ILogger<RemoteAccessInterceptor> logger)
+    {
+        _policy = policy;
+        _credentials = credentials;
+        _logger = logger;
+    }
+
+    public override Task DuplexStreamingServerHandler<TRequest, TResponse>(
+        IAsyncStreamReader<TRequest> requestStream,
+        IServerStreamWriter<TResponse> responseStream,
+        ServerCallContext context,
+        DuplexStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        var (peer, certificate) = Authenticate(context);
+        return requestStream is IAsyncStreamReader<RemoteMessage> messages
+            ? continuation((IAsyncStreamReader<TRequest>)(object)new GuardedReader(messages, peer, certificate, this), responseStream, context)
+            : continuation(requestStream, responseStream, context);
+    }
+
+    public override Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        // Proto.Remote's diagnostics (process lists): managers only.
+        var (peer, _) = Authenticate(context);
+        return peer is { IsClient: false, Role: Contracts.NodeRole.Manager }
+            ? continuation(request, context)
+            : throw new RpcException(new Status(StatusCode.PermissionDenied, "Proto.Remote diagnostics need a manager's certificate."));
+    }
+
+    private (SwarmPeer Peer, X509Certificate2 Certificate) Authenticate(ServerCallContext context)
+    {
+        var certificate = context.GetHttpContext().Connection.ClientCertificate;
+        var checkedPeer = _credentials.Check(certificate, PeerUsage.Client);
+        if (!checkedPeer.IsAccepted)
+        {
+            LogRefusedCall(_logger, context.Peer, checkedPeer.Reason);
+            throw new RpcException(new Status(StatusCode.PermissionDenied, $"This swarm only accepts its own nodes' certificates: {checkedPeer.Reason}."));
+        }
+
+        return (checkedPeer.Peer!, certificate!);
+    }
+
+    private void Guard(MessageBatch batch, SwarmPeer peer, X509Certificate2 certificate)
+    {
+        var stillValid = !_credentials.Validator.IsRemoved(peer.NodeId) && certificate.NotAfter.ToUniversalTime() > DateTime.UtcNow;
+        var deniedIndex = -1;
+        foreach (var envelope in batch.Envelopes)
+        {
+            var typeName = envelope.TypeId >= 0 && envelope.TypeId < batch.TypeNames.Count ? batch.TypeNames[envelope.TypeId] : string.Empty;
+            var target = envelope.Target >= 0 && envelope.Target < batch.Targets.Count ? batch.Targets[envelope.Target] : string.Empty;
+            if (stillValid && _policy.Allows(peer, typeName, target))
+            {
+                continue;
+            }
+
+            if (deniedIndex < 0)
+            {
+                deniedIndex = batch.Targets.Count;
+                batch.Targets.Add(RemoteAccessPolicy.DeniedTarget);
+            }
+
+            envelope.Target = deniedIndex;
+            envelope.TargetRequestId = 0;
+            _policy.Refused.Count(typeName);
+            LogRefusedMessage(_logger, typeName, target, peer.NodeId, peer.IsClient ? "client" : peer.Role.ToString().ToLowerInvariant(), stillValid ? "its role does not allow it" : "the certificate was removed or expired");
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Refused a connection from {Peer}: {Reason}")]
+    private static partial void LogRefusedCall(ILogger logger, string peer, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Refused {Type} to {Target} from {NodeId} ({Role}): {Reason}")]
+    private static partial void LogRefusedMessage(ILogger logger, string type, string target, string nodeId, string role, string reason);
+
+    private sealed class GuardedReader(IAsyncStreamReader<RemoteMessage> inner, SwarmPeer peer, X509Certificate2 certificate, RemoteAccessInterceptor owner)
+        : IAsyncStreamReader<RemoteMessage>
+    {
+        public RemoteMessage Current => inner.Current;
+
+        public async Task<bool> MoveNext(CancellationToken cancellationToken)
+        {
+            if (!await inner.MoveNext(cancellationToken).ConfigureAwait(false))
+            {
+                return false;
+            }
+
+            if (inner.Current.MessageBatch is { } batch)
+            {
+                owner.Guard(batch, peer, certificate);
+            }
+
+            return true;
+        }
+    }
+}

@@ -1,0 +1,71 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography.X509Certificates;
+using ProtoSwarm.Pki;
+
+namespace ProtoSwarm.Networking.Security;
+
+/// <summary>
+/// A node's (or an operator client's) TLS identity and what it trusts: its certificate with the private key,
+/// and a validator over the swarm's roots. Both are swapped whole when the certificate is renewed, the roots
+/// change or a node is removed; connections made afterwards use the new ones. Refused peers are counted by
+/// reason, for logs, `info` and tests.
+/// </summary>
+public sealed class SwarmCredentials
+{
+    private readonly ConcurrentDictionary<CertificateRefusal, int> _refusals = new();
+    private volatile Identity _current;
+
+    public SwarmCredentials(X509Certificate2 certificate, SwarmCertificateValidator validator)
+    {
+        ArgumentNullException.ThrowIfNull(certificate);
+        ArgumentNullException.ThrowIfNull(validator);
+        if (!certificate.HasPrivateKey)
+            throw new ArgumentException("the node's certificate must carry its private key", nameof(certificate));
+        if (!SwarmPeer.TryParse(certificate.SubjectName, out var self, out var error))
+            throw new ArgumentException($"the certificate does not name a swarm node: {error}", nameof(certificate));
+        _current = new Identity(certificate, validator, self);
+    }
+
+    /// <summary>Raised for every peer certificate refused, on the handshake's thread.</summary>
+    public event Action<PeerValidation>? Refused;
+
+    public X509Certificate2 Certificate => _current.Certificate;
+
+    public SwarmCertificateValidator Validator => _current.Validator;
+
+    /// <summary>Who this certificate says we are.</summary>
+    public SwarmPeer Self => _current.Self;
+
+    public IReadOnlyDictionary<CertificateRefusal, int> Refusals => _refusals;
+
+    public int RefusalCount => _refusals.Values.Sum();
+
+    /// <summary>A renewed certificate (same trust).</summary>
+    public void Renew(X509Certificate2 certificate)
+    {
+        var next = new SwarmCredentials(certificate, Validator);
+        _current = next._current;
+    }
+
+    /// <summary>New trust: other roots (a CA rotation) or another list of removed nodes.</summary>
+    public void Trust(SwarmCertificateValidator validator)
+    {
+        ArgumentNullException.ThrowIfNull(validator);
+        _current = _current with { Validator = validator };
+    }
+
+    /// <summary>Checks a peer and counts a refusal.</summary>
+    public PeerValidation Check(X509Certificate2? certificate, PeerUsage usage, IEnumerable<X509Certificate2>? intermediates = null)
+    {
+        var result = Validator.Validate(certificate, usage, intermediates);
+        if (!result.IsAccepted)
+        {
+            _refusals.AddOrUpdate(result.Refusal!.Value, 1, (_, n) => n + 1);
+            Refused?.Invoke(result);
+        }
+
+        return result;
+    }
+
+    private sealed record Identity(X509Certificate2 Certificate, SwarmCertificateValidator Validator, SwarmPeer Self);
+}

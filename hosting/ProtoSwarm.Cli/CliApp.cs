@@ -14,7 +14,7 @@ internal sealed class CliApp(Func<string, INodeConnection> connect)
 {
     public Option<string?> Host { get; } = new Option<string?>("--host", "-H")
     {
-        Description = "The node's control socket, unix:///path (default: $PROTOSWARM_CONTROL_SOCKET, else unix:///var/lib/protoswarm/control.sock)",
+        Description = "The node's control socket, unix:///path (default: $PROTOSWARM_CONTROL_SOCKET, else unix:///var/lib/protoswarm/control.sock), or a manager, tcp://IP:PORT, with the client certificate in $PROTOSWARM_CERT_PATH (default ~/.protoswarm)",
         Recursive = true,
     }.CheckedBy(v => ArgumentRules.Host(v).Error);
 
@@ -24,6 +24,7 @@ internal sealed class CliApp(Func<string, INodeConnection> connect)
         root.Options.Add(Host);
         root.Subcommands.Add(SwarmCommands.Create(this));
         root.Subcommands.Add(NodeCommands.Create(this));
+        root.Subcommands.Add(CaCommands.Create(this));
         root.Subcommands.Add(SystemCommands.Info(this));
         root.Subcommands.Add(SystemCommands.Version(this));
         return root;
@@ -66,7 +67,7 @@ internal sealed class CliApp(Func<string, INodeConnection> connect)
             var error = parseResult.InvocationConfiguration.Error;
             try
             {
-                var node = connect(CliContext.SocketPath(parseResult.GetValue(Host)));
+                var node = connect(CliContext.Target(parseResult.GetValue(Host)));
                 return await body(parseResult, new CliContext(node, output, error), ct);
             }
             catch (SwarmCommandException e)

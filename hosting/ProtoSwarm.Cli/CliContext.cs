@@ -28,7 +28,8 @@ internal sealed class CliContext(INodeConnection node, TextWriter output, TextWr
     public INodeConnection Node { get; } = node;
 
     /// <summary>--host/-H when given (already checked by the parser), else PROTOSWARM_CONTROL_SOCKET, else the default.</summary>
-    public static string SocketPath(string? hostFlag) =>
+    /// <summary>A control socket's path, or tcp://IP:PORT for a manager reached with a client certificate.</summary>
+    public static string Target(string? hostFlag) =>
         hostFlag is null ? ControlClient.DefaultSocketPath() : ArgumentRules.Host(hostFlag).Value;
 
     public Task<TReply> RequestAsync<TReply>(object request, TimeSpan timeout, CancellationToken ct) =>

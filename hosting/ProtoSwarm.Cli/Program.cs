@@ -3,7 +3,10 @@ using ProtoSwarm.Cli;
 using ProtoSwarm.Cli.Control;
 using ProtoSwarm.Cli.Lab;
 
-var root = new CliApp(socketPath => new ControlSocketConnection(socketPath)).CreateRoot();
+const string Tcp = "tcp://";
+var root = new CliApp(target => target.StartsWith(Tcp, StringComparison.Ordinal)
+    ? new RemoteManagerConnection(target[Tcp.Length..], RemoteManagerConnection.DefaultCertificateDir())
+    : new ControlSocketConnection(target)).CreateRoot();
 root.Subcommands.Add(LabCommands.Create());
 
 // Exceptions reach CliApp.RunAsync, which prints one line instead of System.CommandLine's stack trace.

@@ -3,12 +3,13 @@ using Proto.Remote;
 using Proto.Remote.GrpcNet;
 using ProtoSwarm.Contracts;
 using ProtoSwarm.Networking.Remote;
+using ProtoSwarm.Networking.Security;
 
 namespace ProtoSwarm.Client;
 
 /// <summary>
 /// A client-mode Proto.Remote actor system that sends typed messages to a manager's
-/// <c>manager-api</c> actor. It listens on nothing: replies come back on the connection it opened.
+/// <c>manager-api</c> actor over mutual TLS. It listens on nothing: replies come back on the connection it opened.
 /// </summary>
 public sealed class RemoteChannel : IRequestChannel
 {
@@ -25,10 +26,11 @@ public sealed class RemoteChannel : IRequestChannel
 
     public string ManagerAddr => _managerApi.Address;
 
-    public static async Task<RemoteChannel> ConnectAsync(string managerAddr)
+    /// <summary>Connects with a certificate the swarm issued: an operator's client certificate, or a node's.</summary>
+    public static async Task<RemoteChannel> ConnectAsync(string managerAddr, SwarmCredentials credentials)
     {
         var system = new ActorSystem(new ActorSystemConfig().WithDeveloperSupervisionLogging(false))
-            .WithClientRemote(RemoteConfigFactory.ForClient());
+            .WithClientRemote(RemoteConfigFactory.ForClient(credentials));
         await system.Remote().StartAsync().ConfigureAwait(false);
         return new RemoteChannel(system, managerAddr);
     }

@@ -7,7 +7,7 @@ namespace ProtoSwarm.Client;
 /// <summary>
 /// The typed API to a swarm, for any .NET program:
 /// <code>
-/// await using var swarm = await SwarmClient.ConnectAsync("10.0.0.1:2377");
+/// await using var swarm = await SwarmClient.ConnectAsync("10.0.0.1:2377", "/root/.protoswarm/client");
 /// foreach (var node in await swarm.Nodes.ListAsync()) Console.WriteLine(node.Description.Hostname);
 /// </code>
 /// Every command carries a fresh request id, so a retried delivery is applied once. A refusal
@@ -30,9 +30,13 @@ public sealed class SwarmClient : IAsyncDisposable
 
     public SwarmApi Swarm { get; }
 
-    /// <summary>Connects to a manager over Proto.Remote (address IP:PORT, e.g. 10.0.0.1:2377).</summary>
-    public static async Task<SwarmClient> ConnectAsync(string managerAddr) =>
-        new(await RemoteChannel.ConnectAsync(managerAddr).ConfigureAwait(false));
+    /// <summary>
+    /// Connects to a manager over Proto.Remote with mutual TLS (address IP:PORT, e.g. 10.0.0.1:2377), presenting the
+    /// client certificate in <paramref name="certificateDir"/> (ca.pem, cert.pem, key.pem; made by
+    /// `protoswarm ca issue-client --out DIR` on a manager).
+    /// </summary>
+    public static async Task<SwarmClient> ConnectAsync(string managerAddr, string certificateDir) =>
+        new(await RemoteChannel.ConnectAsync(managerAddr, ClientCertificates.Load(certificateDir)).ConfigureAwait(false));
 
     /// <summary>Talks to the local node through its control socket (root only).</summary>
     public static SwarmClient ForControlSocket(string? socketPath = null) =>
@@ -97,8 +101,12 @@ public sealed class SwarmClient : IAsyncDisposable
 
         internal SwarmApi(SwarmClient client) => _client = client;
 
-        public Task<JoinTokenInfo> JoinTokenAsync(NodeRole role, CancellationToken ct = default) =>
-            _client.AskAsync<JoinTokenInfo>(new GetJoinToken(SwarmIds.NewRequestId(), role), ct: ct);
+        public Task<JoinTokenInfo> JoinTokenAsync(NodeRole role, bool rotate = false, CancellationToken ct = default) =>
+            _client.AskAsync<JoinTokenInfo>(new GetJoinToken(SwarmIds.NewRequestId(), role, rotate), ct: ct);
+
+        /// <summary>Sets how long node certificates are valid (`swarm update --cert-expiry`).</summary>
+        public Task<SwarmUpdated> UpdateAsync(TimeSpan? certExpiry = null, CancellationToken ct = default) =>
+            _client.AskAsync<SwarmUpdated>(new UpdateSwarm(SwarmIds.NewRequestId(), certExpiry is { } e ? (long)e.TotalSeconds : null), ct: ct);
 
         public Task<SwarmSummary> SummaryAsync(CancellationToken ct = default) =>
             _client.AskAsync<SwarmSummary>(new GetSwarmSummary(SwarmIds.NewRequestId()), ct: ct);

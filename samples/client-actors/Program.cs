@@ -1,13 +1,22 @@
-// A .NET program that talks to a swarm with typed messages, as any client actor does:
-//   dotnet run --project samples/client-actors -- 10.0.0.1:2377
-// In a lab: protoswarm lab exec m1 -- dotnet samples/client-actors/bin/Debug/net10.0/ClientActors.dll 10.99.0.11:2377
+// A .NET program that talks to a swarm with typed messages over mutual TLS, as any client actor does.
+// Get a client certificate on a manager first, then point the sample at a manager and at it:
+//   protoswarm ca issue-client --out /root/.protoswarm/client
+//   dotnet run --project samples/client-actors -- 10.0.0.1:2377 /root/.protoswarm/client
+// In a lab: protoswarm lab exec w1 -- dotnet samples/client-actors/bin/Release/net10.0/ClientActors.dll 10.250.0.11:2377 DIR
 using ProtoSwarm.Client;
 using ProtoSwarm.Contracts;
 
 var managerAddr = args.Length > 0 ? args[0] : Environment.GetEnvironmentVariable("PROTOSWARM_MANAGER") ?? "127.0.0.1:2377";
-await using var swarm = await SwarmClient.ConnectAsync(managerAddr);
+var certificateDir = args.Length > 1 ? args[1] : ClientCertificates.DefaultDirectory();
+if (certificateDir is null)
+{
+    Console.Error.WriteLine("Error: give the client certificate directory as the second argument (or PROTOSWARM_CERT_PATH); make one on a manager with `protoswarm ca issue-client --out DIR`.");
+    return 2;
+}
+
 try
 {
+    await using var swarm = await SwarmClient.ConnectAsync(managerAddr, certificateDir);
     var summary = await swarm.Swarm.SummaryAsync();
     Console.WriteLine($"Swarm {summary.ClusterId}: {summary.Nodes} nodes, {summary.Managers} managers");
 

@@ -92,9 +92,49 @@ internal static class ArgumentRules
             : Checked<string>.Ok(value.Trim());
 
     /// <summary>`--host`/`-H`: the control socket, as unix:///path (docker's form) or a plain absolute path.</summary>
+    /// <summary>A Go-style duration as docker takes it: 90s, 45m, 720h, 1h30m.</summary>
+    public static Checked<TimeSpan> Duration(string flag, string value)
+    {
+        var match = System.Text.RegularExpressions.Regex.Match(value.Trim(), @"^(?:(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h))+$");
+        if (!match.Success)
+        {
+            return Checked<TimeSpan>.Fail($"{flag} '{value}' is not a duration; use a number and a unit (ns, us, ms, s, m, h), e.g. 720h or 1h30m.");
+        }
+
+        var total = TimeSpan.Zero;
+        for (var i = 0; i < match.Groups[1].Captures.Count; i++)
+        {
+            var amount = double.Parse(match.Groups[1].Captures[i].Value, CultureInfo.InvariantCulture);
+            total += match.Groups[2].Captures[i].Value switch
+            {
+                "h" => TimeSpan.FromHours(amount),
+                "m" => TimeSpan.FromMinutes(amount),
+                "s" => TimeSpan.FromSeconds(amount),
+                "ms" => TimeSpan.FromMilliseconds(amount),
+                "us" or "µs" => TimeSpan.FromMicroseconds(amount),
+                _ => TimeSpan.FromTicks((long)(amount / 100)),
+            };
+        }
+
+        return Checked<TimeSpan>.Ok(total);
+    }
+
+    /// <summary>
+    /// `--host`: the node's control socket (unix:///path), or a manager's API over mutual TLS (tcp://IP[:PORT]) with the
+    /// client certificate in $PROTOSWARM_CERT_PATH (default ~/.protoswarm).
+    /// </summary>
     public static Checked<string> Host(string value)
     {
         const string UnixScheme = "unix://";
+        const string TcpScheme = "tcp://";
+        if (value.StartsWith(TcpScheme, StringComparison.Ordinal))
+        {
+            var remote = RemoteAddr(value[TcpScheme.Length..]);
+            return remote.Error is null
+                ? Checked<string>.Ok(TcpScheme + remote.Value)
+                : Checked<string>.Fail($"--host '{value}': {remote.Error}");
+        }
+
         var path = value.StartsWith(UnixScheme, StringComparison.Ordinal) ? value[UnixScheme.Length..] : value;
         if (path.StartsWith('/') && path.Length > 1)
         {
@@ -102,8 +142,8 @@ internal static class ArgumentRules
         }
 
         return value.Contains("://", StringComparison.Ordinal) && !value.StartsWith(UnixScheme, StringComparison.Ordinal)
-            ? Checked<string>.Fail($"--host '{value}': the node's control socket is a local Unix socket; use unix:///path/to/control.sock.")
-            : Checked<string>.Fail($"--host '{value}' is not a socket path; use unix:///path/to/control.sock (default unix:///var/lib/protoswarm/control.sock).");
+            ? Checked<string>.Fail($"--host '{value}': use unix:///path/to/control.sock for a node's control socket, or tcp://IP:PORT for a manager's API with a client certificate.")
+            : Checked<string>.Fail($"--host '{value}' is not a socket path or a tcp:// address; use unix:///path/to/control.sock (default unix:///var/lib/protoswarm/control.sock) or tcp://IP:PORT.");
     }
 
     private static (string Host, int? Port, string? Error) SplitHostPort(string value)

@@ -8,7 +8,7 @@ namespace ProtoSwarm.Cli.Commands;
 internal static class SwarmCommands
 {
     public static Command Create(CliApp app) =>
-        new Command("swarm", "Manage the swarm").With(Init(app), Join(app), Leave(app), JoinToken(app));
+        new Command("swarm", "Manage the swarm").With(Init(app), Join(app), Leave(app), JoinToken(app), Update(app));
 
     private static Command Init(CliApp app)
     {
@@ -82,16 +82,49 @@ internal static class SwarmCommands
     private static Command JoinToken(CliApp app)
     {
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Only display token" };
+        var rotate = new Option<bool>("--rotate") { Description = "Rotate join token" };
         var role = new Argument<string>("(worker|manager)") { Description = "The role the token admits" }
             .CheckedBy(v => ArgumentRules.Role(v).Error);
-        var command = new Command("join-token", "Manage join tokens").With(quiet, role);
+        var command = new Command("join-token", "Manage join tokens").With(quiet, rotate, role);
         app.SetAction(command, async (parse, cli, ct) =>
         {
+            var roleValue = ArgumentRules.Role(parse.GetRequiredValue(role)).Value;
+            var rotating = parse.GetValue(rotate);
             var info = await cli.RequestAsync<JoinTokenInfo>(
-                new GetJoinToken(SwarmIds.NewRequestId(), ArgumentRules.Role(parse.GetRequiredValue(role)).Value),
-                Timeouts.Query,
+                new GetJoinToken(SwarmIds.NewRequestId(), roleValue, rotating),
+                rotating ? Timeouts.Change : Timeouts.Query,
                 ct);
-            await cli.Out.WriteAsync(parse.GetValue(quiet) ? info.Token + "\n" : SwarmView.JoinCommand(info));
+            if (parse.GetValue(quiet))
+            {
+                await cli.Out.WriteAsync(info.Token + "\n");
+            }
+            else
+            {
+                await cli.Out.WriteAsync((rotating ? $"Successfully rotated {SwarmView.RoleName(roleValue)} join token.\n\n" : string.Empty) + SwarmView.JoinCommand(info));
+            }
+
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Update(CliApp app)
+    {
+        var certExpiry = new Option<string?>("--cert-expiry")
+        {
+            Description = "Validity period for node certificates (ns|us|ms|s|m|h) (default 2160h0m0s)",
+        }.CheckedBy(v => ArgumentRules.Duration("--cert-expiry", v).Error);
+        var command = new Command("update", "Update the swarm").With(certExpiry);
+        app.SetAction(command, async (parse, cli, ct) =>
+        {
+            if (parse.GetValue(certExpiry) is not { } expiry)
+            {
+                throw new Client.SwarmCommandException(RejectCode.InvalidArgument, "Nothing to update; give a setting, e.g. --cert-expiry 720h.");
+            }
+
+            var seconds = (long)ArgumentRules.Duration("--cert-expiry", expiry).Value.TotalSeconds;
+            await cli.RequestAsync<SwarmUpdated>(new UpdateSwarm(SwarmIds.NewRequestId(), seconds), Timeouts.Change, ct);
+            await cli.Out.WriteAsync("Swarm updated.\n");
             return 0;
         });
         return command;

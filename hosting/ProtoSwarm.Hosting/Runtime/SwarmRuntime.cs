@@ -114,8 +114,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
                 InitSwarm m => await InitAsync(m),
                 JoinSwarm m => await JoinAsync(m, ct),
                 LeaveSwarm m => await LeaveAsync(m),
-                ListNodes or InspectNode or PromoteNode or DemoteNode or UpdateNode or RemoveNode or GetJoinToken or GetSwarmSummary
-                    => await AskManagerAsync(request, ct),
+                IManagerApiRequest => await AskManagerAsync(request, ct),
                 _ => new CommandRejected(RejectCode.InvalidArgument, $"{request.GetType().Name} is not a command this node answers; are the CLI and protoswarmd the same version?"),
             };
         }

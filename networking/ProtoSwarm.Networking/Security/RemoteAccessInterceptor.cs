@@ -19,6 +19,7 @@ internal sealed partial class RemoteAccessInterceptor : Interceptor
     private readonly RemoteAccessPolicy _policy;
     private readonly SwarmCredentials _credentials;
     private readonly ILogger _logger;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string NodeId, string Type), DateTime> _lastLogged = new();
 
     public RemoteAccessInterceptor(RemoteAccessPolicy policy, SwarmCredentials credentials, ILogger<RemoteAccessInterceptor> logger)
     {
@@ -63,34 +64,49 @@ internal sealed partial class RemoteAccessInterceptor : Interceptor
 
     private void Guard(MessageBatch batch, SwarmPeer peer, X509Certificate2 certificate)
     {
-        var stillValid = !_credentials.Validator.IsRemoved(peer.NodeId) && certificate.NotAfter.ToUniversalTime() > DateTime.UtcNow;
-        var deniedIndex = -1;
+        var removed = _credentials.Validator.IsRemoved(peer.NodeId);
+        var expired = certificate.NotAfter.ToUniversalTime() <= DateTime.UtcNow;
+        var redirectIndex = -1;
         foreach (var envelope in batch.Envelopes)
         {
             var typeName = envelope.TypeId >= 0 && envelope.TypeId < batch.TypeNames.Count ? batch.TypeNames[envelope.TypeId] : string.Empty;
             var target = envelope.Target >= 0 && envelope.Target < batch.Targets.Count ? batch.Targets[envelope.Target] : string.Empty;
-            if (stillValid && _policy.Allows(peer, typeName, target))
+            if (!removed && !expired && _policy.Allows(peer, typeName, target))
             {
                 continue;
             }
 
-            if (deniedIndex < 0)
+            if (redirectIndex < 0)
             {
-                deniedIndex = batch.Targets.Count;
-                batch.Targets.Add(RemoteAccessPolicy.DeniedTarget);
+                redirectIndex = batch.Targets.Count;
+                batch.Targets.Add(removed ? RemoteAccessPolicy.RemovedTarget : RemoteAccessPolicy.DeniedTarget);
             }
 
-            envelope.Target = deniedIndex;
+            envelope.Target = redirectIndex;
             envelope.TargetRequestId = 0;
             _policy.Refused.Count(typeName);
-            LogRefusedMessage(_logger, typeName, target, peer.NodeId, peer.IsClient ? "client" : peer.Role.ToString().ToLowerInvariant(), stillValid ? "its role does not allow it" : "the certificate was removed or expired");
+            LogRefusal(peer, typeName, target, removed ? "the node was removed from the swarm" : expired ? "its certificate expired" : "its role does not allow it");
         }
+    }
+
+    /// <summary>One line per peer and message type per minute: a removed node keeps trying, and the log should say so once.</summary>
+    private void LogRefusal(SwarmPeer peer, string typeName, string target, string reason)
+    {
+        var now = DateTime.UtcNow;
+        var key = (peer.NodeId, typeName);
+        if (_lastLogged.TryGetValue(key, out var last) && now - last < TimeSpan.FromMinutes(1))
+        {
+            return;
+        }
+
+        _lastLogged[key] = now;
+        LogRefusedMessage(_logger, typeName, target, peer.NodeId, peer.IsClient ? "client" : peer.Role.ToString().ToLowerInvariant(), reason);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Refused a connection from {Peer}: {Reason}")]
     private static partial void LogRefusedCall(ILogger logger, string peer, string reason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Refused {Type} to {Target} from {NodeId} ({Role}): {Reason}")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Refused {Type} to {Target} from {NodeId} ({Role}): {Reason} (repeats of this are counted, not logged, for a minute)")]
     private static partial void LogRefusedMessage(ILogger logger, string type, string target, string nodeId, string role, string reason);
 
     private sealed class GuardedReader(IAsyncStreamReader<RemoteMessage> inner, SwarmPeer peer, X509Certificate2 certificate, RemoteAccessInterceptor owner)

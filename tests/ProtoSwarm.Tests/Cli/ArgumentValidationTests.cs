@@ -24,7 +24,8 @@ public class ArgumentValidationTests
     [InlineData("role must be manager or worker", "node", "ls", "--filter", "role=boss")]
     [InlineData("there is no field .Foo", "node", "ls", "--format", "{{.Foo}}")]
     [InlineData("--format cannot be combined with --pretty", "node", "inspect", "--pretty", "--format", "{{.ID}}", "n1")]
-    [InlineData("--host 'tcp://10.0.0.1:2375'", "-H", "tcp://10.0.0.1:2375", "node", "ls")]
+    [InlineData("--host 'http://10.0.0.1:2375'", "-H", "http://10.0.0.1:2375", "node", "ls")]
+    [InlineData("--host 'tcp://10.0.0.1:99999'", "-H", "tcp://10.0.0.1:99999", "node", "ls")]
     public async Task Invalid_Values_Are_Refused_Before_Anything_Is_Sent(string expected, params string[] args)
     {
         var (code, output, error) = await RunAsync(NoAnswers, args);
@@ -66,8 +67,10 @@ public class ArgumentValidationTests
     [Theory]
     [InlineData("unix:///run/protoswarm/control.sock", "/run/protoswarm/control.sock")]
     [InlineData("/tmp/node1/control.sock", "/tmp/node1/control.sock")]
-    public void Host_Flag_Names_The_Control_Socket(string given, string expected)
+    [InlineData("tcp://10.0.0.1", "tcp://10.0.0.1:2377")]
+    [InlineData("tcp://10.0.0.1:4000", "tcp://10.0.0.1:4000")]
+    public void Host_Flag_Names_The_Control_Socket_Or_A_Manager(string given, string expected)
     {
-        Assert.Equal(expected, CliContext.SocketPath(given));
+        Assert.Equal(expected, CliContext.Target(given));
     }
 }

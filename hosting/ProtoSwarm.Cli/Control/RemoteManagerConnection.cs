@@ -1,0 +1,56 @@
+using ProtoSwarm.Client;
+using ProtoSwarm.Contracts;
+
+namespace ProtoSwarm.Cli.Control;
+
+/// <summary>
+/// The CLI's client actor for `--host tcp://IP:PORT`: the managers' API over Proto.Remote with mutual TLS, with
+/// the client certificate in $PROTOSWARM_CERT_PATH (default ~/.protoswarm; `protoswarm ca issue-client`).
+/// What a node does for itself (init, join, leave) needs that node's control socket.
+/// </summary>
+internal sealed class RemoteManagerConnection(string managerAddr, string certificateDir) : INodeConnection
+{
+    public string Address => "tcp://" + managerAddr;
+
+    public static string DefaultCertificateDir() =>
+        ClientCertificates.DefaultDirectory() ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".protoswarm");
+
+    public async Task<TReply> RequestAsync<TReply>(object request, TimeSpan timeout, CancellationToken ct)
+    {
+        if (request is GetInfo)
+        {
+            return (TReply)(object)await InfoAsync(timeout, ct);
+        }
+
+        if (request is not IManagerApiRequest)
+        {
+            throw new SwarmCommandException(RejectCode.InvalidArgument,
+                $"This command runs on a node itself, through its control socket (unix:///var/lib/protoswarm/control.sock on that node); over {Address} only the managers' API is available.");
+        }
+
+        await using var channel = await RemoteChannel.ConnectAsync(managerAddr, ClientCertificates.Load(certificateDir));
+        var client = new SwarmClient(channel);
+        return await client.AskAsync<TReply>(request, timeout, ct);
+    }
+
+    /// <summary>`info` about the swarm as a manager sees it; this CLI is not a node, so it has no node id of its own.</summary>
+    private async Task<NodeInfoSnapshot> InfoAsync(TimeSpan timeout, CancellationToken ct)
+    {
+        var summary = await RequestAsync<SwarmSummary>(new GetSwarmSummary(SwarmIds.NewRequestId()), timeout, ct);
+        return new NodeInfoSnapshot(
+            "active",
+            string.Empty,
+            managerAddr,
+            ControlAvailable: true,
+            summary.ClusterId,
+            summary.Managers,
+            summary.Nodes,
+            [.. summary.ManagerAddresses.Select(m => m.Addr)],
+            Hostname: string.Empty,
+            EngineVersion: string.Empty,
+            StateDir: string.Empty,
+            Error: string.Empty,
+            ListenAddr: managerAddr,
+            MemberId: string.Empty);
+    }
+}

@@ -1,0 +1,272 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
+using Grpc.Net.Client;
+using Microsoft.Extensions.Logging.Abstractions;
+using Org.BouncyCastle.Asn1.X509;
+using Proto;
+using Proto.Remote;
+using Proto.Remote.GrpcNet;
+using ProtoSwarm.Contracts;
+using ProtoSwarm.Networking.Remote;
+using ProtoSwarm.Networking.Security;
+using ProtoSwarm.Pki;
+using ProtoSwarm.Tests.Contracts;
+using ProtoSwarm.Tests.Pki;
+using Xunit.Abstractions;
+
+namespace ProtoSwarm.Tests.Security;
+
+/// <summary>
+/// A node's real Proto.Remote endpoint (<see cref="SwarmRemoteHost"/>: Kestrel, mutual TLS, the per-message role
+/// check) on loopback, with stand-ins for the managers' actors that record what reaches them; callers hold a
+/// manager's, a worker's, an operator's or a forged certificate.
+/// </summary>
+public sealed class RemoteAccessTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Answer = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan Refused = TimeSpan.FromSeconds(3);
+
+    private readonly ITestOutputHelper _output;
+    private readonly TestPki _pki = new();
+    private readonly ConcurrentBag<object> _reached = [];
+    private readonly List<ActorSystem> _clients = [];
+    private ActorSystem _server = null!;
+    private SwarmRemoteHost _host = null!;
+    private SwarmCredentials _serverCredentials = null!;
+    private string _address = null!;
+
+    public RemoteAccessTests(ITestOutputHelper output) => _output = output;
+
+    public static TheoryData<string> ManagerApiTypes() =>
+        [.. ContractRegistry.Types.Where(t => typeof(IManagerApiRequest).IsAssignableFrom(t)).Select(t => t.Name).Order(StringComparer.Ordinal)];
+
+    public static TheoryData<string> ManagerPeerTypes() =>
+        [.. ContractRegistry.Types.Where(t => typeof(IManagerPeerMessage).IsAssignableFrom(t)).Select(t => t.Name).Order(StringComparer.Ordinal)];
+
+    public async Task InitializeAsync()
+    {
+        var port = FreePort();
+        _address = $"127.0.0.1:{port}";
+        _serverCredentials = new SwarmCredentials(_pki.Node("manager-1", NodeRole.Manager), _pki.Validator());
+        _server = new ActorSystem();
+        foreach (var name in new[] { "manager-api", "raft", "dispatcher" })
+        {
+            _server.Root.SpawnNamed(Props.FromFunc(Record), name);
+        }
+
+        _host = await SwarmRemoteHost.StartAsync(
+            _server,
+            new IPEndPoint(IPAddress.Loopback, port),
+            "127.0.0.1",
+            _serverCredentials,
+            new RemoteAccessPolicy(["manager-api", "raft", "dispatcher"]),
+            ca: null,
+            NullLoggerFactory.Instance);
+        await _server.Remote().StartAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var client in _clients)
+        {
+            await client.Remote().ShutdownAsync(graceful: true);
+            await client.ShutdownAsync();
+        }
+
+        await _server.Remote().ShutdownAsync(graceful: true);
+        await _host.DisposeAsync();
+        await _server.ShutdownAsync();
+    }
+
+    [Theory]
+    [MemberData(nameof(ManagerApiTypes))]
+    public async Task A_Workers_Certificate_Is_Refused_Every_Managers_Api_Request(string type)
+    {
+        var client = await ClientAsync(_pki.Node("worker-1", NodeRole.Worker));
+
+        var reply = await client.Root.RequestAsync<object>(new PID(_address, "manager-api"), Sample(type), Answer);
+
+        var refused = Assert.IsType<CommandRejected>(reply);
+        Assert.Equal(RejectCode.PermissionDenied, refused.Code);
+        Assert.Contains(type, refused.Reason, StringComparison.Ordinal);
+        Assert.Empty(_reached);
+        Assert.Equal(1, _host.Policy.Refused.ByType.GetValueOrDefault(type));
+        _output.WriteLine($"{type} from a worker: refused ({refused.Reason})");
+    }
+
+    [Theory]
+    [MemberData(nameof(ManagerApiTypes))]
+    public async Task A_Managers_And_An_Operators_Certificates_Reach_The_Managers_Api(string type)
+    {
+        var manager = await ClientAsync(_pki.Node("manager-2", NodeRole.Manager));
+        var operatorClient = await ClientAsync(ClientCertificate("client-ops"));
+
+        Assert.Equal(new NodeList([]), await manager.Root.RequestAsync<object>(new PID(_address, "manager-api"), Sample(type), Answer));
+        Assert.Equal(new NodeList([]), await operatorClient.Root.RequestAsync<object>(new PID(_address, "manager-api"), Sample(type), Answer));
+        Assert.Equal(2, _reached.Count);
+    }
+
+    [Theory]
+    [MemberData(nameof(ManagerPeerTypes))]
+    public async Task Only_A_Managers_Certificate_May_Send_What_Managers_Send_Each_Other(string type)
+    {
+        var worker = await ClientAsync(_pki.Node("worker-1", NodeRole.Worker));
+        var operatorClient = await ClientAsync(ClientCertificate("client-ops"));
+        var manager = await ClientAsync(_pki.Node("manager-2", NodeRole.Manager));
+
+        var fromWorker = Assert.IsType<CommandRejected>(await worker.Root.RequestAsync<object>(new PID(_address, "raft"), Sample(type), Answer));
+        var fromClient = Assert.IsType<CommandRejected>(await operatorClient.Root.RequestAsync<object>(new PID(_address, "raft"), Sample(type), Answer));
+        Assert.Empty(_reached);
+        Assert.Equal(new NodeList([]), await manager.Root.RequestAsync<object>(new PID(_address, "raft"), Sample(type), Answer));
+
+        Assert.Equal((RejectCode.PermissionDenied, RejectCode.PermissionDenied), (fromWorker.Code, fromClient.Code));
+        Assert.Single(_reached);
+        _output.WriteLine($"{type}: refused from a worker and from a client certificate, delivered from a manager");
+    }
+
+    [Fact]
+    public async Task A_Worker_Can_Heartbeat_But_Cannot_Stop_A_Managers_Actor()
+    {
+        var worker = await ClientAsync(_pki.Node("worker-1", NodeRole.Worker));
+        var heartbeat = (NodeHeartbeat)Sample(nameof(NodeHeartbeat));
+
+        Assert.Equal(new NodeList([]), await worker.Root.RequestAsync<object>(new PID(_address, "dispatcher"), heartbeat, Answer));
+        worker.Root.Send(new PID(_address, "dispatcher"), PoisonPill.Instance);
+        worker.Root.Stop(new PID(_address, "dispatcher"));
+        await WaitUntilAsync(() => _host.Policy.Refused.Total >= 2);
+
+        // Still alive: it answers the next heartbeat.
+        Assert.Equal(new NodeList([]), await worker.Root.RequestAsync<object>(new PID(_address, "dispatcher"), heartbeat, Answer));
+        _output.WriteLine($"refused: {string.Join(", ", _host.Policy.Refused.ByType.Select(kv => $"{kv.Key} x{kv.Value}"))}");
+    }
+
+    public static TheoryData<string, CertificateRefusal> Strangers() => new()
+    {
+        { "another CA's certificate", CertificateRefusal.UntrustedIssuer },
+        { "an expired certificate", CertificateRefusal.Expired },
+        { "a self-signed certificate", CertificateRefusal.SelfSigned },
+        { "a removed node's certificate", CertificateRefusal.RemovedNode },
+        { "another cluster's certificate (same CA)", CertificateRefusal.WrongCluster },
+    };
+
+    [Theory]
+    [MemberData(nameof(Strangers))]
+    public async Task A_Connection_With_A_Certificate_The_Swarm_Did_Not_Issue_Or_Revoked_Gets_Nowhere(string who, CertificateRefusal expected)
+    {
+        var certificate = expected switch
+        {
+            CertificateRefusal.UntrustedIssuer => new TestPki().Node("manager-9", NodeRole.Manager),
+            CertificateRefusal.Expired => _pki.Node("manager-9", NodeRole.Manager, now: DateTimeOffset.UtcNow.AddDays(-10), validity: TimeSpan.FromDays(1)),
+            CertificateRefusal.SelfSigned => SelfSigned("manager-9"),
+            CertificateRefusal.RemovedNode => _pki.Node("manager-9", NodeRole.Manager),
+            CertificateRefusal.WrongCluster => _pki.Node("manager-9", NodeRole.Manager, clusterId: "cluster-b"),
+            _ => throw new ArgumentOutOfRangeException(nameof(expected)),
+        };
+        if (expected == CertificateRefusal.RemovedNode)
+        {
+            _serverCredentials.Trust(_serverCredentials.Validator.WithRemovedNodes(new HashSet<string> { "manager-9" }));
+        }
+
+        var client = await ClientAsync(certificate, trustAnyServer: true);
+
+        await Assert.ThrowsAnyAsync<Exception>(() => client.Root.RequestAsync<object>(new PID(_address, "manager-api"), Sample(nameof(ListNodes)), Refused));
+
+        Assert.Empty(_reached);
+        Assert.True(_serverCredentials.Refusals.GetValueOrDefault(expected) >= 1, $"{who}: refusals counted {string.Join(", ", _serverCredentials.Refusals)}");
+        _output.WriteLine($"{who}: refused as {expected} ({_serverCredentials.Refusals[expected]} handshake(s))");
+    }
+
+    [Fact]
+    public async Task A_Connection_Without_A_Certificate_Gets_Nowhere()
+    {
+        var config = (RemoteConfigFactory.ForClient() with { UseHttps = true }).WithChannelOptions(new GrpcChannelOptions
+        {
+            HttpHandler = new SocketsHttpHandler { SslOptions = new SslClientAuthenticationOptions { RemoteCertificateValidationCallback = (_, c, _, _) => c is not null } },
+        });
+        var client = new ActorSystem().WithClientRemote(config);
+        _clients.Add(client);
+        await client.Remote().StartAsync();
+
+        await Assert.ThrowsAnyAsync<Exception>(() => client.Root.RequestAsync<object>(new PID(_address, "manager-api"), Sample(nameof(ListNodes)), Refused));
+
+        Assert.Empty(_reached);
+        Assert.True(_serverCredentials.Refusals.GetValueOrDefault(CertificateRefusal.NoCertificate) >= 1);
+    }
+
+    [Fact]
+    public async Task A_Node_Removed_While_Connected_Loses_Its_Connection_At_The_Next_Message()
+    {
+        var worker = await ClientAsync(_pki.Node("worker-7", NodeRole.Worker));
+        var heartbeat = (NodeHeartbeat)Sample(nameof(NodeHeartbeat)) with { NodeId = "worker-7" };
+        Assert.Equal(new NodeList([]), await worker.Root.RequestAsync<object>(new PID(_address, "dispatcher"), heartbeat, Answer));
+
+        _serverCredentials.Trust(_serverCredentials.Validator.WithRemovedNodes(new HashSet<string> { "worker-7" }));
+
+        // The same connection: the removed node is told so, which makes its agent leave.
+        var told = Assert.IsType<HeartbeatRejected>(await worker.Root.RequestAsync<object>(new PID(_address, "dispatcher"), heartbeat, Answer));
+        Assert.True(told.Removed);
+        Assert.Single(_reached);
+    }
+
+    private async Task<ActorSystem> ClientAsync(X509Certificate2 certificate, bool trustAnyServer = false)
+    {
+        var peer = SwarmPeer.TryParse(certificate.SubjectName, out var p, out _) ? p : null;
+        var validator = trustAnyServer ? _pki.Validator() : new SwarmCertificateValidator([_pki.Ca.ToX509Certificate2()], peer?.ClusterId ?? TestPki.ClusterId);
+        var credentials = new SwarmCredentials(certificate, validator);
+        var client = new ActorSystem().WithClientRemote(RemoteConfigFactory.ForClient(credentials));
+        _clients.Add(client);
+        await client.Remote().StartAsync();
+        return client;
+    }
+
+    private X509Certificate2 ClientCertificate(string clientId)
+    {
+        var key = NodeKey.Generate();
+        return key.WithCertificate(_pki.Ca.IssueClient(key.CreateCsr(), clientId, TestPki.ClusterId, TimeSpan.FromDays(1), DateTimeOffset.UtcNow));
+    }
+
+    private static X509Certificate2 SelfSigned(string nodeId)
+    {
+        var key = TestPki.NewKey();
+        var forged = TestPki.Forge($"O={TestPki.ClusterId},OU=swarm-manager,CN={nodeId}", null, key.Private, key.Public,
+            usages: [KeyPurposeID.id_kp_clientAuth, KeyPurposeID.id_kp_serverAuth]);
+        return TestPki.WithKey(forged, key.Private);
+    }
+
+    private static object Sample(string typeName)
+    {
+        Assert.True(ContractRegistry.TryResolve(typeName, out var type));
+        return new SampleValues().Build(type);
+    }
+
+    private Task Record(IContext context)
+    {
+        if (context.Message is { } message && ContractRegistry.IsContract(message.GetType()))
+        {
+            _reached.Add(message);
+            context.Respond(new NodeList([]));
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var until = DateTime.UtcNow + Answer;
+        while (!condition() && DateTime.UtcNow < until)
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.True(condition());
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

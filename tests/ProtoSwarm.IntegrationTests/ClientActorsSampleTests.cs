@@ -11,8 +11,12 @@ public class ClientActorsSampleTests
         var m1 = await lab.NodeAsync("m1");
         var address = m1.GetProperty("Address").GetString();
 
-        // From the worker's namespace: the sample reaches the manager across the lab's network.
-        var run = await lab.ExecAsync("w1", "dotnet", SamplePath(), $"{address}:2377");
+        // An operator's client certificate, made on the manager; the sample then runs from the worker's namespace
+        // and reaches the manager across the lab's network, over mutual TLS.
+        var certificateDir = Path.Combine(lab.StateRoot, "client-cert");
+        var issued = await lab.ExecAsync("m1", "protoswarm", "ca", "issue-client", "--out", certificateDir);
+        Assert.True(issued.ExitCode == 0, issued.ToString());
+        var run = await lab.ExecAsync("w1", "dotnet", SamplePath(), $"{address}:2377", certificateDir);
 
         Assert.True(run.ExitCode == 0, run.ToString());
         Assert.Contains("2 nodes, 1 managers", run.StdOut, StringComparison.Ordinal);

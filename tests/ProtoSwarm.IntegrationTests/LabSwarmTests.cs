@@ -105,6 +105,15 @@ public class LabSwarmTests
 
         Assert.Equal(RejectCode.InvalidToken, refused.Code);
         Assert.False(string.IsNullOrWhiteSpace(refused.Message));
+
+        // A token whose CA digest was tampered with: the manager's root does not match, so the join stops before the token is sent.
+        var parts = token.Token.Split('-');
+        parts[2] = parts[2][..^1] + (parts[2][^1] == 'a' ? 'b' : 'a');
+        var tampered = join with { RequestId = NewId(), Token = string.Join('-', parts) };
+        var mitm = await Assert.ThrowsAsync<SwarmCommandException>(() => worker.RequestAsync<JoinSwarmAck>(tampered, timeout));
+        Assert.Equal(RejectCode.InvalidToken, mitm.Code);
+        Assert.Contains("man-in-the-middle", mitm.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(w1.GetProperty("StateDir").GetString()!, "certificates")), "a refused join left certificates behind");
     }
 
     [Fact]

@@ -1,0 +1,73 @@
+using System.Security.Cryptography.X509Certificates;
+using ProtoSwarm.Pki;
+
+namespace ProtoSwarm.IntegrationTests;
+
+/// <summary>The swarm's PKI as a user meets it: tokens that pin the root, certificates per role, a worker kept out of the managers' API.</summary>
+[Trait("Category", "Cluster")]
+public class PkiLabTests
+{
+    [Fact]
+    public async Task The_Worker_Token_Pins_The_Root_And_Each_Node_Holds_A_Certificate_For_Its_Role()
+    {
+        await using var lab = await LabFixture.UpAsync(managers: 1, workers: 1);
+        var token = await lab.ExecAsync("m1", "protoswarm", "swarm", "join-token", "-q", "worker");
+        Assert.True(token.ExitCode == 0, token.ToString());
+
+        var root = X509CertificateLoader.LoadCertificateFromFile(Path.Combine(StateDir(lab, "m1"), "certificates", "swarm-root-ca.crt"));
+        Assert.Matches("^SWMTKN-1-[0-9a-z]{50}-[0-9a-z]{25}$", token.StdOut.Trim());
+        Assert.True(JoinToken.Parse(token.StdOut.Trim()).Matches(root), "the worker token's digest is not the root CA's");
+        Assert.Equal("CN=swarm-ca", root.Subject);
+
+        var nodes = await NodeIdsAsync(lab);
+        foreach (var (name, unit) in new[] { ("m1", "swarm-manager"), ("w1", "swarm-worker") })
+        {
+            var dir = Path.Combine(StateDir(lab, name), "certificates");
+            using var certificate = X509CertificateLoader.LoadCertificateFromFile(Path.Combine(dir, "swarm-node.crt"));
+            Assert.True(SwarmPeer.TryParse(certificate.SubjectName, out var peer, out var error), error);
+            Assert.Equal(unit, SwarmRoles.ToUnit(peer!.Role));
+            Assert.Equal(name, nodes[peer.NodeId]);
+            Assert.Equal(root.Subject, certificate.Issuer);
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(dir, "swarm-node.key")));
+        }
+    }
+
+    [Fact]
+    public async Task A_Workers_Certificate_Cannot_Use_The_Managers_Api_But_An_Operators_Can()
+    {
+        await using var lab = await LabFixture.UpAsync(managers: 1, workers: 1);
+        var manager = $"tcp://{(await lab.NodeAsync("m1")).GetProperty("Address").GetString()}:2377";
+
+        // The worker's own node certificate, laid out as a client certificate directory.
+        var stolen = Path.Combine(lab.StateRoot, "worker-cert");
+        Directory.CreateDirectory(stolen);
+        var workerCertificates = Path.Combine(StateDir(lab, "w1"), "certificates");
+        File.Copy(Path.Combine(workerCertificates, "swarm-root-ca.crt"), Path.Combine(stolen, "ca.pem"));
+        File.Copy(Path.Combine(workerCertificates, "swarm-node.crt"), Path.Combine(stolen, "cert.pem"));
+        File.Copy(Path.Combine(workerCertificates, "swarm-node.key"), Path.Combine(stolen, "key.pem"));
+
+        var asWorker = await lab.ExecAsync("w1", "env", $"PROTOSWARM_CERT_PATH={stolen}", "protoswarm", "--host", manager, "node", "promote", "w1");
+        Assert.Equal(1, asWorker.ExitCode);
+        Assert.Contains("Permission denied", asWorker.StdErr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", asWorker.StdErr, StringComparison.Ordinal);
+
+        var operatorDir = Path.Combine(lab.StateRoot, "operator-cert");
+        var issued = await lab.ExecAsync("m1", "protoswarm", "ca", "issue-client", "--out", operatorDir);
+        Assert.True(issued.ExitCode == 0, issued.ToString());
+        var asOperator = await lab.ExecAsync("w1", "env", $"PROTOSWARM_CERT_PATH={operatorDir}", "protoswarm", "--host", manager, "node", "ls");
+        Assert.True(asOperator.ExitCode == 0, asOperator.ToString());
+        Assert.Contains("Leader", asOperator.StdOut, StringComparison.Ordinal);
+        var role = await lab.ExecAsync("m1", "protoswarm", "node", "inspect", "w1", "--format", "{{.Spec.Role}}");
+        Assert.Equal("worker", role.StdOut.Trim());
+    }
+
+    /// <summary>Node id to hostname, from `node ls` on the manager.</summary>
+    private static async Task<Dictionary<string, string>> NodeIdsAsync(LabFixture lab)
+    {
+        var ls = await lab.ExecAsync("m1", "protoswarm", "node", "ls", "--format", "json");
+        Assert.True(ls.ExitCode == 0, ls.ToString());
+        return LabFixture.JsonLines(ls.StdOut).ToDictionary(n => n.GetProperty("ID").GetString()!, n => n.GetProperty("Hostname").GetString()!);
+    }
+
+    private static string StateDir(LabFixture lab, string node) => Path.Combine(lab.StateRoot, node);
+}

@@ -40,9 +40,23 @@ public sealed record CertificateIssued(
 [MessagePackObject]
 public sealed record UpdateSwarm(
     [property: Key(0)] string RequestId,
-    [property: Key(1)] long? CertExpirySeconds) : IManagerApiRequest;
+    [property: Key(1)] long? CertExpirySeconds,
+    [property: Key(2)] bool? AutoLock = null) : IManagerApiRequest;
 
+/// <summary>The settings after an update; the unlock key when autolock was just turned on (docker prints it then).</summary>
 [MessagePackObject]
 public sealed record SwarmUpdated(
     [property: Key(0)] string ClusterId,
-    [property: Key(1)] long CertExpirySeconds);
+    [property: Key(1)] long CertExpirySeconds,
+    [property: Key(2)] bool AutoLock = false,
+    [property: Key(3)] string NewUnlockKey = "");
+
+/// <summary>`swarm unlock-key [--rotate]`.</summary>
+[MessagePackObject]
+public sealed record GetUnlockKey(
+    [property: Key(0)] string RequestId,
+    [property: Key(1)] bool Rotate = false) : IManagerApiRequest;
+
+/// <summary>The swarm's unlock key; empty when autolock is off.</summary>
+[MessagePackObject]
+public sealed record UnlockKeyInfo([property: Key(0)] string UnlockKey);

@@ -66,14 +66,16 @@ public sealed record InitSwarm(
     [property: Key(0)] string RequestId,
     [property: Key(1)] string? AdvertiseAddr,
     [property: Key(2)] bool ForceNewCluster,
-    [property: Key(3)] ulong SnapshotInterval = 0);
+    [property: Key(3)] ulong SnapshotInterval = 0,
+    [property: Key(4)] bool AutoLock = false);
 
 [MessagePackObject]
 public sealed record InitSwarmAck(
     [property: Key(0)] string NodeId,
     [property: Key(1)] string ClusterId,
     [property: Key(2)] string WorkerToken,
-    [property: Key(3)] string ManagerAddr);
+    [property: Key(3)] string ManagerAddr,
+    [property: Key(4)] string UnlockKey = "");
 
 [MessagePackObject]
 public sealed record JoinSwarm(
@@ -86,6 +88,15 @@ public sealed record JoinSwarm(
 public sealed record JoinSwarmAck(
     [property: Key(0)] string NodeId,
     [property: Key(1)] NodeRole Role);
+
+/// <summary>`swarm unlock`: the unlock key for a manager that restarted locked (autolock).</summary>
+[MessagePackObject]
+public sealed record UnlockSwarm(
+    [property: Key(0)] string RequestId,
+    [property: Key(1)] string UnlockKey);
+
+[MessagePackObject]
+public sealed record UnlockSwarmAck([property: Key(0)] string NodeId);
 
 [MessagePackObject]
 public sealed record LeaveSwarm(

@@ -48,7 +48,9 @@ public sealed record ClusterObject(
     [property: Key(6)] string RootCaPem = "",
     [property: Key(7)] string RootCaKeyPem = "",
     [property: Key(8)] long NodeCertExpirySeconds = 0,
-    ImmutableArray<string> RemovedNodes = default) : IStoreObject, IStoreKind
+    ImmutableArray<string> RemovedNodes = default,
+    [property: Key(10)] bool AutoLockManagers = false,
+    [property: Key(11)] string UnlockKey = "") : IStoreObject, IStoreKind
 {
     /// <summary>Nodes removed from the swarm: their certificates are refused until they expire.</summary>
     [Key(9)]

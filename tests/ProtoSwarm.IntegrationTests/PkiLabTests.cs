@@ -61,6 +61,52 @@ public class PkiLabTests
         Assert.Equal("worker", role.StdOut.Trim());
     }
 
+    [Fact]
+    public async Task An_Autolocked_Manager_Restarts_Locked_And_Only_The_Right_Key_Unlocks_It()
+    {
+        await using var lab = await LabFixture.UpAsync(managers: 1, workers: 0);
+        var update = await lab.ExecAsync("m1", "protoswarm", "swarm", "update", "--autolock=true");
+        Assert.True(update.ExitCode == 0, update.ToString());
+        Assert.Contains("SWMKEY-1-", update.StdOut, StringComparison.Ordinal);
+        var key = (await lab.ExecAsync("m1", "protoswarm", "swarm", "unlock-key", "-q")).StdOut.Trim();
+        var label = await lab.ExecAsync("m1", "protoswarm", "node", "update", "--label-add", "kept=yes", "m1");
+        Assert.True(label.ExitCode == 0, label.ToString());
+
+        await RestartAsync(lab, "m1");
+
+        var info = await lab.ExecAsync("m1", "protoswarm", "info");
+        Assert.Contains("Swarm: locked", info.StdOut, StringComparison.Ordinal);
+        var refused = await lab.ExecAsync("m1", "protoswarm", "node", "ls");
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains("locked", refused.StdErr, StringComparison.Ordinal);
+
+        var wrongKey = "SWMKEY-1-" + Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)).TrimEnd('=');
+        var wrong = await lab.ExecAsync("m1", "sh", "-c", $"echo '{wrongKey}' | protoswarm swarm unlock");
+        Assert.Equal(1, wrong.ExitCode);
+        Assert.Contains("does not open", wrong.StdErr, StringComparison.Ordinal);
+        Assert.Contains("Swarm: locked", (await lab.ExecAsync("m1", "protoswarm", "info")).StdOut, StringComparison.Ordinal);
+
+        var right = await lab.ExecAsync("m1", "sh", "-c", $"echo '{key}' | protoswarm swarm unlock");
+        Assert.True(right.ExitCode == 0, right.ToString());
+        var kept = await lab.ExecAsync("m1", "protoswarm", "node", "inspect", "m1", "--format", "{{json .Spec.Labels}}");
+        Assert.True(kept.ExitCode == 0, kept.ToString());
+        Assert.Contains("\"kept\":\"yes\"", kept.StdOut, StringComparison.Ordinal);
+
+        // Autolock off: the next restart needs no key.
+        var off = await lab.ExecAsync("m1", "protoswarm", "swarm", "update", "--autolock=false");
+        Assert.True(off.ExitCode == 0, off.ToString());
+        await RestartAsync(lab, "m1");
+        Assert.Contains("Swarm: active", (await lab.ExecAsync("m1", "protoswarm", "info")).StdOut, StringComparison.Ordinal);
+    }
+
+    private static async Task RestartAsync(LabFixture lab, string node)
+    {
+        var stop = await lab.LabAsync("stop", node);
+        Assert.True(stop.ExitCode == 0, stop.ToString());
+        var start = await lab.LabAsync("start", node);
+        Assert.True(start.ExitCode == 0, start.ToString());
+    }
+
     /// <summary>Node id to hostname, from `node ls` on the manager.</summary>
     private static async Task<Dictionary<string, string>> NodeIdsAsync(LabFixture lab)
     {

@@ -138,6 +138,7 @@ public sealed partial class ManagerApiActor : IActor
             RenewCertificate m => OnRenew(m),
             IssueClientCertificate m => OnIssueClient(m),
             UpdateSwarm m => await OnUpdateSwarm(m),
+            GetUnlockKey m => await OnGetUnlockKey(m),
             _ => null,
         };
     }
@@ -267,10 +268,45 @@ public sealed partial class ManagerApiActor : IActor
             }
 
             cluster = cluster with { NodeCertExpirySeconds = seconds };
+        }
+
+        var newKey = string.Empty;
+        if (m.AutoLock is { } autoLock && autoLock != cluster.AutoLockManagers)
+        {
+            newKey = autoLock ? Persistence.Sealing.UnlockKey.Create().Text : string.Empty;
+            cluster = cluster with { AutoLockManagers = autoLock, UnlockKey = newKey };
+            LogAutoLock(_logger, autoLock);
+        }
+
+        if (m.CertExpirySeconds is not null || newKey.Length > 0 || m.AutoLock is false)
+        {
             await _manager.Proposer.ProposeAsync([StoreChange.Update(cluster)]);
         }
 
-        return new SwarmUpdated(cluster.ClusterId, (long)cluster.NodeCertExpiry.TotalSeconds);
+        return new SwarmUpdated(cluster.ClusterId, (long)cluster.NodeCertExpiry.TotalSeconds, cluster.AutoLockManagers, newKey);
+    }
+
+    /// <summary>`swarm unlock-key [--rotate]`: every manager rewraps its data key under the new key as the change reaches it.</summary>
+    private async Task<object> OnGetUnlockKey(GetUnlockKey m)
+    {
+        if (Cluster() is not { } cluster)
+        {
+            return NoClusterRecord();
+        }
+
+        if (!cluster.AutoLockManagers)
+        {
+            return new CommandRejected(RejectCode.Conflict, "No unlock key is set: autolock is off. Turn it on with `protoswarm swarm update --autolock=true`.");
+        }
+
+        if (m.Rotate)
+        {
+            cluster = cluster with { UnlockKey = Persistence.Sealing.UnlockKey.Create().Text };
+            await _manager.Proposer.ProposeAsync([StoreChange.Update(cluster)]);
+            LogUnlockKeyRotated(_logger);
+        }
+
+        return new UnlockKeyInfo(cluster.UnlockKey);
     }
 
     private SwarmSummary OnSummary()
@@ -533,6 +569,12 @@ public sealed partial class ManagerApiActor : IActor
 
     [LoggerMessage(Level = LogLevel.Information, Message = "The {Role} join token was rotated; the old one no longer admits anyone")]
     private static partial void LogTokenRotated(ILogger logger, NodeRole role);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Autolock is now {On}")]
+    private static partial void LogAutoLock(ILogger logger, bool on);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "The unlock key was rotated")]
+    private static partial void LogUnlockKeyRotated(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Certificate issued to node {NodeId} as {Role}")]
     private static partial void LogCertificateIssued(ILogger logger, string nodeId, NodeRole role);

@@ -11,7 +11,7 @@ namespace ProtoSwarm.Actors.Managers;
 public static class SwarmCa
 {
     /// <summary>A new swarm's cluster object: its id, a new root CA, and a token per role that pins that root.</summary>
-    public static ClusterObject NewCluster(DateTimeOffset now, ulong snapshotInterval)
+    public static ClusterObject NewCluster(DateTimeOffset now, ulong snapshotInterval, bool autoLock = false)
     {
         var root = RootCa.Create(now);
         return new ClusterObject(
@@ -24,7 +24,9 @@ public static class SwarmCa
             root.CertificatePem,
             root.ExportPrivateKeyPem(),
             (long)ClusterObject.DefaultNodeCertExpiry.TotalSeconds,
-            []);
+            [],
+            autoLock,
+            autoLock ? Persistence.Sealing.UnlockKey.Create().Text : string.Empty);
     }
 
     /// <summary>A node certificate for the CSR's key, naming the node, its role and its address.</summary>

@@ -8,7 +8,7 @@ namespace ProtoSwarm.Cli.Commands;
 internal static class SwarmCommands
 {
     public static Command Create(CliApp app) =>
-        new Command("swarm", "Manage the swarm").With(Init(app), Join(app), Leave(app), JoinToken(app), Update(app));
+        new Command("swarm", "Manage the swarm").With(Init(app), Join(app), Leave(app), JoinToken(app), Update(app), UnlockKey(app), Unlock(app));
 
     private static Command Init(CliApp app)
     {
@@ -23,14 +23,22 @@ internal static class SwarmCommands
         }.CheckedBy(v => ulong.TryParse(v, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n > 0
             ? null
             : $"--snapshot-interval {v}: give a whole number of log entries, at least 1 (the default is 10000).");
-        var command = new Command("init", "Initialize a swarm").With(advertiseAddr, forceNewCluster, snapshotInterval);
+        var autoLock = new Option<bool>("--autolock")
+        {
+            Description = "Enable manager autolocking (requiring an unlock key to start a stopped manager)",
+        };
+        var command = new Command("init", "Initialize a swarm").With(advertiseAddr, forceNewCluster, snapshotInterval, autoLock);
         app.SetAction(command, async (parse, cli, ct) =>
         {
             var ack = await cli.RequestAsync<InitSwarmAck>(
-                new InitSwarm(SwarmIds.NewRequestId(), parse.GetValue(advertiseAddr), parse.GetValue(forceNewCluster), parse.GetValue(snapshotInterval) ?? 0),
+                new InitSwarm(SwarmIds.NewRequestId(), parse.GetValue(advertiseAddr), parse.GetValue(forceNewCluster), parse.GetValue(snapshotInterval) ?? 0, parse.GetValue(autoLock)),
                 Timeouts.Membership,
                 ct);
             await cli.Out.WriteAsync(SwarmView.Initialized(ack));
+            if (ack.UnlockKey.Length > 0)
+            {
+                await cli.Out.WriteAsync(SwarmView.UnlockKeyNotice(ack.UnlockKey));
+            }
             return 0;
         });
         return command;
@@ -114,17 +122,68 @@ internal static class SwarmCommands
         {
             Description = "Validity period for node certificates (ns|us|ms|s|m|h) (default 2160h0m0s)",
         }.CheckedBy(v => ArgumentRules.Duration("--cert-expiry", v).Error);
-        var command = new Command("update", "Update the swarm").With(certExpiry);
+        var autoLock = new Option<bool?>("--autolock")
+        {
+            Description = "Change manager autolocking setting (true|false)",
+        };
+        var command = new Command("update", "Update the swarm").With(certExpiry, autoLock);
         app.SetAction(command, async (parse, cli, ct) =>
         {
-            if (parse.GetValue(certExpiry) is not { } expiry)
+            var expiry = parse.GetValue(certExpiry);
+            var locking = parse.GetValue(autoLock);
+            if (expiry is null && locking is null)
             {
-                throw new Client.SwarmCommandException(RejectCode.InvalidArgument, "Nothing to update; give a setting, e.g. --cert-expiry 720h.");
+                throw new Client.SwarmCommandException(RejectCode.InvalidArgument, "Nothing to update; give a setting, e.g. --cert-expiry 720h or --autolock=true.");
             }
 
-            var seconds = (long)ArgumentRules.Duration("--cert-expiry", expiry).Value.TotalSeconds;
-            await cli.RequestAsync<SwarmUpdated>(new UpdateSwarm(SwarmIds.NewRequestId(), seconds), Timeouts.Change, ct);
+            long? seconds = expiry is null ? null : (long)ArgumentRules.Duration("--cert-expiry", expiry).Value.TotalSeconds;
+            var updated = await cli.RequestAsync<SwarmUpdated>(new UpdateSwarm(SwarmIds.NewRequestId(), seconds, locking), Timeouts.Change, ct);
             await cli.Out.WriteAsync("Swarm updated.\n");
+            if (updated.NewUnlockKey.Length > 0)
+            {
+                await cli.Out.WriteAsync(SwarmView.UnlockKeyNotice(updated.NewUnlockKey));
+            }
+
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command UnlockKey(CliApp app)
+    {
+        var quiet = new Option<bool>("--quiet", "-q") { Description = "Only display token" };
+        var rotate = new Option<bool>("--rotate") { Description = "Rotate unlock key" };
+        var command = new Command("unlock-key", "Manage the unlock key").With(quiet, rotate);
+        app.SetAction(command, async (parse, cli, ct) =>
+        {
+            var rotating = parse.GetValue(rotate);
+            var info = await cli.RequestAsync<UnlockKeyInfo>(new GetUnlockKey(SwarmIds.NewRequestId(), rotating), rotating ? Timeouts.Change : Timeouts.Query, ct);
+            if (parse.GetValue(quiet))
+            {
+                await cli.Out.WriteAsync(info.UnlockKey + "\n");
+            }
+            else
+            {
+                await cli.Out.WriteAsync((rotating ? "Successfully rotated manager unlock key.\n\n" : string.Empty) + SwarmView.UnlockKeyNotice(info.UnlockKey));
+            }
+
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Unlock(CliApp app)
+    {
+        var command = new Command("unlock", "Unlock swarm (reads the unlock key from standard input)");
+        app.SetAction(command, async (parse, cli, ct) =>
+        {
+            if (!Console.IsInputRedirected)
+            {
+                await cli.Out.WriteAsync("Enter unlock key: ");
+            }
+
+            var key = await Console.In.ReadLineAsync(ct) ?? string.Empty;
+            await cli.RequestAsync<UnlockSwarmAck>(new UnlockSwarm(SwarmIds.NewRequestId(), key.Trim()), Timeouts.Membership, ct);
             return 0;
         });
         return command;

@@ -22,5 +22,12 @@ internal static class SwarmView
 
     public static string Left() => "Node left the swarm.\n";
 
+    public static string UnlockKeyNotice(string key) =>
+        $"To unlock a swarm manager after it restarts, run the `{Program} swarm unlock`\n" +
+        "command and provide the following key:\n\n" +
+        $"    {key}\n\n" +
+        "Please remember to store this key in a password manager, since without it you\n" +
+        "will not be able to restart the manager.\n";
+
     public static string RoleName(NodeRole role) => role == NodeRole.Manager ? "manager" : "worker";
 }

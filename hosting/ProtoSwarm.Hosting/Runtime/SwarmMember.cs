@@ -36,6 +36,9 @@ internal sealed partial class SwarmMember : IAsyncDisposable
     private RaftLogFile? _raftFile;
     private Sealer? _sealer;
     private SwarmRemoteHost? _remoteHost;
+    private NodeOptions? _options;
+    private UnlockKey? _unlockKey;
+    private Action<UnlockKey?>? _onUnlockKeyChanged;
 
     private SwarmMember(ActorSystem system, NodeLocalState state, SwarmCredentials credentials, ILogger logger)
     {
@@ -80,7 +83,9 @@ internal sealed partial class SwarmMember : IAsyncDisposable
         ILoggerFactory loggerFactory,
         TimeProvider time,
         Action<HeartbeatAck> onAck,
-        Action<HeartbeatRejected> onRejected)
+        Action<HeartbeatRejected> onRejected,
+        UnlockKey? unlockKey = null,
+        Action<UnlockKey?>? onUnlockKeyChanged = null)
     {
         var logger = loggerFactory.CreateLogger<SwarmMember>();
         var system = new ActorSystem(new ActorSystemConfig().WithDeveloperSupervisionLogging(false));
@@ -107,6 +112,8 @@ internal sealed partial class SwarmMember : IAsyncDisposable
 
             if (member.IsManager)
             {
+                member._unlockKey = unlockKey;
+                member._onUnlockKeyChanged = onUnlockKeyChanged;
                 member.StartManager(options, loggerFactory, time);
             }
 
@@ -140,8 +147,9 @@ internal sealed partial class SwarmMember : IAsyncDisposable
 
     private void StartManager(NodeOptions options, ILoggerFactory loggerFactory, TimeProvider time)
     {
-        // Autolock passes the unlock key here; until then the data key is wrapped by the node's key.
-        _sealer = RaftSealing.OpenSealer(options, unlockKey: null);
+        // With autolock the data key is wrapped by the unlock key, which the runtime holds once unlocked.
+        _options = options;
+        _sealer = RaftSealing.OpenSealer(options, _unlockKey);
         (_raftFile, var disk) = RaftLogFile.Open(options.RaftPath, State.ClusterId, State.RaftId, _sealer);
         var store = new SwarmStore(StoreState.Empty);
         var pending = new RaftPending();
@@ -162,23 +170,27 @@ internal sealed partial class SwarmMember : IAsyncDisposable
         Proposer = proposer;
         Raft = view;
         _remoteHost!.Policy.StoreRole = nodeId => store.Current.Get<NodeObject>(nodeId)?.Spec.DesiredRole;
-        _ = FollowRemovedNodesAsync(store, _stopping.Token);
+        _ = FollowClusterAsync(store, _stopping.Token);
     }
 
-    /// <summary>Keeps the certificate check current with the nodes the swarm removed: their certificates are refused.</summary>
-    private async Task FollowRemovedNodesAsync(SwarmStore store, CancellationToken ct)
+    /// <summary>
+    /// Follows the swarm-wide settings this manager applies to itself: the nodes the swarm removed (their
+    /// certificates are refused) and autolock (the data key rewrapped under the current unlock key, or the
+    /// node's own key when autolock is off).
+    /// </summary>
+    private async Task FollowClusterAsync(SwarmStore store, CancellationToken ct)
     {
         while (!ct.IsCancellationRequested)
         {
             var current = store.Current;
-            ApplyRemovedNodes(current);
+            ApplyCluster(current);
             try
             {
                 await foreach (var e in store.Watch(current.Index, ct).ReadAllAsync(ct))
                 {
                     if (e.Kind == ClusterObject.StoreKind)
                     {
-                        ApplyRemovedNodes(store.Current);
+                        ApplyCluster(store.Current);
                     }
                 }
             }
@@ -192,17 +204,39 @@ internal sealed partial class SwarmMember : IAsyncDisposable
         }
     }
 
-    private void ApplyRemovedNodes(StoreState state)
+    private void ApplyCluster(StoreState state)
     {
         if (state.Get<ClusterObject>(ClusterObject.DefaultId) is not { } cluster)
         {
             return;
         }
 
+        ApplyAutoLock(cluster);
         var removed = cluster.RemovedNodes.ToHashSet(StringComparer.Ordinal);
         if (removed.Any(id => !Credentials.Validator.IsRemoved(id)))
         {
             Credentials.Trust(Credentials.Validator.WithRemovedNodes(removed));
+        }
+    }
+
+    private void ApplyAutoLock(ClusterObject cluster)
+    {
+        var wanted = cluster.AutoLockManagers && cluster.UnlockKey.Length > 0 ? UnlockKey.Parse(cluster.UnlockKey) : null;
+        if (_options is null || Equals(wanted, _unlockKey))
+        {
+            return;
+        }
+
+        try
+        {
+            RaftSealing.DataKeyFile(_options).Rewrap(_unlockKey, wanted);
+            _unlockKey = wanted;
+            _onUnlockKeyChanged?.Invoke(wanted);
+            LogRewrapped(_logger, wanted is null ? "this node's own key (autolock off)" : "the swarm's unlock key (autolock on)");
+        }
+        catch (PersistenceException e)
+        {
+            LogRewrapFailed(_logger, e);
         }
     }
 
@@ -252,6 +286,12 @@ internal sealed partial class SwarmMember : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Node {NodeId} started as {Role} at {Address}, cluster member {MemberId}, Raft member {RaftId}")]
     private static partial void LogStarted(ILogger logger, string nodeId, NodeRole role, string address, string memberId, ulong raftId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "The Raft data key is now wrapped by {Wrapping}")]
+    private static partial void LogRewrapped(ILogger logger, string wrapping);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Could not rewrap the Raft data key after an autolock change")]
+    private static partial void LogRewrapFailed(ILogger logger, Exception e);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Shutting the actor system down failed")]
     private static partial void LogShutdownFailed(ILogger logger, Exception e);

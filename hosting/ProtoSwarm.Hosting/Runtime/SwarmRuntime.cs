@@ -9,6 +9,7 @@ using ProtoSwarm.Contracts;
 using ProtoSwarm.Hosting.Options;
 using ProtoSwarm.Networking.Security;
 using ProtoSwarm.Persistence;
+using ProtoSwarm.Persistence.Sealing;
 using ProtoSwarm.Pki;
 
 namespace ProtoSwarm.Hosting.Runtime;
@@ -38,6 +39,10 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
     private NodeLocalState? _state;
     private SwarmCredentials? _credentials;
     private DateTimeOffset _renewAt = DateTimeOffset.MaxValue;
+
+    // Autolock: the unlock key this manager was given (kept in memory only), and whether it waits for one.
+    private UnlockKey? _unlockKey;
+    private bool _locked;
     private SwarmMember? _member;
     private string _error = string.Empty;
     private string? _alone;
@@ -65,6 +70,10 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
                 var member = await StartMemberAsync(_state);
                 _ = WarnIfAloneAsync(member);
             }
+        }
+        catch (SwarmLockedException e)
+        {
+            LogLocked(_logger, e.Message);
         }
         catch (Exception e)
         {
@@ -112,8 +121,10 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
                 GetVersion => NodeIdentity.Version(),
                 GetInfo => await InfoAsync(ct),
                 InitSwarm m => await InitAsync(m),
+                UnlockSwarm m => await UnlockAsync(m),
                 JoinSwarm m => await JoinAsync(m, ct),
                 LeaveSwarm m => await LeaveAsync(m),
+                IManagerApiRequest when _locked => Locked(),
                 IManagerApiRequest => await AskManagerAsync(request, ct),
                 _ => new CommandRejected(RejectCode.InvalidArgument, $"{request.GetType().Name} is not a command this node answers; are the CLI and protoswarmd the same version?"),
             };
@@ -156,7 +167,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
         var state = _state;
         var member = _member;
         var local = new NodeInfoSnapshot(
-            state is null ? "inactive" : member is null ? "error" : "active",
+            state is null ? "inactive" : _locked ? "locked" : member is null ? "error" : "active",
             state?.NodeId ?? string.Empty,
             state?.AdvertiseAddr ?? string.Empty,
             state?.Role == NodeRole.Manager,
@@ -202,14 +213,15 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
             }
 
             var now = _time.GetUtcNow();
-            var cluster = SwarmCa.NewCluster(now, m.SnapshotInterval);
+            var cluster = SwarmCa.NewCluster(now, m.SnapshotInterval, m.AutoLock);
+            var unlockKey = m.AutoLock ? UnlockKey.Parse(cluster.UnlockKey) : null;
             var nodeId = SwarmIds.New();
             var raftId = NodeCommands.NewRaftId([]);
             var addr = advertise.ToString();
             var self = NodeCommands.NewNode(nodeId, NodeRole.Manager, addr, _options.ListenAddr.Port, NodeIdentity.Describe(_options.Hostname), now, leader: true, raftId);
             // A new swarm's log gets a new data key, whatever a past membership left behind.
             RaftSealing.DeleteDataKey(_options);
-            using (var sealer = RaftSealing.OpenSealer(_options, unlockKey: null))
+            using (var sealer = RaftSealing.OpenSealer(_options, unlockKey))
             {
                 RaftBootstrap.Create(_options.RaftPath, sealer, cluster.ClusterId, raftId, [cluster, self], now);
             }
@@ -224,10 +236,11 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
             var state = new NodeLocalState(nodeId, cluster.ClusterId, NodeRole.Manager, addr, [new ManagerAddress(nodeId, managerAddr, true)], raftId);
             _stateFile.Save(state);
             _state = state;
+            _unlockKey = unlockKey;
             var member = await StartMemberAsync(state);
             await WaitForLeaderAsync(member, TimeSpan.FromSeconds(10));
             LogInitialized(_logger, cluster.ClusterId, nodeId, managerAddr);
-            return new InitSwarmAck(nodeId, cluster.ClusterId, cluster.WorkerJoinToken, managerAddr);
+            return new InitSwarmAck(nodeId, cluster.ClusterId, cluster.WorkerJoinToken, managerAddr, cluster.UnlockKey);
         }
         catch (Exception e) when (e is not PersistenceException)
         {
@@ -262,7 +275,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
 
         await StopMemberAsync();
         StoreState store;
-        using (var sealer = RaftSealing.OpenSealer(_options, unlockKey: null))
+        using (var sealer = RaftSealing.OpenSealer(_options, _unlockKey))
         {
             store = RaftBootstrap.ForceNewCluster(_options.RaftPath, sealer, state.ClusterId, state.RaftId, _time.GetUtcNow());
         }
@@ -405,6 +418,56 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
         return (accepted, null);
     }
 
+    /// <summary>`swarm unlock`: a manager that restarted locked opens its data key with the unlock key and starts.</summary>
+    private async Task<object> UnlockAsync(UnlockSwarm m)
+    {
+        await _lifecycle.WaitAsync();
+        try
+        {
+            if (_state is not { } state)
+            {
+                return NotInSwarm();
+            }
+
+            if (!_locked)
+            {
+                return new CommandRejected(RejectCode.Conflict, "This node is not locked; nothing to unlock.");
+            }
+
+            UnlockKey key;
+            try
+            {
+                key = UnlockKey.Parse(m.UnlockKey);
+            }
+            catch (FormatException e)
+            {
+                return new CommandRejected(RejectCode.InvalidArgument, e.Message);
+            }
+
+            try
+            {
+                using var sealer = RaftSealing.OpenSealer(_options, key);
+            }
+            catch (InvalidUnlockKeyException e)
+            {
+                LogUnlockRefused(_logger, state.NodeId);
+                return new CommandRejected(RejectCode.InvalidArgument, e.Message);
+            }
+
+            _unlockKey = key;
+            await StartMemberAsync(state);
+            LogUnlocked(_logger, state.NodeId);
+            return new UnlockSwarmAck(state.NodeId);
+        }
+        finally
+        {
+            _lifecycle.Release();
+        }
+    }
+
+    private static CommandRejected Locked() => new(RejectCode.Unavailable,
+        "This node is locked (autolock): run `protoswarm swarm unlock` with the swarm's unlock key first.");
+
     private async Task<object> LeaveAsync(LeaveSwarm m)
     {
         await _lifecycle.WaitAsync();
@@ -482,6 +545,8 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
         _state = null;
         _certificates.Delete();
         _credentials = null;
+        _unlockKey = null;
+        _locked = false;
         _renewAt = DateTimeOffset.MaxValue;
         _error = string.Empty;
         LogLeft(_logger, state.NodeId, state.ClusterId);
@@ -506,13 +571,26 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
                 throw new InvalidOperationException($"this node's certificates are missing from {_options.CertificatesDir}; leave the swarm (`protoswarm swarm leave --force`) and join it again");
             }
 
+            if (state.Role == NodeRole.Manager && state.RaftId != 0 && _unlockKey is null && RaftSealing.DataKeyFile(_options).NeedsUnlockKey)
+            {
+                _locked = true;
+                throw new SwarmLockedException("this manager is locked (autolock): its Raft data is sealed under the swarm's unlock key. Run `protoswarm swarm unlock` and give the key printed by `protoswarm swarm unlock-key` on an unlocked manager.");
+            }
+
+            _locked = false;
             _credentials = _certificates.Load(state.ClusterId);
             _renewAt = _certificates.RenewAt(Random.Shared);
-            var member = await SwarmMember.StartAsync(state, _options, _credentials, NodeIdentity.Describe(_options.Hostname), _loggerFactory, _time, OnAck, OnRejected);
+            var member = await SwarmMember.StartAsync(
+                state, _options, _credentials, NodeIdentity.Describe(_options.Hostname), _loggerFactory, _time, OnAck, OnRejected, _unlockKey, key => _unlockKey = key);
             _member = member;
             _error = string.Empty;
             member.System.Shutdown.Register(() => OnMemberStopped(member));
             return member;
+        }
+        catch (SwarmLockedException e)
+        {
+            _error = e.Message;
+            throw;
         }
         catch (Exception e)
         {
@@ -755,6 +833,15 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Node {NodeId}: {Problem}")]
     private static partial void LogRenewalFailed(ILogger logger, string nodeId, string problem);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Unlock of node {NodeId} refused: wrong unlock key")]
+    private static partial void LogUnlockRefused(ILogger logger, string nodeId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Waiting to be unlocked: {Reason}")]
+    private static partial void LogLocked(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Node {NodeId} unlocked")]
+    private static partial void LogUnlocked(ILogger logger, string nodeId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Join refused: the manager at {Manager} presented a root CA that does not match the token's digest {Digest}")]
     private static partial void LogRootMismatch(ILogger logger, string manager, string digest);

@@ -14,10 +14,53 @@ public static class Harness
     public static async Task<Result> RunAsync(string name, int concurrency, TimeSpan duration, Func<Task> operation, TimeSpan? warmup = null)
     {
         await RunLoopsAsync(concurrency, warmup ?? TimeSpan.FromSeconds(1), operation, null);
-        var latencies = new List<double>[concurrency];
+        var latencies = NewLatencies(concurrency);
         var sw = Stopwatch.StartNew();
         var ops = await RunLoopsAsync(concurrency, duration, operation, latencies);
-        var seconds = sw.Elapsed.TotalSeconds;
+        return ToResult(name, concurrency, ops, sw.Elapsed.TotalSeconds, latencies);
+    }
+
+    /// <summary>
+    /// Several workloads measured in turns of <paramref name="slice"/> (ABBA order), each for
+    /// <paramref name="duration"/> in all: on a shared machine a burst of someone else's load then falls on
+    /// all of them alike instead of on whichever row it happened to hit.
+    /// </summary>
+    public static async Task<List<Result>> RunInterleavedAsync(int concurrency, TimeSpan duration, TimeSpan slice, params (string Name, Func<Task> Operation)[] workloads)
+    {
+        foreach (var (_, operation) in workloads)
+        {
+            await RunLoopsAsync(concurrency, TimeSpan.FromSeconds(1), operation, null);
+        }
+
+        var latencies = workloads.Select(_ => NewLatencies(concurrency)).ToArray();
+        var ops = new long[workloads.Length];
+        var seconds = new double[workloads.Length];
+        var turns = Math.Max(1, (int)Math.Round(duration / slice));
+        for (var turn = 0; turn < turns; turn++)
+        {
+            var order = Enumerable.Range(0, workloads.Length);
+            foreach (var i in turn % 2 == 0 ? order : order.Reverse())
+            {
+                var sw = Stopwatch.StartNew();
+                ops[i] += await RunLoopsAsync(concurrency, duration / turns, workloads[i].Operation, latencies[i]);
+                seconds[i] += sw.Elapsed.TotalSeconds;
+            }
+        }
+
+        return [.. workloads.Select((w, i) => ToResult(w.Name, concurrency, ops[i], seconds[i], latencies[i]))];
+    }
+
+    /// <summary>A row from latencies measured one at a time: its rate is one over their mean.</summary>
+    public static Result FromSamples(string name, int concurrency, IReadOnlyCollection<double> latenciesMs)
+    {
+        var sorted = latenciesMs.Order().ToArray();
+        return new Result(name, concurrency, sorted.Length, sorted.Sum() / 1000, Percentile(sorted, 0.50), Percentile(sorted, 0.99));
+    }
+
+    private static List<double>[] NewLatencies(int concurrency) => [.. Enumerable.Range(0, concurrency).Select(_ => new List<double>())];
+
+    private static Result ToResult(string name, int concurrency, long ops, double seconds, List<double>[] latencies)
+    {
         var all = latencies.SelectMany(l => l).Order().ToArray();
         return new Result(name, concurrency, ops, seconds, Percentile(all, 0.50), Percentile(all, 0.99));
     }
@@ -28,11 +71,7 @@ public static class Harness
         var until = Stopwatch.GetTimestamp() + (long)(duration.TotalSeconds * Stopwatch.Frequency);
         var loops = Enumerable.Range(0, concurrency).Select(i => Task.Run(async () =>
         {
-            var mine = new List<double>();
-            if (latencies is not null)
-            {
-                latencies[i] = mine;
-            }
+            var mine = latencies?[i] ?? [];
 
             long count = 0;
             while (Stopwatch.GetTimestamp() < until)

@@ -1,5 +1,5 @@
 // ProtoSwarm benchmarks: each measures ProtoSwarm against a baseline in the same run and prints a
-// Markdown table. Usage: dotnet run -c Release --project benchmarks/ProtoSwarm.Benchmarks -- [store|remote|seal|all|raft|raft-bounded] [seconds]
+// Markdown table. Usage: dotnet run -c Release --project benchmarks/ProtoSwarm.Benchmarks -- [store|remote|tls|seal|all|raft|raft-bounded] [seconds]
 // `raft` is not part of `all`: it starts an etcd cluster from Debian's etcd-server (installed with
 // benchmarks/install-etcd.sh when missing, which needs root).
 using Microsoft.Extensions.Logging;
@@ -26,6 +26,14 @@ if (which is "remote" or "all")
     var results = await RemoteRequestBenchmark.RunAsync(duration, [1, 16, 128]);
     Harness.Print("Proto.Remote request/response on loopback (heartbeat and its answer)", results,
         r => results.First(b => b.Concurrency == r.Concurrency && b.Name.StartsWith("JSON", StringComparison.Ordinal)));
+}
+
+if (which is "tls" or "all")
+{
+    Proto.Log.SetLoggerFactory(Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
+    var results = await MutualTlsBenchmark.RunAsync(duration, [1, 16, 128]);
+    Harness.Print("Proto.Remote request/response on loopback: mutual TLS vs plain (heartbeat and its answer, MessagePack)", results,
+        r => MutualTlsBenchmark.BaselineOf(results, r));
 }
 
 if (which is "seal" or "all")

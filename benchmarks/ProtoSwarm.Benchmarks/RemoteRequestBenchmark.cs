@@ -1,7 +1,6 @@
 using Proto;
 using Proto.Remote;
 using Proto.Remote.GrpcNet;
-using ProtoSwarm.Contracts;
 using ProtoSwarm.Networking.Remote;
 
 namespace ProtoSwarm.Benchmarks;
@@ -30,31 +29,14 @@ public static class RemoteRequestBenchmark
         RemoteConfig Configure(RemoteConfig c) => useContracts ? c.WithContractSerializer() : c;
         var server = new ActorSystem().WithRemote(Configure(RemoteConfig.BindTo("127.0.0.1", port)));
         await server.Remote().StartAsync();
-        var ack = new HeartbeatAck(500, [new MemberInfo("m1", "10.0.0.1", 2377, ["node"]), new MemberInfo("w1", "10.0.0.2", 2377, [])], [new ManagerAddress("m1", "10.0.0.1:2377", true)], NodeRole.Worker);
-        server.Root.SpawnNamed(Props.FromFunc(ctx =>
-        {
-            if (ctx.Message is NodeHeartbeat)
-            {
-                ctx.Respond(ack);
-            }
-
-            return Task.CompletedTask;
-        }), "dispatcher");
+        HeartbeatExchange.SpawnDispatcher(server);
 
         var client = new ActorSystem().WithClientRemote(Configure(RemoteConfig.BindToLocalhost()));
         await client.Remote().StartAsync();
-        var target = new PID($"127.0.0.1:{port}", "dispatcher");
-        var heartbeat = new NodeHeartbeat("w1", "c1", "10.0.0.2", new MemberInfo("w1", "10.0.0.2", 2377, []), new NodeDescription("w1", "linux", "x86_64", 2_000_000_000, 1L << 34, "0.1.0"), NodeRole.Worker);
+        var address = $"127.0.0.1:{port}";
         try
         {
-            return await Harness.RunAsync(name, concurrency, duration, async () =>
-            {
-                var reply = await client.Root.RequestAsync<object>(target, heartbeat, TimeSpan.FromSeconds(5));
-                if (reply is not HeartbeatAck)
-                {
-                    throw new InvalidOperationException($"unexpected reply {reply}");
-                }
-            });
+            return await Harness.RunAsync(name, concurrency, duration, () => HeartbeatExchange.RequestAsync(client, address));
         }
         finally
         {

@@ -29,12 +29,31 @@ public sealed record IssueClientCertificate(
     [property: Key(2)] string Name) : IManagerApiRequest;
 
 /// <summary>A certificate signed by the swarm's CA, with the root to trust and the role it grants.</summary>
+/// <summary>
+/// A certificate signed by the swarm's CA, with the roots to trust (two during a CA rotation), the
+/// cross-signed new root to present after it (during a rotation), and the role it grants.
+/// </summary>
 [MessagePackObject]
 public sealed record CertificateIssued(
     [property: Key(0)] string CertificatePem,
     [property: Key(1)] string RootCaPem,
     [property: Key(2)] NodeRole Role,
-    [property: Key(3)] string SubjectId);
+    [property: Key(3)] string SubjectId,
+    [property: Key(4)] string IntermediatesPem = "");
+
+/// <summary>`swarm ca [--rotate]`: the current root, or a new root (cross-signed by the old one) that every node moves to.</summary>
+[MessagePackObject]
+public sealed record RotateCa(
+    [property: Key(0)] string RequestId,
+    [property: Key(1)] bool Rotate) : IManagerApiRequest;
+
+/// <summary>The root and how far a rotation has got: nodes holding a certificate from the current root, of all nodes.</summary>
+[MessagePackObject]
+public sealed record CaStatus(
+    [property: Key(0)] string RootCaPem,
+    [property: Key(1)] bool RotationInProgress,
+    [property: Key(2)] int NodesRenewed,
+    [property: Key(3)] int Nodes);
 
 /// <summary>`protoswarm swarm update`: the swarm-wide settings; null leaves a setting as it is.</summary>
 [MessagePackObject]

@@ -27,7 +27,8 @@ public sealed record JoinAccepted(
     [property: Key(3)] ImmutableArray<ManagerAddress> Managers,
     [property: Key(4)] ulong RaftId = 0,
     [property: Key(5)] string CertificatePem = "",
-    [property: Key(6)] string RootCaPem = "");
+    [property: Key(6)] string RootCaPem = "",
+    [property: Key(7)] string IntermediatesPem = "");
 
 [MessagePackObject]
 public sealed record ManagerAddress(
@@ -55,7 +56,9 @@ public sealed record HeartbeatAck(
     [property: Key(1)] ImmutableArray<MemberInfo> Members,
     [property: Key(2)] ImmutableArray<ManagerAddress> Managers,
     [property: Key(3)] NodeRole DesiredRole,
-    [property: Key(4)] ulong RaftId = 0);
+    [property: Key(4)] ulong RaftId = 0,
+    [property: Key(5)] string TrustedRootsPem = "",
+    [property: Key(6)] string IntermediatesPem = "");
 
 /// <summary>
 /// The dispatcher refuses a heartbeat: the node was removed, belongs to another swarm, or this

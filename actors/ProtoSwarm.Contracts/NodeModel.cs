@@ -82,7 +82,8 @@ public sealed record NodeObject(
     [property: Key(5)] NodeStatus Status,
     [property: Key(6)] ManagerStatus? ManagerStatus,
     [property: Key(7)] MemberInfo? Member,
-    [property: Key(8)] ulong RaftId = 0) : IStoreObject, IStoreKind
+    [property: Key(8)] ulong RaftId = 0,
+    [property: Key(9)] string CertRootDigest = "") : IStoreObject, IStoreKind
 {
     public static string StoreKind => "node";
 

@@ -50,8 +50,18 @@ public sealed record ClusterObject(
     [property: Key(8)] long NodeCertExpirySeconds = 0,
     ImmutableArray<string> RemovedNodes = default,
     [property: Key(10)] bool AutoLockManagers = false,
-    [property: Key(11)] string UnlockKey = "") : IStoreObject, IStoreKind
+    [property: Key(11)] string UnlockKey = "",
+    [property: Key(12)] string PreviousRootCaPem = "",
+    [property: Key(13)] string CrossSignedRootPem = "") : IStoreObject, IStoreKind
 {
+    /// <summary>The roots nodes trust: the current one and, during a CA rotation, the previous one.</summary>
+    [IgnoreMember]
+    public string TrustedRootsPem => RootCaPem + PreviousRootCaPem;
+
+    /// <summary>A CA rotation is under way until every node holds a certificate from the new root.</summary>
+    [IgnoreMember]
+    public bool RootRotationInProgress => PreviousRootCaPem.Length > 0;
+
     /// <summary>Nodes removed from the swarm: their certificates are refused until they expire.</summary>
     [Key(9)]
     public ImmutableArray<string> RemovedNodes { get; init; } = RemovedNodes.IsDefault ? [] : RemovedNodes;

@@ -16,11 +16,17 @@ public sealed class SwarmCertificateValidator
     private const string ClientAuth = "1.3.6.1.5.5.7.3.2";
 
     private readonly X509Certificate2[] _roots;
+    private readonly X509Certificate2[] _intermediates;
     private readonly IReadOnlySet<string> _removedNodeIds;
     private readonly TimeProvider _time;
 
+    /// <param name="intermediates">
+    /// Known intermediates, added to every chain: the cross-signed new root during a CA rotation, so a peer that
+    /// presents only its own certificate from the new root is still checked against the old one.
+    /// </param>
     public SwarmCertificateValidator(
-        IEnumerable<X509Certificate2> roots, string clusterId, IReadOnlySet<string>? removedNodeIds = null, TimeProvider? time = null)
+        IEnumerable<X509Certificate2> roots, string clusterId, IReadOnlySet<string>? removedNodeIds = null, TimeProvider? time = null,
+        IEnumerable<X509Certificate2>? intermediates = null)
     {
         ArgumentNullException.ThrowIfNull(roots);
         ArgumentException.ThrowIfNullOrEmpty(clusterId);
@@ -30,13 +36,18 @@ public sealed class SwarmCertificateValidator
         ClusterId = clusterId;
         _removedNodeIds = removedNodeIds ?? new HashSet<string>();
         _time = time ?? TimeProvider.System;
+        _intermediates = [.. intermediates ?? []];
     }
 
     public string ClusterId { get; }
 
     public IReadOnlyList<X509Certificate2> Roots => _roots;
 
-    public SwarmCertificateValidator WithRemovedNodes(IReadOnlySet<string> removedNodeIds) => new(_roots, ClusterId, removedNodeIds, _time);
+    public SwarmCertificateValidator WithRemovedNodes(IReadOnlySet<string> removedNodeIds) => new(_roots, ClusterId, removedNodeIds, _time, _intermediates);
+
+    /// <summary>The same checks over other roots and intermediates (a CA rotation), keeping the removed nodes.</summary>
+    public SwarmCertificateValidator WithRoots(IEnumerable<X509Certificate2> roots, IEnumerable<X509Certificate2> intermediates) =>
+        new(roots, ClusterId, _removedNodeIds, _time, intermediates);
 
     /// <summary>Whether the swarm removed this node (its certificate is refused from then on).</summary>
     public bool IsRemoved(string nodeId) => _removedNodeIds.Contains(nodeId);
@@ -107,6 +118,7 @@ public sealed class SwarmCertificateValidator
         chain.ChainPolicy.VerificationTime = _time.GetUtcNow().UtcDateTime;
         if (intermediates is not null)
             chain.ChainPolicy.ExtraStore.AddRange(intermediates.ToArray());
+        chain.ChainPolicy.ExtraStore.AddRange(_intermediates);
         try
         {
             var built = chain.Build(certificate);

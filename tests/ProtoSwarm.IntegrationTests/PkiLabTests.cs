@@ -99,6 +99,51 @@ public class PkiLabTests
         Assert.Contains("Swarm: active", (await lab.ExecAsync("m1", "protoswarm", "info")).StdOut, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Rotating_The_Root_Ca_Moves_Every_Node_To_The_New_Root_Without_Stopping_And_Retires_The_Old_Tokens()
+    {
+        await using var lab = await LabFixture.UpAsync(managers: 1, workers: 2);
+        var oldToken = (await lab.ExecAsync("m1", "protoswarm", "swarm", "join-token", "-q", "worker")).StdOut.Trim();
+        var oldRoot = X509CertificateLoader.LoadCertificateFromFile(Path.Combine(StateDir(lab, "m1"), "certificates", "swarm-root-ca.crt"));
+
+        var rotate = await lab.ExecAsync("m1", "protoswarm", "swarm", "ca", "--rotate");
+        Assert.True(rotate.ExitCode == 0, rotate.ToString());
+
+        var newRoot = X509Certificate2.CreateFromPem(rotate.StdOut);
+        Assert.NotEqual(oldRoot.Thumbprint, newRoot.Thumbprint);
+        var onlyNew = new SwarmCertificateValidator([newRoot], (await ClusterIdAsync(lab)));
+        foreach (var node in new[] { "m1", "w1", "w2" })
+        {
+            var dir = Path.Combine(StateDir(lab, node), "certificates");
+            using var certificate = X509CertificateLoader.LoadCertificateFromFile(Path.Combine(dir, "swarm-node.crt"));
+            var verdict = onlyNew.Validate(certificate, PeerUsage.Client);
+            Assert.True(verdict.IsAccepted, $"{node}: {verdict}");
+            Assert.Equal(newRoot.Thumbprint, X509CertificateLoader.LoadCertificateFromFile(Path.Combine(dir, "swarm-root-ca.crt")).Thumbprint);
+        }
+
+        var ls = await lab.ExecAsync("m1", "protoswarm", "node", "ls", "--format", "{{.Hostname}} {{.Status}}");
+        Assert.Equal(["m1 Ready", "w1 Ready", "w2 Ready"], ls.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Order());
+
+        // The tokens pin the root, so they changed: the old one admits nobody, the new one does.
+        var newToken = (await lab.ExecAsync("m1", "protoswarm", "swarm", "join-token", "-q", "worker")).StdOut.Trim();
+        Assert.NotEqual(oldToken, newToken);
+        Assert.True(JoinToken.Parse(newToken).Matches(newRoot));
+        var leave = await lab.ExecAsync("w2", "protoswarm", "swarm", "leave");
+        Assert.True(leave.ExitCode == 0, leave.ToString());
+        var manager = $"{(await lab.NodeAsync("m1")).GetProperty("Address").GetString()}:2377";
+        var withOld = await lab.ExecAsync("w2", "protoswarm", "swarm", "join", "--token", oldToken, manager);
+        Assert.Equal(1, withOld.ExitCode);
+        var withNew = await lab.ExecAsync("w2", "protoswarm", "swarm", "join", "--token", newToken, manager);
+        Assert.True(withNew.ExitCode == 0, withNew.ToString());
+    }
+
+    private static async Task<string> ClusterIdAsync(LabFixture lab)
+    {
+        var info = await lab.ExecAsync("m1", "protoswarm", "info", "--format", "{{.Swarm.Cluster.ID}}");
+        Assert.True(info.ExitCode == 0, info.ToString());
+        return info.StdOut.Trim();
+    }
+
     private static async Task RestartAsync(LabFixture lab, string node)
     {
         var stop = await lab.LabAsync("stop", node);

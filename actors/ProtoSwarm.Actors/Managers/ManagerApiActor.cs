@@ -135,10 +135,11 @@ public sealed partial class ManagerApiActor : IActor
             UpdateNode m => await ChangeNode(m.NodeRef, (node, _) => NodeCommands.Update(node, m.Availability, m.LabelsAdd, m.LabelsRemove)),
             RemoveNode m => await OnRemove(m),
             JoinRequest m => await OnJoin(context, m),
-            RenewCertificate m => OnRenew(m),
+            RenewCertificate m => await OnRenew(m),
             IssueClientCertificate m => OnIssueClient(m),
             UpdateSwarm m => await OnUpdateSwarm(m),
             GetUnlockKey m => await OnGetUnlockKey(m),
+            RotateCa m => await OnRotateCa(m),
             _ => null,
         };
     }
@@ -207,7 +208,7 @@ public sealed partial class ManagerApiActor : IActor
         new(RejectCode.NotInSwarm, "This manager has no swarm record; it is not initialised.");
 
     /// <summary>A node renews its certificate (or needs one for a new role): the role comes from the store, never from the caller.</summary>
-    private object OnRenew(RenewCertificate m)
+    private async Task<object> OnRenew(RenewCertificate m)
     {
         if (Cluster() is not { } cluster)
         {
@@ -220,16 +221,88 @@ public sealed partial class ManagerApiActor : IActor
             return new CommandRejected(RejectCode.PermissionDenied, $"Node {m.NodeId} is not a member of this swarm; it was removed. Join it again with a token.");
         }
 
+        CertificateIssued issued;
         try
         {
-            var issued = SwarmCa.IssueNode(cluster, m.CsrPem, node.Id, node.Spec.DesiredRole, node.Status.Addr, _manager.Time.GetUtcNow());
-            LogCertificateIssued(_logger, node.Id, node.Spec.DesiredRole);
-            return issued;
+            issued = SwarmCa.IssueNode(cluster, m.CsrPem, node.Id, node.Spec.DesiredRole, node.Status.Addr, _manager.Time.GetUtcNow());
         }
         catch (CsrRejectedException e)
         {
             return new CommandRejected(RejectCode.InvalidArgument, $"The certificate request was refused: {e.Message}.");
         }
+
+        LogCertificateIssued(_logger, node.Id, node.Spec.DesiredRole);
+        await RecordRenewalAsync(node.Id, SwarmCa.CurrentRootDigest(cluster));
+        return issued;
+    }
+
+    /// <summary>Records which root a node's certificate comes from; the last node to move to a new root finishes the rotation.</summary>
+    private async Task RecordRenewalAsync(string nodeId, string rootDigest)
+    {
+        for (var attempt = 0; attempt <= ConflictRetries; attempt++)
+        {
+            if (State.Get<NodeObject>(nodeId) is not { } node || Cluster() is not { } cluster)
+            {
+                return;
+            }
+
+            var changes = new List<StoreChange>();
+            if (node.CertRootDigest != rootDigest)
+            {
+                changes.Add(StoreChange.Update(node with { CertRootDigest = rootDigest }));
+            }
+
+            if (cluster.RootRotationInProgress && State.List<NodeObject>().All(n => n.Id == nodeId || n.CertRootDigest == rootDigest))
+            {
+                changes.Add(StoreChange.Update(SwarmCa.FinishRotation(cluster)));
+                LogRotationFinished(_logger);
+            }
+
+            if (changes.Count == 0)
+            {
+                return;
+            }
+
+            try
+            {
+                await _manager.Proposer.ProposeAsync(changes);
+                return;
+            }
+            catch (StoreConflictException)
+            {
+            }
+        }
+    }
+
+    private async Task<object> OnRotateCa(RotateCa m)
+    {
+        if (Cluster() is not { } cluster)
+        {
+            return NoClusterRecord();
+        }
+
+        if (m.Rotate)
+        {
+            if (cluster.RootRotationInProgress)
+            {
+                return new CommandRejected(RejectCode.Conflict, $"A root CA rotation is already in progress ({CaProgress(cluster)}); wait for every node to renew, or remove the nodes that are gone for good.");
+            }
+
+            cluster = SwarmCa.StartRotation(cluster, _manager.Time.GetUtcNow());
+            await _manager.Proposer.ProposeAsync([StoreChange.Update(cluster)]);
+            LogRotationStarted(_logger, SwarmCa.CurrentRootDigest(cluster));
+        }
+
+        var digest = SwarmCa.CurrentRootDigest(cluster);
+        var nodes = State.List<NodeObject>().ToList();
+        return new CaStatus(cluster.RootCaPem, cluster.RootRotationInProgress, nodes.Count(n => n.CertRootDigest == digest), nodes.Count);
+    }
+
+    private string CaProgress(ClusterObject cluster)
+    {
+        var digest = SwarmCa.CurrentRootDigest(cluster);
+        var nodes = State.List<NodeObject>().ToList();
+        return $"{nodes.Count(n => n.CertRootDigest == digest)} of {nodes.Count} nodes hold a certificate from the new root";
     }
 
     private object OnIssueClient(IssueClientCertificate m)
@@ -529,6 +602,7 @@ public sealed partial class ManagerApiActor : IActor
         {
             // Signed before anything is stored: a bad CSR leaves no node behind.
             issued = SwarmCa.IssueNode(cluster, m.CsrPem, node.Id, role, m.Addr, _manager.Time.GetUtcNow());
+            node = node with { CertRootDigest = SwarmCa.CurrentRootDigest(cluster) };
         }
         catch (CsrRejectedException e)
         {
@@ -542,7 +616,7 @@ public sealed partial class ManagerApiActor : IActor
         }
 
         LogNodeJoined(_logger, node.Id, m.Description.Hostname, m.Addr, role);
-        return new JoinAccepted(node.Id, role, cluster.ClusterId, DispatcherActor.ManagersOf(State.List<NodeObject>(), _manager.Raft.LeaderId), raftId, issued.CertificatePem, issued.RootCaPem);
+        return new JoinAccepted(node.Id, role, cluster.ClusterId, DispatcherActor.ManagersOf(State.List<NodeObject>(), _manager.Raft.LeaderId), raftId, issued.CertificatePem, issued.RootCaPem, issued.IntermediatesPem);
     }
 
     private void Remember(string requestId, object reply)
@@ -569,6 +643,12 @@ public sealed partial class ManagerApiActor : IActor
 
     [LoggerMessage(Level = LogLevel.Information, Message = "The {Role} join token was rotated; the old one no longer admits anyone")]
     private static partial void LogTokenRotated(ILogger logger, NodeRole role);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Root CA rotation started: the new root is {Digest}; every node renews its certificate")]
+    private static partial void LogRotationStarted(ILogger logger, string digest);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Root CA rotation finished: every node holds a certificate from the new root; the old root is no longer trusted")]
+    private static partial void LogRotationFinished(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Autolock is now {On}")]
     private static partial void LogAutoLock(ILogger logger, bool on);

@@ -36,14 +36,41 @@ public static class SwarmCa
         var root = Root(cluster);
         var sans = IPAddress.TryParse(addr, out var ip) ? new[] { ip } : [];
         var issued = root.Issue(ReadCsr(csrPem), nodeId, role, cluster.ClusterId, sans, cluster.NodeCertExpiry, now);
-        return new CertificateIssued(Pem.Write(issued), cluster.RootCaPem, role, nodeId);
+        return new CertificateIssued(Pem.Write(issued), cluster.TrustedRootsPem, role, nodeId, cluster.CrossSignedRootPem);
     }
+
+    /// <summary>The digest of the root that signs now; a node whose certificate has it is done with a rotation.</summary>
+    public static string CurrentRootDigest(ClusterObject cluster) =>
+        CaDigest.OfCertificate(Pem.ReadCertificate(cluster.RootCaPem)).ToString();
+
+    /// <summary>
+    /// Starts a CA rotation as swarmkit does: a new root signs from now on; the old root cross-signs it, so nodes that
+    /// still trust only the old root accept certificates from the new one; both are trusted until every node holds
+    /// a certificate from the new root (<see cref="FinishRotation"/>). The join tokens change, since they pin the root.
+    /// </summary>
+    public static ClusterObject StartRotation(ClusterObject cluster, DateTimeOffset now)
+    {
+        var current = Root(cluster);
+        var next = RootCa.Create(now);
+        return cluster with
+        {
+            RootCaPem = next.CertificatePem,
+            RootCaKeyPem = next.ExportPrivateKeyPem(),
+            PreviousRootCaPem = cluster.RootCaPem,
+            CrossSignedRootPem = Pem.Write(current.CrossSign(next)),
+            WorkerJoinToken = JoinTokens.New(next.Digest),
+            ManagerJoinToken = JoinTokens.New(next.Digest),
+        };
+    }
+
+    public static ClusterObject FinishRotation(ClusterObject cluster) =>
+        cluster with { PreviousRootCaPem = string.Empty, CrossSignedRootPem = string.Empty };
 
     /// <summary>An operator's client certificate: the managers' API, nothing a node does.</summary>
     public static CertificateIssued IssueClient(ClusterObject cluster, string csrPem, string clientId, DateTimeOffset now)
     {
         var issued = Root(cluster).IssueClient(ReadCsr(csrPem), clientId, cluster.ClusterId, cluster.NodeCertExpiry, now);
-        return new CertificateIssued(Pem.Write(issued), cluster.RootCaPem, NodeRole.Worker, clientId);
+        return new CertificateIssued(Pem.Write(issued), cluster.TrustedRootsPem, NodeRole.Worker, clientId, cluster.CrossSignedRootPem);
     }
 
     private static RootCa Root(ClusterObject cluster) =>

@@ -93,7 +93,9 @@ public sealed partial class DispatcherActor : IActor
             members,
             ManagersOf(nodes, _manager.Raft.LeaderId),
             node.Spec.DesiredRole,
-            node.RaftId));
+            node.RaftId,
+            cluster?.TrustedRootsPem ?? string.Empty,
+            cluster?.CrossSignedRootPem ?? string.Empty));
         return Task.CompletedTask;
     }
 

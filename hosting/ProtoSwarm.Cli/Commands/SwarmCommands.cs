@@ -8,7 +8,7 @@ namespace ProtoSwarm.Cli.Commands;
 internal static class SwarmCommands
 {
     public static Command Create(CliApp app) =>
-        new Command("swarm", "Manage the swarm").With(Init(app), Join(app), Leave(app), JoinToken(app), Update(app), UnlockKey(app), Unlock(app));
+        new Command("swarm", "Manage the swarm").With(Init(app), Join(app), Leave(app), JoinToken(app), Update(app), UnlockKey(app), Unlock(app), Ca(app));
 
     private static Command Init(CliApp app)
     {
@@ -144,6 +144,43 @@ internal static class SwarmCommands
                 await cli.Out.WriteAsync(SwarmView.UnlockKeyNotice(updated.NewUnlockKey));
             }
 
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Ca(CliApp app)
+    {
+        var rotate = new Option<bool>("--rotate") { Description = "Rotate the swarm CA: a new root, cross-signed by the old one; every node renews" };
+        var detach = new Option<bool>("--detach", "-d") { Description = "Exit immediately instead of waiting for the root rotation to converge" };
+        var quiet = new Option<bool>("--quiet", "-q") { Description = "Suppress progress output" };
+        var command = new Command("ca", "Display and rotate the root CA").With(rotate, detach, quiet);
+        app.SetAction(command, async (parse, cli, ct) =>
+        {
+            var rotating = parse.GetValue(rotate);
+            var status = await cli.RequestAsync<CaStatus>(new RotateCa(SwarmIds.NewRequestId(), rotating), rotating ? Timeouts.Change : Timeouts.Query, ct);
+            if (rotating && !parse.GetValue(detach))
+            {
+                var until = DateTime.UtcNow + Timeouts.Membership;
+                while (status.RotationInProgress && DateTime.UtcNow < until)
+                {
+                    if (!parse.GetValue(quiet))
+                    {
+                        await cli.Error.WriteLineAsync($"rotation in progress: {status.NodesRenewed}/{status.Nodes} nodes hold a certificate from the new root");
+                    }
+
+                    await Task.Delay(TimeSpan.FromSeconds(1), ct);
+                    status = await cli.RequestAsync<CaStatus>(new RotateCa(SwarmIds.NewRequestId(), Rotate: false), Timeouts.Query, ct);
+                }
+
+                if (status.RotationInProgress)
+                {
+                    throw new Client.SwarmCommandException(RejectCode.Unavailable,
+                        $"The rotation goes on in the background: {status.NodesRenewed} of {status.Nodes} nodes hold a certificate from the new root. Nodes that are down renew when they return; remove the ones gone for good (`node rm`). Check with `protoswarm swarm ca`.");
+                }
+            }
+
+            await cli.Out.WriteAsync(status.RootCaPem);
             return 0;
         });
         return command;

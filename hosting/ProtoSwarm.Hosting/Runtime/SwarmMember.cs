@@ -39,6 +39,7 @@ internal sealed partial class SwarmMember : IAsyncDisposable
     private NodeOptions? _options;
     private UnlockKey? _unlockKey;
     private Action<UnlockKey?>? _onUnlockKeyChanged;
+    private string? _trustedRootsPem;
 
     private SwarmMember(ActorSystem system, NodeLocalState state, SwarmCredentials credentials, ILogger logger)
     {
@@ -212,6 +213,13 @@ internal sealed partial class SwarmMember : IAsyncDisposable
         }
 
         ApplyAutoLock(cluster);
+        if (!string.Equals(cluster.TrustedRootsPem, _trustedRootsPem, StringComparison.Ordinal) && cluster.TrustedRootsPem.Length > 0)
+        {
+            // A CA rotation: trust what the store says before any node presents a certificate from the new root.
+            Credentials.Trust(Credentials.Validator.WithRoots(NodeCertificateFiles.Roots(cluster.TrustedRootsPem), NodeCertificateFiles.Roots(cluster.CrossSignedRootPem)));
+            _trustedRootsPem = cluster.TrustedRootsPem;
+        }
+
         var removed = cluster.RemovedNodes.ToHashSet(StringComparer.Ordinal);
         if (removed.Any(id => !Credentials.Validator.IsRemoved(id)))
         {

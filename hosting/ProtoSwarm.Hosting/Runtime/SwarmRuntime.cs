@@ -43,6 +43,11 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
     // Autolock: the unlock key this manager was given (kept in memory only), and whether it waits for one.
     private UnlockKey? _unlockKey;
     private bool _locked;
+
+    // CA rotation: the roots last trusted, and whether this node still needs a certificate from the new root.
+    private string? _trustedRootsPem;
+    private volatile bool _renewForRotation;
+    private volatile bool _renewing;
     private SwarmMember? _member;
     private string _error = string.Empty;
     private string? _alone;
@@ -231,6 +236,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
             var key = NodeKey.Generate();
             var issued = SwarmCa.IssueNode(cluster, key.CreateCsr().ToPem(), nodeId, NodeRole.Manager, addr, now);
             _certificates.Save(issued.RootCaPem, issued.CertificatePem, key.ExportPrivateKeyPem());
+            self = self with { CertRootDigest = SwarmCa.CurrentRootDigest(cluster) };
 
             var managerAddr = $"{addr}:{_options.ListenAddr.Port}";
             var state = new NodeLocalState(nodeId, cluster.ClusterId, NodeRole.Manager, addr, [new ManagerAddress(nodeId, managerAddr, true)], raftId);
@@ -414,7 +420,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
             return (null, reply as CommandRejected ?? new CommandRejected(RejectCode.Internal, $"The manager answered {reply.GetType().Name} to a join request."));
         }
 
-        _certificates.Save(accepted.RootCaPem, accepted.CertificatePem, key.ExportPrivateKeyPem());
+        _certificates.Save(accepted.RootCaPem, accepted.CertificatePem + accepted.IntermediatesPem, key.ExportPrivateKeyPem());
         return (accepted, null);
     }
 
@@ -579,6 +585,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
 
             _locked = false;
             _credentials = _certificates.Load(state.ClusterId);
+            _trustedRootsPem = _certificates.ReadRootPem();
             _renewAt = _certificates.RenewAt(Random.Shared);
             var member = await SwarmMember.StartAsync(
                 state, _options, _credentials, NodeIdentity.Describe(_options.Hostname), _loggerFactory, _time, OnAck, OnRejected, _unlockKey, key => _unlockKey = key);
@@ -671,6 +678,8 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
             return;
         }
 
+        FollowRoots(state, ack);
+
         var next = state with
         {
             Managers = ack.Managers.IsDefaultOrEmpty ? state.Managers : ack.Managers,
@@ -706,6 +715,49 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
                 await StartMemberAsync(next);
             }
         });
+    }
+
+    /// <summary>
+    /// A CA rotation reaches this node through the heartbeat's answer: trust what the managers trust (the old and the
+    /// new root, and the cross-signed new root, while it lasts), and renew once if this node's certificate is not
+    /// from the root that signs now.
+    /// </summary>
+    private void FollowRoots(NodeLocalState state, HeartbeatAck ack)
+    {
+        if (ack.TrustedRootsPem.Length == 0 || _credentials is not { } credentials)
+        {
+            return;
+        }
+
+        if (!string.Equals(ack.TrustedRootsPem, _trustedRootsPem, StringComparison.Ordinal))
+        {
+            var roots = NodeCertificateFiles.Roots(ack.TrustedRootsPem);
+            credentials.Trust(credentials.Validator.WithRoots(roots, NodeCertificateFiles.Roots(ack.IntermediatesPem)));
+            _certificates.SaveRoots(ack.TrustedRootsPem);
+            _trustedRootsPem = ack.TrustedRootsPem;
+            var current = new SwarmCertificateValidator([roots[0]], state.ClusterId);
+            _renewForRotation = !current.Validate(credentials.Certificate, PeerUsage.Client).IsAccepted;
+            LogRootsChanged(_logger, state.NodeId, roots.Length, _renewForRotation);
+        }
+
+        if (_renewForRotation && !_renewing)
+        {
+            _renewing = true;
+            InBackground(async () =>
+            {
+                try
+                {
+                    if (_state is { } now && _renewForRotation && await RenewCertificateAsync(now, "the swarm's root CA was rotated"))
+                    {
+                        _renewForRotation = false;
+                    }
+                }
+                finally
+                {
+                    _renewing = false;
+                }
+            });
+        }
     }
 
     /// <summary>Renews the node's certificate when due: at a random point between 50% and 80% of its life.</summary>
@@ -769,8 +821,10 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
 
             if (reply is CertificateIssued issued)
             {
-                _certificates.Save(issued.RootCaPem, issued.CertificatePem, key.ExportPrivateKeyPem());
-                credentials.Renew(X509Conversions.ToX509Certificate2(issued.CertificatePem, key.ExportPrivateKeyPem()));
+                _certificates.Save(issued.RootCaPem, issued.CertificatePem + issued.IntermediatesPem, key.ExportPrivateKeyPem());
+                var intermediates = NodeCertificateFiles.Intermediates(issued.CertificatePem + issued.IntermediatesPem);
+                credentials.Trust(credentials.Validator.WithRoots(NodeCertificateFiles.Roots(issued.RootCaPem), intermediates));
+                credentials.Renew(X509Conversions.ToX509Certificate2(issued.CertificatePem, key.ExportPrivateKeyPem()), intermediates);
                 _renewAt = _certificates.RenewAt(Random.Shared);
                 LogCertificateRenewed(_logger, state.NodeId, issued.Role, reason, _renewAt);
                 return true;
@@ -836,6 +890,9 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Unlock of node {NodeId} refused: wrong unlock key")]
     private static partial void LogUnlockRefused(ILogger logger, string nodeId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Node {NodeId} now trusts {Count} swarm root(s); renewing for the new root: {Renew}")]
+    private static partial void LogRootsChanged(ILogger logger, string nodeId, int count, bool renew);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Waiting to be unlocked: {Reason}")]
     private static partial void LogLocked(ILogger logger, string reason);

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using ProtoSwarm.Pki;
 
@@ -15,7 +16,7 @@ public sealed class SwarmCredentials
     private readonly ConcurrentDictionary<CertificateRefusal, int> _refusals = new();
     private volatile Identity _current;
 
-    public SwarmCredentials(X509Certificate2 certificate, SwarmCertificateValidator validator)
+    public SwarmCredentials(X509Certificate2 certificate, SwarmCertificateValidator validator, IEnumerable<X509Certificate2>? intermediates = null)
     {
         ArgumentNullException.ThrowIfNull(certificate);
         ArgumentNullException.ThrowIfNull(validator);
@@ -23,13 +24,16 @@ public sealed class SwarmCredentials
             throw new ArgumentException("the node's certificate must carry its private key", nameof(certificate));
         if (!SwarmPeer.TryParse(certificate.SubjectName, out var self, out var error))
             throw new ArgumentException($"the certificate does not name a swarm node: {error}", nameof(certificate));
-        _current = new Identity(certificate, validator, self);
+        _current = new Identity(certificate, validator, self, Context(certificate, intermediates));
     }
 
     /// <summary>Raised for every peer certificate refused, on the handshake's thread.</summary>
     public event Action<PeerValidation>? Refused;
 
     public X509Certificate2 Certificate => _current.Certificate;
+
+    /// <summary>The certificate and what a server presents after it (the cross-signed new root during a CA rotation).</summary>
+    public SslStreamCertificateContext ServerContext => _current.ServerContext;
 
     public SwarmCertificateValidator Validator => _current.Validator;
 
@@ -40,10 +44,10 @@ public sealed class SwarmCredentials
 
     public int RefusalCount => _refusals.Values.Sum();
 
-    /// <summary>A renewed certificate (same trust).</summary>
-    public void Renew(X509Certificate2 certificate)
+    /// <summary>A renewed certificate (same trust), with what to present after it.</summary>
+    public void Renew(X509Certificate2 certificate, IEnumerable<X509Certificate2>? intermediates = null)
     {
-        var next = new SwarmCredentials(certificate, Validator);
+        var next = new SwarmCredentials(certificate, Validator, intermediates);
         _current = next._current;
     }
 
@@ -67,5 +71,9 @@ public sealed class SwarmCredentials
         return result;
     }
 
-    private sealed record Identity(X509Certificate2 Certificate, SwarmCertificateValidator Validator, SwarmPeer Self);
+    // offline: the chain is given, never fetched; the intermediates are sent as they are.
+    private static SslStreamCertificateContext Context(X509Certificate2 certificate, IEnumerable<X509Certificate2>? intermediates) =>
+        SslStreamCertificateContext.Create(certificate, [.. intermediates ?? []], offline: true);
+
+    private sealed record Identity(X509Certificate2 Certificate, SwarmCertificateValidator Validator, SwarmPeer Self, SslStreamCertificateContext ServerContext);
 }

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Security;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using MessagePack;
@@ -77,15 +78,22 @@ public sealed partial class SwarmRemoteHost : IAsyncDisposable
             kestrel.Listen(listen, listenOptions =>
             {
                 listenOptions.Protocols = HttpProtocols.Http2;
-                listenOptions.UseHttps(new HttpsConnectionAdapterOptions
+                listenOptions.UseHttps(new TlsHandshakeCallbackOptions
                 {
-                    ServerCertificateSelector = (_, _) => credentials.Certificate,
-                    // Asked of every client; a node's is checked here, and only the CA endpoint serves a caller without one.
-                    ClientCertificateMode = ClientCertificateMode.AllowCertificate,
-                    ClientCertificateValidation = (certificate, chain, _) =>
-                        credentials.Check(certificate, PeerUsage.Client, chain?.ChainPolicy.ExtraStore.Cast<X509Certificate2>()).IsAccepted,
-                    CheckCertificateRevocation = false,
-                    SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+                    // Per handshake, so a renewed certificate, or the cross-signed root presented after it during a CA
+                    // rotation, is used from the next connection on.
+                    OnConnection = _ => ValueTask.FromResult(new SslServerAuthenticationOptions
+                    {
+                        ServerCertificateContext = credentials.ServerContext,
+                        // Asked of every client; a node's is checked here, and only the CA endpoint serves a caller without one.
+                        ClientCertificateRequired = true,
+                        RemoteCertificateValidationCallback = (_, certificate, chain, _) =>
+                            certificate is null
+                            || credentials.Check(AsCertificate2(certificate), PeerUsage.Client, chain?.ChainPolicy.ExtraStore.Cast<X509Certificate2>()).IsAccepted,
+                        CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+                        EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+                        ApplicationProtocols = [SslApplicationProtocol.Http2],
+                    }),
                 });
             });
         });
@@ -106,6 +114,9 @@ public sealed partial class SwarmRemoteHost : IAsyncDisposable
         remote.ServerAddressesFeature = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>();
         return new SwarmRemoteHost(app, policy);
     }
+
+    private static X509Certificate2 AsCertificate2(X509Certificate certificate) =>
+        certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
 
     /// <summary>Answers a refused request with PermissionDenied; a refused one-way message is dropped (it was counted and logged).</summary>
     private static Task DenyAsync(IContext context)

@@ -248,6 +248,37 @@ public sealed class ManagerApiActorTests : IAsyncLifetime
         Assert.InRange(certificate.NotAfter.ToUniversalTime() - DateTime.UtcNow, TimeSpan.FromDays(29.9), TimeSpan.FromDays(30.1));
     }
 
+    [Fact]
+    public async Task A_Ca_Rotation_Trusts_Both_Roots_Until_Every_Node_Has_Renewed_And_Changes_The_Tokens()
+    {
+        var oldRoot = X509Conversions.ToX509Certificate2(Pem.ReadCertificate(_cluster.RootCaPem));
+
+        var started = Assert.IsType<CaStatus>(await Ask(new RotateCa("rot", Rotate: true)));
+
+        Assert.True(started.RotationInProgress);
+        var during = _store.Current.Get<ClusterObject>(ClusterObject.DefaultId)!;
+        Assert.Equal(2, Pem.ReadCertificates(during.TrustedRootsPem).Count);
+        Assert.Null(JoinTokens.RoleFor(_cluster.WorkerJoinToken, during));
+        Assert.Equal(RejectCode.Conflict, Assert.IsType<CommandRejected>(await Ask(new RotateCa("rot2", Rotate: true))).Code);
+
+        // A node that still trusts only the old root accepts a certificate from the new one through the cross-signed root.
+        var renewed = Assert.IsType<CertificateIssued>(await Ask(new RenewCertificate("r1", "worker1111", NewCsr())));
+        using var fromNewRoot = X509Certificate2.CreateFromPem(renewed.CertificatePem);
+        var oldOnly = new SwarmCertificateValidator([oldRoot], "cluster-1", intermediates: [X509Certificate2.CreateFromPem(renewed.IntermediatesPem)]);
+        Assert.True(oldOnly.Validate(fromNewRoot, PeerUsage.Client).IsAccepted);
+        Assert.False(new SwarmCertificateValidator([oldRoot], "cluster-1").Validate(fromNewRoot, PeerUsage.Client).IsAccepted);
+
+        await Ask(new RenewCertificate("r2", "worker2222", NewCsr()));
+        Assert.True(_store.Current.Get<ClusterObject>(ClusterObject.DefaultId)!.RootRotationInProgress);
+        await Ask(new RenewCertificate("r3", "leader0000", NewCsr()));
+
+        var after = _store.Current.Get<ClusterObject>(ClusterObject.DefaultId)!;
+        Assert.False(after.RootRotationInProgress);
+        Assert.Single(Pem.ReadCertificates(after.TrustedRootsPem));
+        var status = Assert.IsType<CaStatus>(await Ask(new RotateCa("st", Rotate: false)));
+        Assert.Equal((false, 3, 3), (status.RotationInProgress, status.NodesRenewed, status.Nodes));
+    }
+
     private static string NewCsr() => NodeKey.Generate().CreateCsr().ToPem();
 
     private void AssertIssuedTo(string certificatePem, string nodeId, NodeRole role)

@@ -52,11 +52,7 @@ public static class RemoteConfigFactory
         SslOptions = new SslClientAuthenticationOptions
         {
             LocalCertificateSelectionCallback = (_, _, _, _, _) => credentials.Certificate,
-            RemoteCertificateValidationCallback = (_, certificate, chain, _) =>
-                credentials.Check(
-                    certificate as X509Certificate2 ?? (certificate is null ? null : X509CertificateLoader.LoadCertificate(certificate.GetRawCertData())),
-                    PeerUsage.Server,
-                    chain?.ChainPolicy.ExtraStore.Cast<X509Certificate2>()).IsAccepted,
+            RemoteCertificateValidationCallback = credentials.CreateCallback(PeerUsage.Server),
         },
     };
 }

@@ -25,7 +25,7 @@ public static class CaClient
         using var client = NewClient(
             (_, certificate, _, _) =>
             {
-                server = AsCertificate2(certificate) is { } c ? X509CertificateLoader.LoadCertificate(c.RawData) : null;
+                server = SwarmCredentials.AsCertificate2(certificate) is { } c ? X509CertificateLoader.LoadCertificate(c.RawData) : null;
                 return true;
             },
             null,
@@ -47,14 +47,7 @@ public static class CaClient
     public static async Task<object> JoinAsync(string managerAddr, SwarmCertificateValidator trusted, JoinRequest request, TimeSpan timeout, CancellationToken ct)
     {
         PeerValidation? serverCheck = null;
-        using var client = NewClient(
-            (_, certificate, chain, _) =>
-            {
-                serverCheck = trusted.Validate(AsCertificate2(certificate), PeerUsage.Server, chain?.ChainPolicy.ExtraStore.Cast<X509Certificate2>());
-                return serverCheck.IsAccepted;
-            },
-            null,
-            timeout);
+        using var client = NewClient(trusted.CreateCallback(PeerUsage.Server, verdict => serverCheck = verdict), null, timeout);
         try
         {
             return await PostAsync(client, Url(managerAddr, CaWire.JoinPath), request, ct).ConfigureAwait(false);
@@ -69,10 +62,7 @@ public static class CaClient
     /// <summary>Asks a manager for a new certificate for the node's key, authenticated by the node's current certificate.</summary>
     public static async Task<object> RenewAsync(string managerAddr, SwarmCredentials credentials, RenewCertificate request, TimeSpan timeout, CancellationToken ct)
     {
-        using var client = NewClient(
-            (_, certificate, chain, _) => credentials.Check(AsCertificate2(certificate), PeerUsage.Server, chain?.ChainPolicy.ExtraStore.Cast<X509Certificate2>()).IsAccepted,
-            credentials,
-            timeout);
+        using var client = NewClient(credentials.CreateCallback(PeerUsage.Server), credentials, timeout);
         return await PostAsync(client, Url(managerAddr, CaWire.RenewPath), request, ct).ConfigureAwait(false);
     }
 
@@ -120,14 +110,6 @@ public static class CaClient
             DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
         };
     }
-
-    private static X509Certificate2? AsCertificate2(X509Certificate? certificate) =>
-        certificate switch
-        {
-            null => null,
-            X509Certificate2 c2 => c2,
-            _ => X509CertificateLoader.LoadCertificate(certificate.GetRawCertData()),
-        };
 }
 
 /// <summary>The CA endpoint could not be used: not a manager, or not a ProtoSwarm node.</summary>

@@ -71,6 +71,24 @@ public sealed class SwarmCredentials
         return result;
     }
 
+    /// <summary>
+    /// For SslStream, Kestrel and SocketsHttpHandler: checks the peer with <see cref="Check"/> (the platform's own
+    /// verdict, which is about the system store, is ignored). <paramref name="allowNone"/>: a peer without a
+    /// certificate passes the handshake (the server side, where only the CA endpoint serves such a caller).
+    /// </summary>
+    public RemoteCertificateValidationCallback CreateCallback(PeerUsage usage, bool allowNone = false) =>
+        (_, certificate, chain, _) =>
+            (allowNone && certificate is null)
+            || Check(AsCertificate2(certificate), usage, chain?.ChainPolicy.ExtraStore.Cast<X509Certificate2>()).IsAccepted;
+
+    internal static X509Certificate2? AsCertificate2(X509Certificate? certificate) =>
+        certificate switch
+        {
+            null => null,
+            X509Certificate2 c2 => c2,
+            _ => X509CertificateLoader.LoadCertificate(certificate.GetRawCertData()),
+        };
+
     // offline: the chain is given, never fetched; the intermediates are sent as they are.
     private static SslStreamCertificateContext Context(X509Certificate2 certificate, IEnumerable<X509Certificate2>? intermediates) =>
         SslStreamCertificateContext.Create(certificate, [.. intermediates ?? []], offline: true);

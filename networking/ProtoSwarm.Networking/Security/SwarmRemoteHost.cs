@@ -87,9 +87,7 @@ public sealed partial class SwarmRemoteHost : IAsyncDisposable
                         ServerCertificateContext = credentials.ServerContext,
                         // Asked of every client; a node's is checked here, and only the CA endpoint serves a caller without one.
                         ClientCertificateRequired = true,
-                        RemoteCertificateValidationCallback = (_, certificate, chain, _) =>
-                            certificate is null
-                            || credentials.Check(AsCertificate2(certificate), PeerUsage.Client, chain?.ChainPolicy.ExtraStore.Cast<X509Certificate2>()).IsAccepted,
+                        RemoteCertificateValidationCallback = credentials.CreateCallback(PeerUsage.Client, allowNone: true),
                         CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
                         EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
                         ApplicationProtocols = [SslApplicationProtocol.Http2],
@@ -114,9 +112,6 @@ public sealed partial class SwarmRemoteHost : IAsyncDisposable
         remote.ServerAddressesFeature = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>();
         return new SwarmRemoteHost(app, policy);
     }
-
-    private static X509Certificate2 AsCertificate2(X509Certificate certificate) =>
-        certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
 
     /// <summary>Answers a refused request with PermissionDenied; a refused one-way message is dropped (it was counted and logged).</summary>
     private static Task DenyAsync(IContext context)

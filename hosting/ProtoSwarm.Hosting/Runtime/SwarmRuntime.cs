@@ -461,7 +461,15 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
             }
 
             _unlockKey = key;
-            await StartMemberAsync(state);
+            try
+            {
+                await StartMemberAsync(state);
+            }
+            catch (InvalidOperationException e)
+            {
+                return new CommandRejected(RejectCode.Internal, $"The key is right, but the node could not start: {e.Message}");
+            }
+
             LogUnlocked(_logger, state.NodeId);
             return new UnlockSwarmAck(state.NodeId);
         }

@@ -12,6 +12,21 @@ public sealed record RaftDiskState(
     Snapshot Snapshot,
     IReadOnlyList<Entry> Entries);
 
+/// <summary>
+/// A snapshot this manager took, encoded and sealed (off the Raft actor's thread), to be written in
+/// parts of <see cref="PartBytes"/> by <see cref="RaftLogFile.SaveSnapshotPart"/>.
+/// </summary>
+public sealed record SealedSnapshot(SnapshotMetadata Metadata, byte[] Bytes)
+{
+    /// <summary>A part takes well under a millisecond to write: the peer's other work goes on between parts.</summary>
+    public const int PartBytes = 256 * 1024;
+
+    public int PartCount => Math.Max(1, (Bytes.Length + PartBytes - 1) / PartBytes);
+
+    public (int Offset, int Length) PartRange(int part) =>
+        (part * PartBytes, Math.Min(PartBytes, Bytes.Length - (part * PartBytes)));
+}
+
 /// <summary>Which swarm and which Raft member this file belongs to; a log from another swarm is refused.</summary>
 [MessagePackObject]
 public sealed record RaftIdentity(
@@ -21,7 +36,9 @@ public sealed record RaftIdentity(
 /// <summary>
 /// A manager's Raft log on disk (raft.db): entries, hard state and the latest snapshot. Each Ready
 /// is written in ONE transaction (WAL, synchronous=FULL) before the peer sends or acknowledges
-/// anything, so many proposals share one fsync.
+/// anything, so many proposals share one fsync. A snapshot the manager takes itself is written in
+/// parts between Readies (<see cref="SaveSnapshotPart"/>) and used once all are written
+/// (<see cref="CommitSnapshot"/>); one installed from the leader is written whole with its Ready.
 /// Encrypted at rest: with a <see cref="Sealer"/>, every entry's data and the snapshot are sealed
 /// (AES-GCM, bound to their index and term); identity and hard state hold no user data and stay
 /// in clear. The file records which data key sealed it (a fingerprint), or that it is in clear.
@@ -108,7 +125,13 @@ public sealed class RaftLogFile : IDisposable
                 if (reader.Read())
                 {
                     var (index, term) = ((ulong)reader.GetInt64(0), (ulong)reader.GetInt64(1));
-                    snapshot = MessagePackSerializer.Deserialize<Snapshot>(Unseal((byte[])reader.GetValue(2), SnapshotPlace(index, term)));
+                    var payload = (byte[])reader.GetValue(2);
+                    if (payload.Length == 0)
+                    {
+                        payload = ReadSnapshotParts(index, term);
+                    }
+
+                    snapshot = MessagePackSerializer.Deserialize<Snapshot>(Unseal(payload, SnapshotPlace(index, term)));
                     if (snapshot.Metadata.Index != index || snapshot.Metadata.Term != term)
                     {
                         throw new PersistenceException($"{Path}: the snapshot row says index {index} term {term} but holds index {snapshot.Metadata.Index} term {snapshot.Metadata.Term}; the file is damaged.");
@@ -164,21 +187,26 @@ public sealed class RaftLogFile : IDisposable
     /// </summary>
     public void Save(Snapshot? snapshot, IReadOnlyList<Entry> entries, HardState? hardState, bool durable = true)
     {
-        if (!durable)
-        {
-            SqliteDatabase.Execute(_connection, "PRAGMA synchronous=NORMAL;");
-        }
-
-        try
+        if (durable)
         {
             SaveInTransaction(snapshot, entries, hardState);
         }
+        else
+        {
+            WithoutFsync(() => SaveInTransaction(snapshot, entries, hardState));
+        }
+    }
+
+    private void WithoutFsync(Action write)
+    {
+        SqliteDatabase.Execute(_connection, "PRAGMA synchronous=NORMAL;");
+        try
+        {
+            write();
+        }
         finally
         {
-            if (!durable)
-            {
-                SqliteDatabase.Execute(_connection, "PRAGMA synchronous=FULL;");
-            }
+            SqliteDatabase.Execute(_connection, "PRAGMA synchronous=FULL;");
         }
     }
 
@@ -229,13 +257,110 @@ public sealed class RaftLogFile : IDisposable
         transaction.Commit();
     }
 
+    /// <summary>
+    /// Encodes and seals a snapshot this manager took, ready for <see cref="SaveSnapshotPart"/>. Safe
+    /// to call from any thread: a large store's snapshot takes tens of milliseconds to seal.
+    /// </summary>
+    public SealedSnapshot SealSnapshot(Snapshot snapshot) =>
+        new(snapshot.Metadata, Seal(MessagePackSerializer.Serialize(snapshot), SnapshotPlace(snapshot.Metadata.Index, snapshot.Metadata.Term)));
+
+    /// <summary>
+    /// Writes one part of a sealed snapshot in a short transaction of its own, so that writing a
+    /// snapshot of tens of megabytes never holds the peer up for long: it writes the parts one at a
+    /// time between its Readies. A part is committed without an fsync of its own (the next durable
+    /// Ready, or <see cref="CommitSnapshot"/>, syncs the WAL that holds it); parts are unused until
+    /// CommitSnapshot points the snapshot row at them. The first part drops parts left by a snapshot
+    /// that was never committed.
+    /// </summary>
+    public void SaveSnapshotPart(SealedSnapshot snapshot, int part)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(part);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(part, snapshot.PartCount);
+        WithoutFsync(() =>
+        {
+            using var transaction = _connection.BeginTransaction();
+            if (part == 0)
+            {
+                Exec(transaction, "DELETE FROM snapshot_parts WHERE NOT EXISTS (SELECT 1 FROM snapshot s WHERE s.id = 1 AND s.idx = snapshot_parts.idx AND s.term = snapshot_parts.term AND length(s.payload) = 0)");
+            }
+
+            var (offset, length) = snapshot.PartRange(part);
+            Exec(transaction, "INSERT OR REPLACE INTO snapshot_parts (idx, term, seq, bytes) VALUES ($i, $t, $s, $b)",
+                ("$i", (long)snapshot.Metadata.Index),
+                ("$t", (long)snapshot.Metadata.Term),
+                ("$s", part),
+                ("$b", snapshot.Bytes.AsSpan(offset, length).ToArray()));
+            transaction.Commit();
+        });
+    }
+
+    /// <summary>
+    /// Once every part is written: in ONE durable transaction, makes them the snapshot, drops the
+    /// previous snapshot's parts and the entries before <paramref name="compactTo"/>. Until this
+    /// commits, a restart finds the previous snapshot and the whole log.
+    /// </summary>
+    public void CommitSnapshot(SealedSnapshot snapshot, ulong compactTo)
+    {
+        var (index, term) = ((long)snapshot.Metadata.Index, (long)snapshot.Metadata.Term);
+        using var transaction = _connection.BeginTransaction();
+        using (var count = _connection.CreateCommand())
+        {
+            count.Transaction = transaction;
+            count.CommandText = "SELECT count(*), coalesce(sum(length(bytes)), 0) FROM snapshot_parts WHERE idx = $i AND term = $t";
+            count.Parameters.AddWithValue("$i", index);
+            count.Parameters.AddWithValue("$t", term);
+            using var reader = count.ExecuteReader();
+            reader.Read();
+            if (reader.GetInt64(0) != snapshot.PartCount || reader.GetInt64(1) != snapshot.Bytes.Length)
+            {
+                throw new PersistenceException($"{Path}: the snapshot at {index} has {reader.GetInt64(0)} of its {snapshot.PartCount} parts on disk; it is not used.");
+            }
+        }
+
+        Exec(transaction, "INSERT INTO snapshot (id, idx, term, payload) VALUES (1, $i, $t, zeroblob(0)) ON CONFLICT (id) DO UPDATE SET idx = excluded.idx, term = excluded.term, payload = excluded.payload",
+            ("$i", index), ("$t", term));
+        Exec(transaction, "DELETE FROM snapshot_parts WHERE idx <> $i OR term <> $t", ("$i", index), ("$t", term));
+        Exec(transaction, "DELETE FROM entries WHERE idx < $idx", ("$idx", (long)compactTo));
+        transaction.Commit();
+    }
+
     public void Dispose() => _connection.Dispose();
 
-    private void WriteSnapshot(Snapshot snapshot, SqliteTransaction transaction) =>
+    private void WriteSnapshot(Snapshot snapshot, SqliteTransaction transaction)
+    {
+        Exec(transaction, "DELETE FROM snapshot_parts");
         Exec(transaction, "INSERT INTO snapshot (id, idx, term, payload) VALUES (1, $i, $t, $p) ON CONFLICT (id) DO UPDATE SET idx = excluded.idx, term = excluded.term, payload = excluded.payload",
             ("$i", (long)snapshot.Metadata.Index),
             ("$t", (long)snapshot.Metadata.Term),
             ("$p", Seal(MessagePackSerializer.Serialize(snapshot), SnapshotPlace(snapshot.Metadata.Index, snapshot.Metadata.Term))));
+    }
+
+    private byte[] ReadSnapshotParts(ulong index, ulong term)
+    {
+        using var command = _connection.CreateCommand();
+        command.CommandText = "SELECT seq, bytes FROM snapshot_parts WHERE idx = $i AND term = $t ORDER BY seq";
+        command.Parameters.AddWithValue("$i", (long)index);
+        command.Parameters.AddWithValue("$t", (long)term);
+        using var reader = command.ExecuteReader();
+        using var whole = new MemoryStream();
+        var expected = 0;
+        while (reader.Read())
+        {
+            if (reader.GetInt32(0) != expected++)
+            {
+                throw new PersistenceException($"{Path}: part {expected - 1} of the snapshot at {index} is missing; the file is damaged.");
+            }
+
+            whole.Write((byte[])reader.GetValue(1));
+        }
+
+        if (expected == 0)
+        {
+            throw new PersistenceException($"{Path}: the snapshot at {index} has no parts; the file is damaged.");
+        }
+
+        return whole.ToArray();
+    }
 
     // A sealed blob names its row: an entry moved to another index, or an old snapshot put back
     // under a newer index, fails to open.
@@ -285,6 +410,7 @@ public sealed class RaftLogFile : IDisposable
             CREATE TABLE IF NOT EXISTS entries (idx INTEGER PRIMARY KEY, term INTEGER NOT NULL, type INTEGER NOT NULL, data BLOB NOT NULL);
             CREATE TABLE IF NOT EXISTS hard_state (id INTEGER PRIMARY KEY CHECK (id = 1), term INTEGER NOT NULL, vote INTEGER NOT NULL, commit_index INTEGER NOT NULL);
             CREATE TABLE IF NOT EXISTS snapshot (id INTEGER PRIMARY KEY CHECK (id = 1), idx INTEGER NOT NULL, term INTEGER NOT NULL, payload BLOB NOT NULL);
+            CREATE TABLE IF NOT EXISTS snapshot_parts (idx INTEGER NOT NULL, term INTEGER NOT NULL, seq INTEGER NOT NULL, bytes BLOB NOT NULL, PRIMARY KEY (idx, term, seq));
             CREATE TABLE IF NOT EXISTS identity (id INTEGER PRIMARY KEY CHECK (id = 1), payload BLOB NOT NULL);
             CREATE TABLE IF NOT EXISTS sealing (id INTEGER PRIMARY KEY CHECK (id = 1), key_id BLOB NOT NULL);
             """);

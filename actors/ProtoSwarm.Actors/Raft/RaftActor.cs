@@ -60,6 +60,8 @@ public sealed partial class RaftActor : IActor
     private readonly List<(ulong Index, PID Sender, string RequestId)> _readsWaitingForApply = [];
     private readonly Dictionary<ulong, string> _addresses = [];
     private readonly Dictionary<ulong, long> _heardAt = [];
+    private readonly List<(string ProposalId, byte[] Data)> _queued = [];
+    private readonly List<byte[]> _queuedData = [];
     private MemoryRaftLog _log = null!;
     private RaftNode _node = null!;
     private CancellationTokenSource? _ticker;
@@ -96,8 +98,8 @@ public sealed partial class RaftActor : IActor
             case RaftSnapshotChunk chunk:
                 OnChunk(chunk);
                 break;
-            case ProposeEntry propose:
-                OnPropose(propose);
+            case ProposalsQueued:
+                ProposeQueued();
                 break;
             case ProposeMembership membership:
                 OnProposeMembership(context, membership);
@@ -122,6 +124,8 @@ public sealed partial class RaftActor : IActor
                 LogSnapshotFailed(_logger, _settings.RaftId, failed.Index, failed.Reason);
                 return Task.CompletedTask;
             case ProcessReady:
+                // Proposals queued since the last Ready join this one: group commit.
+                ProposeQueued();
                 _readyScheduled = false;
                 ProcessReadies(context);
                 return Task.CompletedTask;
@@ -243,12 +247,31 @@ public sealed partial class RaftActor : IActor
         OnEnvelope(new RaftEnvelope(chunk.ClusterId, chunk.From, chunk.To, whole, chunk.FromAddress));
     }
 
-    private void OnPropose(ProposeEntry propose)
+    private void ProposeQueued()
     {
-        if (!_node.Propose(propose.Data))
+        _queued.Clear();
+        _settings.Pending.TakeQueued(_queued);
+        if (_queued.Count == 0)
         {
-            _settings.Pending.Fail(propose.ProposalId, new NoLeaderException());
+            return;
         }
+
+        _queuedData.Clear();
+        foreach (var (_, data) in _queued)
+        {
+            _queuedData.Add(data);
+        }
+
+        if (!_node.Propose(_queuedData))
+        {
+            foreach (var (id, _) in _queued)
+            {
+                _settings.Pending.Fail(id, new NoLeaderException());
+            }
+        }
+
+        _queued.Clear();
+        _queuedData.Clear();
     }
 
     private void OnProposeMembership(IContext context, ProposeMembership request)

@@ -19,8 +19,14 @@ public sealed class Sealer : IDisposable
 
     private static readonly byte[] KeyIdLabel = "protoswarm data key id"u8.ToArray();
 
+    // Nonces are drawn from the system's generator 256 at a time: one call per blob cost more than
+    // the blob's encryption when a Ready seals dozens of small entries.
+    private const int NoncesPerRefill = 256;
+
     private readonly AesGcm _aes;
     private readonly Lock _lock = new();
+    private readonly byte[] _nonces = new byte[NonceSize * NoncesPerRefill];
+    private int _nonceOffset = NonceSize * NoncesPerRefill;
 
     public Sealer(DataKey key)
     {
@@ -39,10 +45,20 @@ public sealed class Sealer : IDisposable
         var sealedBlob = new byte[Overhead + plaintext.Length];
         sealedBlob[0] = Version;
         var nonce = sealedBlob.AsSpan(1, NonceSize);
-        RandomNumberGenerator.Fill(nonce);
         var associated = AssociatedData(place);
         lock (_lock)
         {
+            if (_nonceOffset == _nonces.Length)
+            {
+                RandomNumberGenerator.Fill(_nonces);
+                _nonceOffset = 0;
+            }
+
+            // Each nonce is used once: copied out, then wiped from the buffer.
+            var next = _nonces.AsSpan(_nonceOffset, NonceSize);
+            next.CopyTo(nonce);
+            next.Clear();
+            _nonceOffset += NonceSize;
             _aes.Encrypt(nonce, plaintext, sealedBlob.AsSpan(Overhead), sealedBlob.AsSpan(1 + NonceSize, TagSize), associated);
         }
 

@@ -52,6 +52,9 @@ public sealed partial class RaftActor : IActor
     /// <summary>Coalesced appends stay well below gRPC's 4 MiB message limit.</summary>
     private const int MaxCoalescedBytes = 1024 * 1024;
 
+    /// <summary>Entries dropped from the file per step of a compaction: about a millisecond's work.</summary>
+    private const int CompactSlice = 1000;
+
     private readonly RaftSettings _settings;
     private readonly ILogger _logger;
     private readonly Dictionary<string, SnapshotAssembly> _incoming = new(StringComparer.Ordinal);
@@ -118,6 +121,9 @@ public sealed partial class RaftActor : IActor
                 return Task.CompletedTask;
             case WriteSnapshotPart part:
                 OnSnapshotPart(context, part.Snapshot, part.Part);
+                return Task.CompletedTask;
+            case CompactLog compact:
+                OnCompactLog(context, compact.Before);
                 return Task.CompletedTask;
             case SnapshotFailed failed:
                 _snapshotInProgress = false;
@@ -647,9 +653,9 @@ public sealed partial class RaftActor : IActor
             return;
         }
 
-        var compactTo = index > _settings.KeepAfterSnapshot ? index - _settings.KeepAfterSnapshot : 0;
-        _settings.File.CommitSnapshot(sealedSnapshot, compactTo);
+        _settings.File.CommitSnapshot(sealedSnapshot);
         _log.CreateSnapshot(index, snapshot.Snapshot.Metadata.ConfState, snapshot.Snapshot.Data);
+        var compactTo = index > _settings.KeepAfterSnapshot ? index - _settings.KeepAfterSnapshot : 0;
         if (compactTo > _log.FirstIndex())
         {
             _log.Compact(compactTo);
@@ -657,8 +663,20 @@ public sealed partial class RaftActor : IActor
 
         _snapshotIndex = index;
         _snapshotBytes = snapshot.Snapshot.Data.Length;
-        _snapshotInProgress = false;
         LogSnapshotTaken(_logger, _settings.RaftId, index, snapshot.Snapshot.Data.Length, sealedSnapshot.PartCount);
+        OnCompactLog(context, compactTo);
+    }
+
+    /// <summary>The entries a committed snapshot covers leave the file a slice at a time, between Readies.</summary>
+    private void OnCompactLog(IContext context, ulong compactTo)
+    {
+        if (_settings.File.CompactSome(compactTo, CompactSlice))
+        {
+            _snapshotInProgress = false;
+            return;
+        }
+
+        context.Send(context.Self, new CompactLog(compactTo));
     }
 
     private static string Key(ConfChange change) => $"{change.Type}:{change.NodeId}";
@@ -708,6 +726,8 @@ public sealed partial class RaftActor : IActor
     private sealed record WriteSnapshotPart(SnapshotSealed Snapshot, int Part);
 
     private sealed record SnapshotFailed(ulong Index, string Reason);
+
+    private sealed record CompactLog(ulong Before);
 
     private sealed record ProcessReady
     {

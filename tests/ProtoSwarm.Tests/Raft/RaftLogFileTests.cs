@@ -95,9 +95,12 @@ public sealed class RaftLogFileTests : IDisposable
                 Assert.Equal([4UL, 5UL, 6UL, 7UL, 8UL, 9UL, 10UL], before.Entries.Select(e => e.Index).ToArray());
             }
 
-            Assert.Throws<PersistenceException>(() => file.CommitSnapshot(parts, compactTo: 6));
+            Assert.Throws<PersistenceException>(() => file.CommitSnapshot(parts));
             file.SaveSnapshotPart(parts, 2);
-            file.CommitSnapshot(parts, compactTo: 6);
+            file.CommitSnapshot(parts);
+            Assert.False(file.CompactSome(compactTo: 6, maxEntries: 2)); // 2 and 3
+            Assert.False(file.CompactSome(compactTo: 6, maxEntries: 2)); // 4 and 5
+            Assert.True(file.CompactSome(compactTo: 6, maxEntries: 2));
         }
 
         using var reopened = new RaftLogFile(path, _sealer);
@@ -105,7 +108,7 @@ public sealed class RaftLogFileTests : IDisposable
         Assert.Equal((8UL, 1UL), (disk.Snapshot.Metadata.Index, disk.Snapshot.Metadata.Term));
         Assert.Equal([1UL], disk.Snapshot.Metadata.ConfState.Voters.ToArray());
         Assert.Equal(data, disk.Snapshot.Data);
-        Assert.Equal([9UL, 10UL], disk.Entries.Select(e => e.Index).ToArray());
+        Assert.Equal([9UL, 10UL], disk.Entries.Select(e => e.Index).ToArray()); // entries 6-8 stay in the file, below the snapshot
     }
 
     [Fact]
@@ -117,7 +120,7 @@ public sealed class RaftLogFileTests : IDisposable
         file.SaveSnapshotPart(abandoned, 0);
         var taken = file.SealSnapshot(new Snapshot(new SnapshotMetadata(7, 1, new ConfState([1], [])), [7]));
         file.SaveSnapshotPart(taken, 0);
-        file.CommitSnapshot(taken, compactTo: 7);
+        file.CommitSnapshot(taken);
         Assert.Equal([7], file.Load().Snapshot.Data);
 
         file.Save(new Snapshot(new SnapshotMetadata(12, 2, new ConfState([1], [])), [12]), [], new HardState(2, 0, 12));

@@ -18,8 +18,8 @@ public sealed record RaftDiskState(
 /// </summary>
 public sealed record SealedSnapshot(SnapshotMetadata Metadata, byte[] Bytes)
 {
-    /// <summary>A part takes well under a millisecond to write: the peer's other work goes on between parts.</summary>
-    public const int PartBytes = 256 * 1024;
+    /// <summary>A part takes about a millisecond to write on a busy machine: the peer's other work goes on between parts.</summary>
+    public const int PartBytes = 64 * 1024;
 
     public int PartCount => Math.Max(1, (Bytes.Length + PartBytes - 1) / PartBytes);
 

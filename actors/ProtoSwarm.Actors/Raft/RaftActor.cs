@@ -53,7 +53,7 @@ public sealed partial class RaftActor : IActor
     private const int MaxCoalescedBytes = 1024 * 1024;
 
     /// <summary>Entries dropped from the file per step of a compaction: about a millisecond's work.</summary>
-    private const int CompactSlice = 1000;
+    private const int CompactSlice = 250;
 
     private readonly RaftSettings _settings;
     private readonly ILogger _logger;

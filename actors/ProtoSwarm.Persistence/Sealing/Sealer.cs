@@ -23,14 +23,21 @@ public sealed class Sealer : IDisposable
     // the blob's encryption when a Ready seals dozens of small entries.
     private const int NoncesPerRefill = 256;
 
+    // A blob this large (a snapshot: tens of megabytes, sealed on the thread pool) is sealed with
+    // an AES-GCM instance of its own, so that sealing it never holds up the Raft actor's entries.
+    private const int BulkBytes = 64 * 1024;
+
     private readonly AesGcm _aes;
     private readonly Lock _lock = new();
+    private readonly AesGcm _bulkAes;
+    private readonly Lock _bulkLock = new();
     private readonly byte[] _nonces = new byte[NonceSize * NoncesPerRefill];
     private int _nonceOffset = NonceSize * NoncesPerRefill;
 
     public Sealer(DataKey key)
     {
         _aes = new AesGcm(key.Bytes, TagSize);
+        _bulkAes = new AesGcm(key.Bytes, TagSize);
         KeyId = HMACSHA256.HashData(key.Bytes, KeyIdLabel)[..8];
     }
 
@@ -46,6 +53,7 @@ public sealed class Sealer : IDisposable
         sealedBlob[0] = Version;
         var nonce = sealedBlob.AsSpan(1, NonceSize);
         var associated = AssociatedData(place);
+        var tag = sealedBlob.AsSpan(1 + NonceSize, TagSize);
         lock (_lock)
         {
             if (_nonceOffset == _nonces.Length)
@@ -59,7 +67,18 @@ public sealed class Sealer : IDisposable
             next.CopyTo(nonce);
             next.Clear();
             _nonceOffset += NonceSize;
-            _aes.Encrypt(nonce, plaintext, sealedBlob.AsSpan(Overhead), sealedBlob.AsSpan(1 + NonceSize, TagSize), associated);
+            if (plaintext.Length < BulkBytes)
+            {
+                _aes.Encrypt(nonce, plaintext, sealedBlob.AsSpan(Overhead), tag, associated);
+            }
+        }
+
+        if (plaintext.Length >= BulkBytes)
+        {
+            lock (_bulkLock)
+            {
+                _bulkAes.Encrypt(nonce, plaintext, sealedBlob.AsSpan(Overhead), tag, associated);
+            }
         }
 
         return sealedBlob;
@@ -81,9 +100,10 @@ public sealed class Sealer : IDisposable
         var plaintext = new byte[sealedBlob.Length - Overhead];
         try
         {
-            lock (_lock)
+            var (aes, gate) = plaintext.Length < BulkBytes ? (_aes, _lock) : (_bulkAes, _bulkLock);
+            lock (gate)
             {
-                _aes.Decrypt(sealedBlob.Slice(1, NonceSize), sealedBlob[Overhead..], sealedBlob.Slice(1 + NonceSize, TagSize), plaintext, AssociatedData(place));
+                aes.Decrypt(sealedBlob.Slice(1, NonceSize), sealedBlob[Overhead..], sealedBlob.Slice(1 + NonceSize, TagSize), plaintext, AssociatedData(place));
             }
         }
         catch (AuthenticationTagMismatchException e)
@@ -94,7 +114,11 @@ public sealed class Sealer : IDisposable
         return plaintext;
     }
 
-    public void Dispose() => _aes.Dispose();
+    public void Dispose()
+    {
+        _aes.Dispose();
+        _bulkAes.Dispose();
+    }
 
     private static byte[] AssociatedData(string place)
     {

@@ -212,6 +212,26 @@ public sealed class RaftLogFileTests : IDisposable
     }
 
     [Fact]
+    public void A_Store_State_Is_Encoded_As_The_Snapshot_Data_Record_Of_One_Create_Per_Object()
+    {
+        var now = DateTimeOffset.UnixEpoch.AddDays(1);
+        var worker = TestNodes.Worker("w1");
+        var labelled = TestNodes.Worker("w2") with { Spec = TestNodes.Worker("w2").Spec with { Labels = TestNodes.Worker("w2").Spec.Labels.Add("zone", "a") } };
+        var cluster = new ClusterObject(ClusterObject.DefaultId, ObjectMeta.New(now), "c1", "wj", "mj", 50);
+        var state = StoreState.Empty.Apply(7, [StoreChange.Create(worker), StoreChange.Create(labelled), StoreChange.Create(cluster)], now, out _);
+
+        var encoded = StoreCodec.EncodeState(state);
+
+        var record = new StoreSnapshotData(state.Index, [.. state.All().Select(o => new WireChange(0, o.Kind, o.Id, 0, ContractRegistry.NameOf(o.GetType()), ContractRegistry.Serialize(o)))]);
+        Assert.Equal(ContractRegistry.SerializeTyped(record), encoded);
+        var back = StoreCodec.DecodeState(encoded);
+        Assert.Equal(7UL, back.Index);
+        Assert.Equal("a", back.Get<NodeObject>("w2")!.Spec.Labels["zone"]);
+        Assert.Equal(50UL, back.Get<ClusterObject>(ClusterObject.DefaultId)!.SnapshotInterval);
+        Assert.Equal(StoreState.Empty.Index, StoreCodec.DecodeState(StoreCodec.EncodeState(StoreState.Empty)).Index);
+    }
+
+    [Fact]
     public void Store_Proposals_And_States_Round_Trip_Through_The_Codec()
     {
         var node = TestNodes.Worker("w1");

@@ -12,6 +12,21 @@ public sealed record RaftDiskState(
     Snapshot Snapshot,
     IReadOnlyList<Entry> Entries);
 
+/// <summary>
+/// A snapshot this manager took, encoded and sealed (off the Raft actor's thread), to be written in
+/// parts of <see cref="PartBytes"/> by <see cref="RaftLogFile.SaveSnapshotPart"/>.
+/// </summary>
+public sealed record SealedSnapshot(SnapshotMetadata Metadata, byte[] Bytes)
+{
+    /// <summary>A part takes about a millisecond to write on a busy machine: the peer's other work goes on between parts.</summary>
+    public const int PartBytes = 64 * 1024;
+
+    public int PartCount => Math.Max(1, (Bytes.Length + PartBytes - 1) / PartBytes);
+
+    public (int Offset, int Length) PartRange(int part) =>
+        (part * PartBytes, Math.Min(PartBytes, Bytes.Length - (part * PartBytes)));
+}
+
 /// <summary>Which swarm and which Raft member this file belongs to; a log from another swarm is refused.</summary>
 [MessagePackObject]
 public sealed record RaftIdentity(
@@ -21,7 +36,9 @@ public sealed record RaftIdentity(
 /// <summary>
 /// A manager's Raft log on disk (raft.db): entries, hard state and the latest snapshot. Each Ready
 /// is written in ONE transaction (WAL, synchronous=FULL) before the peer sends or acknowledges
-/// anything, so many proposals share one fsync.
+/// anything, so many proposals share one fsync. A snapshot the manager takes itself is written in
+/// parts between Readies (<see cref="SaveSnapshotPart"/>) and used once all are written
+/// (<see cref="CommitSnapshot"/>); one installed from the leader is written whole with its Ready.
 /// Encrypted at rest: with a <see cref="Sealer"/>, every entry's data and the snapshot are sealed
 /// (AES-GCM, bound to their index and term); identity and hard state hold no user data and stay
 /// in clear. The file records which data key sealed it (a fingerprint), or that it is in clear.
@@ -30,6 +47,14 @@ public sealed class RaftLogFile : IDisposable
 {
     private readonly SqliteConnection _connection;
     private readonly Sealer? _sealer;
+
+    // The statements of every Ready, prepared once: preparing them again per Ready cost more CPU
+    // than executing them.
+    private SqliteCommand? _truncate;
+    private SqliteCommand? _insert;
+    private SqliteCommand? _hardState;
+    private SqliteCommand? _syncNormal;
+    private SqliteCommand? _syncFull;
 
     /// <param name="sealer">The manager's data key; null only for tests and benchmarks that need a file in clear.</param>
     public RaftLogFile(string path, Sealer? sealer)
@@ -108,7 +133,13 @@ public sealed class RaftLogFile : IDisposable
                 if (reader.Read())
                 {
                     var (index, term) = ((ulong)reader.GetInt64(0), (ulong)reader.GetInt64(1));
-                    snapshot = MessagePackSerializer.Deserialize<Snapshot>(Unseal((byte[])reader.GetValue(2), SnapshotPlace(index, term)));
+                    var payload = (byte[])reader.GetValue(2);
+                    if (payload.Length == 0)
+                    {
+                        payload = ReadSnapshotParts(index, term);
+                    }
+
+                    snapshot = MessagePackSerializer.Deserialize<Snapshot>(Unseal(payload, SnapshotPlace(index, term)));
                     if (snapshot.Metadata.Index != index || snapshot.Metadata.Term != term)
                     {
                         throw new PersistenceException($"{Path}: the snapshot row says index {index} term {term} but holds index {snapshot.Metadata.Index} term {snapshot.Metadata.Term}; the file is damaged.");
@@ -164,22 +195,40 @@ public sealed class RaftLogFile : IDisposable
     /// </summary>
     public void Save(Snapshot? snapshot, IReadOnlyList<Entry> entries, HardState? hardState, bool durable = true)
     {
-        if (!durable)
-        {
-            SqliteDatabase.Execute(_connection, "PRAGMA synchronous=NORMAL;");
-        }
-
-        try
+        if (durable)
         {
             SaveInTransaction(snapshot, entries, hardState);
         }
+        else
+        {
+            WithoutFsync(() => SaveInTransaction(snapshot, entries, hardState));
+        }
+    }
+
+    private void WithoutFsync(Action write)
+    {
+        (_syncNormal ??= Prepared("PRAGMA synchronous=NORMAL;")).ExecuteNonQuery();
+        try
+        {
+            write();
+        }
         finally
         {
-            if (!durable)
-            {
-                SqliteDatabase.Execute(_connection, "PRAGMA synchronous=FULL;");
-            }
+            (_syncFull ??= Prepared("PRAGMA synchronous=FULL;")).ExecuteNonQuery();
         }
+    }
+
+    private SqliteCommand Prepared(string sql, params (string Name, SqliteType Type)[] parameters)
+    {
+        var command = _connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var (name, type) in parameters)
+        {
+            command.Parameters.Add(name, type);
+        }
+
+        command.Prepare();
+        return command;
     }
 
     private void SaveInTransaction(Snapshot? snapshot, IReadOnlyList<Entry> entries, HardState? hardState)
@@ -193,28 +242,34 @@ public sealed class RaftLogFile : IDisposable
 
         if (entries.Count > 0)
         {
-            Exec(transaction, "DELETE FROM entries WHERE idx >= $idx", ("$idx", (long)entries[0].Index));
-            using var insert = _connection.CreateCommand();
-            insert.Transaction = transaction;
-            insert.CommandText = "INSERT INTO entries (idx, term, type, data) VALUES ($idx, $term, $type, $data)";
-            var idx = insert.Parameters.Add("$idx", SqliteType.Integer);
-            var term = insert.Parameters.Add("$term", SqliteType.Integer);
-            var type = insert.Parameters.Add("$type", SqliteType.Integer);
-            var data = insert.Parameters.Add("$data", SqliteType.Blob);
+            _truncate ??= Prepared("DELETE FROM entries WHERE idx >= $idx", ("$idx", SqliteType.Integer));
+            _truncate.Transaction = transaction;
+            _truncate.Parameters[0].Value = (long)entries[0].Index;
+            _truncate.ExecuteNonQuery();
+
+            _insert ??= Prepared("INSERT INTO entries (idx, term, type, data) VALUES ($idx, $term, $type, $data)",
+                ("$idx", SqliteType.Integer), ("$term", SqliteType.Integer), ("$type", SqliteType.Integer), ("$data", SqliteType.Blob));
+            _insert.Transaction = transaction;
+            var (idx, term, type, data) = (_insert.Parameters[0], _insert.Parameters[1], _insert.Parameters[2], _insert.Parameters[3]);
             foreach (var entry in entries)
             {
                 idx.Value = (long)entry.Index;
                 term.Value = (long)entry.Term;
                 type.Value = (int)entry.Type;
                 data.Value = Seal(entry.Data, EntryPlace(entry.Index, entry.Term, entry.Type));
-                insert.ExecuteNonQuery();
+                _insert.ExecuteNonQuery();
             }
         }
 
         if (hardState is { } hs)
         {
-            Exec(transaction, "INSERT INTO hard_state (id, term, vote, commit_index) VALUES (1, $t, $v, $c) ON CONFLICT (id) DO UPDATE SET term = excluded.term, vote = excluded.vote, commit_index = excluded.commit_index",
-                ("$t", (long)hs.Term), ("$v", (long)hs.Vote), ("$c", (long)hs.Commit));
+            _hardState ??= Prepared("INSERT INTO hard_state (id, term, vote, commit_index) VALUES (1, $t, $v, $c) ON CONFLICT (id) DO UPDATE SET term = excluded.term, vote = excluded.vote, commit_index = excluded.commit_index",
+                ("$t", SqliteType.Integer), ("$v", SqliteType.Integer), ("$c", SqliteType.Integer));
+            _hardState.Transaction = transaction;
+            _hardState.Parameters[0].Value = (long)hs.Term;
+            _hardState.Parameters[1].Value = (long)hs.Vote;
+            _hardState.Parameters[2].Value = (long)hs.Commit;
+            _hardState.ExecuteNonQuery();
         }
 
         transaction.Commit();
@@ -229,13 +284,140 @@ public sealed class RaftLogFile : IDisposable
         transaction.Commit();
     }
 
-    public void Dispose() => _connection.Dispose();
+    /// <summary>
+    /// Encodes and seals a snapshot this manager took, ready for <see cref="SaveSnapshotPart"/>. Safe
+    /// to call from any thread: a large store's snapshot takes tens of milliseconds to seal.
+    /// </summary>
+    public SealedSnapshot SealSnapshot(Snapshot snapshot) =>
+        new(snapshot.Metadata, Seal(MessagePackSerializer.Serialize(snapshot), SnapshotPlace(snapshot.Metadata.Index, snapshot.Metadata.Term)));
 
-    private void WriteSnapshot(Snapshot snapshot, SqliteTransaction transaction) =>
+    /// <summary>
+    /// Writes one part of a sealed snapshot in a short transaction of its own, so that writing a
+    /// snapshot of tens of megabytes never holds the peer up for long: it writes the parts one at a
+    /// time between its Readies. A part is committed without an fsync of its own (the next durable
+    /// Ready, or <see cref="CommitSnapshot"/>, syncs the WAL that holds it); parts are unused until
+    /// CommitSnapshot points the snapshot row at them. The first part drops parts left by a snapshot
+    /// that was never committed.
+    /// </summary>
+    public void SaveSnapshotPart(SealedSnapshot snapshot, int part)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(part);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(part, snapshot.PartCount);
+        WithoutFsync(() =>
+        {
+            using var transaction = _connection.BeginTransaction();
+            if (part == 0)
+            {
+                Exec(transaction, "DELETE FROM snapshot_parts WHERE NOT EXISTS (SELECT 1 FROM snapshot s WHERE s.id = 1 AND s.idx = snapshot_parts.idx AND s.term = snapshot_parts.term AND length(s.payload) = 0)");
+            }
+
+            var (offset, length) = snapshot.PartRange(part);
+            Exec(transaction, "INSERT OR REPLACE INTO snapshot_parts (idx, term, seq, bytes) VALUES ($i, $t, $s, $b)",
+                ("$i", (long)snapshot.Metadata.Index),
+                ("$t", (long)snapshot.Metadata.Term),
+                ("$s", part),
+                ("$b", snapshot.Bytes.AsSpan(offset, length).ToArray()));
+            transaction.Commit();
+        });
+    }
+
+    /// <summary>
+    /// Once every part is written: in ONE durable transaction, makes them the snapshot and drops the
+    /// previous snapshot's parts. Until this commits, a restart finds the previous snapshot. The
+    /// entries it covers are dropped afterwards, a slice at a time (<see cref="CompactSome"/>):
+    /// dropping 10,000 rows at once took tens of milliseconds; entries at or below the snapshot's
+    /// index are never read back once it is committed.
+    /// </summary>
+    public void CommitSnapshot(SealedSnapshot snapshot)
+    {
+        var (index, term) = ((long)snapshot.Metadata.Index, (long)snapshot.Metadata.Term);
+        using var transaction = _connection.BeginTransaction();
+        using (var count = _connection.CreateCommand())
+        {
+            count.Transaction = transaction;
+            count.CommandText = "SELECT count(*), coalesce(sum(length(bytes)), 0) FROM snapshot_parts WHERE idx = $i AND term = $t";
+            count.Parameters.AddWithValue("$i", index);
+            count.Parameters.AddWithValue("$t", term);
+            using var reader = count.ExecuteReader();
+            reader.Read();
+            if (reader.GetInt64(0) != snapshot.PartCount || reader.GetInt64(1) != snapshot.Bytes.Length)
+            {
+                throw new PersistenceException($"{Path}: the snapshot at {index} has {reader.GetInt64(0)} of its {snapshot.PartCount} parts on disk; it is not used.");
+            }
+        }
+
+        Exec(transaction, "INSERT INTO snapshot (id, idx, term, payload) VALUES (1, $i, $t, zeroblob(0)) ON CONFLICT (id) DO UPDATE SET idx = excluded.idx, term = excluded.term, payload = excluded.payload",
+            ("$i", index), ("$t", term));
+        Exec(transaction, "DELETE FROM snapshot_parts WHERE idx <> $i OR term <> $t", ("$i", index), ("$t", term));
+        transaction.Commit();
+    }
+
+    /// <summary>
+    /// Drops up to <paramref name="maxEntries"/> of the oldest entries before <paramref name="compactTo"/>
+    /// (which a committed snapshot covers), without an fsync of its own. True when none is left.
+    /// </summary>
+    public bool CompactSome(ulong compactTo, int maxEntries)
+    {
+        var deleted = 0;
+        WithoutFsync(() =>
+        {
+            using var transaction = _connection.BeginTransaction();
+            using var command = _connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = "DELETE FROM entries WHERE idx IN (SELECT idx FROM entries WHERE idx < $before ORDER BY idx LIMIT $max)";
+            command.Parameters.AddWithValue("$before", (long)compactTo);
+            command.Parameters.AddWithValue("$max", maxEntries);
+            deleted = command.ExecuteNonQuery();
+            transaction.Commit();
+        });
+        return deleted < maxEntries;
+    }
+
+    public void Dispose()
+    {
+        foreach (var command in new[] { _truncate, _insert, _hardState, _syncNormal, _syncFull })
+        {
+            command?.Dispose();
+        }
+
+        _connection.Dispose();
+    }
+
+    private void WriteSnapshot(Snapshot snapshot, SqliteTransaction transaction)
+    {
+        Exec(transaction, "DELETE FROM snapshot_parts");
         Exec(transaction, "INSERT INTO snapshot (id, idx, term, payload) VALUES (1, $i, $t, $p) ON CONFLICT (id) DO UPDATE SET idx = excluded.idx, term = excluded.term, payload = excluded.payload",
             ("$i", (long)snapshot.Metadata.Index),
             ("$t", (long)snapshot.Metadata.Term),
             ("$p", Seal(MessagePackSerializer.Serialize(snapshot), SnapshotPlace(snapshot.Metadata.Index, snapshot.Metadata.Term))));
+    }
+
+    private byte[] ReadSnapshotParts(ulong index, ulong term)
+    {
+        using var command = _connection.CreateCommand();
+        command.CommandText = "SELECT seq, bytes FROM snapshot_parts WHERE idx = $i AND term = $t ORDER BY seq";
+        command.Parameters.AddWithValue("$i", (long)index);
+        command.Parameters.AddWithValue("$t", (long)term);
+        using var reader = command.ExecuteReader();
+        using var whole = new MemoryStream();
+        var expected = 0;
+        while (reader.Read())
+        {
+            if (reader.GetInt32(0) != expected++)
+            {
+                throw new PersistenceException($"{Path}: part {expected - 1} of the snapshot at {index} is missing; the file is damaged.");
+            }
+
+            whole.Write((byte[])reader.GetValue(1));
+        }
+
+        if (expected == 0)
+        {
+            throw new PersistenceException($"{Path}: the snapshot at {index} has no parts; the file is damaged.");
+        }
+
+        return whole.ToArray();
+    }
 
     // A sealed blob names its row: an entry moved to another index, or an old snapshot put back
     // under a newer index, fails to open.
@@ -285,6 +467,7 @@ public sealed class RaftLogFile : IDisposable
             CREATE TABLE IF NOT EXISTS entries (idx INTEGER PRIMARY KEY, term INTEGER NOT NULL, type INTEGER NOT NULL, data BLOB NOT NULL);
             CREATE TABLE IF NOT EXISTS hard_state (id INTEGER PRIMARY KEY CHECK (id = 1), term INTEGER NOT NULL, vote INTEGER NOT NULL, commit_index INTEGER NOT NULL);
             CREATE TABLE IF NOT EXISTS snapshot (id INTEGER PRIMARY KEY CHECK (id = 1), idx INTEGER NOT NULL, term INTEGER NOT NULL, payload BLOB NOT NULL);
+            CREATE TABLE IF NOT EXISTS snapshot_parts (idx INTEGER NOT NULL, term INTEGER NOT NULL, seq INTEGER NOT NULL, bytes BLOB NOT NULL, PRIMARY KEY (idx, term, seq));
             CREATE TABLE IF NOT EXISTS identity (id INTEGER PRIMARY KEY CHECK (id = 1), payload BLOB NOT NULL);
             CREATE TABLE IF NOT EXISTS sealing (id INTEGER PRIMARY KEY CHECK (id = 1), key_id BLOB NOT NULL);
             """);

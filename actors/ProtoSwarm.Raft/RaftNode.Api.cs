@@ -50,6 +50,24 @@ public sealed partial class RaftNode
     }
 
     /// <summary>
+    /// Proposes several application commands as one Propose: the leader appends them together and
+    /// sends them to each follower in one append (etcd's MsgProp with many entries). True and
+    /// false as for <see cref="Propose(byte[])"/>, for all of them.
+    /// </summary>
+    public bool Propose(IReadOnlyList<byte[]> data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        var entries = ImmutableArray.CreateBuilder<Entry>(data.Count);
+        foreach (var one in data)
+        {
+            ArgumentNullException.ThrowIfNull(one);
+            entries.Add(new Entry(0, 0, EntryType.Normal, one));
+        }
+
+        return ProposeEntries(NewMessage(MessageType.Propose, 0) with { Entries = entries.MoveToImmutable() });
+    }
+
+    /// <summary>
     /// Proposes a membership change (leader only). False when not leader; when a change is already
     /// pending (appended and not yet applied here); before this leader has committed an entry of
     /// its own term; during a leadership transfer; or when the change would do nothing or remove

@@ -29,6 +29,27 @@ public class ReplicationTests
     {
         var net = new TestNetwork([1, 2, 3]);
         Assert.False(net[1].Propose([1]));
+        Assert.False(net[1].Propose([[1], [2]]));
+    }
+
+    [Fact]
+    public void Proposals_Made_Together_Travel_In_One_Append_Per_Follower_And_Are_Applied_In_Order()
+    {
+        var net = new TestNetwork([1, 2, 3]);
+        var leader = net.ElectLeader();
+        var follower = net.Nodes.Keys.First(id => id != leader);
+        net.Sent.Clear();
+
+        Assert.True(net[leader].Propose([.. new[] { "a", "b", "c" }.Select(Encoding.UTF8.GetBytes)]));
+        Assert.True(net[follower].Propose([.. new[] { "d", "e" }.Select(Encoding.UTF8.GetBytes)])); // forwarded as one Propose
+        net.Process();
+        net.Tick(3);
+
+        Assert.All(net.Applied.Values, applied => Assert.Equal(["a", "b", "c", "d", "e"], applied));
+        var firstAppends = net.Sent.Where(m => m.Type == MessageType.Append && m.From == leader && m.Entries.Any(e => e.Data.Length > 0 && e.Data[0] == (byte)'a')).ToList();
+        Assert.Equal(2, firstAppends.Count);
+        Assert.All(firstAppends, m => Assert.Equal(3, m.Entries.Length));
+        Assert.Single(net.Sent, m => m.Type == MessageType.Propose && m.From == follower && m.Entries.Length == 2);
     }
 
     public static TheoryData<ulong, ulong, ulong, Entry[], bool, ulong, ulong, ulong> Appends => new()

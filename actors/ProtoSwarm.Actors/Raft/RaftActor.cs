@@ -52,6 +52,9 @@ public sealed partial class RaftActor : IActor
     /// <summary>Coalesced appends stay well below gRPC's 4 MiB message limit.</summary>
     private const int MaxCoalescedBytes = 1024 * 1024;
 
+    /// <summary>Entries dropped from the file per step of a compaction: about a millisecond's work.</summary>
+    private const int CompactSlice = 250;
+
     private readonly RaftSettings _settings;
     private readonly ILogger _logger;
     private readonly Dictionary<string, SnapshotAssembly> _incoming = new(StringComparer.Ordinal);
@@ -60,12 +63,16 @@ public sealed partial class RaftActor : IActor
     private readonly List<(ulong Index, PID Sender, string RequestId)> _readsWaitingForApply = [];
     private readonly Dictionary<ulong, string> _addresses = [];
     private readonly Dictionary<ulong, long> _heardAt = [];
+    private readonly List<(string ProposalId, byte[] Data)> _queued = [];
+    private readonly List<byte[]> _queuedData = [];
     private MemoryRaftLog _log = null!;
     private RaftNode _node = null!;
     private CancellationTokenSource? _ticker;
     private bool _readyScheduled;
     private ulong _snapshotIndex;
-    private bool _snapshotEncoding;
+    private bool _snapshotInProgress;
+    private long _snapshotBytes;
+    private long _bytesSinceSnapshot;
     private ulong _applied;
     private ulong _leader;
     private bool _isLeader;
@@ -94,8 +101,8 @@ public sealed partial class RaftActor : IActor
             case RaftSnapshotChunk chunk:
                 OnChunk(chunk);
                 break;
-            case ProposeEntry propose:
-                OnPropose(propose);
+            case ProposalsQueued:
+                ProposeQueued();
                 break;
             case ProposeMembership membership:
                 OnProposeMembership(context, membership);
@@ -109,10 +116,22 @@ public sealed partial class RaftActor : IActor
             case GetPeersHeardSince since:
                 context.Respond(new PeersHeard([.. _heardAt.Where(p => p.Value >= since.Timestamp).Select(p => p.Key)]));
                 return Task.CompletedTask;
-            case SnapshotEncoded encoded:
-                OnSnapshotEncoded(encoded);
+            case SnapshotSealed snapshot:
+                OnSnapshotPart(context, snapshot, 0);
+                return Task.CompletedTask;
+            case WriteSnapshotPart part:
+                OnSnapshotPart(context, part.Snapshot, part.Part);
+                return Task.CompletedTask;
+            case CompactLog compact:
+                OnCompactLog(context, compact.Before);
+                return Task.CompletedTask;
+            case SnapshotFailed failed:
+                _snapshotInProgress = false;
+                LogSnapshotFailed(_logger, _settings.RaftId, failed.Index, failed.Reason);
                 return Task.CompletedTask;
             case ProcessReady:
+                // Proposals queued since the last Ready join this one: group commit.
+                ProposeQueued();
                 _readyScheduled = false;
                 ProcessReadies(context);
                 return Task.CompletedTask;
@@ -144,6 +163,7 @@ public sealed partial class RaftActor : IActor
         _log.SetHardState(disk.HardState);
         _persistedHard = disk.HardState;
         _snapshotIndex = disk.Snapshot.Metadata.Index;
+        _snapshotBytes = disk.Snapshot.Data.Length;
         _applied = disk.Snapshot.Metadata.Index;
         _node = new RaftNode(
             new RaftConfig
@@ -233,12 +253,31 @@ public sealed partial class RaftActor : IActor
         OnEnvelope(new RaftEnvelope(chunk.ClusterId, chunk.From, chunk.To, whole, chunk.FromAddress));
     }
 
-    private void OnPropose(ProposeEntry propose)
+    private void ProposeQueued()
     {
-        if (!_node.Propose(propose.Data))
+        _queued.Clear();
+        _settings.Pending.TakeQueued(_queued);
+        if (_queued.Count == 0)
         {
-            _settings.Pending.Fail(propose.ProposalId, new NoLeaderException());
+            return;
         }
+
+        _queuedData.Clear();
+        foreach (var (_, data) in _queued)
+        {
+            _queuedData.Add(data);
+        }
+
+        if (!_node.Propose(_queuedData))
+        {
+            foreach (var (id, _) in _queued)
+            {
+                _settings.Pending.Fail(id, new NoLeaderException());
+            }
+        }
+
+        _queued.Clear();
+        _queuedData.Clear();
     }
 
     private void OnProposeMembership(IContext context, ProposeMembership request)
@@ -304,6 +343,8 @@ public sealed partial class RaftActor : IActor
                 _settings.Store.Reset(StoreCodec.DecodeState(snapshot.Data));
                 _applied = snapshot.Metadata.Index;
                 _snapshotIndex = snapshot.Metadata.Index;
+                _snapshotBytes = snapshot.Data.Length;
+                _bytesSinceSnapshot = 0;
                 LogInstalledSnapshot(_logger, _settings.RaftId, snapshot.Metadata.Index);
             }
 
@@ -478,6 +519,7 @@ public sealed partial class RaftActor : IActor
                 continue;
             }
 
+            _bytesSinceSnapshot += entry.Data.Length;
             switch (entry.Type)
             {
                 case EntryType.Normal when entry.Data.Length > 0:
@@ -555,47 +597,86 @@ public sealed partial class RaftActor : IActor
     }
 
     /// <summary>
-    /// Every SnapshotInterval applied entries, the store is encoded into a snapshot. Encoding a large
-    /// store takes long (0.5 s and more at 50,000 objects), so it runs off this actor's thread on
-    /// the immutable state as of now; a leader that stalled here would lose its leadership.
+    /// A snapshot once SnapshotInterval entries have been applied since the last one AND those
+    /// entries hold at least as many bytes as the last snapshot: a store that grows with every
+    /// write (each snapshot bigger than the last) is then snapshotted at doubling intervals, so the
+    /// work of snapshotting stays proportional to the writes, while the log kept on disk and in
+    /// memory stays below the size of one more snapshot. Nothing of it stalls this actor: the
+    /// immutable store is encoded and sealed on the thread pool (0.5 s and more at 50,000
+    /// objects), then written in parts between Readies; the log is compacted once all are written.
     /// </summary>
     private void MaybeSnapshot(IContext context)
     {
         var interval = _settings.Store.Current.Get<ClusterObject>(ClusterObject.DefaultId)?.SnapshotInterval is > 0 and var configured
             ? configured
             : _settings.SnapshotInterval;
-        if (_snapshotEncoding || _applied - _snapshotIndex < interval)
+        if (_snapshotInProgress || _applied - _snapshotIndex < interval || _bytesSinceSnapshot < _snapshotBytes)
         {
             return;
         }
 
-        _snapshotEncoding = true;
+        _snapshotInProgress = true;
+        _bytesSinceSnapshot = 0;
         var state = _settings.Store.Current;
-        var index = _applied;
-        var conf = _node.Status.ConfState;
+        var metadata = new SnapshotMetadata(_applied, _log.Term(_applied), _node.Status.ConfState);
+        var file = _settings.File;
         var self = context.Self;
         var root = context.System.Root;
-        _ = Task.Run(() => root.Send(self, new SnapshotEncoded(index, conf, StoreCodec.EncodeState(state))));
+        _ = Task.Run(() =>
+        {
+            try
+            {
+                var snapshot = new Snapshot(metadata, StoreCodec.EncodeState(state));
+                root.Send(self, new SnapshotSealed(snapshot, file.SealSnapshot(snapshot)));
+            }
+            catch (Exception e)
+            {
+                root.Send(self, new SnapshotFailed(metadata.Index, e.Message));
+            }
+        });
     }
 
-    private void OnSnapshotEncoded(SnapshotEncoded encoded)
+    private void OnSnapshotPart(IContext context, SnapshotSealed snapshot, int part)
     {
-        _snapshotEncoding = false;
-        if (encoded.Index <= _snapshotIndex)
+        var index = snapshot.Snapshot.Metadata.Index;
+        if (index <= _snapshotIndex)
         {
-            return; // a newer snapshot was installed from the leader meanwhile
+            _snapshotInProgress = false; // a newer snapshot was installed from the leader meanwhile
+            return;
         }
 
-        var snapshot = _log.CreateSnapshot(encoded.Index, encoded.Conf, encoded.Data);
-        var compactTo = encoded.Index > _settings.KeepAfterSnapshot ? encoded.Index - _settings.KeepAfterSnapshot : 0;
+        var sealedSnapshot = snapshot.Sealed;
+        _settings.File.SaveSnapshotPart(sealedSnapshot, part);
+        if (part + 1 < sealedSnapshot.PartCount)
+        {
+            context.Send(context.Self, new WriteSnapshotPart(snapshot, part + 1));
+            return;
+        }
+
+        _settings.File.CommitSnapshot(sealedSnapshot);
+        _log.CreateSnapshot(index, snapshot.Snapshot.Metadata.ConfState, snapshot.Snapshot.Data);
+        var compactTo = index > _settings.KeepAfterSnapshot ? index - _settings.KeepAfterSnapshot : 0;
         if (compactTo > _log.FirstIndex())
         {
             _log.Compact(compactTo);
         }
 
-        _settings.File.SaveSnapshotAndCompact(snapshot, compactTo);
-        _snapshotIndex = encoded.Index;
-        LogSnapshotTaken(_logger, _settings.RaftId, encoded.Index, encoded.Data.Length);
+        _snapshotIndex = index;
+        _snapshotBytes = snapshot.Snapshot.Data.Length;
+        LogSnapshotTaken(_logger, _settings.RaftId, index, snapshot.Snapshot.Data.Length, sealedSnapshot.PartCount);
+        OnCompactLog(context, compactTo);
+    }
+
+    /// <summary>The entries a committed snapshot covers leave the file a slice at a time, between Readies.</summary>
+    private void OnCompactLog(IContext context, ulong compactTo)
+    {
+        if (_settings.File.CompactSome(compactTo, CompactSlice))
+        {
+            _snapshotInProgress = false;
+            return;
+        }
+
+        context.Send(context.Self, new CompactLog(compactTo));
     }
 
     private static string Key(ConfChange change) => $"{change.Type}:{change.NodeId}";
@@ -621,8 +702,11 @@ public sealed partial class RaftActor : IActor
     [LoggerMessage(Level = LogLevel.Information, Message = "Raft learner {RaftId} has caught up (match {Match}); making it a voter")]
     private static partial void LogPromotingLearner(ILogger logger, ulong raftId, ulong match);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Raft member {RaftId} took a snapshot at {Index} ({Bytes} bytes)")]
-    private static partial void LogSnapshotTaken(ILogger logger, ulong raftId, ulong index, int bytes);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Raft member {RaftId} took a snapshot at {Index} ({Bytes} bytes, written in {Parts} parts)")]
+    private static partial void LogSnapshotTaken(ILogger logger, ulong raftId, ulong index, int bytes, int parts);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Raft member {RaftId} could not take a snapshot at {Index}, keeping its log: {Reason}")]
+    private static partial void LogSnapshotFailed(ILogger logger, ulong raftId, ulong index, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Raft member {RaftId} installed a snapshot at {Index}")]
     private static partial void LogInstalledSnapshot(ILogger logger, ulong raftId, ulong index);
@@ -637,7 +721,13 @@ public sealed partial class RaftActor : IActor
         public static readonly Tick Instance = new();
     }
 
-    private sealed record SnapshotEncoded(ulong Index, ConfState Conf, byte[] Data);
+    private sealed record SnapshotSealed(Snapshot Snapshot, SealedSnapshot Sealed);
+
+    private sealed record WriteSnapshotPart(SnapshotSealed Snapshot, int Part);
+
+    private sealed record SnapshotFailed(ulong Index, string Reason);
+
+    private sealed record CompactLog(ulong Before);
 
     private sealed record ProcessReady
     {

@@ -6,8 +6,14 @@ namespace ProtoSwarm.Actors.Raft;
 
 // Local messages to a manager's RaftActor (never sent between nodes).
 
-/// <summary>Append a store proposal; the answer arrives through <see cref="RaftPending"/> when it is applied.</summary>
-public sealed record ProposeEntry(string ProposalId, byte[] Data);
+/// <summary>
+/// Proposals are waiting in <see cref="RaftPending"/>: take them all. Sent once for however many
+/// queue up before the actor takes them, so a burst of writes costs one message, not one each.
+/// </summary>
+public sealed record ProposalsQueued
+{
+    public static readonly ProposalsQueued Instance = new();
+}
 
 /// <summary>Change the Raft membership; answered with <see cref="MembershipAnswer"/> once applied (or refused).</summary>
 public sealed record ProposeMembership(string RequestId, ConfChange Change);
@@ -29,10 +35,36 @@ public sealed record PeersHeard(ImmutableHashSet<ulong> RaftIds);
 /// <summary>What the managers show of Raft: who leads, who is a member, how far each is.</summary>
 public sealed record RaftStatusAnswer(ulong RaftId, ulong LeaderId, ulong Term, ulong Commit, ulong Applied, RaftStatus Status);
 
-/// <summary>Proposals waiting to be applied, shared by the proposer (outside the actor) and the actor.</summary>
+/// <summary>
+/// Proposals waiting to be applied, shared by the proposer (outside the actor) and the actor; and
+/// the queue of proposals not yet handed to the Raft core.
+/// </summary>
 public sealed class RaftPending
 {
     private readonly ConcurrentDictionary<string, TaskCompletionSource<ulong>> _pending = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<(string ProposalId, byte[] Data)> _queue = new();
+    private int _signalled;
+
+    /// <summary>
+    /// Queues an encoded proposal for the Raft actor. True when the caller must tell the actor
+    /// (<see cref="ProposalsQueued"/>): no signal is outstanding since it last took the queue.
+    /// </summary>
+    public bool Enqueue(string proposalId, byte[] data)
+    {
+        _queue.Enqueue((proposalId, data));
+        return Interlocked.Exchange(ref _signalled, 1) == 0;
+    }
+
+    /// <summary>Takes every queued proposal, in order (the Raft actor only).</summary>
+    public void TakeQueued(List<(string ProposalId, byte[] Data)> into)
+    {
+        // Cleared before taking: a proposal queued after this point signals again, so none is left behind.
+        Volatile.Write(ref _signalled, 0);
+        while (_queue.TryDequeue(out var proposal))
+        {
+            into.Add(proposal);
+        }
+    }
 
     public Task<ulong> Register(string proposalId)
     {

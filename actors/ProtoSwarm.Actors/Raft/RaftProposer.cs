@@ -1,3 +1,4 @@
+using System.Globalization;
 using Proto;
 using ProtoSwarm.Actors.Store;
 using ProtoSwarm.Contracts;
@@ -17,6 +18,11 @@ public sealed class RaftProposer : IProposer
     private readonly RaftPending _pending;
     private readonly TimeSpan _timeout;
 
+    // Proposal ids only need to be unique among the managers' pending writes: a random prefix per
+    // proposer and a counter, instead of 16 calls into the system's random generator per write.
+    private readonly string _idPrefix = SwarmIds.New(12) + "-";
+    private long _nextId;
+
     public RaftProposer(IRootContext root, PID raft, RaftPending pending, TimeSpan timeout)
     {
         _root = root;
@@ -35,9 +41,13 @@ public sealed class RaftProposer : IProposer
         var deadline = DateTime.UtcNow + _timeout;
         while (true)
         {
-            var id = SwarmIds.NewRequestId();
+            var id = string.Concat(_idPrefix, Interlocked.Increment(ref _nextId).ToString("x", CultureInfo.InvariantCulture));
             var done = _pending.Register(id);
-            _root.Send(_raft, new ProposeEntry(id, StoreCodec.EncodeProposal(id, changes)));
+            if (_pending.Enqueue(id, StoreCodec.EncodeProposal(id, changes)))
+            {
+                _root.Send(_raft, ProposalsQueued.Instance);
+            }
+
             try
             {
                 return await done.WaitAsync(Remaining(deadline), ct);

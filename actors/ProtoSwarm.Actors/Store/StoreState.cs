@@ -32,6 +32,9 @@ public sealed class StoreState
 
     public IEnumerable<IStoreObject> All() => _tables.Values.SelectMany(t => t.Values);
 
+    /// <summary>How many objects the store holds, all kinds together.</summary>
+    public int Count => _tables.Values.Sum(t => t.Count);
+
     /// <summary>
     /// Applies one proposal at <paramref name="index"/>, all or nothing: every object written gets
     /// Version = index. Throws <see cref="StoreConflictException"/> if any change is stale.

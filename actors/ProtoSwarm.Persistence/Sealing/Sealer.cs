@@ -19,12 +19,25 @@ public sealed class Sealer : IDisposable
 
     private static readonly byte[] KeyIdLabel = "protoswarm data key id"u8.ToArray();
 
+    // Nonces are drawn from the system's generator 256 at a time: one call per blob cost more than
+    // the blob's encryption when a Ready seals dozens of small entries.
+    private const int NoncesPerRefill = 256;
+
+    // A blob this large (a snapshot: tens of megabytes, sealed on the thread pool) is sealed with
+    // an AES-GCM instance of its own, so that sealing it never holds up the Raft actor's entries.
+    private const int BulkBytes = 64 * 1024;
+
     private readonly AesGcm _aes;
     private readonly Lock _lock = new();
+    private readonly AesGcm _bulkAes;
+    private readonly Lock _bulkLock = new();
+    private readonly byte[] _nonces = new byte[NonceSize * NoncesPerRefill];
+    private int _nonceOffset = NonceSize * NoncesPerRefill;
 
     public Sealer(DataKey key)
     {
         _aes = new AesGcm(key.Bytes, TagSize);
+        _bulkAes = new AesGcm(key.Bytes, TagSize);
         KeyId = HMACSHA256.HashData(key.Bytes, KeyIdLabel)[..8];
     }
 
@@ -39,11 +52,33 @@ public sealed class Sealer : IDisposable
         var sealedBlob = new byte[Overhead + plaintext.Length];
         sealedBlob[0] = Version;
         var nonce = sealedBlob.AsSpan(1, NonceSize);
-        RandomNumberGenerator.Fill(nonce);
         var associated = AssociatedData(place);
+        var tag = sealedBlob.AsSpan(1 + NonceSize, TagSize);
         lock (_lock)
         {
-            _aes.Encrypt(nonce, plaintext, sealedBlob.AsSpan(Overhead), sealedBlob.AsSpan(1 + NonceSize, TagSize), associated);
+            if (_nonceOffset == _nonces.Length)
+            {
+                RandomNumberGenerator.Fill(_nonces);
+                _nonceOffset = 0;
+            }
+
+            // Each nonce is used once: copied out, then wiped from the buffer.
+            var next = _nonces.AsSpan(_nonceOffset, NonceSize);
+            next.CopyTo(nonce);
+            next.Clear();
+            _nonceOffset += NonceSize;
+            if (plaintext.Length < BulkBytes)
+            {
+                _aes.Encrypt(nonce, plaintext, sealedBlob.AsSpan(Overhead), tag, associated);
+            }
+        }
+
+        if (plaintext.Length >= BulkBytes)
+        {
+            lock (_bulkLock)
+            {
+                _bulkAes.Encrypt(nonce, plaintext, sealedBlob.AsSpan(Overhead), tag, associated);
+            }
         }
 
         return sealedBlob;
@@ -65,9 +100,10 @@ public sealed class Sealer : IDisposable
         var plaintext = new byte[sealedBlob.Length - Overhead];
         try
         {
-            lock (_lock)
+            var (aes, gate) = plaintext.Length < BulkBytes ? (_aes, _lock) : (_bulkAes, _bulkLock);
+            lock (gate)
             {
-                _aes.Decrypt(sealedBlob.Slice(1, NonceSize), sealedBlob[Overhead..], sealedBlob.Slice(1 + NonceSize, TagSize), plaintext, AssociatedData(place));
+                aes.Decrypt(sealedBlob.Slice(1, NonceSize), sealedBlob[Overhead..], sealedBlob.Slice(1 + NonceSize, TagSize), plaintext, AssociatedData(place));
             }
         }
         catch (AuthenticationTagMismatchException e)
@@ -78,7 +114,11 @@ public sealed class Sealer : IDisposable
         return plaintext;
     }
 
-    public void Dispose() => _aes.Dispose();
+    public void Dispose()
+    {
+        _aes.Dispose();
+        _bulkAes.Dispose();
+    }
 
     private static byte[] AssociatedData(string place)
     {

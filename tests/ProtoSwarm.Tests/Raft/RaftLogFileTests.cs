@@ -72,6 +72,66 @@ public sealed class RaftLogFileTests : IDisposable
     }
 
     [Fact]
+    public void A_Snapshot_Written_In_Parts_Is_Used_Only_Once_Committed()
+    {
+        var path = _dir.File("raft.db");
+        var data = new byte[(SealedSnapshot.PartBytes * 2) + 1000];
+        new Random(7).NextBytes(data);
+        var snapshot = new Snapshot(new SnapshotMetadata(8, 1, new ConfState([1], [])), data);
+        using (var file = new RaftLogFile(path, _sealer))
+        {
+            file.Save(null, [.. Enumerable.Range(1, 10).Select(i => E((ulong)i, 1))], new HardState(1, 0, 10));
+            file.SaveSnapshotAndCompact(new Snapshot(new SnapshotMetadata(3, 1, new ConfState([1], [])), [42]), compactTo: 2);
+            var parts = file.SealSnapshot(snapshot);
+            Assert.Equal(3, parts.PartCount);
+            file.SaveSnapshotPart(parts, 0);
+            file.SaveSnapshotPart(parts, 1);
+
+            // A restart here (the last part not written, nothing committed) finds the previous snapshot and the whole log.
+            using (var meanwhile = new RaftLogFile(path, _sealer))
+            {
+                var before = meanwhile.Load();
+                Assert.Equal(3UL, before.Snapshot.Metadata.Index);
+                Assert.Equal([4UL, 5UL, 6UL, 7UL, 8UL, 9UL, 10UL], before.Entries.Select(e => e.Index).ToArray());
+            }
+
+            Assert.Throws<PersistenceException>(() => file.CommitSnapshot(parts));
+            file.SaveSnapshotPart(parts, 2);
+            file.CommitSnapshot(parts);
+            Assert.False(file.CompactSome(compactTo: 6, maxEntries: 2)); // 2 and 3
+            Assert.False(file.CompactSome(compactTo: 6, maxEntries: 2)); // 4 and 5
+            Assert.True(file.CompactSome(compactTo: 6, maxEntries: 2));
+        }
+
+        using var reopened = new RaftLogFile(path, _sealer);
+        var disk = reopened.Load();
+        Assert.Equal((8UL, 1UL), (disk.Snapshot.Metadata.Index, disk.Snapshot.Metadata.Term));
+        Assert.Equal([1UL], disk.Snapshot.Metadata.ConfState.Voters.ToArray());
+        Assert.Equal(data, disk.Snapshot.Data);
+        Assert.Equal([9UL, 10UL], disk.Entries.Select(e => e.Index).ToArray()); // entries 6-8 stay in the file, below the snapshot
+    }
+
+    [Fact]
+    public void Parts_Of_A_Snapshot_Never_Committed_Are_Dropped_By_The_Next_One_And_A_Snapshot_From_The_Leader_Replaces_Them()
+    {
+        using var file = new RaftLogFile(_dir.File("raft.db"), _sealer);
+        file.Save(null, [.. Enumerable.Range(1, 10).Select(i => E((ulong)i, 1))], new HardState(1, 0, 10));
+        var abandoned = file.SealSnapshot(new Snapshot(new SnapshotMetadata(5, 1, new ConfState([1], [])), new byte[SealedSnapshot.PartBytes + 1]));
+        file.SaveSnapshotPart(abandoned, 0);
+        var taken = file.SealSnapshot(new Snapshot(new SnapshotMetadata(7, 1, new ConfState([1], [])), [7]));
+        file.SaveSnapshotPart(taken, 0);
+        file.CommitSnapshot(taken);
+        Assert.Equal([7], file.Load().Snapshot.Data);
+
+        file.Save(new Snapshot(new SnapshotMetadata(12, 2, new ConfState([1], [])), [12]), [], new HardState(2, 0, 12));
+
+        var disk = file.Load();
+        Assert.Equal(12UL, disk.Snapshot.Metadata.Index);
+        Assert.Equal([12], disk.Snapshot.Data);
+        Assert.Empty(disk.Entries);
+    }
+
+    [Fact]
     public void A_Log_Of_Another_Swarm_Or_Member_Is_Refused_With_What_To_Do()
     {
         var path = _dir.File("raft.db");
@@ -149,6 +209,26 @@ public sealed class RaftLogFileTests : IDisposable
         Assert.Equal(3UL, disk.Snapshot.Metadata.Index);
         Assert.Empty(disk.Entries);
         Assert.NotNull(StoreCodec.DecodeState(disk.Snapshot.Data).Get<NodeObject>("w1"));
+    }
+
+    [Fact]
+    public void A_Store_State_Is_Encoded_As_The_Snapshot_Data_Record_Of_One_Create_Per_Object()
+    {
+        var now = DateTimeOffset.UnixEpoch.AddDays(1);
+        var worker = TestNodes.Worker("w1");
+        var labelled = TestNodes.Worker("w2") with { Spec = TestNodes.Worker("w2").Spec with { Labels = TestNodes.Worker("w2").Spec.Labels.Add("zone", "a") } };
+        var cluster = new ClusterObject(ClusterObject.DefaultId, ObjectMeta.New(now), "c1", "wj", "mj", 50);
+        var state = StoreState.Empty.Apply(7, [StoreChange.Create(worker), StoreChange.Create(labelled), StoreChange.Create(cluster)], now, out _);
+
+        var encoded = StoreCodec.EncodeState(state);
+
+        var record = new StoreSnapshotData(state.Index, [.. state.All().Select(o => new WireChange(0, o.Kind, o.Id, 0, ContractRegistry.NameOf(o.GetType()), ContractRegistry.Serialize(o)))]);
+        Assert.Equal(ContractRegistry.SerializeTyped(record), encoded);
+        var back = StoreCodec.DecodeState(encoded);
+        Assert.Equal(7UL, back.Index);
+        Assert.Equal("a", back.Get<NodeObject>("w2")!.Spec.Labels["zone"]);
+        Assert.Equal(50UL, back.Get<ClusterObject>(ClusterObject.DefaultId)!.SnapshotInterval);
+        Assert.Equal(StoreState.Empty.Index, StoreCodec.DecodeState(StoreCodec.EncodeState(StoreState.Empty)).Index);
     }
 
     [Fact]

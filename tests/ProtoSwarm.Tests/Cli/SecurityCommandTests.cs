@@ -1,0 +1,118 @@
+using ProtoSwarm.Client;
+using ProtoSwarm.Contracts;
+using ProtoSwarm.Pki;
+using ProtoSwarm.Tests.Pki;
+
+namespace ProtoSwarm.Tests.Cli;
+
+/// <summary>The PKI and autolock commands against a fake node: what they send, print and write.</summary>
+public sealed class SecurityCommandTests : IDisposable
+{
+    private const string Key = "SWMKEY-1-jrIKewsa0PU0EICE3VeREj+eTDr+9IFozqxDYHh8JQI";
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "protoswarm-cli-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_dir))
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Join_Token_Rotate_Asks_For_A_Rotation_And_Says_So()
+    {
+        var node = new FakeNode(r => new JoinTokenInfo(NodeRole.Worker, "SWMTKN-1-new", "10.0.0.1:2377"));
+
+        var (code, output, _) = await CliHarness.RunAsync(node, "swarm", "join-token", "--rotate", "worker");
+
+        Assert.Equal(0, code);
+        Assert.Equal(new GetJoinToken(((GetJoinToken)node.Requests[0]).RequestId, NodeRole.Worker, Rotate: true), node.Requests[0]);
+        Assert.StartsWith("Successfully rotated worker join token.", output, StringComparison.Ordinal);
+        Assert.Contains("--token SWMTKN-1-new 10.0.0.1:2377", output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("720h", 720 * 3600)]
+    [InlineData("1h30m", 5400)]
+    [InlineData("90m", 5400)]
+    public async Task Swarm_Update_Sends_The_Cert_Expiry_In_Seconds(string given, long seconds)
+    {
+        var node = new FakeNode(_ => new SwarmUpdated("c1", seconds));
+
+        var (code, output, _) = await CliHarness.RunAsync(node, "swarm", "update", "--cert-expiry", given);
+
+        Assert.Equal(0, code);
+        Assert.Equal(seconds, ((UpdateSwarm)node.Requests.Single()).CertExpirySeconds);
+        Assert.Equal("Swarm updated.\n", output);
+    }
+
+    [Theory]
+    [InlineData("--cert-expiry '3 days' is not a duration", "swarm", "update", "--cert-expiry", "3 days")]
+    [InlineData("Nothing to update", "swarm", "update")]
+    public async Task Swarm_Update_Refuses_What_It_Cannot_Use(string expected, params string[] args)
+    {
+        var node = new FakeNode(_ => throw new InvalidOperationException("nothing should be sent"));
+
+        var (code, _, error) = await CliHarness.RunAsync(node, args);
+
+        Assert.Equal(1, code);
+        Assert.Contains(expected, error, StringComparison.Ordinal);
+        Assert.Empty(node.Requests);
+    }
+
+    [Fact]
+    public async Task Turning_Autolock_On_Prints_The_Unlock_Key_Once()
+    {
+        var node = new FakeNode(_ => new SwarmUpdated("c1", 7_776_000, AutoLock: true, NewUnlockKey: Key));
+
+        var (code, output, _) = await CliHarness.RunAsync(node, "swarm", "update", "--autolock=true");
+
+        Assert.Equal(0, code);
+        Assert.True(((UpdateSwarm)node.Requests.Single()).AutoLock);
+        Assert.Contains("    " + Key + "\n", output, StringComparison.Ordinal);
+        Assert.Contains("swarm unlock", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Unlock_Key_Quiet_Prints_Only_The_Key()
+    {
+        var node = new FakeNode(_ => new UnlockKeyInfo(Key));
+
+        var (code, output, _) = await CliHarness.RunAsync(node, "swarm", "unlock-key", "-q");
+
+        Assert.Equal(0, code);
+        Assert.Equal(Key + "\n", output);
+    }
+
+    [Fact]
+    public async Task Issue_Client_Sends_A_Csr_And_Writes_The_Certificate_With_A_Private_Key_Only_Root_Reads()
+    {
+        var pki = new TestPki();
+        var node = new FakeNode(request =>
+        {
+            var csr = NodeCsr.FromPem(((IssueClientCertificate)request).CsrPem);
+            var certificate = pki.Ca.IssueClient(csr, "client-1", TestPki.ClusterId, TimeSpan.FromDays(1), DateTimeOffset.UtcNow);
+            return new CertificateIssued(Pem.Write(certificate), pki.Ca.CertificatePem, NodeRole.Worker, "client-1");
+        });
+
+        var (code, output, error) = await CliHarness.RunAsync(node, "ca", "issue-client", "--out", _dir);
+
+        Assert.True(code == 0, error);
+        Assert.Contains("client-1", output, StringComparison.Ordinal);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(_dir, ClientCertificates.KeyFile)));
+        var loaded = ClientCertificates.Load(_dir);
+        Assert.True(loaded.Self.IsClient);
+        Assert.True(loaded.Certificate.HasPrivateKey);
+        Assert.DoesNotContain("PRIVATE KEY", ((IssueClientCertificate)node.Requests.Single()).CsrPem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_Missing_Client_Certificate_Directory_Is_Named_With_What_To_Do()
+    {
+        var refused = Assert.Throws<SwarmCommandException>(() => ClientCertificates.Load(_dir));
+
+        Assert.Contains("ca issue-client", refused.Message, StringComparison.Ordinal);
+        Assert.Contains(_dir, refused.Message, StringComparison.Ordinal);
+    }
+}

@@ -58,7 +58,13 @@ public sealed record HeartbeatAck(
     [property: Key(3)] NodeRole DesiredRole,
     [property: Key(4)] ulong RaftId = 0,
     [property: Key(5)] string TrustedRootsPem = "",
-    [property: Key(6)] string IntermediatesPem = "");
+    [property: Key(6)] string IntermediatesPem = "",
+    ImmutableArray<string> RemovedNodes = default)
+{
+    /// <summary>Nodes removed from the swarm: every node refuses their certificates, not only the managers.</summary>
+    [Key(7)]
+    public ImmutableArray<string> RemovedNodes { get; init; } = RemovedNodes.IsDefault ? [] : RemovedNodes;
+}
 
 /// <summary>
 /// The dispatcher refuses a heartbeat: the node was removed, belongs to another swarm, or this

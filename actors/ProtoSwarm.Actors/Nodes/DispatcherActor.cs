@@ -95,7 +95,8 @@ public sealed partial class DispatcherActor : IActor
             node.Spec.DesiredRole,
             node.RaftId,
             cluster?.TrustedRootsPem ?? string.Empty,
-            cluster?.CrossSignedRootPem ?? string.Empty));
+            cluster?.CrossSignedRootPem ?? string.Empty,
+            cluster?.RemovedNodes ?? []));
         return Task.CompletedTask;
     }
 

@@ -748,6 +748,11 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
             LogRootsChanged(_logger, state.NodeId, roots.Length, _renewForRotation);
         }
 
+        if (ack.RemovedNodes.Any(id => !credentials.Validator.IsRemoved(id)))
+        {
+            credentials.Trust(credentials.Validator.WithRemovedNodes(ack.RemovedNodes.ToHashSet(StringComparer.Ordinal)));
+        }
+
         if (_renewForRotation && !_renewing)
         {
             _renewing = true;

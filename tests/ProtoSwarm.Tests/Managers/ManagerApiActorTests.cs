@@ -279,6 +279,23 @@ public sealed class ManagerApiActorTests : IAsyncLifetime
         Assert.Equal((false, 3, 3), (status.RotationInProgress, status.NodesRenewed, status.Nodes));
     }
 
+    [Fact]
+    public async Task The_Heartbeat_Answer_Carries_The_Roots_To_Trust_And_The_Removed_Nodes_To_Every_Node()
+    {
+        await Ask(new RemoveNode("rm1", "w-down", Force: false));
+        await Ask(new RotateCa("rot", Rotate: true));
+        var dispatcher = _system.Root.Spawn(Props.FromProducer(() => new ProtoSwarm.Actors.Nodes.DispatcherActor(_context)));
+        var heartbeat = new NodeHeartbeat("worker1111", "cluster-1", "10.0.1.2", new MemberInfo("m-w1", "10.0.1.2", 2377, []), TestNodes.Description("w-ready"), NodeRole.Worker);
+
+        var ack = Assert.IsType<HeartbeatAck>(await _system.Root.RequestAsync<object>(dispatcher, heartbeat, TimeSpan.FromSeconds(10)));
+
+        var cluster = _store.Current.Get<ClusterObject>(ClusterObject.DefaultId)!;
+        Assert.Equal(cluster.TrustedRootsPem, ack.TrustedRootsPem);
+        Assert.Equal(2, Pem.ReadCertificates(ack.TrustedRootsPem).Count);
+        Assert.Equal(cluster.CrossSignedRootPem, ack.IntermediatesPem);
+        Assert.Equal("worker2222", Assert.Single(ack.RemovedNodes));
+    }
+
     private static string NewCsr() => NodeKey.Generate().CreateCsr().ToPem();
 
     private void AssertIssuedTo(string certificatePem, string nodeId, NodeRole role)

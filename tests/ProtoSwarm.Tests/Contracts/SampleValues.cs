@@ -40,6 +40,16 @@ internal sealed class SampleValues
             return 20_000_000_000UL + (ulong)seed;
         }
 
+        if (type == typeof(double))
+        {
+            return seed / 1024.0;
+        }
+
+        if (type == typeof(TimeSpan))
+        {
+            return TimeSpan.FromMilliseconds(1_000 + seed);
+        }
+
         if (type == typeof(bool))
         {
             return true;

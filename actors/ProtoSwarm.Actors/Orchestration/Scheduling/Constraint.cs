@@ -1,0 +1,122 @@
+using System.Collections.Immutable;
+using System.Text.RegularExpressions;
+using ProtoSwarm.Contracts;
+
+namespace ProtoSwarm.Actors.Orchestration.Scheduling;
+
+public enum ConstraintOperator
+{
+    Equal = 0,
+    NotEqual = 1,
+}
+
+/// <summary>
+/// One placement constraint, parsed as docker parses it (swarmkit's constraint.Parse): the first
+/// of "==" then "!=" found splits key from value, both trimmed; the key is a letter or underscore
+/// then letters, digits, '-', '_' or '.'; the value may not hold an operator character. Values
+/// compare case-insensitively; label names are case-sensitive, as in docker.
+/// </summary>
+public sealed partial record Constraint(string Key, ConstraintOperator Operator, string Value)
+{
+    public const string NodeLabelPrefix = "node.labels.";
+    public const string EngineLabelPrefix = "engine.labels.";
+
+    /// <summary>The keys a constraint may name, besides node.labels.X (engine.labels.X parses but ProtoSwarm nodes have none).</summary>
+    public static readonly ImmutableArray<string> Keys = ["node.id", "node.hostname", "node.role", "node.platform.os", "node.platform.arch"];
+
+    private static readonly string[] Operators = ["==", "!="];
+
+    [GeneratedRegex(@"^[a-z_][a-z0-9\-_.]+$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex KeyPattern();
+
+    [GeneratedRegex(@"^[a-z0-9:\-_\s\.\*\(\)\?\+\[\]\\\^\$\|\/]+$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex ValuePattern();
+
+    /// <summary>Parses one constraint; on failure, <paramref name="error"/> says what is wrong with it.</summary>
+    public static bool TryParse(string text, out Constraint? constraint, out string? error)
+    {
+        constraint = null;
+        for (var op = 0; op < Operators.Length; op++)
+        {
+            var at = text.IndexOf(Operators[op], StringComparison.Ordinal);
+            if (at < 0)
+            {
+                continue;
+            }
+
+            var key = text[..at].Trim();
+            var value = text[(at + 2)..].Trim();
+            if (!KeyPattern().IsMatch(key))
+            {
+                error = $"key '{key}' is invalid";
+                return false;
+            }
+
+            if (!ValuePattern().IsMatch(value))
+            {
+                error = $"value '{value}' is invalid";
+                return false;
+            }
+
+            constraint = new Constraint(key, (ConstraintOperator)op, value);
+            error = null;
+            return true;
+        }
+
+        error = "constraint expected one operator from ==, !=";
+        return false;
+    }
+
+    /// <summary>Parses every constraint or throws with the first one's problem; the validator has refused bad ones before this.</summary>
+    public static ImmutableArray<Constraint> ParseAll(IEnumerable<string> texts) =>
+    [
+        .. texts.Select(t => TryParse(t, out var c, out var error)
+            ? c!
+            : throw new FormatException($"constraint '{t}': {error}")),
+    ];
+
+    /// <summary>Whether the key names something a node has (node.labels.X, or one of <see cref="Keys"/>), case-insensitively as docker does.</summary>
+    public static bool IsKnownKey(string key) =>
+        IsLabelKey(key, NodeLabelPrefix) || IsLabelKey(key, EngineLabelPrefix) || Keys.Contains(key, StringComparer.OrdinalIgnoreCase);
+
+    private static bool IsLabelKey(string key, string prefix) =>
+        key.Length > prefix.Length && key.StartsWith(prefix, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Whether a node satisfies the constraint, as swarmkit's NodeMatches: a missing label or
+    /// description reads as "", so "!=" holds and "==" does not; an unknown key never holds.
+    /// </summary>
+    public bool Matches(NodeObject node)
+    {
+        string? actual;
+        if (IsLabelKey(Key, NodeLabelPrefix))
+        {
+            actual = node.Spec.Labels.GetValueOrDefault(Key[NodeLabelPrefix.Length..]) ?? "";
+        }
+        else if (IsLabelKey(Key, EngineLabelPrefix))
+        {
+            actual = "";
+        }
+        else
+        {
+            actual = Key.ToLowerInvariant() switch
+            {
+                "node.id" => node.Id,
+                "node.hostname" => node.Description?.Hostname ?? "",
+                "node.role" => node.Role == NodeRole.Manager ? "manager" : "worker",
+                "node.platform.os" => node.Description?.Os ?? "",
+                "node.platform.arch" => node.Description?.Architecture ?? "",
+                _ => null,
+            };
+            if (actual is null)
+            {
+                return false;
+            }
+        }
+
+        var equal = string.Equals(Value, actual, StringComparison.OrdinalIgnoreCase);
+        return Operator == ConstraintOperator.Equal ? equal : !equal;
+    }
+
+    public override string ToString() => $"{Key}{(Operator == ConstraintOperator.Equal ? "==" : "!=")}{Value}";
+}

@@ -1,0 +1,339 @@
+using System.Collections.Immutable;
+using MessagePack;
+
+namespace ProtoSwarm.Contracts;
+
+/// <summary>How many tasks a service runs: docker's --mode (replicated, global, replicated-job, global-job).</summary>
+public enum ServiceModeKind
+{
+    Replicated = 0,
+    Global = 1,
+    ReplicatedJob = 2,
+    GlobalJob = 3,
+}
+
+/// <summary>
+/// The service's mode. Replicas counts for Replicated; MaxConcurrent and TotalCompletions for
+/// ReplicatedJob (docker's defaults: 1 at a time, as many completions as MaxConcurrent). Signed, so
+/// a negative count from a client reaches the validator and is refused with a fix instead of wrapping.
+/// </summary>
+[MessagePackObject]
+public sealed record ServiceMode(
+    [property: Key(0)] ServiceModeKind Kind,
+    [property: Key(1)] long Replicas = 0,
+    [property: Key(2)] long MaxConcurrent = 0,
+    [property: Key(3)] long TotalCompletions = 0)
+{
+    public static ServiceMode ReplicatedMode(long replicas = 1) => new(ServiceModeKind.Replicated, Replicas: replicas);
+
+    public static readonly ServiceMode GlobalMode = new(ServiceModeKind.Global);
+
+    public static ServiceMode ReplicatedJobMode(long maxConcurrent = 1, long? totalCompletions = null) =>
+        new(ServiceModeKind.ReplicatedJob, MaxConcurrent: maxConcurrent, TotalCompletions: totalCompletions ?? maxConcurrent);
+
+    public static readonly ServiceMode GlobalJobMode = new(ServiceModeKind.GlobalJob);
+
+    [IgnoreMember]
+    public bool IsGlobal => Kind is ServiceModeKind.Global or ServiceModeKind.GlobalJob;
+
+    [IgnoreMember]
+    public bool IsJob => Kind is ServiceModeKind.ReplicatedJob or ServiceModeKind.GlobalJob;
+}
+
+public enum MountType
+{
+    Bind = 0,
+    Volume = 1,
+    Tmpfs = 2,
+}
+
+/// <summary>A mount of the task's container, as docker's --mount type=,source=,target=,readonly.</summary>
+[MessagePackObject]
+public sealed record MountSpec(
+    [property: Key(0)] MountType Type,
+    [property: Key(1)] string Source,
+    [property: Key(2)] string Target,
+    [property: Key(3)] bool ReadOnly = false);
+
+/// <summary>CPU in billionths of a CPU (docker's NanoCPUs) and memory in bytes; 0 means none.</summary>
+[MessagePackObject]
+public sealed record ResourceAmounts(
+    [property: Key(0)] long NanoCpus,
+    [property: Key(1)] long MemoryBytes)
+{
+    public static readonly ResourceAmounts None = new(0, 0);
+}
+
+/// <summary>Limits cap a task; reservations are what the scheduler sets aside on its node.</summary>
+[MessagePackObject]
+public sealed record ResourceRequirements(
+    [property: Key(0)] ResourceAmounts Limits,
+    [property: Key(1)] ResourceAmounts Reservations)
+{
+    public static readonly ResourceRequirements None = new(ResourceAmounts.None, ResourceAmounts.None);
+}
+
+/// <summary>When a task that ended is replaced; swarm's default is Any (jobs: OnFailure).</summary>
+public enum RestartCondition
+{
+    Any = 0,
+    OnFailure = 1,
+    None = 2,
+}
+
+/// <summary>Docker's --restart-condition, --restart-delay (5 s), --restart-max-attempts (0: no limit), --restart-window (0: forever).</summary>
+[MessagePackObject]
+public sealed record RestartPolicy(
+    [property: Key(0)] RestartCondition Condition,
+    [property: Key(1)] TimeSpan Delay,
+    [property: Key(2)] long MaxAttempts = 0,
+    [property: Key(3)] TimeSpan Window = default)
+{
+    public static readonly TimeSpan DefaultDelay = TimeSpan.FromSeconds(5);
+
+    public static readonly RestartPolicy Default = new(RestartCondition.Any, DefaultDelay);
+
+    public static readonly RestartPolicy JobDefault = new(RestartCondition.OnFailure, DefaultDelay);
+}
+
+/// <summary>Docker's --placement-pref spread=node.labels.X: spread tasks evenly over the label's values.</summary>
+[MessagePackObject]
+public sealed record PlacementPreference(
+    [property: Key(0)] string SpreadDescriptor);
+
+/// <summary>Where tasks may run: constraints as docker writes them ("node.role==manager"), preferences, max replicas per node (0: no limit).</summary>
+[MessagePackObject]
+public sealed record Placement(
+    ImmutableArray<string> Constraints = default,
+    ImmutableArray<PlacementPreference> Preferences = default,
+    [property: Key(2)] long MaxReplicasPerNode = 0)
+{
+    [Key(0)]
+    public ImmutableArray<string> Constraints { get; init; } = Constraints.IsDefault ? [] : Constraints;
+
+    [Key(1)]
+    public ImmutableArray<PlacementPreference> Preferences { get; init; } = Preferences.IsDefault ? [] : Preferences;
+
+    public static readonly Placement None = new();
+}
+
+/// <summary>
+/// Docker's HEALTHCHECK: Test is ["NONE"], ["CMD", args...] or ["CMD-SHELL", command]; empty
+/// inherits the image's. Zero durations and retries mean docker's defaults (30 s, 30 s, 3, 0 s).
+/// </summary>
+[MessagePackObject]
+public sealed record HealthCheck(
+    ImmutableArray<string> Test,
+    [property: Key(1)] TimeSpan Interval = default,
+    [property: Key(2)] TimeSpan Timeout = default,
+    [property: Key(3)] long Retries = 0,
+    [property: Key(4)] TimeSpan StartPeriod = default)
+{
+    [Key(0)]
+    public ImmutableArray<string> Test { get; init; } = Test.IsDefault ? [] : Test;
+}
+
+/// <summary>A network the task joins (name or id) and its extra DNS names there.</summary>
+[MessagePackObject]
+public sealed record NetworkAttachment(
+    [property: Key(0)] string Target,
+    ImmutableArray<string> Aliases = default)
+{
+    [Key(1)]
+    public ImmutableArray<string> Aliases { get; init; } = Aliases.IsDefault ? [] : Aliases;
+}
+
+/// <summary>
+/// The container a task runs: docker's ContainerSpec. Env holds "KEY=VALUE" entries as docker's
+/// --env does. StopGracePeriod zero means docker's 10 s.
+/// </summary>
+[MessagePackObject]
+public sealed record ContainerSpec(
+    [property: Key(0)] string Image,
+    ImmutableArray<string> Command = default,
+    ImmutableArray<string> Args = default,
+    ImmutableArray<string> Env = default,
+    [property: Key(4)] string Dir = "",
+    [property: Key(5)] string User = "",
+    ImmutableArray<MountSpec> Mounts = default,
+    [property: Key(7)] HealthCheck? HealthCheck = null,
+    [property: Key(8)] string StopSignal = "",
+    [property: Key(9)] TimeSpan StopGracePeriod = default,
+    ImmutableSortedDictionary<string, string>? Labels = null)
+{
+    [Key(1)]
+    public ImmutableArray<string> Command { get; init; } = Command.IsDefault ? [] : Command;
+
+    [Key(2)]
+    public ImmutableArray<string> Args { get; init; } = Args.IsDefault ? [] : Args;
+
+    [Key(3)]
+    public ImmutableArray<string> Env { get; init; } = Env.IsDefault ? [] : Env;
+
+    [Key(6)]
+    public ImmutableArray<MountSpec> Mounts { get; init; } = Mounts.IsDefault ? [] : Mounts;
+
+    [Key(10)]
+    public ImmutableSortedDictionary<string, string> Labels { get; init; } = Labels ?? ImmutableSortedDictionary<string, string>.Empty;
+
+    public static readonly TimeSpan DefaultStopGracePeriod = TimeSpan.FromSeconds(10);
+}
+
+/// <summary>The template every task of a service is made from: docker's TaskTemplate.</summary>
+[MessagePackObject]
+public sealed record TaskSpec(
+    [property: Key(0)] ContainerSpec Container,
+    ResourceRequirements? Resources = null,
+    RestartPolicy? Restart = null,
+    Placement? Placement = null,
+    ImmutableArray<NetworkAttachment> Networks = default,
+    [property: Key(5)] long ForceUpdate = 0)
+{
+    [Key(1)]
+    public ResourceRequirements Resources { get; init; } = Resources ?? ResourceRequirements.None;
+
+    [Key(2)]
+    public RestartPolicy Restart { get; init; } = Restart ?? RestartPolicy.Default;
+
+    [Key(3)]
+    public Placement Placement { get; init; } = Placement ?? Placement.None;
+
+    [Key(4)]
+    public ImmutableArray<NetworkAttachment> Networks { get; init; } = Networks.IsDefault ? [] : Networks;
+}
+
+/// <summary>How clients reach a service: a virtual IP, or DNS round robin over its tasks.</summary>
+public enum EndpointMode
+{
+    Vip = 0,
+    Dnsrr = 1,
+}
+
+public enum PortProtocol
+{
+    Tcp = 0,
+    Udp = 1,
+}
+
+/// <summary>Ingress: the routing mesh publishes the port on every node; Host: only on the task's node.</summary>
+public enum PublishMode
+{
+    Ingress = 0,
+    Host = 1,
+}
+
+/// <summary>Docker's --publish published=,target=,protocol=,mode=. Published 0: the swarm picks one (ingress).</summary>
+[MessagePackObject]
+public sealed record PortConfig(
+    [property: Key(0)] int TargetPort,
+    [property: Key(1)] int PublishedPort = 0,
+    [property: Key(2)] PortProtocol Protocol = PortProtocol.Tcp,
+    [property: Key(3)] PublishMode PublishMode = PublishMode.Ingress,
+    [property: Key(4)] string Name = "");
+
+[MessagePackObject]
+public sealed record EndpointSpec(
+    [property: Key(0)] EndpointMode Mode = EndpointMode.Vip,
+    ImmutableArray<PortConfig> Ports = default)
+{
+    [Key(1)]
+    public ImmutableArray<PortConfig> Ports { get; init; } = Ports.IsDefault ? [] : Ports;
+
+    public static readonly EndpointSpec Default = new();
+}
+
+/// <summary>What an update (or a rollback) does when a task fails to come up.</summary>
+public enum FailureAction
+{
+    Pause = 0,
+    Continue = 1,
+    Rollback = 2,
+}
+
+/// <summary>Stop the old task before starting the new one, or start the new one first (canary, blue/green).</summary>
+public enum UpdateOrder
+{
+    StopFirst = 0,
+    StartFirst = 1,
+}
+
+/// <summary>
+/// Docker's --update-* and --rollback-* settings. Parallelism 0 updates every task at once; Monitor
+/// is how long a new task is watched for failure; MaxFailureRatio the failures tolerated (0 to 1).
+/// </summary>
+[MessagePackObject]
+public sealed record UpdateConfig(
+    [property: Key(0)] long Parallelism,
+    [property: Key(1)] TimeSpan Delay,
+    [property: Key(2)] FailureAction FailureAction,
+    [property: Key(3)] TimeSpan Monitor,
+    [property: Key(4)] double MaxFailureRatio,
+    [property: Key(5)] UpdateOrder Order)
+{
+    public static readonly TimeSpan DefaultMonitor = TimeSpan.FromSeconds(5);
+
+    /// <summary>Swarm's defaults: parallelism 1, delay 0, pause on failure, monitor 5 s, no failure tolerated, stop-first.</summary>
+    public static readonly UpdateConfig Default = new(1, TimeSpan.Zero, FailureAction.Pause, DefaultMonitor, 0, UpdateOrder.StopFirst);
+}
+
+/// <summary>What an operator asks of a service: docker's ServiceSpec.</summary>
+[MessagePackObject]
+public sealed record ServiceSpec(
+    [property: Key(0)] string Name,
+    [property: Key(1)] ImmutableSortedDictionary<string, string> Labels,
+    [property: Key(2)] ServiceMode Mode,
+    [property: Key(3)] TaskSpec TaskTemplate,
+    EndpointSpec? Endpoint = null,
+    UpdateConfig? Update = null,
+    UpdateConfig? Rollback = null)
+{
+    [Key(4)]
+    public EndpointSpec Endpoint { get; init; } = Endpoint ?? EndpointSpec.Default;
+
+    [Key(5)]
+    public UpdateConfig Update { get; init; } = Update ?? UpdateConfig.Default;
+
+    [Key(6)]
+    public UpdateConfig Rollback { get; init; } = Rollback ?? UpdateConfig.Default;
+}
+
+/// <summary>Where a rolling update or rollback stands, as docker's UpdateStatus.State.</summary>
+public enum UpdateState
+{
+    Updating = 0,
+    Paused = 1,
+    Completed = 2,
+    RollbackStarted = 3,
+    RollbackPaused = 4,
+    RollbackCompleted = 5,
+}
+
+[MessagePackObject]
+public sealed record UpdateStatus(
+    [property: Key(0)] UpdateState State,
+    [property: Key(1)] DateTimeOffset StartedAt,
+    [property: Key(2)] DateTimeOffset? CompletedAt,
+    [property: Key(3)] string Message);
+
+/// <summary>
+/// A service as the managers' store keeps it. SpecVersion counts the spec's changes (tasks record
+/// the one they were made from, so an update knows which tasks are stale); PreviousSpec is what a
+/// rollback returns to; JobIteration counts the runs of a job service.
+/// </summary>
+[MessagePackObject]
+public sealed record ServiceObject(
+    [property: Key(0)] string Id,
+    [property: Key(1)] ObjectMeta Meta,
+    [property: Key(2)] ServiceSpec Spec,
+    [property: Key(3)] ulong SpecVersion,
+    [property: Key(4)] ServiceSpec? PreviousSpec = null,
+    [property: Key(5)] UpdateStatus? UpdateStatus = null,
+    [property: Key(6)] ulong JobIteration = 0) : IStoreObject, IStoreKind
+{
+    public static string StoreKind => "service";
+
+    [IgnoreMember]
+    public string Kind => StoreKind;
+
+    public IStoreObject WithMeta(ObjectMeta meta) => this with { Meta = meta };
+}

@@ -1,0 +1,69 @@
+using MessagePack;
+
+namespace ProtoSwarm.Contracts;
+
+/// <summary>
+/// Swarm's task states, spaced as swarmkit spaces them so a state can be added between two without
+/// renumbering. A task's observed state only ever increases; from Complete on, a state is terminal.
+/// The rules live in ProtoSwarm.Actors.Orchestration.TaskStates.
+/// </summary>
+public enum TaskState
+{
+    New = 0,
+    Pending = 64,
+    Assigned = 192,
+    Accepted = 256,
+    Preparing = 320,
+    Ready = 384,
+    Starting = 448,
+    Running = 512,
+    Complete = 576,
+    Shutdown = 640,
+    Failed = 704,
+    Rejected = 768,
+    Remove = 800,
+    Orphaned = 832,
+}
+
+/// <summary>
+/// What a node reports of a task (the manager writes the states before assignment). Timestamp is
+/// when State was reached; Err says why a task failed or could not be placed ("no suitable node
+/// (...)"); ExitCode is the container's, once it exited.
+/// </summary>
+[MessagePackObject]
+public sealed record TaskObservedStatus(
+    [property: Key(0)] TaskState State,
+    [property: Key(1)] DateTimeOffset Timestamp,
+    [property: Key(2)] string Message = "",
+    [property: Key(3)] string Err = "",
+    [property: Key(4)] int? ExitCode = null,
+    [property: Key(5)] DateTimeOffset? StartedAt = null,
+    [property: Key(6)] string ContainerId = "");
+
+/// <summary>
+/// One task of a service as the managers' store keeps it. A replicated task has a Slot (1..N) and
+/// gets its NodeId from the scheduler; a global task has Slot 0 and is made for its NodeId.
+/// DesiredState is the managers' decision, Status what the node observed. Spec and Endpoint are
+/// copied from the service at SpecVersion, so a task never changes under its node.
+/// </summary>
+[MessagePackObject]
+public sealed record TaskObject(
+    [property: Key(0)] string Id,
+    [property: Key(1)] ObjectMeta Meta,
+    [property: Key(2)] string ServiceId,
+    [property: Key(3)] long Slot,
+    [property: Key(4)] string NodeId,
+    [property: Key(5)] TaskSpec Spec,
+    [property: Key(6)] ulong SpecVersion,
+    [property: Key(7)] TaskState DesiredState,
+    [property: Key(8)] TaskObservedStatus Status,
+    [property: Key(9)] EndpointSpec? Endpoint = null,
+    [property: Key(10)] ulong JobIteration = 0) : IStoreObject, IStoreKind
+{
+    public static string StoreKind => "task";
+
+    [IgnoreMember]
+    public string Kind => StoreKind;
+
+    public IStoreObject WithMeta(ObjectMeta meta) => this with { Meta = meta };
+}

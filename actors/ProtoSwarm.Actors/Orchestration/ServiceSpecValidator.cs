@@ -1,0 +1,407 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using ProtoSwarm.Actors.Orchestration.Scheduling;
+using ProtoSwarm.Contracts;
+
+namespace ProtoSwarm.Actors.Orchestration;
+
+/// <summary>One thing wrong with a spec: where (docker's field path, as `service inspect` prints it), what, and what to do.</summary>
+public sealed record SpecProblem(string Field, string Problem, string Fix)
+{
+    public override string ToString() => $"{Field}: {Problem}; {Fix}";
+}
+
+/// <summary>
+/// Checks a service spec before anything is stored, as runc checks a config before any syscall:
+/// a list of small checks, each adding the problems it finds, so a user sees every mistake at
+/// once. Pure: the networks that exist are passed in (null skips that check).
+/// </summary>
+public static partial class ServiceSpecValidator
+{
+    /// <summary>Swarmkit's smallest memory limit or reservation.</summary>
+    public const long MinimumMemoryBytes = 4L << 20;
+
+    /// <summary>Swarmkit's smallest CPU limit or reservation: a thousandth of a CPU.</summary>
+    public const long MinimumNanoCpus = 1_000_000;
+
+    /// <summary>Docker's shortest health check interval, timeout and start period.</summary>
+    public static readonly TimeSpan MinimumHealthDuration = TimeSpan.FromMilliseconds(1);
+
+    [GeneratedRegex("^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$", RegexOptions.CultureInvariant)]
+    private static partial Regex ServiceName();
+
+    [GeneratedRegex(@"^(SIG)?[A-Z][A-Z0-9+\-]*$|^[0-9]+$", RegexOptions.CultureInvariant)]
+    private static partial Regex Signal();
+
+    public static ImmutableArray<SpecProblem> Validate(ServiceSpec spec, IReadOnlySet<string>? knownNetworks = null)
+    {
+        var problems = ImmutableArray.CreateBuilder<SpecProblem>();
+        CheckName(spec, problems);
+        CheckLabels("Spec.Labels", spec.Labels, "--label", problems);
+        CheckMode(spec, problems);
+        CheckContainer(spec.TaskTemplate.Container, problems);
+        CheckResources(spec.TaskTemplate.Resources, problems);
+        CheckRestart(spec, problems);
+        CheckPlacement(spec, problems);
+        CheckNetworks(spec.TaskTemplate.Networks, knownNetworks, problems);
+        CheckEndpoint(spec.Endpoint, problems);
+        CheckUpdate("Spec.UpdateConfig", "--update", spec.Update, rollback: false, problems);
+        CheckUpdate("Spec.RollbackConfig", "--rollback", spec.Rollback, rollback: true, problems);
+        return problems.ToImmutable();
+    }
+
+    private static void CheckName(ServiceSpec spec, ImmutableArray<SpecProblem>.Builder problems)
+    {
+        if (string.IsNullOrEmpty(spec.Name))
+        {
+            problems.Add(new("Spec.Name", "the service has no name", "give it one with --name (the CLI picks one when --name is left out)"));
+        }
+        else if (!ServiceName().IsMatch(spec.Name))
+        {
+            problems.Add(new("Spec.Name", $"'{spec.Name}' is not a valid service name", "use 1 to 63 letters, digits and '-', starting and ending with a letter or digit"));
+        }
+    }
+
+    private static void CheckLabels(string field, ImmutableSortedDictionary<string, string> labels, string flag, ImmutableArray<SpecProblem>.Builder problems)
+    {
+        if (labels.Keys.Any(k => k.Trim().Length == 0))
+        {
+            problems.Add(new(field, "a label has an empty name", $"write each label as {flag} name=value"));
+        }
+    }
+
+    private static void CheckMode(ServiceSpec spec, ImmutableArray<SpecProblem>.Builder problems)
+    {
+        var mode = spec.Mode;
+        switch (mode.Kind)
+        {
+            case ServiceModeKind.Replicated when mode.Replicas < 0:
+                problems.Add(new("Spec.Mode.Replicated.Replicas", $"{mode.Replicas} replicas is negative", "set --replicas to 0 or more"));
+                break;
+            case ServiceModeKind.ReplicatedJob:
+                if (mode.MaxConcurrent < 0)
+                {
+                    problems.Add(new("Spec.Mode.ReplicatedJob.MaxConcurrent", $"{mode.MaxConcurrent} is negative", "set --max-concurrent to 1 or more"));
+                }
+
+                if (mode.TotalCompletions < 0)
+                {
+                    problems.Add(new("Spec.Mode.ReplicatedJob.TotalCompletions", $"{mode.TotalCompletions} is negative", "set --replicas (the completions a job needs) to 0 or more"));
+                }
+
+                break;
+            case ServiceModeKind.Replicated or ServiceModeKind.Global or ServiceModeKind.GlobalJob:
+                break;
+            default:
+                problems.Add(new("Spec.Mode", $"{(int)mode.Kind} is not a service mode", "use --mode replicated, global, replicated-job or global-job"));
+                break;
+        }
+
+        if (mode.IsJob && spec.TaskTemplate.Restart.Condition == RestartCondition.Any)
+        {
+            problems.Add(new("Spec.TaskTemplate.RestartPolicy.Condition", "a job cannot restart on any exit: it would never complete", "use --restart-condition on-failure or none"));
+        }
+    }
+
+    private static void CheckContainer(ContainerSpec container, ImmutableArray<SpecProblem>.Builder problems)
+    {
+        const string Field = "Spec.TaskTemplate.ContainerSpec";
+        if (string.IsNullOrWhiteSpace(container.Image))
+        {
+            problems.Add(new($"{Field}.Image", "no image is given", "name the image to run, e.g. `service create nginx:1.27`"));
+        }
+        else if (container.Image.Any(char.IsWhiteSpace))
+        {
+            problems.Add(new($"{Field}.Image", $"'{container.Image}' holds white space, so it is no image reference", "write the image as name[:tag][@digest]"));
+        }
+
+        for (var i = 0; i < container.Env.Length; i++)
+        {
+            var entry = container.Env[i];
+            var name = entry.Split('=', 2)[0];
+            if (name.Trim().Length == 0)
+            {
+                problems.Add(new($"{Field}.Env[{i}]", $"'{entry}' has no variable name", "write each variable as --env NAME=value"));
+            }
+        }
+
+        CheckMounts(Field, container.Mounts, problems);
+        if (container.HealthCheck is { } health)
+        {
+            CheckHealth($"{Field}.Healthcheck", health, problems);
+        }
+
+        if (container.StopSignal.Length > 0 && !Signal().IsMatch(container.StopSignal))
+        {
+            problems.Add(new($"{Field}.StopSignal", $"'{container.StopSignal}' is not a signal", "use a signal name such as SIGTERM or SIGINT, or its number"));
+        }
+
+        if (container.StopGracePeriod < TimeSpan.Zero)
+        {
+            problems.Add(new($"{Field}.StopGracePeriod", "the grace period is negative", "set --stop-grace-period to a duration of 0 or more, e.g. 10s"));
+        }
+
+        CheckLabels($"{Field}.Labels", container.Labels, "--container-label", problems);
+    }
+
+    private static void CheckMounts(string field, ImmutableArray<MountSpec> mounts, ImmutableArray<SpecProblem>.Builder problems)
+    {
+        var targets = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < mounts.Length; i++)
+        {
+            var mount = mounts[i];
+            var at = $"{field}.Mounts[{i}]";
+            if (!mount.Target.StartsWith('/'))
+            {
+                problems.Add(new($"{at}.Target", $"'{mount.Target}' is not an absolute path", "give the path in the container, e.g. --mount type=volume,source=data,target=/data"));
+            }
+            else if (!targets.Add(mount.Target.TrimEnd('/')))
+            {
+                problems.Add(new($"{at}.Target", $"{mount.Target} is mounted twice", "mount one thing per container path"));
+            }
+
+            switch (mount.Type)
+            {
+                case MountType.Bind when !mount.Source.StartsWith('/'):
+                    problems.Add(new($"{at}.Source", $"a bind mount needs an absolute host path, not '{mount.Source}'", "give the path on the node, e.g. source=/srv/data"));
+                    break;
+                case MountType.Volume when mount.Source.Contains('/', StringComparison.Ordinal):
+                    problems.Add(new($"{at}.Source", $"'{mount.Source}' is a path, not a volume name", "use type=bind for a host path, or a volume name without '/'"));
+                    break;
+                case MountType.Tmpfs when mount.Source.Length > 0:
+                    problems.Add(new($"{at}.Source", "a tmpfs mount has no source", "leave source out for type=tmpfs"));
+                    break;
+                case MountType.Bind or MountType.Volume or MountType.Tmpfs:
+                    break;
+                default:
+                    problems.Add(new($"{at}.Type", $"{(int)mount.Type} is not a mount type", "use type=bind, volume or tmpfs"));
+                    break;
+            }
+        }
+    }
+
+    private static void CheckHealth(string field, HealthCheck health, ImmutableArray<SpecProblem>.Builder problems)
+    {
+        if (health.Test.Length > 0 && health.Test[0] is not ("NONE" or "CMD" or "CMD-SHELL"))
+        {
+            problems.Add(new($"{field}.Test", $"the test starts with '{health.Test[0]}'", "start it with CMD (a command and its arguments), CMD-SHELL (a shell command) or NONE (no health check)"));
+        }
+        else if (health.Test is ["CMD" or "CMD-SHELL"])
+        {
+            problems.Add(new($"{field}.Test", $"{health.Test[0]} names no command", "give the command with --health-cmd"));
+        }
+
+        CheckHealthDuration($"{field}.Interval", "--health-interval", health.Interval, problems);
+        CheckHealthDuration($"{field}.Timeout", "--health-timeout", health.Timeout, problems);
+        CheckHealthDuration($"{field}.StartPeriod", "--health-start-period", health.StartPeriod, problems);
+        if (health.Retries < 0)
+        {
+            problems.Add(new($"{field}.Retries", $"{health.Retries} retries is negative", "set --health-retries to 0 (docker's default of 3) or more"));
+        }
+    }
+
+    private static void CheckHealthDuration(string field, string flag, TimeSpan value, ImmutableArray<SpecProblem>.Builder problems)
+    {
+        if (value != TimeSpan.Zero && value < MinimumHealthDuration)
+        {
+            problems.Add(new(field, $"{Describe(value)} is less than 1ms", $"set {flag} to 0 (the default) or at least 1ms"));
+        }
+    }
+
+    private static void CheckResources(ResourceRequirements resources, ImmutableArray<SpecProblem>.Builder problems)
+    {
+        const string Field = "Spec.TaskTemplate.Resources";
+        CheckAmounts($"{Field}.Limits", "--limit", resources.Limits, problems);
+        CheckAmounts($"{Field}.Reservations", "--reserve", resources.Reservations, problems);
+        var (limits, reservations) = (resources.Limits, resources.Reservations);
+        if (limits.NanoCpus > 0 && reservations.NanoCpus > limits.NanoCpus)
+        {
+            problems.Add(new($"{Field}.Limits.NanoCPUs", $"the CPU limit ({SchedulingFilters.Cpus(limits.NanoCpus)}) is below the reservation ({SchedulingFilters.Cpus(reservations.NanoCpus)})", "raise --limit-cpu to at least --reserve-cpu, or lower the reservation"));
+        }
+
+        if (limits.MemoryBytes > 0 && reservations.MemoryBytes > limits.MemoryBytes)
+        {
+            problems.Add(new($"{Field}.Limits.MemoryBytes", $"the memory limit ({SchedulingFilters.Bytes(limits.MemoryBytes)}) is below the reservation ({SchedulingFilters.Bytes(reservations.MemoryBytes)})", "raise --limit-memory to at least --reserve-memory, or lower the reservation"));
+        }
+    }
+
+    private static void CheckAmounts(string field, string flag, ResourceAmounts amounts, ImmutableArray<SpecProblem>.Builder problems)
+    {
+        if (amounts.NanoCpus < 0 || (amounts.NanoCpus > 0 && amounts.NanoCpus < MinimumNanoCpus))
+        {
+            problems.Add(new($"{field}.NanoCPUs", $"{amounts.NanoCpus} nano CPUs is {(amounts.NanoCpus < 0 ? "negative" : "less than 0.001 CPU")}", $"set {flag}-cpu to 0 (none) or at least 0.001"));
+        }
+
+        if (amounts.MemoryBytes < 0 || (amounts.MemoryBytes > 0 && amounts.MemoryBytes < MinimumMemoryBytes))
+        {
+            problems.Add(new($"{field}.MemoryBytes", $"{amounts.MemoryBytes} bytes is {(amounts.MemoryBytes < 0 ? "negative" : "less than 4 MiB")}", $"set {flag}-memory to 0 (none) or at least 4MiB"));
+        }
+    }
+
+    private static void CheckRestart(ServiceSpec spec, ImmutableArray<SpecProblem>.Builder problems)
+    {
+        const string Field = "Spec.TaskTemplate.RestartPolicy";
+        var restart = spec.TaskTemplate.Restart;
+        if (!Enum.IsDefined(restart.Condition))
+        {
+            problems.Add(new($"{Field}.Condition", $"{(int)restart.Condition} is not a restart condition", "use --restart-condition none, on-failure or any"));
+        }
+
+        if (restart.Delay < TimeSpan.Zero)
+        {
+            problems.Add(new($"{Field}.Delay", "the delay is negative", "set --restart-delay to 0 or more, e.g. 5s"));
+        }
+
+        if (restart.MaxAttempts < 0)
+        {
+            problems.Add(new($"{Field}.MaxAttempts", $"{restart.MaxAttempts} attempts is negative", "set --restart-max-attempts to 0 (no limit) or more"));
+        }
+
+        if (restart.Window < TimeSpan.Zero)
+        {
+            problems.Add(new($"{Field}.Window", "the window is negative", "set --restart-window to 0 (unbounded) or more"));
+        }
+    }
+
+    private static void CheckPlacement(ServiceSpec spec, ImmutableArray<SpecProblem>.Builder problems)
+    {
+        const string Field = "Spec.TaskTemplate.Placement";
+        var placement = spec.TaskTemplate.Placement;
+        for (var i = 0; i < placement.Constraints.Length; i++)
+        {
+            var text = placement.Constraints[i];
+            if (!Constraint.TryParse(text, out var constraint, out var error))
+            {
+                problems.Add(new($"{Field}.Constraints[{i}]", $"'{text}': {error}", "write it as key==value or key!=value, e.g. node.role==manager or node.labels.zone!=a"));
+            }
+            else if (constraint!.Key.StartsWith(Constraint.EngineLabelPrefix, StringComparison.OrdinalIgnoreCase))
+            {
+                problems.Add(new($"{Field}.Constraints[{i}]", $"'{text}': ProtoSwarm nodes have no engine labels", "label the node with `node update --label-add` and use node.labels.<name>"));
+            }
+            else if (!Constraint.IsKnownKey(constraint.Key))
+            {
+                problems.Add(new($"{Field}.Constraints[{i}]", $"'{text}': no node has '{constraint.Key}', so the service could never run", $"use node.labels.<name> or one of {string.Join(", ", Constraint.Keys)}"));
+            }
+        }
+
+        for (var i = 0; i < placement.Preferences.Length; i++)
+        {
+            var descriptor = placement.Preferences[i].SpreadDescriptor;
+            if (descriptor.Length <= Constraint.NodeLabelPrefix.Length || !descriptor.StartsWith(Constraint.NodeLabelPrefix, StringComparison.OrdinalIgnoreCase))
+            {
+                problems.Add(new($"{Field}.Preferences[{i}].Spread.SpreadDescriptor", $"cannot spread over '{descriptor}'", "spread over a node label: --placement-pref spread=node.labels.<name>"));
+            }
+        }
+
+        if (placement.MaxReplicasPerNode < 0)
+        {
+            problems.Add(new($"{Field}.MaxReplicas", $"{placement.MaxReplicasPerNode} is negative", "set --replicas-max-per-node to 0 (no limit) or more"));
+        }
+        else if (placement.MaxReplicasPerNode > 0 && spec.Mode.IsGlobal)
+        {
+            problems.Add(new($"{Field}.MaxReplicas", "max replicas per node applies to replicated services only; a global service runs one task per node", "leave --replicas-max-per-node out, or use --mode replicated"));
+        }
+    }
+
+    private static void CheckNetworks(ImmutableArray<NetworkAttachment> networks, IReadOnlySet<string>? knownNetworks, ImmutableArray<SpecProblem>.Builder problems)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < networks.Length; i++)
+        {
+            var target = networks[i].Target;
+            var field = $"Spec.TaskTemplate.Networks[{i}].Target";
+            if (string.IsNullOrWhiteSpace(target))
+            {
+                problems.Add(new(field, "the network is not named", "name a network with --network <name>"));
+            }
+            else if (!seen.Add(target))
+            {
+                problems.Add(new(field, $"network {target} is attached twice", "attach each network once"));
+            }
+            else if (knownNetworks is not null && !knownNetworks.Contains(target))
+            {
+                problems.Add(new(field, $"network {target} does not exist", "create it with `network create --driver overlay " + target + "`, or pick one from `network ls`"));
+            }
+        }
+    }
+
+    private static void CheckEndpoint(EndpointSpec endpoint, ImmutableArray<SpecProblem>.Builder problems)
+    {
+        const string Field = "Spec.EndpointSpec";
+        if (!Enum.IsDefined(endpoint.Mode))
+        {
+            problems.Add(new($"{Field}.Mode", $"{(int)endpoint.Mode} is not an endpoint mode", "use --endpoint-mode vip or dnsrr"));
+        }
+
+        var published = new Dictionary<(PortProtocol, int), int>();
+        for (var i = 0; i < endpoint.Ports.Length; i++)
+        {
+            var port = endpoint.Ports[i];
+            var at = $"{Field}.Ports[{i}]";
+            if (port.TargetPort is < 1 or > 65535)
+            {
+                problems.Add(new($"{at}.TargetPort", $"{port.TargetPort} is not a port number", "use a target port from 1 to 65535"));
+            }
+
+            if (port.PublishedPort is < 0 or > 65535)
+            {
+                problems.Add(new($"{at}.PublishedPort", $"{port.PublishedPort} is not a port number", "use a published port from 1 to 65535, or 0 to let the swarm pick one"));
+            }
+            else if (port.PublishedPort > 0 && !published.TryAdd((port.Protocol, port.PublishedPort), i))
+            {
+                var protocol = port.Protocol == PortProtocol.Udp ? "udp" : "tcp";
+                problems.Add(new($"{at}.PublishedPort", string.Create(CultureInfo.InvariantCulture, $"{port.PublishedPort}/{protocol} is already published by Ports[{published[(port.Protocol, port.PublishedPort)]}]"), "publish each port once per protocol"));
+            }
+
+            if (!Enum.IsDefined(port.Protocol))
+            {
+                problems.Add(new($"{at}.Protocol", $"{(int)port.Protocol} is not a protocol", "use protocol=tcp or protocol=udp"));
+            }
+
+            if (!Enum.IsDefined(port.PublishMode))
+            {
+                problems.Add(new($"{at}.PublishMode", $"{(int)port.PublishMode} is not a publish mode", "use mode=ingress or mode=host"));
+            }
+            else if (endpoint.Mode == EndpointMode.Dnsrr && port.PublishMode == PublishMode.Ingress)
+            {
+                problems.Add(new($"{at}.PublishMode", "a port published through the routing mesh needs a virtual IP, and the endpoint mode is dnsrr", "publish it with mode=host, or use --endpoint-mode vip"));
+            }
+        }
+    }
+
+    private static void CheckUpdate(string field, string flag, UpdateConfig config, bool rollback, ImmutableArray<SpecProblem>.Builder problems)
+    {
+        if (config.Parallelism < 0)
+        {
+            problems.Add(new($"{field}.Parallelism", $"{config.Parallelism} is negative", $"set {flag}-parallelism to 0 (all at once) or more"));
+        }
+
+        if (config.Delay < TimeSpan.Zero)
+        {
+            problems.Add(new($"{field}.Delay", "the delay is negative", $"set {flag}-delay to 0 or more"));
+        }
+
+        if (config.Monitor < TimeSpan.Zero)
+        {
+            problems.Add(new($"{field}.Monitor", "the monitor period is negative", $"set {flag}-monitor to 0 or more, e.g. 5s"));
+        }
+
+        if (double.IsNaN(config.MaxFailureRatio) || config.MaxFailureRatio is < 0 or > 1)
+        {
+            problems.Add(new($"{field}.MaxFailureRatio", $"{config.MaxFailureRatio.ToString(CultureInfo.InvariantCulture)} is not a ratio", $"set {flag}-max-failure-ratio from 0 to 1"));
+        }
+
+        if (!Enum.IsDefined(config.FailureAction) || (rollback && config.FailureAction == FailureAction.Rollback))
+        {
+            problems.Add(new($"{field}.FailureAction", rollback ? "a rollback cannot itself roll back" : $"{(int)config.FailureAction} is not a failure action", rollback ? "set --rollback-failure-action to pause or continue" : "set --update-failure-action to pause, continue or rollback"));
+        }
+
+        if (!Enum.IsDefined(config.Order))
+        {
+            problems.Add(new($"{field}.Order", $"{(int)config.Order} is not an update order", $"set {flag}-order to stop-first or start-first"));
+        }
+    }
+
+    private static string Describe(TimeSpan value) => value < TimeSpan.Zero ? "a negative duration" : value.ToString("c", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,182 @@
+using System.Collections.Immutable;
+using ProtoSwarm.Actors.Orchestration;
+using ProtoSwarm.Contracts;
+using static ProtoSwarm.Tests.Orchestration.TestServices;
+
+namespace ProtoSwarm.Tests.Orchestration;
+
+public class ServiceSpecValidatorTests
+{
+    private static ContainerSpec Container(ServiceSpec spec) => spec.TaskTemplate.Container;
+
+    private static ServiceSpec WithContainer(ServiceSpec spec, Func<ContainerSpec, ContainerSpec> change) => spec.With(t => t with { Container = change(t.Container) });
+
+    private static ServiceSpec WithPlacement(ServiceSpec spec, Placement placement) => spec.With(t => t with { Placement = placement });
+
+    private static ServiceSpec WithResources(ServiceSpec spec, ResourceAmounts limits, ResourceAmounts reservations) =>
+        spec.With(t => t with { Resources = new ResourceRequirements(limits, reservations) });
+
+    private static ServiceSpec WithPorts(ServiceSpec spec, params PortConfig[] ports) => spec with { Endpoint = new EndpointSpec(Ports: [.. ports]) };
+
+    private static ServiceSpec Job(ServiceMode mode) => (Spec() with { Mode = mode }).With(t => t with { Restart = RestartPolicy.JobDefault });
+
+    private const long MiB = 1L << 20;
+
+    /// <summary>Each case: one mistake, the field it must be reported on, and a word the problem must contain.</summary>
+    public static TheoryData<string, ServiceSpec, string, string> BadSpecs()
+    {
+        var ok = Spec();
+        return new TheoryData<string, ServiceSpec, string, string>
+        {
+            { "negative replicas", ok with { Mode = ServiceMode.ReplicatedMode(-1) }, "Spec.Mode.Replicated.Replicas", "negative" },
+            { "negative job concurrency", Job(ServiceMode.ReplicatedJobMode(-2, 3)), "Spec.Mode.ReplicatedJob.MaxConcurrent", "negative" },
+            { "negative completions", Job(ServiceMode.ReplicatedJobMode(1, -3)), "Spec.Mode.ReplicatedJob.TotalCompletions", "negative" },
+            { "job restarting on any exit", ok with { Mode = ServiceMode.GlobalJobMode }, "Spec.TaskTemplate.RestartPolicy.Condition", "never complete" },
+            { "no name", ok with { Name = "" }, "Spec.Name", "no name" },
+            { "bad name", ok with { Name = "web_1" }, "Spec.Name", "not a valid" },
+            { "empty label name", ok with { Labels = ImmutableSortedDictionary<string, string>.Empty.Add(" ", "x") }, "Spec.Labels", "empty name" },
+            { "empty image", WithContainer(ok, c => c with { Image = "" }), "Spec.TaskTemplate.ContainerSpec.Image", "no image" },
+            { "image with a space", WithContainer(ok, c => c with { Image = "nginx latest" }), "Spec.TaskTemplate.ContainerSpec.Image", "white space" },
+            { "env without a name", WithContainer(ok, c => c with { Env = ["A=1", "=2"] }), "Spec.TaskTemplate.ContainerSpec.Env[1]", "no variable name" },
+            { "relative mount target", WithContainer(ok, c => c with { Mounts = [new MountSpec(MountType.Volume, "data", "data")] }), "Spec.TaskTemplate.ContainerSpec.Mounts[0].Target", "absolute" },
+            { "mount target twice", WithContainer(ok, c => c with { Mounts = [new MountSpec(MountType.Volume, "a", "/d"), new MountSpec(MountType.Tmpfs, "", "/d/")] }), "Spec.TaskTemplate.ContainerSpec.Mounts[1].Target", "twice" },
+            { "relative bind source", WithContainer(ok, c => c with { Mounts = [new MountSpec(MountType.Bind, "srv", "/d")] }), "Spec.TaskTemplate.ContainerSpec.Mounts[0].Source", "absolute host path" },
+            { "volume named by a path", WithContainer(ok, c => c with { Mounts = [new MountSpec(MountType.Volume, "/srv", "/d")] }), "Spec.TaskTemplate.ContainerSpec.Mounts[0].Source", "not a volume name" },
+            { "tmpfs with a source", WithContainer(ok, c => c with { Mounts = [new MountSpec(MountType.Tmpfs, "x", "/d")] }), "Spec.TaskTemplate.ContainerSpec.Mounts[0].Source", "no source" },
+            { "health test kind", WithContainer(ok, c => c with { HealthCheck = new HealthCheck(["curl", "localhost"]) }), "Spec.TaskTemplate.ContainerSpec.Healthcheck.Test", "starts with 'curl'" },
+            { "health test without a command", WithContainer(ok, c => c with { HealthCheck = new HealthCheck(["CMD-SHELL"]) }), "Spec.TaskTemplate.ContainerSpec.Healthcheck.Test", "no command" },
+            { "health interval under 1ms", WithContainer(ok, c => c with { HealthCheck = new HealthCheck(["NONE"], Interval: TimeSpan.FromTicks(10)) }), "Spec.TaskTemplate.ContainerSpec.Healthcheck.Interval", "less than 1ms" },
+            { "negative health timeout", WithContainer(ok, c => c with { HealthCheck = new HealthCheck(["NONE"], Timeout: TimeSpan.FromSeconds(-1)) }), "Spec.TaskTemplate.ContainerSpec.Healthcheck.Timeout", "negative" },
+            { "negative health retries", WithContainer(ok, c => c with { HealthCheck = new HealthCheck(["NONE"], Retries: -1) }), "Spec.TaskTemplate.ContainerSpec.Healthcheck.Retries", "negative" },
+            { "stop signal", WithContainer(ok, c => c with { StopSignal = "sig term" }), "Spec.TaskTemplate.ContainerSpec.StopSignal", "not a signal" },
+            { "negative grace period", WithContainer(ok, c => c with { StopGracePeriod = TimeSpan.FromSeconds(-1) }), "Spec.TaskTemplate.ContainerSpec.StopGracePeriod", "negative" },
+            { "cpu limit below reservation", WithResources(ok, new ResourceAmounts(500_000_000, 0), new ResourceAmounts(1_000_000_000, 0)), "Spec.TaskTemplate.Resources.Limits.NanoCPUs", "below the reservation" },
+            { "memory limit below reservation", WithResources(ok, new ResourceAmounts(0, 64 * MiB), new ResourceAmounts(0, 128 * MiB)), "Spec.TaskTemplate.Resources.Limits.MemoryBytes", "below the reservation" },
+            { "memory limit under 4 MiB", WithResources(ok, new ResourceAmounts(0, MiB), ResourceAmounts.None), "Spec.TaskTemplate.Resources.Limits.MemoryBytes", "less than 4 MiB" },
+            { "negative cpu reservation", WithResources(ok, ResourceAmounts.None, new ResourceAmounts(-1, 0)), "Spec.TaskTemplate.Resources.Reservations.NanoCPUs", "negative" },
+            { "tiny cpu limit", WithResources(ok, new ResourceAmounts(999, 0), ResourceAmounts.None), "Spec.TaskTemplate.Resources.Limits.NanoCPUs", "less than 0.001 CPU" },
+            { "negative restart delay", ok.With(t => t with { Restart = t.Restart with { Delay = TimeSpan.FromSeconds(-5) } }), "Spec.TaskTemplate.RestartPolicy.Delay", "negative" },
+            { "negative restart attempts", ok.With(t => t with { Restart = t.Restart with { MaxAttempts = -1 } }), "Spec.TaskTemplate.RestartPolicy.MaxAttempts", "negative" },
+            { "negative restart window", ok.With(t => t with { Restart = t.Restart with { Window = TimeSpan.FromSeconds(-1) } }), "Spec.TaskTemplate.RestartPolicy.Window", "negative" },
+            { "unknown constraint operator", WithPlacement(ok, new Placement(["node.role=manager"])), "Spec.TaskTemplate.Placement.Constraints[0]", "expected one operator from ==, !=" },
+            { "malformed constraint key", WithPlacement(ok, new Placement(["node.role==manager", "node labels==a"])), "Spec.TaskTemplate.Placement.Constraints[1]", "key 'node labels' is invalid" },
+            { "constraint on a key no node has", WithPlacement(ok, new Placement(["node.zone==a"])), "Spec.TaskTemplate.Placement.Constraints[0]", "no node has 'node.zone'" },
+            { "constraint on engine labels", WithPlacement(ok, new Placement(["engine.labels.disk==ssd"])), "Spec.TaskTemplate.Placement.Constraints[0]", "no engine labels" },
+            { "spread over something else", WithPlacement(ok, new Placement(Preferences: [new PlacementPreference("node.hostname")])), "Spec.TaskTemplate.Placement.Preferences[0].Spread.SpreadDescriptor", "cannot spread" },
+            { "negative max replicas", WithPlacement(ok, new Placement(MaxReplicasPerNode: -1)), "Spec.TaskTemplate.Placement.MaxReplicas", "negative" },
+            { "max replicas with global mode", WithPlacement(ok with { Mode = ServiceMode.GlobalMode }, new Placement(MaxReplicasPerNode: 2)), "Spec.TaskTemplate.Placement.MaxReplicas", "replicated services only" },
+            { "unnamed network", ok.With(t => t with { Networks = [new NetworkAttachment(" ")] }), "Spec.TaskTemplate.Networks[0].Target", "not named" },
+            { "network twice", ok.With(t => t with { Networks = [new NetworkAttachment("front"), new NetworkAttachment("front")] }), "Spec.TaskTemplate.Networks[1].Target", "twice" },
+            { "target port 0", WithPorts(ok, new PortConfig(0, 80)), "Spec.EndpointSpec.Ports[0].TargetPort", "not a port number" },
+            { "target port too high", WithPorts(ok, new PortConfig(65536, 80)), "Spec.EndpointSpec.Ports[0].TargetPort", "not a port number" },
+            { "published port negative", WithPorts(ok, new PortConfig(80, -1)), "Spec.EndpointSpec.Ports[0].PublishedPort", "not a port number" },
+            { "published port too high", WithPorts(ok, new PortConfig(80, 70000)), "Spec.EndpointSpec.Ports[0].PublishedPort", "not a port number" },
+            { "duplicate published port", WithPorts(ok, new PortConfig(80, 8080), new PortConfig(81, 8080)), "Spec.EndpointSpec.Ports[1].PublishedPort", "8080/tcp is already published by Ports[0]" },
+            { "duplicate host port", WithPorts(ok, new PortConfig(80, 8080, PortProtocol.Udp, PublishMode.Host), new PortConfig(81, 8080, PortProtocol.Udp, PublishMode.Host)), "Spec.EndpointSpec.Ports[1].PublishedPort", "8080/udp" },
+            { "ingress port with dnsrr", ok with { Endpoint = new EndpointSpec(EndpointMode.Dnsrr, [new PortConfig(80, 8080)]) }, "Spec.EndpointSpec.Ports[0].PublishMode", "dnsrr" },
+            { "negative parallelism", ok with { Update = UpdateConfig.Default with { Parallelism = -1 } }, "Spec.UpdateConfig.Parallelism", "negative" },
+            { "negative update delay", ok with { Update = UpdateConfig.Default with { Delay = TimeSpan.FromSeconds(-1) } }, "Spec.UpdateConfig.Delay", "negative" },
+            { "negative monitor", ok with { Rollback = UpdateConfig.Default with { Monitor = TimeSpan.FromSeconds(-1) } }, "Spec.RollbackConfig.Monitor", "negative" },
+            { "failure ratio above 1", ok with { Update = UpdateConfig.Default with { MaxFailureRatio = 1.5 } }, "Spec.UpdateConfig.MaxFailureRatio", "not a ratio" },
+            { "failure ratio NaN", ok with { Update = UpdateConfig.Default with { MaxFailureRatio = double.NaN } }, "Spec.UpdateConfig.MaxFailureRatio", "not a ratio" },
+            { "rollback that rolls back", ok with { Rollback = UpdateConfig.Default with { FailureAction = FailureAction.Rollback } }, "Spec.RollbackConfig.FailureAction", "cannot itself roll back" },
+            { "unknown order", ok with { Update = UpdateConfig.Default with { Order = (UpdateOrder)7 } }, "Spec.UpdateConfig.Order", "not an update order" },
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(BadSpecs))]
+    public void A_Bad_Spec_Is_Refused_Naming_The_Field_And_A_Fix(string mistake, ServiceSpec spec, string field, string problem)
+    {
+        var problems = ServiceSpecValidator.Validate(spec);
+
+        var found = Assert.Single(problems);
+        Assert.True(field == found.Field, $"{mistake}: reported on {found.Field}");
+        Assert.Contains(problem, found.Problem, StringComparison.Ordinal);
+        Assert.False(string.IsNullOrWhiteSpace(found.Fix), $"{mistake}: no fix");
+    }
+
+    public static TheoryData<string, ServiceSpec> GoodSpecs()
+    {
+        var ok = Spec();
+        return new TheoryData<string, ServiceSpec>
+        {
+            { "the simplest", ok },
+            { "zero replicas", ok with { Mode = ServiceMode.ReplicatedMode(0) } },
+            { "global", ok with { Mode = ServiceMode.GlobalMode } },
+            { "replicated job", Job(ServiceMode.ReplicatedJobMode(2, 10)) },
+            { "global job", Job(ServiceMode.GlobalJobMode).With(t => t with { Restart = RestartPolicy.JobDefault with { Condition = RestartCondition.None } }) },
+            { "limits equal to reservations", WithResources(ok, new ResourceAmounts(1_000_000_000, 64 * MiB), new ResourceAmounts(1_000_000_000, 64 * MiB)) },
+            { "reservation without a limit", WithResources(ok, ResourceAmounts.None, new ResourceAmounts(1_000_000_000, 64 * MiB)) },
+            { "every kind of constraint", WithPlacement(ok, new Placement(["node.id!=x", "node.hostname==a", "node.role==manager", "node.platform.os==linux", "node.platform.arch!=arm64", "node.labels.zone==a", "NODE.ROLE!=worker"], [new PlacementPreference("node.labels.zone")], 2)) },
+            { "ports: same number, two protocols; two ports picked by the swarm", WithPorts(ok, new PortConfig(53, 53), new PortConfig(53, 53, PortProtocol.Udp), new PortConfig(80), new PortConfig(81)) },
+            { "dnsrr with host ports", ok with { Endpoint = new EndpointSpec(EndpointMode.Dnsrr, [new PortConfig(80, 8080, PublishMode: PublishMode.Host)]) } },
+            { "a full container", WithContainer(ok, c => c with
+                {
+                    Command = ["nginx"], Args = ["-g", "daemon off;"], Env = ["A=1", "B="], Dir = "/srv", User = "www",
+                    Mounts = [new MountSpec(MountType.Bind, "/srv", "/srv", ReadOnly: true), new MountSpec(MountType.Volume, "", "/cache"), new MountSpec(MountType.Tmpfs, "", "/tmp")],
+                    HealthCheck = new HealthCheck(["CMD", "curl", "-f", "localhost"], TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(2), 3, TimeSpan.FromSeconds(10)),
+                    StopSignal = "SIGQUIT", StopGracePeriod = TimeSpan.FromSeconds(30),
+                }) },
+            { "start-first update with automatic rollback", ok with { Update = UpdateConfig.Default with { Parallelism = 0, Order = UpdateOrder.StartFirst, FailureAction = FailureAction.Rollback, MaxFailureRatio = 1 } } },
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(GoodSpecs))]
+    public void A_Good_Spec_Has_No_Problem(string what, ServiceSpec spec)
+    {
+        var problems = ServiceSpecValidator.Validate(spec);
+
+        Assert.True(problems.IsEmpty, $"{what}: {string.Join(" | ", problems)}");
+    }
+
+    [Fact]
+    public void Every_Problem_Is_Reported_At_Once()
+    {
+        var spec = WithPorts(Spec(image: "", replicas: -2), new PortConfig(0, 80)) with { Update = UpdateConfig.Default with { MaxFailureRatio = -1 } };
+
+        var fields = ServiceSpecValidator.Validate(spec).Select(p => p.Field);
+
+        Assert.Equal(["Spec.Mode.Replicated.Replicas", "Spec.TaskTemplate.ContainerSpec.Image", "Spec.EndpointSpec.Ports[0].TargetPort", "Spec.UpdateConfig.MaxFailureRatio"], fields);
+    }
+
+    [Fact]
+    public void An_Unknown_Network_Is_Refused_When_The_Networks_Are_Known()
+    {
+        var spec = Spec().With(t => t with { Networks = [new NetworkAttachment("front"), new NetworkAttachment("back")] });
+
+        var problem = Assert.Single(ServiceSpecValidator.Validate(spec, new HashSet<string>(["front"], StringComparer.Ordinal)));
+
+        Assert.Equal("Spec.TaskTemplate.Networks[1].Target", problem.Field);
+        Assert.Equal("network back does not exist", problem.Problem);
+        Assert.Contains("network create", problem.Fix, StringComparison.Ordinal);
+        Assert.Empty(ServiceSpecValidator.Validate(spec));
+    }
+
+    [Fact]
+    public void A_Problem_Reads_As_Field_Problem_And_Fix()
+    {
+        var problem = Assert.Single(ServiceSpecValidator.Validate(Spec(replicas: -1)));
+
+        Assert.Equal("Spec.Mode.Replicated.Replicas: -1 replicas is negative; set --replicas to 0 or more", problem.ToString());
+    }
+
+    [Fact]
+    public void Defaults_Are_Swarms()
+    {
+        var spec = Spec();
+
+        Assert.Equal(new UpdateConfig(1, TimeSpan.Zero, FailureAction.Pause, TimeSpan.FromSeconds(5), 0, UpdateOrder.StopFirst), spec.Update);
+        Assert.Equal(spec.Update, spec.Rollback);
+        Assert.Equal(new RestartPolicy(RestartCondition.Any, TimeSpan.FromSeconds(5), 0, TimeSpan.Zero), spec.TaskTemplate.Restart);
+        Assert.Equal(EndpointMode.Vip, spec.Endpoint.Mode);
+        Assert.Empty(spec.Endpoint.Ports);
+        Assert.Equal(ResourceRequirements.None, spec.TaskTemplate.Resources);
+        Assert.Equal(0, spec.TaskTemplate.Placement.MaxReplicasPerNode);
+        Assert.Equal(new ServiceMode(ServiceModeKind.ReplicatedJob, 0, 1, 1), ServiceMode.ReplicatedJobMode());
+        Assert.Equal(PortProtocol.Tcp, new PortConfig(80).Protocol);
+        Assert.Equal(PublishMode.Ingress, new PortConfig(80).PublishMode);
+        Assert.Empty(Container(spec).Env);
+    }
+}

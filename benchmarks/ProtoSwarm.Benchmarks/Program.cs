@@ -1,5 +1,5 @@
 // ProtoSwarm benchmarks: each measures ProtoSwarm against a baseline in the same run and prints a
-// Markdown table. Usage: dotnet run -c Release --project benchmarks/ProtoSwarm.Benchmarks -- [store|remote|tls|seal|all|raft|raft-bounded] [seconds]
+// Markdown table. Usage: dotnet run -c Release --project benchmarks/ProtoSwarm.Benchmarks -- [store|remote|tls|seal|scheduler|all|raft|raft-bounded] [seconds]
 // `raft` is not part of `all`: it starts an etcd cluster from Debian's etcd-server (installed with
 // benchmarks/install-etcd.sh when missing, which needs root).
 using Microsoft.Extensions.Logging;
@@ -41,6 +41,12 @@ if (which is "seal" or "all")
     var results = await RaftSealingBenchmark.RunAsync(duration, [1, 64]);
     Harness.Print("Raft file: one Ready per write, sealed (AES-GCM) vs in clear, fsync on", results,
         r => RaftSealingBenchmark.IsBaseline(r) ? r : results[results.IndexOf(r) - 1]);
+}
+
+if (which is "scheduler" or "all")
+{
+    // Each row repeats the whole placement for the given seconds (at least 3 runs); a run is the op.
+    SchedulerBenchmark.Print(1_000, 10_000, SchedulerBenchmark.Run(duration));
 }
 
 if (which is "raft" or "raft-bounded")

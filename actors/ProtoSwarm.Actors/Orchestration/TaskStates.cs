@@ -19,11 +19,12 @@ public static class TaskStates
         state is TaskState.Ready or TaskState.Running or TaskState.Complete or TaskState.Shutdown or TaskState.Remove;
 
     /// <summary>
-    /// Whether a task still holds its node: it is not terminal and the managers still want it
-    /// (desired up to Complete). The scheduler counts only such tasks against a node.
+    /// Whether a task holds its node: assigned to it and not ended, and still wanted (desired up to
+    /// Complete). A global task names its node while still Pending; like swarmkit, it takes nothing
+    /// there until the scheduler has checked that it fits. The scheduler counts only such tasks.
     /// </summary>
     public static bool Occupies(TaskObject task) =>
-        task.NodeId.Length > 0 && !IsTerminal(task.Status.State) && task.DesiredState <= TaskState.Complete;
+        task.NodeId.Length > 0 && task.Status.State >= TaskState.Assigned && !IsTerminal(task.Status.State) && task.DesiredState <= TaskState.Complete;
 
     /// <summary>
     /// Null when the observed state may move from <paramref name="from"/> to <paramref name="to"/>;

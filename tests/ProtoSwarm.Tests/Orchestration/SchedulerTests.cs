@@ -257,6 +257,22 @@ public class SchedulerTests
         Assert.Equal("no suitable node (2 nodes do not satisfy the placement constraints)", Assert.Single(left, p => p.Key == "d1").Value);
     }
 
+    [Fact]
+    public void A_Global_Task_Is_Checked_Against_Its_Own_Node_Only()
+    {
+        var nodes = new[] { Node("a", cpus: 1), Node("b", cpus: 4), Node("c", state: NodeState.Down) };
+        var reserveTwo = new ResourceRequirements(ResourceAmounts.None, new ResourceAmounts(2_000_000_000, 0));
+        TaskObject Global(string id, string nodeId) => Task(id, "agent", nodeId, TaskState.Pending) with { Slot = 0, Spec = new TaskSpec(new ContainerSpec("agent"), reserveTwo) };
+        var pending = new[] { Global("ga", "a"), Global("gb", "b"), Global("gc", "c"), Global("gx", "gone") };
+
+        var (assignments, left) = Scheduler.Schedule(pending, nodes, pending);
+
+        Assert.Equal([new Assignment("gb", "b")], assignments.ToArray());
+        Assert.Equal("no suitable node (1 node has insufficient resources)", left["ga"]);
+        Assert.Equal("no suitable node (1 node not available for new tasks)", left["gc"]);
+        Assert.Equal("no suitable node (node gone is not in the swarm)", left["gx"]);
+    }
+
     private static TaskObject Pending(string id, string serviceId, long slot) =>
         Task(id, serviceId, "", TaskState.Pending) with { Slot = slot };
 }

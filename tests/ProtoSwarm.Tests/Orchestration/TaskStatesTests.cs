@@ -86,6 +86,7 @@ public class TaskStatesTests
     [InlineData("n1", TaskState.Running, TaskState.Shutdown, false)]
     [InlineData("n1", TaskState.Failed, TaskState.Running, false)]
     [InlineData("", TaskState.Pending, TaskState.Running, false)]
+    [InlineData("n1", TaskState.Pending, TaskState.Running, false)]
     public void A_Task_Occupies_Its_Node_While_It_Is_Wanted_And_Not_Ended(string nodeId, TaskState observed, TaskState desired, bool occupies)
     {
         var task = TestServices.Task("t1", "svc", nodeId, observed, desired);

@@ -63,8 +63,9 @@ public static class Scheduler
     /// <summary>
     /// Places pending tasks: groups them by service and spec version (identical tasks), places
     /// each group in one batch over views of <paramref name="nodes"/> built from
-    /// <paramref name="tasks"/>, groups in service id order. Returns the assignments and, per
-    /// task left pending, the explanation to store in its status.
+    /// <paramref name="tasks"/>, groups in service id order. A task that already names its node (a
+    /// global service's) is only checked against that node, as in swarmkit. Returns the
+    /// assignments and, per task left pending, the explanation to store in its status.
     /// </summary>
     public static (ImmutableArray<Assignment> Assignments, ImmutableDictionary<string, string> Pending) Schedule(
         IEnumerable<TaskObject> pending, IEnumerable<NodeObject> nodes, IEnumerable<TaskObject> tasks)
@@ -72,7 +73,33 @@ public static class Scheduler
         var views = NodeInfo.CreateAll(nodes, tasks);
         var assignments = ImmutableArray.CreateBuilder<Assignment>();
         var left = ImmutableDictionary.CreateBuilder<string, string>(StringComparer.Ordinal);
-        var groups = pending
+        var byId = views.ToDictionary(v => v.Id, StringComparer.Ordinal);
+        var unassigned = new List<TaskObject>();
+        foreach (var task in pending)
+        {
+            if (task.NodeId.Length == 0)
+            {
+                unassigned.Add(task);
+                continue;
+            }
+
+            var demand = TaskDemand.From(task);
+            if (!byId.TryGetValue(task.NodeId, out var view))
+            {
+                left[task.Id] = $"no suitable node (node {task.NodeId} is not in the swarm)";
+            }
+            else if (SchedulingFilters.FirstRefusal(demand, view, out _) is var filter and >= 0)
+            {
+                left[task.Id] = Explain([filter], 1);
+            }
+            else
+            {
+                view.Add(demand);
+                assignments.Add(new Assignment(task.Id, view.Id));
+            }
+        }
+
+        var groups = unassigned
             .GroupBy(t => (t.ServiceId, t.SpecVersion))
             .OrderBy(g => g.Key.ServiceId, StringComparer.Ordinal)
             .ThenBy(g => g.Key.SpecVersion);

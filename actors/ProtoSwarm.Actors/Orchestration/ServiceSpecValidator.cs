@@ -279,6 +279,10 @@ public static partial class ServiceSpecValidator
             {
                 problems.Add(new($"{Field}.Constraints[{i}]", $"'{text}': ProtoSwarm nodes have no engine labels", "label the node with `node update --label-add` and use node.labels.<name>"));
             }
+            else if (constraint.Key.Equals("node.ip", StringComparison.OrdinalIgnoreCase) && !constraint.HasAddressValue)
+            {
+                problems.Add(new($"{Field}.Constraints[{i}]", $"'{text}': '{constraint.Value}' is neither an IP address nor a subnet", "write node.ip==10.0.0.5 or node.ip!=10.0.0.0/24"));
+            }
             else if (!Constraint.IsKnownKey(constraint.Key))
             {
                 problems.Add(new($"{Field}.Constraints[{i}]", $"'{text}': no node has '{constraint.Key}', so the service could never run", $"use node.labels.<name> or one of {string.Join(", ", Constraint.Keys)}"));

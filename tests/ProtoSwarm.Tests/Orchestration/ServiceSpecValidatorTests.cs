@@ -62,6 +62,7 @@ public class ServiceSpecValidatorTests
             { "malformed constraint key", WithPlacement(ok, new Placement(["node.role==manager", "node labels==a"])), "Spec.TaskTemplate.Placement.Constraints[1]", "key 'node labels' is invalid" },
             { "constraint on a key no node has", WithPlacement(ok, new Placement(["node.zone==a"])), "Spec.TaskTemplate.Placement.Constraints[0]", "no node has 'node.zone'" },
             { "constraint on engine labels", WithPlacement(ok, new Placement(["engine.labels.disk==ssd"])), "Spec.TaskTemplate.Placement.Constraints[0]", "no engine labels" },
+            { "node.ip that is no address", WithPlacement(ok, new Placement(["node.ip==10.0.0"])), "Spec.TaskTemplate.Placement.Constraints[0]", "neither an IP address nor a subnet" },
             { "spread over something else", WithPlacement(ok, new Placement(Preferences: [new PlacementPreference("node.hostname")])), "Spec.TaskTemplate.Placement.Preferences[0].Spread.SpreadDescriptor", "cannot spread" },
             { "negative max replicas", WithPlacement(ok, new Placement(MaxReplicasPerNode: -1)), "Spec.TaskTemplate.Placement.MaxReplicas", "negative" },
             { "max replicas with global mode", WithPlacement(ok with { Mode = ServiceMode.GlobalMode }, new Placement(MaxReplicasPerNode: 2)), "Spec.TaskTemplate.Placement.MaxReplicas", "replicated services only" },
@@ -108,7 +109,7 @@ public class ServiceSpecValidatorTests
             { "global job", Job(ServiceMode.GlobalJobMode).With(t => t with { Restart = RestartPolicy.JobDefault with { Condition = RestartCondition.None } }) },
             { "limits equal to reservations", WithResources(ok, new ResourceAmounts(1_000_000_000, 64 * MiB), new ResourceAmounts(1_000_000_000, 64 * MiB)) },
             { "reservation without a limit", WithResources(ok, ResourceAmounts.None, new ResourceAmounts(1_000_000_000, 64 * MiB)) },
-            { "every kind of constraint", WithPlacement(ok, new Placement(["node.id!=x", "node.hostname==a", "node.role==manager", "node.platform.os==linux", "node.platform.arch!=arm64", "node.labels.zone==a", "NODE.ROLE!=worker"], [new PlacementPreference("node.labels.zone")], 2)) },
+            { "every kind of constraint", WithPlacement(ok, new Placement(["node.id!=x", "node.hostname==a", "node.role==manager", "node.platform.os==linux", "node.platform.arch!=arm64", "node.labels.zone==a", "NODE.ROLE!=worker", "node.ip==10.0.0.5", "node.ip!=fd00::/8"], [new PlacementPreference("node.labels.zone")], 2)) },
             { "ports: same number, two protocols; two ports picked by the swarm", WithPorts(ok, new PortConfig(53, 53), new PortConfig(53, 53, PortProtocol.Udp), new PortConfig(80), new PortConfig(81)) },
             { "dnsrr with host ports", ok with { Endpoint = new EndpointSpec(EndpointMode.Dnsrr, [new PortConfig(80, 8080, PublishMode: PublishMode.Host)]) } },
             { "a full container", WithContainer(ok, c => c with

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Net;
 using System.Text.RegularExpressions;
 using ProtoSwarm.Contracts;
 
@@ -22,7 +23,7 @@ public sealed partial record Constraint(string Key, ConstraintOperator Operator,
     public const string EngineLabelPrefix = "engine.labels.";
 
     /// <summary>The keys a constraint may name, besides node.labels.X (engine.labels.X parses but ProtoSwarm nodes have none).</summary>
-    public static readonly ImmutableArray<string> Keys = ["node.id", "node.hostname", "node.role", "node.platform.os", "node.platform.arch"];
+    public static readonly ImmutableArray<string> Keys = ["node.id", "node.hostname", "node.ip", "node.role", "node.platform.os", "node.platform.arch"];
 
     private static readonly string[] Operators = ["==", "!="];
 
@@ -97,6 +98,10 @@ public sealed partial record Constraint(string Key, ConstraintOperator Operator,
         {
             actual = "";
         }
+        else if (Key.Equals("node.ip", StringComparison.OrdinalIgnoreCase))
+        {
+            return MatchesAddress(node.Status?.Addr);
+        }
         else
         {
             actual = Key.ToLowerInvariant() switch
@@ -116,6 +121,45 @@ public sealed partial record Constraint(string Key, ConstraintOperator Operator,
 
         var equal = string.Equals(Value, actual, StringComparison.OrdinalIgnoreCase);
         return Operator == ConstraintOperator.Equal ? equal : !equal;
+    }
+
+    /// <summary>Whether the value of a node.ip constraint is an address or a CIDR subnet; anything else never matches.</summary>
+    public bool HasAddressValue => TryParseAddress(Value, out _) || TryParseSubnet(Value, out _);
+
+    // .NET reads "10.0.0" as 10.0.0.0 and "10" as 0.0.0.10; Go's net.ParseIP, which docker uses, refuses both.
+    private static bool TryParseAddress(string text, out IPAddress? address)
+    {
+        address = null;
+        var strict = text.Contains(':', StringComparison.Ordinal) || text.Count(c => c == '.') == 3;
+        return strict && IPAddress.TryParse(text, out address);
+    }
+
+    private static bool TryParseSubnet(string text, out IPNetwork subnet)
+    {
+        subnet = default;
+        var slash = text.IndexOf('/', StringComparison.Ordinal);
+        return slash > 0 && TryParseAddress(text[..slash], out _) && IPNetwork.TryParse(text, out subnet);
+    }
+
+    // swarmkit: node.ip==2001:db8::2 compares one address, node.ip!=10.0.0.0/24 a subnet; a malformed one never holds.
+    private bool MatchesAddress(string? addr)
+    {
+        bool holds;
+        var nodeAddress = TryParseAddress(addr ?? "", out var parsed) ? parsed : null;
+        if (TryParseAddress(Value, out var address))
+        {
+            holds = address!.Equals(nodeAddress);
+        }
+        else if (TryParseSubnet(Value, out var subnet))
+        {
+            holds = nodeAddress is not null && subnet.Contains(nodeAddress);
+        }
+        else
+        {
+            return false;
+        }
+
+        return Operator == ConstraintOperator.Equal ? holds : !holds;
     }
 
     public override string ToString() => $"{Key}{(Operator == ConstraintOperator.Equal ? "==" : "!=")}{Value}";

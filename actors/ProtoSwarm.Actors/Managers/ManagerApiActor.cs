@@ -163,7 +163,21 @@ public sealed partial class ManagerApiActor : IActor
         }
     }
 
-    private IEnumerable<NodeObject> Nodes() => State.List<NodeObject>().Select(n => NodeCommands.WithLeader(n, _manager.Raft.LeaderId));
+    /// <summary>
+    /// The nodes as `node ls` shows them: the leader marked from Raft, and a manager whose Raft member is still a
+    /// learner (catching up, not yet voting) shown as Unknown rather than Reachable: it does not count for quorum yet.
+    /// </summary>
+    private IEnumerable<NodeObject> Nodes()
+    {
+        var learners = _manager.Raft.Learners;
+        return State.List<NodeObject>().Select(n =>
+        {
+            var shown = NodeCommands.WithLeader(n, _manager.Raft.LeaderId);
+            return shown.ManagerStatus is { Leader: false } status && n.RaftId != 0 && learners.Contains(n.RaftId)
+                ? shown with { ManagerStatus = status with { Reachability = Reachability.Unknown } }
+                : shown;
+        });
+    }
 
     private static string? RequestIdOf(object message) => message switch
     {

@@ -1,6 +1,7 @@
 using MessagePack;
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
+using ProtoSwarm.Contracts;
 using ProtoSwarm.Persistence.Sealing;
 using ProtoSwarm.Raft;
 
@@ -279,8 +280,15 @@ public sealed class RaftLogFile : IDisposable
     /// Encodes and seals a snapshot this manager took, ready for <see cref="SaveSnapshotPart"/>. Safe
     /// to call from any thread: a large store's snapshot takes tens of milliseconds to seal.
     /// </summary>
-    public SealedSnapshot SealSnapshot(Snapshot snapshot) =>
-        new(snapshot.Metadata, Seal(MessagePackSerializer.Serialize(snapshot), SnapshotPlace(snapshot.Metadata.Index, snapshot.Metadata.Term)));
+    public SealedSnapshot SealSnapshot(Snapshot snapshot)
+    {
+        // Encoded into pooled buffers and sealed from there: one large array (the sealed one)
+        // instead of the encoding's and then the sealed copy's.
+        using var encoded = new PooledBufferWriter(snapshot.Data.Length + 1024);
+        MessagePackSerializer.Serialize(encoded, snapshot);
+        var place = SnapshotPlace(snapshot.Metadata.Index, snapshot.Metadata.Term);
+        return new(snapshot.Metadata, _sealer is null ? encoded.WrittenSpan.ToArray() : _sealer.Seal(encoded.WrittenSpan, place));
+    }
 
     /// <summary>
     /// Writes one part of a sealed snapshot in a short transaction of its own, so that writing a

@@ -195,7 +195,7 @@ public static class StoreCodec
     /// </summary>
     public static byte[] EncodeState(StoreState state)
     {
-        var output = new ArrayBufferWriter<byte>(Math.Max(256, state.Count * 320));
+        using var output = new PooledBufferWriter(Math.Max(256, state.Count * 320));
         var payload = new ArrayBufferWriter<byte>(1024);
         var writer = new MessagePackWriter(output);
         writer.WriteArrayHeader(2);

@@ -376,8 +376,8 @@ public sealed partial class RaftActor : IActor
 
     private void UpdateView()
     {
-        var status = _node.Status;
-        _settings.View.Update(status.Lead, status.Term, status.ConfState.Voters, status.ConfState.Learners, status.Commit, _applied);
+        var (lead, term, conf, commit) = _node.Summary;
+        _settings.View.Update(lead, term, conf.Voters, conf.Learners, commit, _applied);
     }
 
     private string? AddressOf(ulong raftId) =>
@@ -641,7 +641,7 @@ public sealed partial class RaftActor : IActor
         _snapshotInProgress = true;
         _bytesSinceSnapshot = 0;
         var state = _settings.Store.Current;
-        var metadata = new SnapshotMetadata(_applied, _log.Term(_applied), _node.Status.ConfState);
+        var metadata = new SnapshotMetadata(_applied, _log.Term(_applied), _node.Summary.ConfState);
         var file = _settings.File;
         var self = context.Self;
         var root = context.System.Root;

@@ -1,9 +1,9 @@
 using MessagePack;
 using Microsoft.Data.Sqlite;
-using SQLitePCL;
 using ProtoSwarm.Contracts;
 using ProtoSwarm.Persistence.Sealing;
 using ProtoSwarm.Raft;
+using SQLitePCL;
 
 namespace ProtoSwarm.Persistence;
 

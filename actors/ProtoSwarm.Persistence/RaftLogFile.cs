@@ -1,7 +1,9 @@
 using MessagePack;
 using Microsoft.Data.Sqlite;
+using ProtoSwarm.Contracts;
 using ProtoSwarm.Persistence.Sealing;
 using ProtoSwarm.Raft;
+using SQLitePCL;
 
 namespace ProtoSwarm.Persistence;
 
@@ -51,7 +53,8 @@ public sealed class RaftLogFile : IDisposable
     // The statements of every Ready, prepared once: preparing them again per Ready cost more CPU
     // than executing them.
     private SqliteCommand? _truncate;
-    private SqliteCommand? _insert;
+    private sqlite3_stmt? _insert;
+    private byte[] _sealBuffer = new byte[1024];
     private SqliteCommand? _hardState;
     private SqliteCommand? _syncNormal;
     private SqliteCommand? _syncFull;
@@ -247,18 +250,7 @@ public sealed class RaftLogFile : IDisposable
             _truncate.Parameters[0].Value = (long)entries[0].Index;
             _truncate.ExecuteNonQuery();
 
-            _insert ??= Prepared("INSERT INTO entries (idx, term, type, data) VALUES ($idx, $term, $type, $data)",
-                ("$idx", SqliteType.Integer), ("$term", SqliteType.Integer), ("$type", SqliteType.Integer), ("$data", SqliteType.Blob));
-            _insert.Transaction = transaction;
-            var (idx, term, type, data) = (_insert.Parameters[0], _insert.Parameters[1], _insert.Parameters[2], _insert.Parameters[3]);
-            foreach (var entry in entries)
-            {
-                idx.Value = (long)entry.Index;
-                term.Value = (long)entry.Term;
-                type.Value = (int)entry.Type;
-                data.Value = Seal(entry.Data, EntryPlace(entry.Index, entry.Term, entry.Type));
-                _insert.ExecuteNonQuery();
-            }
+            InsertEntries(entries);
         }
 
         if (hardState is { } hs)
@@ -288,8 +280,15 @@ public sealed class RaftLogFile : IDisposable
     /// Encodes and seals a snapshot this manager took, ready for <see cref="SaveSnapshotPart"/>. Safe
     /// to call from any thread: a large store's snapshot takes tens of milliseconds to seal.
     /// </summary>
-    public SealedSnapshot SealSnapshot(Snapshot snapshot) =>
-        new(snapshot.Metadata, Seal(MessagePackSerializer.Serialize(snapshot), SnapshotPlace(snapshot.Metadata.Index, snapshot.Metadata.Term)));
+    public SealedSnapshot SealSnapshot(Snapshot snapshot)
+    {
+        // Encoded into pooled buffers and sealed from there: one large array (the sealed one)
+        // instead of the encoding's and then the sealed copy's.
+        using var encoded = new PooledBufferWriter(snapshot.Data.Length + 1024);
+        MessagePackSerializer.Serialize(encoded, snapshot);
+        var place = SnapshotPlace(snapshot.Metadata.Index, snapshot.Metadata.Term);
+        return new(snapshot.Metadata, _sealer is null ? encoded.WrittenSpan.ToArray() : _sealer.Seal(encoded.WrittenSpan, place));
+    }
 
     /// <summary>
     /// Writes one part of a sealed snapshot in a short transaction of its own, so that writing a
@@ -375,10 +374,12 @@ public sealed class RaftLogFile : IDisposable
 
     public void Dispose()
     {
-        foreach (var command in new[] { _truncate, _insert, _hardState, _syncNormal, _syncFull })
+        foreach (var command in new[] { _truncate, _hardState, _syncNormal, _syncFull })
         {
             command?.Dispose();
         }
+
+        _insert?.Dispose();
 
         _connection.Dispose();
     }
@@ -417,6 +418,69 @@ public sealed class RaftLogFile : IDisposable
         }
 
         return whole.ToArray();
+    }
+
+    /// <summary>
+    /// Every entry of a Ready through one statement of SQLite's own, in the transaction the
+    /// connection has open: each entry is sealed into one reused buffer and bound from it, its row
+    /// place formatted on the stack. Through <see cref="SqliteCommand"/> each row cost a sealed
+    /// array, the place as a string and as bytes, three boxed numbers, four parameter binders and a
+    /// data reader, on every manager.
+    /// </summary>
+    private void InsertEntries(IReadOnlyList<Entry> entries)
+    {
+        if (_insert is null)
+        {
+            Check(raw.sqlite3_prepare_v2(_connection.Handle, "INSERT INTO entries (idx, term, type, data) VALUES (?1, ?2, ?3, ?4)", out var statement));
+            _insert = statement;
+        }
+
+        Span<byte> place = stackalloc byte[80];
+        for (var i = 0; i < entries.Count; i++)
+        {
+            var entry = entries[i];
+            Check(raw.sqlite3_bind_int64(_insert, 1, (long)entry.Index));
+            Check(raw.sqlite3_bind_int64(_insert, 2, (long)entry.Term));
+            Check(raw.sqlite3_bind_int(_insert, 3, (int)entry.Type));
+            if (_sealer is null)
+            {
+                // An empty span would bind NULL; an empty entry is a blob of no bytes, as before.
+                Check(entry.Data.Length == 0 ? raw.sqlite3_bind_zeroblob(_insert, 4, 0) : raw.sqlite3_bind_blob(_insert, 4, entry.Data));
+            }
+            else
+            {
+                if (_sealBuffer.Length < Sealer.Overhead + entry.Data.Length)
+                {
+                    _sealBuffer = new byte[Math.Max(_sealBuffer.Length * 2, Sealer.Overhead + entry.Data.Length)];
+                }
+
+                var placeLength = EntryPlace(entry.Index, entry.Term, entry.Type, place);
+                var length = _sealer.Seal(entry.Data, place[..placeLength], _sealBuffer);
+                Check(raw.sqlite3_bind_blob(_insert, 4, _sealBuffer.AsSpan(0, length)));
+            }
+
+            var step = raw.sqlite3_step(_insert);
+            raw.sqlite3_reset(_insert);
+            if (step != raw.SQLITE_DONE)
+            {
+                Check(step);
+            }
+        }
+    }
+
+    private void Check(int rc)
+    {
+        if (rc is not raw.SQLITE_OK and not raw.SQLITE_DONE)
+        {
+            throw new SqliteException($"{Path}: {raw.sqlite3_errmsg(_connection.Handle).utf8_to_string()}", rc);
+        }
+    }
+
+    // The bytes of EntryPlace's string, formatted on the stack.
+    private static int EntryPlace(ulong index, ulong term, EntryType type, Span<byte> into)
+    {
+        System.Text.Unicode.Utf8.TryWrite(into, System.Globalization.CultureInfo.InvariantCulture, $"entry:{index}:{term}:{(int)type}", out var written);
+        return written;
     }
 
     // A sealed blob names its row: an entry moved to another index, or an old snapshot put back

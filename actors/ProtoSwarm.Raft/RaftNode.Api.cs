@@ -201,6 +201,12 @@ public sealed partial class RaftNode
         }
     }
 
+    /// <summary>
+    /// Who leads, the term, the members and the commit index: <see cref="Status"/> without the
+    /// leader's copy of every peer's progress, cheap enough to read after every Ready.
+    /// </summary>
+    public (ulong Lead, ulong Term, ConfState ConfState, ulong Commit) Summary => (_lead, _term, _tracker.ConfState, _log.Committed);
+
     private HardState CurrentHardState() => new(_term, _vote, _log.Committed);
 
     private static bool IsResponse(MessageType type) =>

@@ -65,6 +65,8 @@ public sealed partial class RaftActor : IActor
     private readonly Dictionary<ulong, long> _heardAt = [];
     private readonly List<(string ProposalId, byte[] Data)> _queued = [];
     private readonly List<byte[]> _queuedData = [];
+    private readonly List<StoreEvent> _applyEvents = [];
+    private readonly List<(string ProposalId, ulong Index)> _completed = [];
     private MemoryRaftLog _log = null!;
     private RaftNode _node = null!;
     private CancellationTokenSource? _ticker;
@@ -374,8 +376,8 @@ public sealed partial class RaftActor : IActor
 
     private void UpdateView()
     {
-        var status = _node.Status;
-        _settings.View.Update(status.Lead, status.Term, status.ConfState.Voters, status.ConfState.Learners, status.Commit, _applied);
+        var (lead, term, conf, commit) = _node.Summary;
+        _settings.View.Update(lead, term, conf.Voters, conf.Learners, commit, _applied);
     }
 
     private string? AddressOf(ulong raftId) =>
@@ -504,6 +506,10 @@ public sealed partial class RaftActor : IActor
         return output;
     }
 
+    /// <summary>
+    /// Applies a Ready's committed entries to the store in one batch and publishes the new state
+    /// once; only then are the proposers answered, so a write's caller reads its own write.
+    /// </summary>
     private void Apply(IContext context, ImmutableArray<Entry> entries)
     {
         if (entries.IsDefaultOrEmpty)
@@ -512,6 +518,7 @@ public sealed partial class RaftActor : IActor
         }
 
         var now = _settings.Time.GetUtcNow();
+        StoreState.Batch? batch = null;
         foreach (var entry in entries)
         {
             if (entry.Index <= _applied)
@@ -523,7 +530,7 @@ public sealed partial class RaftActor : IActor
             switch (entry.Type)
             {
                 case EntryType.Normal when entry.Data.Length > 0:
-                    ApplyProposal(entry, now);
+                    ApplyProposal(entry, now, batch ??= _settings.Store.Current.BeginBatch());
                     break;
                 case EntryType.ConfChange:
                     ApplyMembership(context, entry);
@@ -532,9 +539,27 @@ public sealed partial class RaftActor : IActor
 
             _applied = entry.Index;
         }
+
+        if (batch is null || _applyEvents.Count == 0 && _completed.Count == 0)
+        {
+            return;
+        }
+
+        if (batch.Index > _settings.Store.Current.Index)
+        {
+            _settings.Store.Publish(batch.ToState(), _applyEvents);
+        }
+
+        foreach (var (proposalId, index) in _completed)
+        {
+            _settings.Pending.Complete(proposalId, index);
+        }
+
+        _applyEvents.Clear();
+        _completed.Clear();
     }
 
-    private void ApplyProposal(Entry entry, DateTimeOffset now)
+    private void ApplyProposal(Entry entry, DateTimeOffset now, StoreState.Batch batch)
     {
         string proposalId;
         IReadOnlyList<StoreChange> changes;
@@ -550,10 +575,8 @@ public sealed partial class RaftActor : IActor
 
         try
         {
-            var store = _settings.Store;
-            var next = store.Current.Apply(entry.Index, changes, now, out var events);
-            store.Publish(next, events);
-            _settings.Pending.Complete(proposalId, entry.Index);
+            batch.Apply(entry.Index, changes, now, _applyEvents);
+            _completed.Add((proposalId, entry.Index));
         }
         catch (StoreConflictException e)
         {
@@ -618,7 +641,7 @@ public sealed partial class RaftActor : IActor
         _snapshotInProgress = true;
         _bytesSinceSnapshot = 0;
         var state = _settings.Store.Current;
-        var metadata = new SnapshotMetadata(_applied, _log.Term(_applied), _node.Status.ConfState);
+        var metadata = new SnapshotMetadata(_applied, _log.Term(_applied), _node.Summary.ConfState);
         var file = _settings.File;
         var self = context.Self;
         var root = context.System.Root;

@@ -41,7 +41,11 @@ public sealed record RaftStatusAnswer(ulong RaftId, ulong LeaderId, ulong Term, 
 /// </summary>
 public sealed class RaftPending
 {
-    private readonly ConcurrentDictionary<string, TaskCompletionSource<ulong>> _pending = new(StringComparer.Ordinal);
+    private static readonly TimeSpan SweepPeriod = TimeSpan.FromMilliseconds(50);
+
+    private readonly ConcurrentDictionary<string, (TaskCompletionSource<ulong> Done, long Deadline)> _pending = new(StringComparer.Ordinal);
+    private readonly Lock _sweepGate = new();
+    private Timer? _sweeper;
     private readonly ConcurrentQueue<(string ProposalId, byte[] Data)> _queue = new();
     private int _signalled;
 
@@ -66,30 +70,65 @@ public sealed class RaftPending
         }
     }
 
-    public Task<ulong> Register(string proposalId)
+    /// <summary>
+    /// A proposal awaited until it is applied, refused, or <paramref name="deadline"/> (an
+    /// <see cref="Environment.TickCount64"/>) has passed: then it fails with <see cref="TimeoutException"/>.
+    /// One timer sweeps every pending proposal while there are any, instead of a timer per write.
+    /// </summary>
+    public Task<ulong> Register(string proposalId, long deadline)
     {
         var tcs = new TaskCompletionSource<ulong>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _pending[proposalId] = tcs;
+        _pending[proposalId] = (tcs, deadline);
+        if (Volatile.Read(ref _sweeper) is null)
+        {
+            lock (_sweepGate)
+            {
+                _sweeper ??= new Timer(static state => ((RaftPending)state!).Sweep(), this, SweepPeriod, SweepPeriod);
+            }
+        }
+
         return tcs.Task;
     }
 
     public void Complete(string proposalId, ulong index)
     {
-        if (_pending.TryRemove(proposalId, out var tcs))
+        if (_pending.TryRemove(proposalId, out var waiting))
         {
-            tcs.TrySetResult(index);
+            waiting.Done.TrySetResult(index);
         }
     }
 
     public void Fail(string proposalId, Exception error)
     {
-        if (_pending.TryRemove(proposalId, out var tcs))
+        if (_pending.TryRemove(proposalId, out var waiting))
         {
-            tcs.TrySetException(error);
+            waiting.Done.TrySetException(error);
         }
     }
 
     public void Forget(string proposalId) => _pending.TryRemove(proposalId, out _);
+
+    private void Sweep()
+    {
+        var now = Environment.TickCount64;
+        foreach (var (id, waiting) in _pending)
+        {
+            if (waiting.Deadline <= now)
+            {
+                Fail(id, new TimeoutException());
+            }
+        }
+
+        lock (_sweepGate)
+        {
+            // Registered before this check: the entry is seen. After it: Register starts a new timer.
+            if (_pending.IsEmpty && _sweeper is { } sweeper)
+            {
+                sweeper.Dispose();
+                _sweeper = null;
+            }
+        }
+    }
 
     public void FailAll(Exception error)
     {

@@ -39,10 +39,11 @@ public sealed class RaftProposer : IProposer
     public async Task<ulong> ProposeAsync(IReadOnlyList<StoreChange> changes, CancellationToken ct = default)
     {
         var deadline = DateTime.UtcNow + _timeout;
+        var deadlineTicks = Environment.TickCount64 + (long)_timeout.TotalMilliseconds;
         while (true)
         {
             var id = string.Concat(_idPrefix, Interlocked.Increment(ref _nextId).ToString("x", CultureInfo.InvariantCulture));
-            var done = _pending.Register(id);
+            var done = _pending.Register(id, deadlineTicks);
             if (_pending.Enqueue(id, StoreCodec.EncodeProposal(id, changes)))
             {
                 _root.Send(_raft, ProposalsQueued.Instance);
@@ -50,7 +51,12 @@ public sealed class RaftProposer : IProposer
 
             try
             {
-                return await done.WaitAsync(Remaining(deadline), ct);
+                return await (ct.CanBeCanceled ? done.WaitAsync(ct) : done);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                _pending.Forget(id);
+                throw;
             }
             catch (NoLeaderException) when (DateTime.UtcNow + NoLeaderRetry < deadline)
             {
@@ -64,9 +70,6 @@ public sealed class RaftProposer : IProposer
             }
         }
     }
-
-    private static TimeSpan Remaining(DateTime deadline) =>
-        deadline - DateTime.UtcNow is var left && left > TimeSpan.Zero ? left : TimeSpan.FromMilliseconds(1);
 }
 
 /// <summary>The Raft peer refused a proposal at once: no leader to take it. It was not appended.</summary>

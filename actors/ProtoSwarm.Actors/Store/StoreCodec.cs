@@ -30,14 +30,163 @@ public sealed record StoreSnapshotData(
 /// <summary>Turns store changes and states into bytes for the Raft log and snapshots, and back.</summary>
 public static class StoreCodec
 {
-    public static byte[] EncodeProposal(string proposalId, IReadOnlyList<StoreChange> changes) =>
-        ContractRegistry.SerializeTyped(new StoreProposal(proposalId, [.. changes.Select(ToWire)]));
+    // Buffers a thread reuses for the proposals it encodes; dropped when one was unusually large.
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_proposal;
 
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_payload;
+
+    // Kinds and contract names, read again and again from entries: one string each, not one per entry.
+    private static volatile (byte[] Utf8, string Value)[] s_names = [];
+
+    /// <summary>
+    /// The same bytes as serializing a <see cref="StoreProposal"/>, written straight to a reused
+    /// buffer: no <see cref="WireChange"/>, payload array or list per change.
+    /// </summary>
+    public static byte[] EncodeProposal(string proposalId, IReadOnlyList<StoreChange> changes)
+    {
+        var output = t_proposal ??= new ArrayBufferWriter<byte>(1024);
+        var payload = t_payload ??= new ArrayBufferWriter<byte>(1024);
+        output.ResetWrittenCount();
+        var writer = new MessagePackWriter(output);
+        writer.WriteArrayHeader(2);
+        writer.Write(proposalId);
+        writer.WriteArrayHeader(changes.Count);
+        for (var i = 0; i < changes.Count; i++)
+        {
+            var (action, expected, obj) = changes[i] switch
+            {
+                CreateObject c => (0, 0UL, c.Object),
+                UpdateObject u => (1, u.ExpectedVersion, u.Object),
+                DeleteObject d => (2, d.ExpectedVersion, (IStoreObject?)null),
+                var other => throw new ArgumentException($"Unknown store change {other.GetType().Name}", nameof(changes)),
+            };
+
+            // WireChange(Action, Kind, Id, ExpectedVersion, Type, Payload), as its formatter writes it.
+            writer.WriteArrayHeader(6);
+            writer.Write(action);
+            writer.Write(changes[i].Kind);
+            writer.Write(changes[i].Id);
+            writer.Write(expected);
+            if (obj is null)
+            {
+                writer.WriteNil();
+                writer.WriteNil();
+            }
+            else
+            {
+                payload.ResetWrittenCount();
+                MessagePackSerializer.Serialize(obj.GetType(), payload, obj, ContractRegistry.Options);
+                writer.Write(ContractRegistry.NameOf(obj.GetType()));
+                writer.Write(payload.WrittenSpan);
+            }
+        }
+
+        writer.Flush();
+        var bytes = output.WrittenSpan.ToArray();
+        if (output.Capacity > 1024 * 1024 || payload.Capacity > 1024 * 1024)
+        {
+            (t_proposal, t_payload) = (null, null);
+        }
+
+        return bytes;
+    }
+
+    /// <summary>
+    /// Reads what <see cref="EncodeProposal"/> wrote (any <see cref="StoreProposal"/>) straight
+    /// into store changes, each object deserialized from its place in <paramref name="data"/>.
+    /// Throws <see cref="MessagePackSerializationException"/> for anything else.
+    /// </summary>
     public static (string ProposalId, IReadOnlyList<StoreChange> Changes) DecodeProposal(byte[] data)
     {
-        var proposal = ContractRegistry.Deserialize<StoreProposal>(data);
-        return (proposal.ProposalId, proposal.Changes.Select(FromWire).ToList());
+        try
+        {
+            var reader = new MessagePackReader(data);
+            var fields = reader.ReadArrayHeader();
+            var proposalId = fields > 0 ? reader.ReadString() : null;
+            var changes = fields > 1 && !reader.TryReadNil() ? new StoreChange[reader.ReadArrayHeader()] : [];
+            for (var i = 0; i < changes.Length; i++)
+            {
+                changes[i] = ReadChange(ref reader, data);
+            }
+
+            for (var i = 2; i < fields; i++)
+            {
+                reader.Skip();
+            }
+
+            return (proposalId!, changes);
+        }
+        catch (Exception e) when (e is not MessagePackSerializationException)
+        {
+            throw new MessagePackSerializationException($"Failed to deserialize a store proposal: {e.Message}", e);
+        }
     }
+
+    private static StoreChange ReadChange(ref MessagePackReader reader, byte[] data)
+    {
+        var fields = reader.ReadArrayHeader();
+        var action = fields > 0 ? reader.ReadInt32() : 0;
+        var kind = fields > 1 ? ReadName(ref reader) : null;
+        var id = fields > 2 ? reader.ReadString() : null;
+        var expected = fields > 3 ? reader.ReadUInt64() : 0;
+        var type = fields > 4 ? ReadName(ref reader) : null;
+        var payload = ReadOnlyMemory<byte>.Empty;
+        if (fields > 5 && reader.ReadBytes() is { } bytes)
+        {
+            // A proposal is one array, so its payload is a slice of it.
+            var start = (int)(reader.Consumed - bytes.Length);
+            payload = data.AsMemory(start, (int)bytes.Length);
+        }
+
+        for (var i = 6; i < fields; i++)
+        {
+            reader.Skip();
+        }
+
+        return action switch
+        {
+            0 => new CreateObject(kind!, id!, Object(type, payload)),
+            1 => new UpdateObject(kind!, id!, Object(type, payload), expected),
+            2 => new DeleteObject(kind!, id!, expected),
+            _ => throw new MessagePackSerializationException($"Unknown store change action {action}"),
+        };
+    }
+
+    private static string? ReadName(ref MessagePackReader reader)
+    {
+        if (reader.TryReadNil())
+        {
+            return null;
+        }
+
+        if (!reader.TryReadStringSpan(out var utf8) || utf8.Length > 64)
+        {
+            return reader.ReadString();
+        }
+
+        var names = s_names;
+        foreach (var (known, value) in names)
+        {
+            if (utf8.SequenceEqual(known))
+            {
+                return value;
+            }
+        }
+
+        var name = System.Text.Encoding.UTF8.GetString(utf8);
+        if (names.Length < 64)
+        {
+            s_names = [.. names, (utf8.ToArray(), name)];
+        }
+
+        return name;
+    }
+
+    private static IStoreObject Object(string? type, ReadOnlyMemory<byte> payload) =>
+        ContractRegistry.Deserialize(type ?? string.Empty, payload) as IStoreObject
+        ?? throw new MessagePackSerializationException($"{type} is not a store object");
 
     /// <summary>
     /// The same bytes as serializing a <see cref="StoreSnapshotData"/> of one create per object,
@@ -46,7 +195,7 @@ public static class StoreCodec
     /// </summary>
     public static byte[] EncodeState(StoreState state)
     {
-        var output = new ArrayBufferWriter<byte>(Math.Max(256, state.Count * 320));
+        using var output = new PooledBufferWriter(Math.Max(256, state.Count * 320));
         var payload = new ArrayBufferWriter<byte>(1024);
         var writer = new MessagePackWriter(output);
         writer.WriteArrayHeader(2);
@@ -111,14 +260,6 @@ public static class StoreCodec
 
         return (state, index, term);
     }
-
-    private static WireChange ToWire(StoreChange change) => change switch
-    {
-        CreateObject c => new WireChange(0, c.Kind, c.Id, 0, ContractRegistry.NameOf(c.Object.GetType()), ContractRegistry.Serialize(c.Object)),
-        UpdateObject u => new WireChange(1, u.Kind, u.Id, u.ExpectedVersion, ContractRegistry.NameOf(u.Object.GetType()), ContractRegistry.Serialize(u.Object)),
-        DeleteObject d => new WireChange(2, d.Kind, d.Id, d.ExpectedVersion, null, null),
-        _ => throw new ArgumentException($"Unknown store change {change.GetType().Name}", nameof(change)),
-    };
 
     private static StoreChange FromWire(WireChange w) => w.Action switch
     {

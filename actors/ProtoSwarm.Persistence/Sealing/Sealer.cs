@@ -50,10 +50,31 @@ public sealed class Sealer : IDisposable
     public byte[] Seal(ReadOnlySpan<byte> plaintext, string place)
     {
         var sealedBlob = new byte[Overhead + plaintext.Length];
+        SealInto(plaintext, AssociatedData(place), sealedBlob);
+        return sealedBlob;
+    }
+
+    /// <summary>
+    /// Seals into <paramref name="destination"/> (at least <see cref="Overhead"/> bytes longer than
+    /// the plaintext) the same blob <see cref="Seal"/> returns for a place whose UTF-8 bytes are
+    /// <paramref name="placeUtf8"/>; returns its length. For the Raft log's entries, which are
+    /// bound into SQLite at once and need no array of their own.
+    /// </summary>
+    public int Seal(ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> placeUtf8, Span<byte> destination)
+    {
+        Span<byte> associated = placeUtf8.Length < 256 ? stackalloc byte[1 + placeUtf8.Length] : new byte[1 + placeUtf8.Length];
+        associated[0] = Version;
+        placeUtf8.CopyTo(associated[1..]);
+        var length = Overhead + plaintext.Length;
+        SealInto(plaintext, associated, destination[..length]);
+        return length;
+    }
+
+    private void SealInto(ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> associated, Span<byte> sealedBlob)
+    {
         sealedBlob[0] = Version;
-        var nonce = sealedBlob.AsSpan(1, NonceSize);
-        var associated = AssociatedData(place);
-        var tag = sealedBlob.AsSpan(1 + NonceSize, TagSize);
+        var nonce = sealedBlob.Slice(1, NonceSize);
+        var tag = sealedBlob.Slice(1 + NonceSize, TagSize);
         lock (_lock)
         {
             if (_nonceOffset == _nonces.Length)
@@ -69,7 +90,7 @@ public sealed class Sealer : IDisposable
             _nonceOffset += NonceSize;
             if (plaintext.Length < BulkBytes)
             {
-                _aes.Encrypt(nonce, plaintext, sealedBlob.AsSpan(Overhead), tag, associated);
+                _aes.Encrypt(nonce, plaintext, sealedBlob[Overhead..], tag, associated);
             }
         }
 
@@ -77,11 +98,9 @@ public sealed class Sealer : IDisposable
         {
             lock (_bulkLock)
             {
-                _bulkAes.Encrypt(nonce, plaintext, sealedBlob.AsSpan(Overhead), tag, associated);
+                _bulkAes.Encrypt(nonce, plaintext, sealedBlob[Overhead..], tag, associated);
             }
         }
-
-        return sealedBlob;
     }
 
     /// <summary>Opens a blob sealed for <paramref name="place"/>, or throws; never returns altered bytes.</summary>

@@ -1,3 +1,4 @@
+using MessagePack;
 using ProtoSwarm.Actors.Store;
 using ProtoSwarm.Contracts;
 using ProtoSwarm.Hosting.Runtime;
@@ -243,5 +244,39 @@ public sealed class RaftLogFileTests : IDisposable
         Assert.Equal(changes.Select(c => (c.GetType(), c.Kind, c.Id)), back.Select(c => (c.GetType(), c.Kind, c.Id)));
         Assert.Equal(node.Spec.Labels, ((UpdateObject)back[1]).Object is NodeObject n ? n.Spec.Labels : null);
         Assert.Same(StoreState.Empty, StoreCodec.DecodeState([]));
+    }
+
+    [Fact]
+    public void A_Proposal_Is_Encoded_As_The_Store_Proposal_Record_And_Read_Back_From_It()
+    {
+        var node = TestNodes.Worker("w1") with { Spec = TestNodes.Worker("w1").Spec with { Labels = TestNodes.Worker("w1").Spec.Labels.Add("zone", "a") } };
+        var cluster = new ClusterObject(ClusterObject.DefaultId, ObjectMeta.New(DateTimeOffset.UnixEpoch), "c1", "wj", "mj", 50);
+        var changes = new List<StoreChange> { StoreChange.Create(node), StoreChange.Update(cluster), StoreChange.Delete(node) };
+        var record = new StoreProposal("p1", [
+            new WireChange(0, "node", "w1", 0, ContractRegistry.NameOf(typeof(NodeObject)), ContractRegistry.Serialize(node)),
+            new WireChange(1, ClusterObject.StoreKind, cluster.Id, cluster.Meta.Version, ContractRegistry.NameOf(typeof(ClusterObject)), ContractRegistry.Serialize(cluster)),
+            new WireChange(2, "node", "w1", node.Meta.Version, null, null)]);
+
+        var encoded = StoreCodec.EncodeProposal("p1", changes);
+
+        Assert.Equal(ContractRegistry.SerializeTyped(record), encoded);
+        var (id, back) = StoreCodec.DecodeProposal(ContractRegistry.SerializeTyped(record with { ProposalId = "p2" }));
+        Assert.Equal("p2", id);
+        Assert.Equal(changes.Select(c => (c.GetType(), c.Kind, c.Id)), back.Select(c => (c.GetType(), c.Kind, c.Id)));
+        Assert.Equal("a", ((CreateObject)back[0]).Object is NodeObject n ? n.Spec.Labels["zone"] : null);
+        Assert.Equal(50UL, ((UpdateObject)back[1]).Object is ClusterObject c ? c.SnapshotInterval : 0);
+        Assert.Equal(cluster.Meta.Version, ((UpdateObject)back[1]).ExpectedVersion);
+        Assert.Equal(node.Meta.Version, ((DeleteObject)back[2]).ExpectedVersion);
+    }
+
+    [Theory]
+    [InlineData(new byte[] { })]
+    [InlineData(new byte[] { 0x92, 0xa2, 0x70, 0x31 })]
+    [InlineData(new byte[] { 0x92, 0xa2, 0x70, 0x31, 0x91, 0x96, 0x00, 0xa4, 0x6e, 0x6f, 0x64, 0x65 })]
+    [InlineData(new byte[] { 0x92, 0xa2, 0x70, 0x31, 0x91, 0x96, 0x07, 0xa1, 0x6e, 0xa1, 0x6e, 0x00, 0xc0, 0xc0 })]
+    [InlineData(new byte[] { 0x92, 0xa2, 0x70, 0x31, 0x91, 0x96, 0x00, 0xa1, 0x6e, 0xa1, 0x6e, 0x00, 0xa1, 0x58, 0xc4, 0x01, 0x00 })]
+    public void A_Damaged_Proposal_Is_Refused_As_A_Serialization_Error(byte[] data)
+    {
+        Assert.Throws<MessagePackSerializationException>(() => StoreCodec.DecodeProposal(data));
     }
 }

@@ -59,7 +59,15 @@ public sealed record NodeInfoSnapshot(
     [property: Key(10)] string StateDir,
     [property: Key(11)] string Error,
     [property: Key(12)] string ListenAddr,
-    [property: Key(13)] string MemberId);
+    [property: Key(13)] string MemberId,
+    [property: Key(14)] SwarmSecurity? Security = null);
+
+/// <summary>What `info` shows of the swarm's PKI and autolock, from a manager.</summary>
+[MessagePackObject]
+public sealed record SwarmSecurity(
+    [property: Key(0)] long NodeCertExpirySeconds,
+    [property: Key(1)] bool AutoLockManagers,
+    [property: Key(2)] bool RootRotationInProgress);
 
 [MessagePackObject]
 public sealed record InitSwarm(
@@ -179,4 +187,5 @@ public sealed record SwarmSummary(
     [property: Key(1)] int Managers,
     [property: Key(2)] int Nodes,
     [property: Key(3)] ImmutableArray<ManagerAddress> ManagerAddresses,
-    [property: Key(4)] DateTimeOffset CreatedAt);
+    [property: Key(4)] DateTimeOffset CreatedAt,
+    [property: Key(5)] SwarmSecurity? Security = null);

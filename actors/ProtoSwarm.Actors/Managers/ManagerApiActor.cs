@@ -405,7 +405,8 @@ public sealed partial class ManagerApiActor : IActor
             nodes.Count(n => n.Role == NodeRole.Manager),
             nodes.Count,
             DispatcherActor.ManagersOf(nodes, _manager.Raft.LeaderId),
-            cluster?.Meta.CreatedAt ?? default);
+            cluster?.Meta.CreatedAt ?? default,
+            cluster is null ? null : new SwarmSecurity((long)cluster.NodeCertExpiry.TotalSeconds, cluster.AutoLockManagers, cluster.RootRotationInProgress));
     }
 
     private string LeaderAddr() =>

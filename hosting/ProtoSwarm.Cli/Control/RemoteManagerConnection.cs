@@ -51,6 +51,7 @@ internal sealed class RemoteManagerConnection(string managerAddr, string certifi
             StateDir: string.Empty,
             Error: string.Empty,
             ListenAddr: managerAddr,
-            MemberId: string.Empty);
+            MemberId: string.Empty,
+            summary.Security);
     }
 }

@@ -54,6 +54,13 @@ internal static class SystemView
                 text.Append("  ClusterID: ").Append(info.ClusterId).Append('\n');
                 text.Append("  Managers: ").Append(info.Managers).Append('\n');
                 text.Append("  Nodes: ").Append(info.Nodes).Append('\n');
+                if (info.Security is { } security)
+                {
+                    text.Append("  CA Configuration:\n");
+                    text.Append("   Expiry Duration: ").Append(Duration(TimeSpan.FromSeconds(security.NodeCertExpirySeconds))).Append('\n');
+                    text.Append("  Autolock Managers: ").Append(security.AutoLockManagers ? "true" : "false").Append('\n');
+                    text.Append("  Root Rotation In Progress: ").Append(security.RootRotationInProgress ? "true" : "false").Append('\n');
+                }
             }
 
             text.Append("  Node Address: ").Append(info.NodeAddr).Append('\n');
@@ -72,6 +79,26 @@ internal static class SystemView
         return text.ToString();
     }
 
+    /// <summary>A duration in the words docker's `info` uses (go-units' HumanDuration): "3 months", "4 weeks", "12 hours".</summary>
+    internal static string Duration(TimeSpan span)
+    {
+        var hours = (long)span.TotalHours;
+        return span switch
+        {
+            { TotalSeconds: < 1 } => "Less than a second",
+            { TotalSeconds: < 2 } => "1 second",
+            { TotalSeconds: < 60 } => $"{(long)span.TotalSeconds} seconds",
+            { TotalMinutes: < 2 } => "About a minute",
+            { TotalMinutes: < 60 } => $"{(long)span.TotalMinutes} minutes",
+            { TotalHours: < 2 } => "About an hour",
+            _ when hours < 48 => $"{hours} hours",
+            _ when hours < 24 * 7 * 2 => $"{hours / 24} days",
+            _ when hours < 24 * 30 * 2 => $"{hours / 24 / 7} weeks",
+            _ when hours < 24 * 365 * 2 => $"{hours / 24 / 30} months",
+            _ => $"{hours / 24 / 365} years",
+        };
+    }
+
     /// <summary>Docker's `info` JSON where the fields exist here: Name, ServerVersion, Swarm{...}.</summary>
     public static JsonObject InfoJson(NodeInfoSnapshot info)
     {
@@ -88,7 +115,19 @@ internal static class SystemView
         };
         if (info.ClusterId.Length > 0)
         {
-            swarm["Cluster"] = new JsonObject { ["ID"] = info.ClusterId };
+            var cluster = new JsonObject { ["ID"] = info.ClusterId };
+            if (info.Security is { } security)
+            {
+                // docker's names: Spec.CAConfig.NodeCertExpiry in nanoseconds, Spec.EncryptionConfig.AutoLockManagers.
+                cluster["Spec"] = new JsonObject
+                {
+                    ["CAConfig"] = new JsonObject { ["NodeCertExpiry"] = security.NodeCertExpirySeconds * 1_000_000_000 },
+                    ["EncryptionConfig"] = new JsonObject { ["AutoLockManagers"] = security.AutoLockManagers },
+                };
+                cluster["RootRotationInProgress"] = security.RootRotationInProgress;
+            }
+
+            swarm["Cluster"] = cluster;
         }
 
         return new JsonObject

@@ -192,7 +192,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
         }
 
         return await AskManagerAsync(new GetSwarmSummary(SwarmIds.NewRequestId()), ct) is SwarmSummary summary
-            ? local with { Managers = summary.Managers, Nodes = summary.Nodes, RemoteManagers = [.. summary.ManagerAddresses.Select(m => m.Addr)] }
+            ? local with { Managers = summary.Managers, Nodes = summary.Nodes, RemoteManagers = [.. summary.ManagerAddresses.Select(m => m.Addr)], Security = summary.Security }
             : local;
     }
 

@@ -30,6 +30,27 @@ public class SystemViewTests
     }
 
     [Fact]
+    public void Info_Of_A_Manager_Shows_The_Ca_Expiry_Autolock_And_Rotation_In_Dockers_Words()
+    {
+        var info = Info("n1") with { Security = new SwarmSecurity((long)TimeSpan.FromDays(90).TotalSeconds, AutoLockManagers: true, RootRotationInProgress: false) };
+
+        var text = SystemView.Info(info);
+
+        Assert.Contains("  CA Configuration:\n   Expiry Duration: 3 months\n  Autolock Managers: true\n  Root Rotation In Progress: false\n", text, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(90 * 24 * 3600, "3 months")]
+    [InlineData(30 * 24 * 3600, "4 weeks")]
+    [InlineData(3 * 24 * 3600, "3 days")]
+    [InlineData(12 * 3600, "12 hours")]
+    [InlineData(3600, "About an hour")]
+    public void Durations_Read_As_Docker_Prints_Them(long seconds, string expected)
+    {
+        Assert.Equal(expected, SystemView.Duration(TimeSpan.FromSeconds(seconds)));
+    }
+
+    [Fact]
     public void Info_Of_A_Worker_Leaves_Out_The_Cluster_Counts()
     {
         var text = SystemView.Info(Info("n1", manager: false));

@@ -36,6 +36,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
     private readonly NodeStateFile _stateFile;
     private readonly NodeCertificateFiles _certificates;
     private readonly CancellationTokenSource _disposed = new();
+    private readonly TimeProvider _renewalClock;
     private NodeLocalState? _state;
     private SwarmCredentials? _credentials;
     private DateTimeOffset _renewAt = DateTimeOffset.MaxValue;
@@ -52,8 +53,10 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
     private string _error = string.Empty;
     private string? _alone;
 
-    public SwarmRuntime(NodeOptions options, ILoggerFactory loggerFactory, TimeProvider time)
+    /// <param name="renewalClock">What the certificate renewal schedule reads (tests move it ahead by months); <paramref name="time"/> when null.</param>
+    public SwarmRuntime(NodeOptions options, ILoggerFactory loggerFactory, TimeProvider time, TimeProvider? renewalClock = null)
     {
+        _renewalClock = renewalClock ?? time;
         _options = options;
         _loggerFactory = loggerFactory;
         _time = time;
@@ -776,12 +779,12 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
     /// <summary>Renews the node's certificate when due: at a random point between 50% and 80% of its life.</summary>
     private async Task RenewWhenDueAsync(CancellationToken ct)
     {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(30), _time);
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(30), _renewalClock);
         try
         {
             while (await timer.WaitForNextTickAsync(ct))
             {
-                if (_time.GetUtcNow() < _renewAt || _state is null)
+                if (_renewalClock.GetUtcNow() < _renewAt || _state is null)
                 {
                     continue;
                 }
@@ -789,7 +792,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
                 await _lifecycle.WaitAsync(ct);
                 try
                 {
-                    if (_state is { } state && _time.GetUtcNow() >= _renewAt)
+                    if (_state is { } state && _renewalClock.GetUtcNow() >= _renewAt)
                     {
                         await RenewCertificateAsync(state, "it reached its renewal time");
                     }

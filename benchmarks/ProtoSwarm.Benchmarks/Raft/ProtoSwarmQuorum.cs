@@ -26,12 +26,12 @@ namespace ProtoSwarm.Benchmarks.Raft;
 /// </summary>
 public sealed class ProtoSwarmQuorum : IRaftQuorum
 {
-    private const string ClusterId = "protoswarm-bench";
-    private const string WriterName = "bench-writer";
-    private static readonly TimeSpan ProposalTimeout = TimeSpan.FromSeconds(10);
+    internal const string ClusterId = "protoswarm-bench";
+    internal const string WriterName = "bench-writer";
+    internal static readonly TimeSpan ProposalTimeout = TimeSpan.FromSeconds(10);
 
     /// <summary>Longer than the proposer's own timeout, so that its answer arrives first.</summary>
-    private static readonly TimeSpan ClientTimeout = TimeSpan.FromSeconds(12);
+    internal static readonly TimeSpan ClientTimeout = TimeSpan.FromSeconds(12);
     private static readonly string Padding = new('x', 100);
 
     private readonly DirectoryInfo _root;
@@ -178,7 +178,7 @@ public sealed class ProtoSwarmQuorum : IRaftQuorum
         var settings = new RaftSettings(ClusterId, raftId, file, disk, store, pending, TimeProvider.System, _loggerFactory, view, system.Address, id => _addresses.GetValueOrDefault(id));
         var raft = system.Root.SpawnNamed(Props.FromProducer(() => new RaftActor(settings)), "raft");
         var proposer = new RaftProposer(system.Root, raft, pending, ProposalTimeout);
-        system.Root.SpawnNamed(Props.FromProducer(() => new WriterActor(proposer, store)), WriterName);
+        system.Root.SpawnNamed(Props.FromProducer(() => new BenchWriterActor(proposer, store)), WriterName);
         var manager = new Manager(raftId, system, file, view, raft);
         _managers.Add(manager);
         return manager;
@@ -223,7 +223,7 @@ public sealed class ProtoSwarmQuorum : IRaftQuorum
     private string PathOf(ulong raftId) => Path.Combine(_root.CreateSubdirectory($"manager-{raftId}").FullName, "raft.db");
 
     /// <summary>A new worker node with one label, so that the entry is about as big as etcd's 256-byte value and its key.</summary>
-    private static NodeObject SampleNode(string id)
+    internal static NodeObject SampleNode(string id)
     {
         var node = NodeCommands.NewNode(id, NodeRole.Worker, "10.0.0.1", 2377, new NodeDescription(id, "linux", "x86_64", 2_000_000_000, 1L << 34, "0.1.0"), DateTimeOffset.UtcNow, leader: false);
         return node with { Spec = node.Spec with { Labels = node.Spec.Labels.Add("bench.payload", Padding) } };
@@ -242,43 +242,4 @@ public sealed class ProtoSwarmQuorum : IRaftQuorum
     }
 
     private sealed record Manager(ulong RaftId, ActorSystem System, RaftLogFile File, RaftView View, PID Raft);
-
-    /// <summary>The leader-side end of the client hop: proposes the node it is sent, answers with the committed index.</summary>
-    /// <summary>
-    /// Writes a node object as a put would: created when new, else updated over the version it has
-    /// now (a write that lost a race to the same key reads again and retries, as a client would).
-    /// </summary>
-    private sealed class WriterActor(IProposer proposer, SwarmStore store) : IActor
-    {
-        public Task ReceiveAsync(IContext context)
-        {
-            if (context.Message is NodeObject node && context.Sender is { } sender)
-            {
-                context.ReenterAfter(PutAsync(node), done =>
-                {
-                    context.Send(sender, done.IsCompletedSuccessfully
-                        ? new UInt64Value { Value = done.Result }
-                        : new CommandRejected(RejectCode.Unavailable, done.Exception?.GetBaseException().Message ?? "cancelled"));
-                    return Task.CompletedTask;
-                });
-            }
-
-            return Task.CompletedTask;
-        }
-
-        private async Task<ulong> PutAsync(NodeObject node)
-        {
-            for (var attempt = 0; ; attempt++)
-            {
-                var current = store.Current.Get<NodeObject>(node.Id);
-                try
-                {
-                    return await proposer.ProposeAsync([current is null ? StoreChange.Create(node) : StoreChange.Update(node with { Meta = current.Meta })]);
-                }
-                catch (StoreConflictException) when (attempt < 10)
-                {
-                }
-            }
-        }
-    }
 }

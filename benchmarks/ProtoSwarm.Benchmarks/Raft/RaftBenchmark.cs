@@ -47,7 +47,13 @@ public static class RaftBenchmark
                 results.Add(await WithProcessCostAsync(() => EtcdRowAsync(etcd.Version, leader, concurrency, duration, keySpace)));
                 if (protoSwarm is not null)
                 {
-                    results.Add(await WithProcessCostAsync(() => Harness.RunAsync(protoSwarm.Name, concurrency, duration, protoSwarm.Writer(concurrency, keySpace))));
+                    var members = protoSwarm is ProtoSwarmProcessQuorum processes ? await processes.CostAsync() : null;
+                    var row = await WithProcessCostAsync(() => Harness.RunAsync(protoSwarm.Name, concurrency, duration, protoSwarm.Writer(concurrency, keySpace)));
+                    results.Add(row);
+                    if (members is not null)
+                    {
+                        PrintMembersCost(row, members, await ((ProtoSwarmProcessQuorum)protoSwarm).CostAsync());
+                    }
                 }
             }
 
@@ -74,7 +80,7 @@ public static class RaftBenchmark
     /// <summary>
     /// Prints what a row cost this process: bytes allocated per write and the time the GC paused it.
     /// etcd's rows count only its driver (the members are processes of their own); ProtoSwarm's count
-    /// the three managers and the client, all in this process. Warm-up writes are included.
+    /// the client, and the managers too when they run in this process. Warm-up writes are included.
     /// </summary>
     private static async Task<Harness.Result> WithProcessCostAsync(Func<Task<Harness.Result>> row)
     {
@@ -85,6 +91,13 @@ public static class RaftBenchmark
         var perWrite = (GC.GetTotalAllocatedBytes(precise: false) - allocated) / (double)Math.Max(1, result.Operations);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{result.Name}, {result.Concurrency} writers: {result.PerSecond:N0} writes/s, {perWrite / 1024:0.0} KiB allocated per write, GC paused {(GC.GetTotalPauseDuration() - paused).TotalMilliseconds:N0} ms of {result.Seconds:0.0} s (gen0/1/2 collections {GC.CollectionCount(0) - collections.Item1}/{GC.CollectionCount(1) - collections.Item2}/{GC.CollectionCount(2) - collections.Item3})"));
         return result;
+    }
+
+    /// <summary>What a row cost the three manager processes (the line above it covers only the writers' process).</summary>
+    private static void PrintMembersCost(Harness.Result row, ProtoSwarmProcessQuorum.MembersCost before, ProtoSwarmProcessQuorum.MembersCost after)
+    {
+        var perWrite = (after.Allocated - before.Allocated) / (double)Math.Max(1, row.Operations);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  the 3 manager processes: {perWrite / 1024:0.0} KiB allocated per write (all three), GC paused {(after.Paused - before.Paused).TotalMilliseconds:N0} ms summed over the three (gen0/1/2 collections {after.Gen0 - before.Gen0}/{after.Gen1 - before.Gen1}/{after.Gen2 - before.Gen2})"));
     }
 
     private static async Task<Harness.Result> EtcdRowAsync(string version, string leaderUrl, int concurrency, TimeSpan duration, int? keySpace)

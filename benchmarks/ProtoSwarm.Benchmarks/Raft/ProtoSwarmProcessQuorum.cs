@@ -31,7 +31,7 @@ public sealed class ProtoSwarmProcessQuorum : IRaftQuorum
     public static readonly IReadOnlyDictionary<string, string> ProductGc = new Dictionary<string, string>
     {
         ["DOTNET_gcServer"] = "0",
-        ["DOTNET_gcConcurrent"] = "0",
+        ["DOTNET_gcConcurrent"] = "1",
         ["DOTNET_TieredPGO"] = "1",
     };
 

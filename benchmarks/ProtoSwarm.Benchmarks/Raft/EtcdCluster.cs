@@ -1,6 +1,4 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using System.Text.Json;
 using dotnet_etcd;
 using Etcdserverpb;
@@ -17,10 +15,6 @@ namespace ProtoSwarm.Benchmarks.Raft;
 public sealed class EtcdCluster : IAsyncDisposable
 {
     public sealed record Member(string Name, string ClientUrl, string PeerUrl, string DataDir);
-
-    private static readonly ConcurrentDictionary<EtcdCluster, byte> Live = new();
-    private static readonly Lock RegistrationLock = new();
-    private static List<PosixSignalRegistration>? _signalRegistrations;
 
     private readonly DirectoryInfo _root;
     private readonly List<(Member Member, Process Process, LogTail Log)> _members = [];
@@ -42,10 +36,9 @@ public sealed class EtcdCluster : IAsyncDisposable
     {
         var etcd = await EnsureInstalledAsync(cancellationToken);
         var version = await VersionOfAsync(etcd, cancellationToken);
-        RegisterCleanupOnExit();
 
         var cluster = new EtcdCluster(Directory.CreateTempSubdirectory("protoswarm-etcd-"), version);
-        Live.TryAdd(cluster, 0);
+        ExitCleanup.Register(cluster, cluster.Stop);
         try
         {
             var ports = LoopbackPorts.Free(2 * members);
@@ -195,28 +188,12 @@ public sealed class EtcdCluster : IAsyncDisposable
             return;
         }
 
-        Live.TryRemove(this, out _);
+        ExitCleanup.Forget(this);
         lock (_members)
         {
             foreach (var (_, process, _) in _members)
             {
-                try
-                {
-                    if (!process.HasExited)
-                    {
-                        process.Kill(entireProcessTree: true);
-                    }
-
-                    process.WaitForExit(5000);
-                }
-                catch (InvalidOperationException)
-                {
-                    // already gone
-                }
-                finally
-                {
-                    process.Dispose();
-                }
+                ExitCleanup.Kill(process);
             }
         }
 
@@ -226,35 +203,6 @@ public sealed class EtcdCluster : IAsyncDisposable
         }
         catch (DirectoryNotFoundException)
         {
-        }
-    }
-
-    private static void RegisterCleanupOnExit()
-    {
-        lock (RegistrationLock)
-        {
-            if (_signalRegistrations is not null)
-            {
-                return;
-            }
-
-            // Not cancelling the signal keeps its default effect (the process ends) after the cleanup.
-            _signalRegistrations =
-            [
-                PosixSignalRegistration.Create(PosixSignal.SIGINT, _ => StopAll()),
-                PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ => StopAll()),
-                PosixSignalRegistration.Create(PosixSignal.SIGQUIT, _ => StopAll()),
-            ];
-            AppDomain.CurrentDomain.ProcessExit += (_, _) => StopAll();
-            AppDomain.CurrentDomain.UnhandledException += (_, _) => StopAll();
-        }
-    }
-
-    private static void StopAll()
-    {
-        foreach (var cluster in Live.Keys)
-        {
-            cluster.Stop();
         }
     }
 

@@ -1,7 +1,5 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using Process = System.Diagnostics.Process;
 using Google.Protobuf.WellKnownTypes;
@@ -35,10 +33,6 @@ public sealed class ProtoSwarmProcessQuorum : IRaftQuorum
         ["DOTNET_TieredPGO"] = "1",
     };
 
-    private static readonly ConcurrentDictionary<ProtoSwarmProcessQuorum, byte> Live = new();
-    private static readonly Lock RegistrationLock = new();
-    private static List<PosixSignalRegistration>? _signalRegistrations;
-
     private readonly DirectoryInfo _root;
     private readonly List<Member> _members = [];
     private ActorSystem? _client;
@@ -55,9 +49,8 @@ public sealed class ProtoSwarmProcessQuorum : IRaftQuorum
 
     public static async Task<ProtoSwarmProcessQuorum> StartAsync(TimeSpan? timeout = null)
     {
-        RegisterCleanupOnExit();
         var quorum = new ProtoSwarmProcessQuorum(Directory.CreateTempSubdirectory("protoswarm-raft-"));
-        Live.TryAdd(quorum, 0);
+        ExitCleanup.Register(quorum, quorum.Stop);
         try
         {
             await quorum.FormAsync(timeout ?? TimeSpan.FromSeconds(60));
@@ -219,7 +212,7 @@ public sealed class ProtoSwarmProcessQuorum : IRaftQuorum
             return;
         }
 
-        Live.TryRemove(this, out _);
+        ExitCleanup.Forget(this);
         foreach (var member in _members)
         {
             member.Kill();
@@ -231,35 +224,6 @@ public sealed class ProtoSwarmProcessQuorum : IRaftQuorum
         }
         catch (DirectoryNotFoundException)
         {
-        }
-    }
-
-    private static void RegisterCleanupOnExit()
-    {
-        lock (RegistrationLock)
-        {
-            if (_signalRegistrations is not null)
-            {
-                return;
-            }
-
-            // Not cancelling the signal keeps its default effect (the process ends) after the cleanup.
-            _signalRegistrations =
-            [
-                PosixSignalRegistration.Create(PosixSignal.SIGINT, _ => StopAll()),
-                PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ => StopAll()),
-                PosixSignalRegistration.Create(PosixSignal.SIGQUIT, _ => StopAll()),
-            ];
-            AppDomain.CurrentDomain.ProcessExit += (_, _) => StopAll();
-            AppDomain.CurrentDomain.UnhandledException += (_, _) => StopAll();
-        }
-    }
-
-    private static void StopAll()
-    {
-        foreach (var quorum in Live.Keys)
-        {
-            quorum.Stop();
         }
     }
 
@@ -370,27 +334,9 @@ public sealed class ProtoSwarmProcessQuorum : IRaftQuorum
 
         public void Kill()
         {
-            if (_process is not { } process)
+            if (_process is { } process)
             {
-                return;
-            }
-
-            try
-            {
-                if (!process.HasExited)
-                {
-                    process.Kill(entireProcessTree: true);
-                }
-
-                process.WaitForExit(5000);
-            }
-            catch (InvalidOperationException)
-            {
-                // already gone
-            }
-            finally
-            {
-                process.Dispose();
+                ExitCleanup.Kill(process);
             }
         }
 

@@ -167,21 +167,31 @@ public sealed class ProtoSwarmQuorum : IRaftQuorum
     private async Task<Manager> StartManagerAsync(ulong raftId)
     {
         var port = int.Parse(_addresses[raftId].Split(':')[1], CultureInfo.InvariantCulture);
+        var manager = await StartMemberAsync(raftId, port, PathOf(raftId), SealerOf(raftId), _loggerFactory, id => _addresses.GetValueOrDefault(id));
+        _managers.Add(manager);
+        return manager;
+    }
+
+    /// <summary>
+    /// One manager's Raft peer as `SwarmMember.StartManager` wires it (Proto.Remote on a loopback port, a RaftActor
+    /// named `raft` over its own sealed raft.db, store, pending, view, proposer) plus the `bench-writer` actor; the
+    /// in-process quorum and each <see cref="RaftMemberProcess"/> start their members with it.
+    /// </summary>
+    internal static async Task<Manager> StartMemberAsync(ulong raftId, int port, string path, ProtoSwarm.Persistence.Sealing.Sealer sealer, ILoggerFactory loggerFactory, Func<ulong, string?> addressOf)
+    {
         var system = new ActorSystem(new ActorSystemConfig().WithDeveloperSupervisionLogging(false))
             .WithRemote(RemoteConfigFactory.ForNode(new IPEndPoint(IPAddress.Loopback, port), "127.0.0.1").WithProtoMessages(WrappersReflection.Descriptor));
         await system.Remote().StartAsync();
 
-        var (file, disk) = RaftLogFile.Open(PathOf(raftId), ClusterId, raftId, SealerOf(raftId));
+        var (file, disk) = RaftLogFile.Open(path, ClusterId, raftId, sealer);
         var store = new SwarmStore(StoreState.Empty);
         var pending = new RaftPending();
         var view = new RaftView(raftId);
-        var settings = new RaftSettings(ClusterId, raftId, file, disk, store, pending, TimeProvider.System, _loggerFactory, view, system.Address, id => _addresses.GetValueOrDefault(id));
+        var settings = new RaftSettings(ClusterId, raftId, file, disk, store, pending, TimeProvider.System, loggerFactory, view, system.Address, addressOf);
         var raft = system.Root.SpawnNamed(Props.FromProducer(() => new RaftActor(settings)), "raft");
         var proposer = new RaftProposer(system.Root, raft, pending, ProposalTimeout);
         system.Root.SpawnNamed(Props.FromProducer(() => new BenchWriterActor(proposer, store)), WriterName);
-        var manager = new Manager(raftId, system, file, view, raft);
-        _managers.Add(manager);
-        return manager;
+        return new Manager(raftId, system, file, view, raft);
     }
 
     private static async Task AddLearnerAsync(Manager leader, ulong raftId, Stopwatch deadline, TimeSpan timeout)
@@ -241,5 +251,5 @@ public sealed class ProtoSwarmQuorum : IRaftQuorum
         return sealer;
     }
 
-    private sealed record Manager(ulong RaftId, ActorSystem System, RaftLogFile File, RaftView View, PID Raft);
+    internal sealed record Manager(ulong RaftId, ActorSystem System, RaftLogFile File, RaftView View, PID Raft);
 }

@@ -1,18 +1,11 @@
 using System.Globalization;
-using System.Net;
 using System.Runtime;
-using Google.Protobuf.WellKnownTypes;
 using Microsoft.Extensions.Logging;
 using Proto;
 using Proto.Remote;
-using Proto.Remote.GrpcNet;
-using ProtoSwarm.Actors.Managers;
 using ProtoSwarm.Actors.Raft;
-using ProtoSwarm.Actors.Store;
 using ProtoSwarm.Contracts;
 using ProtoSwarm.Hosting.Runtime;
-using ProtoSwarm.Networking.Remote;
-using ProtoSwarm.Persistence;
 using ProtoSwarm.Raft;
 
 namespace ProtoSwarm.Benchmarks.Raft;
@@ -55,19 +48,9 @@ internal static class RaftMemberProcess
             RaftBootstrap.Create(path, sealer, ProtoSwarmQuorum.ClusterId, raftId, [], DateTimeOffset.UtcNow);
         }
 
-        var system = new ActorSystem(new ActorSystemConfig().WithDeveloperSupervisionLogging(false))
-            .WithRemote(RemoteConfigFactory.ForNode(new IPEndPoint(IPAddress.Loopback, port), "127.0.0.1").WithProtoMessages(WrappersReflection.Descriptor));
-        await system.Remote().StartAsync();
-
-        var (file, disk) = RaftLogFile.Open(path, ProtoSwarmQuorum.ClusterId, raftId, sealer);
-        using var _ = file;
-        var store = new SwarmStore(StoreState.Empty);
-        var pending = new RaftPending();
-        var view = new RaftView(raftId);
-        var settings = new RaftSettings(ProtoSwarmQuorum.ClusterId, raftId, file, disk, store, pending, TimeProvider.System, loggerFactory, view, system.Address, id => peers.GetValueOrDefault(id));
-        var raft = system.Root.SpawnNamed(Props.FromProducer(() => new RaftActor(settings)), "raft");
-        var proposer = new RaftProposer(system.Root, raft, pending, ProtoSwarmQuorum.ProposalTimeout);
-        system.Root.SpawnNamed(Props.FromProducer(() => new BenchWriterActor(proposer, store)), ProtoSwarmQuorum.WriterName);
+        var member = await ProtoSwarmQuorum.StartMemberAsync(raftId, port, path, sealer, loggerFactory, id => peers.GetValueOrDefault(id));
+        var (system, view, raft) = (member.System, member.View, member.Raft);
+        using var _ = member.File;
 
         // What the parent checks: that the environment gave this process the product's GC.
         Console.WriteLine($"ready pid={Environment.ProcessId} server-gc={GCSettings.IsServerGC} latency-mode={GCSettings.LatencyMode}");

@@ -35,5 +35,9 @@ public static class X509Conversions
     public static X509Certificate2 ToX509Certificate2(string certificatePem, string privateKeyPem) =>
         X509Certificate2.CreateFromPem(certificatePem, privateKeyPem);
 
+    /// <summary>Every certificate in a PEM text, in order (roots to trust, or a certificate and what follows it in its chain).</summary>
+    public static X509Certificate2[] ReadCertificates(string pem) =>
+        [.. Pem.ReadCertificates(pem).Select(ToX509Certificate2)];
+
     public static BcCertificate ToBouncyCastle(X509Certificate2 certificate) => new(certificate.RawData);
 }

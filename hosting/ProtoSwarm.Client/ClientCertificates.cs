@@ -1,6 +1,5 @@
 using ProtoSwarm.Contracts;
 using ProtoSwarm.Networking.Security;
-using ProtoSwarm.Pki;
 
 namespace ProtoSwarm.Client;
 
@@ -40,14 +39,8 @@ public static class ClientCertificates
 
         try
         {
-            var certificate = X509Conversions.ToX509Certificate2(File.ReadAllText(Path.Combine(dir, CertificateFile)), File.ReadAllText(Path.Combine(dir, KeyFile)));
-            if (!SwarmPeer.TryParse(certificate.SubjectName, out var self, out var error))
-            {
-                throw new SwarmCommandException(RejectCode.InvalidArgument, $"{Path.Combine(dir, CertificateFile)} is not a swarm certificate: {error}.");
-            }
-
-            var roots = Pem.ReadCertificates(File.ReadAllText(Path.Combine(dir, CaFile))).Select(X509Conversions.ToX509Certificate2);
-            return new SwarmCredentials(certificate, new SwarmCertificateValidator(roots, self.ClusterId));
+            return SwarmCredentials.FromPem(
+                File.ReadAllText(Path.Combine(dir, CertificateFile)), File.ReadAllText(Path.Combine(dir, KeyFile)), File.ReadAllText(Path.Combine(dir, CaFile)));
         }
         catch (Exception e) when (e is FormatException or ArgumentException or IOException or System.Security.Cryptography.CryptographicException)
         {

@@ -44,20 +44,8 @@ public sealed class NodeCertificateFiles
     /// The node's credentials for TLS, trusting the saved root(s) for <paramref name="clusterId"/>. swarm-node.crt holds the
     /// node's certificate and, during a CA rotation, the cross-signed new root after it (as docker's does).
     /// </summary>
-    public SwarmCredentials Load(string clusterId)
-    {
-        var chainPem = File.ReadAllText(CertificatePath);
-        var certificate = X509Conversions.ToX509Certificate2(chainPem, ReadKeyPem());
-        var intermediates = Intermediates(chainPem);
-        return new SwarmCredentials(certificate, Validator(ReadRootPem(), clusterId, intermediates: intermediates), intermediates);
-    }
-
-    /// <summary>What follows the node's own certificate in a chain.</summary>
-    public static X509Certificate2[] Intermediates(string chainPem) =>
-        [.. Pem.ReadCertificates(chainPem).Skip(1).Select(X509Conversions.ToX509Certificate2)];
-
-    public static X509Certificate2[] Roots(string rootsPem) =>
-        [.. Pem.ReadCertificates(rootsPem).Select(X509Conversions.ToX509Certificate2)];
+    public SwarmCredentials Load(string clusterId) =>
+        SwarmCredentials.FromPem(File.ReadAllText(CertificatePath), ReadKeyPem(), ReadRootPem(), clusterId);
 
     /// <summary>When the node should ask for a new certificate: a random point between 50% and 80% of its life.</summary>
     public DateTimeOffset RenewAt(Random random)
@@ -74,8 +62,8 @@ public sealed class NodeCertificateFiles
         }
     }
 
-    public static SwarmCertificateValidator Validator(string rootPem, string clusterId, IReadOnlySet<string>? removed = null, IEnumerable<X509Certificate2>? intermediates = null) =>
-        new(Roots(rootPem), clusterId, removed, intermediates: intermediates);
+    public static SwarmCertificateValidator Validator(string rootPem, string clusterId) =>
+        new(X509Conversions.ReadCertificates(rootPem), clusterId);
 
     /// <summary>Only the roots file changes: the roots to trust moved on (a CA rotation started or finished).</summary>
     public void SaveRoots(string rootsPem) => WriteAtomically(RootPath, rootsPem, secret: false);

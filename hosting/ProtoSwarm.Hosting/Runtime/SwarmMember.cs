@@ -216,7 +216,7 @@ internal sealed partial class SwarmMember : IAsyncDisposable
         if (!string.Equals(cluster.TrustedRootsPem, _trustedRootsPem, StringComparison.Ordinal) && cluster.TrustedRootsPem.Length > 0)
         {
             // A CA rotation: trust what the store says before any node presents a certificate from the new root.
-            Credentials.Trust(Credentials.Validator.WithRoots(NodeCertificateFiles.Roots(cluster.TrustedRootsPem), NodeCertificateFiles.Roots(cluster.CrossSignedRootPem)));
+            Credentials.TrustRoots(cluster.TrustedRootsPem, cluster.CrossSignedRootPem);
             _trustedRootsPem = cluster.TrustedRootsPem;
         }
 

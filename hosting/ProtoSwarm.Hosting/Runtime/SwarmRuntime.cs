@@ -742,10 +742,10 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
 
         if (!string.Equals(ack.TrustedRootsPem, _trustedRootsPem, StringComparison.Ordinal))
         {
-            var roots = NodeCertificateFiles.Roots(ack.TrustedRootsPem);
-            credentials.Trust(credentials.Validator.WithRoots(roots, NodeCertificateFiles.Roots(ack.IntermediatesPem)));
+            credentials.TrustRoots(ack.TrustedRootsPem, ack.IntermediatesPem);
             _certificates.SaveRoots(ack.TrustedRootsPem);
             _trustedRootsPem = ack.TrustedRootsPem;
+            var roots = X509Conversions.ReadCertificates(ack.TrustedRootsPem);
             var current = new SwarmCertificateValidator([roots[0]], state.ClusterId);
             _renewForRotation = !current.Validate(credentials.Certificate, PeerUsage.Client).IsAccepted;
             LogRootsChanged(_logger, state.NodeId, roots.Length, _renewForRotation);
@@ -838,9 +838,8 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
             if (reply is CertificateIssued issued)
             {
                 _certificates.Save(issued.RootCaPem, issued.CertificatePem + issued.IntermediatesPem, key.ExportPrivateKeyPem());
-                var intermediates = NodeCertificateFiles.Intermediates(issued.CertificatePem + issued.IntermediatesPem);
-                credentials.Trust(credentials.Validator.WithRoots(NodeCertificateFiles.Roots(issued.RootCaPem), intermediates));
-                credentials.Renew(X509Conversions.ToX509Certificate2(issued.CertificatePem, key.ExportPrivateKeyPem()), intermediates);
+                credentials.TrustRoots(issued.RootCaPem, issued.IntermediatesPem);
+                credentials.Renew(X509Conversions.ToX509Certificate2(issued.CertificatePem, key.ExportPrivateKeyPem()), X509Conversions.ReadCertificates(issued.IntermediatesPem));
                 _renewAt = _certificates.RenewAt(Random.Shared);
                 LogCertificateRenewed(_logger, state.NodeId, issued.Role, reason, _renewAt);
                 return true;

@@ -27,6 +27,21 @@ public sealed class SwarmCredentials
         _current = new Identity(certificate, validator, self, Context(certificate, intermediates));
     }
 
+    /// <summary>
+    /// Credentials from PEM texts: the certificate followed by what it presents after itself (the cross-signed root
+    /// during a CA rotation), its private key, and the roots to trust; the cluster is the one the certificate names
+    /// unless given.
+    /// </summary>
+    public static SwarmCredentials FromPem(string chainPem, string keyPem, string rootsPem, string? clusterId = null)
+    {
+        var certificate = X509Conversions.ToX509Certificate2(chainPem, keyPem);
+        if (!SwarmPeer.TryParse(certificate.SubjectName, out var self, out var error))
+            throw new ArgumentException($"the certificate is not a swarm certificate: {error}", nameof(chainPem));
+        var intermediates = X509Conversions.ReadCertificates(chainPem)[1..];
+        var validator = new SwarmCertificateValidator(X509Conversions.ReadCertificates(rootsPem), clusterId ?? self.ClusterId, intermediates: intermediates);
+        return new SwarmCredentials(certificate, validator, intermediates);
+    }
+
     /// <summary>Raised for every peer certificate refused, on the handshake's thread.</summary>
     public event Action<PeerValidation>? Refused;
 
@@ -50,6 +65,10 @@ public sealed class SwarmCredentials
         var next = new SwarmCredentials(certificate, Validator, intermediates);
         _current = next._current;
     }
+
+    /// <summary>New roots to trust and known intermediates, from PEM texts (a CA rotation starting or ending).</summary>
+    public void TrustRoots(string rootsPem, string intermediatesPem) =>
+        Trust(Validator.WithRoots(X509Conversions.ReadCertificates(rootsPem), X509Conversions.ReadCertificates(intermediatesPem)));
 
     /// <summary>New trust: other roots (a CA rotation) or another list of removed nodes.</summary>
     public void Trust(SwarmCertificateValidator validator)

@@ -36,7 +36,11 @@ public sealed record ManagerAddress(
     [property: Key(1)] string Addr,
     [property: Key(2)] bool Leader);
 
-/// <summary>Sent by every node's agent to the managers' dispatcher, every heartbeat period.</summary>
+/// <summary>
+/// Sent by every node's agent to the managers' dispatcher, every heartbeat period. AssignmentsEpoch
+/// and AssignmentsSequence are the last <see cref="TaskAssignments"/> the agent applied, so the
+/// leader resends the whole set when the node missed one or the leader changed.
+/// </summary>
 [MessagePackObject]
 public sealed record NodeHeartbeat(
     [property: Key(0)] string NodeId,
@@ -44,7 +48,9 @@ public sealed record NodeHeartbeat(
     [property: Key(2)] string Addr,
     [property: Key(3)] MemberInfo Member,
     [property: Key(4)] NodeDescription Description,
-    [property: Key(5)] NodeRole Role);
+    [property: Key(5)] NodeRole Role,
+    [property: Key(6)] string AssignmentsEpoch = "",
+    [property: Key(7)] long AssignmentsSequence = 0);
 
 /// <summary>
 /// The dispatcher's answer: when to beat next, the cluster members (the swarm's node list is the

@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using Microsoft.Extensions.Logging;
 using Proto;
 using Proto.Timers;
+using ProtoSwarm.Actors.Agent.Tasks;
 using ProtoSwarm.Actors.Managers;
 using ProtoSwarm.Contracts;
 
@@ -18,16 +19,23 @@ public sealed record AgentSettings(
     ImmutableArray<ManagerAddress> Managers,
     TimeProvider Time,
     Action<HeartbeatAck> OnAck,
-    Action<HeartbeatRejected> OnRejected);
+    Action<HeartbeatRejected> OnRejected,
+    Func<Props>? TaskSupervisor = null);
 
 /// <summary>
 /// A node's own side (named <c>agent</c>, on every node): it beats to the managers' dispatcher,
 /// preferring the leader and moving on to the next manager when one does not answer, and hands
-/// each answer (members, managers, wanted role) to the node host.
+/// each answer (members, managers, wanted role) to the node host. It takes the tasks the leader
+/// assigns (<see cref="TaskAssignments"/>, in sequence; a gap makes its heartbeats ask for the whole
+/// set again) and hands them to its task supervisor (child <c>tasks</c>), and it reports what the
+/// tasks do to the leader's dispatcher: one report in flight at a time, everything that changed
+/// meanwhile in the next, each status kept until a leader has stored it.
 /// </summary>
 public sealed partial class AgentActor : IActor
 {
     private static readonly TimeSpan RequestTimeout = TimeSpan.FromMilliseconds(1500);
+    private static readonly TimeSpan ReportTimeout = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan ReportRetry = TimeSpan.FromMilliseconds(250);
 
     private readonly AgentSettings _settings;
     private readonly ILogger _logger;
@@ -37,6 +45,13 @@ public sealed partial class AgentActor : IActor
     private int _periodMs = 500;
     private CancellationTokenSource? _next;
     private string? _redirect;
+    private string? _leaderAddr;
+    private PID? _tasks;
+    private string _assignmentsEpoch = string.Empty;
+    private long _assignmentsSequence;
+    private readonly Dictionary<string, TaskObservedStatus> _unreported = new(StringComparer.Ordinal);
+    private bool _reporting;
+    private bool _retryScheduled;
 
     public AgentActor(AgentSettings settings, ILoggerFactory loggerFactory)
     {
@@ -47,11 +62,133 @@ public sealed partial class AgentActor : IActor
 
     public Task ReceiveAsync(IContext context) => context.Message switch
     {
-        Started => Beat(context),
+        Started => OnStarted(context),
         BeatTick => Beat(context),
+        TaskAssignments assignments => OnAssignments(context, assignments),
+        TaskStatusChanged changed => OnTaskStatus(context, changed),
+        ReportTick => OnReportTick(context),
         Stopping => OnStopping(),
         _ => Task.CompletedTask,
     };
+
+    private Task OnStarted(IContext context)
+    {
+        if (_settings.TaskSupervisor is { } supervisor)
+        {
+            _tasks = context.SpawnNamed(supervisor(), "tasks");
+        }
+
+        return Beat(context);
+    }
+
+    /// <summary>
+    /// Applies the leader's assignments in sequence: a whole set starts a new sequence; a change is
+    /// taken only right after the one before it. A gap is dropped, and the next heartbeat, which
+    /// shows no epoch, makes the leader send the whole set.
+    /// </summary>
+    private Task OnAssignments(IContext context, TaskAssignments assignments)
+    {
+        if (assignments.NodeId != _settings.NodeId)
+        {
+            return Task.CompletedTask;
+        }
+
+        if (!assignments.Full && (assignments.Epoch != _assignmentsEpoch || assignments.Sequence != _assignmentsSequence + 1))
+        {
+            LogAssignmentGap(_logger, assignments.Sequence, _assignmentsSequence);
+            _assignmentsEpoch = string.Empty;
+            return Task.CompletedTask;
+        }
+
+        _assignmentsEpoch = assignments.Epoch;
+        _assignmentsSequence = assignments.Sequence;
+        if (_tasks is not null)
+        {
+            context.Send(_tasks, assignments);
+            return Task.CompletedTask;
+        }
+
+        // No executor on this node: every task that reaches it is refused, with the reason.
+        var now = _settings.Time.GetUtcNow();
+        foreach (var task in assignments.Tasks.Where(t => t.Status.State < TaskState.Accepted && t.DesiredState <= TaskState.Complete))
+        {
+            _unreported[task.Id] = new TaskObservedStatus(TaskState.Rejected, now, "rejected",
+                "this node runs no tasks: its node host was started without a task executor (protoswarmd --executor)");
+        }
+
+        SendReport(context);
+        return Task.CompletedTask;
+    }
+
+    private Task OnTaskStatus(IContext context, TaskStatusChanged changed)
+    {
+        _unreported[changed.TaskId] = changed.Status;
+        SendReport(context);
+        return Task.CompletedTask;
+    }
+
+    private Task OnReportTick(IContext context)
+    {
+        _retryScheduled = false;
+        SendReport(context);
+        return Task.CompletedTask;
+    }
+
+    private void SendReport(IContext context)
+    {
+        if (_reporting || _unreported.Count == 0)
+        {
+            return;
+        }
+
+        if (_leaderAddr is not { } leader)
+        {
+            RetryReport(context);
+            return;
+        }
+
+        _reporting = true;
+        var sent = _unreported.ToList();
+        var report = new TaskStatusReport(_settings.NodeId, [.. sent.Select(kv => new TaskStatusUpdate(kv.Key, kv.Value))]);
+        var request = context.RequestAsync<object>(new PID(leader, Kinds.Dispatcher), report, ReportTimeout);
+        context.ReenterAfter(request, task =>
+        {
+            _reporting = false;
+            if (task.IsCompletedSuccessfully && task.Result is TaskStatusReportAck)
+            {
+                foreach (var (id, status) in sent)
+                {
+                    // Keep a status that changed while the report was on its way.
+                    if (_unreported.TryGetValue(id, out var now) && ReferenceEquals(now, status))
+                    {
+                        _unreported.Remove(id);
+                    }
+                }
+
+                SendReport(context);
+            }
+            else
+            {
+                if (task.IsCompletedSuccessfully && task.Result is HeartbeatRejected { LeaderAddr.Length: > 0 } rejected)
+                {
+                    _leaderAddr = rejected.LeaderAddr;
+                }
+
+                RetryReport(context);
+            }
+
+            return Task.CompletedTask;
+        });
+    }
+
+    private void RetryReport(IContext context)
+    {
+        if (!_retryScheduled)
+        {
+            _retryScheduled = true;
+            context.Scheduler(_settings.Time).SendOnce(ReportRetry, context.Self, ReportTick.Instance);
+        }
+    }
 
     private Task OnStopping()
     {
@@ -69,7 +206,8 @@ public sealed partial class AgentActor : IActor
         }
 
         var target = PickTarget();
-        var heartbeat = new NodeHeartbeat(_settings.NodeId, _settings.ClusterId, _settings.Addr, _settings.Member, _settings.Description, _settings.Role());
+        var heartbeat = new NodeHeartbeat(_settings.NodeId, _settings.ClusterId, _settings.Addr, _settings.Member, _settings.Description, _settings.Role(),
+            _assignmentsEpoch, _assignmentsSequence);
         var request = context.RequestAsync<object>(new PID(target.Addr, Kinds.Dispatcher), heartbeat, RequestTimeout);
         context.ReenterAfter(request, task =>
         {
@@ -132,6 +270,7 @@ public sealed partial class AgentActor : IActor
         }
 
         _failures = 0;
+        _leaderAddr = target.Addr;
         _periodMs = Math.Clamp(ack.PeriodMilliseconds, 100, 10_000);
         if (!ack.Managers.IsDefaultOrEmpty)
         {
@@ -166,8 +305,16 @@ public sealed partial class AgentActor : IActor
     [LoggerMessage(Level = LogLevel.Information, Message = "Heartbeats reach manager {Addr} again after {Failures} failures")]
     private static partial void LogReconnected(ILogger logger, string addr, int failures);
 
+    [LoggerMessage(Level = LogLevel.Information, Message = "Task assignments {Sequence} arrived after {Applied}: one was lost; asking the leader for the whole set")]
+    private static partial void LogAssignmentGap(ILogger logger, long sequence, long applied);
+
     private sealed record BeatTick
     {
         public static readonly BeatTick Instance = new();
+    }
+
+    private sealed record ReportTick
+    {
+        public static readonly ReportTick Instance = new();
     }
 }

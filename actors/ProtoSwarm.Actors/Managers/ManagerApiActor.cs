@@ -140,6 +140,12 @@ public sealed partial class ManagerApiActor : IActor
             UpdateSwarm m => await OnUpdateSwarm(m),
             GetUnlockKey m => await OnGetUnlockKey(m),
             RotateCa m => await OnRotateCa(m),
+            CreateService m => await OnCreateService(m),
+            UpdateService m => await OnUpdateService(m),
+            RemoveService m => await OnRemoveService(m),
+            InspectService m => OnInspectService(m),
+            ListServices => OnListServices(),
+            ListTasks m => OnListTasks(m),
             _ => null,
         };
     }

@@ -26,4 +26,6 @@ public static class Kinds
     public const string Agent = "agent";
 
     public const string Raft = "raft";
+
+    public const string Orchestrator = "orchestrator";
 }

@@ -34,6 +34,7 @@ public sealed partial class DispatcherActor : IActor
     {
         Started => OnStarted(context),
         NodeHeartbeat heartbeat => OnHeartbeat(context, heartbeat),
+        TaskStatusReport report => OnStatusReport(context, report),
         SweepTick => OnSweep(context),
         Stopping => OnStopping(),
         _ => Task.CompletedTask,
@@ -97,6 +98,25 @@ public sealed partial class DispatcherActor : IActor
             cluster?.TrustedRootsPem ?? string.Empty,
             cluster?.CrossSignedRootPem ?? string.Empty,
             cluster?.RemovedNodes ?? []));
+        return Task.CompletedTask;
+    }
+
+    /// <summary>A node's task statuses go to its node actor, which stores them and answers; only the leader takes them.</summary>
+    private Task OnStatusReport(IContext context, TaskStatusReport report)
+    {
+        if (!_manager.Raft.IsLeader || !_manager.Raft.CaughtUp)
+        {
+            context.Respond(new HeartbeatRejected("this manager is not the leader", Removed: false, LeaderAddr()));
+            return Task.CompletedTask;
+        }
+
+        if (_manager.Store.Current.Get<NodeObject>(report.NodeId) is null)
+        {
+            context.Respond(new HeartbeatRejected($"node {report.NodeId} was removed from the swarm", Removed: true));
+            return Task.CompletedTask;
+        }
+
+        context.Forward(NodeActorOf(context, report.NodeId));
         return Task.CompletedTask;
     }
 

@@ -10,17 +10,34 @@ namespace ProtoSwarm.Actors.Nodes;
 /// <summary>
 /// One node as the managers see it (one actor per node, living with the leader's dispatcher): it
 /// takes the node's heartbeats, and writes Ready when they arrive and Down when they stop. It
-/// writes only changes, so a steady heartbeat costs no disk write.
+/// writes only changes, so a steady heartbeat costs no disk write. It is also the node's end of the
+/// dispatch: it streams the tasks assigned to the node to the node's agent (the whole set first,
+/// then what changed, see <see cref="TaskAssignments"/>) and stores the statuses the agent reports.
 /// </summary>
 public sealed partial class NodeActor : IActor
 {
     private static readonly TimeSpan CheckInterval = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>How often the node's tasks are compared with what was sent, when the store changed.</summary>
+    private static readonly TimeSpan AssignInterval = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>A heartbeat that still shows an older sequence this long after a send means a message was lost.</summary>
+    private static readonly TimeSpan ResyncAfter = TimeSpan.FromSeconds(2);
+
+    private const int StatusRetries = 5;
+
     private readonly ManagerContext _manager;
     private readonly ILogger _logger;
     private readonly string _nodeId;
+    private readonly string _epoch = SwarmIds.NewRequestId();
+    private readonly Dictionary<string, ulong> _sent = new(StringComparer.Ordinal);
     private DateTimeOffset _lastHeartbeat;
     private CancellationTokenSource? _timer;
+    private CancellationTokenSource? _assignTimer;
+    private long _sequence;
+    private bool _fullNeeded = true;
+    private ulong _assignedAtIndex;
+    private DateTimeOffset _lastSendAt;
 
     public NodeActor(ManagerContext manager, string nodeId)
     {
@@ -34,6 +51,8 @@ public sealed partial class NodeActor : IActor
         Started => OnStarted(context),
         NodeHeartbeat heartbeat => OnHeartbeat(heartbeat),
         LivenessTick => OnTick(),
+        AssignTick => OnAssign(context),
+        TaskStatusReport report => OnStatusReport(context, report),
         Stopping => OnStopping(),
         _ => Task.CompletedTask,
     };
@@ -43,12 +62,14 @@ public sealed partial class NodeActor : IActor
         // A fresh activation gives the node a full grace period before judging it.
         _lastHeartbeat = _manager.Time.GetUtcNow();
         _timer = context.Scheduler(_manager.Time).SendRepeatedly(CheckInterval, context.Self, LivenessTick.Instance);
+        _assignTimer = context.Scheduler(_manager.Time).SendRepeatedly(AssignInterval, context.Self, AssignTick.Instance);
         return Task.CompletedTask;
     }
 
     private Task OnStopping()
     {
         _timer?.Cancel();
+        _assignTimer?.Cancel();
         return Task.CompletedTask;
     }
 
@@ -56,6 +77,12 @@ public sealed partial class NodeActor : IActor
     {
         var now = _manager.Time.GetUtcNow();
         _lastHeartbeat = now;
+        if ((heartbeat.AssignmentsEpoch != _epoch || heartbeat.AssignmentsSequence < _sequence) && now - _lastSendAt > ResyncAfter)
+        {
+            // The agent has not applied what this manager sent (a restarted node, a lost message): send the whole set.
+            _fullNeeded = true;
+        }
+
         for (var attempt = 0; attempt < 3; attempt++)
         {
             var node = _manager.Store.Current.Get<NodeObject>(_nodeId);
@@ -123,6 +150,95 @@ public sealed partial class NodeActor : IActor
         }
     }
 
+    /// <summary>The tasks a node is told about: those assigned to it, until they are deleted from the store.</summary>
+    public static bool IsAssignedTo(TaskObject task, string nodeId) => task.NodeId == nodeId && task.Status.State >= TaskState.Assigned;
+
+    private Task OnAssign(IContext context)
+    {
+        var state = _manager.Store.Current;
+        if (!_fullNeeded && state.Index == _assignedAtIndex)
+        {
+            return Task.CompletedTask;
+        }
+
+        var node = state.Get<NodeObject>(_nodeId);
+        if (node?.Member is not { } member || node.Status.State != NodeState.Ready)
+        {
+            // Nothing reaches a node that is not up; it gets the whole set when it is back.
+            _fullNeeded = true;
+            return Task.CompletedTask;
+        }
+
+        _assignedAtIndex = state.Index;
+        var tasks = state.List<TaskObject>().Where(t => IsAssignedTo(t, _nodeId)).ToList();
+        var full = _fullNeeded;
+        var changed = full ? tasks : tasks.Where(t => !_sent.TryGetValue(t.Id, out var v) || v != t.Meta.Version).ToList();
+        var current = tasks.Select(t => t.Id).ToHashSet(StringComparer.Ordinal);
+        var removed = full ? [] : _sent.Keys.Where(id => !current.Contains(id)).ToList();
+        if (!full && changed.Count == 0 && removed.Count == 0)
+        {
+            return Task.CompletedTask;
+        }
+
+        _sent.Clear();
+        foreach (var task in tasks)
+        {
+            _sent[task.Id] = task.Meta.Version;
+        }
+
+        _fullNeeded = false;
+        _sequence++;
+        _lastSendAt = _manager.Time.GetUtcNow();
+        var agent = new PID($"{member.Host}:{member.Port}", Kinds.Agent);
+        context.Send(agent, new TaskAssignments(_nodeId, _epoch, _sequence, full, [.. changed], [.. removed]));
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Stores what the node says its tasks did. Only moves forward are written (a report repeated
+    /// after a lost answer changes nothing), and only for tasks assigned to this node. Answered once
+    /// stored, so the agent keeps a report until then and sends it again to whoever leads.
+    /// </summary>
+    private async Task OnStatusReport(IContext context, TaskStatusReport report)
+    {
+        var stored = 0;
+        for (var attempt = 0; attempt <= StatusRetries; attempt++)
+        {
+            var state = _manager.Store.Current;
+            var changes = new List<StoreChange>();
+            foreach (var update in report.Updates)
+            {
+                if (state.Get<TaskObject>(update.TaskId) is { } task && task.NodeId == _nodeId &&
+                    Orchestration.TaskStates.CanMove(task.Status.State, update.Status.State))
+                {
+                    changes.Add(StoreChange.Update(task with { Status = update.Status }));
+                }
+            }
+
+            try
+            {
+                if (changes.Count > 0)
+                {
+                    await _manager.Proposer.ProposeAsync(changes);
+                }
+
+                stored = changes.Count;
+                break;
+            }
+            catch (StoreConflictException) when (attempt < StatusRetries)
+            {
+                // A task changed since it was read (its desired state, say): read again and keep only real moves.
+            }
+            catch (StoreConflictException)
+            {
+                context.Respond(new CommandRejected(RejectCode.Conflict, "The tasks kept changing while their statuses were stored; send them again."));
+                return;
+            }
+        }
+
+        context.Respond(new TaskStatusReportAck(stored));
+    }
+
     private static bool SameMember(MemberInfo? a, MemberInfo? b) =>
         a is not null && b is not null && a.MemberId == b.MemberId && a.Host == b.Host && a.Port == b.Port &&
         a.Kinds.AsSpan().SequenceEqual(b.Kinds.AsSpan());
@@ -136,5 +252,10 @@ public sealed partial class NodeActor : IActor
     private sealed record LivenessTick
     {
         public static readonly LivenessTick Instance = new();
+    }
+
+    private sealed record AssignTick
+    {
+        public static readonly AssignTick Instance = new();
     }
 }

@@ -100,6 +100,9 @@ internal sealed record LabPlan(string Name, string Root, IReadOnlyList<LabNodePl
         "--advertise-addr", node.Address.ToString(),
         "--control-socket", node.ControlSocket,
         "--hostname", node.Name,
+
+        // Until the container runtime lands, lab nodes run tasks with the test executor (no process is started).
+        "--executor", "fake",
     ];
 
     public static string CidrOf(IPAddress address) =>

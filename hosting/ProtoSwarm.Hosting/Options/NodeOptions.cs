@@ -34,6 +34,9 @@ public sealed record NodeOptions
     /// <summary>A manager's Raft data key, wrapped by the node's key or, with autolock, by the unlock key.</summary>
     public string RaftDataKeyPath => Path.Combine(StateDir, "keys", "raft.dek");
 
+    /// <summary>What runs this node's tasks: "none" (they are refused with the reason) or "fake" (FakeExecutor, for tests and the lab).</summary>
+    public string Executor { get; init; } = "none";
+
     /// <summary>The node's TLS identity: swarm-root-ca.crt, swarm-node.crt and swarm-node.key (0600), as docker's swarm/certificates.</summary>
     public string CertificatesDir => Path.Combine(StateDir, "certificates");
 }

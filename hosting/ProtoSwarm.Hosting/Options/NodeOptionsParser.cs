@@ -22,6 +22,8 @@ public static class NodeOptionsParser
           --control-socket PATH    The local control socket (default STATE/control.sock, root-only)
           --hostname NAME          The node's name in the swarm (default: this machine's hostname)
           --log-level LEVEL        trace, debug, information, warning or error (default information)
+          --executor KIND          What runs this node's tasks: none (default: tasks are refused) or
+                                   fake (a test executor that runs no process; see FakeExecutor)
           -h, --help               Show this help
         """;
 
@@ -124,6 +126,20 @@ public static class NodeOptionsParser
                         else
                         {
                             errors.Add($"--log-level {level}: use trace, debug, information, warning or error.");
+                        }
+                    }
+
+                    break;
+                case "--executor":
+                    if (Value() is { } executor)
+                    {
+                        if (executor is "none" or "fake")
+                        {
+                            options = options with { Executor = executor };
+                        }
+                        else
+                        {
+                            errors.Add($"--executor {executor}: use none or fake (real containers arrive with the container runtime).");
                         }
                     }
 

@@ -6,6 +6,7 @@ using Proto.Cluster.Partition;
 using ProtoSwarm.Actors.Agent;
 using ProtoSwarm.Actors.Managers;
 using ProtoSwarm.Actors.Nodes;
+using ProtoSwarm.Actors.Orchestration.Actors;
 using ProtoSwarm.Actors.Raft;
 using ProtoSwarm.Actors.Store;
 using ProtoSwarm.Contracts;
@@ -99,7 +100,7 @@ internal sealed partial class SwarmMember : IAsyncDisposable
                 .Setup("protoswarm-" + state.ClusterId, member._provider, new PartitionIdentityLookup())
                 .WithHeartbeatExpiration(GossipHeartbeatExpiration)
                 .WithActorRequestTimeout(TimeSpan.FromSeconds(5));
-            var policy = new RemoteAccessPolicy([Kinds.Raft, Kinds.ManagerApi, Kinds.Dispatcher, Kinds.Agent, Kinds.Node]);
+            var policy = new RemoteAccessPolicy([Kinds.Raft, Kinds.ManagerApi, Kinds.Dispatcher, Kinds.Agent, Kinds.Node, Kinds.Orchestrator]);
             member._remoteHost = await SwarmRemoteHost.StartAsync(
                 system,
                 options.ListenAddr,
@@ -166,6 +167,7 @@ internal sealed partial class SwarmMember : IAsyncDisposable
         var proposer = new RaftProposer(System.Root, raft, pending, ProposalTimeout);
         var manager = new ManagerContext(store, proposer, time, loggerFactory, view, raft);
         System.Root.SpawnNamed(Props.FromProducer(() => new DispatcherActor(manager)), Kinds.Dispatcher);
+        System.Root.SpawnNamed(Props.FromProducer(() => new OrchestratorActor(manager)), Kinds.Orchestrator);
         System.Root.SpawnNamed(Props.FromProducer(() => new ManagerApiRouter(() => Props.FromProducer(() => new ManagerApiActor(manager, AddressOf)))), Kinds.ManagerApi);
         Store = store;
         Proposer = proposer;

@@ -1,0 +1,130 @@
+using System.Collections.Immutable;
+using Microsoft.Extensions.Logging;
+using ProtoSwarm.Actors.Orchestration.Reconcile;
+using ProtoSwarm.Actors.Store;
+using ProtoSwarm.Contracts;
+
+namespace ProtoSwarm.Actors.Managers;
+
+/// <summary>`service create / update / rollback / rm / inspect / ls` and the task listing behind `service ps`.</summary>
+public sealed partial class ManagerApiActor
+{
+    /// <summary>No overlay network exists yet (they arrive with the networking issue), so a service naming one is refused.</summary>
+    private static readonly IReadOnlySet<string> KnownNetworks = ImmutableHashSet<string>.Empty;
+
+    private List<ServiceObject> Services() => [.. State.List<ServiceObject>()];
+
+    private async Task<object> OnCreateService(CreateService m)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var (created, rejected) = ServiceCommands.Create(m.Spec, Services(), KnownNetworks, SwarmIds.New(), _manager.Time.GetUtcNow());
+            if (created is null)
+            {
+                return rejected!;
+            }
+
+            try
+            {
+                await _manager.Proposer.ProposeAsync([StoreChange.Create(created)]);
+                LogServiceChanged(_logger, created.Id, created.Spec.Name, "created");
+                return new ServiceCreated(created.Id);
+            }
+            catch (StoreConflictException) when (attempt < ConflictRetries)
+            {
+            }
+        }
+    }
+
+    private async Task<object> OnUpdateService(UpdateService m)
+    {
+        var (service, rejected) = ServiceCommands.Resolve(Services(), m.ServiceRef);
+        if (service is null)
+        {
+            return rejected!;
+        }
+
+        var now = _manager.Time.GetUtcNow();
+        (ServiceObject? updated, rejected) = m.Rollback
+            ? ServiceCommands.Rollback(service, m.Version, now)
+            : m.Spec is null
+                ? (null, new CommandRejected(RejectCode.InvalidArgument, "The update carries no spec; send the whole new spec, or ask for a rollback."))
+                : ServiceCommands.Update(service, m.Version, m.Spec, KnownNetworks, now);
+        if (updated is null)
+        {
+            return rejected!;
+        }
+
+        try
+        {
+            var index = await _manager.Proposer.ProposeAsync([StoreChange.Update(updated)]);
+            LogServiceChanged(_logger, service.Id, service.Spec.Name, m.Rollback ? "rolled back" : "updated");
+            return new ServiceUpdated(service.Id, index);
+        }
+        catch (StoreConflictException)
+        {
+            return new CommandRejected(RejectCode.Conflict,
+                $"Service {service.Spec.Name} changed while it was being updated: update out of sequence; read it again and retry.");
+        }
+    }
+
+    private async Task<object> OnRemoveService(RemoveService m)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var (service, rejected) = ServiceCommands.Resolve(Services(), m.ServiceRef);
+            if (service is null)
+            {
+                return rejected!;
+            }
+
+            try
+            {
+                await _manager.Proposer.ProposeAsync([StoreChange.Delete(service)]);
+                LogServiceChanged(_logger, service.Id, service.Spec.Name, "removed");
+                return new ServiceRemoved(service.Id);
+            }
+            catch (StoreConflictException) when (attempt < ConflictRetries)
+            {
+                // The orchestrator wrote the service (an update's status) meanwhile: remove what is there now.
+            }
+        }
+    }
+
+    private object OnInspectService(InspectService m)
+    {
+        var (service, rejected) = ServiceCommands.Resolve(Services(), m.ServiceRef);
+        return service is null ? rejected! : new ServiceDetails(service, ReplicasOf(service));
+    }
+
+    private ServiceList OnListServices()
+    {
+        var tasks = State.List<TaskObject>().ToLookup(t => t.ServiceId, StringComparer.Ordinal);
+        var nodes = State.List<NodeObject>().ToList();
+        return new ServiceList([.. Services()
+            .OrderBy(s => s.Spec.Name, StringComparer.Ordinal)
+            .Select(s => new ServiceSummary(s, ServiceReconciler.Replicas(s, [.. tasks[s.Id]], nodes)))]);
+    }
+
+    private ServiceReplicas ReplicasOf(ServiceObject service) =>
+        ServiceReconciler.Replicas(service, [.. State.List<TaskObject>().Where(t => t.ServiceId == service.Id)], [.. State.List<NodeObject>()]);
+
+    private object OnListTasks(ListTasks m)
+    {
+        var services = Services();
+        var nodes = State.List<NodeObject>().ToList();
+        var (tasks, rejected) = ServiceCommands.SelectTasks(services, nodes, State.List<TaskObject>(), m);
+        if (rejected is not null)
+        {
+            return rejected;
+        }
+
+        return new TaskList(
+            tasks,
+            services.ToImmutableSortedDictionary(s => s.Id, s => s.Spec.Name, StringComparer.Ordinal),
+            nodes.ToImmutableSortedDictionary(n => n.Id, n => n.Description.Hostname, StringComparer.Ordinal));
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Service {ServiceId} ({Name}) {Change}")]
+    private static partial void LogServiceChanged(ILogger logger, string serviceId, string name, string change);
+}

@@ -1,0 +1,255 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Proto;
+using Proto.Timers;
+using ProtoSwarm.Actors.Managers;
+using ProtoSwarm.Actors.Store;
+using ProtoSwarm.Contracts;
+
+namespace ProtoSwarm.Actors.Orchestration.Actors;
+
+/// <summary>
+/// The swarm's orchestration (named <c>orchestrator</c>, on every manager, active on the Raft
+/// leader only, as swarmkit runs its orchestrators and scheduler on the leader). While this manager
+/// leads with everything committed applied, it keeps one <see cref="ServiceActor"/> per service
+/// (and per removed service whose tasks remain) and the <see cref="SchedulerActor"/>, watches the
+/// store from the index it started at, and tells each actor what concerns it: a service's own
+/// changes and its tasks' to that service, every node change to all of them, pending tasks and node
+/// changes to the scheduler. When it stops leading, it stops them all; the next leader starts its
+/// own from the store, which holds everything they decide.
+/// </summary>
+public sealed partial class OrchestratorActor : IActor
+{
+    private static readonly TimeSpan LeadershipCheck = TimeSpan.FromMilliseconds(100);
+
+    private readonly ManagerContext _manager;
+    private readonly ILogger _logger;
+    private readonly Dictionary<string, PID> _services = new(StringComparer.Ordinal);
+    private PID? _scheduler;
+    private int _generation;
+    private CancellationTokenSource? _watch;
+    private CancellationTokenSource? _timer;
+
+    public OrchestratorActor(ManagerContext manager)
+    {
+        _manager = manager;
+        _logger = manager.LoggerFactory.CreateLogger<OrchestratorActor>();
+    }
+
+    public Task ReceiveAsync(IContext context)
+    {
+        switch (context.Message)
+        {
+            case Started:
+                _timer = context.Scheduler(_manager.Time).SendRepeatedly(LeadershipCheck, context.Self, LeadershipTick.Instance);
+                break;
+            case LeadershipTick:
+                OnTick(context);
+                break;
+            case StoreEvents events:
+                OnEvents(context, events);
+                break;
+            case WatchEnded:
+                // The store was replaced by a snapshot: tell everyone to decide again and watch from now.
+                if (_watch is not null)
+                {
+                    Resign(context);
+                    OnTick(context);
+                }
+
+                break;
+            case Terminated terminated:
+                var gone = _services.FirstOrDefault(kv => kv.Value.Equals(terminated.Who)).Key;
+                if (gone is not null)
+                {
+                    _services.Remove(gone);
+                }
+
+                break;
+            case Stopping:
+                _timer?.Cancel();
+                _watch?.Cancel();
+                break;
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private bool Leading => _manager.Raft.IsLeader && _manager.Raft.CaughtUp;
+
+    private void OnTick(IContext context)
+    {
+        if (_watch is null && Leading)
+        {
+            Lead(context);
+        }
+        else if (_watch is not null && !_manager.Raft.IsLeader)
+        {
+            Resign(context);
+        }
+    }
+
+    private void Lead(IContext context)
+    {
+        var state = _manager.Store.Current;
+        _watch = new CancellationTokenSource();
+        ChannelReader<StoreEvent> events;
+        try
+        {
+            events = _manager.Store.Watch(state.Index, _watch.Token);
+        }
+        catch (StoreCompactedException)
+        {
+            _watch.Dispose();
+            _watch = null;
+            return;
+        }
+
+        // Names carry the generation: the actors of an earlier term as leader may still be stopping.
+        _generation++;
+        _scheduler = context.SpawnNamed(Props.FromProducer(() => new SchedulerActor(_manager)), $"scheduler-{_generation}");
+        var ids = state.List<ServiceObject>().Select(s => s.Id).Concat(state.List<TaskObject>().Select(t => t.ServiceId)).Distinct(StringComparer.Ordinal);
+        foreach (var id in ids)
+        {
+            ServiceOf(context, id);
+        }
+
+        LogLeading(_logger, _services.Count, state.Index);
+        _ = PumpAsync(context.System, context.Self, events, _watch.Token);
+    }
+
+    private void Resign(IContext context)
+    {
+        _watch?.Cancel();
+        _watch?.Dispose();
+        _watch = null;
+        foreach (var pid in _services.Values)
+        {
+            context.Stop(pid);
+        }
+
+        _services.Clear();
+        if (_scheduler is not null)
+        {
+            context.Stop(_scheduler);
+            _scheduler = null;
+        }
+
+        LogResigned(_logger);
+    }
+
+    private void OnEvents(IContext context, StoreEvents batch)
+    {
+        if (_watch is null || batch.Watch != _watch.Token)
+        {
+            return;
+        }
+
+        var services = new HashSet<string>(StringComparer.Ordinal);
+        var allServices = false;
+        var schedule = false;
+        foreach (var e in batch.Events)
+        {
+            switch (e.Kind)
+            {
+                case "service":
+                    services.Add(e.Id);
+                    break;
+                case "task":
+                    if (e.Object is TaskObject task)
+                    {
+                        services.Add(task.ServiceId);
+                        schedule |= SchedulerActor.IsPending(task) || e.Action != StoreEventKind.Created;
+                    }
+                    else
+                    {
+                        // A deleted task: its service may be waiting for it to go, and its node is freer.
+                        allServices = true;
+                        schedule = true;
+                    }
+
+                    break;
+                case "node":
+                    allServices = true;
+                    schedule = true;
+                    break;
+            }
+        }
+
+        if (allServices)
+        {
+            foreach (var id in _manager.Store.Current.List<ServiceObject>().Select(s => s.Id))
+            {
+                services.Add(id);
+            }
+
+            services.UnionWith(_services.Keys);
+        }
+
+        foreach (var id in services)
+        {
+            context.Send(ServiceOf(context, id), Reconsider.Instance);
+        }
+
+        if (schedule && _scheduler is not null)
+        {
+            context.Send(_scheduler, Reconsider.Instance);
+        }
+    }
+
+    private PID ServiceOf(IContext context, string serviceId)
+    {
+        if (!_services.TryGetValue(serviceId, out var pid))
+        {
+            pid = context.SpawnNamed(Props.FromProducer(() => new ServiceActor(_manager, serviceId)), $"service-{serviceId}-{_generation}");
+            _services[serviceId] = pid;
+        }
+
+        return pid;
+    }
+
+    /// <summary>Moves the store's events to the actor in batches: whatever arrived while the last batch was sent.</summary>
+    private static async Task PumpAsync(ActorSystem system, PID self, ChannelReader<StoreEvent> events, CancellationToken ct)
+    {
+        try
+        {
+            while (await events.WaitToReadAsync(ct).ConfigureAwait(false))
+            {
+                var batch = new List<StoreEvent>();
+                while (batch.Count < 10_000 && events.TryRead(out var e))
+                {
+                    batch.Add(e);
+                }
+
+                system.Root.Send(self, new StoreEvents(batch, ct));
+            }
+
+            system.Root.Send(self, WatchEnded.Instance);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (StoreCompactedException)
+        {
+            system.Root.Send(self, WatchEnded.Instance);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Orchestrating as the leader: {Services} services, from store index {Index}")]
+    private static partial void LogLeading(ILogger logger, int services, ulong index);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "No longer the leader: orchestration stopped on this manager")]
+    private static partial void LogResigned(ILogger logger);
+
+    private sealed record StoreEvents(List<StoreEvent> Events, CancellationToken Watch);
+
+    private sealed record LeadershipTick
+    {
+        public static readonly LeadershipTick Instance = new();
+    }
+
+    private sealed record WatchEnded
+    {
+        public static readonly WatchEnded Instance = new();
+    }
+}

@@ -1,0 +1,229 @@
+using System.Diagnostics;
+using ProtoSwarm.Client.Control;
+using ProtoSwarm.Contracts;
+
+namespace ProtoSwarm.IntegrationTests;
+
+/// <summary>
+/// Services on a real lab swarm (1 manager and 3 workers, each a protoswarmd in its own namespace)
+/// whose nodes run tasks with the test executor: the operator's commands go through the
+/// `protoswarm service` CLI on m1, and the tests read the tasks back from m1's control socket.
+/// </summary>
+[Trait("Category", "Cluster")]
+[Collection(LabCollection.Name)]
+public class OrchestrationLabTests
+{
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan QueryTimeout = TimeSpan.FromSeconds(10);
+
+    [Fact]
+    public async Task Three_Replicas_Land_One_Per_Worker_And_A_Killed_Workers_Task_Runs_Elsewhere_Within_3s()
+    {
+        await using var lab = await UpAsync();
+        var create = await ServiceAsync(lab, "create", "--name", "web", "--replicas", "3", "--constraint", "node.role==worker", "nginx:1");
+        Assert.True(create.ExitCode == 0, create.ToString());
+
+        // The CLI waits until the service converged, so the tasks are running when it returns.
+        var tasks = await RunningAsync(lab, "web");
+        Assert.Equal(3, tasks.Count);
+        Assert.Equal(["w1", "w2", "w3"], tasks.Select(t => t.Node).Order());
+        Assert.Equal([1L, 2L, 3L], tasks.Select(t => t.Task.Slot).Order());
+
+        var victim = tasks.Single(t => t.Node == "w2");
+        var clock = Stopwatch.StartNew();
+        var (killedAt, _) = await lab.SigkillAsync("w2", clock);
+        var moved = await PollAsync(lab, TimeSpan.FromSeconds(15), "web", list =>
+            list.Count(t => t.Task.DesiredState == TaskState.Running && t.Task.Status.State == TaskState.Running && t.Node != "w2") == 3);
+        var elapsed = clock.Elapsed - killedAt;
+        await lab.LabAsync("stop", "w2", "--kill");
+
+        Assert.True(moved.Met, $"The killed worker's task did not run elsewhere within 15 s; last tasks: {moved.Last}");
+        Assert.True(elapsed <= TimeSpan.FromSeconds(3), $"The killed worker's task ran elsewhere {elapsed.TotalMilliseconds:0} ms after SIGKILL; the product promises 3 s");
+        var replacement = moved.Tasks.Single(t => t.Task.Slot == victim.Task.Slot && t.Task.Status.State == TaskState.Running);
+        Assert.NotEqual(victim.Task.Id, replacement.Task.Id);
+        Assert.Contains(replacement.Node, new[] { "w1", "w3" });
+
+        // The old task is kept as the slot's history, no longer wanted.
+        var old = moved.Tasks.Single(t => t.Task.Id == victim.Task.Id);
+        Assert.Equal(TaskState.Shutdown, old.Task.DesiredState);
+
+        var ls = await ServiceAsync(lab, "ls");
+        Assert.True(ls.ExitCode == 0, ls.ToString());
+        Assert.Contains("3/3", ls.StdOut, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Drain_Moves_Tasks_Away_A_Global_Service_Follows_Nodes_And_A_Job_Runs_Once()
+    {
+        await using var lab = await UpAsync();
+        Assert.Equal(0, (await ServiceAsync(lab, "create", "--name", "web", "--replicas", "4", "nginx:1")).ExitCode);
+        Assert.Equal(0, (await ServiceAsync(lab, "create", "--name", "agent", "--mode", "global", "busybox:1")).ExitCode);
+        var global = await RunningAsync(lab, "agent");
+        Assert.Equal(["m1", "w1", "w2", "w3"], global.Select(t => t.Node).Order());
+
+        var drain = await lab.ExecAsync("m1", "protoswarm", "node", "update", "--availability", "drain", "w1");
+        Assert.True(drain.ExitCode == 0, drain.ToString());
+        var drained = await PollAsync(lab, TimeSpan.FromSeconds(10), null, list =>
+            !list.Any(t => t.Node == "w1" && t.Task.DesiredState <= TaskState.Running) &&
+            list.Count(t => t.Service == "web" && t.Task.Status.State == TaskState.Running && t.Task.DesiredState == TaskState.Running) == 4 &&
+            list.Count(t => t.Service == "agent" && t.Task.Status.State == TaskState.Running && t.Task.DesiredState == TaskState.Running) == 3);
+        Assert.True(drained.Met, $"Draining w1 did not move its tasks away within 10 s; last tasks: {drained.Last}");
+        Assert.DoesNotContain(drained.Tasks, t => t.Node == "w1" && t.Task.Status.State == TaskState.Running);
+
+        var active = await lab.ExecAsync("m1", "protoswarm", "node", "update", "--availability", "active", "w1");
+        Assert.True(active.ExitCode == 0, active.ToString());
+        var back = await PollAsync(lab, TimeSpan.FromSeconds(10), "agent", list =>
+            list.Count(t => t.Task.Status.State == TaskState.Running && t.Task.DesiredState == TaskState.Running) == 4);
+        Assert.True(back.Met, $"The global service did not come back to w1 within 10 s; last tasks: {back.Last}");
+
+        // A node that leaves the swarm for good takes its global task with it.
+        var leave = await lab.ExecAsync("w3", "protoswarm", "swarm", "leave");
+        Assert.True(leave.ExitCode == 0, leave.ToString());
+        var gone = await PollNodesDownAsync(lab, "w3", TimeSpan.FromSeconds(10));
+        Assert.True(gone, "w3 was not Down within 10 s of leaving");
+        var rm = await lab.ExecAsync("m1", "protoswarm", "node", "rm", "w3");
+        Assert.True(rm.ExitCode == 0, rm.ToString());
+        var followed = await PollAsync(lab, TimeSpan.FromSeconds(10), "agent", list =>
+            list.Count(t => t.Task.DesiredState == TaskState.Running) == 3 && list.All(t => t.Node != "w3" || t.Task.DesiredState > TaskState.Running));
+        Assert.True(followed.Met, $"The global service did not follow w3 leaving within 10 s; last tasks: {followed.Last}");
+
+        // A job: three completions, two at a time, each task running 300 ms; then nothing more.
+        var job = await ServiceAsync(lab, "create", "--name", "once", "--mode", "replicated-job", "--replicas", "3", "--max-concurrent", "2",
+            "--env", "FAKE_RUN_MS=300", "busybox:1");
+        Assert.True(job.ExitCode == 0, job.ToString());
+        var done = await PollAsync(lab, TimeSpan.FromSeconds(15), "once", list => list.Count(t => t.Task.Status.State == TaskState.Complete) == 3);
+        Assert.True(done.Met, $"The job did not complete 3 times within 15 s; last tasks: {done.Last}");
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        var after = await TasksAsync(lab, "once");
+        Assert.Equal(3, after.Count);
+        Assert.All(after, t => Assert.Equal(TaskState.Complete, t.Task.Status.State));
+    }
+
+    [Fact]
+    public async Task A_Failing_Update_Pauses_And_With_Failure_Action_Rollback_Rolls_Back_On_Its_Own()
+    {
+        await using var lab = await UpAsync();
+        Assert.Equal(0, (await ServiceAsync(lab, "create", "--name", "api", "--replicas", "3", "--update-monitor", "2s", "nginx:1")).ExitCode);
+        var before = await RunningAsync(lab, "api");
+        Assert.Equal(3, before.Count);
+
+        // Every new task exits with status 1 right after it starts: the first one fails, the update pauses.
+        var paused = await ServiceAsync(lab, "update", "--env-add", "FAKE_EXIT_CODE=1", "api");
+        Assert.NotEqual(0, paused.ExitCode);
+        Assert.Contains("paused", paused.StdOut + paused.StdErr, StringComparison.OrdinalIgnoreCase);
+        var inspect = await InspectAsync(lab, "api");
+        Assert.Equal(UpdateState.Paused, inspect.UpdateStatus?.State);
+        var afterPause = await TasksAsync(lab, "api");
+        Assert.True(afterPause.Count(t => t.Task.Status.State == TaskState.Running && t.Task.DesiredState == TaskState.Running) >= 2,
+            $"A paused update stops after its first batch, so the other replicas keep running: {Describe(afterPause)}");
+
+        // Back to a good spec, then a failing one that rolls back by itself.
+        Assert.Equal(0, (await ServiceAsync(lab, "update", "--env-rm", "FAKE_EXIT_CODE", "api")).ExitCode);
+        var rolled = await ServiceAsync(lab, "update", "--env-add", "FAKE_EXIT_CODE=2", "--update-failure-action", "rollback", "api");
+        Assert.NotEqual(0, rolled.ExitCode);
+        Assert.Contains("roll", rolled.StdOut + rolled.StdErr, StringComparison.OrdinalIgnoreCase);
+        var settled = await PollAsync(lab, TimeSpan.FromSeconds(30), "api", list =>
+            list.Count(t => t.Task.Status.State == TaskState.Running && t.Task.DesiredState == TaskState.Running &&
+                            !t.Task.Spec.Container.Env.Contains("FAKE_EXIT_CODE=2")) == 3);
+        Assert.True(settled.Met, $"The service did not roll back to 3 healthy replicas within 30 s; last tasks: {settled.Last}");
+        var service = await InspectAsync(lab, "api");
+        Assert.Equal(UpdateState.RollbackCompleted, service.UpdateStatus?.State);
+        Assert.DoesNotContain("FAKE_EXIT_CODE=2", service.Spec.TaskTemplate.Container.Env);
+    }
+
+    private sealed record LabTask(TaskObject Task, string Node, string Service);
+
+    private sealed record Polled(bool Met, IReadOnlyList<LabTask> Tasks, string Last);
+
+    private static async Task<LabFixture> UpAsync()
+    {
+        var lab = await LabFixture.UpAsync(managers: 1, workers: 3);
+        var ready = await PollNodesReadyAsync(lab, 4, TimeSpan.FromSeconds(20));
+        Assert.True(ready, "The lab's 4 nodes were not Ready within 20 s");
+        return lab;
+    }
+
+    /// <summary>`protoswarm service ARGS` on m1, as an operator types it.</summary>
+    private static Task<RunResult> ServiceAsync(LabFixture lab, params string[] arguments) =>
+        lab.ExecAsync("m1", ["protoswarm", "service", .. arguments]);
+
+    private static async Task<ControlClient> ManagerAsync(LabFixture lab) =>
+        new(Path.Combine((await lab.NodeAsync("m1")).GetProperty("StateDir").GetString()!, ControlClient.SocketFileName));
+
+    private static async Task<IReadOnlyList<LabTask>> TasksAsync(LabFixture lab, string? service)
+    {
+        var client = await ManagerAsync(lab);
+        var list = await client.RequestAsync<TaskList>(new ListTasks(NewId(), service is null ? [] : [service]), QueryTimeout);
+        return [.. list.Tasks.Select(t => new LabTask(t, list.NodeNames.GetValueOrDefault(t.NodeId, t.NodeId), list.ServiceNames.GetValueOrDefault(t.ServiceId, t.ServiceId)))];
+    }
+
+    private static async Task<ServiceObject> InspectAsync(LabFixture lab, string service) =>
+        (await (await ManagerAsync(lab)).RequestAsync<ServiceDetails>(new InspectService(NewId(), service), QueryTimeout)).Service;
+
+    private static async Task<IReadOnlyList<LabTask>> RunningAsync(LabFixture lab, string service) =>
+        [.. (await TasksAsync(lab, service)).Where(t => t.Task.DesiredState == TaskState.Running && t.Task.Status.State == TaskState.Running)];
+
+    private static async Task<Polled> PollAsync(LabFixture lab, TimeSpan limit, string? service, Func<IReadOnlyList<LabTask>, bool> condition)
+    {
+        var clock = Stopwatch.StartNew();
+        var last = "(none)";
+        while (true)
+        {
+            try
+            {
+                var tasks = await TasksAsync(lab, service);
+                last = Describe(tasks);
+                if (condition(tasks))
+                {
+                    return new Polled(true, tasks, last);
+                }
+            }
+            catch (Exception e) when (e is ProtoSwarm.Client.SwarmCommandException or IOException or TimeoutException)
+            {
+                last = e.Message;
+            }
+
+            if (clock.Elapsed > limit)
+            {
+                return new Polled(false, [], last);
+            }
+
+            await Task.Delay(PollInterval);
+        }
+    }
+
+    private static string Describe(IEnumerable<LabTask> tasks) =>
+        string.Join("; ", tasks.OrderBy(t => t.Service, StringComparer.Ordinal).ThenBy(t => t.Task.Slot)
+            .Select(t => $"{t.Service}.{t.Task.Slot} {t.Task.Id[..6]} on {t.Node}: desired {t.Task.DesiredState}, {t.Task.Status.State} {t.Task.Status.Err}"));
+
+    private static async Task<bool> PollNodesReadyAsync(LabFixture lab, int count, TimeSpan limit) =>
+        await PollNodesAsync(lab, limit, nodes => nodes.Count(n => n.Status.State == NodeState.Ready) == count);
+
+    private static async Task<bool> PollNodesDownAsync(LabFixture lab, string hostname, TimeSpan limit) =>
+        await PollNodesAsync(lab, limit, nodes => nodes.Any(n => n.Description.Hostname == hostname && n.Status.State == NodeState.Down));
+
+    private static async Task<bool> PollNodesAsync(LabFixture lab, TimeSpan limit, Func<IReadOnlyList<NodeObject>, bool> condition)
+    {
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < limit)
+        {
+            try
+            {
+                var list = await (await ManagerAsync(lab)).RequestAsync<NodeList>(new ListNodes(NewId()), QueryTimeout);
+                if (condition(list.Nodes))
+                {
+                    return true;
+                }
+            }
+            catch (Exception e) when (e is ProtoSwarm.Client.SwarmCommandException or IOException or TimeoutException)
+            {
+            }
+
+            await Task.Delay(PollInterval);
+        }
+
+        return false;
+    }
+
+    private static string NewId() => Guid.NewGuid().ToString("N");
+}

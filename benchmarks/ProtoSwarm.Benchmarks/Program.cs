@@ -1,7 +1,9 @@
 // ProtoSwarm benchmarks: each measures ProtoSwarm against a baseline in the same run and prints a
-// Markdown table. Usage: dotnet run -c Release --project benchmarks/ProtoSwarm.Benchmarks -- [store|remote|tls|seal|scheduler|all|raft|raft-bounded|raft-inproc|raft-bounded-inproc] [seconds]
+// Markdown table. Usage: dotnet run -c Release --project benchmarks/ProtoSwarm.Benchmarks -- [store|remote|tls|seal|scheduler|all|raft|raft-bounded|raft-inproc|raft-bounded-inproc|orchestration] [seconds|replicas]
 // `raft` is not part of `all`: it starts an etcd cluster from Debian's etcd-server (installed with
-// benchmarks/install-etcd.sh when missing, which needs root).
+// benchmarks/install-etcd.sh when missing, which needs root). `orchestration [replicas]` is not either: it
+// brings up a lab swarm (root) with the CLI that scripts/up.sh builds into out/bin.
+using System.Globalization;
 using Microsoft.Extensions.Logging;
 using ProtoSwarm.Benchmarks;
 using ProtoSwarm.Benchmarks.Raft;
@@ -53,6 +55,12 @@ if (which is "scheduler" or "all")
 {
     // Each row repeats the whole placement for the given seconds (at least 3 runs); a run is the op.
     SchedulerBenchmark.Print(1_000, 10_000, SchedulerBenchmark.Run(duration));
+}
+
+if (which is "orchestration")
+{
+    // Not part of "all": it needs root and the built CLI (a lab of three protoswarmd processes).
+    OrchestrationBenchmark.Print(await OrchestrationBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1_000));
 }
 
 if (which is "raft" or "raft-bounded" or "raft-inproc" or "raft-bounded-inproc")

@@ -30,7 +30,11 @@ public sealed partial class NodeActor : IActor
     private readonly ILogger _logger;
     private readonly string _nodeId;
     private readonly string _epoch = SwarmIds.NewRequestId();
-    private readonly Dictionary<string, ulong> _sent = new(StringComparer.Ordinal);
+
+    // What the agent was last told of each task: only its desired state can change (a task's spec
+    // never does), so a change of status alone, which the node itself reported, is not sent back.
+    private readonly Dictionary<string, TaskState> _sent = new(StringComparer.Ordinal);
+
     private DateTimeOffset _lastHeartbeat;
     private CancellationTokenSource? _timer;
     private CancellationTokenSource? _assignTimer;
@@ -172,7 +176,7 @@ public sealed partial class NodeActor : IActor
         _assignedAtIndex = state.Index;
         var tasks = state.List<TaskObject>().Where(t => IsAssignedTo(t, _nodeId)).ToList();
         var full = _fullNeeded;
-        var changed = full ? tasks : tasks.Where(t => !_sent.TryGetValue(t.Id, out var v) || v != t.Meta.Version).ToList();
+        var changed = full ? tasks : tasks.Where(t => !_sent.TryGetValue(t.Id, out var desired) || desired != t.DesiredState).ToList();
         var current = tasks.Select(t => t.Id).ToHashSet(StringComparer.Ordinal);
         var removed = full ? [] : _sent.Keys.Where(id => !current.Contains(id)).ToList();
         if (!full && changed.Count == 0 && removed.Count == 0)
@@ -183,7 +187,7 @@ public sealed partial class NodeActor : IActor
         _sent.Clear();
         foreach (var task in tasks)
         {
-            _sent[task.Id] = task.Meta.Version;
+            _sent[task.Id] = task.DesiredState;
         }
 
         _fullNeeded = false;

@@ -1,0 +1,128 @@
+using ProtoSwarm.Contracts;
+
+namespace ProtoSwarm.Actors.Orchestration.Reconcile;
+
+/// <summary>Where a slot (or a global service's node) stands, and so whether it needs a new task.</summary>
+public enum SlotState
+{
+    /// <summary>A task holds the slot.</summary>
+    Live,
+
+    /// <summary>No task was ever made for the slot, or every one was removed: make one now.</summary>
+    Empty,
+
+    /// <summary>Its last task was stopped or lost before it ended, or ended and its restart is due: make one now.</summary>
+    ReplaceNow,
+
+    /// <summary>Its last task ended; the restart delay runs until <see cref="SlotDecision.At"/>.</summary>
+    Waiting,
+
+    /// <summary>Its last task ended and the restart policy (or a job's completion) says it stays so.</summary>
+    Done,
+
+    /// <summary>The restart policy's attempts are used up (within the window, if one is set, until <see cref="SlotDecision.At"/>).</summary>
+    Exhausted,
+}
+
+/// <summary>The state of a slot, the task it was judged by, and when that may change with time alone.</summary>
+public sealed record SlotDecision(SlotState State, TaskObject? Latest = null, DateTimeOffset? At = null, int Attempts = 0, string Reason = "");
+
+/// <summary>
+/// The restart policy as a pure judgement of one slot's tasks (those not asked to be removed, of
+/// the current job run). It reads only observed states, never desired ones: the step itself moves
+/// a dead task's desired state to Shutdown, and the judgement must not change because of that.
+/// </summary>
+public static class RestartRules
+{
+    public static SlotDecision Decide(IReadOnlyList<TaskObject> tasks, bool isJob, DateTimeOffset now)
+    {
+        if (tasks.Count == 0)
+        {
+            return new SlotDecision(SlotState.Empty);
+        }
+
+        if (tasks.Any(t => TaskFacts.IsLive(t, isJob)))
+        {
+            return new SlotDecision(SlotState.Live);
+        }
+
+        if (isJob && tasks.FirstOrDefault(TaskFacts.Succeeded) is { } completed)
+        {
+            return new SlotDecision(SlotState.Done, completed, Reason: "completed");
+        }
+
+        var latest = TaskFacts.Latest(tasks);
+        if (!TaskStates.IsTerminal(latest.Status.State))
+        {
+            // Stopped (node lost, drained, an update) and not replaced yet: no failure of the task.
+            return new SlotDecision(SlotState.ReplaceNow, latest, Reason: "its task was stopped");
+        }
+
+        var policy = latest.Spec.Restart;
+        var condition = EffectiveCondition(policy.Condition, isJob);
+        if (condition == RestartCondition.None)
+        {
+            return new SlotDecision(SlotState.Done, latest, Reason: "restart condition is none");
+        }
+
+        if (condition == RestartCondition.OnFailure && !TaskFacts.IsFailure(latest))
+        {
+            return new SlotDecision(SlotState.Done, latest, Reason: "it ended without failure and the restart condition is on-failure");
+        }
+
+        var counted = Attempts(tasks, latest, policy, now);
+        if (policy.MaxAttempts > 0 && counted.Count >= policy.MaxAttempts)
+        {
+            DateTimeOffset? retry = policy.Window > TimeSpan.Zero ? counted.Min(t => t.Status.Timestamp) + policy.Window : null;
+            return new SlotDecision(SlotState.Exhausted, latest, retry, counted.Count, $"{policy.MaxAttempts} restart attempts are used up");
+        }
+
+        var due = latest.Status.Timestamp + policy.Delay;
+        return due > now
+            ? new SlotDecision(SlotState.Waiting, latest, due, counted.Count, "restart delay")
+            : new SlotDecision(SlotState.ReplaceNow, latest, Attempts: counted.Count, Reason: "restart");
+    }
+
+    /// <summary>A job never restarts on success: condition Any reads as OnFailure there (the validator refuses Any for jobs).</summary>
+    public static RestartCondition EffectiveCondition(RestartCondition condition, bool isJob) =>
+        isJob && condition == RestartCondition.Any ? RestartCondition.OnFailure : condition;
+
+    /// <summary>
+    /// The restarts already made in the slot: every earlier task that ended on its own (each was
+    /// followed by the next), within the window before now if the policy has one.
+    /// </summary>
+    public static List<TaskObject> Attempts(IEnumerable<TaskObject> tasks, TaskObject latest, RestartPolicy policy, DateTimeOffset now) =>
+    [
+        .. tasks.Where(t => !ReferenceEquals(t, latest) && t.Id != latest.Id && TaskFacts.EndedOnItsOwn(t) &&
+                            (policy.Window <= TimeSpan.Zero || t.Status.Timestamp > now - policy.Window)),
+    ];
+
+    /// <summary>
+    /// The tasks of a slot that history pruning must keep because the judgement above reads them:
+    /// the last task while none is live, the ones counted as attempts while a limit is set, and a
+    /// job's completions of the current run.
+    /// </summary>
+    public static HashSet<string> Protected(IReadOnlyList<TaskObject> tasks, bool isJob, DateTimeOffset now)
+    {
+        var kept = new HashSet<string>(StringComparer.Ordinal);
+        if (tasks.Count == 0)
+        {
+            return kept;
+        }
+
+        var latest = TaskFacts.Latest(tasks);
+        kept.Add(latest.Id);
+        var policy = latest.Spec.Restart;
+        if (policy.MaxAttempts > 0)
+        {
+            kept.UnionWith(tasks.Where(t => TaskFacts.EndedOnItsOwn(t) && (policy.Window <= TimeSpan.Zero || t.Status.Timestamp > now - policy.Window)).Select(t => t.Id));
+        }
+
+        if (isJob)
+        {
+            kept.UnionWith(tasks.Where(TaskFacts.Succeeded).Select(t => t.Id));
+        }
+
+        return kept;
+    }
+}

@@ -1,0 +1,150 @@
+using System.Globalization;
+using ProtoSwarm.Contracts;
+
+namespace ProtoSwarm.Actors.Orchestration.Reconcile;
+
+/// <summary>
+/// A rolling update (or rollback) of a replicated or global service, read entirely from the store:
+/// the tasks made from the current spec since the update started are the ones it updated, their
+/// observed states say whether the last batch is still being watched, has failed or has passed its
+/// monitor. Nothing is kept in memory between steps, so a new leader picks the update up where it stands.
+/// </summary>
+internal static class RollingUpdate
+{
+    public static void Run(ReconcileState s)
+    {
+        var service = s.Service!;
+        if (s.IsJob || service.UpdateStatus is not { State: UpdateState.Updating or UpdateState.RollbackStarted } status)
+        {
+            return;
+        }
+
+        var rollingBack = status.State == UpdateState.RollbackStarted;
+        var config = rollingBack ? service.Spec.Rollback : service.Spec.Update;
+
+        // Every task of the current spec made since the update started counts as updated, restarts
+        // and scale-ups included: each is evidence on whether the new spec runs.
+        var updated = s.Tasks.Where(t => t.Meta.CreatedAt >= status.StartedAt && !s.Specs.IsDirty(t)).ToList();
+        var failures = TaskFacts.OldestFirst(updated.Where(t => TaskFacts.IsFailure(t) && FailedWithinMonitor(t, config.Monitor))).ToList();
+        if (failures.Count > 0 && (double)failures.Count / updated.Count > config.MaxFailureRatio &&
+            OnFailure(s, service, status, config, failures[0]))
+        {
+            return;
+        }
+
+        var inFlight = updated.Where(t => TaskFacts.IsLive(t, isJob: false) && !PassedMonitor(t, config.Monitor, s.Now)).ToList();
+        foreach (var task in inFlight)
+        {
+            s.WakeAt(TaskFacts.RunningSince(task) + config.Monitor);
+        }
+
+        var due = DirtySlots(s);
+        if (inFlight.Count > 0)
+        {
+            return;
+        }
+
+        if (due.Count == 0)
+        {
+            var message = rollingBack ? "rollback completed" : "update completed";
+            s.SetService(
+                service with { UpdateStatus = status with { State = rollingBack ? UpdateState.RollbackCompleted : UpdateState.Completed, CompletedAt = s.Now, Message = message } },
+                $"service {service.Id}: {message}");
+            return;
+        }
+
+        if (config.Delay > TimeSpan.Zero)
+        {
+            var lastBatchDone = updated.Where(t => TaskFacts.IsLive(t, isJob: false))
+                .Select(t => TaskFacts.RunningSince(t) + config.Monitor)
+                .Max();
+            if (lastBatchDone + config.Delay is { } next && next > s.Now)
+            {
+                s.WakeAt(next);
+                return;
+            }
+        }
+
+        var batch = config.Parallelism > 0 ? due.Take((int)Math.Min(config.Parallelism, int.MaxValue)) : due;
+        foreach (var (key, old) in batch)
+        {
+            if (config.Order == UpdateOrder.StopFirst)
+            {
+                s.SetDesired(old, TaskState.Shutdown);
+                s.CreateTask(key, TaskState.Ready, $"{(rollingBack ? "rollback" : "update")} of {key}: task {old.Id} stops first");
+            }
+            else
+            {
+                s.CreateTask(key, TaskState.Running, $"{(rollingBack ? "rollback" : "update")} of {key}: task {old.Id} stops once its replacement runs");
+            }
+        }
+    }
+
+    /// <summary>
+    /// The slots the update has still to take, in slot (or node) order, each with its old task: a
+    /// dirty live task and no clean one beside it. A global task on a down node is not taken: it
+    /// can neither stop nor be replaced while its node is away.
+    /// </summary>
+    private static List<(SlotKey Key, TaskObject Old)> DirtySlots(ReconcileState s)
+    {
+        var due = new List<(SlotKey, TaskObject)>();
+        foreach (var (key, tasks) in s.Slots())
+        {
+            var live = tasks.Where(t => TaskFacts.IsLive(t, isJob: false)).ToList();
+            var dirty = live.Where(s.Specs.IsDirty).ToList();
+            if (dirty.Count > 0 && dirty.Count == live.Count && !(s.IsGlobal && s.NodeDownOrGone(key.NodeId)))
+            {
+                due.Add((key, TaskFacts.Best(dirty)));
+            }
+        }
+
+        return due;
+    }
+
+    /// <summary>Failed before it had run for the monitor period (or before it ran at all).</summary>
+    private static bool FailedWithinMonitor(TaskObject task, TimeSpan monitor) =>
+        task.Status.StartedAt is not { } started || task.Status.Timestamp < started + monitor;
+
+    private static bool PassedMonitor(TaskObject task, TimeSpan monitor, DateTimeOffset now) =>
+        TaskFacts.RunningSince(task) is { } since && since + monitor <= now;
+
+    /// <summary>
+    /// Applies the failure action once too many updated tasks failed; false when the action is
+    /// Continue and the update goes on. A rollback whose own ratio is exceeded pauses (a rollback
+    /// has nothing to roll back to); an update with no previous spec pauses too.
+    /// </summary>
+    private static bool OnFailure(ReconcileState s, ServiceObject service, UpdateStatus status, UpdateConfig config, TaskObject failed)
+    {
+        var rollingBack = status.State == UpdateState.RollbackStarted;
+        if (config.FailureAction == FailureAction.Continue)
+        {
+            return false;
+        }
+
+        var cause = string.Create(CultureInfo.InvariantCulture, $"due to failure or early termination of task {failed.Id}");
+        if (rollingBack)
+        {
+            s.SetService(service with { UpdateStatus = status with { State = UpdateState.RollbackPaused, Message = $"rollback paused {cause}" } },
+                $"service {service.Id}: rollback paused {cause}");
+            return true;
+        }
+
+        if (config.FailureAction == FailureAction.Rollback && service.PreviousSpec is { } previous)
+        {
+            s.SetService(
+                service with
+                {
+                    Spec = previous,
+                    PreviousSpec = service.Spec,
+                    SpecVersion = service.SpecVersion + 1,
+                    UpdateStatus = new UpdateStatus(UpdateState.RollbackStarted, s.Now, null, $"update rolled back {cause}"),
+                },
+                $"service {service.Id}: update rolled back {cause}");
+            return true;
+        }
+
+        s.SetService(service with { UpdateStatus = status with { State = UpdateState.Paused, Message = $"update paused {cause}" } },
+            $"service {service.Id}: update paused {cause}{(config.FailureAction == FailureAction.Rollback ? " (no previous spec to roll back to)" : "")}");
+        return true;
+    }
+}

@@ -1,0 +1,123 @@
+using System.Globalization;
+using ProtoSwarm.Contracts;
+
+namespace ProtoSwarm.Actors.Orchestration.Reconcile;
+
+/// <summary>The rules every mode shares: filling a slot per the restart policy, and keeping one live task per slot.</summary>
+internal static class SlotRules
+{
+    /// <summary>
+    /// Judges a slot with <see cref="RestartRules.Decide"/> and acts on it: a task that ended gets
+    /// desired Shutdown (its history then reads "desired shutdown, observed failed"), a slot due for
+    /// a task gets one when <paramref name="mayCreate"/> allows it, and a slot waiting on time asks
+    /// for a wake-up. Returns whether a task was made.
+    /// </summary>
+    public static bool Fill(ReconcileState s, SlotKey key, IReadOnlyList<TaskObject> tasks, bool mayCreate)
+    {
+        var decision = RestartRules.Decide(tasks, s.IsJob, s.Now);
+        if (decision.Latest is { } latest && TaskStates.IsTerminal(latest.Status.State) &&
+            latest.DesiredState < TaskState.Shutdown && !(s.IsJob && TaskFacts.Succeeded(latest)))
+        {
+            s.SetDesired(latest, TaskState.Shutdown, Ended(key, latest, decision, mayCreate));
+        }
+
+        switch (decision.State)
+        {
+            case SlotState.Empty or SlotState.ReplaceNow when mayCreate:
+                s.CreateTask(key, TaskFacts.Target(s.IsJob), decision.Latest is null
+                    ? $"{key} has no task"
+                    : $"{key}: {decision.Reason} of task {decision.Latest.Id}");
+                return true;
+            case SlotState.Waiting or SlotState.Exhausted:
+                s.WakeAt(decision.At);
+                return false;
+            default:
+                return false;
+        }
+    }
+
+    private static string Ended(SlotKey key, TaskObject task, SlotDecision decision, bool mayCreate)
+    {
+        var what = $"task {task.Id} ({key}) is {TaskStates.Name(task.Status.State)}";
+        return decision.State switch
+        {
+            SlotState.Waiting => $"{what}; restart at {decision.At!.Value.ToString("O", CultureInfo.InvariantCulture)} after the restart delay",
+            SlotState.Exhausted => $"{what}; {decision.Reason}, no replacement",
+            SlotState.Done => $"{what}; no replacement: {decision.Reason}",
+            _ when !mayCreate => $"{what}; not replaced for now",
+            _ => $"{what}; restarting",
+        };
+    }
+
+    /// <summary>
+    /// One live task per slot, and the hand-over between an old task and its replacement:
+    /// a replacement waiting in Ready (stop-first) starts once no other task of its slot may still
+    /// run; the old task steps aside (desired Shutdown) as soon as a stop-first replacement exists
+    /// or a start-first one is observed Running. These run whatever the update's state, so a
+    /// hand-over begun before a pause finishes. Any other surplus keeps the best task only.
+    /// </summary>
+    public static void HandOver(ReconcileState s)
+    {
+        var target = TaskFacts.Target(s.IsJob);
+        foreach (var (key, tasks) in s.Slots())
+        {
+            var live = tasks.Where(t => TaskFacts.IsLive(t, s.IsJob)).ToList();
+            if (live.Count == 0)
+            {
+                continue;
+            }
+
+            // A job has no rolling update: its tasks are neither clean nor dirty.
+            var clean = live.Where(t => s.IsJob || !s.Specs.IsDirty(t)).ToList();
+            var dirty = live.Except(clean).ToList();
+            var keeper = clean.Count > 0 ? TaskFacts.Best(clean) : TaskFacts.Best(dirty);
+            foreach (var extra in clean.Where(t => t != keeper))
+            {
+                s.SetDesired(extra, TaskState.Shutdown, $"{key} has more than one task; task {extra.Id} stops, task {keeper.Id} stays");
+            }
+
+            if (clean.Count > 0 && dirty.Count > 0)
+            {
+                if (keeper.DesiredState == TaskState.Ready || keeper.Status.State == TaskState.Running)
+                {
+                    foreach (var old in dirty)
+                    {
+                        s.SetDesired(old, TaskState.Shutdown, $"{key}: task {old.Id} stops, replaced by task {keeper.Id}");
+                    }
+                }
+            }
+            else if (dirty.Count > 1)
+            {
+                foreach (var extra in dirty.Where(t => t != keeper))
+                {
+                    s.SetDesired(extra, TaskState.Shutdown, $"{key} has more than one task; task {extra.Id} stops, task {keeper.Id} stays");
+                }
+            }
+
+            var current = tasks.Select(s.Current).ToList();
+            foreach (var ready in current.Where(t => t.DesiredState == TaskState.Ready && !TaskStates.IsTerminal(t.Status.State)))
+            {
+                if (!current.Any(t => t.Id != ready.Id && s.MayStillRun(t)))
+                {
+                    s.SetDesired(ready, target, $"{key}: task {ready.Id} starts, the task it replaces has stopped");
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Every other task that ended while still wanted gets desired Shutdown, so `service ps` shows it
+    /// as history; a job's completed task keeps desired Complete, its work done.
+    /// </summary>
+    public static void ShutDownEnded(ReconcileState s)
+    {
+        foreach (var task in s.Tasks.ToList())
+        {
+            if (TaskStates.IsTerminal(task.Status.State) && task.DesiredState < TaskState.Shutdown &&
+                !(s.IsJob && task.DesiredState == TaskState.Complete && TaskFacts.Succeeded(task)))
+            {
+                s.SetDesired(task, TaskState.Shutdown);
+            }
+        }
+    }
+}

@@ -64,7 +64,7 @@ internal static class ServiceCommands
                 continue;
             }
 
-            return i + 1 < args.Count ? [.. args.Take(i + 1), "--", .. args.Skip(i + 1)] : args;
+            return i + 1 < args.Count && args[i + 1] != "--" ? [.. args.Take(i + 1), "--", .. args.Skip(i + 1)] : args;
         }
 
         return args;

@@ -63,7 +63,7 @@ internal static partial class ServiceFlags
         new("--mode", null, "Service mode (\"replicated\", \"global\", \"replicated-job\", \"global-job\")", FlagUse.Create, v => Mode(v).Error),
         new("--replicas", null, "Number of tasks", FlagUse.Both, v => Count("--replicas", v).Error),
         new("--max-concurrent", null, "Number of job tasks to run concurrently (default equal to --replicas)", FlagUse.Both, v => Count("--max-concurrent", v).Error),
-        new("--image", null, "Service image tag", FlagUse.Update, v => Image(v).Error),
+        new("--image", null, "Service image tag", FlagUse.Update, v => Image("--image", v).Error),
         new("--args", null, "Service command args", FlagUse.Update, v => Words("--args", v).Error),
         new("--force", null, "Force update even if no changes require it", FlagUse.Update),
         new("--env", "-e", "Set environment variables", FlagUse.Create, v => Env("--env", v).Error),
@@ -132,7 +132,7 @@ internal static partial class ServiceFlags
         {
             var mode = flags.Last("--mode") is { } m ? Mode(m).Value : ServiceModeKind.Replicated;
             var template = new TaskSpec(
-                new ContainerSpec(Image(image).OrThrow(), Args: [.. args]),
+                new ContainerSpec(Image("IMAGE", image).OrThrow(), Args: [.. args]),
                 Restart: mode is ServiceModeKind.ReplicatedJob or ServiceModeKind.GlobalJob ? RestartPolicy.JobDefault : RestartPolicy.Default);
             var spec = new ServiceSpec(
                 flags.Last("--name")?.Trim() ?? pickName(),
@@ -182,7 +182,7 @@ internal static partial class ServiceFlags
             var container = template.Container;
             if (flags.Last("--image") is { } image)
             {
-                container = container with { Image = Image(image).OrThrow() };
+                container = container with { Image = Image("--image", image).OrThrow() };
             }
 
             if (flags.Last("--args") is { } args)
@@ -434,9 +434,9 @@ internal static partial class ServiceFlags
         _ => Checked<ServiceModeKind>.Fail($"--mode '{value}' is not a service mode; use replicated, global, replicated-job or global-job."),
     };
 
-    public static Checked<string> Image(string value) =>
+    public static Checked<string> Image(string flag, string value) =>
         value.Trim().Length == 0 || value.Any(char.IsWhiteSpace)
-            ? Checked<string>.Fail($"'{value}' is not an image reference; write the image as name[:tag][@digest], e.g. nginx:1.27.")
+            ? Checked<string>.Fail($"{flag} '{value}' is not an image reference; write the image as name[:tag][@digest], e.g. nginx:1.27.")
             : Checked<string>.Ok(value);
 
     /// <summary>A whole number from 0 up; refuses "-1" and "1.5" naming the flag.</summary>

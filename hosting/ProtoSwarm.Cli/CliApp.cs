@@ -18,12 +18,16 @@ internal sealed class CliApp(Func<string, INodeConnection> connect)
         Recursive = true,
     }.CheckedBy(v => ArgumentRules.Host(v).Error);
 
+    /// <summary>How `service create/update/rollback/scale` poll while they wait; tests shorten it.</summary>
+    public ServiceWaitTiming WaitTiming { get; init; } = ServiceWaitTiming.Default;
+
     public RootCommand CreateRoot()
     {
         var root = new RootCommand("protoswarm: a container orchestrator in the spirit of Docker Swarm mode");
         root.Options.Add(Host);
         root.Subcommands.Add(SwarmCommands.Create(this));
         root.Subcommands.Add(NodeCommands.Create(this));
+        root.Subcommands.Add(ServiceCommands.Create(this));
         root.Subcommands.Add(CaCommands.Create(this));
         root.Subcommands.Add(SystemCommands.Info(this));
         root.Subcommands.Add(SystemCommands.Version(this));
@@ -38,7 +42,7 @@ internal sealed class CliApp(Func<string, INodeConnection> connect)
     {
         try
         {
-            var parseResult = root.Parse(args);
+            var parseResult = root.Parse(ServiceCommands.SeparateContainerCommand(args));
             if (parseResult.Errors.Count > 0 && parseResult.CommandResult.Command.Action is not null)
             {
                 foreach (var error in parseResult.Errors)

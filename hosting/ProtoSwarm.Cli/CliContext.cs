@@ -20,12 +20,19 @@ internal static class Timeouts
 internal sealed class CliContext(INodeConnection node, TextWriter output, TextWriter error)
 {
     private NodeInfoSnapshot? _info;
+    private SwarmClient? _swarm;
 
     public TextWriter Out { get; } = output;
 
     public TextWriter Error { get; } = error;
 
     public INodeConnection Node { get; } = node;
+
+    /// <summary>The typed client over the same connection; `service` commands use its services API.</summary>
+    public SwarmClient Swarm => _swarm ??= new SwarmClient(new NodeConnectionChannel(Node));
+
+    /// <summary>True when stdout is a terminal, so progress may be redrawn in place.</summary>
+    public bool OutIsTerminal => ReferenceEquals(Out, Console.Out) && !Console.IsOutputRedirected;
 
     /// <summary>--host/-H when given (already checked by the parser), else PROTOSWARM_CONTROL_SOCKET, else the default.</summary>
     /// <summary>A control socket's path, or tcp://IP:PORT for a manager reached with a client certificate.</summary>

@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using ProtoSwarm.Client.Control;
+using ProtoSwarm.Client.Services;
 using ProtoSwarm.Contracts;
 
 namespace ProtoSwarm.Client;
@@ -22,6 +23,7 @@ public sealed class SwarmClient : IAsyncDisposable
         _channel = channel;
         Nodes = new NodesApi(this);
         Swarm = new SwarmApi(this);
+        Services = new ServicesApi(this);
     }
 
     public static TimeSpan DefaultTimeout { get; set; } = TimeSpan.FromSeconds(30);
@@ -29,6 +31,8 @@ public sealed class SwarmClient : IAsyncDisposable
     public NodesApi Nodes { get; }
 
     public SwarmApi Swarm { get; }
+
+    public ServicesApi Services { get; }
 
     /// <summary>
     /// Connects to a manager over Proto.Remote with mutual TLS (address IP:PORT, e.g. 10.0.0.1:2377), presenting the
@@ -110,5 +114,84 @@ public sealed class SwarmClient : IAsyncDisposable
 
         public Task<SwarmSummary> SummaryAsync(CancellationToken ct = default) =>
             _client.AskAsync<SwarmSummary>(new GetSwarmSummary(SwarmIds.NewRequestId()), ct: ct);
+    }
+
+    /// <summary>
+    /// `service create / update / rollback / rm / inspect / ls / ps`, and waiting until a service
+    /// converged. A service is named by id, id prefix or name.
+    /// </summary>
+    public sealed class ServicesApi
+    {
+        private readonly SwarmClient _client;
+
+        internal ServicesApi(SwarmClient client) => _client = client;
+
+        /// <summary>How often <see cref="WaitConvergedAsync"/> asks (docker's 200 ms).</summary>
+        public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(200);
+
+        /// <summary>How long a converged service must stay so before waiting ends, as docker's monitor.</summary>
+        public TimeSpan StableFor { get; set; } = TimeSpan.FromSeconds(1);
+
+        public TimeProvider Time { get; set; } = TimeProvider.System;
+
+        public Task<ServiceCreated> CreateAsync(ServiceSpec spec, CancellationToken ct = default) =>
+            _client.AskAsync<ServiceCreated>(new CreateService(SwarmIds.NewRequestId(), spec), ct: ct);
+
+        /// <summary>Replaces the spec; <paramref name="version"/> is the service's Meta.Version as read (a stale one is a conflict).</summary>
+        public Task<ServiceUpdated> UpdateAsync(string serviceRef, ulong version, ServiceSpec spec, CancellationToken ct = default) =>
+            _client.AskAsync<ServiceUpdated>(new UpdateService(SwarmIds.NewRequestId(), serviceRef, version, spec), ct: ct);
+
+        /// <summary>Returns the service to its previous spec.</summary>
+        public Task<ServiceUpdated> RollbackAsync(string serviceRef, ulong version, CancellationToken ct = default) =>
+            _client.AskAsync<ServiceUpdated>(new UpdateService(SwarmIds.NewRequestId(), serviceRef, version, null, Rollback: true), ct: ct);
+
+        public async Task<string> RemoveAsync(string serviceRef, CancellationToken ct = default) =>
+            (await _client.AskAsync<ServiceRemoved>(new RemoveService(SwarmIds.NewRequestId(), serviceRef), ct: ct).ConfigureAwait(false)).ServiceId;
+
+        public Task<ServiceDetails> InspectAsync(string serviceRef, CancellationToken ct = default) =>
+            _client.AskAsync<ServiceDetails>(new InspectService(SwarmIds.NewRequestId(), serviceRef), ct: ct);
+
+        public async Task<ImmutableArray<ServiceSummary>> ListAsync(CancellationToken ct = default) =>
+            (await _client.AskAsync<ServiceList>(new ListServices(SwarmIds.NewRequestId()), ct: ct).ConfigureAwait(false)).Services;
+
+        /// <summary>The tasks of some services and/or nodes (none given: every task), with service and node names.</summary>
+        public Task<TaskList> TasksAsync(IEnumerable<string>? serviceRefs = null, IEnumerable<string>? nodeRefs = null, CancellationToken ct = default) =>
+            _client.AskAsync<TaskList>(new ListTasks(SwarmIds.NewRequestId(), [.. serviceRefs ?? []], [.. nodeRefs ?? []]), ct: ct);
+
+        /// <summary>
+        /// Polls the service and its tasks every <see cref="PollInterval"/> and reports each look
+        /// until the service converged and stayed so for <see cref="StableFor"/>, a job completed,
+        /// or an update or rollback paused. Returns the last progress; its State says which.
+        /// Cancelling stops the waiting only; the swarm goes on.
+        /// </summary>
+        public async Task<ServiceProgress> WaitConvergedAsync(string serviceId, IProgress<ServiceProgress>? progress = null, CancellationToken ct = default)
+        {
+            DateTimeOffset? convergedAt = null;
+            while (true)
+            {
+                var details = await InspectAsync(serviceId, ct).ConfigureAwait(false);
+                var tasks = await TasksAsync([details.Service.Id], ct: ct).ConfigureAwait(false);
+                var now = Time.GetUtcNow();
+                var look = ServiceConvergence.Evaluate(details.Service, details.Replicas, tasks.Tasks);
+                if (look.IsConverged)
+                {
+                    convergedAt ??= now;
+                    var remaining = StableFor - (now - convergedAt.Value);
+                    look = remaining <= TimeSpan.Zero ? look with { Verified = true } : look with { VerifyRemaining = remaining };
+                }
+                else
+                {
+                    convergedAt = null;
+                }
+
+                progress?.Report(look);
+                if (look.IsFinal)
+                {
+                    return look;
+                }
+
+                await Task.Delay(PollInterval, Time, ct).ConfigureAwait(false);
+            }
+        }
     }
 }

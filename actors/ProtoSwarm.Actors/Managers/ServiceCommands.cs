@@ -106,7 +106,9 @@ public static class ServiceCommands
             Spec = spec,
             PreviousSpec = service.Spec,
             SpecVersion = service.SpecVersion + 1,
-            UpdateStatus = tasksChange ? new UpdateStatus(UpdateState.Updating, now, null, "update in progress") : service.UpdateStatus,
+            // As swarmkit: an update that changes no task clears the last update's status, so a scale after a
+            // rollback does not read as that rollback again.
+            UpdateStatus = tasksChange ? new UpdateStatus(UpdateState.Updating, now, null, "update in progress") : null,
             JobIteration = spec.Mode.IsJob ? service.JobIteration + 1 : service.JobIteration,
         };
         return (updated, null);
@@ -134,7 +136,7 @@ public static class ServiceCommands
             SpecVersion = service.SpecVersion + 1,
             UpdateStatus = !SameTasks(service.Spec, previous)
                 ? new UpdateStatus(UpdateState.RollbackStarted, now, null, "manually requested rollback")
-                : service.UpdateStatus,
+                : null,
             JobIteration = previous.Mode.IsJob ? service.JobIteration + 1 : service.JobIteration,
         };
         return (updated, null);

@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using System.CommandLine;
 using ProtoSwarm.Cli;
+using ProtoSwarm.Cli.Commands;
 using ProtoSwarm.Cli.Control;
 using ProtoSwarm.Client;
 using ProtoSwarm.Contracts;
@@ -30,9 +31,12 @@ internal static class CliHarness
 {
     public static readonly DateTimeOffset Joined = new(2025, 3, 1, 12, 30, 45, 120, TimeSpan.Zero);
 
+    /// <summary>Service commands poll at once and take the first converged look as stable.</summary>
+    public static readonly ServiceWaitTiming FastWait = new(TimeSpan.FromMilliseconds(1), TimeSpan.Zero);
+
     public static async Task<(int Code, string Out, string Err)> RunAsync(FakeNode node, params string[] args)
     {
-        var root = new CliApp(_ => node).CreateRoot();
+        var root = new CliApp(_ => node) { WaitTiming = FastWait }.CreateRoot();
         using var output = new StringWriter();
         using var error = new StringWriter();
         var code = await CliApp.RunAsync(root, args, new InvocationConfiguration
@@ -65,4 +69,43 @@ internal static class CliHarness
     public static NodeInfoSnapshot Info(string nodeId, bool manager = true) => new(
         "active", nodeId, "10.0.0.1", manager, manager ? "cluster1" : string.Empty, 1, 3,
         ["10.0.0.1:2377"], "manager1", "0.1.0", "/var/lib/protoswarm", string.Empty, "0.0.0.0:2377", "member1");
+
+    public static ServiceSpec Spec(string name = "web", long replicas = 3, string image = "nginx:1.27") => new(
+        name,
+        ImmutableSortedDictionary<string, string>.Empty,
+        ServiceMode.ReplicatedMode(replicas),
+        new TaskSpec(new ContainerSpec(image)));
+
+    public static ServiceObject Service(
+        string id = "svc000000000000000000web1",
+        ServiceSpec? spec = null,
+        ulong specVersion = 1,
+        ulong version = 10,
+        UpdateStatus? status = null,
+        ServiceSpec? previous = null) =>
+        new(id, new ObjectMeta(version, Joined, Joined.AddMinutes(1)), spec ?? Spec(), specVersion, previous, status);
+
+    public static TaskObject Task(
+        string id,
+        long slot,
+        TaskState state = TaskState.Running,
+        TaskState desired = TaskState.Running,
+        ulong specVersion = 1,
+        string node = "node00000000000000000000a",
+        string serviceId = "svc000000000000000000web1",
+        string err = "",
+        DateTimeOffset? created = null,
+        DateTimeOffset? at = null,
+        string image = "nginx:1.27") => new(
+        id,
+        new ObjectMeta(1, created ?? Joined, created ?? Joined),
+        serviceId,
+        slot,
+        node,
+        new TaskSpec(new ContainerSpec(image)),
+        specVersion,
+        desired,
+        new TaskObservedStatus(state, at ?? Joined, Err: err));
+
+    public static UpdateStatus Status(UpdateState state, string message) => new(state, Joined, null, message);
 }

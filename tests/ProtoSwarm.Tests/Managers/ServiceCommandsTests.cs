@@ -59,9 +59,9 @@ public sealed class ServiceCommandsTests
     }
 
     [Fact]
-    public void Scaling_Alone_Starts_No_Rolling_Update()
+    public void Scaling_Alone_Starts_No_Rolling_Update_And_Clears_The_Last_Ones_Status()
     {
-        var service = Stored(Spec("web"));
+        var service = Stored(Spec("web")) with { UpdateStatus = new UpdateStatus(UpdateState.RollbackCompleted, T0, T0, "rollback completed") };
 
         var (updated, _) = ServiceCommands.Update(service, service.Meta.Version, Spec("web", replicas: 5), NoNetworks, T0);
 

@@ -1,0 +1,84 @@
+using System.Collections.Immutable;
+using ProtoSwarm.Cli.Output;
+using ProtoSwarm.Contracts;
+
+namespace ProtoSwarm.Cli.Commands;
+
+/// <summary>
+/// `service ls --filter` (id, name, label, mode) and `service ps --filter` (id, name, node,
+/// desired-state), applied to the listing as docker applies them: id and name match a prefix,
+/// the others exactly; values of one key are alternatives, keys combine.
+/// </summary>
+internal sealed class ServiceFilter
+{
+    public static readonly ImmutableArray<string> ServiceKeys = ["id", "name", "label", "mode"];
+
+    public static readonly ImmutableArray<string> TaskKeys = ["id", "name", "node", "desired-state"];
+
+    private readonly ILookup<string, string> _terms;
+
+    private ServiceFilter(ILookup<string, string> terms) => _terms = terms;
+
+    public static ServiceFilter Parse(IEnumerable<string> filters) =>
+        new(filters.Select(f => f.Split('=', 2)).ToLookup(p => p[0].Trim(), p => p[1], StringComparer.Ordinal));
+
+    public static string? CheckService(string filter) => Check(filter, ServiceKeys, (key, value) => key switch
+    {
+        "mode" when value is not ("replicated" or "global" or "replicated-job" or "global-job") => "mode must be replicated, global, replicated-job or global-job",
+        _ => null,
+    });
+
+    public static string? CheckTask(string filter) => Check(filter, TaskKeys, (key, value) => key switch
+    {
+        "desired-state" when value is not ("running" or "shutdown" or "accepted") => "desired-state must be running, shutdown or accepted",
+        _ => null,
+    });
+
+    public bool Matches(ServiceObject service) => _terms.All(term => term.Any(value => term.Key switch
+    {
+        "id" => service.Id.StartsWith(value, StringComparison.Ordinal),
+        "name" => service.Spec.Name.StartsWith(value, StringComparison.Ordinal),
+        "label" => MatchesLabel(service.Spec.Labels, value),
+        "mode" => ServiceFlags.Mode(value).Value == service.Spec.Mode.Kind,
+        _ => false,
+    }));
+
+    public bool Matches(TaskObject task, TaskList list) => _terms.All(term => term.Any(value => term.Key switch
+    {
+        "id" => task.Id.StartsWith(value, StringComparison.Ordinal),
+        "name" => ServiceView.TaskName(list.ServiceNames.GetValueOrDefault(task.ServiceId, task.ServiceId), task, noTrunc: false).StartsWith(value, StringComparison.Ordinal),
+        "node" => task.NodeId.Length > 0 && (task.NodeId.StartsWith(value, StringComparison.Ordinal) || list.NodeNames.GetValueOrDefault(task.NodeId) == value),
+        "desired-state" => value switch
+        {
+            "running" => task.DesiredState is TaskState.Ready or TaskState.Running,
+            "shutdown" => task.DesiredState >= TaskState.Complete,
+            _ => task.DesiredState < TaskState.Ready,
+        },
+        _ => false,
+    }));
+
+    private static string? Check(string filter, ImmutableArray<string> keys, Func<string, string, string?> value)
+    {
+        var equals = filter.IndexOf('=', StringComparison.Ordinal);
+        if (equals <= 0)
+        {
+            return $"--filter '{filter}' must be key=value, with key one of {string.Join(", ", keys)}.";
+        }
+
+        var key = filter[..equals].Trim();
+        if (!keys.Contains(key))
+        {
+            return $"--filter '{filter}': '{key}' is not a filter here; use one of {string.Join(", ", keys)}.";
+        }
+
+        return value(key, filter[(equals + 1)..]) is { } problem ? $"--filter '{filter}': {problem}." : null;
+    }
+
+    private static bool MatchesLabel(ImmutableSortedDictionary<string, string> labels, string term)
+    {
+        var equals = term.IndexOf('=', StringComparison.Ordinal);
+        return equals < 0
+            ? labels.ContainsKey(term)
+            : labels.TryGetValue(term[..equals], out var value) && value == term[(equals + 1)..];
+    }
+}

@@ -1,0 +1,890 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
+using ProtoSwarm.Contracts;
+
+namespace ProtoSwarm.Cli.Commands;
+
+/// <summary>Which of `service create` and `service update` take a flag.</summary>
+[Flags]
+internal enum FlagUse
+{
+    Create = 1,
+    Update = 2,
+    Both = Create | Update,
+}
+
+/// <summary>One of docker's service flags: its name, short alias, help, whether it takes a value, and the check of one value.</summary>
+internal sealed record ServiceFlag(string Name, string? Alias, string Description, FlagUse Use, Func<string, string?>? Check = null)
+{
+    public bool IsSwitch => Check is null;
+}
+
+/// <summary>The values given for service flags, in command-line order; a switch given reads "true". Scalar flags take the last value, as pflag does.</summary>
+internal sealed class FlagValues
+{
+    private readonly Dictionary<string, List<string>> _values = new(StringComparer.Ordinal);
+
+    public static FlagValues Empty => new();
+
+    public void Add(string flag, string value)
+    {
+        if (!_values.TryGetValue(flag, out var list))
+        {
+            _values[flag] = list = [];
+        }
+
+        list.Add(value);
+    }
+
+    public bool Has(string flag) => _values.ContainsKey(flag);
+
+    public string? Last(string flag) => _values.TryGetValue(flag, out var list) ? list[^1] : null;
+
+    public IReadOnlyList<string> All(string flag) => _values.TryGetValue(flag, out var list) ? list : [];
+
+    public IEnumerable<string> Given => _values.Keys;
+}
+
+/// <summary>
+/// Docker's `service create` and `service update` flags turned into a <see cref="ServiceSpec"/>:
+/// each value checked alone (so the parser refuses it before anything is sent), then a new spec
+/// assembled, or an existing one changed by the update flags (-add then -rm, as docker applies
+/// them). Pure; the swarm's own validator still checks the whole spec.
+/// </summary>
+internal static partial class ServiceFlags
+{
+    public const int MaxCpuScale = 1_000_000_000;
+
+    public static readonly ImmutableArray<ServiceFlag> All =
+    [
+        new("--name", null, "Service name", FlagUse.Create, v => v.Trim().Length == 0 ? "--name: give the service a name, e.g. --name web." : null),
+        new("--mode", null, "Service mode (\"replicated\", \"global\", \"replicated-job\", \"global-job\")", FlagUse.Create, v => Mode(v).Error),
+        new("--replicas", null, "Number of tasks", FlagUse.Both, v => Count("--replicas", v).Error),
+        new("--max-concurrent", null, "Number of job tasks to run concurrently (default equal to --replicas)", FlagUse.Both, v => Count("--max-concurrent", v).Error),
+        new("--image", null, "Service image tag", FlagUse.Update, v => Image("--image", v).Error),
+        new("--args", null, "Service command args", FlagUse.Update, v => Words("--args", v).Error),
+        new("--force", null, "Force update even if no changes require it", FlagUse.Update),
+        new("--env", "-e", "Set environment variables", FlagUse.Create, v => Env("--env", v).Error),
+        new("--env-add", null, "Add or update an environment variable", FlagUse.Update, v => Env("--env-add", v).Error),
+        new("--env-rm", null, "Remove an environment variable", FlagUse.Update, v => Key("--env-rm", v).Error),
+        new("--label", "-l", "Service labels", FlagUse.Create, v => Label("--label", v).Error),
+        new("--label-add", null, "Add or update a service label", FlagUse.Update, v => Label("--label-add", v).Error),
+        new("--label-rm", null, "Remove a label by its key", FlagUse.Update, v => Key("--label-rm", v).Error),
+        new("--container-label", null, "Container labels", FlagUse.Create, v => Label("--container-label", v).Error),
+        new("--container-label-add", null, "Add or update a container label", FlagUse.Update, v => Label("--container-label-add", v).Error),
+        new("--container-label-rm", null, "Remove a container label by its key", FlagUse.Update, v => Key("--container-label-rm", v).Error),
+        new("--constraint", null, "Placement constraints", FlagUse.Create, v => Constraint("--constraint", v).Error),
+        new("--constraint-add", null, "Add or update a placement constraint", FlagUse.Update, v => Constraint("--constraint-add", v).Error),
+        new("--constraint-rm", null, "Remove a constraint", FlagUse.Update, v => Constraint("--constraint-rm", v).Error),
+        new("--placement-pref", null, "Add a placement preference (spread=node.labels.<name>)", FlagUse.Create, v => PlacementPref("--placement-pref", v).Error),
+        new("--placement-pref-add", null, "Add a placement preference", FlagUse.Update, v => PlacementPref("--placement-pref-add", v).Error),
+        new("--placement-pref-rm", null, "Remove a placement preference", FlagUse.Update, v => PlacementPref("--placement-pref-rm", v).Error),
+        new("--replicas-max-per-node", null, "Maximum number of tasks per node (default 0 = unlimited)", FlagUse.Both, v => Count("--replicas-max-per-node", v).Error),
+        new("--reserve-cpu", null, "Reserve CPUs", FlagUse.Both, v => Cpu("--reserve-cpu", v).Error),
+        new("--reserve-memory", null, "Reserve Memory", FlagUse.Both, v => Memory("--reserve-memory", v).Error),
+        new("--limit-cpu", null, "Limit CPUs", FlagUse.Both, v => Cpu("--limit-cpu", v).Error),
+        new("--limit-memory", null, "Limit Memory", FlagUse.Both, v => Memory("--limit-memory", v).Error),
+        new("--restart-condition", null, "Restart when condition is met (\"none\", \"on-failure\", \"any\") (default \"any\")", FlagUse.Both, v => Restart(v).Error),
+        new("--restart-delay", null, "Delay between restart attempts (ns|us|ms|s|m|h) (default 5s)", FlagUse.Both, v => Duration("--restart-delay", v).Error),
+        new("--restart-max-attempts", null, "Maximum number of restarts before giving up", FlagUse.Both, v => Count("--restart-max-attempts", v).Error),
+        new("--restart-window", null, "Window used to evaluate the restart policy (ns|us|ms|s|m|h)", FlagUse.Both, v => Duration("--restart-window", v).Error),
+        .. UpdateConfigFlags("--update", "update", rollback: false),
+        .. UpdateConfigFlags("--rollback", "rollback", rollback: true),
+        new("--health-cmd", null, "Command to run to check health", FlagUse.Both, v => v.Trim().Length == 0 ? "--health-cmd: give the command to run, e.g. --health-cmd 'curl -f http://localhost/'." : null),
+        new("--health-interval", null, "Time between running the check (ms|s|m|h)", FlagUse.Both, v => Duration("--health-interval", v).Error),
+        new("--health-timeout", null, "Maximum time to allow one check to run (ms|s|m|h)", FlagUse.Both, v => Duration("--health-timeout", v).Error),
+        new("--health-retries", null, "Consecutive failures needed to report unhealthy", FlagUse.Both, v => Count("--health-retries", v).Error),
+        new("--health-start-period", null, "Start period for the container to initialize before counting retries towards unstable (ms|s|m|h)", FlagUse.Both, v => Duration("--health-start-period", v).Error),
+        new("--no-healthcheck", null, "Disable any container-specified HEALTHCHECK", FlagUse.Both),
+        new("--stop-signal", null, "Signal to stop the container", FlagUse.Both, StopSignal),
+        new("--stop-grace-period", null, "Time to wait before force killing a container (ns|us|ms|s|m|h) (default 10s)", FlagUse.Both, v => Duration("--stop-grace-period", v).Error),
+        new("--workdir", "-w", "Working directory inside the container", FlagUse.Both, v => v.Length > 0 && !v.StartsWith('/') ? $"--workdir '{v}' is not an absolute path; give the directory in the container, e.g. /app." : null),
+        new("--user", "-u", "Username or UID (format: <name|uid>[:<group|gid>])", FlagUse.Both, v => v.Any(char.IsWhiteSpace) ? $"--user '{v}' holds white space; use <name|uid>[:<group|gid>]." : null),
+        new("--mount", null, "Attach a filesystem mount to the service (type=bind|volume|tmpfs,source=,target=,readonly)", FlagUse.Create, v => Mount("--mount", v).Error),
+        new("--mount-add", null, "Add or update a mount on a service", FlagUse.Update, v => Mount("--mount-add", v).Error),
+        new("--mount-rm", null, "Remove a mount by its target path", FlagUse.Update, v => v.StartsWith('/') ? null : $"--mount-rm '{v}' is not a target path; name the mount by its path in the container, e.g. /data."),
+        new("--publish", "-p", "Publish a port as a node port (8080:80[/udp], or published=8080,target=80,protocol=tcp,mode=ingress)", FlagUse.Create, v => Port("--publish", v).Error),
+        new("--publish-add", null, "Add or update a published port", FlagUse.Update, v => Port("--publish-add", v).Error),
+        new("--publish-rm", null, "Remove a published port by its target port (<port>[/<protocol>])", FlagUse.Update, v => PortRemove(v).Error),
+        new("--endpoint-mode", null, "Endpoint mode (vip or dnsrr) (default \"vip\")", FlagUse.Both, v => EndpointModeOf(v).Error),
+        new("--network", null, "Network attachments (a name, or name=NAME,alias=ALIAS)", FlagUse.Create, v => Network("--network", v).Error),
+        new("--network-add", null, "Add a network", FlagUse.Update, v => Network("--network-add", v).Error),
+        new("--network-rm", null, "Remove a network", FlagUse.Update, v => v.Trim().Length == 0 ? "--network-rm: name the network to remove." : null),
+        new("--rollback", null, "Rollback to previous specification", FlagUse.Update),
+        new("--detach", "-d", "Exit immediately instead of waiting for the service to converge", FlagUse.Both),
+        new("--quiet", "-q", "Suppress progress output", FlagUse.Both),
+    ];
+
+    /// <summary>The one-value check of a flag, for System.CommandLine's validators (null: fine).</summary>
+    public static string? Check(string flag, string value) =>
+        All.FirstOrDefault(f => f.Name == flag)?.Check?.Invoke(value);
+
+    public static IEnumerable<ServiceFlag> For(FlagUse use) => All.Where(f => f.Use.HasFlag(use));
+
+    // ---- assembling a spec
+
+    /// <summary>`service create`: a whole spec from the flags, the image and what follows it (the container's args).</summary>
+    public static Checked<ServiceSpec> Create(FlagValues flags, string image, IReadOnlyList<string> args, Func<string> pickName)
+    {
+        try
+        {
+            var mode = flags.Last("--mode") is { } m ? Mode(m).Value : ServiceModeKind.Replicated;
+            var template = new TaskSpec(
+                new ContainerSpec(Image("IMAGE", image).OrThrow(), Args: [.. args]),
+                Restart: mode is ServiceModeKind.ReplicatedJob or ServiceModeKind.GlobalJob ? RestartPolicy.JobDefault : RestartPolicy.Default);
+            var spec = new ServiceSpec(
+                flags.Last("--name")?.Trim() ?? pickName(),
+                ImmutableSortedDictionary<string, string>.Empty.WithComparers(StringComparer.Ordinal),
+                mode switch
+                {
+                    ServiceModeKind.Global => ServiceMode.GlobalMode,
+                    ServiceModeKind.ReplicatedJob => ServiceMode.ReplicatedJobMode(),
+                    ServiceModeKind.GlobalJob => ServiceMode.GlobalJobMode,
+                    _ => ServiceMode.ReplicatedMode(),
+                },
+                template);
+            spec = spec with
+            {
+                Labels = Labels(spec.Labels, flags.All("--label"), []),
+                Endpoint = spec.Endpoint with { Ports = Ports([], flags.All("--publish"), []) },
+                TaskTemplate = template with
+                {
+                    Container = template.Container with
+                    {
+                        Env = Env([], flags.All("--env"), []),
+                        Labels = Labels(template.Container.Labels, flags.All("--container-label"), []),
+                        Mounts = Mounts([], flags.All("--mount"), []),
+                    },
+                    Placement = template.Placement with
+                    {
+                        Constraints = Distinct([], flags.All("--constraint"), [], v => Constraint("--constraint", v).OrThrow()),
+                        Preferences = [.. Distinct([], flags.All("--placement-pref"), [], v => PlacementPref("--placement-pref", v).OrThrow()).Select(d => new PlacementPreference(d))],
+                    },
+                    Networks = Networks([], flags.All("--network"), []),
+                },
+            };
+            return Checked<ServiceSpec>.Ok(Common(spec, flags, creating: true));
+        }
+        catch (FlagException e)
+        {
+            return Checked<ServiceSpec>.Fail(e.Message);
+        }
+    }
+
+    /// <summary>`service update`: the service's spec as read, changed by the flags given.</summary>
+    public static Checked<ServiceSpec> Update(ServiceSpec spec, FlagValues flags)
+    {
+        try
+        {
+            var template = spec.TaskTemplate;
+            var container = template.Container;
+            if (flags.Last("--image") is { } image)
+            {
+                container = container with { Image = Image("--image", image).OrThrow() };
+            }
+
+            if (flags.Last("--args") is { } args)
+            {
+                container = container with { Args = Words("--args", args).OrThrow() };
+            }
+
+            container = container with
+            {
+                Env = Env(container.Env, flags.All("--env-add"), flags.All("--env-rm")),
+                Labels = Labels(container.Labels, flags.All("--container-label-add"), flags.All("--container-label-rm")),
+                Mounts = Mounts(container.Mounts, flags.All("--mount-add"), flags.All("--mount-rm")),
+            };
+            var preferences = Distinct(
+                [.. template.Placement.Preferences.Select(p => p.SpreadDescriptor)],
+                flags.All("--placement-pref-add"),
+                [.. flags.All("--placement-pref-rm").Select(v => PlacementPref("--placement-pref-rm", v).OrThrow())],
+                v => PlacementPref("--placement-pref-add", v).OrThrow());
+            template = template with
+            {
+                Container = container,
+                Placement = template.Placement with
+                {
+                    Constraints = Distinct(template.Placement.Constraints, flags.All("--constraint-add"), [.. flags.All("--constraint-rm").Select(v => Constraint("--constraint-rm", v).OrThrow())], v => Constraint("--constraint-add", v).OrThrow()),
+                    Preferences = [.. preferences.Select(d => new PlacementPreference(d))],
+                },
+                Networks = Networks(template.Networks, flags.All("--network-add"), flags.All("--network-rm")),
+                ForceUpdate = template.ForceUpdate + (flags.Has("--force") ? 1 : 0),
+            };
+            spec = spec with
+            {
+                Labels = Labels(spec.Labels, flags.All("--label-add"), flags.All("--label-rm")),
+                TaskTemplate = template,
+                Endpoint = spec.Endpoint with { Ports = Ports(spec.Endpoint.Ports, flags.All("--publish-add"), flags.All("--publish-rm")) },
+            };
+            return Checked<ServiceSpec>.Ok(Common(spec, flags, creating: false));
+        }
+        catch (FlagException e)
+        {
+            return Checked<ServiceSpec>.Fail(e.Message);
+        }
+    }
+
+    /// <summary>The flags create and update share: mode counts, resources, restart, update/rollback, health, container settings.</summary>
+    private static ServiceSpec Common(ServiceSpec spec, FlagValues flags, bool creating)
+    {
+        spec = spec with { Mode = ModeCounts(spec.Mode, flags, creating) };
+        var template = spec.TaskTemplate;
+        var container = template.Container;
+        container = container with
+        {
+            Dir = flags.Last("--workdir") ?? container.Dir,
+            User = flags.Last("--user") ?? container.User,
+            StopSignal = flags.Last("--stop-signal") ?? container.StopSignal,
+            StopGracePeriod = DurationOr(flags, "--stop-grace-period", container.StopGracePeriod),
+            HealthCheck = Health(container.HealthCheck, flags),
+        };
+        var resources = template.Resources;
+        resources = new ResourceRequirements(
+            new ResourceAmounts(CpuOr(flags, "--limit-cpu", resources.Limits.NanoCpus), MemoryOr(flags, "--limit-memory", resources.Limits.MemoryBytes)),
+            new ResourceAmounts(CpuOr(flags, "--reserve-cpu", resources.Reservations.NanoCpus), MemoryOr(flags, "--reserve-memory", resources.Reservations.MemoryBytes)));
+        var restart = template.Restart;
+        restart = new RestartPolicy(
+            flags.Last("--restart-condition") is { } condition ? Restart(condition).Value : restart.Condition,
+            DurationOr(flags, "--restart-delay", restart.Delay),
+            CountOr(flags, "--restart-max-attempts", restart.MaxAttempts),
+            DurationOr(flags, "--restart-window", restart.Window));
+        var placement = template.Placement with { MaxReplicasPerNode = CountOr(flags, "--replicas-max-per-node", template.Placement.MaxReplicasPerNode) };
+        return spec with
+        {
+            TaskTemplate = template with { Container = container, Resources = resources, Restart = restart, Placement = placement },
+            Endpoint = flags.Last("--endpoint-mode") is { } endpointMode ? spec.Endpoint with { Mode = EndpointModeOf(endpointMode).Value } : spec.Endpoint,
+            Update = UpdateConfigOf(spec.Update, "--update", flags),
+            Rollback = UpdateConfigOf(spec.Rollback, "--rollback", flags),
+        };
+    }
+
+    private static ServiceMode ModeCounts(ServiceMode mode, FlagValues flags, bool creating)
+    {
+        var replicas = flags.Last("--replicas") is { } r ? Count("--replicas", r).Value : (long?)null;
+        var concurrent = flags.Last("--max-concurrent") is { } c ? Count("--max-concurrent", c).Value : (long?)null;
+        if (concurrent is not null && mode.Kind != ServiceModeKind.ReplicatedJob)
+        {
+            throw new FlagException("--max-concurrent applies to replicated jobs only; use it with --mode replicated-job.");
+        }
+
+        switch (mode.Kind)
+        {
+            case ServiceModeKind.Replicated:
+                return replicas is { } n ? mode with { Replicas = n } : mode;
+            case ServiceModeKind.ReplicatedJob:
+                var maxConcurrent = concurrent ?? mode.MaxConcurrent;
+                // Docker's default: as many completions as run at once.
+                return mode with { MaxConcurrent = maxConcurrent, TotalCompletions = replicas ?? (creating ? maxConcurrent : mode.TotalCompletions) };
+            default:
+                if (replicas is not null)
+                {
+                    throw new FlagException("--replicas applies to replicated services and jobs only; a global service runs one task on every eligible node.");
+                }
+
+                return mode;
+        }
+    }
+
+    private static HealthCheck? Health(HealthCheck? health, FlagValues flags)
+    {
+        string[] healthFlags = ["--health-cmd", "--health-interval", "--health-timeout", "--health-retries", "--health-start-period"];
+        var touched = healthFlags.Where(flags.Has).ToList();
+        if (flags.Has("--no-healthcheck"))
+        {
+            return touched.Count > 0
+                ? throw new FlagException($"--no-healthcheck conflicts with {string.Join(", ", touched)}; give one or the other.")
+                : new HealthCheck(["NONE"]);
+        }
+
+        if (touched.Count == 0)
+        {
+            return health;
+        }
+
+        var check = health is null || health.Test is ["NONE"] ? new HealthCheck([]) : health;
+        return check with
+        {
+            Test = flags.Last("--health-cmd") is { } cmd ? ["CMD-SHELL", cmd] : check.Test,
+            Interval = DurationOr(flags, "--health-interval", check.Interval),
+            Timeout = DurationOr(flags, "--health-timeout", check.Timeout),
+            Retries = CountOr(flags, "--health-retries", check.Retries),
+            StartPeriod = DurationOr(flags, "--health-start-period", check.StartPeriod),
+        };
+    }
+
+    private static UpdateConfig UpdateConfigOf(UpdateConfig config, string prefix, FlagValues flags) => new(
+        CountOr(flags, prefix + "-parallelism", config.Parallelism),
+        DurationOr(flags, prefix + "-delay", config.Delay),
+        flags.Last(prefix + "-failure-action") is { } action ? FailureActionOf(prefix + "-failure-action", action, prefix == "--rollback").Value : config.FailureAction,
+        DurationOr(flags, prefix + "-monitor", config.Monitor),
+        flags.Last(prefix + "-max-failure-ratio") is { } ratio ? Ratio(prefix + "-max-failure-ratio", ratio).Value : config.MaxFailureRatio,
+        flags.Last(prefix + "-order") is { } order ? Order(prefix + "-order", order).Value : config.Order);
+
+    private static IEnumerable<ServiceFlag> UpdateConfigFlags(string prefix, string what, bool rollback) =>
+    [
+        new($"{prefix}-parallelism", null, $"Maximum number of tasks {(rollback ? "rolled back" : "updated")} simultaneously (0 to {what} all at once) (default 1)", FlagUse.Both, v => Count($"{prefix}-parallelism", v).Error),
+        new($"{prefix}-delay", null, $"Delay between {what}s (ns|us|ms|s|m|h) (default 0s)", FlagUse.Both, v => Duration($"{prefix}-delay", v).Error),
+        new($"{prefix}-failure-action", null, rollback ? "Action on rollback failure (\"pause\", \"continue\") (default \"pause\")" : "Action on update failure (\"pause\", \"continue\", \"rollback\") (default \"pause\")", FlagUse.Both, v => FailureActionOf($"{prefix}-failure-action", v, rollback).Error),
+        new($"{prefix}-monitor", null, $"Duration after each task {what} to monitor for failure (ns|us|ms|s|m|h) (default 5s)", FlagUse.Both, v => Duration($"{prefix}-monitor", v).Error),
+        new($"{prefix}-max-failure-ratio", null, $"Failure rate to tolerate during a{(rollback ? " rollback" : "n update")} (0 to 1)", FlagUse.Both, v => Ratio($"{prefix}-max-failure-ratio", v).Error),
+        new($"{prefix}-order", null, $"{(rollback ? "Rollback" : "Update")} order (\"start-first\", \"stop-first\") (default \"stop-first\")", FlagUse.Both, v => Order($"{prefix}-order", v).Error),
+    ];
+
+    // ---- list flags: add (replacing the same key), then remove, as docker applies them
+
+    private static ImmutableArray<string> Env(ImmutableArray<string> current, IReadOnlyList<string> add, IReadOnlyList<string> remove)
+    {
+        var entries = current.ToList();
+        foreach (var value in add)
+        {
+            var entry = Env("--env", value).OrThrow();
+            var key = EnvKey(entry);
+            var at = entries.FindIndex(e => EnvKey(e) == key);
+            if (at >= 0)
+            {
+                entries[at] = entry;
+            }
+            else
+            {
+                entries.Add(entry);
+            }
+        }
+
+        var removed = remove.Select(r => r.Trim()).ToHashSet(StringComparer.Ordinal);
+        return [.. entries.Where(e => !removed.Contains(EnvKey(e)))];
+    }
+
+    private static string EnvKey(string entry) => entry.Split('=', 2)[0];
+
+    private static ImmutableSortedDictionary<string, string> Labels(ImmutableSortedDictionary<string, string> current, IReadOnlyList<string> add, IReadOnlyList<string> remove)
+    {
+        foreach (var value in add)
+        {
+            var (key, text) = Label("--label", value).OrThrow();
+            current = current.SetItem(key, text);
+        }
+
+        return current.RemoveRange(remove.Select(r => r.Trim()));
+    }
+
+    private static ImmutableArray<string> Distinct(ImmutableArray<string> current, IReadOnlyList<string> add, IReadOnlyList<string> remove, Func<string, string> normalize)
+    {
+        var items = current.ToList();
+        foreach (var value in add.Select(normalize))
+        {
+            if (!items.Contains(value, StringComparer.Ordinal))
+            {
+                items.Add(value);
+            }
+        }
+
+        return [.. items.Where(i => !remove.Contains(i, StringComparer.Ordinal))];
+    }
+
+    private static ImmutableArray<MountSpec> Mounts(ImmutableArray<MountSpec> current, IReadOnlyList<string> add, IReadOnlyList<string> removeTargets)
+    {
+        var mounts = current.ToList();
+        foreach (var value in add)
+        {
+            var mount = Mount("--mount", value).OrThrow();
+            mounts.RemoveAll(m => m.Target == mount.Target);
+            mounts.Add(mount);
+        }
+
+        return [.. mounts.Where(m => !removeTargets.Contains(m.Target, StringComparer.Ordinal))];
+    }
+
+    private static ImmutableArray<PortConfig> Ports(ImmutableArray<PortConfig> current, IReadOnlyList<string> add, IReadOnlyList<string> remove)
+    {
+        var ports = current.ToList();
+        foreach (var value in add)
+        {
+            var port = Port("--publish", value).OrThrow();
+            ports.RemoveAll(p => p.Protocol == port.Protocol && (port.PublishedPort != 0 ? p.PublishedPort == port.PublishedPort : p.TargetPort == port.TargetPort && p.PublishedPort == 0));
+            ports.Add(port);
+        }
+
+        var removals = remove.Select(r => PortRemove(r).OrThrow()).ToList();
+        return [.. ports.Where(p => !removals.Any(r => r.Target == p.TargetPort && r.Protocol == p.Protocol))];
+    }
+
+    private static ImmutableArray<NetworkAttachment> Networks(ImmutableArray<NetworkAttachment> current, IReadOnlyList<string> add, IReadOnlyList<string> remove)
+    {
+        var networks = current.ToList();
+        foreach (var value in add)
+        {
+            var network = Network("--network", value).OrThrow();
+            networks.RemoveAll(n => n.Target == network.Target);
+            networks.Add(network);
+        }
+
+        return [.. networks.Where(n => !remove.Contains(n.Target, StringComparer.Ordinal))];
+    }
+
+    // ---- one value each
+
+    public static Checked<ServiceModeKind> Mode(string value) => value.Trim().ToLowerInvariant() switch
+    {
+        "replicated" => Checked<ServiceModeKind>.Ok(ServiceModeKind.Replicated),
+        "global" => Checked<ServiceModeKind>.Ok(ServiceModeKind.Global),
+        "replicated-job" => Checked<ServiceModeKind>.Ok(ServiceModeKind.ReplicatedJob),
+        "global-job" => Checked<ServiceModeKind>.Ok(ServiceModeKind.GlobalJob),
+        _ => Checked<ServiceModeKind>.Fail($"--mode '{value}' is not a service mode; use replicated, global, replicated-job or global-job."),
+    };
+
+    public static Checked<string> Image(string flag, string value) =>
+        value.Trim().Length == 0 || value.Any(char.IsWhiteSpace)
+            ? Checked<string>.Fail($"{flag} '{value}' is not an image reference; write the image as name[:tag][@digest], e.g. nginx:1.27.")
+            : Checked<string>.Ok(value);
+
+    /// <summary>A whole number from 0 up; refuses "-1" and "1.5" naming the flag.</summary>
+    public static Checked<long> Count(string flag, string value) =>
+        long.TryParse(value.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var n)
+            ? Checked<long>.Ok(n)
+            : Checked<long>.Fail($"{flag} '{value}' is not a whole number; give 0 or more, e.g. {flag} 3.");
+
+    /// <summary>A Go duration as docker takes it ("300ms", "1m30s", "2h", or "0"); negative ones are refused.</summary>
+    public static Checked<TimeSpan> Duration(string flag, string value)
+    {
+        if (value.Trim() == "0")
+        {
+            return Checked<TimeSpan>.Ok(TimeSpan.Zero);
+        }
+
+        var parsed = ArgumentRules.Duration(flag, value);
+        return parsed.IsValid
+            ? parsed
+            : Checked<TimeSpan>.Fail($"{flag} '{value}' is not a duration; use a number and a unit (ns, us, ms, s, m, h), e.g. 300ms, 10s or 1m30s.");
+    }
+
+    /// <summary>CPUs as a decimal ("0.5", "2"), to nano CPUs as docker's NanoCPUs.</summary>
+    public static Checked<long> Cpu(string flag, string value)
+    {
+        if (!decimal.TryParse(value.Trim(), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var cpus))
+        {
+            return Checked<long>.Fail($"{flag} '{value}' is not a number of CPUs; give a decimal number, e.g. {flag} 0.5.");
+        }
+
+        var nanos = cpus * MaxCpuScale;
+        return nanos != decimal.Truncate(nanos) || nanos > long.MaxValue
+            ? Checked<long>.Fail($"{flag} '{value}' is too precise; give at most 9 decimals, e.g. {flag} 0.25.")
+            : Checked<long>.Ok((long)nanos);
+    }
+
+    /// <summary>Memory as docker's RAMInBytes: a number and an optional binary unit (b, k, m, g, t, p; "512m", "1.5g", "1GiB").</summary>
+    public static Checked<long> Memory(string flag, string value)
+    {
+        var match = MemoryPattern().Match(value.Trim());
+        if (!match.Success)
+        {
+            return Checked<long>.Fail($"{flag} '{value}' is not a size; give a number and a unit (b, k, m, g, t), e.g. {flag} 512m or 1g.");
+        }
+
+        var amount = decimal.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
+        var shift = match.Groups[2].Value.ToLowerInvariant() switch
+        {
+            "k" => 10,
+            "m" => 20,
+            "g" => 30,
+            "t" => 40,
+            "p" => 50,
+            _ => 0,
+        };
+        var bytes = amount * (1L << shift);
+        return bytes > long.MaxValue
+            ? Checked<long>.Fail($"{flag} '{value}' is too large.")
+            : Checked<long>.Ok((long)bytes);
+    }
+
+    public static Checked<double> Ratio(string flag, string value) =>
+        double.TryParse(value.Trim(), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var ratio) && ratio is >= 0 and <= 1
+            ? Checked<double>.Ok(ratio)
+            : Checked<double>.Fail($"{flag} '{value}' is not a ratio; give a number from 0 to 1, e.g. {flag} 0.2.");
+
+    public static Checked<RestartCondition> Restart(string value) => value.Trim().ToLowerInvariant() switch
+    {
+        "any" => Checked<RestartCondition>.Ok(RestartCondition.Any),
+        "on-failure" => Checked<RestartCondition>.Ok(RestartCondition.OnFailure),
+        "none" => Checked<RestartCondition>.Ok(RestartCondition.None),
+        _ => Checked<RestartCondition>.Fail($"--restart-condition '{value}' is not a condition; use none, on-failure or any."),
+    };
+
+    public static Checked<FailureAction> FailureActionOf(string flag, string value, bool rollback) => value.Trim().ToLowerInvariant() switch
+    {
+        "pause" => Checked<FailureAction>.Ok(FailureAction.Pause),
+        "continue" => Checked<FailureAction>.Ok(FailureAction.Continue),
+        "rollback" when !rollback => Checked<FailureAction>.Ok(FailureAction.Rollback),
+        _ => Checked<FailureAction>.Fail(rollback
+            ? $"{flag} '{value}' is not an action; use pause or continue."
+            : $"{flag} '{value}' is not an action; use pause, continue or rollback."),
+    };
+
+    public static Checked<UpdateOrder> Order(string flag, string value) => value.Trim().ToLowerInvariant() switch
+    {
+        "stop-first" => Checked<UpdateOrder>.Ok(UpdateOrder.StopFirst),
+        "start-first" => Checked<UpdateOrder>.Ok(UpdateOrder.StartFirst),
+        _ => Checked<UpdateOrder>.Fail($"{flag} '{value}' is not an order; use stop-first or start-first."),
+    };
+
+    public static Checked<EndpointMode> EndpointModeOf(string value) => value.Trim().ToLowerInvariant() switch
+    {
+        "vip" => Checked<EndpointMode>.Ok(EndpointMode.Vip),
+        "dnsrr" => Checked<EndpointMode>.Ok(EndpointMode.Dnsrr),
+        _ => Checked<EndpointMode>.Fail($"--endpoint-mode '{value}' is not an endpoint mode; use vip or dnsrr."),
+    };
+
+    public static Checked<string> Env(string flag, string value)
+    {
+        var key = EnvKey(value);
+        return key.Trim().Length == 0 || key.Any(char.IsWhiteSpace)
+            ? Checked<string>.Fail($"{flag} '{value}' has no variable name; write it as NAME=value.")
+            : Checked<string>.Ok(value);
+    }
+
+    /// <summary>A key alone, for the -rm flags.</summary>
+    public static Checked<string> Key(string flag, string value) =>
+        value.Trim().Length == 0 || value.Contains('=', StringComparison.Ordinal)
+            ? Checked<string>.Fail($"{flag} '{value}' must be a key alone, without '=value'.")
+            : Checked<string>.Ok(value.Trim());
+
+    /// <summary>A label as docker takes it: key=value, or key alone for an empty value.</summary>
+    public static Checked<(string Key, string Value)> Label(string flag, string value)
+    {
+        var parts = value.Split('=', 2);
+        var key = parts[0].Trim();
+        return key.Length == 0 || key.Any(char.IsWhiteSpace)
+            ? Checked<(string, string)>.Fail($"{flag} '{value}' needs a key without spaces; write it as key=value (or key alone).")
+            : Checked<(string, string)>.Ok((key, parts.Length > 1 ? parts[1] : string.Empty));
+    }
+
+    /// <summary>A placement constraint as docker writes it: key==value or key!=value.</summary>
+    public static Checked<string> Constraint(string flag, string value)
+    {
+        var text = value.Trim();
+        var op = text.Contains("==", StringComparison.Ordinal) ? "==" : text.Contains("!=", StringComparison.Ordinal) ? "!=" : null;
+        if (op is null)
+        {
+            return Checked<string>.Fail($"{flag} '{value}' has no operator; write it as key==value or key!=value, e.g. node.role==manager.");
+        }
+
+        var parts = text.Split(op, 2);
+        return parts[0].Trim().Length == 0 || parts[1].Trim().Length == 0
+            ? Checked<string>.Fail($"{flag} '{value}' needs a key and a value; write it as key==value or key!=value, e.g. node.labels.zone==a.")
+            : Checked<string>.Ok(text);
+    }
+
+    /// <summary>Docker's placement preference: spread=node.labels.NAME; returns the descriptor.</summary>
+    public static Checked<string> PlacementPref(string flag, string value)
+    {
+        var parts = value.Split('=', 2);
+        return parts.Length == 2 && parts[0].Trim() == "spread" && parts[1].Trim().Length > 0
+            ? Checked<string>.Ok(parts[1].Trim())
+            : Checked<string>.Fail($"{flag} '{value}' is not a placement preference; write it as spread=node.labels.<name>.");
+    }
+
+    public static string? StopSignal(string value) =>
+        SignalPattern().IsMatch(value.Trim())
+            ? null
+            : $"--stop-signal '{value}' is not a signal; use a signal name such as SIGTERM or SIGINT, or its number.";
+
+    /// <summary>Docker's --mount: comma-separated type=bind|volume|tmpfs (default volume), source|src, target|destination|dst, readonly|ro[=true|false].</summary>
+    public static Checked<MountSpec> Mount(string flag, string value)
+    {
+        const string Usage = "write it as type=volume,source=data,target=/data[,readonly]";
+        var type = MountType.Volume;
+        string source = string.Empty, target = string.Empty;
+        var readOnly = false;
+        foreach (var field in value.Split(',', StringSplitOptions.TrimEntries))
+        {
+            var parts = field.Split('=', 2);
+            var key = parts[0].ToLowerInvariant();
+            var text = parts.Length > 1 ? parts[1] : null;
+            switch (key)
+            {
+                case "readonly" or "ro":
+                    if (text is not (null or "true" or "1" or "false" or "0"))
+                    {
+                        return Checked<MountSpec>.Fail($"{flag} '{value}': readonly takes true or false, not '{text}'.");
+                    }
+
+                    readOnly = text is null or "true" or "1";
+                    continue;
+                case "type" or "source" or "src" or "target" or "destination" or "dst" when text is null:
+                    return Checked<MountSpec>.Fail($"{flag} '{value}': '{field}' has no value; {Usage}.");
+                case "type":
+                    switch (text)
+                    {
+                        case "bind": type = MountType.Bind; break;
+                        case "volume": type = MountType.Volume; break;
+                        case "tmpfs": type = MountType.Tmpfs; break;
+                        default: return Checked<MountSpec>.Fail($"{flag} '{value}': type '{text}' is not a mount type; use bind, volume or tmpfs.");
+                    }
+
+                    continue;
+                case "source" or "src":
+                    source = text!;
+                    continue;
+                case "target" or "destination" or "dst":
+                    target = text!;
+                    continue;
+                default:
+                    return Checked<MountSpec>.Fail($"{flag} '{value}': '{key}' is not a mount option here; use type, source, target and readonly ({Usage}).");
+            }
+        }
+
+        if (target.Length == 0)
+        {
+            return Checked<MountSpec>.Fail($"{flag} '{value}' has no target; {Usage}.");
+        }
+
+        if (!target.StartsWith('/'))
+        {
+            return Checked<MountSpec>.Fail($"{flag} '{value}': target '{target}' is not an absolute path; give the path in the container, e.g. target=/data.");
+        }
+
+        return (type, source) switch
+        {
+            (MountType.Bind, "") => Checked<MountSpec>.Fail($"{flag} '{value}': a bind mount needs source=<absolute path on the node>."),
+            (MountType.Tmpfs, not "") => Checked<MountSpec>.Fail($"{flag} '{value}': a tmpfs mount has no source; leave source out."),
+            _ => Checked<MountSpec>.Ok(new MountSpec(type, source, target, readOnly)),
+        };
+    }
+
+    /// <summary>Docker's --publish: short [published:]target[/protocol], or long published=,target=,protocol=,mode=.</summary>
+    public static Checked<PortConfig> Port(string flag, string value)
+    {
+        var text = value.Trim();
+        return text.Contains('=', StringComparison.Ordinal) ? LongPort(flag, text) : ShortPort(flag, text);
+    }
+
+    private static Checked<PortConfig> ShortPort(string flag, string text)
+    {
+        const string Usage = "write it as 8080:80, 8080:80/udp, or published=8080,target=80,protocol=tcp,mode=ingress";
+        var protocol = PortProtocol.Tcp;
+        var ports = text;
+        var slash = text.IndexOf('/', StringComparison.Ordinal);
+        if (slash >= 0)
+        {
+            var protocolName = text[(slash + 1)..];
+            if (!TryProtocol(protocolName, out protocol))
+            {
+                return Checked<PortConfig>.Fail($"{flag} '{text}': '{protocolName}' is not a protocol; use tcp or udp.");
+            }
+
+            ports = text[..slash];
+        }
+
+        var parts = ports.Split(':');
+        if (parts.Length > 2)
+        {
+            return Checked<PortConfig>.Fail($"{flag} '{text}': a swarm port is published on every address of the node, so it takes no IP; {Usage}.");
+        }
+
+        if (parts.Any(p => p.Contains('-', StringComparison.Ordinal)))
+        {
+            return Checked<PortConfig>.Fail($"{flag} '{text}': port ranges are not supported; publish each port with its own {flag}.");
+        }
+
+        var target = PortNumber(parts[^1]);
+        var published = parts.Length == 2 ? PortNumber(parts[0]) : 0;
+        return target is null or 0 || published is null
+            ? Checked<PortConfig>.Fail($"{flag} '{text}' is not a port mapping; ports are numbers from 1 to 65535; {Usage}.")
+            : Checked<PortConfig>.Ok(new PortConfig(target.Value, published.Value, protocol));
+    }
+
+    private static Checked<PortConfig> LongPort(string flag, string text)
+    {
+        const string Usage = "write it as published=8080,target=80[,protocol=tcp|udp][,mode=ingress|host]";
+        var port = new PortConfig(0);
+        foreach (var field in text.Split(',', StringSplitOptions.TrimEntries))
+        {
+            var parts = field.Split('=', 2);
+            var value = parts.Length > 1 ? parts[1] : string.Empty;
+            switch (parts[0].ToLowerInvariant())
+            {
+                case "published":
+                    if (PortNumber(value) is not { } published)
+                    {
+                        return Checked<PortConfig>.Fail($"{flag} '{text}': published '{value}' is not a port from 1 to 65535.");
+                    }
+
+                    port = port with { PublishedPort = published };
+                    break;
+                case "target":
+                    if (PortNumber(value) is not ({ } target and > 0))
+                    {
+                        return Checked<PortConfig>.Fail($"{flag} '{text}': target '{value}' is not a port from 1 to 65535.");
+                    }
+
+                    port = port with { TargetPort = target };
+                    break;
+                case "protocol":
+                    if (!TryProtocol(value, out var protocol))
+                    {
+                        return Checked<PortConfig>.Fail($"{flag} '{text}': protocol '{value}' is not tcp or udp.");
+                    }
+
+                    port = port with { Protocol = protocol };
+                    break;
+                case "mode":
+                    PublishMode? mode = value.ToLowerInvariant() switch { "ingress" => PublishMode.Ingress, "host" => PublishMode.Host, _ => null };
+                    if (mode is null)
+                    {
+                        return Checked<PortConfig>.Fail($"{flag} '{text}': mode '{value}' is not ingress or host.");
+                    }
+
+                    port = port with { PublishMode = mode.Value };
+                    break;
+                default:
+                    return Checked<PortConfig>.Fail($"{flag} '{text}': '{parts[0]}' is not a port option; {Usage}.");
+            }
+        }
+
+        return port.TargetPort == 0
+            ? Checked<PortConfig>.Fail($"{flag} '{text}' has no target port; {Usage}.")
+            : Checked<PortConfig>.Ok(port);
+    }
+
+    /// <summary>--publish-rm: &lt;target port&gt;[/&lt;protocol&gt;], as docker's.</summary>
+    public static Checked<(int Target, PortProtocol Protocol)> PortRemove(string value)
+    {
+        var parts = value.Trim().Split('/', 2);
+        var protocol = PortProtocol.Tcp;
+        return PortNumber(parts[0]) is ({ } target and > 0) && (parts.Length == 1 || TryProtocol(parts[1], out protocol))
+            ? Checked<(int, PortProtocol)>.Ok((target, protocol))
+            : Checked<(int, PortProtocol)>.Fail($"--publish-rm '{value}' is not a port; name the target port as <port>[/<protocol>], e.g. 80 or 53/udp.");
+    }
+
+    /// <summary>--network NAME, or docker's long form name=NAME,alias=ALIAS.</summary>
+    public static Checked<NetworkAttachment> Network(string flag, string value)
+    {
+        if (!value.Contains('=', StringComparison.Ordinal))
+        {
+            return value.Trim().Length == 0 || value.Contains(',', StringComparison.Ordinal)
+                ? Checked<NetworkAttachment>.Fail($"{flag} '{value}' is not a network; name it, or write name=NAME,alias=ALIAS.")
+                : Checked<NetworkAttachment>.Ok(new NetworkAttachment(value.Trim()));
+        }
+
+        string? name = null;
+        var aliases = ImmutableArray.CreateBuilder<string>();
+        foreach (var field in value.Split(',', StringSplitOptions.TrimEntries))
+        {
+            var parts = field.Split('=', 2);
+            switch (parts[0])
+            {
+                case "name" or "target" when parts.Length == 2 && parts[1].Length > 0:
+                    name = parts[1];
+                    break;
+                case "alias" when parts.Length == 2 && parts[1].Length > 0:
+                    aliases.Add(parts[1]);
+                    break;
+                default:
+                    return Checked<NetworkAttachment>.Fail($"{flag} '{value}': '{field}' is not understood; write name=NAME[,alias=ALIAS].");
+            }
+        }
+
+        return name is null
+            ? Checked<NetworkAttachment>.Fail($"{flag} '{value}' names no network; write name=NAME[,alias=ALIAS].")
+            : Checked<NetworkAttachment>.Ok(new NetworkAttachment(name, aliases.ToImmutable()));
+    }
+
+    /// <summary>Splits --args as a shell would: spaces separate words, quotes group them, a backslash escapes.</summary>
+    public static Checked<ImmutableArray<string>> Words(string flag, string value)
+    {
+        var words = ImmutableArray.CreateBuilder<string>();
+        var word = new StringBuilder();
+        var inWord = false;
+        char? quote = null;
+        for (var i = 0; i < value.Length; i++)
+        {
+            var c = value[i];
+            if (quote is { } q)
+            {
+                if (c == q)
+                {
+                    quote = null;
+                }
+                else if (c == '\\' && q == '"' && i + 1 < value.Length)
+                {
+                    word.Append(value[++i]);
+                }
+                else
+                {
+                    word.Append(c);
+                }
+            }
+            else if (c is '"' or '\'')
+            {
+                quote = c;
+                inWord = true;
+            }
+            else if (c == '\\' && i + 1 < value.Length)
+            {
+                word.Append(value[++i]);
+                inWord = true;
+            }
+            else if (char.IsWhiteSpace(c))
+            {
+                if (inWord)
+                {
+                    words.Add(word.ToString());
+                    word.Clear();
+                    inWord = false;
+                }
+            }
+            else
+            {
+                word.Append(c);
+                inWord = true;
+            }
+        }
+
+        if (quote is not null)
+        {
+            return Checked<ImmutableArray<string>>.Fail($"{flag} '{value}': a {quote} quote is never closed.");
+        }
+
+        if (inWord)
+        {
+            words.Add(word.ToString());
+        }
+
+        return Checked<ImmutableArray<string>>.Ok(words.ToImmutable());
+    }
+
+    private static int? PortNumber(string text) =>
+        int.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is >= 0 and <= 65535 ? port : null;
+
+    private static bool TryProtocol(string text, out PortProtocol protocol)
+    {
+        var name = text.Trim().ToLowerInvariant();
+        protocol = name is "udp" ? PortProtocol.Udp : PortProtocol.Tcp;
+        return name is "tcp" or "udp";
+    }
+
+    private static TimeSpan DurationOr(FlagValues flags, string flag, TimeSpan current) =>
+        flags.Last(flag) is { } value ? Duration(flag, value).OrThrow() : current;
+
+    private static long CountOr(FlagValues flags, string flag, long current) =>
+        flags.Last(flag) is { } value ? Count(flag, value).OrThrow() : current;
+
+    private static long CpuOr(FlagValues flags, string flag, long current) =>
+        flags.Last(flag) is { } value ? Cpu(flag, value).OrThrow() : current;
+
+    private static long MemoryOr(FlagValues flags, string flag, long current) =>
+        flags.Last(flag) is { } value ? Memory(flag, value).OrThrow() : current;
+
+    private static T OrThrow<T>(this Checked<T> value) =>
+        value.IsValid ? value.Value : throw new FlagException(value.Error!);
+
+    [GeneratedRegex(@"^(\d+(?:\.\d+)?) ?([kKmMgGtTpP])?[iI]?[bB]?$", RegexOptions.CultureInvariant)]
+    private static partial Regex MemoryPattern();
+
+    [GeneratedRegex(@"^(SIG)?[A-Z][A-Z0-9+\-]*$|^[0-9]+$", RegexOptions.CultureInvariant)]
+    private static partial Regex SignalPattern();
+
+    /// <summary>A flag value that cannot be used, met while assembling the spec.</summary>
+    private sealed class FlagException(string message) : Exception(message);
+}

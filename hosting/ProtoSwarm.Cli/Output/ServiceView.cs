@@ -1,0 +1,639 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using ProtoSwarm.Contracts;
+
+namespace ProtoSwarm.Cli.Output;
+
+/// <summary>One line of `service ls`, with docker's values.</summary>
+internal sealed record ServiceRow(string Id, string Name, string Mode, string Replicas, string Image, string Ports);
+
+/// <summary>One line of `service ps`: Name is "web.1", or " \_ web.1" for an older task of the same slot.</summary>
+internal sealed record TaskRow(string Id, string Name, string Image, string Node, string DesiredState, string CurrentState, string Error, string Ports);
+
+/// <summary>
+/// How services and their tasks are shown: `service ls` and `service ps` rows, table and JSON
+/// lines, `service inspect` objects and `--pretty`, in docker's shapes and words. Pure functions.
+/// </summary>
+internal static class ServiceView
+{
+    public const int ShortIdLength = 12;
+
+    /// <summary>Docker cuts a task's error to this many characters in `service ps` unless --no-trunc.</summary>
+    public const int ErrorWidth = 30;
+
+    public static readonly IReadOnlyDictionary<string, string> Columns = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["ID"] = "ID",
+        ["Name"] = "NAME",
+        ["Mode"] = "MODE",
+        ["Replicas"] = "REPLICAS",
+        ["Image"] = "IMAGE",
+        ["Ports"] = "PORTS",
+    };
+
+    public static readonly IReadOnlyDictionary<string, string> TaskColumns = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["ID"] = "ID",
+        ["Name"] = "NAME",
+        ["Image"] = "IMAGE",
+        ["Node"] = "NODE",
+        ["DesiredState"] = "DESIRED STATE",
+        ["CurrentState"] = "CURRENT STATE",
+        ["Error"] = "ERROR",
+        ["Ports"] = "PORTS",
+    };
+
+    public static readonly IReadOnlyCollection<string> InspectFields =
+        ["ID", "Version", "CreatedAt", "UpdatedAt", "Spec", "PreviousSpec", "Endpoint", "UpdateStatus", "JobStatus", "ServiceStatus"];
+
+    public static string ShortId(string id) => id.Length > ShortIdLength ? id[..ShortIdLength] : id;
+
+    // ---- service ls
+
+    public static ServiceRow Row(ServiceSummary summary)
+    {
+        var service = summary.Service;
+        return new ServiceRow(
+            ShortId(service.Id),
+            service.Spec.Name,
+            ModeText(service.Spec.Mode.Kind),
+            ReplicasText(service.Spec, summary.Replicas),
+            ImageText(service.Spec.TaskTemplate.Container.Image),
+            string.Join(", ", service.Spec.Endpoint.Ports.Where(p => p.PublishMode == PublishMode.Ingress).Select(PortText)));
+    }
+
+    public static IEnumerable<ServiceSummary> Sorted(IEnumerable<ServiceSummary> services) =>
+        services.OrderBy(s => s.Service.Spec.Name, NaturalOrder.Instance).ThenBy(s => s.Service.Id, StringComparer.Ordinal);
+
+    public static string ModeText(ServiceModeKind mode) => mode switch
+    {
+        ServiceModeKind.Global => "global",
+        ServiceModeKind.ReplicatedJob => "replicated job",
+        ServiceModeKind.GlobalJob => "global job",
+        _ => "replicated",
+    };
+
+    /// <summary>"2/3"; "2/3 (max 1 per node)"; jobs "1/2 (3/5 completed)", as docker's REPLICAS column.</summary>
+    public static string ReplicasText(ServiceSpec spec, ServiceReplicas replicas)
+    {
+        var text = string.Create(CultureInfo.InvariantCulture, $"{replicas.Running}/{replicas.Desired}");
+        if (spec.Mode.IsJob)
+        {
+            var total = spec.Mode.Kind == ServiceModeKind.ReplicatedJob ? spec.Mode.TotalCompletions : replicas.Desired;
+            var running = spec.Mode.Kind == ServiceModeKind.ReplicatedJob ? Math.Min(spec.Mode.MaxConcurrent, Math.Max(0, total - replicas.Completed)) : replicas.Desired;
+            return string.Create(CultureInfo.InvariantCulture, $"{replicas.Running}/{running} ({replicas.Completed}/{total} completed)");
+        }
+
+        return spec.TaskTemplate.Placement.MaxReplicasPerNode > 0
+            ? string.Create(CultureInfo.InvariantCulture, $"{text} (max {spec.TaskTemplate.Placement.MaxReplicasPerNode} per node)")
+            : text;
+    }
+
+    /// <summary>The image without its digest, as docker lists it ("nginx:1.27").</summary>
+    public static string ImageText(string image)
+    {
+        var at = image.IndexOf('@', StringComparison.Ordinal);
+        return at < 0 ? image : image[..at];
+    }
+
+    /// <summary>"*:8080->80/tcp", as docker's PORTS column.</summary>
+    public static string PortText(PortConfig port) =>
+        string.Create(CultureInfo.InvariantCulture, $"*:{port.PublishedPort}->{port.TargetPort}/{Lower(port.Protocol)}");
+
+    public static string Table(IEnumerable<ServiceRow> rows)
+    {
+        IReadOnlyList<string> header = ["ID", "NAME", "MODE", "REPLICAS", "IMAGE", "PORTS"];
+        return Output.Table.Render(rows.Select(r => (IReadOnlyList<string>)[r.Id, r.Name, r.Mode, r.Replicas, r.Image, r.Ports]).Prepend(header));
+    }
+
+    public static JsonObject ToJson(ServiceRow row) => new()
+    {
+        ["ID"] = row.Id,
+        ["Image"] = row.Image,
+        ["Mode"] = row.Mode,
+        ["Name"] = row.Name,
+        ["Ports"] = row.Ports,
+        ["Replicas"] = row.Replicas,
+    };
+
+    // ---- service ps
+
+    /// <summary>
+    /// Rows in docker's order: by service name, then slot (or node), the newest task of each slot
+    /// first and its predecessors below it as " \_ name".
+    /// </summary>
+    public static IReadOnlyList<TaskRow> TaskRows(TaskList list, IEnumerable<TaskObject> tasks, DateTimeOffset now, bool noTrunc)
+    {
+        var rows = new List<TaskRow>();
+        var groups = tasks
+            .GroupBy(t => (Service: ServiceName(list, t), Slot: t.Slot, Node: t.Slot == 0 ? t.NodeId : string.Empty))
+            .OrderBy(g => g.Key.Service, NaturalOrder.Instance)
+            .ThenBy(g => g.Key.Slot)
+            .ThenBy(g => g.Key.Node, StringComparer.Ordinal);
+        foreach (var group in groups)
+        {
+            var first = true;
+            foreach (var task in group.OrderByDescending(t => t.Meta.CreatedAt).ThenByDescending(t => t.Id, StringComparer.Ordinal))
+            {
+                var name = TaskName(group.Key.Service, task, noTrunc);
+                rows.Add(new TaskRow(
+                    noTrunc ? task.Id : ShortId(task.Id),
+                    first ? name : @" \_ " + name,
+                    ImageText(task.Spec.Container.Image),
+                    list.NodeNames.TryGetValue(task.NodeId, out var node) ? node : task.NodeId,
+                    Title(task.DesiredState),
+                    CurrentState(task.Status, now),
+                    ErrorText(task.Status.Err, noTrunc),
+                    string.Join(",", (task.Endpoint?.Ports ?? []).Where(p => p.PublishMode == PublishMode.Host).Select(PortText))));
+                first = false;
+            }
+        }
+
+        return rows;
+    }
+
+    /// <summary>"web.1", "web.&lt;node id&gt;" for a global task; with --no-trunc docker adds the task id.</summary>
+    public static string TaskName(string service, TaskObject task, bool noTrunc)
+    {
+        var name = task.Slot > 0 ? string.Create(CultureInfo.InvariantCulture, $"{service}.{task.Slot}") : $"{service}.{task.NodeId}";
+        return noTrunc ? $"{name}.{task.Id}" : name;
+    }
+
+    /// <summary>Docker's CURRENT STATE: "Running 5 seconds ago".</summary>
+    public static string CurrentState(TaskObservedStatus status, DateTimeOffset now) =>
+        $"{Title(status.State)} {SystemView.Duration(now - status.Timestamp)} ago";
+
+    public static string ErrorText(string error, bool noTrunc)
+    {
+        if (error.Length == 0)
+        {
+            return string.Empty;
+        }
+
+        var text = error.Replace('\n', ' ');
+        if (!noTrunc && text.Length > ErrorWidth)
+        {
+            text = text[..(ErrorWidth - 1)] + "…";
+        }
+
+        return $"\"{text}\"";
+    }
+
+    public static string TaskTable(IEnumerable<TaskRow> rows)
+    {
+        IReadOnlyList<string> header = ["ID", "NAME", "IMAGE", "NODE", "DESIRED STATE", "CURRENT STATE", "ERROR", "PORTS"];
+        return Output.Table.Render(rows.Select(r => (IReadOnlyList<string>)[r.Id, r.Name, r.Image, r.Node, r.DesiredState, r.CurrentState, r.Error, r.Ports]).Prepend(header));
+    }
+
+    public static JsonObject ToJson(TaskRow row) => new()
+    {
+        ["CurrentState"] = row.CurrentState,
+        ["DesiredState"] = row.DesiredState,
+        ["Error"] = row.Error,
+        ["ID"] = row.Id,
+        ["Image"] = row.Image,
+        ["Name"] = row.Name,
+        ["Node"] = row.Node,
+        ["Ports"] = row.Ports,
+    };
+
+    private static string ServiceName(TaskList list, TaskObject task) =>
+        list.ServiceNames.TryGetValue(task.ServiceId, out var name) ? name : task.ServiceId;
+
+    // ---- service inspect
+
+    public static JsonObject Inspect(ServiceDetails details)
+    {
+        var service = details.Service;
+        var json = new JsonObject
+        {
+            ["ID"] = service.Id,
+            ["Version"] = new JsonObject { ["Index"] = service.Meta.Version },
+            ["CreatedAt"] = Json.Timestamp(service.Meta.CreatedAt),
+            ["UpdatedAt"] = Json.Timestamp(service.Meta.UpdatedAt),
+            ["Spec"] = Spec(service.Spec),
+        };
+        if (service.PreviousSpec is { } previous)
+        {
+            json["PreviousSpec"] = Spec(previous);
+        }
+
+        json["Endpoint"] = new JsonObject { ["Spec"] = Endpoint(service.Spec.Endpoint) };
+        if (service.UpdateStatus is { } status)
+        {
+            var update = new JsonObject
+            {
+                ["State"] = UpdateStateText(status.State),
+                ["StartedAt"] = Json.Timestamp(status.StartedAt),
+            };
+            if (status.CompletedAt is { } completed)
+            {
+                update["CompletedAt"] = Json.Timestamp(completed);
+            }
+
+            update["Message"] = status.Message;
+            json["UpdateStatus"] = update;
+        }
+
+        if (service.Spec.Mode.IsJob)
+        {
+            json["JobStatus"] = new JsonObject { ["JobIteration"] = new JsonObject { ["Index"] = service.JobIteration } };
+        }
+
+        json["ServiceStatus"] = new JsonObject
+        {
+            ["RunningTasks"] = details.Replicas.Running,
+            ["DesiredTasks"] = details.Replicas.Desired,
+            ["CompletedTasks"] = details.Replicas.Completed,
+        };
+        return json;
+    }
+
+    public static string UpdateStateText(UpdateState state) => state switch
+    {
+        UpdateState.Updating => "updating",
+        UpdateState.Paused => "paused",
+        UpdateState.Completed => "completed",
+        UpdateState.RollbackStarted => "rollback_started",
+        UpdateState.RollbackPaused => "rollback_paused",
+        _ => "rollback_completed",
+    };
+
+    private static JsonObject Spec(ServiceSpec spec)
+    {
+        var template = spec.TaskTemplate;
+        var container = template.Container;
+        var containerJson = new JsonObject
+        {
+            ["Image"] = container.Image,
+            ["Labels"] = Map(container.Labels),
+        };
+        AddList(containerJson, "Command", container.Command);
+        AddList(containerJson, "Args", container.Args);
+        AddList(containerJson, "Env", container.Env);
+        AddText(containerJson, "Dir", container.Dir);
+        AddText(containerJson, "User", container.User);
+        if (container.Mounts.Length > 0)
+        {
+            containerJson["Mounts"] = new JsonArray([.. container.Mounts.Select(m => (JsonNode?)new JsonObject
+            {
+                ["Type"] = Lower(m.Type),
+                ["Source"] = m.Source,
+                ["Target"] = m.Target,
+                ["ReadOnly"] = m.ReadOnly,
+            })]);
+        }
+
+        AddText(containerJson, "StopSignal", container.StopSignal);
+        if (container.StopGracePeriod != TimeSpan.Zero)
+        {
+            containerJson["StopGracePeriod"] = Nanos(container.StopGracePeriod);
+        }
+
+        if (container.HealthCheck is { } health)
+        {
+            containerJson["Healthcheck"] = new JsonObject
+            {
+                ["Test"] = Array(health.Test),
+                ["Interval"] = Nanos(health.Interval),
+                ["Timeout"] = Nanos(health.Timeout),
+                ["StartPeriod"] = Nanos(health.StartPeriod),
+                ["Retries"] = health.Retries,
+            };
+        }
+
+        var placement = new JsonObject();
+        AddList(placement, "Constraints", template.Placement.Constraints);
+        if (template.Placement.Preferences.Length > 0)
+        {
+            placement["Preferences"] = new JsonArray([.. template.Placement.Preferences.Select(p => (JsonNode?)new JsonObject
+            {
+                ["Spread"] = new JsonObject { ["SpreadDescriptor"] = p.SpreadDescriptor },
+            })]);
+        }
+
+        if (template.Placement.MaxReplicasPerNode > 0)
+        {
+            placement["MaxReplicas"] = template.Placement.MaxReplicasPerNode;
+        }
+
+        var templateJson = new JsonObject
+        {
+            ["ContainerSpec"] = containerJson,
+            ["Resources"] = new JsonObject
+            {
+                ["Limits"] = Amounts(template.Resources.Limits),
+                ["Reservations"] = Amounts(template.Resources.Reservations),
+            },
+            ["RestartPolicy"] = new JsonObject
+            {
+                ["Condition"] = RestartText(template.Restart.Condition),
+                ["Delay"] = Nanos(template.Restart.Delay),
+                ["MaxAttempts"] = template.Restart.MaxAttempts,
+                ["Window"] = Nanos(template.Restart.Window),
+            },
+            ["Placement"] = placement,
+        };
+        if (template.Networks.Length > 0)
+        {
+            templateJson["Networks"] = new JsonArray([.. template.Networks.Select(n =>
+            {
+                var network = new JsonObject { ["Target"] = n.Target };
+                AddList(network, "Aliases", n.Aliases);
+                return (JsonNode?)network;
+            })]);
+        }
+
+        templateJson["ForceUpdate"] = template.ForceUpdate;
+        return new JsonObject
+        {
+            ["Name"] = spec.Name,
+            ["Labels"] = Map(spec.Labels),
+            ["TaskTemplate"] = templateJson,
+            ["Mode"] = spec.Mode.Kind switch
+            {
+                ServiceModeKind.Global => new JsonObject { ["Global"] = new JsonObject() },
+                ServiceModeKind.ReplicatedJob => new JsonObject
+                {
+                    ["ReplicatedJob"] = new JsonObject { ["MaxConcurrent"] = spec.Mode.MaxConcurrent, ["TotalCompletions"] = spec.Mode.TotalCompletions },
+                },
+                ServiceModeKind.GlobalJob => new JsonObject { ["GlobalJob"] = new JsonObject() },
+                _ => new JsonObject { ["Replicated"] = new JsonObject { ["Replicas"] = spec.Mode.Replicas } },
+            },
+            ["UpdateConfig"] = UpdateConfigJson(spec.Update),
+            ["RollbackConfig"] = UpdateConfigJson(spec.Rollback),
+            ["EndpointSpec"] = Endpoint(spec.Endpoint),
+        };
+    }
+
+    private static JsonObject Endpoint(EndpointSpec endpoint)
+    {
+        var json = new JsonObject { ["Mode"] = Lower(endpoint.Mode) };
+        if (endpoint.Ports.Length > 0)
+        {
+            json["Ports"] = new JsonArray([.. endpoint.Ports.Select(p =>
+            {
+                var port = new JsonObject();
+                AddText(port, "Name", p.Name);
+                port["Protocol"] = Lower(p.Protocol);
+                port["TargetPort"] = p.TargetPort;
+                port["PublishedPort"] = p.PublishedPort;
+                port["PublishMode"] = Lower(p.PublishMode);
+                return (JsonNode?)port;
+            })]);
+        }
+
+        return json;
+    }
+
+    private static JsonObject UpdateConfigJson(UpdateConfig config) => new()
+    {
+        ["Parallelism"] = config.Parallelism,
+        ["Delay"] = Nanos(config.Delay),
+        ["FailureAction"] = Lower(config.FailureAction),
+        ["Monitor"] = Nanos(config.Monitor),
+        ["MaxFailureRatio"] = config.MaxFailureRatio,
+        ["Order"] = OrderText(config.Order),
+    };
+
+    private static JsonObject Amounts(ResourceAmounts amounts)
+    {
+        var json = new JsonObject();
+        if (amounts.NanoCpus != 0)
+        {
+            json["NanoCPUs"] = amounts.NanoCpus;
+        }
+
+        if (amounts.MemoryBytes != 0)
+        {
+            json["MemoryBytes"] = amounts.MemoryBytes;
+        }
+
+        return json;
+    }
+
+    // ---- service inspect --pretty
+
+    public static string Pretty(ServiceDetails details)
+    {
+        var service = details.Service;
+        var spec = service.Spec;
+        var template = spec.TaskTemplate;
+        var container = template.Container;
+        var text = new StringBuilder("\n");
+        void Line(string label, string value) => text.Append((label + ":").PadRight(20)).Append(value).Append('\n');
+        void Heading(string label) => text.Append(label).Append(":\n");
+
+        Line("ID", service.Id);
+        Line("Name", spec.Name);
+        if (spec.Labels.Count > 0)
+        {
+            Heading("Labels");
+            foreach (var (key, value) in spec.Labels)
+            {
+                text.Append(' ').Append(key).Append('=').Append(value).Append('\n');
+            }
+        }
+
+        Line("Service Mode", spec.Mode.Kind switch
+        {
+            ServiceModeKind.Global => "Global",
+            ServiceModeKind.ReplicatedJob => "ReplicatedJob",
+            ServiceModeKind.GlobalJob => "GlobalJob",
+            _ => "Replicated",
+        });
+        if (spec.Mode.Kind == ServiceModeKind.Replicated)
+        {
+            Line(" Replicas", spec.Mode.Replicas.ToString(CultureInfo.InvariantCulture));
+        }
+        else if (spec.Mode.Kind == ServiceModeKind.ReplicatedJob)
+        {
+            Line(" Max Concurrent", spec.Mode.MaxConcurrent.ToString(CultureInfo.InvariantCulture));
+            Line(" Total Completions", spec.Mode.TotalCompletions.ToString(CultureInfo.InvariantCulture));
+        }
+
+        if (service.UpdateStatus is { } status)
+        {
+            Heading("UpdateStatus");
+            Line(" State", UpdateStateText(status.State));
+            Line(" Started", Json.Timestamp(status.StartedAt));
+            if (status.CompletedAt is { } completed)
+            {
+                Line(" Completed", Json.Timestamp(completed));
+            }
+
+            Line(" Message", status.Message);
+        }
+
+        var placement = template.Placement;
+        if (placement.Constraints.Length > 0 || placement.Preferences.Length > 0 || placement.MaxReplicasPerNode > 0)
+        {
+            Heading("Placement");
+            if (placement.Constraints.Length > 0)
+            {
+                Line(" Constraints", "[" + string.Join(" ", placement.Constraints) + "]");
+            }
+
+            if (placement.Preferences.Length > 0)
+            {
+                Line(" Preferences", "[" + string.Join(" ", placement.Preferences.Select(p => "{spread " + p.SpreadDescriptor + "}")) + "]");
+            }
+
+            if (placement.MaxReplicasPerNode > 0)
+            {
+                Line(" Max Replicas Per Node", placement.MaxReplicasPerNode.ToString(CultureInfo.InvariantCulture));
+            }
+        }
+
+        PrettyUpdate("UpdateConfig", spec.Update, rollback: false);
+        PrettyUpdate("RollbackConfig", spec.Rollback, rollback: true);
+        Heading("ContainerSpec");
+        Line(" Image", container.Image);
+        if (container.Args.Length > 0)
+        {
+            Line(" Args", string.Join(" ", container.Args));
+        }
+
+        if (container.Env.Length > 0)
+        {
+            Line(" Env", string.Join(" ", container.Env));
+        }
+
+        if (container.Dir.Length > 0)
+        {
+            Line(" Dir", container.Dir);
+        }
+
+        if (container.User.Length > 0)
+        {
+            Line(" User", container.User);
+        }
+
+        if (container.StopSignal.Length > 0)
+        {
+            Line(" StopSignal", container.StopSignal);
+        }
+
+        if (container.Mounts.Length > 0)
+        {
+            Heading("Mounts");
+            foreach (var mount in container.Mounts)
+            {
+                text.Append(" Target:\t").Append(mount.Target).Append('\n');
+                text.Append("  Source:\t").Append(mount.Source).Append('\n');
+                text.Append("  ReadOnly:\t").Append(mount.ReadOnly ? "true" : "false").Append('\n');
+                text.Append("  Type:\t\t").Append(Lower(mount.Type)).Append('\n');
+            }
+        }
+
+        var resources = template.Resources;
+        if (resources != ResourceRequirements.None)
+        {
+            Heading("Resources");
+            PrettyAmounts("Reservations", resources.Reservations);
+            PrettyAmounts("Limits", resources.Limits);
+        }
+
+        if (template.Networks.Length > 0)
+        {
+            Line("Networks", string.Join(" ", template.Networks.Select(n => n.Target)));
+        }
+
+        Line("Endpoint Mode", Lower(spec.Endpoint.Mode));
+        if (spec.Endpoint.Ports.Length > 0)
+        {
+            Heading("Ports");
+            foreach (var port in spec.Endpoint.Ports)
+            {
+                text.Append(" PublishedPort = ").Append(port.PublishedPort).Append('\n');
+                text.Append("  Protocol = ").Append(Lower(port.Protocol)).Append('\n');
+                text.Append("  TargetPort = ").Append(port.TargetPort).Append('\n');
+                text.Append("  PublishMode = ").Append(Lower(port.PublishMode)).Append('\n');
+            }
+        }
+
+        return text.ToString();
+
+        void PrettyUpdate(string heading, UpdateConfig config, bool rollback)
+        {
+            Heading(heading);
+            Line(" Parallelism", config.Parallelism.ToString(CultureInfo.InvariantCulture));
+            if (config.Delay != TimeSpan.Zero)
+            {
+                Line(" Delay", GoDuration.Format(config.Delay));
+            }
+
+            Line(" On failure", Lower(config.FailureAction));
+            Line(" Monitoring Period", GoDuration.Format(config.Monitor));
+            Line(" Max failure ratio", config.MaxFailureRatio.ToString(CultureInfo.InvariantCulture));
+            Line(rollback ? " Rollback order" : " Update order", OrderText(config.Order));
+        }
+
+        void PrettyAmounts(string heading, ResourceAmounts amounts)
+        {
+            if (amounts == ResourceAmounts.None)
+            {
+                return;
+            }
+
+            text.Append(' ').Append(heading).Append(":\n");
+            if (amounts.NanoCpus > 0)
+            {
+                Line("  CPU", Units.Cpus(amounts.NanoCpus));
+            }
+
+            if (amounts.MemoryBytes > 0)
+            {
+                Line("  Memory", Units.BytesSize(amounts.MemoryBytes));
+            }
+        }
+    }
+
+    // ---- words
+
+    public static string Title(TaskState state) => state.ToString();
+
+    public static string RestartText(RestartCondition condition) => condition switch
+    {
+        RestartCondition.OnFailure => "on-failure",
+        RestartCondition.None => "none",
+        _ => "any",
+    };
+
+    public static string OrderText(UpdateOrder order) => order == UpdateOrder.StartFirst ? "start-first" : "stop-first";
+
+    private static long Nanos(TimeSpan span) => span.Ticks * 100;
+
+    private static string Lower<TEnum>(TEnum value)
+        where TEnum : struct, Enum => value.ToString().ToLowerInvariant();
+
+    private static JsonObject Map(IEnumerable<KeyValuePair<string, string>> labels)
+    {
+        var json = new JsonObject();
+        foreach (var (key, value) in labels)
+        {
+            json[key] = value;
+        }
+
+        return json;
+    }
+
+    private static JsonArray Array(IEnumerable<string> items) => new([.. items.Select(i => (JsonNode?)i)]);
+
+    private static void AddList(JsonObject json, string name, IReadOnlyCollection<string> items)
+    {
+        if (items.Count > 0)
+        {
+            json[name] = Array(items);
+        }
+    }
+
+    private static void AddText(JsonObject json, string name, string value)
+    {
+        if (value.Length > 0)
+        {
+            json[name] = value;
+        }
+    }
+}

@@ -1,0 +1,153 @@
+using System.Collections.Immutable;
+using ProtoSwarm.Contracts;
+
+namespace ProtoSwarm.Client.Services;
+
+/// <summary>Where a service stands on its way to what its spec asks.</summary>
+public enum ConvergenceState
+{
+    /// <summary>Tasks are still being placed, started or replaced.</summary>
+    InProgress = 0,
+
+    /// <summary>Every task of the current spec runs and no older task is left.</summary>
+    Converged = 1,
+
+    /// <summary>A job ran the completions it asked for.</summary>
+    JobComplete = 2,
+
+    /// <summary>The update stopped on failures (--update-failure-action pause); the service's message says why.</summary>
+    UpdatePaused = 3,
+
+    /// <summary>The rollback itself stopped on failures.</summary>
+    RollbackPaused = 4,
+
+    /// <summary>The service is back on its previous spec and converged there.</summary>
+    RolledBack = 5,
+}
+
+/// <summary>One progress line: a replicated slot ("2/3"), a global task's node, or a job's task. State null: no task yet.</summary>
+public sealed record SlotProgress(string Label, TaskState? State, string Error);
+
+/// <summary>
+/// A service's progress as `service create/update` shows it: Done out of Desired tasks (running,
+/// or completed for jobs), one entry per slot or node, and the update status message.
+/// VerifyRemaining is set while a converged service is watched for stability; Verified once it held.
+/// </summary>
+public sealed record ServiceProgress(
+    string ServiceId,
+    string ServiceName,
+    ServiceModeKind Mode,
+    ConvergenceState State,
+    long Done,
+    long Desired,
+    bool RollingBack,
+    string Message,
+    ImmutableArray<SlotProgress> Slots,
+    TimeSpan? VerifyRemaining = null,
+    bool Verified = false)
+{
+    /// <summary>Converged or rolled back: waiting may end once this has held for a while.</summary>
+    public bool IsConverged => State is ConvergenceState.Converged or ConvergenceState.RolledBack;
+
+    /// <summary>Nothing more will happen without an operator: stop waiting.</summary>
+    public bool IsFinal => Verified || State is ConvergenceState.JobComplete or ConvergenceState.UpdatePaused or ConvergenceState.RollbackPaused;
+}
+
+/// <summary>
+/// Decides from a service and its tasks whether the service converged, as docker's CLI watches an
+/// update: replicated, every slot 1..N has a task of the current spec running (desired running)
+/// and no older task is still on a node; global, every task of the current spec wanted running runs,
+/// on every eligible node; jobs, the completions are done. Pure, so it is tested without a swarm.
+/// </summary>
+public static class ServiceConvergence
+{
+    /// <summary>Docker draws at most this many per-task lines; past it only the overall count.</summary>
+    public const int MaxSlotLines = 20;
+
+    public static ServiceProgress Evaluate(ServiceObject service, ServiceReplicas replicas, IEnumerable<TaskObject> allTasks)
+    {
+        var tasks = allTasks.Where(t => t.ServiceId == service.Id).ToList();
+        var status = service.UpdateStatus;
+        var rollingBack = status?.State is UpdateState.RollbackStarted or UpdateState.RollbackPaused or UpdateState.RollbackCompleted;
+        var mode = service.Spec.Mode;
+        var (done, desired, slots, converged) = mode.Kind switch
+        {
+            ServiceModeKind.Replicated => Replicated(service, tasks),
+            ServiceModeKind.Global => Global(service, replicas, tasks),
+            ServiceModeKind.ReplicatedJob => Job(service, tasks, mode.TotalCompletions),
+            _ => Job(service, tasks, replicas.Desired),
+        };
+
+        var state = status?.State switch
+        {
+            UpdateState.Paused => ConvergenceState.UpdatePaused,
+            UpdateState.RollbackPaused => ConvergenceState.RollbackPaused,
+            _ when !converged => ConvergenceState.InProgress,
+            _ when mode.IsJob => ConvergenceState.JobComplete,
+            UpdateState.RollbackCompleted => ConvergenceState.RolledBack,
+            _ => ConvergenceState.Converged,
+        };
+        return new ServiceProgress(service.Id, service.Spec.Name, mode.Kind, state, done, desired, rollingBack, status?.Message ?? string.Empty, slots);
+    }
+
+    /// <summary>A task holds a node and may still run: assigned to a node and not yet ended.</summary>
+    public static bool IsLive(TaskObject task) => task.Status.State is >= TaskState.Assigned and <= TaskState.Running;
+
+    private static (long, long, ImmutableArray<SlotProgress>, bool) Replicated(ServiceObject service, List<TaskObject> tasks)
+    {
+        var replicas = Math.Max(0, service.Spec.Mode.Replicas);
+        var current = tasks.Where(t => t.SpecVersion == service.SpecVersion && t.Slot >= 1 && t.Slot <= replicas)
+            .GroupBy(t => t.Slot)
+            .ToDictionary(g => g.Key, Representative);
+        var running = current.Values.LongCount(IsUp);
+        var chosen = current.Values.Select(t => t.Id).ToHashSet(StringComparer.Ordinal);
+        var leftovers = tasks.Any(t => !chosen.Contains(t.Id) && IsLive(t));
+        var slots = replicas > MaxSlotLines
+            ? []
+            : Enumerable.Range(1, (int)replicas)
+                .Select(slot => current.TryGetValue(slot, out var task)
+                    ? Slot($"{slot}/{replicas}", task)
+                    : new SlotProgress($"{slot}/{replicas}", null, string.Empty))
+                .ToImmutableArray();
+        return (running, replicas, slots, running == replicas && !leftovers);
+    }
+
+    private static (long, long, ImmutableArray<SlotProgress>, bool) Global(ServiceObject service, ServiceReplicas replicas, List<TaskObject> tasks)
+    {
+        var current = tasks.Where(t => t.SpecVersion == service.SpecVersion && t.DesiredState <= TaskState.Running)
+            .GroupBy(t => t.NodeId, StringComparer.Ordinal)
+            .Select(Representative)
+            .OrderBy(t => t.NodeId, StringComparer.Ordinal)
+            .ToList();
+        var desired = Math.Max(replicas.Desired, current.Count);
+        var running = current.LongCount(IsUp);
+        var chosen = current.Select(t => t.Id).ToHashSet(StringComparer.Ordinal);
+        var leftovers = tasks.Any(t => !chosen.Contains(t.Id) && IsLive(t));
+        var slots = current.Count > MaxSlotLines
+            ? []
+            : current.Select(t => Slot(ShortId(t.NodeId), t)).ToImmutableArray();
+        return (running, desired, slots, running == desired && !leftovers);
+    }
+
+    private static (long, long, ImmutableArray<SlotProgress>, bool) Job(ServiceObject service, List<TaskObject> tasks, long target)
+    {
+        var iteration = tasks.Where(t => t.JobIteration == service.JobIteration).ToList();
+        var completed = iteration.LongCount(t => t.Status.State == TaskState.Complete);
+        var active = iteration.Where(t => t.Status.State < TaskState.Complete && t.DesiredState <= TaskState.Complete)
+            .OrderBy(t => t.Slot).ThenBy(t => t.NodeId, StringComparer.Ordinal).ToList();
+        var slots = active.Count > MaxSlotLines
+            ? []
+            : active.Select(t => Slot(service.Spec.Mode.IsGlobal ? ShortId(t.NodeId) : $"{t.Slot}/{target}", t)).ToImmutableArray();
+        return (completed, target, slots, completed >= target && active.Count == 0);
+    }
+
+    /// <summary>Of several tasks in one slot (a restart, a start-first update), the one wanted running, newest first.</summary>
+    private static TaskObject Representative(IEnumerable<TaskObject> group) =>
+        group.OrderBy(t => t.DesiredState).ThenByDescending(t => t.Meta.CreatedAt).ThenByDescending(t => t.Status.State).First();
+
+    private static bool IsUp(TaskObject task) => task.DesiredState == TaskState.Running && task.Status.State == TaskState.Running;
+
+    private static SlotProgress Slot(string label, TaskObject task) => new(label, task.Status.State, task.Status.Err);
+
+    private static string ShortId(string id) => id.Length > 12 ? id[..12] : id;
+}

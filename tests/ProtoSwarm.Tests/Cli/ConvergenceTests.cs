@@ -1,0 +1,302 @@
+using System.Collections.Immutable;
+using ProtoSwarm.Cli.Control;
+using ProtoSwarm.Cli.Output;
+using ProtoSwarm.Client;
+using ProtoSwarm.Client.Services;
+using ProtoSwarm.Contracts;
+using static ProtoSwarm.Tests.Cli.CliHarness;
+
+namespace ProtoSwarm.Tests.Cli;
+
+public class ConvergenceTests
+{
+    private static readonly ServiceReplicas Three = new(3, 3);
+
+    private static ServiceProgress Evaluate(ServiceObject service, params TaskObject[] tasks) =>
+        ServiceConvergence.Evaluate(service, Three, tasks);
+
+    private static TaskObject[] Running(int count, ulong specVersion = 1) =>
+        [.. Enumerable.Range(1, count).Select(slot => Task($"task{slot}", slot, specVersion: specVersion))];
+
+    [Fact]
+    public void Replicated_Service_Converges_When_Every_Slot_Runs_The_Current_Spec()
+    {
+        var progress = Evaluate(Service(), Running(3));
+
+        Assert.Equal(ConvergenceState.Converged, progress.State);
+        Assert.Equal((3L, 3L), (progress.Done, progress.Desired));
+        Assert.Equal(["1/3", "2/3", "3/3"], progress.Slots.Select(s => s.Label));
+    }
+
+    [Fact]
+    public void A_Pending_Slot_Keeps_It_In_Progress_With_Its_Explanation()
+    {
+        var progress = Evaluate(Service(), [.. Running(2), Task("task3", 3, TaskState.Pending, err: "no suitable node (3 nodes have insufficient resources)")]);
+
+        Assert.Equal(ConvergenceState.InProgress, progress.State);
+        Assert.Equal(2, progress.Done);
+        Assert.Equal(new SlotProgress("3/3", TaskState.Pending, "no suitable node (3 nodes have insufficient resources)"), progress.Slots[2]);
+    }
+
+    [Fact]
+    public void An_Old_Task_Still_Running_Blocks_Convergence()
+    {
+        var stale = Task("old1", 1, TaskState.Running, TaskState.Shutdown, specVersion: 1);
+
+        var progress = Evaluate(Service(specVersion: 2), [.. Running(3, specVersion: 2), stale]);
+
+        Assert.Equal(ConvergenceState.InProgress, progress.State);
+        Assert.Equal(3, progress.Done);
+    }
+
+    [Fact]
+    public void Old_Tasks_That_Ended_Or_Never_Reached_A_Node_Do_Not_Block()
+    {
+        TaskObject[] old = [Task("old1", 1, TaskState.Shutdown, TaskState.Shutdown), Task("old2", 2, TaskState.Pending, TaskState.Shutdown)];
+
+        Assert.Equal(ConvergenceState.Converged, Evaluate(Service(specVersion: 2), [.. Running(3, specVersion: 2), .. old]).State);
+    }
+
+    [Fact]
+    public void Slots_Beyond_A_Scale_Down_Must_Stop_First()
+    {
+        var service = Service(spec: Spec(replicas: 2));
+
+        var stopping = Evaluate(service, [.. Running(2), Task("task3", 3, TaskState.Running, TaskState.Shutdown)]);
+        var stopped = Evaluate(service, [.. Running(2), Task("task3", 3, TaskState.Shutdown, TaskState.Shutdown)]);
+
+        Assert.Equal(ConvergenceState.InProgress, stopping.State);
+        Assert.Equal(ConvergenceState.Converged, stopped.State);
+    }
+
+    [Fact]
+    public void A_Restarted_Slot_Shows_The_Task_Wanted_Running()
+    {
+        var failed = Task("failed", 1, TaskState.Failed, TaskState.Shutdown, err: "exit 1", created: Joined);
+        var starting = Task("restart", 1, TaskState.Starting, created: Joined.AddSeconds(5));
+
+        var progress = ServiceConvergence.Evaluate(Service(spec: Spec(replicas: 1)), new(0, 1), [failed, starting]);
+
+        Assert.Equal(new SlotProgress("1/1", TaskState.Starting, string.Empty), progress.Slots.Single());
+    }
+
+    [Theory]
+    [InlineData(UpdateState.Paused, ConvergenceState.UpdatePaused)]
+    [InlineData(UpdateState.RollbackPaused, ConvergenceState.RollbackPaused)]
+    [InlineData(UpdateState.RollbackCompleted, ConvergenceState.RolledBack)]
+    [InlineData(UpdateState.Completed, ConvergenceState.Converged)]
+    public void Update_Status_Decides_How_Waiting_Ends(UpdateState state, ConvergenceState expected)
+    {
+        var progress = Evaluate(Service(status: Status(state, "update rolled back due to failure or early termination of task x")), Running(3));
+
+        Assert.Equal(expected, progress.State);
+        Assert.Equal(state is UpdateState.RollbackPaused or UpdateState.RollbackCompleted, progress.RollingBack);
+    }
+
+    [Fact]
+    public void A_Paused_Update_Stops_Waiting_Even_Before_Tasks_Run()
+    {
+        var progress = Evaluate(Service(status: Status(UpdateState.Paused, "update paused due to failure")), Task("t1", 1, TaskState.Failed, TaskState.Shutdown));
+
+        Assert.Equal(ConvergenceState.UpdatePaused, progress.State);
+        Assert.True(progress.IsFinal);
+    }
+
+    [Fact]
+    public void Global_Service_Converges_When_Every_Eligible_Node_Runs_One()
+    {
+        var service = Service(spec: Spec() with { Mode = ServiceMode.GlobalMode });
+        var a = Task("ga", 0, node: "nodeaaaaaaaaaaaaaaaaaaaaa");
+        var b = Task("gb", 0, TaskState.Preparing, node: "nodebbbbbbbbbbbbbbbbbbbbb");
+
+        var preparing = ServiceConvergence.Evaluate(service, new(1, 2), [a, b]);
+        var missing = ServiceConvergence.Evaluate(service, new(1, 2), [a]);
+        var done = ServiceConvergence.Evaluate(service, new(2, 2), [a, b with { Status = a.Status }]);
+
+        Assert.Equal(ConvergenceState.InProgress, preparing.State);
+        Assert.Equal(["nodeaaaaaaaa", "nodebbbbbbbb"], preparing.Slots.Select(s => s.Label));
+        Assert.Equal((1L, 2L), (missing.Done, missing.Desired));
+        Assert.Equal(ConvergenceState.InProgress, missing.State);
+        Assert.Equal(ConvergenceState.Converged, done.State);
+    }
+
+    [Fact]
+    public void A_Job_Is_Done_When_Its_Completions_Are()
+    {
+        var service = Service(spec: Spec() with { Mode = ServiceMode.ReplicatedJobMode(2, 3) });
+        TaskObject[] two = [Task("j1", 1, TaskState.Complete, TaskState.Complete), Task("j2", 2, TaskState.Complete, TaskState.Complete)];
+
+        var running = ServiceConvergence.Evaluate(service, new(1, 3), [.. two, Task("j3", 3, TaskState.Running, TaskState.Complete)]);
+        var done = ServiceConvergence.Evaluate(service, new(0, 3, 3), [.. two, Task("j3", 3, TaskState.Complete, TaskState.Complete)]);
+
+        Assert.Equal((ConvergenceState.InProgress, 2L, 3L), (running.State, running.Done, running.Desired));
+        Assert.Equal(["3/3"], running.Slots.Select(s => s.Label));
+        Assert.Equal(ConvergenceState.JobComplete, done.State);
+        Assert.True(done.IsFinal);
+    }
+
+    [Fact]
+    public void Progress_Lines_Read_As_Docker_Prints_Them()
+    {
+        var progress = Evaluate(Service(), [.. Running(1), Task("task2", 2, TaskState.Preparing), Task("task3", 3, TaskState.Pending, err: "no suitable node (1 node not available for new tasks)")]);
+
+        var lines = ServiceProgressView.Lines(progress).Select(l => l.ToString()).ToList();
+
+        Assert.Equal(
+            [
+                "overall progress: 1 out of 3 tasks",
+                "1/3: running   [==================================================>]",
+                "2/3: preparing [=================================>                 ]",
+                "3/3: pending   no suitable node (1 node not available for new tasks)",
+            ],
+            lines);
+    }
+
+    [Fact]
+    public void Verification_And_Rollback_Lines()
+    {
+        var rolling = Evaluate(Service(status: Status(UpdateState.RollbackStarted, "manually requested rollback")), Running(3)) with { VerifyRemaining = TimeSpan.FromMilliseconds(800) };
+        var verified = Evaluate(Service(), Running(3)) with { Verified = true };
+
+        Assert.Equal(
+            ["rollback: manually requested rollback", "overall progress: rolling back update: 3 out of 3 tasks"],
+            ServiceProgressView.Lines(rolling).Take(2).Select(l => l.ToString()));
+        Assert.Equal("verify: Waiting 1 seconds to verify that tasks are stable...", ServiceProgressView.Lines(rolling)[^1].ToString());
+        Assert.Equal("verify: Service converged", ServiceProgressView.Lines(verified)[^1].ToString());
+    }
+
+    [Theory]
+    [InlineData(TaskState.New, 5)]
+    [InlineData(TaskState.Pending, 16)]
+    [InlineData(TaskState.Assigned, 22)]
+    [InlineData(TaskState.Starting, 44)]
+    [InlineData(TaskState.Running, 50)]
+    public void The_Bar_Fills_By_Docker_Steps(TaskState state, int filled)
+    {
+        var bar = ServiceProgressView.Bar(state);
+
+        Assert.Equal(ServiceProgressView.BarWidth + 3, bar.Length);
+        Assert.Equal(filled, bar.Count(c => c == '='));
+    }
+
+    [Fact]
+    public void Long_Errors_Are_Cut_To_One_Line()
+    {
+        var line = ServiceProgressView.Slot(new SlotProgress("1/1", TaskState.Rejected, new string('x', 100) + "\nmore"));
+
+        Assert.Equal("rejected  " + new string('x', 74) + "…", line.Text);
+    }
+
+    [Theory]
+    [InlineData(ConvergenceState.UpdatePaused, false, "service update paused: boom")]
+    [InlineData(ConvergenceState.RollbackPaused, false, "service rollback paused: boom")]
+    [InlineData(ConvergenceState.RolledBack, false, "rollback: boom")]
+    [InlineData(ConvergenceState.RolledBack, true, null)]
+    [InlineData(ConvergenceState.Converged, false, null)]
+    public void Failures_Name_The_Update_Status_Message(ConvergenceState state, bool rollbackRequested, string? expected)
+    {
+        var progress = new ServiceProgress("id", "web", ServiceModeKind.Replicated, state, 1, 1, false, "boom", []);
+
+        Assert.Equal(expected, ServiceProgressView.Failure(progress, rollbackRequested));
+    }
+
+    [Fact]
+    public void Without_A_Terminal_Only_Changed_Lines_Are_Printed()
+    {
+        using var output = new StringWriter();
+        var printer = new ProgressPrinter(output, terminal: false);
+
+        printer.Report(Evaluate(Service(), [.. Running(1), Task("task2", 2, TaskState.Pending)]));
+        printer.Report(Evaluate(Service(), [.. Running(1), Task("task2", 2, TaskState.Pending)]));
+        printer.Report(Evaluate(Service(), Running(2)));
+
+        Assert.Equal(
+            "overall progress: 1 out of 3 tasks\n" +
+            "1/3: running   [==================================================>]\n" +
+            "2/3: pending   [================>                                  ]\n" +
+            "3/3:\n" +
+            "overall progress: 2 out of 3 tasks\n" +
+            "2/3: running   [==================================================>]\n",
+            output.ToString());
+    }
+
+    [Fact]
+    public void On_A_Terminal_The_Block_Is_Redrawn_In_Place()
+    {
+        using var output = new StringWriter();
+        var printer = new ProgressPrinter(output, terminal: true);
+
+        printer.Report(Evaluate(Service(), Running(1)));
+        printer.Report(Evaluate(Service(), Running(2)));
+
+        var text = output.ToString();
+        Assert.StartsWith("\u001b[2Koverall progress: 1 out of 3 tasks\n", text, StringComparison.Ordinal);
+        Assert.Contains("\u001b[4A\u001b[2Koverall progress: 2 out of 3 tasks\n", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Wait_Polls_Until_Converged_Then_Verifies_Stability()
+    {
+        var looks = new Queue<TaskObject[]>([
+            [Task("t1", 1, TaskState.Pending)],
+            [Task("t1", 1, TaskState.Starting)],
+            [Task("t1", 1)],
+        ]);
+        var node = new FakeNode(request => request switch
+        {
+            InspectService => new ServiceDetails(Service(spec: Spec(replicas: 1)), new(1, 1)),
+            ListTasks => new TaskList([.. looks.Count > 1 ? looks.Dequeue() : looks.Peek()], ImmutableSortedDictionary<string, string>.Empty, ImmutableSortedDictionary<string, string>.Empty),
+            _ => new CommandRejected(RejectCode.Internal, "unexpected"),
+        });
+        var client = new SwarmClient(new NodeConnectionChannel(node));
+        client.Services.PollInterval = TimeSpan.FromMilliseconds(1);
+        client.Services.StableFor = TimeSpan.FromMilliseconds(50);
+        var seen = new List<ServiceProgress>();
+
+        var final = await client.Services.WaitConvergedAsync("web", new SynchronousProgress(seen.Add));
+
+        Assert.True(final.Verified);
+        Assert.Equal(ConvergenceState.Converged, final.State);
+        Assert.Equal([TaskState.Pending, TaskState.Starting, TaskState.Running], seen.Select(s => s.Slots[0].State!.Value).Distinct());
+        Assert.Contains(seen, s => s.VerifyRemaining is not null);
+    }
+
+    [Fact]
+    public async Task Wait_Stops_At_Once_When_The_Update_Paused()
+    {
+        var node = new FakeNode(request => request switch
+        {
+            InspectService => new ServiceDetails(Service(status: Status(UpdateState.Paused, "update paused due to failure or early termination of task abc")), Three),
+            ListTasks => new TaskList([], ImmutableSortedDictionary<string, string>.Empty, ImmutableSortedDictionary<string, string>.Empty),
+            _ => new CommandRejected(RejectCode.Internal, "unexpected"),
+        });
+        var client = new SwarmClient(new NodeConnectionChannel(node));
+
+        var final = await client.Services.WaitConvergedAsync("web");
+
+        Assert.Equal(ConvergenceState.UpdatePaused, final.State);
+        Assert.Equal(2, node.Requests.Count);
+    }
+
+    [Fact]
+    public async Task Wait_Ends_On_Cancellation_Without_Sending_Anything_But_Queries()
+    {
+        var node = new FakeNode(request => request switch
+        {
+            InspectService => new ServiceDetails(Service(), Three),
+            ListTasks => new TaskList([], ImmutableSortedDictionary<string, string>.Empty, ImmutableSortedDictionary<string, string>.Empty),
+            _ => new CommandRejected(RejectCode.Internal, "unexpected"),
+        });
+        var client = new SwarmClient(new NodeConnectionChannel(node));
+        client.Services.PollInterval = TimeSpan.FromMilliseconds(5);
+        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(50));
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.Services.WaitConvergedAsync("web", ct: cts.Token));
+        Assert.All(node.Requests, r => Assert.True(r is InspectService or ListTasks));
+    }
+
+    private sealed class SynchronousProgress(Action<ServiceProgress> report) : IProgress<ServiceProgress>
+    {
+        public void Report(ServiceProgress value) => report(value);
+    }
+}

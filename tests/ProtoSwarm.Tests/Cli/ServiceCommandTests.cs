@@ -1,0 +1,389 @@
+using System.Collections.Immutable;
+using System.Text.Json.Nodes;
+using ProtoSwarm.Contracts;
+using static ProtoSwarm.Tests.Cli.CliHarness;
+
+namespace ProtoSwarm.Tests.Cli;
+
+public class ServiceCommandTests
+{
+    private const string WebId = "svc000000000000000000web1";
+    private const string ApiId = "svc000000000000000000api1";
+
+    private static readonly FakeNode NoAnswers = new(request => throw new InvalidOperationException($"{request.GetType().Name} was sent"));
+
+    private static readonly ImmutableSortedDictionary<string, string> ServiceNames =
+        ImmutableSortedDictionary<string, string>.Empty.Add(WebId, "web").Add(ApiId, "api");
+
+    private static readonly ImmutableSortedDictionary<string, string> NodeNames =
+        ImmutableSortedDictionary<string, string>.Empty.Add("node00000000000000000000a", "worker1");
+
+    /// <summary>A swarm with web (3 replicas, all running) and api (global); answers every service request.</summary>
+    private static FakeNode Swarm(ServiceObject? web = null, Func<object, object?>? first = null)
+    {
+        web ??= Service(previous: Spec(replicas: 2));
+        var api = Service(ApiId, Spec("api") with { Mode = ServiceMode.GlobalMode });
+        return new FakeNode(request => first?.Invoke(request) ?? request switch
+        {
+            CreateService c => new ServiceCreated(WebId, ["warning: image nginx:1.27 could not be accessed on a registry"]),
+            UpdateService u => new ServiceUpdated(WebId, u.Version + 1),
+            RemoveService { ServiceRef: "ghost" } => new CommandRejected(RejectCode.NotFound, "service ghost not found"),
+            RemoveService r => new ServiceRemoved(r.ServiceRef),
+            InspectService { ServiceRef: "ghost" } => new CommandRejected(RejectCode.NotFound, "service ghost not found"),
+            InspectService { ServiceRef: "api" } => new ServiceDetails(api, new ServiceReplicas(2, 2)),
+            InspectService => new ServiceDetails(web, new ServiceReplicas(3, 3)),
+            ListServices => new ServiceList([new ServiceSummary(web, new(3, 3)), new ServiceSummary(api, new(2, 2))]),
+            ListTasks => new TaskList(
+                [
+                    Task("task000000000000000web1a", 1, at: Joined.AddSeconds(-5), created: Joined),
+                    Task("task000000000000000web1o", 1, TaskState.Shutdown, TaskState.Shutdown, created: Joined.AddMinutes(-5)),
+                    Task("task000000000000000web2a", 2),
+                    Task("task000000000000000web3a", 3),
+                ],
+                ServiceNames,
+                NodeNames),
+            _ => new CommandRejected(RejectCode.Internal, "unexpected"),
+        });
+    }
+
+    [Fact]
+    public async Task Create_Sends_The_Spec_Prints_The_Id_Then_Progress_Until_Converged()
+    {
+        var node = Swarm();
+
+        var (code, output, error) = await RunAsync(node, "service", "create", "--name", "web", "--replicas", "3", "-p", "8080:80", "-e", "A=1", "nginx:1.27", "nginx", "-g", "daemon off;");
+
+        var sent = Assert.IsType<CreateService>(node.Requests[0]).Spec;
+        Assert.Equal(0, code);
+        Assert.Equal(("web", 3L, "nginx:1.27"), (sent.Name, sent.Mode.Replicas, sent.TaskTemplate.Container.Image));
+        Assert.Equal(["nginx", "-g", "daemon off;"], sent.TaskTemplate.Container.Args.ToArray());
+        Assert.Equal(["A=1"], sent.TaskTemplate.Container.Env.ToArray());
+        Assert.Equal(8080, sent.Endpoint.Ports.Single().PublishedPort);
+        Assert.Equal(
+            WebId + "\n" +
+            "overall progress: 3 out of 3 tasks\n" +
+            "1/3: running   [==================================================>]\n" +
+            "2/3: running   [==================================================>]\n" +
+            "3/3: running   [==================================================>]\n" +
+            "verify: Service converged\n",
+            output);
+        Assert.Equal("warning: image nginx:1.27 could not be accessed on a registry\n", error);
+    }
+
+    [Fact]
+    public async Task Create_Takes_Flags_After_The_Image_As_The_Containers_Own()
+    {
+        var node = Swarm();
+
+        await RunAsync(node, "service", "create", "-d", "alpine", "ping", "-c", "3", "-d", "host");
+
+        Assert.Equal(["ping", "-c", "3", "-d", "host"], Assert.IsType<CreateService>(node.Requests.Single()).Spec.TaskTemplate.Container.Args.ToArray());
+    }
+
+    [Fact]
+    public async Task Create_Detach_Prints_Only_The_Id_And_Does_Not_Wait()
+    {
+        var node = Swarm();
+
+        var (code, output, _) = await RunAsync(node, "service", "create", "--detach", "--name", "web", "nginx");
+
+        Assert.Equal(0, code);
+        Assert.Equal(WebId + "\n", output);
+        Assert.IsType<CreateService>(Assert.Single(node.Requests));
+    }
+
+    [Fact]
+    public async Task Create_Quiet_Waits_Without_Printing_Progress()
+    {
+        var node = Swarm();
+
+        var (code, output, _) = await RunAsync(node, "service", "create", "-q", "nginx");
+
+        Assert.Equal(0, code);
+        Assert.Equal(WebId + "\n", output);
+        Assert.Contains(node.Requests, r => r is ListTasks);
+    }
+
+    [Fact]
+    public async Task Create_Without_A_Name_Picks_One()
+    {
+        var node = Swarm();
+
+        await RunAsync(node, "service", "create", "-d", "nginx");
+
+        Assert.Matches("^[a-z]+-[a-z]+$", Assert.IsType<CreateService>(node.Requests.Single()).Spec.Name);
+    }
+
+    [Theory]
+    [InlineData("--replicas '-1' is not a whole number", "service", "create", "--replicas", "-1", "nginx")]
+    [InlineData("--mode 'sideways'", "service", "create", "--mode", "sideways", "nginx")]
+    [InlineData("--update-delay '5x' is not a duration", "service", "create", "--update-delay", "5x", "nginx")]
+    [InlineData("--publish '8080:http'", "service", "create", "-p", "8080:http", "nginx")]
+    [InlineData("--mount 'type=bind,target=/x'", "service", "create", "--mount", "type=bind,target=/x", "nginx")]
+    [InlineData("--limit-memory 'lots'", "service", "create", "--limit-memory", "lots", "nginx")]
+    [InlineData("--reserve-cpu 'half'", "service", "create", "--reserve-cpu", "half", "nginx")]
+    [InlineData("a global service runs one task", "service", "create", "--mode", "global", "--replicas", "2", "nginx")]
+    [InlineData("--no-healthcheck conflicts with --health-cmd", "service", "create", "--no-healthcheck", "--health-cmd", "true", "nginx")]
+    [InlineData("is not an image reference", "service", "create", "--", " ")]
+    [InlineData("--restart-condition 'always'", "service", "update", "--restart-condition", "always", "web")]
+    [InlineData("--publish-rm '8080:80'", "service", "update", "--publish-rm", "8080:80", "web")]
+    [InlineData("'web' is not SERVICE=REPLICAS", "service", "scale", "web")]
+    [InlineData("'web=-1'", "service", "scale", "web=-1")]
+    [InlineData("'desired-state' is not", "service", "ls", "--filter", "desired-state=running")]
+    [InlineData("mode must be replicated", "service", "ls", "--filter", "mode=sideways")]
+    [InlineData("desired-state must be running, shutdown or accepted", "service", "ps", "--filter", "desired-state=gone", "web")]
+    [InlineData("there is no field .Foo", "service", "ps", "--format", "{{.Foo}}", "web")]
+    [InlineData("--format cannot be combined with --pretty", "service", "inspect", "--pretty", "--format", "{{.ID}}", "web")]
+    public async Task Malformed_Flags_Are_Refused_Before_Anything_Is_Sent(string expected, params string[] args)
+    {
+        var (code, output, error) = await RunAsync(NoAnswers, args);
+
+        Assert.Equal(1, code);
+        Assert.Contains(expected, error, StringComparison.Ordinal);
+        Assert.Contains("--help'.", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
+        Assert.Empty(output);
+        Assert.Empty(NoAnswers.Requests);
+    }
+
+    [Fact]
+    public async Task A_Spec_The_Swarm_Refuses_Prints_Its_Reason()
+    {
+        var node = new FakeNode(_ => new CommandRejected(RejectCode.InvalidArgument, "Spec.TaskTemplate.Placement.Constraints[0]: 'node.colour==red': no node has 'node.colour'; use node.labels.<name>"));
+
+        var (code, output, error) = await RunAsync(node, "service", "create", "--constraint", "node.colour==red", "nginx");
+
+        Assert.Equal(1, code);
+        Assert.Empty(output);
+        Assert.Equal("Error: Spec.TaskTemplate.Placement.Constraints[0]: 'node.colour==red': no node has 'node.colour'; use node.labels.<name>\n", error);
+    }
+
+    [Fact]
+    public async Task Ls_Prints_The_Table_Sorted_By_Name()
+    {
+        var (code, output, _) = await RunAsync(Swarm(), "service", "ls");
+
+        Assert.Equal(0, code);
+        Assert.Equal(
+            "ID             NAME      MODE         REPLICAS   IMAGE        PORTS\n" +
+            "svc000000000   api       global       2/2        nginx:1.27   \n" +
+            "svc000000000   web       replicated   3/3        nginx:1.27   \n",
+            output);
+    }
+
+    [Theory]
+    [InlineData(new[] { "-q" }, "svc000000000\nsvc000000000\n")]
+    [InlineData(new[] { "--filter", "name=we", "--format", "{{.Name}} {{.Replicas}}" }, "web 3/3\n")]
+    [InlineData(new[] { "--filter", "mode=global", "--format", "{{.Name}}" }, "api\n")]
+    [InlineData(new[] { "--filter", "id=svc000000000000000000api", "--format", "{{.Name}}" }, "api\n")]
+    [InlineData(new[] { "--filter", "label=tier", "--format", "{{.Name}}" }, "")]
+    public async Task Ls_Quiet_Filters_And_Templates(string[] flags, string expected)
+    {
+        var (_, output, _) = await RunAsync(Swarm(), ["service", "ls", .. flags]);
+
+        Assert.Equal(expected, output);
+    }
+
+    [Fact]
+    public async Task Ls_Json_Has_Docker_Fields()
+    {
+        var (_, output, _) = await RunAsync(Swarm(), "service", "ls", "--format", "json");
+
+        var web = JsonNode.Parse(output.Split('\n')[1])!;
+        Assert.Equal(["ID", "Image", "Mode", "Name", "Ports", "Replicas"], web.AsObject().Select(p => p.Key));
+        Assert.Equal("3/3", (string?)web["Replicas"]);
+    }
+
+    [Fact]
+    public async Task Ps_Lists_Tasks_With_History_Rows()
+    {
+        var node = Swarm();
+
+        var (code, output, _) = await RunAsync(node, "service", "ps", "--format", "{{.Name}}|{{.Node}}|{{.DesiredState}}", "web");
+
+        Assert.Equal(0, code);
+        Assert.Equal(["web"], Assert.IsType<ListTasks>(node.Requests.Single()).ServiceRefs.ToArray());
+        Assert.Equal("web.1|worker1|Running\n \\_ web.1|worker1|Shutdown\nweb.2|worker1|Running\nweb.3|worker1|Running\n", output);
+    }
+
+    [Fact]
+    public async Task Ps_Table_Has_Docker_Columns()
+    {
+        var (_, output, _) = await RunAsync(Swarm(), "service", "ps", "web");
+
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.StartsWith("ID             NAME        IMAGE        NODE      DESIRED STATE   CURRENT STATE", lines[0], StringComparison.Ordinal);
+        Assert.Contains("ERROR", lines[0], StringComparison.Ordinal);
+        Assert.Contains("PORTS", lines[0], StringComparison.Ordinal);
+        Assert.StartsWith("task00000000   web.1       nginx:1.27   worker1   Running         Running ", lines[1], StringComparison.Ordinal);
+        Assert.Contains(@" \_ web.1", lines[2], StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("desired-state=running", "web.1,web.2,web.3")]
+    [InlineData("desired-state=shutdown", "web.1")]
+    [InlineData("id=task000000000000000web2", "web.2")]
+    [InlineData("name=web.3", "web.3")]
+    [InlineData("node=worker1", @"web.1, \_ web.1,web.2,web.3")]
+    [InlineData("node=worker9", "")]
+    public async Task Ps_Filters(string filter, string names)
+    {
+        var (_, output, _) = await RunAsync(Swarm(), "service", "ps", "--filter", filter, "--format", "{{.Name}}", "web");
+
+        Assert.Equal(names, string.Join(",", output.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
+    }
+
+    [Fact]
+    public async Task Ps_Quiet_And_No_Trunc_Print_Whole_Ids()
+    {
+        var (_, quiet, _) = await RunAsync(Swarm(), "service", "ps", "-q", "web");
+        var (_, whole, _) = await RunAsync(Swarm(), "service", "ps", "-q", "--no-trunc", "web");
+
+        Assert.Equal("task00000000", quiet.Split('\n')[0]);
+        Assert.Equal("task000000000000000web1a", whole.Split('\n')[0]);
+    }
+
+    [Fact]
+    public async Task Inspect_Prints_Json_Format_And_Pretty_And_Reports_Missing_Services()
+    {
+        var (code, output, error) = await RunAsync(Swarm(), "service", "inspect", "web", "ghost");
+        var (_, formatted, _) = await RunAsync(Swarm(), "service", "inspect", "--format", "{{.Spec.Name}} {{.Spec.Mode.Replicated.Replicas}}", "web");
+        var (_, pretty, _) = await RunAsync(Swarm(), "service", "inspect", "--pretty", "web");
+
+        Assert.Equal(1, code);
+        Assert.Equal(WebId, (string?)JsonNode.Parse(output)!.AsArray().Single()!["ID"]);
+        Assert.Equal("Error: service ghost not found\n", error);
+        Assert.Equal("web 3\n", formatted);
+        Assert.Contains("Name:               web\n", pretty, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Update_Reads_The_Service_Applies_The_Flags_And_Sends_The_Version_Read()
+    {
+        var node = Swarm();
+
+        var (code, output, _) = await RunAsync(node, "service", "update", "--image", "nginx:1.28", "--env-add", "B=2", "--replicas", "5", "--detach", "web");
+
+        Assert.Equal(0, code);
+        Assert.Equal("web\n", output);
+        Assert.IsType<InspectService>(node.Requests[0]);
+        var sent = Assert.IsType<UpdateService>(node.Requests[1]);
+        Assert.Equal((WebId, 10UL, false), (sent.ServiceRef, sent.Version, sent.Rollback));
+        Assert.Equal(("nginx:1.28", 5L), (sent.Spec!.TaskTemplate.Container.Image, sent.Spec.Mode.Replicas));
+        Assert.Equal(["B=2"], sent.Spec.TaskTemplate.Container.Env.ToArray());
+        Assert.Equal(2, node.Requests.Count);
+    }
+
+    [Fact]
+    public async Task Update_That_Pauses_Prints_The_Swarm_Message_And_Fails()
+    {
+        var paused = Service(status: Status(UpdateState.Paused, "update paused due to failure or early termination of task abc"));
+
+        var (code, _, error) = await RunAsync(Swarm(paused), "service", "update", "--image", "nginx:broken", "web");
+
+        Assert.Equal(1, code);
+        Assert.Equal("Error: service update paused: update paused due to failure or early termination of task abc\n", error);
+    }
+
+    [Fact]
+    public async Task Update_That_Rolled_Back_Prints_The_Rollback_And_Fails()
+    {
+        var rolledBack = Service(status: Status(UpdateState.RollbackCompleted, "update rolled back due to failure or early termination of task abc"));
+
+        var (code, output, error) = await RunAsync(Swarm(rolledBack), "service", "update", "--image", "nginx:broken", "web");
+
+        Assert.Equal(1, code);
+        Assert.StartsWith("web\nrollback: update rolled back due to failure", output, StringComparison.Ordinal);
+        Assert.Contains("overall progress: rolling back update: 3 out of 3 tasks\n", output, StringComparison.Ordinal);
+        Assert.Equal("Error: rollback: update rolled back due to failure or early termination of task abc\n", error);
+    }
+
+    [Fact]
+    public async Task Update_Refuses_Replicas_For_A_Global_Service_Without_Sending_An_Update()
+    {
+        var node = Swarm();
+
+        var (code, _, error) = await RunAsync(node, "service", "update", "--replicas", "3", "api");
+
+        Assert.Equal(1, code);
+        Assert.Contains("Error: --replicas applies to replicated services and jobs only", error, StringComparison.Ordinal);
+        Assert.DoesNotContain(node.Requests, r => r is UpdateService);
+    }
+
+    [Fact]
+    public async Task Rollback_Asks_For_The_Previous_Spec_And_Succeeds_When_Rolled_Back()
+    {
+        var web = Service(previous: Spec(replicas: 2), status: Status(UpdateState.RollbackCompleted, "rollback completed"));
+        var node = Swarm(web);
+
+        var (code, output, _) = await RunAsync(node, "service", "rollback", "web");
+
+        var sent = Assert.IsType<UpdateService>(node.Requests[1]);
+        Assert.Equal(0, code);
+        Assert.True(sent.Rollback);
+        Assert.Null(sent.Spec);
+        Assert.Equal(10UL, sent.Version);
+        Assert.StartsWith("web\nrollback: rollback completed\n", output, StringComparison.Ordinal);
+        Assert.EndsWith("verify: Service converged\n", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Update_Rollback_Flag_Is_The_Same_Request()
+    {
+        var node = Swarm();
+
+        await RunAsync(node, "service", "update", "--rollback", "-d", "web");
+
+        Assert.True(Assert.IsType<UpdateService>(node.Requests[1]).Rollback);
+    }
+
+    [Fact]
+    public async Task Rollback_Of_A_Service_Never_Updated_Is_Refused()
+    {
+        var node = Swarm(Service());
+
+        var (code, _, error) = await RunAsync(node, "service", "rollback", "web");
+
+        Assert.Equal(1, code);
+        Assert.Equal("Error: service web has no previous spec to roll back to; it was never updated.\n", error);
+        Assert.DoesNotContain(node.Requests, r => r is UpdateService);
+    }
+
+    [Fact]
+    public async Task Scale_Sets_Replicas_Prints_Docker_Sentences_And_Goes_On_After_A_Failure()
+    {
+        var node = Swarm();
+
+        var (code, output, error) = await RunAsync(node, "service", "scale", "-d", "web=5", "api=2", "ghost=1");
+
+        Assert.Equal(1, code);
+        Assert.Equal("web scaled to 5\n", output);
+        Assert.Contains("Error: api: scale can only be used with replicated or replicated-job mode", error, StringComparison.Ordinal);
+        Assert.Contains("Error: service ghost not found", error, StringComparison.Ordinal);
+        var sent = Assert.IsType<UpdateService>(Assert.Single(node.Requests, r => r is UpdateService));
+        Assert.Equal(5, sent.Spec!.Mode.Replicas);
+    }
+
+    [Fact]
+    public async Task Scale_Waits_For_Convergence_By_Default()
+    {
+        var (code, output, _) = await RunAsync(Swarm(), "service", "scale", "web=3");
+
+        Assert.Equal(0, code);
+        Assert.StartsWith("web scaled to 3\noverall progress: 3 out of 3 tasks\n", output, StringComparison.Ordinal);
+        Assert.EndsWith("verify: Service converged\n", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Rm_Prints_Each_Service_And_Reports_Missing_Ones()
+    {
+        var node = Swarm();
+
+        var (code, output, error) = await RunAsync(node, "service", "rm", "web", "ghost", "api");
+
+        Assert.Equal(1, code);
+        Assert.Equal("web\napi\n", output);
+        Assert.Equal("Error: service ghost not found\n", error);
+        Assert.Equal(3, node.Requests.OfType<RemoveService>().Select(r => r.RequestId).Distinct().Count());
+    }
+}

@@ -1,0 +1,441 @@
+using System.Collections.Immutable;
+using ProtoSwarm.Cli.Commands;
+using ProtoSwarm.Contracts;
+using static ProtoSwarm.Tests.Cli.CliHarness;
+
+namespace ProtoSwarm.Tests.Cli;
+
+public class ServiceFlagsTests
+{
+    private static FlagValues Values(params string[] pairs)
+    {
+        var values = new FlagValues();
+        for (var i = 0; i < pairs.Length; i += 2)
+        {
+            values.Add(pairs[i], pairs[i + 1]);
+        }
+
+        return values;
+    }
+
+    private static void AssertSame(ServiceSpec expected, ServiceSpec actual) =>
+        Assert.Equal(ContractRegistry.SerializeTyped(expected), ContractRegistry.SerializeTyped(actual));
+
+    private static ServiceSpec Created(params string[] pairs)
+    {
+        var spec = ServiceFlags.Create(Values(pairs), "nginx:1.27", [], () => "picked");
+        Assert.Null(spec.Error);
+        return spec.Value;
+    }
+
+    private static ServiceSpec Updated(ServiceSpec spec, params string[] pairs)
+    {
+        var updated = ServiceFlags.Update(spec, Values(pairs));
+        Assert.Null(updated.Error);
+        return updated.Value;
+    }
+
+    [Theory]
+    [InlineData("--name", "web")]
+    [InlineData("--mode", "replicated")]
+    [InlineData("--mode", "global")]
+    [InlineData("--mode", "replicated-job")]
+    [InlineData("--mode", "global-job")]
+    [InlineData("--replicas", "0")]
+    [InlineData("--replicas", "12")]
+    [InlineData("--max-concurrent", "2")]
+    [InlineData("--image", "nginx:1.27@sha256:abc")]
+    [InlineData("--args", "ping -c 3 'a host'")]
+    [InlineData("--env", "A=1")]
+    [InlineData("--env", "EMPTY=")]
+    [InlineData("--env-add", "A=1")]
+    [InlineData("--env-rm", "A")]
+    [InlineData("--label", "tier=web")]
+    [InlineData("--label", "flag")]
+    [InlineData("--label-add", "a=b")]
+    [InlineData("--label-rm", "a")]
+    [InlineData("--container-label", "a=b")]
+    [InlineData("--container-label-add", "a=b")]
+    [InlineData("--container-label-rm", "a")]
+    [InlineData("--constraint", "node.role==manager")]
+    [InlineData("--constraint-add", "node.labels.zone!=a")]
+    [InlineData("--constraint-rm", "node.role==manager")]
+    [InlineData("--placement-pref", "spread=node.labels.zone")]
+    [InlineData("--placement-pref-add", "spread=node.labels.rack")]
+    [InlineData("--placement-pref-rm", "spread=node.labels.rack")]
+    [InlineData("--replicas-max-per-node", "1")]
+    [InlineData("--reserve-cpu", "0.5")]
+    [InlineData("--reserve-memory", "512m")]
+    [InlineData("--limit-cpu", "2")]
+    [InlineData("--limit-memory", "1g")]
+    [InlineData("--restart-condition", "on-failure")]
+    [InlineData("--restart-delay", "5s")]
+    [InlineData("--restart-max-attempts", "3")]
+    [InlineData("--restart-window", "2m")]
+    [InlineData("--update-parallelism", "2")]
+    [InlineData("--update-delay", "10s")]
+    [InlineData("--update-failure-action", "rollback")]
+    [InlineData("--update-monitor", "1m30s")]
+    [InlineData("--update-max-failure-ratio", "0.25")]
+    [InlineData("--update-order", "start-first")]
+    [InlineData("--rollback-parallelism", "0")]
+    [InlineData("--rollback-delay", "300ms")]
+    [InlineData("--rollback-failure-action", "continue")]
+    [InlineData("--rollback-monitor", "0")]
+    [InlineData("--rollback-max-failure-ratio", "1")]
+    [InlineData("--rollback-order", "stop-first")]
+    [InlineData("--health-cmd", "curl -f http://localhost/")]
+    [InlineData("--health-interval", "30s")]
+    [InlineData("--health-timeout", "5s")]
+    [InlineData("--health-retries", "3")]
+    [InlineData("--health-start-period", "1m")]
+    [InlineData("--stop-signal", "SIGINT")]
+    [InlineData("--stop-signal", "15")]
+    [InlineData("--stop-grace-period", "20s")]
+    [InlineData("--workdir", "/app")]
+    [InlineData("--user", "1000:1000")]
+    [InlineData("--mount", "type=bind,source=/srv,target=/data,readonly")]
+    [InlineData("--mount-add", "source=data,target=/data")]
+    [InlineData("--mount-rm", "/data")]
+    [InlineData("--publish", "8080:80")]
+    [InlineData("--publish", "53:53/udp")]
+    [InlineData("--publish", "published=8080,target=80,protocol=tcp,mode=host")]
+    [InlineData("--publish-add", "9090:90")]
+    [InlineData("--publish-rm", "80")]
+    [InlineData("--publish-rm", "53/udp")]
+    [InlineData("--endpoint-mode", "dnsrr")]
+    [InlineData("--network", "backend")]
+    [InlineData("--network", "name=backend,alias=db")]
+    [InlineData("--network-add", "frontend")]
+    [InlineData("--network-rm", "frontend")]
+    public void Good_Values_Pass_Their_Flag_Check(string flag, string value)
+    {
+        Assert.Null(ServiceFlags.Check(flag, value));
+    }
+
+    [Theory]
+    [InlineData("--mode", "sideways", "use replicated, global, replicated-job or global-job")]
+    [InlineData("--replicas", "-1", "--replicas '-1' is not a whole number")]
+    [InlineData("--replicas", "2.5", "give 0 or more")]
+    [InlineData("--max-concurrent", "many", "--max-concurrent 'many'")]
+    [InlineData("--image", "nginx latest", "is not an image reference")]
+    [InlineData("--args", "sh -c 'unclosed", "quote is never closed")]
+    [InlineData("--env", "=1", "has no variable name")]
+    [InlineData("--env-rm", "A=1", "must be a key alone")]
+    [InlineData("--label", "=v", "needs a key")]
+    [InlineData("--label-rm", "k=v", "must be a key alone")]
+    [InlineData("--constraint", "node.role=manager", "has no operator")]
+    [InlineData("--constraint", "==manager", "needs a key and a value")]
+    [InlineData("--placement-pref", "node.labels.zone", "spread=node.labels.<name>")]
+    [InlineData("--replicas-max-per-node", "-2", "is not a whole number")]
+    [InlineData("--reserve-cpu", "half", "is not a number of CPUs")]
+    [InlineData("--limit-cpu", "-1", "is not a number of CPUs")]
+    [InlineData("--limit-cpu", "0.0000000001", "too precise")]
+    [InlineData("--reserve-memory", "lots", "is not a size")]
+    [InlineData("--limit-memory", "-512m", "is not a size")]
+    [InlineData("--limit-memory", "1x", "e.g. --limit-memory 512m or 1g")]
+    [InlineData("--restart-condition", "always", "use none, on-failure or any")]
+    [InlineData("--restart-delay", "5", "is not a duration")]
+    [InlineData("--restart-delay", "-5s", "is not a duration")]
+    [InlineData("--restart-window", "soon", "--restart-window 'soon'")]
+    [InlineData("--update-delay", "5x", "--update-delay '5x' is not a duration")]
+    [InlineData("--update-failure-action", "explode", "use pause, continue or rollback")]
+    [InlineData("--rollback-failure-action", "rollback", "use pause or continue")]
+    [InlineData("--update-max-failure-ratio", "1.5", "from 0 to 1")]
+    [InlineData("--rollback-max-failure-ratio", "-0.1", "from 0 to 1")]
+    [InlineData("--update-order", "random", "use stop-first or start-first")]
+    [InlineData("--update-monitor", "1d", "is not a duration")]
+    [InlineData("--health-interval", "often", "is not a duration")]
+    [InlineData("--health-retries", "-3", "is not a whole number")]
+    [InlineData("--health-cmd", " ", "give the command to run")]
+    [InlineData("--stop-signal", "kill me", "is not a signal")]
+    [InlineData("--stop-grace-period", "10 s", "is not a duration")]
+    [InlineData("--workdir", "app", "is not an absolute path")]
+    [InlineData("--user", "a b", "holds white space")]
+    [InlineData("--mount", "type=nfs,target=/x", "type 'nfs' is not a mount type")]
+    [InlineData("--mount", "source=data", "has no target")]
+    [InlineData("--mount", "source=data,target=data", "is not an absolute path")]
+    [InlineData("--mount", "type=bind,target=/x", "a bind mount needs source")]
+    [InlineData("--mount", "type=tmpfs,source=x,target=/x", "a tmpfs mount has no source")]
+    [InlineData("--mount", "target=/x,volume-driver=local", "'volume-driver' is not a mount option here")]
+    [InlineData("--mount", "target=/x,readonly=maybe", "readonly takes true or false")]
+    [InlineData("--mount-rm", "data", "is not a target path")]
+    [InlineData("--publish", "8080:http", "is not a port mapping")]
+    [InlineData("--publish", "70000:80", "ports are numbers from 1 to 65535")]
+    [InlineData("--publish", "127.0.0.1:8080:80", "it takes no IP")]
+    [InlineData("--publish", "8080-8081:80-81", "port ranges are not supported")]
+    [InlineData("--publish", "8080:80/sctp", "'sctp' is not a protocol")]
+    [InlineData("--publish", "published=8080", "has no target port")]
+    [InlineData("--publish", "published=8080,target=80,mode=overlay", "mode 'overlay' is not ingress or host")]
+    [InlineData("--publish", "published=8080,target=80,host=x", "'host' is not a port option")]
+    [InlineData("--publish-rm", "8080:80", "name the target port as <port>[/<protocol>]")]
+    [InlineData("--endpoint-mode", "round-robin", "use vip or dnsrr")]
+    [InlineData("--network", "name=,alias=x", "is not understood")]
+    [InlineData("--network", "alias=x", "names no network")]
+    public void Bad_Values_Are_Refused_Naming_The_Flag_And_The_Fix(string flag, string value, string expected)
+    {
+        var error = ServiceFlags.Check(flag, value);
+
+        Assert.NotNull(error);
+        Assert.Contains(expected, error, StringComparison.Ordinal);
+        Assert.Contains(flag, error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("300ms", 300)]
+    [InlineData("1m30s", 90_000)]
+    [InlineData("2h", 7_200_000)]
+    [InlineData("1.5s", 1_500)]
+    [InlineData("0", 0)]
+    [InlineData("0s", 0)]
+    public void Durations_Read_As_Go_Writes_Them(string text, long milliseconds)
+    {
+        Assert.Equal(TimeSpan.FromMilliseconds(milliseconds), ServiceFlags.Duration("--update-delay", text).Value);
+    }
+
+    [Theory]
+    [InlineData("512m", 512L << 20)]
+    [InlineData("1g", 1L << 30)]
+    [InlineData("1.5g", 3L << 29)]
+    [InlineData("1GiB", 1L << 30)]
+    [InlineData("64k", 64L << 10)]
+    [InlineData("4MB", 4L << 20)]
+    [InlineData("100", 100)]
+    public void Memory_Reads_As_Docker_Reads_It(string text, long bytes)
+    {
+        Assert.Equal(bytes, ServiceFlags.Memory("--limit-memory", text).Value);
+    }
+
+    [Theory]
+    [InlineData("0.5", 500_000_000)]
+    [InlineData("2", 2_000_000_000)]
+    [InlineData("0.001", 1_000_000)]
+    public void Cpus_Become_Nano_Cpus(string text, long nanos)
+    {
+        Assert.Equal(nanos, ServiceFlags.Cpu("--limit-cpu", text).Value);
+    }
+
+    [Theory]
+    [InlineData("8080:80", 80, 8080, PortProtocol.Tcp, PublishMode.Ingress)]
+    [InlineData("53:53/udp", 53, 53, PortProtocol.Udp, PublishMode.Ingress)]
+    [InlineData("80", 80, 0, PortProtocol.Tcp, PublishMode.Ingress)]
+    [InlineData("published=8080,target=80", 80, 8080, PortProtocol.Tcp, PublishMode.Ingress)]
+    [InlineData("target=80,published=9000,protocol=udp,mode=host", 80, 9000, PortProtocol.Udp, PublishMode.Host)]
+    public void Publish_Takes_Docker_Short_And_Long_Syntax(string text, int target, int published, PortProtocol protocol, PublishMode mode)
+    {
+        Assert.Equal(new PortConfig(target, published, protocol, mode), ServiceFlags.Port("--publish", text).Value);
+    }
+
+    [Theory]
+    [InlineData("type=bind,source=/srv,target=/data,readonly", MountType.Bind, "/srv", "/data", true)]
+    [InlineData("source=data,target=/data", MountType.Volume, "data", "/data", false)]
+    [InlineData("src=data,dst=/data,ro=false", MountType.Volume, "data", "/data", false)]
+    [InlineData("type=volume,src=data,destination=/data,ro=1", MountType.Volume, "data", "/data", true)]
+    [InlineData("type=tmpfs,target=/tmp", MountType.Tmpfs, "", "/tmp", false)]
+    public void Mount_Takes_Docker_Csv_Syntax(string text, MountType type, string source, string target, bool readOnly)
+    {
+        Assert.Equal(new MountSpec(type, source, target, readOnly), ServiceFlags.Mount("--mount", text).Value);
+    }
+
+    [Fact]
+    public void Create_Assembles_A_Whole_Spec_From_Every_Flag()
+    {
+        var spec = ServiceFlags.Create(
+            Values(
+                "--name", "web", "--replicas", "3", "--env", "A=1", "--env", "B=2", "--label", "tier=front", "--container-label", "c=d",
+                "--constraint", "node.role==worker", "--placement-pref", "spread=node.labels.zone", "--replicas-max-per-node", "2",
+                "--reserve-cpu", "0.25", "--reserve-memory", "64m", "--limit-cpu", "1", "--limit-memory", "1g",
+                "--restart-condition", "on-failure", "--restart-delay", "3s", "--restart-max-attempts", "4", "--restart-window", "1m",
+                "--update-parallelism", "2", "--update-delay", "10s", "--update-failure-action", "rollback", "--update-monitor", "30s",
+                "--update-max-failure-ratio", "0.5", "--update-order", "start-first",
+                "--rollback-parallelism", "0", "--rollback-failure-action", "continue", "--rollback-order", "start-first",
+                "--health-cmd", "curl -f localhost", "--health-interval", "10s", "--health-timeout", "2s", "--health-retries", "5", "--health-start-period", "20s",
+                "--stop-signal", "SIGINT", "--stop-grace-period", "30s", "--workdir", "/app", "--user", "www",
+                "--mount", "type=volume,source=data,target=/data", "--publish", "8080:80", "--publish", "published=9443,target=443,mode=host",
+                "--endpoint-mode", "vip", "--network", "backend", "--network", "name=front,alias=web"),
+            "nginx:1.27",
+            ["nginx", "-g", "daemon off;"],
+            () => "unused").Value;
+
+        Assert.Equal("web", spec.Name);
+        Assert.Equal(ServiceMode.ReplicatedMode(3), spec.Mode);
+        Assert.Equal("front", spec.Labels["tier"]);
+        var container = spec.TaskTemplate.Container;
+        Assert.Equal("nginx:1.27", container.Image);
+        Assert.Equal(["nginx", "-g", "daemon off;"], container.Args.ToArray());
+        Assert.Empty(container.Command);
+        Assert.Equal(["A=1", "B=2"], container.Env.ToArray());
+        Assert.Equal("d", container.Labels["c"]);
+        Assert.Equal(["node.role==worker"], spec.TaskTemplate.Placement.Constraints.ToArray());
+        Assert.Equal("node.labels.zone", spec.TaskTemplate.Placement.Preferences.Single().SpreadDescriptor);
+        Assert.Equal(2, spec.TaskTemplate.Placement.MaxReplicasPerNode);
+        Assert.Equal(new ResourceRequirements(new ResourceAmounts(1_000_000_000, 1L << 30), new ResourceAmounts(250_000_000, 64L << 20)), spec.TaskTemplate.Resources);
+        Assert.Equal(new RestartPolicy(RestartCondition.OnFailure, TimeSpan.FromSeconds(3), 4, TimeSpan.FromMinutes(1)), spec.TaskTemplate.Restart);
+        Assert.Equal(new UpdateConfig(2, TimeSpan.FromSeconds(10), FailureAction.Rollback, TimeSpan.FromSeconds(30), 0.5, UpdateOrder.StartFirst), spec.Update);
+        Assert.Equal(new UpdateConfig(0, TimeSpan.Zero, FailureAction.Continue, UpdateConfig.DefaultMonitor, 0, UpdateOrder.StartFirst), spec.Rollback);
+        Assert.Equal(["CMD-SHELL", "curl -f localhost"], container.HealthCheck!.Test.ToArray());
+        Assert.Equal((TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(2), 5L, TimeSpan.FromSeconds(20)), (container.HealthCheck.Interval, container.HealthCheck.Timeout, container.HealthCheck.Retries, container.HealthCheck.StartPeriod));
+        Assert.Equal(("SIGINT", TimeSpan.FromSeconds(30), "/app", "www"), (container.StopSignal, container.StopGracePeriod, container.Dir, container.User));
+        Assert.Equal(new MountSpec(MountType.Volume, "data", "/data"), container.Mounts.Single());
+        Assert.Equal([new PortConfig(80, 8080), new PortConfig(443, 9443, PortProtocol.Tcp, PublishMode.Host)], spec.Endpoint.Ports.ToArray());
+        Assert.Equal(["backend", "front"], spec.TaskTemplate.Networks.Select(n => n.Target));
+        Assert.Equal(["web"], spec.TaskTemplate.Networks[1].Aliases.ToArray());
+    }
+
+    [Fact]
+    public void Create_Without_Flags_Uses_Swarm_Defaults_And_Picks_A_Name()
+    {
+        var spec = Created();
+
+        Assert.Equal("picked", spec.Name);
+        Assert.Equal(ServiceMode.ReplicatedMode(1), spec.Mode);
+        Assert.Equal(RestartPolicy.Default, spec.TaskTemplate.Restart);
+        Assert.Equal(UpdateConfig.Default, spec.Update);
+        Assert.Equal((EndpointMode.Vip, 0), (spec.Endpoint.Mode, spec.Endpoint.Ports.Length));
+        Assert.Null(spec.TaskTemplate.Container.HealthCheck);
+    }
+
+    [Fact]
+    public void Jobs_Restart_On_Failure_And_Complete_As_Many_As_Run_At_Once_By_Default()
+    {
+        var job = Created("--mode", "replicated-job", "--max-concurrent", "3");
+        var counted = Created("--mode", "replicated-job", "--max-concurrent", "2", "--replicas", "10");
+        var global = Created("--mode", "global-job");
+
+        Assert.Equal(new ServiceMode(ServiceModeKind.ReplicatedJob, MaxConcurrent: 3, TotalCompletions: 3), job.Mode);
+        Assert.Equal(new ServiceMode(ServiceModeKind.ReplicatedJob, MaxConcurrent: 2, TotalCompletions: 10), counted.Mode);
+        Assert.Equal(RestartCondition.OnFailure, job.TaskTemplate.Restart.Condition);
+        Assert.Equal(ServiceMode.GlobalJobMode, global.Mode);
+    }
+
+    [Theory]
+    [InlineData("applies to replicated services and jobs only", "--mode", "global", "--replicas", "2")]
+    [InlineData("applies to replicated jobs only", "--max-concurrent", "2")]
+    [InlineData("--no-healthcheck conflicts with --health-cmd", "--no-healthcheck", "true", "--health-cmd", "true")]
+    public void Flags_That_Contradict_Each_Other_Are_Refused(string expected, params string[] pairs)
+    {
+        var spec = ServiceFlags.Create(Values(pairs), "nginx", [], () => "x");
+
+        Assert.Contains(expected, spec.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void No_Healthcheck_Writes_None()
+    {
+        Assert.Equal(["NONE"], Created("--no-healthcheck", "true").TaskTemplate.Container.HealthCheck!.Test.ToArray());
+    }
+
+    [Fact]
+    public void Update_Adds_Then_Removes_List_Entries_As_Docker_Does()
+    {
+        var before = Created(
+            "--env", "A=1", "--env", "B=2", "--label", "x=1", "--label", "y=2", "--container-label", "c=1",
+            "--constraint", "node.role==worker", "--placement-pref", "spread=node.labels.zone",
+            "--mount", "source=data,target=/data", "--mount", "source=logs,target=/logs",
+            "--publish", "8080:80", "--publish", "53:53/udp", "--network", "backend");
+
+        var after = Updated(
+            before,
+            "--env-add", "A=changed", "--env-add", "C=3", "--env-rm", "B",
+            "--label-add", "x=9", "--label-rm", "y",
+            "--container-label-add", "d=2", "--container-label-rm", "c",
+            "--constraint-add", "node.labels.ssd==true", "--constraint-rm", "node.role==worker",
+            "--placement-pref-add", "spread=node.labels.rack", "--placement-pref-rm", "spread=node.labels.zone",
+            "--mount-add", "type=volume,source=data2,target=/data", "--mount-rm", "/logs",
+            "--publish-add", "9090:90", "--publish-rm", "53/udp",
+            "--network-add", "frontend", "--network-rm", "backend");
+
+        Assert.Equal(["A=changed", "C=3"], after.TaskTemplate.Container.Env.ToArray());
+        Assert.Equal(new Dictionary<string, string> { ["x"] = "9" }, after.Labels);
+        Assert.Equal(new Dictionary<string, string> { ["d"] = "2" }, after.TaskTemplate.Container.Labels);
+        Assert.Equal(["node.labels.ssd==true"], after.TaskTemplate.Placement.Constraints.ToArray());
+        Assert.Equal(["node.labels.rack"], after.TaskTemplate.Placement.Preferences.Select(p => p.SpreadDescriptor));
+        Assert.Equal([new MountSpec(MountType.Volume, "data2", "/data")], after.TaskTemplate.Container.Mounts.ToArray());
+        Assert.Equal([new PortConfig(80, 8080), new PortConfig(90, 9090)], after.Endpoint.Ports.ToArray());
+        Assert.Equal(["frontend"], after.TaskTemplate.Networks.Select(n => n.Target));
+    }
+
+    [Fact]
+    public void Update_Changes_Only_What_Its_Flags_Name()
+    {
+        var before = Created("--replicas", "3", "--limit-memory", "1g", "--update-delay", "10s", "--health-cmd", "true");
+
+        var after = Updated(before, "--replicas", "5", "--image", "nginx:1.28", "--args", "nginx -g 'daemon off;'", "--update-parallelism", "3", "--health-retries", "7", "--force", "true");
+
+        Assert.Equal(5, after.Mode.Replicas);
+        Assert.Equal("nginx:1.28", after.TaskTemplate.Container.Image);
+        Assert.Equal(["nginx", "-g", "daemon off;"], after.TaskTemplate.Container.Args.ToArray());
+        Assert.Equal(1L << 30, after.TaskTemplate.Resources.Limits.MemoryBytes);
+        Assert.Equal(new UpdateConfig(3, TimeSpan.FromSeconds(10), FailureAction.Pause, UpdateConfig.DefaultMonitor, 0, UpdateOrder.StopFirst), after.Update);
+        Assert.Equal(["CMD-SHELL", "true"], after.TaskTemplate.Container.HealthCheck!.Test.ToArray());
+        Assert.Equal(7, after.TaskTemplate.Container.HealthCheck.Retries);
+        Assert.Equal(1, after.TaskTemplate.ForceUpdate);
+        AssertSame(before with { Mode = after.Mode, TaskTemplate = before.TaskTemplate with { Container = before.TaskTemplate.Container with { Image = "nginx:1.28", Args = after.TaskTemplate.Container.Args, HealthCheck = after.TaskTemplate.Container.HealthCheck }, ForceUpdate = 1 }, Update = after.Update }, after);
+    }
+
+    [Fact]
+    public void Update_With_No_Flags_Returns_The_Same_Spec()
+    {
+        var before = Created("--replicas", "2", "--env", "A=1");
+
+        AssertSame(before, Updated(before));
+    }
+
+    [Fact]
+    public void Update_Refuses_Replicas_For_A_Global_Service()
+    {
+        var global = Spec() with { Mode = ServiceMode.GlobalMode };
+
+        Assert.Contains("a global service runs one task", ServiceFlags.Update(global, Values("--replicas", "2")).Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Update_Of_A_Replicated_Job_Sets_Its_Completions()
+    {
+        var job = Spec() with { Mode = ServiceMode.ReplicatedJobMode(2, 4) };
+
+        Assert.Equal(new ServiceMode(ServiceModeKind.ReplicatedJob, MaxConcurrent: 3, TotalCompletions: 8), Updated(job, "--replicas", "8", "--max-concurrent", "3").Mode);
+    }
+
+    [Fact]
+    public void Health_Flags_Replace_A_Disabled_Healthcheck()
+    {
+        var disabled = Created("--no-healthcheck", "true");
+
+        Assert.Equal(["CMD-SHELL", "pg_isready"], Updated(disabled, "--health-cmd", "pg_isready").TaskTemplate.Container.HealthCheck!.Test.ToArray());
+    }
+
+    [Theory]
+    [InlineData("ping -c 3 host", new[] { "ping", "-c", "3", "host" })]
+    [InlineData("sh -c \"echo 'hi there'\"", new[] { "sh", "-c", "echo 'hi there'" })]
+    [InlineData("a\\ b  c", new[] { "a b", "c" })]
+    [InlineData("''", new[] { "" })]
+    [InlineData("", new string[0])]
+    public void Args_Split_As_A_Shell_Would(string text, string[] words)
+    {
+        Assert.Equal(words, ServiceFlags.Words("--args", text).Value.ToArray());
+    }
+
+    [Theory]
+    [InlineData("service create alpine ping -c 3 host", "service create alpine -- ping -c 3 host")]
+    [InlineData("service create -e A=1 --replicas 2 -d alpine sh -c x", "service create -e A=1 --replicas 2 -d alpine -- sh -c x")]
+    [InlineData("-H unix:///x.sock service create --name=web alpine -q", "-H unix:///x.sock service create --name=web alpine -- -q")]
+    [InlineData("service create alpine", "service create alpine")]
+    [InlineData("service create alpine -- ls", "service create alpine -- ls")]
+    [InlineData("service update --args x web", "service update --args x web")]
+    public void Everything_After_The_Image_Belongs_To_The_Container(string given, string expected)
+    {
+        Assert.Equal(expected, string.Join(' ', ServiceCommands.SeparateContainerCommand(given.Split(' '))));
+    }
+
+    [Fact]
+    public void Every_Flag_Has_A_Description_And_Update_Has_No_Create_Only_Flag()
+    {
+        Assert.All(ServiceFlags.All, f => Assert.False(string.IsNullOrWhiteSpace(f.Description)));
+        var update = ServiceFlags.For(FlagUse.Update).Select(f => f.Name).ToImmutableHashSet();
+        Assert.DoesNotContain("--mode", update);
+        Assert.DoesNotContain("--name", update);
+        Assert.Contains("--env-add", update);
+        Assert.DoesNotContain("--env-add", ServiceFlags.For(FlagUse.Create).Select(f => f.Name));
+    }
+}

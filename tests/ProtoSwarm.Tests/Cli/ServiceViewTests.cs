@@ -1,0 +1,172 @@
+using System.Collections.Immutable;
+using ProtoSwarm.Cli.Output;
+using ProtoSwarm.Contracts;
+using static ProtoSwarm.Tests.Cli.CliHarness;
+
+namespace ProtoSwarm.Tests.Cli;
+
+public class ServiceViewTests
+{
+    private static readonly DateTimeOffset Now = Joined.AddSeconds(5);
+
+    private static TaskList List(params TaskObject[] tasks) => new(
+        [.. tasks],
+        ImmutableSortedDictionary<string, string>.Empty.Add("svc000000000000000000web1", "web"),
+        ImmutableSortedDictionary<string, string>.Empty.Add("node00000000000000000000a", "worker1"));
+
+    [Fact]
+    public void Ls_Row_Shows_Docker_Columns()
+    {
+        var spec = Spec(image: "nginx:1.27@sha256:abcdef") with
+        {
+            Endpoint = new EndpointSpec(Ports: [new PortConfig(80, 8080), new PortConfig(53, 53, PortProtocol.Udp), new PortConfig(443, 443, PublishMode: PublishMode.Host)]),
+        };
+
+        var row = ServiceView.Row(new ServiceSummary(Service(spec: spec), new ServiceReplicas(2, 3)));
+
+        Assert.Equal(new ServiceRow("svc000000000", "web", "replicated", "2/3", "nginx:1.27", "*:8080->80/tcp, *:53->53/udp"), row);
+    }
+
+    [Theory]
+    [InlineData(ServiceModeKind.Global, 0, "global", "4/4")]
+    [InlineData(ServiceModeKind.Replicated, 2, "replicated", "4/4 (max 2 per node)")]
+    public void Replicas_Column_Follows_The_Mode(ServiceModeKind kind, long maxPerNode, string mode, string replicas)
+    {
+        var spec = Spec() with
+        {
+            Mode = new ServiceMode(kind, Replicas: 4),
+            TaskTemplate = Spec().TaskTemplate with { Placement = new Placement(MaxReplicasPerNode: maxPerNode) },
+        };
+
+        var row = ServiceView.Row(new ServiceSummary(Service(spec: spec), new ServiceReplicas(4, 4)));
+
+        Assert.Equal((mode, replicas), (row.Mode, row.Replicas));
+    }
+
+    [Fact]
+    public void A_Job_Shows_Running_And_Completed()
+    {
+        var spec = Spec() with { Mode = ServiceMode.ReplicatedJobMode(2, 5) };
+
+        var row = ServiceView.Row(new ServiceSummary(Service(spec: spec), new ServiceReplicas(2, 5, Completed: 1)));
+
+        Assert.Equal(("replicated job", "2/2 (1/5 completed)"), (row.Mode, row.Replicas));
+    }
+
+    [Fact]
+    public void Ls_Table_Is_Aligned_With_Docker_Headers()
+    {
+        var table = ServiceView.Table([new ServiceRow("svc000000000", "web", "replicated", "2/3", "nginx:1.27", "*:8080->80/tcp")]);
+
+        Assert.Equal(
+            "ID             NAME      MODE         REPLICAS   IMAGE        PORTS\n" +
+            "svc000000000   web       replicated   2/3        nginx:1.27   *:8080->80/tcp\n",
+            table);
+    }
+
+    [Fact]
+    public void Ps_Puts_Older_Tasks_Of_A_Slot_Below_The_Newest()
+    {
+        var tasks = List(
+            Task("task000000000000000000old", 1, TaskState.Shutdown, TaskState.Shutdown, created: Joined.AddSeconds(-60), at: Joined.AddSeconds(-30)),
+            Task("task000000000000000000two", 2, TaskState.Pending, err: "no suitable node (2 nodes have insufficient resources)", at: Joined.AddSeconds(3)),
+            Task("task000000000000000000new", 1, TaskState.Running, created: Joined, at: Joined));
+
+        var rows = ServiceView.TaskRows(tasks, tasks.Tasks, Now, noTrunc: false);
+
+        Assert.Equal(["web.1", @" \_ web.1", "web.2"], rows.Select(r => r.Name));
+        Assert.Equal(new TaskRow("task00000000", "web.1", "nginx:1.27", "worker1", "Running", "Running 5 seconds ago", string.Empty, string.Empty), rows[0]);
+        Assert.Equal(("Shutdown", "Shutdown 35 seconds ago"), (rows[1].DesiredState, rows[1].CurrentState));
+        Assert.Equal("\"no suitable node (2 nodes hav…\"", rows[2].Error);
+        Assert.Equal("Pending Less than a second ago", ServiceView.CurrentState(tasks.Tasks[1].Status, Joined.AddSeconds(3.5)));
+    }
+
+    [Fact]
+    public void Ps_No_Trunc_Shows_Whole_Ids_Names_And_Errors()
+    {
+        var tasks = List(Task("task000000000000000000two", 2, TaskState.Pending, err: "no suitable node (2 nodes have insufficient resources)"));
+
+        var row = ServiceView.TaskRows(tasks, tasks.Tasks, Now, noTrunc: true).Single();
+
+        Assert.Equal("task000000000000000000two", row.Id);
+        Assert.Equal("web.2.task000000000000000000two", row.Name);
+        Assert.Equal("\"no suitable node (2 nodes have insufficient resources)\"", row.Error);
+    }
+
+    [Fact]
+    public void A_Global_Task_Is_Named_After_Its_Node_And_Shows_Host_Ports()
+    {
+        var task = Task("task0000000000000000glob1", 0) with
+        {
+            Endpoint = new EndpointSpec(Ports: [new PortConfig(80, 8080, PublishMode: PublishMode.Host), new PortConfig(443, 443)]),
+        };
+
+        var row = ServiceView.TaskRows(List(task), [task], Now, noTrunc: false).Single();
+
+        Assert.Equal(("web.node00000000000000000000a", "*:8080->80/tcp"), (row.Name, row.Ports));
+    }
+
+    [Fact]
+    public void Inspect_Has_Docker_Shape()
+    {
+        var spec = Spec() with
+        {
+            Labels = ImmutableSortedDictionary<string, string>.Empty.Add("tier", "web"),
+            TaskTemplate = new TaskSpec(
+                new ContainerSpec("nginx:1.27", Env: ["A=1"], Mounts: [new MountSpec(MountType.Bind, "/srv", "/data", true)], StopGracePeriod: TimeSpan.FromSeconds(20)),
+                Restart: new RestartPolicy(RestartCondition.OnFailure, TimeSpan.FromSeconds(5)),
+                Placement: new Placement(["node.role==worker"])),
+            Endpoint = new EndpointSpec(Ports: [new PortConfig(80, 8080)]),
+        };
+        var service = Service(spec: spec, status: Status(UpdateState.RollbackCompleted, "rollback completed"), previous: Spec());
+
+        var json = ServiceView.Inspect(new ServiceDetails(service, new ServiceReplicas(3, 3)));
+
+        Assert.Equal(10UL, (ulong?)json["Version"]!["Index"]);
+        Assert.Equal("web", (string?)json["Spec"]!["Labels"]!["tier"]);
+        Assert.Equal(3, (long?)json["Spec"]!["Mode"]!["Replicated"]!["Replicas"]);
+        Assert.Equal("on-failure", (string?)json["Spec"]!["TaskTemplate"]!["RestartPolicy"]!["Condition"]);
+        Assert.Equal(5_000_000_000, (long?)json["Spec"]!["TaskTemplate"]!["RestartPolicy"]!["Delay"]);
+        Assert.Equal(20_000_000_000, (long?)json["Spec"]!["TaskTemplate"]!["ContainerSpec"]!["StopGracePeriod"]);
+        Assert.Equal("bind", (string?)json["Spec"]!["TaskTemplate"]!["ContainerSpec"]!["Mounts"]![0]!["Type"]);
+        Assert.Equal("node.role==worker", (string?)json["Spec"]!["TaskTemplate"]!["Placement"]!["Constraints"]![0]);
+        Assert.Equal("stop-first", (string?)json["Spec"]!["UpdateConfig"]!["Order"]);
+        Assert.Equal("pause", (string?)json["Spec"]!["RollbackConfig"]!["FailureAction"]);
+        Assert.Equal(8080, (int?)json["Spec"]!["EndpointSpec"]!["Ports"]![0]!["PublishedPort"]);
+        Assert.Equal("ingress", (string?)json["Spec"]!["EndpointSpec"]!["Ports"]![0]!["PublishMode"]);
+        Assert.Equal("rollback_completed", (string?)json["UpdateStatus"]!["State"]);
+        Assert.NotNull(json["PreviousSpec"]);
+        Assert.Equal(3, (long?)json["ServiceStatus"]!["RunningTasks"]);
+    }
+
+    [Fact]
+    public void Pretty_Prints_Docker_Human_Form()
+    {
+        var spec = Spec() with
+        {
+            TaskTemplate = Spec().TaskTemplate with { Resources = new ResourceRequirements(new ResourceAmounts(1_000_000_000, 0), new ResourceAmounts(0, 512L << 20)) },
+            Endpoint = new EndpointSpec(Ports: [new PortConfig(80, 8080)]),
+        };
+
+        var text = ServiceView.Pretty(new ServiceDetails(Service(spec: spec), new ServiceReplicas(3, 3)));
+
+        Assert.Contains("ID:                 svc000000000000000000web1\n", text, StringComparison.Ordinal);
+        Assert.Contains("Service Mode:       Replicated\n Replicas:          3\n", text, StringComparison.Ordinal);
+        Assert.Contains(" Monitoring Period: 5s\n", text, StringComparison.Ordinal);
+        Assert.Contains("ContainerSpec:\n Image:             nginx:1.27\n", text, StringComparison.Ordinal);
+        Assert.Contains(" Reservations:\n  Memory:           512MiB\n Limits:\n  CPU:              1\n", text, StringComparison.Ordinal);
+        Assert.Contains(" PublishedPort = 8080\n  Protocol = tcp\n  TargetPort = 80\n  PublishMode = ingress\n", text, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(0, "0s")]
+    [InlineData(300, "300ms")]
+    [InlineData(5_000, "5s")]
+    [InlineData(90_000, "1m30s")]
+    [InlineData(7_200_000, "2h0m0s")]
+    [InlineData(1_500, "1.5s")]
+    public void Durations_Print_As_Go_Prints_Them(long milliseconds, string expected)
+    {
+        Assert.Equal(expected, GoDuration.Format(TimeSpan.FromMilliseconds(milliseconds)));
+    }
+}

@@ -1,5 +1,4 @@
 using System.Collections.Immutable;
-using MessagePack;
 using ProtoSwarm.Actors.Orchestration;
 using ProtoSwarm.Contracts;
 
@@ -100,7 +99,7 @@ public static class ServiceCommands
             return (null, invalid);
         }
 
-        var tasksChange = !SameTasks(service.Spec, spec);
+        var tasksChange = !SpecEquality.SameTasks(service.Spec, spec);
         var updated = service with
         {
             Spec = spec,
@@ -134,21 +133,13 @@ public static class ServiceCommands
             Spec = previous,
             PreviousSpec = service.Spec,
             SpecVersion = service.SpecVersion + 1,
-            UpdateStatus = !SameTasks(service.Spec, previous)
+            UpdateStatus = !SpecEquality.SameTasks(service.Spec, previous)
                 ? new UpdateStatus(UpdateState.RollbackStarted, now, null, "manually requested rollback")
                 : null,
             JobIteration = previous.Mode.IsJob ? service.JobIteration + 1 : service.JobIteration,
         };
         return (updated, null);
     }
-
-    /// <summary>Whether two specs make the same tasks: the template and the endpoint, compared as encoded.</summary>
-    public static bool SameTasks(ServiceSpec a, ServiceSpec b) =>
-        SameBytes(a.TaskTemplate, b.TaskTemplate) && SameBytes(a.Endpoint, b.Endpoint);
-
-    private static bool SameBytes<T>(T a, T b) =>
-        MessagePackSerializer.Serialize(a, ContractRegistry.Options).AsSpan()
-            .SequenceEqual(MessagePackSerializer.Serialize(b, ContractRegistry.Options));
 
     /// <summary>The tasks a listing asks for: of some services and/or some nodes, each named by id, prefix or name.</summary>
     public static (ImmutableArray<TaskObject> Tasks, CommandRejected? Rejected) SelectTasks(

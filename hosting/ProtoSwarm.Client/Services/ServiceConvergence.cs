@@ -96,12 +96,12 @@ public static class ServiceConvergence
     private static (long, long, ImmutableArray<SlotProgress>, bool) Replicated(ServiceObject service, List<TaskObject> tasks)
     {
         var replicas = Math.Max(0, service.Spec.Mode.Replicas);
-        var current = tasks.Where(t => t.SpecVersion == service.SpecVersion && t.Slot >= 1 && t.Slot <= replicas)
+        var current = tasks.Where(t => t.Slot >= 1 && t.Slot <= replicas && SpecEquality.IsCurrent(t, service.Spec))
             .GroupBy(t => t.Slot)
             .ToDictionary(g => g.Key, Representative);
         var running = current.Values.LongCount(IsUp);
         var chosen = current.Values.Select(t => t.Id).ToHashSet(StringComparer.Ordinal);
-        var leftovers = tasks.Any(t => !chosen.Contains(t.Id) && IsLive(t));
+        var leftovers = tasks.Any(t => !chosen.Contains(t.Id) && IsLive(t) && t.DesiredState <= TaskState.Running);
         var slots = replicas > MaxSlotLines
             ? []
             : Enumerable.Range(1, (int)replicas)
@@ -114,7 +114,7 @@ public static class ServiceConvergence
 
     private static (long, long, ImmutableArray<SlotProgress>, bool) Global(ServiceObject service, ServiceReplicas replicas, List<TaskObject> tasks)
     {
-        var current = tasks.Where(t => t.SpecVersion == service.SpecVersion && t.DesiredState <= TaskState.Running)
+        var current = tasks.Where(t => t.DesiredState <= TaskState.Running && SpecEquality.IsCurrent(t, service.Spec))
             .GroupBy(t => t.NodeId, StringComparer.Ordinal)
             .Select(Representative)
             .OrderBy(t => t.NodeId, StringComparer.Ordinal)
@@ -122,7 +122,7 @@ public static class ServiceConvergence
         var desired = Math.Max(replicas.Desired, current.Count);
         var running = current.LongCount(IsUp);
         var chosen = current.Select(t => t.Id).ToHashSet(StringComparer.Ordinal);
-        var leftovers = tasks.Any(t => !chosen.Contains(t.Id) && IsLive(t));
+        var leftovers = tasks.Any(t => !chosen.Contains(t.Id) && IsLive(t) && t.DesiredState <= TaskState.Running);
         var slots = current.Count > MaxSlotLines
             ? []
             : current.Select(t => Slot(ShortId(t.NodeId), t)).ToImmutableArray();

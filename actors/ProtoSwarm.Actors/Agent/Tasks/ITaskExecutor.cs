@@ -1,0 +1,88 @@
+using ProtoSwarm.Contracts;
+
+namespace ProtoSwarm.Actors.Agent.Tasks;
+
+/// <summary>
+/// The node's container runtime as the task actors see it: one per node, and the only thing they
+/// know of containers. The node host picks the implementation (the Linux runtime, or
+/// <see cref="FakeExecutor"/> until it lands), so the actors never change when containers become real.
+/// </summary>
+public interface ITaskExecutor
+{
+    /// <summary>
+    /// The controller of one task's container. It only binds the task to this executor: no I/O, no
+    /// container is made until <see cref="ITaskController.PrepareAsync"/>. Called once per task actor,
+    /// so again for the same task after a node host restart; a controller must then find what this
+    /// executor made for the task before, if anything (see <see cref="ITaskController.InspectAsync"/>).
+    /// </summary>
+    ITaskController CreateController(TaskObject task);
+}
+
+/// <summary>
+/// One task's container, driven by its task actor one call at a time (only <see cref="WaitAsync"/>
+/// and <see cref="WaitHealthAsync"/> stay pending beside another call). Every call is idempotent:
+/// the actor may repeat one after a node host restart, and a call that does not apply (stopping a
+/// container that never started, removing one that is gone) succeeds doing nothing. A call that fails
+/// throws; the exception's message becomes the task's error, so it should say what a user can act on
+/// ("image nginx:1.27 not found on this node").
+/// </summary>
+public interface ITaskController
+{
+    /// <summary>
+    /// Makes everything the container needs (image, root filesystem, namespaces, cgroups, network)
+    /// so that <see cref="StartAsync"/> runs it at once. A failure here rejects the task.
+    /// </summary>
+    Task PrepareAsync(CancellationToken ct);
+
+    /// <summary>Starts the prepared container and returns once its process runs (not once it is healthy).</summary>
+    Task StartAsync(CancellationToken ct);
+
+    /// <summary>Completes when the started container's process has exited, with how it ended.</summary>
+    Task<ContainerExit> WaitAsync(CancellationToken ct);
+
+    /// <summary>
+    /// Completes with the container's health as soon as it differs from <paramref name="known"/> (at
+    /// once if it already does). Asked only for a task whose spec has a health check; a container
+    /// that turns out to have no check at all (none in the image either) reports Healthy.
+    /// </summary>
+    Task<ContainerHealth> WaitHealthAsync(ContainerHealth known, CancellationToken ct);
+
+    /// <summary>
+    /// Stops the container the way docker does: the stop signal (the spec's, or SIGTERM), then the
+    /// task's stop grace period (<see cref="TaskStep.StopGracePeriodOf"/>: zero means
+    /// <see cref="ContainerSpec.DefaultStopGracePeriod"/>), then SIGKILL. Returns once the process
+    /// is gone. The container is kept (its logs, its exit) until <see cref="RemoveAsync"/>.
+    /// </summary>
+    Task ShutdownAsync(CancellationToken ct);
+
+    /// <summary>Kills the container at once (SIGKILL), for one that would not shut down.</summary>
+    Task TerminateAsync(CancellationToken ct);
+
+    /// <summary>Deletes the container and everything prepared for it; the task is forgotten on this node.</summary>
+    Task RemoveAsync(CancellationToken ct);
+
+    /// <summary>
+    /// Whether this executor still has the task's container, asked when a task arrives Starting or
+    /// Running that this process never started: after a node host restart. A controller for a task
+    /// the executor does not know must say Exists = false, so the task is reported failed ("its
+    /// container is gone") rather than started a second time.
+    /// </summary>
+    Task<ContainerInspection> InspectAsync(CancellationToken ct);
+}
+
+/// <summary>How a container's process ended: its exit code, whether the kernel's OOM killer ended it, and any word from the runtime.</summary>
+public sealed record ContainerExit(int ExitCode, bool OomKilled = false, string Message = "");
+
+/// <summary>Docker's health states: Starting until the first check passes (or the start period ends).</summary>
+public enum ContainerHealth
+{
+    Starting = 0,
+    Healthy = 1,
+    Unhealthy = 2,
+}
+
+/// <summary>What the executor still has of a task's container; StartedAt when it is known.</summary>
+public sealed record ContainerInspection(bool Exists, DateTimeOffset? StartedAt = null)
+{
+    public static readonly ContainerInspection Gone = new(false);
+}

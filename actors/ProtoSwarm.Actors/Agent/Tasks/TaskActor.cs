@@ -1,0 +1,305 @@
+using Microsoft.Extensions.Logging;
+using Proto;
+using ProtoSwarm.Actors.Orchestration;
+using ProtoSwarm.Contracts;
+
+namespace ProtoSwarm.Actors.Agent.Tasks;
+
+/// <summary>
+/// One task on this node (a child of the <see cref="TaskSupervisor"/>, named by the task's id). It
+/// drives the task's container through its controller with <see cref="TaskStep"/>: it applies each
+/// step, makes the call the step asks for, adds the call's outcome to the report and steps again,
+/// and tells its parent each new observed status. Calls run on the thread pool and come back through
+/// ReenterAfter, one at a time, so the actor thread never waits on a container; only the wait for
+/// the container's exit (and its health) stays pending beside them. When the actor stops, its
+/// context's token ends pending calls and waits, but not the container: a node host that stops
+/// leaves its containers running, as docker's does.
+/// </summary>
+public sealed partial class TaskActor : IActor
+{
+    private readonly ITaskController _controller;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private TaskObject _task;
+    private ControllerReport _report = ControllerReport.Nothing;
+    private ControllerOperation _busy;
+    private bool _waiting;
+    private bool _watchingHealth;
+    private bool _removing;
+
+    /// <param name="task">The task as assigned; its Status is where this node's observation starts.</param>
+    public TaskActor(TaskObject task, ITaskExecutor executor, TimeProvider time, ILoggerFactory loggerFactory)
+    {
+        _task = task;
+        _controller = executor.CreateController(task);
+        _time = time;
+        _logger = loggerFactory.CreateLogger<TaskActor>();
+    }
+
+    public Task ReceiveAsync(IContext context) => context.Message switch
+    {
+        Started => OnStarted(context),
+        TaskUpdated updated => OnUpdated(context, updated),
+        TaskRemoved => OnRemoved(context),
+        _ => Task.CompletedTask,
+    };
+
+    private Task OnStarted(IContext context)
+    {
+        Advance(context);
+        return Task.CompletedTask;
+    }
+
+    private Task OnUpdated(IContext context, TaskUpdated updated)
+    {
+        var desired = updated.Task.DesiredState;
+        if (updated.Task.Id != _task.Id || desired == _task.DesiredState)
+        {
+            return Task.CompletedTask;
+        }
+
+        if (TaskStates.CheckDesiredTransition(_task.DesiredState, desired) is { } reason)
+        {
+            LogDesiredRefused(_logger, _task.Id, reason);
+            return Task.CompletedTask;
+        }
+
+        _task = _task with { DesiredState = desired };
+        Advance(context);
+        return Task.CompletedTask;
+    }
+
+    private Task OnRemoved(IContext context)
+    {
+        _removing = true;
+        if (_task.DesiredState < TaskState.Remove)
+        {
+            _task = _task with { DesiredState = TaskState.Remove };
+        }
+
+        Advance(context);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Steps until the task needs a call or has nothing to do; a call in flight steps again when it returns.</summary>
+    private void Advance(IContext context)
+    {
+        if (_busy != ControllerOperation.None)
+        {
+            return;
+        }
+
+        // Each status a step returns is a forward move, so this ends within the number of states.
+        while (true)
+        {
+            var step = TaskStep.Next(_task, _report, _time.GetUtcNow());
+            if (step.Status is { } status)
+            {
+                Report(context, status);
+            }
+
+            if (step.Action != ControllerOperation.None)
+            {
+                Call(context, step.Action);
+                return;
+            }
+
+            if (step.Status is null)
+            {
+                break;
+            }
+        }
+
+        if (_removing && TaskStates.IsTerminal(_task.Status.State))
+        {
+            Call(context, ControllerOperation.Remove);
+        }
+    }
+
+    private void Report(IContext context, TaskObservedStatus status)
+    {
+        LogMoved(_logger, _task.Id, TaskStates.Name(_task.Status.State), TaskStates.Name(status.State), status.Err);
+        _task = _task with { Status = status };
+        if (context.Parent is { } parent)
+        {
+            context.Send(parent, new TaskStatusChanged(_task.Id, status));
+        }
+    }
+
+    private void Call(IContext context, ControllerOperation operation)
+    {
+        _busy = operation;
+        var controller = _controller;
+        var ct = context.CancellationToken;
+        var call = Task.Run(() => InvokeAsync(controller, operation, ct), CancellationToken.None);
+        context.ReenterAfter(call, done =>
+        {
+            OnCallReturned(context, operation, done);
+            return Task.CompletedTask;
+        });
+    }
+
+    private void OnCallReturned(IContext context, ControllerOperation operation, Task<ContainerInspection?> done)
+    {
+        _busy = ControllerOperation.None;
+        if (context.CancellationToken.IsCancellationRequested)
+        {
+            return;
+        }
+
+        if (!done.IsCompletedSuccessfully)
+        {
+            var message = FailureMessage(done);
+            LogCallFailed(_logger, _task.Id, operation, message);
+            _report = _report with { Failure = new ControllerFailure(operation, message) };
+        }
+        else
+        {
+            _report = operation switch
+            {
+                ControllerOperation.Prepare => _report with { Prepared = true },
+                ControllerOperation.Start => _report with { StartedAt = _time.GetUtcNow() },
+                ControllerOperation.Shutdown or ControllerOperation.Terminate => _report with { Stopped = true },
+                ControllerOperation.Inspect when done.Result is { Exists: true } found =>
+                    _report with { Exists = true, Prepared = true, StartedAt = found.StartedAt ?? _task.Status.StartedAt ?? _time.GetUtcNow() },
+                ControllerOperation.Inspect => _report with { Exists = false },
+                _ => _report,
+            };
+        }
+
+        if (operation == ControllerOperation.Remove)
+        {
+            // Removed or not, the task is off this node; a container left behind is logged above.
+            context.Stop(context.Self);
+            return;
+        }
+
+        if (_report.Started && !_report.Stopped)
+        {
+            Watch(context);
+        }
+
+        Advance(context);
+    }
+
+    /// <summary>Once the container runs: one wait for its exit and, with a health check, one watch of its health.</summary>
+    private void Watch(IContext context)
+    {
+        var ct = context.CancellationToken;
+        if (!_waiting)
+        {
+            _waiting = true;
+            var wait = Task.Run(() => _controller.WaitAsync(ct), CancellationToken.None);
+            context.ReenterAfter(wait, done =>
+            {
+                if (context.CancellationToken.IsCancellationRequested)
+                {
+                    return Task.CompletedTask;
+                }
+
+                if (done.IsCompletedSuccessfully)
+                {
+                    _report = _report with { Exit = done.Result };
+                }
+                else
+                {
+                    var message = FailureMessage(done);
+                    LogCallFailed(_logger, _task.Id, ControllerOperation.Wait, message);
+                    _report = _report with { Failure = new ControllerFailure(ControllerOperation.Wait, message) };
+                }
+
+                Advance(context);
+                return Task.CompletedTask;
+            });
+        }
+
+        if (!_watchingHealth && TaskStep.HasHealthCheck(_task.Spec.Container))
+        {
+            WatchHealth(context);
+        }
+    }
+
+    private void WatchHealth(IContext context)
+    {
+        _watchingHealth = true;
+        var known = _report.Health;
+        var ct = context.CancellationToken;
+        var watch = Task.Run(() => _controller.WaitHealthAsync(known, ct), CancellationToken.None);
+        context.ReenterAfter(watch, done =>
+        {
+            _watchingHealth = false;
+            if (context.CancellationToken.IsCancellationRequested)
+            {
+                return Task.CompletedTask;
+            }
+
+            var health = ContainerHealth.Unhealthy;
+            if (done.IsCompletedSuccessfully)
+            {
+                health = done.Result;
+            }
+            else
+            {
+                // A health that cannot be learned is not healthy.
+                LogCallFailed(_logger, _task.Id, ControllerOperation.WatchHealth, FailureMessage(done));
+            }
+
+            if (health == known)
+            {
+                // The controller broke its word (it answers only a change); asking again would spin.
+                return Task.CompletedTask;
+            }
+
+            LogHealth(_logger, _task.Id, health);
+            _report = _report with { Health = health };
+            Advance(context);
+            if (!TaskStates.IsTerminal(_task.Status.State))
+            {
+                WatchHealth(context);
+            }
+
+            return Task.CompletedTask;
+        });
+    }
+
+    private static async Task<ContainerInspection?> InvokeAsync(ITaskController controller, ControllerOperation operation, CancellationToken ct)
+    {
+        switch (operation)
+        {
+            case ControllerOperation.Prepare:
+                await controller.PrepareAsync(ct);
+                return null;
+            case ControllerOperation.Start:
+                await controller.StartAsync(ct);
+                return null;
+            case ControllerOperation.Shutdown:
+                await controller.ShutdownAsync(ct);
+                return null;
+            case ControllerOperation.Terminate:
+                await controller.TerminateAsync(ct);
+                return null;
+            case ControllerOperation.Remove:
+                await controller.RemoveAsync(ct);
+                return null;
+            case ControllerOperation.Inspect:
+                return await controller.InspectAsync(ct);
+            default:
+                throw new ArgumentOutOfRangeException(nameof(operation), operation, "the step never asks for this call");
+        }
+    }
+
+    private static string FailureMessage(Task done) =>
+        done.Exception?.GetBaseException().Message ?? "the call was cancelled";
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Task {TaskId} {From}->{To} {Err}")]
+    private static partial void LogMoved(ILogger logger, string taskId, string from, string to, string err);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Task {TaskId}: {Operation} failed: {Reason}")]
+    private static partial void LogCallFailed(ILogger logger, string taskId, ControllerOperation operation, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Task {TaskId} is {Health}")]
+    private static partial void LogHealth(ILogger logger, string taskId, ContainerHealth health);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Task {TaskId}: desired state not taken: {Reason}")]
+    private static partial void LogDesiredRefused(ILogger logger, string taskId, string reason);
+}

@@ -1,0 +1,172 @@
+using Microsoft.Extensions.Logging;
+using Proto;
+using ProtoSwarm.Contracts;
+
+namespace ProtoSwarm.Actors.Agent.Tasks;
+
+/// <summary>
+/// The tasks of this node (the agent's child, named <c>tasks</c>): one <see cref="TaskActor"/> per
+/// assigned task, named by the task's id. It applies <see cref="TaskAssignments"/> (a full set
+/// replaces what it holds; otherwise tasks are added or updated and the removed ones go), forwards
+/// every <see cref="TaskStatusChanged"/> to its parent unchanged and keeps the latest of each, which
+/// <see cref="ResendTaskStatuses"/> sends again. The agent checks each assignment's epoch and
+/// sequence before it gets here; this actor takes what it is given.
+/// </summary>
+public sealed partial class TaskSupervisor : IActor
+{
+    private readonly ITaskExecutor _executor;
+    private readonly TimeProvider _time;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly ILogger _logger;
+    private readonly Dictionary<string, PID> _tasks = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _taskIdOfActor = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, TaskObservedStatus> _statuses = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _removing = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, TaskObject> _returning = new(StringComparer.Ordinal);
+
+    public TaskSupervisor(ITaskExecutor executor, TimeProvider time, ILoggerFactory loggerFactory)
+    {
+        _executor = executor;
+        _time = time;
+        _loggerFactory = loggerFactory;
+        _logger = loggerFactory.CreateLogger<TaskSupervisor>();
+    }
+
+    /// <summary>
+    /// The supervisor's props, with the one thing its task actors need of a parent: a task actor that
+    /// throws is resumed, never restarted, since a restart would begin again from the task as first
+    /// assigned and could start its container a second time.
+    /// </summary>
+    public static Props PropsFor(ITaskExecutor executor, TimeProvider time, ILoggerFactory loggerFactory) =>
+        Props.FromProducer(() => new TaskSupervisor(executor, time, loggerFactory))
+            .WithChildSupervisorStrategy(new OneForOneStrategy((_, _) => SupervisorDirective.Resume, 0, null));
+
+    public Task ReceiveAsync(IContext context) => context.Message switch
+    {
+        TaskAssignments assignments => OnAssignments(context, assignments),
+        TaskStatusChanged changed => OnStatusChanged(context, changed),
+        ResendTaskStatuses => OnResend(context),
+        Terminated terminated => OnTerminated(context, terminated),
+        _ => Task.CompletedTask,
+    };
+
+    private Task OnAssignments(IContext context, TaskAssignments assignments)
+    {
+        if (assignments.Full)
+        {
+            var wanted = assignments.Tasks.Select(t => t.Id).ToHashSet(StringComparer.Ordinal);
+            foreach (var id in _tasks.Keys.Where(id => !wanted.Contains(id)).ToList())
+            {
+                Remove(context, id);
+            }
+
+            foreach (var id in _returning.Keys.Where(id => !wanted.Contains(id)).ToList())
+            {
+                _returning.Remove(id);
+            }
+        }
+
+        foreach (var task in assignments.Tasks)
+        {
+            Upsert(context, task);
+        }
+
+        foreach (var id in assignments.Removed)
+        {
+            _returning.Remove(id);
+            Remove(context, id);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private void Upsert(IContext context, TaskObject task)
+    {
+        if (_removing.Contains(task.Id))
+        {
+            // Its old actor is still shutting down under the same name: start afresh once it stopped.
+            _returning[task.Id] = task;
+            return;
+        }
+
+        if (_tasks.TryGetValue(task.Id, out var actor))
+        {
+            context.Send(actor, new TaskUpdated(task));
+            return;
+        }
+
+        Spawn(context, task);
+    }
+
+    private void Spawn(IContext context, TaskObject task)
+    {
+        var actor = context.SpawnNamed(Props.FromProducer(() => new TaskActor(task, _executor, _time, _loggerFactory)), task.Id);
+        _tasks[task.Id] = actor;
+        _taskIdOfActor[actor.Id] = task.Id;
+        LogTaskAdded(_logger, task.Id, task.Status.State, task.DesiredState);
+    }
+
+    private void Remove(IContext context, string taskId)
+    {
+        if (_tasks.TryGetValue(taskId, out var actor) && _removing.Add(taskId))
+        {
+            context.Send(actor, TaskRemoved.Instance);
+        }
+    }
+
+    private Task OnStatusChanged(IContext context, TaskStatusChanged changed)
+    {
+        if (_tasks.ContainsKey(changed.TaskId))
+        {
+            _statuses[changed.TaskId] = changed.Status;
+        }
+
+        if (context.Parent is { } parent)
+        {
+            context.Send(parent, changed);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private Task OnResend(IContext context)
+    {
+        if (context.Parent is { } parent)
+        {
+            foreach (var (taskId, status) in _statuses)
+            {
+                context.Send(parent, new TaskStatusChanged(taskId, status));
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private Task OnTerminated(IContext context, Terminated terminated)
+    {
+        if (!_taskIdOfActor.Remove(terminated.Who.Id, out var taskId))
+        {
+            return Task.CompletedTask;
+        }
+
+        _tasks.Remove(taskId);
+        _statuses.Remove(taskId);
+        if (!_removing.Remove(taskId))
+        {
+            LogTaskActorStopped(_logger, taskId);
+        }
+
+        if (_returning.Remove(taskId, out var task))
+        {
+            Spawn(context, task);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Task {TaskId} assigned to this node ({State}, desired {Desired})")]
+    private static partial void LogTaskAdded(ILogger logger, string taskId, TaskState state, TaskState desired);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The actor of task {TaskId} stopped without being removed; the next full assignment starts it again")]
+    private static partial void LogTaskActorStopped(ILogger logger, string taskId);
+}

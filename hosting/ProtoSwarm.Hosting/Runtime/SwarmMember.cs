@@ -87,7 +87,8 @@ internal sealed partial class SwarmMember : IAsyncDisposable
         Action<HeartbeatAck> onAck,
         Action<HeartbeatRejected> onRejected,
         UnlockKey? unlockKey = null,
-        Action<UnlockKey?>? onUnlockKeyChanged = null)
+        Action<UnlockKey?>? onUnlockKeyChanged = null,
+        Func<Props>? taskSupervisor = null)
     {
         var logger = loggerFactory.CreateLogger<SwarmMember>();
         var system = new ActorSystem(new ActorSystemConfig().WithDeveloperSupervisionLogging(false));
@@ -135,7 +136,8 @@ internal sealed partial class SwarmMember : IAsyncDisposable
                     member.OnAck(ack);
                     onAck(ack);
                 },
-                onRejected);
+                onRejected,
+                taskSupervisor);
             system.Root.SpawnNamed(Props.FromProducer(() => new AgentActor(settings, loggerFactory)), Kinds.Agent);
             LogStarted(logger, state.NodeId, state.Role, system.Address, self.Id, state.RaftId);
             return member;

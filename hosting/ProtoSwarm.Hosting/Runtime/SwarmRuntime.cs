@@ -3,6 +3,7 @@ using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
 using Proto;
 using Proto.Cluster;
+using ProtoSwarm.Actors.Agent.Tasks;
 using ProtoSwarm.Actors.Managers;
 using ProtoSwarm.Actors.Store;
 using ProtoSwarm.Contracts;
@@ -37,6 +38,9 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
     private readonly NodeCertificateFiles _certificates;
     private readonly CancellationTokenSource _disposed = new();
     private readonly TimeProvider _renewalClock;
+
+    // What runs this node's tasks; one for the life of the host, so a member restarted for a role change keeps its tasks.
+    private readonly ITaskExecutor? _executor;
     private NodeLocalState? _state;
     private SwarmCredentials? _credentials;
     private DateTimeOffset _renewAt = DateTimeOffset.MaxValue;
@@ -64,6 +68,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
         _stateFile = new NodeStateFile(options.NodeStatePath);
         _certificates = new NodeCertificateFiles(options.CertificatesDir);
         _state = _stateFile.Load();
+        _executor = options.Executor == "fake" ? new FakeExecutor(time) : null;
     }
 
     /// <summary>Rejoins the swarm this node was in, if any. A failure is logged and shown by `info`; the host keeps running.</summary>
@@ -599,7 +604,8 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
             _trustedRootsPem = _certificates.ReadRootPem();
             _renewAt = _certificates.RenewAt(Random.Shared);
             var member = await SwarmMember.StartAsync(
-                state, _options, _credentials, NodeIdentity.Describe(_options.Hostname), _loggerFactory, _time, OnAck, OnRejected, _unlockKey, key => _unlockKey = key);
+                state, _options, _credentials, NodeIdentity.Describe(_options.Hostname), _loggerFactory, _time, OnAck, OnRejected, _unlockKey, key => _unlockKey = key,
+                _executor is null ? null : () => TaskSupervisor.PropsFor(_executor, _time, _loggerFactory));
             _member = member;
             _error = string.Empty;
             member.System.Shutdown.Register(() => OnMemberStopped(member));

@@ -39,14 +39,26 @@ public class ConvergenceTests
     }
 
     [Fact]
-    public void An_Old_Task_Still_Running_Blocks_Convergence()
+    public void An_Old_Task_Still_Wanted_Running_Blocks_Convergence()
     {
+        // A start-first update: the old task runs on until the new one has run a while.
+        var old = Task("old1", 1, TaskState.Running, TaskState.Running, specVersion: 1, image: "nginx:0");
+
+        var progress = Evaluate(Service(specVersion: 2), [.. Running(3, specVersion: 2), old]);
+
+        Assert.Equal(ConvergenceState.InProgress, progress.State);
+        Assert.Equal(3, progress.Done);
+    }
+
+    [Fact]
+    public void A_Task_No_Longer_Wanted_Does_Not_Hold_The_Wait_Though_Its_Node_Has_Not_Stopped_It()
+    {
+        // Its node may be Down and never report it stopped; the slot's new task is what counts.
         var stale = Task("old1", 1, TaskState.Running, TaskState.Shutdown, specVersion: 1);
 
         var progress = Evaluate(Service(specVersion: 2), [.. Running(3, specVersion: 2), stale]);
 
-        Assert.Equal(ConvergenceState.InProgress, progress.State);
-        Assert.Equal(3, progress.Done);
+        Assert.Equal(ConvergenceState.Converged, progress.State);
     }
 
     [Fact]
@@ -58,15 +70,15 @@ public class ConvergenceTests
     }
 
     [Fact]
-    public void Slots_Beyond_A_Scale_Down_Must_Stop_First()
+    public void Slots_Beyond_A_Scale_Down_Count_Once_They_Are_No_Longer_Wanted()
     {
         var service = Service(spec: Spec(replicas: 2));
 
-        var stopping = Evaluate(service, [.. Running(2), Task("task3", 3, TaskState.Running, TaskState.Shutdown)]);
-        var stopped = Evaluate(service, [.. Running(2), Task("task3", 3, TaskState.Shutdown, TaskState.Shutdown)]);
+        var wanted = Evaluate(service, [.. Running(2), Task("task3", 3, TaskState.Running, TaskState.Running)]);
+        var retired = Evaluate(service, [.. Running(2), Task("task3", 3, TaskState.Running, TaskState.Remove)]);
 
-        Assert.Equal(ConvergenceState.InProgress, stopping.State);
-        Assert.Equal(ConvergenceState.Converged, stopped.State);
+        Assert.Equal(ConvergenceState.InProgress, wanted.State);
+        Assert.Equal(ConvergenceState.Converged, retired.State);
     }
 
     [Fact]

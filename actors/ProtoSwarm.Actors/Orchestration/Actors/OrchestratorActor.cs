@@ -18,6 +18,7 @@ namespace ProtoSwarm.Actors.Orchestration.Actors;
 /// changes to the scheduler. When it stops leading, it stops them all; the next leader starts its
 /// own from the store, which holds everything they decide.
 /// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The watch's token source is disposed when the actor stops (Stopping) or resigns; actors are not disposed.")]
 public sealed partial class OrchestratorActor : IActor
 {
     private static readonly TimeSpan LeadershipCheck = TimeSpan.FromMilliseconds(100);
@@ -69,6 +70,8 @@ public sealed partial class OrchestratorActor : IActor
             case Stopping:
                 _timer?.Cancel();
                 _watch?.Cancel();
+                _watch?.Dispose();
+                _watch = null;
                 break;
         }
 

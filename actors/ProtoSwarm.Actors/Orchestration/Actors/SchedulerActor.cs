@@ -2,7 +2,6 @@ using Microsoft.Extensions.Logging;
 using Proto;
 using Proto.Timers;
 using ProtoSwarm.Actors.Managers;
-using ProtoSwarm.Actors.Orchestration.Scheduling;
 using ProtoSwarm.Actors.Store;
 using ProtoSwarm.Contracts;
 
@@ -10,7 +9,7 @@ namespace ProtoSwarm.Actors.Orchestration.Actors;
 
 /// <summary>
 /// The scheduler on the leader (a child of the <see cref="OrchestratorActor"/>): when tasks wait
-/// or the nodes change, it places every pending task with <see cref="Scheduler.Schedule"/> and
+/// or the nodes change, it places every pending task with <see cref="Scheduling.Scheduler.Schedule"/> and
 /// writes the assignments (observed Assigned, the node named) and, for a task that fits nowhere,
 /// the explanation `service ps` shows. One pass at a time; changes meanwhile fold into one more.
 /// </summary>
@@ -51,7 +50,7 @@ public sealed partial class SchedulerActor : IActor
             return changes;
         }
 
-        var (assignments, left) = Scheduler.Schedule(pending, state.List<NodeObject>(), tasks);
+        var (assignments, left) = Scheduling.Scheduler.Schedule(pending, state.List<NodeObject>(), tasks);
         var byId = pending.ToDictionary(t => t.Id, StringComparer.Ordinal);
         foreach (var assignment in assignments)
         {

@@ -39,13 +39,14 @@ public class OrchestrationLabTests
 
         Assert.True(moved.Met, $"The killed worker's task did not run elsewhere within 15 s; last tasks: {moved.Last}");
         Assert.True(elapsed <= TimeSpan.FromSeconds(3), $"The killed worker's task ran elsewhere {elapsed.TotalMilliseconds:0} ms after SIGKILL; the product promises 3 s");
-        var replacement = moved.Tasks.Single(t => t.Task.Slot == victim.Task.Slot && t.Task.Status.State == TaskState.Running);
+        var replacement = moved.Tasks.Single(t => t.Task.Slot == victim.Task.Slot && t.Task.DesiredState == TaskState.Running);
         Assert.NotEqual(victim.Task.Id, replacement.Task.Id);
         Assert.Contains(replacement.Node, new[] { "w1", "w3" });
 
-        // The old task is kept as the slot's history, no longer wanted.
+        // The old task is kept as the slot's history, no longer wanted; its node, dead, never reported it stopped.
         var old = moved.Tasks.Single(t => t.Task.Id == victim.Task.Id);
         Assert.Equal(TaskState.Shutdown, old.Task.DesiredState);
+        Assert.Equal(TaskState.Running, replacement.Task.Status.State);
 
         var ls = await ServiceAsync(lab, "ls");
         Assert.True(ls.ExitCode == 0, ls.ToString());

@@ -11,5 +11,13 @@ echo
 echo "\$ protoswarm lab exec m1 -- protoswarm node ls"
 "$cli" lab exec m1 --name "${LAB_NAME:-lab}" -- "$cli" node ls
 echo
+# Until the container runtime lands, the lab's nodes run tasks with the test executor (no process is
+# started); the orchestration (scheduling, dispatch, restarts, updates) is the real one.
+echo "\$ protoswarm service create --name web --replicas 3 nginx:1"
+"$cli" lab exec m1 --name "${LAB_NAME:-lab}" -- "$cli" service create --name web --replicas 3 nginx:1
+echo
+echo "\$ protoswarm service ps web"
+"$cli" lab exec m1 --name "${LAB_NAME:-lab}" -- "$cli" service ps web
+echo
 echo "The swarm keeps running. Try: $cli lab exec m1 -- protoswarm info"
 echo "Remove it with:               $cli lab down"

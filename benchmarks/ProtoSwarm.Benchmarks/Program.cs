@@ -3,7 +3,6 @@
 // `raft` is not part of `all`: it starts an etcd cluster from Debian's etcd-server (installed with
 // benchmarks/install-etcd.sh when missing, which needs root). `orchestration [replicas]` is not either: it
 // brings up a lab swarm (root) with the CLI that scripts/up.sh builds into out/bin.
-using System.Globalization;
 using Microsoft.Extensions.Logging;
 using ProtoSwarm.Benchmarks;
 using ProtoSwarm.Benchmarks.Raft;
@@ -17,7 +16,9 @@ if (args.Length > 0 && args[0] == RaftMemberProcess.Mode)
 var which = args.Length > 0 ? args[0] : "all";
 var seconds = args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5;
 var duration = TimeSpan.FromSeconds(seconds);
-Console.WriteLine($"# ProtoSwarm benchmarks ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {seconds} s per row)");
+Console.WriteLine(which == "orchestration"
+    ? $"# ProtoSwarm benchmarks ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores)"
+    : $"# ProtoSwarm benchmarks ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {seconds} s per row)");
 
 if (which is "store" or "all")
 {
@@ -60,7 +61,7 @@ if (which is "scheduler" or "all")
 if (which is "orchestration")
 {
     // Not part of "all": it needs root and the built CLI (a lab of three protoswarmd processes).
-    OrchestrationBenchmark.Print(await OrchestrationBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1_000));
+    OrchestrationBenchmark.Print(await OrchestrationBenchmark.RunAsync(args.Length > 1 ? (int)seconds : 1_000));
 }
 
 if (which is "raft" or "raft-bounded" or "raft-inproc" or "raft-bounded-inproc")

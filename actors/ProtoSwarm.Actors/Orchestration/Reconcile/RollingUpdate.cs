@@ -119,8 +119,9 @@ internal static class RollingUpdate
 
     /// <summary>
     /// The slots the update has still to take, in slot (or node) order, each with its old task: a
-    /// dirty live task and no clean one beside it. A global task on a down node is not taken: it
-    /// can neither stop nor be replaced while its node is away.
+    /// dirty live task and no clean one beside it. A global task is taken only on an eligible node:
+    /// on a down node it can neither stop nor be replaced, and a paused node takes no new task (the
+    /// scheduler would leave the replacement pending and the update would stall).
     /// </summary>
     private static List<(SlotKey Key, TaskObject Old)> DirtySlots(ReconcileState s)
     {
@@ -129,7 +130,7 @@ internal static class RollingUpdate
         {
             var live = tasks.Where(t => TaskFacts.IsLive(t, isJob: false)).ToList();
             var dirty = live.Where(s.Specs.IsDirty).ToList();
-            if (dirty.Count > 0 && dirty.Count == live.Count && !(s.IsGlobal && s.NodeDownOrGone(key.NodeId)))
+            if (dirty.Count > 0 && dirty.Count == live.Count && !(s.IsGlobal && (s.Node(key.NodeId) is not { } node || !s.Eligibility.IsEligible(node))))
             {
                 due.Add((key, TaskFacts.Best(dirty)));
             }

@@ -58,10 +58,9 @@ public static class ServiceReconciler
         var mode = service.Spec.Mode;
         if (mode.IsGlobal)
         {
-            var eligibility = new NodeEligibility(service.Spec.TaskTemplate);
-            GlobalRules.FollowNodes(s, eligibility);
+            GlobalRules.FollowNodes(s, s.Eligibility);
             SlotRules.HandOver(s);
-            GlobalRules.Fill(s, eligibility);
+            GlobalRules.Fill(s, s.Eligibility);
         }
         else
         {

@@ -316,15 +316,17 @@ public class RollingUpdateTests
     }
 
     [Fact]
-    public void A_Global_Service_Updates_Node_By_Node()
+    public void A_Global_Service_Updates_Only_Its_Eligible_Nodes()
     {
         var v1 = V1 with { Mode = ServiceMode.GlobalMode };
         var v2 = V2() with { Mode = ServiceMode.GlobalMode };
         var tasks = new[] { Task("x1", 0, "a", spec: v1), Task("x2", 0, "b", spec: v1), Task("x3", 0, "c", spec: v1) };
 
-        var outcome = Run(Updated(v2), tasks, [Node("a", NodeState.Down), Node("b"), Node("c")], At(10));
+        var outcome = Run(Updated(v2 with { Update = v2.Update with { Parallelism = 0 } }), tasks,
+            [Node("a", NodeState.Down), Node("b"), Node("c", availability: NodeAvailability.Pause)], At(10));
 
-        // The task on the down node is left alone: it can neither stop nor be replaced while its node is away.
+        // The task on the down node is left alone: it can neither stop nor be replaced while its node
+        // is away; the paused node's task stays, as a paused node takes no new task.
         Assert.Equal("x2:shutdown", outcome.DesiredChanges());
         Assert.Equal("b:ready", outcome.Creations());
     }

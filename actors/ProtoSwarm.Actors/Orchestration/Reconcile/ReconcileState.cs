@@ -21,6 +21,7 @@ internal sealed class ReconcileState
     private readonly Dictionary<string, NodeObject> _nodes = new(StringComparer.Ordinal);
     private DateTimeOffset? _wakeAt;
     private SpecComparer? _comparer;
+    private NodeEligibility? _eligibility;
 
     public ReconcileState(ServiceInputs input, Func<string> newTaskId)
     {
@@ -62,6 +63,9 @@ internal sealed class ReconcileState
 
     /// <summary>The tasks of the current spec and job iteration are "clean"; the comparer knows the current spec.</summary>
     public SpecComparer Specs => _comparer ??= new SpecComparer(Service!.Spec);
+
+    /// <summary>Which nodes the current spec's global tasks may run on.</summary>
+    public NodeEligibility Eligibility => _eligibility ??= new NodeEligibility(Service!.Spec.TaskTemplate);
 
     public bool IsJob => Service?.Spec.Mode.IsJob ?? false;
 
@@ -162,6 +166,7 @@ internal sealed class ReconcileState
     {
         Service = service with { Meta = service.Meta with { UpdatedAt = Now } };
         _comparer = null;
+        _eligibility = null;
         Writes++;
         Event(why);
     }

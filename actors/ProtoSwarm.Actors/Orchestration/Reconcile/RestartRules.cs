@@ -34,7 +34,12 @@ public sealed record SlotDecision(SlotState State, TaskObject? Latest = null, Da
 /// </summary>
 public static class RestartRules
 {
-    public static SlotDecision Decide(IReadOnlyList<TaskObject> tasks, bool isJob, DateTimeOffset now)
+    /// <summary>
+    /// Judges one slot. <paramref name="isStale"/> tells tasks of another spec than the service's:
+    /// a restart delay guards against a crash loop of one spec, so a slot whose last task was made
+    /// from an older spec (a rollback just replaced the spec that failed) is filled without it.
+    /// </summary>
+    public static SlotDecision Decide(IReadOnlyList<TaskObject> tasks, bool isJob, DateTimeOffset now, Func<TaskObject, bool>? isStale = null)
     {
         if (tasks.Count == 0)
         {
@@ -77,7 +82,7 @@ public static class RestartRules
             return new SlotDecision(SlotState.Exhausted, latest, retry, counted.Count, $"{policy.MaxAttempts} restart attempts are used up");
         }
 
-        var due = latest.Status.Timestamp + policy.Delay;
+        var due = isStale?.Invoke(latest) == true ? now : latest.Status.Timestamp + policy.Delay;
         return due > now
             ? new SlotDecision(SlotState.Waiting, latest, due, counted.Count, "restart delay")
             : new SlotDecision(SlotState.ReplaceNow, latest, Attempts: counted.Count, Reason: "restart");

@@ -11,27 +11,46 @@ namespace ProtoSwarm.Actors.Orchestration.Reconcile;
 /// </summary>
 internal static class RollingUpdate
 {
-    public static void Run(ReconcileState s)
+    /// <summary>
+    /// Applies the failure action once failures pass the max failure ratio. Runs first in a pass, so
+    /// that after a rollback the slots are filled from the restored spec, not the failed one.
+    /// Failures count each updated task that failed within its monitor period; they are divided by
+    /// the slots (or nodes) updated so far, as swarm divides by the tasks it updated, so a restart
+    /// of a failed task adds a failure when it fails too but never dilutes the ratio.
+    /// </summary>
+    public static void CheckFailures(ReconcileState s)
     {
-        var service = s.Service!;
-        if (s.IsJob || service.UpdateStatus is not { State: UpdateState.Updating or UpdateState.RollbackStarted } status)
+        if (Active(s) is not { } active)
         {
             return;
         }
+
+        var (service, status, config) = active;
+
+        var updated = Updated(s, status);
+        var failures = TaskFacts.OldestFirst(updated.Where(t => TaskFacts.IsFailure(t) && FailedWithinMonitor(t, config.Monitor))).ToList();
+        var slots = updated.Select(t => SlotKey.Of(t, s.IsGlobal)).Distinct().Count();
+        if (failures.Count > 0 && (double)failures.Count / slots > config.MaxFailureRatio)
+        {
+            OnFailure(s, service, status, config, failures[0]);
+        }
+    }
+
+    /// <summary>
+    /// Moves the update on: waits while the last batch is watched (or the delay after it runs),
+    /// completes it when no slot is left to take, else starts the next batch.
+    /// </summary>
+    public static void Advance(ReconcileState s)
+    {
+        if (Active(s) is not { } active)
+        {
+            return;
+        }
+
+        var (service, status, config) = active;
 
         var rollingBack = status.State == UpdateState.RollbackStarted;
-        var config = rollingBack ? service.Spec.Rollback : service.Spec.Update;
-
-        // Every task of the current spec made since the update started counts as updated, restarts
-        // and scale-ups included: each is evidence on whether the new spec runs.
-        var updated = s.Tasks.Where(t => t.Meta.CreatedAt >= status.StartedAt && !s.Specs.IsDirty(t)).ToList();
-        var failures = TaskFacts.OldestFirst(updated.Where(t => TaskFacts.IsFailure(t) && FailedWithinMonitor(t, config.Monitor))).ToList();
-        if (failures.Count > 0 && (double)failures.Count / updated.Count > config.MaxFailureRatio &&
-            OnFailure(s, service, status, config, failures[0]))
-        {
-            return;
-        }
-
+        var updated = Updated(s, status);
         var inFlight = updated.Where(t => TaskFacts.IsLive(t, isJob: false) && !PassedMonitor(t, config.Monitor, s.Now)).ToList();
         foreach (var task in inFlight)
         {
@@ -80,10 +99,29 @@ internal static class RollingUpdate
         }
     }
 
+    private static (ServiceObject Service, UpdateStatus Status, UpdateConfig Config)? Active(ReconcileState s)
+    {
+        var service = s.Service!;
+        if (s.IsJob || service.UpdateStatus is not { State: UpdateState.Updating or UpdateState.RollbackStarted } status)
+        {
+            return null;
+        }
+
+        return (service, status, status.State == UpdateState.RollbackStarted ? service.Spec.Rollback : service.Spec.Update);
+    }
+
+    /// <summary>
+    /// The tasks this update made: of the current spec, made since it started. Restarts and
+    /// scale-ups made meanwhile count too: each is evidence on whether the new spec runs.
+    /// </summary>
+    private static List<TaskObject> Updated(ReconcileState s, UpdateStatus status) =>
+        [.. s.Tasks.Where(t => t.Meta.CreatedAt >= status.StartedAt && !s.Specs.IsDirty(t))];
+
     /// <summary>
     /// The slots the update has still to take, in slot (or node) order, each with its old task: a
-    /// dirty live task and no clean one beside it. A global task on a down node is not taken: it
-    /// can neither stop nor be replaced while its node is away.
+    /// dirty live task and no clean one beside it. A global task is taken only on an eligible node:
+    /// on a down node it can neither stop nor be replaced, and a paused node takes no new task (the
+    /// scheduler would leave the replacement pending and the update would stall).
     /// </summary>
     private static List<(SlotKey Key, TaskObject Old)> DirtySlots(ReconcileState s)
     {
@@ -92,7 +130,7 @@ internal static class RollingUpdate
         {
             var live = tasks.Where(t => TaskFacts.IsLive(t, isJob: false)).ToList();
             var dirty = live.Where(s.Specs.IsDirty).ToList();
-            if (dirty.Count > 0 && dirty.Count == live.Count && !(s.IsGlobal && s.NodeDownOrGone(key.NodeId)))
+            if (dirty.Count > 0 && dirty.Count == live.Count && !(s.IsGlobal && (s.Node(key.NodeId) is not { } node || !s.Eligibility.IsEligible(node))))
             {
                 due.Add((key, TaskFacts.Best(dirty)));
             }
@@ -109,16 +147,16 @@ internal static class RollingUpdate
         TaskFacts.RunningSince(task) is { } since && since + monitor <= now;
 
     /// <summary>
-    /// Applies the failure action once too many updated tasks failed; false when the action is
-    /// Continue and the update goes on. A rollback whose own ratio is exceeded pauses (a rollback
-    /// has nothing to roll back to); an update with no previous spec pauses too.
+    /// The failure action: Continue goes on; a rollback whose own ratio is exceeded pauses (it has
+    /// nothing to roll back to); an update rolls back to the previous spec, or pauses (also when
+    /// there is no previous spec).
     /// </summary>
-    private static bool OnFailure(ReconcileState s, ServiceObject service, UpdateStatus status, UpdateConfig config, TaskObject failed)
+    private static void OnFailure(ReconcileState s, ServiceObject service, UpdateStatus status, UpdateConfig config, TaskObject failed)
     {
         var rollingBack = status.State == UpdateState.RollbackStarted;
         if (config.FailureAction == FailureAction.Continue)
         {
-            return false;
+            return;
         }
 
         var cause = string.Create(CultureInfo.InvariantCulture, $"due to failure or early termination of task {failed.Id}");
@@ -126,7 +164,7 @@ internal static class RollingUpdate
         {
             s.SetService(service with { UpdateStatus = status with { State = UpdateState.RollbackPaused, Message = $"rollback paused {cause}" } },
                 $"service {service.Id}: rollback paused {cause}");
-            return true;
+            return;
         }
 
         if (config.FailureAction == FailureAction.Rollback && service.PreviousSpec is { } previous)
@@ -140,11 +178,10 @@ internal static class RollingUpdate
                     UpdateStatus = new UpdateStatus(UpdateState.RollbackStarted, s.Now, null, $"update rolled back {cause}"),
                 },
                 $"service {service.Id}: update rolled back {cause}");
-            return true;
+            return;
         }
 
         s.SetService(service with { UpdateStatus = status with { State = UpdateState.Paused, Message = $"update paused {cause}" } },
             $"service {service.Id}: update paused {cause}{(config.FailureAction == FailureAction.Rollback ? " (no previous spec to roll back to)" : "")}");
-        return true;
     }
 }

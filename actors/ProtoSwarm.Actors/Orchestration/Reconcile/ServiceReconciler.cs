@@ -41,7 +41,7 @@ public static class ServiceReconciler
     /// <summary>One pass over the rules, in an order that avoids making a task another rule then removes.</summary>
     private static void Pass(ReconcileState s)
     {
-        if (s.Service is not { } service)
+        if (s.Service is null)
         {
             Cleanup.ServiceRemoved(s);
             Cleanup.DeleteRemoved(s);
@@ -53,13 +53,14 @@ public static class ServiceReconciler
             RemoveEarlierRuns(s);
         }
 
+        RollingUpdate.CheckFailures(s);
+        var service = s.Service;
         var mode = service.Spec.Mode;
         if (mode.IsGlobal)
         {
-            var eligibility = new NodeEligibility(service.Spec.TaskTemplate);
-            GlobalRules.FollowNodes(s, eligibility);
+            GlobalRules.FollowNodes(s, s.Eligibility);
             SlotRules.HandOver(s);
-            GlobalRules.Fill(s, eligibility);
+            GlobalRules.Fill(s, s.Eligibility);
         }
         else
         {
@@ -77,7 +78,7 @@ public static class ServiceReconciler
             }
         }
 
-        RollingUpdate.Run(s);
+        RollingUpdate.Advance(s);
         SlotRules.ShutDownEnded(s);
         Cleanup.DeleteRemoved(s);
         Cleanup.PruneHistory(s);

@@ -14,7 +14,7 @@ internal static class SlotRules
     /// </summary>
     public static bool Fill(ReconcileState s, SlotKey key, IReadOnlyList<TaskObject> tasks, bool mayCreate)
     {
-        var decision = RestartRules.Decide(tasks, s.IsJob, s.Now);
+        var decision = RestartRules.Decide(tasks, s.IsJob, s.Now, s.IsJob ? null : s.Specs.IsDirty);
         if (decision.Latest is { } latest && TaskStates.IsTerminal(latest.Status.State) &&
             latest.DesiredState < TaskState.Shutdown && !(s.IsJob && TaskFacts.Succeeded(latest)))
         {

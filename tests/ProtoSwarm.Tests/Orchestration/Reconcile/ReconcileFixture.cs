@@ -47,7 +47,7 @@ internal static class Rc
         params (string Key, string Value)[] labels) =>
         TestServices.Node(id, state: state, availability: availability, labels: labels) with { Meta = new ObjectMeta(2, T0, T0) };
 
-    public static NodeObject[] Nodes(params string[] ids) => [.. ids.Select(id => Node(id))];
+    public static NodeObject[] NodeList(params string[] ids) => [.. ids.Select(id => Node(id))];
 
     public static ReconcileOutcome Run(ServiceObject? service, IEnumerable<TaskObject> tasks, IEnumerable<NodeObject> nodes, DateTimeOffset now, int history = 5)
     {

@@ -1,0 +1,115 @@
+using ProtoSwarm.Contracts;
+using static ProtoSwarm.Tests.Orchestration.Reconcile.Rc;
+
+namespace ProtoSwarm.Tests.Orchestration.Reconcile;
+
+public class GlobalReconcileTests
+{
+    private static readonly ServiceSpec Global = Spec(ServiceMode.GlobalMode);
+
+    [Fact]
+    public void Every_Eligible_Node_Gets_One_Task_Named_For_It_In_Slot_Zero()
+    {
+        var nodes = new[]
+        {
+            Node("a"),
+            Node("b"),
+            Node("down", NodeState.Down),
+            Node("paused", availability: NodeAvailability.Pause),
+            Node("drained", availability: NodeAvailability.Drain),
+            Node("unknown", NodeState.Unknown),
+        };
+
+        var outcome = Run(Service(Global), [], nodes, At(1));
+
+        Assert.Equal("a:running b:running unknown:running", outcome.Creations());
+        Assert.All(outcome.Created(), t => Assert.Equal(0, t.Slot));
+    }
+
+    [Fact]
+    public void A_Node_That_Joins_Later_Gets_A_Task()
+    {
+        var tasks = new[] { Task("x1", 0, "a", spec: Global) };
+
+        var outcome = Run(Service(Global), tasks, NodeList("a", "b"), At(1));
+
+        Assert.Equal("b:running", outcome.Creations());
+        Assert.Empty(outcome.Updated());
+    }
+
+    public static TheoryData<string, NodeObject, string> NodeConditions() => new()
+    {
+        // node condition, the node, the task's new desired state ("" unchanged)
+        { "paused keeps its task", Node("a", availability: NodeAvailability.Pause), "" },
+        { "down is left alone", Node("a", NodeState.Down), "" },
+        { "drained stops its task", Node("a", availability: NodeAvailability.Drain), "x1:shutdown" },
+        { "no longer matching stops its task", Node("a", labels: ("zone", "b")), "x1:shutdown" },
+    };
+
+    [Theory]
+    [MemberData(nameof(NodeConditions))]
+    public void A_Task_Follows_Its_Nodes_Condition(string why, NodeObject node, string desired)
+    {
+        var spec = Spec(ServiceMode.GlobalMode, constraints: ["node.labels.zone!=b"]);
+        var tasks = new[] { Task("x1", 0, "a", spec: spec) };
+
+        var outcome = Run(Service(spec), tasks, [node], At(1));
+
+        Assert.True(outcome.DesiredChanges() == desired, $"{why}: {outcome.DesiredChanges()}");
+        Assert.Empty(outcome.Deleted());
+        Assert.Empty(outcome.Created());
+    }
+
+    [Fact]
+    public void A_Node_That_Left_Takes_Its_Tasks_With_It()
+    {
+        var tasks = new[]
+        {
+            Task("x1", 0, "gone", spec: Global),
+            Task("x0", 0, "gone", TaskState.Failed, TaskState.Shutdown, Global),
+            Task("x2", 0, "a", spec: Global),
+        };
+
+        var outcome = Run(Service(Global), tasks, NodeList("a"), At(1));
+
+        // Nothing can report on a task of a node that left: it is deleted with its history.
+        Assert.Equal(["x0", "x1"], outcome.Deleted());
+        Assert.Empty(outcome.Created());
+    }
+
+    [Fact]
+    public void Constraints_Choose_The_Nodes()
+    {
+        var spec = Spec(ServiceMode.GlobalMode, constraints: ["node.labels.zone==a"]);
+        var nodes = new[] { Node("n1", labels: ("zone", "a")), Node("n2", labels: ("zone", "b")), Node("n3") };
+
+        var outcome = Run(Service(spec), [], nodes, At(1));
+
+        Assert.Equal("n1:running", outcome.Creations());
+    }
+
+    [Fact]
+    public void A_Failed_Global_Task_Restarts_On_Its_Node_Per_The_Policy()
+    {
+        var spec = Spec(ServiceMode.GlobalMode, restart: new RestartPolicy(RestartCondition.OnFailure, TimeSpan.FromSeconds(5)));
+        var tasks = new[] { Task("x1", 0, "a", TaskState.Failed, TaskState.Running, spec, statusAt: 10) };
+
+        var early = Run(Service(spec), tasks, NodeList("a"), At(11));
+        var due = Run(Service(spec), [early.Updated("x1")], NodeList("a"), At(15));
+
+        Assert.Equal("x1:shutdown", early.DesiredChanges());
+        Assert.Equal(At(15), early.WakeAt);
+        Assert.Equal("a:running", due.Creations());
+    }
+
+    [Fact]
+    public void A_Paused_Node_Gets_No_Restart()
+    {
+        var tasks = new[] { Task("x1", 0, "a", TaskState.Failed, TaskState.Running, Global, statusAt: 1) };
+
+        var outcome = Run(Service(Global), tasks, [Node("a", availability: NodeAvailability.Pause)], At(5));
+
+        Assert.Equal("x1:shutdown", outcome.DesiredChanges());
+        Assert.Empty(outcome.Created());
+    }
+}

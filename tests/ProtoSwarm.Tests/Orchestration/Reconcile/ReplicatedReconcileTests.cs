@@ -1,0 +1,166 @@
+using ProtoSwarm.Actors.Orchestration.Reconcile;
+using ProtoSwarm.Contracts;
+using static ProtoSwarm.Tests.Orchestration.Reconcile.Rc;
+
+namespace ProtoSwarm.Tests.Orchestration.Reconcile;
+
+public class ReplicatedReconcileTests
+{
+    [Fact]
+    public void A_New_Service_Gets_One_Pending_Task_Per_Slot_Made_From_Its_Spec()
+    {
+        var service = Service(specVersion: 4);
+
+        var outcome = Run(service, [], NodeList("a"), At(1));
+
+        var created = outcome.Created();
+        Assert.Equal([1L, 2L, 3L], created.Select(t => t.Slot));
+        Assert.All(created, t =>
+        {
+            Assert.Equal(Sid, t.ServiceId);
+            Assert.Equal("", t.NodeId);
+            Assert.Same(service.Spec.TaskTemplate, t.Spec);
+            Assert.Same(service.Spec.Endpoint, t.Endpoint);
+            Assert.Equal(4UL, t.SpecVersion);
+            Assert.Equal(TaskState.Running, t.DesiredState);
+            Assert.Equal(new TaskObservedStatus(TaskState.Pending, At(1), "pending task scheduling"), t.Status);
+            Assert.Equal(ObjectMeta.New(At(1)), t.Meta);
+        });
+        Assert.Equal(["new1", "new2", "new3"], created.Select(t => t.Id));
+        Assert.Null(outcome.WakeAt);
+    }
+
+    [Fact]
+    public void A_Converged_Service_Needs_No_Change()
+    {
+        var tasks = new[] { Task("x1", 1, "a"), Task("x2", 2, "b"), Task("x3", 3, "a") };
+
+        var outcome = Run(Service(), tasks, NodeList("a", "b"), At(100));
+
+        Assert.Empty(outcome.Changes);
+        Assert.Null(outcome.WakeAt);
+    }
+
+    [Fact]
+    public void Scaling_Up_Takes_The_Lowest_Free_Slot_Numbers()
+    {
+        var tasks = new[] { Task("x1", 1, "a"), Task("x3", 3, "a") };
+
+        var outcome = Run(Service(Spec(ServiceMode.ReplicatedMode(4))), tasks, NodeList("a"), At(1));
+
+        Assert.Equal("2:running 4:running", outcome.Creations());
+    }
+
+    public static TheoryData<string, string[], long, string> ScaleDownCases() => new()
+    {
+        // name, tasks as "slot:node:state", replicas, slots removed
+        { "not yet running first", ["1:a:running", "2::pending", "3:b:running"], 2, "2" },
+        { "then the node with most tasks of the service", ["1:a:running", "2:a:running", "3:b:running", "4:c:running"], 3, "2" },
+        { "nodes counted again after each removal", ["1:a:running", "2:a:running", "3:b:running", "4:b:running", "5:c:running"], 3, "2 4" },
+        { "then the highest slot", ["1:a:running", "2:b:running", "3:c:running"], 1, "2 3" },
+        { "to zero", ["1:a:running", "2:b:running"], 0, "1 2" },
+    };
+
+    [Theory]
+    [MemberData(nameof(ScaleDownCases))]
+    public void Scaling_Down_Removes_Whole_Slots_In_Swarms_Order(string why, string[] tasks, long replicas, string removedSlots)
+    {
+        var input = tasks.Select((t, i) => t.Split(':') is var p
+            ? Task($"x{i + 1}", long.Parse(p[0], System.Globalization.CultureInfo.InvariantCulture), p[1], p[2] == "running" ? TaskState.Running : TaskState.Pending)
+            : null!).ToList();
+
+        var outcome = Run(Service(Spec(ServiceMode.ReplicatedMode(replicas))), input, NodeList("a", "b", "c"), At(1));
+
+        var removed = outcome.Updated().Concat(input.Where(t => outcome.Deleted().Contains(t.Id)))
+            .Where(t => outcome.Deleted().Contains(t.Id) || t.DesiredState == TaskState.Remove)
+            .Select(t => t.Slot).Distinct().Order();
+        Assert.True(string.Join(' ', removed) == removedSlots, $"{why}: removed {string.Join(' ', removed)}");
+        Assert.Empty(outcome.Created());
+    }
+
+    [Fact]
+    public void A_Removed_Slot_Takes_Its_History_Along_And_Unassigned_Or_Ended_Tasks_Are_Deleted_At_Once()
+    {
+        var tasks = new[]
+        {
+            Task("x1", 1, "a"),
+            Task("x2", 2, "a"),
+            Task("x2old", 2, "a", TaskState.Failed, TaskState.Shutdown),
+        };
+
+        var outcome = Run(Service(Spec(ServiceMode.ReplicatedMode(1))), tasks, NodeList("a"), At(1));
+
+        Assert.Equal("x2:remove", outcome.DesiredChanges());
+        Assert.Equal(["x2old"], outcome.Deleted());
+    }
+
+    [Fact]
+    public void A_Scaled_Down_Task_Is_Deleted_Once_Its_Node_Reports_It_Ended()
+    {
+        var tasks = new[] { Task("x1", 1, "a"), Task("x2", 2, "a", TaskState.Shutdown, TaskState.Remove) };
+
+        var outcome = Run(Service(Spec(ServiceMode.ReplicatedMode(1))), tasks, NodeList("a"), At(1));
+
+        Assert.Equal(["x2"], outcome.Deleted());
+        Assert.Empty(outcome.Created());
+    }
+
+    public static TheoryData<string, NodeObject[]> LostNodes() => new()
+    {
+        { "down", [Node("a"), Node("b", NodeState.Down)] },
+        { "drained", [Node("a"), Node("b", availability: NodeAvailability.Drain)] },
+        { "gone", [Node("a")] },
+    };
+
+    [Theory]
+    [MemberData(nameof(LostNodes))]
+    public void A_Task_On_A_Lost_Node_Stops_And_Is_Replaced_At_Once_With_No_Restart_Delay(string why, NodeObject[] nodes)
+    {
+        var slow = Spec(restart: new RestartPolicy(RestartCondition.Any, TimeSpan.FromSeconds(30), MaxAttempts: 1));
+        var tasks = new[] { Task("x1", 1, "a", spec: slow), Task("x2", 2, "b", spec: slow) };
+
+        var outcome = Run(Service(slow with { Mode = ServiceMode.ReplicatedMode(2) }), tasks, nodes, At(1));
+
+        Assert.Equal("x2:shutdown", outcome.DesiredChanges());
+        Assert.True(outcome.Creations() == "2:running", why);
+        Assert.Null(outcome.WakeAt);
+    }
+
+    [Fact]
+    public void A_Paused_Node_Keeps_Its_Tasks()
+    {
+        var tasks = new[] { Task("x1", 1, "a") };
+
+        var outcome = Run(Service(Spec(ServiceMode.ReplicatedMode(1))), tasks, [Node("a", availability: NodeAvailability.Pause)], At(1));
+
+        Assert.Empty(outcome.Changes);
+    }
+
+    [Fact]
+    public void A_Node_Loss_Uses_Up_No_Restart_Attempt()
+    {
+        var once = Spec(ServiceMode.ReplicatedMode(1), restart: new RestartPolicy(RestartCondition.Any, TimeSpan.Zero, MaxAttempts: 1));
+        var tasks = new[]
+        {
+            // Stopped because its node went down, then reported shut down when the node came back.
+            Task("x1", 1, "a", TaskState.Shutdown, TaskState.Shutdown, once, created: 0, statusAt: 5),
+            Task("x2", 1, "a", TaskState.Failed, TaskState.Running, once, created: 5, statusAt: 8),
+        };
+
+        var outcome = Run(Service(once), tasks, NodeList("a"), At(10));
+
+        Assert.Equal("x2:shutdown", outcome.DesiredChanges());
+        Assert.Equal("1:running", outcome.Creations());
+    }
+
+    [Fact]
+    public void Two_Live_Tasks_In_One_Slot_Keep_The_Most_Advanced()
+    {
+        var tasks = new[] { Task("x1", 1, "a", TaskState.Assigned), Task("x2", 1, "b") };
+
+        var outcome = Run(Service(Spec(ServiceMode.ReplicatedMode(1))), tasks, NodeList("a", "b"), At(1));
+
+        Assert.Equal("x1:shutdown", outcome.DesiredChanges());
+        Assert.Empty(outcome.Created());
+    }
+}

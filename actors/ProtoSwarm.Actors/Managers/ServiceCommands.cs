@@ -99,7 +99,8 @@ public static class ServiceCommands
             return (null, invalid);
         }
 
-        var tasksChange = !SpecEquality.SameTasks(service.Spec, spec);
+        // A job has no rolling update: any update runs it again (JobIteration), so it gets no update status.
+        var tasksChange = !spec.Mode.IsJob && !SpecEquality.SameTasks(service.Spec, spec);
         var updated = service with
         {
             Spec = spec,
@@ -133,7 +134,7 @@ public static class ServiceCommands
             Spec = previous,
             PreviousSpec = service.Spec,
             SpecVersion = service.SpecVersion + 1,
-            UpdateStatus = !SpecEquality.SameTasks(service.Spec, previous)
+            UpdateStatus = !previous.Mode.IsJob && !SpecEquality.SameTasks(service.Spec, previous)
                 ? new UpdateStatus(UpdateState.RollbackStarted, now, null, "manually requested rollback")
                 : null,
             JobIteration = previous.Mode.IsJob ? service.JobIteration + 1 : service.JobIteration,

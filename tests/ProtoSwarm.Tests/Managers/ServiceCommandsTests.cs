@@ -69,6 +69,23 @@ public sealed class ServiceCommandsTests
     }
 
     [Fact]
+    public void Updating_A_Job_Runs_It_Again_Without_A_Rolling_Update()
+    {
+        static ServiceSpec Job(string image) => Spec("once", image) with
+        {
+            Mode = ServiceMode.ReplicatedJobMode(2, 4),
+            TaskTemplate = new TaskSpec(new ContainerSpec(image), Restart: RestartPolicy.JobDefault),
+        };
+        var service = Stored(Job("busybox:1"));
+
+        var (updated, rejected) = ServiceCommands.Update(service, service.Meta.Version, Job("busybox:2"), NoNetworks, T0);
+
+        Assert.Null(rejected);
+        Assert.Equal(service.JobIteration + 1, updated!.JobIteration);
+        Assert.Null(updated.UpdateStatus);
+    }
+
+    [Fact]
     public void Force_Counts_As_A_Change_Of_The_Tasks()
     {
         var service = Stored(Spec("web"));

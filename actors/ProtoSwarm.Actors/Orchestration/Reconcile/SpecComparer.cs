@@ -1,14 +1,12 @@
-using MessagePack;
 using ProtoSwarm.Contracts;
 
 namespace ProtoSwarm.Actors.Orchestration.Reconcile;
 
 /// <summary>
 /// Tells tasks made from the service's current task template and endpoint ("clean") from the
-/// others ("dirty", due for a rolling update). Records that hold ImmutableArray compare arrays by
-/// reference, so two equal specs read from the store apart would differ; the comparison is on
-/// their MessagePack bytes instead, the form the store keeps. A ForceUpdate change is a change of
-/// bytes too, which is how `--force` makes every task dirty.
+/// others ("dirty", due for a rolling update), compared as <see cref="SpecEquality"/> compares
+/// specs (their MessagePack bytes), remembering each spec object already judged: the tasks of one
+/// service mostly share a few spec objects.
 /// </summary>
 public sealed class SpecComparer
 {
@@ -47,5 +45,5 @@ public sealed class SpecComparer
         return same;
     }
 
-    private static byte[] Bytes<T>(T value) => MessagePackSerializer.Serialize(value, ContractRegistry.Options);
+    private static byte[] Bytes<T>(T value) => SpecEquality.Bytes(value);
 }

@@ -84,7 +84,9 @@ public static class ServiceConvergence
             UpdateState.RollbackPaused => ConvergenceState.RollbackPaused,
             _ when !converged => ConvergenceState.InProgress,
             _ when mode.IsJob => ConvergenceState.JobComplete,
-            UpdateState.RollbackCompleted => ConvergenceState.RolledBack,
+            // A rollback's tasks may all run before the managers mark it completed (after its monitor): it is a
+            // rollback all the same, which an update's caller must hear about.
+            UpdateState.RollbackCompleted or UpdateState.RollbackStarted => ConvergenceState.RolledBack,
             _ => ConvergenceState.Converged,
         };
         return new ServiceProgress(service.Id, service.Spec.Name, mode.Kind, state, done, desired, rollingBack, status?.Message ?? string.Empty, slots);

@@ -96,13 +96,15 @@ public class ConvergenceTests
     [InlineData(UpdateState.Paused, ConvergenceState.UpdatePaused)]
     [InlineData(UpdateState.RollbackPaused, ConvergenceState.RollbackPaused)]
     [InlineData(UpdateState.RollbackCompleted, ConvergenceState.RolledBack)]
+    [InlineData(UpdateState.RollbackStarted, ConvergenceState.RolledBack)]
+    [InlineData(UpdateState.Updating, ConvergenceState.Converged)]
     [InlineData(UpdateState.Completed, ConvergenceState.Converged)]
     public void Update_Status_Decides_How_Waiting_Ends(UpdateState state, ConvergenceState expected)
     {
         var progress = Evaluate(Service(status: Status(state, "update rolled back due to failure or early termination of task x")), Running(3));
 
         Assert.Equal(expected, progress.State);
-        Assert.Equal(state is UpdateState.RollbackPaused or UpdateState.RollbackCompleted, progress.RollingBack);
+        Assert.Equal(state is UpdateState.RollbackPaused or UpdateState.RollbackCompleted or UpdateState.RollbackStarted, progress.RollingBack);
     }
 
     [Fact]

@@ -127,7 +127,14 @@ public class OrchestrationLabTests
             list.Count(t => t.Task.Status.State == TaskState.Running && t.Task.DesiredState == TaskState.Running &&
                             !t.Task.Spec.Container.Env.Contains("FAKE_EXIT_CODE=2")) == 3);
         Assert.True(settled.Met, $"The service did not roll back to 3 healthy replicas within 30 s; last tasks: {settled.Last}");
+        // The managers mark the rollback completed once its tasks have run for the rollback's monitor (5 s by default).
         var service = await InspectAsync(lab, "api");
+        for (var i = 0; i < 150 && service.UpdateStatus?.State != UpdateState.RollbackCompleted; i++)
+        {
+            await Task.Delay(PollInterval);
+            service = await InspectAsync(lab, "api");
+        }
+
         Assert.Equal(UpdateState.RollbackCompleted, service.UpdateStatus?.State);
         Assert.DoesNotContain("FAKE_EXIT_CODE=2", service.Spec.TaskTemplate.Container.Env);
     }

@@ -16,6 +16,9 @@ internal sealed record ServiceWaitTiming(TimeSpan PollInterval, TimeSpan StableF
 /// <summary>`protoswarm service create|ls|ps|inspect|update|rollback|scale|rm`, with docker's flags and output.</summary>
 internal static class ServiceCommands
 {
+    /// <summary>How many times a change is made again from a fresh read when the service changed under it.</summary>
+    private const int ChangeAttempts = 5;
+
     public static Command Create(CliApp app) =>
         new Command("service", "Manage swarm services").With(
             CreateCommand(app), Inspect(app), List(app), Tasks(app), Remove(app), Rollback(app), Scale(app), Update(app));
@@ -215,13 +218,11 @@ internal static class ServiceCommands
             }
             else
             {
-                var spec = ServiceFlags.Update(current.Spec, flags);
-                if (spec.Error is { } error)
+                updated = await ChangeAsync(cli, current, typed, read =>
                 {
-                    throw new SwarmCommandException(RejectCode.InvalidArgument, error);
-                }
-
-                updated = await cli.Swarm.Services.UpdateAsync(current.Id, current.Meta.Version, spec.Value, ct);
+                    var spec = ServiceFlags.Update(read.Spec, flags);
+                    return spec.Error is { } error ? throw new SwarmCommandException(RejectCode.InvalidArgument, error) : spec.Value;
+                }, ct);
             }
 
             await PrintWarnings(cli, updated.Warnings);
@@ -229,6 +230,26 @@ internal static class ServiceCommands
             return flags.Has("--detach") ? 0 : await WaitAsync(app, cli, current.Id, flags.Has("--quiet"), rollback, ct);
         });
         return command;
+    }
+
+    /// <summary>
+    /// Sends a change made from the service as read. The managers also write the service (an update's
+    /// progress), so the version read can be stale by the time the change arrives: the change is then
+    /// made again from a fresh read, since flags and scales say how to change the spec, not what it was.
+    /// </summary>
+    private static async Task<ServiceUpdated> ChangeAsync(CliContext cli, ServiceObject current, string typed, Func<ServiceObject, ServiceSpec> change, CancellationToken ct)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await cli.Swarm.Services.UpdateAsync(current.Id, current.Meta.Version, change(current), ct);
+            }
+            catch (SwarmCommandException e) when (e.Code == RejectCode.Conflict && attempt < ChangeAttempts)
+            {
+                current = (await cli.Swarm.Services.InspectAsync(typed, ct)).Service;
+            }
+        }
     }
 
     private static Command Rollback(CliApp app)
@@ -263,15 +284,17 @@ internal static class ServiceCommands
             {
                 var (name, replicas) = ScaleArgument(pair).Value;
                 var current = (await cli.Swarm.Services.InspectAsync(name, ct)).Service;
-                var mode = current.Spec.Mode;
-                var spec = mode.Kind switch
+                var updated = await ChangeAsync(cli, current, name, read =>
                 {
-                    ServiceModeKind.Replicated => current.Spec with { Mode = mode with { Replicas = replicas } },
-                    ServiceModeKind.ReplicatedJob => current.Spec with { Mode = mode with { TotalCompletions = replicas } },
-                    _ => throw new SwarmCommandException(RejectCode.InvalidArgument,
-                        $"{name}: scale can only be used with replicated or replicated-job mode; a global service runs one task on every eligible node."),
-                };
-                var updated = await cli.Swarm.Services.UpdateAsync(current.Id, current.Meta.Version, spec, ct);
+                    var mode = read.Spec.Mode;
+                    return mode.Kind switch
+                    {
+                        ServiceModeKind.Replicated => read.Spec with { Mode = mode with { Replicas = replicas } },
+                        ServiceModeKind.ReplicatedJob => read.Spec with { Mode = mode with { TotalCompletions = replicas } },
+                        _ => throw new SwarmCommandException(RejectCode.InvalidArgument,
+                            $"{name}: scale can only be used with replicated or replicated-job mode; a global service runs one task on every eligible node."),
+                    };
+                }, ct);
                 await PrintWarnings(cli, updated.Warnings);
                 await cli.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{name} scaled to {replicas}"));
                 scaled.Add(current.Id);

@@ -275,6 +275,36 @@ public class ServiceCommandTests
     }
 
     [Fact]
+    public async Task Update_Made_Stale_By_The_Managers_Own_Write_Is_Made_Again_From_A_Fresh_Read()
+    {
+        var conflicts = 0;
+        var node = Swarm(first: request => request is UpdateService && conflicts++ == 0
+            ? new CommandRejected(RejectCode.Conflict, "Service web changed since it was read: update out of sequence")
+            : null);
+
+        var (code, output, _) = await RunAsync(node, "service", "update", "--env-add", "B=2", "--detach", "web");
+
+        Assert.Equal(0, code);
+        Assert.Equal("web\n", output);
+        Assert.Equal([typeof(InspectService), typeof(UpdateService), typeof(InspectService), typeof(UpdateService)], node.Requests.Select(r => r.GetType()).ToArray());
+        Assert.Equal(["B=2"], Assert.IsType<UpdateService>(node.Requests[3]).Spec!.TaskTemplate.Container.Env.ToArray());
+    }
+
+    [Fact]
+    public async Task Update_That_Stays_Stale_Gives_Up_With_The_Managers_Reason()
+    {
+        var node = Swarm(first: request => request is UpdateService
+            ? new CommandRejected(RejectCode.Conflict, "Service web changed since it was read: update out of sequence")
+            : null);
+
+        var (code, _, error) = await RunAsync(node, "service", "update", "--env-add", "B=2", "--detach", "web");
+
+        Assert.NotEqual(0, code);
+        Assert.Contains("update out of sequence", error, StringComparison.Ordinal);
+        Assert.Equal(5, node.Requests.Count(r => r is UpdateService));
+    }
+
+    [Fact]
     public async Task Update_That_Pauses_Prints_The_Swarm_Message_And_Fails()
     {
         var paused = Service(status: Status(UpdateState.Paused, "update paused due to failure or early termination of task abc"));

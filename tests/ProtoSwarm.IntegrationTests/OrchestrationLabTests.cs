@@ -13,7 +13,7 @@ namespace ProtoSwarm.IntegrationTests;
 [Collection(LabCollection.Name)]
 public class OrchestrationLabTests
 {
-    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(50);
     private static readonly TimeSpan QueryTimeout = TimeSpan.FromSeconds(10);
 
     [Fact]

@@ -16,7 +16,7 @@ namespace ProtoSwarm.Actors.Nodes;
 /// </summary>
 public sealed partial class NodeActor : IActor
 {
-    private static readonly TimeSpan CheckInterval = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan CheckInterval = TimeSpan.FromMilliseconds(100);
 
     /// <summary>How often the node's tasks are compared with what was sent, when the store changed.</summary>
     private static readonly TimeSpan AssignInterval = TimeSpan.FromMilliseconds(50);

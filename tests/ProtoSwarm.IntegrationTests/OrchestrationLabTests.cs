@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using ProtoSwarm.Client.Control;
 using ProtoSwarm.Contracts;
+using Xunit.Abstractions;
 
 namespace ProtoSwarm.IntegrationTests;
 
@@ -11,7 +12,7 @@ namespace ProtoSwarm.IntegrationTests;
 /// </summary>
 [Trait("Category", "Cluster")]
 [Collection(LabCollection.Name)]
-public class OrchestrationLabTests
+public class OrchestrationLabTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(50);
     private static readonly TimeSpan QueryTimeout = TimeSpan.FromSeconds(10);
@@ -35,6 +36,7 @@ public class OrchestrationLabTests
         var moved = await PollAsync(lab, TimeSpan.FromSeconds(15), "web", list =>
             list.Count(t => t.Task.DesiredState == TaskState.Running && t.Task.Status.State == TaskState.Running && t.Node != "w2") == 3);
         var elapsed = clock.Elapsed - killedAt;
+        output.WriteLine($"The killed worker's task ran elsewhere {elapsed.TotalMilliseconds:0} ms after SIGKILL");
         await lab.LabAsync("stop", "w2", "--kill");
 
         Assert.True(moved.Met, $"The killed worker's task did not run elsewhere within 15 s; last tasks: {moved.Last}");

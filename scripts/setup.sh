@@ -8,6 +8,8 @@ need=()
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v nsenter >/dev/null 2>&1 || need+=(util-linux)
 command -v sqlite3 >/dev/null 2>&1 || true
+# Test and sample images are built from Debian's static busybox (a 2 MB root in under a second).
+[ -x /bin/busybox ] || need+=(busybox-static)
 if ((${#need[@]})); then
   echo "Installing ${need[*]} ..."
   export DEBIAN_FRONTEND=noninteractive

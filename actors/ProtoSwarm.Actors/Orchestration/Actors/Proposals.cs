@@ -1,3 +1,5 @@
+using Proto;
+using Proto.Timers;
 using ProtoSwarm.Actors.Store;
 
 namespace ProtoSwarm.Actors.Orchestration.Actors;
@@ -37,6 +39,46 @@ internal static class Proposals
         {
             return false;
         }
+    }
+}
+
+/// <summary>
+/// One decision at a time for an orchestration actor: a request while a decision runs is folded
+/// into one more run after it. A decision that failed is tried again after a second; what to do
+/// after one that succeeded is the actor's (told whether more was asked meanwhile).
+/// </summary>
+internal sealed class OneAtATime<T>(TimeProvider time, Action<Exception?> logFailure)
+{
+    private static readonly TimeSpan RetryAfterFailure = TimeSpan.FromSeconds(1);
+
+    private bool _running;
+    private bool _again;
+
+    public void Run(IContext context, Func<Task<T>> decide, Action<T, bool> decided)
+    {
+        if (_running)
+        {
+            _again = true;
+            return;
+        }
+
+        _running = true;
+        _again = false;
+        context.ReenterAfter(decide(), task =>
+        {
+            _running = false;
+            if (task.IsCompletedSuccessfully)
+            {
+                decided(task.Result, _again);
+            }
+            else
+            {
+                logFailure(task.Exception?.GetBaseException());
+                context.Scheduler(time).SendOnce(RetryAfterFailure, context.Self, Reconsider.Instance);
+            }
+
+            return Task.CompletedTask;
+        });
     }
 }
 

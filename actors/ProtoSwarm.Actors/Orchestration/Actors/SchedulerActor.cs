@@ -17,13 +17,13 @@ public sealed partial class SchedulerActor : IActor
 {
     private readonly ManagerContext _manager;
     private readonly ILogger _logger;
-    private bool _running;
-    private bool _again;
+    private readonly OneAtATime<bool> _runs;
 
     public SchedulerActor(ManagerContext manager)
     {
         _manager = manager;
         _logger = manager.LoggerFactory.CreateLogger<SchedulerActor>();
+        _runs = new(manager.Time, e => LogFailed(_logger, e));
     }
 
     public Task ReceiveAsync(IContext context)
@@ -74,33 +74,13 @@ public sealed partial class SchedulerActor : IActor
         return changes;
     }
 
-    private void Run(IContext context)
+    private void Run(IContext context) => _runs.Run(context, PassAsync, (stored, again) =>
     {
-        if (_running)
+        if (again || !stored)
         {
-            _again = true;
-            return;
+            context.Send(context.Self, Reconsider.Instance);
         }
-
-        _running = true;
-        _again = false;
-        var pass = PassAsync();
-        context.ReenterAfter(pass, task =>
-        {
-            _running = false;
-            if (!task.IsCompletedSuccessfully)
-            {
-                LogFailed(_logger, task.Exception?.GetBaseException());
-                context.Scheduler(_manager.Time).SendOnce(TimeSpan.FromSeconds(1), context.Self, Reconsider.Instance);
-            }
-            else if (_again || !task.Result)
-            {
-                context.Send(context.Self, Reconsider.Instance);
-            }
-
-            return Task.CompletedTask;
-        });
-    }
+    });
 
     private async Task<bool> PassAsync()
     {

@@ -22,8 +22,7 @@ public sealed partial class ServiceActor : IActor
     private readonly ManagerContext _manager;
     private readonly string _serviceId;
     private readonly ILogger _logger;
-    private bool _running;
-    private bool _again;
+    private readonly OneAtATime<(ReconcileOutcome Outcome, bool Stored, bool Done)> _runs;
     private CancellationTokenSource? _wake;
     private DateTimeOffset? _wakeAt;
 
@@ -32,6 +31,7 @@ public sealed partial class ServiceActor : IActor
         _manager = manager;
         _serviceId = serviceId;
         _logger = manager.LoggerFactory.CreateLogger<ServiceActor>();
+        _runs = new(manager.Time, e => LogFailed(_logger, e, serviceId));
     }
 
     public Task ReceiveAsync(IContext context)
@@ -54,48 +54,27 @@ public sealed partial class ServiceActor : IActor
         return Task.CompletedTask;
     }
 
-    private void Run(IContext context)
+    private void Run(IContext context) => _runs.Run(context, DecideAndWriteAsync, (result, again) =>
     {
-        if (_running)
+        var (outcome, stored, done) = result;
+        if (done)
         {
-            _again = true;
+            context.Stop(context.Self);
             return;
         }
 
-        _running = true;
-        _again = false;
-        var decided = DecideAndWriteAsync();
-        context.ReenterAfter(decided, task =>
+        if (!stored)
         {
-            _running = false;
-            if (!task.IsCompletedSuccessfully)
-            {
-                LogFailed(_logger, task.Exception?.GetBaseException(), _serviceId);
-                context.Scheduler(_manager.Time).SendOnce(TimeSpan.FromSeconds(1), context.Self, Reconsider.Instance);
-                return Task.CompletedTask;
-            }
+            context.Scheduler(_manager.Time).SendOnce(ConflictPause, context.Self, Reconsider.Instance);
+        }
+        else if (again || outcome.Changes.Length > 0)
+        {
+            // Decide again on what was written: the step is idempotent, so this settles at no change.
+            context.Send(context.Self, Reconsider.Instance);
+        }
 
-            var (outcome, stored, done) = task.Result;
-            if (done)
-            {
-                context.Stop(context.Self);
-                return Task.CompletedTask;
-            }
-
-            if (!stored)
-            {
-                context.Scheduler(_manager.Time).SendOnce(ConflictPause, context.Self, Reconsider.Instance);
-            }
-            else if (_again || outcome.Changes.Length > 0)
-            {
-                // Decide again on what was written: the step is idempotent, so this settles at no change.
-                context.Send(context.Self, Reconsider.Instance);
-            }
-
-            WakeAt(context, outcome.WakeAt);
-            return Task.CompletedTask;
-        });
-    }
+        WakeAt(context, outcome.WakeAt);
+    });
 
     private async Task<(ReconcileOutcome Outcome, bool Stored, bool Done)> DecideAndWriteAsync()
     {

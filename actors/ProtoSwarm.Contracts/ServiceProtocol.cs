@@ -105,6 +105,66 @@ public sealed record TaskList(
     [property: Key(1)] ImmutableSortedDictionary<string, string> ServiceNames,
     [property: Key(2)] ImmutableSortedDictionary<string, string> NodeNames);
 
+/// <summary>
+/// `service logs`: the log lines of a service's tasks (history included, as docker shows the logs of
+/// ended tasks) or of one task, named by id, id prefix or name (a service is looked for first). Tail:
+/// only the last N lines of each task (null: all the node keeps). After: per task id, the last
+/// sequence already seen (a follow's cursors); lines after it only. Since: only lines stamped then or
+/// later. A query: nothing is written.
+/// </summary>
+[MessagePackObject]
+public sealed record GetServiceLogs(
+    [property: Key(0)] string RequestId,
+    [property: Key(1)] string ServiceRef,
+    [property: Key(2)] int? Tail = null,
+    ImmutableSortedDictionary<string, long>? After = null,
+    [property: Key(4)] DateTimeOffset? Since = null) : IManagerApiRequest
+{
+    [Key(3)]
+    public ImmutableSortedDictionary<string, long> After { get; init; } = After ?? ImmutableSortedDictionary<string, long>.Empty;
+}
+
+/// <summary>
+/// The lines found, merged over the tasks by timestamp; Cursors: per task, the last sequence read (pass
+/// them back as After to get only newer lines); Warnings: the nodes whose tasks' lines are missing
+/// (down, gone, not answering) and why. ServiceId is the service the reference resolved to.
+/// </summary>
+[MessagePackObject]
+public sealed record ServiceLogs(
+    [property: Key(0)] string ServiceId,
+    [property: Key(1)] ImmutableArray<ServiceLogEntry> Entries,
+    [property: Key(2)] ImmutableSortedDictionary<string, long> Cursors,
+    ImmutableArray<string> Warnings = default)
+{
+    [Key(3)]
+    public ImmutableArray<string> Warnings { get; init; } = Warnings.IsDefault ? [] : Warnings;
+}
+
+/// <summary>One line of `service logs`, with the task, slot and node it came from.</summary>
+[MessagePackObject]
+public sealed record ServiceLogEntry(
+    [property: Key(0)] string TaskId,
+    [property: Key(1)] long Slot,
+    [property: Key(2)] string NodeId,
+    [property: Key(3)] DateTimeOffset Timestamp,
+    [property: Key(4)] LogStream Stream,
+    [property: Key(5)] string Line,
+    [property: Key(6)] long Sequence);
+
+public enum LogStream
+{
+    Stdout = 0,
+    Stderr = 1,
+}
+
+/// <summary>One line a task's container wrote; Sequence increases per task, from 1, and is never reused.</summary>
+[MessagePackObject]
+public sealed record TaskLogEntry(
+    [property: Key(0)] long Sequence,
+    [property: Key(1)] DateTimeOffset Timestamp,
+    [property: Key(2)] LogStream Stream,
+    [property: Key(3)] string Line);
+
 // ---- between the leader's dispatcher and a node's agent
 
 /// <summary>
@@ -136,3 +196,32 @@ public sealed record TaskStatusReport(
 
 [MessagePackObject]
 public sealed record TaskStatusReportAck([property: Key(0)] int Stored);
+
+// ---- between the managers and a node's agent: task logs
+
+/// <summary>
+/// A manager asks a node's agent for the log lines of some of its tasks: after each task's cursor,
+/// and with Tail only the last N of those. Only managers may send it (a worker could otherwise read
+/// another node's logs). A task the node does not hold answers no lines, not an error.
+/// </summary>
+[MessagePackObject]
+public sealed record ReadTaskLogs(
+    [property: Key(0)] ImmutableArray<TaskLogCursor> Tasks,
+    [property: Key(1)] int? Tail = null) : IManagerPeerMessage;
+
+/// <summary>One task whose lines are wanted, and the last sequence already seen (0: from the start).</summary>
+[MessagePackObject]
+public sealed record TaskLogCursor(
+    [property: Key(0)] string TaskId,
+    [property: Key(1)] long After = 0);
+
+[MessagePackObject]
+public sealed record TaskLogs(
+    [property: Key(0)] string NodeId,
+    [property: Key(1)] ImmutableArray<TaskLog> Tasks);
+
+/// <summary>The lines of one task, oldest first.</summary>
+[MessagePackObject]
+public sealed record TaskLog(
+    [property: Key(0)] string TaskId,
+    [property: Key(1)] ImmutableArray<TaskLogEntry> Entries);

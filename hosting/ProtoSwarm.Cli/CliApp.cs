@@ -21,6 +21,9 @@ internal sealed class CliApp(Func<string, INodeConnection> connect)
     /// <summary>How `service create/update/rollback/scale` poll while they wait; tests shorten it.</summary>
     public ServiceWaitTiming WaitTiming { get; init; } = ServiceWaitTiming.Default;
 
+    /// <summary>How often `service logs --follow` asks for newer lines (docker streams; we poll); tests shorten it.</summary>
+    public TimeSpan LogPollInterval { get; init; } = TimeSpan.FromMilliseconds(500);
+
     public RootCommand CreateRoot()
     {
         var root = new RootCommand("protoswarm: a container orchestrator in the spirit of Docker Swarm mode");
@@ -38,7 +41,7 @@ internal sealed class CliApp(Func<string, INodeConnection> connect)
     /// Parses and runs a command line. A refused flag prints its sentence and docker's "See
     /// '... --help'" hint instead of the whole help text; anything unexpected ends as one line.
     /// </summary>
-    public static async Task<int> RunAsync(RootCommand root, IReadOnlyList<string> args, InvocationConfiguration configuration)
+    public static async Task<int> RunAsync(RootCommand root, IReadOnlyList<string> args, InvocationConfiguration configuration, CancellationToken ct = default)
     {
         try
         {
@@ -54,7 +57,7 @@ internal sealed class CliApp(Func<string, INodeConnection> connect)
                 return 1;
             }
 
-            return await parseResult.InvokeAsync(configuration);
+            return await parseResult.InvokeAsync(configuration, ct);
         }
         catch (Exception e)
         {

@@ -158,6 +158,27 @@ public sealed class SwarmClient : IAsyncDisposable
         public Task<TaskList> TasksAsync(IEnumerable<string>? serviceRefs = null, IEnumerable<string>? nodeRefs = null, CancellationToken ct = default) =>
             _client.AskAsync<TaskList>(new ListTasks(SwarmIds.NewRequestId(), [.. serviceRefs ?? []], [.. nodeRefs ?? []]), ct: ct);
 
+        /// <summary>How often a follow asks for newer lines (`service logs -f`: pass each answer's Cursors back as after).</summary>
+        public TimeSpan LogPollInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+
+        /// <summary>
+        /// `service logs`: the lines of a service's tasks (ended ones included) or of one task, merged by
+        /// time. <paramref name="tail"/>: the last N lines of each task (null: all the nodes keep);
+        /// <paramref name="after"/>: a previous answer's Cursors, for only the lines since;
+        /// <paramref name="since"/>: only lines stamped then or later. Nodes that are down or do not
+        /// answer within 3 s are named in the answer's Warnings.
+        /// </summary>
+        public Task<ServiceLogs> LogsAsync(
+            string serviceOrTaskRef,
+            int? tail = null,
+            IReadOnlyDictionary<string, long>? after = null,
+            DateTimeOffset? since = null,
+            CancellationToken ct = default) =>
+            _client.AskAsync<ServiceLogs>(
+                new GetServiceLogs(SwarmIds.NewRequestId(), serviceOrTaskRef, tail,
+                    (after ?? ImmutableSortedDictionary<string, long>.Empty).ToImmutableSortedDictionary(StringComparer.Ordinal), since),
+                ct: ct);
+
         /// <summary>
         /// Polls the service and its tasks every <see cref="PollInterval"/> and reports each look
         /// until the service converged and stayed so for <see cref="StableFor"/>, a job completed,

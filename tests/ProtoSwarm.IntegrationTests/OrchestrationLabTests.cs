@@ -141,6 +141,32 @@ public class OrchestrationLabTests(ITestOutputHelper output)
         Assert.DoesNotContain("FAKE_EXIT_CODE=2", service.Spec.TaskTemplate.Container.Env);
     }
 
+    [Fact]
+    public async Task Service_Logs_Shows_Each_Tasks_Lines_With_Its_Context_From_The_Workers()
+    {
+        await using var lab = await UpAsync();
+        var create = await ServiceAsync(lab, "create", "--name", "chatty", "--replicas", "2", "--constraint", "node.role==worker",
+            "--env", "FAKE_OUTPUT=hello from the lab|second line", "--env", "FAKE_STDERR=something went wrong", "busybox:1");
+        Assert.True(create.ExitCode == 0, create.ToString());
+        var tasks = await RunningAsync(lab, "chatty");
+        Assert.Equal(2, tasks.Count);
+
+        var logs = await ServiceAsync(lab, "logs", "chatty");
+
+        Assert.True(logs.ExitCode == 0, logs.ToString());
+        foreach (var task in tasks)
+        {
+            var context = $"chatty.{task.Task.Slot}.{task.Task.Id[..12]}@{task.Node}    | ";
+            Assert.Contains(context + "hello from the lab\n", logs.StdOut, StringComparison.Ordinal);
+            Assert.Contains(context + "second line\n", logs.StdOut, StringComparison.Ordinal);
+            Assert.Contains(context + "something went wrong\n", logs.StdErr, StringComparison.Ordinal);
+        }
+
+        var tail = await ServiceAsync(lab, "logs", "--raw", "--tail", "1", tasks[0].Task.Id[..10]);
+        Assert.True(tail.ExitCode == 0, tail.ToString());
+        Assert.Equal(("", "something went wrong\n"), (tail.StdOut, tail.StdErr));
+    }
+
     private sealed record LabTask(TaskObject Task, string Node, string Service);
 
     private sealed record Polled(bool Met, IReadOnlyList<LabTask> Tasks, string Last);

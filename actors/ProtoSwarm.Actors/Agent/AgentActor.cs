@@ -29,13 +29,17 @@ public sealed record AgentSettings(
 /// assigns (<see cref="TaskAssignments"/>, in sequence; a gap makes its heartbeats ask for the whole
 /// set again) and hands them to its task supervisor (child <c>tasks</c>), and it reports what the
 /// tasks do to the leader's dispatcher: one report in flight at a time, everything that changed
-/// meanwhile in the next, each status kept until a leader has stored it.
+/// meanwhile in the next, each status kept until a leader has stored it. It answers a manager's
+/// <see cref="ReadTaskLogs"/> through the supervisor (a node without an executor has no lines).
 /// </summary>
 public sealed partial class AgentActor : IActor
 {
     private static readonly TimeSpan RequestTimeout = TimeSpan.FromMilliseconds(1500);
     private static readonly TimeSpan ReportTimeout = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan ReportRetry = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>Below the managers' 3 s, so a slow task costs its own lines, not the node's whole answer.</summary>
+    private static readonly TimeSpan LogReadTimeout = TimeSpan.FromMilliseconds(2500);
 
     private readonly AgentSettings _settings;
     private readonly ILogger _logger;
@@ -67,6 +71,7 @@ public sealed partial class AgentActor : IActor
         TaskAssignments assignments => OnAssignments(context, assignments),
         TaskStatusChanged changed => OnTaskStatus(context, changed),
         ReportTick => OnReportTick(context),
+        ReadTaskLogs read => OnReadLogs(context, read),
         Stopping => OnStopping(),
         _ => Task.CompletedTask,
     };
@@ -124,6 +129,30 @@ public sealed partial class AgentActor : IActor
     {
         _unreported[changed.TaskId] = changed.Status;
         SendReport(context);
+        return Task.CompletedTask;
+    }
+
+    private Task OnReadLogs(IContext context, ReadTaskLogs read)
+    {
+        var sender = context.Sender;
+        var none = new TaskLogs(_settings.NodeId, [.. read.Tasks.Select(t => new TaskLog(t.TaskId, []))]);
+        if (sender is null)
+        {
+            return Task.CompletedTask;
+        }
+
+        if (_tasks is null)
+        {
+            context.Respond(none);
+            return Task.CompletedTask;
+        }
+
+        var reading = context.RequestAsync<TaskLogs>(_tasks, read, LogReadTimeout);
+        context.ReenterAfter(reading, done =>
+        {
+            context.Send(sender, done.IsCompletedSuccessfully ? done.Result with { NodeId = _settings.NodeId } : none);
+            return Task.CompletedTask;
+        });
         return Task.CompletedTask;
     }
 

@@ -146,6 +146,7 @@ public sealed partial class ManagerApiActor : IActor
             InspectService m => OnInspectService(m),
             ListServices => OnListServices(),
             ListTasks m => OnListTasks(m),
+            GetServiceLogs m => OnGetServiceLogs(context, m),
             _ => null,
         };
     }

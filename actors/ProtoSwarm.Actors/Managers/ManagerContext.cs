@@ -2,17 +2,30 @@ using Microsoft.Extensions.Logging;
 using Proto;
 using ProtoSwarm.Actors.Raft;
 using ProtoSwarm.Actors.Store;
+using ProtoSwarm.Contracts;
 
 namespace ProtoSwarm.Actors.Managers;
 
-/// <summary>What the manager actors share: the store replica, the way to write to it, the Raft peer, the clock.</summary>
+/// <summary>
+/// What the manager actors share: the store replica, the way to write to it, the Raft peer, the clock.
+/// AgentOf says where a node's agent is reached (default: <see cref="AgentPidOf"/>, the node's member
+/// address); tests that run an agent in the managers' own actor system point it there.
+/// </summary>
 public sealed record ManagerContext(
     SwarmStore Store,
     IProposer Proposer,
     TimeProvider Time,
     ILoggerFactory LoggerFactory,
     RaftView Raft,
-    PID RaftPid);
+    PID RaftPid,
+    Func<NodeObject, PID?>? AgentOf = null)
+{
+    /// <summary>The node's agent, or null when the node has not told where it is reachable.</summary>
+    public PID? AgentPid(NodeObject node) => (AgentOf ?? AgentPidOf)(node);
+
+    public static PID? AgentPidOf(NodeObject node) =>
+        node.Member is { } member ? new PID($"{member.Host}:{member.Port}", Kinds.Agent) : null;
+}
 
 /// <summary>Cluster kind and actor names; a kind is registered only on the members that host it.</summary>
 public static class Kinds

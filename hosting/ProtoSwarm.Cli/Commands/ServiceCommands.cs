@@ -13,7 +13,7 @@ internal sealed record ServiceWaitTiming(TimeSpan PollInterval, TimeSpan StableF
     public static readonly ServiceWaitTiming Default = new(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(1));
 }
 
-/// <summary>`protoswarm service create|ls|ps|inspect|update|rollback|scale|rm`, with docker's flags and output.</summary>
+/// <summary>`protoswarm service create|ls|ps|inspect|logs|update|rollback|scale|rm`, with docker's flags and output.</summary>
 internal static class ServiceCommands
 {
     /// <summary>How many times a change is made again from a fresh read when the service changed under it.</summary>
@@ -21,7 +21,7 @@ internal static class ServiceCommands
 
     public static Command Create(CliApp app) =>
         new Command("service", "Manage swarm services").With(
-            CreateCommand(app), Inspect(app), List(app), Tasks(app), Remove(app), Rollback(app), Scale(app), Update(app));
+            CreateCommand(app), Inspect(app), ServiceLogsCommand.Create(app), List(app), Tasks(app), Remove(app), Rollback(app), Scale(app), Update(app));
 
     /// <summary>
     /// Docker reads everything after `service create`'s IMAGE as the container's command, flags

@@ -20,23 +20,23 @@ internal sealed class TaskHarness : IAsyncDisposable
     private readonly Channel<TaskStatusChanged> _incoming = Channel.CreateUnbounded<TaskStatusChanged>();
     private readonly List<TaskStatusChanged> _seen = [];
     private readonly PID _agent;
+    private PID? _supervisor;
 
     public TaskHarness()
     {
         Executor = new FakeExecutor(Time);
-        PID? supervisor = null;
         _agent = _system.Root.Spawn(Props.FromFunc(context =>
         {
             switch (context.Message)
             {
                 case Started:
-                    supervisor = context.SpawnNamed(TaskSupervisor.PropsFor(Executor, Time, NullLoggerFactory.Instance), "tasks");
+                    _supervisor = context.SpawnNamed(TaskSupervisor.PropsFor(Executor, Time, NullLoggerFactory.Instance), "tasks");
                     break;
                 case TaskStatusChanged changed:
                     _incoming.Writer.TryWrite(changed);
                     break;
                 case TaskAssignments or ResendTaskStatuses:
-                    context.Send(supervisor!, context.Message);
+                    context.Send(_supervisor!, context.Message);
                     break;
             }
 
@@ -49,6 +49,21 @@ internal sealed class TaskHarness : IAsyncDisposable
     public FakeExecutor Executor { get; }
 
     public void Send(object message) => _system.Root.Send(_agent, message);
+
+    /// <summary>Asks the supervisor for the lines of these tasks, as the agent passes a manager's request down.</summary>
+    public async Task<TaskLogs> ReadLogsAsync(int? tail = null, params TaskLogCursor[] tasks)
+    {
+        while (_supervisor is null)
+        {
+            await Task.Delay(5);
+        }
+
+        return await _system.Root.RequestAsync<TaskLogs>(_supervisor, new ReadTaskLogs([.. tasks], tail), TestTimeout.Token);
+    }
+
+    /// <summary>The lines of one task as the supervisor answers them.</summary>
+    public async Task<IReadOnlyList<string>> LinesOfAsync(string taskId, long after = 0, int? tail = null) =>
+        [.. (await ReadLogsAsync(tail, new TaskLogCursor(taskId, after))).Tasks.Single(t => t.TaskId == taskId).Entries.Select(e => e.Line)];
 
     /// <summary>The statuses received so far (read up to the last wait).</summary>
     public IReadOnlyList<TaskStatusChanged> Seen => _seen;

@@ -34,9 +34,13 @@ internal static class CliHarness
     /// <summary>Service commands poll at once and take the first converged look as stable.</summary>
     public static readonly ServiceWaitTiming FastWait = new(TimeSpan.FromMilliseconds(1), TimeSpan.Zero);
 
-    public static async Task<(int Code, string Out, string Err)> RunAsync(FakeNode node, params string[] args)
+    public static Task<(int Code, string Out, string Err)> RunAsync(FakeNode node, params string[] args) =>
+        RunUntilAsync(node, CancellationToken.None, args);
+
+    /// <summary>Runs a command until it ends or <paramref name="ct"/> is cancelled, as Ctrl-C would; follows poll every 10 ms.</summary>
+    public static async Task<(int Code, string Out, string Err)> RunUntilAsync(FakeNode node, CancellationToken ct, params string[] args)
     {
-        var root = new CliApp(_ => node) { WaitTiming = FastWait }.CreateRoot();
+        var root = new CliApp(_ => node) { WaitTiming = FastWait, LogPollInterval = TimeSpan.FromMilliseconds(10) }.CreateRoot();
         using var output = new StringWriter();
         using var error = new StringWriter();
         var code = await CliApp.RunAsync(root, args, new InvocationConfiguration
@@ -44,7 +48,7 @@ internal static class CliHarness
             Output = output,
             Error = error,
             EnableDefaultExceptionHandler = false,
-        });
+        }, ct);
         return (code, output.ToString(), error.ToString());
     }
 

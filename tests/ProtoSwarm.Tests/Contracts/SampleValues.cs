@@ -91,6 +91,13 @@ internal sealed class SampleValues
                 .Add($"k{seed}b", $"v{seed}b");
         }
 
+        if (type == typeof(ImmutableSortedDictionary<string, long>))
+        {
+            return ImmutableSortedDictionary<string, long>.Empty
+                .Add($"k{seed}", 30_000_000_000L + seed)
+                .Add($"k{seed}b", 40_000_000_000L + seed);
+        }
+
         if (type.IsClass && type.GetConstructors() is { Length: > 0 } constructors)
         {
             var constructor = constructors.MaxBy(c => c.GetParameters().Length)!;

@@ -15,10 +15,14 @@ namespace ProtoSwarm.Actors.Agent.Tasks;
 /// <item><c>FAKE_PREPARE_ERROR</c>: prepare fails with that text (an image not found, say).</item>
 /// <item><c>FAKE_HEALTH</c>: healthy | unhealthy | starting, its health once started (default healthy); only read with a health check.</item>
 /// <item><c>FAKE_IGNORE_STOP=1</c>: the stop signal is ignored, so a shutdown waits the grace period, then kills.</item>
+/// <item><c>FAKE_OUTPUT</c>: lines written to stdout when the container starts, separated by <c>|</c> or by
+/// <c>\n</c> written as its two characters (a backslash and n); <c>FAKE_STDERR</c> likewise to stderr.</item>
+/// <item><c>FAKE_LOG_EVERY_MS</c>: one more stdout line, "tick 1", "tick 2"..., that often while it runs.</item>
 /// </list>
 /// Without any of them a task runs until it is stopped. A stopped container exits 143, a killed one
-/// 137. Time comes from the injected TimeProvider, so tests drive it with a fake clock. Every call is
-/// recorded (<see cref="Calls"/>). It knows only the containers it prepared in this process, so after
+/// 137. Time comes from the injected TimeProvider, so tests drive it with a fake clock. Each container
+/// keeps its last <see cref="MaxLogEntries"/> log lines until it is removed. The last
+/// <see cref="MaxCalls"/> calls are recorded (<see cref="Calls"/>). It knows only the containers it prepared in this process, so after
 /// a node host restart its controllers report the earlier tasks' containers gone, as a real executor
 /// whose containers died with the host would.
 /// </summary>
@@ -27,17 +31,23 @@ public sealed class FakeExecutor : ITaskExecutor
     public const int StoppedExitCode = 143;
     public const int KilledExitCode = 137;
 
+    /// <summary>Log lines kept per container; older ones are dropped, as a rotated log file would lose them.</summary>
+    public const int MaxLogEntries = 1_000;
+
+    /// <summary>Calls kept in <see cref="Calls"/>: a lab node polled for logs for hours must not grow without bound.</summary>
+    public const int MaxCalls = 10_000;
+
     private readonly TimeProvider _time;
     private readonly object _gate = new();
     private readonly Dictionary<string, FakeContainer> _containers = new(StringComparer.Ordinal);
-    private readonly List<FakeExecutorCall> _calls = [];
+    private readonly Queue<FakeExecutorCall> _calls = new();
 
     public FakeExecutor(TimeProvider time)
     {
         _time = time;
     }
 
-    /// <summary>Every controller call so far, in the order they were made.</summary>
+    /// <summary>The last <see cref="MaxCalls"/> controller calls, in the order they were made.</summary>
     public IReadOnlyList<FakeExecutorCall> Calls
     {
         get
@@ -70,7 +80,11 @@ public sealed class FakeExecutor : ITaskExecutor
     {
         lock (_gate)
         {
-            _calls.Add(new FakeExecutorCall(taskId, operation));
+            _calls.Enqueue(new FakeExecutorCall(taskId, operation));
+            if (_calls.Count > MaxCalls)
+            {
+                _calls.Dequeue();
+            }
         }
     }
 
@@ -82,6 +96,9 @@ public sealed class FakeExecutor : ITaskExecutor
         string? PrepareError,
         ContainerHealth Health,
         bool IgnoreStop,
+        ImmutableArray<string> Output,
+        ImmutableArray<string> Stderr,
+        TimeSpan? LogEvery,
         string? Problem)
     {
         public static FakeBehaviour Parse(ImmutableArray<string> env)
@@ -133,8 +150,22 @@ public sealed class FakeExecutor : ITaskExecutor
 
             var prepareError = vars.TryGetValue("FAKE_PREPARE_ERROR", out var error) && error.Length > 0 ? error : null;
             var ignoreStop = vars.TryGetValue("FAKE_IGNORE_STOP", out var ignore) && ignore == "1";
-            return new FakeBehaviour(startDelay, runFor, exitCode, prepareError, health, ignoreStop, problem);
+            var logEvery = Milliseconds(vars, "FAKE_LOG_EVERY_MS", ref problem);
+            if (logEvery == TimeSpan.Zero)
+            {
+                problem ??= "FAKE_LOG_EVERY_MS=0 would write without pause; give a whole number of milliseconds of at least 1, such as 500";
+                logEvery = null;
+            }
+
+            return new FakeBehaviour(startDelay, runFor, exitCode, prepareError, health, ignoreStop,
+                Lines(vars, "FAKE_OUTPUT"), Lines(vars, "FAKE_STDERR"), logEvery, problem);
         }
+
+        /// <summary>A variable's lines: `|` or a literal backslash-n separates them, since an env value given on a command line rarely holds a newline.</summary>
+        private static ImmutableArray<string> Lines(Dictionary<string, string> vars, string name) =>
+            vars.TryGetValue(name, out var value) && value.Length > 0
+                ? [.. value.Split(["\\n", "|", "\n"], StringSplitOptions.None)]
+                : [];
 
         private static TimeSpan? Milliseconds(Dictionary<string, string> vars, string name, ref string? problem)
         {
@@ -167,6 +198,23 @@ public sealed class FakeExecutor : ITaskExecutor
         public TaskCompletionSource<ContainerExit> Exit { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public ITimer? RunTimer { get; set; }
+
+        public ITimer? LogTimer { get; set; }
+
+        public int Ticks { get; set; }
+
+        public Queue<TaskLogEntry> Log { get; } = new();
+
+        public long LastSequence { get; set; }
+
+        public void Write(DateTimeOffset at, LogStream stream, string line)
+        {
+            Log.Enqueue(new TaskLogEntry(++LastSequence, at, stream, line));
+            if (Log.Count > MaxLogEntries)
+            {
+                Log.Dequeue();
+            }
+        }
     }
 
     private sealed class FakeController(FakeExecutor executor, string taskId, FakeBehaviour behaviour, bool hasHealthCheck, TimeSpan gracePeriod)
@@ -209,6 +257,7 @@ public sealed class FakeExecutor : ITaskExecutor
 
                 container.Started = true;
                 container.StartedAt = executor._time.GetUtcNow();
+                WriteStartOutput(container);
                 SetHealth(container, hasHealthCheck ? behaviour.Health : ContainerHealth.Healthy);
                 if (behaviour.RunFor is { } runFor && runFor > TimeSpan.Zero)
                 {
@@ -313,6 +362,60 @@ public sealed class FakeExecutor : ITaskExecutor
             }
         }
 
+        public Task<IReadOnlyList<TaskLogEntry>> ReadLogsAsync(long after, int? tail, CancellationToken ct)
+        {
+            executor.Record(taskId, ControllerOperation.ReadLogs);
+            lock (executor._gate)
+            {
+                if (!executor._containers.TryGetValue(taskId, out var container))
+                {
+                    return Task.FromResult<IReadOnlyList<TaskLogEntry>>([]);
+                }
+
+                var entries = container.Log.Where(e => e.Sequence > after).ToList();
+                if (tail is { } last && last < entries.Count)
+                {
+                    entries = entries[Math.Max(0, entries.Count - last)..];
+                }
+
+                return Task.FromResult<IReadOnlyList<TaskLogEntry>>(entries);
+            }
+        }
+
+        /// <summary>FAKE_OUTPUT and FAKE_STDERR at once, then FAKE_LOG_EVERY_MS's ticks until the container exits; under the executor's lock.</summary>
+        private void WriteStartOutput(FakeContainer container)
+        {
+            var now = executor._time.GetUtcNow();
+            foreach (var line in behaviour.Output)
+            {
+                container.Write(now, LogStream.Stdout, line);
+            }
+
+            foreach (var line in behaviour.Stderr)
+            {
+                container.Write(now, LogStream.Stderr, line);
+            }
+
+            if (behaviour.LogEvery is { } every)
+            {
+                container.LogTimer = executor._time.CreateTimer(_ => Tick(container), null, every, every);
+            }
+        }
+
+        private void Tick(FakeContainer container)
+        {
+            lock (executor._gate)
+            {
+                if (container.Exit.Task.IsCompleted)
+                {
+                    return;
+                }
+
+                container.Ticks++;
+                container.Write(executor._time.GetUtcNow(), LogStream.Stdout, string.Create(CultureInfo.InvariantCulture, $"tick {container.Ticks}"));
+            }
+        }
+
         private FakeContainer? Find()
         {
             lock (executor._gate)
@@ -333,6 +436,8 @@ public sealed class FakeExecutor : ITaskExecutor
         {
             container.RunTimer?.Dispose();
             container.RunTimer = null;
+            container.LogTimer?.Dispose();
+            container.LogTimer = null;
             container.Exit.TrySetResult(exit);
         }
 

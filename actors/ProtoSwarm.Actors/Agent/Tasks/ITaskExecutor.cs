@@ -19,8 +19,8 @@ public interface ITaskExecutor
 }
 
 /// <summary>
-/// One task's container, driven by its task actor one call at a time (only <see cref="WaitAsync"/>
-/// and <see cref="WaitHealthAsync"/> stay pending beside another call). Every call is idempotent:
+/// One task's container, driven by its task actor one call at a time (only <see cref="WaitAsync"/>,
+/// <see cref="WaitHealthAsync"/> and <see cref="ReadLogsAsync"/> may run beside another call). Every call is idempotent:
 /// the actor may repeat one after a node host restart, and a call that does not apply (stopping a
 /// container that never started, removing one that is gone) succeeds doing nothing. A call that fails
 /// throws; the exception's message becomes the task's error, so it should say what a user can act on
@@ -68,6 +68,17 @@ public interface ITaskController
     /// container is gone") rather than started a second time.
     /// </summary>
     Task<ContainerInspection> InspectAsync(CancellationToken ct);
+
+    /// <summary>
+    /// The lines the container wrote (stdout and stderr, each stamped and numbered in one sequence per
+    /// task that starts at 1 and only grows), oldest first: those with a sequence above
+    /// <paramref name="after"/>, and with <paramref name="tail"/> only the last that many of them. The
+    /// log outlives the container's process and is deleted by <see cref="RemoveAsync"/>; an executor may
+    /// drop the oldest lines (rotation), so a cursor older than what it keeps reads from the oldest kept.
+    /// A task with no container (never prepared, removed, unknown after a restart) has no lines: an
+    /// empty answer, not an error. May run beside any other call.
+    /// </summary>
+    Task<IReadOnlyList<TaskLogEntry>> ReadLogsAsync(long after, int? tail, CancellationToken ct);
 }
 
 /// <summary>How a container's process ended: its exit code, whether the kernel's OOM killer ended it, and any word from the runtime.</summary>

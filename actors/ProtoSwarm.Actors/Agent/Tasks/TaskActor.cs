@@ -41,6 +41,7 @@ public sealed partial class TaskActor : IActor
         Started => OnStarted(context),
         TaskUpdated updated => OnUpdated(context, updated),
         TaskRemoved => OnRemoved(context),
+        ReadTaskLog read => OnReadLog(context, read),
         _ => Task.CompletedTask,
     };
 
@@ -78,6 +79,34 @@ public sealed partial class TaskActor : IActor
         }
 
         Advance(context);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Reads the container's log off the actor thread. Unlike the lifecycle's calls it does not wait
+    /// for the one in flight: a log read changes nothing, and a slow stop must not hold up `service logs`.
+    /// </summary>
+    private Task OnReadLog(IContext context, ReadTaskLog read)
+    {
+        var sender = context.Sender;
+        var controller = _controller;
+        var ct = context.CancellationToken;
+        var taskId = _task.Id;
+        var reading = Task.Run(() => controller.ReadLogsAsync(read.After, read.Tail, ct), CancellationToken.None);
+        context.ReenterAfter(reading, done =>
+        {
+            if (!done.IsCompletedSuccessfully)
+            {
+                LogCallFailed(_logger, taskId, ControllerOperation.ReadLogs, FailureMessage(done));
+            }
+
+            if (sender is not null)
+            {
+                context.Send(sender, new TaskLog(taskId, done.IsCompletedSuccessfully ? [.. done.Result] : []));
+            }
+
+            return Task.CompletedTask;
+        });
         return Task.CompletedTask;
     }
 

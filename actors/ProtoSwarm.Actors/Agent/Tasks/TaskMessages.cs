@@ -26,3 +26,6 @@ public sealed record ResendTaskStatuses
 {
     public static readonly ResendTaskStatuses Instance = new();
 }
+
+/// <summary>Asks a task actor for its container's log lines after a sequence (see <see cref="ITaskController.ReadLogsAsync"/>); answered with a <see cref="TaskLog"/>.</summary>
+public sealed record ReadTaskLog(long After, int? Tail);

@@ -20,6 +20,7 @@ public enum ControllerOperation
     Terminate = 6,
     Inspect = 7,
     Remove = 8,
+    ReadLogs = 9,
 }
 
 /// <summary>A controller call that threw, and its message (which becomes the task's error).</summary>

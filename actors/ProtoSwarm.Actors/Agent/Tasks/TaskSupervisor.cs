@@ -9,11 +9,15 @@ namespace ProtoSwarm.Actors.Agent.Tasks;
 /// assigned task, named by the task's id. It applies <see cref="TaskAssignments"/> (a full set
 /// replaces what it holds; otherwise tasks are added or updated and the removed ones go), forwards
 /// every <see cref="TaskStatusChanged"/> to its parent unchanged and keeps the latest of each, which
-/// <see cref="ResendTaskStatuses"/> sends again. The agent checks each assignment's epoch and
+/// <see cref="ResendTaskStatuses"/> sends again. It answers <see cref="ReadTaskLogs"/> by asking each
+/// task actor named for its log, all at once, with whatever comes back in time. The agent checks each assignment's epoch and
 /// sequence before it gets here; this actor takes what it is given.
 /// </summary>
 public sealed partial class TaskSupervisor : IActor
 {
+    /// <summary>How long a task actor has to answer a log read; the managers give the whole node 3 s.</summary>
+    private static readonly TimeSpan LogReadTimeout = TimeSpan.FromSeconds(2);
+
     private readonly ITaskExecutor _executor;
     private readonly TimeProvider _time;
     private readonly ILoggerFactory _loggerFactory;
@@ -46,6 +50,7 @@ public sealed partial class TaskSupervisor : IActor
         TaskAssignments assignments => OnAssignments(context, assignments),
         TaskStatusChanged changed => OnStatusChanged(context, changed),
         ResendTaskStatuses => OnResend(context),
+        ReadTaskLogs read => OnReadLogs(context, read),
         Terminated terminated => OnTerminated(context, terminated),
         _ => Task.CompletedTask,
     };
@@ -142,6 +147,41 @@ public sealed partial class TaskSupervisor : IActor
         return Task.CompletedTask;
     }
 
+    /// <summary>Answers the lines of the tasks asked for; a task this node does not hold, or whose actor does not answer in time, has none.</summary>
+    private Task OnReadLogs(IContext context, ReadTaskLogs read)
+    {
+        var sender = context.Sender;
+        var reads = read.Tasks.Select(cursor => ReadOne(context, cursor, read.Tail)).ToList();
+        context.ReenterAfter(Task.WhenAll(reads), done =>
+        {
+            if (sender is not null)
+            {
+                context.Send(sender, new TaskLogs(string.Empty, [.. done.Result]));
+            }
+
+            return Task.CompletedTask;
+        });
+        return Task.CompletedTask;
+    }
+
+    private async Task<TaskLog> ReadOne(IContext context, TaskLogCursor cursor, int? tail)
+    {
+        if (!_tasks.TryGetValue(cursor.TaskId, out var actor))
+        {
+            return new TaskLog(cursor.TaskId, []);
+        }
+
+        try
+        {
+            return await context.RequestAsync<TaskLog>(actor, new ReadTaskLog(cursor.After, tail), LogReadTimeout);
+        }
+        catch (Exception e) when (e is TimeoutException or DeadLetterException or OperationCanceledException)
+        {
+            LogLogReadFailed(_logger, cursor.TaskId, e.Message);
+            return new TaskLog(cursor.TaskId, []);
+        }
+    }
+
     private Task OnTerminated(IContext context, Terminated terminated)
     {
         if (!_taskIdOfActor.Remove(terminated.Who.Id, out var taskId))
@@ -166,6 +206,9 @@ public sealed partial class TaskSupervisor : IActor
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Task {TaskId} assigned to this node ({State}, desired {Desired})")]
     private static partial void LogTaskAdded(ILogger logger, string taskId, TaskState state, TaskState desired);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The log of task {TaskId} could not be read: {Reason}")]
+    private static partial void LogLogReadFailed(ILogger logger, string taskId, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The actor of task {TaskId} stopped without being removed; the next full assignment starts it again")]
     private static partial void LogTaskActorStopped(ILogger logger, string taskId);

@@ -1,0 +1,90 @@
+using System.Collections.Immutable;
+using Proto;
+using ProtoSwarm.Contracts;
+
+namespace ProtoSwarm.Actors.Managers;
+
+/// <summary>`service logs`: the managers ask the nodes of a service's tasks for their lines; nothing is stored.</summary>
+public sealed partial class ManagerApiActor
+{
+    /// <summary>A node that has not answered by then is named in the answer's warnings, not waited for.</summary>
+    private static readonly TimeSpan NodeLogTimeout = TimeSpan.FromSeconds(3);
+
+    /// <summary>
+    /// Asks every node involved at once and answers when all have answered or timed out. The answer
+    /// is sent from a continuation, so the query worker goes on answering meanwhile: null is returned
+    /// unless the request is refused at once.
+    /// </summary>
+    private CommandRejected? OnGetServiceLogs(IContext context, GetServiceLogs m)
+    {
+        if (m.Tail is < 0)
+        {
+            return new CommandRejected(RejectCode.InvalidArgument, $"Tail {m.Tail} is not a number of lines; give 0 or more, or none for all.");
+        }
+
+        var (serviceId, tasks, rejected) = ServiceLogGathering.ResolveTarget(Services(), State.List<TaskObject>(), m.ServiceRef);
+        if (rejected is not null)
+        {
+            return rejected;
+        }
+
+        // With Since the nodes send everything after the cursors; since and tail are applied once merged.
+        var nodeTail = m.Since is null ? m.Tail : null;
+        var asks = new List<Task<NodeLogAnswer>>();
+        foreach (var group in tasks.Where(t => t.NodeId.Length > 0).GroupBy(t => t.NodeId, StringComparer.Ordinal))
+        {
+            var onNode = group.ToImmutableArray();
+            var node = State.Get<NodeObject>(group.Key);
+            var name = node?.Description.Hostname ?? group.Key;
+            string? missing = node switch
+            {
+                null => "is no longer in the swarm",
+                { Status.State: NodeState.Down } => "is down",
+                _ => null,
+            };
+            var agent = node is null ? null : _manager.AgentPid(node);
+            if (missing is null && agent is null)
+            {
+                missing = "has not said where it is reachable yet";
+            }
+
+            if (missing is not null)
+            {
+                asks.Add(Task.FromResult(new NodeLogAnswer(group.Key, name, onNode, null, missing)));
+                continue;
+            }
+
+            var read = new ReadTaskLogs([.. onNode.Select(t => new TaskLogCursor(t.Id, m.After.GetValueOrDefault(t.Id)))], nodeTail);
+            asks.Add(AskNodeAsync(context, agent!, read, group.Key, name, onNode));
+        }
+
+        var sender = context.Sender;
+        context.ReenterAfter(Task.WhenAll(asks), done =>
+        {
+            if (sender is not null)
+            {
+                context.Send(sender, ServiceLogGathering.Merge(serviceId!, done.Result, m.After, m.Tail, m.Since));
+            }
+
+            return Task.CompletedTask;
+        });
+        return null;
+    }
+
+    private static async Task<NodeLogAnswer> AskNodeAsync(IContext context, PID agent, ReadTaskLogs read, string nodeId, string name, ImmutableArray<TaskObject> tasks)
+    {
+        try
+        {
+            var logs = await context.RequestAsync<TaskLogs>(agent, read, NodeLogTimeout);
+            return new NodeLogAnswer(nodeId, name, tasks, logs, null);
+        }
+        catch (TimeoutException)
+        {
+            return new NodeLogAnswer(nodeId, name, tasks, null, $"did not answer within {NodeLogTimeout.TotalSeconds:0} s");
+        }
+        catch (Exception e) when (e is DeadLetterException or OperationCanceledException or InvalidOperationException)
+        {
+            return new NodeLogAnswer(nodeId, name, tasks, null, $"could not be asked ({e.Message})");
+        }
+    }
+}

@@ -1,0 +1,81 @@
+using ProtoSwarm.Actors.Agent.Tasks;
+using ProtoSwarm.Contracts;
+using ProtoSwarm.Tests.Nodes;
+using Op = ProtoSwarm.Actors.Agent.Tasks.ControllerOperation;
+
+namespace ProtoSwarm.Tests.Agent;
+
+/// <summary>The supervisor answers a manager's log read by asking each task actor, which asks its controller.</summary>
+public sealed class TaskLogReadTests : IAsyncLifetime
+{
+    private readonly TaskHarness _node = new();
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync() => await _node.DisposeAsync();
+
+    [Fact]
+    public async Task The_Supervisor_Answers_Each_Tasks_Lines_And_None_For_A_Task_It_Does_Not_Hold()
+    {
+        _node.Send(TestTasks.Assign(TestTasks.Task("t1", env: "FAKE_OUTPUT=one|two"), TestTasks.Task("t2", env: "FAKE_STDERR=bad")));
+        await _node.WaitForAsync("t1", TaskState.Running);
+        await _node.WaitForAsync("t2", TaskState.Running);
+
+        var logs = await _node.ReadLogsAsync(null, new TaskLogCursor("t1"), new TaskLogCursor("t2"), new TaskLogCursor("elsewhere"));
+
+        Assert.Equal(["t1", "t2", "elsewhere"], logs.Tasks.Select(t => t.TaskId));
+        Assert.Equal(
+            [new TaskLogEntry(1, TestNodes.T0, LogStream.Stdout, "one"), new TaskLogEntry(2, TestNodes.T0, LogStream.Stdout, "two")],
+            logs.Tasks[0].Entries.ToArray());
+        Assert.Equal([new TaskLogEntry(1, TestNodes.T0, LogStream.Stderr, "bad")], logs.Tasks[1].Entries.ToArray());
+        Assert.Empty(logs.Tasks[2].Entries);
+    }
+
+    [Fact]
+    public async Task A_Read_Passes_The_Cursor_And_The_Tail_To_The_Controller()
+    {
+        _node.Send(TestTasks.Assign(TestTasks.Task("t1", env: "FAKE_OUTPUT=a|b|c|d")));
+        await _node.WaitForAsync("t1", TaskState.Running);
+
+        Assert.Equal(["c", "d"], await _node.LinesOfAsync("t1", after: 2));
+        Assert.Equal(["d"], await _node.LinesOfAsync("t1", after: 1, tail: 1));
+    }
+
+    [Fact]
+    public async Task An_Ended_Tasks_Lines_Stay_Readable_Until_It_Is_Removed_From_The_Node()
+    {
+        _node.Send(TestTasks.Assign(TestTasks.Task("t1", env: ["FAKE_OUTPUT=last words", "FAKE_EXIT_CODE=0"])));
+        await _node.WaitForAsync("t1", TaskState.Complete);
+
+        Assert.Equal(["last words"], await _node.LinesOfAsync("t1"));
+
+        _node.Send(TestTasks.Remove("t1"));
+        await _node.WaitForCallAsync("t1", Op.Remove);
+        Assert.Empty(await _node.LinesOfAsync("t1"));
+    }
+
+    [Fact]
+    public async Task A_Read_Is_Answered_While_A_Slow_Start_Is_Still_In_Flight()
+    {
+        _node.Send(TestTasks.Assign(TestTasks.Task("t1", env: "FAKE_START_DELAY_MS=60000")));
+        await _node.WaitForCallAsync("t1", Op.Start);
+
+        Assert.Empty(await _node.LinesOfAsync("t1"));
+        Assert.Contains(Op.ReadLogs, _node.Executor.CallsOf("t1"));
+    }
+
+    [Fact]
+    public async Task Ticks_Written_While_The_Task_Runs_Come_Back_In_Order()
+    {
+        _node.Send(TestTasks.Assign(TestTasks.Task("t1", env: "FAKE_LOG_EVERY_MS=1000")));
+        await _node.WaitForAsync("t1", TaskState.Running);
+
+        for (var second = 0; second < 3; second++)
+        {
+            _node.Time.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        Assert.Equal(["tick 1", "tick 2", "tick 3"], await _node.LinesOfAsync("t1"));
+        Assert.Equal(["tick 3"], await _node.LinesOfAsync("t1", after: 2));
+    }
+}

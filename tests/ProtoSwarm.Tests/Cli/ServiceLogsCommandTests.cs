@@ -1,0 +1,211 @@
+using System.Collections.Immutable;
+using ProtoSwarm.Cli.Commands;
+using ProtoSwarm.Contracts;
+using static ProtoSwarm.Tests.Cli.CliHarness;
+
+namespace ProtoSwarm.Tests.Cli;
+
+public class ServiceLogsCommandTests
+{
+    private const string WebId = "svc000000000000000000web1";
+    private const string Task1 = "task000000000000000web1a";
+    private const string Task10 = "task000000000000000web10";
+    private const string NodeA = "node00000000000000000000a";
+
+    private static readonly ImmutableSortedDictionary<string, long> NoCursors = ImmutableSortedDictionary<string, long>.Empty;
+
+    private static readonly TaskList Names = new(
+        [Task(Task1, 1), Task(Task10, 10)],
+        ImmutableSortedDictionary<string, string>.Empty.Add(WebId, "web"),
+        ImmutableSortedDictionary<string, string>.Empty.Add(NodeA, "worker1"));
+
+    private static ServiceLogEntry Line(string taskId, long slot, string line, LogStream stream = LogStream.Stdout, long sequence = 1) =>
+        new(taskId, slot, NodeA, Joined, stream, line, sequence);
+
+    private static FakeNode Swarm(params ServiceLogs[] answers)
+    {
+        var asked = 0;
+        return new FakeNode(request => request switch
+        {
+            GetServiceLogs { ServiceRef: "ghost" } => new CommandRejected(RejectCode.NotFound, "No such task or service: ghost. See `protoswarm service ls`."),
+            GetServiceLogs => answers[Math.Min(asked++, answers.Length - 1)],
+            ListTasks => Names,
+            _ => new CommandRejected(RejectCode.Internal, "unexpected"),
+        });
+    }
+
+    private static ServiceLogs Answer(params ServiceLogEntry[] entries) =>
+        new(WebId, [.. entries], entries.GroupBy(e => e.TaskId).ToImmutableSortedDictionary(g => g.Key, g => g.Max(e => e.Sequence), StringComparer.Ordinal));
+
+    [Fact]
+    public async Task Each_Line_Carries_Dockers_Task_Context_Padded_To_The_Widest_Slot()
+    {
+        var node = Swarm(Answer(Line(Task1, 1, "hello"), Line(Task10, 10, "world")));
+
+        var (code, output, error) = await RunAsync(node, "service", "logs", "web");
+
+        Assert.Equal((0, string.Empty), (code, error));
+        Assert.Equal(
+            "web.1.task00000000@worker1     | hello\n" +
+            "web.10.task00000000@worker1    | world\n", output);
+        var sent = Assert.IsType<GetServiceLogs>(node.Requests[0]);
+        Assert.Equal(("web", (int?)null, (DateTimeOffset?)null), (sent.ServiceRef, sent.Tail, sent.Since));
+        Assert.Empty(sent.After);
+    }
+
+    [Fact]
+    public async Task Stderr_Lines_Go_To_Stderr()
+    {
+        var node = Swarm(Answer(Line(Task1, 1, "fine"), Line(Task1, 1, "broken", LogStream.Stderr, 2)));
+
+        var (code, output, error) = await RunAsync(node, "service", "logs", "--raw", "web");
+
+        Assert.Equal((0, "fine\n", "broken\n"), (code, output, error));
+    }
+
+    [Theory]
+    [InlineData("--raw", "hello\n")]
+    [InlineData("-t", "2025-03-01T12:30:45.120000000Z web.1.task00000000@worker1     | hello\n")]
+    [InlineData("--timestamps --raw", "2025-03-01T12:30:45.120000000Z hello\n")]
+    [InlineData("--no-task-ids", "web.1@worker1     | hello\n")]
+    [InlineData("--no-trunc", "web.1.task000000000000000web1a@worker1     | hello\n")]
+    [InlineData("--no-resolve", "svc000000000000000000web1.1.task00000000@node00000000000000000000a     | hello\n")]
+    public async Task Switches_Change_The_Line_As_Dockers_Do(string switches, string expected)
+    {
+        var node = Swarm(Answer(Line(Task1, 1, "hello")));
+
+        var (code, output, _) = await RunAsync(node, ["service", "logs", .. switches.Split(' '), "web"]);
+
+        Assert.Equal((0, expected), (code, output));
+    }
+
+    [Fact]
+    public async Task A_Global_Task_Is_Named_By_Its_Node_As_In_Service_Ps()
+    {
+        var node = Swarm(Answer(Line("taskglobal0000000000000a", 0, "hi")));
+
+        var (_, output, _) = await RunAsync(node, "service", "logs", "web");
+
+        Assert.Equal($"web.{NodeA}.taskglobal00@worker1    | hi\n", output);
+    }
+
+    [Theory]
+    [InlineData("5", 5)]
+    [InlineData("0", 0)]
+    [InlineData("all", null)]
+    [InlineData("ALL", null)]
+    public async Task Tail_Is_Sent_As_A_Number_Of_Lines_Or_All(string tail, int? expected)
+    {
+        var node = Swarm(Answer());
+
+        var (code, _, _) = await RunAsync(node, "service", "logs", "--tail", tail, "web");
+
+        Assert.Equal(0, code);
+        Assert.Equal(expected, Assert.IsType<GetServiceLogs>(node.Requests[0]).Tail);
+    }
+
+    [Theory]
+    [InlineData("--tail", "-1", "--tail '-1' is not a number of lines; give 0 or more, e.g. --tail 20, or --tail all.")]
+    [InlineData("-n", "lots", "--tail 'lots' is not a number of lines; give 0 or more, e.g. --tail 20, or --tail all.")]
+    [InlineData("--since", "yesterday", "--since 'yesterday' is neither a time nor a duration; give e.g. 2013-01-02T13:23:37Z, 1700000000 (Unix seconds) or 42m (42 minutes ago).")]
+    public async Task A_Bad_Value_Is_Refused_Before_Anything_Is_Sent(string flag, string value, string message)
+    {
+        var node = Swarm(Answer());
+
+        var (code, output, error) = await RunAsync(node, "service", "logs", flag, value, "web");
+
+        Assert.Equal((1, string.Empty), (code, output));
+        Assert.Contains(message, error, StringComparison.Ordinal);
+        Assert.Empty(node.Requests);
+    }
+
+    [Theory]
+    [InlineData("2013-01-02T13:23:37Z", "2013-01-02T13:23:37+00:00")]
+    [InlineData("2013-01-02", "2013-01-02T00:00:00+00:00")]
+    [InlineData("1700000000", "2023-11-14T22:13:20+00:00")]
+    [InlineData("42m", "2025-03-01T11:48:45+00:00")]
+    [InlineData("1h30m", "2025-03-01T11:00:45+00:00")]
+    public void Since_Takes_A_Time_Unix_Seconds_Or_A_Duration_Back_From_Now(string value, string expected)
+    {
+        var since = ServiceLogsCommand.Since(value, new DateTimeOffset(2025, 3, 1, 12, 30, 45, TimeSpan.Zero));
+
+        Assert.True(since.IsValid, since.Error);
+        Assert.Equal(DateTimeOffset.Parse(expected, System.Globalization.CultureInfo.InvariantCulture), since.Value);
+    }
+
+    [Fact]
+    public async Task Since_Is_Sent_To_The_Managers()
+    {
+        var node = Swarm(Answer());
+
+        await RunAsync(node, "service", "logs", "--since", "2013-01-02T13:23:37Z", "web");
+
+        Assert.Equal(new DateTimeOffset(2013, 1, 2, 13, 23, 37, TimeSpan.Zero), Assert.IsType<GetServiceLogs>(node.Requests[0]).Since);
+    }
+
+    [Fact]
+    public async Task Warnings_Of_Missing_Nodes_Go_To_Stderr_And_The_Lines_Still_Print()
+    {
+        var node = Swarm(Answer(Line(Task1, 1, "hello")) with { Warnings = ["Node w3 (n3) is down: the logs of its 1 task(s) of this service are not shown."] });
+
+        var (code, output, error) = await RunAsync(node, "service", "logs", "--raw", "web");
+
+        Assert.Equal((0, "hello\n"), (code, output));
+        Assert.Equal("Warning: Node w3 (n3) is down: the logs of its 1 task(s) of this service are not shown.\n", error);
+    }
+
+    [Fact]
+    public async Task An_Unknown_Service_Or_Task_Is_Said_Without_A_Stack_Trace()
+    {
+        var (code, output, error) = await RunAsync(Swarm(Answer()), "service", "logs", "ghost");
+
+        Assert.Equal((1, string.Empty), (code, output));
+        Assert.Equal("Error: No such task or service: ghost. See `protoswarm service ls`.\n", error);
+    }
+
+    [Fact]
+    public async Task Follow_Asks_Again_With_The_Cursors_Until_Ctrl_C_And_Exits_130()
+    {
+        const string down = "Node w3 (n3) is down: the logs of its 1 task(s) of this service are not shown.";
+        ServiceLogs[] answers =
+        [
+            Answer(Line(Task1, 1, "first", sequence: 4)) with { Warnings = [down] },
+            Answer(Line(Task1, 1, "second", sequence: 5)) with { Warnings = [down] },
+            new ServiceLogs(WebId, [], NoCursors.Add(Task1, 5), [down]),
+        ];
+        var asks = new List<GetServiceLogs>();
+        var fourAsks = new TaskCompletionSource();
+        var node = new FakeNode(request =>
+        {
+            if (request is not GetServiceLogs ask)
+            {
+                return Names;
+            }
+
+            lock (asks)
+            {
+                asks.Add(ask);
+                if (asks.Count == 4)
+                {
+                    fourAsks.TrySetResult();
+                }
+
+                return answers[Math.Min(asks.Count - 1, answers.Length - 1)];
+            }
+        });
+        using var ctrlC = new CancellationTokenSource();
+
+        var run = RunUntilAsync(node, ctrlC.Token, "service", "logs", "-f", "--tail", "1", "--raw", "web");
+        await fourAsks.Task.WaitAsync(TimeSpan.FromSeconds(15));
+
+        await ctrlC.CancelAsync();
+        var (code, output, error) = await run;
+
+        Assert.Equal((130, "first\nsecond\n"), (code, output));
+        Assert.Equal($"Warning: {down}\n", error);
+        Assert.Equal([1, null, null], asks.Take(3).Select(a => a.Tail));
+        Assert.Empty(asks[0].After);
+        Assert.Equal(4, asks[1].After[Task1]);
+        Assert.Equal(5, asks[2].After[Task1]);
+    }
+}

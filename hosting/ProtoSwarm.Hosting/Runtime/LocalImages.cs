@@ -1,4 +1,5 @@
 using ProtoSwarm.Containers.Images;
+using ProtoSwarm.Containers.Images.Interop;
 using ProtoSwarm.Contracts;
 
 namespace ProtoSwarm.Hosting.Runtime;
@@ -33,6 +34,10 @@ internal sealed class LocalImages(string directory) : IDisposable
         catch (ImageStoreException e)
         {
             return new CommandRejected(e.Code, e.Message);
+        }
+        catch (FileSyscallException e)
+        {
+            return new CommandRejected(RejectCode.Internal, $"the image store at {directory} could not unpack a layer: {e.Message}; the node host needs root (devices, owners and trusted.* xattrs)");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -62,6 +62,11 @@ internal static class LayerUnpacker
                     continue; // aufs metadata (.wh..wh.plnk, .wh..wh.aufs): nothing for overlayfs
                 }
 
+                if (hidden.Length == 0)
+                {
+                    throw ImageStoreException.Corrupt($"layer {layer}: the whiteout '{entry.Name}' names no file; the layer is corrupt");
+                }
+
                 var whiteout = Path.Combine(parent, hidden);
                 RemoveExisting(whiteout);
                 FileSyscalls.Check(FileSyscalls.Mknod(whiteout, FileSyscalls.S_IFCHR, FileSyscalls.MakeDev(0, 0)), "mknod", whiteout);

@@ -183,6 +183,22 @@ public sealed class ImageStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task A_Whiteout_That_Names_No_File_Is_Refused_And_Deletes_Nothing()
+    {
+        var evil = Tar(w =>
+        {
+            AddDir(w, "etc/");
+            AddFile(w, "etc/keep", "x"u8.ToArray());
+            AddFile(w, "etc/.wh.", []);
+        });
+
+        var e = await Assert.ThrowsAsync<ImageStoreException>(() => Load(DockerSave(["evil:latest"], [evil])));
+
+        Assert.Contains("names no file", e.Message, StringComparison.Ordinal);
+        AssertEmpty();
+    }
+
+    [Fact]
     public async Task A_Path_Through_A_Symlink_The_Layer_Made_Is_Refused_And_Not_Followed()
     {
         var outside = Directory.CreateDirectory(Path.Combine(_dir, "outside")).FullName;

@@ -46,9 +46,9 @@ internal sealed class Staging : IDisposable
                         break;
                     case TarEntryType.SymbolicLink or TarEntryType.HardLink:
                         // docker save links a repeated layer to its first copy.
-                        var target = entry.EntryType == TarEntryType.HardLink || entry.LinkName.StartsWith('/')
-                            ? LayerUnpacker.Clean(entry.LinkName, "(archive)")
-                            : LayerUnpacker.Clean(CombineRelative(name, entry.LinkName), "(archive)");
+                        var target = Resolve(entry.EntryType == TarEntryType.HardLink || entry.LinkName.StartsWith('/')
+                            ? entry.LinkName
+                            : CombineRelative(name, entry.LinkName), entry.Name);
                         staging._links[name] = target;
                         break;
                 }
@@ -161,6 +161,34 @@ internal sealed class Staging : IDisposable
         {
             throw ImageStoreException.Corrupt($"the archive is not a readable tar ({e.Message}); give a file made by `docker save` or an OCI image layout packed with tar");
         }
+    }
+
+    /// <summary>A link target inside the archive, `..` resolved; one that climbs above the archive's top is refused.</summary>
+    private static string Resolve(string path, string entryName)
+    {
+        var parts = new List<string>();
+        foreach (var part in path.Split('/'))
+        {
+            if (part is "" or ".")
+            {
+                continue;
+            }
+
+            if (part == "..")
+            {
+                if (parts.Count == 0)
+                {
+                    throw ImageStoreException.Corrupt($"the archive's link '{entryName}' points outside the archive; it is corrupt or crafted, nothing was stored");
+                }
+
+                parts.RemoveAt(parts.Count - 1);
+                continue;
+            }
+
+            parts.Add(part);
+        }
+
+        return string.Join('/', parts);
     }
 
     private static string CombineRelative(string name, string link)

@@ -90,6 +90,31 @@ public sealed class ImageStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task A_Docker_Save_Archive_With_Two_Images_And_A_Layer_Linked_To_Its_First_Copy_Loads_Both()
+    {
+        byte[] base_ = BaseLayer(), top = TopLayer();
+        var full = System.Text.Encoding.UTF8.GetBytes(Config(base_, top).ToJsonString());
+        var small = System.Text.Encoding.UTF8.GetBytes(Config(base_).ToJsonString());
+        var manifest = $"[{{\"Config\":\"{Hex(full)}.json\",\"RepoTags\":[\"bb:full\"],\"Layers\":[\"l1/layer.tar\",\"l2/layer.tar\"]}}," +
+                       $"{{\"Config\":\"{Hex(small)}.json\",\"RepoTags\":[\"bb:base\"],\"Layers\":[\"l3/layer.tar\"]}}]";
+        var archive = Tar(w =>
+        {
+            AddFile(w, Hex(full) + ".json", full);
+            AddFile(w, Hex(small) + ".json", small);
+            AddFile(w, "l1/layer.tar", base_);
+            AddFile(w, "l2/layer.tar", top);
+            w.WriteEntry(new PaxTarEntry(TarEntryType.SymbolicLink, "l3/layer.tar") { LinkName = "../l1/layer.tar" });
+            AddFile(w, "manifest.json", System.Text.Encoding.UTF8.GetBytes(manifest));
+        });
+
+        var images = await Load(archive);
+
+        Assert.Equal<string>(["bb:full", "bb:base"], images.Select(i => i.RepoTags.Single()));
+        Assert.Equal(_store.RootLayers(images[0])[0], Assert.Single(_store.RootLayers(images[1])));
+        Assert.Equal(2, Directory.GetDirectories(LayersDir).Length);
+    }
+
+    [Fact]
     public async Task Whiteouts_Become_Overlayfs_Devices_And_Opaque_Directories()
     {
         var image = Assert.Single(await Load(DockerSave(["busybox:latest"])));

@@ -30,6 +30,7 @@ internal sealed class CliApp(Func<string, INodeConnection> connect)
         root.Options.Add(Host);
         root.Subcommands.Add(SwarmCommands.Create(this));
         root.Subcommands.Add(NodeCommands.Create(this));
+        root.Subcommands.Add(ImageCommands.Create(this));
         root.Subcommands.Add(ServiceCommands.Create(this));
         root.Subcommands.Add(CaCommands.Create(this));
         root.Subcommands.Add(SystemCommands.Info(this));

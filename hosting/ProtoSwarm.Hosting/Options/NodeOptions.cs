@@ -39,4 +39,7 @@ public sealed record NodeOptions
 
     /// <summary>The node's TLS identity: swarm-root-ca.crt, swarm-node.crt and swarm-node.key (0600), as docker's swarm/certificates.</summary>
     public string CertificatesDir => Path.Combine(StateDir, "certificates");
+
+    /// <summary>The node's image store: blobs, unpacked layers and the index of names.</summary>
+    public string ImagesDir => Path.Combine(StateDir, "images");
 }

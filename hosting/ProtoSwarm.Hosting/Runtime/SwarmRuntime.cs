@@ -19,7 +19,7 @@ namespace ProtoSwarm.Hosting.Runtime;
 /// The node host's core: what node this is (node.db), whether it is in a swarm, and the running
 /// <see cref="SwarmMember"/> when it is. Control requests from the CLI land in
 /// <see cref="HandleAsync"/>: the node's own commands (init, join, leave, info, version) are
-/// answered here; the swarm's commands go to the manager API, or are refused on a worker.
+/// answered here, and so are its `image` commands; the swarm's commands go to the manager API, or are refused on a worker.
 /// </summary>
 public sealed partial class SwarmRuntime : IAsyncDisposable
 {
@@ -41,6 +41,9 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
 
     // What runs this node's tasks; one for the life of the host, so a member restarted for a role change keeps its tasks.
     private readonly ITaskExecutor? _executor;
+
+    // The node's images: answered here in a swarm or not.
+    private readonly LocalImages _images;
     private NodeLocalState? _state;
     private SwarmCredentials? _credentials;
     private DateTimeOffset _renewAt = DateTimeOffset.MaxValue;
@@ -69,6 +72,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
         _certificates = new NodeCertificateFiles(options.CertificatesDir);
         _state = _stateFile.Load();
         _executor = options.Executor == "fake" ? new FakeExecutor(time) : null;
+        _images = new LocalImages(options.ImagesDir);
     }
 
     /// <summary>Rejoins the swarm this node was in, if any. A failure is logged and shown by `info`; the host keeps running.</summary>
@@ -117,6 +121,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
         {
             await StopMemberAsync();
             _stateFile.Dispose();
+            _images.Dispose();
             _disposed.Dispose();
         }
         finally
@@ -137,6 +142,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
                 UnlockSwarm m => await UnlockAsync(m),
                 JoinSwarm m => await JoinAsync(m, ct),
                 LeaveSwarm m => await LeaveAsync(m),
+                _ when LocalImages.Handles(request) => await _images.HandleAsync(request, ct),
                 IManagerApiRequest when _locked => Locked(),
                 IManagerApiRequest => await AskManagerAsync(request, ct),
                 _ => new CommandRejected(RejectCode.InvalidArgument, $"{request.GetType().Name} is not a command this node answers; are the CLI and protoswarmd the same version?"),

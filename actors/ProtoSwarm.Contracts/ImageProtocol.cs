@@ -1,0 +1,83 @@
+using System.Collections.Immutable;
+using MessagePack;
+
+namespace ProtoSwarm.Contracts;
+
+// The node's own images (`image load / import / ls / inspect / rm`). Answered by the local node host
+// from its image store, in a swarm or not; never forwarded to a manager. The CLI and the node are on
+// one machine, so a load or import names a file the node reads rather than streaming it.
+
+/// <summary>`image load -i FILE`: a `docker save` archive or an OCI image layout tar (plain or gzip) at <paramref name="Path"/>.</summary>
+[MessagePackObject]
+public sealed record LoadImage(
+    [property: Key(0)] string RequestId,
+    [property: Key(1)] string Path);
+
+[MessagePackObject]
+public sealed record ImageLoaded([property: Key(0)] ImmutableArray<ImageObject> Images);
+
+/// <summary>`image import FILE NAME:TAG`: one layer from a root filesystem tar, with an empty config.</summary>
+[MessagePackObject]
+public sealed record ImportImage(
+    [property: Key(0)] string RequestId,
+    [property: Key(1)] string Path,
+    [property: Key(2)] string NameTag);
+
+[MessagePackObject]
+public sealed record ImageImported([property: Key(0)] ImageObject Image);
+
+[MessagePackObject]
+public sealed record ListImages([property: Key(0)] string RequestId);
+
+[MessagePackObject]
+public sealed record ImageList([property: Key(0)] ImmutableArray<ImageObject> Images);
+
+/// <summary>An image by name (`busybox`, `busybox:1.36`), id, id prefix or manifest digest.</summary>
+[MessagePackObject]
+public sealed record InspectImage(
+    [property: Key(0)] string RequestId,
+    [property: Key(1)] string ImageRef);
+
+[MessagePackObject]
+public sealed record ImageDetails([property: Key(0)] ImageObject Image);
+
+/// <summary>`image rm [-f]`: untags a name, deletes an image by id or by its last name; refused while a task uses it unless forced.</summary>
+[MessagePackObject]
+public sealed record RemoveImage(
+    [property: Key(0)] string RequestId,
+    [property: Key(1)] string ImageRef,
+    [property: Key(2)] bool Force);
+
+[MessagePackObject]
+public sealed record ImageRemoved(
+    [property: Key(0)] ImmutableArray<string> Untagged,
+    [property: Key(1)] ImmutableArray<string> Deleted);
+
+/// <summary>An image on a node: docker's image id (the config's digest), names, sizes and the config a container runs with.</summary>
+[MessagePackObject]
+public sealed record ImageObject(
+    [property: Key(0)] string Id,
+    [property: Key(1)] string ManifestDigest,
+    [property: Key(2)] ImmutableArray<string> RepoTags,
+    [property: Key(3)] DateTimeOffset? Created,
+    [property: Key(4)] long Size,
+    [property: Key(5)] string Architecture,
+    [property: Key(6)] string Os,
+    [property: Key(7)] ImmutableArray<string> Entrypoint,
+    [property: Key(8)] ImmutableArray<string> Cmd,
+    [property: Key(9)] ImmutableArray<string> Env,
+    [property: Key(10)] string WorkingDir,
+    [property: Key(11)] string User,
+    [property: Key(12)] ImmutableArray<string> ExposedPorts,
+    [property: Key(13)] ImmutableSortedDictionary<string, string> Labels,
+    [property: Key(14)] string StopSignal,
+    [property: Key(15)] ImageHealthcheckSpec? Healthcheck,
+    [property: Key(16)] ImmutableArray<string> DiffIds);
+
+[MessagePackObject]
+public sealed record ImageHealthcheckSpec(
+    [property: Key(0)] ImmutableArray<string> Test,
+    [property: Key(1)] TimeSpan Interval,
+    [property: Key(2)] TimeSpan Timeout,
+    [property: Key(3)] TimeSpan StartPeriod,
+    [property: Key(4)] int Retries);

@@ -1,0 +1,173 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using ProtoSwarm.Cli.Output;
+using ProtoSwarm.Client;
+using ProtoSwarm.Contracts;
+
+namespace ProtoSwarm.Cli.Commands;
+
+/// <summary>
+/// `protoswarm image load|import|ls|inspect|rm`: the images of the node this CLI talks to, with
+/// docker's flags and output. The node answers them itself, in a swarm or not; a file to load is
+/// read by the node from the path given here (both are on one machine).
+/// </summary>
+internal static class ImageCommands
+{
+    /// <summary>Loading unpacks every layer; a large image takes longer than a query.</summary>
+    private static readonly TimeSpan LoadTimeout = TimeSpan.FromMinutes(10);
+
+    public static Command Create(CliApp app) =>
+        new Command("image", "Manage images on this node").With(Load(app), Import(app), List(app), Inspect(app), Remove(app));
+
+    private static Command Load(CliApp app)
+    {
+        var input = new Option<string?>("--input", "-i") { Description = "Read from tar archive file (docker save or OCI image layout, plain or gzip)" }
+            .CheckedBy(CheckFile);
+        var quiet = new Option<bool>("--quiet", "-q") { Description = "Suppress the load output" };
+        var command = new Command("load", "Load an image from a tar archive made by `docker save` or an OCI image layout").With(input, quiet);
+        command.Validators.Add(result =>
+        {
+            if (result.GetValue(input) is null)
+            {
+                result.AddError("image load: give the archive with -i FILE; reading it from standard input is not supported.");
+            }
+        });
+        app.SetAction(command, async (parse, cli, ct) =>
+        {
+            var path = Path.GetFullPath(parse.GetRequiredValue(input)!);
+            var loaded = await cli.RequestAsync<ImageLoaded>(new LoadImage(SwarmIds.NewRequestId(), path), LoadTimeout, ct);
+            foreach (var image in loaded.Images)
+            {
+                if (image.RepoTags.IsDefaultOrEmpty)
+                {
+                    await cli.Out.WriteLineAsync($"Loaded image ID: {image.Id}");
+                }
+
+                foreach (var tag in image.RepoTags.IsDefault ? [] : image.RepoTags)
+                {
+                    await cli.Out.WriteLineAsync($"Loaded image: {tag}");
+                }
+            }
+
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Import(CliApp app)
+    {
+        var file = new Argument<string>("FILE") { Description = "A root filesystem tar (plain or gzip)" }.CheckedBy(CheckFile);
+        var name = new Argument<string?>("REPOSITORY[:TAG]") { Description = "The name to give the image", Arity = ArgumentArity.ZeroOrOne };
+        var command = new Command("import", "Import the contents from a tarball to create a filesystem image").With(file, name);
+        app.SetAction(command, async (parse, cli, ct) =>
+        {
+            var path = Path.GetFullPath(parse.GetRequiredValue(file));
+            var imported = await cli.RequestAsync<ImageImported>(new ImportImage(SwarmIds.NewRequestId(), path, parse.GetValue(name) ?? string.Empty), LoadTimeout, ct);
+            await cli.Out.WriteLineAsync(imported.Image.Id);
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command List(CliApp app)
+    {
+        var quiet = new Option<bool>("--quiet", "-q") { Description = "Only show image IDs" };
+        var format = new Option<string?>("--format")
+        {
+            Description = "Format output: table (default), json, or a Go template such as '{{.Repository}}:{{.Tag}}'",
+        }.CheckedBy(v => ListingFormat.Check(v, ImageView.Columns.Keys.ToList()));
+        var command = new Command("ls", "List images").With(quiet, format);
+        command.Aliases.Add("list");
+        app.SetAction(command, async (parse, cli, ct) =>
+        {
+            var listing = ListingFormat.Parse(parse.GetValue(format), parse.GetValue(quiet), ImageView.Columns.Keys.ToList(), out _)!;
+            var list = await cli.RequestAsync<ImageList>(new ListImages(SwarmIds.NewRequestId()), Timeouts.Query, ct);
+            var rows = ImageView.Rows(list.Images, DateTimeOffset.UtcNow).ToList();
+            var items = rows.Select(ImageView.ToJson).ToList();
+            // -q prints each image once, however many names it has.
+            await cli.Out.WriteAsync(parse.GetValue(quiet)
+                ? string.Concat(rows.Select(r => r.Id).Distinct(StringComparer.Ordinal).Select(id => id + "\n"))
+                : listing.Render(items, () => ImageView.Table(rows), ImageView.Columns));
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Inspect(CliApp app)
+    {
+        var format = new Option<string?>("--format", "-f") { Description = "Format output using a Go template, such as '{{.Config.Cmd}}'" }
+            .CheckedBy(CheckInspectFormat);
+        var images = new Argument<string[]>("IMAGE") { Description = "Image names, ids or id prefixes", Arity = ArgumentArity.OneOrMore };
+        var command = new Command("inspect", "Display detailed information on one or more images").With(format, images);
+        app.SetAction(command, async (parse, cli, ct) =>
+        {
+            var found = new List<ImageObject>();
+            var status = await ForEach(cli, parse.GetRequiredValue(images), async imageRef =>
+                found.Add((await cli.RequestAsync<ImageDetails>(new InspectImage(SwarmIds.NewRequestId(), imageRef), Timeouts.Query, ct)).Image));
+            await cli.Out.WriteAsync(parse.GetValue(format) is { } template
+                ? string.Concat(found.Select(i => GoTemplate.Parse(template).Execute(ImageView.Inspect(i)) + "\n"))
+                : Json.IndentedArray(found.Select(i => (JsonNode)ImageView.Inspect(i))));
+            return status;
+        });
+        return command;
+    }
+
+    private static Command Remove(CliApp app)
+    {
+        var force = new Option<bool>("--force", "-f") { Description = "Force removal of the image" };
+        var images = new Argument<string[]>("IMAGE") { Description = "Image names, ids or id prefixes", Arity = ArgumentArity.OneOrMore };
+        var command = new Command("rm", "Remove one or more images").With(force, images);
+        command.Aliases.Add("remove");
+        app.SetAction(command, (parse, cli, ct) => ForEach(cli, parse.GetRequiredValue(images), async imageRef =>
+        {
+            var removed = await cli.RequestAsync<ImageRemoved>(new RemoveImage(SwarmIds.NewRequestId(), imageRef, parse.GetValue(force)), Timeouts.Change, ct);
+            foreach (var name in removed.Untagged)
+            {
+                await cli.Out.WriteLineAsync($"Untagged: {name}");
+            }
+
+            foreach (var id in removed.Deleted)
+            {
+                await cli.Out.WriteLineAsync($"Deleted: {id}");
+            }
+        }));
+        return command;
+    }
+
+    private static string? CheckFile(string? path) =>
+        path is null || File.Exists(path)
+            ? null
+            : $"open {path}: no such file; give the path of a tar archive";
+
+    private static string? CheckInspectFormat(string format)
+    {
+        try
+        {
+            return GoTemplate.Parse(format).CheckFields(ImageView.InspectFields);
+        }
+        catch (FormatException e)
+        {
+            return e.Message;
+        }
+    }
+
+    /// <summary>One request per image, as docker does: a failure is reported, the rest still run, the exit code is 1.</summary>
+    private static async Task<int> ForEach(CliContext cli, IEnumerable<string> refs, Func<string, Task> each)
+    {
+        var failed = false;
+        foreach (var imageRef in refs)
+        {
+            try
+            {
+                await each(imageRef);
+            }
+            catch (SwarmCommandException e) when (e.Code != RejectCode.Unavailable)
+            {
+                await cli.Error.WriteLineAsync($"Error: {e.Message}");
+                failed = true;
+            }
+        }
+
+        return failed ? 1 : 0;
+    }
+}

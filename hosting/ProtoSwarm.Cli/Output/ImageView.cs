@@ -1,0 +1,116 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using ProtoSwarm.Contracts;
+
+namespace ProtoSwarm.Cli.Output;
+
+/// <summary>One line of `image ls`: one per name, or `&lt;none&gt;` for an image without one, as docker prints it.</summary>
+internal sealed record ImageRow(string Repository, string Tag, string Id, string CreatedSince, string CreatedAt, string Size, string Digest);
+
+/// <summary>How images are shown: `image ls` rows, table and JSON lines, and `image inspect` objects, in docker's shapes.</summary>
+internal static class ImageView
+{
+    public static readonly IReadOnlyDictionary<string, string> Columns = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["Repository"] = "REPOSITORY",
+        ["Tag"] = "TAG",
+        ["ID"] = "IMAGE ID",
+        ["CreatedSince"] = "CREATED",
+        ["CreatedAt"] = "CREATED AT",
+        ["Size"] = "SIZE",
+        ["Digest"] = "DIGEST",
+    };
+
+    public static readonly IReadOnlyCollection<string> InspectFields =
+        ["Id", "RepoTags", "RepoDigests", "Created", "Size", "Architecture", "Os", "Config", "RootFS", "Metadata"];
+
+    /// <summary>Newest first, as docker lists them; names in order within an image.</summary>
+    public static IEnumerable<ImageRow> Rows(IEnumerable<ImageObject> images, DateTimeOffset now) =>
+        images.OrderByDescending(i => i.Created ?? DateTimeOffset.MinValue).ThenBy(i => i.Id, StringComparer.Ordinal)
+            .SelectMany(i => i.RepoTags.IsDefaultOrEmpty
+                ? [Row(i, "<none>", "<none>", now)]
+                : i.RepoTags.Order(StringComparer.Ordinal).Select(t => Row(i, Repository(t), Tag(t), now)));
+
+    public static string Table(IEnumerable<ImageRow> rows) => Output.Table.Render(
+        rows.Select(r => (IReadOnlyList<string>)[r.Repository, r.Tag, r.Id, r.CreatedSince, r.Size])
+            .Prepend(["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"]));
+
+    public static JsonObject ToJson(ImageRow row) => new()
+    {
+        ["ID"] = row.Id,
+        ["Repository"] = row.Repository,
+        ["Tag"] = row.Tag,
+        ["CreatedSince"] = row.CreatedSince,
+        ["CreatedAt"] = row.CreatedAt,
+        ["Size"] = row.Size,
+        ["Digest"] = row.Digest,
+    };
+
+    /// <summary>docker's `image inspect` object, with the fields this store knows.</summary>
+    public static JsonObject Inspect(ImageObject image) => new()
+    {
+        ["Id"] = image.Id,
+        ["RepoTags"] = Strings(image.RepoTags),
+        ["RepoDigests"] = new JsonArray(),
+        ["Created"] = image.Created is { } created ? Json.Timestamp(created) : string.Empty,
+        ["Size"] = image.Size,
+        ["Architecture"] = image.Architecture,
+        ["Os"] = image.Os,
+        ["Config"] = new JsonObject
+        {
+            ["User"] = image.User,
+            ["ExposedPorts"] = image.ExposedPorts.IsDefaultOrEmpty ? null : new JsonObject(image.ExposedPorts.Select(p => KeyValuePair.Create(p, (JsonNode?)new JsonObject()))),
+            ["Env"] = NullIfEmpty(image.Env),
+            ["Entrypoint"] = NullIfEmpty(image.Entrypoint),
+            ["Cmd"] = NullIfEmpty(image.Cmd),
+            ["Healthcheck"] = image.Healthcheck is { } h ? new JsonObject
+            {
+                ["Test"] = Strings(h.Test),
+                ["Interval"] = h.Interval.Ticks * 100,
+                ["Timeout"] = h.Timeout.Ticks * 100,
+                ["StartPeriod"] = h.StartPeriod.Ticks * 100,
+                ["Retries"] = h.Retries,
+            } : null,
+            ["WorkingDir"] = image.WorkingDir,
+            ["Labels"] = image.Labels.IsEmpty ? null : new JsonObject(image.Labels.Select(l => KeyValuePair.Create(l.Key, (JsonNode?)l.Value))),
+            ["StopSignal"] = image.StopSignal.Length == 0 ? null : image.StopSignal,
+        },
+        ["RootFS"] = new JsonObject { ["Type"] = "layers", ["Layers"] = Strings(image.DiffIds) },
+        ["Metadata"] = new JsonObject { ["ManifestDigest"] = image.ManifestDigest },
+    };
+
+    /// <summary>go-units HumanSizeWithPrecision(size, 3): decimal units, as `docker image ls` prints sizes ("4.26MB").</summary>
+    public static string HumanSize(long bytes)
+    {
+        string[] units = ["B", "kB", "MB", "GB", "TB", "PB", "EB"];
+        double size = bytes;
+        var unit = 0;
+        while (size >= 1000 && unit < units.Length - 1)
+        {
+            size /= 1000;
+            unit++;
+        }
+
+        return size.ToString("G3", CultureInfo.InvariantCulture) + units[unit];
+    }
+
+    /// <summary>docker's 12-digit short image id, without "sha256:".</summary>
+    public static string ShortId(string id) => (id.StartsWith("sha256:", StringComparison.Ordinal) ? id[7..] : id) is var hex && hex.Length > 12 ? hex[..12] : hex;
+
+    private static ImageRow Row(ImageObject image, string repository, string tag, DateTimeOffset now) => new(
+        repository,
+        tag,
+        ShortId(image.Id),
+        image.Created is { } created ? $"{SystemView.Duration(now - created)} ago" : "N/A",
+        image.Created is { } at ? at.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss '+0000 UTC'", CultureInfo.InvariantCulture) : string.Empty,
+        HumanSize(image.Size),
+        "<none>");
+
+    private static string Repository(string repoTag) => repoTag[..repoTag.LastIndexOf(':')];
+
+    private static string Tag(string repoTag) => repoTag[(repoTag.LastIndexOf(':') + 1)..];
+
+    private static JsonArray Strings(IEnumerable<string> values) => new([.. values.Select(v => (JsonNode?)v)]);
+
+    private static JsonArray? NullIfEmpty(System.Collections.Immutable.ImmutableArray<string> values) => values.IsDefaultOrEmpty ? null : Strings(values);
+}

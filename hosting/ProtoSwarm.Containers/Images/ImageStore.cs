@@ -1,0 +1,615 @@
+using System.Collections.Immutable;
+using System.Security.Cryptography;
+using System.Text.Json;
+using ProtoSwarm.Contracts;
+
+namespace ProtoSwarm.Containers.Images;
+
+/// <summary>How much the store holds: images, unpacked layers and blobs, in bytes.</summary>
+public sealed record ImageStoreUsage(int Images, int Layers, long LayersSize, long BlobsSize);
+
+/// <summary>
+/// The node's images, under one directory (the node's STATE/images):
+/// <c>blobs/sha256/HEX</c> content-addressed blobs (manifests, configs, layers as they came),
+/// <c>layers/HEX</c> each layer unpacked once, keyed by its diff id and shared by every image that
+/// has it, <c>index.json</c> the images and their names (full name to manifest digest), and
+/// <c>tmp/</c> where a load is staged. Everything is checked before anything is moved in: a
+/// digest mismatch, a path leaving a layer or an unknown format refuses the whole load and leaves
+/// the store as it was.
+/// </summary>
+public sealed class ImageStore : IDisposable
+{
+    private const string IndexFile = "index.json";
+    private static readonly JsonSerializerOptions IndexJson = new() { WriteIndented = true };
+
+    private readonly string _root;
+    private readonly TimeProvider _time;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private IndexModel _index;
+
+    public ImageStore(string root, TimeProvider? time = null)
+    {
+        _root = Path.GetFullPath(root);
+        _time = time ?? TimeProvider.System;
+        Directory.CreateDirectory(BlobsDir);
+        Directory.CreateDirectory(LayersDir);
+        // A load that died half way left only staging files: drop them.
+        if (Directory.Exists(TmpDir))
+        {
+            Directory.Delete(TmpDir, recursive: true);
+        }
+
+        Directory.CreateDirectory(TmpDir);
+        _index = ReadIndex();
+    }
+
+    public string Root => _root;
+
+    public void Dispose() => _gate.Dispose();
+
+    private string BlobsDir => Path.Combine(_root, "blobs", "sha256");
+
+    private string LayersDir => Path.Combine(_root, "layers");
+
+    private string TmpDir => Path.Combine(_root, "tmp");
+
+    /// <summary>Loads a `docker save` archive or an OCI image layout tar (plain or gzip); returns the images it held.</summary>
+    public async Task<IReadOnlyList<StoredImage>> LoadAsync(Stream archive, CancellationToken ct = default)
+    {
+        await _gate.WaitAsync(ct);
+        try
+        {
+            using var staging = await Staging.ReadAsync(archive, NewTemp("load"), ct);
+            IReadOnlyList<PlannedImage> plan;
+            try
+            {
+                plan = ArchiveReader.Plan(staging);
+            }
+            catch (Exception e) when (e is InvalidOperationException or KeyNotFoundException or FormatException)
+            {
+                throw ImageStoreException.Corrupt($"the archive's metadata has an unexpected shape ({e.Message}); it is corrupt or not made by `docker save` or an OCI tool");
+            }
+
+            return await CommitAsync(plan, ct);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>`docker import`: one layer from a root filesystem tar (plain or gzip), a minimal config, named <paramref name="nameTag"/> (empty for none).</summary>
+    public async Task<StoredImage> ImportAsync(Stream rootfsTar, string nameTag, CancellationToken ct = default)
+    {
+        var names = string.IsNullOrEmpty(nameTag) ? [] : new List<ImageReference> { ImageReference.Parse(nameTag) };
+        await _gate.WaitAsync(ct);
+        var temp = NewTemp("import");
+        Directory.CreateDirectory(temp);
+        try
+        {
+            var blobPath = Path.Combine(temp, "layer");
+            StagedFile blob;
+            await using (var file = new FileStream(blobPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920, useAsync: true))
+            {
+                var (digest, size) = await Staging.CopyHashingAsync(rootfsTar, file, ct);
+                blob = new StagedFile(blobPath, digest, size);
+            }
+
+            var diffId = await DiffIdAsync(blob, ct);
+            var now = _time.GetUtcNow().ToString("yyyy-MM-ddTHH:mm:ss.fffffffZ", System.Globalization.CultureInfo.InvariantCulture);
+            var config = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object>
+            {
+                ["architecture"] = "amd64",
+                ["os"] = "linux",
+                ["created"] = now,
+                ["config"] = new Dictionary<string, object>(),
+                ["rootfs"] = new Dictionary<string, object> { ["type"] = "layers", ["diff_ids"] = new[] { diffId } },
+                ["history"] = new[] { new Dictionary<string, string> { ["created"] = now, ["created_by"] = "protoswarm image import", ["comment"] = "Imported from a root filesystem tar" } },
+            });
+            var parsed = ImageConfig.Parse(config, "the import's config");
+            var layerType = blob.Size >= 2 && IsGzipFile(blob.Path) ? ArchiveReader.LayerGzip : ArchiveReader.LayerTar;
+            var stored = await CommitAsync([new PlannedImage(config, Sha256(config), parsed, null, [new PlannedLayer(blob, layerType, string.Empty)], names)], ct);
+            return stored[0];
+        }
+        finally
+        {
+            Directory.Delete(temp, recursive: true);
+            _gate.Release();
+        }
+    }
+
+    public async Task<IReadOnlyList<StoredImage>> ListAsync(CancellationToken ct = default)
+    {
+        await _gate.WaitAsync(ct);
+        try
+        {
+            return [.. _index.Images.Select(Describe).OrderByDescending(i => i.Created)];
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>An image by name (`busybox`, `busybox:1.36`), id or id prefix, or manifest digest.</summary>
+    public async Task<StoredImage> InspectAsync(string reference, CancellationToken ct = default)
+    {
+        await _gate.WaitAsync(ct);
+        try
+        {
+            return Describe(Resolve(reference).Entries[0]);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// `docker rmi`: a name is untagged, and the image deleted when that was its last name; an id
+    /// deletes the image (refused when it has several names, unless forced). An image
+    /// <paramref name="inUse"/> says is used is refused unless forced. Layers and blobs no image
+    /// uses any more are deleted.
+    /// </summary>
+    public async Task<ImageRemoval> RemoveAsync(string reference, bool force, Func<StoredImage, bool>? inUse = null, CancellationToken ct = default)
+    {
+        await _gate.WaitAsync(ct);
+        try
+        {
+            var (entries, byName) = Resolve(reference);
+            var untagged = new List<string>();
+            var names = new Dictionary<string, string>(_index.Names, StringComparer.Ordinal);
+            if (byName is not null)
+            {
+                var entry = entries[0];
+                var others = NamesOf(entry).Count(n => n != byName.FullName);
+                if (others > 0)
+                {
+                    names.Remove(byName.FullName);
+                    _index = _index with { Names = names };
+                    WriteIndex();
+                    return new ImageRemoval([byName.Familiar], []);
+                }
+            }
+            else if (!force && entries.SelectMany(NamesOf).Distinct(StringComparer.Ordinal).Count() > 1)
+            {
+                throw new ImageStoreException(RejectCode.Conflict,
+                    $"conflict: unable to delete {Short(entries[0].Config)} (must be forced) - image is referenced in multiple repositories ({string.Join(", ", entries.SelectMany(NamesOf).Select(Familiar))}); remove it by name, or give -f");
+            }
+
+            foreach (var entry in entries)
+            {
+                var image = Describe(entry);
+                if (!force && inUse is not null && inUse(image))
+                {
+                    throw new ImageStoreException(RejectCode.Conflict,
+                        $"conflict: unable to remove {(byName?.Familiar ?? reference)} (must force) - image {Short(entry.Config)} is used by a task on this node; remove the service first, or give -f");
+                }
+            }
+
+            foreach (var entry in entries)
+            {
+                foreach (var name in NamesOf(entry))
+                {
+                    names.Remove(name);
+                    untagged.Add(Familiar(name));
+                }
+            }
+
+            var removed = entries.Select(e => e.Manifest).ToHashSet(StringComparer.Ordinal);
+            _index = new IndexModel([.. _index.Images.Where(i => !removed.Contains(i.Manifest))], names);
+            WriteIndex();
+            var deleted = new List<string>();
+            deleted.AddRange(entries.Select(e => e.Config).Distinct(StringComparer.Ordinal));
+            deleted.AddRange(CollectGarbage());
+            return new ImageRemoval([.. untagged], [.. deleted]);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// The image's unpacked layer directories, lowest (the base) first. Overlayfs lists lowerdir
+    /// uppermost first, so a mount joins these reversed: <c>lowerdir=string.Join(':', RootLayers(i).Reverse())</c>.
+    /// </summary>
+    public IReadOnlyList<string> RootLayers(StoredImage image) => [.. image.Layers.Select(l => LayerPath(l.DiffId))];
+
+    /// <summary>The directory a layer is unpacked in, by its diff id.</summary>
+    public string LayerPath(string diffId) => Path.Combine(LayersDir, Hex(diffId));
+
+    /// <summary>The path of a blob, by its digest.</summary>
+    public string BlobPath(string digest) => Path.Combine(BlobsDir, Hex(digest));
+
+    public async Task<ImageStoreUsage> UsageAsync(CancellationToken ct = default)
+    {
+        await _gate.WaitAsync(ct);
+        try
+        {
+            var layers = _index.Images.SelectMany(i => i.Layers).DistinctBy(l => l.DiffId).ToList();
+            var blobs = Directory.EnumerateFiles(BlobsDir).Sum(f => new FileInfo(f).Length);
+            return new ImageStoreUsage(_index.Images.Count, layers.Count, layers.Sum(l => l.Size), blobs);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private async Task<IReadOnlyList<StoredImage>> CommitAsync(IReadOnlyList<PlannedImage> plan, CancellationToken ct)
+    {
+        // 1. Every layer's diff id, checked against its config; new layers unpacked into temporary directories.
+        var unpacked = new Dictionary<string, (string Temp, long Size)>(StringComparer.Ordinal);
+        var sizes = _index.Images.SelectMany(i => i.Layers).GroupBy(l => l.DiffId).ToDictionary(g => g.Key, g => g.First().Size, StringComparer.Ordinal);
+        var entries = new List<ImageEntry>();
+        try
+        {
+            foreach (var image in plan)
+            {
+                if (image.Parsed.DiffIds.Length != image.Layers.Count)
+                {
+                    throw ImageStoreException.Corrupt($"image {Short(image.ConfigDigest)}: its config lists {image.Parsed.DiffIds.Length} layers (rootfs.diff_ids) but its manifest {image.Layers.Count}; the archive is corrupt");
+                }
+
+                if (image.Parsed.Os is { Length: > 0 } os && os != "linux")
+                {
+                    throw ImageStoreException.Corrupt($"image {Short(image.ConfigDigest)} is for {os}; this node runs linux images");
+                }
+
+                var layers = new List<LayerEntry>();
+                for (var i = 0; i < image.Layers.Count; i++)
+                {
+                    var layer = image.Layers[i];
+                    var expected = image.Parsed.DiffIds[i];
+                    string diffId;
+                    if (sizes.ContainsKey(expected) || unpacked.ContainsKey(expected))
+                    {
+                        diffId = await DiffIdAsync(layer.Blob, ct);
+                    }
+                    else
+                    {
+                        var temp = NewTemp("layer");
+                        unpacked[expected] = (temp, 0);
+                        (diffId, var size) = await UnpackAsync(layer.Blob, temp, Short(expected), ct);
+                        unpacked[expected] = (temp, size);
+                    }
+
+                    if (diffId != expected)
+                    {
+                        throw ArchiveReader.Mismatch($"layer {i + 1} of image {Short(image.ConfigDigest)} ({layer.Blob.Digest})", expected, diffId);
+                    }
+
+                    layers.Add(new LayerEntry(layer.Blob.Digest, diffId, layer.MediaType, layer.Blob.Size, sizes.TryGetValue(diffId, out var s) ? s : unpacked[diffId].Size));
+                }
+
+                var manifest = image.Manifest ?? MakeManifest(image.Config, image.ConfigDigest, layers);
+                entries.Add(new ImageEntry(Sha256(manifest), image.ConfigDigest, layers, _time.GetUtcNow()));
+            }
+        }
+        catch
+        {
+            foreach (var (temp, _) in unpacked.Values)
+            {
+                DeleteTree(temp);
+            }
+
+            throw;
+        }
+
+        // 2. All checked: move layers and blobs in, then write the index that names them.
+        foreach (var (diffId, (temp, _)) in unpacked)
+        {
+            var target = LayerPath(diffId);
+            if (Directory.Exists(target))
+            {
+                DeleteTree(target); // left by a removal that died before its index was written
+            }
+
+            Directory.Move(temp, target);
+        }
+
+        var names = new Dictionary<string, string>(_index.Names, StringComparer.Ordinal);
+        var images = _index.Images.ToDictionary(i => i.Manifest, StringComparer.Ordinal);
+        for (var i = 0; i < plan.Count; i++)
+        {
+            var image = plan[i];
+            var entry = entries[i];
+            PutBlob(image.Config, image.ConfigDigest);
+            PutBlob(image.Manifest ?? MakeManifest(image.Config, image.ConfigDigest, entry.Layers), entry.Manifest);
+            foreach (var layer in image.Layers)
+            {
+                if (!File.Exists(BlobPath(layer.Blob.Digest)) && File.Exists(layer.Blob.Path))
+                {
+                    File.Move(layer.Blob.Path, BlobPath(layer.Blob.Digest));
+                }
+            }
+
+            images[entry.Manifest] = images.TryGetValue(entry.Manifest, out var existing) ? existing : entry;
+            foreach (var name in image.Names)
+            {
+                names[name.FullName] = entry.Manifest;
+            }
+        }
+
+        _index = new IndexModel([.. images.Values], names);
+        WriteIndex();
+        CollectGarbage(); // an image a name moved away from keeps its layers; only orphans of a failed past go
+        return [.. entries.Select(e => Describe(images[e.Manifest]))];
+    }
+
+    /// <summary>Layers and blobs no image refers to: deleted; returns the layers' diff ids.</summary>
+    private List<string> CollectGarbage()
+    {
+        var liveLayers = _index.Images.SelectMany(i => i.Layers).Select(l => Hex(l.DiffId)).ToHashSet(StringComparer.Ordinal);
+        var liveBlobs = _index.Images.SelectMany(i => i.Layers.Select(l => l.Digest).Append(i.Config).Append(i.Manifest)).Select(Hex).ToHashSet(StringComparer.Ordinal);
+        var deleted = new List<string>();
+        foreach (var dir in Directory.EnumerateDirectories(LayersDir))
+        {
+            var name = Path.GetFileName(dir);
+            if (!liveLayers.Contains(name))
+            {
+                DeleteTree(dir);
+                deleted.Add("sha256:" + name);
+            }
+        }
+
+        foreach (var file in Directory.EnumerateFiles(BlobsDir))
+        {
+            if (!liveBlobs.Contains(Path.GetFileName(file)))
+            {
+                File.Delete(file);
+            }
+        }
+
+        return deleted;
+    }
+
+    private static async Task<(string DiffId, long Size)> UnpackAsync(StagedFile blob, string target, string layer, CancellationToken ct)
+    {
+        await using var file = File.OpenRead(blob.Path);
+        await using var tar = await Staging.Decompressed(file, $"layer {layer}", ct);
+        await using var hashing = new HashingStream(tar);
+        UnpackedLayer result;
+        try
+        {
+            result = await Task.Run(() => LayerUnpacker.Unpack(hashing, target, layer, ct), ct);
+        }
+        catch (Exception e) when (e is InvalidDataException or EndOfStreamException)
+        {
+            throw ImageStoreException.Corrupt($"layer {layer}: its compressed data is corrupt ({e.Message}); nothing was stored");
+        }
+
+        await hashing.DrainAsync(ct); // the tar's end padding counts in the diff id
+        return (hashing.Digest, result.Size);
+    }
+
+    private static async Task<string> DiffIdAsync(StagedFile blob, CancellationToken ct)
+    {
+        await using var file = File.OpenRead(blob.Path);
+        await using var tar = await Staging.Decompressed(file, "a layer", ct);
+        try
+        {
+            var (digest, _) = await Staging.CopyHashingAsync(tar, Stream.Null, ct);
+            return digest;
+        }
+        catch (InvalidDataException e)
+        {
+            throw ImageStoreException.Corrupt($"layer {blob.Digest}: its compressed data is corrupt ({e.Message}); nothing was stored");
+        }
+    }
+
+    private StoredImage Describe(ImageEntry entry)
+    {
+        var config = ImageConfig.Parse(File.ReadAllBytes(BlobPath(entry.Config)), entry.Config);
+        return new StoredImage(
+            entry.Config,
+            entry.Manifest,
+            [.. NamesOf(entry).Select(Familiar).Order(StringComparer.Ordinal)],
+            config.Created,
+            entry.Layers.Sum(l => l.Size),
+            config,
+            [.. entry.Layers.Select(l => new StoredLayer(l.Digest, l.DiffId, l.MediaType, l.BlobSize, l.Size))]);
+    }
+
+    private IEnumerable<string> NamesOf(ImageEntry entry) =>
+        _index.Names.Where(n => n.Value == entry.Manifest).Select(n => n.Key);
+
+    private (IReadOnlyList<ImageEntry> Entries, ImageReference? ByName) Resolve(string reference)
+    {
+        var text = reference.Trim();
+        if (ImageReference.TryParse(text, out var name, out _) && _index.Names.TryGetValue(name.FullName, out var manifest))
+        {
+            return ([_index.Images.Single(i => i.Manifest == manifest)], name);
+        }
+
+        var hex = text.StartsWith("sha256:", StringComparison.Ordinal) ? text["sha256:".Length..] : text;
+        if (hex.Length > 0 && hex.All(Uri.IsHexDigit))
+        {
+            var byId = _index.Images.Where(i => Hex(i.Config).StartsWith(hex, StringComparison.Ordinal)).ToList();
+            if (byId.Select(i => i.Config).Distinct(StringComparer.Ordinal).Count() > 1)
+            {
+                throw new ImageStoreException(RejectCode.InvalidArgument, $"'{reference}' matches more than one image id; give more of the id");
+            }
+
+            if (byId.Count > 0)
+            {
+                return (byId, null);
+            }
+
+            if (_index.Images.FirstOrDefault(i => Hex(i.Manifest) == hex) is { } byManifest)
+            {
+                return ([byManifest], null);
+            }
+        }
+
+        throw new ImageStoreException(RejectCode.NotFound, $"No such image: {reference}; see `protoswarm image ls`, or load it with `protoswarm image load -i FILE`");
+    }
+
+    private void PutBlob(byte[] bytes, string digest)
+    {
+        var path = BlobPath(digest);
+        if (File.Exists(path))
+        {
+            return;
+        }
+
+        var temp = NewTemp("blob");
+        File.WriteAllBytes(temp, bytes);
+        File.Move(temp, path);
+    }
+
+    /// <summary>An OCI manifest for an image that came without one (`docker save`, `import`).</summary>
+    private static byte[] MakeManifest(byte[] config, string configDigest, IReadOnlyList<LayerEntry> layers)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteNumber("schemaVersion", 2);
+            json.WriteString("mediaType", ArchiveReader.OciManifest);
+            json.WriteStartObject("config");
+            json.WriteString("mediaType", ArchiveReader.OciConfig);
+            json.WriteString("digest", configDigest);
+            json.WriteNumber("size", config.Length);
+            json.WriteEndObject();
+            json.WriteStartArray("layers");
+            foreach (var layer in layers)
+            {
+                json.WriteStartObject();
+                json.WriteString("mediaType", layer.MediaType);
+                json.WriteString("digest", layer.Digest);
+                json.WriteNumber("size", layer.BlobSize);
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+
+        return buffer.ToArray();
+    }
+
+    private IndexModel ReadIndex()
+    {
+        var path = Path.Combine(_root, IndexFile);
+        if (!File.Exists(path))
+        {
+            return new IndexModel([], new Dictionary<string, string>(StringComparer.Ordinal));
+        }
+
+        try
+        {
+            var index = JsonSerializer.Deserialize<IndexModel>(File.ReadAllBytes(path), IndexJson)
+                        ?? throw new JsonException("empty");
+            return index with { Names = new Dictionary<string, string>(index.Names, StringComparer.Ordinal) };
+        }
+        catch (JsonException e)
+        {
+            throw new ImageStoreException(RejectCode.Internal, $"{path}: the image index is corrupt ({e.Message}); move it aside and load the images again");
+        }
+    }
+
+    private void WriteIndex()
+    {
+        var temp = NewTemp("index");
+        File.WriteAllBytes(temp, JsonSerializer.SerializeToUtf8Bytes(_index, IndexJson));
+        File.Move(temp, Path.Combine(_root, IndexFile), overwrite: true);
+    }
+
+    private string NewTemp(string kind) => Path.Combine(TmpDir, $"{kind}-{Guid.NewGuid():N}");
+
+    private static void DeleteTree(string path)
+    {
+        if (Directory.Exists(path))
+        {
+            Directory.Delete(path, recursive: true);
+        }
+    }
+
+    private static bool IsGzipFile(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return stream.ReadByte() == 0x1f && stream.ReadByte() == 0x8b;
+    }
+
+    private static string Sha256(byte[] bytes) => "sha256:" + Convert.ToHexStringLower(SHA256.HashData(bytes));
+
+    private static string Hex(string digest) =>
+        digest.StartsWith("sha256:", StringComparison.Ordinal) && digest.Length == 71 && digest[7..].All(char.IsAsciiHexDigitLower)
+            ? digest[7..]
+            : throw new ImageStoreException(RejectCode.InvalidArgument, $"'{digest}' is not a sha256 digest (sha256:<64 lowercase hex>)");
+
+    private static string Familiar(string fullName) => ImageReference.Parse(fullName).Familiar;
+
+    /// <summary>docker's short id: 12 hex digits.</summary>
+    private static string Short(string digest) => digest.Length > 19 ? digest[7..19] : digest;
+
+    private sealed record IndexModel(List<ImageEntry> Images, Dictionary<string, string> Names);
+
+    private sealed record ImageEntry(string Manifest, string Config, List<LayerEntry> Layers, DateTimeOffset Loaded);
+
+    private sealed record LayerEntry(string Digest, string DiffId, string MediaType, long BlobSize, long Size);
+
+    /// <summary>Hashes what is read through it: the diff id of a layer as it is unpacked.</summary>
+    private sealed class HashingStream(Stream inner) : Stream
+    {
+        private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+
+        public string Digest => "sha256:" + Convert.ToHexStringLower(_hash.GetHashAndReset());
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            var n = inner.Read(buffer);
+            _hash.AppendData(buffer[..n]);
+            return n;
+        }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            var n = await inner.ReadAsync(buffer, cancellationToken);
+            _hash.AppendData(buffer.Span[..n]);
+            return n;
+        }
+
+        public async Task DrainAsync(CancellationToken ct)
+        {
+            var buffer = new byte[81920];
+            while (await ReadAsync(buffer, ct) > 0)
+            {
+            }
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                _hash.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
+    }
+}

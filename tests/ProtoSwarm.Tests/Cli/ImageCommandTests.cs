@@ -1,0 +1,154 @@
+using System.Collections.Immutable;
+using System.Text.Json.Nodes;
+using ProtoSwarm.Cli.Output;
+using ProtoSwarm.Contracts;
+using static ProtoSwarm.Tests.Cli.CliHarness;
+
+namespace ProtoSwarm.Tests.Cli;
+
+public sealed class ImageCommandTests : IDisposable
+{
+    private const string BusyboxId = "sha256:4a35e0e5c9a1e0bd56e5b2b6f3f1c6f5b3a1f3d3a2c7b6e5d4c3b2a1f0e9d8c7";
+    private const string OtherId = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    private readonly string _archive = Path.GetTempFileName();
+
+    public void Dispose() => File.Delete(_archive);
+
+    private static ImageObject Image(string id, DateTimeOffset created, long size, params string[] tags) => new(
+        id, "sha256:" + new string('m', 64), [.. tags], created, size, "amd64", "linux",
+        ["/bin/sh", "-c"], ["echo hello"], ["PATH=/bin"], "/data", "nobody", ["80/tcp"],
+        ImmutableSortedDictionary<string, string>.Empty.Add("role", "test"), "SIGQUIT",
+        new ImageHealthcheckSpec(["CMD", "true"], TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(2), TimeSpan.Zero, 3),
+        ["sha256:" + new string('1', 64)]);
+
+    [Fact]
+    public async Task Image_Load_Sends_The_Full_Path_And_Prints_Each_Loaded_Name()
+    {
+        var node = new FakeNode(_ => new ImageLoaded([Image(BusyboxId, Joined, 4_264_000, "busybox:latest", "busybox:1.36"), Image(OtherId, Joined, 1, [])]));
+        var relative = Path.GetRelativePath(Environment.CurrentDirectory, _archive);
+
+        var (code, output, _) = await RunAsync(node, "image", "load", "-i", relative);
+
+        Assert.Equal(0, code);
+        Assert.Equal(_archive, Assert.IsType<LoadImage>(Assert.Single(node.Requests)).Path);
+        Assert.Equal($"Loaded image: busybox:latest\nLoaded image: busybox:1.36\nLoaded image ID: {OtherId}\n", output);
+    }
+
+    [Fact]
+    public async Task Image_Load_Refuses_A_Missing_File_Before_Asking_The_Node()
+    {
+        var node = new FakeNode(_ => throw new InvalidOperationException("not asked"));
+
+        var (code, _, error) = await RunAsync(node, "image", "load", "-i", "/no/such/archive.tar");
+
+        Assert.NotEqual(0, code);
+        Assert.Contains("open /no/such/archive.tar: no such file", error, StringComparison.Ordinal);
+        Assert.Empty(node.Requests);
+    }
+
+    [Fact]
+    public async Task Image_Load_Without_Input_Says_To_Give_It()
+    {
+        var node = new FakeNode(_ => throw new InvalidOperationException("not asked"));
+
+        var (code, _, error) = await RunAsync(node, "image", "load");
+
+        Assert.NotEqual(0, code);
+        Assert.Contains("give the archive with -i FILE", error, StringComparison.Ordinal);
+        Assert.Empty(node.Requests);
+    }
+
+    [Fact]
+    public async Task Image_Load_Shows_The_Nodes_Reason_For_A_Corrupt_Archive()
+    {
+        var node = new FakeNode(_ => new CommandRejected(RejectCode.InvalidArgument, $"{_archive}: layer 2 ...: digest mismatch"));
+
+        var (code, _, error) = await RunAsync(node, "image", "load", "-i", _archive);
+
+        Assert.Equal(1, code);
+        Assert.Equal($"Error: {_archive}: layer 2 ...: digest mismatch\n", error);
+    }
+
+    [Fact]
+    public async Task Image_Import_Prints_The_New_Image_Id()
+    {
+        var node = new FakeNode(_ => new ImageImported(Image(BusyboxId, Joined, 1, "rootfs:v1")));
+
+        var (code, output, _) = await RunAsync(node, "image", "import", _archive, "rootfs:v1");
+
+        Assert.Equal(0, code);
+        var request = Assert.IsType<ImportImage>(Assert.Single(node.Requests));
+        Assert.Equal(("rootfs:v1", _archive), (request.NameTag, request.Path));
+        Assert.Equal(BusyboxId + "\n", output);
+    }
+
+    [Fact]
+    public void Image_Ls_Prints_Docker_Columns_One_Row_Per_Name_Newest_First()
+    {
+        var now = Joined.AddDays(3);
+        var rows = ImageView.Rows([Image(OtherId, Joined.AddDays(-30), 999, []), Image(BusyboxId, Joined, 4_264_000, "busybox:latest", "registry:5000/bb:1.36")], now);
+
+        Assert.Equal(
+            "REPOSITORY         TAG       IMAGE ID       CREATED       SIZE\n" +
+            "busybox            latest    4a35e0e5c9a1   3 days ago    4.26MB\n" +
+            "registry:5000/bb   1.36      4a35e0e5c9a1   3 days ago    4.26MB\n" +
+            "<none>             <none>    0123456789ab   4 weeks ago   999B\n",
+            ImageView.Table(rows));
+    }
+
+    [Fact]
+    public async Task Image_Ls_Quiet_Prints_Each_Image_Once_And_Json_Uses_Docker_Fields()
+    {
+        var node = new FakeNode(_ => new ImageList([Image(BusyboxId, Joined, 1, "busybox:latest", "busybox:two")]));
+
+        var quiet = await RunAsync(node, "image", "ls", "-q");
+        var json = await RunAsync(node, "image", "ls", "--format", "json");
+        var template = await RunAsync(node, "image", "ls", "--format", "{{.Repository}}:{{.Tag}}");
+
+        Assert.Equal("4a35e0e5c9a1\n", quiet.Out);
+        var first = JsonNode.Parse(json.Out.Split('\n')[0])!;
+        Assert.Equal(("busybox", "latest", "4a35e0e5c9a1"), (first["Repository"]!.GetValue<string>(), first["Tag"]!.GetValue<string>(), first["ID"]!.GetValue<string>()));
+        Assert.Equal("busybox:latest\nbusybox:two\n", template.Out);
+    }
+
+    [Fact]
+    public async Task Image_Inspect_Prints_Dockers_Shape_And_Takes_A_Template()
+    {
+        var node = new FakeNode(_ => new ImageDetails(Image(BusyboxId, Joined, 1, "busybox:latest")));
+
+        var (code, output, _) = await RunAsync(node, "image", "inspect", "busybox");
+        var template = await RunAsync(node, "image", "inspect", "-f", "{{.Config.User}} {{.Os}}", "busybox");
+
+        Assert.Equal(0, code);
+        var image = JsonNode.Parse(output)!.AsArray().Single()!;
+        Assert.Equal(BusyboxId, image["Id"]!.GetValue<string>());
+        Assert.Equal("echo hello", image["Config"]!["Cmd"]![0]!.GetValue<string>());
+        Assert.Equal(5_000_000_000L, image["Config"]!["Healthcheck"]!["Interval"]!.GetValue<long>());
+        Assert.Equal("layers", image["RootFS"]!["Type"]!.GetValue<string>());
+        Assert.Equal("nobody linux\n", template.Out);
+    }
+
+    [Fact]
+    public async Task Image_Rm_Prints_Untagged_And_Deleted_And_Goes_On_After_A_Failure()
+    {
+        var node = new FakeNode(request => request switch
+        {
+            RemoveImage { ImageRef: "busybox", Force: true } => new ImageRemoved(["busybox:latest"], [BusyboxId, "sha256:" + new string('1', 64)]),
+            RemoveImage m => new CommandRejected(RejectCode.NotFound, $"No such image: {m.ImageRef}"),
+            _ => throw new InvalidOperationException(),
+        });
+
+        var (code, output, error) = await RunAsync(node, "image", "rm", "-f", "nginx", "busybox");
+
+        Assert.Equal(1, code);
+        Assert.Equal("Error: No such image: nginx\n", error);
+        Assert.Equal($"Untagged: busybox:latest\nDeleted: {BusyboxId}\nDeleted: sha256:{new string('1', 64)}\n", output);
+    }
+
+    [Theory]
+    [InlineData(999, "999B")]
+    [InlineData(4_264_000, "4.26MB")]
+    [InlineData(1_500, "1.5kB")]
+    [InlineData(123_456_789, "123MB")]
+    public void Sizes_Are_Printed_As_Docker_Image_Ls_Does(long bytes, string expected) => Assert.Equal(expected, ImageView.HumanSize(bytes));
+}

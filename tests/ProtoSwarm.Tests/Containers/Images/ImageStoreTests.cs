@@ -1,0 +1,379 @@
+using System.Diagnostics;
+using System.Formats.Tar;
+using ProtoSwarm.Containers.Images;
+using ProtoSwarm.Containers.Images.Interop;
+using ProtoSwarm.Contracts;
+using static ProtoSwarm.Tests.Containers.Images.TestImages;
+
+namespace ProtoSwarm.Tests.Containers.Images;
+
+[Trait("Category", "Privileged")]
+public sealed class ImageStoreTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("protoswarm-images-").FullName;
+    private readonly ImageStore _store;
+
+    public ImageStoreTests() => _store = new ImageStore(Path.Combine(_dir, "images"));
+
+    private string LayersDir => Path.Combine(_store.Root, "layers");
+
+    private string BlobsDir => Path.Combine(_store.Root, "blobs", "sha256");
+
+    public void Dispose()
+    {
+        _store.Dispose();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    private Task<IReadOnlyList<StoredImage>> Load(byte[] archive) => _store.LoadAsync(new MemoryStream(archive));
+
+    [Fact]
+    public async Task Docker_Save_Archive_Loads_With_Its_Names_And_Config()
+    {
+        var images = await Load(DockerSave(["busybox:latest", "registry.local:5000/tools/bb:1.36"]));
+
+        var image = Assert.Single(images);
+        Assert.Equal<string>(["busybox:latest", "registry.local:5000/tools/bb:1.36"], image.RepoTags);
+        var config = image.Config;
+        Assert.Equal<string>(["/bin/sh", "-c"], config.Entrypoint);
+        Assert.Equal<string>(["echo hello"], config.Cmd);
+        Assert.Equal<string>(["PATH=/bin", "GREETING=hi"], config.Env);
+        Assert.Equal("/data", config.WorkingDir);
+        Assert.Equal("nobody", config.User);
+        Assert.Equal<string>(["53/udp", "80/tcp"], config.ExposedPorts);
+        Assert.Equal("SIGQUIT", config.StopSignal);
+        Assert.Equal("test", config.Labels["org.example.role"]);
+        Assert.Equal<string>(["CMD-SHELL", "true"], config.Healthcheck!.Test);
+        Assert.Equal(TimeSpan.FromSeconds(5), config.Healthcheck.Interval);
+        Assert.Equal(3, config.Healthcheck.Retries);
+        Assert.Equal(new DateTimeOffset(2025, 1, 2, 3, 4, 5, TimeSpan.Zero), image.Created);
+        Assert.Equal<string>([Digest(BaseLayer()), Digest(TopLayer())], image.Layers.Select(l => l.DiffId));
+        Assert.True(image.Size > new FileInfo(Busybox).Length);
+
+        Assert.Equal(image.Id, (await _store.InspectAsync("busybox")).Id);
+        Assert.Equal(image.Id, (await _store.InspectAsync("docker.io/library/busybox:latest")).Id);
+        Assert.Equal(image.Id, (await _store.InspectAsync(image.Id[7..19])).Id);
+        Assert.Equal(image.Id, (await _store.InspectAsync("registry.local:5000/tools/bb:1.36")).Id);
+    }
+
+    [Theory]
+    [InlineData(true, true)]
+    [InlineData(false, false)]
+    public async Task Oci_Layout_Loads_Through_An_Index_With_Gzip_Or_Plain_Layers(bool gzip, bool throughIndex)
+    {
+        var image = Assert.Single(await Load(OciLayout("docker.io/library/busybox:oci", gzip, throughIndex)));
+
+        Assert.Equal<string>(["busybox:oci"], image.RepoTags);
+        Assert.Equal("nobody", image.Config.User);
+        Assert.Equal<string>([Digest(BaseLayer()), Digest(TopLayer())], image.Layers.Select(l => l.DiffId));
+        Assert.Equal(gzip ? "application/vnd.oci.image.layer.v1.tar+gzip" : "application/vnd.oci.image.layer.v1.tar", image.Layers[0].MediaType);
+        var root = _store.RootLayers(image);
+        Assert.True(File.Exists(Path.Combine(root[0], "bin", "busybox")));
+        Assert.Equal("busybox", new FileInfo(Path.Combine(root[0], "bin", "sh")).LinkTarget);
+    }
+
+    [Fact]
+    public async Task Layers_Are_Unpacked_Once_And_Shared_By_Every_Image_That_Has_Them()
+    {
+        var first = Assert.Single(await Load(DockerSave(["busybox:latest"])));
+        var again = Assert.Single(await Load(DockerSave(["busybox:latest"])));
+        var oci = Assert.Single(await Load(OciLayout("busybox:oci")));
+        var baseOnly = Assert.Single(await Load(DockerSave(["busybox:base"], [BaseLayer()])));
+
+        Assert.Equal(first.Id, again.Id);
+        Assert.Equal(first.Id, oci.Id);
+        Assert.Equal(_store.RootLayers(first), _store.RootLayers(oci));
+        Assert.Equal(_store.RootLayers(first)[0], _store.RootLayers(baseOnly)[0]);
+        Assert.Equal(2, Directory.GetDirectories(LayersDir).Length);
+        var usage = await _store.UsageAsync();
+        Assert.Equal(2, usage.Layers);
+    }
+
+    [Fact]
+    public async Task A_Docker_Save_Archive_With_Two_Images_And_A_Layer_Linked_To_Its_First_Copy_Loads_Both()
+    {
+        byte[] base_ = BaseLayer(), top = TopLayer();
+        var full = System.Text.Encoding.UTF8.GetBytes(Config(base_, top).ToJsonString());
+        var small = System.Text.Encoding.UTF8.GetBytes(Config(base_).ToJsonString());
+        var manifest = $"[{{\"Config\":\"{Hex(full)}.json\",\"RepoTags\":[\"bb:full\"],\"Layers\":[\"l1/layer.tar\",\"l2/layer.tar\"]}}," +
+                       $"{{\"Config\":\"{Hex(small)}.json\",\"RepoTags\":[\"bb:base\"],\"Layers\":[\"l3/layer.tar\"]}}]";
+        var archive = Tar(w =>
+        {
+            AddFile(w, Hex(full) + ".json", full);
+            AddFile(w, Hex(small) + ".json", small);
+            AddFile(w, "l1/layer.tar", base_);
+            AddFile(w, "l2/layer.tar", top);
+            w.WriteEntry(new PaxTarEntry(TarEntryType.SymbolicLink, "l3/layer.tar") { LinkName = "../l1/layer.tar" });
+            AddFile(w, "manifest.json", System.Text.Encoding.UTF8.GetBytes(manifest));
+        });
+
+        var images = await Load(archive);
+
+        Assert.Equal<string>(["bb:full", "bb:base"], images.Select(i => i.RepoTags.Single()));
+        Assert.Equal(_store.RootLayers(images[0])[0], Assert.Single(_store.RootLayers(images[1])));
+        Assert.Equal(2, Directory.GetDirectories(LayersDir).Length);
+    }
+
+    [Fact]
+    public async Task Whiteouts_Become_Overlayfs_Devices_And_Opaque_Directories()
+    {
+        var image = Assert.Single(await Load(DockerSave(["busybox:latest"])));
+        var top = _store.RootLayers(image)[1];
+
+        var whiteout = Path.Combine(top, "etc", "motd");
+        Assert.Equal("c 0:0", Stat("%F", whiteout) == "character special file" ? "c " + Stat("%Hr:%Lr", whiteout) : "not a device");
+        Assert.False(File.Exists(Path.Combine(top, "etc", ".wh.motd")));
+        Assert.Equal("y", GetXattr(Path.Combine(top, "data"), "trusted.overlay.opaque"));
+        Assert.False(File.Exists(Path.Combine(top, "data", ".wh..wh..opq")));
+        Assert.Equal("fifo", Stat("%F", Path.Combine(top, "tmp", "fifo")));
+
+        var lower = _store.RootLayers(image)[0];
+        Assert.Equal("1000:1001", Stat("%u:%g", Path.Combine(lower, "data", "owned")));
+        Assert.Equal("1777", Stat("%a", Path.Combine(lower, "tmp")));
+        Assert.Equal("2", Stat("%h", Path.Combine(lower, "bin", "busybox")));
+        Assert.Equal(Time.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture), Stat("%Y", Path.Combine(lower, "etc")));
+    }
+
+    [Fact]
+    public async Task Overlayfs_Over_The_Layers_Hides_Deleted_Files_And_Opaque_Contents()
+    {
+        var image = Assert.Single(await Load(OciLayout("busybox:latest")));
+        var merged = Directory.CreateDirectory(Path.Combine(_dir, "merged")).FullName;
+        var lowerdir = string.Join(':', _store.RootLayers(image).Reverse());
+
+        Run("mount", "-t", "overlay", "overlay", "-o", $"lowerdir={lowerdir}", merged);
+        try
+        {
+            Assert.True(File.Exists(Path.Combine(merged, "bin", "busybox")));
+            Assert.True(File.Exists(Path.Combine(merged, "etc", "passwd")));
+            Assert.False(File.Exists(Path.Combine(merged, "etc", "motd")));
+            Assert.Equal<string>(["new"], Directory.GetFileSystemEntries(Path.Combine(merged, "data")).Select(p => Path.GetFileName(p)!));
+            Assert.Equal("hello\n", Run("chroot", merged, "/bin/echo", "hello"));
+        }
+        finally
+        {
+            Run("umount", merged);
+        }
+    }
+
+    [Fact]
+    public async Task A_Layer_Whose_Content_Does_Not_Match_Its_Digest_Refuses_The_Whole_Load()
+    {
+        var good = DockerSave(["busybox:latest"]);
+        var bad = DockerSave(["busybox:bad"], tamper: files =>
+        {
+            var name = files.Keys.Single(k => k.StartsWith(Hex(TopLayer()), StringComparison.Ordinal) && k.EndsWith("layer.tar", StringComparison.Ordinal));
+            files[name] = TopLayer().Concat(new byte[1024]).ToArray();
+        });
+
+        var e = await Assert.ThrowsAsync<ImageStoreException>(() => Load(bad));
+
+        Assert.Contains("digest mismatch", e.Message, StringComparison.Ordinal);
+        Assert.Equal(RejectCode.InvalidArgument, e.Code);
+        AssertEmpty();
+        await Load(good);
+        Assert.Equal<string>(["busybox:latest"], (await _store.ListAsync()).SelectMany(i => i.RepoTags));
+    }
+
+    [Fact]
+    public async Task An_Oci_Blob_That_Does_Not_Hash_To_Its_Name_Is_Refused()
+    {
+        var bad = OciLayout("busybox:latest", tamper: files =>
+        {
+            var blob = files.Keys.First(k => k.StartsWith("blobs/", StringComparison.Ordinal) && files[k].Length > 100_000);
+            var changed = files[blob].ToArray();
+            changed[changed.Length / 2] ^= 0xff;
+            files[blob] = changed;
+        });
+
+        var e = await Assert.ThrowsAsync<ImageStoreException>(() => Load(bad));
+
+        Assert.Contains("digest mismatch", e.Message, StringComparison.Ordinal);
+        AssertEmpty();
+    }
+
+    [Theory]
+    [InlineData("../escaped")]
+    [InlineData("etc/../../escaped")]
+    public async Task A_Path_That_Leaves_The_Layer_Is_Refused(string name)
+    {
+        var evil = Tar(w => AddFile(w, name, "x"u8.ToArray()));
+
+        var e = await Assert.ThrowsAsync<ImageStoreException>(() => Load(DockerSave(["evil:latest"], [BaseLayer(), evil])));
+
+        Assert.Contains("escapes the layer", e.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(LayersDir, "escaped")));
+        Assert.False(File.Exists(Path.Combine(_store.Root, "escaped")));
+        AssertEmpty();
+    }
+
+    [Fact]
+    public async Task A_Whiteout_That_Names_No_File_Is_Refused_And_Deletes_Nothing()
+    {
+        var evil = Tar(w =>
+        {
+            AddDir(w, "etc/");
+            AddFile(w, "etc/keep", "x"u8.ToArray());
+            AddFile(w, "etc/.wh.", []);
+        });
+
+        var e = await Assert.ThrowsAsync<ImageStoreException>(() => Load(DockerSave(["evil:latest"], [evil])));
+
+        Assert.Contains("names no file", e.Message, StringComparison.Ordinal);
+        AssertEmpty();
+    }
+
+    [Fact]
+    public async Task A_Path_Through_A_Symlink_The_Layer_Made_Is_Refused_And_Not_Followed()
+    {
+        var outside = Directory.CreateDirectory(Path.Combine(_dir, "outside")).FullName;
+        var evil = Tar(w =>
+        {
+            w.WriteEntry(new PaxTarEntry(TarEntryType.SymbolicLink, "link") { LinkName = outside });
+            AddFile(w, "link/planted", "x"u8.ToArray());
+        });
+
+        var e = await Assert.ThrowsAsync<ImageStoreException>(() => Load(DockerSave(["evil:latest"], [evil])));
+
+        Assert.Contains("symlink", e.Message, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFileSystemEntries(outside));
+        AssertEmpty();
+    }
+
+    [Fact]
+    public async Task An_Archive_Of_Neither_Format_Is_Refused_With_What_It_Holds()
+    {
+        var e = await Assert.ThrowsAsync<ImageStoreException>(() => Load(Tar(w => AddFile(w, "hello.txt", "hi"u8.ToArray()))));
+        Assert.Contains("neither a `docker save` archive", e.Message, StringComparison.Ordinal);
+        Assert.Contains("hello.txt", e.Message, StringComparison.Ordinal);
+
+        var garbage = await Assert.ThrowsAsync<ImageStoreException>(() => Load([.. Enumerable.Repeat((byte)7, 2000)]));
+        Assert.Contains("tar", garbage.Message, StringComparison.Ordinal);
+        AssertEmpty();
+    }
+
+    [Fact]
+    public async Task Import_Makes_A_One_Layer_Image_From_A_Root_Filesystem_Tar()
+    {
+        var image = await _store.ImportAsync(new MemoryStream(Gzip(BaseLayer())), "imported:v1");
+
+        Assert.Equal<string>(["imported:v1"], image.RepoTags);
+        Assert.Equal<string>([Digest(BaseLayer())], image.Layers.Select(l => l.DiffId));
+        Assert.Empty(image.Config.Cmd);
+        Assert.Equal("linux", image.Config.Os);
+        Assert.True(File.Exists(Path.Combine(Assert.Single(_store.RootLayers(image)), "bin", "busybox")));
+    }
+
+    [Fact]
+    public async Task Removal_Untags_First_Then_Deletes_The_Image_And_Frees_Layers_No_Image_Uses()
+    {
+        await Load(DockerSave(["busybox:latest", "busybox:two"]));
+        var baseOnly = Assert.Single(await Load(DockerSave(["busybox:base"], [BaseLayer()])));
+
+        var untag = await _store.RemoveAsync("busybox:two", force: false);
+        Assert.Equal<string>(["busybox:two"], untag.Untagged);
+        Assert.Empty(untag.Deleted);
+
+        var removed = await _store.RemoveAsync("busybox", force: false);
+        Assert.Equal<string>(["busybox:latest"], removed.Untagged);
+        Assert.Contains(Digest(TopLayer()), removed.Deleted);
+        Assert.Equal<string>([Hex(BaseLayer())], Directory.GetDirectories(LayersDir).Select(p => Path.GetFileName(p)!));
+
+        await _store.RemoveAsync(baseOnly.Id, force: false);
+        AssertEmpty();
+    }
+
+    [Fact]
+    public async Task Removal_Of_An_Image_In_Use_Or_By_Id_With_Several_Names_Needs_Force()
+    {
+        var image = Assert.Single(await Load(DockerSave(["busybox:latest", "busybox:two"])));
+
+        var several = await Assert.ThrowsAsync<ImageStoreException>(() => _store.RemoveAsync(image.Id, force: false));
+        Assert.Equal(RejectCode.Conflict, several.Code);
+        await _store.RemoveAsync("busybox:two", force: false);
+        var inUse = await Assert.ThrowsAsync<ImageStoreException>(() => _store.RemoveAsync("busybox", force: false, i => i.Id == image.Id));
+        Assert.Contains("must force", inUse.Message, StringComparison.Ordinal);
+        Assert.Single(await _store.ListAsync());
+
+        await _store.RemoveAsync("busybox", force: true, _ => true);
+        AssertEmpty();
+    }
+
+    [Fact]
+    public async Task An_Unknown_Image_Is_Not_Found()
+    {
+        var e = await Assert.ThrowsAsync<ImageStoreException>(() => _store.InspectAsync("nginx"));
+        Assert.Equal(RejectCode.NotFound, e.Code);
+        Assert.Contains("No such image: nginx", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_Store_Reopens_With_Its_Images()
+    {
+        var image = Assert.Single(await Load(DockerSave(["busybox:latest"])));
+
+        using var reopened = new ImageStore(_store.Root);
+
+        Assert.Equal(image, await reopened.InspectAsync("busybox:latest"), new ImageComparer());
+    }
+
+    [Theory]
+    [InlineData("busybox", "docker.io/library/busybox:latest", "busybox:latest")]
+    [InlineData("busybox:1.36", "docker.io/library/busybox:1.36", "busybox:1.36")]
+    [InlineData("me/app", "docker.io/me/app:latest", "me/app:latest")]
+    [InlineData("docker.io/library/redis:7", "docker.io/library/redis:7", "redis:7")]
+    [InlineData("localhost/app", "localhost/app:latest", "localhost/app:latest")]
+    [InlineData("registry:5000/a/b:c", "registry:5000/a/b:c", "registry:5000/a/b:c")]
+    public void Names_Are_Normalised_As_Docker_Does(string text, string full, string familiar)
+    {
+        var reference = ImageReference.Parse(text);
+        Assert.Equal(full, reference.FullName);
+        Assert.Equal(familiar, reference.Familiar);
+    }
+
+    [Theory]
+    [InlineData("Busybox")]
+    [InlineData("busybox:-bad")]
+    [InlineData("")]
+    public void Bad_Names_Are_Refused(string text) => Assert.False(ImageReference.TryParse(text, out _, out _));
+
+    private void AssertEmpty()
+    {
+        Assert.Empty(Directory.GetFileSystemEntries(LayersDir));
+        Assert.Empty(Directory.GetFileSystemEntries(BlobsDir));
+        Assert.Empty(Directory.GetFileSystemEntries(Path.Combine(_store.Root, "tmp")));
+    }
+
+    private static string Stat(string format, string path) => Run("stat", "-c", format, path).Trim();
+
+    private static string GetXattr(string path, string name)
+    {
+        var value = new byte[16];
+        var n = FileSyscalls.Lgetxattr(path, name, value, (nuint)value.Length);
+        return n < 0 ? "(none)" : System.Text.Encoding.UTF8.GetString(value, 0, (int)n);
+    }
+
+    private static string Run(string file, params string[] args)
+    {
+        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEnd();
+        var error = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        Assert.True(process.ExitCode == 0, $"{file} {string.Join(' ', args)}: exit {process.ExitCode}: {error}");
+        return output;
+    }
+
+    private sealed class ImageComparer : IEqualityComparer<StoredImage>
+    {
+        public bool Equals(StoredImage? x, StoredImage? y) =>
+            x!.Id == y!.Id && x.ManifestDigest == y.ManifestDigest && x.RepoTags.SequenceEqual(y.RepoTags) && x.Layers.SequenceEqual(y.Layers) && x.Size == y.Size;
+
+        public int GetHashCode(StoredImage obj) => obj.Id.GetHashCode(StringComparison.Ordinal);
+    }
+}

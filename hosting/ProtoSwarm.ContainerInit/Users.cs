@@ -53,7 +53,8 @@ internal static class Users
             gid = uint.Parse(entry[2], CultureInfo.InvariantCulture);
         }
 
-        var supplementary = new List<uint>();
+        // Like initgroups(): the primary group, then every group that lists the user.
+        var supplementary = new List<uint> { gid };
         if (name is not null && groupPart is null)
         {
             foreach (var g in groups)

@@ -24,7 +24,7 @@ internal sealed class CgroupV2Driver(ISyscalls sys, MountInfo mount, string self
         try
         {
             sys.CreateDirectory(parent);
-            var available = sys.ReadFile(parent + "/cgroup.controllers").Split(' ', '\n', StringSplitOptions.RemoveEmptyEntries);
+            var available = sys.ReadFile(parent + "/cgroup.controllers").Split([' ', '\n'], StringSplitOptions.RemoveEmptyEntries);
             var wanted = Controllers.Where(available.Contains);
             sys.WriteFile(parent + "/cgroup.subtree_control", string.Join(' ', wanted.Select(c => "+" + c)));
             sys.CreateDirectory(dir);

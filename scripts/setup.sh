@@ -28,3 +28,5 @@ mkdir -p out/bin
 # protoswarm finds protoswarmd beside itself; publish both into one folder.
 dotnet publish hosting/ProtoSwarm.Node -c Release -o out/bin -nologo -v quiet -clp:ErrorsOnly --no-restore
 dotnet publish hosting/ProtoSwarm.Cli -c Release -o out/bin -nologo -v quiet -clp:ErrorsOnly --no-restore
+# The container init (NativeAOT, needs only libc) sits beside protoswarmd, where the node host looks for it.
+dotnet publish hosting/ProtoSwarm.ContainerInit -c Release -o out/bin -nologo -v quiet -clp:ErrorsOnly

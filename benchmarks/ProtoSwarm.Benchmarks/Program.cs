@@ -1,5 +1,5 @@
 // ProtoSwarm benchmarks: each measures ProtoSwarm against a baseline in the same run and prints a
-// Markdown table. Usage: dotnet run -c Release --project benchmarks/ProtoSwarm.Benchmarks -- [store|remote|tls|seal|scheduler|all|raft|raft-bounded|raft-inproc|raft-bounded-inproc|orchestration] [seconds|replicas]
+// Markdown table. Usage: dotnet run -c Release --project benchmarks/ProtoSwarm.Benchmarks -- [store|remote|tls|seal|scheduler|all|raft|raft-bounded|raft-inproc|raft-bounded-inproc|orchestration|containers] [seconds|replicas|runs]
 // `raft` is not part of `all`: it starts an etcd cluster from Debian's etcd-server (installed with
 // benchmarks/install-etcd.sh when missing, which needs root). `orchestration [replicas]` is not either: it
 // brings up a lab swarm (root) with the CLI that scripts/up.sh builds into out/bin.
@@ -62,6 +62,13 @@ if (which is "orchestration")
 {
     // Not part of "all": it needs root and the built CLI (a lab of three protoswarmd processes).
     OrchestrationBenchmark.Print(await OrchestrationBenchmark.RunAsync(args.Length > 1 ? (int)seconds : 1_000));
+}
+
+if (which is "containers")
+{
+    // Not part of "all": it needs root, runc and crun (installed from Debian when missing) and out/bin/protoswarm-init.
+    var results = await ContainerStartBenchmark.RunAsync(args.Length > 1 ? (int)seconds : 30);
+    Harness.Print("Container start: request to `true` exited, one at a time, busybox root (ops/s = 1 / mean; baseline crun)", results, r => results[^1]);
 }
 
 if (which is "raft" or "raft-bounded" or "raft-inproc" or "raft-bounded-inproc")

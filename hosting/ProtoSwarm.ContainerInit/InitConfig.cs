@@ -1,0 +1,64 @@
+using System.Text.Json.Serialization;
+
+namespace ProtoSwarm.ContainerInit;
+
+// What protoswarm-init needs to build one container; written by the node host (ProtoSwarm.Containers,
+// which compiles this same file) and read by both init stages. Every decision (which capabilities, the
+// seccomp program, which cgroups) is taken by the host; init only applies it, in a fixed order.
+internal sealed class InitConfig
+{
+    public string Id { get; set; } = "";
+    public string[] Args { get; set; } = [];
+    public string[] Env { get; set; } = [];
+    public string WorkingDir { get; set; } = "/";
+
+    /// <summary>The empty directory the root filesystem is mounted on (inside the container's mount namespace).</summary>
+    public string RootfsMount { get; set; } = "";
+    /// <summary>Image layers, lowest first (overlayfs wants the reverse; init turns it around).</summary>
+    public string[] LowerDirs { get; set; } = [];
+    public string? UpperDir { get; set; }
+    public string? WorkDir { get; set; }
+    public bool ReadOnlyRoot { get; set; }
+
+    public string Hostname { get; set; } = "";
+    public string? Hosts { get; set; }
+    public string? ResolvConf { get; set; }
+
+    /// <summary>cgroup.procs files the container joins before its namespaces are made.</summary>
+    public string[] CgroupProcs { get; set; } = [];
+
+    /// <summary>"uid[:gid]", "name[:group]" resolved in the container's /etc/passwd and /etc/group; empty is root.</summary>
+    public string User { get; set; } = "";
+    public uint[] AdditionalGids { get; set; } = [];
+
+    /// <summary>Capability mask: the bounding set, and effective/permitted when the process is root (docker's rule).</summary>
+    public ulong Capabilities { get; set; }
+    public bool NoNewPrivileges { get; set; } = true;
+    /// <summary>A classic BPF program (8 bytes an instruction) for SECCOMP_MODE_FILTER; empty is unconfined.</summary>
+    public byte[] Seccomp { get; set; } = [];
+
+    public InitRlimit[] Rlimits { get; set; } = [];
+    public string[] MaskedPaths { get; set; } = [];
+    public string[] ReadonlyPaths { get; set; } = [];
+}
+
+internal sealed class InitRlimit
+{
+    public int Resource { get; set; }
+    public ulong Soft { get; set; }
+    public ulong Hard { get; set; }
+}
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(InitConfig))]
+internal sealed partial class InitConfigJson : JsonSerializerContext;
+
+// The lines init writes on its status socket (fd 3), and the one command it reads there.
+internal static class InitProtocol
+{
+    public const int StatusFd = 3;
+    public const string Started = "started";   // "started <host pid>": the entrypoint was exec'd
+    public const string Error = "error";       // "error <step>: <message>": nothing runs
+    public const string Exit = "exit";         // "exit <wait status>": the container's PID 1 ended
+    public const string Kill = "kill";         // host -> init: "kill <signal>"
+}

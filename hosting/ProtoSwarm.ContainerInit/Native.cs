@@ -1,0 +1,110 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using ProtoSwarm.ContainerInit.Interop;
+
+namespace ProtoSwarm.ContainerInit;
+
+// A failed step: the message the task shows ("pivot_root: Operation not permitted").
+internal sealed class InitException(string message) : Exception(message)
+{
+    public static InitException FromErrno(string step, int errno) => new($"{step}: {Native.StrError(errno)}");
+}
+
+internal static unsafe class Native
+{
+    public static string StrError(int errno) => Marshal.PtrToStringUTF8((nint)Libc.strerror(errno)) ?? $"errno {errno}";
+
+    public static void Check(int rc, string step)
+    {
+        if (rc < 0)
+        {
+            throw InitException.FromErrno(step, Marshal.GetLastPInvokeError());
+        }
+    }
+
+    public static void Check(long rc, string step) => Check(rc < 0 ? -1 : 0, step);
+
+    public static void WriteAll(int fd, string text)
+    {
+        var bytes = Encoding.UTF8.GetBytes(text);
+        fixed (byte* p = bytes)
+        {
+            var done = 0;
+            while (done < bytes.Length)
+            {
+                var n = Libc.write(fd, p + done, bytes.Length - done);
+                if (n < 0 && Marshal.GetLastPInvokeError() == Libc.EINTR)
+                {
+                    continue;
+                }
+                if (n <= 0)
+                {
+                    return;
+                }
+                done += (int)n;
+            }
+        }
+    }
+
+    public static void WriteFile(string path, string content, string step, uint mode = 0x1A4 /* 0644 */)
+    {
+        var fd = Libc.open(path, Libc.O_WRONLY | Libc.O_CREAT | Libc.O_TRUNC | Libc.O_CLOEXEC, mode);
+        Check(fd, step);
+        try
+        {
+            var bytes = Encoding.UTF8.GetBytes(content);
+            fixed (byte* p = bytes)
+            {
+                Check((int)Libc.write(fd, p, bytes.Length), step);
+            }
+        }
+        finally
+        {
+            Libc.close(fd);
+        }
+    }
+
+    public static void MkdirAll(string path, uint mode = 0x1ED /* 0755 */)
+    {
+        if (path.Length == 0 || path == "/")
+        {
+            return;
+        }
+        if (Libc.mkdir(path, mode) == 0)
+        {
+            return;
+        }
+        var errno = Marshal.GetLastPInvokeError();
+        if (errno == Libc.EEXIST)
+        {
+            return;
+        }
+        if (errno == Libc.ENOENT)
+        {
+            MkdirAll(Path.GetDirectoryName(path) ?? "/", mode);
+            if (Libc.mkdir(path, mode) == 0 || Marshal.GetLastPInvokeError() == Libc.EEXIST)
+            {
+                return;
+            }
+        }
+        throw InitException.FromErrno($"mkdir {path}", Marshal.GetLastPInvokeError());
+    }
+
+    /// <summary>A NULL-terminated array of C strings; never freed (the process execs or exits soon).</summary>
+    public static byte** CStrings(IReadOnlyList<string> items)
+    {
+        var array = (byte**)NativeMemory.AllocZeroed((nuint)(items.Count + 1), (nuint)sizeof(nint));
+        for (var i = 0; i < items.Count; i++)
+        {
+            var bytes = Encoding.UTF8.GetBytes(items[i]);
+            var s = (byte*)NativeMemory.AllocZeroed((nuint)bytes.Length + 1);
+            bytes.CopyTo(new Span<byte>(s, bytes.Length));
+            array[i] = s;
+        }
+        return array;
+    }
+
+    public static InitConfig ReadConfig(string path) =>
+        System.Text.Json.JsonSerializer.Deserialize(File.ReadAllBytes(path), InitConfigJson.Default.InitConfig)
+        ?? throw new InitException($"config {path}: empty");
+}

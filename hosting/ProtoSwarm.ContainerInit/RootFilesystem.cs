@@ -1,0 +1,117 @@
+using System.Runtime.InteropServices;
+using static ProtoSwarm.ContainerInit.Interop.Libc;
+
+namespace ProtoSwarm.ContainerInit;
+
+// The container's mounts, made inside its own mount namespace: nothing here is visible to the host,
+// and everything goes away with the namespace (the host has no overlay to unmount).
+internal static unsafe class RootFilesystem
+{
+    public static void Build(InitConfig config)
+    {
+        // Mount events must not travel back to the host (or in from it).
+        Native.Check(mount(null, "/", null, MS_REC | MS_PRIVATE, null), "make mounts private");
+        var root = config.RootfsMount;
+        Native.MkdirAll(root);
+        MountRoot(config, root);
+
+        Mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, null, "mount /proc");
+        BuildDev(root);
+        Mount("sysfs", root + "/sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, null, "mount /sys");
+
+        Native.MkdirAll(root + "/etc");
+        Native.WriteFile(root + "/etc/hostname", config.Hostname + "\n", "write /etc/hostname");
+        if (config.Hosts is not null)
+        {
+            Native.WriteFile(root + "/etc/hosts", config.Hosts, "write /etc/hosts");
+        }
+        if (config.ResolvConf is not null)
+        {
+            Native.WriteFile(root + "/etc/resolv.conf", config.ResolvConf, "write /etc/resolv.conf");
+        }
+    }
+
+    private static void MountRoot(InitConfig config, string root)
+    {
+        if (config.LowerDirs.Length == 0)
+        {
+            throw new InitException("mount rootfs: the image has no layers");
+        }
+        if (config.UpperDir is null)
+        {
+            if (config.LowerDirs.Length == 1)
+            {
+                Native.Check(mount(config.LowerDirs[0], root, null, MS_BIND | MS_REC, null), "mount rootfs (bind)");
+                return;
+            }
+        }
+        // overlayfs lists the topmost layer first; the image store hands them lowest first.
+        var options = "lowerdir=" + string.Join(':', config.LowerDirs.Reverse());
+        if (config.UpperDir is not null)
+        {
+            options += $",upperdir={config.UpperDir},workdir={config.WorkDir}";
+        }
+        Native.Check(mount("overlay", root, "overlay", 0, options), "mount overlay rootfs");
+    }
+
+    private static void BuildDev(string root)
+    {
+        var dev = root + "/dev";
+        Mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k", "mount /dev");
+        foreach (var (name, major, minor) in new[] { ("null", 1u, 3u), ("zero", 1u, 5u), ("full", 1u, 7u), ("random", 1u, 8u), ("urandom", 1u, 9u), ("tty", 5u, 0u) })
+        {
+            Native.Check(mknod($"{dev}/{name}", 0x2000 | 0x1B6 /* 0666 */, ((ulong)major << 8) | minor), $"mknod /dev/{name}");
+        }
+        Mount("devpts", dev + "/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5", "mount /dev/pts");
+        Mount("shm", dev + "/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k", "mount /dev/shm");
+        Mount("mqueue", dev + "/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, null, "mount /dev/mqueue");
+        foreach (var (link, target) in new[] { ("ptmx", "pts/ptmx"), ("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2"), ("core", "/proc/kcore") })
+        {
+            Native.Check(symlink(target, $"{dev}/{link}"), $"symlink /dev/{link}");
+        }
+    }
+
+    private static void Mount(string source, string target, string type, ulong flags, string? data, string step)
+    {
+        Native.MkdirAll(target);
+        Native.Check(mount(source, target, type, flags, data), step);
+    }
+
+    // pivot_root(".", ".") stacks the old root on the new one; detaching it leaves only the new root,
+    // with no directory needed for the old one inside the image.
+    public static void PivotRoot(string root)
+    {
+        Native.Check(chdir(root), "chdir to rootfs");
+        Native.Check(syscall(SYS_pivot_root, (long)Dot, (long)Dot, 0, 0, 0, 0), "pivot_root");
+        Native.Check(umount2(".", MNT_DETACH), "unmount the old root");
+        Native.Check(chdir("/"), "chdir /");
+    }
+
+    private static readonly nint Dot = Marshal.StringToHGlobalAnsi(".");
+
+    // Docker's masked paths (hidden) and read-only paths (seen, not written: /proc/sys among them).
+    public static void ConfineProc(InitConfig config)
+    {
+        foreach (var path in config.MaskedPaths)
+        {
+            var isDir = Directory.Exists(path);
+            if (!isDir && !File.Exists(path))
+            {
+                continue;
+            }
+            var rc = isDir
+                ? mount("tmpfs", path, "tmpfs", MS_RDONLY, null)
+                : mount("/dev/null", path, null, MS_BIND, null);
+            Native.Check(rc, $"mask {path}");
+        }
+        foreach (var path in config.ReadonlyPaths)
+        {
+            if (!Directory.Exists(path) && !File.Exists(path))
+            {
+                continue;
+            }
+            Native.Check(mount(path, path, null, MS_BIND | MS_REC, null), $"bind {path}");
+            Native.Check(mount(path, path, null, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, null), $"remount {path} read-only");
+        }
+    }
+}

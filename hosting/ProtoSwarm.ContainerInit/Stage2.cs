@@ -1,0 +1,182 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using static ProtoSwarm.ContainerInit.Interop.Libc;
+
+namespace ProtoSwarm.ContainerInit;
+
+// Stage 2: PID 1 of the new pid namespace. Joins the cgroups, makes the other namespaces, builds the
+// root filesystem, confines itself, and execs the entrypoint. Any failure is written as
+// "<step>: <reason>" on fd 4 (close-on-exec, so a successful exec closes it with nothing written).
+// The runtime's own threads (GC, finalizer) share this process until the exec, so every credential
+// change is made with the raw syscall on this thread (glibc's setuid would signal them all), and the
+// mount namespace is unshared after CLONE_FS so this thread alone may pivot.
+internal static unsafe class Stage2
+{
+    public const string Flag = "--stage2";
+    private const int ReportFd = 4;
+    private const string DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+    public static int Run(string configPath)
+    {
+        fcntl(ReportFd, F_SETFD, FD_CLOEXEC);
+        try
+        {
+            Start(Native.ReadConfig(configPath));
+            return 127; // not reached: Start execs or throws
+        }
+        catch (InitException e)
+        {
+            Native.WriteAll(ReportFd, e.Message + "\n");
+            return 127;
+        }
+        catch (Exception e)
+        {
+            Native.WriteAll(ReportFd, "container init: " + e.Message + "\n");
+            return 127;
+        }
+    }
+
+    private static void Start(InitConfig config)
+    {
+        _ = umask(0);
+        foreach (var procs in config.CgroupProcs)
+        {
+            Native.WriteFile(procs, "0", $"join cgroup {Path.GetDirectoryName(procs)}");
+        }
+        Native.Check(unshare(CLONE_FS), "unshare fs");
+        Native.Check(unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP), "unshare namespaces");
+        var lastCap = int.Parse(File.ReadAllText("/proc/sys/kernel/cap_last_cap").Trim(), CultureInfo.InvariantCulture);
+
+        RootFilesystem.Build(config);
+        Native.Check(sethostname(config.Hostname), "sethostname");
+        LoopbackUp();
+        RootFilesystem.PivotRoot(config.RootfsMount);
+        RootFilesystem.ConfineProc(config);
+        if (config.ReadOnlyRoot)
+        {
+            Native.Check(mount(null, "/", null, MS_BIND | MS_REMOUNT | MS_RDONLY, null), "remount / read-only");
+        }
+        var values = stackalloc ulong[2];
+        foreach (var limit in config.Rlimits)
+        {
+            values[0] = limit.Soft;
+            values[1] = limit.Hard;
+            Native.Check(setrlimit(limit.Resource, values), $"setrlimit {limit.Resource}");
+        }
+
+        var user = Users.Resolve(config.User, config.AdditionalGids);
+        var env = config.Env.ToList();
+        if (!env.Exists(e => e.StartsWith("PATH=", StringComparison.Ordinal)))
+        {
+            env.Add("PATH=" + DefaultPath);
+        }
+        if (!env.Exists(e => e.StartsWith("HOME=", StringComparison.Ordinal)))
+        {
+            env.Add("HOME=" + user.Home);
+        }
+        if (!env.Exists(e => e.StartsWith("HOSTNAME=", StringComparison.Ordinal)))
+        {
+            env.Add("HOSTNAME=" + config.Hostname);
+        }
+        var exe = FindExecutable(config.Args, env);
+        Native.MkdirAll(config.WorkingDir);
+
+        Credentials.Apply(config, user, lastCap);
+        Native.Check(chdir(config.WorkingDir), $"chdir to cwd (\"{config.WorkingDir}\") set in config.json");
+
+        var argv = Native.CStrings(config.Args);
+        var envp = Native.CStrings(env);
+        fixed (byte* program = config.Seccomp)
+        {
+            _ = umask(0x12 /* 022 */);
+            ResetSignals();
+            if (config.NoNewPrivileges)
+            {
+                Native.Check(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs");
+            }
+            if (config.Seccomp.Length > 0)
+            {
+                var fprog = stackalloc ulong[2];
+                fprog[0] = (ulong)(config.Seccomp.Length / 8);
+                fprog[1] = (ulong)program;
+                Native.Check(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, (ulong)fprog, 0, 0), "seccomp");
+            }
+            execve(exe, argv, envp);
+        }
+        var errno = Marshal.GetLastPInvokeError();
+        throw new InitException($"exec: \"{config.Args[0]}\": {Native.StrError(errno).ToLowerInvariant()}");
+    }
+
+    private static int sethostname(string name)
+    {
+        var bytes = Encoding.UTF8.GetBytes(name);
+        fixed (byte* p = bytes)
+        {
+            return Interop.Libc.sethostname(p, bytes.Length);
+        }
+    }
+
+    private static string FindExecutable(string[] args, List<string> env)
+    {
+        if (args.Length == 0)
+        {
+            throw new InitException("exec: no command given (the image has no entrypoint and the task no command)");
+        }
+        var name = args[0];
+        if (name.Contains('/', StringComparison.Ordinal))
+        {
+            if (access(name, 0) < 0)
+            {
+                throw new InitException($"exec: \"{name}\": stat {name}: {Native.StrError(Marshal.GetLastPInvokeError()).ToLowerInvariant()}");
+            }
+            return name;
+        }
+        var path = env.Last(e => e.StartsWith("PATH=", StringComparison.Ordinal))[5..];
+        foreach (var dir in path.Split(':'))
+        {
+            var candidate = Path.Combine(dir.Length == 0 ? "." : dir, name);
+            if (access(candidate, 1) == 0 && !Directory.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+        throw new InitException($"exec: \"{name}\": executable file not found in $PATH");
+    }
+
+    private static void LoopbackUp()
+    {
+        var fd = socket(2, 2 | O_CLOEXEC, 0);
+        Native.Check(fd, "socket for lo");
+        try
+        {
+            var ifreq = stackalloc byte[40];
+            new Span<byte>(ifreq, 40).Clear();
+            "lo"u8.CopyTo(new Span<byte>(ifreq, 16));
+            Native.Check(ioctl(fd, 0x8913, ifreq), "SIOCGIFFLAGS lo");
+            *(short*)(ifreq + 16) |= 1; // IFF_UP
+            Native.Check(ioctl(fd, 0x8914, ifreq), "bring lo up");
+        }
+        finally
+        {
+            close(fd);
+        }
+    }
+
+    // exec keeps ignored signals ignored and the mask as it is; the runtime ignores SIGPIPE and may
+    // block others, which an entrypoint must not inherit.
+    private static void ResetSignals()
+    {
+        for (var sig = 1; sig < 65; sig++)
+        {
+            if (sig is 9 or 19 or 32 or 33)
+            {
+                continue;
+            }
+            signal(sig, 0);
+        }
+        var empty = stackalloc byte[128];
+        _ = sigemptyset(empty);
+        _ = sigprocmask(SIG_SETMASK, empty, null);
+    }
+}

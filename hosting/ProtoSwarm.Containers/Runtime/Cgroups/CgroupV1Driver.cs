@@ -1,0 +1,176 @@
+using System.Globalization;
+
+namespace ProtoSwarm.Containers.Runtime.Cgroups;
+
+/// <summary>
+/// cgroup v1: one directory per hierarchy (memory, cpu[,cpuacct], pids, cpuset), each at
+/// &lt;mount&gt;/&lt;node host's own cgroup there&gt;/protoswarm/&lt;id&gt;. Swap is not given to containers: where the
+/// kernel accounts it, memory+swap is limited like memory (docker's --memory-swap equal to --memory).
+/// </summary>
+internal sealed class CgroupV1Driver(ISyscalls sys, IReadOnlyList<MountInfo> mounts, string selfCgroup) : ICgroupDriver
+{
+    private static readonly string[] Controllers = ["memory", "cpu", "cpuacct", "pids", "cpuset"];
+    private const long CfsPeriod = 100_000;
+
+    public string Name => "cgroupfs v1";
+
+    public CgroupPlacement Create(string containerId, ContainerResources resources)
+    {
+        var dirs = new Dictionary<string, string>();
+        foreach (var controller in Controllers)
+        {
+            var dir = DirectoryFor(controller);
+            if (dir is not null)
+            {
+                dirs[controller] = dir + "/protoswarm/" + containerId;
+            }
+        }
+        if (!dirs.TryGetValue("memory", out var memory))
+        {
+            throw new CgroupException("cgroup v1: no memory hierarchy mounted");
+        }
+
+        var placement = new CgroupPlacement(dirs.Values.Distinct().ToList());
+        try
+        {
+            foreach (var dir in placement.Directories)
+            {
+                sys.CreateDirectory(dir);
+            }
+            if (dirs.TryGetValue("cpuset", out var cpuset))
+            {
+                // A new v1 cpuset starts empty and takes no task until it has cpus and mems.
+                InheritCpuset(Path.GetDirectoryName(cpuset)!, "cpuset.cpus");
+                InheritCpuset(Path.GetDirectoryName(cpuset)!, "cpuset.mems");
+                Write(cpuset, "cpuset.cpus", resources.CpusetCpus ?? sys.ReadFile(Path.GetDirectoryName(cpuset) + "/cpuset.cpus").Trim());
+                Write(cpuset, "cpuset.mems", resources.CpusetMems ?? sys.ReadFile(Path.GetDirectoryName(cpuset) + "/cpuset.mems").Trim());
+            }
+            if (resources.MemoryLimitBytes is { } limit)
+            {
+                Write(memory, "memory.limit_in_bytes", limit);
+                if (sys.FileExists(memory + "/memory.memsw.limit_in_bytes"))
+                {
+                    Write(memory, "memory.memsw.limit_in_bytes", limit);
+                }
+            }
+            if (resources.MemoryReservationBytes is { } reservation)
+            {
+                Write(memory, "memory.soft_limit_in_bytes", reservation);
+            }
+            if (dirs.TryGetValue("cpu", out var cpu))
+            {
+                if (resources.NanoCpus is { } nanoCpus)
+                {
+                    Write(cpu, "cpu.cfs_period_us", CfsPeriod);
+                    Write(cpu, "cpu.cfs_quota_us", Math.Max(1000, nanoCpus * CfsPeriod / 1_000_000_000));
+                }
+                if (resources.CpuReservationNanoCpus is { } reserved)
+                {
+                    Write(cpu, "cpu.shares", Math.Max(2, reserved * 1024 / 1_000_000_000));
+                }
+            }
+            if (resources.PidsLimit is { } pids && dirs.TryGetValue("pids", out var pidsDir))
+            {
+                Write(pidsDir, "pids.max", pids > 0 ? pids.ToString(CultureInfo.InvariantCulture) : "max");
+            }
+            return placement;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Remove(placement);
+            throw new CgroupException($"cgroup v1: {e.Message}", e);
+        }
+    }
+
+    public bool WasOomKilled(CgroupPlacement placement)
+    {
+        var memory = placement.Directories.FirstOrDefault(d => sys.FileExists(d + "/memory.oom_control"));
+        if (memory is null)
+        {
+            return false;
+        }
+        // "oom_kill N" (kernel 4.13+): the kills in this cgroup; failcnt alone only says the limit was hit.
+        foreach (var line in sys.ReadFile(memory + "/memory.oom_control").Split('\n'))
+        {
+            var parts = line.Split(' ');
+            if (parts.Length == 2 && parts[0] == "oom_kill")
+            {
+                return long.Parse(parts[1], CultureInfo.InvariantCulture) > 0;
+            }
+        }
+        return false;
+    }
+
+    public void Remove(CgroupPlacement placement)
+    {
+        foreach (var dir in placement.Directories)
+        {
+            CgroupRemoval.RemoveDirectory(sys, dir);
+        }
+    }
+
+    private string? DirectoryFor(string controller)
+    {
+        var mount = mounts.FirstOrDefault(m => m.FsType == "cgroup" && m.SuperOptions.Contains(controller));
+        if (mount is null)
+        {
+            return null;
+        }
+        // "4:memory:/process_api/x" or "1:cpu,cpuacct:/": the node host's own place in that hierarchy.
+        var own = selfCgroup.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => l.Split(':', 3))
+            .FirstOrDefault(p => p.Length == 3 && p[1].Split(',').Contains(controller))?[2] ?? "/";
+        if (mount.Root != "/" && own.StartsWith(mount.Root, StringComparison.Ordinal))
+        {
+            own = own[mount.Root.Length..];
+        }
+        return (mount.MountPoint + own).TrimEnd('/');
+    }
+
+    private void InheritCpuset(string dir, string file)
+    {
+        if (sys.ReadFile(dir + "/" + file).Trim().Length == 0)
+        {
+            var parent = Path.GetDirectoryName(dir)!;
+            Write(dir, file, sys.ReadFile(parent + "/" + file).Trim());
+        }
+    }
+
+    private void Write(string dir, string file, long value) => Write(dir, file, value.ToString(CultureInfo.InvariantCulture));
+
+    private void Write(string dir, string file, string value)
+    {
+        try
+        {
+            sys.WriteFile(dir + "/" + file, value);
+        }
+        catch (IOException e)
+        {
+            throw new IOException($"{file} = {value}: {e.Message}", e);
+        }
+    }
+}
+
+internal static class CgroupRemoval
+{
+    // A cgroup whose last task just exited can stay busy for a moment; rmdir is retried briefly.
+    public static void RemoveDirectory(ISyscalls sys, string dir)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            if (!sys.DirectoryExists(dir))
+            {
+                return;
+            }
+            try
+            {
+                sys.RemoveDirectory(dir);
+                return;
+            }
+            catch (SyscallException e) when (e.Errno == 16 && attempt < 50)
+            {
+                Thread.Sleep(10);
+            }
+        }
+    }
+}

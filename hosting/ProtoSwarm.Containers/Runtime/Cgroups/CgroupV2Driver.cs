@@ -1,0 +1,88 @@
+using System.Globalization;
+
+namespace ProtoSwarm.Containers.Runtime.Cgroups;
+
+/// <summary>
+/// cgroup v2: one directory, &lt;mount&gt;/&lt;node host's cgroup&gt;/protoswarm/&lt;id&gt;, with memory, cpu and pids
+/// enabled down to it. v2 allows no processes in a cgroup that hands controllers to children, so the
+/// node host's own cgroup must be delegated to it (systemd Delegate=yes with the host in a leaf).
+/// </summary>
+internal sealed class CgroupV2Driver(ISyscalls sys, MountInfo mount, string selfCgroup) : ICgroupDriver
+{
+    private const long CfsPeriod = 100_000;
+    private static readonly string[] Controllers = ["memory", "cpu", "pids", "cpuset"];
+
+    public string Name => "cgroupfs v2";
+
+    public CgroupPlacement Create(string containerId, ContainerResources resources)
+    {
+        var own = selfCgroup.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => l.Split(':', 3)).FirstOrDefault(p => p.Length == 3 && p[0] == "0")?[2] ?? "/";
+        var parent = (mount.MountPoint + own).TrimEnd('/') + "/protoswarm";
+        var dir = parent + "/" + containerId;
+        var placement = new CgroupPlacement([dir]);
+        try
+        {
+            sys.CreateDirectory(parent);
+            var available = sys.ReadFile(parent + "/cgroup.controllers").Split([' ', '\n'], StringSplitOptions.RemoveEmptyEntries);
+            var wanted = Controllers.Where(available.Contains);
+            sys.WriteFile(parent + "/cgroup.subtree_control", string.Join(' ', wanted.Select(c => "+" + c)));
+            sys.CreateDirectory(dir);
+            if (resources.MemoryLimitBytes is { } limit)
+            {
+                sys.WriteFile(dir + "/memory.max", Str(limit));
+                if (sys.FileExists(dir + "/memory.swap.max"))
+                {
+                    sys.WriteFile(dir + "/memory.swap.max", "0");
+                }
+            }
+            if (resources.MemoryReservationBytes is { } reservation)
+            {
+                sys.WriteFile(dir + "/memory.low", Str(reservation));
+            }
+            if (resources.NanoCpus is { } nanoCpus)
+            {
+                sys.WriteFile(dir + "/cpu.max", $"{Str(Math.Max(1000, nanoCpus * CfsPeriod / 1_000_000_000))} {Str(CfsPeriod)}");
+            }
+            if (resources.CpuReservationNanoCpus is { } reserved)
+            {
+                // runc's conversion of shares (2..262144) to weight (1..10000).
+                var shares = Math.Max(2, reserved * 1024 / 1_000_000_000);
+                sys.WriteFile(dir + "/cpu.weight", Str(1 + ((shares - 2) * 9999 / 262142)));
+            }
+            if (resources.PidsLimit is { } pids)
+            {
+                sys.WriteFile(dir + "/pids.max", pids > 0 ? Str(pids) : "max");
+            }
+            if (resources.CpusetCpus is { } cpus)
+            {
+                sys.WriteFile(dir + "/cpuset.cpus", cpus);
+            }
+            if (resources.CpusetMems is { } mems)
+            {
+                sys.WriteFile(dir + "/cpuset.mems", mems);
+            }
+            return placement;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Remove(placement);
+            throw new CgroupException($"cgroup v2: {e.Message}", e);
+        }
+    }
+
+    public bool WasOomKilled(CgroupPlacement placement)
+    {
+        var events = placement.Directories[0] + "/memory.events";
+        if (!sys.FileExists(events))
+        {
+            return false;
+        }
+        return sys.ReadFile(events).Split('\n').Select(l => l.Split(' '))
+            .Any(p => p.Length == 2 && p[0] == "oom_kill" && long.Parse(p[1], CultureInfo.InvariantCulture) > 0);
+    }
+
+    public void Remove(CgroupPlacement placement) => CgroupRemoval.RemoveDirectory(sys, placement.Directories[0]);
+
+    private static string Str(long value) => value.ToString(CultureInfo.InvariantCulture);
+}

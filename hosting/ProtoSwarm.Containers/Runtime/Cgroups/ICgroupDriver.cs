@@ -1,0 +1,67 @@
+namespace ProtoSwarm.Containers.Runtime.Cgroups;
+
+/// <summary>Makes, limits and removes one container's cgroup(s) under the node host's own cgroup.</summary>
+internal interface ICgroupDriver
+{
+    string Name { get; }
+
+    /// <summary>Creates protoswarm/&lt;id&gt; and writes the limits; returns where init must put itself.</summary>
+    CgroupPlacement Create(string containerId, ContainerResources resources);
+
+    /// <summary>Whether the kernel's OOM killer killed a process of this cgroup.</summary>
+    bool WasOomKilled(CgroupPlacement placement);
+
+    void Remove(CgroupPlacement placement);
+}
+
+/// <summary>The container's cgroup directories (one per v1 hierarchy, one in v2).</summary>
+internal sealed record CgroupPlacement(IReadOnlyList<string> Directories)
+{
+    public IEnumerable<string> ProcsFiles => Directories.Select(d => d + "/cgroup.procs");
+}
+
+internal sealed class CgroupException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>Picks the driver by probing: a cgroup2 mount with a memory controller means v2, otherwise v1.</summary>
+internal static class CgroupDrivers
+{
+    public static ICgroupDriver Probe(ISyscalls sys)
+    {
+        var mounts = MountInfo.Parse(sys.ReadFile("/proc/self/mountinfo"));
+        var self = sys.ReadFile("/proc/self/cgroup");
+        var unified = mounts.FirstOrDefault(m => m.FsType == "cgroup2");
+        if (unified is not null
+            && sys.FileExists(unified.MountPoint + "/cgroup.controllers")
+            && sys.ReadFile(unified.MountPoint + "/cgroup.controllers").Split(' ', '\n').Contains("memory"))
+        {
+            return new CgroupV2Driver(sys, unified, self);
+        }
+        if (mounts.Any(m => m.FsType == "cgroup" && m.SuperOptions.Contains("memory")))
+        {
+            return new CgroupV1Driver(sys, mounts, self);
+        }
+        throw new CgroupException("no cgroup memory controller on this node (neither cgroup v1 nor a cgroup2 hierarchy with controllers)");
+    }
+}
+
+internal sealed record MountInfo(string Root, string MountPoint, string FsType, IReadOnlyList<string> SuperOptions)
+{
+    // "36 35 98:0 /root /mnt rw,noatime master:1 - ext3 /dev/root rw,errors=continue"
+    public static List<MountInfo> Parse(string text)
+    {
+        var result = new List<MountInfo>();
+        foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var fields = line.Split(' ');
+            var dash = Array.IndexOf(fields, "-");
+            if (dash < 6 || fields.Length < dash + 4)
+            {
+                continue;
+            }
+            result.Add(new MountInfo(Unescape(fields[3]), Unescape(fields[4]), fields[dash + 1], fields[dash + 3].Split(',')));
+        }
+        return result;
+    }
+
+    private static string Unescape(string s) => s.Replace("\\040", " ", StringComparison.Ordinal);
+}

@@ -1,0 +1,96 @@
+namespace ProtoSwarm.Containers.Runtime;
+
+/// <summary>Everything needed to run one container on this node, already resolved from the task and
+/// the image (entrypoint + command joined, image env merged, layers located).</summary>
+public sealed record ContainerSpecification
+{
+    /// <summary>Letters, digits, '_', '.', '-'; names the cgroup (protoswarm/&lt;id&gt;) and the state directory.</summary>
+    public required string Id { get; init; }
+
+    /// <summary>The process to run: argv[0] is looked up in the container's PATH when it has no '/'.</summary>
+    public required IReadOnlyList<string> Command { get; init; }
+
+    /// <summary>The image's layer directories, lowest first (the image store's order).</summary>
+    public required IReadOnlyList<string> Layers { get; init; }
+
+    public IReadOnlyList<string> Env { get; init; } = [];
+    public string WorkingDir { get; init; } = "/";
+
+    /// <summary>Docker's --user: "uid[:gid]" or "name[:group]" from the image's /etc/passwd; empty is root.</summary>
+    public string User { get; init; } = "";
+    public IReadOnlyList<uint> AdditionalGroups { get; init; } = [];
+
+    /// <summary>Defaults to the first 12 characters of the id, as docker does.</summary>
+    public string? Hostname { get; init; }
+
+    /// <summary>Docker's --add-host "name:ip" entries, added to /etc/hosts.</summary>
+    public IReadOnlyList<string> ExtraHosts { get; init; } = [];
+
+    /// <summary>The container's /etc/resolv.conf; null copies the host's.</summary>
+    public string? ResolvConf { get; init; }
+
+    public bool ReadOnlyRootfs { get; init; }
+
+    /// <summary>Capability names ("NET_ADMIN" or "CAP_NET_ADMIN", or "ALL") added to / dropped from docker's default 14.</summary>
+    public IReadOnlyList<string> CapAdd { get; init; } = [];
+    public IReadOnlyList<string> CapDrop { get; init; } = [];
+
+    public ContainerResources Resources { get; init; } = new();
+    public IReadOnlyList<ContainerRlimit> Rlimits { get; init; } = [];
+
+    /// <summary>Files the container's stdout and stderr are appended to; null discards.</summary>
+    public string? StdoutPath { get; init; }
+    public string? StderrPath { get; init; }
+}
+
+/// <summary>Limits and reservations (docker/swarmkit units: bytes, nano-CPUs).</summary>
+public sealed record ContainerResources
+{
+    public long? MemoryLimitBytes { get; init; }
+    public long? MemoryReservationBytes { get; init; }
+    public long? NanoCpus { get; init; }
+    /// <summary>Becomes CPU shares (1 CPU = 1024), as swarmkit maps a reservation.</summary>
+    public long? CpuReservationNanoCpus { get; init; }
+    public long? PidsLimit { get; init; }
+    public string? CpusetCpus { get; init; }
+    public string? CpusetMems { get; init; }
+}
+
+/// <summary>Docker's --ulimit: name as in docker ("nofile", "nproc", "core", ...).</summary>
+public sealed record ContainerRlimit(string Name, ulong Soft, ulong Hard);
+
+/// <summary>How a container ended: ExitCode is the process's code, or 128 + Signal when a signal ended it.</summary>
+public sealed record ContainerExit(int ExitCode, int? Signal, bool OomKilled)
+{
+    internal static ContainerExit FromWaitStatus(int status, bool oomKilled)
+    {
+        var signal = status & 0x7f;
+        return signal == 0
+            ? new ContainerExit((status >> 8) & 0xff, null, oomKilled)
+            : new ContainerExit(128 + signal, signal, oomKilled);
+    }
+}
+
+/// <summary>Where this node keeps containers and finds protoswarm-init.</summary>
+public sealed record ContainerRuntimeOptions
+{
+    /// <summary>Defaults to protoswarm-init next to the running program (protoswarmd).</summary>
+    public string InitPath { get; init; } = Path.Combine(AppContext.BaseDirectory, "protoswarm-init");
+
+    /// <summary>Per-container directories: config, the writable layer (upper, work), the rootfs mount point.</summary>
+    public string StateRoot { get; init; } = "/var/lib/protoswarm/containers";
+
+    /// <summary>How long init may take to exec the entrypoint before the start is given up.</summary>
+    public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(30);
+}
+
+/// <summary>The container did not start; the message names the step and the reason
+/// ("container init: pivot_root: Operation not permitted").</summary>
+public sealed class ContainerStartException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>The specification cannot run here; each problem is a line a user can act on.</summary>
+public sealed class InvalidContainerSpecificationException(IReadOnlyList<string> problems)
+    : Exception("invalid container specification: " + string.Join("; ", problems))
+{
+    public IReadOnlyList<string> Problems { get; } = problems;
+}

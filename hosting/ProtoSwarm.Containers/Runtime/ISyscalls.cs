@@ -1,0 +1,32 @@
+using System.Net.Sockets;
+
+namespace ProtoSwarm.Containers.Runtime;
+
+/// <summary>Every effect the launcher and the cgroup drivers have on the machine: files, directories,
+/// starting protoswarm-init, reaping it. <see cref="LinuxSyscalls"/> is the real one; tests use a recording fake.</summary>
+internal interface ISyscalls
+{
+    bool FileExists(string path);
+    bool DirectoryExists(string path);
+    string ReadFile(string path);
+    void WriteFile(string path, string content);
+    void CreateDirectory(string path);
+    /// <summary>rmdir: a cgroup directory is removed this way, never recursively.</summary>
+    void RemoveDirectory(string path);
+    void RemoveTree(string path);
+
+    /// <summary>Starts protoswarm-init in its own session with the status socket on fd 3.</summary>
+    InitProcess SpawnInit(string initPath, string configPath, string? stdoutPath, string? stderrPath);
+
+    /// <summary>waitpid: collects init (the monitor) after it reported the container's end.</summary>
+    int Reap(int pid);
+}
+
+internal sealed record InitProcess(int Pid, Socket Status);
+
+/// <summary>A failed libc call, with the call and errno's text.</summary>
+internal sealed class SyscallException(string call, int errno)
+    : IOException($"{call}: {Interop.Libc.StrError(errno)}")
+{
+    public int Errno { get; } = errno;
+}

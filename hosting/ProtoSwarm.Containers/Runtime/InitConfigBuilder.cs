@@ -1,0 +1,140 @@
+using System.Text.RegularExpressions;
+using ProtoSwarm.ContainerInit;
+using ProtoSwarm.Containers.Runtime.Cgroups;
+
+namespace ProtoSwarm.Containers.Runtime;
+
+/// <summary>Checks a specification (runc's way: a list of small checks before any syscall), then turns
+/// it into what protoswarm-init applies.</summary>
+internal static partial class InitConfigBuilder
+{
+    private const long MinimumMemory = 6 * 1024 * 1024; // docker's lower bound
+
+    // Docker's masked and read-only paths.
+    public static readonly string[] MaskedPaths =
+    [
+        "/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+        "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
+        "/sys/devices/virtual/powercap",
+    ];
+
+    public static readonly string[] ReadonlyPaths = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+
+    private static readonly Dictionary<string, int> RlimitNumbers = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["cpu"] = 0, ["fsize"] = 1, ["data"] = 2, ["stack"] = 3, ["core"] = 4, ["rss"] = 5, ["nproc"] = 6,
+        ["nofile"] = 7, ["memlock"] = 8, ["as"] = 9, ["locks"] = 10, ["sigpending"] = 11, ["msgqueue"] = 12,
+        ["nice"] = 13, ["rtprio"] = 14, ["rttime"] = 15,
+    };
+
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")]
+    private static partial Regex IdPattern();
+
+    [GeneratedRegex("^[A-Za-z0-9]([A-Za-z0-9-]{0,62})?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,62})?)*$")]
+    private static partial Regex HostnamePattern();
+
+    public static IReadOnlyList<string> Validate(ContainerSpecification spec, ISyscalls sys)
+    {
+        var problems = new List<string>();
+        if (!IdPattern().IsMatch(spec.Id))
+        {
+            problems.Add($"container id \"{spec.Id}\": use letters, digits, '_', '.', '-' (at most 128)");
+        }
+        if (spec.Command.Count == 0 || spec.Command[0].Length == 0)
+        {
+            problems.Add("no command: the image has no entrypoint or cmd and the task gives none");
+        }
+        if (spec.Layers.Count == 0)
+        {
+            problems.Add("no image layers");
+        }
+        foreach (var layer in spec.Layers.Where(l => !sys.DirectoryExists(l)))
+        {
+            problems.Add($"image layer {layer} does not exist");
+        }
+        if (spec.Hostname is { } hostname && (hostname.Length > 64 || !HostnamePattern().IsMatch(hostname)))
+        {
+            problems.Add($"hostname \"{hostname}\": at most 64 characters, letters, digits, '-' and dots");
+        }
+        if (!spec.WorkingDir.StartsWith('/'))
+        {
+            problems.Add($"working directory \"{spec.WorkingDir}\" must be absolute");
+        }
+        foreach (var cap in spec.CapAdd.Concat(spec.CapDrop).Where(c => !Capabilities.IsAll(c) && Capabilities.Number(c) is null))
+        {
+            problems.Add($"unknown capability \"{cap}\"");
+        }
+        var r = spec.Resources;
+        if (r.MemoryLimitBytes is { } memory && memory < MinimumMemory)
+        {
+            problems.Add($"memory limit {memory} bytes: the minimum is 6 MiB");
+        }
+        if (r.MemoryReservationBytes is { } reservation && r.MemoryLimitBytes is { } max && reservation > max)
+        {
+            problems.Add("memory reservation above the memory limit");
+        }
+        if (r.NanoCpus is { } cpus && (cpus < 10_000_000 || cpus > Environment.ProcessorCount * 1_000_000_000L))
+        {
+            problems.Add($"cpu limit {cpus / 1e9:0.##}: the range of CPUs on this node is 0.01 to {Environment.ProcessorCount}");
+        }
+        if (r.PidsLimit is { } pids && pids is > 0 and < 2)
+        {
+            problems.Add("pids limit below 2: not even the container's init could fork");
+        }
+        foreach (var limit in spec.Rlimits)
+        {
+            if (!RlimitNumbers.ContainsKey(limit.Name))
+            {
+                problems.Add($"unknown ulimit \"{limit.Name}\"");
+            }
+            else if (limit.Soft > limit.Hard)
+            {
+                problems.Add($"ulimit {limit.Name}: soft limit {limit.Soft} above hard limit {limit.Hard}");
+            }
+        }
+        return problems;
+    }
+
+    public static InitConfig Build(ContainerSpecification spec, ContainerPaths paths, CgroupPlacement cgroups, string hostResolvConf)
+    {
+        var capabilities = Capabilities.Compute(spec.CapAdd, spec.CapDrop);
+        var hostname = spec.Hostname ?? spec.Id[..Math.Min(12, spec.Id.Length)];
+        var hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+            + "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
+            + string.Concat(spec.ExtraHosts.Select(h => h.Split(':', 2)).Select(p => $"{(p.Length > 1 ? p[1] : "")}\t{p[0]}\n"))
+            + $"127.0.1.1\t{hostname}\n";
+        return new InitConfig
+        {
+            Id = spec.Id,
+            Args = [.. spec.Command],
+            Env = [.. spec.Env],
+            WorkingDir = spec.WorkingDir,
+            RootfsMount = paths.Rootfs,
+            LowerDirs = [.. spec.Layers],
+            UpperDir = paths.Upper,
+            WorkDir = paths.Work,
+            ReadOnlyRoot = spec.ReadOnlyRootfs,
+            Hostname = hostname,
+            Hosts = hosts,
+            ResolvConf = spec.ResolvConf ?? hostResolvConf,
+            CgroupProcs = [.. cgroups.ProcsFiles],
+            User = spec.User,
+            AdditionalGids = [.. spec.AdditionalGroups],
+            Capabilities = capabilities,
+            NoNewPrivileges = true,
+            Seccomp = SeccompProfile.Build(capabilities),
+            Rlimits = [.. spec.Rlimits.Select(l => new InitRlimit { Resource = RlimitNumbers[l.Name], Soft = l.Soft, Hard = l.Hard })],
+            MaskedPaths = MaskedPaths,
+            ReadonlyPaths = ReadonlyPaths,
+        };
+    }
+}
+
+/// <summary>A container's directories under the state root.</summary>
+internal sealed record ContainerPaths(string Root)
+{
+    public string Config => Root + "/config.json";
+    public string Rootfs => Root + "/rootfs";
+    public string Upper => Root + "/upper";
+    public string Work => Root + "/work";
+}

@@ -1,0 +1,26 @@
+using System.Runtime.InteropServices;
+
+namespace ProtoSwarm.Containers.Runtime.Interop;
+
+// libc calls Tmds.LibC 0.5.0 does not have (posix_spawn and its attributes, socketpair with flags,
+// waitpid); the rest of the launcher uses .NET's file APIs. Only LinuxSyscalls calls these.
+internal static unsafe partial class Libc
+{
+    private const string Lib = "libc";
+
+    public static string StrError(int errno) => Marshal.GetPInvokeErrorMessage(errno);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int socketpair(int domain, int type, int protocol, int* fds);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int waitpid(int pid, int* status, int options);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int close(int fd);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int rmdir(byte* path);
+
+    public const int AF_UNIX = 1, SOCK_STREAM = 1, SOCK_CLOEXEC = 0x80000, EINTR = 4;
+}

@@ -1,0 +1,126 @@
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Text;
+using ProtoSwarm.Containers.Runtime.Interop;
+using static ProtoSwarm.Containers.Runtime.Interop.Libc;
+
+namespace ProtoSwarm.Containers.Runtime;
+
+internal sealed unsafe class LinuxSyscalls : ISyscalls
+{
+    public static readonly LinuxSyscalls Instance = new();
+
+    public bool FileExists(string path) => File.Exists(path);
+    public bool DirectoryExists(string path) => Directory.Exists(path);
+    public string ReadFile(string path) => File.ReadAllText(path);
+
+    // cgroup files take one write() each; File.WriteAllText's buffering would do the same, but the
+    // error must be the kernel's ("Invalid argument" for an impossible limit), so write through a FileStream.
+    public void WriteFile(string path, string content)
+    {
+        using var stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite, 1);
+        stream.Write(Encoding.ASCII.GetBytes(content));
+    }
+
+    public void CreateDirectory(string path) => Directory.CreateDirectory(path);
+
+    public void RemoveDirectory(string path)
+    {
+        var bytes = Encoding.UTF8.GetBytes(path + "\0");
+        fixed (byte* p = bytes)
+        {
+            if (rmdir(p) < 0)
+            {
+                throw new SyscallException($"rmdir {path}", Marshal.GetLastPInvokeError());
+            }
+        }
+    }
+
+    public void RemoveTree(string path)
+    {
+        if (Directory.Exists(path))
+        {
+            Directory.Delete(path, recursive: true);
+        }
+    }
+
+    public InitProcess SpawnInit(string initPath, string configPath, string? stdoutPath, string? stderrPath)
+    {
+        var fds = stackalloc int[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0)
+        {
+            throw new SyscallException("socketpair", Marshal.GetLastPInvokeError());
+        }
+        var actions = NativeMemory.AllocZeroed(256);
+        var attr = NativeMemory.AllocZeroed(512);
+        var argv = CStrings([Path.GetFileName(initPath), configPath]);
+        var envp = CStrings([]);
+        try
+        {
+            var all = stackalloc byte[128];
+            var none = stackalloc byte[128];
+            _ = sigfillset(all);
+            _ = sigemptyset(none);
+            _ = posix_spawn_file_actions_init(actions);
+            _ = posix_spawn_file_actions_addopen(actions, 0, "/dev/null", O_RDONLY, 0);
+            _ = posix_spawn_file_actions_addopen(actions, 1, stdoutPath ?? "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0x1A0 /* 0640 */);
+            _ = posix_spawn_file_actions_addopen(actions, 2, stderrPath ?? "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0x1A0 /* 0640 */);
+            _ = posix_spawn_file_actions_adddup2(actions, fds[1], 3);
+            _ = posix_spawnattr_init(attr);
+            _ = posix_spawnattr_setsigdefault(attr, all);
+            _ = posix_spawnattr_setsigmask(attr, none);
+            _ = posix_spawnattr_setflags(attr, (short)(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSID));
+            int pid;
+            var rc = posix_spawn(&pid, initPath, actions, attr, argv, envp);
+            if (rc != 0)
+            {
+                close(fds[0]);
+                throw new SyscallException($"start {initPath}", rc);
+            }
+            return new InitProcess(pid, new Socket(new SafeSocketHandle((nint)fds[0], ownsHandle: true)));
+        }
+        finally
+        {
+            close(fds[1]);
+            _ = posix_spawn_file_actions_destroy(actions);
+            _ = posix_spawnattr_destroy(attr);
+            NativeMemory.Free(actions);
+            NativeMemory.Free(attr);
+            FreeCStrings(argv);
+            FreeCStrings(envp);
+        }
+    }
+
+    public int Reap(int pid)
+    {
+        int status;
+        while (waitpid(pid, &status, 0) < 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            if (errno != EINTR)
+            {
+                throw new SyscallException($"waitpid {pid}", errno);
+            }
+        }
+        return status;
+    }
+
+    private static byte** CStrings(string[] items)
+    {
+        var array = (byte**)NativeMemory.AllocZeroed((nuint)(items.Length + 1), (nuint)sizeof(nint));
+        for (var i = 0; i < items.Length; i++)
+        {
+            array[i] = (byte*)Marshal.StringToCoTaskMemUTF8(items[i]);
+        }
+        return array;
+    }
+
+    private static void FreeCStrings(byte** array)
+    {
+        for (var p = array; *p != null; p++)
+        {
+            Marshal.FreeCoTaskMem((nint)(*p));
+        }
+        NativeMemory.Free(array);
+    }
+}

@@ -1,0 +1,81 @@
+using System.Net.Sockets;
+using System.Text;
+using ProtoSwarm.Containers.Runtime;
+
+namespace ProtoSwarm.Tests.Containers.Runtime;
+
+/// <summary>An in-memory machine: files and directories in dictionaries, every effect recorded in
+/// order, and a scripted init at the other end of a real socket pair.</summary>
+internal sealed class RecordingSyscalls : ISyscalls
+{
+    public Dictionary<string, string> Files { get; } = new(StringComparer.Ordinal);
+    public HashSet<string> Directories { get; } = new(StringComparer.Ordinal);
+    public List<string> Calls { get; } = [];
+    public List<string> InitSays { get; } = [];
+    public Socket? InitSide { get; private set; }
+
+    public bool FileExists(string path) => Files.ContainsKey(path);
+    public bool DirectoryExists(string path) => Directories.Contains(path);
+
+    public string ReadFile(string path) =>
+        Files.TryGetValue(path, out var content) ? content : throw new FileNotFoundException(path);
+
+    public void WriteFile(string path, string content)
+    {
+        Calls.Add($"write {path} = {content}");
+        Files[path] = content;
+    }
+
+    public void CreateDirectory(string path)
+    {
+        Calls.Add($"mkdir {path}");
+        for (var dir = path; dir.Length > 1; dir = Path.GetDirectoryName(dir)!)
+        {
+            Directories.Add(dir);
+        }
+    }
+
+    public void RemoveDirectory(string path)
+    {
+        Calls.Add($"rmdir {path}");
+        Directories.Remove(path);
+    }
+
+    public void RemoveTree(string path)
+    {
+        Calls.Add($"rm -r {path}");
+        Directories.RemoveWhere(d => d == path || d.StartsWith(path + "/", StringComparison.Ordinal));
+    }
+
+    public InitProcess SpawnInit(string initPath, string configPath, string? stdoutPath, string? stderrPath)
+    {
+        Calls.Add($"spawn {initPath} {configPath}");
+        var endpoint = new UnixDomainSocketEndPoint("\0protoswarm-test-" + Guid.NewGuid().ToString("N"));
+        using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        listener.Bind(endpoint);
+        listener.Listen(1);
+        var host = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        host.Connect(endpoint);
+        InitSide = listener.Accept();
+        foreach (var line in InitSays)
+        {
+            Say(line);
+        }
+        return new InitProcess(4242, host);
+    }
+
+    public void Say(string line) => InitSide!.Send(Encoding.ASCII.GetBytes(line + "\n"));
+
+    public string Heard()
+    {
+        var buffer = new byte[256];
+        var n = InitSide!.Receive(buffer);
+        return Encoding.ASCII.GetString(buffer, 0, n);
+    }
+
+    public int Reap(int pid)
+    {
+        Calls.Add($"reap {pid}");
+        return 0;
+    }
+}

@@ -1,0 +1,281 @@
+using System.Buffers.Binary;
+using System.Text.Json;
+using ProtoSwarm.ContainerInit;
+using ProtoSwarm.Containers.Runtime;
+using ProtoSwarm.Containers.Runtime.Cgroups;
+
+namespace ProtoSwarm.Tests.Containers.Runtime;
+
+// The launcher's decisions against a recording fake: no root, no kernel.
+public sealed class RuntimeLogicTests
+{
+    private const string V1MountInfo =
+        "30 25 0:26 / /sys/fs/cgroup/memory rw,nosuid shared:12 - cgroup cgroup rw,memory\n" +
+        "31 25 0:27 / /sys/fs/cgroup/cpu rw,nosuid shared:13 - cgroup cgroup rw,cpu\n" +
+        "32 25 0:28 / /sys/fs/cgroup/cpuacct rw,nosuid shared:14 - cgroup cgroup rw,cpuacct\n" +
+        "33 25 0:29 / /sys/fs/cgroup/pids rw,nosuid shared:15 - cgroup cgroup rw,pids\n" +
+        "34 25 0:30 / /sys/fs/cgroup/cpuset rw,nosuid shared:16 - cgroup cgroup rw,cpuset\n" +
+        "35 25 0:31 / /sys/fs/cgroup/unified rw,nosuid shared:17 - cgroup2 cgroup2 rw\n";
+    private const string V1Self = "8:pids:/\n4:memory:/node/abc\n3:cpuset:/\n2:cpuacct:/\n1:cpu:/\n0::/\n";
+
+    private static RecordingSyscalls V1Machine()
+    {
+        var sys = new RecordingSyscalls();
+        sys.Files["/proc/self/mountinfo"] = V1MountInfo;
+        sys.Files["/proc/self/cgroup"] = V1Self;
+        sys.Files["/sys/fs/cgroup/unified/cgroup.controllers"] = "";
+        sys.Files["/sys/fs/cgroup/cpuset/cpuset.cpus"] = "0-1\n";
+        sys.Files["/sys/fs/cgroup/cpuset/cpuset.mems"] = "0\n";
+        sys.Files["/sys/fs/cgroup/cpuset/protoswarm/cpuset.cpus"] = "\n";
+        sys.Files["/sys/fs/cgroup/cpuset/protoswarm/cpuset.mems"] = "\n";
+        sys.Files["/init"] = "";
+        sys.Directories.Add("/layers/a");
+        sys.Directories.Add("/layers/b");
+        return sys;
+    }
+
+    private static ContainerSpecification Spec() => new()
+    {
+        Id = "c1",
+        Command = ["sh", "-c", "true"],
+        Layers = ["/layers/a", "/layers/b"],
+        Resources = new ContainerResources { MemoryLimitBytes = 64 << 20, MemoryReservationBytes = 32 << 20, NanoCpus = 500_000_000, CpuReservationNanoCpus = 250_000_000, PidsLimit = 100 },
+    };
+
+    private static readonly ContainerRuntimeOptions Options = new() { InitPath = "/init", StateRoot = "/state" };
+
+    [Fact]
+    public void Probe_Chooses_V1_When_The_Unified_Hierarchy_Has_No_Controllers()
+    {
+        Assert.Equal("cgroupfs v1", CgroupDrivers.Probe(V1Machine()).Name);
+    }
+
+    [Fact]
+    public void Probe_Chooses_V2_When_The_Unified_Hierarchy_Has_Memory()
+    {
+        var sys = new RecordingSyscalls();
+        sys.Files["/proc/self/mountinfo"] = "35 25 0:31 / /sys/fs/cgroup rw,nosuid shared:17 - cgroup2 cgroup2 rw\n";
+        sys.Files["/proc/self/cgroup"] = "0::/system.slice/protoswarmd.service\n";
+        sys.Files["/sys/fs/cgroup/cgroup.controllers"] = "cpuset cpu io memory pids\n";
+
+        Assert.Equal("cgroupfs v2", CgroupDrivers.Probe(sys).Name);
+    }
+
+    [Fact]
+    public void V1_Driver_Writes_Limits_Under_The_Node_Hosts_Own_Cgroup()
+    {
+        var sys = V1Machine();
+
+        var placement = CgroupDrivers.Probe(sys).Create("c1", Spec().Resources);
+
+        Assert.Equal(
+            ["/sys/fs/cgroup/memory/node/abc/protoswarm/c1", "/sys/fs/cgroup/cpu/protoswarm/c1", "/sys/fs/cgroup/cpuacct/protoswarm/c1", "/sys/fs/cgroup/pids/protoswarm/c1", "/sys/fs/cgroup/cpuset/protoswarm/c1"],
+            placement.Directories);
+        var writes = sys.Calls.Where(c => c.StartsWith("write", StringComparison.Ordinal)).ToList();
+        Assert.Equal(
+        [
+            "write /sys/fs/cgroup/cpuset/protoswarm/cpuset.cpus = 0-1",
+            "write /sys/fs/cgroup/cpuset/protoswarm/cpuset.mems = 0",
+            "write /sys/fs/cgroup/cpuset/protoswarm/c1/cpuset.cpus = 0-1",
+            "write /sys/fs/cgroup/cpuset/protoswarm/c1/cpuset.mems = 0",
+            "write /sys/fs/cgroup/memory/node/abc/protoswarm/c1/memory.limit_in_bytes = 67108864",
+            "write /sys/fs/cgroup/memory/node/abc/protoswarm/c1/memory.soft_limit_in_bytes = 33554432",
+            "write /sys/fs/cgroup/cpu/protoswarm/c1/cpu.cfs_period_us = 100000",
+            "write /sys/fs/cgroup/cpu/protoswarm/c1/cpu.cfs_quota_us = 50000",
+            "write /sys/fs/cgroup/cpu/protoswarm/c1/cpu.shares = 256",
+            "write /sys/fs/cgroup/pids/protoswarm/c1/pids.max = 100",
+        ], writes);
+    }
+
+    [Fact]
+    public void V2_Driver_Enables_Controllers_And_Writes_Limits()
+    {
+        var sys = new RecordingSyscalls();
+        var mount = new MountInfo("/", "/sys/fs/cgroup", "cgroup2", ["rw"]);
+        sys.Files["/sys/fs/cgroup/node/protoswarm/cgroup.controllers"] = "cpuset cpu memory pids\n";
+        var driver = new CgroupV2Driver(sys, mount, "0::/node\n");
+
+        var placement = driver.Create("c1", Spec().Resources);
+        sys.Files["/sys/fs/cgroup/node/protoswarm/c1/memory.events"] = "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n";
+
+        Assert.Equal(["/sys/fs/cgroup/node/protoswarm/c1"], placement.Directories);
+        Assert.True(sys.Calls.Contains("write /sys/fs/cgroup/node/protoswarm/cgroup.subtree_control = +memory +cpu +pids +cpuset"), string.Join("\n", sys.Calls));
+        Assert.Contains("write /sys/fs/cgroup/node/protoswarm/c1/memory.max = 67108864", sys.Calls);
+        Assert.Contains("write /sys/fs/cgroup/node/protoswarm/c1/cpu.max = 50000 100000", sys.Calls);
+        Assert.Contains("write /sys/fs/cgroup/node/protoswarm/c1/cpu.weight = 10", sys.Calls);
+        Assert.Contains("write /sys/fs/cgroup/node/protoswarm/c1/pids.max = 100", sys.Calls);
+        Assert.True(driver.WasOomKilled(placement));
+    }
+
+    [Fact]
+    public async Task Start_Writes_The_Init_Config_And_Returns_The_Pid_Init_Reports()
+    {
+        var sys = V1Machine();
+        sys.InitSays.Add("started 777");
+
+        await using var container = await LinuxContainer.StartAsync(Spec(), Options, sys, CgroupDrivers.Probe(sys), TimeProvider.System, default);
+
+        Assert.Equal(777, container.Pid);
+        var config = JsonSerializer.Deserialize(sys.Files["/state/c1/config.json"], InitConfigJson.Default.InitConfig)!;
+        Assert.Equal(["/layers/a", "/layers/b"], config.LowerDirs);
+        Assert.Equal("/state/c1/upper", config.UpperDir);
+        Assert.Equal("/state/c1/rootfs", config.RootfsMount);
+        Assert.Equal(0xa80425fbUL, config.Capabilities);
+        Assert.Contains("/sys/fs/cgroup/memory/node/abc/protoswarm/c1/cgroup.procs", config.CgroupProcs);
+        Assert.Equal("c1", config.Hostname);
+        Assert.Contains("/proc/sys", config.ReadonlyPaths);
+        Assert.NotEmpty(config.Seccomp);
+        sys.Say("exit 0");
+        sys.InitSide!.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+        Assert.Equal(new ContainerExit(0, null, false), await container.WaitAsync());
+    }
+
+    [Fact]
+    public async Task A_Failed_Init_Step_Becomes_The_Start_Error_And_Nothing_Is_Left()
+    {
+        var sys = V1Machine();
+        sys.InitSays.Add("error pivot_root: Operation not permitted");
+        var spawned = Task.Run(async () =>
+        {
+            while (sys.InitSide is null)
+            {
+                await Task.Delay(5);
+            }
+            sys.InitSide.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+        });
+
+        var e = await Assert.ThrowsAsync<ContainerStartException>(() =>
+            LinuxContainer.StartAsync(Spec(), Options, sys, CgroupDrivers.Probe(sys), TimeProvider.System, default));
+        await spawned;
+
+        Assert.Equal("container init: pivot_root: Operation not permitted", e.Message);
+        Assert.Contains("reap 4242", sys.Calls);
+        Assert.Contains("rmdir /sys/fs/cgroup/memory/node/abc/protoswarm/c1", sys.Calls);
+        Assert.Equal("rm -r /state/c1", sys.Calls[^1]);
+    }
+
+    [Fact]
+    public async Task Exit_By_Sigkill_In_A_Cgroup_That_Saw_An_Oom_Kill_Is_Reported_As_Oom()
+    {
+        var sys = V1Machine();
+        sys.InitSays.Add("started 777");
+        await using var container = await LinuxContainer.StartAsync(Spec(), Options, sys, CgroupDrivers.Probe(sys), TimeProvider.System, default);
+        sys.Files["/sys/fs/cgroup/memory/node/abc/protoswarm/c1/memory.oom_control"] = "oom_kill_disable 0\nunder_oom 0\noom_kill 1\n";
+
+        sys.Say("exit 9");
+        sys.InitSide!.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+
+        Assert.Equal(new ContainerExit(137, 9, true), await container.WaitAsync().WaitAsync(TimeSpan.FromSeconds(5)));
+    }
+
+    [Fact]
+    public async Task Stop_Sends_The_Signal_Then_Sigkill_After_The_Grace_Period()
+    {
+        var sys = V1Machine();
+        sys.InitSays.Add("started 777");
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        await using var container = await LinuxContainer.StartAsync(Spec(), Options, sys, CgroupDrivers.Probe(sys), time, default);
+
+        var stop = container.StopAsync(15, TimeSpan.FromSeconds(10));
+        Assert.Equal("kill 15\n", sys.Heard());
+        time.Advance(TimeSpan.FromSeconds(10));
+        Assert.Equal("kill 9\n", sys.Heard());
+        sys.Say("exit 9");
+        sys.InitSide!.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+
+        Assert.Equal(new ContainerExit(137, 9, false), await stop.WaitAsync(TimeSpan.FromSeconds(5)));
+    }
+
+    [Theory]
+    [InlineData("bad id!", "container id \"bad id!\"")]
+    [InlineData("no-command", "no command")]
+    [InlineData("tiny-memory", "memory limit 1048576 bytes: the minimum is 6 MiB")]
+    [InlineData("bad-cap", "unknown capability \"SYS_WIZARD\"")]
+    [InlineData("many-cpus", "cpu limit 4096: the range of CPUs on this node is 0.01 to")]
+    [InlineData("missing-layer", "image layer /layers/missing does not exist")]
+    public void Invalid_Specifications_Are_Refused_With_A_Message(string id, string expected)
+    {
+        var spec = Spec() with { Id = id };
+        spec = id switch
+        {
+            "no-command" => spec with { Command = [] },
+            "tiny-memory" => spec with { Resources = new ContainerResources { MemoryLimitBytes = 1 << 20 } },
+            "bad-cap" => spec with { CapAdd = ["SYS_WIZARD"] },
+            "many-cpus" => spec with { Resources = new ContainerResources { NanoCpus = 4096L * 1_000_000_000 } },
+            "missing-layer" => spec with { Layers = ["/layers/missing"] },
+            _ => spec,
+        };
+
+        var problems = InitConfigBuilder.Validate(spec, V1Machine());
+
+        Assert.Contains(problems, p => p.StartsWith(expected, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Capabilities_Are_Dockers_Default_With_Adds_And_Drops()
+    {
+        Assert.Equal(0xa80425fbUL, Capabilities.Compute([], []));
+        Assert.Equal(0xa80425fbUL | (1UL << 21), Capabilities.Compute(["CAP_SYS_ADMIN"], []));
+        Assert.Equal(0xa80425fbUL & ~(1UL << 13), Capabilities.Compute([], ["NET_RAW"]));
+        Assert.Equal(1UL << 10, Capabilities.Compute(["NET_BIND_SERVICE"], ["ALL"]));
+    }
+
+    [Theory]
+    [InlineData(165, 0UL, false, SeccompProfile.RetErrno | 1)]     // mount
+    [InlineData(165, 1UL << 21, false, SeccompProfile.RetAllow)]   // mount with SYS_ADMIN
+    [InlineData(169, 0UL, false, SeccompProfile.RetErrno | 1)]     // reboot
+    [InlineData(250, 1UL << 21, false, SeccompProfile.RetErrno | 1)] // keyctl, whatever the capabilities
+    [InlineData(0, 0UL, false, SeccompProfile.RetAllow)]           // read
+    [InlineData(435, 0UL, false, SeccompProfile.RetErrno | 38)]    // clone3: ENOSYS, libc falls back to clone
+    [InlineData(0x40000000, 0UL, false, SeccompProfile.RetErrno | 1)] // x32
+    [InlineData(0, 0UL, true, SeccompProfile.RetErrno | 1)]        // i386
+    public void Seccomp_Filter_Decides_Like_Dockers_Default(int nr, ulong extraCaps, bool i386, uint expected)
+    {
+        var program = SeccompProfile.Build(Capabilities.Compute([], []) | extraCaps);
+
+        Assert.Equal(expected, Run(program, i386 ? 0x40000003u : SeccompProfile.AuditArchX86_64, nr, 0));
+    }
+
+    [Fact]
+    public void Seccomp_Filter_Refuses_Clone_Into_New_Namespaces_Without_Sys_Admin()
+    {
+        var program = SeccompProfile.Build(Capabilities.Compute([], []));
+        var withSysAdmin = SeccompProfile.Build(Capabilities.Compute(["SYS_ADMIN"], []));
+
+        Assert.Equal(SeccompProfile.RetAllow, Run(program, SeccompProfile.AuditArchX86_64, 56, 0x01200011)); // fork-like clone
+        Assert.Equal(SeccompProfile.RetErrno | 1, Run(program, SeccompProfile.AuditArchX86_64, 56, 0x10000000)); // CLONE_NEWUSER
+        Assert.Equal(SeccompProfile.RetAllow, Run(withSysAdmin, SeccompProfile.AuditArchX86_64, 56, 0x20000000));
+    }
+
+    // A classic BPF interpreter for the few instructions the profile uses, over seccomp_data.
+    private static uint Run(byte[] program, uint arch, int nr, uint arg0)
+    {
+        uint a = 0;
+        for (var pc = 0; ;)
+        {
+            var insn = program.AsSpan(pc * 8, 8);
+            var code = BinaryPrimitives.ReadUInt16LittleEndian(insn);
+            var (jt, jf, k) = (insn[2], insn[3], BinaryPrimitives.ReadUInt32LittleEndian(insn[4..]));
+            pc++;
+            switch (code)
+            {
+                case 0x20:
+                    a = k switch { 0 => (uint)nr, 4 => arch, 16 => arg0, _ => throw new InvalidOperationException($"load {k}") };
+                    break;
+                case 0x15:
+                    pc += a == k ? jt : jf;
+                    break;
+                case 0x35:
+                    pc += a >= k ? jt : jf;
+                    break;
+                case 0x45:
+                    pc += (a & k) != 0 ? jt : jf;
+                    break;
+                case 0x06:
+                    return k;
+                default:
+                    throw new InvalidOperationException($"opcode {code:x}");
+            }
+        }
+    }
+}

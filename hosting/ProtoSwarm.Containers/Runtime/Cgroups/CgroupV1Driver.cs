@@ -9,7 +9,18 @@ namespace ProtoSwarm.Containers.Runtime.Cgroups;
 /// </summary>
 internal sealed class CgroupV1Driver(ISyscalls sys, IReadOnlyList<MountInfo> mounts, string selfCgroup) : ICgroupDriver
 {
-    private static readonly string[] Controllers = ["memory", "cpu", "cpuacct", "pids", "cpuset"];
+    private static readonly string[] Controllers = ["memory", "cpu", "cpuacct", "pids", "cpuset", "devices"];
+
+    /// <summary>
+    /// Docker's default device rules: any device node may be made (MKNOD is a default capability), but
+    /// only these may be opened: null, zero, full, random, urandom, tty, console, ptmx, the ptys and tun.
+    /// Without them a container could make a node for a host disk and read it.
+    /// </summary>
+    internal static readonly string[] AllowedDevices =
+    [
+        "c *:* m", "b *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",
+        "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm", "c 10:200 rwm",
+    ];
     private const long CfsPeriod = 100_000;
 
     public string Name => "cgroupfs v1";
@@ -37,6 +48,19 @@ internal sealed class CgroupV1Driver(ISyscalls sys, IReadOnlyList<MountInfo> mou
             {
                 sys.CreateDirectory(dir);
             }
+            if (dirs.TryGetValue("devices", out var devices))
+            {
+                Write(devices, "devices.deny", "a");
+                foreach (var rule in AllowedDevices)
+                {
+                    Write(devices, "devices.allow", rule);
+                }
+            }
+            else
+            {
+                throw new CgroupException("cgroup v1: no devices hierarchy mounted; without it a container could open the host's devices");
+            }
+
             if (dirs.TryGetValue("cpuset", out var cpuset))
             {
                 // A new v1 cpuset starts empty and takes no task until it has cpus and mems.

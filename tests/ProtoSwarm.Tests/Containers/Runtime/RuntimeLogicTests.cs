@@ -15,6 +15,7 @@ public sealed class RuntimeLogicTests
         "32 25 0:28 / /sys/fs/cgroup/cpuacct rw,nosuid shared:14 - cgroup cgroup rw,cpuacct\n" +
         "33 25 0:29 / /sys/fs/cgroup/pids rw,nosuid shared:15 - cgroup cgroup rw,pids\n" +
         "34 25 0:30 / /sys/fs/cgroup/cpuset rw,nosuid shared:16 - cgroup cgroup rw,cpuset\n" +
+        "36 25 0:32 / /sys/fs/cgroup/devices rw,nosuid shared:18 - cgroup cgroup rw,devices\n" +
         "35 25 0:31 / /sys/fs/cgroup/unified rw,nosuid shared:17 - cgroup2 cgroup2 rw\n";
     private const string V1Self = "8:pids:/\n4:memory:/node/abc\n3:cpuset:/\n2:cpuacct:/\n1:cpu:/\n0::/\n";
 
@@ -69,11 +70,13 @@ public sealed class RuntimeLogicTests
         var placement = CgroupDrivers.Probe(sys).Create("c1", Spec().Resources);
 
         Assert.Equal(
-            ["/sys/fs/cgroup/memory/node/abc/protoswarm/c1", "/sys/fs/cgroup/cpu/protoswarm/c1", "/sys/fs/cgroup/cpuacct/protoswarm/c1", "/sys/fs/cgroup/pids/protoswarm/c1", "/sys/fs/cgroup/cpuset/protoswarm/c1"],
+            ["/sys/fs/cgroup/memory/node/abc/protoswarm/c1", "/sys/fs/cgroup/cpu/protoswarm/c1", "/sys/fs/cgroup/cpuacct/protoswarm/c1", "/sys/fs/cgroup/pids/protoswarm/c1", "/sys/fs/cgroup/cpuset/protoswarm/c1", "/sys/fs/cgroup/devices/protoswarm/c1"],
             placement.Directories);
         var writes = sys.Calls.Where(c => c.StartsWith("write", StringComparison.Ordinal)).ToList();
         Assert.Equal(
         [
+            "write /sys/fs/cgroup/devices/protoswarm/c1/devices.deny = a",
+            .. CgroupV1Driver.AllowedDevices.Select(rule => $"write /sys/fs/cgroup/devices/protoswarm/c1/devices.allow = {rule}"),
             "write /sys/fs/cgroup/cpuset/protoswarm/cpuset.cpus = 0-1",
             "write /sys/fs/cgroup/cpuset/protoswarm/cpuset.mems = 0",
             "write /sys/fs/cgroup/cpuset/protoswarm/c1/cpuset.cpus = 0-1",

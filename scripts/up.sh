@@ -11,10 +11,20 @@ echo
 echo "\$ protoswarm lab exec m1 -- protoswarm node ls"
 "$cli" lab exec m1 --name "${LAB_NAME:-lab}" -- "$cli" node ls
 echo
-# Until the container runtime lands, the lab's nodes run tasks with the test executor (no process is
-# started); the orchestration (scheduling, dispatch, restarts, updates) is the real one.
-echo "\$ protoswarm service create --name web --replicas 3 nginx:1"
-"$cli" lab exec m1 --name "${LAB_NAME:-lab}" -- "$cli" service create --name web --replicas 3 nginx:1
+# The sample image: a busybox root filesystem built from Debian's static busybox, imported on every node.
+mkdir -p out/images
+bash scripts/images/busybox-rootfs.sh "$PWD/out/images/busybox.tar"
+nodes=()
+for i in $(seq 1 "${MANAGERS:-1}"); do nodes+=("m$i"); done
+for i in $(seq 1 "${WORKERS:-2}"); do nodes+=("w$i"); done
+for node in "${nodes[@]}"; do
+  echo "\$ protoswarm lab exec $node -- protoswarm image import out/images/busybox.tar busybox:latest"
+  "$cli" lab exec "$node" --name "${LAB_NAME:-lab}" -- "$cli" image import "$PWD/out/images/busybox.tar" busybox:latest
+done
+echo
+echo "\$ protoswarm service create --name web --replicas 3 busybox:latest sh -c 'echo serving from \$(hostname); exec httpd -f -p 80 -h /var/www'"
+"$cli" lab exec m1 --name "${LAB_NAME:-lab}" -- "$cli" service create --name web --replicas 3 busybox:latest \
+  sh -c 'echo serving from $(hostname); exec httpd -f -p 80 -h /var/www'
 echo
 echo "\$ protoswarm service ps web"
 "$cli" lab exec m1 --name "${LAB_NAME:-lab}" -- "$cli" service ps web

@@ -55,11 +55,12 @@ public sealed record MountSpec(
     [property: Key(2)] string Target,
     [property: Key(3)] bool ReadOnly = false);
 
-/// <summary>CPU in billionths of a CPU (docker's NanoCPUs) and memory in bytes; 0 means none.</summary>
+/// <summary>CPU in billionths of a CPU (docker's NanoCPUs), memory in bytes and, as a limit only, the number of processes (docker's --limit-pids); 0 means none.</summary>
 [MessagePackObject]
 public sealed record ResourceAmounts(
     [property: Key(0)] long NanoCpus,
-    [property: Key(1)] long MemoryBytes)
+    [property: Key(1)] long MemoryBytes,
+    [property: Key(2)] long Pids = 0)
 {
     public static readonly ResourceAmounts None = new(0, 0);
 }
@@ -159,8 +160,34 @@ public sealed record ContainerSpec(
     [property: Key(7)] HealthCheck? HealthCheck = null,
     [property: Key(8)] string StopSignal = "",
     [property: Key(9)] TimeSpan StopGracePeriod = default,
-    ImmutableSortedDictionary<string, string>? Labels = null)
+    ImmutableSortedDictionary<string, string>? Labels = null,
+    [property: Key(11)] string Hostname = "",
+    [property: Key(12)] bool ReadOnly = false,
+    ImmutableArray<string> CapabilityAdd = default,
+    ImmutableArray<string> CapabilityDrop = default,
+    ImmutableArray<Ulimit> Ulimits = default,
+    ImmutableArray<string> Hosts = default,
+    ImmutableArray<string> Groups = default)
 {
+    /// <summary>Capabilities added to docker's default set ("NET_ADMIN", "CAP_SYS_TIME", or "ALL").</summary>
+    [Key(13)]
+    public ImmutableArray<string> CapabilityAdd { get; init; } = CapabilityAdd.IsDefault ? [] : CapabilityAdd;
+
+    /// <summary>Capabilities dropped from the default set (or "ALL").</summary>
+    [Key(14)]
+    public ImmutableArray<string> CapabilityDrop { get; init; } = CapabilityDrop.IsDefault ? [] : CapabilityDrop;
+
+    [Key(15)]
+    public ImmutableArray<Ulimit> Ulimits { get; init; } = Ulimits.IsDefault ? [] : Ulimits;
+
+    /// <summary>Extra /etc/hosts lines, as swarmkit keeps them: "IP hostname [alias...]" (docker's --host host:ip).</summary>
+    [Key(16)]
+    public ImmutableArray<string> Hosts { get; init; } = Hosts.IsDefault ? [] : Hosts;
+
+    /// <summary>Supplementary groups of the container's process, by name (from the image's /etc/group) or number (docker's --group).</summary>
+    [Key(17)]
+    public ImmutableArray<string> Groups { get; init; } = Groups.IsDefault ? [] : Groups;
+
     [Key(1)]
     public ImmutableArray<string> Command { get; init; } = Command.IsDefault ? [] : Command;
 
@@ -178,6 +205,13 @@ public sealed record ContainerSpec(
 
     public static readonly TimeSpan DefaultStopGracePeriod = TimeSpan.FromSeconds(10);
 }
+
+/// <summary>Docker's --ulimit name=soft[:hard] ("nofile=1024:2048"); Hard equals Soft when one number is given.</summary>
+[MessagePackObject]
+public sealed record Ulimit(
+    [property: Key(0)] string Name,
+    [property: Key(1)] long Soft,
+    [property: Key(2)] long Hard);
 
 /// <summary>The template every task of a service is made from: docker's TaskTemplate.</summary>
 [MessagePackObject]

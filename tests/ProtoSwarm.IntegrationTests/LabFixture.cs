@@ -34,7 +34,8 @@ public sealed class LabFixture : IAsyncDisposable
 
     public string StateRoot => Path.Combine("/var/lib/protoswarm-lab", LabName);
 
-    public static async Task<LabFixture> UpAsync(int managers, int workers, ulong snapshotInterval = 0)
+    /// <param name="executor">linux (real containers) or fake (the test executor: tests that script a task's life through FAKE_* variables).</param>
+    public static async Task<LabFixture> UpAsync(int managers, int workers, ulong snapshotInterval = 0, string executor = "fake")
     {
         var name = string.Create(CultureInfo.InvariantCulture, $"it{Environment.ProcessId % 100_000}-{Random.Shared.Next(100_000)}");
         var lab = new LabFixture(name, Locate("PROTOSWARM_CLI", "ProtoSwarm.Cli", "protoswarm"), Locate("PROTOSWARMD", "ProtoSwarm.Node", "protoswarmd"));
@@ -43,6 +44,7 @@ public sealed class LabFixture : IAsyncDisposable
             "--managers", managers.ToString(CultureInfo.InvariantCulture),
             "--workers", workers.ToString(CultureInfo.InvariantCulture),
             "--daemon", lab.Daemon,
+            "--executor", executor,
             .. snapshotInterval > 0 ? ["--snapshot-interval", snapshotInterval.ToString(CultureInfo.InvariantCulture)] : Array.Empty<string>(),
         ];
         var up = await lab.LabAsync("up", arguments);

@@ -34,6 +34,18 @@ public static partial class ServiceSpecValidator
     [GeneratedRegex(@"^(SIG)?[A-Z][A-Z0-9+\-]*$|^[0-9]+$", RegexOptions.CultureInvariant)]
     private static partial Regex Signal();
 
+    [GeneratedRegex("^[A-Za-z0-9]([A-Za-z0-9-]{0,62})?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,62})?)*$", RegexOptions.CultureInvariant)]
+    private static partial Regex Hostname();
+
+    [GeneratedRegex("^(CAP_)?[A-Za-z_]+$", RegexOptions.CultureInvariant)]
+    private static partial Regex Capability();
+
+    /// <summary>The resource names docker's --ulimit takes.</summary>
+    public static readonly ImmutableHashSet<string> UlimitNames =
+    [
+        "core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile", "nproc", "rss", "rtprio", "rttime", "sigpending", "stack",
+    ];
+
     public static ImmutableArray<SpecProblem> Validate(ServiceSpec spec, IReadOnlySet<string>? knownNetworks = null)
     {
         var problems = ImmutableArray.CreateBuilder<SpecProblem>();
@@ -143,6 +155,63 @@ public static partial class ServiceSpecValidator
         }
 
         CheckLabels($"{Field}.Labels", container.Labels, "--container-label", problems);
+        CheckConfinement(Field, container, problems);
+    }
+
+    private static void CheckConfinement(string field, ContainerSpec container, ImmutableArray<SpecProblem>.Builder problems)
+    {
+        if (container.Hostname.Length > 0 && (container.Hostname.Length > 64 || !Hostname().IsMatch(container.Hostname)))
+        {
+            problems.Add(new($"{field}.Hostname", $"'{container.Hostname}' is not a hostname", "use at most 64 letters, digits, '-' and dots, e.g. --hostname web-1"));
+        }
+
+        foreach (var (caps, name, flag) in new[] { (container.CapabilityAdd, "CapabilityAdd", "--cap-add"), (container.CapabilityDrop, "CapabilityDrop", "--cap-drop") })
+        {
+            for (var i = 0; i < caps.Length; i++)
+            {
+                if (!Capability().IsMatch(caps[i]))
+                {
+                    problems.Add(new($"{field}.{name}[{i}]", $"'{caps[i]}' is not a capability name", $"name it as {flag} NET_ADMIN (or CAP_NET_ADMIN, or ALL)"));
+                }
+            }
+        }
+
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < container.Ulimits.Length; i++)
+        {
+            var ulimit = container.Ulimits[i];
+            var at = $"{field}.Ulimits[{i}]";
+            if (!UlimitNames.Contains(ulimit.Name))
+            {
+                problems.Add(new(at, $"'{ulimit.Name}' is not a ulimit", "use one of " + string.Join(", ", UlimitNames.Order(StringComparer.Ordinal))));
+            }
+            else if (!seen.Add(ulimit.Name))
+            {
+                problems.Add(new(at, $"{ulimit.Name} is given twice", "give each --ulimit once"));
+            }
+
+            if (ulimit.Soft < -1 || ulimit.Hard < -1 || (ulimit.Hard >= 0 && (ulimit.Soft < 0 || ulimit.Soft > ulimit.Hard)))
+            {
+                problems.Add(new(at, $"{ulimit.Name}={ulimit.Soft}:{ulimit.Hard}: the soft limit must be at most the hard one (-1 is unlimited)", "write it as --ulimit nofile=1024:2048"));
+            }
+        }
+
+        for (var i = 0; i < container.Hosts.Length; i++)
+        {
+            var words = container.Hosts[i].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (words.Length < 2 || !System.Net.IPAddress.TryParse(words[0], out _))
+            {
+                problems.Add(new($"{field}.Hosts[{i}]", $"'{container.Hosts[i]}' is not a hosts line", "give --host name:IP, e.g. --host db:10.0.0.5"));
+            }
+        }
+
+        for (var i = 0; i < container.Groups.Length; i++)
+        {
+            if (container.Groups[i].Trim().Length == 0 || container.Groups[i].Contains(':', StringComparison.Ordinal))
+            {
+                problems.Add(new($"{field}.Groups[{i}]", $"'{container.Groups[i]}' is not a group", "give a group name from the image or a number, e.g. --group 2000"));
+            }
+        }
     }
 
     private static void CheckMounts(string field, ImmutableArray<MountSpec> mounts, ImmutableArray<SpecProblem>.Builder problems)
@@ -236,6 +305,15 @@ public static partial class ServiceSpecValidator
         if (amounts.MemoryBytes < 0 || (amounts.MemoryBytes > 0 && amounts.MemoryBytes < MinimumMemoryBytes))
         {
             problems.Add(new($"{field}.MemoryBytes", $"{amounts.MemoryBytes} bytes is {(amounts.MemoryBytes < 0 ? "negative" : "less than 4 MiB")}", $"set {flag}-memory to 0 (none) or at least 4MiB"));
+        }
+
+        if (amounts.Pids < 0)
+        {
+            problems.Add(new($"{field}.Pids", $"{amounts.Pids} processes is negative", "set --limit-pids to 0 (no limit) or more"));
+        }
+        else if (amounts.Pids > 0 && flag == "--reserve")
+        {
+            problems.Add(new($"{field}.Pids", "a number of processes can be limited, not reserved", "use --limit-pids"));
         }
     }
 

@@ -112,6 +112,7 @@ internal static partial class ServiceFlags
         new("--network", null, "Network attachments (a name, or name=NAME,alias=ALIAS)", FlagUse.Create, v => Network("--network", v).Error),
         new("--network-add", null, "Add a network", FlagUse.Update, v => Network("--network-add", v).Error),
         new("--network-rm", null, "Remove a network", FlagUse.Update, v => v.Trim().Length == 0 ? "--network-rm: name the network to remove." : null),
+        .. ConfinementFlags(),
         new("--rollback", null, "Rollback to previous specification", FlagUse.Update),
         new("--detach", "-d", "Exit immediately instead of waiting for the service to converge", FlagUse.Both),
         new("--quiet", "-q", "Suppress progress output", FlagUse.Both),
@@ -151,7 +152,7 @@ internal static partial class ServiceFlags
                 Endpoint = spec.Endpoint with { Ports = Ports([], flags.All("--publish"), []) },
                 TaskTemplate = template with
                 {
-                    Container = template.Container with
+                    Container = CreateConfinement(template.Container, flags) with
                     {
                         Env = Env([], flags.All("--env"), []),
                         Labels = Labels(template.Container.Labels, flags.All("--container-label"), []),
@@ -190,7 +191,7 @@ internal static partial class ServiceFlags
                 container = container with { Args = Words("--args", args).OrThrow() };
             }
 
-            container = container with
+            container = UpdateConfinement(container, flags) with
             {
                 Env = Env(container.Env, flags.All("--env-add"), flags.All("--env-rm")),
                 Labels = Labels(container.Labels, flags.All("--container-label-add"), flags.All("--container-label-rm")),
@@ -232,7 +233,7 @@ internal static partial class ServiceFlags
         spec = spec with { Mode = ModeCounts(spec.Mode, flags, creating) };
         var template = spec.TaskTemplate;
         var container = template.Container;
-        container = container with
+        container = CommonConfinement(container, flags) with
         {
             Dir = flags.Last("--workdir") ?? container.Dir,
             User = flags.Last("--user") ?? container.User,
@@ -242,7 +243,7 @@ internal static partial class ServiceFlags
         };
         var resources = template.Resources;
         resources = new ResourceRequirements(
-            new ResourceAmounts(CpuOr(flags, "--limit-cpu", resources.Limits.NanoCpus), MemoryOr(flags, "--limit-memory", resources.Limits.MemoryBytes)),
+            new ResourceAmounts(CpuOr(flags, "--limit-cpu", resources.Limits.NanoCpus), MemoryOr(flags, "--limit-memory", resources.Limits.MemoryBytes), CountOr(flags, "--limit-pids", resources.Limits.Pids)),
             new ResourceAmounts(CpuOr(flags, "--reserve-cpu", resources.Reservations.NanoCpus), MemoryOr(flags, "--reserve-memory", resources.Reservations.MemoryBytes)));
         var restart = template.Restart;
         restart = new RestartPolicy(

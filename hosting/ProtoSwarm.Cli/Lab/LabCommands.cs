@@ -24,12 +24,14 @@ public static class LabCommands
         var workers = new Option<int>("--workers") { Description = "Number of worker nodes (w1..wW)", DefaultValueFactory = _ => 0 };
         var daemon = new Option<string?>("--daemon") { Description = "protoswarmd to run (default: $PROTOSWARMD, next to this CLI, or on PATH)" };
         var snapshotInterval = new Option<ulong>("--snapshot-interval") { Description = "Raft log entries between snapshots, as `swarm init --snapshot-interval` (default 10000)" };
-        var command = new Command("up", "Create a lab: a namespace per node on a bridge, a protoswarmd in each, one swarm") { name, managers, workers, daemon, snapshotInterval };
+        var executor = new Option<string>("--executor") { Description = "What runs the nodes' tasks: linux (real containers) or fake (the test executor, no process)", DefaultValueFactory = _ => LabPlan.DefaultExecutor };
+        executor.AcceptOnlyFromAmong("linux", "fake");
+        var command = new Command("up", "Create a lab: a namespace per node on a bridge, a protoswarmd in each, one swarm") { name, managers, workers, daemon, snapshotInterval, executor };
         SetAction(command, async (r, ct) =>
         {
             var labName = ValidName(r, name);
             var plan = LabPlan.Create(labName, r.GetValue(managers), r.GetValue(workers));
-            var state = await LabUp.RunAsync(plan, DaemonLocator.Locate(r.GetValue(daemon)), Console.Out, r.GetValue(snapshotInterval), ct);
+            var state = await LabUp.RunAsync(plan, DaemonLocator.Locate(r.GetValue(daemon)), r.GetValue(executor)!, Console.Out, r.GetValue(snapshotInterval), ct);
             await Console.Out.WriteLineAsync($"Lab '{labName}' is up: {plan.Nodes.Count} node(s) in one swarm. Try `protoswarm lab exec m1 --name {labName} -- protoswarm node ls`.");
             await Console.Out.WriteAsync(LabTable.Format(Rows(state)));
             return 0;

@@ -58,7 +58,7 @@ internal static class LabNodeControl
         }
 
         var plan = node.ToPlan();
-        var pid = LabProcesses.StartDaemon(state.Daemon, plan);
+        var pid = LabProcesses.StartDaemon(state.Daemon, plan, state.Executor);
         state.WithPid(node.Name, pid).Save(root);
         try
         {

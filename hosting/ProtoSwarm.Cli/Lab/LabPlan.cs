@@ -27,6 +27,9 @@ internal sealed record LabNodePlan(string Name, LabRole Role, IPAddress Address,
 internal sealed record LabPlan(string Name, string Root, IReadOnlyList<LabNodePlan> Nodes)
 {
     public const string DefaultRoot = "/var/lib/protoswarm-lab";
+
+    /// <summary>What runs the lab's tasks: real containers; `lab up --executor fake` for the test executor.</summary>
+    public const string DefaultExecutor = "linux";
     public const int SwarmPort = 2377;
     public const int PrefixLength = 24;
     public const int MaxManagers = 50;
@@ -92,7 +95,7 @@ internal sealed record LabPlan(string Name, string Root, IReadOnlyList<LabNodePl
     }
 
     /// <summary>protoswarmd's command line for one node, after `nsenter --net=...`.</summary>
-    public static IReadOnlyList<string> DaemonArguments(string daemon, LabNodePlan node) =>
+    public static IReadOnlyList<string> DaemonArguments(string daemon, LabNodePlan node, string executor = DefaultExecutor) =>
     [
         daemon,
         "--state", node.StateDir,
@@ -100,9 +103,7 @@ internal sealed record LabPlan(string Name, string Root, IReadOnlyList<LabNodePl
         "--advertise-addr", node.Address.ToString(),
         "--control-socket", node.ControlSocket,
         "--hostname", node.Name,
-
-        // Until the container runtime lands, lab nodes run tasks with the test executor (no process is started).
-        "--executor", "fake",
+        "--executor", executor,
     ];
 
     public static string CidrOf(IPAddress address) =>

@@ -17,7 +17,7 @@ internal static class LabProcesses
     /// Ctrl-C and hang-up do not reach it) and its output appended to the node's log. setsid and
     /// nsenter both exec in place, so the pid we get is protoswarmd's own.
     /// </summary>
-    public static int StartDaemon(string daemon, LabNodePlan node)
+    public static int StartDaemon(string daemon, LabNodePlan node, string executor)
     {
         Directory.CreateDirectory(node.StateDir);
         File.AppendAllText(node.LogFile,
@@ -30,7 +30,7 @@ internal static class LabProcesses
         psi.ArgumentList.Add("nsenter");
         psi.ArgumentList.Add($"--net={LabNames.NetnsPath(node.Netns)}");
         psi.ArgumentList.Add("--");
-        foreach (var argument in LabPlan.DaemonArguments(daemon, node))
+        foreach (var argument in LabPlan.DaemonArguments(daemon, node, executor))
         {
             psi.ArgumentList.Add(argument);
         }

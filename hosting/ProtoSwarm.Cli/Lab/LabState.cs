@@ -18,7 +18,7 @@ internal sealed record LabNodeState(string Name, LabRole Role, string Address, s
 /// `start` need, and the pids `down` must kill. Written before anything is made and rewritten
 /// atomically after each change, so a crashed `up` still leaves a record behind.
 /// </summary>
-internal sealed record LabState(string Name, string Daemon, string BridgeNetns, IReadOnlyList<LabNodeState> Nodes)
+internal sealed record LabState(string Name, string Daemon, string BridgeNetns, IReadOnlyList<LabNodeState> Nodes, string Executor = LabPlan.DefaultExecutor)
 {
     private static readonly JsonSerializerOptions Json = new()
     {
@@ -26,8 +26,8 @@ internal sealed record LabState(string Name, string Daemon, string BridgeNetns, 
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
     };
 
-    public static LabState From(LabPlan plan, string daemon) =>
-        new(plan.Name, daemon, plan.BridgeNetns, plan.Nodes.Select(LabNodeState.From).ToList());
+    public static LabState From(LabPlan plan, string daemon, string executor = LabPlan.DefaultExecutor) =>
+        new(plan.Name, daemon, plan.BridgeNetns, plan.Nodes.Select(LabNodeState.From).ToList(), executor);
 
     public LabNodeState Node(string name) =>
         Nodes.FirstOrDefault(n => n.Name == name)

@@ -18,7 +18,7 @@ internal static class LabUp
         public LabNodePlan Node { get; } = node;
     }
 
-    public static async Task<LabState> RunAsync(LabPlan plan, string daemon, TextWriter output, ulong snapshotInterval, CancellationToken ct)
+    public static async Task<LabState> RunAsync(LabPlan plan, string daemon, string executor, TextWriter output, ulong snapshotInterval, CancellationToken ct)
     {
         if (LabState.TryLoad(plan.Root, plan.Name) is not null || Directory.Exists(plan.LabDir)
             || (await LabNetwork.ListAsync(plan.Name, ct).ConfigureAwait(false)).Count > 0)
@@ -30,7 +30,7 @@ internal static class LabUp
         var managers = plan.Nodes.Count(n => n.Role == LabRole.Manager);
         await output.WriteLineAsync(
             $"Creating lab '{plan.Name}': {managers} manager(s), {plan.Nodes.Count - managers} worker(s) on {LabPlan.CidrOf(LabPlan.Subnet)}, daemon {daemon}").ConfigureAwait(false);
-        var state = LabState.From(plan, daemon);
+        var state = LabState.From(plan, daemon, executor);
         state.Save(plan.Root);
         try
         {
@@ -68,7 +68,7 @@ internal static class LabUp
         var pids = new Dictionary<string, int>();
         foreach (var node in plan.Nodes)
         {
-            pids[node.Name] = LabProcesses.StartDaemon(state.Daemon, node);
+            pids[node.Name] = LabProcesses.StartDaemon(state.Daemon, node, state.Executor);
             state = state.WithPid(node.Name, pids[node.Name]);
             state.Save(plan.Root);
         }

@@ -53,6 +53,9 @@ public sealed class LinuxContainer : IAsyncDisposable
         return StartAsync(spec, options, sys, CgroupDrivers.Probe(sys), TimeProvider.System, cancellationToken);
     }
 
+    /// <summary>What keeps the specification from running on this node (missing layers, bad limits, ...), one line each; empty when it can run.</summary>
+    public static IReadOnlyList<string> Validate(ContainerSpecification spec) => InitConfigBuilder.Validate(spec, LinuxSyscalls.Instance);
+
     internal static async Task<LinuxContainer> StartAsync(ContainerSpecification spec, ContainerRuntimeOptions options,
         ISyscalls sys, ICgroupDriver cgroups, TimeProvider time, CancellationToken cancellationToken)
     {

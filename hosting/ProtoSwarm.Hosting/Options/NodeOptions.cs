@@ -34,7 +34,7 @@ public sealed record NodeOptions
     /// <summary>A manager's Raft data key, wrapped by the node's key or, with autolock, by the unlock key.</summary>
     public string RaftDataKeyPath => Path.Combine(StateDir, "keys", "raft.dek");
 
-    /// <summary>What runs this node's tasks: "none" (they are refused with the reason) or "fake" (FakeExecutor, for tests and the lab).</summary>
+    /// <summary>What runs this node's tasks: "linux" (real containers: <c>LinuxExecutor</c>; protoswarmd's default), "none" (they are refused with the reason) or "fake" (FakeExecutor, for tests).</summary>
     public string Executor { get; init; } = "none";
 
     /// <summary>The node's TLS identity: swarm-root-ca.crt, swarm-node.crt and swarm-node.key (0600), as docker's swarm/certificates.</summary>
@@ -42,4 +42,7 @@ public sealed record NodeOptions
 
     /// <summary>The node's image store: blobs, unpacked layers and the index of names.</summary>
     public string ImagesDir => Path.Combine(StateDir, "images");
+
+    /// <summary>The node's containers: per container its config, writable layer, log and monitor socket.</summary>
+    public string ContainersDir => Path.Combine(StateDir, "containers");
 }

@@ -22,7 +22,8 @@ public static class NodeOptionsParser
           --control-socket PATH    The local control socket (default STATE/control.sock, root-only)
           --hostname NAME          The node's name in the swarm (default: this machine's hostname)
           --log-level LEVEL        trace, debug, information, warning or error (default information)
-          --executor KIND          What runs this node's tasks: none (default: tasks are refused) or
+          --executor KIND          What runs this node's tasks: linux (default: real containers, with
+                                   protoswarm-init next to protoswarmd), none (tasks are refused) or
                                    fake (a test executor that runs no process; see FakeExecutor)
           -h, --help               Show this help
         """;
@@ -32,7 +33,7 @@ public static class NodeOptionsParser
     public static Result Parse(IReadOnlyList<string> args)
     {
         var errors = new List<string>();
-        var options = new NodeOptions();
+        var options = new NodeOptions { Executor = "linux" };
         var logLevel = "information";
         var help = false;
         for (var i = 0; i < args.Count; i++)
@@ -133,13 +134,13 @@ public static class NodeOptionsParser
                 case "--executor":
                     if (Value() is { } executor)
                     {
-                        if (executor is "none" or "fake")
+                        if (executor is "linux" or "none" or "fake")
                         {
                             options = options with { Executor = executor };
                         }
                         else
                         {
-                            errors.Add($"--executor {executor}: use none or fake (real containers arrive with the container runtime).");
+                            errors.Add($"--executor {executor}: use linux (real containers), none (refuse tasks) or fake (the test executor).");
                         }
                     }
 

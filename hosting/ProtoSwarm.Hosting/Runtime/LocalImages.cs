@@ -15,6 +15,9 @@ internal sealed class LocalImages(string directory) : IDisposable
 
     public ImageStore Store => _store.Value;
 
+    /// <summary>Whether a container of this node uses the image (by id): `image rm` refuses it unless forced.</summary>
+    public Func<string, bool>? InUse { get; set; }
+
     public static bool Handles(object request) => request is LoadImage or ImportImage or ListImages or InspectImage or RemoveImage;
 
     public async Task<object> HandleAsync(object request, CancellationToken ct)
@@ -100,8 +103,8 @@ internal sealed class LocalImages(string directory) : IDisposable
 
     private async Task<object> RemoveAsync(RemoveImage m, CancellationToken ct)
     {
-        // No executor tells the store which images its containers use yet; until one does, nothing is in use.
-        var removal = await Store.RemoveAsync(m.ImageRef, m.Force, inUse: null, ct);
+        var inUse = InUse;
+        var removal = await Store.RemoveAsync(m.ImageRef, m.Force, inUse is null ? null : image => inUse(image.Id), ct);
         return new ImageRemoved(removal.Untagged, removal.Deleted);
     }
 

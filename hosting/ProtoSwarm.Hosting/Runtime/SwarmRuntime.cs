@@ -6,6 +6,7 @@ using Proto.Cluster;
 using ProtoSwarm.Actors.Agent.Tasks;
 using ProtoSwarm.Actors.Managers;
 using ProtoSwarm.Actors.Store;
+using ProtoSwarm.Containers.Runtime;
 using ProtoSwarm.Contracts;
 using ProtoSwarm.Hosting.Options;
 using ProtoSwarm.Networking.Security;
@@ -71,8 +72,17 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
         _stateFile = new NodeStateFile(options.NodeStatePath);
         _certificates = new NodeCertificateFiles(options.CertificatesDir);
         _state = _stateFile.Load();
-        _executor = options.Executor == "fake" ? new FakeExecutor(time) : null;
         _images = new LocalImages(options.ImagesDir);
+        _executor = options.Executor switch
+        {
+            "fake" => new FakeExecutor(time),
+            "linux" => new LinuxExecutor(() => _images.Store, new ContainerRuntimeOptions { StateRoot = options.ContainersDir }, loggerFactory),
+            _ => null,
+        };
+        if (_executor is LinuxExecutor linux)
+        {
+            _images.InUse = linux.UsesImage;
+        }
     }
 
     /// <summary>Rejoins the swarm this node was in, if any. A failure is logged and shown by `info`; the host keeps running.</summary>

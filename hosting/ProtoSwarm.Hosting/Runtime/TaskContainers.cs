@@ -1,0 +1,223 @@
+using System.Globalization;
+using ProtoSwarm.Containers.Images;
+using ProtoSwarm.Containers.Runtime;
+using ProtoSwarm.Contracts;
+
+namespace ProtoSwarm.Hosting.Runtime;
+
+/// <summary>
+/// A task's container as docker would run it: the task's spec laid over its image's config. Pure, so
+/// every rule (entrypoint and command, environment, working directory, user, stop signal, health
+/// check, resources) is tested without a container.
+/// </summary>
+internal static class TaskContainers
+{
+    /// <summary>
+    /// Docker's rules: the task's Command replaces the image's entrypoint (and then the image's cmd is
+    /// not used); the task's Args replace the image's cmd. Environment: the image's, then the task's
+    /// (the last of a key wins), then HOSTNAME. Dir and User fall back on the image's.
+    /// </summary>
+    public static ContainerSpecification Specification(TaskObject task, StoredImage image, IReadOnlyList<string> layers)
+    {
+        var container = task.Spec.Container;
+        var config = image.Config;
+        var hostname = Hostname(task);
+        return new ContainerSpecification
+        {
+            Id = task.Id,
+            Command = Command(container, config),
+            Layers = layers,
+            Env = Environment(config.Env, container.Env, hostname),
+            WorkingDir = container.Dir.Length > 0 ? container.Dir : config.WorkingDir.Length > 0 ? config.WorkingDir : "/",
+            User = container.User.Length > 0 ? container.User : config.User,
+            Hostname = hostname,
+            Resources = Resources(task.Spec.Resources),
+            ReadOnlyRootfs = container.ReadOnly,
+            CapAdd = container.CapabilityAdd,
+            CapDrop = container.CapabilityDrop,
+            Rlimits = [.. container.Ulimits.Select(u => new ContainerRlimit(u.Name, Limit(u.Soft), Limit(u.Hard)))],
+            ExtraHosts = ExtraHosts(container.Hosts),
+            AdditionalGroups = Groups(container.Groups, layers),
+        };
+    }
+
+    /// <summary>-1 is unlimited (RLIM_INFINITY).</summary>
+    private static ulong Limit(long value) => value < 0 ? ulong.MaxValue : (ulong)value;
+
+    /// <summary>Swarmkit's hosts lines ("IP name [alias...]") as the runtime's "name:IP" entries, one per name.</summary>
+    public static IReadOnlyList<string> ExtraHosts(IEnumerable<string> lines) =>
+    [
+        .. lines.Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Where(w => w.Length >= 2)
+            .SelectMany(w => w.Skip(1).Select(name => name + ":" + w[0])),
+    ];
+
+    /// <summary>
+    /// Docker's --group: a number, or a name looked up in the image's /etc/group (the topmost layer
+    /// that has the file). A name the image does not have refuses the task with the reason.
+    /// </summary>
+    public static IReadOnlyList<uint> Groups(IReadOnlyList<string> groups, IReadOnlyList<string> layers)
+    {
+        if (groups.Count == 0)
+        {
+            return [];
+        }
+
+        Dictionary<string, uint>? names = null;
+        var gids = new List<uint>();
+        foreach (var group in groups)
+        {
+            if (uint.TryParse(group, NumberStyles.None, CultureInfo.InvariantCulture, out var gid))
+            {
+                gids.Add(gid);
+                continue;
+            }
+
+            names ??= ImageGroups(layers);
+            gids.Add(names.TryGetValue(group, out var named)
+                ? named
+                : throw new InvalidOperationException($"group '{group}' is not in the image's /etc/group; give its number instead, e.g. --group 2000"));
+        }
+
+        return gids;
+    }
+
+    private static Dictionary<string, uint> ImageGroups(IReadOnlyList<string> layers)
+    {
+        var groups = new Dictionary<string, uint>(StringComparer.Ordinal);
+        var file = layers.Reverse().Select(l => Path.Combine(l, "etc", "group")).FirstOrDefault(File.Exists);
+        if (file is null)
+        {
+            return groups;
+        }
+
+        foreach (var line in File.ReadLines(file))
+        {
+            var fields = line.Split(':');
+            if (fields.Length >= 3 && uint.TryParse(fields[2], NumberStyles.None, CultureInfo.InvariantCulture, out var gid))
+            {
+                groups.TryAdd(fields[0], gid);
+            }
+        }
+
+        return groups;
+    }
+
+    public static IReadOnlyList<string> Command(ContainerSpec container, ImageConfig config)
+    {
+        if (container.Command.Length > 0)
+        {
+            return [.. container.Command, .. container.Args];
+        }
+
+        return [.. config.Entrypoint, .. container.Args.Length > 0 ? container.Args : config.Cmd];
+    }
+
+    /// <summary>Docker names a swarm task's container after its short id; so does its hostname.</summary>
+    public static string Hostname(TaskObject task) =>
+        task.Spec.Container.Hostname.Length > 0 ? task.Spec.Container.Hostname : task.Id.Length > 12 ? task.Id[..12] : task.Id;
+
+    public static IReadOnlyList<string> Environment(IEnumerable<string> image, IEnumerable<string> task, string hostname)
+    {
+        var order = new List<string>();
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var entry in image.Concat(task).Append("HOSTNAME=" + hostname))
+        {
+            var eq = entry.IndexOf('=', StringComparison.Ordinal);
+            var key = eq < 0 ? entry : entry[..eq];
+            if (!values.ContainsKey(key))
+            {
+                order.Add(key);
+            }
+
+            values[key] = entry;
+        }
+
+        return [.. order.Select(k => values[k])];
+    }
+
+    public static ContainerResources Resources(ResourceRequirements resources) => new()
+    {
+        MemoryLimitBytes = Positive(resources.Limits.MemoryBytes),
+        NanoCpus = Positive(resources.Limits.NanoCpus),
+        MemoryReservationBytes = Positive(resources.Reservations.MemoryBytes),
+        CpuReservationNanoCpus = Positive(resources.Reservations.NanoCpus),
+        PidsLimit = Positive(resources.Limits.Pids),
+    };
+
+    /// <summary>The signal that stops the container: the task's, else the image's, else SIGTERM; a name ("SIGINT", "INT") or a number.</summary>
+    public static int StopSignal(ContainerSpec container, ImageConfig config)
+    {
+        var name = container.StopSignal.Length > 0 ? container.StopSignal : config.StopSignal;
+        return name.Length == 0 ? Signals.Term : Signals.Parse(name) ?? throw new InvalidOperationException(
+            $"stop signal '{name}' is not a signal; use a name such as SIGTERM or SIGINT, or its number");
+    }
+
+    /// <summary>
+    /// The health check the container runs: the task's (a "NONE" test turns the image's off, an empty
+    /// test keeps the image's test with the task's timings), else the image's; null when there is none.
+    /// </summary>
+    public static HealthCheck? HealthCheckOf(ContainerSpec container, ImageConfig config)
+    {
+        var image = config.Healthcheck is { Test.Length: > 0 } h && !IsNone(h.Test)
+            ? new HealthCheck(h.Test, h.Interval, h.Timeout, h.Retries, h.StartPeriod)
+            : null;
+        if (container.HealthCheck is not { } task)
+        {
+            return image;
+        }
+
+        if (IsNone(task.Test))
+        {
+            return null;
+        }
+
+        if (task.Test.Length > 0)
+        {
+            return task;
+        }
+
+        return image is null ? null : new HealthCheck(image.Test,
+            task.Interval > TimeSpan.Zero ? task.Interval : image.Interval,
+            task.Timeout > TimeSpan.Zero ? task.Timeout : image.Timeout,
+            task.Retries > 0 ? task.Retries : image.Retries,
+            task.StartPeriod > TimeSpan.Zero ? task.StartPeriod : image.StartPeriod);
+    }
+
+    private static bool IsNone(IReadOnlyList<string> test) =>
+        test.Count > 0 && string.Equals(test[0], "NONE", StringComparison.OrdinalIgnoreCase);
+
+    private static long? Positive(long value) => value > 0 ? value : null;
+}
+
+/// <summary>Signal names as docker accepts them for --stop-signal: "SIGTERM", "TERM", "term", or a number.</summary>
+internal static class Signals
+{
+    public const int Kill = 9;
+    public const int Term = 15;
+
+    private static readonly Dictionary<string, int> Numbers = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["HUP"] = 1, ["INT"] = 2, ["QUIT"] = 3, ["ILL"] = 4, ["TRAP"] = 5, ["ABRT"] = 6, ["IOT"] = 6, ["BUS"] = 7,
+        ["FPE"] = 8, ["KILL"] = 9, ["USR1"] = 10, ["SEGV"] = 11, ["USR2"] = 12, ["PIPE"] = 13, ["ALRM"] = 14,
+        ["TERM"] = 15, ["STKFLT"] = 16, ["CHLD"] = 17, ["CONT"] = 18, ["STOP"] = 19, ["TSTP"] = 20, ["TTIN"] = 21,
+        ["TTOU"] = 22, ["URG"] = 23, ["XCPU"] = 24, ["XFSZ"] = 25, ["VTALRM"] = 26, ["PROF"] = 27, ["WINCH"] = 28,
+        ["IO"] = 29, ["POLL"] = 29, ["PWR"] = 30, ["SYS"] = 31,
+    };
+
+    public static int? Parse(string value)
+    {
+        var name = value.Trim();
+        if (int.TryParse(name, NumberStyles.None, CultureInfo.InvariantCulture, out var number))
+        {
+            return number is > 0 and <= 64 ? number : null;
+        }
+
+        if (name.StartsWith("SIG", StringComparison.OrdinalIgnoreCase))
+        {
+            name = name[3..];
+        }
+
+        return Numbers.TryGetValue(name, out var known) ? known : null;
+    }
+}

@@ -1,0 +1,140 @@
+using System.Text;
+using ProtoSwarm.Containers.Images;
+using ProtoSwarm.Contracts;
+using ProtoSwarm.Hosting.Runtime;
+
+namespace ProtoSwarm.Tests.Hosting;
+
+public sealed class TaskContainersTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    private static ImageConfig Config(string[]? entrypoint = null, string[]? cmd = null, string[]? env = null, string workdir = "", string user = "",
+        string stopSignal = "", ImageHealthcheck? health = null) =>
+        ImageConfig.Parse(Encoding.UTF8.GetBytes("{}"), "test") with
+        {
+            Entrypoint = [.. entrypoint ?? []],
+            Cmd = [.. cmd ?? []],
+            Env = [.. env ?? []],
+            WorkingDir = workdir,
+            User = user,
+            StopSignal = stopSignal,
+            Healthcheck = health,
+        };
+
+    private static TaskObject Task(ContainerSpec container, ResourceRequirements? resources = null) =>
+        new("abcdefghijklmnopqrstuvwxy", new ObjectMeta(1, T0, T0), "svc", 1, "node", new TaskSpec(container, resources), 1, TaskState.Running,
+            new TaskObservedStatus(TaskState.Assigned, T0));
+
+    private static StoredImage Image(ImageConfig config) => new("sha256:1", "sha256:2", ["busybox:latest"], T0, 1, config, []);
+
+    [Fact]
+    public void The_Image_Entrypoint_And_Cmd_Run_When_The_Task_Gives_No_Command()
+    {
+        var config = Config(entrypoint: ["/entry"], cmd: ["--serve"]);
+
+        Assert.Equal<string>(["/entry", "--serve"], TaskContainers.Command(new ContainerSpec("busybox"), config));
+        Assert.Equal<string>(["/entry", "-v"], TaskContainers.Command(new ContainerSpec("busybox", Args: ["-v"]), config));
+        Assert.Equal<string>(["sh", "-c", "x"], TaskContainers.Command(new ContainerSpec("busybox", Command: ["sh"], Args: ["-c", "x"]), config));
+        Assert.Equal<string>(["sh"], TaskContainers.Command(new ContainerSpec("busybox", Command: ["sh"]), config));
+    }
+
+    [Fact]
+    public void Task_Env_Overrides_The_Image_Env_By_Key_And_Hostname_Is_Set()
+    {
+        var env = TaskContainers.Environment(["PATH=/bin", "A=1", "B=2"], ["A=9", "C=3"], "host1");
+
+        Assert.Equal<string>(["PATH=/bin", "A=9", "B=2", "C=3", "HOSTNAME=host1"], env);
+    }
+
+    [Fact]
+    public void The_Specification_Takes_Dir_User_Hostname_Limits_And_Confinement_From_The_Task_Over_The_Image()
+    {
+        var container = new ContainerSpec("busybox", Command: ["sleep", "1"], Dir: "/srv", Hostname: "web-1", ReadOnly: true,
+            CapabilityAdd: ["CAP_NET_ADMIN"], CapabilityDrop: ["CAP_CHOWN"], Ulimits: [new Ulimit("nofile", 1024, -1)],
+            Hosts: ["10.0.0.5 db database"], Groups: ["2000"]);
+        var resources = new ResourceRequirements(new ResourceAmounts(500_000_000, 64 << 20, 50), new ResourceAmounts(0, 16 << 20));
+
+        var spec = TaskContainers.Specification(Task(container, resources), Image(Config(workdir: "/app", user: "app")), ["/layers/a"]);
+
+        Assert.Equal("abcdefghijklmnopqrstuvwxy", spec.Id);
+        Assert.Equal("/srv", spec.WorkingDir);
+        Assert.Equal("app", spec.User);
+        Assert.Equal("web-1", spec.Hostname);
+        Assert.True(spec.ReadOnlyRootfs);
+        Assert.Equal<string>(["CAP_NET_ADMIN"], spec.CapAdd);
+        Assert.Equal<string>(["CAP_CHOWN"], spec.CapDrop);
+        var rlimit = Assert.Single(spec.Rlimits);
+        Assert.Equal(("nofile", 1024ul, ulong.MaxValue), (rlimit.Name, rlimit.Soft, rlimit.Hard));
+        Assert.Equal<string>(["db:10.0.0.5", "database:10.0.0.5"], spec.ExtraHosts);
+        Assert.Equal<uint>([2000u], spec.AdditionalGroups);
+        Assert.Equal(64L << 20, spec.Resources.MemoryLimitBytes);
+        Assert.Equal(16L << 20, spec.Resources.MemoryReservationBytes);
+        Assert.Equal(500_000_000, spec.Resources.NanoCpus);
+        Assert.Equal(50, spec.Resources.PidsLimit);
+        Assert.Null(spec.Resources.CpuReservationNanoCpus);
+    }
+
+    [Fact]
+    public void Without_A_Hostname_The_Container_Is_Named_After_The_Short_Task_Id()
+    {
+        var spec = TaskContainers.Specification(Task(new ContainerSpec("busybox", Command: ["true"])), Image(Config()), ["/l"]);
+
+        Assert.Equal("abcdefghijkl", spec.Hostname);
+        Assert.Equal("/", spec.WorkingDir);
+        Assert.Contains("HOSTNAME=abcdefghijkl", spec.Env);
+    }
+
+    [Fact]
+    public void A_Group_Name_Is_Looked_Up_In_The_Topmost_Layer_With_An_Etc_Group()
+    {
+        var root = Directory.CreateTempSubdirectory("tc-groups-").FullName;
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(root, "low", "etc"));
+            Directory.CreateDirectory(Path.Combine(root, "high", "etc"));
+            File.WriteAllText(Path.Combine(root, "low", "etc", "group"), "staff:x:50:\n");
+            File.WriteAllText(Path.Combine(root, "high", "etc", "group"), "root:x:0:\nstaff:x:60:\n");
+            string[] layers = [Path.Combine(root, "low"), Path.Combine(root, "high")];
+
+            Assert.Equal<uint>([60u, 7u], TaskContainers.Groups(["staff", "7"], layers));
+            var missing = Assert.Throws<InvalidOperationException>(() => TaskContainers.Groups(["wheel"], layers));
+            Assert.Contains("group 'wheel' is not in the image's /etc/group", missing.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Theory]
+    [InlineData("", "", 15)]
+    [InlineData("SIGINT", "", 2)]
+    [InlineData("", "SIGQUIT", 3)]
+    [InlineData("usr1", "SIGQUIT", 10)]
+    [InlineData("9", "", 9)]
+    public void The_Stop_Signal_Is_The_Tasks_Else_The_Images_Else_Sigterm(string task, string image, int expected) =>
+        Assert.Equal(expected, TaskContainers.StopSignal(new ContainerSpec("busybox", StopSignal: task), Config(stopSignal: image)));
+
+    [Fact]
+    public void A_Bad_Stop_Signal_Is_Refused_With_The_Fix() =>
+        Assert.Contains("use a name such as SIGTERM", Assert.Throws<InvalidOperationException>(
+            () => TaskContainers.StopSignal(new ContainerSpec("busybox", StopSignal: "SIGNOPE"), Config())).Message, StringComparison.Ordinal);
+
+    [Fact]
+    public void The_Health_Check_Is_The_Tasks_The_Images_Or_None()
+    {
+        var imageCheck = new ImageHealthcheck(["CMD", "true"], TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(2), TimeSpan.Zero, 4);
+        var config = Config(health: imageCheck);
+
+        Assert.Equal<string>(["CMD", "true"], TaskContainers.HealthCheckOf(new ContainerSpec("busybox"), config)!.Test);
+        Assert.Null(TaskContainers.HealthCheckOf(new ContainerSpec("busybox", HealthCheck: new HealthCheck(["NONE"])), config));
+        Assert.Null(TaskContainers.HealthCheckOf(new ContainerSpec("busybox"), Config()));
+        var own = TaskContainers.HealthCheckOf(new ContainerSpec("busybox", HealthCheck: new HealthCheck(["CMD-SHELL", "test -f /ok"])), config)!;
+        Assert.Equal<string>(["CMD-SHELL", "test -f /ok"], own.Test);
+        var timings = TaskContainers.HealthCheckOf(new ContainerSpec("busybox", HealthCheck: new HealthCheck([], Interval: TimeSpan.FromSeconds(1))), config)!;
+        Assert.Equal<string>(["CMD", "true"], timings.Test);
+        Assert.Equal(TimeSpan.FromSeconds(1), timings.Interval);
+        Assert.Equal(4, timings.Retries);
+    }
+}

@@ -7,7 +7,7 @@ out=${1:?usage: busybox-rootfs.sh OUT.tar}
 [ -x /bin/busybox ] || { echo "busybox-rootfs.sh: /bin/busybox is missing; apt-get install busybox-static" >&2; exit 1; }
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-mkdir -p "$dir"/{bin,etc,tmp,root,home,var/www}
+mkdir -p "$dir"/{bin,etc,tmp,root,home,mnt,run,var/www}
 cp /bin/busybox "$dir/bin/busybox"
 for applet in $(/bin/busybox --list); do
   [ "$applet" = busybox ] || ln -s busybox "$dir/bin/$applet"

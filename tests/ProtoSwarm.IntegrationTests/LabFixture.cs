@@ -34,6 +34,22 @@ public sealed class LabFixture : IAsyncDisposable
 
     public string StateRoot => Path.Combine("/var/lib/protoswarm-lab", LabName);
 
+    /// <summary>The checkout these tests run from (the directory holding ProtoSwarm.sln).</summary>
+    public static string Repository { get; } = FindRepository();
+
+    private static string FindRepository()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "ProtoSwarm.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException($"No ProtoSwarm.sln above {AppContext.BaseDirectory}");
+    }
+
     /// <param name="executor">linux (real containers) or fake (the test executor: tests that script a task's life through FAKE_* variables).</param>
     public static async Task<LabFixture> UpAsync(int managers, int workers, ulong snapshotInterval = 0, string executor = "fake")
     {

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using ProtoSwarm.Client.Control;
 using ProtoSwarm.Contracts;
 using Xunit.Abstractions;
+using static ProtoSwarm.IntegrationTests.LabQueries;
 
 namespace ProtoSwarm.IntegrationTests;
 
@@ -14,8 +15,6 @@ namespace ProtoSwarm.IntegrationTests;
 [Collection(LabCollection.Name)]
 public class OrchestrationLabTests(ITestOutputHelper output)
 {
-    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(50);
-    private static readonly TimeSpan QueryTimeout = TimeSpan.FromSeconds(10);
 
     [Fact]
     public async Task Three_Replicas_Land_One_Per_Worker_And_A_Killed_Workers_Task_Runs_Elsewhere_Within_3s()
@@ -167,10 +166,6 @@ public class OrchestrationLabTests(ITestOutputHelper output)
         Assert.Equal(("", "something went wrong\n"), (tail.StdOut, tail.StdErr));
     }
 
-    private sealed record LabTask(TaskObject Task, string Node, string Service);
-
-    private sealed record Polled(bool Met, IReadOnlyList<LabTask> Tasks, string Last);
-
     private static async Task<LabFixture> UpAsync()
     {
         var lab = await LabFixture.UpAsync(managers: 1, workers: 3);
@@ -178,88 +173,4 @@ public class OrchestrationLabTests(ITestOutputHelper output)
         Assert.True(ready, "The lab's 4 nodes were not Ready within 20 s");
         return lab;
     }
-
-    /// <summary>`protoswarm service ARGS` on m1, as an operator types it.</summary>
-    private static Task<RunResult> ServiceAsync(LabFixture lab, params string[] arguments) =>
-        lab.ExecAsync("m1", ["protoswarm", "service", .. arguments]);
-
-    private static async Task<ControlClient> ManagerAsync(LabFixture lab) =>
-        new(Path.Combine((await lab.NodeAsync("m1")).GetProperty("StateDir").GetString()!, ControlClient.SocketFileName));
-
-    private static async Task<IReadOnlyList<LabTask>> TasksAsync(LabFixture lab, string? service)
-    {
-        var client = await ManagerAsync(lab);
-        var list = await client.RequestAsync<TaskList>(new ListTasks(NewId(), service is null ? [] : [service]), QueryTimeout);
-        return [.. list.Tasks.Select(t => new LabTask(t, list.NodeNames.GetValueOrDefault(t.NodeId, t.NodeId), list.ServiceNames.GetValueOrDefault(t.ServiceId, t.ServiceId)))];
-    }
-
-    private static async Task<ServiceObject> InspectAsync(LabFixture lab, string service) =>
-        (await (await ManagerAsync(lab)).RequestAsync<ServiceDetails>(new InspectService(NewId(), service), QueryTimeout)).Service;
-
-    private static async Task<IReadOnlyList<LabTask>> RunningAsync(LabFixture lab, string service) =>
-        [.. (await TasksAsync(lab, service)).Where(t => t.Task.DesiredState == TaskState.Running && t.Task.Status.State == TaskState.Running)];
-
-    private static async Task<Polled> PollAsync(LabFixture lab, TimeSpan limit, string? service, Func<IReadOnlyList<LabTask>, bool> condition)
-    {
-        var clock = Stopwatch.StartNew();
-        var last = "(none)";
-        while (true)
-        {
-            try
-            {
-                var tasks = await TasksAsync(lab, service);
-                last = Describe(tasks);
-                if (condition(tasks))
-                {
-                    return new Polled(true, tasks, last);
-                }
-            }
-            catch (Exception e) when (e is ProtoSwarm.Client.SwarmCommandException or IOException or TimeoutException)
-            {
-                last = e.Message;
-            }
-
-            if (clock.Elapsed > limit)
-            {
-                return new Polled(false, [], last);
-            }
-
-            await Task.Delay(PollInterval);
-        }
-    }
-
-    private static string Describe(IEnumerable<LabTask> tasks) =>
-        string.Join("; ", tasks.OrderBy(t => t.Service, StringComparer.Ordinal).ThenBy(t => t.Task.Slot)
-            .Select(t => $"{t.Service}.{t.Task.Slot} {t.Task.Id[..6]} on {t.Node}: desired {t.Task.DesiredState}, {t.Task.Status.State} {t.Task.Status.Err}"));
-
-    private static async Task<bool> PollNodesReadyAsync(LabFixture lab, int count, TimeSpan limit) =>
-        await PollNodesAsync(lab, limit, nodes => nodes.Count(n => n.Status.State == NodeState.Ready) == count);
-
-    private static async Task<bool> PollNodesDownAsync(LabFixture lab, string hostname, TimeSpan limit) =>
-        await PollNodesAsync(lab, limit, nodes => nodes.Any(n => n.Description.Hostname == hostname && n.Status.State == NodeState.Down));
-
-    private static async Task<bool> PollNodesAsync(LabFixture lab, TimeSpan limit, Func<IReadOnlyList<NodeObject>, bool> condition)
-    {
-        var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < limit)
-        {
-            try
-            {
-                var list = await (await ManagerAsync(lab)).RequestAsync<NodeList>(new ListNodes(NewId()), QueryTimeout);
-                if (condition(list.Nodes))
-                {
-                    return true;
-                }
-            }
-            catch (Exception e) when (e is ProtoSwarm.Client.SwarmCommandException or IOException or TimeoutException)
-            {
-            }
-
-            await Task.Delay(PollInterval);
-        }
-
-        return false;
-    }
-
-    private static string NewId() => Guid.NewGuid().ToString("N");
 }

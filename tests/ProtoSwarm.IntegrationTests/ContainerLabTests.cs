@@ -1,0 +1,114 @@
+using ProtoSwarm.Contracts;
+using Xunit.Abstractions;
+using static ProtoSwarm.IntegrationTests.LabQueries;
+
+namespace ProtoSwarm.IntegrationTests;
+
+/// <summary>
+/// Real containers on a lab swarm (1 manager, 2 workers, `--executor linux`), tried as a new user
+/// would: a busybox image imported from a tar on every node, services created with the CLI on m1,
+/// and what runs checked from this machine's /proc.
+/// </summary>
+[Trait("Category", "Cluster")]
+[Collection(LabCollection.Name)]
+public class ContainerLabTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan Converge = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task A_Busybox_Service_Runs_As_Pid_1_In_Its_Own_Namespaces_On_Every_Node()
+    {
+        await using var lab = await UpAsync();
+        var create = await ServiceAsync(lab, "create", "--name", "pid1", "--replicas", "3", "--replicas-max-per-node", "1",
+            "busybox:latest", "sh", "-c", "echo pid=$$ host=$(hostname); exec sleep 1000");
+        Assert.True(create.ExitCode == 0, create.ToString());
+
+        var tasks = await RunningAsync(lab, "pid1");
+        Assert.Equal(["m1", "w1", "w2"], tasks.Select(t => t.Node).Order());
+        foreach (var task in tasks)
+        {
+            var pid = ContainerPid(lab, task);
+            var status = File.ReadAllLines($"/proc/{pid}/status");
+            var nspid = status.Single(l => l.StartsWith("NSpid:", StringComparison.Ordinal)).Split('\t', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Equal("1", nspid[^1]);
+            Assert.Equal("sleep 1000", File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' ').Trim());
+            foreach (var ns in new[] { "pid", "mnt", "net", "uts", "ipc", "cgroup" })
+            {
+                Assert.NotEqual(Link($"/proc/self/ns/{ns}"), Link($"/proc/{pid}/ns/{ns}"));
+            }
+
+            output.WriteLine($"{task.Service}.{task.Task.Slot} on {task.Node}: host pid {pid}, NSpid {string.Join(' ', nspid[1..])}");
+        }
+    }
+
+    [Fact]
+    public async Task Confinement_Probes_Are_Denied_A_Memory_Limit_Ends_In_An_Oom_Kill_And_A_Missing_Image_Is_Rejected()
+    {
+        await using var lab = await UpAsync();
+        string[] job = ["--detach", "--mode", "replicated-job", "--restart-condition", "none"];
+        Assert.Equal(0, (await ServiceAsync(lab, ["create", "--name", "probe", .. job, "busybox:latest", "mount", "-t", "tmpfs", "x", "/mnt"])).ExitCode);
+        Assert.Equal(0, (await ServiceAsync(lab, ["create", "--name", "admin", .. job, "--cap-add", "SYS_ADMIN", "busybox:latest", "mount", "-t", "tmpfs", "x", "/mnt"])).ExitCode);
+        Assert.Equal(0, (await ServiceAsync(lab, ["create", "--name", "hog", .. job, "--limit-memory", "8m",
+            "busybox:latest", "sh", "-c", "x=$(head -c 100000000 /dev/zero | tr '\\0' a); echo ${#x}"])).ExitCode);
+        Assert.Equal(0, (await ServiceAsync(lab, ["create", "--name", "ghost", .. job, "nosuch:1"])).ExitCode);
+
+        var ended = await PollAsync(lab, Converge, null, list => list.Count(t => t.Task.Status.State >= TaskState.Complete) == 4);
+        Assert.True(ended.Met, $"The four jobs did not end within {Converge.TotalSeconds} s: {ended.Last}");
+        var byService = ended.Tasks.ToDictionary(t => t.Service, t => t.Task.Status);
+        output.WriteLine(string.Join("\n", byService.Select(p => $"{p.Key}: {p.Value.State} exit {p.Value.ExitCode} {p.Value.Err}")));
+
+        Assert.Equal(TaskState.Failed, byService["probe"].State);
+        Assert.NotEqual(0, byService["probe"].ExitCode);
+        Assert.Equal(TaskState.Complete, byService["admin"].State);
+        Assert.Equal(TaskState.Failed, byService["hog"].State);
+        Assert.Contains("OOM", byService["hog"].Err, StringComparison.Ordinal);
+        Assert.Equal(TaskState.Rejected, byService["ghost"].State);
+        Assert.Contains("No such image: nosuch:1", byService["ghost"].Err, StringComparison.Ordinal);
+    }
+
+    /// <summary>The container's PID 1 as this machine sees it: the one child of the protoswarm-init monitor whose config names the task.</summary>
+    private static int ContainerPid(LabFixture lab, LabTask task)
+    {
+        var config = Path.Combine(lab.StateRoot, task.Node, "containers", task.Task.Id, "config.json");
+        foreach (var dir in Directory.EnumerateDirectories("/proc").Select(Path.GetFileName))
+        {
+            if (!int.TryParse(dir, out var pid))
+            {
+                continue;
+            }
+
+            try
+            {
+                var cmdline = File.ReadAllText($"/proc/{pid}/cmdline").Split('\0');
+                if (cmdline.Length >= 2 && cmdline[0].EndsWith("protoswarm-init", StringComparison.Ordinal) && cmdline[1] == config)
+                {
+                    var children = File.ReadAllText($"/proc/{pid}/task/{pid}/children").Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                    return int.Parse(Assert.Single(children), System.Globalization.CultureInfo.InvariantCulture);
+                }
+            }
+            catch (IOException)
+            {
+            }
+        }
+
+        throw new Xunit.Sdk.XunitException($"No protoswarm-init monitor runs {config}");
+    }
+
+    private static string Link(string path) => new FileInfo(path).LinkTarget ?? "";
+
+    private static async Task<LabFixture> UpAsync()
+    {
+        var lab = await LabFixture.UpAsync(managers: 1, workers: 2, executor: "linux");
+        Assert.True(await PollNodesReadyAsync(lab, 3, TimeSpan.FromSeconds(20)), "The lab's 3 nodes were not Ready within 20 s");
+        var image = Path.Combine(lab.StateRoot, "busybox.tar");
+        var build = await LabFixture.RunAsync("bash", [Path.Combine(LabFixture.Repository, "scripts", "images", "busybox-rootfs.sh"), image]);
+        Assert.True(build.ExitCode == 0, build.ToString());
+        foreach (var node in new[] { "m1", "w1", "w2" })
+        {
+            var import = await lab.ExecAsync(node, "protoswarm", "image", "import", image, "busybox:latest");
+            Assert.True(import.ExitCode == 0, import.ToString());
+        }
+
+        return lab;
+    }
+}

@@ -102,6 +102,9 @@ internal static unsafe class Stage2
                 fprog[1] = (ulong)program;
                 Native.Check(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, (ulong)fprog, 0, 0), "seccomp");
             }
+            // The container ends with its monitor: no process is left without an owner when a monitor
+            // is killed (the setting survives exec; credential changes clear it, so it comes last).
+            Native.Check(prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0), "parent death signal");
             execve(exe, argv, envp);
         }
         var errno = Marshal.GetLastPInvokeError();

@@ -42,4 +42,7 @@ public sealed record NodeOptions
 
     /// <summary>The node's image store: blobs, unpacked layers and the index of names.</summary>
     public string ImagesDir => Path.Combine(StateDir, "images");
+
+    /// <summary>The node's volumes (local driver): one directory each, NAME/_data and its metadata.</summary>
+    public string VolumesDir => Path.Combine(StateDir, "volumes");
 }

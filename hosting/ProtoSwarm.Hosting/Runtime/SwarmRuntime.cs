@@ -44,6 +44,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
 
     // The node's images: answered here in a swarm or not.
     private readonly LocalImages _images;
+    private readonly LocalVolumes _volumes;
     private NodeLocalState? _state;
     private SwarmCredentials? _credentials;
     private DateTimeOffset _renewAt = DateTimeOffset.MaxValue;
@@ -73,6 +74,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
         _state = _stateFile.Load();
         _executor = options.Executor == "fake" ? new FakeExecutor(time) : null;
         _images = new LocalImages(options.ImagesDir);
+        _volumes = new LocalVolumes(options.VolumesDir);
     }
 
     /// <summary>Rejoins the swarm this node was in, if any. A failure is logged and shown by `info`; the host keeps running.</summary>
@@ -143,6 +145,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
                 JoinSwarm m => await JoinAsync(m, ct),
                 LeaveSwarm m => await LeaveAsync(m),
                 _ when LocalImages.Handles(request) => await _images.HandleAsync(request, ct),
+                _ when LocalVolumes.Handles(request) => _volumes.Handle(request),
                 IManagerApiRequest when _locked => Locked(),
                 IManagerApiRequest => await AskManagerAsync(request, ct),
                 _ => new CommandRejected(RejectCode.InvalidArgument, $"{request.GetType().Name} is not a command this node answers; are the CLI and protoswarmd the same version?"),

@@ -47,13 +47,35 @@ public enum MountType
     Tmpfs = 2,
 }
 
-/// <summary>A mount of the task's container, as docker's --mount type=,source=,target=,readonly.</summary>
+/// <summary>
+/// A mount of the task's container, as docker's --mount: type, source (a host path for bind, a volume
+/// name for volume, empty for an anonymous volume or a tmpfs), target, readonly, and the type's own
+/// options. Zero and empty mean docker's defaults: a tmpfs of no set size (the kernel's half of RAM)
+/// with mode 1777, a volume filled from the image on first use, no volume labels.
+/// </summary>
 [MessagePackObject]
 public sealed record MountSpec(
     [property: Key(0)] MountType Type,
     [property: Key(1)] string Source,
     [property: Key(2)] string Target,
-    [property: Key(3)] bool ReadOnly = false);
+    [property: Key(3)] bool ReadOnly = false,
+    [property: Key(4)] long TmpfsSizeBytes = 0,
+    [property: Key(5)] int TmpfsMode = 0,
+    [property: Key(6)] bool VolumeNoCopy = false,
+    ImmutableSortedDictionary<string, string>? VolumeLabels = null)
+{
+    /// <summary>Given to a volume the task's node creates for this mount; an existing volume keeps its own.</summary>
+    [Key(7)]
+    public ImmutableSortedDictionary<string, string> VolumeLabels { get; init; } = VolumeLabels ?? ImmutableSortedDictionary<string, string>.Empty;
+
+    // The labels compare by content, so two specs read from the same flags are equal.
+    public bool Equals(MountSpec? other) =>
+        other is not null && Type == other.Type && Source == other.Source && Target == other.Target && ReadOnly == other.ReadOnly
+        && TmpfsSizeBytes == other.TmpfsSizeBytes && TmpfsMode == other.TmpfsMode && VolumeNoCopy == other.VolumeNoCopy
+        && VolumeLabels.Count == other.VolumeLabels.Count && VolumeLabels.All(l => other.VolumeLabels.TryGetValue(l.Key, out var v) && v == l.Value);
+
+    public override int GetHashCode() => HashCode.Combine(Type, Source, Target, ReadOnly, TmpfsSizeBytes, TmpfsMode, VolumeNoCopy, VolumeLabels.Count);
+}
 
 /// <summary>CPU in billionths of a CPU (docker's NanoCPUs), memory in bytes and, as a limit only, the number of processes (docker's --limit-pids); 0 means none.</summary>
 [MessagePackObject]

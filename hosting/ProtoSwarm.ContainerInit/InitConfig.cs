@@ -24,6 +24,9 @@ internal sealed class InitConfig
     public string? Hosts { get; set; }
     public string? ResolvConf { get; set; }
 
+    /// <summary>Bind and tmpfs mounts, parents first, made on the root after /etc and before the pivot.</summary>
+    public InitMount[] Mounts { get; set; } = [];
+
     /// <summary>cgroup.procs files the container joins before its namespaces are made.</summary>
     public string[] CgroupProcs { get; set; } = [];
 
@@ -40,6 +43,19 @@ internal sealed class InitConfig
     public InitRlimit[] Rlimits { get; set; } = [];
     public string[] MaskedPaths { get; set; } = [];
     public string[] ReadonlyPaths { get; set; } = [];
+}
+
+internal sealed class InitMount
+{
+    /// <summary>"bind" or "tmpfs".</summary>
+    public string Type { get; set; } = "";
+    /// <summary>The host path of a bind mount: a directory (the target is made a directory) or a file (an empty file).</summary>
+    public string Source { get; set; } = "";
+    /// <summary>The path in the container; resolved inside the root, symlinks included.</summary>
+    public string Target { get; set; } = "";
+    public bool ReadOnly { get; set; }
+    /// <summary>tmpfs mount data ("size=65536k,mode=1777"); null for a bind.</summary>
+    public string? Data { get; set; }
 }
 
 internal sealed class InitRlimit

@@ -29,6 +29,102 @@ internal static unsafe class RootFilesystem
         {
             Native.WriteFile(root + "/etc/resolv.conf", config.ResolvConf, "write /etc/resolv.conf");
         }
+
+        foreach (var m in config.Mounts)
+        {
+            MountVolume(m, root);
+        }
+    }
+
+    private static void MountVolume(InitMount m, string root)
+    {
+        var target = ResolveInRoot(root, m.Target);
+        var step = $"mount {m.Type} on {m.Target}";
+        if (m.Type == "tmpfs")
+        {
+            Native.MkdirAll(target);
+            Native.Check(mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | (m.ReadOnly ? MS_RDONLY : 0), string.IsNullOrEmpty(m.Data) ? null : m.Data), step);
+            return;
+        }
+
+        // The target takes the source's kind: a directory for a directory, an empty file for a file.
+        if (System.IO.Directory.Exists(m.Source))
+        {
+            Native.MkdirAll(target);
+        }
+        else
+        {
+            Native.MkdirAll(Path.GetDirectoryName(target) ?? root);
+            var fd = open(target, O_WRONLY | O_CREAT | O_CLOEXEC, 0x1A4 /* 0644 */);
+            Native.Check(fd, $"create {m.Target} for a file bind mount");
+            close(fd);
+        }
+
+        Native.Check(mount(m.Source, target, null, MS_BIND | MS_REC, null), step);
+        if (m.ReadOnly)
+        {
+            Native.Check(mount(m.Source, target, null, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, null), $"remount {m.Target} read-only");
+        }
+    }
+
+    // A mount target is a path in the image, whose symlinks a container's author controls: each one is
+    // followed as it would be after the pivot, with the root as "/" and ".." stopping there, so a link
+    // to /etc or ../../.. lands inside the rootfs, never on the host (the walk of filepath-securejoin).
+    private static string ResolveInRoot(string root, string path)
+    {
+        var done = new List<string>();
+        var todo = new List<string>(path.Split('/', StringSplitOptions.RemoveEmptyEntries));
+        var links = 0;
+        while (todo.Count > 0)
+        {
+            var part = todo[0];
+            todo.RemoveAt(0);
+            if (part == ".")
+            {
+                continue;
+            }
+            if (part == "..")
+            {
+                if (done.Count > 0)
+                {
+                    done.RemoveAt(done.Count - 1);
+                }
+                continue;
+            }
+            var link = ReadLink(root + "/" + string.Join('/', done.Append(part)));
+            if (link is null)
+            {
+                done.Add(part);
+                continue;
+            }
+            if (++links > 40)
+            {
+                throw new InitException($"resolve mount target {path}: too many levels of symbolic links");
+            }
+            if (link.StartsWith('/'))
+            {
+                done.Clear();
+            }
+            todo.InsertRange(0, link.Split('/', StringSplitOptions.RemoveEmptyEntries));
+        }
+        return done.Count == 0 ? root : root + "/" + string.Join('/', done);
+    }
+
+    /// <summary>The symlink's target, or null when the path is no symlink or does not exist yet.</summary>
+    private static string? ReadLink(string path)
+    {
+        var buffer = stackalloc byte[4096];
+        var n = readlink(path, buffer, 4096);
+        if (n >= 0)
+        {
+            return System.Text.Encoding.UTF8.GetString(buffer, (int)n);
+        }
+        var errno = Marshal.GetLastPInvokeError();
+        if (errno is EINVAL or ENOENT or ENOTDIR)
+        {
+            return null;
+        }
+        throw InitException.FromErrno($"readlink {path}", errno);
     }
 
     private static void MountRoot(InitConfig config, string root)

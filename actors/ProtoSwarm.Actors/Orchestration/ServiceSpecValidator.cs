@@ -225,6 +225,14 @@ public static partial class ServiceSpecValidator
             {
                 problems.Add(new($"{at}.Target", $"'{mount.Target}' is not an absolute path", "give the path in the container, e.g. --mount type=volume,source=data,target=/data"));
             }
+            else if (mount.Target.Trim('/').Length == 0)
+            {
+                problems.Add(new($"{at}.Target", "the target is '/', the container's root", "mount on a directory in the container, e.g. target=/data"));
+            }
+            else if (mount.Target.Split('/').Contains(".."))
+            {
+                problems.Add(new($"{at}.Target", $"{mount.Target} holds '..'", "give the target as a plain absolute path, e.g. /data"));
+            }
             else if (!targets.Add(mount.Target.TrimEnd('/')))
             {
                 problems.Add(new($"{at}.Target", $"{mount.Target} is mounted twice", "mount one thing per container path"));
@@ -238,6 +246,9 @@ public static partial class ServiceSpecValidator
                 case MountType.Volume when mount.Source.Contains('/', StringComparison.Ordinal):
                     problems.Add(new($"{at}.Source", $"'{mount.Source}' is a path, not a volume name", "use type=bind for a host path, or a volume name without '/'"));
                     break;
+                case MountType.Volume when mount.Source.Length > 0 && VolumeNames.Problem(mount.Source) is { } problem:
+                    problems.Add(new($"{at}.Source", problem, "rename the volume, or leave source out for an anonymous volume"));
+                    break;
                 case MountType.Tmpfs when mount.Source.Length > 0:
                     problems.Add(new($"{at}.Source", "a tmpfs mount has no source", "leave source out for type=tmpfs"));
                     break;
@@ -246,6 +257,26 @@ public static partial class ServiceSpecValidator
                 default:
                     problems.Add(new($"{at}.Type", $"{(int)mount.Type} is not a mount type", "use type=bind, volume or tmpfs"));
                     break;
+            }
+
+            if (mount.Type != MountType.Tmpfs && (mount.TmpfsSizeBytes != 0 || mount.TmpfsMode != 0))
+            {
+                problems.Add(new($"{at}.TmpfsOptions", $"tmpfs options on a {mount.Type.ToString().ToLowerInvariant()} mount", "give tmpfs-size and tmpfs-mode only with type=tmpfs"));
+            }
+
+            if (mount.Type != MountType.Volume && (mount.VolumeNoCopy || mount.VolumeLabels.Count > 0))
+            {
+                problems.Add(new($"{at}.VolumeOptions", $"volume options on a {mount.Type.ToString().ToLowerInvariant()} mount", "give volume-nocopy and volume-label only with type=volume"));
+            }
+
+            if (mount.TmpfsSizeBytes < 0)
+            {
+                problems.Add(new($"{at}.TmpfsOptions.SizeBytes", $"{mount.TmpfsSizeBytes} bytes is negative", "give tmpfs-size as a size such as 64m, or leave it out"));
+            }
+
+            if (mount.TmpfsMode is < 0 or > 0xFFF)
+            {
+                problems.Add(new($"{at}.TmpfsOptions.Mode", $"{mount.TmpfsMode} is not a file mode", "give tmpfs-mode in octal, at most 7777, e.g. 1770"));
             }
         }
     }

@@ -590,13 +590,22 @@ internal static partial class ServiceFlags
             ? null
             : $"--stop-signal '{value}' is not a signal; use a signal name such as SIGTERM or SIGINT, or its number.";
 
-    /// <summary>Docker's --mount: comma-separated type=bind|volume|tmpfs (default volume), source|src, target|destination|dst, readonly|ro[=true|false].</summary>
+    /// <summary>
+    /// Docker's --mount: comma-separated type=bind|volume|tmpfs (default volume), source|src,
+    /// target|destination|dst, readonly|ro[=true|false], and the type's own keys: volume-nocopy[=bool],
+    /// volume-label=k=v (repeated), volume-driver=local; tmpfs-size (bytes or 64m), tmpfs-mode (octal).
+    /// </summary>
     public static Checked<MountSpec> Mount(string flag, string value)
     {
         const string Usage = "write it as type=volume,source=data,target=/data[,readonly]";
         var type = MountType.Volume;
         string source = string.Empty, target = string.Empty;
         var readOnly = false;
+        var noCopy = false;
+        long tmpfsSize = 0;
+        var tmpfsMode = 0;
+        var labels = ImmutableSortedDictionary<string, string>.Empty;
+        string? volumeKey = null, tmpfsKey = null;
         foreach (var field in value.Split(',', StringSplitOptions.TrimEntries))
         {
             var parts = field.Split('=', 2);
@@ -604,15 +613,24 @@ internal static partial class ServiceFlags
             var text = parts.Length > 1 ? parts[1] : null;
             switch (key)
             {
-                case "readonly" or "ro":
-                    if (text is not (null or "true" or "1" or "false" or "0"))
+                case "readonly" or "ro" or "volume-nocopy":
+                    if (Flag(text) is not { } on)
                     {
-                        return Checked<MountSpec>.Fail($"{flag} '{value}': readonly takes true or false, not '{text}'.");
+                        return Checked<MountSpec>.Fail($"{flag} '{value}': {key} takes true or false, not '{text}'.");
                     }
 
-                    readOnly = text is null or "true" or "1";
+                    if (key == "volume-nocopy")
+                    {
+                        noCopy = on;
+                        volumeKey = key;
+                    }
+                    else
+                    {
+                        readOnly = on;
+                    }
+
                     continue;
-                case "type" or "source" or "src" or "target" or "destination" or "dst" when text is null:
+                case "type" or "source" or "src" or "target" or "destination" or "dst" or "volume-label" or "volume-driver" or "tmpfs-size" or "tmpfs-mode" when string.IsNullOrEmpty(text):
                     return Checked<MountSpec>.Fail($"{flag} '{value}': '{field}' has no value; {Usage}.");
                 case "type":
                     switch (text)
@@ -630,8 +648,49 @@ internal static partial class ServiceFlags
                 case "target" or "destination" or "dst":
                     target = text!;
                     continue;
+                case "volume-label":
+                    var label = text!.Split('=', 2);
+                    if (label[0].Length == 0)
+                    {
+                        return Checked<MountSpec>.Fail($"{flag} '{value}': volume-label '{text}' has no name; write volume-label=KEY=VALUE.");
+                    }
+
+                    labels = labels.SetItem(label[0], label.Length > 1 ? label[1] : string.Empty);
+                    volumeKey = key;
+                    continue;
+                case "volume-driver":
+                    if (text != "local")
+                    {
+                        return Checked<MountSpec>.Fail($"{flag} '{value}': volume-driver '{text}' is not available; nodes have only the local driver, so leave volume-driver out.");
+                    }
+
+                    volumeKey = key;
+                    continue;
+                case "tmpfs-size":
+                    var size = Memory(flag, text!);
+                    if (!size.IsValid)
+                    {
+                        return Checked<MountSpec>.Fail($"{flag} '{value}': tmpfs-size '{text}' is not a size; give bytes or a number and a unit (k, m, g), e.g. tmpfs-size=64m.");
+                    }
+
+                    tmpfsSize = size.Value;
+                    tmpfsKey = key;
+                    continue;
+                case "tmpfs-mode":
+                    if (!TryOctal(text!, out tmpfsMode))
+                    {
+                        return Checked<MountSpec>.Fail($"{flag} '{value}': tmpfs-mode '{text}' is not an octal file mode; write e.g. tmpfs-mode=1770.");
+                    }
+
+                    tmpfsKey = key;
+                    continue;
+                case "consistency":
+                    // Docker ignores it on Linux too.
+                    continue;
+                case "volume-opt" or "volume-subpath" or "bind-propagation" or "bind-nonrecursive" or "bind-recursive" or "tmpfs-options":
+                    return Checked<MountSpec>.Fail($"{flag} '{value}': {key} is not supported by ProtoSwarm's nodes; leave it out.");
                 default:
-                    return Checked<MountSpec>.Fail($"{flag} '{value}': '{key}' is not a mount option here; use type, source, target and readonly ({Usage}).");
+                    return Checked<MountSpec>.Fail($"{flag} '{value}': '{key}' is not a mount option; use type, source, target, readonly, volume-nocopy, volume-label, tmpfs-size or tmpfs-mode ({Usage}).");
             }
         }
 
@@ -645,12 +704,50 @@ internal static partial class ServiceFlags
             return Checked<MountSpec>.Fail($"{flag} '{value}': target '{target}' is not an absolute path; give the path in the container, e.g. target=/data.");
         }
 
+        if (target.Trim('/').Length == 0)
+        {
+            return Checked<MountSpec>.Fail($"{flag} '{value}': the target cannot be '/'; mount on a directory in the container, e.g. target=/data.");
+        }
+
+        if (volumeKey is not null && type != MountType.Volume)
+        {
+            return Checked<MountSpec>.Fail($"{flag} '{value}': {volumeKey} is for type=volume, not type={Name(type)}.");
+        }
+
+        if (tmpfsKey is not null && type != MountType.Tmpfs)
+        {
+            return Checked<MountSpec>.Fail($"{flag} '{value}': {tmpfsKey} is for type=tmpfs, not type={Name(type)}.");
+        }
+
         return (type, source) switch
         {
             (MountType.Bind, "") => Checked<MountSpec>.Fail($"{flag} '{value}': a bind mount needs source=<absolute path on the node>."),
+            (MountType.Bind, _) when !source.StartsWith('/') => Checked<MountSpec>.Fail($"{flag} '{value}': bind source '{source}' is not an absolute path; give the path on the node, e.g. source=/srv/data."),
             (MountType.Tmpfs, not "") => Checked<MountSpec>.Fail($"{flag} '{value}': a tmpfs mount has no source; leave source out."),
-            _ => Checked<MountSpec>.Ok(new MountSpec(type, source, target, readOnly)),
+            (MountType.Volume, not "") when VolumeNames.Problem(source) is { } problem => Checked<MountSpec>.Fail($"{flag} '{value}': {problem}; use type=bind for a host path."),
+            _ => Checked<MountSpec>.Ok(new MountSpec(type, source, target, readOnly, tmpfsSize, tmpfsMode, noCopy, labels)),
         };
+
+        static bool? Flag(string? text) => text?.ToLowerInvariant() switch
+        {
+            null or "true" or "1" => true,
+            "false" or "0" => false,
+            _ => null,
+        };
+
+        static string Name(MountType type) => type.ToString().ToLowerInvariant();
+    }
+
+    private static bool TryOctal(string text, out int mode)
+    {
+        mode = 0;
+        if (text.Length is 0 or > 5 || text.Any(c => c is < '0' or > '7'))
+        {
+            return false;
+        }
+
+        mode = Convert.ToInt32(text, 8);
+        return mode <= 0xFFF;
     }
 
     /// <summary>Docker's --publish: short [published:]target[/protocol], or long published=,target=,protocol=,mode=.</summary>

@@ -276,13 +276,7 @@ internal static class ServiceView
         AddText(containerJson, "User", container.User);
         if (container.Mounts.Length > 0)
         {
-            containerJson["Mounts"] = new JsonArray([.. container.Mounts.Select(m => (JsonNode?)new JsonObject
-            {
-                ["Type"] = Lower(m.Type),
-                ["Source"] = m.Source,
-                ["Target"] = m.Target,
-                ["ReadOnly"] = m.ReadOnly,
-            })]);
+            containerJson["Mounts"] = new JsonArray([.. container.Mounts.Select(m => (JsonNode?)MountJson(m))]);
         }
 
         AddText(containerJson, "StopSignal", container.StopSignal);
@@ -396,6 +390,51 @@ internal static class ServiceView
         ["MaxFailureRatio"] = config.MaxFailureRatio,
         ["Order"] = OrderText(config.Order),
     };
+
+    /// <summary>Docker's mount object: VolumeOptions and TmpfsOptions only when something in them is set.</summary>
+    private static JsonObject MountJson(MountSpec m)
+    {
+        var json = new JsonObject
+        {
+            ["Type"] = Lower(m.Type),
+            ["Source"] = m.Source,
+            ["Target"] = m.Target,
+            ["ReadOnly"] = m.ReadOnly,
+        };
+        if (m.VolumeNoCopy || m.VolumeLabels.Count > 0)
+        {
+            var volume = new JsonObject();
+            if (m.VolumeNoCopy)
+            {
+                volume["NoCopy"] = true;
+            }
+
+            if (m.VolumeLabels.Count > 0)
+            {
+                volume["Labels"] = Map(m.VolumeLabels);
+            }
+
+            json["VolumeOptions"] = volume;
+        }
+
+        if (m.TmpfsSizeBytes != 0 || m.TmpfsMode != 0)
+        {
+            var tmpfs = new JsonObject();
+            if (m.TmpfsSizeBytes != 0)
+            {
+                tmpfs["SizeBytes"] = m.TmpfsSizeBytes;
+            }
+
+            if (m.TmpfsMode != 0)
+            {
+                tmpfs["Mode"] = m.TmpfsMode;
+            }
+
+            json["TmpfsOptions"] = tmpfs;
+        }
+
+        return json;
+    }
 
     private static JsonObject Amounts(ResourceAmounts amounts)
     {

@@ -30,6 +30,9 @@ internal static unsafe partial class Libc
     public static partial int symlink(string target, string linkpath);
 
     [LibraryImport(Lib, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial nint readlink(string path, byte* buf, nint size);
+
+    [LibraryImport(Lib, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int open(string path, int flags, uint mode);
 
     [LibraryImport(Lib, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
@@ -130,6 +133,8 @@ internal static unsafe partial class Libc
     public const int EINTR = 4;
     public const int ENOENT = 2;
     public const int EEXIST = 17;
+    public const int ENOTDIR = 20;
+    public const int EINVAL = 22;
 
     public const int CLONE_NEWNS = 0x00020000, CLONE_NEWCGROUP = 0x02000000, CLONE_NEWUTS = 0x04000000,
         CLONE_NEWIPC = 0x08000000, CLONE_NEWPID = 0x20000000, CLONE_NEWNET = 0x40000000, CLONE_FS = 0x00000200;

@@ -31,6 +31,10 @@ public sealed record ContainerSpecification
 
     public bool ReadOnlyRootfs { get; init; }
 
+    /// <summary>Bind and tmpfs mounts, made on the root filesystem before it is pivoted to; a volume is a
+    /// bind of its directory (VolumeStore.ResolveMounts turns a task's mounts into these).</summary>
+    public IReadOnlyList<ContainerMount> Mounts { get; init; } = [];
+
     /// <summary>Capability names ("NET_ADMIN" or "CAP_NET_ADMIN", or "ALL") added to / dropped from docker's default 14.</summary>
     public IReadOnlyList<string> CapAdd { get; init; } = [];
     public IReadOnlyList<string> CapDrop { get; init; } = [];
@@ -41,6 +45,35 @@ public sealed record ContainerSpecification
     /// <summary>Files the container's stdout and stderr are appended to; null discards.</summary>
     public string? StdoutPath { get; init; }
     public string? StderrPath { get; init; }
+}
+
+public enum ContainerMountKind
+{
+    Bind = 0,
+    Tmpfs = 1,
+}
+
+/// <summary>
+/// One mount of a container, resolved on this node. Bind: <see cref="Source"/> is a host path (a file
+/// or a directory; the target is made of the same kind), MS_BIND|MS_REC, then remounted read-only when
+/// asked. Tmpfs: nosuid, nodev, noexec as docker mounts one, with a size in bytes (0: the kernel's
+/// default) and a mode (0: 1777). The target is resolved inside the root, so a symlink in the image
+/// never leads it out.
+/// </summary>
+public sealed record ContainerMount
+{
+    public required ContainerMountKind Kind { get; init; }
+    public string Source { get; init; } = "";
+    public required string Target { get; init; }
+    public bool ReadOnly { get; init; }
+    public long TmpfsSizeBytes { get; init; }
+    public int TmpfsMode { get; init; }
+
+    public static ContainerMount Bind(string source, string target, bool readOnly = false) =>
+        new() { Kind = ContainerMountKind.Bind, Source = source, Target = target, ReadOnly = readOnly };
+
+    public static ContainerMount Tmpfs(string target, long sizeBytes = 0, int mode = 0, bool readOnly = false) =>
+        new() { Kind = ContainerMountKind.Tmpfs, Target = target, TmpfsSizeBytes = sizeBytes, TmpfsMode = mode, ReadOnly = readOnly };
 }
 
 /// <summary>Limits and reservations (docker/swarmkit units: bytes, nano-CPUs).</summary>

@@ -92,7 +92,60 @@ internal static partial class InitConfigBuilder
                 problems.Add($"ulimit {limit.Name}: soft limit {limit.Soft} above hard limit {limit.Hard}");
             }
         }
+        CheckMounts(spec.Mounts, sys, problems);
         return problems;
+    }
+
+    private static void CheckMounts(IReadOnlyList<ContainerMount> mounts, ISyscalls sys, List<string> problems)
+    {
+        var targets = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var mount in mounts)
+        {
+            var kind = mount.Kind.ToString().ToLowerInvariant();
+            if (!mount.Target.StartsWith('/') || mount.Target.Trim('/').Length == 0 || mount.Target.Split('/').Contains(".."))
+            {
+                problems.Add($"invalid mount config for type \"{kind}\": target \"{mount.Target}\" must be an absolute path other than / without '..'");
+            }
+            else if (!targets.Add(mount.Target.TrimEnd('/')))
+            {
+                problems.Add($"duplicate mount point: {mount.Target}");
+            }
+
+            switch (mount.Kind)
+            {
+                case ContainerMountKind.Bind when !mount.Source.StartsWith('/'):
+                    problems.Add($"invalid mount config for type \"bind\": invalid mount path: '{mount.Source}' mount path must be absolute");
+                    break;
+                case ContainerMountKind.Bind when !sys.DirectoryExists(mount.Source) && !sys.FileExists(mount.Source):
+                    problems.Add($"invalid mount config for type \"bind\": bind source path does not exist: {mount.Source}");
+                    break;
+                case ContainerMountKind.Tmpfs when mount.TmpfsSizeBytes < 0 || mount.TmpfsMode is < 0 or > 0xFFF:
+                    problems.Add($"invalid mount config for type \"tmpfs\": size {mount.TmpfsSizeBytes} or mode {Convert.ToString(mount.TmpfsMode, 8)} out of range");
+                    break;
+                case ContainerMountKind.Bind or ContainerMountKind.Tmpfs:
+                    break;
+                default:
+                    problems.Add($"mount {mount.Target}: unknown kind {(int)mount.Kind}");
+                    break;
+            }
+        }
+    }
+
+    /// <summary>tmpfs mount data: the size in bytes and the mode in octal, as tmpfs reads them; empty for the kernel's defaults.</summary>
+    internal static string? TmpfsData(ContainerMount mount)
+    {
+        var options = new List<string>();
+        if (mount.TmpfsSizeBytes > 0)
+        {
+            options.Add($"size={mount.TmpfsSizeBytes}");
+        }
+
+        if (mount.TmpfsMode != 0)
+        {
+            options.Add("mode=" + Convert.ToString(mount.TmpfsMode, 8));
+        }
+
+        return string.Join(',', options);
     }
 
     public static InitConfig Build(ContainerSpecification spec, ContainerPaths paths, CgroupPlacement cgroups, string hostResolvConf)
@@ -117,6 +170,15 @@ internal static partial class InitConfigBuilder
             Hostname = hostname,
             Hosts = hosts,
             ResolvConf = spec.ResolvConf ?? hostResolvConf,
+            // Parents before what is mounted inside them, as docker sorts them.
+            Mounts = [.. spec.Mounts.OrderBy(m => m.Target.TrimEnd('/').Count(c => c == '/')).Select(m => new InitMount
+            {
+                Type = m.Kind == ContainerMountKind.Bind ? "bind" : "tmpfs",
+                Source = m.Source,
+                Target = m.Target,
+                ReadOnly = m.ReadOnly,
+                Data = m.Kind == ContainerMountKind.Tmpfs ? TmpfsData(m) : null,
+            })],
             CgroupProcs = [.. cgroups.ProcsFiles],
             User = spec.User,
             AdditionalGids = [.. spec.AdditionalGroups],

@@ -45,4 +45,7 @@ public sealed record NodeOptions
 
     /// <summary>The node's containers: per container its config, writable layer, log and monitor socket.</summary>
     public string ContainersDir => Path.Combine(StateDir, "containers");
+
+    /// <summary>The node's volumes (local driver): one directory each, NAME/_data and its metadata.</summary>
+    public string VolumesDir => Path.Combine(StateDir, "volumes");
 }

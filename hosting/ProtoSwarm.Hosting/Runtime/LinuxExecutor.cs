@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using ProtoSwarm.Actors.Agent.Tasks;
 using ProtoSwarm.Containers.Images;
 using ProtoSwarm.Containers.Runtime;
+using ProtoSwarm.Containers.Volumes;
 using ProtoSwarm.Contracts;
 using ActorExit = ProtoSwarm.Actors.Agent.Tasks.ContainerExit;
 
@@ -17,13 +18,15 @@ namespace ProtoSwarm.Hosting.Runtime;
 internal sealed partial class LinuxExecutor : ITaskExecutor
 {
     private readonly Func<ImageStore> _images;
+    private readonly Func<VolumeStore> _volumes;
     private readonly ContainerRuntimeOptions _options;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, TaskContainer> _containers = new(StringComparer.Ordinal);
 
-    public LinuxExecutor(Func<ImageStore> images, ContainerRuntimeOptions options, ILoggerFactory loggerFactory)
+    public LinuxExecutor(Func<ImageStore> images, Func<VolumeStore> volumes, ContainerRuntimeOptions options, ILoggerFactory loggerFactory)
     {
         _images = images;
+        _volumes = volumes;
         _options = options;
         _logger = loggerFactory.CreateLogger<LinuxExecutor>();
     }
@@ -75,10 +78,21 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
             }
 
             var config = image.Config;
-            var spec = TaskContainers.Specification(task, image, executor._images().RootLayers(image));
+            var layers = executor._images().RootLayers(image);
+            var spec = TaskContainers.Specification(task, image, layers);
+            try
+            {
+                spec = spec with { Mounts = executor._volumes().ResolveMounts(task.Id, task.Spec.Container.Mounts, layers) };
+            }
+            catch (VolumeStoreException e)
+            {
+                throw new InvalidOperationException(e.Message, e);
+            }
+
             var problems = LinuxContainer.Validate(spec);
             if (problems.Count > 0)
             {
+                executor._volumes().Release(task.Id);
                 throw new InvalidOperationException(string.Join("; ", problems));
             }
 
@@ -160,6 +174,8 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
             {
                 await container.RemoveAsync(ct);
             }
+
+            executor._volumes().Release(task.Id);
         }
 
         public Task<ContainerInspection> InspectAsync(CancellationToken ct) =>

@@ -45,6 +45,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
 
     // The node's images: answered here in a swarm or not.
     private readonly LocalImages _images;
+    private readonly LocalVolumes _volumes;
     private NodeLocalState? _state;
     private SwarmCredentials? _credentials;
     private DateTimeOffset _renewAt = DateTimeOffset.MaxValue;
@@ -73,10 +74,11 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
         _certificates = new NodeCertificateFiles(options.CertificatesDir);
         _state = _stateFile.Load();
         _images = new LocalImages(options.ImagesDir);
+        _volumes = new LocalVolumes(options.VolumesDir);
         _executor = options.Executor switch
         {
             "fake" => new FakeExecutor(time),
-            "linux" => new LinuxExecutor(() => _images.Store, new ContainerRuntimeOptions { StateRoot = options.ContainersDir }, loggerFactory),
+            "linux" => new LinuxExecutor(() => _images.Store, () => _volumes.Store, new ContainerRuntimeOptions { StateRoot = options.ContainersDir }, loggerFactory),
             _ => null,
         };
         if (_executor is LinuxExecutor linux)
@@ -153,6 +155,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
                 JoinSwarm m => await JoinAsync(m, ct),
                 LeaveSwarm m => await LeaveAsync(m),
                 _ when LocalImages.Handles(request) => await _images.HandleAsync(request, ct),
+                _ when LocalVolumes.Handles(request) => _volumes.Handle(request),
                 IManagerApiRequest when _locked => Locked(),
                 IManagerApiRequest => await AskManagerAsync(request, ct),
                 _ => new CommandRejected(RejectCode.InvalidArgument, $"{request.GetType().Name} is not a command this node answers; are the CLI and protoswarmd the same version?"),

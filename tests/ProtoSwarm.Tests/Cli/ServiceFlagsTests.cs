@@ -157,7 +157,7 @@ public class ServiceFlagsTests
     [InlineData("--mount", "source=data,target=data", "is not an absolute path")]
     [InlineData("--mount", "type=bind,target=/x", "a bind mount needs source")]
     [InlineData("--mount", "type=tmpfs,source=x,target=/x", "a tmpfs mount has no source")]
-    [InlineData("--mount", "target=/x,volume-driver=local", "'volume-driver' is not a mount option here")]
+    [InlineData("--mount", "target=/x,volume-driver=nfs", "volume-driver 'nfs' is not available")]
     [InlineData("--mount", "target=/x,readonly=maybe", "readonly takes true or false")]
     [InlineData("--mount-rm", "data", "is not a target path")]
     [InlineData("--publish", "8080:http", "is not a port mapping")]
@@ -235,6 +235,53 @@ public class ServiceFlagsTests
     public void Mount_Takes_Docker_Csv_Syntax(string text, MountType type, string source, string target, bool readOnly)
     {
         Assert.Equal(new MountSpec(type, source, target, readOnly), ServiceFlags.Mount("--mount", text).Value);
+    }
+
+    [Fact]
+    public void Mount_Reads_Tmpfs_Size_With_Units_And_An_Octal_Mode()
+    {
+        var mount = ServiceFlags.Mount("--mount", "type=tmpfs,dst=/cache,tmpfs-size=64m,tmpfs-mode=1770").Value;
+
+        Assert.Equal(new MountSpec(MountType.Tmpfs, "", "/cache", TmpfsSizeBytes: 64L << 20, TmpfsMode: Convert.ToInt32("1770", 8)), mount);
+    }
+
+    [Fact]
+    public void Mount_Reads_Volume_Nocopy_Labels_And_The_Local_Driver()
+    {
+        var mount = ServiceFlags.Mount("--mount", "type=volume,source=pgdata,target=/var/lib/pg,volume-nocopy,volume-label=app=db,volume-label=tier=back,volume-driver=local").Value;
+
+        Assert.Equal(
+            new MountSpec(MountType.Volume, "pgdata", "/var/lib/pg", VolumeNoCopy: true, VolumeLabels: ImmutableSortedDictionary<string, string>.Empty.Add("app", "db").Add("tier", "back")),
+            mount);
+        Assert.True(ServiceFlags.Mount("--mount", "target=/anon").IsValid);
+        Assert.False(ServiceFlags.Mount("--mount", "src=v1,target=/d,volume-nocopy=false").Value.VolumeNoCopy);
+    }
+
+    [Theory]
+    [InlineData("type=tmpfs,target=/t,tmpfs-size=lots", "tmpfs-size 'lots' is not a size")]
+    [InlineData("type=tmpfs,target=/t,tmpfs-mode=999", "tmpfs-mode '999' is not an octal file mode")]
+    [InlineData("type=volume,source=v1,target=/t,tmpfs-size=1m", "tmpfs-size is for type=tmpfs, not type=volume")]
+    [InlineData("type=bind,source=/srv,target=/t,volume-nocopy", "volume-nocopy is for type=volume, not type=bind")]
+    [InlineData("type=volume,source=v1,target=/t,volume-driver=nfs", "volume-driver 'nfs' is not available")]
+    [InlineData("type=volume,source=v1,target=/t,volume-opt=type=nfs", "volume-opt is not supported")]
+    [InlineData("type=volume,source=v1,target=/t,colour=red", "'colour' is not a mount option")]
+    [InlineData("type=volume,source=v1,target=/t,readonly=maybe", "readonly takes true or false, not 'maybe'")]
+    [InlineData("type=volume,source=v1,target=/", "the target cannot be '/'")]
+    [InlineData("type=volume,source=v1,target=data", "target 'data' is not an absolute path")]
+    [InlineData("type=bind,source=srv,target=/t", "bind source 'srv' is not an absolute path")]
+    [InlineData("type=bind,target=/t", "a bind mount needs source=")]
+    [InlineData("type=tmpfs,source=x,target=/t", "a tmpfs mount has no source")]
+    [InlineData("type=volume,source=-bad,target=/t", "'-bad' is not a valid volume name")]
+    [InlineData("type=volume,source=v1,target=/t,volume-label==x", "volume-label '=x' has no name")]
+    [InlineData("type=disk,target=/t", "type 'disk' is not a mount type")]
+    [InlineData("source=v1", "has no target")]
+    public void Mount_Refuses_Bad_Input_Naming_The_Key(string text, string expected)
+    {
+        var result = ServiceFlags.Mount("--mount", text);
+
+        Assert.False(result.IsValid);
+        Assert.StartsWith($"--mount '{text}'", result.Error, StringComparison.Ordinal);
+        Assert.Contains(expected, result.Error, StringComparison.Ordinal);
     }
 
     [Fact]

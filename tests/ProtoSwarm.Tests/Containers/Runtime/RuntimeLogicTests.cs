@@ -215,6 +215,38 @@ public sealed class RuntimeLogicTests
     }
 
     [Fact]
+    public void Mounts_Are_Checked_Then_Written_Parents_First_With_Tmpfs_Data()
+    {
+        var sys = V1Machine();
+        sys.Directories.Add("/srv/data");
+        var bad = Spec() with
+        {
+            Mounts = [ContainerMount.Bind("/no/such", "/a"), ContainerMount.Tmpfs("/"), ContainerMount.Tmpfs("/x"), ContainerMount.Tmpfs("/x/"), ContainerMount.Bind("rel", "/r")],
+        };
+        var good = Spec() with
+        {
+            Mounts = [ContainerMount.Tmpfs("/data/cache", 1 << 20, 0x3F8), ContainerMount.Bind("/srv/data", "/data", readOnly: true), ContainerMount.Tmpfs("/run")],
+        };
+
+        var problems = InitConfigBuilder.Validate(bad, sys);
+        var config = InitConfigBuilder.Build(good, new ContainerPaths("/state/c1"), new CgroupPlacement([]), "");
+
+        Assert.Equal(
+            [
+                "invalid mount config for type \"bind\": bind source path does not exist: /no/such",
+                "invalid mount config for type \"tmpfs\": target \"/\" must be an absolute path other than / without '..'",
+                "duplicate mount point: /x/",
+                "invalid mount config for type \"bind\": invalid mount path: 'rel' mount path must be absolute",
+            ],
+            problems);
+        Assert.Empty(InitConfigBuilder.Validate(good, sys));
+        Assert.Equal(["/data", "/run", "/data/cache"], config.Mounts.Select(m => m.Target));
+        Assert.Equal(("bind", "/srv/data", true, null), (config.Mounts[0].Type, config.Mounts[0].Source, config.Mounts[0].ReadOnly, config.Mounts[0].Data));
+        Assert.Equal(("tmpfs", "size=1048576,mode=1770"), (config.Mounts[2].Type, config.Mounts[2].Data));
+        Assert.Equal("", config.Mounts[1].Data);
+    }
+
+    [Fact]
     public void Capabilities_Are_Dockers_Default_With_Adds_And_Drops()
     {
         Assert.Equal(0xa80425fbUL, Capabilities.Compute([], []));

@@ -1,0 +1,95 @@
+using ProtoSwarm.Cli.Commands;
+using ProtoSwarm.Contracts;
+
+namespace ProtoSwarm.Cli.Compose;
+
+/// <summary>
+/// A compose service's `volumes:` entry in its short form, as `docker stack deploy` reads it:
+/// "/ctr" (an anonymous volume), "vol:/ctr", "/host:/ctr" and "./rel:/ctr" (bind mounts; a relative
+/// path is resolved against the compose file's directory, "~" against the home directory), each with
+/// an optional ":ro", ":rw" or ":nocopy" (comma-separated). Pure: the caller gives both directories.
+/// </summary>
+internal static class VolumeShortSyntax
+{
+    public static Checked<MountSpec> Parse(string text, string baseDirectory, string? homeDirectory = null)
+    {
+        var usage = $"'{text}' is not a volume; write it as [SOURCE:]TARGET[:MODE], e.g. data:/var/lib/data:ro or ./conf:/etc/app";
+        var parts = text.Split(':');
+        if (text.Length == 0 || parts.Length > 3 || parts.Any(p => p.Length == 0))
+        {
+            return Checked<MountSpec>.Fail(usage);
+        }
+
+        var (source, target, mode) = parts switch
+        {
+            [var t] => ("", t, ""),
+            [var s, var t] => (s, t, ""),
+            [var s, var t, var m] => (s, t, m),
+            _ => ("", "", ""),
+        };
+        if (!target.StartsWith('/'))
+        {
+            return Checked<MountSpec>.Fail($"'{text}': the target '{target}' is not an absolute path in the container; write e.g. {(source.Length > 0 ? source + ":" : "")}/{target.TrimStart('.', '/')}");
+        }
+
+        if (target.Trim('/').Length == 0)
+        {
+            return Checked<MountSpec>.Fail($"'{text}': the target cannot be '/'; mount on a directory in the container");
+        }
+
+        bool readOnly = false, noCopy = false;
+        foreach (var option in mode.Split(',', StringSplitOptions.RemoveEmptyEntries))
+        {
+            switch (option)
+            {
+                case "ro": readOnly = true; break;
+                case "rw": readOnly = false; break;
+                case "nocopy": noCopy = true; break;
+                case "rprivate": break; // the default propagation
+                default:
+                    return Checked<MountSpec>.Fail($"'{text}': mode '{option}' is not supported; use ro, rw or nocopy");
+            }
+        }
+
+        if (source.Length == 0)
+        {
+            return Checked<MountSpec>.Ok(new MountSpec(MountType.Volume, "", target, readOnly, VolumeNoCopy: noCopy));
+        }
+
+        if (!IsPath(source))
+        {
+            return VolumeNames.Problem(source) is { } problem
+                ? Checked<MountSpec>.Fail($"'{text}': {problem}; write a host path with '/', './' or '~/' for a bind mount")
+                : Checked<MountSpec>.Ok(new MountSpec(MountType.Volume, source, target, readOnly, VolumeNoCopy: noCopy));
+        }
+
+        if (noCopy)
+        {
+            return Checked<MountSpec>.Fail($"'{text}': nocopy is for named volumes, and {source} is a host path");
+        }
+
+        if (source == "~" || source.StartsWith("~/", StringComparison.Ordinal))
+        {
+            if (string.IsNullOrEmpty(homeDirectory))
+            {
+                return Checked<MountSpec>.Fail($"'{text}': '~' needs a home directory, and none is known; give the full path");
+            }
+
+            source = homeDirectory + source[1..];
+        }
+        else if (source.StartsWith('~'))
+        {
+            return Checked<MountSpec>.Fail($"'{text}': '{source}' names another user's home, which is not supported; give the full path");
+        }
+
+        if (!source.StartsWith('/') && !Path.IsPathFullyQualified(baseDirectory))
+        {
+            return Checked<MountSpec>.Fail($"'{text}': the relative path {source} needs the compose file's directory, and '{baseDirectory}' is not an absolute path");
+        }
+
+        var full = Path.GetFullPath(source, source.StartsWith('/') ? "/" : baseDirectory);
+        return Checked<MountSpec>.Ok(new MountSpec(MountType.Bind, full.Length > 1 ? full.TrimEnd('/') : full, target, readOnly));
+    }
+
+    private static bool IsPath(string source) => source[0] is '/' or '.' or '~';
+}

@@ -1,0 +1,334 @@
+using System.Collections.Immutable;
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using ProtoSwarm.Containers.Runtime;
+using ProtoSwarm.Contracts;
+
+namespace ProtoSwarm.Containers.Volumes;
+
+/// <summary>A volume as `volume inspect` shows it, with the containers using it now.</summary>
+public sealed record Volume(
+    string Name,
+    string Driver,
+    string Mountpoint,
+    DateTimeOffset CreatedAt,
+    ImmutableSortedDictionary<string, string> Labels,
+    string Scope,
+    IReadOnlyList<string> UsedBy);
+
+/// <summary>A volume operation refused; the message says what, where and how to fix it.</summary>
+public sealed class VolumeStoreException(RejectCode code, string message) : Exception(message)
+{
+    public RejectCode Code { get; } = code;
+}
+
+/// <summary>
+/// The node's named volumes, docker's local driver: DIR/NAME/_data is the volume, DIR/NAME/volume.json
+/// its creation time and labels, and DIR/NAME/users/ID one empty file per container that mounts it,
+/// so "in use" survives a restart of the node host (<see cref="ReleaseAllExcept"/> drops containers
+/// that ended while it was down). A volume is created on first use, filled from the image when it is
+/// empty (unless nocopy), kept when its containers go, and removed only when none uses it.
+/// Anonymous volumes (type=volume with no source) are made one per container and removed with it.
+/// </summary>
+public sealed class VolumeStore
+{
+    public const string LocalDriver = "local";
+    private const string MetadataFile = "volume.json";
+    private const string DataDir = "_data";
+    private const string UsersDir = "users";
+
+    private readonly string _directory;
+    private readonly TimeProvider _time;
+    private readonly Lock _lock = new();
+
+    public VolumeStore(string directory, TimeProvider? time = null)
+    {
+        _directory = Path.GetFullPath(directory);
+        _time = time ?? TimeProvider.System;
+    }
+
+    /// <summary>`volume create`: idempotent for a name that exists (its labels are kept); an empty name makes one with a random 64-hex name.</summary>
+    public Volume Create(string name, IReadOnlyDictionary<string, string>? labels = null, string driver = LocalDriver)
+    {
+        if (driver != LocalDriver)
+        {
+            throw new VolumeStoreException(RejectCode.InvalidArgument, $"volume driver '{driver}' is not available on this node; only 'local' is");
+        }
+
+        lock (_lock)
+        {
+            return CreateLocked(name.Length == 0 ? RandomName() : name, labels, anonymousFor: null);
+        }
+    }
+
+    public IReadOnlyList<Volume> List()
+    {
+        lock (_lock)
+        {
+            if (!Directory.Exists(_directory))
+            {
+                return [];
+            }
+
+            return [.. Directory.EnumerateDirectories(_directory)
+                .Select(Path.GetFileName)
+                .Where(n => n is not null && VolumeNames.IsValid(n) && File.Exists(Path.Join(_directory, n, MetadataFile)))
+                .Order(StringComparer.Ordinal)
+                .Select(n => Read(n!))];
+        }
+    }
+
+    public Volume Inspect(string name)
+    {
+        lock (_lock)
+        {
+            return Exists(name) ? Read(name) : throw NoSuchVolume(name);
+        }
+    }
+
+    /// <summary>`volume rm`: refused while a container uses the volume, forced or not (docker's rule); force only makes a missing volume no error.</summary>
+    public void Remove(string name, bool force = false)
+    {
+        lock (_lock)
+        {
+            if (!Exists(name))
+            {
+                if (force)
+                {
+                    return;
+                }
+
+                throw NoSuchVolume(name);
+            }
+
+            var users = Users(name);
+            if (users.Count > 0)
+            {
+                throw new VolumeStoreException(RejectCode.Conflict,
+                    $"remove {name}: volume is in use by task {string.Join(", ", users)}; remove or update the service that runs it first");
+            }
+
+            Directory.Delete(Path.Join(_directory, name), recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// What the task executor calls before it starts a container: each volume mount becomes a bind of
+    /// the volume's directory (the volume is created, labelled from the mount, on first use, and
+    /// filled from the image when empty unless nocopy; an anonymous one is made for this container),
+    /// each bind mount is checked to exist here, a tmpfs passes through. The container is recorded as
+    /// a user of its volumes until <see cref="Release"/>. Throws <see cref="VolumeStoreException"/>
+    /// with a message for the task's error; nothing is recorded then.
+    /// </summary>
+    /// <param name="imageLayers">The image's layer directories, lowest first (ImageStore.RootLayers).</param>
+    public IReadOnlyList<ContainerMount> ResolveMounts(string containerId, IReadOnlyList<MountSpec> mounts, IReadOnlyList<string> imageLayers)
+    {
+        lock (_lock)
+        {
+            var resolved = new List<ContainerMount>();
+            var acquired = new List<string>();
+            try
+            {
+                foreach (var mount in mounts)
+                {
+                    resolved.Add(mount.Type switch
+                    {
+                        MountType.Bind => Bind(mount),
+                        MountType.Tmpfs => ContainerMount.Tmpfs(mount.Target, mount.TmpfsSizeBytes, mount.TmpfsMode, mount.ReadOnly),
+                        MountType.Volume => VolumeMount(containerId, mount, imageLayers, acquired),
+                        _ => throw new VolumeStoreException(RejectCode.InvalidArgument, $"mount {mount.Target}: {(int)mount.Type} is not a mount type"),
+                    });
+                }
+
+                return resolved;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Undo(containerId, acquired);
+                throw new VolumeStoreException(RejectCode.Internal, $"volumes at {_directory}: {e.Message}");
+            }
+            catch
+            {
+                Undo(containerId, acquired);
+                throw;
+            }
+        }
+    }
+
+    /// <summary>The container is gone: it no longer holds its volumes, and its anonymous volumes are removed.</summary>
+    public void Release(string containerId)
+    {
+        lock (_lock)
+        {
+            if (!Directory.Exists(_directory))
+            {
+                return;
+            }
+
+            foreach (var name in Directory.EnumerateDirectories(_directory).Select(Path.GetFileName).OfType<string>())
+            {
+                var user = Path.Join(_directory, name, UsersDir, containerId);
+                if (File.Exists(user))
+                {
+                    File.Delete(user);
+                }
+
+                if (TryReadMetadata(name) is { AnonymousFor: { } owner } && owner == containerId && Users(name).Count == 0)
+                {
+                    Directory.Delete(Path.Join(_directory, name), recursive: true);
+                }
+            }
+        }
+    }
+
+    /// <summary>After a node host restart: releases every container not among those still present.</summary>
+    public void ReleaseAllExcept(IReadOnlySet<string> liveContainerIds)
+    {
+        List<string> gone;
+        lock (_lock)
+        {
+            gone = !Directory.Exists(_directory)
+                ? []
+                : [.. Directory.EnumerateDirectories(_directory)
+                    .SelectMany(d => Directory.Exists(Path.Join(d, UsersDir)) ? Directory.EnumerateFiles(Path.Join(d, UsersDir)) : [])
+                    .Select(Path.GetFileName).OfType<string>()
+                    .Where(id => !liveContainerIds.Contains(id))
+                    .Distinct(StringComparer.Ordinal)];
+        }
+
+        foreach (var id in gone)
+        {
+            Release(id);
+        }
+    }
+
+    private static ContainerMount Bind(MountSpec mount)
+    {
+        if (!Path.IsPathFullyQualified(mount.Source))
+        {
+            throw new VolumeStoreException(RejectCode.InvalidArgument, $"invalid mount config for type \"bind\": invalid mount path: '{mount.Source}' mount path must be absolute");
+        }
+
+        if (!Directory.Exists(mount.Source) && !File.Exists(mount.Source))
+        {
+            throw new VolumeStoreException(RejectCode.InvalidArgument, $"invalid mount config for type \"bind\": bind source path does not exist: {mount.Source}");
+        }
+
+        return ContainerMount.Bind(mount.Source, mount.Target, mount.ReadOnly);
+    }
+
+    private ContainerMount VolumeMount(string containerId, MountSpec mount, IReadOnlyList<string> imageLayers, List<string> acquired)
+    {
+        var anonymous = mount.Source.Length == 0;
+        var name = anonymous ? RandomName() : mount.Source;
+        var volume = Exists(name) ? Read(name) : CreateLocked(name, mount.VolumeLabels, anonymous ? containerId : null);
+        Directory.CreateDirectory(Path.Join(_directory, name, UsersDir));
+        File.WriteAllBytes(Path.Join(_directory, name, UsersDir, containerId), []);
+        acquired.Add(name);
+        if (!mount.VolumeNoCopy && !Directory.EnumerateFileSystemEntries(volume.Mountpoint).Any())
+        {
+            ImageContent.CopyInto(imageLayers, mount.Target, volume.Mountpoint);
+        }
+
+        return ContainerMount.Bind(volume.Mountpoint, mount.Target, mount.ReadOnly);
+    }
+
+    private void Undo(string containerId, List<string> acquired)
+    {
+        foreach (var name in acquired)
+        {
+            File.Delete(Path.Join(_directory, name, UsersDir, containerId));
+            if (TryReadMetadata(name) is { AnonymousFor: { } owner } && owner == containerId)
+            {
+                Directory.Delete(Path.Join(_directory, name), recursive: true);
+            }
+        }
+    }
+
+    private Volume CreateLocked(string name, IReadOnlyDictionary<string, string>? labels, string? anonymousFor)
+    {
+        if (VolumeNames.Problem(name) is { } problem)
+        {
+            throw new VolumeStoreException(RejectCode.InvalidArgument, $"create {name}: {problem}");
+        }
+
+        if (Exists(name))
+        {
+            return Read(name);
+        }
+
+        var root = Path.Join(_directory, name);
+        var staging = Path.Join(_directory, "." + name + ".new");
+        if (Directory.Exists(staging))
+        {
+            Directory.Delete(staging, recursive: true);
+        }
+
+        // Made aside, then renamed: a crash never leaves a volume without its metadata.
+        Directory.CreateDirectory(Path.Join(staging, DataDir));
+        File.SetUnixFileMode(staging, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        File.SetUnixFileMode(Path.Join(staging, DataDir), (UnixFileMode)0x1ED /* 0755 */);
+        var metadata = new VolumeMetadata
+        {
+            CreatedAt = _time.GetUtcNow(),
+            Labels = new SortedDictionary<string, string>(labels?.ToDictionary() ?? [], StringComparer.Ordinal),
+            AnonymousFor = anonymousFor,
+        };
+        File.WriteAllText(Path.Join(staging, MetadataFile), JsonSerializer.Serialize(metadata, VolumeJson.Default.VolumeMetadata));
+        Directory.Move(staging, root);
+        return Read(name);
+    }
+
+    private bool Exists(string name) => VolumeNames.IsValid(name) && File.Exists(Path.Join(_directory, name, MetadataFile));
+
+    private Volume Read(string name)
+    {
+        var metadata = TryReadMetadata(name) ?? new VolumeMetadata();
+        return new Volume(
+            name,
+            metadata.Driver,
+            Path.Join(_directory, name, DataDir),
+            metadata.CreatedAt,
+            ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, metadata.Labels),
+            "local",
+            Users(name));
+    }
+
+    private VolumeMetadata? TryReadMetadata(string name)
+    {
+        var path = Path.Join(_directory, name, MetadataFile);
+        try
+        {
+            return File.Exists(path) ? JsonSerializer.Deserialize(File.ReadAllBytes(path), VolumeJson.Default.VolumeMetadata) : null;
+        }
+        catch (JsonException e)
+        {
+            throw new VolumeStoreException(RejectCode.Internal, $"volume {name}: {path} is not readable JSON ({e.Message}); fix or remove the file");
+        }
+    }
+
+    private List<string> Users(string name)
+    {
+        var users = Path.Join(_directory, name, UsersDir);
+        return Directory.Exists(users) ? [.. Directory.EnumerateFiles(users).Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal)] : [];
+    }
+
+    private static VolumeStoreException NoSuchVolume(string name) =>
+        new(RejectCode.NotFound, $"get {name}: no such volume; `protoswarm volume ls` lists this node's volumes");
+
+    private static string RandomName() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+}
+
+internal sealed class VolumeMetadata
+{
+    public DateTimeOffset CreatedAt { get; set; }
+    public string Driver { get; set; } = VolumeStore.LocalDriver;
+    public SortedDictionary<string, string> Labels { get; set; } = new(StringComparer.Ordinal);
+    /// <summary>The container an anonymous volume was made for; it goes with that container.</summary>
+    public string? AnonymousFor { get; set; }
+}
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(VolumeMetadata))]
+internal sealed partial class VolumeJson : JsonSerializerContext;

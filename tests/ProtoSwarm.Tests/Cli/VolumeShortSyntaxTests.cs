@@ -1,0 +1,59 @@
+using ProtoSwarm.Cli.Compose;
+using ProtoSwarm.Contracts;
+
+namespace ProtoSwarm.Tests.Cli;
+
+public class VolumeShortSyntaxTests
+{
+    private const string Base = "/home/ann/app";
+
+    public static TheoryData<string, MountSpec> Good() => new()
+    {
+        { "vol:/data", new MountSpec(MountType.Volume, "vol", "/data") },
+        { "vol:/data:ro", new MountSpec(MountType.Volume, "vol", "/data", ReadOnly: true) },
+        { "vol:/data:nocopy", new MountSpec(MountType.Volume, "vol", "/data", VolumeNoCopy: true) },
+        { "vol:/data:ro,nocopy", new MountSpec(MountType.Volume, "vol", "/data", ReadOnly: true, VolumeNoCopy: true) },
+        { "/host:/ctr:rw", new MountSpec(MountType.Bind, "/host", "/ctr") },
+        { "/host/:/ctr:ro", new MountSpec(MountType.Bind, "/host", "/ctr", ReadOnly: true) },
+        { "./rel:/ctr", new MountSpec(MountType.Bind, "/home/ann/app/rel", "/ctr") },
+        { "../shared/conf:/etc/app:ro", new MountSpec(MountType.Bind, "/home/ann/shared/conf", "/etc/app", ReadOnly: true) },
+        { ".:/src", new MountSpec(MountType.Bind, "/home/ann/app", "/src") },
+        { "~/cache:/cache", new MountSpec(MountType.Bind, "/home/ann/cache", "/cache") },
+        { "/ctr", new MountSpec(MountType.Volume, "", "/ctr") },
+    };
+
+    [Theory]
+    [MemberData(nameof(Good))]
+    public void Short_Forms_Become_Docker_Mounts(string text, MountSpec expected)
+    {
+        var result = VolumeShortSyntax.Parse(text, Base, "/home/ann");
+
+        Assert.True(result.IsValid, result.Error);
+        Assert.Equal(expected, result.Value);
+    }
+
+    [Theory]
+    [InlineData("", "is not a volume")]
+    [InlineData("a:b:c:d", "is not a volume")]
+    [InlineData("vol::ro", "is not a volume")]
+    [InlineData("vol:data", "the target 'data' is not an absolute path")]
+    [InlineData("vol:/", "the target cannot be '/'")]
+    [InlineData("vol:/data:rx", "mode 'rx' is not supported")]
+    [InlineData("-vol:/data", "'-vol' is not a valid volume name")]
+    [InlineData("./conf:/etc/app:nocopy", "nocopy is for named volumes")]
+    [InlineData("~bob/x:/x", "another user's home")]
+    public void Bad_Short_Forms_Say_What_Is_Wrong(string text, string expected)
+    {
+        var result = VolumeShortSyntax.Parse(text, Base, "/home/ann");
+
+        Assert.False(result.IsValid);
+        Assert.Contains(expected, result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_Relative_Path_Needs_An_Absolute_Base_And_Tilde_A_Home()
+    {
+        Assert.Contains("is not an absolute path", VolumeShortSyntax.Parse("./x:/x", "app").Error, StringComparison.Ordinal);
+        Assert.Contains("needs a home directory", VolumeShortSyntax.Parse("~/x:/x", Base).Error, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,118 @@
+using ProtoSwarm.Containers.Runtime;
+using ProtoSwarm.Containers.Volumes;
+using ProtoSwarm.Contracts;
+
+namespace ProtoSwarm.Tests.Containers.Runtime;
+
+// Real containers, as root, with bind, tmpfs and volume mounts.
+[Collection(ContainerCollection.Name)]
+[Trait("Category", "Privileged")]
+public sealed class MountTests(ContainerFixture fixture) : IDisposable
+{
+    private readonly string _host = Directory.CreateTempSubdirectory("protoswarm-mounts-").FullName;
+
+    public void Dispose() => Directory.Delete(_host, recursive: true);
+
+    [Fact]
+    public async Task A_Read_Only_Bind_Mount_Is_Seen_And_Refuses_Writes()
+    {
+        File.WriteAllText(Path.Combine(_host, "hello"), "from the host\n");
+        var spec = fixture.Spec("sh", "-c", "cat /srv/in/hello; touch /srv/in/new") with { Mounts = [ContainerMount.Bind(_host, "/srv/in", readOnly: true)] };
+
+        var (exit, output, error) = await fixture.RunAsync(spec);
+
+        Assert.Equal("from the host\n", output);
+        Assert.Contains("Read-only file system", error, StringComparison.Ordinal);
+        Assert.NotEqual(0, exit.ExitCode);
+        Assert.False(File.Exists(Path.Combine(_host, "new")));
+    }
+
+    [Fact]
+    public async Task A_Writable_Bind_Mount_Is_Written_Through_To_The_Host_And_A_File_Can_Be_Bound()
+    {
+        var config = Path.Combine(_host, "app.conf");
+        File.WriteAllText(config, "key=value\n");
+        var output = Directory.CreateDirectory(Path.Combine(_host, "out")).FullName;
+        var spec = fixture.Spec("sh", "-c", "echo written > /out/result; cat /etc/app/app.conf") with
+        {
+            Mounts = [ContainerMount.Bind(output, "/out"), ContainerMount.Bind(config, "/etc/app/app.conf", readOnly: true)],
+        };
+
+        var (exit, stdout, error) = await fixture.RunAsync(spec);
+
+        Assert.True(exit.ExitCode == 0, error);
+        Assert.Equal("written\n", File.ReadAllText(Path.Combine(output, "result")));
+        Assert.Equal("key=value\n", stdout);
+    }
+
+    [Fact]
+    public async Task A_Tmpfs_Has_Its_Size_And_Mode_And_Is_Nosuid_Nodev_Noexec()
+    {
+        var spec = fixture.Spec("sh", "-c", "grep ' /cache ' /proc/mounts; dd if=/dev/zero of=/cache/fill bs=1024 count=2048") with
+        {
+            Mounts = [ContainerMount.Tmpfs("/cache", sizeBytes: 1 << 20, mode: 0x3F8 /* 1770 */)],
+        };
+
+        var (_, output, error) = await fixture.RunAsync(spec);
+
+        Assert.StartsWith("tmpfs /cache tmpfs rw,nosuid,nodev,noexec,", output, StringComparison.Ordinal);
+        Assert.Contains("size=1024k,mode=1770", output, StringComparison.Ordinal);
+        Assert.Contains("No space left on device", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Data_Written_To_A_Named_Volume_Survives_The_Tasks_Replacement()
+    {
+        var volumes = new VolumeStore(Path.Combine(_host, "volumes"));
+        var mounts = new[] { new MountSpec(MountType.Volume, "appdata", "/var/lib/app") };
+
+        var first = fixture.Spec("sh", "-c", "echo kept > /var/lib/app/state");
+        var (firstExit, _, firstError) = await fixture.RunAsync(first with { Mounts = volumes.ResolveMounts(first.Id, mounts, first.Layers) });
+        Assert.Throws<VolumeStoreException>(() => volumes.Remove("appdata"));
+        volumes.Release(first.Id);
+
+        var second = fixture.Spec("cat", "/var/lib/app/state");
+        var (secondExit, output, secondError) = await fixture.RunAsync(second with { Mounts = volumes.ResolveMounts(second.Id, mounts, second.Layers) });
+        volumes.Release(second.Id);
+
+        Assert.True(firstExit.ExitCode == 0, firstError);
+        Assert.True(secondExit.ExitCode == 0, secondError);
+        Assert.Equal("kept\n", output);
+        Assert.Equal("kept\n", File.ReadAllText(Path.Combine(volumes.Inspect("appdata").Mountpoint, "state")));
+    }
+
+    [Fact]
+    public async Task A_Missing_Bind_Source_Is_Refused_Before_Anything_Starts()
+    {
+        var spec = fixture.Spec("true") with { Mounts = [ContainerMount.Bind("/no/such/source", "/data")] };
+
+        var e = await Assert.ThrowsAsync<InvalidContainerSpecificationException>(() => LinuxContainer.StartAsync(spec, fixture.Options));
+
+        Assert.Equal("invalid container specification: invalid mount config for type \"bind\": bind source path does not exist: /no/such/source", e.Message);
+        Assert.False(Directory.Exists(Path.Combine(fixture.Options.StateRoot, spec.Id)));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_Target_Through_A_Symlink_Pointing_Outside_Stays_Inside_The_Rootfs(bool absolute)
+    {
+        // An image layer whose /evil points at a directory of the host, by an absolute or a relative path.
+        var outside = Directory.CreateDirectory(Path.Combine(_host, "outside")).FullName;
+        var layer = Directory.CreateDirectory(Path.Combine(_host, "layer")).FullName;
+        File.CreateSymbolicLink(Path.Combine(layer, "evil"), absolute ? outside : "../../../../../../../../.." + outside);
+        var source = Directory.CreateDirectory(Path.Combine(_host, "source")).FullName;
+        File.WriteAllText(Path.Combine(source, "marker"), "mounted\n");
+        var spec = fixture.Spec("cat", "/evil/sub/marker") with
+        {
+            Layers = [fixture.Layer, layer],
+            Mounts = [ContainerMount.Bind(source, "/evil/sub")],
+        };
+
+        var (exit, output, error) = await fixture.RunAsync(spec);
+
+        Assert.True(exit.ExitCode == 0, error);
+        Assert.Equal("mounted\n", output);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(outside));
+    }
+}

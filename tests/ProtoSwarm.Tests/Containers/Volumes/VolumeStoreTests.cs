@@ -1,0 +1,190 @@
+using System.Collections.Immutable;
+using ProtoSwarm.Containers.Runtime;
+using ProtoSwarm.Containers.Volumes;
+using ProtoSwarm.Contracts;
+using ProtoSwarm.Hosting.Runtime;
+
+namespace ProtoSwarm.Tests.Containers.Volumes;
+
+public sealed class VolumeStoreTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("protoswarm-volumes-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private VolumeStore Store() => new(Path.Combine(_dir, "volumes"));
+
+    private static ImmutableSortedDictionary<string, string> Labels(params (string Key, string Value)[] labels) =>
+        ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, labels.Select(l => KeyValuePair.Create(l.Key, l.Value)));
+
+    [Fact]
+    public void Create_Is_Idempotent_And_Inspect_Shows_Dockers_Fields()
+    {
+        var store = Store();
+
+        var first = store.Create("pgdata", Labels(("app", "db")));
+        var again = store.Create("pgdata", Labels(("other", "x")));
+
+        Assert.Equal(("pgdata", "local", "local"), (first.Name, first.Driver, first.Scope));
+        Assert.Equal(Path.Combine(_dir, "volumes", "pgdata", "_data"), first.Mountpoint);
+        Assert.True(Directory.Exists(first.Mountpoint));
+        Assert.Equal(first.CreatedAt, again.CreatedAt);
+        Assert.Equal("db", Assert.Single(store.Inspect("pgdata").Labels).Value);
+        Assert.Empty(first.UsedBy);
+    }
+
+    [Fact]
+    public void List_Is_Sorted_And_A_Nameless_Create_Gets_A_Random_Name()
+    {
+        var store = Store();
+        store.Create("zeta");
+        store.Create("alpha");
+        var random = store.Create("");
+
+        Assert.Matches("^[0-9a-f]{64}$", random.Name);
+        Assert.Equal(new[] { "alpha", "zeta" }.Append(random.Name).Order(StringComparer.Ordinal), store.List().Select(v => v.Name));
+    }
+
+    [Theory]
+    [InlineData("x", "at least two characters")]
+    [InlineData("-bad", "not a valid volume name")]
+    [InlineData("a/b", "not a valid volume name")]
+    public void Bad_Names_Are_Refused(string name, string expected)
+    {
+        var e = Assert.Throws<VolumeStoreException>(() => Store().Create(name));
+
+        Assert.Equal(RejectCode.InvalidArgument, e.Code);
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Remove_Is_Refused_While_A_Container_Uses_The_Volume_Even_Forced_And_Survives_A_Restart()
+    {
+        var store = Store();
+        var mounts = store.ResolveMounts("task1", [new MountSpec(MountType.Volume, "data", "/data", VolumeNoCopy: true)], []);
+
+        var inUse = Assert.Throws<VolumeStoreException>(() => store.Remove("data"));
+        var forced = Assert.Throws<VolumeStoreException>(() => store.Remove("data", force: true));
+        // A new store over the same directory: the node host restarted.
+        var restarted = Store();
+        var stillInUse = Assert.Throws<VolumeStoreException>(() => restarted.Remove("data"));
+
+        Assert.Equal(ContainerMount.Bind(Path.Combine(_dir, "volumes", "data", "_data"), "/data"), Assert.Single(mounts));
+        Assert.Equal(RejectCode.Conflict, inUse.Code);
+        Assert.Contains("volume is in use by task task1", inUse.Message, StringComparison.Ordinal);
+        Assert.Contains("in use", forced.Message, StringComparison.Ordinal);
+        Assert.Contains("in use", stillInUse.Message, StringComparison.Ordinal);
+        Assert.Equal<string>(["task1"], restarted.Inspect("data").UsedBy);
+
+        restarted.ReleaseAllExcept(new HashSet<string>());
+        restarted.Remove("data");
+
+        Assert.Empty(restarted.List());
+    }
+
+    [Fact]
+    public void Remove_Of_A_Missing_Volume_Is_Not_Found_Unless_Forced()
+    {
+        var store = Store();
+
+        var e = Assert.Throws<VolumeStoreException>(() => store.Remove("nothere"));
+        store.Remove("nothere", force: true);
+
+        Assert.Equal(RejectCode.NotFound, e.Code);
+        Assert.Contains("no such volume", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Resolve_Creates_Named_Volumes_With_The_Mounts_Labels_Passes_Tmpfs_And_Checks_Bind_Sources()
+    {
+        var store = Store();
+
+        var mounts = store.ResolveMounts("t1",
+        [
+            new MountSpec(MountType.Volume, "cache", "/cache", ReadOnly: true, VolumeNoCopy: true, VolumeLabels: Labels(("made-by", "service"))),
+            new MountSpec(MountType.Tmpfs, "", "/run", TmpfsSizeBytes: 1 << 20, TmpfsMode: 0x1F8),
+            new MountSpec(MountType.Bind, _dir, "/host", ReadOnly: true),
+        ], []);
+        var missing = Assert.Throws<VolumeStoreException>(() => store.ResolveMounts("t2",
+            [new MountSpec(MountType.Volume, "other", "/o", VolumeNoCopy: true), new MountSpec(MountType.Bind, "/no/such/dir", "/x")], []));
+
+        Assert.Equal(
+            [
+                ContainerMount.Bind(store.Inspect("cache").Mountpoint, "/cache", readOnly: true),
+                ContainerMount.Tmpfs("/run", 1 << 20, 0x1F8),
+                ContainerMount.Bind(_dir, "/host", readOnly: true),
+            ],
+            mounts);
+        Assert.Equal("service", store.Inspect("cache").Labels["made-by"]);
+        Assert.Equal("invalid mount config for type \"bind\": bind source path does not exist: /no/such/dir", missing.Message);
+        // Nothing of the refused resolve is held.
+        Assert.Empty(store.Inspect("other").UsedBy);
+    }
+
+    [Fact]
+    public void An_Anonymous_Volume_Is_Made_Per_Container_And_Removed_With_It()
+    {
+        var store = Store();
+
+        var mount = Assert.Single(store.ResolveMounts("t1", [new MountSpec(MountType.Volume, "", "/scratch", VolumeNoCopy: true)], []));
+        var name = Assert.Single(store.List()).Name;
+        store.Release("t1");
+
+        Assert.Matches("^[0-9a-f]{64}$", name);
+        Assert.StartsWith(Path.Combine(_dir, "volumes", name), mount.Source, StringComparison.Ordinal);
+        Assert.Empty(store.List());
+    }
+
+    [Fact]
+    [Trait("Category", "Privileged")]
+    public void An_Empty_Volume_Is_Filled_From_The_Merged_Image_Once()
+    {
+        var lower = Directory.CreateDirectory(Path.Combine(_dir, "lower")).FullName;
+        var upper = Directory.CreateDirectory(Path.Combine(_dir, "upper")).FullName;
+        Directory.CreateDirectory(Path.Combine(lower, "data", "sub"));
+        File.WriteAllText(Path.Combine(lower, "data", "kept"), "lower");
+        File.WriteAllText(Path.Combine(lower, "data", "gone"), "deleted by the upper layer");
+        File.WriteAllText(Path.Combine(lower, "data", "sub", "deep"), "deep");
+        Directory.CreateDirectory(Path.Combine(upper, "data"));
+        File.WriteAllText(Path.Combine(upper, "data", "kept"), "upper");
+        File.CreateSymbolicLink(Path.Combine(upper, "data", "link"), "kept");
+        Assert.Equal(0, ProtoSwarm.Containers.Images.Interop.FileSyscalls.Mknod(Path.Combine(upper, "data", "gone"), 0x2000, 0));
+        File.SetUnixFileMode(Path.Combine(upper, "data"), (UnixFileMode)0x1FD /* 0775 */);
+        var store = Store();
+
+        var mount = Assert.Single(store.ResolveMounts("t1", [new MountSpec(MountType.Volume, "data", "/data")], [lower, upper]));
+        File.WriteAllText(Path.Combine(mount.Source, "kept"), "changed by the task");
+        store.Release("t1");
+        store.ResolveMounts("t2", [new MountSpec(MountType.Volume, "data", "/data")], [lower, upper]);
+
+        Assert.Equal(["deep", "kept", "link", "sub"], Directory.EnumerateFileSystemEntries(mount.Source, "*", SearchOption.AllDirectories)
+            .Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.Equal("changed by the task", File.ReadAllText(Path.Combine(mount.Source, "kept")));
+        Assert.Equal("kept", new FileInfo(Path.Combine(mount.Source, "link")).LinkTarget);
+        Assert.Equal((UnixFileMode)0x1FD, File.GetUnixFileMode(mount.Source));
+    }
+
+    [Fact]
+    public void The_Node_Answers_Volume_Commands_Through_The_Contracts()
+    {
+        var volumes = new LocalVolumes(Path.Combine(_dir, "volumes"));
+
+        var created = Assert.IsType<VolumeCreated>(volumes.Handle(new CreateVolume("r1", "web-data", "local", Labels(("a", "b")))));
+        var list = Assert.IsType<VolumeList>(volumes.Handle(new ListVolumes("r2")));
+        var details = Assert.IsType<VolumeDetails>(volumes.Handle(new InspectVolume("r3", "web-data")));
+        volumes.Store.ResolveMounts("t1", [new MountSpec(MountType.Volume, "web-data", "/d", VolumeNoCopy: true)], []);
+        var inUse = Assert.IsType<CommandRejected>(volumes.Handle(new RemoveVolume("r4", "web-data", true)));
+        volumes.Store.Release("t1");
+        var removed = Assert.IsType<VolumeRemoved>(volumes.Handle(new RemoveVolume("r5", "web-data", false)));
+        var missing = Assert.IsType<CommandRejected>(volumes.Handle(new InspectVolume("r6", "web-data")));
+        var badDriver = Assert.IsType<CommandRejected>(volumes.Handle(new CreateVolume("r7", "v2", "nfs")));
+
+        Assert.Equal("web-data", created.Volume.Name);
+        Assert.Equal("web-data", Assert.Single(list.Volumes).Name);
+        Assert.Equal("b", details.Volume.Labels["a"]);
+        Assert.Equal(RejectCode.Conflict, inUse.Code);
+        Assert.Equal("web-data", removed.Name);
+        Assert.Equal(RejectCode.NotFound, missing.Code);
+        Assert.Contains("only 'local'", badDriver.Reason, StringComparison.Ordinal);
+    }
+}

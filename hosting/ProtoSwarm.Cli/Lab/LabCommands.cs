@@ -112,7 +112,7 @@ public static class LabCommands
             if (report.FoundAnything)
             {
                 await Console.Out.WriteLineAsync(
-                    $"Lab '{labName}' removed: {report.Processes} process(es), {report.Namespaces} namespace(s), {report.Mounts} mount(s) and its state dir.");
+                    $"Lab '{labName}' removed: {report.Processes} process(es), {report.Namespaces} namespace(s), {report.Mounts} mount(s), {report.Cgroups} container cgroup(s) and its state dir.");
             }
 
             return 0;

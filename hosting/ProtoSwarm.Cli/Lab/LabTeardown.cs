@@ -3,16 +3,18 @@ using System.Text;
 
 namespace ProtoSwarm.Cli.Lab;
 
-internal sealed record TeardownReport(int Processes, int Namespaces, int Mounts, bool StateRemoved)
+internal sealed record TeardownReport(int Processes, int Namespaces, int Mounts, bool StateRemoved, int Cgroups = 0)
 {
-    public bool FoundAnything => Processes + Namespaces + Mounts > 0 || StateRemoved;
+    public bool FoundAnything => Processes + Namespaces + Mounts + Cgroups > 0 || StateRemoved;
 }
 
 /// <summary>
 /// Removes everything a lab made, whole or half-made, by sweeping what carries its name rather than
-/// trusting lab.json alone: every namespace `psl-&lt;lab&gt;-*`, every process inside them, the pids
-/// the record names (only while they are still that node's protoswarmd), mounts under the lab's
-/// state dir, then the state dir itself. Running it again finds nothing and succeeds.
+/// trusting lab.json alone: every namespace `psl-&lt;lab&gt;-*`, every process inside them (the nodes'
+/// protoswarmd and their containers' monitors: a container's PID 1 dies with its monitor), the pids
+/// the record names (only while they are still that node's protoswarmd), the cgroups of the nodes'
+/// containers, mounts under the lab's state dir, then the state dir itself. Running it again finds
+/// nothing and succeeds.
 /// </summary>
 internal static class LabTeardown
 {
@@ -49,6 +51,7 @@ internal static class LabTeardown
             await LabNetwork.DeleteAsync(netns, ct).ConfigureAwait(false);
         }
 
+        var cgroups = await RemoveContainerCgroupsAsync(labDir, ct).ConfigureAwait(false);
         var mounts = MountsUnder(labDir, File.ReadAllText("/proc/self/mountinfo"));
         foreach (var mount in mounts)
         {
@@ -65,7 +68,90 @@ internal static class LabTeardown
             Directory.Delete(labDir, recursive: true);
         }
 
-        return new TeardownReport(pids.Count, namespaces.Count, mounts.Count, stateRemoved);
+        return new TeardownReport(pids.Count, namespaces.Count, mounts.Count, stateRemoved, cgroups);
+    }
+
+    /// <summary>
+    /// The cgroups (protoswarm/&lt;container id&gt;, in every hierarchy) of the containers the lab's
+    /// nodes kept under STATE/containers. Their processes are dying with their monitors, so an rmdir
+    /// refused as busy is tried again for a few seconds.
+    /// </summary>
+    private static async Task<int> RemoveContainerCgroupsAsync(string labDir, CancellationToken ct)
+    {
+        if (!Directory.Exists(labDir))
+        {
+            return 0;
+        }
+
+        var ids = Directory.EnumerateDirectories(labDir)
+            .Select(node => Path.Combine(node, "containers"))
+            .Where(Directory.Exists)
+            .SelectMany(Directory.EnumerateDirectories)
+            .Select(Path.GetFileName)
+            .OfType<string>()
+            .ToHashSet(StringComparer.Ordinal);
+        if (ids.Count == 0 || !Directory.Exists("/sys/fs/cgroup"))
+        {
+            return 0;
+        }
+
+        var dirs = ContainerCgroupParents("/sys/fs/cgroup", depth: 0)
+            .SelectMany(parent => ids.Select(id => Path.Combine(parent, id)))
+            .Where(Directory.Exists)
+            .ToList();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
+        var removed = 0;
+        foreach (var dir in dirs)
+        {
+            while (true)
+            {
+                try
+                {
+                    Directory.Delete(dir);
+                    removed++;
+                    break;
+                }
+                catch (IOException) when (DateTime.UtcNow < deadline)
+                {
+                    await Task.Delay(50, ct).ConfigureAwait(false);
+                }
+                catch (IOException e)
+                {
+                    throw new LabException($"Could not remove the cgroup {dir}: {e.Message}; kill the processes in {dir}/cgroup.procs, then run `protoswarm lab down` again.");
+                }
+            }
+        }
+
+        return removed;
+    }
+
+    /// <summary>Directories named protoswarm in the cgroup hierarchies, a few levels down (where the node hosts' own cgroups are).</summary>
+    private static IEnumerable<string> ContainerCgroupParents(string dir, int depth)
+    {
+        IEnumerable<string> children;
+        try
+        {
+            children = Directory.EnumerateDirectories(dir).ToList();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            yield break;
+        }
+
+        foreach (var child in children)
+        {
+            if (Path.GetFileName(child) == "protoswarm")
+            {
+                yield return child;
+            }
+            else if (depth < 4)
+            {
+                foreach (var found in ContainerCgroupParents(child, depth + 1))
+                {
+                    yield return found;
+                }
+            }
+        }
     }
 
     /// <summary>Mount points at or below <paramref name="dir"/>, deepest first, from a mountinfo text.</summary>

@@ -91,6 +91,9 @@ internal static unsafe class Stage2
         {
             _ = umask(0x12 /* 022 */);
             ResetSignals();
+            // A monitor that is killed takes the container with it: no container is left without an
+            // owner. Set after the credential change, which clears it; exec keeps it.
+            Native.Check(prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0), "parent death signal");
             if (config.NoNewPrivileges)
             {
                 Native.Check(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs");

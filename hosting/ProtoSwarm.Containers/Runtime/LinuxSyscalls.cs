@@ -61,9 +61,9 @@ internal sealed unsafe class LinuxSyscalls : ISyscalls
             return null;
         }
         // SO_PEERCRED: struct ucred { pid, uid, gid } of the monitor at the other end.
-        var credentials = new byte[12];
-        socket.GetSocketOption(SocketOptionLevel.Socket, (SocketOptionName)17, credentials);
-        return new InitProcess(BitConverter.ToInt32(credentials, 0), socket, IsChild: false);
+        Span<byte> credentials = stackalloc byte[12];
+        socket.GetRawSocketOption(1 /* SOL_SOCKET */, 17 /* SO_PEERCRED */, credentials);
+        return new InitProcess(BitConverter.ToInt32(credentials), socket, IsChild: false);
     }
 
     public InitProcess SpawnInit(string initPath, string configPath)

@@ -37,7 +37,7 @@ internal static unsafe class ContainerMonitor
         string? socketPath = null;
         try
         {
-            var config = Native.ReadConfig(configPath);
+            var config = ReadSettings(configPath);
             socketPath = config.StateDir + "/" + InitProtocol.MonitorSocket;
             listener = Listen(socketPath);
             if (config.LogPath is not null)
@@ -95,6 +95,51 @@ internal static unsafe class ContainerMonitor
             Send(status, $"{InitProtocol.Error} {e.Message}\n");
             return 1;
         }
+    }
+
+    // The four settings the monitor needs, read without the serializer: its metadata and caches would
+    // stay in the heap of this process, which lives as long as the container.
+    private static InitConfig ReadSettings(string path)
+    {
+        var config = new InitConfig();
+        var reader = new System.Text.Json.Utf8JsonReader(File.ReadAllBytes(path));
+        try
+        {
+            while (reader.Read())
+            {
+                if (reader.TokenType != System.Text.Json.JsonTokenType.PropertyName || reader.CurrentDepth != 1)
+                {
+                    continue;
+                }
+                var name = reader.ValueSpan;
+                reader.Read();
+                if (name.SequenceEqual("stateDir"u8))
+                {
+                    config.StateDir = reader.GetString() ?? "";
+                }
+                else if (name.SequenceEqual("logPath"u8))
+                {
+                    config.LogPath = reader.GetString();
+                }
+                else if (name.SequenceEqual("logMaxBytes"u8))
+                {
+                    config.LogMaxBytes = reader.GetInt64();
+                }
+                else if (name.SequenceEqual("logMaxFiles"u8))
+                {
+                    config.LogMaxFiles = reader.GetInt32();
+                }
+                else
+                {
+                    reader.Skip();
+                }
+            }
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException or FormatException)
+        {
+            throw new InitException($"config {path}: {e.Message}");
+        }
+        return config;
     }
 
     private static int Listen(string path)

@@ -43,6 +43,15 @@ internal sealed class InitConfig
     public InitRlimit[] Rlimits { get; set; } = [];
     public string[] MaskedPaths { get; set; } = [];
     public string[] ReadonlyPaths { get; set; } = [];
+
+    /// <summary>The container's state directory: the monitor listens on monitor.sock there and writes exit.</summary>
+    public string StateDir { get; set; } = "";
+    /// <summary>The file the monitor appends the container's stdout and stderr to; null discards them.</summary>
+    public string? LogPath { get; set; }
+    /// <summary>A log file that would grow past this is renamed to LogPath.1 first.</summary>
+    public long LogMaxBytes { get; set; } = 10 * 1024 * 1024;
+    /// <summary>Files kept in all, the current one included (LogPath, LogPath.1, ...); 1 truncates instead.</summary>
+    public int LogMaxFiles { get; set; } = 2;
 }
 
 internal sealed class InitMount
@@ -69,10 +78,13 @@ internal sealed class InitRlimit
 [JsonSerializable(typeof(InitConfig))]
 internal sealed partial class InitConfigJson : JsonSerializerContext;
 
-// The lines init writes on its status socket (fd 3), and the one command it reads there.
+// The lines init writes on its status socket (fd 3) and to whoever connects to monitor.sock, and the
+// one command it reads on both.
 internal static class InitProtocol
 {
     public const int StatusFd = 3;
+    public const string MonitorSocket = "monitor.sock"; // in StateDir; a restarted node host reattaches there
+    public const string ExitFile = "exit";              // in StateDir: the wait status, once PID 1 ended
     public const string Started = "started";   // "started <host pid>": the entrypoint was exec'd
     public const string Error = "error";       // "error <step>: <message>": nothing runs
     public const string Exit = "exit";         // "exit <wait status>": the container's PID 1 ended

@@ -91,6 +91,9 @@ internal static unsafe class Stage2
         {
             _ = umask(0x12 /* 022 */);
             ResetSignals();
+            // A monitor that is killed takes the container with it: no container is left without an
+            // owner. Set after the credential change, which clears it; exec keeps it.
+            Native.Check(prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0), "parent death signal");
             if (config.NoNewPrivileges)
             {
                 Native.Check(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs");
@@ -102,9 +105,6 @@ internal static unsafe class Stage2
                 fprog[1] = (ulong)program;
                 Native.Check(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, (ulong)fprog, 0, 0), "seccomp");
             }
-            // The container ends with its monitor: no process is left without an owner when a monitor
-            // is killed (the setting survives exec; credential changes clear it, so it comes last).
-            Native.Check(prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0), "parent death signal");
             execve(exe, argv, envp);
         }
         var errno = Marshal.GetLastPInvokeError();

@@ -66,6 +66,50 @@ public class ContainerLabTests(ITestOutputHelper output)
         Assert.Contains("No such image: nosuch:1", byService["ghost"].Err, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_Node_Host_Restart_Reattaches_Its_Container_Logs_Carry_On_And_A_Volume_Outlives_The_Task()
+    {
+        await using var lab = await UpAsync();
+        var create = await ServiceAsync(lab, "create", "--name", "keeper", "--constraint", "node.hostname==w1",
+            "--mount", "type=volume,source=data,target=/data", "busybox:latest",
+            "sh", "-c", "echo runs=$(cat /data/runs 2>/dev/null | wc -l) pid=$$; echo run >> /data/runs; i=0; while true; i=$((i+1)); do echo tick $i; sleep 0.2; done");
+        Assert.True(create.ExitCode == 0, create.ToString());
+        var before = Assert.Single(await RunningAsync(lab, "keeper"));
+        var pid = ContainerPid(lab, before);
+
+        Assert.Equal(0, (await lab.LabAsync("stop", "w1", "--kill")).ExitCode);
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Assert.True(LabFixture.IsAlive(pid), "The container died with its node host");
+        Assert.Equal(0, (await lab.LabAsync("start", "w1")).ExitCode);
+        var back = await PollAsync(lab, Converge, "keeper", list =>
+            list.Any(t => t.Task.Id == before.Task.Id && t.Task.Status.State == TaskState.Running && t.Task.Status.Timestamp > before.Task.Status.Timestamp));
+        Assert.True(back.Met, $"The task was not reported running again after the restart: {back.Last}");
+        var after = Assert.Single(back.Tasks, t => t.Task.DesiredState == TaskState.Running);
+        Assert.Equal(before.Task.Id, after.Task.Id);
+        Assert.Equal(pid, ContainerPid(lab, after));
+
+        var logs = await ServiceAsync(lab, "logs", "--raw", "keeper");
+        Assert.True(logs.ExitCode == 0, logs.ToString());
+        var lines = logs.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("runs=0 pid=1", lines[0]);
+        var ticks = lines.Skip(1).Select(l => int.Parse(l["tick ".Length..], System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        Assert.Equal(Enumerable.Range(1, ticks.Count), ticks);
+        Assert.True(ticks.Count >= 5, $"Only {ticks.Count} ticks logged across the restart");
+
+        var inUse = await lab.ExecAsync("w1", "protoswarm", "volume", "rm", "data");
+        Assert.NotEqual(0, inUse.ExitCode);
+        Assert.Contains("in use", inUse.StdErr, StringComparison.Ordinal);
+
+        var update = await ServiceAsync(lab, "update", "--force", "keeper");
+        Assert.True(update.ExitCode == 0, update.ToString());
+        var replaced = Assert.Single(await RunningAsync(lab, "keeper"));
+        Assert.NotEqual(before.Task.Id, replaced.Task.Id);
+        var second = await ServiceAsync(lab, "logs", "--raw", replaced.Task.Id);
+        Assert.StartsWith("runs=1 pid=1\n", second.StdOut, StringComparison.Ordinal);
+        Assert.Equal(["run", "run"], File.ReadAllLines(Path.Combine(lab.StateRoot, "w1", "volumes", "data", "_data", "runs")));
+        Assert.False(LabFixture.IsAlive(pid), "The replaced task's container still runs");
+    }
+
     /// <summary>The container's PID 1 as this machine sees it: the one child of the protoswarm-init monitor whose config names the task.</summary>
     private static int ContainerPid(LabFixture lab, LabTask task)
     {

@@ -92,6 +92,9 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib)]
     public static partial int posix_spawn_file_actions_adddup2(void* actions, int fd, int newfd);
 
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int posix_spawn_file_actions_addopen(void* actions, int fd, string path, int flags, uint mode);
+
     [LibraryImport(Lib)]
     public static partial int posix_spawnattr_init(void* attr);
 
@@ -122,6 +125,37 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib)]
     public static partial uint umask(uint mask);
 
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int setsid();
+
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int bind(int fd, void* addr, uint addrlen);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int listen(int fd, int backlog);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int accept4(int fd, void* addr, void* addrlen, int flags);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial nint send(int fd, byte* buf, nint count, int flags);
+
+    [LibraryImport(Lib, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int rename(string oldpath, string newpath);
+
+    [LibraryImport(Lib, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int unlink(string path);
+
+    [LibraryImport(Lib)]
+    public static partial int clock_gettime(int clock, TimeSpec* time);
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct TimeSpec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
+
     [StructLayout(LayoutKind.Sequential)]
     public struct PollFd
     {
@@ -130,7 +164,7 @@ internal static unsafe partial class Libc
         public short Revents;
     }
 
-    public const int EINTR = 4;
+    public const int EINTR = 4, EAGAIN = 11;
     public const int ENOENT = 2;
     public const int EEXIST = 17;
     public const int ENOTDIR = 20;
@@ -154,6 +188,9 @@ internal static unsafe partial class Libc
     public const int SECCOMP_MODE_FILTER = 2;
 
     public const short POSIX_SPAWN_SETSIGDEF = 0x04, POSIX_SPAWN_SETSIGMASK = 0x08;
-    public const int SIG_SETMASK = 2, SIGKILL = 9;
+    public const int SIG_SETMASK = 2, SIGKILL = 9, SIGPIPE = 13;
+    public const int AF_UNIX = 1, SOCK_STREAM = 1, SOCK_CLOEXEC = 0x80000, MSG_DONTWAIT = 0x40, MSG_NOSIGNAL = 0x4000;
+    public const int CLOCK_REALTIME = 0;
+    public const int O_APPEND = 0x400;
     public const short POLLIN = 1, POLLHUP = 0x10, POLLERR = 0x8;
 }

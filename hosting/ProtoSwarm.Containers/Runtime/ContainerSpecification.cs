@@ -42,9 +42,16 @@ public sealed record ContainerSpecification
     public ContainerResources Resources { get; init; } = new();
     public IReadOnlyList<ContainerRlimit> Rlimits { get; init; } = [];
 
-    /// <summary>Files the container's stdout and stderr are appended to; null discards.</summary>
-    public string? StdoutPath { get; init; }
-    public string? StderrPath { get; init; }
+    /// <summary>How the monitor keeps the container's stdout and stderr (&lt;state&gt;/container.log); null discards them.</summary>
+    public ContainerLogOptions? Log { get; init; } = new();
+}
+
+/// <summary>Docker's json-file max-size and max-file: a log that would grow past MaxBytes is renamed
+/// container.log.1 (container.log.2 ...), and only MaxFiles files are kept, the current one included.</summary>
+public sealed record ContainerLogOptions
+{
+    public long MaxBytes { get; init; } = 10 * 1024 * 1024;
+    public int MaxFiles { get; init; } = 2;
 }
 
 public enum ContainerMountKind
@@ -110,7 +117,9 @@ public sealed record ContainerRuntimeOptions
     /// <summary>Defaults to protoswarm-init next to the running program (protoswarmd).</summary>
     public string InitPath { get; init; } = Path.Combine(AppContext.BaseDirectory, "protoswarm-init");
 
-    /// <summary>Per-container directories: config, the writable layer (upper, work), the rootfs mount point.</summary>
+    /// <summary>Per-container directories: config, the writable layer (upper, work), the rootfs mount point,
+    /// the log, the monitor's socket and the exit status. A unix socket path has at most 107 bytes, so
+    /// StateRoot/&lt;id&gt;/monitor.sock must fit in that.</summary>
     public string StateRoot { get; init; } = "/var/lib/protoswarm/containers";
 
     /// <summary>How long init may take to exec the entrypoint before the start is given up.</summary>

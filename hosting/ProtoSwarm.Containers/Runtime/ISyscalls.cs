@@ -15,14 +15,21 @@ internal interface ISyscalls
     void RemoveDirectory(string path);
     void RemoveTree(string path);
 
-    /// <summary>Starts protoswarm-init in its own session with the status socket on fd 3.</summary>
-    InitProcess SpawnInit(string initPath, string configPath, string? stdoutPath, string? stderrPath);
+    /// <summary>Subdirectory names of a directory, none when it does not exist.</summary>
+    IReadOnlyList<string> ListDirectories(string path);
+
+    /// <summary>Starts protoswarm-init in its own session with the status socket on fd 3 (0-2 /dev/null).</summary>
+    InitProcess SpawnInit(string initPath, string configPath);
+
+    /// <summary>Connects to a running monitor's socket; null when nobody listens there (any more).</summary>
+    InitProcess? ConnectMonitor(string socketPath);
 
     /// <summary>waitpid: collects init (the monitor) after it reported the container's end.</summary>
     int Reap(int pid);
 }
 
-internal sealed record InitProcess(int Pid, Socket Status);
+/// <summary>protoswarm-init's monitor and the socket to it; IsChild when this process started it (and must reap it).</summary>
+internal sealed record InitProcess(int Pid, Socket Status, bool IsChild = true);
 
 /// <summary>A failed libc call, with the call and errno's text.</summary>
 internal sealed class SyscallException(string call, int errno)

@@ -81,6 +81,10 @@ internal static partial class InitConfigBuilder
         {
             problems.Add("pids limit below 2: not even the container's init could fork");
         }
+        if (spec.Log is { } log && (log.MaxBytes < 4096 || log.MaxFiles < 1))
+        {
+            problems.Add($"log max-size {log.MaxBytes} and max-file {log.MaxFiles}: at least 4096 bytes and 1 file");
+        }
         foreach (var limit in spec.Rlimits)
         {
             if (!RlimitNumbers.ContainsKey(limit.Name))
@@ -188,6 +192,10 @@ internal static partial class InitConfigBuilder
             Rlimits = [.. spec.Rlimits.Select(l => new InitRlimit { Resource = RlimitNumbers[l.Name], Soft = l.Soft, Hard = l.Hard })],
             MaskedPaths = MaskedPaths,
             ReadonlyPaths = ReadonlyPaths,
+            StateDir = paths.Root,
+            LogPath = spec.Log is null ? null : paths.Log,
+            LogMaxBytes = spec.Log?.MaxBytes ?? 0,
+            LogMaxFiles = spec.Log?.MaxFiles ?? 0,
         };
     }
 }
@@ -199,4 +207,9 @@ internal sealed record ContainerPaths(string Root)
     public string Rootfs => Root + "/rootfs";
     public string Upper => Root + "/upper";
     public string Work => Root + "/work";
+    public string Log => Root + "/" + ContainerLog.FileName;
+    public string MonitorSocket => Root + "/" + InitProtocol.MonitorSocket;
+    public string Exit => Root + "/" + InitProtocol.ExitFile;
+    /// <summary>The cgroup directories, one a line: the node host's own cgroup may differ after a restart.</summary>
+    public string Cgroups => Root + "/cgroups";
 }

@@ -8,9 +8,11 @@ using ProtoSwarm.Containers.Runtime.Cgroups;
 namespace ProtoSwarm.Containers.Runtime;
 
 /// <summary>
-/// One container started through protoswarm-init. Init stays outside the container as its monitor
-/// (a child of this process): it reports "started", then the container's wait status, on a socket,
-/// and delivers signals through a pidfd, so nothing here ever signals a pid that may have been reused.
+/// One container started through protoswarm-init. Init stays outside the container as its monitor: it
+/// reports "started", then the container's wait status, on a socket, delivers signals through a pidfd
+/// (nothing here ever signals a pid that may have been reused), and writes the container's output to
+/// its log. The monitor outlives this process: a node host that restarts finds it again with
+/// <see cref="AttachAsync(string, ContainerRuntimeOptions, CancellationToken)"/>.
 /// </summary>
 public sealed class LinuxContainer : IAsyncDisposable
 {
@@ -18,14 +20,15 @@ public sealed class LinuxContainer : IAsyncDisposable
     private readonly ICgroupDriver _cgroups;
     private readonly CgroupPlacement _placement;
     private readonly ContainerPaths _paths;
-    private readonly InitProcess _init;
+    private readonly InitProcess? _init;
     private readonly TimeProvider _time;
     private readonly TaskCompletionSource<ContainerExit> _exit = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly SemaphoreSlim _send = new(1, 1);
     private int _removed;
+    private volatile bool _detached;
 
     private LinuxContainer(string id, int pid, ISyscalls sys, ICgroupDriver cgroups, CgroupPlacement placement,
-        ContainerPaths paths, InitProcess init, TimeProvider time)
+        ContainerPaths paths, InitProcess? init, TimeProvider time)
     {
         Id = id;
         Pid = pid;
@@ -39,8 +42,14 @@ public sealed class LinuxContainer : IAsyncDisposable
 
     public string Id { get; }
 
-    /// <summary>The container's PID 1 as this node sees it.</summary>
+    /// <summary>When the container was started: its config is written just before (null once it is removed).</summary>
+    public DateTimeOffset? StartedAt => File.Exists(_paths.Config) ? new DateTimeOffset(File.GetLastWriteTimeUtc(_paths.Config), TimeSpan.Zero) : null;
+
+    /// <summary>The container's PID 1 as this node sees it; 0 when attached after the container ended.</summary>
     public int Pid { get; }
+
+    /// <summary>The monitor (protoswarm-init outside the container); 0 when it had ended before an attach.</summary>
+    internal int MonitorPid => _init?.Pid ?? 0;
 
     /// <summary>The cgroup driver chosen for this node, "cgroupfs v1" or "cgroupfs v2".</summary>
     public string CgroupDriver => _cgroups.Name;
@@ -73,6 +82,10 @@ public sealed class LinuxContainer : IAsyncDisposable
         {
             throw new ContainerStartException($"container {spec.Id} already exists ({paths.Root})");
         }
+        if (System.Text.Encoding.UTF8.GetByteCount(paths.MonitorSocket) > 107)
+        {
+            throw new ContainerStartException($"container {spec.Id}: {paths.MonitorSocket} is longer than a unix socket path may be (107 bytes); choose a shorter state root");
+        }
 
         CgroupPlacement? placement = null;
         InitProcess? init = null;
@@ -82,11 +95,12 @@ public sealed class LinuxContainer : IAsyncDisposable
             sys.CreateDirectory(paths.Work);
             sys.CreateDirectory(paths.Rootfs);
             placement = cgroups.Create(spec.Id, spec.Resources);
+            sys.WriteFile(paths.Cgroups, string.Concat(placement.Directories.Select(d => d + "\n")));
             var resolv = sys.FileExists("/etc/resolv.conf") ? sys.ReadFile("/etc/resolv.conf") : "";
             var config = InitConfigBuilder.Build(spec, paths, placement, resolv);
             sys.WriteFile(paths.Config, JsonSerializer.Serialize(config, InitConfigJson.Default.InitConfig));
 
-            init = sys.SpawnInit(options.InitPath, paths.Config, spec.StdoutPath, spec.StderrPath);
+            init = sys.SpawnInit(options.InitPath, paths.Config);
             var reader = new StatusReader(init.Status);
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(options.StartTimeout);
@@ -117,6 +131,106 @@ public sealed class LinuxContainer : IAsyncDisposable
         {
             Cleanup(sys, cgroups, placement, paths, init);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Finds a container this node started earlier, by another node host process perhaps: through its
+    /// monitor's socket while it runs (WaitAsync, KillAsync, StopAsync, RemoveAsync and the logs work as
+    /// for a started one), or through the exit status its monitor left when it has ended (WaitAsync is
+    /// then complete). Null when there is no such container. A state directory whose monitor left no
+    /// exit status (the monitor was killed, and the container with it) reads as killed: 137.
+    /// </summary>
+    public static Task<LinuxContainer?> AttachAsync(string id, ContainerRuntimeOptions options, CancellationToken cancellationToken = default)
+    {
+        var sys = LinuxSyscalls.Instance;
+        return AttachAsync(id, options, sys, CgroupDrivers.Probe(sys), TimeProvider.System, cancellationToken);
+    }
+
+    internal static async Task<LinuxContainer?> AttachAsync(string id, ContainerRuntimeOptions options,
+        ISyscalls sys, ICgroupDriver cgroups, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var paths = new ContainerPaths(Path.Combine(options.StateRoot, id));
+        if (id.Contains('/', StringComparison.Ordinal) || !sys.DirectoryExists(paths.Root) || !sys.FileExists(paths.Config))
+        {
+            return null;
+        }
+        var placement = new CgroupPlacement(sys.FileExists(paths.Cgroups)
+            ? sys.ReadFile(paths.Cgroups).Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            : []);
+        var monitor = sys.ConnectMonitor(paths.MonitorSocket);
+        if (monitor is not null)
+        {
+            var reader = new StatusReader(monitor.Status);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(options.StartTimeout);
+            string? line = null;
+            try
+            {
+                line = await reader.ReadLineAsync(timeout.Token);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+            }
+            catch (Exception e) when (e is SocketException or IOException)
+            {
+            }
+            if (line is not null && line.StartsWith(InitProtocol.Started + " ", StringComparison.Ordinal))
+            {
+                var pid = int.Parse(line.AsSpan(InitProtocol.Started.Length + 1), NumberStyles.None, CultureInfo.InvariantCulture);
+                var container = new LinuxContainer(id, pid, sys, cgroups, placement, paths, monitor, time);
+                _ = container.WatchAsync(reader);
+                return container;
+            }
+            // Connected while the monitor was closing down: its exit file is there by now.
+            monitor.Status.Dispose();
+        }
+        var ended = new LinuxContainer(id, 0, sys, cgroups, placement, paths, null, time);
+        ended.Ended(ended.RecordedExit());
+        return ended;
+    }
+
+    /// <summary>The containers in the state root (running or ended, not yet removed), by id.</summary>
+    public static IReadOnlyList<string> List(ContainerRuntimeOptions options) => List(options, LinuxSyscalls.Instance);
+
+    internal static IReadOnlyList<string> List(ContainerRuntimeOptions options, ISyscalls sys) =>
+        [.. sys.ListDirectories(options.StateRoot)
+            .Where(id => sys.FileExists(Path.Combine(options.StateRoot, id, "config.json")))
+            .Order(StringComparer.Ordinal)];
+
+    /// <summary>The container's log (see <see cref="ContainerLog"/>): entries after the sequence
+    /// <paramref name="after"/>, oldest first, the last <paramref name="tail"/> only when given.</summary>
+    public IReadOnlyList<ContainerLogEntry> ReadLogs(long after = 0, int? tail = null) => ContainerLog.Read(_paths.Root, after, tail);
+
+    /// <summary>The log of a container by id, running or ended; it lasts until the container is removed.</summary>
+    public static IReadOnlyList<ContainerLogEntry> ReadLogs(string id, ContainerRuntimeOptions options, long after = 0, int? tail = null) =>
+        ContainerLog.Read(Path.Combine(options.StateRoot, id), after, tail);
+
+    /// <summary>Docker's logs --follow: the entries after <paramref name="after"/>, then each new one as
+    /// the log is polled, until the container has ended and its last lines were read.</summary>
+    public async IAsyncEnumerable<ContainerLogEntry> FollowLogsAsync(long after = 0, TimeSpan? interval = null,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        while (true)
+        {
+            // Ended is checked before the read: the monitor drained the pipes before it reported the end.
+            var ended = _exit.Task.IsCompleted;
+            foreach (var entry in ReadLogs(after))
+            {
+                after = entry.Sequence;
+                yield return entry;
+            }
+            if (ended)
+            {
+                yield break;
+            }
+            try
+            {
+                await _exit.Task.WaitAsync(interval ?? TimeSpan.FromMilliseconds(100), _time, cancellationToken);
+            }
+            catch (TimeoutException)
+            {
+            }
         }
     }
 
@@ -159,7 +273,7 @@ public sealed class LinuxContainer : IAsyncDisposable
         await _send.WaitAsync(cancellationToken);
         try
         {
-            await _init.Status.SendAsync(Encoding.ASCII.GetBytes($"{InitProtocol.Kill} {signal.ToString(CultureInfo.InvariantCulture)}\n"), cancellationToken);
+            await _init!.Status.SendAsync(Encoding.ASCII.GetBytes($"{InitProtocol.Kill} {signal.ToString(CultureInfo.InvariantCulture)}\n"), cancellationToken);
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
@@ -202,7 +316,22 @@ public sealed class LinuxContainer : IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync() => await RemoveAsync();
+    public async ValueTask DisposeAsync()
+    {
+        if (!_detached)
+        {
+            await RemoveAsync();
+        }
+    }
+
+    /// <summary>Lets go of the container without signalling it, as a node host that exits does: the
+    /// monitor keeps it running and logging, and <see cref="AttachAsync(string, ContainerRuntimeOptions, CancellationToken)"/>
+    /// finds it again. This object is done with (WaitAsync never completes).</summary>
+    public void Detach()
+    {
+        _detached = true;
+        _init?.Status.Dispose();
+    }
 
     private async Task WatchAsync(StatusReader reader)
     {
@@ -221,16 +350,46 @@ public sealed class LinuxContainer : IAsyncDisposable
         catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException)
         {
         }
-        await Task.Run(() => _sys.Reap(_init.Pid));
+        if (_init!.IsChild)
+        {
+            // The monitor reports the end just before it exits; after a detach it lives on, so its
+            // reaping waits on a thread of its own rather than one of the pool's.
+            await Task.Factory.StartNew(() => _sys.Reap(_init.Pid), CancellationToken.None,
+                _detached ? TaskCreationOptions.LongRunning : TaskCreationOptions.None, TaskScheduler.Default);
+        }
         _init.Status.Dispose();
+        if (_detached)
+        {
+            return;
+        }
+        Ended(status >= 0 ? status : RecordedExit());
+    }
+
+    // The exit file the monitor writes before it reports; -1 when there is none.
+    private int RecordedExit()
+    {
+        try
+        {
+            return _sys.FileExists(_paths.Exit)
+                ? int.Parse(_sys.ReadFile(_paths.Exit).Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture)
+                : -1;
+        }
+        catch (Exception e) when (e is IOException or FormatException)
+        {
+            return -1;
+        }
+    }
+
+    private void Ended(int status)
+    {
         if (status < 0)
         {
-            // The monitor died without a word (killed): the container died with its pid namespace's... or not; say so.
+            // The monitor died without a word (killed): the parent-death signal killed the container with it.
             _exit.TrySetResult(new ContainerExit(137, 9, false));
             return;
         }
         var exit = ContainerExit.FromWaitStatus(status, oomKilled: false);
-        var oom = exit.Signal == 9 && _cgroups.WasOomKilled(_placement);
+        var oom = exit.Signal == 9 && _placement.Directories.Count > 0 && _cgroups.WasOomKilled(_placement);
         _exit.TrySetResult(exit with { OomKilled = oom });
     }
 

@@ -44,7 +44,29 @@ internal sealed unsafe class LinuxSyscalls : ISyscalls
         }
     }
 
-    public InitProcess SpawnInit(string initPath, string configPath, string? stdoutPath, string? stderrPath)
+    public IReadOnlyList<string> ListDirectories(string path) =>
+        Directory.Exists(path) ? [.. Directory.EnumerateDirectories(path).Select(Path.GetFileName).OfType<string>()] : [];
+
+    public InitProcess? ConnectMonitor(string socketPath)
+    {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            socket.Connect(new UnixDomainSocketEndPoint(socketPath));
+        }
+        catch (SocketException)
+        {
+            // No socket file (ENOENT) or no monitor behind it (ECONNREFUSED): the monitor has ended.
+            socket.Dispose();
+            return null;
+        }
+        // SO_PEERCRED: struct ucred { pid, uid, gid } of the monitor at the other end.
+        Span<byte> credentials = stackalloc byte[12];
+        socket.GetRawSocketOption(1 /* SOL_SOCKET */, 17 /* SO_PEERCRED */, credentials);
+        return new InitProcess(BitConverter.ToInt32(credentials), socket, IsChild: false);
+    }
+
+    public InitProcess SpawnInit(string initPath, string configPath)
     {
         var fds = stackalloc int[2];
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0)
@@ -63,8 +85,8 @@ internal sealed unsafe class LinuxSyscalls : ISyscalls
             _ = sigemptyset(none);
             _ = posix_spawn_file_actions_init(actions);
             _ = posix_spawn_file_actions_addopen(actions, 0, "/dev/null", O_RDONLY, 0);
-            _ = posix_spawn_file_actions_addopen(actions, 1, stdoutPath ?? "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0x1A0 /* 0640 */);
-            _ = posix_spawn_file_actions_addopen(actions, 2, stderrPath ?? "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0x1A0 /* 0640 */);
+            _ = posix_spawn_file_actions_addopen(actions, 1, "/dev/null", O_WRONLY, 0);
+            _ = posix_spawn_file_actions_addopen(actions, 2, "/dev/null", O_WRONLY, 0);
             _ = posix_spawn_file_actions_adddup2(actions, fds[1], 3);
             _ = posix_spawnattr_init(attr);
             _ = posix_spawnattr_setsigdefault(attr, all);

@@ -11,9 +11,13 @@ namespace ProtoSwarm.Hosting.Runtime;
 
 /// <summary>
 /// The node's real executor (`protoswarmd --executor linux`): each task is a container started
-/// through protoswarm-init (<see cref="LinuxContainer"/>) from an image in the node's own store. One
-/// per node host; it keeps the containers it runs by task id, so a controller made again for the
-/// same task (a task actor restarted) finds its container.
+/// through protoswarm-init (<see cref="LinuxContainer"/>) from an image in the node's own store, named
+/// by the task's id. One per node host; it keeps the containers it runs by task id, so a controller
+/// made again for the same task finds its container. Containers outlive the node host (each has its
+/// own monitor): after a restart a task that arrives running is reattached
+/// (<see cref="LinuxContainer.AttachAsync"/>), and containers of tasks no longer assigned are removed
+/// when the first full assignment set comes (<see cref="RetainOnlyAsync"/>). The log is the
+/// monitor's, so it has every line, also those written while the host was down.
 /// </summary>
 internal sealed partial class LinuxExecutor : ITaskExecutor
 {
@@ -36,10 +40,39 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
 
     public ITaskController CreateController(TaskObject task) => new Controller(this, task);
 
-    /// <summary>What this executor made for one task: its specification once prepared, its container once started.</summary>
-    private sealed class TaskContainer(ContainerSpecification specification, string imageId, int stopSignal, HealthCheck? health)
+    public async Task RetainOnlyAsync(IReadOnlySet<string> assignedTaskIds, CancellationToken ct)
     {
-        public ContainerSpecification Specification { get; } = specification;
+        try
+        {
+            var live = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var id in LinuxContainer.List(_options))
+            {
+                if (assignedTaskIds.Contains(id) || _containers.ContainsKey(id))
+                {
+                    live.Add(id);
+                    continue;
+                }
+
+                if (await LinuxContainer.AttachAsync(id, _options, ct) is { } orphan)
+                {
+                    LogOrphanRemoved(_logger, id);
+                    await orphan.RemoveAsync(ct);
+                }
+            }
+
+            _volumes().ReleaseAllExcept(live);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogRetainFailed(_logger, e);
+        }
+    }
+
+    /// <summary>What this executor made for one task: its specification once prepared, its container once started.</summary>
+    private sealed class TaskContainer(ContainerSpecification? specification, string imageId, int stopSignal, HealthCheck? health)
+    {
+        /// <summary>Null for a container reattached after a restart: it already runs.</summary>
+        public ContainerSpecification? Specification { get; } = specification;
 
         public string ImageId { get; } = imageId;
 
@@ -96,6 +129,7 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
                 throw new InvalidOperationException(string.Join("; ", problems));
             }
 
+            spec = spec with { Log = new ContainerLogOptions() };
             var prepared = new TaskContainer(spec, image.Id, TaskContainers.StopSignal(task.Spec.Container, config),
                 TaskContainers.HealthCheckOf(task.Spec.Container, config));
             executor._containers.TryAdd(task.Id, prepared);
@@ -107,8 +141,17 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
             await entry.Gate.WaitAsync(ct);
             try
             {
-                if (entry.Container is not null)
+                if (entry.Container is not null || entry.Specification is null)
                 {
+                    return;
+                }
+
+                // A node host that died between starting the container and reporting it left it running: never start a second one.
+                if (await LinuxContainer.AttachAsync(task.Id, executor._options, ct) is { } existing)
+                {
+                    entry.Container = existing;
+                    entry.StartedAt = existing.StartedAt;
+                    LogReattached(executor._logger, task.Id, existing.Pid);
                     return;
                 }
 
@@ -170,7 +213,9 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
 
         public async Task RemoveAsync(CancellationToken ct)
         {
-            if (executor._containers.TryRemove(task.Id, out var entry) && entry.Container is { } container)
+            var container = executor._containers.TryRemove(task.Id, out var entry) ? entry.Container : null;
+            container ??= await LinuxContainer.AttachAsync(task.Id, executor._options, ct);
+            if (container is not null)
             {
                 await container.RemoveAsync(ct);
             }
@@ -178,15 +223,64 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
             executor._volumes().Release(task.Id);
         }
 
-        public Task<ContainerInspection> InspectAsync(CancellationToken ct) =>
-            Task.FromResult(Find() is { Container: not null } entry ? new ContainerInspection(true, entry.StartedAt) : ContainerInspection.Gone);
+        /// <summary>The container this process runs for the task, or the one a node host before it left running (reattached).</summary>
+        public async Task<ContainerInspection> InspectAsync(CancellationToken ct)
+        {
+            if (Find() is { Container: not null } entry)
+            {
+                return new ContainerInspection(true, entry.StartedAt);
+            }
+
+            var attached = await LinuxContainer.AttachAsync(task.Id, executor._options, ct);
+            if (attached is null)
+            {
+                return ContainerInspection.Gone;
+            }
+
+            var (imageId, stopSignal, health) = await DescribeAsync(ct);
+            var reattached = new TaskContainer(null, imageId, stopSignal, health) { Container = attached, StartedAt = attached.StartedAt };
+            if (!executor._containers.TryAdd(task.Id, reattached))
+            {
+                attached.Detach();
+            }
+
+            LogReattached(executor._logger, task.Id, attached.Pid);
+            return new ContainerInspection(true, attached.StartedAt);
+        }
 
         public Task<IReadOnlyList<TaskLogEntry>> ReadLogsAsync(long after, int? tail, CancellationToken ct) =>
-            Task.FromResult<IReadOnlyList<TaskLogEntry>>([]);
+            Task.Run<IReadOnlyList<TaskLogEntry>>(() =>
+            [
+                .. LinuxContainer.ReadLogs(task.Id, executor._options, after, tail).Select(e => new TaskLogEntry(
+                    e.Sequence, e.Timestamp, e.Stream == ContainerLogStream.Stderr ? LogStream.Stderr : LogStream.Stdout, e.Text)),
+            ], ct);
+
+        /// <summary>What a reattached container is stopped and checked with, from the task and its image when the node still has it.</summary>
+        private async Task<(string ImageId, int StopSignal, HealthCheck? Health)> DescribeAsync(CancellationToken ct)
+        {
+            try
+            {
+                var image = await executor._images().InspectAsync(task.Spec.Container.Image, ct);
+                return (image.Id, TaskContainers.StopSignal(task.Spec.Container, image.Config), TaskContainers.HealthCheckOf(task.Spec.Container, image.Config));
+            }
+            catch (ImageStoreException)
+            {
+                return ("", Signals.Parse(task.Spec.Container.StopSignal) ?? Signals.Term, task.Spec.Container.HealthCheck);
+            }
+        }
 
         private TaskContainer? Find() => executor._containers.GetValueOrDefault(task.Id);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "task {TaskId}: container started, pid {Pid}")]
     private static partial void LogStarted(ILogger logger, string taskId, int pid);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "task {TaskId}: reattached to its running container, pid {Pid}")]
+    private static partial void LogReattached(ILogger logger, string taskId, int pid);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "container {Id} belongs to no task assigned to this node any more; removed")]
+    private static partial void LogOrphanRemoved(ILogger logger, string id);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "removing containers of tasks no longer assigned failed")]
+    private static partial void LogRetainFailed(ILogger logger, Exception e);
 }

@@ -16,6 +16,14 @@ public interface ITaskExecutor
     /// executor made for the task before, if anything (see <see cref="ITaskController.InspectAsync"/>).
     /// </summary>
     ITaskController CreateController(TaskObject task);
+
+    /// <summary>
+    /// Called with each full set of the node's assigned tasks: containers this executor finds on the
+    /// node for tasks outside the set, and that no controller of this process drives, are left from
+    /// before a node host restart and are removed, so none runs without an owner. Failures are the
+    /// executor's to log; the default does nothing (an executor whose containers die with the host).
+    /// </summary>
+    Task RetainOnlyAsync(IReadOnlySet<string> assignedTaskIds, CancellationToken ct) => Task.CompletedTask;
 }
 
 /// <summary>

@@ -69,6 +69,8 @@ public sealed partial class TaskSupervisor : IActor
             {
                 _returning.Remove(id);
             }
+
+            _ = _executor.RetainOnlyAsync(wanted, CancellationToken.None);
         }
 
         foreach (var task in assignments.Tasks)

@@ -47,19 +47,31 @@ public sealed class ContainerFixture : IDisposable
         Id = "t" + Guid.NewGuid().ToString("N")[..12],
         Command = command,
         Layers = [Layer],
-        StdoutPath = Path.Combine(Root, Guid.NewGuid().ToString("N") + ".out"),
-        StderrPath = Path.Combine(Root, Guid.NewGuid().ToString("N") + ".err"),
     };
 
-    /// <summary>Runs a container to its end; returns its exit and what it printed.</summary>
+    /// <summary>Runs a container to its end; returns its exit and what it printed (read back from its log,
+    /// a newline after each line).</summary>
     public async Task<(ContainerExit Exit, string Out, string Err)> RunAsync(ContainerSpecification spec, TimeSpan? timeout = null)
     {
         await using var container = await LinuxContainer.StartAsync(spec, Options);
         var exit = await container.WaitAsync().WaitAsync(timeout ?? TimeSpan.FromSeconds(20));
-        return (exit, Read(spec.StdoutPath), Read(spec.StderrPath));
+        var log = container.ReadLogs();
+        return (exit, Printed(log, ContainerLogStream.Stdout), Printed(log, ContainerLogStream.Stderr));
     }
 
-    public static string Read(string? path) => path is not null && File.Exists(path) ? File.ReadAllText(path) : "";
+    public static string Printed(IEnumerable<ContainerLogEntry> log, ContainerLogStream stream) =>
+        string.Concat(log.Where(e => e.Stream == stream).Select(e => e.Text + "\n"));
+
+    /// <summary>Waits until the container printed a line containing the text.</summary>
+    public static async Task WaitForOutputAsync(LinuxContainer container, string text)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!container.ReadLogs().Any(e => e.Text.Contains(text, StringComparison.Ordinal)))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"no \"{text}\" in the log of {container.Id}");
+            await Task.Delay(10);
+        }
+    }
 
     public void Dispose()
     {

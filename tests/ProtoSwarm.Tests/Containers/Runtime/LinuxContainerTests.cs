@@ -157,7 +157,7 @@ public sealed class LinuxContainerTests(ContainerFixture fixture)
     {
         var spec = fixture.Spec("sh", "-c", "trap '' TERM; echo ready; sleep 100");
         await using var container = await LinuxContainer.StartAsync(spec, fixture.Options);
-        await WaitForOutputAsync(spec.StdoutPath!, "ready");
+        await ContainerFixture.WaitForOutputAsync(container, "ready");
 
         var watch = System.Diagnostics.Stopwatch.StartNew();
         var exit = await container.StopAsync(15, TimeSpan.FromMilliseconds(500));
@@ -171,7 +171,7 @@ public sealed class LinuxContainerTests(ContainerFixture fixture)
     {
         var spec = fixture.Spec("sh", "-c", "trap 'exit 3' TERM; echo ready; while true; do sleep 0.05; done");
         await using var container = await LinuxContainer.StartAsync(spec, fixture.Options);
-        await WaitForOutputAsync(spec.StdoutPath!, "ready");
+        await ContainerFixture.WaitForOutputAsync(container, "ready");
 
         var exit = await container.StopAsync(15, TimeSpan.FromSeconds(10));
 
@@ -191,15 +191,5 @@ public sealed class LinuxContainerTests(ContainerFixture fixture)
         Assert.False(Directory.Exists("/sys/fs/cgroup/memory" + cgroup));
         Assert.False(Directory.Exists(Path.Combine(fixture.Options.StateRoot, spec.Id)));
         Assert.Equal(137, (await container.WaitAsync()).ExitCode);
-    }
-
-    private static async Task WaitForOutputAsync(string path, string text)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!ContainerFixture.Read(path).Contains(text, StringComparison.Ordinal))
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"no \"{text}\" in {path}");
-            await Task.Delay(10);
-        }
     }
 }

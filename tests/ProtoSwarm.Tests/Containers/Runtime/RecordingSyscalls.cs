@@ -47,9 +47,26 @@ internal sealed class RecordingSyscalls : ISyscalls
         Directories.RemoveWhere(d => d == path || d.StartsWith(path + "/", StringComparison.Ordinal));
     }
 
-    public InitProcess SpawnInit(string initPath, string configPath, string? stdoutPath, string? stderrPath)
+    public IReadOnlyList<string> ListDirectories(string path) =>
+        [.. Directories.Where(d => Path.GetDirectoryName(d) == path).Select(Path.GetFileName).OfType<string>()];
+
+    public InitProcess SpawnInit(string initPath, string configPath)
     {
         Calls.Add($"spawn {initPath} {configPath}");
+        return new InitProcess(4242, Pair());
+    }
+
+    /// <summary>Sockets with a monitor listening (ConnectMonitor answers with InitSays on a fresh pair).</summary>
+    public HashSet<string> Listening { get; } = new(StringComparer.Ordinal);
+
+    public InitProcess? ConnectMonitor(string socketPath)
+    {
+        Calls.Add($"connect {socketPath}");
+        return Listening.Contains(socketPath) ? new InitProcess(5151, Pair(), IsChild: false) : null;
+    }
+
+    private Socket Pair()
+    {
         var endpoint = new UnixDomainSocketEndPoint("\0protoswarm-test-" + Guid.NewGuid().ToString("N"));
         using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         listener.Bind(endpoint);
@@ -61,7 +78,7 @@ internal sealed class RecordingSyscalls : ISyscalls
         {
             Say(line);
         }
-        return new InitProcess(4242, host);
+        return host;
     }
 
     public void Say(string line) => InitSide!.Send(Encoding.ASCII.GetBytes(line + "\n"));

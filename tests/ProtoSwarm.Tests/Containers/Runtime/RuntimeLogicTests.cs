@@ -189,6 +189,51 @@ public sealed class RuntimeLogicTests
         Assert.Equal(new ContainerExit(137, 9, false), await stop.WaitAsync(TimeSpan.FromSeconds(5)));
     }
 
+    [Fact]
+    public async Task Start_Saves_The_Cgroups_So_An_Attached_Container_Is_Removed_Cleanly()
+    {
+        var sys = V1Machine();
+        sys.InitSays.Add("started 777");
+        var started = await LinuxContainer.StartAsync(Spec(), Options, sys, CgroupDrivers.Probe(sys), TimeProvider.System, default);
+        started.Detach();
+        sys.Listening.Add("/state/c1/monitor.sock");
+        sys.Files["/proc/self/cgroup"] = "4:memory:/elsewhere\n"; // the restarted host runs in another cgroup
+
+        var attached = await LinuxContainer.AttachAsync("c1", Options, sys, CgroupDrivers.Probe(sys), TimeProvider.System, default);
+
+        Assert.NotNull(attached);
+        Assert.Equal(777, attached.Pid);
+        Assert.Equal(5151, attached.MonitorPid);
+        var remove = attached.RemoveAsync();
+        Assert.Equal("kill 9\n", sys.Heard());
+        sys.Say("exit 9");
+        sys.InitSide!.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+        await remove.WaitAsync(TimeSpan.FromSeconds(5));
+
+        Assert.Contains("rmdir /sys/fs/cgroup/memory/node/abc/protoswarm/c1", sys.Calls);
+        Assert.DoesNotContain(sys.Calls, c => c.StartsWith("reap 5151", StringComparison.Ordinal));
+        Assert.Equal("rm -r /state/c1", sys.Calls[^1]);
+    }
+
+    [Fact]
+    public async Task Attach_Without_A_Monitor_Reads_The_Recorded_Exit()
+    {
+        var sys = V1Machine();
+        sys.Directories.Add("/state/c1");
+        sys.Files["/state/c1/config.json"] = "{}";
+        sys.Files["/state/c1/cgroups"] = "/sys/fs/cgroup/memory/node/abc/protoswarm/c1\n";
+        sys.Files["/state/c1/exit"] = "9\n";
+        sys.Files["/sys/fs/cgroup/memory/node/abc/protoswarm/c1/memory.oom_control"] = "oom_kill 1\n";
+
+        var attached = await LinuxContainer.AttachAsync("c1", Options, sys, CgroupDrivers.Probe(sys), TimeProvider.System, default);
+
+        Assert.NotNull(attached);
+        Assert.Equal(new ContainerExit(137, 9, true), await attached.WaitAsync());
+        Assert.Equal(0, attached.Pid);
+        Assert.Equal(["c1"], LinuxContainer.List(Options, sys));
+        Assert.Null(await LinuxContainer.AttachAsync("c2", Options, sys, CgroupDrivers.Probe(sys), TimeProvider.System, default));
+    }
+
     [Theory]
     [InlineData("bad id!", "container id \"bad id!\"")]
     [InlineData("no-command", "no command")]

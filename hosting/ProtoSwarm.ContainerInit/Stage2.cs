@@ -57,6 +57,13 @@ internal static unsafe class Stage2
         {
             Native.Check(mount(null, "/", null, MS_BIND | MS_REMOUNT | MS_RDONLY, null), "remount / read-only");
         }
+        ConfineAndExec(config, lastCap, createWorkingDir: true);
+    }
+
+    // From here on the container's entrypoint and an exec'd process (ExecStage) are confined alike:
+    // the caller is already in the container's namespaces and under its root.
+    public static void ConfineAndExec(InitConfig config, int lastCap, bool createWorkingDir)
+    {
         var values = stackalloc ulong[2];
         foreach (var limit in config.Rlimits)
         {
@@ -80,7 +87,10 @@ internal static unsafe class Stage2
             env.Add("HOSTNAME=" + config.Hostname);
         }
         var exe = FindExecutable(config.Args, env);
-        Native.MkdirAll(config.WorkingDir);
+        if (createWorkingDir)
+        {
+            Native.MkdirAll(config.WorkingDir);
+        }
 
         Credentials.Apply(config, user, lastCap);
         Native.Check(chdir(config.WorkingDir), $"chdir to cwd (\"{config.WorkingDir}\") set in config.json");

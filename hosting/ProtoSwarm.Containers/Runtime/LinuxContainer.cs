@@ -12,7 +12,7 @@ namespace ProtoSwarm.Containers.Runtime;
 /// (a child of this process): it reports "started", then the container's wait status, on a socket,
 /// and delivers signals through a pidfd, so nothing here ever signals a pid that may have been reused.
 /// </summary>
-public sealed class LinuxContainer : IAsyncDisposable
+public sealed partial class LinuxContainer : IAsyncDisposable
 {
     private readonly ISyscalls _sys;
     private readonly ICgroupDriver _cgroups;
@@ -100,6 +100,7 @@ public sealed class LinuxContainer : IAsyncDisposable
             {
                 var pid = int.Parse(line.AsSpan(InitProtocol.Started.Length + 1), NumberStyles.None, CultureInfo.InvariantCulture);
                 var container = new LinuxContainer(spec.Id, pid, sys, cgroups, placement, paths, init, time);
+                container._initPath = options.InitPath;
                 _ = container.WatchAsync(reader);
                 return container;
             }

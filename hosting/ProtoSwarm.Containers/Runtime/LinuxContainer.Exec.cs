@@ -92,7 +92,14 @@ public sealed partial class LinuxContainer
         }
         finally
         {
-            sys.DeleteFile(configPath);
+            try
+            {
+                sys.DeleteFile(configPath);
+            }
+            catch (IOException)
+            {
+                // The container was removed meanwhile, its state directory with it.
+            }
         }
     }
 

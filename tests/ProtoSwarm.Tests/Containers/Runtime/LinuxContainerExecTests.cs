@@ -40,8 +40,9 @@ public sealed class LinuxContainerExecTests(ContainerFixture fixture)
 
         var result = await LinuxContainer.ExecAsync(spec.Id, container.Pid, fixture.Options, Exec("sh", "-c", "hostname; echo $$"));
 
-        Assert.Equal("other\n", result.Stdout.Split('\n')[0] + "\n");
-        Assert.NotEqual("1", result.Stdout.Split('\n')[1]);
+        var lines = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("other", lines[0]);
+        Assert.NotEqual("1", lines[1]);
     }
 
     [Fact]
@@ -138,5 +139,33 @@ public sealed class LinuxContainerExecTests(ContainerFixture fixture)
         Assert.Equal(0, result.ExitCode);
         Assert.Equal(1000, result.Stdout.Length);
         Assert.Equal(1000, result.Stderr.Length);
+    }
+
+    [Fact]
+    public async Task Health_Check_Becomes_Healthy_Once_The_Container_Is_Ready()
+    {
+        await using var container = await LinuxContainer.StartAsync(fixture.Spec("sh", "-c", "sleep 1; touch /tmp/ready; sleep 1000"), fixture.Options);
+        var check = new HealthCheck { Test = ["CMD-SHELL", "test -f /tmp/ready"], Interval = TimeSpan.FromMilliseconds(200), Timeout = TimeSpan.FromSeconds(5), Retries = 30 };
+        using var health = new HealthMonitor(check, container.ExecAsync);
+
+        var status = await health.WaitChangeAsync(HealthStatus.Starting).WaitAsync(TimeSpan.FromSeconds(20));
+
+        Assert.Equal(HealthStatus.Healthy, status);
+        Assert.Equal(0, health.State.Log[^1].ExitCode);
+        Assert.All(health.State.Log.SkipLast(1), p => Assert.Equal(1, p.ExitCode));
+    }
+
+    [Fact]
+    public async Task Health_Check_Becomes_Unhealthy_After_Retries_Failures()
+    {
+        await using var container = await LinuxContainer.StartAsync(fixture.Spec("sleep", "1000"), fixture.Options);
+        var check = new HealthCheck { Test = ["CMD", "false"], Interval = TimeSpan.FromMilliseconds(100), Timeout = TimeSpan.FromSeconds(5), Retries = 3 };
+        using var health = new HealthMonitor(check, container.ExecAsync);
+
+        var status = await health.WaitChangeAsync(HealthStatus.Starting).WaitAsync(TimeSpan.FromSeconds(20));
+
+        Assert.Equal(HealthStatus.Unhealthy, status);
+        Assert.Equal(3, health.State.FailingStreak);
+        Assert.Equal([1, 1, 1], health.State.Log.Select(p => p.ExitCode));
     }
 }

@@ -149,7 +149,8 @@ internal static unsafe partial class Libc
     public const int F_GETFD = 1, F_SETFD = 2, FD_CLOEXEC = 1;
 
     public const long SYS_pivot_root = 155, SYS_capset = 126, SYS_setgroups = 116, SYS_setresuid = 117,
-        SYS_setresgid = 119, SYS_pidfd_open = 434, SYS_pidfd_send_signal = 424;
+        SYS_setresgid = 119, SYS_pidfd_open = 434, SYS_pidfd_send_signal = 424, SYS_close_range = 436;
+    public const int CLOSE_RANGE_CLOEXEC = 4;
 
     public const int PR_SET_PDEATHSIG = 1, PR_SET_KEEPCAPS = 8, PR_SET_SECCOMP = 22, PR_CAPBSET_DROP = 24,
         PR_SET_NO_NEW_PRIVS = 38, PR_CAP_AMBIENT = 47, PR_CAP_AMBIENT_RAISE = 2, PR_CAP_AMBIENT_CLEAR_ALL = 4;

@@ -78,11 +78,14 @@ public sealed class LinuxContainerExecTests(ContainerFixture fixture)
         var mount = await container.ExecAsync(Exec("mount", "-t", "tmpfs", "x", "/mnt"));
         var status = await container.ExecAsync(Exec("grep", "-E", "^(CapEff|CapBnd|NoNewPrivs|Seccomp):", "/proc/self/status"));
         var cgroup = await container.ExecAsync(Exec("cat", "/proc/self/cgroup"));
+        // Neither the entrypoint nor the exec gets a descriptor of init's or one the node host inherited.
+        var fds = await container.ExecAsync(Exec("sh", "-c", "ls /proc/1/fd; ls /proc/$$/fd; true"));
 
         Assert.NotEqual(0, mount.ExitCode);
         Assert.Equal("CapEff:\t00000000a80425fb\nCapBnd:\t00000000a80425fb\nNoNewPrivs:\t1\nSeccomp:\t2\n", status.Stdout);
         // In the container's cgroup namespace, its own cgroup is the root.
         Assert.Contains(":memory:/\n", cgroup.Stdout, StringComparison.Ordinal);
+        Assert.Equal("0\n1\n2\n0\n1\n2\n", fds.Stdout);
     }
 
     [Fact]

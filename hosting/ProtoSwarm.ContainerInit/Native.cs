@@ -104,6 +104,26 @@ internal static unsafe class Native
         return array;
     }
 
+    /// <summary>Reads a pipe to its end (a close-on-exec report pipe: empty when the exec succeeded).</summary>
+    public static string ReadToEnd(int fd)
+    {
+        var text = new StringBuilder();
+        var buffer = stackalloc byte[1024];
+        while (true)
+        {
+            var n = Libc.read(fd, buffer, 1024);
+            if (n < 0 && Marshal.GetLastPInvokeError() == Libc.EINTR)
+            {
+                continue;
+            }
+            if (n <= 0)
+            {
+                return text.ToString();
+            }
+            text.Append(Encoding.UTF8.GetString(buffer, (int)n));
+        }
+    }
+
     public static InitConfig ReadConfig(string path) =>
         System.Text.Json.JsonSerializer.Deserialize(File.ReadAllBytes(path), InitConfigJson.Default.InitConfig)
         ?? throw new InitException($"config {path}: empty");

@@ -7,9 +7,19 @@ if (args.Length == 2 && args[0] == Stage2.Flag)
 {
     return Stage2.Run(args[1]);
 }
+// protoswarm-init --exec EXECCONFIG   one more process in a running container (ExecStage); its
+//                             inner stage is --exec-stage2.
+if (args.Length == 2 && args[0] == ExecStage.Flag)
+{
+    return ExecStage.Run(args[1]);
+}
+if (args.Length == 2 && args[0] == ExecStage.InnerFlag)
+{
+    return ExecStage.RunInner(args[1]);
+}
 if (args.Length == 1)
 {
     return ContainerMonitor.Run(args[0]);
 }
-Native.WriteAll(2, "usage: protoswarm-init CONFIG (started by protoswarmd, with a status socket on fd 3)\n");
+Native.WriteAll(2, "usage: protoswarm-init CONFIG | --exec EXECCONFIG (started by protoswarmd, with a status socket on fd 3)\n");
 return 2;

@@ -57,6 +57,13 @@ internal static unsafe class Stage2
         {
             Native.Check(mount(null, "/", null, MS_BIND | MS_REMOUNT | MS_RDONLY, null), "remount / read-only");
         }
+        ConfineAndExec(config, lastCap, createWorkingDir: true);
+    }
+
+    // From here on the container's entrypoint and an exec'd process (ExecStage) are confined alike:
+    // the caller is already in the container's namespaces and under its root.
+    public static void ConfineAndExec(InitConfig config, int lastCap, bool createWorkingDir)
+    {
         var values = stackalloc ulong[2];
         foreach (var limit in config.Rlimits)
         {
@@ -80,11 +87,15 @@ internal static unsafe class Stage2
             env.Add("HOSTNAME=" + config.Hostname);
         }
         var exe = FindExecutable(config.Args, env);
-        Native.MkdirAll(config.WorkingDir);
+        if (createWorkingDir)
+        {
+            Native.MkdirAll(config.WorkingDir);
+        }
 
         Credentials.Apply(config, user, lastCap);
         Native.Check(chdir(config.WorkingDir), $"chdir to cwd (\"{config.WorkingDir}\") set in config.json");
 
+        CloseInheritedDescriptors();
         var argv = Native.CStrings(config.Args);
         var envp = Native.CStrings(env);
         fixed (byte* program = config.Seccomp)
@@ -163,6 +174,25 @@ internal static unsafe class Stage2
         finally
         {
             close(fd);
+        }
+    }
+
+    // The process gets stdin, stdout and stderr, nothing else: init's own descriptors are close-on-exec,
+    // but whatever the node host inherited without that flag (from a shell, a service manager, a test
+    // runner) would otherwise pass through posix_spawn into the container. runc closes them the same way.
+    private static void CloseInheritedDescriptors()
+    {
+        if (syscall(SYS_close_range, 3, uint.MaxValue, CLOSE_RANGE_CLOEXEC, 0, 0, 0) == 0)
+        {
+            return;
+        }
+        // Before Linux 5.11: every open descriptor, as /proc lists them (this process's pid namespace's /proc).
+        foreach (var entry in Directory.GetFiles("/proc/self/fd"))
+        {
+            if (int.TryParse(Path.GetFileName(entry), NumberStyles.None, CultureInfo.InvariantCulture, out var fd) && fd > 2)
+            {
+                _ = fcntl(fd, F_SETFD, FD_CLOEXEC);
+            }
         }
     }
 

@@ -17,6 +17,9 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, SetLastError = true)]
     public static partial int unshare(int flags);
 
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int setns(int fd, int nstype);
+
     [LibraryImport(Lib, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int chdir(string path);
 
@@ -105,6 +108,9 @@ internal static unsafe partial class Libc
     public static partial int posix_spawnattr_setsigmask(void* attr, void* sigset);
 
     [LibraryImport(Lib)]
+    public static partial int posix_spawnattr_setpgroup(void* attr, int pgroup);
+
+    [LibraryImport(Lib)]
     public static partial int posix_spawnattr_setsigdefault(void* attr, void* sigset);
 
     [LibraryImport(Lib)]
@@ -166,6 +172,7 @@ internal static unsafe partial class Libc
 
     public const int EINTR = 4, EAGAIN = 11;
     public const int ENOENT = 2;
+    public const int ESRCH = 3;
     public const int EEXIST = 17;
     public const int ENOTDIR = 20;
     public const int EINVAL = 22;
@@ -178,16 +185,17 @@ internal static unsafe partial class Libc
     public const int MNT_DETACH = 2;
 
     public const int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0x40, O_TRUNC = 0x200, O_CLOEXEC = 0x80000;
-    public const int F_SETFD = 2, FD_CLOEXEC = 1;
+    public const int F_GETFD = 1, F_SETFD = 2, FD_CLOEXEC = 1;
 
     public const long SYS_pivot_root = 155, SYS_capset = 126, SYS_setgroups = 116, SYS_setresuid = 117,
-        SYS_setresgid = 119, SYS_pidfd_open = 434;
+        SYS_setresgid = 119, SYS_pidfd_open = 434, SYS_pidfd_send_signal = 424, SYS_close_range = 436;
+    public const int CLOSE_RANGE_CLOEXEC = 4;
 
     public const int PR_SET_PDEATHSIG = 1, PR_SET_KEEPCAPS = 8, PR_SET_SECCOMP = 22, PR_CAPBSET_DROP = 24,
         PR_SET_NO_NEW_PRIVS = 38, PR_CAP_AMBIENT = 47, PR_CAP_AMBIENT_RAISE = 2, PR_CAP_AMBIENT_CLEAR_ALL = 4;
     public const int SECCOMP_MODE_FILTER = 2;
 
-    public const short POSIX_SPAWN_SETSIGDEF = 0x04, POSIX_SPAWN_SETSIGMASK = 0x08;
+    public const short POSIX_SPAWN_SETPGROUP = 0x02, POSIX_SPAWN_SETSIGDEF = 0x04, POSIX_SPAWN_SETSIGMASK = 0x08;
     public const int SIG_SETMASK = 2, SIGKILL = 9, SIGPIPE = 13;
     public const int AF_UNIX = 1, SOCK_STREAM = 1, SOCK_CLOEXEC = 0x80000, MSG_DONTWAIT = 0x40, MSG_NOSIGNAL = 0x4000;
     public const int CLOCK_REALTIME = 0;

@@ -26,10 +26,19 @@ internal interface ISyscalls
 
     /// <summary>waitpid: collects init (the monitor) after it reported the container's end.</summary>
     int Reap(int pid);
+
+    void DeleteFile(string path);
+
+    /// <summary>Starts `protoswarm-init --exec` in its own session: stdin /dev/null, stdout and stderr
+    /// into pipes, the status socket on fd 3.</summary>
+    ExecProcess SpawnExec(string initPath, string execConfigPath);
 }
 
 /// <summary>protoswarm-init's monitor and the socket to it; IsChild when this process started it (and must reap it).</summary>
 internal sealed record InitProcess(int Pid, Socket Status, bool IsChild = true);
+
+/// <summary>A running `protoswarm-init --exec`: its status socket and the read ends of its output pipes.</summary>
+internal sealed record ExecProcess(int Pid, Socket Status, Stream Stdout, Stream Stderr);
 
 /// <summary>A failed libc call, with the call and errno's text.</summary>
 internal sealed class SyscallException(string call, int errno)

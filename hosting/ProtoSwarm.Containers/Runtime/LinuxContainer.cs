@@ -14,7 +14,7 @@ namespace ProtoSwarm.Containers.Runtime;
 /// its log. The monitor outlives this process: a node host that restarts finds it again with
 /// <see cref="AttachAsync(string, ContainerRuntimeOptions, CancellationToken)"/>.
 /// </summary>
-public sealed class LinuxContainer : IAsyncDisposable
+public sealed partial class LinuxContainer : IAsyncDisposable
 {
     private readonly ISyscalls _sys;
     private readonly ICgroupDriver _cgroups;
@@ -117,6 +117,7 @@ public sealed class LinuxContainer : IAsyncDisposable
             {
                 var pid = int.Parse(line.AsSpan(InitProtocol.Started.Length + 1), NumberStyles.None, CultureInfo.InvariantCulture);
                 var container = new LinuxContainer(spec.Id, pid, sys, cgroups, placement, paths, init, time);
+                container._initPath = options.InitPath;
                 _ = container.WatchAsync(reader);
                 return container;
             }

@@ -1,6 +1,8 @@
+using System.IO.Pipes;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text;
+using Microsoft.Win32.SafeHandles;
 using ProtoSwarm.Containers.Runtime.Interop;
 using static ProtoSwarm.Containers.Runtime.Interop.Libc;
 
@@ -104,6 +106,70 @@ internal sealed unsafe class LinuxSyscalls : ISyscalls
         finally
         {
             close(fds[1]);
+            _ = posix_spawn_file_actions_destroy(actions);
+            _ = posix_spawnattr_destroy(attr);
+            NativeMemory.Free(actions);
+            NativeMemory.Free(attr);
+            FreeCStrings(argv);
+            FreeCStrings(envp);
+        }
+    }
+
+    public void DeleteFile(string path) => File.Delete(path);
+
+    public ExecProcess SpawnExec(string initPath, string execConfigPath)
+    {
+        var status = stackalloc int[2];
+        var stdout = stackalloc int[2];
+        var stderr = stackalloc int[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, status) < 0)
+        {
+            throw new SyscallException("socketpair", Marshal.GetLastPInvokeError());
+        }
+        if (pipe2(stdout, O_CLOEXEC) < 0 || pipe2(stderr, O_CLOEXEC) < 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            close(status[0]);
+            close(status[1]);
+            throw new SyscallException("pipe", errno);
+        }
+        var actions = NativeMemory.AllocZeroed(256);
+        var attr = NativeMemory.AllocZeroed(512);
+        var argv = CStrings([Path.GetFileName(initPath), "--exec", execConfigPath]);
+        var envp = CStrings([]);
+        try
+        {
+            var all = stackalloc byte[128];
+            var none = stackalloc byte[128];
+            _ = sigfillset(all);
+            _ = sigemptyset(none);
+            _ = posix_spawn_file_actions_init(actions);
+            _ = posix_spawn_file_actions_addopen(actions, 0, "/dev/null", O_RDONLY, 0);
+            _ = posix_spawn_file_actions_adddup2(actions, stdout[1], 1);
+            _ = posix_spawn_file_actions_adddup2(actions, stderr[1], 2);
+            _ = posix_spawn_file_actions_adddup2(actions, status[1], 3);
+            _ = posix_spawnattr_init(attr);
+            _ = posix_spawnattr_setsigdefault(attr, all);
+            _ = posix_spawnattr_setsigmask(attr, none);
+            _ = posix_spawnattr_setflags(attr, (short)(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSID));
+            int pid;
+            var rc = posix_spawn(&pid, initPath, actions, attr, argv, envp);
+            if (rc != 0)
+            {
+                close(status[0]);
+                close(stdout[0]);
+                close(stderr[0]);
+                throw new SyscallException($"start {initPath}", rc);
+            }
+            return new ExecProcess(pid, new Socket(new SafeSocketHandle((nint)status[0], ownsHandle: true)),
+                new AnonymousPipeClientStream(PipeDirection.In, new SafePipeHandle((nint)stdout[0], ownsHandle: true)),
+                new AnonymousPipeClientStream(PipeDirection.In, new SafePipeHandle((nint)stderr[0], ownsHandle: true)));
+        }
+        finally
+        {
+            close(status[1]);
+            close(stdout[1]);
+            close(stderr[1]);
             _ = posix_spawn_file_actions_destroy(actions);
             _ = posix_spawnattr_destroy(attr);
             NativeMemory.Free(actions);

@@ -6,6 +6,7 @@ using ProtoSwarm.Containers.Runtime;
 using ProtoSwarm.Containers.Volumes;
 using ProtoSwarm.Contracts;
 using ActorExit = ProtoSwarm.Actors.Agent.Tasks.ContainerExit;
+using HealthCheck = ProtoSwarm.Contracts.HealthCheck;
 
 namespace ProtoSwarm.Hosting.Runtime;
 
@@ -69,8 +70,10 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
     }
 
     /// <summary>What this executor made for one task: its specification once prepared, its container once started.</summary>
-    private sealed class TaskContainer(ContainerSpecification? specification, string imageId, int stopSignal, HealthCheck? health)
+    private sealed class TaskContainer(ContainerSpecification? specification, string imageId, int stopSignal, HealthCheck? health) : IDisposable
     {
+        private readonly Lock _health = new();
+
         /// <summary>Null for a container reattached after a restart: it already runs.</summary>
         public ContainerSpecification? Specification { get; } = specification;
 
@@ -85,6 +88,36 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
         public DateTimeOffset? StartedAt { get; set; }
 
         public SemaphoreSlim Gate { get; } = new(1, 1);
+
+        private HealthMonitor? _healthMonitor;
+
+        /// <summary>The health check's probes, run inside the container from its first wait on; null without a check or a container.</summary>
+        public HealthMonitor? HealthMonitor()
+        {
+            lock (_health)
+            {
+                if (_healthMonitor is null && Health is not null && Container is { } container)
+                {
+                    _healthMonitor = new HealthMonitor(TaskContainers.ForRuntime(Health), container.ExecAsync, startedAt: StartedAt);
+                }
+
+                return _healthMonitor;
+            }
+        }
+
+        public void StopHealthChecks()
+        {
+            lock (_health)
+            {
+                _healthMonitor?.Dispose();
+            }
+        }
+
+        public void Dispose()
+        {
+            StopHealthChecks();
+            Gate.Dispose();
+        }
     }
 
     private sealed class Controller(LinuxExecutor executor, TaskObject task) : ITaskController
@@ -184,28 +217,42 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
             return new ActorExit(exit.ExitCode, exit.OomKilled);
         }
 
-        public Task<ContainerHealth> WaitHealthAsync(ContainerHealth known, CancellationToken ct)
+        public async Task<ContainerHealth> WaitHealthAsync(ContainerHealth known, CancellationToken ct)
         {
-            if (Find()?.Health is null)
+            var entry = Find() ?? throw new InvalidOperationException($"task {task.Id} has no container on this node");
+            if (entry.HealthMonitor() is not { } monitor)
             {
-                return Task.FromResult(ContainerHealth.Healthy);
+                return ContainerHealth.Healthy;
             }
 
-            throw new InvalidOperationException("health checks do not run in real containers yet; remove the check with --no-healthcheck");
+            var status = await monitor.WaitChangeAsync(known switch
+            {
+                ContainerHealth.Healthy => HealthStatus.Healthy,
+                ContainerHealth.Unhealthy => HealthStatus.Unhealthy,
+                _ => HealthStatus.Starting,
+            }, ct);
+            return status switch
+            {
+                HealthStatus.Healthy or HealthStatus.None => ContainerHealth.Healthy,
+                HealthStatus.Unhealthy => ContainerHealth.Unhealthy,
+                _ => ContainerHealth.Starting,
+            };
         }
 
         public async Task ShutdownAsync(CancellationToken ct)
         {
             if (Find() is { Container: { } container } entry)
             {
+                entry.StopHealthChecks();
                 await container.StopAsync(entry.StopSignal, _grace, ct);
             }
         }
 
         public async Task TerminateAsync(CancellationToken ct)
         {
-            if (Find()?.Container is { } container)
+            if (Find() is { Container: { } container } entry)
             {
+                entry.StopHealthChecks();
                 await container.KillAsync(Signals.Kill, ct);
                 await container.WaitAsync(ct);
             }
@@ -214,6 +261,7 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
         public async Task RemoveAsync(CancellationToken ct)
         {
             var container = executor._containers.TryRemove(task.Id, out var entry) ? entry.Container : null;
+            entry?.Dispose();
             container ??= await LinuxContainer.AttachAsync(task.Id, executor._options, ct);
             if (container is not null)
             {

@@ -2,6 +2,7 @@ using System.Globalization;
 using ProtoSwarm.Containers.Images;
 using ProtoSwarm.Containers.Runtime;
 using ProtoSwarm.Contracts;
+using HealthCheck = ProtoSwarm.Contracts.HealthCheck;
 
 namespace ProtoSwarm.Hosting.Runtime;
 
@@ -183,6 +184,16 @@ internal static class TaskContainers
             task.Retries > 0 ? task.Retries : image.Retries,
             task.StartPeriod > TimeSpan.Zero ? task.StartPeriod : image.StartPeriod);
     }
+
+    /// <summary>The runtime's form of a health check (the exec that runs it, docker's defaults for zeros).</summary>
+    public static ProtoSwarm.Containers.Runtime.HealthCheck ForRuntime(HealthCheck check) => new()
+    {
+        Test = check.Test,
+        Interval = check.Interval,
+        Timeout = check.Timeout,
+        Retries = (int)Math.Clamp(check.Retries, 0, int.MaxValue),
+        StartPeriod = check.StartPeriod,
+    };
 
     private static bool IsNone(IReadOnlyList<string> test) =>
         test.Count > 0 && string.Equals(test[0], "NONE", StringComparison.OrdinalIgnoreCase);

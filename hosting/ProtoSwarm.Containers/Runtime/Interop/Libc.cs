@@ -17,10 +17,13 @@ internal static unsafe partial class Libc
     public static partial int waitpid(int pid, int* status, int options);
 
     [LibraryImport(Lib, SetLastError = true)]
+    public static partial int pipe2(int* fds, int flags);
+
+    [LibraryImport(Lib, SetLastError = true)]
     public static partial int close(int fd);
 
     [LibraryImport(Lib, SetLastError = true)]
     public static partial int rmdir(byte* path);
 
-    public const int AF_UNIX = 1, SOCK_STREAM = 1, SOCK_CLOEXEC = 0x80000, EINTR = 4;
+    public const int AF_UNIX = 1, SOCK_STREAM = 1, SOCK_CLOEXEC = 0x80000, O_CLOEXEC = 0x80000, EINTR = 4;
 }

@@ -12,7 +12,7 @@ public sealed class ContainerFixture : IDisposable
     private static readonly string[] Applets =
     [
         "sh", "echo", "sleep", "cat", "hostname", "ps", "mount", "umount", "id", "true", "false", "reboot", "unshare",
-        "head", "tr", "ls", "grep", "kill", "trap", "env", "pwd", "touch", "mkdir", "wc", "dd", "yes", "seq", "tail", "mknod",
+        "head", "tr", "ls", "grep", "kill", "trap", "env", "pwd", "touch", "mkdir", "wc", "dd", "yes", "seq", "tail", "mknod", "test",
     ];
 
     public ContainerFixture()

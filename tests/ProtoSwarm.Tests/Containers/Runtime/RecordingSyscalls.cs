@@ -95,4 +95,22 @@ internal sealed class RecordingSyscalls : ISyscalls
         Calls.Add($"reap {pid}");
         return 0;
     }
+
+    public void DeleteFile(string path)
+    {
+        Calls.Add($"rm {path}");
+        Files.Remove(path);
+    }
+
+    /// <summary>What the scripted exec prints; its status lines are <see cref="InitSays"/>, as for init.</summary>
+    public byte[] ExecStdout { get; set; } = [];
+    public byte[] ExecStderr { get; set; } = [];
+
+    public ExecProcess SpawnExec(string initPath, string execConfigPath)
+    {
+        Calls.Add($"spawn-exec {initPath} {execConfigPath}");
+        var init = SpawnInit(initPath, execConfigPath);
+        Calls.RemoveAt(Calls.Count - 1);
+        return new ExecProcess(init.Pid, init.Status, new MemoryStream(ExecStdout), new MemoryStream(ExecStderr));
+    }
 }

@@ -60,7 +60,8 @@ public sealed record CaStatus(
 public sealed record UpdateSwarm(
     [property: Key(0)] string RequestId,
     [property: Key(1)] long? CertExpirySeconds,
-    [property: Key(2)] bool? AutoLock = null) : IManagerApiRequest;
+    [property: Key(2)] bool? AutoLock = null,
+    [property: Key(3)] long? DispatcherHeartbeatMs = null) : IManagerApiRequest;
 
 /// <summary>The settings after an update; the unlock key when autolock was just turned on (docker prints it then).</summary>
 [MessagePackObject]

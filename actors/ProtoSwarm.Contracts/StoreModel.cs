@@ -52,8 +52,20 @@ public sealed record ClusterObject(
     [property: Key(10)] bool AutoLockManagers = false,
     [property: Key(11)] string UnlockKey = "",
     [property: Key(12)] string PreviousRootCaPem = "",
-    [property: Key(13)] string CrossSignedRootPem = "") : IStoreObject, IStoreKind
+    [property: Key(13)] string CrossSignedRootPem = "",
+    [property: Key(14)] long DispatcherHeartbeatMs = 0) : IStoreObject, IStoreKind
 {
+    /// <summary>ProtoSwarm's default heartbeat period: 500 ms, so a lost node is Down within 2 s (docker's is 5 s).</summary>
+    public static readonly TimeSpan DefaultHeartbeatPeriod = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>The shortest and longest heartbeat period `swarm update --dispatcher-heartbeat` takes.</summary>
+    public static readonly TimeSpan MinimumHeartbeatPeriod = TimeSpan.FromMilliseconds(100);
+    public static readonly TimeSpan MaximumHeartbeatPeriod = TimeSpan.FromMinutes(10);
+
+    /// <summary>How often agents beat (`swarm update --dispatcher-heartbeat`); a node is Down after four missed beats.</summary>
+    [IgnoreMember]
+    public TimeSpan HeartbeatPeriod => DispatcherHeartbeatMs > 0 ? TimeSpan.FromMilliseconds(DispatcherHeartbeatMs) : DefaultHeartbeatPeriod;
+
     /// <summary>The roots nodes trust: the current one and, during a CA rotation, the previous one.</summary>
     [IgnoreMember]
     public string TrustedRootsPem => RootCaPem + PreviousRootCaPem;

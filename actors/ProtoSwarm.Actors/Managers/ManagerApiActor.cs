@@ -364,6 +364,18 @@ public sealed partial class ManagerApiActor : IActor
             cluster = cluster with { NodeCertExpirySeconds = seconds };
         }
 
+        if (m.DispatcherHeartbeatMs is { } heartbeatMs)
+        {
+            var period = TimeSpan.FromMilliseconds(heartbeatMs);
+            if (period < ClusterObject.MinimumHeartbeatPeriod || period > ClusterObject.MaximumHeartbeatPeriod)
+            {
+                return new CommandRejected(RejectCode.InvalidArgument,
+                    $"--dispatcher-heartbeat {period}: give a period from {ClusterObject.MinimumHeartbeatPeriod.TotalMilliseconds:0}ms to {ClusterObject.MaximumHeartbeatPeriod.TotalMinutes:0}m, e.g. 5s.");
+            }
+
+            cluster = cluster with { DispatcherHeartbeatMs = heartbeatMs };
+        }
+
         var newKey = string.Empty;
         if (m.AutoLock is { } autoLock && autoLock != cluster.AutoLockManagers)
         {
@@ -372,7 +384,7 @@ public sealed partial class ManagerApiActor : IActor
             LogAutoLock(_logger, autoLock);
         }
 
-        if (m.CertExpirySeconds is not null || newKey.Length > 0 || m.AutoLock is false)
+        if (m.CertExpirySeconds is not null || m.DispatcherHeartbeatMs is not null || newKey.Length > 0 || m.AutoLock is false)
         {
             await _manager.Proposer.ProposeAsync([StoreChange.Update(cluster)]);
         }

@@ -90,7 +90,7 @@ public sealed partial class DispatcherActor : IActor
         var nodes = state.List<NodeObject>().ToList();
         var members = MembersOf(nodes.Where(n => n.Id != heartbeat.NodeId)).Add(heartbeat.Member);
         context.Respond(new HeartbeatAck(
-            (int)NodeLiveness.HeartbeatPeriod.TotalMilliseconds,
+            (int)(cluster?.HeartbeatPeriod ?? ClusterObject.DefaultHeartbeatPeriod).TotalMilliseconds,
             members,
             ManagersOf(nodes, _manager.Raft.LeaderId),
             node.Spec.DesiredRole,

@@ -136,7 +136,8 @@ public sealed partial class NodeActor : IActor
             return;
         }
 
-        var status = NodeLiveness.Decide(node.Status, _lastHeartbeat, now, heartbeatJustArrived: false, node.Status.Addr);
+        var period = _manager.Store.Current.Get<ClusterObject>(ClusterObject.DefaultId)?.HeartbeatPeriod;
+        var status = NodeLiveness.Decide(node.Status, _lastHeartbeat, now, heartbeatJustArrived: false, node.Status.Addr, period);
         if (status is null)
         {
             return;

@@ -8,16 +8,13 @@ namespace ProtoSwarm.Actors.Nodes;
 /// </summary>
 public static class NodeLiveness
 {
-    /// <summary>How often agents beat.</summary>
-    public static readonly TimeSpan HeartbeatPeriod = TimeSpan.FromMilliseconds(500);
-
-    /// <summary>Silence after which a node is Down: four missed beats, so Down lands within 3 s.</summary>
-    public static readonly TimeSpan DownAfter = TimeSpan.FromMilliseconds(2000);
+    /// <summary>Silence after which a node is Down: four missed beats of the swarm's heartbeat period (2 s by default, so Down lands within 3 s).</summary>
+    public static TimeSpan DownAfter(TimeSpan heartbeatPeriod) => heartbeatPeriod * 4;
 
     public const string HeartbeatFailure = "heartbeat failure";
 
     /// <summary>The status a node should have now, or null when the stored one is still right.</summary>
-    public static NodeStatus? Decide(NodeStatus stored, DateTimeOffset lastHeartbeat, DateTimeOffset now, bool heartbeatJustArrived, string addr)
+    public static NodeStatus? Decide(NodeStatus stored, DateTimeOffset lastHeartbeat, DateTimeOffset now, bool heartbeatJustArrived, string addr, TimeSpan? heartbeatPeriod = null)
     {
         if (heartbeatJustArrived)
         {
@@ -26,7 +23,7 @@ public static class NodeLiveness
                 : new NodeStatus(NodeState.Ready, string.Empty, addr, lastHeartbeat);
         }
 
-        if (stored.State != NodeState.Down && now - lastHeartbeat > DownAfter)
+        if (stored.State != NodeState.Down && now - lastHeartbeat > DownAfter(heartbeatPeriod ?? ClusterObject.DefaultHeartbeatPeriod))
         {
             return stored with { State = NodeState.Down, Message = HeartbeatFailure, LastHeartbeat = lastHeartbeat };
         }

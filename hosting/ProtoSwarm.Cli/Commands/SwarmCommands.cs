@@ -126,18 +126,24 @@ internal static class SwarmCommands
         {
             Description = "Change manager autolocking setting (true|false)",
         };
-        var command = new Command("update", "Update the swarm").With(certExpiry, autoLock);
+        var heartbeat = new Option<string?>("--dispatcher-heartbeat")
+        {
+            Description = "Dispatcher heartbeat period (ns|us|ms|s|m|h) (default 500ms; a node is down after four missed beats)",
+        }.CheckedBy(v => ArgumentRules.Duration("--dispatcher-heartbeat", v).Error);
+        var command = new Command("update", "Update the swarm").With(certExpiry, autoLock, heartbeat);
         app.SetAction(command, async (parse, cli, ct) =>
         {
             var expiry = parse.GetValue(certExpiry);
             var locking = parse.GetValue(autoLock);
-            if (expiry is null && locking is null)
+            var period = parse.GetValue(heartbeat);
+            if (expiry is null && locking is null && period is null)
             {
-                throw new Client.SwarmCommandException(RejectCode.InvalidArgument, "Nothing to update; give a setting, e.g. --cert-expiry 720h or --autolock=true.");
+                throw new Client.SwarmCommandException(RejectCode.InvalidArgument, "Nothing to update; give a setting, e.g. --cert-expiry 720h, --dispatcher-heartbeat 5s or --autolock=true.");
             }
 
             long? seconds = expiry is null ? null : (long)ArgumentRules.Duration("--cert-expiry", expiry).Value.TotalSeconds;
-            var updated = await cli.RequestAsync<SwarmUpdated>(new UpdateSwarm(SwarmIds.NewRequestId(), seconds, locking), Timeouts.Change, ct);
+            long? heartbeatMs = period is null ? null : (long)ArgumentRules.Duration("--dispatcher-heartbeat", period).Value.TotalMilliseconds;
+            var updated = await cli.RequestAsync<SwarmUpdated>(new UpdateSwarm(SwarmIds.NewRequestId(), seconds, locking, heartbeatMs), Timeouts.Change, ct);
             await cli.Out.WriteAsync("Swarm updated.\n");
             if (updated.NewUnlockKey.Length > 0)
             {

@@ -7,7 +7,6 @@ public class NodeLivenessTests
 {
     private const string Addr = "10.0.0.1";
     private static readonly DateTimeOffset Now = TestNodes.T0.AddMinutes(10);
-    private static readonly int DownAfterMs = (int)NodeLiveness.DownAfter.TotalMilliseconds;
 
     [Theory]
     // stored state, ms since the last beat, a beat just arrived, its address -> the new state (null: keep)
@@ -40,10 +39,14 @@ public class NodeLivenessTests
     }
 
     [Fact]
-    public void Down_Lands_Within_Four_Missed_Beats()
+    public void Down_Lands_Within_Four_Missed_Beats_Of_The_Swarms_Period()
     {
-        Assert.Equal(2000, DownAfterMs);
-        Assert.Equal(4, (int)(NodeLiveness.DownAfter / NodeLiveness.HeartbeatPeriod));
+        Assert.Equal(TimeSpan.FromSeconds(2), NodeLiveness.DownAfter(ClusterObject.DefaultHeartbeatPeriod));
+        var stored = new NodeStatus(NodeState.Ready, string.Empty, Addr, TestNodes.T0);
+        var fiveSeconds = TimeSpan.FromSeconds(5);
+
+        Assert.Null(NodeLiveness.Decide(stored, Now.AddSeconds(-19), Now, false, Addr, fiveSeconds));
+        Assert.Equal(NodeState.Down, NodeLiveness.Decide(stored, Now.AddSeconds(-21), Now, false, Addr, fiveSeconds)?.State);
     }
 
     [Theory]

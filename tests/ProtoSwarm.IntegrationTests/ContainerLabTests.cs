@@ -39,6 +39,22 @@ public class ContainerLabTests(ITestOutputHelper output)
 
             output.WriteLine($"{task.Service}.{task.Task.Slot} on {task.Node}: host pid {pid}, NSpid {string.Join(' ', nspid[1..])}");
         }
+
+        // Health checks run inside the container and gate RUNNING: Starting (failures in the start period do not
+        // count) until the file appears, then Running; a check that never passes fails the task.
+        string[] health = ["--detach", "--health-interval", "200ms", "--health-retries", "2", "--restart-condition", "none"];
+        Assert.Equal(0, (await ServiceAsync(lab, ["create", "--name", "sick", .. health, "--health-cmd", "false", "busybox:latest", "sleep", "1000"])).ExitCode);
+        Assert.Equal(0, (await ServiceAsync(lab, ["create", "--name", "slow", .. health, "--health-start-period", "20s", "--health-cmd", "test -f /tmp/ready",
+            "busybox:latest", "sh", "-c", "sleep 5; touch /tmp/ready; exec sleep 1000"])).ExitCode);
+        var starting = await PollAsync(lab, Converge, "slow", list => list.Any(t => t.Task.Status.State == TaskState.Starting));
+        Assert.True(starting.Met, $"slow was never seen Starting while its check failed: {starting.Last}");
+        var healthy = await PollAsync(lab, Converge, "slow", list => list.Any(t => t.Task.Status.State == TaskState.Running));
+        Assert.True(healthy.Met, $"slow did not turn Running once healthy: {healthy.Last}");
+        var sick = await PollAsync(lab, Converge, "sick", list => list.Any(t => t.Task.Status.State == TaskState.Failed));
+        Assert.True(sick.Met, $"sick did not fail: {sick.Last}");
+        var failed = sick.Tasks.First(t => t.Task.Status.State == TaskState.Failed);
+        Assert.Contains("unhealthy", failed.Task.Status.Err, StringComparison.Ordinal);
+        Assert.DoesNotContain(sick.Tasks, t => t.Task.Status.State == TaskState.Running);
     }
 
     [Fact]

@@ -217,6 +217,8 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
             return new ActorExit(exit.ExitCode, exit.OomKilled);
         }
 
+        public bool? HealthChecked => Find() is { } entry ? entry.Health is not null : null;
+
         public async Task<ContainerHealth> WaitHealthAsync(ContainerHealth known, CancellationToken ct)
         {
             var entry = Find() ?? throw new InvalidOperationException($"task {task.Id} has no container on this node");

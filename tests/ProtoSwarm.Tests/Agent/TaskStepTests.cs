@@ -225,6 +225,20 @@ public class TaskStepTests
         Assert.Equal(TimeSpan.FromMilliseconds(expectedMs), TaskStep.StopGracePeriodOf(container));
     }
 
+    [Fact]
+    public void The_Controllers_Word_On_A_Health_Check_Overrides_The_Spec_Both_Ways()
+    {
+        // The image declares a check the task does not: Starting until it passes.
+        var imageChecked = Running with { HealthGated = true };
+        Assert.Null(TaskStep.Next(TestTasks.Task(state: S.Starting), imageChecked, Now).Status);
+        Assert.Equal(S.Running, TaskStep.Next(TestTasks.Task(state: S.Starting), imageChecked with { Health = ContainerHealth.Healthy }, Now).Status!.State);
+        Assert.Equal(S.Failed, TaskStep.Next(TestTasks.Task(state: S.Starting), imageChecked with { Health = ContainerHealth.Unhealthy }, Now).Status!.State);
+
+        // A task's empty test inherits the image's, and the image has none: nothing to wait for.
+        var noCheck = Running with { HealthGated = false };
+        Assert.Equal(S.Running, TaskStep.Next(TestTasks.Task(state: S.Starting, health: TestTasks.Check), noCheck, Now).Status!.State);
+    }
+
     [Theory]
     [InlineData(null, false)]
     [InlineData(new[] { "NONE" }, false)]

@@ -56,6 +56,13 @@ public interface ITaskController
     Task<ContainerHealth> WaitHealthAsync(ContainerHealth known, CancellationToken ct);
 
     /// <summary>
+    /// Known once <see cref="PrepareAsync"/> returned or <see cref="InspectAsync"/> found the container:
+    /// whether it has a health check that gates RUNNING, the task's or, when the task gives none, its
+    /// image's (docker's rule). Null leaves the decision to the task's spec alone.
+    /// </summary>
+    bool? HealthChecked => null;
+
+    /// <summary>
     /// Stops the container the way docker does: the stop signal (the spec's, or SIGTERM), then the
     /// task's stop grace period (<see cref="TaskStep.StopGracePeriodOf"/>: zero means
     /// <see cref="ContainerSpec.DefaultStopGracePeriod"/>), then SIGKILL. Returns once the process

@@ -186,11 +186,11 @@ public sealed partial class TaskActor : IActor
         {
             _report = operation switch
             {
-                ControllerOperation.Prepare => _report with { Prepared = true },
+                ControllerOperation.Prepare => _report with { Prepared = true, HealthGated = _controller.HealthChecked },
                 ControllerOperation.Start => _report with { StartedAt = _time.GetUtcNow() },
                 ControllerOperation.Shutdown or ControllerOperation.Terminate => _report with { Stopped = true },
                 ControllerOperation.Inspect when done.Result is { Exists: true } found =>
-                    _report with { Exists = true, Prepared = true, StartedAt = found.StartedAt ?? _task.Status.StartedAt ?? _time.GetUtcNow() },
+                    _report with { Exists = true, Prepared = true, StartedAt = found.StartedAt ?? _task.Status.StartedAt ?? _time.GetUtcNow(), HealthGated = _controller.HealthChecked },
                 ControllerOperation.Inspect => _report with { Exists = false },
                 _ => _report,
             };
@@ -242,7 +242,7 @@ public sealed partial class TaskActor : IActor
             });
         }
 
-        if (!_watchingHealth && TaskStep.HasHealthCheck(_task.Spec.Container))
+        if (!_watchingHealth && (_report.HealthGated ?? TaskStep.HasHealthCheck(_task.Spec.Container)))
         {
             WatchHealth(context);
         }

@@ -31,7 +31,8 @@ public sealed record ControllerFailure(ControllerOperation Operation, string Mes
 /// step reads facts, not events, so the order in which a stop and an exit come back does not matter.
 /// StartedAt is set once the container's process ran (from StartAsync, or from InspectAsync after a
 /// node host restart); Exists is InspectAsync's answer (null: not asked); Stopped is set once
-/// ShutdownAsync or TerminateAsync returned; Failure is the last call that threw.
+/// ShutdownAsync or TerminateAsync returned; Failure is the last call that threw; HealthGated is the
+/// controller's word on a health check (the image's counts too; null: the task's spec decides).
 /// </summary>
 public sealed record ControllerReport(
     bool Prepared = false,
@@ -40,7 +41,8 @@ public sealed record ControllerReport(
     ContainerHealth Health = ContainerHealth.Starting,
     ContainerExit? Exit = null,
     bool Stopped = false,
-    ControllerFailure? Failure = null)
+    ControllerFailure? Failure = null,
+    bool? HealthGated = null)
 {
     public static readonly ControllerReport Nothing = new();
 
@@ -125,7 +127,7 @@ public static class TaskStep
             return Exited(status, report, exit, now);
         }
 
-        var healthGated = HasHealthCheck(task.Spec.Container);
+        var healthGated = report.HealthGated ?? HasHealthCheck(task.Spec.Container);
         if (report.Started && healthGated && report.Health == ContainerHealth.Unhealthy)
         {
             return Move(status, report, TaskState.Failed, now, "failed", Unhealthy, action: ControllerOperation.Shutdown);

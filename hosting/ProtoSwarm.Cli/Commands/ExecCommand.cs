@@ -38,12 +38,17 @@ internal static class ExecCommand
         var commandLine = new Argument<string[]>("COMMAND [ARG...]")
         {
             Description = "The command to run in the container and its arguments (everything after TASK)",
-            Arity = ArgumentArity.OneOrMore,
+            Arity = ArgumentArity.ZeroOrMore,
         };
         var command = new Command("exec", "Execute a command in a running task's container on this node")
             .With(env, user, workdir, timeout, interactive, tty, detach, privileged, task, commandLine);
         command.Validators.Add(result =>
         {
+            if (result.GetValue(task) is { Length: > 0 } && result.GetValue(commandLine) is not { Length: > 0 })
+            {
+                result.AddError("exec needs a command after TASK: protoswarm exec TASK COMMAND [ARG...].");
+            }
+
             if (result.GetValue(interactive) || result.GetValue(tty))
             {
                 result.AddError("Interactive exec (-i, -t) is not supported yet; run the command without them: it gets no stdin, and its output is printed when it ends.");

@@ -33,6 +33,7 @@ internal sealed class CliApp(Func<string, INodeConnection> connect)
         root.Subcommands.Add(ImageCommands.Create(this));
         root.Subcommands.Add(VolumeCommands.Create(this));
         root.Subcommands.Add(ServiceCommands.Create(this));
+        root.Subcommands.Add(ExecCommand.Create(this));
         root.Subcommands.Add(CaCommands.Create(this));
         root.Subcommands.Add(SystemCommands.Info(this));
         root.Subcommands.Add(SystemCommands.Version(this));
@@ -47,7 +48,7 @@ internal sealed class CliApp(Func<string, INodeConnection> connect)
     {
         try
         {
-            var parseResult = root.Parse(ServiceCommands.SeparateContainerCommand(args));
+            var parseResult = root.Parse(ExecCommand.TrySeparateCommand(args, out var exec) ? exec : ServiceCommands.SeparateContainerCommand(args));
             if (parseResult.Errors.Count > 0 && parseResult.CommandResult.Command.Action is not null)
             {
                 foreach (var error in parseResult.Errors)

@@ -156,6 +156,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
                 LeaveSwarm m => await LeaveAsync(m),
                 _ when LocalImages.Handles(request) => await _images.HandleAsync(request, ct),
                 _ when LocalVolumes.Handles(request) => _volumes.Handle(request),
+                ExecInTask m => await LocalExec.HandleAsync(_executor, m, ct),
                 IManagerApiRequest when _locked => Locked(),
                 IManagerApiRequest => await AskManagerAsync(request, ct),
                 _ => new CommandRejected(RejectCode.InvalidArgument, $"{request.GetType().Name} is not a command this node answers; are the CLI and protoswarmd the same version?"),

@@ -1,0 +1,144 @@
+using System.CommandLine;
+using ProtoSwarm.Client;
+using ProtoSwarm.Contracts;
+
+namespace ProtoSwarm.Cli.Commands;
+
+/// <summary>
+/// `protoswarm exec [OPTIONS] TASK COMMAND [ARG...]`: docker exec in a task's container, answered by the
+/// node that runs the task (the CLI talks to that node's control socket). Not interactive: the command's
+/// stdout and stderr are printed when it ends, and its exit code is this command's.
+/// </summary>
+internal static class ExecCommand
+{
+    /// <summary>How much longer than --timeout the CLI waits for the node's answer: init's kill and the output's drain.</summary>
+    private static readonly TimeSpan AnswerSlack = TimeSpan.FromSeconds(30);
+
+    private static readonly HashSet<string> ValuedFlags = new(StringComparer.Ordinal)
+    {
+        "-e", "--env", "-u", "--user", "-w", "--workdir", "--timeout", "-H", "--host",
+    };
+
+    public static Command Create(CliApp app)
+    {
+        var env = new Option<string[]>("--env", "-e") { Description = "Set environment variables (KEY=VALUE; KEY alone takes this shell's value)", AllowMultipleArgumentsPerToken = false }
+            .CheckedBy(e => e.Length == 0 || e[0] == '=' ? $"--env '{e}' has no name; write --env KEY=VALUE." : null);
+        var user = new Option<string?>("--user", "-u") { Description = "Username or UID (format: \"<name|uid>[:<group|gid>]\"); the container's user when left out" };
+        var workdir = new Option<string?>("--workdir", "-w") { Description = "Working directory inside the container; the container's when left out" }
+            .CheckedBy(w => w.StartsWith('/') ? null : $"--workdir '{w}' must be an absolute path in the container, e.g. /tmp.");
+        var timeout = new Option<string?>("--timeout") { Description = "Kill the command and what it started after this long (ns|us|ms|s|m|h); no limit when left out" }
+            .CheckedBy(t => ArgumentRules.Duration("--timeout", t) is { Error: { } error } ? error
+                : ArgumentRules.Duration("--timeout", t).Value <= TimeSpan.Zero ? $"--timeout '{t}' must be longer than zero." : null);
+        var interactive = new Option<bool>("--interactive", "-i") { Description = "Keep STDIN open (not supported yet)" };
+        var tty = new Option<bool>("--tty", "-t") { Description = "Allocate a pseudo-TTY (not supported yet)" };
+        var detach = new Option<bool>("--detach", "-d") { Description = "Run the command in the background (not supported yet)" };
+        var privileged = new Option<bool>("--privileged") { Description = "Give extended privileges to the command (never: exec is confined as the container)" };
+        var task = new Argument<string>("TASK") { Description = "The task: its id or a unique prefix of it, among the tasks this node runs" }
+            .CheckedBy(t => t.Length == 0 ? "TASK is empty; give a task id or a unique prefix of one (`protoswarm service ps`)." : null);
+        var commandLine = new Argument<string[]>("COMMAND [ARG...]")
+        {
+            Description = "The command to run in the container and its arguments (everything after TASK)",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
+        var command = new Command("exec", "Execute a command in a running task's container on this node")
+            .With(env, user, workdir, timeout, interactive, tty, detach, privileged, task, commandLine);
+        command.Validators.Add(result =>
+        {
+            if (result.GetValue(task) is { Length: > 0 } && result.GetValue(commandLine) is not { Length: > 0 })
+            {
+                result.AddError("exec needs a command after TASK: protoswarm exec TASK COMMAND [ARG...].");
+            }
+
+            if (result.GetValue(interactive) || result.GetValue(tty))
+            {
+                result.AddError("Interactive exec (-i, -t) is not supported yet; run the command without them: it gets no stdin, and its output is printed when it ends.");
+            }
+
+            if (result.GetValue(detach))
+            {
+                result.AddError("exec --detach is not supported yet; to leave a process running, start it in the background yourself: protoswarm exec TASK sh -c 'CMD >/tmp/log 2>&1 &'.");
+            }
+
+            if (result.GetValue(privileged))
+            {
+                result.AddError("exec --privileged is not available: an exec'd process is confined as the container's entrypoint, never more; give the service the capabilities it needs (--cap-add).");
+            }
+        });
+        app.SetAction(command, async (parse, cli, ct) =>
+        {
+            var limit = parse.GetValue(timeout) is { } t ? ArgumentRules.Duration("--timeout", t).Value : (TimeSpan?)null;
+            var request = new ExecInTask(
+                SwarmIds.NewRequestId(),
+                parse.GetRequiredValue(task),
+                [.. parse.GetRequiredValue(commandLine)],
+                [.. (parse.GetValue(env) ?? []).SelectMany(FromShell)],
+                parse.GetValue(user),
+                parse.GetValue(workdir),
+                limit);
+            var done = await cli.RequestAsync<ExecCompleted>(request, limit is { } l ? l + AnswerSlack : Timeout.InfiniteTimeSpan, ct);
+            await cli.Out.WriteAsync(done.Stdout);
+            await cli.Out.FlushAsync(ct);
+            await cli.Error.WriteAsync(done.Stderr);
+            if (done.TimedOut)
+            {
+                await cli.Error.WriteLineAsync($"Error: the command ran longer than --timeout {parse.GetValue(timeout)} and was killed, with what it started.");
+            }
+
+            return done.ExitCode;
+        });
+        return command;
+    }
+
+    /// <summary>
+    /// Everything after TASK belongs to the command, also what looks like a flag (`exec web sh -c 'ls -l'`):
+    /// a `--` goes in after TASK unless one is there. False when the command line is not an exec.
+    /// </summary>
+    public static bool TrySeparateCommand(IReadOnlyList<string> args, out IReadOnlyList<string> separated)
+    {
+        separated = args;
+        var at = 0;
+        while (at < args.Count && (args[at] is "-H" or "--host" || args[at].StartsWith("--host=", StringComparison.Ordinal)))
+        {
+            at += args[at].Contains('=', StringComparison.Ordinal) ? 1 : 2;
+        }
+
+        if (at >= args.Count || args[at] != "exec")
+        {
+            return false;
+        }
+
+        for (var i = at + 1; i < args.Count; i++)
+        {
+            var token = args[i];
+            if (token == "--")
+            {
+                return true;
+            }
+
+            if (token.StartsWith('-') && token.Length > 1)
+            {
+                if (!token.Contains('=', StringComparison.Ordinal) && ValuedFlags.Contains(token))
+                {
+                    i++;
+                }
+
+                continue;
+            }
+
+            if (i + 1 < args.Count && args[i + 1] != "--")
+            {
+                separated = [.. args.Take(i + 1), "--", .. args.Skip(i + 1)];
+            }
+
+            return true;
+        }
+
+        return true;
+    }
+
+    /// <summary>docker's `-e KEY`: the variable as this shell has it, or nothing when it is unset.</summary>
+    private static IEnumerable<string> FromShell(string entry) =>
+        entry.Contains('=', StringComparison.Ordinal) ? [entry]
+        : Environment.GetEnvironmentVariable(entry) is { } value ? [$"{entry}={value}"]
+        : [];
+}

@@ -27,7 +27,7 @@ public static class ContainerScaleBenchmark
     }
 
     /// <summary>One runtime's batch: rates, and the memory summed over all N while they ran (kB).</summary>
-    public sealed record Phase(Harness.Result Start, Harness.Result Remove, Memory? Supervisors, Memory Containers, long HostHeapBytes, long HostRssBytes, long MemAvailableKb);
+    public sealed record Phase(Harness.Result Start, Harness.Result Remove, Memory? Supervisors, Memory Containers, long HostHeapBytes, long HostRssBytes, long MemAvailableKb, int Running);
 
     public sealed record Report(int Count, int Parallelism, Phase ProtoSwarm, Phase Crun, Phase? Conmon, string? ConmonNote, string CrunVersion, string ConmonVersion);
 
@@ -54,7 +54,7 @@ public static class ContainerScaleBenchmark
             string? conmonNote = null;
             if (File.Exists("/usr/bin/conmon"))
             {
-                conmon = await RunConmonAsync(count, parallelism, root, bundle, crunRoot, crunIds, conmons);
+                (conmon, conmonNote) = await RunConmonAsync(count, parallelism, root, bundle, crunRoot, crunIds, conmons);
             }
             else
             {
@@ -109,7 +109,7 @@ public static class ContainerScaleBenchmark
         return new Phase(
             Harness.FromBatch($"ProtoSwarm: start (LinuxContainer.StartAsync, returns once `sleep` was exec'd)", parallelism, startSeconds, startMs),
             Harness.FromBatch("ProtoSwarm: remove (RemoveAsync: SIGKILL, wait, cgroups and state removed)", parallelism, removeSeconds, removeMs),
-            monitors, sleeps, heapAfter - heapBefore, rssAfter - rssBefore, availableBefore - availableAfter);
+            monitors, sleeps, heapAfter - heapBefore, rssAfter - rssBefore, availableBefore - availableAfter, count);
     }
 
     private static async Task<Phase> RunCrunAsync(int count, int parallelism, string root, string bundle, string crunRoot, ConcurrentDictionary<string, byte> ids)
@@ -132,23 +132,39 @@ public static class ContainerScaleBenchmark
         return new Phase(
             Harness.FromBatch("crun: run -d (returns once `sleep` was exec'd; no process stays but the container's)", parallelism, startSeconds, startMs),
             Harness.FromBatch("crun: delete -f", parallelism, removeSeconds, removeMs),
-            null, sleeps, 0, 0, availableBefore - availableAfter);
+            null, sleeps, 0, 0, availableBefore - availableAfter, count);
     }
 
     // As podman runs it: conmon forks itself off and runs `crun create`; the caller waits for the
     // container's pid file, then runs `crun start`.
-    private static async Task<Phase> RunConmonAsync(int count, int parallelism, string root, string bundle, string crunRoot,
+    private static async Task<(Phase, string?)> RunConmonAsync(int count, int parallelism, string root, string bundle, string crunRoot,
         ConcurrentDictionary<string, byte> ids, ConcurrentDictionary<int, byte> conmons)
     {
+        string? note = null;
         var prefix = "psm" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture) + "-";
         var (_, _, availableBefore) = HostSnapshot();
-        var (startSeconds, startMs) = await BatchAsync(count, parallelism, i => ConmonStartAsync(root, bundle, crunRoot, prefix + i.ToString(CultureInfo.InvariantCulture), ids, conmons));
+        // conmon reports its own failures to syslog, which this machine lacks: a container that does not
+        // come up is counted and its traces kept, and the memory is summed over those that did.
+        var failures = new ConcurrentQueue<string>();
+        var up = new ConcurrentDictionary<string, byte>();
+        var (startSeconds, startMs) = await BatchAsync(count, parallelism, async i =>
+        {
+            var id = prefix + i.ToString(CultureInfo.InvariantCulture);
+            try
+            {
+                await ConmonStartAsync(root, bundle, crunRoot, id, ids, conmons);
+                up[id] = 0;
+            }
+            catch (InvalidOperationException e)
+            {
+                failures.Enqueue(e.Message);
+            }
+        });
         await Task.Delay(500);
         var supervisors = Memory.Zero;
         var sleeps = Memory.Zero;
-        for (var i = 0; i < count; i++)
+        foreach (var id in up.Keys)
         {
-            var id = prefix + i.ToString(CultureInfo.InvariantCulture);
             var conmon = ReadPid(Path.Combine(root, "out", id + ".conmon.pid"));
             var pid = ReadPid(Path.Combine(root, "out", id + ".pid"));
             if (ParentOf(pid) != conmon)
@@ -160,12 +176,17 @@ public static class ContainerScaleBenchmark
         }
         var (_, _, availableAfter) = HostSnapshot();
 
-        var (removeSeconds, removeMs) = await BatchAsync(count, parallelism, i => CrunDeleteAsync(crunRoot, prefix + i.ToString(CultureInfo.InvariantCulture), ids));
+        var upIds = up.Keys.ToArray();
+        var (removeSeconds, removeMs) = await BatchAsync(upIds.Length, parallelism, i => CrunDeleteAsync(crunRoot, upIds[i], ids));
         await WaitGoneAsync(conmons, TimeSpan.FromSeconds(30));
-        return new Phase(
+        if (!failures.IsEmpty)
+        {
+            note = $"conmon: {failures.Count} of {count} containers did not come up (the memory is over the {upIds.Length} that did; the start rate counts all attempts); first: {failures.First()}";
+        }
+        return (new Phase(
             Harness.FromBatch("conmon + crun create, crun start (pid file polled every 2 ms)", parallelism, startSeconds, startMs),
             Harness.FromBatch("conmon + crun: crun delete -f", parallelism, removeSeconds, removeMs),
-            supervisors, sleeps, 0, 0, availableBefore - availableAfter);
+            supervisors, sleeps, 0, 0, availableBefore - availableAfter, upIds.Length), note);
     }
 
     private static async Task CrunRunDetachedAsync(string root, string bundle, string crunRoot, string id, ConcurrentDictionary<string, byte> ids)
@@ -193,7 +214,9 @@ public static class ContainerScaleBenchmark
         {
             if (Stopwatch.GetTimestamp() > deadline)
             {
-                throw new InvalidOperationException($"conmon {id}: no container pid file after 30 s");
+                var traces = string.Join(" | ", new[] { Path.Combine(output, id + ".err"), Path.Combine(output, id + ".log"), Path.Combine(exits, id) }
+                    .Where(File.Exists).Select(f => $"{Path.GetFileName(f)}: {File.ReadAllText(f).Trim()}"));
+                throw new InvalidOperationException($"conmon {id}: no container pid file after 30 s ({(traces.Length == 0 ? "no trace" : traces)})");
             }
             await Task.Delay(2);
         }
@@ -334,22 +357,22 @@ public static class ContainerScaleBenchmark
         Console.WriteLine();
         Console.WriteLine("| process | Rss | Pss | Private_Clean | Private_Dirty | private (clean + dirty) |");
         Console.WriteLine("|---|---:|---:|---:|---:|---:|");
-        Row("ProtoSwarm monitor (protoswarm-init, NativeAOT)", report.ProtoSwarm.Supervisors!);
+        Row("ProtoSwarm monitor (protoswarm-init, NativeAOT)", report.ProtoSwarm.Supervisors!, n);
         if (report.Conmon is not null)
         {
-            Row($"conmon {report.ConmonVersion} supervising crun", report.Conmon.Supervisors!);
+            Row($"conmon {report.ConmonVersion} supervising crun", report.Conmon.Supervisors!, report.Conmon.Running);
         }
         Console.WriteLine("| crun run -d | no resident process | | | | |");
-        Row("container's `sleep` (ProtoSwarm)", report.ProtoSwarm.Containers);
-        Row("container's `sleep` (crun)", report.Crun.Containers);
+        Row("container's `sleep` (ProtoSwarm)", report.ProtoSwarm.Containers, n);
+        Row("container's `sleep` (crun)", report.Crun.Containers, n);
         if (report.Conmon is not null)
         {
-            Row("container's `sleep` (conmon + crun)", report.Conmon.Containers);
+            Row("container's `sleep` (conmon + crun)", report.Conmon.Containers, report.Conmon.Running);
         }
         Console.WriteLine();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Node host (this process) growth per container: managed heap {report.ProtoSwarm.HostHeapBytes / 1024.0 / n:0.0} kB (live, after a full GC), RSS {report.ProtoSwarm.HostRssBytes / 1024.0 / n:0.0} kB."));
-        var conmonAvailable = report.Conmon is null ? "" : string.Create(CultureInfo.InvariantCulture, $", conmon + crun {report.Conmon.MemAvailableKb / (double)n:0} kB");
+        var conmonAvailable = report.Conmon is null ? "" : string.Create(CultureInfo.InvariantCulture, $", conmon + crun {report.Conmon.MemAvailableKb / (double)report.Conmon.Running:0} kB");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Machine MemAvailable drop per container (kernel objects included; other work on the machine moves it): ProtoSwarm {report.ProtoSwarm.MemAvailableKb / (double)n:0} kB, crun {report.Crun.MemAvailableKb / (double)n:0} kB{conmonAvailable}."));
         if (report.ConmonNote is not null)
@@ -357,7 +380,7 @@ public static class ContainerScaleBenchmark
             Console.WriteLine(report.ConmonNote);
         }
 
-        void Row(string name, Memory m) => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        static void Row(string name, Memory m, int n) => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"| {name} | {m.Rss / (double)n:0} | {m.Pss / (double)n:0} | {m.PrivateClean / (double)n:0} | {m.PrivateDirty / (double)n:0} | {(m.PrivateClean + m.PrivateDirty) / (double)n:0} |"));
     }
 }

@@ -18,19 +18,9 @@ public static class ContainerStartBenchmark
     {
         var init = FindInit();
         var root = Path.Combine(Path.GetTempPath(), "protoswarm-bench-containers-" + Environment.ProcessId);
-        var layer = Path.Combine(root, "rootfs");
-        Directory.CreateDirectory(Path.Combine(layer, "bin"));
-        foreach (var dir in new[] { "etc", "proc", "sys", "dev", "tmp" })
-        {
-            Directory.CreateDirectory(Path.Combine(layer, dir));
-        }
-        File.Copy("/bin/busybox", Path.Combine(layer, "bin", "busybox"), overwrite: true);
-        foreach (var applet in new[] { "sh", "true" })
-        {
-            File.CreateSymbolicLink(Path.Combine(layer, "bin", applet), "busybox");
-        }
+        var layer = BusyboxRoot(root, "sh", "true");
         EnsureInstalled("runc", "crun");
-        var bundle = WriteBundle(root, layer);
+        var bundle = WriteBundle(root, layer, "true");
         var options = new ContainerRuntimeOptions { InitPath = init, StateRoot = Path.Combine(root, "state") };
 
         var workloads = new (string Name, Func<int, Task> Run)[]
@@ -72,7 +62,24 @@ public static class ContainerStartBenchmark
         return [.. workloads.Select((w, i) => Harness.FromSamples(w.Name, 1, samples[i]))];
     }
 
-    private static string FindInit()
+    /// <summary>A root filesystem of busybox-static with the given applets, at root/rootfs.</summary>
+    internal static string BusyboxRoot(string root, params string[] applets)
+    {
+        var layer = Path.Combine(root, "rootfs");
+        Directory.CreateDirectory(Path.Combine(layer, "bin"));
+        foreach (var dir in new[] { "etc", "proc", "sys", "dev", "tmp" })
+        {
+            Directory.CreateDirectory(Path.Combine(layer, dir));
+        }
+        File.Copy("/bin/busybox", Path.Combine(layer, "bin", "busybox"), overwrite: true);
+        foreach (var applet in applets)
+        {
+            File.CreateSymbolicLink(Path.Combine(layer, "bin", applet), "busybox");
+        }
+        return layer;
+    }
+
+    internal static string FindInit()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
@@ -85,7 +92,7 @@ public static class ContainerStartBenchmark
         throw new InvalidOperationException("out/bin/protoswarm-init not found: run scripts/setup.sh (it publishes hosting/ProtoSwarm.ContainerInit)");
     }
 
-    private static void EnsureInstalled(params string[] packages)
+    internal static void EnsureInstalled(params string[] packages)
     {
         var missing = packages.Where(p => !File.Exists("/usr/sbin/" + p) && !File.Exists("/usr/bin/" + p)).ToArray();
         if (missing.Length > 0)
@@ -95,7 +102,8 @@ public static class ContainerStartBenchmark
         }
     }
 
-    private static string WriteBundle(string root, string layer)
+    /// <summary>An OCI bundle (runc spec's defaults: read-only root, no terminal) running <paramref name="args"/> on the layer.</summary>
+    internal static string WriteBundle(string root, string layer, params string[] args)
     {
         var bundle = Path.Combine(root, "bundle");
         Directory.CreateDirectory(bundle);
@@ -105,13 +113,13 @@ public static class ContainerStartBenchmark
         }
         var config = JsonNode.Parse(File.ReadAllText(Path.Combine(bundle, "config.json")))!;
         config["process"]!["terminal"] = false;
-        config["process"]!["args"] = new JsonArray("true");
+        config["process"]!["args"] = new JsonArray(args.Select(a => (JsonNode?)JsonValue.Create(a)).ToArray());
         config["root"]!["path"] = layer;
         File.WriteAllText(Path.Combine(bundle, "config.json"), config.ToJsonString());
         return bundle;
     }
 
-    private static string Version(string tool)
+    internal static string Version(string tool)
     {
         using var p = Process.Start(new ProcessStartInfo(tool, ["--version"]) { RedirectStandardOutput = true })!;
         var first = p.StandardOutput.ReadLine() ?? "";
@@ -119,7 +127,7 @@ public static class ContainerStartBenchmark
         return first.Split(' ').LastOrDefault() ?? "";
     }
 
-    private static async Task RunAsync(string file, string arguments)
+    internal static async Task RunAsync(string file, string arguments)
     {
         using var p = Process.Start(new ProcessStartInfo(file, arguments) { RedirectStandardError = true })!;
         var error = p.StandardError.ReadToEndAsync();

@@ -57,6 +57,14 @@ public static class Harness
         return new Result(name, concurrency, sorted.Length, sorted.Sum() / 1000, Percentile(sorted, 0.50), Percentile(sorted, 0.99));
     }
 
+    /// <summary>A row from a batch of <paramref name="latenciesMs"/>.Count operations run with <paramref name="concurrency"/>
+    /// callers: its rate is the count over the batch's wall time.</summary>
+    public static Result FromBatch(string name, int concurrency, double seconds, IReadOnlyCollection<double> latenciesMs)
+    {
+        var sorted = latenciesMs.Order().ToArray();
+        return new Result(name, concurrency, sorted.Length, seconds, Percentile(sorted, 0.50), Percentile(sorted, 0.99));
+    }
+
     private static List<double>[] NewLatencies(int concurrency) => [.. Enumerable.Range(0, concurrency).Select(_ => new List<double>())];
 
     private static Result ToResult(string name, int concurrency, long ops, double seconds, List<double>[] latencies)

@@ -1,5 +1,5 @@
 // ProtoSwarm benchmarks: each measures ProtoSwarm against a baseline in the same run and prints a
-// Markdown table. Usage: dotnet run -c Release --project benchmarks/ProtoSwarm.Benchmarks -- [store|remote|tls|seal|scheduler|all|raft|raft-bounded|raft-inproc|raft-bounded-inproc|orchestration|containers] [seconds|replicas|runs]
+// Markdown table. Usage: dotnet run -c Release --project benchmarks/ProtoSwarm.Benchmarks -- [store|remote|tls|seal|scheduler|all|raft|raft-bounded|raft-inproc|raft-bounded-inproc|orchestration|containers|containers-scale] [seconds|replicas|runs|count] [parallelism]
 // `raft` is not part of `all`: it starts an etcd cluster from Debian's etcd-server (installed with
 // benchmarks/install-etcd.sh when missing, which needs root). `orchestration [replicas]` is not either: it
 // brings up a lab swarm (root) with the CLI that scripts/up.sh builds into out/bin.
@@ -16,7 +16,7 @@ if (args.Length > 0 && args[0] == RaftMemberProcess.Mode)
 var which = args.Length > 0 ? args[0] : "all";
 var seconds = args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5;
 var duration = TimeSpan.FromSeconds(seconds);
-Console.WriteLine(which == "orchestration"
+Console.WriteLine(which is "orchestration" or "containers-scale"
     ? $"# ProtoSwarm benchmarks ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores)"
     : $"# ProtoSwarm benchmarks ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {seconds} s per row)");
 
@@ -69,6 +69,15 @@ if (which is "containers")
     // Not part of "all": it needs root, runc and crun (installed from Debian when missing) and out/bin/protoswarm-init.
     var results = await ContainerStartBenchmark.RunAsync(args.Length > 1 ? (int)seconds : 30);
     Harness.Print("Container start: request to `true` exited, one at a time, busybox root (ops/s = 1 / mean; baseline crun)", results, r => results[^1]);
+}
+
+if (which is "containers-scale")
+{
+    // Not part of "all": root, crun and conmon (installed from Debian when missing), out/bin/protoswarm-init.
+    // containers-scale N [parallelism]: N sleeping containers, started and removed `parallelism` at a time.
+    var count = args.Length > 1 ? (int)seconds : 100;
+    var parallelism = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 4;
+    ContainerScaleBenchmark.Print(await ContainerScaleBenchmark.RunAsync(count, parallelism));
 }
 
 if (which is "raft" or "raft-bounded" or "raft-inproc" or "raft-bounded-inproc")

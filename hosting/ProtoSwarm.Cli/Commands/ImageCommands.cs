@@ -96,13 +96,13 @@ internal static class ImageCommands
     private static Command Inspect(CliApp app)
     {
         var format = new Option<string?>("--format", "-f") { Description = "Format output using a Go template, such as '{{.Config.Cmd}}'" }
-            .CheckedBy(CheckInspectFormat);
+            .CheckedBy(f => PerItem.InspectFormatError(f, ImageView.InspectFields));
         var images = new Argument<string[]>("IMAGE") { Description = "Image names, ids or id prefixes", Arity = ArgumentArity.OneOrMore };
         var command = new Command("inspect", "Display detailed information on one or more images").With(format, images);
         app.SetAction(command, async (parse, cli, ct) =>
         {
             var found = new List<ImageObject>();
-            var status = await ForEach(cli, parse.GetRequiredValue(images), async imageRef =>
+            var status = await PerItem.ForEachAsync(cli, parse.GetRequiredValue(images), async imageRef =>
                 found.Add((await cli.RequestAsync<ImageDetails>(new InspectImage(SwarmIds.NewRequestId(), imageRef), Timeouts.Query, ct)).Image));
             await cli.Out.WriteAsync(parse.GetValue(format) is { } template
                 ? string.Concat(found.Select(i => GoTemplate.Parse(template).Execute(ImageView.Inspect(i)) + "\n"))
@@ -118,7 +118,7 @@ internal static class ImageCommands
         var images = new Argument<string[]>("IMAGE") { Description = "Image names, ids or id prefixes", Arity = ArgumentArity.OneOrMore };
         var command = new Command("rm", "Remove one or more images").With(force, images);
         command.Aliases.Add("remove");
-        app.SetAction(command, (parse, cli, ct) => ForEach(cli, parse.GetRequiredValue(images), async imageRef =>
+        app.SetAction(command, (parse, cli, ct) => PerItem.ForEachAsync(cli, parse.GetRequiredValue(images), async imageRef =>
         {
             var removed = await cli.RequestAsync<ImageRemoved>(new RemoveImage(SwarmIds.NewRequestId(), imageRef, parse.GetValue(force)), Timeouts.Change, ct);
             foreach (var name in removed.Untagged)
@@ -138,36 +138,4 @@ internal static class ImageCommands
         path is null || File.Exists(path)
             ? null
             : $"open {path}: no such file; give the path of a tar archive";
-
-    private static string? CheckInspectFormat(string format)
-    {
-        try
-        {
-            return GoTemplate.Parse(format).CheckFields(ImageView.InspectFields);
-        }
-        catch (FormatException e)
-        {
-            return e.Message;
-        }
-    }
-
-    /// <summary>One request per image, as docker does: a failure is reported, the rest still run, the exit code is 1.</summary>
-    private static async Task<int> ForEach(CliContext cli, IEnumerable<string> refs, Func<string, Task> each)
-    {
-        var failed = false;
-        foreach (var imageRef in refs)
-        {
-            try
-            {
-                await each(imageRef);
-            }
-            catch (SwarmCommandException e) when (e.Code != RejectCode.Unavailable)
-            {
-                await cli.Error.WriteLineAsync($"Error: {e.Message}");
-                failed = true;
-            }
-        }
-
-        return failed ? 1 : 0;
-    }
 }

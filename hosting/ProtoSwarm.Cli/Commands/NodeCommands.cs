@@ -46,7 +46,7 @@ internal static class NodeCommands
         var format = new Option<string?>("--format", "-f")
         {
             Description = "Format output using a Go template, such as '{{.Status.Addr}}'",
-        }.CheckedBy(CheckInspectFormat);
+        }.CheckedBy(f => PerItem.InspectFormatError(f, NodeView.InspectFields));
         var nodes = CommandSetup.NodeRefs("self, or a node's id, id prefix or hostname");
         var command = new Command("inspect", "Display detailed information on one or more nodes").With(pretty, format, nodes);
         command.Validators.Add(result =>
@@ -150,18 +150,6 @@ internal static class NodeCommands
             await cli.Out.WriteLineAsync(typed);
         }, ct));
         return command;
-    }
-
-    private static string? CheckInspectFormat(string format)
-    {
-        try
-        {
-            return GoTemplate.Parse(format).CheckFields(NodeView.InspectFields);
-        }
-        catch (FormatException e)
-        {
-            return e.Message;
-        }
     }
 
     /// <summary>

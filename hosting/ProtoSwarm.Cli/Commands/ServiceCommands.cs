@@ -167,7 +167,7 @@ internal static class ServiceCommands
         var format = new Option<string?>("--format", "-f")
         {
             Description = "Format output using a Go template, such as '{{.Spec.Name}}'",
-        }.CheckedBy(CheckInspectFormat);
+        }.CheckedBy(f => PerItem.InspectFormatError(f, ServiceView.InspectFields));
         var services = ServiceRefs("The services to inspect");
         var command = new Command("inspect", "Display detailed information on one or more services").With(pretty, format, services);
         command.Validators.Add(result =>
@@ -180,7 +180,7 @@ internal static class ServiceCommands
         app.SetAction(command, async (parse, cli, ct) =>
         {
             var found = new List<ServiceDetails>();
-            var status = await ForEachService(cli, parse.GetRequiredValue(services), async typed =>
+            var status = await PerItem.ForEachAsync(cli, parse.GetRequiredValue(services), async typed =>
                 found.Add(await cli.Swarm.Services.InspectAsync(typed, ct)));
             await cli.Out.WriteAsync(parse.GetValue(format) is { } template
                 ? string.Concat(found.Select(s => GoTemplate.Parse(template).Execute(ServiceView.Inspect(s)) + "\n"))
@@ -280,7 +280,7 @@ internal static class ServiceCommands
         app.SetAction(command, async (parse, cli, ct) =>
         {
             var scaled = new List<string>();
-            var status = await ForEachService(cli, parse.GetRequiredValue(pairs), async pair =>
+            var status = await PerItem.ForEachAsync(cli, parse.GetRequiredValue(pairs), async pair =>
             {
                 var (name, replicas) = ScaleArgument(pair).Value;
                 var current = (await cli.Swarm.Services.InspectAsync(name, ct)).Service;
@@ -317,7 +317,7 @@ internal static class ServiceCommands
         var services = ServiceRefs("The services to remove");
         var command = new Command("rm", "Remove one or more services").With(services);
         command.Aliases.Add("remove");
-        app.SetAction(command, (parse, cli, ct) => ForEachService(cli, parse.GetRequiredValue(services), async typed =>
+        app.SetAction(command, (parse, cli, ct) => PerItem.ForEachAsync(cli, parse.GetRequiredValue(services), async typed =>
         {
             await cli.Swarm.Services.RemoveAsync(typed, ct);
             await cli.Out.WriteLineAsync(typed);
@@ -381,43 +381,12 @@ internal static class ServiceCommands
         }
     }
 
-    /// <summary>One request per service as docker does: a failure is reported and the rest still run; exit 1 if any failed.</summary>
-    private static async Task<int> ForEachService(CliContext cli, IEnumerable<string> refs, Func<string, Task> each)
-    {
-        var failed = false;
-        foreach (var typed in refs)
-        {
-            try
-            {
-                await each(typed);
-            }
-            catch (SwarmCommandException e) when (e.Code != RejectCode.Unavailable)
-            {
-                await cli.Error.WriteLineAsync($"Error: {e.Message}");
-                failed = true;
-            }
-        }
-
-        return failed ? 1 : 0;
-    }
-
     private static Argument<string[]> ServiceRefs(string description) =>
         new Argument<string[]>("SERVICE") { Description = description, Arity = ArgumentArity.OneOrMore }.CheckedBy(ServiceRef);
 
     private static string? ServiceRef(string value) =>
         value.Trim().Length == 0 ? "A service must be named by its id, an id prefix or its name; got an empty name." : null;
 
-    private static string? CheckInspectFormat(string format)
-    {
-        try
-        {
-            return GoTemplate.Parse(format).CheckFields(ServiceView.InspectFields);
-        }
-        catch (FormatException e)
-        {
-            return e.Message;
-        }
-    }
 }
 
 /// <summary>The System.CommandLine options for a command's service flags, and the values given to them.</summary>

@@ -67,13 +67,13 @@ internal static class VolumeCommands
     private static Command Inspect(CliApp app)
     {
         var format = new Option<string?>("--format", "-f") { Description = "Format output using a Go template, such as '{{.Mountpoint}}'" }
-            .CheckedBy(CheckInspectFormat);
+            .CheckedBy(f => PerItem.InspectFormatError(f, VolumeView.InspectFields));
         var volumes = new Argument<string[]>("VOLUME") { Description = "Volume names", Arity = ArgumentArity.OneOrMore };
         var command = new Command("inspect", "Display detailed information on one or more volumes").With(format, volumes);
         app.SetAction(command, async (parse, cli, ct) =>
         {
             var found = new List<VolumeObject>();
-            var status = await ForEach(cli, parse.GetRequiredValue(volumes), async name =>
+            var status = await PerItem.ForEachAsync(cli, parse.GetRequiredValue(volumes), async name =>
                 found.Add((await cli.RequestAsync<VolumeDetails>(new InspectVolume(SwarmIds.NewRequestId(), name), Timeouts.Query, ct)).Volume));
             await cli.Out.WriteAsync(parse.GetValue(format) is { } template
                 ? string.Concat(found.Select(v => GoTemplate.Parse(template).Execute(VolumeView.Inspect(v)) + "\n"))
@@ -89,43 +89,11 @@ internal static class VolumeCommands
         var volumes = new Argument<string[]>("VOLUME") { Description = "Volume names", Arity = ArgumentArity.OneOrMore };
         var command = new Command("rm", "Remove one or more volumes").With(force, volumes);
         command.Aliases.Add("remove");
-        app.SetAction(command, (parse, cli, ct) => ForEach(cli, parse.GetRequiredValue(volumes), async name =>
+        app.SetAction(command, (parse, cli, ct) => PerItem.ForEachAsync(cli, parse.GetRequiredValue(volumes), async name =>
         {
             var removed = await cli.RequestAsync<VolumeRemoved>(new RemoveVolume(SwarmIds.NewRequestId(), name, parse.GetValue(force)), Timeouts.Change, ct);
             await cli.Out.WriteLineAsync(removed.Name);
         }));
         return command;
-    }
-
-    private static string? CheckInspectFormat(string format)
-    {
-        try
-        {
-            return GoTemplate.Parse(format).CheckFields(VolumeView.InspectFields);
-        }
-        catch (FormatException e)
-        {
-            return e.Message;
-        }
-    }
-
-    /// <summary>One request per volume, as docker does: a failure is reported, the rest still run, the exit code is 1.</summary>
-    private static async Task<int> ForEach(CliContext cli, IEnumerable<string> names, Func<string, Task> each)
-    {
-        var failed = false;
-        foreach (var name in names)
-        {
-            try
-            {
-                await each(name);
-            }
-            catch (SwarmCommandException e) when (e.Code != RejectCode.Unavailable)
-            {
-                await cli.Error.WriteLineAsync($"Error: {e.Message}");
-                failed = true;
-            }
-        }
-
-        return failed ? 1 : 0;
     }
 }

@@ -75,43 +75,19 @@ internal sealed unsafe class LinuxSyscalls : ISyscalls
         {
             throw new SyscallException("socketpair", Marshal.GetLastPInvokeError());
         }
-        var actions = NativeMemory.AllocZeroed(256);
-        var attr = NativeMemory.AllocZeroed(512);
-        var argv = CStrings([Path.GetFileName(initPath), configPath]);
-        var envp = CStrings([]);
         try
         {
-            var all = stackalloc byte[128];
-            var none = stackalloc byte[128];
-            _ = sigfillset(all);
-            _ = sigemptyset(none);
-            _ = posix_spawn_file_actions_init(actions);
-            _ = posix_spawn_file_actions_addopen(actions, 0, "/dev/null", O_RDONLY, 0);
-            _ = posix_spawn_file_actions_addopen(actions, 1, "/dev/null", O_WRONLY, 0);
-            _ = posix_spawn_file_actions_addopen(actions, 2, "/dev/null", O_WRONLY, 0);
-            _ = posix_spawn_file_actions_adddup2(actions, fds[1], 3);
-            _ = posix_spawnattr_init(attr);
-            _ = posix_spawnattr_setsigdefault(attr, all);
-            _ = posix_spawnattr_setsigmask(attr, none);
-            _ = posix_spawnattr_setflags(attr, (short)(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSID));
-            int pid;
-            var rc = posix_spawn(&pid, initPath, actions, attr, argv, envp);
-            if (rc != 0)
-            {
-                close(fds[0]);
-                throw new SyscallException($"start {initPath}", rc);
-            }
+            var pid = Spawn(initPath, [configPath], stdout: -1, stderr: -1, status: fds[1]);
             return new InitProcess(pid, new Socket(new SafeSocketHandle((nint)fds[0], ownsHandle: true)));
+        }
+        catch
+        {
+            close(fds[0]);
+            throw;
         }
         finally
         {
             close(fds[1]);
-            _ = posix_spawn_file_actions_destroy(actions);
-            _ = posix_spawnattr_destroy(attr);
-            NativeMemory.Free(actions);
-            NativeMemory.Free(attr);
-            FreeCStrings(argv);
-            FreeCStrings(envp);
         }
     }
 
@@ -133,9 +109,38 @@ internal sealed unsafe class LinuxSyscalls : ISyscalls
             close(status[1]);
             throw new SyscallException("pipe", errno);
         }
+        try
+        {
+            var pid = Spawn(initPath, ["--exec", execConfigPath], stdout[1], stderr[1], status[1]);
+            return new ExecProcess(pid, new Socket(new SafeSocketHandle((nint)status[0], ownsHandle: true)),
+                new AnonymousPipeClientStream(PipeDirection.In, new SafePipeHandle((nint)stdout[0], ownsHandle: true)),
+                new AnonymousPipeClientStream(PipeDirection.In, new SafePipeHandle((nint)stderr[0], ownsHandle: true)));
+        }
+        catch
+        {
+            close(status[0]);
+            close(stdout[0]);
+            close(stderr[0]);
+            throw;
+        }
+        finally
+        {
+            close(status[1]);
+            close(stdout[1]);
+            close(stderr[1]);
+        }
+    }
+
+    /// <summary>
+    /// Starts protoswarm-init in a session of its own with default signal handling: stdin from
+    /// /dev/null, stdout and stderr onto the given descriptors (-1: /dev/null), the status socket as
+    /// fd 3. Nothing managed runs in the child before its exec.
+    /// </summary>
+    private static int Spawn(string initPath, string[] args, int stdout, int stderr, int status)
+    {
         var actions = NativeMemory.AllocZeroed(256);
         var attr = NativeMemory.AllocZeroed(512);
-        var argv = CStrings([Path.GetFileName(initPath), "--exec", execConfigPath]);
+        var argv = CStrings([Path.GetFileName(initPath), .. args]);
         var envp = CStrings([]);
         try
         {
@@ -145,9 +150,13 @@ internal sealed unsafe class LinuxSyscalls : ISyscalls
             _ = sigemptyset(none);
             _ = posix_spawn_file_actions_init(actions);
             _ = posix_spawn_file_actions_addopen(actions, 0, "/dev/null", O_RDONLY, 0);
-            _ = posix_spawn_file_actions_adddup2(actions, stdout[1], 1);
-            _ = posix_spawn_file_actions_adddup2(actions, stderr[1], 2);
-            _ = posix_spawn_file_actions_adddup2(actions, status[1], 3);
+            _ = stdout < 0
+                ? posix_spawn_file_actions_addopen(actions, 1, "/dev/null", O_WRONLY, 0)
+                : posix_spawn_file_actions_adddup2(actions, stdout, 1);
+            _ = stderr < 0
+                ? posix_spawn_file_actions_addopen(actions, 2, "/dev/null", O_WRONLY, 0)
+                : posix_spawn_file_actions_adddup2(actions, stderr, 2);
+            _ = posix_spawn_file_actions_adddup2(actions, status, 3);
             _ = posix_spawnattr_init(attr);
             _ = posix_spawnattr_setsigdefault(attr, all);
             _ = posix_spawnattr_setsigmask(attr, none);
@@ -156,20 +165,12 @@ internal sealed unsafe class LinuxSyscalls : ISyscalls
             var rc = posix_spawn(&pid, initPath, actions, attr, argv, envp);
             if (rc != 0)
             {
-                close(status[0]);
-                close(stdout[0]);
-                close(stderr[0]);
                 throw new SyscallException($"start {initPath}", rc);
             }
-            return new ExecProcess(pid, new Socket(new SafeSocketHandle((nint)status[0], ownsHandle: true)),
-                new AnonymousPipeClientStream(PipeDirection.In, new SafePipeHandle((nint)stdout[0], ownsHandle: true)),
-                new AnonymousPipeClientStream(PipeDirection.In, new SafePipeHandle((nint)stderr[0], ownsHandle: true)));
+            return pid;
         }
         finally
         {
-            close(status[1]);
-            close(stdout[1]);
-            close(stderr[1]);
             _ = posix_spawn_file_actions_destroy(actions);
             _ = posix_spawnattr_destroy(attr);
             NativeMemory.Free(actions);

@@ -1,0 +1,45 @@
+using ProtoSwarm.Cli.Output;
+using ProtoSwarm.Client;
+using ProtoSwarm.Contracts;
+
+namespace ProtoSwarm.Cli.Commands;
+
+/// <summary>What the commands taking several names share: one request per name, and the check of an inspect template.</summary>
+internal static class PerItem
+{
+    /// <summary>
+    /// One request per name, as docker does: a failure is reported and the rest still run; the exit
+    /// code is 1 if any failed. An unreachable node host ends the loop at once (its exception goes on).
+    /// </summary>
+    public static async Task<int> ForEachAsync(CliContext cli, IEnumerable<string> names, Func<string, Task> each)
+    {
+        var failed = false;
+        foreach (var name in names)
+        {
+            try
+            {
+                await each(name);
+            }
+            catch (SwarmCommandException e) when (e.Code != RejectCode.Unavailable)
+            {
+                await cli.Error.WriteLineAsync($"Error: {e.Message}");
+                failed = true;
+            }
+        }
+
+        return failed ? 1 : 0;
+    }
+
+    /// <summary>Why an `inspect --format` template cannot be used with these fields, or null when it can.</summary>
+    public static string? InspectFormatError(string format, IReadOnlyCollection<string> fields)
+    {
+        try
+        {
+            return GoTemplate.Parse(format).CheckFields(fields);
+        }
+        catch (FormatException e)
+        {
+            return e.Message;
+        }
+    }
+}

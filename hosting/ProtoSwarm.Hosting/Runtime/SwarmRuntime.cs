@@ -38,6 +38,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
     private readonly NodeStateFile _stateFile;
     private readonly NodeCertificateFiles _certificates;
     private readonly CancellationTokenSource _disposed = new();
+    private int _disposeCalls;
     private readonly TimeProvider _renewalClock;
 
     // What runs this node's tasks; one for the life of the host, so a member restarted for a role change keeps its tasks.
@@ -125,8 +126,14 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
         }
     }
 
+    /// <summary>Stops the member and closes the node's files; the host's shutdown and its service container both call it, so a second call does nothing.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposeCalls, 1) != 0)
+        {
+            return;
+        }
+
         await _disposed.CancelAsync();
         await _lifecycle.WaitAsync();
         try

@@ -11,7 +11,7 @@ namespace ProtoSwarm.Cli.Commands;
 internal static class NodeCommands
 {
     public static Command Create(CliApp app) =>
-        new Command("node", "Manage swarm nodes").With(List(app), Inspect(app), Promote(app), Demote(app), Update(app), Remove(app));
+        new Command("node", "Manage swarm nodes").With(List(app), Inspect(app), Tasks(app), Promote(app), Demote(app), Update(app), Remove(app));
 
     private static Command List(CliApp app)
     {
@@ -136,6 +136,23 @@ internal static class NodeCommands
             return 0;
         });
         return command;
+    }
+
+    /// <summary>`node ps [NODE...]`: the tasks on those nodes, or on this one ("self", as docker).</summary>
+    private static Command Tasks(CliApp app)
+    {
+        var nodes = new Argument<string[]>("NODE") { Description = "The nodes whose tasks to list (default: self)", Arity = ArgumentArity.ZeroOrMore }
+            .CheckedBy(v => ArgumentRules.NodeRef(v).Error);
+        return ServiceCommands.TaskListCommand(app, "List tasks running on one or more nodes, defaults to current node", nodes, async (refs, cli, ct) =>
+        {
+            var named = new List<string>();
+            foreach (var nodeRef in refs.Length == 0 ? ["self"] : refs)
+            {
+                named.Add(await cli.ResolveNodeRefAsync(nodeRef, ct));
+            }
+
+            return await cli.Swarm.Services.TasksAsync(nodeRefs: named, ct: ct);
+        });
     }
 
     private static Command Remove(CliApp app)

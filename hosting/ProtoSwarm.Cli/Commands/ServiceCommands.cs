@@ -134,7 +134,13 @@ internal static class ServiceCommands
         return command;
     }
 
-    private static Command Tasks(CliApp app)
+    private static Command Tasks(CliApp app) =>
+        TaskListCommand(app, "List the tasks of one or more services", ServiceRefs("The services whose tasks to list"),
+            (refs, cli, ct) => cli.Swarm.Services.TasksAsync(refs, ct: ct));
+
+    /// <summary>`service ps` and `node ps`: the same listing, flags and filters; only whose tasks differ.</summary>
+    internal static Command TaskListCommand(CliApp app, string description, Argument<string[]> refs,
+        Func<string[], CliContext, CancellationToken, Task<TaskList>> fetch)
     {
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Only display task IDs" };
         var noTrunc = new Option<bool>("--no-trunc") { Description = "Do not truncate output" };
@@ -147,13 +153,12 @@ internal static class ServiceCommands
             Description = $"Filter output based on conditions provided ({string.Join(", ", ServiceFilter.TaskKeys)})",
             DefaultValueFactory = _ => [],
         }.CheckedBy(ServiceFilter.CheckTask);
-        var services = ServiceRefs("The services whose tasks to list");
-        var command = new Command("ps", "List the tasks of one or more services").With(quiet, noTrunc, format, filter, services);
+        var command = new Command("ps", description).With(quiet, noTrunc, format, filter, refs);
         app.SetAction(command, async (parse, cli, ct) =>
         {
             var listing = ListingFormat.Parse(parse.GetValue(format), parse.GetValue(quiet), ServiceView.TaskColumns.Keys.ToList(), out _)!;
             var taskFilter = ServiceFilter.Parse(parse.GetValue(filter) ?? []);
-            var list = await cli.Swarm.Services.TasksAsync(parse.GetRequiredValue(services), ct: ct);
+            var list = await fetch(parse.GetValue(refs) ?? [], cli, ct);
             var rows = ServiceView.TaskRows(list, list.Tasks.Where(t => taskFilter.Matches(t, list)), DateTimeOffset.UtcNow, parse.GetValue(noTrunc));
             await cli.Out.WriteAsync(listing.Render(rows.Select(ServiceView.ToJson).ToList(), () => ServiceView.TaskTable(rows), ServiceView.TaskColumns));
             return 0;

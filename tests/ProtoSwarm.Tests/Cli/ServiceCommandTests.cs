@@ -207,6 +207,23 @@ public class ServiceCommandTests
     }
 
     [Fact]
+    public async Task Node_Ps_Lists_The_Tasks_Of_This_Node_Or_Of_The_Named_Ones_As_Service_Ps_Does()
+    {
+        const string Self = "aaaaaaaaaaaaaaaaaaaaaaaaa";
+        var node = Swarm(first: request => request is GetInfo ? Info(Self) : null);
+
+        var (code, output, _) = await RunAsync(node, "node", "ps", "--format", "{{.Name}}|{{.Node}}");
+        var (named, _, _) = await RunAsync(node, "node", "ps", "-q", "worker1", "self");
+
+        Assert.Equal((0, 0), (code, named));
+        var requests = node.Requests.OfType<ListTasks>().ToList();
+        Assert.Equal([Self], requests[0].NodeRefs.ToArray());
+        Assert.Empty(requests[0].ServiceRefs);
+        Assert.Equal(["worker1", Self], requests[1].NodeRefs.ToArray());
+        Assert.StartsWith("web.1|worker1\n \\_ web.1|worker1\n", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Ps_Table_Has_Docker_Columns()
     {
         var (_, output, _) = await RunAsync(Swarm(), "service", "ps", "web");

@@ -25,6 +25,8 @@ internal sealed class CgroupV1Driver(ISyscalls sys, IReadOnlyList<MountInfo> mou
 
     public string Name => "cgroupfs v1";
 
+    public bool FiltersDevices => true;
+
     public CgroupPlacement Create(string containerId, ContainerResources resources)
     {
         var dirs = new Dictionary<string, string>();

@@ -14,6 +14,8 @@ internal sealed class CgroupV2Driver(ISyscalls sys, MountInfo mount, string self
 
     public string Name => "cgroupfs v2";
 
+    public bool FiltersDevices => false;
+
     public CgroupPlacement Create(string containerId, ContainerResources resources)
     {
         var own = selfCgroup.Split('\n', StringSplitOptions.RemoveEmptyEntries)

@@ -5,6 +5,9 @@ internal interface ICgroupDriver
 {
     string Name { get; }
 
+    /// <summary>Whether the driver limits which devices a container may open (v1's devices cgroup). v2 needs a BPF device program, which this driver does not load yet.</summary>
+    bool FiltersDevices { get; }
+
     /// <summary>Creates protoswarm/&lt;id&gt; and writes the limits; returns where init must put itself.</summary>
     CgroupPlacement Create(string containerId, ContainerResources resources);
 

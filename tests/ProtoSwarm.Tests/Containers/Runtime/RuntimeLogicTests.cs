@@ -91,6 +91,22 @@ public sealed class RuntimeLogicTests
     }
 
     [Fact]
+    public void Without_A_Device_Filter_Mknod_Leaves_The_Defaults_Unless_Added_On_Purpose()
+    {
+        var v2 = new CgroupV2Driver(new RecordingSyscalls(), new MountInfo("/", "/sys/fs/cgroup", "cgroup2", ["rw"]), "0::/node\n");
+        var spec = new ContainerSpecification { Id = "c1", Command = ["true"], Layers = ["/l"] };
+
+        var confined = LinuxContainer.WithoutDeviceNodes(spec, v2);
+
+        Assert.False(Capabilities.Has(Capabilities.Compute(confined.CapAdd, confined.CapDrop), "MKNOD"));
+        Assert.True(Capabilities.Has(Capabilities.Compute(confined.CapAdd, confined.CapDrop), "CHOWN"));
+        var added = spec with { CapAdd = ["CAP_MKNOD"] };
+        Assert.Same(added, LinuxContainer.WithoutDeviceNodes(added, v2));
+        var all = spec with { CapAdd = ["ALL"] };
+        Assert.Same(all, LinuxContainer.WithoutDeviceNodes(all, v2));
+    }
+
+    [Fact]
     public void V2_Driver_Enables_Controllers_And_Writes_Limits()
     {
         var sys = new RecordingSyscalls();

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using static ProtoSwarm.ContainerInit.Interop.Libc;
+using static ProtoSwarm.ContainerInit.Interop.PosixSpawn;
 
 namespace ProtoSwarm.ContainerInit;
 

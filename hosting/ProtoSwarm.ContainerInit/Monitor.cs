@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using ProtoSwarm.ContainerInit.Interop;
 using static ProtoSwarm.ContainerInit.Interop.Libc;
+using static ProtoSwarm.ContainerInit.Interop.PosixSpawn;
 
 namespace ProtoSwarm.ContainerInit;
 

@@ -86,39 +86,6 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int execve(string path, byte** argv, byte** envp);
 
-    [LibraryImport(Lib, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int posix_spawn(int* pid, string path, void* fileActions, void* attr, byte** argv, byte** envp);
-
-    [LibraryImport(Lib)]
-    public static partial int posix_spawn_file_actions_init(void* actions);
-
-    [LibraryImport(Lib)]
-    public static partial int posix_spawn_file_actions_adddup2(void* actions, int fd, int newfd);
-
-    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int posix_spawn_file_actions_addopen(void* actions, int fd, string path, int flags, uint mode);
-
-    [LibraryImport(Lib)]
-    public static partial int posix_spawnattr_init(void* attr);
-
-    [LibraryImport(Lib)]
-    public static partial int posix_spawnattr_setflags(void* attr, short flags);
-
-    [LibraryImport(Lib)]
-    public static partial int posix_spawnattr_setsigmask(void* attr, void* sigset);
-
-    [LibraryImport(Lib)]
-    public static partial int posix_spawnattr_setpgroup(void* attr, int pgroup);
-
-    [LibraryImport(Lib)]
-    public static partial int posix_spawnattr_setsigdefault(void* attr, void* sigset);
-
-    [LibraryImport(Lib)]
-    public static partial int sigemptyset(void* set);
-
-    [LibraryImport(Lib)]
-    public static partial int sigfillset(void* set);
-
     [LibraryImport(Lib)]
     public static partial int sigprocmask(int how, void* set, void* oldset);
 
@@ -195,7 +162,6 @@ internal static unsafe partial class Libc
         PR_SET_NO_NEW_PRIVS = 38, PR_CAP_AMBIENT = 47, PR_CAP_AMBIENT_RAISE = 2, PR_CAP_AMBIENT_CLEAR_ALL = 4;
     public const int SECCOMP_MODE_FILTER = 2;
 
-    public const short POSIX_SPAWN_SETPGROUP = 0x02, POSIX_SPAWN_SETSIGDEF = 0x04, POSIX_SPAWN_SETSIGMASK = 0x08;
     public const int SIG_SETMASK = 2, SIGKILL = 9, SIGPIPE = 13;
     public const int AF_UNIX = 1, SOCK_STREAM = 1, SOCK_CLOEXEC = 0x80000, MSG_DONTWAIT = 0x40, MSG_NOSIGNAL = 0x4000;
     public const int CLOCK_REALTIME = 0;

@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.Win32.SafeHandles;
 using ProtoSwarm.Containers.Runtime.Interop;
+using static ProtoSwarm.ContainerInit.Interop.PosixSpawn;
 using static ProtoSwarm.Containers.Runtime.Interop.Libc;
 
 namespace ProtoSwarm.Containers.Runtime;

@@ -1,11 +1,18 @@
 using System.Runtime.InteropServices;
 
-namespace ProtoSwarm.Containers.Runtime.Interop;
+namespace ProtoSwarm.ContainerInit.Interop;
 
-// posix_spawn (glibc: clone(CLONE_VM|CLONE_VFORK) then exec) is safe from a multithreaded .NET
-// process: no managed code runs in the child, and the file actions place fds 0-3 exactly.
-internal static unsafe partial class Libc
+// posix_spawn and the signal sets its attributes take, compiled into init and into the node host's
+// launcher (ProtoSwarm.Containers links this file), which both start processes this way. It is safe
+// from a multithreaded .NET process (glibc: clone(CLONE_VM|CLONE_VFORK) then exec): no managed code
+// runs in the child, and the file actions place its descriptors exactly. posix_spawn returns the
+// error number rather than setting errno.
+internal static unsafe partial class PosixSpawn
 {
+    private const string Lib = "libc";
+
+    public const short POSIX_SPAWN_SETPGROUP = 0x02, POSIX_SPAWN_SETSIGDEF = 0x04, POSIX_SPAWN_SETSIGMASK = 0x08, POSIX_SPAWN_SETSID = 0x80;
+
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int posix_spawn(int* pid, string path, void* fileActions, void* attr, byte** argv, byte** envp);
 
@@ -34,6 +41,9 @@ internal static unsafe partial class Libc
     public static partial int posix_spawnattr_setsigmask(void* attr, void* sigset);
 
     [LibraryImport(Lib)]
+    public static partial int posix_spawnattr_setpgroup(void* attr, int pgroup);
+
+    [LibraryImport(Lib)]
     public static partial int posix_spawnattr_setsigdefault(void* attr, void* sigset);
 
     [LibraryImport(Lib)]
@@ -41,7 +51,4 @@ internal static unsafe partial class Libc
 
     [LibraryImport(Lib)]
     public static partial int sigfillset(void* set);
-
-    public const short POSIX_SPAWN_SETSIGDEF = 0x04, POSIX_SPAWN_SETSIGMASK = 0x08, POSIX_SPAWN_SETSID = 0x80;
-    public const int O_RDONLY = 0, O_WRONLY = 1, O_CREAT = 0x40, O_APPEND = 0x400;
 }

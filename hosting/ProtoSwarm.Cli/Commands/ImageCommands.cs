@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text.Json.Nodes;
 using ProtoSwarm.Cli.Output;
 using ProtoSwarm.Client;
 using ProtoSwarm.Contracts;
@@ -104,9 +103,7 @@ internal static class ImageCommands
             var found = new List<ImageObject>();
             var status = await PerItem.ForEachAsync(cli, parse.GetRequiredValue(images), async imageRef =>
                 found.Add((await cli.RequestAsync<ImageDetails>(new InspectImage(SwarmIds.NewRequestId(), imageRef), Timeouts.Query, ct)).Image));
-            await cli.Out.WriteAsync(parse.GetValue(format) is { } template
-                ? string.Concat(found.Select(i => GoTemplate.Parse(template).Execute(ImageView.Inspect(i)) + "\n"))
-                : Json.IndentedArray(found.Select(i => (JsonNode)ImageView.Inspect(i))));
+            await cli.Out.WriteAsync(PerItem.Inspected(found, ImageView.Inspect, parse.GetValue(format)));
             return status;
         });
         return command;

@@ -1,6 +1,5 @@
 using System.Collections.Immutable;
 using System.CommandLine;
-using System.Text.Json.Nodes;
 using ProtoSwarm.Cli.Output;
 using ProtoSwarm.Client;
 using ProtoSwarm.Contracts;
@@ -61,11 +60,9 @@ internal static class NodeCommands
             var found = new List<NodeObject>();
             var status = await ForEachNode(cli, parse.GetRequiredValue(nodes), async (nodeRef, _) =>
                 found.Add((await cli.RequestAsync<NodeDetails>(new InspectNode(SwarmIds.NewRequestId(), nodeRef), Timeouts.Query, ct)).Node), ct);
-            await cli.Out.WriteAsync(parse.GetValue(format) is { } template
-                ? string.Concat(found.Select(n => GoTemplate.Parse(template).Execute(NodeView.Inspect(n)) + "\n"))
-                : parse.GetValue(pretty)
-                    ? string.Join("\n", found.Select(NodeView.Pretty))
-                    : Json.IndentedArray(found.Select(n => (JsonNode)NodeView.Inspect(n))));
+            await cli.Out.WriteAsync(parse.GetValue(pretty)
+                ? string.Join("\n", found.Select(NodeView.Pretty))
+                : PerItem.Inspected(found, NodeView.Inspect, parse.GetValue(format)));
             return status;
         });
         return command;

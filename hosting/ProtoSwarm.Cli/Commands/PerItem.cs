@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using ProtoSwarm.Cli.Output;
 using ProtoSwarm.Client;
 using ProtoSwarm.Contracts;
@@ -29,6 +30,12 @@ internal static class PerItem
 
         return failed ? 1 : 0;
     }
+
+    /// <summary>`inspect` output as docker prints it: each object through the Go template, a line each, or all of them as one indented JSON array.</summary>
+    public static string Inspected<T>(IEnumerable<T> found, Func<T, JsonObject> view, string? template) =>
+        template is not null
+            ? string.Concat(found.Select(item => GoTemplate.Parse(template).Execute(view(item)) + "\n"))
+            : Json.IndentedArray(found.Select(item => (JsonNode)view(item)));
 
     /// <summary>Why an `inspect --format` template cannot be used with these fields, or null when it can.</summary>
     public static string? InspectFormatError(string format, IReadOnlyCollection<string> fields)

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json.Nodes;
 using ProtoSwarm.Cli.Output;
 using ProtoSwarm.Client;
 using ProtoSwarm.Contracts;
@@ -187,11 +186,9 @@ internal static class ServiceCommands
             var found = new List<ServiceDetails>();
             var status = await PerItem.ForEachAsync(cli, parse.GetRequiredValue(services), async typed =>
                 found.Add(await cli.Swarm.Services.InspectAsync(typed, ct)));
-            await cli.Out.WriteAsync(parse.GetValue(format) is { } template
-                ? string.Concat(found.Select(s => GoTemplate.Parse(template).Execute(ServiceView.Inspect(s)) + "\n"))
-                : parse.GetValue(pretty)
-                    ? string.Concat(found.Select(ServiceView.Pretty))
-                    : Json.IndentedArray(found.Select(s => (JsonNode)ServiceView.Inspect(s))));
+            await cli.Out.WriteAsync(parse.GetValue(pretty)
+                ? string.Concat(found.Select(ServiceView.Pretty))
+                : PerItem.Inspected(found, ServiceView.Inspect, parse.GetValue(format)));
             return status;
         });
         return command;

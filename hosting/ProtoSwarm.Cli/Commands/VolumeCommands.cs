@@ -1,6 +1,5 @@
 using System.Collections.Immutable;
 using System.CommandLine;
-using System.Text.Json.Nodes;
 using ProtoSwarm.Cli.Output;
 using ProtoSwarm.Client;
 using ProtoSwarm.Contracts;
@@ -75,9 +74,7 @@ internal static class VolumeCommands
             var found = new List<VolumeObject>();
             var status = await PerItem.ForEachAsync(cli, parse.GetRequiredValue(volumes), async name =>
                 found.Add((await cli.RequestAsync<VolumeDetails>(new InspectVolume(SwarmIds.NewRequestId(), name), Timeouts.Query, ct)).Volume));
-            await cli.Out.WriteAsync(parse.GetValue(format) is { } template
-                ? string.Concat(found.Select(v => GoTemplate.Parse(template).Execute(VolumeView.Inspect(v)) + "\n"))
-                : Json.IndentedArray(found.Select(v => (JsonNode)VolumeView.Inspect(v))));
+            await cli.Out.WriteAsync(PerItem.Inspected(found, VolumeView.Inspect, parse.GetValue(format)));
             return status;
         });
         return command;

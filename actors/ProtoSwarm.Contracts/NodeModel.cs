@@ -83,9 +83,14 @@ public sealed record NodeObject(
     [property: Key(6)] ManagerStatus? ManagerStatus,
     [property: Key(7)] MemberInfo? Member,
     [property: Key(8)] ulong RaftId = 0,
-    [property: Key(9)] string CertRootDigest = "") : IStoreObject, IStoreKind
+    [property: Key(9)] string CertRootDigest = "",
+    ImmutableArray<AttachedNetwork> Attachments = default) : IStoreObject, IStoreKind
 {
     public static string StoreKind => "node";
+
+    /// <summary>The node's own addresses on networks: its end of the ingress network (docker's Node.Attachments).</summary>
+    [Key(10)]
+    public ImmutableArray<AttachedNetwork> Attachments { get; init; } = Attachments.IsDefault ? [] : Attachments;
 
     [IgnoreMember]
     public string Kind => StoreKind;

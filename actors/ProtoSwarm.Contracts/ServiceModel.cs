@@ -384,9 +384,14 @@ public sealed record ServiceObject(
     [property: Key(3)] ulong SpecVersion,
     [property: Key(4)] ServiceSpec? PreviousSpec = null,
     [property: Key(5)] UpdateStatus? UpdateStatus = null,
-    [property: Key(6)] ulong JobIteration = 0) : IStoreObject, IStoreKind
+    [property: Key(6)] ulong JobIteration = 0,
+    ServiceEndpoint? Endpoint = null) : IStoreObject, IStoreKind
 {
     public static string StoreKind => "service";
+
+    /// <summary>What the managers allocated for the service's endpoint: published ports and virtual IPs.</summary>
+    [Key(7)]
+    public ServiceEndpoint Endpoint { get; init; } = Endpoint ?? ServiceEndpoint.None;
 
     [IgnoreMember]
     public string Kind => StoreKind;

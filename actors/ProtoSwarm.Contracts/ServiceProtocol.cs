@@ -180,7 +180,18 @@ public sealed record TaskAssignments(
     [property: Key(2)] long Sequence,
     [property: Key(3)] bool Full,
     [property: Key(4)] ImmutableArray<TaskObject> Tasks,
-    [property: Key(5)] ImmutableArray<string> Removed);
+    [property: Key(5)] ImmutableArray<string> Removed,
+    ImmutableArray<NetworkView> Networks = default,
+    ImmutableArray<string> NetworksRemoved = default)
+{
+    /// <summary>The networks the node needs, each whole: all of them when Full, else those that changed.</summary>
+    [Key(6)]
+    public ImmutableArray<NetworkView> Networks { get; init; } = Networks.IsDefault ? [] : Networks;
+
+    /// <summary>Networks the node no longer needs (not set when Full: what Networks lacks is gone).</summary>
+    [Key(7)]
+    public ImmutableArray<string> NetworksRemoved { get; init; } = NetworksRemoved.IsDefault ? [] : NetworksRemoved;
+}
 
 /// <summary>One task's observed status as the node reports it.</summary>
 [MessagePackObject]

@@ -53,8 +53,13 @@ public sealed record ClusterObject(
     [property: Key(11)] string UnlockKey = "",
     [property: Key(12)] string PreviousRootCaPem = "",
     [property: Key(13)] string CrossSignedRootPem = "",
-    [property: Key(14)] long DispatcherHeartbeatMs = 0) : IStoreObject, IStoreKind
+    [property: Key(14)] long DispatcherHeartbeatMs = 0,
+    [property: Key(15)] int DataPathPort = 0) : IStoreObject, IStoreKind
 {
+    /// <summary>The UDP port of the overlays' VXLAN traffic (`swarm init --data-path-port`); 0: 4789.</summary>
+    [IgnoreMember]
+    public int EffectiveDataPathPort => DataPathPort > 0 ? DataPathPort : NetworkView.DefaultDataPathPort;
+
     /// <summary>ProtoSwarm's default heartbeat period: 500 ms, so a lost node is Down within 2 s (docker's is 5 s).</summary>
     public static readonly TimeSpan DefaultHeartbeatPeriod = TimeSpan.FromMilliseconds(500);
 

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using MessagePack;
 
 namespace ProtoSwarm.Contracts;
@@ -58,9 +59,14 @@ public sealed record TaskObject(
     [property: Key(7)] TaskState DesiredState,
     [property: Key(8)] TaskObservedStatus Status,
     [property: Key(9)] EndpointSpec? Endpoint = null,
-    [property: Key(10)] ulong JobIteration = 0) : IStoreObject, IStoreKind
+    [property: Key(10)] ulong JobIteration = 0,
+    ImmutableArray<AttachedNetwork> Networks = default) : IStoreObject, IStoreKind
 {
     public static string StoreKind => "task";
+
+    /// <summary>The task's address on each network it joins, allocated by the managers before it is scheduled.</summary>
+    [Key(11)]
+    public ImmutableArray<AttachedNetwork> Networks { get; init; } = Networks.IsDefault ? [] : Networks;
 
     [IgnoreMember]
     public string Kind => StoreKind;

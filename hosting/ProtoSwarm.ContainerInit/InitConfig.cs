@@ -19,6 +19,8 @@ internal sealed class InitConfig
     public string? UpperDir { get; set; }
     public string? WorkDir { get; set; }
     public bool ReadOnlyRoot { get; set; }
+    /// <summary>A network namespace to join (bind-mounted file); null makes a new one with only `lo`.</summary>
+    public string? NetworkNamespace { get; set; }
 
     public string Hostname { get; set; } = "";
     public string? Hosts { get; set; }

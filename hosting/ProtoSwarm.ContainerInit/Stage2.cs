@@ -46,12 +46,24 @@ internal static unsafe class Stage2
             Native.WriteFile(procs, "0", $"join cgroup {Path.GetDirectoryName(procs)}");
         }
         Native.Check(unshare(CLONE_FS), "unshare fs");
-        Native.Check(unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP), "unshare namespaces");
+        if (config.NetworkNamespace is { } netns)
+        {
+            // The node's network agent made this namespace and put the task's interfaces in it.
+            var fd = open(netns, O_RDONLY | O_CLOEXEC, 0);
+            Native.Check(fd, $"open network namespace {netns}");
+            Native.Check(setns(fd, CLONE_NEWNET), $"join network namespace {netns}");
+            _ = close(fd);
+        }
+
+        Native.Check(unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP | (config.NetworkNamespace is null ? CLONE_NEWNET : 0)), "unshare namespaces");
         var lastCap = int.Parse(File.ReadAllText("/proc/sys/kernel/cap_last_cap").Trim(), CultureInfo.InvariantCulture);
 
         RootFilesystem.Build(config);
         Native.Check(sethostname(config.Hostname), "sethostname");
-        LoopbackUp();
+        if (config.NetworkNamespace is null)
+        {
+            LoopbackUp();
+        }
         RootFilesystem.PivotRoot(config.RootfsMount);
         RootFilesystem.ConfineProc(config);
         if (config.ReadOnlyRoot)

@@ -18,7 +18,7 @@ public class ContainerLabTests(ITestOutputHelper output)
     [Fact]
     public async Task A_Busybox_Service_Runs_As_Pid_1_In_Its_Own_Namespaces_On_Every_Node()
     {
-        await using var lab = await UpAsync();
+        await using var lab = await ContainerLab.UpAsync();
         var create = await ServiceAsync(lab, "create", "--name", "pid1", "--replicas", "3", "--replicas-max-per-node", "1",
             "busybox:latest", "sh", "-c", "echo pid=$$ host=$(hostname); exec sleep 1000");
         Assert.True(create.ExitCode == 0, create.ToString());
@@ -60,7 +60,7 @@ public class ContainerLabTests(ITestOutputHelper output)
     [Fact]
     public async Task Confinement_Probes_Are_Denied_A_Memory_Limit_Ends_In_An_Oom_Kill_And_A_Missing_Image_Is_Rejected()
     {
-        await using var lab = await UpAsync();
+        await using var lab = await ContainerLab.UpAsync();
         string[] job = ["--detach", "--mode", "replicated-job", "--restart-condition", "none"];
         Assert.Equal(0, (await ServiceAsync(lab, ["create", "--name", "probe", .. job, "busybox:latest", "mount", "-t", "tmpfs", "x", "/mnt"])).ExitCode);
         Assert.Equal(0, (await ServiceAsync(lab, ["create", "--name", "admin", .. job, "--cap-add", "SYS_ADMIN", "busybox:latest", "mount", "-t", "tmpfs", "x", "/mnt"])).ExitCode);
@@ -85,7 +85,7 @@ public class ContainerLabTests(ITestOutputHelper output)
     [Fact]
     public async Task A_Node_Host_Restart_Reattaches_Its_Container_Logs_Carry_On_And_A_Volume_Outlives_The_Task()
     {
-        await using var lab = await UpAsync();
+        await using var lab = await ContainerLab.UpAsync();
 
         // As docker's 5 s heartbeat: a node host restart is over before its node is declared down (20 s) and its tasks moved.
         var heartbeat = await lab.ExecAsync("m1", "protoswarm", "swarm", "update", "--dispatcher-heartbeat", "5s");
@@ -166,20 +166,4 @@ public class ContainerLabTests(ITestOutputHelper output)
     }
 
     private static string Link(string path) => new FileInfo(path).LinkTarget ?? "";
-
-    private static async Task<LabFixture> UpAsync()
-    {
-        var lab = await LabFixture.UpAsync(managers: 1, workers: 2, executor: "linux");
-        Assert.True(await PollNodesReadyAsync(lab, 3, TimeSpan.FromSeconds(20)), "The lab's 3 nodes were not Ready within 20 s");
-        var image = Path.Combine(lab.StateRoot, "busybox.tar");
-        var build = await LabFixture.RunAsync("bash", [Path.Combine(LabFixture.Repository, "scripts", "images", "busybox-rootfs.sh"), image]);
-        Assert.True(build.ExitCode == 0, build.ToString());
-        foreach (var node in new[] { "m1", "w1", "w2" })
-        {
-            var import = await lab.ExecAsync(node, "protoswarm", "image", "import", image, "busybox:latest");
-            Assert.True(import.ExitCode == 0, import.ToString());
-        }
-
-        return lab;
-    }
 }

@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using Microsoft.Extensions.Logging;
 using Proto;
 using Proto.Timers;
+using ProtoSwarm.Actors.Agent.Networks;
 using ProtoSwarm.Actors.Agent.Tasks;
 using ProtoSwarm.Actors.Managers;
 using ProtoSwarm.Contracts;
@@ -20,7 +21,8 @@ public sealed record AgentSettings(
     TimeProvider Time,
     Action<HeartbeatAck> OnAck,
     Action<HeartbeatRejected> OnRejected,
-    Func<Props>? TaskSupervisor = null);
+    Func<Props>? TaskSupervisor = null,
+    Func<Props>? Networks = null);
 
 /// <summary>
 /// A node's own side (named <c>agent</c>, on every node): it beats to the managers' dispatcher,
@@ -51,6 +53,7 @@ public sealed partial class AgentActor : IActor
     private string? _redirect;
     private string? _leaderAddr;
     private PID? _tasks;
+    private PID? _networks;
     private string _assignmentsEpoch = string.Empty;
     private long _assignmentsSequence;
     private readonly Dictionary<string, TaskObservedStatus> _unreported = new(StringComparer.Ordinal);
@@ -83,6 +86,11 @@ public sealed partial class AgentActor : IActor
             _tasks = context.SpawnNamed(supervisor(), "tasks");
         }
 
+        if (_settings.Networks is { } networks)
+        {
+            _networks = context.SpawnNamed(networks(), "networks");
+        }
+
         return Beat(context);
     }
 
@@ -107,6 +115,12 @@ public sealed partial class AgentActor : IActor
 
         _assignmentsEpoch = assignments.Epoch;
         _assignmentsSequence = assignments.Sequence;
+        if (_networks is not null && (assignments.Full || assignments.Networks.Length > 0 || assignments.NetworksRemoved.Length > 0))
+        {
+            // First the networks, so a task's network is on its way when the task is prepared.
+            context.Send(_networks, NetworkChanges.Of(assignments));
+        }
+
         if (_tasks is not null)
         {
             context.Send(_tasks, assignments);

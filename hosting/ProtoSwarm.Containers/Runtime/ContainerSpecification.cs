@@ -31,6 +31,10 @@ public sealed record ContainerSpecification
 
     public bool ReadOnlyRootfs { get; init; }
 
+    /// <summary>A network namespace prepared for the container (its overlay interfaces already in it),
+    /// which it joins; null gives it a new one with only a loopback.</summary>
+    public string? NetworkNamespace { get; init; }
+
     /// <summary>Bind and tmpfs mounts, made on the root filesystem before it is pivoted to; a volume is a
     /// bind of its directory (VolumeStore.ResolveMounts turns a task's mounts into these).</summary>
     public IReadOnlyList<ContainerMount> Mounts { get; init; } = [];

@@ -171,6 +171,7 @@ internal static partial class InitConfigBuilder
             UpperDir = paths.Upper,
             WorkDir = paths.Work,
             ReadOnlyRoot = spec.ReadOnlyRootfs,
+            NetworkNamespace = spec.NetworkNamespace,
             Hostname = hostname,
             Hosts = hosts,
             ResolvConf = spec.ResolvConf ?? hostResolvConf,

@@ -1,0 +1,133 @@
+using System.Globalization;
+using ProtoSwarm.Contracts;
+using Xunit.Abstractions;
+using static ProtoSwarm.IntegrationTests.LabQueries;
+
+namespace ProtoSwarm.IntegrationTests;
+
+/// <summary>
+/// Overlay networks on a lab swarm (1 manager, 2 workers, real containers), tried as a new user
+/// would: busybox services on an overlay made with `network create`, reached by name from a task on
+/// another node, and a published port tried from the other nodes. The web service answers with a
+/// CGI script that prints the client's address as the task saw it and the task's hostname.
+/// </summary>
+[Trait("Category", "Cluster")]
+[Collection(LabCollection.Name)]
+public class NetworkLabTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan Converge = TimeSpan.FromSeconds(40);
+
+    /// <summary>httpd serving /cgi-bin/who: "REMOTE_ADDR HOSTNAME".</summary>
+    private static readonly string[] WhoServer =
+    [
+        "busybox:latest", "sh", "-c",
+        "mkdir -p /www/cgi-bin && printf '#!/bin/sh\\necho Content-Type: text/plain\\necho\\necho $REMOTE_ADDR $(hostname)\\n' > /www/cgi-bin/who"
+        + " && chmod +x /www/cgi-bin/who && exec httpd -f -p 80 -h /www",
+    ];
+
+    [Fact]
+    public async Task Tasks_Reach_A_Service_By_Name_Across_Nodes_Its_Vip_Spreads_And_A_Removed_Replica_Gets_No_More_Traffic()
+    {
+        await using var lab = await ContainerLab.UpAsync();
+        var create = await lab.ExecAsync("m1", "protoswarm", "network", "create", "-d", "overlay", "appnet");
+        Assert.True(create.ExitCode == 0, create.ToString());
+        Assert.Equal(0, (await ServiceAsync(lab, ["create", "--name", "web", "--replicas", "3", "--replicas-max-per-node", "1", "--network", "appnet", .. WhoServer])).ExitCode);
+        Assert.Equal(0, (await ServiceAsync(lab, "create", "--name", "client", "--network", "appnet", "--constraint", "node.hostname==m1",
+            "busybox:latest", "sleep", "100000")).ExitCode);
+        Assert.Equal(3, (await RunningAsync(lab, "web")).Count);
+        var client = Assert.Single(await RunningAsync(lab, "client"));
+        var clientIp = AddressOf(client.Task);
+
+        // By name through the VIP: every request from m1's client reaches one of the three replicas, on all three nodes.
+        var answers = await RequestsAsync(lab, client, "http://web/cgi-bin/who", 30);
+        var web = await RunningAsync(lab, "web");
+        Assert.Equal(web.Select(t => t.Task.Id[..12]).Order(), answers.Select(a => a.Host).Distinct().Order());
+        Assert.All(answers, a => Assert.Equal(clientIp, a.Client));
+
+        // DNS: the service name is the VIP, tasks.web every task's address.
+        var service = await InspectAsync(lab, "web");
+        var vip = Assert.Single(service.Endpoint.VirtualIps).Address.Split('/')[0];
+        var lookup = await ExecInAsync(lab, client, "nslookup", "web");
+        Assert.Contains(vip, lookup.StdOut, StringComparison.Ordinal);
+        var tasks = await ExecInAsync(lab, client, "nslookup", "tasks.web");
+        Assert.All(web, t => Assert.Contains(AddressOf(t.Task), tasks.StdOut, StringComparison.Ordinal));
+
+        // Scaled down to two: the removed replica gets no more traffic.
+        Assert.Equal(0, (await ServiceAsync(lab, "scale", "web=2")).ExitCode);
+        var left = await PollAsync(lab, Converge, "web", list => list.Count(t => t.Task.Status.State == TaskState.Running) == 2);
+        Assert.True(left.Met, left.Last);
+        var kept = left.Tasks.Where(t => t.Task.Status.State == TaskState.Running).Select(t => t.Task.Id[..12]).Order().ToList();
+        answers = await RequestsAsync(lab, client, "http://web/cgi-bin/who", 20);
+        Assert.Equal(kept, answers.Select(a => a.Host).Distinct().Order());
+
+        var rm = await lab.ExecAsync("m1", "protoswarm", "network", "rm", "appnet");
+        Assert.NotEqual(0, rm.ExitCode);
+        Assert.Contains("in use", rm.StdErr, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task A_Published_Port_Answers_On_A_Node_With_No_Task_Spreads_Over_Replicas_And_The_Task_Sees_The_Client()
+    {
+        await using var lab = await ContainerLab.UpAsync();
+        Assert.Equal(0, (await ServiceAsync(lab, ["create", "--name", "pub", "--replicas", "2", "--replicas-max-per-node", "1",
+            "--constraint", "node.role==worker", "--publish", "published=8080,target=80", .. WhoServer])).ExitCode);
+        Assert.Equal(0, (await ServiceAsync(lab, ["create", "--name", "local", "--constraint", "node.hostname==w2",
+            "--publish", "published=9090,target=80,mode=host", .. WhoServer])).ExitCode);
+        var replicas = await RunningAsync(lab, "pub");
+        Assert.Equal(["w1", "w2"], replicas.Select(t => t.Node).Order());
+        Assert.Single(await RunningAsync(lab, "local"));
+
+        var m1 = await AddressOfNodeAsync(lab, "m1");
+        var w1 = await AddressOfNodeAsync(lab, "w1");
+        var w2 = await AddressOfNodeAsync(lab, "w2");
+
+        // m1 runs no task of pub, yet its port 8080 answers, from both replicas, and they see w1's own address.
+        var answers = new List<(string Client, string Host)>();
+        for (var i = 0; i < 20; i++)
+        {
+            var get = await lab.ExecAsync("w1", "busybox", "wget", "-q", "-T", "5", "-O", "-", $"http://{m1}:8080/cgi-bin/who");
+            Assert.True(get.ExitCode == 0, get.ToString());
+            answers.Add(Parse(get.StdOut));
+        }
+
+        output.WriteLine(string.Join("\n", answers));
+        Assert.Equal(replicas.Select(t => t.Task.Id[..12]).Order(), answers.Select(a => a.Host).Distinct().Order());
+        Assert.All(answers, a => Assert.Equal(w1, a.Client));
+
+        // Host mode: only the node that runs the task answers.
+        var host = await lab.ExecAsync("m1", "busybox", "wget", "-q", "-T", "5", "-O", "-", $"http://{w2}:9090/cgi-bin/who");
+        Assert.True(host.ExitCode == 0, host.ToString());
+        Assert.Equal(m1, Parse(host.StdOut).Client);
+        var elsewhere = await lab.ExecAsync("m1", "busybox", "wget", "-q", "-T", "3", "-O", "-", $"http://{w1}:9090/cgi-bin/who");
+        Assert.NotEqual(0, elsewhere.ExitCode);
+
+        // A port already published is refused, naming the service that holds it.
+        var taken = await ServiceAsync(lab, ["create", "--name", "again", "--publish", "8080:80", .. WhoServer]);
+        Assert.NotEqual(0, taken.ExitCode);
+        Assert.Contains("pub", taken.StdErr, StringComparison.Ordinal);
+    }
+
+    private static (string Client, string Host) Parse(string answer)
+    {
+        var parts = answer.Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(parts.Length == 2, $"Unexpected answer '{answer}'");
+        return (parts[0], parts[1]);
+    }
+
+    private async Task<List<(string Client, string Host)>> RequestsAsync(LabFixture lab, LabTask from, string url, int count)
+    {
+        var script = string.Create(CultureInfo.InvariantCulture, $"for i in $(seq {count}); do wget -q -T 5 -O - {url} || echo failed; done");
+        var run = await ExecInAsync(lab, from, "sh", "-c", script);
+        output.WriteLine(run.ToString());
+        Assert.True(run.ExitCode == 0 && !run.StdOut.Contains("failed", StringComparison.Ordinal), run.ToString());
+        return [.. run.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(Parse)];
+    }
+
+    private static Task<RunResult> ExecInAsync(LabFixture lab, LabTask task, params string[] command) =>
+        lab.ExecAsync(task.Node, ["protoswarm", "exec", task.Task.Id, "--", .. command]);
+
+    private static string AddressOf(TaskObject task) => Assert.Single(task.Networks).Address.Split('/')[0];
+
+    private static async Task<string> AddressOfNodeAsync(LabFixture lab, string node) =>
+        (await lab.NodeAsync(node)).GetProperty("Address").GetString()!;
+}

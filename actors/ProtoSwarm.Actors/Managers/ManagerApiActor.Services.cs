@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using Microsoft.Extensions.Logging;
+using ProtoSwarm.Actors.Networks;
 using ProtoSwarm.Actors.Orchestration.Reconcile;
 using ProtoSwarm.Actors.Store;
 using ProtoSwarm.Contracts;
@@ -9,19 +10,39 @@ namespace ProtoSwarm.Actors.Managers;
 /// <summary>`service create / update / rollback / rm / inspect / ls` and the task listing behind `service ps`.</summary>
 public sealed partial class ManagerApiActor
 {
-    /// <summary>No overlay network exists yet (they arrive with the networking issue), so a service naming one is refused.</summary>
-    private static readonly IReadOnlySet<string> KnownNetworks = ImmutableHashSet<string>.Empty;
-
     private List<ServiceObject> Services() => [.. State.List<ServiceObject>()];
+
+    /// <summary>The networks a service may name, by id: targets are resolved to ids before the spec is checked.</summary>
+    private ImmutableHashSet<string> KnownNetworks() => State.List<NetworkObject>().Select(n => n.Id).ToImmutableHashSet(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The spec as it is stored: network targets as ids (an unknown one is left for the spec's
+    /// checks to report), the ingress network refused as a target.
+    /// </summary>
+    private (ServiceSpec Spec, CommandRejected? Rejected) Resolved(ServiceSpec spec) => ServiceEndpoints.ResolveNetworks(spec, Networks());
+
+    /// <summary>The service with its endpoint's ports allocated (VIPs follow from the leader's allocator), or the refusal.</summary>
+    private (ServiceObject? Service, CommandRejected? Rejected) WithPorts(ServiceObject service, ServiceEndpoint current)
+    {
+        var (ports, rejected) = ServiceEndpoints.AllocatePorts(service.Spec, current, Services().Where(s => s.Id != service.Id));
+        return rejected is not null ? (null, rejected) : (service with { Endpoint = current with { Ports = ports } }, null);
+    }
 
     private async Task<object> OnCreateService(CreateService m)
     {
         for (var attempt = 0; ; attempt++)
         {
-            var (created, rejected) = ServiceCommands.Create(m.Spec, Services(), KnownNetworks, SwarmIds.New(), _manager.Time.GetUtcNow());
+            var (spec, refused) = Resolved(m.Spec);
+            if (refused is not null)
+            {
+                return refused;
+            }
+
+            var (valid, rejected) = ServiceCommands.Create(spec, Services(), KnownNetworks(), SwarmIds.New(), _manager.Time.GetUtcNow());
+            var (created, portsRejected) = valid is null ? (null, rejected) : WithPorts(valid, ServiceEndpoint.None);
             if (created is null)
             {
-                return rejected!;
+                return portsRejected!;
             }
 
             try
@@ -45,14 +66,21 @@ public sealed partial class ManagerApiActor
         }
 
         var now = _manager.Time.GetUtcNow();
-        (ServiceObject? updated, rejected) = m.Rollback
+        var (spec, refused) = m.Spec is null ? (null, null) : Resolved(m.Spec);
+        if (refused is not null)
+        {
+            return refused;
+        }
+
+        (ServiceObject? next, rejected) = m.Rollback
             ? ServiceCommands.Rollback(service, m.Version, now)
-            : m.Spec is null
+            : spec is null
                 ? (null, new CommandRejected(RejectCode.InvalidArgument, "The update carries no spec; send the whole new spec, or ask for a rollback."))
-                : ServiceCommands.Update(service, m.Version, m.Spec, KnownNetworks, now);
+                : ServiceCommands.Update(service, m.Version, spec, KnownNetworks(), now);
+        var (updated, portsRejected) = next is null ? (null, rejected) : WithPorts(next, service.Endpoint);
         if (updated is null)
         {
-            return rejected!;
+            return portsRejected!;
         }
 
         try

@@ -147,6 +147,10 @@ public sealed partial class ManagerApiActor : IActor
             ListServices => OnListServices(),
             ListTasks m => OnListTasks(m),
             GetServiceLogs m => OnGetServiceLogs(context, m),
+            CreateNetwork m => await OnCreateNetwork(m),
+            ListNetworks => OnListNetworks(),
+            InspectNetwork m => OnInspectNetwork(m),
+            RemoveNetwork m => await OnRemoveNetwork(m),
             _ => null,
         };
     }

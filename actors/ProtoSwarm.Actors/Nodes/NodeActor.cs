@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Proto;
 using Proto.Timers;
 using ProtoSwarm.Actors.Managers;
+using ProtoSwarm.Actors.Networks;
 using ProtoSwarm.Actors.Store;
 using ProtoSwarm.Contracts;
 
@@ -13,6 +14,9 @@ namespace ProtoSwarm.Actors.Nodes;
 /// writes only changes, so a steady heartbeat costs no disk write. It is also the node's end of the
 /// dispatch: it streams the tasks assigned to the node to the node's agent (the whole set first,
 /// then what changed, see <see cref="TaskAssignments"/>) and stores the statuses the agent reports.
+/// With the tasks go the overlay networks the node needs (<see cref="NetworkViews"/>): all of them in
+/// a full message, else those whose view changed since the last message and those no longer needed;
+/// a view that changed alone (a task on another node became ready) is a message too.
 /// </summary>
 public sealed partial class NodeActor : IActor
 {
@@ -34,6 +38,9 @@ public sealed partial class NodeActor : IActor
     // What the agent was last told of each task: only its desired state can change (a task's spec
     // never does), so a change of status alone, which the node itself reported, is not sent back.
     private readonly Dictionary<string, TaskState> _sent = new(StringComparer.Ordinal);
+
+    // The network views the agent was last sent, as their MessagePack bytes: compared by content.
+    private readonly Dictionary<string, byte[]> _sentViews = new(StringComparer.Ordinal);
 
     private DateTimeOffset _lastHeartbeat;
     private CancellationTokenSource? _timer;
@@ -167,7 +174,7 @@ public sealed partial class NodeActor : IActor
         }
 
         var node = state.Get<NodeObject>(_nodeId);
-        if (node?.Member is not { } member || node.Status.State != NodeState.Ready)
+        if (node?.Member is null || node.Status.State != NodeState.Ready)
         {
             // Nothing reaches a node that is not up; it gets the whole set when it is back.
             _fullNeeded = true;
@@ -180,7 +187,11 @@ public sealed partial class NodeActor : IActor
         var changed = full ? tasks : tasks.Where(t => !_sent.TryGetValue(t.Id, out var desired) || desired != t.DesiredState).ToList();
         var current = tasks.Select(t => t.Id).ToHashSet(StringComparer.Ordinal);
         var removed = full ? [] : _sent.Keys.Where(id => !current.Contains(id)).ToList();
-        if (!full && changed.Count == 0 && removed.Count == 0)
+        var views = NetworkViews.Of(state);
+        var needed = views.NetworksOf(_nodeId);
+        var changedViews = needed.Where(id => full || !_sentViews.TryGetValue(id, out var sent) || !SameBytes(sent, views.Bytes(id))).ToList();
+        var removedViews = full ? [] : _sentViews.Keys.Where(id => !needed.Contains(id)).ToList();
+        if (!full && changed.Count == 0 && removed.Count == 0 && changedViews.Count == 0 && removedViews.Count == 0)
         {
             return Task.CompletedTask;
         }
@@ -191,13 +202,24 @@ public sealed partial class NodeActor : IActor
             _sent[task.Id] = task.DesiredState;
         }
 
+        _sentViews.Clear();
+        foreach (var id in needed)
+        {
+            _sentViews[id] = views.Bytes(id);
+        }
+
         _fullNeeded = false;
         _sequence++;
         _lastSendAt = _manager.Time.GetUtcNow();
-        var agent = new PID($"{member.Host}:{member.Port}", Kinds.Agent);
-        context.Send(agent, new TaskAssignments(_nodeId, _epoch, _sequence, full, [.. changed], [.. removed]));
+        if (_manager.AgentPid(node) is { } agent)
+        {
+            context.Send(agent, new TaskAssignments(_nodeId, _epoch, _sequence, full, [.. changed], [.. removed], [.. changedViews.Select(views.View)], [.. removedViews]));
+        }
+
         return Task.CompletedTask;
     }
+
+    private static bool SameBytes(byte[] a, byte[] b) => ReferenceEquals(a, b) || a.AsSpan().SequenceEqual(b);
 
     /// <summary>
     /// Stores what the node says its tasks did. Only moves forward are written (a report repeated

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Proto;
 using Proto.Timers;
 using ProtoSwarm.Actors.Managers;
+using ProtoSwarm.Actors.Networks;
 using ProtoSwarm.Actors.Store;
 using ProtoSwarm.Contracts;
 
@@ -10,12 +11,13 @@ namespace ProtoSwarm.Actors.Orchestration.Actors;
 
 /// <summary>
 /// The swarm's orchestration (named <c>orchestrator</c>, on every manager, active on the Raft
-/// leader only, as swarmkit runs its orchestrators and scheduler on the leader). While this manager
-/// leads with everything committed applied, it keeps one <see cref="ServiceActor"/> per service
-/// (and per removed service whose tasks remain) and the <see cref="SchedulerActor"/>, watches the
-/// store from the index it started at, and tells each actor what concerns it: a service's own
-/// changes and its tasks' to that service, every node change to all of them, pending tasks and node
-/// changes to the scheduler. When it stops leading, it stops them all; the next leader starts its
+/// leader only, as swarmkit runs its orchestrators, allocator and scheduler on the leader). While this
+/// manager leads with everything committed applied, it keeps one <see cref="ServiceActor"/> per service
+/// (and per removed service whose tasks remain), the <see cref="NetworkAllocatorActor"/> and the
+/// <see cref="SchedulerActor"/>, watches the store from the index it started at, and tells each actor
+/// what concerns it: a service's own changes and its tasks' to that service, every node change to all
+/// of them, tasks waiting for addresses and service, node and network changes to the allocator,
+/// pending tasks and node changes to the scheduler. When it stops leading, it stops them all; the next leader starts its
 /// own from the store, which holds everything they decide.
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The watch's token source is disposed when the actor stops (Stopping) or resigns; actors are not disposed.")]
@@ -27,6 +29,7 @@ public sealed partial class OrchestratorActor : IActor
     private readonly ILogger _logger;
     private readonly Dictionary<string, PID> _services = new(StringComparer.Ordinal);
     private PID? _scheduler;
+    private PID? _allocator;
     private int _generation;
     private CancellationTokenSource? _watch;
     private CancellationTokenSource? _timer;
@@ -111,6 +114,7 @@ public sealed partial class OrchestratorActor : IActor
         // Names carry the generation: the actors of an earlier term as leader may still be stopping.
         _generation++;
         _scheduler = context.SpawnNamed(Props.FromProducer(() => new SchedulerActor(_manager)), $"scheduler-{_generation}");
+        _allocator = context.SpawnNamed(Props.FromProducer(() => new NetworkAllocatorActor(_manager)), $"allocator-{_generation}");
         var ids = state.List<ServiceObject>().Select(s => s.Id).Concat(state.List<TaskObject>().Select(t => t.ServiceId)).Distinct(StringComparer.Ordinal);
         foreach (var id in ids)
         {
@@ -138,6 +142,12 @@ public sealed partial class OrchestratorActor : IActor
             _scheduler = null;
         }
 
+        if (_allocator is not null)
+        {
+            context.Stop(_allocator);
+            _allocator = null;
+        }
+
         LogResigned(_logger);
     }
 
@@ -151,8 +161,10 @@ public sealed partial class OrchestratorActor : IActor
         var services = new HashSet<string>(StringComparer.Ordinal);
         var allServices = false;
         var schedule = false;
+        var allocate = false;
         foreach (var e in batch.Events)
         {
+            allocate |= NetworkAllocatorActor.Concerns(e);
             switch (e.Kind)
             {
                 case "service":
@@ -197,6 +209,11 @@ public sealed partial class OrchestratorActor : IActor
         if (schedule && _scheduler is not null)
         {
             context.Send(_scheduler, Reconsider.Instance);
+        }
+
+        if (allocate && _allocator is not null)
+        {
+            context.Send(_allocator, Reconsider.Instance);
         }
     }
 

@@ -130,10 +130,16 @@ internal sealed class ReconcileState
         Event(why);
     }
 
-    /// <summary>A new task of the current spec for the slot (or node), made as swarm makes them.</summary>
+    /// <summary>
+    /// A new task of the current spec for the slot (or node), made as swarm makes them: New when it
+    /// joins networks (the allocator gives it addresses, then makes it Pending), else Pending at once.
+    /// </summary>
     public TaskObject CreateTask(SlotKey slot, TaskState desired, string? why = null)
     {
         var service = Service!;
+        var status = Networks.ServiceEndpoints.NeedsAddresses(service.Spec.TaskTemplate, service.Spec.Endpoint)
+            ? new TaskObservedStatus(TaskState.New, Now, "created")
+            : new TaskObservedStatus(TaskState.Pending, Now, "pending task scheduling");
         var task = new TaskObject(
             _newTaskId(),
             ObjectMeta.New(Now),
@@ -143,7 +149,7 @@ internal sealed class ReconcileState
             service.Spec.TaskTemplate,
             service.SpecVersion,
             desired,
-            new TaskObservedStatus(TaskState.Pending, Now, "pending task scheduling"),
+            status,
             service.Spec.Endpoint,
             service.JobIteration);
         _tasks.Add(task.Id, task);

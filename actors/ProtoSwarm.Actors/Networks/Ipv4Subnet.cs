@@ -1,0 +1,98 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+
+namespace ProtoSwarm.Actors.Networks;
+
+/// <summary>
+/// An IPv4 subnet as a network address and a prefix length, addresses as host-order integers so a
+/// subnet's range, its overlap with another and the next address are plain arithmetic.
+/// </summary>
+public readonly record struct Ipv4Subnet(uint Network, int Prefix)
+{
+    /// <summary>The shortest and longest prefixes `network create --subnet` takes (a /30 leaves no room for tasks).</summary>
+    public const int ShortestPrefix = 8;
+    public const int LongestPrefix = 29;
+
+    public uint Mask => Prefix == 0 ? 0 : uint.MaxValue << (32 - Prefix);
+
+    /// <summary>The subnet's broadcast address, its last.</summary>
+    public uint Broadcast => Network | ~Mask;
+
+    /// <summary>How many addresses tasks can get: all but the network and broadcast addresses.</summary>
+    public long HostCount => Prefix >= 31 ? 0 : (1L << (32 - Prefix)) - 2;
+
+    public bool Contains(uint address) => (address & Mask) == Network;
+
+    public bool Overlaps(Ipv4Subnet other) => Contains(other.Network) || other.Contains(Network);
+
+    /// <summary>An address the subnet can give a task or a gateway: inside it, neither its network nor its broadcast address.</summary>
+    public bool IsHost(uint address) => Contains(address) && address != Network && address != Broadcast;
+
+    /// <summary>An address of the subnet in CIDR form ("10.0.1.5/24"), as task and VIP addresses are stored.</summary>
+    public string WithPrefix(uint address) => $"{Format(address)}/{Prefix.ToString(CultureInfo.InvariantCulture)}";
+
+    public override string ToString() => WithPrefix(Network);
+
+    /// <summary>
+    /// Reads "10.0.1.0/24". Null when it is a valid subnet, else why not (host bits set, not IPv4,
+    /// a prefix outside /8../29), said so a user can fix the flag it came from.
+    /// </summary>
+    public static string? TryParse(string text, out Ipv4Subnet subnet)
+    {
+        subnet = default;
+        var slash = text.IndexOf('/', StringComparison.Ordinal);
+        if (slash < 0)
+        {
+            return $"'{text}' is not in CIDR notation; write it as ADDRESS/PREFIX, such as 10.0.9.0/24";
+        }
+
+        if (!TryParseAddress(text[..slash], out var address))
+        {
+            return $"'{text[..slash]}' in '{text}' is not an IPv4 address (IPv6 overlays are not supported)";
+        }
+
+        if (!int.TryParse(text[(slash + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var prefix) || prefix > 32)
+        {
+            return $"'/{text[(slash + 1)..]}' in '{text}' is not a prefix length";
+        }
+
+        if (prefix is < ShortestPrefix or > LongestPrefix)
+        {
+            return $"/{prefix} in '{text}' is outside /{ShortestPrefix}../{LongestPrefix}: an overlay needs room for its gateway and tasks, and at most a /8";
+        }
+
+        var candidate = new Ipv4Subnet(address & (uint.MaxValue << (32 - prefix)), prefix);
+        if (candidate.Network != address)
+        {
+            return $"'{text}' has host bits set; the subnet is {candidate}";
+        }
+
+        subnet = candidate;
+        return null;
+    }
+
+    /// <summary>Reads a dotted IPv4 address, and nothing else (no IPv6, no shorthand such as "10.1").</summary>
+    public static bool TryParseAddress(string text, out uint address)
+    {
+        address = 0;
+        if (text.Count(c => c == '.') != 3 || !IPAddress.TryParse(text, out var ip) || ip.AddressFamily != AddressFamily.InterNetwork)
+        {
+            return false;
+        }
+
+        var bytes = ip.GetAddressBytes();
+        address = ((uint)bytes[0] << 24) | ((uint)bytes[1] << 16) | ((uint)bytes[2] << 8) | bytes[3];
+        return true;
+    }
+
+    /// <summary>Reads an address with or without its prefix ("10.0.1.5/24" or "10.0.1.5").</summary>
+    public static bool TryParseHost(string text, out uint address)
+    {
+        var slash = text.IndexOf('/', StringComparison.Ordinal);
+        return TryParseAddress(slash < 0 ? text : text[..slash], out address);
+    }
+
+    public static string Format(uint address) =>
+        string.Create(CultureInfo.InvariantCulture, $"{address >> 24}.{(address >> 16) & 0xff}.{(address >> 8) & 0xff}.{address & 0xff}");
+}

@@ -1,0 +1,282 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using ProtoSwarm.Actors.Orchestration;
+using ProtoSwarm.Contracts;
+
+namespace ProtoSwarm.Actors.Networks;
+
+/// <summary>
+/// The managers' decisions on `network create / rm`, apart from the actor that reads the store and
+/// proposes: the spec's checks (a list of small ones, each saying what, where and how to fix), the
+/// subnet and VXLAN id a new network gets, and whether a network may go.
+/// </summary>
+public static partial class NetworkCommands
+{
+    /// <summary>Where subnets come from when `--subnet` is left out: /24s of 10.0.0.0/8, docker's default pool.</summary>
+    public static readonly Ipv4Subnet DefaultPool = new(10u << 24, 8);
+
+    public const int DefaultPoolPrefix = 24;
+
+    /// <summary>docker's VXLAN ids for overlays: 4096 up to 2^24 - 1 (lower ones are left to other uses).</summary>
+    public const uint FirstVni = 4096;
+    public const uint LastVni = (1u << 24) - 1;
+
+    /// <summary>The MTUs an overlay accepts through `-o com.docker.network.driver.mtu=N`.</summary>
+    public const int MinimumMtu = 576;
+    public const int MaximumMtu = 9000;
+
+    /// <summary>docker's ingress subnet: swarm init makes it 10.0.0.0/24.</summary>
+    public const string IngressSubnet = "10.0.0.0/24";
+
+    /// <summary>Names docker keeps for its own networks on every host; a swarm network may not take them.</summary>
+    private static readonly ImmutableHashSet<string> ReservedNames = ["bridge", "host", "none"];
+
+    // swarmkit's rule for object names: a DNS label of letters and digits, '-' and '_' inside.
+    [GeneratedRegex("^[a-zA-Z0-9](?:[-_]*[A-Za-z0-9]+)*$", RegexOptions.CultureInvariant)]
+    private static partial Regex NetworkName();
+
+    /// <summary>Why a name cannot name a network, or null when it can.</summary>
+    public static string? NameProblem(string name)
+    {
+        if (string.IsNullOrEmpty(name))
+        {
+            return "the network has no name; give one as the last argument: network create NAME";
+        }
+
+        if (name.Length > 63 || !NetworkName().IsMatch(name))
+        {
+            return $"'{name}' is not a valid network name; use 1 to 63 letters, digits, '-' and '_', starting and ending with a letter or digit";
+        }
+
+        return ReservedNames.Contains(name)
+            ? $"'{name}' is the name of one of docker's own host networks; choose another name"
+            : null;
+    }
+
+    /// <summary>
+    /// `network create`: the network to store (subnet, gateway and VXLAN id allocated), or the refusal
+    /// naming every problem of the spec and its fix.
+    /// </summary>
+    public static (NetworkObject? Created, CommandRejected? Rejected) Create(
+        NetworkSpec spec, IReadOnlyCollection<NetworkObject> existing, string id, DateTimeOffset now)
+    {
+        var problems = new List<string>();
+        if (NameProblem(spec.Name) is { } nameProblem)
+        {
+            problems.Add($"name: {nameProblem}.");
+        }
+
+        var driver = spec.Driver.Length == 0 ? NetworkSpec.OverlayDriver : spec.Driver;
+        if (driver != NetworkSpec.OverlayDriver)
+        {
+            problems.Add($"--driver: '{spec.Driver}' is not a driver swarm networks can use; leave --driver out or pass --driver overlay.");
+        }
+
+        if (spec.Ingress && spec.Attachable)
+        {
+            problems.Add("--attachable: the ingress network cannot be attachable; leave --attachable out.");
+        }
+
+        if (spec.Options.TryGetValue(NetworkSpec.MtuOption, out var mtuText) && MtuProblem(mtuText) is { } mtuProblem)
+        {
+            problems.Add($"--opt {NetworkSpec.MtuOption}: {mtuProblem}.");
+        }
+
+        var (subnet, gateway, addressProblem) = ChooseSubnet(spec, existing);
+        if (addressProblem is not null)
+        {
+            problems.Add(addressProblem);
+        }
+
+        if (problems.Count > 0)
+        {
+            return (null, new CommandRejected(RejectCode.InvalidArgument, Invalid(spec.Name, problems)));
+        }
+
+        if (existing.FirstOrDefault(n => n.Spec.Name == spec.Name) is { } clash)
+        {
+            return (null, new CommandRejected(RejectCode.Conflict,
+                $"A network named {spec.Name} already exists ({clash.Id}); choose another name, or use it as it is (`protoswarm network inspect {spec.Name}`)."));
+        }
+
+        if (spec.Ingress && existing.FirstOrDefault(n => n.Spec.Ingress) is { } ingress)
+        {
+            return (null, new CommandRejected(RejectCode.Conflict,
+                $"The swarm already has an ingress network, {ingress.Spec.Name} ({ingress.Id}); a swarm has one. Remove it first (`protoswarm network rm {ingress.Spec.Name}`, once no service publishes a port)."));
+        }
+
+        if (NextVni(existing) is not { } vni)
+        {
+            return (null, new CommandRejected(RejectCode.Conflict,
+                $"Every VXLAN id from {FirstVni} to {LastVni} is in use; remove networks that are no longer needed (`protoswarm network ls`)."));
+        }
+
+        var stored = spec with { Driver = driver };
+        return (new NetworkObject(id, ObjectMeta.New(now), stored, subnet!.Value.ToString(), Ipv4Subnet.Format(gateway), vni), null);
+    }
+
+    /// <summary>The swarm's ingress network as swarm init makes it: 10.0.0.0/24 (or the first free /24 when that is taken), flagged Ingress.</summary>
+    public static NetworkObject? NewIngress(IReadOnlyCollection<NetworkObject> existing, string id, DateTimeOffset now)
+    {
+        Ipv4Subnet.TryParse(IngressSubnet, out var preferred);
+        var taken = existing.Any(n => Ipv4Subnet.TryParse(n.Subnet, out var s) is null && s.Overlaps(preferred));
+        var spec = new NetworkSpec(NetworkObject.IngressName, Subnet: taken ? string.Empty : IngressSubnet, Ingress: true);
+        return Create(spec, existing, id, now).Created;
+    }
+
+    /// <summary>A network named by full id, exact name, or a unique id prefix, as docker resolves them.</summary>
+    public static (NetworkObject? Network, CommandRejected? Rejected) Resolve(IEnumerable<NetworkObject> networks, string networkRef)
+    {
+        var all = networks.ToList();
+        if (string.IsNullOrWhiteSpace(networkRef))
+        {
+            return (null, new CommandRejected(RejectCode.InvalidArgument, "No network was named; give a network id, id prefix or name (see `protoswarm network ls`)."));
+        }
+
+        if (all.FirstOrDefault(n => n.Id == networkRef) is { } exact)
+        {
+            return (exact, null);
+        }
+
+        if (all.FirstOrDefault(n => n.Spec.Name == networkRef) is { } named)
+        {
+            return (named, null);
+        }
+
+        var byPrefix = all.Where(n => n.Id.StartsWith(networkRef, StringComparison.Ordinal)).ToList();
+        return byPrefix.Count switch
+        {
+            1 => (byPrefix[0], null),
+            0 => (null, new CommandRejected(RejectCode.NotFound, $"No such network: {networkRef}. See `protoswarm network ls` for the swarm's networks.")),
+            _ => (null, new CommandRejected(RejectCode.Conflict, $"Network reference {networkRef} is ambiguous: {byPrefix.Count} network ids start with it; give more of the id or the name.")),
+        };
+    }
+
+    /// <summary>
+    /// Why the network cannot be removed now, or null when it can: a service attached to it, a task
+    /// still holding an address on it (named, so the user knows what to remove or wait for); the
+    /// ingress network while a service publishes a port through the routing mesh.
+    /// </summary>
+    public static CommandRejected? RemovalProblem(NetworkObject network, IReadOnlyCollection<ServiceObject> services, IEnumerable<TaskObject> tasks)
+    {
+        var name = network.Spec.Name;
+        if (network.Spec.Ingress)
+        {
+            var publishing = services.Where(s => ServiceEndpoints.PublishesIngress(s.Spec.Endpoint)).Select(s => s.Spec.Name).Order(StringComparer.Ordinal).ToList();
+            if (publishing.Count > 0)
+            {
+                return new CommandRejected(RejectCode.Conflict,
+                    $"The ingress network {name} carries the ports published by service(s) {List(publishing)}; remove those services or their published ports (`protoswarm service update --publish-rm PORT SERVICE`) first.");
+            }
+        }
+
+        var attached = services.Where(s => s.Spec.TaskTemplate.Networks.Any(a => a.Target == network.Id || a.Target == name))
+            .Select(s => s.Spec.Name).Order(StringComparer.Ordinal).ToList();
+        if (attached.Count > 0)
+        {
+            return new CommandRejected(RejectCode.Conflict,
+                $"Network {name} is in use by service(s) {List(attached)}; remove them (`protoswarm service rm`) or detach them (`protoswarm service update --network-rm {name} SERVICE`) first.");
+        }
+
+        var holding = tasks.Where(t => NetworkAllocator.HoldsAddresses(t) && t.Networks.Any(a => a.NetworkId == network.Id))
+            .Select(t => t.Id).Order(StringComparer.Ordinal).ToList();
+        if (holding.Count > 0)
+        {
+            return new CommandRejected(RejectCode.Conflict,
+                $"Network {name} still has {holding.Count} task(s) with an address on it ({List(holding)}); wait until they have stopped (`protoswarm service ps`), then try again.");
+        }
+
+        return null;
+    }
+
+    /// <summary>The network's MTU from its options, 0 when it has none (the node then uses its own).</summary>
+    public static int MtuOf(NetworkSpec spec) =>
+        spec.Options.TryGetValue(NetworkSpec.MtuOption, out var text) && MtuProblem(text) is null
+            ? int.Parse(text, NumberStyles.None, CultureInfo.InvariantCulture)
+            : 0;
+
+    private static string? MtuProblem(string text) =>
+        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var mtu) && mtu is >= MinimumMtu and <= MaximumMtu
+            ? null
+            : $"'{text}' is not an MTU; give a number from {MinimumMtu} to {MaximumMtu}, such as 1450";
+
+    private static (Ipv4Subnet? Subnet, uint Gateway, string? Problem) ChooseSubnet(NetworkSpec spec, IReadOnlyCollection<NetworkObject> existing)
+    {
+        var others = existing.Select(n => (Network: n, Ok: Ipv4Subnet.TryParse(n.Subnet, out var s) is null, Subnet: s)).Where(x => x.Ok).ToList();
+        if (spec.Subnet.Length == 0)
+        {
+            if (spec.Gateway.Length > 0)
+            {
+                return (null, 0, $"--gateway: {spec.Gateway} needs the subnet it belongs to; give --subnet as well.");
+            }
+
+            var size = 1u << (32 - DefaultPoolPrefix);
+            for (var network = DefaultPool.Network; DefaultPool.Contains(network); network += size)
+            {
+                var candidate = new Ipv4Subnet(network, DefaultPoolPrefix);
+                if (!others.Any(o => o.Subnet.Overlaps(candidate)))
+                {
+                    return (candidate, candidate.Network + 1, null);
+                }
+
+                if (network + size < network)
+                {
+                    break;
+                }
+            }
+
+            return (null, 0, $"--subnet: the default address pool {DefaultPool} has no /{DefaultPoolPrefix} left that no network uses; give a --subnet outside it, or remove networks that are no longer needed.");
+        }
+
+        if (Ipv4Subnet.TryParse(spec.Subnet, out var subnet) is { } invalid)
+        {
+            return (null, 0, $"--subnet: {invalid}.");
+        }
+
+        if (others.FirstOrDefault(o => o.Subnet.Overlaps(subnet)) is { Network: not null } overlap)
+        {
+            return (null, 0,
+                $"--subnet: {subnet} overlaps network {overlap.Network.Spec.Name} ({overlap.Subnet}); choose a subnet outside it, or leave --subnet out to get a free /{DefaultPoolPrefix}.");
+        }
+
+        if (spec.Gateway.Length == 0)
+        {
+            return (subnet, subnet.Network + 1, null);
+        }
+
+        if (!Ipv4Subnet.TryParseAddress(spec.Gateway, out var gateway))
+        {
+            return (null, 0, $"--gateway: '{spec.Gateway}' is not an IPv4 address; give one inside {subnet}, or leave --gateway out for {Ipv4Subnet.Format(subnet.Network + 1)}.");
+        }
+
+        if (!subnet.IsHost(gateway))
+        {
+            return (null, 0, $"--gateway: {spec.Gateway} is not a host address of {subnet}; give one inside it (not its first or last address), or leave --gateway out for {Ipv4Subnet.Format(subnet.Network + 1)}.");
+        }
+
+        return (subnet, gateway, null);
+    }
+
+    private static uint? NextVni(IReadOnlyCollection<NetworkObject> existing)
+    {
+        var used = existing.Select(n => n.Vni).ToHashSet();
+        for (var vni = FirstVni; vni <= LastVni; vni++)
+        {
+            if (!used.Contains(vni))
+            {
+                return vni;
+            }
+        }
+
+        return null;
+    }
+
+    private static string Invalid(string name, List<string> problems) =>
+        problems.Count == 1
+            ? $"Network {name} cannot be created: {problems[0]}"
+            : $"Network {name} cannot be created:\n  {string.Join("\n  ", problems)}";
+
+    private static string List(List<string> names) =>
+        names.Count <= 5 ? string.Join(", ", names) : $"{string.Join(", ", names.Take(5))} and {names.Count - 5} more";
+}

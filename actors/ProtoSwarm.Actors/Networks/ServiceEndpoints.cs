@@ -1,0 +1,177 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using ProtoSwarm.Contracts;
+
+namespace ProtoSwarm.Actors.Networks;
+
+/// <summary>
+/// What a service's spec means for the networks: which networks its tasks join (ids, as docker
+/// stores them), the published ports it gets (an ingress port asked as 0 gets one of
+/// 30000-32767, a port another service publishes is refused), and which networks need a VIP.
+/// </summary>
+public static class ServiceEndpoints
+{
+    /// <summary>docker's range for published ports the swarm picks.</summary>
+    public const int FirstDynamicPort = 30000;
+    public const int LastDynamicPort = 32767;
+
+    public static bool PublishesIngress(EndpointSpec? endpoint) =>
+        endpoint is not null && endpoint.Ports.Any(p => p.PublishMode == PublishMode.Ingress);
+
+    /// <summary>
+    /// The spec with each network target that names an existing network (name, id or unique id
+    /// prefix) replaced by that network's id. Unknown targets stay as they are, for the spec's
+    /// validation to report with the spec's other problems; the ingress network is refused, as docker
+    /// refuses it: a service reaches it by publishing a port.
+    /// </summary>
+    public static (ServiceSpec Spec, CommandRejected? Rejected) ResolveNetworks(ServiceSpec spec, IReadOnlyCollection<NetworkObject> networks)
+    {
+        var attachments = spec.TaskTemplate.Networks;
+        if (attachments.IsEmpty)
+        {
+            return (spec, null);
+        }
+
+        var resolved = ImmutableArray.CreateBuilder<NetworkAttachment>(attachments.Length);
+        foreach (var attachment in attachments)
+        {
+            var target = attachment.Target;
+            if (string.IsNullOrWhiteSpace(target))
+            {
+                resolved.Add(attachment);
+                continue;
+            }
+
+            var (network, rejected) = NetworkCommands.Resolve(networks, target);
+            if (network is null)
+            {
+                if (rejected!.Code == RejectCode.Conflict)
+                {
+                    return (spec, rejected);
+                }
+
+                resolved.Add(attachment);
+                continue;
+            }
+
+            if (network.Spec.Ingress)
+            {
+                return (spec, new CommandRejected(RejectCode.InvalidArgument,
+                    $"The service spec is invalid:\n  Spec.TaskTemplate.Networks: service {spec.Name} cannot be attached to the ingress network {network.Spec.Name}; it joins it by publishing a port (--publish), so leave --network {target} out."));
+            }
+
+            resolved.Add(attachment with { Target = network.Id });
+        }
+
+        return (spec with { TaskTemplate = spec.TaskTemplate with { Networks = resolved.MoveToImmutable() } }, null);
+    }
+
+    /// <summary>
+    /// The service's ports as its endpoint keeps them: every ingress port published, those asked as
+    /// 0 given the port they had before (same target and protocol) or the first free one of
+    /// 30000-32767. Refused when a port is published by another service, naming it. Host-mode ports
+    /// are kept as asked: they are each node's own, checked where the task is placed.
+    /// </summary>
+    public static (ImmutableArray<PortConfig> Ports, CommandRejected? Rejected) AllocatePorts(
+        ServiceSpec spec, ServiceEndpoint current, IEnumerable<ServiceObject> others)
+    {
+        var taken = new Dictionary<(PortProtocol, int), string>();
+        foreach (var other in others.Where(o => o.Spec.Name != spec.Name))
+        {
+            foreach (var port in other.Endpoint.Ports.Concat(other.Spec.Endpoint.Ports)
+                         .Where(p => p.PublishMode == PublishMode.Ingress && p.PublishedPort > 0))
+            {
+                taken.TryAdd((port.Protocol, port.PublishedPort), other.Spec.Name);
+            }
+        }
+
+        var mine = new HashSet<(PortProtocol, int)>();
+        foreach (var port in spec.Endpoint.Ports.Where(p => p.PublishMode == PublishMode.Ingress && p.PublishedPort > 0))
+        {
+            if (taken.TryGetValue((port.Protocol, port.PublishedPort), out var owner))
+            {
+                return ([], new CommandRejected(RejectCode.Conflict,
+                    $"Port {Describe(port.PublishedPort, port.Protocol)} is already published by service {owner}; publish another port (--publish PUBLISHED:{port.TargetPort.ToString(CultureInfo.InvariantCulture)}), leave the published port out to get a free one, or unpublish it from {owner} first."));
+            }
+
+            mine.Add((port.Protocol, port.PublishedPort));
+        }
+
+        var ports = ImmutableArray.CreateBuilder<PortConfig>(spec.Endpoint.Ports.Length);
+        foreach (var port in spec.Endpoint.Ports)
+        {
+            if (port.PublishMode != PublishMode.Ingress || port.PublishedPort > 0)
+            {
+                ports.Add(port);
+                continue;
+            }
+
+            var previous = current.Ports.FirstOrDefault(p =>
+                p.PublishMode == PublishMode.Ingress && p.TargetPort == port.TargetPort && p.Protocol == port.Protocol &&
+                p.PublishedPort is >= FirstDynamicPort and <= LastDynamicPort &&
+                !taken.ContainsKey((p.Protocol, p.PublishedPort)) && !mine.Contains((p.Protocol, p.PublishedPort)));
+            var chosen = previous?.PublishedPort ?? FirstFree(port.Protocol, taken, mine);
+            if (chosen == 0)
+            {
+                return ([], new CommandRejected(RejectCode.Conflict,
+                    $"No published port is left in {FirstDynamicPort}-{LastDynamicPort} for target port {Describe(port.TargetPort, port.Protocol)}; publish it on a port of your choice (--publish PUBLISHED:{port.TargetPort.ToString(CultureInfo.InvariantCulture)})."));
+            }
+
+            mine.Add((port.Protocol, chosen));
+            ports.Add(port with { PublishedPort = chosen });
+        }
+
+        return (ports.MoveToImmutable(), null);
+    }
+
+    /// <summary>
+    /// The networks a service's tasks join, ingress first when it publishes a port through the
+    /// routing mesh (as docker attaches them), then its own networks by id (a target not found is
+    /// left out).
+    /// </summary>
+    public static List<NetworkObject> NetworksOf(TaskSpec spec, EndpointSpec? endpoint, IReadOnlyDictionary<string, NetworkObject> byId, NetworkObject? ingress, out List<string> missing)
+    {
+        var networks = new List<NetworkObject>();
+        missing = [];
+        if (ingress is not null && PublishesIngress(endpoint))
+        {
+            networks.Add(ingress);
+        }
+
+        foreach (var attachment in spec.Networks)
+        {
+            // Targets are ids since services resolve them; a name is still looked for, for a spec stored before.
+            var network = byId.GetValueOrDefault(attachment.Target) ?? byId.Values.FirstOrDefault(n => n.Spec.Name == attachment.Target);
+            if (network is null)
+            {
+                missing.Add(attachment.Target);
+            }
+            else if (!networks.Contains(network))
+            {
+                networks.Add(network);
+            }
+        }
+
+        return networks;
+    }
+
+    /// <summary>Whether a task of this spec needs addresses before it can be scheduled.</summary>
+    public static bool NeedsAddresses(TaskSpec spec, EndpointSpec? endpoint) => !spec.Networks.IsEmpty || PublishesIngress(endpoint);
+
+    /// <summary>Docker's `service ls` PORTS: "*:8080->80/tcp", host-mode ports as "8080->80/tcp" per node.</summary>
+    public static string Describe(int port, PortProtocol protocol) =>
+        string.Create(CultureInfo.InvariantCulture, $"{port}/{(protocol == PortProtocol.Udp ? "udp" : "tcp")}");
+
+    private static int FirstFree(PortProtocol protocol, Dictionary<(PortProtocol, int), string> taken, HashSet<(PortProtocol, int)> mine)
+    {
+        for (var port = FirstDynamicPort; port <= LastDynamicPort; port++)
+        {
+            if (!taken.ContainsKey((protocol, port)) && !mine.Contains((protocol, port)))
+            {
+                return port;
+            }
+        }
+
+        return 0;
+    }
+}

@@ -1,0 +1,46 @@
+using System.Collections.Immutable;
+using MessagePack;
+
+namespace ProtoSwarm.Contracts;
+
+// ---- overlay networks through the managers' API (docker's /networks, swarm scope)
+
+/// <summary>
+/// `network create`: the spec is checked (overlay driver, a unique name, a valid subnet and gateway, a
+/// valid MTU option) and the subnet, gateway and VXLAN id are allocated before anything is stored.
+/// </summary>
+[MessagePackObject]
+public sealed record CreateNetwork(
+    [property: Key(0)] string RequestId,
+    [property: Key(1)] NetworkSpec Spec) : IManagerApiRequest;
+
+[MessagePackObject]
+public sealed record NetworkCreated([property: Key(0)] string NetworkId);
+
+/// <summary>`network ls`: every swarm network, sorted by name.</summary>
+[MessagePackObject]
+public sealed record ListNetworks([property: Key(0)] string RequestId) : IManagerApiRequest;
+
+[MessagePackObject]
+public sealed record NetworkList([property: Key(0)] ImmutableArray<NetworkObject> Networks);
+
+/// <summary>`network inspect`: a network named by id, name or a unique id prefix.</summary>
+[MessagePackObject]
+public sealed record InspectNetwork(
+    [property: Key(0)] string RequestId,
+    [property: Key(1)] string NetworkRef) : IManagerApiRequest;
+
+[MessagePackObject]
+public sealed record NetworkDetails([property: Key(0)] NetworkObject Network);
+
+/// <summary>
+/// `network rm`: refused while a service is attached to the network or a task still holds an
+/// address on it; the ingress network only while a service publishes a port through it.
+/// </summary>
+[MessagePackObject]
+public sealed record RemoveNetwork(
+    [property: Key(0)] string RequestId,
+    [property: Key(1)] string NetworkRef) : IManagerApiRequest;
+
+[MessagePackObject]
+public sealed record NetworkRemoved([property: Key(0)] string NetworkId);

@@ -1,0 +1,303 @@
+using System.Net;
+using ProtoSwarm.Contracts;
+using ProtoSwarm.Networking.Netlink;
+
+namespace ProtoSwarm.Networking.Overlay;
+
+/// <summary>What one network's devices on this node must be (derived from a NetworkView by <see cref="OverlayPlanner.Want"/>).</summary>
+public sealed record NetworkWanted(
+    string NetworkId,
+    string Bridge,
+    string Vxlan,
+    uint Vni,
+    IPAddress Local,
+    int Port,
+    int Mtu,
+    MacAddress BridgeMac,
+    IPNetwork Subnet,
+    IReadOnlyList<IPAddress> BridgeAddresses,
+    IPAddress RouteSource);
+
+/// <summary>What is there for one network: its two devices (null when absent), the bridge's addresses and the main table's routes.</summary>
+public sealed record NetworkActual(LinkInfo? Bridge, LinkInfo? Vxlan, IReadOnlyList<AddressInfo> BridgeAddresses, IReadOnlyList<RouteInfo> Routes);
+
+/// <summary>One change to a network's devices; devices are named, the executor resolves indexes.</summary>
+public abstract record NetworkStep
+{
+    public sealed record DeleteLink(string Name) : NetworkStep;
+    public sealed record CreateBridge(string Name, int Mtu, MacAddress Mac, string Alias) : NetworkStep;
+    public sealed record CreateVxlan(VxlanSpec Spec, string Alias) : NetworkStep;
+    public sealed record SetMtu(string Name, int Mtu) : NetworkStep;
+    public sealed record SetMac(string Name, MacAddress Mac) : NetworkStep;
+    public sealed record SetMaster(string Name, string Master) : NetworkStep;
+    public sealed record SetUp(string Name) : NetworkStep;
+    public sealed record AddAddress(string Name, IPAddress Address, int PrefixLength) : NetworkStep;
+    public sealed record DeleteAddress(string Name, IPAddress Address, int PrefixLength) : NetworkStep;
+    public sealed record ReplaceRoute(IPNetwork Destination, string Device, IPAddress Source) : NetworkStep;
+}
+
+/// <summary>A remote address as the vxlan device must know it: its MAC and the underlay address of its node.</summary>
+public sealed record Peer(IPAddress Address, MacAddress Mac, IPAddress Remote);
+
+/// <summary>The neighbour and forwarding changes that turn the vxlan device's tables into the wanted peers.</summary>
+public sealed record PeerPlan(
+    IReadOnlyList<Peer> Replace,
+    IReadOnlyList<IPAddress> DeleteNeighbours,
+    IReadOnlyList<(MacAddress Mac, IPAddress? Remote)> DeleteFdb,
+    IReadOnlyList<Peer> ReplaceFdb)
+{
+    public bool IsEmpty => Replace.Count == 0 && DeleteNeighbours.Count == 0 && DeleteFdb.Count == 0 && ReplaceFdb.Count == 0;
+    public int Count => Replace.Count + DeleteNeighbours.Count + DeleteFdb.Count + ReplaceFdb.Count;
+}
+
+/// <summary>What a task's attachment must be.</summary>
+public sealed record AttachmentWanted(string HostEnd, string Alias, string IfName, MacAddress Mac, IPAddress Address, int PrefixLength, int Mtu, string Bridge);
+
+/// <summary>The changes to a task's attachment: on the host side (the bridge end) and inside the task's namespace.</summary>
+public sealed record AttachmentPlan(
+    bool DeleteHostEnd,
+    bool Create,
+    bool SetHostMaster,
+    bool SetHostMtu,
+    bool SetHostUp,
+    bool SetTaskMtu,
+    bool SetTaskMac,
+    IReadOnlyList<(IPAddress Address, int PrefixLength)> AddAddresses,
+    IReadOnlyList<(IPAddress Address, int PrefixLength)> DeleteAddresses,
+    bool SetTaskUp,
+    bool SetLoopbackUp)
+{
+    public bool IsEmpty => !DeleteHostEnd && !Create && !SetHostMaster && !SetHostMtu && !SetHostUp && !SetTaskMtu && !SetTaskMac
+        && AddAddresses.Count == 0 && DeleteAddresses.Count == 0 && !SetTaskUp && !SetLoopbackUp;
+}
+
+/// <summary>
+/// The overlay's decisions, apart from netlink: wanted state in, actual state in, the changes out.
+/// Everything here is pure and tested without root; <see cref="HostOverlay"/> gathers and applies.
+/// </summary>
+public static class OverlayPlanner
+{
+    /// <summary>
+    /// One network on this node. The bridge holds the gateway (the same address on every node: an
+    /// anycast gateway) and, on ingress, the node's own address, which then gives the bridge its MAC
+    /// and is the source of the node's own traffic into the overlay; otherwise the MAC is the gateway's.
+    /// </summary>
+    public static NetworkWanted Want(NetworkView view, string nodeId, IPAddress underlay, int underlayMtu)
+    {
+        var subnet = IPNetwork.Parse(view.Subnet);
+        var gateway = AddressOf(view.Gateway);
+        var own = view.Endpoints.FirstOrDefault(e => e.TaskId.Length == 0 && e.NodeId == nodeId);
+        var ownAddress = own is null ? null : AddressOf(own.Address);
+        List<IPAddress> addresses = ownAddress is null || ownAddress.Equals(gateway) ? [gateway] : [gateway, ownAddress];
+        return new NetworkWanted(
+            view.NetworkId,
+            OverlayNames.Bridge(view.NetworkId),
+            OverlayNames.Vxlan(view.NetworkId),
+            view.Vni,
+            underlay,
+            view.DataPathPort > 0 ? view.DataPathPort : NetworkView.DefaultDataPathPort,
+            view.Mtu > 0 ? view.Mtu : underlayMtu - 50,
+            MacAddress.Parse(NetworkEndpoint.MacOf((ownAddress ?? gateway).ToString())),
+            subnet,
+            addresses,
+            ownAddress ?? gateway);
+    }
+
+    public static IReadOnlyList<NetworkStep> PlanNetwork(NetworkWanted want, NetworkActual actual)
+    {
+        var steps = new List<NetworkStep>();
+        var bridge = actual.Bridge;
+        if (bridge is not null && bridge.Kind != "bridge")
+        {
+            steps.Add(new NetworkStep.DeleteLink(want.Bridge));
+            bridge = null;
+        }
+        var bridgeIsNew = bridge is null;
+        if (bridge is null)
+        {
+            steps.Add(new NetworkStep.CreateBridge(want.Bridge, want.Mtu, want.BridgeMac, OverlayNames.NetworkAlias(want.NetworkId)));
+        }
+        else
+        {
+            if (bridge.Mtu != want.Mtu)
+            {
+                steps.Add(new NetworkStep.SetMtu(want.Bridge, want.Mtu));
+            }
+            if (bridge.Mac != want.BridgeMac)
+            {
+                steps.Add(new NetworkStep.SetMac(want.Bridge, want.BridgeMac));
+            }
+        }
+
+        var vxlan = actual.Vxlan;
+        var spec = new VxlanSpec(want.Vxlan, want.Vni, want.Local, want.Port, want.Mtu, Learning: false, Proxy: true);
+        if (vxlan is not null && !Matches(vxlan, spec))
+        {
+            // VNI, local address and port cannot change on a live vxlan device.
+            steps.Add(new NetworkStep.DeleteLink(want.Vxlan));
+            vxlan = null;
+        }
+        if (vxlan is null)
+        {
+            steps.Add(new NetworkStep.CreateVxlan(spec, OverlayNames.NetworkAlias(want.NetworkId)));
+        }
+        else if (vxlan.Mtu != want.Mtu)
+        {
+            steps.Add(new NetworkStep.SetMtu(want.Vxlan, want.Mtu));
+        }
+        if (vxlan is null || bridgeIsNew || vxlan.Master != bridge!.Index)
+        {
+            steps.Add(new NetworkStep.SetMaster(want.Vxlan, want.Bridge));
+        }
+
+        var have = bridgeIsNew ? [] : actual.BridgeAddresses.Where(a => a.Index == bridge!.Index).ToList();
+        foreach (var address in want.BridgeAddresses)
+        {
+            if (!have.Any(a => a.Address.Equals(address) && a.PrefixLength == want.Subnet.PrefixLength))
+            {
+                steps.Add(new NetworkStep.AddAddress(want.Bridge, address, want.Subnet.PrefixLength));
+            }
+        }
+        foreach (var stale in have.Where(a => !want.BridgeAddresses.Any(w => w.Equals(a.Address) && a.PrefixLength == want.Subnet.PrefixLength)))
+        {
+            steps.Add(new NetworkStep.DeleteAddress(want.Bridge, stale.Address, stale.PrefixLength));
+        }
+
+        if (vxlan is null || !vxlan.Up)
+        {
+            steps.Add(new NetworkStep.SetUp(want.Vxlan));
+        }
+        if (bridgeIsNew || !bridge!.Up)
+        {
+            steps.Add(new NetworkStep.SetUp(want.Bridge));
+        }
+
+        // The subnet's route is ours (addresses go on with noprefixroute) so its source is the node's
+        // own address on ingress rather than whichever address the kernel would call primary.
+        var routed = !bridgeIsNew && actual.Routes.Any(r =>
+            r.Destination.Equals(want.Subnet) && r.OutputIndex == bridge!.Index && r.Gateway is null && Equals(r.PreferredSource, want.RouteSource));
+        if (!routed || steps.OfType<NetworkStep.DeleteAddress>().Any(d => d.Address.Equals(want.RouteSource)))
+        {
+            steps.Add(new NetworkStep.ReplaceRoute(want.Subnet, want.Bridge, want.RouteSource));
+        }
+        return steps;
+    }
+
+    /// <summary>The peers the vxlan device needs: every address on another node (one entry an address; the first wins).</summary>
+    public static IReadOnlyList<Peer> Peers(IEnumerable<NetworkEndpoint> endpoints, string thisNodeId)
+    {
+        var peers = new Dictionary<IPAddress, Peer>();
+        foreach (var e in endpoints)
+        {
+            if (e.NodeId == thisNodeId || e.NodeAddr.Length == 0 || e.Address.Length == 0)
+            {
+                continue;
+            }
+            var address = AddressOf(e.Address);
+            peers.TryAdd(address, new Peer(address, MacAddress.Parse(NetworkEndpoint.MacOf(e.Address)), AddressOf(e.NodeAddr)));
+        }
+        return [.. peers.Values];
+    }
+
+    /// <summary>
+    /// Neighbour entries (IP to MAC, permanent: the vxlan device answers ARP from them, as its proxy)
+    /// and forwarding entries (MAC to the node's underlay address) for exactly the wanted peers.
+    /// </summary>
+    public static PeerPlan PlanPeers(IReadOnlyList<Peer> wanted, IReadOnlyList<NeighbourEntry> neighbours, IReadOnlyList<FdbEntry> fdb)
+    {
+        var neighbourByIp = new Dictionary<IPAddress, NeighbourEntry>();
+        foreach (var n in neighbours)
+        {
+            neighbourByIp[n.Address] = n;
+        }
+        var fdbByMac = fdb.GroupBy(f => f.Mac).ToDictionary(g => g.Key, g => g.ToList());
+        var wantedIps = new HashSet<IPAddress>();
+        var wantedMacs = new Dictionary<MacAddress, IPAddress>();
+        var replace = new List<Peer>();
+        var replaceFdb = new List<Peer>();
+        var deleteFdb = new List<(MacAddress, IPAddress?)>();
+        foreach (var peer in wanted)
+        {
+            wantedIps.Add(peer.Address);
+            wantedMacs[peer.Mac] = peer.Remote;
+            if (!neighbourByIp.TryGetValue(peer.Address, out var n) || n.Mac != peer.Mac || !n.Permanent)
+            {
+                replace.Add(peer);
+            }
+            if (!fdbByMac.TryGetValue(peer.Mac, out var entries))
+            {
+                replaceFdb.Add(peer);
+                continue;
+            }
+            // A MAC can have several remotes; keep exactly the wanted one, permanent.
+            foreach (var extra in entries.Where(e => !Equals(e.Destination, peer.Remote)))
+            {
+                deleteFdb.Add((extra.Mac, extra.Destination));
+            }
+            if (!entries.Any(e => Equals(e.Destination, peer.Remote) && (e.State & 0x80) != 0))
+            {
+                replaceFdb.Add(peer);
+            }
+        }
+        var deleteNeighbours = neighbours.Where(n => n.Permanent && !wantedIps.Contains(n.Address)).Select(n => n.Address).ToList();
+        foreach (var entry in fdb.Where(f => !wantedMacs.ContainsKey(f.Mac)))
+        {
+            deleteFdb.Add((entry.Mac, entry.Destination));
+        }
+        return new PeerPlan(replace, deleteNeighbours, deleteFdb, replaceFdb);
+    }
+
+    /// <summary>The changes that make a task's attachment what it must be, given the host end, the task end, its addresses and lo.</summary>
+    public static AttachmentPlan PlanAttachment(AttachmentWanted want, LinkInfo? hostEnd, int bridgeIndex, LinkInfo? taskEnd, IReadOnlyList<AddressInfo> taskAddresses, LinkInfo? loopback)
+    {
+        var paired = hostEnd is { Kind: "veth" } && taskEnd is { Kind: "veth" } && taskEnd.Link == hostEnd.Index;
+        if (!paired && taskEnd is not null)
+        {
+            throw new InvalidOperationException(
+                $"{want.IfName} already exists in the task's namespace and is not the veth of {want.HostEnd}: remove it or attach under another interface name");
+        }
+        var loUp = loopback is not { Up: true };
+        if (!paired)
+        {
+            // A host end alone (its task end went with a namespace) or a stray pair: start again.
+            return new AttachmentPlan(hostEnd is not null, true, false, false, true, false, false,
+                [(want.Address, want.PrefixLength)], [], true, loUp);
+        }
+        var mine = taskAddresses.Where(a => a.Index == taskEnd!.Index).ToList();
+        var add = mine.Any(a => a.Address.Equals(want.Address) && a.PrefixLength == want.PrefixLength)
+            ? [] : new List<(IPAddress, int)> { (want.Address, want.PrefixLength) };
+        var delete = mine.Where(a => !(a.Address.Equals(want.Address) && a.PrefixLength == want.PrefixLength))
+            .Select(a => (a.Address, a.PrefixLength)).ToList();
+        return new AttachmentPlan(false, false,
+            hostEnd!.Master != bridgeIndex, hostEnd.Mtu != want.Mtu, !hostEnd.Up,
+            taskEnd!.Mtu != want.Mtu, taskEnd.Mac != want.Mac, add, delete, !taskEnd.Up, loUp);
+    }
+
+    /// <summary>The devices with our alias that nothing wants any more: veths of tasks or networks not kept, then vxlans and bridges.</summary>
+    public static IReadOnlyList<LinkInfo> PlanSweep(IReadOnlyList<LinkInfo> links, IReadOnlySet<string> keepNetworkIds, IReadOnlySet<string> keepTaskKeys)
+    {
+        var sweep = new List<LinkInfo>();
+        foreach (var link in links)
+        {
+            if (OverlayNames.ParseAlias(link.Alias) is not { } owner)
+            {
+                continue;
+            }
+            var stale = owner.TaskKey is null
+                ? !keepNetworkIds.Contains(owner.NetworkId)
+                : !keepNetworkIds.Contains(owner.NetworkId) || !keepTaskKeys.Contains(owner.TaskKey);
+            if (stale)
+            {
+                sweep.Add(link);
+            }
+        }
+        return [.. sweep.OrderBy(l => l.Kind switch { "veth" => 0, "vxlan" => 1, _ => 2 })];
+    }
+
+    /// <summary>An address given as "10.0.0.2" or "10.0.0.2/24".</summary>
+    public static IPAddress AddressOf(string address) => IPAddress.Parse(address.Split('/')[0]);
+
+    private static bool Matches(LinkInfo link, VxlanSpec spec) =>
+        link is { Kind: "vxlan", Vxlan: { } v }
+        && v.Vni == spec.Vni && Equals(v.Local, spec.Local) && v.Port == spec.Port && v.Learning == spec.Learning && v.Proxy == spec.Proxy;
+}

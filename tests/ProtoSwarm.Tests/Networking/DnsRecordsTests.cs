@@ -1,0 +1,113 @@
+using System.Collections.Immutable;
+using System.Net;
+using ARSoft.Tools.Net;
+using ARSoft.Tools.Net.Dns;
+using ProtoSwarm.Contracts;
+using ProtoSwarm.Networking.Dns;
+
+namespace ProtoSwarm.Tests.Networking;
+
+public sealed class DnsRecordsTests
+{
+    private static readonly DnsRecords Records = DnsRecords.From(DnsFixtures.FrontOnly);
+
+    private static string[] Resolve(DnsRecords records, string name)
+    {
+        Assert.True(records.TryResolve(name, out var addresses), $"{name} should be known");
+        return [.. addresses.Select(a => a.ToString()).Order(StringComparer.Ordinal)];
+    }
+
+    [Theory]
+    [InlineData("web")]
+    [InlineData("www")]
+    public void Vip_Service_Name_And_Alias_Answer_The_Vip(string name) =>
+        Assert.Equal(["10.0.1.2"], Resolve(Records, name));
+
+    [Fact]
+    public void Dnsrr_Service_Answers_Its_Ready_Tasks() =>
+        Assert.Equal(["10.0.1.8", "10.0.1.9"], Resolve(Records, "db"));
+
+    [Theory]
+    [InlineData("tasks.web")]
+    [InlineData("tasks.www")]
+    public void Tasks_Name_Answers_Only_Ready_Task_Addresses(string name) =>
+        Assert.Equal(["10.0.1.5", "10.0.1.6"], Resolve(Records, name));
+
+    [Theory]
+    [InlineData("web.1.aaaa", "10.0.1.5")]
+    [InlineData("w1", "10.0.1.5")]
+    [InlineData("web.3.cccc", "10.0.1.7")]
+    public void Task_Name_And_Alias_Answer_The_Task_Address(string name, string address) =>
+        Assert.Equal([address], Resolve(Records, name));
+
+    [Theory]
+    [InlineData("WEB")]
+    [InlineData("web.")]
+    [InlineData("Tasks.Web.")]
+    public void Names_Are_Case_Insensitive_And_May_End_With_A_Dot(string name) =>
+        Assert.NotEmpty(Resolve(Records, name));
+
+    [Theory]
+    [InlineData("secret")]
+    [InlineData("tasks.secret")]
+    [InlineData("secret.1.ffff")]
+    [InlineData("example.org")]
+    public void Names_On_Networks_The_Task_Is_Not_On_Are_Unknown(string name) =>
+        Assert.False(Records.TryResolve(name, out _));
+
+    [Fact]
+    public void A_Task_On_Both_Networks_Sees_Both() =>
+        Assert.Equal(["10.0.2.2"], Resolve(DnsRecords.From([DnsFixtures.Front, DnsFixtures.Back]), "secret"));
+
+    [Fact]
+    public void The_Ingress_Network_Has_No_Names() =>
+        Assert.Empty(DnsRecords.From([DnsFixtures.Ingress]).Names);
+
+    [Fact]
+    public void The_First_Network_Answers_A_Name_Found_On_Two()
+    {
+        var other = DnsFixtures.Back with
+        {
+            Services = [new NetworkService("s-web2", "web", [], EndpointMode.Vip, "10.0.2.3/24")],
+        };
+        Assert.Equal(["10.0.2.3"], Resolve(DnsRecords.From([other, DnsFixtures.Front]), "web"));
+        Assert.Equal(["10.0.1.2"], Resolve(DnsRecords.From([DnsFixtures.Front, other]), "web"));
+    }
+
+    [Fact]
+    public void A_Dnsrr_Service_Without_Ready_Tasks_Is_Known_With_No_Address()
+    {
+        var view = DnsFixtures.Front with { Endpoints = [] };
+        Assert.Empty(Resolve(DnsRecords.From([view]), "db"));
+    }
+
+    [Fact]
+    public void Pointer_Queries_Answer_Task_Name_Dot_Network_And_Service_For_A_Vip()
+    {
+        Assert.True(Records.TryResolvePointer("5.1.0.10.in-addr.arpa.", out var task));
+        Assert.Equal("web.1.aaaa.front", task);
+        Assert.True(Records.TryResolvePointer(DnsRecords.ReverseName(IPAddress.Parse("10.0.1.2")), out var vip));
+        Assert.Equal("web", vip);
+        Assert.False(Records.TryResolvePointer("5.2.0.10.in-addr.arpa", out _));
+    }
+
+    [Fact]
+    public void A_Known_Name_Answers_Aaaa_With_No_Data_And_Unknown_Names_Are_Not_Answered()
+    {
+        var aaaa = new DnsMessage();
+        Assert.True(EmbeddedDnsServer.Answer(Records, new DnsQuestion(DomainName.Parse("web"), RecordType.Aaaa, RecordClass.INet), aaaa));
+        Assert.Equal(ReturnCode.NoError, aaaa.ReturnCode);
+        Assert.Empty(aaaa.AnswerRecords);
+
+        var a = new DnsMessage();
+        Assert.True(EmbeddedDnsServer.Answer(Records, new DnsQuestion(DomainName.Parse("tasks.web"), RecordType.A, RecordClass.INet), a));
+        Assert.Equal(2, a.AnswerRecords.OfType<ARecord>().Count());
+        Assert.True(a.IsAuthoritiveAnswer);
+
+        Assert.False(EmbeddedDnsServer.Answer(Records, new DnsQuestion(DomainName.Parse("example.org"), RecordType.A, RecordClass.INet), new DnsMessage()));
+    }
+
+    [Fact]
+    public void Empty_Views_Know_No_Name() =>
+        Assert.False(DnsRecords.From(ImmutableArray<NetworkView>.Empty).TryResolve("web", out _));
+}

@@ -1,0 +1,206 @@
+using System.Diagnostics;
+using System.Net;
+using ProtoSwarm.Contracts;
+using ProtoSwarm.Networking.Namespaces;
+using ProtoSwarm.Networking.Netlink;
+using ProtoSwarm.Networking.Overlay;
+
+namespace ProtoSwarm.Tests.Networking;
+
+[Trait("Category", "Privileged")]
+public sealed class HostOverlayTests
+{
+    private const string NetworkId = "a1b2c3d4e5f60718293a4b5c";
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
+
+    [Fact]
+    public async Task A_Task_Reaches_A_Task_On_Another_Host_Across_The_Vxlan()
+    {
+        string directory;
+        await using (var lab = OverlayLab.Create())
+        {
+            directory = lab.Directory;
+            var (hostA, hostB) = await lab.TwoHostsAsync();
+            var taskA = lab.AddNamespace("taskA");
+            var taskB = lab.AddNamespace("taskB");
+            var view = OverlayLab.View(NetworkId, 4242,
+                new NetworkEndpoint("10.251.0.2/24", "nodeA", lab.Underlay(1).ToString(), TaskId: "tA"),
+                new NetworkEndpoint("10.251.0.3/24", "nodeB", lab.Underlay(2).ToString(), TaskId: "tB"));
+            var a = lab.Overlay("nodeA", hostA);
+            var b = lab.Overlay("nodeB", hostB);
+            await a.EnsureNetworkAsync(view, lab.Underlay(1));
+            await b.EnsureNetworkAsync(view, lab.Underlay(2));
+            await a.SetPeersAsync(NetworkId, view.Endpoints);
+            await b.SetPeersAsync(NetworkId, view.Endpoints);
+            Assert.True(await a.AttachTaskAsync(new TaskAttachment("tA", taskA, NetworkId, "eth0", "10.251.0.2/24")));
+            Assert.True(await b.AttachTaskAsync(new TaskAttachment("tB", taskB, NetworkId, "eth0", "10.251.0.3/24")));
+
+            using var listener = await OverlayLab.ListenAsync(taskB, IPAddress.Parse("10.251.0.3"), 7001);
+            Assert.Equal("hello over vxlan", await OverlayLab.EchoAsync(taskA, listener, IPAddress.Parse("10.251.0.3"), 7001, "hello over vxlan", Timeout));
+
+            // The task end is what the node agent asked for, and the MTU is the underlay's minus 50.
+            var eth0 = await OverlayLab.InAsync(taskA, n => n.GetLink("eth0")!);
+            Assert.Equal(MacAddress.Parse(NetworkEndpoint.MacOf("10.251.0.2")), eth0.Mac);
+            Assert.Equal(1450, eth0.Mtu);
+            Assert.True(eth0.Up);
+
+            // ARP never crossed: hostB's vxlan device has no learned entry, only our permanent ones.
+            var fdb = await b.RunAsync(n => n.ListFdb(n.GetLink(OverlayNames.Vxlan(NetworkId))!.Index));
+            Assert.All(fdb, f => Assert.Equal(0x80, f.State & 0x80));
+        }
+        Assert.False(Directory.Exists(directory));
+        Assert.False(NetworkNamespace.IsMountPoint(directory));
+    }
+
+    [Fact]
+    public async Task A_Node_Reaches_A_Remote_Task_From_Its_Own_Address_On_Ingress()
+    {
+        await using var lab = OverlayLab.Create();
+        var (hostA, hostB) = await lab.TwoHostsAsync(mtu: 1400);
+        var taskB = lab.AddNamespace("taskB");
+        var view = OverlayLab.View(NetworkId, 4096,
+            new NetworkEndpoint("10.251.0.250/24", "nodeA", lab.Underlay(1).ToString()),
+            new NetworkEndpoint("10.251.0.251/24", "nodeB", lab.Underlay(2).ToString()),
+            new NetworkEndpoint("10.251.0.3/24", "nodeB", lab.Underlay(2).ToString(), TaskId: "tB")) with { Ingress = true };
+        var a = lab.Overlay("nodeA", hostA);
+        var b = lab.Overlay("nodeB", hostB);
+        await a.EnsureNetworkAsync(view, lab.Underlay(1));
+        await b.EnsureNetworkAsync(view, lab.Underlay(2));
+        await a.SetPeersAsync(NetworkId, view.Endpoints);
+        await b.SetPeersAsync(NetworkId, view.Endpoints);
+        await b.AttachTaskAsync(new TaskAttachment("tB", taskB, NetworkId, "eth0", "10.251.0.3/24"));
+
+        var bridge = await a.RunAsync(n => n.GetLink(OverlayNames.Bridge(NetworkId))!);
+        Assert.Equal(MacAddress.Parse(NetworkEndpoint.MacOf("10.251.0.250")), bridge.Mac);
+        Assert.Equal(1350, bridge.Mtu);
+
+        // The reply goes to hostA's own address, which only hostA's bridge holds: the task saw that source.
+        using var listener = await OverlayLab.ListenAsync(taskB, IPAddress.Any, 7002);
+        var echoed = await OverlayLab.EchoAsync(hostA, listener, IPAddress.Parse("10.251.0.3"), 7002, "from the node", Timeout);
+        Assert.Equal("from the node", echoed);
+    }
+
+    [Fact]
+    public async Task Every_Call_Is_Idempotent()
+    {
+        await using var lab = OverlayLab.Create();
+        var (hostA, _) = await lab.TwoHostsAsync();
+        var taskA = lab.AddNamespace("taskA");
+        var view = OverlayLab.View(NetworkId, 77,
+            new NetworkEndpoint("10.251.0.2/24", "nodeA", lab.Underlay(1).ToString(), TaskId: "tA"),
+            new NetworkEndpoint("10.251.0.3/24", "nodeB", lab.Underlay(2).ToString(), TaskId: "tB"));
+        var a = lab.Overlay("nodeA", hostA);
+        var attachment = new TaskAttachment("tA", taskA, NetworkId, "eth1", "10.251.0.2/24");
+
+        Assert.NotEqual(0, await a.EnsureNetworkAsync(view, lab.Underlay(1)));
+        Assert.Equal(2, (await a.SetPeersAsync(NetworkId, view.Endpoints)).Count);
+        Assert.True(await a.AttachTaskAsync(attachment));
+
+        Assert.Equal(0, await a.EnsureNetworkAsync(view, lab.Underlay(1)));
+        Assert.True((await a.SetPeersAsync(NetworkId, view.Endpoints)).IsEmpty);
+        Assert.False(await a.AttachTaskAsync(attachment));
+
+        // A device someone took down, or an MTU changed by hand, is repaired by the next call.
+        await a.RunAsync(n =>
+        {
+            n.Run(x => x.SetUp(n.GetLink(OverlayNames.Vxlan(NetworkId))!.Index, up: false));
+            return 0;
+        });
+        Assert.Equal(1, await a.EnsureNetworkAsync(view, lab.Underlay(1)));
+        await OverlayLab.InAsync(taskA, n => n.Run(x => x.SetMtu(n.GetLink("eth1")!.Index, 1280)));
+        Assert.True(await a.AttachTaskAsync(attachment));
+        Assert.False(await a.AttachTaskAsync(attachment));
+
+        Assert.True(await a.DetachTaskAsync("tA", NetworkId));
+        Assert.False(await a.DetachTaskAsync("tA", NetworkId));
+        Assert.Null(await OverlayLab.InAsync(taskA, n => n.GetLink("eth1")));
+    }
+
+    [Fact]
+    public async Task A_Thousand_Peers_Are_Applied_And_Removed_In_One_Batch_Each()
+    {
+        await using var lab = OverlayLab.Create();
+        var (hostA, _) = await lab.TwoHostsAsync();
+        var a = lab.Overlay("nodeA", hostA);
+        var view = OverlayLab.View(NetworkId, 1000) with { Subnet = "10.252.0.0/16", Gateway = "10.252.0.1" };
+        await a.EnsureNetworkAsync(view, lab.Underlay(1));
+        var peers = Enumerable.Range(0, 1000)
+            .Select(i => new NetworkEndpoint($"10.252.{2 + (i / 250)}.{1 + (i % 250)}/16", $"node{i % 7}", $"10.250.{lab.Subnet}.{10 + (i % 7)}", TaskId: $"t{i}"))
+            .ToArray();
+
+        var sw = Stopwatch.StartNew();
+        var applied = await a.SetPeersAsync(NetworkId, peers);
+        var applyMs = sw.Elapsed.TotalMilliseconds;
+        Assert.Equal(1000, applied.Replace.Count);
+        Assert.Equal(1000, applied.ReplaceFdb.Count);
+        var (neighbours, fdb) = await a.RunAsync(n =>
+        {
+            var vx = n.GetLink(OverlayNames.Vxlan(NetworkId))!.Index;
+            return (n.ListNeighbours(vx), n.ListFdb(vx));
+        });
+        Assert.Equal(1000, neighbours.Count(e => e.Permanent));
+        Assert.Equal(1000, fdb.Count);
+        Assert.Contains(fdb, f => f.Mac == MacAddress.Parse(NetworkEndpoint.MacOf("10.252.2.1")) && f.Destination!.Equals(IPAddress.Parse($"10.250.{lab.Subnet}.10")));
+
+        // Half of them move to other nodes, and the other half goes.
+        var moved = peers.Take(500).Select(p => p with { NodeAddr = $"10.250.{lab.Subnet}.99" }).ToArray();
+        var change = await a.SetPeersAsync(NetworkId, moved);
+        Assert.Equal(500, change.DeleteNeighbours.Count);
+        Assert.Equal(500 + 500, change.DeleteFdb.Count);
+        Assert.Equal(500, change.ReplaceFdb.Count);
+        Assert.Empty(change.Replace);
+
+        sw.Restart();
+        var removed = await a.SetPeersAsync(NetworkId, []);
+        var removeMs = sw.Elapsed.TotalMilliseconds;
+        Assert.Equal(500, removed.DeleteNeighbours.Count);
+        var left = await a.RunAsync(n =>
+        {
+            var vx = n.GetLink(OverlayNames.Vxlan(NetworkId))!.Index;
+            return n.ListNeighbours(vx).Count + n.ListFdb(vx).Count;
+        });
+        Assert.Equal(0, left);
+        // Milliseconds, not a process per entry (generous for a loaded CI machine).
+        Assert.True(applyMs < 2_000, $"applying 1,000 peers took {applyMs:0} ms");
+        Assert.True(removeMs < 2_000, $"removing 500 peers took {removeMs:0} ms");
+    }
+
+    [Fact]
+    public async Task Sweep_Removes_What_No_Task_Or_Network_Wants()
+    {
+        await using var lab = OverlayLab.Create();
+        var (hostA, _) = await lab.TwoHostsAsync();
+        var task1 = lab.AddNamespace("task1");
+        var task2 = lab.AddNamespace("task2");
+        const string Other = "ffeeddccbbaa99887766";
+        var a = lab.Overlay("nodeA", hostA);
+        await a.EnsureNetworkAsync(OverlayLab.View(NetworkId, 10), lab.Underlay(1));
+        await a.EnsureNetworkAsync(OverlayLab.View(Other, 11) with { Subnet = "10.253.0.0/24", Gateway = "10.253.0.1" }, lab.Underlay(1));
+        await a.AttachTaskAsync(new TaskAttachment("keep", task1, NetworkId, "eth0", "10.251.0.2/24"));
+        await a.AttachTaskAsync(new TaskAttachment("gone", task2, NetworkId, "eth0", "10.251.0.3/24"));
+        await a.AttachTaskAsync(new TaskAttachment("keep", task1, Other, "eth1", "10.253.0.2/24"));
+        // A device that only looks like ours stays.
+        await a.RunAsync(n =>
+        {
+            n.Run(x => x.CreateBridge("ps-notours"));
+            return 0;
+        });
+
+        var owned = await a.ListOwnedAsync();
+        Assert.Equal(2, owned.Networks.Count);
+        Assert.Equal(3, owned.Attachments.Count);
+
+        var swept = await a.SweepAsync([NetworkId], ["keep"]);
+        Assert.Equal(
+            new[] { OverlayNames.Bridge(Other), OverlayNames.Veth("gone", NetworkId), OverlayNames.Veth("keep", Other), OverlayNames.Vxlan(Other) }.Order(),
+            swept.Order());
+        var after = await a.ListOwnedAsync();
+        Assert.Equal(new OwnedNetwork(NetworkId, OverlayNames.Bridge(NetworkId), OverlayNames.Vxlan(NetworkId)), Assert.Single(after.Networks));
+        Assert.Equal("keep", Assert.Single(after.Attachments).TaskKey);
+        Assert.NotNull(await a.RunAsync(n => n.GetLink("ps-notours")));
+
+        await a.RemoveNetworkAsync(NetworkId);
+        Assert.Empty((await a.ListOwnedAsync()).Networks);
+        Assert.Empty((await a.ListOwnedAsync()).Attachments);
+    }
+}

@@ -24,6 +24,7 @@ public sealed class SwarmClient : IAsyncDisposable
         Nodes = new NodesApi(this);
         Swarm = new SwarmApi(this);
         Services = new ServicesApi(this);
+        Networks = new NetworksApi(this);
     }
 
     public static TimeSpan DefaultTimeout { get; set; } = TimeSpan.FromSeconds(30);
@@ -33,6 +34,8 @@ public sealed class SwarmClient : IAsyncDisposable
     public SwarmApi Swarm { get; }
 
     public ServicesApi Services { get; }
+
+    public NetworksApi Networks { get; }
 
     /// <summary>
     /// Connects to a manager over Proto.Remote with mutual TLS (address IP:PORT, e.g. 10.0.0.1:2377), presenting the
@@ -96,6 +99,28 @@ public sealed class SwarmClient : IAsyncDisposable
 
         public async Task<string> RemoveAsync(string nodeRef, bool force = false, CancellationToken ct = default) =>
             (await _client.AskAsync<RemoveNodeAck>(new RemoveNode(SwarmIds.NewRequestId(), nodeRef, force), ct: ct).ConfigureAwait(false)).NodeId;
+    }
+
+    /// <summary>`network create / ls / inspect / rm`: the swarm's overlay networks, named by id, id prefix or name.</summary>
+    public sealed class NetworksApi
+    {
+        private readonly SwarmClient _client;
+
+        internal NetworksApi(SwarmClient client) => _client = client;
+
+        /// <summary>Creates an overlay network; returns its id. Subnet and gateway left empty: the swarm picks a free /24.</summary>
+        public async Task<string> CreateAsync(NetworkSpec spec, CancellationToken ct = default) =>
+            (await _client.AskAsync<NetworkCreated>(new CreateNetwork(SwarmIds.NewRequestId(), spec), ct: ct).ConfigureAwait(false)).NetworkId;
+
+        public async Task<ImmutableArray<NetworkObject>> ListAsync(CancellationToken ct = default) =>
+            (await _client.AskAsync<NetworkList>(new ListNetworks(SwarmIds.NewRequestId()), ct: ct).ConfigureAwait(false)).Networks;
+
+        public async Task<NetworkObject> InspectAsync(string networkRef, CancellationToken ct = default) =>
+            (await _client.AskAsync<NetworkDetails>(new InspectNetwork(SwarmIds.NewRequestId(), networkRef), ct: ct).ConfigureAwait(false)).Network;
+
+        /// <summary>Removes a network no service uses and no task holds an address on; returns its id.</summary>
+        public async Task<string> RemoveAsync(string networkRef, CancellationToken ct = default) =>
+            (await _client.AskAsync<NetworkRemoved>(new RemoveNetwork(SwarmIds.NewRequestId(), networkRef), ct: ct).ConfigureAwait(false)).NetworkId;
     }
 
     /// <summary>The swarm as a whole: join tokens and a summary.</summary>

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -60,8 +61,12 @@ internal static class ServiceView
             ModeText(service.Spec.Mode.Kind),
             ReplicasText(service.Spec, summary.Replicas),
             ImageText(service.Spec.TaskTemplate.Container.Image),
-            string.Join(", ", service.Spec.Endpoint.Ports.Where(p => p.PublishMode == PublishMode.Ingress).Select(PortText)));
+            string.Join(", ", PublishedPorts(service).Where(p => p.PublishMode == PublishMode.Ingress).Select(PortText)));
     }
+
+    /// <summary>The ports as the swarm published them (a port asked as 0 with the one it got); the spec's for a service stored before ports were allocated.</summary>
+    public static ImmutableArray<PortConfig> PublishedPorts(ServiceObject service) =>
+        service.Endpoint.Ports.IsEmpty ? service.Spec.Endpoint.Ports : service.Endpoint.Ports;
 
     public static IEnumerable<ServiceSummary> Sorted(IEnumerable<ServiceSummary> services) =>
         services.OrderBy(s => s.Service.Spec.Name, NaturalOrder.Instance).ThenBy(s => s.Service.Id, StringComparer.Ordinal);
@@ -219,7 +224,19 @@ internal static class ServiceView
             json["PreviousSpec"] = Spec(previous);
         }
 
-        json["Endpoint"] = new JsonObject { ["Spec"] = Endpoint(service.Spec.Endpoint) };
+        var endpoint = new JsonObject { ["Spec"] = Endpoint(service.Spec.Endpoint) };
+        if (service.Endpoint.Ports.Length > 0)
+        {
+            endpoint["Ports"] = Ports(service.Endpoint.Ports);
+        }
+
+        if (service.Endpoint.VirtualIps.Length > 0)
+        {
+            endpoint["VirtualIPs"] = new JsonArray([.. service.Endpoint.VirtualIps.Select(v =>
+                (JsonNode?)new JsonObject { ["NetworkID"] = v.NetworkId, ["Addr"] = v.Address })]);
+        }
+
+        json["Endpoint"] = endpoint;
         if (service.UpdateStatus is { } status)
         {
             var update = new JsonObject
@@ -366,20 +383,23 @@ internal static class ServiceView
         var json = new JsonObject { ["Mode"] = Lower(endpoint.Mode) };
         if (endpoint.Ports.Length > 0)
         {
-            json["Ports"] = new JsonArray([.. endpoint.Ports.Select(p =>
-            {
-                var port = new JsonObject();
-                AddText(port, "Name", p.Name);
-                port["Protocol"] = Lower(p.Protocol);
-                port["TargetPort"] = p.TargetPort;
-                port["PublishedPort"] = p.PublishedPort;
-                port["PublishMode"] = Lower(p.PublishMode);
-                return (JsonNode?)port;
-            })]);
+            json["Ports"] = Ports(endpoint.Ports);
         }
 
         return json;
     }
+
+    private static JsonArray Ports(ImmutableArray<PortConfig> ports) =>
+        new([.. ports.Select(p =>
+        {
+            var port = new JsonObject();
+            AddText(port, "Name", p.Name);
+            port["Protocol"] = Lower(p.Protocol);
+            port["TargetPort"] = p.TargetPort;
+            port["PublishedPort"] = p.PublishedPort;
+            port["PublishMode"] = Lower(p.PublishMode);
+            return (JsonNode?)port;
+        })]);
 
     private static JsonObject UpdateConfigJson(UpdateConfig config) => new()
     {
@@ -580,10 +600,11 @@ internal static class ServiceView
         }
 
         Line("Endpoint Mode", Lower(spec.Endpoint.Mode));
-        if (spec.Endpoint.Ports.Length > 0)
+        var published = PublishedPorts(service);
+        if (published.Length > 0)
         {
             Heading("Ports");
-            foreach (var port in spec.Endpoint.Ports)
+            foreach (var port in published)
             {
                 text.Append(" PublishedPort = ").Append(port.PublishedPort).Append('\n');
                 text.Append("  Protocol = ").Append(Lower(port.Protocol)).Append('\n');

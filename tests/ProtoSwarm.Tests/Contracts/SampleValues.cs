@@ -35,6 +35,11 @@ internal sealed class SampleValues
             return 10_000_000_000L + seed;
         }
 
+        if (type == typeof(uint))
+        {
+            return 4_000_000u + (uint)seed;
+        }
+
         if (type == typeof(ulong))
         {
             return 20_000_000_000UL + (ulong)seed;

@@ -1,0 +1,140 @@
+using System.Collections.Immutable;
+using System.CommandLine;
+using ProtoSwarm.Cli.Output;
+using ProtoSwarm.Contracts;
+
+namespace ProtoSwarm.Cli.Commands;
+
+/// <summary>
+/// `protoswarm network create|ls|inspect|rm`: the swarm's overlay networks (docker's swarm-scoped
+/// networks, overlay driver only), answered by the managers.
+/// </summary>
+internal static class NetworkCommands
+{
+    public static readonly ImmutableArray<string> FilterKeys = ["id", "name", "driver", "label"];
+
+    public static Command Create(CliApp app) =>
+        new Command("network", "Manage swarm networks").With(CreateNetwork(app), List(app), Inspect(app), Remove(app));
+
+    private static Command CreateNetwork(CliApp app)
+    {
+        var driver = new Option<string>("--driver", "-d") { Description = "Driver to manage the Network", DefaultValueFactory = _ => NetworkSpec.OverlayDriver }
+            .CheckedBy(d => d == NetworkSpec.OverlayDriver ? null : $"--driver '{d}' is not available; swarm networks use the overlay driver (leave --driver out).");
+        var subnet = new Option<string?>("--subnet") { Description = "Subnet in CIDR format that represents a network segment (default: a free /24 of 10.0.0.0/8)" };
+        var gateway = new Option<string?>("--gateway") { Description = "IPv4 Gateway for the master subnet (default: its first address)" };
+        var attachable = new Option<bool>("--attachable") { Description = "Enable manual container attachment" };
+        var isInternal = new Option<bool>("--internal") { Description = "Restrict external access to the network" };
+        var labels = new Option<string[]>("--label") { Description = "Set metadata on a network (KEY=VALUE)", DefaultValueFactory = _ => [] }
+            .CheckedBy(l => l.Split('=', 2)[0].Length == 0 ? $"--label '{l}' has no name; write --label KEY=VALUE." : null);
+        var options = new Option<string[]>("--opt", "-o") { Description = "Set driver specific options (com.docker.network.driver.mtu=N)", DefaultValueFactory = _ => [] }
+            .CheckedBy(o => o.Split('=', 2) is [{ Length: > 0 }, _] ? null : $"--opt '{o}' must be KEY=VALUE, such as com.docker.network.driver.mtu=1400.");
+        var name = new Argument<string>("NETWORK") { Description = "The network's name" };
+        var command = new Command("create", "Create a network").With(driver, subnet, gateway, attachable, isInternal, labels, options, name);
+        app.SetAction(command, async (parse, cli, ct) =>
+        {
+            var spec = new NetworkSpec(
+                parse.GetRequiredValue(name),
+                parse.GetValue(driver) ?? NetworkSpec.OverlayDriver,
+                parse.GetValue(subnet) ?? string.Empty,
+                parse.GetValue(gateway) ?? string.Empty,
+                parse.GetValue(attachable),
+                Internal: parse.GetValue(isInternal),
+                Labels: Pairs(parse.GetValue(labels)),
+                Options: Pairs(parse.GetValue(options)));
+            await cli.Out.WriteLineAsync(await cli.Swarm.Networks.CreateAsync(spec, ct));
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command List(CliApp app)
+    {
+        var quiet = new Option<bool>("--quiet", "-q") { Description = "Only display network IDs" };
+        var format = new Option<string?>("--format")
+        {
+            Description = "Format output: table (default), json, or a Go template such as '{{.ID}}\\t{{.Name}}'",
+        }.CheckedBy(v => ListingFormat.Check(v, NetworkListing.Columns.Keys.ToList()));
+        var filter = new Option<string[]>("--filter", "-f")
+        {
+            Description = $"Provide filter values ({string.Join(", ", FilterKeys)})",
+            DefaultValueFactory = _ => [],
+        }.CheckedBy(CheckFilter);
+        var command = new Command("ls", "List networks").With(quiet, format, filter);
+        command.Aliases.Add("list");
+        app.SetAction(command, async (parse, cli, ct) =>
+        {
+            var listing = ListingFormat.Parse(parse.GetValue(format), parse.GetValue(quiet), NetworkListing.Columns.Keys.ToList(), out _)!;
+            var terms = (parse.GetValue(filter) ?? []).Select(f => f.Split('=', 2)).ToLookup(p => p[0].Trim(), p => p[1], StringComparer.Ordinal);
+            var networks = NetworkListing.Sorted((await cli.Swarm.Networks.ListAsync(ct)).Where(n => Matches(n, terms))).ToList();
+            await cli.Out.WriteAsync(listing.Render([.. networks.Select(NetworkListing.ToJson)], () => NetworkListing.Table(networks), NetworkListing.Columns));
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Inspect(CliApp app)
+    {
+        var format = new Option<string?>("--format", "-f") { Description = "Format output using a Go template, such as '{{.IPAM}}'" }
+            .CheckedBy(f => PerItem.InspectFormatError(f, NetworkListing.InspectFields));
+        var networks = new Argument<string[]>("NETWORK") { Description = "Network names or ids", Arity = ArgumentArity.OneOrMore };
+        var command = new Command("inspect", "Display detailed information on one or more networks").With(format, networks);
+        app.SetAction(command, async (parse, cli, ct) =>
+        {
+            var found = new List<NetworkObject>();
+            var status = await PerItem.ForEachAsync(cli, parse.GetRequiredValue(networks), async name => found.Add(await cli.Swarm.Networks.InspectAsync(name, ct)));
+            await cli.Out.WriteAsync(PerItem.Inspected(found, NetworkListing.Inspect, parse.GetValue(format)));
+            return status;
+        });
+        return command;
+    }
+
+    private static Command Remove(CliApp app)
+    {
+        var networks = new Argument<string[]>("NETWORK") { Description = "Network names or ids", Arity = ArgumentArity.OneOrMore };
+        var command = new Command("rm", "Remove one or more networks").With(networks);
+        command.Aliases.Add("remove");
+        app.SetAction(command, (parse, cli, ct) => PerItem.ForEachAsync(cli, parse.GetRequiredValue(networks), async name =>
+        {
+            await cli.Swarm.Networks.RemoveAsync(name, ct);
+            await cli.Out.WriteLineAsync(name);
+        }));
+        return command;
+    }
+
+    /// <summary>Why a --filter cannot be used, or null: key=value with a key docker's `network ls` takes here.</summary>
+    public static string? CheckFilter(string filter)
+    {
+        var equals = filter.IndexOf('=', StringComparison.Ordinal);
+        if (equals <= 0)
+        {
+            return $"--filter '{filter}' must be key=value, with key one of {string.Join(", ", FilterKeys)}.";
+        }
+
+        var key = filter[..equals].Trim();
+        return FilterKeys.Contains(key) ? null : $"--filter '{filter}': '{key}' is not a filter here; use one of {string.Join(", ", FilterKeys)}.";
+    }
+
+    /// <summary>docker's rules: id and name match a prefix (name also a part), driver exactly, label a key or key=value; values of one key are alternatives.</summary>
+    public static bool Matches(NetworkObject network, ILookup<string, string> terms) => terms.All(term => term.Any(value => term.Key switch
+    {
+        "id" => network.Id.StartsWith(value, StringComparison.Ordinal),
+        "name" => network.Spec.Name.Contains(value, StringComparison.Ordinal),
+        "driver" => network.Spec.Driver == value,
+        "label" => value.IndexOf('=', StringComparison.Ordinal) is var eq and >= 0
+            ? network.Spec.Labels.TryGetValue(value[..eq], out var v) && v == value[(eq + 1)..]
+            : network.Spec.Labels.ContainsKey(value),
+        _ => false,
+    }));
+
+    private static ImmutableSortedDictionary<string, string> Pairs(string[]? pairs)
+    {
+        var map = ImmutableSortedDictionary<string, string>.Empty.WithComparers(StringComparer.Ordinal);
+        foreach (var pair in pairs ?? [])
+        {
+            var parts = pair.Split('=', 2);
+            map = map.SetItem(parts[0], parts.Length > 1 ? parts[1] : string.Empty);
+        }
+
+        return map;
+    }
+}

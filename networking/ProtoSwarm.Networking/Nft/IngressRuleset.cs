@@ -1,0 +1,117 @@
+using System.Collections.Immutable;
+using System.Net;
+using System.Text;
+using ProtoSwarm.Contracts;
+
+namespace ProtoSwarm.Networking.Nft;
+
+/// <summary>A host-mode published port of a task on this node: the node's port goes straight to that task.</summary>
+public sealed record HostPortBinding(int PublishedPort, int TargetPort, PortProtocol Protocol, string TaskAddress)
+{
+    /// <summary>
+    /// The host-mode ports of the ready tasks on <paramref name="nodeId"/>, each to the task's address on
+    /// the first (non-ingress) network it is on. A port asked twice on one node keeps the first task.
+    /// </summary>
+    public static ImmutableArray<HostPortBinding> ForNode(ImmutableArray<NetworkView> views, string nodeId)
+    {
+        var bindings = new List<HostPortBinding>();
+        var taken = new HashSet<(int, PortProtocol)>();
+        foreach (var view in (views.IsDefault ? [] : views).Where(v => !v.Ingress))
+        {
+            foreach (var service in view.Services)
+            {
+                var tasks = view.Endpoints
+                    .Where(e => e.Ready && e.NodeId == nodeId && e.TaskId.Length > 0 && e.ServiceId == service.ServiceId)
+                    .OrderBy(e => e.TaskName, StringComparer.Ordinal);
+                foreach (var port in service.Ports.Where(p => p.PublishMode == PublishMode.Host && p.PublishedPort > 0))
+                {
+                    if (tasks.FirstOrDefault() is { } task && NftText.Address(task.Address) is { } address && taken.Add((port.PublishedPort, port.Protocol)))
+                    {
+                        bindings.Add(new HostPortBinding(port.PublishedPort, port.TargetPort, port.Protocol, address.ToString()));
+                    }
+                }
+            }
+        }
+
+        return [.. bindings];
+    }
+}
+
+/// <summary>
+/// The routing mesh in a node's own namespace. A connection to any local address of the node on an
+/// ingress-published port is DNATed (prerouting for clients elsewhere, output for connections made on
+/// the node itself) to the ready tasks' ingress addresses in turn, with the target port; a host-mode
+/// port to its one task on this node. No masquerade: the task sees the client's address, and the
+/// return routing in the task (<see cref="ReturnRoutingRuleset"/>) sends replies back through the node
+/// that made the DNAT, where conntrack undoes it. A forward rule accepts the DNATed connections.
+/// </summary>
+public static class IngressRuleset
+{
+    public const string Family = "ip";
+    public const string Table = "protoswarm_ingress";
+
+    public static string Build(NetworkView? ingress, ImmutableArray<HostPortBinding> hostPorts)
+    {
+        var rules = new StringBuilder();
+        var taken = new HashSet<(int, PortProtocol)>();
+        foreach (var service in ingress?.Services ?? [])
+        {
+            var backends = NftText.Sorted(ingress!.Endpoints
+                    .Where(e => e.Ready && e.TaskId.Length > 0 && e.ServiceId == service.ServiceId)
+                    .Select(e => NftText.Address(e.Address))
+                    .OfType<IPAddress>())
+                .ToList();
+            foreach (var port in service.Ports.Where(p => p.PublishMode == PublishMode.Ingress && p.PublishedPort > 0))
+            {
+                if (backends.Count == 0 || !taken.Add((port.PublishedPort, port.Protocol)))
+                {
+                    continue;
+                }
+
+                var target = backends.Count == 1
+                    ? $"{backends[0]}:{port.TargetPort}"
+                    : NftText.RoundRobin([.. backends.Select(b => $"{b} . {port.TargetPort}")]);
+                rules.Append($"{Match(port.Protocol, port.PublishedPort)} dnat ip to {target}\n");
+            }
+        }
+
+        foreach (var binding in hostPorts.IsDefault ? [] : hostPorts)
+        {
+            if (taken.Add((binding.PublishedPort, binding.Protocol)))
+            {
+                rules.Append($"{Match(binding.Protocol, binding.PublishedPort)} dnat ip to {binding.TaskAddress}:{binding.TargetPort}\n");
+            }
+        }
+
+        var lines = rules.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var text = NftText.ReplaceTable(Family, Table);
+        text.Append("    chain prerouting {\n")
+            .Append("        type nat hook prerouting priority -100; policy accept;\n");
+        foreach (var line in lines)
+        {
+            text.Append("        fib daddr type local ").Append(line).Append('\n');
+        }
+
+        // Loopback destinations are left alone: DNAT from 127/8 to another host needs route_localnet.
+        text.Append("    }\n")
+            .Append("    chain output {\n")
+            .Append("        type nat hook output priority -100; policy accept;\n");
+        foreach (var line in lines)
+        {
+            text.Append("        fib daddr type local ip daddr != 127.0.0.0/8 ").Append(line).Append('\n');
+        }
+
+        return text.Append("    }\n")
+            .Append("    chain forward {\n")
+            .Append("        type filter hook forward priority 0; policy accept;\n")
+            .Append("        ct status dnat accept\n")
+            .Append("    }\n")
+            .Append("}\n")
+            .ToString();
+    }
+
+    public static string Delete() => NftText.DeleteTable(Family, Table);
+
+    private static string Match(PortProtocol protocol, int port) =>
+        $"{(protocol == PortProtocol.Udp ? "udp" : "tcp")} dport {port}";
+}

@@ -1,0 +1,137 @@
+using System.Collections.Immutable;
+using ProtoSwarm.Contracts;
+using ProtoSwarm.Networking.Nft;
+
+namespace ProtoSwarm.Tests.Networking;
+
+public sealed class NftRulesetTests
+{
+    private static string Replace(string table) => $"table ip {table}\ndelete table ip {table}\ntable ip {table} {{\n";
+
+    [Fact]
+    public void Vip_Ruleset_Balances_Each_Vip_Over_The_Ready_Tasks_And_Rejects_Vips_Without_One()
+    {
+        var back = DnsFixtures.Back with { Endpoints = [] };
+        Assert.Equal(
+            Replace("protoswarm_vip") + """
+                chain output {
+                    type nat hook output priority -100; policy accept;
+                    ip daddr 10.0.1.2 dnat to numgen inc mod 2 map { 0 : 10.0.1.5, 1 : 10.0.1.6 }
+                }
+                chain reject_empty {
+                    type filter hook output priority 0; policy accept;
+                    ip daddr 10.0.2.2 meta l4proto tcp reject with tcp reset
+                    ip daddr 10.0.2.2 reject with icmp type port-unreachable
+                }
+            }
+
+            """,
+            VipRuleset.Build([DnsFixtures.Front, back, DnsFixtures.Ingress]));
+    }
+
+    [Fact]
+    public void Vip_Ruleset_Has_No_Rule_For_Dnsrr_Services_Ingress_Or_Networks_The_Task_Is_Not_On()
+    {
+        var text = VipRuleset.Build([DnsFixtures.Front]);
+        Assert.DoesNotContain("10.0.1.8", text);
+        Assert.DoesNotContain("10.0.2.2", text);
+        Assert.DoesNotContain("10.255.", text);
+    }
+
+    [Fact]
+    public void Vip_Ruleset_Orders_Backends_By_Address_So_Equal_Views_Give_Equal_Text()
+    {
+        var shuffled = DnsFixtures.Front with { Endpoints = [.. DnsFixtures.Front.Endpoints.Reverse()] };
+        Assert.Equal(VipRuleset.Build([DnsFixtures.Front]), VipRuleset.Build([shuffled]));
+    }
+
+    [Fact]
+    public void Ingress_Ruleset_Dnats_Published_Ports_To_Ready_Tasks_And_Target_Port_Without_Masquerade()
+    {
+        var text = IngressRuleset.Build(DnsFixtures.Ingress, []);
+        Assert.Equal(
+            Replace("protoswarm_ingress") + """
+                chain prerouting {
+                    type nat hook prerouting priority -100; policy accept;
+                    fib daddr type local tcp dport 8080 dnat ip to numgen inc mod 2 map { 0 : 10.255.0.5 . 80, 1 : 10.255.0.6 . 80 }
+                }
+                chain output {
+                    type nat hook output priority -100; policy accept;
+                    fib daddr type local ip daddr != 127.0.0.0/8 tcp dport 8080 dnat ip to numgen inc mod 2 map { 0 : 10.255.0.5 . 80, 1 : 10.255.0.6 . 80 }
+                }
+                chain forward {
+                    type filter hook forward priority 0; policy accept;
+                    ct status dnat accept
+                }
+            }
+
+            """,
+            text);
+        Assert.DoesNotContain("masquerade", text);
+    }
+
+    [Fact]
+    public void Host_Mode_Ports_Go_To_The_Task_On_This_Node_Only()
+    {
+        var view = DnsFixtures.Front with
+        {
+            Services = [new NetworkService("s-web", "web", [], EndpointMode.Vip, "10.0.1.2/24", [new PortConfig(80, 8081, PortProtocol.Udp, PublishMode.Host)])],
+            Endpoints =
+            [
+                DnsFixtures.Task("10.0.1.5", "s-web", "web.1.aaaa"),
+                DnsFixtures.Task("10.0.1.6", "s-web", "web.2.bbbb") with { NodeId = "node2" },
+            ],
+        };
+        var bindings = HostPortBinding.ForNode([view], "node1");
+        Assert.Equal([new HostPortBinding(8081, 80, PortProtocol.Udp, "10.0.1.5")], bindings.ToArray());
+        Assert.Empty(HostPortBinding.ForNode([view], "node3"));
+        Assert.Contains("fib daddr type local udp dport 8081 dnat ip to 10.0.1.5:80\n", IngressRuleset.Build(null, bindings));
+    }
+
+    [Fact]
+    public void A_Single_Ingress_Backend_Gets_A_Plain_Dnat()
+    {
+        var ingress = DnsFixtures.Ingress with { Endpoints = [DnsFixtures.Ingress.Endpoints[0]] };
+        Assert.Contains("tcp dport 8080 dnat ip to 10.255.0.5:80\n", IngressRuleset.Build(ingress, []));
+    }
+
+    [Fact]
+    public void Return_Routes_Are_Planned_Per_Node_End_With_Stable_Marks()
+    {
+        var routes = IngressReturnRoute.Plan(DnsFixtures.Ingress);
+        Assert.Equal(
+            [
+                new IngressReturnRoute("node1", "10.255.0.2", "02:42:0a:ff:00:02", 0x5350_0002, 0x5350_0002),
+                new IngressReturnRoute("node2", "10.255.0.3", "02:42:0a:ff:00:03", 0x5350_0003, 0x5350_0003),
+            ],
+            routes.ToArray());
+    }
+
+    [Fact]
+    public void Return_Routing_Marks_New_Ingress_Connections_By_Source_Mac_And_Routes_Their_Replies()
+    {
+        var text = ReturnRoutingRuleset.Build(new ReturnRouting("eth1", IngressReturnRoute.Plan(DnsFixtures.Ingress)));
+        Assert.Equal(
+            Replace("protoswarm_return") + """
+                chain prerouting {
+                    type filter hook prerouting priority -150; policy accept;
+                    iifname "eth1" ct state new ct mark set ether saddr map { 02:42:0a:ff:00:02 : 0x53500002, 02:42:0a:ff:00:03 : 0x53500003 }
+                }
+                chain output {
+                    type route hook output priority -150; policy accept;
+                    ct mark & 0xffff0000 == 0x53500000 meta mark set ct mark
+                }
+            }
+
+            """,
+            text);
+    }
+
+    [Fact]
+    public void Empty_Inputs_Still_Give_Valid_Empty_Tables()
+    {
+        Assert.Contains("chain output", VipRuleset.Build(ImmutableArray<NetworkView>.Empty));
+        Assert.Contains("chain prerouting", IngressRuleset.Build(null, []));
+        Assert.DoesNotContain("ether saddr", ReturnRoutingRuleset.Build(new ReturnRouting("eth1", [])));
+    }
+}

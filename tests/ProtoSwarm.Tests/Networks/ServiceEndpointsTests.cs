@@ -1,0 +1,75 @@
+using ProtoSwarm.Actors.Networks;
+using ProtoSwarm.Contracts;
+using static ProtoSwarm.Tests.Networks.TestNetworks;
+
+namespace ProtoSwarm.Tests.Networks;
+
+public sealed class ServiceEndpointsTests
+{
+    private static readonly NetworkObject[] Networks = [Ingress(), Network("front1234", "front", "10.0.1.0/24")];
+
+    [Fact]
+    public void Network_Targets_Become_Ids_And_Unknown_Ones_Are_Left_For_The_Spec_Checks()
+    {
+        var spec = Service("s1", "web", ["front", "nowhere"]).Spec;
+
+        var (resolved, rejected) = ServiceEndpoints.ResolveNetworks(spec, Networks);
+
+        Assert.Null(rejected);
+        Assert.Equal(["front1234", "nowhere"], resolved.TaskTemplate.Networks.Select(n => n.Target));
+        Assert.Equal(["web-alias"], resolved.TaskTemplate.Networks[0].Aliases.ToList());
+    }
+
+    [Fact]
+    public void The_Ingress_Network_Is_Refused_As_A_Target()
+    {
+        var (_, rejected) = ServiceEndpoints.ResolveNetworks(Service("s1", "web", ["ingress"]).Spec, Networks);
+
+        Assert.Equal(RejectCode.InvalidArgument, rejected!.Code);
+        Assert.Contains("cannot be attached to the ingress network ingress", rejected.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Ports_Asked_As_Zero_Get_The_First_Free_Of_30000_32767_And_Given_Ones_Are_Kept()
+    {
+        var other = Service("s2", "api", endpoint: new ServiceEndpoint([new PortConfig(80, 30000)]));
+        var spec = Service("s1", "web", ports: [new PortConfig(80), new PortConfig(443, 8443), new PortConfig(53, Protocol: PortProtocol.Udp), new PortConfig(22, PublishMode: PublishMode.Host)]).Spec;
+
+        var (ports, rejected) = ServiceEndpoints.AllocatePorts(spec, ServiceEndpoint.None, [other]);
+
+        Assert.Null(rejected);
+        Assert.Equal([(80, 30001), (443, 8443), (53, 30000), (22, 0)], ports.Select(p => (p.TargetPort, p.PublishedPort)));
+    }
+
+    [Fact]
+    public void An_Update_Keeps_The_Port_The_Swarm_Picked_Before()
+    {
+        var spec = Service("s1", "web", ports: [new PortConfig(80)]).Spec;
+        var current = new ServiceEndpoint([new PortConfig(80, 30007)]);
+
+        var (ports, _) = ServiceEndpoints.AllocatePorts(spec, current, []);
+
+        Assert.Equal(30007, Assert.Single(ports).PublishedPort);
+    }
+
+    [Fact]
+    public void A_Port_Another_Service_Publishes_Is_Refused_Naming_It()
+    {
+        var other = Service("s2", "api", ports: [new PortConfig(80, 8080)], endpoint: new ServiceEndpoint([new PortConfig(80, 8080)]));
+        var spec = Service("s1", "web", ports: [new PortConfig(8000, 8080)]).Spec;
+
+        var (_, rejected) = ServiceEndpoints.AllocatePorts(spec, ServiceEndpoint.None, [other]);
+
+        Assert.Equal(RejectCode.Conflict, rejected!.Code);
+        Assert.Contains("Port 8080/tcp is already published by service api", rejected.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_Same_Port_Number_Over_Another_Protocol_Or_In_Host_Mode_Is_No_Clash()
+    {
+        var other = Service("s2", "api", endpoint: new ServiceEndpoint([new PortConfig(80, 8080)]));
+        var spec = Service("s1", "web", ports: [new PortConfig(80, 8080, PortProtocol.Udp), new PortConfig(81, 8080, PublishMode: PublishMode.Host)]).Spec;
+
+        Assert.Null(ServiceEndpoints.AllocatePorts(spec, ServiceEndpoint.None, [other]).Rejected);
+    }
+}

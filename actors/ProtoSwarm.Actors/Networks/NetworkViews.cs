@@ -154,7 +154,7 @@ public static class NetworkViews
         ImmutableArray<string> aliases;
         if (network.Spec.Ingress)
         {
-            if (!ServiceEndpoints.PublishesIngress(service.Spec.Endpoint))
+            if (!ServiceEndpoints.PublishesPorts(service.Spec.Endpoint))
             {
                 return null;
             }

@@ -19,6 +19,14 @@ public static class ServiceEndpoints
         endpoint is not null && endpoint.Ports.Any(p => p.PublishMode == PublishMode.Ingress);
 
     /// <summary>
+    /// Whether the service's tasks join the ingress network: when they publish any port. Docker
+    /// reaches a host-mode port through its per-node docker_gwbridge; ProtoSwarm has no such bridge,
+    /// so a host-mode port is DNATed on the task's node to the task's ingress address instead.
+    /// </summary>
+    public static bool PublishesPorts(EndpointSpec? endpoint) =>
+        endpoint is not null && !endpoint.Ports.IsEmpty;
+
+    /// <summary>
     /// The spec with each network target that names an existing network (name, id or unique id
     /// prefix) replaced by that network's id. Unknown targets stay as they are, for the spec's
     /// validation to report with the spec's other problems; the ingress network is refused, as docker
@@ -125,15 +133,15 @@ public static class ServiceEndpoints
     }
 
     /// <summary>
-    /// The networks a service's tasks join, ingress first when it publishes a port through the
-    /// routing mesh (as docker attaches them), then its own networks by id (a target not found is
-    /// left out).
+    /// The networks a service's tasks join, ingress first when it publishes a port (as docker
+    /// attaches them for the routing mesh; here for host-mode ports too), then its own networks by
+    /// id (a target not found is left out).
     /// </summary>
     public static List<NetworkObject> NetworksOf(TaskSpec spec, EndpointSpec? endpoint, IReadOnlyDictionary<string, NetworkObject> byId, NetworkObject? ingress, out List<string> missing)
     {
         var networks = new List<NetworkObject>();
         missing = [];
-        if (ingress is not null && PublishesIngress(endpoint))
+        if (ingress is not null && PublishesPorts(endpoint))
         {
             networks.Add(ingress);
         }
@@ -156,7 +164,7 @@ public static class ServiceEndpoints
     }
 
     /// <summary>Whether a task of this spec needs addresses before it can be scheduled.</summary>
-    public static bool NeedsAddresses(TaskSpec spec, EndpointSpec? endpoint) => !spec.Networks.IsEmpty || PublishesIngress(endpoint);
+    public static bool NeedsAddresses(TaskSpec spec, EndpointSpec? endpoint) => !spec.Networks.IsEmpty || PublishesPorts(endpoint);
 
     /// <summary>Docker's `service ls` PORTS: "*:8080->80/tcp", host-mode ports as "8080->80/tcp" per node.</summary>
     public static string Describe(int port, PortProtocol protocol) =>

@@ -48,4 +48,7 @@ public sealed record NodeOptions
 
     /// <summary>The node's volumes (local driver): one directory each, NAME/_data and its metadata.</summary>
     public string VolumesDir => Path.Combine(StateDir, "volumes");
+
+    /// <summary>The network namespaces of tasks on overlays, one bind-mounted file per task.</summary>
+    public string NetnsDir => Path.Combine(StateDir, "netns");
 }

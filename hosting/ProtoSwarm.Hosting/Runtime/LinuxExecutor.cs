@@ -27,11 +27,13 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
     private readonly ContainerRuntimeOptions _options;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, TaskContainer> _containers = new(StringComparer.Ordinal);
+    private readonly Func<NodeNetworks?> _nodeNetworks;
 
-    public LinuxExecutor(Func<ImageStore> images, Func<VolumeStore> volumes, ContainerRuntimeOptions options, ILoggerFactory loggerFactory)
+    public LinuxExecutor(Func<ImageStore> images, Func<VolumeStore> volumes, ContainerRuntimeOptions options, ILoggerFactory loggerFactory, Func<NodeNetworks?>? networks = null)
     {
         _images = images;
         _volumes = volumes;
+        _nodeNetworks = networks ?? (() => null);
         _options = options;
         _logger = loggerFactory.CreateLogger<LinuxExecutor>();
     }
@@ -62,6 +64,10 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
             }
 
             _volumes().ReleaseAllExcept(live);
+            if (_nodeNetworks() is { } networks)
+            {
+                await networks.RetainOnlyAsync(live, ct);
+            }
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -163,6 +169,20 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
             }
 
             spec = spec with { Log = new ContainerLogOptions() };
+            try
+            {
+                if (executor._nodeNetworks() is { } networks && await networks.AttachTaskAsync(task, ct) is { } sandbox)
+                {
+                    spec = spec with { NetworkNamespace = sandbox.NetnsPath, ResolvConf = sandbox.ResolvConf, ExtraHosts = [.. spec.ExtraHosts, .. sandbox.ExtraHosts] };
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                executor._volumes().Release(task.Id);
+                await executor._nodeNetworks()!.DetachTaskAsync(task.Id, CancellationToken.None);
+                throw new InvalidOperationException($"joining the task's networks failed: {e.Message}", e);
+            }
+
             var prepared = new TaskContainer(spec, image.Id, TaskContainers.StopSignal(task.Spec.Container, config),
                 TaskContainers.HealthCheckOf(task.Spec.Container, config));
             executor._containers.TryAdd(task.Id, prepared);
@@ -271,6 +291,10 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
             }
 
             executor._volumes().Release(task.Id);
+            if (executor._nodeNetworks() is { } networks)
+            {
+                await networks.DetachTaskAsync(task.Id, ct);
+            }
         }
 
         /// <summary>The container this process runs for the task, or the one a node host before it left running (reattached).</summary>
@@ -295,6 +319,19 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
             }
 
             LogReattached(executor._logger, task.Id, attached.Pid);
+            if (executor._nodeNetworks() is { } networks)
+            {
+                // The namespace and its interfaces outlived the node host; its DNS server and rules are this process's to run again.
+                try
+                {
+                    await networks.AttachTaskAsync(task, ct);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    LogNetworksNotRestored(executor._logger, task.Id, e);
+                }
+            }
+
             return new ContainerInspection(true, attached.StartedAt);
         }
 
@@ -327,6 +364,9 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
 
     [LoggerMessage(Level = LogLevel.Information, Message = "task {TaskId}: reattached to its running container, pid {Pid}")]
     private static partial void LogReattached(ILogger logger, string taskId, int pid);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "task {TaskId}: its container was reattached but its DNS server and network rules could not be restored")]
+    private static partial void LogNetworksNotRestored(ILogger logger, string taskId, Exception e);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "container {Id} belongs to no task assigned to this node any more; removed")]
     private static partial void LogOrphanRemoved(ILogger logger, string id);

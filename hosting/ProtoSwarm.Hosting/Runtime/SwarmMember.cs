@@ -88,7 +88,8 @@ internal sealed partial class SwarmMember : IAsyncDisposable
         Action<HeartbeatRejected> onRejected,
         UnlockKey? unlockKey = null,
         Action<UnlockKey?>? onUnlockKeyChanged = null,
-        Func<Props>? taskSupervisor = null)
+        Func<Props>? taskSupervisor = null,
+        Func<Props>? networks = null)
     {
         var logger = loggerFactory.CreateLogger<SwarmMember>();
         var system = new ActorSystem(new ActorSystemConfig().WithDeveloperSupervisionLogging(false));
@@ -137,7 +138,8 @@ internal sealed partial class SwarmMember : IAsyncDisposable
                     onAck(ack);
                 },
                 onRejected,
-                taskSupervisor);
+                taskSupervisor,
+                networks);
             system.Root.SpawnNamed(Props.FromProducer(() => new AgentActor(settings, loggerFactory)), Kinds.Agent);
             LogStarted(logger, state.NodeId, state.Role, system.Address, self.Id, state.RaftId);
             return member;

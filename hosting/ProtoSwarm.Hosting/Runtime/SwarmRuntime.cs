@@ -3,6 +3,7 @@ using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
 using Proto;
 using Proto.Cluster;
+using ProtoSwarm.Actors.Agent.Networks;
 using ProtoSwarm.Actors.Agent.Tasks;
 using ProtoSwarm.Actors.Managers;
 using ProtoSwarm.Actors.Store;
@@ -43,6 +44,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
 
     // What runs this node's tasks; one for the life of the host, so a member restarted for a role change keeps its tasks.
     private readonly ITaskExecutor? _executor;
+    private NodeNetworks? _networks;
 
     // The node's images: answered here in a swarm or not.
     private readonly LocalImages _images;
@@ -79,7 +81,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
         _executor = options.Executor switch
         {
             "fake" => new FakeExecutor(time),
-            "linux" => new LinuxExecutor(() => _images.Store, () => _volumes.Store, new ContainerRuntimeOptions { StateRoot = options.ContainersDir }, loggerFactory),
+            "linux" => new LinuxExecutor(() => _images.Store, () => _volumes.Store, new ContainerRuntimeOptions { StateRoot = options.ContainersDir }, loggerFactory, () => _networks),
             _ => null,
         };
         if (_executor is LinuxExecutor linux)
@@ -139,6 +141,11 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
         try
         {
             await StopMemberAsync();
+            if (_networks is { } networks)
+            {
+                await networks.DisposeAsync();
+            }
+
             _stateFile.Dispose();
             _images.Dispose();
             _disposed.Dispose();
@@ -611,6 +618,23 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
         RaftSealing.DeleteDataKey(_options);
     }
 
+    /// <summary>The node's overlays, for a node that runs real containers: one per node identity (a node that left and joined again is a new node).</summary>
+    private async Task<NodeNetworks?> NetworksForAsync(NodeLocalState state)
+    {
+        if (_executor is not LinuxExecutor)
+        {
+            return null;
+        }
+
+        if (_networks is { } current && current.NodeId != state.NodeId)
+        {
+            _networks = null;
+            await current.DisposeAsync();
+        }
+
+        return _networks ??= new NodeNetworks(state.NodeId, () => _state?.AdvertiseAddr, _options.NetnsDir, _loggerFactory);
+    }
+
     private async Task<SwarmMember> StartMemberAsync(NodeLocalState state)
     {
         try
@@ -630,9 +654,11 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
             _credentials = _certificates.Load(state.ClusterId);
             _trustedRootsPem = _certificates.ReadRootPem();
             _renewAt = _certificates.RenewAt(Random.Shared);
+            var networks = await NetworksForAsync(state);
             var member = await SwarmMember.StartAsync(
                 state, _options, _credentials, NodeIdentity.Describe(_options.Hostname), _loggerFactory, _time, OnAck, OnRejected, _unlockKey, key => _unlockKey = key,
-                _executor is null ? null : () => TaskSupervisor.PropsFor(_executor, _time, _loggerFactory));
+                _executor is null ? null : () => TaskSupervisor.PropsFor(_executor, _time, _loggerFactory),
+                networks is null ? null : () => Props.FromProducer(() => new NetworkAgentActor(networks, _loggerFactory)));
             _member = member;
             _error = string.Empty;
             member.System.Shutdown.Register(() => OnMemberStopped(member));

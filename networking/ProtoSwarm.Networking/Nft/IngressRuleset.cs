@@ -10,13 +10,14 @@ public sealed record HostPortBinding(int PublishedPort, int TargetPort, PortProt
 {
     /// <summary>
     /// The host-mode ports of the ready tasks on <paramref name="nodeId"/>, each to the task's address on
-    /// the first (non-ingress) network it is on. A port asked twice on one node keeps the first task.
+    /// the first network it is on, ingress last. A port asked twice on one node keeps the first task.
     /// </summary>
     public static ImmutableArray<HostPortBinding> ForNode(ImmutableArray<NetworkView> views, string nodeId)
     {
         var bindings = new List<HostPortBinding>();
         var taken = new HashSet<(int, PortProtocol)>();
-        foreach (var view in (views.IsDefault ? [] : views).Where(v => !v.Ingress))
+        // A task on an overlay of its own is reached there; one that publishes only host-mode ports is on ingress alone.
+        foreach (var view in (views.IsDefault ? [] : views).OrderBy(v => v.Ingress))
         {
             foreach (var service in view.Services)
             {

@@ -1,0 +1,473 @@
+using System.Collections.Immutable;
+using System.Net;
+using Microsoft.Extensions.Logging;
+using ProtoSwarm.Actors.Agent.Networks;
+using ProtoSwarm.Contracts;
+using ProtoSwarm.Networking;
+using ProtoSwarm.Networking.Dns;
+using ProtoSwarm.Networking.Namespaces;
+using ProtoSwarm.Networking.Netlink;
+using ProtoSwarm.Networking.Nft;
+using ProtoSwarm.Networking.Overlay;
+
+namespace ProtoSwarm.Hosting.Runtime;
+
+/// <summary>What a task's container is given when it joins overlays: the namespace to enter and the files that name its DNS and address.</summary>
+internal sealed record TaskSandbox(string NetnsPath, string ResolvConf, ImmutableArray<string> ExtraHosts);
+
+/// <summary>
+/// The node's overlays made real (the <see cref="INodeNetworks"/> of `--executor linux`): per
+/// network a bridge and a VXLAN device with static peers (<see cref="HostOverlay"/>), the routing
+/// mesh's rules in the node's namespace, and per task a network namespace of its own, prepared
+/// before its container starts: a veth per network, the embedded DNS server at 127.0.0.11, the
+/// virtual IPs' rules and, on ingress, the return routes that send a reply back through the node
+/// that took the connection. Every change runs one at a time (views, attaches and detaches share
+/// one gate); work inside a task's namespace runs on a short-lived thread that entered it, so a
+/// node with a thousand tasks holds sockets, not threads, per task.
+/// </summary>
+internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
+{
+    private static readonly TimeSpan ViewWait = TimeSpan.FromSeconds(30);
+
+    private readonly Func<string?> _advertiseAddr;
+    private readonly string _netnsDir;
+    private readonly ILogger _logger;
+    private readonly HostOverlay _overlay;
+    private readonly Nftables _nodeRules = new();
+    private readonly DnsForwarder _forwarder;
+    private readonly ResolvConf _hostResolv;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly Dictionary<string, NetworkView> _views = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Sandbox> _sandboxes = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, TaskCompletionSource> _viewArrived = new(StringComparer.Ordinal);
+    private readonly Lock _viewsLock = new();
+    private string _nodeRuleset = string.Empty;
+    private ImmutableHashSet<string> _ingressBackends = [];
+    private bool _forwarding;
+
+    /// <summary>Where the return-routing rules sit in a task's namespace: before the main table (32766).</summary>
+    private const uint RulePriority = 1000;
+
+    public NodeNetworks(string nodeId, Func<string?> advertiseAddr, string netnsDir, ILoggerFactory loggerFactory)
+    {
+        NodeId = nodeId;
+        _advertiseAddr = advertiseAddr;
+        _netnsDir = netnsDir;
+        _logger = loggerFactory.CreateLogger<NodeNetworks>();
+        _overlay = new HostOverlay(nodeId);
+        _hostResolv = File.Exists("/etc/resolv.conf") ? ResolvConf.ReadHost() : ResolvConf.Parse("");
+        _forwarder = new DnsForwarder(_hostResolv.Upstreams, TimeSpan.FromSeconds(2));
+    }
+
+    public string NodeId { get; }
+
+    /// <summary>One task's namespace and what runs for it there.</summary>
+    private sealed class Sandbox(string taskId, string netnsPath, ImmutableArray<AttachedNetwork> networks)
+    {
+        public string TaskId { get; } = taskId;
+
+        public string NetnsPath { get; } = netnsPath;
+
+        public ImmutableArray<AttachedNetwork> Networks { get; } = networks;
+
+        public EmbeddedDnsServer? Dns { get; set; }
+
+        public string Ruleset { get; set; } = string.Empty;
+
+        public ImmutableArray<IngressReturnRoute> ReturnRoutes { get; set; } = [];
+
+        public bool ReturnRoutesApplied { get; set; }
+
+        public ImmutableHashSet<string> Backends { get; set; } = [];
+    }
+
+    public async Task ApplyAsync(NetworkChanges changes, CancellationToken ct)
+    {
+        await _gate.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            var underlay = Underlay();
+            Dictionary<string, NetworkView> wanted;
+            lock (_viewsLock)
+            {
+                wanted = changes.Full ? new(StringComparer.Ordinal) : new(_views, StringComparer.Ordinal);
+                foreach (var id in changes.Removed)
+                {
+                    wanted.Remove(id);
+                }
+
+                foreach (var view in changes.Views)
+                {
+                    wanted[view.NetworkId] = view;
+                }
+            }
+
+            foreach (var view in changes.Views)
+            {
+                await _overlay.EnsureNetworkAsync(view, underlay).ConfigureAwait(false);
+                await _overlay.SetPeersAsync(view.NetworkId, view.Endpoints).ConfigureAwait(false);
+            }
+
+            List<TaskCompletionSource> arrived = [];
+            lock (_viewsLock)
+            {
+                _views.Clear();
+                foreach (var (id, view) in wanted)
+                {
+                    _views[id] = view;
+                    if (_viewArrived.Remove(id, out var waiter))
+                    {
+                        arrived.Add(waiter);
+                    }
+                }
+            }
+
+            foreach (var id in await RemovableNetworksAsync(wanted).ConfigureAwait(false))
+            {
+                await _overlay.RemoveNetworkAsync(id).ConfigureAwait(false);
+                LogNetworkRemoved(_logger, id);
+            }
+
+            await ApplyNodeRulesAsync().ConfigureAwait(false);
+            foreach (var sandbox in _sandboxes.Values)
+            {
+                await RefreshAsync(sandbox).ConfigureAwait(false);
+            }
+
+            arrived.ForEach(w => w.TrySetResult());
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Networks with devices on this node that no view names and no task here uses.</summary>
+    private async Task<List<string>> RemovableNetworksAsync(Dictionary<string, NetworkView> wanted)
+    {
+        var owned = await _overlay.ListOwnedAsync().ConfigureAwait(false);
+        return owned.Networks.Select(n => n.NetworkId)
+            .Where(id => !wanted.ContainsKey(id) && !_sandboxes.Values.Any(s => s.Networks.Any(n => n.NetworkId == id)))
+            .ToList();
+    }
+
+    /// <summary>
+    /// Prepares (or, after a node host restart, finds again) the task's namespace with its
+    /// interfaces, DNS and rules; null for a task on no network (its container makes its own namespace).
+    /// </summary>
+    public async Task<TaskSandbox?> AttachTaskAsync(TaskObject task, CancellationToken ct)
+    {
+        if (task.Networks.IsEmpty)
+        {
+            return null;
+        }
+
+        await WaitForViewsAsync(task, ct).ConfigureAwait(false);
+        await _gate.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            if (!_sandboxes.TryGetValue(task.Id, out var sandbox))
+            {
+                Directory.CreateDirectory(_netnsDir);
+                var path = Path.Combine(_netnsDir, task.Id);
+                if (!File.Exists(path) || !IsNamespace(path))
+                {
+                    path = NetworkNamespace.Create(_netnsDir, task.Id);
+                }
+
+                sandbox = new Sandbox(task.Id, path, task.Networks);
+                for (var i = 0; i < task.Networks.Length; i++)
+                {
+                    var network = task.Networks[i];
+                    await _overlay.AttachTaskAsync(new TaskAttachment(task.Id, path, network.NetworkId, $"eth{i}", network.Address)).ConfigureAwait(false);
+                }
+
+                _sandboxes[task.Id] = sandbox;
+            }
+
+            await RefreshAsync(sandbox).ConfigureAwait(false);
+            if (sandbox.Dns is null)
+            {
+                sandbox.Dns = await EmbeddedDnsServer.StartAsync(new TaskNamespace(sandbox.NetnsPath), DnsRecords.From(ViewsOf(sandbox)), _forwarder, _logger).ConfigureAwait(false);
+            }
+
+            await ApplyNodeRulesAsync().ConfigureAwait(false);
+            var hostname = TaskContainers.Hostname(task);
+            return new TaskSandbox(sandbox.NetnsPath, _hostResolv.ForContainer(),
+                [.. task.Networks.Select(n => $"{hostname}:{n.Address.Split('/')[0]}").Take(1)]);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Removes the task's namespace, its veths and its DNS server; a task this node never attached is nothing to do.</summary>
+    public async Task DetachTaskAsync(string taskId, CancellationToken ct)
+    {
+        await _gate.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            var path = Path.Combine(_netnsDir, taskId);
+            if (_sandboxes.Remove(taskId, out var sandbox))
+            {
+                if (sandbox.Dns is { } dns)
+                {
+                    await dns.DisposeAsync().ConfigureAwait(false);
+                }
+
+                foreach (var network in sandbox.Networks)
+                {
+                    await _overlay.DetachTaskAsync(taskId, network.NetworkId).ConfigureAwait(false);
+                }
+            }
+            else
+            {
+                var owned = await _overlay.ListOwnedAsync().ConfigureAwait(false);
+                foreach (var attachment in owned.Attachments.Where(a => a.TaskKey == taskId))
+                {
+                    await _overlay.DetachTaskAsync(taskId, attachment.NetworkId).ConfigureAwait(false);
+                }
+            }
+
+            if (File.Exists(path))
+            {
+                NetworkNamespace.Delete(path);
+            }
+
+            await ApplyNodeRulesAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Removes what tasks outside <paramref name="keep"/> left on this node (namespaces, veths), as
+    /// the executor removes their containers: a node host restart leaves nothing without an owner.
+    /// </summary>
+    public async Task RetainOnlyAsync(IReadOnlySet<string> keep, CancellationToken ct)
+    {
+        var leftovers = Directory.Exists(_netnsDir)
+            ? Directory.EnumerateFiles(_netnsDir).Select(Path.GetFileName).OfType<string>().Where(id => !keep.Contains(id)).ToList()
+            : [];
+        var owned = await _overlay.ListOwnedAsync().ConfigureAwait(false);
+        leftovers.AddRange(owned.Attachments.Select(a => a.TaskKey).Where(id => !keep.Contains(id)));
+        foreach (var id in leftovers.Distinct(StringComparer.Ordinal))
+        {
+            LogTaskLeftover(_logger, id);
+            await DetachTaskAsync(id, ct).ConfigureAwait(false);
+        }
+    }
+
+    private async Task WaitForViewsAsync(TaskObject task, CancellationToken ct)
+    {
+        List<Task> waits = [];
+        lock (_viewsLock)
+        {
+            foreach (var network in task.Networks.Where(n => !_views.ContainsKey(n.NetworkId)))
+            {
+                if (!_viewArrived.TryGetValue(network.NetworkId, out var waiter))
+                {
+                    waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    _viewArrived[network.NetworkId] = waiter;
+                }
+
+                waits.Add(waiter.Task);
+            }
+        }
+
+        if (waits.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await Task.WhenAll(waits).WaitAsync(ViewWait, ct).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            var missing = task.Networks.Select(n => n.NetworkId).Where(id => !_views.ContainsKey(id));
+            throw new InvalidOperationException(
+                $"network {string.Join(", ", missing)} did not reach this node within {ViewWait.TotalSeconds:0} s; check that the node reaches the managers");
+        }
+    }
+
+    /// <summary>
+    /// Brings a task's namespace up to date with the views: the DNS records, the virtual IPs' rules
+    /// (connections to backends that left are forgotten by conntrack, so they fail fast instead of
+    /// hanging), and on ingress the return routing per node.
+    /// </summary>
+    private async Task RefreshAsync(Sandbox sandbox)
+    {
+        var views = ViewsOf(sandbox);
+        sandbox.Dns?.Update(DnsRecords.From(views));
+        var runner = new TaskNamespace(sandbox.NetnsPath);
+        var ingressIndex = sandbox.Networks.Select((n, i) => (n, i)).Where(x => views.Any(v => v.Ingress && v.NetworkId == x.n.NetworkId)).Select(x => x.i).DefaultIfEmpty(-1).First();
+        var ingress = views.FirstOrDefault(v => v.Ingress);
+        var routes = ingress is not null && ingressIndex >= 0 ? IngressReturnRoute.Plan(ingress) : [];
+        var ruleset = VipRuleset.Build(views)
+            + (ingressIndex >= 0 ? ReturnRoutingRuleset.Build(new ReturnRouting($"eth{ingressIndex}", routes)) : "");
+        if (ruleset != sandbox.Ruleset)
+        {
+            await new Nftables(runner).ApplyAsync(ruleset).ConfigureAwait(false);
+            sandbox.Ruleset = ruleset;
+        }
+
+        if (ingressIndex >= 0 && (!sandbox.ReturnRoutesApplied || !sandbox.ReturnRoutes.SequenceEqual(routes)))
+        {
+            var stale = sandbox.ReturnRoutes.Except(routes).ToList();
+            var ifName = $"eth{ingressIndex}";
+            await runner.RunAsync(() =>
+            {
+                // The clients' addresses are routed through no interface here: reverse-path filtering would drop them.
+                foreach (var conf in new[] { "all", "default", ifName })
+                {
+                    File.WriteAllText($"/proc/sys/net/ipv4/conf/{conf}/rp_filter", "0");
+                }
+
+                using var netlink = new RtnetlinkClient();
+                var link = netlink.GetLink(ifName) ?? throw new InvalidOperationException($"{ifName} is missing from the task's namespace");
+                netlink.Run(batch =>
+                {
+                    foreach (var route in stale)
+                    {
+                        batch.DeleteRule(new RuleSpec(route.Mark, route.Table, RulePriority));
+                    }
+
+                    // A reply is routed once before the route chain marks it: without a default route that first
+                    // lookup fails (a SYN-ACK to a client elsewhere would be dropped); the mark then re-routes it.
+                    batch.ReplaceRoute(new RouteSpec(new IPNetwork(IPAddress.Any, 0), IPAddress.Parse(ingress!.Gateway.Split('/')[0]), link.Index));
+                    foreach (var route in routes)
+                    {
+                        batch.DeleteRule(new RuleSpec(route.Mark, route.Table, RulePriority));
+                        batch.AddRule(new RuleSpec(route.Mark, route.Table, RulePriority));
+                        batch.ReplaceRoute(new RouteSpec(new IPNetwork(IPAddress.Any, 0), IPAddress.Parse(route.NodeAddress), link.Index, route.Table, OnLink: true));
+                    }
+                });
+                return true;
+            }).ConfigureAwait(false);
+            sandbox.ReturnRoutes = routes;
+            sandbox.ReturnRoutesApplied = true;
+        }
+
+        var backends = Backends(views);
+        var gone = sandbox.Backends.Except(backends);
+        if (!gone.IsEmpty)
+        {
+            await runner.RunAsync(() =>
+            {
+                using var conntrack = new ConntrackClient();
+                return gone.Sum(address => conntrack.DeleteFlowsTo(IPAddress.Parse(address)));
+            }).ConfigureAwait(false);
+        }
+
+        sandbox.Backends = backends;
+    }
+
+    /// <summary>The routing mesh in the node's own namespace: ingress ports to every ready task, host-mode ports to this node's tasks.</summary>
+    private async Task ApplyNodeRulesAsync()
+    {
+        ImmutableArray<NetworkView> views;
+        lock (_viewsLock)
+        {
+            views = [.. _views.Values];
+        }
+
+        var ingress = views.FirstOrDefault(v => v.Ingress);
+        var ruleset = IngressRuleset.Build(ingress, HostPortBinding.ForNode(views, NodeId));
+        if (ruleset == _nodeRuleset)
+        {
+            return;
+        }
+
+        if (!_forwarding)
+        {
+            // DNATed connections are routed on to the overlay, and their replies back.
+            File.WriteAllText("/proc/sys/net/ipv4/ip_forward", "1");
+            _forwarding = true;
+        }
+
+        await _nodeRules.ApplyAsync(ruleset).ConfigureAwait(false);
+        _nodeRuleset = ruleset;
+        var backends = ingress is null ? [] : Backends([ingress]);
+        var gone = _ingressBackends.Except(backends);
+        if (!gone.IsEmpty)
+        {
+            await _overlay.RunAsync(_ =>
+            {
+                using var conntrack = new ConntrackClient();
+                return gone.Sum(address => conntrack.DeleteFlowsTo(IPAddress.Parse(address)));
+            }).ConfigureAwait(false);
+        }
+
+        _ingressBackends = backends;
+    }
+
+    /// <summary>The addresses virtual IPs and published ports balance over: the ready tasks'.</summary>
+    private static ImmutableHashSet<string> Backends(IEnumerable<NetworkView> views) =>
+        [.. views.SelectMany(v => v.Endpoints).Where(e => e.Ready && e.TaskId.Length > 0).Select(e => e.Address.Split('/')[0])];
+
+    /// <summary>The views of the networks a task is on (those this node has).</summary>
+    private ImmutableArray<NetworkView> ViewsOf(Sandbox sandbox)
+    {
+        lock (_viewsLock)
+        {
+            return [.. sandbox.Networks.Select(n => _views.GetValueOrDefault(n.NetworkId)).OfType<NetworkView>()];
+        }
+    }
+
+    private IPAddress Underlay()
+    {
+        var addr = _advertiseAddr();
+        return addr is not null && IPAddress.TryParse(addr, out var ip)
+            ? ip
+            : throw new InvalidOperationException("this node has no underlay address yet (it is not in a swarm)");
+    }
+
+    private static bool IsNamespace(string path)
+    {
+        try
+        {
+            using var handle = NetworkNamespace.Open(path);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var sandbox in _sandboxes.Values)
+        {
+            if (sandbox.Dns is { } dns)
+            {
+                await dns.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+
+        _forwarder.Dispose();
+        await _overlay.DisposeAsync().ConfigureAwait(false);
+        _gate.Dispose();
+    }
+
+    /// <summary>Short work inside a task's namespace, on a thread that entered it for that work alone.</summary>
+    private sealed class TaskNamespace(string path) : INamespaceRunner
+    {
+        public async Task<T> RunAsync<T>(Func<T> work)
+        {
+            using var thread = new NamespaceThread(path, "task netns");
+            return await thread.RunAsync(work).ConfigureAwait(false);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Network {NetworkId} removed from this node")]
+    private static partial void LogNetworkRemoved(ILogger logger, string networkId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Removing the network namespace and interfaces left by task {TaskId}")]
+    private static partial void LogTaskLeftover(ILogger logger, string taskId);
+}

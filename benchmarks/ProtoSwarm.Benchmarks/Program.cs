@@ -1,5 +1,5 @@
 // ProtoSwarm benchmarks: each measures ProtoSwarm against a baseline in the same run and prints a
-// Markdown table. Usage: dotnet run -c Release --project benchmarks/ProtoSwarm.Benchmarks -- [store|remote|tls|seal|scheduler|all|raft|raft-bounded|raft-inproc|raft-bounded-inproc|orchestration|containers|containers-scale] [seconds|replicas|runs|count] [parallelism]
+// Markdown table. Usage: dotnet run -c Release --project benchmarks/ProtoSwarm.Benchmarks -- [store|remote|tls|seal|scheduler|all|raft|raft-bounded|raft-inproc|raft-bounded-inproc|orchestration|containers|containers-scale|peers] [seconds|replicas|runs|count] [parallelism]
 // `raft` is not part of `all`: it starts an etcd cluster from Debian's etcd-server (installed with
 // benchmarks/install-etcd.sh when missing, which needs root). `orchestration [replicas]` is not either: it
 // brings up a lab swarm (root) with the CLI that scripts/up.sh builds into out/bin.
@@ -16,7 +16,7 @@ if (args.Length > 0 && args[0] == RaftMemberProcess.Mode)
 var which = args.Length > 0 ? args[0] : "all";
 var seconds = args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5;
 var duration = TimeSpan.FromSeconds(seconds);
-Console.WriteLine(which is "orchestration" or "containers-scale"
+Console.WriteLine(which is "orchestration" or "containers-scale" or "peers"
     ? $"# ProtoSwarm benchmarks ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores)"
     : $"# ProtoSwarm benchmarks ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {seconds} s per row)");
 
@@ -78,6 +78,14 @@ if (which is "containers-scale")
     var count = args.Length > 1 ? (int)seconds : 100;
     var parallelism = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 4;
     ContainerScaleBenchmark.Print(await ContainerScaleBenchmark.RunAsync(count, parallelism));
+}
+
+if (which is "peers")
+{
+    // Not part of "all": root and iproute2. peers [runs] [peers]: a 1,000-peer change applied and removed, runs times.
+    var runs = args.Length > 1 ? (int)seconds : 20;
+    var peers = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 1_000;
+    PeerChangeBenchmark.Print(await PeerChangeBenchmark.RunAsync(peers, runs));
 }
 
 if (which is "raft" or "raft-bounded" or "raft-inproc" or "raft-bounded-inproc")

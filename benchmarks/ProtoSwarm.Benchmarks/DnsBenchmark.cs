@@ -52,7 +52,7 @@ public static class DnsBenchmark
                 var pools = await Task.WhenAll(clients);
                 results.AddRange(await Harness.RunInterleavedAsync(concurrency, duration, TimeSpan.FromSeconds(1),
                     ("embedded DNS (1,000 services)", () => AskAsync(pools[0])),
-                    ("dnsmasq 2.x (one host record)", () => AskAsync(pools[1])),
+                    ("dnsmasq 2.90 (one host record)", () => AskAsync(pools[1])),
                     ("ARSoft bare server (static answer)", () => AskAsync(pools[2]))));
                 foreach (var socket in pools.SelectMany(p => p))
                 {

@@ -1,5 +1,5 @@
 // ProtoSwarm benchmarks: each measures ProtoSwarm against a baseline in the same run and prints a
-// Markdown table. Usage: dotnet run -c Release --project benchmarks/ProtoSwarm.Benchmarks -- [store|remote|tls|seal|scheduler|all|raft|raft-bounded|raft-inproc|raft-bounded-inproc|orchestration|containers|containers-scale|peers] [seconds|replicas|runs|count] [parallelism]
+// Markdown table. Usage: dotnet run -c Release --project benchmarks/ProtoSwarm.Benchmarks -- [store|remote|tls|seal|scheduler|all|raft|raft-bounded|raft-inproc|raft-bounded-inproc|orchestration|containers|containers-scale|peers|dns] [seconds|replicas|runs|count] [parallelism]
 // `raft` is not part of `all`: it starts an etcd cluster from Debian's etcd-server (installed with
 // benchmarks/install-etcd.sh when missing, which needs root). `orchestration [replicas]` is not either: it
 // brings up a lab swarm (root) with the CLI that scripts/up.sh builds into out/bin.
@@ -86,6 +86,14 @@ if (which is "peers")
     var runs = args.Length > 1 ? (int)seconds : 20;
     var peers = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 1_000;
     PeerChangeBenchmark.Print(await PeerChangeBenchmark.RunAsync(peers, runs));
+}
+
+if (which is "dns")
+{
+    // Not part of "all": it needs root (a network namespace) and dnsmasq (installed from Debian when missing).
+    var results = await DnsBenchmark.RunAsync(duration, [1, 16]);
+    Harness.Print("DNS: an A query for a service name, UDP on loopback inside one namespace (baselines: dnsmasq, ARSoft's bare server)", results,
+        r => results.First(b => b.Concurrency == r.Concurrency && b.Name.StartsWith("dnsmasq", StringComparison.Ordinal)));
 }
 
 if (which is "raft" or "raft-bounded" or "raft-inproc" or "raft-bounded-inproc")

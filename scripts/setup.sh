@@ -8,9 +8,11 @@ need=()
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v nsenter >/dev/null 2>&1 || need+=(util-linux)
 # The routing mesh and VIPs load libnftables (nftables' package brings it and nft, for looking);
-# conntrack flushes connections to removed backends.
+# conntrack (the tool) lets the tests make and list flows; the node uses netlink itself. curl is
+# the lab tests' and the main job's client of published ports.
 command -v nft >/dev/null 2>&1 || need+=(nftables)
 command -v conntrack >/dev/null 2>&1 || need+=(conntrack)
+command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v sqlite3 >/dev/null 2>&1 || true
 # Test and sample images are built from Debian's static busybox (a 2 MB root in under a second).
 [ -x /bin/busybox ] || need+=(busybox-static)

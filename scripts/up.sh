@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job: build ProtoSwarm and bring up a local 3-node swarm (1 manager, 2 workers), each node
-# in its own network namespace, then show the swarm's nodes. `out/bin/protoswarm lab down` removes it.
+# in its own network namespace, then run a web service on an overlay network with a published port. `out/bin/protoswarm lab down` removes it.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup.sh
@@ -22,12 +22,21 @@ for node in "${nodes[@]}"; do
   "$cli" lab exec "$node" --name "${LAB_NAME:-lab}" -- "$cli" image import "$PWD/out/images/busybox.tar" busybox:latest
 done
 echo
-echo "\$ protoswarm service create --name web --replicas 3 busybox:latest sh -c 'echo serving from \$(hostname); exec httpd -f -p 80 -h /var/www'"
-"$cli" lab exec m1 --name "${LAB_NAME:-lab}" -- "$cli" service create --name web --replicas 3 busybox:latest \
-  sh -c 'echo serving from $(hostname); exec httpd -f -p 80 -h /var/www'
+lab() { "$cli" lab exec "$1" --name "${LAB_NAME:-lab}" -- "${@:2}"; }
+echo "\$ protoswarm network create -d overlay appnet"
+lab m1 "$cli" network create -d overlay appnet
+echo
+echo "\$ protoswarm service create --name web --replicas 3 --network appnet --publish 8080:80 busybox:latest sh -c '... httpd ...'"
+lab m1 "$cli" service create --name web --replicas 3 --network appnet --publish 8080:80 busybox:latest \
+  sh -c 'echo "<h1>Hello from $(hostname)</h1>" > /var/www/index.html; echo serving from $(hostname); exec httpd -f -p 80 -h /var/www'
 echo
 echo "\$ protoswarm service ps web"
-"$cli" lab exec m1 --name "${LAB_NAME:-lab}" -- "$cli" service ps web
+lab m1 "$cli" service ps web
+echo
+# The routing mesh: port 8080 answers on every node and spreads the connections over the 3 replicas.
+m1=$("$cli" lab ls --name "${LAB_NAME:-lab}" --format json | grep '"Name":"m1"' | grep -oE '"Address":"[^"]+"' | cut -d'"' -f4)
+echo "\$ curl http://$m1:8080/   (from w1's namespace, three times)"
+for _ in 1 2 3; do lab w1 curl -s -m 5 "http://$m1:8080/" || echo "(no answer)"; done
 echo
 echo "The swarm keeps running. Try: $cli lab exec m1 -- protoswarm info"
 echo "Remove it with:               $cli lab down"

@@ -66,7 +66,8 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
             _volumes().ReleaseAllExcept(live);
             if (_nodeNetworks() is { } networks)
             {
-                await networks.RetainOnlyAsync(live, ct);
+                // An assigned task keeps its namespace even before its container exists (it is being prepared).
+                await networks.RetainOnlyAsync(new HashSet<string>(live.Concat(assignedTaskIds), StringComparer.Ordinal), ct);
             }
         }
         catch (Exception e) when (e is not OperationCanceledException)

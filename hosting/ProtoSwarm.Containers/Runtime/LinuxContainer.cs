@@ -179,7 +179,8 @@ public sealed partial class LinuxContainer : IAsyncDisposable
             if (line is not null && line.StartsWith(InitProtocol.Started + " ", StringComparison.Ordinal))
             {
                 var pid = int.Parse(line.AsSpan(InitProtocol.Started.Length + 1), NumberStyles.None, CultureInfo.InvariantCulture);
-                var container = new LinuxContainer(id, pid, sys, cgroups, placement, paths, monitor, time);
+                // Exec and health probes of a reattached container start protoswarm-init as those of a started one do.
+                var container = new LinuxContainer(id, pid, sys, cgroups, placement, paths, monitor, time) { _initPath = options.InitPath };
                 _ = container.WatchAsync(reader);
                 return container;
             }

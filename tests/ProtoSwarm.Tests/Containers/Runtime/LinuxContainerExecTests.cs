@@ -12,6 +12,21 @@ public sealed class LinuxContainerExecTests(ContainerFixture fixture)
     private static ExecSpecification Exec(params string[] command) => new() { Command = command, Timeout = TimeSpan.FromSeconds(20) };
 
     [Fact]
+    public async Task Exec_Works_In_A_Container_Reattached_By_A_Fresh_Host_Object()
+    {
+        // After a node host restart health probes and `protoswarm exec` run through the reattached container.
+        var spec = fixture.Spec("sleep", "1000") with { Hostname = "again" };
+        var started = await LinuxContainer.StartAsync(spec, fixture.Options);
+        started.Detach();
+        await using var attached = await LinuxContainer.AttachAsync(spec.Id, fixture.Options);
+        Assert.NotNull(attached);
+
+        var result = await attached.ExecAsync(Exec("hostname"));
+
+        Assert.Equal(new ExecResult(0, "again\n", "", false), result);
+    }
+
+    [Fact]
     public async Task Exec_Hostname_Prints_The_Containers_Hostname()
     {
         await using var container = await LinuxContainer.StartAsync(fixture.Spec("sleep", "1000") with { Hostname = "web1" }, fixture.Options);

@@ -11,6 +11,23 @@ internal sealed class RecordingSyscalls : ISyscalls
     public Dictionary<string, string> Files { get; } = new(StringComparer.Ordinal);
     public HashSet<string> Directories { get; } = new(StringComparer.Ordinal);
     public List<string> Calls { get; } = [];
+
+    /// <summary>The calls so far, copied under the lock that background work (a reaper) records under too.</summary>
+    public List<string> CallsSnapshot()
+    {
+        lock (Calls)
+        {
+            return [.. Calls];
+        }
+    }
+
+    private void Record(string call)
+    {
+        lock (Calls)
+        {
+            Calls.Add(call);
+        }
+    }
     public List<string> InitSays { get; } = [];
     public Socket? InitSide { get; private set; }
 
@@ -22,13 +39,13 @@ internal sealed class RecordingSyscalls : ISyscalls
 
     public void WriteFile(string path, string content)
     {
-        Calls.Add($"write {path} = {content}");
+        Record($"write {path} = {content}");
         Files[path] = content;
     }
 
     public void CreateDirectory(string path)
     {
-        Calls.Add($"mkdir {path}");
+        Record($"mkdir {path}");
         for (var dir = path; dir.Length > 1; dir = Path.GetDirectoryName(dir)!)
         {
             Directories.Add(dir);
@@ -37,13 +54,13 @@ internal sealed class RecordingSyscalls : ISyscalls
 
     public void RemoveDirectory(string path)
     {
-        Calls.Add($"rmdir {path}");
+        Record($"rmdir {path}");
         Directories.Remove(path);
     }
 
     public void RemoveTree(string path)
     {
-        Calls.Add($"rm -r {path}");
+        Record($"rm -r {path}");
         Directories.RemoveWhere(d => d == path || d.StartsWith(path + "/", StringComparison.Ordinal));
     }
 
@@ -52,7 +69,7 @@ internal sealed class RecordingSyscalls : ISyscalls
 
     public InitProcess SpawnInit(string initPath, string configPath)
     {
-        Calls.Add($"spawn {initPath} {configPath}");
+        Record($"spawn {initPath} {configPath}");
         return new InitProcess(4242, Pair());
     }
 
@@ -61,7 +78,7 @@ internal sealed class RecordingSyscalls : ISyscalls
 
     public InitProcess? ConnectMonitor(string socketPath)
     {
-        Calls.Add($"connect {socketPath}");
+        Record($"connect {socketPath}");
         return Listening.Contains(socketPath) ? new InitProcess(5151, Pair(), IsChild: false) : null;
     }
 
@@ -92,13 +109,13 @@ internal sealed class RecordingSyscalls : ISyscalls
 
     public int Reap(int pid)
     {
-        Calls.Add($"reap {pid}");
+        Record($"reap {pid}");
         return 0;
     }
 
     public void DeleteFile(string path)
     {
-        Calls.Add($"rm {path}");
+        Record($"rm {path}");
         Files.Remove(path);
     }
 
@@ -108,7 +125,7 @@ internal sealed class RecordingSyscalls : ISyscalls
 
     public ExecProcess SpawnExec(string initPath, string execConfigPath)
     {
-        Calls.Add($"spawn-exec {initPath} {execConfigPath}");
+        Record($"spawn-exec {initPath} {execConfigPath}");
         var init = SpawnInit(initPath, execConfigPath);
         Calls.RemoveAt(Calls.Count - 1);
         return new ExecProcess(init.Pid, init.Status, new MemoryStream(ExecStdout), new MemoryStream(ExecStderr));

@@ -228,7 +228,8 @@ public sealed class RuntimeLogicTests
 
         Assert.Contains("rmdir /sys/fs/cgroup/memory/node/abc/protoswarm/c1", sys.Calls);
         Assert.DoesNotContain(sys.Calls, c => c.StartsWith("reap 5151", StringComparison.Ordinal));
-        Assert.Equal("rm -r /state/c1", sys.Calls[^1]);
+        // The first host object still reaps the init it spawned (4242) in the background, whenever that comes.
+        Assert.Equal("rm -r /state/c1", sys.CallsSnapshot().Last(c => !c.StartsWith("reap 4242", StringComparison.Ordinal)));
     }
 
     [Fact]

@@ -45,6 +45,8 @@ public class NetworkLabTests(ITestOutputHelper output)
 
     private async Task ServiceByNameAsync(LabFixture lab)
     {
+        // As docker's 5 s heartbeat, so w1's node host restart below is over before w1 is declared down.
+        Assert.Equal(0, (await lab.ExecAsync("m1", "protoswarm", "swarm", "update", "--dispatcher-heartbeat", "5s")).ExitCode);
         var create = await lab.ExecAsync("m1", "protoswarm", "network", "create", "-d", "overlay", "appnet");
         Assert.True(create.ExitCode == 0, create.ToString());
         Assert.Equal(0, (await ServiceAsync(lab, ["create", "--name", "web", "--replicas", "3", "--replicas-max-per-node", "1", "--network", "appnet", .. WhoServer])).ExitCode);
@@ -67,6 +69,15 @@ public class NetworkLabTests(ITestOutputHelper output)
         Assert.Contains(vip, lookup.StdOut, StringComparison.Ordinal);
         var tasks = await ExecInAsync(lab, client, "nslookup", "tasks.web");
         Assert.All(web, t => Assert.Contains(AddressOf(t.Task), tasks.StdOut, StringComparison.Ordinal));
+
+        // w1's node host restarts: its containers keep their namespaces, and the DNS server of its task comes back with it.
+        Assert.Equal(0, (await lab.LabAsync("stop", "w1", "--kill")).ExitCode);
+        Assert.Equal(0, (await lab.LabAsync("start", "w1")).ExitCode);
+        Assert.True(await PollNodesReadyAsync(lab, 3, Converge), "w1 did not come back Ready");
+        var onW1 = web.Single(t => t.Node == "w1");
+        var fromW1 = await PollRequestsAsync(lab, onW1, "web", 9, answers => answers.Select(a => a.Host).Distinct().Count() == 3);
+        Assert.Equal(web.Select(t => t.Task.Id[..12]).Order(), fromW1.Select(a => a.Host).Distinct().Order());
+        Assert.Equal(web.Select(t => t.Task.Id).Order(), (await RunningAsync(lab, "web")).Select(t => t.Task.Id).Order());
 
         // Scaled down to two: the removed replica gets no more traffic.
         Assert.Equal(0, (await ServiceAsync(lab, "scale", "web=2")).ExitCode);
@@ -134,13 +145,39 @@ public class NetworkLabTests(ITestOutputHelper output)
     /// <summary><paramref name="count"/> HTTP requests for /cgi-bin/who to <paramref name="host"/> port 80, made inside a task, one connection each.</summary>
     private async Task<List<(string Client, string Host)>> RequestsAsync(LabFixture lab, LabTask from, string host, int count)
     {
-        var script = string.Create(CultureInfo.InvariantCulture,
-            $"for i in $(seq {count}); do printf 'GET /cgi-bin/who HTTP/1.0\\r\\n\\r\\n' | nc -w 5 {host} 80 | tail -n 1 | grep . || echo failed; done");
+        var script = RequestScript(host, count);
         var run = await ExecInAsync(lab, from, "sh", "-c", script);
         output.WriteLine(run.ToString());
         Assert.True(run.ExitCode == 0 && !run.StdOut.Contains("failed", StringComparison.Ordinal), run.ToString());
         return [.. run.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(Parse)];
     }
+
+    /// <summary>Requests as <see cref="RequestsAsync"/> until every one is answered and <paramref name="done"/> holds (a restarted node host takes a moment to serve DNS again).</summary>
+    private static async Task<List<(string Client, string Host)>> PollRequestsAsync(
+        LabFixture lab, LabTask from, string host, int count, Func<List<(string Client, string Host)>, bool> done)
+    {
+        var deadline = DateTime.UtcNow + Converge;
+        while (true)
+        {
+            var script = RequestScript(host, count);
+            var run = await ExecInAsync(lab, from, "sh", "-c", script);
+            if (run.ExitCode == 0 && !run.StdOut.Contains("failed", StringComparison.Ordinal))
+            {
+                var answers = run.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(Parse).ToList();
+                if (done(answers))
+                {
+                    return answers;
+                }
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"No full set of answers within {Converge.TotalSeconds} s: {run}");
+            await Task.Delay(500);
+        }
+    }
+
+    /// <summary>A shell loop of <paramref name="count"/> requests for /cgi-bin/who, one connection each; "failed" for one not answered.</summary>
+    private static string RequestScript(string host, int count) => string.Create(CultureInfo.InvariantCulture,
+        $"for i in $(seq {count}); do printf 'GET /cgi-bin/who HTTP/1.0\\r\\n\\r\\n' | nc -w 5 {host} 80 | tail -n 1 | grep . || echo failed; done");
 
     private static Task<RunResult> ExecInAsync(LabFixture lab, LabTask task, params string[] command) =>
         lab.ExecAsync(task.Node, ["protoswarm", "exec", task.Task.Id, "--", .. command]);

@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using ARSoft.Tools.Net.Dns;
 using ProtoSwarm.Contracts;
 using ProtoSwarm.Networking;
+using ProtoSwarm.Networking.Namespaces;
 using ProtoSwarm.Networking.Dns;
 
 namespace ProtoSwarm.Benchmarks;
@@ -33,7 +34,7 @@ public static class DnsBenchmark
         try
         {
             Run("ip", $"-n {name} link set lo up");
-            using var ns = new NamespaceThread(name);
+            using var ns = new NamespaceThread($"/run/netns/{name}", "dns benchmark");
             using var forwarder = new DnsForwarder([], TimeSpan.FromSeconds(1));
             await using var embedded = await EmbeddedDnsServer.StartAsync(ns, DnsRecords.From([View(1_000)]), forwarder);
             var bare = await ns.RunAsync(() => BareServer(IPAddress.Parse("127.0.0.13")));
@@ -164,60 +165,6 @@ public static class DnsBenchmark
         if (p.ExitCode != 0)
         {
             throw new InvalidOperationException($"{file} {args}: {error}");
-        }
-    }
-
-    /// <summary>One thread inside the namespace that makes the sockets.</summary>
-    private sealed class NamespaceThread : INamespaceRunner, IDisposable
-    {
-        private readonly BlockingCollection<Action> _work = [];
-        private readonly Thread _thread;
-
-        public NamespaceThread(string name)
-        {
-            var entered = new TaskCompletionSource();
-            _thread = new Thread(() =>
-            {
-                using (var fd = File.OpenHandle($"/run/netns/{name}"))
-                {
-                    if (Tmds.Linux.LibC.setns((int)fd.DangerousGetHandle(), Tmds.Linux.LibC.CLONE_NEWNET) != 0)
-                    {
-                        entered.SetException(new InvalidOperationException($"setns {name} failed"));
-                        return;
-                    }
-                }
-
-                entered.SetResult();
-                foreach (var work in _work.GetConsumingEnumerable())
-                {
-                    work();
-                }
-            }) { IsBackground = true };
-            _thread.Start();
-            entered.Task.GetAwaiter().GetResult();
-        }
-
-        public Task<T> RunAsync<T>(Func<T> work)
-        {
-            var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
-            _work.Add(() =>
-            {
-                try
-                {
-                    done.SetResult(work());
-                }
-                catch (Exception e)
-                {
-                    done.SetException(e);
-                }
-            });
-            return done.Task;
-        }
-
-        public void Dispose()
-        {
-            _work.CompleteAdding();
-            _thread.Join();
         }
     }
 }

@@ -9,7 +9,7 @@ namespace ProtoSwarm.Networking.Namespaces;
 /// work, netlink ones included, belong to the namespace for good, whichever thread uses them later.
 /// With no path the thread stays in the process's namespace and only serialises the work.
 /// </summary>
-public sealed class NamespaceThread : IDisposable
+public sealed class NamespaceThread : INamespaceRunner, IDisposable
 {
     private readonly BlockingCollection<Action> _work = [];
     private readonly Thread _thread;

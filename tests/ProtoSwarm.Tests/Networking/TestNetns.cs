@@ -1,26 +1,22 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using ProtoSwarm.Networking;
+using ProtoSwarm.Networking.Namespaces;
 
 namespace ProtoSwarm.Tests.Networking;
 
 /// <summary>
 /// A network namespace made for one test (<c>psdns-test-&lt;random&gt;</c>, loopback up) with one
-/// dedicated thread inside it that runs the work it is given. Dispose stops the thread and deletes the
-/// namespace, so nothing is left behind even when the test fails.
+/// dedicated thread inside it (<see cref="NamespaceThread"/>) that runs the work it is given. Dispose
+/// stops the thread and deletes the namespace, so nothing is left behind even when the test fails.
 /// </summary>
 internal sealed class TestNetns : INamespaceRunner, IDisposable
 {
-    private readonly BlockingCollection<Action> _work = [];
-    private readonly Thread _thread;
+    private readonly NamespaceThread _thread;
 
     private TestNetns(string name)
     {
         Name = name;
-        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _thread = new Thread(() => Loop(entered)) { IsBackground = true, Name = "netns " + name };
-        _thread.Start();
-        entered.Task.GetAwaiter().GetResult();
+        _thread = new NamespaceThread($"/run/netns/{name}", "netns " + name);
     }
 
     public string Name { get; }
@@ -41,22 +37,7 @@ internal sealed class TestNetns : INamespaceRunner, IDisposable
         }
     }
 
-    public Task<T> RunAsync<T>(Func<T> work)
-    {
-        var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _work.Add(() =>
-        {
-            try
-            {
-                done.SetResult(work());
-            }
-            catch (Exception e)
-            {
-                done.SetException(e);
-            }
-        });
-        return done.Task;
-    }
+    public Task<T> RunAsync<T>(Func<T> work) => _thread.RunAsync(work);
 
     /// <summary>
     /// Runs blocking work (a client waiting for an answer) on a new thread of its own in the namespace,
@@ -103,8 +84,7 @@ internal sealed class TestNetns : INamespaceRunner, IDisposable
 
     public void Dispose()
     {
-        _work.CompleteAdding();
-        _thread.Join(TimeSpan.FromSeconds(10));
+        _thread.Dispose();
         Ip($"netns del {Name}", check: false);
     }
 
@@ -114,25 +94,6 @@ internal sealed class TestNetns : INamespaceRunner, IDisposable
         if (Tmds.Linux.LibC.setns((int)fd.DangerousGetHandle(), Tmds.Linux.LibC.CLONE_NEWNET) != 0)
         {
             throw new InvalidOperationException($"setns into {Name} failed");
-        }
-    }
-
-    private void Loop(TaskCompletionSource entered)
-    {
-        try
-        {
-            Enter();
-        }
-        catch (Exception e)
-        {
-            entered.SetException(e);
-            return;
-        }
-
-        entered.SetResult();
-        foreach (var work in _work.GetConsumingEnumerable())
-        {
-            work();
         }
     }
 }

@@ -235,6 +235,19 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
                 NetworkNamespace.Delete(path);
             }
 
+            // A network the managers stopped sending while this task still used it goes with its last task.
+            Dictionary<string, NetworkView> wanted;
+            lock (_viewsLock)
+            {
+                wanted = new(_views, StringComparer.Ordinal);
+            }
+
+            foreach (var id in await RemovableNetworksAsync(wanted).ConfigureAwait(false))
+            {
+                await _overlay.RemoveNetworkAsync(id).ConfigureAwait(false);
+                LogNetworkRemoved(_logger, id);
+            }
+
             await ApplyNodeRulesAsync().ConfigureAwait(false);
         }
         finally
@@ -289,7 +302,12 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
         }
         catch (TimeoutException)
         {
-            var missing = task.Networks.Select(n => n.NetworkId).Where(id => !_views.ContainsKey(id));
+            List<string> missing;
+            lock (_viewsLock)
+            {
+                missing = [.. task.Networks.Select(n => n.NetworkId).Where(id => !_views.ContainsKey(id))];
+            }
+
             throw new InvalidOperationException(
                 $"network {string.Join(", ", missing)} did not reach this node within {ViewWait.TotalSeconds:0} s; check that the node reaches the managers");
         }

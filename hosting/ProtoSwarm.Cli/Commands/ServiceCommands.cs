@@ -220,9 +220,13 @@ internal static class ServiceCommands
             }
             else
             {
+                // The managers store network ids; --network-add/--network-rm name networks, so the spec read is named the same way first.
+                var networkNames = flags.Has("--network-add") || flags.Has("--network-rm")
+                    ? (await cli.Swarm.Networks.ListAsync(ct)).ToDictionary(n => n.Id, n => n.Spec.Name, StringComparer.Ordinal)
+                    : null;
                 updated = await ChangeAsync(cli, current, typed, read =>
                 {
-                    var spec = ServiceFlags.Update(read.Spec, flags);
+                    var spec = ServiceFlags.Update(networkNames is null ? read.Spec : WithNetworkNames(read.Spec, networkNames), flags);
                     return spec.Error is { } error ? throw new SwarmCommandException(RejectCode.InvalidArgument, error) : spec.Value;
                 }, ct);
             }
@@ -233,6 +237,14 @@ internal static class ServiceCommands
         });
         return command;
     }
+
+    private static ServiceSpec WithNetworkNames(ServiceSpec spec, Dictionary<string, string> names) => spec with
+    {
+        TaskTemplate = spec.TaskTemplate with
+        {
+            Networks = [.. spec.TaskTemplate.Networks.Select(n => names.TryGetValue(n.Target, out var name) ? n with { Target = name } : n)],
+        },
+    };
 
     /// <summary>
     /// Sends a change made from the service as read. The managers also write the service (an update's

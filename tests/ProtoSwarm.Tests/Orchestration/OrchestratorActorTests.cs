@@ -38,6 +38,12 @@ public sealed class OrchestratorActorTests : IAsyncLifetime
         var (context, _) = TestManagers.Leader(_system, _store, _proposer, "leader0000");
         _api = _system.Root.Spawn(Props.FromProducer(() => new ManagerApiActor(context, TestManagers.NoAddress)));
         _system.Root.SpawnNamed(Props.FromProducer(() => new OrchestratorActor(context)), Kinds.Orchestrator);
+
+        // The new leader's allocator makes the ingress network and gives the Ready nodes an address on it: let
+        // it finish, so the tests below see only their own writes.
+        await Eventually(
+            () => _store.Current.List<NodeObject>().Count(n => n.Attachments.Length > 0) == 3,
+            "the leader's allocator gave every Ready node its ingress address");
     }
 
     public async Task DisposeAsync()

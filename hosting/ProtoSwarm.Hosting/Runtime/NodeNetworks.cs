@@ -129,12 +129,20 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
             }
 
             await ApplyNodeRulesAsync().ConfigureAwait(false);
+            arrived.ForEach(w => w.TrySetResult());
             foreach (var sandbox in _sandboxes.Values)
             {
-                await RefreshAsync(sandbox).ConfigureAwait(false);
+                // One task's namespace that cannot be brought up to date (gone with a dying container)
+                // must not hold back the others, nor every later change.
+                try
+                {
+                    await RefreshAsync(sandbox).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    LogRefreshFailed(_logger, sandbox.TaskId, e);
+                }
             }
-
-            arrived.ForEach(w => w.TrySetResult());
         }
         finally
         {
@@ -482,6 +490,9 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
             return await thread.RunAsync(work).ConfigureAwait(false);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Bringing task {TaskId}'s DNS and rules up to date failed; tried again with the next change")]
+    private static partial void LogRefreshFailed(ILogger logger, string taskId, Exception e);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Network {NetworkId} removed from this node")]
     private static partial void LogNetworkRemoved(ILogger logger, string networkId);

@@ -125,19 +125,7 @@ public sealed class RtnetlinkClient : IDisposable
             {
                 return;
             }
-            IPAddress? dst = null;
-            var mac = default(MacAddress);
-            foreach (var a in m.Attributes(12))
-            {
-                if (a.Type == Rtnl.NDA_DST)
-                {
-                    dst = a.Address;
-                }
-                else if (a.Type == Rtnl.NDA_LLADDR)
-                {
-                    mac = MacAddress.FromBytes(a.Value);
-                }
-            }
+            var (dst, mac) = NeighbourAttributes(m);
             if (dst is not null)
             {
                 entries.Add(new NeighbourEntry(ifindex, dst, mac, BinaryPrimitives.ReadUInt16LittleEndian(p[8..])));
@@ -159,22 +147,30 @@ public sealed class RtnetlinkClient : IDisposable
             {
                 return;
             }
-            IPAddress? dst = null;
-            var mac = default(MacAddress);
-            foreach (var a in m.Attributes(12))
-            {
-                if (a.Type == Rtnl.NDA_DST)
-                {
-                    dst = a.Address;
-                }
-                else if (a.Type == Rtnl.NDA_LLADDR)
-                {
-                    mac = MacAddress.FromBytes(a.Value);
-                }
-            }
+            var (dst, mac) = NeighbourAttributes(m);
             entries.Add(new FdbEntry(ifindex, mac, dst, BinaryPrimitives.ReadUInt16LittleEndian(p[8..]), flags));
         });
         return entries;
+    }
+
+    /// <summary>A neighbour message's destination address and link-layer address (neighbour and FDB dumps alike).</summary>
+    private static (IPAddress? Destination, MacAddress Mac) NeighbourAttributes(NetlinkMessage m)
+    {
+        IPAddress? dst = null;
+        var mac = default(MacAddress);
+        foreach (var a in m.Attributes(12))
+        {
+            if (a.Type == Rtnl.NDA_DST)
+            {
+                dst = a.Address;
+            }
+            else if (a.Type == Rtnl.NDA_LLADDR)
+            {
+                mac = MacAddress.FromBytes(a.Value);
+            }
+        }
+
+        return (dst, mac);
     }
 
     /// <summary>The MTU of the named device.</summary>

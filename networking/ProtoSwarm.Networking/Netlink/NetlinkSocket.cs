@@ -93,13 +93,7 @@ internal sealed unsafe class NetlinkSocket : IDisposable
     /// <summary>Sends one dump request (written by <paramref name="write"/> after the header) and hands every answer to <paramref name="onMessage"/>.</summary>
     public void Dump(string operation, ushort type, Action<NetlinkWriter> write, NetlinkMessageHandler onMessage)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        var writer = new NetlinkWriter();
-        var seq = NextSeq();
-        writer.BeginMessage(type, Rtnl.NLM_F_REQUEST | Rtnl.NLM_F_DUMP, seq);
-        write(writer);
-        writer.EndMessage();
-        SendAll(writer.Written);
+        var seq = SendRequest(type, Rtnl.NLM_F_REQUEST | Rtnl.NLM_F_DUMP, write);
         while (true)
         {
             var datagram = ReceiveDatagram();
@@ -128,16 +122,23 @@ internal sealed unsafe class NetlinkSocket : IDisposable
         }
     }
 
-    /// <summary>One request answered by one message (RTM_GETLINK by name); false when the kernel answers <paramref name="absent"/>.</summary>
-    public bool Get(string operation, ushort type, Action<NetlinkWriter> write, NetlinkMessageHandler onMessage, int absent)
+    /// <summary>Sends one request message; returns its sequence number, which the answers carry.</summary>
+    private uint SendRequest(ushort type, ushort flags, Action<NetlinkWriter> write)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         var writer = new NetlinkWriter();
         var seq = NextSeq();
-        writer.BeginMessage(type, Rtnl.NLM_F_REQUEST, seq);
+        writer.BeginMessage(type, flags, seq);
         write(writer);
         writer.EndMessage();
         SendAll(writer.Written);
+        return seq;
+    }
+
+    /// <summary>One request answered by one message (RTM_GETLINK by name); false when the kernel answers <paramref name="absent"/>.</summary>
+    public bool Get(string operation, ushort type, Action<NetlinkWriter> write, NetlinkMessageHandler onMessage, int absent)
+    {
+        var seq = SendRequest(type, Rtnl.NLM_F_REQUEST, write);
         while (true)
         {
             var datagram = ReceiveDatagram();

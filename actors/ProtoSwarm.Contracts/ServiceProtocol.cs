@@ -9,7 +9,8 @@ namespace ProtoSwarm.Contracts;
 [MessagePackObject]
 public sealed record CreateService(
     [property: Key(0)] string RequestId,
-    [property: Key(1)] ServiceSpec Spec) : IManagerApiRequest;
+    [property: Key(1)] ServiceSpec Spec,
+    [property: Key(2)] string ResolveImage = ResolveImageModes.Always) : IManagerApiRequest;
 
 [MessagePackObject]
 public sealed record ServiceCreated(
@@ -30,7 +31,8 @@ public sealed record UpdateService(
     [property: Key(1)] string ServiceRef,
     [property: Key(2)] ulong Version,
     [property: Key(3)] ServiceSpec? Spec,
-    [property: Key(4)] bool Rollback = false) : IManagerApiRequest;
+    [property: Key(4)] bool Rollback = false,
+    [property: Key(5)] string ResolveImage = ResolveImageModes.Changed) : IManagerApiRequest;
 
 [MessagePackObject]
 public sealed record ServiceUpdated(
@@ -236,3 +238,17 @@ public sealed record TaskLogs(
 public sealed record TaskLog(
     [property: Key(0)] string TaskId,
     [property: Key(1)] ImmutableArray<TaskLogEntry> Entries);
+
+/// <summary>
+/// `--resolve-image`, as docker's: whether the managers pin a service's image tag to the manifest
+/// digest the swarm's registry holds for it, so every node runs the same image. `changed` pins only
+/// when the update changes the image.
+/// </summary>
+public static class ResolveImageModes
+{
+    public const string Always = "always";
+    public const string Changed = "changed";
+    public const string Never = "never";
+
+    public static bool IsValid(string mode) => mode is Always or Changed or Never;
+}

@@ -54,7 +54,9 @@ public sealed record ClusterObject(
     [property: Key(12)] string PreviousRootCaPem = "",
     [property: Key(13)] string CrossSignedRootPem = "",
     [property: Key(14)] long DispatcherHeartbeatMs = 0,
-    [property: Key(15)] int DataPathPort = 0) : IStoreObject, IStoreKind
+    [property: Key(15)] int DataPathPort = 0,
+    [property: Key(16)] string RegistryPullToken = "",
+    [property: Key(17)] string RegistryPushToken = "") : IStoreObject, IStoreKind
 {
     /// <summary>The UDP port of the overlays' VXLAN traffic (`swarm init --data-path-port`); 0: 4789.</summary>
     [IgnoreMember]

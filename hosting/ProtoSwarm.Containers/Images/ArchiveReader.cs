@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using ProtoSwarm.Contracts;
 
 namespace ProtoSwarm.Containers.Images;
 
@@ -86,7 +87,7 @@ internal static partial class ArchiveReader
             }
 
             var names = item.TryGetProperty("RepoTags", out var tags) && tags.ValueKind == JsonValueKind.Array
-                ? tags.EnumerateArray().Select(t => ImageReference.Parse(t.GetString() ?? string.Empty)).ToList()
+                ? tags.EnumerateArray().Select(t => ImageStoreException.ParseName(t.GetString() ?? string.Empty)).ToList()
                 : [];
             images.Add(new PlannedImage(config, configDigest, parsed, null, layers, names));
         }
@@ -122,12 +123,12 @@ internal static partial class ArchiveReader
             var names = new List<ImageReference>();
             if (Annotation(descriptor, "io.containerd.image.name") is { } full)
             {
-                names.Add(ImageReference.Parse(full));
+                names.Add(ImageStoreException.ParseName(full));
             }
             else if (Annotation(descriptor, "org.opencontainers.image.ref.name") is { } refName && (refName.Contains(':', StringComparison.Ordinal) || refName.Contains('/', StringComparison.Ordinal)))
             {
                 // A bare tag ("latest") names no repository; a full reference does.
-                names.Add(ImageReference.Parse(refName));
+                names.Add(ImageStoreException.ParseName(refName));
             }
 
             var image = FromDescriptor(staging, descriptor, names, depth: 0);

@@ -81,7 +81,7 @@ public sealed class ImageStore : IDisposable
     /// <summary>`docker import`: one layer from a root filesystem tar (plain or gzip), a minimal config, named <paramref name="nameTag"/> (empty for none).</summary>
     public async Task<StoredImage> ImportAsync(Stream rootfsTar, string nameTag, CancellationToken ct = default)
     {
-        var names = string.IsNullOrEmpty(nameTag) ? [] : new List<ImageReference> { ImageReference.Parse(nameTag) };
+        var names = string.IsNullOrEmpty(nameTag) ? [] : new List<ImageReference> { ImageStoreException.ParseName(nameTag) };
         await _gate.WaitAsync(ct);
         var temp = NewTemp("import");
         Directory.CreateDirectory(temp);
@@ -540,7 +540,7 @@ public sealed class ImageStore : IDisposable
             ? digest[7..]
             : throw new ImageStoreException(RejectCode.InvalidArgument, $"'{digest}' is not a sha256 digest (sha256:<64 lowercase hex>)");
 
-    private static string Familiar(string fullName) => ImageReference.Parse(fullName).Familiar;
+    private static string Familiar(string fullName) => ImageStoreException.ParseName(fullName).Familiar;
 
     /// <summary>docker's short id: 12 hex digits.</summary>
     private static string Short(string digest) => digest.Length > 19 ? digest[7..19] : digest;

@@ -12,4 +12,8 @@ public sealed class ImageStoreException(RejectCode code, string message) : Excep
     public RejectCode Code { get; } = code;
 
     internal static ImageStoreException Corrupt(string message) => new(RejectCode.InvalidArgument, message);
+
+    /// <summary>An image name to store under (NAME[:TAG], never a digest); a bad one is the caller's mistake.</summary>
+    public static ImageReference ParseName(string text) =>
+        ImageReference.TryParse(text, out var reference, out var error) ? reference : throw new ImageStoreException(RejectCode.InvalidArgument, error);
 }

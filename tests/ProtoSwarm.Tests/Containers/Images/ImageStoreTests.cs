@@ -337,6 +337,21 @@ public sealed class ImageStoreTests : IDisposable
     [InlineData("")]
     public void Bad_Names_Are_Refused(string text) => Assert.False(ImageReference.TryParse(text, out _, out _));
 
+    [Fact]
+    public void A_Pinned_Reference_Keeps_Its_Name_And_Digest_Apart()
+    {
+        var digest = "sha256:" + new string('a', 64);
+        var pinned = ImageReference.Parse("busybox:1.36@" + digest, allowDigest: true);
+        Assert.Equal("docker.io/library/busybox:1.36", pinned.FullName);
+        Assert.Equal("busybox:1.36@" + digest, pinned.Pinned);
+        Assert.Equal(digest, pinned.Digest);
+        Assert.Equal("busybox:latest@" + digest, ImageReference.Parse("busybox@" + digest, allowDigest: true).Pinned);
+        Assert.False(ImageReference.TryParse("busybox@" + digest, out _, out var stored));
+        Assert.Contains("cannot be stored as a tag", stored);
+        Assert.False(ImageReference.TryParse("busybox@sha256:XYZ", out _, out var bad, allowDigest: true));
+        Assert.Contains("sha256:<64 lowercase hex digits>", bad);
+    }
+
     private void AssertEmpty()
     {
         Assert.Empty(Directory.GetFileSystemEntries(LayersDir));

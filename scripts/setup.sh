@@ -16,6 +16,10 @@ command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v sqlite3 >/dev/null 2>&1 || true
 # Test and sample images are built from Debian's static busybox (a 2 MB root in under a second).
 [ -x /bin/busybox ] || need+=(busybox-static)
+# The registry's tests copy images in and out with skopeo (a real OCI client), and its benchmark
+# serves the same image from Debian's docker-registry (distribution 2.8) as the baseline.
+command -v skopeo >/dev/null 2>&1 || need+=(skopeo)
+command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
 if ((${#need[@]})); then
   echo "Installing ${need[*]} ..."
   export DEBIAN_FRONTEND=noninteractive

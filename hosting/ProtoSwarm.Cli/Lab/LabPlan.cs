@@ -17,6 +17,9 @@ internal sealed record LabNodePlan(string Name, LabRole Role, IPAddress Address,
     public string LogFile => Path.Combine(StateDir, "protoswarmd.log");
 
     public string ListenAddr => $"{Address}:{LabPlan.SwarmPort}";
+
+    /// <summary>The registry's plain listener (managers use it; a worker promoted later gets it too), inside the lab only.</summary>
+    public string RegistryListen => $"{Address}:{LabPlan.RegistryPort}";
 }
 
 /// <summary>
@@ -31,6 +34,9 @@ internal sealed record LabPlan(string Name, string Root, IReadOnlyList<LabNodePl
     /// <summary>What runs the lab's tasks: real containers; `lab up --executor fake` for the test executor.</summary>
     public const string DefaultExecutor = "linux";
     public const int SwarmPort = 2377;
+
+    /// <summary>The swarm registry's plain listener on each lab manager, for outside tools such as skopeo.</summary>
+    public const int RegistryPort = 5000;
     public const int PrefixLength = 24;
     public const int MaxManagers = 50;
     public const int MaxWorkers = 150;
@@ -103,6 +109,7 @@ internal sealed record LabPlan(string Name, string Root, IReadOnlyList<LabNodePl
         "--advertise-addr", node.Address.ToString(),
         "--control-socket", node.ControlSocket,
         "--hostname", node.Name,
+        "--registry-listen", node.RegistryListen,
         "--executor", executor,
     ];
 

@@ -51,4 +51,14 @@ public sealed record NodeOptions
 
     /// <summary>The network namespaces of tasks on overlays, one bind-mounted file per task.</summary>
     public string NetnsDir => Path.Combine(StateDir, "netns");
+
+    /// <summary>The swarm registry's blobs on a manager (tags and manifests are in the Raft store).</summary>
+    public string RegistryDir => Path.Combine(StateDir, "registry");
+
+    /// <summary>
+    /// `--registry-listen`: a plain HTTP listener of the swarm's registry for outside tools (skopeo, other
+    /// registries' clients), with basic auth by the swarm's registry tokens; null: none (the registry is then
+    /// reached only over the swarm's mutual TLS, on the node's listen address). Managers only.
+    /// </summary>
+    public IPEndPoint? RegistryListen { get; init; }
 }

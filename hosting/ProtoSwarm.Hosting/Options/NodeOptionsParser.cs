@@ -19,6 +19,9 @@ public static class NodeOptionsParser
           --state DIR              State directory (default /var/lib/protoswarm)
           --listen-addr IP:PORT    Address for the swarm's traffic (default 0.0.0.0:2377)
           --advertise-addr IP      Address other nodes use to reach this one (default: detected)
+          --registry-listen IP:PORT  On a manager, a plain HTTP listener of the swarm's registry for
+                                   outside tools, with basic auth by `protoswarm registry token`
+                                   (default: none; the registry is always on the swarm's mTLS address)
           --control-socket PATH    The local control socket (default STATE/control.sock, root-only)
           --hostname NAME          The node's name in the swarm (default: this machine's hostname)
           --log-level LEVEL        trace, debug, information, warning or error (default information)
@@ -77,6 +80,20 @@ public static class NodeOptionsParser
                         else
                         {
                             errors.Add($"--listen-addr {listen}: expected IP:PORT, e.g. 0.0.0.0:2377, with a port from 1 to 65535.");
+                        }
+                    }
+
+                    break;
+                case "--registry-listen":
+                    if (Value() is { } registry)
+                    {
+                        if (TryParseEndpoint(registry, 5000, out var endpoint))
+                        {
+                            options = options with { RegistryListen = endpoint };
+                        }
+                        else
+                        {
+                            errors.Add($"--registry-listen {registry}: expected IP:PORT, e.g. 127.0.0.1:5000, with a port from 1 to 65535.");
                         }
                     }
 

@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
@@ -43,7 +44,9 @@ public sealed partial class SwarmRemoteHost : IAsyncDisposable
 
     /// <summary>
     /// Starts the endpoint and registers the remote on <paramref name="system"/>; Proto.Cluster's start then
-    /// starts the remote itself. <paramref name="ca"/> is set on managers only.
+    /// starts the remote itself. <paramref name="ca"/> is set on managers only; so is <paramref name="endpoints"/>,
+    /// which maps more HTTP endpoints on the same listener and certificates (the swarm's registry), so the
+    /// swarm needs no second port: gRPC clients negotiate h2 by ALPN, registry clients h2 or HTTP/1.1.
     /// </summary>
     public static async Task<SwarmRemoteHost> StartAsync(
         ActorSystem system,
@@ -52,7 +55,8 @@ public sealed partial class SwarmRemoteHost : IAsyncDisposable
         SwarmCredentials credentials,
         RemoteAccessPolicy policy,
         ICertificateAuthorityEndpoint? ca,
-        ILoggerFactory loggerFactory)
+        ILoggerFactory loggerFactory,
+        Action<IEndpointRouteBuilder>? endpoints = null)
     {
         var config = RemoteConfigFactory.ForNode(listen, advertiseHost, credentials);
         var endpointManager = new EndpointManager(system, config);
@@ -77,7 +81,7 @@ public sealed partial class SwarmRemoteHost : IAsyncDisposable
             kestrel.AddServerHeader = false;
             kestrel.Listen(listen, listenOptions =>
             {
-                listenOptions.Protocols = HttpProtocols.Http2;
+                listenOptions.Protocols = endpoints is null ? HttpProtocols.Http2 : HttpProtocols.Http1AndHttp2;
                 listenOptions.UseHttps(new TlsHandshakeCallbackOptions
                 {
                     // Per handshake, so a renewed certificate, or the cross-signed root presented after it during a CA
@@ -90,7 +94,7 @@ public sealed partial class SwarmRemoteHost : IAsyncDisposable
                         RemoteCertificateValidationCallback = credentials.CreateCallback(PeerUsage.Client, allowNone: true),
                         CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
                         EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
-                        ApplicationProtocols = [SslApplicationProtocol.Http2],
+                        ApplicationProtocols = endpoints is null ? [SslApplicationProtocol.Http2] : [SslApplicationProtocol.Http2, SslApplicationProtocol.Http11],
                     }),
                 });
             });
@@ -99,6 +103,7 @@ public sealed partial class SwarmRemoteHost : IAsyncDisposable
         var app = builder.Build();
         app.MapGrpcService<RemotingGrpcService>();
         MapCa(app, ca, credentials);
+        endpoints?.Invoke(app);
         try
         {
             await app.StartAsync().ConfigureAwait(false);

@@ -56,13 +56,13 @@ public class LabPlanTests
     }
 
     [Fact]
-    public void The_Daemon_Gets_Its_State_Listen_Advertise_Socket_Hostname_And_Executor()
+    public void The_Daemon_Gets_Its_State_Listen_Advertise_Socket_Hostname_Registry_Listener_And_Executor()
     {
         var node = LabPlan.Create("t", 1, 1, root: "/r").Nodes[1];
 
         Assert.Equal(
             ["/bin/protoswarmd", "--state", "/r/t/w1", "--listen-addr", "10.250.0.101:2377", "--advertise-addr", "10.250.0.101",
-             "--control-socket", "/r/t/w1/control.sock", "--hostname", "w1", "--executor", "linux"],
+             "--control-socket", "/r/t/w1/control.sock", "--hostname", "w1", "--registry-listen", "10.250.0.101:5000", "--executor", "linux"],
             LabPlan.DaemonArguments("/bin/protoswarmd", node));
         Assert.Equal(["--executor", "fake"], LabPlan.DaemonArguments("/bin/protoswarmd", node, "fake").TakeLast(2));
     }

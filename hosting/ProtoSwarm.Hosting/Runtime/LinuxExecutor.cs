@@ -28,9 +28,13 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, TaskContainer> _containers = new(StringComparer.Ordinal);
     private readonly Func<NodeNetworks?> _nodeNetworks;
+    private readonly Func<string, CancellationToken, Task>? _pull;
 
-    public LinuxExecutor(Func<ImageStore> images, Func<VolumeStore> volumes, ContainerRuntimeOptions options, ILoggerFactory loggerFactory, Func<NodeNetworks?>? networks = null)
+    /// <summary><paramref name="pull"/> fetches an image the node lacks from the swarm's registry (null: images are only what was loaded).</summary>
+    public LinuxExecutor(Func<ImageStore> images, Func<VolumeStore> volumes, ContainerRuntimeOptions options, ILoggerFactory loggerFactory, Func<NodeNetworks?>? networks = null,
+        Func<string, CancellationToken, Task>? pull = null)
     {
+        _pull = pull;
         _images = images;
         _volumes = volumes;
         _nodeNetworks = networks ?? (() => null);
@@ -42,6 +46,38 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
     public bool UsesImage(string imageId) => _containers.Values.Any(c => c.ImageId == imageId);
 
     public ITaskController CreateController(TaskObject task) => new Controller(this, task);
+
+    /// <summary>
+    /// The task's image from the node's store; one the node lacks is pulled from the swarm's registry first
+    /// (the task shows PREPARING meanwhile), by digest when the managers pinned it.
+    /// </summary>
+    private async Task<StoredImage> ImageForAsync(string reference, CancellationToken ct)
+    {
+        try
+        {
+            return await _images().InspectAsync(reference, ct);
+        }
+        catch (ImageStoreException e) when (e.Code == RejectCode.NotFound)
+        {
+            if (_pull is null)
+            {
+                throw new InvalidOperationException(
+                    $"No such image: {reference} on this node; load it with `protoswarm image load -i FILE` or `protoswarm image import ROOTFS.tar {reference}`");
+            }
+        }
+
+        try
+        {
+            await _pull(reference, ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw new InvalidOperationException(
+                $"No such image: {reference} on this node, and the swarm's registry could not give it: {e.Message}; push it from a node that has it with `protoswarm image push`, or load it here with `protoswarm image load -i FILE`", e);
+        }
+
+        return await _images().InspectAsync(reference, ct);
+    }
 
     public async Task RetainOnlyAsync(IReadOnlySet<string> assignedTaskIds, CancellationToken ct)
     {
@@ -139,17 +175,7 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
             }
 
             var reference = task.Spec.Container.Image;
-            StoredImage image;
-            try
-            {
-                image = await executor._images().InspectAsync(reference, ct);
-            }
-            catch (ImageStoreException e) when (e.Code == RejectCode.NotFound)
-            {
-                throw new InvalidOperationException(
-                    $"No such image: {reference} on this node; load it with `protoswarm image load -i FILE` or `protoswarm image import ROOTFS.tar {reference}`");
-            }
-
+            var image = await executor.ImageForAsync(reference, ct);
             var config = image.Config;
             var layers = executor._images().RootLayers(image);
             var spec = TaskContainers.Specification(task, image, layers);

@@ -48,6 +48,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
 
     // The node's images: answered here in a swarm or not.
     private readonly LocalImages _images;
+    private readonly NodeRegistry _registry;
     private readonly LocalVolumes _volumes;
     private NodeLocalState? _state;
     private SwarmCredentials? _credentials;
@@ -77,11 +78,12 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
         _certificates = new NodeCertificateFiles(options.CertificatesDir);
         _state = _stateFile.Load();
         _images = new LocalImages(options.ImagesDir);
+        _registry = new NodeRegistry(() => _images.Store, () => _state, () => _credentials, loggerFactory);
         _volumes = new LocalVolumes(options.VolumesDir);
         _executor = options.Executor switch
         {
             "fake" => new FakeExecutor(time),
-            "linux" => new LinuxExecutor(() => _images.Store, () => _volumes.Store, new ContainerRuntimeOptions { StateRoot = options.ContainersDir }, loggerFactory, () => _networks),
+            "linux" => new LinuxExecutor(() => _images.Store, () => _volumes.Store, new ContainerRuntimeOptions { StateRoot = options.ContainersDir }, loggerFactory, () => _networks, _registry.PullForTaskAsync),
             _ => null,
         };
         if (_executor is LinuxExecutor linux)
@@ -148,6 +150,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
 
             _stateFile.Dispose();
             _images.Dispose();
+            _registry.Dispose();
             _disposed.Dispose();
         }
         finally
@@ -169,6 +172,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
                 JoinSwarm m => await JoinAsync(m, ct),
                 LeaveSwarm m => await LeaveAsync(m),
                 _ when LocalImages.Handles(request) => await _images.HandleAsync(request, ct),
+                _ when NodeRegistry.Handles(request) => await _registry.HandleAsync(request, ct),
                 _ when LocalVolumes.Handles(request) => _volumes.Handle(request),
                 ExecInTask m => await LocalExec.HandleAsync(_executor, m, ct),
                 IManagerApiRequest when _locked => Locked(),

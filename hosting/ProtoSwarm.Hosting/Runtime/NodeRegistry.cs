@@ -1,0 +1,158 @@
+using Microsoft.Extensions.Logging;
+using ProtoSwarm.Containers.Images;
+using ProtoSwarm.Contracts;
+using ProtoSwarm.Networking.Remote;
+using ProtoSwarm.Networking.Security;
+using ProtoSwarm.Registry.Client;
+
+namespace ProtoSwarm.Hosting.Runtime;
+
+/// <summary>
+/// The node's side of the swarm's registry: `image push` and `image pull`, and the pull of a task's image
+/// the node lacks before the task starts. It speaks to the managers' registry over the swarm's mutual TLS
+/// with this node's certificate (workers may pull, managers push), on each manager's listen address, the
+/// leader first; a retry goes to the next manager. One puller for the node, so tasks that start together
+/// fetch each layer once.
+/// </summary>
+internal sealed class NodeRegistry : IDisposable
+{
+    private static readonly TimeSpan RequestTimeout = TimeSpan.FromMinutes(30);
+
+    private readonly Func<ImageStore> _store;
+    private readonly Func<NodeLocalState?> _state;
+    private readonly Func<SwarmCredentials?> _credentials;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly Lock _gate = new();
+    private (SwarmCredentials Credentials, HttpClient Http)? _http;
+    private ImagePuller? _puller;
+    private ImagePusher? _pusher;
+    private int _next;
+
+    public NodeRegistry(Func<ImageStore> store, Func<NodeLocalState?> state, Func<SwarmCredentials?> credentials, ILoggerFactory loggerFactory)
+    {
+        _store = store;
+        _state = state;
+        _credentials = credentials;
+        _loggerFactory = loggerFactory;
+    }
+
+    public static bool Handles(object request) => request is PushImage or PullImage;
+
+    public async Task<object> HandleAsync(object request, CancellationToken ct)
+    {
+        if (_state() is null)
+        {
+            return new CommandRejected(RejectCode.NotInSwarm,
+                "This node is not in a swarm, so it has no registry to push to or pull from; `swarm init` or `swarm join` first, or move images with `image load`.");
+        }
+
+        try
+        {
+            switch (request)
+            {
+                case PushImage m:
+                {
+                    if (!ImageReference.TryParse(m.ImageRef, out var name, out var error))
+                    {
+                        return new CommandRejected(RejectCode.InvalidArgument, error);
+                    }
+
+                    var pushed = await Pusher().PushAsync(m.ImageRef, name.Path, name.Tag, null, ct);
+                    return pushed.ToWire();
+                }
+
+                case PullImage m:
+                {
+                    if (!ImageReference.TryParse(m.ImageRef, out var name, out var error, allowDigest: true))
+                    {
+                        return new CommandRejected(RejectCode.InvalidArgument, error);
+                    }
+
+                    var pulled = await Puller().PullAsync(name, null, ct);
+                    return new ImagePulled(LocalImages.ToWire(pulled.Image), pulled.Digest, pulled.LayersDownloaded, pulled.BytesDownloaded);
+                }
+
+                default:
+                    return new CommandRejected(RejectCode.InvalidArgument, $"{request.GetType().Name} is not a registry command");
+            }
+        }
+        catch (RegistryClientException e)
+        {
+            return new CommandRejected(e.Reject, e.Message);
+        }
+        catch (ImageStoreException e)
+        {
+            return new CommandRejected(e.Code, e.Message);
+        }
+    }
+
+    /// <summary>Pulls a task's image from the swarm's registry (by digest when the managers pinned it); throws with the reason when it cannot.</summary>
+    public async Task PullForTaskAsync(string reference, CancellationToken ct)
+    {
+        if (_state() is null)
+        {
+            throw new InvalidOperationException("this node is not in a swarm, so it has no registry to pull from");
+        }
+
+        if (!ImageReference.TryParse(reference, out var name, out var error, allowDigest: true))
+        {
+            throw new InvalidOperationException(error);
+        }
+
+        await Puller().PullAsync(name, null, ct);
+    }
+
+    private ImagePuller Puller()
+    {
+        lock (_gate)
+        {
+            return _puller ??= new ImagePuller(_store(), NextClient, logger: _loggerFactory.CreateLogger<ImagePuller>());
+        }
+    }
+
+    private ImagePusher Pusher()
+    {
+        lock (_gate)
+        {
+            return _pusher ??= new ImagePusher(_store(), NextClient, logger: _loggerFactory.CreateLogger<ImagePusher>());
+        }
+    }
+
+    /// <summary>A client of one manager's registry: the leader first, then the others in turn, one step further at each call.</summary>
+    private RegistryClient NextClient()
+    {
+        var state = _state() ?? throw new InvalidOperationException("this node left the swarm");
+        var credentials = _credentials() ?? throw new InvalidOperationException("this node has no swarm certificate yet");
+        var managers = state.Managers.OrderByDescending(m => m.Leader).Select(m => m.Addr).ToList();
+        if (managers.Count == 0)
+        {
+            throw new InvalidOperationException("this node knows no manager yet");
+        }
+
+        HttpClient http;
+        lock (_gate)
+        {
+            if (_http is not { } current || !ReferenceEquals(current.Credentials, credentials))
+            {
+                _http?.Http.Dispose();
+                var handler = RemoteConfigFactory.MutualTlsHandler(credentials);
+                _http = (credentials, new HttpClient(handler) { Timeout = RequestTimeout });
+            }
+
+            http = _http.Value.Http;
+        }
+
+        var index = (int)((uint)Interlocked.Increment(ref _next) % (uint)managers.Count);
+        // The first call of a pull or push goes to the leader: index 0 after a wrap, or whichever turn this is.
+        return new RegistryClient(http, new Uri($"https://{managers[index]}/"));
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _http?.Http.Dispose();
+            _http = null;
+        }
+    }
+}

@@ -33,6 +33,7 @@ internal sealed class CliApp(Func<string, INodeConnection> connect)
         root.Subcommands.Add(ImageCommands.Create(this));
         root.Subcommands.Add(VolumeCommands.Create(this));
         root.Subcommands.Add(NetworkCommands.Create(this));
+        root.Subcommands.Add(RegistryCommands.Create(this));
         root.Subcommands.Add(ServiceCommands.Create(this));
         root.Subcommands.Add(ExecCommand.Create(this));
         root.Subcommands.Add(CaCommands.Create(this));

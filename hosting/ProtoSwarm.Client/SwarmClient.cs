@@ -25,6 +25,7 @@ public sealed class SwarmClient : IAsyncDisposable
         Swarm = new SwarmApi(this);
         Services = new ServicesApi(this);
         Networks = new NetworksApi(this);
+        Registry = new RegistryApi(this);
     }
 
     public static TimeSpan DefaultTimeout { get; set; } = TimeSpan.FromSeconds(30);
@@ -36,6 +37,8 @@ public sealed class SwarmClient : IAsyncDisposable
     public ServicesApi Services { get; }
 
     public NetworksApi Networks { get; }
+
+    public RegistryApi Registry { get; }
 
     /// <summary>
     /// Connects to a manager over Proto.Remote with mutual TLS (address IP:PORT, e.g. 10.0.0.1:2377), presenting the
@@ -123,6 +126,21 @@ public sealed class SwarmClient : IAsyncDisposable
             (await _client.AskAsync<NetworkRemoved>(new RemoveNetwork(SwarmIds.NewRequestId(), networkRef), ct: ct).ConfigureAwait(false)).NetworkId;
     }
 
+    /// <summary>The swarm's own registry: the tokens of its plain listener (`registry token`) and its repositories (`registry ls`).</summary>
+    public sealed class RegistryApi
+    {
+        private readonly SwarmClient _client;
+
+        internal RegistryApi(SwarmClient client) => _client = client;
+
+        /// <summary>The password of user <paramref name="role"/> (pull or push) on the plain listener; a new one when rotating.</summary>
+        public Task<RegistryToken> TokenAsync(string role, bool rotate = false, CancellationToken ct = default) =>
+            _client.AskAsync<RegistryToken>(new GetRegistryToken(SwarmIds.NewRequestId(), role, rotate), ct: ct);
+
+        public async Task<ImmutableArray<RepositorySummary>> ListAsync(CancellationToken ct = default) =>
+            (await _client.AskAsync<RepositoryList>(new ListRepositories(SwarmIds.NewRequestId()), ct: ct).ConfigureAwait(false)).Repositories;
+    }
+
     /// <summary>The swarm as a whole: join tokens and a summary.</summary>
     public sealed class SwarmApi
     {
@@ -160,11 +178,22 @@ public sealed class SwarmClient : IAsyncDisposable
         public TimeProvider Time { get; set; } = TimeProvider.System;
 
         public Task<ServiceCreated> CreateAsync(ServiceSpec spec, CancellationToken ct = default) =>
-            _client.AskAsync<ServiceCreated>(new CreateService(SwarmIds.NewRequestId(), spec), ct: ct);
+            CreateAsync(spec, ResolveImageModes.Always, ct);
+
+        /// <summary>
+        /// Creates a service; <paramref name="resolveImage"/> (<see cref="ResolveImageModes"/>) says whether the
+        /// managers pin the image to the digest the swarm's registry holds. Warnings say when they could not.
+        /// </summary>
+        public Task<ServiceCreated> CreateAsync(ServiceSpec spec, string resolveImage, CancellationToken ct = default) =>
+            _client.AskAsync<ServiceCreated>(new CreateService(SwarmIds.NewRequestId(), spec, resolveImage), ct: ct);
 
         /// <summary>Replaces the spec; <paramref name="version"/> is the service's Meta.Version as read (a stale one is a conflict).</summary>
         public Task<ServiceUpdated> UpdateAsync(string serviceRef, ulong version, ServiceSpec spec, CancellationToken ct = default) =>
-            _client.AskAsync<ServiceUpdated>(new UpdateService(SwarmIds.NewRequestId(), serviceRef, version, spec), ct: ct);
+            UpdateAsync(serviceRef, version, spec, ResolveImageModes.Changed, ct);
+
+        /// <summary>Replaces the spec, pinning its image per <paramref name="resolveImage"/> (default changed: only a changed image).</summary>
+        public Task<ServiceUpdated> UpdateAsync(string serviceRef, ulong version, ServiceSpec spec, string resolveImage, CancellationToken ct = default) =>
+            _client.AskAsync<ServiceUpdated>(new UpdateService(SwarmIds.NewRequestId(), serviceRef, version, spec, ResolveImage: resolveImage), ct: ct);
 
         /// <summary>Returns the service to its previous spec.</summary>
         public Task<ServiceUpdated> RollbackAsync(string serviceRef, ulong version, CancellationToken ct = default) =>

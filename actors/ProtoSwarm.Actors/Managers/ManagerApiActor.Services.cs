@@ -30,14 +30,20 @@ public sealed partial class ManagerApiActor
 
     private async Task<object> OnCreateService(CreateService m)
     {
+        if (ImagePinning.CheckMode(m.ResolveImage) is { } badMode)
+        {
+            return badMode;
+        }
+
         for (var attempt = 0; ; attempt++)
         {
-            var (spec, refused) = Resolved(m.Spec);
+            var (resolved, refused) = Resolved(m.Spec);
             if (refused is not null)
             {
                 return refused;
             }
 
+            var (spec, warnings) = ImagePinning.PinSpec(State, resolved, m.ResolveImage, previous: null, ResolveImageModes.Always);
             var (valid, rejected) = ServiceCommands.Create(spec, Services(), KnownNetworks(), SwarmIds.New(), _manager.Time.GetUtcNow());
             var (created, portsRejected) = valid is null ? (null, rejected) : WithPorts(valid, ServiceEndpoint.None);
             if (created is null)
@@ -49,7 +55,7 @@ public sealed partial class ManagerApiActor
             {
                 await _manager.Proposer.ProposeAsync([StoreChange.Create(created)]);
                 LogServiceChanged(_logger, created.Id, created.Spec.Name, "created");
-                return new ServiceCreated(created.Id);
+                return new ServiceCreated(created.Id, warnings);
             }
             catch (StoreConflictException) when (attempt < ConflictRetries)
             {
@@ -65,11 +71,23 @@ public sealed partial class ManagerApiActor
             return rejected!;
         }
 
+        if (!m.Rollback && ImagePinning.CheckMode(m.ResolveImage) is { } badMode)
+        {
+            return badMode;
+        }
+
         var now = _manager.Time.GetUtcNow();
         var (spec, refused) = m.Spec is null ? (null, null) : Resolved(m.Spec);
         if (refused is not null)
         {
             return refused;
+        }
+
+        // A rollback restores the previous spec as it was stored, digest included: nothing is resolved again.
+        var warnings = ImmutableArray<string>.Empty;
+        if (spec is not null && !m.Rollback)
+        {
+            (spec, warnings) = ImagePinning.PinSpec(State, spec, m.ResolveImage, service.Spec, ResolveImageModes.Changed);
         }
 
         (ServiceObject? next, rejected) = m.Rollback
@@ -87,7 +105,7 @@ public sealed partial class ManagerApiActor
         {
             var index = await _manager.Proposer.ProposeAsync([StoreChange.Update(updated)]);
             LogServiceChanged(_logger, service.Id, service.Spec.Name, m.Rollback ? "rolled back" : "updated");
-            return new ServiceUpdated(service.Id, index);
+            return new ServiceUpdated(service.Id, index, warnings);
         }
         catch (StoreConflictException)
         {

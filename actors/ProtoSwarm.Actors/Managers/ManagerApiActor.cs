@@ -151,6 +151,8 @@ public sealed partial class ManagerApiActor : IActor
             ListNetworks => OnListNetworks(),
             InspectNetwork m => OnInspectNetwork(m),
             RemoveNetwork m => await OnRemoveNetwork(m),
+            GetRegistryToken m => await OnGetRegistryToken(m),
+            ListRepositories => OnListRepositories(),
             _ => null,
         };
     }

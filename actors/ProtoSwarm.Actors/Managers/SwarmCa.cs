@@ -10,7 +10,7 @@ namespace ProtoSwarm.Actors.Managers;
 /// </summary>
 public static class SwarmCa
 {
-    /// <summary>A new swarm's cluster object: its id, a new root CA, and a token per role that pins that root.</summary>
+    /// <summary>A new swarm's cluster object: its id, a new root CA, a join token per role that pins that root, and the registry's pull and push tokens.</summary>
     public static ClusterObject NewCluster(DateTimeOffset now, ulong snapshotInterval, bool autoLock = false)
     {
         var root = RootCa.Create(now);
@@ -26,7 +26,9 @@ public static class SwarmCa
             (long)ClusterObject.DefaultNodeCertExpiry.TotalSeconds,
             [],
             autoLock,
-            autoLock ? Persistence.Sealing.UnlockKey.Create().Text : string.Empty);
+            autoLock ? Persistence.Sealing.UnlockKey.Create().Text : string.Empty,
+            RegistryPullToken: RegistryTokens.New(),
+            RegistryPushToken: RegistryTokens.New());
     }
 
     /// <summary>A node certificate for the CSR's key, naming the node, its role and its address.</summary>

@@ -99,7 +99,7 @@ internal static class ServiceCommands
             var flags = options.Collect(parse.GetValue, parse.GetValue);
             var words = parse.GetRequiredValue(image);
             var spec = ServiceFlags.Create(flags, words[0], words[1..], ServiceNames.Pick).Value;
-            var created = await cli.Swarm.Services.CreateAsync(spec, ct);
+            var created = await cli.Swarm.Services.CreateAsync(spec, flags.Last("--resolve-image") ?? ResolveImageModes.Always, ct);
             await PrintWarnings(cli, created.Warnings);
             await cli.Out.WriteLineAsync(created.ServiceId);
             return flags.Has("--detach") ? 0 : await WaitAsync(app, cli, created.ServiceId, flags.Has("--quiet"), rollbackRequested: false, ct);
@@ -228,7 +228,7 @@ internal static class ServiceCommands
                 {
                     var spec = ServiceFlags.Update(networkNames is null ? read.Spec : WithNetworkNames(read.Spec, networkNames), flags);
                     return spec.Error is { } error ? throw new SwarmCommandException(RejectCode.InvalidArgument, error) : spec.Value;
-                }, ct);
+                }, flags.Last("--resolve-image") ?? ResolveImageModes.Changed, ct);
             }
 
             await PrintWarnings(cli, updated.Warnings);
@@ -251,13 +251,14 @@ internal static class ServiceCommands
     /// progress), so the version read can be stale by the time the change arrives: the change is then
     /// made again from a fresh read, since flags and scales say how to change the spec, not what it was.
     /// </summary>
-    private static async Task<ServiceUpdated> ChangeAsync(CliContext cli, ServiceObject current, string typed, Func<ServiceObject, ServiceSpec> change, CancellationToken ct)
+    private static async Task<ServiceUpdated> ChangeAsync(
+        CliContext cli, ServiceObject current, string typed, Func<ServiceObject, ServiceSpec> change, string resolveImage, CancellationToken ct)
     {
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                return await cli.Swarm.Services.UpdateAsync(current.Id, current.Meta.Version, change(current), ct);
+                return await cli.Swarm.Services.UpdateAsync(current.Id, current.Meta.Version, change(current), resolveImage, ct);
             }
             catch (SwarmCommandException e) when (e.Code == RejectCode.Conflict && attempt < ChangeAttempts)
             {
@@ -308,7 +309,7 @@ internal static class ServiceCommands
                         _ => throw new SwarmCommandException(RejectCode.InvalidArgument,
                             $"{name}: scale can only be used with replicated or replicated-job mode; a global service runs one task on every eligible node."),
                     };
-                }, ct);
+                }, ResolveImageModes.Changed, ct);
                 await PrintWarnings(cli, updated.Warnings);
                 await cli.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{name} scaled to {replicas}"));
                 scaled.Add(current.Id);

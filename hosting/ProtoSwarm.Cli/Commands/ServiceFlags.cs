@@ -113,6 +113,8 @@ internal static partial class ServiceFlags
         new("--network-add", null, "Add a network", FlagUse.Update, v => Network("--network-add", v).Error),
         new("--network-rm", null, "Remove a network", FlagUse.Update, v => v.Trim().Length == 0 ? "--network-rm: name the network to remove." : null),
         .. ConfinementFlags(),
+        new("--resolve-image", null, "Pin the image to the digest the swarm's registry holds for its tag (\"always\", \"changed\", \"never\") (default \"always\")", FlagUse.Create, ResolveImage),
+        new("--resolve-image", null, "Pin the image to the digest the swarm's registry holds for its tag (\"always\", \"changed\", \"never\") (default \"changed\")", FlagUse.Update, ResolveImage),
         new("--rollback", null, "Rollback to previous specification", FlagUse.Update),
         new("--detach", "-d", "Exit immediately instead of waiting for the service to converge", FlagUse.Both),
         new("--quiet", "-q", "Suppress progress output", FlagUse.Both),
@@ -434,6 +436,12 @@ internal static partial class ServiceFlags
         "global-job" => Checked<ServiceModeKind>.Ok(ServiceModeKind.GlobalJob),
         _ => Checked<ServiceModeKind>.Fail($"--mode '{value}' is not a service mode; use replicated, global, replicated-job or global-job."),
     };
+
+    /// <summary>`--resolve-image`: always, changed or never, as docker's.</summary>
+    public static string? ResolveImage(string value) =>
+        ResolveImageModes.IsValid(value)
+            ? null
+            : $"--resolve-image '{value}' is not a mode; use {ResolveImageModes.Always} (pin the tag's digest), {ResolveImageModes.Changed} (only when the image changes) or {ResolveImageModes.Never}.";
 
     public static Checked<string> Image(string flag, string value) =>
         value.Trim().Length == 0 || value.Any(char.IsWhiteSpace)

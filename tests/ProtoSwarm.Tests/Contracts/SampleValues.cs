@@ -103,6 +103,20 @@ internal sealed class SampleValues
                 .Add($"k{seed}b", 40_000_000_000L + seed);
         }
 
+        if (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(ImmutableSortedDictionary<,>) && type.GetGenericArguments()[0] == typeof(string))
+        {
+            // Any other value type (a repository's manifests): two entries built like every other sample.
+            var value = type.GetGenericArguments()[1];
+            var builder = typeof(ImmutableSortedDictionary).GetMethods()
+                .Single(m => m.Name == nameof(ImmutableSortedDictionary.CreateBuilder) && m.GetParameters().Length == 0)
+                .MakeGenericMethod(typeof(string), value)
+                .Invoke(null, null)!;
+            var add = builder.GetType().GetMethod("Add", [typeof(string), value])!;
+            add.Invoke(builder, [$"k{seed}", Build(value)]);
+            add.Invoke(builder, [$"k{seed}b", Build(value)]);
+            return builder.GetType().GetMethod("ToImmutable")!.Invoke(builder, null)!;
+        }
+
         if (type.IsClass && type.GetConstructors() is { Length: > 0 } constructors)
         {
             var constructor = constructors.MaxBy(c => c.GetParameters().Length)!;

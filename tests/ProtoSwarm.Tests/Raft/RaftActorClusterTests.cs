@@ -12,6 +12,7 @@ using ProtoSwarm.Networking.Remote;
 using ProtoSwarm.Persistence;
 using ProtoSwarm.Persistence.Sealing;
 using ProtoSwarm.Raft;
+using ProtoSwarm.Registry.Server;
 using ProtoSwarm.Tests.Contracts;
 using ProtoSwarm.Tests.Nodes;
 using ProtoSwarm.Tests.Store;
@@ -112,6 +113,25 @@ public sealed class RaftActorClusterTests : IAsyncDisposable
 
         await Eventually(() => restarted.Store.Current.List<NodeObject>().Count() == 40, "the restarted member applied every write");
         Assert.Equal(Versions(leader), Versions(restarted));
+    }
+
+    [Fact]
+    public async Task Registry_Metadata_Written_On_Followers_Reaches_The_Leader_And_Concurrent_Changes_Of_One_Repository_All_Land()
+    {
+        var leader = await StartAsync(1, s => s);
+        var followers = new[] { await StartAsync(2, s => s), await StartAsync(3, s => s) };
+        foreach (var follower in followers)
+        {
+            await AddAsync(leader, follower.Id);
+        }
+
+        var registries = followers.Select(f => new StoreRegistryMetadata(f.Store, f.Proposer)).ToArray();
+        await Task.WhenAll(Enumerable.Range(0, 12).Select(i => Task.Run(async () =>
+            await registries[i % 2].UpdateAsync("library/busybox", c => ProtoSwarm.Tests.Registry.StoreRegistryMetadataTests.Tagged(c, $"t{i:00}", $"sha256:{i:x64}"), TestTimeout.Token))));
+
+        var members = new[] { leader, followers[0], followers[1] };
+        await Eventually(() => members.All(m => m.Store.Current.Get<RepositoryObject>("library/busybox")?.Tags.Count == 12), "every replica holds the 12 tags");
+        Assert.Single(members.Select(m => m.Store.Current.Get<RepositoryObject>("library/busybox")!.Meta.Version).Distinct());
     }
 
     private static string Versions(Member member) =>

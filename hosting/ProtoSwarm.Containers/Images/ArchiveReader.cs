@@ -22,13 +22,13 @@ internal sealed record PlannedImage(
 /// </summary>
 internal static partial class ArchiveReader
 {
-    public const string OciManifest = "application/vnd.oci.image.manifest.v1+json";
-    public const string OciIndex = "application/vnd.oci.image.index.v1+json";
-    public const string DockerManifest = "application/vnd.docker.distribution.manifest.v2+json";
-    public const string DockerList = "application/vnd.docker.distribution.manifest.list.v2+json";
-    public const string OciConfig = "application/vnd.oci.image.config.v1+json";
-    public const string LayerTar = "application/vnd.oci.image.layer.v1.tar";
-    public const string LayerGzip = "application/vnd.oci.image.layer.v1.tar+gzip";
+    public const string OciManifest = MediaTypes.OciManifest;
+    public const string OciIndex = MediaTypes.OciIndex;
+    public const string DockerManifest = MediaTypes.DockerManifest;
+    public const string DockerList = MediaTypes.DockerList;
+    public const string OciConfig = MediaTypes.OciConfig;
+    public const string LayerTar = MediaTypes.OciLayer;
+    public const string LayerGzip = MediaTypes.OciLayerGzip;
 
     public static IReadOnlyList<PlannedImage> Plan(Staging staging)
     {

@@ -12,8 +12,9 @@ public sealed record ImageStoreUsage(int Images, int Layers, long LayersSize, lo
 /// The node's images, under one directory (the node's STATE/images):
 /// <c>blobs/sha256/HEX</c> content-addressed blobs (manifests, configs, layers as they came),
 /// <c>layers/HEX</c> each layer unpacked once, keyed by its diff id and shared by every image that
-/// has it, <c>index.json</c> the images and their names (full name to manifest digest), and
-/// <c>tmp/</c> where a load is staged. Everything is checked before anything is moved in: a
+/// has it, <c>index.json</c> the images and their names (full name to manifest digest),
+/// <c>tmp/</c> where a load is staged, and <c>downloads/</c> where a pull writes blobs as they come
+/// (kept across restarts, so a broken download resumes where it stopped). Everything is checked before anything is moved in: a
 /// digest mismatch, a path leaving a layer or an unknown format refuses the whole load and leaves
 /// the store as it was.
 /// </summary>
@@ -40,6 +41,7 @@ public sealed class ImageStore : IDisposable
         }
 
         Directory.CreateDirectory(TmpDir);
+        Directory.CreateDirectory(DownloadsDir);
         _index = ReadIndex();
     }
 
@@ -52,6 +54,8 @@ public sealed class ImageStore : IDisposable
     private string LayersDir => Path.Combine(_root, "layers");
 
     private string TmpDir => Path.Combine(_root, "tmp");
+
+    private string DownloadsDir => Path.Combine(_root, "downloads");
 
     /// <summary>Loads a `docker save` archive or an OCI image layout tar (plain or gzip); returns the images it held.</summary>
     public async Task<IReadOnlyList<StoredImage>> LoadAsync(Stream archive, CancellationToken ct = default)
@@ -131,7 +135,10 @@ public sealed class ImageStore : IDisposable
         }
     }
 
-    /// <summary>An image by name (`busybox`, `busybox:1.36`), id or id prefix, or manifest digest.</summary>
+    /// <summary>
+    /// An image by name (`busybox`, `busybox:1.36`), id or id prefix, or manifest digest; a pinned
+    /// reference (`busybox:1.36@sha256:...`) finds the image with that manifest digest, whatever its names.
+    /// </summary>
     public async Task<StoredImage> InspectAsync(string reference, CancellationToken ct = default)
     {
         await _gate.WaitAsync(ct);
@@ -144,6 +151,113 @@ public sealed class ImageStore : IDisposable
             _gate.Release();
         }
     }
+
+    /// <summary>
+    /// What a push of the image needs: its manifest as stored (so the registry's digest is the one this
+    /// node knows the image by), its media type, and the paths of its config and layer blobs. The files
+    /// stay where they are: a removal of the image while it is pushed makes the push fail, not corrupt.
+    /// </summary>
+    public async Task<ImageBlobs> ExportAsync(string reference, CancellationToken ct = default)
+    {
+        await _gate.WaitAsync(ct);
+        try
+        {
+            var entry = Resolve(reference).Entries[0];
+            var manifest = File.ReadAllBytes(BlobPath(entry.Manifest));
+            var where = $"the stored manifest {entry.Manifest} of image {Short(entry.Config)}";
+            var parsed = ImageManifest.Parse(manifest, MediaTypes.Of(manifest, null), where);
+            ImageBlob Blob(BlobDescriptor d)
+            {
+                var path = BlobPath(d.Digest);
+                return File.Exists(path)
+                    ? new ImageBlob(d.Digest, d.MediaType, d.Size, path)
+                    : throw new ImageStoreException(RejectCode.Internal, $"{where}: its blob {d.Digest} is missing from {BlobsDir}; remove the image and load it again");
+            }
+
+            return new ImageBlobs(Describe(entry), parsed.MediaType, manifest, Blob(parsed.Config), [.. parsed.Layers.Select(Blob)]);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Stores an image pulled from a registry: the manifest exactly as served (so the manifest digest on
+    /// this node is the registry's), its config, and its layer blobs, each taken from the store when it
+    /// has it, else from <paramref name="downloaded"/> (blob digest to a file under <see cref="DownloadPath"/>,
+    /// moved in). The manifest and config are checked against each other here and every layer's diff id
+    /// against the config as it is unpacked, so a layer blob the caller did not hash cannot get in under a
+    /// wrong name either. <paramref name="names"/> (never pinned) are pointed at the image.
+    /// </summary>
+    public async Task<StoredImage> AddPulledAsync(
+        byte[] manifest,
+        string mediaType,
+        byte[] config,
+        IReadOnlyDictionary<string, string> downloaded,
+        IReadOnlyList<ImageReference> names,
+        CancellationToken ct = default)
+    {
+        var manifestDigest = Sha256(manifest);
+        var where = $"manifest {manifestDigest}";
+        var parsed = ImageManifest.Parse(manifest, mediaType, where);
+        var configDigest = Sha256(config);
+        if (configDigest != parsed.Config.Digest || config.Length != parsed.Config.Size)
+        {
+            throw ImageStoreException.Corrupt($"{where}: it names config {parsed.Config.Digest} ({parsed.Config.Size} bytes) but the config given hashes to {configDigest} ({config.Length} bytes); nothing was stored, pull again");
+        }
+
+        var image = ImageConfig.Parse(config, configDigest);
+        if (names.FirstOrDefault(n => n.IsPinned) is { } pinned)
+        {
+            throw new ImageStoreException(RejectCode.InvalidArgument, $"'{pinned}': an image is stored under NAME[:TAG], never a digest");
+        }
+
+        await _gate.WaitAsync(ct);
+        try
+        {
+            var layers = new List<PlannedLayer>();
+            foreach (var (layer, i) in parsed.Layers.Select((l, i) => (l, i)))
+            {
+                // A blob another image brought in since the caller looked is taken from the store, and a
+                // download moved in by an earlier pull of the same blob is found there too.
+                var path = File.Exists(BlobPath(layer.Digest)) ? BlobPath(layer.Digest)
+                    : downloaded.TryGetValue(layer.Digest, out var file) && File.Exists(file) ? file
+                    : throw new ImageStoreException(RejectCode.NotFound, $"{where}: layer {i + 1} ({layer.Digest}) was neither downloaded nor in the store (an image removed while this one was pulled?); pull again");
+                var size = new FileInfo(path).Length;
+                if (size != layer.Size)
+                {
+                    throw ImageStoreException.Corrupt($"{where}: layer {i + 1} ({layer.Digest}) should be {layer.Size} bytes but {path} has {size}; nothing was stored, pull again");
+                }
+
+                layers.Add(new PlannedLayer(new StagedFile(path, layer.Digest, size), layer.MediaType, string.Empty));
+            }
+
+            var stored = await CommitAsync([new PlannedImage(config, configDigest, image, manifest, layers, names)], ct);
+            foreach (var file in downloaded.Values.Where(File.Exists))
+            {
+                if (Path.GetDirectoryName(Path.GetFullPath(file)) == DownloadsDir && HasBlob("sha256:" + Path.GetFileNameWithoutExtension(file)))
+                {
+                    File.Delete(file); // a second copy of a blob that is in the store now
+                }
+            }
+
+            return stored[0];
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Whether the store holds a blob (a manifest, config or layer), so a pull need not fetch it.</summary>
+    public bool HasBlob(string digest) => File.Exists(BlobPath(digest));
+
+    /// <summary>
+    /// Where a pull downloads a blob before it is stored: <c>downloads/HEX.partial</c>, kept across restarts
+    /// (unlike tmp/), so the next attempt resumes from the bytes already there.
+    /// </summary>
+    public string DownloadPath(string digest) => Path.Combine(DownloadsDir, Hex(digest) + ".partial");
 
     /// <summary>
     /// `docker rmi`: a name is untagged, and the image deleted when that was its last name; an id
@@ -418,6 +532,19 @@ public sealed class ImageStore : IDisposable
     private (IReadOnlyList<ImageEntry> Entries, ImageReference? ByName) Resolve(string reference)
     {
         var text = reference.Trim();
+        if (text.Contains('@', StringComparison.Ordinal))
+        {
+            // A pinned reference is the content it names: the tag may have moved on, the digest has not.
+            if (!ImageReference.TryParse(text, out var pinned, out var error, allowDigest: true))
+            {
+                throw new ImageStoreException(RejectCode.InvalidArgument, error);
+            }
+
+            return _index.Images.FirstOrDefault(i => i.Manifest == pinned.Digest) is { } byDigest
+                ? ([byDigest], null)
+                : throw new ImageStoreException(RejectCode.NotFound, $"No such image: {reference} (no image here has manifest {pinned.Digest}); pull it with `protoswarm image pull {pinned.Pinned}`");
+        }
+
         if (ImageReference.TryParse(text, out var name, out _) && _index.Names.TryGetValue(name.FullName, out var manifest))
         {
             return ([_index.Images.Single(i => i.Manifest == manifest)], name);

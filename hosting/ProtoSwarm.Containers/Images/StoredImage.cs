@@ -21,3 +21,12 @@ public sealed record StoredImage(
 
 /// <summary>What a removal did, as `docker rmi` prints it: names untagged, then images and layers deleted.</summary>
 public sealed record ImageRemoval(ImmutableArray<string> Untagged, ImmutableArray<string> Deleted);
+
+/// <summary>A blob of a stored image as a push sends it: the descriptor's fields and the file that holds it.</summary>
+public sealed record ImageBlob(string Digest, string MediaType, long Size, string Path);
+
+/// <summary>
+/// What a push of a stored image needs: its manifest exactly as stored (for a `docker save` image, the
+/// OCI manifest the store made), that manifest's media type, and the files of its config and layers.
+/// </summary>
+public sealed record ImageBlobs(StoredImage Image, string MediaType, byte[] Manifest, ImageBlob Config, ImmutableArray<ImageBlob> Layers);

@@ -1,0 +1,96 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using ProtoSwarm.Containers.Images;
+using ProtoSwarm.Contracts;
+
+namespace ProtoSwarm.Registry.Client;
+
+/// <summary>What a push did, as <see cref="ImagePushed"/> carries it: the manifest's digest, the blobs sent and the blobs the registry already had.</summary>
+public sealed record PushResult(string Repository, string Tag, string Digest, int BlobsUploaded, int BlobsPresent, long BytesUploaded)
+{
+    public ImagePushed ToWire() => new(Repository, Tag, Digest, BlobsUploaded, BlobsPresent, BytesUploaded);
+}
+
+/// <summary>
+/// Pushes an image of the node's <see cref="ImageStore"/> to a registry: the config and each layer are
+/// asked for first (HEAD) and sent only when missing, then the manifest, exactly as stored, is put under
+/// the tag, so the registry's digest is the one the node knows the image by and a pull elsewhere stores the
+/// same bytes. Transient failures are retried (<see cref="RetryPolicy"/>); an upload that broke is sent
+/// again from its start in a new session.
+/// </summary>
+public sealed partial class ImagePusher
+{
+    private readonly ImageStore _store;
+    private readonly Func<RegistryClient> _client;
+    private readonly RetryPolicy _retry;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+
+    public ImagePusher(ImageStore store, RegistryClient client, RetryPolicy? retry = null, TimeProvider? time = null, ILogger<ImagePusher>? logger = null)
+        : this(store, () => client, retry, time, logger)
+    {
+    }
+
+    /// <summary><paramref name="client"/> is asked for a client at every attempt, so a retry may go to another manager.</summary>
+    public ImagePusher(ImageStore store, Func<RegistryClient> client, RetryPolicy? retry = null, TimeProvider? time = null, ILogger<ImagePusher>? logger = null)
+    {
+        _store = store;
+        _client = client;
+        _retry = retry ?? RetryPolicy.Default;
+        _time = time ?? TimeProvider.System;
+        _logger = logger ?? (ILogger)NullLogger.Instance;
+    }
+
+    /// <summary>
+    /// Pushes the stored image <paramref name="imageRef"/> (a name, id or digest, as the store resolves it)
+    /// as <paramref name="repository"/>:<paramref name="tag"/> (`library/busybox`, `latest`).
+    /// </summary>
+    public async Task<PushResult> PushAsync(string imageRef, string repository, string tag, IProgress<TransferProgress>? progress = null, CancellationToken ct = default)
+    {
+        if (!ImageReference.IsRepositoryPath(repository))
+        {
+            throw new ArgumentException($"'{repository}' is not a repository path (lowercase components split by '/', such as library/busybox)", nameof(repository));
+        }
+
+        if (!ImageReference.IsTag(tag))
+        {
+            throw new ArgumentException($"'{tag}' is not a tag (up to 128 letters, digits, '_', '.' and '-', not starting with '.' or '-')", nameof(tag));
+        }
+
+        var image = await _store.ExportAsync(imageRef, ct);
+        int uploaded = 0, present = 0;
+        long bytes = 0;
+        foreach (var blob in image.Layers.Prepend(image.Config).DistinctBy(b => b.Digest))
+        {
+            var id = Short(blob.Digest);
+            progress?.Report(new TransferProgress(id, "Preparing"));
+            if (await RunAsync($"blob {blob.Digest} of {repository}", c => c.BlobExistsAsync(repository, blob.Digest, ct), ct))
+            {
+                present++;
+                progress?.Report(new TransferProgress(id, "Layer already exists"));
+                continue;
+            }
+
+            var sending = new InlineProgress<long>(sent => progress?.Report(new TransferProgress(id, "Pushing", sent, blob.Size)));
+            bytes += await RunAsync($"blob {blob.Digest} of {repository}", c => c.UploadBlobAsync(repository, blob.Digest, blob.Path, sending, ct), ct);
+            uploaded++;
+            progress?.Report(new TransferProgress(id, "Pushed", blob.Size, blob.Size));
+        }
+
+        var digest = await RunAsync($"manifest {repository}:{tag}", c => c.PutManifestAsync(repository, tag, image.MediaType, image.Manifest, ct), ct);
+        return new PushResult(repository, tag, digest, uploaded, present, bytes);
+    }
+
+    private Task<T> RunAsync<T>(string what, Func<RegistryClient, Task<T>> request, CancellationToken ct) =>
+        _retry.RunAsync(
+            _ => request(_client()),
+            _time,
+            (attempt, delay, e) => LogRetry(_logger, what, attempt, _retry.Attempts, delay, e.Message),
+            ct);
+
+    /// <summary>docker's short id: 12 hex digits.</summary>
+    private static string Short(string digest) => digest.Length > 19 ? digest[7..19] : digest;
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Push of {What}: attempt {Attempt} of {Attempts} failed, retrying in {Delay}: {Error}")]
+    private static partial void LogRetry(ILogger logger, string what, int attempt, int attempts, TimeSpan delay, string error);
+}

@@ -1,0 +1,117 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using ProtoSwarm.Containers.Images;
+using ProtoSwarm.Contracts;
+using static ProtoSwarm.Tests.Containers.Images.TestImages;
+
+namespace ProtoSwarm.Tests.Containers.Images;
+
+/// <summary>The store's side of a registry: what a push exports, and a pulled image committed from a manifest, a config and downloaded layers.</summary>
+[Trait("Category", "Privileged")]
+public sealed class PulledImageTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("protoswarm-pulled-").FullName;
+    private readonly ImageStore _store;
+
+    public PulledImageTests() => _store = new ImageStore(Path.Combine(_dir, "images"));
+
+    public void Dispose()
+    {
+        _store.Dispose();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    [Fact]
+    public async Task A_Pulled_Image_Keeps_Its_Manifest_Bytes_And_Takes_Its_Layers_From_The_Downloads()
+    {
+        var (manifest, config, layers) = Pulled(Config(BaseLayer(), TopLayer()));
+        var downloaded = await Download(layers);
+
+        var image = await _store.AddPulledAsync(manifest, MediaTypes.OciManifest, config, downloaded, [ImageReference.Parse("app:v1")]);
+
+        Assert.Equal(Digest(manifest), image.ManifestDigest);
+        Assert.Equal(Digest(config), image.Id);
+        Assert.Equal(manifest, await File.ReadAllBytesAsync(_store.BlobPath(image.ManifestDigest)));
+        Assert.Equal<string>(["app:v1"], image.RepoTags);
+        Assert.True(File.Exists(Path.Combine(_store.RootLayers(image)[0], "bin", "busybox")));
+        Assert.All(layers, l => Assert.True(_store.HasBlob(Digest(l))));
+        Assert.All(downloaded.Values, path => Assert.False(File.Exists(path)));
+        Assert.Equal(image.Id, (await _store.InspectAsync($"other/name:x@{image.ManifestDigest}")).Id);
+    }
+
+    [Fact]
+    public async Task A_Config_That_Is_Not_The_One_The_Manifest_Names_Is_Refused_And_Nothing_Is_Stored()
+    {
+        var (manifest, _, layers) = Pulled(Config(BaseLayer(), TopLayer()));
+        var other = Encoding.UTF8.GetBytes(Config(BaseLayer()).ToJsonString());
+
+        var error = await Assert.ThrowsAsync<ImageStoreException>(async () =>
+            await _store.AddPulledAsync(manifest, MediaTypes.OciManifest, other, await Download(layers), [ImageReference.Parse("app:v1")]));
+
+        Assert.Contains(Digest(other), error.Message);
+        Assert.Empty(await _store.ListAsync());
+        Assert.Empty(Directory.GetFiles(Path.Combine(_store.Root, "blobs", "sha256")));
+    }
+
+    [Fact]
+    public async Task Layers_Whose_Content_Is_Not_What_The_Config_Declares_Are_Refused_And_Nothing_Is_Stored()
+    {
+        // The config lists the diff ids the other way round: each layer unpacks to the wrong one.
+        var config = Config(BaseLayer(), TopLayer());
+        config["rootfs"]!["diff_ids"] = new JsonArray(Digest(TopLayer()), Digest(BaseLayer()));
+        var (manifest, configBytes, layers) = Pulled(config);
+
+        var error = await Assert.ThrowsAsync<ImageStoreException>(async () =>
+            await _store.AddPulledAsync(manifest, MediaTypes.OciManifest, configBytes, await Download(layers), []));
+
+        Assert.Contains("digest mismatch", error.Message);
+        Assert.Empty(await _store.ListAsync());
+        Assert.Empty(Directory.GetDirectories(Path.Combine(_store.Root, "layers")));
+        Assert.Empty(Directory.GetFiles(Path.Combine(_store.Root, "blobs", "sha256")));
+    }
+
+    [Fact]
+    public async Task An_Export_Gives_The_Stored_Manifest_And_The_Blob_Files_It_Names()
+    {
+        var loaded = Assert.Single(await _store.LoadAsync(new MemoryStream(DockerSave(["app:v1"]))));
+
+        var export = await _store.ExportAsync("app:v1");
+
+        Assert.Equal(loaded.ManifestDigest, Digest(export.Manifest));
+        Assert.Equal(MediaTypes.OciManifest, export.MediaType);
+        Assert.Equal(loaded.Id, export.Config.Digest);
+        Assert.Equal(loaded.Layers.Select(l => l.Digest), export.Layers.Select(l => l.Digest));
+        Assert.All(export.Layers.Append(export.Config), b => Assert.Equal(b.Size, new FileInfo(b.Path).Length));
+        Assert.Equal(BaseLayer(), await File.ReadAllBytesAsync(export.Layers[0].Path));
+    }
+
+    /// <summary>An OCI manifest as a registry would serve it, written with its own spacing (kept byte for byte).</summary>
+    private static (byte[] Manifest, byte[] Config, byte[][] Layers) Pulled(JsonObject config)
+    {
+        var configBytes = Encoding.UTF8.GetBytes(config.ToJsonString());
+        byte[][] layers = [BaseLayer(), Gzip(TopLayer())];
+        var manifest = Encoding.UTF8.GetBytes(new JsonObject
+        {
+            ["schemaVersion"] = 2,
+            ["mediaType"] = MediaTypes.OciManifest,
+            ["config"] = new JsonObject { ["mediaType"] = MediaTypes.OciConfig, ["digest"] = Digest(configBytes), ["size"] = configBytes.Length },
+            ["layers"] = new JsonArray(
+                new JsonObject { ["mediaType"] = MediaTypes.OciLayer, ["digest"] = Digest(layers[0]), ["size"] = layers[0].Length },
+                new JsonObject { ["mediaType"] = MediaTypes.OciLayerGzip, ["digest"] = Digest(layers[1]), ["size"] = layers[1].Length }),
+        }.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+        return (manifest, configBytes, layers);
+    }
+
+    private async Task<Dictionary<string, string>> Download(byte[][] layers)
+    {
+        var files = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var layer in layers)
+        {
+            var path = _store.DownloadPath(Digest(layer));
+            await File.WriteAllBytesAsync(path, layer);
+            files[Digest(layer)] = path;
+        }
+
+        return files;
+    }
+}

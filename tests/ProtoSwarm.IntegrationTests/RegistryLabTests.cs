@@ -44,7 +44,7 @@ public class RegistryLabTests(ITestOutputHelper output)
         // The service's image is pinned to the pushed digest; every node runs a replica, two of them pulled it.
         var create = await ServiceAsync(lab, "create", "--name", "web", "--replicas", "3", "--replicas-max-per-node", "1", "busybox:latest", "httpd", "-f", "-p", "80");
         Assert.True(create.ExitCode == 0, create.ToString());
-        Assert.Equal($"busybox:latest@{digest}", (await InspectAsync(lab, "web")).Spec.Task.Container.Image);
+        Assert.Equal($"busybox:latest@{digest}", (await InspectAsync(lab, "web")).Spec.TaskTemplate.Container.Image);
         var running = await PollAsync(lab, Converge, "web", tasks => tasks.Count(t => t.Task.Status.State == TaskState.Running) == 3);
         Assert.True(running.Met, running.Last);
         Assert.Equal(["m1", "w1", "w2"], running.Tasks.Where(t => t.Task.Status.State == TaskState.Running).Select(t => t.Node).Order());

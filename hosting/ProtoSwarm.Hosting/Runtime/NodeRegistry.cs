@@ -3,6 +3,7 @@ using ProtoSwarm.Containers.Images;
 using ProtoSwarm.Contracts;
 using ProtoSwarm.Networking.Remote;
 using ProtoSwarm.Networking.Security;
+using ProtoSwarm.Persistence;
 using ProtoSwarm.Registry.Client;
 
 namespace ProtoSwarm.Hosting.Runtime;

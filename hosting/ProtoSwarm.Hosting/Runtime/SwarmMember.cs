@@ -1,4 +1,7 @@
 using System.Collections.Immutable;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Logging;
 using Proto;
 using Proto.Cluster;
@@ -12,9 +15,11 @@ using ProtoSwarm.Actors.Store;
 using ProtoSwarm.Contracts;
 using ProtoSwarm.Hosting.Cluster;
 using ProtoSwarm.Hosting.Options;
+using ProtoSwarm.Networking.Remote;
 using ProtoSwarm.Networking.Security;
 using ProtoSwarm.Persistence;
 using ProtoSwarm.Persistence.Sealing;
+using ProtoSwarm.Registry.Server;
 
 namespace ProtoSwarm.Hosting.Runtime;
 
@@ -41,6 +46,9 @@ internal sealed partial class SwarmMember : IAsyncDisposable
     private UnlockKey? _unlockKey;
     private Action<UnlockKey?>? _onUnlockKeyChanged;
     private string? _trustedRootsPem;
+    private RegistryServer? _registry;
+    private RegistryHost? _registryListener;
+    private HttpClient? _registryPeers;
 
     private SwarmMember(ActorSystem system, NodeLocalState state, SwarmCredentials credentials, ILogger logger)
     {
@@ -110,7 +118,8 @@ internal sealed partial class SwarmMember : IAsyncDisposable
                 credentials,
                 policy,
                 member.IsManager ? new ManagerCaEndpoint(member) : null,
-                loggerFactory);
+                loggerFactory,
+                member.IsManager ? member.MapRegistry : null);
             system.WithCluster(clusterConfig);
             await system.Cluster().StartMemberAsync();
 
@@ -119,6 +128,7 @@ internal sealed partial class SwarmMember : IAsyncDisposable
                 member._unlockKey = unlockKey;
                 member._onUnlockKeyChanged = onUnlockKeyChanged;
                 member.StartManager(options, loggerFactory, time);
+                await member.StartRegistryListenerAsync(options, loggerFactory);
             }
 
             var self = system.Cluster().MemberList.Self;
@@ -176,6 +186,7 @@ internal sealed partial class SwarmMember : IAsyncDisposable
         Store = store;
         Proposer = proposer;
         Raft = view;
+        StartRegistry(options, store, proposer, loggerFactory, time);
         _remoteHost!.Policy.StoreRole = nodeId => store.Current.Get<NodeObject>(nodeId)?.Spec.DesiredRole;
         _ = FollowClusterAsync(store, _stopping.Token);
     }
@@ -279,9 +290,73 @@ internal sealed partial class SwarmMember : IAsyncDisposable
             await _remoteHost.DisposeAsync();
         }
 
+        if (_registryListener is not null)
+        {
+            await _registryListener.DisposeAsync();
+        }
+
+        _registry?.Dispose();
+        _registryPeers?.Dispose();
+
         _raftFile?.Dispose();
         _sealer?.Dispose();
         _stopping.Dispose();
+    }
+
+    /// <summary>
+    /// The swarm's registry on this manager, on the swarm's own listener and certificates (see
+    /// docs/ARCHITECTURE.md, the registry): tags and manifests in the store, blobs under STATE/registry,
+    /// fetched from the other managers when this one lacks them.
+    /// </summary>
+    private void StartRegistry(NodeOptions options, SwarmStore store, IProposer proposer, ILoggerFactory loggerFactory, TimeProvider time)
+    {
+        ClusterObject? Cluster() => store.Current.Get<ClusterObject>(ClusterObject.DefaultId);
+        var access = new RegistryAccessControl(
+            Credentials,
+            nodeId => store.Current.Get<NodeObject>(nodeId)?.Spec.DesiredRole,
+            new BasicAuthorizer(() => Cluster()?.RegistryPullToken ?? string.Empty, () => Cluster()?.RegistryPushToken ?? string.Empty));
+        _registryPeers = new HttpClient(RemoteConfigFactory.MutualTlsHandler(Credentials)) { Timeout = TimeSpan.FromMinutes(30) };
+        var peers = new ManagerBlobPeers(
+            () => [.. store.Current.List<NodeObject>().Where(n => n.Id != State.NodeId && n.ManagerStatus is not null).Select(n => n.ManagerStatus!.Addr)],
+            _registryPeers);
+        _registry = new RegistryServer(options.RegistryDir, new StoreRegistryMetadata(store, proposer, time), access, peers, loggerFactory.CreateLogger<RegistryServer>(), time);
+    }
+
+    /// <summary>`--registry-listen`: the same registry on plain HTTP for outside tools, basic auth by the registry tokens. A failure to bind is logged, not fatal.</summary>
+    private async Task StartRegistryListenerAsync(NodeOptions options, ILoggerFactory loggerFactory)
+    {
+        if (options.RegistryListen is not { } listen || _registry is null)
+        {
+            return;
+        }
+
+        try
+        {
+            _registryListener = await RegistryHost.StartAsync(listen, _registry, null, loggerFactory);
+            LogRegistryListening(_logger, listen.ToString());
+        }
+        catch (IOException e)
+        {
+            LogRegistryListenFailed(_logger, listen.ToString(), e);
+        }
+    }
+
+    private void MapRegistry(IEndpointRouteBuilder endpoints)
+    {
+        endpoints.Map("/v2", ServeRegistryAsync);
+        endpoints.Map("/v2/{**path}", ServeRegistryAsync);
+    }
+
+    /// <summary>The endpoints are mapped when the listener starts, the registry once the store exists: a request in between is told to retry.</summary>
+    private Task ServeRegistryAsync(HttpContext http)
+    {
+        if (_registry is { } registry)
+        {
+            return registry.HandleAsync(http);
+        }
+
+        http.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+        return Task.CompletedTask;
     }
 
     private void OnAck(HeartbeatAck ack)
@@ -306,6 +381,12 @@ internal sealed partial class SwarmMember : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Could not rewrap the Raft data key after an autolock change")]
     private static partial void LogRewrapFailed(ILogger logger, Exception e);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "The swarm registry's plain listener is on {Listen}")]
+    private static partial void LogRegistryListening(ILogger logger, string listen);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The swarm registry's plain listener could not start on {Listen}")]
+    private static partial void LogRegistryListenFailed(ILogger logger, string listen, Exception e);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Shutting the actor system down failed")]
     private static partial void LogShutdownFailed(ILogger logger, Exception e);

@@ -260,9 +260,11 @@ public sealed class BlobStore : IDisposable
             _logger.PeerFetchFailed(repository, digest, e.Message);
             return PeerFetchResult.Corrupt;
         }
-        catch (Exception e) when (e is IOException or HttpRequestException or OperationCanceledException)
+        catch (Exception e) when (e is not RegistryException)
         {
-            _logger.PeerFetchFailed(repository, digest, e.Message);
+            // Whatever went wrong between the managers (a dropped connection, a refused certificate, a stop), the
+            // puller is told the blob is not to be had here now, and the log says why.
+            _logger.PeerFetchFailed(repository, digest, $"{e.GetType().Name}: {e.Message}");
             return PeerFetchResult.Missing;
         }
         finally

@@ -34,6 +34,8 @@ public static class RegistryErrorCodes
 /// </summary>
 public sealed class RegistryException : Exception
 {
+    private static readonly JsonSerializerOptions DetailJson = new(JsonSerializerDefaults.Web);
+
     public RegistryException(int status, string code, string message, object? detail = null)
         : base(message)
     {
@@ -67,8 +69,6 @@ public sealed class RegistryException : Exception
 
     /// <summary>Extra response headers (a 416's Range: where the upload stands).</summary>
     public IReadOnlyDictionary<string, string> Headers { get; init; } = new Dictionary<string, string>();
-
-    private static readonly JsonSerializerOptions DetailJson = new(JsonSerializerDefaults.Web);
 
     public static RegistryException NameInvalid(string name) => new(StatusCodes.Status400BadRequest, RegistryErrorCodes.NameInvalid,
         $"repository name '{name}' is invalid: use lowercase letters, digits and separators ('.', '_', '__', '-') in components split by '/', at most 255 characters (e.g. library/busybox)",

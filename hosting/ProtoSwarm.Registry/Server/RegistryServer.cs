@@ -69,14 +69,19 @@ public sealed class RegistryServer : IDisposable
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
 
-    public RegistryServer(string root, IRegistryMetadata metadata, IRegistryAuthorizer authorizer, IBlobPeers? peers, ILogger logger, TimeProvider? time = null)
+    /// <summary>
+    /// Serves the registry whose blob bytes are under <paramref name="root"/> (created when absent). Upload sessions
+    /// older than <paramref name="uploadMaxAge"/> (24 h by default) are removed. The caller disposes the server after
+    /// whatever hosts it has stopped.
+    /// </summary>
+    public RegistryServer(string root, IRegistryMetadata metadata, IRegistryAuthorizer authorizer, IBlobPeers? peers, ILogger logger, TimeProvider? time = null, TimeSpan? uploadMaxAge = null)
     {
         _metadata = metadata;
         _authorizer = authorizer;
         _peers = peers;
         _logger = logger;
         _time = time ?? TimeProvider.System;
-        Blobs = new BlobStore(root, _time, logger: logger);
+        Blobs = new BlobStore(root, _time, uploadMaxAge, logger);
     }
 
     /// <summary>The blob bytes on this machine.</summary>

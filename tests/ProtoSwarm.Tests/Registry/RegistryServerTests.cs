@@ -44,6 +44,21 @@ public sealed class RegistryServerTests : IAsyncLifetime
         Assert.Contains("test/app", error.GetProperty("message").GetString(), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("POST", "/v2/test/app/manifests/1.0", 405)]
+    [InlineData("PATCH", "/v2/test/app/tags/list", 405)]
+    [InlineData("GET", "/v2/test/app/blobs/uploads/", 405)]
+    [InlineData("GET", "/v2/test/app/layers/x", 404)]
+    public async Task Unknown_Routes_And_Methods_Are_Unsupported(string method, string path, int status)
+    {
+        using var response = await Push.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
+
+        Assert.Equal(status, (int)response.StatusCode);
+        var (code, error) = await ErrorAsync(response);
+        Assert.Equal("UNSUPPORTED", code);
+        Assert.Contains(path.TrimEnd('/'), error.GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
     // ---- uploads
 
     [Fact]

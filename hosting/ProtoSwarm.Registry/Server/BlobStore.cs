@@ -1,0 +1,466 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using ProtoSwarm.Contracts;
+
+namespace ProtoSwarm.Registry.Server;
+
+/// <summary>An upload in progress: its id, the repository it was started for, the bytes it holds so far and when it began.</summary>
+public sealed record BlobUpload(string Id, string Repository, long Size, DateTimeOffset StartedAt);
+
+/// <summary>What a fetch from the peers came to.</summary>
+public enum PeerFetchResult
+{
+    /// <summary>The blob is on this disk now (or already was).</summary>
+    Stored,
+
+    /// <summary>No peer had it.</summary>
+    Missing,
+
+    /// <summary>A peer sent bytes whose digest is not the one asked for; nothing was kept.</summary>
+    Corrupt,
+}
+
+/// <summary>
+/// The registry's blob bytes on this machine, under one directory: <c>blobs/sha256/HEX</c> content-addressed
+/// and immutable, and <c>uploads/ID/</c> one directory per upload in progress (<c>data</c>, the bytes so far,
+/// and <c>state.json</c>, its repository and start time, so a restart knows what each one is).
+/// Bytes reach <c>blobs/</c> only one way: hashed, compared with the digest they were announced with,
+/// fsynced and renamed in, so a reader sees a whole verified blob or nothing, whether they came from a
+/// client or from a peer. One fsync per blob, none per chunk: a chunk that is lost in a crash only makes the
+/// final digest check fail, and the client pushes again. The directory's rename is not fsynced: a blob lost
+/// that way is linked in the metadata but absent here, which is the case a fetch from a peer already repairs.
+/// Uploads older than the maximum age, and anything a crash left, are removed at start and then periodically.
+/// </summary>
+public sealed class BlobStore : IDisposable
+{
+    public static readonly TimeSpan DefaultUploadMaxAge = TimeSpan.FromHours(24);
+
+    /// <summary>
+    /// Uploads open at once; every one is a file on disk until it finishes or expires, so a client that
+    /// starts sessions in a loop is told to slow down rather than filling the disk with empty sessions.
+    /// </summary>
+    public const int MaxOpenUploads = 4096;
+
+    private const string DataFile = "data";
+    private const string StateFile = "state.json";
+    private const string PeerPrefix = "peer-";
+    private const int CopyBuffer = 1 << 20;
+
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _maxAge;
+    private readonly ILogger _logger;
+    private readonly ITimer _sweep;
+    private readonly CancellationTokenSource _stopping = new();
+
+    // Requests of one upload take turns (a client may pipeline a PATCH behind another); entries go when the upload does.
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _sessions = new(StringComparer.Ordinal);
+
+    // A blob several pulls ask for at once is fetched from the peers once.
+    private readonly ConcurrentDictionary<string, Lazy<Task<PeerFetchResult>>> _fetches = new(StringComparer.Ordinal);
+
+    public BlobStore(string root, TimeProvider? time = null, TimeSpan? uploadMaxAge = null, ILogger? logger = null)
+    {
+        Root = Path.GetFullPath(root);
+        _time = time ?? TimeProvider.System;
+        _maxAge = uploadMaxAge ?? DefaultUploadMaxAge;
+        if (_maxAge <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(uploadMaxAge), uploadMaxAge, "the maximum age of an upload must be positive (the default is 24 hours)");
+        }
+
+        _logger = logger ?? NullLogger.Instance;
+        Directory.CreateDirectory(BlobsDir);
+        Directory.CreateDirectory(UploadsDir);
+        Sweep(atStart: true);
+        var period = _maxAge / 4 < TimeSpan.FromHours(1) ? _maxAge / 4 : TimeSpan.FromHours(1);
+        _sweep = _time.CreateTimer(_ => Sweep(atStart: false), null, period, period);
+    }
+
+    public string Root { get; }
+
+    private string BlobsDir => Path.Combine(Root, "blobs", "sha256");
+
+    private string UploadsDir => Path.Combine(Root, "uploads");
+
+    public void Dispose()
+    {
+        _sweep.Dispose();
+        _stopping.Cancel();
+        _stopping.Dispose();
+    }
+
+    /// <summary>Where the blob lives (whether or not it is there).</summary>
+    public string BlobPath(string digest) => Path.Combine(BlobsDir, Hex(digest));
+
+    /// <summary>The blob's size when it is on this disk, else null.</summary>
+    public long? BlobSize(string digest)
+    {
+        var info = new FileInfo(BlobPath(digest));
+        return info.Exists ? info.Length : null;
+    }
+
+    /// <summary>Opens an upload session for <paramref name="repository"/>.</summary>
+    public BlobUpload StartUpload(string repository)
+    {
+        if (Directory.EnumerateDirectories(UploadsDir).Take(MaxOpenUploads + 1).Count() > MaxOpenUploads)
+        {
+            throw new RegistryException(StatusCodes.Status429TooManyRequests, RegistryErrorCodes.TooManyRequests,
+                $"this registry has {MaxOpenUploads} uploads open already; finish or cancel some (DELETE their Location), or wait for stale ones to expire after {_maxAge.TotalHours:0.#} h");
+        }
+
+        var id = Guid.NewGuid().ToString("D");
+        var state = new UploadState(repository, _time.GetUtcNow());
+        CreateSession(id, state);
+        return new BlobUpload(id, repository, 0, state.StartedAt);
+    }
+
+    /// <summary>The upload, when it exists and was started for <paramref name="repository"/>; else null.</summary>
+    public BlobUpload? FindUpload(string repository, string id)
+    {
+        if (!IsUploadId(id) || ReadState(SessionDir(id)) is not { } state || state.Repository != repository)
+        {
+            return null;
+        }
+
+        var data = new FileInfo(Path.Combine(SessionDir(id), DataFile));
+        return data.Exists ? new BlobUpload(id, repository, data.Length, state.StartedAt) : null;
+    }
+
+    /// <summary>
+    /// Appends <paramref name="body"/> to the upload. <paramref name="offset"/>, when given (a Content-Range),
+    /// must be the upload's current size; <paramref name="expectedLength"/>, when given (a Content-Length), must
+    /// be what the body holds. A body that fails or falls short is cut off again: the upload is as it was before.
+    /// </summary>
+    public async Task<BlobUpload> AppendAsync(string repository, string id, Stream body, long? expectedLength, long? offset, CancellationToken ct)
+    {
+        var gate = await EnterAsync(repository, id, ct);
+        try
+        {
+            var upload = FindUpload(repository, id) ?? throw RegistryException.UploadUnknown(repository, id);
+            if (offset is { } start && start != upload.Size)
+            {
+                throw new RegistryException(StatusCodes.Status416RangeNotSatisfiable, RegistryErrorCodes.BlobUploadInvalid,
+                    $"upload {id} of '{repository}' holds {upload.Size} bytes, but this chunk's Content-Range starts at {start}; send the chunk that starts at byte {upload.Size} (GET the upload's Location tells where it stands)",
+                    new { size = upload.Size, start })
+                {
+                    Headers = new Dictionary<string, string> { ["Range"] = RangeHeader(upload.Size), ["Docker-Upload-UUID"] = id },
+                };
+            }
+
+            var written = await AppendFileAsync(Path.Combine(SessionDir(id), DataFile), body, expectedLength, ct);
+            return upload with { Size = upload.Size + written };
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Ends the upload: its bytes are checked against <paramref name="digest"/> and become the blob; returns its size.
+    /// A mismatch discards the upload (DIGEST_INVALID) so nothing of it is ever served.
+    /// </summary>
+    public async Task<long> CompleteUploadAsync(string repository, string id, string digest, CancellationToken ct)
+    {
+        var gate = await EnterAsync(repository, id, ct);
+        try
+        {
+            _ = FindUpload(repository, id) ?? throw RegistryException.UploadUnknown(repository, id);
+            try
+            {
+                var size = await CommitAsync(Path.Combine(SessionDir(id), DataFile), digest, $"upload {id} of '{repository}'", ct);
+                RemoveSession(id);
+                _logger.BlobStored(repository, digest, size);
+                return size;
+            }
+            catch (RegistryException e) when (e.Code == RegistryErrorCodes.DigestInvalid)
+            {
+                RemoveSession(id);
+                _logger.DigestMismatch(repository, id, digest, e.Detail is DigestMismatch m ? m.Actual : "?");
+                throw;
+            }
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>Cancels the upload; false when there was none.</summary>
+    public async Task<bool> CancelUploadAsync(string repository, string id, CancellationToken ct)
+    {
+        var gate = await EnterAsync(repository, id, ct);
+        try
+        {
+            if (FindUpload(repository, id) is null)
+            {
+                return false;
+            }
+
+            RemoveSession(id);
+            return true;
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Brings a blob this disk lacks from the peers through <paramref name="fetch"/> (which copies it into the
+    /// stream it is given and says whether a peer had it), checked as an upload is. Concurrent calls for one
+    /// digest share one fetch; each caller may stop waiting with its own token.
+    /// </summary>
+    public Task<PeerFetchResult> FetchAsync(string repository, string digest, Func<Stream, CancellationToken, Task<bool>> fetch, CancellationToken ct)
+    {
+        if (BlobSize(digest) is not null)
+        {
+            return Task.FromResult(PeerFetchResult.Stored);
+        }
+
+        var flight = _fetches.GetOrAdd(digest, d => new Lazy<Task<PeerFetchResult>>(() => RunFetchAsync(repository, d, fetch)));
+        return flight.Value.WaitAsync(ct);
+    }
+
+    /// <summary>Removes uploads older than the maximum age; returns how many went.</summary>
+    public int RemoveStaleUploads() => Sweep(atStart: false);
+
+    private async Task<PeerFetchResult> RunFetchAsync(string repository, string digest, Func<Stream, CancellationToken, Task<bool>> fetch)
+    {
+        // Not the first caller's token: others wait on this fetch too, and the bytes are worth keeping once here.
+        var ct = _stopping.Token;
+        var id = PeerPrefix + Guid.NewGuid().ToString("N");
+        try
+        {
+            CreateSession(id, new UploadState(repository, _time.GetUtcNow()));
+            var data = Path.Combine(SessionDir(id), DataFile);
+            bool found;
+            await using (var file = new FileStream(data, FileMode.Open, FileAccess.Write, FileShare.None, CopyBuffer, useAsync: true))
+            {
+                found = await fetch(file, ct);
+            }
+
+            if (!found)
+            {
+                _logger.PeerFetchFailed(repository, digest, "no peer has it");
+                return PeerFetchResult.Missing;
+            }
+
+            var size = await CommitAsync(data, digest, $"the copy of {digest} a peer sent", ct);
+            _logger.PeerFetched(repository, digest, size);
+            return PeerFetchResult.Stored;
+        }
+        catch (RegistryException e) when (e.Code == RegistryErrorCodes.DigestInvalid)
+        {
+            _logger.PeerFetchFailed(repository, digest, e.Message);
+            return PeerFetchResult.Corrupt;
+        }
+        catch (Exception e) when (e is not RegistryException)
+        {
+            // Whatever went wrong between the managers (a dropped connection, a refused certificate, a stop), the
+            // puller is told the blob is not to be had here now, and the log says why.
+            _logger.PeerFetchFailed(repository, digest, $"{e.GetType().Name}: {e.Message}");
+            return PeerFetchResult.Missing;
+        }
+        finally
+        {
+            RemoveSession(id);
+            _fetches.TryRemove(digest, out _);
+        }
+    }
+
+    /// <summary>The one way into blobs/: hash, compare, fsync, rename. Returns the size.</summary>
+    private async Task<long> CommitAsync(string data, string digest, string what, CancellationToken ct)
+    {
+        var target = BlobPath(digest);
+        long size;
+        await using (var file = new FileStream(data, FileMode.Open, FileAccess.ReadWrite, FileShare.None, CopyBuffer, FileOptions.Asynchronous | FileOptions.SequentialScan))
+        {
+            size = file.Length;
+            var actual = "sha256:" + Convert.ToHexStringLower(await SHA256.HashDataAsync(file, ct));
+            if (actual != digest)
+            {
+                throw new RegistryException(StatusCodes.Status400BadRequest, RegistryErrorCodes.DigestInvalid,
+                    $"{what}: its {size} bytes hash to {actual}, not to the digest given, {digest}; nothing was stored: push the blob again (and check that the digest is of the bytes as sent, compressed if they are)",
+                    new DigestMismatch(digest, actual, size));
+            }
+
+            // A verified blob is already there (a concurrent push of the same bytes): the new copy is the same, nothing to keep.
+            if (File.Exists(target))
+            {
+                return size;
+            }
+
+            file.Flush(flushToDisk: true);
+        }
+
+        File.Move(data, target, overwrite: true);
+        return size;
+    }
+
+    private static async Task<long> AppendFileAsync(string path, Stream body, long? expectedLength, CancellationToken ct)
+    {
+        await using var file = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.Read, 0, useAsync: true);
+        var before = file.Seek(0, SeekOrigin.End);
+        var buffer = ArrayPool<byte>.Shared.Rent(CopyBuffer);
+        long written = 0;
+        try
+        {
+            int read;
+            while ((read = await body.ReadAsync(buffer.AsMemory(0, CopyBuffer), ct)) > 0)
+            {
+                await file.WriteAsync(buffer.AsMemory(0, read), ct);
+                written += read;
+            }
+
+            // Kestrel already fails a body that ends before its Content-Length; this holds whatever hosts the server.
+            if (expectedLength is { } expected && written != expected)
+            {
+                throw new RegistryException(StatusCodes.Status400BadRequest, RegistryErrorCodes.SizeInvalid,
+                    $"the request said Content-Length {expected} but its body held {written} bytes; the chunk was dropped, send it again",
+                    new { expected, received = written });
+            }
+
+            await file.FlushAsync(ct);
+            return written;
+        }
+        catch
+        {
+            // A truncated or failed chunk leaves no trace: the upload is exactly as before it.
+            file.SetLength(before);
+            throw;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private async Task<SemaphoreSlim> EnterAsync(string repository, string id, CancellationToken ct)
+    {
+        if (!IsUploadId(id))
+        {
+            throw RegistryException.UploadUnknown(repository, id);
+        }
+
+        var gate = _sessions.GetOrAdd(id, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(ct);
+        return gate;
+    }
+
+    private void CreateSession(string id, UploadState state)
+    {
+        var dir = SessionDir(id);
+        Directory.CreateDirectory(dir);
+        File.WriteAllBytes(Path.Combine(dir, StateFile), JsonSerializer.SerializeToUtf8Bytes(state));
+        File.WriteAllBytes(Path.Combine(dir, DataFile), []);
+    }
+
+    private void RemoveSession(string id)
+    {
+        DeleteTree(SessionDir(id));
+        _sessions.TryRemove(id, out _);
+    }
+
+    private int Sweep(bool atStart)
+    {
+        var removed = 0;
+        try
+        {
+            var before = _time.GetUtcNow() - _maxAge;
+            foreach (var dir in Directory.EnumerateDirectories(UploadsDir))
+            {
+                var state = ReadState(dir);
+                var name = Path.GetFileName(dir);
+
+                // At start nothing is in flight: a session without its state, or a peer fetch, is what a crash left.
+                var stale = atStart
+                    ? state is null || name.StartsWith(PeerPrefix, StringComparison.Ordinal) || state.StartedAt < before
+                    : (state?.StartedAt ?? new DateTimeOffset(Directory.GetLastWriteTimeUtc(dir), TimeSpan.Zero)) < before;
+                if (stale && DeleteTree(dir))
+                {
+                    _sessions.TryRemove(name, out _);
+                    removed++;
+                }
+            }
+
+            if (atStart)
+            {
+                // Only a sha256 hex name is a blob; anything else in blobs/ is not ours to serve.
+                foreach (var file in Directory.EnumerateFileSystemEntries(BlobsDir))
+                {
+                    if (!ImageReference.IsDigest("sha256:" + Path.GetFileName(file)) && DeleteTree(file))
+                    {
+                        removed++;
+                    }
+                }
+            }
+        }
+        catch (IOException e)
+        {
+            _logger.CleanupFailed(UploadsDir, e.Message);
+        }
+
+        if (removed > 0)
+        {
+            _logger.StaleUploadsRemoved(removed, Root);
+        }
+
+        return removed;
+    }
+
+    private bool DeleteTree(string path)
+    {
+        try
+        {
+            if (Directory.Exists(path))
+            {
+                Directory.Delete(path, recursive: true);
+            }
+            else
+            {
+                File.Delete(path);
+            }
+
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _logger.CleanupFailed(path, e.Message);
+            return false;
+        }
+    }
+
+    private static UploadState? ReadState(string dir)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<UploadState>(File.ReadAllBytes(Path.Combine(dir, StateFile)));
+        }
+        catch (Exception e) when (e is IOException or JsonException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    private string SessionDir(string id) => Path.Combine(UploadsDir, id);
+
+    /// <summary>The Range header of an upload holding <paramref name="size"/> bytes: docker's `0-0` when empty.</summary>
+    internal static string RangeHeader(long size) => size == 0 ? "0-0" : $"0-{size - 1}";
+
+    /// <summary>Only ids this store made: a path segment cannot reach outside uploads/.</summary>
+    private static bool IsUploadId(string id) => Guid.TryParseExact(id, "D", out _);
+
+    private static string Hex(string digest) =>
+        ImageReference.IsDigest(digest) ? digest["sha256:".Length..] : throw RegistryException.DigestInvalid(digest, "a blob");
+
+    private sealed record UploadState(string Repository, DateTimeOffset StartedAt);
+}
+
+/// <summary>The detail of a DIGEST_INVALID for content that hashed to something else.</summary>
+public sealed record DigestMismatch(string Expected, string Actual, long Size);

@@ -1,0 +1,37 @@
+using Microsoft.Extensions.Logging;
+
+namespace ProtoSwarm.Registry.Server;
+
+/// <summary>The registry server's log lines, with the repository and digest each is about.</summary>
+internal static partial class RegistryLog
+{
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Registry: blob {Digest} ({Size} bytes) stored for {Repository}")]
+    public static partial void BlobStored(this ILogger logger, string repository, string digest, long size);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "Registry: upload {UploadId} to {Repository} refused: its content is {Actual}, the client said {Expected}; the upload was discarded")]
+    public static partial void DigestMismatch(this ILogger logger, string repository, string uploadId, string expected, string actual);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Information, Message = "Registry: manifest {Digest} ({MediaType}) pushed to {Repository} as {Reference}")]
+    public static partial void ManifestPushed(this ILogger logger, string repository, string reference, string digest, string mediaType);
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Information, Message = "Registry: blob {Digest} of {Repository} fetched from a peer ({Size} bytes)")]
+    public static partial void PeerFetched(this ILogger logger, string repository, string digest, long size);
+
+    [LoggerMessage(EventId = 5, Level = LogLevel.Warning, Message = "Registry: blob {Digest} of {Repository} could not be fetched from a peer: {Reason}")]
+    public static partial void PeerFetchFailed(this ILogger logger, string repository, string digest, string reason);
+
+    [LoggerMessage(EventId = 6, Level = LogLevel.Information, Message = "Registry: removed {Count} stale upload sessions under {Root}")]
+    public static partial void StaleUploadsRemoved(this ILogger logger, int count, string root);
+
+    [LoggerMessage(EventId = 7, Level = LogLevel.Warning, Message = "Registry: could not remove {Path}: {Reason}")]
+    public static partial void CleanupFailed(this ILogger logger, string path, string reason);
+
+    [LoggerMessage(EventId = 8, Level = LogLevel.Error, Message = "Registry: {Method} {Path} failed")]
+    public static partial void RequestFailed(this ILogger logger, Exception error, string method, string path);
+
+    [LoggerMessage(EventId = 9, Level = LogLevel.Debug, Message = "Registry: {Method} {Path} ended early: {Reason}; nothing was stored")]
+    public static partial void RequestAborted(this ILogger logger, string method, string path, string reason);
+
+    [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "Registry: {What} deleted from {Repository}")]
+    public static partial void Deleted(this ILogger logger, string repository, string what);
+}

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using ProtoSwarm.Containers.Images;
 using ProtoSwarm.Contracts;
@@ -23,11 +24,13 @@ internal sealed class NodeRegistry : IDisposable
     private readonly Func<NodeLocalState?> _state;
     private readonly Func<SwarmCredentials?> _credentials;
     private readonly ILoggerFactory _loggerFactory;
+    /// <summary>The managers tried so far by this pull or push: its first request goes to the leader, a retry to the next.</summary>
+    private static readonly AsyncLocal<StrongBox<int>?> s_turn = new();
+
     private readonly Lock _gate = new();
     private (SwarmCredentials Credentials, HttpClient Http)? _http;
     private ImagePuller? _puller;
     private ImagePusher? _pusher;
-    private int _next;
 
     public NodeRegistry(Func<ImageStore> store, Func<NodeLocalState?> state, Func<SwarmCredentials?> credentials, ILoggerFactory loggerFactory)
     {
@@ -47,6 +50,7 @@ internal sealed class NodeRegistry : IDisposable
                 "This node is not in a swarm, so it has no registry to push to or pull from; `swarm init` or `swarm join` first, or move images with `image load`.");
         }
 
+        s_turn.Value = new StrongBox<int>(0);
         try
         {
             switch (request)
@@ -100,6 +104,7 @@ internal sealed class NodeRegistry : IDisposable
             throw new InvalidOperationException(error);
         }
 
+        s_turn.Value = new StrongBox<int>(0);
         await Puller().PullAsync(name, null, ct);
     }
 
@@ -143,8 +148,8 @@ internal sealed class NodeRegistry : IDisposable
             http = _http.Value.Http;
         }
 
-        var index = (int)((uint)Interlocked.Increment(ref _next) % (uint)managers.Count);
-        // The first call of a pull or push goes to the leader: index 0 after a wrap, or whichever turn this is.
+        var turn = s_turn.Value;
+        var index = turn is null ? 0 : turn.Value++ % managers.Count;
         return new RegistryClient(http, new Uri($"https://{managers[index]}/"));
     }
 

@@ -44,20 +44,17 @@ internal sealed class RegistryAccessControl(SwarmCredentials credentials, Func<s
 /// <summary>
 /// The other managers' copies of the registry's blobs. A blob is stored on the manager that received it;
 /// another manager asked for it fetches it once over the swarm's mutual TLS with its own certificate,
-/// then keeps it. A fetch asks the peer not to ask its own peers in turn (<see cref="PeerFetchHeader"/>),
+/// then keeps it. A fetch asks the peer not to ask its own peers in turn (<see cref="RegistryServer.PeerFetchHeader"/>),
 /// so two managers that both lack a blob never ask each other in a loop.
 /// </summary>
 internal sealed class ManagerBlobPeers(Func<IReadOnlyList<string>> peerAddresses, HttpClient http) : IBlobPeers
 {
-    /// <summary>Marks a request made by another manager's peer fetch: answer from this disk only.</summary>
-    public const string PeerFetchHeader = "X-ProtoSwarm-Peer-Fetch";
-
     public async Task<bool> FetchAsync(string repository, string digest, Stream destination, CancellationToken ct)
     {
         foreach (var address in peerAddresses())
         {
             using var request = new HttpRequestMessage(HttpMethod.Get, new Uri($"https://{address}/v2/{repository}/blobs/{digest}"));
-            request.Headers.Add(PeerFetchHeader, "1");
+            request.Headers.Add(RegistryServer.PeerFetchHeader, "1");
             request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/octet-stream"));
             HttpResponseMessage response;
             try

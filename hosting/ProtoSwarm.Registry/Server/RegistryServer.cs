@@ -45,6 +45,12 @@ public sealed class RegistryServer : IDisposable
     public const string DigestHeader = "Docker-Content-Digest";
     public const string UploadUuidHeader = "Docker-Upload-UUID";
 
+    /// <summary>
+    /// Marks a blob request made by another replica's peer fetch: it is answered from this disk only, so two
+    /// managers that both lack a blob never ask each other in a loop.
+    /// </summary>
+    public const string PeerFetchHeader = "X-ProtoSwarm-Peer-Fetch";
+
     public const string OciManifest = "application/vnd.oci.image.manifest.v1+json";
     public const string OciIndex = "application/vnd.oci.image.index.v1+json";
     public const string DockerManifest = "application/vnd.docker.distribution.manifest.v2+json";
@@ -506,7 +512,7 @@ public sealed class RegistryServer : IDisposable
     private async Task GetBlobAsync(HttpContext http, string name, string reference)
     {
         var digest = RequireDigest(reference, $"the blob digest in {http.Request.Path}");
-        await EnsureBlobAsync(name, digest, http.RequestAborted);
+        await EnsureBlobAsync(name, digest, askPeers: !http.Request.Headers.ContainsKey(PeerFetchHeader), http.RequestAborted);
         var path = Blobs.BlobPath(digest);
         http.Response.Headers[DigestHeader] = digest;
         http.Response.Headers[HeaderNames.AcceptRanges] = "bytes";
@@ -524,7 +530,7 @@ public sealed class RegistryServer : IDisposable
     }
 
     /// <summary>The blob is linked to the repository and on this disk (fetched from a peer when only linked), or BLOB_UNKNOWN.</summary>
-    private async Task<long> EnsureBlobAsync(string name, string digest, CancellationToken ct)
+    private async Task<long> EnsureBlobAsync(string name, string digest, bool askPeers, CancellationToken ct)
     {
         var repository = await _metadata.GetAsync(name, ct);
         if (repository is null || !repository.Blobs.ContainsKey(digest))
@@ -537,7 +543,7 @@ public sealed class RegistryServer : IDisposable
             return size;
         }
 
-        var result = _peers is null
+        var result = _peers is null || !askPeers
             ? PeerFetchResult.Missing
             : await Blobs.FetchAsync(name, digest, (destination, token) => _peers.FetchAsync(name, digest, destination, token), ct);
         return result == PeerFetchResult.Stored && Blobs.BlobSize(digest) is { } fetched
@@ -618,7 +624,7 @@ public sealed class RegistryServer : IDisposable
     {
         try
         {
-            return await EnsureBlobAsync(from, digest, ct);
+            return await EnsureBlobAsync(from, digest, askPeers: true, ct);
         }
         catch (RegistryException e) when (e.Code == RegistryErrorCodes.BlobUnknown)
         {

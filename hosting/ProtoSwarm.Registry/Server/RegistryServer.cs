@@ -322,9 +322,9 @@ public sealed class RegistryServer : IDisposable
             }
         }
 
-        var stored = new RegistryManifest(mediaType, body, [.. blobs], [.. children], _time.GetUtcNow());
-        var tag = isDigest ? null : reference;
         var now = _time.GetUtcNow();
+        var stored = new RegistryManifest(mediaType, body, [.. blobs], [.. children], now);
+        var tag = isDigest ? null : reference;
         await _metadata.UpdateAsync(name, current =>
         {
             var next = current ?? RepositoryObject.Empty(name, now);

@@ -6,9 +6,10 @@ using ProtoSwarm.Contracts;
 namespace ProtoSwarm.Cli.Commands;
 
 /// <summary>
-/// `protoswarm image load|import|ls|inspect|rm`: the images of the node this CLI talks to, with
-/// docker's flags and output. The node answers them itself, in a swarm or not; a file to load is
-/// read by the node from the path given here (both are on one machine).
+/// `protoswarm image load|import|ls|inspect|rm|push|pull`: the images of the node this CLI talks to,
+/// with docker's flags and output. The node answers them itself, in a swarm or not; a file to load is
+/// read by the node from the path given here (both are on one machine). `push` and `pull` move images
+/// between the node and the swarm's own registry, which the managers serve.
 /// </summary>
 internal static class ImageCommands
 {
@@ -16,7 +17,7 @@ internal static class ImageCommands
     private static readonly TimeSpan LoadTimeout = TimeSpan.FromMinutes(10);
 
     public static Command Create(CliApp app) =>
-        new Command("image", "Manage images on this node").With(Load(app), Import(app), List(app), Inspect(app), Remove(app));
+        new Command("image", "Manage images on this node").With(Load(app), Import(app), List(app), Inspect(app), Remove(app), Push(app), Pull(app));
 
     private static Command Load(CliApp app)
     {
@@ -128,6 +129,42 @@ internal static class ImageCommands
                 await cli.Out.WriteLineAsync($"Deleted: {id}");
             }
         }));
+        return command;
+    }
+
+    private static Command Push(CliApp app)
+    {
+        var name = new Argument<string>("NAME[:TAG]") { Description = "The image to push, by the name it has on this node" }
+            .CheckedBy(n => n is null || ImageReference.TryParse(n, out _, out var error) ? null : $"image push: {error}");
+        var command = new Command("push", "Push an image of this node to the swarm's registry (from a manager; workers may only pull)").With(name);
+        app.SetAction(command, async (parse, cli, ct) =>
+        {
+            var image = parse.GetRequiredValue(name);
+            var pushed = await cli.RequestAsync<ImagePushed>(new PushImage(SwarmIds.NewRequestId(), image), LoadTimeout, ct);
+            await cli.Out.WriteLineAsync($"The push refers to repository {pushed.Repository} in the swarm's registry");
+            await cli.Out.WriteLineAsync(
+                $"{pushed.BlobsUploaded} blob(s) pushed ({ImageView.HumanSize(pushed.BytesUploaded)}), {pushed.BlobsPresent} already there");
+            await cli.Out.WriteLineAsync($"{pushed.Tag}: digest: {pushed.Digest}");
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Pull(CliApp app)
+    {
+        var name = new Argument<string>("NAME[:TAG|@DIGEST]") { Description = "The image to pull from the swarm's registry" }
+            .CheckedBy(n => n is null || ImageReference.TryParse(n, out _, out var error, allowDigest: true) ? null : $"image pull: {error}");
+        var command = new Command("pull", "Pull an image from the swarm's registry into this node").With(name);
+        app.SetAction(command, async (parse, cli, ct) =>
+        {
+            var image = parse.GetRequiredValue(name);
+            var pulled = await cli.RequestAsync<ImagePulled>(new PullImage(SwarmIds.NewRequestId(), image), LoadTimeout, ct);
+            await cli.Out.WriteLineAsync($"Digest: {pulled.Digest}");
+            await cli.Out.WriteLineAsync(pulled.LayersDownloaded == 0
+                ? $"Status: Image is up to date for {image}"
+                : $"Status: Downloaded newer image for {image} ({pulled.LayersDownloaded} blob(s), {ImageView.HumanSize(pulled.BytesDownloaded)})");
+            return 0;
+        });
         return command;
     }
 

@@ -35,6 +35,49 @@ public sealed class ImageCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Image_Push_Sends_The_Name_And_Prints_The_Digest()
+    {
+        var digest = "sha256:" + new string('d', 64);
+        var node = new FakeNode(_ => new ImagePushed("library/busybox", "latest", digest, 2, 1, 2_100_000));
+
+        var (code, output, _) = await RunAsync(node, "image", "push", "busybox");
+
+        Assert.Equal(0, code);
+        Assert.Equal("busybox", Assert.IsType<PushImage>(Assert.Single(node.Requests)).ImageRef);
+        Assert.Equal($"The push refers to repository library/busybox in the swarm's registry\n2 blob(s) pushed (2.1MB), 1 already there\nlatest: digest: {digest}\n", output);
+    }
+
+    [Fact]
+    public async Task Image_Push_Refuses_A_Digest_And_A_Bad_Name_Before_Asking_The_Node()
+    {
+        var node = new FakeNode(_ => throw new InvalidOperationException("not asked"));
+
+        var (pinned, _, pinnedError) = await RunAsync(node, "image", "push", "busybox@sha256:" + new string('a', 64));
+        var (bad, _, badError) = await RunAsync(node, "image", "push", "Busybox");
+
+        Assert.NotEqual(0, pinned);
+        Assert.Contains("cannot be stored as a tag", pinnedError, StringComparison.Ordinal);
+        Assert.NotEqual(0, bad);
+        Assert.Contains("invalid reference format", badError, StringComparison.Ordinal);
+        Assert.Empty(node.Requests);
+    }
+
+    [Fact]
+    public async Task Image_Pull_By_Digest_Says_Whether_Anything_Was_Downloaded()
+    {
+        var digest = "sha256:" + new string('d', 64);
+        var replies = new Queue<object>([new ImagePulled(Image(BusyboxId, Joined, 1, []), digest, 2, 3_000_000), new ImagePulled(Image(BusyboxId, Joined, 1, []), digest, 0, 0)]);
+        var node = new FakeNode(_ => replies.Dequeue());
+
+        var (first, downloaded, _) = await RunAsync(node, "image", "pull", "busybox@" + digest);
+        var (second, upToDate, _) = await RunAsync(node, "image", "pull", "busybox@" + digest);
+
+        Assert.Equal(0, first + second);
+        Assert.Equal($"Digest: {digest}\nStatus: Downloaded newer image for busybox@{digest} (2 blob(s), 3MB)\n", downloaded);
+        Assert.Contains("Status: Image is up to date", upToDate, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Image_Load_Refuses_A_Missing_File_Before_Asking_The_Node()
     {
         var node = new FakeNode(_ => throw new InvalidOperationException("not asked"));

@@ -42,7 +42,7 @@ public class RegistryLabTests(ITestOutputHelper output)
         Assert.NotEqual(0, refused.ExitCode);
 
         // The service's image is pinned to the pushed digest; every node runs a replica, two of them pulled it.
-        var create = await ServiceAsync(lab, "create", "--name", "web", "--replicas", "3", "--replicas-max-per-node", "1", "busybox:latest", "httpd", "-f", "-p", "80");
+        var create = await ServiceAsync(lab, "create", "--detach", "--name", "web", "--replicas", "3", "--replicas-max-per-node", "1", "busybox:latest", "httpd", "-f", "-p", "80");
         Assert.True(create.ExitCode == 0, create.ToString());
         Assert.Equal($"busybox:latest@{digest}", (await InspectAsync(lab, "web")).Spec.TaskTemplate.Container.Image);
         var running = await PollAsync(lab, Converge, "web", tasks => tasks.Count(t => t.Task.Status.State == TaskState.Running) == 3);
@@ -50,7 +50,8 @@ public class RegistryLabTests(ITestOutputHelper output)
         Assert.Equal(["m1", "w1", "w2"], running.Tasks.Where(t => t.Task.Status.State == TaskState.Running).Select(t => t.Node).Order());
         foreach (var node in new[] { "w1", "w2" })
         {
-            var inspect = await lab.ExecAsync(node, "protoswarm", "image", "inspect", "busybox:latest");
+            // A pull by digest adds no name, as docker's: the tag may have moved on since the digest was pinned.
+            var inspect = await lab.ExecAsync(node, "protoswarm", "image", "inspect", $"busybox:latest@{digest}");
             Assert.True(inspect.ExitCode == 0, inspect.ToString());
             Assert.Contains(digest, inspect.StdOut, StringComparison.Ordinal);
         }
@@ -62,10 +63,12 @@ public class RegistryLabTests(ITestOutputHelper output)
         Assert.NotEmpty(pushToken);
         var m1 = (await lab.NodeAsync("m1")).GetProperty("Address").GetString();
         var layout = Path.Combine(lab.StateRoot, "skopeo-layout");
-        var copyOut = await lab.ExecAsync("m1", "skopeo", "--insecure-policy", "copy", "--src-tls-verify=false", "--src-creds", $"pull:{pullToken}",
+        // The image's layer is an uncompressed tar (`image import`): skopeo would gzip it on the way out and push
+        // new digests back; told to keep layers and digests as they are, the round trip is exact.
+        var copyOut = await lab.ExecAsync("m1", "skopeo", "--insecure-policy", "copy", "--dest-oci-accept-uncompressed-layers", "--src-tls-verify=false", "--src-creds", $"pull:{pullToken}",
             $"docker://{m1}:5000/library/busybox:latest", $"oci:{layout}:copied");
         Assert.True(copyOut.ExitCode == 0, copyOut.ToString());
-        var copyIn = await lab.ExecAsync("m1", "skopeo", "--insecure-policy", "copy", "--dest-tls-verify=false", "--dest-creds", $"push:{pushToken}",
+        var copyIn = await lab.ExecAsync("m1", "skopeo", "--insecure-policy", "copy", "--preserve-digests", "--dest-tls-verify=false", "--dest-creds", $"push:{pushToken}",
             $"oci:{layout}:copied", $"docker://{m1}:5000/tools/busybox:copied");
         Assert.True(copyIn.ExitCode == 0, copyIn.ToString());
         var copiedDigest = await lab.ExecAsync("m1", "skopeo", "inspect", "--format", "{{.Digest}}", "--tls-verify=false", "--creds", $"pull:{pullToken}",
@@ -79,7 +82,7 @@ public class RegistryLabTests(ITestOutputHelper output)
         Assert.NotEqual(0, denied.ExitCode);
 
         // tools/busybox:copied exists only in the registry: every node pulls it.
-        var copied = await ServiceAsync(lab, "create", "--name", "copied", "--mode", "global", "tools/busybox:copied", "sleep", "100000");
+        var copied = await ServiceAsync(lab, "create", "--detach", "--name", "copied", "--mode", "global", "tools/busybox:copied", "sleep", "100000");
         Assert.True(copied.ExitCode == 0, copied.ToString());
         var global = await PollAsync(lab, Converge, "copied", tasks => tasks.Count(t => t.Task.Status.State == TaskState.Running) == 3);
         Assert.True(global.Met, global.Last);

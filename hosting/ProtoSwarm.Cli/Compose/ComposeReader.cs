@@ -212,40 +212,29 @@ internal sealed class ComposeReader(Version? version, IReadOnlySet<SourceMark>? 
 
     /// <summary>A string checked by one of the CLI's value parsers (called with no flag name: the key path says where).</summary>
     public T? Parse<T>(ComposeNode node, string path, Func<string, Checked<T>> parse)
-        where T : struct
-    {
-        if (String(node, path) is not { } text)
-        {
-            return null;
-        }
+        where T : struct => TryParse(node, path, parse, out var value) ? value : null;
 
-        var parsed = parse(text);
-        if (parsed.IsValid)
-        {
-            return parsed.Value;
-        }
-
-        Error(node, path, parsed.Error!);
-        return null;
-    }
-
-    /// <summary>A string checked by one of the CLI's value parsers that return a reference.</summary>
+    /// <summary>The same for the parsers that return a reference.</summary>
     public T? ParseObject<T>(ComposeNode node, string path, Func<string, Checked<T>> parse)
-        where T : class
+        where T : class => TryParse(node, path, parse, out var value) ? value : null;
+
+    private bool TryParse<T>(ComposeNode node, string path, Func<string, Checked<T>> parse, out T value)
     {
+        value = default!;
         if (String(node, path) is not { } text)
         {
-            return null;
+            return false;
         }
 
         var parsed = parse(text);
-        if (parsed.IsValid)
+        if (!parsed.IsValid)
         {
-            return parsed.Value;
+            Error(node, path, parsed.Error!);
+            return false;
         }
 
-        Error(node, path, parsed.Error!);
-        return null;
+        value = parsed.Value;
+        return true;
     }
 
     public string? ParseText(ComposeNode node, string path, Func<string, Checked<string>> parse) => ParseObject(node, path, parse);

@@ -13,7 +13,7 @@ internal static partial class ServiceFlags
 
     private static IEnumerable<ServiceFlag> ConfinementFlags() =>
     [
-        new("--hostname", null, "Container hostname", FlagUse.Both, v => v.Length > 64 || v.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '-' or '.')) ? $"--hostname '{v}' is not a hostname; use at most 64 letters, digits, '-' and dots." : null),
+        new("--hostname", null, "Container hostname", FlagUse.Both, v => Hostname("--hostname", v)),
         new("--read-only", null, "Mount the container's root filesystem as read only", FlagUse.Both),
         new("--cap-add", null, "Add Linux capabilities", FlagUse.Both, v => Capability("--cap-add", v).Error),
         new("--cap-drop", null, "Drop Linux capabilities", FlagUse.Both, v => Capability("--cap-drop", v).Error),
@@ -64,6 +64,11 @@ internal static partial class ServiceFlags
         ReadOnly = flags.Has("--read-only") || container.ReadOnly,
     };
 
+    public static string? Hostname(string flag, string value) =>
+        value.Length > 64 || value.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '-' or '.'))
+            ? $"{Named(flag, value)} is not a hostname; use at most 64 letters, digits, '-' and dots."
+            : null;
+
     /// <summary>A capability as swarmkit stores it: upper case with the CAP_ prefix, or ALL.</summary>
     public static Checked<string> Capability(string flag, string value)
     {
@@ -76,7 +81,7 @@ internal static partial class ServiceFlags
         var bare = name.StartsWith("CAP_", StringComparison.Ordinal) ? name[4..] : name;
         return bare.Length > 0 && bare.All(c => char.IsAsciiLetterUpper(c) || c == '_')
             ? Checked<string>.Ok("CAP_" + bare)
-            : Checked<string>.Fail($"{flag} '{value}' is not a capability; name one such as NET_ADMIN or CAP_SYS_TIME, or ALL.");
+            : Checked<string>.Fail($"{Named(flag, value)} is not a capability; name one such as NET_ADMIN or CAP_SYS_TIME, or ALL.");
     }
 
     /// <summary>Docker's --ulimit name=soft[:hard]; -1 is unlimited.</summary>
@@ -86,20 +91,20 @@ internal static partial class ServiceFlags
         var parts = value.Split('=', 2);
         if (parts.Length != 2 || !UlimitNames.Contains(parts[0].Trim()))
         {
-            return Checked<Ulimit>.Fail($"{flag} '{value}': {(parts.Length == 2 ? $"'{parts[0].Trim()}' is not a ulimit (use one of {string.Join(", ", UlimitNames)})" : Usage)}.");
+            return Checked<Ulimit>.Fail($"{Named(flag, value)}: {(parts.Length == 2 ? $"'{parts[0].Trim()}' is not a ulimit (use one of {string.Join(", ", UlimitNames)})" : Usage)}.");
         }
 
         var numbers = parts[1].Split(':');
         if (numbers.Length > 2 || !numbers.All(n => long.TryParse(n, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var x) && x >= -1))
         {
-            return Checked<Ulimit>.Fail($"{flag} '{value}': the limits are whole numbers (-1 for unlimited); {Usage}.");
+            return Checked<Ulimit>.Fail($"{Named(flag, value)}: the limits are whole numbers (-1 for unlimited); {Usage}.");
         }
 
         var soft = long.Parse(numbers[0], CultureInfo.InvariantCulture);
         var hard = numbers.Length == 2 ? long.Parse(numbers[1], CultureInfo.InvariantCulture) : soft;
         if (hard != -1 && (soft == -1 || soft > hard))
         {
-            return Checked<Ulimit>.Fail($"{flag} '{value}': the soft limit {soft} is above the hard limit {hard}.");
+            return Checked<Ulimit>.Fail($"{Named(flag, value)}: the soft limit {soft} is above the hard limit {hard}.");
         }
 
         return Checked<Ulimit>.Ok(new Ulimit(parts[0].Trim(), soft, hard));
@@ -112,12 +117,12 @@ internal static partial class ServiceFlags
         var (host, ip) = at > 0 ? (value[..at].Trim(), value[(at + 1)..].Trim()) : ("", "");
         return host.Length > 0 && IPAddress.TryParse(ip, out _) && !host.Any(char.IsWhiteSpace)
             ? Checked<string>.Ok($"{ip} {host}")
-            : Checked<string>.Fail($"{flag} '{value}' is not a host mapping; write it as name:IP, e.g. db:10.0.0.5.");
+            : Checked<string>.Fail($"{Named(flag, value)} is not a host mapping; write it as name:IP, e.g. db:10.0.0.5.");
     }
 
     private static string? GroupOf(string flag, string value) =>
         value.Trim().Length == 0 || value.Contains(':', StringComparison.Ordinal) || value.Any(char.IsWhiteSpace)
-            ? $"{flag} '{value}' is not a group; give a group name from the image or a number, e.g. 2000."
+            ? $"{Named(flag, value)} is not a group; give a group name from the image or a number, e.g. 2000."
             : null;
 
     private static ImmutableArray<Ulimit> Ulimits(ImmutableArray<Ulimit> current, IReadOnlyList<string> add, IReadOnlyList<string> removeNames)

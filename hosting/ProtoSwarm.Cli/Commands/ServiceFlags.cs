@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Globalization;
+using System.Net;
 using System.Text;
 using System.Text.RegularExpressions;
 using ProtoSwarm.Contracts;
@@ -100,7 +101,7 @@ internal static partial class ServiceFlags
         new("--no-healthcheck", null, "Disable any container-specified HEALTHCHECK", FlagUse.Both),
         new("--stop-signal", null, "Signal to stop the container", FlagUse.Both, StopSignal),
         new("--stop-grace-period", null, "Time to wait before force killing a container (ns|us|ms|s|m|h) (default 10s)", FlagUse.Both, v => Duration("--stop-grace-period", v).Error),
-        new("--workdir", "-w", "Working directory inside the container", FlagUse.Both, v => v.Length > 0 && !v.StartsWith('/') ? $"--workdir '{v}' is not an absolute path; give the directory in the container, e.g. /app." : null),
+        new("--workdir", "-w", "Working directory inside the container", FlagUse.Both, v => Workdir("--workdir", v)),
         new("--user", "-u", "Username or UID (format: <name|uid>[:<group|gid>])", FlagUse.Both, v => v.Any(char.IsWhiteSpace) ? $"--user '{v}' holds white space; use <name|uid>[:<group|gid>]." : null),
         new("--mount", null, "Attach a filesystem mount to the service (type=bind|volume|tmpfs,source=,target=,readonly)", FlagUse.Create, v => Mount("--mount", v).Error),
         new("--mount-add", null, "Add or update a mount on a service", FlagUse.Update, v => Mount("--mount-add", v).Error),
@@ -428,13 +429,22 @@ internal static partial class ServiceFlags
 
     // ---- one value each
 
-    public static Checked<ServiceModeKind> Mode(string value) => value.Trim().ToLowerInvariant() switch
+    /// <summary>
+    /// How a message names the value: after its flag ("--limit-memory '1x' is not a size"), or alone
+    /// when the flag is empty, for a caller that says where the value came from itself (a compose key).
+    /// </summary>
+    internal static string Named(string flag, string value) => flag.Length == 0 ? $"'{value}'" : $"{flag} '{value}'";
+
+    /// <summary>The flag before an example value ("e.g. --replicas 3"), or nothing when there is no flag.</summary>
+    internal static string Example(string flag) => flag.Length == 0 ? "" : flag + " ";
+
+    public static Checked<ServiceModeKind> Mode(string value, string flag = "--mode") => value.Trim().ToLowerInvariant() switch
     {
         "replicated" => Checked<ServiceModeKind>.Ok(ServiceModeKind.Replicated),
         "global" => Checked<ServiceModeKind>.Ok(ServiceModeKind.Global),
         "replicated-job" => Checked<ServiceModeKind>.Ok(ServiceModeKind.ReplicatedJob),
         "global-job" => Checked<ServiceModeKind>.Ok(ServiceModeKind.GlobalJob),
-        _ => Checked<ServiceModeKind>.Fail($"--mode '{value}' is not a service mode; use replicated, global, replicated-job or global-job."),
+        _ => Checked<ServiceModeKind>.Fail($"{Named(flag, value)} is not a service mode; use replicated, global, replicated-job or global-job."),
     };
 
     /// <summary>`--resolve-image`: always, changed or never, as docker's.</summary>
@@ -445,14 +455,14 @@ internal static partial class ServiceFlags
 
     public static Checked<string> Image(string flag, string value) =>
         value.Trim().Length == 0 || value.Any(char.IsWhiteSpace)
-            ? Checked<string>.Fail($"{flag} '{value}' is not an image reference; write the image as name[:tag][@digest], e.g. nginx:1.27.")
+            ? Checked<string>.Fail($"{Named(flag, value)} is not an image reference; write the image as name[:tag][@digest], e.g. nginx:1.27.")
             : Checked<string>.Ok(value);
 
     /// <summary>A whole number from 0 up; refuses "-1" and "1.5" naming the flag.</summary>
     public static Checked<long> Count(string flag, string value) =>
         long.TryParse(value.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var n)
             ? Checked<long>.Ok(n)
-            : Checked<long>.Fail($"{flag} '{value}' is not a whole number; give 0 or more, e.g. {flag} 3.");
+            : Checked<long>.Fail($"{Named(flag, value)} is not a whole number; give 0 or more, e.g. {Example(flag)}3.");
 
     /// <summary>A Go duration as docker takes it ("300ms", "1m30s", "2h", or "0"); negative ones are refused.</summary>
     public static Checked<TimeSpan> Duration(string flag, string value)
@@ -465,7 +475,7 @@ internal static partial class ServiceFlags
         var parsed = ArgumentRules.Duration(flag, value);
         return parsed.IsValid
             ? parsed
-            : Checked<TimeSpan>.Fail($"{flag} '{value}' is not a duration; use a number and a unit (ns, us, ms, s, m, h), e.g. 300ms, 10s or 1m30s.");
+            : Checked<TimeSpan>.Fail($"{Named(flag, value)} is not a duration; use a number and a unit (ns, us, ms, s, m, h), e.g. 300ms, 10s or 1m30s.");
     }
 
     /// <summary>CPUs as a decimal ("0.5", "2"), to nano CPUs as docker's NanoCPUs.</summary>
@@ -473,12 +483,12 @@ internal static partial class ServiceFlags
     {
         if (!decimal.TryParse(value.Trim(), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var cpus))
         {
-            return Checked<long>.Fail($"{flag} '{value}' is not a number of CPUs; give a decimal number, e.g. {flag} 0.5.");
+            return Checked<long>.Fail($"{Named(flag, value)} is not a number of CPUs; give a decimal number, e.g. {Example(flag)}0.5.");
         }
 
         var nanos = cpus * MaxCpuScale;
         return nanos != decimal.Truncate(nanos) || nanos > long.MaxValue
-            ? Checked<long>.Fail($"{flag} '{value}' is too precise; give at most 9 decimals, e.g. {flag} 0.25.")
+            ? Checked<long>.Fail($"{Named(flag, value)} is too precise; give at most 9 decimals, e.g. {Example(flag)}0.25.")
             : Checked<long>.Ok((long)nanos);
     }
 
@@ -488,7 +498,7 @@ internal static partial class ServiceFlags
         var match = MemoryPattern().Match(value.Trim());
         if (!match.Success)
         {
-            return Checked<long>.Fail($"{flag} '{value}' is not a size; give a number and a unit (b, k, m, g, t), e.g. {flag} 512m or 1g.");
+            return Checked<long>.Fail($"{Named(flag, value)} is not a size; give a number and a unit (b, k, m, g, t), e.g. {Example(flag)}512m or 1g.");
         }
 
         var amount = decimal.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
@@ -503,21 +513,21 @@ internal static partial class ServiceFlags
         };
         var bytes = amount * (1L << shift);
         return bytes > long.MaxValue
-            ? Checked<long>.Fail($"{flag} '{value}' is too large.")
+            ? Checked<long>.Fail($"{Named(flag, value)} is too large.")
             : Checked<long>.Ok((long)bytes);
     }
 
     public static Checked<double> Ratio(string flag, string value) =>
         double.TryParse(value.Trim(), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var ratio) && ratio is >= 0 and <= 1
             ? Checked<double>.Ok(ratio)
-            : Checked<double>.Fail($"{flag} '{value}' is not a ratio; give a number from 0 to 1, e.g. {flag} 0.2.");
+            : Checked<double>.Fail($"{Named(flag, value)} is not a ratio; give a number from 0 to 1, e.g. {Example(flag)}0.2.");
 
-    public static Checked<RestartCondition> Restart(string value) => value.Trim().ToLowerInvariant() switch
+    public static Checked<RestartCondition> Restart(string value, string flag = "--restart-condition") => value.Trim().ToLowerInvariant() switch
     {
         "any" => Checked<RestartCondition>.Ok(RestartCondition.Any),
         "on-failure" => Checked<RestartCondition>.Ok(RestartCondition.OnFailure),
         "none" => Checked<RestartCondition>.Ok(RestartCondition.None),
-        _ => Checked<RestartCondition>.Fail($"--restart-condition '{value}' is not a condition; use none, on-failure or any."),
+        _ => Checked<RestartCondition>.Fail($"{Named(flag, value)} is not a condition; use none, on-failure or any."),
     };
 
     public static Checked<FailureAction> FailureActionOf(string flag, string value, bool rollback) => value.Trim().ToLowerInvariant() switch
@@ -526,36 +536,36 @@ internal static partial class ServiceFlags
         "continue" => Checked<FailureAction>.Ok(FailureAction.Continue),
         "rollback" when !rollback => Checked<FailureAction>.Ok(FailureAction.Rollback),
         _ => Checked<FailureAction>.Fail(rollback
-            ? $"{flag} '{value}' is not an action; use pause or continue."
-            : $"{flag} '{value}' is not an action; use pause, continue or rollback."),
+            ? $"{Named(flag, value)} is not an action; use pause or continue."
+            : $"{Named(flag, value)} is not an action; use pause, continue or rollback."),
     };
 
     public static Checked<UpdateOrder> Order(string flag, string value) => value.Trim().ToLowerInvariant() switch
     {
         "stop-first" => Checked<UpdateOrder>.Ok(UpdateOrder.StopFirst),
         "start-first" => Checked<UpdateOrder>.Ok(UpdateOrder.StartFirst),
-        _ => Checked<UpdateOrder>.Fail($"{flag} '{value}' is not an order; use stop-first or start-first."),
+        _ => Checked<UpdateOrder>.Fail($"{Named(flag, value)} is not an order; use stop-first or start-first."),
     };
 
-    public static Checked<EndpointMode> EndpointModeOf(string value) => value.Trim().ToLowerInvariant() switch
+    public static Checked<EndpointMode> EndpointModeOf(string value, string flag = "--endpoint-mode") => value.Trim().ToLowerInvariant() switch
     {
         "vip" => Checked<EndpointMode>.Ok(EndpointMode.Vip),
         "dnsrr" => Checked<EndpointMode>.Ok(EndpointMode.Dnsrr),
-        _ => Checked<EndpointMode>.Fail($"--endpoint-mode '{value}' is not an endpoint mode; use vip or dnsrr."),
+        _ => Checked<EndpointMode>.Fail($"{Named(flag, value)} is not an endpoint mode; use vip or dnsrr."),
     };
 
     public static Checked<string> Env(string flag, string value)
     {
         var key = EnvKey(value);
         return key.Trim().Length == 0 || key.Any(char.IsWhiteSpace)
-            ? Checked<string>.Fail($"{flag} '{value}' has no variable name; write it as NAME=value.")
+            ? Checked<string>.Fail($"{Named(flag, value)} has no variable name; write it as NAME=value.")
             : Checked<string>.Ok(value);
     }
 
     /// <summary>A key alone, for the -rm flags.</summary>
     public static Checked<string> Key(string flag, string value) =>
         value.Trim().Length == 0 || value.Contains('=', StringComparison.Ordinal)
-            ? Checked<string>.Fail($"{flag} '{value}' must be a key alone, without '=value'.")
+            ? Checked<string>.Fail($"{Named(flag, value)} must be a key alone, without '=value'.")
             : Checked<string>.Ok(value.Trim());
 
     /// <summary>A label as docker takes it: key=value, or key alone for an empty value.</summary>
@@ -564,9 +574,12 @@ internal static partial class ServiceFlags
         var parts = value.Split('=', 2);
         var key = parts[0].Trim();
         return key.Length == 0 || key.Any(char.IsWhiteSpace)
-            ? Checked<(string, string)>.Fail($"{flag} '{value}' needs a key without spaces; write it as key=value (or key alone).")
+            ? Checked<(string, string)>.Fail($"{Named(flag, value)} needs a key without spaces; write it as key=value (or key alone).")
             : Checked<(string, string)>.Ok((key, parts.Length > 1 ? parts[1] : string.Empty));
     }
+
+    public static string? Workdir(string flag, string value) =>
+        value.Length > 0 && !value.StartsWith('/') ? $"{Named(flag, value)} is not an absolute path; give the directory in the container, e.g. /app." : null;
 
     /// <summary>A placement constraint as docker writes it: key==value or key!=value.</summary>
     public static Checked<string> Constraint(string flag, string value)
@@ -575,12 +588,12 @@ internal static partial class ServiceFlags
         var op = text.Contains("==", StringComparison.Ordinal) ? "==" : text.Contains("!=", StringComparison.Ordinal) ? "!=" : null;
         if (op is null)
         {
-            return Checked<string>.Fail($"{flag} '{value}' has no operator; write it as key==value or key!=value, e.g. node.role==manager.");
+            return Checked<string>.Fail($"{Named(flag, value)} has no operator; write it as key==value or key!=value, e.g. node.role==manager.");
         }
 
         var parts = text.Split(op, 2);
         return parts[0].Trim().Length == 0 || parts[1].Trim().Length == 0
-            ? Checked<string>.Fail($"{flag} '{value}' needs a key and a value; write it as key==value or key!=value, e.g. node.labels.zone==a.")
+            ? Checked<string>.Fail($"{Named(flag, value)} needs a key and a value; write it as key==value or key!=value, e.g. node.labels.zone==a.")
             : Checked<string>.Ok(text);
     }
 
@@ -590,13 +603,15 @@ internal static partial class ServiceFlags
         var parts = value.Split('=', 2);
         return parts.Length == 2 && parts[0].Trim() == "spread" && parts[1].Trim().Length > 0
             ? Checked<string>.Ok(parts[1].Trim())
-            : Checked<string>.Fail($"{flag} '{value}' is not a placement preference; write it as spread=node.labels.<name>.");
+            : Checked<string>.Fail($"{Named(flag, value)} is not a placement preference; write it as spread=node.labels.<name>.");
     }
 
-    public static string? StopSignal(string value) =>
+    public static string? StopSignal(string value) => StopSignal("--stop-signal", value);
+
+    public static string? StopSignal(string flag, string value) =>
         SignalPattern().IsMatch(value.Trim())
             ? null
-            : $"--stop-signal '{value}' is not a signal; use a signal name such as SIGTERM or SIGINT, or its number.";
+            : $"{Named(flag, value)} is not a signal; use a signal name such as SIGTERM or SIGINT, or its number.";
 
     /// <summary>
     /// Docker's --mount: comma-separated type=bind|volume|tmpfs (default volume), source|src,
@@ -624,7 +639,7 @@ internal static partial class ServiceFlags
                 case "readonly" or "ro" or "volume-nocopy":
                     if (Flag(text) is not { } on)
                     {
-                        return Checked<MountSpec>.Fail($"{flag} '{value}': {key} takes true or false, not '{text}'.");
+                        return Checked<MountSpec>.Fail($"{Named(flag, value)}: {key} takes true or false, not '{text}'.");
                     }
 
                     if (key == "volume-nocopy")
@@ -639,14 +654,14 @@ internal static partial class ServiceFlags
 
                     continue;
                 case "type" or "source" or "src" or "target" or "destination" or "dst" or "volume-label" or "volume-driver" or "tmpfs-size" or "tmpfs-mode" when string.IsNullOrEmpty(text):
-                    return Checked<MountSpec>.Fail($"{flag} '{value}': '{field}' has no value; {Usage}.");
+                    return Checked<MountSpec>.Fail($"{Named(flag, value)}: '{field}' has no value; {Usage}.");
                 case "type":
                     switch (text)
                     {
                         case "bind": type = MountType.Bind; break;
                         case "volume": type = MountType.Volume; break;
                         case "tmpfs": type = MountType.Tmpfs; break;
-                        default: return Checked<MountSpec>.Fail($"{flag} '{value}': type '{text}' is not a mount type; use bind, volume or tmpfs.");
+                        default: return Checked<MountSpec>.Fail($"{Named(flag, value)}: type '{text}' is not a mount type; use bind, volume or tmpfs.");
                     }
 
                     continue;
@@ -660,7 +675,7 @@ internal static partial class ServiceFlags
                     var label = text!.Split('=', 2);
                     if (label[0].Length == 0)
                     {
-                        return Checked<MountSpec>.Fail($"{flag} '{value}': volume-label '{text}' has no name; write volume-label=KEY=VALUE.");
+                        return Checked<MountSpec>.Fail($"{Named(flag, value)}: volume-label '{text}' has no name; write volume-label=KEY=VALUE.");
                     }
 
                     labels = labels.SetItem(label[0], label.Length > 1 ? label[1] : string.Empty);
@@ -669,7 +684,7 @@ internal static partial class ServiceFlags
                 case "volume-driver":
                     if (text != "local")
                     {
-                        return Checked<MountSpec>.Fail($"{flag} '{value}': volume-driver '{text}' is not available; nodes have only the local driver, so leave volume-driver out.");
+                        return Checked<MountSpec>.Fail($"{Named(flag, value)}: volume-driver '{text}' is not available; nodes have only the local driver, so leave volume-driver out.");
                     }
 
                     volumeKey = key;
@@ -678,7 +693,7 @@ internal static partial class ServiceFlags
                     var size = Memory(flag, text!);
                     if (!size.IsValid)
                     {
-                        return Checked<MountSpec>.Fail($"{flag} '{value}': tmpfs-size '{text}' is not a size; give bytes or a number and a unit (k, m, g), e.g. tmpfs-size=64m.");
+                        return Checked<MountSpec>.Fail($"{Named(flag, value)}: tmpfs-size '{text}' is not a size; give bytes or a number and a unit (k, m, g), e.g. tmpfs-size=64m.");
                     }
 
                     tmpfsSize = size.Value;
@@ -687,7 +702,7 @@ internal static partial class ServiceFlags
                 case "tmpfs-mode":
                     if (!TryOctal(text!, out tmpfsMode))
                     {
-                        return Checked<MountSpec>.Fail($"{flag} '{value}': tmpfs-mode '{text}' is not an octal file mode; write e.g. tmpfs-mode=1770.");
+                        return Checked<MountSpec>.Fail($"{Named(flag, value)}: tmpfs-mode '{text}' is not an octal file mode; write e.g. tmpfs-mode=1770.");
                     }
 
                     tmpfsKey = key;
@@ -696,43 +711,43 @@ internal static partial class ServiceFlags
                     // Docker ignores it on Linux too.
                     continue;
                 case "volume-opt" or "volume-subpath" or "bind-propagation" or "bind-nonrecursive" or "bind-recursive" or "tmpfs-options":
-                    return Checked<MountSpec>.Fail($"{flag} '{value}': {key} is not supported by ProtoSwarm's nodes; leave it out.");
+                    return Checked<MountSpec>.Fail($"{Named(flag, value)}: {key} is not supported by ProtoSwarm's nodes; leave it out.");
                 default:
-                    return Checked<MountSpec>.Fail($"{flag} '{value}': '{key}' is not a mount option; use type, source, target, readonly, volume-nocopy, volume-label, tmpfs-size or tmpfs-mode ({Usage}).");
+                    return Checked<MountSpec>.Fail($"{Named(flag, value)}: '{key}' is not a mount option; use type, source, target, readonly, volume-nocopy, volume-label, tmpfs-size or tmpfs-mode ({Usage}).");
             }
         }
 
         if (target.Length == 0)
         {
-            return Checked<MountSpec>.Fail($"{flag} '{value}' has no target; {Usage}.");
+            return Checked<MountSpec>.Fail($"{Named(flag, value)} has no target; {Usage}.");
         }
 
         if (!target.StartsWith('/'))
         {
-            return Checked<MountSpec>.Fail($"{flag} '{value}': target '{target}' is not an absolute path; give the path in the container, e.g. target=/data.");
+            return Checked<MountSpec>.Fail($"{Named(flag, value)}: target '{target}' is not an absolute path; give the path in the container, e.g. target=/data.");
         }
 
         if (target.Trim('/').Length == 0)
         {
-            return Checked<MountSpec>.Fail($"{flag} '{value}': the target cannot be '/'; mount on a directory in the container, e.g. target=/data.");
+            return Checked<MountSpec>.Fail($"{Named(flag, value)}: the target cannot be '/'; mount on a directory in the container, e.g. target=/data.");
         }
 
         if (volumeKey is not null && type != MountType.Volume)
         {
-            return Checked<MountSpec>.Fail($"{flag} '{value}': {volumeKey} is for type=volume, not type={Name(type)}.");
+            return Checked<MountSpec>.Fail($"{Named(flag, value)}: {volumeKey} is for type=volume, not type={Name(type)}.");
         }
 
         if (tmpfsKey is not null && type != MountType.Tmpfs)
         {
-            return Checked<MountSpec>.Fail($"{flag} '{value}': {tmpfsKey} is for type=tmpfs, not type={Name(type)}.");
+            return Checked<MountSpec>.Fail($"{Named(flag, value)}: {tmpfsKey} is for type=tmpfs, not type={Name(type)}.");
         }
 
         return (type, source) switch
         {
-            (MountType.Bind, "") => Checked<MountSpec>.Fail($"{flag} '{value}': a bind mount needs source=<absolute path on the node>."),
-            (MountType.Bind, _) when !source.StartsWith('/') => Checked<MountSpec>.Fail($"{flag} '{value}': bind source '{source}' is not an absolute path; give the path on the node, e.g. source=/srv/data."),
-            (MountType.Tmpfs, not "") => Checked<MountSpec>.Fail($"{flag} '{value}': a tmpfs mount has no source; leave source out."),
-            (MountType.Volume, not "") when VolumeNames.Problem(source) is { } problem => Checked<MountSpec>.Fail($"{flag} '{value}': {problem}; use type=bind for a host path."),
+            (MountType.Bind, "") => Checked<MountSpec>.Fail($"{Named(flag, value)}: a bind mount needs source=<absolute path on the node>."),
+            (MountType.Bind, _) when !source.StartsWith('/') => Checked<MountSpec>.Fail($"{Named(flag, value)}: bind source '{source}' is not an absolute path; give the path on the node, e.g. source=/srv/data."),
+            (MountType.Tmpfs, not "") => Checked<MountSpec>.Fail($"{Named(flag, value)}: a tmpfs mount has no source; leave source out."),
+            (MountType.Volume, not "") when VolumeNames.Problem(source) is { } problem => Checked<MountSpec>.Fail($"{Named(flag, value)}: {problem}; use type=bind for a host path."),
             _ => Checked<MountSpec>.Ok(new MountSpec(type, source, target, readOnly, tmpfsSize, tmpfsMode, noCopy, labels)),
         };
 
@@ -768,6 +783,29 @@ internal static partial class ServiceFlags
     private static Checked<PortConfig> ShortPort(string flag, string text)
     {
         const string Usage = "write it as 8080:80, 8080:80/udp, or published=8080,target=80,protocol=tcp,mode=ingress";
+        var ports = text.Split('/')[0];
+        if (ports.Split(':').Length > 2)
+        {
+            return Checked<PortConfig>.Fail($"{Named(flag, text)}: a swarm port is published on every address of the node, so it takes no IP; {Usage}.");
+        }
+
+        if (ports.Contains('-', StringComparison.Ordinal))
+        {
+            return Checked<PortConfig>.Fail($"{Named(flag, text)}: port ranges are not supported; publish each port with its own {flag}.");
+        }
+
+        var mapped = PortMappings(flag, text, Usage);
+        return mapped.IsValid ? Checked<PortConfig>.Ok(mapped.Value.Ports[0]) : Checked<PortConfig>.Fail(mapped.Error!);
+    }
+
+    /// <summary>
+    /// Docker's short port syntax in full: [[IP:][published]:]target[/protocol], where the ports may
+    /// be ranges of the same length ("8000-8001:80-81"); an IPv6 address is written in brackets.
+    /// Returns the ports and the IP given (empty if none): a swarm publishes on every address, so the
+    /// caller decides whether an IP is refused or ignored with a warning.
+    /// </summary>
+    public static Checked<(ImmutableArray<PortConfig> Ports, string HostIp)> PortMappings(string flag, string text, string usage)
+    {
         var protocol = PortProtocol.Tcp;
         var ports = text;
         var slash = text.IndexOf('/', StringComparison.Ordinal);
@@ -776,28 +814,64 @@ internal static partial class ServiceFlags
             var protocolName = text[(slash + 1)..];
             if (!TryProtocol(protocolName, out protocol))
             {
-                return Checked<PortConfig>.Fail($"{flag} '{text}': '{protocolName}' is not a protocol; use tcp or udp.");
+                return Fail($"{Named(flag, text)}: '{protocolName}' is not a protocol; use tcp or udp.");
             }
 
             ports = text[..slash];
         }
 
+        var hostIp = string.Empty;
+        if (ports.StartsWith('[') && ports.IndexOf("]:", StringComparison.Ordinal) is var close and > 0)
+        {
+            hostIp = ports[1..close];
+            ports = ports[(close + 2)..];
+        }
+        else if (ports.Split(':') is { Length: 3 } three)
+        {
+            hostIp = three[0];
+            ports = three[1] + ":" + three[2];
+        }
+
         var parts = ports.Split(':');
-        if (parts.Length > 2)
+        if (parts.Length > 2 || (hostIp.Length > 0 && !IPAddress.TryParse(hostIp, out _)))
         {
-            return Checked<PortConfig>.Fail($"{flag} '{text}': a swarm port is published on every address of the node, so it takes no IP; {Usage}.");
+            return Fail($"{Named(flag, text)} is not a port mapping; {usage}.");
         }
 
-        if (parts.Any(p => p.Contains('-', StringComparison.Ordinal)))
+        var targets = PortRange(parts[^1]);
+        var published = parts.Length == 2 && parts[0].Length > 0 ? PortRange(parts[0]) : (0, 0);
+        if (targets is not ({ } t and ( > 0, _)) || published is not { } p)
         {
-            return Checked<PortConfig>.Fail($"{flag} '{text}': port ranges are not supported; publish each port with its own {flag}.");
+            return Fail($"{Named(flag, text)} is not a port mapping; ports are numbers from 1 to 65535; {usage}.");
         }
 
-        var target = PortNumber(parts[^1]);
-        var published = parts.Length == 2 ? PortNumber(parts[0]) : 0;
-        return target is null or 0 || published is null
-            ? Checked<PortConfig>.Fail($"{flag} '{text}' is not a port mapping; ports are numbers from 1 to 65535; {Usage}.")
-            : Checked<PortConfig>.Ok(new PortConfig(target.Value, published.Value, protocol));
+        var count = t.Last - t.First + 1;
+        if (p.First != 0 && p.Last - p.First + 1 != count)
+        {
+            return Fail($"{Named(flag, text)}: the published range and the target range differ in length; {usage}.");
+        }
+
+        var result = ImmutableArray.CreateBuilder<PortConfig>(count);
+        for (var i = 0; i < count; i++)
+        {
+            result.Add(new PortConfig(t.First + i, p.First == 0 ? 0 : p.First + i, protocol));
+        }
+
+        return Checked<(ImmutableArray<PortConfig>, string)>.Ok((result.MoveToImmutable(), hostIp));
+
+        static Checked<(ImmutableArray<PortConfig>, string)> Fail(string error) => Checked<(ImmutableArray<PortConfig>, string)>.Fail(error);
+    }
+
+    /// <summary>"80" or "8000-8009": the first and last port, or null if either is not a port or the range runs backwards.</summary>
+    private static (int First, int Last)? PortRange(string text)
+    {
+        var ends = text.Split('-');
+        return ends.Length switch
+        {
+            1 when PortNumber(ends[0]) is { } port => (port, port),
+            2 when PortNumber(ends[0]) is ({ } first and > 0) && PortNumber(ends[1]) is { } last && last >= first => (first, last),
+            _ => null,
+        };
     }
 
     private static Checked<PortConfig> LongPort(string flag, string text)
@@ -813,7 +887,7 @@ internal static partial class ServiceFlags
                 case "published":
                     if (PortNumber(value) is not { } published)
                     {
-                        return Checked<PortConfig>.Fail($"{flag} '{text}': published '{value}' is not a port from 1 to 65535.");
+                        return Checked<PortConfig>.Fail($"{Named(flag, text)}: published '{value}' is not a port from 1 to 65535.");
                     }
 
                     port = port with { PublishedPort = published };
@@ -821,7 +895,7 @@ internal static partial class ServiceFlags
                 case "target":
                     if (PortNumber(value) is not ({ } target and > 0))
                     {
-                        return Checked<PortConfig>.Fail($"{flag} '{text}': target '{value}' is not a port from 1 to 65535.");
+                        return Checked<PortConfig>.Fail($"{Named(flag, text)}: target '{value}' is not a port from 1 to 65535.");
                     }
 
                     port = port with { TargetPort = target };
@@ -829,7 +903,7 @@ internal static partial class ServiceFlags
                 case "protocol":
                     if (!TryProtocol(value, out var protocol))
                     {
-                        return Checked<PortConfig>.Fail($"{flag} '{text}': protocol '{value}' is not tcp or udp.");
+                        return Checked<PortConfig>.Fail($"{Named(flag, text)}: protocol '{value}' is not tcp or udp.");
                     }
 
                     port = port with { Protocol = protocol };
@@ -838,18 +912,18 @@ internal static partial class ServiceFlags
                     PublishMode? mode = value.ToLowerInvariant() switch { "ingress" => PublishMode.Ingress, "host" => PublishMode.Host, _ => null };
                     if (mode is null)
                     {
-                        return Checked<PortConfig>.Fail($"{flag} '{text}': mode '{value}' is not ingress or host.");
+                        return Checked<PortConfig>.Fail($"{Named(flag, text)}: mode '{value}' is not ingress or host.");
                     }
 
                     port = port with { PublishMode = mode.Value };
                     break;
                 default:
-                    return Checked<PortConfig>.Fail($"{flag} '{text}': '{parts[0]}' is not a port option; {Usage}.");
+                    return Checked<PortConfig>.Fail($"{Named(flag, text)}: '{parts[0]}' is not a port option; {Usage}.");
             }
         }
 
         return port.TargetPort == 0
-            ? Checked<PortConfig>.Fail($"{flag} '{text}' has no target port; {Usage}.")
+            ? Checked<PortConfig>.Fail($"{Named(flag, text)} has no target port; {Usage}.")
             : Checked<PortConfig>.Ok(port);
     }
 
@@ -869,7 +943,7 @@ internal static partial class ServiceFlags
         if (!value.Contains('=', StringComparison.Ordinal))
         {
             return value.Trim().Length == 0 || value.Contains(',', StringComparison.Ordinal)
-                ? Checked<NetworkAttachment>.Fail($"{flag} '{value}' is not a network; name it, or write name=NAME,alias=ALIAS.")
+                ? Checked<NetworkAttachment>.Fail($"{Named(flag, value)} is not a network; name it, or write name=NAME,alias=ALIAS.")
                 : Checked<NetworkAttachment>.Ok(new NetworkAttachment(value.Trim()));
         }
 
@@ -887,12 +961,12 @@ internal static partial class ServiceFlags
                     aliases.Add(parts[1]);
                     break;
                 default:
-                    return Checked<NetworkAttachment>.Fail($"{flag} '{value}': '{field}' is not understood; write name=NAME[,alias=ALIAS].");
+                    return Checked<NetworkAttachment>.Fail($"{Named(flag, value)}: '{field}' is not understood; write name=NAME[,alias=ALIAS].");
             }
         }
 
         return name is null
-            ? Checked<NetworkAttachment>.Fail($"{flag} '{value}' names no network; write name=NAME[,alias=ALIAS].")
+            ? Checked<NetworkAttachment>.Fail($"{Named(flag, value)} names no network; write name=NAME[,alias=ALIAS].")
             : Checked<NetworkAttachment>.Ok(new NetworkAttachment(name, aliases.ToImmutable()));
     }
 
@@ -949,7 +1023,7 @@ internal static partial class ServiceFlags
 
         if (quote is not null)
         {
-            return Checked<ImmutableArray<string>>.Fail($"{flag} '{value}': a {quote} quote is never closed.");
+            return Checked<ImmutableArray<string>>.Fail($"{Named(flag, value)}: a {quote} quote is never closed.");
         }
 
         if (inWord)
@@ -960,10 +1034,10 @@ internal static partial class ServiceFlags
         return Checked<ImmutableArray<string>>.Ok(words.ToImmutable());
     }
 
-    private static int? PortNumber(string text) =>
+    internal static int? PortNumber(string text) =>
         int.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is >= 0 and <= 65535 ? port : null;
 
-    private static bool TryProtocol(string text, out PortProtocol protocol)
+    internal static bool TryProtocol(string text, out PortProtocol protocol)
     {
         var name = text.Trim().ToLowerInvariant();
         protocol = name is "udp" ? PortProtocol.Udp : PortProtocol.Tcp;

@@ -1,0 +1,281 @@
+using System.Globalization;
+using ProtoSwarm.Cli.Commands;
+
+namespace ProtoSwarm.Cli.Compose;
+
+/// <summary>
+/// Typed reads of a <see cref="ComposeNode"/> tree that collect every problem instead of stopping at
+/// the first: each read returns null when the value cannot be used and records an error at the
+/// node's position with its key path. Warnings are docker-style sentences without a position.
+/// </summary>
+internal sealed class ComposeReader(Version? version, IReadOnlySet<SourceMark>? reported = null)
+{
+    private readonly List<ComposeError> _errors = [];
+    private readonly List<string> _warnings = [];
+
+    public IReadOnlyList<ComposeError> Errors => _errors;
+
+    public IReadOnlyList<string> Warnings => _warnings;
+
+    /// <summary>The file's version (3.0 to 3.x), or null when it names none: every key then is allowed.</summary>
+    public Version? Version => version;
+
+    public static string Child(string path, string key) => path.Length == 0 ? key : $"{path}.{key}";
+
+    public static string Item(string path, int index) => $"{path}[{index.ToString(CultureInfo.InvariantCulture)}]";
+
+    /// <summary>Records an error, unless one was reported at the same place before reading began (a value whose interpolation failed is not checked again).</summary>
+    public void Error(ComposeNode at, string path, string message)
+    {
+        if (reported?.Contains(at.Mark) != true)
+        {
+            _errors.Add(new ComposeError(at.Mark, path, message.TrimEnd('.')));
+        }
+    }
+
+    public void Warn(string message)
+    {
+        if (!_warnings.Contains(message))
+        {
+            _warnings.Add(message);
+        }
+    }
+
+    /// <summary>A mapping; null (a key with nothing after it) reads as an empty one.</summary>
+    public MappingNode? Mapping(ComposeNode node, string path)
+    {
+        switch (node)
+        {
+            case MappingNode mapping:
+                return mapping;
+            case ScalarNode { IsNull: true }:
+                return new MappingNode([], node.Mark);
+            default:
+                Error(node, path, $"expected a mapping, got {node.Describe()}");
+                return null;
+        }
+    }
+
+    /// <summary>Checks a mapping's keys: unknown ones are errors with the closest known key as a hint; x- keys are extensions and pass.</summary>
+    public void Keys(MappingNode mapping, string path, IReadOnlyCollection<string> known)
+    {
+        foreach (var entry in mapping.Entries)
+        {
+            var key = entry.Key.Value;
+            var keyPath = Child(path, key);
+            if (key.StartsWith("x-", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            if (!known.Contains(key))
+            {
+                var hint = Closest(key, known) is { } close
+                    ? $"did you mean \"{close}\"?"
+                    : known.Count <= 12 ? $"use one of {string.Join(", ", known)}" : "see the compose file reference for the keys allowed here";
+                Error(entry.Key, keyPath, $"unknown key \"{key}\"; {hint}");
+                continue;
+            }
+
+            if (version is not null && Introduced(keyPath) is { } since && version < since)
+            {
+                Error(entry.Key, keyPath, $"\"{key}\" needs compose file version {since.ToString(2)} or later, and this file says version {version.ToString(2)}; raise version: to \"{since.ToString(2)}\"");
+            }
+        }
+    }
+
+    public string? String(ComposeNode node, string path)
+    {
+        if (node is ScalarNode { IsNull: false } scalar)
+        {
+            return scalar.Value;
+        }
+
+        Error(node, path, $"expected a string, got {node.Describe()}");
+        return null;
+    }
+
+    /// <summary>A whole number from 0 up; compose files write them plain, but an interpolated or quoted one counts too.</summary>
+    public long? Integer(ComposeNode node, string path)
+    {
+        if (node is ScalarNode { IsNull: false } scalar && long.TryParse(scalar.Value, NumberStyles.None, CultureInfo.InvariantCulture, out var n))
+        {
+            return n;
+        }
+
+        Error(node, path, node is ScalarNode { Value: ['-', ..] } negative
+            ? $"expected a whole number from 0 up, got \"{negative.Value}\""
+            : $"expected an integer, got {node.Describe()}");
+        return null;
+    }
+
+    public bool? Bool(ComposeNode node, string path)
+    {
+        if (node is ScalarNode { IsNull: false } scalar)
+        {
+            switch (scalar.Value)
+            {
+                case "true" or "True" or "TRUE" or "yes" or "Yes" or "YES" or "on" or "On" or "ON":
+                    return true;
+                case "false" or "False" or "FALSE" or "no" or "No" or "NO" or "off" or "Off" or "OFF":
+                    return false;
+            }
+        }
+
+        Error(node, path, $"expected true or false, got {node.Describe()}");
+        return null;
+    }
+
+    public SequenceNode? List(ComposeNode node, string path)
+    {
+        if (node is SequenceNode list)
+        {
+            return list;
+        }
+
+        Error(node, path, $"expected a list, got {node.Describe()}");
+        return null;
+    }
+
+    /// <summary>A string, or a list of strings (env_file, tmpfs, dns): one entry per item with its own path.</summary>
+    public List<(string Text, ComposeNode Node, string Path)>? StringOrList(ComposeNode node, string path)
+    {
+        if (node is ScalarNode { IsNull: false } scalar)
+        {
+            return [(scalar.Value, node, path)];
+        }
+
+        return node is SequenceNode list ? Strings(list, path) : Fail();
+
+        List<(string, ComposeNode, string)>? Fail()
+        {
+            Error(node, path, $"expected a string or a list of strings, got {node.Describe()}");
+            return null;
+        }
+    }
+
+    public List<(string Text, ComposeNode Node, string Path)> Strings(SequenceNode list, string path)
+    {
+        var items = new List<(string, ComposeNode, string)>();
+        for (var i = 0; i < list.Items.Length; i++)
+        {
+            if (String(list.Items[i], Item(path, i)) is { } text)
+            {
+                items.Add((text, list.Items[i], Item(path, i)));
+            }
+        }
+
+        return items;
+    }
+
+    /// <summary>
+    /// Compose's "list or dict" (environment, labels, sysctls, extra_hosts): a mapping KEY: value, or a
+    /// list of "KEY&lt;separator&gt;value" strings. A key with no value reads as null.
+    /// </summary>
+    public List<(string Key, string? Value, ComposeNode Node, string Path)>? ListOrDict(ComposeNode node, string path, char separator = '=')
+    {
+        var entries = new List<(string, string?, ComposeNode, string)>();
+        switch (node)
+        {
+            case MappingNode mapping:
+                foreach (var entry in mapping.Entries)
+                {
+                    var entryPath = Child(path, entry.Key.Value);
+                    switch (entry.Value)
+                    {
+                        case ScalarNode { IsNull: true }:
+                            entries.Add((entry.Key.Value, null, entry.Key, entryPath));
+                            break;
+                        case ScalarNode scalar:
+                            entries.Add((entry.Key.Value, scalar.Value, scalar, entryPath));
+                            break;
+                        default:
+                            Error(entry.Value, entryPath, $"expected a string, number or boolean, got {entry.Value.Describe()}");
+                            break;
+                    }
+                }
+
+                return entries;
+            case SequenceNode list:
+                foreach (var (text, item, itemPath) in Strings(list, path))
+                {
+                    var at = text.IndexOf(separator, StringComparison.Ordinal);
+                    entries.Add(at < 0 ? (text, null, item, itemPath) : (text[..at], text[(at + 1)..], item, itemPath));
+                }
+
+                return entries;
+            default:
+                Error(node, path, $"expected a mapping or a list of \"KEY{separator}value\" strings, got {node.Describe()}");
+                return null;
+        }
+    }
+
+    /// <summary>A string checked by one of the CLI's value parsers (called with no flag name: the key path says where).</summary>
+    public T? Parse<T>(ComposeNode node, string path, Func<string, Checked<T>> parse)
+        where T : struct => TryParse(node, path, parse, out var value) ? value : null;
+
+    /// <summary>The same for the parsers that return a reference.</summary>
+    public T? ParseObject<T>(ComposeNode node, string path, Func<string, Checked<T>> parse)
+        where T : class => TryParse(node, path, parse, out var value) ? value : null;
+
+    private bool TryParse<T>(ComposeNode node, string path, Func<string, Checked<T>> parse, out T value)
+    {
+        value = default!;
+        if (String(node, path) is not { } text)
+        {
+            return false;
+        }
+
+        var parsed = parse(text);
+        if (!parsed.IsValid)
+        {
+            Error(node, path, parsed.Error!);
+            return false;
+        }
+
+        value = parsed.Value;
+        return true;
+    }
+
+    public string? ParseText(ComposeNode node, string path, Func<string, Checked<string>> parse) => ParseObject(node, path, parse);
+
+    private static Version? Introduced(string path)
+    {
+        var parts = path.Split('.');
+        foreach (var (pattern, since) in ComposeSchema.Since)
+        {
+            var want = pattern.Split('.');
+            if (want.Length == parts.Length && want.Zip(parts).All(p => p.First == "*" || p.First == p.Second))
+            {
+                return System.Version.Parse(since);
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The known key nearest to a typo, if one is near enough to be what was meant.</summary>
+    public static string? Closest(string key, IEnumerable<string> known)
+    {
+        var best = known.Select(k => (Key: k, Distance: Distance(key.ToLowerInvariant(), k))).OrderBy(k => k.Distance).FirstOrDefault();
+        return best.Key is not null && best.Distance <= Math.Max(2, key.Length / 3) && best.Distance < key.Length ? best.Key : null;
+    }
+
+    private static int Distance(string a, string b)
+    {
+        var row = Enumerable.Range(0, b.Length + 1).ToArray();
+        for (var i = 1; i <= a.Length; i++)
+        {
+            var diagonal = row[0];
+            row[0] = i;
+            for (var j = 1; j <= b.Length; j++)
+            {
+                var above = row[j];
+                row[j] = Math.Min(Math.Min(row[j] + 1, row[j - 1] + 1), diagonal + (a[i - 1] == b[j - 1] ? 0 : 1));
+                diagonal = above;
+            }
+        }
+
+        return row[b.Length];
+    }
+}

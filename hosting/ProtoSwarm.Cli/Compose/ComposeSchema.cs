@@ -1,0 +1,102 @@
+using System.Collections.Frozen;
+
+namespace ProtoSwarm.Cli.Compose;
+
+/// <summary>
+/// The keys of the compose file format 3.x that `stack deploy` reads, what becomes of each one
+/// here, and the version that introduced the newer ones. A key outside these lists is a typo; a key
+/// of the format that swarm ignores is a warning in docker's words, never an error.
+/// </summary>
+internal static class ComposeSchema
+{
+    public static readonly string[] TopLevel = ["version", "services", "networks", "volumes", "secrets", "configs"];
+
+    /// <summary>What docker's `stack deploy` prints as "Ignoring unsupported options: ..." (docker/cli's compose types).</summary>
+    public static readonly string[] ServiceUnsupported =
+    [
+        "build", "cgroupns_mode", "cgroup_parent", "devices", "domainname", "external_links", "ipc", "links", "mac_address",
+        "network_mode", "pid", "privileged", "restart", "security_opt", "shm_size", "userns_mode",
+    ];
+
+    /// <summary>What docker prints as "Ignoring deprecated options", with its reasons.</summary>
+    public static readonly FrozenDictionary<string, string> ServiceDeprecated = new Dictionary<string, string>
+    {
+        ["container_name"] = "Setting the container name is not supported.",
+        ["expose"] = "Exposing ports is unnecessary - services on the same network can access each other's containers on any port.",
+    }.ToFrozenDictionary();
+
+    /// <summary>Keys docker's swarm honours and ProtoSwarm's specs have no field for yet: a warning each, so a file written for docker still deploys.</summary>
+    public static readonly string[] ServiceNotYet = ["credential_spec", "dns", "dns_search", "isolation", "logging", "stdin_open", "tty"];
+
+    /// <summary>Docker refuses these in a version 3 file, with a reason to act on.</summary>
+    public static readonly FrozenDictionary<string, string> ServiceForbidden = new Dictionary<string, string>
+    {
+        ["extends"] = "extends is not supported by stack deploy; write the service out in full, or merge files with several -c",
+        ["volume_driver"] = "declare the volume under the top-level volumes: with its driver, and mount it by name",
+        ["volumes_from"] = "declare a volume under the top-level volumes: and mount it in each service that shares it",
+        ["cpu_quota"] = "set resource limits under deploy.resources",
+        ["cpu_shares"] = "set resource limits under deploy.resources",
+        ["cpuset"] = "set resource limits under deploy.resources",
+        ["mem_limit"] = "set resource limits under deploy.resources",
+        ["memswap_limit"] = "set resource limits under deploy.resources",
+    }.ToFrozenDictionary();
+
+    // After the lists it is made of: static fields initialise in order.
+    public static readonly string[] Service =
+    [
+        "image", "command", "entrypoint", "environment", "env_file", "ports", "networks", "volumes", "healthcheck",
+        "stop_grace_period", "stop_signal", "user", "working_dir", "hostname", "labels", "secrets", "configs", "init",
+        "ulimits", "sysctls", "cap_add", "cap_drop", "read_only", "tmpfs", "extra_hosts", "deploy", "depends_on",
+        .. ServiceUnsupported, .. ServiceDeprecated.Keys, .. ServiceNotYet,
+    ];
+
+    public static readonly string[] Deploy =
+        ["mode", "replicas", "labels", "update_config", "rollback_config", "resources", "restart_policy", "placement", "endpoint_mode"];
+
+    public static readonly string[] Resources = ["limits", "reservations"];
+    public static readonly string[] Limits = ["cpus", "memory", "pids"];
+    public static readonly string[] Reservations = ["cpus", "memory", "generic_resources"];
+    public static readonly string[] RestartPolicy = ["condition", "delay", "max_attempts", "window"];
+    public static readonly string[] UpdateConfig = ["parallelism", "delay", "failure_action", "monitor", "max_failure_ratio", "order"];
+    public static readonly string[] Placement = ["constraints", "preferences", "max_replicas_per_node"];
+    public static readonly string[] Preference = ["spread"];
+    public static readonly string[] HealthCheck = ["test", "interval", "timeout", "retries", "start_period", "disable"];
+    public static readonly string[] PortLong = ["target", "published", "protocol", "mode"];
+    public static readonly string[] VolumeLong = ["type", "source", "target", "read_only", "consistency", "volume", "bind", "tmpfs"];
+    public static readonly string[] FileReference = ["source", "target", "uid", "gid", "mode"];
+    public static readonly string[] ServiceNetwork = ["aliases", "ipv4_address", "ipv6_address"];
+    public static readonly string[] Ulimit = ["soft", "hard"];
+
+    public static readonly string[] Network = ["driver", "driver_opts", "attachable", "internal", "ipam", "labels", "external", "name", "enable_ipv6"];
+    public static readonly string[] Ipam = ["driver", "config"];
+    public static readonly string[] IpamConfig = ["subnet"];
+    public static readonly string[] Volume = ["driver", "driver_opts", "labels", "external", "name"];
+    public static readonly string[] FileObject = ["file", "external", "name", "labels", "template_driver"];
+    public static readonly string[] External = ["name"];
+
+    /// <summary>
+    /// Keys that came after 3.0, by path pattern ("*" for any name), and the version that brought
+    /// them: a file that names an older version and uses one is refused, as docker's schema does.
+    /// </summary>
+    public static readonly FrozenDictionary<string, string> Since = new Dictionary<string, string>
+    {
+        ["secrets"] = "3.1",
+        ["services.*.secrets"] = "3.1",
+        ["services.*.deploy.endpoint_mode"] = "3.2",
+        ["configs"] = "3.3",
+        ["services.*.configs"] = "3.3",
+        ["services.*.credential_spec"] = "3.3",
+        ["services.*.deploy.placement.preferences"] = "3.3",
+        ["services.*.healthcheck.start_period"] = "3.4",
+        ["services.*.deploy.update_config.order"] = "3.4",
+        ["volumes.*.name"] = "3.4",
+        ["networks.*.name"] = "3.5",
+        ["secrets.*.name"] = "3.5",
+        ["configs.*.name"] = "3.5",
+        ["services.*.init"] = "3.7",
+        ["services.*.deploy.rollback_config"] = "3.7",
+        ["services.*.deploy.placement.max_replicas_per_node"] = "3.8",
+        ["secrets.*.template_driver"] = "3.8",
+        ["configs.*.template_driver"] = "3.8",
+    }.ToFrozenDictionary();
+}

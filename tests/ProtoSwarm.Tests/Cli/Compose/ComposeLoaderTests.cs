@@ -1,0 +1,318 @@
+using System.Collections.Immutable;
+using ProtoSwarm.Cli.Compose;
+using ProtoSwarm.Contracts;
+
+namespace ProtoSwarm.Tests.Cli.Compose;
+
+public sealed class ComposeLoaderTests : IDisposable
+{
+    private static readonly string Valid = Path.Combine(ComposeCorpusTests.Corpus, "valid");
+    private readonly string _temp = Directory.CreateTempSubdirectory("compose-").FullName;
+
+    public void Dispose() => Directory.Delete(_temp, recursive: true);
+
+    private static StackModel LoadValid(params string[] files)
+    {
+        var result = ComposeLoader.Load([.. files.Select(f => Path.Combine(Valid, f))], "demo", ComposeCorpusTests.Environment);
+        Assert.Empty(result.Errors.Select(e => e.ToString()));
+        return result.Stack!;
+    }
+
+    private ComposeResult LoadText(string yaml, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var path = Path.Combine(_temp, "stack.yml");
+        File.WriteAllText(path, yaml);
+        return ComposeLoader.Load([path], "demo", environment ?? new Dictionary<string, string>());
+    }
+
+    [Fact]
+    public void The_Voting_App_Becomes_Stack_Services_Named_And_Labelled_As_Docker_Does()
+    {
+        var stack = LoadValid("voting-app.yml");
+
+        Assert.Equal(["db", "redis", "result", "visualizer", "vote", "worker"], stack.Services.Select(s => s.ShortName));
+        var vote = stack.Service("vote")!.Spec;
+        Assert.Equal("demo_vote", vote.Name);
+        Assert.Equal("example/vote:1.2", vote.TaskTemplate.Container.Image);
+        Assert.Equal("demo", vote.Labels[StackModel.NamespaceLabel]);
+        Assert.Equal("example/vote:1.2", vote.Labels[StackModel.ImageLabel]);
+        Assert.Equal("demo", vote.TaskTemplate.Container.Labels[StackModel.NamespaceLabel]);
+        Assert.Equal(ServiceMode.ReplicatedMode(2), vote.Mode);
+        Assert.Equal([new PortConfig(80, 5000)], vote.Endpoint.Ports.ToArray());
+        Assert.Equal(["demo_frontend: vote"], Attachments(vote.TaskTemplate.Networks));
+        Assert.Equal(RestartCondition.OnFailure, vote.TaskTemplate.Restart.Condition);
+        Assert.Equal(2, vote.Update.Parallelism);
+
+        var worker = stack.Service("worker")!.Spec;
+        Assert.Equal(["demo_backend", "demo_frontend"], worker.TaskTemplate.Networks.Select(n => n.Target));
+        Assert.Equal("VOTING", worker.Labels["APP"]);
+        Assert.Equal(new RestartPolicy(RestartCondition.OnFailure, TimeSpan.FromSeconds(10), 3, TimeSpan.FromMinutes(2)), worker.TaskTemplate.Restart);
+        Assert.Equal(["node.role == manager"], worker.TaskTemplate.Placement.Constraints.ToArray());
+
+        var db = stack.Service("db")!.Spec.TaskTemplate.Container;
+        Assert.Equal(["POSTGRES_PASSWORD=postgres", "POSTGRES_USER=postgres"], db.Env.ToArray());
+        var data = Assert.Single(db.Mounts);
+        Assert.Equal((MountType.Volume, "demo_db-data", "/var/lib/postgresql/data"), (data.Type, data.Source, data.Target));
+        Assert.Equal("demo", data.VolumeLabels[StackModel.NamespaceLabel]);
+
+        var visualizer = stack.Service("visualizer")!.Spec;
+        Assert.Equal(["demo_default: visualizer"], Attachments(visualizer.TaskTemplate.Networks));
+        Assert.Equal(TimeSpan.FromSeconds(90), visualizer.TaskTemplate.Container.StopGracePeriod);
+        Assert.Equal(new MountSpec(MountType.Bind, "/var/run/docker.sock", "/var/run/docker.sock"), Assert.Single(visualizer.TaskTemplate.Container.Mounts));
+
+        Assert.Equal(["backend", "default", "frontend"], stack.Networks.Select(n => n.Key));
+        Assert.All(stack.Networks, n => Assert.Equal($"demo_{n.Key}", n.Spec!.Name));
+        Assert.All(stack.Networks, n => Assert.Equal("demo", n.Spec!.Labels[StackModel.NamespaceLabel]));
+        Assert.Equal("demo_db-data", Assert.Single(stack.Volumes).Name);
+    }
+
+    [Fact]
+    public void Every_Supported_Key_Reaches_The_Spec()
+    {
+        var stack = LoadValid("every-key.yml");
+        var app = stack.Service("app")!;
+        var spec = app.Spec;
+        var container = spec.TaskTemplate.Container;
+
+        Assert.Equal("example/app:1.2", container.Image);
+        Assert.Equal(["/bin/tini", "--"], container.Command.ToArray());
+        Assert.Equal(["sh", "-c", "exec app --level \"${LEVEL}\""], container.Args.ToArray());
+        Assert.Equal(["FROM_FILE=file value", "HOME=/home/ann", "OVERRIDDEN=from the compose file", "PLAIN=1"], container.Env.ToArray());
+        Assert.Equal(
+            [new(8080, 80), new(53, 53, PortProtocol.Udp), new(9000, 9000), new(70, 7000), new(71, 7001), new(443, 8443, PortProtocol.Tcp, PublishMode.Host)],
+            spec.Endpoint.Ports.ToArray());
+        Assert.Equal(["demo_back: app", "demo_front: application, app.internal, app"], Attachments(spec.TaskTemplate.Networks));
+        Assert.Equal(
+            [
+                new MountSpec(MountType.Volume, "demo_data", "/var/lib/app", VolumeLabels: Labels(("com.example.backup", "nightly"), (StackModel.NamespaceLabel, "demo"))),
+                new MountSpec(MountType.Bind, Path.Combine(Valid, "conf"), "/etc/app", ReadOnly: true),
+                new MountSpec(MountType.Volume, "app-cache", "/cache", VolumeNoCopy: true, VolumeLabels: Labels((StackModel.NamespaceLabel, "demo"))),
+                new MountSpec(MountType.Bind, "/home/ann/logs", "/logs", ReadOnly: true),
+                new MountSpec(MountType.Tmpfs, "", "/scratch", TmpfsSizeBytes: 64 << 20),
+                new MountSpec(MountType.Tmpfs, "", "/run", TmpfsSizeBytes: 16 << 20, TmpfsMode: 1023),
+            ],
+            container.Mounts.ToArray());
+        var health = container.HealthCheck!;
+        Assert.Equal(["CMD", "curl", "-f", "http://localhost:8080/health"], health.Test.ToArray());
+        Assert.Equal((TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(5), 4L, TimeSpan.FromMinutes(1)), (health.Interval, health.Timeout, health.Retries, health.StartPeriod));
+        Assert.Equal((TimeSpan.FromSeconds(20), "SIGINT", "1000:1000", "/srv", "app-host", true), (container.StopGracePeriod, container.StopSignal, container.User, container.Dir, container.Hostname, container.ReadOnly));
+        Assert.Equal(Labels(("com.example.empty", ""), ("com.example.role", "app"), (StackModel.NamespaceLabel, "demo")), container.Labels);
+        Assert.Equal([new Ulimit("nproc", 512, 512), new Ulimit("nofile", 1024, 4096)], container.Ulimits.ToArray());
+        Assert.Equal(["CAP_NET_ADMIN"], container.CapabilityAdd.ToArray());
+        Assert.Equal(["ALL"], container.CapabilityDrop.ToArray());
+        Assert.Equal(["10.0.0.5 db.local"], container.Hosts.ToArray());
+
+        Assert.Equal(
+            [new FileReference("api-key", "demo_api-key", "api-key", "0", "0", 292), new FileReference("tls", "site-tls", "server.pem", "1000", "1000", 256)],
+            app.Secrets.ToArray());
+        Assert.Equal([new FileReference("nginx", "demo_nginx", "/etc/nginx/conf.d/app.conf", "0", "0", 292)], app.Configs.ToArray());
+        Assert.True(app.Init);
+        Assert.Equal("1024", app.Sysctls["net.core.somaxconn"]);
+
+        Assert.Equal(ServiceMode.ReplicatedMode(3), spec.Mode);
+        Assert.Equal("web", spec.Labels["com.example.tier"]);
+        Assert.Equal(["node.labels.zone != edge"], spec.TaskTemplate.Placement.Constraints.ToArray());
+        Assert.Equal([new PlacementPreference("node.labels.zone")], spec.TaskTemplate.Placement.Preferences.ToArray());
+        Assert.Equal(2, spec.TaskTemplate.Placement.MaxReplicasPerNode);
+        Assert.Equal(new ResourceRequirements(new ResourceAmounts(1_500_000_000, 1L << 30, 200), new ResourceAmounts(250_000_000, 128 << 20)), spec.TaskTemplate.Resources);
+        Assert.Equal(new RestartPolicy(RestartCondition.OnFailure, TimeSpan.FromSeconds(2), 5, TimeSpan.FromMinutes(1)), spec.TaskTemplate.Restart);
+        Assert.Equal(new UpdateConfig(2, TimeSpan.FromSeconds(5), FailureAction.Rollback, TimeSpan.FromSeconds(30), 0.25, UpdateOrder.StartFirst), spec.Update);
+        Assert.Equal(UpdateConfig.Default with { Parallelism = 0, FailureAction = FailureAction.Continue }, spec.Rollback);
+        Assert.Equal(EndpointMode.Vip, spec.Endpoint.Mode);
+
+        var job = stack.Service("job")!.Spec;
+        Assert.Equal(ServiceMode.ReplicatedJobMode(1, 4), job.Mode);
+        Assert.Equal(RestartPolicy.JobDefault, job.TaskTemplate.Restart);
+        Assert.Equal(["NONE"], job.TaskTemplate.Container.HealthCheck!.Test.ToArray());
+        Assert.Equal(EndpointMode.Dnsrr, job.Endpoint.Mode);
+        Assert.Equal(["demo_default: job"], Attachments(job.TaskTemplate.Networks));
+
+        Assert.Equal(["back", "default", "front"], stack.Networks.Select(n => n.Key));
+        var front = stack.Networks.Single(n => n.Key == "front").Spec!;
+        Assert.Equal(("demo_front", "10.20.0.0/24", true, "front"), (front.Name, front.Subnet, front.Attachable, front.Labels["com.example.net"]));
+        var back = stack.Networks.Single(n => n.Key == "back").Spec!;
+        Assert.Equal((true, "1400"), (back.Internal, back.Options[NetworkSpec.MtuOption]));
+        Assert.Equal([("cache", "app-cache", false), ("data", "demo_data", false), ("old", "legacy-data", true)], stack.Volumes.Select(v => (v.Key, v.Name, v.External)));
+        Assert.Equal([("api-key", "demo_api-key", Path.Combine(Valid, "every-key.secret.txt"), false), ("tls", "site-tls", null, true)], stack.Secrets.Select(s => (s.Key, s.Name, s.File, s.External)));
+        Assert.Equal(Path.Combine(Valid, "every-key.conf"), Assert.Single(stack.Configs).File);
+    }
+
+    [Fact]
+    public void A_Host_Ip_On_A_Port_Is_Ignored_With_Dockers_Warning()
+    {
+        var result = ComposeLoader.Load([Path.Combine(Valid, "every-key.yml")], "demo", ComposeCorpusTests.Environment);
+
+        Assert.Contains(result.Warnings, w => w.Contains("ignoring IP-address (127.0.0.1:9000:9000)", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_Later_File_Overrides_Scalars_And_Merges_Maps_And_Lists_By_Key()
+    {
+        var stack = LoadValid("multi/base.yml", "multi/prod.yml");
+
+        Assert.Equal(["cache", "web", "worker"], stack.Services.Select(s => s.ShortName));
+        var web = stack.Service("web")!.Spec;
+        var container = web.TaskTemplate.Container;
+        Assert.Equal("example/web:1.1", container.Image);
+        Assert.Equal(["serve"], container.Args.ToArray());
+        Assert.Equal(["LOG_LEVEL=warn", "REGION=eu"], container.Env.ToArray());
+        Assert.Equal([new PortConfig(80, 80), new PortConfig(443, 443)], web.Endpoint.Ports.ToArray());
+        Assert.Equal("demo_other", Assert.Single(container.Mounts).Source);
+        Assert.Equal(("web", "prod"), (container.Labels["tier"], container.Labels["stage"]));
+        Assert.Equal(ServiceMode.ReplicatedMode(4), web.Mode);
+        Assert.Equal(["node.role == worker", "node.labels.ssd == true"], web.TaskTemplate.Placement.Constraints.ToArray());
+        Assert.Equal(["data", "other"], stack.Volumes.Select(v => v.Key));
+    }
+
+    [Fact]
+    public void Anchors_And_Merge_Keys_Are_Resolved_With_The_Services_Own_Keys_Winning()
+    {
+        var result = ComposeLoader.Load([Path.Combine(Valid, "anchors.yml")], "demo", ComposeCorpusTests.Environment);
+
+        Assert.Equal(2, result.Stack!.Service("a")!.Spec.Mode.Replicas);
+        Assert.Equal(5, result.Stack.Service("b")!.Spec.Mode.Replicas);
+        Assert.Equal(RestartCondition.Any, result.Stack.Service("b")!.Spec.TaskTemplate.Restart.Condition);
+        Assert.Equal(["Ignoring unsupported options: restart"], result.Warnings.ToArray());
+    }
+
+    [Fact]
+    public void Version_3_0_Reads_Global_Mode_Cpus_And_A_Command_Split_As_A_Shell_Would()
+    {
+        var api = LoadValid("version-3.0.yml").Service("api")!.Spec;
+
+        Assert.Equal(ServiceMode.GlobalMode, api.Mode);
+        Assert.Equal(["serve", "--port", "8080"], api.TaskTemplate.Container.Args.ToArray());
+        Assert.Equal(new ResourceAmounts(500_000_000, 256 << 20), api.TaskTemplate.Resources.Limits);
+        Assert.Equal([new PortConfig(8080)], api.Endpoint.Ports.ToArray());
+    }
+
+    [Fact]
+    public void Ignored_Keys_Give_One_Warning_Each_Kind_In_Dockers_Words()
+    {
+        var result = LoadText("""
+            services:
+              a:
+                image: x
+                build: .
+                restart: always
+                container_name: a1
+                tty: true
+              b:
+                image: y
+                build: .
+                privileged: true
+                expose: ["80"]
+            """);
+
+        Assert.True(result.IsValid);
+        Assert.Equal(
+            [
+                "Ignoring unsupported options: build, privileged, restart",
+                "Ignoring deprecated options:\n\ncontainer_name: Setting the container name is not supported.\nexpose: Exposing ports is unnecessary - services on the same network can access each other's containers on any port.",
+                "Ignoring options ProtoSwarm does not support yet: tty",
+            ],
+            result.Warnings.ToArray());
+        Assert.Equal(RestartCondition.Any, result.Stack!.Service("a")!.Spec.TaskTemplate.Restart.Condition);
+    }
+
+    [Fact]
+    public void Variables_Come_From_A_Dot_Env_File_Beside_The_First_File_And_The_Environment_Wins()
+    {
+        File.WriteAllText(Path.Combine(_temp, ".env"), "# defaults\nIMAGE=\"from-dotenv\"\nTAG=0.9\n");
+        var result = LoadText("""
+            services:
+              web:
+                image: ${IMAGE}:${TAG}
+                environment:
+                  - UNSET=${NOPE}
+            """, new Dictionary<string, string> { ["TAG"] = "2.0" });
+
+        Assert.Equal("from-dotenv:2.0", result.Stack!.Service("web")!.Spec.TaskTemplate.Container.Image);
+        Assert.Equal(["UNSET="], result.Stack.Service("web")!.Spec.TaskTemplate.Container.Env.ToArray());
+        Assert.Contains("The \"NOPE\" variable is not set. Defaulting to a blank string.", result.Warnings.ToArray());
+    }
+
+    [Fact]
+    public void Files_Of_Different_Versions_Are_Refused()
+    {
+        var first = Path.Combine(_temp, "a.yml");
+        var second = Path.Combine(_temp, "b.yml");
+        File.WriteAllText(first, "version: \"3.8\"\nservices:\n  web:\n    image: x\n");
+        File.WriteAllText(second, "version: \"3.7\"\nservices:\n  web:\n    image: y\n");
+
+        var result = ComposeLoader.Load([first, second], "demo", new Dictionary<string, string>());
+
+        Assert.Equal([$"{second}:1:10: version: the files name different versions, 3.8 and 3.7; give every file the same version"], result.Errors.Select(e => e.ToString()));
+    }
+
+    [Fact]
+    public void An_Override_File_May_Leave_Out_The_Image_The_Base_File_Gives()
+    {
+        var first = Path.Combine(_temp, "a.yml");
+        var second = Path.Combine(_temp, "b.yml");
+        File.WriteAllText(first, "services:\n  web:\n    image: x\n");
+        File.WriteAllText(second, "services:\n  web:\n    deploy:\n      replicas: 3\n");
+
+        var result = ComposeLoader.Load([first, second], "demo", new Dictionary<string, string>());
+
+        Assert.Equal(3, result.Stack!.Service("web")!.Spec.Mode.Replicas);
+    }
+
+    [Theory]
+    [InlineData("plain", "plain")]
+    [InlineData("$$HOME and $$", "$HOME and $")]
+    [InlineData("${A}-$A-${A:-x}-${A-x}", "a-a-a-a")]
+    [InlineData("${EMPTY:-x}|${EMPTY-x}|${UNSET:-x}|${UNSET-x}", "x||x|x")]
+    [InlineData("${EMPTY?}|${A:?}", "|a")]
+    [InlineData("${A}_1$A", "a_1a")]
+    public void Interpolation_Follows_Composes_Rules(string text, string expected)
+    {
+        var environment = new Dictionary<string, string> { ["A"] = "a", ["EMPTY"] = "" };
+
+        var result = Interpolation.Apply(text, environment.GetValueOrDefault, new HashSet<string>());
+
+        Assert.True(result.IsValid, result.Error);
+        Assert.Equal(expected, result.Value);
+    }
+
+    [Theory]
+    [InlineData("${UNSET:?give it}", "required variable UNSET is missing a value: give it")]
+    [InlineData("${EMPTY:?}", "required variable EMPTY is missing a value")]
+    [InlineData("${UNSET?}", "required variable UNSET is missing a value")]
+    [InlineData("${A", "invalid interpolation")]
+    [InlineData("${}", "invalid interpolation")]
+    [InlineData("${A:x}", "invalid interpolation")]
+    [InlineData("cost: $5", "invalid interpolation")]
+    public void Interpolation_Errors_Say_What_Is_Missing(string text, string expected)
+    {
+        var environment = new Dictionary<string, string> { ["A"] = "a", ["EMPTY"] = "" };
+
+        var result = Interpolation.Apply(text, environment.GetValueOrDefault, new HashSet<string>());
+
+        Assert.Contains(expected, result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Env_Files_Skip_Comments_And_Keep_Values_As_Written()
+    {
+        var (variables, error) = EnvFile.Parse("# c\n\n  A=1\nB=x=y\nC\nD=\"q\"\n", unquote: false);
+
+        Assert.Null(error);
+        Assert.Equal([new("A", "1"), new("B", "x=y"), new("C", null), new KeyValuePair<string, string?>("D", "\"q\"")], variables);
+        Assert.Equal((2, "variable 'A B' holds white space; write KEY=VALUE with no space around the name"), EnvFile.Parse("OK=1\nA B=2\n", unquote: false).Error);
+    }
+
+    [Fact]
+    public void A_Mistyped_Key_Is_Hinted_With_The_Closest_Known_One()
+    {
+        Assert.Equal("replicas", ComposeReader.Closest("replcas", ComposeSchema.Deploy));
+        Assert.Equal("environment", ComposeReader.Closest("enviroment", ComposeSchema.Service));
+        Assert.Null(ComposeReader.Closest("colour", ComposeSchema.Deploy));
+    }
+
+    private static string[] Attachments(ImmutableArray<NetworkAttachment> networks) =>
+        [.. networks.Select(n => $"{n.Target}: {string.Join(", ", n.Aliases)}")];
+
+    private static ImmutableSortedDictionary<string, string> Labels(params (string Key, string Value)[] labels) =>
+        ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, labels.Select(l => KeyValuePair.Create(l.Key, l.Value)));
+}

@@ -72,7 +72,15 @@ public sealed partial class EmbeddedDnsServer : IAsyncDisposable
     public ValueTask DisposeAsync()
     {
         var server = Interlocked.Exchange(ref _server, null);
-        server?.Stop();
+        try
+        {
+            server?.Stop();
+        }
+        catch (AggregateException e) when (e.InnerExceptions.All(inner => inner is OperationCanceledException))
+        {
+            // ARSoft's Stop cancels its listeners and waits for them; it sometimes rethrows their cancellation, which is the stop itself.
+        }
+
         return ValueTask.CompletedTask;
     }
 

@@ -21,6 +21,7 @@ public sealed partial class EmbeddedDnsServer : IAsyncDisposable
     private readonly DnsForwarder _forwarder;
     private readonly ILogger _logger;
     private DnsServer? _server;
+    private IServerTransport[] _transports = [];
     private DnsRecords _records;
 
     private EmbeddedDnsServer(DnsRecords records, DnsForwarder forwarder, ILogger logger)
@@ -48,6 +49,7 @@ public sealed partial class EmbeddedDnsServer : IAsyncDisposable
             var udp = new UdpServerTransport(bind, 2_000);
             var tcp = new TcpServerTransport(bind, 2_000, 10_000);
             var server = new DnsServer(udp, tcp);
+            dns._transports = [udp, tcp];
             server.QueryReceived += dns.OnQueryReceivedAsync;
             server.ExceptionThrown += dns.OnExceptionAsync;
             try
@@ -79,6 +81,14 @@ public sealed partial class EmbeddedDnsServer : IAsyncDisposable
         catch (AggregateException e) when (e.InnerExceptions.All(inner => inner is OperationCanceledException))
         {
             // ARSoft's Stop cancels its listeners and waits for them; it sometimes rethrows their cancellation, which is the stop itself.
+        }
+        finally
+        {
+            // Closed here too, so the port is free for the next server whatever Stop did before it threw.
+            foreach (var transport in Interlocked.Exchange(ref _transports, []))
+            {
+                transport.Dispose();
+            }
         }
 
         return ValueTask.CompletedTask;

@@ -162,8 +162,8 @@ internal static class ServiceCommands
             (refs, cli, ct) => cli.Swarm.Services.TasksAsync(refs, ct: ct));
 
     /// <summary>`service ps` and `node ps`: the same listing, flags and filters; only whose tasks differ.</summary>
-    internal static Command TaskListCommand(CliApp app, string description, Argument<string[]> refs,
-        Func<string[], CliContext, CancellationToken, Task<TaskList>> fetch)
+    internal static Command TaskListCommand<TRefs>(CliApp app, string description, Argument<TRefs> refs,
+        Func<TRefs, CliContext, CancellationToken, Task<TaskList>> fetch)
     {
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Only display task IDs" };
         var noTrunc = new Option<bool>("--no-trunc") { Description = "Do not truncate output" };
@@ -181,7 +181,7 @@ internal static class ServiceCommands
         {
             var listing = ListingFormat.Parse(parse.GetValue(format), parse.GetValue(quiet), ServiceView.TaskColumns.Keys.ToList(), out _)!;
             var taskFilter = ServiceFilter.Parse(parse.GetValue(filter) ?? []);
-            var list = await fetch(parse.GetValue(refs) ?? [], cli, ct);
+            var list = await fetch(parse.GetValue(refs)!, cli, ct);
             var rows = ServiceView.TaskRows(list, list.Tasks.Where(t => taskFilter.Matches(t, list)), DateTimeOffset.UtcNow, parse.GetValue(noTrunc));
             await cli.Out.WriteAsync(listing.Render(rows.Select(ServiceView.ToJson).ToList(), () => ServiceView.TaskTable(rows), ServiceView.TaskColumns));
             return 0;

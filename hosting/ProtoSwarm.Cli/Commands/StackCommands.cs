@@ -147,12 +147,9 @@ internal static partial class StackCommands
     private static Command Services(CliApp app) =>
         ServiceCommands.ServiceListCommand(app, "services", "List the services in the stack", StackArgument());
 
-    private static Command Tasks(CliApp app)
-    {
-        var stack = new Argument<string[]>("STACK") { Description = "The stack's name", Arity = ArgumentArity.ExactlyOne }.CheckedBy(CheckStackName);
-        return ServiceCommands.TaskListCommand(app, "List the tasks in the stack", stack, async (names, cli, ct) =>
+    private static Command Tasks(CliApp app) =>
+        ServiceCommands.TaskListCommand(app, "List the tasks in the stack", StackArgument(), async (name, cli, ct) =>
         {
-            var name = names[0];
             var ids = (await StackServicesAsync(cli, name, ct)).Select(s => s.Id).ToList();
             // No refs would ask for every task of the swarm; docker says nothing was found and fails.
             var tasks = ids.Count == 0 ? null : await cli.Swarm.Services.TasksAsync(ids, ct: ct);
@@ -160,7 +157,6 @@ internal static partial class StackCommands
                 ? tasks
                 : throw new SwarmCommandException(RejectCode.NotFound, $"nothing found in stack: {name}");
         });
-    }
 
     private static Command Remove(CliApp app)
     {

@@ -24,6 +24,9 @@ internal sealed class CliApp(Func<string, INodeConnection> connect)
     /// <summary>How often `service logs --follow` asks for newer lines (docker streams; we poll); tests shorten it.</summary>
     public TimeSpan LogPollInterval { get; init; } = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>How long `stack rm` retries a network its removed services' tasks still hold addresses on.</summary>
+    public TimeSpan NetworkReleaseTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
     public RootCommand CreateRoot()
     {
         var root = new RootCommand("protoswarm: a container orchestrator in the spirit of Docker Swarm mode");
@@ -35,6 +38,7 @@ internal sealed class CliApp(Func<string, INodeConnection> connect)
         root.Subcommands.Add(NetworkCommands.Create(this));
         root.Subcommands.Add(RegistryCommands.Create(this));
         root.Subcommands.Add(ServiceCommands.Create(this));
+        root.Subcommands.Add(StackCommands.Create(this));
         root.Subcommands.Add(ExecCommand.Create(this));
         root.Subcommands.Add(CaCommands.Create(this));
         root.Subcommands.Add(SystemCommands.Info(this));

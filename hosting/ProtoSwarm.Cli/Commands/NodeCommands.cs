@@ -143,7 +143,7 @@ internal static class NodeCommands
         return ServiceCommands.TaskListCommand(app, "List tasks running on one or more nodes, defaults to current node", nodes, async (refs, cli, ct) =>
         {
             var named = new List<string>();
-            foreach (var nodeRef in refs.Length == 0 ? ["self"] : refs)
+            foreach (var nodeRef in refs is not { Length: > 0 } ? ["self"] : refs)
             {
                 named.Add(await cli.ResolveNodeRefAsync(nodeRef, ct));
             }

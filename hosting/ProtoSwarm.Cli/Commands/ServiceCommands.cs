@@ -109,6 +109,17 @@ internal static class ServiceCommands
 
     private static Command List(CliApp app)
     {
+        var command = ServiceListCommand(app, "ls", "List services", stack: null);
+        command.Aliases.Add("list");
+        return command;
+    }
+
+    /// <summary>
+    /// `service ls` and `stack services STACK`: the same listing, flags and filters. With a stack only
+    /// the services labelled with its namespace are listed, and none found is said on stderr (exit 0), as docker does.
+    /// </summary>
+    internal static Command ServiceListCommand(CliApp app, string name, string description, Argument<string>? stack)
+    {
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Only display IDs" };
         var format = new Option<string?>("--format")
         {
@@ -119,14 +130,27 @@ internal static class ServiceCommands
             Description = $"Filter output based on conditions provided ({string.Join(", ", ServiceFilter.ServiceKeys)})",
             DefaultValueFactory = _ => [],
         }.CheckedBy(ServiceFilter.CheckService);
-        var command = new Command("ls", "List services").With(quiet, format, filter);
-        command.Aliases.Add("list");
+        var command = new Command(name, description).With(quiet, format, filter);
+        if (stack is not null)
+        {
+            command.Arguments.Add(stack);
+        }
+
         app.SetAction(command, async (parse, cli, ct) =>
         {
             var listing = ListingFormat.Parse(parse.GetValue(format), parse.GetValue(quiet), ServiceView.Columns.Keys.ToList(), out _)!;
             var serviceFilter = ServiceFilter.Parse(parse.GetValue(filter) ?? []);
-            var services = await cli.Swarm.Services.ListAsync(ct);
-            var rows = ServiceView.Sorted(services.Where(s => serviceFilter.Matches(s.Service))).Select(ServiceView.Row).ToList();
+            var stackName = stack is null ? null : parse.GetRequiredValue(stack);
+            var services = (await cli.Swarm.Services.ListAsync(ct))
+                .Where(s => serviceFilter.Matches(s.Service) && (stackName is null || StackView.InStack(s.Service.Spec.Labels, stackName)))
+                .ToList();
+            if (stackName is not null && services.Count == 0)
+            {
+                await cli.Error.WriteLineAsync(StackView.NothingFound(stackName));
+                return 0;
+            }
+
+            var rows = ServiceView.Sorted(services).Select(ServiceView.Row).ToList();
             await cli.Out.WriteAsync(listing.Render(rows.Select(ServiceView.ToJson).ToList(), () => ServiceView.Table(rows), ServiceView.Columns));
             return 0;
         });
@@ -138,8 +162,8 @@ internal static class ServiceCommands
             (refs, cli, ct) => cli.Swarm.Services.TasksAsync(refs, ct: ct));
 
     /// <summary>`service ps` and `node ps`: the same listing, flags and filters; only whose tasks differ.</summary>
-    internal static Command TaskListCommand(CliApp app, string description, Argument<string[]> refs,
-        Func<string[], CliContext, CancellationToken, Task<TaskList>> fetch)
+    internal static Command TaskListCommand<TRefs>(CliApp app, string description, Argument<TRefs> refs,
+        Func<TRefs, CliContext, CancellationToken, Task<TaskList>> fetch)
     {
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Only display task IDs" };
         var noTrunc = new Option<bool>("--no-trunc") { Description = "Do not truncate output" };
@@ -157,7 +181,7 @@ internal static class ServiceCommands
         {
             var listing = ListingFormat.Parse(parse.GetValue(format), parse.GetValue(quiet), ServiceView.TaskColumns.Keys.ToList(), out _)!;
             var taskFilter = ServiceFilter.Parse(parse.GetValue(filter) ?? []);
-            var list = await fetch(parse.GetValue(refs) ?? [], cli, ct);
+            var list = await fetch(parse.GetValue(refs)!, cli, ct);
             var rows = ServiceView.TaskRows(list, list.Tasks.Where(t => taskFilter.Matches(t, list)), DateTimeOffset.UtcNow, parse.GetValue(noTrunc));
             await cli.Out.WriteAsync(listing.Render(rows.Select(ServiceView.ToJson).ToList(), () => ServiceView.TaskTable(rows), ServiceView.TaskColumns));
             return 0;
@@ -251,7 +275,7 @@ internal static class ServiceCommands
     /// progress), so the version read can be stale by the time the change arrives: the change is then
     /// made again from a fresh read, since flags and scales say how to change the spec, not what it was.
     /// </summary>
-    private static async Task<ServiceUpdated> ChangeAsync(
+    internal static async Task<ServiceUpdated> ChangeAsync(
         CliContext cli, ServiceObject current, string typed, Func<ServiceObject, ServiceSpec> change, string resolveImage, CancellationToken ct)
     {
         for (var attempt = 1; ; attempt++)
@@ -363,7 +387,7 @@ internal static class ServiceCommands
     /// Waits until the service converged, printing docker's progress unless quiet. A paused update or
     /// an automatic rollback ends with its message and exit code 1; Ctrl-C only stops the waiting.
     /// </summary>
-    private static async Task<int> WaitAsync(CliApp app, CliContext cli, string serviceId, bool quiet, bool rollbackRequested, CancellationToken ct)
+    internal static async Task<int> WaitAsync(CliApp app, CliContext cli, string serviceId, bool quiet, bool rollbackRequested, CancellationToken ct)
     {
         var services = cli.Swarm.Services;
         services.PollInterval = app.WaitTiming.PollInterval;
@@ -388,7 +412,7 @@ internal static class ServiceCommands
         }
     }
 
-    private static async Task PrintWarnings(CliContext cli, IEnumerable<string> warnings)
+    internal static async Task PrintWarnings(CliContext cli, IEnumerable<string> warnings)
     {
         foreach (var warning in warnings)
         {

@@ -1,0 +1,463 @@
+using System.Collections;
+using System.CommandLine;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using ProtoSwarm.Cli.Compose;
+using ProtoSwarm.Cli.Output;
+using ProtoSwarm.Client;
+using ProtoSwarm.Contracts;
+
+namespace ProtoSwarm.Cli.Commands;
+
+/// <summary>
+/// `protoswarm stack deploy|ls|services|ps|rm`: a compose file's services and networks, named
+/// &lt;stack&gt;_&lt;name&gt; and labelled with docker's namespace label, which is all a stack is on the swarm.
+/// </summary>
+internal static partial class StackCommands
+{
+    public static Command Create(CliApp app) =>
+        new Command("stack", "Manage swarm stacks").With(Deploy(app), List(app), Tasks(app), Remove(app), Services(app));
+
+    /// <summary>
+    /// Why a stack name cannot be used, or null. Docker only refuses an empty one, but the name prefixes
+    /// every service and network name, so it is held to what those names take here.
+    /// </summary>
+    public static string? CheckStackName(string name)
+    {
+        if (StackNamePattern().IsMatch(name))
+        {
+            return null;
+        }
+
+        var suggestion = Regex.Replace(name.Trim().ToLowerInvariant(), "[^a-z0-9_-]+", "-", RegexOptions.None, TimeSpan.FromSeconds(1)).Trim('-', '_');
+        return $"invalid stack name '{name}': use lowercase letters, digits, '_' and '-', starting with a letter or digit (it prefixes the services' and networks' names)"
+            + (suggestion.Length > 0 ? $"; for example '{suggestion}'." : ".");
+    }
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9_-]*$")]
+    private static partial Regex StackNamePattern();
+
+    private static Argument<string> StackArgument() =>
+        new Argument<string>("STACK") { Description = "The stack's name" }.CheckedBy(CheckStackName);
+
+    private static Command Deploy(CliApp app)
+    {
+        var files = new Option<string[]>("--compose-file", "-c")
+        {
+            Description = "Path to a Compose file; give -c again for more files, merged in order",
+            Required = true,
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var prune = new Option<bool>("--prune") { Description = "Prune services that are no longer referenced" };
+        var resolveImage = new Option<string>("--resolve-image")
+        {
+            Description = "Pin each image to the digest the swarm's registry holds for its tag (\"always\"|\"changed\"|\"never\")",
+            DefaultValueFactory = _ => ResolveImageModes.Always,
+        }.CheckedBy(v => ResolveImageModes.IsValid(v) ? null : $"Invalid option {v} for flag --resolve-image; use always, changed or never.");
+        var detach = new Option<bool>("--detach", "-d") { Description = "Exit immediately instead of waiting for the stack's services to converge" };
+        var quiet = new Option<bool>("--quiet", "-q") { Description = "Suppress progress output" };
+        var registryAuth = new Option<bool>("--with-registry-auth")
+        {
+            Description = "Accepted for docker's scripts, and has no effect: nodes pull from the swarm's own registry with their node certificates",
+        };
+        var stack = StackArgument();
+        var command = new Command("deploy", "Deploy a new stack or update an existing stack").With(files, prune, resolveImage, detach, quiet, registryAuth, stack);
+        command.Aliases.Add("up");
+        app.SetAction(command, async (parse, cli, ct) =>
+        {
+            var name = parse.GetRequiredValue(stack);
+            var result = ComposeLoader.Load(parse.GetRequiredValue(files), name, EnvironmentVariables());
+            foreach (var warning in result.Warnings)
+            {
+                await cli.Error.WriteLineAsync(warning);
+            }
+
+            if (!result.IsValid)
+            {
+                foreach (var error in result.Errors)
+                {
+                    await cli.Error.WriteLineAsync(error.ToString());
+                }
+
+                return 1;
+            }
+
+            var model = result.Stack!;
+            if (FileObjectsRefusal(model) is { } refusal)
+            {
+                await cli.Error.WriteLineAsync($"Error: {refusal}");
+                return 1;
+            }
+
+            foreach (var warning in NotApplied(model))
+            {
+                await cli.Error.WriteLineAsync(warning);
+            }
+
+            var deployment = new StackDeployment(cli, model, parse.GetValue(resolveImage) ?? ResolveImageModes.Always);
+            var status = await deployment.RunAsync(parse.GetValue(prune), ct);
+            if (status != 0)
+            {
+                return status;
+            }
+
+            if (!parse.GetValue(detach))
+            {
+                foreach (var (serviceName, id) in deployment.Deployed)
+                {
+                    if (!parse.GetValue(quiet))
+                    {
+                        await cli.Out.WriteLineAsync($"Waiting for service {serviceName} to converge");
+                    }
+
+                    var waited = await ServiceCommands.WaitAsync(app, cli, id, parse.GetValue(quiet), rollbackRequested: false, ct);
+                    if (waited == 130)
+                    {
+                        return waited;
+                    }
+
+                    status = Math.Max(status, waited);
+                }
+            }
+
+            await cli.Out.WriteLineAsync(deployment.Summary(detached: parse.GetValue(detach)));
+            return status;
+        });
+        return command;
+    }
+
+    private static Command List(CliApp app)
+    {
+        var format = new Option<string?>("--format")
+        {
+            Description = "Format output: table (default), json, or a Go template such as '{{.Name}}\\t{{.Services}}'",
+        }.CheckedBy(v => ListingFormat.Check(v, StackView.Columns.Keys.ToList()));
+        var command = new Command("ls", "List stacks").With(format);
+        command.Aliases.Add("list");
+        app.SetAction(command, async (parse, cli, ct) =>
+        {
+            var listing = ListingFormat.Parse(parse.GetValue(format), quiet: false, StackView.Columns.Keys.ToList(), out _)!;
+            var rows = StackView.Rows((await cli.Swarm.Services.ListAsync(ct)).Select(s => s.Service.Spec.Labels));
+            await cli.Out.WriteAsync(listing.Render([.. rows.Select(StackView.ToJson)], () => StackView.Table(rows), StackView.Columns, "Name"));
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Services(CliApp app) =>
+        ServiceCommands.ServiceListCommand(app, "services", "List the services in the stack", StackArgument());
+
+    private static Command Tasks(CliApp app) =>
+        ServiceCommands.TaskListCommand(app, "List the tasks in the stack", StackArgument(), async (name, cli, ct) =>
+        {
+            var ids = (await StackServicesAsync(cli, name, ct)).Select(s => s.Id).ToList();
+            // No refs would ask for every task of the swarm; docker says nothing was found and fails.
+            var tasks = ids.Count == 0 ? null : await cli.Swarm.Services.TasksAsync(ids, ct: ct);
+            return tasks is { Tasks.IsEmpty: false }
+                ? tasks
+                : throw new SwarmCommandException(RejectCode.NotFound, $"nothing found in stack: {name}");
+        });
+
+    private static Command Remove(CliApp app)
+    {
+        var stacks = new Argument<string[]>("STACK") { Description = "The stacks to remove", Arity = ArgumentArity.OneOrMore }.CheckedBy(CheckStackName);
+        var command = new Command("rm", "Remove one or more stacks").With(stacks);
+        command.Aliases.Add("remove");
+        command.Aliases.Add("down");
+        app.SetAction(command, async (parse, cli, ct) =>
+        {
+            var failed = new List<string>();
+            foreach (var name in parse.GetRequiredValue(stacks))
+            {
+                var services = (await StackServicesAsync(cli, name, ct)).OrderBy(s => s.Spec.Name, StringComparer.Ordinal).ToList();
+                var networks = (await cli.Swarm.Networks.ListAsync(ct)).Where(n => StackView.InStack(n.Spec.Labels, name))
+                    .OrderBy(n => n.Spec.Name, StringComparer.Ordinal).ToList();
+                if (services.Count + networks.Count == 0)
+                {
+                    await cli.Error.WriteLineAsync(StackView.NothingFound(name));
+                    continue;
+                }
+
+                var ok = await RemoveServicesAsync(cli, services, ct);
+                foreach (var network in networks)
+                {
+                    await cli.Out.WriteLineAsync($"Removing network {network.Spec.Name}");
+                    ok &= await TryAsync(cli, $"Failed to remove network {network.Id}", () => RemoveNetworkAsync(app, cli, network.Id, ct));
+                }
+
+                if (!ok)
+                {
+                    failed.Add(name);
+                }
+            }
+
+            foreach (var name in failed)
+            {
+                await cli.Error.WriteLineAsync($"Error: failed to remove some resources from stack: {name}");
+            }
+
+            return failed.Count == 0 ? 0 : 1;
+        });
+        return command;
+    }
+
+    /// <summary>Docker's order and words: by name, "Removing service X"; a failure is said and the rest still go.</summary>
+    internal static async Task<bool> RemoveServicesAsync(CliContext cli, IEnumerable<ServiceObject> services, CancellationToken ct)
+    {
+        var ok = true;
+        foreach (var service in services)
+        {
+            await cli.Out.WriteLineAsync($"Removing service {service.Spec.Name}");
+            ok &= await TryAsync(cli, $"Failed to remove service {service.Id}", () => cli.Swarm.Services.RemoveAsync(service.Id, ct));
+        }
+
+        return ok;
+    }
+
+    /// <summary>
+    /// The services just removed leave their tasks stopping, and a network is refused while a task
+    /// still holds an address on it; docker leaves that to the user, here the removal is retried for a while.
+    /// </summary>
+    private static async Task RemoveNetworkAsync(CliApp app, CliContext cli, string networkId, CancellationToken ct)
+    {
+        var deadline = DateTimeOffset.UtcNow + app.NetworkReleaseTimeout;
+        while (true)
+        {
+            try
+            {
+                await cli.Swarm.Networks.RemoveAsync(networkId, ct);
+                return;
+            }
+            catch (SwarmCommandException e) when (e.Code == RejectCode.Conflict && DateTimeOffset.UtcNow < deadline)
+            {
+                await Task.Delay(app.WaitTiming.PollInterval, ct);
+            }
+        }
+    }
+
+    private static async Task<bool> TryAsync(CliContext cli, string failure, Func<Task> action)
+    {
+        try
+        {
+            await action();
+            return true;
+        }
+        catch (SwarmCommandException e) when (e.Code != RejectCode.Unavailable)
+        {
+            await cli.Error.WriteLineAsync($"{failure}: {e.Message}");
+            return false;
+        }
+    }
+
+    internal static async Task<List<ServiceObject>> StackServicesAsync(CliContext cli, string stack, CancellationToken ct) =>
+        [.. (await cli.Swarm.Services.ListAsync(ct)).Select(s => s.Service).Where(s => StackView.InStack(s.Spec.Labels, stack))];
+
+    /// <summary>
+    /// Secrets and configs need store objects the swarm does not have yet; deploying the services
+    /// without the files they expect would only fail later inside the containers, so the stack is refused.
+    /// </summary>
+    internal static string? FileObjectsRefusal(StackModel stack)
+    {
+        var secrets = stack.Secrets.Select(s => s.Key).Concat(stack.Services.SelectMany(s => s.Secrets.Select(r => r.Key)))
+            .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        var configs = stack.Configs.Select(s => s.Key).Concat(stack.Services.SelectMany(s => s.Configs.Select(r => r.Key)))
+            .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        if (secrets.Count + configs.Count == 0)
+        {
+            return null;
+        }
+
+        var used = new List<string>();
+        if (secrets.Count > 0)
+        {
+            used.Add($"secrets ({string.Join(", ", secrets)})");
+        }
+
+        if (configs.Count > 0)
+        {
+            used.Add($"configs ({string.Join(", ", configs)})");
+        }
+
+        return $"stack {stack.Name} uses {string.Join(" and ", used)}, but ProtoSwarm has no `secret` or `config` objects yet, "
+            + "so its services could not be given those files; nothing was deployed. Remove the secrets:/configs: entries "
+            + "(or pass the values another way, such as environment: or a bind mount) until they are built.";
+    }
+
+    /// <summary>The keys the loader read but no service spec can carry yet; said, so nobody expects them applied.</summary>
+    internal static IEnumerable<string> NotApplied(StackModel stack)
+    {
+        foreach (var service in stack.Services.OrderBy(s => s.ShortName, StringComparer.Ordinal))
+        {
+            if (service.Init is not null)
+            {
+                yield return $"Ignoring services.{service.ShortName}.init: ProtoSwarm's containers have no init option yet.";
+            }
+
+            if (!service.Sysctls.IsEmpty)
+            {
+                yield return $"Ignoring services.{service.ShortName}.sysctls: ProtoSwarm's containers have no sysctls option yet.";
+            }
+        }
+    }
+
+    private static Dictionary<string, string> EnvironmentVariables()
+    {
+        var variables = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (DictionaryEntry entry in Environment.GetEnvironmentVariables())
+        {
+            variables[(string)entry.Key] = entry.Value as string ?? string.Empty;
+        }
+
+        return variables;
+    }
+}
+
+/// <summary>
+/// One `stack deploy` against the swarm, in docker's order: external networks checked, services no
+/// longer in the file pruned (when asked), missing networks created, then each service created, or
+/// updated when its spec differs from the stored one. An unchanged service is left alone, so a
+/// redeploy of the same file changes nothing and keeps every service's previous spec for a rollback.
+/// </summary>
+internal sealed class StackDeployment(CliContext cli, StackModel stack, string resolveImage)
+{
+    private int _created;
+    private int _updated;
+    private int _unchanged;
+    private int _pruned;
+    private int _networksCreated;
+
+    /// <summary>Each service of the stack as deployed (name, id), in name order, for the wait.</summary>
+    public List<(string Name, string Id)> Deployed { get; } = [];
+
+    public async Task<int> RunAsync(bool prune, CancellationToken ct)
+    {
+        var networks = (await cli.Swarm.Networks.ListAsync(ct)).ToList();
+        var missing = stack.Networks.Where(n => n.External && !networks.Any(x => x.Spec.Name == n.Name || x.Id == n.Name)).ToList();
+        if (missing.Count > 0)
+        {
+            foreach (var network in missing)
+            {
+                await cli.Error.WriteLineAsync(
+                    $"Error: network \"{network.Name}\" is declared as external, but could not be found. You need to create a swarm-scoped network before the stack is deployed");
+            }
+
+            return 1;
+        }
+
+        var existing = await StackCommands.StackServicesAsync(cli, stack.Name, ct);
+        var ok = true;
+        if (prune)
+        {
+            var gone = existing.Where(s => !stack.Services.Any(w => w.Spec.Name == s.Spec.Name)).OrderBy(s => s.Spec.Name, StringComparer.Ordinal).ToList();
+            ok = await StackCommands.RemoveServicesAsync(cli, gone, ct);
+            _pruned = gone.Count;
+        }
+
+        var networkIds = networks.ToDictionary(n => n.Spec.Name, n => n.Id, StringComparer.Ordinal);
+        foreach (var network in stack.Networks.Where(n => !n.External && !networkIds.ContainsKey(n.Name)).OrderBy(n => n.Name, StringComparer.Ordinal))
+        {
+            await cli.Out.WriteLineAsync($"Creating network {network.Name}");
+            networkIds[network.Name] = await Failing($"failed to create network {network.Name}", () => cli.Swarm.Networks.CreateAsync(network.Spec!, ct));
+            _networksCreated++;
+        }
+
+        foreach (var service in stack.Services.OrderBy(s => s.Spec.Name, StringComparer.Ordinal))
+        {
+            var name = service.Spec.Name;
+            if (existing.FirstOrDefault(s => s.Spec.Name == name) is not { } current)
+            {
+                await cli.Out.WriteLineAsync($"Creating service {name}");
+                var created = await Failing($"failed to create service {name}", () => cli.Swarm.Services.CreateAsync(service.Spec, resolveImage, ct));
+                await ServiceCommands.PrintWarnings(cli, created.Warnings);
+                Deployed.Add((name, created.ServiceId));
+                _created++;
+                continue;
+            }
+
+            Deployed.Add((name, current.Id));
+            if (Unchanged(service.Spec, current.Spec, networkIds))
+            {
+                _unchanged++;
+                continue;
+            }
+
+            await cli.Out.WriteLineAsync($"Updating service {name} (id: {current.Id})");
+            var updated = await Failing($"failed to update service {name}",
+                () => ServiceCommands.ChangeAsync(cli, current, current.Id, read => ForUpdate(service.Spec, read.Spec), resolveImage, ct));
+            await ServiceCommands.PrintWarnings(cli, updated.Warnings);
+            _updated++;
+        }
+
+        return ok ? 0 : 1;
+    }
+
+    public string Summary(bool detached)
+    {
+        var parts = new List<string>
+        {
+            Count(_created, "service", "created"),
+            Count(_updated, "service", "updated"),
+            Count(_unchanged, "service", "unchanged"),
+        };
+        if (_pruned > 0)
+        {
+            parts.Add(Count(_pruned, "service", "pruned"));
+        }
+
+        parts.Add(Count(_networksCreated, "network", "created"));
+        var line = $"Stack {stack.Name}: {string.Join(", ", parts)}.";
+        return detached ? $"{line} Not waiting for the services; see `protoswarm stack ps {stack.Name}`." : line;
+    }
+
+    /// <summary>
+    /// The spec to send for a service that exists: as the file says, with its --force count kept (a stack
+    /// has no --force) and, unless the image is to be resolved always, the pinned image kept while
+    /// the file names the same image as at the last deploy (docker's com.docker.stack.image label).
+    /// </summary>
+    public ServiceSpec ForUpdate(ServiceSpec desired, ServiceSpec current) =>
+        WithTemplate(desired, current, keepImage: resolveImage != ResolveImageModes.Always && SameFileImage(desired, current), networkIds: null);
+
+    /// <summary>
+    /// Whether the stored spec already is what the file asks: compared as the managers store it, with
+    /// network names as their ids and the image as pinned when the file names the image it named before.
+    /// </summary>
+    public static bool Unchanged(ServiceSpec desired, ServiceSpec current, IReadOnlyDictionary<string, string> networkIds) =>
+        SpecEquality.Same(current, WithTemplate(desired, current, keepImage: SameFileImage(desired, current), networkIds));
+
+    private static bool SameFileImage(ServiceSpec desired, ServiceSpec current) =>
+        current.Labels.TryGetValue(StackModel.ImageLabel, out var before) && desired.Labels.TryGetValue(StackModel.ImageLabel, out var now) && before == now;
+
+    private static ServiceSpec WithTemplate(ServiceSpec desired, ServiceSpec current, bool keepImage, IReadOnlyDictionary<string, string>? networkIds)
+    {
+        var template = desired.TaskTemplate with
+        {
+            ForceUpdate = current.TaskTemplate.ForceUpdate,
+            Container = keepImage ? desired.TaskTemplate.Container with { Image = current.TaskTemplate.Container.Image } : desired.TaskTemplate.Container,
+        };
+        if (networkIds is not null)
+        {
+            template = template with
+            {
+                Networks = [.. template.Networks.Select(n => networkIds.TryGetValue(n.Target, out var id) ? n with { Target = id } : n)],
+            };
+        }
+
+        return desired with { TaskTemplate = template };
+    }
+
+    private static string Count(int count, string noun, string verb) =>
+        string.Create(CultureInfo.InvariantCulture, $"{count} {noun}{(count == 1 ? "" : "s")} {verb}");
+
+    /// <summary>Docker's "failed to create service X: reason" for a refusal in the middle of a deploy.</summary>
+    private static async Task<T> Failing<T>(string what, Func<Task<T>> action)
+    {
+        try
+        {
+            return await action();
+        }
+        catch (SwarmCommandException e) when (e.Code != RejectCode.Unavailable)
+        {
+            throw new SwarmCommandException(e.Code, $"{what}: {e.Message}");
+        }
+    }
+}

@@ -1,0 +1,488 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using MessagePack;
+using ProtoSwarm.Cli.Compose;
+using ProtoSwarm.Contracts;
+using static ProtoSwarm.Tests.Cli.CliHarness;
+
+namespace ProtoSwarm.Tests.Cli;
+
+public sealed class StackCommandTests : IDisposable
+{
+    private const string Vote = """
+        services:
+          vote:
+            image: example/vote:1.2
+            networks: [frontend]
+            deploy:
+              replicas: 2
+          redis:
+            image: redis:7
+            networks: [backend]
+        networks:
+          frontend: {}
+          backend: {}
+        """;
+
+    private readonly string _temp = Directory.CreateTempSubdirectory("stack-").FullName;
+
+    public void Dispose() => Directory.Delete(_temp, recursive: true);
+
+    private string File(string yaml, string name = "stack.yml")
+    {
+        var path = Path.Combine(_temp, name);
+        System.IO.File.WriteAllText(path, yaml);
+        return path;
+    }
+
+    [Fact]
+    public async Task Deploy_Of_An_Invalid_File_Prints_Each_Error_With_Its_Place_And_Sends_Nothing()
+    {
+        var swarm = new FakeSwarm();
+        var path = File("""
+            services:
+              vote:
+                image: example/vote:1.2
+                deploy:
+                  replicas: many
+                  mode: sideways
+            """);
+
+        var (code, output, error) = await RunAsync(swarm.Node, "stack", "deploy", "-c", path, "vote");
+
+        Assert.Equal(1, code);
+        Assert.Empty(output);
+        Assert.Empty(swarm.Node.Requests);
+        var lines = error.TrimEnd('\n').Split('\n');
+        Assert.True(lines.Length >= 2, error);
+        Assert.All(lines, line => Assert.Matches($@"^{System.Text.RegularExpressions.Regex.Escape(path)}:\d+:\d+: services\.vote\.", line));
+        Assert.Contains(lines, l => l.Contains(":5:", StringComparison.Ordinal) && l.Contains("deploy.replicas", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("Vote")]
+    [InlineData("my.stack")]
+    [InlineData("-vote")]
+    public async Task A_Stack_Name_Docker_Would_Mangle_Is_Refused_With_A_Hint(string name)
+    {
+        var swarm = new FakeSwarm();
+
+        var (code, _, error) = await RunAsync(swarm.Node, "stack", "deploy", "-c", File(Vote), name);
+
+        Assert.Equal(1, code);
+        Assert.Contains($"invalid stack name '{name}'", error, StringComparison.Ordinal);
+        Assert.Contains("lowercase letters, digits", error, StringComparison.Ordinal);
+        Assert.Empty(swarm.Node.Requests);
+    }
+
+    [Fact]
+    public async Task Deploy_Creates_The_Networks_Then_The_Services_Named_And_Labelled_For_The_Stack()
+    {
+        var swarm = new FakeSwarm();
+
+        var (code, output, error) = await RunAsync(swarm.Node, "stack", "deploy", "--detach", "-c", File(Vote), "vote");
+
+        Assert.Equal(0, code);
+        Assert.Empty(error);
+        Assert.Equal(
+            "Creating network vote_backend\n" +
+            "Creating network vote_frontend\n" +
+            "Creating service vote_redis\n" +
+            "Creating service vote_vote\n" +
+            "Stack vote: 2 services created, 0 services updated, 0 services unchanged, 2 networks created. Not waiting for the services; see `protoswarm stack ps vote`.\n",
+            output);
+        var sent = swarm.Node.Requests.Where(r => r is CreateNetwork or CreateService).ToList();
+        Assert.Equal(["vote_backend", "vote_frontend", "vote_redis", "vote_vote"],
+            sent.Select(r => r switch { CreateNetwork n => n.Spec.Name, CreateService s => s.Spec.Name, _ => "" }));
+        Assert.All(sent.OfType<CreateNetwork>(), n => Assert.Equal("vote", n.Spec.Labels[StackModel.NamespaceLabel]));
+        var vote = sent.OfType<CreateService>().Single(s => s.Spec.Name == "vote_vote");
+        Assert.Equal("vote", vote.Spec.Labels[StackModel.NamespaceLabel]);
+        Assert.Equal("example/vote:1.2", vote.Spec.TaskTemplate.Container.Image);
+        Assert.Equal(ResolveImageModes.Always, vote.ResolveImage);
+        Assert.Equal(2, vote.Spec.Mode.Replicas);
+        Assert.Equal(["vote_frontend"], vote.Spec.TaskTemplate.Networks.Select(n => n.Target));
+    }
+
+    [Fact]
+    public async Task Deploy_Waits_For_Every_Service_With_The_Progress_Of_Service_Create()
+    {
+        var swarm = new FakeSwarm();
+
+        var (code, output, _) = await RunAsync(swarm.Node, "stack", "deploy", "-c", File(Vote), "vote");
+
+        Assert.Equal(0, code);
+        Assert.Contains(
+            "Waiting for service vote_redis to converge\n" +
+            "overall progress: 1 out of 1 tasks\n" +
+            "1/1: running   [==================================================>]\n" +
+            "verify: Service converged\n" +
+            "Waiting for service vote_vote to converge\n" +
+            "overall progress: 2 out of 2 tasks\n",
+            output, StringComparison.Ordinal);
+        Assert.EndsWith("Stack vote: 2 services created, 0 services updated, 0 services unchanged, 2 networks created.\n", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_Redeploy_Of_The_Same_File_Sends_No_Update_And_Creates_Nothing()
+    {
+        var swarm = new FakeSwarm();
+        var path = File(Vote);
+        await RunAsync(swarm.Node, "stack", "deploy", "-d", "-c", path, "vote");
+        swarm.Node.Requests.Clear();
+
+        var (code, output, _) = await RunAsync(swarm.Node, "stack", "deploy", "-d", "-c", path, "vote");
+
+        Assert.Equal(0, code);
+        Assert.DoesNotContain(swarm.Node.Requests, r => r is UpdateService or CreateService or CreateNetwork or RemoveService);
+        Assert.StartsWith("Stack vote: 0 services created, 0 services updated, 2 services unchanged, 0 networks created.", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_Changed_Image_Sends_One_Update_With_The_Stored_Version()
+    {
+        var swarm = new FakeSwarm();
+        await RunAsync(swarm.Node, "stack", "deploy", "-d", "-c", File(Vote), "vote");
+        swarm.Node.Requests.Clear();
+        var before = swarm.Services.Single(s => s.Spec.Name == "vote_vote");
+
+        var (code, output, _) = await RunAsync(swarm.Node, "stack", "deploy", "-d", "-c", File(Vote.Replace("example/vote:1.2", "example/vote:1.3", StringComparison.Ordinal)), "vote");
+
+        Assert.Equal(0, code);
+        var update = Assert.Single(swarm.Node.Requests.OfType<UpdateService>());
+        Assert.Equal((before.Id, before.Meta.Version), (update.ServiceRef, update.Version));
+        Assert.Equal("example/vote:1.3", update.Spec!.TaskTemplate.Container.Image);
+        Assert.Equal(ResolveImageModes.Always, update.ResolveImage);
+        Assert.Contains($"Updating service vote_vote (id: {before.Id})\n", output, StringComparison.Ordinal);
+        Assert.Contains("0 services created, 1 service updated, 1 service unchanged", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Resolve_Image_Changed_Keeps_The_Pinned_Image_When_Only_Replicas_Change()
+    {
+        var swarm = new FakeSwarm();
+        await RunAsync(swarm.Node, "stack", "deploy", "-d", "-c", File(Vote), "vote");
+        swarm.Node.Requests.Clear();
+        var pinned = swarm.Services.Single(s => s.Spec.Name == "vote_vote").Spec.TaskTemplate.Container.Image;
+
+        await RunAsync(swarm.Node, "stack", "deploy", "-d", "--resolve-image", "changed", "-c", File(Vote.Replace("replicas: 2", "replicas: 3", StringComparison.Ordinal)), "vote");
+
+        var update = Assert.Single(swarm.Node.Requests.OfType<UpdateService>());
+        Assert.Equal((pinned, 3L, ResolveImageModes.Changed), (update.Spec!.TaskTemplate.Container.Image, update.Spec.Mode.Replicas, update.ResolveImage));
+    }
+
+    [Fact]
+    public async Task Prune_Removes_The_Stacks_Services_No_Longer_In_The_File_And_Nothing_Else()
+    {
+        var swarm = new FakeSwarm();
+        await RunAsync(swarm.Node, "stack", "deploy", "-d", "-c", File(Vote), "vote");
+        await RunAsync(swarm.Node, "stack", "deploy", "-d", "-c", File("services:\n  web:\n    image: nginx:1.27\n"), "other");
+        swarm.Node.Requests.Clear();
+        var withoutRedis = File("""
+            services:
+              vote:
+                image: example/vote:1.2
+                networks: [frontend]
+                deploy:
+                  replicas: 2
+            networks:
+              frontend: {}
+            """);
+
+        var redis = swarm.IdOf("vote_redis");
+        var kept = await RunAsync(swarm.Node, "stack", "deploy", "-d", "-c", withoutRedis, "vote");
+        Assert.Empty(swarm.Node.Requests.OfType<RemoveService>());
+        var (code, output, _) = await RunAsync(swarm.Node, "stack", "deploy", "-d", "--prune", "-c", withoutRedis, "vote");
+
+        Assert.Equal((0, 0), (kept.Code, code));
+        var removed = Assert.Single(swarm.Node.Requests.OfType<RemoveService>());
+        Assert.Equal(redis, removed.ServiceRef);
+        Assert.StartsWith("Removing service vote_redis\n", output, StringComparison.Ordinal);
+        Assert.Equal(["other_web", "vote_vote"], swarm.Services.Select(s => s.Spec.Name).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_Missing_External_Network_Is_Refused_Before_Anything_Is_Created()
+    {
+        var swarm = new FakeSwarm();
+        var path = File("""
+            services:
+              vote:
+                image: example/vote:1.2
+                networks: [frontend, shared]
+            networks:
+              frontend: {}
+              shared:
+                external: true
+                name: corp-net
+            """);
+
+        var (code, output, error) = await RunAsync(swarm.Node, "stack", "deploy", "-c", path, "vote");
+
+        Assert.Equal(1, code);
+        Assert.Empty(output);
+        Assert.Equal("Error: network \"corp-net\" is declared as external, but could not be found. You need to create a swarm-scoped network before the stack is deployed\n", error);
+        Assert.DoesNotContain(swarm.Node.Requests, r => r is CreateNetwork or CreateService or UpdateService or RemoveService);
+    }
+
+    [Fact]
+    public async Task An_External_Network_That_Exists_Is_Used_And_Not_Created()
+    {
+        var swarm = new FakeSwarm();
+        swarm.Networks.Add(new NetworkObject("corpnetid0000000000000000", new ObjectMeta(1, Joined, Joined), new NetworkSpec("corp-net"), "10.0.9.0/24", "10.0.9.1", 4200));
+        var path = File("""
+            services:
+              vote:
+                image: example/vote:1.2
+                networks: [shared]
+            networks:
+              shared:
+                external: true
+                name: corp-net
+            """);
+
+        var (code, _, _) = await RunAsync(swarm.Node, "stack", "deploy", "-d", "-c", path, "vote");
+        var again = await RunAsync(swarm.Node, "stack", "deploy", "-d", "-c", path, "vote");
+
+        Assert.Equal((0, 0), (code, again.Code));
+        Assert.Empty(swarm.Node.Requests.OfType<CreateNetwork>());
+        Assert.Empty(swarm.Node.Requests.OfType<UpdateService>());
+        Assert.Equal(["corp-net"], Assert.Single(swarm.Node.Requests.OfType<CreateService>()).Spec.TaskTemplate.Networks.Select(n => n.Target));
+    }
+
+    [Theory]
+    [InlineData("secrets", "secrets (db_password)")]
+    [InlineData("configs", "configs (db_password)")]
+    public async Task Secrets_And_Configs_Are_Refused_As_Not_Built_Yet(string kind, string named)
+    {
+        var swarm = new FakeSwarm();
+        File("hunter2", "password.txt");
+        var path = File($"""
+            version: "3.8"
+            services:
+              db:
+                image: postgres:16
+                {kind}: [db_password]
+            {kind}:
+              db_password:
+                file: ./password.txt
+            """);
+
+        var (code, output, error) = await RunAsync(swarm.Node, "stack", "deploy", "-c", path, "vote");
+
+        Assert.Equal(1, code);
+        Assert.Empty(output);
+        Assert.Contains(named, error, StringComparison.Ordinal);
+        Assert.Contains("no `secret` or `config` objects yet", error, StringComparison.Ordinal);
+        Assert.Empty(swarm.Node.Requests);
+    }
+
+    [Fact]
+    public async Task Stack_Ls_Counts_Services_Per_Namespace_Label_Sorted_By_Name()
+    {
+        var swarm = new FakeSwarm();
+        await RunAsync(swarm.Node, "stack", "deploy", "-d", "-c", File(Vote), "vote");
+        await RunAsync(swarm.Node, "stack", "deploy", "-d", "-c", File("services:\n  web:\n    image: nginx:1.27\n"), "app10");
+        await RunAsync(swarm.Node, "stack", "deploy", "-d", "-c", File("services:\n  web:\n    image: nginx:1.27\n"), "app9");
+        swarm.Services.Add(Service("svc00000000000000000loose", Spec("loose")));
+
+        var table = await RunAsync(swarm.Node, "stack", "ls");
+        var json = await RunAsync(swarm.Node, "stack", "ls", "--format", "json");
+        var names = await RunAsync(swarm.Node, "stack", "ls", "--format", "{{.Name}}");
+
+        Assert.Equal(
+            "NAME      SERVICES\n" +
+            "app9      1\n" +
+            "app10     1\n" +
+            "vote      2\n", table.Out);
+        var last = JsonNode.Parse(json.Out.TrimEnd('\n').Split('\n')[^1])!;
+        Assert.Equal(("vote", "2"), (last["Name"]!.GetValue<string>(), last["Services"]!.GetValue<string>()));
+        Assert.Equal("app9\napp10\nvote\n", names.Out);
+    }
+
+    [Fact]
+    public async Task Stack_Services_Is_Service_Ls_Of_The_Stack()
+    {
+        var swarm = new FakeSwarm();
+        await RunAsync(swarm.Node, "stack", "deploy", "-d", "-c", File(Vote), "vote");
+        swarm.Services.Add(Service("svc00000000000000000loose", Spec("loose")));
+
+        var table = await RunAsync(swarm.Node, "stack", "services", "vote");
+        var quiet = await RunAsync(swarm.Node, "stack", "services", "-q", "vote");
+        var format = await RunAsync(swarm.Node, "stack", "services", "--format", "{{.Name}} {{.Replicas}}", "vote");
+        var none = await RunAsync(swarm.Node, "stack", "services", "ghost");
+
+        var redis = swarm.IdOf("vote_redis")[..12];
+        var vote = swarm.IdOf("vote_vote")[..12];
+        Assert.Equal(
+            "ID             NAME         MODE         REPLICAS   IMAGE              PORTS\n" +
+            $"{redis}   vote_redis   replicated   1/1        redis:7            \n" +
+            $"{vote}   vote_vote    replicated   2/2        example/vote:1.2   \n", table.Out);
+        Assert.Equal($"{redis}\n{vote}\n", quiet.Out);
+        Assert.Equal("vote_redis 1/1\nvote_vote 2/2\n", format.Out);
+        Assert.Equal((0, "", "Nothing found in stack: ghost\n"), none);
+    }
+
+    [Fact]
+    public async Task Stack_Ps_Lists_The_Tasks_Of_All_Its_Services_And_Fails_On_An_Unknown_Stack()
+    {
+        var swarm = new FakeSwarm();
+        await RunAsync(swarm.Node, "stack", "deploy", "-d", "-c", File(Vote), "vote");
+        swarm.Node.Requests.Clear();
+
+        var table = await RunAsync(swarm.Node, "stack", "ps", "vote");
+        var names = await RunAsync(swarm.Node, "stack", "ps", "--format", "{{.Name}}", "vote");
+        var quiet = await RunAsync(swarm.Node, "stack", "ps", "-q", "vote");
+        var none = await RunAsync(swarm.Node, "stack", "ps", "ghost");
+
+        Assert.Equal((0, ""), (table.Code, table.Err));
+        Assert.StartsWith("ID ", table.Out, StringComparison.Ordinal);
+        Assert.Contains("DESIRED STATE", table.Out, StringComparison.Ordinal);
+        Assert.Equal("vote_redis.1\nvote_vote.1\nvote_vote.2\n", names.Out);
+        Assert.Equal(3, quiet.Out.TrimEnd('\n').Split('\n').Length);
+        var asked = swarm.Node.Requests.OfType<ListTasks>().First();
+        Assert.Equal([swarm.IdOf("vote_redis"), swarm.IdOf("vote_vote")], asked.ServiceRefs.Order(StringComparer.Ordinal));
+        Assert.Equal(1, none.Code);
+        Assert.Equal("Error: nothing found in stack: ghost\n", none.Err);
+    }
+
+    [Fact]
+    public async Task Stack_Rm_Removes_Services_Then_Networks_And_Says_When_Nothing_Was_Found()
+    {
+        var swarm = new FakeSwarm();
+        await RunAsync(swarm.Node, "stack", "deploy", "-d", "-c", File(Vote), "vote");
+        swarm.Services.Add(Service("svc00000000000000000loose", Spec("loose")));
+        swarm.Node.Requests.Clear();
+
+        var (code, output, error) = await RunAsync(swarm.Node, "stack", "rm", "vote", "ghost");
+
+        Assert.Equal(0, code);
+        Assert.Equal(
+            "Removing service vote_redis\n" +
+            "Removing service vote_vote\n" +
+            "Removing network vote_backend\n" +
+            "Removing network vote_frontend\n", output);
+        Assert.Equal("Nothing found in stack: ghost\n", error);
+        var removals = swarm.Node.Requests.Where(r => r is RemoveService or RemoveNetwork).ToList();
+        Assert.Equal([typeof(RemoveService), typeof(RemoveService), typeof(RemoveNetwork), typeof(RemoveNetwork)], removals.Select(r => r.GetType()));
+        Assert.Equal(["loose"], swarm.Services.Select(s => s.Spec.Name));
+        Assert.Equal([NetworkObject.IngressName], swarm.Networks.Select(n => n.Spec.Name));
+    }
+
+    [Fact]
+    public async Task Stack_Rm_Says_Which_Removal_Failed_And_Exits_1()
+    {
+        var swarm = new FakeSwarm();
+        await RunAsync(swarm.Node, "stack", "deploy", "-d", "-c", File(Vote), "vote");
+        swarm.RefuseNetworkRemoval = "Network vote_backend is in use by service(s) intruder";
+
+        var (code, output, error) = await RunAsync(swarm.Node, "stack", "rm", "vote");
+
+        Assert.Equal(1, code);
+        Assert.Contains("Removing network vote_backend\n", output, StringComparison.Ordinal);
+        Assert.Contains("Failed to remove network ", error, StringComparison.Ordinal);
+        Assert.EndsWith("Error: failed to remove some resources from stack: vote\n", error, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// A swarm that keeps services and networks as the managers do: specs stored after a MessagePack round
+    /// trip, network names turned into ids, images pinned to a digest; each service's tasks all running.
+    /// </summary>
+    private sealed class FakeSwarm
+    {
+        private int _next;
+
+        public FakeSwarm() => Node = new FakeNode(Answer);
+
+        public FakeNode Node { get; }
+
+        public List<ServiceObject> Services { get; } = [];
+
+        public List<NetworkObject> Networks { get; } =
+            [new NetworkObject("ingressid0000000000000000", new ObjectMeta(1, Joined, Joined), new NetworkSpec(NetworkObject.IngressName, Ingress: true), "10.0.0.0/24", "10.0.0.1", 4096)];
+
+        public string? RefuseNetworkRemoval { get; set; }
+
+        public string IdOf(string serviceName) => Services.Single(s => s.Spec.Name == serviceName).Id;
+
+        private object Answer(object request) => request switch
+        {
+            ListNetworks => new NetworkList([.. Networks]),
+            CreateNetwork c => AddNetwork(c.Spec),
+            RemoveNetwork when RefuseNetworkRemoval is { } reason => new CommandRejected(RejectCode.Conflict, reason),
+            RemoveNetwork r => new NetworkRemoved(Networks.RemoveAll(n => n.Id == r.NetworkRef) == 1 ? r.NetworkRef : throw new InvalidOperationException(r.NetworkRef)),
+            ListServices => new ServiceList([.. Services.Select(s => new ServiceSummary(s, new ServiceReplicas(s.Spec.Mode.Replicas, s.Spec.Mode.Replicas)))]),
+            CreateService c => AddService(c.Spec),
+            UpdateService u => UpdateService(u),
+            RemoveService r => new ServiceRemoved(Services.RemoveAll(s => s.Id == r.ServiceRef) == 1 ? r.ServiceRef : throw new InvalidOperationException(r.ServiceRef)),
+            InspectService i => Services.SingleOrDefault(s => s.Id == i.ServiceRef) is { } found
+                ? new ServiceDetails(found, new ServiceReplicas(found.Spec.Mode.Replicas, found.Spec.Mode.Replicas))
+                : new CommandRejected(RejectCode.NotFound, $"service {i.ServiceRef} not found"),
+            ListTasks l => Tasks(l),
+            _ => new CommandRejected(RejectCode.Internal, $"unexpected {request.GetType().Name}"),
+        };
+
+        private NetworkCreated AddNetwork(NetworkSpec spec)
+        {
+            var id = NewId("net");
+            Networks.Add(new NetworkObject(id, new ObjectMeta(1, Joined, Joined), spec, "10.0.5.0/24", "10.0.5.1", 4300));
+            return new NetworkCreated(id);
+        }
+
+        private ServiceCreated AddService(ServiceSpec spec)
+        {
+            var id = NewId("svc");
+            Services.Add(new ServiceObject(id, new ObjectMeta(5, Joined, Joined), Stored(spec), SpecVersion: 1));
+            return new ServiceCreated(id, []);
+        }
+
+        private object UpdateService(UpdateService u)
+        {
+            var index = Services.FindIndex(s => s.Id == u.ServiceRef);
+            var current = Services[index];
+            if (current.Meta.Version != u.Version)
+            {
+                return new CommandRejected(RejectCode.Conflict, "update out of sequence");
+            }
+
+            Services[index] = current with
+            {
+                Meta = current.Meta with { Version = current.Meta.Version + 1 },
+                Spec = Stored(u.Spec!),
+                PreviousSpec = current.Spec,
+                SpecVersion = current.SpecVersion + 1,
+            };
+            return new ServiceUpdated(current.Id, current.Meta.Version + 1);
+        }
+
+        private TaskList Tasks(ListTasks l)
+        {
+            var services = Services.Where(s => l.ServiceRefs.Contains(s.Id)).ToList();
+            var tasks = services.SelectMany(s => Enumerable.Range(1, (int)s.Spec.Mode.Replicas).Select(slot =>
+                Task($"task{s.Id}{slot}", slot, serviceId: s.Id) with { Spec = s.Spec.TaskTemplate, SpecVersion = s.SpecVersion }));
+            return new TaskList(
+                [.. tasks],
+                services.ToImmutableSortedDictionary(s => s.Id, s => s.Spec.Name, StringComparer.Ordinal),
+                ImmutableSortedDictionary<string, string>.Empty.Add("node00000000000000000000a", "worker1"));
+        }
+
+        /// <summary>As the managers keep a spec: read back from its bytes, networks by id, the image pinned.</summary>
+        private ServiceSpec Stored(ServiceSpec spec)
+        {
+            var copy = MessagePackSerializer.Deserialize<ServiceSpec>(SpecEquality.Bytes(spec), ContractRegistry.Options);
+            var container = copy.TaskTemplate.Container;
+            var image = container.Image.Contains('@', StringComparison.Ordinal) ? container.Image : container.Image + "@sha256:" + new string('a', 64);
+            return copy with
+            {
+                TaskTemplate = copy.TaskTemplate with
+                {
+                    Container = container with { Image = image },
+                    Networks = [.. copy.TaskTemplate.Networks.Select(n => n with { Target = Networks.FirstOrDefault(x => x.Spec.Name == n.Target)?.Id ?? n.Target })],
+                },
+            };
+        }
+
+        private string NewId(string kind) =>
+            string.Create(CultureInfo.InvariantCulture, $"{kind}{++_next:D22}");
+    }
+}

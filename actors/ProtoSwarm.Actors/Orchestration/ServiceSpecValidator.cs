@@ -28,7 +28,7 @@ public static partial class ServiceSpecValidator
     /// <summary>Docker's shortest health check interval, timeout and start period.</summary>
     public static readonly TimeSpan MinimumHealthDuration = TimeSpan.FromMilliseconds(1);
 
-    [GeneratedRegex("^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^[a-zA-Z0-9](?:[a-zA-Z0-9_-]{0,61}[a-zA-Z0-9])?$", RegexOptions.CultureInvariant)]
     private static partial Regex ServiceName();
 
     [GeneratedRegex(@"^(SIG)?[A-Z][A-Z0-9+\-]*$|^[0-9]+$", RegexOptions.CultureInvariant)]
@@ -71,7 +71,7 @@ public static partial class ServiceSpecValidator
         }
         else if (!ServiceName().IsMatch(spec.Name))
         {
-            problems.Add(new("Spec.Name", $"'{spec.Name}' is not a valid service name", "use 1 to 63 letters, digits and '-', starting and ending with a letter or digit"));
+            problems.Add(new("Spec.Name", $"'{spec.Name}' is not a valid service name", "use 1 to 63 letters, digits, '-' and '_' (a stack names its services STACK_NAME), starting and ending with a letter or digit"));
         }
     }
 

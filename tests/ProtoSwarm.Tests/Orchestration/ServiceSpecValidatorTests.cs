@@ -33,7 +33,7 @@ public class ServiceSpecValidatorTests
             { "negative completions", Job(ServiceMode.ReplicatedJobMode(1, -3)), "Spec.Mode.ReplicatedJob.TotalCompletions", "negative" },
             { "job restarting on any exit", ok with { Mode = ServiceMode.GlobalJobMode }, "Spec.TaskTemplate.RestartPolicy.Condition", "never complete" },
             { "no name", ok with { Name = "" }, "Spec.Name", "no name" },
-            { "bad name", ok with { Name = "web_1" }, "Spec.Name", "not a valid" },
+            { "bad name", ok with { Name = "_web" }, "Spec.Name", "not a valid" },
             { "empty label name", ok with { Labels = ImmutableSortedDictionary<string, string>.Empty.Add(" ", "x") }, "Spec.Labels", "empty name" },
             { "empty image", WithContainer(ok, c => c with { Image = "" }), "Spec.TaskTemplate.ContainerSpec.Image", "no image" },
             { "image with a space", WithContainer(ok, c => c with { Image = "nginx latest" }), "Spec.TaskTemplate.ContainerSpec.Image", "white space" },
@@ -111,6 +111,7 @@ public class ServiceSpecValidatorTests
         return new TheoryData<string, ServiceSpec>
         {
             { "the simplest", ok },
+            { "a stack's service name (STACK_NAME), as swarmkit takes it", ok with { Name = "vote_result-2" } },
             { "zero replicas", ok with { Mode = ServiceMode.ReplicatedMode(0) } },
             { "global", ok with { Mode = ServiceMode.GlobalMode } },
             { "replicated job", Job(ServiceMode.ReplicatedJobMode(2, 10)) },

@@ -245,16 +245,17 @@ public static class RegistryPullBenchmark
         var descriptors = new JsonArray();
         for (var layer = 0; layer < Layers; layer++)
         {
+            // ustar, not pax: .NET adds the current time to a pax entry (atime, ctime), and the image would differ each run.
             using var tar = new MemoryStream();
-            await using (var writer = new TarWriter(tar, TarEntryFormat.Pax, leaveOpen: true))
+            await using (var writer = new TarWriter(tar, TarEntryFormat.Ustar, leaveOpen: true))
             {
-                await writer.WriteEntryAsync(new PaxTarEntry(TarEntryType.Directory, $"data{layer}/") { Mode = DirMode, ModificationTime = Time });
+                await writer.WriteEntryAsync(new UstarTarEntry(TarEntryType.Directory, $"data{layer}/") { Mode = DirMode, ModificationTime = Time });
                 var random = new Random(1_000 + layer);
                 var bytes = new byte[FileBytes];
                 for (var file = 0; file < FilesPerLayer; file++)
                 {
                     random.NextBytes(bytes);
-                    await writer.WriteEntryAsync(new PaxTarEntry(TarEntryType.RegularFile, $"data{layer}/file{file}")
+                    await writer.WriteEntryAsync(new UstarTarEntry(TarEntryType.RegularFile, $"data{layer}/file{file}")
                     {
                         DataStream = new MemoryStream(bytes, writable: false),
                         Mode = FileMode,

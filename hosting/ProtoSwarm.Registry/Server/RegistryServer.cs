@@ -525,7 +525,8 @@ public sealed class RegistryServer : IDisposable
             return;
         }
 
-        // Sent by the kernel (sendfile), with Range and If-Range handled: a pull that broke off resumes where it stopped.
+        // Range and If-Range handled: a pull that broke off resumes where it stopped. Kestrel has no sendfile: the file is
+        // copied through user space (ASP.NET Core's SendFileFallback; dotnet/aspnetcore#18093), as docker-registry copies it too.
         await Results.File(path, OctetStream, enableRangeProcessing: true, entityTag: new EntityTagHeaderValue($"\"{digest}\"")).ExecuteAsync(http);
     }
 

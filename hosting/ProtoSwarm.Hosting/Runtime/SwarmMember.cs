@@ -186,8 +186,10 @@ internal sealed partial class SwarmMember : IAsyncDisposable
         Store = store;
         Proposer = proposer;
         Raft = view;
-        StartRegistry(options, store, proposer, loggerFactory, time);
-        _remoteHost!.Policy.StoreRole = nodeId => store.Current.Get<NodeObject>(nodeId)?.Spec.DesiredRole;
+        // The role the store wants a node in, which a certificate lags until it is renewed: both the API and the registry ask it.
+        Func<string, NodeRole?> desiredRole = nodeId => store.Current.Get<NodeObject>(nodeId)?.Spec.DesiredRole;
+        _remoteHost!.Policy.StoreRole = desiredRole;
+        StartRegistry(options, store, proposer, desiredRole, loggerFactory, time);
         _ = FollowClusterAsync(store, _stopping.Token);
     }
 
@@ -308,12 +310,12 @@ internal sealed partial class SwarmMember : IAsyncDisposable
     /// docs/ARCHITECTURE.md, the registry): tags and manifests in the store, blobs under STATE/registry,
     /// fetched from the other managers when this one lacks them.
     /// </summary>
-    private void StartRegistry(NodeOptions options, SwarmStore store, IProposer proposer, ILoggerFactory loggerFactory, TimeProvider time)
+    private void StartRegistry(NodeOptions options, SwarmStore store, IProposer proposer, Func<string, NodeRole?> desiredRole, ILoggerFactory loggerFactory, TimeProvider time)
     {
         ClusterObject? Cluster() => store.Current.Get<ClusterObject>(ClusterObject.DefaultId);
         var access = new RegistryAccessControl(
             Credentials,
-            nodeId => store.Current.Get<NodeObject>(nodeId)?.Spec.DesiredRole,
+            desiredRole,
             new BasicAuthorizer(() => Cluster()?.RegistryPullToken ?? string.Empty, () => Cluster()?.RegistryPushToken ?? string.Empty));
         _registryPeers = new HttpClient(RemoteConfigFactory.MutualTlsHandler(Credentials)) { Timeout = TimeSpan.FromMinutes(30) };
         var peers = new ManagerBlobPeers(

@@ -189,8 +189,18 @@ public sealed record ContainerSpec(
     ImmutableArray<string> CapabilityDrop = default,
     ImmutableArray<Ulimit> Ulimits = default,
     ImmutableArray<string> Hosts = default,
-    ImmutableArray<string> Groups = default)
+    ImmutableArray<string> Groups = default,
+    ImmutableArray<SecretReference> Secrets = default,
+    ImmutableArray<ConfigReference> Configs = default)
 {
+    /// <summary>Secrets mounted read-only in the container (docker's --secret), each at /run/secrets/&lt;File.Name&gt;.</summary>
+    [Key(18)]
+    public ImmutableArray<SecretReference> Secrets { get; init; } = Secrets.IsDefault ? [] : Secrets;
+
+    /// <summary>Configs mounted read-only in the container (docker's --config), each at its File.Name (an absolute path).</summary>
+    [Key(19)]
+    public ImmutableArray<ConfigReference> Configs { get; init; } = Configs.IsDefault ? [] : Configs;
+
     /// <summary>Capabilities added to docker's default set ("NET_ADMIN", "CAP_SYS_TIME", or "ALL").</summary>
     [Key(13)]
     public ImmutableArray<string> CapabilityAdd { get; init; } = CapabilityAdd.IsDefault ? [] : CapabilityAdd;

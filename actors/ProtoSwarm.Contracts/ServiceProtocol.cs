@@ -184,8 +184,30 @@ public sealed record TaskAssignments(
     [property: Key(4)] ImmutableArray<TaskObject> Tasks,
     [property: Key(5)] ImmutableArray<string> Removed,
     ImmutableArray<NetworkView> Networks = default,
-    ImmutableArray<string> NetworksRemoved = default)
+    ImmutableArray<string> NetworksRemoved = default,
+    ImmutableArray<SecretPayload> Secrets = default,
+    ImmutableArray<string> SecretsRemoved = default,
+    ImmutableArray<SecretPayload> Configs = default,
+    ImmutableArray<string> ConfigsRemoved = default)
 {
+    /// <summary>
+    /// The secrets the node's tasks use, with their data: all of them when Full, else those newly
+    /// needed. A node never receives a secret none of its assigned tasks references.
+    /// </summary>
+    [Key(8)]
+    public ImmutableArray<SecretPayload> Secrets { get; init; } = Secrets.IsDefault ? [] : Secrets;
+
+    /// <summary>Secrets (by id) the node's tasks no longer use (not set when Full: what Secrets lacks is gone).</summary>
+    [Key(9)]
+    public ImmutableArray<string> SecretsRemoved { get; init; } = SecretsRemoved.IsDefault ? [] : SecretsRemoved;
+
+    /// <summary>The configs the node's tasks use, as <see cref="Secrets"/>.</summary>
+    [Key(10)]
+    public ImmutableArray<SecretPayload> Configs { get; init; } = Configs.IsDefault ? [] : Configs;
+
+    [Key(11)]
+    public ImmutableArray<string> ConfigsRemoved { get; init; } = ConfigsRemoved.IsDefault ? [] : ConfigsRemoved;
+
     /// <summary>The networks the node needs, each whole: all of them when Full, else those that changed.</summary>
     [Key(6)]
     public ImmutableArray<NetworkView> Networks { get; init; } = Networks.IsDefault ? [] : Networks;

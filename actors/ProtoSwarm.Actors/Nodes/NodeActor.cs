@@ -16,7 +16,9 @@ namespace ProtoSwarm.Actors.Nodes;
 /// then what changed, see <see cref="TaskAssignments"/>) and stores the statuses the agent reports.
 /// With the tasks go the overlay networks the node needs (<see cref="NetworkViews"/>): all of them in
 /// a full message, else those whose view changed since the last message and those no longer needed;
-/// a view that changed alone (a task on another node became ready) is a message too.
+/// a view that changed alone (a task on another node became ready) is a message too. With them go
+/// the secrets and configs the node's tasks reference (<see cref="NodePayloads"/>), each once, and
+/// the ids of those no task of the node uses any more: a node never holds a secret it does not run.
 /// </summary>
 public sealed partial class NodeActor : IActor
 {
@@ -41,6 +43,10 @@ public sealed partial class NodeActor : IActor
 
     // The network views the agent was last sent, as their MessagePack bytes: compared by content.
     private readonly Dictionary<string, byte[]> _sentViews = new(StringComparer.Ordinal);
+
+    // The secrets and configs the agent holds, by id (their data never changes, so the id is enough).
+    private readonly HashSet<string> _sentSecrets = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _sentConfigs = new(StringComparer.Ordinal);
 
     private DateTimeOffset _lastHeartbeat;
     private CancellationTokenSource? _timer;
@@ -191,7 +197,9 @@ public sealed partial class NodeActor : IActor
         var needed = views.NetworksOf(_nodeId);
         var changedViews = needed.Where(id => full || !_sentViews.TryGetValue(id, out var sent) || !SameBytes(sent, views.Bytes(id))).ToList();
         var removedViews = full ? [] : _sentViews.Keys.Where(id => !needed.Contains(id)).ToList();
-        if (!full && changed.Count == 0 && removed.Count == 0 && changedViews.Count == 0 && removedViews.Count == 0)
+        var payloads = NodePayloads.Of(state, tasks);
+        var payloadDelta = NodePayloads.Delta(payloads, _sentSecrets, _sentConfigs, full);
+        if (!full && changed.Count == 0 && removed.Count == 0 && changedViews.Count == 0 && removedViews.Count == 0 && payloadDelta.IsEmpty)
         {
             return Task.CompletedTask;
         }
@@ -208,12 +216,18 @@ public sealed partial class NodeActor : IActor
             _sentViews[id] = views.Bytes(id);
         }
 
+        _sentSecrets.Clear();
+        _sentSecrets.UnionWith(payloads.Secrets.Keys);
+        _sentConfigs.Clear();
+        _sentConfigs.UnionWith(payloads.Configs.Keys);
+
         _fullNeeded = false;
         _sequence++;
         _lastSendAt = _manager.Time.GetUtcNow();
         if (_manager.AgentPid(node) is { } agent)
         {
-            context.Send(agent, new TaskAssignments(_nodeId, _epoch, _sequence, full, [.. changed], [.. removed], [.. changedViews.Select(views.View)], [.. removedViews]));
+            context.Send(agent, new TaskAssignments(_nodeId, _epoch, _sequence, full, [.. changed], [.. removed], [.. changedViews.Select(views.View)], [.. removedViews],
+                payloadDelta.Secrets, payloadDelta.SecretsRemoved, payloadDelta.Configs, payloadDelta.ConfigsRemoved));
         }
 
         return Task.CompletedTask;

@@ -72,9 +72,20 @@ public sealed class FakeExecutor : ITaskExecutor
         }
     }
 
-    public ITaskController CreateController(TaskObject task) =>
+    /// <summary>The secret and config files the task's container was prepared with, as a real executor would mount them; null once it is removed.</summary>
+    public TaskFiles? FilesOf(string taskId)
+    {
+        lock (_gate)
+        {
+            return _containers.TryGetValue(taskId, out var container) ? container.Files : null;
+        }
+    }
+
+    public ITaskController CreateController(TaskObject task) => CreateController(task, TaskFiles.None);
+
+    public ITaskController CreateController(TaskObject task, TaskFiles files) =>
         new FakeController(this, task.Id, FakeBehaviour.Parse(task.Spec.Container.Env), TaskStep.HasHealthCheck(task.Spec.Container),
-            TaskStep.StopGracePeriodOf(task.Spec.Container));
+            TaskStep.StopGracePeriodOf(task.Spec.Container), files);
 
     private void Record(string taskId, ControllerOperation operation)
     {
@@ -185,8 +196,10 @@ public sealed class FakeExecutor : ITaskExecutor
     }
 
     /// <summary>A container that exists only in this process's memory; guarded by the executor's lock.</summary>
-    private sealed class FakeContainer
+    private sealed class FakeContainer(TaskFiles files)
     {
+        public TaskFiles Files { get; } = files;
+
         public bool Started { get; set; }
 
         public DateTimeOffset? StartedAt { get; set; }
@@ -217,7 +230,7 @@ public sealed class FakeExecutor : ITaskExecutor
         }
     }
 
-    private sealed class FakeController(FakeExecutor executor, string taskId, FakeBehaviour behaviour, bool hasHealthCheck, TimeSpan gracePeriod)
+    private sealed class FakeController(FakeExecutor executor, string taskId, FakeBehaviour behaviour, bool hasHealthCheck, TimeSpan gracePeriod, TaskFiles files)
         : ITaskController
     {
         public Task PrepareAsync(CancellationToken ct)
@@ -235,7 +248,7 @@ public sealed class FakeExecutor : ITaskExecutor
 
             lock (executor._gate)
             {
-                executor._containers.TryAdd(taskId, new FakeContainer());
+                executor._containers.TryAdd(taskId, new FakeContainer(files));
             }
 
             return Task.CompletedTask;

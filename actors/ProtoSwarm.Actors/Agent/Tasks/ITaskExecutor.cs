@@ -18,6 +18,16 @@ public interface ITaskExecutor
     ITaskController CreateController(TaskObject task);
 
     /// <summary>
+    /// As <see cref="CreateController(TaskObject)"/>, with the task's secrets and configs and their
+    /// data (<see cref="TaskFiles"/>, resolved by the agent from its assignments): the controller puts
+    /// them in the container, read-only, when it prepares it. An executor that cannot refuses the
+    /// task rather than run it without them.
+    /// </summary>
+    ITaskController CreateController(TaskObject task, TaskFiles files) => files.IsEmpty
+        ? CreateController(task)
+        : throw new NotSupportedException("this node's task executor cannot give a container secrets or configs");
+
+    /// <summary>
     /// Called with each full set of the node's assigned tasks: containers this executor finds on the
     /// node for tasks outside the set, and that no controller of this process drives, are left from
     /// before a node host restart and are removed, so none runs without an owner. Failures are the

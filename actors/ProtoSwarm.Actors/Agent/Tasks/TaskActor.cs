@@ -18,6 +18,7 @@ namespace ProtoSwarm.Actors.Agent.Tasks;
 public sealed partial class TaskActor : IActor
 {
     private readonly ITaskController _controller;
+    private readonly string? _missing;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private TaskObject _task;
@@ -28,10 +29,13 @@ public sealed partial class TaskActor : IActor
     private bool _removing;
 
     /// <param name="task">The task as assigned; its Status is where this node's observation starts.</param>
-    public TaskActor(TaskObject task, ITaskExecutor executor, TimeProvider time, ILoggerFactory loggerFactory)
+    /// <param name="files">Its secrets and configs with their data; one the node was not given refuses the task at its prepare.</param>
+    public TaskActor(TaskObject task, ITaskExecutor executor, TimeProvider time, ILoggerFactory loggerFactory, TaskFiles? files = null)
     {
         _task = task;
-        _controller = executor.CreateController(task);
+        files ??= TaskFiles.None;
+        _missing = files.Problem;
+        _controller = executor.CreateController(task, _missing is null ? files : TaskFiles.None);
         _time = time;
         _logger = loggerFactory.CreateLogger<TaskActor>();
     }
@@ -160,7 +164,10 @@ public sealed partial class TaskActor : IActor
         _busy = operation;
         var controller = _controller;
         var ct = context.CancellationToken;
-        var call = Task.Run(() => InvokeAsync(controller, operation, ct), CancellationToken.None);
+        var missing = operation == ControllerOperation.Prepare ? _missing : null;
+        var call = missing is null
+            ? Task.Run(() => InvokeAsync(controller, operation, ct), CancellationToken.None)
+            : Task.FromException<ContainerInspection?>(new InvalidOperationException(missing));
         context.ReenterAfter(call, done =>
         {
             OnCallReturned(context, operation, done);

@@ -11,7 +11,9 @@ namespace ProtoSwarm.Actors.Agent.Tasks;
 /// every <see cref="TaskStatusChanged"/> to its parent unchanged and keeps the latest of each, which
 /// <see cref="ResendTaskStatuses"/> sends again. It answers <see cref="ReadTaskLogs"/> by asking each
 /// task actor named for its log, all at once, with whatever comes back in time. The agent checks each assignment's epoch and
-/// sequence before it gets here; this actor takes what it is given.
+/// sequence before it gets here; this actor takes what it is given. It holds the secrets and configs
+/// the assignments carry (<see cref="TaskPayloads"/>, in memory only) and gives each new task actor
+/// the files of its task; a removed one is forgotten at once (a container that has it keeps its copy).
 /// </summary>
 public sealed partial class TaskSupervisor : IActor
 {
@@ -27,6 +29,7 @@ public sealed partial class TaskSupervisor : IActor
     private readonly Dictionary<string, TaskObservedStatus> _statuses = new(StringComparer.Ordinal);
     private readonly HashSet<string> _removing = new(StringComparer.Ordinal);
     private readonly Dictionary<string, TaskObject> _returning = new(StringComparer.Ordinal);
+    private readonly TaskPayloads _payloads = new();
 
     public TaskSupervisor(ITaskExecutor executor, TimeProvider time, ILoggerFactory loggerFactory)
     {
@@ -57,6 +60,8 @@ public sealed partial class TaskSupervisor : IActor
 
     private Task OnAssignments(IContext context, TaskAssignments assignments)
     {
+        // Before the tasks: a new task's secrets come in the same message.
+        _payloads.Apply(assignments);
         if (assignments.Full)
         {
             var wanted = assignments.Tasks.Select(t => t.Id).ToHashSet(StringComparer.Ordinal);
@@ -107,7 +112,8 @@ public sealed partial class TaskSupervisor : IActor
 
     private void Spawn(IContext context, TaskObject task)
     {
-        var actor = context.SpawnNamed(Props.FromProducer(() => new TaskActor(task, _executor, _time, _loggerFactory)), task.Id);
+        var files = _payloads.FilesOf(task);
+        var actor = context.SpawnNamed(Props.FromProducer(() => new TaskActor(task, _executor, _time, _loggerFactory, files)), task.Id);
         _tasks[task.Id] = actor;
         _taskIdOfActor[actor.Id] = task.Id;
         LogTaskAdded(_logger, task.Id, task.Status.State, task.DesiredState);

@@ -49,6 +49,9 @@ public sealed record NodeOptions
     /// <summary>The node's volumes (local driver): one directory each, NAME/_data and its metadata.</summary>
     public string VolumesDir => Path.Combine(StateDir, "volumes");
 
+    /// <summary>The tasks' secret and config files, on a tmpfs the node host mounts there (never on disk).</summary>
+    public string SecretsDir => Path.Combine(StateDir, "secrets");
+
     /// <summary>The network namespaces of tasks on overlays, one bind-mounted file per task.</summary>
     public string NetnsDir => Path.Combine(StateDir, "netns");
 

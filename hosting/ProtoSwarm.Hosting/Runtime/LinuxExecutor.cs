@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using ProtoSwarm.Actors.Agent.Tasks;
 using ProtoSwarm.Containers.Images;
 using ProtoSwarm.Containers.Runtime;
+using ProtoSwarm.Containers.Secrets;
 using ProtoSwarm.Containers.Volumes;
 using ProtoSwarm.Contracts;
 using ActorExit = ProtoSwarm.Actors.Agent.Tasks.ContainerExit;
@@ -18,7 +19,9 @@ namespace ProtoSwarm.Hosting.Runtime;
 /// own monitor): after a restart a task that arrives running is reattached
 /// (<see cref="LinuxContainer.AttachAsync"/>), and containers of tasks no longer assigned are removed
 /// when the first full assignment set comes (<see cref="RetainOnlyAsync"/>). The log is the
-/// monitor's, so it has every line, also those written while the host was down.
+/// monitor's, so it has every line, also those written while the host was down. A task's secrets
+/// and configs are files on the node's tmpfs (<see cref="TaskFileStore"/>), bound read-only into its
+/// container, and deleted with it.
 /// </summary>
 internal sealed partial class LinuxExecutor : ITaskExecutor
 {
@@ -29,11 +32,16 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
     private readonly ConcurrentDictionary<string, TaskContainer> _containers = new(StringComparer.Ordinal);
     private readonly Func<NodeNetworks?> _nodeNetworks;
     private readonly Func<string, CancellationToken, Task>? _pull;
+    private readonly TaskFileStore _files;
 
-    /// <summary><paramref name="pull"/> fetches an image the node lacks from the swarm's registry (null: images are only what was loaded).</summary>
+    /// <summary>
+    /// <paramref name="pull"/> fetches an image the node lacks from the swarm's registry (null: images are only what was loaded).
+    /// <paramref name="files"/> keeps the tasks' secret and config files (default: "secrets" beside the containers' state root).
+    /// </summary>
     public LinuxExecutor(Func<ImageStore> images, Func<VolumeStore> volumes, ContainerRuntimeOptions options, ILoggerFactory loggerFactory, Func<NodeNetworks?>? networks = null,
-        Func<string, CancellationToken, Task>? pull = null)
+        Func<string, CancellationToken, Task>? pull = null, TaskFileStore? files = null)
     {
+        _files = files ?? new TaskFileStore(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(options.StateRoot)) ?? "/", "secrets"));
         _pull = pull;
         _images = images;
         _volumes = volumes;
@@ -45,7 +53,9 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
     /// <summary>The images the containers of this node run (their ids), so `image rm` refuses them.</summary>
     public bool UsesImage(string imageId) => _containers.Values.Any(c => c.ImageId == imageId);
 
-    public ITaskController CreateController(TaskObject task) => new Controller(this, task);
+    public ITaskController CreateController(TaskObject task) => new Controller(this, task, TaskFiles.None);
+
+    public ITaskController CreateController(TaskObject task, TaskFiles files) => new Controller(this, task, files);
 
     /// <summary>
     /// The task's image from the node's store; one the node lacks is pulled from the swarm's registry first
@@ -100,6 +110,8 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
             }
 
             _volumes().ReleaseAllExcept(live);
+            // A task being prepared has its files before its container exists.
+            _files.RetainOnly(new HashSet<string>(live.Concat(assignedTaskIds).Concat(_containers.Keys), StringComparer.Ordinal));
             if (_nodeNetworks() is { } networks)
             {
                 // An assigned task keeps its namespace even before its container exists (it is being prepared).
@@ -163,7 +175,7 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
         }
     }
 
-    private sealed class Controller(LinuxExecutor executor, TaskObject task) : ITaskController
+    private sealed class Controller(LinuxExecutor executor, TaskObject task, TaskFiles files) : ITaskController
     {
         private readonly TimeSpan _grace = TaskStep.StopGracePeriodOf(task.Spec.Container);
 
@@ -188,10 +200,21 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
                 throw new InvalidOperationException(e.Message, e);
             }
 
+            try
+            {
+                spec = spec with { Mounts = [.. spec.Mounts, .. executor._files.Write(task.Id, TaskContainers.Files(files.Files, layers))] };
+            }
+            catch (Exception e) when (e is TaskFileException or InvalidOperationException)
+            {
+                executor._volumes().Release(task.Id);
+                throw new InvalidOperationException(e.Message, e);
+            }
+
             var problems = LinuxContainer.Validate(spec);
             if (problems.Count > 0)
             {
                 executor._volumes().Release(task.Id);
+                executor._files.Remove(task.Id);
                 throw new InvalidOperationException(string.Join("; ", problems));
             }
 
@@ -206,6 +229,7 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 executor._volumes().Release(task.Id);
+                executor._files.Remove(task.Id);
                 await executor._nodeNetworks()!.DetachTaskAsync(task.Id, CancellationToken.None);
                 throw new InvalidOperationException($"joining the task's networks failed: {e.Message}", e);
             }
@@ -318,6 +342,7 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
             }
 
             executor._volumes().Release(task.Id);
+            executor._files.Remove(task.Id);
             if (executor._nodeNetworks() is { } networks)
             {
                 await networks.DetachTaskAsync(task.Id, ct);

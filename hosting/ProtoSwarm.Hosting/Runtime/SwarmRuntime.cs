@@ -8,6 +8,7 @@ using ProtoSwarm.Actors.Agent.Tasks;
 using ProtoSwarm.Actors.Managers;
 using ProtoSwarm.Actors.Store;
 using ProtoSwarm.Containers.Runtime;
+using ProtoSwarm.Containers.Secrets;
 using ProtoSwarm.Contracts;
 using ProtoSwarm.Hosting.Options;
 using ProtoSwarm.Networking.Security;
@@ -83,7 +84,8 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
         _executor = options.Executor switch
         {
             "fake" => new FakeExecutor(time),
-            "linux" => new LinuxExecutor(() => _images.Store, () => _volumes.Store, new ContainerRuntimeOptions { StateRoot = options.ContainersDir }, loggerFactory, () => _networks, _registry.PullForTaskAsync),
+            "linux" => new LinuxExecutor(() => _images.Store, () => _volumes.Store, new ContainerRuntimeOptions { StateRoot = options.ContainersDir }, loggerFactory, () => _networks, _registry.PullForTaskAsync,
+                new TaskFileStore(options.SecretsDir)),
             _ => null,
         };
         if (_executor is LinuxExecutor linux)

@@ -1,6 +1,8 @@
 using System.Globalization;
+using ProtoSwarm.Actors.Agent.Tasks;
 using ProtoSwarm.Containers.Images;
 using ProtoSwarm.Containers.Runtime;
+using ProtoSwarm.Containers.Secrets;
 using ProtoSwarm.Contracts;
 using HealthCheck = ProtoSwarm.Contracts.HealthCheck;
 
@@ -83,25 +85,83 @@ internal static class TaskContainers
         return gids;
     }
 
-    private static Dictionary<string, uint> ImageGroups(IReadOnlyList<string> layers)
+    private static Dictionary<string, uint> ImageGroups(IReadOnlyList<string> layers) => ImageTable(layers, "group");
+
+    /// <summary>Names to numbers (the third field) of the image's /etc/passwd or /etc/group, from the topmost layer that has the file.</summary>
+    private static Dictionary<string, uint> ImageTable(IReadOnlyList<string> layers, string name)
     {
-        var groups = new Dictionary<string, uint>(StringComparer.Ordinal);
-        var file = layers.Reverse().Select(l => Path.Combine(l, "etc", "group")).FirstOrDefault(File.Exists);
+        var entries = new Dictionary<string, uint>(StringComparer.Ordinal);
+        var file = layers.Reverse().Select(l => Path.Combine(l, "etc", name)).FirstOrDefault(File.Exists);
         if (file is null)
         {
-            return groups;
+            return entries;
         }
 
         foreach (var line in File.ReadLines(file))
         {
             var fields = line.Split(':');
-            if (fields.Length >= 3 && uint.TryParse(fields[2], NumberStyles.None, CultureInfo.InvariantCulture, out var gid))
+            if (fields.Length >= 3 && uint.TryParse(fields[2], NumberStyles.None, CultureInfo.InvariantCulture, out var id))
             {
-                groups.TryAdd(fields[0], gid);
+                entries.TryAdd(fields[0], id);
             }
         }
 
-        return groups;
+        return entries;
+    }
+
+    /// <summary>
+    /// Docker's --secret and --config files as the container gets them: a secret at
+    /// /run/secrets/&lt;name&gt;, a config at its absolute target; owner a number, or a name looked up
+    /// in the image's /etc/passwd and /etc/group as --user's is; mode the permission bits (docker's
+    /// default 0444). A name the image does not have, or a mode beyond 0777, refuses the task.
+    /// </summary>
+    public static IReadOnlyList<ContainerFile> Files(IReadOnlyList<TaskFile> files, IReadOnlyList<string> layers)
+    {
+        if (files.Count == 0)
+        {
+            return [];
+        }
+
+        Dictionary<string, uint>? users = null;
+        Dictionary<string, uint>? groups = null;
+        var result = new List<ContainerFile>(files.Count);
+        foreach (var file in files)
+        {
+            var what = $"{(file.Kind == TaskFileKind.Secret ? "secret" : "config")} {file.SourceName}";
+            var target = file.ContainerPath;
+            if (file.Target.Name.Length == 0 || target.Split('/').Any(part => part is ".." or ".") || target.EndsWith('/'))
+            {
+                throw new InvalidOperationException($"{what}: target \"{file.Target.Name}\" is not a file name; give one such as target=app.conf or target=/etc/app.conf");
+            }
+
+            if (file.Target.Mode is < 0 or > 0x1FF)
+            {
+                throw new InvalidOperationException($"{what}: mode {Convert.ToString(file.Target.Mode, 8)} is not a file permission; give one from 0 to 0777, such as mode=0400");
+            }
+
+            var uid = Owner(file.Target.Uid, what, "uid", "/etc/passwd", () => users ??= ImageTable(layers, "passwd"));
+            var gid = Owner(file.Target.Gid, what, "gid", "/etc/group", () => groups ??= ImageTable(layers, "group"));
+            result.Add(new ContainerFile(target, file.Data, uid, gid, file.Target.Mode));
+        }
+
+        return result;
+    }
+
+    private static uint Owner(string value, string what, string field, string table, Func<Dictionary<string, uint>> names)
+    {
+        if (value.Length == 0)
+        {
+            return 0;
+        }
+
+        if (uint.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var id))
+        {
+            return id;
+        }
+
+        return names().TryGetValue(value, out var named)
+            ? named
+            : throw new InvalidOperationException($"{what}: {field} '{value}' is not in the image's {table}; give its number instead, e.g. {field}=1000");
     }
 
     public static IReadOnlyList<string> Command(ContainerSpec container, ImageConfig config)

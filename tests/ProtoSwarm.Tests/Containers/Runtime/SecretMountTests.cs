@@ -1,0 +1,98 @@
+using System.Formats.Tar;
+using System.Text;
+using Microsoft.Extensions.Logging.Abstractions;
+using ProtoSwarm.Actors.Agent.Tasks;
+using ProtoSwarm.Containers.Images;
+using ProtoSwarm.Containers.Secrets;
+using ProtoSwarm.Containers.Volumes;
+using ProtoSwarm.Contracts;
+using ProtoSwarm.Hosting.Runtime;
+
+namespace ProtoSwarm.Tests.Containers.Runtime;
+
+// A task's secrets and configs in a real container, as root: the Linux executor writes them on the
+// node's tmpfs and binds them read-only; they go when the container is removed.
+[Collection(ContainerCollection.Name)]
+[Trait("Category", "Privileged")]
+public sealed class SecretMountTests(ContainerFixture fixture) : IAsyncLifetime
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("protoswarm-secrets-").FullName;
+    private ImageStore _images = null!;
+    private TaskFileStore _files = null!;
+    private LinuxExecutor _executor = null!;
+
+    public async Task InitializeAsync()
+    {
+        _images = new ImageStore(Path.Combine(_dir, "images"));
+        using var rootfs = new MemoryStream();
+        await TarFile.CreateFromDirectoryAsync(fixture.Layer, rootfs, includeBaseDirectory: false);
+        rootfs.Position = 0;
+        await _images.ImportAsync(rootfs, "busybox:secrets");
+        var volumes = new VolumeStore(Path.Combine(_dir, "volumes"));
+        _files = new TaskFileStore(Path.Combine(_dir, "secrets"));
+        _executor = new LinuxExecutor(() => _images, () => volumes, fixture.Options, NullLoggerFactory.Instance, files: _files);
+    }
+
+    public Task DisposeAsync()
+    {
+        _images.Dispose();
+        _files.Unmount();
+        Directory.Delete(_dir, recursive: true);
+        return Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task A_Container_Reads_Its_Secret_And_Config_With_Their_Owner_And_Mode_Cannot_Write_Them_And_They_Go_With_It()
+    {
+        var script = string.Join("; ",
+            "cat /run/secrets/db_password",
+            "ls -ln /run/secrets/db_password",
+            "cat /etc/app/app.conf",
+            "ls -ln /etc/app/app.conf",
+            "echo changed > /run/secrets/db_password",
+            "echo changed > /etc/app/app.conf",
+            "touch /run/secrets/new",
+            "cat /run/secrets/db_password");
+        var task = new TaskObject(
+            "s" + Guid.NewGuid().ToString("N")[..24], ObjectMeta.New(DateTimeOffset.UtcNow), "svc", 1, "node",
+            new TaskSpec(new ContainerSpec("busybox:secrets", Command: ["sh", "-c", script], ReadOnly: true)), 1, TaskState.Running,
+            new TaskObservedStatus(TaskState.Assigned, DateTimeOffset.UtcNow));
+        var files = new TaskFiles(
+        [
+            new TaskFile(TaskFileKind.Secret, "sec-db", "db_password", new FileTarget("db_password", "app", "extra", 0x120 /* 0440 */), Encoding.UTF8.GetBytes("hunter2\n")),
+            new TaskFile(TaskFileKind.Config, "cfg-app", "app_conf", new FileTarget("/etc/app/app.conf", "0", "0"), Encoding.UTF8.GetBytes("port=80\n")),
+        ], []);
+        var controller = _executor.CreateController(task, files);
+
+        await controller.PrepareAsync(default);
+        var taskDir = Path.Combine(_files.Root, task.Id);
+        Assert.True(_files.OnTmpfs, $"{_files.Root} is not a tmpfs");
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(taskDir));
+        string output, errors;
+        try
+        {
+            await controller.StartAsync(default);
+            var exit = await controller.WaitAsync(default).WaitAsync(TimeSpan.FromSeconds(20));
+            var log = await controller.ReadLogsAsync(0, null, default);
+            output = string.Concat(log.Where(e => e.Stream == LogStream.Stdout).Select(e => e.Line + "\n"));
+            errors = string.Concat(log.Where(e => e.Stream == LogStream.Stderr).Select(e => e.Line + "\n"));
+            Assert.Equal(0, exit.ExitCode);
+            Assert.True(_files.Has(task.Id));
+        }
+        finally
+        {
+            await controller.RemoveAsync(default);
+        }
+
+        var lines = output.Split('\n');
+        Assert.Equal("hunter2", lines[0]);
+        Assert.Matches(@"^-r--r-----\s+1\s+1000\s+2000\s+8 .* /run/secrets/db_password$", lines[1]);
+        Assert.Equal("port=80", lines[2]);
+        Assert.Matches(@"^-r--r--r--\s+1\s+0\s+0\s+8 .* /etc/app/app.conf$", lines[3]);
+        Assert.Equal("hunter2", lines[4]);
+        Assert.Equal(3, errors.Split('\n').Count(l => l.Contains("Read-only file system", StringComparison.Ordinal)));
+
+        Assert.False(_files.Has(task.Id));
+        Assert.False(Directory.Exists(taskDir));
+    }
+}

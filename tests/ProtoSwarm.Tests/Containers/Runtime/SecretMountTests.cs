@@ -3,6 +3,7 @@ using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using ProtoSwarm.Actors.Agent.Tasks;
 using ProtoSwarm.Containers.Images;
+using ProtoSwarm.Containers.Runtime;
 using ProtoSwarm.Containers.Secrets;
 using ProtoSwarm.Containers.Volumes;
 using ProtoSwarm.Contracts;
@@ -20,6 +21,7 @@ public sealed class SecretMountTests(ContainerFixture fixture) : IAsyncLifetime
     private ImageStore _images = null!;
     private TaskFileStore _files = null!;
     private LinuxExecutor _executor = null!;
+    private VolumeStore _volumes = null!;
 
     public async Task InitializeAsync()
     {
@@ -28,9 +30,9 @@ public sealed class SecretMountTests(ContainerFixture fixture) : IAsyncLifetime
         await TarFile.CreateFromDirectoryAsync(fixture.Layer, rootfs, includeBaseDirectory: false);
         rootfs.Position = 0;
         await _images.ImportAsync(rootfs, "busybox:secrets");
-        var volumes = new VolumeStore(Path.Combine(_dir, "volumes"));
+        _volumes = new VolumeStore(Path.Combine(_dir, "volumes"));
         _files = new TaskFileStore(Path.Combine(_dir, "secrets"));
-        _executor = new LinuxExecutor(() => _images, () => volumes, fixture.Options, NullLoggerFactory.Instance, files: _files);
+        _executor = NewExecutor();
     }
 
     public Task DisposeAsync()
@@ -53,10 +55,7 @@ public sealed class SecretMountTests(ContainerFixture fixture) : IAsyncLifetime
             "echo changed > /etc/app/app.conf",
             "touch /run/secrets/new",
             "cat /run/secrets/db_password");
-        var task = new TaskObject(
-            "s" + Guid.NewGuid().ToString("N")[..24], ObjectMeta.New(DateTimeOffset.UtcNow), "svc", 1, "node",
-            new TaskSpec(new ContainerSpec("busybox:secrets", Command: ["sh", "-c", script], ReadOnly: true)), 1, TaskState.Running,
-            new TaskObservedStatus(TaskState.Assigned, DateTimeOffset.UtcNow));
+        var task = NewTask(script, readOnly: true);
         var files = new TaskFiles(
         [
             new TaskFile(TaskFileKind.Secret, "sec-db", "db_password", new FileTarget("db_password", "app", "extra", 0x120 /* 0440 */), Encoding.UTF8.GetBytes("hunter2\n")),
@@ -95,4 +94,43 @@ public sealed class SecretMountTests(ContainerFixture fixture) : IAsyncLifetime
         Assert.False(_files.Has(task.Id));
         Assert.False(Directory.Exists(taskDir));
     }
+
+    [Fact]
+    public async Task A_Node_Host_Restart_Keeps_A_Running_Containers_Files_And_Drops_Those_Of_Tasks_No_Longer_Assigned()
+    {
+        var task = NewTask("sleep 1000");
+        var controller = _executor.CreateController(task, new TaskFiles(
+            [new TaskFile(TaskFileKind.Secret, "sec-db", "db_password", new FileTarget("db_password"), Encoding.UTF8.GetBytes("hunter2"))], []));
+        await controller.PrepareAsync(default);
+        await controller.StartAsync(default);
+
+        // Files left by a task whose container went while the host was down.
+        _files.Write("gone00000000", [new ContainerFile("/run/secrets/x", [1], 0, 0, 0x124)]);
+        var restarted = NewExecutor();
+        var again = restarted.CreateController(task, TaskFiles.None);
+        try
+        {
+            Assert.True((await again.InspectAsync(default)).Exists);
+            await restarted.RetainOnlyAsync(new HashSet<string>([task.Id]), default);
+
+            var (_, read) = await restarted.ExecAsync(task.Id, new ExecSpecification { Command = ["cat", "/run/secrets/db_password"], Timeout = TimeSpan.FromSeconds(20) }, default);
+            Assert.Equal("hunter2", read.Stdout);
+            Assert.True(_files.Has(task.Id));
+            Assert.False(_files.Has("gone00000000"));
+        }
+        finally
+        {
+            await again.TerminateAsync(default);
+            await again.RemoveAsync(default);
+        }
+
+        Assert.False(_files.Has(task.Id));
+    }
+
+    private LinuxExecutor NewExecutor() => new(() => _images, () => _volumes, fixture.Options, NullLoggerFactory.Instance, files: _files);
+
+    private static TaskObject NewTask(string script, bool readOnly = false) => new(
+        "s" + Guid.NewGuid().ToString("N")[..24], ObjectMeta.New(DateTimeOffset.UtcNow), "svc", 1, "node",
+        new TaskSpec(new ContainerSpec("busybox:secrets", Command: ["sh", "-c", script], ReadOnly: readOnly)), 1, TaskState.Running,
+        new TaskObservedStatus(TaskState.Assigned, DateTimeOffset.UtcNow));
 }

@@ -3,6 +3,9 @@ using System.Collections.Immutable;
 using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using Proto;
+using ProtoSwarm.Actors.Agent;
+using ProtoSwarm.Actors.Agent.Tasks;
+using ProtoSwarm.Actors.Managers;
 using ProtoSwarm.Actors.Nodes;
 using ProtoSwarm.Actors.Store;
 using ProtoSwarm.Contracts;
@@ -186,10 +189,49 @@ public sealed class SecretDispatchTests : IAsyncLifetime
         await Eventually(() => Received("w1").Any(a => a.SecretsRemoved.SequenceEqual(["sec-api"])), "w1 was told sec-api is gone");
     }
 
-    private void StartNodeActors(params string[] nodeIds)
+    [Fact]
+    public async Task A_Nodes_Agent_Hands_The_Secret_To_The_Executor_Of_The_Task_That_Uses_It_And_The_Other_Node_Gets_Nothing()
+    {
+        await _proposer.ProposeAsync([StoreChange.Create(Task("t1", "w1", [DbPassword], [AppConf], state: TaskState.Assigned))]);
+        var executors = new Dictionary<string, FakeExecutor>(StringComparer.Ordinal) { ["w1"] = new(TimeProvider.System), ["w2"] = new(TimeProvider.System) };
+        StartNodeActors(["w1", "w2"], id => Agent(id, executors[id]));
+
+        await Eventually(() => executors["w1"].FilesOf("t1") is not null, "w1's executor prepared t1");
+
+        var files = executors["w1"].FilesOf("t1")!;
+        Assert.Equal([("/run/secrets/db_password", "hunter2"), ("/app_conf", "port=80\n")],
+            files.Files.Select(f => (f.ContainerPath, Encoding.UTF8.GetString(f.Data))));
+        await Eventually(() => Received("w2").Any(a => a.Full), "w2 got its full set");
+        Assert.Empty(executors["w2"].Calls);
+        Assert.All(Received("w2"), a => Assert.Empty(a.Secrets));
+    }
+
+    private PID Agent(string nodeId, FakeExecutor executor)
+    {
+        var settings = new AgentSettings(
+            nodeId, "cluster-a", "10.0.0.1", new MemberInfo("member-" + nodeId, "10.0.0.1", 2377, []), TestNodes.Description("host-" + nodeId),
+            () => NodeRole.Worker, [new ManagerAddress("m1", _system.Address, true)], TimeProvider.System, _ => { }, _ => { },
+            () => TaskSupervisor.PropsFor(executor, TimeProvider.System, NullLoggerFactory.Instance));
+        var agent = _system.Root.Spawn(Props.FromProducer(() => new AgentActor(settings, NullLoggerFactory.Instance)));
+        var recorder = Recorder(nodeId);
+        return _system.Root.Spawn(Props.FromFunc(context =>
+        {
+            if (context.Message is TaskAssignments)
+            {
+                context.Send(recorder, context.Message);
+                context.Forward(agent);
+            }
+
+            return System.Threading.Tasks.Task.CompletedTask;
+        }));
+    }
+
+    private void StartNodeActors(params string[] nodeIds) => StartNodeActors(nodeIds, Recorder);
+
+    private void StartNodeActors(string[] nodeIds, Func<string, PID> agentOf)
     {
         var (context, _) = TestManagers.Leader(_system, _store, _proposer, "m1");
-        var agents = nodeIds.ToDictionary(id => id, Recorder, StringComparer.Ordinal);
+        var agents = nodeIds.ToDictionary(id => id, agentOf, StringComparer.Ordinal);
         context = context with { AgentOf = node => agents.GetValueOrDefault(node.Id) };
         foreach (var id in nodeIds)
         {

@@ -114,6 +114,13 @@ if ! fresh "$out/vote.tar" "$bin" "${inputs[@]}" || ! fresh "$out/worker.tar" "$
   mkdir -p "$app/app"
   cp "$bin" "$app/app/voting"
   libs_of "$app" "$bin"
+  # .NET loads OpenSSL at run time (dlopen, so ldd cannot see it): random numbers, and the SCRAM
+  # password exchange with PostgreSQL.
+  for lib in libssl.so.3 libcrypto.so.3; do
+    path=$(ldconfig -p | awk -v lib="$lib" '$1 == lib && /x86-64/ { print $NF; exit }')
+    [ -n "$path" ] || { echo "build-images.sh: $lib not found (apt-get install libssl3)" >&2; exit 1; }
+    with_libs "$app" "$path"
+  done
   health='"Healthcheck":{"Test":["CMD","/app/voting","probe"],"Interval":2000000000,"Timeout":3000000000,"Retries":3}'
   env='"PATH=/app:/usr/local/bin:/usr/bin:/bin","TZ=UTC"'
   image vote.tar voting/vote:1 \

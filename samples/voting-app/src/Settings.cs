@@ -36,6 +36,10 @@ public static class Settings
             Password = PostgresPassword(),
             Timeout = 5,
             CommandTimeout = 10,
+            // The overlay is the stack's own network and the db image has no certificate: neither TLS
+            // nor GSS is tried (the images carry no Kerberos library, whose absence Npgsql would report).
+            SslMode = SslMode.Disable,
+            GssEncryptionMode = GssEncryptionMode.Disable,
         };
         return builder.ConnectionString;
     }

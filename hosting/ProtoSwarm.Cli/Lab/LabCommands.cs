@@ -139,8 +139,8 @@ public static class LabCommands
         };
         SetAction(command, async (r, ct) =>
         {
-            var state = LabState.Load(LabPlan.DefaultRoot, ValidName(r, name));
             var forwards = PortForward.ParseAll(r.GetValue(ports) ?? []);
+            var state = LabState.Load(LabPlan.DefaultRoot, ValidName(r, name));
             var chosen = r.GetValue(nodes) ?? [];
             var targets = LabForward.Targets(state, chosen);
             if (!r.GetValue(detach))

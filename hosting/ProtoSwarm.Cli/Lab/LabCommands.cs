@@ -152,7 +152,7 @@ public static class LabCommands
             var (pid, log) = await LabForward.StartDetachedAsync(LabPlan.DefaultRoot, state, chosen, forwards, ct);
             var record = LabForwardRecord.LoadAll(LabPlan.DefaultRoot, state.Name).First(f => f.Pid == pid);
             await Console.Out.WriteLineAsync(
-                $"Forwarding {record.PortsText} to {string.Join(", ", targets.Select(t => t.Node))} in turn (pid {pid}, log {log}); `protoswarm lab down --name {state.Name}` stops it.");
+                $"Forwarding {record.PortsText} to {string.Join(", ", targets.Select(t => t.Node))}{(targets.Count > 1 ? " in turn" : "")} (pid {pid}, log {log}); `protoswarm lab down --name {state.Name}` stops it.");
             return 0;
         });
         return command;

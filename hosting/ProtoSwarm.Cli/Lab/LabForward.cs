@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Reflection;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 
 namespace ProtoSwarm.Cli.Lab;
@@ -122,6 +123,16 @@ internal static class LabForward
                 $"The namespace {target.NetnsPath} of node {target.Node} is gone, so lab '{state.Name}' is half-removed; run `protoswarm lab down --name {state.Name}`, then `lab up` again.");
         }
 
+        // Ctrl-C and `lab down`'s SIGTERM end the forward here, so its record goes and it says so.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        void Stop(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            stop.Cancel();
+        }
+
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
         using var sockets = new NetnsSocketFactory();
         await using var forwarder = TcpForwarder.Listen(ListenAddress, forwards, targets, sockets, output);
         var record = LabForwardRecord.ForThisProcess(ListenAddress, forwards, targets);
@@ -129,9 +140,9 @@ internal static class LabForward
         try
         {
             await output.WriteLineAsync(
-                $"Forwarding {record.PortsText} to {string.Join(", ", targets.Select(t => $"{t.Node} ({t.Address})"))}, one connection to each node in turn (pid {record.Pid}).").ConfigureAwait(false);
+                $"Forwarding {record.PortsText} to {string.Join(", ", targets.Select(t => $"{t.Node} ({t.Address})"))}{(targets.Count > 1 ? ", one connection to each node in turn" : "")} (pid {record.Pid}); Ctrl-C stops it.").ConfigureAwait(false);
             await output.FlushAsync(CancellationToken.None).ConfigureAwait(false);
-            await forwarder.RunAsync(ct).ConfigureAwait(false);
+            await forwarder.RunAsync(stop.Token).ConfigureAwait(false);
         }
         finally
         {

@@ -118,7 +118,7 @@ public static class OrchestrationBenchmark
                 n => new LabNode(n.GetProperty("StateDir").GetString()!, n.GetProperty("Pid").GetInt32()),
                 StringComparer.Ordinal);
 
-    private static string Run(string file, params string[] arguments)
+    internal static string Run(string file, params string[] arguments)
     {
         var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var argument in arguments)
@@ -136,7 +136,7 @@ public static class OrchestrationBenchmark
     }
 
     /// <summary>$PROTOSWARM_CLI, else out/bin/protoswarm (scripts/up.sh builds it there), searched upwards from here.</summary>
-    private static string LocateCli()
+    internal static string LocateCli()
     {
         if (Environment.GetEnvironmentVariable("PROTOSWARM_CLI") is { Length: > 0 } configured)
         {

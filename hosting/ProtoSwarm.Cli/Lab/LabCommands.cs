@@ -14,6 +14,7 @@ public static class LabCommands
         lab.Subcommands.Add(Stop());
         lab.Subcommands.Add(Start());
         lab.Subcommands.Add(Down());
+        lab.Subcommands.Add(Forward());
         return lab;
     }
 
@@ -50,6 +51,12 @@ public static class LabCommands
             var state = LabState.Load(LabPlan.DefaultRoot, ValidName(r, name));
             var rows = Rows(state);
             await Console.Out.WriteAsync(r.GetValue(format) == "json" ? LabTable.FormatJson(rows) : LabTable.Format(rows));
+            var forwards = LabForwardRecord.LoadAll(LabPlan.DefaultRoot, state.Name).Where(f => f.IsRunning).ToList();
+            if (r.GetValue(format) != "json" && forwards.Count > 0)
+            {
+                await Console.Out.WriteAsync("\n" + LabTable.FormatForwards(forwards));
+            }
+
             return 0;
         });
         return command;
@@ -115,6 +122,37 @@ public static class LabCommands
                     $"Lab '{labName}' removed: {report.Processes} process(es), {report.Namespaces} namespace(s), {report.Mounts} mount(s), {report.Cgroups} container cgroup(s) and its state dir.");
             }
 
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Forward()
+    {
+        var name = NameOption();
+        var nodes = new Option<string[]>("--node") { Description = "Forward to this node only (repeatable; default: every node of the lab, in turn)", AllowMultipleArgumentsPerToken = false };
+        var detach = new Option<bool>("--detach", "-d") { Description = "Run in the background (its log in the lab's state dir) until `lab down`; return once it listens" };
+        var ports = new Argument<string[]>("port") { Description = "PORT or PORT:NODEPORT: listen on 127.0.0.1:PORT, connect to NODEPORT on the nodes", Arity = ArgumentArity.OneOrMore };
+        var command = new Command("forward", "Reach a lab's published ports from this machine's loopback: 127.0.0.1:PORT to the nodes in turn")
+        {
+            name, nodes, detach, ports,
+        };
+        SetAction(command, async (r, ct) =>
+        {
+            var forwards = PortForward.ParseAll(r.GetValue(ports) ?? []);
+            var state = LabState.Load(LabPlan.DefaultRoot, ValidName(r, name));
+            var chosen = r.GetValue(nodes) ?? [];
+            var targets = LabForward.Targets(state, chosen);
+            if (!r.GetValue(detach))
+            {
+                await LabForward.RunAsync(LabPlan.DefaultRoot, state, forwards, targets, Console.Out, ct);
+                return 0;
+            }
+
+            var (pid, log) = await LabForward.StartDetachedAsync(LabPlan.DefaultRoot, state, chosen, forwards, ct);
+            var record = LabForwardRecord.LoadAll(LabPlan.DefaultRoot, state.Name).First(f => f.Pid == pid);
+            await Console.Out.WriteLineAsync(
+                $"Forwarding {record.PortsText} to {string.Join(", ", targets.Select(t => t.Node))}{(targets.Count > 1 ? " in turn" : "")} (pid {pid}, log {log}); `protoswarm lab down --name {state.Name}` stops it.");
             return 0;
         });
         return command;

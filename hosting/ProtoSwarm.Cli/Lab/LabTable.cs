@@ -32,6 +32,18 @@ internal static class LabTable
         return text.ToString();
     }
 
+    /// <summary>The forwards that run, under the nodes in `lab ls`.</summary>
+    public static string FormatForwards(IEnumerable<LabForwardRecord> forwards)
+    {
+        var cells = forwards
+            .Select(f => new[] { f.Pid.ToString(CultureInfo.InvariantCulture), string.Join(",", f.Nodes), f.PortsText })
+            .Prepend(["FORWARD PID", "NODES", "PORTS"])
+            .ToList();
+        var widths = Enumerable.Range(0, 3).Select(i => cells.Max(c => c[i].Length)).ToArray();
+        return string.Concat(cells.Select(line =>
+            string.Join("   ", line.Select((cell, i) => i == line.Length - 1 ? cell : cell.PadRight(widths[i]))).TrimEnd() + "\n"));
+    }
+
     public static string FormatJson(IEnumerable<LabNodeRow> rows) =>
         string.Concat(rows.Select(r => JsonSerializer.Serialize(r) + "\n"));
 }

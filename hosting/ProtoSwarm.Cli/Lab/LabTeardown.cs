@@ -10,7 +10,8 @@ internal sealed record TeardownReport(int Processes, int Namespaces, int Mounts,
 
 /// <summary>
 /// Removes everything a lab made, whole or half-made, by sweeping what carries its name rather than
-/// trusting lab.json alone: every namespace `psl-&lt;lab&gt;-*`, every process inside them (the nodes'
+/// trusting lab.json alone: the `lab forward` processes its forwards/ records name, every namespace
+/// `psl-&lt;lab&gt;-*`, every process inside them (the nodes'
 /// protoswarmd and their containers' monitors: a container's PID 1 dies with its monitor), the pids
 /// the record names (only while they are still that node's protoswarmd), the cgroups of the nodes'
 /// containers, mounts under the lab's state dir, then the state dir itself. Running it again finds
@@ -22,6 +23,9 @@ internal static class LabTeardown
     {
         var labDir = Path.Combine(root, lab);
         var state = LabState.TryLoad(root, lab);
+
+        // Forwarders listen in the machine's namespace, so no namespace sweep finds them: their records do.
+        var forwards = await LabForward.StopAllAsync(root, lab, ct).ConfigureAwait(false);
         var namespaces = await LabNetwork.ListAsync(lab, ct).ConfigureAwait(false);
 
         var pids = new HashSet<int>();
@@ -68,7 +72,7 @@ internal static class LabTeardown
             Directory.Delete(labDir, recursive: true);
         }
 
-        return new TeardownReport(pids.Count, namespaces.Count, mounts.Count, stateRemoved, cgroups);
+        return new TeardownReport(pids.Count + forwards, namespaces.Count, mounts.Count, stateRemoved, cgroups);
     }
 
     /// <summary>

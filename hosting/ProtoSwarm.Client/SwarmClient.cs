@@ -139,9 +139,12 @@ public sealed class SwarmClient : IAsyncDisposable
 
         internal SecretsApi(SwarmClient client) => _client = client;
 
-        /// <summary>Creates a secret (a name no other secret has, 1 byte to 500 KiB of data); returns its id.</summary>
-        public async Task<string> CreateAsync(SecretSpec spec, CancellationToken ct = default) =>
-            (await _client.AskAsync<SecretCreated>(new CreateSecret(SwarmIds.NewRequestId(), spec), ct: ct).ConfigureAwait(false)).SecretId;
+        /// <summary>
+        /// Creates a secret (a name no other secret has, 1 byte to 500 KiB of data); returns its id. With
+        /// <paramref name="reuseIfSame"/>, a secret of that name holding the same data is kept and its id returned.
+        /// </summary>
+        public async Task<string> CreateAsync(SecretSpec spec, bool reuseIfSame = false, CancellationToken ct = default) =>
+            (await _client.AskAsync<SecretCreated>(new CreateSecret(SwarmIds.NewRequestId(), spec, reuseIfSame), ct: ct).ConfigureAwait(false)).SecretId;
 
         /// <summary>The secrets by name, without their data.</summary>
         public async Task<ImmutableArray<SecretSummary>> ListAsync(CancellationToken ct = default) =>
@@ -162,8 +165,9 @@ public sealed class SwarmClient : IAsyncDisposable
 
         internal ConfigsApi(SwarmClient client) => _client = client;
 
-        public async Task<string> CreateAsync(ConfigSpec spec, CancellationToken ct = default) =>
-            (await _client.AskAsync<ConfigCreated>(new CreateConfig(SwarmIds.NewRequestId(), spec), ct: ct).ConfigureAwait(false)).ConfigId;
+        /// <summary>Creates a config; <paramref name="reuseIfSame"/> as for secrets.</summary>
+        public async Task<string> CreateAsync(ConfigSpec spec, bool reuseIfSame = false, CancellationToken ct = default) =>
+            (await _client.AskAsync<ConfigCreated>(new CreateConfig(SwarmIds.NewRequestId(), spec, reuseIfSame), ct: ct).ConfigureAwait(false)).ConfigId;
 
         /// <summary>The configs by name, without their data.</summary>
         public async Task<ImmutableArray<ConfigSummary>> ListAsync(CancellationToken ct = default) =>

@@ -15,7 +15,13 @@ public sealed partial class ManagerApiActor
     {
         for (var attempt = 0; ; attempt++)
         {
-            var (created, rejected) = SecretCommands.Create(m.Spec, Secrets(), SwarmIds.New(), _manager.Time.GetUtcNow());
+            var secrets = Secrets();
+            if (m.ReuseIfSame && secrets.FirstOrDefault(s => s.Spec.Name == m.Spec.Name) is { } existing)
+            {
+                return SecretCommands.ChangedData(SecretCommands.Secret, existing.Spec.Name, existing.Spec.Data, m.Spec.Data ?? []) ?? (object)new SecretCreated(existing.Id);
+            }
+
+            var (created, rejected) = SecretCommands.Create(m.Spec, secrets, SwarmIds.New(), _manager.Time.GetUtcNow());
             if (created is null)
             {
                 return rejected!;
@@ -73,7 +79,13 @@ public sealed partial class ManagerApiActor
     {
         for (var attempt = 0; ; attempt++)
         {
-            var (created, rejected) = SecretCommands.Create(m.Spec, Configs(), SwarmIds.New(), _manager.Time.GetUtcNow());
+            var configs = Configs();
+            if (m.ReuseIfSame && configs.FirstOrDefault(c => c.Spec.Name == m.Spec.Name) is { } existing)
+            {
+                return SecretCommands.ChangedData(SecretCommands.Config, existing.Spec.Name, existing.Spec.Data, m.Spec.Data ?? []) ?? (object)new ConfigCreated(existing.Id);
+            }
+
+            var (created, rejected) = SecretCommands.Create(m.Spec, configs, SwarmIds.New(), _manager.Time.GetUtcNow());
             if (created is null)
             {
                 return rejected!;

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Security.Cryptography;
 using System.Text.RegularExpressions;
 using ProtoSwarm.Contracts;
 
@@ -57,6 +58,17 @@ public static partial class SecretCommands
             ? (null, AlreadyExists(Config, spec.Name, clash.Id))
             : (new ConfigObject(id, ObjectMeta.New(now), spec), null);
     }
+
+    /// <summary>
+    /// `stack deploy` creating what exists already: kept when the data is the same (null), else refused
+    /// as docker refuses it, since a secret's or config's data never changes.
+    /// </summary>
+    public static CommandRejected? ChangedData(string kind, string name, byte[] stored, byte[] given) =>
+        CryptographicOperations.FixedTimeEquals(stored, given)
+            ? null
+            : new CommandRejected(RejectCode.InvalidArgument,
+                $"{kind} {name} exists with other data: only updates to Labels are allowed; {kind}s are immutable, so give the changed {kind} "
+                + $"a new name (name: in the compose file) and deploy again, or remove the services using it and the {kind} first.");
 
     public static (SecretObject? Secret, CommandRejected? Rejected) Resolve(IEnumerable<SecretObject> secrets, string secretRef) =>
         Resolve(secrets, secretRef, Secret, s => s.Spec.Name);

@@ -12,7 +12,7 @@ internal static class SecretCommands
     public static Command Create(CliApp app) => FileObjectCommands.Create(app, new FileObjectKind(
         "secret",
         "Manage swarm secrets",
-        (cli, name, labels, data, ct) => cli.Swarm.Secrets.CreateAsync(new SecretSpec(name, labels, data), ct),
+        (cli, name, labels, data, ct) => cli.Swarm.Secrets.CreateAsync(new SecretSpec(name, labels, data), ct: ct),
         async (cli, ct) => [.. (await cli.Swarm.Secrets.ListAsync(ct)).Select(FileObjectView.Of)],
         async (cli, reference, ct) => FileObjectView.Of(await cli.Swarm.Secrets.InspectAsync(reference, ct)),
         (cli, reference, ct) => cli.Swarm.Secrets.RemoveAsync(reference, ct)));

@@ -102,10 +102,11 @@ public sealed class ComposeLoaderTests : IDisposable
         Assert.Equal(["ALL"], container.CapabilityDrop.ToArray());
         Assert.Equal(["10.0.0.5 db.local"], container.Hosts.ToArray());
 
+        // By their names on the swarm, ids left for the managers to fill in.
         Assert.Equal(
-            [new FileReference("api-key", "demo_api-key", "api-key", "0", "0", 292), new FileReference("tls", "site-tls", "server.pem", "1000", "1000", 256)],
-            app.Secrets.ToArray());
-        Assert.Equal([new FileReference("nginx", "demo_nginx", "/etc/nginx/conf.d/app.conf", "0", "0", 292)], app.Configs.ToArray());
+            [new SecretReference("", "demo_api-key", new FileTarget("api-key")), new SecretReference("", "site-tls", new FileTarget("server.pem", "1000", "1000", 256))],
+            container.Secrets.ToArray());
+        Assert.Equal([new ConfigReference("", "demo_nginx", new FileTarget("/etc/nginx/conf.d/app.conf"))], container.Configs.ToArray());
         Assert.True(app.Init);
         Assert.Equal("1024", app.Sysctls["net.core.somaxconn"]);
 

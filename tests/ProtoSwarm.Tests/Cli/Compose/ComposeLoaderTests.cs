@@ -139,6 +139,29 @@ public sealed class ComposeLoaderTests : IDisposable
     }
 
     [Fact]
+    public void Secrets_And_Configs_Reach_The_Spec_By_Their_Swarm_Names_With_Dockers_Default_Targets()
+    {
+        var stack = LoadValid("secrets-configs.yml");
+
+        var container = stack.Service("db")!.Spec.TaskTemplate.Container;
+        Assert.Equal(
+            [
+                new SecretReference("", "demo_db_password", new FileTarget("db_password")),
+                new SecretReference("", "demo_db_password", new FileTarget("password_copy", "999", "999", 256)),
+                new SecretReference("", "corp-tls", new FileTarget("tls")),
+            ],
+            container.Secrets.ToArray());
+        Assert.Equal(
+            [new ConfigReference("", "shared_nginx", new FileTarget("/nginx")), new ConfigReference("", "shared_nginx", new FileTarget("/etc/nginx/nginx.conf", Mode: 288))],
+            container.Configs.ToArray());
+        var secret = stack.Secrets.Single(s => s.Key == "db_password");
+        Assert.Equal((Path.Combine(Valid, "secrets", "db_password.txt"), false), (secret.File, secret.External));
+        Assert.Equal(Labels(("com.example.kind", "password"), (StackModel.NamespaceLabel, "demo")), secret.Labels);
+        Assert.Equal([("tls", "corp-tls", true)], stack.Secrets.Where(s => s.External).Select(s => (s.Key, s.Name, s.External)));
+        Assert.Equal(("shared_nginx", Path.Combine(Valid, "secrets", "nginx.conf")), (Assert.Single(stack.Configs).Name, stack.Configs[0].File));
+    }
+
+    [Fact]
     public void A_Host_Ip_On_A_Port_Is_Ignored_With_Dockers_Warning()
     {
         var result = ComposeLoader.Load([Path.Combine(Valid, "every-key.yml")], "demo", ComposeCorpusTests.Environment);

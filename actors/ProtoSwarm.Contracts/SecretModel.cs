@@ -123,11 +123,16 @@ public sealed record ConfigSummary(
 
 // ---- the managers' API (docker's /secrets and /configs)
 
-/// <summary>`secret create NAME FILE|-`: refused for an invalid or taken name, or data over 500 KiB.</summary>
+/// <summary>
+/// `secret create NAME FILE|-`: refused for an invalid or taken name, or data over 500 KiB.
+/// ReuseIfSame (`stack deploy`): a secret of that name holding exactly this data is kept and its id
+/// answered; other data is refused, as docker refuses a change of a secret's data.
+/// </summary>
 [MessagePackObject]
 public sealed record CreateSecret(
     [property: Key(0)] string RequestId,
-    [property: Key(1)] SecretSpec Spec) : IManagerApiRequest;
+    [property: Key(1)] SecretSpec Spec,
+    [property: Key(2)] bool ReuseIfSame = false) : IManagerApiRequest;
 
 [MessagePackObject]
 public sealed record SecretCreated([property: Key(0)] string SecretId);
@@ -156,11 +161,12 @@ public sealed record RemoveSecret(
 [MessagePackObject]
 public sealed record SecretRemoved([property: Key(0)] string SecretId);
 
-/// <summary>`config create NAME FILE|-`.</summary>
+/// <summary>`config create NAME FILE|-`; ReuseIfSame as for <see cref="CreateSecret"/>.</summary>
 [MessagePackObject]
 public sealed record CreateConfig(
     [property: Key(0)] string RequestId,
-    [property: Key(1)] ConfigSpec Spec) : IManagerApiRequest;
+    [property: Key(1)] ConfigSpec Spec,
+    [property: Key(2)] bool ReuseIfSame = false) : IManagerApiRequest;
 
 [MessagePackObject]
 public sealed record ConfigCreated([property: Key(0)] string ConfigId);

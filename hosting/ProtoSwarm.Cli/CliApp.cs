@@ -27,6 +27,9 @@ internal sealed class CliApp(Func<string, INodeConnection> connect)
     /// <summary>How long `stack rm` retries a network its removed services' tasks still hold addresses on.</summary>
     public TimeSpan NetworkReleaseTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>Where `secret create NAME -` and `config create NAME -` read the content; tests give their own.</summary>
+    public Func<Stream> StandardInput { get; init; } = Console.OpenStandardInput;
+
     public RootCommand CreateRoot()
     {
         var root = new RootCommand("protoswarm: a container orchestrator in the spirit of Docker Swarm mode");
@@ -36,6 +39,8 @@ internal sealed class CliApp(Func<string, INodeConnection> connect)
         root.Subcommands.Add(ImageCommands.Create(this));
         root.Subcommands.Add(VolumeCommands.Create(this));
         root.Subcommands.Add(NetworkCommands.Create(this));
+        root.Subcommands.Add(SecretCommands.Create(this));
+        root.Subcommands.Add(ConfigCommands.Create(this));
         root.Subcommands.Add(RegistryCommands.Create(this));
         root.Subcommands.Add(ServiceCommands.Create(this));
         root.Subcommands.Add(StackCommands.Create(this));

@@ -26,6 +26,8 @@ public sealed class SwarmClient : IAsyncDisposable
         Services = new ServicesApi(this);
         Networks = new NetworksApi(this);
         Registry = new RegistryApi(this);
+        Secrets = new SecretsApi(this);
+        Configs = new ConfigsApi(this);
     }
 
     public static TimeSpan DefaultTimeout { get; set; } = TimeSpan.FromSeconds(30);
@@ -39,6 +41,10 @@ public sealed class SwarmClient : IAsyncDisposable
     public NetworksApi Networks { get; }
 
     public RegistryApi Registry { get; }
+
+    public SecretsApi Secrets { get; }
+
+    public ConfigsApi Configs { get; }
 
     /// <summary>
     /// Connects to a manager over Proto.Remote with mutual TLS (address IP:PORT, e.g. 10.0.0.1:2377), presenting the
@@ -124,6 +130,56 @@ public sealed class SwarmClient : IAsyncDisposable
         /// <summary>Removes a network no service uses and no task holds an address on; returns its id.</summary>
         public async Task<string> RemoveAsync(string networkRef, CancellationToken ct = default) =>
             (await _client.AskAsync<NetworkRemoved>(new RemoveNetwork(SwarmIds.NewRequestId(), networkRef), ct: ct).ConfigureAwait(false)).NetworkId;
+    }
+
+    /// <summary>`secret create / ls / inspect / rm`: named by id, id prefix or name. The data goes in once and never comes back.</summary>
+    public sealed class SecretsApi
+    {
+        private readonly SwarmClient _client;
+
+        internal SecretsApi(SwarmClient client) => _client = client;
+
+        /// <summary>
+        /// Creates a secret (a name no other secret has, 1 byte to 500 KiB of data); returns its id. With
+        /// <paramref name="reuseIfSame"/>, a secret of that name holding the same data is kept and its id returned.
+        /// </summary>
+        public async Task<string> CreateAsync(SecretSpec spec, bool reuseIfSame = false, CancellationToken ct = default) =>
+            (await _client.AskAsync<SecretCreated>(new CreateSecret(SwarmIds.NewRequestId(), spec, reuseIfSame), ct: ct).ConfigureAwait(false)).SecretId;
+
+        /// <summary>The secrets by name, without their data.</summary>
+        public async Task<ImmutableArray<SecretSummary>> ListAsync(CancellationToken ct = default) =>
+            (await _client.AskAsync<SecretList>(new ListSecrets(SwarmIds.NewRequestId()), ct: ct).ConfigureAwait(false)).Secrets;
+
+        public async Task<SecretSummary> InspectAsync(string secretRef, CancellationToken ct = default) =>
+            (await _client.AskAsync<SecretDetails>(new InspectSecret(SwarmIds.NewRequestId(), secretRef), ct: ct).ConfigureAwait(false)).Secret;
+
+        /// <summary>Removes a secret no service uses; returns its id.</summary>
+        public async Task<string> RemoveAsync(string secretRef, CancellationToken ct = default) =>
+            (await _client.AskAsync<SecretRemoved>(new RemoveSecret(SwarmIds.NewRequestId(), secretRef), ct: ct).ConfigureAwait(false)).SecretId;
+    }
+
+    /// <summary>`config create / ls / inspect / rm`: as secrets, but inspect gives the data back.</summary>
+    public sealed class ConfigsApi
+    {
+        private readonly SwarmClient _client;
+
+        internal ConfigsApi(SwarmClient client) => _client = client;
+
+        /// <summary>Creates a config; <paramref name="reuseIfSame"/> as for secrets.</summary>
+        public async Task<string> CreateAsync(ConfigSpec spec, bool reuseIfSame = false, CancellationToken ct = default) =>
+            (await _client.AskAsync<ConfigCreated>(new CreateConfig(SwarmIds.NewRequestId(), spec, reuseIfSame), ct: ct).ConfigureAwait(false)).ConfigId;
+
+        /// <summary>The configs by name, without their data.</summary>
+        public async Task<ImmutableArray<ConfigSummary>> ListAsync(CancellationToken ct = default) =>
+            (await _client.AskAsync<ConfigList>(new ListConfigs(SwarmIds.NewRequestId()), ct: ct).ConfigureAwait(false)).Configs;
+
+        /// <summary>The config with its data.</summary>
+        public async Task<ConfigSummary> InspectAsync(string configRef, CancellationToken ct = default) =>
+            (await _client.AskAsync<ConfigDetails>(new InspectConfig(SwarmIds.NewRequestId(), configRef), ct: ct).ConfigureAwait(false)).Config;
+
+        /// <summary>Removes a config no service uses; returns its id.</summary>
+        public async Task<string> RemoveAsync(string configRef, CancellationToken ct = default) =>
+            (await _client.AskAsync<ConfigRemoved>(new RemoveConfig(SwarmIds.NewRequestId(), configRef), ct: ct).ConfigureAwait(false)).ConfigId;
     }
 
     /// <summary>The swarm's own registry: the tokens of its plain listener (`registry token`) and its repositories (`registry ls`).</summary>

@@ -17,9 +17,14 @@ public sealed partial class ManagerApiActor
 
     /// <summary>
     /// The spec as it is stored: network targets as ids (an unknown one is left for the spec's
-    /// checks to report), the ingress network refused as a target.
+    /// checks to report), the ingress network refused as a target; secrets and configs named by
+    /// name resolved to their ids (an unknown one refused).
     /// </summary>
-    private (ServiceSpec Spec, CommandRejected? Rejected) Resolved(ServiceSpec spec) => ServiceEndpoints.ResolveNetworks(spec, Networks());
+    private (ServiceSpec Spec, CommandRejected? Rejected) Resolved(ServiceSpec spec)
+    {
+        var (withNetworks, rejected) = ServiceEndpoints.ResolveNetworks(spec, Networks());
+        return rejected is not null ? (withNetworks, rejected) : SecretCommands.ResolveReferences(withNetworks, Secrets(), Configs());
+    }
 
     /// <summary>The service with its endpoint's ports allocated (VIPs follow from the leader's allocator), or the refusal.</summary>
     private (ServiceObject? Service, CommandRejected? Rejected) WithPorts(ServiceObject service, ServiceEndpoint current)

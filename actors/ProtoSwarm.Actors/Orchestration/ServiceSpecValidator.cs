@@ -139,6 +139,8 @@ public static partial class ServiceSpecValidator
         }
 
         CheckMounts(Field, container.Mounts, problems);
+        CheckFileTargets($"{Field}.Secrets", "secret", [.. container.Secrets.Select(r => (r.SecretName, r.File))], problems);
+        CheckFileTargets($"{Field}.Configs", "config", [.. container.Configs.Select(r => (r.ConfigName, r.File))], problems);
         if (container.HealthCheck is { } health)
         {
             CheckHealth($"{Field}.Healthcheck", health, problems);
@@ -210,6 +212,48 @@ public static partial class ServiceSpecValidator
             if (container.Groups[i].Trim().Length == 0 || container.Groups[i].Contains(':', StringComparison.Ordinal))
             {
                 problems.Add(new($"{field}.Groups[{i}]", $"'{container.Groups[i]}' is not a group", "give a group name from the image or a number, e.g. --group 2000"));
+            }
+        }
+    }
+
+    /// <summary>
+    /// Where secrets and configs appear: a secret as a file name under /run/secrets, a config at an
+    /// absolute path; one file per target; numeric owner; mode bits only (0 to 0777).
+    /// </summary>
+    private static void CheckFileTargets(string field, string kind, ImmutableArray<(string Source, FileTarget File)> references, ImmutableArray<SpecProblem>.Builder problems)
+    {
+        var flag = $"--{kind}";
+        var targets = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < references.Length; i++)
+        {
+            var (source, file) = references[i];
+            var at = $"{field}[{i}].File";
+            var target = file.Name;
+            var segments = target.Split('/');
+            if (kind == "secret" && (target.Length == 0 || target.Contains('/', StringComparison.Ordinal) || target is "." or ".."))
+            {
+                problems.Add(new($"{at}.Name", $"secret target '{target}' is not a file name: secrets are files in /run/secrets", $"give a plain file name, e.g. {flag} source={source},target={(source.Length > 0 ? source : "db_password")}"));
+            }
+            else if (kind == "config" && (!target.StartsWith('/') || target.Trim('/').Length == 0 || segments.Contains("..") || segments.Contains(".")))
+            {
+                problems.Add(new($"{at}.Name", $"config target '{target}' is not an absolute path of a file", $"give the file's path in the container, e.g. {flag} source={source},target=/etc/{(source.Length > 0 ? source : "app.conf")}"));
+            }
+            else if (!targets.Add(target))
+            {
+                problems.Add(new($"{at}.Name", $"duplicate {kind} target for {target} not allowed", $"give each {flag} its own target="));
+            }
+
+            foreach (var (name, value) in new[] { ("UID", file.Uid), ("GID", file.Gid) })
+            {
+                if (value.Length == 0 || !value.All(char.IsAsciiDigit))
+                {
+                    problems.Add(new($"{at}.{name}", $"'{value}' is not a numeric {name.ToLowerInvariant()}", $"give a number, e.g. {flag} source={source},{name.ToLowerInvariant()}=1000"));
+                }
+            }
+
+            if (file.Mode is < 0 or > 0x1FF)
+            {
+                problems.Add(new($"{at}.Mode", file.Mode < 0 ? $"mode {file.Mode} is negative" : $"mode 0{Convert.ToString(file.Mode, 8)} has more than the permission bits", $"give an octal mode from 0 to 0777, e.g. {flag} source={source},mode=0400"));
             }
         }
     }

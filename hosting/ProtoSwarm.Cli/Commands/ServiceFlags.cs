@@ -106,6 +106,12 @@ internal static partial class ServiceFlags
         new("--mount", null, "Attach a filesystem mount to the service (type=bind|volume|tmpfs,source=,target=,readonly)", FlagUse.Create, v => Mount("--mount", v).Error),
         new("--mount-add", null, "Add or update a mount on a service", FlagUse.Update, v => Mount("--mount-add", v).Error),
         new("--mount-rm", null, "Remove a mount by its target path", FlagUse.Update, v => v.StartsWith('/') ? null : $"--mount-rm '{v}' is not a target path; name the mount by its path in the container, e.g. /data."),
+        new("--secret", null, "Specify secrets to expose to the service (NAME, or source=NAME,target=FILE,uid=0,gid=0,mode=0444)", FlagUse.Create, v => FileReferenceOf("--secret", v).Error),
+        new("--secret-add", null, "Add or update a secret on a service", FlagUse.Update, v => FileReferenceOf("--secret-add", v).Error),
+        new("--secret-rm", null, "Remove a secret by its name", FlagUse.Update, v => v.Trim().Length == 0 ? "--secret-rm: name the secret to remove." : null),
+        new("--config", null, "Specify configurations to expose to the service (NAME, or source=NAME,target=/PATH,uid=0,gid=0,mode=0444)", FlagUse.Create, v => FileReferenceOf("--config", v).Error),
+        new("--config-add", null, "Add or update a config file on a service", FlagUse.Update, v => FileReferenceOf("--config-add", v).Error),
+        new("--config-rm", null, "Remove a configuration file by its name", FlagUse.Update, v => v.Trim().Length == 0 ? "--config-rm: name the config to remove." : null),
         new("--publish", "-p", "Publish a port as a node port (8080:80[/udp], or published=8080,target=80,protocol=tcp,mode=ingress)", FlagUse.Create, v => Port("--publish", v).Error),
         new("--publish-add", null, "Add or update a published port", FlagUse.Update, v => Port("--publish-add", v).Error),
         new("--publish-rm", null, "Remove a published port by its target port (<port>[/<protocol>])", FlagUse.Update, v => PortRemove(v).Error),
@@ -160,6 +166,8 @@ internal static partial class ServiceFlags
                         Env = Env([], flags.All("--env"), []),
                         Labels = Labels(template.Container.Labels, flags.All("--container-label"), []),
                         Mounts = Mounts([], flags.All("--mount"), []),
+                        Secrets = SecretReferences([], flags.All("--secret"), []),
+                        Configs = ConfigReferences([], flags.All("--config"), []),
                     },
                     Placement = template.Placement with
                     {
@@ -199,6 +207,8 @@ internal static partial class ServiceFlags
                 Env = Env(container.Env, flags.All("--env-add"), flags.All("--env-rm")),
                 Labels = Labels(container.Labels, flags.All("--container-label-add"), flags.All("--container-label-rm")),
                 Mounts = Mounts(container.Mounts, flags.All("--mount-add"), flags.All("--mount-rm")),
+                Secrets = SecretReferences(container.Secrets, flags.All("--secret-add"), flags.All("--secret-rm")),
+                Configs = ConfigReferences(container.Configs, flags.All("--config-add"), flags.All("--config-rm")),
             };
             var preferences = Distinct(
                 [.. template.Placement.Preferences.Select(p => p.SpreadDescriptor)],
@@ -398,6 +408,36 @@ internal static partial class ServiceFlags
         }
 
         return [.. mounts.Where(m => !removeTargets.Contains(m.Target, StringComparer.Ordinal))];
+    }
+
+    /// <summary>
+    /// docker's order: the -rm names go first, then each added reference replaces one at the same
+    /// target. The ids are the managers' to fill in from the names.
+    /// </summary>
+    private static ImmutableArray<SecretReference> SecretReferences(ImmutableArray<SecretReference> current, IReadOnlyList<string> add, IReadOnlyList<string> remove)
+    {
+        var references = current.Where(r => !remove.Contains(r.SecretName, StringComparer.Ordinal) && !remove.Contains(r.SecretId, StringComparer.Ordinal)).ToList();
+        foreach (var value in add)
+        {
+            var (source, file) = FileReferenceOf("--secret", value).OrThrow();
+            references.RemoveAll(r => r.File.Name == file.Name);
+            references.Add(new SecretReference(string.Empty, source, file));
+        }
+
+        return [.. references];
+    }
+
+    private static ImmutableArray<ConfigReference> ConfigReferences(ImmutableArray<ConfigReference> current, IReadOnlyList<string> add, IReadOnlyList<string> remove)
+    {
+        var references = current.Where(r => !remove.Contains(r.ConfigName, StringComparer.Ordinal) && !remove.Contains(r.ConfigId, StringComparer.Ordinal)).ToList();
+        foreach (var value in add)
+        {
+            var (source, file) = FileReferenceOf("--config", value).OrThrow();
+            references.RemoveAll(r => r.File.Name == file.Name);
+            references.Add(new ConfigReference(string.Empty, source, file));
+        }
+
+        return [.. references];
     }
 
     private static ImmutableArray<PortConfig> Ports(ImmutableArray<PortConfig> current, IReadOnlyList<string> add, IReadOnlyList<string> remove)
@@ -935,6 +975,108 @@ internal static partial class ServiceFlags
         return PortNumber(parts[0]) is ({ } target and > 0) && (parts.Length == 1 || TryProtocol(parts[1], out protocol))
             ? Checked<(int, PortProtocol)>.Ok((target, protocol))
             : Checked<(int, PortProtocol)>.Fail($"--publish-rm '{value}' is not a port; name the target port as <port>[/<protocol>], e.g. 80 or 53/udp.");
+    }
+
+    /// <summary>
+    /// docker's --secret and --config: NAME alone, or source=NAME[,target=T][,uid=U][,gid=G][,mode=M]
+    /// (mode as Go reads it: 0400 octal, 256 decimal). The default target is the name, a file in
+    /// /run/secrets for a secret, /NAME for a config; a config's target is an absolute path.
+    /// </summary>
+    public static Checked<(string Source, FileTarget File)> FileReferenceOf(string flag, string value)
+    {
+        var config = flag.StartsWith("--config", StringComparison.Ordinal);
+        var kind = config ? "config" : "secret";
+        var usage = config ? "write it as NAME or source=NAME,target=/etc/NAME,mode=0444" : "write it as NAME or source=NAME,target=NAME,uid=0,gid=0,mode=0400";
+        string? source = null, target = null;
+        string uid = "0", gid = "0";
+        var mode = FileTarget.DefaultMode;
+        if (!value.Contains('=', StringComparison.Ordinal))
+        {
+            source = value.Trim();
+            if (source.Length == 0 || source.Contains(',', StringComparison.Ordinal))
+            {
+                return Checked<(string, FileTarget)>.Fail($"{Named(flag, value)} names no {kind}; {usage}.");
+            }
+        }
+        else
+        {
+            foreach (var field in value.Split(',', StringSplitOptions.TrimEntries))
+            {
+                var parts = field.Split('=', 2);
+                var key = parts[0].ToLowerInvariant();
+                var text = parts.Length > 1 ? parts[1].Trim() : string.Empty;
+                if (key is "source" or "src" or "target" or "uid" or "gid" or "mode" && text.Length == 0)
+                {
+                    return Checked<(string, FileTarget)>.Fail($"{Named(flag, value)}: '{field}' has no value; {usage}.");
+                }
+
+                switch (key)
+                {
+                    case "source" or "src":
+                        source = text;
+                        break;
+                    case "target":
+                        target = text;
+                        break;
+                    case "uid" or "gid" when !text.All(char.IsAsciiDigit):
+                        return Checked<(string, FileTarget)>.Fail($"{Named(flag, value)}: {key} '{text}' is not a number; give the numeric {key}, e.g. {key}=1000.");
+                    case "uid":
+                        uid = text;
+                        break;
+                    case "gid":
+                        gid = text;
+                        break;
+                    case "mode":
+                        if (FileModeOf(text) is not { } parsed)
+                        {
+                            return Checked<(string, FileTarget)>.Fail($"{Named(flag, value)}: mode '{text}' is not a file mode; give permission bits in octal from 0 to 0777, e.g. mode=0400.");
+                        }
+
+                        mode = parsed;
+                        break;
+                    default:
+                        return Checked<(string, FileTarget)>.Fail($"{Named(flag, value)}: '{parts[0]}' is not a {kind} option; use source, target, uid, gid or mode ({usage}).");
+                }
+            }
+        }
+
+        if (string.IsNullOrEmpty(source))
+        {
+            return Checked<(string, FileTarget)>.Fail($"{Named(flag, value)} names no {kind}: source= is missing; {usage}.");
+        }
+
+        target ??= config ? "/" + source : source;
+        if (!config && (target.Contains('/', StringComparison.Ordinal) || target is "." or ".."))
+        {
+            return Checked<(string, FileTarget)>.Fail($"{Named(flag, value)}: target '{target}' is not a file name; secrets are files in /run/secrets, so give a name such as target={source}.");
+        }
+
+        if (config && (!target.StartsWith('/') || target.Trim('/').Length == 0 || target.Split('/').Any(s => s is "." or "..")))
+        {
+            return Checked<(string, FileTarget)>.Fail($"{Named(flag, value)}: target '{target}' is not an absolute file path; give the path in the container, e.g. target=/etc/{source}.");
+        }
+
+        return Checked<(string, FileTarget)>.Ok((source, new FileTarget(target, uid, gid, mode)));
+    }
+
+    /// <summary>A mode as Go's ParseUint(s, 0) reads it (0400 and 0o400 octal, 0x100 hex, else decimal), permission bits only.</summary>
+    private static int? FileModeOf(string text)
+    {
+        try
+        {
+            var bits = text switch
+            {
+                _ when text.StartsWith("0x", StringComparison.OrdinalIgnoreCase) => Convert.ToInt32(text[2..], 16),
+                _ when text.StartsWith("0o", StringComparison.OrdinalIgnoreCase) => Convert.ToInt32(text[2..], 8),
+                _ when text.Length > 1 && text[0] == '0' => Convert.ToInt32(text[1..], 8),
+                _ => int.Parse(text, NumberStyles.None, CultureInfo.InvariantCulture),
+            };
+            return bits is >= 0 and <= 0x1FF ? bits : null;
+        }
+        catch (Exception e) when (e is FormatException or OverflowException or ArgumentException)
+        {
+            return null;
+        }
     }
 
     /// <summary>--network NAME, or docker's long form name=NAME,alias=ALIAS.</summary>

@@ -83,12 +83,6 @@ internal static partial class StackCommands
             }
 
             var model = result.Stack!;
-            if (FileObjectsRefusal(model) is { } refusal)
-            {
-                await cli.Error.WriteLineAsync($"Error: {refusal}");
-                return 1;
-            }
-
             foreach (var warning in NotApplied(model))
             {
                 await cli.Error.WriteLineAsync(warning);
@@ -172,13 +166,28 @@ internal static partial class StackCommands
                 var services = (await StackServicesAsync(cli, name, ct)).OrderBy(s => s.Spec.Name, StringComparer.Ordinal).ToList();
                 var networks = (await cli.Swarm.Networks.ListAsync(ct)).Where(n => StackView.InStack(n.Spec.Labels, name))
                     .OrderBy(n => n.Spec.Name, StringComparer.Ordinal).ToList();
-                if (services.Count + networks.Count == 0)
+                var secrets = (await cli.Swarm.Secrets.ListAsync(ct)).Where(s => StackView.InStack(s.Labels, name)).OrderBy(s => s.Name, StringComparer.Ordinal).ToList();
+                var configs = (await cli.Swarm.Configs.ListAsync(ct)).Where(c => StackView.InStack(c.Labels, name)).OrderBy(c => c.Name, StringComparer.Ordinal).ToList();
+                if (services.Count + networks.Count + secrets.Count + configs.Count == 0)
                 {
                     await cli.Error.WriteLineAsync(StackView.NothingFound(name));
                     continue;
                 }
 
+                // docker's order: services, secrets, configs, networks; a secret or config goes once no service uses it.
                 var ok = await RemoveServicesAsync(cli, services, ct);
+                foreach (var secret in secrets)
+                {
+                    await cli.Out.WriteLineAsync($"Removing secret {secret.Name}");
+                    ok &= await TryAsync(cli, $"Failed to remove secret {secret.Id}", () => cli.Swarm.Secrets.RemoveAsync(secret.Id, ct));
+                }
+
+                foreach (var config in configs)
+                {
+                    await cli.Out.WriteLineAsync($"Removing config {config.Name}");
+                    ok &= await TryAsync(cli, $"Failed to remove config {config.Id}", () => cli.Swarm.Configs.RemoveAsync(config.Id, ct));
+                }
+
                 foreach (var network in networks)
                 {
                     await cli.Out.WriteLineAsync($"Removing network {network.Spec.Name}");
@@ -252,37 +261,6 @@ internal static partial class StackCommands
     internal static async Task<List<ServiceObject>> StackServicesAsync(CliContext cli, string stack, CancellationToken ct) =>
         [.. (await cli.Swarm.Services.ListAsync(ct)).Select(s => s.Service).Where(s => StackView.InStack(s.Spec.Labels, stack))];
 
-    /// <summary>
-    /// Secrets and configs need store objects the swarm does not have yet; deploying the services
-    /// without the files they expect would only fail later inside the containers, so the stack is refused.
-    /// </summary>
-    internal static string? FileObjectsRefusal(StackModel stack)
-    {
-        var secrets = stack.Secrets.Select(s => s.Key).Concat(stack.Services.SelectMany(s => s.Secrets.Select(r => r.Key)))
-            .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
-        var configs = stack.Configs.Select(s => s.Key).Concat(stack.Services.SelectMany(s => s.Configs.Select(r => r.Key)))
-            .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
-        if (secrets.Count + configs.Count == 0)
-        {
-            return null;
-        }
-
-        var used = new List<string>();
-        if (secrets.Count > 0)
-        {
-            used.Add($"secrets ({string.Join(", ", secrets)})");
-        }
-
-        if (configs.Count > 0)
-        {
-            used.Add($"configs ({string.Join(", ", configs)})");
-        }
-
-        return $"stack {stack.Name} uses {string.Join(" and ", used)}, but ProtoSwarm has no `secret` or `config` objects yet, "
-            + "so its services could not be given those files; nothing was deployed. Remove the secrets:/configs: entries "
-            + "(or pass the values another way, such as environment: or a bind mount) until they are built.";
-    }
-
     /// <summary>The keys the loader read but no service spec can carry yet; said, so nobody expects them applied.</summary>
     internal static IEnumerable<string> NotApplied(StackModel stack)
     {
@@ -325,6 +303,7 @@ internal sealed class StackDeployment(CliContext cli, StackModel stack, string r
     private int _unchanged;
     private int _pruned;
     private int _networksCreated;
+    private readonly Dictionary<string, int> _fileObjectsCreated = new(StringComparer.Ordinal);
 
     /// <summary>Each service of the stack as deployed (name, id), in name order, for the wait.</summary>
     public List<(string Name, string Id)> Deployed { get; } = [];
@@ -333,14 +312,24 @@ internal sealed class StackDeployment(CliContext cli, StackModel stack, string r
     {
         var networks = (await cli.Swarm.Networks.ListAsync(ct)).ToList();
         var missing = stack.Networks.Where(n => n.External && !networks.Any(x => x.Spec.Name == n.Name || x.Id == n.Name)).ToList();
-        if (missing.Count > 0)
+        foreach (var network in missing)
         {
-            foreach (var network in missing)
-            {
-                await cli.Error.WriteLineAsync(
-                    $"Error: network \"{network.Name}\" is declared as external, but could not be found. You need to create a swarm-scoped network before the stack is deployed");
-            }
+            await cli.Error.WriteLineAsync(
+                $"Error: network \"{network.Name}\" is declared as external, but could not be found. You need to create a swarm-scoped network before the stack is deployed");
+        }
 
+        var secrets = stack.Secrets.IsEmpty ? [] : (await cli.Swarm.Secrets.ListAsync(ct)).ToDictionary(s => s.Name, s => s.Id, StringComparer.Ordinal);
+        var configs = stack.Configs.IsEmpty ? [] : (await cli.Swarm.Configs.ListAsync(ct)).ToDictionary(c => c.Name, c => c.Id, StringComparer.Ordinal);
+        var missingObjects = stack.Secrets.Where(s => s.External && !Exists(secrets, s.Name)).Select(s => ("secret", s.Name))
+            .Concat(stack.Configs.Where(c => c.External && !Exists(configs, c.Name)).Select(c => ("config", c.Name))).ToList();
+        foreach (var (kind, name) in missingObjects)
+        {
+            await cli.Error.WriteLineAsync(
+                $"Error: {kind} \"{name}\" is declared as external, but could not be found. Create it first (`protoswarm {kind} create {name} FILE`), or leave external: out to have the stack create it from a file");
+        }
+
+        if (missing.Count + missingObjects.Count > 0)
+        {
             return 1;
         }
 
@@ -361,6 +350,9 @@ internal sealed class StackDeployment(CliContext cli, StackModel stack, string r
             _networksCreated++;
         }
 
+        await CreateFileObjectsAsync("secret", stack.Secrets, secrets, (spec, data) => cli.Swarm.Secrets.CreateAsync(new SecretSpec(spec.Name, spec.Labels, data), reuseIfSame: true, ct), ct);
+        await CreateFileObjectsAsync("config", stack.Configs, configs, (spec, data) => cli.Swarm.Configs.CreateAsync(new ConfigSpec(spec.Name, spec.Labels, data), reuseIfSame: true, ct), ct);
+        var ids = new StackIds(networkIds, secrets, configs);
         foreach (var service in stack.Services.OrderBy(s => s.Spec.Name, StringComparer.Ordinal))
         {
             var name = service.Spec.Name;
@@ -375,7 +367,7 @@ internal sealed class StackDeployment(CliContext cli, StackModel stack, string r
             }
 
             Deployed.Add((name, current.Id));
-            if (Unchanged(service.Spec, current.Spec, networkIds))
+            if (Unchanged(service.Spec, current.Spec, ids))
             {
                 _unchanged++;
                 continue;
@@ -391,6 +383,42 @@ internal sealed class StackDeployment(CliContext cli, StackModel stack, string r
         return ok ? 0 : 1;
     }
 
+    /// <summary>
+    /// The stack's own secrets or configs (not external), each from its file, before the services that
+    /// use them: a new one is created; one of the same name and data is kept; other data is refused by
+    /// the managers as docker refuses it (a secret never changes), which ends the deploy.
+    /// </summary>
+    private async Task CreateFileObjectsAsync(
+        string kind, IEnumerable<StackFileObject> declared, Dictionary<string, string> ids, Func<StackFileObject, byte[], Task<string>> create, CancellationToken ct)
+    {
+        foreach (var obj in declared.Where(o => !o.External).OrderBy(o => o.Name, StringComparer.Ordinal))
+        {
+            byte[] data;
+            try
+            {
+                data = await File.ReadAllBytesAsync(obj.File!, ct);
+            }
+            catch (IOException e)
+            {
+                throw new SwarmCommandException(RejectCode.InvalidArgument, $"failed to read the file of {kind} {obj.Name} ({obj.File}): {e.Message}");
+            }
+
+            var existed = ids.ContainsKey(obj.Name);
+            if (!existed)
+            {
+                await cli.Out.WriteLineAsync($"Creating {kind} {obj.Name}");
+            }
+
+            ids[obj.Name] = await Failing($"failed to {(existed ? "update" : "create")} {kind} {obj.Name}", () => create(obj, data));
+            if (!existed)
+            {
+                _fileObjectsCreated[kind] = _fileObjectsCreated.GetValueOrDefault(kind) + 1;
+            }
+        }
+    }
+
+    private static bool Exists(Dictionary<string, string> ids, string nameOrId) => ids.ContainsKey(nameOrId) || ids.ContainsValue(nameOrId);
+
     public string Summary(bool detached)
     {
         var parts = new List<string>
@@ -405,6 +433,11 @@ internal sealed class StackDeployment(CliContext cli, StackModel stack, string r
         }
 
         parts.Add(Count(_networksCreated, "network", "created"));
+        foreach (var (kind, count) in _fileObjectsCreated.OrderBy(k => k.Key, StringComparer.Ordinal))
+        {
+            parts.Add(Count(count, kind, "created"));
+        }
+
         var line = $"Stack {stack.Name}: {string.Join(", ", parts)}.";
         return detached ? $"{line} Not waiting for the services; see `protoswarm stack ps {stack.Name}`." : line;
     }
@@ -415,30 +448,36 @@ internal sealed class StackDeployment(CliContext cli, StackModel stack, string r
     /// the file names the same image as at the last deploy (docker's com.docker.stack.image label).
     /// </summary>
     public ServiceSpec ForUpdate(ServiceSpec desired, ServiceSpec current) =>
-        WithTemplate(desired, current, keepImage: resolveImage != ResolveImageModes.Always && SameFileImage(desired, current), networkIds: null);
+        WithTemplate(desired, current, keepImage: resolveImage != ResolveImageModes.Always && SameFileImage(desired, current), ids: null);
 
     /// <summary>
     /// Whether the stored spec already is what the file asks: compared as the managers store it, with
     /// network names as their ids and the image as pinned when the file names the image it named before.
     /// </summary>
-    public static bool Unchanged(ServiceSpec desired, ServiceSpec current, IReadOnlyDictionary<string, string> networkIds) =>
-        SpecEquality.Same(current, WithTemplate(desired, current, keepImage: SameFileImage(desired, current), networkIds));
+    public static bool Unchanged(ServiceSpec desired, ServiceSpec current, StackIds ids) =>
+        SpecEquality.Same(current, WithTemplate(desired, current, keepImage: SameFileImage(desired, current), ids));
 
     private static bool SameFileImage(ServiceSpec desired, ServiceSpec current) =>
         current.Labels.TryGetValue(StackModel.ImageLabel, out var before) && desired.Labels.TryGetValue(StackModel.ImageLabel, out var now) && before == now;
 
-    private static ServiceSpec WithTemplate(ServiceSpec desired, ServiceSpec current, bool keepImage, IReadOnlyDictionary<string, string>? networkIds)
+    private static ServiceSpec WithTemplate(ServiceSpec desired, ServiceSpec current, bool keepImage, StackIds? ids)
     {
         var template = desired.TaskTemplate with
         {
             ForceUpdate = current.TaskTemplate.ForceUpdate,
             Container = keepImage ? desired.TaskTemplate.Container with { Image = current.TaskTemplate.Container.Image } : desired.TaskTemplate.Container,
         };
-        if (networkIds is not null)
+        if (ids is not null)
         {
+            var container = template.Container;
             template = template with
             {
-                Networks = [.. template.Networks.Select(n => networkIds.TryGetValue(n.Target, out var id) ? n with { Target = id } : n)],
+                Networks = [.. template.Networks.Select(n => ids.Networks.TryGetValue(n.Target, out var id) ? n with { Target = id } : n)],
+                Container = container with
+                {
+                    Secrets = [.. container.Secrets.Select(r => ids.Secrets.TryGetValue(r.SecretName, out var id) ? r with { SecretId = id } : r)],
+                    Configs = [.. container.Configs.Select(r => ids.Configs.TryGetValue(r.ConfigName, out var id) ? r with { ConfigId = id } : r)],
+                },
             };
         }
 
@@ -461,3 +500,9 @@ internal sealed class StackDeployment(CliContext cli, StackModel stack, string r
         }
     }
 }
+
+/// <summary>The ids the managers store in place of the names a stack's services use: networks, secrets and configs by name.</summary>
+internal sealed record StackIds(
+    IReadOnlyDictionary<string, string> Networks,
+    IReadOnlyDictionary<string, string> Secrets,
+    IReadOnlyDictionary<string, string> Configs);

@@ -430,6 +430,10 @@ internal static class ComposeLoader
                 {
                     reader.Error(fileNode, ComposeReader.Child(path, "file"), $"{relative} does not exist (looked for {file})");
                 }
+                else if (new FileInfo(file).Length is 0 or > SecretSpec.MaxDataBytes)
+                {
+                    reader.Error(fileNode, ComposeReader.Child(path, "file"), $"{relative} holds {new FileInfo(file).Length} bytes; a secret's or config's data must be larger than 0 and less than 500 KiB");
+                }
             }
         }
 

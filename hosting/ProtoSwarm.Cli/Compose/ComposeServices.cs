@@ -127,7 +127,9 @@ internal static class ComposeServices
             CapabilityAdd: Capabilities(reader, service["cap_add"], Sub("cap_add")),
             CapabilityDrop: Capabilities(reader, service["cap_drop"], Sub("cap_drop")),
             Ulimits: Ulimits(reader, service["ulimits"], Sub("ulimits")),
-            Hosts: Hosts(reader, service["extra_hosts"], Sub("extra_hosts")));
+            Hosts: Hosts(reader, service["extra_hosts"], Sub("extra_hosts")),
+            Secrets: [.. FileReferences(reader, service["secrets"], Sub("secrets"), context.Secrets, "secret").Select(r => new SecretReference(string.Empty, r.Name, r.File))],
+            Configs: [.. FileReferences(reader, service["configs"], Sub("configs"), context.Configs, "config").Select(r => new ConfigReference(string.Empty, r.Name, r.File))]);
 
         var (mode, labels) = Deploy(reader, deploy, path);
         var restart = RestartPolicyOf(reader, deploy?["restart_policy"], service["restart"], path, mode.IsJob);
@@ -155,8 +157,6 @@ internal static class ComposeServices
         return new StackService(
             name,
             spec,
-            FileReferences(reader, service["secrets"], Sub("secrets"), context.Secrets, "secret"),
-            FileReferences(reader, service["configs"], Sub("configs"), context.Configs, "config"),
             service["init"] is { } init ? reader.Bool(init, Sub("init")) : null,
             ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, ComposeLoader.Strings(reader, service["sysctls"], Sub("sysctls"))));
     }
@@ -930,15 +930,20 @@ internal static class ComposeServices
             mapping["order"] is { } order ? reader.Parse(order, Sub("order"), v => ServiceFlags.Order("", v)) ?? config.Order : config.Order);
     }
 
-    /// <summary>A service's secrets: or configs: entries, short (the name) or long (source, target, uid, gid, mode).</summary>
-    private static ImmutableArray<FileReference> FileReferences(ComposeReader reader, ComposeNode? node, string path, IReadOnlyDictionary<string, StackFileObject> declared, string kind)
+    /// <summary>
+    /// A service's secrets: or configs: entries, short (the name) or long (source, target, uid, gid,
+    /// mode): the name on the swarm and the file in the container. docker's defaults: a secret at
+    /// /run/secrets/KEY, a config at /KEY, owner 0:0, mode 0444; the managers fill in the ids.
+    /// </summary>
+    private static ImmutableArray<(string Name, FileTarget File)> FileReferences(ComposeReader reader, ComposeNode? node, string path, IReadOnlyDictionary<string, StackFileObject> declared, string kind)
     {
         if (node is null || reader.List(node, path) is not { } list)
         {
             return [];
         }
 
-        var references = ImmutableArray.CreateBuilder<FileReference>();
+        var references = ImmutableArray.CreateBuilder<(string Name, FileTarget File)>();
+        var targets = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < list.Items.Length; i++)
         {
             var itemPath = ComposeReader.Item(path, i);
@@ -960,6 +965,18 @@ internal static class ComposeServices
 
                 (target, uid, gid) = (Field("target"), Field("uid"), Field("gid"));
                 mode = mapping["mode"] is { } modeNode ? FileMode(reader, modeNode, ComposeReader.Child(itemPath, "mode")) : null;
+                foreach (var (key, value) in new[] { ("uid", uid), ("gid", gid) })
+                {
+                    if (value is not null && (value.Length == 0 || !value.All(char.IsAsciiDigit)))
+                    {
+                        reader.Error(mapping[key]!, ComposeReader.Child(itemPath, key), $"'{value}' is not a numeric {key}; give a number such as \"1000\"");
+                    }
+                }
+
+                if (target is not null && TargetProblem(kind, target, source ?? kind) is { } problem)
+                {
+                    reader.Error(mapping["target"]!, ComposeReader.Child(itemPath, "target"), problem);
+                }
             }
             else
             {
@@ -979,11 +996,28 @@ internal static class ComposeServices
                 continue;
             }
 
-            references.Add(new FileReference(source, obj.Name, target ?? source, uid ?? "0", gid ?? "0", mode ?? DefaultFileMode));
+            var file = target ?? (kind == "config" ? "/" + source : source);
+            if (!targets.Add(file))
+            {
+                reader.Error(item, itemPath, $"duplicate {kind} target for {file} not allowed; give each {kind} its own target:");
+                continue;
+            }
+
+            references.Add((obj.Name, new FileTarget(file, uid ?? "0", gid ?? "0", mode ?? DefaultFileMode)));
         }
 
         return references.ToImmutable();
     }
+
+    /// <summary>Where a secret or config may appear: a secret as a file name in /run/secrets, a config at an absolute path.</summary>
+    private static string? TargetProblem(string kind, string target, string source) =>
+        kind == "secret"
+            ? target.Length == 0 || target.Contains('/', StringComparison.Ordinal) || target is "." or ".."
+                ? $"secret target \"{target}\" is not a file name: secrets are files in /run/secrets; write e.g. target: {source}"
+                : null
+            : !target.StartsWith('/') || target.Trim('/').Length == 0 || target.Split('/').Any(s => s is "." or "..")
+                ? $"config target \"{target}\" is not an absolute path of a file; write e.g. target: /etc/{source}"
+                : null;
 
     /// <summary>A file mode as YAML 1.1 writes it: 0440 is octal (288), 440 decimal, as docker's loader reads it.</summary>
     private static int? FileMode(ComposeReader reader, ComposeNode node, string path)
@@ -993,18 +1027,18 @@ internal static class ComposeServices
             var text = scalar.Value;
             if (text.StartsWith("0o", StringComparison.Ordinal) || (text.Length > 1 && text[0] == '0'))
             {
-                if (TryOctal(text.TrimStart('0', 'o')) is { } octal)
+                if (TryOctal(text.TrimStart('0', 'o')) is { } octal && octal <= 0x1FF)
                 {
                     return octal;
                 }
             }
-            else if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var number) && number <= 0xFFF)
+            else if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var number) && number <= 0x1FF)
             {
                 return number;
             }
         }
 
-        reader.Error(node, path, $"expected a file mode such as 0440, got {node.Describe()}");
+        reader.Error(node, path, $"expected a file mode from 0 to 0777 such as 0440, got {node.Describe()}");
         return null;
     }
 

@@ -26,15 +26,14 @@ internal sealed record StackModel(
 }
 
 /// <summary>
-/// One service: its name in the file and the spec to create. The references to secrets and configs,
-/// init and sysctls are kept beside the spec because ContainerSpec has no fields for them yet.
-/// Network aliases (the short name on each stack network) are in the spec's NetworkAttachments.
+/// One service: its name in the file and the spec to create. Init and sysctls are kept beside the
+/// spec because ContainerSpec has no fields for them yet. Network aliases (the short name on each
+/// stack network) are in the spec's NetworkAttachments; secrets and configs in its ContainerSpec,
+/// by their names on the swarm (the managers resolve them to ids).
 /// </summary>
 internal sealed record StackService(
     string ShortName,
     ServiceSpec Spec,
-    ImmutableArray<FileReference> Secrets,
-    ImmutableArray<FileReference> Configs,
     bool? Init,
     ImmutableSortedDictionary<string, string> Sysctls);
 
@@ -60,6 +59,3 @@ internal sealed record StackFileObject(
     string? File,
     bool External,
     ImmutableSortedDictionary<string, string> Labels);
-
-/// <summary>A service's use of a secret or config: Name on the swarm, and the file in the container (docker's defaults: target = the key, uid and gid 0, mode 0444).</summary>
-internal sealed record FileReference(string Key, string Name, string Target, string Uid, string Gid, int Mode);

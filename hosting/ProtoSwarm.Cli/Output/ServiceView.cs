@@ -296,6 +296,26 @@ internal static class ServiceView
             containerJson["Mounts"] = new JsonArray([.. container.Mounts.Select(m => (JsonNode?)MountJson(m))]);
         }
 
+        if (container.Secrets.Length > 0)
+        {
+            containerJson["Secrets"] = new JsonArray([.. container.Secrets.Select(r => (JsonNode?)new JsonObject
+            {
+                ["File"] = FileJson(r.File),
+                ["SecretID"] = r.SecretId,
+                ["SecretName"] = r.SecretName,
+            })]);
+        }
+
+        if (container.Configs.Length > 0)
+        {
+            containerJson["Configs"] = new JsonArray([.. container.Configs.Select(r => (JsonNode?)new JsonObject
+            {
+                ["File"] = FileJson(r.File),
+                ["ConfigID"] = r.ConfigId,
+                ["ConfigName"] = r.ConfigName,
+            })]);
+        }
+
         AddText(containerJson, "StopSignal", container.StopSignal);
         if (container.StopGracePeriod != TimeSpan.Zero)
         {
@@ -409,6 +429,15 @@ internal static class ServiceView
         ["Monitor"] = Nanos(config.Monitor),
         ["MaxFailureRatio"] = config.MaxFailureRatio,
         ["Order"] = OrderText(config.Order),
+    };
+
+    /// <summary>Docker's file target of a secret or config: the mode as a number, as the API gives it (292 is 0444).</summary>
+    private static JsonObject FileJson(FileTarget file) => new()
+    {
+        ["Name"] = file.Name,
+        ["UID"] = file.Uid,
+        ["GID"] = file.Gid,
+        ["Mode"] = file.Mode,
     };
 
     /// <summary>Docker's mount object: VolumeOptions and TmpfsOptions only when something in them is set.</summary>
@@ -583,6 +612,26 @@ internal static class ServiceView
                 text.Append("  Source:\t").Append(mount.Source).Append('\n');
                 text.Append("  ReadOnly:\t").Append(mount.ReadOnly ? "true" : "false").Append('\n');
                 text.Append("  Type:\t\t").Append(Lower(mount.Type)).Append('\n');
+            }
+        }
+
+        if (container.Secrets.Length > 0)
+        {
+            Heading("Secrets");
+            foreach (var secret in container.Secrets)
+            {
+                text.Append(" Target:\t").Append(secret.File.Name).Append('\n');
+                text.Append("  Source:\t").Append(secret.SecretName).Append('\n');
+            }
+        }
+
+        if (container.Configs.Length > 0)
+        {
+            Heading("Configs");
+            foreach (var config in container.Configs)
+            {
+                text.Append(" Target:\t").Append(config.File.Name).Append('\n');
+                text.Append("  Source:\t").Append(config.ConfigName).Append('\n');
             }
         }
 

@@ -38,9 +38,13 @@ internal static class CliHarness
         RunUntilAsync(node, CancellationToken.None, args);
 
     /// <summary>Runs a command until it ends or <paramref name="ct"/> is cancelled, as Ctrl-C would; follows poll every 10 ms.</summary>
-    public static async Task<(int Code, string Out, string Err)> RunUntilAsync(FakeNode node, CancellationToken ct, params string[] args)
+    public static Task<(int Code, string Out, string Err)> RunUntilAsync(FakeNode node, CancellationToken ct, params string[] args) =>
+        RunWithInputAsync(node, [], ct, args);
+
+    /// <summary>Runs a command with <paramref name="stdin"/> as what it reads from its standard input.</summary>
+    public static async Task<(int Code, string Out, string Err)> RunWithInputAsync(FakeNode node, byte[] stdin, CancellationToken ct, params string[] args)
     {
-        var root = new CliApp(_ => node) { WaitTiming = FastWait, LogPollInterval = TimeSpan.FromMilliseconds(10) }.CreateRoot();
+        var root = new CliApp(_ => node) { WaitTiming = FastWait, LogPollInterval = TimeSpan.FromMilliseconds(10), StandardInput = () => new MemoryStream(stdin) }.CreateRoot();
         using var output = new StringWriter();
         using var error = new StringWriter();
         var code = await CliApp.RunAsync(root, args, new InvocationConfiguration

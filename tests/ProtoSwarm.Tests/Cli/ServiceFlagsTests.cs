@@ -402,6 +402,54 @@ public class ServiceFlagsTests
         Assert.Equal(["frontend"], after.TaskTemplate.Networks.Select(n => n.Target));
     }
 
+    [Theory]
+    [InlineData("--secret", "db_password", "db_password", "db_password", "0", "0", 0x124)]
+    [InlineData("--secret", "source=db_password,target=pw,uid=1000,gid=1001,mode=0400", "db_password", "pw", "1000", "1001", 0x100)]
+    [InlineData("--secret", "src=tls,mode=256", "tls", "tls", "0", "0", 0x100)]
+    [InlineData("--config", "nginx", "nginx", "/nginx", "0", "0", 0x124)]
+    [InlineData("--config", "source=nginx,target=/etc/nginx/nginx.conf,mode=0o440", "nginx", "/etc/nginx/nginx.conf", "0", "0", 0x120)]
+    public void Secret_And_Config_Take_Docker_Short_And_Csv_Syntax(string flag, string text, string source, string target, string uid, string gid, int mode)
+    {
+        var result = ServiceFlags.FileReferenceOf(flag, text);
+
+        Assert.Null(result.Error);
+        Assert.Equal((source, new FileTarget(target, uid, gid, mode)), result.Value);
+    }
+
+    [Theory]
+    [InlineData("--secret", "source=db,foo=bar", "--secret 'source=db,foo=bar': 'foo' is not a secret option; use source, target, uid, gid or mode")]
+    [InlineData("--secret", "target=pw", "names no secret: source= is missing")]
+    [InlineData("--secret", "source=db,mode=0999", "mode '0999' is not a file mode")]
+    [InlineData("--secret", "source=db,mode=01777", "mode '01777' is not a file mode")]
+    [InlineData("--secret", "source=db,uid=root", "uid 'root' is not a number")]
+    [InlineData("--secret", "source=db,target=/etc/db", "target '/etc/db' is not a file name; secrets are files in /run/secrets")]
+    [InlineData("--secret", "source=db,target=../db", "target '../db' is not a file name")]
+    [InlineData("--secret-add", "source=db,target=", "'target=' has no value")]
+    [InlineData("--config", "source=nginx,target=nginx.conf", "target 'nginx.conf' is not an absolute file path")]
+    [InlineData("--config-add", "a,b", "names no config")]
+    public void Secret_And_Config_Refuse_Bad_Input_Naming_The_Flag(string flag, string text, string expected)
+    {
+        Assert.Contains(expected, ServiceFlags.Check(flag, text), StringComparison.Ordinal);
+        Assert.StartsWith(flag, ServiceFlags.Check(flag, text), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Secrets_And_Configs_Are_Named_On_Create_And_Added_Or_Removed_By_Name_On_Update()
+    {
+        var before = Created("--secret", "db_password", "--secret", "source=tls,target=server.pem,mode=0400", "--config", "nginx");
+
+        var after = Updated(before, "--secret-rm", "db_password", "--secret-add", "source=tls_v2,target=server.pem", "--secret-add", "api_key", "--config-rm", "nginx", "--config-add", "source=site,target=/etc/site.conf");
+
+        Assert.Equal(
+            [new SecretReference("", "db_password", new FileTarget("db_password")), new SecretReference("", "tls", new FileTarget("server.pem", Mode: 0x100))],
+            before.TaskTemplate.Container.Secrets.ToArray());
+        Assert.Equal([new ConfigReference("", "nginx", new FileTarget("/nginx"))], before.TaskTemplate.Container.Configs.ToArray());
+        Assert.Equal(
+            [new SecretReference("", "tls_v2", new FileTarget("server.pem")), new SecretReference("", "api_key", new FileTarget("api_key"))],
+            after.TaskTemplate.Container.Secrets.ToArray());
+        Assert.Equal([new ConfigReference("", "site", new FileTarget("/etc/site.conf"))], after.TaskTemplate.Container.Configs.ToArray());
+    }
+
     [Fact]
     public void Update_Changes_Only_What_Its_Flags_Name()
     {

@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using MessagePack;
+using ProtoSwarm.Actors.Managers;
 using ProtoSwarm.Cli.Compose;
 using ProtoSwarm.Contracts;
 using static ProtoSwarm.Tests.Cli.CliHarness;
@@ -250,31 +251,116 @@ public sealed class StackCommandTests : IDisposable
         Assert.Equal(["corp-net"], Assert.Single(swarm.Node.Requests.OfType<CreateService>()).Spec.TaskTemplate.Networks.Select(n => n.Target));
     }
 
-    [Theory]
-    [InlineData("secrets", "secrets (db_password)")]
-    [InlineData("configs", "configs (db_password)")]
-    public async Task Secrets_And_Configs_Are_Refused_As_Not_Built_Yet(string kind, string named)
+    private const string WithSecrets = """
+        version: "3.8"
+        services:
+          db:
+            image: postgres:16
+            secrets:
+              - db_password
+              - source: tls
+                target: server.pem
+                mode: 0400
+            configs:
+              - source: conf
+                target: /etc/postgres/extra.conf
+        secrets:
+          db_password:
+            file: ./password.txt
+          tls:
+            external: true
+            name: corp-tls
+        configs:
+          conf:
+            file: ./extra.conf
+        """;
+
+    [Fact]
+    public async Task Deploy_Creates_The_Stacks_Secrets_And_Configs_Before_Its_Services_And_A_Redeploy_Keeps_Them()
+    {
+        var swarm = new FakeSwarm();
+        swarm.AddSecret("corp-tls", "certificate");
+        File("hunter2", "password.txt");
+        File("max_connections = 50\n", "extra.conf");
+        var path = File(WithSecrets);
+
+        var (code, output, error) = await RunAsync(swarm.Node, "stack", "deploy", "-d", "-c", path, "vote");
+        var again = await RunAsync(swarm.Node, "stack", "deploy", "-d", "-c", path, "vote");
+
+        Assert.Equal((0, 0), (code, again.Code));
+        Assert.Equal("", error);
+        Assert.Equal(
+            "Creating network vote_default\n" +
+            "Creating secret vote_db_password\n" +
+            "Creating config vote_conf\n" +
+            "Creating service vote_db\n", output.Split("Stack vote:")[0]);
+        var order = swarm.Node.Requests.Where(r => r is CreateSecret or CreateConfig or CreateService).Select(r => r.GetType().Name).ToList();
+        Assert.Equal(["CreateSecret", "CreateConfig", "CreateService", "CreateSecret", "CreateConfig"], order);
+        var secret = swarm.Secrets.Single(s => s.Spec.Name == "vote_db_password");
+        Assert.Equal(("hunter2", "vote"), (System.Text.Encoding.UTF8.GetString(secret.Spec.Data), secret.Spec.Labels[StackModel.NamespaceLabel]));
+        Assert.Equal(["corp-tls", "vote_db_password"], swarm.Secrets.Select(s => s.Spec.Name).Order(StringComparer.Ordinal));
+        var container = Assert.Single(swarm.Services).Spec.TaskTemplate.Container;
+        Assert.Equal([("vote_db_password", "db_password", 0x124), ("corp-tls", "server.pem", 0x100)], container.Secrets.Select(r => (r.SecretName, r.File.Name, r.File.Mode)));
+        Assert.Equal(swarm.Secrets.Single(s => s.Spec.Name == "corp-tls").Id, container.Secrets[1].SecretId);
+        Assert.Equal(("vote_conf", "/etc/postgres/extra.conf"), (Assert.Single(container.Configs).ConfigName, container.Configs[0].File.Name));
+        Assert.Empty(swarm.Node.Requests.OfType<UpdateService>());
+        Assert.Equal("Stack vote: 0 services created, 0 services updated, 1 service unchanged, 0 networks created. Not waiting for the services; see `protoswarm stack ps vote`.\n", again.Out);
+    }
+
+    [Fact]
+    public async Task Deploy_Of_A_Changed_Secret_File_Is_Refused_As_Docker_Refuses_It_And_The_Service_Is_Left_Alone()
+    {
+        var swarm = new FakeSwarm();
+        swarm.AddSecret("corp-tls", "certificate");
+        File("hunter2", "password.txt");
+        File("max_connections = 50\n", "extra.conf");
+        var path = File(WithSecrets);
+        await RunAsync(swarm.Node, "stack", "deploy", "-d", "-c", path, "vote");
+        File("correct horse", "password.txt");
+
+        var (code, _, error) = await RunAsync(swarm.Node, "stack", "deploy", "-d", "-c", path, "vote");
+
+        Assert.Equal(1, code);
+        Assert.StartsWith("Error: failed to update secret vote_db_password: secret vote_db_password exists with other data: only updates to Labels are allowed", error, StringComparison.Ordinal);
+        Assert.Equal("hunter2", System.Text.Encoding.UTF8.GetString(swarm.Secrets.Single(s => s.Spec.Name == "vote_db_password").Spec.Data));
+        Assert.Empty(swarm.Node.Requests.OfType<UpdateService>());
+    }
+
+    [Fact]
+    public async Task Deploy_Needs_The_External_Secrets_And_Creates_Nothing_Without_Them()
     {
         var swarm = new FakeSwarm();
         File("hunter2", "password.txt");
-        var path = File($"""
-            version: "3.8"
-            services:
-              db:
-                image: postgres:16
-                {kind}: [db_password]
-            {kind}:
-              db_password:
-                file: ./password.txt
-            """);
+        File("max_connections = 50\n", "extra.conf");
 
-        var (code, output, error) = await RunAsync(swarm.Node, "stack", "deploy", "-c", path, "vote");
+        var (code, output, error) = await RunAsync(swarm.Node, "stack", "deploy", "-d", "-c", File(WithSecrets), "vote");
 
         Assert.Equal(1, code);
         Assert.Empty(output);
-        Assert.Contains(named, error, StringComparison.Ordinal);
-        Assert.Contains("no `secret` or `config` objects yet", error, StringComparison.Ordinal);
-        Assert.Empty(swarm.Node.Requests);
+        Assert.Contains("Error: secret \"corp-tls\" is declared as external, but could not be found. Create it first (`protoswarm secret create corp-tls FILE`)", error, StringComparison.Ordinal);
+        Assert.DoesNotContain(swarm.Node.Requests, r => r is CreateSecret or CreateConfig or CreateNetwork or CreateService);
+    }
+
+    [Fact]
+    public async Task Stack_Rm_Removes_The_Stacks_Secrets_And_Configs_After_Its_Services_And_Keeps_External_Ones()
+    {
+        var swarm = new FakeSwarm();
+        swarm.AddSecret("corp-tls", "certificate");
+        File("hunter2", "password.txt");
+        File("max_connections = 50\n", "extra.conf");
+        await RunAsync(swarm.Node, "stack", "deploy", "-d", "-c", File(WithSecrets), "vote");
+        swarm.Node.Requests.Clear();
+
+        var (code, output, _) = await RunAsync(swarm.Node, "stack", "rm", "vote");
+
+        Assert.Equal(0, code);
+        Assert.Equal(
+            "Removing service vote_db\n" +
+            "Removing secret vote_db_password\n" +
+            "Removing config vote_conf\n" +
+            "Removing network vote_default\n", output);
+        Assert.Equal(["corp-tls"], swarm.Secrets.Select(s => s.Spec.Name));
+        Assert.Empty(swarm.Configs);
     }
 
     [Fact]
@@ -385,8 +471,9 @@ public sealed class StackCommandTests : IDisposable
     }
 
     /// <summary>
-    /// A swarm that keeps services and networks as the managers do: specs stored after a MessagePack round
-    /// trip, network names turned into ids, images pinned to a digest; each service's tasks all running.
+    /// A swarm that keeps services, networks, secrets and configs as the managers do: specs stored after a
+    /// MessagePack round trip, network, secret and config names turned into ids, images pinned to a digest;
+    /// each service's tasks all running.
     /// </summary>
     private sealed class FakeSwarm
     {
@@ -419,8 +506,46 @@ public sealed class StackCommandTests : IDisposable
                 ? new ServiceDetails(found, new ServiceReplicas(found.Spec.Mode.Replicas, found.Spec.Mode.Replicas))
                 : new CommandRejected(RejectCode.NotFound, $"service {i.ServiceRef} not found"),
             ListTasks l => Tasks(l),
+            ListSecrets => new SecretList([.. Secrets.Select(SecretCommands.Summary)]),
+            ListConfigs => new ConfigList([.. Configs.Select(c => SecretCommands.Summary(c, withData: false))]),
+            CreateSecret c => AddSecret(c),
+            CreateConfig c => AddConfig(c),
+            RemoveSecret r => SecretCommands.RemovalProblem(Secrets.Single(x => x.Id == r.SecretRef), Services) ?? (object)new SecretRemoved(Secrets.RemoveAll(x => x.Id == r.SecretRef) == 1 ? r.SecretRef : ""),
+            RemoveConfig r => SecretCommands.RemovalProblem(Configs.Single(x => x.Id == r.ConfigRef), Services) ?? (object)new ConfigRemoved(Configs.RemoveAll(x => x.Id == r.ConfigRef) == 1 ? r.ConfigRef : ""),
             _ => new CommandRejected(RejectCode.Internal, $"unexpected {request.GetType().Name}"),
         };
+
+        public List<SecretObject> Secrets { get; } = [];
+
+        public List<ConfigObject> Configs { get; } = [];
+
+        public void AddSecret(string name, string data) =>
+            Secrets.Add(new SecretObject(NewId("sec"), new ObjectMeta(1, Joined, Joined), new SecretSpec(name, null, System.Text.Encoding.UTF8.GetBytes(data))));
+
+        /// <summary>The managers' own decisions: a new one created, the same data kept, other data refused.</summary>
+        private object AddSecret(CreateSecret c)
+        {
+            if (c.ReuseIfSame && Secrets.FirstOrDefault(x => x.Spec.Name == c.Spec.Name) is { } existing)
+            {
+                return SecretCommands.ChangedData("secret", existing.Spec.Name, existing.Spec.Data, c.Spec.Data) ?? (object)new SecretCreated(existing.Id);
+            }
+
+            var (created, rejected) = SecretCommands.Create(c.Spec, Secrets, NewId("sec"), Joined);
+            Secrets.Add(created ?? throw new InvalidOperationException(rejected!.Reason));
+            return new SecretCreated(created.Id);
+        }
+
+        private object AddConfig(CreateConfig c)
+        {
+            if (c.ReuseIfSame && Configs.FirstOrDefault(x => x.Spec.Name == c.Spec.Name) is { } existing)
+            {
+                return SecretCommands.ChangedData("config", existing.Spec.Name, existing.Spec.Data, c.Spec.Data) ?? (object)new ConfigCreated(existing.Id);
+            }
+
+            var (created, rejected) = SecretCommands.Create(c.Spec, Configs, NewId("cfg"), Joined);
+            Configs.Add(created ?? throw new InvalidOperationException(rejected!.Reason));
+            return new ConfigCreated(created.Id);
+        }
 
         private NetworkCreated AddNetwork(NetworkSpec spec)
         {
@@ -469,7 +594,7 @@ public sealed class StackCommandTests : IDisposable
         /// <summary>As the managers keep a spec: read back from its bytes, networks by id, the image pinned.</summary>
         private ServiceSpec Stored(ServiceSpec spec)
         {
-            var copy = MessagePackSerializer.Deserialize<ServiceSpec>(SpecEquality.Bytes(spec), ContractRegistry.Options);
+            var copy = SecretCommands.ResolveReferences(MessagePackSerializer.Deserialize<ServiceSpec>(SpecEquality.Bytes(spec), ContractRegistry.Options), Secrets, Configs).Spec;
             var container = copy.TaskTemplate.Container;
             var image = container.Image.Contains('@', StringComparison.Ordinal) ? container.Image : container.Image + "@sha256:" + new string('a', 64);
             return copy with

@@ -56,6 +56,16 @@ public class ServiceSpecValidatorTests
             { "health interval under 1ms", WithContainer(ok, c => c with { HealthCheck = new HealthCheck(["NONE"], Interval: TimeSpan.FromTicks(10)) }), "Spec.TaskTemplate.ContainerSpec.Healthcheck.Interval", "less than 1ms" },
             { "negative health timeout", WithContainer(ok, c => c with { HealthCheck = new HealthCheck(["NONE"], Timeout: TimeSpan.FromSeconds(-1)) }), "Spec.TaskTemplate.ContainerSpec.Healthcheck.Timeout", "negative" },
             { "negative health retries", WithContainer(ok, c => c with { HealthCheck = new HealthCheck(["NONE"], Retries: -1) }), "Spec.TaskTemplate.ContainerSpec.Healthcheck.Retries", "negative" },
+            { "absolute secret target", WithContainer(ok, c => c with { Secrets = [new SecretReference("s1", "db", new FileTarget("/etc/db"))] }), "Spec.TaskTemplate.ContainerSpec.Secrets[0].File.Name", "not a file name" },
+            { "secret target in a directory", WithContainer(ok, c => c with { Secrets = [new SecretReference("s1", "db", new FileTarget("a/db"))] }), "Spec.TaskTemplate.ContainerSpec.Secrets[0].File.Name", "not a file name" },
+            { "secret target ..", WithContainer(ok, c => c with { Secrets = [new SecretReference("s1", "db", new FileTarget(".."))] }), "Spec.TaskTemplate.ContainerSpec.Secrets[0].File.Name", "not a file name" },
+            { "secret target twice", WithContainer(ok, c => c with { Secrets = [new SecretReference("s1", "a", new FileTarget("k")), new SecretReference("s2", "b", new FileTarget("k"))] }), "Spec.TaskTemplate.ContainerSpec.Secrets[1].File.Name", "duplicate secret target for k not allowed" },
+            { "secret mode beyond 0777", WithContainer(ok, c => c with { Secrets = [new SecretReference("s1", "db", new FileTarget("db", Mode: 0x200))] }), "Spec.TaskTemplate.ContainerSpec.Secrets[0].File.Mode", "more than the permission bits" },
+            { "secret owner by name", WithContainer(ok, c => c with { Secrets = [new SecretReference("s1", "db", new FileTarget("db", Gid: "staff"))] }), "Spec.TaskTemplate.ContainerSpec.Secrets[0].File.GID", "not a numeric gid" },
+            { "relative config target", WithContainer(ok, c => c with { Configs = [new ConfigReference("c1", "site", new FileTarget("site.conf"))] }), "Spec.TaskTemplate.ContainerSpec.Configs[0].File.Name", "not an absolute path" },
+            { "config target with ..", WithContainer(ok, c => c with { Configs = [new ConfigReference("c1", "site", new FileTarget("/etc/../site.conf"))] }), "Spec.TaskTemplate.ContainerSpec.Configs[0].File.Name", "not an absolute path" },
+            { "config target twice", WithContainer(ok, c => c with { Configs = [new ConfigReference("c1", "a", new FileTarget("/a")), new ConfigReference("c2", "b", new FileTarget("/a"))] }), "Spec.TaskTemplate.ContainerSpec.Configs[1].File.Name", "duplicate config target for /a not allowed" },
+            { "negative config mode", WithContainer(ok, c => c with { Configs = [new ConfigReference("c1", "site", new FileTarget("/site", Mode: -1))] }), "Spec.TaskTemplate.ContainerSpec.Configs[0].File.Mode", "negative" },
             { "stop signal", WithContainer(ok, c => c with { StopSignal = "sig term" }), "Spec.TaskTemplate.ContainerSpec.StopSignal", "not a signal" },
             { "negative grace period", WithContainer(ok, c => c with { StopGracePeriod = TimeSpan.FromSeconds(-1) }), "Spec.TaskTemplate.ContainerSpec.StopGracePeriod", "negative" },
             { "cpu limit below reservation", WithResources(ok, new ResourceAmounts(500_000_000, 0), new ResourceAmounts(1_000_000_000, 0)), "Spec.TaskTemplate.Resources.Limits.NanoCPUs", "below the reservation" },
@@ -127,6 +137,11 @@ public class ServiceSpecValidatorTests
                     Mounts = [new MountSpec(MountType.Bind, "/srv", "/srv", ReadOnly: true), new MountSpec(MountType.Volume, "", "/cache"), new MountSpec(MountType.Tmpfs, "", "/tmp")],
                     HealthCheck = new HealthCheck(["CMD", "curl", "-f", "localhost"], TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(2), 3, TimeSpan.FromSeconds(10)),
                     StopSignal = "SIGQUIT", StopGracePeriod = TimeSpan.FromSeconds(30),
+                }) },
+            { "one secret at two targets, configs anywhere but the root", WithContainer(ok, c => c with
+                {
+                    Secrets = [new SecretReference("s1", "db", new FileTarget("db")), new SecretReference("s1", "db", new FileTarget("db.copy", "1000", "1000", 0x100))],
+                    Configs = [new ConfigReference("c1", "site", new FileTarget("/site")), new ConfigReference("c1", "site", new FileTarget("/etc/nginx/conf.d/site.conf", Mode: 0x1FF))],
                 }) },
             { "start-first update with automatic rollback", ok with { Update = UpdateConfig.Default with { Parallelism = 0, Order = UpdateOrder.StartFirst, FailureAction = FailureAction.Rollback, MaxFailureRatio = 1 } } },
         };

@@ -102,10 +102,11 @@ public sealed class ComposeLoaderTests : IDisposable
         Assert.Equal(["ALL"], container.CapabilityDrop.ToArray());
         Assert.Equal(["10.0.0.5 db.local"], container.Hosts.ToArray());
 
+        // By their names on the swarm, ids left for the managers to fill in.
         Assert.Equal(
-            [new FileReference("api-key", "demo_api-key", "api-key", "0", "0", 292), new FileReference("tls", "site-tls", "server.pem", "1000", "1000", 256)],
-            app.Secrets.ToArray());
-        Assert.Equal([new FileReference("nginx", "demo_nginx", "/etc/nginx/conf.d/app.conf", "0", "0", 292)], app.Configs.ToArray());
+            [new SecretReference("", "demo_api-key", new FileTarget("api-key")), new SecretReference("", "site-tls", new FileTarget("server.pem", "1000", "1000", 256))],
+            container.Secrets.ToArray());
+        Assert.Equal([new ConfigReference("", "demo_nginx", new FileTarget("/etc/nginx/conf.d/app.conf"))], container.Configs.ToArray());
         Assert.True(app.Init);
         Assert.Equal("1024", app.Sysctls["net.core.somaxconn"]);
 
@@ -135,6 +136,29 @@ public sealed class ComposeLoaderTests : IDisposable
         Assert.Equal([("cache", "app-cache", false), ("data", "demo_data", false), ("old", "legacy-data", true)], stack.Volumes.Select(v => (v.Key, v.Name, v.External)));
         Assert.Equal([("api-key", "demo_api-key", Path.Combine(Valid, "every-key.secret.txt"), false), ("tls", "site-tls", null, true)], stack.Secrets.Select(s => (s.Key, s.Name, s.File, s.External)));
         Assert.Equal(Path.Combine(Valid, "every-key.conf"), Assert.Single(stack.Configs).File);
+    }
+
+    [Fact]
+    public void Secrets_And_Configs_Reach_The_Spec_By_Their_Swarm_Names_With_Dockers_Default_Targets()
+    {
+        var stack = LoadValid("secrets-configs.yml");
+
+        var container = stack.Service("db")!.Spec.TaskTemplate.Container;
+        Assert.Equal(
+            [
+                new SecretReference("", "demo_db_password", new FileTarget("db_password")),
+                new SecretReference("", "demo_db_password", new FileTarget("password_copy", "999", "999", 256)),
+                new SecretReference("", "corp-tls", new FileTarget("tls")),
+            ],
+            container.Secrets.ToArray());
+        Assert.Equal(
+            [new ConfigReference("", "shared_nginx", new FileTarget("/nginx")), new ConfigReference("", "shared_nginx", new FileTarget("/etc/nginx/nginx.conf", Mode: 288))],
+            container.Configs.ToArray());
+        var secret = stack.Secrets.Single(s => s.Key == "db_password");
+        Assert.Equal((Path.Combine(Valid, "secrets", "db_password.txt"), false), (secret.File, secret.External));
+        Assert.Equal(Labels(("com.example.kind", "password"), (StackModel.NamespaceLabel, "demo")), secret.Labels);
+        Assert.Equal([("tls", "corp-tls", true)], stack.Secrets.Where(s => s.External).Select(s => (s.Key, s.Name, s.External)));
+        Assert.Equal(("shared_nginx", Path.Combine(Valid, "secrets", "nginx.conf")), (Assert.Single(stack.Configs).Name, stack.Configs[0].File));
     }
 
     [Fact]

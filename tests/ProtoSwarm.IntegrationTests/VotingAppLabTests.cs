@@ -136,6 +136,9 @@ public class VotingAppLabTests(ITestOutputHelper output)
         Assert.DoesNotContain(killed.Task.Id, Running(replaced.Tasks, "vote_worker").Select(t => t.Task.Id));
         Phase(clock, "the killed worker was replaced");
 
+        var secrets = await lab.ExecAsync("m1", "protoswarm", "secret", "ls", "--format", "{{.Name}}");
+        Assert.True(secrets.ExitCode == 0, secrets.ToString());
+        Assert.Equal("vote_db_password", secrets.StdOut.Trim());
         var rm = await lab.ExecAsync("m1", "protoswarm", "stack", "rm", "vote");
         Assert.True(rm.ExitCode == 0, rm.ToString());
         Assert.Empty((await lab.ExecAsync("m1", "protoswarm", "service", "ls", "-q")).StdOut.Trim());
@@ -145,6 +148,8 @@ public class VotingAppLabTests(ITestOutputHelper output)
         Assert.True(networks.ExitCode == 0, networks.ToString());
         Assert.DoesNotContain("vote_frontend", networks.StdOut, StringComparison.Ordinal);
         Assert.DoesNotContain("vote_backend", networks.StdOut, StringComparison.Ordinal);
+        var secretsLeft = await lab.ExecAsync("m1", "protoswarm", "secret", "ls", "-q");
+        Assert.True(secretsLeft.ExitCode == 0 && secretsLeft.StdOut.Trim().Length == 0, secretsLeft.ToString());
         Phase(clock, "stack removed");
         Assert.True(clock.Elapsed < TimeSpan.FromMinutes(5), $"The lab part took {clock.Elapsed}");
     }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 
@@ -117,6 +118,9 @@ internal static class LabTeardown
                 }
                 catch (IOException) when (DateTime.UtcNow < deadline)
                 {
+                    // A process that changed its user lost the parent-death signal its monitor gave
+                    // it (the kernel clears it on setuid), so it outlives the monitor: kill it here.
+                    KillMembers(dir);
                     await Task.Delay(50, ct).ConfigureAwait(false);
                 }
                 catch (IOException e)
@@ -127,6 +131,37 @@ internal static class LabTeardown
         }
 
         return removed;
+    }
+
+    private static void KillMembers(string cgroupDir)
+    {
+        string[] lines;
+        try
+        {
+            lines = File.ReadAllLines(Path.Combine(cgroupDir, "cgroup.procs"));
+        }
+        catch (IOException)
+        {
+            return;
+        }
+
+        foreach (var line in lines)
+        {
+            if (!int.TryParse(line, NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
+            {
+                continue;
+            }
+
+            try
+            {
+                using var process = Process.GetProcessById(pid);
+                process.Kill();
+            }
+            catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
+            {
+                // Gone already.
+            }
+        }
     }
 
     /// <summary>Directories named protoswarm in the cgroup hierarchies, a few levels down (where the node hosts' own cgroups are).</summary>

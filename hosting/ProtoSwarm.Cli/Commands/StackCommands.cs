@@ -1,4 +1,5 @@
 using System.Collections;
+using System.Collections.Immutable;
 using System.CommandLine;
 using System.Globalization;
 using System.Text.RegularExpressions;
@@ -51,7 +52,7 @@ internal static partial class StackCommands
         var prune = new Option<bool>("--prune") { Description = "Prune services that are no longer referenced" };
         var resolveImage = new Option<string>("--resolve-image")
         {
-            Description = "Pin each image to the digest the swarm's registry holds for its tag (\"always\"|\"changed\"|\"never\")",
+            Description = "Pin each image to the digest the swarm's registry holds for its tag (\"always\"|\"changed\"|\"never\"); always also updates a service whose tag moved",
             DefaultValueFactory = _ => ResolveImageModes.Always,
         }.CheckedBy(v => ResolveImageModes.IsValid(v) ? null : $"Invalid option {v} for flag --resolve-image; use always, changed or never.");
         var detach = new Option<bool>("--detach", "-d") { Description = "Exit immediately instead of waiting for the stack's services to converge" };
@@ -293,8 +294,9 @@ internal static partial class StackCommands
 /// <summary>
 /// One `stack deploy` against the swarm, in docker's order: external networks checked, services no
 /// longer in the file pruned (when asked), missing networks created, then each service created, or
-/// updated when its spec differs from the stored one. An unchanged service is left alone, so a
-/// redeploy of the same file changes nothing and keeps every service's previous spec for a rollback.
+/// updated when its spec differs from the stored one, or (--resolve-image always) when its tag now
+/// resolves to another digest in the swarm's registry. An unchanged service is left alone, so a redeploy
+/// of the same file and images changes nothing and keeps every service's previous spec for a rollback.
 /// </summary>
 internal sealed class StackDeployment(CliContext cli, StackModel stack, string resolveImage)
 {
@@ -353,6 +355,7 @@ internal sealed class StackDeployment(CliContext cli, StackModel stack, string r
         await CreateFileObjectsAsync("secret", stack.Secrets, secrets, (spec, data) => cli.Swarm.Secrets.CreateAsync(new SecretSpec(spec.Name, spec.Labels, data), reuseIfSame: true, ct), ct);
         await CreateFileObjectsAsync("config", stack.Configs, configs, (spec, data) => cli.Swarm.Configs.CreateAsync(new ConfigSpec(spec.Name, spec.Labels, data), reuseIfSame: true, ct), ct);
         var ids = new StackIds(networkIds, secrets, configs);
+        var tags = await RegistryTagsAsync(existing, ct);
         foreach (var service in stack.Services.OrderBy(s => s.Spec.Name, StringComparer.Ordinal))
         {
             var name = service.Spec.Name;
@@ -367,7 +370,7 @@ internal sealed class StackDeployment(CliContext cli, StackModel stack, string r
             }
 
             Deployed.Add((name, current.Id));
-            if (Unchanged(service.Spec, current.Spec, ids))
+            if (Unchanged(service.Spec, current.Spec, ids, Repinned(service.Spec, current.Spec, tags)))
             {
                 _unchanged++;
                 continue;
@@ -381,6 +384,45 @@ internal sealed class StackDeployment(CliContext cli, StackModel stack, string r
         }
 
         return ok ? 0 : 1;
+    }
+
+    /// <summary>
+    /// With --resolve-image always, the swarm registry's tags (repository path -> tag -> digest) when some
+    /// service of the file names the image it named at the last deploy: its tag may have moved since
+    /// (an `image push` of a rebuilt image), which docker's redeploy picks up. Otherwise null: changed and
+    /// never keep the pin of an image the file did not change, as docker's stack deploy does.
+    /// </summary>
+    private async Task<IReadOnlyDictionary<string, ImmutableSortedDictionary<string, string>>?> RegistryTagsAsync(
+        List<ServiceObject> existing, CancellationToken ct)
+    {
+        if (resolveImage != ResolveImageModes.Always
+            || !stack.Services.Any(s => existing.FirstOrDefault(e => e.Spec.Name == s.Spec.Name) is { } current && SameFileImage(s.Spec, current.Spec)))
+        {
+            return null;
+        }
+
+        var repositories = await Failing("failed to read the swarm registry's tags to resolve the images", () => cli.Swarm.Registry.ListAsync(ct));
+        return repositories.ToDictionary(r => r.Name, r => r.Tags, StringComparer.Ordinal);
+    }
+
+    /// <summary>
+    /// The image the managers would pin now for a service whose file names the same image as before
+    /// (NAME:TAG@digest of the tag in the swarm's registry), or null when nothing is to be re-resolved:
+    /// not resolving, a changed file image (updated anyway), a reference by digest, or a tag the registry
+    /// does not hold (the pin is kept rather than dropped).
+    /// </summary>
+    public static string? Repinned(ServiceSpec desired, ServiceSpec current, IReadOnlyDictionary<string, ImmutableSortedDictionary<string, string>>? tags)
+    {
+        var image = desired.TaskTemplate.Container.Image;
+        if (tags is null || !SameFileImage(desired, current) || image.Contains('@', StringComparison.Ordinal)
+            || !ImageReference.TryParse(image, out var reference, out _))
+        {
+            return null;
+        }
+
+        return tags.TryGetValue(reference.Path, out var repository) && repository.TryGetValue(reference.Tag, out var digest) && ImageReference.IsDigest(digest)
+            ? reference.WithDigest(digest).Pinned
+            : null;
     }
 
     /// <summary>
@@ -452,10 +494,12 @@ internal sealed class StackDeployment(CliContext cli, StackModel stack, string r
 
     /// <summary>
     /// Whether the stored spec already is what the file asks: compared as the managers store it, with
-    /// network names as their ids and the image as pinned when the file names the image it named before.
+    /// network names as their ids and the image as pinned when the file names the image it named before,
+    /// unless <paramref name="repinned"/> (see <see cref="Repinned"/>) says its tag now resolves to another digest.
     /// </summary>
-    public static bool Unchanged(ServiceSpec desired, ServiceSpec current, StackIds ids) =>
-        SpecEquality.Same(current, WithTemplate(desired, current, keepImage: SameFileImage(desired, current), ids));
+    public static bool Unchanged(ServiceSpec desired, ServiceSpec current, StackIds ids, string? repinned = null) =>
+        (repinned is null || repinned == current.TaskTemplate.Container.Image)
+        && SpecEquality.Same(current, WithTemplate(desired, current, keepImage: SameFileImage(desired, current), ids));
 
     private static bool SameFileImage(ServiceSpec desired, ServiceSpec current) =>
         current.Labels.TryGetValue(StackModel.ImageLabel, out var before) && desired.Labels.TryGetValue(StackModel.ImageLabel, out var now) && before == now;

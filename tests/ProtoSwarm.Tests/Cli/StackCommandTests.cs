@@ -172,6 +172,83 @@ public sealed class StackCommandTests : IDisposable
         Assert.Equal((pinned, 3L, ResolveImageModes.Changed), (update.Spec!.TaskTemplate.Container.Image, update.Spec.Mode.Replicas, update.ResolveImage));
     }
 
+    private static string Digest(char c) => "sha256:" + new string(c, 64);
+
+    /// <summary>A swarm whose registry holds the Vote file's two tags, each at digest sha256:bbb….</summary>
+    private static FakeSwarm SwarmWithRegistry()
+    {
+        var swarm = new FakeSwarm();
+        swarm.Registry["example/vote"] = new(StringComparer.Ordinal) { ["1.2"] = Digest('b') };
+        swarm.Registry["library/redis"] = new(StringComparer.Ordinal) { ["7"] = Digest('b') };
+        return swarm;
+    }
+
+    [Fact]
+    public async Task A_Redeploy_Updates_A_Service_Whose_Tag_Moved_In_The_Swarm_Registry_And_The_Next_Redeploy_Leaves_It_Alone()
+    {
+        var swarm = SwarmWithRegistry();
+        var path = File(Vote);
+        await RunAsync(swarm.Node, "stack", "deploy", "-d", "-c", path, "vote");
+        var before = swarm.Services.Single(s => s.Spec.Name == "vote_vote");
+        Assert.Equal("example/vote:1.2@" + Digest('b'), before.Spec.TaskTemplate.Container.Image);
+        swarm.Registry["example/vote"]["1.2"] = Digest('c');
+        swarm.Node.Requests.Clear();
+
+        var (code, output, _) = await RunAsync(swarm.Node, "stack", "deploy", "-d", "-c", path, "vote");
+
+        Assert.Equal(0, code);
+        var update = Assert.Single(swarm.Node.Requests.OfType<UpdateService>());
+        Assert.Equal((before.Id, before.Meta.Version), (update.ServiceRef, update.Version));
+        Assert.Equal(("example/vote:1.2", ResolveImageModes.Always), (update.Spec!.TaskTemplate.Container.Image, update.ResolveImage));
+        Assert.Equal("example/vote:1.2@" + Digest('c'), swarm.Services.Single(s => s.Spec.Name == "vote_vote").Spec.TaskTemplate.Container.Image);
+        Assert.Contains($"Updating service vote_vote (id: {before.Id})\n", output, StringComparison.Ordinal);
+        Assert.StartsWith("Stack vote: 0 services created, 1 service updated, 1 service unchanged, 0 networks created.", output.Split('\n')[^2], StringComparison.Ordinal);
+
+        swarm.Node.Requests.Clear();
+        (code, output, _) = await RunAsync(swarm.Node, "stack", "deploy", "-d", "-c", path, "vote");
+
+        Assert.Equal(0, code);
+        Assert.DoesNotContain(swarm.Node.Requests, r => r is UpdateService or CreateService);
+        Assert.StartsWith("Stack vote: 0 services created, 0 services updated, 2 services unchanged, 0 networks created.", output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("changed")]
+    [InlineData("never")]
+    public async Task Resolve_Image_Changed_Or_Never_Keeps_The_Old_Pin_Of_An_Unchanged_File_Image_When_Its_Tag_Moved(string mode)
+    {
+        var swarm = SwarmWithRegistry();
+        var path = File(Vote);
+        await RunAsync(swarm.Node, "stack", "deploy", "-d", "-c", path, "vote");
+        swarm.Registry["example/vote"]["1.2"] = Digest('c');
+        swarm.Node.Requests.Clear();
+
+        var (code, output, _) = await RunAsync(swarm.Node, "stack", "deploy", "-d", "--resolve-image", mode, "-c", path, "vote");
+
+        Assert.Equal(0, code);
+        Assert.DoesNotContain(swarm.Node.Requests, r => r is UpdateService or CreateService or ListRepositories);
+        Assert.Equal("example/vote:1.2@" + Digest('b'), swarm.Services.Single(s => s.Spec.Name == "vote_vote").Spec.TaskTemplate.Container.Image);
+        Assert.StartsWith("Stack vote: 0 services created, 0 services updated, 2 services unchanged", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_Tag_The_Swarm_Registry_No_Longer_Holds_Keeps_The_Pin_And_Leaves_The_Service_Alone()
+    {
+        var swarm = SwarmWithRegistry();
+        var path = File(Vote);
+        await RunAsync(swarm.Node, "stack", "deploy", "-d", "-c", path, "vote");
+        swarm.Registry.Remove("example/vote");
+        swarm.Node.Requests.Clear();
+
+        var (code, output, _) = await RunAsync(swarm.Node, "stack", "deploy", "-d", "-c", path, "vote");
+
+        Assert.Equal(0, code);
+        Assert.Contains(swarm.Node.Requests, r => r is ListRepositories);
+        Assert.DoesNotContain(swarm.Node.Requests, r => r is UpdateService);
+        Assert.Equal("example/vote:1.2@" + Digest('b'), swarm.Services.Single(s => s.Spec.Name == "vote_vote").Spec.TaskTemplate.Container.Image);
+        Assert.StartsWith("Stack vote: 0 services created, 0 services updated, 2 services unchanged", output, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Prune_Removes_The_Stacks_Services_No_Longer_In_The_File_And_Nothing_Else()
     {
@@ -499,7 +576,7 @@ public sealed class StackCommandTests : IDisposable
             RemoveNetwork when RefuseNetworkRemoval is { } reason => new CommandRejected(RejectCode.Conflict, reason),
             RemoveNetwork r => new NetworkRemoved(Networks.RemoveAll(n => n.Id == r.NetworkRef) == 1 ? r.NetworkRef : throw new InvalidOperationException(r.NetworkRef)),
             ListServices => new ServiceList([.. Services.Select(s => new ServiceSummary(s, new ServiceReplicas(s.Spec.Mode.Replicas, s.Spec.Mode.Replicas)))]),
-            CreateService c => AddService(c.Spec),
+            CreateService c => AddService(c.Spec, c.ResolveImage),
             UpdateService u => UpdateService(u),
             RemoveService r => new ServiceRemoved(Services.RemoveAll(s => s.Id == r.ServiceRef) == 1 ? r.ServiceRef : throw new InvalidOperationException(r.ServiceRef)),
             InspectService i => Services.SingleOrDefault(s => s.Id == i.ServiceRef) is { } found
@@ -507,6 +584,7 @@ public sealed class StackCommandTests : IDisposable
                 : new CommandRejected(RejectCode.NotFound, $"service {i.ServiceRef} not found"),
             ListTasks l => Tasks(l),
             ListSecrets => new SecretList([.. Secrets.Select(SecretCommands.Summary)]),
+            ListRepositories => new RepositoryList([.. Registry.Select(r => new RepositorySummary(r.Key, r.Value.ToImmutableSortedDictionary(StringComparer.Ordinal), r.Value.Count, 1000))]),
             ListConfigs => new ConfigList([.. Configs.Select(c => SecretCommands.Summary(c, withData: false))]),
             CreateSecret c => AddSecret(c),
             CreateConfig c => AddConfig(c),
@@ -516,6 +594,9 @@ public sealed class StackCommandTests : IDisposable
         };
 
         public List<SecretObject> Secrets { get; } = [];
+
+        /// <summary>The swarm registry's tags: repository path (library/redis) -> tag -> manifest digest. Empty: every image pins to sha256:aaa….</summary>
+        public Dictionary<string, Dictionary<string, string>> Registry { get; } = new(StringComparer.Ordinal);
 
         public List<ConfigObject> Configs { get; } = [];
 
@@ -554,10 +635,10 @@ public sealed class StackCommandTests : IDisposable
             return new NetworkCreated(id);
         }
 
-        private ServiceCreated AddService(ServiceSpec spec)
+        private ServiceCreated AddService(ServiceSpec spec, string resolveImage)
         {
             var id = NewId("svc");
-            Services.Add(new ServiceObject(id, new ObjectMeta(5, Joined, Joined), Stored(spec), SpecVersion: 1));
+            Services.Add(new ServiceObject(id, new ObjectMeta(5, Joined, Joined), Stored(spec, resolveImage, previousImage: null), SpecVersion: 1));
             return new ServiceCreated(id, []);
         }
 
@@ -573,7 +654,7 @@ public sealed class StackCommandTests : IDisposable
             Services[index] = current with
             {
                 Meta = current.Meta with { Version = current.Meta.Version + 1 },
-                Spec = Stored(u.Spec!),
+                Spec = Stored(u.Spec!, u.ResolveImage, current.Spec.TaskTemplate.Container.Image),
                 PreviousSpec = current.Spec,
                 SpecVersion = current.SpecVersion + 1,
             };
@@ -591,12 +672,16 @@ public sealed class StackCommandTests : IDisposable
                 ImmutableSortedDictionary<string, string>.Empty.Add("node00000000000000000000a", "worker1"));
         }
 
-        /// <summary>As the managers keep a spec: read back from its bytes, networks by id, the image pinned.</summary>
-        private ServiceSpec Stored(ServiceSpec spec)
+        /// <summary>
+        /// As the managers keep a spec: read back from its bytes, networks by id, the image pinned as
+        /// <see cref="ImagePinning.Pin"/> does (never: as given; changed and the same NAME:TAG: the previous pin;
+        /// otherwise the tag's digest in <see cref="Registry"/>, or sha256:aaa… when it holds no tags at all).
+        /// </summary>
+        private ServiceSpec Stored(ServiceSpec spec, string? resolveImage, string? previousImage)
         {
             var copy = SecretCommands.ResolveReferences(MessagePackSerializer.Deserialize<ServiceSpec>(SpecEquality.Bytes(spec), ContractRegistry.Options), Secrets, Configs).Spec;
             var container = copy.TaskTemplate.Container;
-            var image = container.Image.Contains('@', StringComparison.Ordinal) ? container.Image : container.Image + "@sha256:" + new string('a', 64);
+            var image = Pin(container.Image, resolveImage, previousImage);
             return copy with
             {
                 TaskTemplate = copy.TaskTemplate with
@@ -605,6 +690,30 @@ public sealed class StackCommandTests : IDisposable
                     Networks = [.. copy.TaskTemplate.Networks.Select(n => n with { Target = Networks.FirstOrDefault(x => x.Spec.Name == n.Target)?.Id ?? n.Target })],
                 },
             };
+        }
+
+        private string Pin(string image, string? resolveImage, string? previousImage)
+        {
+            var unpinned = image.Split('@')[0];
+            if (resolveImage == ResolveImageModes.Never)
+            {
+                return image;
+            }
+
+            if (resolveImage == ResolveImageModes.Changed && previousImage is not null && previousImage.Split('@')[0] == unpinned)
+            {
+                return image.Contains('@', StringComparison.Ordinal) ? image : previousImage;
+            }
+
+            if (Registry.Count == 0)
+            {
+                return image.Contains('@', StringComparison.Ordinal) ? image : image + "@sha256:" + new string('a', 64);
+            }
+
+            Assert.True(ImageReference.TryParse(unpinned, out var reference, out var error), error);
+            return Registry.TryGetValue(reference.Path, out var tags) && tags.TryGetValue(reference.Tag, out var digest)
+                ? reference.WithDigest(digest).Pinned
+                : unpinned;
         }
 
         private string NewId(string kind) =>

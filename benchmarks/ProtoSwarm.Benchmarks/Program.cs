@@ -1,5 +1,5 @@
 // ProtoSwarm benchmarks: each measures ProtoSwarm against a baseline in the same run and prints a
-// Markdown table. Usage: dotnet run -c Release --project benchmarks/ProtoSwarm.Benchmarks -- [store|remote|tls|seal|scheduler|all|raft|raft-bounded|raft-inproc|raft-bounded-inproc|orchestration|containers|containers-scale|peers|dns|registry|swarm-scale] [seconds|replicas|runs|count|rounds] [parallelism|lab sizes]
+// Markdown table. Usage: dotnet run -c Release --project benchmarks/ProtoSwarm.Benchmarks -- [store|remote|tls|seal|scheduler|all|raft|raft-bounded|raft-inproc|raft-bounded-inproc|orchestration|containers|containers-scale|peers|dns|registry|swarm-scale|stack-deploy] [seconds|replicas|runs|count|rounds] [parallelism|lab sizes]
 // `raft` is not part of `all`: it starts an etcd cluster from Debian's etcd-server (installed with
 // benchmarks/install-etcd.sh when missing, which needs root). `orchestration [replicas]` is not either: it
 // brings up a lab swarm (root) with the CLI that scripts/up.sh builds into out/bin.
@@ -16,7 +16,7 @@ if (args.Length > 0 && args[0] == RaftMemberProcess.Mode)
 var which = args.Length > 0 ? args[0] : "all";
 var seconds = args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5;
 var duration = TimeSpan.FromSeconds(seconds);
-Console.WriteLine(which is "orchestration" or "containers-scale" or "peers" or "registry" or "swarm-scale"
+Console.WriteLine(which is "orchestration" or "containers-scale" or "peers" or "registry" or "swarm-scale" or "stack-deploy"
     ? $"# ProtoSwarm benchmarks ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores)"
     : $"# ProtoSwarm benchmarks ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {seconds} s per row)");
 
@@ -110,6 +110,13 @@ if (which is "swarm-scale")
     var replicas = args.Length > 1 ? (int)seconds : 100;
     var sizes = args.Length > 2 ? args[2].Split(',').Select(s => int.Parse(s, System.Globalization.CultureInfo.InvariantCulture)).ToList() : [1, 3];
     SwarmScaleBenchmark.Print(await SwarmScaleBenchmark.RunAsync(replicas, sizes));
+}
+
+if (which is "stack-deploy")
+{
+    // Not part of "all": root, out/bin (scripts/setup.sh), and what samples/voting-app/build-images.sh needs.
+    // stack-deploy [rounds=3]: the voting app and a busybox stack of the same shape deployed and removed in a 3-node lab.
+    StackDeployBenchmark.Print(await StackDeployBenchmark.RunAsync(args.Length > 1 ? (int)seconds : 3));
 }
 
 if (which is "raft" or "raft-bounded" or "raft-inproc" or "raft-bounded-inproc")

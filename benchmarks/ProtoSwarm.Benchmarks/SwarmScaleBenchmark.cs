@@ -135,7 +135,7 @@ public static class SwarmScaleBenchmark
             string.Create(CultureInfo.InvariantCulture, $"{containers} container(s) running at N/N; after cleanup: {(left.Count == 0 ? "nothing left" : string.Join(", ", left))}"));
     }
 
-    private static void OnManager(string cli, string lab, params string[] command) =>
+    internal static void OnManager(string cli, string lab, params string[] command) =>
         OrchestrationBenchmark.Run(cli, ["lab", "exec", "m1", "--name", lab, "--", cli, .. command]);
 
     private static HashSet<int> DaemonPids(string cli, string lab) =>
@@ -143,14 +143,14 @@ public static class SwarmScaleBenchmark
             .Select(line => System.Text.Json.JsonDocument.Parse(line).RootElement.GetProperty("Pid").GetInt32())];
 
     /// <summary>Processes in the nodes' namespaces other than the node hosts: the containers' monitors.</summary>
-    private static int Monitors(IEnumerable<string> namespaces, HashSet<int> daemons) =>
+    internal static int Monitors(IEnumerable<string> namespaces, HashSet<int> daemons) =>
         namespaces.Sum(ns => Lines(OrchestrationBenchmark.Run("ip", "netns", "pids", ns))
             .Count(pid => !daemons.Contains(int.Parse(pid, CultureInfo.InvariantCulture))));
 
     private static List<string> Lines(string text) =>
         [.. text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
 
-    private static async Task WaitAsync(Func<Task<bool>> condition, int pollMs = 50)
+    internal static async Task WaitAsync(Func<Task<bool>> condition, int pollMs = 50)
     {
         var clock = Stopwatch.StartNew();
         while (!await condition())
@@ -164,7 +164,7 @@ public static class SwarmScaleBenchmark
         }
     }
 
-    private static string RepositoryRoot()
+    internal static string RepositoryRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {

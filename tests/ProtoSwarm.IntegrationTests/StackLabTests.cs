@@ -7,7 +7,8 @@ namespace ProtoSwarm.IntegrationTests;
 /// A stack on a lab swarm (1 manager, 2 workers, real containers), tried as a new user would: an
 /// image pushed once to the swarm's registry, a compose file with two services on an overlay, `stack
 /// deploy` until converged, a request from one service to the other by its short name, a redeploy of
-/// the same file that changes nothing, and `stack rm` that leaves no service and no network.
+/// the same file that changes nothing, a redeploy after a rebuilt image was pushed under the same tag that
+/// rolls the services onto its digest, and `stack rm` that leaves no service and no network.
 /// </summary>
 [Trait("Category", "Cluster")]
 [Collection(LabCollection.Name)]
@@ -33,7 +34,7 @@ public class StackLabTests
         """;
 
     [Fact]
-    public async Task A_Stack_Deploys_Its_Services_Reach_Each_Other_By_Short_Name_A_Redeploy_Changes_Nothing_And_Rm_Leaves_Nothing()
+    public async Task A_Stack_Deploys_Its_Services_Reach_Each_Other_By_Short_Name_A_Redeploy_Changes_Nothing_Until_The_Tag_Moves_And_Rm_Leaves_Nothing()
     {
         await using var lab = await LabFixture.UpAsync(managers: 1, workers: 2, executor: "linux");
         Assert.True(await PollNodesReadyAsync(lab, 3, TimeSpan.FromSeconds(20)), "The lab's 3 nodes were not Ready within 20 s");
@@ -73,6 +74,42 @@ public class StackLabTests
         var again = await lab.ExecAsync("m1", "protoswarm", "stack", "deploy", "--detach", "-c", file, "demo");
         Assert.True(again.ExitCode == 0, again.ToString());
         Assert.DoesNotContain("Updating service", again.StdOut, StringComparison.Ordinal);
+
+        // A rebuilt busybox:latest pushed under the same tag: the redeploy re-resolves it (--resolve-image
+        // always, the default) and rolls both services onto the new digest; the next redeploy changes nothing.
+        var pinned = (await InspectAsync(lab, "demo_client")).Spec.TaskTemplate.Container.Image;
+        Assert.StartsWith("busybox:latest@sha256:", pinned, StringComparison.Ordinal);
+        var rebuilt = Path.Combine(lab.StateRoot, "busybox-v2.tar");
+        File.Copy(image, rebuilt);
+        var marker = Directory.CreateTempSubdirectory("stack-v2-").FullName;
+        await File.WriteAllTextAsync(Path.Combine(marker, "v2"), "v2\n");
+        var append = await LabFixture.RunAsync("tar", ["-C", marker, "--owner=0", "--group=0", "-rf", rebuilt, "./v2"]);
+        Assert.True(append.ExitCode == 0, append.ToString());
+        Directory.Delete(marker, recursive: true);
+        Assert.Equal(0, (await lab.ExecAsync("m1", "protoswarm", "image", "import", rebuilt, "busybox:latest")).ExitCode);
+        var repush = await lab.ExecAsync("m1", "protoswarm", "image", "push", "busybox:latest");
+        Assert.True(repush.ExitCode == 0, repush.ToString());
+        var digest = repush.StdOut.Split("digest: ")[^1].Trim();
+        Assert.StartsWith("sha256:", digest, StringComparison.Ordinal);
+        Assert.False(pinned.EndsWith(digest, StringComparison.Ordinal), $"the rebuilt image kept the digest of {pinned}");
+
+        var moved = await lab.ExecAsync("m1", "protoswarm", "stack", "deploy", "--detach", "-c", file, "demo");
+        Assert.True(moved.ExitCode == 0, moved.ToString());
+        Assert.Contains("Updating service demo_client", moved.StdOut, StringComparison.Ordinal);
+        Assert.Contains("Updating service demo_web", moved.StdOut, StringComparison.Ordinal);
+        Assert.Contains("2 services updated, 0 services unchanged", moved.StdOut, StringComparison.Ordinal);
+        Assert.Equal("busybox:latest@" + digest, (await InspectAsync(lab, "demo_client")).Spec.TaskTemplate.Container.Image);
+        var rolled = await PollAsync(lab, TimeSpan.FromSeconds(60), "demo_client", tasks =>
+            tasks.Any(t => t.Task.Status.State == TaskState.Running && t.Task.Spec.Container.Image == "busybox:latest@" + digest));
+        Assert.True(rolled.Met, rolled.Last);
+        var newTask = rolled.Tasks.First(t => t.Task.Status.State == TaskState.Running && t.Task.Spec.Container.Image == "busybox:latest@" + digest);
+        var v2 = await lab.ExecAsync(newTask.Node, "protoswarm", "exec", newTask.Task.Id, "cat", "/v2");
+        Assert.True(v2.ExitCode == 0 && v2.StdOut.Trim() == "v2", v2.ToString());
+
+        var settled = await lab.ExecAsync("m1", "protoswarm", "stack", "deploy", "--detach", "-c", file, "demo");
+        Assert.True(settled.ExitCode == 0, settled.ToString());
+        Assert.DoesNotContain("Updating service", settled.StdOut, StringComparison.Ordinal);
+        Assert.Contains("0 services updated, 2 services unchanged", settled.StdOut, StringComparison.Ordinal);
 
         var rm = await lab.ExecAsync("m1", "protoswarm", "stack", "rm", "demo");
         Assert.True(rm.ExitCode == 0, rm.ToString());

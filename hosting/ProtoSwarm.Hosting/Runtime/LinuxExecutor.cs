@@ -285,7 +285,7 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
         {
             var container = Find()?.Container ?? throw new InvalidOperationException($"task {task.Id} has no running container on this node");
             var exit = await container.WaitAsync(ct);
-            return new ActorExit(exit.ExitCode, exit.OomKilled);
+            return new ActorExit(exit.ExitCode, exit.OomKilled, exit.Message);
         }
 
         public bool? HealthChecked => Find() is { } entry ? entry.Health is not null : null;

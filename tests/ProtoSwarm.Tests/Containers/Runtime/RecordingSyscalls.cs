@@ -119,6 +119,23 @@ internal sealed class RecordingSyscalls : ISyscalls
         Files.Remove(path);
     }
 
+    /// <summary>Kills a member the way the kernel would: it leaves every cgroup.procs file that listed it.</summary>
+    public bool KillCgroupMember(int pid, IReadOnlyList<string> procsFiles)
+    {
+        Record($"kill -9 {pid}");
+        var listed = false;
+        foreach (var file in procsFiles)
+        {
+            if (Files.TryGetValue(file, out var text))
+            {
+                var pids = text.Split('\n', StringSplitOptions.RemoveEmptyEntries).ToList();
+                listed |= pids.Remove(pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                Files[file] = string.Concat(pids.Select(p => p + "\n"));
+            }
+        }
+        return listed;
+    }
+
     /// <summary>What the scripted exec prints; its status lines are <see cref="InitSays"/>, as for init.</summary>
     public byte[] ExecStdout { get; set; } = [];
     public byte[] ExecStderr { get; set; } = [];

@@ -90,11 +90,14 @@ internal sealed class RecordingSyscalls : ISyscalls
         listener.Listen(1);
         var host = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         host.Connect(endpoint);
-        InitSide = listener.Accept();
+        var side = listener.Accept();
         foreach (var line in InitSays)
         {
-            Say(line);
+            side.Send(Encoding.ASCII.GetBytes(line + "\n"));
         }
+        // Published only once the scripted lines are sent: a test that waits for InitSide to shut it
+        // down must not cut them off.
+        InitSide = side;
         return host;
     }
 

@@ -103,8 +103,9 @@ public sealed record ContainerResources
 /// <summary>Docker's --ulimit: name as in docker ("nofile", "nproc", "core", ...).</summary>
 public sealed record ContainerRlimit(string Name, ulong Soft, ulong Hard);
 
-/// <summary>How a container ended: ExitCode is the process's code, or 128 + Signal when a signal ended it.</summary>
-public sealed record ContainerExit(int ExitCode, int? Signal, bool OomKilled)
+/// <summary>How a container ended: ExitCode is the process's code, or 128 + Signal when a signal ended it;
+/// Message is the runtime's word when it knows more than the status (empty otherwise).</summary>
+public sealed record ContainerExit(int ExitCode, int? Signal, bool OomKilled, string Message = "")
 {
     internal static ContainerExit FromWaitStatus(int status, bool oomKilled)
     {

@@ -29,6 +29,11 @@ internal interface ISyscalls
 
     void DeleteFile(string path);
 
+    /// <summary>SIGKILL to the process <paramref name="pid"/> read from a cgroup.procs file, through a
+    /// pidfd taken first and only while the pid is still listed in one of <paramref name="procsFiles"/>
+    /// (it may have ended and its number been reused since). False when it was no longer there.</summary>
+    bool KillCgroupMember(int pid, IReadOnlyList<string> procsFiles);
+
     /// <summary>Starts `protoswarm-init --exec` in its own session: stdin /dev/null, stdout and stderr
     /// into pipes, the status socket on fd 3.</summary>
     ExecProcess SpawnExec(string initPath, string execConfigPath);

@@ -139,8 +139,10 @@ public sealed partial class LinuxContainer : IAsyncDisposable
     /// Finds a container this node started earlier, by another node host process perhaps: through its
     /// monitor's socket while it runs (WaitAsync, KillAsync, StopAsync, RemoveAsync and the logs work as
     /// for a started one), or through the exit status its monitor left when it has ended (WaitAsync is
-    /// then complete). Null when there is no such container. A state directory whose monitor left no
-    /// exit status (the monitor was killed, and the container with it) reads as killed: 137.
+    /// then complete). Null when there is no such container. A state directory whose monitor is gone
+    /// and left no exit status (the monitor was killed) reads as killed, 137, with the message
+    /// <see cref="MonitorGoneMessage"/>; whatever still ran in the container's cgroup (a PID 1 that
+    /// changed its user lost the parent-death signal) is killed first, so it never runs unowned.
     /// </summary>
     public static Task<LinuxContainer?> AttachAsync(string id, ContainerRuntimeOptions options, CancellationToken cancellationToken = default)
     {
@@ -160,6 +162,9 @@ public sealed partial class LinuxContainer : IAsyncDisposable
             ? sys.ReadFile(paths.Cgroups).Split('\n', StringSplitOptions.RemoveEmptyEntries)
             : []);
         var monitor = sys.ConnectMonitor(paths.MonitorSocket);
+        // Nobody listens on the socket, or the monitor hung up without a word: it is gone (a monitor that
+        // is merely slow to answer is not).
+        var monitorGone = monitor is null;
         if (monitor is not null)
         {
             var reader = new StatusReader(monitor.Status);
@@ -175,7 +180,9 @@ public sealed partial class LinuxContainer : IAsyncDisposable
             }
             catch (Exception e) when (e is SocketException or IOException)
             {
+                monitorGone = true;
             }
+            monitorGone |= line is null && reader.AtEnd;
             if (line is not null && line.StartsWith(InitProtocol.Started + " ", StringComparison.Ordinal))
             {
                 var pid = int.Parse(line.AsSpan(InitProtocol.Started.Length + 1), NumberStyles.None, CultureInfo.InvariantCulture);
@@ -188,7 +195,15 @@ public sealed partial class LinuxContainer : IAsyncDisposable
             monitor.Status.Dispose();
         }
         var ended = new LinuxContainer(id, 0, sys, cgroups, placement, paths, null, time);
-        ended.Ended(ended.RecordedExit());
+        var recorded = ended.RecordedExit();
+        if (recorded < 0 && monitorGone)
+        {
+            ended.MonitorGone();
+        }
+        else
+        {
+            ended.Ended(recorded);
+        }
         return ended;
     }
 
@@ -323,6 +338,9 @@ public sealed partial class LinuxContainer : IAsyncDisposable
         }
         if (Interlocked.Exchange(ref _removed, 1) == 0)
         {
+            // Ended, yet something may be left in the cgroup (a monitor that was killed): a cgroup with
+            // processes cannot be removed, and they must not run on unowned.
+            _cgroups.KillAll(_placement);
             _cgroups.Remove(_placement);
             _sys.RemoveTree(_paths.Root);
         }
@@ -374,7 +392,14 @@ public sealed partial class LinuxContainer : IAsyncDisposable
         {
             return;
         }
-        Ended(status >= 0 ? status : RecordedExit());
+        var end = status >= 0 ? status : RecordedExit();
+        if (end < 0)
+        {
+            // The monitor hung up without a word and left no exit status: it was killed.
+            await Task.Run(MonitorGone);
+            return;
+        }
+        Ended(end);
     }
 
     // The exit file the monitor writes before it reports; -1 when there is none.
@@ -392,11 +417,25 @@ public sealed partial class LinuxContainer : IAsyncDisposable
         }
     }
 
+    /// <summary>What a container whose monitor was killed reports: its processes went with it, by the
+    /// parent-death signal or by <see cref="MonitorGone"/>.</summary>
+    public const string MonitorGoneMessage = "monitor gone: the container's processes were killed";
+
+    /// <summary>The monitor was killed. Its PID 1 had the parent-death signal, but the kernel clears
+    /// that when a process changes its credentials (an entrypoint that switches user, su or gosu), so
+    /// the container may still run, with nobody to reap it, report its end or clean it up: whatever is
+    /// left in its cgroup is killed now.</summary>
+    private void MonitorGone()
+    {
+        _cgroups.KillAll(_placement);
+        _exit.TrySetResult(new ContainerExit(137, 9, false, MonitorGoneMessage));
+    }
+
     private void Ended(int status)
     {
         if (status < 0)
         {
-            // The monitor died without a word (killed): the parent-death signal killed the container with it.
+            // No exit status and no certainty the monitor is gone (it did not answer in time).
             _exit.TrySetResult(new ContainerExit(137, 9, false));
             return;
         }
@@ -410,6 +449,9 @@ public sealed partial class LinuxContainer : IAsyncDisposable
         private readonly byte[] _buffer = new byte[512];
         private readonly StringBuilder _pending = new();
         private bool _eof;
+
+        /// <summary>The peer closed the connection and every line was read.</summary>
+        public bool AtEnd => _eof && _pending.Length == 0;
 
         public async Task<string?> ReadLineAsync(CancellationToken cancellationToken)
         {

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.IO.Pipes;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
@@ -93,6 +94,38 @@ internal sealed unsafe class LinuxSyscalls : ISyscalls
     }
 
     public void DeleteFile(string path) => File.Delete(path);
+
+    public bool KillCgroupMember(int pid, IReadOnlyList<string> procsFiles)
+    {
+        var pidfd = (int)syscall(SYS_pidfd_open, pid, 0, 0, 0);
+        if (pidfd < 0)
+        {
+            return false; // ESRCH: it ended since the list was read
+        }
+        try
+        {
+            // The pidfd pins the process the number names now; still listed means it is a member, the
+            // same one or a process the container forked and that got the number again.
+            return procsFiles.Any(f => Listed(f, pid)) && syscall(SYS_pidfd_send_signal, pidfd, 9, 0, 0) == 0;
+        }
+        finally
+        {
+            close(pidfd);
+        }
+    }
+
+    private static bool Listed(string procsFile, int pid)
+    {
+        try
+        {
+            var text = pid.ToString(CultureInfo.InvariantCulture);
+            return File.ReadLines(procsFile).Contains(text);
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
 
     public ExecProcess SpawnExec(string initPath, string execConfigPath)
     {

@@ -104,6 +104,7 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
 
                 if (await LinuxContainer.AttachAsync(id, _options, ct) is { } orphan)
                 {
+                    LogIfMonitorGone(id, orphan);
                     LogOrphanRemoved(_logger, id);
                     await orphan.RemoveAsync(ct);
                 }
@@ -253,6 +254,7 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
                 // A node host that died between starting the container and reporting it left it running: never start a second one.
                 if (await LinuxContainer.AttachAsync(task.Id, executor._options, ct) is { } existing)
                 {
+                    executor.LogIfMonitorGone(task.Id, existing);
                     entry.Container = existing;
                     entry.StartedAt = existing.StartedAt;
                     LogReattached(executor._logger, task.Id, existing.Pid);
@@ -285,7 +287,7 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
         {
             var container = Find()?.Container ?? throw new InvalidOperationException($"task {task.Id} has no running container on this node");
             var exit = await container.WaitAsync(ct);
-            return new ActorExit(exit.ExitCode, exit.OomKilled);
+            return new ActorExit(exit.ExitCode, exit.OomKilled, exit.Message);
         }
 
         public bool? HealthChecked => Find() is { } entry ? entry.Health is not null : null;
@@ -363,6 +365,8 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
                 return ContainerInspection.Gone;
             }
 
+            executor.LogIfMonitorGone(task.Id, attached);
+
             var (imageId, stopSignal, health) = await DescribeAsync(ct);
             var reattached = new TaskContainer(null, imageId, stopSignal, health) { Container = attached, StartedAt = attached.StartedAt };
             if (!executor._containers.TryAdd(task.Id, reattached))
@@ -410,6 +414,18 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
 
         private TaskContainer? Find() => executor._containers.GetValueOrDefault(task.Id);
     }
+
+    /// <summary>An attach that found the container's monitor killed: whatever still ran in its cgroup was killed, and the task will report it exited.</summary>
+    private void LogIfMonitorGone(string taskId, LinuxContainer container)
+    {
+        if (container.WaitAsync() is { IsCompletedSuccessfully: true } ended && ended.Result.Message == LinuxContainer.MonitorGoneMessage)
+        {
+            LogMonitorGone(_logger, taskId);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "task {TaskId}: the monitor of its container was gone; the container's processes were killed, and the task ends as exited (137)")]
+    private static partial void LogMonitorGone(ILogger logger, string taskId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "task {TaskId}: container started, pid {Pid}")]
     private static partial void LogStarted(ILogger logger, string taskId, int pid);

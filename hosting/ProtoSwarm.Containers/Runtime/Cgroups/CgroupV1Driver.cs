@@ -127,6 +127,8 @@ internal sealed class CgroupV1Driver(ISyscalls sys, IReadOnlyList<MountInfo> mou
         return false;
     }
 
+    public CgroupKill KillAll(CgroupPlacement placement) => CgroupProcesses.KillAll(sys, placement);
+
     public void Remove(CgroupPlacement placement)
     {
         foreach (var dir in placement.Directories)

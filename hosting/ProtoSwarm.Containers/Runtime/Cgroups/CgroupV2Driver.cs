@@ -84,6 +84,33 @@ internal sealed class CgroupV2Driver(ISyscalls sys, MountInfo mount, string self
             .Any(p => p.Length == 2 && p[0] == "oom_kill" && long.Parse(p[1], CultureInfo.InvariantCulture) > 0);
     }
 
+    public CgroupKill KillAll(CgroupPlacement placement)
+    {
+        // cgroup.kill (Linux 5.14) kills the whole cgroup at once, forks racing with it included; the
+        // read-and-kill rounds after it only wait for the cgroup to be empty, or do the work on older kernels.
+        if (placement.Directories.Count == 0)
+        {
+            return new CgroupKill(0, []);
+        }
+        var kill = placement.Directories[0] + "/cgroup.kill";
+        var members = CgroupProcesses.Read(sys, placement);
+        var written = false;
+        if (members.Count > 0 && sys.FileExists(kill))
+        {
+            try
+            {
+                sys.WriteFile(kill, "1");
+                written = true;
+            }
+            catch (IOException)
+            {
+                // Removed meanwhile, or refused: the rounds kill one by one.
+            }
+        }
+        var result = CgroupProcesses.KillAll(sys, placement);
+        return written ? result with { Killed = Math.Max(members.Count, result.Killed) } : result;
+    }
+
     public void Remove(CgroupPlacement placement) => CgroupRemoval.RemoveDirectory(sys, placement.Directories[0]);
 
     private static string Str(long value) => value.ToString(CultureInfo.InvariantCulture);

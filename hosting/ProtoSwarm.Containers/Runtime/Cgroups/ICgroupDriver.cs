@@ -14,6 +14,10 @@ internal interface ICgroupDriver
     /// <summary>Whether the kernel's OOM killer killed a process of this cgroup.</summary>
     bool WasOomKilled(CgroupPlacement placement);
 
+    /// <summary>SIGKILLs every process left in the container's cgroup(s) until none is (a few seconds at
+    /// most): a container whose monitor is gone, whose PID 1 may have outlived it.</summary>
+    CgroupKill KillAll(CgroupPlacement placement);
+
     void Remove(CgroupPlacement placement);
 }
 

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace ProtoSwarm.Containers.Runtime.Interop;
 
-// libc calls Tmds.LibC 0.5.0 does not have (socketpair with flags, pipe2, waitpid; posix_spawn is
+// libc calls Tmds.LibC 0.5.0 does not have (socketpair with flags, pipe2, waitpid, the pidfd calls; posix_spawn is
 // init's PosixSpawn, linked in); the rest of the launcher uses .NET's file APIs. Only LinuxSyscalls calls these.
 internal static unsafe partial class Libc
 {
@@ -24,6 +24,12 @@ internal static unsafe partial class Libc
 
     [LibraryImport(Lib, SetLastError = true)]
     public static partial int rmdir(byte* path);
+
+    // pidfd_open and pidfd_send_signal have no glibc wrapper before 2.36; their numbers are the same on every architecture.
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial long syscall(long number, long a1, long a2, long a3, long a4);
+
+    public const long SYS_pidfd_send_signal = 424, SYS_pidfd_open = 434;
 
     public const int AF_UNIX = 1, SOCK_STREAM = 1, SOCK_CLOEXEC = 0x80000, O_RDONLY = 0, O_WRONLY = 1, O_CLOEXEC = 0x80000, EINTR = 4;
 }

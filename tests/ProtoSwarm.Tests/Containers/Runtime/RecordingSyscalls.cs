@@ -90,11 +90,14 @@ internal sealed class RecordingSyscalls : ISyscalls
         listener.Listen(1);
         var host = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         host.Connect(endpoint);
-        InitSide = listener.Accept();
+        var side = listener.Accept();
         foreach (var line in InitSays)
         {
-            Say(line);
+            side.Send(Encoding.ASCII.GetBytes(line + "\n"));
         }
+        // Published only once the scripted lines are sent: a test that waits for InitSide to shut it
+        // down must not cut them off.
+        InitSide = side;
         return host;
     }
 
@@ -117,6 +120,23 @@ internal sealed class RecordingSyscalls : ISyscalls
     {
         Record($"rm {path}");
         Files.Remove(path);
+    }
+
+    /// <summary>Kills a member the way the kernel would: it leaves every cgroup.procs file that listed it.</summary>
+    public bool KillCgroupMember(int pid, IReadOnlyList<string> procsFiles)
+    {
+        Record($"kill -9 {pid}");
+        var listed = false;
+        foreach (var file in procsFiles)
+        {
+            if (Files.TryGetValue(file, out var text))
+            {
+                var pids = text.Split('\n', StringSplitOptions.RemoveEmptyEntries).ToList();
+                listed |= pids.Remove(pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                Files[file] = string.Concat(pids.Select(p => p + "\n"));
+            }
+        }
+        return listed;
     }
 
     /// <summary>What the scripted exec prints; its status lines are <see cref="InitSays"/>, as for init.</summary>

@@ -251,6 +251,94 @@ public sealed class RuntimeLogicTests
         Assert.Null(await LinuxContainer.AttachAsync("c2", Options, sys, CgroupDrivers.Probe(sys), TimeProvider.System, default));
     }
 
+    private const string MemoryCgroup = "/sys/fs/cgroup/memory/node/abc/protoswarm/c1";
+    private const string PidsCgroup = "/sys/fs/cgroup/pids/protoswarm/c1";
+
+    // A container directory left by a node host before this one: its cgroups saved, no exit status.
+    private static RecordingSyscalls MachineWithAContainerLeft(string procs)
+    {
+        var sys = V1Machine();
+        sys.Directories.Add("/state/c1");
+        sys.Directories.Add(MemoryCgroup);
+        sys.Directories.Add(PidsCgroup);
+        sys.Files["/state/c1/config.json"] = "{}";
+        sys.Files["/state/c1/cgroups"] = MemoryCgroup + "\n" + PidsCgroup + "\n";
+        sys.Files[MemoryCgroup + "/cgroup.procs"] = procs;
+        sys.Files[PidsCgroup + "/cgroup.procs"] = procs;
+        return sys;
+    }
+
+    [Fact]
+    public async Task Attach_With_The_Monitor_Gone_Kills_What_Its_Cgroup_Still_Holds_And_Says_So()
+    {
+        var sys = MachineWithAContainerLeft("777\n778\n");
+
+        var attached = await LinuxContainer.AttachAsync("c1", Options, sys, CgroupDrivers.Probe(sys), TimeProvider.System, default);
+
+        Assert.NotNull(attached);
+        Assert.Equal(new ContainerExit(137, 9, false, LinuxContainer.MonitorGoneMessage), await attached.WaitAsync());
+        Assert.Equal("monitor gone: the container's processes were killed", LinuxContainer.MonitorGoneMessage);
+        Assert.Equal(["kill -9 777", "kill -9 778"], sys.Calls.Where(c => c.StartsWith("kill", StringComparison.Ordinal)));
+        Assert.Equal("", sys.Files[MemoryCgroup + "/cgroup.procs"]);
+
+        await attached.RemoveAsync();
+        Assert.Contains("rmdir " + MemoryCgroup, sys.Calls);
+        Assert.Contains("rmdir " + PidsCgroup, sys.Calls);
+        Assert.Equal("rm -r /state/c1", sys.Calls[^1]);
+        Assert.Empty(LinuxContainer.List(Options, sys));
+    }
+
+    [Fact]
+    public async Task A_Monitor_That_Is_Slow_To_Answer_Is_Not_Taken_For_Gone()
+    {
+        var sys = MachineWithAContainerLeft("777\n");
+        sys.Listening.Add("/state/c1/monitor.sock"); // listening, but it says nothing
+
+        var attached = await LinuxContainer.AttachAsync("c1", Options with { StartTimeout = TimeSpan.FromMilliseconds(100) }, sys,
+            CgroupDrivers.Probe(sys), TimeProvider.System, default);
+
+        Assert.NotNull(attached);
+        Assert.Equal("", (await attached.WaitAsync()).Message);
+        Assert.DoesNotContain(sys.Calls, c => c.StartsWith("kill", StringComparison.Ordinal));
+        Assert.Equal("777\n", sys.Files[MemoryCgroup + "/cgroup.procs"]);
+    }
+
+    [Fact]
+    public async Task A_Monitor_That_Hangs_Up_Without_An_Exit_Status_Takes_The_Container_Along()
+    {
+        var sys = V1Machine();
+        sys.InitSays.Add("started 777");
+        var container = await LinuxContainer.StartAsync(Spec(), Options, sys, CgroupDrivers.Probe(sys), TimeProvider.System, default);
+        sys.Files[MemoryCgroup + "/cgroup.procs"] = "777\n";
+
+        sys.InitSide!.Shutdown(System.Net.Sockets.SocketShutdown.Send); // the monitor was SIGKILLed
+
+        Assert.Equal(new ContainerExit(137, 9, false, LinuxContainer.MonitorGoneMessage), await container.WaitAsync().WaitAsync(TimeSpan.FromSeconds(5)));
+        Assert.Contains("kill -9 777", sys.CallsSnapshot());
+        await container.RemoveAsync();
+        Assert.Contains("rmdir " + MemoryCgroup, sys.CallsSnapshot());
+    }
+
+    [Fact]
+    public void The_V2_Driver_Kills_Through_Cgroup_Kill_When_The_Kernel_Has_It()
+    {
+        var sys = new RecordingSyscalls();
+        const string dir = "/sys/fs/cgroup/system.slice/protoswarmd.service/protoswarm/c1";
+        sys.Files["/proc/self/mountinfo"] = "35 25 0:31 / /sys/fs/cgroup rw,nosuid shared:17 - cgroup2 cgroup2 rw\n";
+        sys.Files["/proc/self/cgroup"] = "0::/system.slice/protoswarmd.service\n";
+        sys.Files["/sys/fs/cgroup/cgroup.controllers"] = "cpuset cpu io memory pids\n";
+        sys.Files[dir + "/cgroup.kill"] = "";
+        sys.Files[dir + "/cgroup.procs"] = "900\n";
+        var driver = CgroupDrivers.Probe(sys);
+
+        var result = driver.KillAll(new CgroupPlacement([dir]));
+
+        // The fake's cgroup.kill file kills nobody, so the rounds after it do: both are tried, in that order.
+        Assert.Equal(["write " + dir + "/cgroup.kill = 1", "kill -9 900"], sys.Calls);
+        Assert.Equal(1, result.Killed);
+        Assert.Empty(result.Left);
+    }
+
     [Theory]
     [InlineData("bad id!", "container id \"bad id!\"")]
     [InlineData("no-command", "no command")]

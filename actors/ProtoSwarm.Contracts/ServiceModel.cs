@@ -168,7 +168,9 @@ public sealed record NetworkAttachment(
 
 /// <summary>
 /// The container a task runs: docker's ContainerSpec. Env holds "KEY=VALUE" entries as docker's
-/// --env does. StopGracePeriod zero means docker's 10 s.
+/// --env does. StopGracePeriod zero means docker's 10 s. Init (docker's --init): true runs a small
+/// init as the container's PID 1 that forwards signals to the entrypoint and reaps zombies; null is
+/// the node's default, which is none.
 /// </summary>
 [MessagePackObject]
 public sealed record ContainerSpec(
@@ -191,8 +193,17 @@ public sealed record ContainerSpec(
     ImmutableArray<string> Hosts = default,
     ImmutableArray<string> Groups = default,
     ImmutableArray<SecretReference> Secrets = default,
-    ImmutableArray<ConfigReference> Configs = default)
+    ImmutableArray<ConfigReference> Configs = default,
+    [property: Key(20)] bool? Init = null,
+    ImmutableSortedDictionary<string, string>? Sysctls = null)
 {
+    /// <summary>
+    /// Kernel parameters set in the container's own namespaces before its entrypoint runs (docker's
+    /// --sysctl): "net.core.somaxconn" -> "1024". Only namespaced ones (<see cref="NamespacedSysctls"/>).
+    /// </summary>
+    [Key(21)]
+    public ImmutableSortedDictionary<string, string> Sysctls { get; init; } = Sysctls ?? NamespacedSysctls.None;
+
     /// <summary>Secrets mounted read-only in the container (docker's --secret), each at /run/secrets/&lt;File.Name&gt;.</summary>
     [Key(18)]
     public ImmutableArray<SecretReference> Secrets { get; init; } = Secrets.IsDefault ? [] : Secrets;

@@ -43,6 +43,10 @@ internal sealed class InitConfig
     public byte[] Seccomp { get; set; } = [];
 
     public InitRlimit[] Rlimits { get; set; } = [];
+    /// <summary>Kernel parameters written under /proc/sys once the namespaces exist (namespaced ones only: the host checked).</summary>
+    public InitSysctl[] Sysctls { get; set; } = [];
+    /// <summary>Docker's --init: this process stays PID 1, forwards signals to the entrypoint and reaps zombies.</summary>
+    public bool Init { get; set; }
     public string[] MaskedPaths { get; set; } = [];
     public string[] ReadonlyPaths { get; set; } = [];
 
@@ -67,6 +71,13 @@ internal sealed class InitMount
     public bool ReadOnly { get; set; }
     /// <summary>tmpfs mount data ("size=65536k,mode=1777"); null for a bind.</summary>
     public string? Data { get; set; }
+}
+
+internal sealed class InitSysctl
+{
+    /// <summary>Dotted ("net.core.somaxconn") or as a path under /proc/sys ("net/ipv4/conf/eth0.100/forwarding").</summary>
+    public string Key { get; set; } = "";
+    public string Value { get; set; } = "";
 }
 
 internal sealed class InitRlimit

@@ -167,7 +167,7 @@ internal static unsafe class ContainerMonitor
         var actions = NativeMemory.AllocZeroed(256);
         var attr = NativeMemory.AllocZeroed(512);
         var signals = NativeMemory.AllocZeroed(128);
-        var empty = NativeMemory.AllocZeroed(128);
+        var blocked = NativeMemory.AllocZeroed(128);
         _ = posix_spawn_file_actions_init(actions);
         _ = posix_spawn_file_actions_adddup2(actions, childStatus, ChildStatusFd);
         if (stdout >= 0)
@@ -182,9 +182,11 @@ internal static unsafe class ContainerMonitor
         }
         _ = posix_spawnattr_init(attr);
         _ = sigfillset(signals);
-        _ = sigemptyset(empty);
+        // Blocked from its first instruction, so every thread of stage 2 has them blocked: an init
+        // (InitProcess) reads them from a signalfd; without one, stage 2 unblocks them before its exec.
+        InitProcess.HandledSignals(blocked);
         _ = posix_spawnattr_setsigdefault(attr, signals);
-        _ = posix_spawnattr_setsigmask(attr, empty);
+        _ = posix_spawnattr_setsigmask(attr, blocked);
         _ = posix_spawnattr_setflags(attr, (short)(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK));
         var argv = Native.CStrings(["protoswarm-init", Stage2.Flag, configPath]);
         var envp = Native.CStrings([]);
@@ -193,7 +195,7 @@ internal static unsafe class ContainerMonitor
         NativeMemory.Free(actions);
         NativeMemory.Free(attr);
         NativeMemory.Free(signals);
-        NativeMemory.Free(empty);
+        NativeMemory.Free(blocked);
         if (rc != 0)
         {
             throw InitException.FromErrno("start container init", rc);

@@ -7,7 +7,8 @@ using static ProtoSwarm.ContainerInit.Interop.PosixSpawn;
 namespace ProtoSwarm.ContainerInit;
 
 // Stage 2: PID 1 of the new pid namespace. Joins the cgroups, makes the other namespaces, builds the
-// root filesystem, confines itself, and execs the entrypoint. Any failure is written as
+// root filesystem, sets the sysctls, confines itself, and execs the entrypoint (or, with Init, starts
+// it and stays PID 1: InitProcess). Any failure is written as
 // "<step>: <reason>" on fd 4 (close-on-exec, so a successful exec closes it with nothing written).
 // The runtime's own threads (GC, finalizer) share this process until the exec, so every credential
 // change is made with the raw syscall on this thread (glibc's setuid would signal them all), and the
@@ -65,17 +66,46 @@ internal static unsafe class Stage2
             LoopbackUp();
         }
         RootFilesystem.PivotRoot(config.RootfsMount);
+        // In the container's own ipc and network namespaces now, and before /proc/sys turns read-only.
+        foreach (var sysctl in config.Sysctls)
+        {
+            WriteSysctl(sysctl);
+        }
         RootFilesystem.ConfineProc(config);
         if (config.ReadOnlyRoot)
         {
             Native.Check(mount(null, "/", null, MS_BIND | MS_REMOUNT | MS_RDONLY, null), "remount / read-only");
         }
-        ConfineAndExec(config, lastCap, createWorkingDir: true);
+        ConfineAndExec(config, lastCap, createWorkingDir: true, asInit: config.Init);
+    }
+
+    private static void WriteSysctl(InitSysctl sysctl)
+    {
+        var path = "/proc/sys/" + (sysctl.Key.Contains('/', StringComparison.Ordinal) ? sysctl.Key : sysctl.Key.Replace('.', '/'));
+        var fd = open(path, O_WRONLY | O_CLOEXEC, 0);
+        var errno = fd < 0 ? Marshal.GetLastPInvokeError() : 0;
+        if (fd >= 0)
+        {
+            var bytes = Encoding.UTF8.GetBytes(sysctl.Value);
+            fixed (byte* p = bytes)
+            {
+                if (write(fd, p, bytes.Length) < 0)
+                {
+                    errno = Marshal.GetLastPInvokeError();
+                }
+            }
+            _ = close(fd);
+        }
+        if (errno != 0)
+        {
+            throw new InitException($"sysctl {sysctl.Key}={sysctl.Value}: write {path}: {Native.StrError(errno)} (errno {errno})");
+        }
     }
 
     // From here on the container's entrypoint and an exec'd process (ExecStage) are confined alike:
-    // the caller is already in the container's namespaces and under its root.
-    public static void ConfineAndExec(InitConfig config, int lastCap, bool createWorkingDir)
+    // the caller is already in the container's namespaces and under its root. As an init, this process
+    // is confined first and the entrypoint inherits it all: the init keeps nothing the entrypoint lacks.
+    public static void ConfineAndExec(InitConfig config, int lastCap, bool createWorkingDir, bool asInit = false)
     {
         var values = stackalloc ulong[2];
         foreach (var limit in config.Rlimits)
@@ -114,7 +144,12 @@ internal static unsafe class Stage2
         fixed (byte* program = config.Seccomp)
         {
             _ = umask(0x12 /* 022 */);
-            ResetSignals();
+            if (!asInit)
+            {
+                // An init keeps the runtime's handlers (it goes on running .NET code); its child gets
+                // default dispositions and an empty mask from posix_spawn instead.
+                ResetSignals();
+            }
             // A monitor that is killed takes the container with it: no container is left without an
             // owner. Set after the credential change, which clears it; exec keeps it.
             Native.Check(prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0), "parent death signal");
@@ -128,6 +163,10 @@ internal static unsafe class Stage2
                 fprog[0] = (ulong)(config.Seccomp.Length / 8);
                 fprog[1] = (ulong)program;
                 Native.Check(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, (ulong)fprog, 0, 0), "seccomp");
+            }
+            if (asInit)
+            {
+                InitProcess.Run(config.Args[0], exe, argv, envp, ReportFd);
             }
             execve(exe, argv, envp);
         }

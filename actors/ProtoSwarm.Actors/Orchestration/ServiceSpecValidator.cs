@@ -214,6 +214,18 @@ public static partial class ServiceSpecValidator
                 problems.Add(new($"{field}.Groups[{i}]", $"'{container.Groups[i]}' is not a group", "give a group name from the image or a number, e.g. --group 2000"));
             }
         }
+
+        foreach (var (key, value) in container.Sysctls)
+        {
+            if (NamespacedSysctls.Problem(key) is { } problem)
+            {
+                problems.Add(new($"{field}.Sysctls[{key}]", problem, $"set only namespaced ones ({NamespacedSysctls.Allowed}); a node-wide setting belongs on the node itself"));
+            }
+            else if (value.Trim().Length == 0 || value.Contains('\n', StringComparison.Ordinal))
+            {
+                problems.Add(new($"{field}.Sysctls[{key}]", $"'{value}' is not a value for {key}", $"give it one line of text, e.g. --sysctl {key}=1"));
+            }
+        }
     }
 
     /// <summary>

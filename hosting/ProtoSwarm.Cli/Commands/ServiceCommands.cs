@@ -88,7 +88,7 @@ internal static class ServiceCommands
                 return;
             }
 
-            var spec = ServiceFlags.Create(options.Collect(result.GetValue, result.GetValue), words[0], words[1..], () => "name");
+            var spec = ServiceFlags.Create(options.Collect(result.GetValue, result.GetValue, o => result.GetResult(o) is { Implicit: false }), words[0], words[1..], () => "name");
             if (spec.Error is { } error)
             {
                 result.AddError(error);
@@ -96,7 +96,7 @@ internal static class ServiceCommands
         });
         app.SetAction(command, async (parse, cli, ct) =>
         {
-            var flags = options.Collect(parse.GetValue, parse.GetValue);
+            var flags = options.Collect(parse.GetValue, parse.GetValue, o => parse.GetResult(o) is { Implicit: false });
             var words = parse.GetRequiredValue(image);
             var spec = ServiceFlags.Create(flags, words[0], words[1..], ServiceNames.Pick).Value;
             var created = await cli.Swarm.Services.CreateAsync(spec, flags.Last("--resolve-image") ?? ResolveImageModes.Always, ct);
@@ -226,7 +226,7 @@ internal static class ServiceCommands
         var command = new Command("update", "Update a service").With([.. options.Options, service]);
         app.SetAction(command, async (parse, cli, ct) =>
         {
-            var flags = options.Collect(parse.GetValue, parse.GetValue);
+            var flags = options.Collect(parse.GetValue, parse.GetValue, o => parse.GetResult(o) is { Implicit: false });
             var typed = parse.GetRequiredValue(service);
             var details = await cli.Swarm.Services.InspectAsync(typed, ct);
             var current = details.Service;
@@ -455,7 +455,8 @@ internal sealed class ServiceOptions
     public bool HasErrors(System.CommandLine.Parsing.CommandResult result) =>
         _options.Any(o => result.GetResult(o.Option) is { } r && r.Errors.Any());
 
-    public FlagValues Collect(Func<Option<bool>, bool> switches, Func<Option<string[]>, string[]?> values)
+    /// <summary>The values given; <paramref name="given"/> tells a switch written as --x=false from one left out.</summary>
+    public FlagValues Collect(Func<Option<bool>, bool> switches, Func<Option<string[]>, string[]?> values, Func<Option, bool>? given = null)
     {
         var flags = new FlagValues();
         foreach (var (flag, option) in _options)
@@ -464,6 +465,9 @@ internal sealed class ServiceOptions
             {
                 case Option<bool> s when switches(s):
                     flags.Add(flag.Name, "true");
+                    break;
+                case Option<bool> s when given?.Invoke(s) == true:
+                    flags.AddFalse(flag.Name);
                     break;
                 case Option<string[]> v:
                     foreach (var value in values(v) ?? [])

@@ -5,7 +5,7 @@ using ProtoSwarm.Contracts;
 
 namespace ProtoSwarm.Cli.Commands;
 
-/// <summary>The container's identity and confinement flags: hostname, read-only root, capabilities, ulimits, hosts, groups, pids limit.</summary>
+/// <summary>The container's identity and confinement flags: hostname, read-only root, capabilities, ulimits, hosts, groups, pids limit, init, sysctls.</summary>
 internal static partial class ServiceFlags
 {
     private static readonly string[] UlimitNames =
@@ -27,6 +27,10 @@ internal static partial class ServiceFlags
         new("--group-add", null, "Add an additional supplementary user group to the container", FlagUse.Update, v => GroupOf("--group-add", v)),
         new("--group-rm", null, "Remove a previously added supplementary user group from the container", FlagUse.Update, v => GroupOf("--group-rm", v)),
         new("--limit-pids", null, "Limit maximum number of processes (default 0 = unlimited)", FlagUse.Both, v => Count("--limit-pids", v).Error),
+        new("--init", null, "Use an init inside each service container to forward signals and reap processes", FlagUse.Both),
+        new("--sysctl", null, "Sysctl options (key=value, namespaced only, e.g. net.core.somaxconn=1024)", FlagUse.Create, v => SysctlOf("--sysctl", v).Error),
+        new("--sysctl-add", null, "Add or update a Sysctl option", FlagUse.Update, v => SysctlOf("--sysctl-add", v).Error),
+        new("--sysctl-rm", null, "Remove a Sysctl option by its key", FlagUse.Update, v => Key("--sysctl-rm", v).Error),
     ];
 
     /// <summary>`service create`: the list flags of the confinement group.</summary>
@@ -37,6 +41,7 @@ internal static partial class ServiceFlags
         Ulimits = Ulimits([], flags.All("--ulimit"), []),
         Hosts = HostLines([], flags.All("--host"), []),
         Groups = Distinct([], flags.All("--group"), [], v => v.Trim()),
+        Sysctls = Sysctls(NamespacedSysctls.None, flags.All("--sysctl"), []),
     };
 
     /// <summary>
@@ -54,15 +59,46 @@ internal static partial class ServiceFlags
             Ulimits = Ulimits(container.Ulimits, flags.All("--ulimit-add"), flags.All("--ulimit-rm")),
             Hosts = HostLines(container.Hosts, flags.All("--host-add"), flags.All("--host-rm")),
             Groups = Distinct(container.Groups, flags.All("--group-add"), [.. flags.All("--group-rm").Select(g => g.Trim())], v => v.Trim()),
+            Sysctls = Sysctls(container.Sysctls, flags.All("--sysctl-add"), flags.All("--sysctl-rm")),
         };
     }
 
-    /// <summary>Create and update alike: the scalar flags of the group.</summary>
+    /// <summary>
+    /// Create and update alike: the scalar flags of the group. --init as docker reads it: given, it sets
+    /// the spec's Init (--init=false to false); left out, the spec keeps what it had (null on create).
+    /// </summary>
     private static ContainerSpec CommonConfinement(ContainerSpec container, FlagValues flags) => container with
     {
         Hostname = flags.Last("--hostname") ?? container.Hostname,
         ReadOnly = flags.Has("--read-only") || container.ReadOnly,
+        Init = flags.Switch("--init") ?? container.Init,
     };
+
+    /// <summary>Docker's --sysctl key=value; only a namespaced key (see <see cref="NamespacedSysctls"/>).</summary>
+    public static Checked<(string Key, string Value)> SysctlOf(string flag, string value)
+    {
+        var parts = value.Split('=', 2);
+        var key = parts[0].Trim();
+        if (parts.Length != 2 || key.Length == 0 || parts[1].Trim().Length == 0)
+        {
+            return Checked<(string, string)>.Fail($"{Named(flag, value)} is not a sysctl setting; write it as key=value, e.g. net.core.somaxconn=1024.");
+        }
+
+        return NamespacedSysctls.Problem(key) is { } problem
+            ? Checked<(string, string)>.Fail($"{Named(flag, value)}: {problem}; use {NamespacedSysctls.Allowed}.")
+            : Checked<(string, string)>.Ok((key, parts[1].Trim()));
+    }
+
+    private static ImmutableSortedDictionary<string, string> Sysctls(ImmutableSortedDictionary<string, string> current, IReadOnlyList<string> add, IReadOnlyList<string> removeKeys)
+    {
+        foreach (var value in add)
+        {
+            var (key, text) = SysctlOf("--sysctl", value).OrThrow();
+            current = current.SetItem(key, text);
+        }
+
+        return current.RemoveRange(removeKeys.Select(k => k.Trim()));
+    }
 
     public static string? Hostname(string flag, string value) =>
         value.Length > 64 || value.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '-' or '.'))

@@ -22,10 +22,15 @@ internal sealed record ServiceFlag(string Name, string? Alias, string Descriptio
     public bool IsSwitch => Check is null;
 }
 
-/// <summary>The values given for service flags, in command-line order; a switch given reads "true". Scalar flags take the last value, as pflag does.</summary>
+/// <summary>
+/// The values given for service flags, in command-line order; a switch given reads "true". Scalar flags
+/// take the last value, as pflag does. A switch given as false (--init=false) is kept apart: Has stays
+/// false for it, and only <see cref="Switch"/> tells it from a switch left out.
+/// </summary>
 internal sealed class FlagValues
 {
     private readonly Dictionary<string, List<string>> _values = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _false = new(StringComparer.Ordinal);
 
     public static FlagValues Empty => new();
 
@@ -39,7 +44,12 @@ internal sealed class FlagValues
         list.Add(value);
     }
 
+    public void AddFalse(string flag) => _false.Add(flag);
+
     public bool Has(string flag) => _values.ContainsKey(flag);
+
+    /// <summary>A switch: true or false as given, null when left out.</summary>
+    public bool? Switch(string flag) => Has(flag) ? true : _false.Contains(flag) ? false : null;
 
     public string? Last(string flag) => _values.TryGetValue(flag, out var list) ? list[^1] : null;
 

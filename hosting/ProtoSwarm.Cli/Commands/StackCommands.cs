@@ -84,11 +84,6 @@ internal static partial class StackCommands
             }
 
             var model = result.Stack!;
-            foreach (var warning in NotApplied(model))
-            {
-                await cli.Error.WriteLineAsync(warning);
-            }
-
             var deployment = new StackDeployment(cli, model, parse.GetValue(resolveImage) ?? ResolveImageModes.Always);
             var status = await deployment.RunAsync(parse.GetValue(prune), ct);
             if (status != 0)
@@ -261,23 +256,6 @@ internal static partial class StackCommands
 
     internal static async Task<List<ServiceObject>> StackServicesAsync(CliContext cli, string stack, CancellationToken ct) =>
         [.. (await cli.Swarm.Services.ListAsync(ct)).Select(s => s.Service).Where(s => StackView.InStack(s.Spec.Labels, stack))];
-
-    /// <summary>The keys the loader read but no service spec can carry yet; said, so nobody expects them applied.</summary>
-    internal static IEnumerable<string> NotApplied(StackModel stack)
-    {
-        foreach (var service in stack.Services.OrderBy(s => s.ShortName, StringComparer.Ordinal))
-        {
-            if (service.Init is not null)
-            {
-                yield return $"Ignoring services.{service.ShortName}.init: ProtoSwarm's containers have no init option yet.";
-            }
-
-            if (!service.Sysctls.IsEmpty)
-            {
-                yield return $"Ignoring services.{service.ShortName}.sysctls: ProtoSwarm's containers have no sysctls option yet.";
-            }
-        }
-    }
 
     private static Dictionary<string, string> EnvironmentVariables()
     {

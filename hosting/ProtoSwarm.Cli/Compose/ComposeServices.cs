@@ -129,7 +129,9 @@ internal static class ComposeServices
             Ulimits: Ulimits(reader, service["ulimits"], Sub("ulimits")),
             Hosts: Hosts(reader, service["extra_hosts"], Sub("extra_hosts")),
             Secrets: [.. FileReferences(reader, service["secrets"], Sub("secrets"), context.Secrets, "secret").Select(r => new SecretReference(string.Empty, r.Name, r.File))],
-            Configs: [.. FileReferences(reader, service["configs"], Sub("configs"), context.Configs, "config").Select(r => new ConfigReference(string.Empty, r.Name, r.File))]);
+            Configs: [.. FileReferences(reader, service["configs"], Sub("configs"), context.Configs, "config").Select(r => new ConfigReference(string.Empty, r.Name, r.File))],
+            Init: service["init"] is { } init ? reader.Bool(init, Sub("init")) : null,
+            Sysctls: Sysctls(reader, service["sysctls"], Sub("sysctls")));
 
         var (mode, labels) = Deploy(reader, deploy, path);
         var restart = RestartPolicyOf(reader, deploy?["restart_policy"], service["restart"], path, mode.IsJob);
@@ -154,11 +156,35 @@ internal static class ComposeServices
             reader.Error(deploy!["endpoint_mode"]!, Sub("deploy.endpoint_mode"), "endpoint_mode dnsrr has no virtual IP for the routing mesh; publish the ports with mode: host, or use vip");
         }
 
-        return new StackService(
-            name,
-            spec,
-            service["init"] is { } init ? reader.Bool(init, Sub("init")) : null,
-            ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, ComposeLoader.Strings(reader, service["sysctls"], Sub("sysctls"))));
+        return new StackService(name, spec);
+    }
+
+    /// <summary>sysctls: a map or a list of "key=value"; each key must be one a container may set, as docker's --sysctl.</summary>
+    private static ImmutableSortedDictionary<string, string> Sysctls(ComposeReader reader, ComposeNode? node, string path)
+    {
+        var sysctls = NamespacedSysctls.None;
+        if (node is null || reader.ListOrDict(node, path) is not { } entries)
+        {
+            return sysctls;
+        }
+
+        foreach (var (key, value, at, entryPath) in entries)
+        {
+            if (NamespacedSysctls.Problem(key) is { } problem)
+            {
+                reader.Error(at, entryPath, $"{problem}; use {NamespacedSysctls.Allowed}");
+            }
+            else if (value is null || value.Trim().Length == 0)
+            {
+                reader.Error(at, entryPath, $"{key} has no value; write {key}: VALUE, or - {key}=VALUE in a list");
+            }
+            else
+            {
+                sysctls = sysctls.SetItem(key, value.Trim());
+            }
+        }
+
+        return sysctls;
     }
 
     /// <summary>A string checked by one of the flag checks that return the problem or null.</summary>

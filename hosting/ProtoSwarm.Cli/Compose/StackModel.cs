@@ -26,16 +26,13 @@ internal sealed record StackModel(
 }
 
 /// <summary>
-/// One service: its name in the file and the spec to create. Init and sysctls are kept beside the
-/// spec because ContainerSpec has no fields for them yet. Network aliases (the short name on each
+/// One service: its name in the file and the spec to create. Network aliases (the short name on each
 /// stack network) are in the spec's NetworkAttachments; secrets and configs in its ContainerSpec,
-/// by their names on the swarm (the managers resolve them to ids).
+/// by their names on the swarm (the managers resolve them to ids); init and sysctls too.
 /// </summary>
 internal sealed record StackService(
     string ShortName,
-    ServiceSpec Spec,
-    bool? Init,
-    ImmutableSortedDictionary<string, string> Sysctls);
+    ServiceSpec Spec);
 
 /// <summary>
 /// A network the stack's services use: Key as the file names it, Name on the swarm. External: it

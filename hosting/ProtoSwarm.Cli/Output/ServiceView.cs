@@ -322,6 +322,16 @@ internal static class ServiceView
             containerJson["StopGracePeriod"] = Nanos(container.StopGracePeriod);
         }
 
+        if (container.Init is { } init)
+        {
+            containerJson["Init"] = init;
+        }
+
+        if (!container.Sysctls.IsEmpty)
+        {
+            containerJson["Sysctls"] = Map(container.Sysctls);
+        }
+
         if (container.HealthCheck is { } health)
         {
             containerJson["Healthcheck"] = new JsonObject
@@ -601,6 +611,16 @@ internal static class ServiceView
         if (container.StopSignal.Length > 0)
         {
             Line(" StopSignal", container.StopSignal);
+        }
+
+        if (container.Init is { } init)
+        {
+            Line(" Init", init ? "true" : "false");
+        }
+
+        if (!container.Sysctls.IsEmpty)
+        {
+            Line(" Sysctls", string.Join(" ", container.Sysctls.Select(s => $"{s.Key}={s.Value}")));
         }
 
         if (container.Mounts.Length > 0)

@@ -89,6 +89,12 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib)]
     public static partial int sigprocmask(int how, void* set, void* oldset);
 
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int signalfd(int fd, void* mask, int flags);
+
+    [LibraryImport(Lib, EntryPoint = "_exit")]
+    public static partial void _exit(int status);
+
     [LibraryImport(Lib)]
     public static partial nint signal(int sig, nint handler);
 
@@ -162,7 +168,9 @@ internal static unsafe partial class Libc
         PR_SET_NO_NEW_PRIVS = 38, PR_CAP_AMBIENT = 47, PR_CAP_AMBIENT_RAISE = 2, PR_CAP_AMBIENT_CLEAR_ALL = 4;
     public const int SECCOMP_MODE_FILTER = 2;
 
-    public const int SIG_SETMASK = 2, SIGKILL = 9, SIGPIPE = 13;
+    public const int SIG_BLOCK = 0, SIG_SETMASK = 2, SIGKILL = 9, SIGPIPE = 13, SIGCHLD = 17;
+    public const int WNOHANG = 1, ECHILD = 10;
+    public const int PR_SET_DUMPABLE = 4, PR_SET_NAME = 15;
     public const int AF_UNIX = 1, SOCK_STREAM = 1, SOCK_CLOEXEC = 0x80000, MSG_DONTWAIT = 0x40, MSG_NOSIGNAL = 0x4000;
     public const int CLOCK_REALTIME = 0;
     public const int O_APPEND = 0x400;

@@ -51,4 +51,7 @@ internal static unsafe partial class PosixSpawn
 
     [LibraryImport(Lib)]
     public static partial int sigfillset(void* set);
+
+    [LibraryImport(Lib)]
+    public static partial int sigaddset(void* set, int signal);
 }

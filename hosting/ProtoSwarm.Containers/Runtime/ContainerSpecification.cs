@@ -46,6 +46,12 @@ public sealed record ContainerSpecification
     public ContainerResources Resources { get; init; } = new();
     public IReadOnlyList<ContainerRlimit> Rlimits { get; init; } = [];
 
+    /// <summary>Docker's --sysctl: namespaced kernel parameters ("net.core.somaxconn" -> "1024"), set before the entrypoint runs.</summary>
+    public IReadOnlyDictionary<string, string> Sysctls { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Docker's --init: protoswarm-init stays PID 1, forwards signals to the entrypoint and reaps zombies.</summary>
+    public bool Init { get; init; }
+
     /// <summary>How the monitor keeps the container's stdout and stderr (&lt;state&gt;/container.log); null discards them.</summary>
     public ContainerLogOptions? Log { get; init; } = new();
 }

@@ -96,6 +96,18 @@ internal static partial class InitConfigBuilder
                 problems.Add($"ulimit {limit.Name}: soft limit {limit.Soft} above hard limit {limit.Hard}");
             }
         }
+        foreach (var (key, value) in spec.Sysctls)
+        {
+            // Every container has a network namespace of its own (a new one or the task's), so net.* is namespaced here too.
+            if (ProtoSwarm.Contracts.NamespacedSysctls.Problem(key) is { } problem)
+            {
+                problems.Add($"sysctl {key}: {problem}");
+            }
+            else if (value.Length == 0 || value.Contains('\n', StringComparison.Ordinal))
+            {
+                problems.Add($"sysctl {key}: the value must be one line of text");
+            }
+        }
         CheckMounts(spec.Mounts, sys, problems);
         return problems;
     }
@@ -191,6 +203,8 @@ internal static partial class InitConfigBuilder
             NoNewPrivileges = true,
             Seccomp = SeccompProfile.Build(capabilities),
             Rlimits = [.. spec.Rlimits.Select(l => new InitRlimit { Resource = RlimitNumbers[l.Name], Soft = l.Soft, Hard = l.Hard })],
+            Sysctls = [.. spec.Sysctls.OrderBy(s => s.Key, StringComparer.Ordinal).Select(s => new InitSysctl { Key = s.Key, Value = s.Value })],
+            Init = spec.Init,
             MaskedPaths = MaskedPaths,
             ReadonlyPaths = ReadonlyPaths,
             StateDir = paths.Root,

@@ -18,7 +18,8 @@ internal static class TaskContainers
     /// <summary>
     /// Docker's rules: the task's Command replaces the image's entrypoint (and then the image's cmd is
     /// not used); the task's Args replace the image's cmd. Environment: the image's, then the task's
-    /// (the last of a key wins), then HOSTNAME. Dir and User fall back on the image's.
+    /// (the last of a key wins), then HOSTNAME. Dir and User fall back on the image's. Init left
+    /// unset is the node's default: no init, as dockerd's.
     /// </summary>
     public static ContainerSpecification Specification(TaskObject task, StoredImage image, IReadOnlyList<string> layers)
     {
@@ -41,6 +42,8 @@ internal static class TaskContainers
             Rlimits = [.. container.Ulimits.Select(u => new ContainerRlimit(u.Name, Limit(u.Soft), Limit(u.Hard)))],
             ExtraHosts = ExtraHosts(container.Hosts),
             AdditionalGroups = Groups(container.Groups, layers),
+            Sysctls = container.Sysctls,
+            Init = container.Init ?? false,
         };
     }
 

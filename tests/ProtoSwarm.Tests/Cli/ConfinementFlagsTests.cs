@@ -77,6 +77,10 @@ public class ConfinementFlagsTests
     [InlineData("--group", "a:b", "is not a group")]
     [InlineData("--hostname", "web_1", "is not a hostname")]
     [InlineData("--limit-pids", "-3", "--limit-pids")]
+    [InlineData("--sysctl", "kernel.hostname=web", "is not a namespaced sysctl")]
+    [InlineData("--sysctl", "net.core.somaxconn", "write it as key=value")]
+    [InlineData("--sysctl-add", "net..x=1", "is not a sysctl name")]
+    [InlineData("--sysctl-rm", "net.core.somaxconn=1", "a key alone")]
     public void Bad_Values_Are_Refused_Naming_The_Flag_And_The_Fix(string flag, string value, string expected)
     {
         var error = ServiceFlags.Check(flag, value);

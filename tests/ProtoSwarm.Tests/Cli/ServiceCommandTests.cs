@@ -291,6 +291,75 @@ public class ServiceCommandTests
         Assert.Equal(2, node.Requests.Count);
     }
 
+    private static ServiceSpec WithContainer(Func<ContainerSpec, ContainerSpec> change)
+    {
+        var spec = Spec();
+        return spec with { TaskTemplate = spec.TaskTemplate with { Container = change(spec.TaskTemplate.Container) } };
+    }
+
+    [Fact]
+    public async Task Create_Takes_Init_And_Sysctls_As_Docker_Does()
+    {
+        var node = Swarm();
+
+        var (code, _, error) = await RunAsync(node, "service", "create", "--name", "web", "--init", "--sysctl", "net.core.somaxconn=1024", "--sysctl", "kernel.shmmax=68719476736", "-d", "nginx:1.27");
+        var plain = Swarm();
+        await RunAsync(plain, "service", "create", "--name", "web", "-d", "nginx:1.27");
+
+        Assert.Equal(0, code);
+        Assert.DoesNotContain("Error", error, StringComparison.Ordinal);
+        var container = Assert.IsType<CreateService>(node.Requests[0]).Spec.TaskTemplate.Container;
+        Assert.True(container.Init);
+        Assert.Equal([KeyValuePair.Create("kernel.shmmax", "68719476736"), KeyValuePair.Create("net.core.somaxconn", "1024")], container.Sysctls.ToArray());
+        var defaults = Assert.IsType<CreateService>(plain.Requests[0]).Spec.TaskTemplate.Container;
+        Assert.Null(defaults.Init);
+        Assert.Empty(defaults.Sysctls);
+    }
+
+    [Fact]
+    public async Task Update_Sets_Init_Clears_It_With_False_And_Edits_Sysctls()
+    {
+        var web = Service(spec: WithContainer(c => c with { Init = true, Sysctls = NamespacedSysctls.None.Add("net.core.somaxconn", "1024").Add("kernel.shmmax", "1") }));
+
+        var cleared = Swarm(web);
+        var (code, _, _) = await RunAsync(cleared, "service", "update", "--init=false", "--sysctl-add", "net.core.somaxconn=4096", "--sysctl-add", "fs.mqueue.msg_max=20", "--sysctl-rm", "kernel.shmmax", "-d", "web");
+        var untouched = Swarm(web);
+        await RunAsync(untouched, "service", "update", "--env-add", "A=1", "-d", "web");
+
+        Assert.Equal(0, code);
+        var container = Assert.IsType<UpdateService>(cleared.Requests[1]).Spec!.TaskTemplate.Container;
+        Assert.False(container.Init);
+        Assert.Equal([KeyValuePair.Create("fs.mqueue.msg_max", "20"), KeyValuePair.Create("net.core.somaxconn", "4096")], container.Sysctls.ToArray());
+        var kept = Assert.IsType<UpdateService>(untouched.Requests[1]).Spec!.TaskTemplate.Container;
+        Assert.True(kept.Init);
+        Assert.Equal(2, kept.Sysctls.Count);
+    }
+
+    [Fact]
+    public async Task Inspect_Shows_Init_And_Sysctls()
+    {
+        var web = Service(spec: WithContainer(c => c with { Init = true, Sysctls = NamespacedSysctls.None.Add("net.core.somaxconn", "1024") }));
+
+        var (_, output, _) = await RunAsync(Swarm(web), "service", "inspect", "web");
+        var (_, pretty, _) = await RunAsync(Swarm(web), "service", "inspect", "--pretty", "web");
+
+        var container = JsonNode.Parse(output)!.AsArray().Single()!["Spec"]!["TaskTemplate"]!["ContainerSpec"]!;
+        Assert.True((bool?)container["Init"]);
+        Assert.Equal("1024", (string?)container["Sysctls"]!["net.core.somaxconn"]);
+        Assert.Contains(" Init:", pretty, StringComparison.Ordinal);
+        Assert.Contains("net.core.somaxconn=1024", pretty, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_Node_Wide_Sysctl_Is_Refused_Before_Anything_Is_Sent()
+    {
+        var (code, _, error) = await RunAsync(NoAnswers, "service", "create", "--sysctl", "vm.swappiness=10", "nginx:1.27");
+
+        Assert.NotEqual(0, code);
+        Assert.Contains("--sysctl 'vm.swappiness=10': 'vm.swappiness' is not a namespaced sysctl", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Update_Made_Stale_By_The_Managers_Own_Write_Is_Made_Again_From_A_Fresh_Read()
     {

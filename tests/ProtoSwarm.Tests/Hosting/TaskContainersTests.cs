@@ -39,6 +39,29 @@ public sealed class TaskContainersTests
         Assert.Equal<string>(["sh"], TaskContainers.Command(new ContainerSpec("busybox", Command: ["sh"]), config));
     }
 
+    [Theory]
+    [InlineData(null, false)]
+    [InlineData(false, false)]
+    [InlineData(true, true)]
+    public void Init_Runs_Only_When_The_Task_Asks_The_Nodes_Default_Being_None(bool? init, bool expected)
+    {
+        var spec = TaskContainers.Specification(Task(new ContainerSpec("busybox", Command: ["sh"], Init: init)), Image(Config()), ["/layers/a"]);
+
+        Assert.Equal(expected, spec.Init);
+    }
+
+    [Fact]
+    public void Sysctls_Pass_To_The_Container_As_Given()
+    {
+        var sysctls = NamespacedSysctls.None.Add("net.core.somaxconn", "1024").Add("kernel.shmmax", "68719476736");
+
+        var spec = TaskContainers.Specification(Task(new ContainerSpec("busybox", Command: ["sh"], Sysctls: sysctls)), Image(Config()), ["/layers/a"]);
+        var bare = TaskContainers.Specification(Task(new ContainerSpec("busybox", Command: ["sh"])), Image(Config()), ["/layers/a"]);
+
+        Assert.Equal(sysctls.OrderBy(s => s.Key), spec.Sysctls.OrderBy(s => s.Key));
+        Assert.Empty(bare.Sysctls);
+    }
+
     [Fact]
     public void Task_Env_Overrides_The_Image_Env_By_Key_And_Hostname_Is_Set()
     {

@@ -93,6 +93,11 @@ public class ServiceSpecValidatorTests
             { "duplicate published port", WithPorts(ok, new PortConfig(80, 8080), new PortConfig(81, 8080)), "Spec.EndpointSpec.Ports[1].PublishedPort", "8080/tcp is already published by Ports[0]" },
             { "duplicate host port", WithPorts(ok, new PortConfig(80, 8080, PortProtocol.Udp, PublishMode.Host), new PortConfig(81, 8080, PortProtocol.Udp, PublishMode.Host)), "Spec.EndpointSpec.Ports[1].PublishedPort", "8080/udp" },
             { "ingress port with dnsrr", ok with { Endpoint = new EndpointSpec(EndpointMode.Dnsrr, [new PortConfig(80, 8080)]) }, "Spec.EndpointSpec.Ports[0].PublishMode", "dnsrr" },
+            { "node-wide sysctl", WithContainer(ok, c => c with { Sysctls = NamespacedSysctls.None.Add("kernel.domainname", "x") }), "Spec.TaskTemplate.ContainerSpec.Sysctls[kernel.domainname]", "not a namespaced sysctl" },
+            { "vm sysctl", WithContainer(ok, c => c with { Sysctls = NamespacedSysctls.None.Add("vm.swappiness", "10") }), "Spec.TaskTemplate.ContainerSpec.Sysctls[vm.swappiness]", "shared by the whole node" },
+            { "kernel sysctl near an allowed one", WithContainer(ok, c => c with { Sysctls = NamespacedSysctls.None.Add("kernel.shm_next_id", "1") }), "Spec.TaskTemplate.ContainerSpec.Sysctls[kernel.shm_next_id]", "not a namespaced sysctl" },
+            { "sysctl path that climbs out", WithContainer(ok, c => c with { Sysctls = NamespacedSysctls.None.Add("net/../kernel/hostname", "x") }), "Spec.TaskTemplate.ContainerSpec.Sysctls[net/../kernel/hostname]", "not a sysctl name" },
+            { "sysctl without a value", WithContainer(ok, c => c with { Sysctls = NamespacedSysctls.None.Add("net.core.somaxconn", " ") }), "Spec.TaskTemplate.ContainerSpec.Sysctls[net.core.somaxconn]", "not a value" },
             { "negative parallelism", ok with { Update = UpdateConfig.Default with { Parallelism = -1 } }, "Spec.UpdateConfig.Parallelism", "negative" },
             { "negative update delay", ok with { Update = UpdateConfig.Default with { Delay = TimeSpan.FromSeconds(-1) } }, "Spec.UpdateConfig.Delay", "negative" },
             { "negative monitor", ok with { Rollback = UpdateConfig.Default with { Monitor = TimeSpan.FromSeconds(-1) } }, "Spec.RollbackConfig.Monitor", "negative" },
@@ -142,6 +147,12 @@ public class ServiceSpecValidatorTests
                 {
                     Secrets = [new SecretReference("s1", "db", new FileTarget("db")), new SecretReference("s1", "db", new FileTarget("db.copy", "1000", "1000", 0x100))],
                     Configs = [new ConfigReference("c1", "site", new FileTarget("/site")), new ConfigReference("c1", "site", new FileTarget("/etc/nginx/conf.d/site.conf", Mode: 0x1FF))],
+                }) },
+            { "init and namespaced sysctls", WithContainer(ok, c => c with
+                {
+                    Init = true,
+                    Sysctls = NamespacedSysctls.None.Add("net.core.somaxconn", "1024").Add("net.ipv4.ip_unprivileged_port_start", "0").Add("kernel.shmmax", "68719476736")
+                        .Add("kernel.shm_rmid_forced", "1").Add("fs.mqueue.msg_max", "20").Add("net/ipv4/conf/eth0.100/forwarding", "1"),
                 }) },
             { "start-first update with automatic rollback", ok with { Update = UpdateConfig.Default with { Parallelism = 0, Order = UpdateOrder.StartFirst, FailureAction = FailureAction.Rollback, MaxFailureRatio = 1 } } },
         };

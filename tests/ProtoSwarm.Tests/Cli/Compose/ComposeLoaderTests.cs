@@ -67,6 +67,21 @@ public sealed class ComposeLoaderTests : IDisposable
     }
 
     [Fact]
+    public void Init_And_Sysctls_In_Either_Form_Reach_The_Container_Spec()
+    {
+        var stack = LoadValid("init-sysctls.yml");
+        var queue = stack.Service("queue")!.Spec.TaskTemplate.Container;
+        var web = stack.Service("web")!.Spec.TaskTemplate.Container;
+
+        Assert.True(queue.Init);
+        Assert.Equal(
+            [KeyValuePair.Create("kernel.shmmax", "68719476736"), KeyValuePair.Create("net.core.somaxconn", "1024"), KeyValuePair.Create("net.ipv4.ip_unprivileged_port_start", "0")],
+            queue.Sysctls.ToArray());
+        Assert.False(web.Init);
+        Assert.Equal([KeyValuePair.Create("fs.mqueue.msg_max", "20"), KeyValuePair.Create("kernel.shm_rmid_forced", "1")], web.Sysctls.ToArray());
+    }
+
+    [Fact]
     public void Every_Supported_Key_Reaches_The_Spec()
     {
         var stack = LoadValid("every-key.yml");
@@ -107,8 +122,8 @@ public sealed class ComposeLoaderTests : IDisposable
             [new SecretReference("", "demo_api-key", new FileTarget("api-key")), new SecretReference("", "site-tls", new FileTarget("server.pem", "1000", "1000", 256))],
             container.Secrets.ToArray());
         Assert.Equal([new ConfigReference("", "demo_nginx", new FileTarget("/etc/nginx/conf.d/app.conf"))], container.Configs.ToArray());
-        Assert.True(app.Init);
-        Assert.Equal("1024", app.Sysctls["net.core.somaxconn"]);
+        Assert.True(container.Init);
+        Assert.Equal([KeyValuePair.Create("net.core.somaxconn", "1024")], container.Sysctls.ToArray());
 
         Assert.Equal(ServiceMode.ReplicatedMode(3), spec.Mode);
         Assert.Equal("web", spec.Labels["com.example.tier"]);

@@ -397,6 +397,29 @@ public sealed class RuntimeLogicTests
     }
 
     [Fact]
+    public void Sysctls_Are_Checked_Then_Passed_To_Init_With_The_Init_Switch()
+    {
+        var bad = Spec() with { Sysctls = new Dictionary<string, string> { ["vm.swappiness"] = "10", ["net.core.somaxconn"] = "" } };
+        var good = Spec() with { Init = true, Sysctls = new Dictionary<string, string> { ["net.core.somaxconn"] = "1024", ["kernel.shmmax"] = "1" } };
+
+        var problems = InitConfigBuilder.Validate(bad, V1Machine());
+        var config = InitConfigBuilder.Build(good, new ContainerPaths("/state/c1"), new CgroupPlacement([]), "");
+        var plain = InitConfigBuilder.Build(Spec(), new ContainerPaths("/state/c1"), new CgroupPlacement([]), "");
+
+        Assert.Equal(
+            [
+                "sysctl vm.swappiness: 'vm.swappiness' is not a namespaced sysctl: it is shared by the whole node, so a container may not set it",
+                "sysctl net.core.somaxconn: the value must be one line of text",
+            ],
+            problems);
+        Assert.Empty(InitConfigBuilder.Validate(good, V1Machine()));
+        Assert.Equal([("kernel.shmmax", "1"), ("net.core.somaxconn", "1024")], config.Sysctls.Select(s => (s.Key, s.Value)));
+        Assert.True(config.Init);
+        Assert.False(plain.Init);
+        Assert.Empty(plain.Sysctls);
+    }
+
+    [Fact]
     public void Capabilities_Are_Dockers_Default_With_Adds_And_Drops()
     {
         Assert.Equal(0xa80425fbUL, Capabilities.Compute([], []));

@@ -150,8 +150,9 @@ internal static unsafe class Stage2
                 // default dispositions and an empty mask from posix_spawn instead.
                 ResetSignals();
             }
-            // A monitor that is killed takes the container with it: no container is left without an
-            // owner. Set after the credential change, which clears it; exec keeps it.
+            // A monitor that is killed takes the container with it. Set after our credential change,
+            // which clears it; exec keeps it, but an entrypoint that changes its own user loses it
+            // again: the node host then kills what the container's cgroup holds (MonitorGoneTests).
             Native.Check(prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0), "parent death signal");
             if (config.NoNewPrivileges)
             {

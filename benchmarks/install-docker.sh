@@ -9,22 +9,5 @@ if [ -x /usr/sbin/dockerd ] && [ -x /usr/bin/docker ]; then
     exit 0
 fi
 
-if [ "$(id -u)" -ne 0 ]; then
-    echo "docker.io is not installed; run as root: apt-get update && apt-get install -y docker.io" >&2
-    exit 1
-fi
-
-policy=/usr/sbin/policy-rc.d
-added_policy=no
-if [ ! -e "$policy" ]; then
-    printf '#!/bin/sh\nexit 101\n' > "$policy"
-    chmod +x "$policy"
-    added_policy=yes
-fi
-cleanup() { if [ "$added_policy" = yes ]; then rm -f "$policy"; fi; }
-trap cleanup EXIT
-
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -q
-apt-get install -y -q --no-install-recommends docker.io
+sh "$(dirname "$0")/apt-install-quiet.sh" docker.io
 /usr/sbin/dockerd --version

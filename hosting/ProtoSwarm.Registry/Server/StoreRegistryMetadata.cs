@@ -40,6 +40,20 @@ public sealed class StoreRegistryMetadata : IRegistryMetadata
     public ValueTask<IReadOnlyList<string>> RepositoriesAsync(CancellationToken ct) =>
         ValueTask.FromResult<IReadOnlyList<string>>([.. _store.Current.List<RepositoryObject>().Select(r => r.Id).Order(StringComparer.Ordinal)]);
 
+    private async Task WaitForNewerAsync(string repository, RepositoryObject? read, CancellationToken ct)
+    {
+        for (var i = 0; i < 100; i++)
+        {
+            var seen = _store.Current.Get<RepositoryObject>(repository);
+            if ((seen is null) != (read is null) || (seen is not null && seen.Meta.Version != read!.Meta.Version))
+            {
+                return;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(1), _time, ct).ConfigureAwait(false);
+        }
+    }
+
     public async ValueTask<RepositoryObject?> UpdateAsync(string repository, Func<RepositoryObject?, RepositoryObject?> change, CancellationToken ct)
     {
         for (var attempt = 1; ; attempt++)
@@ -76,6 +90,10 @@ public sealed class StoreRegistryMetadata : IRegistryMetadata
             }
             catch (StoreConflictException) when (attempt < MaxAttempts)
             {
+                // The refusal can come before this manager's view holds the write that won: decide
+                // again on the winner's object, not on the stale view (which would only lose again).
+                await WaitForNewerAsync(repository, current, ct).ConfigureAwait(false);
+
                 // Contenders that lost together retry apart: a few milliseconds of jitter, growing with each loss.
                 await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(0, 5 * attempt)), _time, ct).ConfigureAwait(false);
             }

@@ -102,17 +102,7 @@ internal static class NetworkCommands
     }
 
     /// <summary>Why a --filter cannot be used, or null: key=value with a key docker's `network ls` takes here.</summary>
-    public static string? CheckFilter(string filter)
-    {
-        var equals = filter.IndexOf('=', StringComparison.Ordinal);
-        if (equals <= 0)
-        {
-            return $"--filter '{filter}' must be key=value, with key one of {string.Join(", ", FilterKeys)}.";
-        }
-
-        var key = filter[..equals].Trim();
-        return FilterKeys.Contains(key) ? null : $"--filter '{filter}': '{key}' is not a filter here; use one of {string.Join(", ", FilterKeys)}.";
-    }
+    public static string? CheckFilter(string filter) => ServiceFilter.Check(filter, FilterKeys);
 
     /// <summary>docker's rules: id and name match a prefix (name also a part), driver exactly, label a key or key=value; values of one key are alternatives.</summary>
     public static bool Matches(NetworkObject network, ILookup<string, string> terms) => terms.All(term => term.Any(value => term.Key switch

@@ -149,17 +149,7 @@ internal static class FileObjectCommands
     }
 
     /// <summary>Why a --filter cannot be used, or null: key=value with id, name or label.</summary>
-    public static string? CheckFilter(string filter)
-    {
-        var equals = filter.IndexOf('=', StringComparison.Ordinal);
-        if (equals <= 0)
-        {
-            return $"--filter '{filter}' must be key=value, with key one of {string.Join(", ", FilterKeys)}.";
-        }
-
-        var key = filter[..equals].Trim();
-        return FilterKeys.Contains(key) ? null : $"--filter '{filter}': '{key}' is not a filter here; use one of {string.Join(", ", FilterKeys)}.";
-    }
+    public static string? CheckFilter(string filter) => ServiceFilter.Check(filter, FilterKeys);
 
     /// <summary>docker's rules: id and name match a prefix, label a key or key=value; values of one key are alternatives.</summary>
     public static bool Matches(FileObjectView item, ILookup<string, string> terms) => terms.All(term => term.Any(value => term.Key switch

@@ -57,7 +57,8 @@ internal sealed class ServiceFilter
         _ => false,
     }));
 
-    private static string? Check(string filter, ImmutableArray<string> keys, Func<string, string, string?> value)
+    /// <summary>A --filter's shape, shared by every listing: key=value with a known key, then the value's own check (if any).</summary>
+    internal static string? Check(string filter, ImmutableArray<string> keys, Func<string, string, string?>? value = null)
     {
         var equals = filter.IndexOf('=', StringComparison.Ordinal);
         if (equals <= 0)
@@ -71,7 +72,7 @@ internal sealed class ServiceFilter
             return $"--filter '{filter}': '{key}' is not a filter here; use one of {string.Join(", ", keys)}.";
         }
 
-        return value(key, filter[(equals + 1)..]) is { } problem ? $"--filter '{filter}': {problem}." : null;
+        return value?.Invoke(key, filter[(equals + 1)..]) is { } problem ? $"--filter '{filter}': {problem}." : null;
     }
 
     private static bool MatchesLabel(ImmutableSortedDictionary<string, string> labels, string term)

@@ -50,7 +50,7 @@ public sealed record NodeHeartbeat(
     [property: Key(4)] NodeDescription Description,
     [property: Key(5)] NodeRole Role,
     [property: Key(6)] string AssignmentsEpoch = "",
-    [property: Key(7)] long AssignmentsSequence = 0);
+    [property: Key(7)] long AssignmentsSequence = 0) : INodeOwnMessage;
 
 /// <summary>
 /// The dispatcher's answer: when to beat next, the cluster members (the swarm's node list is the

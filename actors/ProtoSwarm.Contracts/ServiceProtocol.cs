@@ -227,7 +227,7 @@ public sealed record TaskStatusUpdate(
 [MessagePackObject]
 public sealed record TaskStatusReport(
     [property: Key(0)] string NodeId,
-    [property: Key(1)] ImmutableArray<TaskStatusUpdate> Updates);
+    [property: Key(1)] ImmutableArray<TaskStatusUpdate> Updates) : INodeOwnMessage;
 
 [MessagePackObject]
 public sealed record TaskStatusReportAck([property: Key(0)] int Stored);
@@ -253,7 +253,7 @@ public sealed record TaskLogCursor(
 [MessagePackObject]
 public sealed record TaskLogs(
     [property: Key(0)] string NodeId,
-    [property: Key(1)] ImmutableArray<TaskLog> Tasks);
+    [property: Key(1)] ImmutableArray<TaskLog> Tasks) : INodeOwnMessage;
 
 /// <summary>The lines of one task, oldest first.</summary>
 [MessagePackObject]

@@ -16,3 +16,14 @@ public interface IManagerApiRequest
 /// workers and from client certificates.
 /// </summary>
 public interface IManagerPeerMessage;
+
+/// <summary>
+/// A message a node sends about itself: its heartbeat, its tasks' status, the answers it gives about its own
+/// tasks. From a worker's certificate it is delivered only when <see cref="NodeId"/> is the node id that the
+/// certificate names, so one worker can never beat, report or answer for another node. (A manager's
+/// certificate is trusted with the whole store; an operator's sends none of these.)
+/// </summary>
+public interface INodeOwnMessage
+{
+    string NodeId { get; }
+}

@@ -3,6 +3,8 @@ using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Microsoft.Extensions.Logging;
 using Proto.Remote;
+using ProtoSwarm.Contracts;
+using ProtoSwarm.Networking.Remote;
 using ProtoSwarm.Pki;
 
 namespace ProtoSwarm.Networking.Security;
@@ -71,7 +73,9 @@ internal sealed partial class RemoteAccessInterceptor : Interceptor
         {
             var typeName = envelope.TypeId >= 0 && envelope.TypeId < batch.TypeNames.Count ? batch.TypeNames[envelope.TypeId] : string.Empty;
             var target = envelope.Target >= 0 && envelope.Target < batch.Targets.Count ? batch.Targets[envelope.Target] : string.Empty;
-            if (!removed && !expired && _policy.Allows(peer, typeName, target))
+            var allowed = !removed && !expired && _policy.Allows(peer, typeName, target);
+            var impersonates = allowed && _policy.MustNameItself(peer, typeName) && !NamesItself(envelope, typeName, peer);
+            if (allowed && !impersonates)
             {
                 continue;
             }
@@ -85,7 +89,29 @@ internal sealed partial class RemoteAccessInterceptor : Interceptor
             envelope.Target = redirectIndex;
             envelope.TargetRequestId = 0;
             _policy.Refused.Count(typeName);
-            LogRefusal(peer, typeName, target, removed ? "the node was removed from the swarm" : expired ? "its certificate expired" : "its role does not allow it");
+            LogRefusal(peer, typeName, target, removed ? "the node was removed from the swarm" : expired ? "its certificate expired"
+                : impersonates ? "it names another node than the certificate's" : "its role does not allow it");
+        }
+    }
+
+    /// <summary>
+    /// Decodes a worker's message about itself (heartbeats and task reports: a few per second per node) to read the
+    /// node id inside; a message that does not decode as its type counts as naming someone else.
+    /// </summary>
+    private static bool NamesItself(MessageEnvelope envelope, string typeName, SwarmPeer peer)
+    {
+        if (envelope.SerializerId != ContractSerializer.SerializerId)
+        {
+            return false;
+        }
+
+        try
+        {
+            return RemoteAccessPolicy.NamesItself(peer, ContractRegistry.Deserialize(typeName, envelope.MessageData.Memory));
+        }
+        catch (Exception e) when (e is MessagePack.MessagePackSerializationException or ArgumentException or InvalidOperationException)
+        {
+            return false;
         }
     }
 

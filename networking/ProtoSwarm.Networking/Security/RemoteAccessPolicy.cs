@@ -24,6 +24,7 @@ public sealed class RemoteAccessPolicy
     private readonly FrozenSet<string> _managerPeerTypes;
     private readonly FrozenSet<string> _contractTypes;
     private readonly FrozenSet<string> _protectedTargets;
+    private readonly FrozenSet<string> _nodeOwnTypes;
 
     /// <param name="protectedTargets">The managers' own actors (their names, and children below them).</param>
     public RemoteAccessPolicy(IEnumerable<string> protectedTargets)
@@ -33,6 +34,7 @@ public sealed class RemoteAccessPolicy
         _managerApiTypes = contracts.Where(t => typeof(IManagerApiRequest).IsAssignableFrom(t)).Select(ContractRegistry.NameOf).ToFrozenSet(StringComparer.Ordinal);
         _managerPeerTypes = contracts.Where(t => typeof(IManagerPeerMessage).IsAssignableFrom(t)).Select(ContractRegistry.NameOf).ToFrozenSet(StringComparer.Ordinal);
         _protectedTargets = protectedTargets.ToFrozenSet(StringComparer.Ordinal);
+        _nodeOwnTypes = contracts.Where(t => typeof(INodeOwnMessage).IsAssignableFrom(t)).Select(ContractRegistry.NameOf).ToFrozenSet(StringComparer.Ordinal);
     }
 
     /// <summary>Counts refused messages by type name, for logs and tests.</summary>
@@ -68,6 +70,17 @@ public sealed class RemoteAccessPolicy
 
         return !IsProtected(target) || _contractTypes.Contains(typeName);
     }
+
+    /// <summary>
+    /// Whether a message that <see cref="Allows"/> lets through must also name the sender itself: a worker's
+    /// <see cref="INodeOwnMessage"/>, whose node id must be the certificate's (see <see cref="NamesItself"/>).
+    /// </summary>
+    public bool MustNameItself(SwarmPeer peer, string typeName) =>
+        peer is { IsClient: false, Role: NodeRole.Worker } && _nodeOwnTypes.Contains(typeName);
+
+    /// <summary>The check behind <see cref="MustNameItself"/>, on the decoded message.</summary>
+    public static bool NamesItself(SwarmPeer peer, object message) =>
+        message is INodeOwnMessage own && string.Equals(own.NodeId, peer.NodeId, StringComparison.Ordinal);
 
     private bool IsProtected(string target)
     {

@@ -130,7 +130,7 @@ public sealed class RemoteAccessTests : IAsyncLifetime
     public async Task A_Worker_Can_Heartbeat_But_Cannot_Stop_A_Managers_Actor()
     {
         var worker = await ClientAsync(_pki.Node("worker-1", NodeRole.Worker));
-        var heartbeat = (NodeHeartbeat)Sample(nameof(NodeHeartbeat));
+        var heartbeat = (NodeHeartbeat)Sample(nameof(NodeHeartbeat)) with { NodeId = "worker-1" };
 
         Assert.Equal(new NodeList([]), await worker.Root.RequestAsync<object>(new PID(_address, "dispatcher"), heartbeat, Answer));
         worker.Root.Send(new PID(_address, "dispatcher"), PoisonPill.Instance);
@@ -140,6 +140,40 @@ public sealed class RemoteAccessTests : IAsyncLifetime
         // Still alive: it answers the next heartbeat.
         Assert.Equal(new NodeList([]), await worker.Root.RequestAsync<object>(new PID(_address, "dispatcher"), heartbeat, Answer));
         _output.WriteLine($"refused: {string.Join(", ", _host.Policy.Refused.ByType.Select(kv => $"{kv.Key} x{kv.Value}"))}");
+    }
+
+    public static TheoryData<string> NodeOwnTypes() =>
+        [.. ContractRegistry.Types.Where(t => typeof(INodeOwnMessage).IsAssignableFrom(t)).Select(t => t.Name).Order(StringComparer.Ordinal)];
+
+    [Theory]
+    [MemberData(nameof(NodeOwnTypes))]
+    public async Task A_Worker_Cannot_Beat_Or_Report_For_Another_Node(string type)
+    {
+        var worker = await ClientAsync(_pki.Node("worker-2", NodeRole.Worker));
+        var sample = Sample(type);
+        var own = With(sample, "worker-2");
+        var forged = With(sample, "worker-3");
+
+        var refused = Assert.IsType<CommandRejected>(await worker.Root.RequestAsync<object>(new PID(_address, "dispatcher"), forged, Answer));
+        Assert.Equal(RejectCode.PermissionDenied, refused.Code);
+        Assert.Empty(_reached);
+        Assert.Equal(1, _host.Policy.Refused.ByType.GetValueOrDefault(type));
+
+        Assert.Equal(new NodeList([]), await worker.Root.RequestAsync<object>(new PID(_address, "dispatcher"), own, Answer));
+        Assert.Equal("worker-2", ((INodeOwnMessage)Assert.Single(_reached)).NodeId);
+
+        // A manager's certificate is trusted with the whole store: it is not held to its own id.
+        var manager = await ClientAsync(_pki.Node("manager-2", NodeRole.Manager));
+        Assert.Equal(new NodeList([]), await manager.Root.RequestAsync<object>(new PID(_address, "dispatcher"), forged, Answer));
+        _output.WriteLine($"{type}: a worker naming another node refused, naming itself delivered");
+
+        static object With(object message, string nodeId) => message switch
+        {
+            NodeHeartbeat m => m with { NodeId = nodeId },
+            TaskStatusReport m => m with { NodeId = nodeId },
+            TaskLogs m => m with { NodeId = nodeId },
+            _ => throw new InvalidOperationException($"{message.GetType().Name} implements INodeOwnMessage: add it here"),
+        };
     }
 
     public static TheoryData<string, CertificateRefusal> Strangers() => new()

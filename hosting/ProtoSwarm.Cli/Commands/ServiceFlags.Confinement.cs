@@ -64,13 +64,13 @@ internal static partial class ServiceFlags
     }
 
     /// <summary>
-    /// Create and update alike: the scalar flags of the group. --init as docker reads it: given, it sets
-    /// the spec's Init (--init=false to false); left out, the spec keeps what it had (null on create).
+    /// Create and update alike: the scalar flags of the group. --init and --read-only as docker reads them:
+    /// given, they set the spec's value (--read-only=false to false); left out, the spec keeps what it had.
     /// </summary>
     private static ContainerSpec CommonConfinement(ContainerSpec container, FlagValues flags) => container with
     {
         Hostname = flags.Last("--hostname") ?? container.Hostname,
-        ReadOnly = flags.Has("--read-only") || container.ReadOnly,
+        ReadOnly = flags.Switch("--read-only") ?? container.ReadOnly,
         Init = flags.Switch("--init") ?? container.Init,
     };
 

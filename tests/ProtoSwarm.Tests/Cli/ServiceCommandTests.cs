@@ -336,6 +336,21 @@ public class ServiceCommandTests
     }
 
     [Fact]
+    public async Task Update_Turns_Read_Only_Off_With_False_And_Keeps_It_When_Left_Out()
+    {
+        var web = Service(spec: WithContainer(c => c with { ReadOnly = true }));
+
+        var cleared = Swarm(web);
+        var (code, _, _) = await RunAsync(cleared, "service", "update", "--read-only=false", "-d", "web");
+        var untouched = Swarm(web);
+        await RunAsync(untouched, "service", "update", "--env-add", "A=1", "-d", "web");
+
+        Assert.Equal(0, code);
+        Assert.False(Assert.IsType<UpdateService>(cleared.Requests[1]).Spec!.TaskTemplate.Container.ReadOnly);
+        Assert.True(Assert.IsType<UpdateService>(untouched.Requests[1]).Spec!.TaskTemplate.Container.ReadOnly);
+    }
+
+    [Fact]
     public async Task Inspect_Shows_Init_And_Sysctls()
     {
         var web = Service(spec: WithContainer(c => c with { Init = true, Sysctls = NamespacedSysctls.None.Add("net.core.somaxconn", "1024") }));

@@ -100,6 +100,11 @@ public sealed partial class ManagerApiActor
             : spec is null
                 ? (null, new CommandRejected(RejectCode.InvalidArgument, "The update carries no spec; send the whole new spec, or ask for a rollback."))
                 : ServiceCommands.Update(service, m.Version, spec, KnownNetworks(), now);
+        if (m.Rollback && next is not null && SecretCommands.RollbackProblem(service.Spec.Name, next.Spec, Secrets(), Configs()) is { } dangling)
+        {
+            return dangling;
+        }
+
         var (updated, portsRejected) = next is null ? (null, rejected) : WithPorts(next, service.Endpoint);
         if (updated is null)
         {

@@ -136,6 +136,25 @@ public static partial class SecretCommands
         return (spec with { TaskTemplate = spec.TaskTemplate with { Container = resolved } }, null);
     }
 
+    /// <summary>
+    /// A rollback restores the previous spec as it was stored, with the ids it named then: refused when one of
+    /// its secrets or configs was removed since (the tasks could only be rejected), naming it.
+    /// </summary>
+    public static CommandRejected? RollbackProblem(
+        string serviceName, ServiceSpec previous, IReadOnlyCollection<SecretObject> secrets, IReadOnlyCollection<ConfigObject> configs)
+    {
+        var container = previous.TaskTemplate.Container;
+        var gone = container.Secrets.Where(r => !secrets.Any(s => s.Id == r.SecretId)).Select(r => $"{Secret} '{r.SecretName}'")
+            .Concat(container.Configs.Where(r => !configs.Any(c => c.Id == r.ConfigId)).Select(r => $"{Config} '{r.ConfigName}'"))
+            .Distinct(StringComparer.Ordinal)
+            .ToList();
+        return gone.Count == 0
+            ? null
+            : new CommandRejected(RejectCode.InvalidArgument,
+                $"Service {serviceName} cannot roll back: its previous spec uses {string.Join(", ", gone)}, removed since; "
+                + $"update the service instead (`protoswarm service update --secret-rm/--config-rm ... {serviceName}`).");
+    }
+
     private static CommandRejected? SpecProblem(string kind, string name, ImmutableSortedDictionary<string, string> labels, byte[]? data)
     {
         var problems = new List<string>();

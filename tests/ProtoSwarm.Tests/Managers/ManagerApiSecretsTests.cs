@@ -171,6 +171,29 @@ public sealed class ManagerApiSecretsTests : IAsyncLifetime
         Assert.Equal(secret, Assert.Single(_store.Current.Get<ServiceObject>(created.ServiceId)!.Spec.TaskTemplate.Container.Secrets).SecretId);
     }
 
+    [Fact]
+    public async Task A_Rollback_To_A_Spec_Whose_Secret_Was_Removed_Since_Is_Refused_Naming_It()
+    {
+        Assert.IsType<SecretCreated>(await Ask(new CreateSecret(Id(), Secret("old_password", "hunter2"))));
+        Assert.IsType<ConfigCreated>(await Ask(new CreateConfig(Id(), Config("site", "x"))));
+        var created = Assert.IsType<ServiceCreated>(await Ask(new CreateService(Id(),
+            Service("web", [new SecretReference("", "old_password", new FileTarget(""))], [new ConfigReference("", "site", new FileTarget(""))]), ResolveImageModes.Never)));
+        var service = _store.Current.Get<ServiceObject>(created.ServiceId)!;
+        Assert.IsType<ServiceUpdated>(await Ask(new UpdateService(Id(), "web", service.Meta.Version, Service("web", [], []), ResolveImage: ResolveImageModes.Never)));
+        Assert.IsType<SecretRemoved>(await Ask(new RemoveSecret(Id(), "old_password")));
+        var before = _store.Current.Get<ServiceObject>(created.ServiceId)!;
+
+        var refused = Assert.IsType<CommandRejected>(await Ask(new UpdateService(Id(), "web", 0, null, Rollback: true)));
+
+        Assert.Equal(RejectCode.InvalidArgument, refused.Code);
+        Assert.StartsWith("Service web cannot roll back: its previous spec uses secret 'old_password', removed since;", refused.Reason, StringComparison.Ordinal);
+        Assert.Equal(before, _store.Current.Get<ServiceObject>(created.ServiceId));
+
+        // A secret made again under the same name is another object: the old spec's id stays gone.
+        Assert.IsType<SecretCreated>(await Ask(new CreateSecret(Id(), Secret("old_password", "hunter2"))));
+        Assert.IsType<CommandRejected>(await Ask(new UpdateService(Id(), "web", 0, null, Rollback: true)));
+    }
+
     [Theory]
     [InlineData("secret", "nope", "", "secret not found: nope")]
     [InlineData("config", "nope", "", "config not found: nope")]

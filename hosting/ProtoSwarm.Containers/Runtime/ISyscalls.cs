@@ -34,6 +34,11 @@ internal interface ISyscalls
     /// (it may have ended and its number been reused since). False when it was no longer there.</summary>
     bool KillCgroupMember(int pid, IReadOnlyList<string> procsFiles);
 
+    /// <summary>SIGKILL to the monitor at the other end of <paramref name="monitor"/>'s socket, through the
+    /// pidfd the socket names its peer by (SO_PEERPIDFD), never by a number that may have been reused.
+    /// False when the monitor had already ended.</summary>
+    bool KillMonitor(InitProcess monitor);
+
     /// <summary>Starts `protoswarm-init --exec` in its own session: stdin /dev/null, stdout and stderr
     /// into pipes, the status socket on fd 3.</summary>
     ExecProcess SpawnExec(string initPath, string execConfigPath);

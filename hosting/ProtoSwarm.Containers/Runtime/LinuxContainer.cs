@@ -142,7 +142,8 @@ public sealed partial class LinuxContainer : IAsyncDisposable
     /// then complete). Null when there is no such container. A state directory whose monitor is gone
     /// and left no exit status (the monitor was killed) reads as killed, 137, with the message
     /// <see cref="MonitorGoneMessage"/>; whatever still ran in the container's cgroup (a PID 1 that
-    /// changed its user lost the parent-death signal) is killed first, so it never runs unowned.
+    /// changed its user lost the parent-death signal) is killed first, so it never runs unowned. A monitor
+    /// that listens but does not answer within the start timeout is killed, and the container with it.
     /// </summary>
     public static Task<LinuxContainer?> AttachAsync(string id, ContainerRuntimeOptions options, CancellationToken cancellationToken = default)
     {
@@ -171,12 +172,14 @@ public sealed partial class LinuxContainer : IAsyncDisposable
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(options.StartTimeout);
             string? line = null;
+            var silent = false;
             try
             {
                 line = await reader.ReadLineAsync(timeout.Token);
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
+                silent = true;
             }
             catch (Exception e) when (e is SocketException or IOException)
             {
@@ -191,6 +194,17 @@ public sealed partial class LinuxContainer : IAsyncDisposable
                 _ = container.WatchAsync(reader);
                 return container;
             }
+            if (silent)
+            {
+                // Alive but mute (stopped, or stuck): this node could neither watch the container nor stop
+                // it, and reporting it ended would start a replacement beside it. The monitor is killed
+                // and the container's processes with it, then reported as such.
+                sys.KillMonitor(monitor);
+                monitor.Status.Dispose();
+                var unanswered = new LinuxContainer(id, 0, sys, cgroups, placement, paths, null, time);
+                unanswered.MonitorGone($"monitor did not answer within {options.StartTimeout.TotalSeconds:0.#} s: it was killed with the container's processes");
+                return unanswered;
+            }
             // Connected while the monitor was closing down: its exit file is there by now.
             monitor.Status.Dispose();
         }
@@ -198,7 +212,7 @@ public sealed partial class LinuxContainer : IAsyncDisposable
         var recorded = ended.RecordedExit();
         if (recorded < 0 && monitorGone)
         {
-            ended.MonitorGone();
+            ended.MonitorGone(MonitorGoneMessage);
         }
         else
         {
@@ -396,7 +410,7 @@ public sealed partial class LinuxContainer : IAsyncDisposable
         if (end < 0)
         {
             // The monitor hung up without a word and left no exit status: it was killed.
-            await Task.Run(MonitorGone);
+            await Task.Run(() => MonitorGone(MonitorGoneMessage));
             return;
         }
         Ended(end);
@@ -425,10 +439,10 @@ public sealed partial class LinuxContainer : IAsyncDisposable
     /// that when a process changes its credentials (an entrypoint that switches user, su or gosu), so
     /// the container may still run, with nobody to reap it, report its end or clean it up: whatever is
     /// left in its cgroup is killed now.</summary>
-    private void MonitorGone()
+    private void MonitorGone(string message)
     {
         _cgroups.KillAll(_placement);
-        _exit.TrySetResult(new ContainerExit(137, 9, false, MonitorGoneMessage));
+        _exit.TrySetResult(new ContainerExit(137, 9, false, message));
     }
 
     private void Ended(int status)

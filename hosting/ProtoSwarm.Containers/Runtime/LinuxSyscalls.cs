@@ -114,6 +114,29 @@ internal sealed unsafe class LinuxSyscalls : ISyscalls
         }
     }
 
+    public bool KillMonitor(InitProcess monitor)
+    {
+        // SO_PEERPIDFD (Linux 6.5): a pidfd of the process that connected the socket's other end.
+        Span<byte> pidfdBytes = stackalloc byte[4];
+        try
+        {
+            monitor.Status.GetRawSocketOption(1 /* SOL_SOCKET */, 77 /* SO_PEERPIDFD */, pidfdBytes);
+        }
+        catch (SocketException)
+        {
+            return false; // ESRCH: the peer has ended
+        }
+        var pidfd = BitConverter.ToInt32(pidfdBytes);
+        try
+        {
+            return syscall(SYS_pidfd_send_signal, pidfd, 9, 0, 0) == 0;
+        }
+        finally
+        {
+            close(pidfd);
+        }
+    }
+
     private static bool Listed(string procsFile, int pid)
     {
         try

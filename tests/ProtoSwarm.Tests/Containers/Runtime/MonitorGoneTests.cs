@@ -73,6 +73,28 @@ public sealed class MonitorGoneTests(ContainerFixture fixture) : IDisposable
     }
 
     [Fact]
+    public async Task A_Stopped_Monitor_That_Cannot_Answer_An_Attach_Is_Killed_With_Its_Container()
+    {
+        var spec = fixture.Spec("sleep", "1000");
+        var started = await LinuxContainer.StartAsync(spec, fixture.Options);
+        var pid = started.Pid;
+        var monitorPid = started.MonitorPid;
+        var cgroups = CgroupDirectories(pid);
+        started.Detach(); // the node host goes away
+        Assert.Equal(0, Tmds.Linux.LibC.kill(monitorPid, Tmds.Linux.LibC.SIGSTOP)); // alive, and mute
+
+        var attached = await LinuxContainer.AttachAsync(spec.Id, fixture.Options with { StartTimeout = TimeSpan.FromMilliseconds(500) });
+
+        Assert.NotNull(attached);
+        Assert.Equal(new ContainerExit(137, 9, false, "monitor did not answer within 0.5 s: it was killed with the container's processes"), await attached.WaitAsync());
+        Assert.Empty(Members(cgroups));
+        Assert.False(Running(pid));
+        Assert.False(Running(monitorPid));
+        await attached.RemoveAsync();
+        Assert.All(cgroups, dir => Assert.False(Directory.Exists(dir), dir));
+    }
+
+    [Fact]
     public async Task A_Killed_Monitor_Ends_A_Container_That_Changed_Its_User_While_The_Host_Watches()
     {
         var spec = SwitchingUser();

@@ -122,6 +122,12 @@ internal sealed class RecordingSyscalls : ISyscalls
         Files.Remove(path);
     }
 
+    public bool KillMonitor(InitProcess monitor)
+    {
+        Record($"kill monitor {monitor.Pid}");
+        return true;
+    }
+
     /// <summary>Kills a member the way the kernel would: it leaves every cgroup.procs file that listed it.</summary>
     public bool KillCgroupMember(int pid, IReadOnlyList<string> procsFiles)
     {

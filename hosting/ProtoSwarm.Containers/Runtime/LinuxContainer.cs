@@ -97,8 +97,14 @@ public sealed partial class LinuxContainer : IAsyncDisposable
             placement = cgroups.Create(spec.Id, spec.Resources);
             sys.WriteFile(paths.Cgroups, string.Concat(placement.Directories.Select(d => d + "\n")));
             var resolv = sys.FileExists("/etc/resolv.conf") ? sys.ReadFile("/etc/resolv.conf") : "";
-            var config = InitConfigBuilder.Build(spec, paths, placement, resolv);
-            sys.WriteFile(paths.Config, JsonSerializer.Serialize(config, InitConfigJson.Default.InitConfig));
+            var labelled = SelinuxLabels.Enforcing(sys);
+            lock (SelinuxLabels.Gate)
+            {
+                // The categories other containers have are read from their configs: this one's is written before the lock is left.
+                var labels = labelled ? SelinuxLabels.Choose(options.LabelRandom, SelinuxLabels.LevelsInUse(sys, options.StateRoot)) : null;
+                var config = InitConfigBuilder.Build(spec, paths, placement, resolv, labels);
+                sys.WriteFile(paths.Config, JsonSerializer.Serialize(config, InitConfigJson.Default.InitConfig));
+            }
 
             init = sys.SpawnInit(options.InitPath, paths.Config);
             var reader = new StatusReader(init.Status);

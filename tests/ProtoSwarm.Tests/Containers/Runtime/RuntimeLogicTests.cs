@@ -19,7 +19,7 @@ public sealed class RuntimeLogicTests
         "35 25 0:31 / /sys/fs/cgroup/unified rw,nosuid shared:17 - cgroup2 cgroup2 rw\n";
     private const string V1Self = "8:pids:/\n4:memory:/node/abc\n3:cpuset:/\n2:cpuacct:/\n1:cpu:/\n0::/\n";
 
-    private static RecordingSyscalls V1Machine()
+    internal static RecordingSyscalls V1Machine()
     {
         var sys = new RecordingSyscalls();
         sys.Files["/proc/self/mountinfo"] = V1MountInfo;
@@ -35,7 +35,7 @@ public sealed class RuntimeLogicTests
         return sys;
     }
 
-    private static ContainerSpecification Spec() => new()
+    internal static ContainerSpecification Spec() => new()
     {
         Id = "c1",
         Command = ["sh", "-c", "true"],
@@ -43,7 +43,7 @@ public sealed class RuntimeLogicTests
         Resources = new ContainerResources { MemoryLimitBytes = 64 << 20, MemoryReservationBytes = 32 << 20, NanoCpus = 500_000_000, CpuReservationNanoCpus = 250_000_000, PidsLimit = 100 },
     };
 
-    private static readonly ContainerRuntimeOptions Options = new() { InitPath = "/init", StateRoot = "/state" };
+    internal static readonly ContainerRuntimeOptions Options = new() { InitPath = "/init", StateRoot = "/state" };
 
     [Fact]
     public void Probe_Chooses_V1_When_The_Unified_Hierarchy_Has_No_Controllers()

@@ -26,7 +26,7 @@ internal sealed class ExecConfig
     public string? WorkingDir { get; set; }
 
     /// <summary>The container's config with this exec's command, env, user and directory in place: the
-    /// same rlimits, groups, capabilities, no_new_privs and seccomp program.</summary>
+    /// same rlimits, groups, capabilities, no_new_privs, seccomp program and SELinux label.</summary>
     public InitConfig ApplyTo(InitConfig container)
     {
         var env = new List<string>(container.Env);
@@ -49,6 +49,7 @@ internal sealed class ExecConfig
             Capabilities = container.Capabilities,
             NoNewPrivileges = container.NoNewPrivileges,
             Seccomp = container.Seccomp,
+            ProcessLabel = container.ProcessLabel,
             Rlimits = container.Rlimits,
         };
     }

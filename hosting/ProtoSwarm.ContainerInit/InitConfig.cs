@@ -42,6 +42,11 @@ internal sealed class InitConfig
     /// <summary>A classic BPF program (8 bytes an instruction) for SECCOMP_MODE_FILTER; empty is unconfined.</summary>
     public byte[] Seccomp { get; set; } = [];
 
+    /// <summary>The SELinux label the entrypoint and every exec'd process run as; null where the host does not enforce SELinux.</summary>
+    public string? ProcessLabel { get; set; }
+    /// <summary>The SELinux label of the container's own mounts (the overlay root, /dev, /dev/shm, tmpfs volumes); null with no ProcessLabel.</summary>
+    public string? MountLabel { get; set; }
+
     public InitRlimit[] Rlimits { get; set; } = [];
     /// <summary>Kernel parameters written under /proc/sys once the namespaces exist (namespaced ones only: the host checked).</summary>
     public InitSysctl[] Sysctls { get; set; } = [];

@@ -16,7 +16,7 @@ internal static unsafe class RootFilesystem
         MountRoot(config, root);
 
         Mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, null, "mount /proc");
-        BuildDev(root);
+        BuildDev(root, config.MountLabel);
         Mount("sysfs", root + "/sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, null, "mount /sys");
 
         Native.MkdirAll(root + "/etc");
@@ -32,18 +32,18 @@ internal static unsafe class RootFilesystem
 
         foreach (var m in config.Mounts)
         {
-            MountVolume(m, root);
+            MountVolume(m, root, config.MountLabel);
         }
     }
 
-    private static void MountVolume(InitMount m, string root)
+    private static void MountVolume(InitMount m, string root, string? mountLabel)
     {
         var target = ResolveInRoot(root, m.Target);
         var step = $"mount {m.Type} on {m.Target}";
         if (m.Type == "tmpfs")
         {
             Native.MkdirAll(target);
-            Native.Check(mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | (m.ReadOnly ? MS_RDONLY : 0), string.IsNullOrEmpty(m.Data) ? null : m.Data), step);
+            Native.Check(mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | (m.ReadOnly ? MS_RDONLY : 0), SelinuxLabel.MountData(string.IsNullOrEmpty(m.Data) ? null : m.Data, mountLabel)), step);
             return;
         }
 
@@ -147,23 +147,38 @@ internal static unsafe class RootFilesystem
         {
             options += $",upperdir={config.UpperDir},workdir={config.WorkDir}";
         }
-        Native.Check(mount("overlay", root, "overlay", 0, options), "mount overlay rootfs");
+        Native.Check(mount("overlay", root, "overlay", 0, SelinuxLabel.MountData(options, config.MountLabel)), "mount overlay rootfs");
     }
 
-    private static void BuildDev(string root)
+    // A bind-mounted single layer keeps the files' own labels (a bind takes no context=), as volumes do.
+    private static void BuildDev(string root, string? mountLabel)
     {
         var dev = root + "/dev";
-        Mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k", "mount /dev");
+        Mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_STRICTATIME, SelinuxLabel.MountData("mode=755,size=65536k", mountLabel), "mount /dev");
         foreach (var (name, major, minor) in new[] { ("null", 1u, 3u), ("zero", 1u, 5u), ("full", 1u, 7u), ("random", 1u, 8u), ("urandom", 1u, 9u), ("tty", 5u, 0u) })
         {
             Native.Check(mknod($"{dev}/{name}", 0x2000 | 0x1B6 /* 0666 */, ((ulong)major << 8) | minor), $"mknod /dev/{name}");
         }
-        Mount("devpts", dev + "/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5", "mount /dev/pts");
-        Mount("shm", dev + "/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k", "mount /dev/shm");
+        Mount("devpts", dev + "/pts", "devpts", MS_NOSUID | MS_NOEXEC, SelinuxLabel.MountData("newinstance,ptmxmode=0666,mode=0620,gid=5", mountLabel), "mount /dev/pts");
+        Mount("shm", dev + "/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, SelinuxLabel.MountData("mode=1777,size=65536k", mountLabel), "mount /dev/shm");
         Mount("mqueue", dev + "/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, null, "mount /dev/mqueue");
+        if (mountLabel is not null)
+        {
+            // mqueue takes no context= option (runc labels it the same way): the mount's root gets the label.
+            SetFileLabel(dev + "/mqueue", mountLabel, "label /dev/mqueue");
+        }
         foreach (var (link, target) in new[] { ("ptmx", "pts/ptmx"), ("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2"), ("core", "/proc/kcore") })
         {
             Native.Check(symlink(target, $"{dev}/{link}"), $"symlink /dev/{link}");
+        }
+    }
+
+    private static void SetFileLabel(string path, string label, string step)
+    {
+        var bytes = System.Text.Encoding.UTF8.GetBytes(label);
+        fixed (byte* value = bytes)
+        {
+            Native.Check(lsetxattr(path, SelinuxLabel.Xattr, value, (nuint)bytes.Length, 0), step);
         }
     }
 

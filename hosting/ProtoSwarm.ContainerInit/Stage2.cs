@@ -139,6 +139,11 @@ internal static unsafe class Stage2
         Native.Check(chdir(config.WorkingDir), $"chdir to cwd (\"{config.WorkingDir}\") set in config.json");
 
         CloseInheritedDescriptors();
+        if (config.ProcessLabel is { } label)
+        {
+            // This thread execs the entrypoint, or as an init spawns it, and the child inherits the request.
+            SetExecLabel(label);
+        }
         var argv = Native.CStrings(config.Args);
         var envp = Native.CStrings(env);
         fixed (byte* program = config.Seccomp)
@@ -173,6 +178,26 @@ internal static unsafe class Stage2
         }
         var errno = Marshal.GetLastPInvokeError();
         throw new InitException($"exec: \"{config.Args[0]}\": {Native.StrError(errno).ToLowerInvariant()}");
+    }
+
+    // setexeccon: the next execve of this thread runs as the label. Opened without O_CREAT or O_TRUNC,
+    // which a /proc attribute file does not take.
+    private static void SetExecLabel(string label)
+    {
+        var fd = open(SelinuxLabel.ExecAttribute, O_WRONLY | O_CLOEXEC, 0);
+        Native.Check(fd, $"selinux label {label}: open {SelinuxLabel.ExecAttribute}");
+        try
+        {
+            var bytes = Encoding.UTF8.GetBytes(label);
+            fixed (byte* p = bytes)
+            {
+                Native.Check((int)write(fd, p, bytes.Length), $"selinux label {label}: write {SelinuxLabel.ExecAttribute}");
+            }
+        }
+        finally
+        {
+            _ = close(fd);
+        }
     }
 
     private static int sethostname(string name)

@@ -39,6 +39,9 @@ internal static unsafe partial class Libc
     public static partial int open(string path, int flags, uint mode);
 
     [LibraryImport(Lib, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int lsetxattr(string path, string name, byte* value, nuint size, int flags);
+
+    [LibraryImport(Lib, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int access(string path, int mode);
 
     [LibraryImport(Lib, SetLastError = true)]

@@ -135,6 +135,9 @@ public sealed record ContainerRuntimeOptions
 
     /// <summary>How long init may take to exec the entrypoint before the start is given up.</summary>
     public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Draws the SELinux categories of a container, where the host enforces SELinux; tests seed it.</summary>
+    internal Random LabelRandom { get; init; } = Random.Shared;
 }
 
 /// <summary>The container did not start; the message names the step and the reason

@@ -39,6 +39,11 @@ internal interface ISyscalls
     /// False when the monitor had already ended.</summary>
     bool KillMonitor(InitProcess monitor);
 
+    /// <summary>bpf(BPF_PROG_LOAD) of a BPF_PROG_TYPE_CGROUP_DEVICE program (8 bytes an instruction) and
+    /// bpf(BPF_PROG_ATTACH, BPF_CGROUP_DEVICE) of it to a cgroup v2 directory; the kernel keeps it there
+    /// until the directory is removed. A program the verifier refuses throws with the verifier's log.</summary>
+    void AttachDeviceFilter(string cgroupDirectory, byte[] program);
+
     /// <summary>Starts `protoswarm-init --exec` in its own session: stdin /dev/null, stdout and stderr
     /// into pipes, the status socket on fd 3.</summary>
     ExecProcess SpawnExec(string initPath, string execConfigPath);

@@ -164,7 +164,7 @@ internal static partial class InitConfigBuilder
         return string.Join(',', options);
     }
 
-    public static InitConfig Build(ContainerSpecification spec, ContainerPaths paths, CgroupPlacement cgroups, string hostResolvConf)
+    public static InitConfig Build(ContainerSpecification spec, ContainerPaths paths, CgroupPlacement cgroups, string hostResolvConf, SelinuxContext? labels = null)
     {
         var capabilities = Capabilities.Compute(spec.CapAdd, spec.CapDrop);
         var hostname = spec.Hostname ?? spec.Id[..Math.Min(12, spec.Id.Length)];
@@ -202,6 +202,8 @@ internal static partial class InitConfigBuilder
             Capabilities = capabilities,
             NoNewPrivileges = true,
             Seccomp = SeccompProfile.Build(capabilities),
+            ProcessLabel = labels?.ProcessLabel,
+            MountLabel = labels?.MountLabel,
             Rlimits = [.. spec.Rlimits.Select(l => new InitRlimit { Resource = RlimitNumbers[l.Name], Soft = l.Soft, Hard = l.Hard })],
             Sysctls = [.. spec.Sysctls.OrderBy(s => s.Key, StringComparer.Ordinal).Select(s => new InitSysctl { Key = s.Key, Value = s.Value })],
             Init = spec.Init,

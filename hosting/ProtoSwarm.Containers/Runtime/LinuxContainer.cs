@@ -97,8 +97,14 @@ public sealed partial class LinuxContainer : IAsyncDisposable
             placement = cgroups.Create(spec.Id, spec.Resources);
             sys.WriteFile(paths.Cgroups, string.Concat(placement.Directories.Select(d => d + "\n")));
             var resolv = sys.FileExists("/etc/resolv.conf") ? sys.ReadFile("/etc/resolv.conf") : "";
-            var config = InitConfigBuilder.Build(WithoutDeviceNodes(spec, cgroups), paths, placement, resolv);
-            sys.WriteFile(paths.Config, JsonSerializer.Serialize(config, InitConfigJson.Default.InitConfig));
+            var labelled = SelinuxLabels.Enforcing(sys);
+            lock (SelinuxLabels.Gate)
+            {
+                // The categories other containers have are read from their configs: this one's is written before the lock is left.
+                var labels = labelled ? SelinuxLabels.Choose(options.LabelRandom, SelinuxLabels.LevelsInUse(sys, options.StateRoot)) : null;
+                var config = InitConfigBuilder.Build(spec, paths, placement, resolv, labels);
+                sys.WriteFile(paths.Config, JsonSerializer.Serialize(config, InitConfigJson.Default.InitConfig));
+            }
 
             init = sys.SpawnInit(options.InitPath, paths.Config);
             var reader = new StatusReader(init.Status);
@@ -264,16 +270,6 @@ public sealed partial class LinuxContainer : IAsyncDisposable
             }
         }
     }
-
-    /// <summary>
-    /// Without a device filter (cgroup v2 for now) a container that may make device nodes could make
-    /// one for a host disk and open it: MKNOD leaves the default capabilities then, unless the service
-    /// adds it (or ALL) on purpose. Init's own /dev holds only the safe nodes.
-    /// </summary>
-    internal static ContainerSpecification WithoutDeviceNodes(ContainerSpecification spec, ICgroupDriver cgroups) =>
-        cgroups.FiltersDevices || spec.CapAdd.Any(c => Capabilities.IsAll(c) || Capabilities.Number(c) == Capabilities.Number("MKNOD"))
-            ? spec
-            : spec with { CapDrop = [.. spec.CapDrop, "MKNOD"] };
 
     internal static string StartFailure(string? line)
     {

@@ -11,21 +11,9 @@ internal sealed class CgroupV1Driver(ISyscalls sys, IReadOnlyList<MountInfo> mou
 {
     private static readonly string[] Controllers = ["memory", "cpu", "cpuacct", "pids", "cpuset", "devices"];
 
-    /// <summary>
-    /// Docker's default device rules: any device node may be made (MKNOD is a default capability), but
-    /// only these may be opened: null, zero, full, random, urandom, tty, console, ptmx, the ptys and tun.
-    /// Without them a container could make a node for a host disk and read it.
-    /// </summary>
-    internal static readonly string[] AllowedDevices =
-    [
-        "c *:* m", "b *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",
-        "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm", "c 10:200 rwm",
-    ];
     private const long CfsPeriod = 100_000;
 
     public string Name => "cgroupfs v1";
-
-    public bool FiltersDevices => true;
 
     public CgroupPlacement Create(string containerId, ContainerResources resources)
     {
@@ -53,9 +41,9 @@ internal sealed class CgroupV1Driver(ISyscalls sys, IReadOnlyList<MountInfo> mou
             if (dirs.TryGetValue("devices", out var devices))
             {
                 Write(devices, "devices.deny", "a");
-                foreach (var rule in AllowedDevices)
+                foreach (var rule in DeviceRules.Default)
                 {
-                    Write(devices, "devices.allow", rule);
+                    Write(devices, "devices.allow", rule.ToString());
                 }
             }
             else

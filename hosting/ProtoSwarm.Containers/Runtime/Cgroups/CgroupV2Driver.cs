@@ -6,15 +6,16 @@ namespace ProtoSwarm.Containers.Runtime.Cgroups;
 /// cgroup v2: one directory, &lt;mount&gt;/&lt;node host's cgroup&gt;/protoswarm/&lt;id&gt;, with memory, cpu and pids
 /// enabled down to it. v2 allows no processes in a cgroup that hands controllers to children, so the
 /// node host's own cgroup must be delegated to it (systemd Delegate=yes with the host in a leaf).
+/// v2 has no devices controller: an eBPF program (<see cref="DeviceFilterProgram"/>) attached to the
+/// directory before init joins it allows the same devices v1's devices.allow does.
 /// </summary>
 internal sealed class CgroupV2Driver(ISyscalls sys, MountInfo mount, string selfCgroup) : ICgroupDriver
 {
     private const long CfsPeriod = 100_000;
     private static readonly string[] Controllers = ["memory", "cpu", "pids", "cpuset"];
+    private static readonly byte[] DeviceFilter = DeviceFilterProgram.Build(DeviceRules.Default);
 
     public string Name => "cgroupfs v2";
-
-    public bool FiltersDevices => false;
 
     public CgroupPlacement Create(string containerId, ContainerResources resources)
     {
@@ -30,6 +31,7 @@ internal sealed class CgroupV2Driver(ISyscalls sys, MountInfo mount, string self
             var wanted = Controllers.Where(available.Contains);
             sys.WriteFile(parent + "/cgroup.subtree_control", string.Join(' ', wanted.Select(c => "+" + c)));
             sys.CreateDirectory(dir);
+            AttachDeviceFilter(dir);
             if (resources.MemoryLimitBytes is { } limit)
             {
                 sys.WriteFile(dir + "/memory.max", Str(limit));
@@ -70,6 +72,19 @@ internal sealed class CgroupV2Driver(ISyscalls sys, MountInfo mount, string self
         {
             Remove(placement);
             throw new CgroupException($"cgroup v2: {e.Message}", e);
+        }
+    }
+
+    private void AttachDeviceFilter(string dir)
+    {
+        try
+        {
+            sys.AttachDeviceFilter(dir, DeviceFilter);
+        }
+        catch (SyscallException e)
+        {
+            // Without the filter a container could open the host's disks: no container then.
+            throw new IOException($"device filter (an eBPF program, which needs a kernel with CONFIG_CGROUP_BPF): {e.Message}", e);
         }
     }
 

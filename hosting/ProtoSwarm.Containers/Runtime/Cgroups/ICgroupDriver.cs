@@ -5,10 +5,9 @@ internal interface ICgroupDriver
 {
     string Name { get; }
 
-    /// <summary>Whether the driver limits which devices a container may open (v1's devices cgroup). v2 needs a BPF device program, which this driver does not load yet.</summary>
-    bool FiltersDevices { get; }
-
-    /// <summary>Creates protoswarm/&lt;id&gt; and writes the limits; returns where init must put itself.</summary>
+    /// <summary>Creates protoswarm/&lt;id&gt;, writes the limits and confines it to <see cref="DeviceRules.Default"/>
+    /// (v1's devices cgroup, v2's eBPF device program) before any process is in it; returns where init
+    /// must put itself.</summary>
     CgroupPlacement Create(string containerId, ContainerResources resources);
 
     /// <summary>Whether the kernel's OOM killer killed a process of this cgroup.</summary>

@@ -25,11 +25,19 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, SetLastError = true)]
     public static partial int rmdir(byte* path);
 
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int open(byte* path, int flags, int mode);
+
     // pidfd_open and pidfd_send_signal have no glibc wrapper before 2.36; their numbers are the same on every architecture.
     [LibraryImport(Lib, SetLastError = true)]
     public static partial long syscall(long number, long a1, long a2, long a3, long a4);
 
     public const long SYS_pidfd_send_signal = 424, SYS_pidfd_open = 434;
 
-    public const int AF_UNIX = 1, SOCK_STREAM = 1, SOCK_CLOEXEC = 0x80000, O_RDONLY = 0, O_WRONLY = 1, O_CLOEXEC = 0x80000, EINTR = 4;
+    // bpf has no glibc wrapper at all, and its number differs by architecture.
+    public static long SYS_bpf => RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? 280 : 321;
+
+    public const int BPF_PROG_LOAD = 5, BPF_PROG_ATTACH = 8, BPF_PROG_TYPE_CGROUP_DEVICE = 15, BPF_CGROUP_DEVICE = 6;
+
+    public const int AF_UNIX = 1, SOCK_STREAM = 1, SOCK_CLOEXEC = 0x80000, O_RDONLY = 0, O_WRONLY = 1, O_CLOEXEC = 0x80000, O_DIRECTORY = 0x10000, EINTR = 4;
 }

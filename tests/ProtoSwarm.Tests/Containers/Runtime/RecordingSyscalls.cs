@@ -145,6 +145,22 @@ internal sealed class RecordingSyscalls : ISyscalls
         return listed;
     }
 
+    /// <summary>The device filters attached, by cgroup directory.</summary>
+    public Dictionary<string, byte[]> DeviceFilters { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Set to make the attach fail as a kernel without CONFIG_CGROUP_BPF does.</summary>
+    public int? DeviceFilterErrno { get; set; }
+
+    public void AttachDeviceFilter(string cgroupDirectory, byte[] program)
+    {
+        if (DeviceFilterErrno is { } errno)
+        {
+            throw new SyscallException("bpf attach device filter", errno);
+        }
+        Record($"bpf attach-device {cgroupDirectory} ({program.Length / 8} instructions)");
+        DeviceFilters[cgroupDirectory] = program;
+    }
+
     /// <summary>What the scripted exec prints; its status lines are <see cref="InitSays"/>, as for init.</summary>
     public byte[] ExecStdout { get; set; } = [];
     public byte[] ExecStderr { get; set; } = [];

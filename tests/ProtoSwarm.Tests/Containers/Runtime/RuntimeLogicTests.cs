@@ -19,7 +19,7 @@ public sealed class RuntimeLogicTests
         "35 25 0:31 / /sys/fs/cgroup/unified rw,nosuid shared:17 - cgroup2 cgroup2 rw\n";
     private const string V1Self = "8:pids:/\n4:memory:/node/abc\n3:cpuset:/\n2:cpuacct:/\n1:cpu:/\n0::/\n";
 
-    private static RecordingSyscalls V1Machine()
+    internal static RecordingSyscalls V1Machine()
     {
         var sys = new RecordingSyscalls();
         sys.Files["/proc/self/mountinfo"] = V1MountInfo;
@@ -35,7 +35,7 @@ public sealed class RuntimeLogicTests
         return sys;
     }
 
-    private static ContainerSpecification Spec() => new()
+    internal static ContainerSpecification Spec() => new()
     {
         Id = "c1",
         Command = ["sh", "-c", "true"],
@@ -43,7 +43,7 @@ public sealed class RuntimeLogicTests
         Resources = new ContainerResources { MemoryLimitBytes = 64 << 20, MemoryReservationBytes = 32 << 20, NanoCpus = 500_000_000, CpuReservationNanoCpus = 250_000_000, PidsLimit = 100 },
     };
 
-    private static readonly ContainerRuntimeOptions Options = new() { InitPath = "/init", StateRoot = "/state" };
+    internal static readonly ContainerRuntimeOptions Options = new() { InitPath = "/init", StateRoot = "/state" };
 
     [Fact]
     public void Probe_Chooses_V1_When_The_Unified_Hierarchy_Has_No_Controllers()
@@ -76,7 +76,7 @@ public sealed class RuntimeLogicTests
         Assert.Equal(
         [
             "write /sys/fs/cgroup/devices/protoswarm/c1/devices.deny = a",
-            .. CgroupV1Driver.AllowedDevices.Select(rule => $"write /sys/fs/cgroup/devices/protoswarm/c1/devices.allow = {rule}"),
+            .. DeviceRules.Default.Select(rule => $"write /sys/fs/cgroup/devices/protoswarm/c1/devices.allow = {rule}"),
             "write /sys/fs/cgroup/cpuset/protoswarm/cpuset.cpus = 0-1",
             "write /sys/fs/cgroup/cpuset/protoswarm/cpuset.mems = 0",
             "write /sys/fs/cgroup/cpuset/protoswarm/c1/cpuset.cpus = 0-1",
@@ -91,19 +91,58 @@ public sealed class RuntimeLogicTests
     }
 
     [Fact]
-    public void Without_A_Device_Filter_Mknod_Leaves_The_Defaults_Unless_Added_On_Purpose()
+    public void V1_Driver_Writes_Dockers_Device_Rules()
     {
-        var v2 = new CgroupV2Driver(new RecordingSyscalls(), new MountInfo("/", "/sys/fs/cgroup", "cgroup2", ["rw"]), "0::/node\n");
-        var spec = new ContainerSpecification { Id = "c1", Command = ["true"], Layers = ["/l"] };
+        Assert.Equal(
+            ["c *:* m", "b *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm", "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm", "c 10:200 rwm"],
+            DeviceRules.Default.Select(r => r.ToString()));
+    }
 
-        var confined = LinuxContainer.WithoutDeviceNodes(spec, v2);
+    [Fact]
+    public void V2_Driver_Attaches_The_Device_Filter_Before_Any_Limit_And_Keeps_Mknod()
+    {
+        var sys = new RecordingSyscalls();
+        sys.Files["/sys/fs/cgroup/node/protoswarm/cgroup.controllers"] = "memory pids\n";
+        var driver = new CgroupV2Driver(sys, new MountInfo("/", "/sys/fs/cgroup", "cgroup2", ["rw"]), "0::/node\n");
 
-        Assert.False(Capabilities.Has(Capabilities.Compute(confined.CapAdd, confined.CapDrop), "MKNOD"));
-        Assert.True(Capabilities.Has(Capabilities.Compute(confined.CapAdd, confined.CapDrop), "CHOWN"));
-        var added = spec with { CapAdd = ["CAP_MKNOD"] };
-        Assert.Same(added, LinuxContainer.WithoutDeviceNodes(added, v2));
-        var all = spec with { CapAdd = ["ALL"] };
-        Assert.Same(all, LinuxContainer.WithoutDeviceNodes(all, v2));
+        driver.Create("c1", Spec().Resources);
+
+        Assert.Equal(DeviceFilterProgram.Build(DeviceRules.Default), sys.DeviceFilters["/sys/fs/cgroup/node/protoswarm/c1"]);
+        var mkdir = sys.Calls.IndexOf("mkdir /sys/fs/cgroup/node/protoswarm/c1");
+        var attach = sys.Calls.FindIndex(c => c.StartsWith("bpf attach-device /sys/fs/cgroup/node/protoswarm/c1 ", StringComparison.Ordinal));
+        Assert.Equal(mkdir + 1, attach);
+    }
+
+    [Fact]
+    public async Task A_Container_On_V2_Keeps_Mknod_Since_The_Device_Filter_Guards_The_Host()
+    {
+        var sys = V1Machine();
+        sys.Files["/sys/fs/cgroup/node/protoswarm/cgroup.controllers"] = "memory pids\n";
+        sys.InitSays.Add("started 777");
+        var driver = new CgroupV2Driver(sys, new MountInfo("/", "/sys/fs/cgroup", "cgroup2", ["rw"]), "0::/node\n");
+
+        await using var container = await LinuxContainer.StartAsync(Spec(), Options, sys, driver, TimeProvider.System, CancellationToken.None);
+
+        var config = JsonSerializer.Deserialize(sys.Files["/state/c1/config.json"], InitConfigJson.Default.InitConfig)!;
+        Assert.True(Capabilities.Has(config.Capabilities, "MKNOD"));
+        Assert.True(sys.DeviceFilters.ContainsKey("/sys/fs/cgroup/node/protoswarm/c1"));
+        sys.Say("exit 0");
+        sys.InitSide!.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+        Assert.Equal(new ContainerExit(0, null, false), await container.WaitAsync());
+    }
+
+    [Fact]
+    public void V2_Driver_Refuses_The_Container_When_The_Filter_Cannot_Be_Attached()
+    {
+        var sys = new RecordingSyscalls { DeviceFilterErrno = 22 };
+        sys.Files["/sys/fs/cgroup/node/protoswarm/cgroup.controllers"] = "memory\n";
+        var driver = new CgroupV2Driver(sys, new MountInfo("/", "/sys/fs/cgroup", "cgroup2", ["rw"]), "0::/node\n");
+
+        var e = Assert.Throws<CgroupException>(() => driver.Create("c1", new ContainerResources()));
+
+        Assert.Contains("device filter", e.Message, StringComparison.Ordinal);
+        Assert.Contains("CONFIG_CGROUP_BPF", e.Message, StringComparison.Ordinal);
+        Assert.Contains("rmdir /sys/fs/cgroup/node/protoswarm/c1", sys.Calls);
     }
 
     [Fact]

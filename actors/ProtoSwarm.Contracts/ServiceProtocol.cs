@@ -261,6 +261,50 @@ public sealed record TaskLog(
     [property: Key(0)] string TaskId,
     [property: Key(1)] ImmutableArray<TaskLogEntry> Entries);
 
+// ---- task resource usage (`service ps --stats`, `node ps --stats`): asked of the nodes, never stored
+
+/// <summary>
+/// The usage of some tasks now: the managers ask the nodes that run them (running tasks only; any
+/// other id is left out of the answer). A query: usage changes all the time and is not in the store.
+/// </summary>
+[MessagePackObject]
+public sealed record GetTaskUsage(
+    [property: Key(0)] string RequestId,
+    [property: Key(1)] ImmutableArray<string> TaskIds) : IManagerApiRequest;
+
+/// <summary>The usage found, one entry per running task whose node answered; Warnings name the nodes that did not, and why.</summary>
+[MessagePackObject]
+public sealed record TaskUsageList(
+    [property: Key(0)] ImmutableArray<TaskUsage> Tasks,
+    ImmutableArray<string> Warnings = default)
+{
+    [Key(1)]
+    public ImmutableArray<string> Warnings { get; init; } = Warnings.IsDefault ? [] : Warnings;
+}
+
+/// <summary>
+/// One task's container as docker stats shows it. CpuPercent: CPU time used over wall time in a
+/// recent window, 100 = one core busy. MemoryBytes: usage without the inactive page cache.
+/// MemoryLimitBytes: the container's limit, or the node's memory when it has none. PidsLimit: null when none.
+/// </summary>
+[MessagePackObject]
+public sealed record TaskUsage(
+    [property: Key(0)] string TaskId,
+    [property: Key(1)] double CpuPercent,
+    [property: Key(2)] long MemoryBytes,
+    [property: Key(3)] long MemoryLimitBytes,
+    [property: Key(4)] long Pids,
+    [property: Key(5)] long? PidsLimit = null);
+
+/// <summary>A manager asks a node's agent for the usage of some of its tasks; only managers may send it. A task it does not run is left out.</summary>
+[MessagePackObject]
+public sealed record ReadTaskUsage([property: Key(0)] ImmutableArray<string> TaskIds) : IManagerPeerMessage;
+
+[MessagePackObject]
+public sealed record NodeTaskUsage(
+    [property: Key(0)] string NodeId,
+    [property: Key(1)] ImmutableArray<TaskUsage> Tasks);
+
 /// <summary>
 /// `--resolve-image`, as docker's: whether the managers pin a service's image tag to the manifest
 /// digest the swarm's registry holds for it, so every node runs the same image. `changed` pins only

@@ -268,6 +268,14 @@ public sealed class SwarmClient : IAsyncDisposable
         public Task<TaskList> TasksAsync(IEnumerable<string>? serviceRefs = null, IEnumerable<string>? nodeRefs = null, CancellationToken ct = default) =>
             _client.AskAsync<TaskList>(new ListTasks(SwarmIds.NewRequestId(), [.. serviceRefs ?? []], [.. nodeRefs ?? []]), ct: ct);
 
+        /// <summary>
+        /// The CPU %, memory and processes of these tasks' containers now (`service ps --stats`), asked of
+        /// their nodes; only running tasks have any. Nodes that are down or do not answer within 3 s are
+        /// named in the answer's Warnings.
+        /// </summary>
+        public Task<TaskUsageList> UsageAsync(IEnumerable<string> taskIds, CancellationToken ct = default) =>
+            _client.AskAsync<TaskUsageList>(new GetTaskUsage(SwarmIds.NewRequestId(), [.. taskIds]), ct: ct);
+
         /// <summary>How often a follow asks for newer lines (`service logs -f`: pass each answer's Cursors back as after).</summary>
         public TimeSpan LogPollInterval { get; set; } = TimeSpan.FromMilliseconds(500);
 

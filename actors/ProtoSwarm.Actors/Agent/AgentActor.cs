@@ -32,7 +32,8 @@ public sealed record AgentSettings(
 /// set again) and hands them to its task supervisor (child <c>tasks</c>), and it reports what the
 /// tasks do to the leader's dispatcher: one report in flight at a time, everything that changed
 /// meanwhile in the next, each status kept until a leader has stored it. It answers a manager's
-/// <see cref="ReadTaskLogs"/> through the supervisor (a node without an executor has no lines).
+/// <see cref="ReadTaskLogs"/> and <see cref="ReadTaskUsage"/> through the supervisor (a node
+/// without an executor has no lines and no usage).
 /// </summary>
 public sealed partial class AgentActor : IActor
 {
@@ -42,6 +43,9 @@ public sealed partial class AgentActor : IActor
 
     /// <summary>Below the managers' 3 s, so a slow task costs its own lines, not the node's whole answer.</summary>
     private static readonly TimeSpan LogReadTimeout = TimeSpan.FromMilliseconds(2500);
+
+    /// <summary>Below the managers' 3 s; a reading takes about 250 ms (two readings of the counters).</summary>
+    private static readonly TimeSpan UsageReadTimeout = TimeSpan.FromMilliseconds(2500);
 
     private readonly AgentSettings _settings;
     private readonly ILogger _logger;
@@ -75,6 +79,7 @@ public sealed partial class AgentActor : IActor
         TaskStatusChanged changed => OnTaskStatus(context, changed),
         ReportTick => OnReportTick(context),
         ReadTaskLogs read => OnReadLogs(context, read),
+        ReadTaskUsage read => OnReadUsage(context, read),
         Stopping => OnStopping(),
         _ => Task.CompletedTask,
     };
@@ -162,6 +167,30 @@ public sealed partial class AgentActor : IActor
         }
 
         var reading = context.RequestAsync<TaskLogs>(_tasks, read, LogReadTimeout);
+        context.ReenterAfter(reading, done =>
+        {
+            context.Send(sender, done.IsCompletedSuccessfully ? done.Result with { NodeId = _settings.NodeId } : none);
+            return Task.CompletedTask;
+        });
+        return Task.CompletedTask;
+    }
+
+    private Task OnReadUsage(IContext context, ReadTaskUsage read)
+    {
+        var sender = context.Sender;
+        var none = new NodeTaskUsage(_settings.NodeId, []);
+        if (sender is null)
+        {
+            return Task.CompletedTask;
+        }
+
+        if (_tasks is null)
+        {
+            context.Respond(none);
+            return Task.CompletedTask;
+        }
+
+        var reading = context.RequestAsync<NodeTaskUsage>(_tasks, read, UsageReadTimeout);
         context.ReenterAfter(reading, done =>
         {
             context.Send(sender, done.IsCompletedSuccessfully ? done.Result with { NodeId = _settings.NodeId } : none);

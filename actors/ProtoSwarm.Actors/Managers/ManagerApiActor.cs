@@ -147,6 +147,7 @@ public sealed partial class ManagerApiActor : IActor
             ListServices => OnListServices(),
             ListTasks m => OnListTasks(m),
             GetServiceLogs m => OnGetServiceLogs(context, m),
+            GetTaskUsage m => OnGetTaskUsage(context, m),
             CreateNetwork m => await OnCreateNetwork(m),
             ListNetworks => OnListNetworks(),
             InspectNetwork m => OnInspectNetwork(m),

@@ -18,7 +18,7 @@ public sealed class ManagerApiRouter : IActor
     public ManagerApiRouter(Func<Props> worker) => _worker = worker;
 
     public static bool IsQuery(object message) => message is ListNodes or InspectNode or GetJoinToken { Rotate: false } or GetUnlockKey { Rotate: false } or RotateCa { Rotate: false } or GetSwarmSummary
-        or ListServices or InspectService or ListTasks or GetServiceLogs or ListNetworks or InspectNetwork
+        or ListServices or InspectService or ListTasks or GetServiceLogs or GetTaskUsage or ListNetworks or InspectNetwork
         or GetRegistryToken { Rotate: false } or ListRepositories or ListSecrets or InspectSecret or ListConfigs or InspectConfig;
 
     public Task ReceiveAsync(IContext context)

@@ -170,23 +170,45 @@ internal static class ServiceCommands
         var format = new Option<string?>("--format")
         {
             Description = "Format output: table (default), json, or a Go template such as '{{.Name}}\\t{{.CurrentState}}'",
-        }.CheckedBy(v => ListingFormat.Check(v, ServiceView.TaskColumns.Keys.ToList()));
+        }.CheckedBy(v => ListingFormat.Check(v, ServiceView.TaskAndStatsColumns.Keys.ToList()));
         var filter = new Option<string[]>("--filter", "-f")
         {
             Description = $"Filter output based on conditions provided ({string.Join(", ", ServiceFilter.TaskKeys)})",
             DefaultValueFactory = _ => [],
         }.CheckedBy(ServiceFilter.CheckTask);
-        var command = new Command("ps", description).With(quiet, noTrunc, format, filter, refs);
+        var stats = new Option<bool>("--stats")
+        {
+            Description = "Add the CPU %, MEM USAGE / LIMIT and PIDS of running tasks, asked of their nodes (also fields of --format: {{.CPUPerc}}, {{.MemUsage}}, {{.PIDs}})",
+        };
+        var command = new Command("ps", description).With(quiet, noTrunc, format, filter, stats, refs);
         app.SetAction(command, async (parse, cli, ct) =>
         {
-            var listing = ListingFormat.Parse(parse.GetValue(format), parse.GetValue(quiet), ServiceView.TaskColumns.Keys.ToList(), out _)!;
+            var quietly = parse.GetValue(quiet);
+            var listing = ListingFormat.Parse(parse.GetValue(format), quietly, ServiceView.TaskAndStatsColumns.Keys.ToList(), out _)!;
             var taskFilter = ServiceFilter.Parse(parse.GetValue(filter) ?? []);
             var list = await fetch(parse.GetValue(refs)!, cli, ct);
-            var rows = ServiceView.TaskRows(list, list.Tasks.Where(t => taskFilter.Matches(t, list)), DateTimeOffset.UtcNow, parse.GetValue(noTrunc));
-            await cli.Out.WriteAsync(listing.Render(rows.Select(ServiceView.ToJson).ToList(), () => ServiceView.TaskTable(rows), ServiceView.TaskColumns));
+            var tasks = list.Tasks.Where(t => taskFilter.Matches(t, list)).ToList();
+            var withStats = !quietly && (parse.GetValue(stats) || listing.Reads(ServiceView.StatsColumns.Keys));
+            var usage = withStats ? await UsageAsync(cli, tasks, ct) : null;
+            var rows = ServiceView.TaskRows(list, tasks, DateTimeOffset.UtcNow, parse.GetValue(noTrunc), usage);
+            await cli.Out.WriteAsync(listing.Render(rows.Select(ServiceView.ToJson).ToList(), () => ServiceView.TaskTable(rows, withStats), ServiceView.TaskAndStatsColumns));
             return 0;
         });
         return command;
+    }
+
+    /// <summary>The usage of the running ones among the tasks listed; the nodes that could not say are named on stderr, and the listing still prints.</summary>
+    private static async Task<IReadOnlyDictionary<string, TaskUsage>> UsageAsync(CliContext cli, IEnumerable<TaskObject> tasks, CancellationToken ct)
+    {
+        var running = tasks.Where(t => t.Status.State == TaskState.Running).Select(t => t.Id).ToList();
+        if (running.Count == 0)
+        {
+            return new Dictionary<string, TaskUsage>();
+        }
+
+        var found = await cli.Swarm.Services.UsageAsync(running, ct);
+        await PrintWarnings(cli, found.Warnings.Select(w => "Warning: " + w));
+        return found.Tasks.ToDictionary(u => u.TaskId, StringComparer.Ordinal);
     }
 
     private static Command Inspect(CliApp app)

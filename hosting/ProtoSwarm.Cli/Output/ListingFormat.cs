@@ -63,6 +63,9 @@ internal sealed class ListingFormat
         }
     }
 
+    /// <summary>Whether a Go template format reads any of these fields (so what they need is fetched only then).</summary>
+    public bool Reads(IEnumerable<string> fields) => _template is { } template && template.Fields.Intersect(fields, StringComparer.Ordinal).Any();
+
     /// <summary>Checks a format for System.CommandLine's validators: the sentence, or null when fine.</summary>
     public static string? Check(string? format, IReadOnlyCollection<string> fields)
     {

@@ -10,7 +10,14 @@ namespace ProtoSwarm.Cli.Output;
 internal sealed record ServiceRow(string Id, string Name, string Mode, string Replicas, string Image, string Ports);
 
 /// <summary>One line of `service ps`: Name is "web.1", or " \_ web.1" for an older task of the same slot.</summary>
-internal sealed record TaskRow(string Id, string Name, string Image, string Node, string DesiredState, string CurrentState, string Error, string Ports);
+internal sealed record TaskRow(string Id, string Name, string Image, string Node, string DesiredState, string CurrentState, string Error, string Ports,
+    TaskRowUsage? Usage = null);
+
+/// <summary>The --stats columns of a task row, in docker stats' words; "-" for a task that has no usage (not running, or its node did not answer).</summary>
+internal sealed record TaskRowUsage(string CpuPerc, string MemUsage, string Pids)
+{
+    public static readonly TaskRowUsage None = new("-", "-", "-");
+}
 
 /// <summary>
 /// How services and their tasks are shown: `service ls` and `service ps` rows, table and JSON
@@ -44,6 +51,18 @@ internal static class ServiceView
         ["Error"] = "ERROR",
         ["Ports"] = "PORTS",
     };
+
+    /// <summary>The fields `--stats` adds to `service ps` and `node ps`, titled as docker stats.</summary>
+    public static readonly IReadOnlyDictionary<string, string> StatsColumns = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["CPUPerc"] = "CPU %",
+        ["MemUsage"] = "MEM USAGE / LIMIT",
+        ["PIDs"] = "PIDS",
+    };
+
+    /// <summary>Every field a task listing's --format may name.</summary>
+    public static readonly IReadOnlyDictionary<string, string> TaskAndStatsColumns =
+        TaskColumns.Concat(StatsColumns).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
 
     public static readonly IReadOnlyCollection<string> InspectFields =
         ["ID", "Version", "CreatedAt", "UpdatedAt", "Spec", "PreviousSpec", "Endpoint", "UpdateStatus", "JobStatus", "ServiceStatus"];
@@ -128,7 +147,9 @@ internal static class ServiceView
     /// Rows in docker's order: by service name, then slot (or node), the newest task of each slot
     /// first and its predecessors below it as " \_ name".
     /// </summary>
-    public static IReadOnlyList<TaskRow> TaskRows(TaskList list, IEnumerable<TaskObject> tasks, DateTimeOffset now, bool noTrunc)
+    /// <param name="usage">With --stats: the usage found by task id (a task not in it shows "-"); null adds no usage to the rows.</param>
+    public static IReadOnlyList<TaskRow> TaskRows(TaskList list, IEnumerable<TaskObject> tasks, DateTimeOffset now, bool noTrunc,
+        IReadOnlyDictionary<string, TaskUsage>? usage = null)
     {
         var rows = new List<TaskRow>();
         var groups = tasks
@@ -150,7 +171,8 @@ internal static class ServiceView
                     Title(task.DesiredState),
                     CurrentState(task.Status, now),
                     ErrorText(task.Status.Err, noTrunc),
-                    string.Join(",", (task.Endpoint?.Ports ?? []).Where(p => p.PublishMode == PublishMode.Host).Select(PortText))));
+                    string.Join(",", (task.Endpoint?.Ports ?? []).Where(p => p.PublishMode == PublishMode.Host).Select(PortText)),
+                    usage is null ? null : UsageOf(task, usage)));
                 first = false;
             }
         }
@@ -185,23 +207,63 @@ internal static class ServiceView
         return $"\"{text}\"";
     }
 
-    public static string TaskTable(IEnumerable<TaskRow> rows)
+    public static string TaskTable(IEnumerable<TaskRow> rows, bool stats = false)
     {
-        IReadOnlyList<string> header = ["ID", "NAME", "IMAGE", "NODE", "DESIRED STATE", "CURRENT STATE", "ERROR", "PORTS"];
-        return Output.Table.Render(rows.Select(r => (IReadOnlyList<string>)[r.Id, r.Name, r.Image, r.Node, r.DesiredState, r.CurrentState, r.Error, r.Ports]).Prepend(header));
+        IReadOnlyList<string> header = stats
+            ? ["ID", "NAME", "IMAGE", "NODE", "DESIRED STATE", "CURRENT STATE", "ERROR", "PORTS", "CPU %", "MEM USAGE / LIMIT", "PIDS"]
+            : ["ID", "NAME", "IMAGE", "NODE", "DESIRED STATE", "CURRENT STATE", "ERROR", "PORTS"];
+        return Output.Table.Render(rows.Select(r => stats
+            ? (IReadOnlyList<string>)[r.Id, r.Name, r.Image, r.Node, r.DesiredState, r.CurrentState, r.Error, r.Ports,
+                (r.Usage ?? TaskRowUsage.None).CpuPerc, (r.Usage ?? TaskRowUsage.None).MemUsage, (r.Usage ?? TaskRowUsage.None).Pids]
+            : [r.Id, r.Name, r.Image, r.Node, r.DesiredState, r.CurrentState, r.Error, r.Ports]).Prepend(header));
     }
 
-    public static JsonObject ToJson(TaskRow row) => new()
+    public static JsonObject ToJson(TaskRow row)
     {
-        ["CurrentState"] = row.CurrentState,
-        ["DesiredState"] = row.DesiredState,
-        ["Error"] = row.Error,
-        ["ID"] = row.Id,
-        ["Image"] = row.Image,
-        ["Name"] = row.Name,
-        ["Node"] = row.Node,
-        ["Ports"] = row.Ports,
-    };
+        var json = new JsonObject
+        {
+            ["CurrentState"] = row.CurrentState,
+            ["DesiredState"] = row.DesiredState,
+            ["Error"] = row.Error,
+            ["ID"] = row.Id,
+            ["Image"] = row.Image,
+            ["Name"] = row.Name,
+            ["Node"] = row.Node,
+            ["Ports"] = row.Ports,
+        };
+        if (row.Usage is { } usage)
+        {
+            json["CPUPerc"] = usage.CpuPerc;
+            json["MemUsage"] = usage.MemUsage;
+            json["PIDs"] = usage.Pids;
+        }
+
+        return json;
+    }
+
+    private static TaskRowUsage UsageOf(TaskObject task, IReadOnlyDictionary<string, TaskUsage> usage) =>
+        task.Status.State == TaskState.Running && usage.TryGetValue(task.Id, out var found)
+            ? new TaskRowUsage(CpuText(found.CpuPercent), $"{BytesText(found.MemoryBytes)} / {BytesText(found.MemoryLimitBytes)}",
+                found.Pids.ToString(CultureInfo.InvariantCulture))
+            : TaskRowUsage.None;
+
+    /// <summary>docker stats' CPU %: two decimals, "12.34%".</summary>
+    public static string CpuText(double percent) => percent.ToString("0.00", CultureInfo.InvariantCulture) + "%";
+
+    /// <summary>docker's binary sizes with four significant digits at most: "512B", "1.5MiB", "7.667GiB".</summary>
+    public static string BytesText(long bytes)
+    {
+        string[] units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+        var size = (double)Math.Max(0, bytes);
+        var unit = 0;
+        while (size >= 1024 && unit < units.Length - 1)
+        {
+            size /= 1024;
+            unit++;
+        }
+
+        return size.ToString("G4", CultureInfo.InvariantCulture) + units[unit];
+    }
 
     private static string ServiceName(TaskList list, TaskObject task) =>
         list.ServiceNames.TryGetValue(task.ServiceId, out var name) ? name : task.ServiceId;

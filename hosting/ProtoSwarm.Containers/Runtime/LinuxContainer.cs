@@ -239,6 +239,22 @@ public sealed partial class LinuxContainer : IAsyncDisposable
     /// <paramref name="after"/>, oldest first, the last <paramref name="tail"/> only when given.</summary>
     public IReadOnlyList<ContainerLogEntry> ReadLogs(long after = 0, int? tail = null) => ContainerLog.Read(_paths.Root, after, tail);
 
+    /// <summary>
+    /// The container's CPU time, memory and processes from its cgroup(s) now (see <see cref="ContainerUsage"/>);
+    /// null once its cgroup is gone, or when it went while being read.
+    /// </summary>
+    public ContainerUsage? ReadUsage()
+    {
+        try
+        {
+            return _placement.Directories.Count == 0 ? null : _cgroups.ReadUsage(_placement);
+        }
+        catch (Exception e) when (e is IOException or FormatException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>The log of a container by id, running or ended; it lasts until the container is removed.</summary>
     public static IReadOnlyList<ContainerLogEntry> ReadLogs(string id, ContainerRuntimeOptions options, long after = 0, int? tail = null) =>
         ContainerLog.Read(Path.Combine(options.StateRoot, id), after, tail);

@@ -33,6 +33,7 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
     private readonly Func<NodeNetworks?> _nodeNetworks;
     private readonly Func<string, CancellationToken, Task>? _pull;
     private readonly TaskFileStore _files;
+    private readonly Lazy<long> _hostMemory = new(() => HostMemory.TotalBytes());
 
     /// <summary>
     /// <paramref name="pull"/> fetches an image the node lacks from the swarm's registry (null: images are only what was loaded).
@@ -124,6 +125,27 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
             LogRetainFailed(_logger, e);
         }
     }
+
+    /// <summary>
+    /// The cgroup counters of the tasks' containers this process runs (reattached ones included); an
+    /// ended container, or one whose cgroup is gone, is left out. No limit is shown as the node's memory, as docker does.
+    /// </summary>
+    public Task<IReadOnlyDictionary<string, TaskUsageSample>> SampleUsageAsync(IReadOnlyCollection<string> taskIds, CancellationToken ct) =>
+        Task.Run<IReadOnlyDictionary<string, TaskUsageSample>>(() =>
+        {
+            var samples = new Dictionary<string, TaskUsageSample>(StringComparer.Ordinal);
+            foreach (var id in taskIds)
+            {
+                ct.ThrowIfCancellationRequested();
+                if (_containers.TryGetValue(id, out var entry) && entry.Container is { } container
+                    && !container.WaitAsync(CancellationToken.None).IsCompleted && container.ReadUsage() is { } usage)
+                {
+                    samples[id] = new TaskUsageSample(usage.CpuNanoseconds, usage.MemoryBytes, usage.MemoryLimitBytes ?? _hostMemory.Value, usage.Pids, usage.PidsLimit);
+                }
+            }
+
+            return samples;
+        }, ct);
 
     /// <summary>What this executor made for one task: its specification once prepared, its container once started.</summary>
     private sealed class TaskContainer(ContainerSpecification? specification, string imageId, int stopSignal, HealthCheck? health) : IDisposable

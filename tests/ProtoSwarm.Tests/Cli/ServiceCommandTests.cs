@@ -517,4 +517,54 @@ public class ServiceCommandTests
         Assert.Equal("Error: service ghost not found\n", error);
         Assert.Equal(3, node.Requests.OfType<RemoveService>().Select(r => r.RequestId).Distinct().Count());
     }
+
+    private static FakeNode SwarmWithUsage() => Swarm(first: request => request is GetTaskUsage
+        ? new TaskUsageList(
+            [new TaskUsage("task000000000000000web1a", 12.345, 3 << 19, 1L << 30, 3, 100)],
+            ["Node w9 (node9) is down: the usage of its 1 running task(s) is not shown."])
+        : null);
+
+    [Fact]
+    public async Task Ps_Without_Stats_Asks_No_Node_For_Usage()
+    {
+        var node = SwarmWithUsage();
+
+        await RunAsync(node, "service", "ps", "web");
+        await RunAsync(node, "service", "ps", "--format", "json", "web");
+        await RunAsync(node, "service", "ps", "-q", "--stats", "web");
+        var (_, json, _) = await RunAsync(node, "service", "ps", "--format", "json", "web");
+
+        Assert.Empty(node.Requests.OfType<GetTaskUsage>());
+        Assert.DoesNotContain("CPUPerc", json, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Ps_Stats_Shows_The_Usage_Of_Running_Tasks_And_Dashes_Elsewhere()
+    {
+        var node = SwarmWithUsage();
+
+        var (code, output, error) = await RunAsync(node, "service", "ps", "--stats", "--format", "{{.Name}}|{{.CPUPerc}}|{{.MemUsage}}|{{.PIDs}}", "web");
+
+        Assert.Equal(0, code);
+        Assert.Equal(["task000000000000000web1a", "task000000000000000web2a", "task000000000000000web3a"],
+            Assert.IsType<GetTaskUsage>(node.Requests.Single(r => r is GetTaskUsage)).TaskIds.ToArray());
+        Assert.Equal("web.1|12.35%|1.5MiB / 1GiB|3\n \\_ web.1|-|-|-\nweb.2|-|-|-\nweb.3|-|-|-\n", output);
+        Assert.Equal("Warning: Node w9 (node9) is down: the usage of its 1 running task(s) is not shown.\n", error);
+    }
+
+    [Fact]
+    public async Task Ps_Stats_Adds_Docker_Stats_Columns_To_The_Table_And_Json()
+    {
+        var (_, table, _) = await RunAsync(SwarmWithUsage(), "service", "ps", "--stats", "web");
+        var (_, json, _) = await RunAsync(SwarmWithUsage(), "node", "ps", "--stats", "--format", "json", "worker1");
+        var (_, template, _) = await RunAsync(SwarmWithUsage(), "service", "ps", "--format", "{{.ID}} {{.PIDs}}", "web");
+
+        var lines = table.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.EndsWith("PORTS     CPU %     MEM USAGE / LIMIT   PIDS", lines[0], StringComparison.Ordinal);
+        Assert.EndsWith("12.35%    1.5MiB / 1GiB       3", lines[1], StringComparison.Ordinal);
+        Assert.EndsWith("-         -                   -", lines[2], StringComparison.Ordinal);
+        var first = JsonNode.Parse(json.Split('\n')[0])!;
+        Assert.Equal(("12.35%", "1.5MiB / 1GiB", "3"), ((string?)first["CPUPerc"], (string?)first["MemUsage"], (string?)first["PIDs"]));
+        Assert.Equal("task00000000 3\n", template.Split('\n')[0] + "\n");
+    }
 }

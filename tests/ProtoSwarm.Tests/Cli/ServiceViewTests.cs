@@ -169,4 +169,25 @@ public class ServiceViewTests
     {
         Assert.Equal(expected, GoDuration.Format(TimeSpan.FromMilliseconds(milliseconds)));
     }
+
+    [Theory]
+    [InlineData(0L, "0B")]
+    [InlineData(512L, "512B")]
+    [InlineData(1536L, "1.5KiB")]
+    [InlineData(52_428_800L, "50MiB")]
+    [InlineData(8_232_000_000L, "7.667GiB")]
+    [InlineData(1_073_741_823L, "1024MiB")]
+    public void Sizes_Are_Dockers_Binary_Units_With_Four_Digits(long bytes, string expected)
+    {
+        Assert.Equal(expected, ServiceView.BytesText(bytes));
+    }
+
+    [Theory]
+    [InlineData(0.0, "0.00%")]
+    [InlineData(99.996, "100.00%")]
+    [InlineData(153.2, "153.20%")]
+    public void Cpu_Is_A_Percentage_With_Two_Decimals(double percent, string expected)
+    {
+        Assert.Equal(expected, ServiceView.CpuText(percent));
+    }
 }

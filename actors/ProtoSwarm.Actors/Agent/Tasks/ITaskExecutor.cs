@@ -34,7 +34,22 @@ public interface ITaskExecutor
     /// executor's to log; the default does nothing (an executor whose containers die with the host).
     /// </summary>
     Task RetainOnlyAsync(IReadOnlySet<string> assignedTaskIds, CancellationToken ct) => Task.CompletedTask;
+
+    /// <summary>
+    /// One reading of the counters of these tasks' running containers, all at once (see
+    /// <see cref="TaskUsageSample"/>); a task without a running container is left out. Reads only,
+    /// so it may run beside any call. The default has none: an executor without real containers.
+    /// </summary>
+    Task<IReadOnlyDictionary<string, TaskUsageSample>> SampleUsageAsync(IReadOnlyCollection<string> taskIds, CancellationToken ct) =>
+        Task.FromResult<IReadOnlyDictionary<string, TaskUsageSample>>(new Dictionary<string, TaskUsageSample>());
 }
+
+/// <summary>
+/// A container's counters at one moment: CPU time used since it started (a rate needs two samples),
+/// memory without the inactive page cache, the memory limit (the node's memory when it has none),
+/// its processes and their limit (null: none).
+/// </summary>
+public sealed record TaskUsageSample(long CpuNanoseconds, long MemoryBytes, long MemoryLimitBytes, long Pids, long? PidsLimit);
 
 /// <summary>
 /// One task's container, driven by its task actor one call at a time (only <see cref="WaitAsync"/>,

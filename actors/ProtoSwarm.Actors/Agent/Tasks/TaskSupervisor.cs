@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using Microsoft.Extensions.Logging;
 using Proto;
 using ProtoSwarm.Contracts;
@@ -10,7 +11,8 @@ namespace ProtoSwarm.Actors.Agent.Tasks;
 /// replaces what it holds; otherwise tasks are added or updated and the removed ones go), forwards
 /// every <see cref="TaskStatusChanged"/> to its parent unchanged and keeps the latest of each, which
 /// <see cref="ResendTaskStatuses"/> sends again. It answers <see cref="ReadTaskLogs"/> by asking each
-/// task actor named for its log, all at once, with whatever comes back in time. The agent checks each assignment's epoch and
+/// task actor named for its log, all at once, with whatever comes back in time, and
+/// <see cref="ReadTaskUsage"/> through one <see cref="TaskUsageSampler"/> over the executor. The agent checks each assignment's epoch and
 /// sequence before it gets here; this actor takes what it is given. It holds the secrets and configs
 /// the assignments carry (<see cref="TaskPayloads"/>, in memory only) and gives each new task actor
 /// the files of its task; a removed one is forgotten at once (a container that has it keeps its copy).
@@ -30,6 +32,7 @@ public sealed partial class TaskSupervisor : IActor
     private readonly HashSet<string> _removing = new(StringComparer.Ordinal);
     private readonly Dictionary<string, TaskObject> _returning = new(StringComparer.Ordinal);
     private readonly TaskPayloads _payloads = new();
+    private readonly TaskUsageSampler _usage;
 
     public TaskSupervisor(ITaskExecutor executor, TimeProvider time, ILoggerFactory loggerFactory)
     {
@@ -37,6 +40,7 @@ public sealed partial class TaskSupervisor : IActor
         _time = time;
         _loggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger<TaskSupervisor>();
+        _usage = new TaskUsageSampler(executor, time);
     }
 
     /// <summary>
@@ -54,6 +58,7 @@ public sealed partial class TaskSupervisor : IActor
         TaskStatusChanged changed => OnStatusChanged(context, changed),
         ResendTaskStatuses => OnResend(context),
         ReadTaskLogs read => OnReadLogs(context, read),
+        ReadTaskUsage read => OnReadUsage(context, read),
         Terminated terminated => OnTerminated(context, terminated),
         _ => Task.CompletedTask,
     };
@@ -172,6 +177,35 @@ public sealed partial class TaskSupervisor : IActor
         return Task.CompletedTask;
     }
 
+    /// <summary>
+    /// Answers the usage of the tasks asked for that this node holds and whose containers run. The
+    /// reading runs on the thread pool (it may wait once for a second reading); a failed one answers none.
+    /// </summary>
+    private Task OnReadUsage(IContext context, ReadTaskUsage read)
+    {
+        var sender = context.Sender;
+        var held = read.TaskIds.Where(_tasks.ContainsKey).Distinct(StringComparer.Ordinal).ToList();
+        var ct = context.CancellationToken;
+        var reading = held.Count == 0
+            ? Task.FromResult(ImmutableArray<TaskUsage>.Empty)
+            : Task.Run(() => _usage.ReadAsync(held, ct), CancellationToken.None);
+        context.ReenterAfter(reading, done =>
+        {
+            if (!done.IsCompletedSuccessfully)
+            {
+                LogUsageReadFailed(_logger, done.Exception?.GetBaseException().Message ?? "cancelled");
+            }
+
+            if (sender is not null)
+            {
+                context.Send(sender, new NodeTaskUsage(string.Empty, done.IsCompletedSuccessfully ? done.Result : []));
+            }
+
+            return Task.CompletedTask;
+        });
+        return Task.CompletedTask;
+    }
+
     private async Task<TaskLog> ReadOne(IContext context, TaskLogCursor cursor, int? tail)
     {
         if (!_tasks.TryGetValue(cursor.TaskId, out var actor))
@@ -217,6 +251,9 @@ public sealed partial class TaskSupervisor : IActor
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The log of task {TaskId} could not be read: {Reason}")]
     private static partial void LogLogReadFailed(ILogger logger, string taskId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The usage of this node's tasks could not be read: {Reason}")]
+    private static partial void LogUsageReadFailed(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The actor of task {TaskId} stopped without being removed; the next full assignment starts it again")]
     private static partial void LogTaskActorStopped(ILogger logger, string taskId);

@@ -117,6 +117,27 @@ internal sealed class CgroupV1Driver(ISyscalls sys, IReadOnlyList<MountInfo> mou
 
     public CgroupKill KillAll(CgroupPlacement placement) => CgroupProcesses.KillAll(sys, placement);
 
+    public ContainerUsage? ReadUsage(CgroupPlacement placement)
+    {
+        // Each controller may be its own hierarchy (cpu and cpuacct mounted apart, or together): found by its files.
+        var memory = CgroupUsageFiles.DirectoryWith(sys, placement, "memory.usage_in_bytes");
+        if (memory is null)
+        {
+            return null;
+        }
+
+        var usage = CgroupUsageFiles.ReadNumber(sys, memory + "/memory.usage_in_bytes");
+        var stat = sys.FileExists(memory + "/memory.stat") ? sys.ReadFile(memory + "/memory.stat") : "";
+        var cpu = CgroupUsageFiles.DirectoryWith(sys, placement, "cpuacct.usage");
+        var pids = CgroupUsageFiles.DirectoryWith(sys, placement, "pids.current");
+        return new ContainerUsage(
+            cpu is null ? 0 : CgroupUsageFiles.ReadNumber(sys, cpu + "/cpuacct.usage"),
+            CgroupUsageFiles.WithoutInactiveFile(usage, CgroupUsageFiles.StatValue(stat, "total_inactive_file")),
+            CgroupUsageFiles.ReadLimit(sys, memory + "/memory.limit_in_bytes"),
+            pids is null ? 0 : CgroupUsageFiles.ReadNumber(sys, pids + "/pids.current"),
+            pids is null || !sys.FileExists(pids + "/pids.max") ? null : CgroupUsageFiles.ReadLimit(sys, pids + "/pids.max"));
+    }
+
     public void Remove(CgroupPlacement placement)
     {
         foreach (var dir in placement.Directories)

@@ -126,6 +126,25 @@ internal sealed class CgroupV2Driver(ISyscalls sys, MountInfo mount, string self
         return written ? result with { Killed = Math.Max(members.Count, result.Killed) } : result;
     }
 
+    public ContainerUsage? ReadUsage(CgroupPlacement placement)
+    {
+        if (placement.Directories.Count == 0 || !sys.FileExists(placement.Directories[0] + "/memory.current"))
+        {
+            return null;
+        }
+
+        var dir = placement.Directories[0];
+        var stat = sys.FileExists(dir + "/memory.stat") ? sys.ReadFile(dir + "/memory.stat") : "";
+        var cpu = sys.FileExists(dir + "/cpu.stat") ? CgroupUsageFiles.StatValue(sys.ReadFile(dir + "/cpu.stat"), "usage_usec") ?? 0 : 0;
+        var hasPids = sys.FileExists(dir + "/pids.current");
+        return new ContainerUsage(
+            cpu * 1000,
+            CgroupUsageFiles.WithoutInactiveFile(CgroupUsageFiles.ReadNumber(sys, dir + "/memory.current"), CgroupUsageFiles.StatValue(stat, "inactive_file")),
+            sys.FileExists(dir + "/memory.max") ? CgroupUsageFiles.ReadLimit(sys, dir + "/memory.max") : null,
+            hasPids ? CgroupUsageFiles.ReadNumber(sys, dir + "/pids.current") : 0,
+            hasPids && sys.FileExists(dir + "/pids.max") ? CgroupUsageFiles.ReadLimit(sys, dir + "/pids.max") : null);
+    }
+
     public void Remove(CgroupPlacement placement) => CgroupRemoval.RemoveDirectory(sys, placement.Directories[0]);
 
     private static string Str(long value) => value.ToString(CultureInfo.InvariantCulture);

@@ -17,6 +17,12 @@ internal interface ICgroupDriver
     /// most): a container whose monitor is gone, whose PID 1 may have outlived it.</summary>
     CgroupKill KillAll(CgroupPlacement placement);
 
+    /// <summary>
+    /// The container's CPU time, memory and process count with their limits, read from its cgroup(s);
+    /// null when its cgroup is gone (removed, or never made). Reads only: safe beside anything else.
+    /// </summary>
+    ContainerUsage? ReadUsage(CgroupPlacement placement);
+
     void Remove(CgroupPlacement placement);
 }
 

@@ -1,0 +1,53 @@
+using System.Globalization;
+
+namespace ProtoSwarm.Containers.Runtime.Cgroups;
+
+/// <summary>
+/// Reading a container's usage from its cgroup files, shared by both drivers. Memory is docker's
+/// "usage without the page cache the kernel can drop at once": usage minus inactive_file (v1's
+/// hierarchical total_inactive_file), so a container that read a large file does not look full.
+/// </summary>
+internal static class CgroupUsageFiles
+{
+    /// <summary>v1 writes "unlimited" as PAGE_COUNTER_MAX pages (9223372036854771712 with 4 KiB pages); anything this large is no limit.</summary>
+    private const long Unlimited = long.MaxValue / 2;
+
+    public static long ReadNumber(ISyscalls sys, string path) =>
+        long.Parse(sys.ReadFile(path).Trim(), NumberStyles.None, CultureInfo.InvariantCulture);
+
+    /// <summary>A limit file: "max" (v2) or v1's huge number is null.</summary>
+    public static long? ReadLimit(ISyscalls sys, string path)
+    {
+        var text = sys.ReadFile(path).Trim();
+        if (text == "max")
+        {
+            return null;
+        }
+
+        var value = long.Parse(text, NumberStyles.None, CultureInfo.InvariantCulture);
+        return value >= Unlimited ? null : value;
+    }
+
+    /// <summary>The value of "key N" in a flat keyed file (memory.stat, cpu.stat); null when the key is not there.</summary>
+    public static long? StatValue(string text, string key)
+    {
+        foreach (var line in text.Split('\n'))
+        {
+            var space = line.IndexOf(' ', StringComparison.Ordinal);
+            if (space > 0 && line.AsSpan(0, space).SequenceEqual(key)
+                && long.TryParse(line.AsSpan(space + 1).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var value))
+            {
+                return value;
+            }
+        }
+
+        return null;
+    }
+
+    public static long WithoutInactiveFile(long usage, long? inactiveFile) =>
+        inactiveFile is { } inactive && inactive < usage ? usage - inactive : usage;
+
+    /// <summary>The directory of the placement that has the file, or null.</summary>
+    public static string? DirectoryWith(ISyscalls sys, CgroupPlacement placement, string file) =>
+        placement.Directories.FirstOrDefault(d => sys.FileExists(d + "/" + file));
+}

@@ -303,7 +303,7 @@ public sealed record ReadTaskUsage([property: Key(0)] ImmutableArray<string> Tas
 [MessagePackObject]
 public sealed record NodeTaskUsage(
     [property: Key(0)] string NodeId,
-    [property: Key(1)] ImmutableArray<TaskUsage> Tasks);
+    [property: Key(1)] ImmutableArray<TaskUsage> Tasks) : INodeOwnMessage;
 
 /// <summary>
 /// `--resolve-image`, as docker's: whether the managers pin a service's image tag to the manifest

@@ -172,6 +172,7 @@ public sealed class RemoteAccessTests : IAsyncLifetime
             NodeHeartbeat m => m with { NodeId = nodeId },
             TaskStatusReport m => m with { NodeId = nodeId },
             TaskLogs m => m with { NodeId = nodeId },
+            NodeTaskUsage m => m with { NodeId = nodeId },
             _ => throw new InvalidOperationException($"{message.GetType().Name} implements INodeOwnMessage: add it here"),
         };
     }

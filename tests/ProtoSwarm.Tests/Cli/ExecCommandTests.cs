@@ -60,10 +60,7 @@ public sealed class ExecCommandTests
     }
 
     [Theory]
-    [InlineData(new[] { "exec", "-it", "t1", "sh" }, "Interactive exec (-i, -t) is not supported yet")]
-    [InlineData(new[] { "exec", "-i", "t1", "sh" }, "Interactive exec (-i, -t) is not supported yet")]
-    [InlineData(new[] { "exec", "--tty", "t1", "sh" }, "Interactive exec (-i, -t) is not supported yet")]
-    [InlineData(new[] { "exec", "-d", "t1", "sh" }, "--detach is not supported yet")]
+    [InlineData(new[] { "exec", "-di", "t1", "sh" }, "exec --detach and --interactive exclude each other")]
     [InlineData(new[] { "exec", "--privileged", "t1", "sh" }, "confined as the container's entrypoint")]
     [InlineData(new[] { "exec", "-w", "tmp", "t1", "ls" }, "--workdir 'tmp' must be an absolute path")]
     [InlineData(new[] { "exec", "--timeout", "soon", "t1", "ls" }, "--timeout 'soon' is not a duration")]

@@ -255,7 +255,7 @@ public sealed class ExecStreamTests(ContainerFixture fixture) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task The_Cli_On_A_Terminal_Goes_Raw_Relays_Ctrl_C_To_The_Command_And_Restores_The_Terminal()
+    public async Task The_Cli_On_A_Terminal_Goes_Raw_Sends_Its_Size_And_Resizes_Relays_Ctrl_C_To_The_Command_And_Restores_The_Terminal()
     {
         using var pty = new TestPty(40, 90);
         var before = pty.Settings();
@@ -269,6 +269,10 @@ public sealed class ExecStreamTests(ContainerFixture fixture) : IAsyncLifetime
             pty.Type("stty size; tty\r");
             Assert.True(await pty.ShowsAsync("40 90", TimeSpan.FromSeconds(20)), pty.Screen);
             Assert.True(await pty.ShowsAsync("/dev/pts/", TimeSpan.FromSeconds(20)), pty.Screen);
+            pty.Resize(50, 132);
+            await Task.Delay(500);
+            pty.Type("stty size\r");
+            Assert.True(await pty.ShowsAsync("50 132", TimeSpan.FromSeconds(20)), pty.Screen);
             pty.Type("sleep 77\r");
             Assert.True(await ShowsAsync("sleep 77"), pty.Screen);
             pty.Type("\x03");

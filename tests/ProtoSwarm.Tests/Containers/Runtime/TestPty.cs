@@ -58,10 +58,12 @@ internal sealed class TestPty : IDisposable
         try
         {
             Check(posix_spawn_file_actions_init(actions));
-            for (var fd = 0; fd < 3; fd++)
-            {
-                Check(posix_spawn_file_actions_adddup2(actions, _slave, fd));
-            }
+            // Opened by name in the new session: the terminal becomes its controlling one, so the kernel
+            // sends it SIGWINCH on a resize, and ^C would be SIGINT to it unless it went raw.
+            var name = new FileInfo($"/proc/self/fd/{_slave}").LinkTarget ?? throw new IOException("the pty's slave has no name");
+            Check(posix_spawn_file_actions_addopen(actions, 0, name, 2 /* O_RDWR */, 0));
+            Check(posix_spawn_file_actions_adddup2(actions, 0, 1));
+            Check(posix_spawn_file_actions_adddup2(actions, 0, 2));
 
             Check(posix_spawnattr_init(attr));
             Check(posix_spawnattr_setflags(attr, (short)POSIX_SPAWN_SETSID));
@@ -81,6 +83,16 @@ internal sealed class TestPty : IDisposable
             _ = posix_spawnattr_destroy(attr);
             Marshal.FreeHGlobal(actions);
             Marshal.FreeHGlobal(attr);
+        }
+    }
+
+    /// <summary>The terminal's window changes, as when a user resizes it.</summary>
+    public void Resize(ushort rows, ushort columns)
+    {
+        var size = new Winsize { Rows = rows, Columns = columns };
+        if (ioctl(_master, 0x5414 /* TIOCSWINSZ */, ref size) != 0)
+        {
+            throw new IOException($"TIOCSWINSZ: errno {Marshal.GetLastPInvokeError()}");
         }
     }
 
@@ -192,6 +204,12 @@ internal sealed class TestPty : IDisposable
 
     [DllImport("libc")]
     private static extern int posix_spawn_file_actions_init(nint actions);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int ioctl(int fd, ulong request, ref Winsize size);
+
+    [DllImport("libc", CharSet = CharSet.Ansi, BestFitMapping = false, ThrowOnUnmappableChar = true)]
+    private static extern int posix_spawn_file_actions_addopen(nint actions, int fd, [MarshalAs(UnmanagedType.LPStr)] string path, int flags, int mode);
 
     [DllImport("libc")]
     private static extern int posix_spawn_file_actions_adddup2(nint actions, int fd, int newFd);

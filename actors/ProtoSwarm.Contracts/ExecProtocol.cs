@@ -26,8 +26,8 @@ public sealed record ExecInTask(
     [property: Key(6)] TimeSpan? Timeout,
     [property: Key(7)] bool Interactive = false,
     [property: Key(8)] bool Tty = false,
-    [property: Key(9)] ushort Rows = 0,
-    [property: Key(10)] ushort Columns = 0,
+    [property: Key(9)] int Rows = 0,
+    [property: Key(10)] int Columns = 0,
     [property: Key(11)] bool Detach = false)
 {
     /// <summary>True when the answer is a stream of exec frames, not one <see cref="ExecCompleted"/>.</summary>

@@ -127,8 +127,8 @@ internal static class LocalExec
             OutputLimit = ExecCompleted.OutputLimitBytes,
             Interactive = request.Interactive && !request.Detach,
             Tty = request.Tty,
-            Rows = request.Rows,
-            Columns = request.Columns,
+            Rows = (ushort)Math.Clamp(request.Rows, 0, ushort.MaxValue),
+            Columns = (ushort)Math.Clamp(request.Columns, 0, ushort.MaxValue),
         });
     }
 

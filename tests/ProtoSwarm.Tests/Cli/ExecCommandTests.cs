@@ -81,6 +81,20 @@ public sealed class ExecCommandTests
     }
 
     [Fact]
+    public async Task Detach_Asks_For_A_Detached_Exec_And_Returns_At_Once_Printing_Nothing()
+    {
+        var node = new FakeNode(request => request is ExecInTask { Detach: true } m
+            ? new ExecStarted(m.TaskRef + "000")
+            : throw new InvalidOperationException("not a detached exec"));
+
+        var (code, output, error) = await RunAsync(node, "exec", "-d", "t1", "sh", "-c", "sleep 60");
+
+        Assert.Equal((0, "", ""), (code, output, error));
+        var request = Assert.IsType<ExecInTask>(Assert.Single(node.Requests));
+        Assert.Equal((true, false, false), (request.Detach, request.Interactive, request.Tty));
+    }
+
+    [Fact]
     public async Task The_Nodes_Refusal_Is_Printed_And_Exits_1()
     {
         var node = new FakeNode(_ => new CommandRejected(RejectCode.NotFound,

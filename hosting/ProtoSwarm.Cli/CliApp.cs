@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Parsing;
 using ProtoSwarm.Cli.Commands;
 using ProtoSwarm.Cli.Control;
+using ProtoSwarm.Cli.Terminal;
 using ProtoSwarm.Client;
 
 namespace ProtoSwarm.Cli;
@@ -29,6 +30,9 @@ internal sealed class CliApp(Func<string, INodeConnection> connect)
 
     /// <summary>Where `secret create NAME -` and `config create NAME -` read the content; tests give their own.</summary>
     public Func<Stream> StandardInput { get; init; } = Console.OpenStandardInput;
+
+    /// <summary>What `exec -i` / `-t` reads and writes as bytes; tests give their own streams.</summary>
+    public ExecConsole ExecConsole { get; init; } = ExecConsole.Process;
 
     public RootCommand CreateRoot()
     {

@@ -25,6 +25,10 @@ internal sealed class ExecConfig
     /// <summary>Null runs in the container's working directory.</summary>
     public string? WorkingDir { get; set; }
 
+    /// <summary>Stdin is a terminal the node host opened (docker exec -t): the command gets a session of its
+    /// own with it as the controlling terminal, so ^C and window sizes reach it.</summary>
+    public bool Tty { get; set; }
+
     /// <summary>The container's config with this exec's command, env, user and directory in place: the
     /// same rlimits, groups, capabilities, no_new_privs, seccomp program and SELinux label.</summary>
     public InitConfig ApplyTo(InitConfig container)

@@ -107,7 +107,7 @@ internal static unsafe class ExecStage
 
         int* pipe = stackalloc int[2];
         Native.Check(pipe2(pipe, O_CLOEXEC), "exec: pipe");
-        var child = Spawn(configPath, pipe[1], fds);
+        var child = Spawn(configPath, pipe[1], fds, exec.Tty);
         close(pipe[1]);
         foreach (var fd in fds)
         {
@@ -145,7 +145,7 @@ internal static unsafe class ExecStage
 
     private static InitException NotRunning(string id) => new($"container {id} is not running");
 
-    private static int Spawn(string configPath, int report, int[] namespaces)
+    private static int Spawn(string configPath, int report, int[] namespaces, bool tty)
     {
         var actions = NativeMemory.AllocZeroed(256);
         var attr = NativeMemory.AllocZeroed(512);
@@ -163,8 +163,10 @@ internal static unsafe class ExecStage
         _ = posix_spawnattr_setsigdefault(attr, signals);
         _ = posix_spawnattr_setsigmask(attr, empty);
         // Its own process group: a timeout kills the command and what it started, not only the command.
+        // On a terminal, a session of its own (whose group has the same id): only a session leader may
+        // take a controlling terminal, and a group leader cannot become one later.
         _ = posix_spawnattr_setpgroup(attr, 0);
-        _ = posix_spawnattr_setflags(attr, (short)(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP));
+        _ = posix_spawnattr_setflags(attr, (short)(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | (tty ? POSIX_SPAWN_SETSID : POSIX_SPAWN_SETPGROUP)));
         var argv = Native.CStrings(["protoswarm-init", InnerFlag, configPath]);
         var envp = Native.CStrings([]);
         int pid;
@@ -267,6 +269,11 @@ internal static unsafe class ExecStage
         try
         {
             var exec = ReadExecConfig(configPath);
+            if (exec.Tty)
+            {
+                // Before the namespaces and the confinement: TIOCSCTTY needs nothing the container may lack.
+                Native.Check(ioctl(0, TIOCSCTTY, null), "exec: make the terminal the controlling one (TIOCSCTTY)");
+            }
             var config = exec.ApplyTo(Native.ReadConfig(exec.ContainerConfig));
             var lastCap = int.Parse(File.ReadAllText("/proc/sys/kernel/cap_last_cap").Trim(), CultureInfo.InvariantCulture);
             _ = umask(0);

@@ -39,7 +39,7 @@ internal sealed class NodeHostedService : IHostedService, IAsyncDisposable
     {
         Proto.Log.SetLoggerFactory(_loggerFactory);
         await _runtime.StartAsync();
-        _control = new ControlServer(_options.ControlSocket, _runtime.HandleAsync, _loggerFactory.CreateLogger<ControlServer>());
+        _control = new ControlServer(_options.ControlSocket, _runtime.HandleAsync, _loggerFactory.CreateLogger<ControlServer>(), _runtime.StreamAsync);
         _control.Start();
     }
 

@@ -1,13 +1,17 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
+using ProtoSwarm.Cli.Terminal;
 using ProtoSwarm.Client;
+using ProtoSwarm.Client.Control;
 using ProtoSwarm.Contracts;
 
 namespace ProtoSwarm.Cli.Commands;
 
 /// <summary>
 /// `protoswarm exec [OPTIONS] TASK COMMAND [ARG...]`: docker exec in a task's container, answered by the
-/// node that runs the task (the CLI talks to that node's control socket). Not interactive: the command's
-/// stdout and stderr are printed when it ends, and its exit code is this command's.
+/// node that runs the task (the CLI talks to that node's control socket). Without -i or -t the command's
+/// stdout and stderr are printed when it ends; with them they stream (and stdin with -i, a terminal
+/// with -t) over the same connection. The command's exit code is this command's. -d starts it and returns.
 /// </summary>
 internal static class ExecCommand
 {
@@ -29,9 +33,9 @@ internal static class ExecCommand
         var timeout = new Option<string?>("--timeout") { Description = "Kill the command and what it started after this long (ns|us|ms|s|m|h); no limit when left out" }
             .CheckedBy(t => ArgumentRules.Duration("--timeout", t) is { Error: { } error } ? error
                 : ArgumentRules.Duration("--timeout", t).Value <= TimeSpan.Zero ? $"--timeout '{t}' must be longer than zero." : null);
-        var interactive = new Option<bool>("--interactive", "-i") { Description = "Keep STDIN open (not supported yet)" };
-        var tty = new Option<bool>("--tty", "-t") { Description = "Allocate a pseudo-TTY (not supported yet)" };
-        var detach = new Option<bool>("--detach", "-d") { Description = "Run the command in the background (not supported yet)" };
+        var interactive = new Option<bool>("--interactive", "-i") { Description = "Keep STDIN open: this command's stdin is the command's" };
+        var tty = new Option<bool>("--tty", "-t") { Description = "Allocate a pseudo-TTY (with -i, this terminal is put in raw mode while it runs)" };
+        var detach = new Option<bool>("--detach", "-d") { Description = "Detached mode: run the command in the background; its output is dropped" };
         var privileged = new Option<bool>("--privileged") { Description = "Give extended privileges to the command (never: exec is confined as the container)" };
         var task = new Argument<string>("TASK") { Description = "The task: its id or a unique prefix of it, among the tasks this node runs" }
             .CheckedBy(t => t.Length == 0 ? "TASK is empty; give a task id or a unique prefix of one (`protoswarm service ps`)." : null);
@@ -49,14 +53,9 @@ internal static class ExecCommand
                 result.AddError("exec needs a command after TASK: protoswarm exec TASK COMMAND [ARG...].");
             }
 
-            if (result.GetValue(interactive) || result.GetValue(tty))
+            if (result.GetValue(detach) && result.GetValue(interactive))
             {
-                result.AddError("Interactive exec (-i, -t) is not supported yet; run the command without them: it gets no stdin, and its output is printed when it ends.");
-            }
-
-            if (result.GetValue(detach))
-            {
-                result.AddError("exec --detach is not supported yet; to leave a process running, start it in the background yourself: protoswarm exec TASK sh -c 'CMD >/tmp/log 2>&1 &'.");
+                result.AddError("exec --detach and --interactive exclude each other: a detached command has no stdin to keep open; drop one of them.");
             }
 
             if (result.GetValue(privileged))
@@ -74,19 +73,101 @@ internal static class ExecCommand
                 [.. (parse.GetValue(env) ?? []).SelectMany(FromShell)],
                 parse.GetValue(user),
                 parse.GetValue(workdir),
-                limit);
+                limit,
+                Interactive: parse.GetValue(interactive),
+                Tty: parse.GetValue(tty),
+                Detach: parse.GetValue(detach));
+            if (request.Detach)
+            {
+                await cli.RequestAsync<ExecStarted>(request, Timeouts.Change, ct);
+                return 0;
+            }
+
+            if (request.Streams)
+            {
+                return await StreamAsync(app.ExecConsole, cli, request, parse.GetValue(timeout), ct);
+            }
+
             var done = await cli.RequestAsync<ExecCompleted>(request, limit is { } l ? l + AnswerSlack : Timeout.InfiniteTimeSpan, ct);
             await cli.Out.WriteAsync(done.Stdout);
             await cli.Out.FlushAsync(ct);
             await cli.Error.WriteAsync(done.Stderr);
             if (done.TimedOut)
             {
-                await cli.Error.WriteLineAsync($"Error: the command ran longer than --timeout {parse.GetValue(timeout)} and was killed, with what it started.");
+                await cli.Error.WriteLineAsync(TimedOut(parse.GetValue(timeout)));
             }
 
             return done.ExitCode;
         });
         return command;
+    }
+
+    private static string TimedOut(string? timeout) =>
+        $"Error: the command ran longer than --timeout {timeout} and was killed, with what it started.";
+
+    /// <summary>
+    /// exec -i / -t: the node streams. With -i and -t this terminal goes raw (^C then reaches the command
+    /// through its terminal, not this process) until the end, whatever the end; window changes follow.
+    /// Cancelling (^C without -t) closes the connection, and the node kills the command.
+    /// </summary>
+    private static async Task<int> StreamAsync(ExecConsole console, CliContext cli, ExecInTask request, string? timeout, CancellationToken ct)
+    {
+        var inputIsTerminal = console.InputIsTerminal();
+        if (request.Tty && request.Interactive && !inputIsTerminal)
+        {
+            // docker's words, so scripts that look for them keep working.
+            await cli.Error.WriteLineAsync("the input device is not a TTY");
+            return 1;
+        }
+
+        var size = request.Tty ? ExecConsole.Size() : null;
+        request = request with { Rows = size?.Rows ?? 0, Columns = size?.Columns ?? 0 };
+        var (_, connection) = await cli.Node.OpenStreamAsync<ExecStarted>(request, Timeouts.Change, ct);
+        await using (connection)
+        {
+            using var client = new ExecStreamClient(connection);
+            using var raw = request.Tty && request.Interactive ? RawMode.Enter(0) : null;
+            using var resized = request.Tty
+                ? PosixSignalRegistration.Create(PosixSignal.SIGWINCH, signal =>
+                {
+                    signal.Cancel = true;
+                    if (ExecConsole.Size() is { } now)
+                    {
+                        _ = client.ResizeAsync(now.Rows, now.Columns);
+                    }
+                })
+                : null;
+            if (request.Interactive)
+            {
+                _ = client.SendInputAsync(console.Input());
+            }
+
+            try
+            {
+                await using var stdout = console.Output();
+                await using var stderr = console.Error();
+                var (exitCode, timedOut) = await client.ReceiveOutputAsync(stdout, stderr, ct);
+                raw?.Dispose();
+                if (timedOut)
+                {
+                    await cli.Error.WriteLineAsync(TimedOut(timeout));
+                }
+
+                return exitCode;
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                raw?.Dispose();
+                await cli.Error.WriteLineAsync("Cancelled: the connection is closed, and the node kills the command with what it started.");
+                return 130;
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException)
+            {
+                raw?.Dispose();
+                throw new SwarmCommandException(RejectCode.Unavailable,
+                    $"the exec stream from {cli.Node.Address} broke ({e.Message}); the node kills the command when its connection ends. See protoswarmd's log.");
+            }
+        }
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using ProtoSwarm.Client;
 using ProtoSwarm.Client.Control;
 
 namespace ProtoSwarm.Cli.Control;
@@ -8,6 +9,12 @@ internal interface INodeConnection
     string Address { get; }
 
     Task<TReply> RequestAsync<TReply>(object request, TimeSpan timeout, CancellationToken ct);
+
+    /// <summary>A request answered by a stream (exec -i / -t): the first reply and the connection, the caller's to dispose.
+    /// Only a node's control socket streams.</summary>
+    Task<(TReply Reply, Stream Connection)> OpenStreamAsync<TReply>(object request, TimeSpan timeout, CancellationToken ct) =>
+        throw new SwarmCommandException(Contracts.RejectCode.InvalidArgument,
+            $"{Address} is reached over TCP, which carries no interactive exec; run the command on the task's node, against its control socket (unix://).");
 }
 
 /// <summary>The node host's control socket, through <see cref="ControlClient"/>.</summary>
@@ -19,4 +26,7 @@ internal sealed class ControlSocketConnection(string socketPath) : INodeConnecti
 
     public Task<TReply> RequestAsync<TReply>(object request, TimeSpan timeout, CancellationToken ct) =>
         _client.RequestAsync<TReply>(request, timeout, ct);
+
+    public Task<(TReply Reply, Stream Connection)> OpenStreamAsync<TReply>(object request, TimeSpan timeout, CancellationToken ct) =>
+        _client.OpenStreamAsync<TReply>(request, timeout, ct);
 }

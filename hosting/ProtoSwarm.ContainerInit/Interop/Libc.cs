@@ -147,6 +147,7 @@ internal static unsafe partial class Libc
     }
 
     public const int EINTR = 4, EAGAIN = 11;
+    public const ulong TIOCSCTTY = 0x540E;
     public const int ENOENT = 2;
     public const int ESRCH = 3;
     public const int EEXIST = 17;

@@ -23,6 +23,93 @@ public sealed record ExecSpecification
 
     /// <summary>Bytes of stdout and of stderr kept (the first ones; the rest is read and dropped).</summary>
     public int OutputLimit { get; init; } = 64 * 1024;
+
+    /// <summary>docker exec -i: the process reads a pipe the caller writes (<see cref="ExecSession.Stdin"/>);
+    /// otherwise its stdin is /dev/null (or, with <see cref="Tty"/>, a terminal nobody types on).</summary>
+    public bool Interactive { get; init; }
+
+    /// <summary>docker exec -t: a pseudo-terminal of the container's /dev/pts is the process's stdin, stdout,
+    /// stderr and controlling terminal; its output is one stream. TERM=xterm unless <see cref="Env"/> sets TERM.</summary>
+    public bool Tty { get; init; }
+
+    /// <summary>The terminal's first size; 0 leaves the kernel's.</summary>
+    public ushort Rows { get; init; }
+
+    public ushort Columns { get; init; }
+}
+
+/// <summary>
+/// An exec'd process whose streams the caller relays as they flow (docker exec -i / -t), started by
+/// LinuxContainer.StartExecAsync. Nothing is buffered here: a caller that stops reading fills the pipe or
+/// terminal, and the process blocks. <see cref="Kill"/> (or disposing before the end) SIGKILLs the process
+/// and what it started.
+/// </summary>
+public sealed class ExecSession : IAsyncDisposable
+{
+    private readonly Action<ushort, ushort> _resize;
+    private readonly CancellationTokenSource _kill;
+    private readonly IDisposable? _owned;
+
+    internal ExecSession(Stream? stdin, Stream stdout, Stream? stderr, Task<ExecResult> completion,
+        Action<ushort, ushort> resize, CancellationTokenSource kill, IDisposable? owned)
+    {
+        Stdin = stdin;
+        Stdout = stdout;
+        Stderr = stderr;
+        Completion = completion;
+        _resize = resize;
+        _kill = kill;
+        _owned = owned;
+    }
+
+    /// <summary>The process's stdin (with -t: what is typed on its terminal); null without -i.</summary>
+    public Stream? Stdin { get; }
+
+    /// <summary>The process's stdout, or with -t everything it writes on its terminal; ends after the process and its children closed it.</summary>
+    public Stream Stdout { get; }
+
+    /// <summary>The process's stderr; null with -t.</summary>
+    public Stream? Stderr { get; }
+
+    /// <summary>How it ended; its Stdout and Stderr are empty (they were streamed).</summary>
+    public Task<ExecResult> Completion { get; }
+
+    /// <summary>A new terminal size (docker's resize); nothing without -t.</summary>
+    public void Resize(ushort rows, ushort columns) => _resize(rows, columns);
+
+    /// <summary>SIGKILL to the process and its process group (what it started); Completion then ends.</summary>
+    public void Kill()
+    {
+        try
+        {
+            _kill.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Ended and disposed already.
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!Completion.IsCompleted)
+        {
+            Kill();
+        }
+        try
+        {
+            await Completion.ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is ContainerExecException or OperationCanceledException or IOException)
+        {
+            // Disposing only releases; the caller saw the failure or does not care.
+        }
+        Stdin?.Dispose();
+        Stdout.Dispose();
+        Stderr?.Dispose();
+        _owned?.Dispose();
+        _kill.Dispose();
+    }
 }
 
 /// <summary>How an exec'd process ended: its exit code (128 + signal when a signal ended it; docker's

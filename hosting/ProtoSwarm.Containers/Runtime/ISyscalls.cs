@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using Microsoft.Win32.SafeHandles;
 
 namespace ProtoSwarm.Containers.Runtime;
 
@@ -44,16 +45,30 @@ internal interface ISyscalls
     /// until the directory is removed. A program the verifier refuses throws with the verifier's log.</summary>
     void AttachDeviceFilter(string cgroupDirectory, byte[] program);
 
-    /// <summary>Starts `protoswarm-init --exec` in its own session: stdin /dev/null, stdout and stderr
-    /// into pipes, the status socket on fd 3.</summary>
-    ExecProcess SpawnExec(string initPath, string execConfigPath);
+    /// <summary>Starts `protoswarm-init --exec` in its own session, the status socket on fd 3: with a
+    /// <paramref name="terminal"/> (a slave side) that is its stdin, stdout and stderr; otherwise stdout and
+    /// stderr go into pipes and stdin comes from a pipe (<paramref name="stdinPipe"/>) or /dev/null.</summary>
+    ExecProcess SpawnExec(string initPath, string execConfigPath, bool stdinPipe = false, SafeFileHandle? terminal = null);
+
+    /// <summary>A new pseudo-terminal in the devpts of the container whose PID 1 is <paramref name="containerPid"/>,
+    /// unlocked and sized (0 leaves the kernel's size).</summary>
+    ExecTerminal OpenTerminal(int containerPid, ushort rows, ushort columns);
+
+    void ResizeTerminal(SafeFileHandle master, ushort rows, ushort columns);
+
+    /// <summary>dup: a second descriptor, so a terminal's master is read and written by two streams.</summary>
+    SafeFileHandle Duplicate(SafeFileHandle handle);
 }
+
+/// <summary>A pseudo-terminal: the master the node host reads and writes, the slave the exec'd process gets, /dev/pts/Number.</summary>
+internal sealed record ExecTerminal(SafeFileHandle Master, SafeFileHandle Slave, int Number);
 
 /// <summary>protoswarm-init's monitor and the socket to it; IsChild when this process started it (and must reap it).</summary>
 internal sealed record InitProcess(int Pid, Socket Status, bool IsChild = true);
 
-/// <summary>A running `protoswarm-init --exec`: its status socket and the read ends of its output pipes.</summary>
-internal sealed record ExecProcess(int Pid, Socket Status, Stream Stdout, Stream Stderr);
+/// <summary>A running `protoswarm-init --exec`: its status socket, the read ends of its output pipes
+/// (empty streams on a terminal) and the write end of its stdin pipe when it has one.</summary>
+internal sealed record ExecProcess(int Pid, Socket Status, Stream Stdout, Stream Stderr, Stream? Stdin = null);
 
 /// <summary>A failed libc call, with the call and errno's text.</summary>
 internal sealed class SyscallException(string call, int errno)

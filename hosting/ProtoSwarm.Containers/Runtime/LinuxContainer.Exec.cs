@@ -27,6 +27,19 @@ public sealed partial class LinuxContainer
         return ExecAsync(spec, _sys, _time, _initPath, _paths, Pid, cancellationToken);
     }
 
+    /// <summary>Starts one more process in this container whose streams the caller relays (docker exec -i / -t);
+    /// returns once the process runs, or throws <see cref="ContainerExecException"/> when the container is
+    /// not running or cannot be entered. A command that cannot run (126, 127) still gives a session: its
+    /// reason is on its stderr (or terminal), its code in <see cref="ExecSession.Completion"/>.</summary>
+    public Task<ExecSession> StartExecAsync(ExecSpecification spec, CancellationToken cancellationToken = default)
+    {
+        if (_exit.Task.IsCompleted)
+        {
+            throw new ContainerExecException($"container {Id} is not running");
+        }
+        return StartExecAsync(spec, _sys, _time, _initPath, _paths, Pid, cancellationToken);
+    }
+
     /// <summary>The same for a container another <see cref="LinuxContainer"/> (or an earlier node host)
     /// started: its id, the runtime options it was started with and its PID 1 as this node sees it.</summary>
     public static Task<ExecResult> ExecAsync(string id, int pid, ContainerRuntimeOptions options, ExecSpecification spec, CancellationToken cancellationToken = default) =>
@@ -66,6 +79,19 @@ public sealed partial class LinuxContainer
         {
             throw new ArgumentException("invalid exec: " + string.Join("; ", problems), nameof(spec));
         }
+        var configPath = WriteExecConfig(spec with { Tty = false, Interactive = false }, sys, initPath, paths, pid);
+        try
+        {
+            return await RunExecAsync(spec, sys, time, initPath, configPath, cancellationToken);
+        }
+        finally
+        {
+            DeleteExecConfig(sys, configPath);
+        }
+    }
+
+    private static string WriteExecConfig(ExecSpecification spec, ISyscalls sys, string initPath, ContainerPaths paths, int pid)
+    {
         var id = Path.GetFileName(paths.Root);
         if (!sys.FileExists(paths.Config))
         {
@@ -81,25 +107,114 @@ public sealed partial class LinuxContainer
             Pid = pid,
             ContainerConfig = paths.Config,
             Args = [.. spec.Command],
-            Env = [.. spec.Env],
+            // docker's: a terminal is an xterm unless the caller says otherwise (its own TERM comes later and wins).
+            Env = spec.Tty ? ["TERM=xterm", .. spec.Env] : [.. spec.Env],
             User = spec.User,
             WorkingDir = spec.WorkingDir,
+            Tty = spec.Tty,
         };
         sys.WriteFile(configPath, JsonSerializer.Serialize(config, ExecConfigJson.Default.ExecConfig));
+        return configPath;
+    }
+
+    private static void DeleteExecConfig(ISyscalls sys, string configPath)
+    {
         try
         {
-            return await RunExecAsync(spec, sys, time, initPath, configPath, cancellationToken);
+            sys.DeleteFile(configPath);
+        }
+        catch (IOException)
+        {
+            // The container was removed meanwhile, its state directory with it.
+        }
+    }
+
+    internal static async Task<ExecSession> StartExecAsync(ExecSpecification spec, ISyscalls sys, TimeProvider time, string initPath,
+        ContainerPaths paths, int pid, CancellationToken cancellationToken)
+    {
+        var problems = ValidateExec(spec);
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException("invalid exec: " + string.Join("; ", problems), nameof(spec));
+        }
+        var configPath = WriteExecConfig(spec, sys, initPath, paths, pid);
+        ExecTerminal? terminal = null;
+        ExecProcess process;
+        try
+        {
+            terminal = spec.Tty ? sys.OpenTerminal(pid, spec.Rows, spec.Columns) : null;
+            process = sys.SpawnExec(initPath, configPath, stdinPipe: spec.Interactive && !spec.Tty, terminal?.Slave);
+        }
+        catch (Exception e)
+        {
+            terminal?.Master.Dispose();
+            DeleteExecConfig(sys, configPath);
+            throw e is IOException ? new ContainerExecException($"exec: {e.Message}", e) : e;
         }
         finally
         {
-            try
+            // init holds the terminal's slave side now; the master reads EIO once the last holder is gone.
+            terminal?.Slave.Dispose();
+        }
+
+        var reader = new StatusReader(process.Status);
+        var outcome = new ExecOutcome();
+        string? first;
+        try
+        {
+            first = await reader.ReadLineAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is OperationCanceledException or SocketException or IOException)
+        {
+            await SendExecKillAsync(process.Status, 9);
+            first = null;
+        }
+        if (first is not null)
+        {
+            outcome.Note(first);
+        }
+        if (first is null || outcome is { Failure: not null, FailureCode: ExecProtocol.NotEntered })
+        {
+            process.Status.Dispose();
+            process.Stdin?.Dispose();
+            process.Stdout.Dispose();
+            process.Stderr.Dispose();
+            terminal?.Master.Dispose();
+            _ = await Task.Run(() => sys.Reap(process.Pid), CancellationToken.None);
+            DeleteExecConfig(sys, configPath);
+            cancellationToken.ThrowIfCancellationRequested();
+            throw new ContainerExecException(outcome.Failure ?? "exec: init ended before it said whether the command started");
+        }
+
+        var kill = new CancellationTokenSource();
+        var completion = FinishExecAsync(process, reader, outcome, spec, sys, time, configPath, kill.Token);
+        if (terminal is { } tty)
+        {
+            var input = spec.Interactive ? new FileStream(sys.Duplicate(tty.Master), FileAccess.Write, 0) : null;
+            return new ExecSession(input, new FileStream(tty.Master, FileAccess.Read, 0), null, completion,
+                (rows, columns) => sys.ResizeTerminal(tty.Master, rows, columns), kill, null);
+        }
+        return new ExecSession(process.Stdin, process.Stdout, process.Stderr, completion, (_, _) => { }, kill, null);
+    }
+
+    private static async Task<ExecResult> FinishExecAsync(ExecProcess process, StatusReader reader, ExecOutcome outcome, ExecSpecification spec,
+        ISyscalls sys, TimeProvider time, string configPath, CancellationToken kill)
+    {
+        try
+        {
+            using (process.Status)
             {
-                sys.DeleteFile(configPath);
+                await SuperviseAsync(process.Status, reader, outcome, spec.Timeout, time, kill);
             }
-            catch (IOException)
-            {
-                // The container was removed meanwhile, its state directory with it.
-            }
+            var initStatus = await Task.Run(() => sys.Reap(process.Pid), CancellationToken.None);
+            var exitCode = outcome.Failure is not null
+                ? outcome.FailureCode
+                : ContainerExit.FromWaitStatus(outcome.WaitStatus ?? initStatus, oomKilled: false).ExitCode;
+            return new ExecResult(exitCode, "", "", outcome.TimedOut);
+        }
+        finally
+        {
+            DeleteExecConfig(sys, configPath);
         }
     }
 
@@ -109,51 +224,10 @@ public sealed partial class LinuxContainer
         var process = sys.SpawnExec(initPath, configPath);
         var stdout = new OutputCapture(process.Stdout, spec.OutputLimit);
         var stderr = new OutputCapture(process.Stderr, spec.OutputLimit);
-        int? waitStatus = null;
-        string? failure = null;
-        var failureCode = 0;
-        var timedOut = false;
+        var outcome = new ExecOutcome();
         using (process.Status)
         {
-            using var deadline = spec.Timeout is { } timeout ? new CancellationTokenSource(timeout, time) : new CancellationTokenSource();
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
-            var reader = new StatusReader(process.Status);
-            var killed = false;
-            while (true)
-            {
-                string? line;
-                try
-                {
-                    line = await reader.ReadLineAsync(killed ? CancellationToken.None : stop.Token);
-                }
-                catch (OperationCanceledException) when (!killed)
-                {
-                    // init kills the process group, then reports the end as usual.
-                    killed = true;
-                    timedOut = deadline.IsCancellationRequested;
-                    await SendExecKillAsync(process.Status, 9);
-                    continue;
-                }
-                catch (Exception e) when (e is SocketException or IOException)
-                {
-                    break;
-                }
-                if (line is null)
-                {
-                    break;
-                }
-                var (word, rest) = line.IndexOf(' ', StringComparison.Ordinal) is var space and > 0 ? (line[..space], line[(space + 1)..]) : (line, "");
-                if (word == ExecProtocol.Exit && int.TryParse(rest, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var status))
-                {
-                    waitStatus = status;
-                }
-                else if (word == ExecProtocol.Failed)
-                {
-                    var parts = rest.Split(' ', 2);
-                    failureCode = int.Parse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture);
-                    failure = parts.Length > 1 ? parts[1] : "";
-                }
-            }
+            await SuperviseAsync(process.Status, new StatusReader(process.Status), outcome, spec.Timeout, time, cancellationToken);
         }
         var initStatus = await Task.Run(() => sys.Reap(process.Pid), CancellationToken.None);
         try
@@ -164,15 +238,73 @@ public sealed partial class LinuxContainer
         {
             // A background child keeps a pipe open: what arrived so far is the output.
         }
-        if (failure is not null && failureCode == ExecProtocol.NotEntered)
+        if (outcome.Failure is not null && outcome.FailureCode == ExecProtocol.NotEntered)
         {
-            throw new ContainerExecException(failure);
+            throw new ContainerExecException(outcome.Failure);
         }
         cancellationToken.ThrowIfCancellationRequested();
-        var exitCode = failure is not null
-            ? failureCode
-            : ContainerExit.FromWaitStatus(waitStatus ?? initStatus, oomKilled: false).ExitCode;
-        return new ExecResult(exitCode, stdout.Text(), stderr.Text(), timedOut);
+        var exitCode = outcome.Failure is not null
+            ? outcome.FailureCode
+            : ContainerExit.FromWaitStatus(outcome.WaitStatus ?? initStatus, oomKilled: false).ExitCode;
+        return new ExecResult(exitCode, stdout.Text(), stderr.Text(), outcome.TimedOut);
+    }
+
+    // Reads init's status lines to their end. When `stop` or the timeout fires, init is told to kill the
+    // command's process group and still reports the end as usual.
+    private static async Task SuperviseAsync(Socket status, StatusReader reader, ExecOutcome outcome, TimeSpan? timeout, TimeProvider time,
+        CancellationToken stop)
+    {
+        using var deadline = timeout is { } t ? new CancellationTokenSource(t, time) : new CancellationTokenSource();
+        using var either = CancellationTokenSource.CreateLinkedTokenSource(stop, deadline.Token);
+        var killed = false;
+        while (true)
+        {
+            string? line;
+            try
+            {
+                line = await reader.ReadLineAsync(killed ? CancellationToken.None : either.Token);
+            }
+            catch (OperationCanceledException) when (!killed)
+            {
+                killed = true;
+                outcome.TimedOut = deadline.IsCancellationRequested;
+                await SendExecKillAsync(status, 9);
+                continue;
+            }
+            catch (Exception e) when (e is SocketException or IOException)
+            {
+                break;
+            }
+            if (line is null)
+            {
+                break;
+            }
+            outcome.Note(line);
+        }
+    }
+
+    // What init said about an exec: how the command ended, or why it never ran.
+    private sealed class ExecOutcome
+    {
+        public int? WaitStatus { get; private set; }
+        public string? Failure { get; private set; }
+        public int FailureCode { get; private set; }
+        public bool TimedOut { get; set; }
+
+        public void Note(string line)
+        {
+            var (word, rest) = line.IndexOf(' ', StringComparison.Ordinal) is var space and > 0 ? (line[..space], line[(space + 1)..]) : (line, "");
+            if (word == ExecProtocol.Exit && int.TryParse(rest, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var status))
+            {
+                WaitStatus = status;
+            }
+            else if (word == ExecProtocol.Failed)
+            {
+                var parts = rest.Split(' ', 2);
+                FailureCode = int.Parse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture);
+                Failure = parts.Length > 1 ? parts[1] : "";
+            }
+        }
     }
 
     private static async Task SendExecKillAsync(Socket status, int signal)

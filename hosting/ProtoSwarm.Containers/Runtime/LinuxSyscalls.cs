@@ -79,7 +79,7 @@ internal sealed unsafe class LinuxSyscalls : ISyscalls
         }
         try
         {
-            var pid = Spawn(initPath, [configPath], stdout: -1, stderr: -1, status: fds[1]);
+            var pid = Spawn(initPath, [configPath], stdin: -1, stdout: -1, stderr: -1, status: fds[1]);
             return new InitProcess(pid, new Socket(new SafeSocketHandle((nint)fds[0], ownsHandle: true)));
         }
         catch
@@ -237,50 +237,142 @@ internal sealed unsafe class LinuxSyscalls : ISyscalls
         return string.Join(" | ", lines.Skip(Math.Max(0, lines.Length - 6)));
     }
 
-    public ExecProcess SpawnExec(string initPath, string execConfigPath)
+    public ExecProcess SpawnExec(string initPath, string execConfigPath, bool stdinPipe = false, SafeFileHandle? terminal = null)
     {
         var status = stackalloc int[2];
-        var stdout = stackalloc int[2];
-        var stderr = stackalloc int[2];
+        int* stdin = stackalloc int[2] { -1, -1 };
+        int* stdout = stackalloc int[2] { -1, -1 };
+        int* stderr = stackalloc int[2] { -1, -1 };
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, status) < 0)
         {
             throw new SyscallException("socketpair", Marshal.GetLastPInvokeError());
         }
-        if (pipe2(stdout, O_CLOEXEC) < 0 || pipe2(stderr, O_CLOEXEC) < 0)
+        if ((terminal is null && (pipe2(stdout, O_CLOEXEC) < 0 || pipe2(stderr, O_CLOEXEC) < 0))
+            || (terminal is null && stdinPipe && pipe2(stdin, O_CLOEXEC) < 0))
         {
             var errno = Marshal.GetLastPInvokeError();
-            close(status[0]);
-            close(status[1]);
+            CloseAll(status[0], status[1], stdin[0], stdin[1], stdout[0], stdout[1], stderr[0], stderr[1]);
             throw new SyscallException("pipe", errno);
         }
+        var addRef = false;
         try
         {
-            var pid = Spawn(initPath, ["--exec", execConfigPath], stdout[1], stderr[1], status[1]);
+            int pid;
+            if (terminal is not null)
+            {
+                // The terminal is stdin, stdout and stderr alike; init makes it the command's controlling terminal.
+                terminal.DangerousAddRef(ref addRef);
+                var fd = (int)terminal.DangerousGetHandle();
+                pid = Spawn(initPath, ["--exec", execConfigPath], fd, fd, fd, status[1]);
+                return new ExecProcess(pid, new Socket(new SafeSocketHandle((nint)status[0], ownsHandle: true)), Stream.Null, Stream.Null);
+            }
+            pid = Spawn(initPath, ["--exec", execConfigPath], stdin[0], stdout[1], stderr[1], status[1]);
             return new ExecProcess(pid, new Socket(new SafeSocketHandle((nint)status[0], ownsHandle: true)),
                 new AnonymousPipeClientStream(PipeDirection.In, new SafePipeHandle((nint)stdout[0], ownsHandle: true)),
-                new AnonymousPipeClientStream(PipeDirection.In, new SafePipeHandle((nint)stderr[0], ownsHandle: true)));
+                new AnonymousPipeClientStream(PipeDirection.In, new SafePipeHandle((nint)stderr[0], ownsHandle: true)),
+                stdinPipe ? new AnonymousPipeClientStream(PipeDirection.Out, new SafePipeHandle((nint)stdin[1], ownsHandle: true)) : null);
         }
         catch
         {
-            close(status[0]);
-            close(stdout[0]);
-            close(stderr[0]);
+            CloseAll(status[0], stdout[0], stderr[0], stdin[1]);
             throw;
         }
         finally
         {
-            close(status[1]);
-            close(stdout[1]);
-            close(stderr[1]);
+            if (addRef)
+            {
+                terminal!.DangerousRelease();
+            }
+            CloseAll(status[1], stdout[1], stderr[1], stdin[0]);
+        }
+    }
+
+    private static void CloseAll(params ReadOnlySpan<int> fds)
+    {
+        foreach (var fd in fds)
+        {
+            if (fd >= 0)
+            {
+                close(fd);
+            }
+        }
+    }
+
+    public ExecTerminal OpenTerminal(int containerPid, ushort rows, ushort columns)
+    {
+        // The container's own devpts (init mounts one per container), so inside it the terminal is
+        // /dev/pts/N and `tty` names it. Opened relative to the container's root with RESOLVE_IN_ROOT:
+        // a link the container planted can never lead to a host file.
+        var root = OpenAt2(AT_FDCWD, $"/proc/{containerPid.ToString(CultureInfo.InvariantCulture)}/root", O_PATH | O_CLOEXEC, 0);
+        int master;
+        try
+        {
+            master = OpenAt2(root, "dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+        }
+        finally
+        {
+            close(root);
+        }
+        var masterHandle = new SafeFileHandle((nint)master, ownsHandle: true);
+        try
+        {
+            int number;
+            int unlock = 0;
+            if (ioctl(master, TIOCGPTN, &number) < 0 || ioctl(master, TIOCSPTLCK, &unlock) < 0)
+            {
+                throw new SyscallException("the container's /dev/pts/ptmx is not a terminal multiplexer: ioctl", Marshal.GetLastPInvokeError());
+            }
+            ResizeTerminal(masterHandle, rows, columns);
+            var slave = (int)ioctl(master, TIOCGPTPEER, (void*)(nint)(O_RDWR | O_NOCTTY | O_CLOEXEC));
+            if (slave < 0)
+            {
+                throw new SyscallException("open the terminal's slave side (TIOCGPTPEER)", Marshal.GetLastPInvokeError());
+            }
+            return new ExecTerminal(masterHandle, new SafeFileHandle((nint)slave, ownsHandle: true), number);
+        }
+        catch
+        {
+            masterHandle.Dispose();
+            throw;
+        }
+    }
+
+    public void ResizeTerminal(SafeFileHandle master, ushort rows, ushort columns)
+    {
+        if (rows == 0 || columns == 0)
+        {
+            return;
+        }
+        var size = stackalloc ushort[4] { rows, columns, 0, 0 };
+        if (ioctl((int)master.DangerousGetHandle(), TIOCSWINSZ, size) < 0)
+        {
+            throw new SyscallException("set the terminal's size (TIOCSWINSZ)", Marshal.GetLastPInvokeError());
+        }
+    }
+
+    public SafeFileHandle Duplicate(SafeFileHandle handle)
+    {
+        var fd = fcntl((int)handle.DangerousGetHandle(), F_DUPFD_CLOEXEC, 3);
+        return fd < 0 ? throw new SyscallException("dup", Marshal.GetLastPInvokeError()) : new SafeFileHandle((nint)fd, ownsHandle: true);
+    }
+
+    private static int OpenAt2(int directory, string path, int flags, long resolve)
+    {
+        var how = stackalloc ulong[3] { (ulong)flags, 0, (ulong)resolve };
+        var bytes = Encoding.UTF8.GetBytes(path + "\0");
+        fixed (byte* p = bytes)
+        {
+            var fd = (int)syscall(SYS_openat2, directory, (long)p, (long)how, 24);
+            return fd >= 0 ? fd : throw new SyscallException($"open {path}", Marshal.GetLastPInvokeError());
         }
     }
 
     /// <summary>
-    /// Starts protoswarm-init in a session of its own with default signal handling: stdin from
-    /// /dev/null, stdout and stderr onto the given descriptors (-1: /dev/null), the status socket as
-    /// fd 3. Nothing managed runs in the child before its exec.
+    /// Starts protoswarm-init in a session of its own with default signal handling: stdin, stdout and
+    /// stderr onto the given descriptors (-1: /dev/null), the status socket as fd 3. Nothing managed
+    /// runs in the child before its exec.
     /// </summary>
-    private static int Spawn(string initPath, string[] args, int stdout, int stderr, int status)
+    private static int Spawn(string initPath, string[] args, int stdin, int stdout, int stderr, int status)
     {
         var actions = NativeMemory.AllocZeroed(256);
         var attr = NativeMemory.AllocZeroed(512);
@@ -293,7 +385,9 @@ internal sealed unsafe class LinuxSyscalls : ISyscalls
             _ = sigfillset(all);
             _ = sigemptyset(none);
             _ = posix_spawn_file_actions_init(actions);
-            _ = posix_spawn_file_actions_addopen(actions, 0, "/dev/null", O_RDONLY, 0);
+            _ = stdin < 0
+                ? posix_spawn_file_actions_addopen(actions, 0, "/dev/null", O_RDONLY, 0)
+                : posix_spawn_file_actions_adddup2(actions, stdin, 0);
             _ = stdout < 0
                 ? posix_spawn_file_actions_addopen(actions, 1, "/dev/null", O_WRONLY, 0)
                 : posix_spawn_file_actions_adddup2(actions, stdout, 1);

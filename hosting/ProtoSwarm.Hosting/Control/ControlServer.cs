@@ -17,16 +17,21 @@ public sealed partial class ControlServer : IAsyncDisposable
 
     private readonly string _path;
     private readonly Func<object, CancellationToken, Task<object>> _handle;
+    private readonly Func<object, Stream, CancellationToken, Task<bool>>? _stream;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
     private Socket? _listener;
     private Task? _acceptLoop;
 
-    public ControlServer(string path, Func<object, CancellationToken, Task<object>> handle, ILogger<ControlServer> logger)
+    /// <param name="stream">Offered each request first: true when it took the connection over (an
+    /// interactive exec's frames) and answered on it itself; the connection ends when it returns.</param>
+    public ControlServer(string path, Func<object, CancellationToken, Task<object>> handle, ILogger<ControlServer> logger,
+        Func<object, Stream, CancellationToken, Task<bool>>? stream = null)
     {
         _path = path;
         _handle = handle;
         _logger = logger;
+        _stream = stream;
     }
 
     public void Start()
@@ -111,6 +116,11 @@ public sealed partial class ControlServer : IAsyncDisposable
 
             while (await ControlFraming.ReadAsync(stream, _stop.Token) is { } request)
             {
+                if (_stream is not null && await _stream(request, stream, _stop.Token))
+                {
+                    return;
+                }
+
                 var reply = await _handle(request, _stop.Token);
                 await ControlFraming.WriteAsync(stream, reply, _stop.Token);
             }

@@ -31,6 +31,30 @@ internal sealed partial class LinuxExecutor : ITaskExec
         }
     }
 
+    public async Task<(string TaskId, ExecSession Session)> StartExecAsync(string taskRef, ExecSpecification spec, CancellationToken ct)
+    {
+        var taskId = LocalExec.Resolve(taskRef, _containers.Keys);
+        if (!_containers.TryGetValue(taskId, out var entry) || entry.Container is not { } container || Ended(container))
+        {
+            throw NotRunning(taskId);
+        }
+
+        try
+        {
+            var session = await container.StartExecAsync(spec, ct);
+            LogExecStarted(_logger, taskId, spec.Command[0], spec.Interactive, spec.Tty);
+            return (taskId, session);
+        }
+        catch (ContainerExecException) when (Ended(container))
+        {
+            throw NotRunning(taskId);
+        }
+        catch (ContainerExecException e)
+        {
+            throw new TaskExecException(RejectCode.Internal, $"exec in task {taskId}: {e.Message}");
+        }
+    }
+
     private static bool Ended(LinuxContainer container) => container.WaitAsync(CancellationToken.None).IsCompleted;
 
     private static TaskExecException NotRunning(string taskId) =>
@@ -38,4 +62,7 @@ internal sealed partial class LinuxExecutor : ITaskExec
 
     [LoggerMessage(Level = LogLevel.Information, Message = "task {TaskId}: exec {Command} exited {ExitCode} (timed out: {TimedOut})")]
     private static partial void LogExec(ILogger logger, string taskId, string command, int exitCode, bool timedOut);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "task {TaskId}: exec {Command} started (interactive: {Interactive}, tty: {Tty})")]
+    private static partial void LogExecStarted(ILogger logger, string taskId, string command, bool interactive, bool tty);
 }

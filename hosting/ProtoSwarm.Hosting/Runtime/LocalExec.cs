@@ -1,4 +1,5 @@
 using ProtoSwarm.Actors.Agent.Tasks;
+using ProtoSwarm.Client.Control;
 using ProtoSwarm.Containers.Runtime;
 using ProtoSwarm.Contracts;
 
@@ -10,6 +11,9 @@ internal interface ITaskExec
     /// <summary>Runs <paramref name="spec"/> in the container of the task <paramref name="taskRef"/> names (<see cref="LocalExec.Resolve"/>);
     /// throws <see cref="TaskExecException"/> when the task is not one this node runs, or not running.</summary>
     Task<(string TaskId, ExecResult Result)> ExecAsync(string taskRef, ExecSpecification spec, CancellationToken ct);
+
+    /// <summary>The same, returning once the process runs, with its streams to relay (exec -i, -t, -d).</summary>
+    Task<(string TaskId, ExecSession Session)> StartExecAsync(string taskRef, ExecSpecification spec, CancellationToken ct);
 }
 
 /// <summary>Why a task could not be exec'd in, with the code the CLI reports.</summary>
@@ -25,22 +29,95 @@ internal sealed class TaskExecException(RejectCode code, string message) : Excep
 /// </summary>
 internal static class LocalExec
 {
+    /// <summary>How long, after the command ended, a background child that still holds its output may delay the exit frame.</summary>
+    private static readonly TimeSpan OutputDrain = TimeSpan.FromSeconds(2);
+
     public static async Task<object> HandleAsync(ITaskExecutor? executor, ExecInTask request, CancellationToken ct)
+    {
+        var (exec, refusal, spec) = Prepare(executor, request);
+        if (exec is null || spec is null)
+        {
+            return refusal!;
+        }
+
+        try
+        {
+            if (request.Detach)
+            {
+                var (startedId, session) = await exec.StartExecAsync(request.TaskRef, spec, ct);
+                _ = Task.Run(() => DiscardAsync(session), CancellationToken.None);
+                return new ExecStarted(startedId);
+            }
+
+            var (taskId, result) = await exec.ExecAsync(request.TaskRef, spec, ct);
+            return new ExecCompleted(taskId, result.ExitCode, result.Stdout, result.Stderr, result.TimedOut);
+        }
+        catch (Exception e) when (Refusal(request, e) is { } rejected)
+        {
+            return rejected;
+        }
+    }
+
+    /// <summary>
+    /// exec -i / -t: answers <see cref="ExecStarted"/> (or a refusal) on <paramref name="connection"/>, then
+    /// relays exec frames both ways until the command ends, and last sends its exit frame. A client that
+    /// goes away (or stops in the middle of a frame) has the command killed with what it started.
+    /// </summary>
+    public static async Task StreamAsync(ITaskExecutor? executor, ExecInTask request, Stream connection, CancellationToken ct)
+    {
+        var (exec, refusal, spec) = Prepare(executor, request);
+        if (exec is null || spec is null)
+        {
+            await ControlFraming.WriteAsync(connection, refusal!, ct);
+            return;
+        }
+
+        string taskId;
+        ExecSession session;
+        try
+        {
+            (taskId, session) = await exec.StartExecAsync(request.TaskRef, spec, ct);
+        }
+        catch (Exception e) when (Refusal(request, e) is { } rejected)
+        {
+            await ControlFraming.WriteAsync(connection, rejected, ct);
+            return;
+        }
+
+        await using (session)
+        {
+            await using var stop = ct.Register(session.Kill);
+            try
+            {
+                await ControlFraming.WriteAsync(connection, new ExecStarted(taskId), ct);
+            }
+            catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException)
+            {
+                session.Kill();
+                return;
+            }
+
+            using var relay = new ExecRelay(connection, session);
+            await relay.RunAsync(OutputDrain);
+        }
+    }
+
+    private static (ITaskExec? Exec, object? Refusal, ExecSpecification? Spec) Prepare(ITaskExecutor? executor, ExecInTask request)
     {
         if (executor is not ITaskExec exec)
         {
-            return new CommandRejected(RejectCode.InvalidArgument, executor is null
+            return (null, new CommandRejected(RejectCode.InvalidArgument, executor is null
                 ? "this node runs no tasks (protoswarmd --executor none); exec needs --executor linux"
-                : "this node runs tasks with the test executor; exec needs --executor linux");
+                : "this node runs tasks with the test executor; exec needs --executor linux"), null);
         }
 
         var command = request.Command.IsDefault ? [] : request.Command;
         if (command.Length == 0 || command[0].Length == 0)
         {
-            return new CommandRejected(RejectCode.InvalidArgument, "exec needs a command: protoswarm exec TASK COMMAND [ARG...]");
+            return (null, new CommandRejected(RejectCode.InvalidArgument, "exec needs a command: protoswarm exec TASK COMMAND [ARG...]"), null);
         }
 
-        var spec = new ExecSpecification
+        return (exec, null, new ExecSpecification
         {
             Command = command,
             Env = request.Env.IsDefault ? [] : request.Env,
@@ -48,23 +125,53 @@ internal static class LocalExec
             WorkingDir = string.IsNullOrEmpty(request.WorkingDir) ? null : request.WorkingDir,
             Timeout = request.Timeout,
             OutputLimit = ExecCompleted.OutputLimitBytes,
-        };
-        try
+            Interactive = request.Interactive && !request.Detach,
+            Tty = request.Tty,
+            Rows = (ushort)Math.Clamp(request.Rows, 0, ushort.MaxValue),
+            Columns = (ushort)Math.Clamp(request.Columns, 0, ushort.MaxValue),
+        });
+    }
+
+    private static CommandRejected? Refusal(ExecInTask request, Exception e) => e switch
+    {
+        TaskExecException t => new CommandRejected(t.Code, t.Message),
+        ArgumentException => new CommandRejected(RejectCode.InvalidArgument, e.Message),
+        OperationCanceledException => null,
+        _ => new CommandRejected(RejectCode.Internal, $"exec in task {request.TaskRef} failed: {e.Message}; see protoswarmd's log"),
+    };
+
+    // exec -d: nobody reads the output; it is drained so the command never blocks on a full pipe.
+    private static async Task DiscardAsync(ExecSession session)
+    {
+        await using (session)
         {
-            var (taskId, result) = await exec.ExecAsync(request.TaskRef, spec, ct);
-            return new ExecCompleted(taskId, result.ExitCode, result.Stdout, result.Stderr, result.TimedOut);
+            var drains = new[] { session.Stdout, session.Stderr }.OfType<Stream>()
+                .Select(s => Task.Factory.StartNew(() => Drain(s), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default))
+                .ToList();
+            await session.Completion;
+            try
+            {
+                await Task.WhenAll(drains).WaitAsync(OutputDrain);
+            }
+            catch (TimeoutException)
+            {
+                // A background child keeps the output open; nobody reads it anyway.
+            }
         }
-        catch (TaskExecException e)
+
+        static void Drain(Stream stream)
         {
-            return new CommandRejected(e.Code, e.Message);
-        }
-        catch (ArgumentException e)
-        {
-            return new CommandRejected(RejectCode.InvalidArgument, e.Message);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            return new CommandRejected(RejectCode.Internal, $"exec in task {request.TaskRef} failed: {e.Message}; see protoswarmd's log");
+            var buffer = new byte[16 * 1024];
+            try
+            {
+                while (stream.Read(buffer) > 0)
+                {
+                }
+            }
+            catch (IOException)
+            {
+                // A terminal's master reads EIO once its last holder is gone: the end.
+            }
         }
     }
 

@@ -161,6 +161,18 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
         }
     }
 
+    /// <summary>Takes a control connection over for the requests that answer with a stream (interactive exec).</summary>
+    public async Task<bool> StreamAsync(object request, Stream connection, CancellationToken ct)
+    {
+        if (request is not ExecInTask { Streams: true } exec)
+        {
+            return false;
+        }
+
+        await LocalExec.StreamAsync(_executor, exec, connection, ct);
+        return true;
+    }
+
     public async Task<object> HandleAsync(object request, CancellationToken ct)
     {
         try

@@ -60,10 +60,7 @@ public sealed class ExecCommandTests
     }
 
     [Theory]
-    [InlineData(new[] { "exec", "-it", "t1", "sh" }, "Interactive exec (-i, -t) is not supported yet")]
-    [InlineData(new[] { "exec", "-i", "t1", "sh" }, "Interactive exec (-i, -t) is not supported yet")]
-    [InlineData(new[] { "exec", "--tty", "t1", "sh" }, "Interactive exec (-i, -t) is not supported yet")]
-    [InlineData(new[] { "exec", "-d", "t1", "sh" }, "--detach is not supported yet")]
+    [InlineData(new[] { "exec", "-di", "t1", "sh" }, "exec --detach and --interactive exclude each other")]
     [InlineData(new[] { "exec", "--privileged", "t1", "sh" }, "confined as the container's entrypoint")]
     [InlineData(new[] { "exec", "-w", "tmp", "t1", "ls" }, "--workdir 'tmp' must be an absolute path")]
     [InlineData(new[] { "exec", "--timeout", "soon", "t1", "ls" }, "--timeout 'soon' is not a duration")]
@@ -81,6 +78,20 @@ public sealed class ExecCommandTests
         Assert.Contains(expected, error, StringComparison.Ordinal);
         Assert.Contains("See 'protoswarm exec --help'.", error, StringComparison.Ordinal);
         Assert.Empty(node.Requests);
+    }
+
+    [Fact]
+    public async Task Detach_Asks_For_A_Detached_Exec_And_Returns_At_Once_Printing_Nothing()
+    {
+        var node = new FakeNode(request => request is ExecInTask { Detach: true } m
+            ? new ExecStarted(m.TaskRef + "000")
+            : throw new InvalidOperationException("not a detached exec"));
+
+        var (code, output, error) = await RunAsync(node, "exec", "-d", "t1", "sh", "-c", "sleep 60");
+
+        Assert.Equal((0, "", ""), (code, output, error));
+        var request = Assert.IsType<ExecInTask>(Assert.Single(node.Requests));
+        Assert.Equal((true, false, false), (request.Detach, request.Interactive, request.Tty));
     }
 
     [Fact]

@@ -111,6 +111,9 @@ public sealed class LocalExecTests
             return Task.FromResult(run(taskRef, spec));
         }
 
+        public Task<(string TaskId, ExecSession Session)> StartExecAsync(string taskRef, ExecSpecification spec, CancellationToken ct) =>
+            throw new NotSupportedException("streaming exec is tested against real containers (ExecStreamTests)");
+
         public ITaskController CreateController(TaskObject task) => throw new NotSupportedException();
 
         public Task RetainOnlyAsync(IReadOnlySet<string> assignedTaskIds, CancellationToken ct) => Task.CompletedTask;

@@ -32,7 +32,18 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, SetLastError = true)]
     public static partial long syscall(long number, long a1, long a2, long a3, long a4);
 
-    public const long SYS_pidfd_send_signal = 424, SYS_pidfd_open = 434;
+    public const long SYS_pidfd_send_signal = 424, SYS_pidfd_open = 434, SYS_openat2 = 437;
+
+    // Terminals (the generic ioctl numbers, the same on x86-64 and arm64).
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int ioctl(int fd, ulong request, void* arg);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int fcntl(int fd, int command, int arg);
+
+    public const ulong TIOCSWINSZ = 0x5414, TIOCGPTN = 0x80045430, TIOCSPTLCK = 0x40045431, TIOCGPTPEER = 0x5441;
+    public const int F_DUPFD_CLOEXEC = 1030, AT_FDCWD = -100, O_RDWR = 2, O_NOCTTY = 0x100, O_PATH = 0x200000;
+    public const long RESOLVE_NO_MAGICLINKS = 0x02, RESOLVE_IN_ROOT = 0x10;
 
     // bpf has no glibc wrapper at all, and its number differs by architecture.
     public static long SYS_bpf => RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? 280 : 321;

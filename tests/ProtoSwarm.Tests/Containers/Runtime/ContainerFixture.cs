@@ -13,6 +13,7 @@ public sealed class ContainerFixture : IDisposable
     [
         "sh", "echo", "sleep", "cat", "hostname", "ps", "mount", "umount", "id", "true", "false", "reboot", "unshare",
         "head", "tr", "ls", "grep", "kill", "trap", "env", "pwd", "touch", "mkdir", "wc", "dd", "yes", "seq", "tail", "mknod", "test",
+        "tty", "stty",
     ];
 
     public ContainerFixture()

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Text;
+using Microsoft.Win32.SafeHandles;
 using ProtoSwarm.Containers.Runtime;
 
 namespace ProtoSwarm.Tests.Containers.Runtime;
@@ -165,11 +166,20 @@ internal sealed class RecordingSyscalls : ISyscalls
     public byte[] ExecStdout { get; set; } = [];
     public byte[] ExecStderr { get; set; } = [];
 
-    public ExecProcess SpawnExec(string initPath, string execConfigPath)
+    public ExecProcess SpawnExec(string initPath, string execConfigPath, bool stdinPipe = false, SafeFileHandle? terminal = null)
     {
         Record($"spawn-exec {initPath} {execConfigPath}");
         var init = SpawnInit(initPath, execConfigPath);
         Calls.RemoveAt(Calls.Count - 1);
         return new ExecProcess(init.Pid, init.Status, new MemoryStream(ExecStdout), new MemoryStream(ExecStderr));
     }
+
+    public ExecTerminal OpenTerminal(int containerPid, ushort rows, ushort columns) =>
+        throw new NotSupportedException("the recording fake opens no terminals; exec -t is tested as root against real containers");
+
+    public void ResizeTerminal(SafeFileHandle master, ushort rows, ushort columns) =>
+        throw new NotSupportedException("the recording fake opens no terminals");
+
+    public SafeFileHandle Duplicate(SafeFileHandle handle) =>
+        throw new NotSupportedException("the recording fake opens no terminals");
 }

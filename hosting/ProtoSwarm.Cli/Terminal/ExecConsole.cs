@@ -12,9 +12,9 @@ namespace ProtoSwarm.Cli.Terminal;
 internal sealed record ExecConsole(Func<Stream> Input, Func<Stream> Output, Func<Stream> Error, Func<bool> InputIsTerminal)
 {
     public static ExecConsole Process { get; } = new(
-        () => Descriptor(0, FileAccess.Read),
-        () => Descriptor(1, FileAccess.Write),
-        () => Descriptor(2, FileAccess.Write),
+        () => new DescriptorStream(0, FileAccess.Read),
+        () => new DescriptorStream(1, FileAccess.Write),
+        () => new DescriptorStream(2, FileAccess.Write),
         () => isatty(0) == 1);
 
     /// <summary>The terminal's size (stdout's, else stdin's, as docker asks), or null when neither is one.</summary>
@@ -31,10 +31,6 @@ internal sealed record ExecConsole(Func<Stream> Input, Func<Stream> Output, Func
 
         return null;
     }
-
-    // Unbuffered: a keystroke goes out as it is typed, output appears as it arrives.
-    private static FileStream Descriptor(int fd, FileAccess access) =>
-        new(new SafeFileHandle(fd, ownsHandle: false), access, bufferSize: 0);
 }
 
 /// <summary>

@@ -40,6 +40,19 @@ public class ContainerLabTests(ITestOutputHelper output)
             output.WriteLine($"{task.Service}.{task.Task.Slot} on {task.Node}: host pid {pid}, NSpid {string.Join(' ', nspid[1..])}");
         }
 
+        // Usage from every node's cgroups, asked on m1: one process each (sleep), some memory, no limit but the node's.
+        var stats = await ServiceAsync(lab, "ps", "--stats", "--format", "{{.Name}} {{.PIDs}} {{.MemUsage}} {{.CPUPerc}}", "pid1");
+        Assert.True(stats.ExitCode == 0, stats.ToString());
+        var rows = stats.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(3, rows.Length);
+        Assert.All(rows, row => Assert.Matches(@"^pid1\.[123] 1 [0-9.]+[KM]iB / [0-9.]+GiB [0-9.]+%$", row));
+        output.WriteLine(stats.StdOut);
+
+        // exec -i streams stdin in and output out, between what the shell around it prints.
+        var task1 = tasks.First(t => t.Node == "w1");
+        var piped = await lab.ExecAsync("w1", "sh", "-c", $"echo start; echo hello | protoswarm exec -i {task1.Task.Id} sh -c 'cat; exit 7'; echo exit=$?");
+        Assert.Equal("start\nhello\nexit=7\n", piped.StdOut);
+
         // Health checks run inside the container and gate RUNNING: Starting (failures in the start period do not
         // count) until the file appears, then Running; a check that never passes fails the task.
         string[] health = ["--detach", "--health-interval", "200ms", "--health-retries", "2", "--restart-condition", "none"];

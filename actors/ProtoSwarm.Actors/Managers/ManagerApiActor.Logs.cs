@@ -11,6 +11,25 @@ public sealed partial class ManagerApiActor
     private static readonly TimeSpan NodeLogTimeout = TimeSpan.FromSeconds(3);
 
     /// <summary>
+    /// A node that a query (logs, usage) asks about its own tasks: its name for warnings, its agent, or why it
+    /// cannot be asked (gone, down, or not yet reachable).
+    /// </summary>
+    private (string Name, PID? Agent, string? Missing) NodeToAsk(string nodeId)
+    {
+        var node = State.Get<NodeObject>(nodeId);
+        var name = node?.Description.Hostname ?? nodeId;
+        var agent = node is null ? null : _manager.AgentPid(node);
+        string? missing = node switch
+        {
+            null => "is no longer in the swarm",
+            { Status.State: NodeState.Down } => "is down",
+            _ when agent is null => "has not said where it is reachable yet",
+            _ => null,
+        };
+        return (name, agent, missing);
+    }
+
+    /// <summary>
     /// Asks every node involved at once and answers when all have answered or timed out. The answer
     /// is sent from a continuation, so the query worker goes on answering meanwhile: null is returned
     /// unless the request is refused at once.
@@ -34,20 +53,7 @@ public sealed partial class ManagerApiActor
         foreach (var group in tasks.Where(t => t.NodeId.Length > 0).GroupBy(t => t.NodeId, StringComparer.Ordinal))
         {
             var onNode = group.ToImmutableArray();
-            var node = State.Get<NodeObject>(group.Key);
-            var name = node?.Description.Hostname ?? group.Key;
-            string? missing = node switch
-            {
-                null => "is no longer in the swarm",
-                { Status.State: NodeState.Down } => "is down",
-                _ => null,
-            };
-            var agent = node is null ? null : _manager.AgentPid(node);
-            if (missing is null && agent is null)
-            {
-                missing = "has not said where it is reachable yet";
-            }
-
+            var (name, agent, missing) = NodeToAsk(group.Key);
             if (missing is not null)
             {
                 asks.Add(Task.FromResult(new NodeLogAnswer(group.Key, name, onNode, null, missing)));

@@ -25,20 +25,8 @@ public sealed partial class ManagerApiActor
         var asks = new List<Task<(ImmutableArray<TaskUsage> Usage, string? Warning)>>();
         foreach (var group in running.GroupBy(t => t.NodeId, StringComparer.Ordinal))
         {
-            var node = State.Get<NodeObject>(group.Key);
-            var name = node?.Description.Hostname ?? group.Key;
+            var (name, agent, missing) = NodeToAsk(group.Key);
             var ids = group.Select(t => t.Id).ToImmutableArray();
-            string? missing = node switch
-            {
-                null => "is no longer in the swarm",
-                { Status.State: NodeState.Down } => "is down",
-                _ => null,
-            };
-            var agent = node is null ? null : _manager.AgentPid(node);
-            if (missing is null && agent is null)
-            {
-                missing = "has not said where it is reachable yet";
-            }
 
             asks.Add(missing is null
                 ? AskUsageAsync(context, agent!, ids, group.Key, name)

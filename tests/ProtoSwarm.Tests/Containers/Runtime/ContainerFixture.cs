@@ -43,6 +43,18 @@ public sealed class ContainerFixture : IDisposable
     public string Layer { get; }
     public ContainerRuntimeOptions Options { get; }
 
+    /// <summary>An image store in <paramref name="directory"/> holding the busybox root as <paramref name="reference"/>,
+    /// for tests that start containers through the executor (which takes images from a store).</summary>
+    public async Task<ProtoSwarm.Containers.Images.ImageStore> ImageStoreWithBusyboxAsync(string directory, string reference)
+    {
+        var images = new ProtoSwarm.Containers.Images.ImageStore(directory);
+        using var rootfs = new MemoryStream();
+        await System.Formats.Tar.TarFile.CreateFromDirectoryAsync(Layer, rootfs, includeBaseDirectory: false);
+        rootfs.Position = 0;
+        await images.ImportAsync(rootfs, reference);
+        return images;
+    }
+
     public ContainerSpecification Spec(params string[] command) => new()
     {
         Id = "t" + Guid.NewGuid().ToString("N")[..12],

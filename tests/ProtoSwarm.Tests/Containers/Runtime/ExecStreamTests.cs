@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Diagnostics;
-using System.Formats.Tar;
 using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using ProtoSwarm.Actors.Agent.Tasks;
@@ -34,11 +33,7 @@ public sealed class ExecStreamTests(ContainerFixture fixture) : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _images = new ImageStore(Path.Combine(_dir, "images"));
-        using var rootfs = new MemoryStream();
-        await TarFile.CreateFromDirectoryAsync(fixture.Layer, rootfs, includeBaseDirectory: false);
-        rootfs.Position = 0;
-        await _images.ImportAsync(rootfs, "busybox:stream");
+        _images = await fixture.ImageStoreWithBusyboxAsync(Path.Combine(_dir, "images"), "busybox:stream");
         var volumes = new VolumeStore(Path.Combine(_dir, "volumes"));
         _executor = new LinuxExecutor(() => _images, () => volumes, fixture.Options, NullLoggerFactory.Instance);
         var task = new TaskObject(

@@ -1,4 +1,3 @@
-using System.Formats.Tar;
 using Microsoft.Extensions.Logging.Abstractions;
 using ProtoSwarm.Containers.Images;
 using ProtoSwarm.Containers.Runtime;
@@ -20,11 +19,7 @@ public sealed class LinuxExecutorExecTests(ContainerFixture fixture) : IAsyncLif
 
     public async Task InitializeAsync()
     {
-        _images = new ImageStore(Path.Combine(_dir, "images"));
-        using var rootfs = new MemoryStream();
-        await TarFile.CreateFromDirectoryAsync(fixture.Layer, rootfs, includeBaseDirectory: false);
-        rootfs.Position = 0;
-        await _images.ImportAsync(rootfs, "busybox:exec");
+        _images = await fixture.ImageStoreWithBusyboxAsync(Path.Combine(_dir, "images"), "busybox:exec");
         var volumes = new VolumeStore(Path.Combine(_dir, "volumes"));
         _executor = new LinuxExecutor(() => _images, () => volumes, fixture.Options, NullLoggerFactory.Instance);
     }

@@ -1,4 +1,3 @@
-using System.Formats.Tar;
 using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using ProtoSwarm.Actors.Agent.Tasks;
@@ -25,11 +24,7 @@ public sealed class SecretMountTests(ContainerFixture fixture) : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _images = new ImageStore(Path.Combine(_dir, "images"));
-        using var rootfs = new MemoryStream();
-        await TarFile.CreateFromDirectoryAsync(fixture.Layer, rootfs, includeBaseDirectory: false);
-        rootfs.Position = 0;
-        await _images.ImportAsync(rootfs, "busybox:secrets");
+        _images = await fixture.ImageStoreWithBusyboxAsync(Path.Combine(_dir, "images"), "busybox:secrets");
         _volumes = new VolumeStore(Path.Combine(_dir, "volumes"));
         _files = new TaskFileStore(Path.Combine(_dir, "secrets"));
         _executor = NewExecutor();

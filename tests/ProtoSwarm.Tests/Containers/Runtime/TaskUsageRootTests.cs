@@ -1,4 +1,3 @@
-using System.Formats.Tar;
 using Microsoft.Extensions.Logging.Abstractions;
 using ProtoSwarm.Actors.Agent.Tasks;
 using ProtoSwarm.Containers.Images;
@@ -22,11 +21,7 @@ public sealed class TaskUsageRootTests(ContainerFixture fixture) : IAsyncLifetim
 
     public async Task InitializeAsync()
     {
-        _images = new ImageStore(Path.Combine(_dir, "images"));
-        using var rootfs = new MemoryStream();
-        await TarFile.CreateFromDirectoryAsync(fixture.Layer, rootfs, includeBaseDirectory: false);
-        rootfs.Position = 0;
-        await _images.ImportAsync(rootfs, "busybox:usage");
+        _images = await fixture.ImageStoreWithBusyboxAsync(Path.Combine(_dir, "images"), "busybox:usage");
         var volumes = new VolumeStore(Path.Combine(_dir, "volumes"));
         _executor = new LinuxExecutor(() => _images, () => volumes, fixture.Options, NullLoggerFactory.Instance);
     }

@@ -28,11 +28,13 @@ public sealed record ExecInTask(
     [property: Key(8)] bool Tty = false,
     [property: Key(9)] int Rows = 0,
     [property: Key(10)] int Columns = 0,
-    [property: Key(11)] bool Detach = false)
+    [property: Key(11)] bool Detach = false,
+    [property: Key(12)] bool StreamOutput = false)
 {
-    /// <summary>True when the answer is a stream of exec frames, not one <see cref="ExecCompleted"/>.</summary>
+    /// <summary>True when the answer is a stream of exec frames, not one <see cref="ExecCompleted"/>: with -i or -t,
+    /// and for a plain exec whose client reads output as it comes (<see cref="StreamOutput"/>, the CLI on a control socket).</summary>
     [IgnoreMember]
-    public bool Streams => (Interactive || Tty) && !Detach;
+    public bool Streams => (Interactive || Tty || StreamOutput) && !Detach;
 }
 
 /// <summary>The command runs in task <paramref name="TaskId"/>: exec frames follow on this connection (or, detached, nothing).</summary>

@@ -9,9 +9,10 @@ namespace ProtoSwarm.Cli.Commands;
 
 /// <summary>
 /// `protoswarm exec [OPTIONS] TASK COMMAND [ARG...]`: docker exec in a task's container, answered by the
-/// node that runs the task (the CLI talks to that node's control socket). Without -i or -t the command's
-/// stdout and stderr are printed when it ends; with them they stream (and stdin with -i, a terminal
-/// with -t) over the same connection. The command's exit code is this command's. -d starts it and returns.
+/// node that runs the task (the CLI talks to that node's control socket). The command's stdout and stderr
+/// stream over that connection as they are written (and stdin with -i, a terminal with -t); only a
+/// connection that cannot stream gets them at the end. The command's exit code is this command's. -d
+/// starts it and returns.
 /// </summary>
 internal static class ExecCommand
 {
@@ -76,7 +77,8 @@ internal static class ExecCommand
                 limit,
                 Interactive: parse.GetValue(interactive),
                 Tty: parse.GetValue(tty),
-                Detach: parse.GetValue(detach));
+                Detach: parse.GetValue(detach),
+                StreamOutput: cli.Node.CanStream);
             if (request.Detach)
             {
                 await cli.RequestAsync<ExecStarted>(request, Timeouts.Change, ct);

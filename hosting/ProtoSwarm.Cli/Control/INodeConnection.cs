@@ -10,6 +10,9 @@ internal interface INodeConnection
 
     Task<TReply> RequestAsync<TReply>(object request, TimeSpan timeout, CancellationToken ct);
 
+    /// <summary>Whether <see cref="OpenStreamAsync{TReply}"/> works here (a node's control socket).</summary>
+    bool CanStream => false;
+
     /// <summary>A request answered by a stream (exec -i / -t): the first reply and the connection, the caller's to dispose.
     /// Only a node's control socket streams.</summary>
     Task<(TReply Reply, Stream Connection)> OpenStreamAsync<TReply>(object request, TimeSpan timeout, CancellationToken ct) =>
@@ -23,6 +26,8 @@ internal sealed class ControlSocketConnection(string socketPath) : INodeConnecti
     private readonly ControlClient _client = new(socketPath);
 
     public string Address => _client.SocketPath;
+
+    public bool CanStream => true;
 
     public Task<TReply> RequestAsync<TReply>(object request, TimeSpan timeout, CancellationToken ct) =>
         _client.RequestAsync<TReply>(request, timeout, ct);

@@ -250,6 +250,59 @@ public sealed class ExecStreamTests(ContainerFixture fixture) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_Plain_Exec_From_The_Cli_Streams_Its_Output_As_It_Comes_With_No_Stdin()
+    {
+        var stdout = new WatchedStream();
+        using var stderr = new MemoryStream();
+        var console = new ExecConsole(() => throw new InvalidOperationException("a plain exec reads no stdin"), () => stdout, () => stderr, () => false);
+        var root = new CliApp(_ => new ControlSocketConnection(Socket)) { ExecConsole = console }.CreateRoot();
+        var config = new InvocationConfiguration { Output = TextWriter.Null, Error = TextWriter.Null, EnableDefaultExceptionHandler = false };
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        var run = CliApp.RunAsync(root, ["exec", _taskId[..8], "sh", "-c", "echo first; sleep 3; echo second >&2; cat; exit 6"], config);
+        await stdout.FirstWrite.WaitAsync(TimeSpan.FromSeconds(20));
+        var firstAt = clock.Elapsed;
+        var code = await run;
+
+        Assert.Equal(6, code);
+        Assert.True(clock.Elapsed - firstAt > TimeSpan.FromSeconds(2), $"first line at {firstAt}, end at {clock.Elapsed}: not streamed");
+        Assert.Equal(("first\n", "second\n"), (Encoding.UTF8.GetString(stdout.ToArray()), Encoding.UTF8.GetString(stderr.ToArray())));
+    }
+
+    /// <summary>Output that says when its first bytes arrived.</summary>
+    private sealed class WatchedStream : MemoryStream
+    {
+        private readonly TaskCompletionSource _first = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task FirstWrite => _first.Task;
+
+        public override void Write(ReadOnlySpan<byte> buffer)
+        {
+            base.Write(buffer);
+            _first.TrySetResult();
+        }
+
+        public override void Write(byte[] buffer, int offset, int count)
+        {
+            base.Write(buffer, offset, count);
+            _first.TrySetResult();
+        }
+
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            base.Write(buffer.Span);
+            _first.TrySetResult();
+            return ValueTask.CompletedTask;
+        }
+
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+        {
+            Write(buffer, offset, count);
+            return Task.CompletedTask;
+        }
+    }
+
+    [Fact]
     public async Task The_Cli_On_A_Terminal_Goes_Raw_Sends_Its_Size_And_Resizes_Relays_Ctrl_C_To_The_Command_And_Restores_The_Terminal()
     {
         using var pty = new TestPty(40, 90);

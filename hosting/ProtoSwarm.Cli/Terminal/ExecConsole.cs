@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using Microsoft.Win32.SafeHandles;
 using static ProtoSwarm.Cli.Terminal.Interop.Libc;
 
 namespace ProtoSwarm.Cli.Terminal;

@@ -26,7 +26,7 @@ public static class ControlFraming
     public static async Task<object?> ReadAsync(Stream stream, CancellationToken ct)
     {
         var header = new byte[4];
-        if (!await ReadExactlyOrEndAsync(stream, header, ct).ConfigureAwait(false))
+        if (!await ReadExactlyOrEndAsync(stream, header, "Control socket closed inside a frame", ct).ConfigureAwait(false))
         {
             return null;
         }
@@ -42,7 +42,9 @@ public static class ControlFraming
         return ContractRegistry.Deserialize<ControlEnvelope>(body).Unwrap();
     }
 
-    private static async Task<bool> ReadExactlyOrEndAsync(Stream stream, byte[] buffer, CancellationToken ct)
+    /// <summary>Fills <paramref name="buffer"/>; false when the peer closed the stream before its first byte,
+    /// <see cref="EndOfStreamException"/> (<paramref name="cutShort"/>) when it closed after some.</summary>
+    internal static async Task<bool> ReadExactlyOrEndAsync(Stream stream, byte[] buffer, string cutShort, CancellationToken ct)
     {
         var read = 0;
         while (read < buffer.Length)
@@ -50,7 +52,7 @@ public static class ControlFraming
             var n = await stream.ReadAsync(buffer.AsMemory(read), ct).ConfigureAwait(false);
             if (n == 0)
             {
-                return read == 0 ? false : throw new EndOfStreamException("Control socket closed inside a frame");
+                return read == 0 ? false : throw new EndOfStreamException(cutShort);
             }
 
             read += n;

@@ -66,16 +66,9 @@ public static class ExecFrames
         }
 
         var header = new byte[HeaderBytes];
-        var read = 0;
-        while (read < HeaderBytes)
+        if (!await ControlFraming.ReadExactlyOrEndAsync(stream, header, "exec stream closed inside a frame header", ct).ConfigureAwait(false))
         {
-            var n = await stream.ReadAsync(header.AsMemory(read), ct).ConfigureAwait(false);
-            if (n == 0)
-            {
-                return read == 0 ? null : throw new EndOfStreamException("exec stream closed inside a frame header");
-            }
-
-            read += n;
+            return null;
         }
 
         var kind = (ExecFrameKind)header[0];

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace ProtoSwarm.Containers.Runtime.Cgroups;
 
 /// <summary>
-/// Reading a container's usage from its cgroup files, shared by both drivers. Memory is docker's
+/// Reading a container's usage (and its OOM kills) from its cgroup files, shared by both drivers. Memory is docker's
 /// "usage without the page cache the kernel can drop at once": usage minus inactive_file (v1's
 /// hierarchical total_inactive_file), so a container that read a large file does not look full.
 /// </summary>

@@ -98,21 +98,9 @@ internal sealed class CgroupV1Driver(ISyscalls sys, IReadOnlyList<MountInfo> mou
 
     public bool WasOomKilled(CgroupPlacement placement)
     {
-        var memory = placement.Directories.FirstOrDefault(d => sys.FileExists(d + "/memory.oom_control"));
-        if (memory is null)
-        {
-            return false;
-        }
+        var memory = CgroupUsageFiles.DirectoryWith(sys, placement, "memory.oom_control");
         // "oom_kill N" (kernel 4.13+): the kills in this cgroup; failcnt alone only says the limit was hit.
-        foreach (var line in sys.ReadFile(memory + "/memory.oom_control").Split('\n'))
-        {
-            var parts = line.Split(' ');
-            if (parts.Length == 2 && parts[0] == "oom_kill")
-            {
-                return long.Parse(parts[1], CultureInfo.InvariantCulture) > 0;
-            }
-        }
-        return false;
+        return memory is not null && CgroupUsageFiles.StatValue(sys.ReadFile(memory + "/memory.oom_control"), "oom_kill") > 0;
     }
 
     public CgroupKill KillAll(CgroupPlacement placement) => CgroupProcesses.KillAll(sys, placement);

@@ -95,8 +95,7 @@ internal sealed class CgroupV2Driver(ISyscalls sys, MountInfo mount, string self
         {
             return false;
         }
-        return sys.ReadFile(events).Split('\n').Select(l => l.Split(' '))
-            .Any(p => p.Length == 2 && p[0] == "oom_kill" && long.Parse(p[1], CultureInfo.InvariantCulture) > 0);
+        return CgroupUsageFiles.StatValue(sys.ReadFile(events), "oom_kill") > 0;
     }
 
     public CgroupKill KillAll(CgroupPlacement placement)

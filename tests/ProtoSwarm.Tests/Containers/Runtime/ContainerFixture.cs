@@ -55,6 +55,17 @@ public sealed class ContainerFixture : IDisposable
         return images;
     }
 
+    /// <summary>A Linux executor as a node host makes it, over <paramref name="directory"/> (images/, volumes/), its
+    /// image store holding the busybox root as <paramref name="reference"/>. The store is the caller's to dispose.</summary>
+    internal async Task<(ProtoSwarm.Containers.Images.ImageStore Images, ProtoSwarm.Hosting.Runtime.LinuxExecutor Executor)> BusyboxExecutorAsync(
+        string directory, string reference)
+    {
+        var images = await ImageStoreWithBusyboxAsync(Path.Combine(directory, "images"), reference);
+        var volumes = new ProtoSwarm.Containers.Volumes.VolumeStore(Path.Combine(directory, "volumes"));
+        return (images, new ProtoSwarm.Hosting.Runtime.LinuxExecutor(() => images, () => volumes, Options,
+            Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance));
+    }
+
     public ContainerSpecification Spec(params string[] command) => new()
     {
         Id = "t" + Guid.NewGuid().ToString("N")[..12],

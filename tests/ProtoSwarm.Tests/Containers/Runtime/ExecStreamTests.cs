@@ -8,7 +8,6 @@ using ProtoSwarm.Cli.Control;
 using ProtoSwarm.Cli.Terminal;
 using ProtoSwarm.Client.Control;
 using ProtoSwarm.Containers.Images;
-using ProtoSwarm.Containers.Volumes;
 using ProtoSwarm.Contracts;
 using ProtoSwarm.Hosting.Control;
 using ProtoSwarm.Hosting.Runtime;
@@ -33,9 +32,7 @@ public sealed class ExecStreamTests(ContainerFixture fixture) : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _images = await fixture.ImageStoreWithBusyboxAsync(Path.Combine(_dir, "images"), "busybox:stream");
-        var volumes = new VolumeStore(Path.Combine(_dir, "volumes"));
-        _executor = new LinuxExecutor(() => _images, () => volumes, fixture.Options, NullLoggerFactory.Instance);
+        (_images, _executor) = await fixture.BusyboxExecutorAsync(_dir, "busybox:stream");
         var task = new TaskObject(
             _taskId, ObjectMeta.New(DateTimeOffset.UtcNow), "svc", 1, "node",
             new TaskSpec(new ContainerSpec("busybox:stream", Command: ["sleep", "1000"])), 1, TaskState.Running,

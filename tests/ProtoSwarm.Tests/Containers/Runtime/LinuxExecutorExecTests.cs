@@ -1,7 +1,5 @@
-using Microsoft.Extensions.Logging.Abstractions;
 using ProtoSwarm.Containers.Images;
 using ProtoSwarm.Containers.Runtime;
-using ProtoSwarm.Containers.Volumes;
 using ProtoSwarm.Contracts;
 using ProtoSwarm.Hosting.Runtime;
 
@@ -19,9 +17,7 @@ public sealed class LinuxExecutorExecTests(ContainerFixture fixture) : IAsyncLif
 
     public async Task InitializeAsync()
     {
-        _images = await fixture.ImageStoreWithBusyboxAsync(Path.Combine(_dir, "images"), "busybox:exec");
-        var volumes = new VolumeStore(Path.Combine(_dir, "volumes"));
-        _executor = new LinuxExecutor(() => _images, () => volumes, fixture.Options, NullLoggerFactory.Instance);
+        (_images, _executor) = await fixture.BusyboxExecutorAsync(_dir, "busybox:exec");
     }
 
     public Task DisposeAsync()

@@ -1,8 +1,6 @@
-using Microsoft.Extensions.Logging.Abstractions;
 using ProtoSwarm.Actors.Agent.Tasks;
 using ProtoSwarm.Containers.Images;
 using ProtoSwarm.Containers.Runtime;
-using ProtoSwarm.Containers.Volumes;
 using ProtoSwarm.Contracts;
 using ProtoSwarm.Hosting.Runtime;
 
@@ -21,9 +19,7 @@ public sealed class TaskUsageRootTests(ContainerFixture fixture) : IAsyncLifetim
 
     public async Task InitializeAsync()
     {
-        _images = await fixture.ImageStoreWithBusyboxAsync(Path.Combine(_dir, "images"), "busybox:usage");
-        var volumes = new VolumeStore(Path.Combine(_dir, "volumes"));
-        _executor = new LinuxExecutor(() => _images, () => volumes, fixture.Options, NullLoggerFactory.Instance);
+        (_images, _executor) = await fixture.BusyboxExecutorAsync(_dir, "busybox:usage");
     }
 
     public Task DisposeAsync()

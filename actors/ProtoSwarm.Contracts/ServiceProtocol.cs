@@ -300,10 +300,12 @@ public sealed record TaskUsage(
 [MessagePackObject]
 public sealed record ReadTaskUsage([property: Key(0)] ImmutableArray<string> TaskIds) : IManagerPeerMessage;
 
+/// <summary>A node's answer to <see cref="ReadTaskUsage"/>; <paramref name="Error"/> says why it could read none.</summary>
 [MessagePackObject]
 public sealed record NodeTaskUsage(
     [property: Key(0)] string NodeId,
-    [property: Key(1)] ImmutableArray<TaskUsage> Tasks) : INodeOwnMessage;
+    [property: Key(1)] ImmutableArray<TaskUsage> Tasks,
+    [property: Key(2)] string? Error = null) : INodeOwnMessage;
 
 /// <summary>
 /// `--resolve-image`, as docker's: whether the managers pin a service's image tag to the manifest

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Proto;
 using Proto.Timers;
@@ -193,7 +194,9 @@ public sealed partial class AgentActor : IActor
         var reading = context.RequestAsync<NodeTaskUsage>(_tasks, read, UsageReadTimeout);
         context.ReenterAfter(reading, done =>
         {
-            context.Send(sender, done.IsCompletedSuccessfully ? done.Result with { NodeId = _settings.NodeId } : none);
+            context.Send(sender, done.IsCompletedSuccessfully
+                ? done.Result with { NodeId = _settings.NodeId }
+                : none with { Error = string.Create(CultureInfo.InvariantCulture, $"its tasks did not answer within {UsageReadTimeout.TotalSeconds:0.#} s") });
             return Task.CompletedTask;
         });
         return Task.CompletedTask;

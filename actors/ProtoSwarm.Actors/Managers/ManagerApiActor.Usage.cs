@@ -55,7 +55,8 @@ public sealed partial class ManagerApiActor
         {
             var answer = await context.RequestAsync<NodeTaskUsage>(agent, new ReadTaskUsage(taskIds), NodeUsageTimeout);
             var asked = taskIds.ToHashSet(StringComparer.Ordinal);
-            return ([.. (answer.Tasks.IsDefault ? [] : answer.Tasks).Where(u => asked.Contains(u.TaskId))], null);
+            return ([.. (answer.Tasks.IsDefault ? [] : answer.Tasks).Where(u => asked.Contains(u.TaskId))],
+                answer.Error is { Length: > 0 } error ? UsageWarning(nodeId, name, taskIds.Length, $"answered without usage ({error})") : null);
         }
         catch (TimeoutException)
         {

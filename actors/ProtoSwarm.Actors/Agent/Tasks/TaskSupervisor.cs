@@ -179,7 +179,7 @@ public sealed partial class TaskSupervisor : IActor
 
     /// <summary>
     /// Answers the usage of the tasks asked for that this node holds and whose containers run. The
-    /// reading runs on the thread pool (it may wait once for a second reading); a failed one answers none.
+    /// reading runs on the thread pool (it may wait once for a second reading); a failed one answers none, with why.
     /// </summary>
     private Task OnReadUsage(IContext context, ReadTaskUsage read)
     {
@@ -191,14 +191,15 @@ public sealed partial class TaskSupervisor : IActor
             : Task.Run(() => _usage.ReadAsync(held, ct), CancellationToken.None);
         context.ReenterAfter(reading, done =>
         {
-            if (!done.IsCompletedSuccessfully)
+            var error = done.IsCompletedSuccessfully ? null : done.Exception?.GetBaseException().Message ?? "cancelled";
+            if (error is not null)
             {
-                LogUsageReadFailed(_logger, done.Exception?.GetBaseException().Message ?? "cancelled");
+                LogUsageReadFailed(_logger, error);
             }
 
             if (sender is not null)
             {
-                context.Send(sender, new NodeTaskUsage(string.Empty, done.IsCompletedSuccessfully ? done.Result : []));
+                context.Send(sender, new NodeTaskUsage(string.Empty, done.IsCompletedSuccessfully ? done.Result : [], error));
             }
 
             return Task.CompletedTask;

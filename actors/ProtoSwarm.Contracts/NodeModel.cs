@@ -71,7 +71,8 @@ public sealed record ManagerStatus(
     [property: Key(1)] Reachability Reachability,
     [property: Key(2)] string Addr);
 
-/// <summary>A node as the managers' store keeps it. RaftId: its Raft member id while it is a manager (never reused), else 0.</summary>
+/// <summary>A node as the managers' store keeps it. RaftId: its Raft member id while it is a manager (never reused), else 0.
+/// CertNotAfter: when the last certificate the managers issued it expires (null: issued before this was kept).</summary>
 [MessagePackObject]
 public sealed record NodeObject(
     [property: Key(0)] string Id,
@@ -84,7 +85,8 @@ public sealed record NodeObject(
     [property: Key(7)] MemberInfo? Member,
     [property: Key(8)] ulong RaftId = 0,
     [property: Key(9)] string CertRootDigest = "",
-    ImmutableArray<AttachedNetwork> Attachments = default) : IStoreObject, IStoreKind
+    ImmutableArray<AttachedNetwork> Attachments = default,
+    [property: Key(11)] DateTimeOffset? CertNotAfter = null) : IStoreObject, IStoreKind
 {
     public static string StoreKind => "node";
 

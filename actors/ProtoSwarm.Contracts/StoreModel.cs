@@ -56,7 +56,8 @@ public sealed record ClusterObject(
     [property: Key(14)] long DispatcherHeartbeatMs = 0,
     [property: Key(15)] int DataPathPort = 0,
     [property: Key(16)] string RegistryPullToken = "",
-    [property: Key(17)] string RegistryPushToken = "") : IStoreObject, IStoreKind
+    [property: Key(17)] string RegistryPushToken = "",
+    ImmutableArray<RemovedNodeExpiry> RemovedNodeExpiries = default) : IStoreObject, IStoreKind
 {
     /// <summary>The UDP port of the overlays' VXLAN traffic (`swarm init --data-path-port`); 0: 4789.</summary>
     [IgnoreMember]
@@ -81,9 +82,16 @@ public sealed record ClusterObject(
     [IgnoreMember]
     public bool RootRotationInProgress => PreviousRootCaPem.Length > 0;
 
-    /// <summary>Nodes removed from the swarm: their certificates are refused until they expire.</summary>
+    /// <summary>Nodes removed from the swarm: their certificates are refused until they expire. Every id
+    /// is here (a record written before <see cref="RemovedNodeExpiries"/> existed has only this list).</summary>
     [Key(9)]
     public ImmutableArray<string> RemovedNodes { get; init; } = RemovedNodes.IsDefault ? [] : RemovedNodes;
+
+    /// <summary>When the certificate of each removed node expires; past it the node cannot authenticate
+    /// anyway and is forgotten (swarmkit's RemovedNode.Expiry). An id of <see cref="RemovedNodes"/> without
+    /// an entry was removed by an earlier version: the leader gives it a conservative expiry.</summary>
+    [Key(18)]
+    public ImmutableArray<RemovedNodeExpiry> RemovedNodeExpiries { get; init; } = RemovedNodeExpiries.IsDefault ? [] : RemovedNodeExpiries;
 
     public const string DefaultId = "default";
 
@@ -106,6 +114,12 @@ public sealed record ClusterObject(
 
     public IStoreObject WithMeta(ObjectMeta meta) => this with { Meta = meta };
 }
+
+/// <summary>A removed node and the end of its certificate's validity (<see cref="ClusterObject.RemovedNodeExpiries"/>).</summary>
+[MessagePackObject]
+public sealed record RemovedNodeExpiry(
+    [property: Key(0)] string NodeId,
+    [property: Key(1)] DateTimeOffset CertExpiresAt);
 
 /// <summary>Random identifiers in docker's shape: 25 lower-case base-36 characters.</summary>
 public static class SwarmIds

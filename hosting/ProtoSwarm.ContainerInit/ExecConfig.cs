@@ -29,6 +29,11 @@ internal sealed class ExecConfig
     /// own with it as the controlling terminal, so ^C and window sizes reach it.</summary>
     public bool Tty { get; set; }
 
+    /// <summary>docker exec -d: the command does not depend on the node host. Init keeps it running when its
+    /// status socket closes (a host that stopped or restarted); it still ends with its container, whose
+    /// pid namespace it is in.</summary>
+    public bool Detached { get; set; }
+
     /// <summary>The container's config with this exec's command, env, user and directory in place: the
     /// same rlimits, groups, capabilities, no_new_privs, seccomp program and SELinux label.</summary>
     public InitConfig ApplyTo(InitConfig container)

@@ -18,6 +18,8 @@ namespace ProtoSwarm.ContainerInit;
 //    container's files are visible (not this binary, not the configs): everything it needs from the
 //    host is read or opened before. It confines itself with Stage2's code and execs the command.
 // Stdio is inherited by the command; the outer stage exits with the command's code (128 + signal).
+// A detached exec (docker exec -d) outlives the node host: its stdio is /dev/null, and the outer stage
+// keeps waiting for it when the status socket closes instead of killing it.
 internal static unsafe class ExecStage
 {
     public const string Flag = "--exec";
@@ -38,10 +40,13 @@ internal static unsafe class ExecStage
         {
             _ = fcntl(status, F_SETFD, FD_CLOEXEC);
         }
+        // A host that went away while a detached command runs is no reason to die at the "exit" line.
+        signal(SIGPIPE, 1 /* SIG_IGN */);
         int child, report;
+        bool detached;
         try
         {
-            (child, report) = Enter(configPath);
+            (child, report, detached) = Enter(configPath);
         }
         catch (InitException e)
         {
@@ -61,13 +66,18 @@ internal static unsafe class ExecStage
             return Fail(status, ExecProtocol.ExitCodeFor(failure), failure);
         }
         Say(status, $"{ExecProtocol.Started} {child.ToString(CultureInfo.InvariantCulture)}");
-        var wait = Supervise(child, status);
+        if (detached)
+        {
+            // The command runs: its config was read. A host that restarts meanwhile could not delete it.
+            _ = unlink(configPath);
+        }
+        var wait = Supervise(child, status, detached);
         Say(status, $"{ExecProtocol.Exit} {wait.ToString(CultureInfo.InvariantCulture)}");
-        var signal = wait & 0x7f;
-        return signal == 0 ? (wait >> 8) & 0xff : 128 + signal;
+        var endedBy = wait & 0x7f;
+        return endedBy == 0 ? (wait >> 8) & 0xff : 128 + endedBy;
     }
 
-    private static (int Child, int Report) Enter(string configPath)
+    private static (int Child, int Report, bool Detached) Enter(string configPath)
     {
         var exec = ReadExecConfig(configPath);
         var id = Path.GetFileName(Path.GetDirectoryName(exec.ContainerConfig)) ?? "";
@@ -113,7 +123,7 @@ internal static unsafe class ExecStage
         {
             close(fd);
         }
-        return (child, pipe[0]);
+        return (child, pipe[0], exec.Detached);
     }
 
     // Still PID 1 of a pid namespace below ours, and in the container's cgroup: the container's init,
@@ -180,8 +190,9 @@ internal static unsafe class ExecStage
     }
 
     // Waits for the command while serving "kill <signal>" lines from the host (sent to the command's
-    // process group). A host that went away takes the command with it: nobody would read its output.
-    private static int Supervise(int child, int status)
+    // process group). A host that went away takes the command with it (nobody would read its output),
+    // unless the command is detached: then only its container's end ends it.
+    private static int Supervise(int child, int status, bool detached)
     {
         var pidfd = (int)syscall(SYS_pidfd_open, child, 0, 0, 0, 0, 0);
         var fds = stackalloc PollFd[2];
@@ -212,8 +223,11 @@ internal static unsafe class ExecStage
             if (n <= 0)
             {
                 hostOpen = false;
-                _ = kill(-child, SIGKILL);
-                _ = syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, 0, 0, 0, 0);
+                if (!detached)
+                {
+                    _ = kill(-child, SIGKILL);
+                    _ = syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, 0, 0, 0, 0);
+                }
                 continue;
             }
             pending += System.Text.Encoding.UTF8.GetString(buffer, (int)n);

@@ -268,12 +268,13 @@ public sealed partial class ManagerApiActor : IActor
         }
 
         LogCertificateIssued(_logger, node.Id, node.Spec.DesiredRole);
-        await RecordRenewalAsync(node.Id, SwarmCa.CurrentRootDigest(cluster));
+        await RecordRenewalAsync(node.Id, SwarmCa.CurrentRootDigest(cluster), SwarmCa.NotAfter(issued));
         return issued;
     }
 
-    /// <summary>Records which root a node's certificate comes from; the last node to move to a new root finishes the rotation.</summary>
-    private async Task RecordRenewalAsync(string nodeId, string rootDigest)
+    /// <summary>Records which root a node's certificate comes from and when it expires (how long a removal must
+    /// deny it); the last node to move to a new root finishes the rotation.</summary>
+    private async Task RecordRenewalAsync(string nodeId, string rootDigest, DateTimeOffset notAfter)
     {
         for (var attempt = 0; attempt <= ConflictRetries; attempt++)
         {
@@ -283,9 +284,9 @@ public sealed partial class ManagerApiActor : IActor
             }
 
             var changes = new List<StoreChange>();
-            if (node.CertRootDigest != rootDigest)
+            if (node.CertRootDigest != rootDigest || node.CertNotAfter != notAfter)
             {
-                changes.Add(StoreChange.Update(node with { CertRootDigest = rootDigest }));
+                changes.Add(StoreChange.Update(node with { CertRootDigest = rootDigest, CertNotAfter = notAfter }));
             }
 
             if (cluster.RootRotationInProgress && State.List<NodeObject>().All(n => n.Id == nodeId || n.CertRootDigest == rootDigest))
@@ -609,7 +610,7 @@ public sealed partial class ManagerApiActor : IActor
                 var cluster = Cluster();
                 IReadOnlyList<StoreChange> changes = cluster is null
                     ? [StoreChange.Delete(node)]
-                    : [StoreChange.Delete(node), StoreChange.Update(cluster with { RemovedNodes = cluster.RemovedNodes.Add(node.Id) })];
+                    : [StoreChange.Delete(node), StoreChange.Update(RemovedNodeList.Add(cluster, node, _manager.Time.GetUtcNow()))];
                 await _manager.Proposer.ProposeAsync(changes);
                 LogNodeRemoved(_logger, node.Id, node.Description.Hostname);
                 return new RemoveNodeAck(node.Id);
@@ -651,7 +652,7 @@ public sealed partial class ManagerApiActor : IActor
         {
             // Signed before anything is stored: a bad CSR leaves no node behind.
             issued = SwarmCa.IssueNode(cluster, m.CsrPem, node.Id, role, m.Addr, _manager.Time.GetUtcNow());
-            node = node with { CertRootDigest = SwarmCa.CurrentRootDigest(cluster) };
+            node = node with { CertRootDigest = SwarmCa.CurrentRootDigest(cluster), CertNotAfter = SwarmCa.NotAfter(issued) };
         }
         catch (CsrRejectedException e)
         {

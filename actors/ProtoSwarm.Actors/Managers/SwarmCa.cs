@@ -41,6 +41,10 @@ public static class SwarmCa
         return new CertificateIssued(Pem.Write(issued), cluster.TrustedRootsPem, role, nodeId, cluster.CrossSignedRootPem);
     }
 
+    /// <summary>When an issued certificate expires: a removed node is denied until then (<see cref="RemovedNodeList"/>).</summary>
+    public static DateTimeOffset NotAfter(CertificateIssued issued) =>
+        new(Pem.ReadCertificate(issued.CertificatePem).NotAfter, TimeSpan.Zero);
+
     /// <summary>The digest of the root that signs now; a node whose certificate has it is done with a rotation.</summary>
     public static string CurrentRootDigest(ClusterObject cluster) =>
         CaDigest.OfCertificate(Pem.ReadCertificate(cluster.RootCaPem)).ToString();

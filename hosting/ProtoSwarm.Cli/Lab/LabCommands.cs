@@ -50,8 +50,8 @@ public static class LabCommands
         {
             var state = LabState.Load(LabPlan.DefaultRoot, ValidName(r, name));
             var rows = Rows(state);
-            await Console.Out.WriteAsync(r.GetValue(format) == "json" ? LabTable.FormatJson(rows) : LabTable.Format(rows));
             var forwards = LabForwardRecord.LoadAll(LabPlan.DefaultRoot, state.Name).Where(f => f.IsRunning).ToList();
+            await Console.Out.WriteAsync(r.GetValue(format) == "json" ? LabTable.FormatJson(LabTable.WithForwards(rows, forwards)) : LabTable.Format(rows));
             if (r.GetValue(format) != "json" && forwards.Count > 0)
             {
                 await Console.Out.WriteAsync("\n" + LabTable.FormatForwards(forwards));

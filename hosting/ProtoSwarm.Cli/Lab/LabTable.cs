@@ -5,7 +5,14 @@ using System.Text.Json;
 namespace ProtoSwarm.Cli.Lab;
 
 /// <summary>One row of `lab ls`; the property names are the JSON field names.</summary>
-internal sealed record LabNodeRow(string Name, string Role, string Address, int Pid, string StateDir);
+internal sealed record LabNodeRow(string Name, string Role, string Address, int Pid, string StateDir)
+{
+    /// <summary>The running `lab forward -d` ports that reach this node (in JSON; the table lists forwards below the nodes).</summary>
+    public IReadOnlyList<LabForwardRow> Forwards { get; init; } = [];
+}
+
+/// <summary>One forwarded port of a `lab forward -d` process: ListenAddress:ListenPort on this machine to NodePort on a node.</summary>
+internal sealed record LabForwardRow(int Pid, string ListenAddress, int ListenPort, int NodePort);
 
 /// <summary>`lab ls` output: an aligned table as docker prints them, or one JSON object a line.</summary>
 internal static class LabTable
@@ -43,6 +50,19 @@ internal static class LabTable
         return string.Concat(cells.Select(line =>
             string.Join("   ", line.Select((cell, i) => i == line.Length - 1 ? cell : cell.PadRight(widths[i]))).TrimEnd() + "\n"));
     }
+
+    /// <summary>The rows with the forwards among <paramref name="forwards"/> (the running ones) that reach each node, an entry per port.</summary>
+    public static IReadOnlyList<LabNodeRow> WithForwards(IEnumerable<LabNodeRow> rows, IReadOnlyList<LabForwardRecord> forwards) =>
+    [
+        .. rows.Select(row => row with
+        {
+            Forwards =
+            [
+                .. forwards.Where(f => f.Nodes.Contains(row.Name, StringComparer.Ordinal))
+                    .SelectMany(f => f.Ports.Select(PortForward.Parse).Select(p => new LabForwardRow(f.Pid, f.Listen, p.ListenPort, p.NodePort))),
+            ],
+        }),
+    ];
 
     public static string FormatJson(IEnumerable<LabNodeRow> rows) =>
         string.Concat(rows.Select(r => JsonSerializer.Serialize(r) + "\n"));

@@ -32,6 +32,11 @@ public sealed record ExecSpecification
     /// stderr and controlling terminal; its output is one stream. TERM=xterm unless <see cref="Env"/> sets TERM.</summary>
     public bool Tty { get; init; }
 
+    /// <summary>docker exec -d: stdin, stdout and stderr are /dev/null, and the process does not depend on the
+    /// node host: it keeps running when the host stops or restarts (<see cref="ExecSession.Detach"/> is what
+    /// a stopping host does) and ends with its container. Neither <see cref="Interactive"/> nor <see cref="Tty"/>.</summary>
+    public bool Detached { get; init; }
+
     /// <summary>The terminal's first size; 0 leaves the kernel's.</summary>
     public ushort Rows { get; init; }
 
@@ -49,10 +54,12 @@ public sealed class ExecSession : IAsyncDisposable
     private readonly Action<ushort, ushort> _resize;
     private readonly CancellationTokenSource _kill;
     private readonly IDisposable? _owned;
+    private readonly IDisposable? _status;
 
     internal ExecSession(Stream? stdin, Stream stdout, Stream? stderr, Task<ExecResult> completion,
-        Action<ushort, ushort> resize, CancellationTokenSource kill, IDisposable? owned)
+        Action<ushort, ushort> resize, CancellationTokenSource kill, IDisposable? owned, IDisposable? status = null)
     {
+        _status = status;
         Stdin = stdin;
         Stdout = stdout;
         Stderr = stderr;
@@ -89,6 +96,11 @@ public sealed class ExecSession : IAsyncDisposable
             // Ended and disposed already.
         }
     }
+
+    /// <summary>Lets go of the process as a node host that stops does: the status socket to its init closes,
+    /// nothing is killed. Init then kills a command that is not <see cref="ExecSpecification.Detached"/>;
+    /// a detached one runs on. Completion ends when init does.</summary>
+    public void Detach() => _status?.Dispose();
 
     public async ValueTask DisposeAsync()
     {

@@ -47,8 +47,9 @@ internal interface ISyscalls
 
     /// <summary>Starts `protoswarm-init --exec` in its own session, the status socket on fd 3: with a
     /// <paramref name="terminal"/> (a slave side) that is its stdin, stdout and stderr; otherwise stdout and
-    /// stderr go into pipes and stdin comes from a pipe (<paramref name="stdinPipe"/>) or /dev/null.</summary>
-    ExecProcess SpawnExec(string initPath, string execConfigPath, bool stdinPipe = false, SafeFileHandle? terminal = null);
+    /// stderr go into pipes (or /dev/null with <paramref name="discardOutput"/>: exec -d, which must not die
+    /// of a write once the host is gone) and stdin comes from a pipe (<paramref name="stdinPipe"/>) or /dev/null.</summary>
+    ExecProcess SpawnExec(string initPath, string execConfigPath, bool stdinPipe = false, SafeFileHandle? terminal = null, bool discardOutput = false);
 
     /// <summary>A new pseudo-terminal in the devpts of the container whose PID 1 is <paramref name="containerPid"/>,
     /// unlocked and sized (0 leaves the kernel's size).</summary>

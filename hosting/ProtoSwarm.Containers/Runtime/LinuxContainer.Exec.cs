@@ -64,6 +64,10 @@ public sealed partial class LinuxContainer
         {
             problems.Add($"output limit {spec.OutputLimit}: must not be negative");
         }
+        if (spec.Detached && (spec.Interactive || spec.Tty))
+        {
+            problems.Add("a detached exec has no stdin or terminal: drop -i and -t, or -d");
+        }
         foreach (var entry in spec.Env.Where(e => e.Length == 0 || e[0] == '='))
         {
             problems.Add($"environment entry \"{entry}\": KEY=value");
@@ -112,6 +116,7 @@ public sealed partial class LinuxContainer
             User = spec.User,
             WorkingDir = spec.WorkingDir,
             Tty = spec.Tty,
+            Detached = spec.Detached,
         };
         sys.WriteFile(configPath, JsonSerializer.Serialize(config, ExecConfigJson.Default.ExecConfig));
         return configPath;
@@ -143,7 +148,7 @@ public sealed partial class LinuxContainer
         try
         {
             terminal = spec.Tty ? sys.OpenTerminal(pid, spec.Rows, spec.Columns) : null;
-            process = sys.SpawnExec(initPath, configPath, stdinPipe: spec.Interactive && !spec.Tty, terminal?.Slave);
+            process = sys.SpawnExec(initPath, configPath, stdinPipe: spec.Interactive && !spec.Tty, terminal?.Slave, discardOutput: spec.Detached);
         }
         catch (Exception e)
         {
@@ -192,9 +197,9 @@ public sealed partial class LinuxContainer
         {
             var input = spec.Interactive ? new FileStream(sys.Duplicate(tty.Master), FileAccess.Write, 0) : null;
             return new ExecSession(input, new FileStream(tty.Master, FileAccess.Read, 0), null, completion,
-                (rows, columns) => sys.ResizeTerminal(tty.Master, rows, columns), kill, null);
+                (rows, columns) => sys.ResizeTerminal(tty.Master, rows, columns), kill, null, process.Status);
         }
-        return new ExecSession(process.Stdin, process.Stdout, process.Stderr, completion, (_, _) => { }, kill, null);
+        return new ExecSession(process.Stdin, process.Stdout, process.Stderr, completion, (_, _) => { }, kill, null, process.Status);
     }
 
     private static async Task<ExecResult> FinishExecAsync(ExecProcess process, StatusReader reader, ExecOutcome outcome, ExecSpecification spec,
@@ -271,8 +276,9 @@ public sealed partial class LinuxContainer
                 await SendExecKillAsync(status, 9);
                 continue;
             }
-            catch (Exception e) when (e is SocketException or IOException)
+            catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException)
             {
+                // ObjectDisposed: the session was detached (ExecSession.Detach), as by a host that stops.
                 break;
             }
             if (line is null)
@@ -313,9 +319,9 @@ public sealed partial class LinuxContainer
         {
             await status.SendAsync(Encoding.ASCII.GetBytes($"{ExecProtocol.Kill} {signal.ToString(CultureInfo.InvariantCulture)}\n"), SocketFlags.None);
         }
-        catch (SocketException)
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
-            // init already ended: so did the process.
+            // init already ended, so did the process; or the session was detached and init no longer listens.
         }
     }
 

@@ -237,7 +237,7 @@ internal sealed unsafe class LinuxSyscalls : ISyscalls
         return string.Join(" | ", lines.Skip(Math.Max(0, lines.Length - 6)));
     }
 
-    public ExecProcess SpawnExec(string initPath, string execConfigPath, bool stdinPipe = false, SafeFileHandle? terminal = null)
+    public ExecProcess SpawnExec(string initPath, string execConfigPath, bool stdinPipe = false, SafeFileHandle? terminal = null, bool discardOutput = false)
     {
         var status = stackalloc int[2];
         int* stdin = stackalloc int[2] { -1, -1 };
@@ -247,7 +247,7 @@ internal sealed unsafe class LinuxSyscalls : ISyscalls
         {
             throw new SyscallException("socketpair", Marshal.GetLastPInvokeError());
         }
-        if ((terminal is null && (pipe2(stdout, O_CLOEXEC) < 0 || pipe2(stderr, O_CLOEXEC) < 0))
+        if ((terminal is null && !discardOutput && (pipe2(stdout, O_CLOEXEC) < 0 || pipe2(stderr, O_CLOEXEC) < 0))
             || (terminal is null && stdinPipe && pipe2(stdin, O_CLOEXEC) < 0))
         {
             var errno = Marshal.GetLastPInvokeError();
@@ -267,6 +267,11 @@ internal sealed unsafe class LinuxSyscalls : ISyscalls
                 return new ExecProcess(pid, new Socket(new SafeSocketHandle((nint)status[0], ownsHandle: true)), Stream.Null, Stream.Null);
             }
             pid = Spawn(initPath, ["--exec", execConfigPath], stdin[0], stdout[1], stderr[1], status[1]);
+            if (discardOutput)
+            {
+                return new ExecProcess(pid, new Socket(new SafeSocketHandle((nint)status[0], ownsHandle: true)), Stream.Null, Stream.Null,
+                    stdinPipe ? new AnonymousPipeClientStream(PipeDirection.Out, new SafePipeHandle((nint)stdin[1], ownsHandle: true)) : null);
+            }
             return new ExecProcess(pid, new Socket(new SafeSocketHandle((nint)status[0], ownsHandle: true)),
                 new AnonymousPipeClientStream(PipeDirection.In, new SafePipeHandle((nint)stdout[0], ownsHandle: true)),
                 new AnonymousPipeClientStream(PipeDirection.In, new SafePipeHandle((nint)stderr[0], ownsHandle: true)),

@@ -45,7 +45,7 @@ internal static class LocalExec
             if (request.Detach)
             {
                 var (startedId, session) = await exec.StartExecAsync(request.TaskRef, spec, ct);
-                _ = Task.Run(() => DiscardAsync(session), CancellationToken.None);
+                _ = Task.Run(() => ReapWhenDoneAsync(session), CancellationToken.None);
                 return new ExecStarted(startedId);
             }
 
@@ -126,7 +126,9 @@ internal static class LocalExec
             Timeout = request.Timeout,
             OutputLimit = ExecCompleted.OutputLimitBytes,
             Interactive = request.Interactive && !request.Detach,
-            Tty = request.Tty,
+            // docker's -dt gives a terminal nobody reads; a detached command here gets /dev/null instead.
+            Tty = request.Tty && !request.Detach,
+            Detached = request.Detach,
             Rows = (ushort)Math.Clamp(request.Rows, 0, ushort.MaxValue),
             Columns = (ushort)Math.Clamp(request.Columns, 0, ushort.MaxValue),
         });
@@ -140,38 +142,13 @@ internal static class LocalExec
         _ => new CommandRejected(RejectCode.Internal, $"exec in task {request.TaskRef} failed: {e.Message}; see protoswarmd's log"),
     };
 
-    // exec -d: nobody reads the output; it is drained so the command never blocks on a full pipe.
-    private static async Task DiscardAsync(ExecSession session)
+    // exec -d: the command's output is /dev/null and it outlives this process (ExecSpecification.Detached);
+    // the session is kept only to reap init when the command ends, while this node host still runs.
+    private static async Task ReapWhenDoneAsync(ExecSession session)
     {
         await using (session)
         {
-            var drains = new[] { session.Stdout, session.Stderr }.OfType<Stream>()
-                .Select(s => Task.Factory.StartNew(() => Drain(s), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default))
-                .ToList();
             await session.Completion;
-            try
-            {
-                await Task.WhenAll(drains).WaitAsync(OutputDrain);
-            }
-            catch (TimeoutException)
-            {
-                // A background child keeps the output open; nobody reads it anyway.
-            }
-        }
-
-        static void Drain(Stream stream)
-        {
-            var buffer = new byte[16 * 1024];
-            try
-            {
-                while (stream.Read(buffer) > 0)
-                {
-                }
-            }
-            catch (IOException)
-            {
-                // A terminal's master reads EIO once its last holder is gone: the end.
-            }
         }
     }
 

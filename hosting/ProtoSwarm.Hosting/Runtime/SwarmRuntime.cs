@@ -296,7 +296,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
             var key = NodeKey.Generate();
             var issued = SwarmCa.IssueNode(cluster, key.CreateCsr().ToPem(), nodeId, NodeRole.Manager, addr, now);
             _certificates.Save(issued.RootCaPem, issued.CertificatePem, key.ExportPrivateKeyPem());
-            self = self with { CertRootDigest = SwarmCa.CurrentRootDigest(cluster) };
+            self = self with { CertRootDigest = SwarmCa.CurrentRootDigest(cluster), CertNotAfter = SwarmCa.NotAfter(issued) };
 
             var managerAddr = $"{addr}:{_options.ListenAddr.Port}";
             var state = new NodeLocalState(nodeId, cluster.ClusterId, NodeRole.Manager, addr, [new ManagerAddress(nodeId, managerAddr, true)], raftId);

@@ -101,6 +101,19 @@ public sealed class LocalExecTests
         Assert.Contains("--executor none", none.Reason, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Exec_D_Starts_A_Detached_Command_Without_Stdin_Or_Terminal()
+    {
+        var exec = new FakeExec((_, _) => throw new TaskExecException(RejectCode.Conflict, "task k9zz00000000000000000000c is not running"));
+
+        var reply = await LocalExec.HandleAsync(exec, Request("k9", "sleep", "300") with { Detach = true, Interactive = true, Tty = true }, default);
+
+        Assert.Equal(RejectCode.Conflict, Assert.IsType<CommandRejected>(reply).Code);
+        var spec = Assert.Single(exec.Specs);
+        Assert.Equal((true, false, false), (spec.Detached, spec.Interactive, spec.Tty));
+        Assert.Empty(LinuxContainer.ValidateExec(spec));
+    }
+
     private sealed class FakeExec(Func<string, ExecSpecification, (string, ExecResult)> run) : ITaskExec, ITaskExecutor
     {
         public List<ExecSpecification> Specs { get; } = [];
@@ -111,8 +124,14 @@ public sealed class LocalExecTests
             return Task.FromResult(run(taskRef, spec));
         }
 
-        public Task<(string TaskId, ExecSession Session)> StartExecAsync(string taskRef, ExecSpecification spec, CancellationToken ct) =>
-            throw new NotSupportedException("streaming exec is tested against real containers (ExecStreamTests)");
+        // Records what would start, then answers as `run` does for a refusal; sessions are tested against
+        // real containers (ExecStreamTests, LinuxExecutorExecTests).
+        public Task<(string TaskId, ExecSession Session)> StartExecAsync(string taskRef, ExecSpecification spec, CancellationToken ct)
+        {
+            Specs.Add(spec);
+            _ = run(taskRef, spec);
+            throw new NotSupportedException("this fake starts no sessions");
+        }
 
         public ITaskController CreateController(TaskObject task) => throw new NotSupportedException();
 

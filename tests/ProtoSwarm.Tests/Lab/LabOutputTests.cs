@@ -28,10 +28,43 @@ public class LabOutputTests
 
         Assert.Equal(2, lines.Length);
         using var first = JsonDocument.Parse(lines[0]);
-        Assert.Equal(["Name", "Role", "Address", "Pid", "StateDir"], first.RootElement.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(["Name", "Role", "Address", "Pid", "StateDir", "Forwards"], first.RootElement.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(0, first.RootElement.GetProperty("Forwards").GetArrayLength());
         Assert.Equal(4242, first.RootElement.GetProperty("Pid").GetInt32());
         using var second = JsonDocument.Parse(lines[1]);
         Assert.Equal(0, second.RootElement.GetProperty("Pid").GetInt32());
+    }
+
+    [Fact]
+    public void Json_Lists_The_Running_Forwards_Under_Each_Node_They_Reach_A_Port_Each()
+    {
+        LabForwardRecord[] forwards =
+        [
+            new(5001, 123, "127.0.0.1", ["8080", "8081:80"], ["m1", "w10"]),
+            new(5002, 456, "127.0.0.1", ["9000:5000"], ["w10"]),
+        ];
+
+        var lines = LabTable.FormatJson(LabTable.WithForwards(Rows, forwards)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+
+        using var m1 = JsonDocument.Parse(lines[0]);
+        using var w10 = JsonDocument.Parse(lines[1]);
+        Assert.Equal(
+            """[{"Pid":5001,"ListenAddress":"127.0.0.1","ListenPort":8080,"NodePort":8080},{"Pid":5001,"ListenAddress":"127.0.0.1","ListenPort":8081,"NodePort":80}]""",
+            m1.RootElement.GetProperty("Forwards").GetRawText());
+        Assert.Equal(("m1", "w10"), (m1.RootElement.GetProperty("Name").GetString(), w10.RootElement.GetProperty("Name").GetString()));
+        Assert.Equal(
+            [(5001, 8080, 8080), (5001, 8081, 80), (5002, 9000, 5000)],
+            w10.RootElement.GetProperty("Forwards").EnumerateArray()
+                .Select(f => (f.GetProperty("Pid").GetInt32(), f.GetProperty("ListenPort").GetInt32(), f.GetProperty("NodePort").GetInt32())));
+    }
+
+    [Fact]
+    public void The_Table_Is_Unchanged_By_Forwards_Which_It_Lists_Below_The_Nodes()
+    {
+        LabForwardRecord[] forwards = [new(5001, 123, "127.0.0.1", ["8081:80"], ["m1"])];
+
+        Assert.Equal(LabTable.Format(Rows), LabTable.Format(LabTable.WithForwards(Rows, forwards)));
+        Assert.Equal("FORWARD PID   NODES   PORTS\n5001          m1      127.0.0.1:8081->80/tcp\n", LabTable.FormatForwards(forwards));
     }
 
     [Fact]

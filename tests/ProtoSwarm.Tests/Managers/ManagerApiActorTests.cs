@@ -172,6 +172,7 @@ public sealed class ManagerApiActorTests : IAsyncLifetime
         Assert.Equal(node.RaftId, accepted.RaftId);
         AssertIssuedTo(accepted.CertificatePem, accepted.NodeId, role);
         Assert.Equal(_cluster.RootCaPem, accepted.RootCaPem);
+        Assert.Equal(new DateTimeOffset(Pem.ReadCertificate(accepted.CertificatePem).NotAfter, TimeSpan.Zero), node.CertNotAfter);
     }
 
     [Fact]
@@ -203,6 +204,25 @@ public sealed class ManagerApiActorTests : IAsyncLifetime
 
         Assert.Equal(RejectCode.PermissionDenied, refused.Code);
         Assert.Contains("worker2222", _store.Current.Get<ClusterObject>(ClusterObject.DefaultId)!.RemovedNodes);
+    }
+
+    [Fact]
+    public async Task A_Node_Removed_After_A_Renewal_Stays_Denied_Until_Its_Certificate_Expires()
+    {
+        var issued = Assert.IsType<CertificateIssued>(await Ask(new RenewCertificate("r1", "worker1111", NewCsr())));
+        var notAfter = new DateTimeOffset(Pem.ReadCertificate(issued.CertificatePem).NotAfter, TimeSpan.Zero);
+        var renewed = _store.Current.Get<NodeObject>("worker1111")!;
+
+        await Ask(new RemoveNode("rm1", "w-down", Force: false));
+        await Ask(new RemoveNode("rm2", "w-ready", Force: true));
+
+        var cluster = _store.Current.Get<ClusterObject>(ClusterObject.DefaultId)!;
+        Assert.Equal(notAfter, renewed.CertNotAfter);
+        Assert.Equal<string>(["worker2222", "worker1111"], cluster.RemovedNodes);
+        // worker2222's certificate was issued before nodes kept its expiry: it is denied for the longest lifetime.
+        Assert.Equal(notAfter, cluster.RemovedNodeExpiries.Single(e => e.NodeId == "worker1111").CertExpiresAt);
+        var unknown = cluster.RemovedNodeExpiries.Single(e => e.NodeId == "worker2222").CertExpiresAt - DateTimeOffset.UtcNow;
+        Assert.InRange(unknown, ClusterObject.DefaultNodeCertExpiry - TimeSpan.FromMinutes(1), ClusterObject.DefaultNodeCertExpiry);
     }
 
     [Theory]

@@ -88,6 +88,25 @@ public sealed class ExecLogicTests
     }
 
     [Fact]
+    public async Task A_Detached_Exec_Tells_Init_So_And_Sends_Its_Output_To_Dev_Null()
+    {
+        var sys = Machine("started 99", "exit 0");
+
+        var session = await LinuxContainer.StartExecAsync(new ExecSpecification { Command = ["sleep", "300"], Detached = true },
+            sys, TimeProvider.System, "/init", Paths, 4321, CancellationToken.None);
+        sys.InitSide!.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+        var result = await session.Completion.WaitAsync(TimeSpan.FromSeconds(10));
+        var written = sys.Calls.Single(c => c.StartsWith("write /state/c1/exec-", StringComparison.Ordinal));
+        var config = JsonSerializer.Deserialize(written[(written.IndexOf(" = ", StringComparison.Ordinal) + 3)..], ExecConfigJson.Default.ExecConfig)!;
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.True(config.Detached);
+        Assert.Contains(sys.Calls, c => c.StartsWith("spawn-exec /init /state/c1/exec-", StringComparison.Ordinal) && c.EndsWith(" discard-output", StringComparison.Ordinal));
+        Assert.Equal(["a detached exec has no stdin or terminal: drop -i and -t, or -d"],
+            LinuxContainer.ValidateExec(new ExecSpecification { Command = ["sh"], Detached = true, Interactive = true }));
+    }
+
+    [Fact]
     public void A_Specification_Is_Checked_Before_Anything_Runs()
     {
         var problems = LinuxContainer.ValidateExec(new ExecSpecification { Command = [], WorkingDir = "tmp", Timeout = TimeSpan.Zero, OutputLimit = -1, Env = ["=x"] });

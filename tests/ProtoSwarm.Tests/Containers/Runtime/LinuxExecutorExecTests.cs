@@ -64,4 +64,90 @@ public sealed class LinuxExecutorExecTests(ContainerFixture fixture) : IAsyncLif
             await controller.RemoveAsync(default);
         }
     }
+
+    [Fact]
+    public async Task A_Detached_Exec_Outlives_A_Node_Host_Restart_And_Ends_With_Its_Container()
+    {
+        var task = SleepingTask("d" + Guid.NewGuid().ToString("N")[..24]);
+        var controller = _executor.CreateController(task);
+        await controller.PrepareAsync(default);
+        await controller.StartAsync(default);
+        var (restartedImages, restarted) = await fixture.BusyboxExecutorAsync(Path.Combine(_dir, "restarted"), "busybox:exec");
+        using var _ = restartedImages;
+        var again = restarted.CreateController(task);
+        try
+        {
+            // What LocalExec starts for `protoswarm exec -d` (LocalExecTests); its output goes to /dev/null, so writing costs it nothing.
+            var (_, detached) = await _executor.StartExecAsync(task.Id[..8], new ExecSpecification
+            {
+                Command = ["sh", "-c", "echo out; echo err >&2; sleep 2931; echo late"],
+                Detached = true,
+            }, default);
+            var (_, attached) = await _executor.StartExecAsync(task.Id[..8], new ExecSpecification { Command = ["sleep", "2932"] }, default);
+            var sleeper = await HostPidAsync("sleep\02931\0");
+            var plain = await HostPidAsync("sleep\02932\0");
+
+            // The node host stops: its ends of the status sockets close, nothing is killed on purpose.
+            detached.Detach();
+            attached.Detach();
+            var plainEnded = await attached.Completion.WaitAsync(TimeSpan.FromSeconds(10));
+            Assert.True((await again.InspectAsync(default)).Exists);
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            var (_, ps) = await restarted.ExecAsync(task.Id, new ExecSpecification { Command = ["ps", "-o", "args"], Timeout = TimeSpan.FromSeconds(20) }, default);
+
+            Assert.True(Running(sleeper), "the detached command died with the node host's connection");
+            Assert.Contains("sleep 2931", ps.Stdout, StringComparison.Ordinal);
+            Assert.Equal(137, plainEnded.ExitCode);
+            Assert.False(Running(plain), "a command that is not detached outlived the node host");
+            Assert.False(detached.Completion.IsCompleted);
+            Assert.Empty(Directory.GetFiles(Path.Combine(fixture.Options.StateRoot, task.Id), "exec-*.json"));
+
+            await again.TerminateAsync(default);
+            await again.RemoveAsync(default);
+            var ended = await detached.Completion.WaitAsync(TimeSpan.FromSeconds(10));
+
+            Assert.False(Running(sleeper), "the detached command outlived its container");
+            Assert.Equal(137, ended.ExitCode);
+        }
+        finally
+        {
+            await again.RemoveAsync(default);
+            await controller.RemoveAsync(default);
+        }
+    }
+
+    // The host pid of the one process whose /proc/PID/cmdline is exactly `cmdline`, once it runs.
+    private static async Task<int> HostPidAsync(string cmdline)
+    {
+        for (var i = 0; i < 100; i++)
+        {
+            foreach (var dir in Directory.GetDirectories("/proc"))
+            {
+                if (int.TryParse(Path.GetFileName(dir), out var pid) && ReadOrEmpty($"{dir}/cmdline") == cmdline)
+                {
+                    return pid;
+                }
+            }
+            await Task.Delay(100);
+        }
+        throw new TimeoutException($"no process runs {cmdline.Replace('\0', ' ')}");
+    }
+
+    private static string ReadOrEmpty(string path)
+    {
+        try
+        {
+            return File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return "";
+        }
+    }
+
+    private static bool Running(int pid)
+    {
+        var state = ReadOrEmpty($"/proc/{pid}/status").Split('\n').FirstOrDefault(l => l.StartsWith("State:", StringComparison.Ordinal));
+        return state is not null && !state[6..].Trim().StartsWith('Z');
+    }
 }

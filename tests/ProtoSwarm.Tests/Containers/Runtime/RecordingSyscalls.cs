@@ -166,9 +166,9 @@ internal sealed class RecordingSyscalls : ISyscalls
     public byte[] ExecStdout { get; set; } = [];
     public byte[] ExecStderr { get; set; } = [];
 
-    public ExecProcess SpawnExec(string initPath, string execConfigPath, bool stdinPipe = false, SafeFileHandle? terminal = null)
+    public ExecProcess SpawnExec(string initPath, string execConfigPath, bool stdinPipe = false, SafeFileHandle? terminal = null, bool discardOutput = false)
     {
-        Record($"spawn-exec {initPath} {execConfigPath}");
+        Record($"spawn-exec {initPath} {execConfigPath}{(discardOutput ? " discard-output" : "")}");
         var init = SpawnInit(initPath, execConfigPath);
         Calls.RemoveAt(Calls.Count - 1);
         return new ExecProcess(init.Pid, init.Status, new MemoryStream(ExecStdout), new MemoryStream(ExecStderr));

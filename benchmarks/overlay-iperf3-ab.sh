@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 secs=${SECS:-5}; rounds=${ROUNDS:-8}
-declare -A CLI=([base]=$(realpath "${1:?the base build's protoswarm}") [new]=$(realpath "${2:?the new build's protoswarm}"))
+declare -A CLI=([base]=$(realpath "${1:?usage: BASE_PROTOSWARM NEW_PROTOSWARM}") [new]=$(realpath "${2:?usage: BASE_PROTOSWARM NEW_PROTOSWARM}"))
 declare -A LAB SRV CLIENT W2
 work=$(mktemp -d)
 cleanup() { for s in base new; do [ -n "${LAB[$s]:-}" ] && "${CLI[$s]}" lab down --name "${LAB[$s]}" >/dev/null 2>&1 || true; done; rm -rf "$work"; }

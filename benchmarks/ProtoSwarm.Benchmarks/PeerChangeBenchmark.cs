@@ -28,7 +28,7 @@ public static class PeerChangeBenchmark
         try
         {
             var underlay = IPAddress.Parse("10.250.0.1");
-            await using var overlay = new HostOverlay("bench", netns);
+            await using var overlay = new HostOverlay("bench", "/run/netns", netns);
             await overlay.RunAsync(n =>
             {
                 n.Run(b => b.CreateVeth("ul0", "ul1", mtu: 1500));
@@ -36,7 +36,8 @@ public static class PeerChangeBenchmark
                 n.Run(b => b.AddAddress(ul0, underlay, 24).SetUp(ul0).SetUp(n.GetLink("ul1")!.Index));
                 return 0;
             });
-            var view = new NetworkView(NetworkId, "bench", 4242, "10.252.0.0/16", "10.252.0.1");
+            // Ingress keeps its vxlan device in the node's namespace, where `ip -n NAME -batch` reaches it too.
+            var view = new NetworkView(NetworkId, "bench", 4242, "10.252.0.0/16", "10.252.0.1") { Ingress = true };
             await overlay.EnsureNetworkAsync(view, underlay);
             var endpoints = Enumerable.Range(0, peers)
                 .Select(i => new NetworkEndpoint(string.Create(CultureInfo.InvariantCulture, $"10.252.{2 + (i / 250)}.{1 + (i % 250)}/16"),

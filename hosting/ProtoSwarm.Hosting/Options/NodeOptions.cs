@@ -55,6 +55,9 @@ public sealed record NodeOptions
     /// <summary>The network namespaces of tasks on overlays, one bind-mounted file per task.</summary>
     public string NetnsDir => Path.Combine(StateDir, "netns");
 
+    /// <summary>The network namespaces of overlays other than ingress, one bind-mounted file per network (its bridge and vxlan device live there).</summary>
+    public string OverlayNetnsDir => Path.Combine(StateDir, "overlay-netns");
+
     /// <summary>The swarm registry's blobs on a manager (tags and manifests are in the Raft store).</summary>
     public string RegistryDir => Path.Combine(StateDir, "registry");
 

@@ -17,7 +17,8 @@ internal sealed record TaskSandbox(string NetnsPath, string ResolvConf, Immutabl
 
 /// <summary>
 /// The node's overlays made real (the <see cref="INodeNetworks"/> of `--executor linux`): per
-/// network a bridge and a VXLAN device with static peers (<see cref="HostOverlay"/>), the routing
+/// network a bridge and a VXLAN device with static peers (<see cref="HostOverlay"/>; each network but
+/// ingress in a namespace of its own, bind-mounted under `overlay-netns` of the state dir), the routing
 /// mesh's rules in the node's namespace, and per task a network namespace of its own, prepared
 /// before its container starts: a veth per network, the embedded DNS server at 127.0.0.11, the
 /// virtual IPs' rules and, on ingress, the return routes that send a reply back through the node
@@ -48,13 +49,13 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
     /// <summary>Where the return-routing rules sit in a task's namespace: before the main table (32766).</summary>
     private const uint RulePriority = 1000;
 
-    public NodeNetworks(string nodeId, Func<string?> advertiseAddr, string netnsDir, ILoggerFactory loggerFactory)
+    public NodeNetworks(string nodeId, Func<string?> advertiseAddr, string netnsDir, string overlayNetnsDir, ILoggerFactory loggerFactory)
     {
         NodeId = nodeId;
         _advertiseAddr = advertiseAddr;
         _netnsDir = netnsDir;
         _logger = loggerFactory.CreateLogger<NodeNetworks>();
-        _overlay = new HostOverlay(nodeId);
+        _overlay = new HostOverlay(nodeId, overlayNetnsDir);
         _hostResolv = File.Exists("/etc/resolv.conf") ? ResolvConf.ReadHost() : ResolvConf.Parse("");
         _forwarder = new DnsForwarder(_hostResolv.Upstreams, TimeSpan.FromSeconds(2));
     }

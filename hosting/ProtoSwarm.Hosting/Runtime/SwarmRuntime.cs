@@ -650,7 +650,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
             await current.DisposeAsync();
         }
 
-        return _networks ??= new NodeNetworks(state.NodeId, () => _state?.AdvertiseAddr, _options.NetnsDir, _loggerFactory);
+        return _networks ??= new NodeNetworks(state.NodeId, () => _state?.AdvertiseAddr, _options.NetnsDir, _options.OverlayNetnsDir, _loggerFactory);
     }
 
     private async Task<SwarmMember> StartMemberAsync(NodeLocalState state)

@@ -8,8 +8,8 @@ namespace ProtoSwarm.Networking.Overlay;
 /// <summary>One task's attachment to an overlay: its namespace, the interface name there and its address (CIDR).</summary>
 public sealed record TaskAttachment(string TaskKey, string NetnsPath, string NetworkId, string IfName, string Address);
 
-/// <summary>A network's devices found on this node (either may be missing after a crash).</summary>
-public sealed record OwnedNetwork(string NetworkId, string? Bridge, string? Vxlan);
+/// <summary>A network's devices found on this node (either may be missing after a crash), and the namespace they are in when it is the network's own.</summary>
+public sealed record OwnedNetwork(string NetworkId, string? Bridge, string? Vxlan, string? Namespace = null);
 
 /// <summary>A task's host-side veth found on this node.</summary>
 public sealed record OwnedAttachment(string TaskKey, string NetworkId, string HostEnd);
@@ -19,25 +19,35 @@ public sealed record OwnedDevices(IReadOnlyList<OwnedNetwork> Networks, IReadOnl
 
 /// <summary>
 /// The overlay data plane of one node: a bridge and a vxlan device per network, static peer entries,
-/// and veths into tasks' namespaces. Every change to the node's namespace runs on one
-/// <see cref="NamespaceThread"/> (so changes are serialised and its netlink socket lives there); work
-/// inside a task's namespace runs on a short-lived thread that entered it. Each call reads what is
-/// there, plans with <see cref="OverlayPlanner"/> and applies only the difference: calls are
-/// idempotent and safe to repeat after a crash.
+/// and veths into tasks' namespaces. Ingress keeps its bridge in the node's namespace (the routing
+/// mesh routes into it); every other network has a namespace of its own, a file named after the
+/// network id under the sandbox directory, that holds its bridge, vxlan device and the tasks' veth
+/// ends, with bridge netfilter off (<see cref="OverlayPlanner.PlanSandboxedNetwork"/>). Every change
+/// runs on one <see cref="NamespaceThread"/> in the node's namespace (so changes are serialised and
+/// its netlink socket lives there); work inside a network's or a task's namespace runs on a
+/// short-lived thread that entered it. Each call reads what is there, plans with
+/// <see cref="OverlayPlanner"/> and applies only the difference: calls are idempotent and safe to
+/// repeat after a crash, and the namespaces outlive the process as the tasks' do.
 /// </summary>
 public sealed class HostOverlay : IAsyncDisposable
 {
     private readonly string _nodeId;
+    private readonly string _sandboxDirectory;
     private readonly NamespaceThread _thread;
     private RtnetlinkClient? _netlink;
 
     /// <param name="nodeId">This node's id (its own addresses on a network are the endpoints with this NodeId and no TaskId).</param>
+    /// <param name="sandboxDirectory">Where the networks' own namespaces are bind-mounted (one node's alone: the files are named after the network ids).</param>
     /// <param name="netnsPath">The node's network namespace; null for this process's.</param>
-    public HostOverlay(string nodeId, string? netnsPath = null)
+    public HostOverlay(string nodeId, string sandboxDirectory, string? netnsPath = null)
     {
         _nodeId = nodeId;
+        _sandboxDirectory = sandboxDirectory;
         _thread = new NamespaceThread(netnsPath, $"overlay {nodeId}");
     }
+
+    /// <summary>The namespace a network other than ingress lives in on this node (it exists once <see cref="EnsureNetworkAsync"/> made it).</summary>
+    public string SandboxPath(string networkId) => Path.Combine(_sandboxDirectory, networkId);
 
     /// <summary>Creates or repairs a network's bridge and vxlan device. Returns the number of changes made (0: it was right).</summary>
     public Task<int> EnsureNetworkAsync(NetworkView view, IPAddress underlayAddress) => _thread.RunAsync(() =>
@@ -45,23 +55,74 @@ public sealed class HostOverlay : IAsyncDisposable
         var netlink = Netlink;
         var underlayMtu = view.Mtu > 0 ? view.Mtu + 50 : netlink.GetMtuOfAddress(underlayAddress);
         var want = OverlayPlanner.Want(view, _nodeId, underlayAddress, underlayMtu);
+        if (!view.Ingress)
+        {
+            return EnsureSandboxed(netlink, want);
+        }
+
         var bridge = netlink.GetLink(want.Bridge);
         var actual = new NetworkActual(bridge, netlink.GetLink(want.Vxlan),
             bridge is null ? [] : netlink.ListAddresses(bridge.Index),
             bridge is null ? [] : netlink.ListRoutes());
         var steps = OverlayPlanner.PlanNetwork(want, actual);
-        Apply(netlink, steps);
+        Apply(netlink, steps, null);
         return steps.Count;
     });
+
+    private int EnsureSandboxed(RtnetlinkClient netlink, NetworkWanted want)
+    {
+        var path = SandboxPath(want.NetworkId);
+        var made = 0;
+        if (!File.Exists(path) || !NetworkNamespace.IsMountPoint(path))
+        {
+            // A file that is no longer a mount (the machine restarted under a persistent state dir) is made again.
+            if (File.Exists(path))
+            {
+                File.Delete(path);
+            }
+            NetworkNamespace.Create(_sandboxDirectory, want.NetworkId);
+            made = 1;
+        }
+
+        var (bridge, vxlan, peer, netfilterOff) = InNamespace(path, n =>
+            (n.GetLink(want.Bridge), n.GetLink(want.Vxlan), n.GetLink(OverlayNames.GatewayPeer), BridgeNetfilterIsOff()));
+        var gateway = netlink.GetLink(OverlayNames.Gateway(want.NetworkId));
+        var actual = new SandboxActual(bridge, vxlan, peer, gateway,
+            gateway is null ? [] : netlink.ListAddresses(gateway.Index),
+            gateway is null ? [] : netlink.ListRoutes(),
+            netlink.ListLinks(), netfilterOff);
+        var plan = OverlayPlanner.PlanSandboxedNetwork(want, actual);
+        if (plan.DisableBridgeNetfilter || plan.Clear.Count > 0)
+        {
+            InNamespace(path, n =>
+            {
+                if (plan.DisableBridgeNetfilter)
+                {
+                    DisableBridgeNetfilter();
+                }
+                Apply(n, plan.Clear, null);
+                return 0;
+            });
+        }
+        Apply(netlink, plan.Node, path);
+        if (plan.Inside.Count > 0)
+        {
+            InNamespace(path, n =>
+            {
+                Apply(n, plan.Inside, null);
+                return 0;
+            });
+        }
+        return made + plan.Count;
+    }
 
     /// <summary>
     /// Makes the network's static entries exactly the peers among <paramref name="endpoints"/> (those
     /// on other nodes): on the vxlan device, a forwarding entry MAC -> node and a permanent neighbour
     /// IP -> MAC (the device answers ARP from them). One batch of netlink requests.
     /// </summary>
-    public Task<PeerPlan> SetPeersAsync(string networkId, IEnumerable<NetworkEndpoint> endpoints) => _thread.RunAsync(() =>
+    public Task<PeerPlan> SetPeersAsync(string networkId, IEnumerable<NetworkEndpoint> endpoints) => OnNetworkAsync(networkId, netlink =>
     {
-        var netlink = Netlink;
         var vxlan = netlink.GetLink(OverlayNames.Vxlan(networkId))
             ?? throw new InvalidOperationException($"network {networkId} has no vxlan device on this node: EnsureNetwork first");
         var plan = OverlayPlanner.PlanPeers(OverlayPlanner.Peers(endpoints, _nodeId), netlink.ListNeighbours(vxlan.Index), netlink.ListFdb(vxlan.Index));
@@ -94,12 +155,12 @@ public sealed class HostOverlay : IAsyncDisposable
     /// </summary>
     public async Task<bool> AttachTaskAsync(TaskAttachment attachment)
     {
-        var (hostEndName, bridgeIndex, mtu, hostEnd) = await _thread.RunAsync(() =>
+        var (hostEndName, bridgeIndex, mtu, hostEnd) = await OnNetworkAsync(attachment.NetworkId, netlink =>
         {
-            var bridge = Netlink.GetLink(OverlayNames.Bridge(attachment.NetworkId))
+            var bridge = netlink.GetLink(OverlayNames.Bridge(attachment.NetworkId))
                 ?? throw new InvalidOperationException($"network {attachment.NetworkId} has no bridge on this node: EnsureNetwork first");
             var name = OverlayNames.Veth(attachment.TaskKey, attachment.NetworkId);
-            return (name, bridge.Index, bridge.Mtu, Netlink.GetLink(name));
+            return (name, bridge.Index, bridge.Mtu, netlink.GetLink(name));
         });
         var ip = OverlayPlanner.AddressOf(attachment.Address);
         var slash = attachment.Address.IndexOf('/', StringComparison.Ordinal);
@@ -120,9 +181,8 @@ public sealed class HostOverlay : IAsyncDisposable
             return false;
         }
 
-        await _thread.RunAsync(() =>
+        await OnNetworkAsync(attachment.NetworkId, netlink =>
         {
-            var netlink = Netlink;
             if (plan.DeleteHostEnd)
             {
                 netlink.Run(b => b.DeleteLink(hostEnd!.Index, hostEndName));
@@ -147,6 +207,7 @@ public sealed class HostOverlay : IAsyncDisposable
                 batch.SetUp(index);
             }
             netlink.Execute(batch);
+            return true;
         });
 
         await task.RunAsync(() =>
@@ -185,18 +246,18 @@ public sealed class HostOverlay : IAsyncDisposable
     }
 
     /// <summary>Removes a task's veth (both ends go together). False when there was none.</summary>
-    public Task<bool> DetachTaskAsync(string taskKey, string networkId) => _thread.RunAsync(() =>
+    public Task<bool> DetachTaskAsync(string taskKey, string networkId) => OnNetworkAsync(networkId, netlink =>
     {
         var name = OverlayNames.Veth(taskKey, networkId);
-        if (Netlink.GetLink(name) is not { } link)
+        if (netlink.GetLink(name) is not { } link)
         {
             return false;
         }
-        Netlink.Run(b => b.DeleteLink(link.Index, name));
+        netlink.Run(b => b.DeleteLink(link.Index, name));
         return true;
     });
 
-    /// <summary>Removes a network's vxlan device, bridge and any task veths still attached for it.</summary>
+    /// <summary>Removes a network's vxlan device, bridge and any task veths still attached for it, and its namespace.</summary>
     public Task RemoveNetworkAsync(string networkId) => _thread.RunAsync(() =>
     {
         var netlink = Netlink;
@@ -207,42 +268,89 @@ public sealed class HostOverlay : IAsyncDisposable
             batch.DeleteLink(link.Index, link.Name);
         }
         netlink.Execute(batch);
+        RemoveSandbox(networkId);
     });
 
-    /// <summary>The networks and attachments this node's devices say are ours.</summary>
+    /// <summary>The networks and attachments this node's devices (in its namespace and in the networks' own) say are ours.</summary>
     public Task<OwnedDevices> ListOwnedAsync() => _thread.RunAsync(() =>
     {
         var networks = new Dictionary<string, OwnedNetwork>();
         var attachments = new List<OwnedAttachment>();
-        foreach (var link in Netlink.ListLinks())
+        void Read(IEnumerable<LinkInfo> links, string? sandbox)
         {
-            if (OverlayNames.ParseAlias(link.Alias) is not { } owner)
+            foreach (var link in links)
             {
-                continue;
+                if (OverlayNames.ParseAlias(link.Alias) is not { } owner)
+                {
+                    continue;
+                }
+                if (owner.TaskKey is { } task)
+                {
+                    attachments.Add(new OwnedAttachment(task, owner.NetworkId, link.Name));
+                    continue;
+                }
+                var known = networks.GetValueOrDefault(owner.NetworkId) ?? new OwnedNetwork(owner.NetworkId, null, null, sandbox);
+                networks[owner.NetworkId] = link.Kind switch
+                {
+                    "bridge" => known with { Bridge = link.Name },
+                    "vxlan" => known with { Vxlan = link.Name },
+                    _ => known,
+                };
             }
-            if (owner.TaskKey is { } task)
+        }
+
+        Read(Netlink.ListLinks(), null);
+        foreach (var (networkId, path) in Sandboxes())
+        {
+            networks[networkId] = networks.GetValueOrDefault(networkId) is { } known ? known with { Namespace = path } : new OwnedNetwork(networkId, null, null, path);
+            if (NetworkNamespace.IsMountPoint(path))
             {
-                attachments.Add(new OwnedAttachment(task, owner.NetworkId, link.Name));
-                continue;
+                Read(InNamespace(path, n => n.ListLinks()), path);
             }
-            var known = networks.GetValueOrDefault(owner.NetworkId) ?? new OwnedNetwork(owner.NetworkId, null, null);
-            networks[owner.NetworkId] = link.Kind == "bridge" ? known with { Bridge = link.Name } : known with { Vxlan = link.Name };
         }
         return new OwnedDevices([.. networks.Values], attachments);
     });
 
-    /// <summary>Removes our devices that nothing wants (a node calls it at start with what its tasks need). Returns what was removed.</summary>
+    /// <summary>
+    /// Removes what nothing wants (a node calls it at start with what its tasks need): our devices in
+    /// the node's namespace, the namespaces of networks not kept, and in kept ones the veths of tasks
+    /// not kept. Returns the devices removed.
+    /// </summary>
     public Task<IReadOnlyList<string>> SweepAsync(IEnumerable<string> keepNetworkIds, IEnumerable<string> keepTaskKeys) => _thread.RunAsync(() =>
     {
         var netlink = Netlink;
-        var sweep = OverlayPlanner.PlanSweep(netlink.ListLinks(), keepNetworkIds.ToHashSet(), keepTaskKeys.ToHashSet());
+        var keepNetworks = keepNetworkIds.ToHashSet();
+        var keepTasks = keepTaskKeys.ToHashSet();
+        var sweep = OverlayPlanner.PlanSweep(netlink.ListLinks(), keepNetworks, keepTasks);
         var batch = netlink.Batch();
         foreach (var link in sweep)
         {
             batch.DeleteLink(link.Index, link.Name);
         }
         netlink.Execute(batch);
-        return (IReadOnlyList<string>)[.. sweep.Select(l => l.Name)];
+        var removed = sweep.Select(l => l.Name).ToList();
+        foreach (var (networkId, path) in Sandboxes())
+        {
+            if (!keepNetworks.Contains(networkId))
+            {
+                removed.AddRange(RemoveSandbox(networkId));
+            }
+            else if (NetworkNamespace.IsMountPoint(path))
+            {
+                removed.AddRange(InNamespace(path, n =>
+                {
+                    var stale = OverlayPlanner.PlanSweep(n.ListLinks(), keepNetworks, keepTasks);
+                    var inside = n.Batch();
+                    foreach (var link in stale)
+                    {
+                        inside.DeleteLink(link.Index, link.Name);
+                    }
+                    n.Execute(inside);
+                    return stale.Select(l => l.Name).ToList();
+                }));
+            }
+        }
+        return (IReadOnlyList<string>)removed;
     });
 
     /// <summary>Adds or replaces a route inside a task's namespace (<c>ip route replace DST [via GW] dev IFNAME [onlink]</c>).</summary>
@@ -268,7 +376,72 @@ public sealed class HostOverlay : IAsyncDisposable
 
     private RtnetlinkClient Netlink => _netlink ??= new RtnetlinkClient();
 
-    private static void Apply(RtnetlinkClient netlink, IReadOnlyList<NetworkStep> steps)
+    /// <summary>Runs on the node's thread, in the network's own namespace when it has one (the vxlan device, the bridge and the tasks' veths are there).</summary>
+    private Task<T> OnNetworkAsync<T>(string networkId, Func<RtnetlinkClient, T> work) => _thread.RunAsync(() =>
+    {
+        var path = SandboxPath(networkId);
+        return File.Exists(path) ? InNamespace(path, work) : work(Netlink);
+    });
+
+    /// <summary>
+    /// Work in another namespace from the node's thread: a thread that entered it runs the work with a
+    /// netlink socket of that namespace, and the node's thread waits for it (changes stay one at a time).
+    /// </summary>
+    private static T InNamespace<T>(string path, Func<RtnetlinkClient, T> work)
+    {
+        using var thread = new NamespaceThread(path, "overlay netns");
+        return thread.RunAsync(() =>
+        {
+            using var netlink = new RtnetlinkClient();
+            return work(netlink);
+        }).GetAwaiter().GetResult();
+    }
+
+    private IEnumerable<(string NetworkId, string Path)> Sandboxes() =>
+        Directory.Exists(_sandboxDirectory)
+            ? [.. Directory.EnumerateFiles(_sandboxDirectory).Select(p => (Path.GetFileName(p), p))]
+            : [];
+
+    /// <summary>Deletes a network's namespace, its devices first (so the VNI is free at once, not when the kernel gets round to the namespace). Returns the devices deleted.</summary>
+    private List<string> RemoveSandbox(string networkId)
+    {
+        var path = SandboxPath(networkId);
+        if (!File.Exists(path))
+        {
+            return [];
+        }
+        var removed = !NetworkNamespace.IsMountPoint(path) ? [] : InNamespace(path, n =>
+        {
+            // Everything in it is the overlay's: task veths first, then the vxlan device, the gateway end and the bridge.
+            var links = n.ListLinks().Where(l => l.Name != "lo").OrderBy(l => l.Kind switch { "veth" => 0, "vxlan" => 1, _ => 2 }).ToList();
+            var batch = n.Batch();
+            foreach (var link in links)
+            {
+                batch.DeleteLink(link.Index, link.Name);
+            }
+            n.Execute(batch);
+            return links.Where(l => l.Name != OverlayNames.GatewayPeer).Select(l => l.Name).ToList();
+        });
+        NetworkNamespace.Delete(path);
+        return removed;
+    }
+
+    /// <summary>Bridge netfilter settings are per namespace; a kernel without br_netfilter has none, which is off too.</summary>
+    private static readonly string[] BridgeNetfilter =
+        ["/proc/sys/net/bridge/bridge-nf-call-iptables", "/proc/sys/net/bridge/bridge-nf-call-ip6tables"];
+
+    private static bool BridgeNetfilterIsOff() =>
+        BridgeNetfilter.All(f => !File.Exists(f) || File.ReadAllText(f).Trim() == "0");
+
+    private static void DisableBridgeNetfilter()
+    {
+        foreach (var file in BridgeNetfilter.Where(File.Exists))
+        {
+            File.WriteAllText(file, "0");
+        }
+    }
+
+    private static void Apply(RtnetlinkClient netlink, IReadOnlyList<NetworkStep> steps, string? sandbox)
     {
         int IndexOf(string name) => netlink.GetLink(name)?.Index ?? throw new InvalidOperationException($"{name} is missing");
         foreach (var step in steps)
@@ -284,6 +457,20 @@ public sealed class HostOverlay : IAsyncDisposable
                 case NetworkStep.CreateVxlan c:
                     netlink.Run(b => b.CreateVxlan(c.Spec).SetAliasByName(c.Spec.Name, c.Alias));
                     break;
+                case NetworkStep.CreateVxlanInside c:
+                {
+                    netlink.Run(b => b.CreateVxlan(c.Spec).SetAliasByName(c.Spec.Name, c.Alias));
+                    using var ns = NetworkNamespace.Open(sandbox ?? throw new InvalidOperationException("a vxlan device to move, and no namespace to move it to"));
+                    netlink.Run(b => b.SetNamespace(IndexOf(c.Spec.Name), ns));
+                    break;
+                }
+                case NetworkStep.CreateGateway c:
+                {
+                    using var ns = NetworkNamespace.Open(sandbox ?? throw new InvalidOperationException("a gateway veth, and no namespace for its other end"));
+                    netlink.Run(b => b.CreateVeth(c.Name, c.Peer, ns, c.Mtu, alias: c.Alias));
+                    netlink.Run(b => b.SetMac(IndexOf(c.Name), c.Mac));
+                    break;
+                }
                 case NetworkStep.SetMtu s:
                     netlink.Run(b => b.SetMtu(IndexOf(s.Name), s.Mtu));
                     break;

@@ -10,7 +10,10 @@ namespace ProtoSwarm.Networking.Overlay;
 /// </summary>
 public static class OverlayNames
 {
-    public const string BridgePrefix = "ps-", VxlanPrefix = "vx-", VethPrefix = "vt";
+    public const string BridgePrefix = "ps-", VxlanPrefix = "vx-", VethPrefix = "vt", GatewayPrefix = "pg-";
+
+    /// <summary>The name, inside a network's own namespace, of the veth end that leads to the node's namespace.</summary>
+    public const string GatewayPeer = "gw0";
 
     /// <summary>The ifalias prefix of every device the overlay makes.</summary>
     public const string AliasPrefix = "protoswarm:";
@@ -18,6 +21,12 @@ public static class OverlayNames
     public static string Bridge(string networkId) => BridgePrefix + Short(networkId);
 
     public static string Vxlan(string networkId) => VxlanPrefix + Short(networkId);
+
+    /// <summary>
+    /// The node's end of the veth into a network's own namespace: it holds the gateway (and the
+    /// node's own address) in the node's namespace, where the bridge held them before it moved.
+    /// </summary>
+    public static string Gateway(string networkId) => GatewayPrefix + Short(networkId);
 
     /// <summary>The host end of a task's veth: deterministic from task and network, so it is found again after a restart.</summary>
     public static string Veth(string taskKey, string networkId)

@@ -21,12 +21,40 @@ public sealed record NetworkWanted(
 /// <summary>What is there for one network: its two devices (null when absent), the bridge's addresses and the main table's routes.</summary>
 public sealed record NetworkActual(LinkInfo? Bridge, LinkInfo? Vxlan, IReadOnlyList<AddressInfo> BridgeAddresses, IReadOnlyList<RouteInfo> Routes);
 
+/// <summary>
+/// What is there for a network that lives in a namespace of its own: inside it the bridge, the vxlan
+/// device and the gateway veth's end; in the node's namespace that veth's other end, its addresses,
+/// the main table's routes and every link (to find this network's devices left there); and whether
+/// bridge netfilter is already off inside.
+/// </summary>
+public sealed record SandboxActual(
+    LinkInfo? Bridge,
+    LinkInfo? Vxlan,
+    LinkInfo? GatewayPeer,
+    LinkInfo? Gateway,
+    IReadOnlyList<AddressInfo> GatewayAddresses,
+    IReadOnlyList<RouteInfo> Routes,
+    IReadOnlyList<LinkInfo> NodeLinks,
+    bool BridgeNetfilterOff);
+
+/// <summary>The changes for a network in its own namespace, in order: <see cref="Clear"/> there, <see cref="Node"/> in the node's, <see cref="Inside"/> there.</summary>
+public sealed record SandboxPlan(IReadOnlyList<NetworkStep> Clear, IReadOnlyList<NetworkStep> Node, IReadOnlyList<NetworkStep> Inside, bool DisableBridgeNetfilter)
+{
+    public int Count => Clear.Count + Node.Count + Inside.Count + (DisableBridgeNetfilter ? 1 : 0);
+}
+
 /// <summary>One change to a network's devices; devices are named, the executor resolves indexes.</summary>
 public abstract record NetworkStep
 {
     public sealed record DeleteLink(string Name) : NetworkStep;
-    public sealed record CreateBridge(string Name, int Mtu, MacAddress Mac, string Alias) : NetworkStep;
+    public sealed record CreateBridge(string Name, int Mtu, MacAddress? Mac, string Alias) : NetworkStep;
     public sealed record CreateVxlan(VxlanSpec Spec, string Alias) : NetworkStep;
+
+    /// <summary>A vxlan device made in the node's namespace (its UDP socket stays there) and moved into the network's.</summary>
+    public sealed record CreateVxlanInside(VxlanSpec Spec, string Alias) : NetworkStep;
+
+    /// <summary>The veth between the node's namespace (<paramref name="Name"/>, MAC and alias) and the network's (<paramref name="Peer"/>).</summary>
+    public sealed record CreateGateway(string Name, string Peer, int Mtu, MacAddress Mac, string Alias) : NetworkStep;
     public sealed record SetMtu(string Name, int Mtu) : NetworkStep;
     public sealed record SetMac(string Name, MacAddress Mac) : NetworkStep;
     public sealed record SetMaster(string Name, string Master) : NetworkStep;
@@ -150,37 +178,163 @@ public static class OverlayPlanner
             steps.Add(new NetworkStep.SetMaster(want.Vxlan, want.Bridge));
         }
 
-        var have = bridgeIsNew ? [] : actual.BridgeAddresses.Where(a => a.Index == bridge!.Index).ToList();
+        List<NetworkStep> vxlanUp = vxlan is null || !vxlan.Up ? [new NetworkStep.SetUp(want.Vxlan)] : [];
+        PlanGateway(want, want.Bridge, bridge, actual.BridgeAddresses, actual.Routes, steps, vxlanUp);
+        return steps;
+    }
+
+    /// <summary>
+    /// An overlay other than ingress lives in a namespace of its own (as docker's overlay sandbox):
+    /// there the bridge, the vxlan device (made in the node's namespace, whose underlay its UDP socket
+    /// stays in, then moved) and the tasks' veths, with bridge netfilter off, so frames between tasks
+    /// never run the node's conntrack and nft hooks. A veth joins the two namespaces: its node end
+    /// (<see cref="OverlayNames.Gateway"/>) holds what the bridge held in the node's namespace (the
+    /// gateway, the subnet's route, the MAC), its other end is a port of the bridge. Steps come in
+    /// three phases: deletes in the network's namespace, then the node's side, then the rest there.
+    /// </summary>
+    public static SandboxPlan PlanSandboxedNetwork(NetworkWanted want, SandboxActual actual)
+    {
+        var clear = new List<NetworkStep>();
+        var node = new List<NetworkStep>();
+        var inside = new List<NetworkStep>();
+        var gatewayName = OverlayNames.Gateway(want.NetworkId);
+        var alias = OverlayNames.NetworkAlias(want.NetworkId);
+
+        // In the node's namespace only the gateway end is ours: a bridge, vxlan or task veth of this
+        // network there is from before the move (or a vxlan made and not yet moved when the node died).
+        foreach (var stray in actual.NodeLinks.Where(l => l.Name != gatewayName && OverlayNames.ParseAlias(l.Alias)?.NetworkId == want.NetworkId)
+                     .OrderBy(l => l.Kind switch { "veth" => 0, "vxlan" => 1, _ => 2 }))
+        {
+            node.Add(new NetworkStep.DeleteLink(stray.Name));
+        }
+
+        var gateway = actual.Gateway;
+        var peer = actual.GatewayPeer;
+        var paired = gateway is { Kind: "veth" } && peer is { Kind: "veth" } && gateway.Link == peer.Index;
+        if (!paired)
+        {
+            // Either end alone, or a device of another kind under our name: both ends go and a new pair comes.
+            if (peer is not null)
+            {
+                clear.Add(new NetworkStep.DeleteLink(OverlayNames.GatewayPeer));
+            }
+            if (gateway is not null)
+            {
+                node.Add(new NetworkStep.DeleteLink(gatewayName));
+            }
+            gateway = null;
+            peer = null;
+        }
+
+        var bridge = actual.Bridge;
+        if (bridge is not null && bridge.Kind != "bridge")
+        {
+            clear.Add(new NetworkStep.DeleteLink(want.Bridge));
+            bridge = null;
+        }
+        var bridgeIsNew = bridge is null;
+        if (bridge is null)
+        {
+            inside.Add(new NetworkStep.CreateBridge(want.Bridge, want.Mtu, null, alias));
+        }
+        else if (bridge.Mtu != want.Mtu)
+        {
+            inside.Add(new NetworkStep.SetMtu(want.Bridge, want.Mtu));
+        }
+
+        var vxlan = actual.Vxlan;
+        var spec = new VxlanSpec(want.Vxlan, want.Vni, want.Local, want.Port, want.Mtu, Learning: false, Proxy: true);
+        if (vxlan is not null && !Matches(vxlan, spec))
+        {
+            clear.Add(new NetworkStep.DeleteLink(want.Vxlan));
+            vxlan = null;
+        }
+        if (vxlan is null)
+        {
+            node.Add(new NetworkStep.CreateVxlanInside(spec, alias));
+        }
+        else if (vxlan.Mtu != want.Mtu)
+        {
+            inside.Add(new NetworkStep.SetMtu(want.Vxlan, want.Mtu));
+        }
+        if (vxlan is null || bridgeIsNew || vxlan.Master != bridge!.Index)
+        {
+            inside.Add(new NetworkStep.SetMaster(want.Vxlan, want.Bridge));
+        }
+        if (vxlan is null || !vxlan.Up)
+        {
+            inside.Add(new NetworkStep.SetUp(want.Vxlan));
+        }
+
+        if (!paired)
+        {
+            node.Add(new NetworkStep.CreateGateway(gatewayName, OverlayNames.GatewayPeer, want.Mtu, want.BridgeMac, alias));
+        }
+        else if (peer!.Mtu != want.Mtu)
+        {
+            inside.Add(new NetworkStep.SetMtu(OverlayNames.GatewayPeer, want.Mtu));
+        }
+        if (peer is null || bridgeIsNew || peer.Master != bridge!.Index)
+        {
+            inside.Add(new NetworkStep.SetMaster(OverlayNames.GatewayPeer, want.Bridge));
+        }
+        if (peer is null || !peer.Up)
+        {
+            inside.Add(new NetworkStep.SetUp(OverlayNames.GatewayPeer));
+        }
+        if (bridgeIsNew || !bridge!.Up)
+        {
+            inside.Add(new NetworkStep.SetUp(want.Bridge));
+        }
+
+        if (gateway is not null && gateway.Mac != want.BridgeMac)
+        {
+            node.Add(new NetworkStep.SetMac(gatewayName, want.BridgeMac));
+        }
+        if (gateway is not null && gateway.Mtu != want.Mtu)
+        {
+            node.Add(new NetworkStep.SetMtu(gatewayName, want.Mtu));
+        }
+        PlanGateway(want, gatewayName, gateway, actual.GatewayAddresses, actual.Routes, node, []);
+        return new SandboxPlan(clear, node, inside, !actual.BridgeNetfilterOff);
+    }
+
+    /// <summary>
+    /// The device that holds the network's addresses in the node's namespace (the bridge on ingress,
+    /// the gateway veth otherwise): its addresses, up (after <paramref name="beforeUp"/>), and the subnet's route through it.
+    /// </summary>
+    private static void PlanGateway(NetworkWanted want, string device, LinkInfo? link, IReadOnlyList<AddressInfo> addresses, IReadOnlyList<RouteInfo> routes,
+        List<NetworkStep> steps, IReadOnlyList<NetworkStep> beforeUp)
+    {
+        var have = link is null ? [] : addresses.Where(a => a.Index == link.Index).ToList();
         foreach (var address in want.BridgeAddresses)
         {
             if (!have.Any(a => a.Address.Equals(address) && a.PrefixLength == want.Subnet.PrefixLength))
             {
-                steps.Add(new NetworkStep.AddAddress(want.Bridge, address, want.Subnet.PrefixLength));
+                steps.Add(new NetworkStep.AddAddress(device, address, want.Subnet.PrefixLength));
             }
         }
+        var deleted = false;
         foreach (var stale in have.Where(a => !want.BridgeAddresses.Any(w => w.Equals(a.Address) && a.PrefixLength == want.Subnet.PrefixLength)))
         {
-            steps.Add(new NetworkStep.DeleteAddress(want.Bridge, stale.Address, stale.PrefixLength));
+            steps.Add(new NetworkStep.DeleteAddress(device, stale.Address, stale.PrefixLength));
+            deleted |= stale.Address.Equals(want.RouteSource);
         }
 
-        if (vxlan is null || !vxlan.Up)
+        steps.AddRange(beforeUp);
+        if (link is null || !link.Up)
         {
-            steps.Add(new NetworkStep.SetUp(want.Vxlan));
-        }
-        if (bridgeIsNew || !bridge!.Up)
-        {
-            steps.Add(new NetworkStep.SetUp(want.Bridge));
+            steps.Add(new NetworkStep.SetUp(device));
         }
 
         // The subnet's route is ours (addresses go on with noprefixroute) so its source is the node's
         // own address on ingress rather than whichever address the kernel would call primary.
-        var routed = !bridgeIsNew && actual.Routes.Any(r =>
-            r.Destination.Equals(want.Subnet) && r.OutputIndex == bridge!.Index && r.Gateway is null && Equals(r.PreferredSource, want.RouteSource));
-        if (!routed || steps.OfType<NetworkStep.DeleteAddress>().Any(d => d.Address.Equals(want.RouteSource)))
+        var routed = link is not null && routes.Any(r =>
+            r.Destination.Equals(want.Subnet) && r.OutputIndex == link.Index && r.Gateway is null && Equals(r.PreferredSource, want.RouteSource));
+        if (!routed || deleted)
         {
-            steps.Add(new NetworkStep.ReplaceRoute(want.Subnet, want.Bridge, want.RouteSource));
+            steps.Add(new NetworkStep.ReplaceRoute(want.Subnet, device, want.RouteSource));
         }
-        return steps;
     }
 
     /// <summary>The peers the vxlan device needs: every address on another node (one entry an address; the first wins).</summary>

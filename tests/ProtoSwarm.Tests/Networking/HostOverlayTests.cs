@@ -45,11 +45,104 @@ public sealed class HostOverlayTests
             Assert.True(eth0.Up);
 
             // ARP never crossed: hostB's vxlan device has no learned entry, only our permanent ones.
-            var fdb = await b.RunAsync(n => n.ListFdb(n.GetLink(OverlayNames.Vxlan(NetworkId))!.Index));
+            var fdb = await OverlayLab.InAsync(b.SandboxPath(NetworkId), n => n.ListFdb(n.GetLink(OverlayNames.Vxlan(NetworkId))!.Index));
             Assert.All(fdb, f => Assert.Equal(0x80, f.State & 0x80));
+
+            // The bridge, the vxlan device and the task's veth are in the network's own namespace, with
+            // bridge netfilter off there while the node's keeps the kernel's default; the node holds the
+            // gateway on its end of a veth into it and reaches its own task through it.
+            var sandbox = a.SandboxPath(NetworkId);
+            Assert.True(NetworkNamespace.IsMountPoint(sandbox));
+            var inside = await OverlayLab.InAsync(sandbox, n => n.ListLinks().Select(l => l.Name).ToList());
+            Assert.Contains(OverlayNames.Bridge(NetworkId), inside);
+            Assert.Contains(OverlayNames.Vxlan(NetworkId), inside);
+            Assert.Contains(OverlayNames.Veth("tA", NetworkId), inside);
+            var node = await a.RunAsync(n => n.ListLinks().Select(l => l.Name).ToList());
+            Assert.DoesNotContain(OverlayNames.Bridge(NetworkId), node);
+            Assert.DoesNotContain(OverlayNames.Vxlan(NetworkId), node);
+            Assert.DoesNotContain(OverlayNames.Veth("tA", NetworkId), node);
+            Assert.Contains(OverlayNames.Gateway(NetworkId), node);
+            Assert.Equal("0", await BridgeNetfilterAsync(sandbox));
+            Assert.Equal("1", await BridgeNetfilterAsync(hostA));
+            using var local = await OverlayLab.ListenAsync(taskA, IPAddress.Parse("10.251.0.2"), 7003);
+            Assert.Equal("node to task", await OverlayLab.EchoAsync(hostA, local, IPAddress.Parse("10.251.0.2"), 7003, "node to task", Timeout));
         }
         Assert.False(Directory.Exists(directory));
         Assert.False(NetworkNamespace.IsMountPoint(directory));
+    }
+
+    private static async Task<string> BridgeNetfilterAsync(string netns)
+    {
+        using var thread = new NamespaceThread(netns);
+        return await thread.RunAsync(() => File.ReadAllText("/proc/sys/net/bridge/bridge-nf-call-iptables").Trim());
+    }
+
+    [Fact]
+    public async Task A_New_Overlay_On_The_Same_Node_Finds_Everything_Again_And_Traffic_Keeps_Flowing()
+    {
+        await using var lab = OverlayLab.Create();
+        var (hostA, hostB) = await lab.TwoHostsAsync();
+        var taskA = lab.AddNamespace("taskA");
+        var taskB = lab.AddNamespace("taskB");
+        var view = OverlayLab.View(NetworkId, 4343,
+            new NetworkEndpoint("10.251.0.2/24", "nodeA", lab.Underlay(1).ToString(), TaskId: "tA"),
+            new NetworkEndpoint("10.251.0.3/24", "nodeB", lab.Underlay(2).ToString(), TaskId: "tB"));
+        var attachA = new TaskAttachment("tA", taskA, NetworkId, "eth0", "10.251.0.2/24");
+        var first = new HostOverlay("nodeA", lab.SandboxDirectory("nodeA"), hostA);
+        var b = lab.Overlay("nodeB", hostB);
+        await first.EnsureNetworkAsync(view, lab.Underlay(1));
+        await b.EnsureNetworkAsync(view, lab.Underlay(2));
+        await first.SetPeersAsync(NetworkId, view.Endpoints);
+        await b.SetPeersAsync(NetworkId, view.Endpoints);
+        await first.AttachTaskAsync(attachA);
+        await b.AttachTaskAsync(new TaskAttachment("tB", taskB, NetworkId, "eth0", "10.251.0.3/24"));
+        await first.DisposeAsync();
+
+        // What a node host restart sees: the namespaces and devices outlived the process that made them.
+        var again = lab.Overlay("nodeA", hostA);
+        Assert.Equal(0, await again.EnsureNetworkAsync(view, lab.Underlay(1)));
+        Assert.True((await again.SetPeersAsync(NetworkId, view.Endpoints)).IsEmpty);
+        Assert.False(await again.AttachTaskAsync(attachA));
+        var owned = await again.ListOwnedAsync();
+        Assert.Equal(new OwnedNetwork(NetworkId, OverlayNames.Bridge(NetworkId), OverlayNames.Vxlan(NetworkId), again.SandboxPath(NetworkId)), Assert.Single(owned.Networks));
+        Assert.Equal(new OwnedAttachment("tA", NetworkId, OverlayNames.Veth("tA", NetworkId)), Assert.Single(owned.Attachments));
+        using var listener = await OverlayLab.ListenAsync(taskB, IPAddress.Parse("10.251.0.3"), 7004);
+        Assert.Equal("after a restart", await OverlayLab.EchoAsync(taskA, listener, IPAddress.Parse("10.251.0.3"), 7004, "after a restart", Timeout));
+    }
+
+    [Fact]
+    public async Task The_Layout_Before_Network_Namespaces_Is_Replaced_And_A_Removed_Network_Frees_Its_Vni_At_Once()
+    {
+        await using var lab = OverlayLab.Create();
+        var (hostA, _) = await lab.TwoHostsAsync();
+        var taskA = lab.AddNamespace("taskA");
+        var view = OverlayLab.View(NetworkId, 4444, new NetworkEndpoint("10.251.0.2/24", "nodeA", lab.Underlay(1).ToString(), TaskId: "tA"));
+        var a = lab.Overlay("nodeA", hostA);
+        // A node upgraded in place: the network's bridge and vxlan device, and a task's veth, in the node's namespace.
+        await OverlayLab.InAsync(hostA, n =>
+        {
+            n.Run(x => x.CreateBridge(OverlayNames.Bridge(NetworkId)).SetAliasByName(OverlayNames.Bridge(NetworkId), OverlayNames.NetworkAlias(NetworkId)));
+            n.Run(x => x.CreateVxlan(new VxlanSpec(OverlayNames.Vxlan(NetworkId), 4444, lab.Underlay(1), 4789, 1450, false, true))
+                .SetAliasByName(OverlayNames.Vxlan(NetworkId), OverlayNames.NetworkAlias(NetworkId)));
+            using var task = NetworkNamespace.Open(taskA);
+            n.Run(x => x.CreateVeth(OverlayNames.Veth("tA", NetworkId), "eth0", task, alias: OverlayNames.TaskAlias(NetworkId, "tA")));
+        });
+
+        await a.EnsureNetworkAsync(view, lab.Underlay(1));
+        var node = await a.RunAsync(n => n.ListLinks().Select(l => l.Name).ToList());
+        Assert.DoesNotContain(OverlayNames.Bridge(NetworkId), node);
+        Assert.DoesNotContain(OverlayNames.Vxlan(NetworkId), node);
+        Assert.DoesNotContain(OverlayNames.Veth("tA", NetworkId), node);
+        Assert.True(await a.AttachTaskAsync(new TaskAttachment("tA", taskA, NetworkId, "eth0", "10.251.0.2/24")));
+        Assert.Equal(0, await a.EnsureNetworkAsync(view, lab.Underlay(1)));
+
+        await a.RemoveNetworkAsync(NetworkId);
+        Assert.False(File.Exists(a.SandboxPath(NetworkId)));
+        Assert.Null(await OverlayLab.InAsync(taskA, n => n.GetLink("eth0")));
+        Assert.Null(await a.RunAsync(n => n.GetLink(OverlayNames.Gateway(NetworkId))));
+        // Another network with the same VNI right away: the old vxlan device did not linger with the namespace.
+        const string Next = "0f0e0d0c0b0a09080706";
+        Assert.NotEqual(0, await a.EnsureNetworkAsync(OverlayLab.View(Next, 4444), lab.Underlay(1)));
     }
 
     [Fact]
@@ -101,11 +194,7 @@ public sealed class HostOverlayTests
         Assert.False(await a.AttachTaskAsync(attachment));
 
         // A device someone took down, or an MTU changed by hand, is repaired by the next call.
-        await a.RunAsync(n =>
-        {
-            n.Run(x => x.SetUp(n.GetLink(OverlayNames.Vxlan(NetworkId))!.Index, up: false));
-            return 0;
-        });
+        await OverlayLab.InAsync(a.SandboxPath(NetworkId), n => n.Run(x => x.SetUp(n.GetLink(OverlayNames.Vxlan(NetworkId))!.Index, up: false)));
         Assert.Equal(1, await a.EnsureNetworkAsync(view, lab.Underlay(1)));
         await OverlayLab.InAsync(taskA, n => n.Run(x => x.SetMtu(n.GetLink("eth1")!.Index, 1280)));
         Assert.True(await a.AttachTaskAsync(attachment));
@@ -133,7 +222,7 @@ public sealed class HostOverlayTests
         var applyMs = sw.Elapsed.TotalMilliseconds;
         Assert.Equal(1000, applied.Replace.Count);
         Assert.Equal(1000, applied.ReplaceFdb.Count);
-        var (neighbours, fdb) = await a.RunAsync(n =>
+        var (neighbours, fdb) = await OverlayLab.InAsync(a.SandboxPath(NetworkId), n =>
         {
             var vx = n.GetLink(OverlayNames.Vxlan(NetworkId))!.Index;
             return (n.ListNeighbours(vx), n.ListFdb(vx));
@@ -154,7 +243,7 @@ public sealed class HostOverlayTests
         var removed = await a.SetPeersAsync(NetworkId, []);
         var removeMs = sw.Elapsed.TotalMilliseconds;
         Assert.Equal(500, removed.DeleteNeighbours.Count);
-        var left = await a.RunAsync(n =>
+        var left = await OverlayLab.InAsync(a.SandboxPath(NetworkId), n =>
         {
             var vx = n.GetLink(OverlayNames.Vxlan(NetworkId))!.Index;
             return n.ListNeighbours(vx).Count + n.ListFdb(vx).Count;
@@ -192,15 +281,17 @@ public sealed class HostOverlayTests
 
         var swept = await a.SweepAsync([NetworkId], ["keep"]);
         Assert.Equal(
-            new[] { OverlayNames.Bridge(Other), OverlayNames.Veth("gone", NetworkId), OverlayNames.Veth("keep", Other), OverlayNames.Vxlan(Other) }.Order(),
+            new[] { OverlayNames.Bridge(Other), OverlayNames.Gateway(Other), OverlayNames.Veth("gone", NetworkId), OverlayNames.Veth("keep", Other), OverlayNames.Vxlan(Other) }.Order(),
             swept.Order());
+        Assert.False(File.Exists(a.SandboxPath(Other)));
         var after = await a.ListOwnedAsync();
-        Assert.Equal(new OwnedNetwork(NetworkId, OverlayNames.Bridge(NetworkId), OverlayNames.Vxlan(NetworkId)), Assert.Single(after.Networks));
+        Assert.Equal(new OwnedNetwork(NetworkId, OverlayNames.Bridge(NetworkId), OverlayNames.Vxlan(NetworkId), a.SandboxPath(NetworkId)), Assert.Single(after.Networks));
         Assert.Equal("keep", Assert.Single(after.Attachments).TaskKey);
         Assert.NotNull(await a.RunAsync(n => n.GetLink("ps-notours")));
 
         await a.RemoveNetworkAsync(NetworkId);
         Assert.Empty((await a.ListOwnedAsync()).Networks);
         Assert.Empty((await a.ListOwnedAsync()).Attachments);
+        Assert.Empty(Directory.EnumerateFiles(lab.SandboxDirectory("nodeA")));
     }
 }

@@ -18,6 +18,7 @@ internal sealed class OverlayLab : IAsyncDisposable
 {
     private readonly List<string> _namespaces = [];
     private readonly List<IAsyncDisposable> _overlays = [];
+    private readonly List<string> _sandboxDirectories = [];
 
     private OverlayLab(string directory, int subnet)
     {
@@ -62,11 +63,23 @@ internal sealed class OverlayLab : IAsyncDisposable
         return (a, b);
     }
 
+    /// <summary>A node's overlay; its networks' own namespaces go under <see cref="SandboxDirectory"/>.</summary>
     public HostOverlay Overlay(string nodeId, string netns)
     {
-        var overlay = new HostOverlay(nodeId, netns);
+        var overlay = new HostOverlay(nodeId, SandboxDirectory(nodeId), netns);
         _overlays.Add(overlay);
         return overlay;
+    }
+
+    /// <summary>Where a node's networks' namespaces are: one directory a node, beside the lab's.</summary>
+    public string SandboxDirectory(string nodeId)
+    {
+        var directory = $"{Directory}-{nodeId}";
+        if (!_sandboxDirectories.Contains(directory))
+        {
+            _sandboxDirectories.Add(directory);
+        }
+        return directory;
     }
 
     /// <summary>Runs netlink work in a namespace, on a thread that entered it.</summary>
@@ -135,6 +148,14 @@ internal sealed class OverlayLab : IAsyncDisposable
             NetworkNamespace.Delete(path);
         }
         NetworkNamespace.ReleaseDirectory(Directory);
+        foreach (var directory in _sandboxDirectories.Where(System.IO.Directory.Exists))
+        {
+            foreach (var path in System.IO.Directory.EnumerateFiles(directory))
+            {
+                NetworkNamespace.Delete(path);
+            }
+            NetworkNamespace.ReleaseDirectory(directory);
+        }
     }
 
     /// <summary>A network view with endpoints (address, node, node's underlay, task).</summary>

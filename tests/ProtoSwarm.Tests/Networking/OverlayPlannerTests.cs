@@ -109,6 +109,81 @@ public sealed class OverlayPlannerTests
         Assert.Equal(bridgeMtu != 1450 ? typeof(NetworkStep.SetMtu) : vxlanDown ? typeof(NetworkStep.SetUp) : typeof(NetworkStep.SetMaster), steps[0].GetType());
     }
 
+    private static SandboxActual CompleteSandbox(NetworkWanted want)
+    {
+        var gateway = new LinkInfo(30, OverlayNames.Gateway(want.NetworkId), "veth", 0, want.BridgeMac, want.Mtu, true, Link: 3, Alias: OverlayNames.NetworkAlias(want.NetworkId));
+        return new SandboxActual(
+            Bridge(want) with { Mac = default },
+            Vxlan(want),
+            new LinkInfo(3, OverlayNames.GatewayPeer, "veth", 10, default, want.Mtu, true, Link: 30),
+            gateway,
+            [.. want.BridgeAddresses.Select(a => new AddressInfo(30, a, 24))],
+            [new RouteInfo(254, want.Subnet, null, 30, want.RouteSource, 4, 253)],
+            [new LinkInfo(1, "lo", "", 0, default, 65536, true), gateway],
+            BridgeNetfilterOff: true);
+    }
+
+    [Fact]
+    public void A_Network_In_Its_Own_Namespace_Gets_Its_Vxlan_Moved_In_And_The_Gateway_On_A_Veth_In_The_Node()
+    {
+        var want = Want(View());
+        var gateway = OverlayNames.Gateway(NetworkId);
+        var plan = OverlayPlanner.PlanSandboxedNetwork(want, new SandboxActual(null, null, null, null, [], [], [], BridgeNetfilterOff: false));
+        Assert.True(plan.DisableBridgeNetfilter);
+        Assert.Empty(plan.Clear);
+        Assert.Collection(plan.Node,
+            s => Assert.True(s is NetworkStep.CreateVxlanInside { Spec: { Learning: false, Proxy: true, Vni: 4100 } }),
+            s => Assert.Equal(new NetworkStep.CreateGateway(gateway, OverlayNames.GatewayPeer, 1450, want.BridgeMac, OverlayNames.NetworkAlias(NetworkId)), s),
+            s => Assert.Equal(new NetworkStep.AddAddress(gateway, IPAddress.Parse("10.0.1.1"), 24), s),
+            s => Assert.Equal(new NetworkStep.SetUp(gateway), s),
+            s => Assert.Equal(new NetworkStep.ReplaceRoute(want.Subnet, gateway, IPAddress.Parse("10.0.1.1")), s));
+        Assert.Collection(plan.Inside,
+            s => Assert.Equal(new NetworkStep.CreateBridge(want.Bridge, 1450, null, OverlayNames.NetworkAlias(NetworkId)), s),
+            s => Assert.Equal(new NetworkStep.SetMaster(want.Vxlan, want.Bridge), s),
+            s => Assert.Equal(new NetworkStep.SetUp(want.Vxlan), s),
+            s => Assert.Equal(new NetworkStep.SetMaster(OverlayNames.GatewayPeer, want.Bridge), s),
+            s => Assert.Equal(new NetworkStep.SetUp(OverlayNames.GatewayPeer), s),
+            s => Assert.Equal(new NetworkStep.SetUp(want.Bridge), s));
+        Assert.Equal(1 + 5 + 6, plan.Count);
+    }
+
+    [Fact]
+    public void A_Complete_Network_In_Its_Own_Namespace_Needs_Nothing()
+    {
+        Assert.Equal(0, OverlayPlanner.PlanSandboxedNetwork(Want(View()), CompleteSandbox(Want(View()))).Count);
+    }
+
+    [Fact]
+    public void Devices_Of_The_Network_Left_In_The_Node_Namespace_Go_And_A_Lone_Gateway_End_Is_Paired_Again()
+    {
+        var want = Want(View());
+        var complete = CompleteSandbox(want);
+        LinkInfo Ours(int i, string name, string kind, string? task = null) =>
+            new(i, name, kind, 0, default, 1450, true, Alias: task is null ? OverlayNames.NetworkAlias(NetworkId) : OverlayNames.TaskAlias(NetworkId, task));
+        // The layout before networks had namespaces: bridge, vxlan and a task veth in the node's namespace.
+        var old = complete with
+        {
+            NodeLinks = [.. complete.NodeLinks, Ours(40, want.Bridge, "bridge"), Ours(41, want.Vxlan, "vxlan"), Ours(42, "vtabc", "veth", "t1"),
+                new LinkInfo(43, "ps-other", "bridge", 0, default, 1450, true, Alias: OverlayNames.NetworkAlias("another"))],
+        };
+        var plan = OverlayPlanner.PlanSandboxedNetwork(want, old);
+        Assert.Equal([new NetworkStep.DeleteLink("vtabc"), new NetworkStep.DeleteLink(want.Vxlan), new NetworkStep.DeleteLink(want.Bridge)], plan.Node);
+        Assert.Empty(plan.Inside);
+
+        // The namespace was made again (its end of the gateway went with the old one): the node's end goes too and a new pair comes.
+        var lone = OverlayPlanner.PlanSandboxedNetwork(want, complete with { Bridge = null, Vxlan = null, GatewayPeer = null });
+        Assert.Equal(new NetworkStep.DeleteLink(OverlayNames.Gateway(NetworkId)), lone.Node[0]);
+        Assert.IsType<NetworkStep.CreateVxlanInside>(lone.Node[1]);
+        Assert.IsType<NetworkStep.CreateGateway>(lone.Node[2]);
+        Assert.Contains(new NetworkStep.AddAddress(OverlayNames.Gateway(NetworkId), IPAddress.Parse("10.0.1.1"), 24), lone.Node);
+
+        // A vxlan device with another VNI is deleted inside before the new one is moved in.
+        var vni = OverlayPlanner.PlanSandboxedNetwork(want, complete with { Vxlan = Vxlan(want, vni: 9) });
+        Assert.Equal([new NetworkStep.DeleteLink(want.Vxlan)], vni.Clear);
+        Assert.IsType<NetworkStep.CreateVxlanInside>(Assert.Single(vni.Node));
+        Assert.Equal([new NetworkStep.SetMaster(want.Vxlan, want.Bridge), new NetworkStep.SetUp(want.Vxlan)], vni.Inside);
+    }
+
     [Fact]
     public void Peers_Are_The_Addresses_On_Other_Nodes_With_Derived_Macs()
     {

@@ -66,6 +66,25 @@ public sealed class RaftActorClusterTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task A_Lone_Write_Reaches_The_Followers_Though_No_Later_Append_Carries_Its_Commit()
+    {
+        // The leader holds a commit-only append back for the next append to that follower or the
+        // next tick: with no write after this one, the tick (its held append, or its heartbeat,
+        // which carries the commit too) must deliver it.
+        var leader = await StartAsync(1, settings => settings);
+        var others = new[] { await StartAsync(2, s => s), await StartAsync(3, s => s) };
+        foreach (var other in others)
+        {
+            await AddAsync(leader, other.Id);
+        }
+
+        var index = await leader.Proposer.ProposeAsync([StoreChange.Create(TestNodes.Worker("lone"))]);
+
+        await Eventually(() => others.All(o => o.Store.Current.Get<NodeObject>("lone") is not null && o.View.CaughtUp), "both followers apply the lone write");
+        Assert.All(others, o => Assert.Equal(index, o.Store.Current.Index));
+    }
+
+    [Fact]
     public async Task A_Member_Far_Behind_Catches_Up_By_A_Snapshot_Sent_In_Chunks()
     {
         RaftSettings Small(RaftSettings s) => s with { SnapshotInterval = 40, KeepAfterSnapshot = 5, SnapshotChunkBytes = 700 };

@@ -52,6 +52,9 @@ public sealed partial class RaftActor : IActor
     /// <summary>Coalesced appends stay well below gRPC's 4 MiB message limit.</summary>
     private const int MaxCoalescedBytes = 1024 * 1024;
 
+    /// <summary>A bound on <see cref="_ownProposals"/>, should some of a leader's entries never be applied here (overwritten after it lost and won the leadership between two Readies): past it, they are forgotten and decoded.</summary>
+    private const int MaxOwnProposals = 100_000;
+
     /// <summary>Entries dropped from the file per step of a compaction: about a millisecond's work.</summary>
     private const int CompactSlice = 250;
 
@@ -63,11 +66,21 @@ public sealed partial class RaftActor : IActor
     private readonly List<(ulong Index, PID Sender, string RequestId)> _readsWaitingForApply = [];
     private readonly Dictionary<ulong, string> _addresses = [];
     private readonly Dictionary<ulong, long> _heardAt = [];
-    private readonly List<(string ProposalId, byte[] Data)> _queued = [];
+    private readonly List<QueuedProposal> _queued = [];
+
+    /// <summary>
+    /// This leader's own proposals by their entry's bytes (the same array stays in the entry until
+    /// it is applied): applying them takes the changes they were encoded from instead of decoding
+    /// the entry again. Entries that came over the wire or from disk are decoded as before.
+    /// </summary>
+    private readonly Dictionary<byte[], (string ProposalId, IReadOnlyList<StoreChange> Changes)> _ownProposals = new(ReferenceEqualityComparer.Instance);
     private readonly List<byte[]> _queuedData = [];
     private readonly List<StoreEvent> _applyEvents = [];
     private readonly List<(string ProposalId, ulong Index)> _completed = [];
     private readonly Dictionary<ulong, Message> _heldCommits = [];
+
+    /// <summary>Followers that forwarded proposals to this leader, and its last index when they did: they wait for that commit.</summary>
+    private readonly Dictionary<ulong, ulong> _forwardedUpTo = [];
     private MemoryRaftLog _log = null!;
     private RaftNode _node = null!;
     private CancellationTokenSource? _ticker;
@@ -224,6 +237,12 @@ public sealed partial class RaftActor : IActor
         _heardAt[envelope.From] = _settings.Time.GetTimestamp();
 
         _node.Step(message);
+        if (message.Type == MessageType.Propose && _isLeader)
+        {
+            // The follower answers its writer only once it applies these entries: it must learn
+            // their commit at once, not with the next append or tick (SendHeldCommits).
+            _forwardedUpTo[envelope.From] = _node.Status.LastIndex;
+        }
     }
 
     private void OnChunk(RaftSnapshotChunk chunk)
@@ -267,16 +286,31 @@ public sealed partial class RaftActor : IActor
         }
 
         _queuedData.Clear();
-        foreach (var (_, data) in _queued)
+        foreach (var proposal in _queued)
         {
-            _queuedData.Add(data);
+            _queuedData.Add(proposal.Data);
         }
 
         if (!_node.Propose(_queuedData))
         {
-            foreach (var (id, _) in _queued)
+            foreach (var proposal in _queued)
             {
-                _settings.Pending.Fail(id, new NoLeaderException());
+                _settings.Pending.Fail(proposal.ProposalId, new NoLeaderException());
+            }
+        }
+        else if (_isLeader)
+        {
+            if (_ownProposals.Count >= MaxOwnProposals)
+            {
+                _ownProposals.Clear();
+            }
+
+            foreach (var proposal in _queued)
+            {
+                if (proposal.Changes is { } changes)
+                {
+                    _ownProposals[proposal.Data] = (proposal.ProposalId, changes);
+                }
             }
         }
 
@@ -323,7 +357,10 @@ public sealed partial class RaftActor : IActor
                 _isLeader = role.Role == StateRole.Leader;
                 if (!_isLeader)
                 {
+                    // Entries this member appended as leader are decoded if they are still applied.
                     _heldCommits.Clear();
+                    _forwardedUpTo.Clear();
+                    _ownProposals.Clear();
                 }
             }
 
@@ -468,7 +505,7 @@ public sealed partial class RaftActor : IActor
                 }
             }
 
-            if (_isLeader && message.Type == MessageType.Append && message.Entries.IsDefaultOrEmpty)
+            if (_isLeader && message.Type == MessageType.Append && message.Entries.IsDefaultOrEmpty && !_forwardedUpTo.ContainsKey(message.To))
             {
                 _heldCommits[message.To] = message;
                 continue;
@@ -482,10 +519,12 @@ public sealed partial class RaftActor : IActor
     /// A leader's appends without entries, which mostly only tell a follower a new commit index, wait
     /// for the next append to that follower (the next proposals', which then carries the commit) or
     /// for the next tick, whichever is first; only their delivery is delayed, never their order.
-    /// Writes wait only for the leader's commit and linearizable reads are served by the leader, so
-    /// a follower learning a commit up to one tick later costs no client anything, while sending at
-    /// once cost an append, a follower's Ready and an answer per follower and commit: under load
-    /// half of all Raft messages (docs/benchmarks.md, issue 3).
+    /// Writes through the leader wait only for its commit and linearizable reads are served by the
+    /// leader (and a read's heartbeats carry the commit), so a follower learning a commit up to one
+    /// tick later costs those nothing; a follower that forwarded proposals waits for their commit,
+    /// so it is not held back from it. Sending at once cost an append, a follower's Ready and an
+    /// answer per follower and commit: under load half of all Raft messages (docs/benchmarks.md,
+    /// issue 3).
     /// </summary>
     private void SendHeldCommits(IContext context)
     {
@@ -507,6 +546,11 @@ public sealed partial class RaftActor : IActor
 
     private void SendNow(IContext context, Message message)
     {
+        if (message.Type == MessageType.Append && _forwardedUpTo.TryGetValue(message.To, out var upTo) && message.Commit >= upTo)
+        {
+            _forwardedUpTo.Remove(message.To);
+        }
+
         if (AddressOf(message.To) is not { Length: > 0 } address)
         {
             _node.ReportUnreachable(message.To);
@@ -661,14 +705,21 @@ public sealed partial class RaftActor : IActor
     {
         string proposalId;
         IReadOnlyList<StoreChange> changes;
-        try
+        if (_ownProposals.Remove(entry.Data, out var own))
         {
-            (proposalId, changes) = StoreCodec.DecodeProposal(entry.Data);
+            (proposalId, changes) = own;
         }
-        catch (MessagePackSerializationException e)
+        else
         {
-            LogBadEntry(_logger, entry.Index, e.Message);
-            return;
+            try
+            {
+                (proposalId, changes) = StoreCodec.DecodeProposal(entry.Data);
+            }
+            catch (MessagePackSerializationException e)
+            {
+                LogBadEntry(_logger, entry.Index, e.Message);
+                return;
+            }
         }
 
         try

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Collections.Immutable;
+using ProtoSwarm.Actors.Store;
 using ProtoSwarm.Raft;
 
 namespace ProtoSwarm.Actors.Raft;
@@ -35,6 +36,9 @@ public sealed record PeersHeard(ImmutableHashSet<ulong> RaftIds);
 /// <summary>What the managers show of Raft: who leads, who is a member, how far each is.</summary>
 public sealed record RaftStatusAnswer(ulong RaftId, ulong LeaderId, ulong Term, ulong Commit, ulong Applied, RaftStatus Status);
 
+/// <summary>A proposal waiting for the Raft actor: its id, its entry's bytes, and the changes they encode when known.</summary>
+public readonly record struct QueuedProposal(string ProposalId, byte[] Data, IReadOnlyList<StoreChange>? Changes);
+
 /// <summary>
 /// Proposals waiting to be applied, shared by the proposer (outside the actor) and the actor; and
 /// the queue of proposals not yet handed to the Raft core.
@@ -46,21 +50,22 @@ public sealed class RaftPending
     private readonly ConcurrentDictionary<string, (TaskCompletionSource<ulong> Done, long Deadline)> _pending = new(StringComparer.Ordinal);
     private readonly Lock _sweepGate = new();
     private Timer? _sweeper;
-    private readonly ConcurrentQueue<(string ProposalId, byte[] Data)> _queue = new();
+    private readonly ConcurrentQueue<QueuedProposal> _queue = new();
     private int _signalled;
 
     /// <summary>
-    /// Queues an encoded proposal for the Raft actor. True when the caller must tell the actor
-    /// (<see cref="ProposalsQueued"/>): no signal is outstanding since it last took the queue.
+    /// Queues an encoded proposal for the Raft actor, with the changes it was encoded from (a leader
+    /// applies those instead of decoding its own entry again). True when the caller must tell the
+    /// actor (<see cref="ProposalsQueued"/>): no signal is outstanding since it last took the queue.
     /// </summary>
-    public bool Enqueue(string proposalId, byte[] data)
+    public bool Enqueue(string proposalId, byte[] data, IReadOnlyList<StoreChange>? changes = null)
     {
-        _queue.Enqueue((proposalId, data));
+        _queue.Enqueue(new QueuedProposal(proposalId, data, changes));
         return Interlocked.Exchange(ref _signalled, 1) == 0;
     }
 
     /// <summary>Takes every queued proposal, in order (the Raft actor only).</summary>
-    public void TakeQueued(List<(string ProposalId, byte[] Data)> into)
+    public void TakeQueued(List<QueuedProposal> into)
     {
         // Cleared before taking: a proposal queued after this point signals again, so none is left behind.
         Volatile.Write(ref _signalled, 0);

@@ -106,8 +106,9 @@ public static class RaftBenchmark
     }
 
     /// <summary>
-    /// CPU time per committed write: on a shared machine the writes per second move with the other
-    /// load, the CPU a write costs much less.
+    /// CPU time per committed write, what issue 3 asks to cut. On a shared machine it moves with the
+    /// other load too (etcd's own moved by a quarter between runs minutes apart), so compare it
+    /// within a run, or over several runs.
     /// </summary>
     private static double PerWriteMicroseconds(TimeSpan cpu, Harness.Result row) => cpu.TotalMicroseconds / Math.Max(1, row.Operations);
 

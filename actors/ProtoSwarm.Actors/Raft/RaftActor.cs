@@ -52,9 +52,6 @@ public sealed partial class RaftActor : IActor
     /// <summary>Coalesced appends stay well below gRPC's 4 MiB message limit.</summary>
     private const int MaxCoalescedBytes = 1024 * 1024;
 
-    /// <summary>A bound on <see cref="_ownProposals"/>, should some of a leader's entries never be applied here (overwritten after it lost and won the leadership between two Readies): past it, they are forgotten and decoded.</summary>
-    private const int MaxOwnProposals = 100_000;
-
     /// <summary>Entries dropped from the file per step of a compaction: about a millisecond's work.</summary>
     private const int CompactSlice = 250;
 
@@ -67,13 +64,6 @@ public sealed partial class RaftActor : IActor
     private readonly Dictionary<ulong, string> _addresses = [];
     private readonly Dictionary<ulong, long> _heardAt = [];
     private readonly List<QueuedProposal> _queued = [];
-
-    /// <summary>
-    /// This leader's own proposals by their entry's bytes (the same array stays in the entry until
-    /// it is applied): applying them takes the changes they were encoded from instead of decoding
-    /// the entry again. Entries that came over the wire or from disk are decoded as before.
-    /// </summary>
-    private readonly Dictionary<byte[], (string ProposalId, IReadOnlyList<StoreChange> Changes)> _ownProposals = new(ReferenceEqualityComparer.Instance);
     private readonly List<byte[]> _queuedData = [];
     private readonly List<StoreEvent> _applyEvents = [];
     private readonly List<(string ProposalId, ulong Index)> _completed = [];
@@ -298,21 +288,6 @@ public sealed partial class RaftActor : IActor
                 _settings.Pending.Fail(proposal.ProposalId, new NoLeaderException());
             }
         }
-        else if (_isLeader)
-        {
-            if (_ownProposals.Count >= MaxOwnProposals)
-            {
-                _ownProposals.Clear();
-            }
-
-            foreach (var proposal in _queued)
-            {
-                if (proposal.Changes is { } changes)
-                {
-                    _ownProposals[proposal.Data] = (proposal.ProposalId, changes);
-                }
-            }
-        }
 
         _queued.Clear();
         _queuedData.Clear();
@@ -357,10 +332,8 @@ public sealed partial class RaftActor : IActor
                 _isLeader = role.Role == StateRole.Leader;
                 if (!_isLeader)
                 {
-                    // Entries this member appended as leader are decoded if they are still applied.
                     _heldCommits.Clear();
                     _forwardedUpTo.Clear();
-                    _ownProposals.Clear();
                 }
             }
 
@@ -705,21 +678,14 @@ public sealed partial class RaftActor : IActor
     {
         string proposalId;
         IReadOnlyList<StoreChange> changes;
-        if (_ownProposals.Remove(entry.Data, out var own))
+        try
         {
-            (proposalId, changes) = own;
+            (proposalId, changes) = StoreCodec.DecodeProposal(entry.Data);
         }
-        else
+        catch (MessagePackSerializationException e)
         {
-            try
-            {
-                (proposalId, changes) = StoreCodec.DecodeProposal(entry.Data);
-            }
-            catch (MessagePackSerializationException e)
-            {
-                LogBadEntry(_logger, entry.Index, e.Message);
-                return;
-            }
+            LogBadEntry(_logger, entry.Index, e.Message);
+            return;
         }
 
         try

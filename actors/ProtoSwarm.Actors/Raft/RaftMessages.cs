@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Collections.Immutable;
-using ProtoSwarm.Actors.Store;
 using ProtoSwarm.Raft;
 
 namespace ProtoSwarm.Actors.Raft;
@@ -36,8 +35,8 @@ public sealed record PeersHeard(ImmutableHashSet<ulong> RaftIds);
 /// <summary>What the managers show of Raft: who leads, who is a member, how far each is.</summary>
 public sealed record RaftStatusAnswer(ulong RaftId, ulong LeaderId, ulong Term, ulong Commit, ulong Applied, RaftStatus Status);
 
-/// <summary>A proposal waiting for the Raft actor: its id, its entry's bytes, and the changes they encode when known.</summary>
-public readonly record struct QueuedProposal(string ProposalId, byte[] Data, IReadOnlyList<StoreChange>? Changes);
+/// <summary>A proposal waiting for the Raft actor: its id and its entry's bytes.</summary>
+public readonly record struct QueuedProposal(string ProposalId, byte[] Data);
 
 /// <summary>
 /// Proposals waiting to be applied, shared by the proposer (outside the actor) and the actor; and
@@ -54,13 +53,12 @@ public sealed class RaftPending
     private int _signalled;
 
     /// <summary>
-    /// Queues an encoded proposal for the Raft actor, with the changes it was encoded from (a leader
-    /// applies those instead of decoding its own entry again). True when the caller must tell the
-    /// actor (<see cref="ProposalsQueued"/>): no signal is outstanding since it last took the queue.
+    /// Queues an encoded proposal for the Raft actor. True when the caller must tell the actor
+    /// (<see cref="ProposalsQueued"/>): no signal is outstanding since it last took the queue.
     /// </summary>
-    public bool Enqueue(string proposalId, byte[] data, IReadOnlyList<StoreChange>? changes = null)
+    public bool Enqueue(string proposalId, byte[] data)
     {
-        _queue.Enqueue(new QueuedProposal(proposalId, data, changes));
+        _queue.Enqueue(new QueuedProposal(proposalId, data));
         return Interlocked.Exchange(ref _signalled, 1) == 0;
     }
 

@@ -44,7 +44,7 @@ public sealed class RaftProposer : IProposer
         {
             var id = string.Concat(_idPrefix, Interlocked.Increment(ref _nextId).ToString("x", CultureInfo.InvariantCulture));
             var done = _pending.Register(id, deadlineTicks);
-            if (_pending.Enqueue(id, StoreCodec.EncodeProposal(id, changes), changes))
+            if (_pending.Enqueue(id, StoreCodec.EncodeProposal(id, changes)))
             {
                 _root.Send(_raft, ProposalsQueued.Instance);
             }

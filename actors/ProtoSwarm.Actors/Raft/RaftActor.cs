@@ -63,10 +63,14 @@ public sealed partial class RaftActor : IActor
     private readonly List<(ulong Index, PID Sender, string RequestId)> _readsWaitingForApply = [];
     private readonly Dictionary<ulong, string> _addresses = [];
     private readonly Dictionary<ulong, long> _heardAt = [];
-    private readonly List<(string ProposalId, byte[] Data)> _queued = [];
+    private readonly List<QueuedProposal> _queued = [];
     private readonly List<byte[]> _queuedData = [];
     private readonly List<StoreEvent> _applyEvents = [];
     private readonly List<(string ProposalId, ulong Index)> _completed = [];
+    private readonly Dictionary<ulong, Message> _heldCommits = [];
+
+    /// <summary>Followers that forwarded proposals to this leader, and its last index when they did: they wait for that commit.</summary>
+    private readonly Dictionary<ulong, ulong> _forwardedUpTo = [];
     private MemoryRaftLog _log = null!;
     private RaftNode _node = null!;
     private CancellationTokenSource? _ticker;
@@ -94,6 +98,7 @@ public sealed partial class RaftActor : IActor
                 OnStarted(context);
                 break;
             case Tick:
+                SendHeldCommits(context);
                 _node.Tick();
                 PromoteCaughtUpLearners();
                 break;
@@ -222,6 +227,12 @@ public sealed partial class RaftActor : IActor
         _heardAt[envelope.From] = _settings.Time.GetTimestamp();
 
         _node.Step(message);
+        if (message.Type == MessageType.Propose && _isLeader)
+        {
+            // The follower answers its writer only once it applies these entries: it must learn
+            // their commit at once, not with the next append or tick (SendHeldCommits).
+            _forwardedUpTo[envelope.From] = _node.Status.LastIndex;
+        }
     }
 
     private void OnChunk(RaftSnapshotChunk chunk)
@@ -265,16 +276,16 @@ public sealed partial class RaftActor : IActor
         }
 
         _queuedData.Clear();
-        foreach (var (_, data) in _queued)
+        foreach (var proposal in _queued)
         {
-            _queuedData.Add(data);
+            _queuedData.Add(proposal.Data);
         }
 
         if (!_node.Propose(_queuedData))
         {
-            foreach (var (id, _) in _queued)
+            foreach (var proposal in _queued)
             {
-                _settings.Pending.Fail(id, new NoLeaderException());
+                _settings.Pending.Fail(proposal.ProposalId, new NoLeaderException());
             }
         }
 
@@ -319,6 +330,11 @@ public sealed partial class RaftActor : IActor
             if (ready.SoftState is { } role)
             {
                 _isLeader = role.Role == StateRole.Leader;
+                if (!_isLeader)
+                {
+                    _heldCommits.Clear();
+                    _forwardedUpTo.Clear();
+                }
             }
 
             // A leader may write its log while followers write theirs (Raft thesis 10.2.1, etcd's
@@ -447,63 +463,162 @@ public sealed partial class RaftActor : IActor
             return;
         }
 
-        foreach (var message in Coalesce(messages))
+        foreach (var coalesced in Coalesce(messages))
         {
-            if (AddressOf(message.To) is not { Length: > 0 } address)
+            var message = coalesced;
+            if (_heldCommits.Remove(message.To, out var held))
             {
-                _node.ReportUnreachable(message.To);
+                if (message.Type == MessageType.Append && message.Term == held.Term && Merge(held, message) is { } merged)
+                {
+                    message = merged;
+                }
+                else
+                {
+                    SendNow(context, held);
+                }
+            }
+
+            if (_isLeader && message.Type == MessageType.Append && message.Entries.IsDefaultOrEmpty && !_forwardedUpTo.ContainsKey(message.To))
+            {
+                _heldCommits[message.To] = message;
                 continue;
             }
 
-            var target = new PID(address, "raft");
-            var bytes = MessagePackSerializer.Serialize(message, ContractRegistry.Options);
-            if (message.Type == MessageType.Snapshot && bytes.Length > _settings.SnapshotChunkBytes)
-            {
-                var transfer = SwarmIds.NewRequestId();
-                var count = (bytes.Length + _settings.SnapshotChunkBytes - 1) / _settings.SnapshotChunkBytes;
-                for (var i = 0; i < count; i++)
-                {
-                    var part = bytes.AsSpan(i * _settings.SnapshotChunkBytes, Math.Min(_settings.SnapshotChunkBytes, bytes.Length - (i * _settings.SnapshotChunkBytes))).ToArray();
-                    context.Send(target, new RaftSnapshotChunk(_settings.ClusterId, _settings.RaftId, message.To, transfer, i, count, part, _settings.SelfAddress));
-                }
-
-                LogSentSnapshot(_logger, message.To, message.Snapshot?.Metadata.Index ?? 0, count);
-                _node.ReportSnapshot(message.To, true);
-            }
-            else
-            {
-                context.Send(target, new RaftEnvelope(_settings.ClusterId, _settings.RaftId, message.To, bytes, _settings.SelfAddress));
-            }
+            SendNow(context, message);
         }
     }
 
     /// <summary>
-    /// The core sends one append per proposal and follower; within one Ready, appends to the same
-    /// follower that follow each other in the log (no other message to it in between) travel as
-    /// one: the follower receives the same entries in the same order, and answers once.
+    /// A leader's appends without entries, which mostly only tell a follower a new commit index, wait
+    /// for the next append to that follower (the next proposals', which then carries the commit) or
+    /// for the next tick, whichever is first; only their delivery is delayed, never their order.
+    /// Writes through the leader wait only for its commit and linearizable reads are served by the
+    /// leader (and a read's heartbeats carry the commit), so a follower learning a commit up to one
+    /// tick later costs those nothing; a follower that forwarded proposals waits for their commit,
+    /// so it is not held back from it. Sending at once cost an append, a follower's Ready and an
+    /// answer per follower and commit: under load half of all Raft messages (docs/benchmarks.md,
+    /// issue 3).
+    /// </summary>
+    private void SendHeldCommits(IContext context)
+    {
+        if (_heldCommits.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var held in _heldCommits.Values)
+        {
+            if (_isLeader && held.Term == _node.Summary.Term)
+            {
+                SendNow(context, held);
+            }
+        }
+
+        _heldCommits.Clear();
+    }
+
+    private void SendNow(IContext context, Message message)
+    {
+        if (message.Type == MessageType.Append && _forwardedUpTo.TryGetValue(message.To, out var upTo) && message.Commit >= upTo)
+        {
+            _forwardedUpTo.Remove(message.To);
+        }
+
+        if (AddressOf(message.To) is not { Length: > 0 } address)
+        {
+            _node.ReportUnreachable(message.To);
+            return;
+        }
+
+        var target = new PID(address, "raft");
+        var bytes = MessagePackSerializer.Serialize(message, ContractRegistry.Options);
+        if (message.Type == MessageType.Snapshot && bytes.Length > _settings.SnapshotChunkBytes)
+        {
+            var transfer = SwarmIds.NewRequestId();
+            var count = (bytes.Length + _settings.SnapshotChunkBytes - 1) / _settings.SnapshotChunkBytes;
+            for (var i = 0; i < count; i++)
+            {
+                var part = bytes.AsSpan(i * _settings.SnapshotChunkBytes, Math.Min(_settings.SnapshotChunkBytes, bytes.Length - (i * _settings.SnapshotChunkBytes))).ToArray();
+                context.Send(target, new RaftSnapshotChunk(_settings.ClusterId, _settings.RaftId, message.To, transfer, i, count, part, _settings.SelfAddress));
+            }
+
+            LogSentSnapshot(_logger, message.To, message.Snapshot?.Metadata.Index ?? 0, count);
+            _node.ReportSnapshot(message.To, true);
+        }
+        else
+        {
+            context.Send(target, new RaftEnvelope(_settings.ClusterId, _settings.RaftId, message.To, bytes, _settings.SelfAddress));
+        }
+    }
+
+    /// <summary>
+    /// The core sends one append per proposal and follower, and an append without entries to every
+    /// follower whenever the commit index moves. Within one Ready, appends to the same follower that
+    /// follow each other in the log (no other message to it in between, the second starting where
+    /// the first leaves off) travel as one: the follower receives the same entries in the same order
+    /// and the later commit index, and answers once. A commit-only append held back from an earlier
+    /// Ready (<see cref="SendHeldCommits"/>) joins the next append to its follower the same way.
     /// </summary>
     internal static List<Message> Coalesce(ImmutableArray<Message> messages, int maxBytes = MaxCoalescedBytes)
     {
         var output = new List<Message>(messages.Length);
+        var bytes = new List<int>(messages.Length);
         var lastTo = new Dictionary<ulong, int>();
         foreach (var message in messages)
         {
+            var size = message.Type == MessageType.Append ? EntryBytes(message) : 0;
             if (message.Type == MessageType.Append && lastTo.TryGetValue(message.To, out var at)
                 && output[at] is { Type: MessageType.Append } previous
                 && previous.Term == message.Term
-                && !previous.Entries.IsDefaultOrEmpty && !message.Entries.IsDefaultOrEmpty
-                && previous.Entries[^1].Index == message.Index && previous.Entries[^1].Term == message.LogTerm
-                && previous.Entries.Sum(e => e.Data.Length) + message.Entries.Sum(e => e.Data.Length) <= maxBytes)
+                && bytes[at] + size <= maxBytes
+                && Merge(previous, message) is { } merged)
             {
-                output[at] = previous with { Entries = previous.Entries.AddRange(message.Entries), Commit = Math.Max(previous.Commit, message.Commit) };
+                output[at] = merged;
+                bytes[at] += size;
                 continue;
             }
 
             lastTo[message.To] = output.Count;
             output.Add(message);
+            bytes.Add(size);
         }
 
         return output;
+    }
+
+    /// <summary>One append that does what <paramref name="first"/> then <paramref name="second"/> do, or null when the second does not start where the first ends.</summary>
+    private static Message? Merge(Message first, Message second)
+    {
+        var (endIndex, endTerm) = first.Entries.IsDefaultOrEmpty
+            ? (first.Index, first.LogTerm)
+            : (first.Entries[^1].Index, first.Entries[^1].Term);
+        if (second.Index != endIndex || second.LogTerm != endTerm)
+        {
+            return null;
+        }
+
+        // Either commit index was the leader's when it was sent; the follower commits no further
+        // than the entries it then holds from this leader, so the later one is safe to carry.
+        var commit = Math.Max(first.Commit, second.Commit);
+        if (second.Entries.IsDefaultOrEmpty)
+        {
+            return first with { Commit = commit };
+        }
+
+        return first.Entries.IsDefaultOrEmpty
+            ? second with { Commit = commit }
+            : first with { Entries = first.Entries.AddRange(second.Entries), Commit = commit };
+    }
+
+    private static int EntryBytes(Message append)
+    {
+        var total = 0;
+        foreach (var entry in append.Entries.IsDefault ? [] : append.Entries)
+        {
+            total += entry.Data.Length;
+        }
+
+        return total;
     }
 
     /// <summary>

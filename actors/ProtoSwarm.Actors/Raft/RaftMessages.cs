@@ -35,6 +35,9 @@ public sealed record PeersHeard(ImmutableHashSet<ulong> RaftIds);
 /// <summary>What the managers show of Raft: who leads, who is a member, how far each is.</summary>
 public sealed record RaftStatusAnswer(ulong RaftId, ulong LeaderId, ulong Term, ulong Commit, ulong Applied, RaftStatus Status);
 
+/// <summary>A proposal waiting for the Raft actor: its id and its entry's bytes.</summary>
+public readonly record struct QueuedProposal(string ProposalId, byte[] Data);
+
 /// <summary>
 /// Proposals waiting to be applied, shared by the proposer (outside the actor) and the actor; and
 /// the queue of proposals not yet handed to the Raft core.
@@ -46,7 +49,7 @@ public sealed class RaftPending
     private readonly ConcurrentDictionary<string, (TaskCompletionSource<ulong> Done, long Deadline)> _pending = new(StringComparer.Ordinal);
     private readonly Lock _sweepGate = new();
     private Timer? _sweeper;
-    private readonly ConcurrentQueue<(string ProposalId, byte[] Data)> _queue = new();
+    private readonly ConcurrentQueue<QueuedProposal> _queue = new();
     private int _signalled;
 
     /// <summary>
@@ -55,12 +58,12 @@ public sealed class RaftPending
     /// </summary>
     public bool Enqueue(string proposalId, byte[] data)
     {
-        _queue.Enqueue((proposalId, data));
+        _queue.Enqueue(new QueuedProposal(proposalId, data));
         return Interlocked.Exchange(ref _signalled, 1) == 0;
     }
 
     /// <summary>Takes every queued proposal, in order (the Raft actor only).</summary>
-    public void TakeQueued(List<(string ProposalId, byte[] Data)> into)
+    public void TakeQueued(List<QueuedProposal> into)
     {
         // Cleared before taking: a proposal queued after this point signals again, so none is left behind.
         Volatile.Write(ref _signalled, 0);

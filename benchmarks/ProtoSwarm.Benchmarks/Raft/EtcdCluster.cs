@@ -31,6 +31,19 @@ public sealed class EtcdCluster : IAsyncDisposable
 
     public IReadOnlyList<Member> Members => _members.Select(m => m.Member).ToList();
 
+    /// <summary>User and kernel time of the member processes so far, summed.</summary>
+    public TimeSpan MembersCpu()
+    {
+        var total = TimeSpan.Zero;
+        foreach (var (_, process, _) in _members)
+        {
+            process.Refresh();
+            total += process.TotalProcessorTime;
+        }
+
+        return total;
+    }
+
     /// <summary>Starts the members and returns once every one of them reports healthy and a write has committed.</summary>
     public static async Task<EtcdCluster> StartAsync(int members = 3, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {

@@ -92,14 +92,14 @@ public sealed class ProtoSwarmProcessQuorum : IRaftQuorum
         };
     }
 
-    /// <summary>The managers' processes' GC figures, summed (allocated bytes, pause, collections per generation) and the largest pause of one.</summary>
+    /// <summary>The managers' processes' GC figures, summed (allocated bytes, pause, collections per generation), the largest pause of one, and their CPU time summed.</summary>
     public async Task<MembersCost> CostAsync()
     {
         var costs = await Task.WhenAll(_members.Select(async m =>
         {
             var words = (await m.CommandAsync("cost", TimeSpan.FromSeconds(10))).Split(' ');
             var numbers = words.Skip(1).Select(w => long.Parse(w, CultureInfo.InvariantCulture)).ToArray();
-            return new MembersCost(numbers[0], TimeSpan.FromTicks(numbers[1]), TimeSpan.FromTicks(numbers[1]), numbers[2], numbers[3], numbers[4]);
+            return new MembersCost(numbers[0], TimeSpan.FromTicks(numbers[1]), TimeSpan.FromTicks(numbers[1]), numbers[2], numbers[3], numbers[4], TimeSpan.FromTicks(numbers[5]));
         }));
         return new MembersCost(
             costs.Sum(c => c.Allocated),
@@ -107,7 +107,8 @@ public sealed class ProtoSwarmProcessQuorum : IRaftQuorum
             TimeSpan.FromTicks(costs.Max(c => c.Paused.Ticks)),
             costs.Sum(c => c.Gen0),
             costs.Sum(c => c.Gen1),
-            costs.Sum(c => c.Gen2));
+            costs.Sum(c => c.Gen2),
+            TimeSpan.FromTicks(costs.Sum(c => c.Cpu.Ticks)));
     }
 
     public async ValueTask DisposeAsync()
@@ -227,7 +228,8 @@ public sealed class ProtoSwarmProcessQuorum : IRaftQuorum
         }
     }
 
-    public sealed record MembersCost(long Allocated, TimeSpan Paused, TimeSpan LongestPaused, long Gen0, long Gen1, long Gen2);
+    /// <param name="Cpu">User and kernel time of the processes, summed.</param>
+    public sealed record MembersCost(long Allocated, TimeSpan Paused, TimeSpan LongestPaused, long Gen0, long Gen1, long Gen2, TimeSpan Cpu);
 
     private sealed record MemberStatus(ulong Term, ulong LeaderId, int Voters);
 

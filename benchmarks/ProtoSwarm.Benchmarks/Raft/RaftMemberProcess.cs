@@ -67,7 +67,7 @@ internal static class RaftMemberProcess
                         Console.WriteLine(await AddLearnerAsync(system, raft, ulong.Parse(words[1], CultureInfo.InvariantCulture)));
                         break;
                     case "cost":
-                        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"cost {GC.GetTotalAllocatedBytes(precise: false)} {GC.GetTotalPauseDuration().Ticks} {GC.CollectionCount(0)} {GC.CollectionCount(1)} {GC.CollectionCount(2)}"));
+                        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"cost {GC.GetTotalAllocatedBytes(precise: false)} {GC.GetTotalPauseDuration().Ticks} {GC.CollectionCount(0)} {GC.CollectionCount(1)} {GC.CollectionCount(2)} {Environment.CpuUsage.TotalTime.Ticks}"));
                         break;
                     default:
                         Console.WriteLine($"unknown {line}");

@@ -39,4 +39,36 @@ public class CoalesceTests
 
         Assert.Equal([2, 1], merged.Select(m => m.Entries.Length));
     }
+
+    [Fact]
+    public void A_Commit_Only_Append_Rides_On_The_Next_Append_To_That_Follower()
+    {
+        // The commit moved to 10 (an append without entries), then new proposals were appended.
+        var merged = RaftActor.Coalesce([Append(2, 10, 2, 10), Append(3, 10, 2, 10), Append(2, 10, 2, 9, 11, 12), Append(3, 10, 2, 9, 11, 12)]);
+
+        Assert.Equal(2, merged.Count);
+        Assert.All(merged, m => Assert.Equal([11UL, 12UL], m.Entries.Select(e => e.Index)));
+        Assert.All(merged, m => Assert.Equal((10UL, 2UL, 10UL), (m.Index, m.LogTerm, m.Commit)));
+        Assert.Equal([2UL, 3UL], merged.Select(m => m.To));
+    }
+
+    [Fact]
+    public void A_Commit_Only_Append_After_The_Entries_Only_Raises_Their_Commit()
+    {
+        var merged = RaftActor.Coalesce([Append(2, 10, 2, 9, 11, 12), Append(2, 12, 2, 12)]);
+
+        Assert.Equal((10UL, 12UL), (merged.Single().Index, merged.Single().Commit));
+        Assert.Equal([11UL, 12UL], merged.Single().Entries.Select(e => e.Index));
+    }
+
+    [Fact]
+    public void A_Commit_Only_Append_Is_Kept_When_The_Next_Append_Starts_Elsewhere()
+    {
+        // A probe that was refused starts lower: the follower must see both.
+        var kept = RaftActor.Coalesce([Append(2, 10, 2, 10), Append(2, 8, 2, 10, 9, 10, 11)]);
+        var otherTerm = RaftActor.Coalesce([Append(2, 10, 1, 10), Append(2, 10, 2, 10, 11)]);
+
+        Assert.Equal(2, kept.Count);
+        Assert.Equal(2, otherTerm.Count);
+    }
 }

@@ -66,6 +66,48 @@ public sealed class RaftActorClusterTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task A_Lone_Write_Reaches_The_Followers_Though_No_Later_Append_Carries_Its_Commit()
+    {
+        // The leader holds a commit-only append back for the next append to that follower or the
+        // next tick: with no write after this one, the tick (its held append, or its heartbeat,
+        // which carries the commit too) must deliver it.
+        var leader = await StartAsync(1, settings => settings);
+        var others = new[] { await StartAsync(2, s => s), await StartAsync(3, s => s) };
+        foreach (var other in others)
+        {
+            await AddAsync(leader, other.Id);
+        }
+
+        var index = await leader.Proposer.ProposeAsync([StoreChange.Create(TestNodes.Worker("lone"))]);
+
+        await Eventually(() => others.All(o => o.Store.Current.Get<NodeObject>("lone") is not null && o.View.CaughtUp), "both followers apply the lone write");
+        Assert.All(others, o => Assert.Equal(index, o.Store.Current.Index));
+    }
+
+    [Fact]
+    public async Task A_Write_Proposed_On_A_Follower_Learns_Its_Commit_Without_Waiting_For_A_Tick()
+    {
+        // Ticks of a second: a commit-only append the leader held back until the next tick, or the
+        // tick's heartbeat, would cost each of these writes half a second on average.
+        var slow = (RaftSettings s) => s with { TickInterval = TimeSpan.FromSeconds(1) };
+        var leader = await StartAsync(1, slow);
+        var followers = new[] { await StartAsync(2, slow), await StartAsync(3, slow) };
+        foreach (var follower in followers)
+        {
+            await AddAsync(leader, follower.Id);
+        }
+
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        for (var i = 0; i < 5; i++)
+        {
+            await followers[0].Proposer.ProposeAsync([StoreChange.Create(TestNodes.Worker($"from-follower-{i}"))]);
+        }
+
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(1.5), $"5 writes on a follower took {watch.Elapsed.TotalMilliseconds:0} ms");
+        Assert.Equal(5, followers[0].Store.Current.List<NodeObject>().Count(n => n.Id.StartsWith("from-follower-", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public async Task A_Member_Far_Behind_Catches_Up_By_A_Snapshot_Sent_In_Chunks()
     {
         RaftSettings Small(RaftSettings s) => s with { SnapshotInterval = 40, KeepAfterSnapshot = 5, SnapshotChunkBytes = 700 };

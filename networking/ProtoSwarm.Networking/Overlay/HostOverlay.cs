@@ -318,17 +318,21 @@ public sealed class HostOverlay : IAsyncDisposable
     /// </summary>
     public Task<IReadOnlyList<string>> SweepAsync(IEnumerable<string> keepNetworkIds, IEnumerable<string> keepTaskKeys) => _thread.RunAsync(() =>
     {
-        var netlink = Netlink;
         var keepNetworks = keepNetworkIds.ToHashSet();
         var keepTasks = keepTaskKeys.ToHashSet();
-        var sweep = OverlayPlanner.PlanSweep(netlink.ListLinks(), keepNetworks, keepTasks);
-        var batch = netlink.Batch();
-        foreach (var link in sweep)
+        List<string> Sweep(RtnetlinkClient netlink)
         {
-            batch.DeleteLink(link.Index, link.Name);
+            var stale = OverlayPlanner.PlanSweep(netlink.ListLinks(), keepNetworks, keepTasks);
+            var batch = netlink.Batch();
+            foreach (var link in stale)
+            {
+                batch.DeleteLink(link.Index, link.Name);
+            }
+            netlink.Execute(batch);
+            return [.. stale.Select(l => l.Name)];
         }
-        netlink.Execute(batch);
-        var removed = sweep.Select(l => l.Name).ToList();
+
+        var removed = Sweep(Netlink);
         foreach (var (networkId, path) in Sandboxes())
         {
             if (!keepNetworks.Contains(networkId))
@@ -337,17 +341,7 @@ public sealed class HostOverlay : IAsyncDisposable
             }
             else if (NetworkNamespace.IsMountPoint(path))
             {
-                removed.AddRange(InNamespace(path, n =>
-                {
-                    var stale = OverlayPlanner.PlanSweep(n.ListLinks(), keepNetworks, keepTasks);
-                    var inside = n.Batch();
-                    foreach (var link in stale)
-                    {
-                        inside.DeleteLink(link.Index, link.Name);
-                    }
-                    n.Execute(inside);
-                    return stale.Select(l => l.Name).ToList();
-                }));
+                removed.AddRange(InNamespace(path, Sweep));
             }
         }
         return (IReadOnlyList<string>)removed;

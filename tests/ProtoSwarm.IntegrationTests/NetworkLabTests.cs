@@ -70,6 +70,35 @@ public class NetworkLabTests(ITestOutputHelper output)
         var tasks = await ExecInAsync(lab, client, "nslookup", "tasks.web");
         Assert.All(web, t => Assert.Contains(AddressOf(t.Task), tasks.StdOut, StringComparison.Ordinal));
 
+        // Out of the swarm, as through docker_gwbridge: the client reaches a web server that is no task (on w2's
+        // own namespace), which sees the client's node (masquerade); a task on an internal network has no way out.
+        var m1 = await AddressOfNodeAsync(lab, "m1");
+        var w2 = await AddressOfNodeAsync(lab, "w2");
+        var www = Path.Combine(lab.StateRoot, "egress");
+        Directory.CreateDirectory(Path.Combine(www, "cgi-bin"));
+        await File.WriteAllTextAsync(Path.Combine(www, "cgi-bin", "who"), "#!/bin/sh\necho Content-Type: text/plain\necho\necho $REMOTE_ADDR outside\n");
+        File.SetUnixFileMode(Path.Combine(www, "cgi-bin", "who"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var httpd = await lab.ExecAsync("w2", "busybox", "httpd", "-p", $"{w2}:7780", "-h", www);
+        Assert.True(httpd.ExitCode == 0, httpd.ToString());
+        var egress = await ExecInAsync(lab, client, "sh", "-c", $"printf 'GET /cgi-bin/who HTTP/1.0\\r\\n\\r\\n' | nc -w 5 {w2} 7780 | tail -n 1");
+        Assert.True(egress.ExitCode == 0, egress.ToString());
+        Assert.Equal((m1, "outside"), Parse(egress.StdOut));
+
+        // Isolation: a task on another network is out of the client's reach, though both have a way to their
+        // node; a task on an internal network only has no default route at all.
+        Assert.Equal(0, (await lab.ExecAsync("m1", "protoswarm", "network", "create", "-d", "overlay", "elsewhere")).ExitCode);
+        Assert.Equal(0, (await lab.ExecAsync("m1", "protoswarm", "network", "create", "-d", "overlay", "--internal", "sealed")).ExitCode);
+        Assert.Equal(0, (await ServiceAsync(lab, ["create", "--name", "other", "--network", "elsewhere", "--constraint", "node.hostname==m1", .. WhoServer])).ExitCode);
+        Assert.Equal(0, (await ServiceAsync(lab, "create", "--name", "inside", "--network", "sealed", "--constraint", "node.hostname==m1",
+            "busybox:latest", "sleep", "100000")).ExitCode);
+        var other = Assert.Single(await RunningAsync(lab, "other"));
+        var across = await ExecInAsync(lab, client, "sh", "-c", $"printf 'GET /cgi-bin/who HTTP/1.0\\r\\n\\r\\n' | nc -w 3 {AddressOf(other.Task)} 80 | tail -n 1 | grep . || echo unreachable");
+        Assert.Equal("unreachable", across.StdOut.Trim());
+        var routes = await ExecInAsync(lab, Assert.Single(await RunningAsync(lab, "inside")), "ip", "route");
+        Assert.True(routes.ExitCode == 0 && !routes.StdOut.Contains("default", StringComparison.Ordinal), routes.ToString());
+        Assert.Equal(0, (await ServiceAsync(lab, "rm", "other", "inside")).ExitCode);
+        await lab.ExecAsync("w2", "pkill", "-f", $"httpd -p {w2}:7780");
+
         // w1's node host restarts: its containers keep their namespaces, and the DNS server of its task comes back with it.
         Assert.Equal(0, (await lab.LabAsync("stop", "w1", "--kill")).ExitCode);
         Assert.Equal(0, (await lab.LabAsync("start", "w1")).ExitCode);

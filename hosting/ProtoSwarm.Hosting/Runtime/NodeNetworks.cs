@@ -46,6 +46,12 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
     private ImmutableHashSet<string> _ingressBackends = [];
     private bool _forwarding;
 
+    /// <summary>The gateway bridge's addresses in use; null until a task first needs the bridge.</summary>
+    private GatewayAddresses? _gatewayAddresses;
+
+    /// <summary>Gateway bridge addresses found in task namespaces this process did not attach (it restarted), by task.</summary>
+    private readonly Dictionary<string, IPAddress> _gatewayFound = new(StringComparer.Ordinal);
+
     /// <summary>Where the return-routing rules sit in a task's namespace: before the main table (32766).</summary>
     private const uint RulePriority = 1000;
 
@@ -80,6 +86,9 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
         public bool ReturnRoutesApplied { get; set; }
 
         public ImmutableHashSet<string> Backends { get; set; } = [];
+
+        /// <summary>The task's address on the gateway bridge; null for a task without one (only internal networks).</summary>
+        public IPAddress? GatewayAddress { get; set; }
     }
 
     public async Task ApplyAsync(NetworkChanges changes, CancellationToken ct)
@@ -156,7 +165,7 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
     {
         var owned = await _overlay.ListOwnedAsync().ConfigureAwait(false);
         return owned.Networks.Select(n => n.NetworkId)
-            .Where(id => !wanted.ContainsKey(id) && !_sandboxes.Values.Any(s => s.Networks.Any(n => n.NetworkId == id)))
+            .Where(id => id != GatewayBridge.NetworkId && !wanted.ContainsKey(id) && !_sandboxes.Values.Any(s => s.Networks.Any(n => n.NetworkId == id)))
             .ToList();
     }
 
@@ -189,6 +198,11 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
                 {
                     var network = task.Networks[i];
                     await _overlay.AttachTaskAsync(new TaskAttachment(task.Id, path, network.NetworkId, $"eth{i}", network.Address)).ConfigureAwait(false);
+                }
+
+                if (NeedsGateway(task))
+                {
+                    sandbox.GatewayAddress = await AttachGatewayAsync(task.Id, path, $"eth{task.Networks.Length}").ConfigureAwait(false);
                 }
 
                 _sandboxes[task.Id] = sandbox;
@@ -229,6 +243,12 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
                 {
                     await _overlay.DetachTaskAsync(taskId, network.NetworkId).ConfigureAwait(false);
                 }
+
+                if (sandbox.GatewayAddress is { } address)
+                {
+                    await _overlay.DetachTaskAsync(taskId, GatewayBridge.NetworkId).ConfigureAwait(false);
+                    _gatewayAddresses?.Release(address);
+                }
             }
             else
             {
@@ -237,6 +257,11 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
                 {
                     await _overlay.DetachTaskAsync(taskId, attachment.NetworkId).ConfigureAwait(false);
                 }
+            }
+
+            if (_gatewayFound.Remove(taskId, out var found))
+            {
+                _gatewayAddresses?.Release(found);
             }
 
             if (File.Exists(path))
@@ -366,7 +391,12 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
 
                     // A reply is routed once before the route chain marks it: without a default route that first
                     // lookup fails (a SYN-ACK to a client elsewhere would be dropped); the mark then re-routes it.
-                    batch.ReplaceRoute(new RouteSpec(new IPNetwork(IPAddress.Any, 0), IPAddress.Parse(ingress!.Gateway.Split('/')[0]), link.Index));
+                    // A task with the gateway bridge has its default route there.
+                    if (sandbox.GatewayAddress is null)
+                    {
+                        batch.ReplaceRoute(new RouteSpec(new IPNetwork(IPAddress.Any, 0), IPAddress.Parse(ingress!.Gateway.Split('/')[0]), link.Index));
+                    }
+
                     foreach (var route in routes)
                     {
                         batch.DeleteRule(new RuleSpec(route.Mark, route.Table, RulePriority));
@@ -404,7 +434,8 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
         }
 
         var ingress = views.FirstOrDefault(v => v.Ingress);
-        var ruleset = IngressRuleset.Build(ingress, HostPortBinding.ForNode(views, NodeId));
+        var ruleset = IngressRuleset.Build(ingress, HostPortBinding.ForNode(views, NodeId))
+            + GatewayRuleset.Build(_gatewayAddresses?.Subnet, ingress is null ? null : OverlayNames.Bridge(ingress.NetworkId));
         if (ruleset == _nodeRuleset)
         {
             return;
@@ -431,6 +462,80 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
         }
 
         _ingressBackends = backends;
+    }
+
+    /// <summary>As docker gives docker_gwbridge to a task on any network that is not internal (ingress included).</summary>
+    private bool NeedsGateway(TaskObject task)
+    {
+        lock (_viewsLock)
+        {
+            return task.Networks.Any(n => _views.GetValueOrDefault(n.NetworkId) is { Internal: false });
+        }
+    }
+
+    /// <summary>
+    /// Connects a task to the gateway bridge (made on first use): a veth named <paramref name="ifName"/>
+    /// in its namespace with a /32 address of the bridge's subnet and the default route through the
+    /// bridge, on-link. A task found again after a node host restart keeps the address it had.
+    /// </summary>
+    private async Task<IPAddress> AttachGatewayAsync(string taskId, string netnsPath, string ifName)
+    {
+        var subnet = await _overlay.EnsureGatewayBridgeAsync().ConfigureAwait(false);
+        if (_gatewayAddresses?.Subnet != subnet)
+        {
+            _gatewayAddresses = new GatewayAddresses(subnet);
+            _gatewayFound.Clear();
+            await FindGatewayAddressesAsync(_gatewayAddresses).ConfigureAwait(false);
+        }
+
+        var address = _gatewayFound.Remove(taskId, out var found) ? found : _gatewayAddresses.Allocate();
+        try
+        {
+            await _overlay.AttachTaskAsync(new TaskAttachment(taskId, netnsPath, GatewayBridge.NetworkId, ifName, $"{address}/32")).ConfigureAwait(false);
+            await HostOverlay.ReplaceTaskRouteAsync(netnsPath, new IPNetwork(IPAddress.Any, 0), GatewayBridge.GatewayOf(subnet), ifName, onLink: true)
+                .ConfigureAwait(false);
+            return address;
+        }
+        catch
+        {
+            _gatewayAddresses.Release(address);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The gateway addresses tasks of this node already hold (their namespaces outlive a node host
+    /// restart): read once, from each task namespace, before the first address is given out.
+    /// </summary>
+    private async Task FindGatewayAddressesAsync(GatewayAddresses addresses)
+    {
+        foreach (var sandbox in _sandboxes.Values.Where(s => s.GatewayAddress is not null))
+        {
+            addresses.Reserve(sandbox.GatewayAddress!);
+        }
+
+        var others = Directory.Exists(_netnsDir)
+            ? Directory.EnumerateFiles(_netnsDir).Where(p => !_sandboxes.ContainsKey(Path.GetFileName(p))).ToList()
+            : [];
+        foreach (var path in others)
+        {
+            try
+            {
+                var held = await new TaskNamespace(path).RunAsync(() =>
+                {
+                    using var netlink = new RtnetlinkClient();
+                    return netlink.ListAddresses().Select(a => a.Address).Where(addresses.Subnet.Contains).ToList();
+                }).ConfigureAwait(false);
+                foreach (var address in held.Where(addresses.Reserve))
+                {
+                    _gatewayFound[Path.GetFileName(path)] = address;
+                }
+            }
+            catch (Exception e) when (e is IOException or InvalidOperationException or UnauthorizedAccessException)
+            {
+                // A namespace file that is no longer one (its task is going): nothing is held there.
+            }
+        }
     }
 
     /// <summary>The addresses virtual IPs and published ports balance over: the ready tasks'.</summary>

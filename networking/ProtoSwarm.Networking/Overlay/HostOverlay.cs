@@ -117,6 +117,40 @@ public sealed class HostOverlay : IAsyncDisposable
     }
 
     /// <summary>
+    /// Makes (or finds) the node's gateway bridge (<see cref="GatewayBridge"/>) and returns its subnet.
+    /// A bridge of that name that is already there keeps its address, whoever made it (an operator may
+    /// make it beforehand with a subnet of their choice, as with docker_gwbridge); otherwise the first
+    /// candidate subnet that none of the node's routes and addresses overlaps.
+    /// </summary>
+    public Task<IPNetwork> EnsureGatewayBridgeAsync() => _thread.RunAsync(() =>
+    {
+        var netlink = Netlink;
+        var bridge = netlink.GetLink(GatewayBridge.Name);
+        if (bridge is not null && netlink.ListAddresses(bridge.Index) is [var existing, ..])
+        {
+            if (!bridge.Up)
+            {
+                netlink.Run(b => b.SetUp(bridge.Index));
+            }
+            return GatewayBridge.SubnetOf(existing.Address, existing.PrefixLength);
+        }
+
+        var inUse = netlink.ListRoutes().Select(r => r.Destination)
+            .Concat(netlink.ListAddresses().Select(a => new IPNetwork(a.Address, 32)));
+        var subnet = GatewayBridge.ChooseSubnet(inUse) ?? throw new InvalidOperationException(
+            $"every subnet tried for the gateway bridge {GatewayBridge.Name} (172.18-31.0.0/16, 192.168.0-240.0/20) overlaps a route or address of this node; "
+            + $"make the bridge yourself with a free subnet (ip link add {GatewayBridge.Name} type bridge; ip addr add 10.x.y.1/24 dev {GatewayBridge.Name})");
+        if (bridge is null)
+        {
+            netlink.Run(b => b.CreateBridge(GatewayBridge.Name).SetAliasByName(GatewayBridge.Name, OverlayNames.NetworkAlias(GatewayBridge.NetworkId)));
+            bridge = netlink.GetLink(GatewayBridge.Name)!;
+        }
+
+        netlink.Run(b => b.AddAddress(bridge.Index, GatewayBridge.GatewayOf(subnet), subnet.PrefixLength).SetUp(bridge.Index));
+        return subnet;
+    });
+
+    /// <summary>
     /// Makes the network's static entries exactly the peers among <paramref name="endpoints"/> (those
     /// on other nodes): on the vxlan device, a forwarding entry MAC -> node and a permanent neighbour
     /// IP -> MAC (the device answers ARP from them). One batch of netlink requests.

@@ -18,7 +18,7 @@ public static class OverlayNames
     /// <summary>The ifalias prefix of every device the overlay makes.</summary>
     public const string AliasPrefix = "protoswarm:";
 
-    public static string Bridge(string networkId) => BridgePrefix + Short(networkId);
+    public static string Bridge(string networkId) => networkId == GatewayBridge.NetworkId ? GatewayBridge.Name : BridgePrefix + Short(networkId);
 
     public static string Vxlan(string networkId) => VxlanPrefix + Short(networkId);
 

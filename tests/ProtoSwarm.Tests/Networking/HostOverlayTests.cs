@@ -1,8 +1,11 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Sockets;
 using ProtoSwarm.Contracts;
+using ProtoSwarm.Networking;
 using ProtoSwarm.Networking.Namespaces;
 using ProtoSwarm.Networking.Netlink;
+using ProtoSwarm.Networking.Nft;
 using ProtoSwarm.Networking.Overlay;
 
 namespace ProtoSwarm.Tests.Networking;
@@ -69,6 +72,63 @@ public sealed class HostOverlayTests
         }
         Assert.False(Directory.Exists(directory));
         Assert.False(NetworkNamespace.IsMountPoint(directory));
+    }
+
+    [Fact]
+    public async Task A_Task_On_The_Gateway_Bridge_Reaches_Another_Host_As_Its_Node_And_No_Other_Task()
+    {
+        await using var lab = OverlayLab.Create();
+        var (hostA, hostB) = await lab.TwoHostsAsync();
+        var taskA = lab.AddNamespace("taskA");
+        var taskC = lab.AddNamespace("taskC");
+        var a = lab.Overlay("nodeA", hostA);
+
+        // The bridge takes the first candidate subnet clear of hostA's routes, and is found again as it is.
+        var subnet = await a.EnsureGatewayBridgeAsync();
+        Assert.Equal(IPNetwork.Parse("172.18.0.0/16"), subnet);
+        Assert.Equal(subnet, await a.EnsureGatewayBridgeAsync());
+        foreach (var (task, address) in new[] { (taskA, "172.18.0.2"), (taskC, "172.18.0.3") })
+        {
+            Assert.True(await a.AttachTaskAsync(new TaskAttachment(Path.GetFileName(task), task, GatewayBridge.NetworkId, "eth0", $"{address}/32")));
+            await HostOverlay.ReplaceTaskRouteAsync(task, new IPNetwork(IPAddress.Any, 0), GatewayBridge.GatewayOf(subnet), "eth0", onLink: true);
+        }
+
+        using (var node = new NamespaceThread(hostA))
+        {
+            await node.RunAsync(() => File.WriteAllText("/proc/sys/net/ipv4/ip_forward", "1"));
+        }
+
+        await new Nftables(new PathRunner(hostA)).ApplyAsync(GatewayRuleset.Build(subnet, null));
+
+        // To another host through the node, which it sees as the node itself (masquerade).
+        using var outside = await OverlayLab.ListenAsync(hostB, lab.Underlay(2), 7010);
+        Assert.Equal(lab.Underlay(1), await PeerSeenAsync(taskA, outside, lab.Underlay(2), 7010));
+
+        // Never to another task over the bridge: the node forwards nothing from the bridge back into it.
+        using var other = await OverlayLab.ListenAsync(taskC, IPAddress.Parse("172.18.0.3"), 7011);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => PeerSeenAsync(taskA, other, IPAddress.Parse("172.18.0.3"), 7011, TimeSpan.FromSeconds(2)));
+    }
+
+    /// <summary>Connects from <paramref name="netns"/> and returns the address the listener saw the connection come from.</summary>
+    private static async Task<IPAddress> PeerSeenAsync(string netns, Socket listener, IPAddress to, int port, TimeSpan? timeout = null)
+    {
+        using var cts = new CancellationTokenSource(timeout ?? Timeout);
+        var accept = listener.AcceptAsync(cts.Token).AsTask();
+        using var thread = new NamespaceThread(netns);
+        using var client = await thread.RunAsync(() => new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
+        await client.ConnectAsync(new IPEndPoint(to, port), cts.Token);
+        using var accepted = await accept;
+        return ((IPEndPoint)accepted.RemoteEndPoint!).Address;
+    }
+
+    /// <summary>libnftables run on a thread that entered a namespace given by its path.</summary>
+    private sealed class PathRunner(string netns) : INamespaceRunner
+    {
+        public async Task<T> RunAsync<T>(Func<T> work)
+        {
+            using var thread = new NamespaceThread(netns);
+            return await thread.RunAsync(work);
+        }
     }
 
     private static async Task<string> BridgeNetfilterAsync(string netns)

@@ -15,6 +15,7 @@ public sealed class NftablesTests
         { VipRuleset.Table, VipRuleset.Build([DnsFixtures.Front, DnsFixtures.Back with { Endpoints = [] }]) },
         { IngressRuleset.Table, IngressRuleset.Build(DnsFixtures.Ingress, [new HostPortBinding(9000, 90, PortProtocol.Udp, "10.0.1.5")]) },
         { ReturnRoutingRuleset.Table, ReturnRoutingRuleset.Build(new ReturnRouting("eth1", IngressReturnRoute.Plan(DnsFixtures.Ingress))) },
+        { GatewayRuleset.Table, GatewayRuleset.Build(IPNetwork.Parse("172.18.0.0/16"), "ps-ingress0") },
     };
 
     [Theory]

@@ -97,15 +97,23 @@ public class NetworkLabTests(ITestOutputHelper output)
         var routes = await ExecInAsync(lab, Assert.Single(await RunningAsync(lab, "inside")), "ip", "route");
         Assert.True(routes.ExitCode == 0 && !routes.StdOut.Contains("default", StringComparison.Ordinal), routes.ToString());
         Assert.Equal(0, (await ServiceAsync(lab, "rm", "other", "inside")).ExitCode);
-        await lab.ExecAsync("w2", "pkill", "-f", $"httpd -p {w2}:7780");
 
         // w1's node host restarts: its containers keep their namespaces, and the DNS server of its task comes back with it.
+        var gatewayOnW1 = await ExecInAsync(lab, web.Single(t => t.Node == "w1"), "ip", "-4", "addr", "show", "eth1");
+        Assert.True(gatewayOnW1.ExitCode == 0 && gatewayOnW1.StdOut.Contains("/32", StringComparison.Ordinal), gatewayOnW1.ToString());
         Assert.Equal(0, (await lab.LabAsync("stop", "w1", "--kill")).ExitCode);
         Assert.Equal(0, (await lab.LabAsync("start", "w1")).ExitCode);
         Assert.True(await PollNodesReadyAsync(lab, 3, Converge), "w1 did not come back Ready");
         var onW1 = web.Single(t => t.Node == "w1");
         var fromW1 = await PollRequestsAsync(lab, onW1, "web", 9, answers => answers.Select(a => a.Host).Distinct().Count() == 3);
         Assert.Equal(web.Select(t => t.Task.Id[..12]).Order(), fromW1.Select(a => a.Host).Distinct().Order());
+
+        // ... and its way out, with the address it had on the gateway bridge.
+        Assert.Equal(gatewayOnW1.StdOut, (await ExecInAsync(lab, onW1, "ip", "-4", "addr", "show", "eth1")).StdOut);
+        var w1 = await AddressOfNodeAsync(lab, "w1");
+        var outOfW1 = await ExecInAsync(lab, onW1, "sh", "-c", $"printf 'GET /cgi-bin/who HTTP/1.0\\r\\n\\r\\n' | nc -w 5 {w2} 7780 | tail -n 1");
+        Assert.Equal((w1, "outside"), Parse(outOfW1.StdOut));
+        await lab.ExecAsync("w2", "pkill", "-f", $"httpd -p {w2}:7780");
         Assert.Equal(web.Select(t => t.Task.Id).Order(), (await RunningAsync(lab, "web")).Select(t => t.Task.Id).Order());
 
         // Scaled down to two: the removed replica gets no more traffic.

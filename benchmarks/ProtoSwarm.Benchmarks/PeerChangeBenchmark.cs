@@ -12,8 +12,10 @@ namespace ProtoSwarm.Benchmarks;
 /// A 1,000-peer change on one overlay (1,000 permanent neighbour entries and 1,000 vxlan forwarding
 /// entries), applied and then removed: through <see cref="HostOverlay.SetPeersAsync"/> (one netlink
 /// batch each way) against iproute2's batch mode (`ip -batch` for the neighbours plus `bridge -batch`
-/// for the forwarding entries: one process each, iproute2 has no single command for both). Runs in a
-/// namespace of its own under /run/netns (so `ip -n` finds it), deleted at the end. Needs root.
+/// for the forwarding entries: one process each, iproute2 has no single command for both). The network
+/// is an ordinary overlay, so its vxlan device lives in the network's own namespace, as on a node
+/// (ingress is the only one in the node's namespace): both sides reach it there. The node's namespace
+/// and the network's are made under /run/netns (so `ip -n` finds them) and deleted at the end. Needs root.
 /// </summary>
 public static class PeerChangeBenchmark
 {
@@ -36,9 +38,12 @@ public static class PeerChangeBenchmark
                 n.Run(b => b.AddAddress(ul0, underlay, 24).SetUp(ul0).SetUp(n.GetLink("ul1")!.Index));
                 return 0;
             });
-            // Ingress keeps its vxlan device in the node's namespace, where `ip -n NAME -batch` reaches it too.
-            var view = new NetworkView(NetworkId, "bench", 4242, "10.252.0.0/16", "10.252.0.1") { Ingress = true };
+            // Every network but ingress has a namespace of its own, here /run/netns/NETWORKID: `ip -n NETWORKID` reaches it.
+            var view = new NetworkView(NetworkId, "bench", 4242, "10.252.0.0/16", "10.252.0.1");
+            var sandbox = overlay.SandboxPath(NetworkId);
+            ExitCleanup.Register(view, () => NetworkNamespace.Delete(sandbox));
             await overlay.EnsureNetworkAsync(view, underlay);
+            Check(File.Exists(sandbox), "the network has no namespace of its own");
             var endpoints = Enumerable.Range(0, peers)
                 .Select(i => new NetworkEndpoint(string.Create(CultureInfo.InvariantCulture, $"10.252.{2 + (i / 250)}.{1 + (i % 250)}/16"),
                     $"node{i % 16}", string.Create(CultureInfo.InvariantCulture, $"10.250.0.{10 + (i % 16)}"), TaskId: $"t{i}"))
@@ -62,13 +67,13 @@ public static class PeerChangeBenchmark
                 var remove = sw.Elapsed.TotalMilliseconds;
 
                 sw.Restart();
-                await RunAsync("ip", name, neighAdd);
-                await RunAsync("bridge", name, fdbAdd);
+                await RunAsync("ip", NetworkId, neighAdd);
+                await RunAsync("bridge", NetworkId, fdbAdd);
                 var batchApply = sw.Elapsed.TotalMilliseconds;
                 Check((await overlay.SetPeersAsync(NetworkId, endpoints)).IsEmpty, "ip -batch left the tables unlike HostOverlay's");
                 sw.Restart();
-                await RunAsync("ip", name, neighDel);
-                await RunAsync("bridge", name, fdbDel);
+                await RunAsync("ip", NetworkId, neighDel);
+                await RunAsync("bridge", NetworkId, fdbDel);
                 var batchRemove = sw.Elapsed.TotalMilliseconds;
                 Check((await overlay.SetPeersAsync(NetworkId, [])).IsEmpty, "ip -batch left entries behind");
                 if (run >= 0)
@@ -79,6 +84,8 @@ public static class PeerChangeBenchmark
                     ipRemove.Add(batchRemove);
                 }
             }
+            await overlay.RemoveNetworkAsync(NetworkId);
+            ExitCleanup.Forget(view);
             var entries = $"{peers:N0} peers ({2 * peers:N0} entries)";
             return
             [

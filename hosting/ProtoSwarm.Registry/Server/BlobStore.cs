@@ -168,7 +168,9 @@ public sealed class BlobStore : IDisposable
                 };
             }
 
-            var written = await AppendFileAsync(Path.Combine(SessionDir(id), DataFile), body, expectedLength, ct);
+            var data = Path.Combine(SessionDir(id), DataFile);
+            var written = await AppendFileAsync(data, body, expectedLength, ct);
+            File.SetLastWriteTimeUtc(data, _time.GetUtcNow().UtcDateTime); // activity, as the sweep of idle uploads reads it
             return upload with { Size = upload.Size + written };
         }
         finally
@@ -482,6 +484,7 @@ public sealed class BlobStore : IDisposable
         Directory.CreateDirectory(dir);
         File.WriteAllBytes(Path.Combine(dir, StateFile), JsonSerializer.SerializeToUtf8Bytes(state));
         File.WriteAllBytes(Path.Combine(dir, DataFile), []);
+        File.SetLastWriteTimeUtc(Path.Combine(dir, DataFile), state.StartedAt.UtcDateTime);
     }
 
     private void RemoveSession(string id)

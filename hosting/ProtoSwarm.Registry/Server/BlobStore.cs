@@ -329,6 +329,12 @@ public sealed class BlobStore : IDisposable
         return size;
     }
 
+    /// <summary>
+    /// Makes the blob's file young again before a new link counts on it (a cross-repository mount), so a sweep that has
+    /// not removed it yet keeps it; false when it is not on this disk (any more).
+    /// </summary>
+    public bool Refresh(string digest) => TouchIfPresent(BlobPath(digest));
+
     /// <summary>Makes a blob file that is present young again, so a sweep keeps it while the commit that found it links it; false when absent.</summary>
     private bool TouchIfPresent(string target)
     {

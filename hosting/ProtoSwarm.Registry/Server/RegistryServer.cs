@@ -762,7 +762,10 @@ public sealed class RegistryServer : IDisposable
     {
         try
         {
-            return await EnsureBlobAsync(from, digest, askPeers: true, ct);
+            // The mount links bytes that are already here: made young first, so a garbage collection's sweep that saw
+            // them unlinked a moment ago leaves them (or, if it removed them already, the client uploads instead).
+            var size = await EnsureBlobAsync(from, digest, askPeers: true, ct);
+            return Blobs.Refresh(digest) ? size : null;
         }
         catch (RegistryException e) when (e.Code == RegistryErrorCodes.BlobUnknown)
         {

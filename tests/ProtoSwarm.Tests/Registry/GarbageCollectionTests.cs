@@ -168,6 +168,21 @@ public sealed class GarbageCollectionTests : IDisposable
     }
 
     [Fact]
+    public async Task A_Mount_Makes_The_Blob_File_Young_Again_And_Links_It_Now()
+    {
+        await using var registry = await StartAsync(root: _root, time: _time);
+        var layer = RandomBytes(100, 9);
+        var digest = await registry.UploadAsync("me/base", layer);
+        _time.Advance(TimeSpan.FromHours(4));
+
+        using var mount = await registry.Push.PostAsync($"/v2/me/app/blobs/uploads/?mount={digest}&from=me/base", null);
+
+        Assert.Equal(HttpStatusCode.Created, mount.StatusCode);
+        Assert.Equal(_time.GetUtcNow().UtcDateTime, File.GetLastWriteTimeUtc(BlobFile(digest)));
+        Assert.Equal(_time.GetUtcNow(), (await registry.Metadata.GetAsync("me/app", TestTimeout.Token))!.LinkedAt[digest]);
+    }
+
+    [Fact]
     public async Task A_Manifest_Naming_A_Blob_Unlinked_After_The_Check_Is_Refused_And_Not_Stored()
     {
         // A manager whose replica still shows the blob linked (it trails the write that unlinked it).

@@ -21,7 +21,8 @@ public sealed record RepositoryObject(
     [property: Key(1)] ObjectMeta Meta,
     ImmutableSortedDictionary<string, string> Tags = default!,
     ImmutableSortedDictionary<string, RegistryManifest> Manifests = default!,
-    ImmutableSortedDictionary<string, long> Blobs = default!) : IStoreObject, IStoreKind
+    ImmutableSortedDictionary<string, long> Blobs = default!,
+    ImmutableSortedDictionary<string, DateTimeOffset> LinkedAt = default!) : IStoreObject, IStoreKind
 {
     /// <summary>Tag to manifest digest.</summary>
     [Key(2)]
@@ -34,6 +35,14 @@ public sealed record RepositoryObject(
     /// <summary>Blob digest to its size: the blobs a pull from this repository may read.</summary>
     [Key(4)]
     public ImmutableSortedDictionary<string, long> Blobs { get; init; } = Blobs ?? ImmutableSortedDictionary.Create<string, long>(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Blob digest to when it was last linked (an upload completed, a mount): garbage collection leaves a blob
+    /// linked this recently alone, since a push links its blobs before it puts the manifest naming them. A blob
+    /// missing here was linked before this was recorded, which counts as long ago.
+    /// </summary>
+    [Key(5)]
+    public ImmutableSortedDictionary<string, DateTimeOffset> LinkedAt { get; init; } = LinkedAt ?? ImmutableSortedDictionary.Create<string, DateTimeOffset>(StringComparer.Ordinal);
 
     public static RepositoryObject Empty(string name, DateTimeOffset now) => new(name, ObjectMeta.New(now));
 
@@ -85,6 +94,37 @@ public sealed record RepositorySummary(
     [property: Key(1)] ImmutableSortedDictionary<string, string> Tags,
     [property: Key(2)] int Manifests,
     [property: Key(3)] long Size);
+
+/// <summary>
+/// `registry gc [--dry-run] [--delete-untagged] [--grace 1h]` on a manager (answered by that manager's node host):
+/// unlinks from every repository the blobs none of its manifests needs (and, with DeleteUntagged, the manifests no
+/// tag reaches), then removes from this manager's disk the blob files no repository links and the abandoned uploads.
+/// Nothing linked, pushed or written within Grace is touched.
+/// </summary>
+[MessagePackObject]
+public sealed record CollectRegistryGarbage(
+    [property: Key(0)] string RequestId,
+    [property: Key(1)] bool DryRun,
+    [property: Key(2)] bool DeleteUntagged,
+    [property: Key(3)] TimeSpan Grace);
+
+/// <summary>What `registry gc` removed (or, on a dry run, would remove): per repository, and on this manager's disk.</summary>
+[MessagePackObject]
+public sealed record RegistryGarbageCollected(
+    [property: Key(0)] bool DryRun,
+    [property: Key(1)] ImmutableArray<RepositoryGarbage> Repositories,
+    [property: Key(2)] string Manager,
+    [property: Key(3)] int BlobFilesRemoved,
+    [property: Key(4)] long BytesFreed,
+    [property: Key(5)] int UploadsRemoved,
+    [property: Key(6)] int OtherManagers);
+
+/// <summary>One repository's part of a collection: the manifests removed and the blobs unlinked (digest to size).</summary>
+[MessagePackObject]
+public sealed record RepositoryGarbage(
+    [property: Key(0)] string Repository,
+    [property: Key(1)] ImmutableArray<string> Manifests,
+    [property: Key(2)] ImmutableSortedDictionary<string, long> Blobs);
 
 // ---- the node's side (answered by the local node host, which talks to the managers' registry with its certificate)
 

@@ -92,6 +92,79 @@ public class RegistryLabTests(ITestOutputHelper output)
         Assert.Contains("tools/busybox", ls.StdOut, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Gc_After_A_Tag_Is_Pushed_Again_Frees_The_Old_Layer_On_The_Manager_And_The_Current_Image_Still_Pulls()
+    {
+        await using var lab = await LabFixture.UpAsync(managers: 1, workers: 1, executor: "linux");
+        Assert.True(await PollNodesReadyAsync(lab, 2, TimeSpan.FromSeconds(20)), "The lab's 2 nodes were not Ready within 20 s");
+        var v1 = Path.Combine(lab.StateRoot, "v1.tar");
+        var build = await LabFixture.RunAsync("bash", [Path.Combine(LabFixture.Repository, "scripts", "images", "busybox-rootfs.sh"), v1]);
+        Assert.True(build.ExitCode == 0, build.ToString());
+
+        // Version 2 is version 1 with one more file: another layer, another config, another manifest.
+        var v2 = Path.Combine(lab.StateRoot, "v2.tar");
+        var extra = Path.Combine(lab.StateRoot, "v2-files");
+        Directory.CreateDirectory(extra);
+        await File.WriteAllTextAsync(Path.Combine(extra, "VERSION"), "2\n");
+        File.Copy(v1, v2);
+        var append = await LabFixture.RunAsync("tar", ["-rf", v2, "-C", extra, "VERSION"]);
+        Assert.True(append.ExitCode == 0, append.ToString());
+
+        var blobs = Path.Combine(lab.StateRoot, "m1", "registry", "blobs", "sha256");
+        var digests = new List<string>();
+        foreach (var version in new[] { v1, v2 })
+        {
+            var import = await lab.ExecAsync("m1", "protoswarm", "image", "import", version, "vote:latest");
+            Assert.True(import.ExitCode == 0, import.ToString());
+            var push = await lab.ExecAsync("m1", "protoswarm", "image", "push", "vote:latest");
+            Assert.True(push.ExitCode == 0, push.ToString());
+            digests.Add(DigestIn(push.StdOut));
+        }
+
+        Assert.NotEqual(digests[0], digests[1]);
+        var before = Directory.GetFiles(blobs).ToHashSet(StringComparer.Ordinal);
+
+        // On a worker the command says where it runs.
+        var onWorker = await lab.ExecAsync("w1", "protoswarm", "registry", "gc");
+        Assert.NotEqual(0, onWorker.ExitCode);
+        Assert.Contains("runs on a manager", onWorker.StdErr + onWorker.StdOut, StringComparison.Ordinal);
+        var badGrace = await lab.ExecAsync("m1", "protoswarm", "registry", "gc", "--grace", "soon");
+        Assert.NotEqual(0, badGrace.ExitCode);
+        Assert.Contains("--grace 'soon' is not a duration", badGrace.StdErr + badGrace.StdOut, StringComparison.Ordinal);
+
+        // Docker keeps untagged manifests unless told; with the default grace the just-pushed old layer stays too.
+        var kept = await lab.ExecAsync("m1", "protoswarm", "registry", "gc", "--delete-untagged");
+        Assert.True(kept.ExitCode == 0, kept.ToString());
+        output.WriteLine(kept.StdOut);
+        Assert.Equal(before, Directory.GetFiles(blobs).ToHashSet(StringComparer.Ordinal));
+
+        var dry = await lab.ExecAsync("m1", "protoswarm", "registry", "gc", "--dry-run", "--delete-untagged", "--grace", "0s");
+        Assert.True(dry.ExitCode == 0, dry.ToString());
+        output.WriteLine(dry.StdOut);
+        Assert.Contains($"library/vote: would delete manifest {digests[0]}", dry.StdOut, StringComparison.Ordinal);
+        Assert.Equal(before, Directory.GetFiles(blobs).ToHashSet(StringComparer.Ordinal));
+
+        var gc = await lab.ExecAsync("m1", "protoswarm", "registry", "gc", "--delete-untagged", "--grace", "0s");
+        Assert.True(gc.ExitCode == 0, gc.ToString());
+        output.WriteLine(gc.StdOut);
+        Assert.Contains($"library/vote: delete manifest {digests[0]}", gc.StdOut, StringComparison.Ordinal);
+        Assert.Contains(": removed 2 blob files", gc.StdOut, StringComparison.Ordinal); // the old layer and the old config
+        var after = Directory.GetFiles(blobs).ToHashSet(StringComparer.Ordinal);
+        Assert.Equal(before.Count - 2, after.Count);
+        Assert.Contains("library/vote: unlink blob", gc.StdOut, StringComparison.Ordinal);
+        foreach (var removed in before.Except(after))
+        {
+            Assert.Contains("sha256:" + Path.GetFileName(removed), gc.StdOut, StringComparison.Ordinal);
+        }
+
+        // The current image pulls on the worker, by tag and by digest; the old one is gone from the registry.
+        var pull = await lab.ExecAsync("w1", "protoswarm", "image", "pull", "vote:latest");
+        Assert.True(pull.ExitCode == 0, pull.ToString());
+        Assert.Contains(digests[1], pull.StdOut, StringComparison.Ordinal);
+        var old = await lab.ExecAsync("w1", "protoswarm", "image", "pull", $"vote@{digests[0]}");
+        Assert.NotEqual(0, old.ExitCode);
+    }
+
     private static string DigestIn(string text) =>
         text.Split([' ', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries).First(w => w.StartsWith("sha256:", StringComparison.Ordinal) && w.Length == 71);
 }

@@ -4,7 +4,7 @@ using ProtoSwarm.Contracts;
 
 namespace ProtoSwarm.Cli.Output;
 
-/// <summary>What `registry token` and `registry ls` print.</summary>
+/// <summary>What `registry token`, `registry ls` and `registry gc` print.</summary>
 internal static class RegistryView
 {
     public static readonly IReadOnlyDictionary<string, string> Columns = new Dictionary<string, string>(StringComparer.Ordinal)
@@ -44,4 +44,44 @@ internal static class RegistryView
     /// <summary>The tags in natural order ("1.9" before "1.10"), comma separated; `&lt;none&gt;` for a repository of untagged manifests.</summary>
     private static string TagsText(RepositorySummary repository) =>
         repository.Tags.Count == 0 ? "<none>" : string.Join(", ", repository.Tags.Keys.Order(NaturalOrder.Instance));
+
+    /// <summary>
+    /// `registry gc`: each manifest deleted and blob unlinked, a line per repository, then what this manager's disk lost
+    /// and one line that sums it up; a dry run says "would" throughout.
+    /// </summary>
+    public static string GarbageReport(RegistryGarbageCollected collected)
+    {
+        var text = new System.Text.StringBuilder();
+        var would = collected.DryRun ? "would " : string.Empty;
+        foreach (var repository in collected.Repositories)
+        {
+            foreach (var manifest in repository.Manifests)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"{repository.Repository}: {would}delete manifest {manifest}\n");
+            }
+
+            foreach (var (digest, size) in repository.Blobs)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"{repository.Repository}: {would}unlink blob {digest} ({ImageView.HumanSize(size)})\n");
+            }
+        }
+
+        var manifests = collected.Repositories.Sum(r => r.Manifests.Length);
+        var links = collected.Repositories.Sum(r => r.Blobs.Count);
+        text.Append(CultureInfo.InvariantCulture,
+            $"{collected.Manager}: {(collected.DryRun ? "would remove" : "removed")} {Plural(collected.BlobFilesRemoved, "blob file")} and {Plural(collected.UploadsRemoved, "abandoned upload")}, {ImageView.HumanSize(collected.BytesFreed)}\n");
+        if (collected.OtherManagers > 0)
+        {
+            text.Append(CultureInfo.InvariantCulture,
+                $"The other {Plural(collected.OtherManagers, "manager")} remove the blob files no repository links at their hourly sweep (or run `registry gc` on each).\n");
+        }
+
+        text.Append(collected.DryRun
+            ? $"Dry run: nothing was removed; {Plural(manifests, "manifest")} and {Plural(links, "blob link")} are eligible for deletion, {ImageView.HumanSize(collected.BytesFreed)} on {collected.Manager}.\n"
+            : $"Deleted {Plural(manifests, "manifest")} and {Plural(links, "blob link")}; total reclaimed space on {collected.Manager}: {ImageView.HumanSize(collected.BytesFreed)}\n");
+        return text.ToString();
+    }
+
+    private static string Plural(int count, string noun) =>
+        count == 1 ? $"1 {noun}" : $"{count.ToString(CultureInfo.InvariantCulture)} {noun}s";
 }

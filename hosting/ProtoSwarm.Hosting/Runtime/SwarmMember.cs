@@ -73,6 +73,9 @@ internal sealed partial class SwarmMember : IAsyncDisposable
     /// <summary>This manager's replica of the store; null on a worker.</summary>
     public SwarmStore? Store { get; private set; }
 
+    /// <summary>The swarm's registry as this manager serves it; null on a worker, or before the store is open.</summary>
+    public RegistryServer? Registry => _registry;
+
     public IProposer? Proposer { get; private set; }
 
     public RaftView? Raft { get; private set; }
@@ -321,7 +324,8 @@ internal sealed partial class SwarmMember : IAsyncDisposable
         var peers = new ManagerBlobPeers(
             () => [.. store.Current.List<NodeObject>().Where(n => n.Id != State.NodeId && n.ManagerStatus is not null).Select(n => n.ManagerStatus!.Addr)],
             _registryPeers);
-        _registry = new RegistryServer(options.RegistryDir, new StoreRegistryMetadata(store, proposer, time), access, peers, loggerFactory.CreateLogger<RegistryServer>(), time);
+        _registry = new RegistryServer(options.RegistryDir, new StoreRegistryMetadata(store, proposer, time), access, peers, loggerFactory.CreateLogger<RegistryServer>(), time,
+            diskSweepPeriod: RegistryServer.DefaultDiskSweepPeriod);
     }
 
     /// <summary>`--registry-listen`: the same registry on plain HTTP for outside tools, basic auth by the registry tokens. A failure to bind is logged, not fatal.</summary>

@@ -186,6 +186,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
                 JoinSwarm m => await JoinAsync(m, ct),
                 LeaveSwarm m => await LeaveAsync(m),
                 _ when LocalImages.Handles(request) => await _images.HandleAsync(request, ct),
+                CollectRegistryGarbage m => await CollectRegistryGarbageAsync(m, ct),
                 _ when NodeRegistry.Handles(request) => await _registry.HandleAsync(request, ct),
                 _ when LocalVolumes.Handles(request) => _volumes.Handle(request),
                 ExecInTask m => await LocalExec.HandleAsync(_executor, m, ct),
@@ -224,6 +225,49 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
         catch (Exception e) when (e is TimeoutException or OperationCanceledException)
         {
             return new CommandRejected(RejectCode.Unavailable, "The swarm's managers did not answer in time; check `protoswarm info` and the managers' logs, then try again.");
+        }
+    }
+
+    /// <summary>
+    /// `registry gc`: on this manager, since each manager sweeps its own disk; the unlinks go through the store to all.
+    /// The other managers' disks follow at their next periodic sweep.
+    /// </summary>
+    private async Task<object> CollectRegistryGarbageAsync(CollectRegistryGarbage m, CancellationToken ct)
+    {
+        var member = _member;
+        if (_state is null || member is null)
+        {
+            return NotInSwarm();
+        }
+
+        if (!member.IsManager || member.Registry is not { } registry || member.Store is not { } store)
+        {
+            return new CommandRejected(RejectCode.NotManager,
+                $"`registry gc` runs on a manager: the registry's blobs live on the managers' disks, and {_options.Hostname} is a worker. Run it on a manager (`protoswarm node ls` shows them).");
+        }
+
+        if (m.Grace < TimeSpan.Zero)
+        {
+            return new CommandRejected(RejectCode.InvalidArgument, $"--grace {m.Grace} is negative; give how long to leave new blobs alone, such as 1h (the default).");
+        }
+
+        try
+        {
+            var (repositories, disk) = await registry.CollectGarbageAsync(m.DryRun, m.DeleteUntagged, m.Grace, ct);
+            var others = store.Current.List<NodeObject>().Count(n => n.ManagerStatus is not null && n.Id != _state.NodeId);
+            return new RegistryGarbageCollected(m.DryRun, repositories, _options.Hostname, disk.BlobFiles, disk.Bytes, disk.Uploads, others);
+        }
+        catch (StoreConflictException e)
+        {
+            return new CommandRejected(RejectCode.Conflict, $"{e.Message} Run `registry gc` again.");
+        }
+        catch (InvalidOperationException e)
+        {
+            return new CommandRejected(RejectCode.Unavailable, $"`registry gc` could not write the registry's metadata: {e.Message}; check that a majority of the managers is up, then run it again.");
+        }
+        catch (ProtoSwarm.Registry.Server.RegistryException e)
+        {
+            return new CommandRejected(RejectCode.Internal, e.Message);
         }
     }
 

@@ -12,6 +12,12 @@ namespace ProtoSwarm.Registry.Server;
 /// <summary>An upload in progress: its id, the repository it was started for, the bytes it holds so far and when it began.</summary>
 public sealed record BlobUpload(string Id, string Repository, long Size, DateTimeOffset StartedAt);
 
+/// <summary>What a sweep of the disk removed (or, on a dry run, would remove): blob files no repository links, and abandoned uploads.</summary>
+public sealed record DiskSweep(int BlobFiles, long BlobBytes, int Uploads, long UploadBytes)
+{
+    public long Bytes => BlobBytes + UploadBytes;
+}
+
 /// <summary>What a fetch from the peers came to.</summary>
 public enum PeerFetchResult
 {
@@ -35,6 +41,9 @@ public enum PeerFetchResult
 /// final digest check fail, and the client pushes again. The directory's rename is not fsynced: a blob lost
 /// that way is linked in the metadata but absent here, which is the case a fetch from a peer already repairs.
 /// Uploads older than the maximum age, and anything a crash left, are removed at start and then periodically.
+/// Blob files no repository links any more are removed by <see cref="SweepUnlinked"/> (registry garbage
+/// collection): only those whose file time is older than a grace period, and never one being committed or
+/// fetched, since a blob's bytes land here before the metadata links them.
 /// </summary>
 public sealed class BlobStore : IDisposable
 {
@@ -62,6 +71,13 @@ public sealed class BlobStore : IDisposable
 
     // A blob several pulls ask for at once is fetched from the peers once.
     private readonly ConcurrentDictionary<string, Lazy<Task<PeerFetchResult>>> _fetches = new(StringComparer.Ordinal);
+
+    // The upload directories of peer fetches under way: a sweep leaves them alone whatever their age.
+    private readonly ConcurrentDictionary<string, byte> _peerSessions = new(StringComparer.Ordinal);
+
+    // A blob file is renamed in (or found there and touched) and removed by a sweep one at a time, so a sweep never
+    // removes a file a commit has just counted on: the commit's touch makes it young, which the sweep checks under this.
+    private readonly Lock _blobGate = new();
 
     public BlobStore(string root, TimeProvider? time = null, TimeSpan? uploadMaxAge = null, ILogger? logger = null)
     {
@@ -152,7 +168,9 @@ public sealed class BlobStore : IDisposable
                 };
             }
 
-            var written = await AppendFileAsync(Path.Combine(SessionDir(id), DataFile), body, expectedLength, ct);
+            var data = Path.Combine(SessionDir(id), DataFile);
+            var written = await AppendFileAsync(data, body, expectedLength, ct);
+            File.SetLastWriteTimeUtc(data, _time.GetUtcNow().UtcDateTime); // activity, as the sweep of idle uploads reads it
             return upload with { Size = upload.Size + written };
         }
         finally
@@ -235,6 +253,7 @@ public sealed class BlobStore : IDisposable
         // Not the first caller's token: others wait on this fetch too, and the bytes are worth keeping once here.
         var ct = _stopping.Token;
         var id = PeerPrefix + Guid.NewGuid().ToString("N");
+        _peerSessions[id] = 0;
         try
         {
             CreateSession(id, new UploadState(repository, _time.GetUtcNow()));
@@ -270,6 +289,7 @@ public sealed class BlobStore : IDisposable
         finally
         {
             RemoveSession(id);
+            _peerSessions.TryRemove(id, out _);
             _fetches.TryRemove(digest, out _);
         }
     }
@@ -291,7 +311,7 @@ public sealed class BlobStore : IDisposable
             }
 
             // A verified blob is already there (a concurrent push of the same bytes): the new copy is the same, nothing to keep.
-            if (File.Exists(target))
+            if (TouchIfPresent(target))
             {
                 return size;
             }
@@ -299,8 +319,119 @@ public sealed class BlobStore : IDisposable
             file.Flush(flushToDisk: true);
         }
 
-        File.Move(data, target, overwrite: true);
+        lock (_blobGate)
+        {
+            // The file time is when the blob last landed here, which is what a sweep's grace counts from.
+            File.Move(data, target, overwrite: true);
+            File.SetLastWriteTimeUtc(target, _time.GetUtcNow().UtcDateTime);
+        }
+
         return size;
+    }
+
+    /// <summary>
+    /// Makes the blob's file young again before a new link counts on it (a cross-repository mount), so a sweep that has
+    /// not removed it yet keeps it; false when it is not on this disk (any more).
+    /// </summary>
+    public bool Refresh(string digest) => TouchIfPresent(BlobPath(digest));
+
+    /// <summary>Makes a blob file that is present young again, so a sweep keeps it while the commit that found it links it; false when absent.</summary>
+    private bool TouchIfPresent(string target)
+    {
+        lock (_blobGate)
+        {
+            if (!File.Exists(target))
+            {
+                return false;
+            }
+
+            File.SetLastWriteTimeUtc(target, _time.GetUtcNow().UtcDateTime);
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Removes (or, on a dry run, counts) the blob files no repository links (<paramref name="linked"/>, read after the
+    /// metadata's unlinks) whose file time is older than <paramref name="grace"/>, and the uploads with no data written
+    /// within it. Kept whatever their age: a blob being fetched from a peer, a peer fetch's upload directory, and an
+    /// upload with a request under way.
+    /// </summary>
+    public DiskSweep SweepUnlinked(IReadOnlySet<string> linked, TimeSpan grace, bool dryRun)
+    {
+        var cutoff = (_time.GetUtcNow() - grace).UtcDateTime;
+        int files = 0, uploads = 0;
+        long fileBytes = 0, uploadBytes = 0;
+        foreach (var path in Directory.EnumerateFiles(BlobsDir))
+        {
+            var digest = "sha256:" + Path.GetFileName(path);
+            if (!ImageReference.IsDigest(digest) || linked.Contains(digest) || _fetches.ContainsKey(digest))
+            {
+                continue;
+            }
+
+            lock (_blobGate)
+            {
+                var info = new FileInfo(path);
+                if (!info.Exists || info.LastWriteTimeUtc > cutoff || (!dryRun && !DeleteTree(path)))
+                {
+                    continue;
+                }
+
+                files++;
+                fileBytes += info.Length;
+            }
+        }
+
+        foreach (var dir in Directory.EnumerateDirectories(UploadsDir))
+        {
+            var id = Path.GetFileName(dir);
+            if (_peerSessions.ContainsKey(id) || LastActivity(dir) > cutoff)
+            {
+                continue;
+            }
+
+            // A request of this upload under way holds its gate: not abandoned, whatever its age.
+            var gate = _sessions.GetOrAdd(id, _ => new SemaphoreSlim(1, 1));
+            if (!gate.Wait(0))
+            {
+                continue;
+            }
+
+            try
+            {
+                var data = new FileInfo(Path.Combine(dir, DataFile));
+                var size = data.Exists ? data.Length : 0;
+                if (LastActivity(dir) > cutoff || (!dryRun && !DeleteTree(dir)))
+                {
+                    continue;
+                }
+
+                uploads++;
+                uploadBytes += size;
+            }
+            finally
+            {
+                gate.Release();
+                if (!dryRun)
+                {
+                    _sessions.TryRemove(id, out _);
+                }
+            }
+        }
+
+        if (!dryRun && files + uploads > 0)
+        {
+            _logger.GarbageSwept(files, fileBytes, uploads, Root);
+        }
+
+        return new DiskSweep(files, fileBytes, uploads, uploadBytes);
+    }
+
+    /// <summary>When an upload last received bytes (its data file's time), or was made, when it has none.</summary>
+    private static DateTime LastActivity(string dir)
+    {
+        var data = new FileInfo(Path.Combine(dir, DataFile));
+        return data.Exists ? data.LastWriteTimeUtc : Directory.GetLastWriteTimeUtc(dir);
     }
 
     private static async Task<long> AppendFileAsync(string path, Stream body, long? expectedLength, CancellationToken ct)
@@ -359,6 +490,7 @@ public sealed class BlobStore : IDisposable
         Directory.CreateDirectory(dir);
         File.WriteAllBytes(Path.Combine(dir, StateFile), JsonSerializer.SerializeToUtf8Bytes(state));
         File.WriteAllBytes(Path.Combine(dir, DataFile), []);
+        File.SetLastWriteTimeUtc(Path.Combine(dir, DataFile), state.StartedAt.UtcDateTime);
     }
 
     private void RemoveSession(string id)

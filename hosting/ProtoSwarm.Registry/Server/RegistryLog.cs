@@ -34,4 +34,13 @@ internal static partial class RegistryLog
 
     [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "Registry: {What} deleted from {Repository}")]
     public static partial void Deleted(this ILogger logger, string repository, string what);
+
+    [LoggerMessage(EventId = 11, Level = LogLevel.Information, Message = "Registry: garbage collection removed {Files} unlinked blob files ({Bytes} bytes) and {Uploads} abandoned uploads under {Root}")]
+    public static partial void GarbageSwept(this ILogger logger, int files, long bytes, int uploads, string root);
+
+    [LoggerMessage(EventId = 12, Level = LogLevel.Information, Message = "Registry: garbage collection took {Manifests} manifests and {Blobs} blob links from {Repository}")]
+    public static partial void GarbageUnlinked(this ILogger logger, string repository, int manifests, int blobs);
+
+    [LoggerMessage(EventId = 13, Level = LogLevel.Warning, Message = "Registry: the periodic sweep of unlinked blobs failed: {Reason}")]
+    public static partial void PeriodicSweepFailed(this ILogger logger, string reason);
 }

@@ -32,8 +32,15 @@ namespace ProtoSwarm.Registry.Server;
 /// </para>
 /// <para>
 /// Access is decided per request by <see cref="IRegistryAuthorizer"/> (certificate roles in a swarm, basic auth on
-/// the plain listener): reads need pull, writes need push. Left out on purpose: the referrers API, schema 1
-/// manifests, and the removal of unlinked blob bytes from disk (a DELETE unlinks; the bytes stay).
+/// the plain listener): reads need pull, writes need push. Left out on purpose: the referrers API and schema 1
+/// manifests.
+/// </para>
+/// <para>
+/// Garbage collection (<see cref="CollectGarbageAsync"/>, `registry gc`) is online: per repository one conditional
+/// write unlinks what <see cref="GarbagePlanner"/> finds no manifest needs (nothing linked or pushed within the grace),
+/// then this disk loses the blob files no repository links any more (<see cref="BlobStore.SweepUnlinked"/>). Since a
+/// manifest is stored only by a write that finds its blobs still linked, a collection racing a push can fail the push
+/// (the client pushes again) but never leave a manifest naming a blob that is gone.
 /// </para>
 /// </summary>
 public sealed class RegistryServer : IDisposable
@@ -74,13 +81,21 @@ public sealed class RegistryServer : IDisposable
     private readonly IBlobPeers? _peers;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
+    private readonly ITimer? _diskSweep;
+    private int _sweeping;
 
     /// <summary>
     /// Serves the registry whose blob bytes are under <paramref name="root"/> (created when absent). Upload sessions
     /// older than <paramref name="uploadMaxAge"/> (24 h by default) are removed. The caller disposes the server after
     /// whatever hosts it has stopped.
     /// </summary>
-    public RegistryServer(string root, IRegistryMetadata metadata, IRegistryAuthorizer authorizer, IBlobPeers? peers, ILogger logger, TimeProvider? time = null, TimeSpan? uploadMaxAge = null)
+    /// <param name="diskSweepPeriod">
+    /// When given, every period this disk loses the blob files no repository links that are older than
+    /// <see cref="DefaultGcGrace"/> and the uploads idle that long (what `registry gc` does on the manager it runs on),
+    /// so every manager's disk follows a collection run on any one of them.
+    /// </param>
+    public RegistryServer(string root, IRegistryMetadata metadata, IRegistryAuthorizer authorizer, IBlobPeers? peers, ILogger logger, TimeProvider? time = null, TimeSpan? uploadMaxAge = null,
+        TimeSpan? diskSweepPeriod = null)
     {
         _metadata = metadata;
         _authorizer = authorizer;
@@ -88,12 +103,118 @@ public sealed class RegistryServer : IDisposable
         _logger = logger;
         _time = time ?? TimeProvider.System;
         Blobs = new BlobStore(root, _time, uploadMaxAge, logger);
+        if (diskSweepPeriod is { } period)
+        {
+            _diskSweep = _time.CreateTimer(_ => _ = SweepPeriodicallyAsync(), null, period, period);
+        }
     }
+
+    /// <summary>How long garbage collection leaves alone what was linked, pushed or written (docker's registry has no such thing: it collects offline).</summary>
+    public static readonly TimeSpan DefaultGcGrace = TimeSpan.FromHours(1);
+
+    /// <summary>How often a manager sweeps its disk of unlinked blobs (docker's registry purges its uploads on a timer too).</summary>
+    public static readonly TimeSpan DefaultDiskSweepPeriod = TimeSpan.FromHours(1);
 
     /// <summary>The blob bytes on this machine.</summary>
     public BlobStore Blobs { get; }
 
-    public void Dispose() => Blobs.Dispose();
+    public void Dispose()
+    {
+        _diskSweep?.Dispose();
+        Blobs.Dispose();
+    }
+
+    /// <summary>
+    /// Registry garbage collection: unlinks from each repository what <see cref="GarbagePlanner"/> plans (one conditional
+    /// write per repository, decided again on a conflict), then sweeps this disk of blob files no repository links and
+    /// uploads idle longer than <paramref name="grace"/>. A dry run computes the same and changes nothing.
+    /// </summary>
+    public async Task<(ImmutableArray<RepositoryGarbage> Repositories, DiskSweep Disk)> CollectGarbageAsync(bool dryRun, bool deleteUntagged, TimeSpan grace, CancellationToken ct)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(grace, TimeSpan.Zero);
+        var now = _time.GetUtcNow();
+        var removed = ImmutableArray.CreateBuilder<RepositoryGarbage>();
+        var linked = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var name in await _metadata.RepositoriesAsync(ct))
+        {
+            RepositoryGcPlan plan;
+            RepositoryObject? left;
+            if (dryRun)
+            {
+                var current = await _metadata.GetAsync(name, ct);
+                plan = current is null ? RepositoryGcPlan.Nothing : GarbagePlanner.Plan(current, now, grace, deleteUntagged);
+                left = current is null ? null : GarbagePlanner.Apply(current, plan);
+            }
+            else
+            {
+                var decided = RepositoryGcPlan.Nothing;
+                left = await _metadata.UpdateAsync(name, current =>
+                {
+                    decided = current is null ? RepositoryGcPlan.Nothing : GarbagePlanner.Plan(current, now, grace, deleteUntagged);
+                    return current is null ? null : GarbagePlanner.Apply(current, decided);
+                }, ct);
+                plan = decided;
+                if (!plan.IsEmpty)
+                {
+                    _logger.GarbageUnlinked(name, plan.Manifests.Length, plan.Blobs.Count);
+                }
+            }
+
+            if (!plan.IsEmpty)
+            {
+                removed.Add(new RepositoryGarbage(name, plan.Manifests, plan.Blobs));
+            }
+
+            if (left is not null)
+            {
+                linked.UnionWith(left.Blobs.Keys);
+            }
+        }
+
+        // Read again after the writes: a repository pushed to meanwhile (or made) may link a blob this disk holds.
+        if (!dryRun)
+        {
+            linked = await LinkedBlobsAsync(ct);
+        }
+
+        return (removed.ToImmutable(), Blobs.SweepUnlinked(linked, grace, dryRun));
+    }
+
+    /// <summary>Every blob some repository links.</summary>
+    private async Task<HashSet<string>> LinkedBlobsAsync(CancellationToken ct)
+    {
+        var linked = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var name in await _metadata.RepositoriesAsync(ct))
+        {
+            if (await _metadata.GetAsync(name, ct) is { } repository)
+            {
+                linked.UnionWith(repository.Blobs.Keys);
+            }
+        }
+
+        return linked;
+    }
+
+    private async Task SweepPeriodicallyAsync()
+    {
+        if (Interlocked.Exchange(ref _sweeping, 1) == 1)
+        {
+            return;
+        }
+
+        try
+        {
+            Blobs.SweepUnlinked(await LinkedBlobsAsync(CancellationToken.None), DefaultGcGrace, dryRun: false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or ObjectDisposedException)
+        {
+            _logger.PeriodicSweepFailed(e.Message);
+        }
+        finally
+        {
+            Volatile.Write(ref _sweeping, 0);
+        }
+    }
 
     /// <summary>Maps /v2/ and everything under it; the path is parsed here, since repository names hold slashes.</summary>
     public void Map(IEndpointRouteBuilder endpoints)
@@ -327,6 +448,22 @@ public sealed class RegistryServer : IDisposable
         var tag = isDigest ? null : reference;
         await _metadata.UpdateAsync(name, current =>
         {
+            // Checked again in the write itself: a garbage collection (or a DELETE) may have unlinked a blob since the
+            // check above, and a manifest must never be stored naming what its repository no longer holds.
+            if (blobs.FirstOrDefault(b => current is null || !current.Blobs.ContainsKey(b)) is { } gone)
+            {
+                throw new RegistryException(StatusCodes.Status400BadRequest, RegistryErrorCodes.ManifestBlobUnknown,
+                    $"manifest {name}:{reference} names blob {gone}, which was removed from repository '{name}' while the manifest was being pushed (a garbage collection or a DELETE); push the image again",
+                    new { digest = gone });
+            }
+
+            if (children.FirstOrDefault(c => current is null || !current.Manifests.ContainsKey(c)) is { } missing)
+            {
+                throw new RegistryException(StatusCodes.Status400BadRequest, RegistryErrorCodes.ManifestUnknown,
+                    $"index {name}:{reference} names manifest {missing}, which was removed from repository '{name}' while the index was being pushed; push the image again",
+                    new { digest = missing });
+            }
+
             var next = current ?? RepositoryObject.Empty(name, now);
             next = next with { Manifests = next.Manifests.SetItem(digest, stored) };
             return tag is null ? next : next with { Tags = next.Tags.SetItem(tag, digest) };
@@ -565,7 +702,7 @@ public sealed class RegistryServer : IDisposable
             throw RegistryException.BlobUnknown(name, digest);
         }
 
-        await _metadata.UpdateAsync(name, current => current is null ? null : current with { Blobs = current.Blobs.Remove(digest) }, http.RequestAborted);
+        await _metadata.UpdateAsync(name, current => current is null ? null : current with { Blobs = current.Blobs.Remove(digest), LinkedAt = current.LinkedAt.Remove(digest) }, http.RequestAborted);
         _logger.Deleted(name, $"blob {digest}");
         http.Response.StatusCode = StatusCodes.Status202Accepted;
         http.Response.ContentLength = 0;
@@ -625,7 +762,10 @@ public sealed class RegistryServer : IDisposable
     {
         try
         {
-            return await EnsureBlobAsync(from, digest, askPeers: true, ct);
+            // The mount links bytes that are already here: made young first, so a garbage collection's sweep that saw
+            // them unlinked a moment ago leaves them (or, if it removed them already, the client uploads instead).
+            var size = await EnsureBlobAsync(from, digest, askPeers: true, ct);
+            return Blobs.Refresh(digest) ? size : null;
         }
         catch (RegistryException e) when (e.Code == RegistryErrorCodes.BlobUnknown)
         {
@@ -707,14 +847,17 @@ public sealed class RegistryServer : IDisposable
         return start;
     }
 
-    /// <summary>Links a verified blob to the repository (creating it), so pulls from it may read the blob.</summary>
+    /// <summary>
+    /// Links a verified blob to the repository (creating it), so pulls from it may read the blob, and records when: a
+    /// blob linked again is young again, since the push that linked it will name it in its manifest next.
+    /// </summary>
     private async Task LinkAsync(string name, string digest, long size, CancellationToken ct)
     {
         var now = _time.GetUtcNow();
         await _metadata.UpdateAsync(name, current =>
         {
             var next = current ?? RepositoryObject.Empty(name, now);
-            return next.Blobs.TryGetValue(digest, out var linked) && linked == size ? next : next with { Blobs = next.Blobs.SetItem(digest, size) };
+            return next with { Blobs = next.Blobs.SetItem(digest, size), LinkedAt = next.LinkedAt.SetItem(digest, now) };
         }, ct);
     }
 

@@ -1,3 +1,5 @@
+using System.Collections.Immutable;
+using MessagePack;
 using Microsoft.Extensions.Logging.Abstractions;
 using ProtoSwarm.Actors.Store;
 using ProtoSwarm.Contracts;
@@ -156,6 +158,83 @@ public sealed class StoreRegistryMetadataTests : IAsyncLifetime
         Assert.Equal(index, _store.Current.Index);
     }
 
+    [Fact]
+    public async Task A_Repository_Stored_Before_Link_Times_Loads_With_None_And_Link_Times_Survive_The_Store()
+    {
+        var meta = ObjectMeta.New(DateTimeOffset.UnixEpoch);
+        var blobs = ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, [KeyValuePair.Create(DigestA, 10L)]);
+        var old = MessagePackSerializer.Serialize(new RepositoryBeforeLinkTimes(Busybox, meta,
+            ImmutableSortedDictionary.Create<string, string>(StringComparer.Ordinal), ImmutableSortedDictionary.Create<string, RegistryManifest>(StringComparer.Ordinal), blobs), ContractRegistry.Options);
+
+        var loaded = MessagePackSerializer.Deserialize<RepositoryObject>(old, ContractRegistry.Options);
+
+        Assert.Equal(10, loaded.Blobs[DigestA]);
+        Assert.Empty(loaded.LinkedAt);
+        Assert.Equal(DateTimeOffset.MinValue, GarbagePlanner.LinkedAt(loaded, DigestA));
+
+        var at = new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.Zero);
+        await _metadata.UpdateAsync(Busybox, _ => loaded with { LinkedAt = loaded.LinkedAt.SetItem(DigestA, at) }, TestTimeout.Token);
+        var copy = MessagePackSerializer.Deserialize<RepositoryObject>(SpecEquality.Bytes(_store.Current.Get<RepositoryObject>(Busybox)!), ContractRegistry.Options);
+        Assert.Equal(at, copy.LinkedAt[DigestA]);
+    }
+
+    [Fact]
+    public async Task A_Collection_Racing_A_New_Link_Of_The_Same_Blob_Never_Loses_The_Link()
+    {
+        var now = DateTimeOffset.UtcNow;
+        await _metadata.UpdateAsync(Busybox, c => RepositoryObject.Empty(Busybox, now) with { Blobs = ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, [KeyValuePair.Create(DigestA, 10L)]) }, TestTimeout.Token);
+
+        // The collection and a push that uploads the blob again read the same version; one loses and decides again.
+        using var bothRead = new Barrier(2);
+        var calls = new int[2];
+        void FirstRead(int who)
+        {
+            if (Interlocked.Increment(ref calls[who]) == 1)
+            {
+                Assert.True(bothRead.SignalAndWait(TestTimeout.Span), "both changes read the repository");
+            }
+        }
+
+        await Task.WhenAll(
+            Task.Run(async () => await _metadata.UpdateAsync(Busybox, c =>
+            {
+                FirstRead(0);
+                return GarbagePlanner.Apply(c!, GarbagePlanner.Plan(c!, now, TimeSpan.FromHours(1), deleteUntagged: false));
+            }, TestTimeout.Token)),
+            Task.Run(async () => await _metadata.UpdateAsync(Busybox, c =>
+            {
+                FirstRead(1);
+                return c! with { Blobs = c.Blobs.SetItem(DigestA, 10), LinkedAt = c.LinkedAt.SetItem(DigestA, now) };
+            }, TestTimeout.Token))).WaitAsync(TestTimeout.Span);
+
+        var stored = _store.Current.Get<RepositoryObject>(Busybox)!;
+        Assert.Equal(10, stored.Blobs[DigestA]);
+        Assert.Equal(now, stored.LinkedAt[DigestA]);
+        Assert.Equal(3, calls[0] + calls[1]);
+    }
+
+    [Fact]
+    public async Task A_Collection_Writes_Once_Per_Repository_With_Garbage_And_Keeps_A_Blob_Linked_Within_The_Grace()
+    {
+        var now = DateTimeOffset.UtcNow;
+        await _metadata.UpdateAsync("me/clean", c => RepositoryObject.Empty("me/clean", now), TestTimeout.Token);
+        await _metadata.UpdateAsync(Busybox, c => RepositoryObject.Empty(Busybox, now) with
+        {
+            Blobs = ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, [KeyValuePair.Create(DigestA, 10L), KeyValuePair.Create(DigestB, 20L)]),
+            LinkedAt = ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, [KeyValuePair.Create(DigestB, now - TimeSpan.FromMinutes(10))]), // a push under way
+        }, TestTimeout.Token);
+        using var server = new RegistryServer(_dir.File("registry"), _metadata, new BasicAuthorizer(() => "p", () => "q"), null, NullLogger.Instance);
+        var index = _store.Current.Index;
+
+        var (removed, _) = await server.CollectGarbageAsync(dryRun: false, deleteUntagged: false, TimeSpan.FromHours(1), TestTimeout.Token);
+
+        Assert.Equal(index + 1, _store.Current.Index);
+        var busybox = Assert.Single(removed);
+        Assert.Equal(Busybox, busybox.Repository);
+        Assert.Equal([DigestA], busybox.Blobs.Keys);
+        Assert.Equal([DigestB], _store.Current.Get<RepositoryObject>(Busybox)!.Blobs.Keys);
+    }
+
     internal static RepositoryObject Tagged(RepositoryObject? current, string tag, string digest)
     {
         var repository = current ?? RepositoryObject.Empty(Busybox, DateTimeOffset.UnixEpoch);
@@ -175,3 +254,12 @@ public sealed class StoreRegistryMetadataTests : IAsyncLifetime
         }
     }
 }
+
+/// <summary>A repository as it was stored before link times were recorded (keys 0-4).</summary>
+[MessagePackObject]
+public sealed record RepositoryBeforeLinkTimes(
+    [property: Key(0)] string Id,
+    [property: Key(1)] ObjectMeta Meta,
+    [property: Key(2)] ImmutableSortedDictionary<string, string> Tags,
+    [property: Key(3)] ImmutableSortedDictionary<string, RegistryManifest> Manifests,
+    [property: Key(4)] ImmutableSortedDictionary<string, long> Blobs);

@@ -3,7 +3,7 @@
 # VXLAN overlay against the same two nodes over their plain underlay (a veth pair each into the lab's
 # bridge), and a published port through the routing mesh (entering on a node that runs no task)
 # against the same client reaching the task directly over the overlay.
-#   [ROUNDS=N] [LOCK=FILE] [CORES=1] bash benchmarks/overlay-iperf3.sh [seconds per measurement, default 5]
+#   [ROUNDS=N] [LOCK=FILE] [CORES=1] [PIN=C,S] bash benchmarks/overlay-iperf3.sh [seconds per measurement, default 5]
 # ROUNDS (default 1): every path is measured once per round; the underlay and the task-to-task
 # overlay run back to back, and so do direct and mesh, their order alternating from round to round.
 # Each round prints its ratios; the table then gives the median Mbit/s of each path and the median,
@@ -12,8 +12,9 @@
 # measured under an exclusive one, held at most about 6 minutes at a time (whole rounds only).
 # CORES=1: each round also prints, for the underlay and the overlay, how busy each CPU was while
 # iperf3 ran (user+system / softirq, from /proc/stat) and iperf3's own CPU use at both ends.
+# PIN=C,S: every iperf3 client runs with -A C,S (client on CPU C, its server on CPU S for that test).
 # Every iperf3 runs the same way on every path: TCP, one stream, -t seconds, the first second
-# omitted, no pinning. Needs root and the binaries scripts/setup.sh publishes into out/bin; installs
+# omitted, and PIN's -A or none. Needs root and the binaries scripts/setup.sh publishes into out/bin; installs
 # iperf3 from Debian when missing. Brings up a lab swarm of its own (1 manager, 2 workers) and
 # removes it at the end.
 set -euo pipefail
@@ -55,9 +56,10 @@ mbits() { awk '/receiver/ { for (i = 1; i <= NF; i++) if ($i == "Mbits/sec") pri
 cpu_ticks() { awk '/^cpu[0-9]/ { printf "%s %d %d %d %d\n", $1, $2 + $3 + $4, $8, $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
 # CPU ticks used so far by each process: pid, name, utime+stime (fields 14 and 15 of /proc/PID/stat).
 proc_ticks() {
-  awk '{ j = 0; for (k = length($0); k > 0; k--) if (substr($0, k, 1) == ")") { j = k; break }
+  # cat, not awk, opens the files: a process that exits meanwhile must not cut the list short.
+  cat /proc/[0-9]*/stat 2>/dev/null | awk '{ j = 0; for (k = length($0); k > 0; k--) if (substr($0, k, 1) == ")") { j = k; break }
          i = index($0, "("); name = substr($0, i + 1, j - i - 1); gsub(/ /, "_", name)
-         split(substr($0, j + 2), f, " "); print $1, name, f[12] + f[13] }' /proc/[0-9]*/stat 2>/dev/null || true
+         split(substr($0, j + 2), f, " "); print $1, name, f[12] + f[13] }' || true
 }
 # What else used more than 5% of a CPU between two proc_ticks snapshots taken SECONDS apart (iperf3 and softirq threads aside;
 # a process that started in between counts with all its time).
@@ -66,14 +68,15 @@ others() {
     $2 != "iperf3" && $2 !~ /^ksoftirqd/ { used[$2] += $4 - $3 }
     END { for (n in used) if (used[n] > 0.05 * s * hz) printf "%s %.0f%% ", n, 100 * used[n] / (s * hz) }'
 }
+pin=(); [ -z "${PIN:-}" ] || pin=(-A "$PIN")
 measure() {
   if [ "${CORES:-0}" = 1 ]; then
     cpu_ticks >"$work/before"
-    "$@" -f m -t "$secs" -O 1 -V >"$work/last" 2>&1 || true
+    "$@" "${pin[@]}" -f m -t "$secs" -O 1 -V >"$work/last" 2>&1 || true
     cpu_ticks >"$work/after"
     mbits <"$work/last"
   else
-    "$@" -f m -t "$secs" -O 1 2>&1 | mbits
+    "$@" "${pin[@]}" -f m -t "$secs" -O 1 2>&1 | mbits
   fi
 }
 # After a CORES=1 measurement: "cpu0 busy/softirq/steal% cpu1 ...; iperf3 sender/receiver CPU%" (busy: user+system).
@@ -117,7 +120,7 @@ done
 median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { printf "%.0f", NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 stats() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { printf "%.2fx (%.2f-%.2f)", NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2, a[1], a[NR] }'; }
 echo
-echo "iperf3, TCP, ${secs} s each, w1 -> w2 (lab namespaces on one machine), $rounds round(s)"
+echo "iperf3, TCP, ${secs} s each, w1 -> w2 (lab namespaces on one machine), $rounds round(s)${PIN:+, pinned -A $PIN}"
 echo "Mbit/s: median over the rounds; ratio: median (min-max) of the per-round ratios"
 echo
 echo "| path | Mbit/s | vs baseline | baseline |"

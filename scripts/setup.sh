@@ -37,8 +37,10 @@ fi
 echo "Building ProtoSwarm ..."
 dotnet build ProtoSwarm.sln -c Release -nologo -v quiet -clp:ErrorsOnly
 mkdir -p out/bin
-# protoswarm finds protoswarmd beside itself; publish both into one folder.
-dotnet publish hosting/ProtoSwarm.Node -c Release -o out/bin -nologo -v quiet -clp:ErrorsOnly --no-restore
-dotnet publish hosting/ProtoSwarm.Cli -c Release -o out/bin -nologo -v quiet -clp:ErrorsOnly --no-restore
+# protoswarm finds protoswarmd beside itself; publish both into one folder. Both are ReadyToRun
+# (their csproj), which needs a restore for this machine's RID and the crossgen2 package, so these two
+# restore again rather than reuse the build's.
+dotnet publish hosting/ProtoSwarm.Node -c Release -o out/bin -nologo -v quiet -clp:ErrorsOnly
+dotnet publish hosting/ProtoSwarm.Cli -c Release -o out/bin -nologo -v quiet -clp:ErrorsOnly
 # The container init (NativeAOT, needs only libc) sits beside protoswarmd, where the node host looks for it.
 dotnet publish hosting/ProtoSwarm.ContainerInit -c Release -o out/bin -nologo -v quiet -clp:ErrorsOnly

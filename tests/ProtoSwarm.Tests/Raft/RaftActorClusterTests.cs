@@ -66,6 +66,28 @@ public sealed class RaftActorClusterTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task A_Write_Is_Acknowledged_Only_Once_The_Leaders_Own_Log_File_Holds_It()
+    {
+        // The leader writes the entries it has sent on another thread (RaftActor.PersistOffThreadAsync);
+        // its answer must still wait for that write, as for a follower's.
+        var leader = await StartAsync(1, s => s);
+        var others = new[] { await StartAsync(2, s => s), await StartAsync(3, s => s) };
+        foreach (var other in others)
+        {
+            await AddAsync(leader, other.Id);
+        }
+
+        using var reader = new RaftLogFile(leader.Path, SealerOf(1));
+        for (var i = 0; i < 30; i++)
+        {
+            var index = await leader.Proposer.ProposeAsync([StoreChange.Create(TestNodes.Worker($"d{i:00}"))]);
+
+            var disk = reader.Load();
+            Assert.Contains(disk.Entries, e => e.Index == index);
+        }
+    }
+
+    [Fact]
     public async Task A_Lone_Write_Reaches_The_Followers_Though_No_Later_Append_Carries_Its_Commit()
     {
         // The leader holds a commit-only append back for the next append to that follower or the

@@ -1,3 +1,5 @@
+using ProtoSwarm.Contracts;
+
 namespace ProtoSwarm.Actors.Networks;
 
 /// <summary>

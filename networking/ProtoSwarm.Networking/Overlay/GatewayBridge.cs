@@ -1,4 +1,5 @@
 using System.Net;
+using ProtoSwarm.Contracts;
 
 namespace ProtoSwarm.Networking.Overlay;
 
@@ -37,30 +38,17 @@ public static class GatewayBridge
     /// <summary>The first candidate that overlaps none of <paramref name="inUse"/> (the node's routes and addresses); null when every one does.</summary>
     public static IPNetwork? ChooseSubnet(IEnumerable<IPNetwork> inUse)
     {
-        var taken = inUse.Where(n => n.BaseAddress.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork && n.PrefixLength > 0).ToList();
-        return Candidates().Cast<IPNetwork?>().FirstOrDefault(c => !taken.Any(t => Overlaps(t, c!.Value)));
+        var taken = inUse.Where(n => n.BaseAddress.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork && n.PrefixLength > 0)
+            .Select(Ipv4Subnet.Of).ToList();
+        return Candidates().Cast<IPNetwork?>().FirstOrDefault(c => !taken.Any(t => t.Overlaps(Ipv4Subnet.Of(c!.Value))));
     }
 
     /// <summary>The bridge's own address: the subnet's first.</summary>
-    public static IPAddress GatewayOf(IPNetwork subnet) => Offset(subnet.BaseAddress, 1);
+    public static IPAddress GatewayOf(IPNetwork subnet) => Ipv4Subnet.ToAddress(Ipv4Subnet.Of(subnet).Network + 1);
 
     /// <summary>The subnet an address with that prefix length is in.</summary>
-    public static IPNetwork SubnetOf(IPAddress address, int prefixLength)
-    {
-        var bytes = address.GetAddressBytes();
-        var value = (uint)bytes[0] << 24 | (uint)bytes[1] << 16 | (uint)bytes[2] << 8 | bytes[3];
-        var mask = prefixLength == 0 ? 0u : uint.MaxValue << (32 - prefixLength);
-        return new IPNetwork(Offset(IPAddress.Any, value & mask), prefixLength);
-    }
-
-    public static bool Overlaps(IPNetwork a, IPNetwork b) => a.Contains(b.BaseAddress) || b.Contains(a.BaseAddress);
-
-    internal static IPAddress Offset(IPAddress address, uint offset)
-    {
-        var bytes = address.GetAddressBytes();
-        var value = ((uint)bytes[0] << 24 | (uint)bytes[1] << 16 | (uint)bytes[2] << 8 | bytes[3]) + offset;
-        return new IPAddress([(byte)(value >> 24), (byte)(value >> 16), (byte)(value >> 8), (byte)value]);
-    }
+    public static IPNetwork SubnetOf(IPAddress address, int prefixLength) =>
+        Ipv4Subnet.Containing(Ipv4Subnet.ToUInt32(address), prefixLength).ToNetwork();
 }
 
 /// <summary>
@@ -70,27 +58,24 @@ public static class GatewayBridge
 /// </summary>
 public sealed class GatewayAddresses(IPNetwork subnet)
 {
-    private readonly HashSet<IPAddress> _used = [];
+    private readonly Ipv4Subnet _subnet = Ipv4Subnet.Of(subnet);
+    private readonly HashSet<uint> _used = [];
 
     public IPNetwork Subnet { get; } = subnet;
 
-    public int Count => _used.Count;
-
     /// <summary>Marks an address a task already has (found again after a node host restart); false when it is not a task address of this subnet or is taken.</summary>
     public bool Reserve(IPAddress address) =>
-        Subnet.Contains(address) && !address.Equals(Subnet.BaseAddress) && !address.Equals(GatewayBridge.GatewayOf(Subnet))
-        && !address.Equals(Broadcast) && _used.Add(address);
+        address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork
+        && Ipv4Subnet.ToUInt32(address) is var value && _subnet.IsHost(value) && value != Gateway && _used.Add(value);
 
     /// <summary>The lowest free task address, now taken.</summary>
     public IPAddress Allocate()
     {
-        var size = 1u << (32 - Subnet.PrefixLength);
-        for (var offset = 2u; offset < size - 1; offset++)
+        for (var value = Gateway + 1; value < _subnet.Broadcast; value++)
         {
-            var address = GatewayBridge.Offset(Subnet.BaseAddress, offset);
-            if (_used.Add(address))
+            if (_used.Add(value))
             {
-                return address;
+                return Ipv4Subnet.ToAddress(value);
             }
         }
 
@@ -98,7 +83,7 @@ public sealed class GatewayAddresses(IPNetwork subnet)
             $"the gateway bridge {GatewayBridge.Name} ({Subnet}) has no free address left for another task on this node");
     }
 
-    public void Release(IPAddress address) => _used.Remove(address);
+    public void Release(IPAddress address) => _used.Remove(Ipv4Subnet.ToUInt32(address));
 
-    private IPAddress Broadcast => GatewayBridge.Offset(Subnet.BaseAddress, (1u << (32 - Subnet.PrefixLength)) - 1);
+    private uint Gateway => _subnet.Network + 1;
 }

@@ -1,4 +1,5 @@
 using ProtoSwarm.Actors.Networks;
+using ProtoSwarm.Contracts;
 
 namespace ProtoSwarm.Tests.Networks;
 

@@ -1,12 +1,14 @@
+using System.Buffers.Binary;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 
-namespace ProtoSwarm.Actors.Networks;
+namespace ProtoSwarm.Contracts;
 
 /// <summary>
 /// An IPv4 subnet as a network address and a prefix length, addresses as host-order integers so a
-/// subnet's range, its overlap with another and the next address are plain arithmetic.
+/// subnet's range, its overlap with another and the next address are plain arithmetic: the managers'
+/// IPAM of overlays and a node's of its gateway bridge.
 /// </summary>
 public readonly record struct Ipv4Subnet(uint Network, int Prefix)
 {
@@ -14,7 +16,7 @@ public readonly record struct Ipv4Subnet(uint Network, int Prefix)
     public const int ShortestPrefix = 8;
     public const int LongestPrefix = 29;
 
-    public uint Mask => Prefix == 0 ? 0 : uint.MaxValue << (32 - Prefix);
+    public uint Mask => MaskOf(Prefix);
 
     /// <summary>The subnet's broadcast address, its last.</summary>
     public uint Broadcast => Network | ~Mask;
@@ -62,7 +64,7 @@ public readonly record struct Ipv4Subnet(uint Network, int Prefix)
             return $"/{prefix} in '{text}' is outside /{ShortestPrefix}../{LongestPrefix}: an overlay needs room for its gateway and tasks, and at most a /8";
         }
 
-        var candidate = new Ipv4Subnet(address & (uint.MaxValue << (32 - prefix)), prefix);
+        var candidate = Containing(address, prefix);
         if (candidate.Network != address)
         {
             return $"'{text}' has host bits set; the subnet is {candidate}";
@@ -81,10 +83,32 @@ public readonly record struct Ipv4Subnet(uint Network, int Prefix)
             return false;
         }
 
-        var bytes = ip.GetAddressBytes();
-        address = ((uint)bytes[0] << 24) | ((uint)bytes[1] << 16) | ((uint)bytes[2] << 8) | bytes[3];
+        address = ToUInt32(ip);
         return true;
     }
+
+    /// <summary>The subnet of that prefix length an address is in (its host bits cleared).</summary>
+    public static Ipv4Subnet Containing(uint address, int prefix) => new(address & MaskOf(prefix), prefix);
+
+    /// <summary>An IPNetwork as a subnet (host bits, if any, cleared).</summary>
+    public static Ipv4Subnet Of(IPNetwork network) => Containing(ToUInt32(network.BaseAddress), network.PrefixLength);
+
+    public IPNetwork ToNetwork() => new(ToAddress(Network), Prefix);
+
+    /// <summary>An IPv4 address as a host-order integer.</summary>
+    public static uint ToUInt32(IPAddress address) =>
+        address.AddressFamily == AddressFamily.InterNetwork
+            ? BinaryPrimitives.ReadUInt32BigEndian(address.GetAddressBytes())
+            : throw new ArgumentException($"{address} is not an IPv4 address", nameof(address));
+
+    public static IPAddress ToAddress(uint address)
+    {
+        Span<byte> bytes = stackalloc byte[4];
+        BinaryPrimitives.WriteUInt32BigEndian(bytes, address);
+        return new IPAddress(bytes);
+    }
+
+    private static uint MaskOf(int prefix) => prefix == 0 ? 0 : uint.MaxValue << (32 - prefix);
 
     /// <summary>Reads an address with or without its prefix ("10.0.1.5/24" or "10.0.1.5").</summary>
     public static bool TryParseHost(string text, out uint address)

@@ -5,11 +5,8 @@ internal static class ContainerLab
 {
     internal static async Task<LabFixture> UpAsync()
     {
-        var lab = await LabFixture.UpAsync(managers: 1, workers: 2, executor: "linux");
-        Assert.True(await LabQueries.PollNodesReadyAsync(lab, 3, TimeSpan.FromSeconds(20)), "The lab's 3 nodes were not Ready within 20 s");
-        var image = Path.Combine(lab.StateRoot, "busybox.tar");
-        var build = await LabFixture.RunAsync("bash", [Path.Combine(LabFixture.Repository, "scripts", "images", "busybox-rootfs.sh"), image]);
-        Assert.True(build.ExitCode == 0, build.ToString());
+        var lab = await UpWithoutImagesAsync(workers: 2);
+        var image = await BuildBusyboxAsync(lab);
         foreach (var node in new[] { "m1", "w1", "w2" })
         {
             var import = await lab.ExecAsync(node, "protoswarm", "image", "import", image, "busybox:latest");
@@ -17,5 +14,22 @@ internal static class ContainerLab
         }
 
         return lab;
+    }
+
+    /// <summary>1 manager and <paramref name="workers"/> workers running real containers, all Ready; no image on any node yet.</summary>
+    internal static async Task<LabFixture> UpWithoutImagesAsync(int workers)
+    {
+        var lab = await LabFixture.UpAsync(managers: 1, workers: workers, executor: "linux");
+        Assert.True(await LabQueries.PollNodesReadyAsync(lab, 1 + workers, TimeSpan.FromSeconds(20)), $"The lab's {1 + workers} nodes were not Ready within 20 s");
+        return lab;
+    }
+
+    /// <summary>Builds the busybox root (scripts/images/busybox-rootfs.sh) into the lab's state dir; returns the tar's path.</summary>
+    internal static async Task<string> BuildBusyboxAsync(LabFixture lab, string fileName = "busybox.tar")
+    {
+        var image = Path.Combine(lab.StateRoot, fileName);
+        var build = await LabFixture.RunAsync("bash", [Path.Combine(LabFixture.Repository, "scripts", "images", "busybox-rootfs.sh"), image]);
+        Assert.True(build.ExitCode == 0, build.ToString());
+        return image;
     }
 }

@@ -21,11 +21,8 @@ public class RegistryLabTests(ITestOutputHelper output)
     [Fact]
     public async Task An_Image_Pushed_Once_Runs_On_Every_Node_And_Skopeo_Copies_Images_In_And_Out()
     {
-        await using var lab = await LabFixture.UpAsync(managers: 1, workers: 2, executor: "linux");
-        Assert.True(await PollNodesReadyAsync(lab, 3, TimeSpan.FromSeconds(20)), "The lab's 3 nodes were not Ready within 20 s");
-        var image = Path.Combine(lab.StateRoot, "busybox.tar");
-        var build = await LabFixture.RunAsync("bash", [Path.Combine(LabFixture.Repository, "scripts", "images", "busybox-rootfs.sh"), image]);
-        Assert.True(build.ExitCode == 0, build.ToString());
+        await using var lab = await ContainerLab.UpWithoutImagesAsync(workers: 2);
+        var image = await ContainerLab.BuildBusyboxAsync(lab);
         var import = await lab.ExecAsync("m1", "protoswarm", "image", "import", image, "busybox:latest");
         Assert.True(import.ExitCode == 0, import.ToString());
 
@@ -95,11 +92,8 @@ public class RegistryLabTests(ITestOutputHelper output)
     [Fact]
     public async Task Gc_After_A_Tag_Is_Pushed_Again_Frees_The_Old_Layer_On_The_Manager_And_The_Current_Image_Still_Pulls()
     {
-        await using var lab = await LabFixture.UpAsync(managers: 1, workers: 1, executor: "linux");
-        Assert.True(await PollNodesReadyAsync(lab, 2, TimeSpan.FromSeconds(20)), "The lab's 2 nodes were not Ready within 20 s");
-        var v1 = Path.Combine(lab.StateRoot, "v1.tar");
-        var build = await LabFixture.RunAsync("bash", [Path.Combine(LabFixture.Repository, "scripts", "images", "busybox-rootfs.sh"), v1]);
-        Assert.True(build.ExitCode == 0, build.ToString());
+        await using var lab = await ContainerLab.UpWithoutImagesAsync(workers: 1);
+        var v1 = await ContainerLab.BuildBusyboxAsync(lab, "v1.tar");
 
         // Version 2 is version 1 with one more file: another layer, another config, another manifest.
         var v2 = Path.Combine(lab.StateRoot, "v2.tar");

@@ -36,11 +36,8 @@ public class StackLabTests
     [Fact]
     public async Task A_Stack_Deploys_Its_Services_Reach_Each_Other_By_Short_Name_A_Redeploy_Changes_Nothing_Until_The_Tag_Moves_And_Rm_Leaves_Nothing()
     {
-        await using var lab = await LabFixture.UpAsync(managers: 1, workers: 2, executor: "linux");
-        Assert.True(await PollNodesReadyAsync(lab, 3, TimeSpan.FromSeconds(20)), "The lab's 3 nodes were not Ready within 20 s");
-        var image = Path.Combine(lab.StateRoot, "busybox.tar");
-        var build = await LabFixture.RunAsync("bash", [Path.Combine(LabFixture.Repository, "scripts", "images", "busybox-rootfs.sh"), image]);
-        Assert.True(build.ExitCode == 0, build.ToString());
+        await using var lab = await ContainerLab.UpWithoutImagesAsync(workers: 2);
+        var image = await ContainerLab.BuildBusyboxAsync(lab);
         Assert.Equal(0, (await lab.ExecAsync("m1", "protoswarm", "image", "import", image, "busybox:latest")).ExitCode);
         var push = await lab.ExecAsync("m1", "protoswarm", "image", "push", "busybox:latest");
         Assert.True(push.ExitCode == 0, push.ToString());

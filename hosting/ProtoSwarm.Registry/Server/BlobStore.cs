@@ -40,7 +40,8 @@ public enum PeerFetchResult
 /// client or from a peer. One fsync per blob, none per chunk: a chunk that is lost in a crash only makes the
 /// final digest check fail, and the client pushes again. The directory's rename is not fsynced: a blob lost
 /// that way is linked in the metadata but absent here, which is the case a fetch from a peer already repairs.
-/// Uploads older than the maximum age, and anything a crash left, are removed at start and then periodically.
+/// Uploads idle (no bytes written) for longer than the maximum age, and anything a crash left, are removed at start;
+/// idle ones periodically after that.
 /// Blob files no repository links any more are removed by <see cref="SweepUnlinked"/> (registry garbage
 /// collection): only those whose file time is older than a grace period, and never one being committed or
 /// fetched, since a blob's bytes land here before the metadata links them.
@@ -92,9 +93,9 @@ public sealed class BlobStore : IDisposable
         _logger = logger ?? NullLogger.Instance;
         Directory.CreateDirectory(BlobsDir);
         Directory.CreateDirectory(UploadsDir);
-        Sweep(atStart: true);
+        SweepAtStart();
         var period = _maxAge / 4 < TimeSpan.FromHours(1) ? _maxAge / 4 : TimeSpan.FromHours(1);
-        _sweep = _time.CreateTimer(_ => Sweep(atStart: false), null, period, period);
+        _sweep = _time.CreateTimer(_ => RemoveStaleUploads(), null, period, period);
     }
 
     public string Root { get; }
@@ -245,8 +246,25 @@ public sealed class BlobStore : IDisposable
         return flight.Value.WaitAsync(ct);
     }
 
-    /// <summary>Removes uploads older than the maximum age; returns how many went.</summary>
-    public int RemoveStaleUploads() => Sweep(atStart: false);
+    /// <summary>Removes the uploads idle for longer than the maximum age; returns how many went.</summary>
+    public int RemoveStaleUploads()
+    {
+        try
+        {
+            var (removed, _) = SweepIdleUploads((_time.GetUtcNow() - _maxAge).UtcDateTime, dryRun: false);
+            if (removed > 0)
+            {
+                _logger.StaleUploadsRemoved(removed, Root);
+            }
+
+            return removed;
+        }
+        catch (IOException e)
+        {
+            _logger.CleanupFailed(UploadsDir, e.Message);
+            return 0;
+        }
+    }
 
     private async Task<PeerFetchResult> RunFetchAsync(string repository, string digest, Func<Stream, CancellationToken, Task<bool>> fetch)
     {
@@ -359,8 +377,8 @@ public sealed class BlobStore : IDisposable
     public DiskSweep SweepUnlinked(IReadOnlySet<string> linked, TimeSpan grace, bool dryRun)
     {
         var cutoff = (_time.GetUtcNow() - grace).UtcDateTime;
-        int files = 0, uploads = 0;
-        long fileBytes = 0, uploadBytes = 0;
+        var files = 0;
+        long fileBytes = 0;
         foreach (var path in Directory.EnumerateFiles(BlobsDir))
         {
             var digest = "sha256:" + Path.GetFileName(path);
@@ -382,6 +400,24 @@ public sealed class BlobStore : IDisposable
             }
         }
 
+        var (uploads, uploadBytes) = SweepIdleUploads(cutoff, dryRun);
+        if (!dryRun && files + uploads > 0)
+        {
+            _logger.GarbageSwept(files, fileBytes, uploads, Root);
+        }
+
+        return new DiskSweep(files, fileBytes, uploads, uploadBytes);
+    }
+
+    /// <summary>
+    /// Removes (or counts) the uploads with no data written since <paramref name="cutoff"/>: an upload a client is still
+    /// feeding stays, however long ago it started. Kept whatever their age: a peer fetch's upload directory and an upload
+    /// with a request under way.
+    /// </summary>
+    private (int Count, long Bytes) SweepIdleUploads(DateTime cutoff, bool dryRun)
+    {
+        var uploads = 0;
+        long uploadBytes = 0;
         foreach (var dir in Directory.EnumerateDirectories(UploadsDir))
         {
             var id = Path.GetFileName(dir);
@@ -397,11 +433,12 @@ public sealed class BlobStore : IDisposable
                 continue;
             }
 
+            var deleted = false;
             try
             {
                 var data = new FileInfo(Path.Combine(dir, DataFile));
                 var size = data.Exists ? data.Length : 0;
-                if (LastActivity(dir) > cutoff || (!dryRun && !DeleteTree(dir)))
+                if (LastActivity(dir) > cutoff || (!dryRun && !(deleted = DeleteTree(dir))))
                 {
                     continue;
                 }
@@ -412,19 +449,16 @@ public sealed class BlobStore : IDisposable
             finally
             {
                 gate.Release();
-                if (!dryRun)
+
+                // Only a removed upload loses its gate: a kept one's next requests must still take turns on the same one.
+                if (deleted)
                 {
                     _sessions.TryRemove(id, out _);
                 }
             }
         }
 
-        if (!dryRun && files + uploads > 0)
-        {
-            _logger.GarbageSwept(files, fileBytes, uploads, Root);
-        }
-
-        return new DiskSweep(files, fileBytes, uploads, uploadBytes);
+        return (uploads, uploadBytes);
     }
 
     /// <summary>When an upload last received bytes (its data file's time), or was made, when it has none.</summary>
@@ -499,37 +533,28 @@ public sealed class BlobStore : IDisposable
         _sessions.TryRemove(id, out _);
     }
 
-    private int Sweep(bool atStart)
+    /// <summary>At start nothing is in flight: a session without its state, or a peer fetch, is what a crash left.</summary>
+    private void SweepAtStart()
     {
         var removed = 0;
         try
         {
-            var before = _time.GetUtcNow() - _maxAge;
+            var before = (_time.GetUtcNow() - _maxAge).UtcDateTime;
             foreach (var dir in Directory.EnumerateDirectories(UploadsDir))
             {
-                var state = ReadState(dir);
-                var name = Path.GetFileName(dir);
-
-                // At start nothing is in flight: a session without its state, or a peer fetch, is what a crash left.
-                var stale = atStart
-                    ? state is null || name.StartsWith(PeerPrefix, StringComparison.Ordinal) || state.StartedAt < before
-                    : (state?.StartedAt ?? new DateTimeOffset(Directory.GetLastWriteTimeUtc(dir), TimeSpan.Zero)) < before;
+                var stale = ReadState(dir) is null || Path.GetFileName(dir).StartsWith(PeerPrefix, StringComparison.Ordinal) || LastActivity(dir) < before;
                 if (stale && DeleteTree(dir))
                 {
-                    _sessions.TryRemove(name, out _);
                     removed++;
                 }
             }
 
-            if (atStart)
+            // Only a sha256 hex name is a blob; anything else in blobs/ is not ours to serve.
+            foreach (var file in Directory.EnumerateFileSystemEntries(BlobsDir))
             {
-                // Only a sha256 hex name is a blob; anything else in blobs/ is not ours to serve.
-                foreach (var file in Directory.EnumerateFileSystemEntries(BlobsDir))
+                if (!ImageReference.IsDigest("sha256:" + Path.GetFileName(file)) && DeleteTree(file))
                 {
-                    if (!ImageReference.IsDigest("sha256:" + Path.GetFileName(file)) && DeleteTree(file))
-                    {
-                        removed++;
-                    }
+                    removed++;
                 }
             }
         }
@@ -542,8 +567,6 @@ public sealed class BlobStore : IDisposable
         {
             _logger.StaleUploadsRemoved(removed, Root);
         }
-
-        return removed;
     }
 
     private bool DeleteTree(string path)

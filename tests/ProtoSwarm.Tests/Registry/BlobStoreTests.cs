@@ -30,6 +30,25 @@ public sealed class BlobStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task An_Upload_Still_Receiving_Bytes_Outlives_The_Maximum_Age_Counted_From_Its_Start()
+    {
+        using var store = new BlobStore(_root, _time, TimeSpan.FromHours(24));
+        var slow = store.StartUpload("test/app");
+        for (var hour = 0; hour < 30; hour += 6)
+        {
+            await store.AppendAsync("test/app", slow.Id, new MemoryStream([1]), 1, null, default);
+            _time.Advance(TimeSpan.FromHours(6)); // the sweep's timer fires on the way
+        }
+
+        Assert.Equal(5, store.FindUpload("test/app", slow.Id)!.Size);
+
+        _time.Advance(TimeSpan.FromHours(25));
+
+        Assert.Null(store.FindUpload("test/app", slow.Id));
+        Assert.Empty(Directory.EnumerateDirectories(UploadsDir));
+    }
+
+    [Fact]
     public async Task Start_Removes_Leftovers_Of_A_Crash_And_Keeps_Young_Uploads()
     {
         string young;

@@ -8,9 +8,9 @@ namespace ProtoSwarm.Client.Control;
 /// </summary>
 public sealed class ExecStreamClient(Stream connection) : IDisposable
 {
-    private readonly SemaphoreSlim _writing = new(1, 1);
+    private readonly ExecFrameWriter _writer = new(connection);
 
-    public void Dispose() => _writing.Dispose();
+    public void Dispose() => _writer.Dispose();
 
     /// <summary>
     /// Sends <paramref name="input"/> on a thread of its own (a terminal's or pipe's read blocks) until
@@ -75,16 +75,5 @@ public sealed class ExecStreamClient(Stream connection) : IDisposable
         throw new EndOfStreamException("the node closed the exec stream before the command's exit code came");
     }
 
-    private async Task SendAsync(ExecFrameKind kind, ReadOnlyMemory<byte> payload)
-    {
-        await _writing.WaitAsync().ConfigureAwait(false);
-        try
-        {
-            await ExecFrames.WriteAsync(connection, kind, payload, CancellationToken.None).ConfigureAwait(false);
-        }
-        finally
-        {
-            _writing.Release();
-        }
-    }
+    private Task SendAsync(ExecFrameKind kind, ReadOnlyMemory<byte> payload) => _writer.WriteAsync(kind, payload);
 }

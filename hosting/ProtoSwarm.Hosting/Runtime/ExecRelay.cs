@@ -11,9 +11,9 @@ namespace ProtoSwarm.Hosting.Runtime;
 /// </summary>
 internal sealed class ExecRelay(Stream connection, ExecSession session) : IDisposable
 {
-    private readonly SemaphoreSlim _writing = new(1, 1);
+    private readonly ExecFrameWriter _writer = new(connection);
 
-    public void Dispose() => _writing.Dispose();
+    public void Dispose() => _writer.Dispose();
 
     public async Task RunAsync(TimeSpan outputDrain)
     {
@@ -137,29 +137,17 @@ internal sealed class ExecRelay(Stream connection, ExecSession session) : IDispo
         }
     }
 
+    // False once the client is gone, or the exit frame was sent and the writer disposed (a background child's late output).
     private async Task<bool> SendAsync(ExecFrameKind kind, ReadOnlyMemory<byte> payload)
     {
         try
         {
-            await _writing.WaitAsync();
-        }
-        catch (ObjectDisposedException)
-        {
-            return false; // a late output of a background child, after the exit frame
-        }
-
-        try
-        {
-            await ExecFrames.WriteAsync(connection, kind, payload, CancellationToken.None);
+            await _writer.WriteAsync(kind, payload);
             return true;
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException)
         {
             return false;
-        }
-        finally
-        {
-            _writing.Release();
         }
     }
 }

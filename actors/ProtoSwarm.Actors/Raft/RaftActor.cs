@@ -349,12 +349,27 @@ public sealed partial class RaftActor : IActor
                 Send(context, ready.Messages);
             }
 
+            // Entries this member had already written before this Ready are applied (and their
+            // writers answered) while this Ready is written, not after: they are durable on a
+            // quorum already, so the write only delays the answer (docs/benchmarks.md, issue 3).
+            var appliedEarly = CanApplyBeforePersist(ready);
             if (sendFirst && !ready.Messages.IsDefaultOrEmpty && ready.MustSync)
             {
-                await PersistOffThreadAsync(ready);
+                var persisting = PersistOffThreadAsync(ready);
+                if (appliedEarly)
+                {
+                    ApplyAndAnswerReads(context, ready);
+                }
+
+                await persisting;
             }
             else
             {
+                if (appliedEarly)
+                {
+                    ApplyAndAnswerReads(context, ready);
+                }
+
                 Persist(ready);
             }
 
@@ -373,17 +388,11 @@ public sealed partial class RaftActor : IActor
                 LogInstalledSnapshot(_logger, _settings.RaftId, snapshot.Metadata.Index);
             }
 
-            Apply(context, ready.CommittedEntries);
-            foreach (var read in ready.ReadStates)
+            if (!appliedEarly)
             {
-                var id = System.Text.Encoding.UTF8.GetString(read.RequestContext);
-                if (_reads.Remove(id, out var sender))
-                {
-                    _readsWaitingForApply.Add((read.Index, sender, id));
-                }
+                ApplyAndAnswerReads(context, ready);
             }
 
-            AnswerReads(context);
             if (ready.SoftState is { } soft && soft.Lead != _leader)
             {
                 LogLeaderChanged(_logger, _settings.RaftId, _leader, soft.Lead, soft.Role);
@@ -395,6 +404,49 @@ public sealed partial class RaftActor : IActor
         }
 
         UpdateView();
+    }
+
+    /// <summary>
+    /// Whether a Ready's committed entries may be applied before its own write has returned: only
+    /// entries this member had written (and fsynced) in earlier Readies, so an answered write is in
+    /// its log file and, being committed, in a quorum's; no snapshot in the Ready; no membership
+    /// change (applying one steps the core, which must not run beside the write). The write of
+    /// the commit index itself is not needed for that: it has no fsync of its own anyway, and a
+    /// snapshot is only taken after the Ready's write, so it is never ahead of the commit on disk.
+    /// </summary>
+    private bool CanApplyBeforePersist(Ready ready)
+    {
+        if (ready.CommittedEntries.IsDefaultOrEmpty || ready.Snapshot is not null
+            || ready.CommittedEntries[^1].Index > _log.LastIndex()
+            || (!ready.Entries.IsDefaultOrEmpty && ready.Entries[0].Index <= ready.CommittedEntries[^1].Index))
+        {
+            return false;
+        }
+
+        foreach (var entry in ready.CommittedEntries)
+        {
+            if (entry.Type != EntryType.Normal)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private void ApplyAndAnswerReads(IContext context, Ready ready)
+    {
+        Apply(context, ready.CommittedEntries);
+        foreach (var read in ready.ReadStates)
+        {
+            var id = System.Text.Encoding.UTF8.GetString(read.RequestContext);
+            if (_reads.Remove(id, out var sender))
+            {
+                _readsWaitingForApply.Add((read.Index, sender, id));
+            }
+        }
+
+        AnswerReads(context);
     }
 
     private void UpdateView()

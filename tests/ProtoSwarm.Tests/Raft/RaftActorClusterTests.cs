@@ -88,6 +88,62 @@ public sealed class RaftActorClusterTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task Concurrent_Writes_Are_Acknowledged_Only_Once_The_Leaders_Own_Log_File_Holds_Them()
+    {
+        // Under concurrent writes a leader's Ready both sends new entries and commits earlier ones,
+        // and applies those while it writes the new ones (RaftActor.CanApplyBeforePersist): every
+        // answered write must already be in its log file all the same.
+        var leader = await StartAsync(1, s => s);
+        var others = new[] { await StartAsync(2, s => s), await StartAsync(3, s => s) };
+        foreach (var other in others)
+        {
+            await AddAsync(leader, other.Id);
+        }
+
+        using var reader = new RaftLogFile(leader.Path, SealerOf(1));
+        var missing = new ConcurrentBag<ulong>();
+        await Task.WhenAll(Enumerable.Range(0, 16).Select(w => Task.Run(async () =>
+        {
+            for (var i = 0; i < 15; i++)
+            {
+                var index = await leader.Proposer.ProposeAsync([StoreChange.Create(TestNodes.Worker($"c{w:00}-{i:00}"))]);
+                lock (reader)
+                {
+                    if (!reader.Load().Entries.Any(e => e.Index == index))
+                    {
+                        missing.Add(index);
+                    }
+                }
+            }
+        })));
+
+        Assert.Empty(missing);
+        await Eventually(() => others.All(o => o.Store.Current.List<NodeObject>().Count() == 240), "both followers apply all 240 writes");
+        var expected = Versions(leader);
+        Assert.All(others, o => Assert.Equal(expected, Versions(o)));
+    }
+
+    [Fact]
+    public async Task A_Write_To_A_Lone_Manager_Is_Acknowledged_Only_Once_Its_Log_File_Holds_It()
+    {
+        // The only voter commits an entry in the very Ready that appends it: that one must not be
+        // applied before the Ready is written.
+        var leader = await StartAsync(1, s => s);
+        await Eventually(() => leader.View.IsLeader, "member 1 leads");
+        using var reader = new RaftLogFile(leader.Path, SealerOf(1));
+        var indexes = await Task.WhenAll(Enumerable.Range(0, 16).Select(i => Task.Run(async () =>
+        {
+            var index = await leader.Proposer.ProposeAsync([StoreChange.Create(TestNodes.Worker($"l{i:00}"))]);
+            lock (reader)
+            {
+                return reader.Load().Entries.Any(e => e.Index == index) ? 0 : index;
+            }
+        })));
+
+        Assert.All(indexes, missing => Assert.Equal(0UL, missing));
+    }
+
+    [Fact]
     public async Task A_Lone_Write_Reaches_The_Followers_Though_No_Later_Append_Carries_Its_Commit()
     {
         // The leader holds a commit-only append back for the next append to that follower or the

@@ -352,7 +352,7 @@ public sealed partial class RaftActor : IActor
             // Entries this member had already written before this Ready are applied (and their
             // writers answered) while this Ready is written, not after: they are durable on a
             // quorum already, so the write only delays the answer (docs/benchmarks.md, issue 3).
-            var appliedEarly = CanApplyBeforePersist(ready);
+            var appliedEarly = CanApplyBeforePersist(ready, _log.LastIndex());
             if (sendFirst && !ready.Messages.IsDefaultOrEmpty && ready.MustSync)
             {
                 var persisting = PersistOffThreadAsync(ready);
@@ -408,16 +408,18 @@ public sealed partial class RaftActor : IActor
 
     /// <summary>
     /// Whether a Ready's committed entries may be applied before its own write has returned: only
-    /// entries this member had written (and fsynced) in earlier Readies, so an answered write is in
-    /// its log file and, being committed, in a quorum's; no snapshot in the Ready; no membership
-    /// change (applying one steps the core, which must not run beside the write). The write of
-    /// the commit index itself is not needed for that: it has no fsync of its own anyway, and a
-    /// snapshot is only taken after the Ready's write, so it is never ahead of the commit on disk.
+    /// entries this member had written (and fsynced) in earlier Readies, up to
+    /// <paramref name="lastWritten"/> (not a lone voter's, committed in the very Ready that appends
+    /// them), so an answered write is in its log file and, being committed, in a quorum's; no
+    /// snapshot in the Ready; no membership change (applying one steps the core, which must not run
+    /// beside the write). The write of the commit index itself is not needed for that: it has no
+    /// fsync of its own anyway, and a snapshot is only taken after the Ready's write, so it is never
+    /// ahead of the commit on disk.
     /// </summary>
-    private bool CanApplyBeforePersist(Ready ready)
+    internal static bool CanApplyBeforePersist(Ready ready, ulong lastWritten)
     {
         if (ready.CommittedEntries.IsDefaultOrEmpty || ready.Snapshot is not null
-            || ready.CommittedEntries[^1].Index > _log.LastIndex()
+            || ready.CommittedEntries[^1].Index > lastWritten
             || (!ready.Entries.IsDefaultOrEmpty && ready.Entries[0].Index <= ready.CommittedEntries[^1].Index))
         {
             return false;

@@ -124,26 +124,6 @@ public sealed class RaftActorClusterTests : IAsyncDisposable
     }
 
     [Fact]
-    public async Task A_Write_To_A_Lone_Manager_Is_Acknowledged_Only_Once_Its_Log_File_Holds_It()
-    {
-        // The only voter commits an entry in the very Ready that appends it: that one must not be
-        // applied before the Ready is written.
-        var leader = await StartAsync(1, s => s);
-        await Eventually(() => leader.View.IsLeader, "member 1 leads");
-        using var reader = new RaftLogFile(leader.Path, SealerOf(1));
-        var indexes = await Task.WhenAll(Enumerable.Range(0, 16).Select(i => Task.Run(async () =>
-        {
-            var index = await leader.Proposer.ProposeAsync([StoreChange.Create(TestNodes.Worker($"l{i:00}"))]);
-            lock (reader)
-            {
-                return reader.Load().Entries.Any(e => e.Index == index) ? 0 : index;
-            }
-        })));
-
-        Assert.All(indexes, missing => Assert.Equal(0UL, missing));
-    }
-
-    [Fact]
     public async Task A_Lone_Write_Reaches_The_Followers_Though_No_Later_Append_Carries_Its_Commit()
     {
         // The leader holds a commit-only append back for the next append to that follower or the

@@ -349,23 +349,9 @@ public sealed partial class RaftActor : IActor
                 Send(context, ready.Messages);
             }
 
-            // While the leader's write runs on another thread, entries it had already written
-            // before this Ready are applied and their writers answered, instead of after the
-            // write: they are durable on a quorum already, so the write only delayed the answers
-            // (docs/benchmarks.md, issue 3). Elsewhere the order stays write, send, apply: a
-            // follower's answer waits for its write, not for its apply as well.
-            var appliedEarly = false;
             if (sendFirst && !ready.Messages.IsDefaultOrEmpty && ready.MustSync)
             {
-                var written = _log.LastIndex(); // before the write starts appending to _log
-                var persisting = PersistOffThreadAsync(ready);
-                if (CanApplyBeforePersist(ready, written))
-                {
-                    ApplyAndAnswerReads(context, ready);
-                    appliedEarly = true;
-                }
-
-                await persisting;
+                await PersistOffThreadAsync(ready);
             }
             else
             {
@@ -387,11 +373,17 @@ public sealed partial class RaftActor : IActor
                 LogInstalledSnapshot(_logger, _settings.RaftId, snapshot.Metadata.Index);
             }
 
-            if (!appliedEarly)
+            Apply(context, ready.CommittedEntries);
+            foreach (var read in ready.ReadStates)
             {
-                ApplyAndAnswerReads(context, ready);
+                var id = System.Text.Encoding.UTF8.GetString(read.RequestContext);
+                if (_reads.Remove(id, out var sender))
+                {
+                    _readsWaitingForApply.Add((read.Index, sender, id));
+                }
             }
 
+            AnswerReads(context);
             if (ready.SoftState is { } soft && soft.Lead != _leader)
             {
                 LogLeaderChanged(_logger, _settings.RaftId, _leader, soft.Lead, soft.Role);
@@ -403,51 +395,6 @@ public sealed partial class RaftActor : IActor
         }
 
         UpdateView();
-    }
-
-    /// <summary>
-    /// Whether a Ready's committed entries may be applied before its own write has returned: only
-    /// entries this member had written (and fsynced) in earlier Readies, up to
-    /// <paramref name="lastWritten"/> (not a lone voter's, committed in the very Ready that appends
-    /// them), so an answered write is in its log file and, being committed, in a quorum's; no
-    /// snapshot in the Ready; no membership change (applying one steps the core, which must not run
-    /// beside the write). The write of the commit index itself is not needed for that: it has no
-    /// fsync of its own anyway, and a snapshot is only taken after the Ready's write, so it is never
-    /// ahead of the commit on disk.
-    /// </summary>
-    internal static bool CanApplyBeforePersist(Ready ready, ulong lastWritten)
-    {
-        if (ready.CommittedEntries.IsDefaultOrEmpty || ready.Snapshot is not null
-            || ready.CommittedEntries[^1].Index > lastWritten
-            || (!ready.Entries.IsDefaultOrEmpty && ready.Entries[0].Index <= ready.CommittedEntries[^1].Index))
-        {
-            return false;
-        }
-
-        foreach (var entry in ready.CommittedEntries)
-        {
-            if (entry.Type != EntryType.Normal)
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
-    private void ApplyAndAnswerReads(IContext context, Ready ready)
-    {
-        Apply(context, ready.CommittedEntries);
-        foreach (var read in ready.ReadStates)
-        {
-            var id = System.Text.Encoding.UTF8.GetString(read.RequestContext);
-            if (_reads.Remove(id, out var sender))
-            {
-                _readsWaitingForApply.Add((read.Index, sender, id));
-            }
-        }
-
-        AnswerReads(context);
     }
 
     private void UpdateView()

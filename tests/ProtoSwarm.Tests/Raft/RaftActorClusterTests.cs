@@ -90,9 +90,9 @@ public sealed class RaftActorClusterTests : IAsyncDisposable
     [Fact]
     public async Task Concurrent_Writes_Are_Acknowledged_Only_Once_The_Leaders_Own_Log_File_Holds_Them()
     {
-        // Under concurrent writes a leader's Ready both sends new entries and commits earlier ones,
-        // and applies those while it writes the new ones (RaftActor.CanApplyBeforePersist): every
-        // answered write must already be in its log file all the same.
+        // Under concurrent writes a leader's Ready both sends new entries (written on another
+        // thread, RaftActor.PersistOffThreadAsync) and commits earlier ones: every answered write
+        // must already be in its log file.
         var leader = await StartAsync(1, s => s);
         var others = new[] { await StartAsync(2, s => s), await StartAsync(3, s => s) };
         foreach (var other in others)

@@ -88,6 +88,42 @@ public sealed class RaftActorClusterTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task Concurrent_Writes_Are_Acknowledged_Only_Once_The_Leaders_Own_Log_File_Holds_Them()
+    {
+        // Under concurrent writes a leader's Ready both sends new entries (written on another
+        // thread, RaftActor.PersistOffThreadAsync) and commits earlier ones: every answered write
+        // must already be in its log file.
+        var leader = await StartAsync(1, s => s);
+        var others = new[] { await StartAsync(2, s => s), await StartAsync(3, s => s) };
+        foreach (var other in others)
+        {
+            await AddAsync(leader, other.Id);
+        }
+
+        using var reader = new RaftLogFile(leader.Path, SealerOf(1));
+        var missing = new ConcurrentBag<ulong>();
+        await Task.WhenAll(Enumerable.Range(0, 16).Select(w => Task.Run(async () =>
+        {
+            for (var i = 0; i < 15; i++)
+            {
+                var index = await leader.Proposer.ProposeAsync([StoreChange.Create(TestNodes.Worker($"c{w:00}-{i:00}"))]);
+                lock (reader)
+                {
+                    if (!reader.Load().Entries.Any(e => e.Index == index))
+                    {
+                        missing.Add(index);
+                    }
+                }
+            }
+        })));
+
+        Assert.Empty(missing);
+        await Eventually(() => others.All(o => o.Store.Current.List<NodeObject>().Count() == 240), "both followers apply all 240 writes");
+        var expected = Versions(leader);
+        Assert.All(others, o => Assert.Equal(expected, Versions(o)));
+    }
+
+    [Fact]
     public async Task A_Lone_Write_Reaches_The_Followers_Though_No_Later_Append_Carries_Its_Commit()
     {
         // The leader holds a commit-only append back for the next append to that follower or the

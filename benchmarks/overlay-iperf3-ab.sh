@@ -3,12 +3,14 @@
 # at the same time, an iperf3 server task on w2 and a client task on w1 on an overlay `bench`; each
 # round measures, in one lab and then the other (the order alternates), task to task over the overlay
 # and w1's namespace to w2's over the underlay, so both builds see the same load from the machine.
-#   ROUNDS=8 SECS=5 bash benchmarks/overlay-iperf3-ab.sh BASE_PROTOSWARM NEW_PROTOSWARM
+#   ROUNDS=8 SECS=5 [PIN=C,S] bash benchmarks/overlay-iperf3-ab.sh BASE_PROTOSWARM NEW_PROTOSWARM
+# PIN=C,S: every iperf3 client (overlay and underlay alike, both builds) runs with -A C,S.
 # (each argument a protoswarm CLI with its protoswarmd beside it, for example another checkout's
 # out/bin/protoswarm). Needs root and iperf3; removes both labs at the end.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 secs=${SECS:-5}; rounds=${ROUNDS:-8}
+pin=(); [ -z "${PIN:-}" ] || pin=(-A "$PIN")
 declare -A CLI=([base]=$(realpath "${1:?usage: BASE_PROTOSWARM NEW_PROTOSWARM}") [new]=$(realpath "${2:?usage: BASE_PROTOSWARM NEW_PROTOSWARM}"))
 declare -A LAB SRV CLIENT W2
 work=$(mktemp -d)
@@ -31,8 +33,8 @@ done
 mbits() { awk '/receiver/ { for (i = 1; i <= NF; i++) if ($i == "Mbits/sec") print $(i-1) }' | tail -1; }
 ip_of() { local s=$1; "${CLI[$s]}" lab exec --name "${LAB[$s]}" w2 -- "${CLI[$s]}" exec "${SRV[$s]}" -- ip -4 addr show eth0 | awk '/inet /{print $2}' | cut -d/ -f1; }
 declare -A SIP; for s in base new; do SIP[$s]=$(ip_of $s); done
-overlay() { local s=$1; "${CLI[$s]}" lab exec --name "${LAB[$s]}" w1 -- "${CLI[$s]}" exec "${CLIENT[$s]}" -- iperf3 -c "${SIP[$s]}" -f m -t "$secs" -O 1 2>&1 | mbits; }
-underlay() { local s=$1; "${CLI[$s]}" lab exec --name "${LAB[$s]}" w1 -- iperf3 -c "${W2[$s]}" -p 5301 -f m -t "$secs" -O 1 2>&1 | mbits; }
+overlay() { local s=$1; "${CLI[$s]}" lab exec --name "${LAB[$s]}" w1 -- "${CLI[$s]}" exec "${CLIENT[$s]}" -- iperf3 -c "${SIP[$s]}" "${pin[@]}" -f m -t "$secs" -O 1 2>&1 | mbits; }
+underlay() { local s=$1; "${CLI[$s]}" lab exec --name "${LAB[$s]}" w1 -- iperf3 -c "${W2[$s]}" -p 5301 "${pin[@]}" -f m -t "$secs" -O 1 2>&1 | mbits; }
 echo "round side underlay overlay ratio load"
 for r in $(seq 1 "$rounds"); do
   order="base new"; [ $((r % 2)) -eq 0 ] && order="new base"

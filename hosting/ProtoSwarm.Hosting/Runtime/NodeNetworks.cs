@@ -17,10 +17,11 @@ internal sealed record TaskSandbox(string NetnsPath, string ResolvConf, Immutabl
 
 /// <summary>
 /// The node's overlays made real (the <see cref="INodeNetworks"/> of `--executor linux`): per
-/// network a bridge and a VXLAN device with static peers (<see cref="HostOverlay"/>; each network but
-/// ingress in a namespace of its own, bind-mounted under `overlay-netns` of the state dir), the routing
-/// mesh's rules in the node's namespace, and per task a network namespace of its own, prepared
-/// before its container starts: a veth per network, the embedded DNS server at 127.0.0.11, the
+/// network a VXLAN device with static peers (<see cref="HostOverlay"/>; each network but ingress in a
+/// namespace of its own, bind-mounted under `overlay-netns` of the state dir; ingress with a bridge),
+/// the routing mesh's rules in the node's namespace, and per task a network namespace of its own,
+/// prepared before its container starts: an interface per network (a macvlan on the network's vxlan
+/// device, a veth on ingress's bridge), the embedded DNS server at 127.0.0.11, the
 /// virtual IPs' rules and, on ingress, the return routes that send a reply back through the node
 /// that took the connection. Every change runs one at a time (views, attaches and detaches share
 /// one gate); work inside a task's namespace runs on a short-lived thread that entered it, so a
@@ -241,7 +242,7 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
 
                 foreach (var network in sandbox.Networks)
                 {
-                    await _overlay.DetachTaskAsync(taskId, network.NetworkId).ConfigureAwait(false);
+                    await _overlay.DetachTaskAsync(taskId, network.NetworkId, path).ConfigureAwait(false);
                 }
 
                 if (sandbox.GatewayAddress is { } address)
@@ -262,6 +263,12 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
             if (_gatewayFound.Remove(taskId, out var found))
             {
                 _gatewayAddresses?.Release(found);
+            }
+
+            if (File.Exists(path) && IsNamespace(path))
+            {
+                // Its macvlans go now, not whenever the kernel frees the namespace: their MACs are the addresses' and a new task may take one.
+                await HostOverlay.DetachTaskNamespaceAsync(taskId, path).ConfigureAwait(false);
             }
 
             if (File.Exists(path))

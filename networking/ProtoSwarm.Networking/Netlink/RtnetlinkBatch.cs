@@ -113,6 +113,37 @@ public sealed class RtnetlinkBatch
         return alias is null ? this : SetAliasByName(name, alias);
     }
 
+    /// <summary>
+    /// A macvlan in bridge mode on <paramref name="lowerIndex"/> (a device of this namespace), made
+    /// straight in the namespace of <paramref name="netns"/> (here when null) under <paramref name="name"/>:
+    /// <c>ip link add link LOWER name NAME netns NS mtu MTU address MAC type macvlan mode bridge</c>.
+    /// </summary>
+    public RtnetlinkBatch CreateMacvlan(string name, int lowerIndex, SafeHandle? netns, int mtu, MacAddress mac)
+    {
+        Requests.Add($"create macvlan {name} (on link {lowerIndex})", Rtnl.RTM_NEWLINK, Create, w =>
+        {
+            w.IfInfo(Rtnl.AF_UNSPEC, 0);
+            w.Attr(Rtnl.IFLA_IFNAME, name);
+            w.Attr(Rtnl.IFLA_LINK, (uint)lowerIndex);
+            if (mtu > 0)
+            {
+                w.Attr(Rtnl.IFLA_MTU, (uint)mtu);
+            }
+            w.Attr(Rtnl.IFLA_ADDRESS, mac);
+            if (netns is not null)
+            {
+                w.Attr(Rtnl.IFLA_NET_NS_FD, (uint)netns.DangerousGetHandle());
+            }
+            var info = w.BeginNested(Rtnl.IFLA_LINKINFO);
+            w.Attr(Rtnl.IFLA_INFO_KIND, "macvlan");
+            var data = w.BeginNested(Rtnl.IFLA_INFO_DATA);
+            w.Attr(Rtnl.IFLA_MACVLAN_MODE, Rtnl.MACVLAN_MODE_BRIDGE);
+            w.EndNested(data);
+            w.EndNested(info);
+        });
+        return this;
+    }
+
     /// <summary>Sets the alias of a device by name (in the same batch as its creation, whose index is not known yet).</summary>
     public RtnetlinkBatch SetAliasByName(string name, string alias)
     {

@@ -29,6 +29,8 @@ internal static class Rtnl
     public const ushort IFLA_LINKINFO = 18, IFLA_IFALIAS = 20, IFLA_NET_NS_FD = 28;
     public const ushort IFLA_INFO_KIND = 1, IFLA_INFO_DATA = 2;
     public const ushort VETH_INFO_PEER = 1;
+    public const ushort IFLA_MACVLAN_MODE = 1;
+    public const uint MACVLAN_MODE_BRIDGE = 4;
     public const ushort IFLA_VXLAN_ID = 1, IFLA_VXLAN_LINK = 3, IFLA_VXLAN_LOCAL = 4, IFLA_VXLAN_LEARNING = 7;
     public const ushort IFLA_VXLAN_PROXY = 11, IFLA_VXLAN_PORT = 15, IFLA_VXLAN_UDP_CSUM = 18;
 

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Runtime.InteropServices;
 using ProtoSwarm.Contracts;
 using ProtoSwarm.Networking.Namespaces;
 using ProtoSwarm.Networking.Netlink;
@@ -18,11 +19,12 @@ public sealed record OwnedAttachment(string TaskKey, string NetworkId, string Ho
 public sealed record OwnedDevices(IReadOnlyList<OwnedNetwork> Networks, IReadOnlyList<OwnedAttachment> Attachments);
 
 /// <summary>
-/// The overlay data plane of one node: a bridge and a vxlan device per network, static peer entries,
-/// and veths into tasks' namespaces. Ingress keeps its bridge in the node's namespace (the routing
-/// mesh routes into it); every other network has a namespace of its own, a file named after the
-/// network id under the sandbox directory, that holds its bridge, vxlan device and the tasks' veth
-/// ends, with bridge netfilter off (<see cref="OverlayPlanner.PlanSandboxedNetwork"/>). Every change
+/// The overlay data plane of one node: a vxlan device per network with static peer entries, and an
+/// interface per task. Ingress keeps a bridge in the node's namespace (the routing mesh routes into
+/// it) with a veth per task; every other network has a namespace of its own, a file named after the
+/// network id under the sandbox directory, that holds only its vxlan device: each task's interface
+/// is a macvlan on it, made there straight into the task's namespace, and the node's gateway is one
+/// more, in the node's namespace (<see cref="OverlayPlanner.PlanSandboxedNetwork"/>). Every change
 /// runs on one <see cref="NamespaceThread"/> in the node's namespace (so changes are serialised and
 /// its netlink socket lives there); work inside a network's or a task's namespace runs on a
 /// short-lived thread that entered it. Each call reads what is there, plans with
@@ -107,12 +109,15 @@ public sealed class HostOverlay : IAsyncDisposable
         Apply(netlink, plan.Node, path);
         if (plan.Inside.Count > 0)
         {
+            // The gateway macvlan is made inside, on the vxlan device, and put straight into this (the node's) namespace.
+            using var nodeNamespace = NetworkNamespace.Open("/proc/thread-self/ns/net");
             InNamespace(path, n =>
             {
-                Apply(n, plan.Inside, null);
+                Apply(n, plan.Inside, null, nodeNamespace);
                 return 0;
             });
         }
+        Apply(netlink, plan.Gateway, path);
         return made + plan.Count;
     }
 
@@ -182,13 +187,19 @@ public sealed class HostOverlay : IAsyncDisposable
     });
 
     /// <summary>
-    /// Connects a task to a network: a veth whose host end (<see cref="OverlayNames.Veth"/>) is on the
+    /// Connects a task to a network: on a network in its own namespace a macvlan (<see cref="AttachMacvlanAsync"/>);
+    /// on ingress and the gateway bridge a veth whose host end (<see cref="OverlayNames.Veth"/>) is on the
     /// bridge and whose other end is <see cref="TaskAttachment.IfName"/> in the task's namespace, with
     /// MAC MacOf(address), the network's MTU and the address; lo goes up too. No route is added (see
     /// <see cref="ReplaceTaskRouteAsync"/>). Returns false when everything already was as wanted.
     /// </summary>
     public async Task<bool> AttachTaskAsync(TaskAttachment attachment)
     {
+        if (File.Exists(SandboxPath(attachment.NetworkId)))
+        {
+            return await AttachMacvlanAsync(attachment).ConfigureAwait(false);
+        }
+
         var (hostEndName, bridgeIndex, mtu, hostEnd) = await OnNetworkAsync(attachment.NetworkId, netlink =>
         {
             var bridge = netlink.GetLink(OverlayNames.Bridge(attachment.NetworkId))
@@ -196,9 +207,7 @@ public sealed class HostOverlay : IAsyncDisposable
             var name = OverlayNames.Veth(attachment.TaskKey, attachment.NetworkId);
             return (name, bridge.Index, bridge.Mtu, netlink.GetLink(name));
         });
-        var ip = OverlayPlanner.AddressOf(attachment.Address);
-        var slash = attachment.Address.IndexOf('/', StringComparison.Ordinal);
-        var prefixLength = slash < 0 ? 32 : int.Parse(attachment.Address.AsSpan(slash + 1), System.Globalization.CultureInfo.InvariantCulture);
+        var (ip, prefixLength) = AddressAndPrefix(attachment.Address);
         var want = new AttachmentWanted(hostEndName, OverlayNames.TaskAlias(attachment.NetworkId, attachment.TaskKey), attachment.IfName,
             MacAddress.Parse(NetworkEndpoint.MacOf(attachment.Address)), ip, prefixLength, mtu, OverlayNames.Bridge(attachment.NetworkId));
 
@@ -279,19 +288,149 @@ public sealed class HostOverlay : IAsyncDisposable
         return true;
     }
 
-    /// <summary>Removes a task's veth (both ends go together). False when there was none.</summary>
-    public Task<bool> DetachTaskAsync(string taskKey, string networkId) => OnNetworkAsync(networkId, netlink =>
+    /// <summary>
+    /// A task on a network in its own namespace: a macvlan (mode bridge) on the network's vxlan device,
+    /// made there straight into the task's namespace as <see cref="TaskAttachment.IfName"/>, with MAC
+    /// MacOf(address), the vxlan device's MTU, the address and the task's alias; lo goes up too. A veth
+    /// of the layout before goes first. Returns false when everything already was as wanted.
+    /// </summary>
+    private async Task<bool> AttachMacvlanAsync(TaskAttachment attachment)
     {
-        var name = OverlayNames.Veth(taskKey, networkId);
-        if (netlink.GetLink(name) is not { } link)
+        var oldName = OverlayNames.Veth(attachment.TaskKey, attachment.NetworkId);
+        var (vxlanIndex, mtu, oldHostEnd) = await OnNetworkAsync(attachment.NetworkId, netlink =>
+        {
+            var vxlan = netlink.GetLink(OverlayNames.Vxlan(attachment.NetworkId))
+                ?? throw new InvalidOperationException($"network {attachment.NetworkId} has no vxlan device on this node: EnsureNetwork first");
+            return (vxlan.Index, vxlan.Mtu, netlink.GetLink(oldName));
+        });
+        var (ip, prefixLength) = AddressAndPrefix(attachment.Address);
+        var want = new AttachmentWanted(string.Empty, OverlayNames.TaskAlias(attachment.NetworkId, attachment.TaskKey), attachment.IfName,
+            MacAddress.Parse(NetworkEndpoint.MacOf(attachment.Address)), ip, prefixLength, mtu, string.Empty);
+
+        using var task = new NamespaceThread(attachment.NetnsPath, $"attach {attachment.TaskKey}");
+        var (taskEnd, taskAddresses, loopback) = await task.RunAsync(() =>
+        {
+            using var netlink = new RtnetlinkClient();
+            var end = netlink.GetLink(attachment.IfName);
+            return (end, end is null ? [] : netlink.ListAddresses(end.Index), netlink.GetLink("lo"));
+        });
+        var plan = OverlayPlanner.PlanMacvlanAttachment(want, taskEnd, taskAddresses, loopback, oldHostEnd);
+        var setAlias = plan.Create || taskEnd!.Alias != want.Alias;
+        if (plan.IsEmpty && !setAlias)
         {
             return false;
         }
-        netlink.Run(b => b.DeleteLink(link.Index, name));
-        return true;
-    });
 
-    /// <summary>Removes a network's vxlan device, bridge and any task veths still attached for it, and its namespace.</summary>
+        if (plan.DeleteHostEnd || plan.Create)
+        {
+            await OnNetworkAsync(attachment.NetworkId, netlink =>
+            {
+                if (plan.DeleteHostEnd)
+                {
+                    netlink.Run(b => b.DeleteLink(oldHostEnd!.Index, oldName));
+                }
+                if (plan.Create)
+                {
+                    using var ns = NetworkNamespace.Open(attachment.NetnsPath);
+                    netlink.Run(b => b.CreateMacvlan(attachment.IfName, vxlanIndex, ns, mtu, want.Mac));
+                }
+                return true;
+            });
+        }
+
+        await task.RunAsync(() =>
+        {
+            using var netlink = new RtnetlinkClient();
+            var end = netlink.GetLink(attachment.IfName)
+                ?? throw new InvalidOperationException($"{attachment.IfName} did not appear in {attachment.NetnsPath}");
+            var batch = netlink.Batch();
+            if (setAlias)
+            {
+                batch.SetAlias(end.Index, want.Alias);
+            }
+            if (plan.SetLoopbackUp)
+            {
+                batch.SetUp(netlink.GetLink("lo")!.Index);
+            }
+            if (plan.SetTaskMtu)
+            {
+                batch.SetMtu(end.Index, mtu);
+            }
+            if (plan.SetTaskMac)
+            {
+                batch.SetMac(end.Index, want.Mac);
+            }
+            foreach (var (stale, prefix) in plan.DeleteAddresses)
+            {
+                batch.DeleteAddress(end.Index, stale, prefix);
+            }
+            foreach (var (added, prefix) in plan.AddAddresses)
+            {
+                batch.AddAddress(end.Index, added, prefix);
+            }
+            if (plan.SetTaskUp)
+            {
+                batch.SetUp(end.Index);
+            }
+            netlink.Execute(batch);
+        });
+        return true;
+    }
+
+    /// <summary>
+    /// Removes a task's interface on a network: its veth (both ends go together) and, given the task's
+    /// namespace, its macvlan there (at once, rather than when the kernel frees the namespace: a new
+    /// task with the same address needs the MAC). False when there was neither.
+    /// </summary>
+    public async Task<bool> DetachTaskAsync(string taskKey, string networkId, string? netnsPath = null)
+    {
+        var removed = await OnNetworkAsync(networkId, netlink =>
+        {
+            var name = OverlayNames.Veth(taskKey, networkId);
+            if (netlink.GetLink(name) is not { } link)
+            {
+                return false;
+            }
+            netlink.Run(b => b.DeleteLink(link.Index, name));
+            return true;
+        });
+        var alias = OverlayNames.TaskAlias(networkId, taskKey);
+        return await RemoveTaskLinksAsync(netnsPath, l => l.Alias == alias).ConfigureAwait(false) > 0 || removed;
+    }
+
+    /// <summary>Removes every interface of ours in a task's namespace that belongs to that task (its macvlans). Returns how many.</summary>
+    public static Task<int> DetachTaskNamespaceAsync(string taskKey, string netnsPath) =>
+        RemoveTaskLinksAsync(netnsPath, l => OverlayNames.ParseAlias(l.Alias)?.TaskKey == taskKey);
+
+    private static async Task<int> RemoveTaskLinksAsync(string? netnsPath, Func<LinkInfo, bool> ours)
+    {
+        if (netnsPath is null || !File.Exists(netnsPath))
+        {
+            return 0;
+        }
+        using var task = new NamespaceThread(netnsPath, "detach");
+        return await task.RunAsync(() =>
+        {
+            using var netlink = new RtnetlinkClient();
+            var links = netlink.ListLinks().Where(ours).ToList();
+            var batch = netlink.Batch();
+            foreach (var link in links)
+            {
+                batch.DeleteLink(link.Index, link.Name);
+            }
+            netlink.Execute(batch);
+            return links.Count;
+        }).ConfigureAwait(false);
+    }
+
+    private static (IPAddress Address, int PrefixLength) AddressAndPrefix(string address)
+    {
+        var slash = address.IndexOf('/', StringComparison.Ordinal);
+        return (OverlayPlanner.AddressOf(address),
+            slash < 0 ? 32 : int.Parse(address.AsSpan(slash + 1), System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>Removes a network's vxlan device (and with it every macvlan on it), bridge and any task veths still attached for it, and its namespace.</summary>
     public Task RemoveNetworkAsync(string networkId) => _thread.RunAsync(() =>
     {
         var netlink = Netlink;
@@ -469,7 +608,7 @@ public sealed class HostOverlay : IAsyncDisposable
         }
     }
 
-    private static void Apply(RtnetlinkClient netlink, IReadOnlyList<NetworkStep> steps, string? sandbox)
+    private static void Apply(RtnetlinkClient netlink, IReadOnlyList<NetworkStep> steps, string? sandbox, SafeHandle? nodeNamespace = null)
     {
         int IndexOf(string name) => netlink.GetLink(name)?.Index ?? throw new InvalidOperationException($"{name} is missing");
         foreach (var step in steps)
@@ -492,13 +631,13 @@ public sealed class HostOverlay : IAsyncDisposable
                     netlink.Run(b => b.SetNamespace(IndexOf(c.Spec.Name), ns));
                     break;
                 }
-                case NetworkStep.CreateGateway c:
-                {
-                    using var ns = NetworkNamespace.Open(sandbox ?? throw new InvalidOperationException("a gateway veth, and no namespace for its other end"));
-                    netlink.Run(b => b.CreateVeth(c.Name, c.Peer, ns, c.Mtu, alias: c.Alias));
-                    netlink.Run(b => b.SetMac(IndexOf(c.Name), c.Mac));
+                case NetworkStep.CreateGatewayOnVxlan c:
+                    netlink.Run(b => b.CreateMacvlan(c.Name, IndexOf(c.Vxlan),
+                        nodeNamespace ?? throw new InvalidOperationException("a gateway macvlan, and no namespace to put it in"), c.Mtu, c.Mac));
                     break;
-                }
+                case NetworkStep.SetAlias a:
+                    netlink.Run(b => b.SetAlias(IndexOf(a.Name), a.Alias));
+                    break;
                 case NetworkStep.SetMtu s:
                     netlink.Run(b => b.SetMtu(IndexOf(s.Name), s.Mtu));
                     break;

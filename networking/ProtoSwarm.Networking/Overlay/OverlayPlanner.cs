@@ -22,10 +22,10 @@ public sealed record NetworkWanted(
 public sealed record NetworkActual(LinkInfo? Bridge, LinkInfo? Vxlan, IReadOnlyList<AddressInfo> BridgeAddresses, IReadOnlyList<RouteInfo> Routes);
 
 /// <summary>
-/// What is there for a network that lives in a namespace of its own: inside it the bridge, the vxlan
-/// device and the gateway veth's end; in the node's namespace that veth's other end, its addresses,
-/// the main table's routes and every link (to find this network's devices left there); and whether
-/// bridge netfilter is already off inside.
+/// What is there for a network that lives in a namespace of its own: inside it the vxlan device (and
+/// the bridge and gateway veth end of the layout before tasks had macvlans, to be removed); in the
+/// node's namespace the gateway device, its addresses, the main table's routes and every link (to
+/// find this network's devices left there); and whether bridge netfilter is already off inside.
 /// </summary>
 public sealed record SandboxActual(
     LinkInfo? Bridge,
@@ -37,10 +37,19 @@ public sealed record SandboxActual(
     IReadOnlyList<LinkInfo> NodeLinks,
     bool BridgeNetfilterOff);
 
-/// <summary>The changes for a network in its own namespace, in order: <see cref="Clear"/> there, <see cref="Node"/> in the node's, <see cref="Inside"/> there.</summary>
-public sealed record SandboxPlan(IReadOnlyList<NetworkStep> Clear, IReadOnlyList<NetworkStep> Node, IReadOnlyList<NetworkStep> Inside, bool DisableBridgeNetfilter)
+/// <summary>
+/// The changes for a network in its own namespace, in order: <see cref="Clear"/> there, <see cref="Node"/>
+/// in the node's, <see cref="Inside"/> there (the gateway macvlan is made there, on the vxlan device,
+/// straight into the node's namespace), then <see cref="Gateway"/> in the node's.
+/// </summary>
+public sealed record SandboxPlan(
+    IReadOnlyList<NetworkStep> Clear,
+    IReadOnlyList<NetworkStep> Node,
+    IReadOnlyList<NetworkStep> Inside,
+    IReadOnlyList<NetworkStep> Gateway,
+    bool DisableBridgeNetfilter)
 {
-    public int Count => Clear.Count + Node.Count + Inside.Count + (DisableBridgeNetfilter ? 1 : 0);
+    public int Count => Clear.Count + Node.Count + Inside.Count + Gateway.Count + (DisableBridgeNetfilter ? 1 : 0);
 }
 
 /// <summary>One change to a network's devices; devices are named, the executor resolves indexes.</summary>
@@ -53,8 +62,9 @@ public abstract record NetworkStep
     /// <summary>A vxlan device made in the node's namespace (its UDP socket stays there) and moved into the network's.</summary>
     public sealed record CreateVxlanInside(VxlanSpec Spec, string Alias) : NetworkStep;
 
-    /// <summary>The veth between the node's namespace (<paramref name="Name"/>, MAC and alias) and the network's (<paramref name="Peer"/>).</summary>
-    public sealed record CreateGateway(string Name, string Peer, int Mtu, MacAddress Mac, string Alias) : NetworkStep;
+    /// <summary>A macvlan (mode bridge) on the network's vxlan device <paramref name="Vxlan"/>, made inside and put straight into the node's namespace.</summary>
+    public sealed record CreateGatewayOnVxlan(string Name, string Vxlan, int Mtu, MacAddress Mac) : NetworkStep;
+    public sealed record SetAlias(string Name, string Alias) : NetworkStep;
     public sealed record SetMtu(string Name, int Mtu) : NetworkStep;
     public sealed record SetMac(string Name, MacAddress Mac) : NetworkStep;
     public sealed record SetMaster(string Name, string Master) : NetworkStep;
@@ -184,62 +194,43 @@ public static class OverlayPlanner
     }
 
     /// <summary>
-    /// An overlay other than ingress lives in a namespace of its own (as docker's overlay sandbox):
-    /// there the bridge, the vxlan device (made in the node's namespace, whose underlay its UDP socket
-    /// stays in, then moved) and the tasks' veths, with bridge netfilter off, so frames between tasks
-    /// never run the node's conntrack and nft hooks. A veth joins the two namespaces: its node end
-    /// (<see cref="OverlayNames.Gateway"/>) holds what the bridge held in the node's namespace (the
-    /// gateway, the subnet's route, the MAC), its other end is a port of the bridge. Steps come in
-    /// three phases: deletes in the network's namespace, then the node's side, then the rest there.
+    /// An overlay other than ingress lives in a namespace of its own (as docker's overlay sandbox)
+    /// that holds its vxlan device (made in the node's namespace, whose underlay its UDP socket stays
+    /// in, then moved) and nothing else: no bridge. Every task's interface on the network is a macvlan
+    /// (mode bridge) on that vxlan device, made there straight into the task's namespace
+    /// (<see cref="PlanMacvlanAttachment"/>), so a task's frames go from its macvlan into the vxlan
+    /// device's transmit and back without a bridge or a veth; tasks on one node reach each other
+    /// through macvlan's bridge mode. The node's gateway (<see cref="OverlayNames.Gateway"/>) is one
+    /// more macvlan on it, in the node's namespace, holding what the bridge held there (the gateway,
+    /// the subnet's route, the MAC). A bridge and gateway veth end inside, from the layout before, go.
+    /// Steps come in four phases: deletes inside, the node's side, the rest inside, the gateway's
+    /// addresses and route in the node's namespace.
     /// </summary>
     public static SandboxPlan PlanSandboxedNetwork(NetworkWanted want, SandboxActual actual)
     {
         var clear = new List<NetworkStep>();
         var node = new List<NetworkStep>();
         var inside = new List<NetworkStep>();
+        var gatewaySteps = new List<NetworkStep>();
         var gatewayName = OverlayNames.Gateway(want.NetworkId);
         var alias = OverlayNames.NetworkAlias(want.NetworkId);
 
-        // In the node's namespace only the gateway end is ours: a bridge, vxlan or task veth of this
+        // The layout before: a bridge and the gateway veth's end inside.
+        if (actual.GatewayPeer is not null)
+        {
+            clear.Add(new NetworkStep.DeleteLink(OverlayNames.GatewayPeer));
+        }
+        if (actual.Bridge is not null)
+        {
+            clear.Add(new NetworkStep.DeleteLink(want.Bridge));
+        }
+
+        // In the node's namespace only the gateway is ours: a bridge, vxlan or task veth of this
         // network there is from before the move (or a vxlan made and not yet moved when the node died).
         foreach (var stray in actual.NodeLinks.Where(l => l.Name != gatewayName && OverlayNames.ParseAlias(l.Alias)?.NetworkId == want.NetworkId)
                      .OrderBy(l => l.Kind switch { "veth" => 0, "vxlan" => 1, _ => 2 }))
         {
             node.Add(new NetworkStep.DeleteLink(stray.Name));
-        }
-
-        var gateway = actual.Gateway;
-        var peer = actual.GatewayPeer;
-        var paired = gateway is { Kind: "veth" } && peer is { Kind: "veth" } && gateway.Link == peer.Index;
-        if (!paired)
-        {
-            // Either end alone, or a device of another kind under our name: both ends go and a new pair comes.
-            if (peer is not null)
-            {
-                clear.Add(new NetworkStep.DeleteLink(OverlayNames.GatewayPeer));
-            }
-            if (gateway is not null)
-            {
-                node.Add(new NetworkStep.DeleteLink(gatewayName));
-            }
-            gateway = null;
-            peer = null;
-        }
-
-        var bridge = actual.Bridge;
-        if (bridge is not null && bridge.Kind != "bridge")
-        {
-            clear.Add(new NetworkStep.DeleteLink(want.Bridge));
-            bridge = null;
-        }
-        var bridgeIsNew = bridge is null;
-        if (bridge is null)
-        {
-            inside.Add(new NetworkStep.CreateBridge(want.Bridge, want.Mtu, null, alias));
-        }
-        else if (bridge.Mtu != want.Mtu)
-        {
-            inside.Add(new NetworkStep.SetMtu(want.Bridge, want.Mtu));
         }
 
         var vxlan = actual.Vxlan;
@@ -249,6 +240,16 @@ public static class OverlayPlanner
             clear.Add(new NetworkStep.DeleteLink(want.Vxlan));
             vxlan = null;
         }
+
+        // A macvlan dies with its lower device, so a gateway that is not a macvlan, or whose vxlan
+        // device is missing or goes, is made again.
+        var gateway = actual.Gateway;
+        if (gateway is not null && (gateway.Kind != "macvlan" || vxlan is null))
+        {
+            node.Add(new NetworkStep.DeleteLink(gatewayName));
+            gateway = null;
+        }
+
         if (vxlan is null)
         {
             node.Add(new NetworkStep.CreateVxlanInside(spec, alias));
@@ -257,46 +258,29 @@ public static class OverlayPlanner
         {
             inside.Add(new NetworkStep.SetMtu(want.Vxlan, want.Mtu));
         }
-        if (vxlan is null || bridgeIsNew || vxlan.Master != bridge!.Index)
-        {
-            inside.Add(new NetworkStep.SetMaster(want.Vxlan, want.Bridge));
-        }
         if (vxlan is null || !vxlan.Up)
         {
             inside.Add(new NetworkStep.SetUp(want.Vxlan));
         }
 
-        if (!paired)
+        if (gateway is null)
         {
-            node.Add(new NetworkStep.CreateGateway(gatewayName, OverlayNames.GatewayPeer, want.Mtu, want.BridgeMac, alias));
+            inside.Add(new NetworkStep.CreateGatewayOnVxlan(gatewayName, want.Vxlan, want.Mtu, want.BridgeMac));
+            gatewaySteps.Add(new NetworkStep.SetAlias(gatewayName, alias));
         }
-        else if (peer!.Mtu != want.Mtu)
+        else
         {
-            inside.Add(new NetworkStep.SetMtu(OverlayNames.GatewayPeer, want.Mtu));
+            if (gateway.Mac != want.BridgeMac)
+            {
+                gatewaySteps.Add(new NetworkStep.SetMac(gatewayName, want.BridgeMac));
+            }
+            if (gateway.Mtu != want.Mtu)
+            {
+                gatewaySteps.Add(new NetworkStep.SetMtu(gatewayName, want.Mtu));
+            }
         }
-        if (peer is null || bridgeIsNew || peer.Master != bridge!.Index)
-        {
-            inside.Add(new NetworkStep.SetMaster(OverlayNames.GatewayPeer, want.Bridge));
-        }
-        if (peer is null || !peer.Up)
-        {
-            inside.Add(new NetworkStep.SetUp(OverlayNames.GatewayPeer));
-        }
-        if (bridgeIsNew || !bridge!.Up)
-        {
-            inside.Add(new NetworkStep.SetUp(want.Bridge));
-        }
-
-        if (gateway is not null && gateway.Mac != want.BridgeMac)
-        {
-            node.Add(new NetworkStep.SetMac(gatewayName, want.BridgeMac));
-        }
-        if (gateway is not null && gateway.Mtu != want.Mtu)
-        {
-            node.Add(new NetworkStep.SetMtu(gatewayName, want.Mtu));
-        }
-        PlanGateway(want, gatewayName, gateway, actual.GatewayAddresses, actual.Routes, node, []);
-        return new SandboxPlan(clear, node, inside, !actual.BridgeNetfilterOff);
+        PlanGateway(want, gatewayName, gateway, actual.GatewayAddresses, actual.Routes, gatewaySteps, []);
+        return new SandboxPlan(clear, node, inside, gatewaySteps, !actual.BridgeNetfilterOff);
     }
 
     /// <summary>
@@ -424,6 +408,39 @@ public static class OverlayPlanner
             .Select(a => (a.Address, a.PrefixLength)).ToList();
         return new AttachmentPlan(false, false,
             hostEnd!.Master != bridgeIndex, hostEnd.Mtu != want.Mtu, !hostEnd.Up,
+            taskEnd!.Mtu != want.Mtu, taskEnd.Mac != want.Mac, add, delete, !taskEnd.Up, loUp);
+    }
+
+    /// <summary>
+    /// The changes that make a task's macvlan on a network in its own namespace what it must be, given
+    /// the task's interface of that name (ours when it is a macvlan with the task's alias), its
+    /// addresses, lo, and the host end of a veth of the layout before (<paramref name="oldHostEnd"/>,
+    /// in the network's namespace), which goes, and with it a task end it was paired with.
+    /// <see cref="AttachmentPlan.DeleteHostEnd"/> means that old veth; the alias (which the kernel does
+    /// not take when a link is made) is set by the caller whenever the macvlan lacks it.
+    /// </summary>
+    public static AttachmentPlan PlanMacvlanAttachment(AttachmentWanted want, LinkInfo? taskEnd, IReadOnlyList<AddressInfo> taskAddresses, LinkInfo? loopback, LinkInfo? oldHostEnd)
+    {
+        // A macvlan with the task's MAC and no alias yet was made by an attach that stopped before naming it.
+        var mine = taskEnd is { Kind: "macvlan" } && (taskEnd.Alias == want.Alias || (taskEnd.Alias.Length == 0 && taskEnd.Mac == want.Mac));
+        var oldPair = taskEnd is { Kind: "veth" } && oldHostEnd is { Kind: "veth" } && taskEnd.Link == oldHostEnd.Index;
+        if (!mine && taskEnd is not null && !oldPair)
+        {
+            throw new InvalidOperationException(
+                $"{want.IfName} already exists in the task's namespace and is not its macvlan on the network ({want.Alias}): remove it or attach under another interface name");
+        }
+        var loUp = loopback is not { Up: true };
+        if (!mine)
+        {
+            return new AttachmentPlan(oldHostEnd is not null, true, false, false, false, false, false,
+                [(want.Address, want.PrefixLength)], [], true, loUp);
+        }
+        var current = taskAddresses.Where(a => a.Index == taskEnd!.Index).ToList();
+        var add = current.Any(a => a.Address.Equals(want.Address) && a.PrefixLength == want.PrefixLength)
+            ? [] : new List<(IPAddress, int)> { (want.Address, want.PrefixLength) };
+        var delete = current.Where(a => !(a.Address.Equals(want.Address) && a.PrefixLength == want.PrefixLength))
+            .Select(a => (a.Address, a.PrefixLength)).ToList();
+        return new AttachmentPlan(oldHostEnd is not null, false, false, false, false,
             taskEnd!.Mtu != want.Mtu, taskEnd.Mac != want.Mac, add, delete, !taskEnd.Up, loUp);
     }
 

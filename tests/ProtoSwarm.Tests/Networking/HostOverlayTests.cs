@@ -28,7 +28,8 @@ public sealed class HostOverlayTests
             var taskB = lab.AddNamespace("taskB");
             var view = OverlayLab.View(NetworkId, 4242,
                 new NetworkEndpoint("10.251.0.2/24", "nodeA", lab.Underlay(1).ToString(), TaskId: "tA"),
-                new NetworkEndpoint("10.251.0.3/24", "nodeB", lab.Underlay(2).ToString(), TaskId: "tB"));
+                new NetworkEndpoint("10.251.0.3/24", "nodeB", lab.Underlay(2).ToString(), TaskId: "tB"),
+                new NetworkEndpoint("10.251.0.4/24", "nodeA", lab.Underlay(1).ToString(), TaskId: "tA2"));
             var a = lab.Overlay("nodeA", hostA);
             var b = lab.Overlay("nodeB", hostB);
             await a.EnsureNetworkAsync(view, lab.Underlay(1));
@@ -51,24 +52,28 @@ public sealed class HostOverlayTests
             var fdb = await OverlayLab.InAsync(b.SandboxPath(NetworkId), n => n.ListFdb(n.GetLink(OverlayNames.Vxlan(NetworkId))!.Index));
             Assert.All(fdb, f => Assert.Equal(0x80, f.State & 0x80));
 
-            // The bridge, the vxlan device and the task's veth are in the network's own namespace, with
-            // bridge netfilter off there while the node's keeps the kernel's default; the node holds the
-            // gateway on its end of a veth into it and reaches its own task through it.
+            // The network's own namespace holds its vxlan device and nothing else (no bridge, no veth):
+            // the task's interface is a macvlan on it, in the task's namespace, and the node holds the
+            // gateway on another, in its own namespace, and reaches its own task through it.
+            Assert.Equal("macvlan", eth0.Kind);
+            Assert.Equal(OverlayNames.TaskAlias(NetworkId, "tA"), eth0.Alias);
             var sandbox = a.SandboxPath(NetworkId);
             Assert.True(NetworkNamespace.IsMountPoint(sandbox));
-            var inside = await OverlayLab.InAsync(sandbox, n => n.ListLinks().Select(l => l.Name).ToList());
-            Assert.Contains(OverlayNames.Bridge(NetworkId), inside);
-            Assert.Contains(OverlayNames.Vxlan(NetworkId), inside);
-            Assert.Contains(OverlayNames.Veth("tA", NetworkId), inside);
-            var node = await a.RunAsync(n => n.ListLinks().Select(l => l.Name).ToList());
-            Assert.DoesNotContain(OverlayNames.Bridge(NetworkId), node);
-            Assert.DoesNotContain(OverlayNames.Vxlan(NetworkId), node);
-            Assert.DoesNotContain(OverlayNames.Veth("tA", NetworkId), node);
-            Assert.Contains(OverlayNames.Gateway(NetworkId), node);
-            Assert.Equal("0", await BridgeNetfilterAsync(sandbox));
+            var inside = await OverlayLab.InAsync(sandbox, n => n.ListLinks().Select(l => l.Name).Order().ToList());
+            Assert.Equal(new[] { "lo", OverlayNames.Vxlan(NetworkId) }.Order(), inside);
+            var node = await a.RunAsync(n => n.ListLinks());
+            Assert.DoesNotContain(node, l => l.Name == OverlayNames.Bridge(NetworkId) || l.Name == OverlayNames.Vxlan(NetworkId));
+            Assert.Equal("macvlan", Assert.Single(node, l => l.Name == OverlayNames.Gateway(NetworkId)).Kind);
             Assert.Equal("1", await BridgeNetfilterAsync(hostA));
             using var local = await OverlayLab.ListenAsync(taskA, IPAddress.Parse("10.251.0.2"), 7003);
             Assert.Equal("node to task", await OverlayLab.EchoAsync(hostA, local, IPAddress.Parse("10.251.0.2"), 7003, "node to task", Timeout));
+
+            // A second task on the same node and network: it reaches the first (macvlan's bridge mode) and the remote one.
+            var taskA2 = lab.AddNamespace("taskA2");
+            Assert.True(await a.AttachTaskAsync(new TaskAttachment("tA2", taskA2, NetworkId, "eth0", "10.251.0.4/24")));
+            using var first = await OverlayLab.ListenAsync(taskA, IPAddress.Parse("10.251.0.2"), 7005);
+            Assert.Equal("task to task, one node", await OverlayLab.EchoAsync(taskA2, first, IPAddress.Parse("10.251.0.2"), 7005, "task to task, one node", Timeout));
+            Assert.Equal("second task", await OverlayLab.EchoAsync(taskA2, listener, IPAddress.Parse("10.251.0.3"), 7001, "second task", Timeout));
         }
         Assert.False(Directory.Exists(directory));
         Assert.False(NetworkNamespace.IsMountPoint(directory));
@@ -164,8 +169,9 @@ public sealed class HostOverlayTests
         Assert.True((await again.SetPeersAsync(NetworkId, view.Endpoints)).IsEmpty);
         Assert.False(await again.AttachTaskAsync(attachA));
         var owned = await again.ListOwnedAsync();
-        Assert.Equal(new OwnedNetwork(NetworkId, OverlayNames.Bridge(NetworkId), OverlayNames.Vxlan(NetworkId), again.SandboxPath(NetworkId)), Assert.Single(owned.Networks));
-        Assert.Equal(new OwnedAttachment("tA", NetworkId, OverlayNames.Veth("tA", NetworkId)), Assert.Single(owned.Attachments));
+        Assert.Equal(new OwnedNetwork(NetworkId, null, OverlayNames.Vxlan(NetworkId), again.SandboxPath(NetworkId)), Assert.Single(owned.Networks));
+        // The task's macvlan lives in the task's namespace, not the network's: nothing to list there.
+        Assert.Empty(owned.Attachments);
         using var listener = await OverlayLab.ListenAsync(taskB, IPAddress.Parse("10.251.0.3"), 7004);
         Assert.Equal("after a restart", await OverlayLab.EchoAsync(taskA, listener, IPAddress.Parse("10.251.0.3"), 7004, "after a restart", Timeout));
     }
@@ -260,8 +266,8 @@ public sealed class HostOverlayTests
         Assert.True(await a.AttachTaskAsync(attachment));
         Assert.False(await a.AttachTaskAsync(attachment));
 
-        Assert.True(await a.DetachTaskAsync("tA", NetworkId));
-        Assert.False(await a.DetachTaskAsync("tA", NetworkId));
+        Assert.True(await a.DetachTaskAsync("tA", NetworkId, taskA));
+        Assert.False(await a.DetachTaskAsync("tA", NetworkId, taskA));
         Assert.Null(await OverlayLab.InAsync(taskA, n => n.GetLink("eth1")));
     }
 
@@ -337,17 +343,22 @@ public sealed class HostOverlayTests
 
         var owned = await a.ListOwnedAsync();
         Assert.Equal(2, owned.Networks.Count);
-        Assert.Equal(3, owned.Attachments.Count);
+        Assert.Empty(owned.Attachments);
 
         var swept = await a.SweepAsync([NetworkId], ["keep"]);
-        Assert.Equal(
-            new[] { OverlayNames.Bridge(Other), OverlayNames.Gateway(Other), OverlayNames.Veth("gone", NetworkId), OverlayNames.Veth("keep", Other), OverlayNames.Vxlan(Other) }.Order(),
-            swept.Order());
+        Assert.Equal(new[] { OverlayNames.Gateway(Other), OverlayNames.Vxlan(Other) }.Order(), swept.Order());
         Assert.False(File.Exists(a.SandboxPath(Other)));
+        // The macvlans on the removed network's vxlan device went with it.
+        Assert.Null(await OverlayLab.InAsync(task1, n => n.GetLink("eth1")));
         var after = await a.ListOwnedAsync();
-        Assert.Equal(new OwnedNetwork(NetworkId, OverlayNames.Bridge(NetworkId), OverlayNames.Vxlan(NetworkId), a.SandboxPath(NetworkId)), Assert.Single(after.Networks));
-        Assert.Equal("keep", Assert.Single(after.Attachments).TaskKey);
+        Assert.Equal(new OwnedNetwork(NetworkId, null, OverlayNames.Vxlan(NetworkId), a.SandboxPath(NetworkId)), Assert.Single(after.Networks));
         Assert.NotNull(await a.RunAsync(n => n.GetLink("ps-notours")));
+
+        // A task's macvlans are in its own namespace, which the node agent removes; they go first, by their alias.
+        Assert.NotNull(await OverlayLab.InAsync(task2, n => n.GetLink("eth0")));
+        Assert.Equal(1, await HostOverlay.DetachTaskNamespaceAsync("gone", task2));
+        Assert.Null(await OverlayLab.InAsync(task2, n => n.GetLink("eth0")));
+        Assert.Equal("macvlan", (await OverlayLab.InAsync(task1, n => n.GetLink("eth0")))!.Kind);
 
         await a.RemoveNetworkAsync(NetworkId);
         Assert.Empty((await a.ListOwnedAsync()).Networks);

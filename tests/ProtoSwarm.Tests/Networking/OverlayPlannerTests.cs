@@ -111,11 +111,11 @@ public sealed class OverlayPlannerTests
 
     private static SandboxActual CompleteSandbox(NetworkWanted want)
     {
-        var gateway = new LinkInfo(30, OverlayNames.Gateway(want.NetworkId), "veth", 0, want.BridgeMac, want.Mtu, true, Link: 3, Alias: OverlayNames.NetworkAlias(want.NetworkId));
+        var gateway = new LinkInfo(30, OverlayNames.Gateway(want.NetworkId), "macvlan", 0, want.BridgeMac, want.Mtu, true, Link: 11, Alias: OverlayNames.NetworkAlias(want.NetworkId));
         return new SandboxActual(
-            Bridge(want) with { Mac = default },
-            Vxlan(want),
-            new LinkInfo(3, OverlayNames.GatewayPeer, "veth", 10, default, want.Mtu, true, Link: 30),
+            null,
+            Vxlan(want, master: 0),
+            null,
             gateway,
             [.. want.BridgeAddresses.Select(a => new AddressInfo(30, a, 24))],
             [new RouteInfo(254, want.Subnet, null, 30, want.RouteSource, 4, 253)],
@@ -124,7 +124,7 @@ public sealed class OverlayPlannerTests
     }
 
     [Fact]
-    public void A_Network_In_Its_Own_Namespace_Gets_Its_Vxlan_Moved_In_And_The_Gateway_On_A_Veth_In_The_Node()
+    public void A_Network_In_Its_Own_Namespace_Gets_Its_Vxlan_Moved_In_And_No_Bridge_And_The_Gateway_On_A_Macvlan_In_The_Node()
     {
         var want = Want(View());
         var gateway = OverlayNames.Gateway(NetworkId);
@@ -132,19 +132,16 @@ public sealed class OverlayPlannerTests
         Assert.True(plan.DisableBridgeNetfilter);
         Assert.Empty(plan.Clear);
         Assert.Collection(plan.Node,
-            s => Assert.True(s is NetworkStep.CreateVxlanInside { Spec: { Learning: false, Proxy: true, Vni: 4100 } }),
-            s => Assert.Equal(new NetworkStep.CreateGateway(gateway, OverlayNames.GatewayPeer, 1450, want.BridgeMac, OverlayNames.NetworkAlias(NetworkId)), s),
+            s => Assert.True(s is NetworkStep.CreateVxlanInside { Spec: { Learning: false, Proxy: true, Vni: 4100 } }));
+        Assert.Collection(plan.Inside,
+            s => Assert.Equal(new NetworkStep.SetUp(want.Vxlan), s),
+            s => Assert.Equal(new NetworkStep.CreateGatewayOnVxlan(gateway, want.Vxlan, 1450, want.BridgeMac), s));
+        Assert.Collection(plan.Gateway,
+            s => Assert.Equal(new NetworkStep.SetAlias(gateway, OverlayNames.NetworkAlias(NetworkId)), s),
             s => Assert.Equal(new NetworkStep.AddAddress(gateway, IPAddress.Parse("10.0.1.1"), 24), s),
             s => Assert.Equal(new NetworkStep.SetUp(gateway), s),
             s => Assert.Equal(new NetworkStep.ReplaceRoute(want.Subnet, gateway, IPAddress.Parse("10.0.1.1")), s));
-        Assert.Collection(plan.Inside,
-            s => Assert.Equal(new NetworkStep.CreateBridge(want.Bridge, 1450, null, OverlayNames.NetworkAlias(NetworkId)), s),
-            s => Assert.Equal(new NetworkStep.SetMaster(want.Vxlan, want.Bridge), s),
-            s => Assert.Equal(new NetworkStep.SetUp(want.Vxlan), s),
-            s => Assert.Equal(new NetworkStep.SetMaster(OverlayNames.GatewayPeer, want.Bridge), s),
-            s => Assert.Equal(new NetworkStep.SetUp(OverlayNames.GatewayPeer), s),
-            s => Assert.Equal(new NetworkStep.SetUp(want.Bridge), s));
-        Assert.Equal(1 + 5 + 6, plan.Count);
+        Assert.Equal(1 + 1 + 2 + 4, plan.Count);
     }
 
     [Fact]
@@ -154,9 +151,10 @@ public sealed class OverlayPlannerTests
     }
 
     [Fact]
-    public void Devices_Of_The_Network_Left_In_The_Node_Namespace_Go_And_A_Lone_Gateway_End_Is_Paired_Again()
+    public void Devices_Of_The_Network_Left_In_The_Node_Namespace_Go_And_A_Gateway_Without_Its_Vxlan_Is_Made_Again()
     {
         var want = Want(View());
+        var gateway = OverlayNames.Gateway(NetworkId);
         var complete = CompleteSandbox(want);
         LinkInfo Ours(int i, string name, string kind, string? task = null) =>
             new(i, name, kind, 0, default, 1450, true, Alias: task is null ? OverlayNames.NetworkAlias(NetworkId) : OverlayNames.TaskAlias(NetworkId, task));
@@ -169,19 +167,35 @@ public sealed class OverlayPlannerTests
         var plan = OverlayPlanner.PlanSandboxedNetwork(want, old);
         Assert.Equal([new NetworkStep.DeleteLink("vtabc"), new NetworkStep.DeleteLink(want.Vxlan), new NetworkStep.DeleteLink(want.Bridge)], plan.Node);
         Assert.Empty(plan.Inside);
+        Assert.Empty(plan.Gateway);
 
-        // The namespace was made again (its end of the gateway went with the old one): the node's end goes too and a new pair comes.
-        var lone = OverlayPlanner.PlanSandboxedNetwork(want, complete with { Bridge = null, Vxlan = null, GatewayPeer = null });
-        Assert.Equal(new NetworkStep.DeleteLink(OverlayNames.Gateway(NetworkId)), lone.Node[0]);
+        // The layout with a bridge in the network's namespace: the bridge and the gateway veth's end
+        // there go, the node's veth end too, and the gateway comes back as a macvlan on the vxlan device.
+        var bridged = complete with
+        {
+            Bridge = Bridge(want),
+            GatewayPeer = new LinkInfo(3, OverlayNames.GatewayPeer, "veth", 10, default, 1450, true, Link: 30),
+            Gateway = complete.Gateway! with { Kind = "veth", Link = 3 },
+        };
+        var moved = OverlayPlanner.PlanSandboxedNetwork(want, bridged);
+        Assert.Equal([new NetworkStep.DeleteLink(OverlayNames.GatewayPeer), new NetworkStep.DeleteLink(want.Bridge)], moved.Clear);
+        Assert.Equal([new NetworkStep.DeleteLink(gateway)], moved.Node);
+        Assert.Equal([new NetworkStep.CreateGatewayOnVxlan(gateway, want.Vxlan, 1450, want.BridgeMac)], moved.Inside);
+        Assert.Contains(new NetworkStep.AddAddress(gateway, IPAddress.Parse("10.0.1.1"), 24), moved.Gateway);
+
+        // The namespace was made again (the vxlan device, and the gateway macvlan on it, went with the old one).
+        var lone = OverlayPlanner.PlanSandboxedNetwork(want, complete with { Vxlan = null });
+        Assert.Equal(new NetworkStep.DeleteLink(gateway), lone.Node[0]);
         Assert.IsType<NetworkStep.CreateVxlanInside>(lone.Node[1]);
-        Assert.IsType<NetworkStep.CreateGateway>(lone.Node[2]);
-        Assert.Contains(new NetworkStep.AddAddress(OverlayNames.Gateway(NetworkId), IPAddress.Parse("10.0.1.1"), 24), lone.Node);
+        Assert.Equal([new NetworkStep.SetUp(want.Vxlan), new NetworkStep.CreateGatewayOnVxlan(gateway, want.Vxlan, 1450, want.BridgeMac)], lone.Inside);
+        Assert.Contains(new NetworkStep.AddAddress(gateway, IPAddress.Parse("10.0.1.1"), 24), lone.Gateway);
 
-        // A vxlan device with another VNI is deleted inside before the new one is moved in.
-        var vni = OverlayPlanner.PlanSandboxedNetwork(want, complete with { Vxlan = Vxlan(want, vni: 9) });
+        // A vxlan device with another VNI is deleted inside before the new one is moved in, and the gateway with it.
+        var vni = OverlayPlanner.PlanSandboxedNetwork(want, complete with { Vxlan = Vxlan(want, master: 0, vni: 9) });
         Assert.Equal([new NetworkStep.DeleteLink(want.Vxlan)], vni.Clear);
-        Assert.IsType<NetworkStep.CreateVxlanInside>(Assert.Single(vni.Node));
-        Assert.Equal([new NetworkStep.SetMaster(want.Vxlan, want.Bridge), new NetworkStep.SetUp(want.Vxlan)], vni.Inside);
+        Assert.Equal([new NetworkStep.DeleteLink(gateway)], vni.Node.Take(1));
+        Assert.IsType<NetworkStep.CreateVxlanInside>(vni.Node[1]);
+        Assert.Equal([new NetworkStep.SetUp(want.Vxlan), new NetworkStep.CreateGatewayOnVxlan(gateway, want.Vxlan, 1450, want.BridgeMac)], vni.Inside);
     }
 
     [Fact]
@@ -220,6 +234,37 @@ public sealed class OverlayPlannerTests
         Assert.True(OverlayPlanner.PlanPeers([same], [N(same)], [F(same, 11)]).IsEmpty);
         // An entry the kernel learned (not permanent) for a wanted address is made permanent.
         Assert.Equal([same], OverlayPlanner.PlanPeers([same], [N(same, state: 0x02)], [F(same, 11)]).Replace);
+    }
+
+    [Fact]
+    public void A_Macvlan_Attachment_Is_Created_When_Missing_Left_Alone_When_Right_And_Replaces_An_Old_Veth()
+    {
+        var want = new AttachmentWanted("", OverlayNames.TaskAlias(NetworkId, "t1"), "eth1", MacAddress.Parse("02:42:0a:00:01:02"), IPAddress.Parse("10.0.1.2"), 24, 1450, "");
+        var lo = new LinkInfo(1, "lo", "", 0, default, 65536, true);
+        var fresh = OverlayPlanner.PlanMacvlanAttachment(want, null, [], new LinkInfo(1, "lo", "", 0, default, 65536, false), null);
+        Assert.True(fresh is { Create: true, DeleteHostEnd: false, SetTaskUp: true, SetLoopbackUp: true });
+        Assert.Equal([(want.Address, 24)], fresh.AddAddresses);
+
+        var task = new LinkInfo(2, "eth1", "macvlan", 0, want.Mac, 1450, true, Link: 11, Alias: want.Alias);
+        Assert.True(OverlayPlanner.PlanMacvlanAttachment(want, task, [new AddressInfo(2, want.Address, 24)], lo, null).IsEmpty);
+
+        var drifted = OverlayPlanner.PlanMacvlanAttachment(want, task with { Mtu = 1500, Up = false }, [new AddressInfo(2, IPAddress.Parse("10.0.1.9"), 24)], lo, null);
+        Assert.True(drifted is { Create: false, SetTaskMtu: true, SetTaskUp: true, SetTaskMac: false });
+        Assert.Equal([(want.Address, 24)], drifted.AddAddresses);
+        Assert.Equal([(IPAddress.Parse("10.0.1.9"), 24)], drifted.DeleteAddresses);
+
+        // Made, but the attach stopped before naming it: still ours (the caller sets the alias).
+        Assert.True(OverlayPlanner.PlanMacvlanAttachment(want, task with { Alias = "" }, [new AddressInfo(2, want.Address, 24)], lo, null).IsEmpty);
+
+        // The veth of the layout before: its host end goes (its task end with it) and the macvlan comes.
+        var oldHost = new LinkInfo(20, OverlayNames.Veth("t1", NetworkId), "veth", 10, default, 1450, true);
+        var oldTask = new LinkInfo(2, "eth1", "veth", 0, want.Mac, 1450, true, Link: 20);
+        Assert.True(OverlayPlanner.PlanMacvlanAttachment(want, oldTask, [new AddressInfo(2, want.Address, 24)], lo, oldHost) is { DeleteHostEnd: true, Create: true });
+
+        // Somebody else's eth1 in the task (another veth, a macvlan of another task): refused with a reason.
+        var error = Assert.Throws<InvalidOperationException>(() => OverlayPlanner.PlanMacvlanAttachment(want, oldTask, [], lo, null));
+        Assert.Contains("eth1 already exists", error.Message, StringComparison.Ordinal);
+        Assert.Throws<InvalidOperationException>(() => OverlayPlanner.PlanMacvlanAttachment(want, task with { Alias = OverlayNames.TaskAlias(NetworkId, "t2") }, [], lo, null));
     }
 
     [Fact]

@@ -11,7 +11,8 @@ namespace ProtoSwarm.Benchmarks;
 /// (`protoswarm lab up`, the busybox root from scripts/images/busybox-rootfs.sh imported on m1 and
 /// pushed to the swarm's registry, which the other nodes pull from), against real Docker Swarm on
 /// one node in the same run (<see cref="DockerSwarmProcess"/>, the same root imported as
-/// local/busybox:1). Needs root, the CLI in out/bin (scripts/setup.sh), and Debian's docker.io
+/// local/busybox:1). The timed `service create` and `service rm` are one CLI process each on m1's
+/// control socket (`protoswarm -H unix://...`), the same shape as Docker's `docker -H unix://...`. Needs root, the CLI in out/bin (scripts/setup.sh), and Debian's docker.io
 /// (installed when missing).
 /// </summary>
 public static class SwarmScaleBenchmark
@@ -89,8 +90,12 @@ public static class SwarmScaleBenchmark
             var namespaces = Enumerable.Range(1, nodes - 1).Select(i => $"w{i}").Prepend("m1").Select(n => $"psl-{name}-{n}").ToList();
             var daemons = DaemonPids(cli, name);
 
+            // The measured commands are one CLI process talking to m1's control socket (-H), as Docker's
+            // side is one `docker -H unix://...` process; the lab's nodes share this mount namespace, so the
+            // socket is reachable from here without `lab exec` (a second process and nsenter).
+            var host = "unix://" + Path.Combine(stateDir, "m1", ControlClient.SocketFileName);
             var clock = Stopwatch.StartNew();
-            OnManager(cli, name, "service", "create", "--detach", "--name", Service, "--replicas", replicas.ToString(CultureInfo.InvariantCulture),
+            OrchestrationBenchmark.Run(cli, "-H", host, "service", "create", "--detach", "--name", Service, "--replicas", replicas.ToString(CultureInfo.InvariantCulture),
                 "busybox:latest", "sleep", "100000");
             await WaitAsync(async () => (await manager.RequestAsync<TaskList>(new ListTasks(Id(), [Service]), Timeout)).Tasks
                 .Count(t => t.DesiredState == TaskState.Running && t.Status.State == TaskState.Running) == replicas);
@@ -98,7 +103,7 @@ public static class SwarmScaleBenchmark
             var monitors = Monitors(namespaces, daemons);
 
             clock.Restart();
-            OnManager(cli, name, "service", "rm", Service);
+            OrchestrationBenchmark.Run(cli, "-H", host, "service", "rm", Service);
             await WaitAsync(() => Task.FromResult(Monitors(namespaces, daemons) == 0));
             var remove = clock.Elapsed.TotalSeconds;
             return new Row("ProtoSwarm", nodes, replicas, create, remove,

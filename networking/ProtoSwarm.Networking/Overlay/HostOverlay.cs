@@ -253,38 +253,7 @@ public sealed class HostOverlay : IAsyncDisposable
             return true;
         });
 
-        await task.RunAsync(() =>
-        {
-            using var netlink = new RtnetlinkClient();
-            var end = netlink.GetLink(attachment.IfName)
-                ?? throw new InvalidOperationException($"{attachment.IfName} did not appear in {attachment.NetnsPath}");
-            var batch = netlink.Batch();
-            if (plan.SetLoopbackUp)
-            {
-                batch.SetUp(netlink.GetLink("lo")!.Index);
-            }
-            if (plan.SetTaskMtu)
-            {
-                batch.SetMtu(end.Index, mtu);
-            }
-            if (plan.SetTaskMac)
-            {
-                batch.SetMac(end.Index, want.Mac);
-            }
-            foreach (var (stale, prefix) in plan.DeleteAddresses)
-            {
-                batch.DeleteAddress(end.Index, stale, prefix);
-            }
-            foreach (var (added, prefix) in plan.AddAddresses)
-            {
-                batch.AddAddress(end.Index, added, prefix);
-            }
-            if (plan.SetTaskUp)
-            {
-                batch.SetUp(end.Index);
-            }
-            netlink.Execute(batch);
-        });
+        await task.RunAsync(() => ConfigureTaskEnd(attachment, want, plan, setAlias: false));
         return true;
     }
 
@@ -338,43 +307,46 @@ public sealed class HostOverlay : IAsyncDisposable
             });
         }
 
-        await task.RunAsync(() =>
-        {
-            using var netlink = new RtnetlinkClient();
-            var end = netlink.GetLink(attachment.IfName)
-                ?? throw new InvalidOperationException($"{attachment.IfName} did not appear in {attachment.NetnsPath}");
-            var batch = netlink.Batch();
-            if (setAlias)
-            {
-                batch.SetAlias(end.Index, want.Alias);
-            }
-            if (plan.SetLoopbackUp)
-            {
-                batch.SetUp(netlink.GetLink("lo")!.Index);
-            }
-            if (plan.SetTaskMtu)
-            {
-                batch.SetMtu(end.Index, mtu);
-            }
-            if (plan.SetTaskMac)
-            {
-                batch.SetMac(end.Index, want.Mac);
-            }
-            foreach (var (stale, prefix) in plan.DeleteAddresses)
-            {
-                batch.DeleteAddress(end.Index, stale, prefix);
-            }
-            foreach (var (added, prefix) in plan.AddAddresses)
-            {
-                batch.AddAddress(end.Index, added, prefix);
-            }
-            if (plan.SetTaskUp)
-            {
-                batch.SetUp(end.Index);
-            }
-            netlink.Execute(batch);
-        });
+        await task.RunAsync(() => ConfigureTaskEnd(attachment, want, plan, setAlias));
         return true;
+    }
+
+    /// <summary>The task's end of an attachment as the plan says (run on a thread in the task's namespace): alias, lo, MTU, MAC, address, up.</summary>
+    private static void ConfigureTaskEnd(TaskAttachment attachment, AttachmentWanted want, AttachmentPlan plan, bool setAlias)
+    {
+        using var netlink = new RtnetlinkClient();
+        var end = netlink.GetLink(attachment.IfName)
+            ?? throw new InvalidOperationException($"{attachment.IfName} did not appear in {attachment.NetnsPath}");
+        var batch = netlink.Batch();
+        if (setAlias)
+        {
+            batch.SetAlias(end.Index, want.Alias);
+        }
+        if (plan.SetLoopbackUp)
+        {
+            batch.SetUp(netlink.GetLink("lo")!.Index);
+        }
+        if (plan.SetTaskMtu)
+        {
+            batch.SetMtu(end.Index, want.Mtu);
+        }
+        if (plan.SetTaskMac)
+        {
+            batch.SetMac(end.Index, want.Mac);
+        }
+        foreach (var (stale, prefix) in plan.DeleteAddresses)
+        {
+            batch.DeleteAddress(end.Index, stale, prefix);
+        }
+        foreach (var (added, prefix) in plan.AddAddresses)
+        {
+            batch.AddAddress(end.Index, added, prefix);
+        }
+        if (plan.SetTaskUp)
+        {
+            batch.SetUp(end.Index);
+        }
+        netlink.Execute(batch);
     }
 
     /// <summary>

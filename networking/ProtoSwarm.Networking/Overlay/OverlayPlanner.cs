@@ -401,11 +401,7 @@ public static class OverlayPlanner
             return new AttachmentPlan(hostEnd is not null, true, false, false, true, false, false,
                 [(want.Address, want.PrefixLength)], [], true, loUp);
         }
-        var mine = taskAddresses.Where(a => a.Index == taskEnd!.Index).ToList();
-        var add = mine.Any(a => a.Address.Equals(want.Address) && a.PrefixLength == want.PrefixLength)
-            ? [] : new List<(IPAddress, int)> { (want.Address, want.PrefixLength) };
-        var delete = mine.Where(a => !(a.Address.Equals(want.Address) && a.PrefixLength == want.PrefixLength))
-            .Select(a => (a.Address, a.PrefixLength)).ToList();
+        var (add, delete) = AddressChanges(want, taskEnd!, taskAddresses);
         return new AttachmentPlan(false, false,
             hostEnd!.Master != bridgeIndex, hostEnd.Mtu != want.Mtu, !hostEnd.Up,
             taskEnd!.Mtu != want.Mtu, taskEnd.Mac != want.Mac, add, delete, !taskEnd.Up, loUp);
@@ -435,13 +431,20 @@ public static class OverlayPlanner
             return new AttachmentPlan(oldHostEnd is not null, true, false, false, false, false, false,
                 [(want.Address, want.PrefixLength)], [], true, loUp);
         }
-        var current = taskAddresses.Where(a => a.Index == taskEnd!.Index).ToList();
+        var (add, delete) = AddressChanges(want, taskEnd!, taskAddresses);
+        return new AttachmentPlan(oldHostEnd is not null, false, false, false, false,
+            taskEnd!.Mtu != want.Mtu, taskEnd.Mac != want.Mac, add, delete, !taskEnd.Up, loUp);
+    }
+
+    /// <summary>What to add to and delete from the task's interface so it holds exactly the wanted address.</summary>
+    private static (List<(IPAddress, int)> Add, List<(IPAddress, int)> Delete) AddressChanges(AttachmentWanted want, LinkInfo taskEnd, IReadOnlyList<AddressInfo> taskAddresses)
+    {
+        var current = taskAddresses.Where(a => a.Index == taskEnd.Index).ToList();
         var add = current.Any(a => a.Address.Equals(want.Address) && a.PrefixLength == want.PrefixLength)
             ? [] : new List<(IPAddress, int)> { (want.Address, want.PrefixLength) };
         var delete = current.Where(a => !(a.Address.Equals(want.Address) && a.PrefixLength == want.PrefixLength))
             .Select(a => (a.Address, a.PrefixLength)).ToList();
-        return new AttachmentPlan(oldHostEnd is not null, false, false, false, false,
-            taskEnd!.Mtu != want.Mtu, taskEnd.Mac != want.Mac, add, delete, !taskEnd.Up, loUp);
+        return (add, delete);
     }
 
     /// <summary>The devices with our alias that nothing wants any more: veths of tasks or networks not kept, then vxlans and bridges.</summary>

@@ -768,7 +768,7 @@ public sealed partial class RaftActor : IActor
     /// write (each snapshot bigger than the last) is then snapshotted at doubling intervals, so the
     /// work of snapshotting stays proportional to the writes, while the log kept on disk and in
     /// memory stays below the size of one more snapshot. Nothing of it stalls this actor: the
-    /// immutable store is encoded and sealed on the thread pool (0.5 s and more at 50,000
+    /// immutable store is encoded and sealed on a dedicated thread (0.5 s and more at 50,000
     /// objects), then written in parts between Readies; the log is compacted once all are written.
     /// </summary>
     private void MaybeSnapshot(IContext context)
@@ -788,18 +788,26 @@ public sealed partial class RaftActor : IActor
         var file = _settings.File;
         var self = context.Self;
         var root = context.System.Root;
-        _ = Task.Run(() =>
-        {
-            try
+        // On a thread of its own (LongRunning), not a pool worker: while Task.Run's encode held a
+        // pool worker for a second at 144,000 objects, the leader's actor took no message at all
+        // (no tick, no append sent for up to 1 s; no long handler, no GC pause, the process not
+        // frozen) and the followers pre-voted (docs/benchmarks.md, issue 3).
+        _ = Task.Factory.StartNew(
+            () =>
             {
-                var snapshot = new Snapshot(metadata, StoreCodec.EncodeState(state));
-                root.Send(self, new SnapshotSealed(snapshot, file.SealSnapshot(snapshot)));
-            }
-            catch (Exception e)
-            {
-                root.Send(self, new SnapshotFailed(metadata.Index, e.Message));
-            }
-        });
+                try
+                {
+                    var snapshot = new Snapshot(metadata, StoreCodec.EncodeState(state));
+                    root.Send(self, new SnapshotSealed(snapshot, file.SealSnapshot(snapshot)));
+                }
+                catch (Exception e)
+                {
+                    root.Send(self, new SnapshotFailed(metadata.Index, e.Message));
+                }
+            },
+            CancellationToken.None,
+            TaskCreationOptions.LongRunning | TaskCreationOptions.DenyChildAttach,
+            TaskScheduler.Default);
     }
 
     private void OnSnapshotPart(IContext context, SnapshotSealed snapshot, int part)

@@ -93,6 +93,13 @@ public sealed partial class RaftActor : IActor
         _logger = settings.LoggerFactory.CreateLogger<RaftActor>();
     }
 
+    /// <summary>
+    /// How a manager spawns its Raft peer: protoswarmd and the benchmark's members both use it, so
+    /// they run it alike (on the thread pool's default dispatcher: a dedicated thread for this
+    /// mailbox was measured slower, docs/benchmarks.md, issue 3).
+    /// </summary>
+    public static Props Props(RaftSettings settings) => global::Proto.Props.FromProducer(() => new RaftActor(settings));
+
     public Task ReceiveAsync(IContext context)
     {
         switch (context.Message)

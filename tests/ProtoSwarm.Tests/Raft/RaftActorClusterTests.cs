@@ -315,7 +315,7 @@ public sealed class RaftActorClusterTests : IAsyncDisposable
         var pending = new RaftPending();
         var view = new RaftView(id);
         var settings = tweak(new RaftSettings(ClusterId, id, file, disk, store, pending, TimeProvider.System, NullLoggerFactory.Instance, view, system.Address, other => _addresses.GetValueOrDefault(other)));
-        var raft = system.Root.SpawnNamed(Props.FromProducer(() => new RaftActor(settings)), Kinds.Raft);
+        var raft = system.Root.SpawnNamed(RaftActor.Props(settings), Kinds.Raft);
         var member = new Member(id, system, raft, store, new RaftProposer(system.Root, raft, pending, TimeSpan.FromSeconds(10)), view, file, path);
         _members.Add(member);
         return member;

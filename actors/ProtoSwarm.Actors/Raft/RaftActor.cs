@@ -77,6 +77,9 @@ public sealed partial class RaftActor : IActor
     private bool _readyScheduled;
     private ulong _snapshotIndex;
     private bool _snapshotInProgress;
+
+    /// <summary>This member has taken a snapshot since it started: it no longer waits for its place among the voters (<see cref="SnapshotDue"/>).</summary>
+    private bool _tookSnapshot;
     private long _snapshotBytes;
     private long _bytesSinceSnapshot;
     private ulong _applied;
@@ -89,6 +92,13 @@ public sealed partial class RaftActor : IActor
         _settings = settings;
         _logger = settings.LoggerFactory.CreateLogger<RaftActor>();
     }
+
+    /// <summary>
+    /// How a manager spawns its Raft peer: protoswarmd and the benchmark's members both use it, so
+    /// they run it alike (on the thread pool's default dispatcher: a dedicated thread for this
+    /// mailbox was measured slower, docs/benchmarks.md, issue 3).
+    /// </summary>
+    public static Props Props(RaftSettings settings) => global::Proto.Props.FromProducer(() => new RaftActor(settings));
 
     public Task ReceiveAsync(IContext context)
     {
@@ -400,7 +410,7 @@ public sealed partial class RaftActor : IActor
     private void UpdateView()
     {
         var (lead, term, conf, commit) = _node.Summary;
-        _settings.View.Update(lead, term, conf.Voters, conf.Learners, commit, _applied);
+        _settings.View.Update(lead, term, conf.Voters, conf.Learners, commit, _applied, _snapshotIndex);
     }
 
     private string? AddressOf(ulong raftId) =>
@@ -776,12 +786,14 @@ public sealed partial class RaftActor : IActor
         var interval = _settings.Store.Current.Get<ClusterObject>(ClusterObject.DefaultId)?.SnapshotInterval is > 0 and var configured
             ? configured
             : _settings.SnapshotInterval;
-        if (_snapshotInProgress || _applied - _snapshotIndex < interval || _bytesSinceSnapshot < _snapshotBytes)
+        var voters = _node.Summary.ConfState.Voters;
+        if (_snapshotInProgress || !SnapshotDue(_applied - _snapshotIndex, interval, _bytesSinceSnapshot, _snapshotBytes, _tookSnapshot ? 0 : voters.IndexOf(_settings.RaftId), voters.Length))
         {
             return;
         }
 
         _snapshotInProgress = true;
+        _tookSnapshot = true;
         _bytesSinceSnapshot = 0;
         var state = _settings.Store.Current;
         var metadata = new SnapshotMetadata(_applied, _log.Term(_applied), _node.Summary.ConfState);
@@ -808,6 +820,26 @@ public sealed partial class RaftActor : IActor
             CancellationToken.None,
             TaskCreationOptions.LongRunning | TaskCreationOptions.DenyChildAttach,
             TaskScheduler.Default);
+    }
+
+    /// <summary>
+    /// Whether a member takes a snapshot now: <paramref name="interval"/> entries applied since its
+    /// last one AND as many bytes as that snapshot (the byte rule above). The members would
+    /// otherwise all reach it at the same index and encode, seal and write the same 40 MB at the
+    /// same moment; on 2 cores that starved the leader's heartbeats and moved the leadership
+    /// (docs/benchmarks.md, issue 3). So a member's FIRST snapshot after it starts waits a share of
+    /// the interval and of the bytes that grows with its place among the voters (0 for the first,
+    /// a third more for the second of three, two thirds more for the third): from then on each
+    /// counts from its own last snapshot, so the members stay apart by that share (the same
+    /// number of entries apart at a fixed store size, the same ratio apart in a growing one).
+    /// <paramref name="rank"/> is -1 for a learner, or 0 once the member has taken a snapshot.
+    /// </summary>
+    internal static bool SnapshotDue(ulong appliedSince, ulong interval, long bytesSince, long snapshotBytes, int rank, int voters)
+    {
+        var (extraEntries, extraBytes) = rank > 0 && voters > 1
+            ? (interval * (ulong)rank / (ulong)voters, snapshotBytes * rank / voters)
+            : (0UL, 0L);
+        return appliedSince >= interval + extraEntries && bytesSince >= snapshotBytes + extraBytes;
     }
 
     private void OnSnapshotPart(IContext context, SnapshotSealed snapshot, int part)
@@ -838,6 +870,7 @@ public sealed partial class RaftActor : IActor
         _snapshotIndex = index;
         _snapshotBytes = snapshot.Snapshot.Data.Length;
         LogSnapshotTaken(_logger, _settings.RaftId, index, snapshot.Snapshot.Data.Length, sealedSnapshot.PartCount);
+        UpdateView();
         OnCompactLog(context, compactTo);
     }
 

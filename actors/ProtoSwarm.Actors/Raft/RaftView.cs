@@ -8,7 +8,7 @@ namespace ProtoSwarm.Actors.Raft;
 /// </summary>
 public sealed class RaftView
 {
-    private Snapshot _current = new(0, 0, [], [], 0, 0);
+    private Snapshot _current = new(0, 0, [], [], 0, 0, 0);
 
     public RaftView(ulong raftId) => RaftId = raftId;
 
@@ -27,10 +27,13 @@ public sealed class RaftView
     /// <summary>True when this replica has applied everything it knows to be committed.</summary>
     public bool CaughtUp => Volatile.Read(ref _current) is var s && s.Applied >= s.Commit;
 
-    internal void Update(ulong leaderId, ulong term, ImmutableArray<ulong> voters, ImmutableArray<ulong> learners, ulong commit = 0, ulong applied = 0)
+    /// <summary>The index of the latest snapshot this replica holds on disk (taken or installed).</summary>
+    public ulong SnapshotIndex => Volatile.Read(ref _current).SnapshotIndex;
+
+    internal void Update(ulong leaderId, ulong term, ImmutableArray<ulong> voters, ImmutableArray<ulong> learners, ulong commit = 0, ulong applied = 0, ulong snapshotIndex = 0)
     {
-        Volatile.Write(ref _current, new Snapshot(leaderId, term, voters, learners, commit, applied));
+        Volatile.Write(ref _current, new Snapshot(leaderId, term, voters, learners, commit, applied, snapshotIndex));
     }
 
-    private sealed record Snapshot(ulong LeaderId, ulong Term, ImmutableArray<ulong> Voters, ImmutableArray<ulong> Learners, ulong Commit, ulong Applied);
+    private sealed record Snapshot(ulong LeaderId, ulong Term, ImmutableArray<ulong> Voters, ImmutableArray<ulong> Learners, ulong Commit, ulong Applied, ulong SnapshotIndex);
 }

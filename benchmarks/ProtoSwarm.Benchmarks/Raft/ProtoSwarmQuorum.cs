@@ -188,7 +188,7 @@ public sealed class ProtoSwarmQuorum : IRaftQuorum
         var pending = new RaftPending();
         var view = new RaftView(raftId);
         var settings = new RaftSettings(ClusterId, raftId, file, disk, store, pending, TimeProvider.System, loggerFactory, view, system.Address, addressOf);
-        var raft = system.Root.SpawnNamed(Props.FromProducer(() => new RaftActor(settings)), "raft");
+        var raft = system.Root.SpawnNamed(RaftActor.Props(settings), "raft");
         var proposer = new RaftProposer(system.Root, raft, pending, ProposalTimeout);
         system.Root.SpawnNamed(Props.FromProducer(() => new BenchWriterActor(proposer, store)), WriterName);
         return new Manager(raftId, system, file, view, raft);

@@ -180,7 +180,7 @@ internal sealed partial class SwarmMember : IAsyncDisposable
                 : store.Current.List<NodeObject>().FirstOrDefault(n => n.RaftId == raftId)?.ManagerStatus?.Addr;
 
         var raftSettings = new RaftSettings(State.ClusterId, State.RaftId, _raftFile, disk, store, pending, time, loggerFactory, view, selfAddress, AddressOf);
-        var raft = System.Root.SpawnNamed(Props.FromProducer(() => new RaftActor(raftSettings)), Kinds.Raft);
+        var raft = System.Root.SpawnNamed(RaftActor.Props(raftSettings), Kinds.Raft);
         var proposer = new RaftProposer(System.Root, raft, pending, ProposalTimeout);
         var manager = new ManagerContext(store, proposer, time, loggerFactory, view, raft);
         System.Root.SpawnNamed(Props.FromProducer(() => new DispatcherActor(manager)), Kinds.Dispatcher);

@@ -189,6 +189,47 @@ public sealed class RaftActorClusterTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task The_Members_Take_Their_Snapshots_At_Different_Indexes_Not_All_At_Once()
+    {
+        RaftSettings Small(RaftSettings s) => s with { SnapshotInterval = 90 };
+        var leader = await StartAsync(1, Small);
+        var others = new[] { await StartAsync(2, Small), await StartAsync(3, Small) };
+        foreach (var other in others)
+        {
+            await AddAsync(leader, other.Id);
+        }
+
+        var members = new[] { leader, others[0], others[1] };
+        var written = 0;
+        async Task WriteUpTo(int count)
+        {
+            for (; written < count; written++)
+            {
+                await leader.Proposer.ProposeAsync([StoreChange.Create(TestNodes.Worker($"w{written:000}"))]);
+            }
+
+            await Eventually(() => members.All(m => m.Store.Current.List<NodeObject>().Count() == count), $"every member applied {count} writes");
+        }
+
+        // The log holds the bootstrap snapshot at 1, the leader's first entry and four membership
+        // changes, so write w puts the log at 6 + w. At 106: past the interval (90 entries after
+        // the snapshot at 1) but short of the second voter's 120: only the first voter (member 1,
+        // which leads here) has taken its snapshot.
+        await WriteUpTo(100);
+        await Eventually(() => leader.View.SnapshotIndex >= 91, "member 1 took a snapshot");
+        Assert.All(others, o => Assert.True(o.View.SnapshotIndex <= 1, $"member {o.Id} took a snapshot at {o.View.SnapshotIndex} already"));
+
+        // At 136: past the second voter's 120, short of the third's 150.
+        await WriteUpTo(130);
+        await Eventually(() => others[0].View.SnapshotIndex >= 121, "member 2 took a snapshot");
+        Assert.True(others[1].View.SnapshotIndex <= 1, $"member 3 took a snapshot at {others[1].View.SnapshotIndex} already");
+
+        await WriteUpTo(160);
+        await Eventually(() => others[1].View.SnapshotIndex >= 151, "member 3 took a snapshot");
+        Assert.Equal(Versions(leader), Versions(others[1]));
+    }
+
+    [Fact]
     public async Task A_Restarted_Member_Keeps_Its_Log_And_Catches_Up_With_What_It_Missed()
     {
         var leader = await StartAsync(1, s => s);
@@ -274,7 +315,7 @@ public sealed class RaftActorClusterTests : IAsyncDisposable
         var pending = new RaftPending();
         var view = new RaftView(id);
         var settings = tweak(new RaftSettings(ClusterId, id, file, disk, store, pending, TimeProvider.System, NullLoggerFactory.Instance, view, system.Address, other => _addresses.GetValueOrDefault(other)));
-        var raft = system.Root.SpawnNamed(Props.FromProducer(() => new RaftActor(settings)), Kinds.Raft);
+        var raft = system.Root.SpawnNamed(RaftActor.Props(settings), Kinds.Raft);
         var member = new Member(id, system, raft, store, new RaftProposer(system.Root, raft, pending, TimeSpan.FromSeconds(10)), view, file, path);
         _members.Add(member);
         return member;

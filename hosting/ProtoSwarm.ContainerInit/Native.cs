@@ -124,7 +124,15 @@ internal static unsafe class Native
         }
     }
 
-    public static InitConfig ReadConfig(string path) =>
-        System.Text.Json.JsonSerializer.Deserialize(File.ReadAllBytes(path), InitConfigJson.Default.InitConfig)
-        ?? throw new InitException($"config {path}: empty");
+    public static InitConfig ReadConfig(string path)
+    {
+        try
+        {
+            return InitConfigReader.Read(File.ReadAllBytes(path));
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException or FormatException)
+        {
+            throw new InitException($"config {path}: {e.Message}");
+        }
+    }
 }

@@ -1,8 +1,10 @@
 using System.Collections.Immutable;
+using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Proto;
 using Proto.Timers;
 using ProtoSwarm.Actors.Managers;
+using ProtoSwarm.Actors.Store;
 using ProtoSwarm.Contracts;
 
 namespace ProtoSwarm.Actors.Nodes;
@@ -13,8 +15,11 @@ namespace ProtoSwarm.Actors.Nodes;
 /// <see cref="NodeActor"/> per node as its child, hands each beat to it, and answers with the
 /// cluster members, the managers and the role wanted of the node. Its tick starts the actor of
 /// every node not yet Down (so a node that dies silently is judged by a new leader too) and stops
-/// them all when this manager stops leading.
+/// them all when this manager stops leading. It watches the store and tells each node actor when
+/// something it sends may have changed (<see cref="NodeActor.StoreChanged"/>), so an assignment
+/// leaves as soon as it is committed rather than at the node actor's next check.
 /// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The watch's token source is disposed when the actor stops (Stopping); actors are not disposed.")]
 public sealed partial class DispatcherActor : IActor
 {
     private static readonly TimeSpan SweepInterval = TimeSpan.FromSeconds(1);
@@ -23,6 +28,7 @@ public sealed partial class DispatcherActor : IActor
     private readonly ILogger _logger;
     private readonly Dictionary<string, PID> _nodes = new(StringComparer.Ordinal);
     private CancellationTokenSource? _timer;
+    private CancellationTokenSource? _watch;
 
     public DispatcherActor(ManagerContext manager)
     {
@@ -36,6 +42,8 @@ public sealed partial class DispatcherActor : IActor
         NodeHeartbeat heartbeat => OnHeartbeat(context, heartbeat),
         TaskStatusReport report => OnStatusReport(context, report),
         SweepTick => OnSweep(context),
+        StoreEvents events => OnStoreEvents(context, events),
+        WatchEnded => OnWatchEnded(context),
         Stopping => OnStopping(),
         _ => Task.CompletedTask,
     };
@@ -51,13 +59,131 @@ public sealed partial class DispatcherActor : IActor
     private Task OnStarted(IContext context)
     {
         _timer = context.Scheduler(_manager.Time).SendRepeatedly(SweepInterval, context.Self, SweepTick.Instance);
+        Watch(context);
         return Task.CompletedTask;
     }
 
     private Task OnStopping()
     {
         _timer?.Cancel();
+        StopWatching();
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Watches the store from now on. Should the watch fail (events no longer retained), the sweep
+    /// tries again; meanwhile each node actor still checks on its own timer.
+    /// </summary>
+    private void Watch(IContext context)
+    {
+        var watch = new CancellationTokenSource();
+        ChannelReader<StoreEvent> events;
+        try
+        {
+            events = _manager.Store.Watch(_manager.Store.Current.Index, watch.Token);
+        }
+        catch (StoreCompactedException)
+        {
+            watch.Dispose();
+            return;
+        }
+
+        _watch = watch;
+        _ = PumpAsync(context.System, context.Self, events, watch.Token);
+    }
+
+    private void StopWatching()
+    {
+        _watch?.Cancel();
+        _watch?.Dispose();
+        _watch = null;
+    }
+
+    /// <summary>
+    /// Tells the node actors whose messages a batch of commits may change: a task without networks
+    /// concerns only its own node; a task on a network, a node, service, network, secret or config
+    /// may change what any node is sent (its network views, its secrets); other objects none.
+    /// </summary>
+    private Task OnStoreEvents(IContext context, StoreEvents batch)
+    {
+        if (_watch is null || batch.Watch != _watch.Token || _nodes.Count == 0)
+        {
+            return Task.CompletedTask;
+        }
+
+        var concerned = ConcernedNodes(batch.Events);
+        foreach (var (nodeId, pid) in _nodes)
+        {
+            if (concerned is null || concerned.Contains(nodeId))
+            {
+                context.Send(pid, NodeActor.StoreChanged.Instance);
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>The ids of the nodes a batch of store events concerns; null when it may concern every node.</summary>
+    public static HashSet<string>? ConcernedNodes(IEnumerable<StoreEvent> events)
+    {
+        var nodes = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var e in events)
+        {
+            switch (e.Object)
+            {
+                case TaskObject task when task.Networks.IsEmpty:
+                    if (task.NodeId.Length > 0)
+                    {
+                        nodes.Add(task.NodeId);
+                    }
+
+                    break;
+                case TaskObject or NodeObject or ServiceObject or NetworkObject or SecretObject or ConfigObject:
+                    return null;
+            }
+        }
+
+        return nodes;
+    }
+
+    /// <summary>The store was replaced by a snapshot: everyone checks again, and the watch starts from now.</summary>
+    private Task OnWatchEnded(IContext context)
+    {
+        StopWatching();
+        Watch(context);
+        foreach (var pid in _nodes.Values)
+        {
+            context.Send(pid, NodeActor.StoreChanged.Instance);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Moves the store's events to the actor in batches: whatever arrived while the last batch was sent.</summary>
+    private static async Task PumpAsync(ActorSystem system, PID self, ChannelReader<StoreEvent> events, CancellationToken ct)
+    {
+        try
+        {
+            while (await events.WaitToReadAsync(ct).ConfigureAwait(false))
+            {
+                var batch = new List<StoreEvent>();
+                while (batch.Count < 10_000 && events.TryRead(out var e))
+                {
+                    batch.Add(e);
+                }
+
+                system.Root.Send(self, new StoreEvents(batch, ct));
+            }
+
+            system.Root.Send(self, WatchEnded.Instance);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (StoreCompactedException)
+        {
+            system.Root.Send(self, WatchEnded.Instance);
+        }
     }
 
     private Task OnHeartbeat(IContext context, NodeHeartbeat heartbeat)
@@ -128,6 +254,11 @@ public sealed partial class DispatcherActor : IActor
 
     private Task OnSweep(IContext context)
     {
+        if (_watch is null)
+        {
+            Watch(context);
+        }
+
         if (!_manager.Raft.IsLeader)
         {
             // Only the leader judges nodes; a former leader's actors must not write stale verdicts.
@@ -172,5 +303,12 @@ public sealed partial class DispatcherActor : IActor
     private sealed record SweepTick
     {
         public static readonly SweepTick Instance = new();
+    }
+
+    private sealed record StoreEvents(List<StoreEvent> Events, CancellationToken Watch);
+
+    private sealed record WatchEnded
+    {
+        public static readonly WatchEnded Instance = new();
     }
 }

@@ -24,7 +24,11 @@ public sealed partial class NodeActor : IActor
 {
     private static readonly TimeSpan CheckInterval = TimeSpan.FromMilliseconds(100);
 
-    /// <summary>How often the node's tasks are compared with what was sent, when the store changed.</summary>
+    /// <summary>
+    /// How often the node's tasks are compared with what was sent, when the store changed. The
+    /// dispatcher's <see cref="StoreChanged"/> makes the comparison at once; this check is what is
+    /// left should a notice be missed (the dispatcher's watch ending, say).
+    /// </summary>
     private static readonly TimeSpan AssignInterval = TimeSpan.FromMilliseconds(50);
 
     /// <summary>A heartbeat that still shows an older sequence this long after a send means a message was lost.</summary>
@@ -52,6 +56,7 @@ public sealed partial class NodeActor : IActor
     private CancellationTokenSource? _timer;
     private CancellationTokenSource? _assignTimer;
     private long _sequence;
+    private bool _assignQueued;
     private bool _fullNeeded = true;
     private ulong _assignedAtIndex;
     private DateTimeOffset _lastSendAt;
@@ -69,6 +74,7 @@ public sealed partial class NodeActor : IActor
         NodeHeartbeat heartbeat => OnHeartbeat(heartbeat),
         LivenessTick => OnTick(),
         AssignTick => OnAssign(context),
+        StoreChanged => OnStoreChanged(context),
         TaskStatusReport report => OnStatusReport(context, report),
         Stopping => OnStopping(),
         _ => Task.CompletedTask,
@@ -80,6 +86,21 @@ public sealed partial class NodeActor : IActor
         _lastHeartbeat = _manager.Time.GetUtcNow();
         _timer = context.Scheduler(_manager.Time).SendRepeatedly(CheckInterval, context.Self, LivenessTick.Instance);
         _assignTimer = context.Scheduler(_manager.Time).SendRepeatedly(AssignInterval, context.Self, AssignTick.Instance);
+        return OnAssign(context);
+    }
+
+    /// <summary>
+    /// Something this node is sent may have changed: compare once the notices already queued are
+    /// taken, so a burst of commits costs one comparison, not one each.
+    /// </summary>
+    private Task OnStoreChanged(IContext context)
+    {
+        if (!_assignQueued)
+        {
+            _assignQueued = true;
+            context.Send(context.Self, AssignTick.Instance);
+        }
+
         return Task.CompletedTask;
     }
 
@@ -173,6 +194,7 @@ public sealed partial class NodeActor : IActor
 
     private Task OnAssign(IContext context)
     {
+        _assignQueued = false;
         var state = _manager.Store.Current;
         if (!_fullNeeded && state.Index == _assignedAtIndex)
         {
@@ -298,5 +320,11 @@ public sealed partial class NodeActor : IActor
     private sealed record AssignTick
     {
         public static readonly AssignTick Instance = new();
+    }
+
+    /// <summary>The dispatcher's notice that a commit may have changed what this node is sent.</summary>
+    internal sealed record StoreChanged
+    {
+        public static readonly StoreChanged Instance = new();
     }
 }

@@ -166,7 +166,7 @@ public sealed partial class TaskActor : IActor
         var ct = context.CancellationToken;
         var missing = operation == ControllerOperation.Prepare ? _missing : null;
         var call = missing is null
-            ? Task.Run(() => InvokeAsync(controller, operation, ct), CancellationToken.None)
+            ? QueueFairly(() => InvokeAsync(controller, operation, ct))
             : Task.FromException<ContainerInspection?>(new InvalidOperationException(missing));
         context.ReenterAfter(call, done =>
         {
@@ -174,6 +174,16 @@ public sealed partial class TaskActor : IActor
             return Task.CompletedTask;
         });
     }
+
+    /// <summary>
+    /// Runs a controller call on the thread pool's global queue, in turn with work that arrived
+    /// from outside (a manager's request on a socket, a timer), not on this worker's own queue.
+    /// Queued there (Task.Run from an actor's thread), a burst of a hundred prepares and starts ran
+    /// before anything waiting in the global queue: the node host answered no request and sent no
+    /// status report for most of a second while its tasks started (docs/benchmarks.md, issue 9).
+    /// </summary>
+    private static Task<T> QueueFairly<T>(Func<Task<T>> call) =>
+        Task.Factory.StartNew(call, CancellationToken.None, TaskCreationOptions.PreferFairness | TaskCreationOptions.DenyChildAttach, TaskScheduler.Default).Unwrap();
 
     private void OnCallReturned(IContext context, ControllerOperation operation, Task<ContainerInspection?> done)
     {

@@ -16,6 +16,14 @@ public static class ContractRegistry
         .WithResolver(StandardResolver.Instance)
         .WithSecurity(MessagePackSecurity.UntrustedData);
 
+    /// <summary>
+    /// The same bytes and hardening with no code generated at run time (<see cref="ReflectionContractResolver"/>):
+    /// for a short-lived process that sends one request (the CLI), where generating the formatters costs more than the message.
+    /// </summary>
+    public static readonly MessagePackSerializerOptions ReflectionOptions = MessagePackSerializerOptions.Standard
+        .WithResolver(ReflectionContractResolver.Instance)
+        .WithSecurity(MessagePackSecurity.UntrustedData);
+
     private static readonly FrozenDictionary<string, Type> ByName;
     private static readonly FrozenDictionary<Type, string> ByType;
 
@@ -45,24 +53,36 @@ public static class ContractRegistry
 
     public static bool TryResolve(string name, out Type type) => ByName.TryGetValue(name, out type!);
 
-    public static byte[] Serialize(object message) =>
-        MessagePackSerializer.Serialize(message.GetType(), message, Options);
+    public static byte[] Serialize(object message) => Serialize(message, Options);
 
-    public static object Deserialize(string name, ReadOnlyMemory<byte> bytes)
+    public static byte[] Serialize(object message, MessagePackSerializerOptions options) =>
+        options.Resolver is ReflectionContractResolver
+            ? ReflectionContractResolver.Serialize(message, options)
+            : MessagePackSerializer.Serialize(message.GetType(), message, options);
+
+    public static object Deserialize(string name, ReadOnlyMemory<byte> bytes) => Deserialize(name, bytes, Options);
+
+    public static object Deserialize(string name, ReadOnlyMemory<byte> bytes, MessagePackSerializerOptions options)
     {
         if (!ByName.TryGetValue(name, out var type))
         {
             throw new MessagePackSerializationException($"Unknown contract type '{name}'");
         }
 
-        return MessagePackSerializer.Deserialize(type, bytes, Options)
+        return (options.Resolver is ReflectionContractResolver
+                   ? ReflectionContractResolver.Deserialize(type, bytes, options)
+                   : MessagePackSerializer.Deserialize(type, bytes, options))
                ?? throw new MessagePackSerializationException($"Empty payload for contract type '{name}'");
     }
 
-    public static T Deserialize<T>(ReadOnlyMemory<byte> bytes) =>
-        MessagePackSerializer.Deserialize<T>(bytes, Options);
+    public static T Deserialize<T>(ReadOnlyMemory<byte> bytes) => Deserialize<T>(bytes, Options);
 
-    public static byte[] SerializeTyped<T>(T value) => MessagePackSerializer.Serialize(value, Options);
+    public static T Deserialize<T>(ReadOnlyMemory<byte> bytes, MessagePackSerializerOptions options) =>
+        MessagePackSerializer.Deserialize<T>(bytes, options);
+
+    public static byte[] SerializeTyped<T>(T value) => SerializeTyped(value, Options);
+
+    public static byte[] SerializeTyped<T>(T value, MessagePackSerializerOptions options) => MessagePackSerializer.Serialize(value, options);
 }
 
 /// <summary>One message on the control socket: a contract name and its MessagePack body.</summary>
@@ -71,8 +91,12 @@ public sealed record ControlEnvelope(
     [property: Key(0)] string Type,
     [property: Key(1)] byte[] Body)
 {
-    public static ControlEnvelope Wrap(object message) =>
-        new(ContractRegistry.NameOf(message.GetType()), ContractRegistry.Serialize(message));
+    public static ControlEnvelope Wrap(object message) => Wrap(message, ContractRegistry.Options);
 
-    public object Unwrap() => ContractRegistry.Deserialize(Type, Body);
+    public static ControlEnvelope Wrap(object message, MessagePackSerializerOptions options) =>
+        new(ContractRegistry.NameOf(message.GetType()), ContractRegistry.Serialize(message, options));
+
+    public object Unwrap() => Unwrap(ContractRegistry.Options);
+
+    public object Unwrap(MessagePackSerializerOptions options) => ContractRegistry.Deserialize(Type, Body, options);
 }

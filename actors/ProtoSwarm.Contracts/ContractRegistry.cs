@@ -11,9 +11,15 @@ namespace ProtoSwarm.Contracts;
 /// </summary>
 public static class ContractRegistry
 {
-    /// <summary>Untrusted-data hardening on: bytes from the network are never trusted.</summary>
-    public static readonly MessagePackSerializerOptions Options = MessagePackSerializerOptions.Standard
-        .WithResolver(StandardResolver.Instance)
+    /// <summary>Untrusted-data hardening on: bytes from the network are never trusted. Made on first use: setting up
+    /// MessagePack's standard resolver costs ~20 ms, which a process on <see cref="ReflectionOptions"/> never pays.</summary>
+    public static MessagePackSerializerOptions Options => StandardOptions.Value;
+
+    /// <summary>
+    /// The same bytes and hardening with no code generated at run time (<see cref="ReflectionContractResolver"/>):
+    /// for a short-lived process that sends one request (the CLI), where generating the formatters costs more than the message.
+    /// </summary>
+    public static readonly MessagePackSerializerOptions ReflectionOptions = new MessagePackSerializerOptions(ReflectionContractResolver.Instance)
         .WithSecurity(MessagePackSecurity.UntrustedData);
 
     private static readonly FrozenDictionary<string, Type> ByName;
@@ -45,24 +51,48 @@ public static class ContractRegistry
 
     public static bool TryResolve(string name, out Type type) => ByName.TryGetValue(name, out type!);
 
-    public static byte[] Serialize(object message) =>
-        MessagePackSerializer.Serialize(message.GetType(), message, Options);
+    public static byte[] Serialize(object message) => Serialize(message, Options);
 
-    public static object Deserialize(string name, ReadOnlyMemory<byte> bytes)
+    public static byte[] Serialize(object message, MessagePackSerializerOptions options) =>
+        options.Resolver is ReflectionContractResolver
+            ? ReflectionContractResolver.Serialize(message, options)
+            : MessagePackSerializer.Serialize(message.GetType(), message, options);
+
+    public static object Deserialize(string name, ReadOnlyMemory<byte> bytes) => Deserialize(name, bytes, Options);
+
+    public static object Deserialize(string name, ReadOnlyMemory<byte> bytes, MessagePackSerializerOptions options)
     {
         if (!ByName.TryGetValue(name, out var type))
         {
             throw new MessagePackSerializationException($"Unknown contract type '{name}'");
         }
 
-        return MessagePackSerializer.Deserialize(type, bytes, Options)
+        return (options.Resolver is ReflectionContractResolver
+                   ? ReflectionContractResolver.Deserialize(type, bytes, options)
+                   : MessagePackSerializer.Deserialize(type, bytes, options))
                ?? throw new MessagePackSerializationException($"Empty payload for contract type '{name}'");
     }
 
-    public static T Deserialize<T>(ReadOnlyMemory<byte> bytes) =>
-        MessagePackSerializer.Deserialize<T>(bytes, Options);
+    public static T Deserialize<T>(ReadOnlyMemory<byte> bytes) => Deserialize<T>(bytes, Options);
 
-    public static byte[] SerializeTyped<T>(T value) => MessagePackSerializer.Serialize(value, Options);
+    public static T Deserialize<T>(ReadOnlyMemory<byte> bytes, MessagePackSerializerOptions options) =>
+        options.Resolver is ReflectionContractResolver
+            ? (T)ReflectionContractResolver.Deserialize(typeof(T), bytes, options)!
+            : MessagePackSerializer.Deserialize<T>(bytes, options);
+
+    public static byte[] SerializeTyped<T>(T value) => SerializeTyped(value, Options);
+
+    public static byte[] SerializeTyped<T>(T value, MessagePackSerializerOptions options) =>
+        options.Resolver is ReflectionContractResolver
+            ? ReflectionContractResolver.Serialize(value!, options)
+            : MessagePackSerializer.Serialize(value, options);
+
+    private static class StandardOptions
+    {
+        public static readonly MessagePackSerializerOptions Value = MessagePackSerializerOptions.Standard
+            .WithResolver(StandardResolver.Instance)
+            .WithSecurity(MessagePackSecurity.UntrustedData);
+    }
 }
 
 /// <summary>One message on the control socket: a contract name and its MessagePack body.</summary>
@@ -71,8 +101,12 @@ public sealed record ControlEnvelope(
     [property: Key(0)] string Type,
     [property: Key(1)] byte[] Body)
 {
-    public static ControlEnvelope Wrap(object message) =>
-        new(ContractRegistry.NameOf(message.GetType()), ContractRegistry.Serialize(message));
+    public static ControlEnvelope Wrap(object message) => Wrap(message, ContractRegistry.Options);
 
-    public object Unwrap() => ContractRegistry.Deserialize(Type, Body);
+    public static ControlEnvelope Wrap(object message, MessagePackSerializerOptions options) =>
+        new(ContractRegistry.NameOf(message.GetType()), ContractRegistry.Serialize(message, options));
+
+    public object Unwrap() => Unwrap(ContractRegistry.Options);
+
+    public object Unwrap(MessagePackSerializerOptions options) => ContractRegistry.Deserialize(Type, Body, options);
 }

@@ -1,5 +1,6 @@
 using ProtoSwarm.Client;
 using ProtoSwarm.Client.Control;
+using ProtoSwarm.Contracts;
 
 namespace ProtoSwarm.Cli.Control;
 
@@ -20,10 +21,14 @@ internal interface INodeConnection
             $"{Address} is reached over TCP, which carries no interactive exec; run the command on the task's node, against its control socket (unix://).");
 }
 
-/// <summary>The node host's control socket, through <see cref="ControlClient"/>.</summary>
+/// <summary>
+/// The node host's control socket, through <see cref="ControlClient"/>. A command sends one or a few requests and
+/// exits, so it serializes without generated code (<see cref="ContractRegistry.ReflectionOptions"/>): the same bytes,
+/// ~100 ms less CPU before the first request reaches the node.
+/// </summary>
 internal sealed class ControlSocketConnection(string socketPath) : INodeConnection
 {
-    private readonly ControlClient _client = new(socketPath);
+    private readonly ControlClient _client = new(socketPath, ContractRegistry.ReflectionOptions);
 
     public string Address => _client.SocketPath;
 

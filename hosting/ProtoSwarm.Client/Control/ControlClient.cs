@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using MessagePack;
 using ProtoSwarm.Contracts;
 
 namespace ProtoSwarm.Client.Control;
@@ -14,8 +15,16 @@ public sealed class ControlClient
     public const string SocketFileName = "control.sock";
 
     private readonly string _socketPath;
+    private readonly MessagePackSerializerOptions _options;
 
-    public ControlClient(string socketPath) => _socketPath = socketPath;
+    /// <param name="socketPath">The node's control socket.</param>
+    /// <param name="options">How requests and replies are serialized: <see cref="ContractRegistry.Options"/> by default;
+    /// a process that sends one request and exits starts sooner with <see cref="ContractRegistry.ReflectionOptions"/>.</param>
+    public ControlClient(string socketPath, MessagePackSerializerOptions? options = null)
+    {
+        _socketPath = socketPath;
+        _options = options ?? ContractRegistry.Options;
+    }
 
     public string SocketPath => _socketPath;
 
@@ -98,8 +107,8 @@ public sealed class ControlClient
         var stream = new NetworkStream(socket, ownsSocket: true);
         try
         {
-            await ControlFraming.WriteAsync(stream, request, cts.Token).ConfigureAwait(false);
-            var reply = await ControlFraming.ReadAsync(stream, cts.Token).ConfigureAwait(false)
+            await ControlFraming.WriteAsync(stream, request, _options, cts.Token).ConfigureAwait(false);
+            var reply = await ControlFraming.ReadAsync(stream, _options, cts.Token).ConfigureAwait(false)
                    ?? throw new SwarmCommandException(RejectCode.Unavailable,
                        $"The node at {_socketPath} closed the connection without answering; see protoswarmd's log.");
             return (reply, stream);

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using MessagePack;
 using ProtoSwarm.Contracts;
 
 namespace ProtoSwarm.Client.Control;
@@ -12,9 +13,14 @@ public static class ControlFraming
     /// <summary>Large enough for any listing; small enough that a bad length cannot exhaust memory.</summary>
     public const int MaxFrameBytes = 64 * 1024 * 1024;
 
-    public static async Task WriteAsync(Stream stream, object message, CancellationToken ct)
+    public static Task WriteAsync(Stream stream, object message, CancellationToken ct) =>
+        WriteAsync(stream, message, ContractRegistry.Options, ct);
+
+    /// <summary>Writes one frame with the given serializer options (<see cref="ContractRegistry.ReflectionOptions"/> in
+    /// a short-lived client); the bytes are the same with either.</summary>
+    public static async Task WriteAsync(Stream stream, object message, MessagePackSerializerOptions options, CancellationToken ct)
     {
-        var body = ContractRegistry.SerializeTyped(ControlEnvelope.Wrap(message));
+        var body = ContractRegistry.SerializeTyped(ControlEnvelope.Wrap(message, options), options);
         var frame = new byte[4 + body.Length];
         BinaryPrimitives.WriteInt32BigEndian(frame, body.Length);
         body.CopyTo(frame.AsSpan(4));
@@ -23,7 +29,10 @@ public static class ControlFraming
     }
 
     /// <summary>Reads one message, or null when the peer closed the stream between frames.</summary>
-    public static async Task<object?> ReadAsync(Stream stream, CancellationToken ct)
+    public static Task<object?> ReadAsync(Stream stream, CancellationToken ct) =>
+        ReadAsync(stream, ContractRegistry.Options, ct);
+
+    public static async Task<object?> ReadAsync(Stream stream, MessagePackSerializerOptions options, CancellationToken ct)
     {
         var header = new byte[4];
         if (!await ReadExactlyOrEndAsync(stream, header, "Control socket closed inside a frame", ct).ConfigureAwait(false))
@@ -39,7 +48,7 @@ public static class ControlFraming
 
         var body = new byte[length];
         await stream.ReadExactlyAsync(body, ct).ConfigureAwait(false);
-        return ContractRegistry.Deserialize<ControlEnvelope>(body).Unwrap();
+        return ContractRegistry.Deserialize<ControlEnvelope>(body, options).Unwrap(options);
     }
 
     /// <summary>Fills <paramref name="buffer"/>; false when the peer closed the stream before its first byte,

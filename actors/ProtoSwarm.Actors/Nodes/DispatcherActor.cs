@@ -42,8 +42,8 @@ public sealed partial class DispatcherActor : IActor
         NodeHeartbeat heartbeat => OnHeartbeat(context, heartbeat),
         TaskStatusReport report => OnStatusReport(context, report),
         SweepTick => OnSweep(context),
-        StoreEvents events => OnStoreEvents(context, events),
-        WatchEnded => OnWatchEnded(context),
+        StoreEventBatch events => OnStoreEvents(context, events),
+        StoreWatchEnded => OnWatchEnded(context),
         Stopping => OnStopping(),
         _ => Task.CompletedTask,
     };
@@ -89,7 +89,7 @@ public sealed partial class DispatcherActor : IActor
         }
 
         _watch = watch;
-        _ = PumpAsync(context.System, context.Self, events, watch.Token);
+        _ = StoreWatchPump.PumpAsync(context.System, context.Self, events, watch.Token);
     }
 
     private void StopWatching()
@@ -104,7 +104,7 @@ public sealed partial class DispatcherActor : IActor
     /// concerns only its own node; a task on a network, a node, service, network, secret or config
     /// may change what any node is sent (its network views, its secrets); other objects none.
     /// </summary>
-    private Task OnStoreEvents(IContext context, StoreEvents batch)
+    private Task OnStoreEvents(IContext context, StoreEventBatch batch)
     {
         if (_watch is null || batch.Watch != _watch.Token || _nodes.Count == 0)
         {
@@ -157,33 +157,6 @@ public sealed partial class DispatcherActor : IActor
         }
 
         return Task.CompletedTask;
-    }
-
-    /// <summary>Moves the store's events to the actor in batches: whatever arrived while the last batch was sent.</summary>
-    private static async Task PumpAsync(ActorSystem system, PID self, ChannelReader<StoreEvent> events, CancellationToken ct)
-    {
-        try
-        {
-            while (await events.WaitToReadAsync(ct).ConfigureAwait(false))
-            {
-                var batch = new List<StoreEvent>();
-                while (batch.Count < 10_000 && events.TryRead(out var e))
-                {
-                    batch.Add(e);
-                }
-
-                system.Root.Send(self, new StoreEvents(batch, ct));
-            }
-
-            system.Root.Send(self, WatchEnded.Instance);
-        }
-        catch (OperationCanceledException)
-        {
-        }
-        catch (StoreCompactedException)
-        {
-            system.Root.Send(self, WatchEnded.Instance);
-        }
     }
 
     private Task OnHeartbeat(IContext context, NodeHeartbeat heartbeat)
@@ -303,12 +276,5 @@ public sealed partial class DispatcherActor : IActor
     private sealed record SweepTick
     {
         public static readonly SweepTick Instance = new();
-    }
-
-    private sealed record StoreEvents(List<StoreEvent> Events, CancellationToken Watch);
-
-    private sealed record WatchEnded
-    {
-        public static readonly WatchEnded Instance = new();
     }
 }

@@ -50,10 +50,10 @@ public sealed partial class OrchestratorActor : IActor
             case LeadershipTick:
                 OnTick(context);
                 break;
-            case StoreEvents events:
+            case StoreEventBatch events:
                 OnEvents(context, events);
                 break;
-            case WatchEnded:
+            case StoreWatchEnded:
                 // The store was replaced by a snapshot: tell everyone to decide again and watch from now.
                 if (_watch is not null)
                 {
@@ -122,7 +122,7 @@ public sealed partial class OrchestratorActor : IActor
         }
 
         LogLeading(_logger, _services.Count, state.Index);
-        _ = PumpAsync(context.System, context.Self, events, _watch.Token);
+        _ = StoreWatchPump.PumpAsync(context.System, context.Self, events, _watch.Token);
     }
 
     private void Resign(IContext context)
@@ -151,7 +151,7 @@ public sealed partial class OrchestratorActor : IActor
         LogResigned(_logger);
     }
 
-    private void OnEvents(IContext context, StoreEvents batch)
+    private void OnEvents(IContext context, StoreEventBatch batch)
     {
         if (_watch is null || batch.Watch != _watch.Token)
         {
@@ -228,48 +228,14 @@ public sealed partial class OrchestratorActor : IActor
         return pid;
     }
 
-    /// <summary>Moves the store's events to the actor in batches: whatever arrived while the last batch was sent.</summary>
-    private static async Task PumpAsync(ActorSystem system, PID self, ChannelReader<StoreEvent> events, CancellationToken ct)
-    {
-        try
-        {
-            while (await events.WaitToReadAsync(ct).ConfigureAwait(false))
-            {
-                var batch = new List<StoreEvent>();
-                while (batch.Count < 10_000 && events.TryRead(out var e))
-                {
-                    batch.Add(e);
-                }
-
-                system.Root.Send(self, new StoreEvents(batch, ct));
-            }
-
-            system.Root.Send(self, WatchEnded.Instance);
-        }
-        catch (OperationCanceledException)
-        {
-        }
-        catch (StoreCompactedException)
-        {
-            system.Root.Send(self, WatchEnded.Instance);
-        }
-    }
-
     [LoggerMessage(Level = LogLevel.Information, Message = "Orchestrating as the leader: {Services} services, from store index {Index}")]
     private static partial void LogLeading(ILogger logger, int services, ulong index);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "No longer the leader: orchestration stopped on this manager")]
     private static partial void LogResigned(ILogger logger);
 
-    private sealed record StoreEvents(List<StoreEvent> Events, CancellationToken Watch);
-
     private sealed record LeadershipTick
     {
         public static readonly LeadershipTick Instance = new();
-    }
-
-    private sealed record WatchEnded
-    {
-        public static readonly WatchEnded Instance = new();
     }
 }

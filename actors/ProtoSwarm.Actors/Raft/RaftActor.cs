@@ -359,22 +359,13 @@ public sealed partial class RaftActor : IActor
                 Send(context, ready.Messages);
             }
 
-            // A Ready that only moves the commit index (no entries, no snapshot, the same term and
-            // vote) is written after its entries are applied and their writers answered: what it
-            // commits was written, and fsynced, by earlier Readies, and the commit index itself is
-            // never fsynced on its own (Persist). Written before this Ready ends, so before any
-            // snapshot at these indexes is taken (OnSnapshotPart checks it).
-            var commitOnly = ready.MustSync && ready.Snapshot is null && !IsDurable(ready, _persistedHard);
-            if (!commitOnly)
+            if (sendFirst && !ready.Messages.IsDefaultOrEmpty && ready.MustSync)
             {
-                if (sendFirst && !ready.Messages.IsDefaultOrEmpty && ready.MustSync)
-                {
-                    await PersistOffThreadAsync(ready);
-                }
-                else
-                {
-                    Persist(ready);
-                }
+                await PersistOffThreadAsync(ready);
+            }
+            else
+            {
+                Persist(ready);
             }
 
             if (!sendFirst)
@@ -403,11 +394,6 @@ public sealed partial class RaftActor : IActor
             }
 
             AnswerReads(context);
-            if (commitOnly)
-            {
-                Persist(ready);
-            }
-
             if (ready.SoftState is { } soft && soft.Lead != _leader)
             {
                 LogLeaderChanged(_logger, _settings.RaftId, _leader, soft.Lead, soft.Role);
@@ -480,7 +466,17 @@ public sealed partial class RaftActor : IActor
         }
 
         var entries = ready.Entries.IsDefault ? [] : ready.Entries;
-        _settings.File.Save(ready.Snapshot, entries, ready.HardState, IsDurable(ready, _persistedHard));
+
+        // etcd's rule: new entries, a snapshot, a new term or vote must be on disk before anything
+        // is sent or applied. A commit index alone is written without its own fsync (the next
+        // durable write carries it): lost only with the machine, it is learned again from the
+        // leader, and every manager already fsyncs the entries it commits.
+        var durable = entries.Length > 0
+            || ready.Snapshot is { IsEmpty: false }
+            || ready.HardState is not { } next
+            || next.Term != _persistedHard.Term
+            || next.Vote != _persistedHard.Vote;
+        _settings.File.Save(ready.Snapshot, entries, ready.HardState, durable);
         if (ready.Snapshot is { IsEmpty: false } snapshot)
         {
             _log.ApplySnapshot(snapshot);
@@ -497,19 +493,6 @@ public sealed partial class RaftActor : IActor
             _persistedHard = hard;
         }
     }
-
-    /// <summary>
-    /// etcd's rule: new entries, a snapshot, a new term or vote must be on disk before anything is
-    /// sent or applied. A commit index alone is written without its own fsync (the next durable
-    /// write carries it): lost only with the machine, it is learned again from the leader, and
-    /// every manager already fsyncs the entries it commits.
-    /// </summary>
-    internal static bool IsDurable(Ready ready, HardState persisted) =>
-        !ready.Entries.IsDefaultOrEmpty
-        || ready.Snapshot is { IsEmpty: false }
-        || ready.HardState is not { } next
-        || next.Term != persisted.Term
-        || next.Vote != persisted.Vote;
 
     private void Send(IContext context, ImmutableArray<Message> messages)
     {
@@ -870,9 +853,10 @@ public sealed partial class RaftActor : IActor
 
         if (index > _persistedHard.Commit)
         {
-            // A restart must find the commit index at or after its snapshot's. It always is, since
-            // a Ready's commit index is written before that Ready ends and snapshots are taken only
-            // of applied entries after it; checked here so that it stays so.
+            // A restart must find the commit index at or after its snapshot's (the core refuses a
+            // commit index behind its snapshot). It always is, since a Ready's commit index is
+            // written before it is applied and snapshots are taken only of applied entries;
+            // checked here so that it stays so.
             _snapshotInProgress = false;
             LogSnapshotFailed(_logger, _settings.RaftId, index, $"the commit index written so far ({_persistedHard.Commit}) is behind it");
             return;

@@ -232,9 +232,9 @@ public sealed class RaftActorClusterTests : IAsyncDisposable
     [Fact]
     public async Task The_Commit_Index_Reaches_Each_File_After_The_Writes_And_Is_Never_Behind_Its_Snapshot()
     {
-        // A Ready that only moves the commit index is written after its entries are applied and
-        // answered (RaftActor.ProcessReadiesAsync): it must still reach the file, and a restart must
-        // never find a snapshot beyond the commit index.
+        // A Ready that only moves the commit index is written without an fsync of its own: it must
+        // still reach the file, and a restart must never find a snapshot beyond the commit index
+        // (RaftActor.OnSnapshotPart refuses such a snapshot).
         RaftSettings Small(RaftSettings s) => s with { SnapshotInterval = 40 };
         var leader = await StartAsync(1, Small);
         var others = new[] { await StartAsync(2, Small), await StartAsync(3, Small) };

@@ -851,6 +851,17 @@ public sealed partial class RaftActor : IActor
             return;
         }
 
+        if (index > _persistedHard.Commit)
+        {
+            // A restart must find the commit index at or after its snapshot's (the core refuses a
+            // commit index behind its snapshot). It always is, since a Ready's commit index is
+            // written before it is applied and snapshots are taken only of applied entries;
+            // checked here so that it stays so.
+            _snapshotInProgress = false;
+            LogSnapshotFailed(_logger, _settings.RaftId, index, $"the commit index written so far ({_persistedHard.Commit}) is behind it");
+            return;
+        }
+
         var sealedSnapshot = snapshot.Sealed;
         _settings.File.SaveSnapshotPart(sealedSnapshot, part);
         if (part + 1 < sealedSnapshot.PartCount)

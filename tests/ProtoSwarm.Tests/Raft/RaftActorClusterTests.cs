@@ -230,6 +230,40 @@ public sealed class RaftActorClusterTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task The_Commit_Index_Reaches_Each_File_After_The_Writes_And_Is_Never_Behind_Its_Snapshot()
+    {
+        // A Ready that only moves the commit index is written without an fsync of its own: it must
+        // still reach the file, and a restart must never find a snapshot beyond the commit index
+        // (RaftActor.OnSnapshotPart refuses such a snapshot).
+        RaftSettings Small(RaftSettings s) => s with { SnapshotInterval = 40 };
+        var leader = await StartAsync(1, Small);
+        var others = new[] { await StartAsync(2, Small), await StartAsync(3, Small) };
+        foreach (var other in others)
+        {
+            await AddAsync(leader, other.Id);
+        }
+
+        var members = new[] { leader, others[0], others[1] };
+        var last = 0UL;
+        for (var i = 0; i < 120; i++)
+        {
+            last = await leader.Proposer.ProposeAsync([StoreChange.Create(TestNodes.Worker($"k{i:000}"))]);
+        }
+
+        await Eventually(() => members.All(m => m.Store.Current.List<NodeObject>().Count() == 120), "every member applied 120 writes");
+        await Eventually(() => members.All(m => m.View.SnapshotIndex > 1), "every member took a snapshot");
+        foreach (var member in members)
+        {
+            using var reader = new RaftLogFile(member.Path, SealerOf(member.Id));
+            var disk = reader.Load();
+            Assert.True(disk.HardState.Commit >= disk.Snapshot.Metadata.Index, $"member {member.Id}: commit {disk.HardState.Commit} on disk, snapshot at {disk.Snapshot.Metadata.Index}");
+        }
+
+        using var leaderFile = new RaftLogFile(leader.Path, SealerOf(1));
+        await Eventually(() => leaderFile.Load().HardState.Commit >= last, $"the leader's file holds commit index {last}");
+    }
+
+    [Fact]
     public async Task A_Restarted_Member_Keeps_Its_Log_And_Catches_Up_With_What_It_Missed()
     {
         var leader = await StartAsync(1, s => s);

@@ -367,7 +367,7 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
         var ingressIndex = sandbox.Networks.Select((n, i) => (n, i)).Where(x => views.Any(v => v.Ingress && v.NetworkId == x.n.NetworkId)).Select(x => x.i).DefaultIfEmpty(-1).First();
         var ingress = views.FirstOrDefault(v => v.Ingress);
         var routes = ingress is not null && ingressIndex >= 0 ? IngressReturnRoute.Plan(ingress) : [];
-        var ruleset = VipRuleset.Build(views)
+        var ruleset = VipRuleset.Build(views, sandbox.TaskId)
             + (ingressIndex >= 0 ? ReturnRoutingRuleset.Build(new ReturnRouting($"eth{ingressIndex}", routes)) : "");
         if (ruleset != sandbox.Ruleset)
         {
@@ -441,7 +441,7 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
         }
 
         var ingress = views.FirstOrDefault(v => v.Ingress);
-        var ruleset = IngressRuleset.Build(ingress, HostPortBinding.ForNode(views, NodeId))
+        var ruleset = IngressRuleset.Build(ingress, HostPortBinding.ForNode(views, NodeId), NodeId)
             + GatewayRuleset.Build(_gatewayAddresses?.Subnet, ingress is null ? null : OverlayNames.Bridge(ingress.NetworkId));
         if (ruleset == _nodeRuleset)
         {

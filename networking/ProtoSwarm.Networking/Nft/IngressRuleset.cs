@@ -51,7 +51,10 @@ public static class IngressRuleset
     public const string Family = "ip";
     public const string Table = "protoswarm_ingress";
 
-    public static string Build(NetworkView? ingress, ImmutableArray<HostPortBinding> hostPorts)
+    /// <param name="ingress">The ingress network's view, or null when the node has none yet.</param>
+    /// <param name="hostPorts">The host-mode ports of this node's tasks.</param>
+    /// <param name="origin">The node the rules are for: where its turn over each port's backends starts (<see cref="NftText.RoundRobin"/>).</param>
+    public static string Build(NetworkView? ingress, ImmutableArray<HostPortBinding> hostPorts, string origin)
     {
         var rules = new StringBuilder();
         var taken = new HashSet<(int, PortProtocol)>();
@@ -71,7 +74,7 @@ public static class IngressRuleset
 
                 var target = backends.Count == 1
                     ? $"{backends[0]}:{port.TargetPort}"
-                    : NftText.RoundRobin([.. backends.Select(b => $"{b} . {port.TargetPort}")]);
+                    : NftText.RoundRobin([.. backends.Select(b => $"{b} . {port.TargetPort}")], origin);
                 rules.Append($"{Match(port.Protocol, port.PublishedPort)} dnat ip to {target}\n");
             }
         }

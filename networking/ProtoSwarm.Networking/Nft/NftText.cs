@@ -33,7 +33,30 @@ internal static class NftText
     public static IOrderedEnumerable<IPAddress> Sorted(IEnumerable<IPAddress> addresses) =>
         addresses.Distinct().OrderBy(a => (uint)IPAddress.NetworkToHostOrder(BitConverter.ToInt32(a.GetAddressBytes())));
 
-    /// <summary><c>numgen inc mod N map { 0 : a, 1 : b }</c>: each new connection takes the next entry.</summary>
-    public static string RoundRobin(IReadOnlyList<string> targets) =>
-        $"numgen inc mod {targets.Count} map {{ {string.Join(", ", targets.Select((t, i) => $"{i} : {t}"))} }}";
+    /// <summary>
+    /// <c>numgen inc mod N map { 0 : b, 1 : c, 2 : a }</c>: each new connection takes the next entry. The
+    /// counter is per namespace and starts at 0 whenever the table is replaced, so the turn starts at
+    /// an entry chosen by <paramref name="origin"/> (the task or node the rules are for): otherwise the
+    /// first connection from every task and every node would go to the same backend. The same origin
+    /// always gives the same text; an empty one starts at the first entry.
+    /// </summary>
+    public static string RoundRobin(IReadOnlyList<string> targets, string origin)
+    {
+        var start = origin.Length == 0 ? 0 : (int)(StableHash(origin) % (uint)targets.Count);
+        var entries = targets.Select((_, i) => $"{i} : {targets[(start + i) % targets.Count]}");
+        return $"numgen inc mod {targets.Count} map {{ {string.Join(", ", entries)} }}";
+    }
+
+    /// <summary>FNV-1a over the string's UTF-16 units: the same on every node and in every run, which
+    /// <see cref="string.GetHashCode()"/> is not.</summary>
+    internal static uint StableHash(string text)
+    {
+        var hash = 2166136261u;
+        foreach (var unit in text)
+        {
+            hash = (hash ^ unit) * 16777619u;
+        }
+
+        return hash;
+    }
 }

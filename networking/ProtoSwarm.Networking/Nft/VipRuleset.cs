@@ -16,7 +16,9 @@ public static class VipRuleset
     public const string Family = "ip";
     public const string Table = "protoswarm_vip";
 
-    public static string Build(ImmutableArray<NetworkView> views)
+    /// <param name="views">The networks the task is on.</param>
+    /// <param name="origin">The task the rules are for: where its turn over each VIP's backends starts (<see cref="NftText.RoundRobin"/>).</param>
+    public static string Build(ImmutableArray<NetworkView> views, string origin)
     {
         var balanced = new StringBuilder();
         var rejected = new StringBuilder();
@@ -48,7 +50,7 @@ public static class VipRuleset
                 }
                 else
                 {
-                    balanced.Append($"        ip daddr {vip} dnat to {NftText.RoundRobin(backends)}\n");
+                    balanced.Append($"        ip daddr {vip} dnat to {NftText.RoundRobin(backends, origin)}\n");
                 }
             }
         }

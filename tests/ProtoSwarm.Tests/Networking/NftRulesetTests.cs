@@ -26,13 +26,13 @@ public sealed class NftRulesetTests
             }
 
             """,
-            VipRuleset.Build([DnsFixtures.Front, back, DnsFixtures.Ingress]));
+            VipRuleset.Build([DnsFixtures.Front, back, DnsFixtures.Ingress], ""));
     }
 
     [Fact]
     public void Vip_Ruleset_Has_No_Rule_For_Dnsrr_Services_Ingress_Or_Networks_The_Task_Is_Not_On()
     {
-        var text = VipRuleset.Build([DnsFixtures.Front]);
+        var text = VipRuleset.Build([DnsFixtures.Front], "");
         Assert.DoesNotContain("10.0.1.8", text);
         Assert.DoesNotContain("10.0.2.2", text);
         Assert.DoesNotContain("10.255.", text);
@@ -42,13 +42,13 @@ public sealed class NftRulesetTests
     public void Vip_Ruleset_Orders_Backends_By_Address_So_Equal_Views_Give_Equal_Text()
     {
         var shuffled = DnsFixtures.Front with { Endpoints = [.. DnsFixtures.Front.Endpoints.Reverse()] };
-        Assert.Equal(VipRuleset.Build([DnsFixtures.Front]), VipRuleset.Build([shuffled]));
+        Assert.Equal(VipRuleset.Build([DnsFixtures.Front], ""), VipRuleset.Build([shuffled], ""));
     }
 
     [Fact]
     public void Ingress_Ruleset_Dnats_Published_Ports_To_Ready_Tasks_And_Target_Port_Without_Masquerade()
     {
-        var text = IngressRuleset.Build(DnsFixtures.Ingress, []);
+        var text = IngressRuleset.Build(DnsFixtures.Ingress, [], "");
         Assert.Equal(
             Replace("protoswarm_ingress") + """
                 chain prerouting {
@@ -85,14 +85,14 @@ public sealed class NftRulesetTests
         var bindings = HostPortBinding.ForNode([view], "node1");
         Assert.Equal([new HostPortBinding(8081, 80, PortProtocol.Udp, "10.0.1.5")], bindings.ToArray());
         Assert.Empty(HostPortBinding.ForNode([view], "node3"));
-        Assert.Contains("fib daddr type local udp dport 8081 dnat ip to 10.0.1.5:80\n", IngressRuleset.Build(null, bindings));
+        Assert.Contains("fib daddr type local udp dport 8081 dnat ip to 10.0.1.5:80\n", IngressRuleset.Build(null, bindings, ""));
     }
 
     [Fact]
     public void A_Single_Ingress_Backend_Gets_A_Plain_Dnat()
     {
         var ingress = DnsFixtures.Ingress with { Endpoints = [DnsFixtures.Ingress.Endpoints[0]] };
-        Assert.Contains("tcp dport 8080 dnat ip to 10.255.0.5:80\n", IngressRuleset.Build(ingress, []));
+        Assert.Contains("tcp dport 8080 dnat ip to 10.255.0.5:80\n", IngressRuleset.Build(ingress, [], ""));
     }
 
     [Fact]
@@ -128,10 +128,39 @@ public sealed class NftRulesetTests
     }
 
     [Fact]
+    public void Each_Task_And_Node_Starts_Its_Turn_At_A_Backend_Of_Its_Own()
+    {
+        // Every namespace's counter starts at 0 when its table is replaced: without a start of its own,
+        // the first connection from every task (or every node, for the mesh) would take the same backend.
+        string[] backends = ["10.0.1.2", "10.0.1.3", "10.0.1.4"];
+        var firsts = Enumerable.Range(0, 30)
+            .Select(i => FirstEntry(NftText.RoundRobin(backends, $"task{i}")))
+            .ToHashSet();
+        Assert.Equal(backends.ToHashSet(), firsts);
+
+        // The same origin always gives the same text (rulesets are compared to skip needless applies),
+        // and every backend is in the map exactly once, in the same cyclic order.
+        Assert.Equal(NftText.RoundRobin(backends, "task7"), NftText.RoundRobin(backends, "task7"));
+        for (var i = 0; i < 30; i++)
+        {
+            var text = NftText.RoundRobin(backends, $"task{i}");
+            var entries = text[(text.IndexOf('{', StringComparison.Ordinal) + 2)..text.LastIndexOf('}')].Split(", ").Select(e => e.Trim().Split(" : ")[1]).ToArray();
+            var start = Array.IndexOf(backends, entries[0]);
+            Assert.Equal(backends.Select((_, k) => backends[(start + k) % backends.Length]), entries);
+        }
+
+        var ingress = DnsFixtures.Ingress;
+        var nodes = Enumerable.Range(0, 20).Select(i => IngressRuleset.Build(ingress, [], $"node{i}")).Distinct().Count();
+        Assert.Equal(2, nodes);
+
+        static string FirstEntry(string text) => text[(text.IndexOf("0 : ", StringComparison.Ordinal) + 4)..].Split(',', ' ')[0];
+    }
+
+    [Fact]
     public void Empty_Inputs_Still_Give_Valid_Empty_Tables()
     {
-        Assert.Contains("chain output", VipRuleset.Build(ImmutableArray<NetworkView>.Empty));
-        Assert.Contains("chain prerouting", IngressRuleset.Build(null, []));
+        Assert.Contains("chain output", VipRuleset.Build(ImmutableArray<NetworkView>.Empty, ""));
+        Assert.Contains("chain prerouting", IngressRuleset.Build(null, [], ""));
         Assert.DoesNotContain("ether saddr", ReturnRoutingRuleset.Build(new ReturnRouting("eth1", [])));
     }
 }

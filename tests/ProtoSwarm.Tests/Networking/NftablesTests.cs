@@ -12,8 +12,8 @@ public sealed class NftablesTests
 {
     public static TheoryData<string, string> Rulesets => new()
     {
-        { VipRuleset.Table, VipRuleset.Build([DnsFixtures.Front, DnsFixtures.Back with { Endpoints = [] }]) },
-        { IngressRuleset.Table, IngressRuleset.Build(DnsFixtures.Ingress, [new HostPortBinding(9000, 90, PortProtocol.Udp, "10.0.1.5")]) },
+        { VipRuleset.Table, VipRuleset.Build([DnsFixtures.Front, DnsFixtures.Back with { Endpoints = [] }], "") },
+        { IngressRuleset.Table, IngressRuleset.Build(DnsFixtures.Ingress, [new HostPortBinding(9000, 90, PortProtocol.Udp, "10.0.1.5")], "") },
         { ReturnRoutingRuleset.Table, ReturnRoutingRuleset.Build(new ReturnRouting("eth1", IngressReturnRoute.Plan(DnsFixtures.Ingress))) },
         { GatewayRuleset.Table, GatewayRuleset.Build(IPNetwork.Parse("172.18.0.0/16"), "ps-ingress0") },
     };
@@ -42,7 +42,7 @@ public sealed class NftablesTests
     {
         using var ns = TestNetns.Create("psnft-test");
         var nft = new Nftables(ns);
-        var good = VipRuleset.Build([DnsFixtures.Front]);
+        var good = VipRuleset.Build([DnsFixtures.Front], "");
         await nft.ApplyAsync(good);
         var before = await nft.ListAsync();
 
@@ -54,7 +54,7 @@ public sealed class NftablesTests
 
         // A buffer the kernel refuses at its last command (the table to delete does not exist): the
         // delete and re-make of the VIP table before it, in the same transaction, are undone as well.
-        var refused = VipRuleset.Build([DnsFixtures.Front, DnsFixtures.Back]) + "delete table ip protoswarm_missing\n";
+        var refused = VipRuleset.Build([DnsFixtures.Front, DnsFixtures.Back], "") + "delete table ip protoswarm_missing\n";
         error = await Assert.ThrowsAsync<NftablesException>(() => nft.ApplyAsync(refused));
         Assert.Contains("No such file or directory", error.Message, StringComparison.Ordinal);
         Assert.Equal(before, await nft.ListAsync());
@@ -113,19 +113,19 @@ public sealed class NftablesTests
             ],
         };
         var nft = new Nftables(client);
-        await nft.ApplyAsync(VipRuleset.Build([web]));
+        await nft.ApplyAsync(VipRuleset.Build([web], ""));
         await ConnectAsync(client, "10.0.1.2", 30);
         await WaitForAsync(() => hits.Values.Sum() == 30);
         Assert.Equal(new Dictionary<string, int> { ["10.0.1.5"] = 10, ["10.0.1.6"] = 10, ["10.0.1.7"] = 10 }, hits.OrderBy(h => h.Key).ToDictionary());
 
         hits.Clear();
-        await nft.ApplyAsync(VipRuleset.Build([web with { Endpoints = [.. web.Endpoints.Take(2)] }]));
+        await nft.ApplyAsync(VipRuleset.Build([web with { Endpoints = [.. web.Endpoints.Take(2)] }], ""));
         await ConnectAsync(client, "10.0.1.2", 30);
         await WaitForAsync(() => hits.Values.Sum() == 30);
         Assert.Equal(new Dictionary<string, int> { ["10.0.1.5"] = 15, ["10.0.1.6"] = 15 }, hits.OrderBy(h => h.Key).ToDictionary());
 
         // No ready task left: refused at once rather than a connect that hangs.
-        await nft.ApplyAsync(VipRuleset.Build([web with { Endpoints = [] }]));
+        await nft.ApplyAsync(VipRuleset.Build([web with { Endpoints = [] }], ""));
         var refused = await Assert.ThrowsAsync<SocketException>(() => ConnectAsync(client, "10.0.1.2", 1));
         Assert.Equal(SocketError.ConnectionRefused, refused.SocketErrorCode);
     }

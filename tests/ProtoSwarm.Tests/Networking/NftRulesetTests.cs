@@ -149,6 +149,10 @@ public sealed class NftRulesetTests
             Assert.Equal(backends.Select((_, k) => backends[(start + k) % backends.Length]), entries);
         }
 
+        // Node ids of a real lab, which plain FNV-1a sent all to the first backend (0 mod 2 and mod 3).
+        string[] labNodes = ["ge24kpxfyivbt833ezrmgq7cx", "djywya5kzdg8zmfcnyjto39f6", "szp2lbal4lccpipu8ytnpc8ex"];
+        Assert.Equal(3, labNodes.Select(n => FirstEntry(NftText.RoundRobin(backends, n))).Distinct().Count());
+
         var ingress = DnsFixtures.Ingress;
         var nodes = Enumerable.Range(0, 20).Select(i => IngressRuleset.Build(ingress, [], $"node{i}")).Distinct().Count();
         Assert.Equal(2, nodes);

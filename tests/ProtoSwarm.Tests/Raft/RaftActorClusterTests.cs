@@ -51,12 +51,7 @@ public sealed class RaftActorClusterTests : IAsyncDisposable
     [Fact]
     public async Task Writes_Through_The_Leader_Reach_Every_Replica_In_Order()
     {
-        var leader = await StartAsync(1, settings => settings);
-        var others = new[] { await StartAsync(2, s => s), await StartAsync(3, s => s) };
-        foreach (var other in others)
-        {
-            await AddAsync(leader, other.Id);
-        }
+        var (leader, others) = await StartThreeAsync(s => s);
 
         await Task.WhenAll(Enumerable.Range(0, 200).Select(i => leader.Proposer.ProposeAsync([StoreChange.Create(TestNodes.Worker($"w{i:000}"))])));
 
@@ -70,12 +65,7 @@ public sealed class RaftActorClusterTests : IAsyncDisposable
     {
         // The leader writes the entries it has sent on another thread (RaftActor.PersistOffThreadAsync);
         // its answer must still wait for that write, as for a follower's.
-        var leader = await StartAsync(1, s => s);
-        var others = new[] { await StartAsync(2, s => s), await StartAsync(3, s => s) };
-        foreach (var other in others)
-        {
-            await AddAsync(leader, other.Id);
-        }
+        var (leader, others) = await StartThreeAsync(s => s);
 
         using var reader = new RaftLogFile(leader.Path, SealerOf(1));
         for (var i = 0; i < 30; i++)
@@ -93,12 +83,7 @@ public sealed class RaftActorClusterTests : IAsyncDisposable
         // Under concurrent writes a leader's Ready both sends new entries (written on another
         // thread, RaftActor.PersistOffThreadAsync) and commits earlier ones: every answered write
         // must already be in its log file.
-        var leader = await StartAsync(1, s => s);
-        var others = new[] { await StartAsync(2, s => s), await StartAsync(3, s => s) };
-        foreach (var other in others)
-        {
-            await AddAsync(leader, other.Id);
-        }
+        var (leader, others) = await StartThreeAsync(s => s);
 
         using var reader = new RaftLogFile(leader.Path, SealerOf(1));
         var missing = new ConcurrentBag<ulong>();
@@ -129,12 +114,7 @@ public sealed class RaftActorClusterTests : IAsyncDisposable
         // The leader holds a commit-only append back for the next append to that follower or the
         // next tick: with no write after this one, the tick (its held append, or its heartbeat,
         // which carries the commit too) must deliver it.
-        var leader = await StartAsync(1, settings => settings);
-        var others = new[] { await StartAsync(2, s => s), await StartAsync(3, s => s) };
-        foreach (var other in others)
-        {
-            await AddAsync(leader, other.Id);
-        }
+        var (leader, others) = await StartThreeAsync(s => s);
 
         var index = await leader.Proposer.ProposeAsync([StoreChange.Create(TestNodes.Worker("lone"))]);
 
@@ -148,12 +128,7 @@ public sealed class RaftActorClusterTests : IAsyncDisposable
         // Ticks of a second: a commit-only append the leader held back until the next tick, or the
         // tick's heartbeat, would cost each of these writes half a second on average.
         var slow = (RaftSettings s) => s with { TickInterval = TimeSpan.FromSeconds(1) };
-        var leader = await StartAsync(1, slow);
-        var followers = new[] { await StartAsync(2, slow), await StartAsync(3, slow) };
-        foreach (var follower in followers)
-        {
-            await AddAsync(leader, follower.Id);
-        }
+        var (leader, followers) = await StartThreeAsync(slow);
 
         var watch = System.Diagnostics.Stopwatch.StartNew();
         for (var i = 0; i < 5; i++)
@@ -192,12 +167,7 @@ public sealed class RaftActorClusterTests : IAsyncDisposable
     public async Task The_Members_Take_Their_Snapshots_At_Different_Indexes_Not_All_At_Once()
     {
         RaftSettings Small(RaftSettings s) => s with { SnapshotInterval = 90 };
-        var leader = await StartAsync(1, Small);
-        var others = new[] { await StartAsync(2, Small), await StartAsync(3, Small) };
-        foreach (var other in others)
-        {
-            await AddAsync(leader, other.Id);
-        }
+        var (leader, others) = await StartThreeAsync(Small);
 
         var members = new[] { leader, others[0], others[1] };
         var written = 0;
@@ -236,12 +206,7 @@ public sealed class RaftActorClusterTests : IAsyncDisposable
         // still reach the file, and a restart must never find a snapshot beyond the commit index
         // (RaftActor.OnSnapshotPart refuses such a snapshot).
         RaftSettings Small(RaftSettings s) => s with { SnapshotInterval = 40 };
-        var leader = await StartAsync(1, Small);
-        var others = new[] { await StartAsync(2, Small), await StartAsync(3, Small) };
-        foreach (var other in others)
-        {
-            await AddAsync(leader, other.Id);
-        }
+        var (leader, others) = await StartThreeAsync(Small);
 
         var members = new[] { leader, others[0], others[1] };
         var last = 0UL;
@@ -293,12 +258,7 @@ public sealed class RaftActorClusterTests : IAsyncDisposable
     [Fact]
     public async Task Registry_Metadata_Written_On_Followers_Reaches_The_Leader_And_Concurrent_Changes_Of_One_Repository_All_Land()
     {
-        var leader = await StartAsync(1, s => s);
-        var followers = new[] { await StartAsync(2, s => s), await StartAsync(3, s => s) };
-        foreach (var follower in followers)
-        {
-            await AddAsync(leader, follower.Id);
-        }
+        var (leader, followers) = await StartThreeAsync(s => s);
 
         var registries = followers.Select(f => new StoreRegistryMetadata(f.Store, f.Proposer)).ToArray();
         await Task.WhenAll(Enumerable.Range(0, 12).Select(i => Task.Run(async () =>
@@ -332,6 +292,19 @@ public sealed class RaftActorClusterTests : IAsyncDisposable
 
     /// <summary>One data key per member, kept across its restarts as keys/raft.dek keeps it.</summary>
     private Sealer SealerOf(ulong id) => _sealers.GetOrAdd(id, _ => { using var key = DataKey.Generate(); return new Sealer(key); });
+
+    /// <summary>Member 1 bootstrapped and leading, members 2 and 3 added to it; all with <paramref name="tweak"/>.</summary>
+    private async Task<(Member Leader, Member[] Others)> StartThreeAsync(Func<RaftSettings, RaftSettings> tweak)
+    {
+        var leader = await StartAsync(1, tweak);
+        var others = new[] { await StartAsync(2, tweak), await StartAsync(3, tweak) };
+        foreach (var other in others)
+        {
+            await AddAsync(leader, other.Id);
+        }
+
+        return (leader, others);
+    }
 
     private async Task<Member> StartAsync(ulong id, Func<RaftSettings, RaftSettings> tweak)
     {

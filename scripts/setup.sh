@@ -42,5 +42,6 @@ mkdir -p out/bin
 # restore again rather than reuse the build's.
 dotnet publish hosting/ProtoSwarm.Node -c Release -o out/bin -nologo -v quiet -clp:ErrorsOnly
 dotnet publish hosting/ProtoSwarm.Cli -c Release -o out/bin -nologo -v quiet -clp:ErrorsOnly
-# The container init (NativeAOT, needs only libc) sits beside protoswarmd, where the node host looks for it.
+# The container init (NativeAOT, statically linked: it needs no shared library) sits beside protoswarmd,
+# where the node host looks for it.
 dotnet publish hosting/ProtoSwarm.ContainerInit -c Release -o out/bin -nologo -v quiet -clp:ErrorsOnly

@@ -211,6 +211,11 @@ public sealed partial class RaftNode
         {
             self.BecomeReplicate();
             self.RecentActive = true;
+            if (_async)
+            {
+                // Only what is written counts as ours towards a majority.
+                self.Match = _log.StableLastIndex() ?? 0;
+            }
         }
 
         // No membership change until everything before our term is applied here (it may hold one).

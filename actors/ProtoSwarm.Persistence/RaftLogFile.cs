@@ -208,34 +208,6 @@ public sealed class RaftLogFile : IDisposable
         }
     }
 
-    /// <summary>
-    /// Several Readies' writes, in order, in ONE transaction (group commit of a Raft peer that went
-    /// on stepping while its previous write was under way): each as <see cref="Save"/> would write it.
-    /// </summary>
-    public void SaveAll(IReadOnlyList<(Snapshot? Snapshot, IReadOnlyList<Entry> Entries, HardState? HardState)> writes, bool durable = true)
-    {
-        ArgumentNullException.ThrowIfNull(writes);
-        if (durable)
-        {
-            SaveAllInTransaction(writes);
-        }
-        else
-        {
-            WithoutFsync(() => SaveAllInTransaction(writes));
-        }
-    }
-
-    private void SaveAllInTransaction(IReadOnlyList<(Snapshot? Snapshot, IReadOnlyList<Entry> Entries, HardState? HardState)> writes)
-    {
-        using var transaction = _connection.BeginTransaction();
-        foreach (var (snapshot, entries, hardState) in writes)
-        {
-            WriteOne(transaction, snapshot, entries, hardState);
-        }
-
-        transaction.Commit();
-    }
-
     private void WithoutFsync(Action write)
     {
         (_syncNormal ??= Prepared("PRAGMA synchronous=NORMAL;")).ExecuteNonQuery();
@@ -265,12 +237,6 @@ public sealed class RaftLogFile : IDisposable
     private void SaveInTransaction(Snapshot? snapshot, IReadOnlyList<Entry> entries, HardState? hardState)
     {
         using var transaction = _connection.BeginTransaction();
-        WriteOne(transaction, snapshot, entries, hardState);
-        transaction.Commit();
-    }
-
-    private void WriteOne(SqliteTransaction transaction, Snapshot? snapshot, IReadOnlyList<Entry> entries, HardState? hardState)
-    {
         if (snapshot is { IsEmpty: false })
         {
             WriteSnapshot(snapshot, transaction);
@@ -297,6 +263,8 @@ public sealed class RaftLogFile : IDisposable
             _hardState.Parameters[2].Value = (long)hs.Commit;
             _hardState.ExecuteNonQuery();
         }
+
+        transaction.Commit();
     }
 
     /// <summary>Keeps a snapshot taken by this manager and drops the entries before <paramref name="compactTo"/>.</summary>

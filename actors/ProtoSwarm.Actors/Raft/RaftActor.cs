@@ -69,14 +69,6 @@ public sealed partial class RaftActor : IActor
     private readonly List<(string ProposalId, ulong Index)> _completed = [];
     private readonly Dictionary<ulong, Message> _heldCommits = [];
 
-    /// <summary>Readies whose writes wait for the one under way (<see cref="_writing"/>): the next batch.</summary>
-    private readonly List<Ready> _queuedWrites = [];
-
-    /// <summary>Snapshot parts and compaction steps that waited for the writer to let go of the log file.</summary>
-    private readonly List<object> _fileWork = [];
-    private Ready[]? _writing;
-    private Task? _writeTask;
-
     /// <summary>Followers that forwarded proposals to this leader, and its last index when they did: they wait for that commit.</summary>
     private readonly Dictionary<ulong, ulong> _forwardedUpTo = [];
     private MemoryRaftLog _log = null!;
@@ -116,7 +108,6 @@ public sealed partial class RaftActor : IActor
                 OnStarted(context);
                 break;
             case Tick:
-                RunFileWork(context);
                 SendHeldCommits(context);
                 _node.Tick();
                 PromoteCaughtUpLearners();
@@ -143,25 +134,13 @@ public sealed partial class RaftActor : IActor
                 context.Respond(new PeersHeard([.. _heardAt.Where(p => p.Value >= since.Timestamp).Select(p => p.Key)]));
                 return Task.CompletedTask;
             case SnapshotSealed snapshot:
-                if (!DeferFileWork(snapshot))
-                {
-                    OnSnapshotPart(context, snapshot, 0);
-                }
-
+                OnSnapshotPart(context, snapshot, 0);
                 return Task.CompletedTask;
             case WriteSnapshotPart part:
-                if (!DeferFileWork(part))
-                {
-                    OnSnapshotPart(context, part.Snapshot, part.Part);
-                }
-
+                OnSnapshotPart(context, part.Snapshot, part.Part);
                 return Task.CompletedTask;
             case CompactLog compact:
-                if (!DeferFileWork(compact))
-                {
-                    OnCompactLog(context, compact.Before);
-                }
-
+                OnCompactLog(context, compact.Before);
                 return Task.CompletedTask;
             case SnapshotFailed failed:
                 _snapshotInProgress = false;
@@ -171,20 +150,11 @@ public sealed partial class RaftActor : IActor
                 // Proposals queued since the last Ready join this one: group commit.
                 ProposeQueued();
                 _readyScheduled = false;
-                ProcessReadies(context);
-                return Task.CompletedTask;
-            case Written written:
-                OnWritten(context, written);
-                return Task.CompletedTask;
-            case WriteFailed failed:
-                // As when the write ran on this thread: the actor fails, nothing of it was acknowledged.
-                throw new InvalidOperationException("the Raft log write failed", failed.Error);
+                return ProcessReadiesAsync(context);
             case Stopping:
                 _ticker?.Cancel();
                 _settings.Pending.FailAll(new StoreUnavailableException("This manager is stopping; the write may or may not be applied."));
-
-                // The log file outlives this actor only as long as its last write.
-                return _writeTask ?? Task.CompletedTask;
+                return Task.CompletedTask;
             default:
                 return Task.CompletedTask;
         }
@@ -219,7 +189,6 @@ public sealed partial class RaftActor : IActor
                 HeartbeatTick = 1,
                 Applied = _applied,
                 RandomSeed = (int)(_settings.RaftId ^ (ulong)Environment.TickCount64),
-                AsyncStorageWrites = true,
             },
             _log);
         _ticker = context.Scheduler(_settings.Time).SendRepeatedly(_settings.TickInterval, context.Self, Tick.Instance);
@@ -362,14 +331,7 @@ public sealed partial class RaftActor : IActor
         }
     }
 
-    /// <summary>
-    /// Drains the core's Readies without waiting for any write (the core's asynchronous storage
-    /// writes): each Ready's immediate messages (a leader's appends, forwarded proposals) go out at
-    /// once, its write joins the queue, and its committed entries (already in the log file: the core
-    /// hands out only entries whose write was reported) are applied and answered. The queue is
-    /// written by <see cref="StartWrite"/>, one batch at a time, in order.
-    /// </summary>
-    private void ProcessReadies(IContext context)
+    private async Task ProcessReadiesAsync(IContext context)
     {
         while (_node.HasReady())
         {
@@ -384,10 +346,41 @@ public sealed partial class RaftActor : IActor
                 }
             }
 
-            Send(context, ready.Messages);
-            if (ready.HasWrite)
+            // A leader may write its log while followers write theirs (Raft thesis 10.2.1, etcd's
+            // raft node): its appends count towards the majority at once, but nothing it commits
+            // is applied before the Persist below has returned, since a commit needs an answer
+            // that is handled only after this Ready. A new term or vote, or a snapshot, is still
+            // written before anything is sent.
+            var sendFirst = _isLeader
+                && ready.Snapshot is null
+                && (ready.HardState is not { } hard || (hard.Term == _persistedHard.Term && hard.Vote == _persistedHard.Vote));
+            if (sendFirst)
             {
-                _queuedWrites.Add(ready);
+                Send(context, ready.Messages);
+            }
+
+            if (sendFirst && !ready.Messages.IsDefaultOrEmpty && ready.MustSync)
+            {
+                await PersistOffThreadAsync(ready);
+            }
+            else
+            {
+                Persist(ready);
+            }
+
+            if (!sendFirst)
+            {
+                Send(context, ready.Messages);
+            }
+
+            if (ready.Snapshot is { IsEmpty: false } snapshot)
+            {
+                _settings.Store.Reset(StoreCodec.DecodeState(snapshot.Data));
+                _applied = snapshot.Metadata.Index;
+                _snapshotIndex = snapshot.Metadata.Index;
+                _snapshotBytes = snapshot.Data.Length;
+                _bytesSinceSnapshot = 0;
+                LogInstalledSnapshot(_logger, _settings.RaftId, snapshot.Metadata.Index);
             }
 
             Apply(context, ready.CommittedEntries);
@@ -407,165 +400,11 @@ public sealed partial class RaftActor : IActor
                 _leader = soft.Lead;
             }
 
-            _node.ReportApplied(ready);
+            _node.Advance(ready);
             MaybeSnapshot(context);
         }
 
-        StartWrite(context);
         UpdateView();
-    }
-
-    /// <summary>
-    /// Writes every queued Ready in ONE SQLite transaction on a pool thread, unless a write is under
-    /// way (the Readies queued meanwhile then make the next batch: group commit). The actor goes on
-    /// stepping messages and proposals; <see cref="OnWritten"/> takes the result. A batch that writes
-    /// nothing (answers waiting only for earlier writes) completes at once.
-    /// </summary>
-    private void StartWrite(IContext context)
-    {
-        if (_writing is not null || _queuedWrites.Count == 0)
-        {
-            return;
-        }
-
-        var batch = _queuedWrites.ToArray();
-        _queuedWrites.Clear();
-        var writes = new List<(Snapshot?, IReadOnlyList<Entry>, HardState?)>(batch.Length);
-        var durable = false;
-        var hard = _persistedHard;
-        foreach (var ready in batch)
-        {
-            if (!ready.MustSync)
-            {
-                continue;
-            }
-
-            var entries = ready.Entries.IsDefault ? [] : ready.Entries;
-            writes.Add((ready.Snapshot, entries, ready.HardState));
-
-            // etcd's rule: new entries, a snapshot, a new term or vote must be on disk before anything
-            // that rests on them is sent or applied. A commit index alone is written without an fsync
-            // of its own (the next durable write carries it): lost only with the machine, it is
-            // learned again from the leader, and every manager already fsyncs the entries it commits.
-            durable |= entries.Length > 0
-                || ready.Snapshot is { IsEmpty: false }
-                || (ready.HardState is { } next && (next.Term != hard.Term || next.Vote != hard.Vote));
-            hard = ready.HardState ?? hard;
-        }
-
-        if (writes.Count == 0)
-        {
-            OnWritten(context, new Written(batch));
-            return;
-        }
-
-        _writing = batch;
-        var file = _settings.File;
-        var self = context.Self;
-        var root = context.System.Root;
-
-        // On another pool thread, queued behind the work this one has just handed Proto.Remote
-        // (PreferFairness: the global queue), so the appends are serialized and sent while the
-        // write runs (docs/benchmarks.md, issue 3).
-        _writeTask = Task.Factory.StartNew(
-            () =>
-            {
-                try
-                {
-                    file.SaveAll(writes, durable);
-                    root.Send(self, new Written(batch));
-                }
-                catch (Exception e)
-                {
-                    root.Send(self, new WriteFailed(e));
-                }
-            },
-            CancellationToken.None,
-            TaskCreationOptions.PreferFairness | TaskCreationOptions.DenyChildAttach,
-            TaskScheduler.Default);
-    }
-
-    /// <summary>
-    /// A batch is in the log file: its Readies are reported to the core in order (a leader's own
-    /// entries now count towards the majority), the answers that waited for them go out, file work
-    /// that waited for the writer runs, and the next batch starts with what queued meanwhile.
-    /// </summary>
-    private void OnWritten(IContext context, Written written)
-    {
-        _writing = null;
-        _writeTask = null;
-        foreach (var ready in written.Batch)
-        {
-            if (ready.Snapshot is { IsEmpty: false } snapshot)
-            {
-                _log.ApplySnapshot(snapshot);
-                _settings.Store.Reset(StoreCodec.DecodeState(snapshot.Data));
-                _applied = snapshot.Metadata.Index;
-                _snapshotIndex = snapshot.Metadata.Index;
-                _snapshotBytes = snapshot.Data.Length;
-                _bytesSinceSnapshot = 0;
-                LogInstalledSnapshot(_logger, _settings.RaftId, snapshot.Metadata.Index);
-            }
-
-            if (!ready.Entries.IsDefaultOrEmpty)
-            {
-                _log.Append(ready.Entries);
-            }
-
-            if (ready.HardState is { } hard)
-            {
-                _log.SetHardState(hard);
-                _persistedHard = hard;
-            }
-
-            _node.ReportPersisted(ready);
-            Send(context, ready.MessagesAfterWrite);
-        }
-
-        RunFileWork(context);
-
-        // Proposals queued during the write, and what the report made ready (the commit of the
-        // entries just written), join the next batch.
-        ProposeQueued();
-        ProcessReadies(context);
-    }
-
-    /// <summary>Snapshot parts and compaction use the log file too: never while the writer has it.</summary>
-    private bool DeferFileWork(object work)
-    {
-        if (_writing is null)
-        {
-            return false;
-        }
-
-        _fileWork.Add(work);
-        return true;
-    }
-
-    private void RunFileWork(IContext context)
-    {
-        if (_fileWork.Count == 0 || _writing is not null)
-        {
-            return;
-        }
-
-        var work = _fileWork.ToArray();
-        _fileWork.Clear();
-        foreach (var item in work)
-        {
-            switch (item)
-            {
-                case SnapshotSealed snapshot:
-                    OnSnapshotPart(context, snapshot, 0);
-                    break;
-                case WriteSnapshotPart part:
-                    OnSnapshotPart(context, part.Snapshot, part.Part);
-                    break;
-                case CompactLog compact:
-                    OnCompactLog(context, compact.Before);
-                    break;
-            }
-        }
     }
 
     private void UpdateView()
@@ -594,6 +433,64 @@ public sealed partial class RaftActor : IActor
                 LogPromotingLearner(_logger, learner, progress.Match);
                 return;
             }
+        }
+    }
+
+    /// <summary>
+    /// A leader's write of the entries it has just sent, on another pool thread, while this actor
+    /// waits for it (the mailbox takes no other message until the task completes, so nothing is
+    /// answered, applied or stepped before the write has returned). Written on this thread, the
+    /// write held it through the fsync while Proto.Remote's endpoint waited for another pool thread
+    /// to wake and serialize the appends it was just given: 0.15 ms of a 0.9 ms single write
+    /// (docs/benchmarks.md, issue 3). Queued behind that work (PreferFairness: the global queue,
+    /// not this thread's own), so this thread sends first and the write follows.
+    /// </summary>
+    private Task PersistOffThreadAsync(Ready ready) =>
+        Task.Factory.StartNew(
+            static state =>
+            {
+                var (actor, ready) = ((RaftActor, Ready))state!;
+                actor.Persist(ready);
+            },
+            (this, ready),
+            CancellationToken.None,
+            TaskCreationOptions.PreferFairness | TaskCreationOptions.DenyChildAttach,
+            TaskScheduler.Default);
+
+    /// <summary>ONE durable write per Ready: the snapshot, the new entries and the hard state together.</summary>
+    private void Persist(Ready ready)
+    {
+        if (!ready.MustSync)
+        {
+            return;
+        }
+
+        var entries = ready.Entries.IsDefault ? [] : ready.Entries;
+
+        // etcd's rule: new entries, a snapshot, a new term or vote must be on disk before anything
+        // is sent or applied. A commit index alone is written without its own fsync (the next
+        // durable write carries it): lost only with the machine, it is learned again from the
+        // leader, and every manager already fsyncs the entries it commits.
+        var durable = entries.Length > 0
+            || ready.Snapshot is { IsEmpty: false }
+            || ready.HardState is not { } next
+            || next.Term != _persistedHard.Term
+            || next.Vote != _persistedHard.Vote;
+        _settings.File.Save(ready.Snapshot, entries, ready.HardState, durable);
+        if (ready.Snapshot is { IsEmpty: false } snapshot)
+        {
+            _log.ApplySnapshot(snapshot);
+        }
+
+        if (entries.Length > 0)
+        {
+            _log.Append(entries);
+        }
+
+        if (ready.HardState is { } hard)
+        {
+            _log.SetHardState(hard);
+            _persistedHard = hard;
         }
     }
 
@@ -954,13 +851,14 @@ public sealed partial class RaftActor : IActor
             return;
         }
 
-        if (part == 0 && index > _persistedHard.Commit)
+        if (index > _persistedHard.Commit)
         {
-            // A restart must find the commit index at or after its snapshot's (RaftLogFile.Open
-            // refuses a commit index behind its snapshot). Entries are applied once they are in the
-            // file, and the commit index that covers them is written with the next batch at the
-            // latest (it was queued with them): wait for it (retried after each write and tick).
-            _fileWork.Add(snapshot);
+            // A restart must find the commit index at or after its snapshot's (the core refuses a
+            // commit index behind its snapshot). It always is, since a Ready's commit index is
+            // written before it is applied and snapshots are taken only of applied entries;
+            // checked here so that it stays so.
+            _snapshotInProgress = false;
+            LogSnapshotFailed(_logger, _settings.RaftId, index, $"the commit index written so far ({_persistedHard.Commit}) is behind it");
             return;
         }
 
@@ -1048,11 +946,6 @@ public sealed partial class RaftActor : IActor
     private sealed record SnapshotFailed(ulong Index, string Reason);
 
     private sealed record CompactLog(ulong Before);
-
-    /// <summary>A batch of Readies is in the log file.</summary>
-    private sealed record Written(Ready[] Batch);
-
-    private sealed record WriteFailed(Exception Error);
 
     private sealed record ProcessReady
     {

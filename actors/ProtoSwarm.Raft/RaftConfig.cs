@@ -38,4 +38,14 @@ public sealed record RaftConfig
     /// for one start only.
     /// </summary>
     public bool ForceNewCluster { get; init; }
+
+    /// <summary>
+    /// Asynchronous storage writes (etcd raft's AsyncStorageWrites): GetReady may be called again
+    /// before the previous Ready's write is done. Each Ready's write is reported with
+    /// <see cref="RaftNode.ReportPersisted"/> (in the order the Readies were handed out) and its
+    /// committed entries with <see cref="RaftNode.ReportApplied"/>; <see cref="Ready.MessagesAfterWrite"/>
+    /// leave only once the write is done. The leader counts its own entries towards a majority only
+    /// once they are written, and only written entries are handed out to be applied.
+    /// </summary>
+    public bool AsyncStorageWrites { get; init; }
 }

@@ -19,13 +19,28 @@ internal sealed class RaftLog
         _unstable = new Unstable(storage.LastIndex() + 1);
         Committed = storage.FirstIndex() - 1;
         Applied = Committed;
+        Applying = Committed;
     }
 
     public ulong Committed { get; private set; }
 
     public ulong Applied { get; private set; }
 
+    /// <summary>The last committed entry handed out to be applied (at or after Applied).</summary>
+    public ulong Applying { get; private set; }
+
     public Snapshot? PendingSnapshot => _unstable.Snapshot;
+
+    /// <summary>The pending snapshot, unless it has already been handed to storage.</summary>
+    public Snapshot? SnapshotToWrite => _unstable.SnapshotInProgress ? null : _unstable.Snapshot;
+
+    public ulong Generation => _unstable.Generation;
+
+    /// <summary>
+    /// The last index whose entry is in storage as this log now has it: everything below the
+    /// unstable tail. None while a snapshot waits to be written.
+    /// </summary>
+    public ulong? StableLastIndex() => _unstable.Snapshot is null ? _unstable.Offset - 1 : null;
 
     public ulong FirstIndex() => _unstable.MaybeFirstIndex() ?? _storage.FirstIndex();
 
@@ -160,20 +175,45 @@ internal sealed class RaftLog
 
     public ImmutableArray<Entry> UnstableEntries() => [.. _unstable.Entries];
 
-    /// <summary>Committed entries not yet applied, at most the configured bytes; none while a snapshot waits.</summary>
-    public ImmutableArray<Entry> NextCommittedEntries()
+    /// <summary>Entries not yet handed to storage (asynchronous writes).</summary>
+    public ImmutableArray<Entry> EntriesToWrite() => [.. _unstable.EntriesToWrite()];
+
+    public bool HasEntriesToWrite => _unstable.InProgress < _unstable.Offset + (ulong)_unstable.Entries.Count;
+
+    /// <summary>The unstable entries and snapshot have been handed to storage.</summary>
+    public void AcceptInProgress() => _unstable.AcceptInProgress();
+
+    /// <summary>
+    /// Committed entries not yet handed out to be applied, at most the configured bytes; none while
+    /// a snapshot waits. With <paramref name="allowUnstable"/> false, only entries already in storage.
+    /// </summary>
+    public ImmutableArray<Entry> NextCommittedEntries(bool allowUnstable = true)
     {
-        if (!HasNextCommittedEntries())
+        if (!HasNextCommittedEntries(allowUnstable))
         {
             return [];
         }
 
-        var lo = Math.Max(Applied + 1, FirstIndex());
-        return [.. Slice(lo, Committed + 1, _maxCommittedSize)];
+        var lo = Math.Max(Applying + 1, FirstIndex());
+        return [.. Slice(lo, ApplyLimit(allowUnstable) + 1, _maxCommittedSize)];
     }
 
-    public bool HasNextCommittedEntries() =>
-        _unstable.Snapshot is null && Committed + 1 > Math.Max(Applied + 1, FirstIndex());
+    public bool HasNextCommittedEntries(bool allowUnstable = true) =>
+        _unstable.Snapshot is null && ApplyLimit(allowUnstable) + 1 > Math.Max(Applying + 1, FirstIndex());
+
+    private ulong ApplyLimit(bool allowUnstable) =>
+        allowUnstable ? Committed : Math.Min(Committed, _unstable.Offset - 1);
+
+    /// <summary>Entries up to <paramref name="index"/> have been handed out to be applied.</summary>
+    public void AcceptApplying(ulong index)
+    {
+        if (index > Committed || index < Applying)
+        {
+            throw new InvalidOperationException($"applying {index} is outside [{Applying}, {Committed}]");
+        }
+
+        Applying = index;
+    }
 
     /// <summary>Entries from i to the end, at most maxSize bytes.</summary>
     public List<Entry> EntriesFrom(ulong i, ulong maxSize) =>
@@ -256,6 +296,7 @@ internal sealed class RaftLog
         }
 
         Applied = applied;
+        Applying = Math.Max(Applying, applied);
     }
 
     public void StableTo(ulong index, ulong term) => _unstable.StableTo(index, term);

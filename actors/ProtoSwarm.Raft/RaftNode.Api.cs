@@ -116,6 +116,18 @@ public sealed partial class RaftNode
 
     public bool HasReady()
     {
+        if (_async)
+        {
+            return new SoftState(_lead, _role) != _prevSoftState
+                || CurrentHardState() != _prevHardState
+                || _log.SnapshotToWrite is not null
+                || _log.HasEntriesToWrite
+                || _messages.Count > 0
+                || _messagesAfterWrite.Count > 0
+                || _readStates.Count > 0
+                || _log.HasNextCommittedEntries(allowUnstable: false);
+        }
+
         if (_readyOutstanding)
         {
             return false;
@@ -136,6 +148,11 @@ public sealed partial class RaftNode
     /// </summary>
     public Ready GetReady()
     {
+        if (_async)
+        {
+            return GetReadyAsync();
+        }
+
         if (_readyOutstanding)
         {
             throw new InvalidOperationException("the previous Ready has not been advanced");
@@ -159,10 +176,123 @@ public sealed partial class RaftNode
         return ready;
     }
 
+    private Ready GetReadyAsync()
+    {
+        var soft = new SoftState(_lead, _role);
+        var hard = CurrentHardState();
+        var snapshot = _log.SnapshotToWrite;
+        var committed = _log.NextCommittedEntries(allowUnstable: false);
+        ImmutableArray<Message> now;
+        ImmutableArray<Message> afterWrite;
+        if (hard.Term != _durableTerm || hard.Vote != _durableVote || _log.PendingSnapshot is not null)
+        {
+            // A new term or vote, or a snapshot, not yet written: everything said now rests on it.
+            now = [];
+            afterWrite = [.. _messagesAfterWrite, .. _messages];
+        }
+        else
+        {
+            now = [.. _messages];
+            afterWrite = [.. _messagesAfterWrite];
+        }
+
+        var ready = new Ready(
+            soft != _prevSoftState ? soft : null,
+            hard != _prevHardState ? hard : null,
+            _log.EntriesToWrite(),
+            snapshot,
+            committed,
+            now,
+            [.. _readStates])
+        {
+            MessagesAfterWrite = afterWrite,
+        };
+        _messages.Clear();
+        _messagesAfterWrite.Clear();
+        _readStates.Clear();
+        _prevSoftState = soft;
+        _prevHardState = hard;
+        _log.AcceptInProgress();
+        if (!committed.IsDefaultOrEmpty)
+        {
+            _log.AcceptApplying(committed[^1].Index);
+        }
+
+        if (ready.HasWrite)
+        {
+            _writes.Enqueue((ready, _log.Generation));
+        }
+
+        return ready;
+    }
+
+    /// <summary>
+    /// Asynchronous writes: <paramref name="ready"/>'s snapshot, entries and hard state are durable
+    /// (and a snapshot installed in the state machine). Readies with <see cref="Ready.HasWrite"/> are
+    /// reported in the order they were handed out. A leader now counts the written entries as its own
+    /// towards a majority.
+    /// </summary>
+    public void ReportPersisted(Ready ready)
+    {
+        ArgumentNullException.ThrowIfNull(ready);
+        if (!_async || _writes.Count == 0 || !ReferenceEquals(_writes.Peek().Ready, ready))
+        {
+            throw new InvalidOperationException("ReportPersisted: not the oldest Ready whose write is outstanding");
+        }
+
+        var (_, generation) = _writes.Dequeue();
+        if (ready.Snapshot is { } snapshot)
+        {
+            _log.StableSnapTo(snapshot.Metadata.Index);
+            if (_log.PendingSnapshot is null && snapshot.Metadata.Index > _log.Applied)
+            {
+                _log.AppliedTo(snapshot.Metadata.Index);
+            }
+        }
+
+        if (!ready.Entries.IsDefaultOrEmpty && generation == _log.Generation)
+        {
+            var last = ready.Entries[^1];
+            _log.StableTo(last.Index, last.Term);
+        }
+
+        if (ready.HardState is { } hard)
+        {
+            _durableTerm = hard.Term;
+            _durableVote = hard.Vote;
+        }
+
+        if (_role == StateRole.Leader && _tracker.Progress.TryGetValue(Id, out var self)
+            && _log.StableLastIndex() is { } stable && self.MaybeUpdate(stable) && MaybeCommit())
+        {
+            BroadcastAppend();
+        }
+    }
+
+    /// <summary>Asynchronous writes: <paramref name="ready"/>'s committed entries are applied.</summary>
+    public void ReportApplied(Ready ready)
+    {
+        ArgumentNullException.ThrowIfNull(ready);
+        if (!_async)
+        {
+            throw new InvalidOperationException("ReportApplied is for asynchronous writes; use Advance");
+        }
+
+        if (!ready.CommittedEntries.IsDefaultOrEmpty)
+        {
+            _log.AppliedTo(ready.CommittedEntries[^1].Index);
+        }
+    }
+
     /// <summary>The Ready was persisted, sent and applied: entries are stable and applied up to its end.</summary>
     public void Advance(Ready ready)
     {
         ArgumentNullException.ThrowIfNull(ready);
+        if (_async)
+        {
+            throw new InvalidOperationException("with asynchronous writes, use ReportPersisted and ReportApplied");
+        }
+
         if (!_readyOutstanding)
         {
             throw new InvalidOperationException("Advance without an outstanding Ready");

@@ -142,6 +142,7 @@ public sealed partial class RaftNode
         {
             _term = term;
             _vote = 0;
+            DropStaleAppendAnswers(term);
         }
 
         _lead = 0;
@@ -163,6 +164,18 @@ public sealed partial class RaftNode
         _pendingConfIndex = 0;
         _readOnly.Clear();
         _pendingReadIndex.Clear();
+    }
+
+    /// <summary>
+    /// Answers to an earlier term's appends not yet handed out go unsent: a later term's leader may
+    /// replace those entries before the write that would hold them, and an answer must never speak
+    /// for entries the peer's disk will not have. The earlier leader is deposed; it loses nothing a
+    /// lossy network could not take from it.
+    /// </summary>
+    private void DropStaleAppendAnswers(ulong term)
+    {
+        _messages.RemoveAll(m => m.Type == MessageType.AppendResponse && m.Term < term);
+        _messagesAfterWrite.RemoveAll(m => m.Type == MessageType.AppendResponse && m.Term < term);
     }
 
     private void BecomeFollower(ulong term, ulong lead)
@@ -211,6 +224,11 @@ public sealed partial class RaftNode
         {
             self.BecomeReplicate();
             self.RecentActive = true;
+            if (_async)
+            {
+                // Only what is written counts as ours towards a majority.
+                self.Match = _log.StableLastIndex() ?? 0;
+            }
         }
 
         // No membership change until everything before our term is applied here (it may hold one).

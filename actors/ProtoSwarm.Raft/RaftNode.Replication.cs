@@ -60,9 +60,10 @@ public sealed partial class RaftNode
 
         _log.Append(stamped);
 
-        // The leader's own entries are persisted with the Ready that carries its appends, before
-        // any of them is sent, so they count towards the majority right away.
-        if (_tracker.Progress.TryGetValue(Id, out var self))
+        // Written synchronously, the leader's own entries are persisted with the Ready that carries
+        // its appends, before any of them is sent, so they count towards the majority right away.
+        // Written asynchronously, they count once their write is reported (ReportPersisted).
+        if (!_async && _tracker.Progress.TryGetValue(Id, out var self))
         {
             self.MaybeUpdate(_log.LastIndex());
         }

@@ -19,6 +19,9 @@ public sealed partial class RaftNode
     private readonly ProgressTracker _tracker;
     private readonly ReadOnlyQueue _readOnly = new();
     private readonly List<Message> _messages = [];
+    private readonly List<Message> _messagesAfterWrite = [];
+    private readonly Queue<(Ready Ready, ulong Generation)> _writes = new();
+    private readonly bool _async;
     private readonly List<ReadState> _readStates = [];
     private readonly List<Message> _pendingReadIndex = [];
     private readonly Random _random;
@@ -39,6 +42,11 @@ public sealed partial class RaftNode
     private HardState _prevHardState;
     private bool _readyOutstanding;
 
+    // The term and vote the caller has reported written (asynchronous writes): until a new one is,
+    // nothing this peer says may go out before the write that holds it.
+    private ulong _durableTerm;
+    private ulong _durableVote;
+
     /// <summary>
     /// Starts a peer over what <paramref name="log"/> holds. Its InitialState's ConfState must be the
     /// membership as of <see cref="RaftConfig.Applied"/> (the snapshot's, when Applied is 0 or the
@@ -50,6 +58,7 @@ public sealed partial class RaftNode
         ArgumentNullException.ThrowIfNull(log);
         Validate(config);
         _config = config;
+        _async = config.AsyncStorageWrites;
         _random = new Random(unchecked(config.RandomSeed ^ (int)(config.Id ^ (config.Id >> 32))));
         _log = new RaftLog(log, config.MaxCommittedSizePerReady);
         _tracker = new ProgressTracker(config.MaxInflightMessages);
@@ -63,12 +72,18 @@ public sealed partial class RaftNode
             _vote = hardState.Vote;
         }
 
+        // A snapshot holds only committed entries, and with asynchronous writes the application may
+        // have taken one of entries whose commit index had not reached the disk yet.
+        _log.CommitTo(log.Snapshot().Metadata.Index);
+
         if (config.Applied > 0)
         {
             _log.AppliedTo(config.Applied);
         }
 
         _prevHardState = hardState;
+        _durableTerm = hardState.Term;
+        _durableVote = hardState.Vote;
         _prevSoftState = new SoftState(0, StateRole.Follower);
         BecomeFollower(_term, 0);
 
@@ -131,6 +146,15 @@ public sealed partial class RaftNode
             default:
                 message = message with { Term = _term };
                 break;
+        }
+
+        if (_async && message.Type is MessageType.AppendResponse or MessageType.VoteResponse or MessageType.PreVoteResponse or MessageType.HeartbeatResponse)
+        {
+            // Answers speak for this peer's log, term and vote (and a heartbeat's answer for its
+            // commit index, which may lie in entries still being written): they wait for the writes
+            // handed out so far, the next one included.
+            _messagesAfterWrite.Add(message);
+            return;
         }
 
         _messages.Add(message);

@@ -150,6 +150,9 @@ public readonly record struct SoftState(ulong Lead, StateRole Role);
 /// <see cref="Entries"/> and <see cref="HardState"/> in ONE durable write; then send
 /// <see cref="Messages"/>; then apply <see cref="CommittedEntries"/>; then call
 /// <see cref="RaftNode.Advance"/>. Nothing in a Ready may be sent before its writes are durable.
+/// With <see cref="RaftConfig.AsyncStorageWrites"/>, <see cref="Messages"/> may be sent at once and
+/// <see cref="MessagesAfterWrite"/> only once this Ready's write (and so every earlier one) is
+/// durable; <see cref="CommittedEntries"/> are all in storage already and may be applied at once.
 /// </summary>
 public sealed record Ready(
     SoftState? SoftState,
@@ -161,4 +164,10 @@ public sealed record Ready(
     ImmutableArray<ReadState> ReadStates)
 {
     public bool MustSync => HardState is not null || !Entries.IsDefaultOrEmpty || Snapshot is not null;
+
+    /// <summary>Asynchronous writes only: messages to send once this Ready's write is durable.</summary>
+    public ImmutableArray<Message> MessagesAfterWrite { get; init; } = [];
+
+    /// <summary>Asynchronous writes: whether this Ready must be reported with RaftNode.ReportPersisted (a write, or messages waiting for one).</summary>
+    public bool HasWrite => MustSync || !MessagesAfterWrite.IsDefaultOrEmpty;
 }

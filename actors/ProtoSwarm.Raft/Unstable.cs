@@ -6,7 +6,11 @@ namespace ProtoSwarm.Raft;
 /// </summary>
 internal sealed class Unstable
 {
-    public Unstable(ulong offset) => Offset = offset;
+    public Unstable(ulong offset)
+    {
+        Offset = offset;
+        InProgress = offset;
+    }
 
     public Snapshot? Snapshot { get; private set; }
 
@@ -14,6 +18,22 @@ internal sealed class Unstable
 
     /// <summary>The index of Entries[0].</summary>
     public ulong Offset { get; private set; }
+
+    /// <summary>
+    /// With asynchronous writes: the first entry not yet handed to storage. Entries in
+    /// [Offset, InProgress) are being written; they stay here, readable, until their write is reported.
+    /// </summary>
+    public ulong InProgress { get; private set; }
+
+    /// <summary>With asynchronous writes: the snapshot has been handed to storage.</summary>
+    public bool SnapshotInProgress { get; private set; }
+
+    /// <summary>
+    /// Bumped whenever entries are replaced or a snapshot restored: a write handed out before that
+    /// reports nothing about the log as it is now (an entry of the same index and term may have
+    /// been replaced and put back meanwhile), so only a later write's report makes entries stable.
+    /// </summary>
+    public ulong Generation { get; private set; }
 
     public ulong? MaybeFirstIndex() => Snapshot is null ? null : Snapshot.Metadata.Index + 1;
 
@@ -60,6 +80,18 @@ internal sealed class Unstable
 
         Entries.RemoveRange(0, (int)(i + 1 - Offset));
         Offset = i + 1;
+        InProgress = Math.Max(InProgress, Offset);
+    }
+
+    /// <summary>Entries not yet handed to storage.</summary>
+    public List<Entry> EntriesToWrite() =>
+        InProgress >= Offset + (ulong)Entries.Count ? [] : Entries.GetRange((int)(InProgress - Offset), Entries.Count - (int)(InProgress - Offset));
+
+    /// <summary>Everything here now is being written.</summary>
+    public void AcceptInProgress()
+    {
+        InProgress = Offset + (ulong)Entries.Count;
+        SnapshotInProgress = Snapshot is not null;
     }
 
     public void StableSnapTo(ulong i)
@@ -67,14 +99,18 @@ internal sealed class Unstable
         if (Snapshot is not null && Snapshot.Metadata.Index == i)
         {
             Snapshot = null;
+            SnapshotInProgress = false;
         }
     }
 
     public void Restore(Snapshot snapshot)
     {
         Offset = snapshot.Metadata.Index + 1;
+        InProgress = Offset;
         Entries = [];
         Snapshot = snapshot;
+        SnapshotInProgress = false;
+        Generation++;
     }
 
     public void TruncateAndAppend(IReadOnlyList<Entry> entries)
@@ -83,8 +119,12 @@ internal sealed class Unstable
         if (after == Offset + (ulong)Entries.Count)
         {
             Entries.AddRange(entries);
+            return;
         }
-        else if (after <= Offset)
+
+        Generation++;
+        InProgress = Math.Min(InProgress, after);
+        if (after <= Offset)
         {
             // Replaces everything unstable; the caller's Append overwrites the persisted suffix too.
             Offset = after;

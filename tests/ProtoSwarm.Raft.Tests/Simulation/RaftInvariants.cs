@@ -89,7 +89,7 @@ internal sealed class RaftInvariants
         var view = new LogView(peer.Log, ready.Snapshot, ready.Entries);
         var durable = peer.DurableHardState;
 
-        foreach (var m in ready.Messages)
+        foreach (var m in ready.Messages.AddRange(ready.MessagesAfterWrite))
         {
             // Forwarded requests (a proposal, a read, a transfer) keep their original sender, as etcd's do.
             var forwarded = m.Type is MessageType.Propose or MessageType.ReadIndex or MessageType.TransferLeader;
@@ -258,9 +258,20 @@ internal sealed class RaftInvariants
         }
 
         peer.CommitRecorded = Math.Max(peer.CommitRecorded, hs.Commit);
+    }
 
-        foreach (var m in ready.Messages)
+    /// <summary>Messages about to go out: what they claim about this peer's term, vote and log must already be on its disk.</summary>
+    public void BeforeSend(SimPeer peer, IEnumerable<Message> messages)
+    {
+        var hs = peer.DurableHardState;
+        foreach (var m in messages)
         {
+            var futureTerm = m.Type is MessageType.PreVote or MessageType.PreVoteResponse or MessageType.Propose or MessageType.ReadIndex or MessageType.TransferLeader;
+            if (!futureTerm && m.Term > hs.Term)
+            {
+                Fail("term durable before sent", $"peer {peer.Id} sends {m.Type} in term {m.Term}, but its disk says term {hs.Term}");
+            }
+
             if (m.Type == MessageType.VoteResponse && !m.Reject && (hs.Term < m.Term || (hs.Term == m.Term && hs.Vote != m.To)))
             {
                 Fail("vote durable before sent", $"peer {peer.Id} grants its vote to {m.To} in term {m.Term}, but its disk says term {hs.Term} vote {hs.Vote}");
@@ -307,16 +318,25 @@ internal sealed class RaftInvariants
     }
 
     /// <summary>An entry the driver is about to apply to <paramref name="peer"/>'s state machine.</summary>
-    public void BeforeApply(SimPeer peer, Entry entry)
+    public void BeforeApply(SimPeer peer, Entry entry, bool asyncWrites)
     {
         if (entry.Index != peer.Sm.Applied + 1)
         {
             Fail("apply in order", $"peer {peer.Id} is handed entry {entry.Index} to apply after {peer.Sm.Applied}");
         }
 
-        if (entry.Index > peer.DurableHardState.Commit)
+        if (!asyncWrites && entry.Index > peer.DurableHardState.Commit)
         {
             Fail("apply only durable commits", $"peer {peer.Id} applies {entry.Index} past its durable commit {peer.DurableHardState.Commit}");
+        }
+
+        // With asynchronous writes the commit index reaches the disk with a later write (Raft needs
+        // no durable commit index; etcd's is not either), but an entry is applied only once it is
+        // in this peer's own log on disk, as that very entry.
+        if (asyncWrites && (entry.Index > peer.Log.LastIndex()
+            || (entry.Index >= peer.Log.FirstIndex() && peer.Log.Term(entry.Index) != entry.Term)))
+        {
+            Fail("apply only written entries", $"peer {peer.Id} applies {entry.Index}/{entry.Term}, which its disk [{peer.Log.FirstIndex()}..{peer.Log.LastIndex()}] does not hold");
         }
 
         if (_committed.TryGetValue(entry.Index, out var c))

@@ -32,10 +32,16 @@ internal sealed class SimPeer(ulong id, MemoryRaftLog log)
     /// <summary>The highest commit index this incarnation has reported.</summary>
     public ulong CommitSeen { get; set; }
 
+    /// <summary>The term this incarnation last led in, and its commit index then (the durable-majority check).</summary>
+    public (ulong Term, ulong Commit) Led { get; set; }
+
     /// <summary>Commit indices up to here have been recorded as committed by the checks.</summary>
     public ulong CommitRecorded { get; set; }
 
     public HardState DurableHardState => Log.HardState;
+
+    /// <summary>Asynchronous writes handed out and not yet on disk, oldest first; a crash loses them.</summary>
+    public Queue<(Ready Ready, RaftStatus Status)> Writes { get; } = new();
 
     public RaftStatus? LastStatus { get; set; }
 

@@ -41,6 +41,12 @@ public sealed record SimulationOptions
 
     public bool ClientOps { get; init; } = true;
 
+    /// <summary>
+    /// The core's asynchronous storage writes (each Ready written later, in order, while the peer
+    /// goes on stepping), as the manager's Raft actor runs it; null lets each seed choose (three in four asynchronous).
+    /// </summary>
+    public bool? AsyncWrites { get; init; }
+
     /// <summary>A bug planted in the driver (never in the core), to prove the checks catch what they claim to.</summary>
     internal HarnessFault Fault { get; init; }
 }

@@ -15,6 +15,8 @@ public sealed partial class Simulator
         Delay,
         ReadyOne,
         ReadyAll,
+        CompleteWrite,
+        CompleteWrites,
         Partition,
         Heal,
         Crash,
@@ -47,6 +49,8 @@ public sealed partial class Simulator
                 (SimAction.Delay, o.MessageFaults ? 10 : 0),
                 (SimAction.ReadyOne, 80),
                 (SimAction.ReadyAll, 140),
+                (SimAction.CompleteWrite, _async ? 80 : 0),
+                (SimAction.CompleteWrites, _async ? 100 : 0),
                 (SimAction.Partition, o.Partitions ? 4 : 0),
                 (SimAction.Heal, o.Partitions ? 10 : 0),
                 (SimAction.Crash, o.Crashes ? 3 : 0),
@@ -154,6 +158,22 @@ public sealed partial class Simulator
                 {
                     Record($"ready {readied.Id}");
                     ProcessReady(readied);
+                }
+
+                break;
+            case SimAction.CompleteWrite:
+                if (RandomUpPeer() is { Writes.Count: > 0 } writer)
+                {
+                    Record($"write done {writer.Id}");
+                    CompleteWrite(writer);
+                }
+
+                break;
+            case SimAction.CompleteWrites:
+                Record("writes done");
+                foreach (var p in UpPeers())
+                {
+                    CompleteAllWrites(p);
                 }
 
                 break;
@@ -414,6 +434,12 @@ public sealed partial class Simulator
                     ProcessReady(p);
                     moved = true;
                 }
+
+                if (p.IsUp && p.Writes.Count > 0)
+                {
+                    CompleteAllWrites(p);
+                    moved = true;
+                }
             }
 
             var batch = _net.InFlight.Where(e => e.NotBefore <= _step).ToList();
@@ -475,6 +501,7 @@ public sealed partial class Simulator
     {
         Record($"ready {id}");
         ProcessReady(_peers[id]);
+        CompleteAllWrites(_peers[id]);
         return true;
     });
 

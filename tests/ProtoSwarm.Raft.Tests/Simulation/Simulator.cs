@@ -25,6 +25,7 @@ public sealed partial class Simulator
     private readonly Queue<string> _trace = new();
     private readonly ulong _maxSizePerMessage;
     private readonly int _maxInflight;
+    private readonly bool _async;
     private ulong _nextId;
     private int _step;
     private int _ticks;
@@ -43,6 +44,7 @@ public sealed partial class Simulator
         // Per-seed variety in batching and flow control, so small messages and a window of 1 are covered too.
         _maxSizePerMessage = _rng.Next(3) switch { 0 => 64UL, 1 => 1024UL, _ => 1024UL * 1024 };
         _maxInflight = _rng.Next(3) switch { 0 => 1, 1 => 4, _ => 256 };
+        _async = options.AsyncWrites ?? _rng.Next(4) != 0;
 
         var founders = new ConfState([.. Enumerable.Range(1, options.Peers).Select(i => (ulong)i)], []);
         foreach (var id in founders.Voters)
@@ -121,6 +123,7 @@ public sealed partial class Simulator
         PreVote = _options.PreVote,
         CheckQuorum = true,
         RandomSeed = _rng.Next(),
+        AsyncStorageWrites = _async,
     };
 
     /// <summary>Starts (or restarts) a peer from what its disk holds, and nothing else.</summary>
@@ -132,6 +135,8 @@ public sealed partial class Simulator
         peer.Incarnation++;
         peer.PendingReads.Clear();
         peer.CommitSeen = 0;
+        peer.Led = (0, 0);
+        peer.Writes.Clear();
         peer.Node = new RaftNode(NodeConfig(peer.Id, snapshot.Metadata.Index), peer.Log);
         if (!snapshot.IsEmpty)
         {
@@ -144,8 +149,41 @@ public sealed partial class Simulator
     private void ObserveStatus(SimPeer peer)
     {
         var status = peer.Node!.Status;
+        if (_async)
+        {
+            CheckDurableMajority(peer, status);
+        }
+
         peer.LastStatus = status;
         _inv.ObserveStatus(peer, status);
+    }
+
+    /// <summary>
+    /// With asynchronous writes the leader's own entries count only once written: whenever a
+    /// leader moves its commit index within its term, the entry there (of its term, as every entry
+    /// a leader commits by counting) must already be on the disks of a majority of its voters.
+    /// </summary>
+    private void CheckDurableMajority(SimPeer peer, RaftStatus status)
+    {
+        if (status.Role != StateRole.Leader)
+        {
+            return;
+        }
+
+        if (peer.Led.Term == status.Term && status.Commit > peer.Led.Commit)
+        {
+            var index = status.Commit;
+            var holding = status.ConfState.Voters.Count(v => _peers.TryGetValue(v, out var p) && Holds(p.Log, index, status.Term));
+            if (holding < (status.ConfState.Voters.Length / 2) + 1)
+            {
+                throw new InvariantException($"durable majority: leader {peer.Id} of term {status.Term} commits {index}, which only {holding} of its {status.ConfState.Voters.Length} voters have on disk");
+            }
+        }
+
+        peer.Led = (status.Term, status.Commit);
+
+        static bool Holds(MemoryRaftLog log, ulong index, ulong term) =>
+            index < log.FirstIndex() ? log.Snapshot().Metadata.Index >= index : index <= log.LastIndex() && log.Term(index) == term;
     }
 
     /// <summary>After every step: statuses (one leader per term, monotonic commit), client timeouts.</summary>
@@ -225,6 +263,12 @@ public sealed partial class Simulator
             return;
         }
 
+        if (_async)
+        {
+            ProcessReadyAsync(peer);
+            return;
+        }
+
         var ready = node.GetReady();
         _inv.BeforePersist(peer, ready, node.Status);
 
@@ -257,8 +301,81 @@ public sealed partial class Simulator
         }
 
         _inv.AfterPersist(peer, ready);
+        SendAll(peer, ready.Messages);
+        InstallSnapshot(peer, ready);
+        ApplyAndServe(peer, ready, node.Advance);
+    }
 
-        foreach (var m in ready.Messages)
+    /// <summary>
+    /// As the manager's Raft actor runs the core with asynchronous writes: send what may go now,
+    /// queue the write (it completes later, in order, in <see cref="CompleteWrite"/>, or is lost in
+    /// a crash), and apply what is committed and already on disk.
+    /// </summary>
+    private void ProcessReadyAsync(SimPeer peer)
+    {
+        var node = peer.Node!;
+        var ready = node.GetReady();
+        var status = node.Status;
+
+        if (_options.Fault == HarnessFault.SendBeforePersist && ready.HasWrite && _rng.Next(4) == 0)
+        {
+            foreach (var m in ready.Messages.AddRange(ready.MessagesAfterWrite))
+            {
+                _net.Send(m, peer.Incarnation);
+            }
+
+            Record($"planted bug: {peer.Id} sent {ready.Messages.Length + ready.MessagesAfterWrite.Length} messages, then crashed before its write was durable");
+            CrashPeer(peer);
+            return;
+        }
+
+        SendAll(peer, ready.Messages);
+        if (ready.HasWrite)
+        {
+            peer.Writes.Enqueue((ready, status));
+        }
+
+        ApplyAndServe(peer, ready, node.ReportApplied);
+    }
+
+    /// <summary>The oldest write of <paramref name="peer"/> reaches its disk; the messages waiting for it go out.</summary>
+    private void CompleteWrite(SimPeer peer)
+    {
+        var (ready, status) = peer.Writes.Dequeue();
+        _inv.BeforePersist(peer, ready, status);
+        if (ready.Snapshot is { IsEmpty: false } snapshot)
+        {
+            peer.Log.ApplySnapshot(snapshot);
+        }
+
+        if (!ready.Entries.IsDefaultOrEmpty)
+        {
+            peer.Log.Append(ready.Entries);
+        }
+
+        if (ready.HardState is { } hardState)
+        {
+            peer.Log.SetHardState(hardState);
+        }
+
+        _inv.AfterPersist(peer, ready);
+        InstallSnapshot(peer, ready);
+        peer.Node!.ReportPersisted(ready);
+        SendAll(peer, ready.MessagesAfterWrite);
+    }
+
+    private void CompleteAllWrites(SimPeer peer)
+    {
+        while (peer.IsUp && peer.Writes.Count > 0)
+        {
+            CompleteWrite(peer);
+        }
+    }
+
+    private void SendAll(SimPeer peer, System.Collections.Immutable.ImmutableArray<Message> messages)
+    {
+        _inv.BeforeSend(peer, messages);
+        foreach (var m in messages)
         {
             if (m.Type is MessageType.Propose)
             {
@@ -267,7 +384,10 @@ public sealed partial class Simulator
 
             _net.Send(m, peer.Incarnation);
         }
+    }
 
+    private void InstallSnapshot(SimPeer peer, Ready ready)
+    {
         if (ready.Snapshot is { IsEmpty: false } installed)
         {
             peer.Sm = KvStateMachine.Restore(installed);
@@ -275,7 +395,10 @@ public sealed partial class Simulator
             _snapshotsInstalled++;
             _inv.AfterRestore(peer, installed);
         }
+    }
 
+    private void ApplyAndServe(SimPeer peer, Ready ready, Action<Ready> done)
+    {
         var retire = new List<ulong>();
         foreach (var entry in ready.CommittedEntries)
         {
@@ -288,7 +411,7 @@ public sealed partial class Simulator
         }
 
         ServeReads(peer);
-        node.Advance(ready);
+        done(ready);
 
         foreach (var id in retire)
         {
@@ -298,7 +421,7 @@ public sealed partial class Simulator
 
     private void Apply(SimPeer peer, Entry entry, List<ulong> retire)
     {
-        _inv.BeforeApply(peer, entry);
+        _inv.BeforeApply(peer, entry, _async);
         var (command, duplicate) = peer.Sm.Apply(entry);
         if (entry.Type == EntryType.ConfChange && entry.Data.Length > 0)
         {
@@ -411,6 +534,7 @@ public sealed partial class Simulator
     {
         // Whatever the node held in memory and had not yet handed out in a finished Ready is gone.
         peer.Node = null;
+        peer.Writes.Clear();
         PlantCrashFaults(peer);
         peer.PendingReads.Clear();
         _crashes++;

@@ -26,6 +26,8 @@ public static class SerializerFirstUse
         var payload = Path.Combine(Path.GetTempPath(), $"serializer-first-use-{Environment.ProcessId}.bin");
         WriteSamples(payload);
         var entry = Assembly.GetEntryAssembly()!.Location;
+        var host = Environment.ProcessPath!;
+        var viaDotnet = Path.GetFileNameWithoutExtension(host) == "dotnet";
         Console.WriteLine();
         Console.WriteLine($"## Serializer first use, a new process per run ({entry})");
         Console.WriteLine();
@@ -35,7 +37,7 @@ public static class SerializerFirstUse
         for (var run = 1; run <= runs; run++)
         {
             var start = Stopwatch.GetTimestamp();
-            using var child = Process.Start(new ProcessStartInfo(Environment.ProcessPath!, [entry, OnceMode, payload])
+            using var child = Process.Start(new ProcessStartInfo(host, viaDotnet ? [entry, OnceMode, payload] : [OnceMode, payload])
             {
                 RedirectStandardOutput = true,
                 UseShellExecute = false,

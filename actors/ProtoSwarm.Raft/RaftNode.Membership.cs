@@ -149,8 +149,7 @@ public sealed partial record ConfChange
 {
     // The formatter generated at build time (ProtoSwarm.Contracts.Generator), not MessagePack's emitting resolver;
     // the entry comes from the leader, so the hardening of untrusted data is on.
-    private static readonly MessagePackSerializerOptions Options = MessagePackSerializerOptions.Standard
-        .WithResolver(ContractFormatters.GeneratedContractResolver.Instance)
+    private static readonly MessagePackSerializerOptions Options = new MessagePackSerializerOptions(ContractFormatters.GeneratedContractResolver.Instance)
         .WithSecurity(MessagePackSecurity.UntrustedData);
 
     public byte[] ToBytes() => MessagePackSerializer.Serialize(this, Options);

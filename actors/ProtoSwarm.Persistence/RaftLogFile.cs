@@ -113,7 +113,7 @@ public sealed class RaftLogFile : IDisposable
                 command.CommandText = "SELECT payload FROM identity WHERE id = 1";
                 if (command.ExecuteScalar() is byte[] payload)
                 {
-                    identity = MessagePackSerializer.Deserialize<RaftIdentity>(payload);
+                    identity = MessagePackSerializer.Deserialize<RaftIdentity>(payload, ContractRegistry.Options);
                 }
             }
 
@@ -142,7 +142,7 @@ public sealed class RaftLogFile : IDisposable
                         payload = ReadSnapshotParts(index, term);
                     }
 
-                    snapshot = MessagePackSerializer.Deserialize<Snapshot>(Unseal(payload, SnapshotPlace(index, term)));
+                    snapshot = MessagePackSerializer.Deserialize<Snapshot>(Unseal(payload, SnapshotPlace(index, term)), ContractRegistry.Options);
                     if (snapshot.Metadata.Index != index || snapshot.Metadata.Term != term)
                     {
                         throw new PersistenceException($"{Path}: the snapshot row says index {index} term {term} but holds index {snapshot.Metadata.Index} term {snapshot.Metadata.Term}; the file is damaged.");
@@ -186,7 +186,7 @@ public sealed class RaftLogFile : IDisposable
     {
         using var command = _connection.CreateCommand();
         command.CommandText = "INSERT INTO identity (id, payload) VALUES (1, $payload) ON CONFLICT (id) DO UPDATE SET payload = excluded.payload";
-        command.Parameters.AddWithValue("$payload", MessagePackSerializer.Serialize(identity));
+        command.Parameters.AddWithValue("$payload", MessagePackSerializer.Serialize(identity, ContractRegistry.Options));
         command.ExecuteNonQuery();
     }
 
@@ -285,7 +285,7 @@ public sealed class RaftLogFile : IDisposable
         // Encoded into pooled buffers and sealed from there: one large array (the sealed one)
         // instead of the encoding's and then the sealed copy's.
         using var encoded = new PooledBufferWriter(snapshot.Data.Length + 1024);
-        MessagePackSerializer.Serialize(encoded, snapshot);
+        MessagePackSerializer.Serialize(encoded, snapshot, ContractRegistry.Options);
         var place = SnapshotPlace(snapshot.Metadata.Index, snapshot.Metadata.Term);
         return new(snapshot.Metadata, _sealer is null ? encoded.WrittenSpan.ToArray() : _sealer.Seal(encoded.WrittenSpan, place));
     }
@@ -390,7 +390,7 @@ public sealed class RaftLogFile : IDisposable
         Exec(transaction, "INSERT INTO snapshot (id, idx, term, payload) VALUES (1, $i, $t, $p) ON CONFLICT (id) DO UPDATE SET idx = excluded.idx, term = excluded.term, payload = excluded.payload",
             ("$i", (long)snapshot.Metadata.Index),
             ("$t", (long)snapshot.Metadata.Term),
-            ("$p", Seal(MessagePackSerializer.Serialize(snapshot), SnapshotPlace(snapshot.Metadata.Index, snapshot.Metadata.Term))));
+            ("$p", Seal(MessagePackSerializer.Serialize(snapshot, ContractRegistry.Options), SnapshotPlace(snapshot.Metadata.Index, snapshot.Metadata.Term))));
     }
 
     private byte[] ReadSnapshotParts(ulong index, ulong term)

@@ -147,8 +147,13 @@ public sealed partial class RaftNode
 
 public sealed partial record ConfChange
 {
-    public byte[] ToBytes() => MessagePackSerializer.Serialize(this);
+    // The formatter generated at build time (ProtoSwarm.Contracts.Generator), not MessagePack's emitting resolver;
+    // the entry comes from the leader, so the hardening of untrusted data is on.
+    private static readonly MessagePackSerializerOptions Options = new MessagePackSerializerOptions(ContractFormatters.GeneratedContractResolver.Instance)
+        .WithSecurity(MessagePackSecurity.UntrustedData);
+
+    public byte[] ToBytes() => MessagePackSerializer.Serialize(this, Options);
 
     /// <summary>Decodes the Data of a ConfChange entry.</summary>
-    public static ConfChange FromBytes(byte[] data) => MessagePackSerializer.Deserialize<ConfChange>(data);
+    public static ConfChange FromBytes(byte[] data) => MessagePackSerializer.Deserialize<ConfChange>(data, Options);
 }

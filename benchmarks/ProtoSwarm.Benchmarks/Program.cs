@@ -1,5 +1,5 @@
 // ProtoSwarm benchmarks: each measures ProtoSwarm against a baseline in the same run and prints a
-// Markdown table. Usage: dotnet run -c Release --project benchmarks/ProtoSwarm.Benchmarks -- [store|remote|tls|seal|scheduler|all|raft|raft-bounded|raft-inproc|raft-bounded-inproc|orchestration|containers|containers-scale|peers|dns|registry|swarm-scale|stack-deploy] [seconds|replicas|runs|count|rounds] [parallelism|lab sizes]
+// Markdown table. Usage: dotnet run -c Release --project benchmarks/ProtoSwarm.Benchmarks -- [store|remote|tls|seal|scheduler|all|raft|raft-bounded|raft-inproc|raft-bounded-inproc|orchestration|containers|containers-scale|peers|dns|registry|swarm-scale|stack-deploy|serializer-first-use] [seconds|replicas|runs|count|rounds] [parallelism|lab sizes]
 // `raft` is not part of `all`: it starts an etcd cluster from Debian's etcd-server (installed with
 // benchmarks/install-etcd.sh when missing, which needs root). `orchestration [replicas]` is not either: it
 // brings up a lab swarm (root) with the CLI that scripts/up.sh builds into out/bin.
@@ -11,6 +11,12 @@ using ProtoSwarm.Benchmarks.Raft;
 if (args.Length > 0 && args[0] == RaftMemberProcess.Mode)
 {
     return await RaftMemberProcess.RunAsync(args);
+}
+
+// The hidden mode serializer-first-use starts once per run: a fresh process's first decode + encode.
+if (args.Length > 1 && args[0] == SerializerFirstUse.OnceMode)
+{
+    return SerializerFirstUse.RunOnce(args[1]);
 }
 
 var which = args.Length > 0 ? args[0] : "all";
@@ -101,6 +107,13 @@ if (which is "registry")
     // Not part of "all": root (the image stores unpack layers) and Debian's docker-registry. registry [rounds]:
     // a ~100 MB image pulled by 3 nodes at once from ProtoSwarm's registry (HTTP, TLS) and docker-registry, rounds times.
     RegistryPullBenchmark.Print(await RegistryPullBenchmark.RunAsync(args.Length > 1 ? (int)seconds : 5));
+}
+
+if (which is "serializer-first-use")
+{
+    // Not part of "all". serializer-first-use [runs=10]: the first decode + encode of three contracts and a Raft
+    // message, each run in a new process.
+    return await SerializerFirstUse.RunAsync(args.Length > 1 ? (int)seconds : 10);
 }
 
 if (which is "swarm-scale")

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using MessagePack;
+using ProtoSwarm.Contracts;
 
 namespace ProtoSwarm.Persistence.Sealing;
 
@@ -130,7 +131,7 @@ public sealed class DataKeyFile
             using var wrapping = DataKey.FromBytes(wrappingKey);
             using var sealer = new Sealer(wrapping);
             var wrapped = new WrappedDataKey(CurrentVersion, kek.Protection, salt, sealer.Seal(key.Bytes, Place(kek.Protection)));
-            KeyFiles.WriteAtomically(Path, MessagePackSerializer.Serialize(wrapped));
+            KeyFiles.WriteAtomically(Path, MessagePackSerializer.Serialize(wrapped, ContractRegistry.Options));
         }
         finally
         {
@@ -142,7 +143,7 @@ public sealed class DataKeyFile
     {
         try
         {
-            var wrapped = MessagePackSerializer.Deserialize<WrappedDataKey>(File.ReadAllBytes(Path));
+            var wrapped = MessagePackSerializer.Deserialize<WrappedDataKey>(File.ReadAllBytes(Path), ContractRegistry.Options);
             if (wrapped.Version != CurrentVersion)
             {
                 throw new PersistenceException($"{Path}: the wrapped data key has format version {wrapped.Version}, this build reads {CurrentVersion}; it is damaged or from a newer ProtoSwarm.");

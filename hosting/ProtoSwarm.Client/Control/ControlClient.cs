@@ -18,8 +18,7 @@ public sealed class ControlClient
     private readonly MessagePackSerializerOptions _options;
 
     /// <param name="socketPath">The node's control socket.</param>
-    /// <param name="options">How requests and replies are serialized: <see cref="ContractRegistry.Options"/> by default;
-    /// a process that sends one request and exits starts sooner with <see cref="ContractRegistry.ReflectionOptions"/>.</param>
+    /// <param name="options">How requests and replies are serialized: <see cref="ContractRegistry.Options"/> by default.</param>
     public ControlClient(string socketPath, MessagePackSerializerOptions? options = null)
     {
         _socketPath = socketPath;

@@ -16,8 +16,7 @@ public static class ControlFraming
     public static Task WriteAsync(Stream stream, object message, CancellationToken ct) =>
         WriteAsync(stream, message, ContractRegistry.Options, ct);
 
-    /// <summary>Writes one frame with the given serializer options (<see cref="ContractRegistry.ReflectionOptions"/> in
-    /// a short-lived client); the bytes are the same with either.</summary>
+    /// <summary>Writes one frame with the given serializer options.</summary>
     public static async Task WriteAsync(Stream stream, object message, MessagePackSerializerOptions options, CancellationToken ct)
     {
         var body = ContractRegistry.SerializeTyped(ControlEnvelope.Wrap(message, options), options);

@@ -81,44 +81,6 @@ public class ContractRoundTripTests
         AssertSameContent(original, copy);
     }
 
-    [Theory]
-    [MemberData(nameof(ContractNames))]
-    public void Every_Contract_Has_The_Same_Bytes_Without_Generated_Code(string name)
-    {
-        var original = Sample(name);
-
-        var standard = ContractRegistry.Serialize(original);
-        var reflection = ContractRegistry.Serialize(original, ContractRegistry.ReflectionOptions);
-        var copy = ContractRegistry.Deserialize(name, standard, ContractRegistry.ReflectionOptions);
-
-        Assert.Equal(standard, reflection);
-        AssertSameContent(original, copy);
-        Assert.Equal(standard, ContractRegistry.Serialize(copy));
-        AssertSameContent(original, ContractRegistry.Deserialize(name, reflection));
-    }
-
-    [Theory]
-    [MemberData(nameof(ContractNames))]
-    public void Every_Contract_Crosses_The_Control_Envelope_Between_The_Two_Serializers(string name)
-    {
-        var original = Sample(name);
-
-        var fromClient = ContractRegistry.SerializeTyped(ControlEnvelope.Wrap(original, ContractRegistry.ReflectionOptions), ContractRegistry.ReflectionOptions);
-        var fromNode = ContractRegistry.SerializeTyped(ControlEnvelope.Wrap(original));
-
-        Assert.Equal(fromNode, fromClient);
-        AssertSameContent(original, ContractRegistry.Deserialize<ControlEnvelope>(fromNode, ContractRegistry.ReflectionOptions).Unwrap(ContractRegistry.ReflectionOptions));
-    }
-
-    [Theory]
-    [MemberData(nameof(GarbagePayloads))]
-    public void Garbage_Bytes_Are_Refused_Without_Generated_Code_Too(string what, byte[] payload)
-    {
-        var e = Record.Exception(() => ContractRegistry.Deserialize(nameof(NodeObject), payload, ContractRegistry.ReflectionOptions));
-
-        Assert.True(e is MessagePackSerializationException, $"{what}: expected MessagePackSerializationException, got {e?.GetType().Name ?? "no exception"}");
-    }
-
     [Fact]
     public void Sample_Values_Leave_No_Field_At_Its_Default()
     {

@@ -117,7 +117,7 @@ internal sealed class SampleValues
             return builder.GetType().GetMethod("ToImmutable")!.Invoke(builder, null)!;
         }
 
-        if (type.IsClass && type.GetConstructors() is { Length: > 0 } constructors)
+        if ((type.IsClass || type.IsValueType) && type.GetConstructors() is { Length: > 0 } constructors)
         {
             var constructor = constructors.MaxBy(c => c.GetParameters().Length)!;
             var args = constructor.GetParameters().Select(p => Build(p.ParameterType)).ToArray();

@@ -1,0 +1,174 @@
+using System.Reflection;
+using System.Text.Json;
+using MessagePack;
+using MessagePack.Resolvers;
+using ProtoSwarm.Contracts;
+
+namespace ProtoSwarm.Tests.Contracts;
+
+/// <summary>
+/// The formatters ProtoSwarm.Contracts.Generator writes at build time against MessagePack's own resolver, which
+/// emits a formatter per type at run time and wrote every byte stored and sent before them: the same bytes for a
+/// sample of every contract of every assembly, read back either way, and no contract or member type left to a
+/// resolver that emits code.
+/// </summary>
+public class GeneratedFormatterTests
+{
+    private static readonly JsonSerializerOptions Json = new();
+
+    /// <summary>What ContractRegistry.Options was before the generated formatters: MessagePack's emitting resolver.</summary>
+    private static readonly MessagePackSerializerOptions Emitting = MessagePackSerializerOptions.Standard
+        .WithResolver(StandardResolver.Instance)
+        .WithSecurity(MessagePackSecurity.UntrustedData);
+
+    /// <summary>Every assembly whose contracts are serialized at run time, by a type each declares.</summary>
+    private static readonly Assembly[] ContractAssemblies =
+    [
+        typeof(ContractRegistry).Assembly,
+        typeof(ProtoSwarm.Raft.Message).Assembly,
+        typeof(ProtoSwarm.Persistence.RaftIdentity).Assembly,
+        typeof(ProtoSwarm.Actors.Store.WireChange).Assembly,
+        typeof(GeneratedFormatterTests).Assembly,
+    ];
+
+    private static readonly Dictionary<string, Type> ContractsByName = ContractAssemblies
+        .SelectMany(a => a.GetTypes())
+        .Where(t => t.IsDefined(typeof(MessagePackObjectAttribute), inherit: false) && !t.IsAbstract)
+        .ToDictionary(t => t.FullName!, StringComparer.Ordinal);
+
+    public static TheoryData<string> Contracts() => [.. ContractsByName.Keys.Order(StringComparer.Ordinal)];
+
+    [Fact]
+    public void Every_Assembly_Resolver_Lists_Exactly_Its_MessagePack_Types()
+    {
+        foreach (var assembly in ContractAssemblies)
+        {
+            var resolver = ContractResolver.GeneratedResolverOf(assembly);
+            Assert.NotNull(resolver);
+            var listed = (IReadOnlyList<Type>)resolver.GetType().GetProperty("Types")!.GetValue(null)!;
+            var declared = ContractsByName.Values.Where(t => t.Assembly == assembly).ToHashSet();
+
+            Assert.Equal(declared, listed.ToHashSet());
+        }
+
+        Assert.Contains(typeof(ProtoSwarm.Raft.Message), ContractsByName.Values);
+        Assert.Contains(typeof(ProtoSwarm.Raft.HardState), ContractsByName.Values);
+        Assert.Contains(typeof(ProtoSwarm.Actors.Store.StoreProposal), ContractsByName.Values);
+    }
+
+    [Theory]
+    [MemberData(nameof(Contracts))]
+    public void Every_Contract_Has_The_Bytes_Of_MessagePacks_Emitting_Resolver_And_Reads_Them_Back(string name)
+    {
+        var type = ContractsByName[name];
+        var original = new SampleValues().Build(type);
+
+        var generated = MessagePackSerializer.Serialize(type, original, ContractRegistry.Options);
+        var emitted = MessagePackSerializer.Serialize(type, original, Emitting);
+
+        Assert.Equal(emitted, generated);
+        var copy = MessagePackSerializer.Deserialize(type, generated, ContractRegistry.Options)!;
+        AssertSameContent(original, copy);
+        Assert.Equal(generated, MessagePackSerializer.Serialize(type, copy, ContractRegistry.Options));
+        AssertSameContent(original, MessagePackSerializer.Deserialize(type, emitted, Emitting)!);
+    }
+
+    [Theory]
+    [MemberData(nameof(Contracts))]
+    public void Every_Contract_Reads_A_Nil_And_A_Shorter_Array_As_The_Emitting_Resolver_Does(string name)
+    {
+        var type = ContractsByName[name];
+
+        // An older writer's record: fewer keys than today's. Absent members take their defaults in both.
+        var original = new SampleValues().Build(type);
+        var full = MessagePackSerializer.Serialize(type, original, Emitting);
+        var shorter = FirstElements(full, 1);
+        var fromEmitted = MessagePackSerializer.Deserialize(type, shorter, Emitting)!;
+        var fromGenerated = MessagePackSerializer.Deserialize(type, shorter, ContractRegistry.Options)!;
+
+        // Compared by their bytes: a member left default (an ImmutableArray) has no JSON form.
+        Assert.IsType(type, fromGenerated);
+        Assert.Equal(MessagePackSerializer.Serialize(type, fromEmitted, Emitting), MessagePackSerializer.Serialize(type, fromGenerated, Emitting));
+
+        if (!type.IsValueType)
+        {
+            Assert.Null(MessagePackSerializer.Deserialize(type, new byte[] { 0xc0 }, ContractRegistry.Options));
+            Assert.Equal(new byte[] { 0xc0 }, MessagePackSerializer.Serialize(type, (object?)null, ContractRegistry.Options));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Contracts))]
+    public void No_Contract_Or_Member_Type_Falls_Through_To_A_Resolver_That_Emits_Code(string name)
+    {
+        var type = ContractsByName[name];
+
+        var formatter = ContractRegistry.Options.Resolver.GetFormatterDynamic(type);
+
+        Assert.NotNull(formatter);
+        Assert.Equal(type.Namespace + ".ContractFormatters", formatter.GetType().Namespace);
+        Assert.Same(type.Assembly, formatter.GetType().Assembly);
+        foreach (var memberType in MemberTypes(type))
+        {
+            var memberFormatter = ContractRegistry.Options.Resolver.GetFormatterDynamic(memberType);
+            Assert.True(memberFormatter is not null, $"{type.Name}: no formatter for {memberType}");
+            Assert.False(memberFormatter.GetType().Assembly.IsDynamic, $"{type.Name}: {memberType}'s formatter {memberFormatter.GetType()} was emitted at run time");
+        }
+    }
+
+    [Fact]
+    public void A_Contract_Nested_Deeper_Than_The_Security_Allows_Is_Refused()
+    {
+        var shallow = ContractRegistry.Options.WithSecurity(MessagePackSecurity.UntrustedData.WithMaximumObjectGraphDepth(2));
+        var message = new ProtoSwarm.Raft.Message(ProtoSwarm.Raft.MessageType.Snapshot, 2, 1, 3, 0, 0, [], 0,
+            new ProtoSwarm.Raft.Snapshot(new ProtoSwarm.Raft.SnapshotMetadata(1, 1, ProtoSwarm.Raft.ConfState.Empty), [1]), false, 0, null);
+        var bytes = MessagePackSerializer.Serialize(message, ContractRegistry.Options);
+
+        Assert.Throws<MessagePackSerializationException>(() => MessagePackSerializer.Deserialize<ProtoSwarm.Raft.Message>(bytes, shallow));
+        Assert.Equal(1UL, MessagePackSerializer.Deserialize<ProtoSwarm.Raft.Message>(bytes, ContractRegistry.Options).Snapshot!.Metadata.Index);
+    }
+
+    /// <summary>The keyed members' types, and the type arguments and elements inside them.</summary>
+    private static IEnumerable<Type> MemberTypes(Type type)
+    {
+        var seen = new HashSet<Type>();
+        var pending = new Stack<Type>(type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
+            .Where(p => p.IsDefined(typeof(KeyAttribute), inherit: true)).Select(p => p.PropertyType));
+        while (pending.TryPop(out var next))
+        {
+            if (!seen.Add(next))
+            {
+                continue;
+            }
+
+            yield return next;
+            foreach (var inner in next.IsArray ? [next.GetElementType()!] : next.GetGenericArguments())
+            {
+                pending.Push(inner);
+            }
+        }
+    }
+
+    /// <summary>A MessagePack array cut to its first <paramref name="count"/> elements.</summary>
+    private static byte[] FirstElements(byte[] array, int count)
+    {
+        var reader = new MessagePackReader(array);
+        var length = reader.ReadArrayHeader();
+        var output = new System.Buffers.ArrayBufferWriter<byte>();
+        var writer = new MessagePackWriter(output);
+        writer.WriteArrayHeader(Math.Min(count, length));
+        for (var i = 0; i < Math.Min(count, length); i++)
+        {
+            writer.WriteRaw(reader.ReadRaw());
+        }
+
+        writer.Flush();
+        return output.WrittenSpan.ToArray();
+    }
+
+    private static void AssertSameContent(object expected, object actual)
+    {
+        Assert.IsType(expected.GetType(), actual);
+        Assert.Equal(JsonSerializer.Serialize(expected, expected.GetType(), Json), JsonSerializer.Serialize(actual, actual.GetType(), Json));
+    }
+}

@@ -284,23 +284,7 @@ public sealed partial class Simulator
             return;
         }
 
-        // One durable write: snapshot, entries, hard state.
-        if (ready.Snapshot is { IsEmpty: false } snapshot)
-        {
-            peer.Log.ApplySnapshot(snapshot);
-        }
-
-        if (!ready.Entries.IsDefaultOrEmpty)
-        {
-            peer.Log.Append(ready.Entries);
-        }
-
-        if (ready.HardState is { } hardState)
-        {
-            peer.Log.SetHardState(hardState);
-        }
-
-        _inv.AfterPersist(peer, ready);
+        Write(peer, ready);
         SendAll(peer, ready.Messages);
         InstallSnapshot(peer, ready);
         ApplyAndServe(peer, ready, node.Advance);
@@ -338,11 +322,9 @@ public sealed partial class Simulator
         ApplyAndServe(peer, ready, node.ReportApplied);
     }
 
-    /// <summary>The oldest write of <paramref name="peer"/> reaches its disk; the messages waiting for it go out.</summary>
-    private void CompleteWrite(SimPeer peer)
+    /// <summary>One durable write of a Ready: snapshot, entries, hard state; then the checks that follow a write.</summary>
+    private void Write(SimPeer peer, Ready ready)
     {
-        var (ready, status) = peer.Writes.Dequeue();
-        _inv.BeforePersist(peer, ready, status);
         if (ready.Snapshot is { IsEmpty: false } snapshot)
         {
             peer.Log.ApplySnapshot(snapshot);
@@ -359,6 +341,14 @@ public sealed partial class Simulator
         }
 
         _inv.AfterPersist(peer, ready);
+    }
+
+    /// <summary>The oldest write of <paramref name="peer"/> reaches its disk; the messages waiting for it go out.</summary>
+    private void CompleteWrite(SimPeer peer)
+    {
+        var (ready, status) = peer.Writes.Dequeue();
+        _inv.BeforePersist(peer, ready, status);
+        Write(peer, ready);
         InstallSnapshot(peer, ready);
         peer.Node!.ReportPersisted(ready);
         SendAll(peer, ready.MessagesAfterWrite);

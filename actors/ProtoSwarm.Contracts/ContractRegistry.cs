@@ -52,40 +52,30 @@ public static class ContractRegistry
 
     public static bool TryResolve(string name, out Type type) => ByName.TryGetValue(name, out type!);
 
-    public static byte[] Serialize(object message) => Serialize(message, Options);
-
     /// <summary>
     /// A contract known only as an object, through its generic formatter: MessagePack's own non-generic API
     /// compiles an expression tree per type on first use, which is the start-up cost the generated formatters remove.
     /// </summary>
-    public static byte[] Serialize(object message, MessagePackSerializerOptions options) => CodecOf(message.GetType()).Serialize(message, options);
+    public static byte[] Serialize(object message) => CodecOf(message.GetType()).Serialize(message, Options);
 
     /// <summary>Writes a contract known only as an object to a buffer (the store's payloads).</summary>
-    public static void Serialize(IBufferWriter<byte> output, object message, MessagePackSerializerOptions options) =>
-        CodecOf(message.GetType()).Serialize(output, message, options);
+    public static void Serialize(IBufferWriter<byte> output, object message) =>
+        CodecOf(message.GetType()).Serialize(output, message, Options);
 
-    public static object Deserialize(string name, ReadOnlyMemory<byte> bytes) => Deserialize(name, bytes, Options);
-
-    public static object Deserialize(string name, ReadOnlyMemory<byte> bytes, MessagePackSerializerOptions options)
+    public static object Deserialize(string name, ReadOnlyMemory<byte> bytes)
     {
         if (!ByName.TryGetValue(name, out var type))
         {
             throw new MessagePackSerializationException($"Unknown contract type '{name}'");
         }
 
-        return CodecOf(type).Deserialize(bytes, options)
+        return CodecOf(type).Deserialize(bytes, Options)
                ?? throw new MessagePackSerializationException($"Empty payload for contract type '{name}'");
     }
 
-    public static T Deserialize<T>(ReadOnlyMemory<byte> bytes) => Deserialize<T>(bytes, Options);
+    public static T Deserialize<T>(ReadOnlyMemory<byte> bytes) => MessagePackSerializer.Deserialize<T>(bytes, Options);
 
-    public static T Deserialize<T>(ReadOnlyMemory<byte> bytes, MessagePackSerializerOptions options) =>
-        MessagePackSerializer.Deserialize<T>(bytes, options);
-
-    public static byte[] SerializeTyped<T>(T value) => SerializeTyped(value, Options);
-
-    public static byte[] SerializeTyped<T>(T value, MessagePackSerializerOptions options) =>
-        MessagePackSerializer.Serialize(value, options);
+    public static byte[] SerializeTyped<T>(T value) => MessagePackSerializer.Serialize(value, Options);
 
     // A generic instantiation over a reference type shares its code: no IL is made per contract here.
     private static Codec CodecOf(Type type) =>
@@ -119,12 +109,7 @@ public sealed record ControlEnvelope(
     [property: Key(0)] string Type,
     [property: Key(1)] byte[] Body)
 {
-    public static ControlEnvelope Wrap(object message) => Wrap(message, ContractRegistry.Options);
+    public static ControlEnvelope Wrap(object message) => new(ContractRegistry.NameOf(message.GetType()), ContractRegistry.Serialize(message));
 
-    public static ControlEnvelope Wrap(object message, MessagePackSerializerOptions options) =>
-        new(ContractRegistry.NameOf(message.GetType()), ContractRegistry.Serialize(message, options));
-
-    public object Unwrap() => Unwrap(ContractRegistry.Options);
-
-    public object Unwrap(MessagePackSerializerOptions options) => ContractRegistry.Deserialize(Type, Body, options);
+    public object Unwrap() => ContractRegistry.Deserialize(Type, Body);
 }

@@ -79,8 +79,8 @@ public static class SerializerFirstUse
         foreach (var name in Contracts)
         {
             start = Stopwatch.GetTimestamp();
-            var decoded = ContractRegistry.Deserialize(name, samples[name], options);
-            var encoded = ContractRegistry.Serialize(decoded, options);
+            var decoded = ContractRegistry.Deserialize(name, samples[name]);
+            var encoded = ContractRegistry.Serialize(decoded);
             timings.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
             Check(name, samples[name], encoded);
         }

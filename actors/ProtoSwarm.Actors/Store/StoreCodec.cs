@@ -77,7 +77,7 @@ public static class StoreCodec
             else
             {
                 payload.ResetWrittenCount();
-                ContractRegistry.Serialize(payload, obj, ContractRegistry.Options);
+                ContractRegistry.Serialize(payload, obj);
                 writer.Write(ContractRegistry.NameOf(obj.GetType()));
                 writer.Write(payload.WrittenSpan);
             }
@@ -204,7 +204,7 @@ public static class StoreCodec
         foreach (var o in state.All())
         {
             payload.ResetWrittenCount();
-            ContractRegistry.Serialize(payload, o, ContractRegistry.Options);
+            ContractRegistry.Serialize(payload, o);
 
             // WireChange(Action 0, Kind, Id, ExpectedVersion 0, Type, Payload), as its formatter writes it.
             writer.WriteArrayHeader(6);

@@ -1,5 +1,4 @@
 using System.Net.Sockets;
-using MessagePack;
 using ProtoSwarm.Contracts;
 
 namespace ProtoSwarm.Client.Control;
@@ -15,15 +14,9 @@ public sealed class ControlClient
     public const string SocketFileName = "control.sock";
 
     private readonly string _socketPath;
-    private readonly MessagePackSerializerOptions _options;
 
     /// <param name="socketPath">The node's control socket.</param>
-    /// <param name="options">How requests and replies are serialized: <see cref="ContractRegistry.Options"/> by default.</param>
-    public ControlClient(string socketPath, MessagePackSerializerOptions? options = null)
-    {
-        _socketPath = socketPath;
-        _options = options ?? ContractRegistry.Options;
-    }
+    public ControlClient(string socketPath) => _socketPath = socketPath;
 
     public string SocketPath => _socketPath;
 
@@ -106,8 +99,8 @@ public sealed class ControlClient
         var stream = new NetworkStream(socket, ownsSocket: true);
         try
         {
-            await ControlFraming.WriteAsync(stream, request, _options, cts.Token).ConfigureAwait(false);
-            var reply = await ControlFraming.ReadAsync(stream, _options, cts.Token).ConfigureAwait(false)
+            await ControlFraming.WriteAsync(stream, request, cts.Token).ConfigureAwait(false);
+            var reply = await ControlFraming.ReadAsync(stream, cts.Token).ConfigureAwait(false)
                    ?? throw new SwarmCommandException(RejectCode.Unavailable,
                        $"The node at {_socketPath} closed the connection without answering; see protoswarmd's log.");
             return (reply, stream);

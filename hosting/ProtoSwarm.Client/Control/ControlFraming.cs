@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using MessagePack;
 using ProtoSwarm.Contracts;
 
 namespace ProtoSwarm.Client.Control;
@@ -13,13 +12,9 @@ public static class ControlFraming
     /// <summary>Large enough for any listing; small enough that a bad length cannot exhaust memory.</summary>
     public const int MaxFrameBytes = 64 * 1024 * 1024;
 
-    public static Task WriteAsync(Stream stream, object message, CancellationToken ct) =>
-        WriteAsync(stream, message, ContractRegistry.Options, ct);
-
-    /// <summary>Writes one frame with the given serializer options.</summary>
-    public static async Task WriteAsync(Stream stream, object message, MessagePackSerializerOptions options, CancellationToken ct)
+    public static async Task WriteAsync(Stream stream, object message, CancellationToken ct)
     {
-        var body = ContractRegistry.SerializeTyped(ControlEnvelope.Wrap(message, options), options);
+        var body = ContractRegistry.SerializeTyped(ControlEnvelope.Wrap(message));
         var frame = new byte[4 + body.Length];
         BinaryPrimitives.WriteInt32BigEndian(frame, body.Length);
         body.CopyTo(frame.AsSpan(4));
@@ -28,10 +23,7 @@ public static class ControlFraming
     }
 
     /// <summary>Reads one message, or null when the peer closed the stream between frames.</summary>
-    public static Task<object?> ReadAsync(Stream stream, CancellationToken ct) =>
-        ReadAsync(stream, ContractRegistry.Options, ct);
-
-    public static async Task<object?> ReadAsync(Stream stream, MessagePackSerializerOptions options, CancellationToken ct)
+    public static async Task<object?> ReadAsync(Stream stream, CancellationToken ct)
     {
         var header = new byte[4];
         if (!await ReadExactlyOrEndAsync(stream, header, "Control socket closed inside a frame", ct).ConfigureAwait(false))
@@ -47,7 +39,7 @@ public static class ControlFraming
 
         var body = new byte[length];
         await stream.ReadExactlyAsync(body, ct).ConfigureAwait(false);
-        return ContractRegistry.Deserialize<ControlEnvelope>(body, options).Unwrap(options);
+        return ContractRegistry.Deserialize<ControlEnvelope>(body).Unwrap();
     }
 
     /// <summary>Fills <paramref name="buffer"/>; false when the peer closed the stream before its first byte,

@@ -58,7 +58,9 @@ internal sealed class ContractEmitter
     public static string FormatterNamespace(INamespaceSymbol ns) =>
         ns.IsGlobalNamespace ? "ContractFormatters" : ns.ToDisplayString() + ".ContractFormatters";
 
-    public static string FormatterName(INamedTypeSymbol type) => "global::" + FormatterNamespace(type.ContainingNamespace) + "." + type.Name + "Formatter";
+    public static string FormatterName(INamedTypeSymbol type) => "global::" + FormatterMetadataName(type);
+
+    private static string FormatterMetadataName(INamedTypeSymbol type) => FormatterNamespace(type.ContainingNamespace) + "." + type.Name + "Formatter";
 
     /// <summary>The namespace of an assembly's generated resolver; the run-time lookup (ContractResolver) derives the same name.</summary>
     public static string ResolverNamespace(string assemblyName)
@@ -382,19 +384,20 @@ internal sealed class ContractEmitter
     private string? ContractFormatter(ITypeSymbol type, Member member)
     {
         var named = (INamedTypeSymbol)type;
-        if (!SymbolEqualityComparer.Default.Equals(named.ContainingAssembly, _compilation.Assembly))
+        if (!HasGeneratedFormatter(named))
         {
-            var metadataName = FormatterNamespace(named.ContainingNamespace) + "." + named.Name + "Formatter";
-            if (_compilation.GetTypeByMetadataName(metadataName) is null)
-            {
-                Report(ContractDiagnostics.UnsupportedMemberType, member.Symbol, _type.Name, member.Symbol.Name, type.ToDisplayString(),
-                    $"its assembly {named.ContainingAssembly.Name} has no generated formatter: reference ProtoSwarm.Contracts.Generator there");
-                return null;
-            }
+            Report(ContractDiagnostics.UnsupportedMemberType, member.Symbol, _type.Name, member.Symbol.Name, type.ToDisplayString(),
+                $"its assembly {named.ContainingAssembly.Name} has no generated formatter: reference ProtoSwarm.Contracts.Generator there");
+            return null;
         }
 
         return FormatterName(named);
     }
+
+    /// <summary>A contract of this assembly gets its formatter in this run; one of another assembly must have had its own.</summary>
+    private bool HasGeneratedFormatter(INamedTypeSymbol contract) =>
+        SymbolEqualityComparer.Default.Equals(contract.ContainingAssembly, _compilation.Assembly)
+        || _compilation.GetTypeByMetadataName(FormatterMetadataName(contract)) is not null;
 
     private string? CachedFormatter(ITypeSymbol type, Member member)
     {
@@ -432,9 +435,7 @@ internal sealed class ContractEmitter
 
         if (IsContract(type))
         {
-            var named = (INamedTypeSymbol)type;
-            if (SymbolEqualityComparer.Default.Equals(named.ContainingAssembly, _compilation.Assembly)
-                || _compilation.GetTypeByMetadataName(FormatterNamespace(named.ContainingNamespace) + "." + named.Name + "Formatter") is not null)
+            if (HasGeneratedFormatter((INamedTypeSymbol)type))
             {
                 return true;
             }

@@ -5,6 +5,7 @@ using System.Reflection;
 using MessagePack;
 using ProtoSwarm.Contracts;
 using ProtoSwarm.Raft;
+using ProtoSwarm.Tests.Contracts;
 
 namespace ProtoSwarm.Benchmarks;
 
@@ -113,7 +114,7 @@ public static class SerializerFirstUse
         {
             ContractRegistry.TryResolve(name, out var type);
             file.Write(name);
-            var bytes = ContractRegistry.Serialize(new Samples().Build(type));
+            var bytes = ContractRegistry.Serialize(new SampleValues().Build(type));
             file.Write(bytes.Length);
             file.Write(bytes);
         }
@@ -143,80 +144,5 @@ public static class SerializerFirstUse
     {
         var sorted = values.Order().ToArray();
         return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
-    }
-
-    /// <summary>A value in every constructor parameter, recursively: each field of the contract carries bytes.</summary>
-    private sealed class Samples
-    {
-        private int _next = 1;
-
-        public object Build(Type type)
-        {
-            var seed = _next++;
-            if (Nullable.GetUnderlyingType(type) is { } underlying)
-            {
-                return Build(underlying);
-            }
-
-            switch (Type.GetTypeCode(type))
-            {
-                case TypeCode.String: return $"value-{seed}";
-                case TypeCode.Int32: return 1_000 + seed;
-                case TypeCode.Int64: return 10_000_000_000L + seed;
-                case TypeCode.UInt32: return 4_000_000u + (uint)seed;
-                case TypeCode.UInt64: return 20_000_000_000UL + (ulong)seed;
-                case TypeCode.Double: return seed / 1024.0;
-                case TypeCode.Boolean: return true;
-                default: break;
-            }
-
-            if (type.IsEnum)
-            {
-                var values = Enum.GetValues(type);
-                return values.GetValue(values.Length - 1)!;
-            }
-
-            if (type == typeof(TimeSpan))
-            {
-                return TimeSpan.FromMilliseconds(1_000 + seed);
-            }
-
-            if (type == typeof(DateTimeOffset))
-            {
-                return new DateTimeOffset(2026, 12, 4, 8, 0, 0, TimeSpan.Zero).AddTicks(seed);
-            }
-
-            if (type == typeof(byte[]))
-            {
-                return new byte[] { 1, 2, (byte)seed };
-            }
-
-            if (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(ImmutableArray<>))
-            {
-                var element = type.GetGenericArguments()[0];
-                var items = Array.CreateInstance(element, 2);
-                items.SetValue(Build(element), 0);
-                items.SetValue(Build(element), 1);
-                return typeof(ImmutableArray).GetMethods()
-                    .Single(m => m.Name == nameof(ImmutableArray.Create) && m.GetParameters() is [{ ParameterType.IsArray: true }])
-                    .MakeGenericMethod(element).Invoke(null, [items])!;
-            }
-
-            if (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(ImmutableSortedDictionary<,>))
-            {
-                var value = type.GetGenericArguments()[1];
-                var builder = typeof(ImmutableSortedDictionary).GetMethods()
-                    .Single(m => m.Name == nameof(ImmutableSortedDictionary.CreateBuilder) && m.GetParameters().Length == 0)
-                    .MakeGenericMethod(typeof(string), value).Invoke(null, null)!;
-                var add = builder.GetType().GetMethod("Add", [typeof(string), value])!;
-                add.Invoke(builder, [$"k{seed}", Build(value)]);
-                add.Invoke(builder, [$"k{seed}b", Build(value)]);
-                return builder.GetType().GetMethod("ToImmutable")!.Invoke(builder, null)!;
-            }
-
-            var constructor = type.GetConstructors().MaxBy(c => c.GetParameters().Length)
-                ?? throw new NotSupportedException($"No sample for {type}");
-            return constructor.Invoke([.. constructor.GetParameters().Select(p => Build(p.ParameterType))]);
-        }
     }
 }

@@ -31,6 +31,9 @@ internal sealed class Progress
     /// <summary>The snapshot index sent in Snapshot state.</summary>
     public ulong PendingSnapshot { get; set; }
 
+    /// <summary>The leader's ticks since the snapshot went out (Snapshot state): one unanswered for an election timeout is taken as lost.</summary>
+    public int SnapshotTicks { get; set; }
+
     /// <summary>Heard from since the last check-quorum round.</summary>
     public bool RecentActive { get; set; }
 
@@ -136,6 +139,7 @@ internal sealed class Progress
     {
         ProbeSent = false;
         PendingSnapshot = 0;
+        SnapshotTicks = 0;
         State = state;
         Inflights.Reset();
     }

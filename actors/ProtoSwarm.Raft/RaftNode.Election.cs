@@ -28,6 +28,14 @@ public sealed partial class RaftNode
     {
         _heartbeatElapsed++;
         _electionElapsed++;
+        foreach (var pr in _tracker.Progress.Values)
+        {
+            if (pr.State == ProgressState.Snapshot)
+            {
+                pr.SnapshotTicks++;
+            }
+        }
+
         if (_electionElapsed >= _config.ElectionTick)
         {
             _electionElapsed = 0;

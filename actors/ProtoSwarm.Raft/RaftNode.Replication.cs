@@ -333,6 +333,16 @@ public sealed partial class RaftNode
             pr.MaybeUpdate(m.Index);
             pr.BecomeProbe();
         }
+        else if (pr.State == ProgressState.Snapshot && pr.SnapshotTicks >= _config.ElectionTick)
+        {
+            // The follower answers heartbeats, yet an election timeout after the snapshot went out
+            // it still lacks it: the snapshot was lost on the way and the transport did not report
+            // it (Proto.Remote drops a message to an endpoint that is still connecting). Probe
+            // again; the refusal sends a fresh snapshot. Without this a new manager's learner,
+            // whose first snapshot was lost, waits for it for ever and is never made a voter.
+            pr.PendingSnapshot = 0;
+            pr.BecomeProbe();
+        }
 
         if (pr.State == ProgressState.Replicate && pr.Inflights.Full)
         {

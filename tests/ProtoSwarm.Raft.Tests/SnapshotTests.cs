@@ -63,6 +63,48 @@ public class SnapshotTests
         Assert.False(net[leader].Status.Progress[lagging].Paused);
     }
 
+    /// <summary>
+    /// The 5-manager lab flake: a manager joins as a learner with an empty log, so the leader sends it
+    /// the snapshot; over Proto.Remote that one message can be lost (the new member's endpoint is still
+    /// connecting) and nobody reports it. The learner answers heartbeats all along; a whole election
+    /// timeout later the leader takes the snapshot as lost and sends it again.
+    /// </summary>
+    [Fact]
+    public void A_Snapshot_Lost_Without_A_Report_Is_Sent_Again_After_An_Election_Timeout()
+    {
+        var net = new TestNetwork([1, 2, 3], extraPeers: [4]);
+        var leader = net.ElectLeader();
+        for (var i = 0; i < 5; i++)
+        {
+            net.Propose(leader, $"e{i}");
+        }
+
+        net.SnapshotAndCompact(leader);
+        var lost = 0;
+        net.Filter = m =>
+        {
+            if (m.To == 4 && m.Type == MessageType.Snapshot && lost == 0)
+            {
+                lost++;
+                return null;
+            }
+
+            return m;
+        };
+        Assert.True(net[leader].ProposeConfChange(new ConfChange(ConfChangeType.AddLearner, 4, "m4")));
+        net.Tick(2);
+        Assert.Equal(1, lost);
+        Assert.Empty(net.Installed[4]);
+        Assert.True(net[leader].Status.Progress[4].Paused);
+
+        net.Tick(2 * 10); // two election timeouts (RaftConfig.ElectionTick), heartbeats answered throughout
+
+        Assert.Single(net.Installed[4]);
+        net.Propose(leader, "after");
+        Assert.Equal(net.Applied[leader], net.Applied[4]);
+        Assert.Equal(net[leader].Status.LastIndex, net[leader].Status.Progress[4].Match);
+    }
+
     [Fact]
     public void A_Heartbeat_Answer_Acknowledges_A_Snapshot_Whose_Own_Answer_Was_Lost()
     {

@@ -85,6 +85,9 @@ public sealed partial class RaftActor : IActor
     private ulong _applied;
     private ulong _leader;
     private bool _isLeader;
+
+    /// <summary>The commit index at the previous tick while leading (ulong.MaxValue otherwise): the mark a learner must reach to vote.</summary>
+    private ulong _commitAtLastTick = ulong.MaxValue;
     private HardState _persistedHard;
 
     public RaftActor(RaftSettings settings)
@@ -416,24 +419,40 @@ public sealed partial class RaftActor : IActor
     private string? AddressOf(ulong raftId) =>
         _settings.AddressOf(raftId) is { Length: > 0 } known ? known : _addresses.GetValueOrDefault(raftId);
 
-    /// <summary>A manager joins as a learner; once it has the log up to the commit index, it votes.</summary>
+    /// <summary>
+    /// A manager joins as a learner; once it has the log up to the commit index of the previous tick,
+    /// it votes. A refused proposal (another change pending) is tried again at the next tick, and a
+    /// new leader does the same for the learners it finds.
+    /// </summary>
     private void PromoteCaughtUpLearners()
     {
         var status = _node.Status;
+        var target = _commitAtLastTick;
+        _commitAtLastTick = status.Role == StateRole.Leader ? status.Commit : ulong.MaxValue;
+        if (CaughtUpLearner(status, target) is var learner && learner != 0
+            && _node.ProposeConfChange(new ConfChange(ConfChangeType.AddVoter, learner, string.Empty)))
+        {
+            LogPromotingLearner(_logger, learner, status.Progress[learner].Match);
+        }
+    }
+
+    /// <summary>
+    /// The first learner that has answered lately and holds every entry committed by the previous
+    /// tick (<paramref name="commitAtLastTick"/>; ulong.MaxValue when this peer did not lead then:
+    /// the commit index now), or 0. Not the commit index now: under a steady write load the leader
+    /// commits the entries in flight as soon as a majority of voters has them, so a learner that
+    /// answers a moment later than they do is always a batch behind and would never be promoted.
+    /// </summary>
+    internal static ulong CaughtUpLearner(RaftStatus status, ulong commitAtLastTick)
+    {
         if (status.Role != StateRole.Leader || status.ConfState.Learners.IsDefaultOrEmpty)
         {
-            return;
+            return 0;
         }
 
-        foreach (var learner in status.ConfState.Learners)
-        {
-            if (status.Progress.TryGetValue(learner, out var progress) && progress.Match >= status.Commit && progress.RecentActive
-                && _node.ProposeConfChange(new ConfChange(ConfChangeType.AddVoter, learner, string.Empty)))
-            {
-                LogPromotingLearner(_logger, learner, progress.Match);
-                return;
-            }
-        }
+        var target = Math.Min(status.Commit, commitAtLastTick);
+        return status.ConfState.Learners.FirstOrDefault(learner =>
+            status.Progress.TryGetValue(learner, out var progress) && progress.RecentActive && progress.Match >= target);
     }
 
     /// <summary>

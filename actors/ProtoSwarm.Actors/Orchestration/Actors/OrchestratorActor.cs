@@ -15,8 +15,8 @@ namespace ProtoSwarm.Actors.Orchestration.Actors;
 /// manager leads with everything committed applied, it keeps one <see cref="ServiceActor"/> per service
 /// (and per removed service whose tasks remain), the <see cref="NetworkAllocatorActor"/> and the
 /// <see cref="SchedulerActor"/>, watches the store from the index it started at, and tells each actor
-/// what concerns it: a service's own changes and its tasks' to that service (updates of its tasks
-/// alone as <see cref="TasksChanged"/>, which it may find quiet), every node change to all of them, tasks waiting for addresses and service, node and network changes to the allocator,
+/// what concerns it: a service's own changes and its tasks' to that service, every node change to all
+/// of them, tasks waiting for addresses and service, node and network changes to the allocator,
 /// pending tasks and node changes to the scheduler. When it stops leading, it stops them all; the next leader starts its
 /// own from the store, which holds everything they decide.
 /// </summary>
@@ -159,7 +159,6 @@ public sealed partial class OrchestratorActor : IActor
         }
 
         var services = new HashSet<string>(StringComparer.Ordinal);
-        var updated = new Dictionary<string, List<StoreEvent>>(StringComparer.Ordinal);
         var allServices = false;
         var schedule = false;
         var allocate = false;
@@ -174,21 +173,7 @@ public sealed partial class OrchestratorActor : IActor
                 case "task":
                     if (e.Object is TaskObject task)
                     {
-                        if (e.Action == StoreEventKind.Updated)
-                        {
-                            // Only the task changed: its service may find the change quiet and skip its step.
-                            if (!updated.TryGetValue(task.ServiceId, out var list))
-                            {
-                                updated[task.ServiceId] = list = [];
-                            }
-
-                            list.Add(e);
-                        }
-                        else
-                        {
-                            services.Add(task.ServiceId);
-                        }
-
+                        services.Add(task.ServiceId);
                         schedule |= SchedulerActor.IsPending(task) || e.Action != StoreEventKind.Created;
                     }
                     else
@@ -219,14 +204,6 @@ public sealed partial class OrchestratorActor : IActor
         foreach (var id in services)
         {
             context.Send(ServiceOf(context, id), Reconsider.Instance);
-        }
-
-        foreach (var (id, tasks) in updated)
-        {
-            if (!services.Contains(id))
-            {
-                context.Send(ServiceOf(context, id), new TasksChanged(tasks));
-            }
         }
 
         if (schedule && _scheduler is not null)

@@ -87,9 +87,3 @@ internal sealed record Reconsider
 {
     public static readonly Reconsider Instance = new();
 }
-
-/// <summary>
-/// Tells a service actor that only these tasks of its service were updated (store events, each
-/// with its index); the actor runs its step unless every change is one the step cannot react to.
-/// </summary>
-internal sealed record TasksChanged(IReadOnlyList<StoreEvent> Tasks);

@@ -66,7 +66,7 @@ public class ReconcileIdempotenceTests
         }
     }
 
-    internal static FakeStore RandomStore(Random random, out DateTimeOffset now)
+    private static FakeStore RandomStore(Random random, out DateTimeOffset now)
     {
         var nodes = Enumerable.Range(1, random.Next(0, 5))
             .Select(i => Node(

@@ -59,7 +59,7 @@ public sealed partial class LinuxContainer : IAsyncDisposable
     public static Task<LinuxContainer> StartAsync(ContainerSpecification spec, ContainerRuntimeOptions options, CancellationToken cancellationToken = default)
     {
         var sys = LinuxSyscalls.Instance;
-        return StartAsync(spec, options, sys, CgroupDrivers.ForProcess(sys), TimeProvider.System, cancellationToken);
+        return StartAsync(spec, options, sys, CgroupDrivers.Probe(sys), TimeProvider.System, cancellationToken);
     }
 
     /// <summary>What keeps the specification from running on this node (missing layers, bad limits, ...), one line each; empty when it can run.</summary>
@@ -132,11 +132,6 @@ public sealed partial class LinuxContainer : IAsyncDisposable
         catch (Exception e) when (e is not ContainerStartException and not OperationCanceledException)
         {
             Cleanup(sys, cgroups, placement, paths, init);
-            if (e is CgroupException)
-            {
-                // The hierarchies may have been mounted anew since the driver was probed: the next start probes again.
-                CgroupDrivers.Forget(cgroups);
-            }
             throw new ContainerStartException($"container init: {e.Message}", e);
         }
         catch
@@ -159,7 +154,7 @@ public sealed partial class LinuxContainer : IAsyncDisposable
     public static Task<LinuxContainer?> AttachAsync(string id, ContainerRuntimeOptions options, CancellationToken cancellationToken = default)
     {
         var sys = LinuxSyscalls.Instance;
-        return AttachAsync(id, options, sys, CgroupDrivers.ForProcess(sys), TimeProvider.System, cancellationToken);
+        return AttachAsync(id, options, sys, CgroupDrivers.Probe(sys), TimeProvider.System, cancellationToken);
     }
 
     internal static async Task<LinuxContainer?> AttachAsync(string id, ContainerRuntimeOptions options,

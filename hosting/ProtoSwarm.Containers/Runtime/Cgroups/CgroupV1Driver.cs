@@ -13,9 +13,6 @@ internal sealed class CgroupV1Driver(ISyscalls sys, IReadOnlyList<MountInfo> mou
 
     private const long CfsPeriod = 100_000;
 
-    /// <summary>Each controller's directory for the node host (null where it is not mounted): the same for every container.</summary>
-    private readonly Dictionary<string, string?> _directories = Controllers.ToDictionary(c => c, c => DirectoryFor(mounts, selfCgroup, c), StringComparer.Ordinal);
-
     public string Name => "cgroupfs v1";
 
     public CgroupPlacement Create(string containerId, ContainerResources resources)
@@ -23,7 +20,7 @@ internal sealed class CgroupV1Driver(ISyscalls sys, IReadOnlyList<MountInfo> mou
         var dirs = new Dictionary<string, string>();
         foreach (var controller in Controllers)
         {
-            var dir = _directories[controller];
+            var dir = DirectoryFor(controller);
             if (dir is not null)
             {
                 dirs[controller] = dir + "/protoswarm/" + containerId;
@@ -57,10 +54,10 @@ internal sealed class CgroupV1Driver(ISyscalls sys, IReadOnlyList<MountInfo> mou
             if (dirs.TryGetValue("cpuset", out var cpuset))
             {
                 // A new v1 cpuset starts empty and takes no task until it has cpus and mems.
-                var cpus = InheritCpuset(Path.GetDirectoryName(cpuset)!, "cpuset.cpus");
-                var mems = InheritCpuset(Path.GetDirectoryName(cpuset)!, "cpuset.mems");
-                Write(cpuset, "cpuset.cpus", resources.CpusetCpus ?? cpus);
-                Write(cpuset, "cpuset.mems", resources.CpusetMems ?? mems);
+                InheritCpuset(Path.GetDirectoryName(cpuset)!, "cpuset.cpus");
+                InheritCpuset(Path.GetDirectoryName(cpuset)!, "cpuset.mems");
+                Write(cpuset, "cpuset.cpus", resources.CpusetCpus ?? sys.ReadFile(Path.GetDirectoryName(cpuset) + "/cpuset.cpus").Trim());
+                Write(cpuset, "cpuset.mems", resources.CpusetMems ?? sys.ReadFile(Path.GetDirectoryName(cpuset) + "/cpuset.mems").Trim());
             }
             if (resources.MemoryLimitBytes is { } limit)
             {
@@ -137,7 +134,7 @@ internal sealed class CgroupV1Driver(ISyscalls sys, IReadOnlyList<MountInfo> mou
         }
     }
 
-    private static string? DirectoryFor(IReadOnlyList<MountInfo> mounts, string selfCgroup, string controller)
+    private string? DirectoryFor(string controller)
     {
         var mount = mounts.FirstOrDefault(m => m.FsType == "cgroup" && m.SuperOptions.Contains(controller));
         if (mount is null)
@@ -155,17 +152,13 @@ internal sealed class CgroupV1Driver(ISyscalls sys, IReadOnlyList<MountInfo> mou
         return (mount.MountPoint + own).TrimEnd('/');
     }
 
-    /// <summary>The file's value in <paramref name="dir"/>, given its parent's first if it is empty; a container without its own takes this one.</summary>
-    private string InheritCpuset(string dir, string file)
+    private void InheritCpuset(string dir, string file)
     {
-        var value = sys.ReadFile(dir + "/" + file).Trim();
-        if (value.Length == 0)
+        if (sys.ReadFile(dir + "/" + file).Trim().Length == 0)
         {
             var parent = Path.GetDirectoryName(dir)!;
-            value = sys.ReadFile(parent + "/" + file).Trim();
-            Write(dir, file, value);
+            Write(dir, file, sys.ReadFile(parent + "/" + file).Trim());
         }
-        return value;
     }
 
     private void Write(string dir, string file, long value) => Write(dir, file, value.ToString(CultureInfo.InvariantCulture));

@@ -15,15 +15,13 @@ internal sealed class CgroupV2Driver(ISyscalls sys, MountInfo mount, string self
     private static readonly string[] Controllers = ["memory", "cpu", "pids", "cpuset"];
     private static readonly byte[] DeviceFilter = DeviceFilterProgram.Build(DeviceRules.Default);
 
-    /// <summary>protoswarm/ under the node host's own cgroup: the same for every container.</summary>
-    private readonly string _parent = (mount.MountPoint + (selfCgroup.Split('\n', StringSplitOptions.RemoveEmptyEntries)
-        .Select(l => l.Split(':', 3)).FirstOrDefault(p => p.Length == 3 && p[0] == "0")?[2] ?? "/")).TrimEnd('/') + "/protoswarm";
-
     public string Name => "cgroupfs v2";
 
     public CgroupPlacement Create(string containerId, ContainerResources resources)
     {
-        var parent = _parent;
+        var own = selfCgroup.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => l.Split(':', 3)).FirstOrDefault(p => p.Length == 3 && p[0] == "0")?[2] ?? "/";
+        var parent = (mount.MountPoint + own).TrimEnd('/') + "/protoswarm";
         var dir = parent + "/" + containerId;
         var placement = new CgroupPlacement([dir]);
         try

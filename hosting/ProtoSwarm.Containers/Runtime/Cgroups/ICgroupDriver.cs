@@ -37,17 +37,10 @@ internal sealed class CgroupException(string message, Exception? inner = null) :
 /// <summary>Picks the driver by probing: a cgroup2 mount with a memory controller means v2, otherwise v1.</summary>
 internal static class CgroupDrivers
 {
-    /// <summary>The driver for this process, probed once (see <see cref="CgroupDriverCache"/>).</summary>
-    public static ICgroupDriver ForProcess(ISyscalls sys) => CgroupDriverCache.Process.For(sys);
-
-    /// <summary>Makes the next <see cref="ForProcess"/> probe again if it would have returned <paramref name="driver"/>.</summary>
-    public static void Forget(ICgroupDriver driver) => CgroupDriverCache.Process.Forget(driver);
-
-    public static ICgroupDriver Probe(ISyscalls sys) => Probe(sys, sys.ReadFile("/proc/self/cgroup"));
-
-    internal static ICgroupDriver Probe(ISyscalls sys, string self)
+    public static ICgroupDriver Probe(ISyscalls sys)
     {
         var mounts = MountInfo.Parse(sys.ReadFile("/proc/self/mountinfo"));
+        var self = sys.ReadFile("/proc/self/cgroup");
         var unified = mounts.FirstOrDefault(m => m.FsType == "cgroup2");
         if (unified is not null
             && sys.FileExists(unified.MountPoint + "/cgroup.controllers")
@@ -61,43 +54,6 @@ internal static class CgroupDrivers
         }
         throw new CgroupException("no cgroup memory controller on this node (neither cgroup v1 nor a cgroup2 hierarchy with controllers)");
     }
-}
-
-/// <summary>
-/// A probed driver kept for the starts that follow: the mounts and the node host's own cgroups do
-/// not change per container, so a start reads /proc/self/cgroup only (a few lines, against the
-/// whole mountinfo parsed) to see whether the process was moved, and probes again when it was, for
-/// another <see cref="ISyscalls"/>, or after <see cref="Forget"/> (a start that failed on its
-/// cgroups may have met a hierarchy mounted anew).
-/// </summary>
-internal sealed class CgroupDriverCache
-{
-    public static readonly CgroupDriverCache Process = new();
-
-    private volatile Probed? _probed;
-
-    public ICgroupDriver For(ISyscalls sys)
-    {
-        var self = sys.ReadFile("/proc/self/cgroup");
-        if (_probed is { } probed && ReferenceEquals(probed.Sys, sys) && probed.SelfCgroup == self)
-        {
-            return probed.Driver;
-        }
-
-        var driver = CgroupDrivers.Probe(sys, self);
-        _probed = new Probed(sys, self, driver);
-        return driver;
-    }
-
-    public void Forget(ICgroupDriver driver)
-    {
-        if (_probed is { } probed && ReferenceEquals(probed.Driver, driver))
-        {
-            _probed = null;
-        }
-    }
-
-    private sealed record Probed(ISyscalls Sys, string SelfCgroup, ICgroupDriver Driver);
 }
 
 internal sealed record MountInfo(string Root, string MountPoint, string FsType, IReadOnlyList<string> SuperOptions)

@@ -62,13 +62,6 @@ internal sealed class ContractEmitter
 
     private static string FormatterMetadataName(INamedTypeSymbol type) => FormatterNamespace(type.ContainingNamespace) + "." + type.Name + "Formatter";
 
-    /// <summary>The namespace of an assembly's generated resolver; the run-time lookup (ContractResolver) derives the same name.</summary>
-    public static string ResolverNamespace(string assemblyName)
-    {
-        var chars = assemblyName.Select(c => char.IsLetterOrDigit(c) || c == '_' || c == '.' ? c : '_').ToArray();
-        return new string(chars) + ".ContractFormatters";
-    }
-
     public static ContractResult Build(INamedTypeSymbol type, Compilation compilation, CancellationToken cancellationToken)
     {
         var emitter = new ContractEmitter(type, compilation);
@@ -78,10 +71,13 @@ internal sealed class ContractEmitter
             FormatterName(type),
             (type.ContainingNamespace.IsGlobalNamespace ? string.Empty : type.ContainingNamespace.ToDisplayString() + ".") + type.Name + "Formatter.g.cs",
             emitter._diagnostics.Count == 0 ? source : null,
-            DiagnosticInfo.From(emitter._diagnostics));
+            emitter._diagnostics.ToImmutableArray());
     }
 
     private Location? TypeLocation => _type.Locations.FirstOrDefault();
+
+    /// <summary>This assembly's BuiltinFormatters class, generated beside its resolver.</summary>
+    private string BuiltinFormatters => "global::" + GeneratedResolverName.Namespace(_compilation.AssemblyName ?? string.Empty) + ".BuiltinFormatters";
 
     private void Report(DiagnosticDescriptor descriptor, ISymbol? at, params string[] arguments) =>
         _diagnostics.Add(new DiagnosticInfo(descriptor, at?.Locations.FirstOrDefault() ?? TypeLocation, arguments));
@@ -122,14 +118,14 @@ internal sealed class ContractEmitter
             return null;
         }
 
-        var objectAttribute = _type.GetAttributes().First(a => a.AttributeClass?.ToDisplayString() == ObjectAttribute);
+        var objectAttribute = _type.GetAttributes().First(a => Is(a, ObjectAttribute));
         if (objectAttribute.ConstructorArguments.Length > 0 && objectAttribute.ConstructorArguments[0].Value is true)
         {
             Report(ContractDiagnostics.UnsupportedShape, _type, _type.Name, "keyAsPropertyName (a map layout) is not supported; use [Key(n)] on each member");
             return null;
         }
 
-        if (_type.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == FormatterAttribute))
+        if (HasAttribute(_type, FormatterAttribute))
         {
             Report(ContractDiagnostics.UnsupportedShape, _type, _type.Name, "[MessagePackFormatter] on a contract is not supported");
             return null;
@@ -235,9 +231,8 @@ internal sealed class ContractEmitter
                 }
 
                 var attributes = symbol.GetAttributes();
-                var key = attributes.FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == KeyAttribute);
-                var ignored = attributes.Any(a => a.AttributeClass?.ToDisplayString() == IgnoreAttribute);
-                if (ignored)
+                var key = attributes.FirstOrDefault(a => Is(a, KeyAttribute));
+                if (attributes.Any(a => Is(a, IgnoreAttribute)))
                 {
                     continue;
                 }
@@ -265,7 +260,7 @@ internal sealed class ContractEmitter
                     continue;
                 }
 
-                if (symbol.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == FormatterAttribute))
+                if (attributes.Any(a => Is(a, FormatterAttribute)))
                 {
                     Report(ContractDiagnostics.UnsupportedShape, symbol, _type.Name, $"member {symbol.Name}: [MessagePackFormatter] on a member is not supported");
                     continue;
@@ -292,7 +287,7 @@ internal sealed class ContractEmitter
     /// </summary>
     private (IMethodSymbol? Constructor, List<Member> Members) ChooseConstructor(List<Member> members)
     {
-        if (_type.InstanceConstructors.Any(c => c.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == SerializationConstructorAttribute)))
+        if (_type.InstanceConstructors.Any(c => HasAttribute(c, SerializationConstructorAttribute)))
         {
             Report(ContractDiagnostics.UnsupportedShape, _type, _type.Name, "[SerializationConstructor] is not supported; the constructor is chosen by its parameters");
             return (null, []);
@@ -365,7 +360,7 @@ internal sealed class ContractEmitter
 
         if (IsByteArray(type))
         {
-            return "global::" + ResolverNamespace(_compilation.AssemblyName ?? string.Empty) + ".BuiltinFormatters.ReadBytes(ref reader)";
+            return BuiltinFormatters + ".ReadBytes(ref reader)";
         }
 
         if (type is INamedTypeSymbol { TypeKind: TypeKind.Enum, EnumUnderlyingType: { } enumType })
@@ -455,17 +450,17 @@ internal sealed class ContractEmitter
             return IsSupported(array.ElementType, out why);
         }
 
-        if (type is INamedTypeSymbol named2)
+        if (type is INamedTypeSymbol named)
         {
-            var metadataName = MetadataName(named2.OriginalDefinition);
-            if (!named2.IsGenericType && BuiltinTypes.Contains(metadataName))
+            var metadataName = MetadataName(named.OriginalDefinition);
+            if (!named.IsGenericType && BuiltinTypes.Contains(metadataName))
             {
                 return true;
             }
 
-            if (named2.IsGenericType && GenericCollections.Contains(metadataName))
+            if (named.IsGenericType && GenericCollections.Contains(metadataName))
             {
-                foreach (var argument in named2.TypeArguments)
+                foreach (var argument in named.TypeArguments)
                 {
                     if (!IsSupported(argument, out why))
                     {
@@ -486,7 +481,11 @@ internal sealed class ContractEmitter
 
     private static bool IsContract(ITypeSymbol type) =>
         type is INamedTypeSymbol { TypeKind: TypeKind.Class or TypeKind.Struct } named
-        && named.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == ObjectAttribute);
+        && HasAttribute(named, ObjectAttribute);
+
+    private static bool HasAttribute(ISymbol symbol, string attribute) => symbol.GetAttributes().Any(a => Is(a, attribute));
+
+    private static bool Is(AttributeData data, string attribute) => data.AttributeClass?.ToDisplayString() == attribute;
 
     private static bool IsNullableValue(ITypeSymbol type, out ITypeSymbol underlying)
     {
@@ -532,7 +531,7 @@ internal sealed class ContractEmitter
     {
         var isClass = _type.TypeKind == TypeKind.Class;
         var formatter = _type.Name + "Formatter";
-        var builtins = "global::" + ResolverNamespace(_compilation.AssemblyName ?? string.Empty) + ".BuiltinFormatters";
+        var builtins = BuiltinFormatters;
         var s = new StringBuilder();
         s.Append("// <auto-generated/> by ProtoSwarm.Contracts.Generator\n");
         s.Append("#nullable disable\n");

@@ -43,7 +43,7 @@ public sealed class ContractFormatterGenerator : IIncrementalGenerator
                 .ToImmutableArray();
             if (pair.Left.Length > 0)
             {
-                spc.AddSource("GeneratedContractResolver.g.cs", RenderResolver(ContractEmitter.ResolverNamespace(pair.Right), generated));
+                spc.AddSource(GeneratedResolverName.TypeName + ".g.cs", RenderResolver(GeneratedResolverName.Namespace(pair.Right), generated));
             }
         });
     }
@@ -55,9 +55,10 @@ public sealed class ContractFormatterGenerator : IIncrementalGenerator
         s.Append("#nullable disable\n");
         s.Append("namespace ").Append(ns).Append("\n{\n");
         s.Append("    /// <summary>The generated formatters of this assembly's contracts; null for any other type.</summary>\n");
-        s.Append("    public sealed class GeneratedContractResolver : global::MessagePack.IFormatterResolver\n    {\n");
-        s.Append("        public static readonly GeneratedContractResolver Instance = new GeneratedContractResolver();\n\n");
-        s.Append("        private GeneratedContractResolver()\n        {\n        }\n\n");
+        const string resolver = GeneratedResolverName.TypeName;
+        s.Append("    public sealed class ").Append(resolver).Append(" : global::MessagePack.IFormatterResolver\n    {\n");
+        s.Append("        public static readonly ").Append(resolver).Append(" Instance = new ").Append(resolver).Append("();\n\n");
+        s.Append("        private ").Append(resolver).Append("()\n        {\n        }\n\n");
         s.Append("        /// <summary>Every contract type with a generated formatter here.</summary>\n");
         s.Append("        public static global::System.Collections.Generic.IReadOnlyList<global::System.Type> Types { get; } = new global::System.Type[]\n        {\n");
         foreach (var contract in contracts)

@@ -89,6 +89,4 @@ internal sealed class DiagnosticInfo : IEquatable<DiagnosticInfo>
     public override bool Equals(object? obj) => Equals(obj as DiagnosticInfo);
 
     public override int GetHashCode() => StringComparer.Ordinal.GetHashCode(Descriptor.Id) ^ Span.GetHashCode();
-
-    public static ImmutableArray<DiagnosticInfo> From(IEnumerable<DiagnosticInfo> diagnostics) => diagnostics.ToImmutableArray();
 }

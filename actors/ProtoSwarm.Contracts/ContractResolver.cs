@@ -29,17 +29,14 @@ public sealed class ContractResolver : IFormatterResolver
 
     /// <summary>
     /// The generated resolver of a contract's own assembly (Raft's, Persistence's, the store's...): found by the
-    /// name the generator gives it, <c>{AssemblyName}.ContractFormatters.GeneratedContractResolver</c>, because
-    /// this assembly cannot reference the ones above it.
+    /// name the generator gives it (<see cref="GeneratedResolverName"/>), because this assembly cannot reference
+    /// the ones above it.
     /// </summary>
     public static IFormatterResolver? GeneratedResolverOf(Assembly assembly) =>
         AssemblyResolvers.GetOrAdd(assembly, static a =>
-        {
-            var name = new string([.. (a.GetName().Name ?? string.Empty).Select(c => char.IsLetterOrDigit(c) || c == '_' || c == '.' ? c : '_')]);
-            return a.GetType(name + ".ContractFormatters.GeneratedContractResolver")?
+            a.GetType(GeneratedResolverName.Namespace(a.GetName().Name ?? string.Empty) + "." + GeneratedResolverName.TypeName)?
                 .GetField("Instance", BindingFlags.Public | BindingFlags.Static)?
-                .GetValue(null) as IFormatterResolver;
-        });
+                .GetValue(null) as IFormatterResolver);
 
     private static class Cache<T>
     {

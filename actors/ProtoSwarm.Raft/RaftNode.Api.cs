@@ -114,33 +114,21 @@ public sealed partial class RaftNode
     public void ReportSnapshot(ulong id, bool ok) =>
         StepMessage(Message.Local(MessageType.SnapStatus, id) with { Reject = !ok });
 
-    public bool HasReady()
-    {
-        if (_async)
-        {
-            return new SoftState(_lead, _role) != _prevSoftState
-                || CurrentHardState() != _prevHardState
-                || _log.SnapshotToWrite is not null
-                || _log.HasEntriesToWrite
-                || _messages.Count > 0
-                || _messagesAfterWrite.Count > 0
-                || _readStates.Count > 0
-                || _log.HasNextCommittedEntries(allowUnstable: false);
-        }
-
-        if (_readyOutstanding)
-        {
-            return false;
-        }
-
-        return new SoftState(_lead, _role) != _prevSoftState
+    /// <summary>
+    /// Whether GetReady has anything to hand out. One list for both modes: synchronously nothing is ever
+    /// accepted as in progress (every unstable entry and snapshot is still to write) and nothing waits for
+    /// a write, and committed entries may be applied after the same Ready's write, so unstable ones count.
+    /// </summary>
+    public bool HasReady() =>
+        (_async || !_readyOutstanding)
+        && (new SoftState(_lead, _role) != _prevSoftState
             || CurrentHardState() != _prevHardState
-            || _log.PendingSnapshot is not null
-            || _log.UnstableEntries().Length > 0
+            || _log.SnapshotToWrite is not null
+            || _log.HasEntriesToWrite
             || _messages.Count > 0
+            || _messagesAfterWrite.Count > 0
             || _readStates.Count > 0
-            || _log.HasNextCommittedEntries();
-    }
+            || _log.HasNextCommittedEntries(allowUnstable: !_async));
 
     /// <summary>
     /// Everything to do now (see <see cref="Ready"/>). Call <see cref="Advance"/> with it before the

@@ -53,6 +53,11 @@ public sealed partial class NodeActor : IActor
     private readonly HashSet<string> _sentConfigs = new(StringComparer.Ordinal);
 
     private DateTimeOffset _lastHeartbeat;
+
+    // When the previous liveness check ran, and how much of the silence since the last beat this actor watched
+    // (NodeLiveness.Watched): a check that comes late after the manager's own stall does not count the stall.
+    private DateTimeOffset _lastCheck;
+    private TimeSpan _silence;
     private CancellationTokenSource? _timer;
     private CancellationTokenSource? _assignTimer;
     private long _sequence;
@@ -84,6 +89,8 @@ public sealed partial class NodeActor : IActor
     {
         // A fresh activation gives the node a full grace period before judging it.
         _lastHeartbeat = _manager.Time.GetUtcNow();
+        _lastCheck = _lastHeartbeat;
+        _silence = TimeSpan.Zero;
         _timer = context.Scheduler(_manager.Time).SendRepeatedly(CheckInterval, context.Self, LivenessTick.Instance);
         _assignTimer = context.Scheduler(_manager.Time).SendRepeatedly(AssignInterval, context.Self, AssignTick.Instance);
         return OnAssign(context);
@@ -115,6 +122,7 @@ public sealed partial class NodeActor : IActor
     {
         var now = _manager.Time.GetUtcNow();
         _lastHeartbeat = now;
+        _silence = TimeSpan.Zero;
         if ((heartbeat.AssignmentsEpoch != _epoch || heartbeat.AssignmentsSequence < _sequence) && now - _lastSendAt > ResyncAfter)
         {
             // The agent has not applied what this manager sent (a restarted node, a lost message): send the whole set.
@@ -129,7 +137,7 @@ public sealed partial class NodeActor : IActor
                 break;
             }
 
-            var status = NodeLiveness.Decide(node.Status, now, now, heartbeatJustArrived: true, heartbeat.Addr);
+            var status = NodeLiveness.Decide(node.Status, now, TimeSpan.Zero, heartbeatJustArrived: true, heartbeat.Addr);
             if (status is null && SameMember(node.Member, heartbeat.Member) && node.Description == heartbeat.Description)
             {
                 break;
@@ -164,14 +172,16 @@ public sealed partial class NodeActor : IActor
     private async Task OnTick()
     {
         var now = _manager.Time.GetUtcNow();
+        var period = _manager.Store.Current.Get<ClusterObject>(ClusterObject.DefaultId)?.HeartbeatPeriod ?? ClusterObject.DefaultHeartbeatPeriod;
+        _silence += NodeLiveness.Watched(now - _lastCheck, period);
+        _lastCheck = now;
         var node = _manager.Store.Current.Get<NodeObject>(_nodeId);
         if (node is null)
         {
             return;
         }
 
-        var period = _manager.Store.Current.Get<ClusterObject>(ClusterObject.DefaultId)?.HeartbeatPeriod;
-        var status = NodeLiveness.Decide(node.Status, _lastHeartbeat, now, heartbeatJustArrived: false, node.Status.Addr, period);
+        var status = NodeLiveness.Decide(node.Status, _lastHeartbeat, _silence, heartbeatJustArrived: false, node.Status.Addr, period);
         if (status is null)
         {
             return;
@@ -181,7 +191,7 @@ public sealed partial class NodeActor : IActor
         {
             await _manager.Proposer.ProposeAsync(
                 [StoreChange.Update(node with { Status = status, ManagerStatus = NodeLiveness.ManagerStatusFor(node, status.State) })]);
-            LogNodeDown(_logger, _nodeId, node.Description.Hostname, (now - _lastHeartbeat).TotalMilliseconds);
+            LogNodeDown(_logger, _nodeId, node.Description.Hostname, (now - _lastHeartbeat).TotalMilliseconds, _silence.TotalMilliseconds);
         }
         catch (StoreConflictException)
         {
@@ -309,8 +319,8 @@ public sealed partial class NodeActor : IActor
     [LoggerMessage(Level = LogLevel.Information, Message = "Node {NodeId} ({Hostname}) {From}->Ready")]
     private static partial void LogNodeReady(ILogger logger, string nodeId, string hostname, NodeState from);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Node {NodeId} ({Hostname}) Ready->Down: no heartbeat for {SilenceMs:0} ms")]
-    private static partial void LogNodeDown(ILogger logger, string nodeId, string hostname, double silenceMs);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Node {NodeId} ({Hostname}) Ready->Down: no heartbeat for {SilenceMs:0} ms ({WatchedMs:0} ms of it watched)")]
+    private static partial void LogNodeDown(ILogger logger, string nodeId, string hostname, double silenceMs, double watchedMs);
 
     private sealed record LivenessTick
     {

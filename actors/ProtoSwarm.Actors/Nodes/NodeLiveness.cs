@@ -13,8 +13,22 @@ public static class NodeLiveness
 
     public const string HeartbeatFailure = "heartbeat failure";
 
-    /// <summary>The status a node should have now, or null when the stored one is still right.</summary>
-    public static NodeStatus? Decide(NodeStatus stored, DateTimeOffset lastHeartbeat, DateTimeOffset now, bool heartbeatJustArrived, string addr, TimeSpan? heartbeatPeriod = null)
+    /// <summary>
+    /// The silence a liveness check counts since the check before it: the time between them, but never more
+    /// than one heartbeat period. A manager whose checks ran that late was not running itself (its cores
+    /// taken by a burst of container starts, a long pause), so it did not watch the node meanwhile, and a beat
+    /// that waited behind the same stall is taken just after it. Without this, the first check after a
+    /// stall judged the node Down on the manager's own silence, and its tasks were replaced at once.
+    /// </summary>
+    public static TimeSpan Watched(TimeSpan sinceLastCheck, TimeSpan heartbeatPeriod) =>
+        sinceLastCheck <= TimeSpan.Zero ? TimeSpan.Zero : sinceLastCheck < heartbeatPeriod ? sinceLastCheck : heartbeatPeriod;
+
+    /// <summary>
+    /// The status a node should have now, or null when the stored one is still right. <paramref name="silence"/>
+    /// is how long the manager has watched the node without a beat (see <see cref="Watched"/>);
+    /// <paramref name="lastHeartbeat"/> is when the last beat came, as recorded in a Down status.
+    /// </summary>
+    public static NodeStatus? Decide(NodeStatus stored, DateTimeOffset lastHeartbeat, TimeSpan silence, bool heartbeatJustArrived, string addr, TimeSpan? heartbeatPeriod = null)
     {
         if (heartbeatJustArrived)
         {
@@ -23,7 +37,7 @@ public static class NodeLiveness
                 : new NodeStatus(NodeState.Ready, string.Empty, addr, lastHeartbeat);
         }
 
-        if (stored.State != NodeState.Down && now - lastHeartbeat > DownAfter(heartbeatPeriod ?? ClusterObject.DefaultHeartbeatPeriod))
+        if (stored.State != NodeState.Down && silence > DownAfter(heartbeatPeriod ?? ClusterObject.DefaultHeartbeatPeriod))
         {
             return stored with { State = NodeState.Down, Message = HeartbeatFailure, LastHeartbeat = lastHeartbeat };
         }

@@ -27,7 +27,7 @@ public class NodeLivenessTests
         var storedStatus = new NodeStatus(stored, stored == NodeState.Down ? NodeLiveness.HeartbeatFailure : string.Empty, Addr, TestNodes.T0);
         var lastHeartbeat = Now.AddMilliseconds(-silenceMs);
 
-        var decided = NodeLiveness.Decide(storedStatus, lastHeartbeat, Now, heartbeat, addr);
+        var decided = NodeLiveness.Decide(storedStatus, lastHeartbeat, TimeSpan.FromMilliseconds(silenceMs), heartbeat, addr);
 
         Assert.True(expected == decided?.State, $"{rule}: expected {expected?.ToString() ?? "no change"}, got {decided?.State.ToString() ?? "no change"}");
         if (decided is not null)
@@ -45,8 +45,52 @@ public class NodeLivenessTests
         var stored = new NodeStatus(NodeState.Ready, string.Empty, Addr, TestNodes.T0);
         var fiveSeconds = TimeSpan.FromSeconds(5);
 
-        Assert.Null(NodeLiveness.Decide(stored, Now.AddSeconds(-19), Now, false, Addr, fiveSeconds));
-        Assert.Equal(NodeState.Down, NodeLiveness.Decide(stored, Now.AddSeconds(-21), Now, false, Addr, fiveSeconds)?.State);
+        Assert.Null(NodeLiveness.Decide(stored, Now.AddSeconds(-19), TimeSpan.FromSeconds(19), false, Addr, fiveSeconds));
+        Assert.Equal(NodeState.Down, NodeLiveness.Decide(stored, Now.AddSeconds(-21), TimeSpan.FromSeconds(21), false, Addr, fiveSeconds)?.State);
+    }
+
+    [Theory]
+    // ms since the previous check, heartbeat period ms -> ms of silence the check counts
+    [InlineData(100, 500, 100)]
+    [InlineData(499, 500, 499)]
+    [InlineData(500, 500, 500)]
+    [InlineData(2_044, 500, 500)]
+    [InlineData(60_000, 500, 500)]
+    [InlineData(3_000, 5_000, 3_000)]
+    [InlineData(0, 500, 0)]
+    [InlineData(-5, 500, 0)]
+    public void A_Check_Counts_At_Most_One_Heartbeat_Period_Of_Silence(int sinceLastCheckMs, int periodMs, int expectedMs)
+    {
+        Assert.Equal(TimeSpan.FromMilliseconds(expectedMs),
+            NodeLiveness.Watched(TimeSpan.FromMilliseconds(sinceLastCheckMs), TimeSpan.FromMilliseconds(periodMs)));
+    }
+
+    [Theory]
+    // the times of the liveness checks after the last beat (ms), comma-separated -> the check at which the node is Down (-1: never)
+    [InlineData("on time", "100,200,300,400,500,600,700,800,900,1000,1100,1200,1300,1400,1500,1600,1700,1800,1900,2000,2100,2200", 2100)]
+    [InlineData("a stall of 2.5 s, then on time", "2500,2600,2700,2800,2900,3000,3100,3200,3300,3400,3500,3600,3700,3800,3900,4000,4100,4200", 4100)]
+    [InlineData("a stall of 2.5 s, then nothing more", "2500", -1)]
+    [InlineData("stalls of 3 s each", "3000,6000,9000,12000,15000", 15000)]
+    [InlineData("late by 400 ms each", "400,800,1200,1600,2000,2400", 2400)]
+    public void Down_Comes_After_Four_Beats_Of_Watched_Silence(string rule, string checksMs, int downAtMs)
+    {
+        var stored = new NodeStatus(NodeState.Ready, string.Empty, Addr, TestNodes.T0);
+        var period = ClusterObject.DefaultHeartbeatPeriod;
+        var silence = TimeSpan.Zero;
+        var previous = 0;
+        var downAt = -1;
+        foreach (var at in checksMs.Split(',').Select(int.Parse))
+        {
+            silence += NodeLiveness.Watched(TimeSpan.FromMilliseconds(at - previous), period);
+            previous = at;
+            if (NodeLiveness.Decide(stored, Now, silence, false, Addr, period) is { State: NodeState.Down })
+            {
+                downAt = at;
+                break;
+            }
+        }
+
+        Assert.True(downAt == downAtMs, $"{rule}: expected Down at {downAtMs} ms, got {downAt} ms");
     }
 
     [Theory]

@@ -1,0 +1,91 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using Proto;
+using ProtoSwarm.Actors.Nodes;
+using ProtoSwarm.Actors.Store;
+using ProtoSwarm.Contracts;
+using ProtoSwarm.Tests.Managers;
+using ProtoSwarm.Tests.Store;
+
+namespace ProtoSwarm.Tests.Nodes;
+
+/// <summary>
+/// A node actor judges a node by the silence it watched. The clock is a fake: advancing it by 2.5 s in one
+/// step is a manager that did not run for 2.5 s (its cores taken by a burst of container starts, as a lab
+/// node starting 100 containers showed), then takes the liveness check that came due meanwhile and, just
+/// after it, the beat that waited behind the same stall. (That a node silent while the manager runs is still
+/// Down after four beats is NodeLivenessTests' fold of checks on time, and LabSwarmTests' killed worker.)
+/// </summary>
+public sealed class NodeActorLivenessTests : IAsyncLifetime
+{
+    private const string NodeId = "w1";
+
+    private readonly TempDir _dir = new();
+    private readonly ActorSystem _system = new(new ActorSystemConfig().WithDeveloperSupervisionLogging(false));
+    private readonly FakeTimeProvider _clock = new(TestNodes.T0);
+    private SwarmStore _store = null!;
+    private LocalProposer _proposer = null!;
+    private PID _dispatcher = null!;
+
+    public async Task InitializeAsync()
+    {
+        (_store, _proposer) = LocalProposer.Open(_dir.File("store.db"), TimeProvider.System, NullLogger.Instance);
+        await _proposer.ProposeAsync([StoreChange.Create(TestNodes.Cluster()), StoreChange.Create(TestNodes.Worker(NodeId, NodeId))]);
+        var (context, _) = TestManagers.Leader(_system, _store, _proposer, "m1");
+        // The node's agent: a sink for the assignments the node actor sends it.
+        var agent = _system.Root.Spawn(Props.FromFunc(_ => Task.CompletedTask));
+        context = context with { Time = _clock, AgentOf = node => node.Id == NodeId ? agent : null };
+        _dispatcher = _system.Root.Spawn(Props.FromProducer(() => new DispatcherActor(context)));
+
+        // The first beat starts the node actor, as on a real leader.
+        await BeatAsync("10.0.0.1");
+        await Eventually(() => Node().Status is { State: NodeState.Ready, Addr: "10.0.0.1" }, "w1 is Ready at 10.0.0.1");
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _system.ShutdownAsync();
+        await _proposer.DisposeAsync();
+        _dir.Dispose();
+    }
+
+    [Fact]
+    public async Task A_Managers_Own_Stall_Is_Not_Held_Against_The_Node()
+    {
+        var version = Node().Meta.Version;
+
+        _clock.Advance(TimeSpan.FromMilliseconds(2_500));
+        // Proto's scheduler sends the due check from a pool thread after the advance; give it time to land
+        // before the beat, as it does after a real stall. (Were it late, the beat would simply come first: the
+        // test could then miss a regression, never fail a correct build.)
+        await Task.Delay(300);
+        // The beat that waited behind the stall, from a new address so that taking it writes the node once:
+        // once that write is seen, every check queued before it has been taken.
+        await BeatAsync("10.0.0.9");
+        await Eventually(() => Node().Status.Addr == "10.0.0.9", "the beat after the stall was taken");
+
+        Assert.Equal(NodeState.Ready, Node().Status.State);
+        Assert.True(Node().Meta.Version == version + 1,
+            $"the node was written {Node().Meta.Version - version} times (a Down and a Ready), not once (the new address)");
+    }
+
+    private NodeObject Node() => _store.Current.Get<NodeObject>(NodeId)!;
+
+    private async Task BeatAsync(string addr)
+    {
+        var node = Node();
+        var ack = await _system.Root.RequestAsync<object>(_dispatcher,
+            new NodeHeartbeat(NodeId, "cluster-a", addr, node.Member!, node.Description, NodeRole.Worker), TimeSpan.FromSeconds(5));
+        Assert.IsType<HeartbeatAck>(ack);
+    }
+
+    private static async Task Eventually(Func<bool> condition, string what)
+    {
+        for (var i = 0; i < 400 && !condition(); i++)
+        {
+            await Task.Delay(25);
+        }
+
+        Assert.True(condition(), $"Timed out waiting until {what}");
+    }
+}

@@ -40,9 +40,10 @@ fi
 echo "Building ProtoSwarm ..."
 dotnet build ProtoSwarm.sln -c Release -nologo -v quiet -clp:ErrorsOnly
 mkdir -p out/bin
-# protoswarm finds protoswarmd beside itself; publish both into one folder. Both are ReadyToRun
-# (their csproj), which needs a restore for this machine's RID and the crossgen2 package, so these two
-# restore again rather than reuse the build's.
+# protoswarm finds protoswarmd beside itself; publish both into one folder. protoswarmd is ReadyToRun (its
+# csproj), which needs a restore for this machine's RID and the crossgen2 package; the CLI is NativeAOT, linked
+# by gcc against the machine's glibc (its csproj), and restores its own RID too. So these two restore again
+# rather than reuse the build's.
 dotnet publish hosting/ProtoSwarm.Node -c Release -o out/bin -nologo -v quiet -clp:ErrorsOnly
 dotnet publish hosting/ProtoSwarm.Cli -c Release -o out/bin -nologo -v quiet -clp:ErrorsOnly
 # The container init (NativeAOT, statically linked: it needs no shared library) sits beside protoswarmd,

@@ -29,23 +29,38 @@ internal sealed class ContractEmitter
         "System.DateTime", "System.DateTimeOffset", "System.TimeSpan", "System.Guid", "System.Decimal",
         "System.Uri", "System.Version", "System.Numerics.BigInteger", "System.Numerics.Complex");
 
-    /// <summary>Generic collections that MessagePack's ImmutableCollectionResolver or DynamicGenericResolver
-    /// formats with its own generic formatters (no emitted code); elements go through the options' resolver.</summary>
-    private static readonly ImmutableHashSet<string> GenericCollections = ImmutableHashSet.Create(
-        "System.Collections.Immutable.ImmutableArray`1", "System.Collections.Immutable.ImmutableList`1",
-        "System.Collections.Immutable.ImmutableDictionary`2", "System.Collections.Immutable.ImmutableSortedDictionary`2",
-        "System.Collections.Immutable.ImmutableHashSet`1", "System.Collections.Immutable.ImmutableSortedSet`1",
-        "System.Collections.Generic.List`1", "System.Collections.Generic.Dictionary`2", "System.Collections.Generic.HashSet`1",
-        "System.Collections.Generic.SortedDictionary`2", "System.Collections.Generic.IList`1",
-        "System.Collections.Generic.IReadOnlyList`1", "System.Collections.Generic.IReadOnlyCollection`1",
-        "System.Collections.Generic.IDictionary`2", "System.Collections.Generic.IReadOnlyDictionary`2",
-        "System.Collections.Generic.KeyValuePair`2");
+    /// <summary>
+    /// Generic collections that MessagePack's ImmutableCollectionResolver or DynamicGenericResolver formats with its own
+    /// generic formatters (no emitted code), and the formatter each resolver makes for it; elements go through the
+    /// options' resolver. The generated code makes that formatter itself: the resolvers make it with MakeGenericType,
+    /// which a NativeAOT binary (the CLI) can do only for instantiations compiled into it.
+    /// GeneratedFormatterTests checks each against the resolvers' own choice.
+    /// </summary>
+    private static readonly ImmutableDictionary<string, string> GenericCollections = new Dictionary<string, string>
+    {
+        ["System.Collections.Immutable.ImmutableArray`1"] = "global::MessagePack.ImmutableCollection.ImmutableArrayFormatter",
+        ["System.Collections.Immutable.ImmutableList`1"] = "global::MessagePack.ImmutableCollection.ImmutableListFormatter",
+        ["System.Collections.Immutable.ImmutableDictionary`2"] = "global::MessagePack.ImmutableCollection.ImmutableDictionaryFormatter",
+        ["System.Collections.Immutable.ImmutableSortedDictionary`2"] = "global::MessagePack.ImmutableCollection.ImmutableSortedDictionaryFormatter",
+        ["System.Collections.Immutable.ImmutableHashSet`1"] = "global::MessagePack.ImmutableCollection.ImmutableHashSetFormatter",
+        ["System.Collections.Immutable.ImmutableSortedSet`1"] = "global::MessagePack.ImmutableCollection.ImmutableSortedSetFormatter",
+        ["System.Collections.Generic.List`1"] = "global::MessagePack.Formatters.ListFormatter",
+        ["System.Collections.Generic.Dictionary`2"] = "global::MessagePack.Formatters.DictionaryFormatter",
+        ["System.Collections.Generic.HashSet`1"] = "global::MessagePack.Formatters.HashSetFormatter",
+        ["System.Collections.Generic.SortedDictionary`2"] = "global::MessagePack.Formatters.SortedDictionaryFormatter",
+        ["System.Collections.Generic.IList`1"] = "global::MessagePack.Formatters.InterfaceListFormatter2",
+        ["System.Collections.Generic.IReadOnlyList`1"] = "global::MessagePack.Formatters.InterfaceReadOnlyListFormatter",
+        ["System.Collections.Generic.IReadOnlyCollection`1"] = "global::MessagePack.Formatters.InterfaceReadOnlyCollectionFormatter",
+        ["System.Collections.Generic.IDictionary`2"] = "global::MessagePack.Formatters.InterfaceDictionaryFormatter",
+        ["System.Collections.Generic.IReadOnlyDictionary`2"] = "global::MessagePack.Formatters.InterfaceReadOnlyDictionaryFormatter",
+        ["System.Collections.Generic.KeyValuePair`2"] = "global::MessagePack.Formatters.KeyValuePairFormatter",
+    }.ToImmutableDictionary();
 
     private readonly INamedTypeSymbol _type;
     private readonly Compilation _compilation;
     private readonly string _typeName;
     private readonly List<DiagnosticInfo> _diagnostics = [];
-    private readonly List<(string Type, string Name)> _cachedFormatters = [];
+    private readonly List<(string Type, string Name, string Initializer)> _cachedFormatters = [];
 
     private ContractEmitter(INamedTypeSymbol type, Compilation compilation)
     {
@@ -410,7 +425,10 @@ internal sealed class ContractEmitter
         }
 
         var name = "Formatter" + _cachedFormatters.Count;
-        _cachedFormatters.Add((typeName, name));
+        var initializer = type is INamedTypeSymbol { IsGenericType: true } named && GenericCollections.TryGetValue(MetadataName(named.OriginalDefinition), out var formatter)
+            ? "new " + formatter + "<" + string.Join(", ", named.TypeArguments.Select(FullName)) + ">()"
+            : BuiltinFormatters + ".Get<" + typeName + ">()";
+        _cachedFormatters.Add((typeName, name, initializer));
         return name;
     }
 
@@ -458,7 +476,7 @@ internal sealed class ContractEmitter
                 return true;
             }
 
-            if (named.IsGenericType && GenericCollections.Contains(metadataName))
+            if (named.IsGenericType && GenericCollections.ContainsKey(metadataName))
             {
                 foreach (var argument in named.TypeArguments)
                 {
@@ -539,10 +557,10 @@ internal sealed class ContractEmitter
         s.Append("    /// <summary>The MessagePack formatter of <see cref=\"").Append(_typeName).Append("\"/>, generated at build time.</summary>\n");
         s.Append("    public sealed class ").Append(formatter).Append(" : global::MessagePack.Formatters.IMessagePackFormatter<").Append(_typeName).Append(">\n    {\n");
         s.Append("        public static readonly ").Append(formatter).Append(" Instance = new ").Append(formatter).Append("();\n\n");
-        foreach (var (type, name) in _cachedFormatters)
+        foreach (var (type, name, initializer) in _cachedFormatters)
         {
             s.Append("        private static readonly global::MessagePack.Formatters.IMessagePackFormatter<").Append(type).Append("> ").Append(name)
-                .Append(" = ").Append(builtins).Append(".Get<").Append(type).Append(">();\n");
+                .Append(" = ").Append(initializer).Append(";\n");
         }
 
         if (_cachedFormatters.Count > 0)

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.Collections.Frozen;
+using System.Runtime.CompilerServices;
 using MessagePack;
 using ProtoSwarm.Contracts.ContractFormatters;
 
@@ -22,7 +23,7 @@ public static class ContractRegistry
     public static readonly MessagePackSerializerOptions Options = new MessagePackSerializerOptions(ContractResolver.Instance)
         .WithSecurity(MessagePackSecurity.UntrustedData);
 
-    private static readonly ConcurrentDictionary<Type, Codec> Codecs = new();
+    private static readonly ConcurrentDictionary<Type, ContractCodec> Codecs = new();
 
     private static readonly FrozenDictionary<string, Type> ByName;
     private static readonly FrozenDictionary<Type, string> ByType;
@@ -77,30 +78,17 @@ public static class ContractRegistry
 
     public static byte[] SerializeTyped<T>(T value) => MessagePackSerializer.Serialize(value, Options);
 
-    // A generic instantiation over a reference type shares its code: no IL is made per contract here.
-    private static Codec CodecOf(Type type) =>
-        Codecs.GetOrAdd(type, static t => (Codec)Activator.CreateInstance(typeof(Codec<>).MakeGenericType(t))!);
+    private static ContractCodec CodecOf(Type type) =>
+        Codecs.GetOrAdd(type, static t => GeneratedContractResolver.CodecOf(t) ?? MadeAtRunTime(t));
 
-    /// <summary>One contract type's generic serializer calls behind object-typed ones.</summary>
-    private abstract class Codec
-    {
-        public abstract byte[] Serialize(object value, MessagePackSerializerOptions options);
-
-        public abstract void Serialize(IBufferWriter<byte> output, object value, MessagePackSerializerOptions options);
-
-        public abstract object? Deserialize(ReadOnlyMemory<byte> bytes, MessagePackSerializerOptions options);
-    }
-
-    private sealed class Codec<T> : Codec
-    {
-        public override byte[] Serialize(object value, MessagePackSerializerOptions options) => MessagePackSerializer.Serialize((T)value, options);
-
-        public override void Serialize(IBufferWriter<byte> output, object value, MessagePackSerializerOptions options) =>
-            MessagePackSerializer.Serialize(output, (T)value, options);
-
-        public override object? Deserialize(ReadOnlyMemory<byte> bytes, MessagePackSerializerOptions options) =>
-            MessagePackSerializer.Deserialize<T>(bytes, options);
-    }
+    /// <summary>
+    /// A type of another assembly passed as an object (none is today: the registry names only this assembly's
+    /// contracts) gets its codec instantiated at run time where there is a JIT; a NativeAOT binary has none.
+    /// </summary>
+    private static ContractCodec MadeAtRunTime(Type type) =>
+        RuntimeFeature.IsDynamicCodeSupported
+            ? (ContractCodec)Activator.CreateInstance(typeof(ContractCodec<>).MakeGenericType(type))!
+            : throw new NotSupportedException($"{type.FullName} is not a contract of ProtoSwarm.Contracts; serialize it with its type known (MessagePackSerializer.Serialize<T>).");
 }
 
 /// <summary>One message on the control socket: a contract name and its MessagePack body.</summary>

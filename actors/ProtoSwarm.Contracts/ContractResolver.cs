@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Reflection;
+using System.Runtime.CompilerServices;
 using MessagePack;
 using MessagePack.Formatters;
 using MessagePack.ImmutableCollection;
@@ -28,15 +29,23 @@ public sealed class ContractResolver : IFormatterResolver
     public IMessagePackFormatter<T>? GetFormatter<T>() => Cache<T>.Formatter;
 
     /// <summary>
-    /// The generated resolver of a contract's own assembly (Raft's, Persistence's, the store's...): found by the
-    /// name the generator gives it (<see cref="GeneratedResolverName"/>), because this assembly cannot reference
-    /// the ones above it.
+    /// The generated resolver of a contract's own assembly (Raft's, Persistence's, the store's...), which that
+    /// assembly's module initializer (generated with it) leaves in AppContext under <see cref="GeneratedResolverName.AppContextKey"/>:
+    /// this assembly cannot reference the ones above it, and a NativeAOT binary cannot look a type up by name. A JIT
+    /// runs a module's initializer when the module's code first runs, so it is run here if the module's has not yet.
     /// </summary>
     public static IFormatterResolver? GeneratedResolverOf(Assembly assembly) =>
         AssemblyResolvers.GetOrAdd(assembly, static a =>
-            a.GetType(GeneratedResolverName.Namespace(a.GetName().Name ?? string.Empty) + "." + GeneratedResolverName.TypeName)?
-                .GetField("Instance", BindingFlags.Public | BindingFlags.Static)?
-                .GetValue(null) as IFormatterResolver);
+        {
+            var key = GeneratedResolverName.AppContextKey(a.GetName().Name ?? string.Empty);
+            if (AppContext.GetData(key) is IFormatterResolver registered)
+            {
+                return registered;
+            }
+
+            RuntimeHelpers.RunModuleConstructor(a.ManifestModule.ModuleHandle);
+            return AppContext.GetData(key) as IFormatterResolver;
+        });
 
     private static class Cache<T>
     {

@@ -9,6 +9,12 @@ internal static class GeneratedResolverName
     /// <summary>The resolver's simple type name.</summary>
     public const string TypeName = "GeneratedContractResolver";
 
+    /// <summary>
+    /// The AppContext data name under which an assembly's module initializer (generated with its resolver) leaves the
+    /// resolver, so that it is found without reflection: a NativeAOT binary (the CLI) has no type lookup by name.
+    /// </summary>
+    public static string AppContextKey(string assemblyName) => "ProtoSwarm.Contracts.GeneratedResolver:" + assemblyName;
+
     /// <summary>The assembly's name with every character that cannot stand in a namespace replaced by '_', then ".ContractFormatters".</summary>
     public static string Namespace(string assemblyName)
     {

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 
@@ -33,7 +32,7 @@ internal sealed record LabForwardRecord(int Pid, ulong StartTime, string Listen,
         var file = FileOf(root, lab, Pid);
         Directory.CreateDirectory(Path.GetDirectoryName(file)!);
         var temp = file + ".tmp";
-        File.WriteAllText(temp, JsonSerializer.Serialize(this));
+        File.WriteAllText(temp, JsonSerializer.Serialize(this, LabJson.Default.LabForwardRecord));
         File.Move(temp, file, overwrite: true);
     }
 
@@ -53,7 +52,7 @@ internal sealed record LabForwardRecord(int Pid, ulong StartTime, string Listen,
         {
             try
             {
-                if (JsonSerializer.Deserialize<LabForwardRecord>(File.ReadAllText(file)) is { } record)
+                if (JsonSerializer.Deserialize(File.ReadAllText(file), LabJson.Default.LabForwardRecord) is { } record)
                 {
                     records.Add(record);
                 }
@@ -170,7 +169,7 @@ internal static class LabForward
         psi.ArgumentList.Add("-c");
         psi.ArgumentList.Add("exec setsid \"$@\" >>\"$0\" 2>&1 </dev/null");
         psi.ArgumentList.Add(log);
-        foreach (var argument in ChildArguments(SelfCommand(Environment.ProcessPath, Assembly.GetEntryAssembly()?.Location), state.Name, nodes, forwards))
+        foreach (var argument in ChildArguments(SelfCommand(Environment.ProcessPath, Environment.GetCommandLineArgs()[0]), state.Name, nodes, forwards))
         {
             psi.ArgumentList.Add(argument);
         }

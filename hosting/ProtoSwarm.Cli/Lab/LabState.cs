@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 
 namespace ProtoSwarm.Cli.Lab;
 
@@ -20,12 +19,6 @@ internal sealed record LabNodeState(string Name, LabRole Role, string Address, s
 /// </summary>
 internal sealed record LabState(string Name, string Daemon, string BridgeNetns, IReadOnlyList<LabNodeState> Nodes, string Executor = LabPlan.DefaultExecutor)
 {
-    private static readonly JsonSerializerOptions Json = new()
-    {
-        WriteIndented = true,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
-    };
-
     public static LabState From(LabPlan plan, string daemon, string executor = LabPlan.DefaultExecutor) =>
         new(plan.Name, daemon, plan.BridgeNetns, plan.Nodes.Select(LabNodeState.From).ToList(), executor);
 
@@ -44,7 +37,7 @@ internal sealed record LabState(string Name, string Daemon, string BridgeNetns, 
     {
         try
         {
-            return JsonSerializer.Deserialize<LabState>(File.ReadAllText(RecordFile(root, lab)), Json);
+            return JsonSerializer.Deserialize(File.ReadAllText(RecordFile(root, lab)), LabStateJson.Default.LabState);
         }
         catch (Exception e) when (e is IOException or JsonException or UnauthorizedAccessException)
         {
@@ -61,7 +54,7 @@ internal sealed record LabState(string Name, string Daemon, string BridgeNetns, 
         var file = RecordFile(root, Name);
         Directory.CreateDirectory(Path.GetDirectoryName(file)!);
         var temp = file + ".tmp";
-        File.WriteAllText(temp, JsonSerializer.Serialize(this, Json));
+        File.WriteAllText(temp, JsonSerializer.Serialize(this, LabStateJson.Default.LabState));
         File.Move(temp, file, overwrite: true);
     }
 }

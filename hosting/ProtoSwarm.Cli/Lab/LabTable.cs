@@ -65,5 +65,5 @@ internal static class LabTable
     ];
 
     public static string FormatJson(IEnumerable<LabNodeRow> rows) =>
-        string.Concat(rows.Select(r => JsonSerializer.Serialize(r) + "\n"));
+        string.Concat(rows.Select(r => JsonSerializer.Serialize(r, LabJson.Default.LabNodeRow) + "\n"));
 }

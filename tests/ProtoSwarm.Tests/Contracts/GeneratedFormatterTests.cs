@@ -116,6 +116,39 @@ public class GeneratedFormatterTests
         }
     }
 
+    /// <summary>
+    /// A generated formatter makes its collections' formatters itself (the CLI is a NativeAOT binary, where MessagePack's
+    /// resolvers could not make them with MakeGenericType): each must be the one those resolvers choose, or the bytes
+    /// of a collection could differ from what the emitting resolver wrote.
+    /// </summary>
+    [Fact]
+    public void Every_Member_Formatter_A_Generated_Formatter_Holds_Is_The_One_MessagePacks_Resolvers_Choose()
+    {
+        var choose = typeof(GeneratedFormatterTests).GetMethod(nameof(ResolversChoice), BindingFlags.NonPublic | BindingFlags.Static)!;
+        var collections = 0;
+        var formatters = ContractAssemblies.SelectMany(a => a.GetTypes())
+            .Where(t => t.Namespace?.EndsWith(".ContractFormatters", StringComparison.Ordinal) == true && t.Name.EndsWith("Formatter", StringComparison.Ordinal));
+        foreach (var formatter in formatters)
+        {
+            foreach (var field in formatter.GetFields(BindingFlags.NonPublic | BindingFlags.Static)
+                         .Where(f => f.FieldType.IsGenericType && f.FieldType.GetGenericTypeDefinition() == typeof(MessagePack.Formatters.IMessagePackFormatter<>)))
+            {
+                var memberType = field.FieldType.GetGenericArguments()[0];
+                var chosen = choose.MakeGenericMethod(memberType).Invoke(null, null);
+                Assert.True(chosen is not null, $"{formatter.Name}.{field.Name}: MessagePack's resolvers have no formatter for {memberType}");
+                Assert.Equal(chosen.GetType(), field.GetValue(null)!.GetType());
+                collections += memberType.IsGenericType ? 1 : 0;
+            }
+        }
+
+        Assert.True(collections > 0, "no generated formatter holds a collection's formatter");
+    }
+
+    private static object? ResolversChoice<T>() =>
+        (object?)BuiltinResolver.Instance.GetFormatter<T>()
+        ?? (object?)MessagePack.ImmutableCollection.ImmutableCollectionResolver.Instance.GetFormatter<T>()
+        ?? DynamicGenericResolver.Instance.GetFormatter<T>();
+
     [Fact]
     public void A_Contract_Nested_Deeper_Than_The_Security_Allows_Is_Refused()
     {

@@ -53,6 +53,18 @@ public sealed class ContractFormatterGenerator : IIncrementalGenerator
     /// <summary>ProtoSwarm.Contracts' object-typed codec of one contract; its registry's non-generic calls go through it.</summary>
     private const string CodecMetadataName = "ProtoSwarm.Contracts.ContractCodec`1";
 
+    /// <summary>The body of a method of a Type parameter `type`: one `if` per contract returning what <paramref name="result"/> gives, then null.</summary>
+    private static void AppendTypeSwitch(StringBuilder s, ImmutableArray<ContractResult> contracts, System.Func<ContractResult, string> result)
+    {
+        foreach (var contract in contracts)
+        {
+            s.Append("            if (type == typeof(").Append(contract.TypeName).Append("))\n            {\n                return ")
+                .Append(result(contract)).Append(";\n            }\n\n");
+        }
+
+        s.Append("            return null;\n        }\n\n");
+    }
+
     private static string RenderResolver(string assemblyName, bool declaresCodec, ImmutableArray<ContractResult> contracts)
     {
         var ns = GeneratedResolverName.Namespace(assemblyName);
@@ -75,24 +87,12 @@ public sealed class ContractFormatterGenerator : IIncrementalGenerator
         s.Append("        };\n\n");
         s.Append("        public global::MessagePack.Formatters.IMessagePackFormatter<T> GetFormatter<T>() => Cache<T>.Formatter;\n\n");
         s.Append("        private static object Lookup(global::System.Type type)\n        {\n");
-        foreach (var contract in contracts)
-        {
-            s.Append("            if (type == typeof(").Append(contract.TypeName).Append("))\n            {\n                return ")
-                .Append(contract.FormatterName).Append(".Instance;\n            }\n\n");
-        }
-
-        s.Append("            return null;\n        }\n\n");
+        AppendTypeSwitch(s, contracts, static contract => contract.FormatterName + ".Instance");
         if (declaresCodec)
         {
             s.Append("        /// <summary>The object-typed codec of a contract here, made without reflection; null for any other type.</summary>\n");
             s.Append("        internal static global::ProtoSwarm.Contracts.ContractCodec CodecOf(global::System.Type type)\n        {\n");
-            foreach (var contract in contracts)
-            {
-                s.Append("            if (type == typeof(").Append(contract.TypeName).Append("))\n            {\n                return new global::ProtoSwarm.Contracts.ContractCodec<")
-                    .Append(contract.TypeName).Append(">();\n            }\n\n");
-            }
-
-            s.Append("            return null;\n        }\n\n");
+            AppendTypeSwitch(s, contracts, static contract => "new global::ProtoSwarm.Contracts.ContractCodec<" + contract.TypeName + ">()");
         }
 
         s.Append("        private static class Cache<T>\n        {\n");

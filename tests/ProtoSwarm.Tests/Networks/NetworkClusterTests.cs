@@ -9,6 +9,7 @@ using ProtoSwarm.Actors.Nodes;
 using ProtoSwarm.Actors.Orchestration.Actors;
 using ProtoSwarm.Actors.Store;
 using ProtoSwarm.Contracts;
+using ProtoSwarm.Tests.Contracts;
 using ProtoSwarm.Tests.Managers;
 using ProtoSwarm.Tests.Nodes;
 using ProtoSwarm.Tests.Store;
@@ -54,7 +55,7 @@ public sealed class NetworkClusterTests : IAsyncLifetime
             _agents[NodeIds[i]] = Agent(NodeIds[i], $"192.168.0.{i + 1}");
         }
 
-        await Eventually(() => Ingress() is { } ingress && _store.Current.List<NodeObject>().All(n => n.Attachments.Any(a => a.NetworkId == ingress.Id)),
+        await Poll.Until(() => Ingress() is { } ingress && _store.Current.List<NodeObject>().All(n => n.Attachments.Any(a => a.NetworkId == ingress.Id)),
             "the leader made the ingress network and gave every node an address on it");
     }
 
@@ -85,7 +86,7 @@ public sealed class NetworkClusterTests : IAsyncLifetime
         var spec = Spec("web", 2, ["front"], [new PortConfig(80)]);
         var service = Assert.IsType<ServiceCreated>(await Ask(new CreateService("r2", spec)));
 
-        await Eventually(() => Tasks(service.ServiceId).Count(t => t.Status.State == TaskState.Running) == 2, "both tasks run");
+        await Poll.Until(() => Tasks(service.ServiceId).Count(t => t.Status.State == TaskState.Running) == 2, "both tasks run");
         var ingress = Ingress()!;
         foreach (var task in Tasks(service.ServiceId))
         {
@@ -101,9 +102,9 @@ public sealed class NetworkClusterTests : IAsyncLifetime
         Assert.Equal([ingress.Id, front.Id], details.Service.Endpoint.VirtualIps.Select(v => v.NetworkId));
 
         // Every node is sent ingress (a port is published); the nodes with a task are sent front, with both tasks ready.
-        await Eventually(() => NodeIds.All(id => Views(id).ContainsKey(ingress.Id)), "every node has the ingress view");
+        await Poll.Until(() => NodeIds.All(id => Views(id).ContainsKey(ingress.Id)), "every node has the ingress view");
         var running = Tasks(service.ServiceId).Select(t => t.NodeId).ToList();
-        await Eventually(
+        await Poll.Until(
             () => running.All(id => Views(id).TryGetValue(front.Id, out var view) && view.Endpoints.Count(e => e.Ready) == 2),
             "the nodes running web see both its tasks ready on front");
         var seen = Views(running[0])[front.Id];
@@ -118,13 +119,13 @@ public sealed class NetworkClusterTests : IAsyncLifetime
     {
         Assert.IsType<NetworkCreated>(await Ask(new CreateNetwork("r1", new NetworkSpec("front"))));
         var service = Assert.IsType<ServiceCreated>(await Ask(new CreateService("r2", Spec("web", 1, ["front"]))));
-        await Eventually(() => Tasks(service.ServiceId).Any(t => t.Status.State == TaskState.Running), "the task runs");
+        await Poll.Until(() => Tasks(service.ServiceId).Any(t => t.Status.State == TaskState.Running), "the task runs");
 
         var refused = Assert.IsType<CommandRejected>(await Ask(new RemoveNetwork("r3", "front")));
         Assert.Contains("in use by service(s) web", refused.Reason, StringComparison.Ordinal);
 
         Assert.IsType<ServiceRemoved>(await Ask(new RemoveService("r4", "web")));
-        await Eventually(() => Tasks(service.ServiceId).All(t => t.Status.State > TaskState.Running), "the task stopped");
+        await Poll.Until(() => Tasks(service.ServiceId).All(t => t.Status.State > TaskState.Running), "the task stopped");
         Assert.IsType<NetworkRemoved>(await Ask(new RemoveNetwork("r5", "front")));
         Assert.Equal(["ingress"], _store.Current.List<NetworkObject>().Select(n => n.Spec.Name));
     }
@@ -218,14 +219,4 @@ public sealed class NetworkClusterTests : IAsyncLifetime
     private List<TaskObject> Tasks(string serviceId) => [.. _store.Current.List<TaskObject>().Where(t => t.ServiceId == serviceId)];
 
     private Task<object> Ask(object message) => _system.Root.RequestAsync<object>(_api, message, TimeSpan.FromSeconds(10));
-
-    private static async Task Eventually(Func<bool> condition, string what)
-    {
-        for (var i = 0; i < 400 && !condition(); i++)
-        {
-            await Task.Delay(25);
-        }
-
-        Assert.True(condition(), $"Timed out waiting until {what}");
-    }
 }

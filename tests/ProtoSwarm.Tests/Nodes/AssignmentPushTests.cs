@@ -5,6 +5,7 @@ using Proto;
 using ProtoSwarm.Actors.Nodes;
 using ProtoSwarm.Actors.Store;
 using ProtoSwarm.Contracts;
+using ProtoSwarm.Tests.Contracts;
 using ProtoSwarm.Tests.Managers;
 using ProtoSwarm.Tests.Store;
 
@@ -41,17 +42,17 @@ public sealed class AssignmentPushTests : IAsyncLifetime
     public async Task A_Committed_Assignment_And_A_Desired_State_Change_Reach_The_Node_Without_A_Timer()
     {
         var dispatcher = await StartDispatcherAsync("w1");
-        await Eventually(() => _sent.Any(a => a.Full), "w1 got its (empty) full set");
+        await Poll.Until(() => _sent.Any(a => a.Full), "w1 got its (empty) full set");
 
         await _proposer.ProposeAsync([StoreChange.Create(Task("t1", "w1"))]);
-        await Eventually(() => _sent.Any(a => !a.Full && a.Tasks.Any(t => t.Id == "t1" && t.DesiredState == TaskState.Running)), "w1 was sent t1");
+        await Poll.Until(() => _sent.Any(a => !a.Full && a.Tasks.Any(t => t.Id == "t1" && t.DesiredState == TaskState.Running)), "w1 was sent t1");
 
         var t1 = _store.Current.Get<TaskObject>("t1")!;
         await _proposer.ProposeAsync([StoreChange.Update(t1 with { DesiredState = TaskState.Shutdown })]);
-        await Eventually(() => _sent.Any(a => a.Tasks.Any(t => t.Id == "t1" && t.DesiredState == TaskState.Shutdown)), "w1 was told to shut t1 down");
+        await Poll.Until(() => _sent.Any(a => a.Tasks.Any(t => t.Id == "t1" && t.DesiredState == TaskState.Shutdown)), "w1 was told to shut t1 down");
 
         await _proposer.ProposeAsync([StoreChange.Delete(_store.Current.Get<TaskObject>("t1")!)]);
-        await Eventually(() => _sent.Any(a => a.Removed.Contains("t1")), "w1 was told t1 is gone");
+        await Poll.Until(() => _sent.Any(a => a.Removed.Contains("t1")), "w1 was told t1 is gone");
 
         Assert.Equal(TestNodes.T0, _clock.GetUtcNow());
         Assert.Equal(Enumerable.Range(1, _sent.Count).Select(i => (long)i), _sent.Select(a => a.Sequence));
@@ -114,14 +115,4 @@ public sealed class AssignmentPushTests : IAsyncLifetime
     private static TaskObject Task(string id, string nodeId) =>
         new(id, ObjectMeta.New(TestNodes.T0), "svc", 1, nodeId, new TaskSpec(new ContainerSpec("busybox:1")), 1, TaskState.Running,
             new TaskObservedStatus(nodeId.Length > 0 ? TaskState.Assigned : TaskState.Pending, TestNodes.T0));
-
-    private static async Task Eventually(Func<bool> condition, string what)
-    {
-        for (var i = 0; i < 400 && !condition(); i++)
-        {
-            await System.Threading.Tasks.Task.Delay(25);
-        }
-
-        Assert.True(condition(), $"Timed out waiting until {what}");
-    }
 }

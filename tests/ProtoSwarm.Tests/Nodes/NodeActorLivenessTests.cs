@@ -4,6 +4,7 @@ using Proto;
 using ProtoSwarm.Actors.Nodes;
 using ProtoSwarm.Actors.Store;
 using ProtoSwarm.Contracts;
+using ProtoSwarm.Tests.Contracts;
 using ProtoSwarm.Tests.Managers;
 using ProtoSwarm.Tests.Store;
 
@@ -39,7 +40,7 @@ public sealed class NodeActorLivenessTests : IAsyncLifetime
 
         // The first beat starts the node actor, as on a real leader.
         await BeatAsync("10.0.0.1");
-        await Eventually(() => Node().Status is { State: NodeState.Ready, Addr: "10.0.0.1" }, "w1 is Ready at 10.0.0.1");
+        await Poll.Until(() => Node().Status is { State: NodeState.Ready, Addr: "10.0.0.1" }, "w1 is Ready at 10.0.0.1");
     }
 
     public async Task DisposeAsync()
@@ -62,7 +63,7 @@ public sealed class NodeActorLivenessTests : IAsyncLifetime
         // The beat that waited behind the stall, from a new address so that taking it writes the node once:
         // once that write is seen, every check queued before it has been taken.
         await BeatAsync("10.0.0.9");
-        await Eventually(() => Node().Status.Addr == "10.0.0.9", "the beat after the stall was taken");
+        await Poll.Until(() => Node().Status.Addr == "10.0.0.9", "the beat after the stall was taken");
 
         Assert.Equal(NodeState.Ready, Node().Status.State);
         Assert.True(Node().Meta.Version == version + 1,
@@ -77,15 +78,5 @@ public sealed class NodeActorLivenessTests : IAsyncLifetime
         var ack = await _system.Root.RequestAsync<object>(_dispatcher,
             new NodeHeartbeat(NodeId, "cluster-a", addr, node.Member!, node.Description, NodeRole.Worker), TimeSpan.FromSeconds(5));
         Assert.IsType<HeartbeatAck>(ack);
-    }
-
-    private static async Task Eventually(Func<bool> condition, string what)
-    {
-        for (var i = 0; i < 400 && !condition(); i++)
-        {
-            await Task.Delay(25);
-        }
-
-        Assert.True(condition(), $"Timed out waiting until {what}");
     }
 }

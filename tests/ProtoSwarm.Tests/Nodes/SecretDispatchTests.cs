@@ -9,6 +9,7 @@ using ProtoSwarm.Actors.Managers;
 using ProtoSwarm.Actors.Nodes;
 using ProtoSwarm.Actors.Store;
 using ProtoSwarm.Contracts;
+using ProtoSwarm.Tests.Contracts;
 using ProtoSwarm.Tests.Managers;
 using ProtoSwarm.Tests.Store;
 
@@ -145,8 +146,8 @@ public sealed class SecretDispatchTests : IAsyncLifetime
         ]);
         StartNodeActors("w1", "w2");
 
-        await Eventually(() => Received("w1").Any(a => a.Full && a.Tasks.Any(t => t.Id == "t1")), "w1 got its full set with t1");
-        await Eventually(() => Received("w2").Any(a => a.Full), "w2 got its (empty) full set");
+        await Poll.Until(() => Received("w1").Any(a => a.Full && a.Tasks.Any(t => t.Id == "t1")), "w1 got its full set with t1");
+        await Poll.Until(() => Received("w2").Any(a => a.Full), "w2 got its (empty) full set");
         var full = Received("w1").First(a => a.Full);
         Assert.Equal(["sec-db"], full.Secrets.Select(s => s.Id));
         Assert.Equal("hunter2", Encoding.UTF8.GetString(full.Secrets[0].Data));
@@ -154,7 +155,7 @@ public sealed class SecretDispatchTests : IAsyncLifetime
 
         // A second task on w1 needs one more secret: only that one is sent, once.
         await _proposer.ProposeAsync([StoreChange.Create(Task("t2", "w1", [DbPassword, ApiKey]))]);
-        await Eventually(() => Received("w1").Any(a => a.Tasks.Any(t => t.Id == "t2")), "w1 got t2");
+        await Poll.Until(() => Received("w1").Any(a => a.Tasks.Any(t => t.Id == "t2")), "w1 got t2");
         var added = Received("w1").Single(a => a.Tasks.Any(t => t.Id == "t2"));
         Assert.False(added.Full);
         Assert.Equal(["sec-api"], added.Secrets.Select(s => s.Id));
@@ -162,12 +163,12 @@ public sealed class SecretDispatchTests : IAsyncLifetime
 
         // t1 ended: its secret stays for t2, its config goes.
         await EndAsync("t1");
-        await Eventually(() => Received("w1").Any(a => a.ConfigsRemoved.Contains("cfg-app")), "w1 was told the config is no longer needed");
+        await Poll.Until(() => Received("w1").Any(a => a.ConfigsRemoved.Contains("cfg-app")), "w1 was told the config is no longer needed");
         Assert.DoesNotContain(Received("w1"), a => a.SecretsRemoved.Contains("sec-db"));
 
         // t2 ended too: both secrets go.
         await EndAsync("t2");
-        await Eventually(() => Received("w1").SelectMany(a => a.SecretsRemoved).Order().SequenceEqual(["sec-api", "sec-db"]), "w1 was told both secrets are gone");
+        await Poll.Until(() => Received("w1").SelectMany(a => a.SecretsRemoved).Order().SequenceEqual(["sec-api", "sec-db"]), "w1 was told both secrets are gone");
 
         Assert.Equal(1, Received("w1").Sum(a => a.Secrets.Count(s => s.Id == "sec-db")));
         Assert.All(Received("w2"), a =>
@@ -182,11 +183,11 @@ public sealed class SecretDispatchTests : IAsyncLifetime
     {
         await _proposer.ProposeAsync([StoreChange.Create(Task("t1", "w1", [DbPassword, ApiKey]))]);
         StartNodeActors("w1");
-        await Eventually(() => Received("w1").Any(a => a.Full && a.Secrets.Length == 2), "w1 got both secrets");
+        await Poll.Until(() => Received("w1").Any(a => a.Full && a.Secrets.Length == 2), "w1 got both secrets");
 
         await _proposer.ProposeAsync([StoreChange.Delete(_store.Current.Get<SecretObject>("sec-api")!)]);
 
-        await Eventually(() => Received("w1").Any(a => a.SecretsRemoved.SequenceEqual(["sec-api"])), "w1 was told sec-api is gone");
+        await Poll.Until(() => Received("w1").Any(a => a.SecretsRemoved.SequenceEqual(["sec-api"])), "w1 was told sec-api is gone");
     }
 
     [Fact]
@@ -196,12 +197,12 @@ public sealed class SecretDispatchTests : IAsyncLifetime
         var executors = new Dictionary<string, FakeExecutor>(StringComparer.Ordinal) { ["w1"] = new(TimeProvider.System), ["w2"] = new(TimeProvider.System) };
         StartNodeActors(["w1", "w2"], id => Agent(id, executors[id]));
 
-        await Eventually(() => executors["w1"].FilesOf("t1") is not null, "w1's executor prepared t1");
+        await Poll.Until(() => executors["w1"].FilesOf("t1") is not null, "w1's executor prepared t1");
 
         var files = executors["w1"].FilesOf("t1")!;
         Assert.Equal([("/run/secrets/db_password", "hunter2"), ("/app_conf", "port=80\n")],
             files.Files.Select(f => (f.ContainerPath, Encoding.UTF8.GetString(f.Data))));
-        await Eventually(() => Received("w2").Any(a => a.Full), "w2 got its full set");
+        await Poll.Until(() => Received("w2").Any(a => a.Full), "w2 got its full set");
         Assert.Empty(executors["w2"].Calls);
         Assert.All(Received("w2"), a => Assert.Empty(a.Secrets));
     }
@@ -280,14 +281,4 @@ public sealed class SecretDispatchTests : IAsyncLifetime
     }
 
     private static HashSet<string> Ids(params string[] ids) => new(ids, StringComparer.Ordinal);
-
-    private static async Task Eventually(Func<bool> condition, string what)
-    {
-        for (var i = 0; i < 400 && !condition(); i++)
-        {
-            await System.Threading.Tasks.Task.Delay(25);
-        }
-
-        Assert.True(condition(), $"Timed out waiting until {what}");
-    }
 }

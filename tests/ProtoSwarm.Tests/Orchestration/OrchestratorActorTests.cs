@@ -5,6 +5,7 @@ using ProtoSwarm.Actors.Managers;
 using ProtoSwarm.Actors.Orchestration.Actors;
 using ProtoSwarm.Actors.Store;
 using ProtoSwarm.Contracts;
+using ProtoSwarm.Tests.Contracts;
 using ProtoSwarm.Tests.Managers;
 using ProtoSwarm.Tests.Nodes;
 using ProtoSwarm.Tests.Store;
@@ -41,7 +42,7 @@ public sealed class OrchestratorActorTests : IAsyncLifetime
 
         // The new leader's allocator makes the ingress network and gives the Ready nodes an address on it: let
         // it finish, so the tests below see only their own writes.
-        await Eventually(
+        await Poll.Until(
             () => _store.Current.List<NodeObject>().Count(n => n.Attachments.Length > 0) == 3,
             "the leader's allocator gave every Ready node its ingress address");
     }
@@ -58,7 +59,7 @@ public sealed class OrchestratorActorTests : IAsyncLifetime
     {
         var created = Assert.IsType<ServiceCreated>(await Ask(new CreateService("r1", Spec("web", 3))));
 
-        await Eventually(() => Tasks(created.ServiceId).Count(t => t.Status.State == TaskState.Assigned) == 3, "3 tasks are assigned");
+        await Poll.Until(() => Tasks(created.ServiceId).Count(t => t.Status.State == TaskState.Assigned) == 3, "3 tasks are assigned");
         var tasks = Tasks(created.ServiceId);
         Assert.Equal([1L, 2L, 3L], tasks.Select(t => t.Slot).Order());
         Assert.Equal(["leader0000", "worker1111", "worker2222"], tasks.Select(t => t.NodeId).Order(StringComparer.Ordinal));
@@ -74,7 +75,7 @@ public sealed class OrchestratorActorTests : IAsyncLifetime
         };
         var created = Assert.IsType<ServiceCreated>(await Ask(new CreateService("r1", spec)));
 
-        await Eventually(() => Tasks(created.ServiceId).Any(t => t.Status.Err.Length > 0), "the pending task carries an explanation");
+        await Poll.Until(() => Tasks(created.ServiceId).Any(t => t.Status.Err.Length > 0), "the pending task carries an explanation");
         var task = Assert.Single(Tasks(created.ServiceId));
         Assert.Equal(TaskState.Pending, task.Status.State);
         Assert.StartsWith("no suitable node", task.Status.Err, StringComparison.Ordinal);
@@ -84,15 +85,15 @@ public sealed class OrchestratorActorTests : IAsyncLifetime
     public async Task Scaling_Down_And_Removing_A_Service_Retire_Its_Tasks()
     {
         var created = Assert.IsType<ServiceCreated>(await Ask(new CreateService("r1", Spec("web", 3))));
-        await Eventually(() => Tasks(created.ServiceId).Count(t => t.Status.State == TaskState.Assigned) == 3, "3 tasks are assigned");
+        await Poll.Until(() => Tasks(created.ServiceId).Count(t => t.Status.State == TaskState.Assigned) == 3, "3 tasks are assigned");
 
         var service = Assert.IsType<ServiceDetails>(await Ask(new InspectService("r2", "web"))).Service;
         var scaled = service.Spec with { Mode = ServiceMode.ReplicatedMode(1) };
         Assert.IsType<ServiceUpdated>(await Ask(new UpdateService("r3", "web", service.Meta.Version, scaled)));
-        await Eventually(() => Tasks(created.ServiceId).Count(t => t.DesiredState == TaskState.Running) == 1, "one task is still wanted");
+        await Poll.Until(() => Tasks(created.ServiceId).Count(t => t.DesiredState == TaskState.Running) == 1, "one task is still wanted");
 
         Assert.IsType<ServiceRemoved>(await Ask(new RemoveService("r4", "web")));
-        await Eventually(() => Tasks(created.ServiceId).All(t => t.DesiredState >= TaskState.Shutdown), "no task of the removed service is wanted");
+        await Poll.Until(() => Tasks(created.ServiceId).All(t => t.DesiredState >= TaskState.Shutdown), "no task of the removed service is wanted");
     }
 
     [Fact]
@@ -113,14 +114,4 @@ public sealed class OrchestratorActorTests : IAsyncLifetime
     private List<TaskObject> Tasks(string serviceId) => [.. _store.Current.List<TaskObject>().Where(t => t.ServiceId == serviceId)];
 
     private Task<object> Ask(object message) => _system.Root.RequestAsync<object>(_api, message, TimeSpan.FromSeconds(10));
-
-    private static async Task Eventually(Func<bool> condition, string what)
-    {
-        for (var i = 0; i < 200 && !condition(); i++)
-        {
-            await Task.Delay(25);
-        }
-
-        Assert.True(condition(), $"Timed out waiting until {what}");
-    }
 }

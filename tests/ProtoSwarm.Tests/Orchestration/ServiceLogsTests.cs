@@ -7,6 +7,7 @@ using ProtoSwarm.Actors.Agent.Tasks;
 using ProtoSwarm.Actors.Managers;
 using ProtoSwarm.Actors.Store;
 using ProtoSwarm.Contracts;
+using ProtoSwarm.Tests.Contracts;
 using ProtoSwarm.Tests.Managers;
 using ProtoSwarm.Tests.Nodes;
 using ProtoSwarm.Tests.Store;
@@ -66,7 +67,7 @@ public sealed class ServiceLogsTests : IAsyncLifetime
         _api = _system.Root.Spawn(Props.FromProducer(() => new ManagerApiActor(context, TestManagers.NoAddress)));
 
         // The agents run their tasks (the ended one runs and exits 0, so it has written its line): wait until both nodes' lines are there.
-        await Eventually(async () => (await Logs()).Entries.Length == 5, "every running task wrote its lines");
+        await Poll.Until(async () => (await Logs()).Entries.Length == 5, "every running task wrote its lines");
     }
 
     public async Task DisposeAsync()
@@ -104,7 +105,7 @@ public sealed class ServiceLogsTests : IAsyncLifetime
 
         _w1Time.Advance(TimeSpan.FromSeconds(1));
         ServiceLogs next = null!;
-        await Eventually(async () => (next = await Logs(after: first.Cursors)).Entries.Length > 0, "the tick is read");
+        await Poll.Until(async () => (next = await Logs(after: first.Cursors)).Entries.Length > 0, "the tick is read");
 
         var tick = Assert.Single(next.Entries);
         Assert.Equal(("task1aaaaaaaaaaaaaaaaaaaa", "tick 1", 3L), (tick.TaskId, tick.Line, tick.Sequence));
@@ -203,19 +204,4 @@ public sealed class ServiceLogsTests : IAsyncLifetime
         Assert.IsType<ServiceLogs>(await Ask(new GetServiceLogs(SwarmIds.NewRequestId(), target, tail, after, since)));
 
     private Task<object> Ask(object message) => _system.Root.RequestAsync<object>(_api, message, TimeSpan.FromSeconds(10));
-
-    private static async Task Eventually(Func<Task<bool>> condition, string what)
-    {
-        for (var i = 0; i < 200; i++)
-        {
-            if (await condition())
-            {
-                return;
-            }
-
-            await System.Threading.Tasks.Task.Delay(25);
-        }
-
-        Assert.Fail($"Timed out waiting until {what}");
-    }
 }

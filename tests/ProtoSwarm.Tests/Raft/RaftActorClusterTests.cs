@@ -55,7 +55,7 @@ public sealed class RaftActorClusterTests : IAsyncDisposable
 
         await Task.WhenAll(Enumerable.Range(0, 200).Select(i => leader.Proposer.ProposeAsync([StoreChange.Create(TestNodes.Worker($"w{i:000}"))])));
 
-        await Eventually(() => others.All(o => o.Store.Current.List<NodeObject>().Count() == 200), "both followers apply all 200 writes");
+        await Poll.Until(() => others.All(o => o.Store.Current.List<NodeObject>().Count() == 200), "both followers apply all 200 writes", TestTimeout.Span);
         var expected = Versions(leader);
         Assert.All(others, o => Assert.Equal(expected, Versions(o)));
     }
@@ -103,7 +103,7 @@ public sealed class RaftActorClusterTests : IAsyncDisposable
         })));
 
         Assert.Empty(missing);
-        await Eventually(() => others.All(o => o.Store.Current.List<NodeObject>().Count() == 240), "both followers apply all 240 writes");
+        await Poll.Until(() => others.All(o => o.Store.Current.List<NodeObject>().Count() == 240), "both followers apply all 240 writes", TestTimeout.Span);
         var expected = Versions(leader);
         Assert.All(others, o => Assert.Equal(expected, Versions(o)));
     }
@@ -118,7 +118,7 @@ public sealed class RaftActorClusterTests : IAsyncDisposable
 
         var index = await leader.Proposer.ProposeAsync([StoreChange.Create(TestNodes.Worker("lone"))]);
 
-        await Eventually(() => others.All(o => o.Store.Current.Get<NodeObject>("lone") is not null && o.View.CaughtUp), "both followers apply the lone write");
+        await Poll.Until(() => others.All(o => o.Store.Current.Get<NodeObject>("lone") is not null && o.View.CaughtUp), "both followers apply the lone write", TestTimeout.Span);
         Assert.All(others, o => Assert.Equal(index, o.Store.Current.Index));
     }
 
@@ -156,7 +156,7 @@ public sealed class RaftActorClusterTests : IAsyncDisposable
         var late = await StartAsync(3, Small);
         await AddAsync(leader, late.Id);
 
-        await Eventually(() => late.Store.Current.List<NodeObject>().Count() == 150, "the late member has every object");
+        await Poll.Until(() => late.Store.Current.List<NodeObject>().Count() == 150, "the late member has every object", TestTimeout.Span);
         Assert.Equal(Versions(leader), Versions(late));
         late.File.Dispose();
         using var reopened = new RaftLogFile(late.Path, SealerOf(late.Id));
@@ -178,7 +178,7 @@ public sealed class RaftActorClusterTests : IAsyncDisposable
                 await leader.Proposer.ProposeAsync([StoreChange.Create(TestNodes.Worker($"w{written:000}"))]);
             }
 
-            await Eventually(() => members.All(m => m.Store.Current.List<NodeObject>().Count() == count), $"every member applied {count} writes");
+            await Poll.Until(() => members.All(m => m.Store.Current.List<NodeObject>().Count() == count), $"every member applied {count} writes", TestTimeout.Span);
         }
 
         // The log holds the bootstrap snapshot at 1, the leader's first entry and four membership
@@ -186,16 +186,16 @@ public sealed class RaftActorClusterTests : IAsyncDisposable
         // the snapshot at 1) but short of the second voter's 120: only the first voter (member 1,
         // which leads here) has taken its snapshot.
         await WriteUpTo(100);
-        await Eventually(() => leader.View.SnapshotIndex >= 91, "member 1 took a snapshot");
+        await Poll.Until(() => leader.View.SnapshotIndex >= 91, "member 1 took a snapshot", TestTimeout.Span);
         Assert.All(others, o => Assert.True(o.View.SnapshotIndex <= 1, $"member {o.Id} took a snapshot at {o.View.SnapshotIndex} already"));
 
         // At 136: past the second voter's 120, short of the third's 150.
         await WriteUpTo(130);
-        await Eventually(() => others[0].View.SnapshotIndex >= 121, "member 2 took a snapshot");
+        await Poll.Until(() => others[0].View.SnapshotIndex >= 121, "member 2 took a snapshot", TestTimeout.Span);
         Assert.True(others[1].View.SnapshotIndex <= 1, $"member 3 took a snapshot at {others[1].View.SnapshotIndex} already");
 
         await WriteUpTo(160);
-        await Eventually(() => others[1].View.SnapshotIndex >= 151, "member 3 took a snapshot");
+        await Poll.Until(() => others[1].View.SnapshotIndex >= 151, "member 3 took a snapshot", TestTimeout.Span);
         Assert.Equal(Versions(leader), Versions(others[1]));
     }
 
@@ -215,8 +215,8 @@ public sealed class RaftActorClusterTests : IAsyncDisposable
             last = await leader.Proposer.ProposeAsync([StoreChange.Create(TestNodes.Worker($"k{i:000}"))]);
         }
 
-        await Eventually(() => members.All(m => m.Store.Current.List<NodeObject>().Count() == 120), "every member applied 120 writes");
-        await Eventually(() => members.All(m => m.View.SnapshotIndex > 1), "every member took a snapshot");
+        await Poll.Until(() => members.All(m => m.Store.Current.List<NodeObject>().Count() == 120), "every member applied 120 writes", TestTimeout.Span);
+        await Poll.Until(() => members.All(m => m.View.SnapshotIndex > 1), "every member took a snapshot", TestTimeout.Span);
         foreach (var member in members)
         {
             using var reader = new RaftLogFile(member.Path, SealerOf(member.Id));
@@ -225,7 +225,7 @@ public sealed class RaftActorClusterTests : IAsyncDisposable
         }
 
         using var leaderFile = new RaftLogFile(leader.Path, SealerOf(1));
-        await Eventually(() => leaderFile.Load().HardState.Commit >= last, $"the leader's file holds commit index {last}");
+        await Poll.Until(() => leaderFile.Load().HardState.Commit >= last, $"the leader's file holds commit index {last}", TestTimeout.Span);
     }
 
     [Fact]
@@ -241,7 +241,7 @@ public sealed class RaftActorClusterTests : IAsyncDisposable
             await leader.Proposer.ProposeAsync([StoreChange.Create(TestNodes.Worker($"a{i:00}"))]);
         }
 
-        await Eventually(() => third.Store.Current.List<NodeObject>().Count() == 20, "the third member applied the first writes");
+        await Poll.Until(() => third.Store.Current.List<NodeObject>().Count() == 20, "the third member applied the first writes", TestTimeout.Span);
         await third.StopAsync();
         _members.Remove(third);
         for (var i = 0; i < 20; i++)
@@ -251,7 +251,7 @@ public sealed class RaftActorClusterTests : IAsyncDisposable
 
         var restarted = await StartAsync(3, s => s);
 
-        await Eventually(() => restarted.Store.Current.List<NodeObject>().Count() == 40, "the restarted member applied every write");
+        await Poll.Until(() => restarted.Store.Current.List<NodeObject>().Count() == 40, "the restarted member applied every write", TestTimeout.Span);
         Assert.Equal(Versions(leader), Versions(restarted));
     }
 
@@ -265,29 +265,19 @@ public sealed class RaftActorClusterTests : IAsyncDisposable
             await registries[i % 2].UpdateAsync("library/busybox", c => ProtoSwarm.Tests.Registry.StoreRegistryMetadataTests.Tagged(c, $"t{i:00}", $"sha256:{i:x64}"), TestTimeout.Token))));
 
         var members = new[] { leader, followers[0], followers[1] };
-        await Eventually(() => members.All(m => m.Store.Current.Get<RepositoryObject>("library/busybox")?.Tags.Count == 12), "every replica holds the 12 tags");
+        await Poll.Until(() => members.All(m => m.Store.Current.Get<RepositoryObject>("library/busybox")?.Tags.Count == 12), "every replica holds the 12 tags", TestTimeout.Span);
         Assert.Single(members.Select(m => m.Store.Current.Get<RepositoryObject>("library/busybox")!.Meta.Version).Distinct());
     }
 
     private static string Versions(Member member) =>
         string.Join(",", member.Store.Current.List<NodeObject>().OrderBy(n => n.Id, StringComparer.Ordinal).Select(n => $"{n.Id}@{n.Meta.Version}"));
 
-    private static async Task Eventually(Func<bool> condition, string what)
-    {
-        for (var i = 0; i < 300 && !condition(); i++)
-        {
-            await Task.Delay(50);
-        }
-
-        Assert.True(condition(), $"Timed out waiting until {what}");
-    }
-
     private static async Task AddAsync(Member leader, ulong id)
     {
-        await Eventually(() => leader.View.IsLeader, "member 1 leads");
+        await Poll.Until(() => leader.View.IsLeader, "member 1 leads", TestTimeout.Span);
         var answer = await leader.System.Root.RequestAsync<MembershipAnswer>(leader.Raft, new ProposeMembership(SwarmIds.NewRequestId(), new ConfChange(ConfChangeType.AddLearner, id, $"n{id}")), TestTimeout.Token);
         Assert.True(answer.Applied, answer.Reason);
-        await Eventually(() => leader.View.Voters.Contains(id), $"member {id} votes");
+        await Poll.Until(() => leader.View.Voters.Contains(id), $"member {id} votes", TestTimeout.Span);
     }
 
     /// <summary>One data key per member, kept across its restarts as keys/raft.dek keeps it.</summary>

@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
 using ProtoSwarm.Registry.Server;
+using ProtoSwarm.Tests.Contracts;
 using static ProtoSwarm.Tests.Registry.TestRegistry;
 
 namespace ProtoSwarm.Tests.Registry;
@@ -299,11 +300,11 @@ public sealed class RegistryServerTests : IAsyncLifetime
 
         var send = Push.SendAsync(request, cancel.Token);
         await content.HalfSent.Task.WaitAsync(TimeSpan.FromSeconds(10));
-        await WaitUntilAsync(() => Directory.EnumerateDirectories(_registry.UploadsDir).Any(), "the upload session to start");
+        await Poll.Until(() => Directory.EnumerateDirectories(_registry.UploadsDir).Any(), "the upload session to start");
         await cancel.CancelAsync();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => send);
-        await WaitUntilAsync(() => _registry.Log.Lines.Any(l => l.Contains("ended early", StringComparison.Ordinal)), "the server to log the aborted body");
+        await Poll.Until(() => _registry.Log.Lines.Any(l => l.Contains("ended early", StringComparison.Ordinal)), "the server to log the aborted body");
         await AssertNothingStoredAsync();
         request.Dispose();
     }
@@ -746,25 +747,15 @@ public sealed class RegistryServerTests : IAsyncLifetime
         }
 
         // The request reached the handler, which saw its body end early (not a refusal before reading it).
-        await WaitUntilAsync(() => _registry.Log.Lines.Any(l => l.Contains($"{method} {path.Split('?')[0]} ended early", StringComparison.Ordinal)), "the server to log the truncated body");
+        await Poll.Until(() => _registry.Log.Lines.Any(l => l.Contains($"{method} {path.Split('?')[0]} ended early", StringComparison.Ordinal)), "the server to log the truncated body");
         return Encoding.ASCII.GetString(reply.ToArray());
     }
 
     private async Task AssertNothingStoredAsync()
     {
-        await WaitUntilAsync(() => !Directory.EnumerateFileSystemEntries(_registry.UploadsDir).Any(), "the aborted upload's session to be removed");
+        await Poll.Until(() => !Directory.EnumerateFileSystemEntries(_registry.UploadsDir).Any(), "the aborted upload's session to be removed");
         Assert.Empty(Directory.EnumerateFileSystemEntries(_registry.BlobsDir));
         Assert.Null(await _registry.Metadata.GetAsync("test/app", default));
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
-            await Task.Delay(20);
-        }
     }
 
     /// <summary>Claims the whole length, sends half, then hangs until the client cancels the request.</summary>

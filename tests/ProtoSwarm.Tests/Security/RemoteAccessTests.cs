@@ -135,7 +135,7 @@ public sealed class RemoteAccessTests : IAsyncLifetime
         Assert.Equal(new NodeList([]), await worker.Root.RequestAsync<object>(new PID(_address, "dispatcher"), heartbeat, Answer));
         worker.Root.Send(new PID(_address, "dispatcher"), PoisonPill.Instance);
         worker.Root.Stop(new PID(_address, "dispatcher"));
-        await WaitUntilAsync(() => _host.Policy.Refused.Total >= 2);
+        await Poll.Until(() => _host.Policy.Refused.Total >= 2, "the policy counts both refusals", Answer);
 
         // Still alive: it answers the next heartbeat.
         Assert.Equal(new NodeList([]), await worker.Root.RequestAsync<object>(new PID(_address, "dispatcher"), heartbeat, Answer));
@@ -285,17 +285,6 @@ public sealed class RemoteAccessTests : IAsyncLifetime
         }
 
         return Task.CompletedTask;
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        var until = DateTime.UtcNow + Answer;
-        while (!condition() && DateTime.UtcNow < until)
-        {
-            await Task.Delay(20);
-        }
-
-        Assert.True(condition());
     }
 
     private static int FreePort()

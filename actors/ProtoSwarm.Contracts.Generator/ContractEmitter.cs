@@ -94,8 +94,15 @@ internal sealed class ContractEmitter
     /// <summary>This assembly's BuiltinFormatters class, generated beside its resolver.</summary>
     private string BuiltinFormatters => "global::" + GeneratedResolverName.Namespace(_compilation.AssemblyName ?? string.Empty) + ".BuiltinFormatters";
 
-    private void Report(DiagnosticDescriptor descriptor, ISymbol? at, params string[] arguments) =>
-        _diagnostics.Add(new DiagnosticInfo(descriptor, at?.Locations.FirstOrDefault() ?? TypeLocation, arguments));
+    /// <summary>Each problem once: a member's write and its read both meet an unsupported type.</summary>
+    private void Report(DiagnosticDescriptor descriptor, ISymbol? at, params string[] arguments)
+    {
+        var info = new DiagnosticInfo(descriptor, at?.Locations.FirstOrDefault() ?? TypeLocation, arguments);
+        if (!_diagnostics.Contains(info))
+        {
+            _diagnostics.Add(info);
+        }
+    }
 
     private sealed class Member
     {
@@ -465,7 +472,7 @@ internal sealed class ContractEmitter
                 return false;
             }
 
-            return IsSupported(array.ElementType, out why);
+            return IsSupportedElement(array.ElementType, out why);
         }
 
         if (type is INamedTypeSymbol named)
@@ -480,7 +487,7 @@ internal sealed class ContractEmitter
             {
                 foreach (var argument in named.TypeArguments)
                 {
-                    if (!IsSupported(argument, out why))
+                    if (!IsSupportedElement(argument, out why))
                     {
                         return false;
                     }
@@ -491,6 +498,31 @@ internal sealed class ContractEmitter
         }
 
         why = "not a primitive, enum, contract, built-in type or known collection; MessagePack would emit code for it";
+        return false;
+    }
+
+    /// <summary>
+    /// An element of a collection or array member. Its formatter is not made by the generated code but asked of the
+    /// options' resolver each time the collection is written or read, and for an enum, a nullable, an array or another
+    /// collection that is MessagePack's DynamicGenericResolver, which makes it with MakeGenericType: a NativeAOT binary
+    /// (the CLI) can do that only for instantiations compiled into it, so the failure would come at run time, in the
+    /// CLI only. Such an element is refused here, at build time, with the way out.
+    /// </summary>
+    private bool IsSupportedElement(ITypeSymbol type, out string why)
+    {
+        if (!IsSupported(type, out why))
+        {
+            return false;
+        }
+
+        if (Primitive(type) is not null || IsByteArray(type) || IsContract(type)
+            || (type is INamedTypeSymbol { IsGenericType: false } named && BuiltinTypes.Contains(MetadataName(named))))
+        {
+            return true;
+        }
+
+        why = $"{type.ToDisplayString()} inside a collection or array would be formatted with MakeGenericType at run time, "
+            + "which the NativeAOT CLI cannot do; make the element a [MessagePackObject] contract that holds it";
         return false;
     }
 

@@ -405,15 +405,6 @@ public sealed partial class RaftActor : IActor
 
             _node.Advance(ready);
             MaybeSnapshot(context);
-
-            // The writers are answered last, once this Ready needs nothing more of this actor: a
-            // few of them on this thread (RaftPending.CompleteAll), whose sends to Proto.Remote
-            // then queue their work here, to run as soon as this handler returns.
-            if (_completed.Count > 0)
-            {
-                _settings.Pending.CompleteAll(_completed);
-                _completed.Clear();
-            }
         }
 
         UpdateView();
@@ -731,7 +722,13 @@ public sealed partial class RaftActor : IActor
             _settings.Store.Publish(batch.ToState(), _applyEvents);
         }
 
+        foreach (var (proposalId, index) in _completed)
+        {
+            _settings.Pending.Complete(proposalId, index);
+        }
+
         _applyEvents.Clear();
+        _completed.Clear();
     }
 
     private void ApplyProposal(Entry entry, DateTimeOffset now, StoreState.Batch batch)

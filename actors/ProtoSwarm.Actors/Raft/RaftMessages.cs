@@ -46,9 +46,6 @@ public sealed class RaftPending
 {
     private static readonly TimeSpan SweepPeriod = TimeSpan.FromMilliseconds(50);
 
-    /// <summary>At most this many proposals applied by one Ready are answered on the Raft actor's own thread (<see cref="CompleteAll"/>).</summary>
-    public const int InlineCompletions = 4;
-
     private readonly ConcurrentDictionary<string, (TaskCompletionSource<ulong> Done, long Deadline)> _pending = new(StringComparer.Ordinal);
     private readonly Lock _sweepGate = new();
     private Timer? _sweeper;
@@ -83,9 +80,7 @@ public sealed class RaftPending
     /// </summary>
     public Task<ulong> Register(string proposalId, long deadline)
     {
-        // Continuations run where the proposal is completed or failed: CompleteAll and Fail decide
-        // whether that is the caller's thread or a pool worker.
-        var tcs = new TaskCompletionSource<ulong>();
+        var tcs = new TaskCompletionSource<ulong>(TaskCreationOptions.RunContinuationsAsynchronously);
         _pending[proposalId] = (tcs, deadline);
         if (Volatile.Read(ref _sweeper) is null)
         {
@@ -98,41 +93,19 @@ public sealed class RaftPending
         return tcs.Task;
     }
 
-    /// <summary>
-    /// Completes the proposals one Ready applied. Up to <see cref="InlineCompletions"/> of them run
-    /// their waiters' continuations on the calling thread (the Raft actor's), each up to its next
-    /// await: a caller's answer leaves without waiting for a pool worker to wake (one hand-off of a
-    /// single write's path, docs/benchmarks.md, issue 3). More than that, each is completed on a
-    /// pool worker of its own as before, so a burst of writers' continuations neither holds the
-    /// actor nor runs one after another on one thread.
-    /// </summary>
-    public void CompleteAll(List<(string ProposalId, ulong Index)> completed)
+    public void Complete(string proposalId, ulong index)
     {
-        var inline = completed.Count <= InlineCompletions;
-        foreach (var (proposalId, index) in completed)
+        if (_pending.TryRemove(proposalId, out var waiting))
         {
-            if (!_pending.TryRemove(proposalId, out var waiting))
-            {
-                continue;
-            }
-
-            if (inline)
-            {
-                waiting.Done.TrySetResult(index);
-            }
-            else
-            {
-                ThreadPool.UnsafeQueueUserWorkItem(static s => s.Done.TrySetResult(s.Index), (waiting.Done, Index: index), preferLocal: true);
-            }
+            waiting.Done.TrySetResult(index);
         }
     }
 
-    /// <summary>Fails a proposal; its waiter continues on a pool worker (never on the caller's thread: the Raft actor, the sweeping timer).</summary>
     public void Fail(string proposalId, Exception error)
     {
         if (_pending.TryRemove(proposalId, out var waiting))
         {
-            ThreadPool.UnsafeQueueUserWorkItem(static s => s.Done.TrySetException(s.Error), (waiting.Done, Error: error), preferLocal: true);
+            waiting.Done.TrySetException(error);
         }
     }
 

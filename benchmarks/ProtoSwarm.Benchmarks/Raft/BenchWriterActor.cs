@@ -17,23 +17,13 @@ internal sealed class BenchWriterActor(IProposer proposer, SwarmStore store) : I
     {
         if (context.Message is NodeObject node && context.Sender is { } sender)
         {
-            // Answered from the write's own continuation, not through this actor's mailbox
-            // (ReenterAfter): the managers' API answers its caller from its continuation too
-            // (ManagerApiActor awaits the write and responds), so the benchmark's write path costs
-            // the hand-offs a real client's does, not one more (docs/benchmarks.md, issue 3).
-            // The actor keeps no state, so nothing here needs its mailbox's ordering.
-            _ = PutAsync(node).ContinueWith(
-                static (done, state) =>
-                {
-                    var (root, sender) = ((IRootContext, PID))state!;
-                    root.Send(sender, done.IsCompletedSuccessfully
-                        ? new UInt64Value { Value = done.Result }
-                        : new CommandRejected(RejectCode.Unavailable, done.Exception?.GetBaseException().Message ?? "cancelled"));
-                },
-                (context.System.Root, sender),
-                CancellationToken.None,
-                TaskContinuationOptions.ExecuteSynchronously,
-                TaskScheduler.Default);
+            context.ReenterAfter(PutAsync(node), done =>
+            {
+                context.Send(sender, done.IsCompletedSuccessfully
+                    ? new UInt64Value { Value = done.Result }
+                    : new CommandRejected(RejectCode.Unavailable, done.Exception?.GetBaseException().Message ?? "cancelled"));
+                return Task.CompletedTask;
+            });
         }
 
         return Task.CompletedTask;

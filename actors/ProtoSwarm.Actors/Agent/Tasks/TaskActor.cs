@@ -13,7 +13,7 @@ namespace ProtoSwarm.Actors.Agent.Tasks;
 /// ReenterAfter, one at a time, so the actor thread never waits on a container; only the wait for
 /// the container's exit (and its health) stays pending beside them. When the actor stops, its
 /// context's token ends pending calls and waits, but not the container: a node host that stops
-/// leaves its containers running, as docker's does. Its Prepare and Start go through the node's
+/// leaves its containers running, as docker's does. With a limit, its Prepare and Start go through the node's
 /// <see cref="StartGate"/>: it enters before the Prepare and leaves once the Start returned (or
 /// failed), or as soon as its next call is something else; a stop or a removal never waits there.
 /// </summary>
@@ -211,7 +211,8 @@ public sealed partial class TaskActor : IActor
         {
             LeaveGate();
         }
-        else if (_pass is null && (operation != ControllerOperation.Prepare || _missing is null))
+        // Without a limit the call goes straight on, as before the gate existed: no wait, no extra turn of the actor.
+        else if (_pass is null && _gate.Limit > 0 && (operation != ControllerOperation.Prepare || _missing is null))
         {
             EnterGate(context, operation);
             return;

@@ -37,6 +37,16 @@ public sealed record NodeOptions
     /// <summary>What runs this node's tasks: "linux" (real containers: <c>LinuxExecutor</c>; protoswarmd's default), "none" (they are refused with the reason) or "fake" (FakeExecutor, for tests).</summary>
     public string Executor { get; init; } = "none";
 
+    /// <summary>
+    /// `--max-concurrent-starts` (or $PROTOSWARM_MAX_CONCURRENT_STARTS): how many of this node's
+    /// containers may be preparing or starting at once; the others wait their turn, in order
+    /// (<c>StartGate</c>). 0: no limit. Stops and removals never wait for it.
+    /// </summary>
+    public int MaxConcurrentStarts { get; init; } = DefaultMaxConcurrentStarts;
+
+    /// <summary>The default of <see cref="MaxConcurrentStarts"/>: no limit (docs/benchmarks.md, issue 9, 2026-12-04).</summary>
+    public const int DefaultMaxConcurrentStarts = 0;
+
     /// <summary>The node's TLS identity: swarm-root-ca.crt, swarm-node.crt and swarm-node.key (0600), as docker's swarm/certificates.</summary>
     public string CertificatesDir => Path.Combine(StateDir, "certificates");
 

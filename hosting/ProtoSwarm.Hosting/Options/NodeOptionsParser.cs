@@ -28,15 +28,36 @@ public static class NodeOptionsParser
           --executor KIND          What runs this node's tasks: linux (default: real containers, with
                                    protoswarm-init next to protoswarmd), none (tasks are refused) or
                                    fake (a test executor that runs no process; see FakeExecutor)
+          --max-concurrent-starts N  How many containers this node prepares and starts at once; the
+                                   others wait their turn in order; 0: no limit (default 0, or
+                                   $PROTOSWARM_MAX_CONCURRENT_STARTS)
           -h, --help               Show this help
         """;
 
     public sealed record Result(NodeOptions Options, string LogLevel, bool Help, IReadOnlyList<string> Errors);
 
-    public static Result Parse(IReadOnlyList<string> args)
+    /// <summary>The variable that sets --max-concurrent-starts when the flag is not given.</summary>
+    public const string MaxConcurrentStartsVariable = "PROTOSWARM_MAX_CONCURRENT_STARTS";
+
+    public static Result Parse(IReadOnlyList<string> args) => Parse(args, Environment.GetEnvironmentVariable);
+
+    /// <param name="environment">Reads an environment variable (null: unset); the flags win over it.</param>
+    public static Result Parse(IReadOnlyList<string> args, Func<string, string?> environment)
     {
         var errors = new List<string>();
         var options = new NodeOptions { Executor = "linux" };
+        if (environment(MaxConcurrentStartsVariable) is { Length: > 0 } fromEnvironment)
+        {
+            if (TryParseStarts(fromEnvironment) is { } starts)
+            {
+                options = options with { MaxConcurrentStarts = starts };
+            }
+            else
+            {
+                errors.Add($"${MaxConcurrentStartsVariable}={fromEnvironment}: give a whole number from 0 (no limit) to 10000, e.g. 4, or unset it.");
+            }
+        }
+
         var logLevel = "information";
         var help = false;
         for (var i = 0; i < args.Count; i++)
@@ -162,6 +183,20 @@ public static class NodeOptionsParser
                     }
 
                     break;
+                case "--max-concurrent-starts":
+                    if (Value() is { } maxStarts)
+                    {
+                        if (TryParseStarts(maxStarts) is { } starts)
+                        {
+                            options = options with { MaxConcurrentStarts = starts };
+                        }
+                        else
+                        {
+                            errors.Add($"--max-concurrent-starts {maxStarts}: give a whole number from 0 (no limit) to 10000, e.g. 4.");
+                        }
+                    }
+
+                    break;
                 default:
                     errors.Add($"Unknown option {args[i]}; see `protoswarmd --help`.");
                     break;
@@ -170,6 +205,9 @@ public static class NodeOptionsParser
 
         return new Result(options, logLevel, help, errors);
     }
+
+    private static int? TryParseStarts(string text) =>
+        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n <= 10_000 ? n : null;
 
     /// <summary>Checks what can only be checked on the machine: the directories can be made and written.</summary>
     public static IReadOnlyList<string> CheckEnvironment(NodeOptions options)

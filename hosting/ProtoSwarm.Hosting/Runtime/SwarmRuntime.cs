@@ -719,7 +719,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
             var networks = await NetworksForAsync(state);
             var member = await SwarmMember.StartAsync(
                 state, _options, _credentials, NodeIdentity.Describe(_options.Hostname), _loggerFactory, _time, OnAck, OnRejected, _unlockKey, key => _unlockKey = key,
-                _executor is null ? null : () => TaskSupervisor.PropsFor(_executor, _time, _loggerFactory),
+                _executor is null ? null : () => TaskSupervisor.PropsFor(_executor, _time, _loggerFactory, _options.MaxConcurrentStarts),
                 networks is null ? null : () => Props.FromProducer(() => new NetworkAgentActor(networks, _loggerFactory)));
             _member = member;
             _error = string.Empty;

@@ -22,7 +22,8 @@ internal sealed class TaskHarness : IAsyncDisposable
     private readonly PID _agent;
     private PID? _supervisor;
 
-    public TaskHarness()
+    /// <param name="maxConcurrentStarts">The node's start gate (<see cref="StartGate"/>); 0: none.</param>
+    public TaskHarness(int maxConcurrentStarts = 0)
     {
         Executor = new FakeExecutor(Time);
         _agent = _system.Root.Spawn(Props.FromFunc(context =>
@@ -30,7 +31,7 @@ internal sealed class TaskHarness : IAsyncDisposable
             switch (context.Message)
             {
                 case Started:
-                    _supervisor = context.SpawnNamed(TaskSupervisor.PropsFor(Executor, Time, NullLoggerFactory.Instance), "tasks");
+                    _supervisor = context.SpawnNamed(TaskSupervisor.PropsFor(Executor, Time, NullLoggerFactory.Instance, maxConcurrentStarts), "tasks");
                     break;
                 case TaskStatusChanged changed:
                     _incoming.Writer.TryWrite(changed);

@@ -169,4 +169,29 @@ public class NodeOptionsParserTests
             Directory.Delete(dir, recursive: true);
         }
     }
+
+    [Fact]
+    public void Max_Concurrent_Starts_Comes_From_The_Flag_Else_The_Environment_Else_No_Limit()
+    {
+        static string? None(string _) => null;
+        static string? Four(string name) => name == NodeOptionsParser.MaxConcurrentStartsVariable ? "4" : null;
+
+        Assert.Equal(NodeOptions.DefaultMaxConcurrentStarts, NodeOptionsParser.Parse([], None).Options.MaxConcurrentStarts);
+        Assert.Equal(4, NodeOptionsParser.Parse([], Four).Options.MaxConcurrentStarts);
+        Assert.Equal(8, NodeOptionsParser.Parse(["--max-concurrent-starts", "8"], Four).Options.MaxConcurrentStarts);
+        Assert.Equal(0, NodeOptionsParser.Parse(["--max-concurrent-starts=0"], Four).Options.MaxConcurrentStarts);
+    }
+
+    [Theory]
+    [InlineData("-1")]
+    [InlineData("four")]
+    [InlineData("10001")]
+    public void Max_Concurrent_Starts_That_Is_Not_A_Count_Is_Refused_From_Flag_And_Environment(string value)
+    {
+        var fromFlag = Assert.Single(NodeOptionsParser.Parse([$"--max-concurrent-starts={value}"], _ => null).Errors);
+        var fromEnvironment = Assert.Single(NodeOptionsParser.Parse([], _ => value).Errors);
+
+        Assert.StartsWith("--max-concurrent-starts", fromFlag, StringComparison.Ordinal);
+        Assert.StartsWith("$PROTOSWARM_MAX_CONCURRENT_STARTS", fromEnvironment, StringComparison.Ordinal);
+    }
 }

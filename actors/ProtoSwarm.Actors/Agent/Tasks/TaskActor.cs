@@ -13,7 +13,9 @@ namespace ProtoSwarm.Actors.Agent.Tasks;
 /// ReenterAfter, one at a time, so the actor thread never waits on a container; only the wait for
 /// the container's exit (and its health) stays pending beside them. When the actor stops, its
 /// context's token ends pending calls and waits, but not the container: a node host that stops
-/// leaves its containers running, as docker's does.
+/// leaves its containers running, as docker's does. With a limit, its Prepare and Start go through the node's
+/// <see cref="StartGate"/>: it enters before the Prepare and leaves once the Start returned (or
+/// failed), or as soon as its next call is something else; a stop or a removal never waits there.
 /// </summary>
 public sealed partial class TaskActor : IActor
 {
@@ -21,6 +23,12 @@ public sealed partial class TaskActor : IActor
     private readonly string? _missing;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly StartGate _gate;
+    private IDisposable? _pass;
+
+    /// <summary>While waiting at the gate and while inside: cancelled by a stop or a removal during the wait, and with the actor's own token.</summary>
+    private CancellationTokenSource? _entering;
+    private bool _waitingAtGate;
     private TaskObject _task;
     private ControllerReport _report = ControllerReport.Nothing;
     private ControllerOperation _busy;
@@ -30,8 +38,10 @@ public sealed partial class TaskActor : IActor
 
     /// <param name="task">The task as assigned; its Status is where this node's observation starts.</param>
     /// <param name="files">Its secrets and configs with their data; one the node was not given refuses the task at its prepare.</param>
-    public TaskActor(TaskObject task, ITaskExecutor executor, TimeProvider time, ILoggerFactory loggerFactory, TaskFiles? files = null)
+    /// <param name="gate">The node's limit on concurrent starts; none when not given.</param>
+    public TaskActor(TaskObject task, ITaskExecutor executor, TimeProvider time, ILoggerFactory loggerFactory, TaskFiles? files = null, StartGate? gate = null)
     {
+        _gate = gate ?? StartGate.Unlimited;
         _task = task;
         files ??= TaskFiles.None;
         _missing = files.Problem;
@@ -43,6 +53,7 @@ public sealed partial class TaskActor : IActor
     public Task ReceiveAsync(IContext context) => context.Message switch
     {
         Started => OnStarted(context),
+        Stopping => OnStopping(),
         TaskUpdated updated => OnUpdated(context, updated),
         TaskRemoved => OnRemoved(context),
         ReadTaskLog read => OnReadLog(context, read),
@@ -52,6 +63,13 @@ public sealed partial class TaskActor : IActor
     private Task OnStarted(IContext context)
     {
         Advance(context);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>The context's token gives the pass back too; this only does it without waiting for the token.</summary>
+    private Task OnStopping()
+    {
+        LeaveGate();
         return Task.CompletedTask;
     }
 
@@ -70,6 +88,7 @@ public sealed partial class TaskActor : IActor
         }
 
         _task = _task with { DesiredState = desired };
+        StopWaitingIfStopped();
         Advance(context);
         return Task.CompletedTask;
     }
@@ -82,6 +101,7 @@ public sealed partial class TaskActor : IActor
             _task = _task with { DesiredState = TaskState.Remove };
         }
 
+        StopWaitingIfStopped();
         Advance(context);
         return Task.CompletedTask;
     }
@@ -143,6 +163,9 @@ public sealed partial class TaskActor : IActor
             }
         }
 
+        // Prepared but not to be started now (desired Ready, or a stop that needs no call): its place goes to the next.
+        LeaveGate();
+
         if (_removing && TaskStates.IsTerminal(_task.Status.State))
         {
             Call(context, ControllerOperation.Remove);
@@ -159,8 +182,42 @@ public sealed partial class TaskActor : IActor
         }
     }
 
+    private static bool IsGated(ControllerOperation operation) =>
+        operation is ControllerOperation.Prepare or ControllerOperation.Start;
+
+    /// <summary>A task to be stopped or removed while it waits at the gate stops waiting: it has nothing left to start.</summary>
+    private void StopWaitingIfStopped()
+    {
+        if (_waitingAtGate && _entering is { } entering && _task.DesiredState > TaskState.Running)
+        {
+            entering.Cancel();
+        }
+    }
+
+    private void LeaveGate()
+    {
+        _pass?.Dispose();
+        _pass = null;
+        if (!_waitingAtGate)
+        {
+            _entering?.Dispose();
+            _entering = null;
+        }
+    }
+
     private void Call(IContext context, ControllerOperation operation)
     {
+        if (!IsGated(operation))
+        {
+            LeaveGate();
+        }
+        // Without a limit the call goes straight on, as before the gate existed: no wait, no extra turn of the actor.
+        else if (_pass is null && _gate.Limit > 0 && (operation != ControllerOperation.Prepare || _missing is null))
+        {
+            EnterGate(context, operation);
+            return;
+        }
+
         _busy = operation;
         var controller = _controller;
         var ct = context.CancellationToken;
@@ -171,6 +228,41 @@ public sealed partial class TaskActor : IActor
         context.ReenterAfter(call, done =>
         {
             OnCallReturned(context, operation, done);
+            return Task.CompletedTask;
+        });
+    }
+
+    /// <summary>
+    /// Waits for this task's turn at the node's start gate, then steps again: the step may have moved
+    /// on while it waited (a stop, a removal), and a call other than Prepare or Start leaves at once.
+    /// </summary>
+    private void EnterGate(IContext context, ControllerOperation operation)
+    {
+        _busy = operation;
+        _waitingAtGate = true;
+        var entering = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+        _entering = entering;
+        context.ReenterAfter(_gate.EnterAsync(entering.Token), done =>
+        {
+            _busy = ControllerOperation.None;
+            _waitingAtGate = false;
+            if (done.IsCompletedSuccessfully)
+            {
+                // The pass goes back with this token too (an actor that stops), so the token lives as long as the pass.
+                _pass = done.Result;
+            }
+
+            if (context.CancellationToken.IsCancellationRequested || !done.IsCompletedSuccessfully)
+            {
+                // Stopping, or the wait given up for a stop or a removal, which the step now takes.
+                LeaveGate();
+                if (context.CancellationToken.IsCancellationRequested)
+                {
+                    return Task.CompletedTask;
+                }
+            }
+
+            Advance(context);
             return Task.CompletedTask;
         });
     }
@@ -188,6 +280,11 @@ public sealed partial class TaskActor : IActor
     private void OnCallReturned(IContext context, ControllerOperation operation, Task<ContainerInspection?> done)
     {
         _busy = ControllerOperation.None;
+        if (operation == ControllerOperation.Start || !done.IsCompletedSuccessfully)
+        {
+            LeaveGate();
+        }
+
         if (context.CancellationToken.IsCancellationRequested)
         {
             return;

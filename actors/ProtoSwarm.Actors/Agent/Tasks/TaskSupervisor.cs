@@ -16,6 +16,7 @@ namespace ProtoSwarm.Actors.Agent.Tasks;
 /// sequence before it gets here; this actor takes what it is given. It holds the secrets and configs
 /// the assignments carry (<see cref="TaskPayloads"/>, in memory only) and gives each new task actor
 /// the files of its task; a removed one is forgotten at once (a container that has it keeps its copy).
+/// Its task actors share one <see cref="StartGate"/>: the node's limit on containers preparing or starting at once.
 /// </summary>
 public sealed partial class TaskSupervisor : IActor
 {
@@ -33,9 +34,12 @@ public sealed partial class TaskSupervisor : IActor
     private readonly Dictionary<string, TaskObject> _returning = new(StringComparer.Ordinal);
     private readonly TaskPayloads _payloads = new();
     private readonly TaskUsageSampler _usage;
+    private readonly StartGate _gate;
 
-    public TaskSupervisor(ITaskExecutor executor, TimeProvider time, ILoggerFactory loggerFactory)
+    /// <param name="maxConcurrentStarts">How many of its tasks may be preparing or starting at once (<see cref="StartGate"/>); 0: no limit.</param>
+    public TaskSupervisor(ITaskExecutor executor, TimeProvider time, ILoggerFactory loggerFactory, int maxConcurrentStarts = 0)
     {
+        _gate = new StartGate(maxConcurrentStarts);
         _executor = executor;
         _time = time;
         _loggerFactory = loggerFactory;
@@ -48,8 +52,8 @@ public sealed partial class TaskSupervisor : IActor
     /// throws is resumed, never restarted, since a restart would begin again from the task as first
     /// assigned and could start its container a second time.
     /// </summary>
-    public static Props PropsFor(ITaskExecutor executor, TimeProvider time, ILoggerFactory loggerFactory) =>
-        Props.FromProducer(() => new TaskSupervisor(executor, time, loggerFactory))
+    public static Props PropsFor(ITaskExecutor executor, TimeProvider time, ILoggerFactory loggerFactory, int maxConcurrentStarts = 0) =>
+        Props.FromProducer(() => new TaskSupervisor(executor, time, loggerFactory, maxConcurrentStarts))
             .WithChildSupervisorStrategy(new OneForOneStrategy((_, _) => SupervisorDirective.Resume, 0, null));
 
     public Task ReceiveAsync(IContext context) => context.Message switch
@@ -118,7 +122,7 @@ public sealed partial class TaskSupervisor : IActor
     private void Spawn(IContext context, TaskObject task)
     {
         var files = _payloads.FilesOf(task);
-        var actor = context.SpawnNamed(Props.FromProducer(() => new TaskActor(task, _executor, _time, _loggerFactory, files)), task.Id);
+        var actor = context.SpawnNamed(Props.FromProducer(() => new TaskActor(task, _executor, _time, _loggerFactory, files, _gate)), task.Id);
         _tasks[task.Id] = actor;
         _taskIdOfActor[actor.Id] = task.Id;
         LogTaskAdded(_logger, task.Id, task.Status.State, task.DesiredState);

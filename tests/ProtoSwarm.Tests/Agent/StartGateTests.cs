@@ -144,7 +144,7 @@ public sealed class TaskStartGateTests
 
         foreach (var expected in new[] { 2, 4, 5 })
         {
-            await WaitUntilAsync(() => Count(node, Op.Start, ids) == expected, $"{expected} tasks starting");
+            await Poll.Until(() => Count(node, Op.Start, ids) == expected, $"{expected} tasks starting", TestTimeout.Span);
             // The others reported Preparing, so they are at the gate: none of them may have prepared.
             Assert.Equal(expected, Count(node, Op.Prepare, ids));
             node.Time.Advance(TimeSpan.FromMilliseconds(500));
@@ -230,14 +230,4 @@ public sealed class TaskStartGateTests
 
     private static int Count(TaskHarness node, Op operation, IEnumerable<string> ids) =>
         ids.Count(id => node.Executor.CallsOf(id).Contains(operation));
-
-    private static async Task WaitUntilAsync(Func<bool> condition, string what)
-    {
-        var until = DateTime.UtcNow + TestTimeout.Span;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < until, $"never saw {what}");
-            await Task.Delay(10);
-        }
-    }
 }

@@ -48,14 +48,7 @@ public static class NodeOptionsParser
         var options = new NodeOptions { Executor = "linux" };
         if (environment(MaxConcurrentStartsVariable) is { Length: > 0 } fromEnvironment)
         {
-            if (TryParseStarts(fromEnvironment) is { } starts)
-            {
-                options = options with { MaxConcurrentStarts = starts };
-            }
-            else
-            {
-                errors.Add($"${MaxConcurrentStartsVariable}={fromEnvironment}: give a whole number from 0 (no limit) to 10000, e.g. 4, or unset it.");
-            }
+            options = WithMaxConcurrentStarts(options, fromEnvironment, $"${MaxConcurrentStartsVariable}={fromEnvironment}", ", or unset it", errors);
         }
 
         var logLevel = "information";
@@ -186,14 +179,7 @@ public static class NodeOptionsParser
                 case "--max-concurrent-starts":
                     if (Value() is { } maxStarts)
                     {
-                        if (TryParseStarts(maxStarts) is { } starts)
-                        {
-                            options = options with { MaxConcurrentStarts = starts };
-                        }
-                        else
-                        {
-                            errors.Add($"--max-concurrent-starts {maxStarts}: give a whole number from 0 (no limit) to 10000, e.g. 4.");
-                        }
+                        options = WithMaxConcurrentStarts(options, maxStarts, $"--max-concurrent-starts {maxStarts}", string.Empty, errors);
                     }
 
                     break;
@@ -206,8 +192,17 @@ public static class NodeOptionsParser
         return new Result(options, logLevel, help, errors);
     }
 
-    private static int? TryParseStarts(string text) =>
-        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n <= 10_000 ? n : null;
+    /// <summary>The options with the start limit <paramref name="text"/> gives; unchanged, with an error naming where it came from, when it is not a count.</summary>
+    private static NodeOptions WithMaxConcurrentStarts(NodeOptions options, string text, string where, string orElse, List<string> errors)
+    {
+        if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var starts) && starts <= 10_000)
+        {
+            return options with { MaxConcurrentStarts = starts };
+        }
+
+        errors.Add($"{where}: give a whole number from 0 (no limit) to 10000, e.g. 4{orElse}.");
+        return options;
+    }
 
     /// <summary>Checks what can only be checked on the machine: the directories can be made and written.</summary>
     public static IReadOnlyList<string> CheckEnvironment(NodeOptions options)

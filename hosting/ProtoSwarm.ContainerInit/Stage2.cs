@@ -6,9 +6,9 @@ using static ProtoSwarm.ContainerInit.Interop.PosixSpawn;
 
 namespace ProtoSwarm.ContainerInit;
 
-// Stage 2: PID 1 of the new pid namespace. Joins the cgroups, makes the other namespaces, builds the
-// root filesystem, sets the sysctls, confines itself, and execs the entrypoint (or, with Init, starts
-// it and stays PID 1: InitProcess). Any failure is written as
+// Stage 2: PID 1 of the new pid namespace. Makes the other namespaces, builds the root filesystem,
+// joins the cgroups and makes the cgroup namespace, sets the sysctls, confines itself, and execs the
+// entrypoint (or, with Init, starts it and stays PID 1: InitProcess). Any failure is written as
 // "<step>: <reason>" on fd 4 (close-on-exec, so a successful exec closes it with nothing written).
 // The runtime's own threads (GC, finalizer) share this process until the exec, so every credential
 // change is made with the raw syscall on this thread (glibc's setuid would signal them all), and the
@@ -42,10 +42,6 @@ internal static unsafe class Stage2
     private static void Start(InitConfig config)
     {
         _ = umask(0);
-        foreach (var procs in config.CgroupProcs)
-        {
-            Native.WriteFile(procs, "0", $"join cgroup {Path.GetDirectoryName(procs)}");
-        }
         Native.Check(unshare(CLONE_FS), "unshare fs");
         if (config.NetworkNamespace is { } netns)
         {
@@ -56,10 +52,22 @@ internal static unsafe class Stage2
             _ = close(fd);
         }
 
-        Native.Check(unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP | (config.NetworkNamespace is null ? CLONE_NEWNET : 0)), "unshare namespaces");
+        Native.Check(unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | (config.NetworkNamespace is null ? CLONE_NEWNET : 0)), "unshare namespaces");
         var lastCap = int.Parse(File.ReadAllText("/proc/sys/kernel/cap_last_cap").Trim(), CultureInfo.InvariantCulture);
 
+        // The root filesystem is built before the cgroups are joined: what it creates on the host's disk
+        // (the overlay's copy-up of /etc, hostname, hosts, resolv.conf, mount points) brings filesystem
+        // metadata blocks into the page cache, charged to the memory cgroup of whoever brought them in;
+        // charged to the container's, they outlive the files and keep its removed memory cgroup "dying".
+        // Only this init's own code runs before the join; the container's runs after it.
         RootFilesystem.Build(config);
+        foreach (var procs in config.CgroupProcs)
+        {
+            Native.WriteFile(procs, "0", $"join cgroup {Path.GetDirectoryName(procs)}");
+        }
+        // After the join, so the cgroup namespace's root is the container's cgroup (and, on v2, the move
+        // in is made from outside the namespace).
+        Native.Check(unshare(CLONE_NEWCGROUP), "unshare cgroup namespace");
         Native.Check(sethostname(config.Hostname), "sethostname");
         if (config.NetworkNamespace is null)
         {

@@ -367,6 +367,9 @@ public sealed partial class LinuxContainer : IAsyncDisposable
             // Ended, yet something may be left in the cgroup (a monitor that was killed): a cgroup with
             // processes cannot be removed, and they must not run on unowned.
             _cgroups.KillAll(_placement);
+            // The cgroup goes before the writable layer: its reclaim evicts the clean metadata blocks the
+            // container's files brought in, and the deletion then reads back what it needs, charged to
+            // this process's cgroup rather than to the removed container's.
             _cgroups.Remove(_placement);
             _sys.RemoveTree(_paths.Root);
         }

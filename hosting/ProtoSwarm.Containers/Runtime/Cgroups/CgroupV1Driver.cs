@@ -128,6 +128,12 @@ internal sealed class CgroupV1Driver(ISyscalls sys, IReadOnlyList<MountInfo> mou
 
     public void Remove(CgroupPlacement placement)
     {
+        // force_empty reclaims what is charged to the memory cgroup ("before calling rmdir", the kernel's
+        // cgroup v1 documentation); it returns once usage is 0 or reclaim made no progress 16 times.
+        if (CgroupUsageFiles.DirectoryWith(sys, placement, "memory.force_empty") is { } memory)
+        {
+            CgroupRemoval.ReleaseMemory(sys, memory + "/memory.usage_in_bytes", memory + "/memory.force_empty", _ => "0");
+        }
         foreach (var dir in placement.Directories)
         {
             CgroupRemoval.RemoveDirectory(sys, dir);
@@ -178,6 +184,40 @@ internal sealed class CgroupV1Driver(ISyscalls sys, IReadOnlyList<MountInfo> mou
 
 internal static class CgroupRemoval
 {
+    /// <summary>A memory cgroup charged with more than this is removed without reclaiming it first.</summary>
+    public const long ReclaimLimitBytes = 64L << 20;
+
+    /// <summary>
+    /// Gives back to the kernel the memory still charged to a container's memory cgroup whose processes
+    /// are gone, just before its rmdir. Page cache outlives the cgroup it is charged to: filesystem
+    /// metadata blocks (directory, inode table, bitmap blocks on the host's disk) and image files that the
+    /// container read first stay cached after its files are deleted, and keep the removed cgroup "dying"
+    /// (kernel memory, and a cgroup that memcg-wide walks still visit) until memory pressure reclaims them.
+    /// Reclaimed here, the cgroup is freed at its rmdir. Best effort: dirty pages are not reclaimed, and a
+    /// failure never fails the removal. A cgroup charged with more than <see cref="ReclaimLimitBytes"/> is
+    /// left as it is: its reclaim would take the removal's time in proportion, evict cache that the next
+    /// container of the same image may read again, and the cache itself then costs more than its cgroup.
+    /// </summary>
+    public static void ReleaseMemory(ISyscalls sys, string usageFile, string reclaimFile, Func<long, string> request)
+    {
+        try
+        {
+            if (!sys.FileExists(reclaimFile) || !sys.FileExists(usageFile))
+            {
+                return;
+            }
+            var usage = CgroupUsageFiles.ReadNumber(sys, usageFile);
+            if (usage > 0 && usage <= ReclaimLimitBytes)
+            {
+                sys.WriteFile(reclaimFile, request(usage));
+            }
+        }
+        catch (Exception e) when (e is IOException or FormatException or UnauthorizedAccessException)
+        {
+            // Removed meanwhile, or reclaim fell short (v2's EAGAIN): the rmdir goes ahead all the same.
+        }
+    }
+
     // A cgroup whose last task just exited can stay busy for a moment; rmdir is retried briefly.
     public static void RemoveDirectory(ISyscalls sys, string dir)
     {

@@ -144,7 +144,13 @@ internal sealed class CgroupV2Driver(ISyscalls sys, MountInfo mount, string self
             hasPids && sys.FileExists(dir + "/pids.max") ? CgroupUsageFiles.ReadLimit(sys, dir + "/pids.max") : null);
     }
 
-    public void Remove(CgroupPlacement placement) => CgroupRemoval.RemoveDirectory(sys, placement.Directories[0]);
+    public void Remove(CgroupPlacement placement)
+    {
+        // memory.reclaim (Linux 5.19) asks for the cgroup's usage back; EAGAIN when less came back.
+        var dir = placement.Directories[0];
+        CgroupRemoval.ReleaseMemory(sys, dir + "/memory.current", dir + "/memory.reclaim", Str);
+        CgroupRemoval.RemoveDirectory(sys, dir);
+    }
 
     private static string Str(long value) => value.ToString(CultureInfo.InvariantCulture);
 }

@@ -23,6 +23,8 @@ internal interface ICgroupDriver
     /// </summary>
     ContainerUsage? ReadUsage(CgroupPlacement placement);
 
+    /// <summary>Reclaims what is still charged to the memory cgroup (when it is at most
+    /// <see cref="CgroupRemoval.ReclaimLimitBytes"/>; never fails for it), then removes the directories.</summary>
     void Remove(CgroupPlacement placement);
 }
 

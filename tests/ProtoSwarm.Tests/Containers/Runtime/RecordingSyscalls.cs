@@ -38,9 +38,16 @@ internal sealed class RecordingSyscalls : ISyscalls
     public string ReadFile(string path) =>
         Files.TryGetValue(path, out var content) ? content : throw new FileNotFoundException(path);
 
+    /// <summary>Files whose write fails as the kernel's refusal does (an IOException), recorded first.</summary>
+    public HashSet<string> FailingWrites { get; } = new(StringComparer.Ordinal);
+
     public void WriteFile(string path, string content)
     {
         Record($"write {path} = {content}");
+        if (FailingWrites.Contains(path))
+        {
+            throw new IOException($"{path}: Resource temporarily unavailable");
+        }
         Files[path] = content;
     }
 

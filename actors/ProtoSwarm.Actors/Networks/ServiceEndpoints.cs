@@ -30,10 +30,21 @@ public static class ServiceEndpoints
     /// The spec with each network target that names an existing network (name, id or unique id
     /// prefix) replaced by that network's id. Unknown targets stay as they are, for the spec's
     /// validation to report with the spec's other problems; the ingress network is refused, as docker
-    /// refuses it: a service reaches it by publishing a port.
+    /// refuses it: a service reaches it by publishing a port. A service that publishes a port while
+    /// the swarm has no ingress network (an operator removed it to make one of their own) is refused,
+    /// as docker refuses it, rather than created with ports that nothing would publish.
     /// </summary>
     public static (ServiceSpec Spec, CommandRejected? Rejected) ResolveNetworks(ServiceSpec spec, IReadOnlyCollection<NetworkObject> networks)
     {
+        if (PublishesPorts(spec.Endpoint) && !networks.Any(n => n.Spec.Ingress))
+        {
+            var ports = string.Join(", ", spec.Endpoint!.Ports.Select(p =>
+                string.Create(CultureInfo.InvariantCulture, $"{(p.PublishedPort > 0 ? p.PublishedPort.ToString(CultureInfo.InvariantCulture) : "(any)")}:{p.TargetPort}/{p.Protocol.ToString().ToLowerInvariant()}")));
+            return (spec, new CommandRejected(RejectCode.Conflict,
+                $"Service {spec.Name} publishes {ports}, but the swarm has no ingress network, through which every published port is reached; " +
+                "create one first (`protoswarm network create --driver overlay --ingress ingress`, with --subnet for an address range of your choice), or leave --publish out."));
+        }
+
         var attachments = spec.TaskTemplate.Networks;
         if (attachments.IsEmpty)
         {

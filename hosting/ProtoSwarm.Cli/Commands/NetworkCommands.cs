@@ -24,12 +24,16 @@ internal static class NetworkCommands
         var gateway = new Option<string?>("--gateway") { Description = "IPv4 Gateway for the master subnet (default: its first address)" };
         var attachable = new Option<bool>("--attachable") { Description = "Enable manual container attachment" };
         var isInternal = new Option<bool>("--internal") { Description = "Restrict external access to the network" };
+        var ingress = new Option<bool>("--ingress")
+        {
+            Description = "Create the swarm's routing-mesh network (one per swarm: `network rm ingress` first, once no service publishes a port)",
+        };
         var labels = new Option<string[]>("--label") { Description = "Set metadata on a network (KEY=VALUE)", DefaultValueFactory = _ => [] }
             .CheckedBy(l => l.Split('=', 2)[0].Length == 0 ? $"--label '{l}' has no name; write --label KEY=VALUE." : null);
         var options = new Option<string[]>("--opt", "-o") { Description = "Set driver specific options (com.docker.network.driver.mtu=N)", DefaultValueFactory = _ => [] }
             .CheckedBy(o => o.Split('=', 2) is [{ Length: > 0 }, _] ? null : $"--opt '{o}' must be KEY=VALUE, such as com.docker.network.driver.mtu=1400.");
         var name = new Argument<string>("NETWORK") { Description = "The network's name" };
-        var command = new Command("create", "Create a network").With(driver, subnet, gateway, attachable, isInternal, labels, options, name);
+        var command = new Command("create", "Create a network").With(driver, subnet, gateway, attachable, ingress, isInternal, labels, options, name);
         app.SetAction(command, async (parse, cli, ct) =>
         {
             var spec = new NetworkSpec(
@@ -38,6 +42,7 @@ internal static class NetworkCommands
                 parse.GetValue(subnet) ?? string.Empty,
                 parse.GetValue(gateway) ?? string.Empty,
                 parse.GetValue(attachable),
+                Ingress: parse.GetValue(ingress),
                 Internal: parse.GetValue(isInternal),
                 Labels: Pairs(parse.GetValue(labels)),
                 Options: Pairs(parse.GetValue(options)));

@@ -31,6 +31,29 @@ public sealed class NetworkCommandTests
         Assert.Equal("newid\n", output);
     }
 
+    [Fact]
+    public async Task Network_Create_Ingress_Asks_For_The_Routing_Mesh_Network_With_Its_Own_Subnet()
+    {
+        var node = new FakeNode(_ => new NetworkCreated("newingress"));
+
+        var (code, output, _) = await RunAsync(node, "network", "create", "--driver", "overlay", "--ingress", "--subnet", "10.11.0.0/16", "my-ingress");
+
+        Assert.Equal(0, code);
+        var spec = Assert.IsType<CreateNetwork>(Assert.Single(node.Requests)).Spec;
+        Assert.Equal(("my-ingress", true, false, "10.11.0.0/16"), (spec.Name, spec.Ingress, spec.Attachable, spec.Subnet));
+        Assert.Equal("newingress\n", output);
+    }
+
+    [Fact]
+    public async Task Network_Create_Without_Ingress_Asks_For_An_Ordinary_Overlay()
+    {
+        var node = new FakeNode(_ => new NetworkCreated("newid"));
+
+        await RunAsync(node, "network", "create", "front");
+
+        Assert.False(Assert.IsType<CreateNetwork>(Assert.Single(node.Requests)).Spec.Ingress);
+    }
+
     [Theory]
     [InlineData("--driver=bridge", "swarm networks use the overlay driver")]
     [InlineData("--opt=novalue", "must be KEY=VALUE")]

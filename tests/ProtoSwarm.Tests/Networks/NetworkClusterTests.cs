@@ -148,6 +148,31 @@ public sealed class NetworkClusterTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_Ingress_Network_Can_Be_Replaced_By_One_Of_The_Operators_As_Docker_Documents()
+    {
+        var original = Ingress()!;
+        Assert.IsType<NetworkRemoved>(await Ask(new RemoveNetwork("r1", "ingress")));
+        Assert.Null(Ingress());
+
+        // Without one, a published port is refused rather than stored with nothing to publish it.
+        var refused = Assert.IsType<CommandRejected>(await Ask(new CreateService("r2", Spec("web", 1, [], [new PortConfig(80, 8080)]))));
+        Assert.Contains("Service web publishes 8080:80/tcp, but the swarm has no ingress network", refused.Reason, StringComparison.Ordinal);
+        Assert.Empty(_store.Current.List<ServiceObject>());
+
+        var created = Assert.IsType<NetworkCreated>(await Ask(new CreateNetwork("r3", new NetworkSpec("my-ingress", Subnet: "10.11.0.0/16", Ingress: true))));
+        var second = Assert.IsType<CommandRejected>(await Ask(new CreateNetwork("r4", new NetworkSpec("other-ingress", Ingress: true))));
+        Assert.Contains("already has an ingress network, my-ingress", second.Reason, StringComparison.Ordinal);
+
+        var service = Assert.IsType<ServiceCreated>(await Ask(new CreateService("r5", Spec("web", 1, [], [new PortConfig(80, 8080)]))));
+        await Poll.Until(() => Tasks(service.ServiceId).Any(t => t.Status.State == TaskState.Running), "the task runs");
+        var task = Tasks(service.ServiceId).First(t => t.Status.State == TaskState.Running);
+        Assert.Equal(created.NetworkId, Assert.Single(task.Networks).NetworkId);
+        Assert.StartsWith("10.11.", task.Networks[0].Address, StringComparison.Ordinal);
+        Assert.NotEqual(original.Id, created.NetworkId);
+        await Poll.Until(() => NodeIds.All(id => Views(id).ContainsKey(created.NetworkId)), "every node is sent the new ingress network's view");
+    }
+
+    [Fact]
     public async Task A_Bad_Network_Spec_Is_Refused_And_Nothing_Is_Stored()
     {
         var before = _store.Current.List<NetworkObject>().Count();

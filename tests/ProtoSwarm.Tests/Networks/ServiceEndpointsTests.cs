@@ -29,6 +29,31 @@ public sealed class ServiceEndpointsTests
         Assert.Contains("cannot be attached to the ingress network ingress", rejected.Reason, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(PublishMode.Ingress, 8080, "8080:80/tcp")]
+    [InlineData(PublishMode.Host, 8080, "8080:80/tcp")]
+    [InlineData(PublishMode.Ingress, 0, "(any):80/tcp")]
+    public void A_Published_Port_Without_An_Ingress_Network_Is_Refused_Saying_How_To_Make_One(PublishMode mode, int published, string shown)
+    {
+        var spec = Service("s1", "web", ports: [new PortConfig(80, published, PublishMode: mode)]).Spec;
+
+        var (_, rejected) = ServiceEndpoints.ResolveNetworks(spec, [Network("front1234", "front", "10.0.1.0/24")]);
+
+        Assert.Equal(RejectCode.Conflict, rejected!.Code);
+        Assert.Contains($"Service web publishes {shown}, but the swarm has no ingress network", rejected.Reason, StringComparison.Ordinal);
+        Assert.Contains("protoswarm network create --driver overlay --ingress ingress", rejected.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_Service_Without_Ports_Needs_No_Ingress_Network_And_Any_Ingress_Network_Serves_Ports()
+    {
+        var front = Network("front1234", "front", "10.0.1.0/24");
+        var custom = Network("mine5678", "my-ingress", "10.11.0.0/16", ingress: true);
+
+        Assert.Null(ServiceEndpoints.ResolveNetworks(Service("s1", "web", ["front"]).Spec, [front]).Rejected);
+        Assert.Null(ServiceEndpoints.ResolveNetworks(Service("s1", "web", ports: [new PortConfig(80, 8080)]).Spec, [front, custom]).Rejected);
+    }
+
     [Fact]
     public void Ports_Asked_As_Zero_Get_The_First_Free_Of_30000_32767_And_Given_Ones_Are_Kept()
     {

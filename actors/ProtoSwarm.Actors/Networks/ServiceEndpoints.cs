@@ -39,7 +39,7 @@ public static class ServiceEndpoints
         if (PublishesPorts(spec.Endpoint) && !networks.Any(n => n.Spec.Ingress))
         {
             var ports = string.Join(", ", spec.Endpoint!.Ports.Select(p =>
-                string.Create(CultureInfo.InvariantCulture, $"{(p.PublishedPort > 0 ? p.PublishedPort.ToString(CultureInfo.InvariantCulture) : "(any)")}:{p.TargetPort}/{p.Protocol.ToString().ToLowerInvariant()}")));
+                (p.PublishedPort > 0 ? p.PublishedPort.ToString(CultureInfo.InvariantCulture) : "(any)") + ":" + Describe(p.TargetPort, p.Protocol)));
             return (spec, new CommandRejected(RejectCode.Conflict,
                 $"Service {spec.Name} publishes {ports}, but the swarm has no ingress network, through which every published port is reached; " +
                 "create one first (`protoswarm network create --driver overlay --ingress ingress`, with --subnet for an address range of your choice), or leave --publish out."));

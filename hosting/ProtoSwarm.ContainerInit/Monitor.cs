@@ -4,6 +4,7 @@ using System.Text;
 using ProtoSwarm.ContainerInit.Interop;
 using static ProtoSwarm.ContainerInit.Interop.Libc;
 using static ProtoSwarm.ContainerInit.Interop.PosixSpawn;
+using static ProtoSwarm.ContainerInit.Interop.SocketMessages;
 
 namespace ProtoSwarm.ContainerInit;
 
@@ -300,17 +301,15 @@ internal static unsafe class ContainerMonitor
         private void Receive()
         {
             var path = stackalloc byte[4096];
-            var cmsg = stackalloc byte[24];
+            var cmsg = stackalloc byte[OneDescriptorSpace];
             var iov = new IoVec { Base = path, Length = 4096 };
-            var header = new MsgHdr { Iov = &iov, IovLen = 1, Control = cmsg, ControlLen = 24 };
+            var header = new MsgHdr { Iov = &iov, IovLen = 1, Control = cmsg, ControlLen = OneDescriptorSpace };
             var n = recvmsg(control, &header, MSG_CMSG_CLOEXEC);
             if (n < 0 && Marshal.GetLastPInvokeError() is EINTR or EAGAIN)
             {
                 return;
             }
-            var status = header.ControlLen >= 20 && *(int*)(cmsg + 8) == SOL_SOCKET && *(int*)(cmsg + 12) == SCM_RIGHTS
-                ? *(int*)(cmsg + 16)
-                : -1;
+            var status = TakeDescriptor(cmsg, header.ControlLen);
             if (n <= 0)
             {
                 // The node host hung up: no more containers come; the ones here are served to their end.

@@ -146,34 +146,12 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, SetLastError = true)]
     public static partial int epoll_wait(int epfd, EpollEvent* events, int maxevents, int timeout);
 
-    [LibraryImport(Lib, SetLastError = true)]
-    public static partial nint recvmsg(int fd, MsgHdr* msg, int flags);
-
     // struct epoll_event is packed on x86-64: 4 bytes of events, then the 8 of data.
     [StructLayout(LayoutKind.Sequential, Pack = 4)]
     public struct EpollEvent
     {
         public uint Events;
         public long Data;
-    }
-
-    [StructLayout(LayoutKind.Sequential)]
-    public struct IoVec
-    {
-        public void* Base;
-        public nuint Length;
-    }
-
-    [StructLayout(LayoutKind.Sequential)]
-    public struct MsgHdr
-    {
-        public void* Name;
-        public uint NameLen;
-        public IoVec* Iov;
-        public nuint IovLen;
-        public void* Control;
-        public nuint ControlLen;
-        public int Flags;
     }
 
     [StructLayout(LayoutKind.Sequential)]
@@ -225,7 +203,6 @@ internal static unsafe partial class Libc
     public const int PRIO_PROCESS = 0, SCHED_OTHER = 0, SCHED_RESET_ON_FORK = 0x40000000;
     public const int EPOLL_CLOEXEC = 0x80000, EPOLL_CTL_ADD = 1, EPOLL_CTL_DEL = 2;
     public const uint EPOLLIN = 1;
-    public const int SOL_SOCKET = 1, SCM_RIGHTS = 1, MSG_CMSG_CLOEXEC = 0x40000000;
     public const int O_APPEND = 0x400;
     public const short POLLIN = 1, POLLHUP = 0x10, POLLERR = 0x8;
 }

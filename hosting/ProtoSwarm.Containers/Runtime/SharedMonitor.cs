@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text;
+using static ProtoSwarm.ContainerInit.Interop.SocketMessages;
 using static ProtoSwarm.Containers.Runtime.Interop.Libc;
 
 namespace ProtoSwarm.Containers.Runtime;
@@ -123,16 +124,12 @@ internal sealed unsafe class SharedMonitor
         {
             _control.DangerousAddRef(ref added);
             var bytes = Encoding.UTF8.GetBytes(configPath);
-            var control = stackalloc byte[24];
-            new Span<byte>(control, 24).Clear();
-            *(nuint*)control = 20; // CMSG_LEN(sizeof(int))
-            *(int*)(control + 8) = SOL_SOCKET;
-            *(int*)(control + 12) = SCM_RIGHTS;
-            *(int*)(control + 16) = status;
+            var control = stackalloc byte[OneDescriptorSpace];
+            PutDescriptor(control, status);
             fixed (byte* data = bytes)
             {
                 var iov = new IoVec { Base = data, Length = (nuint)bytes.Length };
-                var header = new MsgHdr { Iov = &iov, IovLen = 1, Control = control, ControlLen = 24 };
+                var header = new MsgHdr { Iov = &iov, IovLen = 1, Control = control, ControlLen = OneDescriptorSpace };
                 while (true)
                 {
                     if (sendmsg((int)_control.DangerousGetHandle(), &header, MSG_NOSIGNAL) >= 0)

@@ -17,28 +17,6 @@ internal static unsafe partial class Libc
     public static partial int waitpid(int pid, int* status, int options);
 
     [LibraryImport(Lib, SetLastError = true)]
-    public static partial nint sendmsg(int fd, MsgHdr* msg, int flags);
-
-    [StructLayout(LayoutKind.Sequential)]
-    public struct IoVec
-    {
-        public void* Base;
-        public nuint Length;
-    }
-
-    [StructLayout(LayoutKind.Sequential)]
-    public struct MsgHdr
-    {
-        public void* Name;
-        public uint NameLen;
-        public IoVec* Iov;
-        public nuint IovLen;
-        public void* Control;
-        public nuint ControlLen;
-        public int Flags;
-    }
-
-    [LibraryImport(Lib, SetLastError = true)]
     public static partial int pipe2(int* fds, int flags);
 
     [LibraryImport(Lib, SetLastError = true)]
@@ -72,6 +50,6 @@ internal static unsafe partial class Libc
 
     public const int BPF_PROG_LOAD = 5, BPF_PROG_ATTACH = 8, BPF_PROG_TYPE_CGROUP_DEVICE = 15, BPF_CGROUP_DEVICE = 6;
 
-    public const int SOCK_SEQPACKET = 5, SOL_SOCKET = 1, SCM_RIGHTS = 1, MSG_NOSIGNAL = 0x4000;
+    public const int SOCK_SEQPACKET = 5, MSG_NOSIGNAL = 0x4000;
     public const int AF_UNIX = 1, SOCK_STREAM = 1, SOCK_CLOEXEC = 0x80000, O_RDONLY = 0, O_WRONLY = 1, O_CLOEXEC = 0x80000, O_DIRECTORY = 0x10000, EINTR = 4;
 }

@@ -147,10 +147,31 @@ public static class SwarmScaleBenchmark
         [.. Lines(OrchestrationBenchmark.Run(cli, "lab", "ls", "--name", lab, "--format", "json"))
             .Select(line => System.Text.Json.JsonDocument.Parse(line).RootElement.GetProperty("Pid").GetInt32())];
 
-    /// <summary>Processes in the nodes' namespaces other than the node hosts: the containers' monitors.</summary>
+    /// <summary>The containers left on the nodes, counted by their monitors: the processes in the nodes'
+    /// namespaces other than the node hosts are monitors; one of a container's own counts for it, a node's
+    /// shared monitor (`protoswarm-init --host`, which outlives its containers) for each child it has.</summary>
     internal static int Monitors(IEnumerable<string> namespaces, HashSet<int> daemons) =>
         namespaces.Sum(ns => Lines(OrchestrationBenchmark.Run("ip", "netns", "pids", ns))
-            .Count(pid => !daemons.Contains(int.Parse(pid, CultureInfo.InvariantCulture))));
+            .Select(pid => int.Parse(pid, CultureInfo.InvariantCulture))
+            .Where(pid => !daemons.Contains(pid))
+            .Sum(ContainersOf));
+
+    private static int ContainersOf(int monitor)
+    {
+        try
+        {
+            if (!File.ReadAllText($"/proc/{monitor}/cmdline").Contains("\0--host", StringComparison.Ordinal))
+            {
+                return 1;
+            }
+            return Directory.GetDirectories($"/proc/{monitor}/task")
+                .Sum(task => File.ReadAllText(Path.Combine(task, "children")).Split(' ', StringSplitOptions.RemoveEmptyEntries).Length);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return 0; // it ended meanwhile
+        }
+    }
 
     private static List<string> Lines(string text) =>
         [.. text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];

@@ -162,6 +162,17 @@ internal sealed unsafe class LogPipe(int fd, byte[] stream)
 
     public int Fd { get; private set; } = fd;
 
+    /// <summary>Closes the pipe without reading the rest (nobody wrote its end of file in time).</summary>
+    public void Close()
+    {
+        if (Fd >= 0)
+        {
+            close(Fd);
+            Fd = -1;
+            NativeMemory.Free(_buffer);
+        }
+    }
+
     /// <summary>One read(2); at end of file the unfinished last line is written as a whole one and the pipe closed.</summary>
     public void Pump(LogWriter writer)
     {

@@ -22,6 +22,14 @@ internal static unsafe class Native
         }
     }
 
+    /// <summary>CLOCK_MONOTONIC in milliseconds.</summary>
+    public static long Milliseconds()
+    {
+        Libc.TimeSpec time;
+        _ = Libc.clock_gettime(Libc.CLOCK_MONOTONIC, &time);
+        return time.Seconds * 1000 + time.Nanoseconds / 1_000_000;
+    }
+
     public static void Check(long rc, string step) => Check(rc < 0 ? -1 : 0, step);
 
     public static void WriteAll(int fd, string text)

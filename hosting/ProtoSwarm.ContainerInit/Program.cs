@@ -17,6 +17,11 @@ if (args.Length == 2 && args[0] == ExecStage.InnerFlag)
 {
     return ExecStage.RunInner(args[1]);
 }
+// protoswarm-init --host     the node host's shared monitor: containers handed over on fd 3 (ContainerMonitor.RunHost).
+if (args.Length == 1 && args[0] == ContainerMonitor.HostFlag)
+{
+    return ContainerMonitor.RunHost();
+}
 if (args.Length == 1)
 {
     return ContainerMonitor.Run(args[0]);

@@ -131,6 +131,29 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib)]
     public static partial int clock_gettime(int clock, TimeSpec* time);
 
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int setpriority(int which, uint who, int prio);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int sched_setscheduler(int pid, int policy, int* param);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int epoll_create1(int flags);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int epoll_ctl(int epfd, int op, int fd, EpollEvent* ev);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int epoll_wait(int epfd, EpollEvent* events, int maxevents, int timeout);
+
+    // struct epoll_event is packed on x86-64: 4 bytes of events, then the 8 of data.
+    [StructLayout(LayoutKind.Sequential, Pack = 4)]
+    public struct EpollEvent
+    {
+        public uint Events;
+        public long Data;
+    }
+
     [StructLayout(LayoutKind.Sequential)]
     public struct TimeSpec
     {
@@ -176,7 +199,10 @@ internal static unsafe partial class Libc
     public const int WNOHANG = 1, ECHILD = 10;
     public const int PR_SET_DUMPABLE = 4, PR_SET_NAME = 15;
     public const int AF_UNIX = 1, SOCK_STREAM = 1, SOCK_CLOEXEC = 0x80000, MSG_DONTWAIT = 0x40, MSG_NOSIGNAL = 0x4000;
-    public const int CLOCK_REALTIME = 0;
+    public const int CLOCK_REALTIME = 0, CLOCK_MONOTONIC = 1;
+    public const int PRIO_PROCESS = 0, SCHED_OTHER = 0, SCHED_RESET_ON_FORK = 0x40000000;
+    public const int EPOLL_CLOEXEC = 0x80000, EPOLL_CTL_ADD = 1, EPOLL_CTL_DEL = 2;
+    public const uint EPOLLIN = 1;
     public const int O_APPEND = 0x400;
     public const short POLLIN = 1, POLLHUP = 0x10, POLLERR = 0x8;
 }

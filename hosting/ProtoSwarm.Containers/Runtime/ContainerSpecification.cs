@@ -136,6 +136,12 @@ public sealed record ContainerRuntimeOptions
     /// <summary>How long init may take to exec the entrypoint before the start is given up.</summary>
     public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>True (the default): every container of this process is supervised by one shared monitor
+    /// process (`protoswarm-init --host`, <see cref="SharedMonitor"/>); false: each by a monitor process of
+    /// its own. Same protocol, files and behaviour either way; the shared one saves a process start per
+    /// container and its memory, at the price of one monitor's failure ending all of its containers.</summary>
+    public bool SharedMonitor { get; init; } = true;
+
     /// <summary>Draws the SELinux categories of a container, where the host enforces SELinux; tests seed it.</summary>
     internal Random LabelRandom { get; init; } = Random.Shared;
 }

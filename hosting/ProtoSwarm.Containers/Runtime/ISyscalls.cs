@@ -19,8 +19,11 @@ internal interface ISyscalls
     /// <summary>Subdirectory names of a directory, none when it does not exist.</summary>
     IReadOnlyList<string> ListDirectories(string path);
 
-    /// <summary>Starts protoswarm-init in its own session with the status socket on fd 3 (0-2 /dev/null).</summary>
-    InitProcess SpawnInit(string initPath, string configPath);
+    /// <summary>Starts the container of <paramref name="configPath"/> under a monitor: with
+    /// <paramref name="shared"/>, the node host's shared monitor (<see cref="SharedMonitor"/>, started first
+    /// when there is none; the result is then not this process's child); otherwise a protoswarm-init of its
+    /// own, in its own session with the status socket on fd 3 (0-2 /dev/null).</summary>
+    InitProcess SpawnInit(string initPath, string configPath, bool shared);
 
     /// <summary>Connects to a running monitor's socket; null when nobody listens there (any more).</summary>
     InitProcess? ConnectMonitor(string socketPath);

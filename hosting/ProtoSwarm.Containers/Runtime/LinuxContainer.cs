@@ -106,7 +106,7 @@ public sealed partial class LinuxContainer : IAsyncDisposable
                 sys.WriteFile(paths.Config, JsonSerializer.Serialize(config, InitConfigJson.Default.InitConfig));
             }
 
-            init = sys.SpawnInit(options.InitPath, paths.Config);
+            init = sys.SpawnInit(options.InitPath, paths.Config, options.SharedMonitor);
             var reader = new StatusReader(init.Status);
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(options.StartTimeout);
@@ -303,7 +303,10 @@ public sealed partial class LinuxContainer : IAsyncDisposable
         if (init is not null)
         {
             init.Status.Dispose();
-            sys.Reap(init.Pid);
+            if (init.IsChild)
+            {
+                sys.Reap(init.Pid);
+            }
         }
         if (placement is not null)
         {

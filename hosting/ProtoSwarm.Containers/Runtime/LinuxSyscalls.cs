@@ -14,6 +14,8 @@ internal sealed unsafe class LinuxSyscalls : ISyscalls
 {
     public static readonly LinuxSyscalls Instance = new();
 
+    private const string SharedMonitorFlag = "--host";
+
     public bool FileExists(string path) => File.Exists(path);
     public bool DirectoryExists(string path) => Directory.Exists(path);
     public string ReadFile(string path) => File.ReadAllText(path);
@@ -70,7 +72,7 @@ internal sealed unsafe class LinuxSyscalls : ISyscalls
         return new InitProcess(BitConverter.ToInt32(credentials), socket, IsChild: false);
     }
 
-    public InitProcess SpawnInit(string initPath, string configPath)
+    public InitProcess SpawnInit(string initPath, string configPath, bool shared)
     {
         var fds = stackalloc int[2];
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0)
@@ -79,6 +81,12 @@ internal sealed unsafe class LinuxSyscalls : ISyscalls
         }
         try
         {
+            if (shared)
+            {
+                var host = SharedMonitor.Submit(initPath, configPath, fds[1],
+                    control => Spawn(initPath, [SharedMonitorFlag], stdin: -1, stdout: -1, stderr: -1, status: control));
+                return new InitProcess(host, new Socket(new SafeSocketHandle((nint)fds[0], ownsHandle: true)), IsChild: false);
+            }
             var pid = Spawn(initPath, [configPath], stdin: -1, stdout: -1, stderr: -1, status: fds[1]);
             return new InitProcess(pid, new Socket(new SafeSocketHandle((nint)fds[0], ownsHandle: true)));
         }

@@ -47,6 +47,13 @@ public sealed record NodeOptions
     /// <summary>The default of <see cref="MaxConcurrentStarts"/>: no limit (docs/benchmarks.md, issue 9, 2026-12-04).</summary>
     public const int DefaultMaxConcurrentStarts = 0;
 
+    /// <summary>
+    /// `--container-monitor shared|per-container` (or $PROTOSWARM_CONTAINER_MONITOR): true (shared, the
+    /// default) when one monitor process supervises all the containers this node host starts, false when
+    /// each gets one of its own (docs/ARCHITECTURE.md, "Container monitors").
+    /// </summary>
+    public bool SharedContainerMonitor { get; init; } = true;
+
     /// <summary>The node's TLS identity: swarm-root-ca.crt, swarm-node.crt and swarm-node.key (0600), as docker's swarm/certificates.</summary>
     public string CertificatesDir => Path.Combine(StateDir, "certificates");
 

@@ -31,6 +31,9 @@ public static class NodeOptionsParser
           --max-concurrent-starts N  How many containers this node prepares and starts at once; the
                                    others wait their turn in order; 0: no limit (default 0, or
                                    $PROTOSWARM_MAX_CONCURRENT_STARTS)
+          --container-monitor MODE  shared: one monitor process supervises all the containers this
+                                   node host starts (default); per-container: one monitor process each
+                                   (or $PROTOSWARM_CONTAINER_MONITOR)
           -h, --help               Show this help
         """;
 
@@ -38,6 +41,9 @@ public static class NodeOptionsParser
 
     /// <summary>The variable that sets --max-concurrent-starts when the flag is not given.</summary>
     public const string MaxConcurrentStartsVariable = "PROTOSWARM_MAX_CONCURRENT_STARTS";
+
+    /// <summary>The variable that sets --container-monitor when the flag is not given.</summary>
+    public const string ContainerMonitorVariable = "PROTOSWARM_CONTAINER_MONITOR";
 
     public static Result Parse(IReadOnlyList<string> args) => Parse(args, Environment.GetEnvironmentVariable);
 
@@ -49,6 +55,10 @@ public static class NodeOptionsParser
         if (environment(MaxConcurrentStartsVariable) is { Length: > 0 } fromEnvironment)
         {
             options = WithMaxConcurrentStarts(options, fromEnvironment, $"${MaxConcurrentStartsVariable}={fromEnvironment}", ", or unset it", errors);
+        }
+        if (environment(ContainerMonitorVariable) is { Length: > 0 } monitorFromEnvironment)
+        {
+            options = WithContainerMonitor(options, monitorFromEnvironment, $"${ContainerMonitorVariable}={monitorFromEnvironment}", ", or unset it", errors);
         }
 
         var logLevel = "information";
@@ -183,6 +193,13 @@ public static class NodeOptionsParser
                     }
 
                     break;
+                case "--container-monitor":
+                    if (Value() is { } monitor)
+                    {
+                        options = WithContainerMonitor(options, monitor, $"--container-monitor {monitor}", string.Empty, errors);
+                    }
+
+                    break;
                 default:
                     errors.Add($"Unknown option {args[i]}; see `protoswarmd --help`.");
                     break;
@@ -202,6 +219,21 @@ public static class NodeOptionsParser
 
         errors.Add($"{where}: give a whole number from 0 (no limit) to 10000, e.g. 4{orElse}.");
         return options;
+    }
+
+    /// <summary>The options with the monitor mode <paramref name="text"/> names; unchanged, with an error naming where it came from, when it names none.</summary>
+    private static NodeOptions WithContainerMonitor(NodeOptions options, string text, string where, string orElse, List<string> errors)
+    {
+        switch (text)
+        {
+            case "shared":
+                return options with { SharedContainerMonitor = true };
+            case "per-container":
+                return options with { SharedContainerMonitor = false };
+            default:
+                errors.Add($"{where}: use shared (one monitor process for all containers) or per-container (one each){orElse}.");
+                return options;
+        }
     }
 
     /// <summary>Checks what can only be checked on the machine: the directories can be made and written.</summary>

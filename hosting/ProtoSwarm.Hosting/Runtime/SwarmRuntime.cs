@@ -84,7 +84,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
         _executor = options.Executor switch
         {
             "fake" => new FakeExecutor(time),
-            "linux" => new LinuxExecutor(() => _images.Store, () => _volumes.Store, new ContainerRuntimeOptions { StateRoot = options.ContainersDir }, loggerFactory, () => _networks, _registry.PullForTaskAsync,
+            "linux" => new LinuxExecutor(() => _images.Store, () => _volumes.Store, new ContainerRuntimeOptions { StateRoot = options.ContainersDir, SharedMonitor = options.SharedContainerMonitor }, loggerFactory, () => _networks, _registry.PullForTaskAsync,
                 new TaskFileStore(options.SecretsDir)),
             _ => null,
         };

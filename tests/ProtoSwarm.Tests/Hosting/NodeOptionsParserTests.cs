@@ -189,9 +189,30 @@ public class NodeOptionsParserTests
     public void Max_Concurrent_Starts_That_Is_Not_A_Count_Is_Refused_From_Flag_And_Environment(string value)
     {
         var fromFlag = Assert.Single(NodeOptionsParser.Parse([$"--max-concurrent-starts={value}"], _ => null).Errors);
-        var fromEnvironment = Assert.Single(NodeOptionsParser.Parse([], _ => value).Errors);
+        var fromEnvironment = Assert.Single(NodeOptionsParser.Parse([], name => name == NodeOptionsParser.MaxConcurrentStartsVariable ? value : null).Errors);
 
         Assert.StartsWith("--max-concurrent-starts", fromFlag, StringComparison.Ordinal);
         Assert.StartsWith("$PROTOSWARM_MAX_CONCURRENT_STARTS", fromEnvironment, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Container_Monitor_Is_Shared_By_Default_And_Set_By_Flag_Or_Environment_The_Flag_Winning()
+    {
+        static string? PerContainer(string name) => name == NodeOptionsParser.ContainerMonitorVariable ? "per-container" : null;
+
+        Assert.True(NodeOptionsParser.Parse([], _ => null).Options.SharedContainerMonitor);
+        Assert.False(NodeOptionsParser.Parse([], PerContainer).Options.SharedContainerMonitor);
+        Assert.True(NodeOptionsParser.Parse(["--container-monitor", "shared"], PerContainer).Options.SharedContainerMonitor);
+        Assert.False(NodeOptionsParser.Parse(["--container-monitor=per-container"], _ => null).Options.SharedContainerMonitor);
+    }
+
+    [Fact]
+    public void A_Container_Monitor_Mode_That_Does_Not_Exist_Is_Refused_Naming_The_Two()
+    {
+        var fromFlag = Assert.Single(NodeOptionsParser.Parse(["--container-monitor", "one"], _ => null).Errors);
+        var fromEnvironment = Assert.Single(NodeOptionsParser.Parse([], name => name == NodeOptionsParser.ContainerMonitorVariable ? "each" : null).Errors);
+
+        Assert.Equal("--container-monitor one: use shared (one monitor process for all containers) or per-container (one each).", fromFlag);
+        Assert.Equal("$PROTOSWARM_CONTAINER_MONITOR=each: use shared (one monitor process for all containers) or per-container (one each), or unset it.", fromEnvironment);
     }
 }

@@ -50,5 +50,6 @@ internal static unsafe partial class Libc
 
     public const int BPF_PROG_LOAD = 5, BPF_PROG_ATTACH = 8, BPF_PROG_TYPE_CGROUP_DEVICE = 15, BPF_CGROUP_DEVICE = 6;
 
+    public const int SOCK_SEQPACKET = 5, MSG_NOSIGNAL = 0x4000;
     public const int AF_UNIX = 1, SOCK_STREAM = 1, SOCK_CLOEXEC = 0x80000, O_RDONLY = 0, O_WRONLY = 1, O_CLOEXEC = 0x80000, O_DIRECTORY = 0x10000, EINTR = 4;
 }

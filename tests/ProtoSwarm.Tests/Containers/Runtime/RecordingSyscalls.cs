@@ -75,10 +75,10 @@ internal sealed class RecordingSyscalls : ISyscalls
     public IReadOnlyList<string> ListDirectories(string path) =>
         [.. Directories.Where(d => Path.GetDirectoryName(d) == path).Select(Path.GetFileName).OfType<string>()];
 
-    public InitProcess SpawnInit(string initPath, string configPath)
+    public InitProcess SpawnInit(string initPath, string configPath, bool shared)
     {
-        Record($"spawn {initPath} {configPath}");
-        return new InitProcess(4242, Pair());
+        Record($"spawn {initPath} {configPath}{(shared ? " shared" : "")}");
+        return new InitProcess(4242, Pair(), IsChild: !shared);
     }
 
     /// <summary>Sockets with a monitor listening (ConnectMonitor answers with InitSays on a fresh pair).</summary>
@@ -176,7 +176,7 @@ internal sealed class RecordingSyscalls : ISyscalls
     public ExecProcess SpawnExec(string initPath, string execConfigPath, bool stdinPipe = false, SafeFileHandle? terminal = null, bool discardOutput = false)
     {
         Record($"spawn-exec {initPath} {execConfigPath}{(discardOutput ? " discard-output" : "")}");
-        var init = SpawnInit(initPath, execConfigPath);
+        var init = SpawnInit(initPath, execConfigPath, shared: false);
         Calls.RemoveAt(Calls.Count - 1);
         return new ExecProcess(init.Pid, init.Status, new MemoryStream(ExecStdout), new MemoryStream(ExecStderr));
     }

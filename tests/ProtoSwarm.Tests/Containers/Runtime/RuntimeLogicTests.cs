@@ -188,8 +188,10 @@ public sealed class RuntimeLogicTests
         Assert.Equal(new ContainerExit(0, null, false), await container.WaitAsync());
     }
 
-    [Fact]
-    public async Task A_Failed_Init_Step_Becomes_The_Start_Error_And_Nothing_Is_Left()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_Failed_Init_Step_Becomes_The_Start_Error_And_Nothing_Is_Left(bool shared)
     {
         var sys = V1Machine();
         sys.InitSays.Add("error pivot_root: Operation not permitted");
@@ -203,11 +205,13 @@ public sealed class RuntimeLogicTests
         });
 
         var e = await Assert.ThrowsAsync<ContainerStartException>(() =>
-            LinuxContainer.StartAsync(Spec(), Options, sys, CgroupDrivers.Probe(sys), TimeProvider.System, default));
+            LinuxContainer.StartAsync(Spec(), Options with { SharedMonitor = shared }, sys, CgroupDrivers.Probe(sys), TimeProvider.System, default));
         await spawned;
 
         Assert.Equal("container init: pivot_root: Operation not permitted", e.Message);
-        Assert.Contains("reap 4242", sys.Calls);
+        Assert.Contains(shared ? "spawn /init /state/c1/config.json shared" : "spawn /init /state/c1/config.json", sys.Calls);
+        // A monitor of its own is this process's child and is reaped; the shared one serves on.
+        Assert.Equal(!shared, sys.Calls.Contains("reap 4242"));
         Assert.Contains("rmdir /sys/fs/cgroup/memory/node/abc/protoswarm/c1", sys.Calls);
         Assert.Equal("rm -r /state/c1", sys.Calls[^1]);
     }

@@ -11,7 +11,8 @@
 #   scripts/compose-differential.sh DIR [OUT.tsv]
 #
 # Compose files: *.yml / *.yaml holding a top-level services: key. Each is loaded from its own
-# directory (so a .env, env_file or secret file beside it is found), with a small fixed environment.
+# directory (so an env_file or secret file beside it is found; neither docker nor we read a .env),
+# with a small fixed environment.
 # COMPOSE_ENV adds variables to that environment ("TAG=1.2 REPLICAS=3"). PROTOSWARM_CLI names our CLI (default out/bin/protoswarm); docker must be on PATH; python3 with
 # PyYAML does the comparison. Prints one line per file and the counts per class.
 set -euo pipefail

@@ -30,14 +30,21 @@ public sealed class ComposeCorpusDockerTests
         ["no-services.yml"] = "not refused by docker: a disagreement kept on purpose",
     };
 
-    [Fact]
+    // Skipped, and counted as such, where there is no oracle: no docker client on PATH, or one without a
+    // `stack config` that works alone (Debian's 20.10 has none; the 28.x client on this project's machines has).
+    [SkippableFact]
     public async Task Docker_Accepts_The_Valid_Files_And_Refuses_The_Invalid_Ones()
     {
         var docker = (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin")
             .Split(':', StringSplitOptions.RemoveEmptyEntries)
             .Select(d => Path.Combine(d, "docker"))
             .FirstOrDefault(File.Exists);
-        Assert.True(docker is not null, "docker is not on PATH, and this test needs docker's client (any 20.10 or later; no daemon is used) to check the corpus against docker's own compose loader");
+        Skip.If(docker is null, "no docker client on PATH: the corpus is not checked against docker's own compose loader");
+        var probe = await StackConfigAsync(docker!, Path.Combine(ComposeCorpusTests.Corpus, "valid", "minimal.yml"));
+        // docker 20.10 has no `stack config` at all (Debian's: "unknown shorthand flag: 'c'"); some builds ask a daemon.
+        Skip.If(probe.Code != 0 && (probe.Error.Contains("unknown shorthand flag", StringComparison.Ordinal)
+                || probe.Error.Contains("Cannot connect to the Docker daemon", StringComparison.Ordinal)),
+            $"{docker} cannot load a compose file by itself ({probe.Error.Split('\n')[0].Trim()}): a docker client whose `stack config` loads files by itself is needed here");
 
         var valid = Directory.GetFiles(Path.Combine(ComposeCorpusTests.Corpus, "valid"), "*.yml");
         var invalid = Directory.GetFiles(Path.Combine(ComposeCorpusTests.Corpus, "invalid"), "*.yml");

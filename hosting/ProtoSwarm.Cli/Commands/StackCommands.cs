@@ -17,7 +17,7 @@ namespace ProtoSwarm.Cli.Commands;
 internal static partial class StackCommands
 {
     public static Command Create(CliApp app) =>
-        new Command("stack", "Manage swarm stacks").With(Deploy(app), List(app), Tasks(app), Remove(app), Services(app));
+        new Command("stack", "Manage swarm stacks").With(Config(app), Deploy(app), List(app), Tasks(app), Remove(app), Services(app));
 
     /// <summary>
     /// Why a stack name cannot be used, or null. Docker only refuses an empty one, but the name prefixes
@@ -40,6 +40,46 @@ internal static partial class StackCommands
 
     private static Argument<string> StackArgument() =>
         new Argument<string>("STACK") { Description = "The stack's name" }.CheckedBy(CheckStackName);
+
+    /// <summary>
+    /// docker's `stack config`: the files loaded, merged, interpolated and checked as `stack deploy`
+    /// does, then the result printed as YAML (<see cref="ComposeConfig"/>). Nothing is sent to a node,
+    /// so it works with no node host.
+    /// </summary>
+    private static Command Config(CliApp app)
+    {
+        var files = new Option<string[]>("--compose-file", "-c")
+        {
+            Description = "Path to a Compose file; give -c again for more files, merged in order",
+            Required = true,
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var skip = new Option<bool>("--skip-interpolation") { Description = "Skip interpolation and output only merged config" };
+        var command = new Command("config", "Outputs the final config file, after doing merges and interpolations").With(files, skip);
+        app.SetAction(command, async (parse, cli, ct) =>
+        {
+            // The stack's name only prefixes what deploy would create; the printed config never shows it.
+            var result = ComposeLoader.Load(parse.GetRequiredValue(files), "stack", EnvironmentVariables(), interpolate: !parse.GetValue(skip));
+            foreach (var warning in result.Warnings)
+            {
+                await cli.Error.WriteLineAsync(warning);
+            }
+
+            if (!result.IsValid)
+            {
+                foreach (var error in result.Errors)
+                {
+                    await cli.Error.WriteLineAsync(error.ToString());
+                }
+
+                return 1;
+            }
+
+            await cli.Out.WriteAsync(ComposeConfig.Render(result.Config!, result.Version, result.BaseDirectory, result.Variables));
+            return 0;
+        });
+        return command;
+    }
 
     private static Command Deploy(CliApp app)
     {

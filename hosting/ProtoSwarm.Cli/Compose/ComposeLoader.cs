@@ -4,31 +4,47 @@ using ProtoSwarm.Contracts;
 
 namespace ProtoSwarm.Cli.Compose;
 
-/// <summary>What loading a stack's compose files gave: the stack (null when anything is wrong), docker-style warnings, and every error found.</summary>
+/// <summary>
+/// What loading a stack's compose files gave: the stack (null when anything is wrong), docker-style
+/// warnings, and every error found; with the merged, interpolated tree and the files' version, which
+/// `stack config` prints.
+/// </summary>
 internal sealed record ComposeResult(StackModel? Stack, ImmutableArray<string> Warnings, ImmutableArray<ComposeError> Errors)
 {
     public bool IsValid => Stack is not null && Errors.IsEmpty;
+
+    public MappingNode? Config { get; init; }
+
+    /// <summary>The files' version as docker prints it: "3" or none is docker's latest, "3.13".</summary>
+    public string? Version { get; init; }
+
+    /// <summary>The first file's directory, against which relative paths were resolved.</summary>
+    public string BaseDirectory { get; init; } = "";
+
+    /// <summary>The variables substitution used: the given environment.</summary>
+    public IReadOnlyDictionary<string, string> Variables { get; init; } = new Dictionary<string, string>();
 }
 
 /// <summary>
 /// Reads the compose files `docker stack deploy -c a.yml -c b.yml` reads: version 3.x (or none),
-/// variables substituted from the given environment and a .env file beside the first file, the
+/// variables substituted from the given environment (no .env file: docker's stack reads none), the
 /// files merged in order (<see cref="ComposeMerge"/>), then every key checked and turned into a
-/// <see cref="StackModel"/>. Pure but for reading the compose files, the .env file and the
+/// <see cref="StackModel"/>. Pure but for reading the compose files and the
 /// services' env_files; relative paths are taken from the first file's directory, as docker does.
 /// </summary>
 internal static class ComposeLoader
 {
     private static readonly string[] Interpolated = ["services", "networks", "volumes", "secrets", "configs"];
 
-    public static ComposeResult Load(IReadOnlyList<string> paths, string stackName, IReadOnlyDictionary<string, string> environment)
+    /// <param name="interpolate">false for `stack config --skip-interpolation`: values are read as written, $ and all.</param>
+    public static ComposeResult Load(IReadOnlyList<string> paths, string stackName, IReadOnlyDictionary<string, string> environment, bool interpolate = true)
     {
         ArgumentOutOfRangeException.ThrowIfZero(paths.Count);
         ArgumentException.ThrowIfNullOrWhiteSpace(stackName);
         var errors = new List<ComposeError>();
         var warnings = new List<string>();
         var baseDirectory = Path.GetDirectoryName(Path.GetFullPath(paths[0]))!;
-        var variables = Variables(baseDirectory, paths[0], environment, errors);
+        var variables = Variables(environment);
 
         var roots = new List<MappingNode>();
         Version? version = null;
@@ -57,7 +73,7 @@ internal static class ComposeLoader
                 (version, versionText) = (v.Version, v.Text);
             }
 
-            roots.Add(Interpolate(root, variables, unset, errors));
+            roots.Add(interpolate ? Interpolate(root, variables, unset, errors) : root);
         }
 
         warnings.AddRange(unset.Select(name => $"The \"{name}\" variable is not set. Defaulting to a blank string."));
@@ -73,39 +89,22 @@ internal static class ComposeLoader
         warnings.AddRange(reader.Warnings);
         var ordered = errors.OrderBy(e => paths.ToList().IndexOf(e.Mark.File) is var i and >= 0 ? i : int.MaxValue)
             .ThenBy(e => e.Mark.File, StringComparer.Ordinal).ThenBy(e => e.Mark.Line).ThenBy(e => e.Mark.Column);
-        return new ComposeResult(errors.Count == 0 ? stack : null, [.. warnings], [.. ordered]);
+        return new ComposeResult(errors.Count == 0 ? stack : null, [.. warnings], [.. ordered])
+        {
+            Config = merged,
+            Version = versionText is null or "3" ? Latest.ToString(2) : versionText,
+            BaseDirectory = baseDirectory,
+            Variables = variables,
+        };
     }
 
-    /// <summary>The environment for substitution: the .env file beside the first compose file, overridden by the given environment.</summary>
-    private static Dictionary<string, string> Variables(string baseDirectory, string firstPath, IReadOnlyDictionary<string, string> environment, List<ComposeError> errors)
-    {
-        var variables = new Dictionary<string, string>(StringComparer.Ordinal);
-        var dotEnv = Path.Combine(baseDirectory, ".env");
-        if (File.Exists(dotEnv))
-        {
-            var shown = Path.Combine(Path.GetDirectoryName(firstPath) ?? "", ".env");
-            var (entries, error) = EnvFile.Parse(File.ReadAllText(dotEnv), unquote: true);
-            if (error is { } bad)
-            {
-                errors.Add(new ComposeError(new SourceMark(shown, bad.Line, 1), "", bad.Message));
-            }
-
-            foreach (var (key, value) in entries)
-            {
-                if (value is not null || environment.TryGetValue(key, out var _))
-                {
-                    variables[key] = value ?? environment[key];
-                }
-            }
-        }
-
-        foreach (var (key, value) in environment)
-        {
-            variables[key] = value;
-        }
-
-        return variables;
-    }
+    /// <summary>
+    /// The environment for substitution, and nothing else: docker's `stack deploy` and `stack config`
+    /// read no .env file (only `docker compose` does), so a .env beside the file is left alone and a
+    /// file deploys with the values docker would give it.
+    /// </summary>
+    private static Dictionary<string, string> Variables(IReadOnlyDictionary<string, string> environment) =>
+        new(environment, StringComparer.Ordinal);
 
     private static MappingNode? ReadFile(string path, List<ComposeError> errors)
     {
@@ -136,7 +135,14 @@ internal static class ComposeLoader
         return mapping;
     }
 
-    /// <summary>"3", "3.8" and no version at all are read; versions 1 and 2 are refused with what to change.</summary>
+    /// <summary>The newest compose file version docker's stack loader has a schema for; "3" alone means it.</summary>
+    public static readonly Version Latest = new(3, 13);
+
+    /// <summary>
+    /// "3.0" to "3.13" and no version at all are read, as docker's stack loader reads them ("3" is the
+    /// latest); versions 1 and 2, later ones, and a version written as a number rather than a string
+    /// are refused with what to change.
+    /// </summary>
     private static (Version Version, string Text)? ReadVersion(MappingNode root, List<ComposeError> errors)
     {
         if (root["version"] is not { } node)
@@ -151,15 +157,21 @@ internal static class ComposeLoader
             return null;
         }
 
-        if (version.Major != 3)
+        if (node is ScalarNode { Plain: true })
         {
-            errors.Add(new ComposeError(node.Mark, "version", version.Major < 3
-                ? $"version {text} is not supported by stack deploy; use version \"3.8\" (a version 2 file's resource settings, restart and scale move under deploy:)"
-                : $"version {text} is not a compose file version stack deploy knows; use version \"3.8\" or leave version out"));
+            errors.Add(new ComposeError(node.Mark, "version", $"version must be a string; quote it: version: \"{text}\""));
             return null;
         }
 
-        return (version, text);
+        if (version.Major != 3 || version > Latest)
+        {
+            errors.Add(new ComposeError(node.Mark, "version", version.Major < 3
+                ? $"version {text} is not supported by stack deploy; use version \"3.8\" (a version 2 file's resource settings, restart and scale move under deploy:)"
+                : $"version {text} is not a compose file version stack deploy knows; use a version from \"3.0\" to \"{Latest.ToString(2)}\", or leave version out"));
+            return null;
+        }
+
+        return (text == "3" ? Latest : version, text);
     }
 
     /// <summary>Substitutes variables in every value (never in keys) of the sections docker interpolates.</summary>
@@ -408,15 +420,21 @@ internal static class ComposeLoader
 
     private static StackFileObject? FileObject(ComposeReader reader, string stack, string key, MappingNode body, string path, string baseDirectory)
     {
-        reader.Keys(body, path, ComposeSchema.FileObject);
-        var (external, name) = External(reader, body, path, ["file", "labels"]);
+        reader.Keys(body, path, path.StartsWith("secrets.", StringComparison.Ordinal) ? ComposeSchema.Secret : ComposeSchema.FileObject);
+        var (external, name) = External(reader, body, path, ["file", "labels", "driver", "driver_opts"]);
+        var pluginDriver = !external && body["driver"] is { } driver && reader.String(driver, ComposeReader.Child(path, "driver")) is { } driverName;
+        if (pluginDriver)
+        {
+            reader.Error(body["driver"]!, ComposeReader.Child(path, "driver"), $"secret driver \"{((ScalarNode)body["driver"]!).Value}\" is not available; give the secret's content with file:, or write external: true for one the swarm has already");
+        }
+
         if (body["template_driver"] is not null)
         {
             reader.Warn($"Ignoring options ProtoSwarm does not support yet: {path}.template_driver");
         }
 
         string? file = null;
-        if (!external)
+        if (!external && !pluginDriver)
         {
             if (body["file"] is not { } fileNode)
             {

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Text.RegularExpressions;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -55,7 +56,7 @@ internal sealed record MappingNode(ImmutableArray<MappingEntry> Entries, SourceM
 }
 
 /// <summary>Reads one YAML file into a <see cref="ComposeNode"/> tree, with YAML's anchors, aliases and merge keys (&lt;&lt;) resolved.</summary>
-internal static class ComposeYaml
+internal static partial class ComposeYaml
 {
     /// <summary>The first document's root, or the error with its position (a syntax error, a duplicate key).</summary>
     public static (ComposeNode? Root, ComposeError? Error) Parse(string file, string text)
@@ -75,7 +76,10 @@ internal static class ComposeYaml
             return (null, new ComposeError(new SourceMark(file, 1, 1), "", "the file is empty; a compose file is a mapping with services:"));
         }
 
-        return (Convert(file, stream.Documents[0].RootNode), null);
+        var root = Convert(file, stream.Documents[0].RootNode);
+        return NonStringKey(root, "") is ({ } key, var path)
+            ? (null, new ComposeError(key.Mark, path, $"the key {key.Value} reads as a {(key.Value is "true" or "false" or "True" or "False" or "TRUE" or "FALSE" ? "boolean" : "number")}, and compose keys are strings; quote it: \"{key.Value}\":"))
+            : (root, null);
     }
 
     private static string Readable(YamlException e)
@@ -97,11 +101,32 @@ internal static class ComposeYaml
         return message.Length == 0 ? "the YAML is not valid here" : "YAML syntax: " + char.ToLowerInvariant(message[0]) + message[1..];
     }
 
+    /// <summary>
+    /// The first mapping key YAML reads as a number or a boolean (12:, 1.5:, true:): docker's loader
+    /// cannot take a file with one anywhere (yes:, on: and the like are strings to it, as here).
+    /// </summary>
+    private static (ScalarNode Key, string Path)? NonStringKey(ComposeNode node, string path) => node switch
+    {
+        MappingNode mapping => mapping.Entries
+            .Select(e => e.Key.Plain && NotAString(e.Key.Value) ? (e.Key, ComposeReader.Child(path, e.Key.Value)) : NonStringKey(e.Value, ComposeReader.Child(path, e.Key.Value)))
+            .FirstOrDefault(k => k is not null),
+        SequenceNode list => list.Items.Select((item, i) => NonStringKey(item, ComposeReader.Item(path, i))).FirstOrDefault(k => k is not null),
+        _ => null,
+    };
+
+    private static bool NotAString(string key) =>
+        key is "true" or "false" or "True" or "False" or "TRUE" or "FALSE"
+        || NumberKey().IsMatch(key);
+
+    [GeneratedRegex(@"^([-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+|[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?)$")]
+    private static partial Regex NumberKey();
+
     private static SourceMark Mark(string file, Mark mark) => new(file, (int)mark.Line, (int)mark.Column);
 
     private static ComposeNode Convert(string file, YamlNode node) => node switch
     {
-        YamlScalarNode scalar => new ScalarNode(scalar.Value ?? "", scalar.Style is ScalarStyle.Plain or ScalarStyle.Any, Mark(file, scalar.Start)),
+        // A tagged scalar (a compose-spec "!reset null", "!!str 3") is text, as docker's YAML reader takes it.
+        YamlScalarNode scalar => new ScalarNode(scalar.Value ?? "", scalar.Style is ScalarStyle.Plain or ScalarStyle.Any && scalar.Tag.IsEmpty, Mark(file, scalar.Start)),
         YamlSequenceNode sequence => new SequenceNode([.. sequence.Children.Select(c => Convert(file, c))], Mark(file, sequence.Start)),
         YamlMappingNode mapping => ConvertMapping(file, mapping),
         _ => new ScalarNode("", true, Mark(file, node.Start)),

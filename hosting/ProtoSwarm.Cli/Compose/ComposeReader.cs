@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.RegularExpressions;
 using ProtoSwarm.Cli.Commands;
 
 namespace ProtoSwarm.Cli.Compose;
@@ -8,7 +9,7 @@ namespace ProtoSwarm.Cli.Compose;
 /// the first: each read returns null when the value cannot be used and records an error at the
 /// node's position with its key path. Warnings are docker-style sentences without a position.
 /// </summary>
-internal sealed class ComposeReader(Version? version, IReadOnlySet<SourceMark>? reported = null)
+internal sealed partial class ComposeReader(Version? version, IReadOnlySet<SourceMark>? reported = null)
 {
     private readonly List<ComposeError> _errors = [];
     private readonly List<string> _warnings = [];
@@ -241,7 +242,7 @@ internal sealed class ComposeReader(Version? version, IReadOnlySet<SourceMark>? 
 
     private static Version? Introduced(string path)
     {
-        var parts = path.Split('.');
+        var parts = ListIndex().Replace(path, "[]").Split('.');
         foreach (var (pattern, since) in ComposeSchema.Since)
         {
             var want = pattern.Split('.');
@@ -278,4 +279,7 @@ internal sealed class ComposeReader(Version? version, IReadOnlySet<SourceMark>? 
 
         return row[b.Length];
     }
+
+    [GeneratedRegex(@"\[\d+\]")]
+    private static partial Regex ListIndex();
 }

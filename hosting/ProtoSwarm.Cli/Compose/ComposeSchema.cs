@@ -26,7 +26,7 @@ internal static class ComposeSchema
     }.ToFrozenDictionary();
 
     /// <summary>Keys docker's swarm honours and ProtoSwarm's specs have no field for yet: a warning each, so a file written for docker still deploys.</summary>
-    public static readonly string[] ServiceNotYet = ["credential_spec", "dns", "dns_search", "isolation", "logging", "stdin_open", "tty"];
+    public static readonly string[] ServiceNotYet = ["credential_spec", "dns", "dns_search", "isolation", "logging", "oom_score_adj", "stdin_open", "tty"];
 
     /// <summary>Docker refuses these in a version 3 file, with a reason to act on.</summary>
     public static readonly FrozenDictionary<string, string> ServiceForbidden = new Dictionary<string, string>
@@ -60,11 +60,11 @@ internal static class ComposeSchema
     public static readonly string[] UpdateConfig = ["parallelism", "delay", "failure_action", "monitor", "max_failure_ratio", "order"];
     public static readonly string[] Placement = ["constraints", "preferences", "max_replicas_per_node"];
     public static readonly string[] Preference = ["spread"];
-    public static readonly string[] HealthCheck = ["test", "interval", "timeout", "retries", "start_period", "disable"];
+    public static readonly string[] HealthCheck = ["test", "interval", "timeout", "retries", "start_period", "start_interval", "disable"];
     public static readonly string[] PortLong = ["target", "published", "protocol", "mode"];
     public static readonly string[] VolumeLong = ["type", "source", "target", "read_only", "consistency", "volume", "bind", "tmpfs"];
     public static readonly string[] FileReference = ["source", "target", "uid", "gid", "mode"];
-    public static readonly string[] ServiceNetwork = ["aliases", "ipv4_address", "ipv6_address"];
+    public static readonly string[] ServiceNetwork = ["aliases", "ipv4_address", "ipv6_address", "driver_opts"];
     public static readonly string[] Ulimit = ["soft", "hard"];
 
     public static readonly string[] Network = ["driver", "driver_opts", "attachable", "internal", "ipam", "labels", "external", "name", "enable_ipv6"];
@@ -72,15 +72,21 @@ internal static class ComposeSchema
     public static readonly string[] IpamConfig = ["subnet"];
     public static readonly string[] Volume = ["driver", "driver_opts", "labels", "external", "name"];
     public static readonly string[] FileObject = ["file", "external", "name", "labels", "template_driver"];
+    public static readonly string[] Secret = [.. FileObject, "driver", "driver_opts"];
     public static readonly string[] External = ["name"];
 
     /// <summary>
     /// Keys that came after 3.0, by path pattern ("*" for any name), and the version that brought
-    /// them: a file that names an older version and uses one is refused, as docker's schema does.
+    /// them: a file that names an older version and uses one is refused, as docker's schema does
+    /// (docker/cli's config_schema_v3.N.json). "[]" stands for any list item; the long forms of ports
+    /// and volumes are checked by the key each one needs (target, type), so one item gives one error.
     /// </summary>
     public static readonly FrozenDictionary<string, string> Since = new Dictionary<string, string>
     {
         ["secrets"] = "3.1",
+        ["networks.*.attachable"] = "3.2",
+        ["services.*.ports[].target"] = "3.2",
+        ["services.*.volumes[].type"] = "3.2",
         ["services.*.secrets"] = "3.1",
         ["services.*.deploy.endpoint_mode"] = "3.2",
         ["configs"] = "3.3",
@@ -92,11 +98,21 @@ internal static class ComposeSchema
         ["volumes.*.name"] = "3.4",
         ["networks.*.name"] = "3.5",
         ["secrets.*.name"] = "3.5",
+        ["services.*.isolation"] = "3.5",
+        ["services.*.deploy.resources.reservations.generic_resources"] = "3.5",
+        ["services.*.volumes[].tmpfs"] = "3.6",
         ["configs.*.name"] = "3.5",
         ["services.*.init"] = "3.7",
         ["services.*.deploy.rollback_config"] = "3.7",
         ["services.*.deploy.placement.max_replicas_per_node"] = "3.8",
         ["secrets.*.template_driver"] = "3.8",
         ["configs.*.template_driver"] = "3.8",
+        ["secrets.*.driver"] = "3.8",
+        ["secrets.*.driver_opts"] = "3.8",
+        ["services.*.cgroupns_mode"] = "3.9",
+        ["services.*.deploy.resources.limits.pids"] = "3.9",
+        ["services.*.healthcheck.start_interval"] = "3.12",
+        ["services.*.networks.*.driver_opts"] = "3.13",
+        ["services.*.oom_score_adj"] = "3.13",
     }.ToFrozenDictionary();
 }

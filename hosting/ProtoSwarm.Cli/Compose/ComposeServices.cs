@@ -104,6 +104,12 @@ internal static class ComposeServices
                 : "no image: give the image the service runs, e.g. image: nginx:1.27");
         }
 
+        if (service["depends_on"] is { } dependsOn && reader.List(dependsOn, Sub("depends_on")) is { } dependencies)
+        {
+            // Ignored by a swarm, but docker's version 3 schema takes only a list of service names (no conditions).
+            reader.Strings(dependencies, Sub("depends_on"));
+        }
+
         var deploy = service["deploy"] is { } deployNode ? reader.Mapping(deployNode, Sub("deploy")) : null;
         if (deploy is not null)
         {
@@ -246,7 +252,7 @@ internal static class ComposeServices
                     continue;
                 }
 
-                var (entries, error) = EnvFile.Parse(text, unquote: false);
+                var (entries, error) = EnvFile.Parse(text);
                 if (error is { } bad)
                 {
                     reader.Error(new ScalarNode("", false, new SourceMark(file, bad.Line, 1)), filePath, bad.Message);
@@ -348,15 +354,40 @@ internal static class ComposeServices
         return limits.ToImmutable();
     }
 
-    /// <summary>extra_hosts: "name:IP" items or name: IP, stored as swarmkit's hosts lines.</summary>
+    /// <summary>
+    /// extra_hosts: "name:IP" or "name=IP" items, or name: IP; an IPv6 address may be in brackets, as
+    /// docker's loader takes them. Stored as swarmkit's hosts lines.
+    /// </summary>
     private static ImmutableArray<string> Hosts(ComposeReader reader, ComposeNode? node, string path)
     {
-        if (node is null || reader.ListOrDict(node, path, ':') is not { } entries)
+        if (node is null)
         {
             return [];
         }
 
-        return [.. entries.Select(e => reader.ParseText(e.Node, e.Path, _ => ServiceFlags.HostOf("", $"{e.Key}:{e.Value}"))).OfType<string>()];
+        List<(string Key, string? Value, ComposeNode Node, string Path)>? entries;
+        if (node is SequenceNode list)
+        {
+            entries = [];
+            foreach (var (text, item, itemPath) in reader.Strings(list, path))
+            {
+                var at = text.IndexOf('=', StringComparison.Ordinal) is var eq and > 0 ? eq : text.IndexOf(':', StringComparison.Ordinal);
+                entries.Add(at > 0 ? (text[..at], text[(at + 1)..], item, itemPath) : (text, null, item, itemPath));
+            }
+        }
+        else
+        {
+            entries = reader.ListOrDict(node, path, ':');
+        }
+
+        if (entries is null)
+        {
+            return [];
+        }
+
+        return [.. entries.Select(e => reader.ParseText(e.Node, e.Path, _ => e.Value is null
+            ? Checked<string>.Fail($"'{e.Key}' is not a host mapping; write it as name:IP, e.g. db:10.0.0.5")
+            : ServiceFlags.HostOf("", $"{e.Key}:{(e.Value is ['[', .., ']'] ? e.Value[1..^1] : e.Value)}"))).OfType<string>()];
     }
 
     private static ImmutableArray<PortConfig> Ports(ComposeReader reader, ComposeNode? node, string path)
@@ -489,6 +520,11 @@ internal static class ComposeServices
                         if (body["ipv4_address"] is not null || body["ipv6_address"] is not null)
                         {
                             context.NotYet.Add("networks.*.ipv4_address");
+                        }
+
+                        if (body["driver_opts"] is not null)
+                        {
+                            context.NotYet.Add("networks.*.driver_opts");
                         }
                     }
 
@@ -687,7 +723,13 @@ internal static class ComposeServices
     private static MountSpec MountOptions(ComposeReader reader, MountSpec mount, string option, MappingNode options, string path)
     {
         string[] known = option switch { "volume" => ["nocopy"], "bind" => ["propagation"], _ => ["size", "mode"] };
-        reader.Keys(options, path, known);
+        foreach (var other in options.Entries.Where(e => !known.Contains(e.Key.Value) && !e.Key.Value.StartsWith("x-", StringComparison.Ordinal)))
+        {
+            // docker's schema leaves these mappings open and its loader drops what it does not know (a newer
+            // compose's subpath, create_host_path): said, not refused, so such a file deploys as with docker.
+            reader.Warn($"Ignoring options ProtoSwarm does not support yet: {ComposeReader.Child(path, other.Key.Value)}");
+        }
+
         foreach (var entry in options.Entries.Where(e => known.Contains(e.Key.Value)))
         {
             var entryPath = ComposeReader.Child(path, entry.Key.Value);
@@ -704,7 +746,7 @@ internal static class ComposeServices
 
                     break;
                 case "size":
-                    mount = mount with { TmpfsSizeBytes = reader.Parse(entry.Value, entryPath, v => ServiceFlags.Memory("", v)) ?? 0 };
+                    mount = mount with { TmpfsSizeBytes = TmpfsSize(reader, entry.Value, entryPath) };
                     break;
                 case "mode":
                     mount = mount with { TmpfsMode = FileMode(reader, entry.Value, entryPath) ?? 0 };
@@ -713,6 +755,21 @@ internal static class ComposeServices
         }
 
         return mount;
+    }
+
+    /// <summary>A long-form tmpfs mount's size: a number of bytes, as docker's schema takes it (an integer, never "64m").</summary>
+    private static long TmpfsSize(ComposeReader reader, ComposeNode node, string path)
+    {
+        if (node is ScalarNode { IsNull: false } scalar && long.TryParse(scalar.Value, NumberStyles.None, CultureInfo.InvariantCulture, out var bytes))
+        {
+            return bytes;
+        }
+
+        var hint = node is ScalarNode text && ServiceFlags.Memory("", text.Value) is { IsValid: true } memory
+            ? $"write {memory.Value.ToString(CultureInfo.InvariantCulture)} for {text.Value}"
+            : "e.g. 67108864 for 64 MiB";
+        reader.Error(node, path, $"expected the size in bytes, a whole number, got {node.Describe()}; {hint}");
+        return 0;
     }
 
     /// <summary>A service's tmpfs: entry, "/run" or "/run:size=64m,mode=1777", as a tmpfs mount.</summary>
@@ -789,6 +846,12 @@ internal static class ComposeServices
         }
 
         TimeSpan Duration(string key) => mapping[key] is { } n ? reader.Parse(n, Sub(key), v => ServiceFlags.Duration("", v)) ?? default : default;
+        if (mapping["start_interval"] is not null)
+        {
+            Duration("start_interval");
+            reader.Warn($"Ignoring options ProtoSwarm does not support yet: {Sub("start_interval")}");
+        }
+
         return new HealthCheck(
             test,
             Duration("interval"),

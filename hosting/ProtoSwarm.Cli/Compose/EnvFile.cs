@@ -3,14 +3,12 @@ namespace ProtoSwarm.Cli.Compose;
 /// <summary>
 /// A file of KEY=VALUE lines, as docker's --env-file and compose's env_file read it: blank lines and
 /// lines starting with # are skipped, a KEY alone takes its value from the environment (and is left
-/// out when the environment has none), the value is everything after the first '=' as written. The
-/// .env file beside the compose file is read the same way, except that a value in matching quotes
-/// loses them, as compose's dotenv does.
+/// out when the environment has none), the value is everything after the first '=' as written.
 /// </summary>
 internal static class EnvFile
 {
     /// <summary>The variables in order (a null value: KEY alone), or the first bad line and why.</summary>
-    public static (IReadOnlyList<KeyValuePair<string, string?>> Variables, (int Line, string Message)? Error) Parse(string text, bool unquote)
+    public static (IReadOnlyList<KeyValuePair<string, string?>> Variables, (int Line, string Message)? Error) Parse(string text)
     {
         var variables = new List<KeyValuePair<string, string?>>();
         var lines = text.ReplaceLineEndings("\n").Split('\n');
@@ -37,11 +35,6 @@ internal static class EnvFile
             }
 
             var value = equals < 0 ? null : line[(equals + 1)..];
-            if (unquote && value is ['"', .., '"'] or ['\'', .., '\''])
-            {
-                value = value![1..^1];
-            }
-
             variables.Add(new(key, value));
         }
 

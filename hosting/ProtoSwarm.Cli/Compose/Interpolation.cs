@@ -70,7 +70,7 @@ internal static class Interpolation
                     case ['?', ..] when value is null:
                         var message = rest[(rest[0] == ':' ? 2 : 1)..];
                         return Checked<string>.Fail(message.Length == 0
-                            ? $"required variable {name} is missing a value; set it in the environment or in .env"
+                            ? $"required variable {name} is missing a value; set it in the environment"
                             : $"required variable {name} is missing a value: {message}");
                     case [':', '?', ..] or ['?', ..]:
                         output.Append(value);

@@ -255,18 +255,18 @@ public sealed class ComposeLoaderTests : IDisposable
     }
 
     [Fact]
-    public void Variables_Come_From_A_Dot_Env_File_Beside_The_First_File_And_The_Environment_Wins()
+    public void A_Dot_Env_File_Beside_The_File_Is_Not_Read_As_Dockers_Stack_Reads_None()
     {
-        File.WriteAllText(Path.Combine(_temp, ".env"), "# defaults\nIMAGE=\"from-dotenv\"\nTAG=0.9\n");
+        File.WriteAllText(Path.Combine(_temp, ".env"), "# defaults\nIMAGE=from-dotenv\nTAG=0.9\n");
         var result = LoadText("""
             services:
               web:
-                image: ${IMAGE}:${TAG}
+                image: example/${IMAGE:-web}:${TAG}
                 environment:
                   - UNSET=${NOPE}
             """, new Dictionary<string, string> { ["TAG"] = "2.0" });
 
-        Assert.Equal("from-dotenv:2.0", result.Stack!.Service("web")!.Spec.TaskTemplate.Container.Image);
+        Assert.Equal("example/web:2.0", result.Stack!.Service("web")!.Spec.TaskTemplate.Container.Image);
         Assert.Equal(["UNSET="], result.Stack.Service("web")!.Spec.TaskTemplate.Container.Env.ToArray());
         Assert.Contains("The \"NOPE\" variable is not set. Defaulting to a blank string.", result.Warnings.ToArray());
     }
@@ -334,11 +334,11 @@ public sealed class ComposeLoaderTests : IDisposable
     [Fact]
     public void Env_Files_Skip_Comments_And_Keep_Values_As_Written()
     {
-        var (variables, error) = EnvFile.Parse("# c\n\n  A=1\nB=x=y\nC\nD=\"q\"\n", unquote: false);
+        var (variables, error) = EnvFile.Parse("# c\n\n  A=1\nB=x=y\nC\nD=\"q\"\n");
 
         Assert.Null(error);
         Assert.Equal([new("A", "1"), new("B", "x=y"), new("C", null), new KeyValuePair<string, string?>("D", "\"q\"")], variables);
-        Assert.Equal((2, "variable 'A B' holds white space; write KEY=VALUE with no space around the name"), EnvFile.Parse("OK=1\nA B=2\n", unquote: false).Error);
+        Assert.Equal((2, "variable 'A B' holds white space; write KEY=VALUE with no space around the name"), EnvFile.Parse("OK=1\nA B=2\n").Error);
     }
 
     [Fact]

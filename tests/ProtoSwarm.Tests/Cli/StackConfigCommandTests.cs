@@ -1,0 +1,199 @@
+using ProtoSwarm.Cli.Compose;
+using static ProtoSwarm.Tests.Cli.CliHarness;
+
+namespace ProtoSwarm.Tests.Cli;
+
+public sealed class StackConfigCommandTests : IDisposable
+{
+    private const string Base = """
+        version: "3.8"
+        services:
+          web:
+            image: example/web:${STACK_CONFIG_TEST_TAG:-1.0}
+            command: serve --port 80
+            ports: ["8080:80"]
+            environment:
+              - MODE=prod
+            volumes: ["data:/var/lib/web:ro"]
+            healthcheck:
+              test: curl -f http://localhost
+              interval: 90s
+            deploy:
+              replicas: 2
+              update_config: {delay: 90s, order: start-first}
+              resources: {limits: {memory: 64M, cpus: "0.5"}}
+          cache:
+            image: redis:7
+            secrets: [token]
+        volumes:
+          data: {}
+        secrets:
+          token:
+            file: ./token.txt
+        """;
+
+    private const string Prod = """
+        version: "3.8"
+        services:
+          web:
+            environment:
+              LEVEL: debug
+            deploy:
+              replicas: 3
+        """;
+
+    private readonly string _temp = Directory.CreateTempSubdirectory("stack-config-").FullName;
+
+    public void Dispose() => Directory.Delete(_temp, recursive: true);
+
+    private string File(string yaml, string name)
+    {
+        var path = Path.Combine(_temp, name);
+        System.IO.File.WriteAllText(path, yaml);
+        return path;
+    }
+
+    /// <summary>A node host that fails the test if anything is asked of it.</summary>
+    private static FakeNode NoNode() => new(request => throw new InvalidOperationException($"stack config sent {request.GetType().Name}"));
+
+    [Fact]
+    public async Task Config_Prints_The_Merged_Interpolated_Files_In_Dockers_Shapes_And_Asks_No_Node()
+    {
+        File("secret", "token.txt");
+        var node = NoNode();
+
+        var (code, output, error) = await RunAsync(node, "stack", "config", "-c", File(Base, "base.yml"), "-c", File(Prod, "prod.yml"));
+
+        Assert.Equal(0, code);
+        Assert.Empty(node.Requests);
+        Assert.Empty(error);
+        // What docker 28's `stack config -c base.yml -c prod.yml` prints for the same two files, byte for byte.
+        Assert.Equal(
+            $$"""
+            version: "3.8"
+            services:
+              cache:
+                image: redis:7
+                secrets:
+                  - source: token
+              web:
+                command:
+                  - serve
+                  - --port
+                  - "80"
+                deploy:
+                  replicas: 3
+                  update_config:
+                    delay: 1m30s
+                    order: start-first
+                  resources:
+                    limits:
+                      cpus: "0.5"
+                      memory: "67108864"
+                environment:
+                  LEVEL: debug
+                  MODE: prod
+                healthcheck:
+                  test:
+                    - CMD-SHELL
+                    - curl -f http://localhost
+                  interval: 1m30s
+                image: example/web:1.0
+                ports:
+                  - mode: ingress
+                    target: 80
+                    published: 8080
+                    protocol: tcp
+                volumes:
+                  - type: volume
+                    source: data
+                    target: /var/lib/web
+                    read_only: true
+            volumes:
+              data: {}
+            secrets:
+              token:
+                file: {{_temp}}/token.txt
+
+            """,
+            output);
+    }
+
+    [Fact]
+    public async Task Config_Of_An_Invalid_File_Prints_Each_Error_With_Its_Place_And_Exits_1()
+    {
+        var path = File("services:\n  web:\n    image: nginx\n    deploy:\n      replicas: many\n", "bad.yml");
+
+        var (code, output, error) = await RunAsync(NoNode(), "stack", "config", "-c", path);
+
+        Assert.Equal(1, code);
+        Assert.Empty(output);
+        Assert.Equal($"{path}:5:17: services.web.deploy.replicas: expected an integer, got \"many\"\n", error);
+    }
+
+    [Fact]
+    public async Task Config_With_Skip_Interpolation_Prints_The_Variables_As_Written()
+    {
+        var path = File("services:\n  web:\n    image: nginx\n    environment:\n      GREETING: hello ${STACK_CONFIG_TEST_UNSET:-world}\n", "vars.yml");
+
+        var (code, output, _) = await RunAsync(NoNode(), "stack", "config", "-c", path, "--skip-interpolation");
+        var (_, interpolated, _) = await RunAsync(NoNode(), "stack", "config", "-c", path);
+
+        Assert.Equal(0, code);
+        Assert.Contains("      GREETING: hello ${STACK_CONFIG_TEST_UNSET:-world}\n", output, StringComparison.Ordinal);
+        Assert.Contains("      GREETING: hello world\n", interpolated, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Config_Quotes_What_Yaml_Would_Read_As_Another_Type_And_Keeps_Extensions()
+    {
+        var path = File("""
+            x-defaults: &defaults
+              image: nginx
+            services:
+              web:
+                <<: *defaults
+                environment:
+                  DEBUG: "true"
+                  PORT: 8080
+                labels: [n=no]
+            networks:
+              n: {}
+            """, "types.yml");
+
+        var (code, output, _) = await RunAsync(NoNode(), "stack", "config", "-c", path);
+
+        Assert.Equal(0, code);
+        Assert.Equal(
+            """
+            version: "3.13"
+            services:
+              web:
+                environment:
+                  DEBUG: "true"
+                  PORT: "8080"
+                image: nginx
+                labels:
+                  "n": "no"
+            networks:
+              "n": {}
+            x-defaults:
+              image: nginx
+
+            """,
+            output);
+    }
+
+    [Theory]
+    [InlineData(0L, "0s")]
+    [InlineData(10 * TimeSpan.TicksPerSecond, "10s")]
+    [InlineData(90 * TimeSpan.TicksPerSecond, "1m30s")]
+    [InlineData(TimeSpan.TicksPerHour, "1h0m0s")]
+    [InlineData(300 * TimeSpan.TicksPerMillisecond, "300ms")]
+    [InlineData(1500 * TimeSpan.TicksPerMillisecond, "1.5s")]
+    [InlineData(15 * TimeSpan.TicksPerMicrosecond, "15µs")]
+    public void Durations_Are_Written_As_Go_Writes_Them(long ticks, string expected)
+    {
+        Assert.Equal(expected, ComposeConfig.GoDuration(TimeSpan.FromTicks(ticks)));
+    }
+}

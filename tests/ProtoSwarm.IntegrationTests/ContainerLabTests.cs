@@ -150,32 +150,34 @@ public class ContainerLabTests(ITestOutputHelper output)
         Assert.False(LabFixture.IsAlive(pid), "The replaced task's container still runs");
     }
 
-    /// <summary>The container's PID 1 as this machine sees it: the one child of the protoswarm-init monitor whose config names the task.</summary>
+    /// <summary>The container's PID 1 as this machine sees it: the one process of the container's cgroup
+    /// (listed in its state directory's `cgroups`) whose parent is outside it, its monitor, whether that
+    /// monitor is the node host's shared one or the container's own.</summary>
     private static int ContainerPid(LabFixture lab, LabTask task)
     {
-        var config = Path.Combine(lab.StateRoot, task.Node, "containers", task.Task.Id, "config.json");
-        foreach (var dir in Directory.EnumerateDirectories("/proc").Select(Path.GetFileName))
+        var state = Path.Combine(lab.StateRoot, task.Node, "containers", task.Task.Id);
+        var cgroup = File.ReadAllLines(Path.Combine(state, "cgroups")).First(line => line.Length > 0);
+        var members = File.ReadAllText(Path.Combine(cgroup, "cgroup.procs"))
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(pid => int.Parse(pid, System.Globalization.CultureInfo.InvariantCulture))
+            .ToHashSet();
+        var roots = members.Where(pid => !members.Contains(ParentOf(pid))).ToList();
+        return roots.Count == 1
+            ? roots[0]
+            : throw new Xunit.Sdk.XunitException($"The container of {state} has {roots.Count} processes whose parent is outside its cgroup {cgroup}, not one");
+    }
+
+    private static int ParentOf(int pid)
+    {
+        try
         {
-            if (!int.TryParse(dir, out var pid))
-            {
-                continue;
-            }
-
-            try
-            {
-                var cmdline = File.ReadAllText($"/proc/{pid}/cmdline").Split('\0');
-                if (cmdline.Length >= 2 && cmdline[0].EndsWith("protoswarm-init", StringComparison.Ordinal) && cmdline[1] == config)
-                {
-                    var children = File.ReadAllText($"/proc/{pid}/task/{pid}/children").Split(' ', StringSplitOptions.RemoveEmptyEntries);
-                    return int.Parse(Assert.Single(children), System.Globalization.CultureInfo.InvariantCulture);
-                }
-            }
-            catch (IOException)
-            {
-            }
+            var line = File.ReadAllLines($"/proc/{pid}/status").First(l => l.StartsWith("PPid:", StringComparison.Ordinal));
+            return int.Parse(line["PPid:".Length..].Trim(), System.Globalization.CultureInfo.InvariantCulture);
         }
-
-        throw new Xunit.Sdk.XunitException($"No protoswarm-init monitor runs {config}");
+        catch (IOException)
+        {
+            return 0; // it ended meanwhile
+        }
     }
 
     private static string Link(string path) => new FileInfo(path).LinkTarget ?? "";

@@ -48,30 +48,15 @@ internal static partial class StackCommands
     /// </summary>
     private static Command Config(CliApp app)
     {
-        var files = new Option<string[]>("--compose-file", "-c")
-        {
-            Description = "Path to a Compose file; give -c again for more files, merged in order",
-            Required = true,
-            AllowMultipleArgumentsPerToken = false,
-        };
+        var files = ComposeFilesOption();
         var skip = new Option<bool>("--skip-interpolation") { Description = "Skip interpolation and output only merged config" };
         var command = new Command("config", "Outputs the final config file, after doing merges and interpolations").With(files, skip);
         app.SetAction(command, async (parse, cli, ct) =>
         {
             // The stack's name only prefixes what deploy would create; the printed config never shows it.
-            var result = ComposeLoader.Load(parse.GetRequiredValue(files), "stack", EnvironmentVariables(), interpolate: !parse.GetValue(skip));
-            foreach (var warning in result.Warnings)
+            var result = await LoadAsync(cli, parse.GetRequiredValue(files), "stack", interpolate: !parse.GetValue(skip));
+            if (result is null)
             {
-                await cli.Error.WriteLineAsync(warning);
-            }
-
-            if (!result.IsValid)
-            {
-                foreach (var error in result.Errors)
-                {
-                    await cli.Error.WriteLineAsync(error.ToString());
-                }
-
                 return 1;
             }
 
@@ -81,14 +66,39 @@ internal static partial class StackCommands
         return command;
     }
 
+    private static Option<string[]> ComposeFilesOption() => new("--compose-file", "-c")
+    {
+        Description = "Path to a Compose file; give -c again for more files, merged in order",
+        Required = true,
+        AllowMultipleArgumentsPerToken = false,
+    };
+
+    /// <summary>The files loaded as `stack deploy` reads them, their warnings on stderr; null, with the
+    /// errors on stderr, when they are not valid.</summary>
+    private static async Task<ComposeResult?> LoadAsync(CliContext cli, string[] files, string stack, bool interpolate = true)
+    {
+        var result = ComposeLoader.Load(files, stack, EnvironmentVariables(), interpolate);
+        foreach (var warning in result.Warnings)
+        {
+            await cli.Error.WriteLineAsync(warning);
+        }
+
+        if (result.IsValid)
+        {
+            return result;
+        }
+
+        foreach (var error in result.Errors)
+        {
+            await cli.Error.WriteLineAsync(error.ToString());
+        }
+
+        return null;
+    }
+
     private static Command Deploy(CliApp app)
     {
-        var files = new Option<string[]>("--compose-file", "-c")
-        {
-            Description = "Path to a Compose file; give -c again for more files, merged in order",
-            Required = true,
-            AllowMultipleArgumentsPerToken = false,
-        };
+        var files = ComposeFilesOption();
         var prune = new Option<bool>("--prune") { Description = "Prune services that are no longer referenced" };
         var resolveImage = new Option<string>("--resolve-image")
         {
@@ -107,19 +117,9 @@ internal static partial class StackCommands
         app.SetAction(command, async (parse, cli, ct) =>
         {
             var name = parse.GetRequiredValue(stack);
-            var result = ComposeLoader.Load(parse.GetRequiredValue(files), name, EnvironmentVariables());
-            foreach (var warning in result.Warnings)
+            var result = await LoadAsync(cli, parse.GetRequiredValue(files), name);
+            if (result is null)
             {
-                await cli.Error.WriteLineAsync(warning);
-            }
-
-            if (!result.IsValid)
-            {
-                foreach (var error in result.Errors)
-                {
-                    await cli.Error.WriteLineAsync(error.ToString());
-                }
-
                 return 1;
             }
 

@@ -403,24 +403,23 @@ internal static unsafe class ContainerMonitor
             }
             catch (InitException e)
             {
-                foreach (var fd in new[] { pipe[0], stdout[0], stderr[0] })
-                {
-                    if (fd >= 0)
-                    {
-                        close(fd);
-                    }
-                }
+                CloseOpen(pipe[0], stdout[0], stderr[0]);
                 Fail(e.Message);
                 return false;
             }
             finally
             {
-                foreach (var fd in new[] { pipe[1], stdout[1], stderr[1] })
+                CloseOpen(pipe[1], stdout[1], stderr[1]);
+            }
+        }
+
+        private static void CloseOpen(int a, int b, int c)
+        {
+            foreach (var fd in (ReadOnlySpan<int>)[a, b, c])
+            {
+                if (fd >= 0)
                 {
-                    if (fd >= 0)
-                    {
-                        close(fd);
-                    }
+                    close(fd);
                 }
             }
         }
@@ -503,13 +502,7 @@ internal static unsafe class ContainerMonitor
             _failurePipe = -1;
             if (_failure.Length > 0)
             {
-                int ignored;
-                waitpid(_pid, &ignored, 0);
-                _stdout?.Close();
-                _stderr?.Close();
-                _log?.Close();
-                Fail(_failure.ToString().TrimEnd('\n'));
-                Done = true;
+                EndStart(_failure.ToString().TrimEnd('\n'));
                 return;
             }
             _started = Encoding.ASCII.GetBytes($"{InitProtocol.Started} {_pid.ToString(CultureInfo.InvariantCulture)}\n");
@@ -601,13 +594,7 @@ internal static unsafe class ContainerMonitor
                 close(_failurePipe);
                 _failurePipe = -1;
                 _ = kill(_pid, SIGKILL);
-                int ignored;
-                waitpid(_pid, &ignored, 0);
-                _stdout?.Close();
-                _stderr?.Close();
-                _log?.Close();
-                Fail("monitor: " + message);
-                Done = true;
+                EndStart("monitor: " + message);
                 return;
             }
             if (_pidfd >= 0)
@@ -618,6 +605,18 @@ internal static unsafe class ContainerMonitor
                 _pidfd = -1;
             }
             Finish();
+        }
+
+        // Stage 2 ended before the entrypoint ran: it is reaped, and the start reported failed.
+        private void EndStart(string message)
+        {
+            int ignored;
+            waitpid(_pid, &ignored, 0);
+            _stdout?.Close();
+            _stderr?.Close();
+            _log?.Close();
+            Fail(message);
+            Done = true;
         }
 
         private void Fail(string message)

@@ -24,8 +24,11 @@ internal sealed unsafe class SharedMonitor
     private readonly SafeSocketHandle _control;
     private volatile bool _gone;
 
-    private SharedMonitor(int pid, SafeSocketHandle control)
+    private readonly string _initPath;
+
+    private SharedMonitor(string initPath, int pid, SafeSocketHandle control)
     {
+        _initPath = initPath;
         Pid = pid;
         _control = control;
     }
@@ -81,7 +84,7 @@ internal sealed unsafe class SharedMonitor
             {
                 close(fds[1]);
             }
-            monitor = new SharedMonitor(pid, new SafeSocketHandle((nint)fds[0], ownsHandle: true));
+            monitor = new SharedMonitor(initPath, pid, new SafeSocketHandle((nint)fds[0], ownsHandle: true));
             Running[initPath] = monitor;
             // Reaped by a thread of its own: it lives as long as the containers it holds.
             var reaper = new Thread(() => monitor.Reap()) { IsBackground = true, Name = "shared monitor reaper" };
@@ -104,13 +107,10 @@ internal sealed unsafe class SharedMonitor
         _gone = true;
         lock (Gate)
         {
-            foreach (var (key, value) in Running)
+            // A successor may be registered already: only this one is taken off.
+            if (Running.TryGetValue(_initPath, out var current) && ReferenceEquals(current, this))
             {
-                if (ReferenceEquals(value, this))
-                {
-                    Running.Remove(key);
-                    break;
-                }
+                Running.Remove(_initPath);
             }
         }
         _control.Dispose();

@@ -151,6 +151,14 @@ internal static partial class StackCommands
             }
 
             await cli.Out.WriteLineAsync(deployment.Summary(detached: parse.GetValue(detach)));
+            if (model.Services.IsEmpty)
+            {
+                // docker deploys such a file without a word; say what did and did not happen.
+                await cli.Error.WriteLineAsync(
+                    $"Note: the file defines no services, so nothing runs in stack {name}: only its secrets and configs are created, " +
+                    "networks only for the services that use them, and `stack ls` lists a stack by its services.");
+            }
+
             return status;
         });
         return command;

@@ -45,10 +45,11 @@ internal static class ComposeConfig
             yaml.String(version, quote: true);
         }
 
+        // Always there, as in docker's output (`services: {}` for a file without any).
+        yaml.Key("services");
+        yaml.Begin();
         if (root["services"] is MappingNode services)
         {
-            yaml.Key("services");
-            yaml.Begin();
             foreach (var entry in services.Entries.OrderBy(e => e.Key.Value, StringComparer.Ordinal))
             {
                 yaml.Key(entry.Key.Value);
@@ -61,9 +62,9 @@ internal static class ComposeConfig
                     yaml.Node(entry.Value, "");
                 }
             }
-
-            yaml.End();
         }
+
+        yaml.End();
 
         foreach (var section in new[] { "networks", "volumes", "secrets", "configs" })
         {

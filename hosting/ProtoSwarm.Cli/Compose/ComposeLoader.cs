@@ -212,18 +212,16 @@ internal static class ComposeLoader
         var configs = Section(reader, root, "configs", (key, node, path) => FileObject(reader, stack, key, node, path, baseDirectory));
         var context = new ComposeServices.Context(reader, stack, baseDirectory, variables, networks, volumes, secrets, configs);
 
+        // No services (the key absent or an empty mapping) is a valid file, as for docker: its deploy creates the
+        // file's secrets and configs and nothing else, since networks are made only for the services using them.
         var services = new List<StackService>();
-        if (root["services"] is not { } servicesNode)
+        if (root["services"] is ScalarNode { IsNull: true } empty)
         {
-            reader.Error(root, "services", "the file has no services:; a stack needs at least one service");
+            // `services:` with nothing after it: docker's schema refuses it too ("services must be a mapping").
+            reader.Error(empty, "services", "expected a mapping of services, got nothing; write `services: {}` for none, or list the services under it");
         }
-        else if (reader.Mapping(servicesNode, "services") is { } serviceMap)
+        else if (root["services"] is { } servicesNode && reader.Mapping(servicesNode, "services") is { } serviceMap)
         {
-            if (serviceMap.Entries.IsEmpty)
-            {
-                reader.Error(servicesNode, "services", "no services are defined; a stack needs at least one service");
-            }
-
             foreach (var entry in serviceMap.Entries.OrderBy(e => e.Key.Value, StringComparer.Ordinal))
             {
                 if (!entry.Key.Value.StartsWith("x-", StringComparison.Ordinal) && ComposeServices.Read(context, entry.Key, entry.Value) is { } service)

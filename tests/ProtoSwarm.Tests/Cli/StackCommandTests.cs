@@ -385,6 +385,30 @@ public sealed class StackCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task A_File_Without_Services_Deploys_Its_Secrets_And_Configs_And_No_Network_As_Docker_Does()
+    {
+        var swarm = new FakeSwarm();
+        File("hunter2", "password.txt");
+        var path = File("""
+            version: "3.8"
+            networks:
+              front: {}
+            secrets:
+              db_password:
+                file: ./password.txt
+            """);
+
+        var (code, output, error) = await RunAsync(swarm.Node, "stack", "deploy", "-c", path, "vote");
+
+        Assert.Equal(0, code);
+        Assert.Equal("Creating secret vote_db_password\nStack vote: 0 services created, 0 services updated, 0 services unchanged, 0 networks created, 1 secret created.\n", output);
+        Assert.Contains("the file defines no services, so nothing runs in stack vote", error, StringComparison.Ordinal);
+        Assert.Equal(["vote_db_password"], swarm.Secrets.Select(s => s.Spec.Name));
+        Assert.Empty(swarm.Node.Requests.OfType<CreateNetwork>());
+        Assert.Empty(swarm.Node.Requests.OfType<CreateService>());
+    }
+
+    [Fact]
     public async Task Deploy_Of_A_Changed_Secret_File_Is_Refused_As_Docker_Refuses_It_And_The_Service_Is_Left_Alone()
     {
         var swarm = new FakeSwarm();

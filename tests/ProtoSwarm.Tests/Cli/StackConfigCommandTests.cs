@@ -131,6 +131,18 @@ public sealed class StackConfigCommandTests : IDisposable
         Assert.Equal($"{path}:5:17: services.web.deploy.replicas: expected an integer, got \"many\"\n", error);
     }
 
+    [Theory]
+    [InlineData("version: \"3.8\"\nnetworks:\n  front: {}\n", "version: \"3.8\"\nservices: {}\nnetworks:\n  front: {}\n")]
+    [InlineData("version: \"3.8\"\nservices: {}\n", "version: \"3.8\"\nservices: {}\n")]
+    public async Task Config_Of_A_File_Without_Services_Prints_An_Empty_Services_As_Docker_Does(string yaml, string expected)
+    {
+        var path = File(yaml, "none.yml");
+
+        var (code, output, error) = await RunAsync(NoNode(), "stack", "config", "-c", path);
+
+        Assert.Equal((0, expected, ""), (code, output, error));
+    }
+
     [Fact]
     public async Task Config_With_Skip_Interpolation_Prints_The_Variables_As_Written()
     {

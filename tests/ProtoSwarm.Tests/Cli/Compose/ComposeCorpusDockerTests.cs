@@ -11,7 +11,7 @@ namespace ProtoSwarm.Tests.Cli.Compose;
 [Trait("Category", "Docker")]
 public sealed class ComposeCorpusDockerTests
 {
-    /// <summary>Invalid here and accepted by docker's `stack config`: refused by its deploy in a later step, but for one.</summary>
+    /// <summary>Invalid here and accepted by docker's `stack config`: refused by its deploy in a later step.</summary>
     private static readonly Dictionary<string, string> RefusedLaterByDocker = new()
     {
         ["build-only.yml"] = "no image: the daemon refuses the service",
@@ -23,11 +23,6 @@ public sealed class ComposeCorpusDockerTests
         ["unknown-network.yml"] = "docker's convert step: the network is not declared",
         ["unknown-secret.yml"] = "docker's convert step: the secret is not declared",
         ["unknown-volume.yml"] = "docker's convert step: undefined volume",
-
-        // Not refused by docker at all: its deploy of a file with no services creates the networks alone.
-        // Refused here on purpose until a networks-only stack is decided (docs/ARCHITECTURE.md, "Compose
-        // files written by others").
-        ["no-services.yml"] = "not refused by docker: a disagreement kept on purpose",
     };
 
     // Skipped, and counted as such, where there is no oracle: no docker client on PATH, or one without a

@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using System.CommandLine;
 using ProtoSwarm.Cli.Output;
+using ProtoSwarm.Client;
 using ProtoSwarm.Contracts;
 
 namespace ProtoSwarm.Cli.Commands;
@@ -93,16 +94,49 @@ internal static class NetworkCommands
         return command;
     }
 
+    /// <summary>What `network rm` asks before it removes the ingress network; only "y" or "yes" goes on, as docker's prompt.</summary>
+    public const string IngressWarning =
+        "WARNING! Removing the routing-mesh network: until an ingress network exists again " +
+        "(`protoswarm network create --driver overlay --ingress NAME`), no service can publish a port in either mode.\n" +
+        "Are you sure you want to continue? [y/N] ";
+
     private static Command Remove(CliApp app)
     {
         var networks = new Argument<string[]>("NETWORK") { Description = "Network names or ids", Arity = ArgumentArity.OneOrMore };
-        var command = new Command("rm", "Remove one or more networks").With(networks);
+        var force = new Option<bool>("--force", "-f") { Description = "Do not error if the network does not exist" };
+        var command = new Command("rm", "Remove one or more networks").With(networks, force);
         command.Aliases.Add("remove");
-        app.SetAction(command, (parse, cli, ct) => PerItem.ForEachAsync(cli, parse.GetRequiredValue(networks), async name =>
+        app.SetAction(command, async (parse, cli, ct) =>
         {
-            await cli.Swarm.Networks.RemoveAsync(name, ct);
-            await cli.Out.WriteLineAsync(name);
-        }));
+            var names = parse.GetRequiredValue(networks);
+            // Read once, only to know which name is the ingress network; the managers resolve the names themselves.
+            var existing = (await cli.Swarm.Networks.ListAsync(ct)).ToList();
+            using var input = new StreamReader(app.StandardInput(), leaveOpen: true);
+            return await PerItem.ForEachAsync(cli, names, async name =>
+            {
+                if (existing.Any(n => n.Spec.Ingress && (n.Spec.Name == name || n.Id.StartsWith(name, StringComparison.Ordinal))))
+                {
+                    await cli.Out.WriteAsync(IngressWarning);
+                    await cli.Out.FlushAsync(ct);
+                    var answer = (await input.ReadLineAsync(ct))?.Trim();
+                    if (!string.Equals(answer, "y", StringComparison.OrdinalIgnoreCase) && !string.Equals(answer, "yes", StringComparison.OrdinalIgnoreCase))
+                    {
+                        return; // docker's answer to a "no": the network stays, nothing printed, not a failure
+                    }
+                }
+
+                try
+                {
+                    await cli.Swarm.Networks.RemoveAsync(name, ct);
+                }
+                catch (SwarmCommandException e) when (e.Code == RejectCode.NotFound && parse.GetValue(force))
+                {
+                    return;
+                }
+
+                await cli.Out.WriteLineAsync(name);
+            });
+        });
         return command;
     }
 

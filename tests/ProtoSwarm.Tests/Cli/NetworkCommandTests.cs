@@ -136,6 +136,7 @@ public sealed class NetworkCommandTests
     {
         var node = new FakeNode(request => request switch
         {
+            ListNetworks => new NetworkList([Ingress, Front]),
             RemoveNetwork { NetworkRef: "front" } => new CommandRejected(RejectCode.Conflict, "Network front is in use by service(s) web; remove them first."),
             RemoveNetwork r => new NetworkRemoved(r.NetworkRef + "-id"),
             _ => throw new InvalidOperationException(),
@@ -146,6 +147,48 @@ public sealed class NetworkCommandTests
         Assert.Equal(1, code);
         Assert.Equal("back\n", output);
         Assert.Contains("Network front is in use by service(s) web", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("y\n", true)]
+    [InlineData("yes\n", true)]
+    [InlineData("n\n", false)]
+    [InlineData("", false)] // no terminal, nothing on stdin: a "no"
+    public async Task Network_Rm_Of_The_Ingress_Network_Asks_First_As_Docker_Does_And_Keeps_It_Unless_Told_Yes(string answer, bool removed)
+    {
+        var node = new FakeNode(request => request switch
+        {
+            ListNetworks => new NetworkList([Ingress, Front]),
+            RemoveNetwork r => new NetworkRemoved(r.NetworkRef + "-id"),
+            _ => throw new InvalidOperationException(),
+        });
+
+        var (code, output, error) = await RunWithInputAsync(node, System.Text.Encoding.UTF8.GetBytes(answer), CancellationToken.None, "network", "rm", "ingress", "front");
+
+        Assert.Equal((0, ""), (code, error));
+        Assert.StartsWith("WARNING! Removing the routing-mesh network", output, StringComparison.Ordinal);
+        Assert.Contains("[y/N] ", output, StringComparison.Ordinal);
+        Assert.Equal(removed ? ["ingress", "front"] : ["front"], node.Requests.OfType<RemoveNetwork>().Select(r => r.NetworkRef));
+        Assert.EndsWith(removed ? "ingress\nfront\n" : "[y/N] front\n", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Network_Rm_Force_Is_Silent_About_A_Network_That_Does_Not_Exist()
+    {
+        var node = new FakeNode(request => request switch
+        {
+            ListNetworks => new NetworkList([Ingress, Front]),
+            RemoveNetwork { NetworkRef: "gone" } => new CommandRejected(RejectCode.NotFound, "network gone not found"),
+            RemoveNetwork r => new NetworkRemoved(r.NetworkRef + "-id"),
+            _ => throw new InvalidOperationException(),
+        });
+
+        var forced = await RunAsync(node, "network", "rm", "-f", "gone", "front");
+        var plain = await RunAsync(node, "network", "rm", "gone");
+
+        Assert.Equal((0, "front\n", ""), forced);
+        Assert.Equal(1, plain.Code);
+        Assert.Contains("network gone not found", plain.Err, StringComparison.Ordinal);
     }
 
     [Fact]

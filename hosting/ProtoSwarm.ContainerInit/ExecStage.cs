@@ -276,6 +276,8 @@ internal static unsafe class ExecStage
     public static int RunInner(string configPath)
     {
         _ = fcntl(ReportFd, F_SETFD, FD_CLOEXEC);
+        // As the container's own processes (Stage2): not the node host's OOM score, whatever an operator gave it.
+        Native.SetOomScoreAdjust(0);
         foreach (var ns in Namespaces)
         {
             _ = fcntl(ns.Fd, F_SETFD, FD_CLOEXEC);

@@ -31,6 +31,7 @@ internal static unsafe class ContainerMonitor
     public static int Run(string configPath)
     {
         Detach();
+        SpareFromOomKiller();
         var loop = new Loop(control: -1);
         return loop.Add(configPath, InitProtocol.StatusFd) ? loop.Run() : 1;
     }
@@ -42,6 +43,7 @@ internal static unsafe class ContainerMonitor
     public static int RunHost()
     {
         Detach();
+        SpareFromOomKiller();
         Prioritise();
         fcntl(InitProtocol.StatusFd, F_SETFD, FD_CLOEXEC);
         return new Loop(InitProtocol.StatusFd).Run();
@@ -58,6 +60,14 @@ internal static unsafe class ContainerMonitor
         _ = sched_setscheduler(0, SCHED_OTHER | SCHED_RESET_ON_FORK, &param);
         _ = setpriority(PRIO_PROCESS, 0, -10);
     }
+
+    // Under memory pressure the kernel's OOM killer picks by size and oom_score_adj. A monitor is small, but
+    // killing it ends every container it supervises (all of a node host's, when shared) and loses their logs:
+    // it is spared as containerd's shims are (-998, not -1000, so it still goes before the kernel panics).
+    // Each stage 2 puts its container back at 0, docker's default (Stage2), so containers are not spared with it.
+    public const int MonitorOomScoreAdjust = -998;
+
+    private static void SpareFromOomKiller() => Native.SetOomScoreAdjust(MonitorOomScoreAdjust);
 
     private static void Detach()
     {

@@ -54,6 +54,22 @@ internal static unsafe class Native
         }
     }
 
+    /// <summary>
+    /// This process's bias for the kernel's OOM killer (/proc/self/oom_score_adj, -1000 to 1000), inherited by what it
+    /// starts. Best effort: lowering it needs CAP_SYS_RESOURCE; raising it needs nothing.
+    /// </summary>
+    public static void SetOomScoreAdjust(int value)
+    {
+        var fd = Libc.open("/proc/self/oom_score_adj", Libc.O_WRONLY | Libc.O_CLOEXEC, 0);
+        if (fd < 0)
+        {
+            return;
+        }
+
+        WriteAll(fd, value.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Libc.close(fd);
+    }
+
     public static void WriteFile(string path, string content, string step, uint mode = 0x1A4 /* 0644 */)
     {
         var fd = Libc.open(path, Libc.O_WRONLY | Libc.O_CREAT | Libc.O_TRUNC | Libc.O_CLOEXEC, mode);

@@ -22,6 +22,8 @@ internal static unsafe class Stage2
     public static int Run(string configPath)
     {
         fcntl(ReportFd, F_SETFD, FD_CLOEXEC);
+        // Not the monitor's -998: the container and all it starts are as open to the OOM killer as docker's (0).
+        Native.SetOomScoreAdjust(0);
         try
         {
             Start(Native.ReadConfig(configPath));

@@ -13,6 +13,7 @@ command -v nsenter >/dev/null 2>&1 || need+=(util-linux)
 command -v nft >/dev/null 2>&1 || need+=(nftables)
 command -v conntrack >/dev/null 2>&1 || need+=(conntrack)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v iperf3 >/dev/null 2>&1 || need+=(iperf3)
 # The voting app's lab test freezes and kills a worker's process with kill(1).
 [ -x /bin/kill ] || need+=(procps)
 command -v sqlite3 >/dev/null 2>&1 || true

@@ -169,6 +169,25 @@ public class NetworkLabTests(ITestOutputHelper output)
         var taken = await ServiceAsync(lab, ["create", "--name", "again", "--publish", "8080:80", .. WhoServer]);
         Assert.NotEqual(0, taken.ExitCode);
         Assert.Contains("pub", taken.StdErr, StringComparison.Ordinal);
+
+        // UDP through the mesh, entering on m1, which runs no task: iperf3's UDP test (its control connection is TCP
+        // on the same port) gets its datagrams to the server on w2 and the server's answers back. The server answers
+        // from a connected UDP socket, which only works because the mesh masquerades UDP (IngressRuleset).
+        var iperf3 = Path.Combine(lab.StateRoot, "iperf3.tar");
+        var build = await LabFixture.RunAsync("bash", [Path.Combine(LabFixture.Repository, "scripts", "images", "iperf3-rootfs.sh"), iperf3]);
+        Assert.True(build.ExitCode == 0, build.ToString());
+        Assert.Equal(0, (await lab.ExecAsync("w2", "protoswarm", "image", "import", iperf3, "iperf3:latest")).ExitCode);
+        Assert.Equal(0, (await ServiceAsync(lab, ["create", "--name", "udp", "--constraint", "node.hostname==w2",
+            "--publish", "published=5201,target=5201,protocol=tcp", "--publish", "published=5201,target=5201,protocol=udp",
+            "iperf3:latest", "iperf3", "-s"])).ExitCode);
+        await RunningAsync(lab, "udp");
+        // 1,200-byte datagrams: iperf3 sizes them by the control connection's MSS, which the overlay's MTU does not allow.
+        var udp = await lab.ExecAsync("w1", "timeout", "20", "iperf3", "-u", "-c", m1, "-t", "1", "-b", "1M", "-l", "1200");
+        output.WriteLine(udp.ToString());
+        Assert.True(udp.ExitCode == 0, udp.ToString());
+        var received = udp.StdOut.Split('\n').Single(l => l.Contains("receiver", StringComparison.Ordinal));
+        Assert.DoesNotContain(" 0/0 ", received, StringComparison.Ordinal);
+        Assert.DoesNotContain("0.00 Bytes", received, StringComparison.Ordinal);
     }
 
     /// <summary>"REMOTE_ADDR HOSTNAME"; httpd listens on IPv6 too, so an IPv4 client shows as [::ffff:a.b.c.d].</summary>

@@ -42,9 +42,13 @@ public sealed record HostPortBinding(int PublishedPort, int TargetPort, PortProt
 /// The routing mesh in a node's own namespace. A connection to any local address of the node on an
 /// ingress-published port is DNATed (prerouting for clients elsewhere, output for connections made on
 /// the node itself) to the ready tasks' ingress addresses in turn, with the target port; a host-mode
-/// port to its one task on this node. No masquerade: the task sees the client's address, and the
-/// return routing in the task (<see cref="ReturnRoutingRuleset"/>) sends replies back through the node
-/// that made the DNAT, where conntrack undoes it. A forward rule accepts the DNATed connections.
+/// port to its one task on this node. No masquerade for TCP: the task sees the client's address, and
+/// the return routing in the task (<see cref="ReturnRoutingRuleset"/>) sends replies back through the
+/// node that made the DNAT, where conntrack undoes it (an accepted socket answers from the address
+/// the SYN came to). UDP is masqueraded, as docker masquerades all of its mesh: a UDP server answers
+/// from whatever source the task's routing picks for the client (its gateway address, by the default
+/// route), which no conntrack entry could match; from the node's own address it answers on-link, from
+/// the address the datagram came to. A forward rule accepts the DNATed connections.
 /// </summary>
 public static class IngressRuleset
 {
@@ -57,6 +61,7 @@ public static class IngressRuleset
     public static string Build(NetworkView? ingress, ImmutableArray<HostPortBinding> hostPorts, string origin)
     {
         var rules = new StringBuilder();
+        var masqueraded = new List<int>();
         var taken = new HashSet<(int, PortProtocol)>();
         foreach (var service in ingress?.Services ?? [])
         {
@@ -76,6 +81,10 @@ public static class IngressRuleset
                     ? $"{backends[0]}:{port.TargetPort}"
                     : NftText.RoundRobin([.. backends.Select(b => $"{b} . {port.TargetPort}")], origin);
                 rules.Append($"{Match(port.Protocol, port.PublishedPort)} dnat ip to {target}\n");
+                if (port.Protocol == PortProtocol.Udp)
+                {
+                    masqueraded.Add(port.PublishedPort);
+                }
             }
         }
 
@@ -84,6 +93,10 @@ public static class IngressRuleset
             if (taken.Add((binding.PublishedPort, binding.Protocol)))
             {
                 rules.Append($"{Match(binding.Protocol, binding.PublishedPort)} dnat ip to {binding.TaskAddress}:{binding.TargetPort}\n");
+                if (binding.Protocol == PortProtocol.Udp)
+                {
+                    masqueraded.Add(binding.PublishedPort);
+                }
             }
         }
 
@@ -103,6 +116,16 @@ public static class IngressRuleset
         foreach (var line in lines)
         {
             text.Append("        fib daddr type local ip daddr != 127.0.0.0/8 ").Append(line).Append('\n');
+        }
+
+        text.Append("    }\n")
+            .Append("    chain postrouting {\n")
+            .Append("        type nat hook postrouting priority 100; policy accept;\n");
+        if (masqueraded.Count > 0)
+        {
+            // Only the connections these rules DNATed: the node's namespace may be the host's, with NAT of its own.
+            var ports = string.Join(", ", masqueraded.Order());
+            text.Append($"        meta l4proto udp ct status dnat ct original proto-dst {{ {ports} }} masquerade\n");
         }
 
         return text.Append("    }\n")

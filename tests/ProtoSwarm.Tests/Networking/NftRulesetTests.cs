@@ -46,7 +46,7 @@ public sealed class NftRulesetTests
     }
 
     [Fact]
-    public void Ingress_Ruleset_Dnats_Published_Ports_To_Ready_Tasks_And_Target_Port_Without_Masquerade()
+    public void Ingress_Ruleset_Dnats_Published_Tcp_Ports_To_Ready_Tasks_And_Target_Port_Without_Masquerade()
     {
         var text = IngressRuleset.Build(DnsFixtures.Ingress, [], "");
         Assert.Equal(
@@ -58,6 +58,9 @@ public sealed class NftRulesetTests
                 chain output {
                     type nat hook output priority -100; policy accept;
                     fib daddr type local ip daddr != 127.0.0.0/8 tcp dport 8080 dnat ip to numgen inc mod 2 map { 0 : 10.255.0.5 . 80, 1 : 10.255.0.6 . 80 }
+                }
+                chain postrouting {
+                    type nat hook postrouting priority 100; policy accept;
                 }
                 chain forward {
                     type filter hook forward priority 0; policy accept;
@@ -86,6 +89,22 @@ public sealed class NftRulesetTests
         Assert.Equal([new HostPortBinding(8081, 80, PortProtocol.Udp, "10.0.1.5")], bindings.ToArray());
         Assert.Empty(HostPortBinding.ForNode([view], "node3"));
         Assert.Contains("fib daddr type local udp dport 8081 dnat ip to 10.0.1.5:80\n", IngressRuleset.Build(null, bindings, ""));
+    }
+
+    [Fact]
+    public void Udp_Through_The_Mesh_Is_Masqueraded_And_Tcp_Is_Not()
+    {
+        // A UDP server answers from the source its routing picks for the client, not from the address the datagram
+        // came to; from the node's own address it answers on-link, from the right one.
+        var ingress = DnsFixtures.Ingress with
+        {
+            Services = [.. DnsFixtures.Ingress.Services.Select(s => s with { Ports = [.. s.Ports, new PortConfig(53, 5353, PortProtocol.Udp)] })],
+        };
+        var text = IngressRuleset.Build(ingress, [new HostPortBinding(9000, 90, PortProtocol.Udp, "10.0.1.5"), new HostPortBinding(9001, 91, PortProtocol.Tcp, "10.0.1.5")], "");
+
+        Assert.Contains("fib daddr type local udp dport 5353 dnat ip to numgen inc mod 2 map { 0 : 10.255.0.5 . 53, 1 : 10.255.0.6 . 53 }\n", text);
+        Assert.Contains("        meta l4proto udp ct status dnat ct original proto-dst { 5353, 9000 } masquerade\n", text);
+        Assert.Single(text.Split('\n'), l => l.Contains("masquerade", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -55,6 +55,14 @@ public sealed class LabFixture : IAsyncDisposable
     {
         var name = string.Create(CultureInfo.InvariantCulture, $"it{Environment.ProcessId % 100_000}-{Random.Shared.Next(100_000)}");
         var lab = new LabFixture(name, Locate("PROTOSWARM_CLI", "ProtoSwarm.Cli", "protoswarm"), Locate("PROTOSWARMD", "ProtoSwarm.Node", "protoswarmd"));
+        // Without its container init beside it a node host fails every task, and the test would only time out waiting.
+        if (executor == "linux" && !File.Exists(Path.Combine(Path.GetDirectoryName(lab.Daemon)!, "protoswarm-init")))
+        {
+            throw new InvalidOperationException(
+                $"{lab.Daemon} has no protoswarm-init beside it, so its tasks could not start: run scripts/setup.sh and set " +
+                "PROTOSWARMD and PROTOSWARM_CLI to out/bin/protoswarmd and out/bin/protoswarm, as scripts/test.sh does.");
+        }
+
         string[] arguments =
         [
             "--managers", managers.ToString(CultureInfo.InvariantCulture),

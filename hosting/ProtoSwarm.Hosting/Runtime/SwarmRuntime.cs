@@ -91,6 +91,12 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
         if (_executor is LinuxExecutor linux)
         {
             _images.InUse = linux.UsesImage;
+            var init = new ContainerRuntimeOptions().InitPath;
+            if (!File.Exists(init))
+            {
+                // Said once at start, where an operator looks first, rather than only in each failed task.
+                LogNoContainerInit(_logger, init);
+            }
         }
     }
 
@@ -999,6 +1005,9 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The cluster stopped node {NodeId}'s member {MemberId} (blocked after being Down); starting a new member")]
     private static partial void LogMemberStopped(ILogger logger, string nodeId, string memberId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "No container init at {Path}: every task on this node will fail to start; publish hosting/ProtoSwarm.ContainerInit next to protoswarmd (scripts/setup.sh does, into out/bin)")]
+    private static partial void LogNoContainerInit(ILogger logger, string path);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Node {NodeId} has reached no manager within {Seconds} s of starting; it keeps trying")]
     private static partial void LogAlone(ILogger logger, string nodeId, double seconds);

@@ -171,8 +171,9 @@ public class NetworkLabTests(ITestOutputHelper output)
         Assert.Contains("pub", taken.StdErr, StringComparison.Ordinal);
 
         // UDP through the mesh, entering on m1, which runs no task: iperf3's UDP test (its control connection is TCP
-        // on the same port) gets its datagrams to the server on w2 and the server's answers back. The server answers
-        // from a connected UDP socket, which only works because the mesh masquerades UDP (IngressRuleset).
+        // on the same port) gets its datagrams to the server on w2 and the server's answers back, and the server's
+        // UDP socket is connected to w1's own address. It answers from a connected UDP socket, whose source its
+        // routing picks: only the task's return routing for UDP makes that work (ReturnRoutingRuleset).
         var iperf3 = Path.Combine(lab.StateRoot, "iperf3.tar");
         var build = await LabFixture.RunAsync("bash", [Path.Combine(LabFixture.Repository, "scripts", "images", "iperf3-rootfs.sh"), iperf3]);
         Assert.True(build.ExitCode == 0, build.ToString());
@@ -188,6 +189,8 @@ public class NetworkLabTests(ITestOutputHelper output)
         var received = udp.StdOut.Split('\n').Single(l => l.Contains("receiver", StringComparison.Ordinal));
         Assert.DoesNotContain(" 0/0 ", received, StringComparison.Ordinal);
         Assert.DoesNotContain("0.00 Bytes", received, StringComparison.Ordinal);
+        var logs = await ServiceAsync(lab, ["logs", "udp"]);
+        Assert.Contains($" connected to {w1} port ", logs.StdOut, StringComparison.Ordinal);
     }
 
     /// <summary>"REMOTE_ADDR HOSTNAME"; httpd listens on IPv6 too, so an IPv4 client shows as [::ffff:a.b.c.d].</summary>

@@ -368,7 +368,9 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
         var ingress = views.FirstOrDefault(v => v.Ingress);
         var routes = ingress is not null && ingressIndex >= 0 ? IngressReturnRoute.Plan(ingress) : [];
         var ruleset = VipRuleset.Build(views, sandbox.TaskId)
-            + (ingressIndex >= 0 ? ReturnRoutingRuleset.Build(new ReturnRouting($"eth{ingressIndex}", routes)) : "");
+            + (ingressIndex >= 0
+                ? ReturnRoutingRuleset.Build(new ReturnRouting($"eth{ingressIndex}", routes, IPAddress.Parse(sandbox.Networks[ingressIndex].Address.Split('/')[0]), sandbox.GatewayAddress))
+                : "");
         if (ruleset != sandbox.Ruleset)
         {
             await new Nftables(runner).ApplyAsync(ruleset).ConfigureAwait(false);

@@ -42,13 +42,15 @@ public sealed record HostPortBinding(int PublishedPort, int TargetPort, PortProt
 /// The routing mesh in a node's own namespace. A connection to any local address of the node on an
 /// ingress-published port is DNATed (prerouting for clients elsewhere, output for connections made on
 /// the node itself) to the ready tasks' ingress addresses in turn, with the target port; a host-mode
-/// port to its one task on this node. No masquerade for TCP: the task sees the client's address, and
-/// the return routing in the task (<see cref="ReturnRoutingRuleset"/>) sends replies back through the
-/// node that made the DNAT, where conntrack undoes it (an accepted socket answers from the address
-/// the SYN came to). UDP is masqueraded, as docker masquerades all of its mesh: a UDP server answers
-/// from whatever source the task's routing picks for the client (its gateway address, by the default
-/// route), which no conntrack entry could match; from the node's own address it answers on-link, from
-/// the address the datagram came to. A forward rule accepts the DNATed connections.
+/// port to its one task on this node. No masquerade: the task sees the client's address, and the
+/// return routing in the task (<see cref="ReturnRoutingRuleset"/>, UDP included) sends replies back
+/// through the node that made the DNAT, where conntrack undoes it. Host-mode UDP ports reached on an
+/// overlay address are the one exception, masqueraded as docker masquerades all of its mesh: the
+/// task's return routing is only on its ingress interface, and a UDP server answers from the source
+/// its routing picks (its gateway address), which no conntrack entry would match; from the node's own
+/// address it answers on-link, from the right one. (Masqueraded on the ingress address too, the
+/// task would answer on-link from that address, which its return routing has just readdressed.) A
+/// forward rule accepts the DNATed connections.
 /// </summary>
 public static class IngressRuleset
 {
@@ -62,6 +64,7 @@ public static class IngressRuleset
     {
         var rules = new StringBuilder();
         var masqueraded = new List<int>();
+        var ingressAddresses = (ingress?.Endpoints ?? []).Select(e => NftText.Address(e.Address)?.ToString()).OfType<string>().ToHashSet(StringComparer.Ordinal);
         var taken = new HashSet<(int, PortProtocol)>();
         foreach (var service in ingress?.Services ?? [])
         {
@@ -81,10 +84,6 @@ public static class IngressRuleset
                     ? $"{backends[0]}:{port.TargetPort}"
                     : NftText.RoundRobin([.. backends.Select(b => $"{b} . {port.TargetPort}")], origin);
                 rules.Append($"{Match(port.Protocol, port.PublishedPort)} dnat ip to {target}\n");
-                if (port.Protocol == PortProtocol.Udp)
-                {
-                    masqueraded.Add(port.PublishedPort);
-                }
             }
         }
 
@@ -93,7 +92,7 @@ public static class IngressRuleset
             if (taken.Add((binding.PublishedPort, binding.Protocol)))
             {
                 rules.Append($"{Match(binding.Protocol, binding.PublishedPort)} dnat ip to {binding.TaskAddress}:{binding.TargetPort}\n");
-                if (binding.Protocol == PortProtocol.Udp)
+                if (binding.Protocol == PortProtocol.Udp && !ingressAddresses.Contains(binding.TaskAddress))
                 {
                     masqueraded.Add(binding.PublishedPort);
                 }

@@ -39,13 +39,26 @@ public sealed record IngressReturnRoute(string NodeId, string NodeAddress, strin
     ];
 }
 
-/// <summary>The input of <see cref="ReturnRoutingRuleset"/>: the task's interface on the ingress network and the nodes' routes.</summary>
-public sealed record ReturnRouting(string IngressInterface, ImmutableArray<IngressReturnRoute> Routes);
+/// <summary>
+/// The input of <see cref="ReturnRoutingRuleset"/>: the task's interface on the ingress network and the nodes' routes,
+/// and for UDP the task's address there and on the gateway bridge (none: UDP's return is not set up).
+/// </summary>
+public sealed record ReturnRouting(
+    string IngressInterface,
+    ImmutableArray<IngressReturnRoute> Routes,
+    IPAddress? IngressAddress = null,
+    IPAddress? GatewayAddress = null);
 
 /// <summary>
 /// In a task's namespace: remember which node a new ingress connection came through (ct mark from the
 /// source MAC), and mark that connection's outgoing packets in a route-type output chain so policy
 /// routing re-routes them to that node. The task sees the client's real address.
+/// UDP needs one more step each way, since a UDP server answers from the source its routing picks for
+/// the client (the gateway address, by the default route), not from the address the datagram came to:
+/// datagrams arriving on the ingress interface for the task's ingress address are addressed to its
+/// gateway address before conntrack sees them (stateless, in a raw-priority chain), so the server's
+/// answers match their connection, and those answers leave from the ingress address again. The node's
+/// conntrack then sees the reply it expects. (Without it iperf3's UDP test through the mesh hung.)
 /// </summary>
 public static class ReturnRoutingRuleset
 {
@@ -54,8 +67,17 @@ public static class ReturnRoutingRuleset
 
     public static string Build(ReturnRouting routing)
     {
-        var text = NftText.ReplaceTable(Family, Table)
-            .Append("    chain prerouting {\n")
+        var udp = routing.IngressAddress is not null && routing.GatewayAddress is not null;
+        var text = NftText.ReplaceTable(Family, Table);
+        if (udp)
+        {
+            text.Append("    chain prerouting_raw {\n")
+                .Append("        type filter hook prerouting priority -300; policy accept;\n")
+                .Append($"        iifname \"{routing.IngressInterface}\" meta l4proto udp ip daddr {routing.IngressAddress} ip daddr set {routing.GatewayAddress}\n")
+                .Append("    }\n");
+        }
+
+        text.Append("    chain prerouting {\n")
             .Append("        type filter hook prerouting priority -150; policy accept;\n");
         var routes = routing.Routes.IsDefault ? [] : routing.Routes;
         if (routes.Length > 0)
@@ -65,10 +87,15 @@ public static class ReturnRoutingRuleset
         }
 
         // A route chain re-runs the routing decision when the mark changes, which is what sends the reply to the right node.
-        return text.Append("    }\n")
+        text.Append("    }\n")
             .Append("    chain output {\n")
-            .Append("        type route hook output priority -150; policy accept;\n")
-            .Append($"        ct mark & 0x{IngressReturnRoute.RangeMask:x8} == 0x{IngressReturnRoute.Base:x8} meta mark set ct mark\n")
+            .Append("        type route hook output priority -150; policy accept;\n");
+        if (udp)
+        {
+            text.Append($"        meta l4proto udp ct direction reply ct mark & 0x{IngressReturnRoute.RangeMask:x8} == 0x{IngressReturnRoute.Base:x8} ip saddr set {routing.IngressAddress}\n");
+        }
+
+        return text.Append($"        ct mark & 0x{IngressReturnRoute.RangeMask:x8} == 0x{IngressReturnRoute.Base:x8} meta mark set ct mark\n")
             .Append("    }\n")
             .Append("}\n")
             .ToString();

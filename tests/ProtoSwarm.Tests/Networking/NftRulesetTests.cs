@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Net;
 using ProtoSwarm.Contracts;
 using ProtoSwarm.Networking.Nft;
 
@@ -92,19 +93,51 @@ public sealed class NftRulesetTests
     }
 
     [Fact]
-    public void Udp_Through_The_Mesh_Is_Masqueraded_And_Tcp_Is_Not()
+    public void Only_Host_Mode_Udp_To_An_Overlay_Address_Is_Masqueraded()
     {
-        // A UDP server answers from the source its routing picks for the client, not from the address the datagram
-        // came to; from the node's own address it answers on-link, from the right one.
+        // UDP to a task's ingress address keeps the client's address (the task's return routing handles it); a host-mode
+        // port's task reached on an overlay has none there, and a UDP server answers from the source its routing picks.
         var ingress = DnsFixtures.Ingress with
         {
             Services = [.. DnsFixtures.Ingress.Services.Select(s => s with { Ports = [.. s.Ports, new PortConfig(53, 5353, PortProtocol.Udp)] })],
         };
-        var text = IngressRuleset.Build(ingress, [new HostPortBinding(9000, 90, PortProtocol.Udp, "10.0.1.5"), new HostPortBinding(9001, 91, PortProtocol.Tcp, "10.0.1.5")], "");
+        var text = IngressRuleset.Build(ingress,
+            [
+                new HostPortBinding(9000, 90, PortProtocol.Udp, "10.0.1.5"), // on an overlay
+                new HostPortBinding(9001, 91, PortProtocol.Tcp, "10.0.1.5"),
+                new HostPortBinding(9002, 92, PortProtocol.Udp, "10.255.0.5"), // on ingress: the task's return routing answers
+            ],
+            "");
 
         Assert.Contains("fib daddr type local udp dport 5353 dnat ip to numgen inc mod 2 map { 0 : 10.255.0.5 . 53, 1 : 10.255.0.6 . 53 }\n", text);
-        Assert.Contains("        meta l4proto udp ct status dnat ct original proto-dst { 5353, 9000 } masquerade\n", text);
+        Assert.Contains("        meta l4proto udp ct status dnat ct original proto-dst { 9000 } masquerade\n", text);
         Assert.Single(text.Split('\n'), l => l.Contains("masquerade", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Return_Routing_Gives_Udp_Its_Gateway_Address_On_The_Way_In_And_The_Ingress_Address_On_The_Way_Out()
+    {
+        var text = ReturnRoutingRuleset.Build(new ReturnRouting(
+            "eth1", IngressReturnRoute.Plan(DnsFixtures.Ingress), IPAddress.Parse("10.255.0.5"), IPAddress.Parse("172.18.0.2")));
+        Assert.Equal(
+            Replace("protoswarm_return") + """
+                chain prerouting_raw {
+                    type filter hook prerouting priority -300; policy accept;
+                    iifname "eth1" meta l4proto udp ip daddr 10.255.0.5 ip daddr set 172.18.0.2
+                }
+                chain prerouting {
+                    type filter hook prerouting priority -150; policy accept;
+                    iifname "eth1" ct state new ct mark set ether saddr map { 02:42:0a:ff:00:02 : 0x53500002, 02:42:0a:ff:00:03 : 0x53500003 }
+                }
+                chain output {
+                    type route hook output priority -150; policy accept;
+                    meta l4proto udp ct direction reply ct mark & 0xffff0000 == 0x53500000 ip saddr set 10.255.0.5
+                    ct mark & 0xffff0000 == 0x53500000 meta mark set ct mark
+                }
+            }
+
+            """,
+            text);
     }
 
     [Fact]

@@ -14,7 +14,7 @@ public sealed class NftablesTests
     {
         { VipRuleset.Table, VipRuleset.Build([DnsFixtures.Front, DnsFixtures.Back with { Endpoints = [] }], "") },
         { IngressRuleset.Table, IngressRuleset.Build(DnsFixtures.Ingress, [new HostPortBinding(9000, 90, PortProtocol.Udp, "10.0.1.5")], "") },
-        { ReturnRoutingRuleset.Table, ReturnRoutingRuleset.Build(new ReturnRouting("eth1", IngressReturnRoute.Plan(DnsFixtures.Ingress))) },
+        { ReturnRoutingRuleset.Table, ReturnRoutingRuleset.Build(new ReturnRouting("eth1", IngressReturnRoute.Plan(DnsFixtures.Ingress), IPAddress.Parse("10.255.0.5"), IPAddress.Parse("172.18.0.2"))) },
         { GatewayRuleset.Table, GatewayRuleset.Build(IPNetwork.Parse("172.18.0.0/16"), "ps-ingress0") },
     };
 

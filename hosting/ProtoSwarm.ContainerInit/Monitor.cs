@@ -25,8 +25,6 @@ internal static unsafe class ContainerMonitor
     private static readonly byte[] Stdout = "stdout"u8.ToArray();
     private static readonly byte[] Stderr = "stderr"u8.ToArray();
 
-    public const string HostFlag = "--host";
-
     // One container, reported on fd 3: the process ends with it.
     public static int Run(string configPath)
     {
@@ -65,7 +63,7 @@ internal static unsafe class ContainerMonitor
     // killing it ends every container it supervises (all of a node host's, when shared) and loses their logs:
     // it is spared as containerd's shims are (-998, not -1000, so it still goes before the kernel panics).
     // Each stage 2 puts its container back at 0, docker's default (Stage2), so containers are not spared with it.
-    public const int MonitorOomScoreAdjust = -998;
+    private const int MonitorOomScoreAdjust = -998;
 
     private static void SpareFromOomKiller() => Native.SetOomScoreAdjust(MonitorOomScoreAdjust);
 

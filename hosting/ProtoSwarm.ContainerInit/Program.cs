@@ -18,7 +18,7 @@ if (args.Length == 2 && args[0] == ExecStage.InnerFlag)
     return ExecStage.RunInner(args[1]);
 }
 // protoswarm-init --host     the node host's shared monitor: containers handed over on fd 3 (ContainerMonitor.RunHost).
-if (args.Length == 1 && args[0] == ContainerMonitor.HostFlag)
+if (args.Length == 1 && args[0] == InitProtocol.SharedMonitorFlag)
 {
     return ContainerMonitor.RunHost();
 }

@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.Win32.SafeHandles;
+using ProtoSwarm.ContainerInit;
 using ProtoSwarm.Containers.Runtime.Interop;
 using static ProtoSwarm.ContainerInit.Interop.PosixSpawn;
 using static ProtoSwarm.Containers.Runtime.Interop.Libc;
@@ -13,8 +14,6 @@ namespace ProtoSwarm.Containers.Runtime;
 internal sealed unsafe class LinuxSyscalls : ISyscalls
 {
     public static readonly LinuxSyscalls Instance = new();
-
-    private const string SharedMonitorFlag = "--host";
 
     public bool FileExists(string path) => File.Exists(path);
     public bool DirectoryExists(string path) => Directory.Exists(path);
@@ -84,7 +83,7 @@ internal sealed unsafe class LinuxSyscalls : ISyscalls
             if (shared)
             {
                 var host = SharedMonitor.Submit(initPath, configPath, fds[1],
-                    control => Spawn(initPath, [SharedMonitorFlag], stdin: -1, stdout: -1, stderr: -1, status: control));
+                    control => Spawn(initPath, [InitProtocol.SharedMonitorFlag], stdin: -1, stdout: -1, stderr: -1, status: control));
                 return new InitProcess(host, new Socket(new SafeSocketHandle((nint)fds[0], ownsHandle: true)), IsChild: false);
             }
             var pid = Spawn(initPath, [configPath], stdin: -1, stdout: -1, stderr: -1, status: fds[1]);

@@ -260,14 +260,29 @@ internal static unsafe class ContainerMonitor
                         }
                     }
                 }
-                var now = Native.Milliseconds();
-                foreach (var container in _containers.Values.Where(c => c.DrainDeadline > 0 && now >= c.DrainDeadline).ToList())
-                {
-                    container.Finish();
-                    _containers.Remove(container.Serial);
-                }
+                FinishOverdue();
             }
             return _failed;
+        }
+
+        // The containers whose log pipes were waited for long enough after PID 1 ended. Every wake-up (each
+        // log line) comes through here, so nothing is allocated unless one is due.
+        private void FinishOverdue()
+        {
+            var now = Native.Milliseconds();
+            List<Container>? due = null;
+            foreach (var container in _containers.Values)
+            {
+                if (container.DrainDeadline > 0 && now >= container.DrainDeadline)
+                {
+                    (due ??= []).Add(container);
+                }
+            }
+            foreach (var container in due ?? [])
+            {
+                container.Finish();
+                _containers.Remove(container.Serial);
+            }
         }
 
         private int Timeout()

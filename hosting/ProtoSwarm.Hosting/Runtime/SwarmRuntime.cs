@@ -81,21 +81,21 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
         _images = new LocalImages(options.ImagesDir);
         _registry = new NodeRegistry(() => _images.Store, () => _state, () => _credentials, loggerFactory);
         _volumes = new LocalVolumes(options.VolumesDir);
+        var containers = new ContainerRuntimeOptions { StateRoot = options.ContainersDir, SharedMonitor = options.SharedContainerMonitor };
         _executor = options.Executor switch
         {
             "fake" => new FakeExecutor(time),
-            "linux" => new LinuxExecutor(() => _images.Store, () => _volumes.Store, new ContainerRuntimeOptions { StateRoot = options.ContainersDir, SharedMonitor = options.SharedContainerMonitor }, loggerFactory, () => _networks, _registry.PullForTaskAsync,
+            "linux" => new LinuxExecutor(() => _images.Store, () => _volumes.Store, containers, loggerFactory, () => _networks, _registry.PullForTaskAsync,
                 new TaskFileStore(options.SecretsDir)),
             _ => null,
         };
         if (_executor is LinuxExecutor linux)
         {
             _images.InUse = linux.UsesImage;
-            var init = new ContainerRuntimeOptions().InitPath;
-            if (!File.Exists(init))
+            if (!File.Exists(containers.InitPath))
             {
                 // Said once at start, where an operator looks first, rather than only in each failed task.
-                LogNoContainerInit(_logger, init);
+                LogNoContainerInit(_logger, containers.InitPath);
             }
         }
     }

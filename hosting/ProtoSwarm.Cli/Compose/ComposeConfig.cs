@@ -240,27 +240,14 @@ internal static class ComposeConfig
         yaml.End();
     }
 
-    /// <summary>A "list or dict" as key-value pairs, later ones over earlier.</summary>
+    /// <summary>A "list or dict" as key-value pairs, later ones over earlier, read as the loader reads it (the file
+    /// loaded without errors, so this reader has none to report).</summary>
     private static Dictionary<string, string?> Pairs(ComposeNode? node)
     {
         var pairs = new Dictionary<string, string?>(StringComparer.Ordinal);
-        switch (node)
+        foreach (var (key, value, _, _) in (node is null ? null : new ComposeReader(null).ListOrDict(node, "")) ?? [])
         {
-            case MappingNode mapping:
-                foreach (var entry in mapping.Entries)
-                {
-                    pairs[entry.Key.Value] = entry.Value is ScalarNode { IsNull: false } s ? s.Value : null;
-                }
-
-                break;
-            case SequenceNode list:
-                foreach (var item in list.Items.OfType<ScalarNode>())
-                {
-                    var at = item.Value.IndexOf('=', StringComparison.Ordinal);
-                    pairs[at < 0 ? item.Value : item.Value[..at]] = at < 0 ? null : item.Value[(at + 1)..];
-                }
-
-                break;
+            pairs[key] = value;
         }
 
         return pairs;
@@ -402,7 +389,7 @@ internal static class ComposeConfig
                 foreach (var entry in Ordered(mapping, ReferenceOrder))
                 {
                     yaml.Key(entry.Key.Value);
-                    if (entry.Key.Value == "mode" && entry.Value is ScalarNode { Value: ['0', _, ..] } octal && TryOctal(octal.Value) is { } mode)
+                    if (entry.Key.Value == "mode" && entry.Value is ScalarNode { Value: ['0', _, ..] } octal && ComposeServices.FileModeValue(octal.Value) is { } mode)
                     {
                         yaml.Integer(mode);
                     }
@@ -425,12 +412,6 @@ internal static class ComposeConfig
         }
 
         yaml.End();
-    }
-
-    private static int? TryOctal(string text)
-    {
-        var digits = text.StartsWith("0o", StringComparison.Ordinal) ? text[2..] : text[1..];
-        return digits.Length > 0 && digits.All(c => c is >= '0' and <= '7') ? System.Convert.ToInt32(digits, 8) : null;
     }
 
     private static void Deploy(Writer yaml, MappingNode deploy)

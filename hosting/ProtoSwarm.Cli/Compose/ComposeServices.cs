@@ -1111,24 +1111,24 @@ internal static class ComposeServices
     /// <summary>A file mode as YAML 1.1 writes it: 0440 is octal (288), 440 decimal, as docker's loader reads it.</summary>
     private static int? FileMode(ComposeReader reader, ComposeNode node, string path)
     {
-        if (node is ScalarNode { IsNull: false } scalar)
+        if (node is ScalarNode { IsNull: false } scalar && FileModeValue(scalar.Value) is { } mode)
         {
-            var text = scalar.Value;
-            if (text.StartsWith("0o", StringComparison.Ordinal) || (text.Length > 1 && text[0] == '0'))
-            {
-                if (TryOctal(text.TrimStart('0', 'o')) is { } octal && octal <= 0x1FF)
-                {
-                    return octal;
-                }
-            }
-            else if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var number) && number <= 0x1FF)
-            {
-                return number;
-            }
+            return mode;
         }
 
         reader.Error(node, path, $"expected a file mode from 0 to 0777 such as 0440, got {node.Describe()}");
         return null;
+    }
+
+    /// <summary>The mode <paramref name="text"/> writes (<see cref="FileMode"/>'s reading), or null when it is none.</summary>
+    public static int? FileModeValue(string text)
+    {
+        if (text.StartsWith("0o", StringComparison.Ordinal) || (text.Length > 1 && text[0] == '0'))
+        {
+            return TryOctal(text.TrimStart('0', 'o')) is { } octal && octal <= 0x1FF ? octal : null;
+        }
+
+        return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var number) && number <= 0x1FF ? number : null;
     }
 
     private static int? TryOctal(string text)

@@ -54,6 +54,7 @@ public sealed class RaftLogFile : IDisposable
     // than executing them.
     private SqliteCommand? _truncate;
     private sqlite3_stmt? _insert;
+    private sqlite3_stmt? _insertPart;
     private byte[] _sealBuffer = new byte[1024];
     private SqliteCommand? _hardState;
     private SqliteCommand? _syncNormal;
@@ -311,11 +312,21 @@ public sealed class RaftLogFile : IDisposable
             }
 
             var (offset, length) = snapshot.PartRange(part);
-            Exec(transaction, "INSERT OR REPLACE INTO snapshot_parts (idx, term, seq, bytes) VALUES ($i, $t, $s, $b)",
-                ("$i", (long)snapshot.Metadata.Index),
-                ("$t", (long)snapshot.Metadata.Term),
-                ("$s", part),
-                ("$b", snapshot.Bytes.AsSpan(offset, length).ToArray()));
+            if (_insertPart is null)
+            {
+                Check(raw.sqlite3_prepare_v2(_connection.Handle, "INSERT OR REPLACE INTO snapshot_parts (idx, term, seq, bytes) VALUES (?1, ?2, ?3, ?4)", out var statement));
+                _insertPart = statement;
+            }
+
+            // Bound straight from the sealed bytes: no array per part.
+            Check(raw.sqlite3_bind_int64(_insertPart, 1, (long)snapshot.Metadata.Index));
+            Check(raw.sqlite3_bind_int64(_insertPart, 2, (long)snapshot.Metadata.Term));
+            Check(raw.sqlite3_bind_int(_insertPart, 3, part));
+            Check(length == 0 ? raw.sqlite3_bind_zeroblob(_insertPart, 4, 0) : raw.sqlite3_bind_blob(_insertPart, 4, snapshot.Bytes.AsSpan(offset, length)));
+            var step = raw.sqlite3_step(_insertPart);
+            raw.sqlite3_reset(_insertPart);
+            raw.sqlite3_clear_bindings(_insertPart);
+            Check(step);
             transaction.Commit();
         });
     }
@@ -380,6 +391,7 @@ public sealed class RaftLogFile : IDisposable
         }
 
         _insert?.Dispose();
+        _insertPart?.Dispose();
 
         _connection.Dispose();
     }

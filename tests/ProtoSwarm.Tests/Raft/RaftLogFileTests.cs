@@ -113,6 +113,32 @@ public sealed class RaftLogFileTests : IDisposable
     }
 
     [Fact]
+    public void A_Snapshot_Of_Megabytes_Is_Written_Part_By_Part_And_Read_Back_Whole()
+    {
+        var path = _dir.File("raft.db");
+        var data = new byte[(3 * 1024 * 1024) + 12345];
+        new Random(11).NextBytes(data);
+        using (var file = new RaftLogFile(path, _sealer))
+        {
+            file.Save(null, [.. Enumerable.Range(1, 10).Select(i => E((ulong)i, 1))], new HardState(1, 0, 10));
+            var sealedSnapshot = file.SealSnapshot(new Snapshot(new SnapshotMetadata(9, 1, new ConfState([1], [])), data));
+            Assert.True(sealedSnapshot.Bytes.Length > data.Length);
+            Assert.Equal(49, sealedSnapshot.PartCount);
+            for (var part = 0; part < sealedSnapshot.PartCount; part++)
+            {
+                file.SaveSnapshotPart(sealedSnapshot, part);
+            }
+
+            file.CommitSnapshot(sealedSnapshot);
+        }
+
+        using var reopened = new RaftLogFile(path, _sealer);
+        var disk = reopened.Load();
+        Assert.Equal(9UL, disk.Snapshot.Metadata.Index);
+        Assert.Equal(data, disk.Snapshot.Data);
+    }
+
+    [Fact]
     public void Parts_Of_A_Snapshot_Never_Committed_Are_Dropped_By_The_Next_One_And_A_Snapshot_From_The_Leader_Replaces_Them()
     {
         using var file = new RaftLogFile(_dir.File("raft.db"), _sealer);

@@ -29,7 +29,8 @@ public sealed partial class ManagerApiActor
     /// <summary>The service with its endpoint's ports allocated (VIPs follow from the leader's allocator), or the refusal.</summary>
     private (ServiceObject? Service, CommandRejected? Rejected) WithPorts(ServiceObject service, ServiceEndpoint current)
     {
-        var (ports, rejected) = ServiceEndpoints.AllocatePorts(service.Spec, current, Services().Where(s => s.Id != service.Id));
+        var (ports, rejected) = ServiceEndpoints.AllocatePorts(service.Spec, current, Services().Where(s => s.Id != service.Id),
+            ServiceEndpoints.SwarmPorts(State.List<NodeObject>(), Cluster()));
         return rejected is not null ? (null, rejected) : (service with { Endpoint = current with { Ports = ports } }, null);
     }
 

@@ -86,34 +86,100 @@ public static class ServiceEndpoints
     }
 
     /// <summary>
+    /// The ports the swarm itself uses on its nodes, which no service may publish, with what each is:
+    /// every node's swarm port (TCP: the node hosts' traffic, Raft and the managers' API, under mutual
+    /// TLS) and the overlays' VXLAN port (UDP). Published, a port is DNATed to a task for every
+    /// address of the node, so it would take the swarm's own traffic (a node would no longer reach
+    /// the managers, nor its peers' overlays) and could not be undone on a node cut off by it.
+    /// </summary>
+    public static Dictionary<(PortProtocol Protocol, int Port), string> SwarmPorts(IEnumerable<NodeObject> nodes, ClusterObject? cluster)
+    {
+        var reserved = new Dictionary<(PortProtocol, int), string>
+        {
+            [(PortProtocol.Udp, cluster?.EffectiveDataPathPort ?? NetworkView.DefaultDataPathPort)] = "the overlays' VXLAN port (`swarm init --data-path-port`)",
+        };
+        foreach (var node in nodes.OrderBy(n => n.Description.Hostname, StringComparer.Ordinal))
+        {
+            if (node.Member is { Port: > 0 } member)
+            {
+                reserved.TryAdd((PortProtocol.Tcp, member.Port), $"the swarm port of node {node.Description.Hostname} (its traffic with the other nodes)");
+            }
+        }
+
+        return reserved;
+    }
+
+    /// <summary>
     /// The service's ports as its endpoint keeps them: every ingress port published, those asked as
     /// 0 given the port they had before (same target and protocol) or the first free one of
-    /// 30000-32767. Refused when a port is published by another service, naming it. Host-mode ports
-    /// are kept as asked: they are each node's own, checked where the task is placed.
+    /// 30000-32767. Refused, as swarmkit refuses them: the same published port and protocol twice in
+    /// the spec; a port the swarm uses itself (<paramref name="reserved"/>, in either mode); a port
+    /// another service publishes in ingress mode, naming it, and, since an ingress port answers on
+    /// every node, a port another service publishes in host mode when this one wants it in ingress
+    /// mode or the other way round. Host-mode ports of two services may share a number: they are
+    /// each node's own, checked where the tasks are placed.
     /// </summary>
     public static (ImmutableArray<PortConfig> Ports, CommandRejected? Rejected) AllocatePorts(
-        ServiceSpec spec, ServiceEndpoint current, IEnumerable<ServiceObject> others)
+        ServiceSpec spec, ServiceEndpoint current, IEnumerable<ServiceObject> others, IReadOnlyDictionary<(PortProtocol Protocol, int Port), string>? reserved = null)
     {
+        reserved ??= new Dictionary<(PortProtocol, int), string>();
+        var seen = new HashSet<(PortProtocol, int)>();
+        foreach (var port in spec.Endpoint.Ports.Where(p => p.PublishedPort > 0))
+        {
+            if (!seen.Add((port.Protocol, port.PublishedPort)))
+            {
+                return ([], new CommandRejected(RejectCode.InvalidArgument,
+                    $"The service spec is invalid:\n  EndpointSpec: duplicate published ports provided ({Describe(port.PublishedPort, port.Protocol)} more than once); publish each port once."));
+            }
+
+            if (reserved.TryGetValue((port.Protocol, port.PublishedPort), out var what))
+            {
+                return ([], new CommandRejected(RejectCode.InvalidArgument,
+                    $"Port {Describe(port.PublishedPort, port.Protocol)} cannot be published: it is {what}, which every node needs for the swarm itself; publish another port (--publish PUBLISHED:{port.TargetPort.ToString(CultureInfo.InvariantCulture)})."));
+            }
+        }
+
         var taken = new Dictionary<(PortProtocol, int), string>();
+        var takenInHostMode = new Dictionary<(PortProtocol, int), string>();
         foreach (var other in others.Where(o => o.Spec.Name != spec.Name))
         {
-            foreach (var port in other.Endpoint.Ports.Concat(other.Spec.Endpoint.Ports)
-                         .Where(p => p.PublishMode == PublishMode.Ingress && p.PublishedPort > 0))
+            foreach (var port in other.Endpoint.Ports.Concat(other.Spec.Endpoint.Ports).Where(p => p.PublishedPort > 0))
             {
-                taken.TryAdd((port.Protocol, port.PublishedPort), other.Spec.Name);
+                (port.PublishMode == PublishMode.Ingress ? taken : takenInHostMode).TryAdd((port.Protocol, port.PublishedPort), other.Spec.Name);
             }
         }
 
         var mine = new HashSet<(PortProtocol, int)>();
-        foreach (var port in spec.Endpoint.Ports.Where(p => p.PublishMode == PublishMode.Ingress && p.PublishedPort > 0))
+        foreach (var port in spec.Endpoint.Ports.Where(p => p.PublishedPort > 0))
         {
-            if (taken.TryGetValue((port.Protocol, port.PublishedPort), out var owner))
+            var key = (port.Protocol, port.PublishedPort);
+            var ingress = port.PublishMode == PublishMode.Ingress;
+            if (taken.TryGetValue(key, out var owner))
             {
                 return ([], new CommandRejected(RejectCode.Conflict,
-                    $"Port {Describe(port.PublishedPort, port.Protocol)} is already published by service {owner}; publish another port (--publish PUBLISHED:{port.TargetPort.ToString(CultureInfo.InvariantCulture)}), leave the published port out to get a free one, or unpublish it from {owner} first."));
+                    $"Port {Describe(port.PublishedPort, port.Protocol)} is already published by service {owner}" +
+                    (ingress ? "" : " on every node (routing mesh), so no node can publish it in host mode") +
+                    $"; publish another port (--publish PUBLISHED:{port.TargetPort.ToString(CultureInfo.InvariantCulture)}), leave the published port out to get a free one, or unpublish it from {owner} first."));
             }
 
-            mine.Add((port.Protocol, port.PublishedPort));
+            if (ingress && takenInHostMode.TryGetValue(key, out owner))
+            {
+                return ([], new CommandRejected(RejectCode.Conflict,
+                    $"Port {Describe(port.PublishedPort, port.Protocol)} is already published in host mode by service {owner}, on the nodes that run its tasks, and a port of the routing mesh is published on every node; " +
+                    $"publish another port (--publish PUBLISHED:{port.TargetPort.ToString(CultureInfo.InvariantCulture)}), leave the published port out to get a free one, or unpublish it from {owner} first."));
+            }
+
+            mine.Add(key);
+        }
+
+        foreach (var (key, _) in reserved)
+        {
+            mine.Add(key);
+        }
+
+        foreach (var (key, _) in takenInHostMode)
+        {
+            mine.Add(key);
         }
 
         var ports = ImmutableArray.CreateBuilder<PortConfig>(spec.Endpoint.Ports.Length);

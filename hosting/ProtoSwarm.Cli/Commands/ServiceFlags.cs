@@ -168,7 +168,8 @@ internal static partial class ServiceFlags
             spec = spec with
             {
                 Labels = Labels(spec.Labels, flags.All("--label"), []),
-                Endpoint = spec.Endpoint with { Ports = Ports([], flags.All("--publish"), []) },
+                // As given: a port published twice is the manager's to refuse, as docker's daemon refuses it.
+                Endpoint = spec.Endpoint with { Ports = [.. flags.All("--publish").Select(p => Port("--publish", p).OrThrow())] },
                 TaskTemplate = template with
                 {
                     Container = CreateConfinement(template.Container, flags) with

@@ -90,11 +90,76 @@ public sealed class ServiceEndpointsTests
     }
 
     [Fact]
-    public void The_Same_Port_Number_Over_Another_Protocol_Or_In_Host_Mode_Is_No_Clash()
+    public void The_Same_Port_Number_Over_Another_Protocol_Or_In_Host_Mode_For_Two_Services_Is_No_Clash()
     {
-        var other = Service("s2", "api", endpoint: new ServiceEndpoint([new PortConfig(80, 8080)]));
-        var spec = Service("s1", "web", ports: [new PortConfig(80, 8080, PortProtocol.Udp), new PortConfig(81, 8080, PublishMode: PublishMode.Host)]).Spec;
+        var other = Service("s2", "api", ports: [new PortConfig(80, 8080), new PortConfig(22, 2222, PublishMode: PublishMode.Host)],
+            endpoint: new ServiceEndpoint([new PortConfig(80, 8080), new PortConfig(22, 2222, PublishMode: PublishMode.Host)]));
+        var spec = Service("s1", "web", ports: [new PortConfig(80, 8080, PortProtocol.Udp), new PortConfig(23, 2222, PublishMode: PublishMode.Host)]).Spec;
 
         Assert.Null(ServiceEndpoints.AllocatePorts(spec, ServiceEndpoint.None, [other]).Rejected);
     }
+
+    [Theory]
+    [InlineData(PublishMode.Host, PublishMode.Ingress, "is already published by service api on every node (routing mesh), so no node can publish it in host mode")]
+    [InlineData(PublishMode.Ingress, PublishMode.Host, "is already published in host mode by service api, on the nodes that run its tasks")]
+    public void A_Port_In_Host_Mode_And_The_Same_Port_Of_The_Routing_Mesh_Clash_Either_Way(PublishMode mine, PublishMode theirs, string reason)
+    {
+        // An ingress port is DNATed on every node: a host-mode task of another service on any node would be shadowed by it.
+        var other = Service("s2", "api", ports: [new PortConfig(80, 8080, PublishMode: theirs)], endpoint: new ServiceEndpoint([new PortConfig(80, 8080, PublishMode: theirs)]));
+        var spec = Service("s1", "web", ports: [new PortConfig(81, 8080, PublishMode: mine)]).Spec;
+
+        var (_, rejected) = ServiceEndpoints.AllocatePorts(spec, ServiceEndpoint.None, [other]);
+
+        Assert.Equal(RejectCode.Conflict, rejected!.Code);
+        Assert.Contains($"Port 8080/tcp {reason}", rejected.Reason, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(PublishMode.Ingress, PublishMode.Ingress)]
+    [InlineData(PublishMode.Ingress, PublishMode.Host)]
+    public void A_Published_Port_Given_Twice_In_One_Spec_Is_Refused_As_Swarmkit_Refuses_It(PublishMode first, PublishMode second)
+    {
+        var spec = Service("s1", "web", ports: [new PortConfig(80, 8081, PublishMode: first), new PortConfig(81, 8081, PublishMode: second)]).Spec;
+
+        var (_, rejected) = ServiceEndpoints.AllocatePorts(spec, ServiceEndpoint.None, []);
+
+        Assert.Equal(RejectCode.InvalidArgument, rejected!.Code);
+        Assert.Contains("EndpointSpec: duplicate published ports provided (8081/tcp more than once)", rejected.Reason, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(2377, PortProtocol.Tcp, PublishMode.Ingress, "it is the swarm port of node m1 (its traffic with the other nodes)")]
+    [InlineData(2377, PortProtocol.Tcp, PublishMode.Host, "it is the swarm port of node m1 (its traffic with the other nodes)")]
+    [InlineData(4789, PortProtocol.Udp, PublishMode.Ingress, "it is the overlays' VXLAN port")]
+    [InlineData(7000, PortProtocol.Tcp, PublishMode.Ingress, "it is the swarm port of node w1")]
+    public void A_Port_The_Swarm_Uses_Itself_Is_Refused_In_Either_Mode(int published, PortProtocol protocol, PublishMode mode, string reason)
+    {
+        var reserved = ServiceEndpoints.SwarmPorts([Node("m1", 2377), Node("w1", 7000), Node("w2", 2377)], cluster: null);
+        var spec = Service("s1", "web", ports: [new PortConfig(80, published, protocol, mode)]).Spec;
+
+        var (_, rejected) = ServiceEndpoints.AllocatePorts(spec, ServiceEndpoint.None, [], reserved);
+
+        Assert.Equal(RejectCode.InvalidArgument, rejected!.Code);
+        Assert.Contains($"cannot be published: {reason}", rejected.Reason, StringComparison.Ordinal);
+        Assert.Null(ServiceEndpoints.AllocatePorts(Service("s1", "web", ports: [new PortConfig(80, 4789)]).Spec, ServiceEndpoint.None, [], reserved).Rejected);
+    }
+
+    [Fact]
+    public void The_Swarm_Picks_No_Port_The_Swarm_Uses_Or_Another_Service_Publishes_In_Host_Mode()
+    {
+        var reserved = ServiceEndpoints.SwarmPorts([Node("m1", 30000)], new ClusterObject(ClusterObject.DefaultId, new ObjectMeta(1, default, default), "c", "", "", DataPathPort: 30000));
+        var other = Service("s2", "api", ports: [new PortConfig(80, 30001, PublishMode: PublishMode.Host)], endpoint: new ServiceEndpoint([new PortConfig(80, 30001, PublishMode: PublishMode.Host)]));
+        var spec = Service("s1", "web", ports: [new PortConfig(80), new PortConfig(53, Protocol: PortProtocol.Udp)]).Spec;
+
+        var (ports, rejected) = ServiceEndpoints.AllocatePorts(spec, ServiceEndpoint.None, [other], reserved);
+
+        Assert.Null(rejected);
+        // TCP: 30000 is m1's swarm port, 30001 api's host-mode port; UDP: 30000 is the VXLAN port.
+        Assert.Equal([30002, 30001], ports.Select(p => p.PublishedPort));
+    }
+
+    private static NodeObject Node(string hostname, int port) =>
+        new(hostname + "-id", new ObjectMeta(1, default, default), new NodeSpec(NodeRole.Worker, NodeAvailability.Active, System.Collections.Immutable.ImmutableSortedDictionary<string, string>.Empty),
+            NodeRole.Worker, new NodeDescription(hostname, "linux", "x86_64", 0, 0, ""), new NodeStatus(NodeState.Ready, "", "10.0.0.1", default),
+            null, new MemberInfo(hostname + "-member", "10.0.0.1", port, []));
 }

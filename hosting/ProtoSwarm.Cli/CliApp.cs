@@ -64,6 +64,14 @@ internal sealed class CliApp(Func<string, INodeConnection> connect)
         try
         {
             var parseResult = root.Parse(ExecCommand.TrySeparateCommand(args, out var exec) ? exec : ServiceCommands.SeparateContainerCommand(args));
+            // First: an unknown flag taken as an argument also leaves the real argument unmatched.
+            if (parseResult.CommandResult.Command.Action is not null && UnknownFlag(parseResult) is { } unknown)
+            {
+                await configuration.Error.WriteLineAsync($"unknown flag: {unknown}");
+                await configuration.Error.WriteLineAsync($"See '{CommandPath(parseResult.CommandResult)} --help'.");
+                return 1;
+            }
+
             if (parseResult.Errors.Count > 0 && parseResult.CommandResult.Command.Action is not null)
             {
                 foreach (var error in parseResult.Errors)
@@ -111,6 +119,34 @@ internal sealed class CliApp(Func<string, INodeConnection> connect)
                 return 1;
             }
         });
+
+    /// <summary>
+    /// A flag the command does not know, which the parser took as one of its arguments (`network create
+    /// --ipv6` became a network named "--ipv6"): the first argument value that starts with a dash, is
+    /// not a number, and does not come after `--`. docker says "unknown flag" for it; no name this CLI
+    /// takes (network, node, service, task, image, secret) starts with a dash, and a dash alone (stdin)
+    /// is a value.
+    /// </summary>
+    internal static string? UnknownFlag(ParseResult parseResult)
+    {
+        var argumentTokens = parseResult.CommandResult.Children.OfType<ArgumentResult>().SelectMany(a => a.Tokens).ToHashSet();
+        foreach (var token in parseResult.Tokens)
+        {
+            if (token.Type == TokenType.DoubleDash)
+            {
+                return null;
+            }
+
+            if (token.Type == TokenType.Argument && argumentTokens.Contains(token)
+                && token.Value.Length > 1 && token.Value[0] == '-'
+                && !double.TryParse(token.Value, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out _))
+            {
+                return token.Value;
+            }
+        }
+
+        return null;
+    }
 
     private static string CommandPath(CommandResult command)
     {

@@ -38,6 +38,35 @@ public class ArgumentValidationTests
     }
 
     [Theory]
+    [InlineData("unknown flag: --ipv6\nSee 'protoswarm network create --help'.", "network", "create", "--ipv6")]
+    [InlineData("unknown flag: --ipv6\nSee 'protoswarm network create --help'.", "network", "create", "--ipv6", "v6b")]
+    [InlineData("unknown flag: --scope\n", "network", "create", "--scope", "local", "loc")]
+    [InlineData("unknown flag: --bogus\n", "network", "rm", "--bogus")]
+    [InlineData("unknown flag: --bogus\n", "network", "inspect", "net1", "--bogus")]
+    [InlineData("unknown flag: -z\n", "node", "inspect", "-z", "n1")]
+    public async Task An_Unknown_Flag_Is_Named_As_One_Not_Taken_For_A_Name(string expected, params string[] args)
+    {
+        var (code, output, error) = await RunAsync(NoAnswers, args);
+
+        Assert.Equal(1, code);
+        Assert.StartsWith(expected, error.Replace("\r\n", "\n", StringComparison.Ordinal), StringComparison.Ordinal);
+        Assert.Empty(output);
+        Assert.Empty(NoAnswers.Requests);
+    }
+
+    [Fact]
+    public void A_Dash_Value_After_Double_Dash_A_Lone_Dash_And_A_Negative_Number_Are_Arguments()
+    {
+        var root = new CliApp(_ => NoAnswers).CreateRoot();
+        root.Subcommands.Add(ProtoSwarm.Cli.Lab.LabCommands.Create());
+
+        Assert.Null(CliApp.UnknownFlag(root.Parse(["lab", "exec", "w1", "--name", "x", "--", "ip", "-o", "link"])));
+        Assert.Null(CliApp.UnknownFlag(root.Parse(["secret", "create", "s1", "-"])));
+        Assert.Null(CliApp.UnknownFlag(root.Parse(ServiceCommands.SeparateContainerCommand(["service", "create", "busybox", "sh", "-c", "true"]))));
+        Assert.Equal("--ipv6", CliApp.UnknownFlag(root.Parse(["network", "create", "--ipv6"])));
+    }
+
+    [Theory]
     [InlineData("10.0.0.1:2377", "10.0.0.1:2377")]
     [InlineData("10.0.0.1", "10.0.0.1:2377")]
     [InlineData("manager1:4000", "manager1:4000")]

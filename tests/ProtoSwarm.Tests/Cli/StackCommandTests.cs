@@ -64,7 +64,6 @@ public sealed class StackCommandTests : IDisposable
     [Theory]
     [InlineData("Vote")]
     [InlineData("my.stack")]
-    [InlineData("-vote")]
     public async Task A_Stack_Name_Docker_Would_Mangle_Is_Refused_With_A_Hint(string name)
     {
         var swarm = new FakeSwarm();
@@ -74,6 +73,18 @@ public sealed class StackCommandTests : IDisposable
         Assert.Equal(1, code);
         Assert.Contains($"invalid stack name '{name}'", error, StringComparison.Ordinal);
         Assert.Contains("lowercase letters, digits", error, StringComparison.Ordinal);
+        Assert.Empty(swarm.Node.Requests);
+    }
+
+    [Fact]
+    public async Task A_Stack_Name_That_Starts_With_A_Dash_Is_An_Unknown_Flag_As_In_Docker()
+    {
+        var swarm = new FakeSwarm();
+
+        var (code, _, error) = await RunAsync(swarm.Node, "stack", "deploy", "-c", File(Vote), "-vote");
+
+        Assert.Equal(1, code);
+        Assert.StartsWith("unknown flag: -vote", error, StringComparison.Ordinal);
         Assert.Empty(swarm.Node.Requests);
     }
 

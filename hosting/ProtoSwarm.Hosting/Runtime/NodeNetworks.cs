@@ -113,10 +113,37 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
                 }
             }
 
+            // Networks no longer wanted go first: a network made again (ingress removed, then created
+            // anew) may get the VXLAN id its predecessor had, and the kernel refuses a second device
+            // with that id beside the old one.
+            foreach (var id in await RemovableNetworksAsync(wanted).ConfigureAwait(false))
+            {
+                await _overlay.RemoveNetworkAsync(id).ConfigureAwait(false);
+                LogNetworkRemoved(_logger, id);
+            }
+
+            // One network that cannot be made here must not hold back the others; the change is
+            // retried as a whole (the caller's loop), so the failure is thrown once the rest is done.
+            List<Exception> failures = [];
             foreach (var view in changes.Views)
             {
-                await _overlay.EnsureNetworkAsync(view, underlay).ConfigureAwait(false);
-                await _overlay.SetPeersAsync(view.NetworkId, view.Endpoints).ConfigureAwait(false);
+                try
+                {
+                    await _overlay.EnsureNetworkAsync(view, underlay).ConfigureAwait(false);
+                    await _overlay.SetPeersAsync(view.NetworkId, view.Endpoints).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    failures.Add(e);
+                    lock (_viewsLock)
+                    {
+                        wanted.Remove(view.NetworkId);
+                        if (_views.TryGetValue(view.NetworkId, out var previous))
+                        {
+                            wanted[view.NetworkId] = previous;
+                        }
+                    }
+                }
             }
 
             List<TaskCompletionSource> arrived = [];
@@ -133,12 +160,6 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
                 }
             }
 
-            foreach (var id in await RemovableNetworksAsync(wanted).ConfigureAwait(false))
-            {
-                await _overlay.RemoveNetworkAsync(id).ConfigureAwait(false);
-                LogNetworkRemoved(_logger, id);
-            }
-
             await ApplyNodeRulesAsync().ConfigureAwait(false);
             arrived.ForEach(w => w.TrySetResult());
             foreach (var sandbox in _sandboxes.Values)
@@ -153,6 +174,13 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
                 {
                     LogRefreshFailed(_logger, sandbox.TaskId, e);
                 }
+            }
+
+            if (failures.Count > 0)
+            {
+                throw failures.Count == 1
+                    ? new InvalidOperationException($"A network could not be made on this node: {failures[0].Message}", failures[0])
+                    : new AggregateException($"{failures.Count} networks could not be made on this node", failures);
             }
         }
         finally

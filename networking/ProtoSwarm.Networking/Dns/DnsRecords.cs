@@ -63,6 +63,19 @@ public sealed class DnsRecords
                 continue;
             }
 
+            // Each name also as <name>.<network>, resolved on that network only, as docker's embedded
+            // DNS does: a PTR answer (<task>.<network>) resolves forward, and a name on two of the
+            // task's networks can be asked of either.
+            var suffix = "." + Normalize(view.Name);
+            void AddOn(string name, ImmutableArray<IPAddress> addresses, bool shuffled = false)
+            {
+                Add(name, addresses, shuffled);
+                if (suffix.Length > 1)
+                {
+                    Add(Normalize(name) + suffix, addresses, shuffled);
+                }
+            }
+
             var ready = view.Endpoints
                 .Where(e => e.Ready && e.TaskId.Length > 0 && e.ServiceId.Length > 0)
                 .ToLookup(e => e.ServiceId, e => AddressOf(e.Address), StringComparer.Ordinal);
@@ -74,8 +87,8 @@ public sealed class DnsRecords
                 var serviceAnswer = vip is not null ? [vip] : tasks;
                 foreach (var name in service.Aliases.Prepend(service.Name))
                 {
-                    Add(name, serviceAnswer, shuffled: vip is null);
-                    Add("tasks." + Normalize(name), tasks, shuffled: true);
+                    AddOn(name, serviceAnswer, shuffled: vip is null);
+                    AddOn("tasks." + Normalize(name), tasks, shuffled: true);
                 }
 
                 if (vip is not null)
@@ -93,13 +106,13 @@ public sealed class DnsRecords
 
                 if (endpoint.TaskName.Length > 0)
                 {
-                    Add(endpoint.TaskName, [address]);
+                    AddOn(endpoint.TaskName, [address]);
                     reverse.TryAdd(ReverseName(address), $"{Normalize(endpoint.TaskName)}.{Normalize(view.Name)}");
                 }
 
                 foreach (var alias in endpoint.Aliases)
                 {
-                    Add(alias, [address]);
+                    AddOn(alias, [address]);
                 }
             }
         }

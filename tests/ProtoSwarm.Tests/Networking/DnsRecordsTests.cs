@@ -55,6 +55,29 @@ public sealed class DnsRecordsTests
     public void Names_On_Networks_The_Task_Is_Not_On_Are_Unknown(string name) =>
         Assert.False(Records.TryResolve(name, out _));
 
+    [Theory]
+    [InlineData("web.front", "10.0.1.2")]
+    [InlineData("tasks.web.front", "10.0.1.5,10.0.1.6")]
+    [InlineData("web.1.aaaa.front", "10.0.1.5")]
+    [InlineData("w1.front", "10.0.1.5")]
+    [InlineData("WWW.Front.", "10.0.1.2")]
+    public void A_Name_With_Its_Network_Appended_Resolves_On_That_Network_As_In_Docker(string name, string addresses) =>
+        Assert.Equal(addresses.Split(','), Resolve(Records, name));
+
+    [Fact]
+    public void A_Pointer_Answer_Resolves_Forward_And_A_Name_Asked_With_Another_Network_Answers_That_Networks()
+    {
+        Assert.True(Records.TryResolvePointer(DnsRecords.ReverseName(IPAddress.Parse("10.0.1.5")), out var name));
+        Assert.Equal(["10.0.1.5"], Resolve(Records, name));
+
+        var other = DnsFixtures.Back with { Services = [new NetworkService("s-web2", "web", [], EndpointMode.Vip, "10.0.2.3/24")] };
+        var both = DnsRecords.From([DnsFixtures.Front, other]);
+        Assert.Equal(["10.0.1.2"], Resolve(both, "web"));
+        Assert.Equal(["10.0.2.3"], Resolve(both, "web.back"));
+        Assert.Equal(["10.0.1.2"], Resolve(both, "web.front"));
+        Assert.False(Records.TryResolve("web.back", out _));
+    }
+
     [Fact]
     public void A_Task_On_Both_Networks_Sees_Both() =>
         Assert.Equal(["10.0.2.2"], Resolve(DnsRecords.From([DnsFixtures.Front, DnsFixtures.Back]), "secret"));

@@ -112,9 +112,9 @@ public static class ServiceEndpoints
     /// <summary>
     /// The service's ports as its endpoint keeps them: every ingress port published, those asked as
     /// 0 given the port they had before (same target and protocol) or the first free one of
-    /// 30000-32767. Refused, as swarmkit refuses them: the same published port and protocol twice in
-    /// the spec; a port the swarm uses itself (<paramref name="reserved"/>, in either mode); a port
-    /// another service publishes in ingress mode, naming it, and, since an ingress port answers on
+    /// 30000-32767. Refused (a port published twice in the spec is the spec's validation's to refuse):
+    /// a port the swarm uses itself (<paramref name="reserved"/>, in either mode); a port another
+    /// service publishes in ingress mode, naming it, and, since an ingress port answers on
     /// every node, a port another service publishes in host mode when this one wants it in ingress
     /// mode or the other way round. Host-mode ports of two services may share a number: they are
     /// each node's own, checked where the tasks are placed.
@@ -123,15 +123,8 @@ public static class ServiceEndpoints
         ServiceSpec spec, ServiceEndpoint current, IEnumerable<ServiceObject> others, IReadOnlyDictionary<(PortProtocol Protocol, int Port), string>? reserved = null)
     {
         reserved ??= new Dictionary<(PortProtocol, int), string>();
-        var seen = new HashSet<(PortProtocol, int)>();
         foreach (var port in spec.Endpoint.Ports.Where(p => p.PublishedPort > 0))
         {
-            if (!seen.Add((port.Protocol, port.PublishedPort)))
-            {
-                return ([], new CommandRejected(RejectCode.InvalidArgument,
-                    $"The service spec is invalid:\n  EndpointSpec: duplicate published ports provided ({Describe(port.PublishedPort, port.Protocol)} more than once); publish each port once."));
-            }
-
             if (reserved.TryGetValue((port.Protocol, port.PublishedPort), out var what))
             {
                 return ([], new CommandRejected(RejectCode.InvalidArgument,

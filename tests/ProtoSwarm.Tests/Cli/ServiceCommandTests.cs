@@ -71,6 +71,16 @@ public class ServiceCommandTests
     }
 
     [Fact]
+    public async Task Create_Sends_Every_Published_Port_As_Given_For_The_Manager_To_Refuse_One_Given_Twice()
+    {
+        var node = Swarm();
+
+        await RunAsync(node, "service", "create", "-d", "-p", "8081:80", "-p", "8081:81", "nginx");
+
+        Assert.Equal([(80, 8081), (81, 8081)], Assert.IsType<CreateService>(node.Requests.Single()).Spec.Endpoint.Ports.Select(p => (p.TargetPort, p.PublishedPort)));
+    }
+
+    [Fact]
     public async Task Create_Takes_Flags_After_The_Image_As_The_Containers_Own()
     {
         var node = Swarm();

@@ -115,19 +115,6 @@ public sealed class ServiceEndpointsTests
     }
 
     [Theory]
-    [InlineData(PublishMode.Ingress, PublishMode.Ingress)]
-    [InlineData(PublishMode.Ingress, PublishMode.Host)]
-    public void A_Published_Port_Given_Twice_In_One_Spec_Is_Refused_As_Swarmkit_Refuses_It(PublishMode first, PublishMode second)
-    {
-        var spec = Service("s1", "web", ports: [new PortConfig(80, 8081, PublishMode: first), new PortConfig(81, 8081, PublishMode: second)]).Spec;
-
-        var (_, rejected) = ServiceEndpoints.AllocatePorts(spec, ServiceEndpoint.None, []);
-
-        Assert.Equal(RejectCode.InvalidArgument, rejected!.Code);
-        Assert.Contains("EndpointSpec: duplicate published ports provided (8081/tcp more than once)", rejected.Reason, StringComparison.Ordinal);
-    }
-
-    [Theory]
     [InlineData(2377, PortProtocol.Tcp, PublishMode.Ingress, "it is the swarm port of node m1 (its traffic with the other nodes)")]
     [InlineData(2377, PortProtocol.Tcp, PublishMode.Host, "it is the swarm port of node m1 (its traffic with the other nodes)")]
     [InlineData(4789, PortProtocol.Udp, PublishMode.Ingress, "it is the overlays' VXLAN port")]

@@ -58,6 +58,11 @@ public sealed partial class NodeActor : IActor
     // (NodeLiveness.Watched): a check that comes late after the manager's own stall does not count the stall.
     private DateTimeOffset _lastCheck;
     private TimeSpan _silence;
+
+    // The role this actor last saw the node in, and when it saw it change (a promote or demote:
+    // the node restarts its member, NodeLiveness.RoleChangeGrace).
+    private NodeRole? _role;
+    private DateTimeOffset? _roleChangedAt;
     private CancellationTokenSource? _timer;
     private CancellationTokenSource? _assignTimer;
     private long _sequence;
@@ -181,7 +186,13 @@ public sealed partial class NodeActor : IActor
             return;
         }
 
-        var status = NodeLiveness.Decide(node.Status, _lastHeartbeat, _silence, heartbeatJustArrived: false, node.Status.Addr, period);
+        if (_role is { } seen && seen != node.Role)
+        {
+            _roleChangedAt = now;
+        }
+
+        _role = node.Role;
+        var status = NodeLiveness.Decide(node.Status, _lastHeartbeat, _silence, heartbeatJustArrived: false, node.Status.Addr, period, now - _roleChangedAt);
         if (status is null)
         {
             return;

@@ -8,8 +8,18 @@ namespace ProtoSwarm.Actors.Nodes;
 /// </summary>
 public static class NodeLiveness
 {
-    /// <summary>Silence after which a node is Down: four missed beats of the swarm's heartbeat period (2 s by default, so Down lands within 3 s).</summary>
+    /// <summary>Silence after which a node is Down: four missed beats of the swarm's heartbeat period (500 ms by default, so Down lands within about 2.5 s).</summary>
     public static TimeSpan DownAfter(TimeSpan heartbeatPeriod) => heartbeatPeriod * 4;
+
+    /// <summary>
+    /// Silence after which a node whose role changed lately (promoted or demoted within this long) is
+    /// Down: it restarts its member to take the new role, which takes it a few seconds without a beat
+    /// (2-6 s seen), and with the plain limit its tasks were replaced elsewhere on every promote and
+    /// demote, which docker never does to a role change. At least 15 s, docker's own grace for a node's
+    /// missed heartbeats.
+    /// </summary>
+    public static TimeSpan RoleChangeGrace(TimeSpan heartbeatPeriod) =>
+        DownAfter(heartbeatPeriod) > TimeSpan.FromSeconds(15) ? DownAfter(heartbeatPeriod) : TimeSpan.FromSeconds(15);
 
     public const string HeartbeatFailure = "heartbeat failure";
 
@@ -26,9 +36,11 @@ public static class NodeLiveness
     /// <summary>
     /// The status a node should have now, or null when the stored one is still right. <paramref name="silence"/>
     /// is how long the manager has watched the node without a beat (see <see cref="Watched"/>);
-    /// <paramref name="lastHeartbeat"/> is when the last beat came, as recorded in a Down status.
+    /// <paramref name="lastHeartbeat"/> is when the last beat came, as recorded in a Down status;
+    /// <paramref name="roleChangedAgo"/>, how long ago the manager saw the node's role change (null: not
+    /// lately), which gives it <see cref="RoleChangeGrace"/> instead of <see cref="DownAfter"/>.
     /// </summary>
-    public static NodeStatus? Decide(NodeStatus stored, DateTimeOffset lastHeartbeat, TimeSpan silence, bool heartbeatJustArrived, string addr, TimeSpan? heartbeatPeriod = null)
+    public static NodeStatus? Decide(NodeStatus stored, DateTimeOffset lastHeartbeat, TimeSpan silence, bool heartbeatJustArrived, string addr, TimeSpan? heartbeatPeriod = null, TimeSpan? roleChangedAgo = null)
     {
         if (heartbeatJustArrived)
         {
@@ -37,7 +49,9 @@ public static class NodeLiveness
                 : new NodeStatus(NodeState.Ready, string.Empty, addr, lastHeartbeat);
         }
 
-        if (stored.State != NodeState.Down && silence > DownAfter(heartbeatPeriod ?? ClusterObject.DefaultHeartbeatPeriod))
+        var period = heartbeatPeriod ?? ClusterObject.DefaultHeartbeatPeriod;
+        var limit = roleChangedAgo is { } ago && ago < RoleChangeGrace(period) ? RoleChangeGrace(period) : DownAfter(period);
+        if (stored.State != NodeState.Down && silence > limit)
         {
             return stored with { State = NodeState.Down, Message = HeartbeatFailure, LastHeartbeat = lastHeartbeat };
         }

@@ -50,6 +50,25 @@ public class NodeLivenessTests
     }
 
     [Theory]
+    // ms since the role changed (-1: not lately), ms of silence -> Down or not
+    [InlineData(-1, 2_001, true)]
+    [InlineData(1_000, 2_001, false)]
+    [InlineData(1_000, 14_999, false)]
+    [InlineData(1_000, 15_001, true)]
+    [InlineData(15_000, 2_001, true)]
+    public void A_Node_Whose_Role_Changed_Lately_Has_15_Seconds_To_Restart_Its_Member(int roleChangedMs, int silenceMs, bool down)
+    {
+        var stored = new NodeStatus(NodeState.Ready, string.Empty, Addr, TestNodes.T0);
+        TimeSpan? ago = roleChangedMs < 0 ? null : TimeSpan.FromMilliseconds(roleChangedMs);
+
+        var decided = NodeLiveness.Decide(stored, Now.AddMilliseconds(-silenceMs), TimeSpan.FromMilliseconds(silenceMs), false, Addr, roleChangedAgo: ago);
+
+        Assert.Equal(down, decided?.State == NodeState.Down);
+        Assert.Equal(TimeSpan.FromSeconds(15), NodeLiveness.RoleChangeGrace(ClusterObject.DefaultHeartbeatPeriod));
+        Assert.Equal(TimeSpan.FromSeconds(20), NodeLiveness.RoleChangeGrace(TimeSpan.FromSeconds(5)));
+    }
+
+    [Theory]
     // ms since the previous check, heartbeat period ms -> ms of silence the check counts
     [InlineData(100, 500, 100)]
     [InlineData(499, 500, 499)]

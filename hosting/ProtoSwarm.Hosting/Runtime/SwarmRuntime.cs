@@ -720,6 +720,10 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
 
             _locked = false;
             _credentials = _certificates.Load(state.ClusterId);
+            // A removed node cannot get the dispatcher's answer (a manager does not connect to it any more); the
+            // managers refuse its calls with a notice instead, which its outgoing connections read.
+            var nodeId = state.NodeId;
+            _credentials.RemovedBySwarm += manager => LeaveBecauseRemoved(nodeId, $"manager {manager} refused its calls: removed");
             _trustedRootsPem = _certificates.ReadRootPem();
             _renewAt = _certificates.RenewAt(Random.Shared);
             var networks = await NetworksForAsync(state);
@@ -982,16 +986,28 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
 
     private void OnRejected(HeartbeatRejected rejected)
     {
-        if (!rejected.Removed)
+        if (rejected.Removed && _state is { } state)
+        {
+            LeaveBecauseRemoved(state.NodeId, rejected.Reason);
+        }
+    }
+
+    /// <summary>
+    /// Leaves as `swarm leave` does, once: the notice comes with every refused call, and it is about one node
+    /// identity (a node that left and joined again is a new node, not removed).
+    /// </summary>
+    private void LeaveBecauseRemoved(string nodeId, string reason)
+    {
+        if (_state?.NodeId != nodeId)
         {
             return;
         }
 
         InBackground(async () =>
         {
-            if (_state is { } state)
+            if (_state is { } state && state.NodeId == nodeId)
             {
-                LogRemoved(_logger, state.NodeId);
+                LogRemoved(_logger, state.NodeId, reason);
                 await LeaveLocallyAsync(state);
             }
         });
@@ -1057,6 +1073,6 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Information, Message = "Node {NodeId} is now a {Role}; restarting its member")]
     private static partial void LogRoleChanged(ILogger logger, string nodeId, NodeRole role);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Node {NodeId} was removed from the swarm by a manager; leaving")]
-    private static partial void LogRemoved(ILogger logger, string nodeId);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Node {NodeId} was removed from the swarm by a manager; leaving ({Reason})")]
+    private static partial void LogRemoved(ILogger logger, string nodeId, string reason);
 }

@@ -32,6 +32,9 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
     /// <summary>Longer than Proto.Remote's wait after an endpoint terminates, so peers accept the new member.</summary>
     private static readonly TimeSpan MemberRestartDelay = TimeSpan.FromSeconds(3.5);
 
+    /// <summary>How long leaving waits for the task containers to be killed and removed (a kill takes milliseconds; a stuck unmount does not).</summary>
+    private static readonly TimeSpan LeaveCleanupTimeout = TimeSpan.FromSeconds(30);
+
     private readonly NodeOptions _options;
     private readonly ILoggerFactory _loggerFactory;
     private readonly TimeProvider _time;
@@ -664,6 +667,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
     private async Task LeaveLocallyAsync(NodeLocalState state)
     {
         await StopMemberAsync();
+        await RemoveContainersAsync(state);
         DeleteRaftLog();
         _stateFile.Save(null);
         _state = null;
@@ -674,6 +678,30 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
         _renewAt = DateTimeOffset.MaxValue;
         _error = string.Empty;
         LogLeft(_logger, state.NodeId, state.ClusterId);
+    }
+
+    /// <summary>
+    /// Docker's daemon force-removes a node's task containers when it leaves: the managers start their replacements
+    /// elsewhere, and a container left running would be an extra replica nobody owns (also after the node joins
+    /// again, as a new node). The task actors are stopped first, so none starts a container again. Bounded: a node
+    /// that cannot remove a container still leaves, and says which.
+    /// </summary>
+    private async Task RemoveContainersAsync(NodeLocalState state)
+    {
+        if (_executor is null)
+        {
+            return;
+        }
+
+        using var bounded = new CancellationTokenSource(LeaveCleanupTimeout);
+        try
+        {
+            await _executor.RemoveAllAsync(bounded.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            LogContainersLeft(_logger, state.NodeId, LeaveCleanupTimeout.TotalSeconds, _options.ContainersDir);
+        }
     }
 
     private void DeleteRaftLog()
@@ -1072,6 +1100,9 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Node {NodeId} is now a {Role}; restarting its member")]
     private static partial void LogRoleChanged(ILogger logger, string nodeId, NodeRole role);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Node {NodeId} left the swarm before all its task containers were removed ({Seconds} s); those left may still run: find them under {Directory} and kill their processes")]
+    private static partial void LogContainersLeft(ILogger logger, string nodeId, double seconds, string directory);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Node {NodeId} was removed from the swarm by a manager; leaving ({Reason})")]
     private static partial void LogRemoved(ILogger logger, string nodeId, string reason);

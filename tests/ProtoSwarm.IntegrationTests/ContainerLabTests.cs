@@ -153,7 +153,7 @@ public class ContainerLabTests(ITestOutputHelper output)
     /// <summary>The container's PID 1 as this machine sees it: the one process of the container's cgroup
     /// (listed in its state directory's `cgroups`) whose parent is outside it, its monitor, whether that
     /// monitor is the node host's shared one or the container's own.</summary>
-    private static int ContainerPid(LabFixture lab, LabTask task)
+    internal static int ContainerPid(LabFixture lab, LabTask task)
     {
         var state = Path.Combine(lab.StateRoot, task.Node, "containers", task.Task.Id);
         var cgroup = File.ReadAllLines(Path.Combine(state, "cgroups")).First(line => line.Length > 0);

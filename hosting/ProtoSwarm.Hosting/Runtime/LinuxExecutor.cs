@@ -127,6 +127,46 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
     }
 
     /// <summary>
+    /// Kills and removes every task container on the node, those this process drives and those a node host before
+    /// it left, with their volumes' claims, files and network namespaces: the node left the swarm.
+    /// </summary>
+    public async Task RemoveAllAsync(CancellationToken ct)
+    {
+        var ids = _containers.Keys.Concat(LinuxContainer.List(_options)).Distinct(StringComparer.Ordinal).ToList();
+        foreach (var id in ids)
+        {
+            try
+            {
+                await RemoveTaskAsync(id, ct);
+                LogRemovedOnLeave(_logger, id);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogRemoveOnLeaveFailed(_logger, id, e);
+            }
+        }
+    }
+
+    /// <summary>A task's container (killed if it runs), then what was made for it; each part idempotent.</summary>
+    private async Task RemoveTaskAsync(string taskId, CancellationToken ct)
+    {
+        var container = _containers.TryRemove(taskId, out var entry) ? entry.Container : null;
+        entry?.Dispose();
+        container ??= await LinuxContainer.AttachAsync(taskId, _options, ct);
+        if (container is not null)
+        {
+            await container.RemoveAsync(ct);
+        }
+
+        _volumes().Release(taskId);
+        _files.Remove(taskId);
+        if (_nodeNetworks() is { } networks)
+        {
+            await networks.DetachTaskAsync(taskId, ct);
+        }
+    }
+
+    /// <summary>
     /// The cgroup counters of the tasks' containers this process runs (reattached ones included); an
     /// ended container, or one whose cgroup is gone, is left out. No limit is shown as the node's memory, as docker does.
     /// </summary>
@@ -355,23 +395,7 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
             }
         }
 
-        public async Task RemoveAsync(CancellationToken ct)
-        {
-            var container = executor._containers.TryRemove(task.Id, out var entry) ? entry.Container : null;
-            entry?.Dispose();
-            container ??= await LinuxContainer.AttachAsync(task.Id, executor._options, ct);
-            if (container is not null)
-            {
-                await container.RemoveAsync(ct);
-            }
-
-            executor._volumes().Release(task.Id);
-            executor._files.Remove(task.Id);
-            if (executor._nodeNetworks() is { } networks)
-            {
-                await networks.DetachTaskAsync(task.Id, ct);
-            }
-        }
+        public Task RemoveAsync(CancellationToken ct) => executor.RemoveTaskAsync(task.Id, ct);
 
         /// <summary>The container this process runs for the task, or the one a node host before it left running (reattached).</summary>
         public async Task<ContainerInspection> InspectAsync(CancellationToken ct)
@@ -460,6 +484,12 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "container {Id} belongs to no task assigned to this node any more; removed")]
     private static partial void LogOrphanRemoved(ILogger logger, string id);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "task {TaskId}: container removed, the node left the swarm")]
+    private static partial void LogRemovedOnLeave(ILogger logger, string taskId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "task {TaskId}: its container could not be removed as the node left the swarm; it may still run (find it under the node's containers directory)")]
+    private static partial void LogRemoveOnLeaveFailed(ILogger logger, string taskId, Exception e);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "removing containers of tasks no longer assigned failed")]
     private static partial void LogRetainFailed(ILogger logger, Exception e);

@@ -32,6 +32,9 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
     /// <summary>Longer than Proto.Remote's wait after an endpoint terminates, so peers accept the new member.</summary>
     private static readonly TimeSpan MemberRestartDelay = TimeSpan.FromSeconds(3.5);
 
+    /// <summary>How long leaving waits for the task containers to be killed and removed (a kill takes milliseconds; a stuck unmount does not).</summary>
+    private static readonly TimeSpan LeaveCleanupTimeout = TimeSpan.FromSeconds(30);
+
     private readonly NodeOptions _options;
     private readonly ILoggerFactory _loggerFactory;
     private readonly TimeProvider _time;
@@ -664,6 +667,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
     private async Task LeaveLocallyAsync(NodeLocalState state)
     {
         await StopMemberAsync();
+        await RemoveContainersAsync(state);
         DeleteRaftLog();
         _stateFile.Save(null);
         _state = null;
@@ -674,6 +678,30 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
         _renewAt = DateTimeOffset.MaxValue;
         _error = string.Empty;
         LogLeft(_logger, state.NodeId, state.ClusterId);
+    }
+
+    /// <summary>
+    /// Docker's daemon force-removes a node's task containers when it leaves: the managers start their replacements
+    /// elsewhere, and a container left running would be an extra replica nobody owns (also after the node joins
+    /// again, as a new node). The task actors are stopped first, so none starts a container again. Bounded: a node
+    /// that cannot remove a container still leaves, and says which.
+    /// </summary>
+    private async Task RemoveContainersAsync(NodeLocalState state)
+    {
+        if (_executor is null)
+        {
+            return;
+        }
+
+        using var bounded = new CancellationTokenSource(LeaveCleanupTimeout);
+        try
+        {
+            await _executor.RemoveAllAsync(bounded.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            LogContainersLeft(_logger, state.NodeId, LeaveCleanupTimeout.TotalSeconds, _options.ContainersDir);
+        }
     }
 
     private void DeleteRaftLog()
@@ -720,6 +748,10 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
 
             _locked = false;
             _credentials = _certificates.Load(state.ClusterId);
+            // A removed node cannot get the dispatcher's answer (a manager does not connect to it any more); the
+            // managers refuse its calls with a notice instead, which its outgoing connections read.
+            var nodeId = state.NodeId;
+            _credentials.RemovedBySwarm += manager => LeaveBecauseRemoved(nodeId, $"manager {manager} refused its calls: removed");
             _trustedRootsPem = _certificates.ReadRootPem();
             _renewAt = _certificates.RenewAt(Random.Shared);
             var networks = await NetworksForAsync(state);
@@ -982,16 +1014,28 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
 
     private void OnRejected(HeartbeatRejected rejected)
     {
-        if (!rejected.Removed)
+        if (rejected.Removed && _state is { } state)
+        {
+            LeaveBecauseRemoved(state.NodeId, rejected.Reason);
+        }
+    }
+
+    /// <summary>
+    /// Leaves as `swarm leave` does, once: the notice comes with every refused call, and it is about one node
+    /// identity (a node that left and joined again is a new node, not removed).
+    /// </summary>
+    private void LeaveBecauseRemoved(string nodeId, string reason)
+    {
+        if (_state?.NodeId != nodeId)
         {
             return;
         }
 
         InBackground(async () =>
         {
-            if (_state is { } state)
+            if (_state is { } state && state.NodeId == nodeId)
             {
-                LogRemoved(_logger, state.NodeId);
+                LogRemoved(_logger, state.NodeId, reason);
                 await LeaveLocallyAsync(state);
             }
         });
@@ -1057,6 +1101,9 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Information, Message = "Node {NodeId} is now a {Role}; restarting its member")]
     private static partial void LogRoleChanged(ILogger logger, string nodeId, NodeRole role);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Node {NodeId} was removed from the swarm by a manager; leaving")]
-    private static partial void LogRemoved(ILogger logger, string nodeId);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Node {NodeId} left the swarm before all its task containers were removed ({Seconds} s); those left may still run: find them under {Directory} and kill their processes")]
+    private static partial void LogContainersLeft(ILogger logger, string nodeId, double seconds, string directory);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Node {NodeId} was removed from the swarm by a manager; leaving ({Reason})")]
+    private static partial void LogRemoved(ILogger logger, string nodeId, string reason);
 }

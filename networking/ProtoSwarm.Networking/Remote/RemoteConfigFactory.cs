@@ -14,11 +14,12 @@ public static class RemoteConfigFactory
 {
     /// <summary>
     /// A node's remote: bound to the listen address, advertised as the node's address, mutual TLS with the
-    /// node's certificate both ways (served by <see cref="SwarmRemoteHost"/>).
+    /// node's certificate both ways (served by <see cref="SwarmRemoteHost"/>). Its outgoing calls read a manager's
+    /// word that this node was removed (<see cref="RemovalNotice"/>, raised as <see cref="SwarmCredentials.RemovedBySwarm"/>).
     /// </summary>
     public static RemoteConfig ForNode(IPEndPoint listen, string advertiseHost, SwarmCredentials credentials) =>
         (ForNode(listen, advertiseHost) with { UseHttps = true })
-            .WithChannelOptions(new GrpcChannelOptions { HttpHandler = MutualTlsHandler(credentials) });
+            .WithChannelOptions(new GrpcChannelOptions { HttpHandler = new RemovalNoticeHandler(MutualTlsHandler(credentials), credentials) });
 
     /// <summary>A plain-text node remote, for benchmarks and tests of the layers above TLS.</summary>
     public static RemoteConfig ForNode(IPEndPoint listen, string advertiseHost) =>

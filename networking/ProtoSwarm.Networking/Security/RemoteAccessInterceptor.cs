@@ -14,7 +14,9 @@ namespace ProtoSwarm.Networking.Security;
 /// whole; on an accepted connection each message of each batch is checked against <see cref="RemoteAccessPolicy"/>
 /// for the certificate's role, and a refused one is re-addressed to the <see cref="RemoteAccessPolicy.DeniedTarget"/>
 /// actor, which answers the caller with PermissionDenied. The certificate is checked again at every batch, so a
-/// removed node or an expired certificate loses a connection it already had.
+/// removed node or an expired certificate loses a connection it already had. A removed node's calls are refused
+/// whole, with the <see cref="RemovalNotice"/> that tells it so: the handshake lets its certificate through for that
+/// alone.
 /// </summary>
 internal sealed partial class RemoteAccessInterceptor : Interceptor
 {
@@ -55,6 +57,13 @@ internal sealed partial class RemoteAccessInterceptor : Interceptor
     {
         var certificate = context.GetHttpContext().Connection.ClientCertificate;
         var checkedPeer = _credentials.Check(certificate, PeerUsage.Client);
+        if (checkedPeer.Refusal == CertificateRefusal.RemovedNode
+            && SwarmPeer.TryParse(certificate!.SubjectName, out var removed, out _))
+        {
+            LogRefusal(removed, "(a call)", context.Method, "the node was removed from the swarm; it is told so");
+            throw RemovalNotice.Refusal(removed.NodeId);
+        }
+
         if (!checkedPeer.IsAccepted)
         {
             LogRefusedCall(_logger, context.Peer, checkedPeer.Reason);
@@ -66,14 +75,21 @@ internal sealed partial class RemoteAccessInterceptor : Interceptor
 
     private void Guard(MessageBatch batch, SwarmPeer peer, X509Certificate2 certificate)
     {
-        var removed = _credentials.Validator.IsRemoved(peer.NodeId);
+        if (_credentials.Validator.IsRemoved(peer.NodeId))
+        {
+            // Removed while connected: nothing more reaches this node's actors. Ending the call sends the notice
+            // (and the node's next call, on this connection or a new one, is refused with it at the start).
+            LogRefusal(peer, "(a message)", string.Empty, "the node was removed from the swarm; it is told so");
+            throw RemovalNotice.Refusal(peer.NodeId);
+        }
+
         var expired = certificate.NotAfter.ToUniversalTime() <= DateTime.UtcNow;
         var redirectIndex = -1;
         foreach (var envelope in batch.Envelopes)
         {
             var typeName = envelope.TypeId >= 0 && envelope.TypeId < batch.TypeNames.Count ? batch.TypeNames[envelope.TypeId] : string.Empty;
             var target = envelope.Target >= 0 && envelope.Target < batch.Targets.Count ? batch.Targets[envelope.Target] : string.Empty;
-            var allowed = !removed && !expired && _policy.Allows(peer, typeName, target);
+            var allowed = !expired && _policy.Allows(peer, typeName, target);
             var impersonates = allowed && _policy.MustNameItself(peer, typeName) && !NamesItself(envelope, typeName, peer);
             if (allowed && !impersonates)
             {
@@ -83,13 +99,13 @@ internal sealed partial class RemoteAccessInterceptor : Interceptor
             if (redirectIndex < 0)
             {
                 redirectIndex = batch.Targets.Count;
-                batch.Targets.Add(removed ? RemoteAccessPolicy.RemovedTarget : RemoteAccessPolicy.DeniedTarget);
+                batch.Targets.Add(RemoteAccessPolicy.DeniedTarget);
             }
 
             envelope.Target = redirectIndex;
             envelope.TargetRequestId = 0;
             _policy.Refused.Count(typeName);
-            LogRefusal(peer, typeName, target, removed ? "the node was removed from the swarm" : expired ? "its certificate expired"
+            LogRefusal(peer, typeName, target, expired ? "its certificate expired"
                 : impersonates ? "it names another node than the certificate's" : "its role does not allow it");
         }
     }

@@ -17,9 +17,6 @@ public sealed class RemoteAccessPolicy
     /// <summary>Where refused messages are delivered instead: it answers a request with PermissionDenied.</summary>
     public const string DeniedTarget = "permission-denied";
 
-    /// <summary>Where a removed node's messages are delivered instead: it tells the node it was removed, so the node leaves.</summary>
-    public const string RemovedTarget = "removed-node";
-
     private readonly FrozenSet<string> _managerApiTypes;
     private readonly FrozenSet<string> _managerPeerTypes;
     private readonly FrozenSet<string> _contractTypes;

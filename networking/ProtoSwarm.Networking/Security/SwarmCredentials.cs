@@ -45,6 +45,12 @@ public sealed class SwarmCredentials
     /// <summary>Raised for every peer certificate refused, on the handshake's thread.</summary>
     public event Action<PeerValidation>? Refused;
 
+    /// <summary>
+    /// Raised, with the manager's node id, when a manager refused a call of this node because the swarm removed it
+    /// (<see cref="RemovalNotice"/>); raised again at every refused call, so a handler must be idempotent.
+    /// </summary>
+    public event Action<string>? RemovedBySwarm;
+
     public X509Certificate2 Certificate => _current.Certificate;
 
     /// <summary>The certificate and what a server presents after it (the cross-signed new root during a CA rotation).</summary>
@@ -90,15 +96,27 @@ public sealed class SwarmCredentials
         return result;
     }
 
+    internal void NoticeRemoval(string managerNodeId) => RemovedBySwarm?.Invoke(managerNodeId);
+
     /// <summary>
     /// For SslStream, Kestrel and SocketsHttpHandler: checks the peer with <see cref="Check"/> (the platform's own
     /// verdict, which is about the system store, is ignored). <paramref name="allowNone"/>: a peer without a
     /// certificate passes the handshake (the server side, where only the CA endpoint serves such a caller).
+    /// <paramref name="allowRemoved"/>: a removed node's certificate, sound in every other way, passes the handshake
+    /// (the server side), so that the node can be told it was removed (<see cref="RemovalNotice"/>); every endpoint
+    /// behind the handshake checks the certificate again with <see cref="Check"/>, which still refuses it.
     /// </summary>
-    public RemoteCertificateValidationCallback CreateCallback(PeerUsage usage, bool allowNone = false) =>
+    public RemoteCertificateValidationCallback CreateCallback(PeerUsage usage, bool allowNone = false, bool allowRemoved = false) =>
         (_, certificate, chain, _) =>
-            (allowNone && certificate is null)
-            || Check(AsCertificate2(certificate), usage, chain?.ChainPolicy.ExtraStore.Cast<X509Certificate2>()).IsAccepted;
+        {
+            if (allowNone && certificate is null)
+            {
+                return true;
+            }
+
+            var result = Check(AsCertificate2(certificate), usage, chain?.ChainPolicy.ExtraStore.Cast<X509Certificate2>());
+            return result.IsAccepted || (allowRemoved && result.Refusal == CertificateRefusal.RemovedNode);
+        };
 
     internal static X509Certificate2? AsCertificate2(X509Certificate? certificate) =>
         certificate switch

@@ -62,7 +62,6 @@ public sealed partial class SwarmRemoteHost : IAsyncDisposable
         var endpointManager = new EndpointManager(system, config);
         var remote = new HostedGrpcNetRemote(system, config, endpointManager, loggerFactory.CreateLogger<HostedGrpcNetRemote>());
         system.Root.SpawnNamed(Props.FromFunc(DenyAsync), RemoteAccessPolicy.DeniedTarget);
-        system.Root.SpawnNamed(Props.FromFunc(RemovedAsync), RemoteAccessPolicy.RemovedTarget);
 
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -90,8 +89,10 @@ public sealed partial class SwarmRemoteHost : IAsyncDisposable
                     {
                         ServerCertificateContext = credentials.ServerContext,
                         // Asked of every client; a node's is checked here, and only the CA endpoint serves a caller without one.
+                        // A removed node's passes, so that its calls can be refused with the word that it was removed
+                        // (RemovalNotice); every endpoint checks the certificate again and refuses it.
                         ClientCertificateRequired = true,
-                        RemoteCertificateValidationCallback = credentials.CreateCallback(PeerUsage.Client, allowNone: true),
+                        RemoteCertificateValidationCallback = credentials.CreateCallback(PeerUsage.Client, allowNone: true, allowRemoved: true),
                         CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
                         EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
                         ApplicationProtocols = endpoints is null ? [SslApplicationProtocol.Http2] : [SslApplicationProtocol.Http2, SslApplicationProtocol.Http11],
@@ -127,20 +128,6 @@ public sealed partial class SwarmRemoteHost : IAsyncDisposable
                 $"Permission denied: this swarm does not let the certificate of this connection send {message.GetType().Name}. The managers' API needs a manager (run the command on a manager node) or an operator's client certificate (`protoswarm ca issue-client`)."));
         }
 
-        return Task.CompletedTask;
-    }
-
-    /// <summary>Tells a removed node so: its heartbeat gets the dispatcher's own answer for a removed node, and it leaves.</summary>
-    private static Task RemovedAsync(IContext context)
-    {
-        if (context.Sender is null || context.Message is not { } message || !ContractRegistry.IsContract(message.GetType()))
-        {
-            return Task.CompletedTask;
-        }
-
-        context.Respond(message is NodeHeartbeat heartbeat
-            ? new HeartbeatRejected($"node {heartbeat.NodeId} was removed from the swarm", Removed: true)
-            : new CommandRejected(RejectCode.PermissionDenied, "This node was removed from the swarm; its certificate is no longer accepted. Join it again with a token."));
         return Task.CompletedTask;
     }
 

@@ -72,6 +72,22 @@ public class FakeExecutorTests
     }
 
     [Fact]
+    public async Task Leaving_The_Swarm_Kills_And_Forgets_Every_Container()
+    {
+        var executor = new FakeExecutor(_time);
+        var running = executor.CreateController(TestTasks.Task());
+        await running.PrepareAsync(TestTimeout.Token);
+        await running.StartAsync(TestTimeout.Token);
+        var wait = running.WaitAsync(TestTimeout.Token);
+
+        await executor.RemoveAllAsync(TestTimeout.Token);
+
+        Assert.Equal(new ContainerExit(FakeExecutor.KilledExitCode), await wait);
+        Assert.Equal(ContainerInspection.Gone, await running.InspectAsync(TestTimeout.Token));
+        Assert.Contains(new FakeExecutorCall("t1", Op.Remove), executor.Calls);
+    }
+
+    [Fact]
     public async Task A_Started_Task_Writes_Fake_Output_To_Stdout_And_Fake_Stderr_To_Stderr()
     {
         var controller = await StartedAsync(new FakeExecutor(_time), "FAKE_OUTPUT=hello\\nworld|bye", "FAKE_STDERR=oops");

@@ -32,6 +32,8 @@ public sealed class RemoteAccessTests : IAsyncLifetime
     private readonly TestPki _pki = new();
     private readonly ConcurrentBag<object> _reached = [];
     private readonly List<ActorSystem> _clients = [];
+    private readonly List<(ActorSystem System, SwarmRemoteHost Host)> _nodes = [];
+    private readonly List<string> _nodeAddresses = [];
     private ActorSystem _server = null!;
     private SwarmRemoteHost _host = null!;
     private SwarmCredentials _serverCredentials = null!;
@@ -73,6 +75,13 @@ public sealed class RemoteAccessTests : IAsyncLifetime
         {
             await client.Remote().ShutdownAsync(graceful: true);
             await client.ShutdownAsync();
+        }
+
+        foreach (var (system, host) in _nodes)
+        {
+            await system.Remote().ShutdownAsync(graceful: true);
+            await host.DisposeAsync();
+            await system.ShutdownAsync();
         }
 
         await _server.Remote().ShutdownAsync(graceful: true);
@@ -231,18 +240,89 @@ public sealed class RemoteAccessTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_Node_Removed_While_Connected_Loses_Its_Connection_At_The_Next_Message()
+    public async Task A_Node_Removed_While_Connected_Is_Told_So_By_The_Manager_And_Gets_Nothing_Else()
     {
-        var worker = await ClientAsync(_pki.Node("worker-7", NodeRole.Worker));
+        // A node as in a swarm: its own listener, so answers to it travel over the manager's connection to that
+        // listener, which the manager's TLS refuses once the node is removed.
+        var (worker, credentials) = await NodeAsync(_pki.Node("worker-7", NodeRole.Worker));
+        var told = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        credentials.RemovedBySwarm += manager => told.TrySetResult(manager);
         var heartbeat = (NodeHeartbeat)Sample(nameof(NodeHeartbeat)) with { NodeId = "worker-7" };
         Assert.Equal(new NodeList([]), await worker.Root.RequestAsync<object>(new PID(_address, "dispatcher"), heartbeat, Answer));
 
         _serverCredentials.Trust(_serverCredentials.Validator.WithRemovedNodes(new HashSet<string> { "worker-7" }));
 
-        // The same connection: the removed node is told so, which makes its agent leave.
-        var told = Assert.IsType<HeartbeatRejected>(await worker.Root.RequestAsync<object>(new PID(_address, "dispatcher"), heartbeat, Answer));
-        Assert.True(told.Removed);
+        Assert.Equal("manager-1", await HeartbeatUntilToldAsync(worker, heartbeat, told.Task));
         Assert.Single(_reached);
+    }
+
+    [Fact]
+    public async Task A_Removed_Node_Connecting_Anew_Passes_The_Handshake_Only_To_Be_Told_So()
+    {
+        _serverCredentials.Trust(_serverCredentials.Validator.WithRemovedNodes(new HashSet<string> { "worker-8" }));
+        var (worker, credentials) = await NodeAsync(_pki.Node("worker-8", NodeRole.Worker));
+        var told = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        credentials.RemovedBySwarm += manager => told.TrySetResult(manager);
+        var heartbeat = (NodeHeartbeat)Sample(nameof(NodeHeartbeat)) with { NodeId = "worker-8" };
+
+        Assert.Equal("manager-1", await HeartbeatUntilToldAsync(worker, heartbeat, told.Task));
+        Assert.Empty(_reached);
+        Assert.True(_serverCredentials.Refusals.GetValueOrDefault(CertificateRefusal.RemovedNode) >= 1);
+    }
+
+    [Fact]
+    public async Task Only_A_Managers_Word_Makes_A_Node_Leave_Not_Another_Workers()
+    {
+        // Workers learn the removed nodes too and refuse them the same way; that refusal must not count.
+        var (_, workerCredentials) = await NodeAsync(_pki.Node("worker-1", NodeRole.Worker));
+        workerCredentials.Trust(workerCredentials.Validator.WithRemovedNodes(new HashSet<string> { "worker-9" }));
+        var (removed, credentials) = await NodeAsync(_pki.Node("worker-9", NodeRole.Worker));
+        var told = false;
+        credentials.RemovedBySwarm += _ => told = true;
+        var workerAddress = _nodeAddresses[0];
+
+        for (var i = 0; i < 3; i++)
+        {
+            await Assert.ThrowsAnyAsync<Exception>(() => removed.Root.RequestAsync<object>(new PID(workerAddress, "dispatcher"), Sample(nameof(ListNodes)), Refused));
+        }
+
+        Assert.False(told);
+        Assert.True(workerCredentials.Refusals.GetValueOrDefault(CertificateRefusal.RemovedNode) >= 1);
+    }
+
+    /// <summary>Heartbeats as a node does, until the notice comes; no heartbeat may be answered meanwhile.</summary>
+    private async Task<string> HeartbeatUntilToldAsync(ActorSystem node, NodeHeartbeat heartbeat, Task<string> told)
+    {
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!told.IsCompleted && DateTime.UtcNow < until)
+        {
+            object? reply = null;
+            try
+            {
+                reply = await node.Root.RequestAsync<object>(new PID(_address, "dispatcher"), heartbeat, TimeSpan.FromSeconds(2));
+            }
+            catch (Exception e) when (e is TimeoutException or DeadLetterException)
+            {
+            }
+
+            Assert.Null(reply);
+        }
+
+        return await told.WaitAsync(TimeSpan.FromSeconds(1));
+    }
+
+    /// <summary>A node with its own listener (<see cref="SwarmRemoteHost"/>), as protoswarmd runs one.</summary>
+    private async Task<(ActorSystem System, SwarmCredentials Credentials)> NodeAsync(X509Certificate2 certificate)
+    {
+        var port = FreePort();
+        var credentials = new SwarmCredentials(certificate, _pki.Validator());
+        var system = new ActorSystem();
+        var host = await SwarmRemoteHost.StartAsync(
+            system, new IPEndPoint(IPAddress.Loopback, port), "127.0.0.1", credentials, new RemoteAccessPolicy(["dispatcher"]), ca: null, NullLoggerFactory.Instance);
+        await system.Remote().StartAsync();
+        _nodes.Add((system, host));
+        _nodeAddresses.Add($"127.0.0.1:{port}");
+        return (system, credentials);
     }
 
     private async Task<ActorSystem> ClientAsync(X509Certificate2 certificate, bool trustAnyServer = false)

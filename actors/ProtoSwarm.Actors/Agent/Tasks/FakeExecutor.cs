@@ -81,6 +81,27 @@ public sealed class FakeExecutor : ITaskExecutor
         }
     }
 
+    /// <summary>Every container is killed and forgotten, as the Linux executor removes them when the node leaves.</summary>
+    public Task RemoveAllAsync(CancellationToken ct)
+    {
+        lock (_gate)
+        {
+            foreach (var (taskId, container) in _containers)
+            {
+                _calls.Enqueue(new FakeExecutorCall(taskId, ControllerOperation.Remove));
+                FakeController.ExitLocked(container, new ContainerExit(KilledExitCode));
+            }
+
+            _containers.Clear();
+            while (_calls.Count > MaxCalls)
+            {
+                _calls.Dequeue();
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
     public ITaskController CreateController(TaskObject task) => CreateController(task, TaskFiles.None);
 
     public ITaskController CreateController(TaskObject task, TaskFiles files) =>
@@ -445,7 +466,7 @@ public sealed class FakeExecutor : ITaskExecutor
             }
         }
 
-        private static void ExitLocked(FakeContainer container, ContainerExit exit)
+        internal static void ExitLocked(FakeContainer container, ContainerExit exit)
         {
             container.RunTimer?.Dispose();
             container.RunTimer = null;

@@ -36,6 +36,15 @@ public interface ITaskExecutor
     Task RetainOnlyAsync(IReadOnlySet<string> assignedTaskIds, CancellationToken ct) => Task.CompletedTask;
 
     /// <summary>
+    /// The node left the swarm, or was removed from it: every task container on the node is killed and removed,
+    /// with what the executor made for it, as docker's daemon force-removes a node's task containers when it
+    /// leaves; none may run on as an extra replica nobody owns. Called once the task actors are stopped. A container
+    /// that cannot be removed is logged and the rest still go; the default does nothing (an executor whose
+    /// containers die with the host).
+    /// </summary>
+    Task RemoveAllAsync(CancellationToken ct) => Task.CompletedTask;
+
+    /// <summary>
     /// One reading of the counters of these tasks' running containers, all at once (see
     /// <see cref="TaskUsageSample"/>); a task without a running container is left out. Reads only,
     /// so it may run beside any call. The default has none: an executor without real containers.

@@ -96,7 +96,7 @@ public static class NodeCommands
         if (reachable < quorum)
         {
             return NodeDecision.Refuse(RejectCode.Conflict,
-                $"Demoting {node.Id} would lose quorum: {remaining.Count} managers would remain, of which {reachable} are reachable, and {quorum} are needed. Bring the unreachable managers back (or demote them first), then try again.");
+                $"Demoting {node.Id} would lose quorum: {remaining.Count} managers would remain, of which {reachable} {(reachable == 1 ? "is" : "are")} reachable, and {quorum} {(quorum == 1 ? "is" : "are")} needed. Bring the unreachable managers back (or demote them first), then try again.");
         }
 
         return NodeDecision.Change(AsWorker(node), $"Manager {node.Id} demoted in the swarm.");

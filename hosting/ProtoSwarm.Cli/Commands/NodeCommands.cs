@@ -75,7 +75,7 @@ internal static class NodeCommands
         app.SetAction(command, (parse, cli, ct) => ForEachNode(cli, parse.GetRequiredValue(nodes), async (nodeRef, typed) =>
         {
             var ack = await cli.RequestAsync<NodeUpdateAck>(new PromoteNode(SwarmIds.NewRequestId(), nodeRef), Timeouts.Change, ct);
-            await cli.Out.WriteLineAsync(ack.Message.Length > 0 ? ack.Message : $"Node {typed} promoted to a manager in the swarm.");
+            await cli.Out.WriteLineAsync(AsTyped(ack, typed, $"Node {typed} promoted to a manager in the swarm."));
         }, ct));
         return command;
     }
@@ -87,10 +87,16 @@ internal static class NodeCommands
         app.SetAction(command, (parse, cli, ct) => ForEachNode(cli, parse.GetRequiredValue(nodes), async (nodeRef, typed) =>
         {
             var ack = await cli.RequestAsync<NodeUpdateAck>(new DemoteNode(SwarmIds.NewRequestId(), nodeRef), Timeouts.Change, ct);
-            await cli.Out.WriteLineAsync(ack.Message.Length > 0 ? ack.Message : $"Manager {typed} demoted in the swarm.");
+            await cli.Out.WriteLineAsync(AsTyped(ack, typed, $"Manager {typed} demoted in the swarm."));
         }, ct));
         return command;
     }
+
+    /// <summary>The manager's message with the node as the operator named it, as docker prints it ("Node m3 ..."), not its id.</summary>
+    private static string AsTyped(NodeUpdateAck ack, string typed, string otherwise) =>
+        ack.Message.Length == 0 ? otherwise
+        : ack.Node.Id.Length > 0 ? ack.Message.Replace(ack.Node.Id, typed, StringComparison.Ordinal)
+        : ack.Message;
 
     private static Command Update(CliApp app)
     {

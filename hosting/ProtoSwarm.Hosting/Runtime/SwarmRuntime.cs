@@ -214,9 +214,14 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
     {
         var member = _member;
         var state = _state;
-        if (state is null || member is null)
+        if (state is null)
         {
             return NotInSwarm();
+        }
+
+        if (member is null)
+        {
+            return MemberNotRunning();
         }
 
         if (!member.IsManager)
@@ -244,9 +249,14 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
     private async Task<object> CollectRegistryGarbageAsync(CollectRegistryGarbage m, CancellationToken ct)
     {
         var member = _member;
-        if (_state is null || member is null)
+        if (_state is null)
         {
             return NotInSwarm();
+        }
+
+        if (member is null)
+        {
+            return MemberNotRunning();
         }
 
         if (!member.IsManager || member.Registry is not { } registry || member.Store is not { } store)
@@ -606,15 +616,19 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
             }
 
             var member = _member;
-            var otherManagers = member?.Store?.Current.List<NodeObject>().Count(n => n.Role == NodeRole.Manager && n.Id != state.NodeId) ?? 0;
+            // Null when this manager's store cannot be read (its member did not start): then how many
+            // managers remain is unknown, and the warning must not claim this is the last one.
+            int? otherManagers = member?.Store?.Current.List<NodeObject>().Count(n => n.Role == NodeRole.Manager && n.Id != state.NodeId);
             if (state.Role == NodeRole.Manager && !m.Force)
             {
-                return new CommandRejected(RejectCode.Conflict, otherManagers == 0
+                return new CommandRejected(RejectCode.Conflict, otherManagers is null
+                    ? "You are attempting to leave the swarm on a node that is participating as a manager, and this node cannot read the swarm's state (its member is not running: see its log), so whether other managers remain is unknown. If it is the last manager, leaving erases all current state of the swarm. Demote it first from another manager (`protoswarm node demote`), or use `--force`."
+                    : otherManagers == 0
                     ? "You are attempting to leave the swarm on a node that is participating as a manager. Removing the last manager erases all current state of the swarm. Use `--force` to ignore this message."
                     : "You are attempting to leave the swarm on a node that is participating as a manager. Demote it first (`protoswarm node demote` on another manager), or use `--force`: it then leaves the managers' Raft group before it goes.");
             }
 
-            if (state.Role == NodeRole.Manager && otherManagers > 0 && member is not null)
+            if (state.Role == NodeRole.Manager && otherManagers is > 0 && member is not null)
             {
                 // Leave Raft cleanly: the others demote this node, so their quorum shrinks with it.
                 var demoted = await DemoteSelfAsync(member, state.NodeId);
@@ -1043,6 +1057,10 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
 
     private static CommandRejected NotInSwarm() => new(RejectCode.NotInSwarm,
         "This node is not part of a swarm. Use `protoswarm swarm init` to create one, or `protoswarm swarm join` to join one, and try again.");
+
+    /// <summary>In a swarm, but this node's member is not running: it is starting or restarting (a role change, being blocked), or it failed to start.</summary>
+    private static CommandRejected MemberNotRunning() => new(RejectCode.Unavailable,
+        "This node is in a swarm, but its swarm member is not running right now: it is starting or restarting (after a role change or a restart), or it failed to start. Try again in a few seconds; if it persists, see `protoswarm info` and this node's log.");
 
     private static CommandRejected AlreadyInSwarm() => new(RejectCode.AlreadyInSwarm,
         "This node is already part of a swarm. Use `protoswarm swarm leave` to leave this swarm and join another one.");

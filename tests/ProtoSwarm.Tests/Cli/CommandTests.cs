@@ -119,6 +119,23 @@ public class CommandTests
     }
 
     [Fact]
+    public async Task Promote_And_Demote_Name_The_Node_As_Typed_In_The_Managers_Message()
+    {
+        var node = new FakeNode(request => request switch
+        {
+            PromoteNode p => new NodeUpdateAck(Node("i7nzgxdfb9i0632htlg85m3tf", "m3", NodeRole.Manager), "Node i7nzgxdfb9i0632htlg85m3tf promoted to a manager in the swarm."),
+            DemoteNode d => new NodeUpdateAck(Node("i7nzgxdfb9i0632htlg85m3tf", "m3"), "Node i7nzgxdfb9i0632htlg85m3tf is already a worker."),
+            _ => new CommandRejected(RejectCode.Internal, "unexpected"),
+        });
+
+        var (_, promoted, _) = await RunAsync(node, "node", "promote", "m3");
+        var (_, demoted, _) = await RunAsync(node, "node", "demote", "m3");
+
+        Assert.Equal("Node m3 promoted to a manager in the swarm.\n", promoted);
+        Assert.Equal("Node m3 is already a worker.\n", demoted);
+    }
+
+    [Fact]
     public async Task Promote_And_Demote_Print_Docker_Sentences()
     {
         var (_, promoted, _) = await RunAsync(Swarm(), "node", "promote", "worker1", "worker2");

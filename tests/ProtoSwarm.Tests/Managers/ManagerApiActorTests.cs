@@ -263,6 +263,7 @@ public sealed class ManagerApiActorTests : IAsyncLifetime
 
         Assert.Equal(TimeSpan.FromDays(30).TotalSeconds, updated.CertExpirySeconds);
         Assert.Equal(RejectCode.InvalidArgument, refused.Code);
+        Assert.StartsWith("--cert-expiry 1m0s is too short", refused.Reason, StringComparison.Ordinal);
         var issued = Assert.IsType<CertificateIssued>(await Ask(new RenewCertificate("r1", "worker1111", NewCsr())));
         using var certificate = X509Certificate2.CreateFromPem(issued.CertificatePem);
         Assert.InRange(certificate.NotAfter.ToUniversalTime() - DateTime.UtcNow, TimeSpan.FromDays(29.9), TimeSpan.FromDays(30.1));

@@ -57,3 +57,30 @@ public sealed class LogUnavailableException : Exception
     {
     }
 }
+
+/// <summary>
+/// A leader commits past the end of this peer's log: entries this peer acknowledged are gone (its
+/// storage was emptied, truncated or replaced). etcd's raft panics here; the peer must take no
+/// further part, since its votes and acknowledgements no longer mean what they say.
+/// </summary>
+public sealed class RaftLogLostException : InvalidOperationException
+{
+    public RaftLogLostException()
+        : base("the log lost entries it had acknowledged")
+    {
+    }
+
+    public RaftLogLostException(string message)
+        : base(message)
+    {
+    }
+
+    public RaftLogLostException(string message, Exception inner)
+        : base(message, inner)
+    {
+    }
+
+    public ulong Commit { get; init; }
+
+    public ulong LastIndex { get; init; }
+}

@@ -277,7 +277,7 @@ internal sealed class RaftLog
 
         if (commit > LastIndex())
         {
-            throw new InvalidOperationException($"commit {commit} is past the last entry {LastIndex()}: the log was lost or corrupted");
+            throw new RaftLogLostException($"commit {commit} is past the last entry {LastIndex()}: the log was lost or corrupted") { Commit = commit, LastIndex = LastIndex() };
         }
 
         Committed = commit;

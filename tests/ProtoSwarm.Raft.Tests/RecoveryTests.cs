@@ -32,6 +32,26 @@ public class RecoveryTests
     }
 
     [Fact]
+    public void A_Follower_Whose_Log_Was_Emptied_Refuses_The_Leaders_Commit_As_A_Lost_Log()
+    {
+        var net = new TestNetwork([1, 2, 3]);
+        var leader = net.ElectLeader();
+        net.Propose(leader, "a");
+        net.Propose(leader, "b");
+        net.Tick(3);
+        var follower = net.Nodes.Keys.First(id => id != leader);
+        var heartbeat = net.Sent.Last(m => m.Type == MessageType.Heartbeat && m.To == follower) with { Commit = net[leader].Status.Commit };
+
+        // What an emptied raft.db gives at start: no entries, no hard state, no snapshot.
+        var emptied = new RaftNode(new RaftConfig { Id = follower }, new MemoryRaftLog());
+        var lost = Assert.Throws<RaftLogLostException>(() => emptied.Step(heartbeat));
+
+        Assert.Equal(net[leader].Status.Commit, lost.Commit);
+        Assert.Equal(0UL, lost.LastIndex);
+        Assert.IsAssignableFrom<InvalidOperationException>(lost);
+    }
+
+    [Fact]
     public void A_Restarted_Peer_Does_Not_Campaign_Until_It_Has_Applied_Its_Committed_Changes()
     {
         var net = new TestNetwork([1, 2, 3], extraPeers: [4]);

@@ -75,6 +75,9 @@ public sealed partial class RaftActor : IActor
     private RaftNode _node = null!;
     private CancellationTokenSource? _ticker;
     private bool _readyScheduled;
+
+    // Set when a leader committed past this member's log (OnEnvelope): the member is out of Raft for good.
+    private bool _logLost;
     private ulong _snapshotIndex;
     private bool _snapshotInProgress;
 
@@ -105,6 +108,12 @@ public sealed partial class RaftActor : IActor
 
     public Task ReceiveAsync(IContext context)
     {
+        if (_logLost && context.Message is not (Stopping or Started))
+        {
+            // Out of Raft for good (OnEnvelope): no tick, no vote, no answer, no crash loop.
+            return Task.CompletedTask;
+        }
+
         switch (context.Message)
         {
             case Started:
@@ -238,7 +247,21 @@ public sealed partial class RaftActor : IActor
 
         _heardAt[envelope.From] = _settings.Time.GetTimestamp();
 
-        _node.Step(message);
+        try
+        {
+            _node.Step(message);
+        }
+        catch (RaftLogLostException lost)
+        {
+            // The leader commits past this member's log: its raft.db lost what it acknowledged
+            // (emptied, truncated or replaced while the node was stopped). Stepping on would throw
+            // at every message, the actor restarting ten times a second with nothing logged.
+            _logLost = true;
+            _ticker?.Cancel();
+            LogLogLost(_logger, _settings.RaftId, envelope.From, lost.Commit, lost.LastIndex, _settings.File.Path);
+            return;
+        }
+
         if (message.Type == MessageType.Propose && _isLeader)
         {
             // The follower answers its writer only once it applies these entries: it must learn
@@ -926,6 +949,9 @@ public sealed partial class RaftActor : IActor
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Raft message from member {From} refused: {Reason}")]
     private static partial void LogBadMessage(ILogger logger, ulong from, string reason);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Raft member {RaftId} has lost log entries it had acknowledged: leader {Leader} commits index {Commit}, but {Path} ends at {LastIndex}; the file was emptied, truncated or replaced while the node was stopped. This manager takes no further part in Raft (no vote, no acknowledgement). Restore the file from a backup and restart protoswarmd, or demote this node from another manager (`protoswarm node demote`), then `protoswarm swarm leave --force` here and join again.")]
+    private static partial void LogLogLost(ILogger logger, ulong raftId, ulong leader, ulong commit, ulong lastIndex, string path);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Raft entry {Index} cannot be decoded, skipped: {Reason}")]
     private static partial void LogBadEntry(ILogger logger, ulong index, string reason);

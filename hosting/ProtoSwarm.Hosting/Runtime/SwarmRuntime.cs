@@ -314,9 +314,14 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
             return local;
         }
 
-        return await AskManagerAsync(new GetSwarmSummary(SwarmIds.NewRequestId()), ct) is SwarmSummary summary
-            ? local with { Managers = summary.Managers, Nodes = summary.Nodes, RemoteManagers = [.. summary.ManagerAddresses.Select(m => m.Addr)], Security = summary.Security }
-            : local;
+        // A manager that cannot get the swarm's summary (no leader: quorum lost) says why, as docker's info does,
+        // rather than showing 0 managers and 0 nodes with no error.
+        return await AskManagerAsync(new GetSwarmSummary(SwarmIds.NewRequestId()), ct) switch
+        {
+            SwarmSummary summary => local with { Managers = summary.Managers, Nodes = summary.Nodes, RemoteManagers = [.. summary.ManagerAddresses.Select(m => m.Addr)], Security = summary.Security },
+            CommandRejected rejected when local.Error.Length == 0 => local with { Error = rejected.Reason },
+            _ => local,
+        };
     }
 
     private async Task<object> InitAsync(InitSwarm m)

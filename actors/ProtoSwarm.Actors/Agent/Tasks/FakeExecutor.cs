@@ -88,15 +88,11 @@ public sealed class FakeExecutor : ITaskExecutor
         {
             foreach (var (taskId, container) in _containers)
             {
-                _calls.Enqueue(new FakeExecutorCall(taskId, ControllerOperation.Remove));
+                Record(taskId, ControllerOperation.Remove);
                 FakeController.ExitLocked(container, new ContainerExit(KilledExitCode));
             }
 
             _containers.Clear();
-            while (_calls.Count > MaxCalls)
-            {
-                _calls.Dequeue();
-            }
         }
 
         return Task.CompletedTask;

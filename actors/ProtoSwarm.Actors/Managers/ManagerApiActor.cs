@@ -374,7 +374,7 @@ public sealed partial class ManagerApiActor : IActor
             if (TimeSpan.FromSeconds(seconds) < ClusterObject.MinimumNodeCertExpiry)
             {
                 return new CommandRejected(RejectCode.InvalidArgument,
-                    $"--cert-expiry {WholeSeconds(TimeSpan.FromSeconds(seconds))} is too short; node certificates must be valid for at least {ClusterObject.MinimumNodeCertExpiry.TotalHours:0} hour.");
+                    $"--cert-expiry {GoDuration.Format(TimeSpan.FromSeconds(seconds))} is too short; node certificates must be valid for at least {ClusterObject.MinimumNodeCertExpiry.TotalHours:0} hour.");
             }
 
             cluster = cluster with { NodeCertExpirySeconds = seconds };
@@ -714,11 +714,4 @@ public sealed partial class ManagerApiActor : IActor
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Join from {Addr} ({Hostname}) refused: invalid token")]
     private static partial void LogJoinRefused(ILogger logger, string addr, string hostname);
-
-    /// <summary>A whole number of seconds as docker writes a duration (Go's 1h0m0s, 1m30s, 45s), not .NET's 00:01:00.</summary>
-    private static string WholeSeconds(TimeSpan value) => value.TotalHours >= 1
-        ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{(long)value.TotalHours}h{value.Minutes}m{value.Seconds}s")
-        : value.TotalMinutes >= 1
-            ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{value.Minutes}m{value.Seconds}s")
-            : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{(long)value.TotalSeconds}s");
 }

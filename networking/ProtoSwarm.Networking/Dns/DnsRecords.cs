@@ -107,7 +107,7 @@ public sealed class DnsRecords
                 if (endpoint.TaskName.Length > 0)
                 {
                     AddOn(endpoint.TaskName, [address]);
-                    reverse.TryAdd(ReverseName(address), $"{Normalize(endpoint.TaskName)}.{Normalize(view.Name)}");
+                    reverse.TryAdd(ReverseName(address), Normalize(endpoint.TaskName) + suffix);
                 }
 
                 foreach (var alias in endpoint.Aliases)

@@ -206,6 +206,6 @@ public sealed class StackConfigCommandTests : IDisposable
     [InlineData(15 * TimeSpan.TicksPerMicrosecond, "15µs")]
     public void Durations_Are_Written_As_Go_Writes_Them(long ticks, string expected)
     {
-        Assert.Equal(expected, ComposeConfig.GoDuration(TimeSpan.FromTicks(ticks)));
+        Assert.Equal(expected, ProtoSwarm.Contracts.GoDuration.Format(TimeSpan.FromTicks(ticks)));
     }
 }

@@ -22,7 +22,7 @@ namespace ProtoSwarm.ContainerInit;
 // keeps waiting for it when the status socket closes instead of killing it.
 internal static unsafe class ExecStage
 {
-    public const string Flag = "--exec";
+    public const string Flag = InitProtocol.ExecFlag;
     public const string InnerFlag = "--exec-stage2";
     private const int ReportFd = 4;
 

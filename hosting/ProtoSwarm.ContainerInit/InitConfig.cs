@@ -102,6 +102,7 @@ internal static class InitProtocol
 {
     public const int StatusFd = 3;
     public const string SharedMonitorFlag = "--host"; // `protoswarm-init --host`: the node host's shared monitor
+    public const string ExecFlag = "--exec";          // `protoswarm-init --exec CONFIG`: a command run in a container (ExecStage)
     public const string MonitorSocket = "monitor.sock"; // in StateDir; a restarted node host reattaches there
     public const string ExitFile = "exit";              // in StateDir: the wait status, once PID 1 ended
     public const string Started = "started";   // "started <host pid>": the entrypoint was exec'd

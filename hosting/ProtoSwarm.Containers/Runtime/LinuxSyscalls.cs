@@ -270,10 +270,10 @@ internal sealed unsafe class LinuxSyscalls : ISyscalls
                 // The terminal is stdin, stdout and stderr alike; init makes it the command's controlling terminal.
                 terminal.DangerousAddRef(ref addRef);
                 var fd = (int)terminal.DangerousGetHandle();
-                pid = Spawn(initPath, ["--exec", execConfigPath], fd, fd, fd, status[1]);
+                pid = Spawn(initPath, [InitProtocol.ExecFlag, execConfigPath], fd, fd, fd, status[1]);
                 return new ExecProcess(pid, new Socket(new SafeSocketHandle((nint)status[0], ownsHandle: true)), Stream.Null, Stream.Null);
             }
-            pid = Spawn(initPath, ["--exec", execConfigPath], stdin[0], stdout[1], stderr[1], status[1]);
+            pid = Spawn(initPath, [InitProtocol.ExecFlag, execConfigPath], stdin[0], stdout[1], stderr[1], status[1]);
             if (discardOutput)
             {
                 return new ExecProcess(pid, new Socket(new SafeSocketHandle((nint)status[0], ownsHandle: true)), Stream.Null, Stream.Null,

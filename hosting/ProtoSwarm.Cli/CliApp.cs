@@ -63,11 +63,19 @@ internal sealed class CliApp(Func<string, INodeConnection> connect)
     {
         try
         {
-            var parseResult = root.Parse(ExecCommand.TrySeparateCommand(args, out var exec) ? exec : ServiceCommands.SeparateContainerCommand(args));
+            var separated = ExecCommand.TrySeparateCommand(args, out var exec) ? exec : ServiceCommands.SeparateContainerCommand(args);
+            var parseResult = root.Parse(separated);
             // First: an unknown flag taken as an argument also leaves the real argument unmatched.
             if (parseResult.CommandResult.Command.Action is not null && UnknownFlag(parseResult) is { } unknown)
             {
                 await configuration.Error.WriteLineAsync($"unknown flag: {unknown}");
+                await configuration.Error.WriteLineAsync($"See '{CommandPath(parseResult.CommandResult)} --help'.");
+                return 1;
+            }
+
+            if (parseResult.CommandResult.Command.Action is not null && InvalidSwitchValue(parseResult, separated) is { } invalid)
+            {
+                await configuration.Error.WriteLineAsync(invalid);
                 await configuration.Error.WriteLineAsync($"See '{CommandPath(parseResult.CommandResult)} --help'.");
                 return 1;
             }
@@ -142,6 +150,42 @@ internal sealed class CliApp(Func<string, INodeConnection> connect)
                 && !double.TryParse(token.Value, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out _))
             {
                 return token.Value;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// A true/false flag given another value as <c>--flag=value</c> (`swarm update --autolock=maybe`): the
+    /// parser leaves the value over and would call it an unrecognised argument; docker names the flag and
+    /// the value. Only the <c>=</c> form: a switch never takes the next word as its value.
+    /// </summary>
+    internal static string? InvalidSwitchValue(ParseResult parseResult, IReadOnlyList<string> args)
+    {
+        var switches = new Dictionary<string, Option>(StringComparer.Ordinal);
+        for (SymbolResult? at = parseResult.CommandResult; at is CommandResult result; at = at.Parent)
+        {
+            foreach (var option in result.Command.Options.Where(o => o.ValueType == typeof(bool) || o.ValueType == typeof(bool?)))
+            {
+                foreach (var name in option.Aliases.Prepend(option.Name))
+                {
+                    switches.TryAdd(name, option);
+                }
+            }
+        }
+
+        foreach (var arg in args)
+        {
+            if (arg == "--")
+            {
+                return null;
+            }
+
+            var equals = arg.IndexOf('=', StringComparison.Ordinal);
+            if (arg.StartsWith('-') && equals > 1 && switches.TryGetValue(arg[..equals], out var option) && !bool.TryParse(arg[(equals + 1)..], out _))
+            {
+                return $"invalid argument \"{arg[(equals + 1)..]}\" for \"{option.Name}\" flag: give true or false, e.g. {option.Name}=true";
             }
         }
 

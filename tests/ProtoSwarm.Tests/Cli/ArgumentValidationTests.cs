@@ -44,6 +44,9 @@ public class ArgumentValidationTests
     [InlineData("unknown flag: --bogus\n", "network", "rm", "--bogus")]
     [InlineData("unknown flag: --bogus\n", "network", "inspect", "net1", "--bogus")]
     [InlineData("unknown flag: -z\n", "node", "inspect", "-z", "n1")]
+    [InlineData("invalid argument \"maybe\" for \"--autolock\" flag: give true or false, e.g. --autolock=true\nSee 'protoswarm swarm update --help'.", "swarm", "update", "--autolock=maybe")]
+    [InlineData("invalid argument \"yes\" for \"--autolock\" flag", "swarm", "init", "--autolock=yes")]
+    [InlineData("invalid argument \"x\" for \"--quiet\" flag", "service", "ls", "-q=x")]
     public async Task An_Unknown_Flag_Is_Named_As_One_Not_Taken_For_A_Name(string expected, params string[] args)
     {
         var (code, output, error) = await RunAsync(NoAnswers, args);

@@ -191,6 +191,11 @@ public class RaftLabTests
         var healthy = await WaitForSwarmAsync(dirs, Managers(dirs), nodes => nodes.Count == 4 && AllReady(nodes) && OneLeader(nodes), TimeSpan.FromSeconds(20));
         Assert.True(healthy.Met, $"The lab did not settle within 20 s; last `node ls`: {healthy.Last}");
 
+        // A follower's join command names that follower, as docker's does, though the leader answered it.
+        var follower = healthy.Nodes.First(n => n.Role == NodeRole.Manager && n.ManagerStatus is { Leader: false });
+        var token = await new ControlClient(Socket(dirs, Host(follower))).RequestAsync<JoinTokenInfo>(new GetJoinToken(NewId(), NodeRole.Worker), TimeSpan.FromSeconds(10));
+        Assert.Equal(follower.ManagerStatus!.Addr, token.ManagerAddr);
+
         var client = new ControlClient(Socket(dirs, "m2"));
         foreach (var node in dirs.Keys)
         {

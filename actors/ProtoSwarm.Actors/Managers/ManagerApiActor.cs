@@ -31,6 +31,9 @@ public sealed partial class ManagerApiActor : IActor
     /// <summary>Followers answer the leader's heartbeat every Raft tick (100 ms); one that is silent this long is not counted.</summary>
     private static readonly TimeSpan PeerContactTimeout = TimeSpan.FromSeconds(1);
 
+    /// <summary>A manager's Raft peer silent this long (30 of its 100 ms answers missed) is Unreachable in `node ls`.</summary>
+    private static readonly TimeSpan RaftSilence = TimeSpan.FromSeconds(3);
+
     private readonly ManagerContext _manager;
     private readonly Func<ulong, string?> _addressOf;
     private readonly ILogger _logger;
@@ -109,13 +112,42 @@ public sealed partial class ManagerApiActor : IActor
             if (sender is not null)
             {
                 context.Send(sender, task.IsCompletedSuccessfully
-                    ? task.Result
-                    : new CommandRejected(RejectCode.Unavailable, $"The leader at {address} did not answer: {task.Exception?.GetBaseException().Message ?? "timed out"}"));
+                    ? Localise(task.Result)
+                    : new CommandRejected(RejectCode.Unavailable, RelayFailure(address, task.Exception?.GetBaseException())));
             }
 
             return Task.CompletedTask;
         });
     }
+
+    /// <summary>
+    /// Why a relayed request has no answer, for an operator: the leader went away (stopped, or lost its
+    /// leadership) or was too slow. Proto.Actor's own message names an actor path, which tells them nothing;
+    /// what they need is that a change may have been made all the same.
+    /// </summary>
+    internal static string RelayFailure(string address, Exception? error)
+    {
+        var why = error switch
+        {
+            DeadLetterException => "it stopped or stepped down while the request was on its way",
+            TimeoutException or null => $"no answer within {RelayTimeout.TotalSeconds:0} s",
+            _ => error.Message,
+        };
+        return $"The leader at {address} did not answer ({why}). A change asked for may have been made all the same: " +
+            "check (e.g. `service ls`, `node ls`) before you try again; a new leader is chosen within seconds if the old one is gone.";
+    }
+
+    /// <summary>
+    /// A relayed answer as this manager gives it: a join command names the manager it was asked of (as
+    /// docker's does), not the leader that answered, so an operator joins through the manager they use.
+    /// </summary>
+    private object Localise(object reply) =>
+        reply is JoinTokenInfo info && OwnAddr() is { Length: > 0 } own ? info with { ManagerAddr = own } : reply;
+
+    private string OwnAddr() =>
+        State.List<NodeObject>().FirstOrDefault(n => n.Role == NodeRole.Manager && n.RaftId != 0 && n.RaftId == _manager.Raft.RaftId) is { } self
+            ? self.ManagerStatus?.Addr ?? self.Status.Addr
+            : string.Empty;
 
     private async Task<object?> AnswerAsync(IContext context, object message)
     {
@@ -126,8 +158,8 @@ public sealed partial class ManagerApiActor : IActor
 
         return message switch
         {
-            ListNodes => new NodeList([.. Nodes().OrderBy(n => n.Description.Hostname, StringComparer.Ordinal).ThenBy(n => n.Id, StringComparer.Ordinal)]),
-            InspectNode m => OnInspect(m),
+            ListNodes => new NodeList(await WithRaftReachabilityAsync(context, Nodes().OrderBy(n => n.Description.Hostname, StringComparer.Ordinal).ThenBy(n => n.Id, StringComparer.Ordinal))),
+            InspectNode m => await OnInspectAsync(context, m),
             GetJoinToken m => await OnGetJoinToken(m),
             GetSwarmSummary => OnSummary(),
             PromoteNode m => await OnPromote(context, m),
@@ -210,10 +242,32 @@ public sealed partial class ManagerApiActor : IActor
         _ => null,
     };
 
-    private object OnInspect(InspectNode m)
+    /// <summary>
+    /// Managers' reachability as the leader's Raft sees it when asked (swarmkit fills it from its Raft member
+    /// list the same way): a manager whose node host still beats, so the store has it Reachable, but whose
+    /// Raft peer has been silent for <see cref="RaftSilence"/> (its log lost and it stays out, its Raft actor
+    /// stuck) is Unreachable, as it is to the quorum. Not written to the store: it changes with every look.
+    /// </summary>
+    private async Task<ImmutableArray<NodeObject>> WithRaftReachabilityAsync(IContext context, IEnumerable<NodeObject> nodes)
+    {
+        var list = nodes.ToImmutableArray();
+        bool Watched(NodeObject n) => n is { Role: NodeRole.Manager, RaftId: not 0, ManagerStatus.Reachability: Reachability.Reachable } && n.RaftId != _manager.Raft.RaftId;
+        if (!list.Any(Watched))
+        {
+            return list;
+        }
+
+        var since = _manager.Time.GetTimestamp() - (long)(RaftSilence.TotalSeconds * _manager.Time.TimestampFrequency);
+        var heard = (await context.RequestAsync<PeersHeard>(_manager.RaftPid, new GetPeersHeardSince(since), PeerContactTimeout)).RaftIds;
+        return [.. list.Select(n => Watched(n) && !heard.Contains(n.RaftId)
+            ? n with { ManagerStatus = n.ManagerStatus! with { Reachability = Reachability.Unreachable } }
+            : n)];
+    }
+
+    private async Task<object> OnInspectAsync(IContext context, InspectNode m)
     {
         var (node, rejected) = NodeCommands.Resolve(Nodes(), m.NodeRef);
-        return node is null ? rejected! : new NodeDetails(node);
+        return node is null ? rejected! : new NodeDetails((await WithRaftReachabilityAsync(context, [node]))[0]);
     }
 
     private async Task<object> OnGetJoinToken(GetJoinToken m)

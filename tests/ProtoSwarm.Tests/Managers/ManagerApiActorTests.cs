@@ -380,5 +380,40 @@ public sealed class ManagerApiActorTests : IAsyncLifetime
         Assert.Equal(("cluster-1", 1, 3), (summary.ClusterId, summary.Managers, summary.Nodes));
     }
 
+    [Fact]
+    public async Task A_Manager_Whose_Raft_Peer_Is_Silent_Is_Unreachable_Though_Its_Node_Beats()
+    {
+        // Both beat (Ready, Reachable in the store); only "raft-ok" answers the leader's Raft (the fake Raft
+        // actor has heard from the view's voters).
+        await _proposer.ProposeAsync(
+        [
+            StoreChange.Create(TestNodes.Manager("raftok0000", "raft-ok")),
+            StoreChange.Create(TestNodes.Manager("silent0000", "raft-silent")),
+        ]);
+        var self = _context.Raft.RaftId;
+        _context.Raft.Update(self, 1, [self, TestNodes.RaftIdOf("raftok0000")], []);
+
+        var list = Assert.IsType<NodeList>(await Ask(new ListNodes("r-reach")));
+        var inspected = Assert.IsType<NodeDetails>(await Ask(new InspectNode("i-reach", "raft-silent")));
+
+        Assert.Equal(Reachability.Reachable, list.Nodes.Single(n => n.Description.Hostname == "raft-ok").ManagerStatus!.Reachability);
+        Assert.Equal(Reachability.Unreachable, list.Nodes.Single(n => n.Description.Hostname == "raft-silent").ManagerStatus!.Reachability);
+        Assert.Equal(Reachability.Reachable, list.Nodes.Single(n => n.Description.Hostname == "mgr").ManagerStatus!.Reachability);
+        Assert.Equal(Reachability.Unreachable, inspected.Node.ManagerStatus!.Reachability);
+        Assert.Equal(Reachability.Reachable, _store.Current.Get<NodeObject>("silent0000")!.ManagerStatus!.Reachability);
+    }
+
+    [Fact]
+    public void A_Relay_The_Leader_Never_Answered_Says_So_Without_An_Actor_Path_And_Warns_The_Change_May_Be_Made()
+    {
+        var gone = ManagerApiActor.RelayFailure("10.0.0.1:2377", new DeadLetterException(new PID("10.0.0.1:2377", "manager-api/$1")));
+        var slow = ManagerApiActor.RelayFailure("10.0.0.1:2377", new TimeoutException("Request didn't receive any Response within the expected time."));
+
+        Assert.StartsWith("The leader at 10.0.0.1:2377 did not answer (it stopped or stepped down", gone, StringComparison.Ordinal);
+        Assert.DoesNotContain("manager-api", gone, StringComparison.Ordinal);
+        Assert.Contains("may have been made all the same", gone, StringComparison.Ordinal);
+        Assert.StartsWith("The leader at 10.0.0.1:2377 did not answer (no answer within 30 s)", slow, StringComparison.Ordinal);
+    }
+
     private Task<object> Ask(object message) => _system.Root.RequestAsync<object>(_api, message, TestTimeout.Token);
 }

@@ -56,7 +56,9 @@ public sealed class HealthMonitor : IDisposable
     }
 
     /// <summary>Completes with the status as soon as it differs from <paramref name="known"/> (at once if it
-    /// already does); throws <see cref="ObjectDisposedException"/> if the monitor is disposed meanwhile.</summary>
+    /// already does); throws <see cref="ObjectDisposedException"/> once the monitor is disposed, also when asked
+    /// after: a stopped monitor's last status is no news (answering it to a caller that knew otherwise made the
+    /// task's health flip between two answers as fast as it asked, for the whole of a stop's grace period).</summary>
     public async Task<HealthStatus> WaitChangeAsync(HealthStatus known, CancellationToken cancellationToken = default)
     {
         while (true)
@@ -64,6 +66,7 @@ public sealed class HealthMonitor : IDisposable
             Task<HealthStatus> changed;
             lock (_lock)
             {
+                ObjectDisposedException.ThrowIf(_stop.IsCancellationRequested, this);
                 if (_state.Status != known)
                 {
                     return _state.Status;

@@ -124,6 +124,28 @@ public sealed class TaskSupervisorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_Healthy_Container_Stopping_Through_Its_Grace_Period_Is_Not_Called_Unhealthy_Nor_Watched_Again()
+    {
+        var task = TestTasks.Task("t1", health: TestTasks.Check, env: ["FAKE_HEALTH=healthy", "FAKE_IGNORE_STOP=1"]);
+        _node.Send(TestTasks.Assign(task));
+        await _node.WaitForAsync("t1", TaskState.Running);
+        var watchesBefore = _node.Executor.CallsOf("t1").Count(c => c == Op.WatchHealth);
+
+        _node.Send(TestTasks.Assign(task with { DesiredState = TaskState.Shutdown }));
+        await _node.WaitForCallAsync("t1", Op.Shutdown);
+        await Task.Delay(200);
+        var watchesDuringGrace = _node.Executor.CallsOf("t1").Count(c => c == Op.WatchHealth) - watchesBefore;
+        _node.Time.Advance(TimeSpan.FromSeconds(10));
+
+        var shutdown = await _node.WaitForAsync("t1", TaskState.Shutdown);
+        Assert.Equal("shutdown", shutdown.Message);
+        Assert.Equal(FakeExecutor.KilledExitCode, _node.Executor.ExitOf("t1")?.ExitCode);
+        // The watch under way when the stop began ends, and no other starts (it flipped between two answers, ~80,000 a second).
+        Assert.Equal(0, watchesDuringGrace);
+        Assert.DoesNotContain(TaskState.Failed, _node.StatesOf("t1"));
+    }
+
+    [Fact]
     public async Task An_Unhealthy_Container_Fails_The_Task_And_Is_Stopped()
     {
         _node.Send(TestTasks.Assign(TestTasks.Task("t1", health: TestTasks.Check, env: "FAKE_HEALTH=unhealthy")));

@@ -225,6 +225,9 @@ public sealed class FakeExecutor : ITaskExecutor
 
         public TaskCompletionSource HealthChanged { get; set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+        /// <summary>Set when a shutdown or kill begins, as the real executor stops the health probes then.</summary>
+        public bool HealthStopped { get; set; }
+
         public TaskCompletionSource<ContainerExit> Exit { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public ITimer? RunTimer { get; set; }
@@ -317,6 +320,7 @@ public sealed class FakeExecutor : ITaskExecutor
                 Task changed;
                 lock (executor._gate)
                 {
+                    ObjectDisposedException.ThrowIf(container.HealthStopped, container);
                     if (container.Health != known)
                     {
                         return container.Health;
@@ -336,6 +340,7 @@ public sealed class FakeExecutor : ITaskExecutor
             lock (executor._gate)
             {
                 running = container is { Started: true } && !container.Exit.Task.IsCompleted;
+                StopHealthLocked(container);
             }
 
             if (!running || !behaviour.IgnoreStop)
@@ -361,6 +366,11 @@ public sealed class FakeExecutor : ITaskExecutor
             executor.Record(taskId, ControllerOperation.Terminate);
             if (Find() is { } container)
             {
+                lock (executor._gate)
+                {
+                    StopHealthLocked(container);
+                }
+
                 Exit(container, new ContainerExit(KilledExitCode));
             }
 
@@ -469,6 +479,18 @@ public sealed class FakeExecutor : ITaskExecutor
             container.LogTimer?.Dispose();
             container.LogTimer = null;
             container.Exit.TrySetResult(exit);
+        }
+
+        /// <summary>The real executor's StopHealthChecks: waiting and later health questions fail as disposed.</summary>
+        private static void StopHealthLocked(FakeContainer? container)
+        {
+            if (container is null || container.HealthStopped)
+            {
+                return;
+            }
+
+            container.HealthStopped = true;
+            container.HealthChanged.TrySetException(new ObjectDisposedException("HealthMonitor"));
         }
 
         private static void SetHealth(FakeContainer container, ContainerHealth health)

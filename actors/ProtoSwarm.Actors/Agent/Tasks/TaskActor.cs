@@ -381,6 +381,12 @@ public sealed partial class TaskActor : IActor
             {
                 health = done.Result;
             }
+            else if (done.Exception?.GetBaseException() is ObjectDisposedException)
+            {
+                // The container is being stopped and its probes with it: its health no longer counts, and
+                // calling it Unhealthy would fail a task that is only shutting down. Watch no more.
+                return Task.CompletedTask;
+            }
             else
             {
                 // A health that cannot be learned is not healthy.

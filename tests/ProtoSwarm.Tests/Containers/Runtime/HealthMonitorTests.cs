@@ -213,4 +213,16 @@ public sealed class HealthMonitorTests
         await monitor.Completion.WaitAsync(TimeSpan.FromSeconds(5));
         Assert.True(await probes.NoneWithinAsync(TimeSpan.FromMilliseconds(50)));
     }
+
+    [Fact]
+    public async Task A_Disposed_Monitor_Refuses_Every_Later_Question_Even_One_Its_Last_Status_Would_Answer()
+    {
+        var monitor = new HealthMonitor(new HealthCheck { Test = ["CMD", "true"] }, new ScriptedProbes().Exec, new FakeTimeProvider(T0));
+
+        monitor.Dispose();
+
+        // Starting is its last status: a caller that knew Healthy used to get Starting back at once, forever.
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => monitor.WaitChangeAsync(HealthStatus.Healthy));
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => monitor.WaitChangeAsync(HealthStatus.Starting));
+    }
 }

@@ -28,9 +28,6 @@ public static partial class ServiceSpecValidator
     /// <summary>Docker's shortest health check interval, timeout and start period.</summary>
     public static readonly TimeSpan MinimumHealthDuration = TimeSpan.FromMilliseconds(1);
 
-    [GeneratedRegex("^[a-zA-Z0-9](?:[a-zA-Z0-9_-]{0,61}[a-zA-Z0-9])?$", RegexOptions.CultureInvariant)]
-    private static partial Regex ServiceName();
-
     [GeneratedRegex(@"^(SIG)?[A-Z][A-Z0-9+\-]*$|^[0-9]+$", RegexOptions.CultureInvariant)]
     private static partial Regex Signal();
 
@@ -69,9 +66,9 @@ public static partial class ServiceSpecValidator
         {
             problems.Add(new("Spec.Name", "the service has no name", "give it one with --name (the CLI picks one when --name is left out)"));
         }
-        else if (!ServiceName().IsMatch(spec.Name))
+        else if (!ServiceNameRule.IsValid(spec.Name))
         {
-            problems.Add(new("Spec.Name", $"'{spec.Name}' is not a valid service name", "use 1 to 63 letters, digits, '-' and '_' (a stack names its services STACK_NAME), starting and ending with a letter or digit"));
+            problems.Add(new("Spec.Name", $"'{spec.Name}' is not a valid service name", ServiceNameRule.Hint));
         }
     }
 
@@ -126,6 +123,11 @@ public static partial class ServiceSpecValidator
         else if (container.Image.Any(char.IsWhiteSpace))
         {
             problems.Add(new($"{Field}.Image", $"'{container.Image}' holds white space, so it is no image reference", "write the image as name[:tag][@digest]"));
+        }
+        else if (!ImageReference.TryParse(container.Image, out _, out var imageError, allowDigest: true))
+        {
+            // Accepted, its tasks were rejected on every node, again and again (docker's daemon refuses it up front).
+            problems.Add(new($"{Field}.Image", imageError, "write the image as name[:tag][@digest], e.g. busybox:1.36"));
         }
 
         for (var i = 0; i < container.Env.Length; i++)

@@ -507,7 +507,9 @@ internal static partial class ServiceFlags
     public static Checked<string> Image(string flag, string value) =>
         value.Trim().Length == 0 || value.Any(char.IsWhiteSpace)
             ? Checked<string>.Fail($"{Named(flag, value)} is not an image reference; write the image as name[:tag][@digest], e.g. nginx:1.27.")
-            : Checked<string>.Ok(value);
+            : ImageReference.TryParse(value, out _, out var error, allowDigest: true)
+                ? Checked<string>.Ok(value)
+                : Checked<string>.Fail($"{(flag.Length > 0 ? flag + " " : "")}{error}.");
 
     /// <summary>A whole number from 0 up; refuses "-1" and "1.5" naming the flag.</summary>
     public static Checked<long> Count(string flag, string value) =>

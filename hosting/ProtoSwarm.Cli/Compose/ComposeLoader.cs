@@ -401,6 +401,13 @@ internal static class ComposeLoader
             reader.Error(body["driver"]!, ComposeReader.Child(path, "driver"), $"volume driver \"{driver}\" is not available; nodes have only the local driver, so leave driver out");
         }
 
+        if (body["driver_opts"] is { } options && Strings(reader, options, ComposeReader.Child(path, "driver_opts")).Any())
+        {
+            // Dropping them made a volume meant as a bind or an NFS share an empty local one, silently.
+            reader.Error(options, ComposeReader.Child(path, "driver_opts"),
+                "volume driver options are not supported: nodes make plain local volumes; for a directory of the node, mount it in the service (volumes: [\"/srv/data:/data\"]) instead of a volume");
+        }
+
         var full = name ?? (external ? key : $"{stack}_{key}");
         if (VolumeNames.Problem(full) is { } problem)
         {
@@ -412,7 +419,6 @@ internal static class ComposeLoader
             full,
             external,
             "local",
-            ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, Strings(reader, body["driver_opts"], ComposeReader.Child(path, "driver_opts"))),
             external ? ImmutableSortedDictionary<string, string>.Empty : StackLabels(stack, Strings(reader, body["labels"], ComposeReader.Child(path, "labels"))));
     }
 

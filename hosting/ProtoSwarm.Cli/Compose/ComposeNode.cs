@@ -66,6 +66,12 @@ internal static partial class ComposeYaml
         {
             stream.Load(new StringReader(text));
         }
+        catch (AnchorNotFoundException e) when (UnknownAnchor().Match(e.Message) is { Success: true } match)
+        {
+            // YamlDotNet gives no position for it (1:1): the first use of the alias is where it went wrong.
+            var anchor = match.Groups[1].Value;
+            return (null, new ComposeError(AliasMark(file, text, anchor), "", $"the alias *{anchor} names no anchor; define &{anchor} before it is used, or fix the name"));
+        }
         catch (YamlException e)
         {
             return (null, new ComposeError(Mark(file, e.Start), "", Readable(e)));
@@ -80,6 +86,23 @@ internal static partial class ComposeYaml
         return NonStringKey(root, "") is ({ } key, var path)
             ? (null, new ComposeError(key.Mark, path, $"the key {key.Value} reads as a {(key.Value is "true" or "false" or "True" or "False" or "TRUE" or "FALSE" ? "boolean" : "number")}, and compose keys are strings; quote it: \"{key.Value}\":"))
             : (root, null);
+    }
+
+    [GeneratedRegex("anchor '([^']+)' does not exist")]
+    private static partial Regex UnknownAnchor();
+
+    /// <summary>Where <c>*anchor</c> first appears in the text (line and column from 1), else the file's start.</summary>
+    private static SourceMark AliasMark(string file, string text, string anchor)
+    {
+        var at = Regex.Match(text, @"\*" + Regex.Escape(anchor) + @"(?![^\s,\]}])");
+        if (!at.Success)
+        {
+            return new SourceMark(file, 1, 1);
+        }
+
+        var lineStart = text.LastIndexOf('\n', Math.Max(at.Index - 1, 0)) + 1;
+        var line = 1 + text.AsSpan(0, at.Index).Count('\n');
+        return new SourceMark(file, line, at.Index - lineStart + 1);
     }
 
     private static string Readable(YamlException e)

@@ -62,6 +62,11 @@ internal static class ComposeServices
         {
             reader.Error(nameNode, path, $"\"{name}\" is not a service name; use letters, digits, '-', '_' and '.'");
         }
+        else if (!ServiceNameRule.IsValid($"{context.Stack}_{name}"))
+        {
+            // The swarm's own rule on the whole name: refused here, before a deploy has made half the stack.
+            reader.Error(nameNode, path, $"the service's name on the swarm, \"{context.Stack}_{name}\", is not valid: {ServiceNameRule.Hint}");
+        }
 
         if (reader.Mapping(node, path) is not { } service)
         {
@@ -243,7 +248,7 @@ internal static class ComposeServices
                 }
                 catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
                 {
-                    reader.Error(node, filePath, $"{file} does not exist (looked for {full}); env_file paths are relative to the compose file");
+                    reader.Error(node, filePath, $"{file} does not exist (looked for {full}); env_file paths are relative to the directory of the first compose file (-c), as with docker");
                     continue;
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -712,7 +717,7 @@ internal static class ComposeServices
             case MountType.Tmpfs when source.Length > 0:
                 reader.Error(mapping["source"]!, ComposeReader.Child(path, "source"), "a tmpfs mount has no source; leave source out");
                 return null;
-            case MountType.Volume when source.Length > 0 && VolumeNames.Problem(source) is { } problem:
+            case MountType.Volume when source.Length > 0 && VolumeShortSyntax.KeyProblem(source) is { } problem:
                 reader.Error(mapping["source"]!, ComposeReader.Child(path, "source"), $"{problem}; use type: bind for a path on the node");
                 return null;
             default:

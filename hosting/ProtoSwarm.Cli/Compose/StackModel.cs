@@ -46,7 +46,6 @@ internal sealed record StackVolume(
     string Name,
     bool External,
     string Driver,
-    ImmutableSortedDictionary<string, string> DriverOptions,
     ImmutableSortedDictionary<string, string> Labels);
 
 /// <summary>A declared secret or config: its content from File (an absolute path), or External (it exists in the swarm already).</summary>

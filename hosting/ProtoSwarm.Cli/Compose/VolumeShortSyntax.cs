@@ -9,8 +9,20 @@ namespace ProtoSwarm.Cli.Compose;
 /// path is resolved against the compose file's directory, "~" against the home directory), each with
 /// an optional ":ro", ":rw" or ":nocopy" (comma-separated). Pure: the caller gives both directories.
 /// </summary>
-internal static class VolumeShortSyntax
+internal static partial class VolumeShortSyntax
 {
+    [System.Text.RegularExpressions.GeneratedRegex("^[a-zA-Z0-9][a-zA-Z0-9_.-]*$", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex Key();
+
+    /// <summary>
+    /// What is wrong with a service's volume source that names a top-level volume, or null. It is the key, not
+    /// the volume's name on the swarm (that is `STACK_KEY`, or the volume's name:, and is checked where it is
+    /// declared), so docker's two-character minimum for a volume name does not apply: `v:/data` is fine.
+    /// </summary>
+    public static string? KeyProblem(string key) => Key().IsMatch(key)
+        ? null
+        : $"'{key}' is not a volume key: a letter or digit first, then letters, digits, '_', '.' or '-'";
+
     public static Checked<MountSpec> Parse(string text, string baseDirectory, string? homeDirectory = null)
     {
         var usage = $"'{text}' is not a volume; write it as [SOURCE:]TARGET[:MODE], e.g. data:/var/lib/data:ro or ./conf:/etc/app";
@@ -58,7 +70,7 @@ internal static class VolumeShortSyntax
 
         if (!IsPath(source))
         {
-            return VolumeNames.Problem(source) is { } problem
+            return KeyProblem(source) is { } problem
                 ? Checked<MountSpec>.Fail($"'{text}': {problem}; write a host path with '/', './' or '~/' for a bind mount")
                 : Checked<MountSpec>.Ok(new MountSpec(MountType.Volume, source, target, readOnly, VolumeNoCopy: noCopy));
         }

@@ -44,7 +44,7 @@ public class ServiceFlagsTests
     [InlineData("--replicas", "0")]
     [InlineData("--replicas", "12")]
     [InlineData("--max-concurrent", "2")]
-    [InlineData("--image", "nginx:1.27@sha256:abc")]
+    [InlineData("--image", "nginx:1.27@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")]
     [InlineData("--args", "ping -c 3 'a host'")]
     [InlineData("--env", "A=1")]
     [InlineData("--env", "EMPTY=")]

@@ -20,6 +20,8 @@ public class VolumeShortSyntaxTests
         { ".:/src", new MountSpec(MountType.Bind, "/home/ann/app", "/src") },
         { "~/cache:/cache", new MountSpec(MountType.Bind, "/home/ann/cache", "/cache") },
         { "/ctr", new MountSpec(MountType.Volume, "", "/ctr") },
+        // A one-character key: the volume's name on the swarm is STACK_v, which docker's rule takes.
+        { "v:/v", new MountSpec(MountType.Volume, "v", "/v") },
     };
 
     [Theory]
@@ -39,7 +41,8 @@ public class VolumeShortSyntaxTests
     [InlineData("vol:data", "the target 'data' is not an absolute path")]
     [InlineData("vol:/", "the target cannot be '/'")]
     [InlineData("vol:/data:rx", "mode 'rx' is not supported")]
-    [InlineData("-vol:/data", "'-vol' is not a valid volume name")]
+    [InlineData("-vol:/data", "'-vol' is not a volume key")]
+    [InlineData("v@l:/data", "'v@l' is not a volume key")]
     [InlineData("./conf:/etc/app:nocopy", "nocopy is for named volumes")]
     [InlineData("~bob/x:/x", "another user's home")]
     public void Bad_Short_Forms_Say_What_Is_Wrong(string text, string expected)

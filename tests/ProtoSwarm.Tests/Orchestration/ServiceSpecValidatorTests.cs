@@ -45,6 +45,8 @@ public class ServiceSpecValidatorTests
             { "tmpfs with a source", WithContainer(ok, c => c with { Mounts = [new MountSpec(MountType.Tmpfs, "x", "/d")] }), "Spec.TaskTemplate.ContainerSpec.Mounts[0].Source", "no source" },
             { "mount on the root", WithContainer(ok, c => c with { Mounts = [new MountSpec(MountType.Tmpfs, "", "/")] }), "Spec.TaskTemplate.ContainerSpec.Mounts[0].Target", "the container's root" },
             { "mount target with ..", WithContainer(ok, c => c with { Mounts = [new MountSpec(MountType.Tmpfs, "", "/a/../etc")] }), "Spec.TaskTemplate.ContainerSpec.Mounts[0].Target", "'..'" },
+            { "image not lowercase", WithContainer(ok, c => c with { Image = "BusyBox:Latest" }), "Spec.TaskTemplate.ContainerSpec.Image", "invalid reference format" },
+            { "image with an empty tag", WithContainer(ok, c => c with { Image = "busybox:" }), "Spec.TaskTemplate.ContainerSpec.Image", "the tag '' is not valid" },
             { "bad volume name", WithContainer(ok, c => c with { Mounts = [new MountSpec(MountType.Volume, "-x", "/d")] }), "Spec.TaskTemplate.ContainerSpec.Mounts[0].Source", "not a valid volume name" },
             { "one-letter volume name", WithContainer(ok, c => c with { Mounts = [new MountSpec(MountType.Volume, "x", "/d")] }), "Spec.TaskTemplate.ContainerSpec.Mounts[0].Source", "at least two characters" },
             { "tmpfs size on a volume", WithContainer(ok, c => c with { Mounts = [new MountSpec(MountType.Volume, "data", "/d", TmpfsSizeBytes: 10)] }), "Spec.TaskTemplate.ContainerSpec.Mounts[0].TmpfsOptions", "tmpfs options on a volume" },

@@ -153,6 +153,24 @@ public sealed class ImageStore : IDisposable
     }
 
     /// <summary>
+    /// Whether <paramref name="name"/> is one of the names of an image here; an id, an id prefix or a
+    /// digest never is. `docker push` sends what a name tags, so an id typed where a name belongs must not
+    /// fall back to the image it identifies: it would be pushed to a repository spelled like the id.
+    /// </summary>
+    public async Task<bool> IsNamedAsync(ImageReference name, CancellationToken ct = default)
+    {
+        await _gate.WaitAsync(ct);
+        try
+        {
+            return _index.Names.ContainsKey(name.FullName);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>
     /// What a push of the image needs: its manifest as stored (so the registry's digest is the one this
     /// node knows the image by), its media type, and the paths of its config and layer blobs. The files
     /// stay where they are: a removal of the image while it is pushed makes the push fail, not corrupt.

@@ -56,8 +56,9 @@ internal sealed class CliApp(Func<string, INodeConnection> connect)
     }
 
     /// <summary>
-    /// Parses and runs a command line. A refused flag prints its sentence and docker's "See
-    /// '... --help'" hint instead of the whole help text; anything unexpected ends as one line.
+    /// Parses and runs a command line. A refused flag, or a subcommand a group does not have, prints its
+    /// sentence and docker's "See '... --help'" hint instead of the whole help text; anything unexpected
+    /// ends as one line.
     /// </summary>
     public static async Task<int> RunAsync(RootCommand root, IReadOnlyList<string> args, InvocationConfiguration configuration, CancellationToken ct = default)
     {
@@ -65,6 +66,13 @@ internal sealed class CliApp(Func<string, INodeConnection> connect)
         {
             var separated = ExecCommand.TrySeparateCommand(args, out var exec) ? exec : ServiceCommands.SeparateContainerCommand(args);
             var parseResult = root.Parse(separated);
+            if (parseResult.CommandResult.Command.Action is null && UnknownCommand(parseResult) is { } unknownCommand)
+            {
+                await configuration.Error.WriteLineAsync(unknownCommand);
+                await configuration.Error.WriteLineAsync($"See '{CommandPath(parseResult.CommandResult)} --help'.");
+                return 1;
+            }
+
             // First: an unknown flag taken as an argument also leaves the real argument unmatched.
             if (parseResult.CommandResult.Command.Action is not null && UnknownFlag(parseResult) is { } unknown)
             {
@@ -127,6 +135,26 @@ internal sealed class CliApp(Func<string, INodeConnection> connect)
                 return 1;
             }
         });
+
+    /// <summary>
+    /// The word a command group (`image`, `service`, the root itself) has no subcommand for: `image tag`,
+    /// which docs/cli.md lists as not yet there, says <c>unknown command "tag" for "protoswarm image"</c>
+    /// as docker's own CLI does, where System.CommandLine would print three errors and the whole help.
+    /// A flag the group does not know is named as one. Null when nothing was left unmatched (a group
+    /// given no subcommand keeps System.CommandLine's help).
+    /// </summary>
+    internal static string? UnknownCommand(ParseResult parseResult)
+    {
+        if (parseResult.UnmatchedTokens.Count == 0)
+        {
+            return null;
+        }
+
+        var first = parseResult.UnmatchedTokens[0];
+        return first.Length > 1 && first[0] == '-'
+            ? $"unknown flag: {first}"
+            : $"unknown command \"{first}\" for \"{CommandPath(parseResult.CommandResult)}\"";
+    }
 
     /// <summary>
     /// A flag the command does not know, which the parser took as one of its arguments (`network create

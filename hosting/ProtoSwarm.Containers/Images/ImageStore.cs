@@ -153,6 +153,24 @@ public sealed class ImageStore : IDisposable
     }
 
     /// <summary>
+    /// Whether <paramref name="name"/> is one of the names of an image here; an id, an id prefix or a
+    /// digest never is. `docker push` sends what a name tags, so an id typed where a name belongs must not
+    /// fall back to the image it identifies: it would be pushed to a repository spelled like the id.
+    /// </summary>
+    public async Task<bool> IsNamedAsync(ImageReference name, CancellationToken ct = default)
+    {
+        await _gate.WaitAsync(ct);
+        try
+        {
+            return _index.Names.ContainsKey(name.FullName);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>
     /// What a push of the image needs: its manifest as stored (so the registry's digest is the one this
     /// node knows the image by), its media type, and the paths of its config and layer blobs. The files
     /// stay where they are: a removal of the image while it is pushed makes the push fail, not corrupt.
@@ -260,10 +278,15 @@ public sealed class ImageStore : IDisposable
     public string DownloadPath(string digest) => Path.Combine(DownloadsDir, Hex(digest) + ".partial");
 
     /// <summary>
-    /// `docker rmi`: a name is untagged, and the image deleted when that was its last name; an id
-    /// deletes the image (refused when it has several names, unless forced). An image
-    /// <paramref name="inUse"/> says is used is refused unless forced. Layers and blobs no image
-    /// uses any more are deleted.
+    /// `docker rmi`. An image is its config (its id), and several manifests may hold one config (the same
+    /// image loaded from an OCI layout and from a `docker save` archive), each with names of its own; like
+    /// docker, removal counts the names of the image, not of the manifest. A name is untagged, and the
+    /// image deleted only when that was the last name of the image, so untagging needs no force while the
+    /// image keeps another name, even one a task uses. An id deletes the image (refused when it has several
+    /// names, unless forced); a manifest digest removes that manifest, and the image only with its last
+    /// manifest. Deleting an image <paramref name="inUse"/> says is used is refused unless forced. Layers
+    /// and blobs no image uses any more are deleted; blobs another manifest shares stay. What comes back
+    /// is only what went: no image id is reported deleted while a manifest still holds it.
     /// </summary>
     public async Task<ImageRemoval> RemoveAsync(string reference, bool force, Func<StoredImage, bool>? inUse = null, CancellationToken ct = default)
     {
@@ -271,56 +294,81 @@ public sealed class ImageStore : IDisposable
         try
         {
             var (entries, byName) = Resolve(reference);
-            var untagged = new List<string>();
+            if (byName is null && !force)
+            {
+                RefuseSeveralNames(entries);
+            }
+
+            List<string> untagged = byName is not null ? [byName.FullName] : [.. entries.SelectMany(NamesOf)];
             var names = new Dictionary<string, string>(_index.Names, StringComparer.Ordinal);
-            if (byName is not null)
+            foreach (var name in untagged)
             {
-                var entry = entries[0];
-                var others = NamesOf(entry).Count(n => n != byName.FullName);
-                if (others > 0)
-                {
-                    names.Remove(byName.FullName);
-                    _index = _index with { Names = names };
-                    WriteIndex();
-                    return new ImageRemoval([byName.Familiar], []);
-                }
-            }
-            else if (!force && entries.SelectMany(NamesOf).Distinct(StringComparer.Ordinal).Count() > 1)
-            {
-                throw new ImageStoreException(RejectCode.Conflict,
-                    $"conflict: unable to delete {Short(entries[0].Config)} (must be forced) - image is referenced in multiple repositories ({string.Join(", ", entries.SelectMany(NamesOf).Select(Familiar))}); remove it by name, or give -f");
+                names.Remove(name);
             }
 
-            foreach (var entry in entries)
+            var dropped = byName is not null
+                ? ManifestsGoingWithName(entries[0], names)
+                : entries.Select(e => e.Manifest).ToHashSet(StringComparer.Ordinal);
+            var remaining = _index.Images.Where(i => !dropped.Contains(i.Manifest)).ToList();
+            var deleted = _index.Images.Where(i => dropped.Contains(i.Manifest)).Select(i => i.Config).Distinct(StringComparer.Ordinal)
+                .Where(config => remaining.All(i => i.Config != config)).ToList();
+            if (!force && inUse is not null)
             {
-                var image = Describe(entry);
-                if (!force && inUse is not null && inUse(image))
-                {
-                    throw new ImageStoreException(RejectCode.Conflict,
-                        $"conflict: unable to remove {(byName?.Familiar ?? reference)} (must force) - image {Short(entry.Config)} is used by a task on this node; remove the service first, or give -f");
-                }
+                RefuseInUse(deleted, byName?.Familiar ?? reference, inUse);
             }
 
-            foreach (var entry in entries)
-            {
-                foreach (var name in NamesOf(entry))
-                {
-                    names.Remove(name);
-                    untagged.Add(Familiar(name));
-                }
-            }
-
-            var removed = entries.Select(e => e.Manifest).ToHashSet(StringComparer.Ordinal);
-            _index = new IndexModel([.. _index.Images.Where(i => !removed.Contains(i.Manifest))], names);
+            _index = new IndexModel(remaining, names);
             WriteIndex();
-            var deleted = new List<string>();
-            deleted.AddRange(entries.Select(e => e.Config).Distinct(StringComparer.Ordinal));
-            deleted.AddRange(CollectGarbage());
-            return new ImageRemoval([.. untagged], [.. deleted]);
+            return new ImageRemoval([.. untagged.Select(Familiar)], [.. deleted, .. CollectGarbage()]);
         }
         finally
         {
             _gate.Release();
+        }
+    }
+
+    /// <summary>An image removed by id or digest loses every name: with more than one, that needs force (docker's rule).</summary>
+    private void RefuseSeveralNames(IReadOnlyList<ImageEntry> entries)
+    {
+        var names = entries.SelectMany(NamesOf).Distinct(StringComparer.Ordinal).ToList();
+        if (names.Count > 1)
+        {
+            throw new ImageStoreException(RejectCode.Conflict,
+                $"conflict: unable to delete {Short(entries[0].Config)} (must be forced) - image is referenced in multiple repositories ({string.Join(", ", names.Select(Familiar))}); remove it by name, or give -f");
+        }
+    }
+
+    /// <summary>
+    /// The manifests that go when <paramref name="entry"/> loses a name (<paramref name="names"/> is the
+    /// index's names without it): none while the manifest keeps another name; the manifest alone when the
+    /// image keeps a name through another manifest, as docker drops a repository's digest references with
+    /// its last tag (kept, it would list as a `&lt;none&gt;` copy of an image that is not dangling); every
+    /// manifest of the image when that was the image's last name.
+    /// </summary>
+    private HashSet<string> ManifestsGoingWithName(ImageEntry entry, Dictionary<string, string> names)
+    {
+        var named = names.Values.ToHashSet(StringComparer.Ordinal);
+        if (named.Contains(entry.Manifest))
+        {
+            return new HashSet<string>(StringComparer.Ordinal);
+        }
+
+        var image = _index.Images.Where(i => i.Config == entry.Config).Select(i => i.Manifest).ToList();
+        return image.Any(named.Contains)
+            ? new HashSet<string>([entry.Manifest], StringComparer.Ordinal)
+            : image.ToHashSet(StringComparer.Ordinal);
+    }
+
+    /// <summary>Only an image whose content would go is checked: untagging one name of an image a task uses leaves the task its image.</summary>
+    private void RefuseInUse(IReadOnlyList<string> deletedConfigs, string asked, Func<StoredImage, bool> inUse)
+    {
+        foreach (var config in deletedConfigs)
+        {
+            if (inUse(Describe(_index.Images.First(i => i.Config == config))))
+            {
+                throw new ImageStoreException(RejectCode.Conflict,
+                    $"conflict: unable to remove {asked} (must force) - image {Short(config)} is used by a task on this node; remove the service first, or give -f");
+            }
         }
     }
 

@@ -62,7 +62,14 @@ internal sealed class NodeRegistry : IDisposable
                         return new CommandRejected(RejectCode.InvalidArgument, error);
                     }
 
-                    var pushed = await Pusher().PushAsync(m.ImageRef, name.Path, name.Tag, null, ct);
+                    if (!await _store().IsNamedAsync(name, ct))
+                    {
+                        return new CommandRejected(RejectCode.NotFound, NotALocalName(m.ImageRef));
+                    }
+
+                    // The full name, never what was typed: the store resolves it as a name only, so a tag removed
+                    // meanwhile fails the push instead of an id-like name finding an image by its id.
+                    var pushed = await Pusher().PushAsync(name.FullName, name.Path, name.Tag, null, ct);
                     return pushed.ToWire();
                 }
 
@@ -90,6 +97,10 @@ internal sealed class NodeRegistry : IDisposable
             return new CommandRejected(e.Code, e.Message);
         }
     }
+
+    /// <summary>docker's sentence for a push of something that is not a name here (an image id is not one), and where the names are.</summary>
+    private static string NotALocalName(string imageRef) =>
+        $"An image does not exist locally with the tag: {imageRef}; `image push` sends an image by a name it has on this node, never by its id: see the names with `protoswarm image ls`";
 
     /// <summary>Pulls a task's image from the swarm's registry (by digest when the managers pinned it); throws with the reason when it cannot.</summary>
     public async Task PullForTaskAsync(string reference, CancellationToken ct)

@@ -57,6 +57,23 @@ public class ArgumentValidationTests
         Assert.Empty(NoAnswers.Requests);
     }
 
+    [Theory]
+    [InlineData("unknown command \"tag\" for \"protoswarm image\"\nSee 'protoswarm image --help'.\n", "image", "tag", "busybox", "busybox:two")]
+    [InlineData("unknown command \"save\" for \"protoswarm image\"\nSee 'protoswarm image --help'.\n", "image", "save", "-o", "/tmp/bb.tar", "busybox")]
+    [InlineData("unknown command \"restart\" for \"protoswarm service\"\nSee 'protoswarm service --help'.\n", "service", "restart", "web")]
+    [InlineData("unknown command \"rotate\" for \"protoswarm registry\"\nSee 'protoswarm registry --help'.\n", "-H", "unix:///tmp/x.sock", "registry", "rotate")]
+    [InlineData("unknown command \"container\" for \"protoswarm\"\nSee 'protoswarm --help'.\n", "container", "ls")]
+    [InlineData("unknown flag: --bogus\nSee 'protoswarm image --help'.\n", "image", "--bogus")]
+    public async Task A_Subcommand_A_Group_Does_Not_Have_Is_Named_In_One_Sentence_Without_The_Help(string expected, params string[] args)
+    {
+        var (code, output, error) = await RunAsync(NoAnswers, args);
+
+        Assert.Equal(1, code);
+        Assert.Equal(expected, error.Replace("\r\n", "\n", StringComparison.Ordinal));
+        Assert.Empty(output);
+        Assert.Empty(NoAnswers.Requests);
+    }
+
     [Fact]
     public void A_Dash_Value_After_Double_Dash_A_Lone_Dash_And_A_Negative_Number_Are_Arguments()
     {

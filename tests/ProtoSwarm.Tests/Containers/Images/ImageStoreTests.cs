@@ -300,6 +300,80 @@ public sealed class ImageStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Removing_One_Name_Of_An_Image_Another_Manifest_Also_Names_Only_Untags_It_Even_When_A_Task_Uses_It()
+    {
+        var oci = Assert.Single(await Load(OciLayout("myapp:1.0")));
+        var saved = Assert.Single(await Load(DockerSave(["saved/app:2.0", "saved/app:latest"])));
+        Assert.Equal(oci.Id, saved.Id);
+        Assert.NotEqual(oci.ManifestDigest, saved.ManifestDigest);
+        bool InUse(StoredImage i) => i.Id == oci.Id;
+
+        var first = await _store.RemoveAsync("saved/app:2.0", force: false, InUse);
+        var forced = await _store.RemoveAsync("saved/app:latest", force: true, InUse);
+
+        Assert.Equal<string>(["saved/app:2.0"], first.Untagged);
+        Assert.Empty(first.Deleted);
+        Assert.Equal<string>(["saved/app:latest"], forced.Untagged);
+        Assert.Empty(forced.Deleted);
+        var left = Assert.Single(await _store.ListAsync());
+        Assert.Equal(oci.Id, left.Id);
+        Assert.Equal<string>(["myapp:1.0"], left.RepoTags);
+        Assert.False(_store.HasBlob(saved.ManifestDigest));
+        var export = await _store.ExportAsync("myapp:1.0");
+        Assert.All(export.Layers.Append(export.Config), b => Assert.True(File.Exists(b.Path), b.Digest));
+        Assert.All(_store.RootLayers(left), d => Assert.True(Directory.Exists(d), d));
+    }
+
+    [Fact]
+    public async Task The_Last_Name_Of_An_Image_Loaded_Twice_Deletes_It_Once_And_Only_Unless_A_Task_Uses_It()
+    {
+        var oci = Assert.Single(await Load(OciLayout("myapp:1.0")));
+        await Load(DockerSave(["saved/app:2.0"]));
+        await _store.RemoveAsync("myapp:1.0", force: false, _ => true);
+
+        var inUse = await Assert.ThrowsAsync<ImageStoreException>(() => _store.RemoveAsync("saved/app:2.0", force: false, i => i.Id == oci.Id));
+        var removed = await _store.RemoveAsync("saved/app:2.0", force: false);
+
+        Assert.Equal(RejectCode.Conflict, inUse.Code);
+        Assert.Contains($"image {oci.Id[7..19]} is used by a task", inUse.Message, StringComparison.Ordinal);
+        Assert.Equal<string>(["saved/app:2.0"], removed.Untagged);
+        Assert.Equal(oci.Id, removed.Deleted[0]);
+        Assert.Single(removed.Deleted, oci.Id);
+        AssertEmpty();
+    }
+
+    [Fact]
+    public async Task Removing_A_Manifest_By_Digest_Deletes_The_Image_Only_With_Its_Last_Manifest()
+    {
+        var oci = Assert.Single(await Load(OciLayout("myapp:1.0")));
+        var saved = Assert.Single(await Load(DockerSave(["saved/app:2.0"])));
+
+        var byDigest = await _store.RemoveAsync(saved.ManifestDigest, force: false, _ => true);
+        var byId = await _store.RemoveAsync(oci.Id[7..19], force: false);
+
+        Assert.Equal<string>(["saved/app:2.0"], byDigest.Untagged);
+        Assert.Empty(byDigest.Deleted);
+        Assert.Equal<string>(["myapp:1.0"], byId.Untagged);
+        Assert.Contains(oci.Id, byId.Deleted);
+        AssertEmpty();
+    }
+
+    [Fact]
+    public async Task Removing_An_Image_By_Id_Removes_Every_Manifest_That_Holds_It()
+    {
+        var oci = Assert.Single(await Load(OciLayout("myapp:1.0")));
+        await Load(DockerSave(["saved/app:2.0"]));
+
+        var several = await Assert.ThrowsAsync<ImageStoreException>(() => _store.RemoveAsync(oci.Id, force: false));
+        var removed = await _store.RemoveAsync(oci.Id, force: true);
+
+        Assert.Contains("referenced in multiple repositories", several.Message, StringComparison.Ordinal);
+        Assert.Equal<string>(["myapp:1.0", "saved/app:2.0"], removed.Untagged.Order(StringComparer.Ordinal));
+        Assert.Single(removed.Deleted, oci.Id);
+        AssertEmpty();
+    }
+
+    [Fact]
     public async Task An_Unknown_Image_Is_Not_Found()
     {
         var e = await Assert.ThrowsAsync<ImageStoreException>(() => _store.InspectAsync("nginx"));

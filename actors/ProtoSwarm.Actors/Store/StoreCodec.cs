@@ -60,6 +60,7 @@ public static class StoreCodec
                 CreateObject c => (0, 0UL, c.Object),
                 UpdateObject u => (1, u.ExpectedVersion, u.Object),
                 DeleteObject d => (2, d.ExpectedVersion, (IStoreObject?)null),
+                ExpectObject e => (3, e.ExpectedVersion, (IStoreObject?)null),
                 var other => throw new ArgumentException($"Unknown store change {other.GetType().Name}", nameof(changes)),
             };
 
@@ -150,6 +151,7 @@ public static class StoreCodec
             0 => new CreateObject(kind!, id!, Object(type, payload)),
             1 => new UpdateObject(kind!, id!, Object(type, payload), expected),
             2 => new DeleteObject(kind!, id!, expected),
+            3 => new ExpectObject(kind!, id!, expected),
             _ => throw new MessagePackSerializationException($"Unknown store change action {action}"),
         };
     }
@@ -266,6 +268,7 @@ public static class StoreCodec
         0 => new CreateObject(w.Kind, w.Id, Object(w)),
         1 => new UpdateObject(w.Kind, w.Id, Object(w), w.ExpectedVersion),
         2 => new DeleteObject(w.Kind, w.Id, w.ExpectedVersion),
+        3 => new ExpectObject(w.Kind, w.Id, w.ExpectedVersion),
         _ => throw new MessagePackSerializationException($"Unknown store change action {w.Action}"),
     };
 

@@ -178,6 +178,9 @@ public sealed class StoreState
                     table.Remove(change.Id);
                     events.Add(new StoreEvent(index, StoreEventKind.Deleted, change.Kind, change.Id, current));
                     break;
+                case ExpectObject expect:
+                    CheckVersion(change, current, expect.ExpectedVersion);
+                    break;
                 default:
                     throw new ArgumentException($"Unknown store change {change.GetType().Name}", nameof(change));
             }

@@ -1,6 +1,7 @@
 using Proto;
 using Proto.Timers;
 using ProtoSwarm.Actors.Store;
+using ProtoSwarm.Contracts;
 
 namespace ProtoSwarm.Actors.Orchestration.Actors;
 
@@ -24,6 +25,46 @@ internal static class Proposals
         }
 
         var parts = changes.Chunk(PartSize).Select(part => StoreAsync(proposer, part)).ToList();
+        var results = await Task.WhenAll(parts).ConfigureAwait(false);
+        return results.All(stored => stored);
+    }
+
+    /// <summary>
+    /// Writes one decision about <paramref name="guard"/>'s objects in parts, each part conditional on the
+    /// guard (a service) still being the version the decision read: a decision that took a while (a scale
+    /// to many thousands of tasks) can no longer write tasks for a service removed or changed meanwhile.
+    /// When the decision changes the guard itself (its first change), that part goes first, alone, and the
+    /// others then expect the version it made. True when every part was stored.
+    /// </summary>
+    public static async Task<bool> ProposeGuardedAsync<T>(IProposer proposer, T guard, IReadOnlyList<StoreChange> changes)
+        where T : IStoreObject, IStoreKind
+    {
+        if (changes.Count == 0)
+        {
+            return true;
+        }
+
+        var expect = (ExpectObject)StoreChange.Expect(guard);
+        var rest = changes;
+        if (changes[0] is UpdateObject { } own && own.Kind == expect.Kind && own.Id == expect.Id)
+        {
+            var first = changes.Take(PartSize).ToArray();
+            ulong index;
+            try
+            {
+                index = await proposer.ProposeAsync(first).ConfigureAwait(false);
+            }
+            catch (StoreConflictException)
+            {
+                return false;
+            }
+
+            // An object written at an index has that index as its version.
+            expect = expect with { ExpectedVersion = index };
+            rest = [.. changes.Skip(PartSize)];
+        }
+
+        var parts = rest.Chunk(PartSize).Select(part => StoreAsync(proposer, [expect, .. part])).ToList();
         var results = await Task.WhenAll(parts).ConfigureAwait(false);
         return results.All(stored => stored);
     }

@@ -93,7 +93,9 @@ public sealed partial class ServiceActor : IActor
             LogDecision(_logger, service?.Spec.Name ?? _serviceId, e);
         }
 
-        var stored = await Proposals.ProposeInPartsAsync(_manager.Proposer, outcome.Changes).ConfigureAwait(false);
+        var stored = service is null
+            ? await Proposals.ProposeInPartsAsync(_manager.Proposer, outcome.Changes).ConfigureAwait(false)
+            : await Proposals.ProposeGuardedAsync(_manager.Proposer, service, outcome.Changes).ConfigureAwait(false);
         return (outcome, stored, false);
     }
 

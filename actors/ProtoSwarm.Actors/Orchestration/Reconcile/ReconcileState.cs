@@ -15,6 +15,17 @@ internal sealed class ReconcileState
     private readonly SortedDictionary<string, TaskObject> _tasks = new(StringComparer.Ordinal);
     private readonly Dictionary<string, TaskObject> _original = new(StringComparer.Ordinal);
     private readonly List<string> _created = [];
+
+    /// <summary>
+    /// New tasks one decision makes at most: a scale to 100,000 replicas made them all in one decision (a
+    /// burst of 400 proposals that stalled the leader until the cluster dropped it, and that went on writing
+    /// tasks for a service removed meanwhile). The actor decides again at once after a decision that wrote
+    /// something, so a large scale goes on in steps of this size, each from the store as it is then.
+    /// </summary>
+    public const int MaxNewTasksPerDecision = 2048;
+
+    /// <summary>How many more new tasks this decision may make.</summary>
+    public int NewTaskBudget => MaxNewTasksPerDecision - _created.Count;
     private readonly ServiceObject? _originalService;
     private readonly Func<string> _newTaskId;
     private readonly List<string> _events = [];

@@ -40,7 +40,8 @@ internal static class ReplicatedRules
     /// removed, live or dead (a slot waiting for its restart, done, or out of attempts still counts).
     /// Scaling down removes whole slots (every task desired Remove): first those with no running
     /// task, then those on the node with the most tasks of the service (counted again after each
-    /// removal, so nodes even out), then the highest slot. Scaling up takes the lowest free numbers.
+    /// removal, so nodes even out), then the highest slot. Scaling up takes the lowest free numbers, at
+    /// most <see cref="ReconcileState.MaxNewTasksPerDecision"/> in one decision (the next one goes on).
     /// </summary>
     public static void Scale(ReconcileState s, long replicas)
     {
@@ -53,7 +54,7 @@ internal static class ReplicatedRules
         }
 
         var number = 1L;
-        for (var missing = -surplus; missing > 0; missing--)
+        for (var missing = Math.Min(-surplus, s.NewTaskBudget); missing > 0; missing--)
         {
             while (slots.ContainsKey(new SlotKey(number, "")))
             {

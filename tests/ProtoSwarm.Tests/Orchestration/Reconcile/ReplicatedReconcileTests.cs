@@ -51,6 +51,21 @@ public class ReplicatedReconcileTests
         Assert.Equal("2:running 4:running", outcome.Creations());
     }
 
+    [Fact]
+    public void A_Large_Scale_Up_Is_Made_In_Bounded_Decisions_Each_Going_On_From_The_Last()
+    {
+        var store = new FakeStore(Service(Spec(ServiceMode.ReplicatedMode(5000))), [], NodeList("a"));
+
+        var sizes = new List<int>();
+        for (var step = 0; step < 5; step++)
+        {
+            sizes.Add(store.Step(At(1)).Created().Count);
+        }
+
+        Assert.Equal([ReconcileState.MaxNewTasksPerDecision, ReconcileState.MaxNewTasksPerDecision, 5000 - (2 * ReconcileState.MaxNewTasksPerDecision), 0, 0], sizes);
+        Assert.Equal(Enumerable.Range(1, 5000).Select(i => (long)i), store.Tasks.Values.Select(t => t.Slot).Order());
+    }
+
     public static TheoryData<string, string[], long, string> ScaleDownCases() => new()
     {
         // name, tasks as "slot:node:state", replicas, slots removed

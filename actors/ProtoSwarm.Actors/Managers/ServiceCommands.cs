@@ -59,10 +59,12 @@ public static class ServiceCommands
             return (null, invalid);
         }
 
-        if (existing.FirstOrDefault(s => s.Spec.Name == spec.Name) is { } clash)
+        // Names are unique without regard to case, as swarmkit's: a name is a DNS name on the service's networks.
+        if (existing.FirstOrDefault(s => string.Equals(s.Spec.Name, spec.Name, StringComparison.OrdinalIgnoreCase)) is { } clash)
         {
-            return (null, new CommandRejected(RejectCode.Conflict,
-                $"A service named {spec.Name} already exists ({clash.Id}); choose another --name, or change it with `protoswarm service update`."));
+            return (null, new CommandRejected(RejectCode.Conflict, clash.Spec.Name == spec.Name
+                ? $"A service named {spec.Name} already exists ({clash.Id}); choose another --name, or change it with `protoswarm service update`."
+                : $"The name {spec.Name} conflicts with the service {clash.Spec.Name} ({clash.Id}): service names differ by more than case (they are DNS names); choose another --name."));
         }
 
         return (new ServiceObject(id, ObjectMeta.New(now), spec, SpecVersion: 1), null);

@@ -299,8 +299,8 @@ internal static partial class ServiceFlags
             case ServiceModeKind.Replicated:
                 return replicas is { } n ? mode with { Replicas = n } : mode;
             case ServiceModeKind.ReplicatedJob:
-                var maxConcurrent = concurrent ?? mode.MaxConcurrent;
-                // Docker's default: as many completions as run at once.
+                // Docker's defaults on create: as many at once as --replicas, and as many completions as run at once.
+                var maxConcurrent = concurrent ?? (creating ? replicas : null) ?? mode.MaxConcurrent;
                 return mode with { MaxConcurrent = maxConcurrent, TotalCompletions = replicas ?? (creating ? maxConcurrent : mode.TotalCompletions) };
             default:
                 if (replicas is not null)
@@ -423,14 +423,17 @@ internal static partial class ServiceFlags
 
     /// <summary>
     /// docker's order: the -rm names go first, then each added reference replaces one at the same
-    /// target. The ids are the managers' to fill in from the names.
+    /// target. Two given at one target are refused with docker's words (the first was dropped silently).
+    /// The ids are the managers' to fill in from the names.
     /// </summary>
     private static ImmutableArray<SecretReference> SecretReferences(ImmutableArray<SecretReference> current, IReadOnlyList<string> add, IReadOnlyList<string> remove)
     {
         var references = current.Where(r => !remove.Contains(r.SecretName, StringComparer.Ordinal) && !remove.Contains(r.SecretId, StringComparer.Ordinal)).ToList();
+        var given = new HashSet<string>(StringComparer.Ordinal);
         foreach (var value in add)
         {
             var (source, file) = FileReferenceOf("--secret", value).OrThrow();
+            RefuseDuplicateTarget(given, "secret", source, file);
             references.RemoveAll(r => r.File.Name == file.Name);
             references.Add(new SecretReference(string.Empty, source, file));
         }
@@ -441,14 +444,24 @@ internal static partial class ServiceFlags
     private static ImmutableArray<ConfigReference> ConfigReferences(ImmutableArray<ConfigReference> current, IReadOnlyList<string> add, IReadOnlyList<string> remove)
     {
         var references = current.Where(r => !remove.Contains(r.ConfigName, StringComparer.Ordinal) && !remove.Contains(r.ConfigId, StringComparer.Ordinal)).ToList();
+        var given = new HashSet<string>(StringComparer.Ordinal);
         foreach (var value in add)
         {
             var (source, file) = FileReferenceOf("--config", value).OrThrow();
+            RefuseDuplicateTarget(given, "config", source, file);
             references.RemoveAll(r => r.File.Name == file.Name);
             references.Add(new ConfigReference(string.Empty, source, file));
         }
 
         return [.. references];
+    }
+
+    private static void RefuseDuplicateTarget(HashSet<string> given, string kind, string source, FileTarget file)
+    {
+        if (!given.Add(file.Name))
+        {
+            throw new FlagException($"duplicate {kind} target for {source} not allowed: two --{kind} values name the target {file.Name}; give each its own target=.");
+        }
     }
 
     private static ImmutableArray<PortConfig> Ports(ImmutableArray<PortConfig> current, IReadOnlyList<string> add, IReadOnlyList<string> remove)

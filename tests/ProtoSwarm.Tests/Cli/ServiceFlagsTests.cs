@@ -348,8 +348,11 @@ public class ServiceFlagsTests
         var job = Created("--mode", "replicated-job", "--max-concurrent", "3");
         var counted = Created("--mode", "replicated-job", "--max-concurrent", "2", "--replicas", "10");
         var global = Created("--mode", "global-job");
+        var replicas = Created("--mode", "replicated-job", "--replicas", "3");
 
         Assert.Equal(new ServiceMode(ServiceModeKind.ReplicatedJob, MaxConcurrent: 3, TotalCompletions: 3), job.Mode);
+        // --max-concurrent's default is --replicas, as docker's help says: all three run at once.
+        Assert.Equal(new ServiceMode(ServiceModeKind.ReplicatedJob, MaxConcurrent: 3, TotalCompletions: 3), replicas.Mode);
         Assert.Equal(new ServiceMode(ServiceModeKind.ReplicatedJob, MaxConcurrent: 2, TotalCompletions: 10), counted.Mode);
         Assert.Equal(RestartCondition.OnFailure, job.TaskTemplate.Restart.Condition);
         Assert.Equal(ServiceMode.GlobalJobMode, global.Mode);
@@ -359,6 +362,8 @@ public class ServiceFlagsTests
     [InlineData("applies to replicated services and jobs only", "--mode", "global", "--replicas", "2")]
     [InlineData("applies to replicated jobs only", "--max-concurrent", "2")]
     [InlineData("--no-healthcheck conflicts with --health-cmd", "--no-healthcheck", "true", "--health-cmd", "true")]
+    [InlineData("duplicate secret target for k2 not allowed", "--secret", "source=k1,target=same", "--secret", "source=k2,target=same")]
+    [InlineData("duplicate config target for c2 not allowed", "--config", "source=c1,target=/etc/a", "--config", "source=c2,target=/etc/a")]
     public void Flags_That_Contradict_Each_Other_Are_Refused(string expected, params string[] pairs)
     {
         var spec = ServiceFlags.Create(Values(pairs), "nginx", [], () => "x");

@@ -33,6 +33,18 @@ public sealed class ServiceCommandsTests
     }
 
     [Fact]
+    public void Create_Refuses_A_Name_That_Differs_From_One_In_Use_Only_By_Case()
+    {
+        var existing = Stored(Spec("web"));
+
+        var (created, rejected) = ServiceCommands.Create(Spec("WEB"), [existing], NoNetworks, "svc2", T0);
+
+        Assert.Null(created);
+        Assert.Equal(RejectCode.Conflict, rejected!.Code);
+        Assert.Contains("The name WEB conflicts with the service web", rejected.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Create_Refuses_An_Unknown_Network_Naming_The_Field()
     {
         var spec = Spec("web") with { TaskTemplate = Spec("web").TaskTemplate with { Networks = [new NetworkAttachment("backend")] } };

@@ -6,8 +6,8 @@ namespace ProtoSwarm.Actors.Orchestration.Reconcile;
 /// <summary>
 /// A rolling update (or rollback) of a replicated or global service, read entirely from the store:
 /// the tasks made from the current spec since the update started are the ones it updated, their
-/// observed states say whether the last batch is still being watched, has failed or has passed its
-/// monitor. Nothing is kept in memory between steps, so a new leader picks the update up where it stands.
+/// observed states say whether the last batch is still coming up, has failed, or (at the end) has
+/// passed its monitor. Nothing is kept in memory between steps, so a new leader picks the update up where it stands.
 /// </summary>
 internal static class RollingUpdate
 {
@@ -37,8 +37,12 @@ internal static class RollingUpdate
     }
 
     /// <summary>
-    /// Moves the update on: waits while the last batch is watched (or the delay after it runs),
-    /// completes it when no slot is left to take, else starts the next batch.
+    /// Moves the update on, as swarm's updater does: the next batch starts once every task of the last
+    /// one has reached Running (or ended: a failure counts in <see cref="CheckFailures"/>), the update
+    /// delay after the last of them started; the monitor period is watched beside the batches that follow
+    /// (a failure within it still pauses or rolls back), and once more after the last batch before the
+    /// update completes. Waiting out the monitor between batches, as this did, took a 30-replica update
+    /// two and a half minutes where docker's takes the tasks' start times.
     /// </summary>
     public static void Advance(ReconcileState s)
     {
@@ -50,21 +54,23 @@ internal static class RollingUpdate
         var (service, status, config) = active;
 
         var rollingBack = status.State == UpdateState.RollbackStarted;
-        var updated = Updated(s, status);
-        var inFlight = updated.Where(t => TaskFacts.IsLive(t, isJob: false) && !PassedMonitor(t, config.Monitor, s.Now)).ToList();
-        foreach (var task in inFlight)
+        var live = Updated(s, status).Where(t => TaskFacts.IsLive(t, isJob: false)).ToList();
+        if (live.Any(t => TaskFacts.RunningSince(t) is null))
         {
-            s.WakeAt(TaskFacts.RunningSince(task) + config.Monitor);
-        }
-
-        var due = DirtySlots(s);
-        if (inFlight.Count > 0)
-        {
+            // A batch is still coming up; its tasks' changes wake the service.
             return;
         }
 
+        var lastStarted = live.Select(t => TaskFacts.RunningSince(t)).Max();
+        var due = DirtySlots(s);
         if (due.Count == 0)
         {
+            if (lastStarted + config.Monitor is { } watchedUntil && watchedUntil > s.Now)
+            {
+                s.WakeAt(watchedUntil);
+                return;
+            }
+
             var message = rollingBack ? "rollback completed" : "update completed";
             s.SetService(
                 service with { UpdateStatus = status with { State = rollingBack ? UpdateState.RollbackCompleted : UpdateState.Completed, CompletedAt = s.Now, Message = message } },
@@ -72,16 +78,10 @@ internal static class RollingUpdate
             return;
         }
 
-        if (config.Delay > TimeSpan.Zero)
+        if (config.Delay > TimeSpan.Zero && lastStarted + config.Delay is { } next && next > s.Now)
         {
-            var lastBatchDone = updated.Where(t => TaskFacts.IsLive(t, isJob: false))
-                .Select(t => TaskFacts.RunningSince(t) + config.Monitor)
-                .Max();
-            if (lastBatchDone + config.Delay is { } next && next > s.Now)
-            {
-                s.WakeAt(next);
-                return;
-            }
+            s.WakeAt(next);
+            return;
         }
 
         var batch = config.Parallelism > 0 ? due.Take((int)Math.Min(config.Parallelism, int.MaxValue)) : due;
@@ -142,9 +142,6 @@ internal static class RollingUpdate
     /// <summary>Failed before it had run for the monitor period (or before it ran at all).</summary>
     private static bool FailedWithinMonitor(TaskObject task, TimeSpan monitor) =>
         task.Status.StartedAt is not { } started || task.Status.Timestamp < started + monitor;
-
-    private static bool PassedMonitor(TaskObject task, TimeSpan monitor, DateTimeOffset now) =>
-        TaskFacts.RunningSince(task) is { } since && since + monitor <= now;
 
     /// <summary>
     /// The failure action: Continue goes on; a rollback whose own ratio is exceeded pauses (it has

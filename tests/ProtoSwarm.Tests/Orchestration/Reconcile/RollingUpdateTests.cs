@@ -65,27 +65,27 @@ public class RollingUpdateTests
     }
 
     [Fact]
-    public void The_Next_Batch_Waits_Until_The_Last_One_Ran_For_The_Monitor_Period()
+    public void The_Next_Batch_Starts_Once_The_Last_One_Runs_Without_Waiting_Out_Its_Monitor()
     {
+        // swarm's updater: a worker takes the next slot once its task reached Running (plus the delay).
         var spec = V2(monitor: 5);
-        TaskObject[] Tasks() =>
+        TaskObject[] Tasks(TaskState n1) =>
         [
             Task("x1", 1, "a", TaskState.Shutdown, TaskState.Shutdown, V1),
-            Task("n1", 1, "a", TaskState.Running, spec: spec, created: 10, statusAt: 12),
+            Task("n1", 1, "a", n1, spec: spec, created: 10, statusAt: 12),
             Task("x2", 2, "b", spec: V1), Task("x3", 3, "c", spec: V1),
         ];
 
-        var watching = Run(Updated(spec), Tasks(), NodeList("a", "b", "c"), At(14));
-        var passed = Run(Updated(spec), Tasks(), NodeList("a", "b", "c"), At(17));
+        var starting = Run(Updated(spec), Tasks(TaskState.Starting), NodeList("a", "b", "c"), At(12));
+        var running = Run(Updated(spec), Tasks(TaskState.Running), NodeList("a", "b", "c"), At(12));
 
-        Assert.Empty(watching.Changes);
-        Assert.Equal(At(17), watching.WakeAt);
-        Assert.Equal("x2:shutdown", passed.DesiredChanges());
-        Assert.Equal("2:ready", passed.Creations());
+        Assert.Empty(starting.Changes);
+        Assert.Equal("x2:shutdown", running.DesiredChanges());
+        Assert.Equal("2:ready", running.Creations());
     }
 
     [Fact]
-    public void The_Next_Batch_Starts_The_Update_Delay_After_The_Last_One_Passed_Its_Monitor()
+    public void The_Next_Batch_Starts_The_Update_Delay_After_The_Last_One_Started_Running()
     {
         var spec = V2(monitor: 5, delay: 10);
         TaskObject[] Tasks() =>
@@ -96,11 +96,31 @@ public class RollingUpdateTests
         ];
 
         var delayed = Run(Updated(spec), Tasks(), NodeList("a", "b", "c"), At(20));
-        var due = Run(Updated(spec), Tasks(), NodeList("a", "b", "c"), At(27));
+        var due = Run(Updated(spec), Tasks(), NodeList("a", "b", "c"), At(22));
 
         Assert.Empty(delayed.Changes);
-        Assert.Equal(At(27), delayed.WakeAt);
+        Assert.Equal(At(22), delayed.WakeAt);
         Assert.Equal("2:ready", due.Creations());
+    }
+
+    [Fact]
+    public void A_Task_Of_An_Earlier_Batch_Failing_Within_Its_Monitor_Pauses_The_Update_While_Later_Batches_Run()
+    {
+        var spec = V2(monitor: 5);
+        var tasks = new[]
+        {
+            Task("x1", 1, "a", TaskState.Shutdown, TaskState.Shutdown, V1),
+            Task("n1", 1, "a", TaskState.Failed, spec: spec, created: 10, statusAt: 14, startedAt: 12, exit: 1),
+            Task("x2", 2, "b", TaskState.Shutdown, TaskState.Shutdown, V1),
+            Task("n2", 2, "b", TaskState.Running, spec: spec, created: 12, statusAt: 13),
+            Task("x3", 3, "c", spec: V1),
+        };
+
+        var outcome = Run(Updated(spec), tasks, NodeList("a", "b", "c"), At(14));
+
+        Assert.Equal(UpdateState.Paused, outcome.ServiceWritten()!.UpdateStatus!.State);
+        Assert.DoesNotContain("x3", outcome.DesiredChanges(), StringComparison.Ordinal);
+        Assert.DoesNotContain("3:", outcome.Creations(), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using Microsoft.Extensions.Logging;
 using Proto;
 using Proto.Timers;
@@ -269,11 +270,38 @@ public sealed partial class NodeActor : IActor
         _lastSendAt = _manager.Time.GetUtcNow();
         if (_manager.AgentPid(node) is { } agent)
         {
-            context.Send(agent, new TaskAssignments(_nodeId, _epoch, _sequence, full, [.. changed], [.. removed], [.. changedViews.Select(views.View)], [.. removedViews],
+            context.Send(agent, new TaskAssignments(_nodeId, _epoch, _sequence, full, [.. changed.Select(t => AsRun(t, node, state))], [.. removed], [.. changedViews.Select(views.View)], [.. removedViews],
                 payloadDelta.Secrets, payloadDelta.SecretsRemoved, payloadDelta.Configs, payloadDelta.ConfigsRemoved));
         }
 
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// A task as its node runs it: docker's templates in its container spec (hostname, environment, mounts)
+    /// expanded for this node and the task's service. The store keeps the templates, as docker's does.
+    /// </summary>
+    internal static TaskObject AsRun(TaskObject task, NodeObject node, StoreState state)
+    {
+        var container = task.Spec.Container;
+        if (!ServiceTemplates.IsTemplate(container.Hostname) && !container.Env.Any(ServiceTemplates.IsTemplate)
+            && !container.Mounts.Any(m => ServiceTemplates.IsTemplate(m.Source) || ServiceTemplates.IsTemplate(m.Target)))
+        {
+            return task;
+        }
+
+        var service = state.Get<ServiceObject>(task.ServiceId);
+        var context = new TemplateContext(task.ServiceId, service?.Spec.Name ?? task.ServiceId, service?.Spec.Labels ?? ImmutableSortedDictionary<string, string>.Empty,
+            node.Id, node.Description.Hostname, node.Description.Os, node.Description.Architecture, task.Id, task.Slot);
+        try
+        {
+            return task with { Spec = task.Spec with { Container = ServiceTemplates.ExpandContainer(container, context) } };
+        }
+        catch (FormatException)
+        {
+            // Refused at create and update since templates were checked; a task stored before runs as written.
+            return task;
+        }
     }
 
     private static bool SameBytes(byte[] a, byte[] b) => ReferenceEquals(a, b) || a.AsSpan().SequenceEqual(b);

@@ -49,7 +49,7 @@ public static partial class ServiceSpecValidator
         CheckName(spec, problems);
         CheckLabels("Spec.Labels", spec.Labels, "--label", problems);
         CheckMode(spec, problems);
-        CheckContainer(spec.TaskTemplate.Container, problems);
+        CheckContainer(WithTemplatesChecked(spec, problems), problems);
         CheckResources(spec.TaskTemplate.Resources, problems);
         CheckRestart(spec, problems);
         CheckPlacement(spec, problems);
@@ -111,6 +111,39 @@ public static partial class ServiceSpecValidator
         {
             problems.Add(new("Spec.TaskTemplate.RestartPolicy.Condition", "a job cannot restart on any exit: it would never complete", "use --restart-condition on-failure or none"));
         }
+    }
+
+    /// <summary>
+    /// The container spec with docker's templates (hostname, environment, mount sources and targets) expanded
+    /// with stand-in values, so the checks below judge what a node will get; a template that cannot be
+    /// expanded is a problem of its own, and the field is then checked as written.
+    /// </summary>
+    private static ContainerSpec WithTemplatesChecked(ServiceSpec spec, ImmutableArray<SpecProblem>.Builder problems)
+    {
+        const string Field = "Spec.TaskTemplate.ContainerSpec";
+        var container = spec.TaskTemplate.Container;
+        // A field whose template is refused is not judged again (as one more problem) by the checks below.
+        string Checked(string field, string text, string neutral)
+        {
+            if (ServiceTemplates.Problem(text, spec.Name, out var expanded) is { } problem)
+            {
+                problems.Add(new(field, problem, "use docker's placeholders, e.g. {{.Node.Hostname}}, {{.Service.Name}} or {{.Task.Slot}}"));
+                return neutral;
+            }
+
+            return expanded;
+        }
+
+        return container with
+        {
+            Hostname = Checked($"{Field}.Hostname", container.Hostname, ""),
+            Env = [.. container.Env.Select((e, i) => Checked($"{Field}.Env[{i}]", e, "TEMPLATE="))],
+            Mounts = [.. container.Mounts.Select((m, i) => m with
+            {
+                Source = Checked($"{Field}.Mounts[{i}].Source", m.Source, m.Type == MountType.Bind ? "/template" : ""),
+                Target = Checked($"{Field}.Mounts[{i}].Target", m.Target, $"/template{i}"),
+            })],
+        };
     }
 
     private static void CheckContainer(ContainerSpec container, ImmutableArray<SpecProblem>.Builder problems)

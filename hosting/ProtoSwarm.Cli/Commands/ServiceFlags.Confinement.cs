@@ -100,10 +100,18 @@ internal static partial class ServiceFlags
         return current.RemoveRange(removeKeys.Select(k => k.Trim()));
     }
 
-    public static string? Hostname(string flag, string value) =>
-        value.Length > 64 || value.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '-' or '.'))
+    /// <summary>A hostname, or a docker template that gives one (`{{.Node.Hostname}}-{{.Task.Slot}}`), judged by its stand-in expansion.</summary>
+    public static string? Hostname(string flag, string value)
+    {
+        if (ServiceTemplates.Problem(value, "", out var expanded) is { } problem)
+        {
+            return $"{Named(flag, value)}: {problem}.";
+        }
+
+        return expanded.Length > 64 || expanded.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '-' or '.'))
             ? $"{Named(flag, value)} is not a hostname; use at most 64 letters, digits, '-' and dots."
             : null;
+    }
 
     /// <summary>A capability as swarmkit stores it: upper case with the CAP_ prefix, or ALL.</summary>
     public static Checked<string> Capability(string flag, string value)

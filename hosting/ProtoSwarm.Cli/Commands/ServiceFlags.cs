@@ -813,7 +813,8 @@ internal static partial class ServiceFlags
             (MountType.Bind, "") => Checked<MountSpec>.Fail($"{Named(flag, value)}: a bind mount needs source=<absolute path on the node>."),
             (MountType.Bind, _) when !source.StartsWith('/') => Checked<MountSpec>.Fail($"{Named(flag, value)}: bind source '{source}' is not an absolute path; give the path on the node, e.g. source=/srv/data."),
             (MountType.Tmpfs, not "") => Checked<MountSpec>.Fail($"{Named(flag, value)}: a tmpfs mount has no source; leave source out."),
-            (MountType.Volume, not "") when VolumeNames.Problem(source) is { } problem => Checked<MountSpec>.Fail($"{Named(flag, value)}: {problem}; use type=bind for a host path."),
+            (MountType.Volume, not "") when ServiceTemplates.Problem(source, "", out _) is { } problem => Checked<MountSpec>.Fail($"{Named(flag, value)}: {problem}."),
+            (MountType.Volume, not "") when ServiceTemplates.Problem(source, "", out var expanded) is null && VolumeNames.Problem(expanded) is { } problem => Checked<MountSpec>.Fail($"{Named(flag, value)}: {problem}; use type=bind for a host path."),
             _ => Checked<MountSpec>.Ok(new MountSpec(type, source, target, readOnly, tmpfsSize, tmpfsMode, noCopy, labels)),
         };
 

@@ -45,6 +45,8 @@ public class ServiceSpecValidatorTests
             { "tmpfs with a source", WithContainer(ok, c => c with { Mounts = [new MountSpec(MountType.Tmpfs, "x", "/d")] }), "Spec.TaskTemplate.ContainerSpec.Mounts[0].Source", "no source" },
             { "mount on the root", WithContainer(ok, c => c with { Mounts = [new MountSpec(MountType.Tmpfs, "", "/")] }), "Spec.TaskTemplate.ContainerSpec.Mounts[0].Target", "the container's root" },
             { "mount target with ..", WithContainer(ok, c => c with { Mounts = [new MountSpec(MountType.Tmpfs, "", "/a/../etc")] }), "Spec.TaskTemplate.ContainerSpec.Mounts[0].Target", "'..'" },
+            { "a template naming nothing", WithContainer(ok, c => c with { Hostname = "{{.Node.Name}}" }), "Spec.TaskTemplate.ContainerSpec.Hostname", "names nothing a service template has" },
+            { "a template giving no volume name", WithContainer(ok, c => c with { Mounts = [new MountSpec(MountType.Volume, "{{.Task.Slot}}", "/d")] }), "Spec.TaskTemplate.ContainerSpec.Mounts[0].Source", "not a valid volume name" },
             { "image not lowercase", WithContainer(ok, c => c with { Image = "BusyBox:Latest" }), "Spec.TaskTemplate.ContainerSpec.Image", "invalid reference format" },
             { "image with an empty tag", WithContainer(ok, c => c with { Image = "busybox:" }), "Spec.TaskTemplate.ContainerSpec.Image", "the tag '' is not valid" },
             { "bad volume name", WithContainer(ok, c => c with { Mounts = [new MountSpec(MountType.Volume, "-x", "/d")] }), "Spec.TaskTemplate.ContainerSpec.Mounts[0].Source", "not a valid volume name" },
@@ -155,6 +157,11 @@ public class ServiceSpecValidatorTests
                     Init = true,
                     Sysctls = NamespacedSysctls.None.Add("net.core.somaxconn", "1024").Add("net.ipv4.ip_unprivileged_port_start", "0").Add("kernel.shmmax", "68719476736")
                         .Add("kernel.shm_rmid_forced", "1").Add("fs.mqueue.msg_max", "20").Add("net/ipv4/conf/eth0.100/forwarding", "1"),
+                }) },
+            { "docker's templates in the hostname, environment and a volume's name", WithContainer(ok, c => c with
+                {
+                    Hostname = "{{.Node.Hostname}}-{{.Service.Name}}-{{.Task.Slot}}", Env = ["NODE={{.Node.ID}}", "TIER={{index .Service.Labels \"tier\"}}"],
+                    Mounts = [new MountSpec(MountType.Volume, "data-{{.Task.Slot}}", "/data")],
                 }) },
             { "start-first update with automatic rollback", ok with { Update = UpdateConfig.Default with { Parallelism = 0, Order = UpdateOrder.StartFirst, FailureAction = FailureAction.Rollback, MaxFailureRatio = 1 } } },
         };

@@ -1,0 +1,71 @@
+using System.Collections.Immutable;
+using ProtoSwarm.Actors.Nodes;
+using ProtoSwarm.Actors.Store;
+using ProtoSwarm.Contracts;
+using ProtoSwarm.Tests.Nodes;
+using ProtoSwarm.Tests.Orchestration.Reconcile;
+
+namespace ProtoSwarm.Tests.Contracts;
+
+public class ServiceTemplatesTests
+{
+    private static readonly TemplateContext Context = new(
+        "svc123", "web", ImmutableSortedDictionary<string, string>.Empty.Add("tier", "front"),
+        "node9", "worker-1", "linux", "x86_64", "task7", 3);
+
+    [Theory]
+    [InlineData("{{.Service.ID}}", "svc123")]
+    [InlineData("{{.Service.Name}}", "web")]
+    [InlineData("{{ .Node.ID }}", "node9")]
+    [InlineData("{{.Node.Hostname}}-{{.Task.Slot}}", "worker-1-3")]
+    [InlineData("{{.Node.Platform.OS}}/{{.Node.Platform.Architecture}}", "linux/x86_64")]
+    [InlineData("{{.Task.ID}}", "task7")]
+    [InlineData("{{.Task.Name}}", "web.3.task7")]
+    [InlineData("T={{index .Service.Labels \"tier\"}}", "T=front")]
+    [InlineData("T={{index .Service.Labels \"missing\"}}", "T=")]
+    [InlineData("plain", "plain")]
+    public void Docker_Placeholders_Expand_For_One_Task_On_One_Node(string text, string expected)
+    {
+        Assert.Equal(expected, ServiceTemplates.Expand(text, Context));
+    }
+
+    [Theory]
+    [InlineData("{{.Node.Name}}", "names nothing a service template has")]
+    [InlineData("{{.Task.Slot", "is never closed")]
+    [InlineData("{{index .Node.Labels \"x\"}}", "index takes .Service.Labels and a quoted key")]
+    [InlineData("{{printf \"%d\" 3}}", "names nothing a service template has")]
+    public void Anything_Else_Is_Refused_With_The_Reason(string text, string expected)
+    {
+        var e = Assert.Throws<FormatException>(() => ServiceTemplates.Expand(text, Context));
+
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_Global_Tasks_Name_Carries_Its_Node_And_Its_Slot_Is_Zero()
+    {
+        var global = Context with { Slot = 0 };
+
+        Assert.Equal("web.node9.task7 0", ServiceTemplates.Expand("{{.Task.Name}} {{.Task.Slot}}", global));
+    }
+
+    [Fact]
+    public void A_Task_Is_Sent_To_Its_Node_Expanded_While_The_Store_Keeps_The_Templates()
+    {
+        var container = new ContainerSpec("busybox:1",
+            Env: ["NODE={{.Node.Hostname}}", "PLAIN=1"],
+            Hostname: "{{.Service.Name}}-{{.Task.Slot}}",
+            Mounts: [new MountSpec(MountType.Volume, "data-{{.Task.Slot}}", "/data/{{.Node.ID}}")]);
+        var service = new ServiceObject(Rc.Sid, ObjectMeta.New(TestNodes.T0), Rc.Spec() with { TaskTemplate = new TaskSpec(container) }, 1);
+        var node = TestNodes.Worker("node1", "w-1");
+        var state = StoreState.Empty.Apply(1, [StoreChange.Create(service), StoreChange.Create(node)], TestNodes.T0, out _);
+        var task = Rc.Task("t1", 2, "node1", spec: service.Spec);
+
+        var sent = NodeActor.AsRun(task, state.Get<NodeObject>("node1")!, state);
+
+        Assert.Equal("web-2", sent.Spec.Container.Hostname);
+        Assert.Equal(["NODE=w-1", "PLAIN=1"], sent.Spec.Container.Env.ToArray());
+        Assert.Equal(("data-2", "/data/node1"), (sent.Spec.Container.Mounts[0].Source, sent.Spec.Container.Mounts[0].Target));
+        Assert.Equal("{{.Service.Name}}-{{.Task.Slot}}", task.Spec.Container.Hostname);
+    }
+}

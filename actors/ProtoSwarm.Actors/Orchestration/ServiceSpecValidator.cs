@@ -264,7 +264,7 @@ public static partial class ServiceSpecValidator
     }
 
     /// <summary>
-    /// Where secrets and configs appear: a secret as a file name under /run/secrets, a config at an
+    /// Where secrets and configs appear: a secret as a file name under /run/secrets or at an absolute path, a config at an
     /// absolute path; one file per target; numeric owner; mode bits only (0 to 0777).
     /// </summary>
     private static void CheckFileTargets(string field, string kind, ImmutableArray<(string Source, FileTarget File)> references, ImmutableArray<SpecProblem>.Builder problems)
@@ -276,12 +276,11 @@ public static partial class ServiceSpecValidator
             var (source, file) = references[i];
             var at = $"{field}[{i}].File";
             var target = file.Name;
-            var segments = target.Split('/');
-            if (kind == "secret" && (target.Length == 0 || target.Contains('/', StringComparison.Ordinal) || target is "." or ".."))
+            if (kind == "secret" && !FileTargetRule.IsSecretTarget(target))
             {
-                problems.Add(new($"{at}.Name", $"secret target '{target}' is not a file name: secrets are files in /run/secrets", $"give a plain file name, e.g. {flag} source={source},target={(source.Length > 0 ? source : "db_password")}"));
+                problems.Add(new($"{at}.Name", $"secret target '{target}' is not a file name or an absolute file path: a secret is a file in /run/secrets unless given a path of its own", $"give a plain file name or an absolute path, e.g. {flag} source={source},target={(source.Length > 0 ? source : "db_password")}"));
             }
-            else if (kind == "config" && (!target.StartsWith('/') || target.Trim('/').Length == 0 || segments.Contains("..") || segments.Contains(".")))
+            else if (kind == "config" && !FileTargetRule.IsAbsoluteFile(target))
             {
                 problems.Add(new($"{at}.Name", $"config target '{target}' is not an absolute path of a file", $"give the file's path in the container, e.g. {flag} source={source},target=/etc/{(source.Length > 0 ? source : "app.conf")}"));
             }

@@ -1073,9 +1073,9 @@ internal static partial class ServiceFlags
         }
 
         target ??= config ? "/" + source : source;
-        if (!config && (target.Contains('/', StringComparison.Ordinal) || target is "." or ".."))
+        if (!config && !FileTargetRule.IsSecretTarget(target))
         {
-            return Checked<(string, FileTarget)>.Fail($"{Named(flag, value)}: target '{target}' is not a file name; secrets are files in /run/secrets, so give a name such as target={source}.");
+            return Checked<(string, FileTarget)>.Fail($"{Named(flag, value)}: target '{target}' is not a file name or an absolute file path; a secret is a file in /run/secrets unless given a path of its own, so give e.g. target={source} or target=/etc/{source}.");
         }
 
         if (config && (!target.StartsWith('/') || target.Trim('/').Length == 0 || target.Split('/').Any(s => s is "." or "..")))

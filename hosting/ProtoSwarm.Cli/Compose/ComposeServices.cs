@@ -1103,13 +1103,13 @@ internal static class ComposeServices
         return references.ToImmutable();
     }
 
-    /// <summary>Where a secret or config may appear: a secret as a file name in /run/secrets, a config at an absolute path.</summary>
+    /// <summary>Where a secret or config may appear: a secret as a file name in /run/secrets or at an absolute path, a config at an absolute path.</summary>
     private static string? TargetProblem(string kind, string target, string source) =>
         kind == "secret"
-            ? target.Length == 0 || target.Contains('/', StringComparison.Ordinal) || target is "." or ".."
-                ? $"secret target \"{target}\" is not a file name: secrets are files in /run/secrets; write e.g. target: {source}"
+            ? !FileTargetRule.IsSecretTarget(target)
+                ? $"secret target \"{target}\" is not a file name or an absolute file path: a secret is a file in /run/secrets unless given a path of its own; write e.g. target: {source}"
                 : null
-            : !target.StartsWith('/') || target.Trim('/').Length == 0 || target.Split('/').Any(s => s is "." or "..")
+            : !FileTargetRule.IsAbsoluteFile(target)
                 ? $"config target \"{target}\" is not an absolute path of a file; write e.g. target: /etc/{source}"
                 : null;
 

@@ -197,7 +197,7 @@ public sealed class ManagerApiSecretsTests : IAsyncLifetime
     [Theory]
     [InlineData("secret", "nope", "", "secret not found: nope")]
     [InlineData("config", "nope", "", "config not found: nope")]
-    [InlineData("secret", "db_password", "/etc/db_password", "secret target '/etc/db_password' is not a file name")]
+    [InlineData("secret", "db_password", "/etc/../db_password", "secret target '/etc/../db_password' is not a file name or an absolute file path")]
     [InlineData("secret", "db_password", "../db_password", "secret target '../db_password' is not a file name")]
     [InlineData("config", "site", "site.conf", "config target 'site.conf' is not an absolute path")]
     [InlineData("config", "site", "/etc/../site.conf", "config target '/etc/../site.conf' is not an absolute path")]

@@ -60,7 +60,7 @@ public class ServiceSpecValidatorTests
             { "health interval under 1ms", WithContainer(ok, c => c with { HealthCheck = new HealthCheck(["NONE"], Interval: TimeSpan.FromTicks(10)) }), "Spec.TaskTemplate.ContainerSpec.Healthcheck.Interval", "less than 1ms" },
             { "negative health timeout", WithContainer(ok, c => c with { HealthCheck = new HealthCheck(["NONE"], Timeout: TimeSpan.FromSeconds(-1)) }), "Spec.TaskTemplate.ContainerSpec.Healthcheck.Timeout", "negative" },
             { "negative health retries", WithContainer(ok, c => c with { HealthCheck = new HealthCheck(["NONE"], Retries: -1) }), "Spec.TaskTemplate.ContainerSpec.Healthcheck.Retries", "negative" },
-            { "absolute secret target", WithContainer(ok, c => c with { Secrets = [new SecretReference("s1", "db", new FileTarget("/etc/db"))] }), "Spec.TaskTemplate.ContainerSpec.Secrets[0].File.Name", "not a file name" },
+            { "secret target outside its path", WithContainer(ok, c => c with { Secrets = [new SecretReference("s1", "db", new FileTarget("/etc/../db"))] }), "Spec.TaskTemplate.ContainerSpec.Secrets[0].File.Name", "not a file name or an absolute file path" },
             { "secret target in a directory", WithContainer(ok, c => c with { Secrets = [new SecretReference("s1", "db", new FileTarget("a/db"))] }), "Spec.TaskTemplate.ContainerSpec.Secrets[0].File.Name", "not a file name" },
             { "secret target ..", WithContainer(ok, c => c with { Secrets = [new SecretReference("s1", "db", new FileTarget(".."))] }), "Spec.TaskTemplate.ContainerSpec.Secrets[0].File.Name", "not a file name" },
             { "secret target twice", WithContainer(ok, c => c with { Secrets = [new SecretReference("s1", "a", new FileTarget("k")), new SecretReference("s2", "b", new FileTarget("k"))] }), "Spec.TaskTemplate.ContainerSpec.Secrets[1].File.Name", "duplicate secret target for k not allowed" },
@@ -149,7 +149,7 @@ public class ServiceSpecValidatorTests
                 }) },
             { "one secret at two targets, configs anywhere but the root", WithContainer(ok, c => c with
                 {
-                    Secrets = [new SecretReference("s1", "db", new FileTarget("db")), new SecretReference("s1", "db", new FileTarget("db.copy", "1000", "1000", 0x100))],
+                    Secrets = [new SecretReference("s1", "db", new FileTarget("db")), new SecretReference("s1", "db", new FileTarget("db.copy", "1000", "1000", 0x100)), new SecretReference("s1", "db", new FileTarget("/etc/ssl/db.pem"))],
                     Configs = [new ConfigReference("c1", "site", new FileTarget("/site")), new ConfigReference("c1", "site", new FileTarget("/etc/nginx/conf.d/site.conf", Mode: 0x1FF))],
                 }) },
             { "init and namespaced sysctls", WithContainer(ok, c => c with

@@ -34,6 +34,47 @@ internal static unsafe class RootFilesystem
         {
             MountVolume(m, root, config.MountLabel);
         }
+
+        CoverEtcFiles(config, root);
+    }
+
+    // A mount on /etc (a volume or a bind of the node's directory) hides the files written above. As
+    // docker's, they are then bind-mounted over the user's mounts from the container's state directory,
+    // never written into the volume; a mount of the file itself is the user's choice and stays.
+    private static void CoverEtcFiles(InitConfig config, string root)
+    {
+        var files = new List<(string Path, string Content)> { ("/etc/hostname", config.Hostname + "\n") };
+        if (config.Hosts is not null)
+        {
+            files.Add(("/etc/hosts", config.Hosts));
+        }
+
+        if (config.ResolvConf is not null)
+        {
+            files.Add(("/etc/resolv.conf", config.ResolvConf));
+        }
+
+        foreach (var (path, content) in files)
+        {
+            var targets = config.Mounts.Select(m => "/" + m.Target.Trim('/')).ToList();
+            if (targets.Contains(path) || !targets.Any(t => path.StartsWith(t == "/" ? t : t + "/", StringComparison.Ordinal)))
+            {
+                continue;
+            }
+
+            var source = Path.Combine(config.StateDir, "etc-" + Path.GetFileName(path));
+            Native.WriteFile(source, content, $"write {source}");
+            var target = ResolveInRoot(root, path);
+            var fd = open(target, O_WRONLY | O_CREAT | O_CLOEXEC, 0x1A4 /* 0644 */);
+            if (fd < 0)
+            {
+                // A read-only mount without the file: the container goes without it, as before.
+                continue;
+            }
+
+            close(fd);
+            Native.Check(mount(source, target, null, MS_BIND, null), $"mount {path} over the mount on its directory");
+        }
     }
 
     private static void MountVolume(InitMount m, string root, string? mountLabel)

@@ -606,5 +606,5 @@ public static partial class ServiceSpecValidator
         }
     }
 
-    private static string Describe(TimeSpan value) => value < TimeSpan.Zero ? "a negative duration" : value.ToString("c", CultureInfo.InvariantCulture);
+    private static string Describe(TimeSpan value) => value < TimeSpan.Zero ? "a negative duration" : GoDuration.Format(value);
 }

@@ -61,6 +61,27 @@ public sealed class MountTests(ContainerFixture fixture) : IDisposable
     }
 
     [Fact]
+    public async Task A_Mount_On_Etc_Keeps_The_Containers_Hostname_Hosts_And_Resolv_Conf_Without_Writing_Them_Into_It()
+    {
+        var etc = Path.Combine(_host, "etc");
+        Directory.CreateDirectory(etc);
+        var spec = fixture.Spec("sh", "-c", "cat /etc/hostname; grep web1 /etc/hosts; cat /etc/resolv.conf") with
+        {
+            Hostname = "web1",
+            ResolvConf = "nameserver 10.0.0.53\n",
+            Mounts = [ContainerMount.Bind(etc, "/etc")],
+        };
+
+        var (exit, output, error) = await fixture.RunAsync(spec);
+
+        Assert.True(exit.ExitCode == 0, error);
+        Assert.Equal(["web1", "127.0.1.1\tweb1", "nameserver 10.0.0.53"], output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        // Only the mount points were made in the node's directory, as docker's are; the content is not written there.
+        Assert.Equal("", File.ReadAllText(Path.Combine(etc, "hostname")));
+        Assert.Equal("", File.ReadAllText(Path.Combine(etc, "resolv.conf")));
+    }
+
+    [Fact]
     public async Task Data_Written_To_A_Named_Volume_Survives_The_Tasks_Replacement()
     {
         var volumes = new VolumeStore(Path.Combine(_host, "volumes"));

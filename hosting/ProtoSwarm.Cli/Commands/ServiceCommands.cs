@@ -6,10 +6,13 @@ using ProtoSwarm.Contracts;
 
 namespace ProtoSwarm.Cli.Commands;
 
-/// <summary>How `service create/update/rollback/scale` wait: docker polls every 200 ms and watches a converged service before saying so.</summary>
-internal sealed record ServiceWaitTiming(TimeSpan PollInterval, TimeSpan StableFor)
+/// <summary>
+/// How `service create/update/rollback/scale` wait: docker polls every 200 ms and watches a converged
+/// service for its monitor period before saying so (StableFor null); tests set a fixed StableFor.
+/// </summary>
+internal sealed record ServiceWaitTiming(TimeSpan PollInterval, TimeSpan? StableFor)
 {
-    public static readonly ServiceWaitTiming Default = new(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(1));
+    public static readonly ServiceWaitTiming Default = new(TimeSpan.FromMilliseconds(200), null);
 }
 
 /// <summary>`protoswarm service create|ls|ps|inspect|logs|update|rollback|scale|rm`, with docker's flags and output.</summary>
@@ -407,7 +410,8 @@ internal static class ServiceCommands
 
     /// <summary>
     /// Waits until the service converged, printing docker's progress unless quiet. A paused update or
-    /// an automatic rollback ends with its message and exit code 1; Ctrl-C only stops the waiting.
+    /// rollback, or an automatic rollback, ends with its message and exit code 1; an update the managers
+    /// completed though tasks still fail ends with 0, as docker's; Ctrl-C only stops the waiting.
     /// </summary>
     internal static async Task<int> WaitAsync(CliApp app, CliContext cli, string serviceId, bool quiet, bool rollbackRequested, CancellationToken ct)
     {
@@ -417,7 +421,7 @@ internal static class ServiceCommands
         var printer = quiet ? null : new ProgressPrinter(cli.Out, cli.OutIsTerminal);
         try
         {
-            var final = await services.WaitConvergedAsync(serviceId, printer, ct);
+            var final = await services.WaitConvergedAsync(serviceId, rollbackRequested, printer, ct);
             if (ServiceProgressView.Failure(final, rollbackRequested) is { } failure)
             {
                 await cli.Error.WriteLineAsync($"Error: {failure}");

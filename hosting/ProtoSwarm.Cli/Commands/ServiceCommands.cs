@@ -91,8 +91,9 @@ internal static class ServiceCommands
                 return;
             }
 
-            var spec = ServiceFlags.Create(options.Collect(result.GetValue, result.GetValue, o => result.GetResult(o) is { Implicit: false }), words[0], words[1..], () => "name");
-            if (spec.Error is { } error)
+            var flags = options.Collect(result.GetValue, result.GetValue, o => result.GetResult(o) is { Implicit: false });
+            var spec = ServiceFlags.Create(flags, words[0], words[1..], () => "name");
+            if ((spec.Error ?? ServiceFlags.ResolveImageMode(flags, ResolveImageModes.Always).Error) is { } error)
             {
                 result.AddError(error);
             }
@@ -102,7 +103,7 @@ internal static class ServiceCommands
             var flags = options.Collect(parse.GetValue, parse.GetValue, o => parse.GetResult(o) is { Implicit: false });
             var words = parse.GetRequiredValue(image);
             var spec = ServiceFlags.Create(flags, words[0], words[1..], ServiceNames.Pick).Value;
-            var created = await cli.Swarm.Services.CreateAsync(spec, flags.Last("--resolve-image") ?? ResolveImageModes.Always, ct);
+            var created = await cli.Swarm.Services.CreateAsync(spec, ServiceFlags.ResolveImageMode(flags, ResolveImageModes.Always).Value, ct);
             await PrintWarnings(cli, created.Warnings);
             await cli.Out.WriteLineAsync(created.ServiceId);
             return flags.Has("--detach") ? 0 : await WaitAsync(app, cli, created.ServiceId, flags.Has("--quiet"), rollbackRequested: false, ct);
@@ -252,6 +253,12 @@ internal static class ServiceCommands
         app.SetAction(command, async (parse, cli, ct) =>
         {
             var flags = options.Collect(parse.GetValue, parse.GetValue, o => parse.GetResult(o) is { Implicit: false });
+            var resolveImage = ServiceFlags.ResolveImageMode(flags, ResolveImageModes.Changed);
+            if (resolveImage.Error is { } refused)
+            {
+                throw new SwarmCommandException(RejectCode.InvalidArgument, refused);
+            }
+
             var typed = parse.GetRequiredValue(service);
             var details = await cli.Swarm.Services.InspectAsync(typed, ct);
             var current = details.Service;
@@ -277,7 +284,7 @@ internal static class ServiceCommands
                 {
                     var spec = ServiceFlags.Update(networkNames is null ? read.Spec : WithNetworkNames(read.Spec, networkNames), flags);
                     return spec.Error is { } error ? throw new SwarmCommandException(RejectCode.InvalidArgument, error) : spec.Value;
-                }, flags.Last("--resolve-image") ?? ResolveImageModes.Changed, ct);
+                }, resolveImage.Value, ct);
             }
 
             await PrintWarnings(cli, updated.Warnings);

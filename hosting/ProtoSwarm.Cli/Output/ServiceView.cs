@@ -582,7 +582,11 @@ internal static class ServiceView
         var template = spec.TaskTemplate;
         var container = template.Container;
         var text = new StringBuilder("\n");
+        // Docker's template separates most labels from values with a tab, which its tabwriter pads to 20 columns...
         void Line(string label, string value) => text.Append((label + ":").PadRight(20)).Append(value).Append('\n');
+
+        // ...and some with spaces written out, which stay as written.
+        void Spaced(string label, string spaces, string value) => text.Append(label).Append(':').Append(spaces).Append(value).Append('\n');
         void Heading(string label) => text.Append(label).Append(":\n");
 
         Line("ID", service.Id);
@@ -637,12 +641,12 @@ internal static class ServiceView
 
             if (placement.Preferences.Length > 0)
             {
-                Line(" Preferences", "[" + string.Join(" ", placement.Preferences.Select(p => "{spread " + p.SpreadDescriptor + "}")) + "]");
+                Spaced(" Preferences", "   ", "[" + string.Join(" ", placement.Preferences.Select(p => "spread=" + p.SpreadDescriptor)) + "]");
             }
 
             if (placement.MaxReplicasPerNode > 0)
             {
-                Line(" Max Replicas Per Node", placement.MaxReplicasPerNode.ToString(CultureInfo.InvariantCulture));
+                Spaced(" Max Replicas Per Node", "   ", placement.MaxReplicasPerNode.ToString(CultureInfo.InvariantCulture));
             }
         }
 
@@ -667,7 +671,7 @@ internal static class ServiceView
 
         if (container.User.Length > 0)
         {
-            Line(" User", container.User);
+            Spaced(" User", " ", container.User);
         }
 
         if (container.StopSignal.Length > 0)

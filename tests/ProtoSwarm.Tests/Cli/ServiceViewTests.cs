@@ -158,6 +158,27 @@ public class ServiceViewTests
         Assert.Contains(" PublishedPort = 8080\n  Protocol = tcp\n  TargetPort = 80\n  PublishMode = ingress\n", text, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Pretty_Spaces_Placement_And_User_As_Dockers_Template_Writes_Them()
+    {
+        var spec = Spec() with
+        {
+            TaskTemplate = Spec().TaskTemplate with
+            {
+                Container = new ContainerSpec("nginx:1.27", User: "www-data"),
+                Placement = new Placement(["node.role==worker"], [new PlacementPreference("node.labels.zone")], MaxReplicasPerNode: 2),
+            },
+        };
+
+        var text = ServiceView.Pretty(new ServiceDetails(Service(spec: spec), new ServiceReplicas(3, 3)));
+
+        Assert.Contains(
+            "Placement:\n Constraints:       [node.role==worker]\n Preferences:   [spread=node.labels.zone]\n Max Replicas Per Node:   2\n",
+            text,
+            StringComparison.Ordinal);
+        Assert.Contains("\n User: www-data\n", text, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(0, "0s")]
     [InlineData(300, "300ms")]

@@ -372,7 +372,7 @@ public class ServiceCommandTests
         Assert.True((bool?)container["Init"]);
         Assert.Equal("1024", (string?)container["Sysctls"]!["net.core.somaxconn"]);
         Assert.Contains(" Init:", pretty, StringComparison.Ordinal);
-        Assert.Contains("net.core.somaxconn=1024", pretty, StringComparison.Ordinal);
+        Assert.Contains("\nSysCtls:\n net.core.somaxconn: 1024\n", pretty, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -228,8 +228,11 @@ public sealed class SwarmClient : IAsyncDisposable
         /// <summary>How often <see cref="WaitConvergedAsync"/> asks (docker's 200 ms).</summary>
         public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(200);
 
-        /// <summary>How long a converged service must stay so before waiting ends, as docker's monitor.</summary>
-        public TimeSpan StableFor { get; set; } = TimeSpan.FromSeconds(1);
+        /// <summary>
+        /// How long a converged service must stay so before waiting ends. Null (the default): the
+        /// service's monitor period (<see cref="ServiceConvergence.MonitorPeriod"/>), as docker's CLI.
+        /// </summary>
+        public TimeSpan? StableFor { get; set; }
 
         public TimeProvider Time { get; set; } = TimeProvider.System;
 
@@ -300,12 +303,22 @@ public sealed class SwarmClient : IAsyncDisposable
         /// <summary>
         /// Polls the service and its tasks every <see cref="PollInterval"/> and reports each look
         /// until the service converged and stayed so for <see cref="StableFor"/>, a job completed,
-        /// or an update or rollback paused. Returns the last progress; its State says which.
+        /// an update or rollback paused, or the managers completed one though tasks still do not run.
+        /// Returns the last progress; its State says which.
         /// Cancelling stops the waiting only; the swarm goes on.
         /// </summary>
-        public async Task<ServiceProgress> WaitConvergedAsync(string serviceId, IProgress<ServiceProgress>? progress = null, CancellationToken ct = default)
+        public Task<ServiceProgress> WaitConvergedAsync(string serviceId, IProgress<ServiceProgress>? progress = null, CancellationToken ct = default) =>
+            WaitConvergedAsync(serviceId, rollbackRequested: false, progress, ct);
+
+        /// <summary>
+        /// As <see cref="WaitConvergedAsync(string, IProgress{ServiceProgress}?, CancellationToken)"/>; after a
+        /// rollback the caller asked for (<paramref name="rollbackRequested"/>), its completion before every task
+        /// runs does not end the wait: the rollback is what was wanted, so its tasks are waited for, as docker's CLI does.
+        /// </summary>
+        public async Task<ServiceProgress> WaitConvergedAsync(string serviceId, bool rollbackRequested, IProgress<ServiceProgress>? progress = null, CancellationToken ct = default)
         {
             DateTimeOffset? convergedAt = null;
+            var failureDetected = false;
             while (true)
             {
                 var details = await InspectAsync(serviceId, ct).ConfigureAwait(false);
@@ -315,16 +328,20 @@ public sealed class SwarmClient : IAsyncDisposable
                 if (look.IsConverged)
                 {
                     convergedAt ??= now;
-                    var remaining = StableFor - (now - convergedAt.Value);
+                    failureDetected = false;
+                    var remaining = (StableFor ?? ServiceConvergence.MonitorPeriod(details.Service)) - (now - convergedAt.Value);
                     look = remaining <= TimeSpan.Zero ? look with { Verified = true } : look with { VerifyRemaining = remaining };
                 }
                 else
                 {
+                    // Docker says so once a task fails during the verification, and the line stays until it converges again.
+                    failureDetected |= convergedAt is not null;
                     convergedAt = null;
+                    look = look with { FailureDetected = failureDetected };
                 }
 
                 progress?.Report(look);
-                if (look.IsFinal)
+                if (look.IsFinal && !(rollbackRequested && look.State == ConvergenceState.RollbackCompleted))
                 {
                     return look;
                 }

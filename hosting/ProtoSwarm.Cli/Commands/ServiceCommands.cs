@@ -6,10 +6,13 @@ using ProtoSwarm.Contracts;
 
 namespace ProtoSwarm.Cli.Commands;
 
-/// <summary>How `service create/update/rollback/scale` wait: docker polls every 200 ms and watches a converged service before saying so.</summary>
-internal sealed record ServiceWaitTiming(TimeSpan PollInterval, TimeSpan StableFor)
+/// <summary>
+/// How `service create/update/rollback/scale` wait: docker polls every 200 ms and watches a converged
+/// service for its monitor period before saying so (StableFor null); tests set a fixed StableFor.
+/// </summary>
+internal sealed record ServiceWaitTiming(TimeSpan PollInterval, TimeSpan? StableFor)
 {
-    public static readonly ServiceWaitTiming Default = new(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(1));
+    public static readonly ServiceWaitTiming Default = new(TimeSpan.FromMilliseconds(200), null);
 }
 
 /// <summary>`protoswarm service create|ls|ps|inspect|logs|update|rollback|scale|rm`, with docker's flags and output.</summary>
@@ -88,8 +91,9 @@ internal static class ServiceCommands
                 return;
             }
 
-            var spec = ServiceFlags.Create(options.Collect(result.GetValue, result.GetValue, o => result.GetResult(o) is { Implicit: false }), words[0], words[1..], () => "name");
-            if (spec.Error is { } error)
+            var flags = options.Collect(result.GetValue, result.GetValue, o => result.GetResult(o) is { Implicit: false });
+            var spec = ServiceFlags.Create(flags, words[0], words[1..], () => "name");
+            if ((spec.Error ?? ServiceFlags.ResolveImageMode(flags, ResolveImageModes.Always).Error) is { } error)
             {
                 result.AddError(error);
             }
@@ -99,7 +103,7 @@ internal static class ServiceCommands
             var flags = options.Collect(parse.GetValue, parse.GetValue, o => parse.GetResult(o) is { Implicit: false });
             var words = parse.GetRequiredValue(image);
             var spec = ServiceFlags.Create(flags, words[0], words[1..], ServiceNames.Pick).Value;
-            var created = await cli.Swarm.Services.CreateAsync(spec, flags.Last("--resolve-image") ?? ResolveImageModes.Always, ct);
+            var created = await cli.Swarm.Services.CreateAsync(spec, ServiceFlags.ResolveImageMode(flags, ResolveImageModes.Always).Value, ct);
             await PrintWarnings(cli, created.Warnings);
             await cli.Out.WriteLineAsync(created.ServiceId);
             return flags.Has("--detach") ? 0 : await WaitAsync(app, cli, created.ServiceId, flags.Has("--quiet"), rollbackRequested: false, ct);
@@ -249,6 +253,12 @@ internal static class ServiceCommands
         app.SetAction(command, async (parse, cli, ct) =>
         {
             var flags = options.Collect(parse.GetValue, parse.GetValue, o => parse.GetResult(o) is { Implicit: false });
+            var resolveImage = ServiceFlags.ResolveImageMode(flags, ResolveImageModes.Changed);
+            if (resolveImage.Error is { } refused)
+            {
+                throw new SwarmCommandException(RejectCode.InvalidArgument, refused);
+            }
+
             var typed = parse.GetRequiredValue(service);
             var details = await cli.Swarm.Services.InspectAsync(typed, ct);
             var current = details.Service;
@@ -274,7 +284,7 @@ internal static class ServiceCommands
                 {
                     var spec = ServiceFlags.Update(networkNames is null ? read.Spec : WithNetworkNames(read.Spec, networkNames), flags);
                     return spec.Error is { } error ? throw new SwarmCommandException(RejectCode.InvalidArgument, error) : spec.Value;
-                }, flags.Last("--resolve-image") ?? ResolveImageModes.Changed, ct);
+                }, resolveImage.Value, ct);
             }
 
             await PrintWarnings(cli, updated.Warnings);
@@ -407,7 +417,8 @@ internal static class ServiceCommands
 
     /// <summary>
     /// Waits until the service converged, printing docker's progress unless quiet. A paused update or
-    /// an automatic rollback ends with its message and exit code 1; Ctrl-C only stops the waiting.
+    /// rollback, or an automatic rollback, ends with its message and exit code 1; an update the managers
+    /// completed though tasks still fail ends with 0, as docker's; Ctrl-C only stops the waiting.
     /// </summary>
     internal static async Task<int> WaitAsync(CliApp app, CliContext cli, string serviceId, bool quiet, bool rollbackRequested, CancellationToken ct)
     {
@@ -417,7 +428,7 @@ internal static class ServiceCommands
         var printer = quiet ? null : new ProgressPrinter(cli.Out, cli.OutIsTerminal);
         try
         {
-            var final = await services.WaitConvergedAsync(serviceId, printer, ct);
+            var final = await services.WaitConvergedAsync(serviceId, rollbackRequested, printer, ct);
             if (ServiceProgressView.Failure(final, rollbackRequested) is { } failure)
             {
                 await cli.Error.WriteLineAsync($"Error: {failure}");

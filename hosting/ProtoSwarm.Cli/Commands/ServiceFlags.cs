@@ -132,6 +132,8 @@ internal static partial class ServiceFlags
         .. ConfinementFlags(),
         new("--resolve-image", null, "Pin the image to the digest the swarm's registry holds for its tag (\"always\", \"changed\", \"never\") (default \"always\")", FlagUse.Create, ResolveImage),
         new("--resolve-image", null, "Pin the image to the digest the swarm's registry holds for its tag (\"always\", \"changed\", \"never\") (default \"changed\")", FlagUse.Update, ResolveImage),
+        new("--no-resolve-image", null, "Do not pin the image to the registry's digest: the same as --resolve-image never", FlagUse.Both),
+        new("--with-registry-auth", null, "Accepted for docker's scripts, and has no effect: nodes pull from the swarm's own registry with their node certificates", FlagUse.Both),
         new("--rollback", null, "Rollback to previous specification", FlagUse.Update),
         new("--detach", "-d", "Exit immediately instead of waiting for the service to converge", FlagUse.Both),
         new("--quiet", "-q", "Suppress progress output", FlagUse.Both),
@@ -510,6 +512,23 @@ internal static partial class ServiceFlags
         "global-job" => Checked<ServiceModeKind>.Ok(ServiceModeKind.GlobalJob),
         _ => Checked<ServiceModeKind>.Fail($"{Named(flag, value)} is not a service mode; use replicated, global, replicated-job or global-job."),
     };
+
+    /// <summary>
+    /// The image pinning the flags ask for: docker's --no-resolve-image is --resolve-image never, so
+    /// another mode beside it is refused; neither given, <paramref name="byDefault"/>.
+    /// </summary>
+    public static Checked<string> ResolveImageMode(FlagValues flags, string byDefault)
+    {
+        var mode = flags.Last("--resolve-image");
+        if (!flags.Has("--no-resolve-image"))
+        {
+            return Checked<string>.Ok(mode ?? byDefault);
+        }
+
+        return mode is null or ResolveImageModes.Never
+            ? Checked<string>.Ok(ResolveImageModes.Never)
+            : Checked<string>.Fail($"--no-resolve-image is --resolve-image {ResolveImageModes.Never} and cannot be combined with --resolve-image {mode}; give one of them.");
+    }
 
     /// <summary>`--resolve-image`: always, changed or never, as docker's.</summary>
     public static string? ResolveImage(string value) =>

@@ -64,7 +64,12 @@ internal static class ServiceLogsCommand
             {
                 try
                 {
-                    var logs = await services.LogsAsync(typed, first ? lines : null, cursors, from, ct);
+                    var logs = await services.LogsAsync(typed, first ? FirstTail(lines) : null, cursors, from, ct);
+                    if (first && lines == 0)
+                    {
+                        logs = logs with { Entries = [] };
+                    }
+
                     first = false;
                     unavailable = null;
                     foreach (var (taskId, sequence) in logs.Cursors)
@@ -91,6 +96,13 @@ internal static class ServiceLogsCommand
             return 130;
         }
     }
+
+    /// <summary>
+    /// What a follow's first ask sends as its tail. An answer carries a task's cursor only with a
+    /// line of it, so --tail 0 would learn none and the next ask (no tail, no cursor) would print the
+    /// whole history: the last line of each task is asked for instead, only for its cursor, and not printed.
+    /// </summary>
+    private static int? FirstTail(int? lines) => lines == 0 ? 1 : lines;
 
     /// <summary>Prints the lines (stderr's on stderr) and the warnings not printed last time; returns this answer's warnings.</summary>
     private static async Task<HashSet<string>> PrintAsync(CliContext cli, LogView view, ServiceLogs logs, HashSet<string> warnedBefore, CancellationToken ct)

@@ -203,14 +203,21 @@ internal sealed class GoTemplate
             };
         }
 
+        /// <summary>
+        /// A value as Go's text/template prints it: null is a nil pointer (`&lt;nil&gt;`), a nil slice or
+        /// map is `[]` or `map[]` (<see cref="Json.NilSlice"/>), a list `[a b]`. An object stays JSON: it
+        /// cannot tell a Go map (`map[k:v]`) from a struct (`{v1 v2}`).
+        /// </summary>
         private static string Print(JsonNode? value) => value switch
         {
             _ when ReferenceEquals(value, MissingValue.Instance) => NoValue,
             null => "<nil>",
+            _ when Json.GoNilText(value) is { } nil => nil,
             JsonValue v when v.GetValueKind() == JsonValueKind.String => v.GetValue<string>(),
             JsonValue v when v.GetValueKind() == JsonValueKind.True => "true",
             JsonValue v when v.GetValueKind() == JsonValueKind.False => "false",
             JsonValue v => v.ToJsonString(),
+            JsonArray items => "[" + string.Join(" ", items.Select(Print)) + "]",
             _ => Json.Line(value),
         };
     }

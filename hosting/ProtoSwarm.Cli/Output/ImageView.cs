@@ -59,10 +59,10 @@ internal static class ImageView
         ["Config"] = new JsonObject
         {
             ["User"] = image.User,
-            ["ExposedPorts"] = image.ExposedPorts.IsDefaultOrEmpty ? null : new JsonObject(image.ExposedPorts.Select(p => KeyValuePair.Create(p, (JsonNode?)new JsonObject()))),
-            ["Env"] = NullIfEmpty(image.Env),
-            ["Entrypoint"] = NullIfEmpty(image.Entrypoint),
-            ["Cmd"] = NullIfEmpty(image.Cmd),
+            ["ExposedPorts"] = image.ExposedPorts.IsDefaultOrEmpty ? Json.NilMap() : new JsonObject(image.ExposedPorts.Select(p => KeyValuePair.Create(p, (JsonNode?)new JsonObject()))),
+            ["Env"] = NilIfEmpty(image.Env),
+            ["Entrypoint"] = NilIfEmpty(image.Entrypoint),
+            ["Cmd"] = NilIfEmpty(image.Cmd),
             ["Healthcheck"] = image.Healthcheck is { } h ? new JsonObject
             {
                 ["Test"] = Strings(h.Test),
@@ -72,7 +72,7 @@ internal static class ImageView
                 ["Retries"] = h.Retries,
             } : null,
             ["WorkingDir"] = image.WorkingDir,
-            ["Labels"] = image.Labels.IsEmpty ? null : new JsonObject(image.Labels.Select(l => KeyValuePair.Create(l.Key, (JsonNode?)l.Value))),
+            ["Labels"] = image.Labels.IsEmpty ? Json.NilMap() : new JsonObject(image.Labels.Select(l => KeyValuePair.Create(l.Key, (JsonNode?)l.Value))),
             ["StopSignal"] = image.StopSignal.Length == 0 ? null : image.StopSignal,
         },
         ["RootFS"] = new JsonObject { ["Type"] = "layers", ["Layers"] = Strings(image.DiffIds) },
@@ -112,5 +112,6 @@ internal static class ImageView
 
     private static JsonArray Strings(IEnumerable<string> values) => new([.. values.Select(v => (JsonNode?)v)]);
 
-    private static JsonArray? NullIfEmpty(System.Collections.Immutable.ImmutableArray<string> values) => values.IsDefaultOrEmpty ? null : Strings(values);
+    /// <summary>A list docker's image config leaves nil when empty: null in JSON, `[]` in a template, as Go prints them.</summary>
+    private static JsonNode NilIfEmpty(System.Collections.Immutable.ImmutableArray<string> values) => values.IsDefaultOrEmpty ? Json.NilSlice() : Strings(values);
 }

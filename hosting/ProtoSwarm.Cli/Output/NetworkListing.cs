@@ -64,7 +64,7 @@ internal static class NetworkListing
             ["IPAM"] = new JsonObject
             {
                 ["Driver"] = "default",
-                ["Options"] = null,
+                ["Options"] = Json.NilMap(),
                 ["Config"] = new JsonArray(new JsonObject { ["Subnet"] = network.Subnet, ["Gateway"] = network.Gateway }),
             },
             ["Internal"] = network.Spec.Internal,

@@ -39,6 +39,10 @@ internal static class ServiceProgressView
         {
             lines.Add(new("verify", "Service converged"));
         }
+        else if (progress.FailureDetected)
+        {
+            lines.Add(new("verify", "Detected task failure"));
+        }
         else if (progress.State == ConvergenceState.JobComplete)
         {
             lines.Add(new("verify", "job complete"));
@@ -83,12 +87,16 @@ internal static class ServiceProgressView
         return "[" + new string('=', filled) + ">" + new string(' ', BarWidth - filled) + "]";
     }
 
-    /// <summary>What ends a wait that did not converge: the update status message, as docker says it.</summary>
+    /// <summary>
+    /// What ends a wait as a failure: the update status message, as docker says it. A rollback the
+    /// caller did not ask for is one whether or not its tasks converged; an update the managers
+    /// completed (<see cref="ConvergenceState.UpdateCompleted"/>) is not.
+    /// </summary>
     public static string? Failure(ServiceProgress progress, bool rollbackRequested) => progress.State switch
     {
         ConvergenceState.UpdatePaused => $"service update paused: {progress.Message}",
         ConvergenceState.RollbackPaused => $"service rollback paused: {progress.Message}",
-        ConvergenceState.RolledBack when !rollbackRequested => $"rollback: {progress.Message}",
+        ConvergenceState.RolledBack or ConvergenceState.RollbackCompleted when !rollbackRequested => $"service rolled back: {progress.Message}",
         _ => null,
     };
 

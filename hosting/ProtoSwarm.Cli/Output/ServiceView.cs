@@ -342,70 +342,6 @@ internal static class ServiceView
     private static JsonObject Spec(ServiceSpec spec)
     {
         var template = spec.TaskTemplate;
-        var container = template.Container;
-        var containerJson = new JsonObject
-        {
-            ["Image"] = container.Image,
-            ["Labels"] = Map(container.Labels),
-        };
-        AddList(containerJson, "Command", container.Command);
-        AddList(containerJson, "Args", container.Args);
-        AddList(containerJson, "Env", container.Env);
-        AddText(containerJson, "Dir", container.Dir);
-        AddText(containerJson, "User", container.User);
-        if (container.Mounts.Length > 0)
-        {
-            containerJson["Mounts"] = new JsonArray([.. container.Mounts.Select(m => (JsonNode?)MountJson(m))]);
-        }
-
-        if (container.Secrets.Length > 0)
-        {
-            containerJson["Secrets"] = new JsonArray([.. container.Secrets.Select(r => (JsonNode?)new JsonObject
-            {
-                ["File"] = FileJson(r.File),
-                ["SecretID"] = r.SecretId,
-                ["SecretName"] = r.SecretName,
-            })]);
-        }
-
-        if (container.Configs.Length > 0)
-        {
-            containerJson["Configs"] = new JsonArray([.. container.Configs.Select(r => (JsonNode?)new JsonObject
-            {
-                ["File"] = FileJson(r.File),
-                ["ConfigID"] = r.ConfigId,
-                ["ConfigName"] = r.ConfigName,
-            })]);
-        }
-
-        AddText(containerJson, "StopSignal", container.StopSignal);
-        if (container.StopGracePeriod != TimeSpan.Zero)
-        {
-            containerJson["StopGracePeriod"] = Nanos(container.StopGracePeriod);
-        }
-
-        if (container.Init is { } init)
-        {
-            containerJson["Init"] = init;
-        }
-
-        if (!container.Sysctls.IsEmpty)
-        {
-            containerJson["Sysctls"] = Map(container.Sysctls);
-        }
-
-        if (container.HealthCheck is { } health)
-        {
-            containerJson["Healthcheck"] = new JsonObject
-            {
-                ["Test"] = Array(health.Test),
-                ["Interval"] = Nanos(health.Interval),
-                ["Timeout"] = Nanos(health.Timeout),
-                ["StartPeriod"] = Nanos(health.StartPeriod),
-                ["Retries"] = health.Retries,
-            };
-        }
-
         var placement = new JsonObject();
         AddList(placement, "Constraints", template.Placement.Constraints);
         if (template.Placement.Preferences.Length > 0)
@@ -423,11 +359,11 @@ internal static class ServiceView
 
         var templateJson = new JsonObject
         {
-            ["ContainerSpec"] = containerJson,
+            ["ContainerSpec"] = ContainerJson(template.Container),
             ["Resources"] = new JsonObject
             {
-                ["Limits"] = Amounts(template.Resources.Limits),
-                ["Reservations"] = Amounts(template.Resources.Reservations),
+                ["Limits"] = Amounts(template.Resources.Limits, withPids: true),
+                ["Reservations"] = Amounts(template.Resources.Reservations, withPids: false),
             },
             ["RestartPolicy"] = new JsonObject
             {
@@ -468,6 +404,96 @@ internal static class ServiceView
             ["RollbackConfig"] = UpdateConfigJson(spec.Rollback),
             ["EndpointSpec"] = Endpoint(spec.Endpoint),
         };
+    }
+
+    /// <summary>Docker's ContainerSpec, its fields in docker's order, each left out when unset (Go's omitempty).</summary>
+    private static JsonObject ContainerJson(ContainerSpec container)
+    {
+        var json = new JsonObject
+        {
+            ["Image"] = container.Image,
+            ["Labels"] = Map(container.Labels),
+        };
+        AddList(json, "Command", container.Command);
+        AddList(json, "Args", container.Args);
+        AddText(json, "Hostname", container.Hostname);
+        AddList(json, "Env", container.Env);
+        AddText(json, "Dir", container.Dir);
+        AddText(json, "User", container.User);
+        AddList(json, "Groups", container.Groups);
+        if (container.Init is { } init)
+        {
+            json["Init"] = init;
+        }
+
+        AddText(json, "StopSignal", container.StopSignal);
+        if (container.ReadOnly)
+        {
+            json["ReadOnly"] = true;
+        }
+
+        if (container.Mounts.Length > 0)
+        {
+            json["Mounts"] = new JsonArray([.. container.Mounts.Select(m => (JsonNode?)MountJson(m))]);
+        }
+
+        if (container.StopGracePeriod != TimeSpan.Zero)
+        {
+            json["StopGracePeriod"] = Nanos(container.StopGracePeriod);
+        }
+
+        if (container.HealthCheck is { } health)
+        {
+            json["Healthcheck"] = new JsonObject
+            {
+                ["Test"] = Array(health.Test),
+                ["Interval"] = Nanos(health.Interval),
+                ["Timeout"] = Nanos(health.Timeout),
+                ["StartPeriod"] = Nanos(health.StartPeriod),
+                ["Retries"] = health.Retries,
+            };
+        }
+
+        AddList(json, "Hosts", container.Hosts);
+        if (container.Secrets.Length > 0)
+        {
+            json["Secrets"] = new JsonArray([.. container.Secrets.Select(r => (JsonNode?)new JsonObject
+            {
+                ["File"] = FileJson(r.File),
+                ["SecretID"] = r.SecretId,
+                ["SecretName"] = r.SecretName,
+            })]);
+        }
+
+        if (container.Configs.Length > 0)
+        {
+            json["Configs"] = new JsonArray([.. container.Configs.Select(r => (JsonNode?)new JsonObject
+            {
+                ["File"] = FileJson(r.File),
+                ["ConfigID"] = r.ConfigId,
+                ["ConfigName"] = r.ConfigName,
+            })]);
+        }
+
+        if (!container.Sysctls.IsEmpty)
+        {
+            json["Sysctls"] = Map(container.Sysctls);
+        }
+
+        AddList(json, "CapabilityAdd", container.CapabilityAdd);
+        AddList(json, "CapabilityDrop", container.CapabilityDrop);
+        if (container.Ulimits.Length > 0)
+        {
+            // go-units' Ulimit: Name, Hard, Soft, in that order.
+            json["Ulimits"] = new JsonArray([.. container.Ulimits.Select(u => (JsonNode?)new JsonObject
+            {
+                ["Name"] = u.Name,
+                ["Hard"] = u.Hard,
+                ["Soft"] = u.Soft,
+            })]);
+        }
+
+        return json;
     }
 
     private static JsonObject Endpoint(EndpointSpec endpoint)
@@ -557,7 +583,8 @@ internal static class ServiceView
         return json;
     }
 
-    private static JsonObject Amounts(ResourceAmounts amounts)
+    /// <summary>Docker's Limit (NanoCPUs, MemoryBytes, Pids) or Resources (no Pids: reservations have none), each left out when 0.</summary>
+    private static JsonObject Amounts(ResourceAmounts amounts, bool withPids)
     {
         var json = new JsonObject();
         if (amounts.NanoCpus != 0)
@@ -568,6 +595,11 @@ internal static class ServiceView
         if (amounts.MemoryBytes != 0)
         {
             json["MemoryBytes"] = amounts.MemoryBytes;
+        }
+
+        if (withPids && amounts.Pids != 0)
+        {
+            json["Pids"] = amounts.Pids;
         }
 
         return json;
@@ -582,7 +614,11 @@ internal static class ServiceView
         var template = spec.TaskTemplate;
         var container = template.Container;
         var text = new StringBuilder("\n");
+        // Docker's template separates most labels from values with a tab, which its tabwriter pads to 20 columns...
         void Line(string label, string value) => text.Append((label + ":").PadRight(20)).Append(value).Append('\n');
+
+        // ...and some with spaces written out, which stay as written.
+        void Spaced(string label, string spaces, string value) => text.Append(label).Append(':').Append(spaces).Append(value).Append('\n');
         void Heading(string label) => text.Append(label).Append(":\n");
 
         Line("ID", service.Id);
@@ -637,12 +673,12 @@ internal static class ServiceView
 
             if (placement.Preferences.Length > 0)
             {
-                Line(" Preferences", "[" + string.Join(" ", placement.Preferences.Select(p => "{spread " + p.SpreadDescriptor + "}")) + "]");
+                Spaced(" Preferences", "   ", "[" + string.Join(" ", placement.Preferences.Select(p => "spread=" + p.SpreadDescriptor)) + "]");
             }
 
             if (placement.MaxReplicasPerNode > 0)
             {
-                Line(" Max Replicas Per Node", placement.MaxReplicasPerNode.ToString(CultureInfo.InvariantCulture));
+                Spaced(" Max Replicas Per Node", "   ", placement.MaxReplicasPerNode.ToString(CultureInfo.InvariantCulture));
             }
         }
 
@@ -665,24 +701,48 @@ internal static class ServiceView
             Line(" Dir", container.Dir);
         }
 
-        if (container.User.Length > 0)
-        {
-            Line(" User", container.User);
-        }
-
-        if (container.StopSignal.Length > 0)
-        {
-            Line(" StopSignal", container.StopSignal);
-        }
-
         if (container.Init is { } init)
         {
             Line(" Init", init ? "true" : "false");
         }
 
+        if (container.User.Length > 0)
+        {
+            Spaced(" User", " ", container.User);
+        }
+
+        PrettyExtras();
+        if (container.CapabilityAdd.Length > 0 || container.CapabilityDrop.Length > 0)
+        {
+            Heading("Capabilities");
+            if (container.CapabilityAdd.Length > 0)
+            {
+                Spaced(" Add", " ", "[" + string.Join(" ", container.CapabilityAdd) + "]");
+            }
+
+            if (container.CapabilityDrop.Length > 0)
+            {
+                Spaced(" Drop", " ", "[" + string.Join(" ", container.CapabilityDrop) + "]");
+            }
+        }
+
         if (!container.Sysctls.IsEmpty)
         {
-            Line(" Sysctls", string.Join(" ", container.Sysctls.Select(s => $"{s.Key}={s.Value}")));
+            Heading("SysCtls");
+            foreach (var (key, value) in container.Sysctls)
+            {
+                Spaced(" " + key, " ", value);
+            }
+        }
+
+        if (container.Ulimits.Length > 0)
+        {
+            // Docker ranges over a map of them: sorted by name, each soft:hard.
+            Heading("Ulimits");
+            foreach (var ulimit in container.Ulimits.OrderBy(u => u.Name, StringComparer.Ordinal))
+            {
+                Spaced(" " + ulimit.Name, " ", string.Create(CultureInfo.InvariantCulture, $"{ulimit.Soft}:{ulimit.Hard}"));
+            }
         }
 
         if (container.Mounts.Length > 0)
@@ -697,16 +757,6 @@ internal static class ServiceView
             }
         }
 
-        if (container.Secrets.Length > 0)
-        {
-            Heading("Secrets");
-            foreach (var secret in container.Secrets)
-            {
-                text.Append(" Target:\t").Append(secret.File.Name).Append('\n');
-                text.Append("  Source:\t").Append(secret.SecretName).Append('\n');
-            }
-        }
-
         if (container.Configs.Length > 0)
         {
             Heading("Configs");
@@ -714,6 +764,16 @@ internal static class ServiceView
             {
                 text.Append(" Target:\t").Append(config.File.Name).Append('\n');
                 text.Append("  Source:\t").Append(config.ConfigName).Append('\n');
+            }
+        }
+
+        if (container.Secrets.Length > 0)
+        {
+            Heading("Secrets");
+            foreach (var secret in container.Secrets)
+            {
+                text.Append(" Target:\t").Append(secret.File.Name).Append('\n');
+                text.Append("  Source:\t").Append(secret.SecretName).Append('\n');
             }
         }
 
@@ -777,6 +837,44 @@ internal static class ServiceView
             if (amounts.MemoryBytes > 0)
             {
                 Line("  Memory", Units.BytesSize(amounts.MemoryBytes));
+            }
+
+            if (amounts.Pids > 0)
+            {
+                Line("  PIDs", amounts.Pids.ToString(CultureInfo.InvariantCulture));
+            }
+        }
+
+        // What docker's template has no line for, shown here all the same (each only when set), in its style.
+        void PrettyExtras()
+        {
+            if (container.Hostname.Length > 0)
+            {
+                Line(" Hostname", container.Hostname);
+            }
+
+            if (container.Groups.Length > 0)
+            {
+                Line(" Groups", string.Join(" ", container.Groups));
+            }
+
+            if (container.ReadOnly)
+            {
+                Line(" ReadOnly", "true");
+            }
+
+            if (container.StopSignal.Length > 0)
+            {
+                Line(" StopSignal", container.StopSignal);
+            }
+
+            if (container.Hosts.Length > 0)
+            {
+                text.Append(" Hosts:\n");
+                foreach (var host in container.Hosts)
+                {
+                    text.Append("  ").Append(host).Append('\n');
+                }
             }
         }
     }

@@ -36,10 +36,10 @@ internal static class VolumeView
     {
         ["CreatedAt"] = volume.CreatedAt.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture),
         ["Driver"] = volume.Driver,
-        ["Labels"] = volume.Labels.IsEmpty ? null : new JsonObject(volume.Labels.Select(l => KeyValuePair.Create(l.Key, (JsonNode?)l.Value))),
+        ["Labels"] = volume.Labels.IsEmpty ? Json.NilMap() : new JsonObject(volume.Labels.Select(l => KeyValuePair.Create(l.Key, (JsonNode?)l.Value))),
         ["Mountpoint"] = volume.Mountpoint,
         ["Name"] = volume.Name,
-        ["Options"] = null,
+        ["Options"] = Json.NilMap(),
         ["Scope"] = volume.Scope,
     };
 }

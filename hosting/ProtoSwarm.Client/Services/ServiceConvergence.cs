@@ -23,6 +23,19 @@ public enum ConvergenceState
 
     /// <summary>The service is back on its previous spec and converged there.</summary>
     RolledBack = 5,
+
+    /// <summary>
+    /// The managers completed the update though not every task runs (failures that
+    /// --update-failure-action continue or a max failure ratio let pass): nothing more will come of
+    /// waiting, so docker's CLI ends there and succeeds.
+    /// </summary>
+    UpdateCompleted = 6,
+
+    /// <summary>
+    /// The managers completed a rollback though not every task runs: docker's CLI ends there; an
+    /// update's caller hears that its update was rolled back, a rollback's caller that it is done.
+    /// </summary>
+    RollbackCompleted = 7,
 }
 
 /// <summary>One progress line: a replicated slot ("2/3"), a global task's node, or a job's task. State null: no task yet.</summary>
@@ -31,7 +44,8 @@ public sealed record SlotProgress(string Label, TaskState? State, string Error);
 /// <summary>
 /// A service's progress as `service create/update` shows it: Done out of Desired tasks (running,
 /// or completed for jobs), one entry per slot or node, and the update status message.
-/// VerifyRemaining is set while a converged service is watched for stability; Verified once it held.
+/// VerifyRemaining is set while a converged service is watched for stability; Verified once it held;
+/// FailureDetected once a service that had converged no longer is, until it converges again.
 /// </summary>
 public sealed record ServiceProgress(
     string ServiceId,
@@ -44,13 +58,15 @@ public sealed record ServiceProgress(
     string Message,
     ImmutableArray<SlotProgress> Slots,
     TimeSpan? VerifyRemaining = null,
-    bool Verified = false)
+    bool Verified = false,
+    bool FailureDetected = false)
 {
     /// <summary>Converged or rolled back: waiting may end once this has held for a while.</summary>
     public bool IsConverged => State is ConvergenceState.Converged or ConvergenceState.RolledBack;
 
     /// <summary>Nothing more will happen without an operator: stop waiting.</summary>
-    public bool IsFinal => Verified || State is ConvergenceState.JobComplete or ConvergenceState.UpdatePaused or ConvergenceState.RollbackPaused;
+    public bool IsFinal => Verified || State is ConvergenceState.JobComplete or ConvergenceState.UpdatePaused or ConvergenceState.RollbackPaused
+        or ConvergenceState.UpdateCompleted or ConvergenceState.RollbackCompleted;
 }
 
 /// <summary>
@@ -63,6 +79,20 @@ public static class ServiceConvergence
 {
     /// <summary>Docker draws at most this many per-task lines; past it only the overall count.</summary>
     public const int MaxSlotLines = 20;
+
+    /// <summary>
+    /// How long a converged service is watched before waiting ends: the period the managers watch an
+    /// update's new tasks for failure (the rollback config's while rolling back), so a task that dies
+    /// a few seconds after it started is seen before success is claimed. Docker's CLI waits the
+    /// update monitor, 5 s when it is 0; here a rollback is watched as the managers watch it.
+    /// </summary>
+    public static TimeSpan MonitorPeriod(ServiceObject service)
+    {
+        var config = service.UpdateStatus?.State is UpdateState.RollbackStarted or UpdateState.RollbackPaused or UpdateState.RollbackCompleted
+            ? service.Spec.Rollback
+            : service.Spec.Update;
+        return config.Monitor > TimeSpan.Zero ? config.Monitor : UpdateConfig.DefaultMonitor;
+    }
 
     public static ServiceProgress Evaluate(ServiceObject service, ServiceReplicas replicas, IEnumerable<TaskObject> allTasks)
     {
@@ -82,6 +112,9 @@ public static class ServiceConvergence
         {
             UpdateState.Paused => ConvergenceState.UpdatePaused,
             UpdateState.RollbackPaused => ConvergenceState.RollbackPaused,
+            // As docker's CLI: once the managers are done, tasks that still do not run never will by waiting.
+            UpdateState.Completed when !converged => ConvergenceState.UpdateCompleted,
+            UpdateState.RollbackCompleted when !converged => ConvergenceState.RollbackCompleted,
             _ when !converged => ConvergenceState.InProgress,
             _ when mode.IsJob => ConvergenceState.JobComplete,
             // A rollback's tasks may all run before the managers mark it completed (after its monitor): it is a

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using Microsoft.Extensions.Time.Testing;
 using ProtoSwarm.Cli.Control;
 using ProtoSwarm.Cli.Output;
 using ProtoSwarm.Client;
@@ -107,6 +108,42 @@ public class ConvergenceTests
         Assert.Equal(state is UpdateState.RollbackPaused or UpdateState.RollbackCompleted or UpdateState.RollbackStarted, progress.RollingBack);
     }
 
+    [Theory]
+    [InlineData(UpdateState.Updating, ConvergenceState.InProgress, false)]
+    [InlineData(UpdateState.RollbackStarted, ConvergenceState.InProgress, false)]
+    [InlineData(UpdateState.Completed, ConvergenceState.UpdateCompleted, true)]
+    [InlineData(UpdateState.RollbackCompleted, ConvergenceState.RollbackCompleted, true)]
+    public void An_Update_The_Managers_Completed_Ends_The_Wait_Though_A_Task_Still_Fails(UpdateState state, ConvergenceState expected, bool final)
+    {
+        // --update-failure-action continue: the managers went through every slot; the failing one will not run by waiting.
+        var progress = Evaluate(Service(status: Status(state, "done")), [.. Running(2), Task("task3", 3, TaskState.Failed, TaskState.Shutdown, err: "non-zero exit (1)")]);
+
+        Assert.Equal(expected, progress.State);
+        Assert.Equal(final, progress.IsFinal);
+    }
+
+    [Fact]
+    public void The_Monitor_Period_Is_The_Update_Configs_Or_Docker_s_Five_Seconds()
+    {
+        var watched = Spec() with { Update = UpdateConfig.Default with { Monitor = TimeSpan.FromSeconds(30) }, Rollback = UpdateConfig.Default with { Monitor = TimeSpan.FromSeconds(7) } };
+        var unset = Spec() with { Update = UpdateConfig.Default with { Monitor = TimeSpan.Zero } };
+
+        Assert.Equal(TimeSpan.FromSeconds(5), ServiceConvergence.MonitorPeriod(Service()));
+        Assert.Equal(TimeSpan.FromSeconds(5), ServiceConvergence.MonitorPeriod(Service(spec: unset)));
+        Assert.Equal(TimeSpan.FromSeconds(30), ServiceConvergence.MonitorPeriod(Service(spec: watched, status: Status(UpdateState.Updating, "update in progress"))));
+        Assert.Equal(TimeSpan.FromSeconds(30), ServiceConvergence.MonitorPeriod(Service(spec: watched, status: Status(UpdateState.Completed, "update completed"))));
+    }
+
+    [Theory]
+    [InlineData(UpdateState.RollbackStarted)]
+    [InlineData(UpdateState.RollbackCompleted)]
+    public void A_Rollback_Is_Watched_For_The_Rollback_Configs_Monitor_Period(UpdateState state)
+    {
+        var spec = Spec() with { Update = UpdateConfig.Default with { Monitor = TimeSpan.FromSeconds(30) }, Rollback = UpdateConfig.Default with { Monitor = TimeSpan.FromSeconds(7) } };
+
+        Assert.Equal(TimeSpan.FromSeconds(7), ServiceConvergence.MonitorPeriod(Service(spec: spec, status: Status(state, "manually requested rollback"))));
+    }
+
     [Fact]
     public void A_Paused_Update_Stops_Waiting_Even_Before_Tasks_Run()
     {
@@ -204,8 +241,11 @@ public class ConvergenceTests
     [Theory]
     [InlineData(ConvergenceState.UpdatePaused, false, "service update paused: boom")]
     [InlineData(ConvergenceState.RollbackPaused, false, "service rollback paused: boom")]
-    [InlineData(ConvergenceState.RolledBack, false, "rollback: boom")]
+    [InlineData(ConvergenceState.RolledBack, false, "service rolled back: boom")]
     [InlineData(ConvergenceState.RolledBack, true, null)]
+    [InlineData(ConvergenceState.RollbackCompleted, false, "service rolled back: boom")]
+    [InlineData(ConvergenceState.RollbackCompleted, true, null)]
+    [InlineData(ConvergenceState.UpdateCompleted, false, null)]
     [InlineData(ConvergenceState.Converged, false, null)]
     public void Failures_Name_The_Update_Status_Message(ConvergenceState state, bool rollbackRequested, string? expected)
     {
@@ -307,6 +347,95 @@ public class ConvergenceTests
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.Services.WaitConvergedAsync("web", ct: cts.Token));
         Assert.All(node.Requests, r => Assert.True(r is InspectService or ListTasks));
+    }
+
+    [Fact]
+    public async Task Wait_Watches_A_Converged_Service_For_Its_Monitor_Period_Counting_The_Seconds_Down()
+    {
+        var time = new FakeTimeProvider(Joined);
+        var spec = Spec(replicas: 1) with { Update = UpdateConfig.Default with { Monitor = TimeSpan.FromSeconds(3) } };
+        var node = new FakeNode(request =>
+        {
+            if (request is InspectService)
+            {
+                // Each look is a second after the last.
+                time.Advance(TimeSpan.FromSeconds(1));
+                return new ServiceDetails(Service(spec: spec, status: Status(UpdateState.Updating, "update in progress")), new(1, 1));
+            }
+
+            return request is ListTasks
+                ? new TaskList([Task("t1", 1)], ImmutableSortedDictionary<string, string>.Empty, ImmutableSortedDictionary<string, string>.Empty)
+                : new CommandRejected(RejectCode.Internal, "unexpected");
+        });
+        var client = new SwarmClient(new NodeConnectionChannel(node));
+        client.Services.PollInterval = TimeSpan.Zero;
+        client.Services.Time = time;
+        var verify = new List<string>();
+
+        var final = await client.Services.WaitConvergedAsync("web", new SynchronousProgress(p => verify.Add(ServiceProgressView.Lines(p)[^1].ToString())));
+
+        Assert.True(final.Verified);
+        Assert.Equal(
+            [
+                "verify: Waiting 3 seconds to verify that tasks are stable...",
+                "verify: Waiting 2 seconds to verify that tasks are stable...",
+                "verify: Waiting 1 seconds to verify that tasks are stable...",
+                "verify: Service converged",
+            ],
+            verify);
+    }
+
+    [Fact]
+    public async Task A_Task_That_Fails_While_Verified_Is_Detected_And_The_Paused_Update_Ends_The_Wait()
+    {
+        // The operator's case: `--args "sh -c 'sleep 2; exit 1'"` runs, fails two seconds later, and the managers pause the update.
+        var running = Task("t1", 1);
+        var failed = Task("t1", 1, TaskState.Failed, TaskState.Shutdown, err: "non-zero exit (1)");
+        var looks = new Queue<(UpdateState, TaskObject)>([
+            (UpdateState.Updating, running), (UpdateState.Updating, running), (UpdateState.Updating, failed),
+            (UpdateState.Paused, failed),
+        ]);
+        var current = looks.Peek();
+        var node = new FakeNode(request => request switch
+        {
+            InspectService => new ServiceDetails(Service(spec: Spec(replicas: 1), status: Status((current = looks.Dequeue()).Item1, "update paused due to failure or early termination of task t1")), new(1, 1)),
+            ListTasks => new TaskList([current.Item2], ImmutableSortedDictionary<string, string>.Empty, ImmutableSortedDictionary<string, string>.Empty),
+            _ => new CommandRejected(RejectCode.Internal, "unexpected"),
+        });
+        var client = new SwarmClient(new NodeConnectionChannel(node));
+        client.Services.PollInterval = TimeSpan.FromMilliseconds(1);
+        var seen = new List<ServiceProgress>();
+
+        var final = await client.Services.WaitConvergedAsync("web", new SynchronousProgress(seen.Add));
+
+        Assert.Equal(ConvergenceState.UpdatePaused, final.State);
+        Assert.Equal("service update paused: update paused due to failure or early termination of task t1", ServiceProgressView.Failure(final, rollbackRequested: false));
+        Assert.All(seen.Take(2), s => Assert.NotNull(s.VerifyRemaining));
+        Assert.Equal("verify: Detected task failure", ServiceProgressView.Lines(seen[2])[^1].ToString());
+        Assert.True(final.FailureDetected);
+    }
+
+    [Fact]
+    public async Task A_Rollback_The_Caller_Asked_For_Is_Waited_On_After_The_Managers_Completed_It()
+    {
+        // A rollback to more replicas: the managers are done before the added tasks run.
+        var looks = new Queue<TaskObject[]>([Running(2), Running(3)]);
+        var node = new FakeNode(request => request switch
+        {
+            InspectService => new ServiceDetails(Service(status: Status(UpdateState.RollbackCompleted, "rollback completed")), Three),
+            ListTasks => new TaskList([.. looks.Count > 1 ? looks.Dequeue() : looks.Peek()], ImmutableSortedDictionary<string, string>.Empty, ImmutableSortedDictionary<string, string>.Empty),
+            _ => new CommandRejected(RejectCode.Internal, "unexpected"),
+        });
+        var client = new SwarmClient(new NodeConnectionChannel(node));
+        client.Services.PollInterval = TimeSpan.FromMilliseconds(1);
+        client.Services.StableFor = TimeSpan.Zero;
+
+        var requested = await client.Services.WaitConvergedAsync("web", rollbackRequested: true);
+        looks = new Queue<TaskObject[]>([Running(2), Running(3)]);
+        var unasked = await client.Services.WaitConvergedAsync("web");
+
+        Assert.Equal((ConvergenceState.RolledBack, true), (requested.State, requested.Verified));
+        Assert.Equal(ConvergenceState.RollbackCompleted, unasked.State);
     }
 
     private sealed class SynchronousProgress(Action<ServiceProgress> report) : IProgress<ServiceProgress>

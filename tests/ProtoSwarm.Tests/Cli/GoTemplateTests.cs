@@ -34,6 +34,65 @@ public class GoTemplateTests
     }
 
     [Fact]
+    public void Json_Escapes_Strings_As_Gos_Encoder_Does()
+    {
+        const string command = "sh -c \"a+b<c>&d\" 'é' \\ 😀\n\u0001\b\u2028\u007f";
+        var data = new JsonObject { ["Cmd"] = command };
+
+        var line = Json.Line(data);
+
+        Assert.Equal("""{"Cmd":"sh -c \"a+b\u003cc\u003e\u0026d\" 'é' \\ 😀\n\u0001\b\u2028"}""", line);
+        Assert.Equal(command, JsonNode.Parse(line)!["Cmd"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void A_Lone_Surrogate_Is_Written_As_The_Replacement_Character()
+    {
+        Assert.Equal("\"a\\ufffdb\"", Json.Line(JsonValue.Create("a\ud800b")));
+    }
+
+    [Fact]
+    public void Inspect_Arrays_Are_Indented_By_Four_Spaces_As_Gos_MarshalIndent()
+    {
+        var data = new JsonObject { ["ID"] = "abc", ["Size"] = 12, ["Tags"] = new JsonArray("a", "b"), ["Labels"] = new JsonObject(), ["Env"] = Json.NilSlice(), ["Ports"] = new JsonArray() };
+
+        Assert.Equal(
+            """
+            [
+                {
+                    "ID": "abc",
+                    "Size": 12,
+                    "Tags": [
+                        "a",
+                        "b"
+                    ],
+                    "Labels": {},
+                    "Env": null,
+                    "Ports": []
+                }
+            ]
+
+            """.ReplaceLineEndings("\n"),
+            Json.IndentedArray([data]));
+        Assert.Equal("[]\n", Json.IndentedArray([]));
+    }
+
+    [Theory]
+    [InlineData("{{.Env}}", "[]")]
+    [InlineData("{{.Labels}}", "map[]")]
+    [InlineData("{{.Healthcheck}}", "<nil>")]
+    [InlineData("{{.Cmd}}", "[echo hello]")]
+    [InlineData("{{json .Env}}", "null")]
+    [InlineData("{{json .Cmd}}", """["echo","hello"]""")]
+    public void Nil_And_Listed_Values_Print_As_Gos_Text_Template_Prints_Them(string format, string expected)
+    {
+        var data = new JsonObject { ["Env"] = Json.NilSlice(), ["Labels"] = Json.NilMap(), ["Healthcheck"] = null, ["Cmd"] = new JsonArray("echo", "hello") };
+
+        Assert.Equal(expected, GoTemplate.Parse(format).Execute(data));
+        Assert.Equal("""{"Env":null,"Labels":null,"Healthcheck":null,"Cmd":["echo","hello"]}""", Json.Line(data));
+    }
+
+    [Fact]
     public void Table_Prefix_Is_Recognised_And_Headers_Use_Column_Titles()
     {
         var template = GoTemplate.Parse(@"table {{.ID}}\t{{.Spec.Role}}");

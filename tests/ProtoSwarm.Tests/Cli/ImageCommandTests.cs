@@ -172,6 +172,27 @@ public sealed class ImageCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Image_Inspect_Template_Prints_An_Empty_Config_As_Go_Does()
+    {
+        var bare = Image(BusyboxId, Joined, 1, "busybox:latest") with
+        {
+            Env = [],
+            Cmd = [],
+            ExposedPorts = [],
+            Labels = ImmutableSortedDictionary<string, string>.Empty,
+            Healthcheck = null,
+        };
+        var node = new FakeNode(_ => new ImageDetails(bare));
+
+        var template = await RunAsync(node, "image", "inspect", "--format", "{{.Config.Env}} {{.Config.Cmd}} {{.Config.ExposedPorts}} {{.Config.Labels}} {{.Config.Healthcheck}} {{.RepoTags}}", "busybox");
+        var (_, output, _) = await RunAsync(node, "image", "inspect", "busybox");
+
+        Assert.Equal("[] [] map[] map[] <nil> [busybox:latest]\n", template.Out);
+        var config = JsonNode.Parse(output)!.AsArray().Single()!["Config"]!.AsObject();
+        Assert.All(["Env", "Cmd", "ExposedPorts", "Labels", "Healthcheck"], key => Assert.Null(config[key]));
+    }
+
+    [Fact]
     public async Task Image_Rm_Prints_Untagged_And_Deleted_And_Goes_On_After_A_Failure()
     {
         var node = new FakeNode(request => request switch

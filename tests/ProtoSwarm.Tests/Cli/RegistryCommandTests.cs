@@ -73,6 +73,48 @@ public sealed class RegistryCommandTests
     }
 
     [Theory]
+    [InlineData("--no-resolve-image")]
+    [InlineData("--no-resolve-image", "--resolve-image", "never")]
+    public async Task Dockers_No_Resolve_Image_Is_Resolve_Image_Never_On_Create_And_Update(params string[] flags)
+    {
+        var created = Swarm();
+        var updated = Swarm();
+
+        var create = await RunAsync(created, ["service", "create", "-d", .. flags, "busybox", "sleep", "1d"]);
+        var update = await RunAsync(updated, ["service", "update", "-d", .. flags, "--image", "busybox:1.37", "web"]);
+
+        Assert.Equal((0, 0), (create.Code, update.Code));
+        Assert.Equal(ResolveImageModes.Never, Assert.IsType<CreateService>(Assert.Single(created.Requests)).ResolveImage);
+        Assert.Equal(ResolveImageModes.Never, Assert.IsType<UpdateService>(updated.Requests[1]).ResolveImage);
+    }
+
+    [Theory]
+    [InlineData("create")]
+    [InlineData("update")]
+    public async Task No_Resolve_Image_Beside_Another_Mode_Is_Refused_Before_Asking(string command)
+    {
+        var (code, _, error) = await RunAsync(NoAnswers, "service", command, "--no-resolve-image", "--resolve-image", "always", command == "create" ? "nginx" : "web");
+
+        Assert.Equal(1, code);
+        Assert.Contains("--no-resolve-image is --resolve-image never and cannot be combined with --resolve-image always", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task With_Registry_Auth_Is_Accepted_For_Dockers_Scripts_And_Changes_Nothing()
+    {
+        var plain = Swarm();
+        var withAuth = Swarm();
+
+        await RunAsync(plain, "service", "update", "-d", "--image", "busybox:1.37", "web");
+        var (code, output, error) = await RunAsync(withAuth, "service", "update", "--with-registry-auth", "-d", "--image", "busybox:1.37", "web");
+        var create = await RunAsync(Swarm(), "service", "create", "-d", "--with-registry-auth", "--name", "web", "nginx");
+
+        Assert.Equal((0, "web\n", string.Empty), (code, output, error));
+        Assert.Equal(0, create.Code);
+        Assert.Equal(Assert.IsType<UpdateService>(plain.Requests[1]).Spec, Assert.IsType<UpdateService>(withAuth.Requests[1]).Spec);
+    }
+
+    [Theory]
     [InlineData("create", "sometimes")]
     [InlineData("update", "Always")]
     public async Task A_Mode_Other_Than_Always_Changed_Or_Never_Is_Refused_Before_Asking(string command, string mode)

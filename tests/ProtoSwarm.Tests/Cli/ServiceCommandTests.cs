@@ -372,7 +372,7 @@ public class ServiceCommandTests
         Assert.True((bool?)container["Init"]);
         Assert.Equal("1024", (string?)container["Sysctls"]!["net.core.somaxconn"]);
         Assert.Contains(" Init:", pretty, StringComparison.Ordinal);
-        Assert.Contains("net.core.somaxconn=1024", pretty, StringComparison.Ordinal);
+        Assert.Contains("\nSysCtls:\n net.core.somaxconn: 1024\n", pretty, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -436,7 +436,42 @@ public class ServiceCommandTests
         Assert.Equal(1, code);
         Assert.StartsWith("web\nrollback: update rolled back due to failure", output, StringComparison.Ordinal);
         Assert.Contains("overall progress: rolling back update: 3 out of 3 tasks\n", output, StringComparison.Ordinal);
-        Assert.Equal("Error: rollback: update rolled back due to failure or early termination of task abc\n", error);
+        Assert.Equal("Error: service rolled back: update rolled back due to failure or early termination of task abc\n", error);
+    }
+
+    [Fact]
+    public async Task Update_Whose_Rollback_Completed_Before_Its_Tasks_Run_Fails_At_Once()
+    {
+        var rolledBack = Service(status: Status(UpdateState.RollbackCompleted, "update rolled back due to failure or early termination of task abc"));
+        var node = Swarm(rolledBack, first: request => request is ListTasks
+            ? new TaskList([Task("task000000000000000web1a", 1, TaskState.Failed, TaskState.Shutdown, err: "non-zero exit (1)")], ServiceNames, NodeNames)
+            : null);
+
+        var (code, output, error) = await RunAsync(node, "service", "update", "--image", "nginx:broken", "web");
+
+        Assert.Equal(1, code);
+        Assert.Equal("Error: service rolled back: update rolled back due to failure or early termination of task abc\n", error);
+        Assert.DoesNotContain("verify:", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Update_The_Managers_Completed_With_A_Task_Still_Failing_Succeeds_At_Once()
+    {
+        // --update-failure-action continue: docker's CLI stops waiting once the update is completed.
+        var completed = Service(status: Status(UpdateState.Completed, "update completed"));
+        var node = Swarm(completed, first: request => request is ListTasks
+            ? new TaskList(
+                [Task("task000000000000000web1a", 1), Task("task000000000000000web2a", 2), Task("task000000000000000web3a", 3, TaskState.Failed, TaskState.Shutdown, err: "task: non-zero exit (1)")],
+                ServiceNames,
+                NodeNames)
+            : null);
+
+        var (code, output, error) = await RunAsync(node, "service", "update", "--update-failure-action", "continue", "--args", "false", "web");
+
+        Assert.Equal(0, code);
+        Assert.Equal(string.Empty, error);
+        Assert.Contains("3/3: failed    task: non-zero exit (1)\n", output, StringComparison.Ordinal);
+        Assert.Single(node.Requests, r => r is ListTasks);
     }
 
     [Fact]

@@ -208,4 +208,45 @@ public class ServiceLogsCommandTests
         Assert.Equal(4, asks[1].After[Task1]);
         Assert.Equal(5, asks[2].After[Task1]);
     }
+
+    [Fact]
+    public async Task Follow_With_Tail_0_Prints_Only_The_Lines_Written_From_Then_On()
+    {
+        // The managers answer each task's cursor only with one of its lines: the first ask takes the last line for its cursor and prints none.
+        var asks = new List<GetServiceLogs>();
+        var twoAsks = new TaskCompletionSource();
+        var node = new FakeNode(request =>
+        {
+            if (request is not GetServiceLogs ask)
+            {
+                return Names;
+            }
+
+            lock (asks)
+            {
+                asks.Add(ask);
+                if (asks.Count == 2)
+                {
+                    twoAsks.TrySetResult();
+                }
+
+                return asks.Count == 1
+                    ? Answer(Line(Task1, 1, "old", sequence: 7))
+                    : ask.After.GetValueOrDefault(Task1) >= 7 ? Answer(Line(Task1, 1, "new", sequence: 8)) : Answer(Line(Task1, 1, "history", sequence: 1), Line(Task1, 1, "old", sequence: 7));
+            }
+        });
+        using var ctrlC = new CancellationTokenSource();
+
+        var run = RunUntilAsync(node, ctrlC.Token, "service", "logs", "-f", "--tail", "0", "--raw", "web");
+        await twoAsks.Task.WaitAsync(TimeSpan.FromSeconds(15));
+
+        await ctrlC.CancelAsync();
+        var (code, output, _) = await run;
+
+        Assert.Equal(130, code);
+        Assert.StartsWith("new\n", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("old", output, StringComparison.Ordinal);
+        Assert.Equal([1, null], asks.Take(2).Select(a => a.Tail));
+        Assert.Equal(7, asks[1].After[Task1]);
+    }
 }

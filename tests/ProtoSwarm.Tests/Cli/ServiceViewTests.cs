@@ -158,6 +158,94 @@ public class ServiceViewTests
         Assert.Contains(" PublishedPort = 8080\n  Protocol = tcp\n  TargetPort = 80\n  PublishMode = ingress\n", text, StringComparison.Ordinal);
     }
 
+    private static ServiceSpec Confined() => Spec() with
+    {
+        TaskTemplate = Spec().TaskTemplate with
+        {
+            Container = new ContainerSpec(
+                "nginx:1.27",
+                Hostname: "web-{{.Task.Slot}}",
+                ReadOnly: true,
+                CapabilityAdd: ["CAP_NET_ADMIN", "CAP_SYS_TIME"],
+                CapabilityDrop: ["CAP_MKNOD"],
+                Ulimits: [new Ulimit("nproc", 512, 1024), new Ulimit("nofile", 1024, 2048)],
+                Hosts: ["10.0.0.5 db", "10.0.0.6 cache cache.local"],
+                Groups: ["audio"],
+                Init: false,
+                Sysctls: NamespacedSysctls.None.Add("net.core.somaxconn", "1024")),
+            Resources = new ResourceRequirements(new ResourceAmounts(0, 0, Pids: 100), ResourceAmounts.None),
+        },
+    };
+
+    [Fact]
+    public void Inspect_Shows_The_Confinement_Fields_Where_Docker_Puts_Them()
+    {
+        var json = ServiceView.Inspect(new ServiceDetails(Service(spec: Confined()), new ServiceReplicas(3, 3)));
+
+        var container = json["Spec"]!["TaskTemplate"]!["ContainerSpec"]!;
+        Assert.Equal("web-{{.Task.Slot}}", (string?)container["Hostname"]);
+        Assert.True((bool?)container["ReadOnly"]);
+        Assert.False((bool?)container["Init"]);
+        Assert.Equal(["CAP_NET_ADMIN", "CAP_SYS_TIME"], container["CapabilityAdd"]!.AsArray().Select(c => (string?)c));
+        Assert.Equal(["CAP_MKNOD"], container["CapabilityDrop"]!.AsArray().Select(c => (string?)c));
+        Assert.Equal(["10.0.0.5 db", "10.0.0.6 cache cache.local"], container["Hosts"]!.AsArray().Select(h => (string?)h));
+        Assert.Equal(["audio"], container["Groups"]!.AsArray().Select(g => (string?)g));
+        Assert.Equal("1024", (string?)container["Sysctls"]!["net.core.somaxconn"]);
+        Assert.Equal("""[{"Name":"nproc","Hard":1024,"Soft":512},{"Name":"nofile","Hard":2048,"Soft":1024}]""", Json.Line(container["Ulimits"]));
+        Assert.Equal(100, (long?)json["Spec"]!["TaskTemplate"]!["Resources"]!["Limits"]!["Pids"]);
+        Assert.Equal(
+            ["Image", "Labels", "Hostname", "Groups", "Init", "ReadOnly", "Hosts", "Sysctls", "CapabilityAdd", "CapabilityDrop", "Ulimits"],
+            container.AsObject().Select(p => p.Key));
+    }
+
+    [Fact]
+    public void Inspect_Leaves_Out_What_Is_Unset_As_Dockers_Omitempty()
+    {
+        var json = ServiceView.Inspect(new ServiceDetails(Service(), new ServiceReplicas(3, 3)));
+
+        var container = json["Spec"]!["TaskTemplate"]!["ContainerSpec"]!.AsObject();
+        Assert.All(["Hostname", "ReadOnly", "Init", "CapabilityAdd", "CapabilityDrop", "Ulimits", "Hosts", "Groups", "Sysctls"], key => Assert.False(container.ContainsKey(key), key));
+        Assert.False(json["Spec"]!["TaskTemplate"]!["Resources"]!["Limits"]!.AsObject().ContainsKey("Pids"));
+    }
+
+    [Fact]
+    public void Pretty_Shows_Capabilities_Sysctls_Ulimits_And_Pids_As_Docker_And_The_Rest_In_Its_Style()
+    {
+        var text = ServiceView.Pretty(new ServiceDetails(Service(spec: Confined()), new ServiceReplicas(3, 3)));
+
+        Assert.Contains(
+            "ContainerSpec:\n Image:             nginx:1.27\n Init:              false\n" +
+            " Hostname:          web-{{.Task.Slot}}\n Groups:            audio\n ReadOnly:          true\n" +
+            " Hosts:\n  10.0.0.5 db\n  10.0.0.6 cache cache.local\n" +
+            "Capabilities:\n Add: [CAP_NET_ADMIN CAP_SYS_TIME]\n Drop: [CAP_MKNOD]\n" +
+            "SysCtls:\n net.core.somaxconn: 1024\n" +
+            "Ulimits:\n nofile: 1024:2048\n nproc: 512:1024\n",
+            text,
+            StringComparison.Ordinal);
+        Assert.Contains("Resources:\n Limits:\n  PIDs:             100\n", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Pretty_Spaces_Placement_And_User_As_Dockers_Template_Writes_Them()
+    {
+        var spec = Spec() with
+        {
+            TaskTemplate = Spec().TaskTemplate with
+            {
+                Container = new ContainerSpec("nginx:1.27", User: "www-data"),
+                Placement = new Placement(["node.role==worker"], [new PlacementPreference("node.labels.zone")], MaxReplicasPerNode: 2),
+            },
+        };
+
+        var text = ServiceView.Pretty(new ServiceDetails(Service(spec: spec), new ServiceReplicas(3, 3)));
+
+        Assert.Contains(
+            "Placement:\n Constraints:       [node.role==worker]\n Preferences:   [spread=node.labels.zone]\n Max Replicas Per Node:   2\n",
+            text,
+            StringComparison.Ordinal);
+        Assert.Contains("\n User: www-data\n", text, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(0, "0s")]
     [InlineData(300, "300ms")]

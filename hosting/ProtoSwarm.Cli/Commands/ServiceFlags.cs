@@ -77,7 +77,9 @@ internal static partial class ServiceFlags
         new("--image", null, "Service image tag", FlagUse.Update, v => Image("--image", v).Error),
         new("--args", null, "Service command args", FlagUse.Update, v => Words("--args", v).Error),
         new("--force", null, "Force update even if no changes require it", FlagUse.Update),
+        new("--entrypoint", null, "Overwrite the default ENTRYPOINT of the image", FlagUse.Both, v => Words("--entrypoint", v).Error),
         new("--env", "-e", "Set environment variables", FlagUse.Create, v => Env("--env", v).Error),
+        new("--env-file", null, "Read in a file of environment variables", FlagUse.Create, v => v.Trim().Length == 0 ? "--env-file: give the path of a file of KEY=VALUE lines." : null),
         new("--env-add", null, "Add or update an environment variable", FlagUse.Update, v => Env("--env-add", v).Error),
         new("--env-rm", null, "Remove an environment variable", FlagUse.Update, v => Key("--env-rm", v).Error),
         new("--label", "-l", "Service labels", FlagUse.Create, v => Label("--label", v).Error),
@@ -176,7 +178,9 @@ internal static partial class ServiceFlags
                 {
                     Container = CreateConfinement(template.Container, flags) with
                     {
-                        Env = Env([], flags.All("--env"), []),
+                        // docker's order: the files' variables, then --env, a later one replacing an earlier of the same name.
+                        Env = Env([], [.. flags.All("--env-file").SelectMany(EnvFileEntries), .. flags.All("--env")], []),
+                        Command = flags.Last("--entrypoint") is { } entrypoint ? Words("--entrypoint", entrypoint).OrThrow() : template.Container.Command,
                         Labels = Labels(template.Container.Labels, flags.All("--container-label"), []),
                         Mounts = Mounts([], flags.All("--mount"), []),
                         Secrets = SecretReferences([], flags.All("--secret"), []),
@@ -213,6 +217,11 @@ internal static partial class ServiceFlags
             if (flags.Last("--args") is { } args)
             {
                 container = container with { Args = Words("--args", args).OrThrow() };
+            }
+
+            if (flags.Last("--entrypoint") is { } entrypoint)
+            {
+                container = container with { Command = Words("--entrypoint", entrypoint).OrThrow() };
             }
 
             container = UpdateConfinement(container, flags) with
@@ -360,6 +369,38 @@ internal static partial class ServiceFlags
     ];
 
     // ---- list flags: add (replacing the same key), then remove, as docker applies them
+
+    /// <summary>
+    /// The KEY=VALUE entries of an --env-file, read as docker's (and compose's env_file): a KEY alone takes
+    /// this shell's value, and is left out when it has none. A file that cannot be read or a bad line is
+    /// refused naming the file and the line.
+    /// </summary>
+    private static IEnumerable<string> EnvFileEntries(string path)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new FlagException($"--env-file {path}: {(e is FileNotFoundException or DirectoryNotFoundException ? "no such file" : e.Message)}; give the path of a file of KEY=VALUE lines.");
+        }
+
+        var (variables, error) = Compose.EnvFile.Parse(text);
+        if (error is { } bad)
+        {
+            throw new FlagException($"--env-file {path}, line {bad.Line}: {bad.Message}.");
+        }
+
+        foreach (var (key, value) in variables)
+        {
+            if ((value ?? Environment.GetEnvironmentVariable(key)) is { } set)
+            {
+                yield return $"{key}={set}";
+            }
+        }
+    }
 
     private static ImmutableArray<string> Env(ImmutableArray<string> current, IReadOnlyList<string> add, IReadOnlyList<string> remove)
     {

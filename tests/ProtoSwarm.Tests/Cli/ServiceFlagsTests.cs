@@ -349,6 +349,36 @@ public class ServiceFlagsTests
     }
 
     [Fact]
+    public void Entrypoint_Sets_The_Command_On_Create_And_Update_As_Shell_Words()
+    {
+        var created = Created("--entrypoint", "/bin/sh -c 'echo hi'");
+        var updated = Updated(created, "--entrypoint", "/usr/bin/env");
+
+        Assert.Equal(["/bin/sh", "-c", "echo hi"], created.TaskTemplate.Container.Command.ToArray());
+        Assert.Equal(["/usr/bin/env"], updated.TaskTemplate.Container.Command.ToArray());
+    }
+
+    [Fact]
+    public void Env_Files_Come_Before_Env_Flags_And_A_Bare_Key_Takes_This_Shells_Value()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"envfile-{Guid.NewGuid():N}");
+        File.WriteAllText(file, "# comment\nA=from-file\nB=2\nPATH\nPROTOSWARM_NOT_SET_ANYWHERE\n");
+        try
+        {
+            var spec = Created("--env-file", file, "--env", "A=from-flag");
+
+            Assert.Equal(["A=from-flag", "B=2", "PATH=" + Environment.GetEnvironmentVariable("PATH")], spec.TaskTemplate.Container.Env.ToArray());
+            Assert.Contains("--env-file /nonexistent/env: no such file", ServiceFlags.Create(Values("--env-file", "/nonexistent/env"), "nginx", [], () => "x").Error, StringComparison.Ordinal);
+            File.WriteAllText(file, "OK=1\nBAD KEY=2\n");
+            Assert.Contains("line 2: variable 'BAD KEY' holds white space", ServiceFlags.Create(Values("--env-file", file), "nginx", [], () => "x").Error, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
     public void Jobs_Restart_On_Failure_And_Complete_As_Many_As_Run_At_Once_By_Default()
     {
         var job = Created("--mode", "replicated-job", "--max-concurrent", "3");

@@ -88,6 +88,13 @@ internal sealed class CliApp(Func<string, INodeConnection> connect)
                 return 1;
             }
 
+            if (parseResult.Errors.Count > 0 && parseResult.CommandResult.Command.Action is not null && Unmatched(parseResult) is { } unmatched)
+            {
+                await configuration.Error.WriteLineAsync(unmatched);
+                await configuration.Error.WriteLineAsync($"See '{CommandPath(parseResult.CommandResult)} --help'.");
+                return 1;
+            }
+
             if (parseResult.Errors.Count > 0 && parseResult.CommandResult.Command.Action is not null)
             {
                 foreach (var error in parseResult.Errors)
@@ -182,6 +189,30 @@ internal sealed class CliApp(Func<string, INodeConnection> connect)
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// What a command left over says in docker's words: a flag it does not know (`node ls --bogus`: the
+    /// parser's "Unrecognized command or argument" otherwise), or words given to a command that takes
+    /// none (`"protoswarm info" accepts no arguments`). Null when nothing was left over.
+    /// </summary>
+    internal static string? Unmatched(ParseResult parseResult)
+    {
+        if (parseResult.UnmatchedTokens.Count == 0)
+        {
+            return null;
+        }
+
+        var flag = parseResult.UnmatchedTokens.FirstOrDefault(t => t.Length > 1 && t[0] == '-'
+            && !double.TryParse(t, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out _));
+        if (flag is not null)
+        {
+            return $"unknown flag: {(flag.StartsWith("--", StringComparison.Ordinal) ? flag.Split('=', 2)[0] : flag)}";
+        }
+
+        return parseResult.CommandResult.Command.Arguments.Count == 0
+            ? $"\"{CommandPath(parseResult.CommandResult)}\" accepts no arguments."
+            : null;
     }
 
     /// <summary>

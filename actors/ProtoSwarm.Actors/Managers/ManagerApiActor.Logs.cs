@@ -77,6 +77,14 @@ public sealed partial class ManagerApiActor
         return null;
     }
 
+    /// <summary>
+    /// Why a node could not be asked, for an operator: its agent is gone (the node host stopped or restarted
+    /// lately, before the swarm has judged it Down) rather than Proto.Actor's message, which names an actor path.
+    /// </summary>
+    internal static string Unreachable(Exception e) => e is DeadLetterException
+        ? "is not reachable (its node host stopped or restarted lately; `node ls` shows it Down within seconds if it is gone)"
+        : $"could not be asked ({e.Message})";
+
     private static async Task<NodeLogAnswer> AskNodeAsync(IContext context, PID agent, ReadTaskLogs read, string nodeId, string name, ImmutableArray<TaskObject> tasks)
     {
         try
@@ -90,7 +98,7 @@ public sealed partial class ManagerApiActor
         }
         catch (Exception e) when (e is DeadLetterException or OperationCanceledException or InvalidOperationException)
         {
-            return new NodeLogAnswer(nodeId, name, tasks, null, $"could not be asked ({e.Message})");
+            return new NodeLogAnswer(nodeId, name, tasks, null, Unreachable(e));
         }
     }
 }

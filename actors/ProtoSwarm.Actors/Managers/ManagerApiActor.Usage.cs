@@ -64,7 +64,7 @@ public sealed partial class ManagerApiActor
         }
         catch (Exception e) when (e is DeadLetterException or OperationCanceledException or InvalidOperationException)
         {
-            return ([], UsageWarning(nodeId, name, taskIds.Length, $"could not be asked ({e.Message})"));
+            return ([], UsageWarning(nodeId, name, taskIds.Length, Unreachable(e)));
         }
     }
 

@@ -127,7 +127,7 @@ public static partial class ServiceSpecValidator
         {
             if (ServiceTemplates.Problem(text, spec.Name, out var expanded) is { } problem)
             {
-                problems.Add(new(field, problem, "use docker's placeholders, e.g. {{.Node.Hostname}}, {{.Service.Name}} or {{.Task.Slot}}"));
+                problems.Add(new(field, problem, "write the template with one of the placeholders named"));
                 return neutral;
             }
 

@@ -683,8 +683,13 @@ internal static partial class ServiceFlags
     public static Checked<string> Env(string flag, string value)
     {
         var key = EnvKey(value);
-        return key.Trim().Length == 0 || key.Any(char.IsWhiteSpace)
-            ? Checked<string>.Fail($"{Named(flag, value)} has no variable name; write it as NAME=value.")
+        if (key.Trim().Length == 0 || key.Any(char.IsWhiteSpace))
+        {
+            return Checked<string>.Fail($"{Named(flag, value)} has no variable name; write it as NAME=value.");
+        }
+
+        return ServiceTemplates.Problem(value, "", out _) is { } problem
+            ? Checked<string>.Fail($"{Named(flag, value)}: {problem}.")
             : Checked<string>.Ok(value);
     }
 

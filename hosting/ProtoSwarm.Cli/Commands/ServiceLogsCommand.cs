@@ -140,8 +140,9 @@ internal static class ServiceLogsCommand
             return Checked<int?>.Ok(null);
         }
 
-        return int.TryParse(trimmed, NumberStyles.None, CultureInfo.InvariantCulture, out var n)
-            ? Checked<int?>.Ok(n)
+        // A negative count is all of it, as docker's.
+        return int.TryParse(trimmed, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n)
+            ? Checked<int?>.Ok(n < 0 ? null : n)
             : Checked<int?>.Fail($"--tail '{value}' is not a number of lines; give 0 or more, e.g. --tail 20, or --tail all.");
     }
 

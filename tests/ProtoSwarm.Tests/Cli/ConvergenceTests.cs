@@ -32,11 +32,11 @@ public class ConvergenceTests
     [Fact]
     public void A_Pending_Slot_Keeps_It_In_Progress_With_Its_Explanation()
     {
-        var progress = Evaluate(Service(), [.. Running(2), Task("task3", 3, TaskState.Pending, err: "no suitable node (3 nodes have insufficient resources)")]);
+        var progress = Evaluate(Service(), [.. Running(2), Task("task3", 3, TaskState.Pending, err: "no suitable node (insufficient resources on 3 nodes)")]);
 
         Assert.Equal(ConvergenceState.InProgress, progress.State);
         Assert.Equal(2, progress.Done);
-        Assert.Equal(new SlotProgress("3/3", TaskState.Pending, "no suitable node (3 nodes have insufficient resources)"), progress.Slots[2]);
+        Assert.Equal(new SlotProgress("3/3", TaskState.Pending, "no suitable node (insufficient resources on 3 nodes)"), progress.Slots[2]);
     }
 
     [Fact]

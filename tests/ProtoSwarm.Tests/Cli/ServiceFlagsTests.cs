@@ -157,6 +157,8 @@ public class ServiceFlagsTests
     [InlineData("--workdir", "app", "is not an absolute path")]
     [InlineData("--user", "a b", "holds white space")]
     [InlineData("--hostname", "{{.Node.Name}}", "'{{.Node.Name}}' names nothing a service template has")]
+    [InlineData("--env", "N={{.Node.Bogus}}", "'{{.Node.Bogus}}' names nothing a service template has")]
+    [InlineData("--env-add", "X={{if .Task}}y{{end}}", "names nothing a service template has")]
     [InlineData("--mount", "source=data-{{.Task.Slot,target=/d", "is never closed")]
     [InlineData("--mount", "type=nfs,target=/x", "type 'nfs' is not a mount type")]
     [InlineData("--mount", "source=data", "has no target")]

@@ -69,7 +69,7 @@ public class ServiceViewTests
     {
         var tasks = List(
             Task("task000000000000000000old", 1, TaskState.Shutdown, TaskState.Shutdown, created: Joined.AddSeconds(-60), at: Joined.AddSeconds(-30)),
-            Task("task000000000000000000two", 2, TaskState.Pending, err: "no suitable node (2 nodes have insufficient resources)", at: Joined.AddSeconds(3)),
+            Task("task000000000000000000two", 2, TaskState.Pending, err: "no suitable node (insufficient resources on 2 nodes)", at: Joined.AddSeconds(3)),
             Task("task000000000000000000new", 1, TaskState.Running, created: Joined, at: Joined));
 
         var rows = ServiceView.TaskRows(tasks, tasks.Tasks, Now, noTrunc: false);
@@ -77,20 +77,20 @@ public class ServiceViewTests
         Assert.Equal(["web.1", @" \_ web.1", "web.2"], rows.Select(r => r.Name));
         Assert.Equal(new TaskRow("task00000000", "web.1", "nginx:1.27", "worker1", "Running", "Running 5 seconds ago", string.Empty, string.Empty), rows[0]);
         Assert.Equal(("Shutdown", "Shutdown 35 seconds ago"), (rows[1].DesiredState, rows[1].CurrentState));
-        Assert.Equal("\"no suitable node (2 nodes hav…\"", rows[2].Error);
+        Assert.Equal("\"no suitable node (insufficien…\"", rows[2].Error);
         Assert.Equal("Pending Less than a second ago", ServiceView.CurrentState(tasks.Tasks[1].Status, Joined.AddSeconds(3.5)));
     }
 
     [Fact]
     public void Ps_No_Trunc_Shows_Whole_Ids_Names_And_Errors()
     {
-        var tasks = List(Task("task000000000000000000two", 2, TaskState.Pending, err: "no suitable node (2 nodes have insufficient resources)"));
+        var tasks = List(Task("task000000000000000000two", 2, TaskState.Pending, err: "no suitable node (insufficient resources on 2 nodes)"));
 
         var row = ServiceView.TaskRows(tasks, tasks.Tasks, Now, noTrunc: true).Single();
 
         Assert.Equal("task000000000000000000two", row.Id);
         Assert.Equal("web.2.task000000000000000000two", row.Name);
-        Assert.Equal("\"no suitable node (2 nodes have insufficient resources)\"", row.Error);
+        Assert.Equal("\"no suitable node (insufficient resources on 2 nodes)\"", row.Error);
     }
 
     [Fact]

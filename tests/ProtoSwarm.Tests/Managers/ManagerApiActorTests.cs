@@ -413,6 +413,7 @@ public sealed class ManagerApiActorTests : IAsyncLifetime
         Assert.DoesNotContain("manager-api", gone, StringComparison.Ordinal);
         Assert.Contains("may have been made all the same", gone, StringComparison.Ordinal);
         Assert.StartsWith("The leader at 10.0.0.1:2377 did not answer (no answer within 30 s)", slow, StringComparison.Ordinal);
+        Assert.DoesNotContain("/agent", ManagerApiActor.Unreachable(new DeadLetterException(new PID("10.250.0.102:2377", "agent"))), StringComparison.Ordinal);
     }
 
     private Task<object> Ask(object message) => _system.Root.RequestAsync<object>(_api, message, TestTimeout.Token);

@@ -114,14 +114,14 @@ public class FilterTests
     [Theory]
     [InlineData(0, 1, "1 node not available for new tasks")]
     [InlineData(0, 3, "3 nodes not available for new tasks")]
-    [InlineData(1, 1, "1 node has insufficient resources")]
-    [InlineData(1, 2, "2 nodes have insufficient resources")]
-    [InlineData(2, 1, "1 node does not satisfy the placement constraints")]
-    [InlineData(2, 4, "4 nodes do not satisfy the placement constraints")]
-    [InlineData(3, 1, "1 node has a host-mode port already in use")]
-    [InlineData(3, 2, "2 nodes have a host-mode port already in use")]
-    [InlineData(4, 1, "1 node has reached the max replicas per node")]
-    [InlineData(4, 7, "7 nodes have reached the max replicas per node")]
+    [InlineData(1, 1, "insufficient resources on 1 node")]
+    [InlineData(1, 2, "insufficient resources on 2 nodes")]
+    [InlineData(2, 1, "scheduling constraints not satisfied on 1 node")]
+    [InlineData(2, 4, "scheduling constraints not satisfied on 4 nodes")]
+    [InlineData(3, 1, "host-mode port already in use on 1 node")]
+    [InlineData(3, 2, "host-mode port already in use on 2 nodes")]
+    [InlineData(4, 1, "max replicas per node limit exceed")]
+    [InlineData(4, 7, "max replicas per node limit exceed")]
     public void Each_Filter_Summarizes_Its_Refusals(int filter, int nodes, string summary)
     {
         Assert.Equal(summary, SchedulingFilters.All[filter].Summarize(nodes));

@@ -78,7 +78,7 @@ public class SchedulerTests
 
         Assert.Empty(result.Assignments);
         Assert.Equal(["t00001", "t00002"], result.Unplaced.ToArray());
-        Assert.Equal("no suitable node (2 nodes have insufficient resources; 1 node not available for new tasks; 1 node does not satisfy the placement constraints)", result.Explanation);
+        Assert.Equal("no suitable node (insufficient resources on 2 nodes; 1 node not available for new tasks; scheduling constraints not satisfied on 1 node)", result.Explanation);
         Assert.Equal(
             ["down: ready: node host-down is down, not ready",
              "manager: constraints: node host-manager does not satisfy the constraint node.role==worker",
@@ -96,7 +96,7 @@ public class SchedulerTests
 
         Assert.Equal("a=2 b=1", Counts(result.Assignments, ["a", "b"]));
         Assert.Equal(["t00004", "t00005"], result.Unplaced.ToArray());
-        Assert.Equal("no suitable node (2 nodes have insufficient resources)", result.Explanation);
+        Assert.Equal("no suitable node (insufficient resources on 2 nodes)", result.Explanation);
     }
 
     [Fact]
@@ -105,7 +105,7 @@ public class SchedulerTests
         var result = Scheduler.PlaceBatch(Demand(maxPerNode: 2), TaskIds(7), Views(Node("a"), Node("b"), Node("c")));
 
         Assert.Equal("a=2 b=2 c=2", Counts(result.Assignments, ["a", "b", "c"]));
-        Assert.Equal("no suitable node (3 nodes have reached the max replicas per node)", result.Explanation);
+        Assert.Equal("no suitable node (max replicas per node limit exceed)", result.Explanation);
     }
 
     [Fact]
@@ -114,7 +114,7 @@ public class SchedulerTests
         var result = Scheduler.PlaceBatch(Demand(hostPorts: [new HostPort(PortProtocol.Tcp, 80)]), TaskIds(3), Views(Node("a"), Node("b")));
 
         Assert.Equal("a=1 b=1", Counts(result.Assignments, ["a", "b"]));
-        Assert.Equal("no suitable node (2 nodes have a host-mode port already in use)", result.Explanation);
+        Assert.Equal("no suitable node (host-mode port already in use on 2 nodes)", result.Explanation);
     }
 
     [Fact]
@@ -254,7 +254,7 @@ public class SchedulerTests
         var (assignments, left) = Scheduler.Schedule(pending, nodes, [running, .. pending]);
 
         Assert.Equal([new Assignment("w1", "b"), new Assignment("w2", "a")], assignments.ToArray());
-        Assert.Equal("no suitable node (2 nodes do not satisfy the placement constraints)", Assert.Single(left, p => p.Key == "d1").Value);
+        Assert.Equal("no suitable node (scheduling constraints not satisfied on 2 nodes)", Assert.Single(left, p => p.Key == "d1").Value);
     }
 
     [Fact]
@@ -268,7 +268,7 @@ public class SchedulerTests
         var (assignments, left) = Scheduler.Schedule(pending, nodes, pending);
 
         Assert.Equal([new Assignment("gb", "b")], assignments.ToArray());
-        Assert.Equal("no suitable node (1 node has insufficient resources)", left["ga"]);
+        Assert.Equal("no suitable node (insufficient resources on 1 node)", left["ga"]);
         Assert.Equal("no suitable node (1 node not available for new tasks)", left["gc"]);
         Assert.Equal("no suitable node (node gone is not in the swarm)", left["gx"]);
     }

@@ -45,6 +45,10 @@ public static class SchedulingFilters
         return -1;
     }
 
+    /// <summary>swarmkit's own words for a filter that failed on some nodes ("insufficient resources on 3 nodes"): runbooks grep for them.</summary>
+    internal static string On(int count, string what) =>
+        count == 1 ? $"{what} on 1 node" : string.Create(CultureInfo.InvariantCulture, $"{what} on {count} nodes");
+
     internal static string Nodes(int count, string one, string many) =>
         count == 1 ? $"1 node {one}" : string.Create(CultureInfo.InvariantCulture, $"{count} nodes {many}");
 
@@ -104,7 +108,7 @@ public sealed class ResourceFilter : ISchedulingFilter
         return null;
     }
 
-    public string Summarize(int nodes) => SchedulingFilters.Nodes(nodes, "has insufficient resources", "have insufficient resources");
+    public string Summarize(int nodes) => SchedulingFilters.On(nodes, "insufficient resources");
 }
 
 /// <summary>Every placement constraint holds on the node (swarmkit's NodeMatches).</summary>
@@ -125,7 +129,7 @@ public sealed class ConstraintFilter : ISchedulingFilter
         return null;
     }
 
-    public string Summarize(int nodes) => SchedulingFilters.Nodes(nodes, "does not satisfy the placement constraints", "do not satisfy the placement constraints");
+    public string Summarize(int nodes) => SchedulingFilters.On(nodes, "scheduling constraints not satisfied");
 }
 
 /// <summary>No task on the node already publishes one of the task's host-mode ports.</summary>
@@ -146,7 +150,7 @@ public sealed class HostPortFilter : ISchedulingFilter
         return null;
     }
 
-    public string Summarize(int nodes) => SchedulingFilters.Nodes(nodes, "has a host-mode port already in use", "have a host-mode port already in use");
+    public string Summarize(int nodes) => SchedulingFilters.On(nodes, "host-mode port already in use");
 }
 
 /// <summary>The node runs fewer tasks of the service than its max replicas per node (0: no limit).</summary>
@@ -167,5 +171,5 @@ public sealed class MaxReplicasFilter : ISchedulingFilter
             : $"node {node.Name} already has {running} tasks of the service, its max replicas per node";
     }
 
-    public string Summarize(int nodes) => SchedulingFilters.Nodes(nodes, "has reached the max replicas per node", "have reached the max replicas per node");
+    public string Summarize(int nodes) => "max replicas per node limit exceed";
 }

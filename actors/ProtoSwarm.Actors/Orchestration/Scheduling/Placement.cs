@@ -117,7 +117,7 @@ public static class Scheduler
         return (assignments.ToImmutable(), left.ToImmutable());
     }
 
-    /// <summary>"no suitable node (2 nodes have insufficient resources; 1 node not available for new tasks)".</summary>
+    /// <summary>"no suitable node (insufficient resources on 2 nodes; 1 node not available for new tasks)".</summary>
     public static string Explain(IEnumerable<int> refusingFilters, int nodeCount)
     {
         if (nodeCount == 0)

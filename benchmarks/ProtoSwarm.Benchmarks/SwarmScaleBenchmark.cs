@@ -118,8 +118,9 @@ public static class SwarmScaleBenchmark
 
     private static async Task<Row> DockerAsync(string tar, int replicas)
     {
-        Console.Error.WriteLine($"[swarm-scale] Docker Swarm: {DockerSwarmProcess.Version()}");
+        // Started first: it installs docker.io when dockerd is missing, which asking its version before did not wait for.
         using var docker = await DockerSwarmProcess.StartAsync();
+        Console.Error.WriteLine($"[swarm-scale] Docker Swarm: {DockerSwarmProcess.Version()}");
         docker.Import(tar, "local/busybox:1");
 
         var clock = Stopwatch.StartNew();

@@ -75,10 +75,14 @@ public static class ServiceTemplates
         return result.ToString();
     }
 
+    /// <summary>Whether any field a template may stand in (hostname, environment, mount source and target) holds one.</summary>
+    public static bool HasTemplates(ContainerSpec container) =>
+        IsTemplate(container.Hostname) || container.Env.Any(IsTemplate) || container.Mounts.Any(m => IsTemplate(m.Source) || IsTemplate(m.Target));
+
     /// <summary>The container spec as the task's node runs it: hostname, environment and mounts (source and target) expanded.</summary>
     public static ContainerSpec ExpandContainer(ContainerSpec container, TemplateContext context)
     {
-        if (!IsTemplate(container.Hostname) && !container.Env.Any(IsTemplate) && !container.Mounts.Any(m => IsTemplate(m.Source) || IsTemplate(m.Target)))
+        if (!HasTemplates(container))
         {
             return container;
         }

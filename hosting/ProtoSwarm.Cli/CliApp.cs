@@ -66,31 +66,9 @@ internal sealed class CliApp(Func<string, INodeConnection> connect)
         {
             var separated = ExecCommand.TrySeparateCommand(args, out var exec) ? exec : ServiceCommands.SeparateContainerCommand(args);
             var parseResult = root.Parse(separated);
-            if (parseResult.CommandResult.Command.Action is null && UnknownCommand(parseResult) is { } unknownCommand)
+            if (Refusal(parseResult, separated) is { } refusal)
             {
-                await configuration.Error.WriteLineAsync(unknownCommand);
-                await configuration.Error.WriteLineAsync($"See '{CommandPath(parseResult.CommandResult)} --help'.");
-                return 1;
-            }
-
-            // First: an unknown flag taken as an argument also leaves the real argument unmatched.
-            if (parseResult.CommandResult.Command.Action is not null && UnknownFlag(parseResult) is { } unknown)
-            {
-                await configuration.Error.WriteLineAsync($"unknown flag: {unknown}");
-                await configuration.Error.WriteLineAsync($"See '{CommandPath(parseResult.CommandResult)} --help'.");
-                return 1;
-            }
-
-            if (parseResult.CommandResult.Command.Action is not null && InvalidSwitchValue(parseResult, separated) is { } invalid)
-            {
-                await configuration.Error.WriteLineAsync(invalid);
-                await configuration.Error.WriteLineAsync($"See '{CommandPath(parseResult.CommandResult)} --help'.");
-                return 1;
-            }
-
-            if (parseResult.Errors.Count > 0 && parseResult.CommandResult.Command.Action is not null && Unmatched(parseResult) is { } unmatched)
-            {
-                await configuration.Error.WriteLineAsync(unmatched);
+                await configuration.Error.WriteLineAsync(refusal);
                 await configuration.Error.WriteLineAsync($"See '{CommandPath(parseResult.CommandResult)} --help'.");
                 return 1;
             }
@@ -144,6 +122,32 @@ internal sealed class CliApp(Func<string, INodeConnection> connect)
         });
 
     /// <summary>
+    /// The one sentence a command line is refused with before it runs, in docker's words, or null: for a
+    /// group, the subcommand it does not have; for a command, first an unknown flag taken as an argument
+    /// (which also leaves the real argument unmatched), then a switch given a value it cannot take, then
+    /// whatever the parser left over. Other parser errors are printed as the parser says them.
+    /// </summary>
+    private static string? Refusal(ParseResult parseResult, IReadOnlyList<string> separated)
+    {
+        if (parseResult.CommandResult.Command.Action is null)
+        {
+            return UnknownCommand(parseResult);
+        }
+
+        if (UnknownFlag(parseResult) is { } unknown)
+        {
+            return $"unknown flag: {unknown}";
+        }
+
+        return InvalidSwitchValue(parseResult, separated) ?? (parseResult.Errors.Count > 0 ? Unmatched(parseResult) : null);
+    }
+
+    /// <summary>A word that reads as a flag: a dash and more, but not a negative number.</summary>
+    private static bool LooksLikeFlag(string word) =>
+        word.Length > 1 && word[0] == '-'
+        && !double.TryParse(word, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out _);
+
+    /// <summary>
     /// The word a command group (`image`, `service`, the root itself) has no subcommand for: `image tag`,
     /// which docs/cli.md lists as not yet there, says <c>unknown command "tag" for "protoswarm image"</c>
     /// as docker's own CLI does, where System.CommandLine would print three errors and the whole help.
@@ -180,9 +184,7 @@ internal sealed class CliApp(Func<string, INodeConnection> connect)
                 return null;
             }
 
-            if (token.Type == TokenType.Argument && argumentTokens.Contains(token)
-                && token.Value.Length > 1 && token.Value[0] == '-'
-                && !double.TryParse(token.Value, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out _))
+            if (token.Type == TokenType.Argument && argumentTokens.Contains(token) && LooksLikeFlag(token.Value))
             {
                 return token.Value;
             }
@@ -203,8 +205,7 @@ internal sealed class CliApp(Func<string, INodeConnection> connect)
             return null;
         }
 
-        var flag = parseResult.UnmatchedTokens.FirstOrDefault(t => t.Length > 1 && t[0] == '-'
-            && !double.TryParse(t, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out _));
+        var flag = parseResult.UnmatchedTokens.FirstOrDefault(LooksLikeFlag);
         if (flag is not null)
         {
             return $"unknown flag: {(flag.StartsWith("--", StringComparison.Ordinal) ? flag.Split('=', 2)[0] : flag)}";

@@ -284,8 +284,7 @@ public sealed partial class NodeActor : IActor
     internal static TaskObject AsRun(TaskObject task, NodeObject node, StoreState state)
     {
         var container = task.Spec.Container;
-        if (!ServiceTemplates.IsTemplate(container.Hostname) && !container.Env.Any(ServiceTemplates.IsTemplate)
-            && !container.Mounts.Any(m => ServiceTemplates.IsTemplate(m.Source) || ServiceTemplates.IsTemplate(m.Target)))
+        if (!ServiceTemplates.HasTemplates(container))
         {
             return task;
         }

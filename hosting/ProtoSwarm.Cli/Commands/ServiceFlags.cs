@@ -873,13 +873,15 @@ internal static partial class ServiceFlags
             return Checked<MountSpec>.Fail($"{Named(flag, value)}: {tmpfsKey} is for type=tmpfs, not type={Name(type)}.");
         }
 
+        // A volume's name may be a template (source=data-{{.Task.Slot}}): judged by its stand-in expansion.
+        var templateProblem = ServiceTemplates.Problem(source, "", out var expandedSource);
         return (type, source) switch
         {
             (MountType.Bind, "") => Checked<MountSpec>.Fail($"{Named(flag, value)}: a bind mount needs source=<absolute path on the node>."),
             (MountType.Bind, _) when !source.StartsWith('/') => Checked<MountSpec>.Fail($"{Named(flag, value)}: bind source '{source}' is not an absolute path; give the path on the node, e.g. source=/srv/data."),
             (MountType.Tmpfs, not "") => Checked<MountSpec>.Fail($"{Named(flag, value)}: a tmpfs mount has no source; leave source out."),
-            (MountType.Volume, not "") when ServiceTemplates.Problem(source, "", out _) is { } problem => Checked<MountSpec>.Fail($"{Named(flag, value)}: {problem}."),
-            (MountType.Volume, not "") when ServiceTemplates.Problem(source, "", out var expanded) is null && VolumeNames.Problem(expanded) is { } problem => Checked<MountSpec>.Fail($"{Named(flag, value)}: {problem}; use type=bind for a host path."),
+            (MountType.Volume, not "") when templateProblem is not null => Checked<MountSpec>.Fail($"{Named(flag, value)}: {templateProblem}."),
+            (MountType.Volume, not "") when VolumeNames.Problem(expandedSource) is { } problem => Checked<MountSpec>.Fail($"{Named(flag, value)}: {problem}; use type=bind for a host path."),
             _ => Checked<MountSpec>.Ok(new MountSpec(type, source, target, readOnly, tmpfsSize, tmpfsMode, noCopy, labels)),
         };
 
@@ -1143,7 +1145,7 @@ internal static partial class ServiceFlags
             return Checked<(string, FileTarget)>.Fail($"{Named(flag, value)}: target '{target}' is not a file name or an absolute file path; a secret is a file in /run/secrets unless given a path of its own, so give e.g. target={source} or target=/etc/{source}.");
         }
 
-        if (config && (!target.StartsWith('/') || target.Trim('/').Length == 0 || target.Split('/').Any(s => s is "." or "..")))
+        if (config && !FileTargetRule.IsAbsoluteFile(target))
         {
             return Checked<(string, FileTarget)>.Fail($"{Named(flag, value)}: target '{target}' is not an absolute file path; give the path in the container, e.g. target=/etc/{source}.");
         }

@@ -20,14 +20,10 @@ internal static unsafe class RootFilesystem
         Mount("sysfs", root + "/sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, null, "mount /sys");
 
         Native.MkdirAll(root + "/etc");
-        Native.WriteFile(root + "/etc/hostname", config.Hostname + "\n", "write /etc/hostname");
-        if (config.Hosts is not null)
+        var etcFiles = EtcFiles(config);
+        foreach (var (path, content) in etcFiles)
         {
-            Native.WriteFile(root + "/etc/hosts", config.Hosts, "write /etc/hosts");
-        }
-        if (config.ResolvConf is not null)
-        {
-            Native.WriteFile(root + "/etc/resolv.conf", config.ResolvConf, "write /etc/resolv.conf");
+            Native.WriteFile(root + path, content, $"write {path}");
         }
 
         foreach (var m in config.Mounts)
@@ -35,13 +31,11 @@ internal static unsafe class RootFilesystem
             MountVolume(m, root, config.MountLabel);
         }
 
-        CoverEtcFiles(config, root);
+        CoverEtcFiles(config, root, etcFiles);
     }
 
-    // A mount on /etc (a volume or a bind of the node's directory) hides the files written above. As
-    // docker's, they are then bind-mounted over the user's mounts from the container's state directory,
-    // never written into the volume; a mount of the file itself is the user's choice and stays.
-    private static void CoverEtcFiles(InitConfig config, string root)
+    // The files of /etc the container gets from its config: its hostname, and its hosts and resolv.conf when given.
+    private static List<(string Path, string Content)> EtcFiles(InitConfig config)
     {
         var files = new List<(string Path, string Content)> { ("/etc/hostname", config.Hostname + "\n") };
         if (config.Hosts is not null)
@@ -54,9 +48,17 @@ internal static unsafe class RootFilesystem
             files.Add(("/etc/resolv.conf", config.ResolvConf));
         }
 
+        return files;
+    }
+
+    // A mount on /etc (a volume or a bind of the node's directory) hides the files written above. As
+    // docker's, they are then bind-mounted over the user's mounts from the container's state directory,
+    // never written into the volume; a mount of the file itself is the user's choice and stays.
+    private static void CoverEtcFiles(InitConfig config, string root, List<(string Path, string Content)> files)
+    {
+        var targets = config.Mounts.Select(m => "/" + m.Target.Trim('/')).ToList();
         foreach (var (path, content) in files)
         {
-            var targets = config.Mounts.Select(m => "/" + m.Target.Trim('/')).ToList();
             if (targets.Contains(path) || !targets.Any(t => path.StartsWith(t == "/" ? t : t + "/", StringComparison.Ordinal)))
             {
                 continue;

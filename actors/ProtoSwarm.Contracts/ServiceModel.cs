@@ -195,8 +195,13 @@ public sealed record ContainerSpec(
     ImmutableArray<SecretReference> Secrets = default,
     ImmutableArray<ConfigReference> Configs = default,
     [property: Key(20)] bool? Init = null,
-    ImmutableSortedDictionary<string, string>? Sysctls = null)
+    ImmutableSortedDictionary<string, string>? Sysctls = null,
+    DnsConfig? Dns = null)
 {
+    /// <summary>Docker's DNSConfig (--dns, --dns-search, --dns-option); <see cref="DnsConfig.None"/> keeps the node's.</summary>
+    [Key(22)]
+    public DnsConfig Dns { get; init; } = Dns ?? DnsConfig.None;
+
     /// <summary>
     /// Kernel parameters set in the container's own namespaces before its entrypoint runs (docker's
     /// --sysctl): "net.core.somaxconn" -> "1024". Only namespaced ones (<see cref="NamespacedSysctls"/>).
@@ -249,6 +254,46 @@ public sealed record ContainerSpec(
     public static readonly TimeSpan DefaultStopGracePeriod = TimeSpan.FromSeconds(10);
 }
 
+/// <summary>
+/// Docker's ContainerSpec.DNSConfig. Nameservers: the resolvers the task's embedded DNS forwards names
+/// outside the swarm to (a task on no network gets them in its resolv.conf); empty is the node's own.
+/// Search: the task's search domains (empty: the node's). Options: resolv.conf options ("ndots:2",
+/// "timeout:1"); a task on a network keeps ndots:0 unless an ndots option is given.
+/// </summary>
+[MessagePackObject]
+public sealed record DnsConfig(
+    ImmutableArray<string> Nameservers = default,
+    ImmutableArray<string> Search = default,
+    ImmutableArray<string> Options = default)
+{
+    public static readonly DnsConfig None = new();
+
+    [Key(0)]
+    public ImmutableArray<string> Nameservers { get; init; } = Nameservers.IsDefault ? [] : Nameservers;
+
+    [Key(1)]
+    public ImmutableArray<string> Search { get; init; } = Search.IsDefault ? [] : Search;
+
+    [Key(2)]
+    public ImmutableArray<string> Options { get; init; } = Options.IsDefault ? [] : Options;
+
+    [IgnoreMember]
+    public bool IsEmpty => Nameservers.IsEmpty && Search.IsEmpty && Options.IsEmpty;
+}
+
+/// <summary>
+/// Docker's TaskTemplate.LogDriver (--log-driver, --log-opt; compose's logging:): how a node keeps a task's
+/// output. Null in the template is the node's default, json-file with max-size 10m and max-file 2.
+/// </summary>
+[MessagePackObject]
+public sealed record LogDriver(
+    [property: Key(0)] string Name,
+    ImmutableSortedDictionary<string, string>? Options = null)
+{
+    [Key(1)]
+    public ImmutableSortedDictionary<string, string> Options { get; init; } = Options ?? ImmutableSortedDictionary<string, string>.Empty.WithComparers(StringComparer.Ordinal);
+}
+
 /// <summary>Docker's --ulimit name=soft[:hard] ("nofile=1024:2048"); Hard equals Soft when one number is given.</summary>
 [MessagePackObject]
 public sealed record Ulimit(
@@ -264,7 +309,8 @@ public sealed record TaskSpec(
     RestartPolicy? Restart = null,
     Placement? Placement = null,
     ImmutableArray<NetworkAttachment> Networks = default,
-    [property: Key(5)] long ForceUpdate = 0)
+    [property: Key(5)] long ForceUpdate = 0,
+    [property: Key(6)] LogDriver? LogDriver = null)
 {
     [Key(1)]
     public ResourceRequirements Resources { get; init; } = Resources ?? ResourceRequirements.None;

@@ -47,6 +47,14 @@ public sealed partial class ManagerApiActor
             return rejected;
         }
 
+        if (!tasks.IsEmpty && tasks.All(t => t.Spec.LogDriver?.Name == LogDriverRule.None))
+        {
+            // Docker's answer; nothing was kept to read.
+            return new CommandRejected(RejectCode.InvalidArgument,
+                $"configured logging driver does not support reading: {m.ServiceRef}'s tasks log with the {LogDriverRule.None} driver, which keeps nothing; " +
+                $"`service update --log-driver {LogDriverRule.JsonFile} {m.ServiceRef}` keeps the next tasks' output");
+        }
+
         // With Since the nodes send everything after the cursors; since and tail are applied once merged.
         var nodeTail = m.Since is null ? m.Tail : null;
         var asks = new List<Task<NodeLogAnswer>>();

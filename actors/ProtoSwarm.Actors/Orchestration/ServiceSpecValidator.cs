@@ -50,6 +50,7 @@ public static partial class ServiceSpecValidator
         CheckLabels("Spec.Labels", spec.Labels, "--label", problems);
         CheckMode(spec, problems);
         CheckContainer(WithTemplatesChecked(spec, problems), problems);
+        CheckLogDriver(spec.TaskTemplate.LogDriver, problems);
         CheckResources(spec.TaskTemplate.Resources, problems);
         CheckRestart(spec, problems);
         CheckPlacement(spec, problems);
@@ -193,6 +194,23 @@ public static partial class ServiceSpecValidator
 
         CheckLabels($"{Field}.Labels", container.Labels, "--container-label", problems);
         CheckConfinement(Field, container, problems);
+        foreach (var (at, problem) in DnsConfigRule.Problems(container.Dns))
+        {
+            problems.Add(new($"{Field}.DNSConfig.{at}", problem, "give --dns an IP address, --dns-search a domain name and --dns-option a resolver option such as ndots:2"));
+        }
+    }
+
+    private static void CheckLogDriver(LogDriver? driver, ImmutableArray<SpecProblem>.Builder problems)
+    {
+        if (driver is null)
+        {
+            return;
+        }
+
+        foreach (var (at, problem, fix) in LogDriverRule.Problems(driver))
+        {
+            problems.Add(new($"Spec.TaskTemplate.LogDriver.{at}", problem, fix));
+        }
     }
 
     private static void CheckConfinement(string field, ContainerSpec container, ImmutableArray<SpecProblem>.Builder problems)

@@ -132,6 +132,7 @@ internal static partial class ServiceFlags
         new("--network-add", null, "Add a network", FlagUse.Update, v => Network("--network-add", v).Error),
         new("--network-rm", null, "Remove a network", FlagUse.Update, v => v.Trim().Length == 0 ? "--network-rm: name the network to remove." : null),
         .. ConfinementFlags(),
+        .. ResolverAndLogFlags(),
         new("--resolve-image", null, "Pin the image to the digest the swarm's registry holds for its tag (\"always\", \"changed\", \"never\") (default \"always\")", FlagUse.Create, ResolveImage),
         new("--resolve-image", null, "Pin the image to the digest the swarm's registry holds for its tag (\"always\", \"changed\", \"never\") (default \"changed\")", FlagUse.Update, ResolveImage),
         new("--no-resolve-image", null, "Do not pin the image to the registry's digest: the same as --resolve-image never", FlagUse.Both),
@@ -275,6 +276,7 @@ internal static partial class ServiceFlags
             StopSignal = flags.Last("--stop-signal") ?? container.StopSignal,
             StopGracePeriod = DurationOr(flags, "--stop-grace-period", container.StopGracePeriod),
             HealthCheck = Health(container.HealthCheck, flags),
+            Dns = DnsOf(container.Dns, flags, creating),
         };
         var resources = template.Resources;
         resources = new ResourceRequirements(
@@ -289,7 +291,7 @@ internal static partial class ServiceFlags
         var placement = template.Placement with { MaxReplicasPerNode = CountOr(flags, "--replicas-max-per-node", template.Placement.MaxReplicasPerNode) };
         return spec with
         {
-            TaskTemplate = template with { Container = container, Resources = resources, Restart = restart, Placement = placement },
+            TaskTemplate = template with { Container = container, Resources = resources, Restart = restart, Placement = placement, LogDriver = LogDriverOf(template.LogDriver, flags) },
             Endpoint = flags.Last("--endpoint-mode") is { } endpointMode ? spec.Endpoint with { Mode = EndpointModeOf(endpointMode).Value } : spec.Endpoint,
             Update = UpdateConfigOf(spec.Update, "--update", flags),
             Rollback = UpdateConfigOf(spec.Rollback, "--rollback", flags),

@@ -144,6 +144,24 @@ internal static class ComposeConfig
                 case "extra_hosts" when value is MappingNode hosts:
                     yaml.Strings([.. hosts.Entries.Select(e => $"{e.Key.Value}:{(e.Value as ScalarNode)?.Value}")]);
                     break;
+                case "logging" when value is MappingNode logging:
+                    // docker's: driver then options, the options a sorted map of strings.
+                    yaml.Begin();
+                    foreach (var part in logging.Entries.Where(e => e.Value is not ScalarNode { IsNull: true }).OrderBy(e => e.Key.Value, StringComparer.Ordinal))
+                    {
+                        yaml.Key(part.Key.Value);
+                        if (part.Key.Value == "options")
+                        {
+                            Dict(yaml, part.Value, "options");
+                        }
+                        else
+                        {
+                            yaml.Node(part.Value, part.Key.Value);
+                        }
+                    }
+
+                    yaml.End();
+                    break;
                 case "healthcheck" when value is MappingNode health:
                     HealthCheck(yaml, health);
                     break;

@@ -26,7 +26,7 @@ internal static class ComposeSchema
     }.ToFrozenDictionary();
 
     /// <summary>Keys docker's swarm honours and ProtoSwarm's specs have no field for yet: a warning each, so a file written for docker still deploys.</summary>
-    public static readonly string[] ServiceNotYet = ["credential_spec", "dns", "dns_search", "isolation", "logging", "oom_score_adj", "stdin_open", "tty"];
+    public static readonly string[] ServiceNotYet = ["credential_spec", "isolation", "oom_score_adj", "stdin_open", "tty"];
 
     /// <summary>Docker refuses these in a version 3 file, with a reason to act on.</summary>
     public static readonly FrozenDictionary<string, string> ServiceForbidden = new Dictionary<string, string>
@@ -46,12 +46,14 @@ internal static class ComposeSchema
     [
         "image", "command", "entrypoint", "environment", "env_file", "ports", "networks", "volumes", "healthcheck",
         "stop_grace_period", "stop_signal", "user", "working_dir", "hostname", "labels", "secrets", "configs", "init",
-        "ulimits", "sysctls", "cap_add", "cap_drop", "read_only", "tmpfs", "extra_hosts", "deploy", "depends_on",
+        "ulimits", "sysctls", "cap_add", "cap_drop", "read_only", "tmpfs", "extra_hosts", "deploy", "depends_on", "dns", "dns_search", "logging",
         .. ServiceUnsupported, .. ServiceDeprecated.Keys, .. ServiceNotYet,
     ];
 
     public static readonly string[] Deploy =
         ["mode", "replicas", "labels", "update_config", "rollback_config", "resources", "restart_policy", "placement", "endpoint_mode"];
+
+    public static readonly string[] Logging = ["driver", "options"];
 
     public static readonly string[] Resources = ["limits", "reservations"];
     public static readonly string[] Limits = ["cpus", "memory", "pids"];

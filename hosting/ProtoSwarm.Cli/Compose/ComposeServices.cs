@@ -142,7 +142,10 @@ internal static class ComposeServices
             Secrets: [.. FileReferences(reader, service["secrets"], Sub("secrets"), context.Secrets, "secret").Select(r => new SecretReference(string.Empty, r.Name, r.File))],
             Configs: [.. FileReferences(reader, service["configs"], Sub("configs"), context.Configs, "config").Select(r => new ConfigReference(string.Empty, r.Name, r.File))],
             Init: service["init"] is { } init ? reader.Bool(init, Sub("init")) : null,
-            Sysctls: Sysctls(reader, service["sysctls"], Sub("sysctls")));
+            Sysctls: Sysctls(reader, service["sysctls"], Sub("sysctls")),
+            Dns: new DnsConfig(
+                DnsList(reader, service["dns"], Sub("dns"), DnsConfigRule.NameserverProblem),
+                DnsList(reader, service["dns_search"], Sub("dns_search"), DnsConfigRule.SearchProblem)));
 
         var (mode, labels) = Deploy(reader, deploy, path);
         var restart = RestartPolicyOf(reader, deploy?["restart_policy"], service["restart"], path, mode.IsJob);
@@ -155,7 +158,8 @@ internal static class ComposeServices
                 Resources(reader, deploy?["resources"], Sub("deploy.resources")),
                 restart,
                 Placement(reader, deploy?["placement"], Sub("deploy.placement")),
-                Networks(context, service["networks"], path, name)),
+                Networks(context, service["networks"], path, name),
+                LogDriver: service["logging"] is { } logging ? Logging(reader, logging, Sub("logging")) : null),
             new EndpointSpec(
                 deploy?["endpoint_mode"] is { } endpoint ? reader.Parse(endpoint, Sub("deploy.endpoint_mode"), v => ServiceFlags.EndpointModeOf(v, "")) ?? EndpointMode.Vip : EndpointMode.Vip,
                 Ports(reader, service["ports"], Sub("ports"))),
@@ -196,6 +200,77 @@ internal static class ComposeServices
         }
 
         return sysctls;
+    }
+
+    /// <summary>dns and dns_search: a string or a list, each value checked as --dns and --dns-search check theirs.</summary>
+    private static ImmutableArray<string> DnsList(ComposeReader reader, ComposeNode? node, string path, Func<string, string?> problem)
+    {
+        if (node is null or ScalarNode { IsNull: true } || reader.StringOrList(node, path) is not { } values)
+        {
+            return [];
+        }
+
+        var list = ImmutableArray.CreateBuilder<string>();
+        foreach (var (text, at, itemPath) in values)
+        {
+            if (problem(text.Trim()) is { } wrong)
+            {
+                reader.Error(at, itemPath, wrong);
+            }
+            else if (!list.Contains(text.Trim()))
+            {
+                list.Add(text.Trim());
+            }
+        }
+
+        return list.ToImmutable();
+    }
+
+    /// <summary>logging: driver: and options:, as docker's stack converts them; a driver or an option a node cannot honour is refused here.</summary>
+    private static LogDriver? Logging(ComposeReader reader, ComposeNode node, string path)
+    {
+        if (reader.Mapping(node, path) is not { } logging)
+        {
+            return null;
+        }
+
+        reader.Keys(logging, path, ComposeSchema.Logging);
+        var name = logging["driver"] is { } driverNode ? reader.String(driverNode, ComposeReader.Child(path, "driver")) : null;
+        var options = ImmutableSortedDictionary<string, string>.Empty.WithComparers(StringComparer.Ordinal);
+        var optionsPath = ComposeReader.Child(path, "options");
+        var mapping = logging["options"] is { } optionsNode and not ScalarNode { IsNull: true } ? reader.Mapping(optionsNode, optionsPath) : null;
+        if (mapping is not null)
+        {
+            foreach (var entry in mapping.Entries)
+            {
+                if (entry.Value is ScalarNode { IsNull: false } value)
+                {
+                    options = options.SetItem(entry.Key.Value, value.Value);
+                }
+                else if (entry.Value is not ScalarNode)
+                {
+                    reader.Error(entry.Value, ComposeReader.Child(optionsPath, entry.Key.Value), $"expected a string or a number, got {entry.Value.Describe()}");
+                }
+            }
+        }
+
+        if (name is null)
+        {
+            // Docker converts options without a driver into a driver with an empty name, which its daemon then refuses.
+            reader.Error(logging, path, $"no driver is named; name one, e.g. driver: {LogDriverRule.JsonFile}");
+            return null;
+        }
+
+        var driver = new LogDriver(name, options);
+        foreach (var (at, problem, fix) in LogDriverRule.Problems(driver))
+        {
+            var where = at.StartsWith("Options[", StringComparison.Ordinal) && mapping is not null && mapping[at[8..^1]] is { } option
+                ? (option, ComposeReader.Child(optionsPath, at[8..^1]))
+                : (logging["driver"]!, ComposeReader.Child(path, "driver"));
+            reader.Error(where.Item1, where.Item2, $"{problem}; {fix}");
+        }
+
+        return driver;
     }
 
     /// <summary>A string checked by one of the flag checks that return the problem or null.</summary>

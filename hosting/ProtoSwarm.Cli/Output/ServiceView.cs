@@ -384,6 +384,17 @@ internal static class ServiceView
             })]);
         }
 
+        if (template.LogDriver is { } logDriver)
+        {
+            var driver = new JsonObject { ["Name"] = logDriver.Name };
+            if (!logDriver.Options.IsEmpty)
+            {
+                driver["Options"] = Map(logDriver.Options);
+            }
+
+            templateJson["LogDriver"] = driver;
+        }
+
         templateJson["ForceUpdate"] = template.ForceUpdate;
         return new JsonObject
         {
@@ -455,6 +466,15 @@ internal static class ServiceView
         }
 
         AddList(json, "Hosts", container.Hosts);
+        if (!container.Dns.IsEmpty)
+        {
+            var dns = new JsonObject();
+            AddList(dns, "Nameservers", container.Dns.Nameservers);
+            AddList(dns, "Search", container.Dns.Search);
+            AddList(dns, "Options", container.Dns.Options);
+            json["DNSConfig"] = dns;
+        }
+
         if (container.Secrets.Length > 0)
         {
             json["Secrets"] = new JsonArray([.. container.Secrets.Select(r => (JsonNode?)new JsonObject
@@ -801,6 +821,20 @@ internal static class ServiceView
                 text.Append("  Protocol = ").Append(Lower(port.Protocol)).Append('\n');
                 text.Append("  TargetPort = ").Append(port.TargetPort).Append('\n');
                 text.Append("  PublishMode = ").Append(Lower(port.PublishMode)).Append('\n');
+            }
+        }
+
+        if (template.LogDriver is { } logDriver)
+        {
+            Heading("Log Driver");
+            Line(" Name", logDriver.Name);
+            if (!logDriver.Options.IsEmpty)
+            {
+                Heading(" LogOpts");
+                foreach (var (key, value) in logDriver.Options)
+                {
+                    Line("  " + key, value);
+                }
             }
         }
 

@@ -37,6 +37,12 @@ public static class ContainerLog
             for (var k = 0; k <= MaxRotated; k++)
             {
                 var file = TryOpen(k == 0 ? path : $"{path}.{k}");
+                if (file is null && k == 0)
+                {
+                    // Between the monitor's rename of the current file and its open of the next one: the rest are there.
+                    continue;
+                }
+
                 if (file is null)
                 {
                     break;

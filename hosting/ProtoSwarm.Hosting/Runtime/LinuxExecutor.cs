@@ -8,6 +8,7 @@ using ProtoSwarm.Containers.Volumes;
 using ProtoSwarm.Contracts;
 using ActorExit = ProtoSwarm.Actors.Agent.Tasks.ContainerExit;
 using HealthCheck = ProtoSwarm.Contracts.HealthCheck;
+using HostResolvConf = ProtoSwarm.Networking.Dns.ResolvConf;
 
 namespace ProtoSwarm.Hosting.Runtime;
 
@@ -281,12 +282,20 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
                 throw new InvalidOperationException(string.Join("; ", problems));
             }
 
-            spec = spec with { Log = new ContainerLogOptions() };
+            // The managers checked the driver (LogDriverRule): none keeps nothing, json-file and local rotate files.
+            spec = spec with
+            {
+                Log = LogDriverRule.Files(task.Spec.LogDriver) is var (maxBytes, maxFiles) ? new ContainerLogOptions { MaxBytes = maxBytes, MaxFiles = maxFiles } : null,
+            };
             try
             {
                 if (executor._nodeNetworks() is { } networks && await networks.AttachTaskAsync(task, ct) is { } sandbox)
                 {
                     spec = spec with { NetworkNamespace = sandbox.NetnsPath, ResolvConf = sandbox.ResolvConf, ExtraHosts = [.. spec.ExtraHosts, .. sandbox.ExtraHosts] };
+                }
+                else
+                {
+                    spec = spec with { ResolvConf = HostResolvConf.ReadHost().ForContainerWithoutNetwork(task.Spec.Container.Dns) };
                 }
             }
             catch (Exception e) when (e is not OperationCanceledException)

@@ -80,6 +80,9 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
 
         public EmbeddedDnsServer? Dns { get; set; }
 
+        /// <summary>Where the task's other names go when its service gives --dns servers; null: the node's resolvers.</summary>
+        public DnsForwarder? Forwarder { get; set; }
+
         public string Ruleset { get; set; } = string.Empty;
 
         public ImmutableArray<IngressReturnRoute> ReturnRoutes { get; set; } = [];
@@ -240,12 +243,14 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
             await RefreshAsync(sandbox).ConfigureAwait(false);
             if (sandbox.Dns is null)
             {
-                sandbox.Dns = await EmbeddedDnsServer.StartAsync(new TaskNamespace(sandbox.NetnsPath), DnsRecords.From(ViewsOf(sandbox)), _forwarder, _logger).ConfigureAwait(false);
+                var nameservers = task.Spec.Container.Dns.Nameservers;
+                sandbox.Forwarder ??= nameservers.IsEmpty ? null : new DnsForwarder([.. nameservers.Select(IPAddress.Parse)], TimeSpan.FromSeconds(2));
+                sandbox.Dns = await EmbeddedDnsServer.StartAsync(new TaskNamespace(sandbox.NetnsPath), DnsRecords.From(ViewsOf(sandbox)), sandbox.Forwarder ?? _forwarder, _logger).ConfigureAwait(false);
             }
 
             await ApplyNodeRulesAsync().ConfigureAwait(false);
             var hostname = TaskContainers.Hostname(task);
-            return new TaskSandbox(sandbox.NetnsPath, _hostResolv.ForContainer(),
+            return new TaskSandbox(sandbox.NetnsPath, _hostResolv.ForContainer(task.Spec.Container.Dns),
                 [.. task.Networks.Select(n => $"{hostname}:{n.Address.Split('/')[0]}").Take(1)]);
         }
         finally
@@ -268,6 +273,7 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
                     await dns.DisposeAsync().ConfigureAwait(false);
                 }
 
+                sandbox.Forwarder?.Dispose();
                 foreach (var network in sandbox.Networks)
                 {
                     await _overlay.DetachTaskAsync(taskId, network.NetworkId, path).ConfigureAwait(false);
@@ -617,6 +623,8 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
             {
                 await dns.DisposeAsync().ConfigureAwait(false);
             }
+
+            sandbox.Forwarder?.Dispose();
         }
 
         _forwarder.Dispose();

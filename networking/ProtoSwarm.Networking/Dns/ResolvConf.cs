@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using System.Net;
 using System.Text;
+using ProtoSwarm.Contracts;
 
 namespace ProtoSwarm.Networking.Dns;
 
@@ -52,18 +53,44 @@ public sealed record ResolvConf(ImmutableArray<IPAddress> Nameservers, Immutable
 
     /// <summary>
     /// A task's /etc/resolv.conf, as docker writes it for a container on a user-defined network: the
-    /// embedded server, the host's search domains, and ndots:0 so a bare service name is asked as is.
+    /// embedded server, the service's search domains (--dns-search; else the host's; "." for none), its
+    /// options (--dns-option), and ndots:0 unless it gives an ndots, so a bare service name is asked as is.
+    /// The service's --dns servers are not listed: the embedded server forwards to them.
     /// </summary>
-    public string ForContainer()
+    public string ForContainer(DnsConfig? dns = null) => Write([EmbeddedAddress.ToString()], dns, ndotsZero: true);
+
+    /// <summary>
+    /// The resolv.conf of a task on no network: the service's --dns servers (else the host's), its search domains
+    /// (else the host's) and options; null when the service sets none of them, so the host's file is copied as it is.
+    /// </summary>
+    public string? ForContainerWithoutNetwork(DnsConfig dns) =>
+        dns.IsEmpty ? null : Write(dns.Nameservers.IsEmpty ? [.. Upstreams.Select(a => a.ToString())] : [.. dns.Nameservers], dns, ndotsZero: false);
+
+    private string Write(IEnumerable<string> nameservers, DnsConfig? dns, bool ndotsZero)
     {
         var text = new StringBuilder();
-        text.Append("nameserver ").Append(EmbeddedAddress).Append('\n');
-        if (Search.Length > 0)
+        foreach (var nameserver in nameservers)
         {
-            text.Append("search ").AppendJoin(' ', Search).Append('\n');
+            text.Append("nameserver ").Append(nameserver).Append('\n');
         }
 
-        text.Append("options ndots:0\n");
+        var search = dns is { Search.IsEmpty: false } ? dns.Search : Search;
+        if (search.Length > 0 && !(search is ["."]))
+        {
+            text.Append("search ").AppendJoin(' ', search.Where(s => s != ".")).Append('\n');
+        }
+
+        var options = dns?.Options ?? [];
+        if (ndotsZero && !options.Any(o => o.StartsWith("ndots:", StringComparison.Ordinal)))
+        {
+            options = ["ndots:0", .. options];
+        }
+
+        if (options.Length > 0)
+        {
+            text.Append("options ").AppendJoin(' ', options).Append('\n');
+        }
+
         return text.ToString();
     }
 }

@@ -156,6 +156,19 @@ public sealed class ServiceLogsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_Service_Whose_Tasks_Log_With_The_None_Driver_Is_Refused_As_Docker_Refuses_It()
+    {
+        var silent = Task("tasksilent1aaaaaaaaaaaaaa", "svcsilent0000000000000000", 1, "worker1111", TaskState.Running);
+        silent = silent with { Spec = silent.Spec with { LogDriver = new LogDriver(LogDriverRule.None) } };
+        await _proposer.ProposeAsync([StoreChange.Create(Service("svcsilent0000000000000000", "silent")), StoreChange.Create(silent)]);
+
+        var refused = Assert.IsType<CommandRejected>(await Ask(new GetServiceLogs("r1", "silent")));
+
+        Assert.StartsWith("configured logging driver does not support reading: silent's tasks log with the none driver", refused.Reason, StringComparison.Ordinal);
+        Assert.Equal(5, (await Logs()).Entries.Length);
+    }
+
+    [Fact]
     public async Task A_Node_That_Does_Not_Answer_Is_Named_And_The_Others_Lines_Still_Come()
     {
         var after = ImmutableSortedDictionary<string, long>.Empty.Add("taskquiet4aaaaaaaaaaaaaaa", 7);

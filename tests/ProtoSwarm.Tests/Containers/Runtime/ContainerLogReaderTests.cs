@@ -73,6 +73,16 @@ public sealed class ContainerLogReaderTests : IDisposable
     }
 
     [Fact]
+    public void A_Read_Between_The_Monitors_Rename_And_Its_New_File_Still_Finds_The_Rotated_Ones()
+    {
+        // A chatty task with a small max-size is caught there often: the reader found nothing at all.
+        Write("container.log.1", Record(5, "stdout", 'F', "newest rotated"));
+        Write("container.log.2", Record(4, "stdout", 'F', "older"));
+
+        Assert.Equal(["older", "newest rotated"], ContainerLog.Read(_dir).Select(e => e.Text));
+    }
+
+    [Fact]
     public void After_And_Tail_Select_The_Newest_Entries()
     {
         Write("container.log", [.. Enumerable.Range(1, 10).Select(i => Record(i, "stdout", 'F', $"line {i}"))]);

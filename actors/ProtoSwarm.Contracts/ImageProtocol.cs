@@ -80,4 +80,5 @@ public sealed record ImageHealthcheckSpec(
     [property: Key(1)] TimeSpan Interval,
     [property: Key(2)] TimeSpan Timeout,
     [property: Key(3)] TimeSpan StartPeriod,
-    [property: Key(4)] int Retries);
+    [property: Key(4)] int Retries,
+    [property: Key(5)] TimeSpan StartInterval = default);

@@ -142,7 +142,8 @@ public sealed record Placement(
 
 /// <summary>
 /// Docker's HEALTHCHECK: Test is ["NONE"], ["CMD", args...] or ["CMD-SHELL", command]; empty
-/// inherits the image's. Zero durations and retries mean docker's defaults (30 s, 30 s, 3, 0 s).
+/// inherits the image's. Zero durations and retries mean docker's defaults (30 s, 30 s, 3, 0 s, and
+/// 5 s for StartInterval: how often to probe during the start period, until the first success).
 /// </summary>
 [MessagePackObject]
 public sealed record HealthCheck(
@@ -150,7 +151,8 @@ public sealed record HealthCheck(
     [property: Key(1)] TimeSpan Interval = default,
     [property: Key(2)] TimeSpan Timeout = default,
     [property: Key(3)] long Retries = 0,
-    [property: Key(4)] TimeSpan StartPeriod = default)
+    [property: Key(4)] TimeSpan StartPeriod = default,
+    [property: Key(5)] TimeSpan StartInterval = default)
 {
     [Key(0)]
     public ImmutableArray<string> Test { get; init; } = Test.IsDefault ? [] : Test;

@@ -403,6 +403,7 @@ public static partial class ServiceSpecValidator
         CheckHealthDuration($"{field}.Interval", "--health-interval", health.Interval, problems);
         CheckHealthDuration($"{field}.Timeout", "--health-timeout", health.Timeout, problems);
         CheckHealthDuration($"{field}.StartPeriod", "--health-start-period", health.StartPeriod, problems);
+        CheckHealthDuration($"{field}.StartInterval", "--health-start-interval", health.StartInterval, problems);
         if (health.Retries < 0)
         {
             problems.Add(new($"{field}.Retries", $"{health.Retries} retries is negative", "set --health-retries to 0 (docker's default of 3) or more"));

@@ -110,6 +110,7 @@ internal static partial class ServiceFlags
         new("--health-timeout", null, "Maximum time to allow one check to run (ms|s|m|h)", FlagUse.Both, v => Duration("--health-timeout", v).Error),
         new("--health-retries", null, "Consecutive failures needed to report unhealthy", FlagUse.Both, v => Count("--health-retries", v).Error),
         new("--health-start-period", null, "Start period for the container to initialize before counting retries towards unstable (ms|s|m|h)", FlagUse.Both, v => Duration("--health-start-period", v).Error),
+        new("--health-start-interval", null, "Time between running the check during the start period (ms|s|m|h)", FlagUse.Both, v => Duration("--health-start-interval", v).Error),
         new("--no-healthcheck", null, "Disable any container-specified HEALTHCHECK", FlagUse.Both),
         new("--stop-signal", null, "Signal to stop the container", FlagUse.Both, StopSignal),
         new("--stop-grace-period", null, "Time to wait before force killing a container (ns|us|ms|s|m|h) (default 10s)", FlagUse.Both, v => Duration("--stop-grace-period", v).Error),
@@ -327,7 +328,7 @@ internal static partial class ServiceFlags
 
     private static HealthCheck? Health(HealthCheck? health, FlagValues flags)
     {
-        string[] healthFlags = ["--health-cmd", "--health-interval", "--health-timeout", "--health-retries", "--health-start-period"];
+        string[] healthFlags = ["--health-cmd", "--health-interval", "--health-timeout", "--health-retries", "--health-start-period", "--health-start-interval"];
         var touched = healthFlags.Where(flags.Has).ToList();
         if (flags.Has("--no-healthcheck"))
         {
@@ -349,6 +350,7 @@ internal static partial class ServiceFlags
             Timeout = DurationOr(flags, "--health-timeout", check.Timeout),
             Retries = CountOr(flags, "--health-retries", check.Retries),
             StartPeriod = DurationOr(flags, "--health-start-period", check.StartPeriod),
+            StartInterval = DurationOr(flags, "--health-start-interval", check.StartInterval),
         };
     }
 

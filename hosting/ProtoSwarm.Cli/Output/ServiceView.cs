@@ -455,14 +455,21 @@ internal static class ServiceView
 
         if (container.HealthCheck is { } health)
         {
-            json["Healthcheck"] = new JsonObject
+            var healthJson = new JsonObject
             {
                 ["Test"] = Array(health.Test),
                 ["Interval"] = Nanos(health.Interval),
                 ["Timeout"] = Nanos(health.Timeout),
                 ["StartPeriod"] = Nanos(health.StartPeriod),
-                ["Retries"] = health.Retries,
             };
+            if (health.StartInterval != TimeSpan.Zero)
+            {
+                // omitempty in docker's HealthConfig, between StartPeriod and Retries.
+                healthJson["StartInterval"] = Nanos(health.StartInterval);
+            }
+
+            healthJson["Retries"] = health.Retries;
+            json["Healthcheck"] = healthJson;
         }
 
         AddList(json, "Hosts", container.Hosts);

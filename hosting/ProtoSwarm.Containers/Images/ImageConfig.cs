@@ -10,7 +10,8 @@ public sealed record ImageHealthcheck(
     TimeSpan Interval,
     TimeSpan Timeout,
     TimeSpan StartPeriod,
-    int Retries);
+    int Retries,
+    TimeSpan StartInterval = default);
 
 /// <summary>
 /// What the container runtime honours from an image's config (the OCI image config's `config`
@@ -106,6 +107,7 @@ public sealed record ImageConfig(
             Nanos(h, "Interval"),
             Nanos(h, "Timeout"),
             Nanos(h, "StartPeriod"),
-            h.TryGetProperty("Retries", out var r) && r.ValueKind == JsonValueKind.Number ? r.GetInt32() : 0);
+            h.TryGetProperty("Retries", out var r) && r.ValueKind == JsonValueKind.Number ? r.GetInt32() : 0,
+            Nanos(h, "StartInterval"));
     }
 }

@@ -9,6 +9,7 @@ public sealed record HealthCheck
 {
     public static readonly TimeSpan DefaultInterval = TimeSpan.FromSeconds(30);
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(30);
+    public static readonly TimeSpan DefaultStartInterval = TimeSpan.FromSeconds(5);
     public const int DefaultRetries = 3;
 
     /// <summary>["NONE"], ["CMD", arg...] or ["CMD-SHELL", "command"] (run by /bin/sh -c); empty is none.</summary>
@@ -20,9 +21,13 @@ public sealed record HealthCheck
     /// <summary>While it lasts and the container was never healthy, failures do not count.</summary>
     public TimeSpan StartPeriod { get; init; }
 
+    /// <summary>How often to probe while the start period lasts and the container is still starting (docker's --health-start-interval).</summary>
+    public TimeSpan StartInterval { get; init; }
+
     public bool IsEnabled => Test.Count > 0 && Test[0] != "NONE";
 
     internal TimeSpan EffectiveInterval => Interval > TimeSpan.Zero ? Interval : DefaultInterval;
+    internal TimeSpan EffectiveStartInterval => StartInterval > TimeSpan.Zero ? StartInterval : DefaultStartInterval;
     internal TimeSpan EffectiveTimeout => Timeout > TimeSpan.Zero ? Timeout : DefaultTimeout;
     internal int EffectiveRetries => Retries > 0 ? Retries : DefaultRetries;
 
@@ -54,7 +59,7 @@ public sealed record HealthCheck
                     break;
             }
         }
-        foreach (var (name, value) in new[] { ("interval", check.Interval), ("timeout", check.Timeout), ("start period", check.StartPeriod) })
+        foreach (var (name, value) in new[] { ("interval", check.Interval), ("timeout", check.Timeout), ("start period", check.StartPeriod), ("start interval", check.StartInterval) })
         {
             if (value != TimeSpan.Zero && value < TimeSpan.FromMilliseconds(1))
             {

@@ -95,7 +95,7 @@ public sealed class HealthMonitor : IDisposable
     {
         // Deadlines, not bare delays: the next probe is due one interval after the last one ended,
         // however late this loop gets round to waiting for it.
-        var due = _startedAt + _check.EffectiveInterval;
+        var due = _startedAt + NextInterval(_startedAt);
         try
         {
             while (true)
@@ -107,12 +107,24 @@ public sealed class HealthMonitor : IDisposable
                 }
                 var probe = await ProbeAsync(cancellationToken);
                 Record(probe);
-                due = probe.End + _check.EffectiveInterval;
+                due = probe.End + NextInterval(probe.End);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
         }
+    }
+
+    /// <summary>Docker's: the start interval while the start period lasts and the container has not been healthy yet, else the interval.</summary>
+    private TimeSpan NextInterval(DateTimeOffset now)
+    {
+        bool starting;
+        lock (_lock)
+        {
+            starting = _state.Status == HealthStatus.Starting;
+        }
+
+        return starting && now - _startedAt < _check.StartPeriod ? _check.EffectiveStartInterval : _check.EffectiveInterval;
     }
 
     private async Task<HealthProbe> ProbeAsync(CancellationToken cancellationToken)

@@ -151,6 +151,6 @@ internal sealed class LocalImages(string directory) : IDisposable
         image.Config.ExposedPorts,
         image.Config.Labels,
         image.Config.StopSignal,
-        image.Config.Healthcheck is { } h ? new ImageHealthcheckSpec(h.Test, h.Interval, h.Timeout, h.StartPeriod, h.Retries) : null,
+        image.Config.Healthcheck is { } h ? new ImageHealthcheckSpec(h.Test, h.Interval, h.Timeout, h.StartPeriod, h.Retries, h.StartInterval) : null,
         [.. image.Layers.Select(l => l.DiffId)]);
 }

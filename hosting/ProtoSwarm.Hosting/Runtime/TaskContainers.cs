@@ -224,7 +224,7 @@ internal static class TaskContainers
     public static HealthCheck? HealthCheckOf(ContainerSpec container, ImageConfig config)
     {
         var image = config.Healthcheck is { Test.Length: > 0 } h && !IsNone(h.Test)
-            ? new HealthCheck(h.Test, h.Interval, h.Timeout, h.Retries, h.StartPeriod)
+            ? new HealthCheck(h.Test, h.Interval, h.Timeout, h.Retries, h.StartPeriod, h.StartInterval)
             : null;
         if (container.HealthCheck is not { } task)
         {
@@ -245,7 +245,8 @@ internal static class TaskContainers
             task.Interval > TimeSpan.Zero ? task.Interval : image.Interval,
             task.Timeout > TimeSpan.Zero ? task.Timeout : image.Timeout,
             task.Retries > 0 ? task.Retries : image.Retries,
-            task.StartPeriod > TimeSpan.Zero ? task.StartPeriod : image.StartPeriod);
+            task.StartPeriod > TimeSpan.Zero ? task.StartPeriod : image.StartPeriod,
+            task.StartInterval > TimeSpan.Zero ? task.StartInterval : image.StartInterval);
     }
 
     /// <summary>The runtime's form of a health check (the exec that runs it, docker's defaults for zeros).</summary>
@@ -256,6 +257,7 @@ internal static class TaskContainers
         Timeout = check.Timeout,
         Retries = (int)Math.Clamp(check.Retries, 0, int.MaxValue),
         StartPeriod = check.StartPeriod,
+        StartInterval = check.StartInterval,
     };
 
     private static bool IsNone(IReadOnlyList<string> test) =>

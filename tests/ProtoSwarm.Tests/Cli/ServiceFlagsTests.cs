@@ -89,6 +89,7 @@ public class ServiceFlagsTests
     [InlineData("--health-timeout", "5s")]
     [InlineData("--health-retries", "3")]
     [InlineData("--health-start-period", "1m")]
+    [InlineData("--health-start-interval", "2s")]
     [InlineData("--stop-signal", "SIGINT")]
     [InlineData("--stop-signal", "15")]
     [InlineData("--stop-grace-period", "20s")]
@@ -305,7 +306,7 @@ public class ServiceFlagsTests
                 "--update-max-failure-ratio", "0.5", "--update-order", "start-first",
                 "--rollback-parallelism", "0", "--rollback-failure-action", "continue", "--rollback-order", "start-first",
                 "--health-cmd", "curl -f localhost", "--health-interval", "10s", "--health-timeout", "2s", "--health-retries", "5", "--health-start-period", "20s",
-                "--stop-signal", "SIGINT", "--stop-grace-period", "30s", "--workdir", "/app", "--user", "www",
+                "--health-start-interval", "1s", "--stop-signal", "SIGINT", "--stop-grace-period", "30s", "--workdir", "/app", "--user", "www",
                 "--mount", "type=volume,source=data,target=/data", "--publish", "8080:80", "--publish", "published=9443,target=443,mode=host",
                 "--endpoint-mode", "vip", "--network", "backend", "--network", "name=front,alias=web"),
             "nginx:1.27",
@@ -329,7 +330,8 @@ public class ServiceFlagsTests
         Assert.Equal(new UpdateConfig(2, TimeSpan.FromSeconds(10), FailureAction.Rollback, TimeSpan.FromSeconds(30), 0.5, UpdateOrder.StartFirst), spec.Update);
         Assert.Equal(new UpdateConfig(0, TimeSpan.Zero, FailureAction.Continue, UpdateConfig.DefaultMonitor, 0, UpdateOrder.StartFirst), spec.Rollback);
         Assert.Equal(["CMD-SHELL", "curl -f localhost"], container.HealthCheck!.Test.ToArray());
-        Assert.Equal((TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(2), 5L, TimeSpan.FromSeconds(20)), (container.HealthCheck.Interval, container.HealthCheck.Timeout, container.HealthCheck.Retries, container.HealthCheck.StartPeriod));
+        Assert.Equal((TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(2), 5L, TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(1)),
+            (container.HealthCheck.Interval, container.HealthCheck.Timeout, container.HealthCheck.Retries, container.HealthCheck.StartPeriod, container.HealthCheck.StartInterval));
         Assert.Equal(("SIGINT", TimeSpan.FromSeconds(30), "/app", "www"), (container.StopSignal, container.StopGracePeriod, container.Dir, container.User));
         Assert.Equal(new MountSpec(MountType.Volume, "data", "/data"), container.Mounts.Single());
         Assert.Equal([new PortConfig(80, 8080), new PortConfig(443, 9443, PortProtocol.Tcp, PublishMode.Host)], spec.Endpoint.Ports.ToArray());

@@ -199,6 +199,20 @@ public class ServiceViewTests
     }
 
     [Fact]
+    public void A_Health_Checks_Start_Interval_Shows_Between_Start_Period_And_Retries_Only_When_Set()
+    {
+        var check = new HealthCheck(["CMD", "true"], TimeSpan.FromSeconds(30), StartPeriod: TimeSpan.FromMinutes(1));
+        ServiceSpec With(HealthCheck health) => Spec() with { TaskTemplate = Spec().TaskTemplate with { Container = new ContainerSpec("nginx:1.27", HealthCheck: health) } };
+
+        var set = ServiceView.Inspect(new ServiceDetails(Service(spec: With(check with { StartInterval = TimeSpan.FromSeconds(2) })), new ServiceReplicas(1, 1)));
+        var unset = ServiceView.Inspect(new ServiceDetails(Service(spec: With(check)), new ServiceReplicas(1, 1)));
+
+        Assert.Equal("""{"Test":["CMD","true"],"Interval":30000000000,"Timeout":0,"StartPeriod":60000000000,"StartInterval":2000000000,"Retries":0}""",
+            Json.Line(set["Spec"]!["TaskTemplate"]!["ContainerSpec"]!["Healthcheck"]));
+        Assert.False(unset["Spec"]!["TaskTemplate"]!["ContainerSpec"]!["Healthcheck"]!.AsObject().ContainsKey("StartInterval"));
+    }
+
+    [Fact]
     public void Inspect_Leaves_Out_What_Is_Unset_As_Dockers_Omitempty()
     {
         var json = ServiceView.Inspect(new ServiceDetails(Service(), new ServiceReplicas(3, 3)));

@@ -137,18 +137,45 @@ public sealed class HealthMonitorTests
         using var monitor = new HealthMonitor(check, probes.Exec, time);
         var unhealthy = monitor.WaitChangeAsync(HealthStatus.Starting);
 
-        for (var i = 1; i <= 4; i++)
+        // Docker's (Engine 25+): within the start period, while starting, a probe every start interval (5 s by default).
+        double[] at = [5, 10, 15, 20, 25, 35];
+        for (var i = 0; i < at.Length; i++)
         {
-            time.Advance(TimeSpan.FromSeconds(10));
+            time.Advance(TimeSpan.FromSeconds(at[i] - (i == 0 ? 0 : at[i - 1])));
             (await probes.NextAsync()).Exit(1);
-            await UntilAsync(() => monitor.State.Log.Count == i);
-            Assert.Equal(i < 4 ? HealthStatus.Starting : HealthStatus.Unhealthy, monitor.Status);
+            var start = T0.AddSeconds(at[i]);
+            await UntilAsync(() => monitor.State.Log is [.., var last] && last.Start == start);
+            Assert.Equal(i < at.Length - 1 ? HealthStatus.Starting : HealthStatus.Unhealthy, monitor.Status);
         }
 
-        // Probes at 10 and 20 s are in the start period; 30 and 40 s count.
+        // Probes at 5 to 20 s are in the start period; 25 and 35 s count (the log keeps docker's last five).
         Assert.Equal(HealthStatus.Unhealthy, await unhealthy.WaitAsync(TimeSpan.FromSeconds(5)));
         Assert.Equal(2, monitor.State.FailingStreak);
-        Assert.Equal([10.0, 20, 30, 40], monitor.State.Log.Select(p => (p.Start - T0).TotalSeconds));
+        Assert.Equal(at[1..], monitor.State.Log.Select(p => (p.Start - T0).TotalSeconds));
+    }
+
+    [Fact]
+    public async Task The_Start_Interval_Paces_Probes_Only_Until_The_First_Success_Or_The_End_Of_The_Start_Period()
+    {
+        var time = new FakeTimeProvider(T0);
+        var probes = new ScriptedProbes();
+        var check = new HealthCheck { Test = ["CMD", "ready"], Interval = TimeSpan.FromSeconds(30), StartPeriod = TimeSpan.FromSeconds(60), StartInterval = TimeSpan.FromSeconds(2) };
+        using var monitor = new HealthMonitor(check, probes.Exec, time);
+
+        time.Advance(TimeSpan.FromSeconds(2));
+        (await probes.NextAsync()).Exit(1);
+        await UntilAsync(() => monitor.State.Log.Count == 1);
+        time.Advance(TimeSpan.FromSeconds(2));
+        (await probes.NextAsync()).Exit(0);
+        Assert.Equal(HealthStatus.Healthy, await monitor.WaitChangeAsync(HealthStatus.Starting).WaitAsync(TimeSpan.FromSeconds(5)));
+
+        // Healthy: the interval again, though the start period lasts until 60 s.
+        time.Advance(TimeSpan.FromSeconds(29));
+        Assert.True(await probes.NoneWithinAsync(TimeSpan.FromMilliseconds(50)));
+        time.Advance(TimeSpan.FromSeconds(1));
+        (await probes.NextAsync()).Exit(0);
+        await UntilAsync(() => monitor.State.Log.Count == 3);
+        Assert.Equal([2.0, 4, 34], monitor.State.Log.Select(p => (p.Start - T0).TotalSeconds));
     }
 
     [Fact]

@@ -43,8 +43,9 @@ public sealed record RemoveVolume(
     [property: Key(1)] string Name,
     [property: Key(2)] bool Force);
 
+/// <summary>A removed volume, and the bytes its files took (what `volume prune` adds up as reclaimed).</summary>
 [MessagePackObject]
-public sealed record VolumeRemoved([property: Key(0)] string Name);
+public sealed record VolumeRemoved([property: Key(0)] string Name, [property: Key(1)] long ReclaimedBytes = 0);
 
 /// <summary>A volume on a node, with docker's `volume inspect` fields and the containers that use it now.</summary>
 [MessagePackObject]
@@ -55,4 +56,5 @@ public sealed record VolumeObject(
     [property: Key(3)] DateTimeOffset CreatedAt,
     [property: Key(4)] ImmutableSortedDictionary<string, string> Labels,
     [property: Key(5)] string Scope,
-    [property: Key(6)] ImmutableArray<string> UsedBy);
+    [property: Key(6)] ImmutableArray<string> UsedBy,
+    [property: Key(7)] bool Anonymous = false);

@@ -75,7 +75,7 @@ internal sealed class ServiceFilter
         return value?.Invoke(key, filter[(equals + 1)..]) is { } problem ? $"--filter '{filter}': {problem}." : null;
     }
 
-    private static bool MatchesLabel(ImmutableSortedDictionary<string, string> labels, string term)
+    internal static bool MatchesLabel(ImmutableSortedDictionary<string, string> labels, string term)
     {
         var equals = term.IndexOf('=', StringComparison.Ordinal);
         return equals < 0

@@ -7,14 +7,49 @@ using ProtoSwarm.Contracts;
 namespace ProtoSwarm.Cli.Commands;
 
 /// <summary>
-/// `protoswarm volume create|ls|inspect|rm`: the volumes of the node this CLI talks to (docker's local
+/// `protoswarm volume create|ls|inspect|rm|prune`: the volumes of the node this CLI talks to (docker's local
 /// driver: a volume belongs to one node), with docker's flags and output. The node answers them
 /// itself, in a swarm or not.
 /// </summary>
 internal static class VolumeCommands
 {
     public static Command Create(CliApp app) =>
-        new Command("volume", "Manage volumes on this node").With(CreateVolume(app), List(app), Inspect(app), Remove(app));
+        new Command("volume", "Manage volumes on this node").With(CreateVolume(app), List(app), Inspect(app), Remove(app), Prune(app));
+
+    /// <summary>docker's `volume ls --filter` keys.</summary>
+    public static readonly ImmutableArray<string> FilterKeys = ["dangling", "driver", "label", "name"];
+
+    public static string? CheckFilter(string filter) => ServiceFilter.Check(filter, FilterKeys, (key, value) => key switch
+    {
+        "dangling" when value is not ("true" or "false" or "1" or "0") => "dangling must be true or false",
+        _ => null,
+    });
+
+    /// <summary>
+    /// docker's matching: values of one key are alternatives, keys combine; dangling is "used by no container",
+    /// name matches part of the name (docker's is a regular expression, taken as one here too), label a key or key=value.
+    /// </summary>
+    public static bool Matches(VolumeObject volume, IEnumerable<string> filters) =>
+        filters.Select(f => f.Split('=', 2)).GroupBy(p => p[0].Trim(), p => p[1], StringComparer.Ordinal).All(term => term.Any(value => term.Key switch
+        {
+            "dangling" => volume.UsedBy.IsEmpty == value is "true" or "1",
+            "driver" => volume.Driver == value,
+            "label" => ServiceFilter.MatchesLabel(volume.Labels, value),
+            "name" => NameMatches(volume.Name, value),
+            _ => false,
+        }));
+
+    private static bool NameMatches(string name, string pattern)
+    {
+        try
+        {
+            return System.Text.RegularExpressions.Regex.IsMatch(name, pattern, System.Text.RegularExpressions.RegexOptions.None, TimeSpan.FromSeconds(1));
+        }
+        catch (ArgumentException)
+        {
+            return name.Contains(pattern, StringComparison.Ordinal);
+        }
+    }
 
     private static Command CreateVolume(CliApp app)
     {
@@ -50,13 +85,19 @@ internal static class VolumeCommands
         {
             Description = "Format output: table (default), json, or a Go template such as '{{.Name}}'",
         }.CheckedBy(v => ListingFormat.Check(v, VolumeView.Columns.Keys.ToList()));
-        var command = new Command("ls", "List volumes").With(quiet, format);
+        var filter = new Option<string[]>("--filter", "-f")
+        {
+            Description = $"Provide filter values ({string.Join(", ", FilterKeys)})",
+            DefaultValueFactory = _ => [],
+        }.CheckedBy(CheckFilter);
+        var command = new Command("ls", "List volumes").With(quiet, format, filter);
         command.Aliases.Add("list");
         app.SetAction(command, async (parse, cli, ct) =>
         {
             var listing = ListingFormat.Parse(parse.GetValue(format), parse.GetValue(quiet), VolumeView.Columns.Keys.ToList(), out _)!;
             var list = await cli.RequestAsync<VolumeList>(new ListVolumes(SwarmIds.NewRequestId()), Timeouts.Query, ct);
-            var volumes = VolumeView.Sorted(list.Volumes).ToList();
+            var filters = parse.GetValue(filter) ?? [];
+            var volumes = VolumeView.Sorted(list.Volumes.Where(v => Matches(v, filters))).ToList();
             await cli.Out.WriteAsync(listing.Render([.. volumes.Select(VolumeView.ToJson)], () => VolumeView.Table(volumes), VolumeView.Columns, idField: "Name"));
             return 0;
         });
@@ -91,6 +132,70 @@ internal static class VolumeCommands
             var removed = await cli.RequestAsync<VolumeRemoved>(new RemoveVolume(SwarmIds.NewRequestId(), name, parse.GetValue(force)), Timeouts.Change, ct);
             await cli.Out.WriteLineAsync(removed.Name);
         }));
+        return command;
+    }
+
+    /// <summary>docker's prompt of `volume prune`, without and with --all.</summary>
+    public static string PruneWarning(bool all) =>
+        $"WARNING! This will remove {(all ? "all" : "anonymous")} local volumes not used by at least one container.\n" +
+        "Are you sure you want to continue? [y/N] ";
+
+    /// <summary>
+    /// `volume prune [-a] [-f] [--filter label=...]`: as docker 23+, the unused anonymous volumes of this node, or with
+    /// --all every unused one. Anonymous volumes here leave with their container, so without --all only those a
+    /// crash left behind go. Each removal is the node's own check: a volume a container took meanwhile stays.
+    /// </summary>
+    private static Command Prune(CliApp app)
+    {
+        var all = new Option<bool>("--all", "-a") { Description = "Remove all unused volumes, not just anonymous ones" };
+        var force = new Option<bool>("--force", "-f") { Description = "Do not prompt for confirmation" };
+        var filter = new Option<string[]>("--filter")
+        {
+            Description = "Provide filter values (label=KEY or label=KEY=VALUE)",
+            DefaultValueFactory = _ => [],
+        }.CheckedBy(f => ServiceFilter.Check(f, ["label"]));
+        var command = new Command("prune", "Remove unused local volumes").With(all, force, filter);
+        app.SetAction(command, async (parse, cli, ct) =>
+        {
+            if (!parse.GetValue(force))
+            {
+                await cli.Out.WriteAsync(PruneWarning(parse.GetValue(all)));
+                await cli.Out.FlushAsync(ct);
+                using var input = new StreamReader(app.StandardInput(), leaveOpen: true);
+                var answer = (await input.ReadLineAsync(ct))?.Trim();
+                if (!string.Equals(answer, "y", StringComparison.OrdinalIgnoreCase) && !string.Equals(answer, "yes", StringComparison.OrdinalIgnoreCase))
+                {
+                    return 0;
+                }
+            }
+
+            var list = await cli.RequestAsync<VolumeList>(new ListVolumes(SwarmIds.NewRequestId()), Timeouts.Query, ct);
+            var filters = parse.GetValue(filter) ?? [];
+            var unused = VolumeView.Sorted(list.Volumes.Where(v => v.UsedBy.IsEmpty && (parse.GetValue(all) || v.Anonymous) && Matches(v, filters))).ToList();
+            var deleted = new List<string>();
+            long reclaimed = 0;
+            foreach (var volume in unused)
+            {
+                try
+                {
+                    var removed = await cli.RequestAsync<VolumeRemoved>(new RemoveVolume(SwarmIds.NewRequestId(), volume.Name, Force: true), Timeouts.Change, ct);
+                    deleted.Add(removed.Name);
+                    reclaimed += removed.ReclaimedBytes;
+                }
+                catch (SwarmCommandException e) when (e.Code == RejectCode.Conflict)
+                {
+                    // Taken by a container since the listing: not unused any more, as docker's prune skips it.
+                }
+            }
+
+            if (deleted.Count > 0)
+            {
+                await cli.Out.WriteAsync("Deleted Volumes:\n" + string.Concat(deleted.Select(d => d + "\n")) + "\n");
+            }
+
+            await cli.Out.WriteLineAsync($"Total reclaimed space: {ImageView.HumanSize(reclaimed)}");
+            return 0;
+        });
         return command;
     }
 }

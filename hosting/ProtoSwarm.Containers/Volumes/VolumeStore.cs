@@ -15,7 +15,8 @@ public sealed record Volume(
     DateTimeOffset CreatedAt,
     ImmutableSortedDictionary<string, string> Labels,
     string Scope,
-    IReadOnlyList<string> UsedBy);
+    IReadOnlyList<string> UsedBy,
+    bool Anonymous = false);
 
 /// <summary>A volume operation refused; the message says what, where and how to fix it.</summary>
 public sealed class VolumeStoreException(RejectCode code, string message) : Exception(message)
@@ -88,7 +89,8 @@ public sealed class VolumeStore
     }
 
     /// <summary>`volume rm`: refused while a container uses the volume, forced or not (docker's rule); force only makes a missing volume no error.</summary>
-    public void Remove(string name, bool force = false)
+    /// <summary>Removes a volume no container holds; returns the bytes its files took (0 for a missing one with force).</summary>
+    public long Remove(string name, bool force = false)
     {
         lock (_lock)
         {
@@ -96,7 +98,7 @@ public sealed class VolumeStore
             {
                 if (force)
                 {
-                    return;
+                    return 0;
                 }
 
                 throw NoSuchVolume(name);
@@ -109,7 +111,23 @@ public sealed class VolumeStore
                     $"remove {name}: volume is in use by task {string.Join(", ", users)}; remove or update the service that runs it first");
             }
 
+            var bytes = DataBytes(Path.Join(_directory, name, DataDir));
             Directory.Delete(Path.Join(_directory, name), recursive: true);
+            return bytes;
+        }
+    }
+
+    /// <summary>What a volume's files take, as docker's prune counts its reclaimed space: regular files' sizes, links not followed.</summary>
+    private static long DataBytes(string directory)
+    {
+        try
+        {
+            var options = new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true, AttributesToSkip = FileAttributes.ReparsePoint };
+            return new DirectoryInfo(directory).EnumerateFiles("*", options).Sum(f => f.Length);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return 0;
         }
     }
 
@@ -292,7 +310,8 @@ public sealed class VolumeStore
             metadata.CreatedAt,
             ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, metadata.Labels),
             "local",
-            Users(name));
+            Users(name),
+            metadata.AnonymousFor is not null);
     }
 
     private VolumeMetadata? TryReadMetadata(string name)

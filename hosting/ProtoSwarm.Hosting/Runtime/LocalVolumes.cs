@@ -39,10 +39,10 @@ internal sealed class LocalVolumes(string directory)
 
     private VolumeRemoved Remove(RemoveVolume m)
     {
-        Store.Remove(m.Name, m.Force);
-        return new VolumeRemoved(m.Name);
+        var bytes = Store.Remove(m.Name, m.Force);
+        return new VolumeRemoved(m.Name, bytes);
     }
 
     internal static VolumeObject ToWire(Volume volume) =>
-        new(volume.Name, volume.Driver, volume.Mountpoint, volume.CreatedAt, volume.Labels, volume.Scope, [.. volume.UsedBy]);
+        new(volume.Name, volume.Driver, volume.Mountpoint, volume.CreatedAt, volume.Labels, volume.Scope, [.. volume.UsedBy], volume.Anonymous);
 }

@@ -11,6 +11,92 @@ public sealed class VolumeCommandTests
         name, "local", $"/var/lib/protoswarm/volumes/{name}/_data", Joined,
         ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, labels.Select(l => KeyValuePair.Create(l.Key, l.Value))), "local", []);
 
+    private static readonly VolumeList Mixed = new(
+    [
+        Volume("app-data", ("tier", "back")),
+        Volume("app-logs") with { UsedBy = ["task1"] },
+        Volume("cache", ("tier", "front")),
+        Volume("0123abcd") with { Anonymous = true },
+        Volume("4567ef01") with { Anonymous = true, UsedBy = ["task2"] },
+    ]);
+
+    [Theory]
+    [InlineData("dangling=true", "0123abcd\napp-data\ncache\n")]
+    [InlineData("dangling=false", "4567ef01\napp-logs\n")]
+    [InlineData("name=app", "app-data\napp-logs\n")]
+    [InlineData("name=^c", "cache\n")]
+    [InlineData("label=tier", "app-data\ncache\n")]
+    [InlineData("label=tier=front", "cache\n")]
+    [InlineData("driver=local", "0123abcd\n4567ef01\napp-data\napp-logs\ncache\n")]
+    public async Task Volume_Ls_Filters_As_Docker(string filter, string expected)
+    {
+        var node = new FakeNode(_ => Mixed);
+
+        var (code, output, _) = await RunAsync(node, "volume", "ls", "-q", "--filter", filter);
+
+        Assert.Equal(0, code);
+        Assert.Equal(expected, output);
+    }
+
+    [Theory]
+    [InlineData("dangling=maybe", "dangling must be true or false")]
+    [InlineData("size=1", "'size' is not a filter here; use one of dangling, driver, label, name")]
+    public async Task Volume_Ls_Refuses_A_Filter_It_Cannot_Apply(string filter, string expected)
+    {
+        var node = new FakeNode(_ => Mixed);
+
+        var (code, _, error) = await RunAsync(node, "volume", "ls", "--filter", filter);
+
+        Assert.NotEqual(0, code);
+        Assert.Contains(expected, error, StringComparison.Ordinal);
+        Assert.Empty(node.Requests);
+    }
+
+    [Fact]
+    public async Task Volume_Prune_Removes_Unused_Anonymous_Volumes_Or_With_All_Every_Unused_One_And_Adds_Up_The_Space()
+    {
+        var node = new FakeNode(request => request switch
+        {
+            ListVolumes => Mixed,
+            RemoveVolume { Name: "cache" } => new CommandRejected(RejectCode.Conflict, "remove cache: volume is in use by task t9"),
+            RemoveVolume r => new VolumeRemoved(r.Name, 1500),
+            _ => throw new InvalidOperationException(),
+        });
+
+        var anonymous = await RunAsync(node, "volume", "prune", "-f");
+        var removedFirst = node.Requests.OfType<RemoveVolume>().Select(r => r.Name).ToList();
+        var all = await RunAsync(node, "volume", "prune", "--all", "--force");
+        var labelled = await RunAsync(node, "volume", "prune", "-a", "-f", "--filter", "label=tier=back");
+
+        Assert.Equal("Deleted Volumes:\n0123abcd\n\nTotal reclaimed space: 1.5kB\n", anonymous.Out);
+        Assert.Equal(["0123abcd"], removedFirst);
+        // cache was taken by a container after the listing: skipped, not an error.
+        Assert.Equal((0, "Deleted Volumes:\n0123abcd\napp-data\n\nTotal reclaimed space: 3kB\n"), (all.Code, all.Out));
+        Assert.Equal("Deleted Volumes:\napp-data\n\nTotal reclaimed space: 1.5kB\n", labelled.Out);
+        Assert.DoesNotContain(node.Requests.OfType<RemoveVolume>(), r => r.Name is "app-logs" or "4567ef01");
+    }
+
+    [Theory]
+    [InlineData("y\n", true)]
+    [InlineData("n\n", false)]
+    [InlineData("", false)]
+    public async Task Volume_Prune_Asks_First_As_Docker_And_Only_Yes_Goes_On(string answer, bool pruned)
+    {
+        var node = new FakeNode(request => request switch
+        {
+            ListVolumes => Mixed,
+            RemoveVolume r => new VolumeRemoved(r.Name, 0),
+            _ => throw new InvalidOperationException(),
+        });
+
+        var (code, output, _) = await RunWithInputAsync(node, System.Text.Encoding.UTF8.GetBytes(answer), CancellationToken.None, "volume", "prune", "-a");
+
+        Assert.Equal(0, code);
+        Assert.StartsWith("WARNING! This will remove all local volumes not used by at least one container.\nAre you sure you want to continue? [y/N] ", output, StringComparison.Ordinal);
+        Assert.Equal(pruned, output.Contains("Total reclaimed space: 0B", StringComparison.Ordinal));
+        Assert.Equal(pruned, node.Requests.OfType<RemoveVolume>().Any());
+    }
+
     [Fact]
     public async Task Volume_Create_Sends_The_Name_And_Labels_And_Prints_The_Name()
     {

@@ -45,6 +45,22 @@ public sealed class VolumeStoreTests : IDisposable
         Assert.Equal(new[] { "alpha", "zeta" }.Append(random.Name).Order(StringComparer.Ordinal), store.List().Select(v => v.Name));
     }
 
+    [Fact]
+    public void Remove_Tells_The_Bytes_The_Volumes_Files_Took()
+    {
+        var store = Store();
+        var volume = store.Create("cache");
+        Directory.CreateDirectory(Path.Combine(volume.Mountpoint, "sub"));
+        File.WriteAllBytes(Path.Combine(volume.Mountpoint, "a.bin"), new byte[1000]);
+        File.WriteAllBytes(Path.Combine(volume.Mountpoint, "sub", "b.bin"), new byte[234]);
+        File.CreateSymbolicLink(Path.Combine(volume.Mountpoint, "link"), "/etc/passwd");
+
+        Assert.Equal(1234, store.Remove("cache"));
+        Assert.False(Directory.Exists(volume.Mountpoint));
+        Assert.Equal(0, store.Remove("cache", force: true));
+        Assert.False(volume.Anonymous);
+    }
+
     [Theory]
     [InlineData("x", "at least two characters")]
     [InlineData("-bad", "not a valid volume name")]

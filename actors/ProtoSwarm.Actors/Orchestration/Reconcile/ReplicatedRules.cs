@@ -10,9 +10,14 @@ internal static class ReplicatedRules
     /// filled again in the same step, with no restart delay and no attempt counted: losing a node
     /// or draining it is not the task's failure. Docker applies the restart delay here too; we do
     /// not, because the swarm promises that a lost node's tasks run elsewhere within 3 s.
+    /// A task whose node no longer meets the task's own placement constraints (a label removed,
+    /// a node demoted) stops too, as swarmkit's constraint enforcer does; its replacement is placed
+    /// where the constraints hold, or waits pending. Judged by the task's own spec, so a rolling
+    /// update that changes the constraints still replaces the old tasks batch by batch.
     /// </summary>
     public static void LeaveLostNodes(ReconcileState s)
     {
+        var eligibility = new Dictionary<TaskSpec, NodeEligibility>(ReferenceEqualityComparer.Instance);
         foreach (var task in s.Tasks.ToList())
         {
             if (!TaskFacts.IsLive(task, s.IsJob) || task.NodeId.Length == 0)
@@ -26,12 +31,24 @@ internal static class ReplicatedRules
                 null => "left the swarm",
                 { Status.State: NodeState.Down } => "is down",
                 { Spec.Availability: NodeAvailability.Drain } => "is drained",
+                _ when !EligibilityOf(task.Spec).Matches(node) => "no longer meets the task's placement constraints",
                 _ => null,
             };
             if (why is not null)
             {
                 s.SetDesired(task, TaskState.Shutdown, $"task {task.Id} (slot {task.Slot}) stops: node {task.NodeId} {why}; it is replaced at once");
             }
+        }
+
+        // Tasks of one spec share it by reference: its constraints are parsed once per step.
+        NodeEligibility EligibilityOf(TaskSpec spec)
+        {
+            if (!eligibility.TryGetValue(spec, out var judged))
+            {
+                eligibility[spec] = judged = new NodeEligibility(spec);
+            }
+
+            return judged;
         }
     }
 

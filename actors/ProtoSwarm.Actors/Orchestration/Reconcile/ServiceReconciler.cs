@@ -95,7 +95,8 @@ public static class ServiceReconciler
 
     /// <summary>
     /// REPLICAS n/m for `service ls`: tasks observed Running and wanted so (Running; Complete for a
-    /// job's), out of the replicas or, for a global service, the eligible nodes. For a job, Completed
+    /// job's) on a node that is not down (docker's count: a down node's last report is no running
+    /// task), out of the replicas or, for a global service, the eligible nodes. For a job, Completed
     /// counts the slots (or nodes) that succeeded in the current run, out of the total completions
     /// (replicated job) or the eligible nodes (global job).
     /// </summary>
@@ -104,7 +105,8 @@ public static class ServiceReconciler
         var mode = service.Spec.Mode;
         var target = TaskFacts.Target(mode.IsJob);
         var mine = tasks.Where(t => t.ServiceId == service.Id && (!mode.IsJob || t.JobIteration == service.JobIteration)).ToList();
-        var running = mine.Count(t => t.Status.State == TaskState.Running && t.DesiredState == target);
+        var down = nodes.Where(n => n.Status?.State == NodeState.Down).Select(n => n.Id).ToHashSet(StringComparer.Ordinal);
+        var running = mine.Count(t => t.Status.State == TaskState.Running && t.DesiredState == target && !down.Contains(t.NodeId));
         var eligibility = new NodeEligibility(service.Spec.TaskTemplate);
         long desired = mode.Kind switch
         {

@@ -128,6 +128,17 @@ public class RemovalAndHistoryTests
     }
 
     [Fact]
+    public void Replicas_Leave_Out_A_Task_A_Down_Node_Last_Reported_Running_As_Docker_Counts_Them()
+    {
+        var spec = Spec(ServiceMode.GlobalMode);
+        var nodes = new[] { Node("a"), Node("b"), Node("c", NodeState.Down) };
+        var tasks = new[] { Task("x1", 0, "a", spec: spec), Task("x2", 0, "b", spec: spec), Task("x3", 0, "c", spec: spec) };
+
+        Assert.Equal(new ServiceReplicas(2, 2), ServiceReconciler.Replicas(Service(spec), tasks, nodes));
+        Assert.Equal(new ServiceReplicas(2, 3), ServiceReconciler.Replicas(Service(), [.. tasks.Select(t => t with { Spec = Spec().TaskTemplate })], nodes));
+    }
+
+    [Fact]
     public void Replicas_Of_A_Job_Count_Completions_Of_The_Current_Run()
     {
         var spec = Spec(ServiceMode.ReplicatedJobMode(2, 5));

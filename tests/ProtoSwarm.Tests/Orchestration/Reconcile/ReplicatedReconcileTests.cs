@@ -142,6 +142,36 @@ public class ReplicatedReconcileTests
     }
 
     [Fact]
+    public void A_Task_Whose_Node_No_Longer_Meets_Its_Constraints_Stops_And_Is_Replaced_Where_They_Hold()
+    {
+        var ssd = Spec(ServiceMode.ReplicatedMode(2), constraints: ["node.labels.ssd==true"]);
+        var tasks = new[] { Task("x1", 1, "a", spec: ssd), Task("x2", 2, "b", spec: ssd) };
+        // b's label was removed after its task was placed (swarmkit's constraint enforcer stops such a task).
+        var nodes = new[] { Node("a", labels: ("ssd", "true")), Node("b") };
+
+        var outcome = Run(Service(ssd), tasks, nodes, At(1));
+
+        Assert.Equal("x2:shutdown", outcome.DesiredChanges());
+        Assert.Equal("2:running", outcome.Creations());
+        Assert.Contains(outcome.Events, e => e.Contains("no longer meets the task's placement constraints", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_Task_Is_Judged_By_Its_Own_Constraints_So_A_Rolling_Update_Replaces_The_Old_Ones_In_Batches()
+    {
+        var before = Spec(ServiceMode.ReplicatedMode(2));
+        var after = Spec(ServiceMode.ReplicatedMode(2), constraints: ["node.labels.ssd==true"],
+            update: new UpdateConfig(1, TimeSpan.Zero, FailureAction.Pause, TimeSpan.FromSeconds(5), 0, UpdateOrder.StopFirst));
+        var tasks = new[] { Task("x1", 1, "a", spec: before), Task("x2", 2, "b", spec: before) };
+        var nodes = new[] { Node("a"), Node("b") };
+
+        var outcome = Run(Service(after, specVersion: 2, status: new UpdateStatus(UpdateState.Updating, At(0), null, "")), tasks, nodes, At(1));
+
+        // One batch of one (the updater's), not both at once by the constraint rule.
+        Assert.Single(outcome.DesiredChanges().Split(','));
+    }
+
+    [Fact]
     public void A_Paused_Node_Keeps_Its_Tasks()
     {
         var tasks = new[] { Task("x1", 1, "a") };

@@ -108,13 +108,25 @@ public static class ServiceCommands
             Spec = spec,
             PreviousSpec = service.Spec,
             SpecVersion = service.SpecVersion + 1,
-            // As swarmkit: an update that changes no task clears the last update's status, so a scale after a
-            // rollback does not read as that rollback again.
-            UpdateStatus = tasksChange ? new UpdateStatus(UpdateState.Updating, now, null, "update in progress") : null,
+            UpdateStatus = tasksChange ? new UpdateStatus(UpdateState.Updating, now, null, "update in progress") : UnchangedTasks(service.UpdateStatus, now),
             JobIteration = spec.Mode.IsJob ? service.JobIteration + 1 : service.JobIteration,
         };
         return (updated, null);
     }
+
+    /// <summary>
+    /// The update status after an update that changes no task (a scale, a label, a bare `service update`). As
+    /// swarmkit, where any update restarts the updater over the slots still dirty: one under way goes on (a
+    /// scale mid-rollout no longer leaves half the tasks on the old spec), a paused one resumes as docker's
+    /// docs say a bare `service update` does, and a finished one is cleared, so a scale after a rollback does
+    /// not read as that rollback again.
+    /// </summary>
+    internal static UpdateStatus? UnchangedTasks(UpdateStatus? status, DateTimeOffset now) => status switch
+    {
+        { State: UpdateState.Updating or UpdateState.RollbackStarted } => status,
+        { State: UpdateState.Paused or UpdateState.RollbackPaused } => new UpdateStatus(UpdateState.Updating, now, null, "update in progress"),
+        _ => null,
+    };
 
     /// <summary>`service rollback`: back to the spec before the last update, itself kept so a second rollback undoes the first.</summary>
     public static (ServiceObject? Updated, CommandRejected? Rejected) Rollback(ServiceObject service, ulong versionRead, DateTimeOffset now)

@@ -80,6 +80,24 @@ public sealed class ServiceCommandsTests
         Assert.Null(updated!.UpdateStatus);
     }
 
+    [Theory]
+    [InlineData(UpdateState.Updating, UpdateState.Updating, false)]
+    [InlineData(UpdateState.RollbackStarted, UpdateState.RollbackStarted, false)]
+    [InlineData(UpdateState.Paused, UpdateState.Updating, true)]
+    [InlineData(UpdateState.RollbackPaused, UpdateState.Updating, true)]
+    public void An_Update_That_Changes_No_Task_Keeps_A_Rollout_Going_And_Resumes_A_Paused_One(UpdateState before, UpdateState after, bool restarted)
+    {
+        // A scale mid-rollout cleared the status: half the tasks stayed on the old spec and the CLI waited forever.
+        var status = new UpdateStatus(before, T0, null, "update paused due to failure or early termination of task t1");
+        var service = Stored(Spec("web")) with { UpdateStatus = status };
+        var now = T0.AddMinutes(1);
+
+        var (updated, _) = ServiceCommands.Update(service, service.Meta.Version, Spec("web", replicas: 5), NoNetworks, now);
+
+        Assert.Equal(after, updated!.UpdateStatus!.State);
+        Assert.Equal(restarted ? now : T0, updated.UpdateStatus.StartedAt);
+    }
+
     [Fact]
     public void Updating_A_Job_Runs_It_Again_Without_A_Rolling_Update()
     {

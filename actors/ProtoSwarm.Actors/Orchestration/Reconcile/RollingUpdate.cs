@@ -29,10 +29,13 @@ internal static class RollingUpdate
 
         var updated = Updated(s, status);
         var failures = TaskFacts.OldestFirst(updated.Where(t => TaskFacts.IsFailure(t) && FailedWithinMonitor(t, config.Monitor))).ToList();
-        var slots = updated.Select(t => SlotKey.Of(t, s.IsGlobal)).Distinct().Count();
+        // Out of every slot the update takes, as swarmkit's updater divides by its dirty slots (it divided by
+        // the slots updated so far, so a first failure of five paused an update that allowed 0.3); the failure
+        // named is the one that crossed the ratio.
+        var slots = Math.Max(1, s.Slots().Count);
         if (failures.Count > 0 && (double)failures.Count / slots > config.MaxFailureRatio)
         {
-            OnFailure(s, service, status, config, failures[0]);
+            OnFailure(s, service, status, config, failures[^1]);
         }
     }
 

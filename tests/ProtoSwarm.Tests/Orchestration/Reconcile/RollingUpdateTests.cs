@@ -240,8 +240,24 @@ public class RollingUpdateTests
 
         var outcome = Run(Updated(spec), tasks, NodeList("a"), At(12));
 
-        // Failures are divided by the slots updated: a restart (r) of a failed task does not dilute them.
+        // Failures are divided by the slots: a restart (r) of a failed task does not dilute them.
         Assert.Equal(paused, outcome.ServiceWritten()?.UpdateStatus?.State == UpdateState.Paused);
+    }
+
+    [Fact]
+    public void The_Failure_Ratio_Is_Out_Of_Every_Slot_The_Update_Takes_And_Names_The_Failure_That_Crossed_It()
+    {
+        // Swarmkit's updater divides by its dirty slots: one failure in five is 0.2, within 0.3, so the update goes on.
+        var spec = V2(ratio: 0.3, monitor: 30) with { Mode = ServiceMode.ReplicatedMode(5) };
+        TaskObject[] Old(int from) => [.. Enumerable.Range(from, 6 - from).Select(i => Task($"x{i}", i, "a", spec: V1))];
+        var first = new[] { Task("f1", 1, "a", TaskState.Failed, TaskState.Shutdown, spec, created: 10, statusAt: 12, startedAt: 11) };
+
+        var once = Run(Updated(spec), [.. first, .. Old(2)], NodeList("a"), At(13));
+        var second = new[] { Task("f2", 2, "a", TaskState.Failed, TaskState.Shutdown, spec, created: 14, statusAt: 16, startedAt: 15) };
+        var twice = Run(Updated(spec), [.. first, .. second, .. Old(3)], NodeList("a"), At(17));
+
+        Assert.NotEqual(UpdateState.Paused, once.ServiceWritten()?.UpdateStatus?.State);
+        Assert.Equal("update paused due to failure or early termination of task f2", twice.ServiceWritten()!.UpdateStatus!.Message);
     }
 
     [Fact]

@@ -127,7 +127,7 @@ internal static partial class ServiceFlags
         new("--config-rm", null, "Remove a configuration file by its name", FlagUse.Update, v => v.Trim().Length == 0 ? "--config-rm: name the config to remove." : null),
         new("--publish", "-p", "Publish a port as a node port (8080:80[/udp], or published=8080,target=80,protocol=tcp,mode=ingress)", FlagUse.Create, v => Port("--publish", v).Error),
         new("--publish-add", null, "Add or update a published port", FlagUse.Update, v => Port("--publish-add", v).Error),
-        new("--publish-rm", null, "Remove a published port by its target port (<port>[/<protocol>])", FlagUse.Update, v => PortRemove(v).Error),
+        new("--publish-rm", null, "Remove a published port by its target port (<port>[/<protocol>], or as published: 8080:80)", FlagUse.Update, v => PortRemove(v).Error),
         new("--endpoint-mode", null, "Endpoint mode (vip or dnsrr) (default \"vip\")", FlagUse.Both, v => EndpointModeOf(v).Error),
         new("--network", null, "Network attachments (a name, or name=NAME,alias=ALIAS)", FlagUse.Create, v => Network("--network", v).Error),
         new("--network-add", null, "Add a network", FlagUse.Update, v => Network("--network-add", v).Error),
@@ -1065,14 +1065,22 @@ internal static partial class ServiceFlags
             : Checked<PortConfig>.Ok(port);
     }
 
-    /// <summary>--publish-rm: &lt;target port&gt;[/&lt;protocol&gt;], as docker's.</summary>
+    /// <summary>
+    /// --publish-rm: &lt;target port&gt;[/&lt;protocol&gt;], or anything --publish takes (8080:80, published=8080,target=80),
+    /// as docker's: the port published for that target port and protocol goes.
+    /// </summary>
     public static Checked<(int Target, PortProtocol Protocol)> PortRemove(string value)
     {
         var parts = value.Trim().Split('/', 2);
         var protocol = PortProtocol.Tcp;
-        return PortNumber(parts[0]) is ({ } target and > 0) && (parts.Length == 1 || TryProtocol(parts[1], out protocol))
-            ? Checked<(int, PortProtocol)>.Ok((target, protocol))
-            : Checked<(int, PortProtocol)>.Fail($"--publish-rm '{value}' is not a port; name the target port as <port>[/<protocol>], e.g. 80 or 53/udp.");
+        if (PortNumber(parts[0]) is ({ } target and > 0) && (parts.Length == 1 || TryProtocol(parts[1], out protocol)))
+        {
+            return Checked<(int, PortProtocol)>.Ok((target, protocol));
+        }
+
+        return Port("--publish-rm", value) is { IsValid: true, Value: var port }
+            ? Checked<(int, PortProtocol)>.Ok((port.TargetPort, port.Protocol))
+            : Checked<(int, PortProtocol)>.Fail($"--publish-rm '{value}' is not a port; name the target port as <port>[/<protocol>] (e.g. 80 or 53/udp), or give the port as --publish took it (8080:80).");
     }
 
     /// <summary>

@@ -105,7 +105,9 @@ internal static class ServiceView
         if (spec.Mode.IsJob)
         {
             var total = spec.Mode.Kind == ServiceModeKind.ReplicatedJob ? spec.Mode.TotalCompletions : replicas.Desired;
-            var running = spec.Mode.Kind == ServiceModeKind.ReplicatedJob ? Math.Min(spec.Mode.MaxConcurrent, Math.Max(0, total - replicas.Completed)) : replicas.Desired;
+            // Tasks still wanted running: the slots (nodes) not yet completed, as docker's DesiredTasks; a global job done everywhere is 0/0.
+            var left = Math.Max(0, total - replicas.Completed);
+            var running = spec.Mode.Kind == ServiceModeKind.ReplicatedJob ? Math.Min(spec.Mode.MaxConcurrent, left) : left;
             return string.Create(CultureInfo.InvariantCulture, $"{replicas.Running}/{running} ({replicas.Completed}/{total} completed)");
         }
 
@@ -634,7 +636,10 @@ internal static class ServiceView
 
     // ---- service inspect --pretty
 
-    public static string Pretty(ServiceDetails details)
+    public static string Pretty(ServiceDetails details) => Pretty(details, DateTimeOffset.UtcNow);
+
+    /// <summary>The pretty text at <paramref name="now"/>: the update's times are "2 minutes ago", as docker's template prints them.</summary>
+    public static string Pretty(ServiceDetails details, DateTimeOffset now)
     {
         var service = details.Service;
         var spec = service.Spec;
@@ -680,10 +685,10 @@ internal static class ServiceView
         {
             Heading("UpdateStatus");
             Line(" State", UpdateStateText(status.State));
-            Line(" Started", Json.Timestamp(status.StartedAt));
+            Line(" Started", $"{SystemView.Duration(now - status.StartedAt)} ago");
             if (status.CompletedAt is { } completed)
             {
-                Line(" Completed", Json.Timestamp(completed));
+                Line(" Completed", $"{SystemView.Duration(now - completed)} ago");
             }
 
             Line(" Message", status.Message);

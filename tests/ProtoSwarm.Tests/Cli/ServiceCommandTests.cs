@@ -136,7 +136,7 @@ public class ServiceCommandTests
     [InlineData("--no-healthcheck conflicts with --health-cmd", "service", "create", "--no-healthcheck", "--health-cmd", "true", "nginx")]
     [InlineData("is not an image reference", "service", "create", "--", " ")]
     [InlineData("--restart-condition 'always'", "service", "update", "--restart-condition", "always", "web")]
-    [InlineData("--publish-rm '8080:80'", "service", "update", "--publish-rm", "8080:80", "web")]
+    [InlineData("--publish-rm 'http'", "service", "update", "--publish-rm", "http", "web")]
     [InlineData("'web' is not SERVICE=REPLICAS", "service", "scale", "web")]
     [InlineData("'web=-1'", "service", "scale", "web=-1")]
     [InlineData("'desired-state' is not", "service", "ls", "--filter", "desired-state=running")]

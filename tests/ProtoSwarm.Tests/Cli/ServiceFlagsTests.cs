@@ -108,6 +108,8 @@ public class ServiceFlagsTests
     [InlineData("--publish-add", "9090:90")]
     [InlineData("--publish-rm", "80")]
     [InlineData("--publish-rm", "53/udp")]
+    [InlineData("--publish-rm", "8080:80")]
+    [InlineData("--publish-rm", "published=53,target=53,protocol=udp")]
     [InlineData("--endpoint-mode", "dnsrr")]
     [InlineData("--network", "backend")]
     [InlineData("--network", "name=backend,alias=db")]
@@ -177,7 +179,7 @@ public class ServiceFlagsTests
     [InlineData("--publish", "published=8080", "has no target port")]
     [InlineData("--publish", "published=8080,target=80,mode=overlay", "mode 'overlay' is not ingress or host")]
     [InlineData("--publish", "published=8080,target=80,host=x", "'host' is not a port option")]
-    [InlineData("--publish-rm", "8080:80", "name the target port as <port>[/<protocol>]")]
+    [InlineData("--publish-rm", "http", "name the target port as <port>[/<protocol>]")]
     [InlineData("--endpoint-mode", "round-robin", "use vip or dnsrr")]
     [InlineData("--network", "name=,alias=x", "is not understood")]
     [InlineData("--network", "alias=x", "names no network")]
@@ -415,6 +417,16 @@ public class ServiceFlagsTests
     public void No_Healthcheck_Writes_None()
     {
         Assert.Equal(["NONE"], Created("--no-healthcheck", "true").TaskTemplate.Container.HealthCheck!.Test.ToArray());
+    }
+
+    [Fact]
+    public void Publish_Rm_Takes_A_Port_As_Publish_Took_It_And_Removes_By_Target_And_Protocol()
+    {
+        var before = Created("--publish", "8080:80", "--publish", "53:53/udp", "--publish", "9000:53");
+
+        var after = Updated(before, "--publish-rm", "8080:80", "--publish-rm", "published=1,target=53,protocol=udp");
+
+        Assert.Equal([new PortConfig(53, 9000)], after.Endpoint.Ports.ToArray());
     }
 
     [Fact]

@@ -54,6 +54,28 @@ public class ServiceViewTests
     }
 
     [Fact]
+    public void A_Global_Job_Wants_Running_Only_The_Nodes_Not_Yet_Completed()
+    {
+        var spec = Spec() with { Mode = ServiceMode.GlobalJobMode };
+
+        var done = ServiceView.Row(new ServiceSummary(Service(spec: spec), new ServiceReplicas(0, 3, Completed: 3)));
+        var half = ServiceView.Row(new ServiceSummary(Service(spec: spec), new ServiceReplicas(1, 3, Completed: 2)));
+
+        Assert.Equal("0/0 (3/3 completed)", done.Replicas);
+        Assert.Equal("1/1 (2/3 completed)", half.Replicas);
+    }
+
+    [Fact]
+    public void Pretty_Says_When_The_Update_Started_And_Completed_As_Docker_Does_Ago()
+    {
+        var status = new UpdateStatus(UpdateState.Completed, Joined.AddMinutes(1), Joined.AddMinutes(2), "update completed");
+
+        var text = ServiceView.Pretty(new ServiceDetails(Service(status: status), new ServiceReplicas(3, 3)), Joined.AddMinutes(5));
+
+        Assert.Contains("UpdateStatus:\n State:             completed\n Started:           4 minutes ago\n Completed:         3 minutes ago\n Message:           update completed\n", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Ls_Table_Is_Aligned_With_Docker_Headers()
     {
         var table = ServiceView.Table([new ServiceRow("svc000000000", "web", "replicated", "2/3", "nginx:1.27", "*:8080->80/tcp")]);

@@ -50,7 +50,7 @@ public static class RaftSealingBenchmark
     {
         using var file = new RaftLogFile(path, sealer);
         ulong index = 0;
-        var proposal = StoreCodec.EncodeProposal("p", [StoreChange.Create(Sample("n1"))]);
+        var proposal = StoreCodec.EncodeProposal("p", [StoreChange.Create(Sample("n1"))], DateTimeOffset.UtcNow);
         var name = $"{(sealer is null ? "clear" : "sealed")}, {batch} entries per Ready ({proposal.Length} B each)";
         return await Harness.RunAsync(name, 1, duration, () =>
         {
@@ -81,7 +81,7 @@ public static class RaftSealingBenchmark
     /// <summary>Sealing alone, no disk: what the ratios above are made of.</summary>
     private static void CpuOnly(Sealer sealer, Snapshot snapshot)
     {
-        var proposal = StoreCodec.EncodeProposal("p", [StoreChange.Create(Sample("n1"))]);
+        var proposal = StoreCodec.EncodeProposal("p", [StoreChange.Create(Sample("n1"))], DateTimeOffset.UtcNow);
         const int Entries = 200_000;
         var start = System.Diagnostics.Stopwatch.GetTimestamp();
         for (var i = 0; i < Entries; i++)

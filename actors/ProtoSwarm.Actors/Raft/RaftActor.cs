@@ -703,7 +703,9 @@ public sealed partial class RaftActor : IActor
 
     /// <summary>
     /// Applies a Ready's committed entries to the store in one batch and publishes the new state
-    /// once; only then are the proposers answered, so a write's caller reads its own write.
+    /// once; only then are the proposers answered, so a write's caller reads its own write. Each
+    /// proposal is stamped with the time it carries; this manager's clock serves only entries
+    /// written before the time travelled in them.
     /// </summary>
     private void Apply(IContext context, ImmutableArray<Entry> entries)
     {
@@ -758,9 +760,10 @@ public sealed partial class RaftActor : IActor
     {
         string proposalId;
         IReadOnlyList<StoreChange> changes;
+        DateTimeOffset? proposedAt;
         try
         {
-            (proposalId, changes) = StoreCodec.DecodeProposal(entry.Data);
+            (proposalId, changes, proposedAt) = StoreCodec.DecodeProposal(entry.Data);
         }
         catch (MessagePackSerializationException e)
         {
@@ -770,7 +773,9 @@ public sealed partial class RaftActor : IActor
 
         try
         {
-            batch.Apply(entry.Index, changes, now, _applyEvents);
+            // The proposer's time, the same on every replica and at every replay of this entry
+            // after a restart; this manager's clock only for an entry written before it travelled.
+            batch.Apply(entry.Index, changes, proposedAt ?? now, _applyEvents);
             _completed.Add((proposalId, entry.Index));
         }
         catch (StoreConflictException e)

@@ -8,6 +8,8 @@ namespace ProtoSwarm.Actors.Raft;
 /// <summary>
 /// The store's proposer on a Raft quorum: a proposal is appended to the Raft log (on a follower
 /// the core forwards it to the leader), and the call returns once this manager has applied it.
+/// The proposal carries this manager's time when it is made: every replica stamps the objects it
+/// writes with that time, not with its own clock when it applies the entry.
 /// </summary>
 public sealed class RaftProposer : IProposer
 {
@@ -17,18 +19,20 @@ public sealed class RaftProposer : IProposer
     private readonly PID _raft;
     private readonly RaftPending _pending;
     private readonly TimeSpan _timeout;
+    private readonly TimeProvider _time;
 
     // Proposal ids only need to be unique among the managers' pending writes: a random prefix per
     // proposer and a counter, instead of 16 calls into the system's random generator per write.
     private readonly string _idPrefix = SwarmIds.New(12) + "-";
     private long _nextId;
 
-    public RaftProposer(IRootContext root, PID raft, RaftPending pending, TimeSpan timeout)
+    public RaftProposer(IRootContext root, PID raft, RaftPending pending, TimeSpan timeout, TimeProvider time)
     {
         _root = root;
         _raft = raft;
         _pending = pending;
         _timeout = timeout;
+        _time = time;
     }
 
     /// <summary>
@@ -44,7 +48,7 @@ public sealed class RaftProposer : IProposer
         {
             var id = string.Concat(_idPrefix, Interlocked.Increment(ref _nextId).ToString("x", CultureInfo.InvariantCulture));
             var done = _pending.Register(id, deadlineTicks);
-            if (_pending.Enqueue(id, StoreCodec.EncodeProposal(id, changes)))
+            if (_pending.Enqueue(id, StoreCodec.EncodeProposal(id, changes, _time.GetUtcNow())))
             {
                 _root.Send(_raft, ProposalsQueued.Instance);
             }

@@ -5,11 +5,17 @@ using ProtoSwarm.Contracts;
 
 namespace ProtoSwarm.Actors.Store;
 
-/// <summary>A proposal as it travels in the Raft log: who proposed it (to answer them) and the changes.</summary>
+/// <summary>
+/// A proposal as it travels in the Raft log: who proposed it (to answer them), the changes, and the
+/// time its objects are stamped with (UTC ticks), chosen once by the proposer so that every replica,
+/// and every replay of the log after a restart, gives an object the same CreatedAt and UpdatedAt.
+/// 0 (an entry written before the time travelled in it): the applier's clock, as then.
+/// </summary>
 [MessagePackObject]
 public sealed record StoreProposal(
     [property: Key(0)] string ProposalId,
-    [property: Key(1)] ImmutableArray<WireChange> Changes);
+    [property: Key(1)] ImmutableArray<WireChange> Changes,
+    [property: Key(2)] long ProposedAtTicks = 0);
 
 /// <summary>One <see cref="StoreChange"/> on the wire: 0 create, 1 update, 2 delete; the object as contract name + bytes.</summary>
 [MessagePackObject]
@@ -42,15 +48,16 @@ public static class StoreCodec
 
     /// <summary>
     /// The same bytes as serializing a <see cref="StoreProposal"/>, written straight to a reused
-    /// buffer: no <see cref="WireChange"/>, payload array or list per change.
+    /// buffer: no <see cref="WireChange"/>, payload array or list per change. <paramref name="proposedAt"/>
+    /// is the time the applied objects get as CreatedAt/UpdatedAt on every replica (9 bytes more).
     /// </summary>
-    public static byte[] EncodeProposal(string proposalId, IReadOnlyList<StoreChange> changes)
+    public static byte[] EncodeProposal(string proposalId, IReadOnlyList<StoreChange> changes, DateTimeOffset proposedAt)
     {
         var output = t_proposal ??= new ArrayBufferWriter<byte>(1024);
         var payload = t_payload ??= new ArrayBufferWriter<byte>(1024);
         output.ResetWrittenCount();
         var writer = new MessagePackWriter(output);
-        writer.WriteArrayHeader(2);
+        writer.WriteArrayHeader(3);
         writer.Write(proposalId);
         writer.WriteArrayHeader(changes.Count);
         for (var i = 0; i < changes.Count; i++)
@@ -84,6 +91,7 @@ public static class StoreCodec
             }
         }
 
+        writer.Write(proposedAt.UtcTicks);
         writer.Flush();
         var bytes = output.WrittenSpan.ToArray();
         if (output.Capacity > 1024 * 1024 || payload.Capacity > 1024 * 1024)
@@ -97,9 +105,11 @@ public static class StoreCodec
     /// <summary>
     /// Reads what <see cref="EncodeProposal"/> wrote (any <see cref="StoreProposal"/>) straight
     /// into store changes, each object deserialized from its place in <paramref name="data"/>.
+    /// ProposedAt is null for an entry that carries no time (written before it travelled in the
+    /// entry): the applier stamps it with its own clock, as it did then.
     /// Throws <see cref="MessagePackSerializationException"/> for anything else.
     /// </summary>
-    public static (string ProposalId, IReadOnlyList<StoreChange> Changes) DecodeProposal(byte[] data)
+    public static (string ProposalId, IReadOnlyList<StoreChange> Changes, DateTimeOffset? ProposedAt) DecodeProposal(byte[] data)
     {
         try
         {
@@ -112,12 +122,13 @@ public static class StoreCodec
                 changes[i] = ReadChange(ref reader, data);
             }
 
-            for (var i = 2; i < fields; i++)
+            var ticks = fields > 2 && !reader.TryReadNil() ? reader.ReadInt64() : 0;
+            for (var i = 3; i < fields; i++)
             {
                 reader.Skip();
             }
 
-            return (proposalId!, changes);
+            return (proposalId!, changes, ticks == 0 ? null : new DateTimeOffset(ticks, TimeSpan.Zero));
         }
         catch (Exception e) when (e is not MessagePackSerializationException)
         {
@@ -235,9 +246,10 @@ public static class StoreCodec
 
     /// <summary>
     /// The store as of the commit index, rebuilt offline as the Raft actor builds it live: the
-    /// snapshot's state, then every committed proposal after it. A proposal refused as stale was
-    /// refused on every replica when it was first applied, so it is skipped here too. Returns the
-    /// index and term of the last committed entry.
+    /// snapshot's state, then every committed proposal after it, each stamped with the time it
+    /// carries (<paramref name="now"/> only for an entry that carries none), so the objects keep
+    /// the times they had. A proposal refused as stale was refused on every replica when it was
+    /// first applied, so it is skipped here too. Returns the index and term of the last committed entry.
     /// </summary>
     public static (StoreState State, ulong Index, ulong Term) ReplayCommitted(ProtoSwarm.Raft.Snapshot snapshot, IEnumerable<ProtoSwarm.Raft.Entry> entries, ulong commit, DateTimeOffset now)
     {
@@ -253,7 +265,8 @@ public static class StoreCodec
 
             try
             {
-                state = state.Apply(entry.Index, DecodeProposal(entry.Data).Changes, now, out _);
+                var (_, changes, proposedAt) = DecodeProposal(entry.Data);
+                state = state.Apply(entry.Index, changes, proposedAt ?? now, out _);
             }
             catch (StoreConflictException)
             {

@@ -179,7 +179,7 @@ public sealed class ProtoSwarmProcessQuorum : IRaftQuorum
         _client = new ActorSystem().WithClientRemote(RemoteConfigFactory.ForClient().WithProtoMessages(WrappersReflection.Descriptor));
         await _client.Remote().StartAsync();
 
-        var proposalBytes = StoreCodec.EncodeProposal(SwarmIds.NewRequestId(), [StoreChange.Create(ProtoSwarmQuorum.SampleNode("bench-1-1"))]).Length;
+        var proposalBytes = StoreCodec.EncodeProposal(SwarmIds.NewRequestId(), [StoreChange.Create(ProtoSwarmQuorum.SampleNode("bench-1-1"))], DateTimeOffset.UtcNow).Length;
         Description = string.Create(
             CultureInfo.InvariantCulture,
             $"ProtoSwarm: 3 manager processes ({string.Join("; ", _members.Select(m => $"{m.Id} on {m.Address}, {m.ReadyLine}"))}), started with {string.Join(' ', ProductGc.Select(e => $"{e.Key}={e.Value}"))}, raft.db (WAL, synchronous=FULL) under {_root.FullName}; leader is member {Leader().Id}; each write creates one node object ({proposalBytes} bytes as a Raft entry), sent from a client-mode ActorSystem in this process to the leader's `{ProtoSwarmQuorum.WriterName}` actor, which calls RaftProposer.ProposeAsync");

@@ -157,7 +157,7 @@ public sealed class ProtoSwarmQuorum : IRaftQuorum
         _client = new ActorSystem().WithClientRemote(RemoteConfigFactory.ForClient().WithProtoMessages(WrappersReflection.Descriptor));
         await _client.Remote().StartAsync();
 
-        var proposalBytes = StoreCodec.EncodeProposal(SwarmIds.NewRequestId(), [StoreChange.Create(SampleNode("bench-1-1"))]).Length;
+        var proposalBytes = StoreCodec.EncodeProposal(SwarmIds.NewRequestId(), [StoreChange.Create(SampleNode("bench-1-1"))], DateTimeOffset.UtcNow).Length;
         var leader = _managers.First(m => m.View.IsLeader);
         Description = string.Create(
             CultureInfo.InvariantCulture,
@@ -189,7 +189,7 @@ public sealed class ProtoSwarmQuorum : IRaftQuorum
         var view = new RaftView(raftId);
         var settings = new RaftSettings(ClusterId, raftId, file, disk, store, pending, TimeProvider.System, loggerFactory, view, system.Address, addressOf);
         var raft = system.Root.SpawnNamed(RaftActor.Props(settings), "raft");
-        var proposer = new RaftProposer(system.Root, raft, pending, ProposalTimeout);
+        var proposer = new RaftProposer(system.Root, raft, pending, ProposalTimeout, TimeProvider.System);
         system.Root.SpawnNamed(Props.FromProducer(() => new BenchWriterActor(proposer, store)), WriterName);
         return new Manager(raftId, system, file, view, raft);
     }

@@ -64,7 +64,7 @@ public sealed class ProposalsTests : IDisposable
             await Assert.ThrowsAsync<StoreConflictException>(() => proposer.ProposeAsync([StoreChange.Expect(read), StoreChange.Create(Rc.Task("t2", 2, ""))]));
 
             Assert.Equal(["t1"], store.Current.List<TaskObject>().Select(t => t.Id));
-            var (_, back) = StoreCodec.DecodeProposal(StoreCodec.EncodeProposal("p", [StoreChange.Expect(read)]));
+            var (_, back, _) = StoreCodec.DecodeProposal(StoreCodec.EncodeProposal("p", [StoreChange.Expect(read)], Rc.T0));
             Assert.Equal(StoreChange.Expect(read), Assert.Single(back));
         }
     }

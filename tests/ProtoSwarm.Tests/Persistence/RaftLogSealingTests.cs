@@ -36,7 +36,7 @@ public sealed class RaftLogSealingTests : IDisposable
         var entries = new List<Entry>();
         for (ulong i = 1; i <= 3; i++)
         {
-            entries.Add(new Entry(i, 1, EntryType.Normal, StoreCodec.EncodeProposal($"p{i}", [StoreChange.Create(node with { Id = $"n{i}" })])));
+            entries.Add(new Entry(i, 1, EntryType.Normal, StoreCodec.EncodeProposal($"p{i}", [StoreChange.Create(node with { Id = $"n{i}" })], TestNodes.T0)));
         }
 
         var state = StoreState.Empty.Apply(3, [StoreChange.Create(node)], TestNodes.T0, out _);
@@ -45,7 +45,7 @@ public sealed class RaftLogSealingTests : IDisposable
         {
             opened.Save(null, entries, new HardState(1, 1, 3));
             opened.SaveSnapshotAndCompact(new Snapshot(new SnapshotMetadata(3, 1, new ConfState([1], [])), StoreCodec.EncodeState(state)), compactTo: 2);
-            opened.Save(null, [new Entry(4, 1, EntryType.Normal, StoreCodec.EncodeProposal("p4", [StoreChange.Create(node with { Id = "n4" })]))], new HardState(1, 1, 4));
+            opened.Save(null, [new Entry(4, 1, EntryType.Normal, StoreCodec.EncodeProposal("p4", [StoreChange.Create(node with { Id = "n4" })], TestNodes.T0))], new HardState(1, 1, 4));
             whileOpen = FilesShowing(stateDir, Marker);
 
             var disk = opened.Load();

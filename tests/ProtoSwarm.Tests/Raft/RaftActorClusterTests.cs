@@ -256,6 +256,35 @@ public sealed class RaftActorClusterTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task Every_Replica_Stamps_An_Object_With_Its_Proposers_Time_And_A_Restart_Keeps_It()
+    {
+        // Each manager's clock hours apart from the others', so a time taken at apply would show.
+        static RaftSettings Skewed(RaftSettings s, int hours) => s with { Time = new SkewedTime(TimeSpan.FromHours(hours)) };
+        var (leader, followers) = await StartThreeAsync(s => Skewed(s, (int)s.RaftId));
+
+        var before = DateTimeOffset.UtcNow;
+        await leader.Proposer.ProposeAsync([StoreChange.Create(TestNodes.Worker("w1"))]);
+        var created = leader.Store.Current.Get<NodeObject>("w1")!;
+        await followers[1].Proposer.ProposeAsync([StoreChange.Update(created.WithLabels(("zone", "a")))]);
+
+        var members = new[] { leader, followers[0], followers[1] };
+        await Poll.Until(() => members.All(m => m.Store.Current.Get<NodeObject>("w1")?.Spec.Labels.Count == 1), "every replica applied both writes", TestTimeout.Span);
+        var meta = leader.Store.Current.Get<NodeObject>("w1")!.Meta;
+        Assert.InRange(meta.CreatedAt - before, TimeSpan.FromMinutes(59), TimeSpan.FromMinutes(61));
+        Assert.InRange(meta.UpdatedAt - before, TimeSpan.FromMinutes(179), TimeSpan.FromMinutes(181));
+        Assert.All(members, m => Assert.Equal(meta, m.Store.Current.Get<NodeObject>("w1")!.Meta));
+
+        // A restart applies the log again (the snapshot is older than both writes), at a later clock.
+        var second = followers[0];
+        await second.StopAsync();
+        _members.Remove(second);
+        var restarted = await StartAsync(second.Id, s => Skewed(s, 24));
+
+        await Poll.Until(() => restarted.Store.Current.Get<NodeObject>("w1")?.Spec.Labels.Count == 1, "the restarted member applied both writes again", TestTimeout.Span);
+        Assert.Equal(meta, restarted.Store.Current.Get<NodeObject>("w1")!.Meta);
+    }
+
+    [Fact]
     public async Task Registry_Metadata_Written_On_Followers_Reaches_The_Leader_And_Concurrent_Changes_Of_One_Repository_All_Land()
     {
         var (leader, followers) = await StartThreeAsync(s => s);
@@ -313,9 +342,15 @@ public sealed class RaftActorClusterTests : IAsyncDisposable
         var view = new RaftView(id);
         var settings = tweak(new RaftSettings(ClusterId, id, file, disk, store, pending, TimeProvider.System, NullLoggerFactory.Instance, view, system.Address, other => _addresses.GetValueOrDefault(other)));
         var raft = system.Root.SpawnNamed(RaftActor.Props(settings), Kinds.Raft);
-        var member = new Member(id, system, raft, store, new RaftProposer(system.Root, raft, pending, TimeSpan.FromSeconds(10)), view, file, path);
+        var member = new Member(id, system, raft, store, new RaftProposer(system.Root, raft, pending, TimeSpan.FromSeconds(10), settings.Time), view, file, path);
         _members.Add(member);
         return member;
+    }
+
+    /// <summary>The system's clock moved by an offset for the wall-clock time; timers and timestamps are the system's.</summary>
+    private sealed class SkewedTime(TimeSpan offset) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => System.GetUtcNow() + offset;
     }
 
     private sealed record Member(ulong Id, ActorSystem System, PID Raft, SwarmStore Store, IProposer Proposer, RaftView View, RaftLogFile File, string Path)

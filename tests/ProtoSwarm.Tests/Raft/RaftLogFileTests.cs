@@ -220,8 +220,8 @@ public sealed class RaftLogFileTests : IDisposable
         RaftBootstrap.Create(path, _sealer, "swarm-a", 11, [TestNodes.Cluster("swarm-a"), TestNodes.Manager("m1")], TestNodes.T0);
         using (var file = new RaftLogFile(path, _sealer))
         {
-            var committed = StoreCodec.EncodeProposal("p1", [StoreChange.Create(TestNodes.Worker("w1"))]);
-            var uncommitted = StoreCodec.EncodeProposal("p2", [StoreChange.Create(TestNodes.Worker("w2"))]);
+            var committed = StoreCodec.EncodeProposal("p1", [StoreChange.Create(TestNodes.Worker("w1"))], TestNodes.T0);
+            var uncommitted = StoreCodec.EncodeProposal("p2", [StoreChange.Create(TestNodes.Worker("w2"))], TestNodes.T0);
             var addVoter = new ConfChange(ConfChangeType.AddVoter, 22, "m2").ToBytes();
             file.Save(null, [new Entry(2, 2, EntryType.ConfChange, addVoter), new Entry(3, 2, EntryType.Normal, committed), new Entry(4, 2, EntryType.Normal, uncommitted)], new HardState(2, 11, 3));
         }
@@ -264,9 +264,12 @@ public sealed class RaftLogFileTests : IDisposable
         var node = TestNodes.Worker("w1");
         var changes = new List<StoreChange> { StoreChange.Create(node), StoreChange.Update(node), StoreChange.Delete(node) };
 
-        var (id, back) = StoreCodec.DecodeProposal(StoreCodec.EncodeProposal("p9", changes));
+        var at = TestNodes.T0.AddTicks(1234567);
+        var (id, back, proposedAt) = StoreCodec.DecodeProposal(StoreCodec.EncodeProposal("p9", changes, at.ToOffset(TimeSpan.FromHours(2))));
 
         Assert.Equal("p9", id);
+        Assert.Equal(at, proposedAt);
+        Assert.Equal(TimeSpan.Zero, proposedAt!.Value.Offset);
         Assert.Equal(changes.Select(c => (c.GetType(), c.Kind, c.Id)), back.Select(c => (c.GetType(), c.Kind, c.Id)));
         Assert.Equal(node.Spec.Labels, ((UpdateObject)back[1]).Object is NodeObject n ? n.Spec.Labels : null);
         Assert.Same(StoreState.Empty, StoreCodec.DecodeState([]));
@@ -278,16 +281,21 @@ public sealed class RaftLogFileTests : IDisposable
         var node = TestNodes.Worker("w1") with { Spec = TestNodes.Worker("w1").Spec with { Labels = TestNodes.Worker("w1").Spec.Labels.Add("zone", "a") } };
         var cluster = new ClusterObject(ClusterObject.DefaultId, ObjectMeta.New(DateTimeOffset.UnixEpoch), "c1", "wj", "mj", 50);
         var changes = new List<StoreChange> { StoreChange.Create(node), StoreChange.Update(cluster), StoreChange.Delete(node) };
-        var record = new StoreProposal("p1", [
-            new WireChange(0, "node", "w1", 0, ContractRegistry.NameOf(typeof(NodeObject)), ContractRegistry.Serialize(node)),
-            new WireChange(1, ClusterObject.StoreKind, cluster.Id, cluster.Meta.Version, ContractRegistry.NameOf(typeof(ClusterObject)), ContractRegistry.Serialize(cluster)),
-            new WireChange(2, "node", "w1", node.Meta.Version, null, null)]);
+        var record = new StoreProposal(
+            "p1",
+            [
+                new WireChange(0, "node", "w1", 0, ContractRegistry.NameOf(typeof(NodeObject)), ContractRegistry.Serialize(node)),
+                new WireChange(1, ClusterObject.StoreKind, cluster.Id, cluster.Meta.Version, ContractRegistry.NameOf(typeof(ClusterObject)), ContractRegistry.Serialize(cluster)),
+                new WireChange(2, "node", "w1", node.Meta.Version, null, null),
+            ],
+            TestNodes.T0.UtcTicks);
 
-        var encoded = StoreCodec.EncodeProposal("p1", changes);
+        var encoded = StoreCodec.EncodeProposal("p1", changes, TestNodes.T0);
 
         Assert.Equal(ContractRegistry.SerializeTyped(record), encoded);
-        var (id, back) = StoreCodec.DecodeProposal(ContractRegistry.SerializeTyped(record with { ProposalId = "p2" }));
+        var (id, back, proposedAt) = StoreCodec.DecodeProposal(ContractRegistry.SerializeTyped(record with { ProposalId = "p2", ProposedAtTicks = TestNodes.T0.AddDays(1).UtcTicks }));
         Assert.Equal("p2", id);
+        Assert.Equal(TestNodes.T0.AddDays(1), proposedAt);
         Assert.Equal(changes.Select(c => (c.GetType(), c.Kind, c.Id)), back.Select(c => (c.GetType(), c.Kind, c.Id)));
         Assert.Equal("a", ((CreateObject)back[0]).Object is NodeObject n ? n.Spec.Labels["zone"] : null);
         Assert.Equal(50UL, ((UpdateObject)back[1]).Object is ClusterObject c ? c.SnapshotInterval : 0);
@@ -301,8 +309,82 @@ public sealed class RaftLogFileTests : IDisposable
     [InlineData(new byte[] { 0x92, 0xa2, 0x70, 0x31, 0x91, 0x96, 0x00, 0xa4, 0x6e, 0x6f, 0x64, 0x65 })]
     [InlineData(new byte[] { 0x92, 0xa2, 0x70, 0x31, 0x91, 0x96, 0x07, 0xa1, 0x6e, 0xa1, 0x6e, 0x00, 0xc0, 0xc0 })]
     [InlineData(new byte[] { 0x92, 0xa2, 0x70, 0x31, 0x91, 0x96, 0x00, 0xa1, 0x6e, 0xa1, 0x6e, 0x00, 0xa1, 0x58, 0xc4, 0x01, 0x00 })]
+    [InlineData(new byte[] { 0x93, 0xa2, 0x70, 0x31, 0x90, 0xff })]
+    [InlineData(new byte[] { 0x93, 0xa2, 0x70, 0x31, 0x90, 0xa1, 0x78 })]
     public void A_Damaged_Proposal_Is_Refused_As_A_Serialization_Error(byte[] data)
     {
         Assert.Throws<MessagePackSerializationException>(() => StoreCodec.DecodeProposal(data));
+    }
+
+    [Fact]
+    public void Entries_Applied_At_Two_Different_Clock_Times_Give_The_Same_Objects_And_The_Same_Snapshot_Bytes()
+    {
+        var (created, updated) = (TestNodes.T0.AddMinutes(1), TestNodes.T0.AddMinutes(2));
+        var worker = TestNodes.Worker("w1");
+        var entries = new[]
+        {
+            new Entry(2, 1, EntryType.Normal, StoreCodec.EncodeProposal("p1", [StoreChange.Create(worker)], created)),
+            new Entry(3, 1, EntryType.Normal, StoreCodec.EncodeProposal("p2", [StoreChange.Update(worker.WithLabels(("zone", "a")) with { Meta = worker.Meta with { Version = 2 } })], updated)),
+        };
+        var snapshot = new Snapshot(new SnapshotMetadata(1, 1, new ConfState([1], [])), StoreCodec.EncodeState(StoreState.Empty));
+
+        // Two replicas, or one manager before and after a restart: only the clock at apply differs.
+        var (first, _, _) = StoreCodec.ReplayCommitted(snapshot, entries, 3, TestNodes.T0.AddHours(1));
+        var (second, _, _) = StoreCodec.ReplayCommitted(snapshot, entries, 3, TestNodes.T0.AddDays(3));
+
+        Assert.Equal(new ObjectMeta(3, created, updated), first.Get<NodeObject>("w1")!.Meta);
+        Assert.Equal(first.Get<NodeObject>("w1")!.Meta, second.Get<NodeObject>("w1")!.Meta);
+        Assert.Equal(StoreCodec.EncodeState(first), StoreCodec.EncodeState(second));
+    }
+
+    [Fact]
+    public void An_Entry_Written_Before_The_Time_Travelled_In_It_Still_Decodes_And_Applies_At_The_Appliers_Clock()
+    {
+        var worker = TestNodes.Worker("w1");
+        var old = OldFormatProposal("p1", new WireChange(0, "node", "w1", 0, ContractRegistry.NameOf(typeof(NodeObject)), ContractRegistry.Serialize(worker)));
+        var snapshot = new Snapshot(new SnapshotMetadata(1, 1, new ConfState([1], [])), StoreCodec.EncodeState(StoreState.Empty));
+        var now = TestNodes.T0.AddHours(5);
+
+        var (id, changes, proposedAt) = StoreCodec.DecodeProposal(old);
+        var (state, index, _) = StoreCodec.ReplayCommitted(snapshot, [new Entry(2, 1, EntryType.Normal, old)], 2, now);
+
+        Assert.Equal(("p1", (DateTimeOffset?)null), (id, proposedAt));
+        Assert.Equal("w1", Assert.IsType<CreateObject>(Assert.Single(changes)).Id);
+        Assert.Equal(2UL, index);
+        Assert.Equal(new ObjectMeta(2, now, now), state.Get<NodeObject>("w1")!.Meta);
+    }
+
+    [Fact]
+    public void Force_New_Cluster_Keeps_The_Times_The_Objects_Were_Written_At()
+    {
+        var path = _dir.File("raft.db");
+        var written = TestNodes.T0.AddMinutes(7);
+        RaftBootstrap.Create(path, _sealer, "swarm-a", 11, [TestNodes.Cluster("swarm-a"), TestNodes.Manager("m1")], TestNodes.T0);
+        using (var file = new RaftLogFile(path, _sealer))
+        {
+            file.Save(null, [new Entry(2, 1, EntryType.Normal, StoreCodec.EncodeProposal("p1", [StoreChange.Create(TestNodes.Worker("w1"))], written))], new HardState(1, 11, 2));
+        }
+
+        var kept = RaftBootstrap.ForceNewCluster(path, _sealer, "swarm-a", 11, TestNodes.T0.AddDays(1));
+
+        Assert.Equal(new ObjectMeta(2, written, written), kept.Get<NodeObject>("w1")!.Meta);
+        Assert.Equal(new ObjectMeta(1, TestNodes.T0, TestNodes.T0), kept.Get<NodeObject>("m1")!.Meta);
+    }
+
+    /// <summary>A proposal as the code before the time travelled in it wrote it: [id, changes], no third field.</summary>
+    private static byte[] OldFormatProposal(string proposalId, params WireChange[] changes)
+    {
+        var output = new System.Buffers.ArrayBufferWriter<byte>();
+        var writer = new MessagePackWriter(output);
+        writer.WriteArrayHeader(2);
+        writer.Write(proposalId);
+        writer.WriteArrayHeader(changes.Length);
+        foreach (var change in changes)
+        {
+            writer.WriteRaw(ContractRegistry.SerializeTyped(change));
+        }
+
+        writer.Flush();
+        return output.WrittenSpan.ToArray();
     }
 }

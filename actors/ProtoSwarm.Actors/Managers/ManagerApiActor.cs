@@ -628,9 +628,10 @@ public sealed partial class ManagerApiActor : IActor
 
             try
             {
-                await _manager.Proposer.ProposeAsync([StoreChange.Update(decision.Write)]);
+                var write = NodeCommands.WithRoleChangeTime(node, decision.Write, _manager.Time.GetUtcNow());
+                await _manager.Proposer.ProposeAsync([StoreChange.Update(write)]);
                 LogNodeChanged(_logger, node.Id, decision.Message);
-                return new NodeUpdateAck(NodeCommands.WithLeader(State.Get<NodeObject>(node.Id) ?? decision.Write, _manager.Raft.LeaderId), decision.Message);
+                return new NodeUpdateAck(NodeCommands.WithLeader(State.Get<NodeObject>(node.Id) ?? write, _manager.Raft.LeaderId), decision.Message);
             }
             catch (StoreConflictException) when (attempt < ConflictRetries)
             {

@@ -501,7 +501,7 @@ public sealed partial class ManagerApiActor : IActor
             if (period < ClusterObject.MinimumHeartbeatPeriod || period > ClusterObject.MaximumHeartbeatPeriod)
             {
                 return new CommandRejected(RejectCode.InvalidArgument,
-                    $"--dispatcher-heartbeat {period}: give a period from {ClusterObject.MinimumHeartbeatPeriod.TotalMilliseconds:0}ms to {ClusterObject.MaximumHeartbeatPeriod.TotalMinutes:0}m, e.g. 5s.");
+                    $"--dispatcher-heartbeat {GoDuration.Format(period)}: give a period from {ClusterObject.MinimumHeartbeatPeriod.TotalMilliseconds:0}ms to {ClusterObject.MaximumHeartbeatPeriod.TotalMinutes:0}m, e.g. 5s.");
             }
 
             cluster = cluster with { DispatcherHeartbeatMs = heartbeatMs };

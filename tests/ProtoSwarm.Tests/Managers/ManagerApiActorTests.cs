@@ -276,6 +276,17 @@ public sealed class ManagerApiActorTests : IAsyncLifetime
         Assert.InRange(certificate.NotAfter.ToUniversalTime() - DateTime.UtcNow, TimeSpan.FromDays(29.9), TimeSpan.FromDays(30.1));
     }
 
+    [Theory]
+    [InlineData(0, "--dispatcher-heartbeat 0s: give a period from 100ms to 10m")]
+    [InlineData(360_000_000, "--dispatcher-heartbeat 100h0m0s: give a period from 100ms to 10m")]
+    public async Task A_Heartbeat_Period_Out_Of_Range_Is_Refused_Naming_It_As_A_Duration(long periodMs, string reason)
+    {
+        var refused = Assert.IsType<CommandRejected>(await Ask(new UpdateSwarm("h1", null, DispatcherHeartbeatMs: periodMs)));
+
+        Assert.Equal(RejectCode.InvalidArgument, refused.Code);
+        Assert.StartsWith(reason, refused.Reason, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task A_Ca_Rotation_Trusts_Both_Roots_Until_Every_Node_Has_Renewed_And_Changes_The_Tokens()
     {

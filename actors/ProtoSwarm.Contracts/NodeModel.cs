@@ -72,7 +72,10 @@ public sealed record ManagerStatus(
     [property: Key(2)] string Addr);
 
 /// <summary>A node as the managers' store keeps it. RaftId: its Raft member id while it is a manager (never reused), else 0.
-/// CertNotAfter: when the last certificate the managers issued it expires (null: issued before this was kept).</summary>
+/// CertNotAfter: when the last certificate the managers issued it expires (null: issued before this was kept).
+/// RoleChangedAt: when a manager last wrote a change of its role (promote, demote; null: never, or before this was
+/// kept), by that manager's clock: a node restarts its member to take a new role, and any leader, also one elected
+/// after the change, gives it time to (NodeLiveness.RoleChangeGrace).</summary>
 [MessagePackObject]
 public sealed record NodeObject(
     [property: Key(0)] string Id,
@@ -86,7 +89,8 @@ public sealed record NodeObject(
     [property: Key(8)] ulong RaftId = 0,
     [property: Key(9)] string CertRootDigest = "",
     ImmutableArray<AttachedNetwork> Attachments = default,
-    [property: Key(11)] DateTimeOffset? CertNotAfter = null) : IStoreObject, IStoreKind
+    [property: Key(11)] DateTimeOffset? CertNotAfter = null,
+    [property: Key(12)] DateTimeOffset? RoleChangedAt = null) : IStoreObject, IStoreKind
 {
     public static string StoreKind => "node";
 

@@ -24,6 +24,10 @@ public sealed partial class ManagerApiActor : IActor
     private const int RememberedReplies = 4096;
     private const int ConflictRetries = 5;
     private static readonly TimeSpan RelayTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a request for the leader waits for one to be known: an election takes about a second (a transfer, less).</summary>
+    internal static readonly TimeSpan LeaderWait = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan LeaderPoll = TimeSpan.FromMilliseconds(50);
     private static readonly TimeSpan MembershipTimeout = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan LeadershipMoveTimeout = TimeSpan.FromSeconds(3);
     private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(5);
@@ -95,29 +99,86 @@ public sealed partial class ManagerApiActor : IActor
         context.Respond(reply);
     }
 
+    /// <summary>
+    /// Sends a request to the leader and its answer back to the caller. When no leader is known yet (an
+    /// election, or this manager just handed leadership over: its view goes from itself to none and, tens of
+    /// milliseconds later, to the new leader), it waits for one, up to <see cref="LeaderWait"/>, instead of
+    /// refusing at once; should this manager win meanwhile, it answers itself. Every request a follower
+    /// takes comes through here, and so does the demotion of the leader run on the leader, which refused half
+    /// the time before it waited.
+    /// </summary>
     private void Relay(IContext context, object message)
     {
-        var leader = _manager.Raft.LeaderId;
-        if (leader == 0 || _addressOf(leader) is not { Length: > 0 } address)
-        {
-            context.Respond(new CommandRejected(RejectCode.Unavailable,
-                "The managers have no leader right now (an election is under way, or quorum is lost); try again in a few seconds; if it persists, check that a majority of the managers is up and can reach each other (`protoswarm info` on each)."));
-            return;
-        }
-
         var sender = context.Sender;
-        var relayed = context.RequestAsync<object>(new PID(address, Kinds.ManagerApi), message, RelayTimeout);
-        context.ReenterAfter(relayed, task =>
+        context.ReenterAfter(LeaderAsync(), task =>
         {
-            if (sender is not null)
+            switch (task.Result)
             {
-                context.Send(sender, task.IsCompletedSuccessfully
-                    ? Localise(task.Result)
-                    : new CommandRejected(RejectCode.Unavailable, RelayFailure(address, task.Exception?.GetBaseException())));
+                case null:
+                    Answer(context, sender, new CommandRejected(RejectCode.Unavailable,
+                        $"The managers have no leader right now (an election is under way, or quorum is lost; none was known within {LeaderWait.TotalSeconds:0} s); try again in a few seconds; if it persists, check that a majority of the managers is up and can reach each other (`protoswarm info` on each)."));
+                    break;
+                case { Length: 0 }:
+                    // This manager became the leader while it waited: it answers, as the leader, itself.
+                    if (sender is null)
+                    {
+                        context.Send(context.Self, message);
+                    }
+                    else
+                    {
+                        context.Request(context.Self, message, sender);
+                    }
+
+                    break;
+                case var address:
+                    var relayed = context.RequestAsync<object>(new PID(address, Kinds.ManagerApi), message, RelayTimeout);
+                    context.ReenterAfter(relayed, answer =>
+                    {
+                        Answer(context, sender, answer.IsCompletedSuccessfully
+                            ? Localise(answer.Result)
+                            : new CommandRejected(RejectCode.Unavailable, RelayFailure(address, answer.Exception?.GetBaseException())));
+                        return Task.CompletedTask;
+                    });
+                    break;
             }
 
             return Task.CompletedTask;
         });
+    }
+
+    private static void Answer(IContext context, PID? sender, object reply)
+    {
+        if (sender is not null)
+        {
+            context.Send(sender, reply);
+        }
+    }
+
+    /// <summary>
+    /// The leader's address once one is known, waiting up to <see cref="LeaderWait"/>: empty when this
+    /// manager is the leader, null when none was known in time.
+    /// </summary>
+    private async Task<string?> LeaderAsync()
+    {
+        for (var waited = TimeSpan.Zero; ; waited += LeaderPoll)
+        {
+            if (_manager.Raft.IsLeader)
+            {
+                return string.Empty;
+            }
+
+            if (_manager.Raft.LeaderId is var leader and not 0 && _addressOf(leader) is { Length: > 0 } address)
+            {
+                return address;
+            }
+
+            if (waited >= LeaderWait)
+            {
+                return null;
+            }
+
+            await Task.Delay(LeaderPoll);
+        }
     }
 
     /// <summary>
@@ -440,7 +501,7 @@ public sealed partial class ManagerApiActor : IActor
             if (period < ClusterObject.MinimumHeartbeatPeriod || period > ClusterObject.MaximumHeartbeatPeriod)
             {
                 return new CommandRejected(RejectCode.InvalidArgument,
-                    $"--dispatcher-heartbeat {period}: give a period from {ClusterObject.MinimumHeartbeatPeriod.TotalMilliseconds:0}ms to {ClusterObject.MaximumHeartbeatPeriod.TotalMinutes:0}m, e.g. 5s.");
+                    $"--dispatcher-heartbeat {GoDuration.Format(period)}: give a period from {ClusterObject.MinimumHeartbeatPeriod.TotalMilliseconds:0}ms to {ClusterObject.MaximumHeartbeatPeriod.TotalMinutes:0}m, e.g. 5s.");
             }
 
             cluster = cluster with { DispatcherHeartbeatMs = heartbeatMs };
@@ -628,9 +689,10 @@ public sealed partial class ManagerApiActor : IActor
 
             try
             {
-                await _manager.Proposer.ProposeAsync([StoreChange.Update(decision.Write)]);
+                var write = NodeCommands.WithRoleChangeTime(node, decision.Write, _manager.Time.GetUtcNow());
+                await _manager.Proposer.ProposeAsync([StoreChange.Update(write)]);
                 LogNodeChanged(_logger, node.Id, decision.Message);
-                return new NodeUpdateAck(NodeCommands.WithLeader(State.Get<NodeObject>(node.Id) ?? decision.Write, _manager.Raft.LeaderId), decision.Message);
+                return new NodeUpdateAck(NodeCommands.WithLeader(State.Get<NodeObject>(node.Id) ?? write, _manager.Raft.LeaderId), decision.Message);
             }
             catch (StoreConflictException) when (attempt < ConflictRetries)
             {

@@ -110,6 +110,14 @@ public static class NodeCommands
         RaftId = 0,
     };
 
+    /// <summary>
+    /// A node as it is written: when its role changes, with the time of the change
+    /// (<see cref="NodeObject.RoleChangedAt"/>), which every leader, also one elected after the write,
+    /// reads to give the node time to restart its member before judging it Down.
+    /// </summary>
+    public static NodeObject WithRoleChangeTime(NodeObject before, NodeObject after, DateTimeOffset now) =>
+        after.Role != before.Role ? after with { RoleChangedAt = now } : after;
+
     public static NodeDecision Update(NodeObject node, NodeAvailability? availability, IReadOnlyDictionary<string, string> labelsAdd, IEnumerable<string> labelsRemove)
     {
         var labels = node.Spec.Labels;

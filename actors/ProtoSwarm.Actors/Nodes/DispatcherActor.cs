@@ -185,11 +185,13 @@ public sealed partial class DispatcherActor : IActor
             return Task.CompletedTask;
         }
 
-        context.Send(NodeActorOf(context, heartbeat.NodeId), heartbeat);
+        // The node actor judges the node by the period this answer tells it (NodeLiveness.JudgedPeriod).
+        var period = cluster.HeartbeatPeriod;
+        context.Send(NodeActorOf(context, heartbeat.NodeId), new NodeActor.Beat(heartbeat, period));
         var nodes = state.List<NodeObject>().ToList();
         var members = MembersOf(nodes.Where(n => n.Id != heartbeat.NodeId)).Add(heartbeat.Member);
         context.Respond(new HeartbeatAck(
-            (int)(cluster?.HeartbeatPeriod ?? ClusterObject.DefaultHeartbeatPeriod).TotalMilliseconds,
+            (int)period.TotalMilliseconds,
             members,
             ManagersOf(nodes, _manager.Raft.LeaderId),
             node.Spec.DesiredRole,

@@ -64,6 +64,10 @@ public sealed partial class NodeActor : IActor
     // the node restarts its member, NodeLiveness.RoleChangeGrace).
     private NodeRole? _role;
     private DateTimeOffset? _roleChangedAt;
+
+    // The heartbeat period the node was told in the answer to its last beat (null: none seen by this
+    // actor): it beats next after that period, whatever the swarm's is now (NodeLiveness.JudgedPeriod).
+    private TimeSpan? _toldPeriod;
     private CancellationTokenSource? _timer;
     private CancellationTokenSource? _assignTimer;
     private long _sequence;
@@ -82,7 +86,7 @@ public sealed partial class NodeActor : IActor
     public Task ReceiveAsync(IContext context) => context.Message switch
     {
         Started => OnStarted(context),
-        NodeHeartbeat heartbeat => OnHeartbeat(heartbeat),
+        Beat beat => OnHeartbeat(beat.Heartbeat, beat.ToldPeriod),
         LivenessTick => OnTick(),
         AssignTick => OnAssign(context),
         StoreChanged => OnStoreChanged(context),
@@ -124,11 +128,12 @@ public sealed partial class NodeActor : IActor
         return Task.CompletedTask;
     }
 
-    private async Task OnHeartbeat(NodeHeartbeat heartbeat)
+    private async Task OnHeartbeat(NodeHeartbeat heartbeat, TimeSpan toldPeriod)
     {
         var now = _manager.Time.GetUtcNow();
         _lastHeartbeat = now;
         _silence = TimeSpan.Zero;
+        _toldPeriod = toldPeriod;
         if ((heartbeat.AssignmentsEpoch != _epoch || heartbeat.AssignmentsSequence < _sequence) && now - _lastSendAt > ResyncAfter)
         {
             // The agent has not applied what this manager sent (a restarted node, a lost message): send the whole set.
@@ -178,7 +183,8 @@ public sealed partial class NodeActor : IActor
     private async Task OnTick()
     {
         var now = _manager.Time.GetUtcNow();
-        var period = _manager.Store.Current.Get<ClusterObject>(ClusterObject.DefaultId)?.HeartbeatPeriod ?? ClusterObject.DefaultHeartbeatPeriod;
+        var current = _manager.Store.Current.Get<ClusterObject>(ClusterObject.DefaultId)?.HeartbeatPeriod ?? ClusterObject.DefaultHeartbeatPeriod;
+        var period = NodeLiveness.JudgedPeriod(_toldPeriod, current);
         _silence += NodeLiveness.Watched(now - _lastCheck, period);
         _lastCheck = now;
         var node = _manager.Store.Current.Get<NodeObject>(_nodeId);
@@ -193,7 +199,8 @@ public sealed partial class NodeActor : IActor
         }
 
         _role = node.Role;
-        var status = NodeLiveness.Decide(node.Status, _lastHeartbeat, _silence, heartbeatJustArrived: false, node.Status.Addr, period, now - _roleChangedAt);
+        var roleChangedAgo = NodeLiveness.RoleChangedAgo(now, _roleChangedAt, node.RoleChangedAt, period);
+        var status = NodeLiveness.Decide(node.Status, _lastHeartbeat, _silence, heartbeatJustArrived: false, node.Status.Addr, period, roleChangedAgo);
         if (status is null)
         {
             return;
@@ -369,6 +376,9 @@ public sealed partial class NodeActor : IActor
     {
         public static readonly AssignTick Instance = new();
     }
+
+    /// <summary>A beat of the node, with the heartbeat period the dispatcher's answer to it told the node.</summary>
+    internal sealed record Beat(NodeHeartbeat Heartbeat, TimeSpan ToldPeriod);
 
     /// <summary>The dispatcher's notice that a commit may have changed what this node is sent.</summary>
     internal sealed record StoreChanged

@@ -21,6 +21,37 @@ public static class NodeLiveness
     public static TimeSpan RoleChangeGrace(TimeSpan heartbeatPeriod) =>
         DownAfter(heartbeatPeriod) > TimeSpan.FromSeconds(15) ? DownAfter(heartbeatPeriod) : TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// How long ago a node's role changed, as far as the judging manager can tell: the later of the change
+    /// this manager's node actor saw itself (<paramref name="seenAt"/>, its own clock) and the one stored
+    /// with the node (<paramref name="storedAt"/>, <see cref="NodeObject.RoleChangedAt"/>, written by
+    /// whichever leader made the change). The stored time is what a new leader has: after the leader itself
+    /// is demoted, the new leader's node actors start after the change and never see it, and the demoted
+    /// node, restarting its member, was judged Down on the plain limit and its tasks were moved. A stored
+    /// time ahead of this clock (another manager's clock) counts as now, but one a whole grace or more
+    /// ahead is not believed: a clock that far off must not hold a node's Down back indefinitely. Null: no
+    /// change known.
+    /// </summary>
+    public static TimeSpan? RoleChangedAgo(DateTimeOffset now, DateTimeOffset? seenAt, DateTimeOffset? storedAt, TimeSpan heartbeatPeriod)
+    {
+        TimeSpan? seen = seenAt is { } s ? now - s : null;
+        TimeSpan? stored = storedAt is { } t && t - now < RoleChangeGrace(heartbeatPeriod) ? (now - t > TimeSpan.Zero ? now - t : TimeSpan.Zero) : null;
+        return seen is { } a && stored is { } b ? (a < b ? a : b) : seen ?? stored;
+    }
+
+    /// <summary>
+    /// The heartbeat period a node is judged by: the one it was told in the answer to its last beat, or the
+    /// swarm's current one if that is longer. A node learns a new period only from that answer, so after
+    /// `swarm update --dispatcher-heartbeat` shortens it, the node's next beat still comes one old period
+    /// after its last. Judged by the new period at once, every node looked silent for more than four new
+    /// beats: a lab of five marked all five Down within a second of 3s -> 500ms (the leader its own node
+    /// too), replaced every task, and the false Downs took every member out of Proto.Cluster's member list
+    /// (see <see cref="DispatcherActor.MembersOf"/>), so all of them were blocked and restarted. A
+    /// lengthened period is the node's from its next beat; judging by it at once only gives more time.
+    /// Null <paramref name="told"/>: no beat seen yet by this manager, the current period.
+    /// </summary>
+    public static TimeSpan JudgedPeriod(TimeSpan? told, TimeSpan current) => told is { } t && t > current ? t : current;
+
     public const string HeartbeatFailure = "heartbeat failure";
 
     /// <summary>
@@ -37,8 +68,9 @@ public static class NodeLiveness
     /// The status a node should have now, or null when the stored one is still right. <paramref name="silence"/>
     /// is how long the manager has watched the node without a beat (see <see cref="Watched"/>);
     /// <paramref name="lastHeartbeat"/> is when the last beat came, as recorded in a Down status;
-    /// <paramref name="roleChangedAgo"/>, how long ago the manager saw the node's role change (null: not
-    /// lately), which gives it <see cref="RoleChangeGrace"/> instead of <see cref="DownAfter"/>.
+    /// <paramref name="roleChangedAgo"/>, how long ago the node's role changed (<see cref="RoleChangedAgo"/>;
+    /// null: not lately), which gives it <see cref="RoleChangeGrace"/> instead of <see cref="DownAfter"/>;
+    /// <paramref name="heartbeatPeriod"/>, the period the node is judged by (<see cref="JudgedPeriod"/>).
     /// </summary>
     public static NodeStatus? Decide(NodeStatus stored, DateTimeOffset lastHeartbeat, TimeSpan silence, bool heartbeatJustArrived, string addr, TimeSpan? heartbeatPeriod = null, TimeSpan? roleChangedAgo = null)
     {

@@ -426,7 +426,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
             var current = member.Store!.Current.Get<NodeObject>(other.Id);
             if (current is not null)
             {
-                await member.Proposer!.ProposeAsync([StoreChange.Update(NodeCommands.AsWorker(current))]);
+                await member.Proposer!.ProposeAsync([StoreChange.Update(NodeCommands.WithRoleChangeTime(current, NodeCommands.AsWorker(current), _time.GetUtcNow()))]);
             }
         }
 

@@ -59,6 +59,7 @@ public sealed class ManagerApiActorTests : IAsyncLifetime
     [Fact]
     public async Task Promote_Writes_The_Node_As_A_Manager_And_Answers_It_As_Stored()
     {
+        var before = DateTimeOffset.UtcNow;
         var ack = Assert.IsType<NodeUpdateAck>(await Ask(new PromoteNode("r1", "w-ready")));
 
         var stored = _store.Current.Get<NodeObject>("worker1111")!;
@@ -66,6 +67,8 @@ public sealed class ManagerApiActorTests : IAsyncLifetime
         Assert.Equal(2UL, stored.Meta.Version);
         Assert.Equal(stored, ack.Node);
         Assert.NotEqual(0UL, stored.RaftId);
+        // When its role changed, for any leader to give it time to restart its member (NodeLiveness.RoleChangedAgo).
+        Assert.InRange(stored.RoleChangedAt!.Value, before, DateTimeOffset.UtcNow);
         Assert.Equal([new ProtoSwarm.Raft.ConfChange(ProtoSwarm.Raft.ConfChangeType.AddLearner, stored.RaftId, "worker1111")], _raftRequests.ToArray());
     }
 
@@ -103,11 +106,14 @@ public sealed class ManagerApiActorTests : IAsyncLifetime
     public async Task Demote_Of_A_Follower_Removes_It_From_Raft_Then_Makes_It_A_Worker()
     {
         await Ask(new PromoteNode("r1", "worker1111"));
-        var raftId = _store.Current.Get<NodeObject>("worker1111")!.RaftId;
+        var promoted = _store.Current.Get<NodeObject>("worker1111")!;
+        var raftId = promoted.RaftId;
 
         var ack = Assert.IsType<NodeUpdateAck>(await Ask(new DemoteNode("r2", "worker1111")));
 
         Assert.Equal((NodeRole.Worker, 0UL), (ack.Node.Role, ack.Node.RaftId));
+        Assert.True(ack.Node.RoleChangedAt > promoted.RoleChangedAt, "the demotion is stamped with its own time");
+        Assert.Equal(ack.Node.RoleChangedAt, _store.Current.Get<NodeObject>("worker1111")!.RoleChangedAt);
         Assert.Contains(new ProtoSwarm.Raft.ConfChange(ProtoSwarm.Raft.ConfChangeType.RemoveVoter, raftId, "worker1111"), _raftRequests);
     }
 
@@ -120,6 +126,7 @@ public sealed class ManagerApiActorTests : IAsyncLifetime
         Assert.Equal(NodeAvailability.Drain, stored.Spec.Availability);
         Assert.Equal("east", stored.Spec.Labels["zone"]);
         Assert.Equal(stored, ack.Node);
+        Assert.Null(stored.RoleChangedAt); // not a role change
     }
 
     [Fact]
@@ -267,6 +274,17 @@ public sealed class ManagerApiActorTests : IAsyncLifetime
         var issued = Assert.IsType<CertificateIssued>(await Ask(new RenewCertificate("r1", "worker1111", NewCsr())));
         using var certificate = X509Certificate2.CreateFromPem(issued.CertificatePem);
         Assert.InRange(certificate.NotAfter.ToUniversalTime() - DateTime.UtcNow, TimeSpan.FromDays(29.9), TimeSpan.FromDays(30.1));
+    }
+
+    [Theory]
+    [InlineData(0, "--dispatcher-heartbeat 0s: give a period from 100ms to 10m")]
+    [InlineData(360_000_000, "--dispatcher-heartbeat 100h0m0s: give a period from 100ms to 10m")]
+    public async Task A_Heartbeat_Period_Out_Of_Range_Is_Refused_Naming_It_As_A_Duration(long periodMs, string reason)
+    {
+        var refused = Assert.IsType<CommandRejected>(await Ask(new UpdateSwarm("h1", null, DispatcherHeartbeatMs: periodMs)));
+
+        Assert.Equal(RejectCode.InvalidArgument, refused.Code);
+        Assert.StartsWith(reason, refused.Reason, StringComparison.Ordinal);
     }
 
     [Fact]

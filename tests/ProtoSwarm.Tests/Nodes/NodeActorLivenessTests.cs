@@ -70,7 +70,64 @@ public sealed class NodeActorLivenessTests : IAsyncLifetime
             $"the node was written {Node().Meta.Version - version} times (a Down and a Ready), not once (the new address)");
     }
 
+    [Fact]
+    public async Task Shortening_The_Heartbeat_Period_Marks_No_Node_Down_Before_It_Was_Told()
+    {
+        await SetPeriodAsync(TimeSpan.FromSeconds(3));
+        // A beat answered with 3 s: the node beats next 3 s later.
+        await BeatAsync("10.0.0.2");
+        await Poll.Until(() => Node().Status.Addr == "10.0.0.2", "the beat under 3 s was taken");
+        var version = Node().Meta.Version;
+
+        await SetPeriodAsync(TimeSpan.FromMilliseconds(500));
+        await AdvanceAsync(TimeSpan.FromMilliseconds(2_900), TimeSpan.FromMilliseconds(100));
+
+        Assert.Equal(NodeState.Ready, Node().Status.State);
+        Assert.Equal(version, Node().Meta.Version);
+
+        // Its next beat is answered with 500 ms: four of those without a beat, and it is Down.
+        await BeatAsync("10.0.0.3");
+        await Poll.Until(() => Node().Status.Addr == "10.0.0.3", "the beat under 500 ms was taken");
+        await AdvanceAsync(TimeSpan.FromMilliseconds(2_500), TimeSpan.FromMilliseconds(100));
+        await Poll.Until(() => Node().Status.State == NodeState.Down, "w1 is Down after four beats of the new period");
+    }
+
+    [Fact]
+    public async Task A_Role_Change_Stored_Before_This_Actor_Started_Gives_The_Node_Time_To_Restart_Its_Member()
+    {
+        // As on a leader elected after the change: this actor never saw the node in its old role.
+        var node = Node();
+        await _proposer.ProposeAsync([StoreChange.Update(node with { RoleChangedAt = _clock.GetUtcNow() })]);
+        var version = Node().Meta.Version;
+
+        await AdvanceAsync(TimeSpan.FromSeconds(6), TimeSpan.FromMilliseconds(500));
+
+        Assert.Equal(NodeState.Ready, Node().Status.State);
+        Assert.Equal(version, Node().Meta.Version);
+
+        await AdvanceAsync(TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(500));
+        await Poll.Until(() => Node().Status.State == NodeState.Down, "w1 is Down once the grace has passed");
+    }
+
     private NodeObject Node() => _store.Current.Get<NodeObject>(NodeId)!;
+
+    private async Task SetPeriodAsync(TimeSpan period)
+    {
+        var cluster = _store.Current.Get<ClusterObject>(ClusterObject.DefaultId)!;
+        await _proposer.ProposeAsync([StoreChange.Update(cluster with { DispatcherHeartbeatMs = (long)period.TotalMilliseconds })]);
+    }
+
+    /// <summary>Moves the clock on in steps, each taken by the node actor's liveness check before the next (a manager that runs on time).</summary>
+    private async Task AdvanceAsync(TimeSpan total, TimeSpan step)
+    {
+        for (var advanced = TimeSpan.Zero; advanced < total; advanced += step)
+        {
+            _clock.Advance(step);
+            await Task.Delay(25);
+        }
+
+        await Task.Delay(300);
+    }
 
     private async Task BeatAsync(string addr)
     {

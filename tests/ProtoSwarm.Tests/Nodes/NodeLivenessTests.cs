@@ -1,3 +1,4 @@
+using System.Globalization;
 using ProtoSwarm.Actors.Nodes;
 using ProtoSwarm.Contracts;
 
@@ -66,6 +67,85 @@ public class NodeLivenessTests
         Assert.Equal(down, decided?.State == NodeState.Down);
         Assert.Equal(TimeSpan.FromSeconds(15), NodeLiveness.RoleChangeGrace(ClusterObject.DefaultHeartbeatPeriod));
         Assert.Equal(TimeSpan.FromSeconds(20), NodeLiveness.RoleChangeGrace(TimeSpan.FromSeconds(5)));
+    }
+
+    [Theory]
+    // the period the node was told with its last beat (ms, -1: no beat seen), the swarm's period now (ms) -> the period it is judged by
+    [InlineData("unchanged", 500, 500, 500)]
+    [InlineData("shortened: the node beats next after the old period", 3_000, 500, 3_000)]
+    [InlineData("lengthened: the longer one at once", 500, 3_000, 3_000)]
+    [InlineData("no beat seen yet", -1, 500, 500)]
+    public void A_Node_Is_Judged_By_The_Period_It_Was_Told(string rule, int toldMs, int currentMs, int expectedMs)
+    {
+        TimeSpan? told = toldMs < 0 ? null : TimeSpan.FromMilliseconds(toldMs);
+
+        var judged = NodeLiveness.JudgedPeriod(told, TimeSpan.FromMilliseconds(currentMs));
+
+        Assert.True(TimeSpan.FromMilliseconds(expectedMs) == judged, $"{rule}: expected {expectedMs} ms, got {judged.TotalMilliseconds} ms");
+    }
+
+    [Theory]
+    // the lab's repro: beats every 3 s, `--dispatcher-heartbeat 500ms` lands at `changeAtMs` after the last beat; the node
+    // learns it only from the answer to its next beat, 3 s after the last one. Checks every 100 ms until then: never Down.
+    [InlineData(0)]
+    [InlineData(1_000)]
+    [InlineData(2_900)]
+    public void Shortening_The_Period_Marks_No_Node_Down_Before_Its_Next_Beat(int changeAtMs)
+    {
+        var stored = new NodeStatus(NodeState.Ready, string.Empty, Addr, TestNodes.T0);
+        var told = TimeSpan.FromSeconds(3);
+        var silence = TimeSpan.Zero;
+        for (var at = 100; at <= 3_000; at += 100)
+        {
+            var current = at >= changeAtMs ? TimeSpan.FromMilliseconds(500) : TimeSpan.FromSeconds(3);
+            var period = NodeLiveness.JudgedPeriod(told, current);
+            silence += NodeLiveness.Watched(TimeSpan.FromMilliseconds(100), period);
+
+            Assert.Null(NodeLiveness.Decide(stored, Now, silence, false, Addr, period));
+        }
+
+        // The beat at 3 s is answered with the new period: from then on four of those (2 s) make Down.
+        told = TimeSpan.FromMilliseconds(500);
+        Assert.Null(NodeLiveness.Decide(stored, Now, TimeSpan.FromMilliseconds(2_000), false, Addr, NodeLiveness.JudgedPeriod(told, told)));
+        Assert.Equal(NodeState.Down, NodeLiveness.Decide(stored, Now, TimeSpan.FromMilliseconds(2_001), false, Addr, NodeLiveness.JudgedPeriod(told, told))?.State);
+    }
+
+    [Theory]
+    // ms ago this manager's node actor saw the role change (null: it did not), ms ago the stored change was written by
+    // the writer's clock (null: none stored; negative: a writer's clock ahead of this one) -> ms ago it counts (null: none)
+    [InlineData("none known", null, null, null)]
+    [InlineData("seen here only", 1_000, null, 1_000)]
+    [InlineData("stored only: a leader elected after the change", null, 3_000, 3_000)]
+    [InlineData("both: the later one", 1_000, 3_000, 1_000)]
+    [InlineData("both, the stored one later", 20_000, 3_000, 3_000)]
+    [InlineData("stored long ago", null, 3_600_000, 3_600_000)]
+    [InlineData("a writer's clock 2 s ahead counts as now", null, -2_000, 0)]
+    [InlineData("a writer's clock a whole grace ahead is not believed", null, -15_000, null)]
+    public void The_Role_Change_Counted_Is_The_Latest_Known(string rule, int? seenMs, int? storedMs, int? expectedMs)
+    {
+        DateTimeOffset? seenAt = seenMs is { } seen ? Now.AddMilliseconds(-seen) : null;
+        DateTimeOffset? storedAt = storedMs is { } stored ? Now.AddMilliseconds(-stored) : null;
+
+        var ago = NodeLiveness.RoleChangedAgo(Now, seenAt, storedAt, ClusterObject.DefaultHeartbeatPeriod);
+
+        TimeSpan? expected = expectedMs is { } ms ? TimeSpan.FromMilliseconds(ms) : null;
+        Assert.True(expected == ago, $"{rule}: expected {expected?.TotalMilliseconds.ToString(CultureInfo.InvariantCulture) ?? "none"}, got {ago?.TotalMilliseconds.ToString(CultureInfo.InvariantCulture) ?? "none"}");
+    }
+
+    [Theory]
+    // ms since the stored role change, ms of silence -> Down or not (the node actor started after the change, so saw none)
+    [InlineData(3_000, 5_000, false)]
+    [InlineData(3_000, 14_999, false)]
+    [InlineData(3_000, 15_001, true)]
+    [InlineData(16_000, 2_001, true)]
+    public void A_Role_Change_Written_Before_The_Leader_Changed_Still_Gives_The_Grace(int storedMs, int silenceMs, bool down)
+    {
+        var stored = new NodeStatus(NodeState.Ready, string.Empty, Addr, TestNodes.T0);
+        var ago = NodeLiveness.RoleChangedAgo(Now, null, Now.AddMilliseconds(-storedMs), ClusterObject.DefaultHeartbeatPeriod);
+
+        var decided = NodeLiveness.Decide(stored, Now.AddMilliseconds(-silenceMs), TimeSpan.FromMilliseconds(silenceMs), false, Addr, roleChangedAgo: ago);
+
+        Assert.Equal(down, decided?.State == NodeState.Down);
     }
 
     [Theory]

@@ -1,0 +1,97 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Proto;
+using ProtoSwarm.Actors.Managers;
+using ProtoSwarm.Actors.Raft;
+using ProtoSwarm.Actors.Store;
+using ProtoSwarm.Contracts;
+using ProtoSwarm.Tests.Contracts;
+using ProtoSwarm.Tests.Nodes;
+using ProtoSwarm.Tests.Store;
+
+namespace ProtoSwarm.Tests.Managers;
+
+/// <summary>
+/// A manager that does not lead sends requests to the leader: when it knows of none yet (an election; the leader it
+/// was a moment ago just handed over, as `node demote` of the leader run on the leader does), it waits for one, a few
+/// seconds at most, rather than refusing at once. The leader's API is an actor of the test's own system under the
+/// API's name, reached at the system's address as a real one is at its manager's.
+/// </summary>
+public sealed class ManagerApiRelayTests : IAsyncLifetime
+{
+    private const string SelfId = "self000000";
+    private const ulong LeaderRaftId = 77;
+
+    private readonly TempDir _dir = new();
+    private readonly ActorSystem _system = new();
+    private readonly RaftView _view = new(TestNodes.RaftIdOf(SelfId));
+    private SwarmStore _store = null!;
+    private LocalProposer _proposer = null!;
+    private PID _api = null!;
+
+    public async Task InitializeAsync()
+    {
+        (_store, _proposer) = LocalProposer.Open(_dir.File("store.db"), TimeProvider.System, NullLogger.Instance);
+        await _proposer.ProposeAsync([StoreChange.Create(TestNodes.Cluster()), StoreChange.Create(TestNodes.Manager(SelfId, "self"))]);
+        var (context, _) = TestManagers.Leader(_system, _store, _proposer, SelfId);
+        // No leader known: this manager has just handed leadership over, or an election is under way.
+        _view.Update(0, 2, [_view.RaftId, LeaderRaftId], []);
+        context = context with { Raft = _view };
+        _system.Root.SpawnNamed(Props.FromFunc(c =>
+        {
+            if (c.Message is ListNodes)
+            {
+                c.Respond(new NodeList([])); // the leader's answer: no nodes, unlike this manager's store
+            }
+
+            return Task.CompletedTask;
+        }), Kinds.ManagerApi);
+        var leaderAddress = _system.Address;
+        _api = _system.Root.Spawn(Props.FromProducer(() => new ManagerApiActor(context, id => id == LeaderRaftId ? leaderAddress : null)));
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _system.ShutdownAsync();
+        await _proposer.DisposeAsync();
+        _dir.Dispose();
+    }
+
+    [Fact]
+    public async Task A_Request_Waits_For_A_Leader_To_Be_Known_And_Goes_To_It()
+    {
+        var asked = Ask(new ListNodes("r1"));
+        await Task.Delay(300);
+        Assert.False(asked.IsCompleted, "the request was answered before any leader was known");
+
+        _view.Update(LeaderRaftId, 2, [_view.RaftId, LeaderRaftId], []);
+
+        var list = Assert.IsType<NodeList>(await asked);
+        Assert.Empty(list.Nodes);
+    }
+
+    [Fact]
+    public async Task A_Manager_Elected_While_It_Waited_Answers_Itself()
+    {
+        var asked = Ask(new ListNodes("r1"));
+        await Task.Delay(300);
+
+        _view.Update(_view.RaftId, 3, [_view.RaftId, LeaderRaftId], []);
+
+        var list = Assert.IsType<NodeList>(await asked);
+        Assert.Equal(["self"], list.Nodes.Select(n => n.Description.Hostname).ToArray());
+    }
+
+    [Fact]
+    public async Task Without_A_Leader_For_A_Few_Seconds_The_Request_Is_Refused_As_Unavailable()
+    {
+        var started = DateTimeOffset.UtcNow;
+
+        var refused = Assert.IsType<CommandRejected>(await Ask(new ListNodes("r1")));
+
+        Assert.Equal(RejectCode.Unavailable, refused.Code);
+        Assert.StartsWith("The managers have no leader right now", refused.Reason, StringComparison.Ordinal);
+        Assert.InRange(DateTimeOffset.UtcNow - started, ManagerApiActor.LeaderWait, ManagerApiActor.LeaderWait + TimeSpan.FromSeconds(5));
+    }
+
+    private Task<object> Ask(object message) => _system.Root.RequestAsync<object>(_api, message, TestTimeout.Token);
+}

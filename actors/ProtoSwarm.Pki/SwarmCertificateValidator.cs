@@ -49,6 +49,33 @@ public sealed class SwarmCertificateValidator
     public SwarmCertificateValidator WithRoots(IEnumerable<X509Certificate2> roots, IEnumerable<X509Certificate2> intermediates) =>
         new(roots, ClusterId, _removedNodeIds, _time, intermediates);
 
+    /// <summary>
+    /// This validator, also knowing the CA certificates among <paramref name="presented"/> that chain to its roots and
+    /// that it did not know: what an accepted peer sent after its own certificate, the cross-signed new root during a
+    /// CA rotation. That adds no trust (a peer presenting the same certificate was accepted anyway), but it lets this
+    /// node accept the new root's certificates from peers that present only their own, as clients here do. A node
+    /// that was down when a rotation started trusts only the old root; it learns the cross-signed root from the first
+    /// manager it reaches, so the managers' connections back to it, which carry every answer (the heartbeat's, with
+    /// the new roots), pass its handshake. Returns this validator when there is nothing to learn.
+    /// </summary>
+    public SwarmCertificateValidator WithIntermediatesFrom(IEnumerable<X509Certificate2> presented)
+    {
+        ArgumentNullException.ThrowIfNull(presented);
+        var learned = new List<X509Certificate2>();
+        foreach (var certificate in presented)
+        {
+            if (IsCa(certificate) && !IsKnown(certificate, learned) && CheckChain(certificate, null) is null)
+                learned.Add(X509CertificateLoader.LoadCertificate(certificate.RawData)); // the handshake disposes its own
+        }
+        return learned.Count == 0 ? this : new(_roots, ClusterId, _removedNodeIds, _time, [.. _intermediates, .. learned]);
+    }
+
+    private static bool IsCa(X509Certificate2 certificate) =>
+        certificate.Extensions.OfType<X509BasicConstraintsExtension>().Any(b => b.CertificateAuthority);
+
+    private bool IsKnown(X509Certificate2 certificate, List<X509Certificate2> learned) =>
+        _roots.Concat(_intermediates).Concat(learned).Any(c => c.RawDataMemory.Span.SequenceEqual(certificate.RawDataMemory.Span));
+
     /// <summary>Whether the swarm removed this node (its certificate is refused from then on).</summary>
     public bool IsRemoved(string nodeId) => _removedNodeIds.Contains(nodeId);
 
@@ -164,7 +191,7 @@ public sealed class SwarmCertificateValidator
 
     private static PeerValidation? CheckUsage(X509Certificate2 certificate, PeerUsage usage)
     {
-        if (certificate.Extensions.OfType<X509BasicConstraintsExtension>().Any(b => b.CertificateAuthority))
+        if (IsCa(certificate))
             return PeerValidation.Refused(CertificateRefusal.WrongUsage, $"'{certificate.Subject}' is a CA certificate, not a node's");
         var (oid, name) = usage == PeerUsage.Client ? (ClientAuth, "clientAuth") : (ServerAuth, "serverAuth");
         var eku = certificate.Extensions.OfType<X509EnhancedKeyUsageExtension>().FirstOrDefault();

@@ -25,6 +25,9 @@ internal sealed class CliApp(Func<string, INodeConnection> connect)
     /// <summary>How often `service logs --follow` asks for newer lines (docker streams; we poll); tests shorten it.</summary>
     public TimeSpan LogPollInterval { get; init; } = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>How often `swarm ca --rotate` asks how far the rotation got; tests shorten it.</summary>
+    public TimeSpan CaRotationPollInterval { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>How long `stack rm` retries a network its removed services' tasks still hold addresses on.</summary>
     public TimeSpan NetworkReleaseTimeout { get; init; } = TimeSpan.FromSeconds(30);
 

@@ -34,6 +34,9 @@ internal sealed class CliContext(INodeConnection node, TextWriter output, TextWr
     /// <summary>True when stdout is a terminal, so progress may be redrawn in place.</summary>
     public bool OutIsTerminal => ReferenceEquals(Out, Console.Out) && !Console.IsOutputRedirected;
 
+    /// <summary>True when stderr is a terminal: progress written there may be redrawn in place.</summary>
+    public bool ErrorIsTerminal => ReferenceEquals(Error, Console.Error) && !Console.IsErrorRedirected;
+
     /// <summary>--host/-H when given (already checked by the parser), else PROTOSWARM_CONTROL_SOCKET, else the default.</summary>
     /// <summary>A control socket's path, or tcp://IP:PORT for a manager reached with a client certificate.</summary>
     public static string Target(string? hostFlag) =>

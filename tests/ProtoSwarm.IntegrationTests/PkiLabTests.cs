@@ -137,6 +137,39 @@ public class PkiLabTests
         Assert.True(withNew.ExitCode == 0, withNew.ToString());
     }
 
+    [Fact]
+    public async Task A_Worker_Down_When_A_Rotation_Starts_Rejoins_By_Itself_And_The_Rotation_Then_Completes()
+    {
+        await using var lab = await LabFixture.UpAsync(managers: 1, workers: 1);
+        var stop = await lab.LabAsync("stop", "w1");
+        Assert.True(stop.ExitCode == 0, stop.ToString());
+        Assert.True(await LabQueries.PollNodesDownAsync(lab, "w1", TimeSpan.FromSeconds(30)), "w1 was not Down within 30 s");
+        var rotate = await lab.ExecAsync("m1", "protoswarm", "swarm", "ca", "--rotate", "-d");
+        Assert.True(rotate.ExitCode == 0, rotate.ToString());
+        var newRoot = X509Certificate2.CreateFromPem(rotate.StdOut);
+
+        // w1 trusts only the old root; the managers' certificates come from the new one.
+        var start = await lab.LabAsync("start", "w1");
+        Assert.True(start.ExitCode == 0, start.ToString());
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var info = await lab.ExecAsync("m1", "protoswarm", "info");
+        while (!info.StdOut.Contains("Root Rotation In Progress: false", StringComparison.Ordinal) && clock.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            await Task.Delay(500);
+            info = await lab.ExecAsync("m1", "protoswarm", "info");
+        }
+
+        Assert.True(info.StdOut.Contains("Root Rotation In Progress: false", StringComparison.Ordinal), $"the rotation did not complete within 60 s: {info}");
+        using var certificate = X509CertificateLoader.LoadCertificateFromFile(Path.Combine(StateDir(lab, "w1"), "certificates", "swarm-node.crt"));
+        var verdict = new SwarmCertificateValidator([newRoot], await ClusterIdAsync(lab)).Validate(certificate, PeerUsage.Client);
+        Assert.True(verdict.IsAccepted, $"w1: {verdict}");
+        Assert.True(await LabQueries.PollNodesReadyAsync(lab, 2, TimeSpan.FromSeconds(30)), "w1 is not Ready");
+        // It stays so: before, it went Down and back every few seconds.
+        var flapped = await LabQueries.PollNodesAsync(lab, TimeSpan.FromSeconds(10), nodes => nodes.Any(n => n.Status.State != ProtoSwarm.Contracts.NodeState.Ready));
+        Assert.False(flapped, "a node left Ready after the rotation");
+    }
+
     private static async Task<string> ClusterIdAsync(LabFixture lab)
     {
         var info = await lab.ExecAsync("m1", "protoswarm", "info", "--format", "{{.Swarm.Cluster.ID}}");

@@ -399,14 +399,15 @@ public sealed partial class ManagerApiActor : IActor
             }
 
             var changes = new List<StoreChange>();
+            var renewed = node with { CertRootDigest = rootDigest, CertNotAfter = notAfter };
             if (node.CertRootDigest != rootDigest || node.CertNotAfter != notAfter)
             {
-                changes.Add(StoreChange.Update(node with { CertRootDigest = rootDigest, CertNotAfter = notAfter }));
+                changes.Add(StoreChange.Update(renewed));
             }
 
-            if (cluster.RootRotationInProgress && State.List<NodeObject>().All(n => n.Id == nodeId || n.CertRootDigest == rootDigest))
+            if (SwarmCa.FinishRotationIfDone(cluster, State.List<NodeObject>().Select(n => n.Id == nodeId ? renewed : n)) is { } finished)
             {
-                changes.Add(StoreChange.Update(SwarmCa.FinishRotation(cluster)));
+                changes.Add(StoreChange.Update(finished));
                 LogRotationFinished(_logger);
             }
 
@@ -418,6 +419,32 @@ public sealed partial class ManagerApiActor : IActor
             try
             {
                 await _manager.Proposer.ProposeAsync(changes);
+                return;
+            }
+            catch (StoreConflictException)
+            {
+            }
+        }
+    }
+
+    /// <summary>
+    /// Finishes a rotation that nothing else will: a node that joins holds a certificate from the new root and
+    /// renews nothing, so a rotation whose last lagging node was removed before (by a version that checked only
+    /// at renewals, or in a write that lost a race) ends here rather than at some later renewal.
+    /// </summary>
+    private async Task FinishRotationIfDoneAsync()
+    {
+        for (var attempt = 0; attempt <= ConflictRetries; attempt++)
+        {
+            if (Cluster() is not { } cluster || SwarmCa.FinishRotationIfDone(cluster, State.List<NodeObject>()) is not { } finished)
+            {
+                return;
+            }
+
+            try
+            {
+                await _manager.Proposer.ProposeAsync([StoreChange.Update(finished)]);
+                LogRotationFinished(_logger);
                 return;
             }
             catch (StoreConflictException)
@@ -724,11 +751,16 @@ public sealed partial class ManagerApiActor : IActor
             try
             {
                 var cluster = Cluster();
+                var finished = cluster is null ? null : SwarmCa.FinishRotationIfDone(cluster, State.List<NodeObject>().Where(n => n.Id != node.Id));
                 IReadOnlyList<StoreChange> changes = cluster is null
                     ? [StoreChange.Delete(node)]
-                    : [StoreChange.Delete(node), StoreChange.Update(RemovedNodeList.Add(cluster, node, _manager.Time.GetUtcNow()))];
+                    : [StoreChange.Delete(node), StoreChange.Update(RemovedNodeList.Add(finished ?? cluster, node, _manager.Time.GetUtcNow()))];
                 await _manager.Proposer.ProposeAsync(changes);
                 LogNodeRemoved(_logger, node.Id, node.Description.Hostname);
+                if (finished is not null)
+                {
+                    LogRotationFinished(_logger); // the removed node was the last one on the old root
+                }
                 return new RemoveNodeAck(node.Id);
             }
             catch (StoreConflictException) when (attempt < ConflictRetries)
@@ -782,6 +814,7 @@ public sealed partial class ManagerApiActor : IActor
         }
 
         LogNodeJoined(_logger, node.Id, m.Description.Hostname, m.Addr, role);
+        await FinishRotationIfDoneAsync();
         return new JoinAccepted(node.Id, role, cluster.ClusterId, DispatcherActor.ManagersOf(State.List<NodeObject>(), _manager.Raft.LeaderId), raftId, issued.CertificatePem, issued.RootCaPem, issued.IntermediatesPem);
     }
 

@@ -72,6 +72,24 @@ public static class SwarmCa
     public static ClusterObject FinishRotation(ClusterObject cluster) =>
         cluster with { PreviousRootCaPem = string.Empty, CrossSignedRootPem = string.Empty };
 
+    /// <summary>
+    /// The cluster with its rotation finished when every node of <paramref name="nodes"/> (the swarm's nodes as
+    /// they will be) holds a certificate from the root that signs now; null when no rotation is running or a node
+    /// still lags. Asked at every change of the set of nodes or of their roots: the last lagging node may renew,
+    /// but it may also be removed (`node rm` of a node gone for good), and neither a removal nor a join renews
+    /// anyone, so a rotation checked on renewals only would wait for one that never comes.
+    /// </summary>
+    public static ClusterObject? FinishRotationIfDone(ClusterObject cluster, IEnumerable<NodeObject> nodes)
+    {
+        if (!cluster.RootRotationInProgress)
+        {
+            return null;
+        }
+
+        var digest = CurrentRootDigest(cluster);
+        return nodes.All(n => n.CertRootDigest == digest) ? FinishRotation(cluster) : null;
+    }
+
     /// <summary>An operator's client certificate: the managers' API, nothing a node does.</summary>
     public static CertificateIssued IssueClient(ClusterObject cluster, string csrPem, string clientId, DateTimeOffset now)
     {

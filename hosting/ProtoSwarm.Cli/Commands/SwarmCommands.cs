@@ -168,14 +168,12 @@ internal static class SwarmCommands
             if (rotating && !parse.GetValue(detach))
             {
                 var until = DateTime.UtcNow + Timeouts.Membership;
+                // Redrawn in place on a terminal; elsewhere (a log, a pipe) a line only when the count changes.
+                var progress = parse.GetValue(quiet) ? null : new ProgressPrinter(cli.Error, cli.ErrorIsTerminal);
                 while (status.RotationInProgress && DateTime.UtcNow < until)
                 {
-                    if (!parse.GetValue(quiet))
-                    {
-                        await cli.Error.WriteLineAsync($"rotation in progress: {status.NodesRenewed}/{status.Nodes} nodes hold a certificate from the new root");
-                    }
-
-                    await Task.Delay(TimeSpan.FromSeconds(1), ct);
+                    progress?.Write([RotationProgress(status)]);
+                    await Task.Delay(app.CaRotationPollInterval, ct);
                     status = await cli.RequestAsync<CaStatus>(new RotateCa(SwarmIds.NewRequestId(), Rotate: false), Timeouts.Query, ct);
                 }
 
@@ -191,6 +189,9 @@ internal static class SwarmCommands
         });
         return command;
     }
+
+    private static ProgressLine RotationProgress(CaStatus status) =>
+        new("rotation in progress", $"{status.NodesRenewed}/{status.Nodes} nodes hold a certificate from the new root");
 
     private static Command UnlockKey(CliApp app)
     {

@@ -14,6 +14,7 @@ namespace ProtoSwarm.Networking.Security;
 public sealed class SwarmCredentials
 {
     private readonly ConcurrentDictionary<CertificateRefusal, int> _refusals = new();
+    private readonly Lock _gate = new(); // each change starts from the current identity: none is lost to another
     private volatile Identity _current;
 
     public SwarmCredentials(X509Certificate2 certificate, SwarmCertificateValidator validator, IEnumerable<X509Certificate2>? intermediates = null)
@@ -68,32 +69,69 @@ public sealed class SwarmCredentials
     /// <summary>A renewed certificate (same trust), with what to present after it.</summary>
     public void Renew(X509Certificate2 certificate, IEnumerable<X509Certificate2>? intermediates = null)
     {
-        var next = new SwarmCredentials(certificate, Validator, intermediates);
-        _current = next._current;
+        lock (_gate)
+        {
+            var next = new SwarmCredentials(certificate, Validator, intermediates);
+            _current = next._current;
+        }
     }
 
     /// <summary>New roots to trust and known intermediates, from PEM texts (a CA rotation starting or ending).</summary>
-    public void TrustRoots(string rootsPem, string intermediatesPem) =>
-        Trust(Validator.WithRoots(X509Conversions.ReadCertificates(rootsPem), X509Conversions.ReadCertificates(intermediatesPem)));
+    public void TrustRoots(string rootsPem, string intermediatesPem)
+    {
+        var roots = X509Conversions.ReadCertificates(rootsPem);
+        var intermediates = X509Conversions.ReadCertificates(intermediatesPem);
+        lock (_gate)
+        {
+            _current = _current with { Validator = _current.Validator.WithRoots(roots, intermediates) };
+        }
+    }
 
     /// <summary>New trust: other roots (a CA rotation) or another list of removed nodes.</summary>
     public void Trust(SwarmCertificateValidator validator)
     {
         ArgumentNullException.ThrowIfNull(validator);
-        _current = _current with { Validator = validator };
+        lock (_gate)
+        {
+            _current = _current with { Validator = validator };
+        }
     }
 
-    /// <summary>Checks a peer and counts a refusal.</summary>
+    /// <summary>
+    /// Checks a peer and counts a refusal. An accepted peer's CA certificates after its own are kept as known
+    /// intermediates (<see cref="SwarmCertificateValidator.WithIntermediatesFrom"/>): how a node that missed the start
+    /// of a CA rotation learns the cross-signed root from a manager's server chain, and so accepts the managers'
+    /// client certificates from the new root, which come without it.
+    /// </summary>
     public PeerValidation Check(X509Certificate2? certificate, PeerUsage usage, IEnumerable<X509Certificate2>? intermediates = null)
     {
-        var result = Validator.Validate(certificate, usage, intermediates);
+        var presented = intermediates?.ToList() ?? [];
+        var result = Validator.Validate(certificate, usage, presented);
         if (!result.IsAccepted)
         {
             _refusals.AddOrUpdate(result.Refusal!.Value, 1, (_, n) => n + 1);
             Refused?.Invoke(result);
         }
+        else if (presented.Count > 0)
+        {
+            Learn(presented);
+        }
 
         return result;
+    }
+
+    private void Learn(List<X509Certificate2> presented)
+    {
+        var validator = Validator;
+        if (ReferenceEquals(validator.WithIntermediatesFrom(presented), validator))
+        {
+            return; // the usual case, decided without the lock: nothing new
+        }
+
+        lock (_gate)
+        {
+            _current = _current with { Validator = _current.Validator.WithIntermediatesFrom(presented) };
+        }
     }
 
     internal void NoticeRemoval(string managerNodeId) => RemovedBySwarm?.Invoke(managerNodeId);

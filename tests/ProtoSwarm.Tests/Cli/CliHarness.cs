@@ -44,7 +44,7 @@ internal static class CliHarness
     /// <summary>Runs a command with <paramref name="stdin"/> as what it reads from its standard input.</summary>
     public static async Task<(int Code, string Out, string Err)> RunWithInputAsync(FakeNode node, byte[] stdin, CancellationToken ct, params string[] args)
     {
-        var root = new CliApp(_ => node) { WaitTiming = FastWait, LogPollInterval = TimeSpan.FromMilliseconds(10), StandardInput = () => new MemoryStream(stdin) }.CreateRoot();
+        var root = new CliApp(_ => node) { WaitTiming = FastWait, LogPollInterval = TimeSpan.FromMilliseconds(10), CaRotationPollInterval = TimeSpan.FromMilliseconds(1), StandardInput = () => new MemoryStream(stdin) }.CreateRoot();
         using var output = new StringWriter();
         using var error = new StringWriter();
         var code = await CliApp.RunAsync(root, args, new InvocationConfiguration

@@ -32,6 +32,28 @@ public sealed class SecurityCommandTests : IDisposable
         Assert.Contains("--token SWMTKN-1-new 10.0.0.1:2377", output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Ca_Rotate_Off_A_Terminal_Prints_A_Progress_Line_Only_When_The_Count_Changes()
+    {
+        const string Root = "-----BEGIN CERTIFICATE-----\nnew\n-----END CERTIFICATE-----\n";
+        var counts = new Queue<int>([3, 3, 3, 3, 4, 4, 5]);
+        var node = new FakeNode(_ =>
+        {
+            var renewed = counts.Dequeue();
+            return new CaStatus(Root, renewed < 5, renewed, 5);
+        });
+
+        var (code, output, error) = await CliHarness.RunAsync(node, "swarm", "ca", "--rotate");
+
+        Assert.Equal(0, code);
+        Assert.Equal(7, node.Requests.Count);
+        Assert.Equal(
+            "rotation in progress: 3/5 nodes hold a certificate from the new root\n" +
+            "rotation in progress: 4/5 nodes hold a certificate from the new root\n",
+            error);
+        Assert.Equal(Root, output);
+    }
+
     [Theory]
     [InlineData("720h", 720 * 3600)]
     [InlineData("1h30m", 5400)]

@@ -319,6 +319,53 @@ public sealed class ManagerApiActorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Removing_The_Last_Node_On_The_Old_Root_Finishes_The_Rotation()
+    {
+        await Ask(new RotateCa("rot", Rotate: true));
+        await Ask(new RenewCertificate("r1", "worker1111", NewCsr()));
+        await Ask(new RenewCertificate("r2", "leader0000", NewCsr()));
+        Assert.True(_store.Current.Get<ClusterObject>(ClusterObject.DefaultId)!.RootRotationInProgress);
+
+        Assert.IsType<RemoveNodeAck>(await Ask(new RemoveNode("rm", "w-down", Force: true)));
+
+        var after = _store.Current.Get<ClusterObject>(ClusterObject.DefaultId)!;
+        Assert.False(after.RootRotationInProgress);
+        Assert.Single(Pem.ReadCertificates(after.TrustedRootsPem));
+        Assert.Equal(["worker2222"], after.RemovedNodes.ToArray());
+        var status = Assert.IsType<CaStatus>(await Ask(new RotateCa("st", Rotate: false)));
+        Assert.Equal((false, 2, 2), (status.RotationInProgress, status.NodesRenewed, status.Nodes));
+    }
+
+    [Fact]
+    public async Task Removing_A_Node_While_Another_Lags_Keeps_The_Rotation_Going()
+    {
+        await Ask(new RotateCa("rot", Rotate: true));
+        await Ask(new RenewCertificate("r1", "leader0000", NewCsr()));
+
+        await Ask(new RemoveNode("rm", "w-down", Force: true));
+
+        Assert.True(_store.Current.Get<ClusterObject>(ClusterObject.DefaultId)!.RootRotationInProgress);
+    }
+
+    [Fact]
+    public async Task A_Join_Finishes_A_Rotation_Whose_Last_Lagging_Node_Went_Away_Before()
+    {
+        await Ask(new RotateCa("rot", Rotate: true));
+        await Ask(new RenewCertificate("r1", "worker1111", NewCsr()));
+        await Ask(new RenewCertificate("r2", "leader0000", NewCsr()));
+        // As an earlier version left it: the lagging node deleted, the rotation still marked in progress.
+        await _proposer.ProposeAsync([StoreChange.Delete(_store.Current.Get<NodeObject>("worker2222")!)]);
+        var token = _store.Current.Get<ClusterObject>(ClusterObject.DefaultId)!.WorkerJoinToken;
+
+        var accepted = Assert.IsType<JoinAccepted>(await Ask(new JoinRequest("j1", token, "10.0.0.42", TestNodes.Description("w-down"), NewCsr())));
+
+        Assert.Equal(2, Pem.ReadCertificates(accepted.RootCaPem).Count);
+        var after = _store.Current.Get<ClusterObject>(ClusterObject.DefaultId)!;
+        Assert.False(after.RootRotationInProgress);
+        Assert.Single(Pem.ReadCertificates(after.TrustedRootsPem));
+    }
+
+    [Fact]
     public async Task The_Heartbeat_Answer_Carries_The_Roots_To_Trust_And_The_Removed_Nodes_To_Every_Node()
     {
         await Ask(new RemoveNode("rm1", "w-down", Force: false));

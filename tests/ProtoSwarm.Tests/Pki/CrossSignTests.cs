@@ -70,6 +70,55 @@ public class CrossSignTests
     }
 
     [Fact]
+    public void A_Node_That_Missed_The_Rotations_Start_Learns_The_Cross_Signed_Root_From_A_Managers_Chain_And_Then_Accepts_Its_Client_Certificate()
+    {
+        // The manager presents [its certificate, the cross-signed root] as a server, only its certificate as a client.
+        using var manager = New.Node("manager-1", NodeRole.Manager);
+        using var crossSigned = CrossSigned();
+        var node = TrustingOnly(Old);
+        Assert.Equal(CertificateRefusal.UntrustedIssuer, node.Validate(manager, PeerUsage.Client).Refusal);
+        Assert.True(node.Validate(manager, PeerUsage.Server, [manager, crossSigned]).IsAccepted);
+
+        var learned = node.WithIntermediatesFrom([manager, crossSigned]);
+
+        var result = learned.Validate(manager, PeerUsage.Client);
+        Assert.True(result.IsAccepted, result.ToString());
+        Assert.Equal("manager-1", result.Peer!.NodeId);
+        Assert.Same(learned, learned.WithIntermediatesFrom([manager, crossSigned]));
+    }
+
+    [Fact]
+    public void Only_Ca_Certificates_That_Chain_To_A_Trusted_Root_Are_Learned()
+    {
+        var stranger = new TestPki();
+        using var fromNewRoot = New.Node();
+        using var strangerCrossSigned = X509Conversions.ToX509Certificate2(stranger.Ca.CrossSign(New.Ca));
+        using var newRoot = New.Ca.ToX509Certificate2();
+        var node = TrustingOnly(Old);
+
+        var learned = node.WithIntermediatesFrom([fromNewRoot, strangerCrossSigned, newRoot]);
+
+        Assert.Same(node, learned);
+        Assert.Equal(CertificateRefusal.UntrustedIssuer, learned.Validate(fromNewRoot, PeerUsage.Client).Refusal);
+    }
+
+    [Fact]
+    public void Learned_Intermediates_Keep_The_Removed_Nodes_And_Go_When_The_Roots_Change()
+    {
+        using var removed = New.Node("node-9");
+        using var other = New.Node("node-8");
+        using var crossSigned = CrossSigned();
+        var node = TrustingOnly(Old).WithRemovedNodes(new HashSet<string> { "node-9" });
+
+        var learned = node.WithIntermediatesFrom([crossSigned]);
+
+        Assert.Equal(CertificateRefusal.RemovedNode, learned.Validate(removed, PeerUsage.Client).Refusal);
+        Assert.True(learned.Validate(other, PeerUsage.Client).IsAccepted);
+        var rotated = learned.WithRoots([Old.Ca.ToX509Certificate2()], []);
+        Assert.Equal(CertificateRefusal.UntrustedIssuer, rotated.Validate(other, PeerUsage.Client).Refusal);
+    }
+
+    [Fact]
     public void Only_A_Self_Signed_Ca_Can_Be_Cross_Signed()
     {
         var leaf = New.Ca.Issue(NodeKey.Generate().CreateCsr(), "n", NodeRole.Worker, "c", [], DateTimeOffset.UtcNow);

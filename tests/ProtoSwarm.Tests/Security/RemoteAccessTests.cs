@@ -290,6 +290,25 @@ public sealed class RemoteAccessTests : IAsyncLifetime
         Assert.True(workerCredentials.Refusals.GetValueOrDefault(CertificateRefusal.RemovedNode) >= 1);
     }
 
+    [Fact]
+    public async Task A_Node_Trusting_Only_The_Old_Root_Gets_The_Answers_Of_A_Manager_Renewed_Under_The_New_Root()
+    {
+        // A CA rotation that started while the node was down: the manager's certificate is from the new root; it
+        // presents the cross-signed root after it as a server but not as a client, and its answers travel over its
+        // own connection to the node's listener.
+        var next = new TestPki();
+        using var crossSigned = X509Conversions.ToX509Certificate2(_pki.Ca.CrossSign(next.Ca));
+        var bothRoots = new SwarmCertificateValidator([next.Ca.ToX509Certificate2(), _pki.Ca.ToX509Certificate2()], TestPki.ClusterId, intermediates: [crossSigned]);
+        var manager = await ManagerAsync(new SwarmCredentials(next.Node("manager-5", NodeRole.Manager), bothRoots, [crossSigned]));
+        var (worker, credentials) = await NodeAsync(_pki.Node("worker-5", NodeRole.Worker));
+        var heartbeat = (NodeHeartbeat)Sample(nameof(NodeHeartbeat)) with { NodeId = "worker-5" };
+
+        var reply = await worker.Root.RequestAsync<object>(new PID(manager, "dispatcher"), heartbeat, Answer);
+
+        Assert.Equal(new NodeList([]), reply);
+        Assert.Equal(0, credentials.RefusalCount);
+    }
+
     /// <summary>Heartbeats as a node does, until the notice comes; no heartbeat may be answered meanwhile.</summary>
     private async Task<string> HeartbeatUntilToldAsync(ActorSystem node, NodeHeartbeat heartbeat, Task<string> told)
     {
@@ -323,6 +342,19 @@ public sealed class RemoteAccessTests : IAsyncLifetime
         _nodes.Add((system, host));
         _nodeAddresses.Add($"127.0.0.1:{port}");
         return (system, credentials);
+    }
+
+    /// <summary>Another manager, with its own credentials and a recording dispatcher; answers its address.</summary>
+    private async Task<string> ManagerAsync(SwarmCredentials credentials)
+    {
+        var port = FreePort();
+        var system = new ActorSystem();
+        system.Root.SpawnNamed(Props.FromFunc(Record), "dispatcher");
+        var host = await SwarmRemoteHost.StartAsync(
+            system, new IPEndPoint(IPAddress.Loopback, port), "127.0.0.1", credentials, new RemoteAccessPolicy(["dispatcher"]), ca: null, NullLoggerFactory.Instance);
+        await system.Remote().StartAsync();
+        _nodes.Add((system, host));
+        return $"127.0.0.1:{port}";
     }
 
     private async Task<ActorSystem> ClientAsync(X509Certificate2 certificate, bool trustAnyServer = false)

@@ -170,7 +170,7 @@ public sealed record NetworkAttachment(
 
 /// <summary>
 /// The container a task runs: docker's ContainerSpec. Env holds "KEY=VALUE" entries as docker's
-/// --env does. StopGracePeriod zero means docker's 10 s. Init (docker's --init): true runs a small
+/// --env does. StopGracePeriod null means docker's 10 s, zero a kill at once. Init (docker's --init): true runs a small
 /// init as the container's PID 1 that forwards signals to the entrypoint and reaps zombies; null is
 /// the node's default, which is none.
 /// </summary>
@@ -185,7 +185,7 @@ public sealed record ContainerSpec(
     ImmutableArray<MountSpec> Mounts = default,
     [property: Key(7)] HealthCheck? HealthCheck = null,
     [property: Key(8)] string StopSignal = "",
-    [property: Key(9)] TimeSpan StopGracePeriod = default,
+    TimeSpan LegacyStopGracePeriod = default,
     ImmutableSortedDictionary<string, string>? Labels = null,
     [property: Key(11)] string Hostname = "",
     [property: Key(12)] bool ReadOnly = false,
@@ -198,8 +198,26 @@ public sealed record ContainerSpec(
     ImmutableArray<ConfigReference> Configs = default,
     [property: Key(20)] bool? Init = null,
     ImmutableSortedDictionary<string, string>? Sysctls = null,
-    DnsConfig? Dns = null)
+    DnsConfig? Dns = null,
+    TimeSpan? StopGracePeriod = null)
 {
+    /// <summary>
+    /// How long the stop signal is given before SIGKILL (docker's --stop-grace-period): null is docker's
+    /// 10 s (<see cref="DefaultStopGracePeriod"/>), zero a kill at once after the stop signal, as docker
+    /// keeps 0. Key 23: key 9 held the period before, with zero for "not set", so a spec stored then
+    /// (no key 23) reads its key 9 that way; <see cref="LegacyStopGracePeriod"/> still writes it.
+    /// </summary>
+    [Key(23)]
+    public TimeSpan? StopGracePeriod { get; init; } = StopGracePeriod ?? (LegacyStopGracePeriod > TimeSpan.Zero ? LegacyStopGracePeriod : null);
+
+    /// <summary>
+    /// Key 9 as it was stored before key 23: the period, zero when not set. Written from
+    /// <see cref="StopGracePeriod"/> so a reader that knows only key 9 keeps the period it knew (it reads
+    /// a zero as docker's 10 s); read only to fill <see cref="StopGracePeriod"/> when key 23 is absent.
+    /// </summary>
+    [Key(9)]
+    public TimeSpan LegacyStopGracePeriod => StopGracePeriod ?? TimeSpan.Zero;
+
     /// <summary>Docker's DNSConfig (--dns, --dns-search, --dns-option); <see cref="DnsConfig.None"/> keeps the node's.</summary>
     [Key(22)]
     public DnsConfig Dns { get; init; } = Dns ?? DnsConfig.None;

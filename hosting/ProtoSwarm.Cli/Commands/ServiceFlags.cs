@@ -275,7 +275,8 @@ internal static partial class ServiceFlags
             Dir = flags.Last("--workdir") ?? container.Dir,
             User = flags.Last("--user") ?? container.User,
             StopSignal = flags.Last("--stop-signal") ?? container.StopSignal,
-            StopGracePeriod = DurationOr(flags, "--stop-grace-period", container.StopGracePeriod),
+            // 0s is kept, as docker keeps it: SIGKILL at once after the stop signal (unset is docker's 10 s).
+            StopGracePeriod = flags.Last("--stop-grace-period") is { } grace ? Duration("--stop-grace-period", grace).OrThrow() : container.StopGracePeriod,
             HealthCheck = Health(container.HealthCheck, flags),
             Dns = DnsOf(container.Dns, flags, creating),
         };

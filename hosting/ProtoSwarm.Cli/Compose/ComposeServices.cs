@@ -131,7 +131,7 @@ internal static class ComposeServices
             Mounts: [.. Mounts(context, service, path)],
             HealthCheck: service["healthcheck"] is { } health ? HealthCheck(reader, health, Sub("healthcheck")) : null,
             StopSignal: Text(reader, service, path, "stop_signal", ServiceFlags.StopSignal),
-            StopGracePeriod: service["stop_grace_period"] is { } grace ? reader.Parse(grace, Sub("stop_grace_period"), v => ServiceFlags.Duration("", v)) ?? default : default,
+            StopGracePeriod: service["stop_grace_period"] is { } grace ? reader.Parse(grace, Sub("stop_grace_period"), v => ServiceFlags.Duration("", v)) : null,
             Labels: ComposeLoader.StackLabels(context.Stack, ComposeLoader.Strings(reader, service["labels"], Sub("labels"))),
             Hostname: Text(reader, service, path, "hostname", ServiceFlags.Hostname),
             ReadOnly: service["read_only"] is { } readOnly && (reader.Bool(readOnly, Sub("read_only")) ?? false),

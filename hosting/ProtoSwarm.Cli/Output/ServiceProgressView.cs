@@ -90,12 +90,13 @@ internal static class ServiceProgressView
     /// <summary>
     /// What ends a wait as a failure: the update status message, as docker says it. A rollback the
     /// caller did not ask for is one whether or not its tasks converged; an update the managers
-    /// completed (<see cref="ConvergenceState.UpdateCompleted"/>) is not.
+    /// completed (<see cref="ConvergenceState.UpdateCompleted"/>) is not. A job that cannot complete is.
     /// </summary>
     public static string? Failure(ServiceProgress progress, bool rollbackRequested) => progress.State switch
     {
         ConvergenceState.UpdatePaused => $"service update paused: {progress.Message}",
         ConvergenceState.RollbackPaused => $"service rollback paused: {progress.Message}",
+        ConvergenceState.JobFailed => progress.Message,
         ConvergenceState.RolledBack or ConvergenceState.RollbackCompleted when !rollbackRequested => $"service rolled back: {progress.Message}",
         _ => null,
     };

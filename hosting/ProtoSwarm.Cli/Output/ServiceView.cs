@@ -450,9 +450,10 @@ internal static class ServiceView
             json["Mounts"] = new JsonArray([.. container.Mounts.Select(m => (JsonNode?)MountJson(m))]);
         }
 
-        if (container.StopGracePeriod != TimeSpan.Zero)
+        // Docker's: left out when not set, 0 shown as 0.
+        if (container.StopGracePeriod is { } grace)
         {
-            json["StopGracePeriod"] = Nanos(container.StopGracePeriod);
+            json["StopGracePeriod"] = Nanos(grace);
         }
 
         if (container.HealthCheck is { } health)

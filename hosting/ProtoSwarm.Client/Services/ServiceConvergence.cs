@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Globalization;
 using ProtoSwarm.Contracts;
 
 namespace ProtoSwarm.Client.Services;
@@ -36,6 +37,13 @@ public enum ConvergenceState
     /// update's caller hears that its update was rolled back, a rollback's caller that it is done.
     /// </summary>
     RollbackCompleted = 7,
+
+    /// <summary>
+    /// A job cannot complete: every slot (or node) either completed or failed with its restart policy
+    /// spent (condition none, or max attempts used up with no window to age them out), and at least
+    /// one failed. Nothing more will come of waiting; the message says how many gave up.
+    /// </summary>
+    JobFailed = 8,
 }
 
 /// <summary>One progress line: a replicated slot ("2/3"), a global task's node, or a job's task. State null: no task yet.</summary>
@@ -65,7 +73,7 @@ public sealed record ServiceProgress(
     public bool IsConverged => State is ConvergenceState.Converged or ConvergenceState.RolledBack;
 
     /// <summary>Nothing more will happen without an operator: stop waiting.</summary>
-    public bool IsFinal => Verified || State is ConvergenceState.JobComplete or ConvergenceState.UpdatePaused or ConvergenceState.RollbackPaused
+    public bool IsFinal => Verified || State is ConvergenceState.JobComplete or ConvergenceState.JobFailed or ConvergenceState.UpdatePaused or ConvergenceState.RollbackPaused
         or ConvergenceState.UpdateCompleted or ConvergenceState.RollbackCompleted;
 }
 
@@ -100,13 +108,16 @@ public static class ServiceConvergence
         var status = service.UpdateStatus;
         var rollingBack = status?.State is UpdateState.RollbackStarted or UpdateState.RollbackPaused or UpdateState.RollbackCompleted;
         var mode = service.Spec.Mode;
-        var (done, desired, slots, converged) = mode.Kind switch
+        if (mode.IsJob)
         {
-            ServiceModeKind.Replicated => Replicated(service, tasks),
-            ServiceModeKind.Global => Global(service, replicas, tasks),
-            ServiceModeKind.ReplicatedJob => Job(service, tasks, mode.TotalCompletions),
-            _ => Job(service, tasks, replicas.Desired),
-        };
+            // The managers' total: TotalCompletions, or MaxConcurrent when none was given.
+            var total = mode.TotalCompletions > 0 ? mode.TotalCompletions : Math.Max(1, mode.MaxConcurrent);
+            return Job(service, tasks, mode.Kind == ServiceModeKind.ReplicatedJob ? total : replicas.Desired);
+        }
+
+        var (done, desired, slots, converged) = mode.Kind == ServiceModeKind.Replicated
+            ? Replicated(service, tasks)
+            : Global(service, replicas, tasks);
 
         var state = status?.State switch
         {
@@ -116,7 +127,6 @@ public static class ServiceConvergence
             UpdateState.Completed when !converged => ConvergenceState.UpdateCompleted,
             UpdateState.RollbackCompleted when !converged => ConvergenceState.RollbackCompleted,
             _ when !converged => ConvergenceState.InProgress,
-            _ when mode.IsJob => ConvergenceState.JobComplete,
             // A rollback's tasks may all run before the managers mark it completed (after its monitor): it is a
             // rollback all the same, which an update's caller must hear about.
             UpdateState.RollbackCompleted or UpdateState.RollbackStarted => ConvergenceState.RolledBack,
@@ -164,17 +174,93 @@ public static class ServiceConvergence
         return (running, desired, slots, running == desired && !leftovers);
     }
 
-    private static (long, long, ImmutableArray<SlotProgress>, bool) Job(ServiceObject service, List<TaskObject> tasks, long target)
+    /// <summary>
+    /// A job's progress, as docker's job progress shows it: one line per slot 1..total (per node that
+    /// has a task of this run, for a global job), each the slot's task that says most: a live one,
+    /// else the one that completed, else the last that ended, so a failure shows with its error
+    /// rather than the line staying at its last live state. Done counts the slots that succeeded.
+    /// Docker's CLI keeps waiting on a job that cannot complete; here the wait ends once every slot
+    /// has either completed or failed for good (<see cref="GaveUp"/>) and one has failed.
+    /// </summary>
+    private static ServiceProgress Job(ServiceObject service, List<TaskObject> tasks, long target)
     {
-        var iteration = tasks.Where(t => t.JobIteration == service.JobIteration).ToList();
-        var completed = iteration.LongCount(t => t.Status.State == TaskState.Complete);
-        var active = iteration.Where(t => t.Status.State < TaskState.Complete && t.DesiredState <= TaskState.Complete)
-            .OrderBy(t => t.Slot).ThenBy(t => t.NodeId, StringComparer.Ordinal).ToList();
-        var slots = active.Count > MaxSlotLines
-            ? []
-            : active.Select(t => Slot(service.Spec.Mode.IsGlobal ? ShortId(t.NodeId) : $"{t.Slot}/{target}", t)).ToImmutableArray();
-        return (completed, target, slots, completed >= target && active.Count == 0);
+        var global = service.Spec.Mode.IsGlobal;
+        var bySlot = tasks.Where(t => t.JobIteration == service.JobIteration && t.DesiredState < TaskState.Remove)
+            .GroupBy(t => global ? t.NodeId : t.Slot.ToString(CultureInfo.InvariantCulture), StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
+        var keys = global
+            ? [.. bySlot.Keys.Order(StringComparer.Ordinal)]
+            : Enumerable.Range(1, (int)Math.Min(Math.Max(0, target), int.MaxValue)).Select(n => n.ToString(CultureInfo.InvariantCulture)).ToList();
+        long done = 0, gaveUp = 0, settled = 0, active = 0;
+        var lines = ImmutableArray.CreateBuilder<SlotProgress>();
+        foreach (var key in keys)
+        {
+            var label = global ? ShortId(key) : $"{key}/{target}";
+            if (!bySlot.TryGetValue(key, out var slot))
+            {
+                lines.Add(new SlotProgress(label, null, string.Empty));
+                continue;
+            }
+
+            var live = slot.Where(t => t.Status.State < TaskState.Complete && t.DesiredState <= TaskState.Complete).ToList();
+            var shown = live.Count > 0 ? Newest(live) : slot.FirstOrDefault(Succeeded) ?? Newest(slot);
+            if (live.Count > 0)
+            {
+                active++;
+            }
+            else if (Succeeded(shown))
+            {
+                done++;
+                settled++;
+            }
+            else if (GaveUp(slot, shown))
+            {
+                gaveUp++;
+                settled++;
+            }
+
+            lines.Add(Slot(label, shown));
+        }
+
+        var state = done >= target && active == 0 ? ConvergenceState.JobComplete
+            : gaveUp > 0 && settled >= Math.Max(target, keys.Count) ? ConvergenceState.JobFailed
+            : ConvergenceState.InProgress;
+        var message = state == ConvergenceState.JobFailed
+            ? string.Create(CultureInfo.InvariantCulture, $"job cannot complete: {gaveUp} of {keys.Count} {(global ? "nodes" : "tasks")} failed and their restart policy will not run them again")
+            : string.Empty;
+        return new ServiceProgress(service.Id, service.Spec.Name, service.Spec.Mode.Kind, state, done, target, false, message,
+            lines.Count > MaxSlotLines ? [] : lines.ToImmutable());
     }
+
+    /// <summary>A job task that did its work: Complete with exit code 0 or none (the managers' rule).</summary>
+    private static bool Succeeded(TaskObject task) => task.Status.State == TaskState.Complete && task.Status.ExitCode is null or 0;
+
+    /// <summary>
+    /// Whether a job slot whose last task failed will never get another in this run, as the
+    /// managers' restart rule decides: its condition is none, or its max attempts are used up (every
+    /// task that exited or was refused beyond the first is an attempt) and no restart window lets
+    /// them age out. A task stopped or lost (Shutdown, Orphaned) is no failure: it is replaced.
+    /// </summary>
+    public static bool GaveUp(IReadOnlyCollection<TaskObject> slot, TaskObject last)
+    {
+        var failed = last.Status.State is TaskState.Failed or TaskState.Rejected || (last.Status.State == TaskState.Complete && !Succeeded(last));
+        if (!failed)
+        {
+            return false;
+        }
+
+        var policy = last.Spec.Restart;
+        if (policy.Condition == RestartCondition.None)
+        {
+            return true;
+        }
+
+        var ended = slot.Count(t => t.Status.State is TaskState.Complete or TaskState.Failed or TaskState.Rejected);
+        return policy.MaxAttempts > 0 && policy.Window <= TimeSpan.Zero && ended > policy.MaxAttempts;
+    }
+
+    private static TaskObject Newest(IEnumerable<TaskObject> tasks) =>
+        tasks.OrderByDescending(t => t.Meta.CreatedAt).ThenByDescending(t => t.Status.Timestamp).ThenByDescending(t => t.Id, StringComparer.Ordinal).First();
 
     /// <summary>Of several tasks in one slot (a restart, a start-first update), the one wanted running, newest first.</summary>
     private static TaskObject Representative(IEnumerable<TaskObject> group) =>

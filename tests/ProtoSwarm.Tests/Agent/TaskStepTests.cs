@@ -216,11 +216,12 @@ public class TaskStepTests
     }
 
     [Theory]
-    [InlineData(0, 10_000)]
+    [InlineData(null, 10_000)]
+    [InlineData(0, 0)] // docker's --stop-grace-period 0: SIGKILL at once after the stop signal, not the default
     [InlineData(2_500, 2_500)]
-    public void The_Stop_Grace_Period_Is_The_Specs_Or_Dockers_Ten_Seconds(int specMs, int expectedMs)
+    public void The_Stop_Grace_Period_Is_The_Specs_Or_Dockers_Ten_Seconds(int? specMs, int expectedMs)
     {
-        var container = new ContainerSpec("busybox:1", StopGracePeriod: TimeSpan.FromMilliseconds(specMs));
+        var container = new ContainerSpec("busybox:1", StopGracePeriod: specMs is { } ms ? TimeSpan.FromMilliseconds(ms) : null);
 
         Assert.Equal(TimeSpan.FromMilliseconds(expectedMs), TaskStep.StopGracePeriodOf(container));
     }

@@ -84,11 +84,11 @@ public sealed class TaskSupervisorTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData(0, 10_000)]
+    [InlineData(null, 10_000)]
     [InlineData(3_000, 3_000)]
-    public async Task A_Container_That_Ignores_The_Stop_Signal_Is_Killed_After_The_Grace_Period(int specGraceMs, int graceMs)
+    public async Task A_Container_That_Ignores_The_Stop_Signal_Is_Killed_After_The_Grace_Period(int? specGraceMs, int graceMs)
     {
-        var task = TestTasks.Task("t1", stopGrace: TimeSpan.FromMilliseconds(specGraceMs), env: "FAKE_IGNORE_STOP=1");
+        var task = TestTasks.Task("t1", stopGrace: specGraceMs is { } ms ? TimeSpan.FromMilliseconds(ms) : null, env: "FAKE_IGNORE_STOP=1");
         _node.Send(TestTasks.Assign(task));
         await _node.WaitForAsync("t1", TaskState.Running);
 
@@ -97,6 +97,20 @@ public sealed class TaskSupervisorTests : IAsyncLifetime
         _node.Time.Advance(TimeSpan.FromMilliseconds(graceMs - 1));
         Assert.Null(_node.Executor.ExitOf("t1"));
         _node.Time.Advance(TimeSpan.FromMilliseconds(1));
+
+        await _node.WaitForAsync("t1", TaskState.Shutdown);
+        Assert.Equal(FakeExecutor.KilledExitCode, _node.Executor.ExitOf("t1")?.ExitCode);
+    }
+
+    [Fact]
+    public async Task A_Stop_Grace_Period_Of_Zero_Kills_At_Once_After_The_Stop_Signal()
+    {
+        // Docker's --stop-grace-period 0: no wait, where an unset period waits 10 s (the case above).
+        var task = TestTasks.Task("t1", stopGrace: TimeSpan.Zero, env: "FAKE_IGNORE_STOP=1");
+        _node.Send(TestTasks.Assign(task));
+        await _node.WaitForAsync("t1", TaskState.Running);
+
+        _node.Send(TestTasks.Assign(task with { DesiredState = TaskState.Shutdown }));
 
         await _node.WaitForAsync("t1", TaskState.Shutdown);
         Assert.Equal(FakeExecutor.KilledExitCode, _node.Executor.ExitOf("t1")?.ExitCode);

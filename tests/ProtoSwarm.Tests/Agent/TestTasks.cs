@@ -10,7 +10,7 @@ internal static class TestTasks
 
     /// <summary>A task assigned to node n1, wanted running unless told, its container's env as given ("FAKE_RUN_MS=100").</summary>
     public static TaskObject Task(string id = "t1", TaskState state = TaskState.Assigned, TaskState desired = TaskState.Running,
-        HealthCheck? health = null, TimeSpan stopGrace = default, params string[] env) =>
+        HealthCheck? health = null, TimeSpan? stopGrace = null, params string[] env) =>
         new(id, ObjectMeta.New(TestNodes.T0), "svc", 1, "n1",
             new TaskSpec(new ContainerSpec("busybox:1", Env: [.. env], HealthCheck: health, StopGracePeriod: stopGrace)),
             1, desired, new TaskObservedStatus(state, TestNodes.T0));

@@ -181,9 +181,106 @@ public class ConvergenceTests
         var done = ServiceConvergence.Evaluate(service, new(0, 3, 3), [.. two, Task("j3", 3, TaskState.Complete, TaskState.Complete)]);
 
         Assert.Equal((ConvergenceState.InProgress, 2L, 3L), (running.State, running.Done, running.Desired));
-        Assert.Equal(["3/3"], running.Slots.Select(s => s.Label));
+        // As docker's job progress: a line per slot 1..total, a completed slot's reading "complete".
+        Assert.Equal(["1/3", "2/3", "3/3"], running.Slots.Select(s => s.Label));
+        Assert.Equal([TaskState.Complete, TaskState.Complete, TaskState.Running], running.Slots.Select(s => s.State));
         Assert.Equal(ConvergenceState.JobComplete, done.State);
         Assert.True(done.IsFinal);
+    }
+
+    private static ServiceObject FailingJob(long total, RestartPolicy restart) =>
+        Service(spec: Spec() with { Mode = ServiceMode.ReplicatedJobMode(total, total), TaskTemplate = new TaskSpec(new ContainerSpec("busybox"), Restart: restart) });
+
+    /// <summary>A job task as the managers leave it: ended, or live; a failed one desired Shutdown with the node's error.</summary>
+    private static TaskObject JobTask(ServiceObject job, string id, long slot, TaskState state, int? exit = null, int minute = 0) =>
+        Task(id, slot, state, state is TaskState.Failed ? TaskState.Shutdown : TaskState.Complete, created: Joined.AddMinutes(minute),
+            err: state is TaskState.Failed ? $"task: non-zero exit ({exit})" : "") with
+        {
+            Spec = job.Spec.TaskTemplate,
+            Status = new TaskObservedStatus(state, Joined.AddMinutes(minute), Err: state is TaskState.Failed ? $"task: non-zero exit ({exit})" : "", ExitCode: exit),
+        };
+
+    [Fact]
+    public void A_Failed_Job_Task_Shows_Its_Failure_On_Its_Slot_Line()
+    {
+        var job = FailingJob(2, new RestartPolicy(RestartCondition.OnFailure, TimeSpan.FromSeconds(1), MaxAttempts: 1));
+
+        var progress = ServiceConvergence.Evaluate(job, new(0, 2), [JobTask(job, "f1", 1, TaskState.Failed, 3), JobTask(job, "r2", 2, TaskState.Running)]);
+
+        Assert.Equal(
+            ["job progress: 0 out of 2 complete", "1/2: failed    task: non-zero exit (3)", "2/2: running   [==================================================>]"],
+            ServiceProgressView.Lines(progress).Select(l => l.ToString()));
+        // The first failure has its restart coming: waiting goes on.
+        Assert.Equal(ConvergenceState.InProgress, progress.State);
+        Assert.False(progress.IsFinal);
+    }
+
+    [Fact]
+    public void A_Restarted_Job_Slot_Shows_Its_New_Task_Not_The_Failure()
+    {
+        var job = FailingJob(1, new RestartPolicy(RestartCondition.OnFailure, TimeSpan.FromSeconds(1), MaxAttempts: 1));
+
+        var progress = ServiceConvergence.Evaluate(job, new(0, 1), [JobTask(job, "f1", 1, TaskState.Failed, 3), JobTask(job, "f2", 1, TaskState.Assigned, minute: 1)]);
+
+        Assert.Equal((ConvergenceState.InProgress, TaskState.Assigned), (progress.State, progress.Slots.Single().State));
+    }
+
+    [Fact]
+    public void A_Job_Whose_Every_Slot_Gave_Up_Ends_The_Wait_With_An_Error()
+    {
+        var job = FailingJob(2, new RestartPolicy(RestartCondition.OnFailure, TimeSpan.FromSeconds(1), MaxAttempts: 1));
+        TaskObject[] tasks =
+        [
+            JobTask(job, "a1", 1, TaskState.Failed, 3), JobTask(job, "a2", 1, TaskState.Failed, 3, minute: 1),
+            JobTask(job, "b1", 2, TaskState.Failed, 3), JobTask(job, "b2", 2, TaskState.Failed, 3, minute: 1),
+        ];
+
+        var progress = ServiceConvergence.Evaluate(job, new(0, 2), tasks);
+
+        Assert.Equal(ConvergenceState.JobFailed, progress.State);
+        Assert.True(progress.IsFinal);
+        Assert.Equal(["1/2: failed    task: non-zero exit (3)", "2/2: failed    task: non-zero exit (3)"], ServiceProgressView.Lines(progress).Skip(1).Select(l => l.ToString()));
+        Assert.Equal("job cannot complete: 2 of 2 tasks failed and their restart policy will not run them again", ServiceProgressView.Failure(progress, rollbackRequested: false));
+    }
+
+    [Theory]
+    [InlineData("a slot still runs", TaskState.Running, null, false)]
+    [InlineData("the other slot completed", TaskState.Complete, 0, true)]
+    [InlineData("the other slot has its restart coming", TaskState.Failed, 3, false)]
+    public void A_Job_With_A_Slot_That_Gave_Up_Ends_Once_No_Slot_Can_Move(string why, TaskState other, int? exit, bool final)
+    {
+        var job = FailingJob(2, new RestartPolicy(RestartCondition.None, TimeSpan.Zero));
+        var restartable = FailingJob(2, new RestartPolicy(RestartCondition.OnFailure, TimeSpan.Zero));
+        var second = JobTask(other == TaskState.Failed ? restartable : job, "b1", 2, other, exit);
+
+        var progress = ServiceConvergence.Evaluate(job, new(0, 2), [JobTask(job, "a1", 1, TaskState.Failed, 3), second]);
+
+        Assert.True(progress.IsFinal == final, why);
+        Assert.Equal(final ? ConvergenceState.JobFailed : ConvergenceState.InProgress, progress.State);
+    }
+
+    [Theory]
+    [InlineData(0, 0, false)]
+    [InlineData(2, 0, false)]
+    [InlineData(2, 60, false)]
+    [InlineData(1, 0, true)]
+    public void Max_Attempts_Decide_When_A_Job_Slot_Gave_Up(long maxAttempts, double windowSeconds, bool gaveUp)
+    {
+        // Two failures: one attempt made. No limit, a limit not reached, or a window that lets attempts age out: a restart is coming.
+        var job = FailingJob(1, new RestartPolicy(RestartCondition.OnFailure, TimeSpan.Zero, maxAttempts, TimeSpan.FromSeconds(windowSeconds)));
+        TaskObject[] slot = [JobTask(job, "a1", 1, TaskState.Failed, 3), JobTask(job, "a2", 1, TaskState.Failed, 3, minute: 1)];
+
+        Assert.Equal(gaveUp, ServiceConvergence.GaveUp(slot, slot[1]));
+    }
+
+    [Fact]
+    public void A_Non_Zero_Exit_Reported_Complete_Is_No_Completion()
+    {
+        var job = FailingJob(1, new RestartPolicy(RestartCondition.None, TimeSpan.Zero));
+
+        var progress = ServiceConvergence.Evaluate(job, new(0, 1), [JobTask(job, "a1", 1, TaskState.Complete, 2)]);
+
+        Assert.Equal((ConvergenceState.JobFailed, 0L), (progress.State, progress.Done));
     }
 
     [Fact]

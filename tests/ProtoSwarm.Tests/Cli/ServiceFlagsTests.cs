@@ -334,7 +334,7 @@ public class ServiceFlagsTests
         Assert.Equal(["CMD-SHELL", "curl -f localhost"], container.HealthCheck!.Test.ToArray());
         Assert.Equal((TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(2), 5L, TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(1)),
             (container.HealthCheck.Interval, container.HealthCheck.Timeout, container.HealthCheck.Retries, container.HealthCheck.StartPeriod, container.HealthCheck.StartInterval));
-        Assert.Equal(("SIGINT", TimeSpan.FromSeconds(30), "/app", "www"), (container.StopSignal, container.StopGracePeriod, container.Dir, container.User));
+        Assert.Equal(("SIGINT", (TimeSpan?)TimeSpan.FromSeconds(30), "/app", "www"), (container.StopSignal, container.StopGracePeriod, container.Dir, container.User));
         Assert.Equal(new MountSpec(MountType.Volume, "data", "/data"), container.Mounts.Single());
         Assert.Equal([new PortConfig(80, 8080), new PortConfig(443, 9443, PortProtocol.Tcp, PublishMode.Host)], spec.Endpoint.Ports.ToArray());
         Assert.Equal(["backend", "front"], spec.TaskTemplate.Networks.Select(n => n.Target));
@@ -523,6 +523,19 @@ public class ServiceFlagsTests
         Assert.Equal(7, after.TaskTemplate.Container.HealthCheck.Retries);
         Assert.Equal(1, after.TaskTemplate.ForceUpdate);
         AssertSame(before with { Mode = after.Mode, TaskTemplate = before.TaskTemplate with { Container = before.TaskTemplate.Container with { Image = "nginx:1.28", Args = after.TaskTemplate.Container.Args, HealthCheck = after.TaskTemplate.Container.HealthCheck }, ForceUpdate = 1 }, Update = after.Update }, after);
+    }
+
+    [Fact]
+    public void A_Stop_Grace_Period_Of_Zero_Is_Kept_Apart_From_None()
+    {
+        var none = Created();
+        var zero = Created("--stop-grace-period", "0s");
+
+        // Docker keeps 0 (SIGKILL at once after the stop signal); left out, it is docker's 10 s.
+        Assert.Null(none.TaskTemplate.Container.StopGracePeriod);
+        Assert.Equal(TimeSpan.Zero, zero.TaskTemplate.Container.StopGracePeriod);
+        Assert.Equal(TimeSpan.Zero, Updated(Created("--stop-grace-period", "20s"), "--stop-grace-period", "0").TaskTemplate.Container.StopGracePeriod);
+        Assert.Equal(TimeSpan.Zero, Updated(zero, "--replicas", "2").TaskTemplate.Container.StopGracePeriod);
     }
 
     [Fact]

@@ -128,6 +128,22 @@ public class ServiceViewTests
         Assert.Equal(("web.node00000000000000000000a", "*:8080->80/tcp"), (row.Name, row.Ports));
     }
 
+    [Theory]
+    [InlineData(null, null)]
+    [InlineData(0L, 0L)]
+    [InlineData(1L, 1_000_000L)]
+    public void Inspect_Shows_A_Stop_Grace_Period_Of_Zero_And_Leaves_Out_None(long? milliseconds, long? nanos)
+    {
+        var container = new ContainerSpec("nginx:1.27", StopGracePeriod: milliseconds is { } ms ? TimeSpan.FromMilliseconds(ms) : null);
+        var service = Service(spec: Spec() with { TaskTemplate = new TaskSpec(container) });
+
+        var json = ServiceView.Inspect(new ServiceDetails(service, new ServiceReplicas(3, 3)));
+
+        var shown = json["Spec"]!["TaskTemplate"]!["ContainerSpec"]!.AsObject();
+        Assert.Equal(nanos is not null, shown.ContainsKey("StopGracePeriod"));
+        Assert.Equal(nanos, (long?)shown["StopGracePeriod"]);
+    }
+
     [Fact]
     public void Inspect_Has_Docker_Shape()
     {

@@ -98,8 +98,8 @@ public interface ITaskController
 
     /// <summary>
     /// Stops the container the way docker does: the stop signal (the spec's, or SIGTERM), then the
-    /// task's stop grace period (<see cref="TaskStep.StopGracePeriodOf"/>: zero means
-    /// <see cref="ContainerSpec.DefaultStopGracePeriod"/>), then SIGKILL. Returns once the process
+    /// task's stop grace period (<see cref="TaskStep.StopGracePeriodOf"/>: none set means
+    /// <see cref="ContainerSpec.DefaultStopGracePeriod"/>, zero SIGKILL at once), then SIGKILL. Returns once the process
     /// is gone. The container is kept (its logs, its exit) until <see cref="RemoveAsync"/>.
     /// </summary>
     Task ShutdownAsync(CancellationToken ct);

@@ -154,9 +154,9 @@ public static class TaskStep
     public static bool HasHealthCheck(ContainerSpec container) =>
         container.HealthCheck is { } check && !(check.Test.Length > 0 && string.Equals(check.Test[0], "NONE", StringComparison.OrdinalIgnoreCase));
 
-    /// <summary>How long a stop signal is given before SIGKILL: the spec's period, or docker's 10 s when it is zero.</summary>
+    /// <summary>How long a stop signal is given before SIGKILL: the spec's period (zero: SIGKILL at once), or docker's 10 s when none is set.</summary>
     public static TimeSpan StopGracePeriodOf(ContainerSpec container) =>
-        container.StopGracePeriod > TimeSpan.Zero ? container.StopGracePeriod : ContainerSpec.DefaultStopGracePeriod;
+        container.StopGracePeriod ?? ContainerSpec.DefaultStopGracePeriod;
 
     /// <summary>The error of a task that exited with a code other than 0, as swarmkit words it.</summary>
     public static string NonZeroExit(int exitCode) => "task: non-zero exit (" + exitCode.ToString(CultureInfo.InvariantCulture) + ")";

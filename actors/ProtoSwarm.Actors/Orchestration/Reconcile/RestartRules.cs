@@ -35,9 +35,15 @@ public sealed record SlotDecision(SlotState State, TaskObject? Latest = null, Da
 public static class RestartRules
 {
     /// <summary>
-    /// Judges one slot. <paramref name="isStale"/> tells tasks of another spec than the service's:
-    /// a restart delay guards against a crash loop of one spec, so a slot whose last task was made
-    /// from an older spec (a rollback just replaced the spec that failed) is filled without it.
+    /// Judges one slot. <paramref name="isStale"/> tells tasks of another spec than the service's.
+    /// As swarmkit's restart supervisor, the restart policy judges only the slot's run of the
+    /// current spec (its tasks made from the service's spec since its last task of another spec):
+    /// a slot whose last task was of an older spec is due at once, whatever that task's condition,
+    /// attempts or restart delay said, since they judged a spec the service no longer has. So a
+    /// service update (a fixed spec, or <c>--force</c>, which changes the spec's ForceUpdate) puts
+    /// back a slot that was done or out of attempts, and the new spec gets its full attempts; a
+    /// rollback refills the slot its failed spec left at once. A job passes no
+    /// <paramref name="isStale"/>: it runs again through its iteration, never through a spec change.
     /// </summary>
     public static SlotDecision Decide(IReadOnlyList<TaskObject> tasks, bool isJob, DateTimeOffset now, Func<TaskObject, bool>? isStale = null)
     {
@@ -63,6 +69,11 @@ public static class RestartRules
             return new SlotDecision(SlotState.ReplaceNow, latest, Reason: "its task was stopped");
         }
 
+        if (isStale?.Invoke(latest) == true)
+        {
+            return new SlotDecision(SlotState.ReplaceNow, latest, Reason: "the service's spec changed since the end");
+        }
+
         var policy = latest.Spec.Restart;
         var condition = EffectiveCondition(policy.Condition, isJob);
         if (condition == RestartCondition.None)
@@ -75,17 +86,39 @@ public static class RestartRules
             return new SlotDecision(SlotState.Done, latest, Reason: "it ended without failure and the restart condition is on-failure");
         }
 
-        var counted = Attempts(tasks, latest, policy, now);
+        var counted = Attempts(CurrentRun(tasks, isStale), latest, policy, now);
         if (policy.MaxAttempts > 0 && counted.Count >= policy.MaxAttempts)
         {
             DateTimeOffset? retry = policy.Window > TimeSpan.Zero ? counted.Min(t => t.Status.Timestamp) + policy.Window : null;
             return new SlotDecision(SlotState.Exhausted, latest, retry, counted.Count, $"{policy.MaxAttempts} restart attempts are used up");
         }
 
-        var due = isStale?.Invoke(latest) == true ? now : latest.Status.Timestamp + policy.Delay;
+        var due = latest.Status.Timestamp + policy.Delay;
         return due > now
             ? new SlotDecision(SlotState.Waiting, latest, due, counted.Count, "restart delay")
             : new SlotDecision(SlotState.ReplaceNow, latest, Attempts: counted.Count, Reason: "restart");
+    }
+
+    /// <summary>
+    /// The slot's tasks made since its last task of another spec than the service's (all of them
+    /// without <paramref name="isStale"/>): the attempts a spec used, which the next spec does not
+    /// inherit, and which a spec rolled back to does not find again from before it was left.
+    /// </summary>
+    public static IEnumerable<TaskObject> CurrentRun(IReadOnlyList<TaskObject> tasks, Func<TaskObject, bool>? isStale)
+    {
+        if (isStale is null)
+        {
+            return tasks;
+        }
+
+        var stale = tasks.Where(isStale).ToList();
+        if (stale.Count == 0)
+        {
+            return tasks;
+        }
+
+        var lastStale = TaskFacts.Latest(stale);
+        return tasks.Where(t => !isStale(t) && t.Meta.CreatedAt > lastStale.Meta.CreatedAt);
     }
 
     /// <summary>A job never restarts on success: condition Any reads as OnFailure there (the validator refuses Any for jobs).</summary>

@@ -67,6 +67,16 @@ public sealed class ComposeLoaderTests : IDisposable
     }
 
     [Fact]
+    public void A_Stop_Grace_Period_Of_Zero_Is_Kept_And_None_Is_Dockers_Default()
+    {
+        var result = LoadText("services:\n  now:\n    image: busybox\n    stop_grace_period: 0s\n  later:\n    image: busybox\n");
+
+        Assert.Empty(result.Errors.Select(e => e.ToString()));
+        Assert.Equal(TimeSpan.Zero, result.Stack!.Service("now")!.Spec.TaskTemplate.Container.StopGracePeriod);
+        Assert.Null(result.Stack.Service("later")!.Spec.TaskTemplate.Container.StopGracePeriod);
+    }
+
+    [Fact]
     public void Init_And_Sysctls_In_Either_Form_Reach_The_Container_Spec()
     {
         var stack = LoadValid("init-sysctls.yml");
@@ -110,7 +120,7 @@ public sealed class ComposeLoaderTests : IDisposable
         var health = container.HealthCheck!;
         Assert.Equal(["CMD", "curl", "-f", "http://localhost:8080/health"], health.Test.ToArray());
         Assert.Equal((TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(5), 4L, TimeSpan.FromMinutes(1)), (health.Interval, health.Timeout, health.Retries, health.StartPeriod));
-        Assert.Equal((TimeSpan.FromSeconds(20), "SIGINT", "1000:1000", "/srv", "app-host", true), (container.StopGracePeriod, container.StopSignal, container.User, container.Dir, container.Hostname, container.ReadOnly));
+        Assert.Equal(((TimeSpan?)TimeSpan.FromSeconds(20), "SIGINT", "1000:1000", "/srv", "app-host", true), (container.StopGracePeriod, container.StopSignal, container.User, container.Dir, container.Hostname, container.ReadOnly));
         Assert.Equal(Labels(("com.example.empty", ""), ("com.example.role", "app"), (StackModel.NamespaceLabel, "demo")), container.Labels);
         Assert.Equal([new Ulimit("nproc", 512, 512), new Ulimit("nofile", 1024, 4096)], container.Ulimits.ToArray());
         Assert.Equal(["CAP_NET_ADMIN"], container.CapabilityAdd.ToArray());

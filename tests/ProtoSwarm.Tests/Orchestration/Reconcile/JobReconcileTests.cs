@@ -92,4 +92,23 @@ public class JobReconcileTests
         Assert.Equal("c:complete", outcome.Creations());
         Assert.Empty(outcome.Updated());
     }
+
+    [Fact]
+    public void A_Job_Runs_Again_By_Its_Iteration_Only_Never_Because_Its_Tasks_Spec_Differs()
+    {
+        // A job's completed and given-up slots are judged within the run: the rule that puts back a
+        // replicated slot after a spec change leaves them alone (a job runs again when its iteration moves on).
+        var spec = Job(2, 2) with { TaskTemplate = Job(2, 2).TaskTemplate with { Restart = new RestartPolicy(RestartCondition.OnFailure, TimeSpan.Zero, 1, TimeSpan.Zero) } };
+        var changed = spec with { TaskTemplate = spec.TaskTemplate with { Container = new ContainerSpec("app:2") } };
+        var tasks = new[]
+        {
+            JobTask("j1", 1, TaskState.Complete, spec, exit: 0),
+            Task("f1", 2, "a", TaskState.Failed, TaskState.Shutdown, spec, created: 1, statusAt: 2, iteration: 1),
+            Task("f2", 2, "a", TaskState.Failed, TaskState.Shutdown, spec, created: 3, statusAt: 4, iteration: 1),
+        };
+
+        var outcome = Run(Service(changed, specVersion: 2, jobIteration: 1), tasks, NodeList("a"), At(5));
+
+        Assert.Empty(outcome.Changes);
+    }
 }

@@ -116,4 +116,130 @@ public class RestartPolicyTests
 
         Assert.Equal("app:2", outcome.Created().Single().Spec.Container.Image);
     }
+
+    /// <summary>The repro's slot: on-failure with one attempt, both tasks failed (x1 then its restart x2), so the slot gave up.</summary>
+    private static TaskObject[] GaveUp(ServiceSpec spec) =>
+    [
+        Task("x1", 1, "a", TaskState.Failed, TaskState.Shutdown, spec, created: 0, statusAt: 2),
+        Task("x2", 1, "a", TaskState.Failed, TaskState.Shutdown, spec, created: 3, statusAt: 5),
+    ];
+
+    private static ServiceObject UpdatedTo(ServiceSpec spec, ServiceSpec previous) =>
+        Service(spec, specVersion: 2, status: new UpdateStatus(UpdateState.Updating, At(10), null, "update in progress"), previous: previous);
+
+    public static TheoryData<string, RestartCondition, TaskState, int?> DeadSlots => new()
+    {
+        { "attempts used up", RestartCondition.OnFailure, TaskState.Failed, null },
+        { "on-failure after a clean exit", RestartCondition.OnFailure, TaskState.Complete, 0 },
+        { "condition none", RestartCondition.None, TaskState.Complete, 0 },
+        { "condition none after a failure", RestartCondition.None, TaskState.Failed, null },
+    };
+
+    [Theory]
+    [MemberData(nameof(DeadSlots))]
+    public void A_Slot_That_Gave_Up_Stays_Dead_Without_A_Spec_Change(string why, RestartCondition condition, TaskState ended, int? exit)
+    {
+        var spec = With(condition, delay: 1, maxAttempts: 1);
+        var tasks = new[]
+        {
+            Task("x1", 1, "a", TaskState.Failed, TaskState.Shutdown, spec, created: 0, statusAt: 2),
+            Task("x2", 1, "a", ended, TaskState.Shutdown, spec, created: 3, statusAt: 5, exit: exit),
+        };
+
+        // A later look, a scale that changes nothing of the tasks (the spec's version moved on, its task template did not):
+        var outcome = Run(Service(spec, specVersion: 3), tasks, NodeList("a"), At(60));
+
+        Assert.True(outcome.Changes.IsEmpty, why);
+    }
+
+    [Theory]
+    [MemberData(nameof(DeadSlots))]
+    public void A_Slot_That_Gave_Up_Runs_Again_Once_The_Spec_Changed(string why, RestartCondition condition, TaskState ended, int? exit)
+    {
+        var spec = With(condition, delay: 1, maxAttempts: 1);
+        var fixedSpec = spec with { TaskTemplate = spec.TaskTemplate with { Container = new ContainerSpec("app:fixed") } };
+        var tasks = new[]
+        {
+            Task("x1", 1, "a", TaskState.Failed, TaskState.Shutdown, spec, created: 0, statusAt: 2),
+            Task("x2", 1, "a", ended, TaskState.Shutdown, spec, created: 3, statusAt: 5, exit: exit),
+        };
+
+        var outcome = Run(UpdatedTo(fixedSpec, spec), tasks, NodeList("a"), At(10));
+
+        // At once (no restart delay: it guarded the old spec), of the new spec, and the update waits for it to run.
+        Assert.True(outcome.Creations() == "1:running", why);
+        Assert.Equal("app:fixed", outcome.Created().Single().Spec.Container.Image);
+        Assert.Null(outcome.ServiceWritten());
+    }
+
+    [Fact]
+    public void Force_Runs_A_Dead_Slot_Again_Though_Nothing_Else_Changed()
+    {
+        var spec = With(RestartCondition.None);
+        var forced = spec with { TaskTemplate = spec.TaskTemplate with { ForceUpdate = 1 } };
+        var tasks = new[] { Task("x1", 1, "a", TaskState.Complete, TaskState.Shutdown, spec, created: 0, statusAt: 2, exit: 0) };
+
+        var outcome = Run(UpdatedTo(forced, spec), tasks, NodeList("a"), At(10));
+
+        Assert.Equal("1:running", outcome.Creations());
+    }
+
+    [Fact]
+    public void A_New_Spec_Gets_Its_Full_Attempts_And_Uses_Them_Up_Again()
+    {
+        var spec = With(RestartCondition.OnFailure, maxAttempts: 1);
+        var forced = spec with { TaskTemplate = spec.TaskTemplate with { ForceUpdate = 1 } };
+        var store = new FakeStore(UpdatedTo(forced, spec), GaveUp(spec), NodeList("a"));
+
+        // The forced run fails: it is the new spec's first failure, so it is restarted (one attempt)...
+        var first = store.Step(At(10)).Created().Single();
+        store.Assign(first.Id, "a", At(10));
+        store.Report(first.Id, TaskState.Failed, At(11));
+        var restart = store.Step(At(12)).Created().Single();
+        store.Assign(restart.Id, "a", At(12));
+        store.Report(restart.Id, TaskState.Failed, At(13));
+
+        // ...and once the restart fails too, the slot gives up again: the older spec's failures did not count, nor do they now.
+        var after = store.Step(At(14));
+        Assert.Empty(after.Created());
+        Assert.Contains(after.Events, e => e.Contains("restart attempts are used up", StringComparison.Ordinal));
+        Assert.Empty(store.Step(At(100)).Created());
+    }
+
+    [Fact]
+    public void A_Spec_Rolled_Back_To_Does_Not_Find_Its_Attempts_From_Before_It_Was_Left()
+    {
+        var v1 = With(RestartCondition.Any, maxAttempts: 1);
+        var v2 = v1 with { TaskTemplate = v1.TaskTemplate with { Container = new ContainerSpec("app:2") } };
+        var tasks = new[]
+        {
+            Task("x1", 1, "a", TaskState.Failed, TaskState.Shutdown, v1, created: 0, statusAt: 1),
+            Task("x2", 1, "a", TaskState.Shutdown, TaskState.Shutdown, v1, created: 1, statusAt: 5),
+            Task("y1", 1, "a", TaskState.Failed, TaskState.Shutdown, v2, created: 5, statusAt: 6),
+            Task("z1", 1, "a", TaskState.Failed, TaskState.Running, v1, created: 7, statusAt: 8),
+        };
+
+        var outcome = Run(Service(v1, specVersion: 3, previous: v2), tasks, NodeList("a"), At(10));
+
+        // x1 failed before v2 came: the run of v1 since y1 is z1 alone, so z1 still has its attempt.
+        Assert.Equal("1:running", outcome.Creations());
+    }
+
+    [Fact]
+    public void A_Global_Node_That_Gave_Up_Runs_Again_Once_The_Spec_Changed_And_Not_Before()
+    {
+        var spec = Spec(ServiceMode.GlobalMode, restart: new RestartPolicy(RestartCondition.OnFailure, TimeSpan.Zero, 1, TimeSpan.Zero));
+        var fixedSpec = spec with { TaskTemplate = spec.TaskTemplate with { Container = new ContainerSpec("app:fixed") } };
+        var tasks = new[]
+        {
+            Task("g1", 0, "a", TaskState.Failed, TaskState.Shutdown, spec, created: 0, statusAt: 2),
+            Task("g2", 0, "a", TaskState.Failed, TaskState.Shutdown, spec, created: 3, statusAt: 5),
+        };
+
+        var unchanged = Run(Service(spec, specVersion: 2), tasks, NodeList("a"), At(10));
+        var changed = Run(UpdatedTo(fixedSpec, spec), tasks, NodeList("a"), At(10));
+
+        Assert.Empty(unchanged.Changes);
+        Assert.Equal("a:running", changed.Creations());
+    }
 }

@@ -14,7 +14,7 @@ public sealed partial class ManagerApiActor
     {
         for (var attempt = 0; ; attempt++)
         {
-            var (created, rejected) = NetworkCommands.Create(m.Spec, Networks(), SwarmIds.New(), _manager.Time.GetUtcNow());
+            var (created, rejected) = NetworkCommands.Create(m.Spec, Networks(), SwarmIds.New(), _manager.Time.GetUtcNow(), [.. State.List<NodeObject>()]);
             if (created is null)
             {
                 return rejected!;

@@ -56,10 +56,12 @@ public static partial class NetworkCommands
 
     /// <summary>
     /// `network create`: the network to store (subnet, gateway and VXLAN id allocated), or the refusal
-    /// naming every problem of the spec and its fix.
+    /// naming every problem of the spec and its fix. The subnet holds no address of
+    /// <paramref name="nodes"/> (their advertise and data addresses): a node's gateway route to
+    /// such a subnet would take its own traffic into the overlay and cut it off from the swarm.
     /// </summary>
     public static (NetworkObject? Created, CommandRejected? Rejected) Create(
-        NetworkSpec spec, IReadOnlyCollection<NetworkObject> existing, string id, DateTimeOffset now)
+        NetworkSpec spec, IReadOnlyCollection<NetworkObject> existing, string id, DateTimeOffset now, IReadOnlyCollection<NodeObject>? nodes = null)
     {
         var problems = new List<string>();
         if (NameProblem(spec.Name) is { } nameProblem)
@@ -83,7 +85,7 @@ public static partial class NetworkCommands
             problems.Add($"--opt {NetworkSpec.MtuOption}: {mtuProblem}.");
         }
 
-        var (subnet, gateway, addressProblem) = ChooseSubnet(spec, existing);
+        var (subnet, gateway, addressProblem) = ChooseSubnet(spec, existing, NodeAddresses(nodes ?? []));
         if (addressProblem is not null)
         {
             problems.Add(addressProblem);
@@ -201,7 +203,31 @@ public static partial class NetworkCommands
             ? null
             : $"'{text}' is not an MTU; give a number from {MinimumMtu} to {MaximumMtu}, such as 1450";
 
-    private static (Ipv4Subnet? Subnet, uint Gateway, string? Problem) ChooseSubnet(NetworkSpec spec, IReadOnlyCollection<NetworkObject> existing)
+    /// <summary>The IPv4 addresses nodes are reached on (advertise, data, member), each with its node.</summary>
+    private static List<(NodeObject Node, uint Address)> NodeAddresses(IEnumerable<NodeObject> nodes)
+    {
+        static string HostOf(string address)
+        {
+            var colon = address.LastIndexOf(':');
+            return colon > 0 && address.IndexOf(':', StringComparison.Ordinal) == colon ? address[..colon] : address;
+        }
+
+        var found = new List<(NodeObject, uint)>();
+        foreach (var node in nodes)
+        {
+            foreach (var text in new[] { node.Status?.Addr, node.ManagerStatus?.Addr, node.Member?.Host })
+            {
+                if (!string.IsNullOrEmpty(text) && Ipv4Subnet.TryParseAddress(HostOf(text), out var address) && !found.Contains((node, address)))
+                {
+                    found.Add((node, address));
+                }
+            }
+        }
+
+        return found;
+    }
+
+    private static (Ipv4Subnet? Subnet, uint Gateway, string? Problem) ChooseSubnet(NetworkSpec spec, IReadOnlyCollection<NetworkObject> existing, List<(NodeObject Node, uint Address)> nodes)
     {
         var others = existing.Select(n => (Network: n, Ok: Ipv4Subnet.TryParse(n.Subnet, out var s) is null, Subnet: s)).Where(x => x.Ok).ToList();
         if (spec.Subnet.Length == 0)
@@ -215,7 +241,7 @@ public static partial class NetworkCommands
             for (var network = DefaultPool.Network; DefaultPool.Contains(network); network += size)
             {
                 var candidate = new Ipv4Subnet(network, DefaultPoolPrefix);
-                if (!others.Any(o => o.Subnet.Overlaps(candidate)))
+                if (!others.Any(o => o.Subnet.Overlaps(candidate)) && !nodes.Any(n => candidate.Contains(n.Address)))
                 {
                     return (candidate, candidate.Network + 1, null);
                 }
@@ -238,6 +264,13 @@ public static partial class NetworkCommands
         {
             return (null, 0,
                 $"--subnet: {subnet} overlaps network {overlap.Network.Spec.Name} ({overlap.Subnet}); choose a subnet outside it, or leave --subnet out to get a free /{DefaultPoolPrefix}.");
+        }
+
+        if (nodes.FirstOrDefault(n => subnet.Contains(n.Address)) is { Node: not null } node)
+        {
+            return (null, 0,
+                $"--subnet: {subnet} holds the address {Ipv4Subnet.Format(node.Address)} of node {node.Node.Description.Hostname} ({node.Node.Id}), which the nodes reach each other on; "
+                + $"choose a subnet apart from the nodes' addresses, or leave --subnet out to get a free /{DefaultPoolPrefix}.");
         }
 
         if (spec.Gateway.Length == 0)

@@ -19,7 +19,10 @@ namespace ProtoSwarm.Hosting.Runtime;
 /// made again for the same task finds its container. Containers outlive the node host (each has its
 /// own monitor): after a restart a task that arrives running is reattached
 /// (<see cref="LinuxContainer.AttachAsync"/>), and containers of tasks no longer assigned are removed
-/// when the first full assignment set comes (<see cref="RetainOnlyAsync"/>). The log is the
+/// when the first full assignment set comes (<see cref="RetainOnlyAsync"/>). A task's network
+/// namespace goes as soon as its container has ended (<see cref="ITaskController.ReleaseAsync"/>,
+/// before its end is reported), not with the container: the managers give its addresses out again
+/// at once, and a stopped container keeps only its log and exit. The log is the
 /// monitor's, so it has every line, also those written while the host was down. A task's secrets
 /// and configs are files on the node's tmpfs (<see cref="TaskFileStore"/>), bound read-only into its
 /// container, and deleted with it.
@@ -91,7 +94,7 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
         return await _images().InspectAsync(reference, ct);
     }
 
-    public async Task RetainOnlyAsync(IReadOnlySet<string> assignedTaskIds, CancellationToken ct)
+    public async Task RetainOnlyAsync(IReadOnlySet<string> assignedTaskIds, IReadOnlySet<string> endedTaskIds, CancellationToken ct)
     {
         try
         {
@@ -117,8 +120,9 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
             _files.RetainOnly(new HashSet<string>(live.Concat(assignedTaskIds).Concat(_containers.Keys), StringComparer.Ordinal));
             if (_nodeNetworks() is { } networks)
             {
-                // An assigned task keeps its namespace even before its container exists (it is being prepared).
-                await networks.RetainOnlyAsync(new HashSet<string>(live.Concat(assignedTaskIds), StringComparer.Ordinal), ct);
+                // An assigned task keeps its namespace even before its container exists (it is being prepared); an ended one
+                // keeps none (a node host that died between its container's end and its release left it).
+                await networks.RetainOnlyAsync(new HashSet<string>(live.Concat(assignedTaskIds).Where(id => !endedTaskIds.Contains(id)), StringComparer.Ordinal), ct);
             }
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -406,6 +410,23 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
 
         public Task RemoveAsync(CancellationToken ct) => executor.RemoveTaskAsync(task.Id, ct);
 
+        /// <summary>
+        /// The container has ended for good: its namespace, interfaces, addresses and DNS server go now, as
+        /// docker frees a stopped container's network endpoint. The container, its log and its exit stay.
+        /// </summary>
+        public async Task ReleaseAsync(CancellationToken ct)
+        {
+            if (Find() is { } entry)
+            {
+                entry.StopHealthChecks();
+            }
+
+            if (executor._nodeNetworks() is { } networks)
+            {
+                await networks.DetachTaskAsync(task.Id, ct);
+            }
+        }
+
         /// <summary>The container this process runs for the task, or the one a node host before it left running (reattached).</summary>
         public async Task<ContainerInspection> InspectAsync(CancellationToken ct)
         {
@@ -430,7 +451,8 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
             }
 
             LogReattached(executor._logger, task.Id, attached.Pid);
-            if (executor._nodeNetworks() is { } networks)
+            // A container that ended while the node host was down is released, not joined again: its end comes next.
+            if (executor._nodeNetworks() is { } networks && !attached.WaitAsync(CancellationToken.None).IsCompleted)
             {
                 // The namespace and its interfaces outlived the node host; its DNS server and rules are this process's to run again.
                 try

@@ -35,13 +35,16 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
     private readonly string _netnsDir;
     private readonly ILogger _logger;
     private readonly HostOverlay _overlay;
-    private readonly Nftables _nodeRules = new();
+    private readonly Nftables _nodeRules;
     private readonly DnsForwarder _forwarder;
     private readonly ResolvConf _hostResolv;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Dictionary<string, NetworkView> _views = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Sandbox> _sandboxes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, TaskCompletionSource> _viewArrived = new(StringComparer.Ordinal);
+
+    /// <summary>Networks this node will not make, with why (their subnet overlaps one of its own addresses); under the gate.</summary>
+    private readonly Dictionary<string, string> _refused = new(StringComparer.Ordinal);
     private readonly Lock _viewsLock = new();
     private string _nodeRuleset = string.Empty;
     private ImmutableHashSet<string> _ingressBackends = [];
@@ -56,13 +59,15 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
     /// <summary>Where the return-routing rules sit in a task's namespace: before the main table (32766).</summary>
     private const uint RulePriority = 1000;
 
-    public NodeNetworks(string nodeId, Func<string?> advertiseAddr, string netnsDir, string overlayNetnsDir, ILoggerFactory loggerFactory)
+    /// <param name="nodeNetns">The node's network namespace; null for this process's (tests give a namespace of their own).</param>
+    public NodeNetworks(string nodeId, Func<string?> advertiseAddr, string netnsDir, string overlayNetnsDir, ILoggerFactory loggerFactory, string? nodeNetns = null)
     {
         NodeId = nodeId;
         _advertiseAddr = advertiseAddr;
         _netnsDir = netnsDir;
         _logger = loggerFactory.CreateLogger<NodeNetworks>();
-        _overlay = new HostOverlay(nodeId, overlayNetnsDir);
+        _overlay = new HostOverlay(nodeId, overlayNetnsDir, nodeNetns);
+        _nodeRules = nodeNetns is null ? new Nftables() : new Nftables(new NodeNamespace(_overlay));
         _hostResolv = File.Exists("/etc/resolv.conf") ? ResolvConf.ReadHost() : ResolvConf.Parse("");
         _forwarder = new DnsForwarder(_hostResolv.Upstreams, TimeSpan.FromSeconds(2));
     }
@@ -116,6 +121,8 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
                 }
             }
 
+            await RefuseOverlappingAsync(changes.Views, wanted).ConfigureAwait(false);
+
             // Networks no longer wanted go first: a network made again (ingress removed, then created
             // anew) may get the VXLAN id its predecessor had, and the kernel refuses a second device
             // with that id beside the old one.
@@ -128,7 +135,7 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
             // One network that cannot be made here must not hold back the others; the change is
             // retried as a whole (the caller's loop), so the failure is thrown once the rest is done.
             List<Exception> failures = [];
-            foreach (var view in changes.Views)
+            foreach (var view in changes.Views.Where(v => !_refused.ContainsKey(v.NetworkId)))
             {
                 try
                 {
@@ -192,13 +199,92 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
         }
     }
 
-    /// <summary>Networks with devices on this node that no view names and no task here uses.</summary>
-    private async Task<List<string>> RemovableNetworksAsync(Dictionary<string, NetworkView> wanted)
+    /// <summary>Networks with devices on this node that must go (<see cref="OverlayPlanner.PlanRemovals"/>).</summary>
+    private async Task<IReadOnlyList<string>> RemovableNetworksAsync(Dictionary<string, NetworkView> wanted)
     {
         var owned = await _overlay.ListOwnedAsync().ConfigureAwait(false);
-        return owned.Networks.Select(n => n.NetworkId)
-            .Where(id => id != GatewayBridge.NetworkId && !wanted.ContainsKey(id) && !_sandboxes.Values.Any(s => s.Networks.Any(n => n.NetworkId == id)))
-            .ToList();
+        var used = _sandboxes.Values.SelectMany(s => s.Networks).Select(n => n.NetworkId).ToHashSet(StringComparer.Ordinal);
+        return OverlayPlanner.PlanRemovals(owned.Networks, wanted, used, _refused.Keys.ToHashSet(StringComparer.Ordinal));
+    }
+
+    /// <summary>
+    /// Refuses the networks among <paramref name="views"/> whose subnet overlaps one of this node's
+    /// own addresses: their gateway's route would take the node's own traffic (to the managers, to
+    /// the other nodes) into the overlay and cut the node off. A refused network is never made here
+    /// and a task on it is rejected with the reason; a network no longer wanted is forgotten.
+    /// </summary>
+    private async Task RefuseOverlappingAsync(ImmutableArray<NetworkView> views, Dictionary<string, NetworkView> wanted)
+    {
+        foreach (var id in _refused.Keys.Where(id => !wanted.ContainsKey(id)).ToList())
+        {
+            _refused.Remove(id);
+        }
+
+        if (views.IsEmpty)
+        {
+            return;
+        }
+
+        var addresses = await NodeAddressesAsync().ConfigureAwait(false);
+        foreach (var view in views)
+        {
+            if (!IPNetwork.TryParse(view.Subnet, out var subnet) || OverlayPlanner.ConflictingAddress(subnet, addresses) is not { } conflict)
+            {
+                _refused.Remove(view.NetworkId);
+                continue;
+            }
+
+            var reason = $"network {view.Name} ({view.Subnet}) overlaps this node's address {conflict}: its route would take the node's own traffic; "
+                + $"remove the network and create it again with a --subnet apart from the nodes' addresses";
+            if (_refused.TryAdd(view.NetworkId, reason))
+            {
+                LogNetworkRefused(_logger, view.Name, view.Subnet, conflict.ToString());
+            }
+        }
+    }
+
+    /// <summary>This node's own addresses: those on devices that are not an overlay's (their aliases say which are ours).</summary>
+    private Task<List<AddressInfo>> NodeAddressesAsync() => _overlay.RunAsync(netlink =>
+    {
+        var ours = netlink.ListLinks().Where(l => OverlayNames.ParseAlias(l.Alias) is not null).Select(l => l.Index).ToHashSet();
+        return netlink.ListAddresses().Where(a => !ours.Contains(a.Index) && !IPAddress.IsLoopback(a.Address)).ToList();
+    });
+
+    /// <summary>Why this node will not run the task on one of its networks; null when it may. Under the gate.</summary>
+    private string? RefusalOf(TaskObject task) =>
+        task.Networks.Select(n => _refused.GetValueOrDefault(n.NetworkId)).FirstOrDefault(r => r is not null);
+
+    /// <summary>
+    /// At the node host's start, before any view: removes every network whose devices in the node's
+    /// namespace hold an address that overlaps one of the node's own (made before nodes refused such
+    /// networks): its route may be what keeps the node from reaching the managers that would tell it
+    /// to remove the network. A network still wanted comes back with the first views, refused.
+    /// </summary>
+    public async Task SweepAtStartAsync(CancellationToken ct)
+    {
+        await _gate.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            var overlapping = await _overlay.RunAsync(netlink =>
+            {
+                var links = netlink.ListLinks();
+                var ours = links.Where(l => OverlayNames.ParseAlias(l.Alias) is { TaskKey: null } owner && owner.NetworkId != GatewayBridge.NetworkId)
+                    .ToDictionary(l => l.Index, l => OverlayNames.ParseAlias(l.Alias)!.Value.NetworkId);
+                var addresses = netlink.ListAddresses();
+                var own = addresses.Where(a => !links.Any(l => l.Index == a.Index && OverlayNames.ParseAlias(l.Alias) is not null) && !IPAddress.IsLoopback(a.Address)).ToList();
+                return addresses.Where(a => ours.ContainsKey(a.Index) && OverlayPlanner.ConflictingAddress(GatewayBridge.SubnetOf(a.Address, a.PrefixLength), own) is not null)
+                    .Select(a => ours[a.Index]).Distinct(StringComparer.Ordinal).ToList();
+            }).ConfigureAwait(false);
+            foreach (var id in overlapping)
+            {
+                await _overlay.RemoveNetworkAsync(id).ConfigureAwait(false);
+                LogOverlappingRemoved(_logger, id);
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
     }
 
     /// <summary>
@@ -212,10 +298,14 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
             return null;
         }
 
-        await WaitForViewsAsync(task, ct).ConfigureAwait(false);
-        await _gate.WaitAsync(ct).ConfigureAwait(false);
+        await EnterWithViewsAsync(task, ct).ConfigureAwait(false);
         try
         {
+            if (RefusalOf(task) is { } refusal)
+            {
+                throw new InvalidOperationException(refusal);
+            }
+
             if (!_sandboxes.TryGetValue(task.Id, out var sandbox))
             {
                 Directory.CreateDirectory(_netnsDir);
@@ -259,13 +349,28 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
         }
     }
 
-    /// <summary>Removes the task's namespace, its veths and its DNS server; a task this node never attached is nothing to do.</summary>
-    public async Task DetachTaskAsync(string taskId, CancellationToken ct)
+    /// <summary>
+    /// Removes the task's namespace, its interfaces and addresses, its DNS server and rules; a task this
+    /// node never attached is nothing to do. Called as soon as the task's container has ended for
+    /// good (before its end is reported), again when the task is removed, and for leftovers: each
+    /// call after the first finds nothing and changes nothing.
+    /// </summary>
+    public Task DetachTaskAsync(string taskId, CancellationToken ct) => DetachAsync(taskId, leftover: false, ct);
+
+    /// <param name="leftover">Found by the sweep: its veths are looked for even without its namespace file.</param>
+    private async Task DetachAsync(string taskId, bool leftover, CancellationToken ct)
     {
         await _gate.WaitAsync(ct).ConfigureAwait(false);
         try
         {
             var path = Path.Combine(_netnsDir, taskId);
+            if (!leftover && !_sandboxes.ContainsKey(taskId) && !File.Exists(path) && !_gatewayFound.ContainsKey(taskId))
+            {
+                // Released already (or never attached): a namespace made for a task is its file until it is deleted
+                // here, and the veths of one whose file went are found by the sweep of the next full assignment set.
+                return;
+            }
+
             if (_sandboxes.Remove(taskId, out var sandbox))
             {
                 if (sandbox.Dns is { } dns)
@@ -345,11 +450,39 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
         foreach (var id in leftovers.Distinct(StringComparer.Ordinal))
         {
             LogTaskLeftover(_logger, id);
-            await DetachTaskAsync(id, ct).ConfigureAwait(false);
+            await DetachAsync(id, leftover: true, ct).ConfigureAwait(false);
         }
     }
 
-    private async Task WaitForViewsAsync(TaskObject task, CancellationToken ct)
+    /// <summary>
+    /// Takes the gate once every network of the task has its view here. A view seen before the gate
+    /// may be gone once it is taken (a change that removes the network was being applied: the task's
+    /// last one on it had just ended here, and the change that brings it back comes next), so it is
+    /// checked again under the gate, and waited for again while the time allows.
+    /// </summary>
+    private async Task EnterWithViewsAsync(TaskObject task, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow + ViewWait;
+        while (true)
+        {
+            await WaitForViewsAsync(task, deadline - DateTime.UtcNow, ct).ConfigureAwait(false);
+            await _gate.WaitAsync(ct).ConfigureAwait(false);
+            bool complete;
+            lock (_viewsLock)
+            {
+                complete = task.Networks.All(n => _views.ContainsKey(n.NetworkId));
+            }
+
+            if (complete)
+            {
+                return;
+            }
+
+            _gate.Release();
+        }
+    }
+
+    private async Task WaitForViewsAsync(TaskObject task, TimeSpan timeLeft, CancellationToken ct)
     {
         List<Task> waits = [];
         lock (_viewsLock)
@@ -373,7 +506,7 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
 
         try
         {
-            await Task.WhenAll(waits).WaitAsync(ViewWait, ct).ConfigureAwait(false);
+            await Task.WhenAll(waits).WaitAsync(timeLeft > TimeSpan.Zero ? timeLeft : TimeSpan.Zero, ct).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
@@ -486,8 +619,12 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
 
         if (!_forwarding)
         {
-            // DNATed connections are routed on to the overlay, and their replies back.
-            File.WriteAllText("/proc/sys/net/ipv4/ip_forward", "1");
+            // DNATed connections are routed on to the overlay, and their replies back (a setting of the node's namespace).
+            await _overlay.RunAsync(_ =>
+            {
+                File.WriteAllText("/proc/sys/net/ipv4/ip_forward", "1");
+                return true;
+            }).ConfigureAwait(false);
             _forwarding = true;
         }
 
@@ -632,6 +769,12 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
         _gate.Dispose();
     }
 
+    /// <summary>Work in the node's namespace, on the overlay's thread there.</summary>
+    private sealed class NodeNamespace(HostOverlay overlay) : INamespaceRunner
+    {
+        public Task<T> RunAsync<T>(Func<T> work) => overlay.RunAsync(_ => work());
+    }
+
     /// <summary>Short work inside a task's namespace, on a thread that entered it for that work alone.</summary>
     private sealed class TaskNamespace(string path) : INamespaceRunner
     {
@@ -647,6 +790,12 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Network {NetworkId} removed from this node")]
     private static partial void LogNetworkRemoved(ILogger logger, string networkId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Network {Name} ({Subnet}) overlaps this node's address {Address}; it is not made here, and its tasks are rejected on this node")]
+    private static partial void LogNetworkRefused(ILogger logger, string name, string subnet, string address);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Network {NetworkId} had an address overlapping this node's own on this node (its route may have cut the node off); removed")]
+    private static partial void LogOverlappingRemoved(ILogger logger, string networkId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Removing the network namespace and interfaces left by task {TaskId}")]
     private static partial void LogTaskLeftover(ILogger logger, string taskId);

@@ -747,7 +747,20 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
             await current.DisposeAsync();
         }
 
-        return _networks ??= new NodeNetworks(state.NodeId, () => _state?.AdvertiseAddr, _options.NetnsDir, _options.OverlayNetnsDir, _loggerFactory);
+        if (_networks is null)
+        {
+            _networks = new NodeNetworks(state.NodeId, () => _state?.AdvertiseAddr, _options.NetnsDir, _options.OverlayNetnsDir, _loggerFactory);
+            try
+            {
+                await _networks.SweepAtStartAsync(_disposed.Token);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogNetworkSweepFailed(_logger, e.Message);
+            }
+        }
+
+        return _networks;
     }
 
     private async Task<SwarmMember> StartMemberAsync(NodeLocalState state)
@@ -1072,6 +1085,9 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The cluster stopped node {NodeId}'s member {MemberId} (blocked after being Down); starting a new member")]
     private static partial void LogMemberStopped(ILogger logger, string nodeId, string memberId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Removing networks whose addresses overlap this node's own failed at start: {Reason}")]
+    private static partial void LogNetworkSweepFailed(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "No container init at {Path}: every task on this node will fail to start; publish hosting/ProtoSwarm.ContainerInit next to protoswarmd (scripts/setup.sh does, into out/bin)")]
     private static partial void LogNoContainerInit(ILogger logger, string path);

@@ -9,8 +9,8 @@ namespace ProtoSwarm.Networking.Overlay;
 /// <summary>One task's attachment to an overlay: its namespace, the interface name there and its address (CIDR).</summary>
 public sealed record TaskAttachment(string TaskKey, string NetnsPath, string NetworkId, string IfName, string Address);
 
-/// <summary>A network's devices found on this node (either may be missing after a crash), and the namespace they are in when it is the network's own.</summary>
-public sealed record OwnedNetwork(string NetworkId, string? Bridge, string? Vxlan, string? Namespace = null);
+/// <summary>A network's devices found on this node (either may be missing after a crash), the namespace they are in when it is the network's own, and its vxlan device's id.</summary>
+public sealed record OwnedNetwork(string NetworkId, string? Bridge, string? Vxlan, string? Namespace = null, uint? Vni = null);
 
 /// <summary>A task's host-side veth found on this node.</summary>
 public sealed record OwnedAttachment(string TaskKey, string NetworkId, string HostEnd);
@@ -438,7 +438,7 @@ public sealed class HostOverlay : IAsyncDisposable
                 networks[owner.NetworkId] = link.Kind switch
                 {
                     "bridge" => known with { Bridge = link.Name },
-                    "vxlan" => known with { Vxlan = link.Name },
+                    "vxlan" => known with { Vxlan = link.Name, Vni = link.Vxlan?.Vni },
                     _ => known,
                 };
             }

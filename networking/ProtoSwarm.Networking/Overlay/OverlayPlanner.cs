@@ -468,6 +468,36 @@ public static class OverlayPlanner
         return [.. sweep.OrderBy(l => l.Kind switch { "veth" => 0, "vxlan" => 1, _ => 2 })];
     }
 
+    /// <summary>
+    /// The networks whose devices this node removes: those no view names that no task here still
+    /// uses, and those no view names whose VXLAN id a wanted network has (the kernel refuses a second
+    /// device with the same id, and the managers give a removed network's id to the next one at once:
+    /// the new network wins over what a task that is going still holds), and those this node refuses
+    /// (<paramref name="refused"/>: their devices must not stay). Never the gateway bridge.
+    /// </summary>
+    public static IReadOnlyList<string> PlanRemovals(IEnumerable<OwnedNetwork> owned, IReadOnlyDictionary<string, NetworkView> wanted,
+        IReadOnlySet<string> usedByTasks, IReadOnlySet<string> refused)
+    {
+        bool VniWanted(OwnedNetwork network) =>
+            network.Vni is { } vni && wanted.Values.Any(v => v.Vni == vni && v.NetworkId != network.NetworkId && !refused.Contains(v.NetworkId));
+
+        bool Removed(OwnedNetwork network) =>
+            refused.Contains(network.NetworkId)
+            || (!wanted.ContainsKey(network.NetworkId) && (!usedByTasks.Contains(network.NetworkId) || VniWanted(network)));
+
+        return [.. owned.Where(n => n.NetworkId != GatewayBridge.NetworkId && Removed(n)).Select(n => n.NetworkId).Distinct(StringComparer.Ordinal)];
+    }
+
+    /// <summary>
+    /// The first of the node's own addresses (those on devices that are not the overlays') that a
+    /// network's subnet overlaps, either way: a subnet holding the node's address, or one inside the
+    /// node's network, would route the node's own traffic into the overlay (its gateway's route is
+    /// more specific). Null when none does.
+    /// </summary>
+    public static AddressInfo? ConflictingAddress(IPNetwork subnet, IEnumerable<AddressInfo> nodeAddresses) =>
+        nodeAddresses.FirstOrDefault(a => a.Address.AddressFamily == subnet.BaseAddress.AddressFamily
+            && (subnet.Contains(a.Address) || GatewayBridge.SubnetOf(a.Address, a.PrefixLength).Contains(subnet.BaseAddress)));
+
     /// <summary>An address given as "10.0.0.2" or "10.0.0.2/24".</summary>
     public static IPAddress AddressOf(string address) => IPAddress.Parse(address.Split('/')[0]);
 

@@ -23,6 +23,9 @@ public class TaskStepTests
 
     private static ControllerReport Failed(ControllerReport report, Op operation) => report with { Failure = new ControllerFailure(operation, "boom") };
 
+    /// <summary>The report once the task's networks were released: only then is an end reported.</summary>
+    private static ControllerReport Released(ControllerReport report) => report with { Released = true };
+
     /// <summary>rule, desired, observed, has a health check, report -> the call asked, the new observed state (null: unchanged).</summary>
     public static TheoryData<string, S, S, bool, ControllerReport, Op, S?> Rows => new()
     {
@@ -46,37 +49,40 @@ public class TaskStepTests
         { "desired ready re-prepares after a restart", S.Ready, S.Ready, false, Nothing, Op.Prepare, null },
 
         // exits
-        { "exit 0 completes", S.Running, S.Running, false, Exit0, Op.None, S.Complete },
-        { "a non-zero exit fails", S.Running, S.Running, false, Exit3, Op.None, S.Failed },
-        { "an exit before running ends the task from starting", S.Running, S.Starting, true, Exit3, Op.None, S.Failed },
-        { "an exit before starting ends the task from ready", S.Running, S.Ready, false, Exit0, Op.None, S.Complete },
+        { "exit 0 completes", S.Running, S.Running, false, Released(Exit0), Op.None, S.Complete },
+        { "a non-zero exit fails", S.Running, S.Running, false, Released(Exit3), Op.None, S.Failed },
+        { "an exit before running ends the task from starting", S.Running, S.Starting, true, Released(Exit3), Op.None, S.Failed },
+        { "an exit before starting ends the task from ready", S.Running, S.Ready, false, Released(Exit0), Op.None, S.Complete },
 
         // failed calls
-        { "a prepare error rejects", S.Running, S.Preparing, false, Failed(Nothing, Op.Prepare), Op.None, S.Rejected },
-        { "a prepare error on re-preparing rejects", S.Running, S.Ready, false, Failed(Nothing, Op.Prepare), Op.None, S.Rejected },
-        { "a start error fails", S.Running, S.Ready, false, Failed(Prepared, Op.Start), Op.None, S.Failed },
-        { "a lost wait fails and stops what may run", S.Running, S.Running, false, Failed(Running, Op.Wait), Op.Shutdown, S.Failed },
+        { "a prepare error rejects", S.Running, S.Preparing, false, Released(Failed(Nothing, Op.Prepare)), Op.None, S.Rejected },
+        { "a prepare error on re-preparing rejects", S.Running, S.Ready, false, Released(Failed(Nothing, Op.Prepare)), Op.None, S.Rejected },
+        { "a start error fails", S.Running, S.Ready, false, Released(Failed(Prepared, Op.Start)), Op.None, S.Failed },
+        { "a lost wait first stops what may run", S.Running, S.Running, false, Failed(Running, Op.Wait), Op.Shutdown, null },
+        { "a lost wait fails once stopped and released", S.Running, S.Running, false, Released(Failed(Running with { Stopped = true }, Op.Wait)), Op.None, S.Failed },
 
         // health gates running
         { "health starting keeps the task starting", S.Running, S.Starting, true, Running, Op.None, null },
         { "healthy is running", S.Running, S.Starting, true, Healthy, Op.None, S.Running },
-        { "unhealthy while starting fails and stops the container", S.Running, S.Starting, true, Unhealthy, Op.Shutdown, S.Failed },
-        { "unhealthy while running fails and stops the container", S.Running, S.Running, true, Unhealthy, Op.Shutdown, S.Failed },
+        { "unhealthy while starting stops the container", S.Running, S.Starting, true, Unhealthy, Op.Shutdown, null },
+        { "unhealthy while running stops the container", S.Running, S.Running, true, Unhealthy, Op.Shutdown, null },
+        { "unhealthy fails once stopped and released", S.Running, S.Running, true, Released(Unhealthy with { Stopped = true }), Op.None, S.Failed },
+        { "unhealthy fails as unhealthy though the stopped container exited", S.Running, S.Running, true, Released(Unhealthy with { Stopped = true, Exit = new ContainerExit(143) }), Op.None, S.Failed },
         { "without a health check health is not read", S.Running, S.Starting, false, Unhealthy, Op.None, S.Running },
 
         // desired shutdown or remove
         { "desired shutdown stops a running container", S.Shutdown, S.Running, false, Running, Op.Shutdown, null },
         { "desired remove stops a running container", S.Remove, S.Running, false, Running, Op.Shutdown, null },
-        { "a stopped container is shutdown", S.Shutdown, S.Running, false, Stopped, Op.None, S.Shutdown },
+        { "a stopped container is shutdown", S.Shutdown, S.Running, false, Released(Stopped), Op.None, S.Shutdown },
         { "a task never prepared is shutdown at once", S.Shutdown, S.Accepted, false, Nothing, Op.None, S.Shutdown },
         { "an assigned task removed is shutdown at once", S.Remove, S.Assigned, false, Nothing, Op.None, S.Shutdown },
         { "a task that may be half prepared is stopped", S.Shutdown, S.Preparing, false, Nothing, Op.Shutdown, null },
         { "a ready task is stopped", S.Shutdown, S.Ready, false, Prepared, Op.Shutdown, null },
         { "a prepare error under desired shutdown still stops", S.Shutdown, S.Preparing, false, Failed(Nothing, Op.Prepare), Op.Shutdown, null },
-        { "an exit before the stop is reported as the exit", S.Shutdown, S.Running, false, Exit3, Op.None, S.Failed },
+        { "an exit before the stop is reported as the exit", S.Shutdown, S.Running, false, Released(Exit3), Op.None, S.Failed },
         { "a failed stop kills", S.Shutdown, S.Running, false, Failed(Running, Op.Shutdown), Op.Terminate, null },
-        { "a killed container is shutdown", S.Shutdown, S.Running, false, Failed(Running, Op.Shutdown) with { Stopped = true }, Op.None, S.Shutdown },
-        { "a failed kill fails", S.Shutdown, S.Running, false, Failed(Running, Op.Terminate), Op.None, S.Failed },
+        { "a killed container is shutdown", S.Shutdown, S.Running, false, Released(Failed(Running, Op.Shutdown) with { Stopped = true }), Op.None, S.Shutdown },
+        { "a failed kill fails", S.Shutdown, S.Running, false, Released(Failed(Running, Op.Terminate)), Op.None, S.Failed },
 
         // ended tasks stay ended
         { "complete stays complete", S.Running, S.Complete, false, Nothing, Op.None, null },
@@ -89,9 +95,20 @@ public class TaskStepTests
         { "running unknown to this process is inspected", S.Running, S.Running, false, Nothing, Op.Inspect, null },
         { "starting unknown to this process is inspected", S.Running, S.Starting, false, Nothing, Op.Inspect, null },
         { "inspected before a desired shutdown", S.Shutdown, S.Running, false, Nothing, Op.Inspect, null },
-        { "a container gone fails the task", S.Running, S.Running, false, new ControllerReport(Exists: false), Op.None, S.Failed },
-        { "a container gone fails the task under desired shutdown", S.Shutdown, S.Running, false, new ControllerReport(Exists: false), Op.None, S.Failed },
-        { "a failed inspection fails the task", S.Running, S.Running, false, Failed(Nothing, Op.Inspect), Op.None, S.Failed },
+        { "a container gone fails the task", S.Running, S.Running, false, Released(new ControllerReport(Exists: false)), Op.None, S.Failed },
+        { "a container gone fails the task under desired shutdown", S.Shutdown, S.Running, false, Released(new ControllerReport(Exists: false)), Op.None, S.Failed },
+        { "a failed inspection fails the task", S.Running, S.Running, false, Released(Failed(Nothing, Op.Inspect)), Op.None, S.Failed },
+        { "a container gone after a restart releases what it left first", S.Running, S.Running, false, new ControllerReport(Exists: false), Op.Release, null },
+
+        // what a task holds beside its container (its network namespace, its addresses) is freed before its end is reported
+        { "an exit releases before it completes", S.Running, S.Running, false, Exit0, Op.Release, null },
+        { "an exit releases before it fails", S.Running, S.Running, false, Exit3, Op.Release, null },
+        { "a prepare error releases before it rejects", S.Running, S.Preparing, false, Failed(Nothing, Op.Prepare), Op.Release, null },
+        { "a start error releases before it fails", S.Running, S.Ready, false, Failed(Prepared, Op.Start), Op.Release, null },
+        { "a stopped container releases before it is shutdown", S.Shutdown, S.Running, false, Stopped, Op.Release, null },
+        { "a killed container releases before it is shutdown", S.Remove, S.Running, false, Failed(Running, Op.Shutdown) with { Stopped = true }, Op.Release, null },
+        { "a lost wait releases once stopped", S.Running, S.Running, false, Failed(Running with { Stopped = true }, Op.Wait), Op.Release, null },
+        { "unhealthy releases once stopped", S.Running, S.Running, true, Unhealthy with { Stopped = true }, Op.Release, null },
         { "a container still there runs on", S.Running, S.Running, false, Running with { Exists = true }, Op.None, null },
     };
 
@@ -155,7 +172,7 @@ public class TaskStepTests
     [Fact]
     public void A_Non_Zero_Exit_Fails_With_Its_Code_And_Swarms_Error()
     {
-        var status = TaskStep.Next(TestTasks.Task(state: S.Running), Exit3, Now).Status!;
+        var status = TaskStep.Next(TestTasks.Task(state: S.Running), Released(Exit3), Now).Status!;
 
         Assert.Equal(new TaskObservedStatus(S.Failed, Now, "failed", "task: non-zero exit (3)", 3, StartedAt), status);
     }
@@ -163,7 +180,7 @@ public class TaskStepTests
     [Fact]
     public void A_Zero_Exit_Completes_With_Code_Zero_And_No_Error()
     {
-        var status = TaskStep.Next(TestTasks.Task(state: S.Running), Exit0, Now).Status!;
+        var status = TaskStep.Next(TestTasks.Task(state: S.Running), Released(Exit0), Now).Status!;
 
         Assert.Equal(new TaskObservedStatus(S.Complete, Now, "finished", string.Empty, 0, StartedAt), status);
     }
@@ -171,7 +188,7 @@ public class TaskStepTests
     [Fact]
     public void An_Oom_Kill_Says_So_In_The_Error()
     {
-        var report = Running with { Exit = new ContainerExit(137, OomKilled: true) };
+        var report = Released(Running with { Exit = new ContainerExit(137, OomKilled: true) });
 
         var status = TaskStep.Next(TestTasks.Task(state: S.Running), report, Now).Status!;
 
@@ -190,7 +207,7 @@ public class TaskStepTests
     [Fact]
     public void A_Prepare_Error_Is_The_Rejected_Tasks_Error_Word_For_Word()
     {
-        var report = Nothing with { Failure = new ControllerFailure(Op.Prepare, "image busybox:1 not found on this node") };
+        var report = Nothing with { Failure = new ControllerFailure(Op.Prepare, "image busybox:1 not found on this node"), Released = true };
 
         var status = TaskStep.Next(TestTasks.Task(state: S.Preparing), report, Now).Status!;
 
@@ -201,7 +218,7 @@ public class TaskStepTests
     [Fact]
     public void A_Container_Gone_After_A_Restart_Says_So()
     {
-        var status = TaskStep.Next(TestTasks.Task(state: S.Running), new ControllerReport(Exists: false), Now).Status!;
+        var status = TaskStep.Next(TestTasks.Task(state: S.Running), new ControllerReport(Exists: false, Released: true), Now).Status!;
 
         Assert.Equal(S.Failed, status.State);
         Assert.Equal("its container is gone (the node host restarted)", status.Err);
@@ -210,7 +227,7 @@ public class TaskStepTests
     [Fact]
     public void An_Unhealthy_Container_Fails_With_Dockers_Error()
     {
-        var status = TaskStep.Next(TestTasks.Task(state: S.Starting, health: TestTasks.Check), Unhealthy, Now).Status!;
+        var status = TaskStep.Next(TestTasks.Task(state: S.Starting, health: TestTasks.Check), Released(Unhealthy with { Stopped = true }), Now).Status!;
 
         Assert.Equal("task: container unhealthy", status.Err);
     }
@@ -233,7 +250,7 @@ public class TaskStepTests
         var imageChecked = Running with { HealthGated = true };
         Assert.Null(TaskStep.Next(TestTasks.Task(state: S.Starting), imageChecked, Now).Status);
         Assert.Equal(S.Running, TaskStep.Next(TestTasks.Task(state: S.Starting), imageChecked with { Health = ContainerHealth.Healthy }, Now).Status!.State);
-        Assert.Equal(S.Failed, TaskStep.Next(TestTasks.Task(state: S.Starting), imageChecked with { Health = ContainerHealth.Unhealthy }, Now).Status!.State);
+        Assert.Equal(S.Failed, TaskStep.Next(TestTasks.Task(state: S.Starting), imageChecked with { Health = ContainerHealth.Unhealthy, Stopped = true, Released = true }, Now).Status!.State);
 
         // A task's empty test inherits the image's, and the image has none: nothing to wait for.
         var noCheck = Running with { HealthGated = false };

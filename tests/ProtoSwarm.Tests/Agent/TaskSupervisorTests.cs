@@ -39,6 +39,21 @@ public sealed class TaskSupervisorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_Tasks_End_Is_Reported_Only_Once_What_It_Held_Beside_Its_Container_Was_Released()
+    {
+        _node.Send(TestTasks.Assign(TestTasks.Task("t1", env: "FAKE_EXIT_CODE=3"), TestTasks.Task("t2")));
+        await _node.WaitForAsync("t2", TaskState.Running);
+
+        // The managers give a task's addresses out again as soon as they learn of its end: the node must have let go of them before.
+        await _node.WaitForAsync("t1", TaskState.Failed);
+        Assert.Equal([Op.Prepare, Op.Start, Op.Release], _node.Executor.CallsOf("t1").Where(c => c != Op.Wait));
+
+        _node.Send(TestTasks.Assign(TestTasks.Task("t2", desired: TaskState.Shutdown)));
+        await _node.WaitForAsync("t2", TaskState.Shutdown);
+        Assert.Equal([Op.Prepare, Op.Start, Op.Shutdown, Op.Release], _node.Executor.CallsOf("t2").Where(c => c != Op.Wait));
+    }
+
+    [Fact]
     public async Task A_Task_That_Runs_A_While_Then_Exits_0_Completes_Then()
     {
         _node.Send(TestTasks.Assign(TestTasks.Task("t1", env: "FAKE_RUN_MS=1000")));
@@ -124,7 +139,8 @@ public sealed class TaskSupervisorTests : IAsyncLifetime
         var rejected = await _node.WaitForAsync("t1", TaskState.Rejected);
 
         Assert.Equal("image busybox:1 not found on this node", rejected.Err);
-        Assert.Equal([Op.Prepare], _node.Executor.CallsOf("t1"));
+        // What a failed prepare may have made (its network namespace) is released before the rejection is told.
+        Assert.Equal([Op.Prepare, Op.Release], _node.Executor.CallsOf("t1"));
     }
 
     [Fact]
@@ -221,7 +237,7 @@ public sealed class TaskSupervisorTests : IAsyncLifetime
         await _node.WaitForAsync("t1", TaskState.Running, nth: 2);
 
         Assert.Equal([TaskState.Shutdown, TaskState.Accepted], _node.StatesOf("t1").SkipWhile(s => s != TaskState.Shutdown).Take(2));
-        Assert.Equal([Op.Prepare, Op.Start, Op.Shutdown, Op.Remove, Op.Prepare, Op.Start], _node.Executor.CallsOf("t1").Where(c => c != Op.Wait));
+        Assert.Equal([Op.Prepare, Op.Start, Op.Shutdown, Op.Release, Op.Remove, Op.Prepare, Op.Start], _node.Executor.CallsOf("t1").Where(c => c != Op.Wait));
     }
 
     [Fact]
@@ -294,6 +310,6 @@ public sealed class TaskSupervisorTests : IAsyncLifetime
 
         var failed = await restarted.WaitForAsync("t1", TaskState.Failed);
         Assert.Equal("its container is gone (the node host restarted)", failed.Err);
-        Assert.Equal([Op.Inspect], restarted.Executor.CallsOf("t1"));
+        Assert.Equal([Op.Inspect, Op.Release], restarted.Executor.CallsOf("t1"));
     }
 }

@@ -135,6 +135,6 @@ public sealed class LocalExecTests
 
         public ITaskController CreateController(TaskObject task) => throw new NotSupportedException();
 
-        public Task RetainOnlyAsync(IReadOnlySet<string> assignedTaskIds, CancellationToken ct) => Task.CompletedTask;
+        public Task RetainOnlyAsync(IReadOnlySet<string> assignedTaskIds, IReadOnlySet<string> endedTaskIds, CancellationToken ct) => Task.CompletedTask;
     }
 }

@@ -169,7 +169,7 @@ public sealed class HostOverlayTests
         Assert.True((await again.SetPeersAsync(NetworkId, view.Endpoints)).IsEmpty);
         Assert.False(await again.AttachTaskAsync(attachA));
         var owned = await again.ListOwnedAsync();
-        Assert.Equal(new OwnedNetwork(NetworkId, null, OverlayNames.Vxlan(NetworkId), again.SandboxPath(NetworkId)), Assert.Single(owned.Networks));
+        Assert.Equal(new OwnedNetwork(NetworkId, null, OverlayNames.Vxlan(NetworkId), again.SandboxPath(NetworkId), Vni: 4343), Assert.Single(owned.Networks));
         // The task's macvlan lives in the task's namespace, not the network's: nothing to list there.
         Assert.Empty(owned.Attachments);
         using var listener = await OverlayLab.ListenAsync(taskB, IPAddress.Parse("10.251.0.3"), 7004);
@@ -351,7 +351,7 @@ public sealed class HostOverlayTests
         // The macvlans on the removed network's vxlan device went with it.
         Assert.Null(await OverlayLab.InAsync(task1, n => n.GetLink("eth1")));
         var after = await a.ListOwnedAsync();
-        Assert.Equal(new OwnedNetwork(NetworkId, null, OverlayNames.Vxlan(NetworkId), a.SandboxPath(NetworkId)), Assert.Single(after.Networks));
+        Assert.Equal(new OwnedNetwork(NetworkId, null, OverlayNames.Vxlan(NetworkId), a.SandboxPath(NetworkId), Vni: 10), Assert.Single(after.Networks));
         Assert.NotNull(await a.RunAsync(n => n.GetLink("ps-notours")));
 
         // A task's macvlans are in its own namespace, which the node agent removes; they go first, by their alias.

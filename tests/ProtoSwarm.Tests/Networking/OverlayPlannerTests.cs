@@ -293,6 +293,38 @@ public sealed class OverlayPlannerTests
     }
 
     [Fact]
+    public void A_Network_No_Longer_Wanted_Goes_Unless_A_Task_Here_Uses_It_And_Then_Only_When_A_New_Network_Needs_Its_Vni()
+    {
+        OwnedNetwork Owned(string id, uint vni) => new(id, null, "vx-" + id, "/run/x/" + id, vni);
+        NetworkView Wanted(string id, uint vni) => new(id, id, vni, "10.0.9.0/24", "10.0.9.1");
+        var owned = new[] { Owned("keep", 4100), Owned("idle", 4101), Owned("used", 4102), Owned("usedvni", 4103), Owned(GatewayBridge.NetworkId, 0) };
+        var wanted = new Dictionary<string, NetworkView> { ["keep"] = Wanted("keep", 4100), ["new"] = Wanted("new", 4103) };
+        var used = new HashSet<string> { "used", "usedvni", "keep" };
+
+        var removed = OverlayPlanner.PlanRemovals(owned, wanted, used, new HashSet<string>());
+
+        // "usedvni": a task that is going still has an interface on it, but the managers gave its VXLAN id to "new".
+        Assert.Equal(["idle", "usedvni"], removed);
+        Assert.Equal(["idle"], OverlayPlanner.PlanRemovals(owned, wanted, used, new HashSet<string> { "new" }));
+        Assert.Equal(["keep", "idle", "usedvni"], OverlayPlanner.PlanRemovals(owned, wanted, used, new HashSet<string> { "keep" }));
+    }
+
+    [Theory]
+    [InlineData("10.250.0.0/25", "10.250.0.2/24")]
+    [InlineData("10.250.0.128/25", "10.250.0.2/24")]
+    [InlineData("10.0.0.0/8", "10.250.0.2/24")]
+    [InlineData("192.168.1.10/32", "192.168.1.10/24")]
+    [InlineData("10.251.0.0/24", null)]
+    public void A_Subnet_Overlapping_A_Node_Address_Either_Way_Is_Found(string subnet, string? conflict)
+    {
+        AddressInfo[] node = [new(2, IPAddress.Parse("10.250.0.2"), 24), new(3, IPAddress.Parse("192.168.1.10"), 24), new(4, IPAddress.Parse("fd00::1"), 64)];
+
+        var found = OverlayPlanner.ConflictingAddress(IPNetwork.Parse(subnet), node);
+
+        Assert.Equal(conflict, found?.ToString());
+    }
+
+    [Fact]
     public void Sweep_Takes_Only_Our_Devices_Nothing_Wants_Veths_First()
     {
         LinkInfo L(int i, string name, string kind, string alias) => new(i, name, kind, 0, default, 1500, true, Alias: alias);

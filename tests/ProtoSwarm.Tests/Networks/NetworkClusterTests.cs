@@ -41,9 +41,10 @@ public sealed class NetworkClusterTests : IAsyncLifetime
         await _proposer.ProposeAsync(
         [
             StoreChange.Create(TestNodes.SwarmCluster("cluster-1")),
-            StoreChange.Create(TestNodes.Manager("leader0000", "m1", leader: true)),
-            StoreChange.Create(TestNodes.Worker("worker1111", "w1")),
-            StoreChange.Create(TestNodes.Worker("worker2222", "w2")),
+            // At their agents' addresses: a network's subnet never holds a node's (TestNodes' own 10.0.x.1 are in the default pool).
+            StoreChange.Create(At(TestNodes.Manager("leader0000", "m1", leader: true), "192.168.0.1")),
+            StoreChange.Create(At(TestNodes.Worker("worker1111", "w1"), "192.168.0.2")),
+            StoreChange.Create(At(TestNodes.Worker("worker2222", "w2"), "192.168.0.3")),
         ]);
         var (context, _) = TestManagers.Leader(_system, _store, _proposer, "leader0000");
         context = context with { AgentOf = node => _agents.GetValueOrDefault(node.Id) };
@@ -58,6 +59,13 @@ public sealed class NetworkClusterTests : IAsyncLifetime
         await Poll.Until(() => Ingress() is { } ingress && _store.Current.List<NodeObject>().All(n => n.Attachments.Any(a => a.NetworkId == ingress.Id)),
             "the leader made the ingress network and gave every node an address on it");
     }
+
+    private static NodeObject At(NodeObject node, string address) => node with
+    {
+        Status = node.Status with { Addr = address },
+        ManagerStatus = node.ManagerStatus is { } manager ? manager with { Addr = address + ":2377" } : null,
+        Member = node.Member is { } member ? member with { Host = address } : null,
+    };
 
     public async Task DisposeAsync()
     {

@@ -53,6 +53,31 @@ public sealed class NetworkCommandsTests
     }
 
     [Fact]
+    public void A_Subnet_Holding_A_Nodes_Address_Is_Refused_Naming_The_Node_And_Its_Address()
+    {
+        var w2 = TestNodes.Worker("node-w2", "w2") with { Status = new NodeStatus(NodeState.Ready, "", "10.250.0.3", T0) };
+
+        var (_, rejected) = NetworkCommands.Create(new NetworkSpec("underlap", Subnet: "10.250.0.0/25"), [], "n1", T0, [w2]);
+
+        Assert.Equal(RejectCode.InvalidArgument, rejected!.Code);
+        Assert.Contains("--subnet: 10.250.0.0/25 holds the address 10.250.0.3 of node w2 (node-w2)", rejected.Reason, StringComparison.Ordinal);
+        Assert.Null(NetworkCommands.Create(new NetworkSpec("apart", Subnet: "10.250.1.0/25"), [], "n1", T0, [w2]).Rejected);
+    }
+
+    [Fact]
+    public void A_Managers_Address_With_Its_Port_Counts_Too_And_The_Default_Pool_Skips_Every_Nodes_Address()
+    {
+        var m1 = TestNodes.Manager("node-m1", "m1") with { ManagerStatus = new ManagerStatus(true, Reachability.Reachable, "10.0.3.7:2377") };
+
+        var (_, rejected) = NetworkCommands.Create(new NetworkSpec("db", Subnet: "10.0.3.0/24"), [], "n1", T0, [m1]);
+        Assert.Contains("holds the address 10.0.3.7 of node m1", rejected!.Reason, StringComparison.Ordinal);
+
+        // TestNodes give every node 10.0.0.1: the first free /24 is then 10.0.1.0/24, not the node's own.
+        var (created, _) = NetworkCommands.Create(new NetworkSpec("next"), [], "n1", T0, [TestNodes.Worker("node-w1")]);
+        Assert.Equal("10.0.1.0/24", created!.Subnet);
+    }
+
+    [Fact]
     public void An_Exhausted_Default_Pool_Is_Refused_With_The_Way_Out()
     {
         var existing = new[] { Network("n1", "everything", "10.0.0.0/8") };

@@ -10,17 +10,20 @@ namespace ProtoSwarm.Actors.Agent.Networks;
 /// with the task assignments and has the node host apply them (<see cref="INodeNetworks"/>), one
 /// change at a time and in order. Changes that arrive while one is applied fold into one, so a
 /// slow apply never queues a backlog; a change that fails is kept and tried again, merged with
-/// whatever came after it.
+/// whatever came after it, after a delay that doubles with each failure in a row (<see cref="RetryDelay"/>),
+/// with one line in the log each time: a failure that lasts must neither spin nor fill the log.
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The token source is cancelled and disposed when the actor stops; actors are not disposed.")]
 public sealed partial class NetworkAgentActor(INodeNetworks networks, ILoggerFactory loggerFactory) : IActor
 {
-    private static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan FirstRetry = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan LongestRetry = TimeSpan.FromSeconds(30);
 
     private readonly ILogger _logger = loggerFactory.CreateLogger<NetworkAgentActor>();
     private readonly CancellationTokenSource _stopping = new();
     private NetworkChanges? _pending;
     private bool _applying;
+    private int _failures;
 
     public Task ReceiveAsync(IContext context) => context.Message switch
     {
@@ -74,12 +77,15 @@ public sealed partial class NetworkAgentActor(INodeNetworks networks, ILoggerFac
         _applying = false;
         if (applied.Failure is { } failure)
         {
-            LogApplyFailed(_logger, failure);
+            var delay = RetryDelay(++_failures);
+            LogApplyFailed(_logger, delay.TotalSeconds, _failures, Describe(failure));
             _pending = _pending is null ? applied.Changes : _pending.After(applied.Changes);
-            context.Scheduler().SendOnce(RetryAfter, context.Self, Retry.Instance);
+            context.Scheduler().SendOnce(delay, context.Self, Retry.Instance);
             _applying = true; // hold further applies until the retry fires
             return Task.CompletedTask;
         }
+
+        _failures = 0;
 
         ApplyNext(context);
         return Task.CompletedTask;
@@ -99,6 +105,18 @@ public sealed partial class NetworkAgentActor(INodeNetworks networks, ILoggerFac
         return Task.CompletedTask;
     }
 
+    /// <summary>How long to wait after the <paramref name="failures"/>th failure in a row: 1 s, doubling, at most 30 s.</summary>
+    public static TimeSpan RetryDelay(int failures) =>
+        failures >= 6 ? LongestRetry : TimeSpan.FromTicks(Math.Min(FirstRetry.Ticks << Math.Max(failures - 1, 0), LongestRetry.Ticks));
+
+    /// <summary>A failure in one line: its message and those of what it wraps, without stack traces.</summary>
+    public static string Describe(Exception failure) => failure switch
+    {
+        AggregateException aggregate => string.Join("; ", aggregate.InnerExceptions.Select(Describe)),
+        { InnerException: { } inner } when !failure.Message.Contains(inner.Message, StringComparison.Ordinal) => $"{failure.Message}: {Describe(inner)}",
+        _ => failure.Message.ReplaceLineEndings(" "),
+    };
+
     private sealed record Applied(NetworkChanges Changes, Exception? Failure);
 
     private sealed record Retry
@@ -106,6 +124,6 @@ public sealed partial class NetworkAgentActor(INodeNetworks networks, ILoggerFac
         public static readonly Retry Instance = new();
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Making this node's networks as the managers want them failed; trying again in 1 s")]
-    private static partial void LogApplyFailed(ILogger logger, Exception e);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Making this node's networks as the managers want them failed; trying again in {Seconds} s (failure {Count} in a row): {Reason}")]
+    private static partial void LogApplyFailed(ILogger logger, double seconds, int count, string reason);
 }

@@ -377,6 +377,13 @@ public sealed class FakeExecutor : ITaskExecutor
             return Task.CompletedTask;
         }
 
+        /// <summary>Nothing is held beside the fake container; recorded, so tests see that an end is released before it is reported.</summary>
+        public Task ReleaseAsync(CancellationToken ct)
+        {
+            executor.Record(taskId, ControllerOperation.Release);
+            return Task.CompletedTask;
+        }
+
         public Task RemoveAsync(CancellationToken ct)
         {
             executor.Record(taskId, ControllerOperation.Remove);

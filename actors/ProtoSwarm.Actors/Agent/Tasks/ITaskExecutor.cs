@@ -30,10 +30,13 @@ public interface ITaskExecutor
     /// <summary>
     /// Called with each full set of the node's assigned tasks: containers this executor finds on the
     /// node for tasks outside the set, and that no controller of this process drives, are left from
-    /// before a node host restart and are removed, so none runs without an owner. Failures are the
+    /// before a node host restart and are removed, so none runs without an owner. Of the assigned
+    /// tasks, <paramref name="endedTaskIds"/> have ended: their containers stay (their logs), but
+    /// whatever else they left (a network namespace a node host that died before releasing it left
+    /// behind) is freed, as <see cref="ITaskController.ReleaseAsync"/> would have. Failures are the
     /// executor's to log; the default does nothing (an executor whose containers die with the host).
     /// </summary>
-    Task RetainOnlyAsync(IReadOnlySet<string> assignedTaskIds, CancellationToken ct) => Task.CompletedTask;
+    Task RetainOnlyAsync(IReadOnlySet<string> assignedTaskIds, IReadOnlySet<string> endedTaskIds, CancellationToken ct) => Task.CompletedTask;
 
     /// <summary>
     /// The node left the swarm, or was removed from it: every task container on the node is killed and removed,
@@ -106,6 +109,16 @@ public interface ITaskController
 
     /// <summary>Kills the container at once (SIGKILL), for one that would not shut down.</summary>
     Task TerminateAsync(CancellationToken ct);
+
+    /// <summary>
+    /// Frees what the task holds on the node beside its container once the container has ended for
+    /// good (its network namespace, interfaces and addresses, its DNS server), before the task's end
+    /// is reported: the managers give its addresses out again as soon as they learn of it. The
+    /// container, its log and its exit stay until <see cref="RemoveAsync"/>, which frees anything
+    /// left. Called at most once per task actor, after the container stopped or never started; a
+    /// failure is logged and the end reported all the same. The default has nothing to free.
+    /// </summary>
+    Task ReleaseAsync(CancellationToken ct) => Task.CompletedTask;
 
     /// <summary>Deletes the container and everything prepared for it; the task is forgotten on this node.</summary>
     Task RemoveAsync(CancellationToken ct);

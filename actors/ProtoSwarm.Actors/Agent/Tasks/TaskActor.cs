@@ -290,7 +290,17 @@ public sealed partial class TaskActor : IActor
             return;
         }
 
-        if (!done.IsCompletedSuccessfully)
+        if (operation == ControllerOperation.Release)
+        {
+            // Tried once: the end is reported all the same, and the task's removal frees what is left.
+            if (!done.IsCompletedSuccessfully)
+            {
+                LogCallFailed(_logger, _task.Id, operation, FailureMessage(done));
+            }
+
+            _report = _report with { Released = true };
+        }
+        else if (!done.IsCompletedSuccessfully)
         {
             var message = FailureMessage(done);
             LogCallFailed(_logger, _task.Id, operation, message);
@@ -429,6 +439,9 @@ public sealed partial class TaskActor : IActor
                 return null;
             case ControllerOperation.Remove:
                 await controller.RemoveAsync(ct);
+                return null;
+            case ControllerOperation.Release:
+                await controller.ReleaseAsync(ct);
                 return null;
             case ControllerOperation.Inspect:
                 return await controller.InspectAsync(ct);

@@ -5,9 +5,9 @@ using ProtoSwarm.Contracts;
 namespace ProtoSwarm.Actors.Agent.Tasks;
 
 /// <summary>
-/// A call on a task's controller. The step asks for Prepare, Start, Shutdown, Terminate and Inspect;
-/// the task actor itself keeps Wait and WatchHealth going once the container runs and calls Remove
-/// when the task is taken off the node. A failure names the call that failed.
+/// A call on a task's controller. The step asks for Prepare, Start, Shutdown, Terminate, Inspect and
+/// Release; the task actor itself keeps Wait and WatchHealth going once the container runs and calls
+/// Remove when the task is taken off the node. A failure names the call that failed.
 /// </summary>
 public enum ControllerOperation
 {
@@ -21,6 +21,7 @@ public enum ControllerOperation
     Inspect = 7,
     Remove = 8,
     ReadLogs = 9,
+    Release = 10,
 }
 
 /// <summary>A controller call that threw, and its message (which becomes the task's error).</summary>
@@ -32,7 +33,9 @@ public sealed record ControllerFailure(ControllerOperation Operation, string Mes
 /// StartedAt is set once the container's process ran (from StartAsync, or from InspectAsync after a
 /// node host restart); Exists is InspectAsync's answer (null: not asked); Stopped is set once
 /// ShutdownAsync or TerminateAsync returned; Failure is the last call that threw; HealthGated is the
-/// controller's word on a health check (the image's counts too; null: the task's spec decides).
+/// controller's word on a health check (the image's counts too; null: the task's spec decides);
+/// Released is set once ReleaseAsync returned (failed or not: a release is tried once, and the
+/// removal of the task sweeps what it left).
 /// </summary>
 public sealed record ControllerReport(
     bool Prepared = false,
@@ -42,7 +45,8 @@ public sealed record ControllerReport(
     ContainerExit? Exit = null,
     bool Stopped = false,
     ControllerFailure? Failure = null,
-    bool? HealthGated = null)
+    bool? HealthGated = null,
+    bool Released = false)
 {
     public static readonly ControllerReport Nothing = new();
 
@@ -80,16 +84,36 @@ public static class TaskStep
     /// container is stopped (killed if the stop fails), and the task is Shutdown, unless it exited
     /// on its own before it was stopped.</item>
     /// <item>A failed call ends the task: Prepare rejects it, any other fails it.</item>
-    /// <item>An exit ends it: Complete with code 0, Failed otherwise.</item>
     /// <item>A health check gates Running: the task stays Starting until healthy, and fails (its
     /// container stopped) when unhealthy, before or after it was Running.</item>
+    /// <item>An exit ends it: Complete with code 0, Failed otherwise.</item>
     /// <item>Otherwise it moves one state forward: Accepted, Preparing, Ready (after Prepare), then
     /// Starting (after Start) and Running, stopping at Ready while the managers want it only ready.</item>
     /// </list>
+    /// Before any end is reported, the container is stopped (when the rule stops it) and then what the
+    /// task held on the node apart from its container (its network namespace, its addresses) is
+    /// released: the managers give a task's addresses out again as soon as they learn of its end, so
+    /// the node must no longer hold them by then (docker too frees a container's network endpoint
+    /// when it stops). A task that never got as far as Preparing has nothing to release.
     /// Every move is checked with <see cref="TaskStates.CheckTransition"/>; a move it refuses leaves
     /// the status unchanged.
     /// </summary>
     public static TaskStepResult Next(TaskObject task, ControllerReport report, DateTimeOffset now)
+    {
+        var next = Decide(task, report, now);
+        if (next.Status is { } status && TaskStates.IsTerminal(status.State) && !report.Released && MayHoldResources(task.Status.State, report))
+        {
+            return next.Action != ControllerOperation.None ? Call(next.Action) : Call(ControllerOperation.Release);
+        }
+
+        return next;
+    }
+
+    /// <summary>Whether a prepare may have begun, so something of the task may be on the node beside its container.</summary>
+    private static bool MayHoldResources(TaskState state, ControllerReport report) =>
+        state >= TaskState.Preparing || report.Prepared || report.Started || report.Exists == true;
+
+    private static TaskStepResult Decide(TaskObject task, ControllerReport report, DateTimeOffset now)
     {
         var status = task.Status;
         var state = status.State;
@@ -122,15 +146,16 @@ public static class TaskStep
             return Failed(status, report, failure, now);
         }
 
-        if (report.Exit is { } exit)
-        {
-            return Exited(status, report, exit, now);
-        }
-
+        // Before the exit: the container stopped for being unhealthy exits too, and its end is still the health check's.
         var healthGated = report.HealthGated ?? HasHealthCheck(task.Spec.Container);
         if (report.Started && healthGated && report.Health == ContainerHealth.Unhealthy)
         {
-            return Move(status, report, TaskState.Failed, now, "failed", Unhealthy, action: ControllerOperation.Shutdown);
+            return Move(status, report, TaskState.Failed, now, "failed", Unhealthy, action: StopUnlessStopped(report));
+        }
+
+        if (report.Exit is { } exit)
+        {
+            return Exited(status, report, exit, now);
         }
 
         return state switch
@@ -184,7 +209,7 @@ public static class TaskStep
         ControllerOperation.Prepare => Move(status, report, TaskState.Rejected, now, "rejected", failure.Message),
         ControllerOperation.Start => Move(status, report, TaskState.Failed, now, "failed", "task: starting the container failed: " + failure.Message),
         // The container's fate is unknown: stop whatever may still run of it.
-        ControllerOperation.Wait => Move(status, report, TaskState.Failed, now, "failed", "task: waiting for the container failed: " + failure.Message, action: ControllerOperation.Shutdown),
+        ControllerOperation.Wait => Move(status, report, TaskState.Failed, now, "failed", "task: waiting for the container failed: " + failure.Message, action: StopUnlessStopped(report)),
         _ => Move(status, report, TaskState.Failed, now, "failed", $"task: {failure.Operation.ToString().ToLowerInvariant()} failed: {failure.Message}"),
     };
 
@@ -198,6 +223,8 @@ public static class TaskStep
         var err = NonZeroExit(exit.ExitCode) + (exit.OomKilled ? ": the container ran out of memory (OOM-killed)" : string.Empty);
         return Move(status, report, TaskState.Failed, now, exit.Message.Length > 0 ? exit.Message : "failed", err, exit.ExitCode);
     }
+
+    private static ControllerOperation StopUnlessStopped(ControllerReport report) => report.Stopped ? ControllerOperation.None : ControllerOperation.Shutdown;
 
     private static TaskStepResult Call(ControllerOperation action) => new(action, null);
 

@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using Microsoft.Extensions.Logging;
 using Proto;
+using ProtoSwarm.Actors.Orchestration;
 using ProtoSwarm.Contracts;
 
 namespace ProtoSwarm.Actors.Agent.Tasks;
@@ -84,7 +85,11 @@ public sealed partial class TaskSupervisor : IActor
                 _returning.Remove(id);
             }
 
-            _ = _executor.RetainOnlyAsync(wanted, CancellationToken.None);
+            // Ended by this node's word (its latest report, or the managers' copy of it): nothing but their containers is theirs any more.
+            var ended = assignments.Tasks
+                .Where(t => TaskStates.IsTerminal(t.Status.State) || (_statuses.TryGetValue(t.Id, out var latest) && TaskStates.IsTerminal(latest.State)))
+                .Select(t => t.Id).ToHashSet(StringComparer.Ordinal);
+            _ = _executor.RetainOnlyAsync(wanted, ended, CancellationToken.None);
         }
 
         foreach (var task in assignments.Tasks)

@@ -121,7 +121,7 @@ public sealed class MonitorGoneTests(ContainerFixture fixture) : IDisposable
         var spec = SwitchingUser("s" + Guid.NewGuid().ToString("N")[..24]);
         var (pid, cgroups) = await LeaveRunningWithoutMonitorAsync(spec);
 
-        await executor.RetainOnlyAsync(new HashSet<string>(StringComparer.Ordinal), default);
+        await executor.RetainOnlyAsync(new HashSet<string>(StringComparer.Ordinal), new HashSet<string>(StringComparer.Ordinal), default);
 
         Assert.False(Running(pid));
         Assert.All(cgroups, dir => Assert.False(Directory.Exists(dir), dir));

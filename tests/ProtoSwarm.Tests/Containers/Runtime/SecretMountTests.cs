@@ -106,7 +106,7 @@ public sealed class SecretMountTests(ContainerFixture fixture) : IAsyncLifetime
         try
         {
             Assert.True((await again.InspectAsync(default)).Exists);
-            await restarted.RetainOnlyAsync(new HashSet<string>([task.Id]), default);
+            await restarted.RetainOnlyAsync(new HashSet<string>([task.Id]), new HashSet<string>(), default);
 
             var (_, read) = await restarted.ExecAsync(task.Id, new ExecSpecification { Command = ["cat", "/run/secrets/db_password"], Timeout = TimeSpan.FromSeconds(20) }, default);
             Assert.Equal("hunter2", read.Stdout);

@@ -114,15 +114,10 @@ internal static class NetworkCommands
             using var input = new StreamReader(app.StandardInput(), leaveOpen: true);
             return await PerItem.ForEachAsync(cli, names, async name =>
             {
-                if (existing.Any(n => n.Spec.Ingress && (n.Spec.Name == name || n.Id.StartsWith(name, StringComparison.Ordinal))))
+                if (existing.Any(n => n.Spec.Ingress && (n.Spec.Name == name || n.Id.StartsWith(name, StringComparison.Ordinal)))
+                    && !await Confirmation.AskAsync(cli, input, IngressWarning, ct))
                 {
-                    await cli.Out.WriteAsync(IngressWarning);
-                    await cli.Out.FlushAsync(ct);
-                    var answer = (await input.ReadLineAsync(ct))?.Trim();
-                    if (!string.Equals(answer, "y", StringComparison.OrdinalIgnoreCase) && !string.Equals(answer, "yes", StringComparison.OrdinalIgnoreCase))
-                    {
-                        return; // docker's answer to a "no": the network stays, nothing printed, not a failure
-                    }
+                    return; // docker's answer to a "no": the network stays, nothing printed, not a failure
                 }
 
                 try

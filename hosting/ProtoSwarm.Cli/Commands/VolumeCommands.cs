@@ -159,11 +159,8 @@ internal static class VolumeCommands
         {
             if (!parse.GetValue(force))
             {
-                await cli.Out.WriteAsync(PruneWarning(parse.GetValue(all)));
-                await cli.Out.FlushAsync(ct);
                 using var input = new StreamReader(app.StandardInput(), leaveOpen: true);
-                var answer = (await input.ReadLineAsync(ct))?.Trim();
-                if (!string.Equals(answer, "y", StringComparison.OrdinalIgnoreCase) && !string.Equals(answer, "yes", StringComparison.OrdinalIgnoreCase))
+                if (!await Confirmation.AskAsync(cli, input, PruneWarning(parse.GetValue(all)), ct))
                 {
                     return 0;
                 }

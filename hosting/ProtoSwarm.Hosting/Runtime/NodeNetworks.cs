@@ -243,12 +243,15 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
         }
     }
 
-    /// <summary>This node's own addresses: those on devices that are not an overlay's (their aliases say which are ours).</summary>
-    private Task<List<AddressInfo>> NodeAddressesAsync() => _overlay.RunAsync(netlink =>
+    /// <summary>This node's own addresses (<see cref="OwnAddresses"/>).</summary>
+    private Task<List<AddressInfo>> NodeAddressesAsync() => _overlay.RunAsync(netlink => OwnAddresses(netlink.ListLinks(), netlink.ListAddresses()));
+
+    /// <summary>The node's own addresses among <paramref name="addresses"/>: not loopback, and on devices that are not an overlay's (their aliases say which are ours).</summary>
+    private static List<AddressInfo> OwnAddresses(IReadOnlyList<LinkInfo> links, IReadOnlyList<AddressInfo> addresses)
     {
-        var ours = netlink.ListLinks().Where(l => OverlayNames.ParseAlias(l.Alias) is not null).Select(l => l.Index).ToHashSet();
-        return netlink.ListAddresses().Where(a => !ours.Contains(a.Index) && !IPAddress.IsLoopback(a.Address)).ToList();
-    });
+        var overlays = links.Where(l => OverlayNames.ParseAlias(l.Alias) is not null).Select(l => l.Index).ToHashSet();
+        return [.. addresses.Where(a => !overlays.Contains(a.Index) && !IPAddress.IsLoopback(a.Address))];
+    }
 
     /// <summary>Why this node will not run the task on one of its networks; null when it may. Under the gate.</summary>
     private string? RefusalOf(TaskObject task) =>
@@ -271,7 +274,7 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
                 var ours = links.Where(l => OverlayNames.ParseAlias(l.Alias) is { TaskKey: null } owner && owner.NetworkId != GatewayBridge.NetworkId)
                     .ToDictionary(l => l.Index, l => OverlayNames.ParseAlias(l.Alias)!.Value.NetworkId);
                 var addresses = netlink.ListAddresses();
-                var own = addresses.Where(a => !links.Any(l => l.Index == a.Index && OverlayNames.ParseAlias(l.Alias) is not null) && !IPAddress.IsLoopback(a.Address)).ToList();
+                var own = OwnAddresses(links, addresses);
                 return addresses.Where(a => ours.ContainsKey(a.Index) && OverlayPlanner.ConflictingAddress(GatewayBridge.SubnetOf(a.Address, a.PrefixLength), own) is not null)
                     .Select(a => ours[a.Index]).Distinct(StringComparer.Ordinal).ToList();
             }).ConfigureAwait(false);

@@ -25,7 +25,11 @@ public sealed partial class ManagerApiActor : IActor
     private const int ConflictRetries = 5;
     private static readonly TimeSpan RelayTimeout = TimeSpan.FromSeconds(30);
 
-    /// <summary>How long a request for the leader waits for one to be known: an election takes about a second (a transfer, less).</summary>
+    /// <summary>
+    /// How long a manager waits for a leader to be known, counted from when it last knew one: an election takes
+    /// about a second (a transfer, less). Once it has known none for this long (the quorum is lost), it refuses
+    /// at once, as docker's managers do, rather than make every request wait.
+    /// </summary>
     internal static readonly TimeSpan LeaderWait = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan LeaderPoll = TimeSpan.FromMilliseconds(50);
     private static readonly TimeSpan MembershipTimeout = TimeSpan.FromSeconds(15);
@@ -105,7 +109,8 @@ public sealed partial class ManagerApiActor : IActor
     /// milliseconds later, to the new leader), it waits for one, up to <see cref="LeaderWait"/>, instead of
     /// refusing at once; should this manager win meanwhile, it answers itself. Every request a follower
     /// takes comes through here, and so does the demotion of the leader run on the leader, which refused half
-    /// the time before it waited.
+    /// the time before it waited. The wait counts from when a leader was last known, so after a quorum loss
+    /// only the first requests wait.
     /// </summary>
     private void Relay(IContext context, object message)
     {
@@ -116,7 +121,7 @@ public sealed partial class ManagerApiActor : IActor
             {
                 case null:
                     Answer(context, sender, new CommandRejected(RejectCode.Unavailable,
-                        $"The managers have no leader right now (an election is under way, or quorum is lost; none was known within {LeaderWait.TotalSeconds:0} s); try again in a few seconds; if it persists, check that a majority of the managers is up and can reach each other (`protoswarm info` on each)."));
+                        $"The managers have no leader right now (an election is under way, or quorum is lost; none has been known for {Math.Max(_manager.Raft.LeaderlessFor.TotalSeconds, LeaderWait.TotalSeconds):0} s); try again in a few seconds; if it persists, check that a majority of the managers is up and can reach each other (`protoswarm info` on each)."));
                     break;
                 case { Length: 0 }:
                     // This manager became the leader while it waited: it answers, as the leader, itself.
@@ -155,11 +160,12 @@ public sealed partial class ManagerApiActor : IActor
     }
 
     /// <summary>
-    /// The leader's address once one is known, waiting up to <see cref="LeaderWait"/>: empty when this
-    /// manager is the leader, null when none was known in time.
+    /// The leader's address once one is known, waiting until none has been known for <see cref="LeaderWait"/>:
+    /// empty when this manager is the leader, null when none was known in time.
     /// </summary>
     private async Task<string?> LeaderAsync()
     {
+        var budget = LeaderWait - _manager.Raft.LeaderlessFor;
         for (var waited = TimeSpan.Zero; ; waited += LeaderPoll)
         {
             if (_manager.Raft.IsLeader)
@@ -172,7 +178,7 @@ public sealed partial class ManagerApiActor : IActor
                 return address;
             }
 
-            if (waited >= LeaderWait)
+            if (waited >= budget)
             {
                 return null;
             }

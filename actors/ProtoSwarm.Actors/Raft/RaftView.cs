@@ -8,9 +8,13 @@ namespace ProtoSwarm.Actors.Raft;
 /// </summary>
 public sealed class RaftView
 {
-    private Snapshot _current = new(0, 0, [], [], 0, 0, 0);
+    private Snapshot _current;
 
-    public RaftView(ulong raftId) => RaftId = raftId;
+    public RaftView(ulong raftId)
+    {
+        RaftId = raftId;
+        _current = new(0, 0, [], [], 0, 0, 0, Environment.TickCount64);
+    }
 
     public ulong RaftId { get; }
 
@@ -24,6 +28,15 @@ public sealed class RaftView
 
     public ImmutableArray<ulong> Learners => Volatile.Read(ref _current).Learners;
 
+    /// <summary>
+    /// How long this replica has known no leader: zero while one is known; since the view was made (the
+    /// manager's start), or since it last knew one, otherwise. An election takes about a second, so a long
+    /// stretch without a leader means the quorum is lost.
+    /// </summary>
+    public TimeSpan LeaderlessFor => Volatile.Read(ref _current) is { LeaderId: 0 } s
+        ? TimeSpan.FromMilliseconds(Environment.TickCount64 - s.LeaderlessSince)
+        : TimeSpan.Zero;
+
     /// <summary>True when this replica has applied everything it knows to be committed.</summary>
     public bool CaughtUp => Volatile.Read(ref _current) is var s && s.Applied >= s.Commit;
 
@@ -32,8 +45,10 @@ public sealed class RaftView
 
     internal void Update(ulong leaderId, ulong term, ImmutableArray<ulong> voters, ImmutableArray<ulong> learners, ulong commit = 0, ulong applied = 0, ulong snapshotIndex = 0)
     {
-        Volatile.Write(ref _current, new Snapshot(leaderId, term, voters, learners, commit, applied, snapshotIndex));
+        var previous = Volatile.Read(ref _current);
+        var leaderlessSince = leaderId != 0 ? 0 : previous.LeaderId == 0 ? previous.LeaderlessSince : Environment.TickCount64;
+        Volatile.Write(ref _current, new Snapshot(leaderId, term, voters, learners, commit, applied, snapshotIndex, leaderlessSince));
     }
 
-    private sealed record Snapshot(ulong LeaderId, ulong Term, ImmutableArray<ulong> Voters, ImmutableArray<ulong> Learners, ulong Commit, ulong Applied, ulong SnapshotIndex);
+    private sealed record Snapshot(ulong LeaderId, ulong Term, ImmutableArray<ulong> Voters, ImmutableArray<ulong> Learners, ulong Commit, ulong Applied, ulong SnapshotIndex, long LeaderlessSince);
 }

@@ -93,5 +93,34 @@ public sealed class ManagerApiRelayTests : IAsyncLifetime
         Assert.InRange(DateTimeOffset.UtcNow - started, ManagerApiActor.LeaderWait, ManagerApiActor.LeaderWait + TimeSpan.FromSeconds(5));
     }
 
+    [Fact]
+    public async Task Once_No_Leader_Has_Been_Known_For_A_While_Requests_Are_Refused_At_Once()
+    {
+        Assert.IsType<CommandRejected>(await Ask(new ListNodes("r1")));
+
+        var started = DateTimeOffset.UtcNow;
+        var refused = Assert.IsType<CommandRejected>(await Ask(new ListNodes("r2")));
+
+        Assert.Equal(RejectCode.Unavailable, refused.Code);
+        Assert.True(DateTimeOffset.UtcNow - started < TimeSpan.FromSeconds(1), "a manager that has known no leader for seconds made the request wait again");
+        Assert.True(_view.LeaderlessFor >= ManagerApiActor.LeaderWait);
+    }
+
+    [Fact]
+    public async Task The_Wait_Counts_From_When_A_Leader_Was_Last_Known()
+    {
+        Assert.IsType<CommandRejected>(await Ask(new ListNodes("r1")));
+        _view.Update(LeaderRaftId, 3, [_view.RaftId, LeaderRaftId], []);
+        Assert.Equal(TimeSpan.Zero, _view.LeaderlessFor);
+
+        _view.Update(0, 4, [_view.RaftId, LeaderRaftId], []); // the leader is lost again: a new election
+        var asked = Ask(new ListNodes("r2"));
+        await Task.Delay(300);
+        Assert.False(asked.IsCompleted, "a request right after the leader was lost was refused without waiting for an election");
+
+        _view.Update(LeaderRaftId, 4, [_view.RaftId, LeaderRaftId], []);
+        Assert.IsType<NodeList>(await asked);
+    }
+
     private Task<object> Ask(object message) => _system.Root.RequestAsync<object>(_api, message, TestTimeout.Token);
 }

@@ -236,9 +236,20 @@ internal static class ServiceCommands
             var found = new List<ServiceDetails>();
             var status = await PerItem.ForEachAsync(cli, parse.GetRequiredValue(services), async typed =>
                 found.Add(await cli.Swarm.Services.InspectAsync(typed, ct)));
-            await cli.Out.WriteAsync(parse.GetValue(pretty)
-                ? string.Concat(found.Select(ServiceView.Pretty))
-                : PerItem.Inspected(found, ServiceView.Inspect, parse.GetValue(format)));
+            if (parse.GetValue(pretty))
+            {
+                // The spec holds network ids; docker's pretty text names them.
+                var networkNames = found.Any(d => d.Service.Spec.TaskTemplate.Networks.Length > 0)
+                    ? (await cli.Swarm.Networks.ListAsync(ct)).ToDictionary(n => n.Id, n => n.Spec.Name, StringComparer.Ordinal)
+                    : null;
+                var now = DateTimeOffset.UtcNow;
+                await cli.Out.WriteAsync(string.Concat(found.Select(d => ServiceView.Pretty(d, now, networkNames))));
+            }
+            else
+            {
+                await cli.Out.WriteAsync(PerItem.Inspected(found, ServiceView.Inspect, parse.GetValue(format)));
+            }
+
             return status;
         });
         return command;

@@ -639,8 +639,12 @@ internal static class ServiceView
 
     public static string Pretty(ServiceDetails details) => Pretty(details, DateTimeOffset.UtcNow);
 
-    /// <summary>The pretty text at <paramref name="now"/>: the update's times are "2 minutes ago", as docker's template prints them.</summary>
-    public static string Pretty(ServiceDetails details, DateTimeOffset now)
+    /// <summary>
+    /// The pretty text at <paramref name="now"/>: the update's times are "2 minutes ago", as docker's template prints them.
+    /// Networks are named from <paramref name="networkNames"/> (id to name), as docker's CLI names them; an id it
+    /// does not hold (a network removed meanwhile) is shown as the id.
+    /// </summary>
+    public static string Pretty(ServiceDetails details, DateTimeOffset now, IReadOnlyDictionary<string, string>? networkNames = null)
     {
         var service = details.Service;
         var spec = service.Spec;
@@ -820,7 +824,7 @@ internal static class ServiceView
 
         if (template.Networks.Length > 0)
         {
-            Line("Networks", string.Join(" ", template.Networks.Select(n => n.Target)));
+            Line("Networks", string.Join(" ", template.Networks.Select(n => networkNames?.GetValueOrDefault(n.Target) ?? n.Target)));
         }
 
         Line("Endpoint Mode", Lower(spec.Endpoint.Mode));

@@ -196,6 +196,20 @@ public class ServiceViewTests
         Assert.Contains(" PublishedPort = 8080\n  Protocol = tcp\n  TargetPort = 80\n  PublishMode = ingress\n", text, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Pretty_Names_The_Networks_As_Docker_Does_And_Shows_An_Unknown_Ones_Id()
+    {
+        var spec = Spec() with
+        {
+            TaskTemplate = Spec().TaskTemplate with { Networks = [new NetworkAttachment("net0000000000000000000001"), new NetworkAttachment("net0000000000000000000002")] },
+        };
+        var names = new Dictionary<string, string>(StringComparer.Ordinal) { ["net0000000000000000000001"] = "backend" };
+
+        var text = ServiceView.Pretty(new ServiceDetails(Service(spec: spec), new ServiceReplicas(3, 3)), Joined, names);
+
+        Assert.Contains("Networks:           backend net0000000000000000000002\n", text, StringComparison.Ordinal);
+    }
+
     private static ServiceSpec Confined() => Spec() with
     {
         TaskTemplate = Spec().TaskTemplate with

@@ -66,6 +66,13 @@ internal static class Users
             }
         }
         supplementary.AddRange(additional);
+        // 4294967295 is -1 to setresuid/setresgid, "leave unchanged": the process would stay root. runc refuses
+        // every id above int's range with this sentence.
+        if (uid > int.MaxValue || gid > int.MaxValue || supplementary.Any(g => g > int.MaxValue))
+        {
+            throw new InitException("uids and gids must be in range 0-2147483647");
+        }
+
         return new ResolvedUser(uid, gid, supplementary.Distinct().ToArray(), home);
     }
 

@@ -12,6 +12,8 @@ internal interface ISyscalls
     string ReadFile(string path);
     void WriteFile(string path, string content);
     void CreateDirectory(string path);
+    /// <summary>mkdir -p, then mode 0700 on the last directory whether it was made or found: only root may enter it.</summary>
+    void CreatePrivateDirectory(string path);
     /// <summary>rmdir: a cgroup directory is removed this way, never recursively.</summary>
     void RemoveDirectory(string path);
     void RemoveTree(string path);

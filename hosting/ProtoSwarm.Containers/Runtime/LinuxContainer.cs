@@ -91,6 +91,9 @@ public sealed partial class LinuxContainer : IAsyncDisposable
         InitProcess? init = null;
         try
         {
+            // The container's directory holds its config (the environment: often passwords), its writable layer and
+            // its log: root's alone, as docker keeps its containers' (other users could read them all before).
+            sys.CreatePrivateDirectory(paths.Root);
             sys.CreateDirectory(paths.Upper);
             sys.CreateDirectory(paths.Work);
             sys.CreateDirectory(paths.Rootfs);
@@ -472,7 +475,8 @@ public sealed partial class LinuxContainer : IAsyncDisposable
             return;
         }
         var exit = ContainerExit.FromWaitStatus(status, oomKilled: false);
-        var oom = exit.Signal == 9 && _placement.Directories.Count > 0 && _cgroups.WasOomKilled(_placement);
+        // 137: SIGKILL, or an --init that exits 128 + 9 for the child the OOM killer ended; the cgroup's count decides.
+        var oom = exit.ExitCode == 137 && _placement.Directories.Count > 0 && _cgroups.WasOomKilled(_placement);
         _exit.TrySetResult(exit with { OomKilled = oom });
     }
 

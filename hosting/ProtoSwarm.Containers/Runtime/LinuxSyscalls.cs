@@ -29,6 +29,13 @@ internal sealed unsafe class LinuxSyscalls : ISyscalls
 
     public void CreateDirectory(string path) => Directory.CreateDirectory(path);
 
+    public void CreatePrivateDirectory(string path)
+    {
+        const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+        Directory.CreateDirectory(path, OwnerOnly);
+        File.SetUnixFileMode(path, OwnerOnly);
+    }
+
     public void RemoveDirectory(string path)
     {
         var bytes = Encoding.UTF8.GetBytes(path + "\0");

@@ -101,9 +101,18 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
             var live = new HashSet<string>(StringComparer.Ordinal);
             foreach (var id in LinuxContainer.List(_options))
             {
-                if (assignedTaskIds.Contains(id) || _containers.ContainsKey(id))
+                if (assignedTaskIds.Contains(id))
                 {
                     live.Add(id);
+                    continue;
+                }
+
+                if (_containers.ContainsKey(id))
+                {
+                    // This process started it, but no task actor drives it any more: the node's member was restarted
+                    // (after being Down) while the task was removed, and the new one never knew it. It ran on for good.
+                    LogOrphanRemoved(_logger, id);
+                    await RemoveTaskAsync(id, ct);
                     continue;
                 }
 
@@ -117,7 +126,7 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
 
             _volumes().ReleaseAllExcept(live);
             // A task being prepared has its files before its container exists.
-            _files.RetainOnly(new HashSet<string>(live.Concat(assignedTaskIds).Concat(_containers.Keys), StringComparer.Ordinal));
+            _files.RetainOnly(new HashSet<string>(live.Concat(assignedTaskIds), StringComparer.Ordinal));
             if (_nodeNetworks() is { } networks)
             {
                 // An assigned task keeps its namespace even before its container exists (it is being prepared); an ended one
@@ -412,7 +421,8 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
 
         /// <summary>
         /// The container has ended for good: its namespace, interfaces, addresses and DNS server go now, as
-        /// docker frees a stopped container's network endpoint. The container, its log and its exit stay.
+        /// docker frees a stopped container's network endpoint, and so do its secrets and configs, as docker
+        /// unmounts them when a container stops. The container, its log and its exit stay.
         /// </summary>
         public async Task ReleaseAsync(CancellationToken ct)
         {
@@ -420,6 +430,8 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
             {
                 entry.StopHealthChecks();
             }
+
+            executor._files.Remove(task.Id);
 
             if (executor._nodeNetworks() is { } networks)
             {

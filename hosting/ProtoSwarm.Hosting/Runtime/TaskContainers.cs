@@ -294,6 +294,26 @@ internal static class Signals
             name = name[3..];
         }
 
-        return Numbers.TryGetValue(name, out var known) ? known : null;
+        return Numbers.TryGetValue(name, out var known) ? known : RealTime(name.ToUpperInvariant());
+    }
+
+    /// <summary>
+    /// Docker's real-time names: RTMIN (34 on Linux), RTMIN+1 to RTMIN+15, RTMAX-14 to RTMAX-1, RTMAX (64).
+    /// systemd's images stop on SIGRTMIN+3.
+    /// </summary>
+    private static int? RealTime(string name)
+    {
+        const int Min = 34, Max = 64;
+        return name switch
+        {
+            "RTMIN" => Min,
+            "RTMAX" => Max,
+            _ when name.StartsWith("RTMIN+", StringComparison.Ordinal) && Offset(name[6..]) is { } n && n <= 15 => Min + n,
+            _ when name.StartsWith("RTMAX-", StringComparison.Ordinal) && Offset(name[6..]) is { } n && n <= 14 => Max - n,
+            _ => null,
+        };
+
+        static int? Offset(string digits) =>
+            int.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= 1 ? n : null;
     }
 }

@@ -136,13 +136,23 @@ public sealed class TaskContainersTests
     [InlineData("", "SIGQUIT", 3)]
     [InlineData("usr1", "SIGQUIT", 10)]
     [InlineData("9", "", 9)]
+    [InlineData("SIGRTMIN+3", "", 37)]
+    [InlineData("", "SIGRTMIN+3", 37)]
+    [InlineData("rtmin", "", 34)]
+    [InlineData("SIGRTMAX-1", "", 63)]
+    [InlineData("RTMAX", "", 64)]
     public void The_Stop_Signal_Is_The_Tasks_Else_The_Images_Else_Sigterm(string task, string image, int expected) =>
         Assert.Equal(expected, TaskContainers.StopSignal(new ContainerSpec("busybox", StopSignal: task), Config(stopSignal: image)));
 
-    [Fact]
-    public void A_Bad_Stop_Signal_Is_Refused_With_The_Fix() =>
+    [Theory]
+    [InlineData("SIGNOPE")]
+    [InlineData("SIGRTMIN+16")]
+    [InlineData("SIGRTMAX-15")]
+    [InlineData("SIGRTMIN+0")]
+    [InlineData("SIGRTMIN+")]
+    public void A_Bad_Stop_Signal_Is_Refused_With_The_Fix(string signal) =>
         Assert.Contains("use a name such as SIGTERM", Assert.Throws<InvalidOperationException>(
-            () => TaskContainers.StopSignal(new ContainerSpec("busybox", StopSignal: "SIGNOPE"), Config())).Message, StringComparison.Ordinal);
+            () => TaskContainers.StopSignal(new ContainerSpec("busybox", StopSignal: signal), Config())).Message, StringComparison.Ordinal);
 
     [Fact]
     public void The_Health_Check_Is_The_Tasks_The_Images_Or_None()

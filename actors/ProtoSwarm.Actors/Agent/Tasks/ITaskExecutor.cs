@@ -28,9 +28,10 @@ public interface ITaskExecutor
         : throw new NotSupportedException("this node's task executor cannot give a container secrets or configs");
 
     /// <summary>
-    /// Called with each full set of the node's assigned tasks: containers this executor finds on the
-    /// node for tasks outside the set, and that no controller of this process drives, are left from
-    /// before a node host restart and are removed, so none runs without an owner. Of the assigned
+    /// Called with each full set of the node's assigned tasks, and the tasks whose actors are still being
+    /// removed: containers this executor finds on the node for tasks outside the set have no owner (left
+    /// from before a node host restart, or by a task actor of a member that was restarted while the task
+    /// was removed) and are removed, so none runs without an owner. Of the assigned
     /// tasks, <paramref name="endedTaskIds"/> have ended: their containers stay (their logs), but
     /// whatever else they left (a network namespace a node host that died before releasing it left
     /// behind) is freed, as <see cref="ITaskController.ReleaseAsync"/> would have. Failures are the

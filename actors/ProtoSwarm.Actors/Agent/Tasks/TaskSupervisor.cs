@@ -89,7 +89,9 @@ public sealed partial class TaskSupervisor : IActor
             var ended = assignments.Tasks
                 .Where(t => TaskStates.IsTerminal(t.Status.State) || (_statuses.TryGetValue(t.Id, out var latest) && TaskStates.IsTerminal(latest.State)))
                 .Select(t => t.Id).ToHashSet(StringComparer.Ordinal);
-            _ = _executor.RetainOnlyAsync(wanted, ended, CancellationToken.None);
+            // A task actor still removing its task keeps its container until it is done (its stop grace).
+            var owned = wanted.Concat(_tasks.Keys).ToHashSet(StringComparer.Ordinal);
+            _ = _executor.RetainOnlyAsync(owned, ended, CancellationToken.None);
         }
 
         foreach (var task in assignments.Tasks)

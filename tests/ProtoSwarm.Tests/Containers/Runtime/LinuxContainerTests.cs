@@ -100,6 +100,21 @@ public sealed class LinuxContainerTests(ContainerFixture fixture)
     }
 
     [Fact]
+    public async Task The_Containers_Directory_Is_Roots_Alone_And_A_Users_Container_Still_Runs()
+    {
+        // config.json holds the environment (passwords, often): it was readable by every local user.
+        var spec = fixture.Spec("sh", "-c", "id -u; echo ok > /tmp/x && cat /tmp/x") with { User = "app", Env = ["PATH=/bin:/usr/bin", "DB_PASSWORD=hunter2"] };
+        await using var container = await LinuxContainer.StartAsync(spec, fixture.Options);
+
+        var mode = File.GetUnixFileMode(Path.Combine(fixture.Options.StateRoot, spec.Id));
+        var exit = await container.WaitAsync().WaitAsync(TimeSpan.FromSeconds(20));
+
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, mode);
+        Assert.Equal(0, exit.ExitCode);
+        Assert.Equal("1000\nok\n", ContainerFixture.Printed(container.ReadLogs(), ContainerLogStream.Stdout));
+    }
+
+    [Fact]
     public async Task A_Command_Not_In_The_Image_Fails_To_Start_With_A_Clear_Message()
     {
         var spec = fixture.Spec("foo", "bar");
@@ -120,6 +135,20 @@ public sealed class LinuxContainerTests(ContainerFixture fixture)
         Assert.Equal("container init: unable to find user nobody: no matching entries in passwd file", e.Message);
     }
 
+    [Theory]
+    [InlineData("4294967295")]
+    [InlineData("0:4294967295")]
+    [InlineData("2147483648")]
+    public async Task An_Id_Beyond_Ints_Range_Is_Refused_Not_Run_As_Root(string user)
+    {
+        // setresuid(-1, ...) leaves the ids unchanged: 4294967295 ran the command as root.
+        var spec = fixture.Spec("true") with { User = user };
+
+        var e = await Assert.ThrowsAsync<ContainerStartException>(() => LinuxContainer.StartAsync(spec, fixture.Options));
+
+        Assert.Equal("container init: uids and gids must be in range 0-2147483647", e.Message);
+    }
+
     [Fact]
     public async Task Memory_Limit_Ends_In_An_Oom_Kill_That_Is_Reported()
     {
@@ -133,6 +162,23 @@ public sealed class LinuxContainerTests(ContainerFixture fixture)
         Assert.DoesNotContain("survived", output, StringComparison.Ordinal);
         Assert.True(exit.OomKilled, $"{exit}");
         Assert.Equal(137, exit.ExitCode);
+    }
+
+    [Fact]
+    public async Task An_Oom_Kill_Under_Init_Is_Reported_Too()
+    {
+        // The init is not killed: it exits 137 for its child, which the OOM killer ended.
+        var spec = fixture.Spec("sh", "-c", "x=$(head -c 100000000 /dev/zero | tr '\\0' a); echo survived") with
+        {
+            Init = true,
+            Resources = new ContainerResources { MemoryLimitBytes = 32 * 1024 * 1024 },
+        };
+
+        var (exit, output, _) = await fixture.RunAsync(spec);
+
+        Assert.DoesNotContain("survived", output, StringComparison.Ordinal);
+        Assert.Equal(137, exit.ExitCode);
+        Assert.True(exit.OomKilled, $"{exit}");
     }
 
     [Fact]

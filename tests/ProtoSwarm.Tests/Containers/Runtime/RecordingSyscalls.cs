@@ -60,6 +60,12 @@ internal sealed class RecordingSyscalls : ISyscalls
         }
     }
 
+    public void CreatePrivateDirectory(string path)
+    {
+        CreateDirectory(path);
+        Record($"chmod 700 {path}");
+    }
+
     public void RemoveDirectory(string path)
     {
         Record($"rmdir {path}");

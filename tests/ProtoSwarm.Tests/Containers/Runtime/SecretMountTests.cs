@@ -122,6 +122,52 @@ public sealed class SecretMountTests(ContainerFixture fixture) : IAsyncLifetime
         Assert.False(_files.Has(task.Id));
     }
 
+    [Fact]
+    public async Task A_Tasks_Files_Go_When_Its_Container_Has_Ended_Though_The_Container_Stays()
+    {
+        var task = NewTask("true");
+        var controller = _executor.CreateController(task, new TaskFiles(
+            [new TaskFile(TaskFileKind.Secret, "sec-db", "db_password", new FileTarget("db_password"), Encoding.UTF8.GetBytes("hunter2"))], []));
+        await controller.PrepareAsync(default);
+        try
+        {
+            await controller.StartAsync(default);
+            await controller.WaitAsync(default).WaitAsync(TimeSpan.FromSeconds(20));
+
+            await controller.ReleaseAsync(default);
+
+            Assert.False(_files.Has(task.Id), "the secret stayed on the node after its task's container ended");
+            Assert.True((await controller.InspectAsync(default)).Exists);
+        }
+        finally
+        {
+            await controller.RemoveAsync(default);
+        }
+    }
+
+    [Fact]
+    public async Task A_Container_This_Process_Started_Goes_When_No_Task_Owns_It_Any_More()
+    {
+        // The node's member was restarted while the task was removed: its new task supervisor never knew the task,
+        // so only the executor's retain pass can end the container; it kept it for good because this process started it.
+        var task = NewTask("sleep 1000");
+        var controller = _executor.CreateController(task, new TaskFiles(
+            [new TaskFile(TaskFileKind.Secret, "sec-db", "db_password", new FileTarget("db_password"), Encoding.UTF8.GetBytes("hunter2"))], []));
+        await controller.PrepareAsync(default);
+        await controller.StartAsync(default);
+        try
+        {
+            await _executor.RetainOnlyAsync(new HashSet<string>(StringComparer.Ordinal), new HashSet<string>(StringComparer.Ordinal), default);
+
+            Assert.DoesNotContain(task.Id, LinuxContainer.List(fixture.Options));
+            Assert.False(_files.Has(task.Id));
+        }
+        finally
+        {
+            await controller.RemoveAsync(default);
+        }
+    }
+
     private LinuxExecutor NewExecutor() => new(() => _images, () => _volumes, fixture.Options, NullLoggerFactory.Instance, files: _files);
 
     private static TaskObject NewTask(string script, bool readOnly = false) => new(

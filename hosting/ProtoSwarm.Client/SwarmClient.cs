@@ -302,8 +302,10 @@ public sealed class SwarmClient : IAsyncDisposable
 
         /// <summary>
         /// Polls the service and its tasks every <see cref="PollInterval"/> and reports each look
-        /// until the service converged and stayed so for <see cref="StableFor"/>, a job completed,
-        /// an update or rollback paused, or the managers completed one though tasks still do not run.
+        /// until the service converged and stayed so for <see cref="StableFor"/> (or converged as far as
+        /// its tasks that ended for good let it, <see cref="ConvergenceState.TasksEnded"/>: at once when
+        /// none is left running), a job completed, an update or rollback paused, or the managers
+        /// completed one though tasks still do not run.
         /// Returns the last progress; its State says which.
         /// Cancelling stops the waiting only; the swarm goes on.
         /// </summary>
@@ -329,7 +331,10 @@ public sealed class SwarmClient : IAsyncDisposable
                 {
                     convergedAt ??= now;
                     failureDetected = false;
-                    var remaining = (StableFor ?? ServiceConvergence.MonitorPeriod(details.Service)) - (now - convergedAt.Value);
+                    // Every task ended for good: nothing is left running that could still fail, so there is nothing to watch.
+                    var remaining = look.State == ConvergenceState.TasksEnded && look.Done == 0
+                        ? TimeSpan.Zero
+                        : (StableFor ?? ServiceConvergence.MonitorPeriod(details.Service)) - (now - convergedAt.Value);
                     look = remaining <= TimeSpan.Zero ? look with { Verified = true } : look with { VerifyRemaining = remaining };
                 }
                 else

@@ -125,9 +125,9 @@ internal static partial class ServiceFlags
         new("--config", null, "Specify configurations to expose to the service (NAME, or source=NAME,target=/PATH,uid=0,gid=0,mode=0444)", FlagUse.Create, v => FileReferenceOf("--config", v).Error),
         new("--config-add", null, "Add or update a config file on a service", FlagUse.Update, v => FileReferenceOf("--config-add", v).Error),
         new("--config-rm", null, "Remove a configuration file by its name", FlagUse.Update, v => v.Trim().Length == 0 ? "--config-rm: name the config to remove." : null),
-        new("--publish", "-p", "Publish a port as a node port (8080:80[/udp], or published=8080,target=80,protocol=tcp,mode=ingress)", FlagUse.Create, v => Port("--publish", v).Error),
-        new("--publish-add", null, "Add or update a published port", FlagUse.Update, v => Port("--publish-add", v).Error),
-        new("--publish-rm", null, "Remove a published port by its target port (<port>[/<protocol>], or as published: 8080:80)", FlagUse.Update, v => PortRemove(v).Error),
+        new("--publish", "-p", "Publish a port as a node port (8080:80[/udp], a range 8000-8002:80-82, or published=8080,target=80,protocol=tcp,mode=ingress)", FlagUse.Create, v => Ports("--publish", v).Error),
+        new("--publish-add", null, "Add or update a published port", FlagUse.Update, v => Ports("--publish-add", v).Error),
+        new("--publish-rm", null, "Remove a published port by its target port (<port>[/<protocol>], a range 80-82, or as published: 8080:80)", FlagUse.Update, v => PortRemovals(v).Error),
         new("--endpoint-mode", null, "Endpoint mode (vip or dnsrr) (default \"vip\")", FlagUse.Both, v => EndpointModeOf(v).Error),
         new("--network", null, "Network attachments (a name, or name=NAME,alias=ALIAS)", FlagUse.Create, v => Network("--network", v).Error),
         new("--network-add", null, "Add a network", FlagUse.Update, v => Network("--network-add", v).Error),
@@ -175,7 +175,7 @@ internal static partial class ServiceFlags
             {
                 Labels = Labels(spec.Labels, flags.All("--label"), []),
                 // As given: a port published twice is the manager's to refuse, as docker's daemon refuses it.
-                Endpoint = spec.Endpoint with { Ports = [.. flags.All("--publish").Select(p => Port("--publish", p).OrThrow())] },
+                Endpoint = spec.Endpoint with { Ports = [.. flags.All("--publish").SelectMany(p => Ports("--publish", p).OrThrow())] },
                 TaskTemplate = template with
                 {
                     Container = CreateConfinement(template.Container, flags) with
@@ -515,14 +515,13 @@ internal static partial class ServiceFlags
     private static ImmutableArray<PortConfig> Ports(ImmutableArray<PortConfig> current, IReadOnlyList<string> add, IReadOnlyList<string> remove)
     {
         var ports = current.ToList();
-        foreach (var value in add)
+        foreach (var port in add.SelectMany(value => Ports("--publish-add", value).OrThrow()))
         {
-            var port = Port("--publish", value).OrThrow();
             ports.RemoveAll(p => p.Protocol == port.Protocol && (port.PublishedPort != 0 ? p.PublishedPort == port.PublishedPort : p.TargetPort == port.TargetPort && p.PublishedPort == 0));
             ports.Add(port);
         }
 
-        var removals = remove.Select(r => PortRemove(r).OrThrow()).ToList();
+        var removals = remove.SelectMany(r => PortRemovals(r).OrThrow()).ToList();
         return [.. ports.Where(p => !removals.Any(r => r.Target == p.TargetPort && r.Protocol == p.Protocol))];
     }
 
@@ -912,34 +911,33 @@ internal static partial class ServiceFlags
         return mode <= 0xFFF;
     }
 
-    /// <summary>Docker's --publish: short [published:]target[/protocol], or long published=,target=,protocol=,mode=.</summary>
-    public static Checked<PortConfig> Port(string flag, string value)
+    /// <summary>
+    /// Docker's --publish: short [published:]target[/protocol], or long published=,target=,protocol=,mode=.
+    /// Either may give ranges ("8400-8402:80-82"); a range becomes one port per number, as docker's CLI
+    /// expands it before the managers see it, so each published port is checked (and conflicts named)
+    /// on its own. Docker's long syntax takes no range; here it takes one, by the short syntax's rule.
+    /// </summary>
+    public static Checked<ImmutableArray<PortConfig>> Ports(string flag, string value)
     {
         var text = value.Trim();
         return text.Contains('=', StringComparison.Ordinal) ? LongPort(flag, text) : ShortPort(flag, text);
     }
 
-    private static Checked<PortConfig> ShortPort(string flag, string text)
+    private static Checked<ImmutableArray<PortConfig>> ShortPort(string flag, string text)
     {
-        const string Usage = "write it as 8080:80, 8080:80/udp, or published=8080,target=80,protocol=tcp,mode=ingress";
-        var ports = text.Split('/')[0];
-        if (ports.Split(':').Length > 2)
+        const string Usage = "write it as 8080:80, 8080:80/udp, 8000-8002:80-82, or published=8080,target=80,protocol=tcp,mode=ingress";
+        if (text.Split('/')[0].Split(':').Length > 2)
         {
-            return Checked<PortConfig>.Fail($"{Named(flag, text)}: a swarm port is published on every address of the node, so it takes no IP; {Usage}.");
-        }
-
-        if (ports.Contains('-', StringComparison.Ordinal))
-        {
-            return Checked<PortConfig>.Fail($"{Named(flag, text)}: port ranges are not supported; publish each port with its own {flag}.");
+            return Checked<ImmutableArray<PortConfig>>.Fail($"{Named(flag, text)}: a swarm port is published on every address of the node, so it takes no IP; {Usage}.");
         }
 
         var mapped = PortMappings(flag, text, Usage);
-        return mapped.IsValid ? Checked<PortConfig>.Ok(mapped.Value.Ports[0]) : Checked<PortConfig>.Fail(mapped.Error!);
+        return mapped.IsValid ? Checked<ImmutableArray<PortConfig>>.Ok(mapped.Value.Ports) : Checked<ImmutableArray<PortConfig>>.Fail(mapped.Error!);
     }
 
     /// <summary>
     /// Docker's short port syntax in full: [[IP:][published]:]target[/protocol], where the ports may
-    /// be ranges of the same length ("8000-8001:80-81"); an IPv6 address is written in brackets.
+    /// be ranges (<see cref="Expand"/>); an IPv6 address is written in brackets.
     /// Returns the ports and the IP given (empty if none): a swarm publishes on every address, so the
     /// caller decides whether an IP is refused or ignored with a warning.
     /// </summary>
@@ -977,46 +975,92 @@ internal static partial class ServiceFlags
             return Fail($"{Named(flag, text)} is not a port mapping; {usage}.");
         }
 
-        var targets = PortRange(parts[^1]);
-        var published = parts.Length == 2 && parts[0].Length > 0 ? PortRange(parts[0]) : (0, 0);
-        if (targets is not ({ } t and ( > 0, _)) || published is not { } p)
-        {
-            return Fail($"{Named(flag, text)} is not a port mapping; ports are numbers from 1 to 65535; {usage}.");
-        }
-
-        var count = t.Last - t.First + 1;
-        if (p.First != 0 && p.Last - p.First + 1 != count)
-        {
-            return Fail($"{Named(flag, text)}: the published range and the target range differ in length; {usage}.");
-        }
-
-        var result = ImmutableArray.CreateBuilder<PortConfig>(count);
-        for (var i = 0; i < count; i++)
-        {
-            result.Add(new PortConfig(t.First + i, p.First == 0 ? 0 : p.First + i, protocol));
-        }
-
-        return Checked<(ImmutableArray<PortConfig>, string)>.Ok((result.MoveToImmutable(), hostIp));
+        var expanded = Expand(Named(flag, text), parts.Length == 2 ? parts[0] : string.Empty, parts[^1], usage);
+        return expanded.IsValid
+            ? Checked<(ImmutableArray<PortConfig>, string)>.Ok(([.. expanded.Value.Select(p => p with { Protocol = protocol })], hostIp))
+            : Fail(expanded.Error!);
 
         static Checked<(ImmutableArray<PortConfig>, string)> Fail(string error) => Checked<(ImmutableArray<PortConfig>, string)>.Fail(error);
     }
 
-    /// <summary>"80" or "8000-8009": the first and last port, or null if either is not a port or the range runs backwards.</summary>
-    private static (int First, int Last)? PortRange(string text)
+    /// <summary>
+    /// Docker's rule for a published port (or range) and a target port (or range), as its
+    /// nat.ParsePortSpec reads them and its CLI then makes one swarm port per published port:
+    /// ranges of one length pair up (8400-8402:80-82 is 8400:80, 8401:81, 8402:82); a published range
+    /// onto one target port publishes each of its ports to that target (8400-8402:80); a target range
+    /// with nothing published gets a free port for each (80-82). A target range onto one published
+    /// port, or two ranges of different lengths, is refused. <paramref name="named"/> is how the value
+    /// is named in an error; <paramref name="published"/> is empty when no published port was given.
+    /// </summary>
+    private static Checked<ImmutableArray<PortConfig>> Expand(string named, string published, string target, string usage)
     {
-        var ends = text.Split('-');
-        return ends.Length switch
+        var targets = PortRange(named, target, 1, usage);
+        var publishedPorts = published.Length == 0 ? Checked<(int First, int Last)>.Ok((0, 0)) : PortRange(named, published, 0, usage);
+        if ((targets.Error ?? publishedPorts.Error) is { } error)
         {
-            1 when PortNumber(ends[0]) is { } port => (port, port),
-            2 when PortNumber(ends[0]) is ({ } first and > 0) && PortNumber(ends[1]) is { } last && last >= first => (first, last),
-            _ => null,
-        };
+            return Checked<ImmutableArray<PortConfig>>.Fail(error);
+        }
+
+        var (t, p) = (targets.Value, publishedPorts.Value);
+        var (targetCount, publishedCount) = (t.Last - t.First + 1, p.Last - p.First + 1);
+        if (published.Length == 0 || publishedCount == targetCount)
+        {
+            return Checked<ImmutableArray<PortConfig>>.Ok([.. Enumerable.Range(0, targetCount).Select(i => new PortConfig(t.First + i, published.Length == 0 || p.First == 0 ? 0 : p.First + i))]);
+        }
+
+        if (targetCount == 1)
+        {
+            return Checked<ImmutableArray<PortConfig>>.Ok([.. Enumerable.Range(p.First, publishedCount).Select(port => new PortConfig(t.First, port))]);
+        }
+
+        return Checked<ImmutableArray<PortConfig>>.Fail(publishedCount == 1
+            ? $"{named}: the target range {target} holds {targetCount} ports but one port ({published}) is published for them; publish a range of the same length ({Span(p.First, targetCount)}:{target}), or leave the published port out ({target}) to get a free port for each."
+            : $"{named}: the published range {published} holds {publishedCount} ports and the target range {target} holds {targetCount}; give both ranges the same length ({Span(p.First, targetCount)}:{target}), or publish the range onto one target port ({published}:{t.First.ToString(CultureInfo.InvariantCulture)}).");
+
+        static string Span(int first, int count) => first + count - 1 <= 65535
+            ? string.Create(CultureInfo.InvariantCulture, $"{first}-{first + count - 1}")
+            : string.Create(CultureInfo.InvariantCulture, $"{65535 - count + 1}-65535");
     }
 
-    private static Checked<PortConfig> LongPort(string flag, string text)
+    /// <summary>
+    /// "80" or "8000-8009": the first and last port. A single port is from <paramref name="lowest"/> (0:
+    /// a published port the swarm picks) to 65535; a range's ends are from 1 and run upwards.
+    /// </summary>
+    private static Checked<(int First, int Last)> PortRange(string named, string text, int lowest, string usage)
     {
-        const string Usage = "write it as published=8080,target=80[,protocol=tcp|udp][,mode=ingress|host]";
-        var port = new PortConfig(0);
+        var ends = text.Split('-');
+        if (ends.Length == 1)
+        {
+            return PortNumber(text) is { } port && port >= lowest
+                ? Checked<(int, int)>.Ok((port, port))
+                : Checked<(int, int)>.Fail($"{named} is not a port mapping; ports are numbers from 1 to 65535; {usage}.");
+        }
+
+        if (ends.Length != 2 || ends.Any(e => e.Trim().Length == 0))
+        {
+            return Checked<(int, int)>.Fail($"{named}: '{text}' is not a port range; write a range as FIRST-LAST, e.g. 8000-8002.");
+        }
+
+        foreach (var end in ends)
+        {
+            if (PortNumber(end) is not (> 0))
+            {
+                return Checked<(int, int)>.Fail($"{named}: '{end.Trim()}' in the range {text} is not a port; ports are numbers from 1 to 65535.");
+            }
+        }
+
+        var (first, last) = (PortNumber(ends[0])!.Value, PortNumber(ends[1])!.Value);
+        return last >= first
+            ? Checked<(int, int)>.Ok((first, last))
+            : Checked<(int, int)>.Fail(string.Create(CultureInfo.InvariantCulture, $"{named}: the range {text} runs backwards; write the lower port first ({last}-{first})."));
+    }
+
+    private static Checked<ImmutableArray<PortConfig>> LongPort(string flag, string text)
+    {
+        const string Usage = "write it as published=8080,target=80[,protocol=tcp|udp][,mode=ingress|host], or with ranges published=8000-8002,target=80-82";
+        string? published = null, target = null;
+        var protocol = PortProtocol.Tcp;
+        var mode = PublishMode.Ingress;
         foreach (var field in text.Split(',', StringSplitOptions.TrimEntries))
         {
             var parts = field.Split('=', 2);
@@ -1024,64 +1068,70 @@ internal static partial class ServiceFlags
             switch (parts[0].ToLowerInvariant())
             {
                 case "published":
-                    if (PortNumber(value) is not { } published)
+                    if (!value.Contains('-', StringComparison.Ordinal) && PortNumber(value) is null)
                     {
-                        return Checked<PortConfig>.Fail($"{Named(flag, text)}: published '{value}' is not a port from 1 to 65535.");
+                        return Checked<ImmutableArray<PortConfig>>.Fail($"{Named(flag, text)}: published '{value}' is not a port from 1 to 65535.");
                     }
 
-                    port = port with { PublishedPort = published };
+                    published = value.Trim();
                     break;
                 case "target":
-                    if (PortNumber(value) is not ({ } target and > 0))
+                    if (!value.Contains('-', StringComparison.Ordinal) && PortNumber(value) is not > 0)
                     {
-                        return Checked<PortConfig>.Fail($"{Named(flag, text)}: target '{value}' is not a port from 1 to 65535.");
+                        return Checked<ImmutableArray<PortConfig>>.Fail($"{Named(flag, text)}: target '{value}' is not a port from 1 to 65535.");
                     }
 
-                    port = port with { TargetPort = target };
+                    target = value.Trim();
                     break;
                 case "protocol":
-                    if (!TryProtocol(value, out var protocol))
+                    if (!TryProtocol(value, out protocol))
                     {
-                        return Checked<PortConfig>.Fail($"{Named(flag, text)}: protocol '{value}' is not tcp or udp.");
+                        return Checked<ImmutableArray<PortConfig>>.Fail($"{Named(flag, text)}: protocol '{value}' is not tcp or udp.");
                     }
 
-                    port = port with { Protocol = protocol };
                     break;
                 case "mode":
-                    PublishMode? mode = value.ToLowerInvariant() switch { "ingress" => PublishMode.Ingress, "host" => PublishMode.Host, _ => null };
-                    if (mode is null)
+                    PublishMode? given = value.ToLowerInvariant() switch { "ingress" => PublishMode.Ingress, "host" => PublishMode.Host, _ => null };
+                    if (given is null)
                     {
-                        return Checked<PortConfig>.Fail($"{Named(flag, text)}: mode '{value}' is not ingress or host.");
+                        return Checked<ImmutableArray<PortConfig>>.Fail($"{Named(flag, text)}: mode '{value}' is not ingress or host.");
                     }
 
-                    port = port with { PublishMode = mode.Value };
+                    mode = given.Value;
                     break;
                 default:
-                    return Checked<PortConfig>.Fail($"{Named(flag, text)}: '{parts[0]}' is not a port option; {Usage}.");
+                    return Checked<ImmutableArray<PortConfig>>.Fail($"{Named(flag, text)}: '{parts[0]}' is not a port option; {Usage}.");
             }
         }
 
-        return port.TargetPort == 0
-            ? Checked<PortConfig>.Fail($"{Named(flag, text)} has no target port; {Usage}.")
-            : Checked<PortConfig>.Ok(port);
+        if (target is null)
+        {
+            return Checked<ImmutableArray<PortConfig>>.Fail($"{Named(flag, text)} has no target port; {Usage}.");
+        }
+
+        var expanded = Expand(Named(flag, text), published ?? string.Empty, target, Usage);
+        return expanded.IsValid
+            ? Checked<ImmutableArray<PortConfig>>.Ok([.. expanded.Value.Select(p => p with { Protocol = protocol, PublishMode = mode })])
+            : expanded;
     }
 
     /// <summary>
-    /// --publish-rm: &lt;target port&gt;[/&lt;protocol&gt;], or anything --publish takes (8080:80, published=8080,target=80),
-    /// as docker's: the port published for that target port and protocol goes.
+    /// --publish-rm: &lt;target port&gt;[/&lt;protocol&gt;] or a range of them (80-82/udp), or anything --publish
+    /// takes (8080:80, 8400-8402:80-82, published=8080,target=80), as docker's: the ports published for
+    /// those target ports and protocol go.
     /// </summary>
-    public static Checked<(int Target, PortProtocol Protocol)> PortRemove(string value)
+    public static Checked<ImmutableArray<(int Target, PortProtocol Protocol)>> PortRemovals(string value)
     {
-        var parts = value.Trim().Split('/', 2);
-        var protocol = PortProtocol.Tcp;
-        if (PortNumber(parts[0]) is ({ } target and > 0) && (parts.Length == 1 || TryProtocol(parts[1], out protocol)))
+        var ports = Ports("--publish-rm", value);
+        if (ports.IsValid)
         {
-            return Checked<(int, PortProtocol)>.Ok((target, protocol));
+            return Checked<ImmutableArray<(int, PortProtocol)>>.Ok([.. ports.Value.Select(p => (p.TargetPort, p.Protocol)).Distinct()]);
         }
 
-        return Port("--publish-rm", value) is { IsValid: true, Value: var port }
-            ? Checked<(int, PortProtocol)>.Ok((port.TargetPort, port.Protocol))
-            : Checked<(int, PortProtocol)>.Fail($"--publish-rm '{value}' is not a port; name the target port as <port>[/<protocol>] (e.g. 80 or 53/udp), or give the port as --publish took it (8080:80).");
+        // A range's own fault (backwards, unequal lengths) says more than the general sentence.
+        return Checked<ImmutableArray<(int, PortProtocol)>>.Fail(value.Contains('-', StringComparison.Ordinal)
+            ? ports.Error!
+            : $"--publish-rm '{value}' is not a port; name the target port as <port>[/<protocol>] (e.g. 80, 53/udp or 80-82), or give the port as --publish took it (8080:80).");
     }
 
     /// <summary>

@@ -556,6 +556,13 @@ internal static class ComposeServices
 
     private static int? Port(ComposeReader reader, ComposeNode node, string path, int lowest)
     {
+        // Docker's long syntax takes one port (its schema: an integer); its short syntax takes ranges.
+        if (node is ScalarNode { Value: var text } && text.Contains('-', StringComparison.Ordinal) && !text.StartsWith('-'))
+        {
+            reader.Error(node, path, $"'{text}' is a range, which the long port syntax does not take (docker's neither); write it in the short syntax, \"PUBLISHED:TARGET\" where either may be a range (\"8000-8002:80-82\"), which publishes each port of the range");
+            return null;
+        }
+
         if (reader.Integer(node, path) is not { } number)
         {
             return null;

@@ -35,6 +35,10 @@ internal static class ServiceProgressView
         {
             lines.Add(new("verify", string.Create(CultureInfo.InvariantCulture, $"Waiting {(int)Math.Ceiling(remaining.TotalSeconds)} seconds to verify that tasks are stable...")));
         }
+        else if (progress.Verified && progress.State == ConvergenceState.TasksEnded)
+        {
+            lines.Add(new("verify", progress.Failed > 0 ? Ended(progress) : $"Service converged; {Ended(progress)}"));
+        }
         else if (progress.Verified)
         {
             lines.Add(new("verify", "Service converged"));
@@ -90,16 +94,24 @@ internal static class ServiceProgressView
     /// <summary>
     /// What ends a wait as a failure: the update status message, as docker says it. A rollback the
     /// caller did not ask for is one whether or not its tasks converged; an update the managers
-    /// completed (<see cref="ConvergenceState.UpdateCompleted"/>) is not. A job that cannot complete is.
+    /// completed (<see cref="ConvergenceState.UpdateCompleted"/>) is not. A job that cannot complete is,
+    /// and so is a service whose tasks ended for good with a failure among them (its restart policy
+    /// will not try again); one whose tasks all exited cleanly did what it was told.
     /// </summary>
     public static string? Failure(ServiceProgress progress, bool rollbackRequested) => progress.State switch
     {
         ConvergenceState.UpdatePaused => $"service update paused: {progress.Message}",
         ConvergenceState.RollbackPaused => $"service rollback paused: {progress.Message}",
         ConvergenceState.JobFailed => progress.Message,
+        ConvergenceState.TasksEnded when progress.Failed > 0 => $"service {progress.ServiceName}: {Ended(progress)}; see `protoswarm service ps {progress.ServiceName}`",
         ConvergenceState.RolledBack or ConvergenceState.RollbackCompleted when !rollbackRequested => $"service rolled back: {progress.Message}",
         _ => null,
     };
+
+    /// <summary>What became of the tasks that ended for good: the failures if any (they are what the operator must see), else the clean exits.</summary>
+    private static string Ended(ServiceProgress progress) => progress.Failed > 0
+        ? string.Create(CultureInfo.InvariantCulture, $"{progress.Failed} of {progress.Desired} tasks failed and their restart policy will not start them again")
+        : string.Create(CultureInfo.InvariantCulture, $"{progress.Ended} of {progress.Desired} tasks completed and their restart policy will not start them again");
 
     private static string Truncate(string error)
     {

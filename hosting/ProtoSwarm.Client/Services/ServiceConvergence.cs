@@ -44,6 +44,15 @@ public enum ConvergenceState
     /// one failed. Nothing more will come of waiting; the message says how many gave up.
     /// </summary>
     JobFailed = 8,
+
+    /// <summary>
+    /// A replicated or global service whose every slot (or node) runs a task of the current spec or
+    /// ended one for good, and at least one ended: its restart policy will not start it again
+    /// (condition none, on-failure after a clean exit, max attempts used up with no window). Docker's
+    /// CLI counts only running tasks and so waits on such a service forever (docker/cli#5299); here it
+    /// converged as far as it ever will. Ended says how many ended, Failed how many of them failed.
+    /// </summary>
+    TasksEnded = 9,
 }
 
 /// <summary>One progress line: a replicated slot ("2/3"), a global task's node, or a job's task. State null: no task yet.</summary>
@@ -67,10 +76,12 @@ public sealed record ServiceProgress(
     ImmutableArray<SlotProgress> Slots,
     TimeSpan? VerifyRemaining = null,
     bool Verified = false,
-    bool FailureDetected = false)
+    bool FailureDetected = false,
+    long Ended = 0,
+    long Failed = 0)
 {
-    /// <summary>Converged or rolled back: waiting may end once this has held for a while.</summary>
-    public bool IsConverged => State is ConvergenceState.Converged or ConvergenceState.RolledBack;
+    /// <summary>Converged, rolled back, or as far as its ended tasks let it: waiting may end once this has held for a while.</summary>
+    public bool IsConverged => State is ConvergenceState.Converged or ConvergenceState.RolledBack or ConvergenceState.TasksEnded;
 
     /// <summary>Nothing more will happen without an operator: stop waiting.</summary>
     public bool IsFinal => Verified || State is ConvergenceState.JobComplete or ConvergenceState.JobFailed or ConvergenceState.UpdatePaused or ConvergenceState.RollbackPaused
@@ -115,14 +126,17 @@ public static class ServiceConvergence
             return Job(service, tasks, mode.Kind == ServiceModeKind.ReplicatedJob ? total : replicas.Desired);
         }
 
-        var (done, desired, slots, converged) = mode.Kind == ServiceModeKind.Replicated
+        var (done, desired, slots, ended) = mode.Kind == ServiceModeKind.Replicated
             ? Replicated(service, tasks)
             : Global(service, replicas, tasks);
+        var converged = done == desired && ended.Count == 0 && !Leftovers(tasks, slots, ended);
+        var settled = ended.Count > 0 && done + ended.Count == desired && !Leftovers(tasks, slots, ended);
 
         var state = status?.State switch
         {
             UpdateState.Paused => ConvergenceState.UpdatePaused,
             UpdateState.RollbackPaused => ConvergenceState.RollbackPaused,
+            _ when settled => ConvergenceState.TasksEnded,
             // As docker's CLI: once the managers are done, tasks that still do not run never will by waiting.
             UpdateState.Completed when !converged => ConvergenceState.UpdateCompleted,
             UpdateState.RollbackCompleted when !converged => ConvergenceState.RollbackCompleted,
@@ -132,47 +146,103 @@ public static class ServiceConvergence
             UpdateState.RollbackCompleted or UpdateState.RollbackStarted => ConvergenceState.RolledBack,
             _ => ConvergenceState.Converged,
         };
-        return new ServiceProgress(service.Id, service.Spec.Name, mode.Kind, state, done, desired, rollingBack, status?.Message ?? string.Empty, slots);
+        return new ServiceProgress(service.Id, service.Spec.Name, mode.Kind, state, done, desired, rollingBack, status?.Message ?? string.Empty, slots.Lines,
+            Ended: ended.Count, Failed: ended.Count(t => IsFailure(t)));
     }
+
+    /// <summary>A task of another slot or spec than those counted that still holds, or will hold, a node.</summary>
+    private static bool Leftovers(List<TaskObject> tasks, Slots slots, List<TaskObject> ended) =>
+        tasks.Any(t => !slots.Chosen.Contains(t.Id) && !ended.Any(e => e.Id == t.Id) && IsLive(t) && t.DesiredState <= TaskState.Running);
+
+    /// <summary>The tasks counted for each slot or node (so not leftovers), and the progress lines.</summary>
+    private sealed record Slots(HashSet<string> Chosen, ImmutableArray<SlotProgress> Lines);
 
     /// <summary>A task holds a node and may still run: assigned to a node and not yet ended.</summary>
     public static bool IsLive(TaskObject task) => task.Status.State is >= TaskState.Assigned and <= TaskState.Running;
 
-    private static (long, long, ImmutableArray<SlotProgress>, bool) Replicated(ServiceObject service, List<TaskObject> tasks)
+    /// <summary>
+    /// Running tasks of the current spec out of the replicas, with the tasks of slots that ended for
+    /// good (<see cref="EndedForGood"/>): such a slot shows its ended task, as a job's slot does.
+    /// </summary>
+    private static (long, long, Slots, List<TaskObject>) Replicated(ServiceObject service, List<TaskObject> tasks)
     {
         var replicas = Math.Max(0, service.Spec.Mode.Replicas);
-        var current = tasks.Where(t => t.Slot >= 1 && t.Slot <= replicas && SpecEquality.IsCurrent(t, service.Spec))
-            .GroupBy(t => t.Slot)
-            .ToDictionary(g => g.Key, Representative);
+        var inSlots = tasks.Where(t => t.Slot >= 1 && t.Slot <= replicas).GroupBy(t => t.Slot).ToDictionary(g => g.Key, g => g.ToList());
+        var current = inSlots
+            .Select(g => (Slot: g.Key, Tasks: g.Value.Where(t => SpecEquality.IsCurrent(t, service.Spec)).ToList()))
+            .Where(g => g.Tasks.Count > 0)
+            .ToDictionary(g => g.Slot, g => Representative(g.Tasks));
+        var ended = inSlots.Values.Select(slot => EndedForGood(service.Spec, slot)).OfType<TaskObject>().ToList();
         var running = current.Values.LongCount(IsUp);
         var chosen = current.Values.Select(t => t.Id).ToHashSet(StringComparer.Ordinal);
-        var leftovers = tasks.Any(t => !chosen.Contains(t.Id) && IsLive(t) && t.DesiredState <= TaskState.Running);
-        var slots = replicas > MaxSlotLines
+        var lines = replicas > MaxSlotLines
             ? []
             : Enumerable.Range(1, (int)replicas)
-                .Select(slot => current.TryGetValue(slot, out var task)
-                    ? Slot($"{slot}/{replicas}", task)
+                .Select(slot => ended.FirstOrDefault(t => t.Slot == slot) is { } gone ? Slot($"{slot}/{replicas}", gone)
+                    : current.TryGetValue(slot, out var task) ? Slot($"{slot}/{replicas}", task)
                     : new SlotProgress($"{slot}/{replicas}", null, string.Empty))
                 .ToImmutableArray();
-        return (running, replicas, slots, running == replicas && !leftovers);
+        return (running, replicas, new Slots(chosen, lines), ended);
     }
 
-    private static (long, long, ImmutableArray<SlotProgress>, bool) Global(ServiceObject service, ServiceReplicas replicas, List<TaskObject> tasks)
+    /// <summary>
+    /// Running tasks of the current spec out of the eligible nodes, as for <see cref="Replicated"/>;
+    /// a node whose task ended for good counts among the nodes, since the managers no longer want it
+    /// running there (its desired state is Shutdown) and will not start another.
+    /// </summary>
+    private static (long, long, Slots, List<TaskObject>) Global(ServiceObject service, ServiceReplicas replicas, List<TaskObject> tasks)
     {
         var current = tasks.Where(t => t.DesiredState <= TaskState.Running && SpecEquality.IsCurrent(t, service.Spec))
             .GroupBy(t => t.NodeId, StringComparer.Ordinal)
             .Select(Representative)
-            .OrderBy(t => t.NodeId, StringComparer.Ordinal)
             .ToList();
-        var desired = Math.Max(replicas.Desired, current.Count);
+        var ended = tasks.Where(t => current.All(c => c.NodeId != t.NodeId))
+            .GroupBy(t => t.NodeId, StringComparer.Ordinal)
+            .Select(node => EndedForGood(service.Spec, [.. node]))
+            .OfType<TaskObject>()
+            .ToList();
+        var shown = current.Concat(ended).OrderBy(t => t.NodeId, StringComparer.Ordinal).ToList();
+        var desired = Math.Max(replicas.Desired, shown.Count);
         var running = current.LongCount(IsUp);
         var chosen = current.Select(t => t.Id).ToHashSet(StringComparer.Ordinal);
-        var leftovers = tasks.Any(t => !chosen.Contains(t.Id) && IsLive(t) && t.DesiredState <= TaskState.Running);
-        var slots = current.Count > MaxSlotLines
+        var lines = shown.Count > MaxSlotLines
             ? []
-            : current.Select(t => Slot(ShortId(t.NodeId), t)).ToImmutableArray();
-        return (running, desired, slots, running == desired && !leftovers);
+            : shown.Select(t => Slot(ShortId(t.NodeId), t)).ToImmutableArray();
+        return (running, desired, new Slots(chosen, lines), ended);
     }
+
+    /// <summary>
+    /// The task a slot (or a global service's node) ended with, if the managers' restart rule will
+    /// not start another there: its newest task is of the current spec, none is still on its way or
+    /// running, and that task exited or was refused with restart condition none, exited cleanly with
+    /// on-failure, or used up max attempts with no window to age them out. Null otherwise: a task
+    /// stopped or lost, or one that will restart, is replaced, so the slot is still on its way.
+    /// </summary>
+    public static TaskObject? EndedForGood(ServiceSpec spec, IReadOnlyCollection<TaskObject> slot)
+    {
+        if (slot.Count == 0 || slot.Any(t => t.Status.State < TaskState.Complete && t.DesiredState <= TaskState.Running))
+        {
+            return null;
+        }
+
+        var last = Newest(slot);
+        if (!SpecEquality.IsCurrent(last, spec) || last.Status.State is not (TaskState.Complete or TaskState.Failed or TaskState.Rejected))
+        {
+            return null;
+        }
+
+        var policy = last.Spec.Restart;
+        var ended = slot.Count(t => SpecEquality.IsCurrent(t, spec) && t.Status.State is TaskState.Complete or TaskState.Failed or TaskState.Rejected);
+        return policy.Condition == RestartCondition.None
+            || (policy.Condition == RestartCondition.OnFailure && !IsFailure(last))
+            || (policy.MaxAttempts > 0 && policy.Window <= TimeSpan.Zero && ended > policy.MaxAttempts)
+            ? last
+            : null;
+    }
+
+    /// <summary>A task that failed: refused, failed, or exited with a code other than 0 (the managers' rule).</summary>
+    public static bool IsFailure(TaskObject task) =>
+        task.Status.State is TaskState.Failed or TaskState.Rejected || (task.Status.State == TaskState.Complete && task.Status.ExitCode is not (null or 0));
 
     /// <summary>
     /// A job's progress, as docker's job progress shows it: one line per slot 1..total (per node that

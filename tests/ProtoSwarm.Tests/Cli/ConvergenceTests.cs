@@ -188,6 +188,127 @@ public class ConvergenceTests
         Assert.True(done.IsFinal);
     }
 
+    /// <summary>A replicated service of <paramref name="replicas"/> whose tasks run once: `--restart-condition none` (or as given).</summary>
+    private static ServiceObject OneShot(long replicas, RestartPolicy? restart = null, UpdateStatus? status = null) =>
+        Service(spec: Spec(replicas: replicas) with { TaskTemplate = new TaskSpec(new ContainerSpec("busybox"), Restart: restart ?? new RestartPolicy(RestartCondition.None, TimeSpan.Zero)) }, status: status);
+
+    /// <summary>A task of the service's spec as the managers leave it: running, or ended with its exit code and desired Shutdown.</summary>
+    private static TaskObject ServiceTask(ServiceObject service, string id, long slot, TaskState state, int? exit = null, int minute = 0, string node = "node00000000000000000000a") =>
+        Task(id, slot, state, state == TaskState.Running ? TaskState.Running : TaskState.Shutdown, node: node, created: Joined.AddMinutes(minute)) with
+        {
+            Spec = service.Spec.TaskTemplate,
+            Status = new TaskObservedStatus(state, Joined.AddMinutes(minute), Err: exit is not (null or 0) ? $"task: non-zero exit ({exit})" : "", ExitCode: exit),
+        };
+
+    [Fact]
+    public void A_Service_Whose_Only_Task_Completed_Under_Restart_Condition_None_Has_Converged_As_Far_As_It_Will()
+    {
+        // The operator's case: `service update --label-add x=y` changes no task, so the managers keep no update
+        // status, and the one task completed long ago. Docker's CLI counts running tasks only and waits forever.
+        var service = OneShot(1);
+
+        var progress = ServiceConvergence.Evaluate(service, new(0, 1), [ServiceTask(service, "t1", 1, TaskState.Complete, 0)]);
+
+        Assert.Equal(ConvergenceState.TasksEnded, progress.State);
+        Assert.True(progress.IsConverged);
+        Assert.Equal((0L, 1L, 1L, 0L), (progress.Done, progress.Desired, progress.Ended, progress.Failed));
+        Assert.Equal(["overall progress: 0 out of 1 tasks", "1/1: complete"], ServiceProgressView.Lines(progress).Select(l => l.ToString()));
+        Assert.Null(ServiceProgressView.Failure(progress, rollbackRequested: false));
+        Assert.Equal(
+            "verify: Service converged; 1 of 1 tasks completed and their restart policy will not start them again",
+            ServiceProgressView.Lines(progress with { Verified = true })[^1].ToString());
+    }
+
+    [Fact]
+    public void Tasks_That_Failed_For_Good_End_The_Wait_With_An_Error_Naming_Them()
+    {
+        var service = OneShot(2);
+
+        var progress = ServiceConvergence.Evaluate(service, new(0, 2), [ServiceTask(service, "t1", 1, TaskState.Failed, 3), ServiceTask(service, "t2", 2, TaskState.Complete, 0)]);
+
+        Assert.Equal((ConvergenceState.TasksEnded, 2L, 1L), (progress.State, progress.Ended, progress.Failed));
+        Assert.Equal("1/2: failed    task: non-zero exit (3)", ServiceProgressView.Lines(progress)[1].ToString());
+        Assert.Equal(
+            "service web: 1 of 2 tasks failed and their restart policy will not start them again; see `protoswarm service ps web`",
+            ServiceProgressView.Failure(progress, rollbackRequested: false));
+    }
+
+    [Theory]
+    [InlineData("condition any: the managers start it again", RestartCondition.Any, 0, 0, 1, false)]
+    [InlineData("on-failure after a clean exit: it stays so", RestartCondition.OnFailure, 0, 0, 1, true)]
+    [InlineData("on-failure after a failure: it restarts", RestartCondition.OnFailure, 0, 3, 1, false)]
+    [InlineData("on-failure with its one attempt used up", RestartCondition.OnFailure, 1, 3, 2, true)]
+    [InlineData("on-failure with an attempt left", RestartCondition.OnFailure, 2, 3, 2, false)]
+    public void Only_A_Slot_Its_Restart_Policy_Gives_Up_On_Counts_As_Ended(string why, RestartCondition condition, long maxAttempts, int exit, int tasks, bool ended)
+    {
+        var service = OneShot(1, new RestartPolicy(condition, TimeSpan.Zero, maxAttempts));
+        var slot = Enumerable.Range(0, tasks).Select(i => ServiceTask(service, $"t{i}", 1, condition == RestartCondition.Any ? TaskState.Complete : exit == 0 ? TaskState.Complete : TaskState.Failed, exit, minute: i)).ToArray();
+
+        var progress = ServiceConvergence.Evaluate(service, new(0, 1), slot);
+
+        Assert.True(progress.State == (ended ? ConvergenceState.TasksEnded : ConvergenceState.InProgress), why);
+    }
+
+    [Fact]
+    public void Running_Slots_And_Ended_Ones_Together_Converge_While_A_Slot_On_Its_Way_Does_Not()
+    {
+        var service = OneShot(3);
+        TaskObject[] settled = [ServiceTask(service, "a", 1, TaskState.Running), ServiceTask(service, "b", 2, TaskState.Running), ServiceTask(service, "c", 3, TaskState.Complete, 0)];
+
+        var mixed = ServiceConvergence.Evaluate(service, new(2, 3), settled);
+        var starting = ServiceConvergence.Evaluate(service, new(2, 3), [.. settled[..2], ServiceTask(service, "c", 3, TaskState.Starting) with { DesiredState = TaskState.Running }]);
+
+        Assert.Equal((ConvergenceState.TasksEnded, 2L, 1L), (mixed.State, mixed.Done, mixed.Ended));
+        Assert.Equal(ConvergenceState.InProgress, starting.State);
+    }
+
+    [Fact]
+    public void A_Slot_Whose_Last_Task_Ran_An_Older_Spec_Is_Still_On_Its_Way()
+    {
+        // An update of the task spec: the slot's ended task is of the old spec, so the managers will start the new one.
+        var old = OneShot(1);
+        var updated = Service(spec: old.Spec with { TaskTemplate = old.Spec.TaskTemplate with { Container = new ContainerSpec("busybox:2") } });
+
+        var progress = ServiceConvergence.Evaluate(updated, new(0, 1), [ServiceTask(old, "t1", 1, TaskState.Complete, 0)]);
+
+        Assert.Equal(ConvergenceState.InProgress, progress.State);
+    }
+
+    [Fact]
+    public void A_Global_Service_Whose_Task_Ended_On_A_Node_Counts_That_Node_As_Ended()
+    {
+        var service = Service(spec: OneShot(1).Spec with { Mode = ServiceMode.GlobalMode });
+        var a = ServiceTask(service, "ga", 0, TaskState.Running, node: "nodeaaaaaaaaaaaaaaaaaaaaa");
+        var b = ServiceTask(service, "gb", 0, TaskState.Complete, 0, node: "nodebbbbbbbbbbbbbbbbbbbbb");
+
+        var progress = ServiceConvergence.Evaluate(service, new(1, 2), [a, b]);
+
+        Assert.Equal((ConvergenceState.TasksEnded, 1L, 2L, 1L), (progress.State, progress.Done, progress.Desired, progress.Ended));
+        Assert.Equal(["nodeaaaaaaaa", "nodebbbbbbbb"], progress.Slots.Select(s => s.Label));
+    }
+
+    [Fact]
+    public async Task Wait_On_A_Service_Whose_Tasks_All_Ended_Returns_At_Once()
+    {
+        // `service update --label-add x=y` on a one-shot service that completed: it used to wait forever.
+        var service = OneShot(1);
+        var node = new FakeNode(request => request switch
+        {
+            InspectService => new ServiceDetails(service, new(0, 1)),
+            ListTasks => new TaskList([ServiceTask(service, "t1", 1, TaskState.Complete, 0)], ImmutableSortedDictionary<string, string>.Empty, ImmutableSortedDictionary<string, string>.Empty),
+            _ => new CommandRejected(RejectCode.Internal, "unexpected"),
+        });
+        var client = new SwarmClient(new NodeConnectionChannel(node));
+        client.Services.PollInterval = TimeSpan.FromMilliseconds(1);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+
+        var final = await client.Services.WaitConvergedAsync("once", ct: cts.Token);
+
+        Assert.True(final.Verified);
+        Assert.Equal(ConvergenceState.TasksEnded, final.State);
+        Assert.Equal(2, node.Requests.Count);
+    }
+
     private static ServiceObject FailingJob(long total, RestartPolicy restart) =>
         Service(spec: Spec() with { Mode = ServiceMode.ReplicatedJobMode(total, total), TaskTemplate = new TaskSpec(new ContainerSpec("busybox"), Restart: restart) });
 

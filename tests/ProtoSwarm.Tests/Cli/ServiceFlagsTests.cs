@@ -174,7 +174,17 @@ public class ServiceFlagsTests
     [InlineData("--publish", "8080:http", "is not a port mapping")]
     [InlineData("--publish", "70000:80", "ports are numbers from 1 to 65535")]
     [InlineData("--publish", "127.0.0.1:8080:80", "it takes no IP")]
-    [InlineData("--publish", "8080-8081:80-81", "port ranges are not supported")]
+    [InlineData("--publish", "8402-8400:80-82", "the range 8402-8400 runs backwards; write the lower port first (8400-8402)")]
+    [InlineData("--publish", "8400-8402:82-80", "the range 82-80 runs backwards")]
+    [InlineData("--publish", "8400-8402:80-81", "the published range 8400-8402 holds 3 ports and the target range 80-81 holds 2; give both ranges the same length (8400-8401:80-81)")]
+    [InlineData("--publish", "8400:80-82", "one port (8400) is published for them; publish a range of the same length (8400-8402:80-82), or leave the published port out (80-82)")]
+    [InlineData("--publish", "65534-65536:80-82", "'65536' in the range 65534-65536 is not a port; ports are numbers from 1 to 65535")]
+    [InlineData("--publish", "0-2:80-82", "'0' in the range 0-2 is not a port")]
+    [InlineData("--publish", "8400-:80", "'8400-' is not a port range; write a range as FIRST-LAST")]
+    [InlineData("--publish", "published=8400-8402,target=82-80", "the range 82-80 runs backwards")]
+    [InlineData("--publish", "published=8400-8401,target=80-82", "give both ranges the same length")]
+    [InlineData("--publish-add", "8400-8402:80-81", "give both ranges the same length")]
+    [InlineData("--publish-rm", "82-80", "the range 82-80 runs backwards")]
     [InlineData("--publish", "8080:80/sctp", "'sctp' is not a protocol")]
     [InlineData("--publish", "published=8080", "has no target port")]
     [InlineData("--publish", "published=8080,target=80,mode=overlay", "mode 'overlay' is not ingress or host")]
@@ -234,7 +244,50 @@ public class ServiceFlagsTests
     [InlineData("target=80,published=9000,protocol=udp,mode=host", 80, 9000, PortProtocol.Udp, PublishMode.Host)]
     public void Publish_Takes_Docker_Short_And_Long_Syntax(string text, int target, int published, PortProtocol protocol, PublishMode mode)
     {
-        Assert.Equal(new PortConfig(target, published, protocol, mode), ServiceFlags.Port("--publish", text).Value);
+        Assert.Equal([new PortConfig(target, published, protocol, mode)], ServiceFlags.Ports("--publish", text).Value.ToArray());
+    }
+
+    public static TheoryData<string, PortConfig[]> PortRanges() => new()
+    {
+        // Docker's rule: ranges of one length pair up, port by port.
+        { "8400-8402:80-82", [new(80, 8400), new(81, 8401), new(82, 8402)] },
+        // A published range onto one target port: each published port goes to it (docker's swarm expansion).
+        { "8400-8402:80", [new(80, 8400), new(80, 8401), new(80, 8402)] },
+        // A target range with nothing published: a free port for each.
+        { "80-82", [new(80), new(81), new(82)] },
+        { "8400-8401:80-81/udp", [new(80, 8400, PortProtocol.Udp), new(81, 8401, PortProtocol.Udp)] },
+        { "8400-8400:80-80", [new(80, 8400)] },
+        // The long syntax takes the same ranges (docker's takes none); protocol and mode hold for each port.
+        { "published=8400-8402,target=80-82,protocol=udp,mode=host", [new(80, 8400, PortProtocol.Udp, PublishMode.Host), new(81, 8401, PortProtocol.Udp, PublishMode.Host), new(82, 8402, PortProtocol.Udp, PublishMode.Host)] },
+        { "published=8400-8401,target=80", [new(80, 8400), new(80, 8401)] },
+        { "target=80-81", [new(80), new(81)] },
+    };
+
+    [Theory]
+    [MemberData(nameof(PortRanges))]
+    public void Publish_Expands_A_Port_Range_Into_One_Port_Each_As_Docker_Does(string text, PortConfig[] expected)
+    {
+        var ports = ServiceFlags.Ports("--publish", text);
+
+        Assert.Null(ports.Error);
+        Assert.Equal(expected, ports.Value.ToArray());
+        Assert.Null(ServiceFlags.Check("--publish", text));
+    }
+
+    [Fact]
+    public void Create_And_Update_Publish_Every_Port_Of_A_Range_And_Remove_A_Range_By_Target()
+    {
+        var created = Created("--publish", "8400-8402:80-82", "--publish", "53:53/udp");
+        Assert.Equal([new(80, 8400), new(81, 8401), new(82, 8402), new(53, 53, PortProtocol.Udp)], created.Endpoint.Ports.ToArray());
+
+        var added = Updated(created, "--publish-add", "9000-9001:90-91");
+        Assert.Equal(
+            [new(80, 8400), new(81, 8401), new(82, 8402), new(53, 53, PortProtocol.Udp), new(90, 9000), new(91, 9001)],
+            added.Endpoint.Ports.ToArray());
+
+        // As docker's: a range given to --publish-rm names its target ports, and each goes, with its protocol.
+        var removed = Updated(added, "--publish-rm", "80-81", "--publish-rm", "9000-9001:90-91");
+        Assert.Equal([new(82, 8402), new(53, 53, PortProtocol.Udp)], removed.Endpoint.Ports.ToArray());
     }
 
     [Theory]

@@ -187,6 +187,22 @@ public sealed class ComposeLoaderTests : IDisposable
     }
 
     [Fact]
+    public void Port_Ranges_Become_One_Port_Each_As_Dockers_Stack_Deploy_Makes_Them()
+    {
+        var web = LoadValid("port-ranges.yml").Service("web")!.Spec;
+
+        // docker's `stack config` of the same file lists these ports, in this order.
+        Assert.Equal(
+            [
+                new(80, 8400), new(81, 8401), new(82, 8402),
+                new(90, 8500), new(90, 8501), new(90, 8502),
+                new(100, 0, PortProtocol.Udp), new(101, 0, PortProtocol.Udp),
+                new PortConfig(60, 8600),
+            ],
+            web.Endpoint.Ports.ToArray());
+    }
+
+    [Fact]
     public void A_Host_Ip_On_A_Port_Is_Ignored_With_Dockers_Warning()
     {
         var result = ComposeLoader.Load([Path.Combine(Valid, "every-key.yml")], "demo", ComposeCorpusTests.Environment);

@@ -142,6 +142,27 @@ internal sealed class ReconcileState
     }
 
     /// <summary>
+    /// Gives a task the service's current task template and spec version in place, so it is clean from
+    /// now on: for a task whose spec differs in placement alone and whose node meets the new placement
+    /// (<see cref="PlacementChange"/>). Nothing a node reads changes (its agent acts on the desired
+    /// state only), while the managers' rules (the constraint enforcer, the rolling update, `service
+    /// update`'s progress) judge the task by the placement the service has now.
+    /// </summary>
+    public void TakeCurrentSpec(TaskObject task, string? why = null)
+    {
+        var current = _tasks[task.Id];
+        var service = Service!;
+        _tasks[task.Id] = current with
+        {
+            Spec = service.Spec.TaskTemplate,
+            SpecVersion = service.SpecVersion,
+            Meta = current.Meta with { UpdatedAt = Now },
+        };
+        Writes++;
+        Event(why);
+    }
+
+    /// <summary>
     /// A new task of the current spec for the slot (or node), made as swarm makes them: New when it
     /// joins networks (the allocator gives it addresses, then makes it Pending), else Pending at once.
     /// </summary>

@@ -61,7 +61,7 @@ internal sealed class ReconcileState
 
     public DateTimeOffset Now { get; }
 
-    public int HistoryLimit { get; }
+    public long HistoryLimit { get; }
 
     /// <summary>The nodes in id order.</summary>
     public ImmutableArray<NodeObject> Nodes { get; }

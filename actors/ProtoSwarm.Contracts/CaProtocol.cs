@@ -61,7 +61,8 @@ public sealed record UpdateSwarm(
     [property: Key(0)] string RequestId,
     [property: Key(1)] long? CertExpirySeconds,
     [property: Key(2)] bool? AutoLock = null,
-    [property: Key(3)] long? DispatcherHeartbeatMs = null) : IManagerApiRequest;
+    [property: Key(3)] long? DispatcherHeartbeatMs = null,
+    [property: Key(4)] long? TaskHistoryLimit = null) : IManagerApiRequest;
 
 /// <summary>The settings after an update; the unlock key when autolock was just turned on (docker prints it then).</summary>
 [MessagePackObject]

@@ -60,7 +60,8 @@ public sealed record NodeInfoSnapshot(
     [property: Key(11)] string Error,
     [property: Key(12)] string ListenAddr,
     [property: Key(13)] string MemberId,
-    [property: Key(14)] SwarmSecurity? Security = null);
+    [property: Key(14)] SwarmSecurity? Security = null,
+    [property: Key(15)] long? TaskHistoryRetentionLimit = null);
 
 /// <summary>What `info` shows of the swarm's PKI and autolock, from a manager.</summary>
 [MessagePackObject]
@@ -75,7 +76,8 @@ public sealed record InitSwarm(
     [property: Key(1)] string? AdvertiseAddr,
     [property: Key(2)] bool ForceNewCluster,
     [property: Key(3)] ulong SnapshotInterval = 0,
-    [property: Key(4)] bool AutoLock = false);
+    [property: Key(4)] bool AutoLock = false,
+    [property: Key(5)] long? TaskHistoryLimit = null);
 
 [MessagePackObject]
 public sealed record InitSwarmAck(
@@ -188,4 +190,5 @@ public sealed record SwarmSummary(
     [property: Key(2)] int Nodes,
     [property: Key(3)] ImmutableArray<ManagerAddress> ManagerAddresses,
     [property: Key(4)] DateTimeOffset CreatedAt,
-    [property: Key(5)] SwarmSecurity? Security = null);
+    [property: Key(5)] SwarmSecurity? Security = null,
+    [property: Key(6)] long? TaskHistoryRetentionLimit = null);

@@ -57,7 +57,8 @@ public sealed record ClusterObject(
     [property: Key(15)] int DataPathPort = 0,
     [property: Key(16)] string RegistryPullToken = "",
     [property: Key(17)] string RegistryPushToken = "",
-    ImmutableArray<RemovedNodeExpiry> RemovedNodeExpiries = default) : IStoreObject, IStoreKind
+    ImmutableArray<RemovedNodeExpiry> RemovedNodeExpiries = default,
+    [property: Key(19)] long? TaskHistoryRetentionLimit = null) : IStoreObject, IStoreKind
 {
     /// <summary>The UDP port of the overlays' VXLAN traffic (`swarm init --data-path-port`); 0: 4789.</summary>
     [IgnoreMember]
@@ -94,6 +95,17 @@ public sealed record ClusterObject(
     public ImmutableArray<RemovedNodeExpiry> RemovedNodeExpiries { get; init; } = RemovedNodeExpiries.IsDefault ? [] : RemovedNodeExpiries;
 
     public const string DefaultId = "default";
+
+    /// <summary>Swarm's default task history retention limit: 5 tasks per slot (or node), the live one included.</summary>
+    public const long DefaultTaskHistoryLimit = 5;
+
+    /// <summary>
+    /// Tasks the orchestrator keeps per slot (or node), the live one included, as swarmkit's
+    /// TaskHistoryRetentionLimit (`swarm init/update --task-history-limit`); negative keeps every task.
+    /// A record written before the setting existed has none: the default, 5.
+    /// </summary>
+    [IgnoreMember]
+    public long TaskHistoryLimit => TaskHistoryRetentionLimit ?? DefaultTaskHistoryLimit;
 
     /// <summary>Swarm's default node certificate lifetime: 90 days (`swarm update --cert-expiry`).</summary>
     public static readonly TimeSpan DefaultNodeCertExpiry = TimeSpan.FromDays(90);

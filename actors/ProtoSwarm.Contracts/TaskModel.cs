@@ -45,7 +45,9 @@ public sealed record TaskObservedStatus(
 /// One task of a service as the managers' store keeps it. A replicated task has a Slot (1..N) and
 /// gets its NodeId from the scheduler; a global task has Slot 0 and is made for its NodeId.
 /// DesiredState is the managers' decision, Status what the node observed. Spec and Endpoint are
-/// copied from the service at SpecVersion, so a task never changes under its node.
+/// copied from the service at SpecVersion, so a task never changes under its node; only a change of
+/// the service's placement alone, which the node does not read, is copied into a task its node still
+/// suits (with the new SpecVersion) instead of replacing it.
 /// </summary>
 [MessagePackObject]
 public sealed record TaskObject(

@@ -540,6 +540,12 @@ public sealed partial class ManagerApiActor : IActor
             cluster = cluster with { DispatcherHeartbeatMs = heartbeatMs };
         }
 
+        if (m.TaskHistoryLimit is { } historyLimit)
+        {
+            // Any whole number, as swarmkit's TaskHistoryRetentionLimit: a negative one keeps every task.
+            cluster = cluster with { TaskHistoryRetentionLimit = historyLimit };
+        }
+
         var newKey = string.Empty;
         if (m.AutoLock is { } autoLock && autoLock != cluster.AutoLockManagers)
         {
@@ -548,7 +554,7 @@ public sealed partial class ManagerApiActor : IActor
             LogAutoLock(_logger, autoLock);
         }
 
-        if (m.CertExpirySeconds is not null || m.DispatcherHeartbeatMs is not null || newKey.Length > 0 || m.AutoLock is false)
+        if (m.CertExpirySeconds is not null || m.DispatcherHeartbeatMs is not null || m.TaskHistoryLimit is not null || newKey.Length > 0 || m.AutoLock is false)
         {
             await _manager.Proposer.ProposeAsync([StoreChange.Update(cluster)]);
         }
@@ -589,7 +595,8 @@ public sealed partial class ManagerApiActor : IActor
             nodes.Count,
             DispatcherActor.ManagersOf(nodes, _manager.Raft.LeaderId),
             cluster?.Meta.CreatedAt ?? default,
-            cluster is null ? null : new SwarmSecurity((long)cluster.NodeCertExpiry.TotalSeconds, cluster.AutoLockManagers, cluster.RootRotationInProgress));
+            cluster is null ? null : new SwarmSecurity((long)cluster.NodeCertExpiry.TotalSeconds, cluster.AutoLockManagers, cluster.RootRotationInProgress),
+            cluster?.TaskHistoryLimit);
     }
 
     private string LeaderAddr() =>

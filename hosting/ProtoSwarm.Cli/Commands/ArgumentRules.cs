@@ -120,6 +120,15 @@ internal static class ArgumentRules
     }
 
     /// <summary>
+    /// `--task-history-limit`: tasks kept per slot (or node), the live one included, as swarmkit's
+    /// TaskHistoryRetentionLimit; any whole number, a negative one keeping every task.
+    /// </summary>
+    public static Checked<long> TaskHistoryLimit(string value) =>
+        long.TryParse(value.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var limit)
+            ? Checked<long>.Ok(limit)
+            : Checked<long>.Fail($"--task-history-limit '{value}' is not a whole number; give the tasks to keep per replica or node, the running one included (default 5; -1 keeps every task).");
+
+    /// <summary>
     /// `--host`: the node's control socket (unix:///path), or a manager's API over mutual TLS (tcp://IP[:PORT]) with the
     /// client certificate in $PROTOSWARM_CERT_PATH (default ~/.protoswarm).
     /// </summary>

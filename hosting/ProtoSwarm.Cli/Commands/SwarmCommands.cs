@@ -27,11 +27,13 @@ internal static class SwarmCommands
         {
             Description = "Enable manager autolocking (requiring an unlock key to start a stopped manager)",
         };
-        var command = new Command("init", "Initialize a swarm").With(advertiseAddr, forceNewCluster, snapshotInterval, autoLock);
+        var historyLimit = TaskHistoryLimitOption();
+        var command = new Command("init", "Initialize a swarm").With(advertiseAddr, forceNewCluster, snapshotInterval, autoLock, historyLimit);
         app.SetAction(command, async (parse, cli, ct) =>
         {
             var ack = await cli.RequestAsync<InitSwarmAck>(
-                new InitSwarm(SwarmIds.NewRequestId(), parse.GetValue(advertiseAddr), parse.GetValue(forceNewCluster), parse.GetValue(snapshotInterval) ?? 0, parse.GetValue(autoLock)),
+                new InitSwarm(SwarmIds.NewRequestId(), parse.GetValue(advertiseAddr), parse.GetValue(forceNewCluster), parse.GetValue(snapshotInterval) ?? 0, parse.GetValue(autoLock),
+                    TaskHistoryLimitOf(parse.GetValue(historyLimit))),
                 Timeouts.Membership,
                 ct);
             await cli.Out.WriteAsync(SwarmView.Initialized(ack));
@@ -130,20 +132,23 @@ internal static class SwarmCommands
         {
             Description = "Dispatcher heartbeat period (ns|us|ms|s|m|h) (default 500ms; a node is down after four missed beats)",
         }.CheckedBy(v => ArgumentRules.Duration("--dispatcher-heartbeat", v).Error);
-        var command = new Command("update", "Update the swarm").With(certExpiry, autoLock, heartbeat);
+        var historyLimit = TaskHistoryLimitOption();
+        var command = new Command("update", "Update the swarm").With(certExpiry, autoLock, heartbeat, historyLimit);
         app.SetAction(command, async (parse, cli, ct) =>
         {
             var expiry = parse.GetValue(certExpiry);
             var locking = parse.GetValue(autoLock);
             var period = parse.GetValue(heartbeat);
-            if (expiry is null && locking is null && period is null)
+            var history = TaskHistoryLimitOf(parse.GetValue(historyLimit));
+            if (expiry is null && locking is null && period is null && history is null)
             {
-                throw new Client.SwarmCommandException(RejectCode.InvalidArgument, "Nothing to update; give a setting, e.g. --cert-expiry 720h, --dispatcher-heartbeat 5s or --autolock=true.");
+                throw new Client.SwarmCommandException(RejectCode.InvalidArgument,
+                    "Nothing to update; give a setting, e.g. --cert-expiry 720h, --dispatcher-heartbeat 5s, --task-history-limit 5 or --autolock=true.");
             }
 
             long? seconds = expiry is null ? null : (long)ArgumentRules.Duration("--cert-expiry", expiry).Value.TotalSeconds;
             long? heartbeatMs = period is null ? null : (long)ArgumentRules.Duration("--dispatcher-heartbeat", period).Value.TotalMilliseconds;
-            var updated = await cli.RequestAsync<SwarmUpdated>(new UpdateSwarm(SwarmIds.NewRequestId(), seconds, locking, heartbeatMs), Timeouts.Change, ct);
+            var updated = await cli.RequestAsync<SwarmUpdated>(new UpdateSwarm(SwarmIds.NewRequestId(), seconds, locking, heartbeatMs, history), Timeouts.Change, ct);
             await cli.Out.WriteAsync("Swarm updated.\n");
             if (updated.NewUnlockKey.Length > 0)
             {
@@ -232,6 +237,15 @@ internal static class SwarmCommands
         });
         return command;
     }
+
+    /// <summary>`--task-history-limit N` of `swarm init` and `swarm update`, as docker's.</summary>
+    private static Option<string?> TaskHistoryLimitOption() =>
+        new Option<string?>("--task-history-limit")
+        {
+            Description = "Task history retention limit (default 5)",
+        }.CheckedBy(v => ArgumentRules.TaskHistoryLimit(v).Error);
+
+    private static long? TaskHistoryLimitOf(string? value) => value is null ? null : ArgumentRules.TaskHistoryLimit(value).Value;
 
     private static Option<string?> AdvertiseAddrOption() =>
         new Option<string?>("--advertise-addr")

@@ -54,6 +54,12 @@ internal static class SystemView
                 text.Append("  ClusterID: ").Append(info.ClusterId).Append('\n');
                 text.Append("  Managers: ").Append(info.Managers).Append('\n');
                 text.Append("  Nodes: ").Append(info.Nodes).Append('\n');
+                if (info.TaskHistoryRetentionLimit is { } historyLimit)
+                {
+                    text.Append("  Orchestration:\n");
+                    text.Append("   Task History Retention Limit: ").Append(historyLimit.ToString(System.Globalization.CultureInfo.InvariantCulture)).Append('\n');
+                }
+
                 if (info.Security is { } security)
                 {
                     text.Append("  CA Configuration:\n");
@@ -116,15 +122,23 @@ internal static class SystemView
         if (info.ClusterId.Length > 0)
         {
             var cluster = new JsonObject { ["ID"] = info.ClusterId };
+            var spec = new JsonObject();
+            if (info.TaskHistoryRetentionLimit is { } historyLimit)
+            {
+                spec["Orchestration"] = new JsonObject { ["TaskHistoryRetentionLimit"] = historyLimit };
+            }
+
             if (info.Security is { } security)
             {
                 // docker's names: Spec.CAConfig.NodeCertExpiry in nanoseconds, Spec.EncryptionConfig.AutoLockManagers.
-                cluster["Spec"] = new JsonObject
-                {
-                    ["CAConfig"] = new JsonObject { ["NodeCertExpiry"] = security.NodeCertExpirySeconds * 1_000_000_000 },
-                    ["EncryptionConfig"] = new JsonObject { ["AutoLockManagers"] = security.AutoLockManagers },
-                };
+                spec["CAConfig"] = new JsonObject { ["NodeCertExpiry"] = security.NodeCertExpirySeconds * 1_000_000_000 };
+                spec["EncryptionConfig"] = new JsonObject { ["AutoLockManagers"] = security.AutoLockManagers };
                 cluster["RootRotationInProgress"] = security.RootRotationInProgress;
+            }
+
+            if (spec.Count > 0)
+            {
+                cluster["Spec"] = spec;
             }
 
             swarm["Cluster"] = cluster;

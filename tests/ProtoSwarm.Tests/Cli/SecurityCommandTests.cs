@@ -70,6 +70,38 @@ public sealed class SecurityCommandTests : IDisposable
     }
 
     [Theory]
+    [InlineData(10, "swarm", "update", "--task-history-limit", "10")]
+    [InlineData(0, "swarm", "update", "--task-history-limit", "0")]
+    [InlineData(-1, "swarm", "update", "--task-history-limit=-1")]
+    [InlineData(-1, "swarm", "update", "--task-history-limit", "-1")]
+    public async Task Swarm_Update_Sends_The_Task_History_Limit(long limit, params string[] args)
+    {
+        var node = new FakeNode(_ => new SwarmUpdated("c1", 7_776_000));
+
+        var (code, output, error) = await CliHarness.RunAsync(node, args);
+
+        Assert.True(code == 0, error);
+        var sent = (UpdateSwarm)node.Requests.Single();
+        Assert.Equal(limit, sent.TaskHistoryLimit);
+        Assert.Null(sent.CertExpirySeconds);
+        Assert.Equal("Swarm updated.\n", output);
+    }
+
+    [Fact]
+    public async Task Swarm_Init_Sends_The_Task_History_Limit_Given_And_None_Otherwise()
+    {
+        var node = new FakeNode(_ => new InitSwarmAck("n1", "c1", "SWMTKN-1-digest-secret", "10.0.0.1:2377"));
+
+        var (given, _, error) = await CliHarness.RunAsync(node, "swarm", "init", "--task-history-limit", "3");
+        var (left, _, _) = await CliHarness.RunAsync(node, "swarm", "init");
+
+        Assert.True(given == 0 && left == 0, error);
+        Assert.Equal(new long?[] { 3, null }, node.Requests.Cast<InitSwarm>().Select(r => r.TaskHistoryLimit));
+    }
+
+    [Theory]
+    [InlineData("--task-history-limit 'five' is not a whole number", "swarm", "update", "--task-history-limit", "five")]
+    [InlineData("--task-history-limit '2.5' is not a whole number", "swarm", "init", "--task-history-limit", "2.5")]
     [InlineData("--cert-expiry '3 days' is not a duration", "swarm", "update", "--cert-expiry", "3 days")]
     [InlineData("Nothing to update", "swarm", "update")]
     public async Task Swarm_Update_Refuses_What_It_Cannot_Use(string expected, params string[] args)

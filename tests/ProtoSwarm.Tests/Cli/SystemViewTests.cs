@@ -39,6 +39,18 @@ public class SystemViewTests
         Assert.Contains("  CA Configuration:\n   Expiry Duration: 3 months\n  Autolock Managers: true\n  Root Rotation In Progress: false\n", text, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Info_Of_A_Manager_Shows_The_Task_History_Retention_Limit_As_Docker()
+    {
+        var info = Info("n1") with { TaskHistoryRetentionLimit = 3 };
+
+        var text = SystemView.Info(info);
+        var json = SystemView.InfoJson(info);
+
+        Assert.Contains("  Nodes: 3\n  Orchestration:\n   Task History Retention Limit: 3\n", text, StringComparison.Ordinal);
+        Assert.Equal(3, (long?)json["Swarm"]!["Cluster"]!["Spec"]!["Orchestration"]!["TaskHistoryRetentionLimit"]);
+    }
+
     [Theory]
     [InlineData(90 * 24 * 3600, "3 months")]
     [InlineData(30 * 24 * 3600, "4 weeks")]

@@ -277,6 +277,21 @@ public sealed class ManagerApiActorTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData(-1)]
+    [InlineData(0)]
+    [InlineData(12)]
+    public async Task The_Task_History_Limit_Is_Stored_In_The_Cluster_And_Shown_By_The_Summary(long limit)
+    {
+        var before = Assert.IsType<SwarmSummary>(await Ask(new GetSwarmSummary("s0")));
+
+        Assert.IsType<SwarmUpdated>(await Ask(new UpdateSwarm("h1", null, TaskHistoryLimit: limit)));
+
+        Assert.Equal(5, before.TaskHistoryRetentionLimit);
+        Assert.Equal(limit, _store.Current.Get<ClusterObject>(ClusterObject.DefaultId)!.TaskHistoryRetentionLimit);
+        Assert.Equal(limit, Assert.IsType<SwarmSummary>(await Ask(new GetSwarmSummary("s1"))).TaskHistoryRetentionLimit);
+    }
+
+    [Theory]
     [InlineData(0, "--dispatcher-heartbeat 0s: give a period from 100ms to 10m")]
     [InlineData(360_000_000, "--dispatcher-heartbeat 100h0m0s: give a period from 100ms to 10m")]
     public async Task A_Heartbeat_Period_Out_Of_Range_Is_Refused_Naming_It_As_A_Duration(long periodMs, string reason)

@@ -95,6 +95,19 @@ public sealed class RemovedNodeListTests
     }
 
     [Fact]
+    public void A_Cluster_Record_Written_Before_The_Task_History_Limit_Existed_Keeps_Five_Tasks()
+    {
+        var current = Cluster with { TaskHistoryRetentionLimit = 0 };
+
+        // The record as the earlier version wrote it: keys 0..18.
+        var old = MessagePackSerializer.Deserialize<ClusterObject>(FirstElements(MessagePackSerializer.Serialize(current), 19));
+
+        Assert.Null(old.TaskHistoryRetentionLimit);
+        Assert.Equal(5, old.TaskHistoryLimit);
+        Assert.Equal(0, MessagePackSerializer.Deserialize<ClusterObject>(MessagePackSerializer.Serialize(current)).TaskHistoryLimit);
+    }
+
+    [Fact]
     public void A_Node_Record_Written_Before_Certificate_Expiries_Were_Kept_Loads_Without_One()
     {
         var node = Node("n1", Now.AddDays(1));

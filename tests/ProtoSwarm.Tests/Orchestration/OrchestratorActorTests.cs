@@ -108,6 +108,33 @@ public sealed class OrchestratorActorTests : IAsyncLifetime
         Assert.Empty(_store.Current.List<ServiceObject>());
     }
 
+    [Fact]
+    public async Task A_New_Task_History_Limit_Prunes_Every_Service_At_Once()
+    {
+        var created = Assert.IsType<ServiceCreated>(await Ask(new CreateService("r1", Spec("web", 1))));
+        await Poll.Until(() => Tasks(created.ServiceId).Count(t => t.Status.State == TaskState.Assigned) == 1, "the task is assigned");
+        var live = Assert.Single(Tasks(created.ServiceId));
+        var past = live.Meta.CreatedAt.AddMinutes(-10);
+        // Four earlier tasks of the slot that failed: five tasks, within the default limit.
+        await _proposer.ProposeAsync(
+        [
+            .. Enumerable.Range(1, 4).Select(i => StoreChange.Create(live with
+            {
+                Id = $"dead{i}",
+                Meta = ObjectMeta.New(past.AddSeconds(i)),
+                DesiredState = TaskState.Shutdown,
+                Status = new TaskObservedStatus(TaskState.Failed, past.AddSeconds(i), "failed", "exit 1", 1),
+            })),
+        ]);
+        await Task.Delay(300);
+        Assert.Equal(5, Tasks(created.ServiceId).Count);
+
+        Assert.IsType<SwarmUpdated>(await Ask(new UpdateSwarm("u1", null, TaskHistoryLimit: 2)));
+
+        await Poll.Until(() => Tasks(created.ServiceId).Count == 2, "the slot keeps 2 tasks, the live one included");
+        Assert.Equal([live.Id, "dead4"], Tasks(created.ServiceId).Select(t => t.Id).OrderBy(id => id == live.Id ? 0 : 1));
+    }
+
     private static ServiceSpec Spec(string name, long replicas) =>
         new(name, ImmutableSortedDictionary<string, string>.Empty, ServiceMode.ReplicatedMode(replicas), new TaskSpec(new ContainerSpec("nginx:1")));
 

@@ -31,6 +31,9 @@ public sealed partial class OrchestratorActor : IActor
     private PID? _scheduler;
     private PID? _allocator;
     private int _generation;
+
+    /// <summary>The task history limit the services last pruned by; a change of it reconsiders them all.</summary>
+    private long _historyLimit = ClusterObject.DefaultTaskHistoryLimit;
     private CancellationTokenSource? _watch;
     private CancellationTokenSource? _timer;
 
@@ -113,6 +116,7 @@ public sealed partial class OrchestratorActor : IActor
 
         // Names carry the generation: the actors of an earlier term as leader may still be stopping.
         _generation++;
+        _historyLimit = state.Get<ClusterObject>(ClusterObject.DefaultId)?.TaskHistoryLimit ?? ClusterObject.DefaultTaskHistoryLimit;
         _scheduler = context.SpawnNamed(Props.FromProducer(() => new SchedulerActor(_manager)), $"scheduler-{_generation}");
         _allocator = context.SpawnNamed(Props.FromProducer(() => new NetworkAllocatorActor(_manager)), $"allocator-{_generation}");
         var ids = state.List<ServiceObject>().Select(s => s.Id).Concat(state.List<TaskObject>().Select(t => t.ServiceId)).Distinct(StringComparer.Ordinal);
@@ -187,6 +191,11 @@ public sealed partial class OrchestratorActor : IActor
                 case "node":
                     allServices = true;
                     schedule = true;
+                    break;
+                case "cluster" when e.Object is ClusterObject cluster && cluster.TaskHistoryLimit != _historyLimit:
+                    // `swarm update --task-history-limit`: every service prunes its history to the new limit now.
+                    _historyLimit = cluster.TaskHistoryLimit;
+                    allServices = true;
                     break;
             }
         }

@@ -87,7 +87,8 @@ public sealed partial class ServiceActor : IActor
         }
 
         var nodes = state.List<NodeObject>().ToList();
-        var outcome = ServiceReconciler.Reconcile(new ServiceInputs(_serviceId, service, tasks, nodes, _manager.Time.GetUtcNow()), () => SwarmIds.New());
+        var historyLimit = state.Get<ClusterObject>(ClusterObject.DefaultId)?.TaskHistoryLimit ?? ClusterObject.DefaultTaskHistoryLimit;
+        var outcome = ServiceReconciler.Reconcile(new ServiceInputs(_serviceId, service, tasks, nodes, _manager.Time.GetUtcNow(), historyLimit), () => SwarmIds.New());
         foreach (var e in outcome.Events)
         {
             LogDecision(_logger, service?.Spec.Name ?? _serviceId, e);

@@ -37,11 +37,13 @@ internal static class Cleanup
     }
 
     /// <summary>
-    /// Keeps at most the history limit of dead tasks per slot (or node), deleting the oldest first.
-    /// Only a task that has ended or was never assigned may go (a stopping task still holds its
-    /// node), and never one the restart judgement still reads (<see cref="RestartRules.Protected"/>),
-    /// so pruning cannot change a decision: with a restart attempt limit, up to that many tasks stay
-    /// beyond the history limit.
+    /// Keeps at most the history limit of tasks per slot (or node), the live one included, as swarmkit's
+    /// task reaper counts its TaskHistoryRetentionLimit: dead tasks go oldest first until the slot is
+    /// within the limit, so the default 5 keeps the live task and 4 dead ones, and 0 or 1 keep no dead
+    /// task beside a live one; a negative limit keeps everything. Only a task that has ended or was
+    /// never assigned may go (a stopping task still holds its node), and never one the restart
+    /// judgement still reads (<see cref="RestartRules.Protected"/>), so pruning cannot change a
+    /// decision: with a restart attempt limit, up to that many tasks stay beyond the history limit.
     /// </summary>
     public static void PruneHistory(ReconcileState s)
     {
@@ -54,7 +56,7 @@ internal static class Cleanup
         foreach (var (key, tasks) in s.Slots(currentIteration: false))
         {
             var dead = tasks.Where(t => !TaskFacts.IsLive(t, s.IsJob)).ToList();
-            var excess = dead.Count - s.HistoryLimit;
+            var excess = tasks.Count - s.HistoryLimit;
             if (excess <= 0)
             {
                 continue;

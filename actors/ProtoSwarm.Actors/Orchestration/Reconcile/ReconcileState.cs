@@ -61,7 +61,7 @@ internal sealed class ReconcileState
 
     public DateTimeOffset Now { get; }
 
-    public int HistoryLimit { get; }
+    public long HistoryLimit { get; }
 
     /// <summary>The nodes in id order.</summary>
     public ImmutableArray<NodeObject> Nodes { get; }
@@ -137,6 +137,27 @@ internal sealed class ReconcileState
         }
 
         _tasks[task.Id] = current with { DesiredState = desired, Meta = current.Meta with { UpdatedAt = Now } };
+        Writes++;
+        Event(why);
+    }
+
+    /// <summary>
+    /// Gives a task the service's current task template and spec version in place, so it is clean from
+    /// now on: for a task whose spec differs in placement alone and whose node meets the new placement
+    /// (<see cref="PlacementChange"/>). Nothing a node reads changes (its agent acts on the desired
+    /// state only), while the managers' rules (the constraint enforcer, the rolling update, `service
+    /// update`'s progress) judge the task by the placement the service has now.
+    /// </summary>
+    public void TakeCurrentSpec(TaskObject task, string? why = null)
+    {
+        var current = _tasks[task.Id];
+        var service = Service!;
+        _tasks[task.Id] = current with
+        {
+            Spec = service.Spec.TaskTemplate,
+            SpecVersion = service.SpecVersion,
+            Meta = current.Meta with { UpdatedAt = Now },
+        };
         Writes++;
         Event(why);
     }

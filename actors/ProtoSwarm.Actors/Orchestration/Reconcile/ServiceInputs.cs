@@ -14,14 +14,17 @@ namespace ProtoSwarm.Actors.Orchestration.Reconcile;
 /// <param name="Tasks">Every task of this service in the store: all slots, history included.</param>
 /// <param name="Nodes">Every node in the store.</param>
 /// <param name="Now">The caller's clock; the step never reads one.</param>
-/// <param name="TaskHistoryLimit">Dead tasks kept per slot (replicated) or per node (global); negative keeps all.</param>
+/// <param name="TaskHistoryLimit">
+/// Tasks kept per slot (replicated) or per node (global), the live one included, as swarmkit's
+/// TaskHistoryRetentionLimit (`swarm update --task-history-limit`); negative keeps all.
+/// </param>
 public sealed record ServiceInputs(
     string ServiceId,
     ServiceObject? Service,
     IReadOnlyList<TaskObject> Tasks,
     IReadOnlyList<NodeObject> Nodes,
     DateTimeOffset Now,
-    int TaskHistoryLimit = 5);
+    long TaskHistoryLimit = ClusterObject.DefaultTaskHistoryLimit);
 
 /// <summary>
 /// What one reconcile step decided. Changes are written as one all-or-nothing proposal, each

@@ -54,6 +54,7 @@ public static class ServiceReconciler
         }
 
         RollingUpdate.CheckFailures(s);
+        PlacementChange.KeepPlacedTasks(s);
         var service = s.Service;
         var mode = service.Spec.Mode;
         if (mode.IsGlobal)

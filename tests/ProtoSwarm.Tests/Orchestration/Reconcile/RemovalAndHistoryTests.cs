@@ -37,7 +37,7 @@ public class RemovalAndHistoryTests
     }
 
     [Fact]
-    public void History_Keeps_The_Newest_Dead_Tasks_Per_Slot()
+    public void History_Keeps_The_Newest_Tasks_Per_Slot_The_Live_One_Counted()
     {
         var tasks = Enumerable.Range(1, 6)
             .Select(i => Task($"d{i}", 1, "a", TaskState.Failed, TaskState.Shutdown, created: i, statusAt: i))
@@ -48,8 +48,9 @@ public class RemovalAndHistoryTests
 
         var outcome = Run(Service(Spec(ServiceMode.ReplicatedMode(2))), tasks, NodeList("a"), At(10), history: 3);
 
-        // Slot 1 has 7 dead tasks; the one still stopping cannot go (it holds its node) but counts.
-        Assert.Equal(["d1", "d2", "d3", "d4"], outcome.Deleted());
+        // Slot 1 has 8 tasks, 3 kept as swarmkit's retention limit counts them (the live one included); the one
+        // still stopping cannot go (it holds its node) but counts, so the live one, it and d6 stay.
+        Assert.Equal(["d1", "d2", "d3", "d4", "d5"], outcome.Deleted());
     }
 
     [Fact]
@@ -65,9 +66,41 @@ public class RemovalAndHistoryTests
             Task("b2", 0, "b", spec: spec, created: 2),
         };
 
-        var outcome = Run(Service(spec), tasks, NodeList("a", "b"), At(10), history: 1);
+        var outcome = Run(Service(spec), tasks, NodeList("a", "b"), At(10), history: 2);
 
+        // Two tasks per node, the live one included.
         Assert.Equal(["a1"], outcome.Deleted());
+    }
+
+    [Theory]
+    [InlineData(5, "d1")]
+    [InlineData(6, "")]
+    [InlineData(2, "d1 d2 d3 d4")]
+    [InlineData(1, "d1 d2 d3 d4 d5")]
+    [InlineData(0, "d1 d2 d3 d4 d5")]
+    public void The_Live_Task_Counts_Toward_The_Limit_As_Swarmkits_Task_History_Retention_Limit(int limit, string deleted)
+    {
+        // swarmkit's task reaper: a slot keeps at most TaskHistoryRetentionLimit tasks, the running one among them;
+        // 0 and 1 both leave the live task alone.
+        var tasks = Enumerable.Range(1, 5)
+            .Select(i => Task($"d{i}", 1, "a", TaskState.Failed, TaskState.Shutdown, created: i, statusAt: i))
+            .Append(Task("live", 1, "a", created: 6));
+
+        var outcome = Run(Service(Spec(ServiceMode.ReplicatedMode(1))), tasks, NodeList("a"), At(10), history: limit);
+
+        Assert.Equal(deleted, string.Join(' ', outcome.Deleted()));
+    }
+
+    [Fact]
+    public void The_Default_History_Is_Five_Tasks_Per_Slot()
+    {
+        var tasks = Enumerable.Range(1, 5)
+            .Select(i => Task($"d{i}", 1, "a", TaskState.Failed, TaskState.Shutdown, created: i, statusAt: i))
+            .Append(Task("live", 1, "a", created: 6));
+
+        var outcome = ServiceReconciler.Reconcile(new ServiceInputs(Sid, Service(Spec(ServiceMode.ReplicatedMode(1))), [.. tasks], NodeList("a"), At(10)), () => "new");
+
+        Assert.Equal(["d1"], outcome.Deleted());
     }
 
     [Fact]

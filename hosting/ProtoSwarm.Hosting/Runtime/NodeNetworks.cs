@@ -251,10 +251,14 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
     /// <summary>This node's own addresses (<see cref="OwnAddresses"/>).</summary>
     private Task<List<AddressInfo>> NodeAddressesAsync() => _overlay.RunAsync(netlink => OwnAddresses(netlink.ListLinks(), netlink.ListAddresses()));
 
-    /// <summary>The node's own addresses among <paramref name="addresses"/>: not loopback, and on devices that are not an overlay's (their aliases say which are ours).</summary>
+    /// <summary>
+    /// The node's own addresses among <paramref name="addresses"/>: not loopback, and on devices that are not an overlay's
+    /// (their aliases say which are ours). The gateway bridge's address counts as the node's: an overlay inside its
+    /// subnet would take the way out of every task here, and of the tasks on no network all they have.
+    /// </summary>
     private static List<AddressInfo> OwnAddresses(IReadOnlyList<LinkInfo> links, IReadOnlyList<AddressInfo> addresses)
     {
-        var overlays = links.Where(l => OverlayNames.ParseAlias(l.Alias) is not null).Select(l => l.Index).ToHashSet();
+        var overlays = links.Where(l => OverlayNames.ParseAlias(l.Alias) is { } owner && owner.NetworkId != GatewayBridge.NetworkId).Select(l => l.Index).ToHashSet();
         return [.. addresses.Where(a => !overlays.Contains(a.Index) && !IPAddress.IsLoopback(a.Address))];
     }
 

@@ -183,6 +183,20 @@ public sealed class NodeNetworksTests : IAsyncLifetime
         Assert.DoesNotContain(await OverlayLab.InAsync(_host, n => n.ListLinks()), l => OverlayNames.ParseAlias(l.Alias) is { TaskKey: "t-other" });
     }
 
+    [Fact]
+    public async Task A_Network_Inside_The_Bridges_Subnet_Is_Refused_Since_It_Would_Take_The_Tasks_Way_Out()
+    {
+        var bridged = await _node.AttachTaskAsync(NoNetwork("t-out"), default);
+        var inside = new NetworkView(NetA, "inside", 4304, "172.18.9.0/24", "172.18.9.1");
+
+        await _node.ApplyAsync(Full(inside), default);
+
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => _node.AttachTaskAsync(Task("t-in", NetA, "172.18.9.2/24"), default));
+        Assert.Contains("network inside (172.18.9.0/24) overlaps this node's address 172.18.0.1/16", refused.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(await OverlayLab.InAsync(_host, n => n.ListRoutes()), r => r.Destination.Equals(IPNetwork.Parse("172.18.9.0/24")));
+        Assert.True(File.Exists(bridged!.NetnsPath));
+    }
+
     /// <summary>Connects from <paramref name="netns"/> and returns the address the listener saw the connection come from.</summary>
     private static async Task<IPAddress> PeerSeenAsync(string netns, Socket listener, IPAddress to, int port, TimeSpan? timeout = null)
     {

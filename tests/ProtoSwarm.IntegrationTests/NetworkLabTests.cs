@@ -84,6 +84,15 @@ public class NetworkLabTests(ITestOutputHelper output)
         Assert.True(egress.ExitCode == 0, egress.ToString());
         Assert.Equal((m1, "outside"), Parse(egress.StdOut));
 
+        // A task on no network is on its node's bridge, as docker's is on docker0: the same way out (masqueraded), through eth0 alone.
+        Assert.Equal(0, (await ServiceAsync(lab, "create", "--name", "out", "--constraint", "node.hostname==m1", "busybox:latest", "sleep", "100000")).ExitCode);
+        var bridged = Assert.Single(await RunningAsync(lab, "out"));
+        var fromBridge = await ExecInAsync(lab, bridged, "sh", "-c", $"printf 'GET /cgi-bin/who HTTP/1.0\\r\\n\\r\\n' | nc -w 5 {w2} 7780 | tail -n 1");
+        Assert.Equal((m1, "outside"), Parse(fromBridge.StdOut));
+        var bridgeLinks = await ExecInAsync(lab, bridged, "ip", "-o", "link");
+        Assert.True(bridgeLinks.StdOut.Contains("eth0", StringComparison.Ordinal) && !bridgeLinks.StdOut.Contains("eth1", StringComparison.Ordinal), bridgeLinks.ToString());
+        Assert.Equal(0, (await ServiceAsync(lab, "rm", "out")).ExitCode);
+
         // Isolation: a task on another network is out of the client's reach, though both have a way to their
         // node; a task on an internal network only has no default route at all.
         Assert.Equal(0, (await lab.ExecAsync("m1", "protoswarm", "network", "create", "-d", "overlay", "elsewhere")).ExitCode);

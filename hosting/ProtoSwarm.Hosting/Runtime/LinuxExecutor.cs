@@ -469,7 +469,7 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
                 // The namespace and its interfaces outlived the node host; its DNS server and rules are this process's to run again.
                 try
                 {
-                    await networks.AttachTaskAsync(task, ct);
+                    await networks.AttachTaskAsync(task, ct, restoring: true);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {

@@ -12,8 +12,11 @@ using ProtoSwarm.Networking.Overlay;
 
 namespace ProtoSwarm.Hosting.Runtime;
 
-/// <summary>What a task's container is given when it joins overlays: the namespace to enter and the files that name its DNS and address.</summary>
-internal sealed record TaskSandbox(string NetnsPath, string ResolvConf, ImmutableArray<string> ExtraHosts);
+/// <summary>
+/// What a task's container is given for its networks (its overlays, or the node's bridge for a task on none): the namespace
+/// to enter and the files that name its DNS and address; a null ResolvConf copies the host's.
+/// </summary>
+internal sealed record TaskSandbox(string NetnsPath, string? ResolvConf, ImmutableArray<string> ExtraHosts);
 
 /// <summary>
 /// The node's overlays made real (the <see cref="INodeNetworks"/> of `--executor linux`): per
@@ -23,7 +26,8 @@ internal sealed record TaskSandbox(string NetnsPath, string ResolvConf, Immutabl
 /// prepared before its container starts: an interface per network (a macvlan on the network's vxlan
 /// device, a veth on ingress's bridge), the embedded DNS server at 127.0.0.11, the
 /// virtual IPs' rules and, on ingress, the return routes that send a reply back through the node
-/// that took the connection. Every change runs one at a time (views, attaches and detaches share
+/// that took the connection. A task on no network gets a namespace too, with only a veth on the
+/// node's gateway bridge, as docker puts such a task on its default bridge. Every change runs one at a time (views, attaches and detaches share
 /// one gate); work inside a task's namespace runs on a short-lived thread that entered it, so a
 /// node with a thousand tasks holds sockets, not threads, per task.
 /// </summary>
@@ -172,7 +176,8 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
 
             await ApplyNodeRulesAsync().ConfigureAwait(false);
             arrived.ForEach(w => w.TrySetResult());
-            foreach (var sandbox in _sandboxes.Values)
+            // A task on no network (on the bridge only) has no names or rules to bring up to date.
+            foreach (var sandbox in _sandboxes.Values.Where(s => !s.Networks.IsEmpty))
             {
                 // One task's namespace that cannot be brought up to date (gone with a dying container)
                 // must not hold back the others, nor every later change.
@@ -246,10 +251,14 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
     /// <summary>This node's own addresses (<see cref="OwnAddresses"/>).</summary>
     private Task<List<AddressInfo>> NodeAddressesAsync() => _overlay.RunAsync(netlink => OwnAddresses(netlink.ListLinks(), netlink.ListAddresses()));
 
-    /// <summary>The node's own addresses among <paramref name="addresses"/>: not loopback, and on devices that are not an overlay's (their aliases say which are ours).</summary>
+    /// <summary>
+    /// The node's own addresses among <paramref name="addresses"/>: not loopback, and on devices that are not an overlay's
+    /// (their aliases say which are ours). The gateway bridge's address counts as the node's: an overlay inside its
+    /// subnet would take the way out of every task here, and of the tasks on no network all they have.
+    /// </summary>
     private static List<AddressInfo> OwnAddresses(IReadOnlyList<LinkInfo> links, IReadOnlyList<AddressInfo> addresses)
     {
-        var overlays = links.Where(l => OverlayNames.ParseAlias(l.Alias) is not null).Select(l => l.Index).ToHashSet();
+        var overlays = links.Where(l => OverlayNames.ParseAlias(l.Alias) is { } owner && owner.NetworkId != GatewayBridge.NetworkId).Select(l => l.Index).ToHashSet();
         return [.. addresses.Where(a => !overlays.Contains(a.Index) && !IPAddress.IsLoopback(a.Address))];
     }
 
@@ -292,13 +301,20 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
 
     /// <summary>
     /// Prepares (or, after a node host restart, finds again) the task's namespace with its
-    /// interfaces, DNS and rules; null for a task on no network (its container makes its own namespace).
+    /// interfaces, DNS and rules. A task on no network is on the node's bridge, as docker puts such a
+    /// task on its default bridge: its namespace has only <c>eth0</c> on the gateway bridge, its way
+    /// out, with no DNS server and no rules (<see cref="AttachBridgedAsync"/>).
     /// </summary>
-    public async Task<TaskSandbox?> AttachTaskAsync(TaskObject task, CancellationToken ct)
+    /// <param name="restoring">
+    /// The container already runs (a node host restart found it): a task on no network whose namespace
+    /// file is gone is left as it is (null), since its container made a namespace of its own, as a node
+    /// host before the bridge did; nothing made now could be in it.
+    /// </param>
+    public async Task<TaskSandbox?> AttachTaskAsync(TaskObject task, CancellationToken ct, bool restoring = false)
     {
         if (task.Networks.IsEmpty)
         {
-            return null;
+            return await AttachBridgedAsync(task, restoring, ct).ConfigureAwait(false);
         }
 
         await EnterWithViewsAsync(task, ct).ConfigureAwait(false);
@@ -311,12 +327,7 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
 
             if (!_sandboxes.TryGetValue(task.Id, out var sandbox))
             {
-                Directory.CreateDirectory(_netnsDir);
-                var path = Path.Combine(_netnsDir, task.Id);
-                if (!File.Exists(path) || !IsNamespace(path))
-                {
-                    path = NetworkNamespace.Create(_netnsDir, task.Id);
-                }
+                var path = TaskNamespacePath(task.Id);
 
                 sandbox = new Sandbox(task.Id, path, task.Networks);
                 for (var i = 0; i < task.Networks.Length; i++)
@@ -350,6 +361,51 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
         {
             _gate.Release();
         }
+    }
+
+    /// <summary>
+    /// A task on no network: its namespace with one interface, <c>eth0</c> on the gateway bridge (a /32 of
+    /// its subnet, the default route through the bridge, masqueraded out by the node), and a resolv.conf
+    /// naming the node's resolvers (<see cref="ResolvConf.ForBridge"/>); no embedded DNS (no service
+    /// names, as on docker's default bridge) and no rules in the namespace, so this costs a namespace and
+    /// a veth, no more. Its /etc/hosts maps its hostname to that address, as docker's does.
+    /// </summary>
+    private async Task<TaskSandbox?> AttachBridgedAsync(TaskObject task, bool restoring, CancellationToken ct)
+    {
+        await _gate.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            if (!_sandboxes.TryGetValue(task.Id, out var sandbox))
+            {
+                if (restoring && !File.Exists(Path.Combine(_netnsDir, task.Id)))
+                {
+                    return null;
+                }
+
+                var path = TaskNamespacePath(task.Id);
+                sandbox = new Sandbox(task.Id, path, [])
+                {
+                    GatewayAddress = await AttachGatewayAsync(task.Id, path, "eth0").ConfigureAwait(false),
+                };
+                _sandboxes[task.Id] = sandbox;
+            }
+
+            await ApplyNodeRulesAsync().ConfigureAwait(false);
+            return new TaskSandbox(sandbox.NetnsPath, _hostResolv.ForBridge(task.Spec.Container.Dns),
+                [$"{TaskContainers.Hostname(task)}:{sandbox.GatewayAddress}"]);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>The task's namespace file: the one already there (a node host restart), or a new namespace. Under the gate.</summary>
+    private string TaskNamespacePath(string taskId)
+    {
+        Directory.CreateDirectory(_netnsDir);
+        var path = Path.Combine(_netnsDir, taskId);
+        return File.Exists(path) && IsNamespace(path) ? path : NetworkNamespace.Create(_netnsDir, taskId);
     }
 
     /// <summary>
@@ -674,8 +730,7 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
         var address = _gatewayFound.Remove(taskId, out var found) ? found : _gatewayAddresses.Allocate();
         try
         {
-            await _overlay.AttachTaskAsync(new TaskAttachment(taskId, netnsPath, GatewayBridge.NetworkId, ifName, $"{address}/32")).ConfigureAwait(false);
-            await HostOverlay.ReplaceTaskRouteAsync(netnsPath, new IPNetwork(IPAddress.Any, 0), GatewayBridge.GatewayOf(subnet), ifName, onLink: true)
+            await _overlay.AttachTaskAsync(new TaskAttachment(taskId, netnsPath, GatewayBridge.NetworkId, ifName, $"{address}/32", GatewayBridge.GatewayOf(subnet)))
                 .ConfigureAwait(false);
             return address;
         }

@@ -66,6 +66,27 @@ public sealed record ResolvConf(ImmutableArray<IPAddress> Nameservers, Immutable
     public string? ForContainerWithoutNetwork(DnsConfig dns) =>
         dns.IsEmpty ? null : Write(dns.Nameservers.IsEmpty ? [.. Upstreams.Select(a => a.ToString())] : [.. dns.Nameservers], dns, ndotsZero: false);
 
+    /// <summary>Docker's resolvers for a container on its default bridge whose host has only loopback ones (Google's).</summary>
+    public static readonly ImmutableArray<string> BridgeFallback = ["8.8.8.8", "8.8.4.4"];
+
+    /// <summary>
+    /// The resolv.conf of a task on the node's bridge (a task on no network), as docker writes it for a
+    /// container on its default bridge: the service's --dns servers, else the host's that the task can
+    /// reach (not loopback: 127.0.0.53 in the task's namespace is the task itself), else Google's as
+    /// docker's fallback; the service's search domains (else the host's) and options. Null, so the
+    /// host's file is copied as it is, when the service sets nothing and every host resolver is reachable.
+    /// </summary>
+    public string? ForBridge(DnsConfig dns)
+    {
+        var reachable = Upstreams.Where(a => !IPAddress.IsLoopback(a)).Select(a => a.ToString()).ToList();
+        if (dns.IsEmpty && !Nameservers.IsEmpty && Nameservers.All(a => !IPAddress.IsLoopback(a)))
+        {
+            return null;
+        }
+
+        return Write(!dns.Nameservers.IsEmpty ? [.. dns.Nameservers] : reachable.Count > 0 ? reachable : BridgeFallback, dns, ndotsZero: false);
+    }
+
     private string Write(IEnumerable<string> nameservers, DnsConfig? dns, bool ndotsZero)
     {
         var text = new StringBuilder();

@@ -6,8 +6,12 @@ using ProtoSwarm.Networking.Netlink;
 
 namespace ProtoSwarm.Networking.Overlay;
 
-/// <summary>One task's attachment to an overlay: its namespace, the interface name there and its address (CIDR).</summary>
-public sealed record TaskAttachment(string TaskKey, string NetnsPath, string NetworkId, string IfName, string Address);
+/// <summary>
+/// One task's attachment to an overlay: its namespace, the interface name there and its address (CIDR).
+/// <paramref name="DefaultVia"/>, on a veth (the gateway bridge), is the task's default route through that
+/// address, on-link, set in the same pass as the address rather than by a second visit to the namespace.
+/// </summary>
+public sealed record TaskAttachment(string TaskKey, string NetnsPath, string NetworkId, string IfName, string Address, IPAddress? DefaultVia = null);
 
 /// <summary>A network's devices found on this node (either may be missing after a crash), the namespace they are in when it is the network's own, and its vxlan device's id.</summary>
 public sealed record OwnedNetwork(string NetworkId, string? Bridge, string? Vxlan, string? Namespace = null, uint? Vni = null);
@@ -191,7 +195,8 @@ public sealed class HostOverlay : IAsyncDisposable
     /// on ingress and the gateway bridge a veth whose host end (<see cref="OverlayNames.Veth"/>) is on the
     /// bridge and whose other end is <see cref="TaskAttachment.IfName"/> in the task's namespace, with
     /// MAC MacOf(address), the network's MTU and the address; lo goes up too. No route is added (see
-    /// <see cref="ReplaceTaskRouteAsync"/>). Returns false when everything already was as wanted.
+    /// <see cref="ReplaceTaskRouteAsync"/>) but the default one <see cref="TaskAttachment.DefaultVia"/> asks for.
+    /// Returns false when everything already was as wanted.
     /// </summary>
     public async Task<bool> AttachTaskAsync(TaskAttachment attachment)
     {
@@ -212,14 +217,16 @@ public sealed class HostOverlay : IAsyncDisposable
             MacAddress.Parse(NetworkEndpoint.MacOf(attachment.Address)), ip, prefixLength, mtu, OverlayNames.Bridge(attachment.NetworkId));
 
         using var task = new NamespaceThread(attachment.NetnsPath, $"attach {attachment.TaskKey}");
-        var (taskEnd, taskAddresses, loopback) = await task.RunAsync(() =>
+        var (taskEnd, taskAddresses, loopback, routes) = await task.RunAsync(() =>
         {
             using var netlink = new RtnetlinkClient();
             var end = netlink.GetLink(attachment.IfName);
-            return (end, end is null ? [] : netlink.ListAddresses(end.Index), netlink.GetLink("lo"));
+            return (end, end is null ? [] : netlink.ListAddresses(end.Index), netlink.GetLink("lo"),
+                end is null || attachment.DefaultVia is null ? [] : netlink.ListRoutes());
         });
         var plan = OverlayPlanner.PlanAttachment(want, hostEnd, bridgeIndex, taskEnd, taskAddresses, loopback);
-        if (plan.IsEmpty)
+        var route = OverlayPlanner.NeedsDefaultRoute(attachment.DefaultVia, plan.Create ? null : taskEnd, routes);
+        if (plan.IsEmpty && !route)
         {
             return false;
         }
@@ -253,7 +260,7 @@ public sealed class HostOverlay : IAsyncDisposable
             return true;
         });
 
-        await task.RunAsync(() => ConfigureTaskEnd(attachment, want, plan, setAlias: false));
+        await task.RunAsync(() => ConfigureTaskEnd(attachment, want, plan, setAlias: false, route ? attachment.DefaultVia : null));
         return true;
     }
 
@@ -311,8 +318,11 @@ public sealed class HostOverlay : IAsyncDisposable
         return true;
     }
 
-    /// <summary>The task's end of an attachment as the plan says (run on a thread in the task's namespace): alias, lo, MTU, MAC, address, up.</summary>
-    private static void ConfigureTaskEnd(TaskAttachment attachment, AttachmentWanted want, AttachmentPlan plan, bool setAlias)
+    /// <summary>
+    /// The task's end of an attachment as the plan says (run on a thread in the task's namespace): alias, lo, MTU, MAC, address, up,
+    /// then the default route via <paramref name="defaultVia"/> when given (the kernel takes an on-link route only on a device that is up).
+    /// </summary>
+    private static void ConfigureTaskEnd(TaskAttachment attachment, AttachmentWanted want, AttachmentPlan plan, bool setAlias, IPAddress? defaultVia = null)
     {
         using var netlink = new RtnetlinkClient();
         var end = netlink.GetLink(attachment.IfName)
@@ -345,6 +355,10 @@ public sealed class HostOverlay : IAsyncDisposable
         if (plan.SetTaskUp)
         {
             batch.SetUp(end.Index);
+        }
+        if (defaultVia is not null)
+        {
+            batch.ReplaceRoute(new RouteSpec(new IPNetwork(IPAddress.Any, 0), defaultVia, end.Index, OnLink: true));
         }
         netlink.Execute(batch);
     }

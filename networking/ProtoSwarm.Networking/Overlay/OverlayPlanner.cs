@@ -436,6 +436,15 @@ public static class OverlayPlanner
             taskEnd!.Mtu != want.Mtu, taskEnd.Mac != want.Mac, add, delete, !taskEnd.Up, loUp);
     }
 
+    /// <summary>
+    /// Whether a task's default route via <paramref name="via"/> must be set on <paramref name="taskEnd"/> (null: the
+    /// interface is about to be made, so it has none yet): no route asked for, or the main table of the task's
+    /// namespace (<paramref name="routes"/>) already sends 0.0.0.0/0 there through that interface, is nothing to do.
+    /// </summary>
+    public static bool NeedsDefaultRoute(IPAddress? via, LinkInfo? taskEnd, IReadOnlyList<RouteInfo> routes) =>
+        via is not null && !(taskEnd is not null
+            && routes.Any(r => r.Destination.PrefixLength == 0 && via.Equals(r.Gateway) && r.OutputIndex == taskEnd.Index));
+
     /// <summary>What to add to and delete from the task's interface so it holds exactly the wanted address.</summary>
     private static (List<(IPAddress, int)> Add, List<(IPAddress, int)> Delete) AddressChanges(AttachmentWanted want, LinkInfo taskEnd, IReadOnlyList<AddressInfo> taskAddresses)
     {

@@ -175,6 +175,24 @@ public class ResolverAndLogFlagsTests
     }
 
     [Fact]
+    public void A_Task_On_The_Bridge_Gets_The_Hosts_Resolvers_It_Can_Reach_Else_Dockers_Fallback()
+    {
+        // A loopback resolver of the node (systemd-resolved's, or the node's own embedded one) is the task itself in its namespace.
+        var resolved = ResolvConf.Parse("nameserver 127.0.0.53\nnameserver 10.1.2.3\nsearch corp.example\noptions edns0\n");
+        Assert.Equal("nameserver 10.1.2.3\nsearch corp.example\n", resolved.ForBridge(DnsConfig.None));
+        Assert.Equal("nameserver 8.8.8.8\nnameserver 8.8.4.4\nsearch corp.example\n", ResolvConf.Parse("nameserver 127.0.0.53\nsearch corp.example\n").ForBridge(DnsConfig.None));
+        Assert.Equal("nameserver 8.8.8.8\nnameserver 8.8.4.4\n", ResolvConf.Parse("").ForBridge(DnsConfig.None));
+
+        // Reachable resolvers and nothing set by the service: the host's file as it is (its options kept).
+        Assert.Null(ResolvConf.Parse("nameserver 10.1.2.3\noptions edns0\n").ForBridge(DnsConfig.None));
+
+        // The service's --dns servers win, loopback or not (the operator asked), with its search domains and options.
+        Assert.Equal("nameserver 10.0.0.2\nsearch x.example\noptions ndots:2\n",
+            resolved.ForBridge(new DnsConfig(["10.0.0.2"], ["x.example"], ["ndots:2"])));
+        Assert.Equal("nameserver 10.1.2.3\nsearch x.example\n", resolved.ForBridge(new DnsConfig(Search: ["x.example"])));
+    }
+
+    [Fact]
     public void The_Template_Keeps_Both_Through_The_Stores_Encoding()
     {
         var spec = Created("--dns", "10.0.0.2", "--dns-search", "a.example", "--log-driver", "local", "--log-opt", "max-file=2");

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using Microsoft.Extensions.Logging.Abstractions;
 using ProtoSwarm.Actors.Agent.Networks;
 using ProtoSwarm.Contracts;
@@ -21,13 +22,14 @@ public sealed class NodeNetworksTests : IAsyncLifetime
 
     private OverlayLab _lab = null!;
     private string _host = null!;
+    private string _other = null!;
     private string _tasks = null!;
     private NodeNetworks _node = null!;
 
     public async Task InitializeAsync()
     {
         _lab = OverlayLab.Create();
-        (_host, _) = await _lab.TwoHostsAsync();
+        (_host, _other) = await _lab.TwoHostsAsync();
         _tasks = $"{_lab.Directory}-tasks";
         _node = NewNode();
     }
@@ -126,6 +128,90 @@ public sealed class NodeNetworksTests : IAsyncLifetime
         Assert.DoesNotContain(await OverlayLab.InAsync(_host, n => n.ListLinks()), l => l.Name == OverlayNames.Gateway(NetA));
         Assert.DoesNotContain(await OverlayLab.InAsync(_host, n => n.ListRoutes()), r => r.Destination.Equals(IPNetwork.Parse($"10.250.{_lab.Subnet}.0/25")));
     }
+
+    [Fact]
+    public async Task A_Task_On_No_Network_Is_On_The_Bridge_Reaches_Its_Node_And_Beyond_As_The_Node_But_No_Other_Task_And_Leaves_Nothing()
+    {
+        var bridged = await _node.AttachTaskAsync(NoNetwork("t-out"), default);
+        var other = await _node.AttachTaskAsync(NoNetwork("t-other"), default);
+
+        // Only eth0 on the gateway bridge: a /32 of its subnet and the default route through the bridge, on-link.
+        var links = await OverlayLab.InAsync(bridged!.NetnsPath, n => n.ListLinks());
+        Assert.Equal(["eth0", "lo"], links.Select(l => l.Name).Order());
+        var eth0 = links.Single(l => l.Name == "eth0");
+        Assert.True(eth0.Up);
+        Assert.Equal("172.18.0.2/32", Assert.Single(await OverlayLab.InAsync(bridged.NetnsPath, n => n.ListAddresses(eth0.Index))).ToString());
+        var route = Assert.Single(await OverlayLab.InAsync(bridged.NetnsPath, n => n.ListRoutes()), r => r.Destination.PrefixLength == 0);
+        Assert.Equal((IPAddress.Parse("172.18.0.1"), eth0.Index), (route.Gateway, route.OutputIndex));
+        Assert.Equal("t-out:172.18.0.2", Assert.Single(bridged.ExtraHosts));
+        Assert.Contains(await OverlayLab.InAsync(_host, n => n.ListLinks()), l => l.Name == GatewayBridge.Name);
+
+        // The node's own address, seen from the task's; another host through the node, which it sees as the node (masquerade).
+        using (var onNode = await OverlayLab.ListenAsync(_host, _lab.Underlay(1), 7020))
+        {
+            Assert.Equal(IPAddress.Parse("172.18.0.2"), await PeerSeenAsync(bridged.NetnsPath, onNode, _lab.Underlay(1), 7020));
+        }
+
+        using (var beyond = await OverlayLab.ListenAsync(_other, _lab.Underlay(2), 7021))
+        {
+            Assert.Equal(_lab.Underlay(1), await PeerSeenAsync(bridged.NetnsPath, beyond, _lab.Underlay(2), 7021));
+        }
+
+        // Never another task on the bridge.
+        using (var across = await OverlayLab.ListenAsync(other!.NetnsPath, IPAddress.Parse("172.18.0.3"), 7022))
+        {
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => PeerSeenAsync(bridged.NetnsPath, across, IPAddress.Parse("172.18.0.3"), 7022, TimeSpan.FromSeconds(2)));
+        }
+
+        // A node host restart finds it as it was; a task whose container made its own namespace (a node host before this) is left alone.
+        await using (var restarted = NewNode())
+        {
+            Assert.Equal("t-out:172.18.0.2", Assert.Single((await restarted.AttachTaskAsync(NoNetwork("t-out"), default, restoring: true))!.ExtraHosts));
+            Assert.Null(await restarted.AttachTaskAsync(NoNetwork("t-old"), default, restoring: true));
+            Assert.False(File.Exists(Path.Combine(_tasks, "t-old")));
+        }
+
+        // Released with its container: its namespace and veth go, and its address is the next task's.
+        await _node.DetachTaskAsync("t-out", default);
+        Assert.False(File.Exists(bridged.NetnsPath));
+        Assert.DoesNotContain(await OverlayLab.InAsync(_host, n => n.ListLinks()), l => OverlayNames.ParseAlias(l.Alias) is { TaskKey: "t-out" });
+        Assert.Equal("t-next:172.18.0.2", Assert.Single((await _node.AttachTaskAsync(NoNetwork("t-next"), default))!.ExtraHosts));
+
+        // What a task no longer assigned left (its node host died before releasing it) is swept.
+        await _node.RetainOnlyAsync(new HashSet<string>(["t-next"]), default);
+        Assert.False(File.Exists(other.NetnsPath));
+        Assert.DoesNotContain(await OverlayLab.InAsync(_host, n => n.ListLinks()), l => OverlayNames.ParseAlias(l.Alias) is { TaskKey: "t-other" });
+    }
+
+    [Fact]
+    public async Task A_Network_Inside_The_Bridges_Subnet_Is_Refused_Since_It_Would_Take_The_Tasks_Way_Out()
+    {
+        var bridged = await _node.AttachTaskAsync(NoNetwork("t-out"), default);
+        var inside = new NetworkView(NetA, "inside", 4304, "172.18.9.0/24", "172.18.9.1");
+
+        await _node.ApplyAsync(Full(inside), default);
+
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => _node.AttachTaskAsync(Task("t-in", NetA, "172.18.9.2/24"), default));
+        Assert.Contains("network inside (172.18.9.0/24) overlaps this node's address 172.18.0.1/16", refused.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(await OverlayLab.InAsync(_host, n => n.ListRoutes()), r => r.Destination.Equals(IPNetwork.Parse("172.18.9.0/24")));
+        Assert.True(File.Exists(bridged!.NetnsPath));
+    }
+
+    /// <summary>Connects from <paramref name="netns"/> and returns the address the listener saw the connection come from.</summary>
+    private static async Task<IPAddress> PeerSeenAsync(string netns, Socket listener, IPAddress to, int port, TimeSpan? timeout = null)
+    {
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(10));
+        var accept = listener.AcceptAsync(cts.Token).AsTask();
+        using var thread = new NamespaceThread(netns);
+        using var client = await thread.RunAsync(() => new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
+        await client.ConnectAsync(new IPEndPoint(to, port), cts.Token);
+        using var accepted = await accept;
+        return ((IPEndPoint)accepted.RemoteEndPoint!).Address;
+    }
+
+    private static TaskObject NoNetwork(string id) =>
+        new(id, ObjectMeta.New(DateTimeOffset.UtcNow), "svc", 1, "nodeA", new TaskSpec(new ContainerSpec("busybox:1")), 1, TaskState.Running,
+            new TaskObservedStatus(TaskState.Preparing, DateTimeOffset.UtcNow));
 
     private NodeNetworks NewNode() =>
         new("nodeA", () => _lab.Underlay(1).ToString(), _tasks, _lab.SandboxDirectory("nodeA"), NullLoggerFactory.Instance, _host);

@@ -293,6 +293,25 @@ public sealed class OverlayPlannerTests
     }
 
     [Fact]
+    public void A_Gateway_Attachments_Default_Route_Is_Set_Unless_The_Task_Already_Has_It_Through_That_Interface()
+    {
+        var via = IPAddress.Parse("172.18.0.1");
+        var eth0 = new LinkInfo(2, "eth0", "veth", 0, default, 1500, true, Link: 20);
+        RouteInfo Default(IPAddress? gateway, int index) => new(254, new IPNetwork(IPAddress.Any, 0), gateway, index, null, 3, 0);
+
+        // Asked for none (an overlay's or ingress's interface): nothing to do.
+        Assert.False(OverlayPlanner.NeedsDefaultRoute(null, null, []));
+        // A new interface, or one whose namespace has no default route yet (an attach cut short): set it.
+        Assert.True(OverlayPlanner.NeedsDefaultRoute(via, null, [Default(via, 2)]));
+        Assert.True(OverlayPlanner.NeedsDefaultRoute(via, eth0, [new RouteInfo(254, IPNetwork.Parse("172.18.0.1/32"), null, 2, null, 3, 253)]));
+        // Through another gateway or interface: replaced.
+        Assert.True(OverlayPlanner.NeedsDefaultRoute(via, eth0, [Default(IPAddress.Parse("10.0.1.1"), 2)]));
+        Assert.True(OverlayPlanner.NeedsDefaultRoute(via, eth0, [Default(via, 3)]));
+        // Already there (a node host restart finds the task as it was): left alone.
+        Assert.False(OverlayPlanner.NeedsDefaultRoute(via, eth0, [Default(via, 2)]));
+    }
+
+    [Fact]
     public void A_Network_No_Longer_Wanted_Goes_Unless_A_Task_Here_Uses_It_And_Then_Only_When_A_New_Network_Needs_Its_Vni()
     {
         OwnedNetwork Owned(string id, uint vni) => new(id, null, "vx-" + id, "/run/x/" + id, vni);

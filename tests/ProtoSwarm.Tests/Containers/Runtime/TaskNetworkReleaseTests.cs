@@ -97,8 +97,40 @@ public sealed class TaskNetworkReleaseTests(ContainerFixture fixture) : IAsyncLi
         }
     }
 
-    private static TaskObject NewTask(string script) => new(
+    // As docker puts a swarm task on no network on its default bridge: the container is in a namespace with eth0 on
+    // the node's gateway bridge and its default route there (before, it had only lo), which goes as soon as it ends.
+    [Fact]
+    public async Task A_Task_On_No_Network_Runs_On_The_Bridge_And_Its_Veth_And_Address_Go_With_Its_Container()
+    {
+        var task = NewTask("ip -4 -o addr show; ip route; cat /etc/hosts /etc/resolv.conf", onNoNetwork: true);
+        var controller = _executor.CreateController(task);
+        try
+        {
+            await controller.PrepareAsync(default);
+            var netns = Path.Combine(_tasks, task.Id);
+            Assert.True(File.Exists(netns));
+            await controller.StartAsync(default);
+            Assert.Equal(0, (await controller.WaitAsync(default).WaitAsync(TimeSpan.FromSeconds(20))).ExitCode);
+            var output = string.Join("\n", (await controller.ReadLogsAsync(0, null, default)).Select(e => e.Line));
+            Assert.Matches(@"eth0\s+inet 172\.18\.0\.2/32", output);
+            Assert.Contains("default via 172.18.0.1 dev eth0", output, StringComparison.Ordinal);
+            Assert.Contains($"172.18.0.2\t{task.Id[..12]}", output, StringComparison.Ordinal);
+            Assert.DoesNotContain("127.0.0.11", output, StringComparison.Ordinal);
+
+            await controller.ReleaseAsync(default);
+
+            Assert.False(File.Exists(netns));
+            var left = await OverlayLab.InAsync(_host, n => n.ListLinks());
+            Assert.DoesNotContain(left, l => OverlayNames.ParseAlias(l.Alias) is { } owner && owner.TaskKey == task.Id);
+        }
+        finally
+        {
+            await controller.RemoveAsync(default);
+        }
+    }
+
+    private static TaskObject NewTask(string script, bool onNoNetwork = false) => new(
         "r" + Guid.NewGuid().ToString("N")[..24], ObjectMeta.New(DateTimeOffset.UtcNow), "svc", 1, "nodeA",
         new TaskSpec(new ContainerSpec("busybox:release", Command: ["sh", "-c", script])), 1, TaskState.Running,
-        new TaskObservedStatus(TaskState.Assigned, DateTimeOffset.UtcNow), Networks: [new AttachedNetwork(NetworkId, "10.251.0.2/29")]);
+        new TaskObservedStatus(TaskState.Assigned, DateTimeOffset.UtcNow), Networks: onNoNetwork ? [] : [new AttachedNetwork(NetworkId, "10.251.0.2/29")]);
 }

@@ -165,9 +165,10 @@ internal static class ServiceCommands
         TaskListCommand(app, "List the tasks of one or more services", ServiceRefs("The services whose tasks to list"),
             (refs, cli, ct) => cli.Swarm.Services.TasksAsync(refs, ct: ct));
 
-    /// <summary>`service ps` and `node ps`: the same listing, flags and filters; only whose tasks differ.</summary>
+    /// <summary>`service ps`, `node ps` and `stack ps`: the same listing, flags and filters; only whose tasks differ.</summary>
+    /// <param name="nothingFound">When given, what fails the command when no task is left after the filters (docker's `stack ps` filters in its task query, then fails on an empty answer).</param>
     internal static Command TaskListCommand<TRefs>(CliApp app, string description, Argument<TRefs> refs,
-        Func<TRefs, CliContext, CancellationToken, Task<TaskList>> fetch)
+        Func<TRefs, CliContext, CancellationToken, Task<TaskList>> fetch, Func<TRefs, string>? nothingFound = null)
     {
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Only display task IDs" };
         var noTrunc = new Option<bool>("--no-trunc") { Description = "Do not truncate output" };
@@ -192,6 +193,11 @@ internal static class ServiceCommands
             var taskFilter = ServiceFilter.Parse(parse.GetValue(filter) ?? []);
             var list = await fetch(parse.GetValue(refs)!, cli, ct);
             var tasks = list.Tasks.Where(t => taskFilter.Matches(t, list)).ToList();
+            if (tasks.Count == 0 && nothingFound is not null)
+            {
+                throw new SwarmCommandException(RejectCode.NotFound, nothingFound(parse.GetValue(refs)!));
+            }
+
             var withStats = !quietly && (parse.GetValue(stats) || listing.Reads(ServiceView.StatsColumns.Keys));
             var usage = withStats ? await UsageAsync(cli, tasks, ct) : null;
             var rows = ServiceView.TaskRows(list, tasks, DateTimeOffset.UtcNow, parse.GetValue(noTrunc), usage);

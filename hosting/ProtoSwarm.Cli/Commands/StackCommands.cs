@@ -54,7 +54,7 @@ internal static partial class StackCommands
         app.SetAction(command, async (parse, cli, ct) =>
         {
             // The stack's name only prefixes what deploy would create; the printed config never shows it.
-            var result = await LoadAsync(cli, parse.GetRequiredValue(files), "stack", interpolate: !parse.GetValue(skip));
+            var result = await LoadAsync(app, cli, parse.GetRequiredValue(files), "stack", interpolate: !parse.GetValue(skip));
             if (result is null)
             {
                 return 1;
@@ -68,16 +68,20 @@ internal static partial class StackCommands
 
     private static Option<string[]> ComposeFilesOption() => new("--compose-file", "-c")
     {
-        Description = "Path to a Compose file; give -c again for more files, merged in order",
+        Description = "Path to a Compose file, or \"-\" to read from stdin; give -c again for more files, merged in order",
         Required = true,
         AllowMultipleArgumentsPerToken = false,
     };
 
     /// <summary>The files loaded as `stack deploy` reads them, their warnings on stderr; null, with the
     /// errors on stderr, when they are not valid.</summary>
-    private static async Task<ComposeResult?> LoadAsync(CliContext cli, string[] files, string stack, bool interpolate = true)
+    private static async Task<ComposeResult?> LoadAsync(CliApp app, CliContext cli, string[] files, string stack, bool interpolate = true)
     {
-        var result = ComposeLoader.Load(files, stack, EnvironmentVariables(), interpolate);
+        var result = ComposeLoader.Load(files, stack, EnvironmentVariables(), interpolate, () =>
+        {
+            using var input = new StreamReader(app.StandardInput(), leaveOpen: true);
+            return input.ReadToEnd();
+        });
         foreach (var warning in result.Warnings)
         {
             await cli.Error.WriteLineAsync(warning);
@@ -117,7 +121,7 @@ internal static partial class StackCommands
         app.SetAction(command, async (parse, cli, ct) =>
         {
             var name = parse.GetRequiredValue(stack);
-            var result = await LoadAsync(cli, parse.GetRequiredValue(files), name);
+            var result = await LoadAsync(app, cli, parse.GetRequiredValue(files), name);
             if (result is null)
             {
                 return 1;
@@ -193,8 +197,10 @@ internal static partial class StackCommands
             var tasks = ids.Count == 0 ? null : await cli.Swarm.Services.TasksAsync(ids, ct: ct);
             return tasks is { Tasks.IsEmpty: false }
                 ? tasks
-                : throw new SwarmCommandException(RejectCode.NotFound, $"nothing found in stack: {name}");
-        });
+                : throw new SwarmCommandException(RejectCode.NotFound, NothingFound(name));
+        }, NothingFound);
+
+    private static string NothingFound(string stack) => $"nothing found in stack: {stack}";
 
     private static Command Remove(CliApp app)
     {

@@ -36,14 +36,22 @@ internal static class ComposeLoader
 {
     private static readonly string[] Interpolated = ["services", "networks", "volumes", "secrets", "configs"];
 
+    /// <summary>The path that names the standard input, as docker's --compose-file takes it.</summary>
+    public const string StandardInput = "-";
+
     /// <param name="interpolate">false for `stack config --skip-interpolation`: values are read as written, $ and all.</param>
-    public static ComposeResult Load(IReadOnlyList<string> paths, string stackName, IReadOnlyDictionary<string, string> environment, bool interpolate = true)
+    /// <param name="readStandardInput">What the file "-" holds (read once); none, and "-" is a file of that name.</param>
+    public static ComposeResult Load(IReadOnlyList<string> paths, string stackName, IReadOnlyDictionary<string, string> environment, bool interpolate = true,
+        Func<string>? readStandardInput = null)
     {
         ArgumentOutOfRangeException.ThrowIfZero(paths.Count);
         ArgumentException.ThrowIfNullOrWhiteSpace(stackName);
         var errors = new List<ComposeError>();
         var warnings = new List<string>();
-        var baseDirectory = Path.GetDirectoryName(Path.GetFullPath(paths[0]))!;
+        // docker (getConfigDetails): a file read from stdin has no directory, so relative paths are the working directory's.
+        var baseDirectory = readStandardInput is not null && paths[0] == StandardInput
+            ? Directory.GetCurrentDirectory()
+            : Path.GetDirectoryName(Path.GetFullPath(paths[0]))!;
         var variables = Variables(environment);
 
         var roots = new List<MappingNode>();
@@ -51,10 +59,29 @@ internal static class ComposeLoader
         string? versionText = null;
         var unset = new SortedSet<string>(StringComparer.Ordinal);
         var unreadable = false;
+        var stdinRead = false;
         foreach (var path in paths)
         {
             var before = errors.Count;
-            var root = ReadFile(path, errors);
+            MappingNode? root;
+            if (readStandardInput is not null && path == StandardInput)
+            {
+                if (stdinRead)
+                {
+                    // docker reads an empty second file and says only "top-level object must be a mapping".
+                    errors.Add(new ComposeError(new SourceMark(path, 1, 1), "", "the standard input can be read only once; give -c - once, and the other files by name"));
+                    unreadable = true;
+                    continue;
+                }
+
+                stdinRead = true;
+                root = ReadFile(path, errors, readStandardInput);
+            }
+            else
+            {
+                root = ReadFile(path, errors, () => File.ReadAllText(path));
+            }
+
             var fileVersion = root is null ? null : ReadVersion(root, errors);
             if (root is null || errors.Count > before)
             {
@@ -83,7 +110,7 @@ internal static class ComposeLoader
         }
 
         var merged = roots.Skip(1).Aggregate(roots[0], ComposeMerge.Files);
-        var reader = new ComposeReader(version, errors.Select(e => e.Mark).ToHashSet());
+        var reader = new ComposeReader(version, errors.Select(e => e.Mark).ToHashSet()) { Uninterpolated = !interpolate };
         var stack = Read(reader, merged, stackName, baseDirectory, variables);
         errors.AddRange(reader.Errors);
         warnings.AddRange(reader.Warnings);
@@ -106,12 +133,12 @@ internal static class ComposeLoader
     private static Dictionary<string, string> Variables(IReadOnlyDictionary<string, string> environment) =>
         new(environment, StringComparer.Ordinal);
 
-    private static MappingNode? ReadFile(string path, List<ComposeError> errors)
+    private static MappingNode? ReadFile(string path, List<ComposeError> errors, Func<string> read)
     {
         string text;
         try
         {
-            text = File.ReadAllText(path);
+            text = read();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

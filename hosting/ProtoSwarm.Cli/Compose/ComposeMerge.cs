@@ -1,15 +1,22 @@
 using System.Collections.Immutable;
+using System.Globalization;
+using ProtoSwarm.Cli.Commands;
 
 namespace ProtoSwarm.Cli.Compose;
 
 /// <summary>
 /// Several compose files (-c a.yml -c b.yml) made one, later over earlier, as docker's loader merges
-/// them: a service named in both is merged key by key (scalars and command/entrypoint replaced,
-/// mappings merged, environment/labels/sysctls/networks merged by key whichever form each file
-/// used, ports merged as a set, volumes by target, secrets and configs by source, other lists
-/// appended without repeats); a network, volume, secret or config named in both is replaced whole.
-/// Where this differs from docker: healthcheck.test is replaced rather than appended, and the merged
-/// lists keep file order instead of docker's sorting. Every node keeps the position it came from.
+/// them (cli/compose/loader/merge.go): a service named in both is merged key by key (scalars,
+/// command/entrypoint, a network's aliases and each ulimit replaced; logging merged when the driver is
+/// the same or unnamed, replaced when it differs; other mappings merged; environment/labels/sysctls/
+/// networks merged by key whichever form each file used), ports keyed by published port (whatever the
+/// protocol; every unpublished port shares one key), volumes by target, secrets and configs by source:
+/// the later file's items replace all the earlier file's items with the same key; other lists are
+/// appended without repeats. A network, volume, secret or config named in both is replaced whole.
+/// Where this differs from docker: healthcheck.test is replaced rather than appended; the merged lists
+/// keep file order instead of docker's sorting; items of one file that share a key are all kept
+/// (docker's map keeps only the last, e.g. one of 8080:80 and 8080:80/udp); and docker appends other
+/// lists with repeats. Every node keeps the position it came from.
 /// </summary>
 internal static class ComposeMerge
 {
@@ -50,7 +57,15 @@ internal static class ComposeMerge
 
     private static ComposeNode Node(ComposeNode mine, ComposeNode theirs, string path)
     {
-        if (Replaced.Contains(path) || theirs is ScalarNode)
+        if (ReplacedWhole(path) || theirs is ScalarNode)
+        {
+            return theirs;
+        }
+
+        // mergeLoggingConfig: another driver brings its own options; the same (or an unnamed) one merges them.
+        if (path == "logging" && mine is MappingNode { } myLogging && theirs is MappingNode { } theirLogging
+            && myLogging["driver"] is ScalarNode { IsNull: false } myDriver && theirLogging["driver"] is ScalarNode { IsNull: false } theirDriver
+            && myDriver.Value != theirDriver.Value)
         {
             return theirs;
         }
@@ -68,6 +83,12 @@ internal static class ComposeMerge
         };
     }
 
+    /// <summary>command, entrypoint and healthcheck.test; a network's aliases (docker's mergeServiceNetworkConfig) and each ulimit (mergeUlimitsConfig).</summary>
+    private static bool ReplacedWhole(string path) =>
+        Replaced.Contains(path)
+        || (path.StartsWith("networks.", StringComparison.Ordinal) && path.EndsWith(".aliases", StringComparison.Ordinal))
+        || (path.StartsWith("ulimits.", StringComparison.Ordinal) && path.Count(c => c == '.') == 1);
+
     private static MappingNode Mapping(MappingNode mine, MappingNode theirs, string path)
     {
         var merged = mine;
@@ -81,31 +102,60 @@ internal static class ComposeMerge
         return merged;
     }
 
-    /// <summary>Items of the later file replace those of the earlier with the same merge key; new ones are appended.</summary>
+    /// <summary>
+    /// Items of the later file replace every item of the earlier one that shares a merge key with them
+    /// (the first such in its place, the rest dropped); new ones are appended. Items of one file are
+    /// never merged among themselves, so a file says the same whether or not another follows it.
+    /// </summary>
     private static SequenceNode Sequence(SequenceNode mine, SequenceNode theirs, string path)
     {
-        Func<ComposeNode, string> keyOf = path switch
+        Func<ComposeNode, IReadOnlySet<string>> keysOf = path switch
         {
-            "volumes" => VolumeTarget,
-            "secrets" or "configs" => node => node is MappingNode m ? Text(m["source"]) : Text(node),
-            _ => Text,
+            "ports" => PublishedPorts,
+            "volumes" => node => One(VolumeTarget(node)),
+            "secrets" or "configs" => node => One(node is MappingNode m ? Text(m["source"]) : Text(node)),
+            _ => node => One(Text(node)),
         };
-        var items = mine.Items.ToList();
+        var items = mine.Items.Select(i => (Node: i, Later: false)).ToList();
         foreach (var item in theirs.Items)
         {
-            var key = keyOf(item);
-            var at = items.FindIndex(i => keyOf(i) == key);
+            var keys = keysOf(item);
+            bool Superseded((ComposeNode Node, bool Later) i) => !i.Later && keysOf(i.Node).Overlaps(keys);
+            var at = items.FindIndex(Superseded);
             if (at >= 0)
             {
-                items[at] = item;
+                items[at] = (item, true);
+                items.RemoveAll(Superseded);
             }
             else
             {
-                items.Add(item);
+                items.Add((item, true));
             }
         }
 
-        return mine with { Items = [.. items] };
+        return mine with { Items = [.. items.Select(i => i.Node)] };
+    }
+
+    private static HashSet<string> One(string key) => new(StringComparer.Ordinal) { key };
+
+    /// <summary>
+    /// A port entry's merge keys, as docker's toServicePortConfigsMap keys them: its published ports
+    /// ("0" for none), protocol aside; a range gives each of its ports. An entry that does not read
+    /// as a port keys by its text (its error comes when the merged file is checked).
+    /// </summary>
+    private static HashSet<string> PublishedPorts(ComposeNode node)
+    {
+        if (node is MappingNode longForm)
+        {
+            return One(longForm["published"] is ScalarNode { IsNull: false } published ? published.Value : "0");
+        }
+
+        if (node is ScalarNode scalar && ServiceFlags.PortMappings("", scalar.Value, "") is { IsValid: true } mapped)
+        {
+            return mapped.Value.Ports.Select(p => p.PublishedPort.ToString(CultureInfo.InvariantCulture)).ToHashSet(StringComparer.Ordinal);
+        }
+
+        return One(Text(node));
     }
 
     /// <summary>A volume entry's container path: "src:/target:ro" or "/target" in short form, target: in long form.</summary>

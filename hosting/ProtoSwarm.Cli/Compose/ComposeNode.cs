@@ -82,7 +82,16 @@ internal static partial class ComposeYaml
             return (null, new ComposeError(new SourceMark(file, 1, 1), "", "the file is empty; a compose file is a mapping with services:"));
         }
 
-        var root = Convert(file, stream.Documents[0].RootNode);
+        ComposeNode root;
+        try
+        {
+            root = new Converter(file, text).Convert(stream.Documents[0].RootNode);
+        }
+        catch (AliasException e)
+        {
+            return (null, e.Error);
+        }
+
         return NonStringKey(root, "") is ({ } key, var path)
             ? (null, new ComposeError(key.Mark, path, $"the key {key.Value} reads as a {(key.Value is "true" or "false" or "True" or "False" or "TRUE" or "FALSE" ? "boolean" : "number")}, and compose keys are strings; quote it: \"{key.Value}\":"))
             : (root, null);
@@ -91,10 +100,10 @@ internal static partial class ComposeYaml
     [GeneratedRegex("anchor '([^']+)' does not exist")]
     private static partial Regex UnknownAnchor();
 
-    /// <summary>Where <c>*anchor</c> first appears in the text (line and column from 1), else the file's start.</summary>
-    private static SourceMark AliasMark(string file, string text, string anchor)
+    /// <summary>Where <c>*anchor</c> first appears in the text from <paramref name="from"/> on (line and column from 1), else the file's start.</summary>
+    private static SourceMark AliasMark(string file, string text, string anchor, int from = 0)
     {
-        var at = Regex.Match(text, @"\*" + Regex.Escape(anchor) + @"(?![^\s,\]}])");
+        var at = new Regex(@"\*" + Regex.Escape(anchor) + @"(?![^\s,\]}])").Match(text, Math.Clamp(from, 0, text.Length));
         if (!at.Success)
         {
             return new SourceMark(file, 1, 1);
@@ -146,46 +155,148 @@ internal static partial class ComposeYaml
 
     private static SourceMark Mark(string file, Mark mark) => new(file, (int)mark.Line, (int)mark.Column);
 
-    private static ComposeNode Convert(string file, YamlNode node) => node switch
+    /// <summary>An alias that cannot be expanded: the error to give, with where.</summary>
+    private sealed class AliasException(ComposeError error) : Exception(error.Message)
     {
-        // A tagged scalar (a compose-spec "!reset null", "!!str 3") is text, as docker's YAML reader takes it.
-        YamlScalarNode scalar => new ScalarNode(scalar.Value ?? "", scalar.Style is ScalarStyle.Plain or ScalarStyle.Any && scalar.Tag.IsEmpty, Mark(file, scalar.Start)),
-        YamlSequenceNode sequence => new SequenceNode([.. sequence.Children.Select(c => Convert(file, c))], Mark(file, sequence.Start)),
-        YamlMappingNode mapping => ConvertMapping(file, mapping),
-        _ => new ScalarNode("", true, Mark(file, node.Start)),
-    };
+        public ComposeError Error { get; } = error;
+    }
 
-    /// <summary>A mapping's own keys win over those merged in with &lt;&lt;, and earlier merged mappings over later ones, as YAML's merge key says.</summary>
-    private static MappingNode ConvertMapping(string file, YamlMappingNode mapping)
+    /// <summary>
+    /// YamlDotNet's nodes with aliases resolved, made a <see cref="ComposeNode"/> tree: each use of an
+    /// alias is a full copy of its anchor's value, as docker's YAML reader (yaml.v3) makes it. YamlDotNet
+    /// resolves an alias to the anchored node itself, so the graph can hold a cycle (<c>&amp;a {b: *a}</c>)
+    /// or a few lines can stand for millions of copies (nested aliases, an "alias bomb"); both are
+    /// refused as yaml.v3 refuses them, before they exhaust the stack or the memory.
+    /// </summary>
+    private sealed class Converter(string file, string text)
     {
-        var own = new List<MappingEntry>();
-        var merged = new List<MappingEntry>();
-        foreach (var (key, value) in mapping.Children)
+        // yaml.v3's rule (decode.go, allowedAliasRatio), so that a file docker reads reads here and a
+        // file it refuses as "excessive aliasing" is refused: past 100 nodes copied by aliases and 1000
+        // in all, the copies may be at most 99% of the nodes up to 400,000 nodes, falling to 10% at 4,000,000.
+        private const int AliasRatioRangeLow = 400_000;
+        private const int AliasRatioRangeHigh = 4_000_000;
+
+        private readonly HashSet<YamlNode> _expanding = new(ReferenceEqualityComparer.Instance);
+        private readonly HashSet<YamlNode> _seen = new(ReferenceEqualityComparer.Instance);
+        private long _nodes;
+        private long _copied;
+        private int _aliasDepth;
+        private YamlNode? _outermostAlias; // the alias being expanded, or expanded last, not counting those inside it
+
+        public ComposeNode Convert(YamlNode node) =>
+            !node.Anchor.IsEmpty && !_seen.Add(node) ? Alias(node) : Expand(node);
+
+        /// <summary>The node's own value, counted as yaml.v3 counts what it decodes.</summary>
+        private ComposeNode Expand(YamlNode node)
         {
-            var keyNode = Convert(file, key) as ScalarNode ?? new ScalarNode("", true, Mark(file, key.Start));
-            if (keyNode is { Value: "<<", Plain: true })
+            Count();
+            _expanding.Add(node);
+            try
             {
-                var sources = value is YamlSequenceNode list ? list.Children : [value];
-                foreach (var source in sources.OfType<YamlMappingNode>())
+                return node switch
                 {
-                    merged.AddRange(ConvertMapping(file, source).Entries);
+                    // A tagged scalar (a compose-spec "!reset null", "!!str 3") is text, as docker's YAML reader takes it.
+                    YamlScalarNode scalar => new ScalarNode(scalar.Value ?? "", scalar.Style is ScalarStyle.Plain or ScalarStyle.Any && scalar.Tag.IsEmpty, Mark(file, scalar.Start)),
+                    YamlSequenceNode sequence => new SequenceNode([.. sequence.Children.Select(Convert)], Mark(file, sequence.Start)),
+                    YamlMappingNode mapping => ConvertMapping(mapping),
+                    _ => new ScalarNode("", true, Mark(file, node.Start)),
+                };
+            }
+            finally
+            {
+                _expanding.Remove(node);
+            }
+        }
+
+        /// <summary>A use of an anchor already met: its value copied, unless the anchor is still being read (the alias is inside its own value).</summary>
+        private ComposeNode Alias(YamlNode anchored)
+        {
+            var anchor = anchored.Anchor.Value;
+            if (_expanding.Contains(anchored))
+            {
+                throw new AliasException(new ComposeError(UseOf(anchored), "",
+                    $"the alias *{anchor} is inside the value of its own anchor &{anchor}, so it would repeat without end; point it at another anchor, or write the value out"));
+            }
+
+            Count();
+            if (_aliasDepth == 0)
+            {
+                _outermostAlias = anchored;
+            }
+
+            _aliasDepth++;
+            try
+            {
+                return Expand(anchored);
+            }
+            finally
+            {
+                _aliasDepth--;
+            }
+        }
+
+        private void Count()
+        {
+            _nodes++;
+            if (_aliasDepth > 0)
+            {
+                _copied++;
+            }
+
+            if (_copied > 100 && _nodes > 1000 && (double)_copied / _nodes > AllowedAliasRatio(_nodes))
+            {
+                var anchor = _outermostAlias!.Anchor.Value;
+                throw new AliasException(new ComposeError(UseOf(_outermostAlias), "",
+                    $"document contains excessive aliasing: each use of *{anchor} copies its anchor's whole value, the aliases in it included, making {_copied} copies in {_nodes} values; " +
+                    "write the values out, or nest fewer aliases"));
+            }
+        }
+
+        private static double AllowedAliasRatio(long nodes) => nodes switch
+        {
+            <= AliasRatioRangeLow => 0.99,
+            >= AliasRatioRangeHigh => 0.10,
+            _ => 0.99 - (0.89 * (nodes - AliasRatioRangeLow) / (AliasRatioRangeHigh - AliasRatioRangeLow)),
+        };
+
+        /// <summary>The first use of the node's anchor after it is defined: YamlDotNet keeps no position for an alias.</summary>
+        private SourceMark UseOf(YamlNode anchored) => AliasMark(file, text, anchored.Anchor.Value, (int)anchored.Start.Index);
+
+        /// <summary>A mapping's own keys win over those merged in with &lt;&lt;, and earlier merged mappings over later ones, as YAML's merge key says.</summary>
+        private MappingNode ConvertMapping(YamlMappingNode mapping)
+        {
+            var own = new List<MappingEntry>();
+            var merged = new List<MappingEntry>();
+            foreach (var (key, value) in mapping.Children)
+            {
+                var keyNode = Convert(key) as ScalarNode ?? new ScalarNode("", true, Mark(file, key.Start));
+                if (keyNode is { Value: "<<", Plain: true })
+                {
+                    var sources = value is YamlSequenceNode list ? list.Children : [value];
+                    foreach (var source in sources.OfType<YamlMappingNode>())
+                    {
+                        if (Convert(source) is MappingNode sourceMapping)
+                        {
+                            merged.AddRange(sourceMapping.Entries);
+                        }
+                    }
+
+                    continue;
                 }
 
-                continue;
+                own.Add(new MappingEntry(keyNode, Convert(value)));
             }
 
-            own.Add(new MappingEntry(keyNode, Convert(file, value)));
-        }
-
-        var entries = own.ToList();
-        foreach (var entry in merged)
-        {
-            if (!entries.Any(e => e.Key.Value == entry.Key.Value))
+            var entries = own.ToList();
+            foreach (var entry in merged)
             {
-                entries.Add(entry);
+                if (!entries.Any(e => e.Key.Value == entry.Key.Value))
+                {
+                    entries.Add(entry);
+                }
             }
-        }
 
-        return new MappingNode([.. entries], Mark(file, mapping.Start));
+            return new MappingNode([.. entries], Mark(file, mapping.Start));
+        }
     }
 }

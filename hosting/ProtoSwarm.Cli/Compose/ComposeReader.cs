@@ -238,7 +238,15 @@ internal sealed partial class ComposeReader(Version? version, IReadOnlySet<Sourc
         return true;
     }
 
-    public string? ParseText(ComposeNode node, string path, Func<string, Checked<string>> parse) => ParseObject(node, path, parse);
+    /// <summary>
+    /// True for `stack config --skip-interpolation`: the values still hold their ${VAR}s, so a text
+    /// docker's loader keeps as written (an image, a constraint: <see cref="ParseText"/>) is not checked.
+    /// </summary>
+    public bool Uninterpolated { get; init; }
+
+    /// <summary>A text checked by <paramref name="parse"/>; left as written when it holds variables not substituted (<see cref="Uninterpolated"/>).</summary>
+    public string? ParseText(ComposeNode node, string path, Func<string, Checked<string>> parse) =>
+        ParseObject(node, path, text => Uninterpolated && Interpolation.HasReferences(text) ? Checked<string>.Ok(text) : parse(text));
 
     private static Version? Introduced(string path)
     {

@@ -12,6 +12,18 @@ namespace ProtoSwarm.Cli.Compose;
 /// </summary>
 internal static class Interpolation
 {
+    /// <summary>True when substitution would change the text: it names a variable, or is a $ docker's template refuses.</summary>
+    public static bool HasReferences(string text)
+    {
+        var named = false;
+        var applied = Apply(text, _ =>
+        {
+            named = true;
+            return "";
+        }, new HashSet<string>());
+        return named || !applied.IsValid;
+    }
+
     public static Checked<string> Apply(string text, Func<string, string?> lookup, ISet<string> unset)
     {
         if (!text.Contains('$', StringComparison.Ordinal))

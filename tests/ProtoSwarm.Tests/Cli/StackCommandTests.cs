@@ -545,6 +545,33 @@ public sealed class StackCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Stack_Ps_Whose_Filters_Leave_No_Task_Fails_As_Docker_Does_Rather_Than_Print_A_Bare_Header()
+    {
+        var swarm = new FakeSwarm();
+        await RunAsync(swarm.Node, "stack", "deploy", "-d", "-c", File(Vote), "vote");
+
+        var none = await RunAsync(swarm.Node, "stack", "ps", "--filter", "name=vote_nothing", "vote");
+        var quiet = await RunAsync(swarm.Node, "stack", "ps", "-q", "--filter", "desired-state=shutdown", "vote");
+        var some = await RunAsync(swarm.Node, "stack", "ps", "--filter", "name=vote_redis", "--format", "{{.Name}}", "vote");
+
+        Assert.Equal((1, "", "Error: nothing found in stack: vote\n"), none);
+        Assert.Equal((1, "", "Error: nothing found in stack: vote\n"), quiet);
+        Assert.Equal((0, "vote_redis.1\n", ""), some);
+    }
+
+    [Fact]
+    public async Task Deploy_Reads_The_File_From_Stdin_When_Given_As_Dash()
+    {
+        var swarm = new FakeSwarm();
+
+        var (code, _, error) = await RunWithInputAsync(swarm.Node, System.Text.Encoding.UTF8.GetBytes(Vote), CancellationToken.None, "stack", "deploy", "-d", "-c", "-", "vote");
+
+        Assert.Equal((0, ""), (code, error));
+        Assert.NotEmpty(swarm.IdOf("vote_redis"));
+        Assert.NotEmpty(swarm.IdOf("vote_vote"));
+    }
+
+    [Fact]
     public async Task Stack_Rm_Removes_Services_Then_Networks_And_Says_When_Nothing_Was_Found()
     {
         var swarm = new FakeSwarm();

@@ -157,6 +157,39 @@ public sealed class StackConfigCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Config_With_Skip_Interpolation_Leaves_An_Image_With_A_Variable_Unchecked_As_Docker_Does()
+    {
+        var path = File("services:\n  web:\n    image: busybox:${TAG:-latest}\n    deploy:\n      placement:\n        constraints: [\"node.role==${ROLE}\"]\n", "image.yml");
+
+        var (code, output, error) = await RunAsync(NoNode(), "stack", "config", "-c", path, "--skip-interpolation");
+        var (badCode, _, badError) = await RunAsync(NoNode(), "stack", "config", "-c", File("services:\n  web:\n    image: busybox:-x}\n", "bad.yml"), "--skip-interpolation");
+
+        Assert.Equal((0, ""), (code, error));
+        Assert.Contains("    image: busybox:${TAG:-latest}\n", output, StringComparison.Ordinal);
+        Assert.Contains("          - node.role==${ROLE}\n", output, StringComparison.Ordinal);
+        // Without a variable in it, an image is still checked.
+        Assert.Equal(1, badCode);
+        Assert.Contains("services.web.image", badError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Config_Reads_The_File_From_Stdin_Names_It_Dash_And_Resolves_Paths_From_The_Working_Directory()
+    {
+        var secret = File("s3cret", "token.txt");
+        var relative = Path.GetRelativePath(Directory.GetCurrentDirectory(), secret);
+        var yaml = $"version: \"3.8\"\nservices:\n  web:\n    image: nginx\nsecrets:\n  token:\n    file: {relative}\n";
+
+        var (code, output, error) = await RunWithInputAsync(NoNode(), System.Text.Encoding.UTF8.GetBytes(yaml), CancellationToken.None, "stack", "config", "-c", "-");
+        var bad = await RunWithInputAsync(NoNode(), "services:\n  web:\n    image: nginx\n    deploy:\n      replicas: many\n"u8.ToArray(), CancellationToken.None, "stack", "config", "-c", "-");
+        var twice = await RunWithInputAsync(NoNode(), System.Text.Encoding.UTF8.GetBytes(yaml), CancellationToken.None, "stack", "config", "-c", "-", "-c", "-");
+
+        Assert.Equal((0, ""), (code, error));
+        Assert.Contains($"    file: {secret}\n", output, StringComparison.Ordinal);
+        Assert.Equal((1, "", "-:5:17: services.web.deploy.replicas: expected an integer, got \"many\"\n"), bad);
+        Assert.Equal((1, "", "-:1:1: the standard input can be read only once; give -c - once, and the other files by name\n"), twice);
+    }
+
+    [Fact]
     public async Task Config_Quotes_What_Yaml_Would_Read_As_Another_Type_And_Keeps_Extensions()
     {
         var path = File("""

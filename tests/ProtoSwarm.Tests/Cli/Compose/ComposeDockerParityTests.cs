@@ -226,4 +226,72 @@ public sealed class ComposeDockerParityTests : IDisposable
 
         Assert.Equal(["stack.yml:7:13: secrets.token.driver: secret driver \"vault\" is not available; give the secret's content with file:, or write external: true for one the swarm has already"], Errors(result));
     }
+
+    private ComposeResult LoadTwo(string first, string second)
+    {
+        var paths = new[] { Path.Combine(_temp, "base.yml"), Path.Combine(_temp, "over.yml") };
+        File.WriteAllText(paths[0], first);
+        File.WriteAllText(paths[1], second);
+        return ComposeLoader.Load(paths, "demo", new Dictionary<string, string>());
+    }
+
+    [Fact]
+    public void A_Later_Files_Port_Replaces_The_Earlier_Ones_With_The_Same_Published_Port_Whatever_The_Protocol()
+    {
+        // docker stack config -c base.yml -c over.yml: 8080->8000, 9090->90, 7070->7000/tcp (its merge keys ports by published port).
+        var result = LoadTwo(
+            "version: \"3.8\"\nservices:\n  web:\n    image: nginx\n    ports: [\"8080:80\", \"9090:90\", \"7070:70/udp\"]\n",
+            "version: \"3.8\"\nservices:\n  web:\n    ports: [\"8080:8000\", \"7070:7000\"]\n");
+
+        Assert.Empty(Errors(result));
+        Assert.Equal([new PortConfig(8000, 8080), new PortConfig(90, 9090), new PortConfig(7000, 7070)], result.Stack!.Service("web")!.Spec.Endpoint.Ports.ToArray());
+    }
+
+    [Fact]
+    public void A_Later_Files_Logging_With_Another_Driver_Replaces_The_Options_And_Network_Aliases_Are_Replaced()
+    {
+        // docker's mergeLoggingConfig and mergeServiceNetworkConfig, as its stack config prints them.
+        var result = LoadTwo("""
+            version: "3.8"
+            services:
+              web:
+                image: nginx
+                networks:
+                  front:
+                    aliases: [a, b]
+                logging:
+                  driver: json-file
+                  options: {max-size: "1m", max-file: "2"}
+            networks:
+              front: {}
+            """, """
+            version: "3.8"
+            services:
+              web:
+                networks:
+                  front:
+                    aliases: [c]
+                logging:
+                  driver: local
+                  options: {max-size: "5m"}
+            """);
+
+        Assert.Empty(Errors(result));
+        var spec = result.Stack!.Service("web")!.Spec;
+        Assert.Equal("local", spec.TaskTemplate.LogDriver!.Name);
+        Assert.Equal(["max-size"], spec.TaskTemplate.LogDriver.Options.Keys);
+        Assert.Equal(["c", "web"], Assert.Single(spec.TaskTemplate.Networks).Aliases.ToArray());
+    }
+
+    [Fact]
+    public void A_Later_Files_Logging_With_The_Same_Driver_Merges_The_Options()
+    {
+        var result = LoadTwo(
+            "version: \"3.8\"\nservices:\n  web:\n    image: nginx\n    logging:\n      driver: json-file\n      options: {max-size: \"1m\", max-file: \"2\"}\n",
+            "version: \"3.8\"\nservices:\n  web:\n    logging:\n      options: {max-size: \"5m\"}\n");
+
+        Assert.Empty(Errors(result));
+        var log = result.Stack!.Service("web")!.Spec.TaskTemplate.LogDriver!;
+        Assert.Equal(("json-file", "2", "5m"), (log.Name, log.Options["max-file"], log.Options["max-size"]));
+    }
 }

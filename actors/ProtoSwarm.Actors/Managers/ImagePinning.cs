@@ -12,14 +12,23 @@ public sealed record PinnedImage(string Image, string? Warning = null);
 /// holds for that tag (NAME:TAG@sha256:...), so every node runs the same image even if the tag moves
 /// later. Pure: the store state is the registry's metadata (<see cref="RepositoryObject"/> by
 /// <see cref="ImageReference.Path"/>).
+/// <para>
+/// Only a reference without a digest is resolved. One with a digest (`NAME@sha256:...` or
+/// `NAME:TAG@sha256:...`) is kept exactly as written in every mode, as docker's daemon asks the registry
+/// only for a reference that is not canonical: a digest the user wrote is never swapped for the tag's,
+/// not checked against the registry, and not dropped when the registry lacks the tag. A digest the
+/// managers pinned earlier comes back the same way (`service update` sends the spec as read), so it is
+/// kept too: a moved tag is followed by naming the image without a digest again (`service update
+/// --image NAME:TAG`, or a stack file's `image: NAME:TAG`, which `stack deploy` sends as written), as
+/// docker's CLI asks the registry only when `--image` is given.
+/// </para>
 /// <list type="bullet">
-/// <item>always: pin from the tag, also an image already pinned (re-resolved, so a redeploy picks up a moved tag);</item>
-/// <item>changed: pin only when the image without its digest differs from the previous spec's; otherwise keep
-/// the previous pinned value (or the pinned image as given);</item>
+/// <item>always: pin an image without a digest from its tag (a redeploy of `NAME:TAG` picks up a moved tag);</item>
+/// <item>changed: as always when the image without its digest differs from the previous spec's; otherwise
+/// the previous pinned value is kept (or the digest as written);</item>
 /// <item>never: the image as given.</item>
 /// </list>
 /// A tag the registry does not hold keeps the name without a digest and warns, as docker does.
-/// A reference by digest alone (`busybox@sha256:...`) names no tag to resolve, so it is kept as given.
 /// </summary>
 public static class ImagePinning
 {
@@ -78,8 +87,9 @@ public static class ImagePinning
             return new PinnedImage(image);
         }
 
-        if (reference.IsPinned && !NamesTag(image))
+        if (reference.IsPinned)
         {
+            // Canonical: kept as written, as docker's daemon keeps it; the registry is not asked.
             return new PinnedImage(image);
         }
 
@@ -90,8 +100,8 @@ public static class ImagePinning
             return new PinnedImage(reference.WithDigest(digest).Pinned);
         }
 
-        // As written, without a digest: "busybox" stays "busybox", so a spec read back compares equal.
-        return new PinnedImage(WithoutDigest(image), NotInRegistryWarning(reference));
+        // As written: "busybox" stays "busybox", so a spec read back compares equal.
+        return new PinnedImage(image, NotInRegistryWarning(reference));
     }
 
     /// <summary>Whether two images name the same NAME:TAG once their digests are set aside (`busybox` is `busybox:latest`).</summary>
@@ -106,12 +116,5 @@ public static class ImagePinning
     {
         var at = image.IndexOf('@', StringComparison.Ordinal);
         return at < 0 ? image : image[..at];
-    }
-
-    /// <summary>Whether the text names a tag (a ':' after the last '/' before any digest), not only a digest.</summary>
-    private static bool NamesTag(string image)
-    {
-        var name = WithoutDigest(image);
-        return name.LastIndexOf(':') > name.LastIndexOf('/');
     }
 }

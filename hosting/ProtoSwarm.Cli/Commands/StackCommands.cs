@@ -410,7 +410,7 @@ internal sealed class StackDeployment(CliContext cli, StackModel stack, string r
 
             await cli.Out.WriteLineAsync($"Updating service {name} (id: {current.Id})");
             var updated = await Failing($"failed to update service {name}",
-                () => ServiceCommands.ChangeAsync(cli, current, current.Id, read => ForUpdate(service.Spec, read.Spec), resolveImage, ct));
+                () => ServiceCommands.ChangeAsync(cli, current, current.Id, read => ForUpdate(service.Spec, read.Spec), UpdateMode(service.Spec, current.Spec), ct));
             await ServiceCommands.PrintWarnings(cli, updated.Warnings);
             _updated++;
         }
@@ -523,6 +523,15 @@ internal sealed class StackDeployment(CliContext cli, StackModel stack, string r
     /// </summary>
     public ServiceSpec ForUpdate(ServiceSpec desired, ServiceSpec current) =>
         WithTemplate(desired, current, keepImage: resolveImage != ResolveImageModes.Always && SameFileImage(desired, current), ids: null);
+
+    /// <summary>
+    /// The `--resolve-image` mode a service's update is sent with: `changed` is `always` when the file's image
+    /// differs from the one it named at the last deploy (docker's CLI then asks the registry), so the managers
+    /// resolve the file's image even when it names the NAME:TAG of the stored pin (`app:1.0@sha256:...` edited
+    /// back to `app:1.0`), where their own `changed` rule would keep the old digest.
+    /// </summary>
+    public string UpdateMode(ServiceSpec desired, ServiceSpec current) =>
+        resolveImage == ResolveImageModes.Changed && !SameFileImage(desired, current) ? ResolveImageModes.Always : resolveImage;
 
     /// <summary>
     /// Whether the stored spec already is what the file asks: compared as the managers store it, with

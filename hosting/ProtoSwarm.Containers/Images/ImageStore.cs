@@ -9,6 +9,12 @@ namespace ProtoSwarm.Containers.Images;
 public sealed record ImageStoreUsage(int Images, int Layers, long LayersSize, long BlobsSize);
 
 /// <summary>
+/// A container that uses an image, for `image rm`: its id, and whether it runs (its root is then mounted
+/// from the image's layers, so the image is never deleted; a stopped one gives way to -f, as docker's).
+/// </summary>
+public sealed record ImageUser(string ContainerId, bool Running);
+
+/// <summary>
 /// The node's images, under one directory (the node's STATE/images):
 /// <c>blobs/sha256/HEX</c> content-addressed blobs (manifests, configs, layers as they came),
 /// <c>layers/HEX</c> each layer unpacked once, keyed by its diff id and shared by every image that
@@ -284,11 +290,14 @@ public sealed class ImageStore : IDisposable
     /// image deleted only when that was the last name of the image, so untagging needs no force while the
     /// image keeps another name, even one a task uses. An id deletes the image (refused when it has several
     /// names, unless forced); a manifest digest removes that manifest, and the image only with its last
-    /// manifest. Deleting an image <paramref name="inUse"/> says is used is refused unless forced. Layers
-    /// and blobs no image uses any more are deleted; blobs another manifest shares stay. What comes back
-    /// is only what went: no image id is reported deleted while a manifest still holds it.
+    /// manifest. Deleting an image a container uses (<paramref name="usedBy"/>) is refused unless forced,
+    /// and an image a RUNNING container uses is never deleted, as docker's: its root is mounted from the
+    /// image's layers, which would vanish under it. Forced, by name, its last name is only untagged (the
+    /// image stays, nameless, with its layers); by id or digest it is refused even forced ("cannot be
+    /// forced"). Layers and blobs no image uses any more are deleted; blobs another manifest shares stay.
+    /// What comes back is only what went: no image id is reported deleted while a manifest still holds it.
     /// </summary>
-    public async Task<ImageRemoval> RemoveAsync(string reference, bool force, Func<StoredImage, bool>? inUse = null, CancellationToken ct = default)
+    public async Task<ImageRemoval> RemoveAsync(string reference, bool force, Func<StoredImage, ImageUser?>? usedBy = null, CancellationToken ct = default)
     {
         await _gate.WaitAsync(ct);
         try
@@ -312,9 +321,14 @@ public sealed class ImageStore : IDisposable
             var remaining = _index.Images.Where(i => !dropped.Contains(i.Manifest)).ToList();
             var deleted = _index.Images.Where(i => dropped.Contains(i.Manifest)).Select(i => i.Config).Distinct(StringComparer.Ordinal)
                 .Where(config => remaining.All(i => i.Config != config)).ToList();
-            if (!force && inUse is not null)
+            var users = usedBy is null ? [] : Users(deleted, usedBy);
+            if (users.Count > 0 && (!force || users[0].User.Running))
             {
-                RefuseInUse(deleted, byName?.Familiar ?? reference, inUse);
+                RefuseInUse(users, byName?.Familiar ?? reference, force, byName is not null);
+                // By name and forced, with a running container: docker's `rmi -f` untags and keeps the image.
+                _index = new IndexModel(_index.Images, names);
+                WriteIndex();
+                return new ImageRemoval([.. untagged.Select(Familiar)], []);
             }
 
             _index = new IndexModel(remaining, names);
@@ -359,18 +373,41 @@ public sealed class ImageStore : IDisposable
             : image.ToHashSet(StringComparer.Ordinal);
     }
 
-    /// <summary>Only an image whose content would go is checked: untagging one name of an image a task uses leaves the task its image.</summary>
-    private void RefuseInUse(IReadOnlyList<string> deletedConfigs, string asked, Func<StoredImage, bool> inUse)
+    /// <summary>
+    /// The containers using the images whose content would go, a running one first: untagging one name of
+    /// an image a task uses leaves the task its image, so only <paramref name="deletedConfigs"/> are asked about.
+    /// </summary>
+    private List<(string Config, ImageUser User)> Users(IReadOnlyList<string> deletedConfigs, Func<StoredImage, ImageUser?> usedBy) =>
+        [.. deletedConfigs
+            .Select(config => (Config: config, User: usedBy(Describe(_index.Images.First(i => i.Config == config)))))
+            .Where(u => u.User is not null)
+            .Select(u => (u.Config, u.User!))
+            .OrderByDescending(u => u.Item2.Running)];
+
+    /// <summary>
+    /// Refuses a removal that would delete an image a container uses, in docker's words: by id or digest with
+    /// a running container, even forced ("cannot be forced"); otherwise unless forced. Returns only for a
+    /// forced removal by name of an image a running container uses, which then only untags.
+    /// </summary>
+    private static void RefuseInUse(List<(string Config, ImageUser User)> users, string asked, bool force, bool byName)
     {
-        foreach (var config in deletedConfigs)
+        var (config, user) = users[0];
+        if (user.Running && !byName)
         {
-            if (inUse(Describe(_index.Images.First(i => i.Config == config))))
-            {
-                throw new ImageStoreException(RejectCode.Conflict,
-                    $"conflict: unable to remove {asked} (must force) - image {Short(config)} is used by a task on this node; remove the service first, or give -f");
-            }
+            throw new ImageStoreException(RejectCode.Conflict,
+                $"conflict: unable to delete {Short(config)} (cannot be forced) - image is being used by running container {ShortId(user.ContainerId)}");
+        }
+
+        if (!force)
+        {
+            var state = user.Running ? "running" : "stopped";
+            var hint = user.Running ? "remove the service first, or give -f to only untag it while the container runs" : "remove the service first, or give -f";
+            throw new ImageStoreException(RejectCode.Conflict,
+                $"conflict: unable to remove {asked} (must force) - image {Short(config)} is used by a task on this node ({state} container {ShortId(user.ContainerId)}); {hint}");
         }
     }
+
+    private static string ShortId(string id) => id.Length > 12 ? id[..12] : id;
 
     /// <summary>
     /// The image's unpacked layer directories, lowest (the base) first. Overlayfs lists lowerdir

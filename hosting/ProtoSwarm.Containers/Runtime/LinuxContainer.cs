@@ -45,6 +45,9 @@ public sealed partial class LinuxContainer : IAsyncDisposable
     /// <summary>When the container was started: its config is written just before (null once it is removed).</summary>
     public DateTimeOffset? StartedAt => File.Exists(_paths.Config) ? new DateTimeOffset(File.GetLastWriteTimeUtc(_paths.Config), TimeSpan.Zero) : null;
 
+    /// <summary>Whether the container has ended (its root is then no longer mounted from its image's layers).</summary>
+    public bool HasExited => _exit.Task.IsCompleted;
+
     /// <summary>The container's PID 1 as this node sees it; 0 when attached after the container ended.</summary>
     public int Pid { get; }
 

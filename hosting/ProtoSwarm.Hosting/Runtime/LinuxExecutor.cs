@@ -55,8 +55,18 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
         _logger = loggerFactory.CreateLogger<LinuxExecutor>();
     }
 
-    /// <summary>The images the containers of this node run (their ids), so `image rm` refuses them.</summary>
-    public bool UsesImage(string imageId) => _containers.Values.Any(c => c.ImageId == imageId);
+    /// <summary>
+    /// A container of this node that uses the image (by id), a running one first, or null: `image rm` never
+    /// deletes an image a running container's root is mounted from, and deletes one a stopped (or not yet
+    /// started) container uses only when forced, as docker's.
+    /// </summary>
+    public ImageUser? UserOf(string imageId)
+    {
+        var users = _containers.Where(c => c.Value.ImageId == imageId)
+            .Select(c => new ImageUser(c.Key, c.Value.Container is { HasExited: false }))
+            .ToList();
+        return users.FirstOrDefault(u => u.Running) ?? users.FirstOrDefault();
+    }
 
     public ITaskController CreateController(TaskObject task) => new Controller(this, task, TaskFiles.None);
 

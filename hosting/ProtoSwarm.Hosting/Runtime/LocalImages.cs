@@ -15,8 +15,8 @@ internal sealed class LocalImages(string directory) : IDisposable
 
     public ImageStore Store => _store.Value;
 
-    /// <summary>Whether a container of this node uses the image (by id): `image rm` refuses it unless forced.</summary>
-    public Func<string, bool>? InUse { get; set; }
+    /// <summary>A container of this node that uses the image (by id), if any: `image rm` decides by it (see <see cref="ImageStore.RemoveAsync"/>).</summary>
+    public Func<string, ImageUser?>? UsedBy { get; set; }
 
     public static bool Handles(object request) => request is LoadImage or ImportImage or ListImages or InspectImage or RemoveImage;
 
@@ -103,8 +103,8 @@ internal sealed class LocalImages(string directory) : IDisposable
 
     private async Task<object> RemoveAsync(RemoveImage m, CancellationToken ct)
     {
-        var inUse = InUse;
-        var removal = await Store.RemoveAsync(m.ImageRef, m.Force, inUse is null ? null : image => inUse(image.Id), ct);
+        var usedBy = UsedBy;
+        var removal = await Store.RemoveAsync(m.ImageRef, m.Force, usedBy is null ? null : image => usedBy(image.Id), ct);
         return new ImageRemoved(removal.Untagged, removal.Deleted);
     }
 

@@ -94,7 +94,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
         };
         if (_executor is LinuxExecutor linux)
         {
-            _images.InUse = linux.UsesImage;
+            _images.UsedBy = linux.UserOf;
             if (!File.Exists(containers.InitPath))
             {
                 // Said once at start, where an operator looks first, rather than only in each failed task.

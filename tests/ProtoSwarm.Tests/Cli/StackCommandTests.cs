@@ -260,6 +260,44 @@ public sealed class StackCommandTests : IDisposable
         Assert.StartsWith("Stack vote: 0 services created, 0 services updated, 2 services unchanged", output, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("always")]
+    [InlineData("changed")]
+    public async Task A_Digest_Written_In_The_File_Is_Deployed_As_Written_And_A_Redeploy_Leaves_It_Alone(string mode)
+    {
+        var swarm = SwarmWithRegistry();
+        var path = File(Vote.Replace("image: example/vote:1.2", "image: example/vote:1.2@" + Digest('d'), StringComparison.Ordinal));
+        await RunAsync(swarm.Node, "stack", "deploy", "-d", "-c", path, "vote");
+        var create = swarm.Node.Requests.OfType<CreateService>().Single(c => c.Spec.Name == "vote_vote");
+        swarm.Registry["example/vote"]["1.2"] = Digest('c');
+        swarm.Node.Requests.Clear();
+
+        var (code, output, _) = await RunAsync(swarm.Node, "stack", "deploy", "-d", "--resolve-image", mode, "-c", path, "vote");
+
+        Assert.Equal(0, code);
+        Assert.Equal("example/vote:1.2@" + Digest('d'), create.Spec.TaskTemplate.Container.Image);
+        Assert.DoesNotContain(swarm.Node.Requests, r => r is UpdateService);
+        Assert.Equal("example/vote:1.2@" + Digest('d'), swarm.Services.Single(s => s.Spec.Name == "vote_vote").Spec.TaskTemplate.Container.Image);
+        Assert.StartsWith("Stack vote: 0 services created, 0 services updated, 2 services unchanged", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Resolve_Image_Changed_Resolves_A_File_Image_Whose_Written_Digest_Was_Taken_Out()
+    {
+        var swarm = SwarmWithRegistry();
+        await RunAsync(swarm.Node, "stack", "deploy", "-d", "-c", File(Vote.Replace("image: example/vote:1.2", "image: example/vote:1.2@" + Digest('d'), StringComparison.Ordinal)), "vote");
+        swarm.Node.Requests.Clear();
+
+        var (code, _, _) = await RunAsync(swarm.Node, "stack", "deploy", "-d", "--resolve-image", "changed", "-c", File(Vote), "vote");
+
+        // The file's image changed, so docker's CLI asks the registry: the managers are told always, not
+        // changed (whose same-NAME:TAG rule would keep the digest the file no longer names).
+        Assert.Equal(0, code);
+        var update = Assert.Single(swarm.Node.Requests.OfType<UpdateService>());
+        Assert.Equal(("example/vote:1.2", ResolveImageModes.Always), (update.Spec!.TaskTemplate.Container.Image, update.ResolveImage));
+        Assert.Equal("example/vote:1.2@" + Digest('b'), swarm.Services.Single(s => s.Spec.Name == "vote_vote").Spec.TaskTemplate.Container.Image);
+    }
+
     [Fact]
     public async Task Prune_Removes_The_Stacks_Services_No_Longer_In_The_File_And_Nothing_Else()
     {
@@ -736,7 +774,7 @@ public sealed class StackCommandTests : IDisposable
 
         /// <summary>
         /// As the managers keep a spec: read back from its bytes, networks by id, the image pinned as
-        /// <see cref="ImagePinning.Pin"/> does (never: as given; changed and the same NAME:TAG: the previous pin;
+        /// <see cref="ImagePinning.Pin"/> does (never, or a digest written: as given; changed and the same NAME:TAG: the previous pin;
         /// otherwise the tag's digest in <see cref="Registry"/>, or sha256:aaa… when it holds no tags at all).
         /// </summary>
         private ServiceSpec Stored(ServiceSpec spec, string? resolveImage, string? previousImage)
@@ -756,26 +794,26 @@ public sealed class StackCommandTests : IDisposable
 
         private string Pin(string image, string? resolveImage, string? previousImage)
         {
-            var unpinned = image.Split('@')[0];
-            if (resolveImage == ResolveImageModes.Never)
+            // A digest as written is kept in every mode, as the managers (and docker's daemon) keep it.
+            if (resolveImage == ResolveImageModes.Never || image.Contains('@', StringComparison.Ordinal))
             {
                 return image;
             }
 
-            if (resolveImage == ResolveImageModes.Changed && previousImage is not null && previousImage.Split('@')[0] == unpinned)
+            if (resolveImage == ResolveImageModes.Changed && previousImage is not null && previousImage.Split('@')[0] == image)
             {
-                return image.Contains('@', StringComparison.Ordinal) ? image : previousImage;
+                return previousImage;
             }
 
             if (Registry.Count == 0)
             {
-                return image.Contains('@', StringComparison.Ordinal) ? image : image + "@sha256:" + new string('a', 64);
+                return image + "@sha256:" + new string('a', 64);
             }
 
-            Assert.True(ImageReference.TryParse(unpinned, out var reference, out var error), error);
+            Assert.True(ImageReference.TryParse(image, out var reference, out var error), error);
             return Registry.TryGetValue(reference.Path, out var tags) && tags.TryGetValue(reference.Tag, out var digest)
                 ? reference.WithDigest(digest).Pinned
-                : unpinned;
+                : image;
         }
 
         private string NewId(string kind) =>

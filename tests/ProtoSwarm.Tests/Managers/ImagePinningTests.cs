@@ -11,6 +11,7 @@ public sealed class ImagePinningTests
     internal static readonly string A = "sha256:" + new string('a', 64);
     internal static readonly string B = "sha256:" + new string('b', 64);
     internal static readonly string C = "sha256:" + new string('c', 64);
+    internal static readonly string D = "sha256:" + new string('d', 64);
 
     /// <summary>The registry holds busybox:latest (A) and busybox:1.36 (C), me/app:v1 (B); nothing of nginx.</summary>
     private static readonly StoreState Registry = StoreState.Restore(9,
@@ -36,12 +37,19 @@ public sealed class ImagePinningTests
         { "busybox:1.36", "always", null, $"busybox:1.36@{C}", false },
         { "docker.io/library/busybox:latest", "always", null, $"busybox:latest@{A}", false },
         { "me/app:v1", "always", null, $"me/app:v1@{B}", false },
-        { $"busybox:latest@{B}", "always", null, $"busybox:latest@{A}", false },           // re-resolved from its tag
+        // A digest written with the tag is kept as written, as docker's daemon keeps a canonical reference:
+        // not swapped for the tag's (A), even when made up (D), nor dropped when the registry lacks the tag.
+        { $"busybox:latest@{B}", "always", null, $"busybox:latest@{B}", false },
+        { $"busybox:latest@{D}", "always", null, $"busybox:latest@{D}", false },
         { $"busybox:latest@{A}", "always", $"busybox:latest@{B}", $"busybox:latest@{A}", false },
+        { $"busybox:latest@{B}", "always", $"busybox:latest@{B}", $"busybox:latest@{B}", false }, // an update that leaves a pin alone keeps it
+        { $"me/app:v1@{C}", "changed", null, $"me/app:v1@{C}", false },
         { "busybox", "always", $"busybox:latest@{B}", $"busybox:latest@{A}", false },        // a moved tag is followed
         { "busybox:nope", "always", null, "busybox:nope", true },
         { "nginx", "always", null, "nginx", true },                                         // kept as written
-        { $"nginx:1.27@{C}", "always", null, "nginx:1.27", true },                          // no such tag: the digest goes too
+        { $"nginx:1.27@{C}", "always", null, $"nginx:1.27@{C}", false },                   // no such tag: the digest stays, no warning
+        { $"nginx:1.27@{C}", "changed", $"busybox:latest@{A}", $"nginx:1.27@{C}", false },
+        { "busybox:1.36", "always", $"busybox:latest@{A}", $"busybox:1.36@{C}", false },   // a new tag is resolved
         { $"nginx@{C}", "always", null, $"nginx@{C}", false },                             // a digest alone names no tag
         { "Not/An Image", "always", null, "Not/An Image", false },                         // for the spec's checks to judge
         { "busybox", "changed", null, $"busybox:latest@{A}", false },                       // a create has nothing to compare with

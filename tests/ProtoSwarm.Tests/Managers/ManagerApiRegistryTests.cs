@@ -119,6 +119,43 @@ public sealed class ManagerApiRegistryTests : IAsyncLifetime
         Assert.Null(Web.UpdateStatus);
     }
 
+    [Theory]
+    [InlineData("busybox:latest")] // the tag busybox:latest is at A: B is kept, not swapped for A
+    [InlineData("busybox:latest@")] // made-up digest: kept too, the node's pull judges it
+    [InlineData("nginx:1.27")]     // a tag the registry lacks: the digest stays, with no warning
+    public async Task Create_Keeps_A_Digest_Written_With_The_Tag_As_Written(string name)
+    {
+        var image = name.EndsWith('@') ? name + "sha256:" + new string('e', 64) : $"{name}@{B}";
+
+        var created = Assert.IsType<ServiceCreated>(await Ask(new CreateService("c1", Spec(new ContainerSpec(image)))));
+
+        Assert.Equal(image, Web.Spec.TaskTemplate.Container.Image);
+        Assert.Empty(created.Warnings);
+    }
+
+    [Theory]
+    [InlineData(ResolveImageModes.Always)]
+    [InlineData(ResolveImageModes.Changed)]
+    public async Task An_Update_Keeps_A_Digest_The_User_Gives_Or_The_Pin_It_Leaves_Alone_And_Resolves_A_Tag_Given_Without_One(string mode)
+    {
+        await Ask(new CreateService("c1", Spec(new ContainerSpec($"busybox:latest@{B}"))));
+        await MoveTag("latest", C);
+
+        // `service update --resolve-image MODE --replicas 5 web`: the spec as read, digest included.
+        Assert.IsType<ServiceUpdated>(await Ask(new UpdateService("u1", "web", Web.Meta.Version, Web.Spec with { Mode = ServiceMode.ReplicatedMode(5) }, ResolveImage: mode)));
+        Assert.Equal($"busybox:latest@{B}", Web.Spec.TaskTemplate.Container.Image);
+        Assert.Null(Web.UpdateStatus);
+
+        // `service update --image busybox:latest@D`: the user's new digest, as written.
+        Assert.IsType<ServiceUpdated>(await Ask(new UpdateService("u2", "web", Web.Meta.Version, Web.Spec with { TaskTemplate = new TaskSpec(new ContainerSpec($"busybox:latest@{D}")) }, ResolveImage: mode)));
+        Assert.Equal($"busybox:latest@{D}", Web.Spec.TaskTemplate.Container.Image);
+
+        // `service update --image busybox:1.36`: a new tag, without a digest, is resolved.
+        await MoveTag("1.36", A);
+        Assert.IsType<ServiceUpdated>(await Ask(new UpdateService("u3", "web", Web.Meta.Version, Web.Spec with { TaskTemplate = new TaskSpec(new ContainerSpec("busybox:1.36")) }, ResolveImage: mode)));
+        Assert.Equal($"busybox:1.36@{A}", Web.Spec.TaskTemplate.Container.Image);
+    }
+
     [Fact]
     public async Task A_Rollback_Restores_The_Previous_Pinned_Image_As_Is()
     {

@@ -291,11 +291,68 @@ public sealed class ImageStoreTests : IDisposable
         var several = await Assert.ThrowsAsync<ImageStoreException>(() => _store.RemoveAsync(image.Id, force: false));
         Assert.Equal(RejectCode.Conflict, several.Code);
         await _store.RemoveAsync("busybox:two", force: false);
-        var inUse = await Assert.ThrowsAsync<ImageStoreException>(() => _store.RemoveAsync("busybox", force: false, i => i.Id == image.Id));
+        var inUse = await Assert.ThrowsAsync<ImageStoreException>(() => _store.RemoveAsync("busybox", force: false, i => i.Id == image.Id ? Stopped : null));
         Assert.Contains("must force", inUse.Message, StringComparison.Ordinal);
+        Assert.Contains("(stopped container task00000001)", inUse.Message, StringComparison.Ordinal);
         Assert.Single(await _store.ListAsync());
 
-        await _store.RemoveAsync("busybox", force: true, _ => true);
+        // A stopped container's image gives way to -f, as docker's.
+        await _store.RemoveAsync("busybox", force: true, _ => Stopped);
+        AssertEmpty();
+    }
+
+    private static readonly ImageUser Running = new("task000000012345678901234", Running: true);
+
+    private static readonly ImageUser Stopped = new("task000000012345678901234", Running: false);
+
+    [Fact]
+    public async Task An_Image_A_Running_Container_Uses_Is_Only_Untagged_By_A_Forced_Removal_By_Name_And_Keeps_Its_Layers()
+    {
+        var image = Assert.Single(await Load(DockerSave(["busybox:latest"])));
+        var layers = _store.RootLayers(image);
+
+        var refused = await Assert.ThrowsAsync<ImageStoreException>(() => _store.RemoveAsync("busybox", force: false, _ => Running));
+        var forced = await _store.RemoveAsync("busybox", force: true, _ => Running);
+        // A later load collects garbage: the nameless image still holds its layers.
+        await Load(DockerSave(["other:1"], [BaseLayer()]));
+
+        Assert.Contains("must force", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("(running container task00000001)", refused.Message, StringComparison.Ordinal);
+        Assert.Equal<string>(["busybox:latest"], forced.Untagged);
+        Assert.Empty(forced.Deleted);
+        var kept = (await _store.ListAsync()).Single(i => i.Id == image.Id);
+        Assert.Empty(kept.RepoTags);
+        Assert.All(layers, d => Assert.True(Directory.Exists(d), d));
+        Assert.True(File.Exists(Path.Combine(layers[0], "bin", "busybox")));
+        Assert.Equal(image.Id, (await _store.InspectAsync(image.Id)).Id);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task An_Image_A_Running_Container_Uses_Cannot_Be_Deleted_By_Id_Even_Forced(bool force)
+    {
+        var image = Assert.Single(await Load(DockerSave(["busybox:latest"])));
+
+        var refused = await Assert.ThrowsAsync<ImageStoreException>(() => _store.RemoveAsync(image.Id, force, i => i.Id == image.Id ? Running : null));
+
+        Assert.Equal(RejectCode.Conflict, refused.Code);
+        Assert.Equal($"conflict: unable to delete {image.Id[7..19]} (cannot be forced) - image is being used by running container task00000001", refused.Message);
+        Assert.Equal<string>(["busybox:latest"], Assert.Single(await _store.ListAsync()).RepoTags);
+        Assert.All(_store.RootLayers(image), d => Assert.True(Directory.Exists(d), d));
+    }
+
+    [Fact]
+    public async Task An_Image_Only_A_Stopped_Container_Uses_Is_Deleted_By_Id_When_Forced()
+    {
+        var image = Assert.Single(await Load(DockerSave(["busybox:latest"])));
+
+        var refused = await Assert.ThrowsAsync<ImageStoreException>(() => _store.RemoveAsync(image.Id, force: false, _ => Stopped));
+        var removed = await _store.RemoveAsync(image.Id, force: true, _ => Stopped);
+
+        Assert.Contains("must force", refused.Message, StringComparison.Ordinal);
+        Assert.Equal<string>(["busybox:latest"], removed.Untagged);
+        Assert.Contains(image.Id, removed.Deleted);
         AssertEmpty();
     }
 
@@ -306,7 +363,7 @@ public sealed class ImageStoreTests : IDisposable
         var saved = Assert.Single(await Load(DockerSave(["saved/app:2.0", "saved/app:latest"])));
         Assert.Equal(oci.Id, saved.Id);
         Assert.NotEqual(oci.ManifestDigest, saved.ManifestDigest);
-        bool InUse(StoredImage i) => i.Id == oci.Id;
+        ImageUser? InUse(StoredImage i) => i.Id == oci.Id ? Running : null;
 
         var first = await _store.RemoveAsync("saved/app:2.0", force: false, InUse);
         var forced = await _store.RemoveAsync("saved/app:latest", force: true, InUse);
@@ -329,9 +386,9 @@ public sealed class ImageStoreTests : IDisposable
     {
         var oci = Assert.Single(await Load(OciLayout("myapp:1.0")));
         await Load(DockerSave(["saved/app:2.0"]));
-        await _store.RemoveAsync("myapp:1.0", force: false, _ => true);
+        await _store.RemoveAsync("myapp:1.0", force: false, _ => Running);
 
-        var inUse = await Assert.ThrowsAsync<ImageStoreException>(() => _store.RemoveAsync("saved/app:2.0", force: false, i => i.Id == oci.Id));
+        var inUse = await Assert.ThrowsAsync<ImageStoreException>(() => _store.RemoveAsync("saved/app:2.0", force: false, i => i.Id == oci.Id ? Stopped : null));
         var removed = await _store.RemoveAsync("saved/app:2.0", force: false);
 
         Assert.Equal(RejectCode.Conflict, inUse.Code);
@@ -348,7 +405,7 @@ public sealed class ImageStoreTests : IDisposable
         var oci = Assert.Single(await Load(OciLayout("myapp:1.0")));
         var saved = Assert.Single(await Load(DockerSave(["saved/app:2.0"])));
 
-        var byDigest = await _store.RemoveAsync(saved.ManifestDigest, force: false, _ => true);
+        var byDigest = await _store.RemoveAsync(saved.ManifestDigest, force: false, _ => Running);
         var byId = await _store.RemoveAsync(oci.Id[7..19], force: false);
 
         Assert.Equal<string>(["saved/app:2.0"], byDigest.Untagged);

@@ -103,7 +103,7 @@ public sealed class LinuxContainerTests(ContainerFixture fixture)
     public async Task The_Containers_Directory_Is_Roots_Alone_And_A_Users_Container_Still_Runs()
     {
         // config.json holds the environment (passwords, often): it was readable by every local user.
-        var spec = fixture.Spec("sh", "-c", "id -u; echo ok > /tmp/x && cat /tmp/x") with { User = "app", Env = ["PATH=/bin:/usr/bin", "DB_PASSWORD=hunter2"] };
+        var spec = fixture.Spec("sh", "-c", "id -u; cat /etc/passwd > /dev/null && echo ok") with { User = "app", Env = ["PATH=/bin:/usr/bin", "DB_PASSWORD=hunter2"] };
         await using var container = await LinuxContainer.StartAsync(spec, fixture.Options);
 
         var mode = File.GetUnixFileMode(Path.Combine(fixture.Options.StateRoot, spec.Id));

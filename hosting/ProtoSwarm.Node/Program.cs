@@ -1,7 +1,11 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
+using Microsoft.Extensions.Options;
 using ProtoSwarm.Hosting;
+using ProtoSwarm.Hosting.Logging;
 using ProtoSwarm.Hosting.Options;
 
 var parsed = NodeOptionsParser.Parse(args);
@@ -30,10 +34,18 @@ builder.Logging.AddSimpleConsole(o =>
     o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fff ";
     o.UseUtcTimestamp = true;
 });
-builder.Logging.SetMinimumLevel(Enum.Parse<LogLevel>(parsed.LogLevel, ignoreCase: true));
-builder.Logging.AddFilter("Proto.", LogLevel.Warning);
-builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
-builder.Logging.AddFilter("Grpc", LogLevel.Warning);
+var logLevel = Enum.Parse<LogLevel>(parsed.LogLevel, ignoreCase: true);
+builder.Logging.SetMinimumLevel(logLevel);
+// The libraries' own information is chatter; their warnings and errors are written, and those that only
+// say a peer stopped, restarted or reset a connection become one line each (NetworkFailureLoggerProvider),
+// except at --log-level debug or trace, which write them as the libraries did, stack traces included.
+var libraries = logLevel > LogLevel.Warning ? logLevel : LogLevel.Warning;
+builder.Logging.AddFilter("Proto.", libraries);
+builder.Logging.AddFilter("Microsoft", libraries);
+builder.Logging.AddFilter("Grpc", libraries);
+builder.Logging.Services.Replace(ServiceDescriptor.Singleton<ILoggerProvider>(services => new NetworkFailureLoggerProvider(
+    new ConsoleLoggerProvider(services.GetRequiredService<IOptionsMonitor<ConsoleLoggerOptions>>(), services.GetServices<ConsoleFormatter>()),
+    logLevel)));
 builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(15));
 builder.AddProtoSwarmNode(parsed.Options);
 

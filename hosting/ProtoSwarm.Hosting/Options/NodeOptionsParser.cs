@@ -24,7 +24,8 @@ public static class NodeOptionsParser
                                    (default: none; the registry is always on the swarm's mTLS address)
           --control-socket PATH    The local control socket (default STATE/control.sock, root-only)
           --hostname NAME          The node's name in the swarm (default: this machine's hostname)
-          --log-level LEVEL        trace, debug, information, warning or error (default information)
+          --log-level LEVEL        trace, debug, information, warning or error (default information);
+                                   debug and trace also write peers' connection failures in full
           --executor KIND          What runs this node's tasks: linux (default: real containers, with
                                    protoswarm-init next to protoswarmd), none (tasks are refused) or
                                    fake (a test executor that runs no process; see FakeExecutor)

@@ -163,6 +163,29 @@ internal sealed class ReconcileState
     }
 
     /// <summary>
+    /// Ends a task no node will ever report on again with observed Orphaned and <paramref name="message"/>,
+    /// as swarmkit's dispatcher marks the tasks of a node it gave up on; a no-op unless the task is
+    /// between Assigned and Running (an ended task keeps its end, one never assigned is not orphaned).
+    /// The container's start and id stay, so `service ps` still tells what ran.
+    /// </summary>
+    public void Orphan(TaskObject task, string message, string? why = null)
+    {
+        var current = _tasks[task.Id];
+        if (current.Status.State < TaskState.Assigned || !TaskStates.CanMove(current.Status.State, TaskState.Orphaned))
+        {
+            return;
+        }
+
+        _tasks[task.Id] = current with
+        {
+            Status = current.Status with { State = TaskState.Orphaned, Timestamp = Now, Message = message, ExitCode = null },
+            Meta = current.Meta with { UpdatedAt = Now },
+        };
+        Writes++;
+        Event(why);
+    }
+
+    /// <summary>
     /// A new task of the current spec for the slot (or node), made as swarm makes them: New when it
     /// joins networks (the allocator gives it addresses, then makes it Pending), else Pending at once.
     /// </summary>

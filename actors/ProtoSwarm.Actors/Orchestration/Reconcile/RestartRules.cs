@@ -69,6 +69,12 @@ public static class RestartRules
             return new SlotDecision(SlotState.ReplaceNow, latest, Reason: "its task was stopped");
         }
 
+        if (latest.Status.State == TaskState.Orphaned)
+        {
+            // Lost with its node (removed from the swarm): no end of the task's own, whatever the restart condition.
+            return new SlotDecision(SlotState.ReplaceNow, latest, Reason: "its node was lost");
+        }
+
         if (isStale?.Invoke(latest) == true)
         {
             return new SlotDecision(SlotState.ReplaceNow, latest, Reason: "the service's spec changed since the end");

@@ -459,9 +459,16 @@ internal static partial class ServiceFlags
     private static ImmutableArray<MountSpec> Mounts(ImmutableArray<MountSpec> current, IReadOnlyList<string> add, IReadOnlyList<string> removeTargets)
     {
         var mounts = current.ToList();
+        var given = new HashSet<string>(StringComparer.Ordinal);
         foreach (var value in add)
         {
             var mount = Mount("--mount", value).OrThrow();
+            // docker's words, from its CLI (update) and swarmkit (create); the earlier mount was dropped silently.
+            if (!given.Add(mount.Target.TrimEnd('/')))
+            {
+                throw new FlagException($"duplicate mount target {mount.Target}: two mounts name it; give each mount a target of its own.");
+            }
+
             mounts.RemoveAll(m => m.Target == mount.Target);
             mounts.Add(mount);
         }

@@ -459,6 +459,8 @@ public class ServiceFlagsTests
     [InlineData("--no-healthcheck conflicts with --health-cmd", "--no-healthcheck", "true", "--health-cmd", "true")]
     [InlineData("duplicate secret target for k2 not allowed", "--secret", "source=k1,target=same", "--secret", "source=k2,target=same")]
     [InlineData("duplicate config target for c2 not allowed", "--config", "source=c1,target=/etc/a", "--config", "source=c2,target=/etc/a")]
+    [InlineData("duplicate mount target /x: two mounts name it", "--mount", "type=tmpfs,target=/x", "--mount", "type=volume,source=a1,target=/x")]
+    [InlineData("duplicate mount target /x/: two mounts name it", "--mount", "type=tmpfs,target=/x", "--mount", "type=tmpfs,target=/x/")]
     public void Flags_That_Contradict_Each_Other_Are_Refused(string expected, params string[] pairs)
     {
         var spec = ServiceFlags.Create(Values(pairs), "nginx", [], () => "x");

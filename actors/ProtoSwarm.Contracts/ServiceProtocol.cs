@@ -129,14 +129,18 @@ public sealed record GetServiceLogs(
 /// <summary>
 /// The lines found, merged over the tasks by timestamp; Cursors: per task, the last sequence read (pass
 /// them back as After to get only newer lines); Warnings: the nodes whose tasks' lines are missing
-/// (down, gone, not answering) and why. ServiceId is the service the reference resolved to.
+/// (down, gone, not answering, or a log the node could not read) and why. ServiceId is the service the
+/// reference resolved to. More: this answer is one page (about 1 MiB at most, so no answer strains the
+/// connection it shares with heartbeats) and there are more lines: ask again at once with Cursors as
+/// After, with no tail and the same since, until More is false.
 /// </summary>
 [MessagePackObject]
 public sealed record ServiceLogs(
     [property: Key(0)] string ServiceId,
     [property: Key(1)] ImmutableArray<ServiceLogEntry> Entries,
     [property: Key(2)] ImmutableSortedDictionary<string, long> Cursors,
-    ImmutableArray<string> Warnings = default)
+    ImmutableArray<string> Warnings = default,
+    [property: Key(4)] bool More = false)
 {
     [Key(3)]
     public ImmutableArray<string> Warnings { get; init; } = Warnings.IsDefault ? [] : Warnings;
@@ -236,13 +240,17 @@ public sealed record TaskStatusReportAck([property: Key(0)] int Stored);
 
 /// <summary>
 /// A manager asks a node's agent for the log lines of some of its tasks: after each task's cursor,
-/// and with Tail only the last N of those. Only managers may send it (a worker could otherwise read
-/// another node's logs). A task the node does not hold answers no lines, not an error.
+/// stamped Since or later when given, and with Tail only the last N of those. Each task's answer is
+/// one page of at most MaxBytes (<see cref="TaskLogPaging.BytesOf"/>; 0: <see cref="TaskLogPaging.DefaultPageBytes"/>),
+/// oldest first, with More when lines remain. Only managers may send it (a worker could otherwise
+/// read another node's logs). A task the node does not hold answers no lines, not an error.
 /// </summary>
 [MessagePackObject]
 public sealed record ReadTaskLogs(
     [property: Key(0)] ImmutableArray<TaskLogCursor> Tasks,
-    [property: Key(1)] int? Tail = null) : IManagerPeerMessage;
+    [property: Key(1)] int? Tail = null,
+    [property: Key(2)] DateTimeOffset? Since = null,
+    [property: Key(3)] int MaxBytes = 0) : IManagerPeerMessage;
 
 /// <summary>One task whose lines are wanted, and the last sequence already seen (0: from the start).</summary>
 [MessagePackObject]
@@ -255,11 +263,20 @@ public sealed record TaskLogs(
     [property: Key(0)] string NodeId,
     [property: Key(1)] ImmutableArray<TaskLog> Tasks) : INodeOwnMessage;
 
-/// <summary>The lines of one task, oldest first.</summary>
+/// <summary>
+/// One page of the lines of one task, oldest first. More: lines after the last one given remain. Start:
+/// the cursor this read's window began after (the sequence before its first line once since and tail
+/// are applied, or the last sequence read when they left nothing), so the next page, asked without a
+/// tail, resumes there even when none of these lines was shown. Error: the node could not read the log
+/// (why, for the operator); a task the node does not hold is no error, just no lines.
+/// </summary>
 [MessagePackObject]
 public sealed record TaskLog(
     [property: Key(0)] string TaskId,
-    [property: Key(1)] ImmutableArray<TaskLogEntry> Entries);
+    [property: Key(1)] ImmutableArray<TaskLogEntry> Entries,
+    [property: Key(2)] bool More = false,
+    [property: Key(3)] long Start = 0,
+    [property: Key(4)] string? Error = null);
 
 // ---- task resource usage (`service ps --stats`, `node ps --stats`): asked of the nodes, never stored
 

@@ -287,7 +287,9 @@ public sealed class SwarmClient : IAsyncDisposable
         /// time. <paramref name="tail"/>: the last N lines of each task (null: all the nodes keep);
         /// <paramref name="after"/>: a previous answer's Cursors, for only the lines since;
         /// <paramref name="since"/>: only lines stamped then or later. Nodes that are down or do not
-        /// answer within 3 s are named in the answer's Warnings.
+        /// answer within 5 s, and logs a node could not read, are named in the answer's Warnings. The answer is
+        /// one page (about 1 MiB at most): while its More is set, ask again with its Cursors as after, no tail
+        /// and the same since.
         /// </summary>
         public Task<ServiceLogs> LogsAsync(
             string serviceOrTaskRef,

@@ -42,8 +42,8 @@ public sealed partial class AgentActor : IActor
     private static readonly TimeSpan ReportTimeout = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan ReportRetry = TimeSpan.FromMilliseconds(250);
 
-    /// <summary>Below the managers' 3 s, so a slow task costs its own lines, not the node's whole answer.</summary>
-    private static readonly TimeSpan LogReadTimeout = TimeSpan.FromMilliseconds(2500);
+    /// <summary>Above the supervisor's 4 s per task and below the managers' 5 s, so a slow task costs its own lines, not the node's whole answer.</summary>
+    private static readonly TimeSpan LogReadTimeout = TimeSpan.FromMilliseconds(4500);
 
     /// <summary>Below the managers' 3 s; a reading takes about 250 ms (two readings of the counters).</summary>
     private static readonly TimeSpan UsageReadTimeout = TimeSpan.FromMilliseconds(2500);
@@ -155,7 +155,7 @@ public sealed partial class AgentActor : IActor
     private Task OnReadLogs(IContext context, ReadTaskLogs read)
     {
         var sender = context.Sender;
-        var none = new TaskLogs(_settings.NodeId, [.. read.Tasks.Select(t => new TaskLog(t.TaskId, []))]);
+        var none = new TaskLogs(_settings.NodeId, [.. read.Tasks.Select(t => new TaskLog(t.TaskId, [], Start: t.After))]);
         if (sender is null)
         {
             return Task.CompletedTask;
@@ -170,7 +170,10 @@ public sealed partial class AgentActor : IActor
         var reading = context.RequestAsync<TaskLogs>(_tasks, read, LogReadTimeout);
         context.ReenterAfter(reading, done =>
         {
-            context.Send(sender, done.IsCompletedSuccessfully ? done.Result with { NodeId = _settings.NodeId } : none);
+            var why = $"this node's task supervisor did not answer within {LogReadTimeout.TotalMilliseconds:0} ms";
+            context.Send(sender, done.IsCompletedSuccessfully
+                ? done.Result with { NodeId = _settings.NodeId }
+                : none with { Tasks = [.. none.Tasks.Select(t => t with { Error = why })] });
             return Task.CompletedTask;
         });
         return Task.CompletedTask;

@@ -7,8 +7,11 @@ namespace ProtoSwarm.Actors.Managers;
 /// <summary>`service logs`: the managers ask the nodes of a service's tasks for their lines; nothing is stored.</summary>
 public sealed partial class ManagerApiActor
 {
-    /// <summary>A node that has not answered by then is named in the answer's warnings, not waited for.</summary>
-    private static readonly TimeSpan NodeLogTimeout = TimeSpan.FromSeconds(3);
+    /// <summary>
+    /// A node that has not answered by then is named in the answer's warnings, not waited for. Above the agent's 4.5 s:
+    /// a page of a large log is parsed from the start of its files, which takes seconds on a busy node.
+    /// </summary>
+    private static readonly TimeSpan NodeLogTimeout = TimeSpan.FromSeconds(5);
 
     /// <summary>
     /// A node that a query (logs, usage) asks about its own tasks: its name for warnings, its agent, or why it
@@ -55,8 +58,9 @@ public sealed partial class ManagerApiActor
                 $"`service update --log-driver {LogDriverRule.JsonFile} {m.ServiceRef}` keeps the next tasks' output");
         }
 
-        // With Since the nodes send everything after the cursors; since and tail are applied once merged.
-        var nodeTail = m.Since is null ? m.Tail : null;
+        // The nodes apply since and tail; each task gets its share of a page, so the nodes' answers, and the one
+        // merged from them, stay about one page however long the logs are.
+        var perTask = TaskLogPaging.PerTask(TaskLogPaging.DefaultPageBytes, tasks.Count(t => t.NodeId.Length > 0));
         var asks = new List<Task<NodeLogAnswer>>();
         foreach (var group in tasks.Where(t => t.NodeId.Length > 0).GroupBy(t => t.NodeId, StringComparer.Ordinal))
         {
@@ -68,7 +72,7 @@ public sealed partial class ManagerApiActor
                 continue;
             }
 
-            var read = new ReadTaskLogs([.. onNode.Select(t => new TaskLogCursor(t.Id, m.After.GetValueOrDefault(t.Id)))], nodeTail);
+            var read = new ReadTaskLogs([.. onNode.Select(t => new TaskLogCursor(t.Id, m.After.GetValueOrDefault(t.Id)))], m.Tail, m.Since, perTask);
             asks.Add(AskNodeAsync(context, agent!, read, group.Key, name, onNode));
         }
 
@@ -77,7 +81,7 @@ public sealed partial class ManagerApiActor
         {
             if (sender is not null)
             {
-                context.Send(sender, ServiceLogGathering.Merge(serviceId!, done.Result, m.After, m.Tail, m.Since));
+                context.Send(sender, ServiceLogGathering.Merge(serviceId!, done.Result, m.After));
             }
 
             return Task.CompletedTask;

@@ -49,22 +49,26 @@ public static class ServiceLogGathering
     }
 
     /// <summary>
-    /// One answer from the nodes' answers: the lines of the tasks asked of each node (anything else a
-    /// node sends is ignored), since <paramref name="since"/> and the last <paramref name="tail"/> per
-    /// task, ordered by time; each task's cursor moves to the last line it returned (lines dropped by
-    /// since/tail included, so a follow does not see them later) and stays where it was when its node
-    /// did not answer.
+    /// One page from the nodes' pages: the lines of the tasks asked of each node (anything else a node sends
+    /// is ignored; since and tail were applied by the nodes), ordered by time (ties by task id, then sequence).
+    /// While a task has more lines than its node sent, the page ends at that task's last line sent (the
+    /// earliest such across tasks), so the next page cannot hold a line older than one shown; and it ends
+    /// where <paramref name="pageBytes"/> is full. Each task's cursor moves to its last line shown, or to
+    /// where its node's window began (the lines before a tail or since are skipped for good), and stays where
+    /// it was when its node did not answer; More says a next page has lines. A node that could not be asked,
+    /// or could not read a task's log, is a warning naming the node (and the task).
     /// </summary>
     public static ServiceLogs Merge(
         string serviceId,
         IEnumerable<NodeLogAnswer> answers,
         IReadOnlyDictionary<string, long> after,
-        int? tail,
-        DateTimeOffset? since)
+        int pageBytes = TaskLogPaging.DefaultPageBytes)
     {
-        var entries = new List<ServiceLogEntry>();
+        var lines = new List<ServiceLogEntry>();
         var cursors = new SortedDictionary<string, long>(StringComparer.Ordinal);
         var warnings = new List<string>();
+        var more = false;
+        DateTimeOffset? cut = null;
         foreach (var answer in answers.OrderBy(a => a.NodeName, StringComparer.Ordinal))
         {
             foreach (var task in answer.Tasks)
@@ -82,31 +86,49 @@ public static class ServiceLogGathering
             var asked = answer.Tasks.ToDictionary(t => t.Id, StringComparer.Ordinal);
             foreach (var log in answer.Logs.Tasks.IsDefault ? [] : answer.Logs.Tasks)
             {
-                if (!asked.TryGetValue(log.TaskId, out var task) || log.Entries.IsDefaultOrEmpty)
+                if (!asked.TryGetValue(log.TaskId, out var task))
                 {
                     continue;
                 }
 
-                cursors[task.Id] = Math.Max(cursors[task.Id], log.Entries.Max(e => e.Sequence));
-                IEnumerable<TaskLogEntry> kept = log.Entries.Where(e => e.Sequence > after.GetValueOrDefault(task.Id));
-                if (since is { } from)
+                if (log.Error is not null)
                 {
-                    kept = kept.Where(e => e.Timestamp >= from);
+                    warnings.Add($"Node {answer.NodeName} ({answer.NodeId}) could not read the log of task {task.Id}: {log.Error}.");
                 }
 
-                if (tail is { } last)
+                cursors[task.Id] = Math.Max(cursors[task.Id], log.Start);
+                var entries = log.Entries.IsDefault ? [] : log.Entries.Where(e => e.Sequence > after.GetValueOrDefault(task.Id)).ToList();
+                if (log.More && entries.Count > 0)
                 {
-                    kept = kept.TakeLast(last);
+                    more = true;
+                    cut = cut is { } c && c <= entries[^1].Timestamp ? c : entries[^1].Timestamp;
                 }
 
-                entries.AddRange(kept.Select(e => new ServiceLogEntry(task.Id, task.Slot, answer.NodeId, e.Timestamp, e.Stream, e.Line, e.Sequence)));
+                lines.AddRange(entries.Select(e => new ServiceLogEntry(task.Id, task.Slot, answer.NodeId, e.Timestamp, e.Stream, e.Line, e.Sequence)));
             }
         }
 
-        return new ServiceLogs(
-            serviceId,
-            [.. entries.OrderBy(e => e.Timestamp).ThenBy(e => e.TaskId, StringComparer.Ordinal).ThenBy(e => e.Sequence)],
-            cursors.ToImmutableSortedDictionary(StringComparer.Ordinal),
-            [.. warnings]);
+        var ordered = lines
+            .Where(e => cut is not { } last || e.Timestamp <= last)
+            .OrderBy(e => e.Timestamp).ThenBy(e => e.TaskId, StringComparer.Ordinal).ThenBy(e => e.Sequence)
+            .ToList();
+        more |= ordered.Count < lines.Count;
+        var page = new List<ServiceLogEntry>();
+        var used = 0L;
+        foreach (var entry in ordered)
+        {
+            var bytes = TaskLogPaging.BytesOf(entry.Line);
+            if (page.Count > 0 && used + bytes > pageBytes)
+            {
+                more = true;
+                break;
+            }
+
+            page.Add(entry);
+            used += bytes;
+            cursors[entry.TaskId] = Math.Max(cursors[entry.TaskId], entry.Sequence);
+        }
+
+        return new ServiceLogs(serviceId, [.. page], cursors.ToImmutableSortedDictionary(StringComparer.Ordinal), [.. warnings], more);
     }
 }

@@ -39,13 +39,50 @@ internal static class ServiceLogsCommand
             services.LogPollInterval = app.LogPollInterval;
             if (!parse.GetValue(follow))
             {
-                await PrintAsync(cli, view, await services.LogsAsync(typed, lines, since: from, ct: ct), [], ct);
-                return 0;
+                return await PrintAllAsync(cli, view, services, typed, lines, from, ct);
             }
 
             return await FollowAsync(cli, view, services, typed, lines, from, ct);
         });
         return command;
+    }
+
+    /// <summary>
+    /// Prints the answer page by page (each page is printed as it comes, so a long log starts at once and
+    /// nothing holds it whole), asking again with the cursors while the managers say there is more. Exit 1
+    /// when a warning said some lines could not be read and none was printed: nothing to show is then a failure,
+    /// not an empty log.
+    /// </summary>
+    private static async Task<int> PrintAllAsync(CliContext cli, LogView view, SwarmClient.ServicesApi services, string typed, int? lines, DateTimeOffset? from, CancellationToken ct)
+    {
+        var cursors = new Dictionary<string, long>(StringComparer.Ordinal);
+        var warned = new HashSet<string>(StringComparer.Ordinal);
+        var printed = false;
+        var logs = await services.LogsAsync(typed, lines, since: from, ct: ct);
+        while (true)
+        {
+            warned.UnionWith(await PrintAsync(cli, view, logs, warned, ct));
+            printed |= !logs.Entries.IsEmpty;
+            if (!logs.More || !Advance(cursors, logs))
+            {
+                return printed || warned.Count == 0 ? 0 : 1;
+            }
+
+            logs = await services.LogsAsync(typed, null, cursors, from, ct);
+        }
+    }
+
+    /// <summary>Takes an answer's cursors; false when none moved (a page that gave nothing would be asked for forever).</summary>
+    private static bool Advance(Dictionary<string, long> cursors, ServiceLogs logs)
+    {
+        var moved = false;
+        foreach (var (taskId, sequence) in logs.Cursors)
+        {
+            moved |= !cursors.TryGetValue(taskId, out var before) || before != sequence;
+            cursors[taskId] = sequence;
+        }
+
+        return moved;
     }
 
     /// <summary>
@@ -72,12 +109,13 @@ internal static class ServiceLogsCommand
 
                     first = false;
                     unavailable = null;
-                    foreach (var (taskId, sequence) in logs.Cursors)
-                    {
-                        cursors[taskId] = sequence;
-                    }
-
+                    var moved = Advance(cursors, logs);
                     warned = await PrintAsync(cli, view, logs, warned, ct);
+                    if (logs.More && moved)
+                    {
+                        // A page of a long log: the rest is asked for at once, not after a poll's pause.
+                        continue;
+                    }
                 }
                 catch (SwarmCommandException e) when (e.Code == RejectCode.Unavailable)
                 {

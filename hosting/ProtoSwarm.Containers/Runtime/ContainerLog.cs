@@ -25,8 +25,9 @@ public static class ContainerLog
     private const int MaxRotated = 1000;
 
     /// <summary>The entries with a sequence above <paramref name="after"/>, oldest first; only the last
-    /// <paramref name="tail"/> of them when given. None when there is no log.</summary>
-    public static IReadOnlyList<ContainerLogEntry> Read(string stateDir, long after = 0, int? tail = null)
+    /// <paramref name="tail"/> of them when given, else only the first <paramref name="limit"/> when given (the
+    /// files are then read no further: a page of a large log does not cost the whole log). None when there is no log.</summary>
+    public static IReadOnlyList<ContainerLogEntry> Read(string stateDir, long after = 0, int? tail = null, int? limit = null)
     {
         // Opened newest first, read oldest first: a rotation in between makes a file be read twice
         // (its records are skipped by sequence the second time) rather than missed.
@@ -49,8 +50,8 @@ public static class ContainerLog
                 }
                 files.Add(file);
             }
-            var assembler = new Assembler(after, tail);
-            for (var i = files.Count - 1; i >= 0; i--)
+            var assembler = new Assembler(after, tail, tail is null ? limit : null);
+            for (var i = files.Count - 1; i >= 0 && !assembler.Full; i--)
             {
                 ReadLines(files[i], assembler);
             }
@@ -82,7 +83,7 @@ public static class ContainerLog
         var buffer = new byte[64 * 1024];
         var fill = 0;
         int n;
-        while ((n = stream.Read(buffer, fill, buffer.Length - fill)) > 0)
+        while (!assembler.Full && (n = stream.Read(buffer, fill, buffer.Length - fill)) > 0)
         {
             fill += n;
             var start = 0;
@@ -191,7 +192,7 @@ public static class ContainerLog
         int.TryParse(digits, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out value);
 
     // Joins pieces per stream (as bytes: a cut may fall inside a UTF-8 character) and keeps what is asked for.
-    private sealed class Assembler(long after, int? tail)
+    private sealed class Assembler(long after, int? tail, int? limit)
     {
         private readonly List<byte>?[] _pending = new List<byte>?[2];
         private readonly Queue<ContainerLogEntry> _entries = new();
@@ -199,9 +200,12 @@ public static class ContainerLog
 
         public IReadOnlyList<ContainerLogEntry> Entries => [.. _entries];
 
+        /// <summary>The limit's lines are there: the rest is not read.</summary>
+        public bool Full => limit is { } most && _entries.Count >= most;
+
         public void Add(ReadOnlySpan<byte> line)
         {
-            if (!TryParse(line, out var record) || record.Sequence <= _last)
+            if (Full || !TryParse(line, out var record) || record.Sequence <= _last)
             {
                 return;
             }

@@ -262,8 +262,8 @@ public sealed partial class LinuxContainer : IAsyncDisposable
     }
 
     /// <summary>The log of a container by id, running or ended; it lasts until the container is removed.</summary>
-    public static IReadOnlyList<ContainerLogEntry> ReadLogs(string id, ContainerRuntimeOptions options, long after = 0, int? tail = null) =>
-        ContainerLog.Read(Path.Combine(options.StateRoot, id), after, tail);
+    public static IReadOnlyList<ContainerLogEntry> ReadLogs(string id, ContainerRuntimeOptions options, long after = 0, int? tail = null, int? limit = null) =>
+        ContainerLog.Read(Path.Combine(options.StateRoot, id), after, tail, limit);
 
     /// <summary>Docker's logs --follow: the entries after <paramref name="after"/>, then each new one as
     /// the log is polled, until the container has ended and its last lines were read.</summary>

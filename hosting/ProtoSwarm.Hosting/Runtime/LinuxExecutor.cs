@@ -491,9 +491,13 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
         }
 
         public Task<IReadOnlyList<TaskLogEntry>> ReadLogsAsync(long after, int? tail, CancellationToken ct) =>
+            ReadLogsAsync(after, tail, null, ct);
+
+        /// <summary>With a limit the log files are read only until that many lines are found: one page of a large log costs a page.</summary>
+        public Task<IReadOnlyList<TaskLogEntry>> ReadLogsAsync(long after, int? tail, int? limit, CancellationToken ct) =>
             Task.Run<IReadOnlyList<TaskLogEntry>>(() =>
             [
-                .. LinuxContainer.ReadLogs(task.Id, executor._options, after, tail).Select(e => new TaskLogEntry(
+                .. LinuxContainer.ReadLogs(task.Id, executor._options, after, tail, limit).Select(e => new TaskLogEntry(
                     e.Sequence, e.Timestamp, e.Stream == ContainerLogStream.Stderr ? LogStream.Stderr : LogStream.Stdout, e.Text)),
             ], ct);
 

@@ -52,14 +52,17 @@ internal sealed class TaskHarness : IAsyncDisposable
     public void Send(object message) => _system.Root.Send(_agent, message);
 
     /// <summary>Asks the supervisor for the lines of these tasks, as the agent passes a manager's request down.</summary>
-    public async Task<TaskLogs> ReadLogsAsync(int? tail = null, params TaskLogCursor[] tasks)
+    public Task<TaskLogs> ReadLogsAsync(int? tail = null, params TaskLogCursor[] tasks) => ReadLogsAsync(new ReadTaskLogs([.. tasks], tail));
+
+    /// <summary>Passes a manager's request to the supervisor as it came.</summary>
+    public async Task<TaskLogs> ReadLogsAsync(ReadTaskLogs read)
     {
         while (_supervisor is null)
         {
             await Task.Delay(5);
         }
 
-        return await _system.Root.RequestAsync<TaskLogs>(_supervisor, new ReadTaskLogs([.. tasks], tail), TestTimeout.Token);
+        return await _system.Root.RequestAsync<TaskLogs>(_supervisor, read, TestTimeout.Token);
     }
 
     /// <summary>The lines of one task as the supervisor answers them.</summary>

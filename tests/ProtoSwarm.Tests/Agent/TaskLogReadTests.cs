@@ -1,5 +1,6 @@
 using ProtoSwarm.Actors.Agent.Tasks;
 using ProtoSwarm.Contracts;
+using ProtoSwarm.Tests.Contracts;
 using ProtoSwarm.Tests.Nodes;
 using Op = ProtoSwarm.Actors.Agent.Tasks.ControllerOperation;
 
@@ -77,5 +78,43 @@ public sealed class TaskLogReadTests : IAsyncLifetime
 
         Assert.Equal(["tick 1", "tick 2", "tick 3"], await _node.LinesOfAsync("t1"));
         Assert.Equal(["tick 3"], await _node.LinesOfAsync("t1", after: 2));
+    }
+
+    [Fact]
+    public async Task A_Long_Log_Comes_In_Pages_Of_At_Most_The_Bytes_Asked_For_Each_Resuming_After_The_Last()
+    {
+        _node.Send(TestTasks.Assign(TestTasks.Task("t1", env: "FAKE_OUTPUT=" + string.Join('|', Enumerable.Range(1, 10).Select(n => $"line {n:00}")))));
+        await _node.WaitForAsync("t1", TaskState.Running);
+        var page = 4 * TaskLogPaging.BytesOf("line 01");
+
+        var first = Assert.Single((await _node.ReadLogsAsync(new ReadTaskLogs([new TaskLogCursor("t1")], MaxBytes: page))).Tasks);
+        var last = Assert.Single((await _node.ReadLogsAsync(new ReadTaskLogs([new TaskLogCursor("t1", 8)], MaxBytes: page))).Tasks);
+        var tail = Assert.Single((await _node.ReadLogsAsync(new ReadTaskLogs([new TaskLogCursor("t1")], Tail: 6, MaxBytes: page))).Tasks);
+
+        Assert.Equal(["line 01", "line 02", "line 03", "line 04"], first.Entries.Select(e => e.Line));
+        Assert.True(first.More);
+        Assert.Equal(["line 09", "line 10"], last.Entries.Select(e => e.Line));
+        Assert.False(last.More);
+        Assert.Equal(["line 05", "line 06", "line 07", "line 08"], tail.Entries.Select(e => e.Line));
+        Assert.Equal((true, 4L), (tail.More, tail.Start));
+    }
+
+    [Fact]
+    public async Task Since_Is_Applied_On_The_Node_Before_The_Tail()
+    {
+        _node.Send(TestTasks.Assign(TestTasks.Task("t1", env: "FAKE_LOG_EVERY_MS=1000")));
+        await _node.WaitForAsync("t1", TaskState.Running);
+        for (var second = 0; second < 4; second++)
+        {
+            _node.Time.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        await Poll.Until(async () => (await _node.LinesOfAsync("t1")).Count == 4, "four ticks are written");
+        var read = new ReadTaskLogs([new TaskLogCursor("t1")], Tail: 1, Since: TestNodes.T0.AddSeconds(2));
+
+        var log = Assert.Single((await _node.ReadLogsAsync(read)).Tasks);
+
+        Assert.Equal(["tick 4"], log.Entries.Select(e => e.Line));
+        Assert.Equal(3, log.Start);
     }
 }

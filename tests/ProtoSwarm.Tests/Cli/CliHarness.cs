@@ -42,9 +42,16 @@ internal static class CliHarness
         RunWithInputAsync(node, [], ct, args);
 
     /// <summary>Runs a command with <paramref name="stdin"/> as what it reads from its standard input.</summary>
-    public static async Task<(int Code, string Out, string Err)> RunWithInputAsync(FakeNode node, byte[] stdin, CancellationToken ct, params string[] args)
+    public static Task<(int Code, string Out, string Err)> RunWithInputAsync(FakeNode node, byte[] stdin, CancellationToken ct, params string[] args) =>
+        RunCoreAsync(node, stdin, TimeSpan.FromMilliseconds(10), args, ct);
+
+    /// <summary>As <see cref="RunUntilAsync"/> with follows polling every <paramref name="logPoll"/>, for a test that tells an ask at once from a poll.</summary>
+    public static Task<(int Code, string Out, string Err)> RunPollingEveryAsync(FakeNode node, TimeSpan logPoll, CancellationToken ct, params string[] args) =>
+        RunCoreAsync(node, [], logPoll, args, ct);
+
+    private static async Task<(int Code, string Out, string Err)> RunCoreAsync(FakeNode node, byte[] stdin, TimeSpan logPoll, string[] args, CancellationToken ct)
     {
-        var root = new CliApp(_ => node) { WaitTiming = FastWait, LogPollInterval = TimeSpan.FromMilliseconds(10), CaRotationPollInterval = TimeSpan.FromMilliseconds(1), StandardInput = () => new MemoryStream(stdin) }.CreateRoot();
+        var root = new CliApp(_ => node) { WaitTiming = FastWait, LogPollInterval = logPoll, CaRotationPollInterval = TimeSpan.FromMilliseconds(1), StandardInput = () => new MemoryStream(stdin) }.CreateRoot();
         using var output = new StringWriter();
         using var error = new StringWriter();
         var code = await CliApp.RunAsync(root, args, new InvocationConfiguration

@@ -250,4 +250,85 @@ public class ServiceLogsCommandTests
         Assert.Equal([1, null], asks.Take(2).Select(a => a.Tail));
         Assert.Equal(7, asks[1].After[Task1]);
     }
+
+    [Fact]
+    public async Task A_Long_Log_Is_Printed_Page_By_Page_Asking_With_The_Cursors_Until_There_Is_No_More()
+    {
+        var node = Swarm(
+            Answer(Line(Task1, 1, "page 1", sequence: 1)) with { More = true },
+            Answer(Line(Task1, 1, "page 2", sequence: 2)) with { More = true },
+            Answer(Line(Task1, 1, "page 3", sequence: 3)));
+
+        var (code, output, error) = await RunAsync(node, "service", "logs", "--tail", "3", "--since", "2013-01-02T13:23:37Z", "--raw", "web");
+
+        Assert.Equal((0, "page 1\npage 2\npage 3\n", string.Empty), (code, output, error));
+        var asks = node.Requests.OfType<GetServiceLogs>().ToList();
+        Assert.Equal([3, null, null], asks.Select(a => a.Tail));
+        Assert.Equal([0L, 1, 2], asks.Select(a => a.After.GetValueOrDefault(Task1)));
+        Assert.All(asks, a => Assert.Equal(new DateTimeOffset(2013, 1, 2, 13, 23, 37, TimeSpan.Zero), a.Since));
+    }
+
+    [Fact]
+    public async Task A_Page_Whose_Cursors_Did_Not_Move_Ends_The_Paging()
+    {
+        var node = Swarm(Answer(Line(Task1, 1, "only", sequence: 1)) with { More = true });
+
+        var (code, output, _) = await RunAsync(node, "service", "logs", "--raw", "web");
+
+        Assert.Equal((0, "only\nonly\n"), (code, output));
+        Assert.Equal(2, node.Requests.OfType<GetServiceLogs>().Count());
+    }
+
+    [Fact]
+    public async Task Nothing_Read_And_A_Log_That_Could_Not_Be_Read_Is_A_Failure_Naming_The_Task_And_Node()
+    {
+        const string failed = "Node w1 (n1) could not read the log of task task000000000000000web1a: reading it took longer than 4 s.";
+        var node = Swarm(new ServiceLogs(WebId, [], NoCursors.Add(Task1, 0), [failed]));
+
+        var (code, output, error) = await RunAsync(node, "service", "logs", "web");
+
+        Assert.Equal((1, string.Empty), (code, output));
+        Assert.Equal($"Warning: {failed}\n", error);
+    }
+
+    [Fact]
+    public async Task Follow_Asks_For_The_Next_Page_At_Once_Without_The_Tail()
+    {
+        var asks = new List<GetServiceLogs>();
+        var twoAsks = new TaskCompletionSource();
+        var node = new FakeNode(request =>
+        {
+            if (request is not GetServiceLogs ask)
+            {
+                return Names;
+            }
+
+            lock (asks)
+            {
+                asks.Add(ask);
+                if (asks.Count == 2)
+                {
+                    twoAsks.TrySetResult();
+                }
+
+                return asks.Count == 1 ? Answer(Line(Task1, 1, "page 1", sequence: 1)) with { More = true } : Answer(Line(Task1, 1, "page 2", sequence: 2));
+            }
+        });
+        using var ctrlC = new CancellationTokenSource();
+
+        var started = DateTime.UtcNow;
+        // Polls every minute: the second page comes within seconds only if it is asked for at once.
+        var run = RunPollingEveryAsync(node, TimeSpan.FromMinutes(1), ctrlC.Token, "service", "logs", "-f", "--tail", "5", "--raw", "web");
+        await twoAsks.Task.WaitAsync(TimeSpan.FromSeconds(15));
+        var second = DateTime.UtcNow - started;
+
+        await ctrlC.CancelAsync();
+        var (code, output, _) = await run;
+
+        Assert.Equal(130, code);
+        Assert.StartsWith("page 1\npage 2\n", output, StringComparison.Ordinal);
+        Assert.Equal([5, null], asks.Take(2).Select(a => a.Tail));
+        Assert.Equal(1, asks[1].After[Task1]);
+        Assert.True(second < TimeSpan.FromSeconds(5), $"the second page was asked for after {second}");
+    }
 }

@@ -142,6 +142,18 @@ public interface ITaskController
     /// empty answer, not an error. May run beside any other call.
     /// </summary>
     Task<IReadOnlyList<TaskLogEntry>> ReadLogsAsync(long after, int? tail, CancellationToken ct);
+
+    /// <summary>
+    /// As <see cref="ReadLogsAsync(long, int?, CancellationToken)"/>, with <paramref name="limit"/> (when given, and
+    /// no tail) only the first that many lines after <paramref name="after"/>: a page of `service logs` needs no more,
+    /// and an executor that keeps large logs should not build every later line for each page. The default reads them
+    /// all and keeps the first; the Linux executor stops reading there.
+    /// </summary>
+    async Task<IReadOnlyList<TaskLogEntry>> ReadLogsAsync(long after, int? tail, int? limit, CancellationToken ct)
+    {
+        var all = await ReadLogsAsync(after, tail, ct).ConfigureAwait(false);
+        return tail is null && limit is { } first && first < all.Count ? [.. all.Take(first)] : all;
+    }
 }
 
 /// <summary>How a container's process ended: its exit code, whether the kernel's OOM killer ended it, and any word from the runtime.</summary>

@@ -107,8 +107,9 @@ public sealed partial class TaskActor : IActor
     }
 
     /// <summary>
-    /// Reads the container's log off the actor thread. Unlike the lifecycle's calls it does not wait
-    /// for the one in flight: a log read changes nothing, and a slow stop must not hold up `service logs`.
+    /// Reads the container's log, and cuts the page, off the actor thread. Unlike the lifecycle's calls it does not wait
+    /// for the one in flight: a log read changes nothing, and a slow stop must not hold up `service logs`. A failed
+    /// read answers its reason, so the operator is told rather than shown nothing.
     /// </summary>
     private Task OnReadLog(IContext context, ReadTaskLog read)
     {
@@ -116,7 +117,11 @@ public sealed partial class TaskActor : IActor
         var controller = _controller;
         var ct = context.CancellationToken;
         var taskId = _task.Id;
-        var reading = Task.Run(() => controller.ReadLogsAsync(read.After, read.Tail, ct), CancellationToken.None);
+        // With since the tail counts the lines since then, so the controller reads them all; without either, a page's worth.
+        var tail = read.Since is null ? read.Tail : null;
+        var limit = read.Since is null && read.Tail is null ? TaskLogPaging.ReadLimit(read.MaxBytes) : (int?)null;
+        var reading = Task.Run(async () => TaskLogPaging.Page(
+            taskId, await controller.ReadLogsAsync(read.After, tail, limit, ct), read.After, read.Tail, read.Since, read.MaxBytes), CancellationToken.None);
         context.ReenterAfter(reading, done =>
         {
             if (!done.IsCompletedSuccessfully)
@@ -126,7 +131,7 @@ public sealed partial class TaskActor : IActor
 
             if (sender is not null)
             {
-                context.Send(sender, new TaskLog(taskId, done.IsCompletedSuccessfully ? [.. done.Result] : []));
+                context.Send(sender, done.IsCompletedSuccessfully ? done.Result : new TaskLog(taskId, [], Start: read.After, Error: FailureMessage(done)));
             }
 
             return Task.CompletedTask;

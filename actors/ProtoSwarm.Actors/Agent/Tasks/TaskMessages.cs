@@ -27,5 +27,8 @@ public sealed record ResendTaskStatuses
     public static readonly ResendTaskStatuses Instance = new();
 }
 
-/// <summary>Asks a task actor for its container's log lines after a sequence (see <see cref="ITaskController.ReadLogsAsync"/>); answered with a <see cref="TaskLog"/>.</summary>
-public sealed record ReadTaskLog(long After, int? Tail);
+/// <summary>
+/// Asks a task actor for one page of its container's log lines after a sequence (see <see cref="ITaskController.ReadLogsAsync"/>
+/// and <see cref="TaskLogPaging.Page"/>); answered with a <see cref="TaskLog"/>, whose Error says why a read failed.
+/// </summary>
+public sealed record ReadTaskLog(long After, int? Tail, DateTimeOffset? Since = null, int MaxBytes = 0);

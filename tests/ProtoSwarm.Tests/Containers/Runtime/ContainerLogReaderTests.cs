@@ -93,6 +93,18 @@ public sealed class ContainerLogReaderTests : IDisposable
         Assert.Empty(ContainerLog.Read(_dir, after: 10));
     }
 
+    [Fact]
+    public void A_Limit_Reads_Only_The_First_Lines_After_The_Cursor_Across_Rotated_Files_And_Yields_To_A_Tail()
+    {
+        Write("container.log.1", [.. Enumerable.Range(1, 5).Select(i => Record(i, "stdout", 'F', $"line {i}"))]);
+        Write("container.log", [.. Enumerable.Range(6, 5).Select(i => Record(i, "stdout", 'F', $"line {i}"))]);
+
+        Assert.Equal([4L, 5L, 6L], ContainerLog.Read(_dir, after: 3, limit: 3).Select(x => x.Sequence));
+        Assert.Equal([1L, 2L], ContainerLog.Read(_dir, limit: 2).Select(x => x.Sequence));
+        Assert.Equal([9L, 10L], ContainerLog.Read(_dir, after: 8, limit: 5).Select(x => x.Sequence));
+        Assert.Equal([8L, 9L, 10L], ContainerLog.Read(_dir, tail: 3, limit: 1).Select(x => x.Sequence));
+    }
+
     [Theory]
     [InlineData("garbage")]
     [InlineData("x 2024-05-06T07:08:09.123456789Z stdout F text")]

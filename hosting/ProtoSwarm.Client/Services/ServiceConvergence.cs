@@ -147,7 +147,7 @@ public static class ServiceConvergence
             _ => ConvergenceState.Converged,
         };
         return new ServiceProgress(service.Id, service.Spec.Name, mode.Kind, state, done, desired, rollingBack, status?.Message ?? string.Empty, slots.Lines,
-            Ended: ended.Count, Failed: ended.Count(t => IsFailure(t)));
+            Ended: ended.Count, Failed: ended.Count(TaskOutcome.IsFailure));
     }
 
     /// <summary>A task of another slot or spec than those counted that still holds, or will hold, a node.</summary>
@@ -226,23 +226,18 @@ public static class ServiceConvergence
         }
 
         var last = Newest(slot);
-        if (!SpecEquality.IsCurrent(last, spec) || last.Status.State is not (TaskState.Complete or TaskState.Failed or TaskState.Rejected))
+        if (!SpecEquality.IsCurrent(last, spec) || !TaskOutcome.EndedOnItsOwn(last))
         {
             return null;
         }
 
         var policy = last.Spec.Restart;
-        var ended = slot.Count(t => SpecEquality.IsCurrent(t, spec) && t.Status.State is TaskState.Complete or TaskState.Failed or TaskState.Rejected);
         return policy.Condition == RestartCondition.None
-            || (policy.Condition == RestartCondition.OnFailure && !IsFailure(last))
-            || (policy.MaxAttempts > 0 && policy.Window <= TimeSpan.Zero && ended > policy.MaxAttempts)
+            || (policy.Condition == RestartCondition.OnFailure && !TaskOutcome.IsFailure(last))
+            || AttemptsUsedUp(policy, slot.Where(t => SpecEquality.IsCurrent(t, spec)))
             ? last
             : null;
     }
-
-    /// <summary>A task that failed: refused, failed, or exited with a code other than 0 (the managers' rule).</summary>
-    public static bool IsFailure(TaskObject task) =>
-        task.Status.State is TaskState.Failed or TaskState.Rejected || (task.Status.State == TaskState.Complete && task.Status.ExitCode is not (null or 0));
 
     /// <summary>
     /// A job's progress, as docker's job progress shows it: one line per slot 1..total (per node that
@@ -273,12 +268,12 @@ public static class ServiceConvergence
             }
 
             var live = slot.Where(t => t.Status.State < TaskState.Complete && t.DesiredState <= TaskState.Complete).ToList();
-            var shown = live.Count > 0 ? Newest(live) : slot.FirstOrDefault(Succeeded) ?? Newest(slot);
+            var shown = live.Count > 0 ? Newest(live) : slot.FirstOrDefault(TaskOutcome.Succeeded) ?? Newest(slot);
             if (live.Count > 0)
             {
                 active++;
             }
-            else if (Succeeded(shown))
+            else if (TaskOutcome.Succeeded(shown))
             {
                 done++;
                 settled++;
@@ -302,9 +297,6 @@ public static class ServiceConvergence
             lines.Count > MaxSlotLines ? [] : lines.ToImmutable());
     }
 
-    /// <summary>A job task that did its work: Complete with exit code 0 or none (the managers' rule).</summary>
-    private static bool Succeeded(TaskObject task) => task.Status.State == TaskState.Complete && task.Status.ExitCode is null or 0;
-
     /// <summary>
     /// Whether a job slot whose last task failed will never get another in this run, as the
     /// managers' restart rule decides: its condition is none, or its max attempts are used up (every
@@ -313,21 +305,16 @@ public static class ServiceConvergence
     /// </summary>
     public static bool GaveUp(IReadOnlyCollection<TaskObject> slot, TaskObject last)
     {
-        var failed = last.Status.State is TaskState.Failed or TaskState.Rejected || (last.Status.State == TaskState.Complete && !Succeeded(last));
-        if (!failed)
-        {
-            return false;
-        }
-
         var policy = last.Spec.Restart;
-        if (policy.Condition == RestartCondition.None)
-        {
-            return true;
-        }
-
-        var ended = slot.Count(t => t.Status.State is TaskState.Complete or TaskState.Failed or TaskState.Rejected);
-        return policy.MaxAttempts > 0 && policy.Window <= TimeSpan.Zero && ended > policy.MaxAttempts;
+        return TaskOutcome.IsFailure(last) && (policy.Condition == RestartCondition.None || AttemptsUsedUp(policy, slot));
     }
+
+    /// <summary>
+    /// Max attempts used up with no restart window to age them out: every task that exited or was
+    /// refused beyond the first is an attempt (the managers' count, <see cref="TaskOutcome.EndedOnItsOwn"/>).
+    /// </summary>
+    private static bool AttemptsUsedUp(RestartPolicy policy, IEnumerable<TaskObject> tasks) =>
+        policy.MaxAttempts > 0 && policy.Window <= TimeSpan.Zero && tasks.Count(TaskOutcome.EndedOnItsOwn) > policy.MaxAttempts;
 
     private static TaskObject Newest(IEnumerable<TaskObject> tasks) =>
         tasks.OrderByDescending(t => t.Meta.CreatedAt).ThenByDescending(t => t.Status.Timestamp).ThenByDescending(t => t.Id, StringComparer.Ordinal).First();

@@ -57,7 +57,7 @@ public static class RestartRules
             return new SlotDecision(SlotState.Live);
         }
 
-        if (isJob && tasks.FirstOrDefault(TaskFacts.Succeeded) is { } completed)
+        if (isJob && tasks.FirstOrDefault(TaskOutcome.Succeeded) is { } completed)
         {
             return new SlotDecision(SlotState.Done, completed, Reason: "completed");
         }
@@ -87,7 +87,7 @@ public static class RestartRules
             return new SlotDecision(SlotState.Done, latest, Reason: "restart condition is none");
         }
 
-        if (condition == RestartCondition.OnFailure && !TaskFacts.IsFailure(latest))
+        if (condition == RestartCondition.OnFailure && !TaskOutcome.IsFailure(latest))
         {
             return new SlotDecision(SlotState.Done, latest, Reason: "it ended without failure and the restart condition is on-failure");
         }
@@ -137,7 +137,7 @@ public static class RestartRules
     /// </summary>
     public static List<TaskObject> Attempts(IEnumerable<TaskObject> tasks, TaskObject latest, RestartPolicy policy, DateTimeOffset now) =>
     [
-        .. tasks.Where(t => !ReferenceEquals(t, latest) && t.Id != latest.Id && TaskFacts.EndedOnItsOwn(t) &&
+        .. tasks.Where(t => !ReferenceEquals(t, latest) && t.Id != latest.Id && TaskOutcome.EndedOnItsOwn(t) &&
                             (policy.Window <= TimeSpan.Zero || t.Status.Timestamp > now - policy.Window)),
     ];
 
@@ -159,12 +159,12 @@ public static class RestartRules
         var policy = latest.Spec.Restart;
         if (policy.MaxAttempts > 0)
         {
-            kept.UnionWith(tasks.Where(t => TaskFacts.EndedOnItsOwn(t) && (policy.Window <= TimeSpan.Zero || t.Status.Timestamp > now - policy.Window)).Select(t => t.Id));
+            kept.UnionWith(tasks.Where(t => TaskOutcome.EndedOnItsOwn(t) && (policy.Window <= TimeSpan.Zero || t.Status.Timestamp > now - policy.Window)).Select(t => t.Id));
         }
 
         if (isJob)
         {
-            kept.UnionWith(tasks.Where(TaskFacts.Succeeded).Select(t => t.Id));
+            kept.UnionWith(tasks.Where(TaskOutcome.Succeeded).Select(t => t.Id));
         }
 
         return kept;

@@ -28,7 +28,7 @@ internal static class RollingUpdate
         var (service, status, config) = active;
 
         var updated = Updated(s, status);
-        var failures = TaskFacts.OldestFirst(updated.Where(t => TaskFacts.IsFailure(t) && FailedWithinMonitor(t, config.Monitor))).ToList();
+        var failures = TaskFacts.OldestFirst(updated.Where(t => TaskOutcome.IsFailure(t) && FailedWithinMonitor(t, config.Monitor))).ToList();
         // Out of every slot the update takes, as swarmkit's updater divides by its dirty slots (it divided by
         // the slots updated so far, so a first failure of five paused an update that allowed 0.3); the failure
         // named is the one that crossed the ratio.

@@ -117,7 +117,7 @@ public static class ServiceReconciler
             _ => nodes.Count(eligibility.IsEligible),
         };
         long completed = mode.IsJob
-            ? mine.Where(TaskFacts.Succeeded).Select(t => SlotKey.Of(t, mode.IsGlobal)).Distinct().Count()
+            ? mine.Where(TaskOutcome.Succeeded).Select(t => SlotKey.Of(t, mode.IsGlobal)).Distinct().Count()
             : 0;
         return new ServiceReplicas(running, desired, completed);
     }

@@ -16,7 +16,7 @@ internal static class SlotRules
     {
         var decision = RestartRules.Decide(tasks, s.IsJob, s.Now, s.IsJob ? null : s.Specs.IsDirty);
         if (decision.Latest is { } latest && TaskStates.IsTerminal(latest.Status.State) &&
-            latest.DesiredState < TaskState.Shutdown && !(s.IsJob && TaskFacts.Succeeded(latest)))
+            latest.DesiredState < TaskState.Shutdown && !(s.IsJob && TaskOutcome.Succeeded(latest)))
         {
             s.SetDesired(latest, TaskState.Shutdown, Ended(key, latest, decision, mayCreate));
         }
@@ -114,7 +114,7 @@ internal static class SlotRules
         foreach (var task in s.Tasks.ToList())
         {
             if (TaskStates.IsTerminal(task.Status.State) && task.DesiredState < TaskState.Shutdown &&
-                !(s.IsJob && task.DesiredState == TaskState.Complete && TaskFacts.Succeeded(task)))
+                !(s.IsJob && task.DesiredState == TaskState.Complete && TaskOutcome.Succeeded(task)))
             {
                 s.SetDesired(task, TaskState.Shutdown);
             }

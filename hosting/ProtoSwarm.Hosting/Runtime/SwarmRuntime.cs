@@ -331,7 +331,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
         {
             if (m.ForceNewCluster)
             {
-                return await ForceNewClusterAsync();
+                return await ForceNewClusterAsync(m);
             }
 
             if (_state is not null)
@@ -399,8 +399,10 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
     /// <summary>
     /// Restarts the swarm from this manager alone after quorum was lost: every committed object is
     /// kept, this manager is the only Raft voter, the other managers become workers in the store.
+    /// The swarm settings given with it (`--task-history-limit`, `--snapshot-interval`, `--autolock`) are then
+    /// applied as `swarm update` would, as docker's init applies its spec on either path.
     /// </summary>
-    private async Task<object> ForceNewClusterAsync()
+    private async Task<object> ForceNewClusterAsync(InitSwarm m)
     {
         if (_state is not { } state || state.Role != NodeRole.Manager || state.RaftId == 0)
         {
@@ -430,8 +432,15 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
             }
         }
 
+        var unlockKey = string.Empty;
+        if (member.Store!.Current.Get<ClusterObject>(ClusterObject.DefaultId) is { } kept && ForcedClusterSettings.Apply(kept, m) is { } changed)
+        {
+            await member.Proposer!.ProposeAsync([StoreChange.Update(changed)]);
+            unlockKey = changed.AutoLockManagers && !kept.AutoLockManagers ? changed.UnlockKey : string.Empty;
+        }
+
         LogForcedNewCluster(_logger, cluster.ClusterId, state.NodeId);
-        return new InitSwarmAck(state.NodeId, cluster.ClusterId, cluster.WorkerJoinToken, managerAddr);
+        return new InitSwarmAck(state.NodeId, cluster.ClusterId, cluster.WorkerJoinToken, managerAddr, unlockKey);
     }
 
     private async Task<object> JoinAsync(JoinSwarm m, CancellationToken ct)

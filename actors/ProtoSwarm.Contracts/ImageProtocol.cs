@@ -72,7 +72,8 @@ public sealed record ImageObject(
     [property: Key(13)] ImmutableSortedDictionary<string, string> Labels,
     [property: Key(14)] string StopSignal,
     [property: Key(15)] ImageHealthcheckSpec? Healthcheck,
-    [property: Key(16)] ImmutableArray<string> DiffIds);
+    [property: Key(16)] ImmutableArray<string> DiffIds,
+    [property: Key(17)] ImmutableArray<string> RepoDigests = default);
 
 [MessagePackObject]
 public sealed record ImageHealthcheckSpec(

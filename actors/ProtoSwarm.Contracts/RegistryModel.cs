@@ -149,9 +149,14 @@ public sealed record PullImage(
     [property: Key(0)] string RequestId,
     [property: Key(1)] string ImageRef);
 
+/// <summary>
+/// What `image pull` did. <see cref="Updated"/>: the reference now points to an image it did not point to
+/// before on the node (docker's "Downloaded newer image", said also when only the tag was new).
+/// </summary>
 [MessagePackObject]
 public sealed record ImagePulled(
     [property: Key(0)] ImageObject Image,
     [property: Key(1)] string Digest,
     [property: Key(2)] int LayersDownloaded,
-    [property: Key(3)] long BytesDownloaded);
+    [property: Key(3)] long BytesDownloaded,
+    [property: Key(4)] bool Updated = false);

@@ -72,22 +72,25 @@ internal static class ImageCommands
     private static Command List(CliApp app)
     {
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Only show image IDs" };
+        var digests = new Option<bool>("--digests") { Description = "Show digests" };
         var format = new Option<string?>("--format")
         {
             Description = "Format output: table (default), json, or a Go template such as '{{.Repository}}:{{.Tag}}'",
         }.CheckedBy(v => ListingFormat.Check(v, ImageView.Columns.Keys.ToList()));
-        var command = new Command("ls", "List images").With(quiet, format);
+        var command = new Command("ls", "List images").With(quiet, digests, format);
         command.Aliases.Add("list");
         app.SetAction(command, async (parse, cli, ct) =>
         {
             var listing = ListingFormat.Parse(parse.GetValue(format), parse.GetValue(quiet), ImageView.Columns.Keys.ToList(), out _)!;
             var list = await cli.RequestAsync<ImageList>(new ListImages(SwarmIds.NewRequestId()), Timeouts.Query, ct);
-            var rows = ImageView.Rows(list.Images, DateTimeOffset.UtcNow).ToList();
+            // docker's needDigest: --digests, or a format that prints the digest.
+            var showDigests = parse.GetValue(digests) || (parse.GetValue(format)?.Contains("{{.Digest}}", StringComparison.Ordinal) ?? false);
+            var rows = ImageView.Rows(list.Images, DateTimeOffset.UtcNow, showDigests).ToList();
             var items = rows.Select(ImageView.ToJson).ToList();
             // -q prints each image once, however many names it has.
             await cli.Out.WriteAsync(parse.GetValue(quiet)
                 ? string.Concat(rows.Select(r => r.Id).Distinct(StringComparer.Ordinal).Select(id => id + "\n"))
-                : listing.Render(items, () => ImageView.Table(rows), ImageView.Columns));
+                : listing.Render(items, () => ImageView.Table(rows, showDigests), ImageView.Columns));
             return 0;
         });
         return command;
@@ -160,13 +163,21 @@ internal static class ImageCommands
             var image = parse.GetRequiredValue(name);
             var pulled = await cli.RequestAsync<ImagePulled>(new PullImage(SwarmIds.NewRequestId(), image), LoadTimeout, ct);
             await cli.Out.WriteLineAsync($"Digest: {pulled.Digest}");
-            await cli.Out.WriteLineAsync(pulled.LayersDownloaded == 0
-                ? $"Status: Image is up to date for {image}"
-                : $"Status: Downloaded newer image for {image} ({pulled.LayersDownloaded} blob(s), {ImageView.HumanSize(pulled.BytesDownloaded)})");
+            await cli.Out.WriteLineAsync(PullStatus(image, pulled));
             return 0;
         });
         return command;
     }
+
+    /// <summary>
+    /// docker's last line of a pull (distribution's writeStatus): "Downloaded newer image" when the name now
+    /// points to an image it did not point to before, even if every blob was here already (a new tag for
+    /// an image present), else "Image is up to date"; what came over the wire is added when anything did.
+    /// </summary>
+    internal static string PullStatus(string image, ImagePulled pulled) =>
+        !pulled.Updated ? $"Status: Image is up to date for {image}"
+        : pulled.LayersDownloaded == 0 ? $"Status: Downloaded newer image for {image}"
+        : $"Status: Downloaded newer image for {image} ({pulled.LayersDownloaded} blob(s), {ImageView.HumanSize(pulled.BytesDownloaded)})";
 
     private static string? CheckFile(string? path) =>
         path is null || File.Exists(path)

@@ -4,7 +4,10 @@ using ProtoSwarm.Contracts;
 
 namespace ProtoSwarm.Cli.Output;
 
-/// <summary>One line of `image ls`: one per name, or `&lt;none&gt;` for an image without one, as docker prints it.</summary>
+/// <summary>
+/// One line of `image ls`: one per name, one per repository an image has only digest references in (its
+/// tag `&lt;none&gt;`), or `&lt;none&gt; &lt;none&gt;` for a dangling image, as docker prints it.
+/// </summary>
 internal sealed record ImageRow(string Repository, string Tag, string Id, string CreatedSince, string CreatedAt, string Size, string Digest);
 
 /// <summary>How images are shown: `image ls` rows, table and JSON lines, and `image inspect` objects, in docker's shapes.</summary>
@@ -24,15 +27,57 @@ internal static class ImageView
     public static readonly IReadOnlyCollection<string> InspectFields =
         ["Id", "RepoTags", "RepoDigests", "Created", "Size", "Architecture", "Os", "Config", "RootFS", "Metadata"];
 
-    /// <summary>Newest first, as docker lists them; names in order within an image.</summary>
-    public static IEnumerable<ImageRow> Rows(IEnumerable<ImageObject> images, DateTimeOffset now) =>
+    /// <summary>
+    /// Newest first, as docker lists them; names in order within an image. With <paramref name="digests"/>
+    /// (`--digests`, or a format that shows {{.Digest}}), a tag row is repeated for each digest the image
+    /// has in that repository; without, a tag row's digest is `&lt;none&gt;`. A repository the image has only
+    /// digest references in (an image pulled for a task by digest, or whose tag moved on) is a row with tag
+    /// `&lt;none&gt;`: one per digest with <paramref name="digests"/>, else one with an empty digest. Only an
+    /// image with neither tags nor digests is `&lt;none&gt; &lt;none&gt;` (docker's imageFormatTaggedAndDigest).
+    /// </summary>
+    public static IEnumerable<ImageRow> Rows(IEnumerable<ImageObject> images, DateTimeOffset now, bool digests = false) =>
         images.OrderByDescending(i => i.Created ?? DateTimeOffset.MinValue).ThenBy(i => i.Id, StringComparer.Ordinal)
-            .SelectMany(i => i.RepoTags.IsDefaultOrEmpty
-                ? [Row(i, "<none>", "<none>", now)]
-                : i.RepoTags.Order(StringComparer.Ordinal).Select(t => Row(i, Repository(t), Tag(t), now)));
+            .SelectMany(i => NamedRows(i, digests).Select(r => Row(i, r.Repository, r.Tag, r.Digest, now)).DefaultIfEmpty(Row(i, "<none>", "<none>", "<none>", now)));
 
-    public static string Table(IEnumerable<ImageRow> rows) => Output.Table.Render(
-        rows.Select(r => (IReadOnlyList<string>)[r.Repository, r.Tag, r.Id, r.CreatedSince, r.Size])
+    /// <summary>The (repository, tag, digest) rows of one image, before the image's own columns are added.</summary>
+    private static IEnumerable<(string Repository, string Tag, string Digest)> NamedRows(ImageObject image, bool showDigests)
+    {
+        var tags = (image.RepoTags.IsDefault ? [] : image.RepoTags).Select(t => (Repository: Repository(t), Value: Tag(t)));
+        var digests = (image.RepoDigests.IsDefault ? [] : image.RepoDigests).Where(d => d.Contains('@', StringComparison.Ordinal)).Select(d => (Repository: d[..d.IndexOf('@')], Value: d[(d.IndexOf('@') + 1)..])).ToList();
+        var tagged = tags.GroupBy(t => t.Repository, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Select(t => t.Value).Order(StringComparer.Ordinal).ToList(), StringComparer.Ordinal);
+        var digested = digests.GroupBy(d => d.Repository, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Select(d => d.Value).Order(StringComparer.Ordinal).ToList(), StringComparer.Ordinal);
+        foreach (var repository in tagged.Keys.Union(digested.Keys).Order(StringComparer.Ordinal))
+        {
+            var repoDigests = showDigests ? digested.GetValueOrDefault(repository, []) : [];
+            if (tagged.TryGetValue(repository, out var repoTags))
+            {
+                foreach (var tag in repoTags)
+                {
+                    foreach (var digest in repoDigests.DefaultIfEmpty("<none>"))
+                    {
+                        yield return (repository, tag, digest);
+                    }
+                }
+            }
+            else if (showDigests)
+            {
+                foreach (var digest in repoDigests)
+                {
+                    yield return (repository, "<none>", digest);
+                }
+            }
+            else
+            {
+                yield return (repository, "<none>", string.Empty);
+            }
+        }
+    }
+
+    /// <summary>docker's table; `--digests` adds a DIGEST column after TAG.</summary>
+    public static string Table(IEnumerable<ImageRow> rows, bool digests = false) => Output.Table.Render(digests
+        ? rows.Select(r => (IReadOnlyList<string>)[r.Repository, r.Tag, r.Digest, r.Id, r.CreatedSince, r.Size])
+            .Prepend(["REPOSITORY", "TAG", "DIGEST", "IMAGE ID", "CREATED", "SIZE"])
+        : rows.Select(r => (IReadOnlyList<string>)[r.Repository, r.Tag, r.Id, r.CreatedSince, r.Size])
             .Prepend(["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"]));
 
     public static JsonObject ToJson(ImageRow row) => new()
@@ -51,7 +96,7 @@ internal static class ImageView
     {
         ["Id"] = image.Id,
         ["RepoTags"] = Strings(image.RepoTags),
-        ["RepoDigests"] = new JsonArray(),
+        ["RepoDigests"] = Strings(image.RepoDigests.IsDefault ? [] : image.RepoDigests),
         ["Created"] = image.Created is { } created ? Json.Timestamp(created) : string.Empty,
         ["Size"] = image.Size,
         ["Architecture"] = image.Architecture,
@@ -97,14 +142,14 @@ internal static class ImageView
     /// <summary>docker's 12-digit short image id, without "sha256:".</summary>
     public static string ShortId(string id) => (id.StartsWith("sha256:", StringComparison.Ordinal) ? id[7..] : id) is var hex && hex.Length > 12 ? hex[..12] : hex;
 
-    private static ImageRow Row(ImageObject image, string repository, string tag, DateTimeOffset now) => new(
+    private static ImageRow Row(ImageObject image, string repository, string tag, string digest, DateTimeOffset now) => new(
         repository,
         tag,
         ShortId(image.Id),
         image.Created is { } created ? $"{SystemView.Duration(now - created)} ago" : "N/A",
         image.Created is { } at ? at.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss '+0000 UTC'", CultureInfo.InvariantCulture) : string.Empty,
         HumanSize(image.Size),
-        "<none>");
+        digest);
 
     private static string Repository(string repoTag) => repoTag[..repoTag.LastIndexOf(':')];
 

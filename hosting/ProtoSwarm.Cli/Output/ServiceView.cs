@@ -116,11 +116,22 @@ internal static class ServiceView
             : text;
     }
 
-    /// <summary>The image without its digest, as docker lists it ("nginx:1.27").</summary>
+    /// <summary>
+    /// The image as docker's `service ls` and `service ps` show it: a tagged image without its digest
+    /// ("nginx:1.27"), and one given by digest alone ("nginx@sha256:...") whole, since docker/cli strips the
+    /// digest only from a reference with a tag (without it, the row would not say which image runs).
+    /// </summary>
     public static string ImageText(string image)
     {
         var at = image.IndexOf('@', StringComparison.Ordinal);
-        return at < 0 ? image : image[..at];
+        if (at < 0)
+        {
+            return image;
+        }
+
+        var name = image[..at];
+        var tagged = name.LastIndexOf(':') > name.LastIndexOf('/');
+        return tagged ? name : image;
     }
 
     /// <summary>"*:8080->80/tcp", as docker's PORTS column.</summary>

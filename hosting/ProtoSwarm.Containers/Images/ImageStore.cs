@@ -18,7 +18,9 @@ public sealed record ImageUser(string ContainerId, bool Running);
 /// The node's images, under one directory (the node's STATE/images):
 /// <c>blobs/sha256/HEX</c> content-addressed blobs (manifests, configs, layers as they came),
 /// <c>layers/HEX</c> each layer unpacked once, keyed by its diff id and shared by every image that
-/// has it, <c>index.json</c> the images and their names (full name to manifest digest),
+/// has it, <c>index.json</c> the images, their names (full name to manifest digest) and their digest
+/// references (`docker.io/library/busybox@sha256:...`, the digest a registry knows the image by in a
+/// repository it was pulled from or pushed to, to manifest digest: docker's RepoDigests),
 /// <c>tmp/</c> where a load is staged, and <c>downloads/</c> where a pull writes blobs as they come
 /// (kept across restarts, so a broken download resumes where it stopped). Everything is checked before anything is moved in: a
 /// digest mismatch, a path leaving a layer or an unknown format refuses the whole load and leaves
@@ -133,7 +135,7 @@ public sealed class ImageStore : IDisposable
         await _gate.WaitAsync(ct);
         try
         {
-            return [.. _index.Images.Select(Describe).OrderByDescending(i => i.Created)];
+            return [.. _index.Images.GroupBy(i => i.Config, StringComparer.Ordinal).Select(g => Describe(Representative(g))).OrderByDescending(i => i.Created)];
         }
         finally
         {
@@ -212,7 +214,9 @@ public sealed class ImageStore : IDisposable
     /// has it, else from <paramref name="downloaded"/> (blob digest to a file under <see cref="DownloadPath"/>,
     /// moved in). The manifest and config are checked against each other here and every layer's diff id
     /// against the config as it is unpacked, so a layer blob the caller did not hash cannot get in under a
-    /// wrong name either. <paramref name="names"/> (never pinned) are pointed at the image.
+    /// wrong name either. <paramref name="names"/> (never pinned) are pointed at the image, and so are
+    /// <paramref name="digests"/> (always pinned: the repository and the digest the registry answered the
+    /// pull with, kept as docker keeps a pulled image's RepoDigests, with no tag).
     /// </summary>
     public async Task<StoredImage> AddPulledAsync(
         byte[] manifest,
@@ -220,8 +224,10 @@ public sealed class ImageStore : IDisposable
         byte[] config,
         IReadOnlyDictionary<string, string> downloaded,
         IReadOnlyList<ImageReference> names,
+        IReadOnlyList<ImageReference>? digests = null,
         CancellationToken ct = default)
     {
+        digests ??= [];
         var manifestDigest = Sha256(manifest);
         var where = $"manifest {manifestDigest}";
         var parsed = ImageManifest.Parse(manifest, mediaType, where);
@@ -235,6 +241,11 @@ public sealed class ImageStore : IDisposable
         if (names.FirstOrDefault(n => n.IsPinned) is { } pinned)
         {
             throw new ImageStoreException(RejectCode.InvalidArgument, $"'{pinned}': an image is stored under NAME[:TAG], never a digest");
+        }
+
+        if (digests.FirstOrDefault(d => !d.IsPinned) is { } unpinned)
+        {
+            throw new ArgumentException($"'{unpinned}': a digest reference needs a digest", nameof(digests));
         }
 
         await _gate.WaitAsync(ct);
@@ -258,6 +269,19 @@ public sealed class ImageStore : IDisposable
             }
 
             var stored = await CommitAsync([new PlannedImage(config, configDigest, image, manifest, layers, names)], ct);
+            if (digests.Count > 0)
+            {
+                var refs = new Dictionary<string, string>(_index.Digests, StringComparer.Ordinal);
+                foreach (var digest in digests)
+                {
+                    refs[DigestKey(digest)] = manifestDigest;
+                }
+
+                _index = _index with { Digests = refs };
+                WriteIndex();
+                stored = [Describe(_index.Images.Single(i => i.Manifest == manifestDigest))];
+            }
+
             foreach (var file in downloaded.Values.Where(File.Exists))
             {
                 if (Path.GetDirectoryName(Path.GetFullPath(file)) == DownloadsDir && HasBlob("sha256:" + Path.GetFileNameWithoutExtension(file)))
@@ -267,6 +291,58 @@ public sealed class ImageStore : IDisposable
             }
 
             return stored[0];
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// The image id <paramref name="reference"/> points to here, or null: a name by its tag, a pinned
+    /// reference by its repository and digest (its tag, if any, is not looked at, as docker keeps only the
+    /// digest of a reference that has both). A pull compares it before and after, as docker does to say
+    /// "Downloaded newer image" only when the reference now points somewhere new.
+    /// </summary>
+    public async Task<string?> ImageIdOfAsync(ImageReference reference, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(reference);
+        await _gate.WaitAsync(ct);
+        try
+        {
+            var manifest = reference.IsPinned
+                ? _index.Digests.GetValueOrDefault(DigestKey(reference))
+                : _index.Names.GetValueOrDefault(reference.FullName);
+            return manifest is null ? null : _index.Images.FirstOrDefault(i => i.Manifest == manifest)?.Config;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Records that the manifest <paramref name="manifest"/> is known to a registry as <paramref name="pinned"/>
+    /// (`busybox@sha256:...`, after a push or a pull answered from the store): one of the image's RepoDigests.
+    /// Nothing happens when the manifest has gone meanwhile.
+    /// </summary>
+    public async Task AddDigestAsync(ImageReference pinned, string manifest, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(pinned);
+        if (!pinned.IsPinned)
+        {
+            throw new ArgumentException($"'{pinned}': a digest reference needs a digest", nameof(pinned));
+        }
+
+        await _gate.WaitAsync(ct);
+        try
+        {
+            var key = DigestKey(pinned);
+            if (_index.Images.Any(i => i.Manifest == manifest) && _index.Digests.GetValueOrDefault(key) != manifest)
+            {
+                _index = _index with { Digests = new Dictionary<string, string>(_index.Digests, StringComparer.Ordinal) { [key] = manifest } };
+                WriteIndex();
+            }
         }
         finally
         {
@@ -315,8 +391,15 @@ public sealed class ImageStore : IDisposable
                 names.Remove(name);
             }
 
+            var refs = new Dictionary<string, string>(_index.Digests, StringComparer.Ordinal);
+            var undigested = byName is not null ? DigestsGoingWithName(entries[0], byName, names) : [.. entries.SelectMany(DigestsOf)];
+            foreach (var digest in undigested)
+            {
+                refs.Remove(digest);
+            }
+
             var dropped = byName is not null
-                ? ManifestsGoingWithName(entries[0], names)
+                ? ManifestsGoingWithName(entries[0], [.. names.Values, .. refs.Values])
                 : entries.Select(e => e.Manifest).ToHashSet(StringComparer.Ordinal);
             var remaining = _index.Images.Where(i => !dropped.Contains(i.Manifest)).ToList();
             var deleted = _index.Images.Where(i => dropped.Contains(i.Manifest)).Select(i => i.Config).Distinct(StringComparer.Ordinal)
@@ -326,14 +409,14 @@ public sealed class ImageStore : IDisposable
             {
                 RefuseInUse(users, byName?.Familiar ?? reference, force, byName is not null);
                 // By name and forced, with a running container: docker's `rmi -f` untags and keeps the image.
-                _index = new IndexModel(_index.Images, names);
+                _index = new IndexModel(_index.Images, names, refs);
                 WriteIndex();
-                return new ImageRemoval([.. untagged.Select(Familiar)], []);
+                return new ImageRemoval([.. untagged.Select(Familiar), .. undigested.Select(FamiliarDigest)], []);
             }
 
-            _index = new IndexModel(remaining, names);
+            _index = new IndexModel(remaining, names, WithManifests(refs, remaining));
             WriteIndex();
-            return new ImageRemoval([.. untagged.Select(Familiar)], [.. deleted, .. CollectGarbage()]);
+            return new ImageRemoval([.. untagged.Select(Familiar), .. undigested.Select(FamiliarDigest)], [.. deleted, .. CollectGarbage()]);
         }
         finally
         {
@@ -353,15 +436,33 @@ public sealed class ImageStore : IDisposable
     }
 
     /// <summary>
-    /// The manifests that go when <paramref name="entry"/> loses a name (<paramref name="names"/> is the
-    /// index's names without it): none while the manifest keeps another name; the manifest alone when the
-    /// image keeps a name through another manifest, as docker drops a repository's digest references with
-    /// its last tag (kept, it would list as a `&lt;none&gt;` copy of an image that is not dangling); every
-    /// manifest of the image when that was the image's last name.
+    /// The digest references that go when the image of <paramref name="entry"/> loses the name
+    /// <paramref name="name"/> (<paramref name="names"/> is the index's names without it): those of the
+    /// image in the name's repository, once the image has no tag left there, as docker's `rmi` cleans up
+    /// a repository's digest references with its last tag (so `rmi busybox` of a pulled busybox deletes
+    /// it instead of leaving a `busybox &lt;none&gt;` row).
     /// </summary>
-    private HashSet<string> ManifestsGoingWithName(ImageEntry entry, Dictionary<string, string> names)
+    private List<string> DigestsGoingWithName(ImageEntry entry, ImageReference name, Dictionary<string, string> names)
     {
-        var named = names.Values.ToHashSet(StringComparer.Ordinal);
+        var manifests = ManifestsOf(entry.Config);
+        var repository = $"{name.Domain}/{name.Path}";
+        bool InRepository(string key, char separator) => key.StartsWith(repository + separator, StringComparison.Ordinal);
+        return names.Any(n => manifests.Contains(n.Value) && InRepository(n.Key, ':'))
+            ? []
+            : [.. _index.Digests.Where(d => manifests.Contains(d.Value) && InRepository(d.Key, '@')).Select(d => d.Key)];
+    }
+
+    /// <summary>
+    /// The manifests that go when <paramref name="entry"/> loses a name (<paramref name="referenced"/> are
+    /// the manifests the index's names and digest references still point to without it): none while the
+    /// manifest keeps another reference; the manifest alone when the image keeps one through another
+    /// manifest, as docker drops a repository's digest references with its last tag (kept, it would be an
+    /// unreachable copy of an image that is not dangling); every manifest of the image when that was the
+    /// image's last reference.
+    /// </summary>
+    private HashSet<string> ManifestsGoingWithName(ImageEntry entry, IEnumerable<string> referenced)
+    {
+        var named = referenced.ToHashSet(StringComparer.Ordinal);
         if (named.Contains(entry.Manifest))
         {
             return new HashSet<string>(StringComparer.Ordinal);
@@ -531,7 +632,7 @@ public sealed class ImageStore : IDisposable
             }
         }
 
-        _index = new IndexModel([.. images.Values], names);
+        _index = new IndexModel([.. images.Values], names, _index.Digests);
         WriteIndex();
         CollectGarbage(); // an image a name moved away from keeps its layers; only orphans of a failed past go
         return [.. entries.Select(e => Describe(images[e.Manifest]))];
@@ -598,21 +699,57 @@ public sealed class ImageStore : IDisposable
         }
     }
 
+    /// <summary>
+    /// The image of <paramref name="entry"/>'s manifest, with the names and digest references of every
+    /// manifest that holds its config: docker's image is its id, whatever manifest brought it.
+    /// </summary>
     private StoredImage Describe(ImageEntry entry)
     {
         var config = ImageConfig.Parse(File.ReadAllBytes(BlobPath(entry.Config)), entry.Config);
+        var manifests = ManifestsOf(entry.Config);
         return new StoredImage(
             entry.Config,
             entry.Manifest,
-            [.. NamesOf(entry).Select(Familiar).Order(StringComparer.Ordinal)],
+            [.. _index.Names.Where(n => manifests.Contains(n.Value)).Select(n => Familiar(n.Key)).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)],
             config.Created,
             entry.Layers.Sum(l => l.Size),
             config,
-            [.. entry.Layers.Select(l => new StoredLayer(l.Digest, l.DiffId, l.MediaType, l.BlobSize, l.Size))]);
+            [.. entry.Layers.Select(l => new StoredLayer(l.Digest, l.DiffId, l.MediaType, l.BlobSize, l.Size))])
+        {
+            RepoDigests = [.. _index.Digests.Where(d => manifests.Contains(d.Value)).Select(d => FamiliarDigest(d.Key)).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)],
+        };
     }
+
+    /// <summary>The manifest an image (the manifests of one config) is listed by: a named one, else one with a digest reference, else the newest.</summary>
+    private ImageEntry Representative(IEnumerable<ImageEntry> manifests) =>
+        manifests.OrderByDescending(i => _index.Names.ContainsValue(i.Manifest)).ThenByDescending(i => _index.Digests.ContainsValue(i.Manifest))
+            .ThenByDescending(i => i.Loaded).First();
+
+    private HashSet<string> ManifestsOf(string config) =>
+        _index.Images.Where(i => i.Config == config).Select(i => i.Manifest).ToHashSet(StringComparer.Ordinal);
 
     private IEnumerable<string> NamesOf(ImageEntry entry) =>
         _index.Names.Where(n => n.Value == entry.Manifest).Select(n => n.Key);
+
+    private IEnumerable<string> DigestsOf(ImageEntry entry) =>
+        _index.Digests.Where(d => d.Value == entry.Manifest).Select(d => d.Key);
+
+    /// <summary>The digest references that still point to one of <paramref name="images"/>.</summary>
+    private static Dictionary<string, string> WithManifests(Dictionary<string, string> digests, IReadOnlyCollection<ImageEntry> images)
+    {
+        var manifests = images.Select(i => i.Manifest).ToHashSet(StringComparer.Ordinal);
+        return digests.Where(d => manifests.Contains(d.Value)).ToDictionary(StringComparer.Ordinal);
+    }
+
+    /// <summary>The index's key of a digest reference: `docker.io/library/busybox@sha256:...`, without a tag.</summary>
+    private static string DigestKey(ImageReference pinned) => $"{pinned.Domain}/{pinned.Path}@{pinned.Digest}";
+
+    /// <summary>A digest reference as docker shows it in RepoDigests: `busybox@sha256:...`.</summary>
+    private static string FamiliarDigest(string key)
+    {
+        var reference = ImageReference.Parse(key, allowDigest: true);
+        return $"{reference.Repository}@{reference.Digest}";
+    }
 
     private (IReadOnlyList<ImageEntry> Entries, ImageReference? ByName) Resolve(string reference)
     {
@@ -625,7 +762,12 @@ public sealed class ImageStore : IDisposable
                 throw new ImageStoreException(RejectCode.InvalidArgument, error);
             }
 
-            return _index.Images.FirstOrDefault(i => i.Manifest == pinned.Digest) is { } byDigest
+            // The manifest itself, or the one a registry's digest (an index's, for one pulled by a tag that
+            // named an index) was recorded for: docker finds an image by any of its RepoDigests.
+            var recorded = _index.Images.Any(i => i.Manifest == pinned.Digest) ? pinned.Digest
+                : _index.Digests.GetValueOrDefault(DigestKey(pinned))
+                  ?? _index.Digests.FirstOrDefault(d => d.Key.EndsWith("@" + pinned.Digest, StringComparison.Ordinal)).Value;
+            return _index.Images.FirstOrDefault(i => i.Manifest == recorded) is { } byDigest
                 ? ([byDigest], null)
                 : throw new ImageStoreException(RejectCode.NotFound, $"No such image: {reference} (no image here has manifest {pinned.Digest}); pull it with `protoswarm image pull {pinned.Pinned}`");
         }
@@ -707,14 +849,19 @@ public sealed class ImageStore : IDisposable
         var path = Path.Combine(_root, IndexFile);
         if (!File.Exists(path))
         {
-            return new IndexModel([], new Dictionary<string, string>(StringComparer.Ordinal));
+            return new IndexModel([], new Dictionary<string, string>(StringComparer.Ordinal), new Dictionary<string, string>(StringComparer.Ordinal));
         }
 
         try
         {
             var index = JsonSerializer.Deserialize<IndexModel>(File.ReadAllBytes(path), IndexJson)
                         ?? throw new JsonException("empty");
-            return index with { Names = new Dictionary<string, string>(index.Names, StringComparer.Ordinal) };
+            // An index written before digest references were kept has none.
+            return index with
+            {
+                Names = new Dictionary<string, string>(index.Names, StringComparer.Ordinal),
+                Digests = new Dictionary<string, string>(index.Digests ?? [], StringComparer.Ordinal),
+            };
         }
         catch (JsonException e)
         {
@@ -757,7 +904,8 @@ public sealed class ImageStore : IDisposable
     /// <summary>docker's short id: 12 hex digits.</summary>
     private static string Short(string digest) => digest.Length > 19 ? digest[7..19] : digest;
 
-    private sealed record IndexModel(List<ImageEntry> Images, Dictionary<string, string> Names);
+    /// <summary><see cref="Names"/>: full name to manifest; <see cref="Digests"/>: full repository@digest to manifest.</summary>
+    private sealed record IndexModel(List<ImageEntry> Images, Dictionary<string, string> Names, Dictionary<string, string> Digests);
 
     private sealed record ImageEntry(string Manifest, string Config, List<LayerEntry> Layers, DateTimeOffset Loaded);
 

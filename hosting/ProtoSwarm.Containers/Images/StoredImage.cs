@@ -8,7 +8,8 @@ public sealed record StoredLayer(string Digest, string DiffId, string MediaType,
 /// <summary>
 /// An image in the store. <see cref="Id"/> is docker's image id, the config's digest;
 /// <see cref="ManifestDigest"/> is the manifest's (made for a `docker save` archive, which has none).
-/// <see cref="RepoTags"/> are docker's short names (`busybox:latest`).
+/// <see cref="RepoTags"/> are docker's short names (`busybox:latest`), of every manifest with this config;
+/// <see cref="RepoDigests"/> the digests registries know it by (`busybox@sha256:...`), from pulls and pushes.
 /// </summary>
 public sealed record StoredImage(
     string Id,
@@ -17,7 +18,10 @@ public sealed record StoredImage(
     DateTimeOffset? Created,
     long Size,
     ImageConfig Config,
-    ImmutableArray<StoredLayer> Layers);
+    ImmutableArray<StoredLayer> Layers)
+{
+    public ImmutableArray<string> RepoDigests { get; init; } = [];
+}
 
 /// <summary>What a removal did, as `docker rmi` prints it: names untagged, then images and layers deleted.</summary>
 public sealed record ImageRemoval(ImmutableArray<string> Untagged, ImmutableArray<string> Deleted);

@@ -152,5 +152,6 @@ internal sealed class LocalImages(string directory) : IDisposable
         image.Config.Labels,
         image.Config.StopSignal,
         image.Config.Healthcheck is { } h ? new ImageHealthcheckSpec(h.Test, h.Interval, h.Timeout, h.StartPeriod, h.Retries, h.StartInterval) : null,
-        [.. image.Layers.Select(l => l.DiffId)]);
+        [.. image.Layers.Select(l => l.DiffId)],
+        image.RepoDigests);
 }

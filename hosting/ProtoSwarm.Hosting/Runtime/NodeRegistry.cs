@@ -81,7 +81,7 @@ internal sealed class NodeRegistry : IDisposable
                     }
 
                     var pulled = await Puller().PullAsync(name, null, ct);
-                    return new ImagePulled(LocalImages.ToWire(pulled.Image), pulled.Digest, pulled.LayersDownloaded, pulled.BytesDownloaded);
+                    return new ImagePulled(LocalImages.ToWire(pulled.Image), pulled.Digest, pulled.LayersDownloaded, pulled.BytesDownloaded, pulled.Updated);
                 }
 
                 default:

@@ -12,9 +12,11 @@ namespace ProtoSwarm.Registry.Client;
 /// reference resolved to in the registry (an index's digest when the tag names one; the image's own
 /// manifest digest is <see cref="StoredImage.ManifestDigest"/>); the config and layer blobs this pull
 /// needed and did not have (fetched now or by an earlier, broken attempt) and the bytes that came over the
-/// wire for them.
+/// wire for them; <see cref="Updated"/>, whether the reference pulled now points to an image it did not
+/// point to before (docker's rule for "Downloaded newer image" rather than "Image is up to date": a new
+/// tag for content already here counts, blobs fetched again for a tag that did not move do not).
 /// </summary>
-public sealed record PullResult(StoredImage Image, string Digest, int LayersDownloaded, long BytesDownloaded);
+public sealed record PullResult(StoredImage Image, string Digest, int LayersDownloaded, long BytesDownloaded, bool Updated);
 
 /// <summary>
 /// Pulls images from a registry into the node's <see cref="ImageStore"/>: the manifest (by digest when the
@@ -64,7 +66,9 @@ public sealed partial class ImagePuller
     /// registry is the client's; the reference's domain is not looked at). An unpinned pull names the image
     /// by the reference; a pinned one adds no name (the tag may have moved on since the digest was pinned,
     /// and a node's names follow what a user loaded or pulled by tag), and is answered from the store when
-    /// it has that manifest.
+    /// it has that manifest. Either records the repository and the digest the registry answered with
+    /// (`busybox@sha256:...`, docker's RepoDigests), so an image pulled for a task is listed under its
+    /// repository, as docker lists it.
     /// </summary>
     public Task<PullResult> PullAsync(ImageReference reference, IProgress<TransferProgress>? progress = null, CancellationToken ct = default)
     {
@@ -75,11 +79,14 @@ public sealed partial class ImagePuller
     private async Task<PullResult> PullOnceAsync(ImageReference reference, IProgress<TransferProgress> progress, CancellationToken ct)
     {
         var repository = reference.Path;
+        var before = await _store.ImageIdOfAsync(reference, ct);
         if (reference.IsPinned)
         {
             try
             {
-                return new PullResult(await _store.InspectAsync(reference.Pinned, ct), reference.Digest, 0, 0);
+                var stored = await _store.InspectAsync(reference.Pinned, ct);
+                await _store.AddDigestAsync(reference, stored.ManifestDigest, ct);
+                return new PullResult(await _store.InspectAsync(reference.Pinned, ct), reference.Digest, 0, 0, before != stored.Id);
             }
             catch (ImageStoreException e) when (e.Code == RejectCode.NotFound)
             {
@@ -133,12 +140,14 @@ public sealed partial class ImagePuller
             configBytes,
             fetched.ToDictionary(f => f.Digest, f => f.Path, StringComparer.Ordinal),
             reference.IsPinned ? [] : [reference],
+            [reference.WithDigest(top.Content.Digest)],
             ct);
         return new PullResult(
             image,
             top.Content.Digest,
             layers.Where(f => !f.InStore).DistinctBy(f => f.Digest).Count(),
-            fetched.Sum(f => f.Fetched));
+            fetched.Sum(f => f.Fetched),
+            before != image.Id);
     }
 
     private async Task<FetchedManifest> FetchManifestAsync(string repository, string reference, CancellationToken ct) =>

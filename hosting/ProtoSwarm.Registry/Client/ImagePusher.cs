@@ -78,6 +78,9 @@ public sealed partial class ImagePusher
         }
 
         var digest = await RunAsync($"manifest {repository}:{tag}", c => c.PutManifestAsync(repository, tag, image.MediaType, image.Manifest, ct), ct);
+        // The image is now known to the registry by this digest: one of its RepoDigests, as docker's push records it.
+        var domain = ImageReference.TryParse(imageRef, out var name, out _) ? name.Domain : ImageReference.DefaultDomain;
+        await _store.AddDigestAsync(new ImageReference(domain, repository, tag, digest), image.Image.ManifestDigest, ct);
         return new PushResult(repository, tag, digest, uploaded, present, bytes);
     }
 

@@ -66,7 +66,7 @@ public sealed class ImageCommandTests : IDisposable
     public async Task Image_Pull_By_Digest_Says_Whether_Anything_Was_Downloaded()
     {
         var digest = "sha256:" + new string('d', 64);
-        var replies = new Queue<object>([new ImagePulled(Image(BusyboxId, Joined, 1, []), digest, 2, 3_000_000), new ImagePulled(Image(BusyboxId, Joined, 1, []), digest, 0, 0)]);
+        var replies = new Queue<object>([new ImagePulled(Image(BusyboxId, Joined, 1, []), digest, 2, 3_000_000, Updated: true), new ImagePulled(Image(BusyboxId, Joined, 1, []), digest, 0, 0)]);
         var node = new FakeNode(_ => replies.Dequeue());
 
         var (first, downloaded, _) = await RunAsync(node, "image", "pull", "busybox@" + digest);
@@ -75,6 +75,21 @@ public sealed class ImageCommandTests : IDisposable
         Assert.Equal(0, first + second);
         Assert.Equal($"Digest: {digest}\nStatus: Downloaded newer image for busybox@{digest} (2 blob(s), 3MB)\n", downloaded);
         Assert.Contains("Status: Image is up to date", upToDate, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Image_Pull_Of_A_New_Tag_For_Content_Already_Here_Says_Downloaded_Newer_Image_As_Docker_Does()
+    {
+        var digest = "sha256:" + new string('d', 64);
+        var replies = new Queue<object>([new ImagePulled(Image(BusyboxId, Joined, 1, "busybox:two"), digest, 0, 0, Updated: true), new ImagePulled(Image(BusyboxId, Joined, 1, "busybox:two"), digest, 0, 0, Updated: false)]);
+        var node = new FakeNode(_ => replies.Dequeue());
+
+        var (first, tagged, _) = await RunAsync(node, "image", "pull", "busybox:two");
+        var (second, again, _) = await RunAsync(node, "image", "pull", "busybox:two");
+
+        Assert.Equal(0, first + second);
+        Assert.Equal($"Digest: {digest}\nStatus: Downloaded newer image for busybox:two\n", tagged);
+        Assert.Equal($"Digest: {digest}\nStatus: Image is up to date for busybox:two\n", again);
     }
 
     [Fact]
@@ -140,6 +155,46 @@ public sealed class ImageCommandTests : IDisposable
     }
 
     [Fact]
+    public void Image_Ls_Lists_An_Image_With_Only_Digest_References_Under_Its_Repository_And_Digests_On_Demand()
+    {
+        var now = Joined.AddDays(3);
+        var digest = "sha256:" + new string('d', 64);
+        var other = "sha256:" + new string('e', 64);
+        // Pulled for a task by digest (no tag), and pulled by tag (its registry digest kept beside the tag).
+        var byDigest = Image(OtherId, Joined.AddDays(-30), 999, []) with { RepoDigests = [$"app@{other}"] };
+        var byTag = Image(BusyboxId, Joined, 4_264_000, "busybox:latest") with { RepoDigests = [$"busybox@{digest}"] };
+
+        var plain = ImageView.Table(ImageView.Rows([byDigest, byTag], now));
+        var withDigests = ImageView.Table(ImageView.Rows([byDigest, byTag], now, digests: true), digests: true);
+
+        Assert.Equal(
+            "REPOSITORY   TAG       IMAGE ID       CREATED       SIZE\n" +
+            "busybox      latest    4a35e0e5c9a1   3 days ago    4.26MB\n" +
+            "app          <none>    0123456789ab   4 weeks ago   999B\n",
+            plain);
+        Assert.Equal(
+            "REPOSITORY   TAG       DIGEST" + new string(' ', 68) + "IMAGE ID       CREATED       SIZE\n" +
+            $"busybox      latest    {digest}   4a35e0e5c9a1   3 days ago    4.26MB\n" +
+            $"app          <none>    {other}   0123456789ab   4 weeks ago   999B\n",
+            withDigests);
+    }
+
+    [Fact]
+    public async Task Image_Ls_Digests_Flag_And_A_Digest_Template_Show_Digests()
+    {
+        var digest = "sha256:" + new string('d', 64);
+        var node = new FakeNode(_ => new ImageList([Image(BusyboxId, Joined, 1, "busybox:latest") with { RepoDigests = [$"busybox@{digest}"] }]));
+
+        var flag = await RunAsync(node, "image", "ls", "--digests");
+        var template = await RunAsync(node, "image", "ls", "--format", "{{.Repository}} {{.Digest}}");
+        var without = await RunAsync(node, "image", "ls", "--format", "{{.Repository}}:{{.Tag}}");
+
+        Assert.Contains($"busybox      latest    {digest}", flag.Out, StringComparison.Ordinal);
+        Assert.Equal($"busybox {digest}\n", template.Out);
+        Assert.Equal("busybox:latest\n", without.Out);
+    }
+
+    [Fact]
     public async Task Image_Ls_Quiet_Prints_Each_Image_Once_And_Json_Uses_Docker_Fields()
     {
         var node = new FakeNode(_ => new ImageList([Image(BusyboxId, Joined, 1, "busybox:latest", "busybox:two")]));
@@ -169,6 +224,20 @@ public sealed class ImageCommandTests : IDisposable
         Assert.Equal(5_000_000_000L, image["Config"]!["Healthcheck"]!["Interval"]!.GetValue<long>());
         Assert.Equal("layers", image["RootFS"]!["Type"]!.GetValue<string>());
         Assert.Equal("nobody linux\n", template.Out);
+    }
+
+    [Fact]
+    public async Task Image_Inspect_Shows_The_Registry_Digests_Of_A_Pulled_Image()
+    {
+        var digest = "sha256:" + new string('d', 64);
+        var node = new FakeNode(_ => new ImageDetails(Image(BusyboxId, Joined, 1, "busybox:latest") with { RepoDigests = [$"busybox@{digest}"] }));
+
+        var (code, output, _) = await RunAsync(node, "image", "inspect", "busybox");
+        var template = await RunAsync(node, "image", "inspect", "-f", "{{.RepoDigests}}", "busybox");
+
+        Assert.Equal(0, code);
+        Assert.Equal($"busybox@{digest}", JsonNode.Parse(output)!.AsArray().Single()!["RepoDigests"]![0]!.GetValue<string>());
+        Assert.Equal($"[busybox@{digest}]\n", template.Out);
     }
 
     [Fact]

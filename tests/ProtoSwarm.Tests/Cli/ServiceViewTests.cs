@@ -28,6 +28,21 @@ public class ServiceViewTests
     }
 
     [Theory]
+    [InlineData("nginx:1.27@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "nginx:1.27")]
+    [InlineData("nginx@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "nginx@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")]
+    [InlineData("registry:5000/app@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "registry:5000/app@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")]
+    [InlineData("registry:5000/app:v2@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "registry:5000/app:v2")]
+    [InlineData("registry:5000/app", "registry:5000/app")]
+    public void The_Image_Column_Drops_The_Digest_Only_Of_A_Tagged_Image_As_Docker_Does(string image, string shown)
+    {
+        var spec = Spec(image: image);
+
+        var row = ServiceView.Row(new ServiceSummary(Service(spec: spec), new ServiceReplicas(1, 1)));
+
+        Assert.Equal(shown, row.Image);
+    }
+
+    [Theory]
     [InlineData(ServiceModeKind.Global, 0, "global", "4/4")]
     [InlineData(ServiceModeKind.Replicated, 2, "replicated", "4/4 (max 2 per node)")]
     public void Replicas_Column_Follows_The_Mode(ServiceModeKind kind, long maxPerNode, string mode, string replicas)

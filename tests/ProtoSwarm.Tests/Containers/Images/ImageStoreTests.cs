@@ -382,6 +382,25 @@ public sealed class ImageStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task An_Image_Is_Listed_Once_With_The_Names_Of_Every_Manifest_And_A_Tag_Moving_Off_One_Leaves_No_None_Row()
+    {
+        var oci = Assert.Single(await Load(OciLayout("myapp:1.0")));
+        var saved = Assert.Single(await Load(DockerSave(["saved/app:2.0"])));
+        var both = Assert.Single(await _store.ListAsync());
+
+        // saved/app:2.0 moves to another image: the first keeps its name through the OCI layout's manifest.
+        var other = Assert.Single(await Load(DockerSave(["saved/app:2.0"], [BaseLayer()])));
+        var listed = await _store.ListAsync();
+
+        Assert.Equal(oci.Id, saved.Id);
+        Assert.Equal<string>(["myapp:1.0", "saved/app:2.0"], both.RepoTags);
+        Assert.Equal(2, listed.Count);
+        Assert.Equal<string>(["myapp:1.0"], listed.Single(i => i.Id == oci.Id).RepoTags);
+        Assert.Equal<string>(["saved/app:2.0"], listed.Single(i => i.Id == other.Id).RepoTags);
+        Assert.Equal<string>(["myapp:1.0"], (await _store.InspectAsync(oci.Id)).RepoTags);
+    }
+
+    [Fact]
     public async Task The_Last_Name_Of_An_Image_Loaded_Twice_Deletes_It_Once_And_Only_Unless_A_Task_Uses_It()
     {
         var oci = Assert.Single(await Load(OciLayout("myapp:1.0")));

@@ -40,6 +40,62 @@ public sealed class PulledImageTests : IDisposable
     }
 
     [Fact]
+    public async Task A_Pulled_Image_Lists_The_Registry_Digest_As_A_RepoDigest_That_Finds_It_And_Goes_With_Its_Last_Tag()
+    {
+        var (manifest, config, layers) = Pulled(Config(BaseLayer(), TopLayer()));
+        // An index's digest, as a tag that names an index answers: docker records that one.
+        var registryDigest = "sha256:" + new string('e', 64);
+
+        var image = await _store.AddPulledAsync(manifest, MediaTypes.OciManifest, config, await Download(layers), [ImageReference.Parse("app:v1")], [ImageReference.Parse($"app:v1@{registryDigest}", allowDigest: true)]);
+
+        Assert.Equal<string>([$"app@{registryDigest}"], image.RepoDigests);
+        Assert.Equal<string>([$"app@{registryDigest}"], Assert.Single(await _store.ListAsync()).RepoDigests);
+        Assert.Equal(image.Id, (await _store.InspectAsync($"app@{registryDigest}")).Id);
+        Assert.Equal(image.Id, await _store.ImageIdOfAsync(ImageReference.Parse($"app:any@{registryDigest}", allowDigest: true)));
+        Assert.Null(await _store.ImageIdOfAsync(ImageReference.Parse($"other@{registryDigest}", allowDigest: true)));
+        using (var reopened = new ImageStore(_store.Root))
+        {
+            Assert.Equal<string>([$"app@{registryDigest}"], (await reopened.InspectAsync("app:v1")).RepoDigests);
+        }
+
+        var removed = await _store.RemoveAsync("app:v1", force: false);
+
+        Assert.Equal<string>(["app:v1", $"app@{registryDigest}"], removed.Untagged);
+        Assert.Contains(image.Id, removed.Deleted);
+        Assert.Empty(await _store.ListAsync());
+    }
+
+    [Fact]
+    public async Task An_Image_Pulled_By_Digest_Alone_Keeps_Its_Repository_Through_Its_Digest_Reference()
+    {
+        var (manifest, config, layers) = Pulled(Config(BaseLayer(), TopLayer()));
+        var pinned = ImageReference.Parse($"app:v1@{Digest(manifest)}", allowDigest: true);
+
+        var image = await _store.AddPulledAsync(manifest, MediaTypes.OciManifest, config, await Download(layers), [], [pinned]);
+
+        Assert.Empty(image.RepoTags);
+        Assert.Equal<string>([$"app@{Digest(manifest)}"], image.RepoDigests);
+        var listed = Assert.Single(await _store.ListAsync());
+        Assert.Equal<string>([$"app@{Digest(manifest)}"], listed.RepoDigests);
+    }
+
+    [Fact]
+    public async Task An_Index_Written_Before_Digest_References_Were_Kept_Still_Opens()
+    {
+        await _store.LoadAsync(new MemoryStream(DockerSave(["app:v1"])));
+        var path = Path.Combine(_store.Root, "index.json");
+        var index = JsonNode.Parse(await File.ReadAllTextAsync(path))!.AsObject();
+        Assert.True(index.Remove("Digests"));
+        await File.WriteAllTextAsync(path, index.ToJsonString());
+
+        using var reopened = new ImageStore(_store.Root);
+
+        var image = Assert.Single(await reopened.ListAsync());
+        Assert.Equal<string>(["app:v1"], image.RepoTags);
+        Assert.Empty(image.RepoDigests);
+    }
+
+    [Fact]
     public async Task A_Config_That_Is_Not_The_One_The_Manifest_Names_Is_Refused_And_Nothing_Is_Stored()
     {
         var (manifest, _, layers) = Pulled(Config(BaseLayer(), TopLayer()));

@@ -50,6 +50,7 @@ public sealed class PushPullTests : IClassFixture<RegistryFixture>, IDisposable
 
         var blobs = await source.ExportAsync("app:v1");
         Assert.Equal(loaded.ManifestDigest, pushed.Digest);
+        Assert.Equal<string>([$"{repo}@{pushed.Digest}"], (await source.InspectAsync("app:v1")).RepoDigests);
         Assert.Equal((repo, "v1", 3, 0), (pushed.Repository, pushed.Tag, pushed.BlobsUploaded, pushed.BlobsPresent));
         Assert.Equal(blobs.Layers.Sum(l => l.Size) + blobs.Config.Size, pushed.BytesUploaded);
         Assert.Contains(pushRecorder.Exchanges, e => e.Method == HttpMethod.Patch);
@@ -63,6 +64,8 @@ public sealed class PushPullTests : IClassFixture<RegistryFixture>, IDisposable
         Assert.Equal(pushed.Digest, image.ManifestDigest);
         Assert.Equal(loaded.Id, image.Id);
         Assert.Equal<string>([$"{repo}:v1"], image.RepoTags);
+        Assert.Equal<string>([$"{repo}@{pushed.Digest}"], image.RepoDigests);
+        Assert.True(pulled.Updated);
         Assert.Equal(loaded.Layers.Select(l => (l.Digest, l.DiffId)), image.Layers.Select(l => (l.Digest, l.DiffId)));
         Assert.Equal(2, pulled.LayersDownloaded);
         Assert.Equal(pushed.BytesUploaded, pulled.BytesDownloaded);
@@ -87,6 +90,8 @@ public sealed class PushPullTests : IClassFixture<RegistryFixture>, IDisposable
 
         Assert.Equal(pushed.Digest, pulled.Image.ManifestDigest);
         Assert.Empty(pulled.Image.RepoTags);
+        Assert.Equal<string>([$"{repo}@{pushed.Digest}"], pulled.Image.RepoDigests);
+        Assert.True(pulled.Updated);
         var manifestGet = Assert.Single(recorder.Exchanges, e => e.IsManifestGet);
         Assert.EndsWith("/manifests/" + pushed.Digest, manifestGet.Path);
         Assert.Equal(pulled.Image.Id, (await target.InspectAsync($"{repo}:another-tag@{pushed.Digest}")).Id);
@@ -97,7 +102,24 @@ public sealed class PushPullTests : IClassFixture<RegistryFixture>, IDisposable
         var again = await puller.PullAsync(pinned);
         Assert.Equal(pulled.Image.Id, again.Image.Id);
         Assert.Empty(recorder.Exchanges);
-        Assert.Equal((0, 0L), (again.LayersDownloaded, again.BytesDownloaded));
+        Assert.Equal((0, 0L, false), (again.LayersDownloaded, again.BytesDownloaded, again.Updated));
+    }
+
+    [Fact]
+    public async Task A_Pull_Is_Newer_When_Its_Tag_Now_Points_To_The_Image_Even_With_Every_Blob_Here_As_Docker_Says()
+    {
+        var (repo, pushed) = await PushAsync("tagonly", DockerSave(["app:v1"]));
+        var target = Store("target");
+        var puller = new ImagePuller(target, Client());
+        await puller.PullAsync(ImageReference.Parse($"{repo}:v1@{pushed.Digest}", allowDigest: true));
+
+        var tagged = await puller.PullAsync(ImageReference.Parse($"{repo}:v1"));
+        var again = await puller.PullAsync(ImageReference.Parse($"{repo}:v1"));
+
+        Assert.Equal((0, true), (tagged.LayersDownloaded, tagged.Updated));
+        Assert.Equal((0, false), (again.LayersDownloaded, again.Updated));
+        Assert.Equal<string>([$"{repo}:v1"], again.Image.RepoTags);
+        Assert.Equal<string>([$"{repo}@{pushed.Digest}"], again.Image.RepoDigests);
     }
 
     [Fact]

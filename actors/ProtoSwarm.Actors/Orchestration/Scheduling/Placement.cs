@@ -22,22 +22,31 @@ public sealed record PlacementResult(
 /// <summary>
 /// The scheduler's pure core. A group of identical tasks (one service, one spec) is placed in one
 /// pass: nodes are filtered once, then each task goes to the best node by a heap keyed on
-/// (tasks of this service, tasks in all, node id), and only the node that took it is checked again.
+/// (recent failures of this service when at least <see cref="RecentFailures.Threshold"/>, tasks of
+/// this service, tasks in all, node id), and only the node that took it is checked again.
 /// Placement preferences split the nodes into a tree by label value, level by level, and each
 /// task goes down the branch with the fewest tasks of the service, so each level stays even
 /// (docker's spread). No I/O, no clock: the <see cref="NodeInfo"/> views are the only state, and
-/// they keep the counts for the next batch.
+/// they keep the counts for the next batch; recent failures come in as counts worked out by the
+/// caller at its time.
 /// </summary>
 public static class Scheduler
 {
-    public static PlacementResult PlaceBatch(TaskDemand demand, IReadOnlyList<string> taskIds, IReadOnlyList<NodeInfo> nodes)
+    /// <summary>
+    /// Places the tasks of one group. <paramref name="recentFailures"/> counts, per node, the
+    /// group's service's recent failures there (<see cref="RecentFailures.CountsFor"/>): a node at
+    /// or over the threshold ranks after the others below its branch of the preference tree.
+    /// </summary>
+    public static PlacementResult PlaceBatch(TaskDemand demand, IReadOnlyList<string> taskIds, IReadOnlyList<NodeInfo> nodes,
+        IReadOnlyDictionary<string, int>? recentFailures = null)
     {
         var refusals = new Dictionary<NodeInfo, (int Filter, string Reason)>();
         var root = BuildTree(demand, nodes);
         var assignments = ImmutableArray.CreateBuilder<Assignment>(taskIds.Count);
+        var penalties = new Penalties(recentFailures);
         foreach (var taskId in taskIds)
         {
-            var node = root.Take(demand, refusals);
+            var node = root.Take(demand, penalties, refusals);
             if (node is null)
             {
                 break;
@@ -64,11 +73,14 @@ public static class Scheduler
     /// Places pending tasks: groups them by service and spec version (identical tasks), places
     /// each group in one batch over views of <paramref name="nodes"/> built from
     /// <paramref name="tasks"/>, groups in service id order. A task that already names its node (a
-    /// global service's) is only checked against that node, as in swarmkit. Returns the
-    /// assignments and, per task left pending, the explanation to store in its status.
+    /// global service's) is only checked against that node, as in swarmkit. Nodes where a group's
+    /// service and spec version failed recently (<paramref name="failures"/>, counted at
+    /// <paramref name="now"/>) rank last for it. Returns the assignments and, per task left
+    /// pending, the explanation to store in its status.
     /// </summary>
     public static (ImmutableArray<Assignment> Assignments, ImmutableDictionary<string, string> Pending) Schedule(
-        IEnumerable<TaskObject> pending, IEnumerable<NodeObject> nodes, IEnumerable<TaskObject> tasks)
+        IEnumerable<TaskObject> pending, IEnumerable<NodeObject> nodes, IEnumerable<TaskObject> tasks,
+        RecentFailures? failures = null, DateTimeOffset now = default)
     {
         var views = NodeInfo.CreateAll(nodes, tasks);
         var assignments = ImmutableArray.CreateBuilder<Assignment>();
@@ -106,7 +118,8 @@ public static class Scheduler
         foreach (var group in groups)
         {
             var ids = group.OrderBy(t => t.Slot).ThenBy(t => t.Id, StringComparer.Ordinal).Select(t => t.Id).ToList();
-            var result = PlaceBatch(TaskDemand.From(group.First()), ids, views);
+            var recent = failures?.CountsFor(group.Key.ServiceId, group.Key.SpecVersion, now);
+            var result = PlaceBatch(TaskDemand.From(group.First()), ids, views, recent);
             assignments.AddRange(result.Assignments);
             foreach (var id in result.Unplaced)
             {
@@ -152,6 +165,10 @@ public static class Scheduler
         return root;
     }
 
+    /// <summary>The node's rank for one more task of the demand's service.</summary>
+    private static Rank RankOf(TaskDemand demand, NodeInfo node, int failurePenalty) =>
+        new(failurePenalty, node.TasksOf(demand.ServiceId), node.TaskCount, node.Id);
+
     /// <summary>The node's value for a spread preference; a node without the label is grouped with the others without it, as in docker.</summary>
     internal static string SpreadValue(PlacementPreference preference, NodeObject node)
     {
@@ -161,11 +178,28 @@ public static class Scheduler
             : "";
     }
 
-    /// <summary>Tasks of the service at or below a node: the more tasks first loses; then fewer tasks in all; then the node id.</summary>
-    private readonly record struct Rank(int ServiceTasks, int Tasks, string NodeId) : IComparable<Rank>
+    /// <summary>The rank penalty of each node for the group's service (<see cref="RecentFailures.Penalty"/>).</summary>
+    private readonly struct Penalties(IReadOnlyDictionary<string, int>? recentFailures)
+    {
+        public int Of(NodeInfo node) =>
+            recentFailures is not null && recentFailures.TryGetValue(node.Id, out var count) ? RecentFailures.Penalty(count) : 0;
+    }
+
+    /// <summary>
+    /// How a node ranks for a task, the lesser first: a node the service recently kept failing on
+    /// last (the more failures, the later); then the fewer tasks of the service; then fewer tasks in
+    /// all; then the node id.
+    /// </summary>
+    private readonly record struct Rank(int FailurePenalty, int ServiceTasks, int Tasks, string NodeId) : IComparable<Rank>
     {
         public int CompareTo(Rank other)
         {
+            var byFailures = FailurePenalty.CompareTo(other.FailurePenalty);
+            if (byFailures != 0)
+            {
+                return byFailures;
+            }
+
             var byService = ServiceTasks.CompareTo(other.ServiceTasks);
             if (byService != 0)
             {
@@ -205,9 +239,9 @@ public static class Scheduler
         }
 
         /// <summary>Places one task below this branch; null when no node below can take it (then never again in this batch).</summary>
-        public NodeInfo? Take(TaskDemand demand, Dictionary<NodeInfo, (int, string)> refusals)
+        public NodeInfo? Take(TaskDemand demand, Penalties penalties, Dictionary<NodeInfo, (int, string)> refusals)
         {
-            var node = _children.Count > 0 ? TakeFromBranches(demand, refusals) : TakeFromNodes(demand, refusals);
+            var node = _children.Count > 0 ? TakeFromBranches(demand, penalties, refusals) : TakeFromNodes(demand, penalties, refusals);
             if (node is not null)
             {
                 Tasks++;
@@ -216,14 +250,14 @@ public static class Scheduler
             return node;
         }
 
-        private NodeInfo? TakeFromBranches(TaskDemand demand, Dictionary<NodeInfo, (int, string)> refusals)
+        private NodeInfo? TakeFromBranches(TaskDemand demand, Penalties penalties, Dictionary<NodeInfo, (int, string)> refusals)
         {
             _branches ??= new PriorityQueue<Branch, (int, string)>(
                 _children.Values.Select(c => (c, (c.Tasks, c.Value))),
                 Comparer<(int Tasks, string Value)>.Create((a, b) => a.Tasks != b.Tasks ? a.Tasks.CompareTo(b.Tasks) : string.CompareOrdinal(a.Value, b.Value)));
             while (_branches.TryDequeue(out var branch, out _))
             {
-                var node = branch.Take(demand, refusals);
+                var node = branch.Take(demand, penalties, refusals);
                 if (node is not null)
                 {
                     _branches.Enqueue(branch, (branch.Tasks, branch.Value));
@@ -234,14 +268,14 @@ public static class Scheduler
             return null;
         }
 
-        private NodeInfo? TakeFromNodes(TaskDemand demand, Dictionary<NodeInfo, (int, string)> refusals)
+        private NodeInfo? TakeFromNodes(TaskDemand demand, Penalties penalties, Dictionary<NodeInfo, (int, string)> refusals)
         {
             if (_nodes is null)
             {
                 _nodes = new PriorityQueue<NodeInfo, Rank>(Nodes.Count);
                 foreach (var candidate in Nodes)
                 {
-                    Offer(demand, candidate, refusals);
+                    Offer(demand, candidate, penalties, refusals);
                 }
             }
 
@@ -251,16 +285,16 @@ public static class Scheduler
             }
 
             node.Add(demand);
-            Offer(demand, node, refusals);
+            Offer(demand, node, penalties, refusals);
             return node;
         }
 
-        private void Offer(TaskDemand demand, NodeInfo node, Dictionary<NodeInfo, (int, string)> refusals)
+        private void Offer(TaskDemand demand, NodeInfo node, Penalties penalties, Dictionary<NodeInfo, (int, string)> refusals)
         {
             var filter = SchedulingFilters.FirstRefusal(demand, node, out var reason);
             if (filter < 0)
             {
-                _nodes!.Enqueue(node, new Rank(node.TasksOf(demand.ServiceId), node.TaskCount, node.Id));
+                _nodes!.Enqueue(node, Scheduler.RankOf(demand, node, penalties.Of(node)));
             }
             else
             {
@@ -277,8 +311,11 @@ public static class Scheduler
 /// </summary>
 public static class OneTaskAtATime
 {
-    public static ImmutableArray<Assignment> Place(TaskDemand demand, IReadOnlyList<string> taskIds, IReadOnlyList<NodeInfo> nodes)
+    public static ImmutableArray<Assignment> Place(TaskDemand demand, IReadOnlyList<string> taskIds, IReadOnlyList<NodeInfo> nodes,
+        IReadOnlyDictionary<string, int>? recentFailures = null)
     {
+        int PenaltyOf(NodeInfo node) => RecentFailures.Penalty(recentFailures?.GetValueOrDefault(node.Id) ?? 0);
+
         var assignments = ImmutableArray.CreateBuilder<Assignment>(taskIds.Count);
         foreach (var taskId in taskIds)
         {
@@ -290,7 +327,7 @@ public static class OneTaskAtATime
                     continue;
                 }
 
-                if (best is null || Better(demand, node, best))
+                if (best is null || Better(demand, node, PenaltyOf(node), best, PenaltyOf(best)))
                 {
                     best = node;
                 }
@@ -308,8 +345,13 @@ public static class OneTaskAtATime
         return assignments.ToImmutable();
     }
 
-    private static bool Better(TaskDemand demand, NodeInfo a, NodeInfo b)
+    private static bool Better(TaskDemand demand, NodeInfo a, int penaltyA, NodeInfo b, int penaltyB)
     {
+        if (penaltyA != penaltyB)
+        {
+            return penaltyA < penaltyB;
+        }
+
         var byService = a.TasksOf(demand.ServiceId).CompareTo(b.TasksOf(demand.ServiceId));
         if (byService != 0)
         {

@@ -32,6 +32,13 @@ internal sealed class InitConfig
     /// <summary>cgroup.procs files the container joins before its namespaces are made.</summary>
     public string[] CgroupProcs { get; set; } = [];
 
+    /// <summary>
+    /// The cgroup filesystems mounted read-only at /sys/fs/cgroup, inside the cgroup namespace so each shows the
+    /// container's own cgroup as its root (docker's view): runtimes (JVM, .NET, Go) size heaps and thread pools
+    /// from these files, and from the host's figures without them. Empty: /sys/fs/cgroup is left as sysfs has it.
+    /// </summary>
+    public InitCgroupMount[] CgroupMounts { get; set; } = [];
+
     /// <summary>"uid[:gid]", "name[:group]" resolved in the container's /etc/passwd and /etc/group; empty is root.</summary>
     public string User { get; set; } = "";
     public uint[] AdditionalGids { get; set; } = [];
@@ -76,6 +83,20 @@ internal sealed class InitMount
     public bool ReadOnly { get; set; }
     /// <summary>tmpfs mount data ("size=65536k,mode=1777"); null for a bind.</summary>
     public string? Data { get; set; }
+}
+
+internal sealed class InitCgroupMount
+{
+    /// <summary>The directory under /sys/fs/cgroup ("memory", "cpu,cpuacct", "unified"); empty for a cgroup2
+    /// mount on /sys/fs/cgroup itself (a host with only cgroup v2), otherwise a read-only tmpfs holds them.</summary>
+    public string Name { get; set; } = "";
+    /// <summary>"cgroup" (v1) or "cgroup2".</summary>
+    public string Type { get; set; } = "";
+    /// <summary>The v1 hierarchy's mount data, exactly its controllers ("cpu,cpuacct", "name=systemd"): the kernel
+    /// refuses a mount whose list differs from the hierarchy's. Empty for cgroup2.</summary>
+    public string Options { get; set; } = "";
+    /// <summary>Symlinks beside <see cref="Name"/> to it, one per controller of a joint hierarchy ("cpu", "cpuacct").</summary>
+    public string[] Links { get; set; } = [];
 }
 
 internal sealed class InitSysctl

@@ -43,6 +43,7 @@ internal static class InitConfigReader
                 case "resolvConf": c.ResolvConf = Text(ref reader); break;
                 case "mounts": c.Mounts = Objects(ref reader, ReadMount); break;
                 case "cgroupProcs": c.CgroupProcs = Texts(ref reader); break;
+                case "cgroupMounts": c.CgroupMounts = Objects(ref reader, ReadCgroupMount); break;
                 case "user": c.User = Text(ref reader); break;
                 case "additionalGids": c.AdditionalGids = UInts(ref reader); break;
                 case "capabilities": c.Capabilities = reader.GetUInt64(); break;
@@ -82,6 +83,28 @@ internal static class InitConfigReader
                 case "target": m.Target = Text(ref reader); break;
                 case "readOnly": m.ReadOnly = reader.GetBoolean(); break;
                 case "data": m.Data = Text(ref reader); break;
+                default: reader.Skip(); break;
+            }
+        }
+        return m;
+    }
+
+    private static InitCgroupMount ReadCgroupMount(ref Utf8JsonReader reader)
+    {
+        Expect(ref reader, JsonTokenType.StartObject);
+        var m = new InitCgroupMount();
+        while (NextProperty(ref reader) is { } name)
+        {
+            if (reader.TokenType == JsonTokenType.Null)
+            {
+                continue;
+            }
+            switch (name)
+            {
+                case "name": m.Name = Text(ref reader); break;
+                case "type": m.Type = Text(ref reader); break;
+                case "options": m.Options = Text(ref reader); break;
+                case "links": m.Links = Texts(ref reader); break;
                 default: reader.Skip(); break;
             }
         }

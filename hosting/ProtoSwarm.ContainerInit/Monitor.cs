@@ -138,6 +138,13 @@ internal static unsafe class ContainerMonitor
         return fd;
     }
 
+    /// <summary>The directory stage 2 starts in (null: where the monitor is) and the config's path from there.</summary>
+    private static (string? Directory, string File) Stage2Arguments(string configPath)
+    {
+        var slash = configPath.LastIndexOf('/');
+        return slash < 0 ? (null, configPath) : (slash == 0 ? "/" : configPath[..slash], configPath[(slash + 1)..]);
+    }
+
     private static int Spawn(string configPath, int childStatus, int stdout, int stderr)
     {
         var actions = NativeMemory.AllocZeroed(256);
@@ -164,7 +171,15 @@ internal static unsafe class ContainerMonitor
         _ = posix_spawnattr_setsigdefault(attr, signals);
         _ = posix_spawnattr_setsigmask(attr, blocked);
         _ = posix_spawnattr_setflags(attr, (short)(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK));
-        var argv = Native.CStrings(["protoswarm-init", Stage2.Flag, configPath]);
+        // Stage 2 starts in the config's directory and is given its file name: with --init it stays PID 1, and its
+        // /proc/1/cmdline ("protoswarm-init --stage2 config.json") is the container's to read; the host's path of
+        // its state directory is not.
+        var (directory, file) = Stage2Arguments(configPath);
+        if (directory is not null)
+        {
+            _ = posix_spawn_file_actions_addchdir_np(actions, directory);
+        }
+        var argv = Native.CStrings(["protoswarm-init", Stage2.Flag, file]);
         var envp = Native.CStrings([]);
         int pid;
         var rc = posix_spawn(&pid, "/proc/self/exe", actions, attr, argv, envp);

@@ -18,6 +18,7 @@ internal static unsafe class RootFilesystem
         Mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, null, "mount /proc");
         BuildDev(root, config.MountLabel);
         Mount("sysfs", root + "/sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, null, "mount /sys");
+        PrepareCgroupView(config, root);
 
         Native.MkdirAll(root + "/etc");
         var etcFiles = EtcFiles(config);
@@ -229,6 +230,50 @@ internal static unsafe class RootFilesystem
     {
         Native.MkdirAll(target);
         Native.Check(mount(source, target, type, flags, data), step);
+    }
+
+    private const string CgroupRoot = "/sys/fs/cgroup";
+
+    // v1's view is a tmpfs of directories (and links for joint hierarchies), made here with the rest of the root,
+    // before the cgroups are joined; the cgroup filesystems go in once the cgroup namespace exists (MountCgroupView).
+    // Docker's own mounts come before the user's, which may go inside it (the host dropped the view for one at or above it).
+    private static void PrepareCgroupView(InitConfig config, string root)
+    {
+        if (!config.CgroupMounts.Any(m => m.Name.Length > 0))
+        {
+            return;
+        }
+        var dir = root + CgroupRoot;
+        Native.Check(mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, SelinuxLabel.MountData("mode=755", config.MountLabel)), $"mount tmpfs on {CgroupRoot}");
+        foreach (var m in config.CgroupMounts)
+        {
+            Native.MkdirAll(dir + "/" + m.Name);
+            foreach (var link in m.Links.Where(l => l != m.Name))
+            {
+                Native.Check(symlink(m.Name, dir + "/" + link), $"symlink {CgroupRoot}/{link}");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Mounts each cgroup hierarchy of the view read-only, then makes the tmpfs holding them read-only too. Called
+    /// in the container's cgroup namespace, before the pivot: a cgroup filesystem mounted there has the container's
+    /// own cgroup as its root, so the container sees its limits and nothing of the host's tree above them.
+    /// </summary>
+    public static void MountCgroupView(InitConfig config)
+    {
+        var dir = config.RootfsMount + CgroupRoot;
+        foreach (var m in config.CgroupMounts)
+        {
+            var target = m.Name.Length == 0 ? dir : dir + "/" + m.Name;
+            var what = m.Options.Length == 0 ? m.Type : $"{m.Type} {m.Options}";
+            Native.Check(mount(m.Type, target, m.Type, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, m.Options.Length == 0 ? null : m.Options),
+                $"mount {what} on {CgroupRoot}{(m.Name.Length == 0 ? "" : "/" + m.Name)}");
+        }
+        if (config.CgroupMounts.Any(m => m.Name.Length > 0))
+        {
+            Native.Check(mount(null, dir, null, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, null), $"remount {CgroupRoot} read-only");
+        }
     }
 
     // pivot_root(".", ".") stacks the old root on the new one; detaching it leaves only the new root,

@@ -7,7 +7,7 @@ using static ProtoSwarm.ContainerInit.Interop.PosixSpawn;
 namespace ProtoSwarm.ContainerInit;
 
 // Stage 2: PID 1 of the new pid namespace. Makes the other namespaces, builds the root filesystem,
-// joins the cgroups and makes the cgroup namespace, sets the sysctls, confines itself, and execs the
+// joins the cgroups, makes the cgroup namespace and mounts the container's cgroups in it, sets the sysctls, confines itself, and execs the
 // entrypoint (or, with Init, starts it and stays PID 1: InitProcess). Any failure is written as
 // "<step>: <reason>" on fd 4 (close-on-exec, so a successful exec closes it with nothing written).
 // The runtime's own threads (GC, finalizer) share this process until the exec, so every credential
@@ -70,6 +70,7 @@ internal static unsafe class Stage2
         // After the join, so the cgroup namespace's root is the container's cgroup (and, on v2, the move
         // in is made from outside the namespace).
         Native.Check(unshare(CLONE_NEWCGROUP), "unshare cgroup namespace");
+        RootFilesystem.MountCgroupView(config);
         Native.Check(sethostname(config.Hostname), "sethostname");
         if (config.NetworkNamespace is null)
         {

@@ -28,6 +28,10 @@ internal static unsafe partial class PosixSpawn
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int posix_spawn_file_actions_addopen(void* actions, int fd, string path, int flags, uint mode);
 
+    /// <summary>glibc 2.29: the child changes to the directory before it execs.</summary>
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int posix_spawn_file_actions_addchdir_np(void* actions, string path);
+
     [LibraryImport(Lib)]
     public static partial int posix_spawnattr_init(void* attr);
 

@@ -164,7 +164,13 @@ internal static partial class InitConfigBuilder
         return string.Join(',', options);
     }
 
-    public static InitConfig Build(ContainerSpecification spec, ContainerPaths paths, CgroupPlacement cgroups, string hostResolvConf, SelinuxContext? labels = null)
+    /// <summary>The cgroup view (<see cref="CgroupView"/>), unless a mount of the task's own is at, above or inside
+    /// /sys/fs/cgroup: as in docker, the user's mount then takes that place, and the view would land on or in it.</summary>
+    internal static IReadOnlyList<InitCgroupMount> CgroupMounts(IReadOnlyList<ContainerMount> mounts, IReadOnlyList<InitCgroupMount> view) =>
+        mounts.Any(m => CgroupView.Overlaps(m.Target)) ? [] : view;
+
+    public static InitConfig Build(ContainerSpecification spec, ContainerPaths paths, CgroupPlacement cgroups, string hostResolvConf,
+        SelinuxContext? labels = null, IReadOnlyList<InitCgroupMount>? cgroupView = null)
     {
         var capabilities = Capabilities.Compute(spec.CapAdd, spec.CapDrop);
         var hostname = spec.Hostname ?? spec.Id[..Math.Min(12, spec.Id.Length)];
@@ -197,6 +203,7 @@ internal static partial class InitConfigBuilder
                 Data = m.Kind == ContainerMountKind.Tmpfs ? TmpfsData(m) : null,
             })],
             CgroupProcs = [.. cgroups.ProcsFiles],
+            CgroupMounts = [.. CgroupMounts(spec.Mounts, cgroupView ?? [])],
             User = spec.User,
             AdditionalGids = [.. spec.AdditionalGroups],
             Capabilities = capabilities,

@@ -108,7 +108,7 @@ public sealed partial class LinuxContainer : IAsyncDisposable
             {
                 // The categories other containers have are read from their configs: this one's is written before the lock is left.
                 var labels = labelled ? SelinuxLabels.Choose(options.LabelRandom, SelinuxLabels.LevelsInUse(sys, options.StateRoot)) : null;
-                var config = InitConfigBuilder.Build(spec, paths, placement, resolv, labels);
+                var config = InitConfigBuilder.Build(spec, paths, placement, resolv, labels, cgroups.View(placement));
                 sys.WriteFile(paths.Config, JsonSerializer.Serialize(config, InitConfigJson.Default.InitConfig));
             }
 

@@ -96,6 +96,8 @@ internal sealed class CgroupV1Driver(ISyscalls sys, IReadOnlyList<MountInfo> mou
         }
     }
 
+    public ContainerInit.InitCgroupMount[] View(CgroupPlacement placement) => CgroupView.Plan(mounts, selfCgroup, placement.Directories);
+
     public bool WasOomKilled(CgroupPlacement placement)
     {
         var memory = CgroupUsageFiles.DirectoryWith(sys, placement, "memory.oom_control");

@@ -88,6 +88,8 @@ internal sealed class CgroupV2Driver(ISyscalls sys, MountInfo mount, string self
         }
     }
 
+    public ContainerInit.InitCgroupMount[] View(CgroupPlacement placement) => CgroupView.Plan([mount], selfCgroup, placement.Directories);
+
     public bool WasOomKilled(CgroupPlacement placement)
     {
         var events = placement.Directories[0] + "/memory.events";

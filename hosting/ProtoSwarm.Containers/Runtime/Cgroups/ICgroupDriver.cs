@@ -10,6 +10,9 @@ internal interface ICgroupDriver
     /// must put itself.</summary>
     CgroupPlacement Create(string containerId, ContainerResources resources);
 
+    /// <summary>The cgroup filesystems init mounts at the container's /sys/fs/cgroup (<see cref="CgroupView"/>).</summary>
+    ContainerInit.InitCgroupMount[] View(CgroupPlacement placement);
+
     /// <summary>Whether the kernel's OOM killer killed a process of this cgroup.</summary>
     bool WasOomKilled(CgroupPlacement placement);
 

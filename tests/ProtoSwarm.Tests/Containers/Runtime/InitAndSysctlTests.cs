@@ -108,6 +108,18 @@ public sealed class InitAndSysctlTests(ContainerFixture fixture)
     }
 
     [Fact]
+    public async Task The_Inits_Command_Line_Names_No_Path_Of_The_Host()
+    {
+        await using var container = await LinuxContainer.StartAsync(fixture.Spec("sleep", "1000") with { Init = true }, fixture.Options);
+
+        var cmdline = await container.ExecAsync(Exec("cat", "/proc/1/cmdline"));
+
+        // It named the container's config by its path on the host (the node's state directory) before.
+        Assert.Equal("protoswarm-init\0--stage2\0config.json\0", cmdline.Stdout);
+        Assert.DoesNotContain(fixture.Options.StateRoot, cmdline.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Exec_Joins_A_Container_Whose_Pid_1_Is_The_Init()
     {
         await using var container = await LinuxContainer.StartAsync(fixture.Spec("sleep", "1000") with { Init = true, Hostname = "web1" }, fixture.Options);

@@ -31,6 +31,11 @@ public sealed class InitConfigReaderTests
             new InitMount { Type = "tmpfs", Target = "/tmp", Data = "size=65536k,mode=1777" },
         ],
         CgroupProcs = ["/sys/fs/cgroup/memory/protoswarm/c1/cgroup.procs", "/sys/fs/cgroup/pids/protoswarm/c1/cgroup.procs"],
+        CgroupMounts =
+        [
+            new InitCgroupMount { Name = "cpu,cpuacct", Type = "cgroup", Options = "cpu,cpuacct", Links = ["cpu", "cpuacct"] },
+            new InitCgroupMount { Name = "unified", Type = "cgroup2" },
+        ],
         User = "1000:1000",
         AdditionalGids = [10, 4_000_000_000],
         Capabilities = 0xa80425fbUL | (1UL << 63),

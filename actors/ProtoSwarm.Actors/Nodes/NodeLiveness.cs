@@ -56,8 +56,8 @@ public static class NodeLiveness
 
     /// <summary>
     /// How long a Down node's cluster member stays in the member lists the heartbeat answers carry, counted from its
-    /// last beat: as long as Proto.Cluster's own gossip waits for a silent member (its heartbeat expiry, 10 s, set by the
-    /// node host). Proto.Cluster blocks, for an hour, every member id that leaves its list, and a blocked member stops
+    /// last beat (Proto.Cluster's own gossip expiry is off: this list alone takes a member out of the cluster).
+    /// Proto.Cluster blocks, for an hour, every member id that leaves its list, and a blocked member stops
     /// itself, so the node must start a new member (3.5 s later, then its start: 2-7 s without a beat). Dropped at the
     /// Down itself, a node paused for 4 s came back to a blocked member: it was Ready on its first beat, stopped, and was
     /// Down again during the restart; under load a restarted worker did that several times over. Kept this long, a node

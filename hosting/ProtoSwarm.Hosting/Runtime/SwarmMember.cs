@@ -31,9 +31,6 @@ namespace ProtoSwarm.Hosting.Runtime;
 /// </summary>
 internal sealed partial class SwarmMember : IAsyncDisposable
 {
-    /// <summary>Gossip-level expiry, well above the swarm's own Down detection, which acts first.</summary>
-    private static readonly TimeSpan GossipHeartbeatExpiration = TimeSpan.FromSeconds(10);
-
     private static readonly TimeSpan ProposalTimeout = TimeSpan.FromSeconds(10);
 
     private readonly ILogger _logger;
@@ -112,7 +109,11 @@ internal sealed partial class SwarmMember : IAsyncDisposable
             // service, task and network kinds arrive with their issues.
             var clusterConfig = ClusterConfig
                 .Setup("protoswarm-" + state.ClusterId, member._provider, new PartitionIdentityLookup())
-                .WithHeartbeatExpiration(GossipHeartbeatExpiration)
+                // No gossip heartbeat expiry (1.8.0's default is 20 s): the swarm's member lists alone take a member out
+                // (NodeLiveness.KeepsMember), which blocks it. An expiry of 10 s blocked a node paused longer than that even
+                // when its heartbeat grace was longer (a 5 s period gives 20 s): it came back to a blocked member, had to
+                // start a new one, and the restart could outlast the grace and get its tasks replaced.
+                .WithHeartbeatExpirationDisabled()
                 .WithActorRequestTimeout(TimeSpan.FromSeconds(5));
             var policy = new RemoteAccessPolicy([Kinds.Raft, Kinds.ManagerApi, Kinds.Dispatcher, Kinds.Agent, Kinds.Node, Kinds.Orchestrator]);
             member._remoteHost = await SwarmRemoteHost.StartAsync(

@@ -73,13 +73,15 @@ public sealed record HeartbeatAck(
 }
 
 /// <summary>
-/// The dispatcher refuses a heartbeat: the node was removed, belongs to another swarm, or this
-/// manager is not the leader (LeaderAddr then says where to beat instead).
+/// The dispatcher refuses a heartbeat: the node was removed, belongs to another swarm, this
+/// manager is not the leader (LeaderAddr then says where to beat instead), or the cluster member
+/// that sent it is blocked (MemberBlocked: the node must start a new member to count again).
 /// </summary>
 [MessagePackObject]
 public sealed record HeartbeatRejected(
     [property: Key(0)] string Reason,
     [property: Key(1)] bool Removed,
-    [property: Key(2)] string LeaderAddr = "");
+    [property: Key(2)] string LeaderAddr = "",
+    [property: Key(3)] bool MemberBlocked = false);
 
 

@@ -9,7 +9,8 @@ namespace ProtoSwarm.Actors.Managers;
 /// <summary>
 /// What the manager actors share: the store replica, the way to write to it, the Raft peer, the clock.
 /// AgentOf says where a node's agent is reached (default: <see cref="AgentPidOf"/>, the node's member
-/// address); tests that run an agent in the managers' own actor system point it there.
+/// address); tests that run an agent in the managers' own actor system point it there. MemberBlocked
+/// says whether this manager's Proto.Cluster has blocked a member id (default: none is).
 /// </summary>
 public sealed record ManagerContext(
     SwarmStore Store,
@@ -18,8 +19,12 @@ public sealed record ManagerContext(
     ILoggerFactory LoggerFactory,
     RaftView Raft,
     PID RaftPid,
-    Func<NodeObject, PID?>? AgentOf = null)
+    Func<NodeObject, PID?>? AgentOf = null,
+    Func<string, bool>? MemberBlocked = null)
 {
+    /// <summary>Whether this manager's cluster has blocked the member id: that member is stopping, and whatever it says no longer counts.</summary>
+    public bool IsMemberBlocked(string memberId) => MemberBlocked?.Invoke(memberId) ?? false;
+
     /// <summary>The node's agent, or null when the node has not told where it is reachable.</summary>
     public PID? AgentPid(NodeObject node) => (AgentOf ?? AgentPidOf)(node);
 

@@ -48,9 +48,12 @@ public sealed partial class DispatcherActor : IActor
         _ => Task.CompletedTask,
     };
 
-    /// <summary>The cluster members as the swarm's node list says: every Ready node's member.</summary>
-    public static ImmutableArray<MemberInfo> MembersOf(IEnumerable<NodeObject> nodes) =>
-        [.. nodes.Where(n => n.Status.State == NodeState.Ready && n.Member is not null).Select(n => n.Member!)];
+    /// <summary>
+    /// The cluster members as the swarm's node list says: every Ready node's member, and a Down node's while it may still
+    /// come back with it (<see cref="NodeLiveness.KeepsMember"/>).
+    /// </summary>
+    public static ImmutableArray<MemberInfo> MembersOf(IEnumerable<NodeObject> nodes, DateTimeOffset now) =>
+        [.. nodes.Where(n => n.Member is not null && NodeLiveness.KeepsMember(n.Status, now)).Select(n => n.Member!)];
 
     public static ImmutableArray<ManagerAddress> ManagersOf(IEnumerable<NodeObject> nodes, ulong leaderRaftId) =>
         [.. nodes.Where(n => n.Role == NodeRole.Manager)
@@ -185,11 +188,20 @@ public sealed partial class DispatcherActor : IActor
             return Task.CompletedTask;
         }
 
+        if (_manager.IsMemberBlocked(heartbeat.Member.MemberId))
+        {
+            // Proto.Cluster blocked this member (it was gone longer than NodeLiveness.MemberKeptWhileDown, or its
+            // gossip expired): it stops itself as soon as it learns so, and its node starts a new one. Ready on its
+            // beat now, the node went Down again during that restart, and its tasks were replaced a second time.
+            context.Respond(new HeartbeatRejected($"this node's cluster member {heartbeat.Member.MemberId} is blocked; the node must start a new one", Removed: false, MemberBlocked: true));
+            return Task.CompletedTask;
+        }
+
         // The node actor judges the node by the period this answer tells it (NodeLiveness.JudgedPeriod).
         var period = cluster.HeartbeatPeriod;
         context.Send(NodeActorOf(context, heartbeat.NodeId), new NodeActor.Beat(heartbeat, period));
         var nodes = state.List<NodeObject>().ToList();
-        var members = MembersOf(nodes.Where(n => n.Id != heartbeat.NodeId)).Add(heartbeat.Member);
+        var members = MembersOf(nodes.Where(n => n.Id != heartbeat.NodeId), _manager.Time.GetUtcNow()).Add(heartbeat.Member);
         context.Respond(new HeartbeatAck(
             (int)period.TotalMilliseconds,
             members,

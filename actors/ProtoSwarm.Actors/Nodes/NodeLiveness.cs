@@ -55,6 +55,25 @@ public static class NodeLiveness
     public const string HeartbeatFailure = "heartbeat failure";
 
     /// <summary>
+    /// How long a Down node's cluster member stays in the member lists the heartbeat answers carry, counted from its
+    /// last beat (Proto.Cluster's own gossip expiry is off: this list alone takes a member out of the cluster).
+    /// Proto.Cluster blocks, for an hour, every member id that leaves its list, and a blocked member stops
+    /// itself, so the node must start a new member (3.5 s later, then its start: 2-7 s without a beat). Dropped at the
+    /// Down itself, a node paused for 4 s came back to a blocked member: it was Ready on its first beat, stopped, and was
+    /// Down again during the restart; under load a restarted worker did that several times over. Kept this long, a node
+    /// back from a short outage keeps its member and simply beats Ready again, as docker's does.
+    /// </summary>
+    public static readonly TimeSpan MemberKeptWhileDown = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Whether a node's member belongs in the cluster's member list now: a Ready node's, and a Down node's for
+    /// <see cref="MemberKeptWhileDown"/> after its last beat (<see cref="NodeStatus.LastHeartbeat"/>, which a Down status
+    /// records). A node in any other state (Unknown: never beat yet) has none.
+    /// </summary>
+    public static bool KeepsMember(NodeStatus status, DateTimeOffset now) =>
+        status.State == NodeState.Ready || (status.State == NodeState.Down && now - status.LastHeartbeat < MemberKeptWhileDown);
+
+    /// <summary>
     /// The silence a liveness check counts since the check before it: the time between them, but never more
     /// than one heartbeat period. A manager whose checks ran that late was not running itself (its cores
     /// taken by a burst of container starts, a long pause), so it did not watch the node meanwhile, and a beat

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Proto;
 using Proto.Cluster;
 using Proto.Cluster.Partition;
+using Proto.Remote;
 using ProtoSwarm.Actors.Agent;
 using ProtoSwarm.Actors.Managers;
 using ProtoSwarm.Actors.Nodes;
@@ -30,9 +31,6 @@ namespace ProtoSwarm.Hosting.Runtime;
 /// </summary>
 internal sealed partial class SwarmMember : IAsyncDisposable
 {
-    /// <summary>Gossip-level expiry, well above the swarm's own Down detection, which acts first.</summary>
-    private static readonly TimeSpan GossipHeartbeatExpiration = TimeSpan.FromSeconds(10);
-
     private static readonly TimeSpan ProposalTimeout = TimeSpan.FromSeconds(10);
 
     private readonly ILogger _logger;
@@ -111,7 +109,11 @@ internal sealed partial class SwarmMember : IAsyncDisposable
             // service, task and network kinds arrive with their issues.
             var clusterConfig = ClusterConfig
                 .Setup("protoswarm-" + state.ClusterId, member._provider, new PartitionIdentityLookup())
-                .WithHeartbeatExpiration(GossipHeartbeatExpiration)
+                // No gossip heartbeat expiry (1.8.0's default is 20 s): the swarm's member lists alone take a member out
+                // (NodeLiveness.KeepsMember), which blocks it. An expiry of 10 s blocked a node paused longer than that even
+                // when its heartbeat grace was longer (a 5 s period gives 20 s): it came back to a blocked member, had to
+                // start a new one, and the restart could outlast the grace and get its tasks replaced.
+                .WithHeartbeatExpirationDisabled()
                 .WithActorRequestTimeout(TimeSpan.FromSeconds(5));
             var policy = new RemoteAccessPolicy([Kinds.Raft, Kinds.ManagerApi, Kinds.Dispatcher, Kinds.Agent, Kinds.Node, Kinds.Orchestrator]);
             member._remoteHost = await SwarmRemoteHost.StartAsync(
@@ -150,7 +152,11 @@ internal sealed partial class SwarmMember : IAsyncDisposable
                     member.OnAck(ack);
                     onAck(ack);
                 },
-                onRejected,
+                rejected =>
+                {
+                    member.OnRejected(rejected);
+                    onRejected(rejected);
+                },
                 taskSupervisor,
                 networks);
             system.Root.SpawnNamed(Props.FromProducer(() => new AgentActor(settings, loggerFactory)), Kinds.Agent);
@@ -182,7 +188,7 @@ internal sealed partial class SwarmMember : IAsyncDisposable
         var raftSettings = new RaftSettings(State.ClusterId, State.RaftId, _raftFile, disk, store, pending, time, loggerFactory, view, selfAddress, AddressOf);
         var raft = System.Root.SpawnNamed(RaftActor.Props(raftSettings), Kinds.Raft);
         var proposer = new RaftProposer(System.Root, raft, pending, ProposalTimeout, time);
-        var manager = new ManagerContext(store, proposer, time, loggerFactory, view, raft);
+        var manager = new ManagerContext(store, proposer, time, loggerFactory, view, raft, MemberBlocked: id => System.Remote().BlockList.IsBlocked(id));
         System.Root.SpawnNamed(Props.FromProducer(() => new DispatcherActor(manager)), Kinds.Dispatcher);
         System.Root.SpawnNamed(Props.FromProducer(() => new OrchestratorActor(manager)), Kinds.Orchestrator);
         System.Root.SpawnNamed(Props.FromProducer(() => new ManagerApiRouter(() => Props.FromProducer(() => new ManagerApiActor(manager, AddressOf)))), Kinds.ManagerApi);
@@ -378,6 +384,25 @@ internal sealed partial class SwarmMember : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>
+    /// The leader says this member is blocked: stop it as Proto.Cluster does when it learns so itself (the runtime then
+    /// starts a new member, <c>SwarmRuntime.OnMemberStopped</c>). Proto.Cluster learns it from gossip, which a blocked
+    /// member may no longer get; without this it would beat, refused, for as long as it did not.
+    /// </summary>
+    private void OnRejected(HeartbeatRejected rejected)
+    {
+        if (!rejected.MemberBlocked || Stopping || System.Shutdown.IsCancellationRequested)
+        {
+            return;
+        }
+
+        LogBlocked(_logger, State.NodeId, System.Id);
+        _ = System.Cluster().ShutdownAsync(graceful: true, "blocked, as the leader's dispatcher says");
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "The leader says this node's cluster member {MemberId} is blocked; node {NodeId} stops it and starts a new one")]
+    private static partial void LogBlocked(ILogger logger, string nodeId, string memberId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Node {NodeId} started as {Role} at {Address}, cluster member {MemberId}, Raft member {RaftId}")]
     private static partial void LogStarted(ILogger logger, string nodeId, NodeRole role, string address, string memberId, ulong raftId);

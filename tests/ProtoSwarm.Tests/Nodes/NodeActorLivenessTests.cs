@@ -28,6 +28,9 @@ public sealed class NodeActorLivenessTests : IAsyncLifetime
     private LocalProposer _proposer = null!;
     private PID _dispatcher = null!;
 
+    // The member ids this manager's cluster has blocked, as Proto.Cluster's block list would say.
+    private readonly HashSet<string> _blocked = new(StringComparer.Ordinal);
+
     public async Task InitializeAsync()
     {
         (_store, _proposer) = LocalProposer.Open(_dir.File("store.db"), TimeProvider.System, NullLogger.Instance);
@@ -35,7 +38,7 @@ public sealed class NodeActorLivenessTests : IAsyncLifetime
         var (context, _) = TestManagers.Leader(_system, _store, _proposer, "m1");
         // The node's agent: a sink for the assignments the node actor sends it.
         var agent = _system.Root.Spawn(Props.FromFunc(_ => Task.CompletedTask));
-        context = context with { Time = _clock, AgentOf = node => node.Id == NodeId ? agent : null };
+        context = context with { Time = _clock, AgentOf = node => node.Id == NodeId ? agent : null, MemberBlocked = id => _blocked.Contains(id) };
         _dispatcher = _system.Root.Spawn(Props.FromProducer(() => new DispatcherActor(context)));
 
         // The first beat starts the node actor, as on a real leader.
@@ -109,7 +112,31 @@ public sealed class NodeActorLivenessTests : IAsyncLifetime
         await Poll.Until(() => Node().Status.State == NodeState.Down, "w1 is Down once the grace has passed");
     }
 
+    [Fact]
+    public async Task A_Beat_From_A_Blocked_Member_Is_Refused_And_Only_The_Nodes_New_Member_Makes_It_Ready()
+    {
+        await AdvanceAsync(TimeSpan.FromMilliseconds(2_500), TimeSpan.FromMilliseconds(100));
+        await Poll.Until(() => Node().Status.State == NodeState.Down, "w1 is Down after four silent beats");
+        var old = Node().Member!;
+        _blocked.Add(old.MemberId);
+
+        // The old member, back: it is about to stop, so it must not make the node Ready (it would be Down again
+        // while the node starts its new member, and its tasks replaced a second time).
+        var refused = await RequestBeatAsync("10.0.0.1", old);
+        Assert.True(refused is HeartbeatRejected { MemberBlocked: true, Removed: false }, $"the blocked member's beat was answered with {refused}");
+        await Task.Delay(300);
+        Assert.Equal(NodeState.Down, Node().Status.State);
+
+        var renewed = old with { MemberId = "member-w1-new" };
+        Assert.IsType<HeartbeatAck>(await RequestBeatAsync("10.0.0.1", renewed));
+        await Poll.Until(() => Node().Status.State == NodeState.Ready && Node().Member?.MemberId == renewed.MemberId, "w1 is Ready with its new member");
+    }
+
     private NodeObject Node() => _store.Current.Get<NodeObject>(NodeId)!;
+
+    private Task<object> RequestBeatAsync(string addr, MemberInfo member) =>
+        _system.Root.RequestAsync<object>(_dispatcher,
+            new NodeHeartbeat(NodeId, "cluster-a", addr, member, Node().Description, NodeRole.Worker), TimeSpan.FromSeconds(5));
 
     private async Task SetPeriodAsync(TimeSpan period)
     {

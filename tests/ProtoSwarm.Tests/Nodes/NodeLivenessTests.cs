@@ -221,4 +221,20 @@ public class NodeLivenessTests
     {
         Assert.Null(NodeLiveness.ManagerStatusFor(TestNodes.Worker("w1"), state));
     }
+
+    [Theory]
+    [InlineData(NodeState.Ready, 3_600_000, true)]
+    [InlineData(NodeState.Down, 0, true)]
+    [InlineData(NodeState.Down, 4_000, true)]
+    [InlineData(NodeState.Down, 9_999, true)]
+    [InlineData(NodeState.Down, 10_000, false)]
+    [InlineData(NodeState.Down, 60_000, false)]
+    [InlineData(NodeState.Unknown, 0, false)]
+    public void A_Down_Node_Keeps_Its_Member_For_10s_After_Its_Last_Beat(NodeState state, int sinceLastBeatMs, bool kept)
+    {
+        // A node paused for a few seconds (Down after 2 s) comes back with the member it had: nobody blocked it.
+        var status = new NodeStatus(state, string.Empty, "10.0.0.1", TestNodes.T0);
+
+        Assert.Equal(kept, NodeLiveness.KeepsMember(status, TestNodes.T0 + TimeSpan.FromMilliseconds(sinceLastBeatMs)));
+    }
 }

@@ -22,6 +22,44 @@ public static class TaskLogPaging
     /// <summary>What a line costs in an answer besides its text: task and node ids, time, sequence, slot, framing.</summary>
     public const int EntryOverheadBytes = 96;
 
+    /// <summary>
+    /// The most of one line's text an answer carries: a line longer than that (a multi-MB JSON or base64 dump on one
+    /// line) is cut there and says so (<see cref="Capped"/>), so no answer outgrows a page and a huge line cannot
+    /// pass the CLI's 4 MiB receive limit and fail the whole command. The whole line stays in the node's log file.
+    /// </summary>
+    public const int MaxLineBytes = DefaultPageBytes - EntryOverheadBytes;
+
+    /// <summary>What ends a line cut at <see cref="MaxLineBytes"/>; the numbers are the line's bytes and those shown.</summary>
+    public static string CutMarker(long totalBytes, long shownBytes) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $" [protoswarm: line cut, {totalBytes} bytes long, the first {shownBytes} shown]");
+
+    // Room kept for the marker: its words and two numbers of up to 19 digits.
+    private const int CutMarkerRoom = 128;
+
+    /// <summary>
+    /// The entry as an answer carries it: whole when its text fits in <see cref="MaxLineBytes"/>, else its first bytes
+    /// (cut at a UTF-8 character's boundary) followed by <see cref="CutMarker"/>, within <see cref="MaxLineBytes"/> in all.
+    /// </summary>
+    public static TaskLogEntry Capped(TaskLogEntry entry)
+    {
+        // A UTF-8 character is at most 4 bytes (a UTF-16 char at most 3), so a short line needs no count.
+        if (entry.Line.Length <= MaxLineBytes / 3)
+        {
+            return entry;
+        }
+        var bytes = Encoding.UTF8.GetBytes(entry.Line);
+        if (bytes.Length <= MaxLineBytes)
+        {
+            return entry;
+        }
+        var cut = MaxLineBytes - CutMarkerRoom;
+        while (cut > 0 && (bytes[cut] & 0xC0) == 0x80)
+        {
+            cut--; // a continuation byte: the character began before it
+        }
+        return entry with { Line = Encoding.UTF8.GetString(bytes, 0, cut) + CutMarker(bytes.Length, cut) };
+    }
+
     /// <summary>A line's weight in a page: its UTF-8 text and <see cref="EntryOverheadBytes"/>.</summary>
     public static int BytesOf(string line) => Encoding.UTF8.GetByteCount(line) + EntryOverheadBytes;
 
@@ -39,7 +77,8 @@ public static class TaskLogPaging
     /// One page of a task's lines: of <paramref name="entries"/> (those after <paramref name="after"/>,
     /// oldest first, as the controller read them) the ones stamped <paramref name="since"/> or later, the last
     /// <paramref name="tail"/> of those, then as many from the oldest as fit in <paramref name="maxBytes"/>
-    /// (always one, so a page moves on even past a line larger than a page). Start is the cursor the window
+    /// (always one, so a page moves on even past a line larger than a page; a line longer than
+    /// <see cref="MaxLineBytes"/> comes cut there, marked, see <see cref="Capped"/>). Start is the cursor the window
     /// began after, so a page asked later without the tail resumes at the same line.
     /// </summary>
     public static TaskLog Page(string taskId, IReadOnlyList<TaskLogEntry> entries, long after, int? tail, DateTimeOffset? since, int maxBytes)
@@ -60,14 +99,20 @@ public static class TaskLogPaging
             ? window[0].Sequence - 1
             : Math.Max(after, entries.Count > 0 ? entries[^1].Sequence : after);
         var budget = maxBytes <= 0 ? DefaultPageBytes : maxBytes;
-        var taken = 0;
+        var page = new List<TaskLogEntry>();
         var used = 0L;
-        while (taken < window.Count && (taken == 0 || used + BytesOf(window[taken].Line) <= budget))
+        while (page.Count < window.Count)
         {
-            used += BytesOf(window[taken].Line);
-            taken++;
+            var entry = Capped(window[page.Count]);
+            var weight = BytesOf(entry.Line);
+            if (page.Count > 0 && used + weight > budget)
+            {
+                break;
+            }
+            used += weight;
+            page.Add(entry);
         }
 
-        return new TaskLog(taskId, [.. window.Take(taken)], More: taken < window.Count, Start: start);
+        return new TaskLog(taskId, [.. page], More: page.Count < window.Count, Start: start);
     }
 }

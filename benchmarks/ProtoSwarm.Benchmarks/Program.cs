@@ -1,5 +1,5 @@
 // ProtoSwarm benchmarks: each measures ProtoSwarm against a baseline in the same run and prints a
-// Markdown table. Usage: dotnet run -c Release --project benchmarks/ProtoSwarm.Benchmarks -- [store|remote|tls|seal|scheduler|all|raft|raft-bounded|raft-inproc|raft-bounded-inproc|orchestration|containers|containers-scale|peers|dns|registry|swarm-scale|stack-deploy|serializer-first-use] [seconds|replicas|runs|count|rounds] [parallelism|lab sizes]
+// Markdown table. Usage: dotnet run -c Release --project benchmarks/ProtoSwarm.Benchmarks -- [store|remote|tls|seal|scheduler|all|raft|raft-bounded|raft-inproc|raft-bounded-inproc|orchestration|containers|containers-scale|logs|peers|dns|registry|swarm-scale|stack-deploy|serializer-first-use] [seconds|replicas|runs|count|rounds] [parallelism|lab sizes]
 // `raft` is not part of `all`: it starts an etcd cluster from Debian's etcd-server (installed with
 // benchmarks/install-etcd.sh when missing, which needs root). `orchestration [replicas]` is not either: it
 // brings up a lab swarm (root) with the CLI that scripts/up.sh builds into out/bin.
@@ -22,7 +22,7 @@ if (args.Length > 1 && args[0] == SerializerFirstUse.OnceMode)
 var which = args.Length > 0 ? args[0] : "all";
 var seconds = args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5;
 var duration = TimeSpan.FromSeconds(seconds);
-Console.WriteLine(which is "orchestration" or "containers-scale" or "peers" or "registry" or "swarm-scale" or "stack-deploy"
+Console.WriteLine(which is "orchestration" or "containers-scale" or "logs" or "peers" or "registry" or "swarm-scale" or "stack-deploy"
     ? $"# ProtoSwarm benchmarks ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores)"
     : $"# ProtoSwarm benchmarks ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {seconds} s per row)");
 
@@ -75,6 +75,14 @@ if (which is "containers")
     // Not part of "all": it needs root, runc and crun (installed from Debian when missing) and out/bin/protoswarm-init.
     var results = await ContainerStartBenchmark.RunAsync(args.Length > 1 ? (int)seconds : 30);
     Harness.Print("Container start: request to `true` exited, one at a time, busybox root (ops/s = 1 / mean; baseline crun)", results, r => results[^1]);
+}
+
+if (which is "logs")
+{
+    // Not part of "all": logs [lines] [max-size MiB]: one task's log written and read in `service logs` pages, no root.
+    var lines = args.Length > 1 ? (int)seconds : 300_000;
+    var maxSize = (args.Length > 2 ? long.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 10) * 1024 * 1024;
+    LogPagingBenchmark.Print(lines, maxSize, LogPagingBenchmark.Run(lines, maxSize));
 }
 
 if (which is "containers-scale")

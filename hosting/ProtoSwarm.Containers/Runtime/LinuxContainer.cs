@@ -20,6 +20,7 @@ public sealed partial class LinuxContainer : IAsyncDisposable
     private readonly ICgroupDriver _cgroups;
     private readonly CgroupPlacement _placement;
     private readonly ContainerPaths _paths;
+    private readonly ContainerLogReader _log;
     private readonly InitProcess? _init;
     private readonly TimeProvider _time;
     private readonly TaskCompletionSource<ContainerExit> _exit = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -36,6 +37,7 @@ public sealed partial class LinuxContainer : IAsyncDisposable
         _cgroups = cgroups;
         _placement = placement;
         _paths = paths;
+        _log = new ContainerLogReader(paths.Root);
         _init = init;
         _time = time;
     }
@@ -242,8 +244,9 @@ public sealed partial class LinuxContainer : IAsyncDisposable
             .Order(StringComparer.Ordinal)];
 
     /// <summary>The container's log (see <see cref="ContainerLog"/>): entries after the sequence
-    /// <paramref name="after"/>, oldest first, the last <paramref name="tail"/> only when given.</summary>
-    public IReadOnlyList<ContainerLogEntry> ReadLogs(long after = 0, int? tail = null) => ContainerLog.Read(_paths.Root, after, tail);
+    /// <paramref name="after"/>, oldest first, the last <paramref name="tail"/> only when given. Read through one
+    /// <see cref="ContainerLogReader"/>, so a follow's polls resume where the last one stopped.</summary>
+    public IReadOnlyList<ContainerLogEntry> ReadLogs(long after = 0, int? tail = null) => _log.Read(after, tail);
 
     /// <summary>
     /// The container's CPU time, memory and processes from its cgroup(s) now (see <see cref="ContainerUsage"/>);
@@ -264,6 +267,9 @@ public sealed partial class LinuxContainer : IAsyncDisposable
     /// <summary>The log of a container by id, running or ended; it lasts until the container is removed.</summary>
     public static IReadOnlyList<ContainerLogEntry> ReadLogs(string id, ContainerRuntimeOptions options, long after = 0, int? tail = null, int? limit = null) =>
         ContainerLog.Read(Path.Combine(options.StateRoot, id), after, tail, limit);
+
+    /// <summary>A reader of the log of a container by id that resumes each read where its last one stopped (see <see cref="ContainerLogReader"/>).</summary>
+    public static ContainerLogReader LogReader(string id, ContainerRuntimeOptions options) => new(Path.Combine(options.StateRoot, id));
 
     /// <summary>Docker's logs --follow: the entries after <paramref name="after"/>, then each new one as
     /// the log is polled, until the container has ended and its last lines were read.</summary>

@@ -266,6 +266,9 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
     {
         private readonly TimeSpan _grace = TaskStep.StopGracePeriodOf(task.Spec.Container);
 
+        // One per task actor, so `service logs` pages of this task resume where the last page's read stopped.
+        private readonly ContainerLogReader _log = LinuxContainer.LogReader(task.Id, executor._options);
+
         public async Task PrepareAsync(CancellationToken ct)
         {
             if (executor._containers.ContainsKey(task.Id))
@@ -493,11 +496,14 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
         public Task<IReadOnlyList<TaskLogEntry>> ReadLogsAsync(long after, int? tail, CancellationToken ct) =>
             ReadLogsAsync(after, tail, null, ct);
 
-        /// <summary>With a limit the log files are read only until that many lines are found: one page of a large log costs a page.</summary>
+        /// <summary>
+        /// With a limit the log files are read only until that many lines are found, and from where the last read left
+        /// the cursor (the task's <see cref="ContainerLogReader"/>): one page of a large log costs a page, not the pages before it.
+        /// </summary>
         public Task<IReadOnlyList<TaskLogEntry>> ReadLogsAsync(long after, int? tail, int? limit, CancellationToken ct) =>
             Task.Run<IReadOnlyList<TaskLogEntry>>(() =>
             [
-                .. LinuxContainer.ReadLogs(task.Id, executor._options, after, tail, limit).Select(e => new TaskLogEntry(
+                .. _log.Read(after, tail, limit).Select(e => new TaskLogEntry(
                     e.Sequence, e.Timestamp, e.Stream == ContainerLogStream.Stderr ? LogStream.Stderr : LogStream.Stdout, e.Text)),
             ], ct);
 

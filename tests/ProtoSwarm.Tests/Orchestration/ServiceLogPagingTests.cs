@@ -91,6 +91,39 @@ public class ServiceLogPagingTests
         Assert.True(page.More);
     }
 
+    [Theory]
+    [InlineData("x")]
+    [InlineData("é")]
+    [InlineData("😀")]
+    public void A_6_MB_Line_Comes_Cut_At_A_Page_With_A_Marker_Saying_How_Long_It_Is(string character)
+    {
+        // Sent whole it passed the CLI's 4 MiB receive limit and failed the whole command.
+        var line = string.Concat(Enumerable.Repeat(character, 6_000_000 / System.Text.Encoding.UTF8.GetByteCount(character)));
+        TaskLogEntry[] entries = [new(1, TestNodes.T0, LogStream.Stdout, line), Entry(2)];
+
+        var page = TaskLogPaging.Page(A, entries, after: 0, tail: null, since: null, maxBytes: TaskLogPaging.DefaultPageBytes);
+        var next = TaskLogPaging.Page(A, entries, after: 1, tail: null, since: null, maxBytes: TaskLogPaging.DefaultPageBytes);
+
+        var shown = Assert.Single(page.Entries).Line;
+        var marker = shown[shown.LastIndexOf(" [protoswarm: line cut", StringComparison.Ordinal)..];
+        var kept = shown[..^marker.Length];
+        Assert.InRange(TaskLogPaging.BytesOf(shown), 1_000_000, TaskLogPaging.DefaultPageBytes);
+        Assert.StartsWith(kept, line, StringComparison.Ordinal);
+        Assert.Equal(TaskLogPaging.CutMarker(6_000_000, System.Text.Encoding.UTF8.GetByteCount(kept)), marker);
+        Assert.True(page.More);
+        Assert.Equal(["line 00002"], next.Entries.Select(e => e.Line));
+    }
+
+    [Fact]
+    public void A_Line_Of_Exactly_The_Most_An_Answer_Carries_Comes_Whole()
+    {
+        var line = new string('y', TaskLogPaging.MaxLineBytes);
+
+        var page = TaskLogPaging.Page(A, [new(1, TestNodes.T0, LogStream.Stdout, line)], after: 0, tail: null, since: null, maxBytes: 0);
+
+        Assert.Equal(line, Assert.Single(page.Entries).Line);
+    }
+
     [Fact]
     public void Each_Task_Gets_A_Share_Of_A_Page_But_Never_Less_Than_The_Minimum()
     {

@@ -229,6 +229,44 @@ public sealed class StackConfigCommandTests : IDisposable
             output);
     }
 
+    [Fact]
+    public async Task Config_Prints_A_Quoted_Or_Interpolated_Number_Or_Boolean_As_The_Type_Docker_Casts_It_To()
+    {
+        var path = File("""
+            version: "3.8"
+            services:
+              web:
+                image: nginx
+                read_only: "${STACK_CONFIG_TEST_UNSET:-yes}"
+                healthcheck:
+                  test: ["CMD", "true"]
+                  retries: "${STACK_CONFIG_TEST_UNSET:-4}"
+                ports:
+                  - target: 80
+                    published: "${STACK_CONFIG_TEST_UNSET:-8080}"
+                deploy:
+                  replicas: "${STACK_CONFIG_TEST_UNSET:-3}"
+                  update_config: {parallelism: "2", max_failure_ratio: "0.25"}
+                  resources: {limits: {cpus: "0.5"}}
+                environment:
+                  PORT: "${STACK_CONFIG_TEST_UNSET:-8080}"
+            """, "casts.yml");
+
+        var (code, output, error) = await RunAsync(NoNode(), "stack", "config", "-c", path);
+
+        Assert.Equal((0, ""), (code, error));
+        // docker/cli's loader casts these keys to its types (interpolateTypeCastMapping) and prints the types.
+        Assert.Contains("      replicas: 3\n", output, StringComparison.Ordinal);
+        Assert.Contains("      retries: 4\n", output, StringComparison.Ordinal);
+        Assert.Contains("        published: 8080\n", output, StringComparison.Ordinal);
+        Assert.Contains("        parallelism: 2\n", output, StringComparison.Ordinal);
+        Assert.Contains("        max_failure_ratio: 0.25\n", output, StringComparison.Ordinal);
+        Assert.Contains("    read_only: true\n", output, StringComparison.Ordinal);
+        // cpus is a string in docker's types, and an environment value is always text: both stay quoted.
+        Assert.Contains("          cpus: \"0.5\"\n", output, StringComparison.Ordinal);
+        Assert.Contains("      PORT: \"8080\"\n", output, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(0L, "0s")]
     [InlineData(10 * TimeSpan.TicksPerSecond, "10s")]

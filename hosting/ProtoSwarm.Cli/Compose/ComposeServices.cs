@@ -906,10 +906,19 @@ internal static class ComposeServices
         {
             case null:
                 break;
+            case ScalarNode { IsBooleanOrNumber: true } typed:
+                // docker's schema wants a string or a list of strings here: `test: true` is a boolean, not the command true.
+                reader.Error(typed, Sub("test"), NotACommand(typed));
+                break;
             case ScalarNode scalar when !scalar.IsNull:
                 test = ["CMD-SHELL", scalar.Value];
                 break;
             case SequenceNode list:
+                foreach (var (item, i) in list.Items.Select((item, i) => (item, i)).Where(p => p.item is ScalarNode { IsBooleanOrNumber: true }))
+                {
+                    reader.Error(item, ComposeReader.Item(Sub("test"), i), NotACommand((ScalarNode)item));
+                }
+
                 test = [.. reader.Strings(list, Sub("test")).Select(s => s.Text)];
                 if (test.Length > 0 && test[0] is not ("CMD" or "CMD-SHELL" or "NONE"))
                 {
@@ -946,6 +955,9 @@ internal static class ComposeServices
             mapping["retries"] is { } retries ? reader.Integer(retries, Sub("retries")) ?? 0 : 0,
             Duration("start_period"));
     }
+
+    private static string NotACommand(ScalarNode value) =>
+        $"expected a command string or a list of strings, got {(value.Value is "true" or "false" or "True" or "False" or "TRUE" or "FALSE" ? "the boolean" : "the number")} {value.Value}; quote it to run it as a command: \"{value.Value}\"";
 
     private static (ServiceMode Mode, IEnumerable<KeyValuePair<string, string>> Labels) Deploy(ComposeReader reader, MappingNode? deploy, string path)
     {

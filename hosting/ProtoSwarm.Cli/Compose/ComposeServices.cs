@@ -161,7 +161,7 @@ internal static class ComposeServices
                 Networks(context, service["networks"], path, name),
                 LogDriver: service["logging"] is { } logging ? Logging(reader, logging, Sub("logging")) : null),
             new EndpointSpec(
-                deploy?["endpoint_mode"] is { } endpoint ? reader.Parse(endpoint, Sub("deploy.endpoint_mode"), v => ServiceFlags.EndpointModeOf(v, "")) ?? EndpointMode.Vip : EndpointMode.Vip,
+                deploy?["endpoint_mode"] is { } endpoint ? reader.ParseWord(endpoint, Sub("deploy.endpoint_mode"), v => ServiceFlags.EndpointModeOf(v, "")) ?? EndpointMode.Vip : EndpointMode.Vip,
                 Ports(reader, service["ports"], Sub("ports"))),
             UpdateConfigOf(reader, deploy?["update_config"], Sub("deploy.update_config"), rollback: false),
             UpdateConfigOf(reader, deploy?["rollback_config"], Sub("deploy.rollback_config"), rollback: true));
@@ -532,14 +532,14 @@ internal static class ComposeServices
         var target = Port(reader, targetNode, ComposeReader.Child(path, "target"), 1);
         var published = mapping["published"] is { } publishedNode ? Port(reader, publishedNode, ComposeReader.Child(path, "published"), 0) : 0;
         var protocol = PortProtocol.Tcp;
-        if (mapping["protocol"] is { } protocolNode && reader.String(protocolNode, ComposeReader.Child(path, "protocol")) is { } protocolName
+        if (mapping["protocol"] is { } protocolNode && !reader.HoldsVariables(protocolNode) && reader.String(protocolNode, ComposeReader.Child(path, "protocol")) is { } protocolName
             && !ServiceFlags.TryProtocol(protocolName, out protocol))
         {
             reader.Error(protocolNode, ComposeReader.Child(path, "protocol"), $"'{protocolName}' is not a protocol; use tcp or udp");
         }
 
         var mode = PublishMode.Ingress;
-        if (mapping["mode"] is { } modeNode && reader.String(modeNode, ComposeReader.Child(path, "mode")) is { } modeName)
+        if (mapping["mode"] is { } modeNode && !reader.HoldsVariables(modeNode) && reader.String(modeNode, ComposeReader.Child(path, "mode")) is { } modeName)
         {
             switch (modeName)
             {
@@ -964,7 +964,7 @@ internal static class ComposeServices
         var kind = ServiceModeKind.Replicated;
         if (deploy?["mode"] is { } modeNode)
         {
-            kind = reader.Parse(modeNode, ComposeReader.Child(path, "deploy.mode"), v => ServiceFlags.Mode(v, "")) ?? kind;
+            kind = reader.ParseWord(modeNode, ComposeReader.Child(path, "deploy.mode"), v => ServiceFlags.Mode(v, "")) ?? kind;
         }
 
         long? replicas = deploy?["replicas"] is { } replicasNode ? reader.Integer(replicasNode, ComposeReader.Child(path, "deploy.replicas")) : null;
@@ -1032,7 +1032,7 @@ internal static class ComposeServices
         reader.Keys(mapping, policyPath, ComposeSchema.RestartPolicy);
         string Sub(string key) => ComposeReader.Child(policyPath, key);
         return new RestartPolicy(
-            mapping["condition"] is { } condition ? reader.Parse(condition, Sub("condition"), v => ServiceFlags.Restart(v, "")) ?? policy.Condition : policy.Condition,
+            mapping["condition"] is { } condition ? reader.ParseWord(condition, Sub("condition"), v => ServiceFlags.Restart(v, "")) ?? policy.Condition : policy.Condition,
             mapping["delay"] is { } delay ? reader.Parse(delay, Sub("delay"), v => ServiceFlags.Duration("", v)) ?? policy.Delay : policy.Delay,
             mapping["max_attempts"] is { } attempts ? reader.Integer(attempts, Sub("max_attempts")) ?? 0 : 0,
             mapping["window"] is { } window ? reader.Parse(window, Sub("window"), v => ServiceFlags.Duration("", v)) ?? default : default);
@@ -1112,7 +1112,7 @@ internal static class ComposeServices
         return new UpdateConfig(
             mapping["parallelism"] is { } parallelism ? reader.Integer(parallelism, Sub("parallelism")) ?? config.Parallelism : config.Parallelism,
             mapping["delay"] is { } delay ? reader.Parse(delay, Sub("delay"), v => ServiceFlags.Duration("", v)) ?? config.Delay : config.Delay,
-            mapping["failure_action"] is { } action ? reader.Parse(action, Sub("failure_action"), v => ServiceFlags.FailureActionOf("", v, rollback)) ?? config.FailureAction : config.FailureAction,
+            mapping["failure_action"] is { } action ? reader.ParseWord(action, Sub("failure_action"), v => ServiceFlags.FailureActionOf("", v, rollback)) ?? config.FailureAction : config.FailureAction,
             mapping["monitor"] is { } monitor ? reader.Parse(monitor, Sub("monitor"), v => ServiceFlags.Duration("", v)) ?? config.Monitor : config.Monitor,
             mapping["max_failure_ratio"] is { } ratio ? reader.Parse(ratio, Sub("max_failure_ratio"), v => ServiceFlags.Ratio("", v)) ?? config.MaxFailureRatio : config.MaxFailureRatio,
             mapping["order"] is { } order ? reader.Parse(order, Sub("order"), v => ServiceFlags.Order("", v)) ?? config.Order : config.Order);

@@ -173,6 +173,34 @@ public sealed class StackConfigCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Config_With_Skip_Interpolation_Prints_A_Mode_Or_Condition_With_A_Variable_As_Written_As_Docker_Does()
+    {
+        // docker's schema takes these as any string and its loader keeps them as text; only converting the service for the API checks them.
+        var path = File("""
+            services:
+              web:
+                image: nginx
+                ports:
+                  - {target: 80, published: 8080, mode: "${PORT_MODE}", protocol: "${PROTO}"}
+                deploy:
+                  mode: ${MODE}
+                  endpoint_mode: ${ENDPOINT}
+                  restart_policy: {condition: "${CONDITION}"}
+                  update_config: {failure_action: "${ACTION}"}
+            """, "words.yml");
+
+        var (code, output, error) = await RunAsync(NoNode(), "stack", "config", "-c", path, "--skip-interpolation");
+
+        Assert.Equal((0, ""), (code, error));
+        Assert.Contains("      mode: ${MODE}\n", output, StringComparison.Ordinal);
+        Assert.Contains("      endpoint_mode: ${ENDPOINT}\n", output, StringComparison.Ordinal);
+        Assert.Contains("        condition: ${CONDITION}\n", output, StringComparison.Ordinal);
+        Assert.Contains("        failure_action: ${ACTION}\n", output, StringComparison.Ordinal);
+        Assert.Contains("      - mode: ${PORT_MODE}\n", output, StringComparison.Ordinal);
+        Assert.Contains("        protocol: ${PROTO}\n", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Config_Reads_The_File_From_Stdin_Names_It_Dash_And_Resolves_Paths_From_The_Working_Directory()
     {
         var secret = File("s3cret", "token.txt");

@@ -535,7 +535,7 @@ internal static class ComposeServices
         if (mapping["protocol"] is { } protocolNode && !reader.HoldsVariables(protocolNode) && reader.String(protocolNode, ComposeReader.Child(path, "protocol")) is { } protocolName
             && !ServiceFlags.TryProtocol(protocolName, out protocol))
         {
-            reader.Error(protocolNode, ComposeReader.Child(path, "protocol"), $"'{protocolName}' is not a protocol; use tcp or udp");
+            reader.Error(protocolNode, ComposeReader.Child(path, "protocol"), ServiceFlags.ProtocolError(protocolName));
         }
 
         var mode = PublishMode.Ingress;

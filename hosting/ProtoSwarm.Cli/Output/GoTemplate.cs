@@ -109,7 +109,7 @@ internal sealed class GoTemplate
             text.Append(segment switch
             {
                 Literal literal => literal.Text,
-                Action action => action.Render(Lookup(data, action.Path)),
+                Action action => action.Render(Index(Lookup(data, action.Path), action.Keys)),
                 _ => string.Empty,
             });
         }
@@ -144,13 +144,14 @@ internal sealed class GoTemplate
 
     private static Action ParseAction(string inner)
     {
-        var words = inner.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        var (function, path) = words switch
+        var words = Words(inner);
+        var (function, path, keys) = words switch
         {
-            [var p] => (null, p),
-            [var f, var p] when Functions.Contains(f) => (f, p),
+            [{ Quoted: false } p] => (null, p.Text, []),
+            [{ Quoted: false } f, { Quoted: false } p] when Functions.Contains(f.Text) => (f.Text, p.Text, []),
+            [{ Text: "index", Quoted: false }, { Quoted: false } p, .. var rest] when rest.Count > 0 => ("index", p.Text, rest.Select(k => IndexKey(k, inner)).ToArray()),
             _ => throw new FormatException(
-                $"--format: '{{{{{inner}}}}}' is not supported; use {{{{.Field}}}}, {{{{.A.B}}}} or {{{{json .}}}} (also upper, lower, title)."),
+                $"--format: '{{{{{inner}}}}}' is not supported; use {{{{.Field}}}}, {{{{.A.B}}}}, {{{{json .}}}} or {{{{index .Map \"key\"}}}} (also upper, lower, title)."),
         };
         if (!path.StartsWith('.'))
         {
@@ -163,7 +164,93 @@ internal sealed class GoTemplate
             throw new FormatException($"--format: '{path}' is not a field path; write it like .Spec.Role.");
         }
 
-        return new Action(function, parts);
+        return new Action(function, parts, keys);
+    }
+
+    /// <summary>
+    /// An action's words as Go's lexer splits them: on spaces, except inside a "quoted" string (with
+    /// Go's backslash escapes) or a `raw` one, so a key such as "com.example.key" or "a b" is one word.
+    /// </summary>
+    private static List<Word> Words(string inner)
+    {
+        var words = new List<Word>();
+        var at = 0;
+        while (at < inner.Length)
+        {
+            if (char.IsWhiteSpace(inner[at]))
+            {
+                at++;
+                continue;
+            }
+
+            if (inner[at] is '"' or '`')
+            {
+                var quote = inner[at];
+                var text = new StringBuilder();
+                var end = at + 1;
+                for (; end < inner.Length && inner[end] != quote; end++)
+                {
+                    if (quote == '"' && inner[end] == '\\' && end + 1 < inner.Length)
+                    {
+                        end++;
+                        text.Append(inner[end] switch { 'n' => '\n', 't' => '\t', var c => c });
+                        continue;
+                    }
+
+                    text.Append(inner[end]);
+                }
+
+                if (end >= inner.Length)
+                {
+                    throw new FormatException($"--format: the string starting at {inner[at..]} in '{{{{{inner}}}}}' is never closed with {quote}.");
+                }
+
+                words.Add(new Word(text.ToString(), Quoted: true));
+                at = end + 1;
+                continue;
+            }
+
+            var start = at;
+            while (at < inner.Length && !char.IsWhiteSpace(inner[at]))
+            {
+                at++;
+            }
+
+            words.Add(new Word(inner[start..at], Quoted: false));
+        }
+
+        return words;
+    }
+
+    /// <summary>An argument of index: a quoted string is a map key (any text, dots and all), a bare whole number a list position.</summary>
+    private static object IndexKey(Word word, string inner) =>
+        word.Quoted ? word.Text
+        : int.TryParse(word.Text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var position) ? position
+        : throw new FormatException($"--format: index takes a quoted key or a whole number, not {word.Text}, in '{{{{{inner}}}}}'; e.g. {{{{index .Spec.Labels \"com.example.key\"}}}}.");
+
+    /// <summary>
+    /// Go's index: a map's value at a key (a key it lacks, or a nil map, gives the zero value, which
+    /// for docker's string maps prints empty), a list's item at a position.
+    /// </summary>
+    private static JsonNode? Index(JsonNode? value, IEnumerable<object> keys)
+    {
+        foreach (var key in keys)
+        {
+            if (ReferenceEquals(value, MissingValue.Instance))
+            {
+                return value;
+            }
+
+            value = (value, key) switch
+            {
+                (JsonObject map, string name) => map.TryGetPropertyValue(name, out var item) ? item : JsonValue.Create(""),
+                (JsonArray list, int position) when position < list.Count => list[position],
+                _ when Json.GoNilText(value) == "map[]" && key is string => JsonValue.Create(""),
+                _ => MissingValue.Instance,
+            };
+        }
+
+        return value;
     }
 
     private static JsonNode? Lookup(JsonNode? data, string[] path)
@@ -184,7 +271,9 @@ internal sealed class GoTemplate
 
     private sealed record Literal(string Text) : Segment;
 
-    private sealed record Action(string? Function, string[] Path) : Segment
+    private sealed record Word(string Text, bool Quoted);
+
+    private sealed record Action(string? Function, string[] Path, object[] Keys) : Segment
     {
         public string Render(JsonNode? value)
         {

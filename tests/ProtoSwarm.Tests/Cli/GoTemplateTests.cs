@@ -92,6 +92,38 @@ public class GoTemplateTests
         Assert.Equal("""{"Env":null,"Labels":null,"Healthcheck":null,"Cmd":["echo","hello"]}""", Json.Line(data));
     }
 
+    [Theory]
+    [InlineData("""{{index .Spec.Labels "com.example.key"}}""", "v1")]
+    [InlineData("""{{index .Spec.Labels `com.example.key`}}""", "v1")]
+    [InlineData("""{{ index .Spec.Labels "with space" }}""", "v 2")]
+    [InlineData("""{{index .Spec.Labels "missing"}}""", "")]
+    [InlineData("""{{index .Env "X"}}""", "")]
+    [InlineData("""{{index .Cmd 1}}""", "hello")]
+    [InlineData("""a={{index .Spec.Labels "com.example.key"}} b={{.ID}}""", "a=v1 b=abc")]
+    public void Index_Takes_Any_String_Key_As_Gos_Text_Template_Does(string format, string expected)
+    {
+        var data = new JsonObject
+        {
+            ["ID"] = "abc",
+            ["Env"] = Json.NilMap(),
+            ["Cmd"] = new JsonArray("echo", "hello"),
+            ["Spec"] = new JsonObject { ["Labels"] = new JsonObject { ["com.example.key"] = "v1", ["with space"] = "v 2" } },
+        };
+
+        Assert.Equal(expected, GoTemplate.Parse(format).Execute(data));
+        Assert.Equal(["ID", "Env", "Cmd", "Spec"], GoTemplate.Parse("{{.ID}}{{.Env}}{{.Cmd}}{{.Spec}}").Fields);
+    }
+
+    [Theory]
+    [InlineData("""{{index .Spec.Labels "open}}""")]
+    [InlineData("""{{index .Spec.Labels key}}""")]
+    [InlineData("""{{index .Spec.Labels}}""")]
+    public void A_Malformed_Index_Is_Refused_With_A_Sentence(string format)
+    {
+        var error = Assert.Throws<FormatException>(() => GoTemplate.Parse(format));
+        Assert.StartsWith("--format", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Table_Prefix_Is_Recognised_And_Headers_Use_Column_Titles()
     {

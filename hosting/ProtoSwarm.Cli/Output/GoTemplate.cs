@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -15,6 +16,16 @@ internal sealed class GoTemplate
     private const string TablePrefix = "table";
     private const string NoValue = "<no value>";
     private static readonly string[] Functions = ["json", "upper", "lower", "title"];
+
+    /// <summary>
+    /// The fields of docker's objects that are Go maps wherever they appear, in the JSON the views
+    /// write: Labels (of a spec, a container, an engine, an image, a volume, a network...), Options (a
+    /// log or volume driver's, a network's, IPAM's), DriverOpts, Sysctls, an image's ExposedPorts and
+    /// Volumes, a network's Containers, a graph driver's Data, Annotations. None of them is ever a
+    /// struct, so an object under one of these names prints as Go prints a map.
+    /// </summary>
+    private static readonly FrozenSet<string> MapFields = FrozenSet.ToFrozenSet(
+        ["Labels", "Options", "DriverOpts", "Sysctls", "ExposedPorts", "Volumes", "Containers", "Data", "Annotations"], StringComparer.Ordinal);
 
     private readonly IReadOnlyList<Segment> _segments;
 
@@ -294,8 +305,9 @@ internal sealed class GoTemplate
 
         /// <summary>
         /// A value as Go's text/template prints it: null is a nil pointer (`&lt;nil&gt;`), a nil slice or
-        /// map is `[]` or `map[]` (<see cref="Json.NilSlice"/>), a list `[a b]`. An object stays JSON: it
-        /// cannot tell a Go map (`map[k:v]`) from a struct (`{v1 v2}`).
+        /// map is `[]` or `map[]` (<see cref="Json.NilSlice"/>), a list `[a b]`, a map (<see cref="IsMap"/>)
+        /// `map[k1:v1 k2:v2]` with its keys sorted, as Go's fmt sorts them. Another object (a Go struct,
+        /// which Go prints as `{v1 v2}` in field order) stays JSON.
         /// </summary>
         private static string Print(JsonNode? value) => value switch
         {
@@ -307,8 +319,16 @@ internal sealed class GoTemplate
             JsonValue v when v.GetValueKind() == JsonValueKind.False => "false",
             JsonValue v => v.ToJsonString(),
             JsonArray items => "[" + string.Join(" ", items.Select(Print)) + "]",
+            JsonObject map when IsMap(map) => "map[" + string.Join(" ", map.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => p.Key + ":" + Print(p.Value))) + "]",
             _ => Json.Line(value),
         };
+
+        /// <summary>
+        /// Whether an object is a Go map in docker's types rather than a struct. JSON cannot say, but the
+        /// fields docker's objects hold as maps have names no struct field of theirs uses:
+        /// <see cref="MapFields"/>.
+        /// </summary>
+        private static bool IsMap(JsonObject value) => value.Parent is JsonObject && MapFields.Contains(value.GetPropertyName());
     }
 
     /// <summary>Stands for a field the data lacks, which Go prints as "&lt;no value&gt;".</summary>

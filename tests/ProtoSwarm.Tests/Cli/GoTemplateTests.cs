@@ -124,6 +124,30 @@ public class GoTemplateTests
         Assert.StartsWith("--format", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("{{.Spec.Labels}}", "map[a.b:1 com.example:x zone:a]")]
+    [InlineData("{{.Spec.ContainerSpec.Sysctls}}", "map[net.core.somaxconn:1024]")]
+    [InlineData("{{.Config.ExposedPorts}}", "map[443/tcp:{} 80/tcp:{}]")]
+    [InlineData("{{.Spec.Empty.Labels}}", "map[]")]
+    [InlineData("{{json .Spec.Labels}}", """{"zone":"a","com.example":"x","a.b":"1"}""")]
+    [InlineData("{{.Spec.Resources}}", """{"Limits":{"NanoCPUs":1}}""")]
+    public void A_Map_Prints_As_Gos_Fmt_Prints_It_With_Sorted_Keys_And_A_Struct_Stays_Json(string format, string expected)
+    {
+        var data = new JsonObject
+        {
+            ["Spec"] = new JsonObject
+            {
+                ["Labels"] = new JsonObject { ["zone"] = "a", ["com.example"] = "x", ["a.b"] = "1" },
+                ["ContainerSpec"] = new JsonObject { ["Sysctls"] = new JsonObject { ["net.core.somaxconn"] = "1024" } },
+                ["Empty"] = new JsonObject { ["Labels"] = new JsonObject() },
+                ["Resources"] = new JsonObject { ["Limits"] = new JsonObject { ["NanoCPUs"] = 1 } },
+            },
+            ["Config"] = new JsonObject { ["ExposedPorts"] = new JsonObject { ["80/tcp"] = new JsonObject(), ["443/tcp"] = new JsonObject() } },
+        };
+
+        Assert.Equal(expected, GoTemplate.Parse(format).Execute(data));
+    }
+
     [Fact]
     public void Table_Prefix_Is_Recognised_And_Headers_Use_Column_Titles()
     {

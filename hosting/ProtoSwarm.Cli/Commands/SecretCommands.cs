@@ -118,8 +118,8 @@ internal static class FileObjectCommands
     }
 
     /// <summary>
-    /// The content from the file, or from stdin for "-"; a file that is missing, empty or over
-    /// 500 KiB is refused here, before anything is sent.
+    /// The content from the file, or from stdin for "-"; a file that is missing, a directory,
+    /// unreadable, empty or over 500 KiB is refused here, before anything is sent.
     /// </summary>
     public static async Task<byte[]> ReadDataAsync(CliApp app, string kind, string path, CancellationToken ct)
     {
@@ -132,14 +132,28 @@ internal static class FileObjectCommands
         else
         {
             var full = Path.GetFullPath(path);
+            if (Directory.Exists(full))
+            {
+                // docker's words ("error reading from /tmp: read /tmp: is a directory"): the path exists, so "does not exist" would mislead.
+                throw new SwarmCommandException(RejectCode.InvalidArgument,
+                    $"error reading from {path}: read {path}: is a directory; give the path of the file holding the {kind}, or - to read it from stdin.");
+            }
+
             if (!File.Exists(full))
             {
                 throw new SwarmCommandException(RejectCode.InvalidArgument,
                     $"{kind} file '{path}' does not exist (looked for {full}); give the path of the file holding the {kind}, or - to read it from stdin.");
             }
 
-            await using var input = File.OpenRead(full);
-            data = await ReadAtMostAsync(input, ct);
+            try
+            {
+                await using var input = File.OpenRead(full);
+                data = await ReadAtMostAsync(input, ct);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new SwarmCommandException(RejectCode.InvalidArgument, $"error reading from {path}: {e.Message.TrimEnd('.')}.");
+            }
         }
 
         return data.Length is > 0 and <= SecretSpec.MaxDataBytes

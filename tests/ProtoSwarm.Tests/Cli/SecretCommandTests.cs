@@ -65,6 +65,19 @@ public sealed class SecretCommandTests : IDisposable
         Assert.Empty(node.Requests);
     }
 
+    [Theory]
+    [InlineData("secret")]
+    [InlineData("config")]
+    public async Task A_Directory_Given_As_The_File_Is_Named_A_Directory_Before_Anything_Is_Sent(string kind)
+    {
+        var node = new FakeNode(_ => throw new InvalidOperationException("not asked"));
+
+        var (code, output, error) = await RunAsync(node, kind, "create", "site", _temp);
+
+        Assert.Equal((1, "", $"Error: error reading from {_temp}: read {_temp}: is a directory; give the path of the file holding the {kind}, or - to read it from stdin.\n"), (code, output, error));
+        Assert.Empty(node.Requests);
+    }
+
     [Fact]
     public async Task Secret_Create_Shows_The_Managers_Refusal_Without_A_Stack_Trace()
     {

@@ -72,7 +72,7 @@ internal static class FileObjectCommands
             var terms = (parse.GetValue(filter) ?? []).Select(f => f.Split('=', 2)).ToLookup(p => p[0].Trim(), p => p[1], StringComparer.Ordinal);
             var now = DateTimeOffset.UtcNow;
             var items = SecretView.Sorted((await kind.ListAsync(cli, ct)).Where(i => Matches(i, terms))).ToList();
-            await cli.Out.WriteAsync(listing.Render([.. items.Select(i => SecretView.ToJson(i, now))], () => SecretView.Table(items, now), SecretView.Columns));
+            await cli.Out.WriteAsync(listing.Render([.. items.Select(i => SecretView.ToJson(i, now))], () => SecretView.Table(items, now, driverColumn: kind.Name == "secret"), SecretView.Columns));
             return 0;
         });
         return command;

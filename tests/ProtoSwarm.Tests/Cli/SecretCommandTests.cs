@@ -103,7 +103,9 @@ public sealed class SecretCommandTests : IDisposable
         var labelled = await RunAsync(node, "secret", "ls", "--format", "{{.Name}}", "-f", "label=tier=db");
 
         var lines = table.Out.TrimEnd('\n').Split('\n');
-        Assert.Matches("^ID +NAME +CREATED +UPDATED$", lines[0]);
+        // docker's secret ls has a DRIVER column, empty for secrets kept by the swarm itself.
+        Assert.Matches("^ID +NAME +DRIVER +CREATED +UPDATED$", lines[0]);
+        Assert.Equal(lines[0].IndexOf("CREATED", StringComparison.Ordinal), System.Text.RegularExpressions.Regex.Match(lines[1], "api_key +([0-9])").Groups[1].Index);
         Assert.Matches("^secapi000000000000000000b +api_key +[0-9]+ months ago +[0-9]+ months ago$", lines[1]);
         Assert.StartsWith("secdb0000000000000000000a   db_password ", lines[2], StringComparison.Ordinal);
         Assert.Equal("secapi000000000000000000b\nsecdb0000000000000000000a\n", quiet.Out);
@@ -111,6 +113,17 @@ public sealed class SecretCommandTests : IDisposable
         Assert.Equal(("db_password", Db.Id, "tier=db"), (second["Name"]!.GetValue<string>(), second["ID"]!.GetValue<string>(), second["Labels"]!.GetValue<string>()));
         Assert.EndsWith(" ago", second["CreatedAt"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Equal("db_password\n", labelled.Out);
+    }
+
+    [Fact]
+    public async Task Config_Ls_Has_No_Driver_Column_As_Dockers()
+    {
+        var node = new FakeNode(_ => new ConfigList([new ConfigSummary("cfg00000000000000000000001", "site", ImmutableSortedDictionary<string, string>.Empty, Joined, Joined, 3, [1])]));
+
+        var (code, output, _) = await RunAsync(node, "config", "ls");
+
+        Assert.Equal(0, code);
+        Assert.Matches("^ID +NAME +CREATED +UPDATED\n", output);
     }
 
     [Fact]

@@ -115,6 +115,8 @@ public class ServiceFlagsTests
     [InlineData("--network", "name=backend,alias=db")]
     [InlineData("--network-add", "frontend")]
     [InlineData("--network-rm", "frontend")]
+    [InlineData("--isolation", "default")]
+    [InlineData("--isolation", "Default")]
     public void Good_Values_Pass_Their_Flag_Check(string flag, string value)
     {
         Assert.Null(ServiceFlags.Check(flag, value));
@@ -194,6 +196,9 @@ public class ServiceFlagsTests
     [InlineData("--publish", "published=8080,target=80,host=x", "'host' is not a port option")]
     [InlineData("--publish-rm", "http", "name the target port as <port>[/<protocol>]")]
     [InlineData("--endpoint-mode", "round-robin", "use vip or dnsrr")]
+    [InlineData("--isolation", "process", "--isolation: Invalid isolation: \"process\" - linux only supports 'default'.")]
+    [InlineData("--isolation", "hyperv", "Invalid isolation: \"hyperv\" - linux only supports 'default'.")]
+    [InlineData("--isolation", "sandbox", "Invalid isolation: \"sandbox\" - linux only supports 'default'.")]
     [InlineData("--network", "name=,alias=x", "is not understood")]
     [InlineData("--network", "alias=x", "names no network")]
     public void Bad_Values_Are_Refused_Naming_The_Flag_And_The_Fix(string flag, string value, string expected)

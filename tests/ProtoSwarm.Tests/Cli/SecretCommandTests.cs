@@ -78,6 +78,24 @@ public sealed class SecretCommandTests : IDisposable
         Assert.Empty(node.Requests);
     }
 
+    [Theory]
+    [InlineData("config", "golang")]
+    [InlineData("secret", "golang")]
+    [InlineData("config", "mustache")]
+    public async Task A_Template_Driver_Is_Refused_By_Name_Before_Anything_Is_Sent(string kind, string driver)
+    {
+        var file = Path.Combine(_temp, "site.conf");
+        await File.WriteAllTextAsync(file, "server_name {{ .Service.Name }};\n");
+        var node = new FakeNode(_ => throw new InvalidOperationException("not asked"));
+
+        var (code, output, error) = await RunAsync(node, kind, "create", "--template-driver", driver, "site", file);
+
+        Assert.Equal((1, ""), (code, output));
+        Assert.Contains($"--template-driver {driver}: template drivers are not supported here; a {kind}'s data reaches the tasks as written, so placeholders such as {{{{ .Service.Name }}}} would not be expanded. Expand them before creating the {kind}, or leave --template-driver out.", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
+        Assert.Empty(node.Requests);
+    }
+
     [Fact]
     public async Task Secret_Create_Shows_The_Managers_Refusal_Without_A_Stack_Trace()
     {

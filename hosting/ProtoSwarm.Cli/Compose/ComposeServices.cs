@@ -557,7 +557,7 @@ internal static class ComposeServices
     private static int? Port(ComposeReader reader, ComposeNode node, string path, int lowest)
     {
         // Docker's long syntax takes one port (its schema: an integer); its short syntax takes ranges.
-        if (node is ScalarNode { Value: var text } && text.Contains('-', StringComparison.Ordinal) && !text.StartsWith('-'))
+        if (node is ScalarNode { Value: var text } && text.Contains('-', StringComparison.Ordinal) && !text.StartsWith('-') && !reader.HoldsVariables(node))
         {
             reader.Error(node, path, $"'{text}' is a range, which the long port syntax does not take (docker's neither); write it in the short syntax, \"PUBLISHED:TARGET\" where either may be a range (\"8000-8002:80-82\"), which publishes each port of the range");
             return null;
@@ -962,7 +962,8 @@ internal static class ComposeServices
     private static (ServiceMode Mode, IEnumerable<KeyValuePair<string, string>> Labels) Deploy(ComposeReader reader, MappingNode? deploy, string path)
     {
         var kind = ServiceModeKind.Replicated;
-        if (deploy?["mode"] is { } modeNode)
+        // An empty text (`mode: ${MODE}` with MODE unset) is replicated, as docker's convertDeployMode reads "".
+        if (deploy?["mode"] is { } modeNode && modeNode is not ScalarNode { Plain: false, Value: "" })
         {
             kind = reader.ParseWord(modeNode, ComposeReader.Child(path, "deploy.mode"), v => ServiceFlags.Mode(v, "")) ?? kind;
         }

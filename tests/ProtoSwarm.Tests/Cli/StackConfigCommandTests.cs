@@ -198,6 +198,11 @@ public sealed class StackConfigCommandTests : IDisposable
         Assert.Contains("        failure_action: ${ACTION}\n", output, StringComparison.Ordinal);
         Assert.Contains("      - mode: ${PORT_MODE}\n", output, StringComparison.Ordinal);
         Assert.Contains("        protocol: ${PROTO}\n", output, StringComparison.Ordinal);
+
+        // A number docker's schema wants stays checked, and is named for what it is, not taken for a range.
+        var (badCode, _, badError) = await RunAsync(NoNode(), "stack", "config", "-c", File("services:\n  web:\n    image: nginx\n    ports: [{target: 80, published: \"${P:-8080}\"}]\n", "port.yml"), "--skip-interpolation");
+        Assert.Equal(1, badCode);
+        Assert.Contains("services.web.ports[0].published: expected an integer, got \"${P:-8080}\"", badError, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -382,6 +382,15 @@ public sealed class ComposeLoaderTests : IDisposable
     }
 
     [Fact]
+    public void A_Deploy_Mode_Whose_Variable_Is_Unset_Is_Replicated_As_Dockers_Convert_Reads_An_Empty_Mode()
+    {
+        var result = LoadText("services:\n  web:\n    image: nginx\n    deploy:\n      mode: ${MODE}\n      replicas: 2\n");
+
+        Assert.Empty(result.Errors.Select(e => e.ToString()));
+        Assert.Equal((ServiceModeKind.Replicated, 2L), (result.Stack!.Service("web")!.Spec.Mode.Kind, result.Stack.Service("web")!.Spec.Mode.Replicas));
+    }
+
+    [Fact]
     public void A_Mistyped_Key_Is_Hinted_With_The_Closest_Known_One()
     {
         Assert.Equal("replicas", ComposeReader.Closest("replcas", ComposeSchema.Deploy));

@@ -54,7 +54,7 @@ public class SecretLabTests
 
         var ls = await lab.ExecAsync("m1", "protoswarm", "secret", "ls");
         Assert.True(ls.ExitCode == 0, ls.ToString());
-        Assert.Matches("^ID +NAME +CREATED +UPDATED\n", ls.StdOut);
+        Assert.Matches("^ID +NAME +DRIVER +CREATED +UPDATED\n", ls.StdOut);
         Assert.Contains($"{secretId}   db_password ", ls.StdOut, StringComparison.Ordinal);
         Assert.Equal("app_settings", (await lab.ExecAsync("m1", "protoswarm", "config", "ls", "--format", "{{.Name}}")).StdOut.Trim());
 

@@ -39,9 +39,11 @@ internal static class FileObjectCommands
     {
         var labels = new Option<string[]>("--label", "-l") { Description = $"{Title(kind)} labels (KEY=VALUE)", DefaultValueFactory = _ => [] }
             .CheckedBy(l => l.Split('=', 2)[0].Trim().Length == 0 ? $"--label '{l}' has no name; write --label KEY=VALUE." : null);
+        var templateDriver = new Option<string?>("--template-driver") { Description = "Template driver (not supported: the data is delivered as written)" }
+            .CheckedBy(driver => TemplateDriverError(kind.Name, driver));
         var name = new Argument<string>(kind.Name.ToUpperInvariant()) { Description = $"The {kind.Name}'s name" };
         var file = new Argument<string>("file") { Description = $"The file holding the {kind.Name}'s content, or - to read it from stdin" };
-        var command = new Command("create", $"Create a {kind.Name} from a file or STDIN as content").With(labels, name, file);
+        var command = new Command("create", $"Create a {kind.Name} from a file or STDIN as content").With(labels, templateDriver, name, file);
         app.SetAction(command, async (parse, cli, ct) =>
         {
             var data = await ReadDataAsync(app, kind.Name, parse.GetRequiredValue(file), ct);
@@ -72,7 +74,7 @@ internal static class FileObjectCommands
             var terms = (parse.GetValue(filter) ?? []).Select(f => f.Split('=', 2)).ToLookup(p => p[0].Trim(), p => p[1], StringComparer.Ordinal);
             var now = DateTimeOffset.UtcNow;
             var items = SecretView.Sorted((await kind.ListAsync(cli, ct)).Where(i => Matches(i, terms))).ToList();
-            await cli.Out.WriteAsync(listing.Render([.. items.Select(i => SecretView.ToJson(i, now))], () => SecretView.Table(items, now), SecretView.Columns));
+            await cli.Out.WriteAsync(listing.Render([.. items.Select(i => SecretView.ToJson(i, now))], () => SecretView.Table(items, now, driverColumn: kind.Name == "secret"), SecretView.Columns));
             return 0;
         });
         return command;
@@ -118,8 +120,8 @@ internal static class FileObjectCommands
     }
 
     /// <summary>
-    /// The content from the file, or from stdin for "-"; a file that is missing, empty or over
-    /// 500 KiB is refused here, before anything is sent.
+    /// The content from the file, or from stdin for "-"; a file that is missing, a directory,
+    /// unreadable, empty or over 500 KiB is refused here, before anything is sent.
     /// </summary>
     public static async Task<byte[]> ReadDataAsync(CliApp app, string kind, string path, CancellationToken ct)
     {
@@ -132,14 +134,28 @@ internal static class FileObjectCommands
         else
         {
             var full = Path.GetFullPath(path);
+            if (Directory.Exists(full))
+            {
+                // docker's words ("error reading from /tmp: read /tmp: is a directory"): the path exists, so "does not exist" would mislead.
+                throw new SwarmCommandException(RejectCode.InvalidArgument,
+                    $"error reading from {path}: read {path}: is a directory; give the path of the file holding the {kind}, or - to read it from stdin.");
+            }
+
             if (!File.Exists(full))
             {
                 throw new SwarmCommandException(RejectCode.InvalidArgument,
                     $"{kind} file '{path}' does not exist (looked for {full}); give the path of the file holding the {kind}, or - to read it from stdin.");
             }
 
-            await using var input = File.OpenRead(full);
-            data = await ReadAtMostAsync(input, ct);
+            try
+            {
+                await using var input = File.OpenRead(full);
+                data = await ReadAtMostAsync(input, ct);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new SwarmCommandException(RejectCode.InvalidArgument, $"error reading from {path}: {e.Message.TrimEnd('.')}.");
+            }
         }
 
         return data.Length is > 0 and <= SecretSpec.MaxDataBytes
@@ -147,6 +163,16 @@ internal static class FileObjectCommands
             : throw new SwarmCommandException(RejectCode.InvalidArgument,
                 $"{kind} data must be larger than 0 and less than 500 KiB: {(path == "-" ? "stdin" : path)} holds {(data.Length > SecretSpec.MaxDataBytes ? "more than " + SecretSpec.MaxDataBytes : "0")} bytes.");
     }
+
+    /// <summary>
+    /// docker's --template-driver golang has swarmkit expand {{ .Service.Name }}, {{ .Task.Slot }},
+    /// {{ .Node.Hostname }}... in the data for each task. Here a secret's or a config's data reaches the
+    /// tasks as stored, so a templated one would arrive with its placeholders; it is refused, by name,
+    /// rather than created and silently left unexpanded. An empty value is docker's "no driver".
+    /// </summary>
+    public static string? TemplateDriverError(string kind, string driver) => driver.Trim().Length == 0
+        ? null
+        : $"--template-driver {driver}: template drivers are not supported here; a {kind}'s data reaches the tasks as written, so placeholders such as {{{{ .Service.Name }}}} would not be expanded. Expand them before creating the {kind}, or leave --template-driver out.";
 
     /// <summary>Why a --filter cannot be used, or null: key=value with id, name or label.</summary>
     public static string? CheckFilter(string filter) => ServiceFilter.Check(filter, FilterKeys);

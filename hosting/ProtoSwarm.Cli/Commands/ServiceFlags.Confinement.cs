@@ -31,7 +31,18 @@ internal static partial class ServiceFlags
         new("--sysctl", null, "Sysctl options (key=value, namespaced only, e.g. net.core.somaxconn=1024)", FlagUse.Create, v => SysctlOf("--sysctl", v).Error),
         new("--sysctl-add", null, "Add or update a Sysctl option", FlagUse.Update, v => SysctlOf("--sysctl-add", v).Error),
         new("--sysctl-rm", null, "Remove a Sysctl option by its key", FlagUse.Update, v => Key("--sysctl-rm", v).Error),
+        new("--isolation", null, "Service container isolation mode (only \"default\" on Linux)", FlagUse.Both, Isolation),
     ];
+
+    /// <summary>
+    /// docker's --isolation: "default" (or nothing) is the only mode of a Linux container, which every
+    /// spec has, so there is nothing to store and inspect always shows "Isolation": "default", as
+    /// docker's. process and hyperv are Windows' modes; docker's daemon refuses them (and any other
+    /// word) for a Linux container in these words, here before anything is sent.
+    /// </summary>
+    public static string? Isolation(string value) => value.Trim().Length == 0 || value.Trim().Equals("default", StringComparison.OrdinalIgnoreCase)
+        ? null
+        : $"--isolation: Invalid isolation: \"{value}\" - linux only supports 'default'.";
 
     /// <summary>`service create`: the list flags of the confinement group.</summary>
     private static ContainerSpec CreateConfinement(ContainerSpec container, FlagValues flags) => container with

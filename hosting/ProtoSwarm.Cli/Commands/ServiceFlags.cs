@@ -958,7 +958,7 @@ internal static partial class ServiceFlags
             var protocolName = text[(slash + 1)..];
             if (!TryProtocol(protocolName, out protocol))
             {
-                return Fail($"{Named(flag, text)}: '{protocolName}' is not a protocol; use tcp or udp.");
+                return Fail($"{Named(flag, text)}: {ProtocolError(protocolName)}.");
             }
 
             ports = text[..slash];
@@ -1093,7 +1093,7 @@ internal static partial class ServiceFlags
                 case "protocol":
                     if (!TryProtocol(value, out protocol))
                     {
-                        return Checked<ImmutableArray<PortConfig>>.Fail($"{Named(flag, text)}: protocol '{value}' is not tcp or udp.");
+                        return Checked<ImmutableArray<PortConfig>>.Fail($"{Named(flag, text)}: {ProtocolError(value)}.");
                     }
 
                     break;
@@ -1342,6 +1342,15 @@ internal static partial class ServiceFlags
 
     internal static int? PortNumber(string text) =>
         int.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is >= 0 and <= 65535 ? port : null;
+
+    /// <summary>
+    /// Why a port's protocol is refused. Docker takes sctp for swarm services; here the routing mesh
+    /// and host-mode ports are nftables rules written for tcp and udp only (and ports are stored as
+    /// one of the two), so sctp is refused by name rather than as an unknown word.
+    /// </summary>
+    internal static string ProtocolError(string text) => text.Trim().Equals("sctp", StringComparison.OrdinalIgnoreCase)
+        ? "sctp is not supported: ProtoSwarm publishes tcp and udp ports only; use tcp or udp"
+        : $"'{text}' is not a protocol; use tcp or udp";
 
     internal static bool TryProtocol(string text, out PortProtocol protocol)
     {

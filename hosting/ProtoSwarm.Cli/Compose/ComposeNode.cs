@@ -27,6 +27,9 @@ internal sealed record ScalarNode(string Value, bool Plain, SourceMark Mark) : C
 {
     public bool IsNull => Plain && Value is "" or "~" or "null" or "Null" or "NULL";
 
+    /// <summary>A plain true, false or number, which docker's schema refuses where it wants a string.</summary>
+    public bool IsBooleanOrNumber => Plain && ComposeYaml.NotAString(Value);
+
     public override string Describe() => IsNull ? "null" : $"\"{Value}\"";
 }
 
@@ -146,7 +149,8 @@ internal static partial class ComposeYaml
         _ => null,
     };
 
-    private static bool NotAString(string key) =>
+    /// <summary>Whether plain text is a boolean or a number to YAML (yaml.v3, which docker's loader uses), not a string.</summary>
+    public static bool NotAString(string key) =>
         key is "true" or "false" or "True" or "False" or "TRUE" or "FALSE"
         || NumberKey().IsMatch(key);
 

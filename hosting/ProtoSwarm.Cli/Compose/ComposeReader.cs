@@ -248,6 +248,19 @@ internal sealed partial class ComposeReader(Version? version, IReadOnlySet<Sourc
     public string? ParseText(ComposeNode node, string path, Func<string, Checked<string>> parse) =>
         ParseObject(node, path, text => Uninterpolated && Interpolation.HasReferences(text) ? Checked<string>.Ok(text) : parse(text));
 
+    /// <summary>
+    /// A word docker's schema takes as any string and its loader keeps as text, checked only when the
+    /// service is converted for the API (deploy's mode, endpoint_mode, a restart condition, a port's mode
+    /// and protocol): with <see cref="Uninterpolated"/> one holding variables is not checked and reads
+    /// as null (the caller's default), so `stack config --skip-interpolation` prints it as written, as docker's does.
+    /// </summary>
+    public T? ParseWord<T>(ComposeNode node, string path, Func<string, Checked<T>> parse)
+        where T : struct =>
+        HoldsVariables(node) ? null : Parse(node, path, parse);
+
+    /// <summary>Whether a value still holds ${VAR}s because interpolation was skipped (<see cref="Uninterpolated"/>).</summary>
+    public bool HoldsVariables(ComposeNode node) => Uninterpolated && node is ScalarNode { IsNull: false } scalar && Interpolation.HasReferences(scalar.Value);
+
     private static Version? Introduced(string path)
     {
         var parts = ListIndex().Replace(path, "[]").Split('.');

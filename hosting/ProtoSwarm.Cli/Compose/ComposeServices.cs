@@ -161,7 +161,7 @@ internal static class ComposeServices
                 Networks(context, service["networks"], path, name),
                 LogDriver: service["logging"] is { } logging ? Logging(reader, logging, Sub("logging")) : null),
             new EndpointSpec(
-                deploy?["endpoint_mode"] is { } endpoint ? reader.Parse(endpoint, Sub("deploy.endpoint_mode"), v => ServiceFlags.EndpointModeOf(v, "")) ?? EndpointMode.Vip : EndpointMode.Vip,
+                deploy?["endpoint_mode"] is { } endpoint ? reader.ParseWord(endpoint, Sub("deploy.endpoint_mode"), v => ServiceFlags.EndpointModeOf(v, "")) ?? EndpointMode.Vip : EndpointMode.Vip,
                 Ports(reader, service["ports"], Sub("ports"))),
             UpdateConfigOf(reader, deploy?["update_config"], Sub("deploy.update_config"), rollback: false),
             UpdateConfigOf(reader, deploy?["rollback_config"], Sub("deploy.rollback_config"), rollback: true));
@@ -532,14 +532,14 @@ internal static class ComposeServices
         var target = Port(reader, targetNode, ComposeReader.Child(path, "target"), 1);
         var published = mapping["published"] is { } publishedNode ? Port(reader, publishedNode, ComposeReader.Child(path, "published"), 0) : 0;
         var protocol = PortProtocol.Tcp;
-        if (mapping["protocol"] is { } protocolNode && reader.String(protocolNode, ComposeReader.Child(path, "protocol")) is { } protocolName
+        if (mapping["protocol"] is { } protocolNode && !reader.HoldsVariables(protocolNode) && reader.String(protocolNode, ComposeReader.Child(path, "protocol")) is { } protocolName
             && !ServiceFlags.TryProtocol(protocolName, out protocol))
         {
-            reader.Error(protocolNode, ComposeReader.Child(path, "protocol"), $"'{protocolName}' is not a protocol; use tcp or udp");
+            reader.Error(protocolNode, ComposeReader.Child(path, "protocol"), ServiceFlags.ProtocolError(protocolName));
         }
 
         var mode = PublishMode.Ingress;
-        if (mapping["mode"] is { } modeNode && reader.String(modeNode, ComposeReader.Child(path, "mode")) is { } modeName)
+        if (mapping["mode"] is { } modeNode && !reader.HoldsVariables(modeNode) && reader.String(modeNode, ComposeReader.Child(path, "mode")) is { } modeName)
         {
             switch (modeName)
             {
@@ -557,7 +557,7 @@ internal static class ComposeServices
     private static int? Port(ComposeReader reader, ComposeNode node, string path, int lowest)
     {
         // Docker's long syntax takes one port (its schema: an integer); its short syntax takes ranges.
-        if (node is ScalarNode { Value: var text } && text.Contains('-', StringComparison.Ordinal) && !text.StartsWith('-'))
+        if (node is ScalarNode { Value: var text } && text.Contains('-', StringComparison.Ordinal) && !text.StartsWith('-') && !reader.HoldsVariables(node))
         {
             reader.Error(node, path, $"'{text}' is a range, which the long port syntax does not take (docker's neither); write it in the short syntax, \"PUBLISHED:TARGET\" where either may be a range (\"8000-8002:80-82\"), which publishes each port of the range");
             return null;
@@ -906,10 +906,19 @@ internal static class ComposeServices
         {
             case null:
                 break;
+            case ScalarNode { IsBooleanOrNumber: true } typed:
+                // docker's schema wants a string or a list of strings here: `test: true` is a boolean, not the command true.
+                reader.Error(typed, Sub("test"), NotACommand(typed));
+                break;
             case ScalarNode scalar when !scalar.IsNull:
                 test = ["CMD-SHELL", scalar.Value];
                 break;
             case SequenceNode list:
+                foreach (var (item, i) in list.Items.Select((item, i) => (item, i)).Where(p => p.item is ScalarNode { IsBooleanOrNumber: true }))
+                {
+                    reader.Error(item, ComposeReader.Item(Sub("test"), i), NotACommand((ScalarNode)item));
+                }
+
                 test = [.. reader.Strings(list, Sub("test")).Select(s => s.Text)];
                 if (test.Length > 0 && test[0] is not ("CMD" or "CMD-SHELL" or "NONE"))
                 {
@@ -947,12 +956,16 @@ internal static class ComposeServices
             Duration("start_period"));
     }
 
+    private static string NotACommand(ScalarNode value) =>
+        $"expected a command string or a list of strings, got {(value.Value is "true" or "false" or "True" or "False" or "TRUE" or "FALSE" ? "the boolean" : "the number")} {value.Value}; quote it to run it as a command: \"{value.Value}\"";
+
     private static (ServiceMode Mode, IEnumerable<KeyValuePair<string, string>> Labels) Deploy(ComposeReader reader, MappingNode? deploy, string path)
     {
         var kind = ServiceModeKind.Replicated;
-        if (deploy?["mode"] is { } modeNode)
+        // An empty text (`mode: ${MODE}` with MODE unset) is replicated, as docker's convertDeployMode reads "".
+        if (deploy?["mode"] is { } modeNode && modeNode is not ScalarNode { Plain: false, Value: "" })
         {
-            kind = reader.Parse(modeNode, ComposeReader.Child(path, "deploy.mode"), v => ServiceFlags.Mode(v, "")) ?? kind;
+            kind = reader.ParseWord(modeNode, ComposeReader.Child(path, "deploy.mode"), v => ServiceFlags.Mode(v, "")) ?? kind;
         }
 
         long? replicas = deploy?["replicas"] is { } replicasNode ? reader.Integer(replicasNode, ComposeReader.Child(path, "deploy.replicas")) : null;
@@ -1020,7 +1033,7 @@ internal static class ComposeServices
         reader.Keys(mapping, policyPath, ComposeSchema.RestartPolicy);
         string Sub(string key) => ComposeReader.Child(policyPath, key);
         return new RestartPolicy(
-            mapping["condition"] is { } condition ? reader.Parse(condition, Sub("condition"), v => ServiceFlags.Restart(v, "")) ?? policy.Condition : policy.Condition,
+            mapping["condition"] is { } condition ? reader.ParseWord(condition, Sub("condition"), v => ServiceFlags.Restart(v, "")) ?? policy.Condition : policy.Condition,
             mapping["delay"] is { } delay ? reader.Parse(delay, Sub("delay"), v => ServiceFlags.Duration("", v)) ?? policy.Delay : policy.Delay,
             mapping["max_attempts"] is { } attempts ? reader.Integer(attempts, Sub("max_attempts")) ?? 0 : 0,
             mapping["window"] is { } window ? reader.Parse(window, Sub("window"), v => ServiceFlags.Duration("", v)) ?? default : default);
@@ -1100,7 +1113,7 @@ internal static class ComposeServices
         return new UpdateConfig(
             mapping["parallelism"] is { } parallelism ? reader.Integer(parallelism, Sub("parallelism")) ?? config.Parallelism : config.Parallelism,
             mapping["delay"] is { } delay ? reader.Parse(delay, Sub("delay"), v => ServiceFlags.Duration("", v)) ?? config.Delay : config.Delay,
-            mapping["failure_action"] is { } action ? reader.Parse(action, Sub("failure_action"), v => ServiceFlags.FailureActionOf("", v, rollback)) ?? config.FailureAction : config.FailureAction,
+            mapping["failure_action"] is { } action ? reader.ParseWord(action, Sub("failure_action"), v => ServiceFlags.FailureActionOf("", v, rollback)) ?? config.FailureAction : config.FailureAction,
             mapping["monitor"] is { } monitor ? reader.Parse(monitor, Sub("monitor"), v => ServiceFlags.Duration("", v)) ?? config.Monitor : config.Monitor,
             mapping["max_failure_ratio"] is { } ratio ? reader.Parse(ratio, Sub("max_failure_ratio"), v => ServiceFlags.Ratio("", v)) ?? config.MaxFailureRatio : config.MaxFailureRatio,
             mapping["order"] is { } order ? reader.Parse(order, Sub("order"), v => ServiceFlags.Order("", v)) ?? config.Order : config.Order);

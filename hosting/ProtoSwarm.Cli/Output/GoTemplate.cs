@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -15,6 +16,16 @@ internal sealed class GoTemplate
     private const string TablePrefix = "table";
     private const string NoValue = "<no value>";
     private static readonly string[] Functions = ["json", "upper", "lower", "title"];
+
+    /// <summary>
+    /// The fields of docker's objects that are Go maps wherever they appear, in the JSON the views
+    /// write: Labels (of a spec, a container, an engine, an image, a volume, a network...), Options (a
+    /// log or volume driver's, a network's, IPAM's), DriverOpts, Sysctls, an image's ExposedPorts and
+    /// Volumes, a network's Containers, a graph driver's Data, Annotations. None of them is ever a
+    /// struct, so an object under one of these names prints as Go prints a map.
+    /// </summary>
+    private static readonly FrozenSet<string> MapFields = FrozenSet.ToFrozenSet(
+        ["Labels", "Options", "DriverOpts", "Sysctls", "ExposedPorts", "Volumes", "Containers", "Data", "Annotations"], StringComparer.Ordinal);
 
     private readonly IReadOnlyList<Segment> _segments;
 
@@ -109,7 +120,7 @@ internal sealed class GoTemplate
             text.Append(segment switch
             {
                 Literal literal => literal.Text,
-                Action action => action.Render(Lookup(data, action.Path)),
+                Action action => action.Render(Index(Lookup(data, action.Path), action.Keys)),
                 _ => string.Empty,
             });
         }
@@ -144,13 +155,14 @@ internal sealed class GoTemplate
 
     private static Action ParseAction(string inner)
     {
-        var words = inner.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        var (function, path) = words switch
+        var words = Words(inner);
+        var (function, path, keys) = words switch
         {
-            [var p] => (null, p),
-            [var f, var p] when Functions.Contains(f) => (f, p),
+            [{ Quoted: false } p] => (null, p.Text, []),
+            [{ Quoted: false } f, { Quoted: false } p] when Functions.Contains(f.Text) => (f.Text, p.Text, []),
+            [{ Text: "index", Quoted: false }, { Quoted: false } p, .. var rest] when rest.Count > 0 => ("index", p.Text, rest.Select(k => IndexKey(k, inner)).ToArray()),
             _ => throw new FormatException(
-                $"--format: '{{{{{inner}}}}}' is not supported; use {{{{.Field}}}}, {{{{.A.B}}}} or {{{{json .}}}} (also upper, lower, title)."),
+                $"--format: '{{{{{inner}}}}}' is not supported; use {{{{.Field}}}}, {{{{.A.B}}}}, {{{{json .}}}} or {{{{index .Map \"key\"}}}} (also upper, lower, title)."),
         };
         if (!path.StartsWith('.'))
         {
@@ -163,7 +175,93 @@ internal sealed class GoTemplate
             throw new FormatException($"--format: '{path}' is not a field path; write it like .Spec.Role.");
         }
 
-        return new Action(function, parts);
+        return new Action(function, parts, keys);
+    }
+
+    /// <summary>
+    /// An action's words as Go's lexer splits them: on spaces, except inside a "quoted" string (with
+    /// Go's backslash escapes) or a `raw` one, so a key such as "com.example.key" or "a b" is one word.
+    /// </summary>
+    private static List<Word> Words(string inner)
+    {
+        var words = new List<Word>();
+        var at = 0;
+        while (at < inner.Length)
+        {
+            if (char.IsWhiteSpace(inner[at]))
+            {
+                at++;
+                continue;
+            }
+
+            if (inner[at] is '"' or '`')
+            {
+                var quote = inner[at];
+                var text = new StringBuilder();
+                var end = at + 1;
+                for (; end < inner.Length && inner[end] != quote; end++)
+                {
+                    if (quote == '"' && inner[end] == '\\' && end + 1 < inner.Length)
+                    {
+                        end++;
+                        text.Append(inner[end] switch { 'n' => '\n', 't' => '\t', var c => c });
+                        continue;
+                    }
+
+                    text.Append(inner[end]);
+                }
+
+                if (end >= inner.Length)
+                {
+                    throw new FormatException($"--format: the string starting at {inner[at..]} in '{{{{{inner}}}}}' is never closed with {quote}.");
+                }
+
+                words.Add(new Word(text.ToString(), Quoted: true));
+                at = end + 1;
+                continue;
+            }
+
+            var start = at;
+            while (at < inner.Length && !char.IsWhiteSpace(inner[at]))
+            {
+                at++;
+            }
+
+            words.Add(new Word(inner[start..at], Quoted: false));
+        }
+
+        return words;
+    }
+
+    /// <summary>An argument of index: a quoted string is a map key (any text, dots and all), a bare whole number a list position.</summary>
+    private static object IndexKey(Word word, string inner) =>
+        word.Quoted ? word.Text
+        : int.TryParse(word.Text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var position) ? position
+        : throw new FormatException($"--format: index takes a quoted key or a whole number, not {word.Text}, in '{{{{{inner}}}}}'; e.g. {{{{index .Spec.Labels \"com.example.key\"}}}}.");
+
+    /// <summary>
+    /// Go's index: a map's value at a key (a key it lacks, or a nil map, gives the zero value, which
+    /// for docker's string maps prints empty), a list's item at a position.
+    /// </summary>
+    private static JsonNode? Index(JsonNode? value, IEnumerable<object> keys)
+    {
+        foreach (var key in keys)
+        {
+            if (ReferenceEquals(value, MissingValue.Instance))
+            {
+                return value;
+            }
+
+            value = (value, key) switch
+            {
+                (JsonObject map, string name) => map.TryGetPropertyValue(name, out var item) ? item : JsonValue.Create(""),
+                (JsonArray list, int position) when position < list.Count => list[position],
+                _ when Json.GoNilText(value) == "map[]" && key is string => JsonValue.Create(""),
+                _ => MissingValue.Instance,
+            };
+        }
+
+        return value;
     }
 
     private static JsonNode? Lookup(JsonNode? data, string[] path)
@@ -184,7 +282,9 @@ internal sealed class GoTemplate
 
     private sealed record Literal(string Text) : Segment;
 
-    private sealed record Action(string? Function, string[] Path) : Segment
+    private sealed record Word(string Text, bool Quoted);
+
+    private sealed record Action(string? Function, string[] Path, object[] Keys) : Segment
     {
         public string Render(JsonNode? value)
         {
@@ -205,8 +305,9 @@ internal sealed class GoTemplate
 
         /// <summary>
         /// A value as Go's text/template prints it: null is a nil pointer (`&lt;nil&gt;`), a nil slice or
-        /// map is `[]` or `map[]` (<see cref="Json.NilSlice"/>), a list `[a b]`. An object stays JSON: it
-        /// cannot tell a Go map (`map[k:v]`) from a struct (`{v1 v2}`).
+        /// map is `[]` or `map[]` (<see cref="Json.NilSlice"/>), a list `[a b]`, a map (<see cref="IsMap"/>)
+        /// `map[k1:v1 k2:v2]` with its keys sorted, as Go's fmt sorts them. Another object (a Go struct,
+        /// which Go prints as `{v1 v2}` in field order) stays JSON.
         /// </summary>
         private static string Print(JsonNode? value) => value switch
         {
@@ -218,8 +319,16 @@ internal sealed class GoTemplate
             JsonValue v when v.GetValueKind() == JsonValueKind.False => "false",
             JsonValue v => v.ToJsonString(),
             JsonArray items => "[" + string.Join(" ", items.Select(Print)) + "]",
+            JsonObject map when IsMap(map) => "map[" + string.Join(" ", map.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => p.Key + ":" + Print(p.Value))) + "]",
             _ => Json.Line(value),
         };
+
+        /// <summary>
+        /// Whether an object is a Go map in docker's types rather than a struct. JSON cannot say, but the
+        /// fields docker's objects hold as maps have names no struct field of theirs uses:
+        /// <see cref="MapFields"/>.
+        /// </summary>
+        private static bool IsMap(JsonObject value) => value.Parent is JsonObject && MapFields.Contains(value.GetPropertyName());
     }
 
     /// <summary>Stands for a field the data lacks, which Go prints as "&lt;no value&gt;".</summary>

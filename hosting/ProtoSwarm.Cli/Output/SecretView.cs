@@ -22,7 +22,7 @@ internal sealed record FileObjectView(
 }
 
 /// <summary>
-/// How secrets and configs are shown, in docker's shapes: `ls` (ID, NAME, CREATED, UPDATED; JSON
+/// How secrets and configs are shown, in docker's shapes: `ls` (ID, NAME, [DRIVER,] CREATED, UPDATED; JSON
 /// lines with docker's fields, times as "2 minutes ago"), `inspect` (ID, Version, CreatedAt,
 /// UpdatedAt, Spec{Name, Labels[, Data]}) and `inspect --pretty`.
 /// </summary>
@@ -43,9 +43,15 @@ internal static class SecretView
     public static IEnumerable<FileObjectView> Sorted(IEnumerable<FileObjectView> items) =>
         items.OrderBy(i => i.Name, StringComparer.Ordinal).ThenBy(i => i.Id, StringComparer.Ordinal);
 
-    public static string Table(IEnumerable<FileObjectView> items, DateTimeOffset now) => Output.Table.Render(
-        items.Select(i => (IReadOnlyList<string>)[i.Id, i.Name, Ago(i.CreatedAt, now), Ago(i.UpdatedAt, now)])
-            .Prepend(["ID", "NAME", "CREATED", "UPDATED"]));
+    /// <summary>
+    /// `ls`'s table in docker's columns: a secret's have DRIVER (empty for the swarm's own store, the
+    /// only one here), a config's have none, as docker's default formats for the two.
+    /// </summary>
+    public static string Table(IEnumerable<FileObjectView> items, DateTimeOffset now, bool driverColumn) => Output.Table.Render(
+        items.Select(i => (IReadOnlyList<string>)(driverColumn
+                ? [i.Id, i.Name, "", Ago(i.CreatedAt, now), Ago(i.UpdatedAt, now)]
+                : [i.Id, i.Name, Ago(i.CreatedAt, now), Ago(i.UpdatedAt, now)]))
+            .Prepend(driverColumn ? ["ID", "NAME", "DRIVER", "CREATED", "UPDATED"] : ["ID", "NAME", "CREATED", "UPDATED"]));
 
     public static JsonObject ToJson(FileObjectView item, DateTimeOffset now) => new()
     {

@@ -516,6 +516,8 @@ internal static class ServiceView
             })]);
         }
 
+        // A Linux container's only isolation mode; docker's inspect always shows it, between Configs and Sysctls.
+        json["Isolation"] = "default";
         if (!container.Sysctls.IsEmpty)
         {
             json["Sysctls"] = Map(container.Sysctls);

@@ -92,6 +92,62 @@ public class GoTemplateTests
         Assert.Equal("""{"Env":null,"Labels":null,"Healthcheck":null,"Cmd":["echo","hello"]}""", Json.Line(data));
     }
 
+    [Theory]
+    [InlineData("""{{index .Spec.Labels "com.example.key"}}""", "v1")]
+    [InlineData("""{{index .Spec.Labels `com.example.key`}}""", "v1")]
+    [InlineData("""{{ index .Spec.Labels "with space" }}""", "v 2")]
+    [InlineData("""{{index .Spec.Labels "missing"}}""", "")]
+    [InlineData("""{{index .Env "X"}}""", "")]
+    [InlineData("""{{index .Cmd 1}}""", "hello")]
+    [InlineData("""a={{index .Spec.Labels "com.example.key"}} b={{.ID}}""", "a=v1 b=abc")]
+    public void Index_Takes_Any_String_Key_As_Gos_Text_Template_Does(string format, string expected)
+    {
+        var data = new JsonObject
+        {
+            ["ID"] = "abc",
+            ["Env"] = Json.NilMap(),
+            ["Cmd"] = new JsonArray("echo", "hello"),
+            ["Spec"] = new JsonObject { ["Labels"] = new JsonObject { ["com.example.key"] = "v1", ["with space"] = "v 2" } },
+        };
+
+        Assert.Equal(expected, GoTemplate.Parse(format).Execute(data));
+        Assert.Equal(["ID", "Env", "Cmd", "Spec"], GoTemplate.Parse("{{.ID}}{{.Env}}{{.Cmd}}{{.Spec}}").Fields);
+    }
+
+    [Theory]
+    [InlineData("""{{index .Spec.Labels "open}}""")]
+    [InlineData("""{{index .Spec.Labels key}}""")]
+    [InlineData("""{{index .Spec.Labels}}""")]
+    public void A_Malformed_Index_Is_Refused_With_A_Sentence(string format)
+    {
+        var error = Assert.Throws<FormatException>(() => GoTemplate.Parse(format));
+        Assert.StartsWith("--format", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("{{.Spec.Labels}}", "map[a.b:1 com.example:x zone:a]")]
+    [InlineData("{{.Spec.ContainerSpec.Sysctls}}", "map[net.core.somaxconn:1024]")]
+    [InlineData("{{.Config.ExposedPorts}}", "map[443/tcp:{} 80/tcp:{}]")]
+    [InlineData("{{.Spec.Empty.Labels}}", "map[]")]
+    [InlineData("{{json .Spec.Labels}}", """{"zone":"a","com.example":"x","a.b":"1"}""")]
+    [InlineData("{{.Spec.Resources}}", """{"Limits":{"NanoCPUs":1}}""")]
+    public void A_Map_Prints_As_Gos_Fmt_Prints_It_With_Sorted_Keys_And_A_Struct_Stays_Json(string format, string expected)
+    {
+        var data = new JsonObject
+        {
+            ["Spec"] = new JsonObject
+            {
+                ["Labels"] = new JsonObject { ["zone"] = "a", ["com.example"] = "x", ["a.b"] = "1" },
+                ["ContainerSpec"] = new JsonObject { ["Sysctls"] = new JsonObject { ["net.core.somaxconn"] = "1024" } },
+                ["Empty"] = new JsonObject { ["Labels"] = new JsonObject() },
+                ["Resources"] = new JsonObject { ["Limits"] = new JsonObject { ["NanoCPUs"] = 1 } },
+            },
+            ["Config"] = new JsonObject { ["ExposedPorts"] = new JsonObject { ["80/tcp"] = new JsonObject(), ["443/tcp"] = new JsonObject() } },
+        };
+
+        Assert.Equal(expected, GoTemplate.Parse(format).Execute(data));
+    }
+
     [Fact]
     public void Table_Prefix_Is_Recognised_And_Headers_Use_Column_Titles()
     {

@@ -65,6 +65,37 @@ public sealed class SecretCommandTests : IDisposable
         Assert.Empty(node.Requests);
     }
 
+    [Theory]
+    [InlineData("secret")]
+    [InlineData("config")]
+    public async Task A_Directory_Given_As_The_File_Is_Named_A_Directory_Before_Anything_Is_Sent(string kind)
+    {
+        var node = new FakeNode(_ => throw new InvalidOperationException("not asked"));
+
+        var (code, output, error) = await RunAsync(node, kind, "create", "site", _temp);
+
+        Assert.Equal((1, "", $"Error: error reading from {_temp}: read {_temp}: is a directory; give the path of the file holding the {kind}, or - to read it from stdin.\n"), (code, output, error));
+        Assert.Empty(node.Requests);
+    }
+
+    [Theory]
+    [InlineData("config", "golang")]
+    [InlineData("secret", "golang")]
+    [InlineData("config", "mustache")]
+    public async Task A_Template_Driver_Is_Refused_By_Name_Before_Anything_Is_Sent(string kind, string driver)
+    {
+        var file = Path.Combine(_temp, "site.conf");
+        await File.WriteAllTextAsync(file, "server_name {{ .Service.Name }};\n");
+        var node = new FakeNode(_ => throw new InvalidOperationException("not asked"));
+
+        var (code, output, error) = await RunAsync(node, kind, "create", "--template-driver", driver, "site", file);
+
+        Assert.Equal((1, ""), (code, output));
+        Assert.Contains($"--template-driver {driver}: template drivers are not supported here; a {kind}'s data reaches the tasks as written, so placeholders such as {{{{ .Service.Name }}}} would not be expanded. Expand them before creating the {kind}, or leave --template-driver out.", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
+        Assert.Empty(node.Requests);
+    }
+
     [Fact]
     public async Task Secret_Create_Shows_The_Managers_Refusal_Without_A_Stack_Trace()
     {
@@ -90,7 +121,9 @@ public sealed class SecretCommandTests : IDisposable
         var labelled = await RunAsync(node, "secret", "ls", "--format", "{{.Name}}", "-f", "label=tier=db");
 
         var lines = table.Out.TrimEnd('\n').Split('\n');
-        Assert.Matches("^ID +NAME +CREATED +UPDATED$", lines[0]);
+        // docker's secret ls has a DRIVER column, empty for secrets kept by the swarm itself.
+        Assert.Matches("^ID +NAME +DRIVER +CREATED +UPDATED$", lines[0]);
+        Assert.Equal(lines[0].IndexOf("CREATED", StringComparison.Ordinal), System.Text.RegularExpressions.Regex.Match(lines[1], "api_key +([0-9])").Groups[1].Index);
         Assert.Matches("^secapi000000000000000000b +api_key +[0-9]+ months ago +[0-9]+ months ago$", lines[1]);
         Assert.StartsWith("secdb0000000000000000000a   db_password ", lines[2], StringComparison.Ordinal);
         Assert.Equal("secapi000000000000000000b\nsecdb0000000000000000000a\n", quiet.Out);
@@ -98,6 +131,17 @@ public sealed class SecretCommandTests : IDisposable
         Assert.Equal(("db_password", Db.Id, "tier=db"), (second["Name"]!.GetValue<string>(), second["ID"]!.GetValue<string>(), second["Labels"]!.GetValue<string>()));
         Assert.EndsWith(" ago", second["CreatedAt"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Equal("db_password\n", labelled.Out);
+    }
+
+    [Fact]
+    public async Task Config_Ls_Has_No_Driver_Column_As_Dockers()
+    {
+        var node = new FakeNode(_ => new ConfigList([new ConfigSummary("cfg00000000000000000000001", "site", ImmutableSortedDictionary<string, string>.Empty, Joined, Joined, 3, [1])]));
+
+        var (code, output, _) = await RunAsync(node, "config", "ls");
+
+        Assert.Equal(0, code);
+        Assert.Matches("^ID +NAME +CREATED +UPDATED\n", output);
     }
 
     [Fact]

@@ -327,6 +327,31 @@ public class ServiceCommandTests
     }
 
     [Fact]
+    public async Task Isolation_Default_Is_Taken_And_Windows_Modes_Are_Refused_With_Dockers_Words()
+    {
+        var created = Swarm();
+        var (code, _, error) = await RunAsync(created, "service", "create", "--name", "web", "--isolation", "default", "-d", "nginx:1.27");
+        var updated = Swarm(Service());
+        var (updateCode, _, _) = await RunAsync(updated, "service", "update", "--isolation", "default", "--env-add", "A=1", "-d", "web");
+        var refused = Swarm();
+        var (refusedCode, refusedOut, refusedError) = await RunAsync(refused, "service", "create", "--name", "web", "--isolation", "process", "-d", "nginx:1.27");
+        var refusedUpdate = Swarm(Service());
+        var (refusedUpdateCode, _, refusedUpdateError) = await RunAsync(refusedUpdate, "service", "update", "--isolation", "hyperv", "-d", "web");
+
+        Assert.Equal(0, code);
+        Assert.DoesNotContain("Error", error, StringComparison.Ordinal);
+        Assert.Single(created.Requests.OfType<CreateService>());
+        Assert.Equal(0, updateCode);
+        Assert.IsType<UpdateService>(updated.Requests[1]);
+        Assert.Equal((1, ""), (refusedCode, refusedOut));
+        Assert.Contains("--isolation: Invalid isolation: \"process\" - linux only supports 'default'.", refusedError, StringComparison.Ordinal);
+        Assert.Empty(refused.Requests);
+        Assert.Equal(1, refusedUpdateCode);
+        Assert.Contains("Invalid isolation: \"hyperv\" - linux only supports 'default'.", refusedUpdateError, StringComparison.Ordinal);
+        Assert.DoesNotContain(refusedUpdate.Requests, r => r is UpdateService);
+    }
+
+    [Fact]
     public async Task Update_Sets_Init_Clears_It_With_False_And_Edits_Sysctls()
     {
         var web = Service(spec: WithContainer(c => c with { Init = true, Sysctls = NamespacedSysctls.None.Add("net.core.somaxconn", "1024").Add("kernel.shmmax", "1") }));

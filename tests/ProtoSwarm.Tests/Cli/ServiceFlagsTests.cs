@@ -115,6 +115,8 @@ public class ServiceFlagsTests
     [InlineData("--network", "name=backend,alias=db")]
     [InlineData("--network-add", "frontend")]
     [InlineData("--network-rm", "frontend")]
+    [InlineData("--isolation", "default")]
+    [InlineData("--isolation", "Default")]
     public void Good_Values_Pass_Their_Flag_Check(string flag, string value)
     {
         Assert.Null(ServiceFlags.Check(flag, value));
@@ -185,12 +187,18 @@ public class ServiceFlagsTests
     [InlineData("--publish", "published=8400-8401,target=80-82", "give both ranges the same length")]
     [InlineData("--publish-add", "8400-8402:80-81", "give both ranges the same length")]
     [InlineData("--publish-rm", "82-80", "the range 82-80 runs backwards")]
-    [InlineData("--publish", "8080:80/sctp", "'sctp' is not a protocol")]
+    [InlineData("--publish", "8080:80/sctp", "'8080:80/sctp': sctp is not supported: ProtoSwarm publishes tcp and udp ports only; use tcp or udp.")]
+    [InlineData("--publish", "published=8080,target=80,protocol=SCTP", "sctp is not supported: ProtoSwarm publishes tcp and udp ports only; use tcp or udp.")]
+    [InlineData("--publish", "8080:80/icmp", "'icmp' is not a protocol; use tcp or udp.")]
+    [InlineData("--publish", "published=8080,target=80,protocol=icmp", "'icmp' is not a protocol; use tcp or udp.")]
     [InlineData("--publish", "published=8080", "has no target port")]
     [InlineData("--publish", "published=8080,target=80,mode=overlay", "mode 'overlay' is not ingress or host")]
     [InlineData("--publish", "published=8080,target=80,host=x", "'host' is not a port option")]
     [InlineData("--publish-rm", "http", "name the target port as <port>[/<protocol>]")]
     [InlineData("--endpoint-mode", "round-robin", "use vip or dnsrr")]
+    [InlineData("--isolation", "process", "--isolation: Invalid isolation: \"process\" - linux only supports 'default'.")]
+    [InlineData("--isolation", "hyperv", "Invalid isolation: \"hyperv\" - linux only supports 'default'.")]
+    [InlineData("--isolation", "sandbox", "Invalid isolation: \"sandbox\" - linux only supports 'default'.")]
     [InlineData("--network", "name=,alias=x", "is not understood")]
     [InlineData("--network", "alias=x", "names no network")]
     public void Bad_Values_Are_Refused_Naming_The_Flag_And_The_Fix(string flag, string value, string expected)

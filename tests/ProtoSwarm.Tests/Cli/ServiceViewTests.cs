@@ -261,7 +261,7 @@ public class ServiceViewTests
         Assert.Equal("""[{"Name":"nproc","Hard":1024,"Soft":512},{"Name":"nofile","Hard":2048,"Soft":1024}]""", Json.Line(container["Ulimits"]));
         Assert.Equal(100, (long?)json["Spec"]!["TaskTemplate"]!["Resources"]!["Limits"]!["Pids"]);
         Assert.Equal(
-            ["Image", "Labels", "Hostname", "Groups", "Init", "ReadOnly", "Hosts", "Sysctls", "CapabilityAdd", "CapabilityDrop", "Ulimits"],
+            ["Image", "Labels", "Hostname", "Groups", "Init", "ReadOnly", "Hosts", "Isolation", "Sysctls", "CapabilityAdd", "CapabilityDrop", "Ulimits"],
             container.AsObject().Select(p => p.Key));
     }
 
@@ -286,6 +286,8 @@ public class ServiceViewTests
 
         var container = json["Spec"]!["TaskTemplate"]!["ContainerSpec"]!.AsObject();
         Assert.All(["Hostname", "ReadOnly", "Init", "CapabilityAdd", "CapabilityDrop", "Ulimits", "Hosts", "Groups", "Sysctls"], key => Assert.False(container.ContainsKey(key), key));
+        // Not omitempty in effect: swarmkit stores the default isolation, and docker's inspect always shows it.
+        Assert.Equal("default", (string?)container["Isolation"]);
         Assert.False(json["Spec"]!["TaskTemplate"]!["Resources"]!["Limits"]!.AsObject().ContainsKey("Pids"));
     }
 

@@ -173,6 +173,39 @@ public sealed class StackConfigCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Config_With_Skip_Interpolation_Prints_A_Mode_Or_Condition_With_A_Variable_As_Written_As_Docker_Does()
+    {
+        // docker's schema takes these as any string and its loader keeps them as text; only converting the service for the API checks them.
+        var path = File("""
+            services:
+              web:
+                image: nginx
+                ports:
+                  - {target: 80, published: 8080, mode: "${PORT_MODE}", protocol: "${PROTO}"}
+                deploy:
+                  mode: ${MODE}
+                  endpoint_mode: ${ENDPOINT}
+                  restart_policy: {condition: "${CONDITION}"}
+                  update_config: {failure_action: "${ACTION}"}
+            """, "words.yml");
+
+        var (code, output, error) = await RunAsync(NoNode(), "stack", "config", "-c", path, "--skip-interpolation");
+
+        Assert.Equal((0, ""), (code, error));
+        Assert.Contains("      mode: ${MODE}\n", output, StringComparison.Ordinal);
+        Assert.Contains("      endpoint_mode: ${ENDPOINT}\n", output, StringComparison.Ordinal);
+        Assert.Contains("        condition: ${CONDITION}\n", output, StringComparison.Ordinal);
+        Assert.Contains("        failure_action: ${ACTION}\n", output, StringComparison.Ordinal);
+        Assert.Contains("      - mode: ${PORT_MODE}\n", output, StringComparison.Ordinal);
+        Assert.Contains("        protocol: ${PROTO}\n", output, StringComparison.Ordinal);
+
+        // A number docker's schema wants stays checked, and is named for what it is, not taken for a range.
+        var (badCode, _, badError) = await RunAsync(NoNode(), "stack", "config", "-c", File("services:\n  web:\n    image: nginx\n    ports: [{target: 80, published: \"${P:-8080}\"}]\n", "port.yml"), "--skip-interpolation");
+        Assert.Equal(1, badCode);
+        Assert.Contains("services.web.ports[0].published: expected an integer, got \"${P:-8080}\"", badError, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Config_Reads_The_File_From_Stdin_Names_It_Dash_And_Resolves_Paths_From_The_Working_Directory()
     {
         var secret = File("s3cret", "token.txt");
@@ -227,6 +260,44 @@ public sealed class StackConfigCommandTests : IDisposable
 
             """,
             output);
+    }
+
+    [Fact]
+    public async Task Config_Prints_A_Quoted_Or_Interpolated_Number_Or_Boolean_As_The_Type_Docker_Casts_It_To()
+    {
+        var path = File("""
+            version: "3.8"
+            services:
+              web:
+                image: nginx
+                read_only: "${STACK_CONFIG_TEST_UNSET:-yes}"
+                healthcheck:
+                  test: ["CMD", "true"]
+                  retries: "${STACK_CONFIG_TEST_UNSET:-4}"
+                ports:
+                  - target: 80
+                    published: "${STACK_CONFIG_TEST_UNSET:-8080}"
+                deploy:
+                  replicas: "${STACK_CONFIG_TEST_UNSET:-3}"
+                  update_config: {parallelism: "2", max_failure_ratio: "0.25"}
+                  resources: {limits: {cpus: "0.5"}}
+                environment:
+                  PORT: "${STACK_CONFIG_TEST_UNSET:-8080}"
+            """, "casts.yml");
+
+        var (code, output, error) = await RunAsync(NoNode(), "stack", "config", "-c", path);
+
+        Assert.Equal((0, ""), (code, error));
+        // docker/cli's loader casts these keys to its types (interpolateTypeCastMapping) and prints the types.
+        Assert.Contains("      replicas: 3\n", output, StringComparison.Ordinal);
+        Assert.Contains("      retries: 4\n", output, StringComparison.Ordinal);
+        Assert.Contains("        published: 8080\n", output, StringComparison.Ordinal);
+        Assert.Contains("        parallelism: 2\n", output, StringComparison.Ordinal);
+        Assert.Contains("        max_failure_ratio: 0.25\n", output, StringComparison.Ordinal);
+        Assert.Contains("    read_only: true\n", output, StringComparison.Ordinal);
+        // cpus is a string in docker's types, and an environment value is always text: both stay quoted.
+        Assert.Contains("          cpus: \"0.5\"\n", output, StringComparison.Ordinal);
+        Assert.Contains("      PORT: \"8080\"\n", output, StringComparison.Ordinal);
     }
 
     [Theory]

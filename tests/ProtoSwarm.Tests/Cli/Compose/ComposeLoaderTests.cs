@@ -367,6 +367,29 @@ public sealed class ComposeLoaderTests : IDisposable
         Assert.Equal((2, "variable 'A B' holds white space; write KEY=VALUE with no space around the name"), EnvFile.Parse("OK=1\nA B=2\n").Error);
     }
 
+    [Theory]
+    [InlineData("true", "5:13: services.web.healthcheck.test: expected a command string or a list of strings, got the boolean true; quote it to run it as a command: \"true\"")]
+    [InlineData("3", "5:13: services.web.healthcheck.test: expected a command string or a list of strings, got the number 3; quote it to run it as a command: \"3\"")]
+    [InlineData("[CMD, false]", "5:19: services.web.healthcheck.test[1]: expected a command string or a list of strings, got the boolean false; quote it to run it as a command: \"false\"")]
+    public void A_Healthcheck_Test_That_Is_A_Boolean_Or_A_Number_Is_Refused_As_Dockers_Schema_Does(string test, string expected)
+    {
+        var result = LoadText($"services:\n  web:\n    image: nginx\n    healthcheck:\n      test: {test}\n");
+        var quoted = LoadText("services:\n  web:\n    image: nginx\n    healthcheck:\n      test: \"true\"\n");
+
+        Assert.Equal([$"{Path.Combine(_temp, "stack.yml")}:{expected}"], result.Errors.Select(e => e.ToString()));
+        Assert.Empty(quoted.Errors);
+        Assert.Equal(["CMD-SHELL", "true"], quoted.Stack!.Service("web")!.Spec.TaskTemplate.Container.HealthCheck!.Test.ToArray());
+    }
+
+    [Fact]
+    public void A_Deploy_Mode_Whose_Variable_Is_Unset_Is_Replicated_As_Dockers_Convert_Reads_An_Empty_Mode()
+    {
+        var result = LoadText("services:\n  web:\n    image: nginx\n    deploy:\n      mode: ${MODE}\n      replicas: 2\n");
+
+        Assert.Empty(result.Errors.Select(e => e.ToString()));
+        Assert.Equal((ServiceModeKind.Replicated, 2L), (result.Stack!.Service("web")!.Spec.Mode.Kind, result.Stack.Service("web")!.Spec.Mode.Replicas));
+    }
+
     [Fact]
     public void A_Mistyped_Key_Is_Hinted_With_The_Closest_Known_One()
     {

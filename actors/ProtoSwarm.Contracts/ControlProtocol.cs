@@ -61,7 +61,8 @@ public sealed record NodeInfoSnapshot(
     [property: Key(12)] string ListenAddr,
     [property: Key(13)] string MemberId,
     [property: Key(14)] SwarmSecurity? Security = null,
-    [property: Key(15)] long? TaskHistoryRetentionLimit = null);
+    [property: Key(15)] long? TaskHistoryRetentionLimit = null,
+    [property: Key(16)] long? DispatcherHeartbeatMs = null);
 
 /// <summary>What `info` shows of the swarm's PKI and autolock, from a manager.</summary>
 [MessagePackObject]
@@ -191,4 +192,5 @@ public sealed record SwarmSummary(
     [property: Key(3)] ImmutableArray<ManagerAddress> ManagerAddresses,
     [property: Key(4)] DateTimeOffset CreatedAt,
     [property: Key(5)] SwarmSecurity? Security = null,
-    [property: Key(6)] long? TaskHistoryRetentionLimit = null);
+    [property: Key(6)] long? TaskHistoryRetentionLimit = null,
+    [property: Key(7)] long? DispatcherHeartbeatMs = null);

@@ -142,7 +142,42 @@ internal sealed class CliApp(Func<string, INodeConnection> connect)
             return $"unknown flag: {unknown}";
         }
 
-        return InvalidSwitchValue(parseResult, separated) ?? (parseResult.Errors.Count > 0 ? Unmatched(parseResult) : null);
+        return InvalidSwitchValue(parseResult, separated) ?? (parseResult.Errors.Count > 0 ? Unmatched(parseResult) ?? WrongArgumentCount(parseResult) : null);
+    }
+
+    /// <summary>
+    /// Too few or too many words for a command's arguments, as docker's cobra says it once
+    /// (<c>"protoswarm secret create" requires exactly 2 arguments.</c>), where the parser would print one
+    /// "Required argument missing" per missing argument or call an extra word unrecognised. Null when the
+    /// count is within the command's arity.
+    /// </summary>
+    internal static string? WrongArgumentCount(ParseResult parseResult)
+    {
+        var command = parseResult.CommandResult;
+        if (command.Command.Arguments.Count == 0)
+        {
+            return null;
+        }
+
+        var given = command.Children.OfType<ArgumentResult>().Sum(a => a.Tokens.Count)
+            + parseResult.UnmatchedTokens.Count(t => !LooksLikeFlag(t));
+        var min = command.Command.Arguments.Sum(a => a.Arity.MinimumNumberOfValues);
+        var maxima = command.Command.Arguments.Select(a => a.Arity.MaximumNumberOfValues).ToList();
+        var max = maxima.Any(m => m >= 100_000) ? int.MaxValue : maxima.Sum();
+        if (given >= min && given <= max)
+        {
+            return null;
+        }
+
+        string Count(int n) => n == 1 ? "1 argument" : $"{n} arguments";
+        var path = CommandPath(command);
+        return (min, max) switch
+        {
+            _ when min == max => $"\"{path}\" requires exactly {Count(min)}.",
+            (_, int.MaxValue) => $"\"{path}\" requires at least {Count(min)}.",
+            (0, _) => $"\"{path}\" requires at most {Count(max)}.",
+            _ => $"\"{path}\" requires at least {min} and at most {Count(max)}.",
+        };
     }
 
     /// <summary>A word that reads as a flag: a dash and more, but not a negative number.</summary>

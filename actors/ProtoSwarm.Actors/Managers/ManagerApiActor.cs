@@ -596,7 +596,8 @@ public sealed partial class ManagerApiActor : IActor
             DispatcherActor.ManagersOf(nodes, _manager.Raft.LeaderId),
             cluster?.Meta.CreatedAt ?? default,
             cluster is null ? null : new SwarmSecurity((long)cluster.NodeCertExpiry.TotalSeconds, cluster.AutoLockManagers, cluster.RootRotationInProgress),
-            cluster?.TaskHistoryLimit);
+            cluster?.TaskHistoryLimit,
+            cluster is null ? null : (long)cluster.HeartbeatPeriod.TotalMilliseconds);
     }
 
     private string LeaderAddr() =>

@@ -73,7 +73,7 @@ public sealed class DataKeyFile
         }
         catch (PersistenceException e) when (wrapped.Protection == KeyProtection.UnlockKey)
         {
-            throw new InvalidUnlockKeyException($"The unlock key does not open this manager's Raft data key ({Path}): it is not the swarm's current unlock key, or the key file was changed. Use the key printed by `protoswarm swarm unlock-key` on an unlocked manager.", e);
+            throw new InvalidUnlockKeyException($"The unlock key does not open this manager's Raft data key ({Path}): it is not the key this manager was locked with, or the key file was changed. Use the key printed by `protoswarm swarm unlock-key` on an unlocked manager; if the key was rotated while this manager was down, use the key before the rotation (the new one applies once it is unlocked and has caught up).", e);
         }
         catch (PersistenceException e)
         {

@@ -60,6 +60,15 @@ internal static class SystemView
                     text.Append("   Task History Retention Limit: ").Append(historyLimit.ToString(System.Globalization.CultureInfo.InvariantCulture)).Append('\n');
                 }
 
+                if (info.DispatcherHeartbeatMs is { } heartbeatMs)
+                {
+                    // docker prints it as a human duration; below a second (this swarm's default is 500 ms) that would be
+                    // "Less than a second", so the exact period is shown there.
+                    var period = TimeSpan.FromMilliseconds(heartbeatMs);
+                    text.Append("  Dispatcher:\n");
+                    text.Append("   Heartbeat Period: ").Append(period < TimeSpan.FromSeconds(1) ? $"{heartbeatMs} milliseconds" : Duration(period)).Append('\n');
+                }
+
                 if (info.Security is { } security)
                 {
                     text.Append("  CA Configuration:\n");
@@ -126,6 +135,12 @@ internal static class SystemView
             if (info.TaskHistoryRetentionLimit is { } historyLimit)
             {
                 spec["Orchestration"] = new JsonObject { ["TaskHistoryRetentionLimit"] = historyLimit };
+            }
+
+            if (info.DispatcherHeartbeatMs is { } heartbeatMs)
+            {
+                // docker's Spec.Dispatcher.HeartbeatPeriod, in nanoseconds.
+                spec["Dispatcher"] = new JsonObject { ["HeartbeatPeriod"] = heartbeatMs * 1_000_000 };
             }
 
             if (info.Security is { } security)

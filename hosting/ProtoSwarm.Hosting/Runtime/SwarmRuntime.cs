@@ -318,7 +318,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
         // rather than showing 0 managers and 0 nodes with no error.
         return await AskManagerAsync(new GetSwarmSummary(SwarmIds.NewRequestId()), ct) switch
         {
-            SwarmSummary summary => local with { Managers = summary.Managers, Nodes = summary.Nodes, RemoteManagers = [.. summary.ManagerAddresses.Select(m => m.Addr)], Security = summary.Security, TaskHistoryRetentionLimit = summary.TaskHistoryRetentionLimit },
+            SwarmSummary summary => local with { Managers = summary.Managers, Nodes = summary.Nodes, RemoteManagers = [.. summary.ManagerAddresses.Select(m => m.Addr)], Security = summary.Security, TaskHistoryRetentionLimit = summary.TaskHistoryRetentionLimit, DispatcherHeartbeatMs = summary.DispatcherHeartbeatMs },
             CommandRejected rejected when local.Error.Length == 0 => local with { Error = rejected.Reason },
             _ => local,
         };

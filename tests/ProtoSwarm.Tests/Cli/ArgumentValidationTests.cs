@@ -61,6 +61,21 @@ public class ArgumentValidationTests
     }
 
     [Theory]
+    [InlineData("\"protoswarm secret create\" requires exactly 2 arguments.\nSee 'protoswarm secret create --help'.\n", "secret", "create")]
+    [InlineData("\"protoswarm config create\" requires exactly 2 arguments.\nSee 'protoswarm config create --help'.\n", "config", "create", "only-a-name")]
+    [InlineData("\"protoswarm node update\" requires exactly 1 argument.\nSee 'protoswarm node update --help'.\n", "node", "update", "m1", "m2", "--availability", "drain")]
+    [InlineData("\"protoswarm node update\" requires exactly 1 argument.\nSee 'protoswarm node update --help'.\n", "node", "update", "--availability", "drain")]
+    public async Task A_Wrong_Number_Of_Arguments_Is_One_Sentence_As_Docker_Says_It(string expected, params string[] args)
+    {
+        var (code, output, error) = await RunAsync(NoAnswers, args);
+
+        Assert.Equal(1, code);
+        Assert.Equal(expected, error.Replace("\r\n", "\n", StringComparison.Ordinal));
+        Assert.Empty(output);
+        Assert.Empty(NoAnswers.Requests);
+    }
+
+    [Theory]
     [InlineData("unknown command \"tag\" for \"protoswarm image\"\nSee 'protoswarm image --help'.\n", "image", "tag", "busybox", "busybox:two")]
     [InlineData("unknown command \"save\" for \"protoswarm image\"\nSee 'protoswarm image --help'.\n", "image", "save", "-o", "/tmp/bb.tar", "busybox")]
     [InlineData("unknown command \"restart\" for \"protoswarm service\"\nSee 'protoswarm service --help'.\n", "service", "restart", "web")]

@@ -52,6 +52,20 @@ public class SystemViewTests
     }
 
     [Theory]
+    [InlineData(2000, "2 seconds", 2_000_000_000L)]
+    [InlineData(500, "500 milliseconds", 500_000_000L)]
+    public void Info_Of_A_Manager_Shows_The_Dispatcher_Heartbeat_Period_As_Docker(long heartbeatMs, string shown, long nanoseconds)
+    {
+        var info = Info("n1") with { TaskHistoryRetentionLimit = 5, DispatcherHeartbeatMs = heartbeatMs };
+
+        var text = SystemView.Info(info);
+        var json = SystemView.InfoJson(info);
+
+        Assert.Contains($"   Task History Retention Limit: 5\n  Dispatcher:\n   Heartbeat Period: {shown}\n", text, StringComparison.Ordinal);
+        Assert.Equal(nanoseconds, (long?)json["Swarm"]!["Cluster"]!["Spec"]!["Dispatcher"]!["HeartbeatPeriod"]);
+    }
+
+    [Theory]
     [InlineData(90 * 24 * 3600, "3 months")]
     [InlineData(30 * 24 * 3600, "4 weeks")]
     [InlineData(3 * 24 * 3600, "3 days")]

@@ -107,14 +107,7 @@ internal sealed partial class SwarmMember : IAsyncDisposable
         {
             // No cluster kinds yet: node actors live with the leader's dispatcher (see ARCHITECTURE.md);
             // service, task and network kinds arrive with their issues.
-            var clusterConfig = ClusterConfig
-                .Setup("protoswarm-" + state.ClusterId, member._provider, new PartitionIdentityLookup())
-                // No gossip heartbeat expiry (1.8.0's default is 20 s): the swarm's member lists alone take a member out
-                // (NodeLiveness.KeepsMember), which blocks it. An expiry of 10 s blocked a node paused longer than that even
-                // when its heartbeat grace was longer (a 5 s period gives 20 s): it came back to a blocked member, had to
-                // start a new one, and the restart could outlast the grace and get its tasks replaced.
-                .WithHeartbeatExpirationDisabled()
-                .WithActorRequestTimeout(TimeSpan.FromSeconds(5));
+            var clusterConfig = ClusterSettings(state.ClusterId, member._provider);
             var policy = new RemoteAccessPolicy([Kinds.Raft, Kinds.ManagerApi, Kinds.Dispatcher, Kinds.Agent, Kinds.Node, Kinds.Orchestrator]);
             member._remoteHost = await SwarmRemoteHost.StartAsync(
                 system,
@@ -384,6 +377,20 @@ internal sealed partial class SwarmMember : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>
+    /// The member's Proto.Cluster settings. No gossip heartbeat expiry (1.8.0's Setup leaves it off, though its docs say 20 s;
+    /// it was 10 s here until session 25): the swarm's member
+    /// lists alone take a member out (NodeLiveness.KeepsMember), which blocks it. With an expiry, a node cut off
+    /// longer than it blocked every member it could no longer hear, and on reconnecting sent that block list to them,
+    /// so healthy managers (the leader too) and workers stopped their members; and a node paused longer than it came
+    /// back to a blocked member even when its heartbeat grace was longer.
+    /// </summary>
+    internal static ClusterConfig ClusterSettings(string clusterId, IClusterProvider provider) =>
+        ClusterConfig
+            .Setup("protoswarm-" + clusterId, provider, new PartitionIdentityLookup())
+            .WithHeartbeatExpirationDisabled()
+            .WithActorRequestTimeout(TimeSpan.FromSeconds(5));
 
     /// <summary>
     /// The leader says this member is blocked: stop it as Proto.Cluster does when it learns so itself (the runtime then

@@ -1,6 +1,8 @@
 using Proto.Cluster;
 using ProtoSwarm.Contracts;
+using Proto.Cluster.Partition;
 using ProtoSwarm.Hosting.Cluster;
+using ProtoSwarm.Hosting.Runtime;
 
 namespace ProtoSwarm.Tests.Hosting;
 
@@ -29,6 +31,23 @@ public class SwarmClusterProviderTests
         Assert.Same(Self, topology[0]);
         var actual = topology.Select(m => $"{m.Id}@{m.Address}").ToArray();
         Assert.True(expected.SequenceEqual(actual), $"{rule}: expected [{string.Join(", ", expected)}], got [{string.Join(", ", actual)}]");
+    }
+
+    /// <summary>
+    /// The guard against a cut-off node knocking over healthy ones: with a gossip expiry, a node alone longer than it
+    /// blocked every member it could not hear and, reconnecting, sent that list to them, so healthy managers and workers
+    /// stopped their members (explorer, session 25). Only the swarm's member lists may take a member out.
+    /// </summary>
+    [Fact]
+    public void A_Members_Gossip_Never_Expires_Its_Peers_By_Itself()
+    {
+        var provider = new SwarmClusterProvider();
+        var config = SwarmMember.ClusterSettings("c1", provider);
+        var disabled = ClusterConfig.Setup("x", provider, new PartitionIdentityLookup()).WithHeartbeatExpirationDisabled().HeartbeatExpiration;
+
+        // 1.8.0's Setup leaves it disabled (zero) although its docs say 20 s; the member must not turn it on.
+        Assert.Equal(disabled, config.HeartbeatExpiration);
+        Assert.Equal("protoswarm-c1", config.ClusterName);
     }
 
     [Fact]

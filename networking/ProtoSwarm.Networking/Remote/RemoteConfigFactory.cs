@@ -17,9 +17,13 @@ public static class RemoteConfigFactory
     /// node's certificate both ways (served by <see cref="SwarmRemoteHost"/>). Its outgoing calls read a manager's
     /// word that this node was removed (<see cref="RemovalNotice"/>, raised as <see cref="SwarmCredentials.RemovedBySwarm"/>).
     /// </summary>
-    public static RemoteConfig ForNode(IPEndPoint listen, string advertiseHost, SwarmCredentials credentials) =>
-        (ForNode(listen, advertiseHost) with { UseHttps = true })
-            .WithChannelOptions(new GrpcChannelOptions { HttpHandler = new RemovalNoticeHandler(MutualTlsHandler(credentials), credentials) });
+    public static RemoteConfig ForNode(IPEndPoint listen, string advertiseHost, SwarmCredentials credentials)
+    {
+        var notices = new RemovalNoticeHandler(credentials);
+        notices.InnerHandler = MutualTlsHandler(credentials, notices.WatchServers);
+        return (ForNode(listen, advertiseHost) with { UseHttps = true })
+            .WithChannelOptions(new GrpcChannelOptions { HttpHandler = notices });
+    }
 
     /// <summary>A plain-text node remote, for benchmarks and tests of the layers above TLS.</summary>
     public static RemoteConfig ForNode(IPEndPoint listen, string advertiseHost) =>
@@ -41,10 +45,20 @@ public static class RemoteConfigFactory
         config.WithSerializer(ContractSerializer.SerializerId, ContractSerializer.Priority, new ContractSerializer());
 
     /// <summary>
-    /// The client side of every outgoing connection: presents the current certificate (renewals take effect
-    /// on new connections) and accepts only a server whose certificate chains to the swarm's root.
+    /// The client side of every outgoing connection: presents the current certificate and accepts only a server whose
+    /// certificate chains to the swarm's root. A renewal takes effect on the next request: it goes over a new
+    /// connection, never over one made with the previous certificate (<see cref="CurrentCertificateHandler"/>).
+    /// <paramref name="configure"/> is applied to each connection pool made (one per certificate).
     /// </summary>
-    public static SocketsHttpHandler MutualTlsHandler(SwarmCredentials credentials) => new()
+    public static HttpMessageHandler MutualTlsHandler(SwarmCredentials credentials, Action<SocketsHttpHandler>? configure = null) =>
+        new CurrentCertificateHandler(credentials, certificate =>
+        {
+            var handler = MutualTlsHandler(credentials, certificate);
+            configure?.Invoke(handler);
+            return handler;
+        });
+
+    private static SocketsHttpHandler MutualTlsHandler(SwarmCredentials credentials, X509Certificate2 certificate) => new()
     {
         EnableMultipleHttp2Connections = true,
         PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
@@ -52,7 +66,7 @@ public static class RemoteConfigFactory
         KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
         SslOptions = new SslClientAuthenticationOptions
         {
-            LocalCertificateSelectionCallback = (_, _, _, _, _) => credentials.Certificate,
+            LocalCertificateSelectionCallback = (_, _, _, _, _) => certificate,
             RemoteCertificateValidationCallback = credentials.CreateCallback(PeerUsage.Server),
         },
     };

@@ -19,11 +19,12 @@ internal sealed class RemovalNoticeHandler : DelegatingHandler
     private readonly ConcurrentDictionary<string, SwarmPeer> _servers = new(StringComparer.OrdinalIgnoreCase);
     private readonly SwarmCredentials _credentials;
 
-    public RemovalNoticeHandler(SocketsHttpHandler inner, SwarmCredentials credentials)
-        : base(inner)
-    {
-        _credentials = credentials;
-        inner.PlaintextStreamFilter = (context, cancellationToken) =>
+    /// <param name="credentials">This node's; set <see cref="DelegatingHandler.InnerHandler"/> to handlers watched with <see cref="WatchServers"/>.</param>
+    public RemovalNoticeHandler(SwarmCredentials credentials) => _credentials = credentials;
+
+    /// <summary>Records, at each handshake of <paramref name="handler"/>'s connections, which node the server's certificate names.</summary>
+    public void WatchServers(SocketsHttpHandler handler) =>
+        handler.PlaintextStreamFilter = (context, cancellationToken) =>
         {
             // Runs once per connection, after the handshake accepted the server's certificate.
             if (context.PlaintextStream is SslStream { RemoteCertificate: { } certificate } && context.InitialRequestMessage.RequestUri is { } uri)
@@ -37,7 +38,6 @@ internal sealed class RemovalNoticeHandler : DelegatingHandler
 
             return ValueTask.FromResult(context.PlaintextStream);
         };
-    }
 
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
+using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.Extensions.Logging.Abstractions;
 using Org.BouncyCastle.Asn1.X509;
@@ -307,6 +308,52 @@ public sealed class RemoteAccessTests : IAsyncLifetime
 
         Assert.Equal(new NodeList([]), reply);
         Assert.Equal(0, credentials.RefusalCount);
+    }
+
+    [Fact]
+    public async Task A_Node_Connected_Before_A_Ca_Rotation_Calls_Again_With_Its_Renewed_Certificate_After_It_Ends()
+    {
+        // The node's outgoing handler makes a connection with its certificate from the old root; the node renews under
+        // the new root during the rotation, and the rotation ends (the old root trusted nowhere). A new call, as
+        // Proto.Remote makes when it reconnects after a network blip, must present the renewed certificate: over the
+        // pooled connection of before, the manager refused it at every call, and the node never got back in.
+        var credentials = new SwarmCredentials(_pki.Node("manager-7", NodeRole.Manager), _pki.Validator());
+        var handler = RemoteConfigFactory.ForNode(new IPEndPoint(IPAddress.Loopback, FreePort()), "127.0.0.1", credentials).ChannelOptions.HttpHandler!;
+        using var channel = GrpcChannel.ForAddress($"https://{_address}", new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true });
+        var remoting = new Remoting.RemotingClient(channel);
+        Assert.Equal(StatusCode.Unknown, await DiagnosticsCallAsync(remoting));
+
+        var next = new TestPki();
+        using var crossSigned = X509Conversions.ToX509Certificate2(_pki.Ca.CrossSign(next.Ca));
+        var rotating = new SwarmCertificateValidator([next.Ca.ToX509Certificate2(), _pki.Ca.ToX509Certificate2()], TestPki.ClusterId, intermediates: [crossSigned]);
+        _serverCredentials.Trust(rotating);
+        _serverCredentials.Renew(next.Node("manager-1", NodeRole.Manager), [crossSigned]);
+        credentials.Trust(rotating);
+        credentials.Renew(next.Node("manager-7", NodeRole.Manager));
+        _serverCredentials.Trust(next.Validator());
+        credentials.Trust(next.Validator());
+
+        var after = await DiagnosticsCallAsync(remoting);
+
+        Assert.Equal(StatusCode.Unknown, after);
+        Assert.Equal(0, _serverCredentials.RefusalCount);
+    }
+
+    /// <summary>
+    /// A manager's Proto.Remote diagnostics call, one gRPC call of its own: its status is Unknown when it passed the
+    /// swarm's checks (Proto.Remote's service then throws, diagnostics being off), PermissionDenied when refused.
+    /// </summary>
+    private static async Task<StatusCode> DiagnosticsCallAsync(Remoting.RemotingClient remoting)
+    {
+        try
+        {
+            await remoting.ListProcessesAsync(new ListProcessesRequest { Pattern = string.Empty }, deadline: DateTime.UtcNow + Answer);
+            return StatusCode.OK;
+        }
+        catch (RpcException e)
+        {
+            return e.StatusCode;
+        }
     }
 
     /// <summary>Heartbeats as a node does, until the notice comes; no heartbeat may be answered meanwhile.</summary>

@@ -1,10 +1,6 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using ProtoSwarm.Contracts;
-using ProtoSwarm.Hosting.Options;
 using ProtoSwarm.Hosting.Runtime;
 using ProtoSwarm.Tests.Contracts;
 
@@ -17,32 +13,14 @@ namespace ProtoSwarm.Tests.Hosting;
 /// </summary>
 public sealed class CertificateRenewalTests : IAsyncLifetime
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "protoswarm-renewal-" + Guid.NewGuid().ToString("N"));
     private readonly FakeTimeProvider _clock = new(DateTimeOffset.UtcNow);
-    private SwarmRuntime _runtime = null!;
+    private InProcessSwarm _swarm = null!;
 
-    private string CertificatePath => Path.Combine(_dir, "certificates", NodeCertificateFiles.CertificateFile);
+    private string CertificatePath => Path.Combine(_swarm.Dir, "certificates", NodeCertificateFiles.CertificateFile);
 
-    public async Task InitializeAsync()
-    {
-        Directory.CreateDirectory(_dir);
-        var options = new NodeOptions
-        {
-            StateDir = _dir,
-            ListenAddr = new IPEndPoint(IPAddress.Loopback, FreePort()),
-            AdvertiseAddr = IPAddress.Loopback,
-            Hostname = "renewal-1",
-        };
-        _runtime = new SwarmRuntime(options, NullLoggerFactory.Instance, TimeProvider.System, renewalClock: _clock);
-        await _runtime.StartAsync();
-        Assert.IsType<InitSwarmAck>(await _runtime.HandleAsync(new InitSwarm(SwarmIds.NewRequestId(), "127.0.0.1", ForceNewCluster: false), TestTimeout.Token));
-    }
+    public async Task InitializeAsync() => _swarm = await InProcessSwarm.StartAsync("renewal-1", renewalClock: _clock);
 
-    public async Task DisposeAsync()
-    {
-        await _runtime.DisposeAsync();
-        Directory.Delete(_dir, recursive: true);
-    }
+    public async Task DisposeAsync() => await _swarm.DisposeAsync();
 
     [Fact]
     public async Task The_Node_Certificate_Renews_Itself_Between_Half_And_Four_Fifths_Of_Its_Life()
@@ -73,14 +51,7 @@ public sealed class CertificateRenewalTests : IAsyncLifetime
         using var renewed = X509CertificateLoader.LoadCertificateFromFile(CertificatePath);
         Assert.Equal(first.Subject, renewed.Subject);
         Assert.True(renewed.NotAfter > first.NotAfter, "the renewed certificate does not outlive the first");
-        var nodes = Assert.IsType<NodeList>(await _runtime.HandleAsync(new ListNodes(SwarmIds.NewRequestId()), TestTimeout.Token));
+        var nodes = Assert.IsType<NodeList>(await _swarm.Runtime.HandleAsync(new ListNodes(SwarmIds.NewRequestId()), TestTimeout.Token));
         Assert.Single(nodes.Nodes);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

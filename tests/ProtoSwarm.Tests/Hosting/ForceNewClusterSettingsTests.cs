@@ -1,8 +1,4 @@
-using System.Net;
-using System.Net.Sockets;
-using Microsoft.Extensions.Logging.Abstractions;
 using ProtoSwarm.Contracts;
-using ProtoSwarm.Hosting.Options;
 using ProtoSwarm.Hosting.Runtime;
 using ProtoSwarm.Tests.Contracts;
 
@@ -14,49 +10,31 @@ namespace ProtoSwarm.Tests.Hosting;
 /// </summary>
 public sealed class ForceNewClusterSettingsTests : IAsyncLifetime
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "protoswarm-forced-" + Guid.NewGuid().ToString("N"));
-    private SwarmRuntime _runtime = null!;
+    private InProcessSwarm _swarm = null!;
 
-    public async Task InitializeAsync()
-    {
-        Directory.CreateDirectory(_dir);
-        var options = new NodeOptions
-        {
-            StateDir = _dir,
-            ListenAddr = new IPEndPoint(IPAddress.Loopback, FreePort()),
-            AdvertiseAddr = IPAddress.Loopback,
-            Hostname = "forced-1",
-        };
-        _runtime = new SwarmRuntime(options, NullLoggerFactory.Instance, TimeProvider.System);
-        await _runtime.StartAsync();
-        Assert.IsType<InitSwarmAck>(await _runtime.HandleAsync(new InitSwarm(SwarmIds.NewRequestId(), "127.0.0.1", ForceNewCluster: false), TestTimeout.Token));
-    }
+    public async Task InitializeAsync() => _swarm = await InProcessSwarm.StartAsync("forced-1");
 
-    public async Task DisposeAsync()
-    {
-        await _runtime.DisposeAsync();
-        Directory.Delete(_dir, recursive: true);
-    }
+    public async Task DisposeAsync() => await _swarm.DisposeAsync();
 
     [Fact]
     public async Task The_Task_History_Limit_Given_With_Force_New_Cluster_Is_Applied()
     {
-        var ack = Assert.IsType<InitSwarmAck>(await _runtime.HandleAsync(
+        var ack = Assert.IsType<InitSwarmAck>(await _swarm.Runtime.HandleAsync(
             new InitSwarm(SwarmIds.NewRequestId(), "127.0.0.1", ForceNewCluster: true, TaskHistoryLimit: 2), TestTimeout.Token));
         Assert.Equal(string.Empty, ack.UnlockKey);
 
-        var summary = Assert.IsType<SwarmSummary>(await _runtime.HandleAsync(new GetSwarmSummary(SwarmIds.NewRequestId()), TestTimeout.Token));
+        var summary = Assert.IsType<SwarmSummary>(await _swarm.Runtime.HandleAsync(new GetSwarmSummary(SwarmIds.NewRequestId()), TestTimeout.Token));
         Assert.Equal(2, summary.TaskHistoryRetentionLimit);
     }
 
     [Fact]
     public async Task Force_New_Cluster_With_Autolock_Turns_It_On_And_Returns_The_Key()
     {
-        var ack = Assert.IsType<InitSwarmAck>(await _runtime.HandleAsync(
+        var ack = Assert.IsType<InitSwarmAck>(await _swarm.Runtime.HandleAsync(
             new InitSwarm(SwarmIds.NewRequestId(), "127.0.0.1", ForceNewCluster: true, AutoLock: true), TestTimeout.Token));
         Assert.StartsWith("SWMKEY-", ack.UnlockKey, StringComparison.Ordinal);
 
-        var summary = Assert.IsType<SwarmSummary>(await _runtime.HandleAsync(new GetSwarmSummary(SwarmIds.NewRequestId()), TestTimeout.Token));
+        var summary = Assert.IsType<SwarmSummary>(await _swarm.Runtime.HandleAsync(new GetSwarmSummary(SwarmIds.NewRequestId()), TestTimeout.Token));
         Assert.True(summary.Security?.AutoLockManagers);
     }
 
@@ -69,12 +47,5 @@ public sealed class ForceNewClusterSettingsTests : IAsyncLifetime
         Assert.Equal(500UL, limited!.SnapshotInterval);
         Assert.Equal(-1, limited.TaskHistoryLimit);
         Assert.False(limited.AutoLockManagers);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -50,7 +50,7 @@ public sealed class RemoteAccessTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var port = FreePort();
+        var port = TestPorts.FreeLoopback();
         _address = $"127.0.0.1:{port}";
         _serverCredentials = new SwarmCredentials(_pki.Node("manager-1", NodeRole.Manager), _pki.Validator());
         _server = new ActorSystem();
@@ -318,7 +318,7 @@ public sealed class RemoteAccessTests : IAsyncLifetime
         // Proto.Remote makes when it reconnects after a network blip, must present the renewed certificate: over the
         // pooled connection of before, the manager refused it at every call, and the node never got back in.
         var credentials = new SwarmCredentials(_pki.Node("manager-7", NodeRole.Manager), _pki.Validator());
-        var handler = RemoteConfigFactory.ForNode(new IPEndPoint(IPAddress.Loopback, FreePort()), "127.0.0.1", credentials).ChannelOptions.HttpHandler!;
+        var handler = RemoteConfigFactory.ForNode(new IPEndPoint(IPAddress.Loopback, TestPorts.FreeLoopback()), "127.0.0.1", credentials).ChannelOptions.HttpHandler!;
         using var channel = GrpcChannel.ForAddress($"https://{_address}", new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true });
         var remoting = new Remoting.RemotingClient(channel);
         Assert.Equal(StatusCode.Unknown, await DiagnosticsCallAsync(remoting));
@@ -380,7 +380,7 @@ public sealed class RemoteAccessTests : IAsyncLifetime
     /// <summary>A node with its own listener (<see cref="SwarmRemoteHost"/>), as protoswarmd runs one.</summary>
     private async Task<(ActorSystem System, SwarmCredentials Credentials)> NodeAsync(X509Certificate2 certificate)
     {
-        var port = FreePort();
+        var port = TestPorts.FreeLoopback();
         var credentials = new SwarmCredentials(certificate, _pki.Validator());
         var system = new ActorSystem();
         var host = await SwarmRemoteHost.StartAsync(
@@ -394,7 +394,7 @@ public sealed class RemoteAccessTests : IAsyncLifetime
     /// <summary>Another manager, with its own credentials and a recording dispatcher; answers its address.</summary>
     private async Task<string> ManagerAsync(SwarmCredentials credentials)
     {
-        var port = FreePort();
+        var port = TestPorts.FreeLoopback();
         var system = new ActorSystem();
         system.Root.SpawnNamed(Props.FromFunc(Record), "dispatcher");
         var host = await SwarmRemoteHost.StartAsync(
@@ -444,12 +444,5 @@ public sealed class RemoteAccessTests : IAsyncLifetime
         }
 
         return Task.CompletedTask;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

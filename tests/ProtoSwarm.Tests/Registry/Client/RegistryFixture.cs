@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
+
+using ProtoSwarm.Tests.Contracts;
 
 namespace ProtoSwarm.Tests.Registry.Client;
 
@@ -26,7 +27,7 @@ public sealed class RegistryFixture : IDisposable
             throw new InvalidOperationException($"{Binary} is missing: the registry client's tests run against Debian's docker-registry 2.8; `bash scripts/setup.sh` installs it");
         }
 
-        var port = FreePort();
+        var port = TestPorts.FreeLoopback();
         var config = Path.Combine(_dir, "config.yml");
         File.WriteAllText(config, $"""
             version: 0.1
@@ -123,12 +124,5 @@ public sealed class RegistryFixture : IDisposable
                 _output.AppendLine(line);
             }
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -25,9 +25,18 @@ public static class RemoteConfigFactory
             .WithChannelOptions(new GrpcChannelOptions { HttpHandler = notices });
     }
 
-    /// <summary>A plain-text node remote, for benchmarks and tests of the layers above TLS.</summary>
+    /// <summary>
+    /// A plain-text node remote, for benchmarks and tests of the layers above TLS.
+    /// <para>
+    /// No wait after an endpoint's termination (Proto.Remote's default: 3 s in which every message to the address is
+    /// dropped). A node restarted on its address is reached by the others over a new connection before its previous
+    /// cluster member leaves their member lists; that leave terminates the endpoint of the address, the new
+    /// connection's, and the wait would then drop everything sent to the restarted node for 3 s: Raft's appends, the
+    /// answers to its heartbeats (it went Down again) and to the requests it relays to the leader (lost).
+    /// </para>
+    /// </summary>
     public static RemoteConfig ForNode(IPEndPoint listen, string advertiseHost) =>
-        RemoteConfig.BindTo(listen.Address.ToString(), listen.Port)
+        (RemoteConfig.BindTo(listen.Address.ToString(), listen.Port) with { WaitAfterEndpointTerminationTimeSpan = null })
             .WithAdvertisedHost(advertiseHost)
             .WithAdvertisedPort(listen.Port)
             .WithContractSerializer();

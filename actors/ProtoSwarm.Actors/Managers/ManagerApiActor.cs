@@ -26,6 +26,15 @@ public sealed partial class ManagerApiActor : IActor
     private static readonly TimeSpan RelayTimeout = TimeSpan.FromSeconds(30);
 
     /// <summary>
+    /// How long a relayed store read waits for the leader's answer before it is asked again, and how many times in all:
+    /// within a client's 10 s. A leader answers a read in milliseconds, or refuses within its 5 s <see cref="ReadTimeout"/>
+    /// when it cannot confirm its leadership.
+    /// </summary>
+    internal static readonly TimeSpan ReadRelayTimeout = TimeSpan.FromSeconds(4.5);
+
+    internal const int ReadRelayAttempts = 2;
+
+    /// <summary>
     /// How long a manager waits for a leader to be known, counted from when it last knew one: an election takes
     /// about a second (a transfer, less). Once it has known none for this long (the quorum is lost), it refuses
     /// at once, as docker's managers do, rather than make every request wait.
@@ -112,9 +121,17 @@ public sealed partial class ManagerApiActor : IActor
     /// the time before it waited. The wait counts from when a leader was last known, so after a quorum loss
     /// only the first requests wait.
     /// </summary>
-    private void Relay(IContext context, object message)
+    private void Relay(IContext context, object message) => Relay(context, context.Sender, message, attempt: 1);
+
+    /// <summary>
+    /// One attempt of <see cref="Relay(IContext, object)"/>. A store read (<see cref="IsStoreRead"/>) whose answer has
+    /// not come within <see cref="ReadRelayTimeout"/> is asked again, of the leader known then: it changes nothing, and
+    /// its answer can be lost on the way back (a manager restarted on its address is reached by the leader over a new
+    /// connection, which Proto.Cluster closes, dropping what it carried, when the previous process's member leaves the
+    /// member list a moment later); the caller would otherwise wait out its own timeout. Other requests are sent once.
+    /// </summary>
+    private void Relay(IContext context, PID? sender, object message, int attempt)
     {
-        var sender = context.Sender;
         context.ReenterAfter(LeaderAsync(), task =>
         {
             switch (task.Result)
@@ -136,12 +153,19 @@ public sealed partial class ManagerApiActor : IActor
 
                     break;
                 case var address:
-                    var relayed = context.RequestAsync<object>(new PID(address, Kinds.ManagerApi), message, RelayTimeout);
+                    var read = IsStoreRead(message);
+                    var relayed = context.RequestAsync<object>(new PID(address, Kinds.ManagerApi), message, read ? ReadRelayTimeout : RelayTimeout);
                     context.ReenterAfter(relayed, answer =>
                     {
+                        if (read && attempt < ReadRelayAttempts && answer.Exception?.GetBaseException() is TimeoutException)
+                        {
+                            Relay(context, sender, message, attempt + 1);
+                            return Task.CompletedTask;
+                        }
+
                         Answer(context, sender, answer.IsCompletedSuccessfully
                             ? Localise(answer.Result)
-                            : new CommandRejected(RejectCode.Unavailable, RelayFailure(address, answer.Exception?.GetBaseException())));
+                            : new CommandRejected(RejectCode.Unavailable, RelayFailure(address, answer.Exception?.GetBaseException(), read ? ReadRelayTimeout * ReadRelayAttempts : RelayTimeout)));
                         return Task.CompletedTask;
                     });
                     break;
@@ -192,12 +216,12 @@ public sealed partial class ManagerApiActor : IActor
     /// leadership) or was too slow. Proto.Actor's own message names an actor path, which tells them nothing;
     /// what they need is that a change may have been made all the same.
     /// </summary>
-    internal static string RelayFailure(string address, Exception? error)
+    internal static string RelayFailure(string address, Exception? error, TimeSpan waited)
     {
         var why = error switch
         {
             DeadLetterException => "it stopped or stepped down while the request was on its way",
-            TimeoutException or null => $"no answer within {RelayTimeout.TotalSeconds:0} s",
+            TimeoutException or null => $"no answer within {waited.TotalSeconds:0.#} s",
             _ => error.Message,
         };
         return $"The leader at {address} did not answer ({why}). A change asked for may have been made all the same: " +
@@ -299,6 +323,13 @@ public sealed partial class ManagerApiActor : IActor
                 : shown;
         });
     }
+
+    /// <summary>
+    /// A query answered from the leader's replica alone: asking it twice costs a read and changes nothing. Not the
+    /// queries that gather from the nodes (logs, usage), which can take long and cost each node work.
+    /// </summary>
+    internal static bool IsStoreRead(object message) =>
+        ManagerApiRouter.IsQuery(message) && message is not (GetServiceLogs or GetTaskUsage);
 
     private static string? RequestIdOf(object message) => message switch
     {

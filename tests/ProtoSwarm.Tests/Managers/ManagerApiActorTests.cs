@@ -486,8 +486,8 @@ public sealed class ManagerApiActorTests : IAsyncLifetime
     [Fact]
     public void A_Relay_The_Leader_Never_Answered_Says_So_Without_An_Actor_Path_And_Warns_The_Change_May_Be_Made()
     {
-        var gone = ManagerApiActor.RelayFailure("10.0.0.1:2377", new DeadLetterException(new PID("10.0.0.1:2377", "manager-api/$1")));
-        var slow = ManagerApiActor.RelayFailure("10.0.0.1:2377", new TimeoutException("Request didn't receive any Response within the expected time."));
+        var gone = ManagerApiActor.RelayFailure("10.0.0.1:2377", new DeadLetterException(new PID("10.0.0.1:2377", "manager-api/$1")), TimeSpan.FromSeconds(30));
+        var slow = ManagerApiActor.RelayFailure("10.0.0.1:2377", new TimeoutException("Request didn't receive any Response within the expected time."), TimeSpan.FromSeconds(30));
 
         Assert.StartsWith("The leader at 10.0.0.1:2377 did not answer (it stopped or stepped down", gone, StringComparison.Ordinal);
         Assert.DoesNotContain("manager-api", gone, StringComparison.Ordinal);

@@ -27,6 +27,9 @@ public sealed class ManagerApiRelayTests : IAsyncLifetime
     private SwarmStore _store = null!;
     private LocalProposer _proposer = null!;
     private PID _api = null!;
+    private int _readsSeen;
+    private int _readAnswersLost;
+    private int _commandsSeen;
 
     public async Task InitializeAsync()
     {
@@ -38,9 +41,19 @@ public sealed class ManagerApiRelayTests : IAsyncLifetime
         context = context with { Raft = _view };
         _system.Root.SpawnNamed(Props.FromFunc(c =>
         {
-            if (c.Message is ListNodes)
+            switch (c.Message)
             {
-                c.Respond(new NodeList([])); // the leader's answer: no nodes, unlike this manager's store
+                case ListNodes:
+                    // The leader's answer: no nodes, unlike this manager's store; the first ones lost on their way back when asked to.
+                    if (Interlocked.Increment(ref _readsSeen) > _readAnswersLost)
+                    {
+                        c.Respond(new NodeList([]));
+                    }
+
+                    break;
+                case UpdateNode:
+                    Interlocked.Increment(ref _commandsSeen); // never answered
+                    break;
             }
 
             return Task.CompletedTask;
@@ -120,6 +133,37 @@ public sealed class ManagerApiRelayTests : IAsyncLifetime
 
         _view.Update(LeaderRaftId, 4, [_view.RaftId, LeaderRaftId], []);
         Assert.IsType<NodeList>(await asked);
+    }
+
+    [Fact]
+    public async Task A_Read_Whose_Answer_Was_Lost_Is_Asked_Again_And_Answered()
+    {
+        _readAnswersLost = 1;
+        _view.Update(LeaderRaftId, 2, [_view.RaftId, LeaderRaftId], []);
+        var started = DateTimeOffset.UtcNow;
+
+        var list = Assert.IsType<NodeList>(await Ask(new ListNodes("r1")));
+
+        Assert.Empty(list.Nodes);
+        Assert.Equal(2, _readsSeen);
+        Assert.InRange(DateTimeOffset.UtcNow - started, ManagerApiActor.ReadRelayTimeout, ManagerApiActor.ReadRelayTimeout + TimeSpan.FromSeconds(3));
+    }
+
+    [Fact]
+    public async Task A_Read_Never_Answered_Is_Refused_After_Its_Attempts_And_A_Command_Is_Sent_Once()
+    {
+        _readAnswersLost = int.MaxValue;
+        _view.Update(LeaderRaftId, 2, [_view.RaftId, LeaderRaftId], []);
+
+        var refused = Assert.IsType<CommandRejected>(await Ask(new ListNodes("r1")));
+        var command = Ask(new UpdateNode("r2", "self", NodeAvailability.Drain, System.Collections.Immutable.ImmutableSortedDictionary<string, string>.Empty, []));
+        await Task.Delay(ManagerApiActor.ReadRelayTimeout + TimeSpan.FromSeconds(1));
+
+        Assert.Equal(RejectCode.Unavailable, refused.Code);
+        Assert.Contains($"no answer within {(ManagerApiActor.ReadRelayTimeout * ManagerApiActor.ReadRelayAttempts).TotalSeconds:0.#} s", refused.Reason, StringComparison.Ordinal);
+        Assert.Equal(ManagerApiActor.ReadRelayAttempts, _readsSeen);
+        Assert.False(command.IsCompleted);
+        Assert.Equal(1, _commandsSeen);
     }
 
     private Task<object> Ask(object message) => _system.Root.RequestAsync<object>(_api, message, TestTimeout.Token);

@@ -38,8 +38,14 @@ var logLevel = Enum.Parse<LogLevel>(parsed.LogLevel, ignoreCase: true);
 builder.Logging.SetMinimumLevel(logLevel);
 // The libraries' own information is chatter; their warnings and errors are written, and those that only
 // say a peer stopped, restarted or reset a connection become one line each (NetworkFailureLoggerProvider),
-// except at --log-level debug or trace, which write them as the libraries did, stack traces included.
-var libraries = logLevel > LogLevel.Warning ? logLevel : LogLevel.Warning;
+// except at --log-level debug or trace, which write them as the libraries did, stack traces included, and
+// their information too (connections made and lost, which a network problem is diagnosed from).
+var libraries = logLevel switch
+{
+    <= LogLevel.Debug => LogLevel.Information,
+    > LogLevel.Warning => logLevel,
+    _ => LogLevel.Warning,
+};
 builder.Logging.AddFilter("Proto.", libraries);
 builder.Logging.AddFilter("Microsoft", libraries);
 builder.Logging.AddFilter("Grpc", libraries);

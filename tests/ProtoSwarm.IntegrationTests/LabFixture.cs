@@ -138,8 +138,31 @@ public sealed class LabFixture : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        KeepLogs();
         var down = await LabAsync("down");
         Assert.True(down.ExitCode == 0, $"lab down failed: {down}");
+    }
+
+    /// <summary>
+    /// With $PROTOSWARM_LAB_LOGS set to a directory, each node's protoswarmd.log is copied to
+    /// DIR/LABNAME/NODE.log before `lab down` removes the state: what a flaky lab run leaves to read.
+    /// </summary>
+    private void KeepLogs()
+    {
+        if (Environment.GetEnvironmentVariable("PROTOSWARM_LAB_LOGS") is not { Length: > 0 } keep || !Directory.Exists(StateRoot))
+        {
+            return;
+        }
+
+        var target = Directory.CreateDirectory(Path.Combine(keep, LabName));
+        foreach (var node in Directory.EnumerateDirectories(StateRoot))
+        {
+            var log = Path.Combine(node, "protoswarmd.log");
+            if (File.Exists(log))
+            {
+                File.Copy(log, Path.Combine(target.FullName, Path.GetFileName(node) + ".log"), overwrite: true);
+            }
+        }
     }
 
     public static IReadOnlyList<JsonElement> JsonLines(string text) =>

@@ -47,13 +47,20 @@ public sealed record RotateCa(
     [property: Key(0)] string RequestId,
     [property: Key(1)] bool Rotate) : IManagerApiRequest;
 
-/// <summary>The root and how far a rotation has got: nodes holding a certificate from the current root, of all nodes.</summary>
+/// <summary>
+/// The root and how far a rotation has got: nodes holding a certificate from the current root, of all nodes, and
+/// nodes that report trusting exactly the roots the swarm wants trusted (<see cref="TrustRoot"/>: docker's "rotated CA
+/// certificates"), which they do once the rotation has ended and their next heartbeat told them. TrustRoot is empty
+/// from a manager of an earlier version, which counts no trust.
+/// </summary>
 [MessagePackObject]
 public sealed record CaStatus(
     [property: Key(0)] string RootCaPem,
     [property: Key(1)] bool RotationInProgress,
     [property: Key(2)] int NodesRenewed,
-    [property: Key(3)] int Nodes);
+    [property: Key(3)] int Nodes,
+    [property: Key(4)] int NodesTrustingRoot = 0,
+    [property: Key(5)] string TrustRoot = "");
 
 /// <summary>`protoswarm swarm update`: the swarm-wide settings; null leaves a setting as it is.</summary>
 [MessagePackObject]

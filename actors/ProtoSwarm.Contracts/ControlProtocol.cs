@@ -135,8 +135,12 @@ public sealed record JoinTokenInfo(
 [MessagePackObject]
 public sealed record ListNodes([property: Key(0)] string RequestId) : IManagerApiRequest;
 
+/// <summary>The nodes, and the swarm's TLS info that `node ls` compares each node's with (docker's
+/// ClusterInfo.TLSInfo); null from a manager of an earlier version.</summary>
 [MessagePackObject]
-public sealed record NodeList([property: Key(0)] ImmutableArray<NodeObject> Nodes);
+public sealed record NodeList(
+    [property: Key(0)] ImmutableArray<NodeObject> Nodes,
+    [property: Key(1)] NodeTlsInfo? ClusterTlsInfo = null);
 
 /// <summary>A node named by id, id prefix or hostname, as docker resolves them.</summary>
 [MessagePackObject]

@@ -40,7 +40,9 @@ public sealed record NodeSpec(
     [property: Key(1)] NodeAvailability Availability,
     [property: Key(2)] ImmutableSortedDictionary<string, string> Labels);
 
-/// <summary>What a node says about itself in its heartbeats.</summary>
+/// <summary>What a node says about itself in its heartbeats. TlsInfo: the roots it trusts and the issuer of its
+/// certificate (docker's Description.TLSInfo); null from a node that does not report it (an earlier version, or a
+/// joining node, which has no certificate yet).</summary>
 [MessagePackObject]
 public sealed record NodeDescription(
     [property: Key(0)] string Hostname,
@@ -48,7 +50,26 @@ public sealed record NodeDescription(
     [property: Key(2)] string Architecture,
     [property: Key(3)] long NanoCpus,
     [property: Key(4)] long MemoryBytes,
-    [property: Key(5)] string EngineVersion);
+    [property: Key(5)] string EngineVersion,
+    [property: Key(6)] NodeTlsInfo? TlsInfo = null);
+
+/// <summary>
+/// Docker's TLSInfo, of a node (what it trusts, who issued its certificate) or of the swarm (the roots nodes must
+/// trust, the root that signs now). TrustRoot: PEM, one certificate after another; CertIssuerSubject and
+/// CertIssuerPublicKey: the issuer's raw DER subject and SubjectPublicKeyInfo in standard base64, as docker's JSON
+/// shows its byte fields (text here, so that two infos compare as records do). `node ls` shows a node whose info
+/// differs from the swarm's as "Needs Rotation" (a CA rotation it has not finished).
+/// </summary>
+[MessagePackObject]
+public sealed record NodeTlsInfo(
+    [property: Key(0)] string TrustRoot,
+    [property: Key(1)] string CertIssuerSubject,
+    [property: Key(2)] string CertIssuerPublicKey)
+{
+    /// <summary>Nothing known, as docker's empty TLSInfo: its TLS status is Unknown.</summary>
+    [IgnoreMember]
+    public bool IsEmpty => TrustRoot.Length == 0 && CertIssuerSubject.Length == 0 && CertIssuerPublicKey.Length == 0;
+}
 
 /// <summary>Where the node's Proto.Cluster member is reachable, for the swarm's own cluster provider.</summary>
 [MessagePackObject]

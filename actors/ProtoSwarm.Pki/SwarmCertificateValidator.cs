@@ -43,6 +43,9 @@ public sealed class SwarmCertificateValidator
 
     public IReadOnlyList<X509Certificate2> Roots => _roots;
 
+    /// <summary>The intermediates known besides the roots (the cross-signed new root during a CA rotation).</summary>
+    public IReadOnlyList<X509Certificate2> Intermediates => _intermediates;
+
     public SwarmCertificateValidator WithRemovedNodes(IReadOnlySet<string> removedNodeIds) => new(_roots, ClusterId, removedNodeIds, _time, _intermediates);
 
     /// <summary>The same checks over other roots and intermediates (a CA rotation), keeping the removed nodes.</summary>

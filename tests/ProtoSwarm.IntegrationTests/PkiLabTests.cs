@@ -121,8 +121,11 @@ public class PkiLabTests
             Assert.Equal(newRoot.Thumbprint, X509CertificateLoader.LoadCertificateFromFile(Path.Combine(dir, "swarm-root-ca.crt")).Thumbprint);
         }
 
-        var ls = await lab.ExecAsync("m1", "protoswarm", "node", "ls", "--format", "{{.Hostname}} {{.Status}}");
-        Assert.Equal(["m1 Ready", "w1 Ready", "w2 Ready"], ls.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Order());
+        // As docker's, it returned on the final state: every node renewed and trusting the new root alone.
+        Assert.EndsWith(" 3/3 nodes\n", rotate.StdErr, StringComparison.Ordinal);
+        Assert.Contains("  rotated CA certificates:   [==================================================>] 3/3 nodes", rotate.StdErr, StringComparison.Ordinal);
+        var ls = await lab.ExecAsync("m1", "protoswarm", "node", "ls", "--format", "{{.Hostname}} {{.Status}} {{.TLSStatus}}");
+        Assert.Equal(["m1 Ready Ready", "w1 Ready Ready", "w2 Ready Ready"], ls.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Order());
 
         // The tokens pin the root, so they changed: the old one admits nobody, the new one does.
         var newToken = (await lab.ExecAsync("m1", "protoswarm", "swarm", "join-token", "-q", "worker")).StdOut.Trim();

@@ -10,7 +10,9 @@ using ProtoSwarm.Contracts;
 
 namespace ProtoSwarm.Actors.Agent;
 
-/// <summary>What the agent needs to know of its node and what it tells the node host.</summary>
+/// <summary>What the agent needs to know of its node and what it tells the node host. TlsInfo: the node's TLS info
+/// as it is at each beat (its certificate and its trust change with a renewal or a CA rotation); it goes in the
+/// description every heartbeat carries.</summary>
 public sealed record AgentSettings(
     string NodeId,
     string ClusterId,
@@ -23,7 +25,8 @@ public sealed record AgentSettings(
     Action<HeartbeatAck> OnAck,
     Action<HeartbeatRejected> OnRejected,
     Func<Props>? TaskSupervisor = null,
-    Func<Props>? Networks = null);
+    Func<Props>? Networks = null,
+    Func<NodeTlsInfo>? TlsInfo = null);
 
 /// <summary>
 /// A node's own side (named <c>agent</c>, on every node): it beats to the managers' dispatcher,
@@ -284,7 +287,8 @@ public sealed partial class AgentActor : IActor
         }
 
         var target = PickTarget();
-        var heartbeat = new NodeHeartbeat(_settings.NodeId, _settings.ClusterId, _settings.Addr, _settings.Member, _settings.Description, _settings.Role(),
+        var description = _settings.TlsInfo is { } tls ? _settings.Description with { TlsInfo = tls() } : _settings.Description;
+        var heartbeat = new NodeHeartbeat(_settings.NodeId, _settings.ClusterId, _settings.Addr, _settings.Member, description, _settings.Role(),
             _assignmentsEpoch, _assignmentsSequence);
         var request = context.RequestAsync<object>(new PID(target.Addr, Kinds.Dispatcher), heartbeat, RequestTimeout);
         context.ReenterAfter(request, task =>

@@ -249,7 +249,9 @@ public sealed partial class ManagerApiActor : IActor
 
         return message switch
         {
-            ListNodes => new NodeList(await WithRaftReachabilityAsync(context, Nodes().OrderBy(n => n.Description.Hostname, StringComparer.Ordinal).ThenBy(n => n.Id, StringComparer.Ordinal))),
+            ListNodes => new NodeList(
+                await WithRaftReachabilityAsync(context, Nodes().OrderBy(n => n.Description.Hostname, StringComparer.Ordinal).ThenBy(n => n.Id, StringComparer.Ordinal)),
+                Cluster() is { } listed ? SwarmCa.ClusterTlsInfo(listed) : null),
             InspectNode m => await OnInspectAsync(context, m),
             GetJoinToken m => await OnGetJoinToken(m),
             GetSwarmSummary => OnSummary(),
@@ -509,9 +511,25 @@ public sealed partial class ManagerApiActor : IActor
             LogRotationStarted(_logger, SwarmCa.CurrentRootDigest(cluster));
         }
 
+        return CaStatusOf(cluster, State.List<NodeObject>().ToList());
+    }
+
+    /// <summary>
+    /// How far the swarm is with its root, as docker's two progress bars count it: nodes holding a certificate from
+    /// the root that signs now (recorded by the managers at each issue), and nodes reporting exactly the trust and
+    /// issuer the swarm wants (their heartbeat's TLS info), which all do only after the rotation has ended.
+    /// </summary>
+    internal static CaStatus CaStatusOf(ClusterObject cluster, IReadOnlyList<NodeObject> nodes)
+    {
         var digest = SwarmCa.CurrentRootDigest(cluster);
-        var nodes = State.List<NodeObject>().ToList();
-        return new CaStatus(cluster.RootCaPem, cluster.RootRotationInProgress, nodes.Count(n => n.CertRootDigest == digest), nodes.Count);
+        var wanted = SwarmCa.ClusterTlsInfo(cluster);
+        return new CaStatus(
+            cluster.RootCaPem,
+            cluster.RootRotationInProgress,
+            nodes.Count(n => n.CertRootDigest == digest),
+            nodes.Count,
+            nodes.Count(n => n.Description.TlsInfo?.TrustRoot == wanted.TrustRoot),
+            wanted.TrustRoot);
     }
 
     private string CaProgress(ClusterObject cluster)

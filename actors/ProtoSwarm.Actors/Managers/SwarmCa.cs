@@ -1,4 +1,5 @@
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using ProtoSwarm.Contracts;
 using ProtoSwarm.Pki;
 
@@ -48,6 +49,32 @@ public static class SwarmCa
     /// <summary>The digest of the root that signs now; a node whose certificate has it is done with a rotation.</summary>
     public static string CurrentRootDigest(ClusterObject cluster) =>
         CaDigest.OfCertificate(Pem.ReadCertificate(cluster.RootCaPem)).ToString();
+
+    /// <summary>
+    /// The swarm's TLS info, docker's ClusterInfo.TLSInfo: the roots every node must trust (both during a rotation,
+    /// the new one alone after it) and the root that signs now, as the issuer a node's certificate must have. A node
+    /// whose own info (<see cref="NodeTlsInfoOf"/>) equals it is done
+    /// with any rotation: "Ready" in `node ls`.
+    /// </summary>
+    public static NodeTlsInfo ClusterTlsInfo(ClusterObject cluster)
+    {
+        var roots = X509Conversions.ReadCertificates(cluster.TrustedRootsPem);
+        using var signing = X509Conversions.ToX509Certificate2(Pem.ReadCertificate(cluster.RootCaPem));
+        return Info(CertificateIssuer.TrustRootPem(roots), CertificateIssuer.Of(signing));
+    }
+
+    /// <summary>
+    /// A node's TLS info as it reports it in its heartbeats: the roots it trusts and the issuer of its certificate,
+    /// found among those roots and the intermediates it knows; an issuer it
+    /// cannot find is left empty, which `node ls` shows as "Needs Rotation".
+    /// </summary>
+    public static NodeTlsInfo NodeTlsInfoOf(X509Certificate2 certificate, IReadOnlyList<X509Certificate2> roots, IEnumerable<X509Certificate2> intermediates) =>
+        Info(CertificateIssuer.TrustRootPem(roots), CertificateIssuer.Find(certificate, roots.Concat(intermediates)));
+
+    private static NodeTlsInfo Info(string trustRoot, CertificateIssuer? issuer) =>
+        new(trustRoot,
+            issuer is null ? string.Empty : Convert.ToBase64String(issuer.Subject),
+            issuer is null ? string.Empty : Convert.ToBase64String(issuer.PublicKey));
 
     /// <summary>
     /// Starts a CA rotation as swarmkit does: a new root signs from now on; the old root cross-signs it, so nodes that

@@ -32,7 +32,7 @@ internal static class NodeCommands
             var nodeFilter = NodeFilter.Parse(parse.GetValue(filter) ?? []).Value;
             var list = await cli.RequestAsync<NodeList>(new ListNodes(SwarmIds.NewRequestId()), Timeouts.Query, ct);
             var selfId = parse.GetValue(quiet) ? null : (await cli.InfoAsync(ct)).NodeId;
-            var rows = NodeView.Sorted(list.Nodes.Where(nodeFilter.Matches)).Select(n => NodeView.Row(n, selfId)).ToList();
+            var rows = NodeView.Sorted(list.Nodes.Where(nodeFilter.Matches)).Select(n => NodeView.Row(n, selfId, list.ClusterTlsInfo)).ToList();
             await cli.Out.WriteAsync(listing.Render(rows.Select(NodeView.ToJson).ToList(), () => NodeView.Table(rows), NodeView.Columns));
             return 0;
         });

@@ -175,17 +175,25 @@ internal static class SwarmCommands
                 var until = DateTime.UtcNow + Timeouts.Membership;
                 // Redrawn in place on a terminal; elsewhere (a log, a pipe) a line only when the count changes.
                 var progress = parse.GetValue(quiet) ? null : new ProgressPrinter(cli.Error, cli.ErrorIsTerminal);
-                while (status.RotationInProgress && DateTime.UtcNow < until)
+                // As docker's: the state is drawn after every look, so the last lines drawn are the final state ("3/3 nodes").
+                progress?.Write(CaProgressView.Lines(status));
+                while (!CaProgressView.Done(status) && DateTime.UtcNow < until)
                 {
-                    progress?.Write([RotationProgress(status)]);
                     await Task.Delay(app.CaRotationPollInterval, ct);
                     status = await cli.RequestAsync<CaStatus>(new RotateCa(SwarmIds.NewRequestId(), Rotate: false), Timeouts.Query, ct);
+                    progress?.Write(CaProgressView.Lines(status));
                 }
 
                 if (status.RotationInProgress)
                 {
                     throw new Client.SwarmCommandException(RejectCode.Unavailable,
-                        $"The rotation goes on in the background: {status.NodesRenewed} of {status.Nodes} nodes hold a certificate from the new root. Nodes that are down renew when they return; remove the ones gone for good (`node rm`). Check with `protoswarm swarm ca`.");
+                        $"The rotation goes on in the background: {status.NodesRenewed} of {status.Nodes} nodes hold a certificate from the new root. Nodes that are down renew when they return; remove the ones gone for good (`node rm`). Check with `protoswarm swarm ca` and `protoswarm node ls --format '{{{{.Hostname}}}} {{{{.TLSStatus}}}}'`.");
+                }
+
+                if (!CaProgressView.Done(status))
+                {
+                    throw new Client.SwarmCommandException(RejectCode.Unavailable,
+                        $"The rotation has ended, but {status.Nodes - status.NodesTrustingRoot} of {status.Nodes} nodes have not reported trusting the new root alone (a node does at its next heartbeat; a node of an earlier version never does). Check with `protoswarm node ls --format '{{{{.Hostname}}}} {{{{.TLSStatus}}}}'`.");
                 }
             }
 
@@ -194,9 +202,6 @@ internal static class SwarmCommands
         });
         return command;
     }
-
-    private static ProgressLine RotationProgress(CaStatus status) =>
-        new("rotation in progress", $"{status.NodesRenewed}/{status.Nodes} nodes hold a certificate from the new root");
 
     private static Command UnlockKey(CliApp app)
     {

@@ -13,11 +13,8 @@ internal sealed record NodeRow(
     string Availability,
     string ManagerStatus,
     string EngineVersion,
-    bool Self)
-{
-    /// <summary>Docker reports the TLS status of a node's certificate; every ProtoSwarm node has a valid one.</summary>
-    public const string TlsStatus = "Ready";
-}
+    bool Self,
+    string TlsStatus = NodeView.TlsUnknown);
 
 /// <summary>
 /// How nodes are shown: `node ls` rows, table and JSON lines, `node inspect` objects and its
@@ -46,14 +43,29 @@ internal static class NodeView
     public static IEnumerable<NodeObject> Sorted(IEnumerable<NodeObject> nodes) =>
         nodes.OrderBy(n => n.Description.Hostname, NaturalOrder.Instance).ThenBy(n => n.Id, StringComparer.Ordinal);
 
-    public static NodeRow Row(NodeObject node, string? selfId) => new(
+    public const string TlsUnknown = "Unknown";
+
+    /// <param name="clusterTls">The swarm's TLS info (<see cref="NodeList.ClusterTlsInfo"/>); null: not known.</param>
+    public static NodeRow Row(NodeObject node, string? selfId, NodeTlsInfo? clusterTls = null) => new(
         node.Id,
         node.Description.Hostname,
         StatusText(node.Status.State),
         AvailabilityText(node.Spec.Availability),
         ManagerStatusText(node.ManagerStatus),
         node.Description.EngineVersion,
-        Self: selfId is { Length: > 0 } && string.Equals(node.Id, selfId, StringComparison.Ordinal));
+        Self: selfId is { Length: > 0 } && string.Equals(node.Id, selfId, StringComparison.Ordinal),
+        TlsStatus: TlsStatus(node.Description.TlsInfo, clusterTls));
+
+    /// <summary>
+    /// `node ls`'s TLS STATUS, decided as docker's CLI decides it: "Unknown" when the node or the swarm reports nothing
+    /// (a node or manager of an earlier version); "Ready" when the node trusts exactly the roots the swarm wants and its
+    /// certificate comes from the root that signs now; otherwise "Needs Rotation": during `swarm ca --rotate`, a node
+    /// not yet renewed, or one renewed that has not yet heard that the old root is gone.
+    /// </summary>
+    public static string TlsStatus(NodeTlsInfo? node, NodeTlsInfo? cluster) =>
+        node is null || node.IsEmpty || cluster is null || cluster.IsEmpty ? TlsUnknown
+        : node == cluster ? "Ready"
+        : "Needs Rotation";
 
     public static string StatusText(NodeState state) => state switch
     {
@@ -102,7 +114,7 @@ internal static class NodeView
         ["ManagerStatus"] = row.ManagerStatus,
         ["Self"] = row.Self,
         ["Status"] = row.Status,
-        ["TLSStatus"] = NodeRow.TlsStatus,
+        ["TLSStatus"] = row.TlsStatus,
     };
 
     /// <summary>`node inspect`: the object docker's API returns, enum values in lower case.</summary>
@@ -148,6 +160,7 @@ internal static class NodeView
                     ["MemoryBytes"] = node.Description.MemoryBytes,
                 },
                 ["Engine"] = new JsonObject { ["EngineVersion"] = node.Description.EngineVersion },
+                ["TLSInfo"] = TlsInfoJson(node.Description.TlsInfo),
             },
             ["Status"] = status,
         };
@@ -159,6 +172,36 @@ internal static class NodeView
                 ["Reachability"] = Lower(manager.Reachability),
                 ["Addr"] = manager.Addr,
             };
+        }
+
+        return json;
+    }
+
+    /// <summary>
+    /// Docker's Description.TLSInfo: always there, each field only when set (Go's omitempty), the two byte fields in
+    /// standard base64 as Go's encoder writes bytes.
+    /// </summary>
+    public static JsonObject TlsInfoJson(NodeTlsInfo? info)
+    {
+        var json = new JsonObject();
+        if (info is null)
+        {
+            return json;
+        }
+
+        if (info.TrustRoot.Length > 0)
+        {
+            json["TrustRoot"] = info.TrustRoot;
+        }
+
+        if (info.CertIssuerSubject.Length > 0)
+        {
+            json["CertIssuerSubject"] = info.CertIssuerSubject;
+        }
+
+        if (info.CertIssuerPublicKey.Length > 0)
+        {
+            json["CertIssuerPublicKey"] = info.CertIssuerPublicKey;
         }
 
         return json;
@@ -211,6 +254,15 @@ internal static class NodeView
         Line(" CPUs", Units.Cpus(node.Description.NanoCpus));
         Line(" Memory", Units.BytesSize(node.Description.MemoryBytes));
         Line("Engine Version", node.Description.EngineVersion);
+        if (node.Description.TlsInfo is { IsEmpty: false } tls)
+        {
+            // Docker's template puts the PEM on its own lines after " TrustRoot:", then an empty line.
+            Heading("TLS Info");
+            text.Append(" TrustRoot:\n").Append(tls.TrustRoot).Append('\n');
+            Line(" Issuer Subject", tls.CertIssuerSubject);
+            Line(" Issuer Public Key", tls.CertIssuerPublicKey);
+        }
+
         return text.ToString();
     }
 

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -20,6 +21,7 @@ using ProtoSwarm.Networking.Remote;
 using ProtoSwarm.Networking.Security;
 using ProtoSwarm.Persistence;
 using ProtoSwarm.Persistence.Sealing;
+using ProtoSwarm.Pki;
 using ProtoSwarm.Registry.Server;
 
 namespace ProtoSwarm.Hosting.Runtime;
@@ -44,6 +46,7 @@ internal sealed partial class SwarmMember : IAsyncDisposable
     private UnlockKey? _unlockKey;
     private Action<UnlockKey?>? _onUnlockKeyChanged;
     private string? _trustedRootsPem;
+    private KnownTlsInfo? _tlsInfo;
     private RegistryServer? _registry;
     private RegistryHost? _registryListener;
     private HttpClient? _registryPeers;
@@ -151,7 +154,8 @@ internal sealed partial class SwarmMember : IAsyncDisposable
                     onRejected(rejected);
                 },
                 taskSupervisor,
-                networks);
+                networks,
+                member.TlsInfo);
             system.Root.SpawnNamed(Props.FromProducer(() => new AgentActor(settings, loggerFactory)), Kinds.Agent);
             LogStarted(logger, state.NodeId, state.Role, system.Address, self.Id, state.RaftId);
             return member;
@@ -225,6 +229,27 @@ internal sealed partial class SwarmMember : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>
+    /// This node's TLS info for its heartbeats (docker's Description.TLSInfo): the roots it trusts and the issuer of
+    /// its certificate. Worked out again only when the certificate or the trust changed (finding the issuer checks a
+    /// signature per candidate), so a beat usually costs two reference comparisons. Called on the agent's turn only.
+    /// </summary>
+    private NodeTlsInfo TlsInfo()
+    {
+        var certificate = Credentials.Certificate;
+        var validator = Credentials.Validator;
+        if (_tlsInfo is { } known && ReferenceEquals(known.Certificate, certificate) && ReferenceEquals(known.Validator, validator))
+        {
+            return known.Info;
+        }
+
+        var info = SwarmCa.NodeTlsInfoOf(certificate, validator.Roots, validator.Intermediates);
+        _tlsInfo = new KnownTlsInfo(certificate, validator, info);
+        return info;
+    }
+
+    private sealed record KnownTlsInfo(X509Certificate2 Certificate, SwarmCertificateValidator Validator, NodeTlsInfo Info);
 
     private void ApplyCluster(StoreState state)
     {

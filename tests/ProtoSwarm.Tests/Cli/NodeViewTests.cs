@@ -66,14 +66,89 @@ public class NodeViewTests
     public void Availability_Uses_Docker_Words(NodeAvailability availability, string expected) =>
         Assert.Equal(expected, NodeView.AvailabilityText(availability));
 
+    private static readonly NodeTlsInfo SwarmTls = new("-----BEGIN CERTIFICATE-----\nnew\n-----END CERTIFICATE-----\n", "c3ViamVjdA==", "bmV3IGtleQ==");
+
+    private static NodeObject WithTls(NodeObject node, NodeTlsInfo? tls) => node with { Description = node.Description with { TlsInfo = tls } };
+
     [Fact]
     public void Json_Line_Has_Docker_Field_Names_In_Docker_Order()
     {
-        var json = Json.Line(NodeView.ToJson(NodeView.Row(Node(ManagerId, "manager1", NodeRole.Manager, leader: true), ManagerId)));
+        var json = Json.Line(NodeView.ToJson(NodeView.Row(WithTls(Node(ManagerId, "manager1", NodeRole.Manager, leader: true), SwarmTls), ManagerId, SwarmTls)));
 
         Assert.Equal(
             """{"Availability":"Active","EngineVersion":"0.1.0","Hostname":"manager1","ID":"aaaaaaaaaaaaaaaaaaaaaaaaa","ManagerStatus":"Leader","Self":true,"Status":"Ready","TLSStatus":"Ready"}""",
             json);
+    }
+
+    [Fact]
+    public void Tls_Status_Is_Ready_When_The_Node_Trusts_What_The_Swarm_Wants_And_Its_Issuer_Is_The_Current_Root()
+    {
+        Assert.Equal("Ready", NodeView.TlsStatus(SwarmTls with { }, SwarmTls));
+    }
+
+    [Theory]
+    [InlineData("old key", "-----BEGIN CERTIFICATE-----\nnew\n-----END CERTIFICATE-----\n")] // not yet renewed
+    [InlineData("new key", "-----BEGIN CERTIFICATE-----\nnew\n-----END CERTIFICATE-----\n-----BEGIN CERTIFICATE-----\nold\n-----END CERTIFICATE-----\n")] // still trusts the old root
+    [InlineData("", "-----BEGIN CERTIFICATE-----\nnew\n-----END CERTIFICATE-----\n")] // its issuer is none it knows
+    public void Tls_Status_Needs_Rotation_When_The_Issuer_Or_The_Trust_Differs(string issuerKey, string trustRoot)
+    {
+        var node = new NodeTlsInfo(trustRoot, "c3ViamVjdA==", issuerKey.Length == 0 ? string.Empty : Convert.ToBase64String(System.Text.Encoding.ASCII.GetBytes(issuerKey)));
+
+        Assert.Equal("Needs Rotation", NodeView.TlsStatus(node, SwarmTls));
+    }
+
+    [Fact]
+    public void Tls_Status_Is_Unknown_When_The_Node_Or_The_Swarm_Reports_Nothing()
+    {
+        var empty = new NodeTlsInfo(string.Empty, string.Empty, string.Empty);
+
+        Assert.Equal(
+            ["Unknown", "Unknown", "Unknown", "Unknown"],
+            [NodeView.TlsStatus(null, SwarmTls), NodeView.TlsStatus(empty, SwarmTls), NodeView.TlsStatus(SwarmTls, null), NodeView.TlsStatus(SwarmTls, empty)]);
+    }
+
+    [Fact]
+    public void Node_Ls_Format_Shows_Each_Nodes_Tls_Status()
+    {
+        var renewed = NodeView.Row(WithTls(Node(ManagerId, "manager1", NodeRole.Manager, leader: true), SwarmTls), null, SwarmTls);
+        var lagging = NodeView.Row(WithTls(Node(WorkerId, "worker1"), SwarmTls with { CertIssuerPublicKey = "b2xkIGtleQ==" }), null, SwarmTls);
+
+        Assert.Equal(["Ready", "Needs Rotation"], new[] { renewed, lagging }.Select(r => (string?)NodeView.ToJson(r)["TLSStatus"]));
+    }
+
+    [Fact]
+    public void Inspect_Shows_Dockers_Description_TlsInfo()
+    {
+        var json = NodeView.Inspect(WithTls(Node(WorkerId, "worker1"), SwarmTls));
+
+        Assert.Equal(
+            """{"TrustRoot":"-----BEGIN CERTIFICATE-----\nnew\n-----END CERTIFICATE-----\n","CertIssuerSubject":"c3ViamVjdA==","CertIssuerPublicKey":"bmV3IGtleQ=="}""",
+            Json.Line(json["Description"]!["TLSInfo"]!.AsObject()));
+        Assert.Equal(["Hostname", "Platform", "Resources", "Engine", "TLSInfo"], json["Description"]!.AsObject().Select(p => p.Key));
+    }
+
+    [Fact]
+    public void Inspect_Of_A_Node_That_Reports_No_Tls_Info_Has_An_Empty_TlsInfo_As_Docker()
+    {
+        var json = NodeView.Inspect(Node(WorkerId, "worker1"));
+
+        Assert.Empty(json["Description"]!["TLSInfo"]!.AsObject());
+    }
+
+    [Fact]
+    public void Pretty_Ends_With_Dockers_Tls_Info_Block()
+    {
+        var text = NodeView.Pretty(WithTls(Node(WorkerId, "worker1"), SwarmTls));
+
+        Assert.EndsWith(
+            "Engine Version:         0.1.0\n" +
+            "TLS Info:\n" +
+            " TrustRoot:\n" +
+            "-----BEGIN CERTIFICATE-----\nnew\n-----END CERTIFICATE-----\n\n" +
+            " Issuer Subject:        c3ViamVjdA==\n" +
+            " Issuer Public Key:     bmV3IGtleQ==\n",
+            text,
+            StringComparison.Ordinal);
     }
 
     [Fact]

@@ -33,26 +33,36 @@ public sealed class SecurityCommandTests : IDisposable
     }
 
     [Fact]
-    public async Task Ca_Rotate_Off_A_Terminal_Prints_A_Progress_Line_Only_When_The_Count_Changes()
+    public async Task Ca_Rotate_Off_A_Terminal_Prints_Dockers_Progress_Lines_Only_When_They_Change_And_Ends_With_The_Final_State()
     {
         const string Root = "-----BEGIN CERTIFICATE-----\nnew\n-----END CERTIFICATE-----\n";
-        var counts = new Queue<int>([3, 3, 3, 3, 4, 4, 5]);
+        // Renewed nodes, then nodes trusting the new root alone, which they report after the rotation ended.
+        var counts = new Queue<(int Renewed, int Trusting)>([(3, 0), (3, 0), (4, 0), (5, 0), (5, 4), (5, 5)]);
         var node = new FakeNode(_ =>
         {
-            var renewed = counts.Dequeue();
-            return new CaStatus(Root, renewed < 5, renewed, 5);
+            var (renewed, trusting) = counts.Dequeue();
+            return new CaStatus(Root, renewed < 5, renewed, 5, trusting, Root);
         });
 
         var (code, output, error) = await CliHarness.RunAsync(node, "swarm", "ca", "--rotate");
 
         Assert.Equal(0, code);
-        Assert.Equal(7, node.Requests.Count);
+        Assert.Equal(6, node.Requests.Count);
+        var digest = "sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(Root)));
         Assert.Equal(
-            "rotation in progress: 3/5 nodes hold a certificate from the new root\n" +
-            "rotation in progress: 4/5 nodes hold a certificate from the new root\n",
+            $"desired root digest: {digest}\n" +
+            "  rotated TLS certificates:  [" + Bar(30) + "] 3/5 nodes\n" +
+            "  rotated CA certificates:   [" + Bar(0) + "] 0/5 nodes\n" +
+            "  rotated TLS certificates:  [" + Bar(40) + "] 4/5 nodes\n" +
+            "  rotated TLS certificates:  [" + Bar(50) + "] 5/5 nodes\n" +
+            "  rotated CA certificates:   [" + Bar(40) + "] 4/5 nodes\n" +
+            "  rotated CA certificates:   [" + Bar(50) + "] 5/5 nodes\n",
             error);
         Assert.Equal(Root, output);
     }
+
+    /// <summary>Docker's 50-character bar, <paramref name="filled"/> of it done.</summary>
+    private static string Bar(int filled) => new string('=', filled) + ">" + new string(' ', 50 - filled);
 
     [Theory]
     [InlineData("720h", 720 * 3600)]

@@ -397,6 +397,30 @@ public sealed class ManagerApiActorTests : IAsyncLifetime
         Assert.Equal("worker2222", Assert.Single(ack.RemovedNodes));
     }
 
+    [Fact]
+    public async Task Node_Ls_Gets_The_Swarms_Tls_Info_To_Compare_Each_Nodes_With()
+    {
+        await Ask(new RotateCa("rot", Rotate: true));
+        var during = _store.Current.Get<ClusterObject>(ClusterObject.DefaultId)!;
+
+        var list = Assert.IsType<NodeList>(await Ask(new ListNodes("ls")));
+
+        Assert.Equal(SwarmCa.ClusterTlsInfo(during), list.ClusterTlsInfo);
+        Assert.Equal(2, Pem.ReadCertificates(list.ClusterTlsInfo!.TrustRoot).Count);
+    }
+
+    [Fact]
+    public async Task Ca_Status_Counts_The_Nodes_That_Report_Trusting_The_Swarms_Roots()
+    {
+        var status = Assert.IsType<CaStatus>(await Ask(new RotateCa("st", Rotate: false)));
+        Assert.Equal((0, SwarmCa.ClusterTlsInfo(_cluster).TrustRoot), (status.NodesTrustingRoot, status.TrustRoot));
+
+        var node = _store.Current.Get<NodeObject>("worker1111")!;
+        await _proposer.ProposeAsync([StoreChange.Update(node with { Description = node.Description with { TlsInfo = SwarmCa.ClusterTlsInfo(_cluster) } })]);
+
+        Assert.Equal(1, Assert.IsType<CaStatus>(await Ask(new RotateCa("st2", Rotate: false))).NodesTrustingRoot);
+    }
+
     private static string NewCsr() => NodeKey.Generate().CreateCsr().ToPem();
 
     private void AssertIssuedTo(string certificatePem, string nodeId, NodeRole role)

@@ -132,6 +132,29 @@ public sealed class NodeActorLivenessTests : IAsyncLifetime
         await Poll.Until(() => Node().Status.State == NodeState.Ready && Node().Member?.MemberId == renewed.MemberId, "w1 is Ready with its new member");
     }
 
+    [Fact]
+    public async Task The_Tls_Info_A_Beat_Carries_Is_Stored_With_The_Node_And_Written_Again_Only_When_It_Changes()
+    {
+        var tls = new NodeTlsInfo("-----BEGIN CERTIFICATE-----\nroot\n-----END CERTIFICATE-----\n", "c3ViamVjdA==", "a2V5");
+        var node = Node();
+
+        await BeatWithAsync(node.Description with { TlsInfo = tls });
+        await Poll.Until(() => Node().Description.TlsInfo == tls, "w1's TLS info is stored");
+        var version = Node().Meta.Version;
+        await BeatWithAsync(node.Description with { TlsInfo = tls with { } });
+        await BeatWithAsync(node.Description with { TlsInfo = tls with { CertIssuerPublicKey = "bmV3" } });
+        await Poll.Until(() => Node().Description.TlsInfo?.CertIssuerPublicKey == "bmV3", "w1's renewed TLS info is stored");
+
+        Assert.Equal(version + 1, Node().Meta.Version);
+    }
+
+    private async Task BeatWithAsync(NodeDescription description)
+    {
+        var node = Node();
+        Assert.IsType<HeartbeatAck>(await _system.Root.RequestAsync<object>(_dispatcher,
+            new NodeHeartbeat(NodeId, "cluster-a", node.Status.Addr, node.Member!, description, NodeRole.Worker), TimeSpan.FromSeconds(5)));
+    }
+
     private NodeObject Node() => _store.Current.Get<NodeObject>(NodeId)!;
 
     private Task<object> RequestBeatAsync(string addr, MemberInfo member) =>

@@ -1,0 +1,40 @@
+using System.Buffers;
+using MessagePack;
+using ProtoSwarm.Contracts;
+
+namespace ProtoSwarm.Tests.Contracts;
+
+/// <summary>NodeDescription.TlsInfo is key 6: a description stored or sent before it existed (six keys) still reads, without TLS info.</summary>
+public class NodeTlsInfoContractTests
+{
+    [Fact]
+    public void A_Description_Written_Before_Key_6_Reads_With_No_Tls_Info()
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        var writer = new MessagePackWriter(buffer);
+        writer.WriteArrayHeader(6);
+        writer.Write("host-1");
+        writer.Write("linux");
+        writer.Write("x86_64");
+        writer.Write(4_000_000_000L);
+        writer.Write(8L << 30);
+        writer.Write("0.1.0");
+        writer.Flush();
+
+        var read = ContractRegistry.Deserialize<NodeDescription>(buffer.WrittenMemory);
+
+        Assert.Equal(new NodeDescription("host-1", "linux", "x86_64", 4_000_000_000, 8L << 30, "0.1.0"), read);
+        Assert.Null(read.TlsInfo);
+    }
+
+    [Fact]
+    public void Tls_Info_Round_Trips_Inside_A_Node()
+    {
+        var tls = new NodeTlsInfo("-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n", "c3ViamVjdA==", "a2V5");
+        var description = new NodeDescription("host-1", "linux", "x86_64", 1, 2, "0.1.0", tls);
+
+        var copy = ContractRegistry.Deserialize<NodeDescription>(ContractRegistry.SerializeTyped(description));
+
+        Assert.Equal(description, copy);
+    }
+}

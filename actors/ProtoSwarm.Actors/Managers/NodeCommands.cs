@@ -147,6 +147,34 @@ public static class NodeCommands
             : NodeDecision.Change(node with { Spec = spec }, node.Id);
     }
 
+    /// <summary>
+    /// What a `node update` changed, for the managers' audit line ("availability drain, labels +zone=a -old"):
+    /// only what differs between <paramref name="before"/> and <paramref name="after"/>, labels by key in
+    /// order, an added or changed one as +key=value, a removed one as -key. Empty when nothing differs.
+    /// </summary>
+    public static string Changes(NodeObject before, NodeObject after)
+    {
+        var parts = new List<string>();
+        if (after.Spec.Availability != before.Spec.Availability)
+        {
+            parts.Add($"availability {after.Spec.Availability.ToString().ToLowerInvariant()}");
+        }
+
+        var labels = after.Spec.Labels
+            .Where(l => !before.Spec.Labels.TryGetValue(l.Key, out var was) || was != l.Value)
+            .Select(l => (l.Key, Text: $"+{l.Key}={l.Value}"))
+            .Concat(before.Spec.Labels.Keys.Where(k => !after.Spec.Labels.ContainsKey(k)).Select(k => (Key: k, Text: $"-{k}")))
+            .OrderBy(l => l.Key, StringComparer.Ordinal)
+            .Select(l => l.Text)
+            .ToList();
+        if (labels.Count > 0)
+        {
+            parts.Add($"labels {string.Join(' ', labels)}");
+        }
+
+        return string.Join(", ", parts);
+    }
+
     public static NodeDecision Remove(NodeObject node, bool force)
     {
         if (node.Role == NodeRole.Manager)

@@ -152,10 +152,13 @@ public sealed record PromoteNode(
     [property: Key(0)] string RequestId,
     [property: Key(1)] string NodeRef) : IManagerApiRequest;
 
+/// <summary><paramref name="Leaving"/>: the manager asks this for itself on its way out (`swarm leave --force`): it stops
+/// beating right after, so the managers mark it Down with the demotion instead of waiting out a role change's grace.</summary>
 [MessagePackObject]
 public sealed record DemoteNode(
     [property: Key(0)] string RequestId,
-    [property: Key(1)] string NodeRef) : IManagerApiRequest;
+    [property: Key(1)] string NodeRef,
+    [property: Key(2)] bool Leaving = false) : IManagerApiRequest;
 
 [MessagePackObject]
 public sealed record UpdateNode(

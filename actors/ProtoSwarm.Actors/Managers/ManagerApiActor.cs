@@ -693,8 +693,12 @@ public sealed partial class ManagerApiActor : IActor
             return refused;
         }
 
-        // Out of Raft first, then a worker in the store: the node sees its new role and stops its Raft peer.
-        return await ChangeNode(target.Id, (node, _) => NodeDecision.Change(NodeCommands.AsWorker(node), decision.Message));
+        // Out of Raft first, then a worker in the store: the node sees its new role and stops its Raft peer. A
+        // manager leaving the swarm is Down with it: it stops beating now, and is not coming back as a worker.
+        var now = _manager.Time.GetUtcNow();
+        return m.Leaving
+            ? await ChangeNode(target.Id, (node, _) => NodeDecision.Change(NodeCommands.Leaving(node, now), $"Manager {node.Id} ({node.Description.Hostname}) demoted and Down: it is leaving the swarm."))
+            : await ChangeNode(target.Id, (node, _) => NodeDecision.Change(NodeCommands.AsWorker(node), decision.Message));
     }
 
     /// <summary>This member and the voters it has had a Raft message from since this call began (waits for all, up to a second).</summary>

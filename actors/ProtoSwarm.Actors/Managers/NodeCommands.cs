@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using ProtoSwarm.Actors.Nodes;
 using ProtoSwarm.Contracts;
 
 namespace ProtoSwarm.Actors.Managers;
@@ -108,6 +109,20 @@ public static class NodeCommands
         Role = NodeRole.Worker,
         ManagerStatus = null,
         RaftId = 0,
+    };
+
+    /// <summary>
+    /// A manager demoted on its way out of the swarm (`swarm leave --force` asks its demotion, then leaves): a
+    /// worker, and Down at once with <see cref="NodeLiveness.LeftSwarm"/>. Judged by its heartbeats, it stayed
+    /// Ready for the whole grace a role change gets (<see cref="NodeLiveness.RoleChangeGrace"/>, 15 s), since
+    /// a demoted node is expected to restart its member, not to go; docker's is Down once its beats stop. A node
+    /// that left never comes back under its id (it joins again as a new node), so that Down is final.
+    /// <see cref="NodeStatus.LastHeartbeat"/> is now: its member is kept in the member list for the usual while
+    /// (<see cref="NodeLiveness.MemberKeptWhileDown"/>) as it stops itself.
+    /// </summary>
+    public static NodeObject Leaving(NodeObject node, DateTimeOffset now) => AsWorker(node) with
+    {
+        Status = node.Status with { State = NodeState.Down, Message = NodeLiveness.LeftSwarm, LastHeartbeat = now },
     };
 
     /// <summary>

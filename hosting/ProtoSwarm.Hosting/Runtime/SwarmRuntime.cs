@@ -669,7 +669,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
         {
             try
             {
-                var reply = await member.System.Root.RequestAsync<object>(member.ManagerApi, new DemoteNode(requestId, nodeId), TimeSpan.FromSeconds(10));
+                var reply = await member.System.Root.RequestAsync<object>(member.ManagerApi, new DemoteNode(requestId, nodeId, Leaving: true), TimeSpan.FromSeconds(10));
                 if (reply is NodeUpdateAck)
                 {
                     return true;

@@ -3,6 +3,7 @@ using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging.Abstractions;
 using Proto;
 using ProtoSwarm.Actors.Managers;
+using ProtoSwarm.Actors.Nodes;
 using ProtoSwarm.Actors.Store;
 using ProtoSwarm.Contracts;
 using ProtoSwarm.Pki;
@@ -117,6 +118,19 @@ public sealed class ManagerApiActorTests : IAsyncLifetime
         Assert.True(ack.Node.RoleChangedAt > promoted.RoleChangedAt, "the demotion is stamped with its own time");
         Assert.Equal(ack.Node.RoleChangedAt, _store.Current.Get<NodeObject>("worker1111")!.RoleChangedAt);
         Assert.Contains(new ProtoSwarm.Raft.ConfChange(ProtoSwarm.Raft.ConfChangeType.RemoveVoter, raftId, "worker1111"), _raftRequests);
+    }
+
+    [Fact]
+    public async Task A_Manager_Demoted_On_Its_Way_Out_Is_Down_At_Once_Not_Ready_For_A_Role_Change_Grace()
+    {
+        await Ask(new PromoteNode("r1", "worker1111"));
+
+        var ack = Assert.IsType<NodeUpdateAck>(await Ask(new DemoteNode("r2", "worker1111", Leaving: true)));
+
+        var stored = _store.Current.Get<NodeObject>("worker1111")!;
+        Assert.Equal(stored, ack.Node);
+        Assert.Equal((NodeRole.Worker, NodeState.Down, NodeLiveness.LeftSwarm), (stored.Role, stored.Status.State, stored.Status.Message));
+        Assert.Null(stored.ManagerStatus);
     }
 
     [Fact]

@@ -43,6 +43,11 @@ internal static class SystemView
         if (info.LocalNodeState != "inactive")
         {
             text.Append("  NodeID: ").Append(info.NodeId).Append('\n');
+            if (info.Note.Length > 0)
+            {
+                text.Append("  Note: ").Append(info.Note).Append('\n');
+            }
+
             if (info.Error.Length > 0)
             {
                 text.Append("  Error: ").Append(info.Error).Append('\n');

@@ -181,9 +181,15 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
             return false;
         }
 
-        await LocalExec.StreamAsync(_executor, exec, connection, ct);
+        await LocalExec.StreamAsync(_executor, exec, connection, ct, TaskElsewhere);
         return true;
     }
+
+    /// <summary>Where a task that is not on this node runs, from this manager's store (<see cref="LocalExec.Elsewhere"/>); a worker has no store: null.</summary>
+    private string? TaskElsewhere(string taskRef) =>
+        _member is { IsManager: true, Store: { } store } && _state is { } state
+            ? LocalExec.Elsewhere(taskRef, store.Current.List<TaskObject>(), store.Current.List<NodeObject>(), state.NodeId)
+            : null;
 
     public async Task<object> HandleAsync(object request, CancellationToken ct)
     {
@@ -201,7 +207,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
                 CollectRegistryGarbage m => await CollectRegistryGarbageAsync(m, ct),
                 _ when NodeRegistry.Handles(request) => await _registry.HandleAsync(request, ct),
                 _ when LocalVolumes.Handles(request) => _volumes.Handle(request),
-                ExecInTask m => await LocalExec.HandleAsync(_executor, m, ct),
+                ExecInTask m => await LocalExec.HandleAsync(_executor, m, ct, TaskElsewhere),
                 IManagerApiRequest when _locked => Locked(),
                 IManagerApiRequest => await AskManagerAsync(request, ct),
                 _ => new CommandRejected(RejectCode.InvalidArgument, $"{request.GetType().Name} is not a command this node answers; are the CLI and protoswarmd the same version?"),

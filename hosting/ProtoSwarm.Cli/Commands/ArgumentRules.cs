@@ -34,8 +34,10 @@ internal static class ArgumentRules
     {
         var parts = value.Split('=', 2);
         var key = parts[0].Trim();
-        return key.Length == 0 || key.Any(char.IsWhiteSpace)
-            ? Checked<KeyValuePair<string, string>>.Fail($"--label-add '{value}' needs a key without spaces; write it as key=value (or key alone for an empty value).")
+        return key.Length == 0
+            ? Checked<KeyValuePair<string, string>>.Fail($"--label-add '{value}' has no key; write it as key=value (or key alone for an empty value).")
+            : key.Any(char.IsWhiteSpace)
+            ? Checked<KeyValuePair<string, string>>.Fail($"--label-add '{value}' has a space in its key; write it as key=value (or key alone for an empty value).")
             : Checked<KeyValuePair<string, string>>.Ok(new(key, parts.Length > 1 ? parts[1] : string.Empty));
     }
 

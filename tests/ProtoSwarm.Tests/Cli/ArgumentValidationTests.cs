@@ -11,8 +11,8 @@ public class ArgumentValidationTests
 
     [Theory]
     [InlineData("--availability 'sideways'", "node", "update", "--availability", "sideways", "n1")]
-    [InlineData("--label-add 'a b=v'", "node", "update", "--label-add", "a b=v", "n1")]
-    [InlineData("--label-add '=v'", "node", "update", "--label-add", "=v", "n1")]
+    [InlineData("--label-add 'a b=v' has a space in its key", "node", "update", "--label-add", "a b=v", "n1")]
+    [InlineData("--label-add '=v' has no key", "node", "update", "--label-add", "=v", "n1")]
     [InlineData("--label-rm 'k=v'", "node", "update", "--label-rm", "k=v", "n1")]
     [InlineData("nothing to change", "node", "update", "n1")]
     [InlineData("'10.0.0.1:99999' is not a manager address", "swarm", "join", "--token", "SWMTKN-1-a-b", "10.0.0.1:99999")]

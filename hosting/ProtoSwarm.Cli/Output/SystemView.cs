@@ -54,7 +54,9 @@ internal static class SystemView
             }
 
             text.Append("  Is Manager: ").Append(info.ControlAvailable ? "true" : "false").Append('\n');
-            if (info.ControlAvailable)
+
+            // A node just promoted, still restarting its member (Note), cannot count the swarm yet: no "Managers: 0".
+            if (info.ControlAvailable && info.Note.Length == 0)
             {
                 text.Append("  ClusterID: ").Append(info.ClusterId).Append('\n');
                 text.Append("  Managers: ").Append(info.Managers).Append('\n');

@@ -177,7 +177,7 @@ internal static class LocalExec
         {
             1 => matches[0],
             0 => throw new TaskExecException(RejectCode.NotFound,
-                $"no task {taskRef} runs on this node; run `protoswarm service ps` to see where it runs, and exec on that node"),
+                $"no task {taskRef} runs on this node; run `protoswarm service ps` on a manager to see where it runs, and exec on that node"),
             _ => throw new TaskExecException(RejectCode.InvalidArgument,
                 $"task prefix {taskRef} is ambiguous on this node: it matches {string.Join(", ", matches)}; give more of the id"),
         };

@@ -50,7 +50,7 @@ public sealed class LocalExecTests
         var e = Assert.Throws<TaskExecException>(() => LocalExec.Resolve(taskRef, Running));
 
         Assert.Equal(RejectCode.NotFound, e.Code);
-        Assert.Equal($"no task {taskRef} runs on this node; run `protoswarm service ps` to see where it runs, and exec on that node", e.Message);
+        Assert.Equal($"no task {taskRef} runs on this node; run `protoswarm service ps` on a manager to see where it runs, and exec on that node", e.Message);
     }
 
     // A manager's store: m1 (this node) runs x1abcd...; m2 runs w7..., has a shut-down q3..., and p5... waits for a node.

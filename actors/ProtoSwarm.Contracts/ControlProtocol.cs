@@ -43,7 +43,8 @@ public sealed record VersionInfo(
 [MessagePackObject]
 public sealed record GetInfo([property: Key(0)] string RequestId);
 
-/// <summary>`protoswarm info`: the local node and, where it is a manager, the swarm's counts.</summary>
+/// <summary>`protoswarm info`: the local node and, where it is a manager, the swarm's counts. <paramref name="Note"/>: what the
+/// node is doing that `info` may look odd during (restarting its member to take a new role), or empty.</summary>
 [MessagePackObject]
 public sealed record NodeInfoSnapshot(
     [property: Key(0)] string LocalNodeState,
@@ -62,7 +63,8 @@ public sealed record NodeInfoSnapshot(
     [property: Key(13)] string MemberId,
     [property: Key(14)] SwarmSecurity? Security = null,
     [property: Key(15)] long? TaskHistoryRetentionLimit = null,
-    [property: Key(16)] long? DispatcherHeartbeatMs = null);
+    [property: Key(16)] long? DispatcherHeartbeatMs = null,
+    [property: Key(17)] string Note = "");
 
 /// <summary>What `info` shows of the swarm's PKI and autolock, from a manager.</summary>
 [MessagePackObject]
@@ -156,10 +158,13 @@ public sealed record PromoteNode(
     [property: Key(0)] string RequestId,
     [property: Key(1)] string NodeRef) : IManagerApiRequest;
 
+/// <summary><paramref name="Leaving"/>: the manager asks this for itself on its way out (`swarm leave --force`): it stops
+/// beating right after, so the managers mark it Down with the demotion instead of waiting out a role change's grace.</summary>
 [MessagePackObject]
 public sealed record DemoteNode(
     [property: Key(0)] string RequestId,
-    [property: Key(1)] string NodeRef) : IManagerApiRequest;
+    [property: Key(1)] string NodeRef,
+    [property: Key(2)] bool Leaving = false) : IManagerApiRequest;
 
 [MessagePackObject]
 public sealed record UpdateNode(

@@ -711,8 +711,12 @@ public sealed partial class ManagerApiActor : IActor
             return refused;
         }
 
-        // Out of Raft first, then a worker in the store: the node sees its new role and stops its Raft peer.
-        return await ChangeNode(target.Id, (node, _) => NodeDecision.Change(NodeCommands.AsWorker(node), decision.Message));
+        // Out of Raft first, then a worker in the store: the node sees its new role and stops its Raft peer. A
+        // manager leaving the swarm is Down with it: it stops beating now, and is not coming back as a worker.
+        var now = _manager.Time.GetUtcNow();
+        return m.Leaving
+            ? await ChangeNode(target.Id, (node, _) => NodeDecision.Change(NodeCommands.Leaving(node, now), $"Manager {node.Id} ({node.Description.Hostname}) demoted and Down: it is leaving the swarm."))
+            : await ChangeNode(target.Id, (node, _) => NodeDecision.Change(NodeCommands.AsWorker(node), decision.Message));
     }
 
     /// <summary>This member and the voters it has had a Raft message from since this call began (waits for all, up to a second).</summary>
@@ -781,7 +785,7 @@ public sealed partial class ManagerApiActor : IActor
             {
                 var write = NodeCommands.WithRoleChangeTime(node, decision.Write, _manager.Time.GetUtcNow());
                 await _manager.Proposer.ProposeAsync([StoreChange.Update(write)]);
-                LogNodeChanged(_logger, node.Id, decision.Message);
+                LogChange(node, write, decision.Message);
                 return new NodeUpdateAck(NodeCommands.WithLeader(State.Get<NodeObject>(node.Id) ?? write, _manager.Raft.LeaderId), decision.Message);
             }
             catch (StoreConflictException) when (attempt < ConflictRetries)
@@ -792,6 +796,23 @@ public sealed partial class ManagerApiActor : IActor
             {
                 return new CommandRejected(RejectCode.Conflict, $"Node {node.Id} kept changing while this command ran; try again.");
             }
+        }
+    }
+
+    /// <summary>
+    /// The audit line of a node command: a promote or demote logs its own sentence ("Node X promoted to a
+    /// manager in the swarm."); an update says which node, by id and hostname, and what changed (its
+    /// decision's message is only the node id, which the CLI prints as docker does).
+    /// </summary>
+    private void LogChange(NodeObject before, NodeObject after, string message)
+    {
+        if (after.Role != before.Role)
+        {
+            LogNodeRoleChanged(_logger, message);
+        }
+        else
+        {
+            LogNodeUpdated(_logger, before.Id, before.Description.Hostname, NodeCommands.Changes(before, after));
         }
     }
 
@@ -894,8 +915,11 @@ public sealed partial class ManagerApiActor : IActor
     [LoggerMessage(Level = LogLevel.Error, Message = "{Command} failed")]
     private static partial void LogCommandFailed(ILogger logger, Exception e, string command);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Node {NodeId}: {Change}")]
-    private static partial void LogNodeChanged(ILogger logger, string nodeId, string change);
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Change}")]
+    private static partial void LogNodeRoleChanged(ILogger logger, string change);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Node {NodeId} ({Hostname}) updated: {Changes}")]
+    private static partial void LogNodeUpdated(ILogger logger, string nodeId, string hostname, string changes);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Node {NodeId} ({Hostname}) removed from the swarm")]
     private static partial void LogNodeRemoved(ILogger logger, string nodeId, string hostname);

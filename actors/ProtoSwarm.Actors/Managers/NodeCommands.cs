@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using ProtoSwarm.Actors.Nodes;
 using ProtoSwarm.Contracts;
 
 namespace ProtoSwarm.Actors.Managers;
@@ -111,6 +112,20 @@ public static class NodeCommands
     };
 
     /// <summary>
+    /// A manager demoted on its way out of the swarm (`swarm leave --force` asks its demotion, then leaves): a
+    /// worker, and Down at once with <see cref="NodeLiveness.LeftSwarm"/>. Judged by its heartbeats, it stayed
+    /// Ready for the whole grace a role change gets (<see cref="NodeLiveness.RoleChangeGrace"/>, 15 s), since
+    /// a demoted node is expected to restart its member, not to go; docker's is Down once its beats stop. A node
+    /// that left never comes back under its id (it joins again as a new node), so that Down is final.
+    /// <see cref="NodeStatus.LastHeartbeat"/> is now: its member is kept in the member list for the usual while
+    /// (<see cref="NodeLiveness.MemberKeptWhileDown"/>) as it stops itself.
+    /// </summary>
+    public static NodeObject Leaving(NodeObject node, DateTimeOffset now) => AsWorker(node) with
+    {
+        Status = node.Status with { State = NodeState.Down, Message = NodeLiveness.LeftSwarm, LastHeartbeat = now },
+    };
+
+    /// <summary>
     /// A node as it is written: when its role changes, with the time of the change
     /// (<see cref="NodeObject.RoleChangedAt"/>), which every leader, also one elected after the write,
     /// reads to give the node time to restart its member before judging it Down.
@@ -145,6 +160,34 @@ public static class NodeCommands
         return spec.Availability == node.Spec.Availability && spec.Labels.SequenceEqual(node.Spec.Labels)
             ? NodeDecision.Nothing(node.Id)
             : NodeDecision.Change(node with { Spec = spec }, node.Id);
+    }
+
+    /// <summary>
+    /// What a `node update` changed, for the managers' audit line ("availability drain, labels +zone=a -old"):
+    /// only what differs between <paramref name="before"/> and <paramref name="after"/>, labels by key in
+    /// order, an added or changed one as +key=value, a removed one as -key. Empty when nothing differs.
+    /// </summary>
+    public static string Changes(NodeObject before, NodeObject after)
+    {
+        var parts = new List<string>();
+        if (after.Spec.Availability != before.Spec.Availability)
+        {
+            parts.Add($"availability {after.Spec.Availability.ToString().ToLowerInvariant()}");
+        }
+
+        var labels = after.Spec.Labels
+            .Where(l => !before.Spec.Labels.TryGetValue(l.Key, out var was) || was != l.Value)
+            .Select(l => (l.Key, Text: $"+{l.Key}={l.Value}"))
+            .Concat(before.Spec.Labels.Keys.Where(k => !after.Spec.Labels.ContainsKey(k)).Select(k => (Key: k, Text: $"-{k}")))
+            .OrderBy(l => l.Key, StringComparer.Ordinal)
+            .Select(l => l.Text)
+            .ToList();
+        if (labels.Count > 0)
+        {
+            parts.Add($"labels {string.Join(' ', labels)}");
+        }
+
+        return string.Join(", ", parts);
     }
 
     public static NodeDecision Remove(NodeObject node, bool force)

@@ -54,6 +54,9 @@ public static class NodeLiveness
 
     public const string HeartbeatFailure = "heartbeat failure";
 
+    /// <summary>The Down of a node that left the swarm (<see cref="Managers.NodeCommands.Leaving"/>): final, its id never beats again as a member.</summary>
+    public const string LeftSwarm = "node left the swarm";
+
     /// <summary>
     /// How long a Down node's cluster member stays in the member lists the heartbeat answers carry, counted from its
     /// last beat (Proto.Cluster's own gossip expiry is off: this list alone takes a member out of the cluster).
@@ -93,6 +96,12 @@ public static class NodeLiveness
     /// </summary>
     public static NodeStatus? Decide(NodeStatus stored, DateTimeOffset lastHeartbeat, TimeSpan silence, bool heartbeatJustArrived, string addr, TimeSpan? heartbeatPeriod = null, TimeSpan? roleChangedAgo = null)
     {
+        if (stored.State == NodeState.Down && stored.Message == LeftSwarm)
+        {
+            // A beat it sent between its demotion and its member's stop does not bring back a node that left.
+            return null;
+        }
+
         if (heartbeatJustArrived)
         {
             return stored.State == NodeState.Ready && stored.Addr == addr

@@ -26,20 +26,19 @@ internal static class ArgumentRules
         _ => Checked<NodeRole>.Fail($"'{value}' is not a role; use worker or manager."),
     };
 
-    /// <summary>`--label-add key=value`; the value may be empty ("key="), the key may not.</summary>
+    /// <summary>
+    /// `--label-add key=value`, or `key` alone for an empty value, as docker's `node update` takes it
+    /// (its ConvertKVStringsToMap: `--label-add ssd` stores ssd=""). The key may not be empty.
+    /// </summary>
     public static Checked<KeyValuePair<string, string>> LabelAdd(string value)
     {
-        var equals = value.IndexOf('=', StringComparison.Ordinal);
-        if (equals < 0)
-        {
-            return Checked<KeyValuePair<string, string>>.Fail(
-                $"--label-add '{value}' has no value; write it as key=value (key= for an empty value).");
-        }
-
-        var key = value[..equals].Trim();
-        return key.Length == 0 || key.Any(char.IsWhiteSpace)
-            ? Checked<KeyValuePair<string, string>>.Fail($"--label-add '{value}' needs a key without spaces before '='; write it as key=value.")
-            : Checked<KeyValuePair<string, string>>.Ok(new(key, value[(equals + 1)..]));
+        var parts = value.Split('=', 2);
+        var key = parts[0].Trim();
+        return key.Length == 0
+            ? Checked<KeyValuePair<string, string>>.Fail($"--label-add '{value}' has no key; write it as key=value (or key alone for an empty value).")
+            : key.Any(char.IsWhiteSpace)
+            ? Checked<KeyValuePair<string, string>>.Fail($"--label-add '{value}' has a space in its key; write it as key=value (or key alone for an empty value).")
+            : Checked<KeyValuePair<string, string>>.Ok(new(key, parts.Length > 1 ? parts[1] : string.Empty));
     }
 
     public static Checked<string> LabelRemove(string value) =>

@@ -106,7 +106,7 @@ internal static class NodeCommands
         }.CheckedBy(v => ArgumentRules.Availability(v).Error);
         var labelAdd = new Option<string[]>("--label-add")
         {
-            Description = "Add or update a node label (key=value); repeat for several",
+            Description = "Add or update a node label (key=value, or key alone for an empty value); repeat for several",
             DefaultValueFactory = _ => [],
         }.CheckedBy(v => ArgumentRules.LabelAdd(v).Error);
         var labelRemove = new Option<string[]>("--label-rm")

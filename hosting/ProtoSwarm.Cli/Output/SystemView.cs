@@ -43,13 +43,20 @@ internal static class SystemView
         if (info.LocalNodeState != "inactive")
         {
             text.Append("  NodeID: ").Append(info.NodeId).Append('\n');
+            if (info.Note.Length > 0)
+            {
+                text.Append("  Note: ").Append(info.Note).Append('\n');
+            }
+
             if (info.Error.Length > 0)
             {
                 text.Append("  Error: ").Append(info.Error).Append('\n');
             }
 
             text.Append("  Is Manager: ").Append(info.ControlAvailable ? "true" : "false").Append('\n');
-            if (info.ControlAvailable)
+
+            // A node just promoted, still restarting its member (Note), cannot count the swarm yet: no "Managers: 0".
+            if (info.ControlAvailable && info.Note.Length == 0)
             {
                 text.Append("  ClusterID: ").Append(info.ClusterId).Append('\n');
                 text.Append("  Managers: ").Append(info.Managers).Append('\n');

@@ -32,7 +32,9 @@ internal static class LocalExec
     /// <summary>How long, after the command ended, a background child that still holds its output may delay the exit frame.</summary>
     private static readonly TimeSpan OutputDrain = TimeSpan.FromSeconds(2);
 
-    public static async Task<object> HandleAsync(ITaskExecutor? executor, ExecInTask request, CancellationToken ct)
+    /// <param name="elsewhere">Where a task this node does not run runs, as a sentence for the refusal (<see cref="Elsewhere"/>),
+    /// or null when that is not known here (a worker has no store).</param>
+    public static async Task<object> HandleAsync(ITaskExecutor? executor, ExecInTask request, CancellationToken ct, Func<string, string?>? elsewhere = null)
     {
         var (exec, refusal, spec) = Prepare(executor, request);
         if (exec is null || spec is null)
@@ -52,7 +54,7 @@ internal static class LocalExec
             var (taskId, result) = await exec.ExecAsync(request.TaskRef, spec, ct);
             return new ExecCompleted(taskId, result.ExitCode, result.Stdout, result.Stderr, result.TimedOut);
         }
-        catch (Exception e) when (Refusal(request, e) is { } rejected)
+        catch (Exception e) when (Refusal(request, e, elsewhere) is { } rejected)
         {
             return rejected;
         }
@@ -63,7 +65,7 @@ internal static class LocalExec
     /// relays exec frames both ways until the command ends, and last sends its exit frame. A client that
     /// goes away (or stops in the middle of a frame) has the command killed with what it started.
     /// </summary>
-    public static async Task StreamAsync(ITaskExecutor? executor, ExecInTask request, Stream connection, CancellationToken ct)
+    public static async Task StreamAsync(ITaskExecutor? executor, ExecInTask request, Stream connection, CancellationToken ct, Func<string, string?>? elsewhere = null)
     {
         var (exec, refusal, spec) = Prepare(executor, request);
         if (exec is null || spec is null)
@@ -78,7 +80,7 @@ internal static class LocalExec
         {
             (taskId, session) = await exec.StartExecAsync(request.TaskRef, spec, ct);
         }
-        catch (Exception e) when (Refusal(request, e) is { } rejected)
+        catch (Exception e) when (Refusal(request, e, elsewhere) is { } rejected)
         {
             await ControlFraming.WriteAsync(connection, rejected, ct);
             return;
@@ -134,8 +136,9 @@ internal static class LocalExec
         });
     }
 
-    private static CommandRejected? Refusal(ExecInTask request, Exception e) => e switch
+    private static CommandRejected? Refusal(ExecInTask request, Exception e, Func<string, string?>? elsewhere) => e switch
     {
+        TaskExecException { Code: RejectCode.NotFound } t => new CommandRejected(t.Code, elsewhere?.Invoke(request.TaskRef) ?? t.Message),
         TaskExecException t => new CommandRejected(t.Code, t.Message),
         ArgumentException => new CommandRejected(RejectCode.InvalidArgument, e.Message),
         OperationCanceledException => null,
@@ -174,10 +177,48 @@ internal static class LocalExec
         {
             1 => matches[0],
             0 => throw new TaskExecException(RejectCode.NotFound,
-                $"no task {taskRef} runs on this node; run `protoswarm service ps` to see where it runs, and exec on that node"),
+                $"no task {taskRef} runs on this node; run `protoswarm service ps` on a manager to see where it runs, and exec on that node"),
             _ => throw new TaskExecException(RejectCode.InvalidArgument,
                 $"task prefix {taskRef} is ambiguous on this node: it matches {string.Join(", ", matches)}; give more of the id"),
         };
+    }
+
+    /// <summary>
+    /// Where the task <paramref name="taskRef"/> names runs when it is not on this node (<paramref name="thisNodeId"/>), read
+    /// in a manager's store: "task X is running on node m2 ...", naming the node by hostname, since exec runs only where the
+    /// task runs (the CLI talks to its own node; docker's exec is per-engine too). Null when the store has no such task, or
+    /// has it on this node (then the plain refusal stands).
+    /// </summary>
+    public static string? Elsewhere(string taskRef, IEnumerable<TaskObject> tasks, IEnumerable<NodeObject> nodes, string thisNodeId)
+    {
+        var byId = tasks.ToDictionary(t => t.Id, StringComparer.Ordinal);
+        string id;
+        try
+        {
+            id = Resolve(taskRef, byId.Keys);
+        }
+        catch (TaskExecException)
+        {
+            return null;
+        }
+
+        var task = byId[id];
+        if (task.NodeId == thisNodeId)
+        {
+            return null;
+        }
+
+        if (task.NodeId.Length == 0)
+        {
+            return $"task {taskRef} is not on any node yet ({task.Status.State.ToString().ToLowerInvariant()}); exec once it runs, on the node `protoswarm service ps` shows";
+        }
+
+        var node = nodes.FirstOrDefault(n => n.Id == task.NodeId);
+        var host = node is null ? task.NodeId : node.Description.Hostname.Length > 0 ? node.Description.Hostname : node.Id;
+        var where = task.Status.State == TaskState.Running
+            ? $"task {taskRef} is running on node {host}"
+            : $"task {taskRef} is on node {host} ({task.Status.State.ToString().ToLowerInvariant()})";
+        return $"{where}, not on this node; exec runs on the node that runs the task: run `protoswarm exec` on {host}";
     }
 
     private static List<string> Matches(string reference, List<string> ids) =>

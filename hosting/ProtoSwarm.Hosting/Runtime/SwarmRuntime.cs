@@ -70,6 +70,9 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
     private string _error = string.Empty;
     private string? _alone;
 
+    // Why the member is down on purpose for a few seconds (a role being taken, a blocked member replaced), for `info`.
+    private volatile string? _restarting;
+
     /// <param name="renewalClock">What the certificate renewal schedule reads (tests move it ahead by months); <paramref name="time"/> when null.</param>
     public SwarmRuntime(NodeOptions options, ILoggerFactory loggerFactory, TimeProvider time, TimeProvider? renewalClock = null)
     {
@@ -178,9 +181,15 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
             return false;
         }
 
-        await LocalExec.StreamAsync(_executor, exec, connection, ct);
+        await LocalExec.StreamAsync(_executor, exec, connection, ct, TaskElsewhere);
         return true;
     }
+
+    /// <summary>Where a task that is not on this node runs, from this manager's store (<see cref="LocalExec.Elsewhere"/>); a worker has no store: null.</summary>
+    private string? TaskElsewhere(string taskRef) =>
+        _member is { IsManager: true, Store: { } store } && _state is { } state
+            ? LocalExec.Elsewhere(taskRef, store.Current.List<TaskObject>(), store.Current.List<NodeObject>(), state.NodeId)
+            : null;
 
     public async Task<object> HandleAsync(object request, CancellationToken ct)
     {
@@ -198,7 +207,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
                 CollectRegistryGarbage m => await CollectRegistryGarbageAsync(m, ct),
                 _ when NodeRegistry.Handles(request) => await _registry.HandleAsync(request, ct),
                 _ when LocalVolumes.Handles(request) => _volumes.Handle(request),
-                ExecInTask m => await LocalExec.HandleAsync(_executor, m, ct),
+                ExecInTask m => await LocalExec.HandleAsync(_executor, m, ct, TaskElsewhere),
                 IManagerApiRequest when _locked => Locked(),
                 IManagerApiRequest => await AskManagerAsync(request, ct),
                 _ => new CommandRejected(RejectCode.InvalidArgument, $"{request.GetType().Name} is not a command this node answers; are the CLI and protoswarmd the same version?"),
@@ -294,8 +303,9 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
     {
         var state = _state;
         var member = _member;
+        var restarting = member is null ? _restarting : null;
         var local = new NodeInfoSnapshot(
-            state is null ? "inactive" : _locked ? "locked" : member is null ? "error" : "active",
+            LocalNodeState(state is not null, _locked, member is not null, restarting),
             state?.NodeId ?? string.Empty,
             state?.AdvertiseAddr ?? string.Empty,
             state?.Role == NodeRole.Manager,
@@ -308,7 +318,8 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
             _options.StateDir,
             _alone ?? _error,
             _options.ListenAddr.ToString(),
-            member?.System.Id ?? string.Empty);
+            member?.System.Id ?? string.Empty,
+            Note: restarting ?? string.Empty);
         if (state?.Role != NodeRole.Manager || member is null)
         {
             return local;
@@ -323,6 +334,18 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
             _ => local,
         };
     }
+
+    /// <summary>
+    /// `info`'s Swarm state, docker's words: inactive, locked, active, or error when the node is in a swarm and its member
+    /// is not running. A member stopped on purpose and starting again (<paramref name="restarting"/> says why: the node
+    /// takes its new role after a promote or demote, 4-8 s) is active, as docker's node is meanwhile; it showed "error".
+    /// </summary>
+    internal static string LocalNodeState(bool inSwarm, bool locked, bool memberRunning, string? restarting) =>
+        !inSwarm ? "inactive" : locked ? "locked" : memberRunning || restarting is not null ? "active" : "error";
+
+    /// <summary>The note `info` shows while the node restarts its member to take <paramref name="role"/>.</summary>
+    internal static string TakingRole(NodeRole role) =>
+        $"taking its new role ({role.ToString().ToLowerInvariant()}): its swarm member is restarting, for a few seconds";
 
     private async Task<object> InitAsync(InitSwarm m)
     {
@@ -669,7 +692,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
         {
             try
             {
-                var reply = await member.System.Root.RequestAsync<object>(member.ManagerApi, new DemoteNode(requestId, nodeId), TimeSpan.FromSeconds(10));
+                var reply = await member.System.Root.RequestAsync<object>(member.ManagerApi, new DemoteNode(requestId, nodeId, Leaving: true), TimeSpan.FromSeconds(10));
                 if (reply is NodeUpdateAck)
                 {
                     return true;
@@ -844,8 +867,16 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
             {
                 if (ReferenceEquals(_member, member) && _state is not null)
                 {
-                    await StopMemberAsync();
-                    await StartMemberAsync(_state);
+                    _restarting = "its swarm member is restarting: the cluster stopped it after it was Down";
+                    try
+                    {
+                        await StopMemberAsync();
+                        await StartMemberAsync(_state);
+                    }
+                    finally
+                    {
+                        _restarting = null;
+                    }
                 }
             },
             MemberRestartDelay);
@@ -920,10 +951,18 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
             if (roleChanged)
             {
                 LogRoleChanged(_logger, next.NodeId, next.Role);
-                await StopMemberAsync();
-                DeleteRaftLog();
-                await Task.Delay(MemberRestartDelay);
-                await StartMemberAsync(next);
+                _restarting = TakingRole(next.Role);
+                try
+                {
+                    await StopMemberAsync();
+                    DeleteRaftLog();
+                    await Task.Delay(MemberRestartDelay);
+                    await StartMemberAsync(next);
+                }
+                finally
+                {
+                    _restarting = null;
+                }
             }
         });
     }

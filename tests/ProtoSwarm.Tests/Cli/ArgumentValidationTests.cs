@@ -11,8 +11,8 @@ public class ArgumentValidationTests
 
     [Theory]
     [InlineData("--availability 'sideways'", "node", "update", "--availability", "sideways", "n1")]
-    [InlineData("--label-add 'novalue'", "node", "update", "--label-add", "novalue", "n1")]
-    [InlineData("--label-add '=v'", "node", "update", "--label-add", "=v", "n1")]
+    [InlineData("--label-add 'a b=v' has a space in its key", "node", "update", "--label-add", "a b=v", "n1")]
+    [InlineData("--label-add '=v' has no key", "node", "update", "--label-add", "=v", "n1")]
     [InlineData("--label-rm 'k=v'", "node", "update", "--label-rm", "k=v", "n1")]
     [InlineData("nothing to change", "node", "update", "n1")]
     [InlineData("'10.0.0.1:99999' is not a manager address", "swarm", "join", "--token", "SWMTKN-1-a-b", "10.0.0.1:99999")]
@@ -129,6 +129,13 @@ public class ArgumentValidationTests
     {
         Assert.Equal(new KeyValuePair<string, string>("ssd", string.Empty), ArgumentRules.LabelAdd("ssd=").Value);
         Assert.Equal(new KeyValuePair<string, string>("zone", "a=b"), ArgumentRules.LabelAdd("zone=a=b").Value);
+    }
+
+    [Fact]
+    public void Label_Add_Takes_A_Key_Alone_As_An_Empty_Value_As_Docker_Does()
+    {
+        // docker node update --label-add ssd node1 stores ssd="" (its opts.ConvertKVStringsToMap).
+        Assert.Equal(new KeyValuePair<string, string>("ssd", string.Empty), ArgumentRules.LabelAdd("ssd").Value);
     }
 
     [Theory]

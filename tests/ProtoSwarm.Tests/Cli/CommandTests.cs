@@ -119,6 +119,20 @@ public class CommandTests
     }
 
     [Fact]
+    public async Task Node_Update_Label_Add_Of_A_Key_Alone_Sends_An_Empty_Value_As_Docker_Does()
+    {
+        var node = Swarm();
+
+        var (code, output, error) = await RunAsync(node, "node", "update", "--label-add", "ssd", "worker1");
+
+        Assert.Equal(0, code);
+        Assert.Empty(error);
+        Assert.Equal("worker1\n", output);
+        var sent = Assert.IsType<UpdateNode>(Assert.Single(node.Requests));
+        Assert.Equal(string.Empty, sent.LabelsAdd["ssd"]);
+    }
+
+    [Fact]
     public async Task Promote_And_Demote_Name_The_Node_As_Typed_In_The_Managers_Message()
     {
         var node = new FakeNode(request => request switch

@@ -522,6 +522,18 @@ public class ServiceFlagsTests
         Assert.Equal(["frontend"], after.TaskTemplate.Networks.Select(n => n.Target));
     }
 
+    [Fact]
+    public void Label_Flags_Take_A_Key_Alone_As_An_Empty_Value_As_Docker_Does()
+    {
+        // docker's service --label/--container-label (ValidateLabel) and their -add (ConvertKVStringsToMap) take `key` for key="".
+        var before = Created("--label", "web", "--container-label", "tier");
+
+        var after = Updated(before, "--label-add", "ssd", "--container-label-add", "fast");
+
+        Assert.Equal(new Dictionary<string, string> { ["ssd"] = "", ["web"] = "" }, after.Labels);
+        Assert.Equal(new Dictionary<string, string> { ["fast"] = "", ["tier"] = "" }, after.TaskTemplate.Container.Labels);
+    }
+
     [Theory]
     [InlineData("--secret", "db_password", "db_password", "db_password", "0", "0", 0x124)]
     [InlineData("--secret", "source=db_password,target=pw,uid=1000,gid=1001,mode=0400", "db_password", "pw", "1000", "1001", 0x100)]

@@ -30,6 +30,28 @@ public class SystemViewTests
     }
 
     [Fact]
+    public void Info_Of_A_Node_Taking_Its_New_Role_Is_Active_With_A_Note_Not_An_Error()
+    {
+        var info = Info("n1") with { LocalNodeState = "active", ControlAvailable = false, Note = "taking its new role (worker): its swarm member is restarting, for a few seconds" };
+
+        var text = SystemView.Info(info);
+
+        Assert.Contains(" Swarm: active\n  NodeID: n1\n  Note: taking its new role (worker): its swarm member is restarting, for a few seconds\n  Is Manager: false\n", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("Error", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Info_Of_A_Node_Taking_The_Manager_Role_Shows_No_Counts_It_Cannot_Have_Yet()
+    {
+        var info = Info("n1") with { Managers = 0, Nodes = 0, Note = "taking its new role (manager): its swarm member is restarting, for a few seconds" };
+
+        var text = SystemView.Info(info);
+
+        Assert.Contains("  Is Manager: true\n  Node Address: 10.0.0.1\n", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("Managers: 0", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Info_Of_A_Manager_Shows_The_Ca_Expiry_Autolock_And_Rotation_In_Dockers_Words()
     {
         var info = Info("n1") with { Security = new SwarmSecurity((long)TimeSpan.FromDays(90).TotalSeconds, AutoLockManagers: true, RootRotationInProgress: false) };

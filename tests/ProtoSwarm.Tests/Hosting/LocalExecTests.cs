@@ -2,6 +2,8 @@ using ProtoSwarm.Actors.Agent.Tasks;
 using ProtoSwarm.Containers.Runtime;
 using ProtoSwarm.Contracts;
 using ProtoSwarm.Hosting.Runtime;
+using ProtoSwarm.Tests.Nodes;
+using ProtoSwarm.Tests.Orchestration;
 
 namespace ProtoSwarm.Tests.Hosting;
 
@@ -48,7 +50,41 @@ public sealed class LocalExecTests
         var e = Assert.Throws<TaskExecException>(() => LocalExec.Resolve(taskRef, Running));
 
         Assert.Equal(RejectCode.NotFound, e.Code);
-        Assert.Equal($"no task {taskRef} runs on this node; run `protoswarm service ps` to see where it runs, and exec on that node", e.Message);
+        Assert.Equal($"no task {taskRef} runs on this node; run `protoswarm service ps` on a manager to see where it runs, and exec on that node", e.Message);
+    }
+
+    // A manager's store: m1 (this node) runs x1abcd...; m2 runs w7..., has a shut-down q3..., and p5... waits for a node.
+    private static readonly TaskObject[] Stored =
+    [
+        TestServices.Task("x1abcd000000000000000000a", "svc", "node-m1"),
+        TestServices.Task("w7aaaa000000000000000000d", "svc", "node-m2"),
+        TestServices.Task("q3aaaa000000000000000000e", "svc", "node-m2", TaskState.Shutdown, TaskState.Shutdown),
+        TestServices.Task("p5aaaa000000000000000000f", "svc", "", TaskState.Pending),
+    ];
+
+    private static readonly NodeObject[] StoredNodes = [TestNodes.Manager("node-m1", "m1"), TestNodes.Manager("node-m2", "m2")];
+
+    [Theory]
+    [InlineData("w7", "task w7 is running on node m2, not on this node; exec runs on the node that runs the task: run `protoswarm exec` on m2")]
+    [InlineData("web.1.w7aaaa000000000000000000d", "task web.1.w7aaaa000000000000000000d is running on node m2, not on this node; exec runs on the node that runs the task: run `protoswarm exec` on m2")]
+    [InlineData("q3", "task q3 is on node m2 (shutdown), not on this node; exec runs on the node that runs the task: run `protoswarm exec` on m2")]
+    [InlineData("p5", "task p5 is not on any node yet (pending); exec once it runs, on the node `protoswarm service ps` shows")]
+    [InlineData("x1abcd", null)]
+    [InlineData("zz", null)]
+    public void A_Manager_Says_Which_Node_Runs_A_Task_That_Is_Not_Here(string taskRef, string? expected)
+    {
+        Assert.Equal(expected, LocalExec.Elsewhere(taskRef, Stored, StoredNodes, "node-m1"));
+    }
+
+    [Fact]
+    public async Task The_Refusal_Of_A_Task_On_Another_Node_Names_That_Node()
+    {
+        var here = new FakeExec((taskRef, _) => (LocalExec.Resolve(taskRef, ["x1abcd000000000000000000a"]), new ExecResult(0, "", "", false)));
+
+        var reply = Assert.IsType<CommandRejected>(await LocalExec.HandleAsync(here, Request("w7", "ls"), default, r => LocalExec.Elsewhere(r, Stored, StoredNodes, "node-m1")));
+
+        Assert.Equal(RejectCode.NotFound, reply.Code);
+        Assert.StartsWith("task w7 is running on node m2, not on this node", reply.Reason, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -3,6 +3,7 @@ using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging.Abstractions;
 using Proto;
 using ProtoSwarm.Actors.Managers;
+using ProtoSwarm.Actors.Nodes;
 using ProtoSwarm.Actors.Store;
 using ProtoSwarm.Contracts;
 using ProtoSwarm.Pki;
@@ -25,6 +26,7 @@ public sealed class ManagerApiActorTests : IAsyncLifetime
     private PID _api = null!;
     private System.Collections.Concurrent.ConcurrentQueue<object> _raftRequests = null!;
     private ManagerContext _context = null!;
+    private readonly CapturedLogs _logs = new();
 
     public async Task InitializeAsync()
     {
@@ -37,6 +39,7 @@ public sealed class ManagerApiActorTests : IAsyncLifetime
             StoreChange.Create(TestNodes.Worker("worker2222", "w-down", NodeState.Down)),
         ]);
         (_context, _raftRequests) = TestManagers.Leader(_system, _store, _proposer, "leader0000");
+        _context = _context with { LoggerFactory = _logs.Factory };
         var context = _context;
         _api = _system.Root.Spawn(Props.FromProducer(() => new ManagerApiActor(context, TestManagers.NoAddress)));
     }
@@ -118,6 +121,19 @@ public sealed class ManagerApiActorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_Manager_Demoted_On_Its_Way_Out_Is_Down_At_Once_Not_Ready_For_A_Role_Change_Grace()
+    {
+        await Ask(new PromoteNode("r1", "worker1111"));
+
+        var ack = Assert.IsType<NodeUpdateAck>(await Ask(new DemoteNode("r2", "worker1111", Leaving: true)));
+
+        var stored = _store.Current.Get<NodeObject>("worker1111")!;
+        Assert.Equal(stored, ack.Node);
+        Assert.Equal((NodeRole.Worker, NodeState.Down, NodeLiveness.LeftSwarm), (stored.Role, stored.Status.State, stored.Status.Message));
+        Assert.Null(stored.ManagerStatus);
+    }
+
+    [Fact]
     public async Task Update_Writes_Availability_And_Labels()
     {
         var ack = Assert.IsType<NodeUpdateAck>(await Ask(new UpdateNode("r1", "worker1", NodeAvailability.Drain, NoLabels.Add("zone", "east"), [])));
@@ -127,6 +143,27 @@ public sealed class ManagerApiActorTests : IAsyncLifetime
         Assert.Equal("east", stored.Spec.Labels["zone"]);
         Assert.Equal(stored, ack.Node);
         Assert.Null(stored.RoleChangedAt); // not a role change
+    }
+
+    [Fact]
+    public async Task Update_Logs_The_Node_Its_Hostname_And_What_Changed()
+    {
+        await Ask(new UpdateNode("r1", "w-ready", NodeAvailability.Drain, NoLabels.Add("zone", "east").Add("ssd", ""), []));
+        await Ask(new UpdateNode("r2", "w-ready", null, NoLabels, ["zone"]));
+
+        Assert.Contains("Node worker1111 (w-ready) updated: availability drain, labels +ssd= +zone=east", _logs.Lines);
+        Assert.Contains("Node worker1111 (w-ready) updated: labels -zone", _logs.Lines);
+    }
+
+    [Fact]
+    public async Task Promote_And_Demote_Log_Their_Sentence_Once()
+    {
+        await Ask(new PromoteNode("r1", "w-ready"));
+        await Ask(new DemoteNode("r2", "w-ready"));
+
+        Assert.Contains("Node worker1111 promoted to a manager in the swarm.", _logs.Lines);
+        Assert.Contains("Manager worker1111 demoted in the swarm.", _logs.Lines);
+        Assert.DoesNotContain(_logs.Lines, l => l.StartsWith("Node worker1111: ", StringComparison.Ordinal));
     }
 
     [Fact]

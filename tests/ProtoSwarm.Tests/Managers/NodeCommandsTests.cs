@@ -159,6 +159,27 @@ public class NodeCommandsTests
         Assert.True(expected == written, $"{rule}: expected {expected ?? "no write"}, got {written ?? "no write"}");
     }
 
+    [Theory]
+    [InlineData("availability", "drain", new string[0], new string[0], "availability drain")]
+    [InlineData("a label added, one changed, one removed, by key", null, new[] { "rack=r1", "gpu=", "zone=west" }, new[] { "old" }, "labels +gpu= -old +rack=r1 +zone=west")]
+    [InlineData("both", "pause", new[] { "ssd=" }, new string[0], "availability pause, labels +ssd=")]
+    [InlineData("a label set to the value it had", null, new[] { "zone=east" }, new string[0], "")]
+    public void Changes_Name_Only_What_An_Update_Changed(string rule, string? availability, string[] add, string[] remove, string expected)
+    {
+        var before = TestNodes.Worker("w1").WithLabels(("zone", "east"), ("old", "1"));
+        var labels = add.Select(a => a.Split('=')).Aggregate(before.Spec.Labels.RemoveRange(remove), (l, a) => l.SetItem(a[0], a[1]));
+        var after = before with
+        {
+            Spec = before.Spec with
+            {
+                Availability = availability is null ? before.Spec.Availability : Enum.Parse<NodeAvailability>(availability, ignoreCase: true),
+                Labels = labels,
+            },
+        };
+
+        Assert.True(expected == NodeCommands.Changes(before, after), $"{rule}: expected '{expected}', got '{NodeCommands.Changes(before, after)}'");
+    }
+
     [Fact]
     public void Update_Refusing_A_Missing_Label_Names_It()
     {

@@ -40,6 +40,16 @@ public class NodeLivenessTests
     }
 
     [Fact]
+    public void A_Node_That_Left_Stays_Down_Even_If_A_Last_Beat_Arrives()
+    {
+        // swarm leave --force: the demotion marks it Down (NodeCommands.Leaving); a beat sent before its member stopped does not undo that.
+        var left = new NodeStatus(NodeState.Down, NodeLiveness.LeftSwarm, Addr, Now);
+
+        Assert.Null(NodeLiveness.Decide(left, Now, TimeSpan.Zero, heartbeatJustArrived: true, Addr));
+        Assert.Null(NodeLiveness.Decide(left, Now, TimeSpan.FromMinutes(1), heartbeatJustArrived: false, Addr));
+    }
+
+    [Fact]
     public void Down_Lands_Within_Four_Missed_Beats_Of_The_Swarms_Period()
     {
         Assert.Equal(TimeSpan.FromSeconds(2), NodeLiveness.DownAfter(ClusterObject.DefaultHeartbeatPeriod));

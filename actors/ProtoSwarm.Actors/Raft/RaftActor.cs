@@ -103,8 +103,16 @@ public sealed partial class RaftActor : IActor
     /// How a manager spawns its Raft peer: protoswarmd and the benchmark's members both use it, so
     /// they run it alike (on the thread pool's default dispatcher: a dedicated thread for this
     /// mailbox was measured slower, docs/benchmarks.md, issue 3).
+    /// <para>
+    /// Without Proto.Actor's start deadline (100 ms by default, then a warning that the system "might
+    /// suffer from incorrect design"): <c>Started</c> rebuilds the member from what was read off disk (the
+    /// snapshot decoded into the store, up to a snapshot interval of entries into the in-memory log), the
+    /// first run of that code while the rest of the node starts, which took 0.1 to 1 s on a loaded lab's
+    /// managers and grows with the swarm. Its own "Raft member ... started" line says how long it took.
+    /// </para>
     /// </summary>
-    public static Props Props(RaftSettings settings) => global::Proto.Props.FromProducer(() => new RaftActor(settings));
+    public static Props Props(RaftSettings settings) =>
+        global::Proto.Props.FromProducer(() => new RaftActor(settings)).WithStartDeadline(TimeSpan.Zero);
 
     public Task ReceiveAsync(IContext context)
     {
@@ -179,6 +187,7 @@ public sealed partial class RaftActor : IActor
     {
         // The file was read and checked before this actor was started (RaftLogFile.Open), so a
         // damaged or foreign log stops the member with a message instead of crash-looping here.
+        var startedAt = _settings.Time.GetTimestamp();
         var disk = _settings.Disk;
         _log = new MemoryRaftLog();
         if (!disk.Snapshot.IsEmpty)
@@ -212,7 +221,8 @@ public sealed partial class RaftActor : IActor
         }
 
         UpdateView();
-        LogStarted(_logger, _settings.RaftId, disk.HardState.Term, disk.HardState.Commit, _snapshotIndex, disk.Entries.Count);
+        LogStarted(_logger, _settings.RaftId, disk.HardState.Term, disk.HardState.Commit, _snapshotIndex, disk.Entries.Count,
+            (long)_settings.Time.GetElapsedTime(startedAt).TotalMilliseconds);
     }
 
     private void OnEnvelope(RaftEnvelope envelope)
@@ -946,8 +956,8 @@ public sealed partial class RaftActor : IActor
 
     private static string Key(ConfChange change) => $"{change.Type}:{change.NodeId}";
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Raft member {RaftId} started: term {Term}, commit {Commit}, snapshot {SnapshotIndex}, {Entries} entries")]
-    private static partial void LogStarted(ILogger logger, ulong raftId, ulong term, ulong commit, ulong snapshotIndex, int entries);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Raft member {RaftId} started: term {Term}, commit {Commit}, snapshot {SnapshotIndex}, {Entries} entries, in {Elapsed} ms")]
+    private static partial void LogStarted(ILogger logger, ulong raftId, ulong term, ulong commit, ulong snapshotIndex, int entries, long elapsed);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Raft message from member {From} refused: it is for swarm {ClusterId}, member {To}")]
     private static partial void LogForeignMessage(ILogger logger, ulong from, string clusterId, ulong to);

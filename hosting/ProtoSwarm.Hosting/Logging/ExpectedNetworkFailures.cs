@@ -53,6 +53,11 @@ public static class ExpectedNetworkFailures
         // judges it Down and it leaves the member list; the node's Down is the one line that matters.
         "Timeout in GossipReenterAfterSend, elapsed {Delta}ms for target member {TargetMember} from {SelfMember}",
         "DeadLetter in GossipReenterAfterSend, elapsed {Delta}ms for target member {TargetMember} from {SelfMember}",
+        // The identity handover asks every member for its partition after each topology change, and asks
+        // a member that does not answer again every 200 ms (dead letter) or after the handover timeout,
+        // until it answers or leaves the member list: 5 lines a second per member away, for as long as it is.
+        "[PartitionIdentity] Partition {Member} unreachable",
+        "[PartitionIdentity] Partition {Member} timed out, retrying",
     };
 
     /// <summary>Whether entries of this category are ever rewritten: the network libraries' only.</summary>
@@ -102,6 +107,13 @@ public static class ExpectedNetworkFailures
             case "I have been blocked, exiting {Id}":
                 // The node starts a new member and says so at warning level (SwarmRuntime); this is no crash.
                 return new LogRewrite(LogLevel.Information, $"This node's cluster member {Value(values, "Id")} was blocked by the others (it was judged Down); it stops and the node starts a new one");
+            case "GossipActor received timeout, report bug":
+                // The gossip actor's 5 s receive timeout is a watchdog: once the member has joined, the gossip
+                // loop sends it a message every 300 ms, so it fires when this process did not run for 5 s
+                // (a frozen or paused process, or one starved of CPU or threads), or when joining took that
+                // long. Worth a warning, not a critical "report bug" to Proto.Actor.
+                return new LogRewrite(LogLevel.Warning,
+                    "The cluster gossip received nothing for 5 s: this process was paused or starved of CPU or threads for that long, or was still joining the cluster");
             case not null when RepeatedWhileAway.Contains(template):
                 return new LogRewrite(LogLevel.Debug, OneLine(message));
             case "Error when executing service method '{ServiceMethod}'." when reason is not null:

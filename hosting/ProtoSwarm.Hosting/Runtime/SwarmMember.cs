@@ -104,7 +104,7 @@ internal sealed partial class SwarmMember : IAsyncDisposable
         Func<Props>? networks = null)
     {
         var logger = loggerFactory.CreateLogger<SwarmMember>();
-        var system = new ActorSystem(new ActorSystemConfig().WithDeveloperSupervisionLogging(false));
+        var system = new ActorSystem(NodeActorSystemConfig());
         var member = new SwarmMember(system, state, credentials, logger);
         try
         {
@@ -166,6 +166,10 @@ internal sealed partial class SwarmMember : IAsyncDisposable
             throw;
         }
     }
+
+    /// <summary>The node's actor system: no supervision log per restart, and start deadlines of at least a second (<see cref="ActorStartDeadline"/>).</summary>
+    internal static ActorSystemConfig NodeActorSystemConfig() =>
+        new ActorSystemConfig().WithDeveloperSupervisionLogging(false).WithConfigureProps(ActorStartDeadline.Raise);
 
     private void StartManager(NodeOptions options, ILoggerFactory loggerFactory, TimeProvider time)
     {

@@ -4,8 +4,12 @@ using Microsoft.Extensions.Logging;
 
 namespace ProtoSwarm.Hosting.Logging;
 
-/// <summary>What to write instead of a log entry: its new level and one line of text, without the exception.</summary>
-public readonly record struct LogRewrite(LogLevel Level, string Text);
+/// <summary>
+/// What to write instead of a log entry: its new level and one line of text, without the exception. An entry with a
+/// <paramref name="RepeatKey"/> is written at its level once per key in <see cref="NetworkFailureLoggerProvider.RepeatWindow"/>,
+/// its repeats meanwhile at debug.
+/// </summary>
+public readonly record struct LogRewrite(LogLevel Level, string Text, string? RepeatKey = null);
 
 /// <summary>
 /// The log entries of Proto.Remote, Proto.Cluster, gRPC and Kestrel that report a peer stopping, restarting
@@ -99,9 +103,9 @@ public static class ExpectedNetworkFailures
                 // Proto.Remote's own refusals while connecting (blocked, suspended) are plain Exceptions.
                 return new LogRewrite(LogLevel.Debug, OneLine(message));
             case Connector + "Stopping connection to {Address} after retries expired because of {ExceptionType}" when reason is not null || IsNetworkName(exceptionName):
-                return new LogRewrite(LogLevel.Warning, $"Gave up reconnecting to {address}: {reason ?? exceptionName}; a later message to it connects again");
+                return new LogRewrite(LogLevel.Warning, $"Gave up reconnecting to {address}: {reason ?? exceptionName}; a later message to it connects again", GaveUpKey(address));
             case Connector + "Stopping connection to {Address} after retries expired because the endpoint is unavailable":
-                return new LogRewrite(LogLevel.Warning, $"Gave up reconnecting to {address}: it is unavailable; a later message to it connects again");
+                return new LogRewrite(LogLevel.Warning, $"Gave up reconnecting to {address}: it is unavailable; a later message to it connects again", GaveUpKey(address));
             case Service + "Failed to connect back to remote member {MemberId} address {Address} for writes":
                 return new LogRewrite(LogLevel.Information, $"Could not connect back to {address} (member {Value(values, "MemberId")}) for writes{(reason is null ? "" : $": {reason}")}");
             case "I have been blocked, exiting {Id}":
@@ -124,6 +128,13 @@ public static class ExpectedNetworkFailures
         // failure in a few words instead of the stack trace, at most at information level.
         return reason is null ? null : new LogRewrite(LogLevel.Information, $"{OneLine(message)}: {reason}");
     }
+
+    /// <summary>
+    /// One give-up per peer is worth a warning; the next ones are not. Every message to a peer that stays away (a
+    /// manager's Raft appends, every 100 ms) starts another round of tries once the last gave up, about every 1.5 s
+    /// (no wait after a termination: RemoteConfigFactory.ForNode).
+    /// </summary>
+    private static string GaveUpKey(string address) => "gave up reconnecting to " + address;
 
     /// <summary>
     /// The failure in a few words when <paramref name="exception"/> (or what it wraps) is a lost, reset,

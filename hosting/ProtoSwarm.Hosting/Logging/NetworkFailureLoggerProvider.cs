@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 
 namespace ProtoSwarm.Hosting.Logging;
@@ -11,15 +12,22 @@ namespace ProtoSwarm.Hosting.Logging;
 /// </summary>
 public sealed class NetworkFailureLoggerProvider : ILoggerProvider, ISupportExternalScope
 {
+    /// <summary>How long a rewrite with a <see cref="LogRewrite.RepeatKey"/> is written only once at its level.</summary>
+    public static readonly TimeSpan RepeatWindow = TimeSpan.FromMinutes(5);
+
     private readonly ILoggerProvider _inner;
     private readonly LogLevel _minimum;
+    private readonly TimeProvider _time;
+    private readonly ConcurrentDictionary<string, long> _lastWritten = new(StringComparer.Ordinal);
 
     /// <param name="inner">The provider that writes.</param>
     /// <param name="minimum">The node's log level: a rewritten entry below it is not written.</param>
-    public NetworkFailureLoggerProvider(ILoggerProvider inner, LogLevel minimum)
+    /// <param name="time">The clock of <see cref="RepeatWindow"/> (the system's by default).</param>
+    public NetworkFailureLoggerProvider(ILoggerProvider inner, LogLevel minimum, TimeProvider? time = null)
     {
         _inner = inner;
         _minimum = minimum;
+        _time = time ?? TimeProvider.System;
     }
 
     /// <summary>Whether entries are rewritten at all at this log level: not at debug or trace, which ask for everything as it was.</summary>
@@ -29,7 +37,7 @@ public sealed class NetworkFailureLoggerProvider : ILoggerProvider, ISupportExte
     {
         var logger = _inner.CreateLogger(categoryName);
         return Rewrites(_minimum) && ExpectedNetworkFailures.IsNetworkCategory(categoryName)
-            ? new RewritingLogger(logger, categoryName, _minimum)
+            ? new RewritingLogger(logger, categoryName, _minimum, this)
             : logger;
     }
 
@@ -43,7 +51,26 @@ public sealed class NetworkFailureLoggerProvider : ILoggerProvider, ISupportExte
 
     public void Dispose() => _inner.Dispose();
 
-    private sealed class RewritingLogger(ILogger inner, string category, LogLevel minimum) : ILogger
+    /// <summary>The level to write a rewrite at: its own, or debug for a repeat of its key within <see cref="RepeatWindow"/>.</summary>
+    private LogLevel LevelOf(LogRewrite line)
+    {
+        if (line.RepeatKey is not { } key)
+        {
+            return line.Level;
+        }
+
+        var now = _time.GetTimestamp();
+        var window = (long)(RepeatWindow.TotalSeconds * _time.TimestampFrequency);
+        var first = true;
+        _lastWritten.AddOrUpdate(key, now, (_, last) =>
+        {
+            first = now - last >= window;
+            return first ? now : last;
+        });
+        return first ? line.Level : LogLevel.Debug;
+    }
+
+    private sealed class RewritingLogger(ILogger inner, string category, LogLevel minimum, NetworkFailureLoggerProvider provider) : ILogger
     {
         public IDisposable? BeginScope<TState>(TState state) where TState : notnull => inner.BeginScope(state);
 
@@ -56,9 +83,9 @@ public sealed class NetworkFailureLoggerProvider : ILoggerProvider, ISupportExte
             {
                 inner.Log(logLevel, eventId, state, exception, formatter);
             }
-            else if (line.Level >= minimum && inner.IsEnabled(line.Level))
+            else if (provider.LevelOf(line) is var level && level >= minimum && inner.IsEnabled(level))
             {
-                inner.Log(line.Level, eventId, line.Text, null, static (text, _) => text);
+                inner.Log(level, eventId, line.Text, null, static (text, _) => text);
             }
         }
     }

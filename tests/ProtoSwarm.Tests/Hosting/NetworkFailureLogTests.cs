@@ -42,7 +42,7 @@ public class NetworkFailureLogTests
 
         var rewrite = ExpectedNetworkFailures.Rewrite(Connector, LogLevel.Error, values, "Stopping connection ...", Cancelled);
 
-        Assert.Equal(new LogRewrite(LogLevel.Warning, "Gave up reconnecting to 10.250.0.101:2377: gRPC Cancelled; a later message to it connects again"), rewrite);
+        Assert.Equal(new LogRewrite(LogLevel.Warning, "Gave up reconnecting to 10.250.0.101:2377: gRPC Cancelled; a later message to it connects again", "gave up reconnecting to 10.250.0.101:2377"), rewrite);
     }
 
     [Fact]
@@ -172,6 +172,33 @@ public class NetworkFailureLogTests
             [
                 (LogLevel.Warning, "Gave up reconnecting to 10.250.0.101:2377: gRPC Cancelled; a later message to it connects again", false),
                 (LogLevel.Error, "a bug", true),
+            ],
+            sink.Entries);
+    }
+
+    [Fact]
+    public void Giving_Up_On_A_Peer_Is_One_Warning_In_Five_Minutes_And_Its_Repeats_Go_To_Debug()
+    {
+        var sink = new SinkProvider();
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        using var provider = new NetworkFailureLoggerProvider(sink, LogLevel.Information, time);
+        var logger = provider.CreateLogger(Connector);
+        void GiveUp(string address) => logger.Log(LogLevel.Information, default,
+            Values(Prefix + "Stopping connection to {Address} after retries expired because the endpoint is unavailable", ("Address", address)),
+            null, (_, _) => "Stopping connection ...");
+
+        GiveUp("10.250.0.11:2377");
+        time.Advance(TimeSpan.FromSeconds(1.5));
+        GiveUp("10.250.0.11:2377"); // the next round of tries, a message later
+        GiveUp("10.250.0.12:2377");
+        time.Advance(NetworkFailureLoggerProvider.RepeatWindow);
+        GiveUp("10.250.0.11:2377");
+
+        Assert.Equal(
+            [
+                (LogLevel.Warning, "Gave up reconnecting to 10.250.0.11:2377: it is unavailable; a later message to it connects again", false),
+                (LogLevel.Warning, "Gave up reconnecting to 10.250.0.12:2377: it is unavailable; a later message to it connects again", false),
+                (LogLevel.Warning, "Gave up reconnecting to 10.250.0.11:2377: it is unavailable; a later message to it connects again", false),
             ],
             sink.Entries);
     }

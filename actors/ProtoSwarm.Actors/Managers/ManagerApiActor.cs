@@ -251,7 +251,7 @@ public sealed partial class ManagerApiActor : IActor
         {
             ListNodes => new NodeList(
                 await WithRaftReachabilityAsync(context, Nodes().OrderBy(n => n.Description.Hostname, StringComparer.Ordinal).ThenBy(n => n.Id, StringComparer.Ordinal)),
-                Cluster() is { } listed ? SwarmCa.ClusterTlsInfo(listed) : null),
+                Cluster() is { RootCaPem.Length: > 0 } listed ? SwarmCa.ClusterTlsInfo(listed) : null),
             InspectNode m => await OnInspectAsync(context, m),
             GetJoinToken m => await OnGetJoinToken(m),
             GetSwarmSummary => OnSummary(),

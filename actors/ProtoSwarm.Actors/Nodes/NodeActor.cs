@@ -210,7 +210,7 @@ public sealed partial class NodeActor : IActor
         {
             await _manager.Proposer.ProposeAsync(
                 [StoreChange.Update(node with { Status = status, ManagerStatus = NodeLiveness.ManagerStatusFor(node, status.State) })]);
-            LogNodeDown(_logger, _nodeId, node.Description.Hostname, (now - _lastHeartbeat).TotalMilliseconds, _silence.TotalMilliseconds);
+            LogNodeDown(_logger, _nodeId, node.Description.Hostname, node.Status.State, (now - _lastHeartbeat).TotalMilliseconds, _silence.TotalMilliseconds);
         }
         catch (StoreConflictException)
         {
@@ -364,8 +364,8 @@ public sealed partial class NodeActor : IActor
     [LoggerMessage(Level = LogLevel.Information, Message = "Node {NodeId} ({Hostname}) {From}->Ready")]
     private static partial void LogNodeReady(ILogger logger, string nodeId, string hostname, NodeState from);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Node {NodeId} ({Hostname}) Ready->Down: no heartbeat for {SilenceMs:0} ms ({WatchedMs:0} ms of it watched)")]
-    private static partial void LogNodeDown(ILogger logger, string nodeId, string hostname, double silenceMs, double watchedMs);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Node {NodeId} ({Hostname}) {From}->Down: no heartbeat for {SilenceMs:0} ms ({WatchedMs:0} ms of it watched)")]
+    private static partial void LogNodeDown(ILogger logger, string nodeId, string hostname, NodeState from, double silenceMs, double watchedMs);
 
     private sealed record LivenessTick
     {

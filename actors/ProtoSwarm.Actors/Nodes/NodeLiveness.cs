@@ -110,7 +110,9 @@ public static class NodeLiveness
         }
 
         var period = heartbeatPeriod ?? ClusterObject.DefaultHeartbeatPeriod;
-        var limit = roleChangedAgo is { } ago && ago < RoleChangeGrace(period) ? RoleChangeGrace(period) : DownAfter(period);
+        // A node that never beat (Unknown: just joined) is starting its member with its new certificate, 2-7 s as
+        // after a role change; judged by the plain limit, every joined node was Down for a moment before its first beat.
+        var limit = stored.State == NodeState.Unknown || roleChangedAgo is { } ago && ago < RoleChangeGrace(period) ? RoleChangeGrace(period) : DownAfter(period);
         if (stored.State != NodeState.Down && silence > limit)
         {
             return stored with { State = NodeState.Down, Message = HeartbeatFailure, LastHeartbeat = lastHeartbeat };

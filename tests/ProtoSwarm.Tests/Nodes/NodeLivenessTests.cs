@@ -21,7 +21,9 @@ public class NodeLivenessTests
     [InlineData("an address change rewrites", NodeState.Ready, 0, true, "10.0.0.9", NodeState.Ready)]
     [InlineData("unknown becomes ready on a heartbeat", NodeState.Unknown, 0, true, Addr, NodeState.Ready)]
     [InlineData("unknown stays unknown within the grace", NodeState.Unknown, 1000, false, Addr, null)]
-    [InlineData("unknown goes down after the silence", NodeState.Unknown, 2001, false, Addr, NodeState.Down)]
+    [InlineData("unknown (just joined, starting its member) stays unknown past the plain limit", NodeState.Unknown, 2001, false, Addr, null)]
+    [InlineData("unknown stays unknown within the join grace", NodeState.Unknown, 15_000, false, Addr, null)]
+    [InlineData("unknown goes down after the join grace", NodeState.Unknown, 15_001, false, Addr, NodeState.Down)]
     [InlineData("disconnected becomes ready on a heartbeat", NodeState.Disconnected, 0, true, Addr, NodeState.Ready)]
     public void Decide(string rule, NodeState stored, int silenceMs, bool heartbeat, string addr, NodeState? expected)
     {

@@ -60,7 +60,8 @@ public class CommandTests
         Assert.Equal(3, objects.Count);
         Assert.Equal(true, (bool?)objects[0]["Self"]);
         Assert.Equal("Leader", (string?)objects[0]["ManagerStatus"]);
-        Assert.Equal("Ready", (string?)objects[1]["TLSStatus"]);
+        // The fake swarm's nodes and cluster report no TLS info: docker/cli's rule makes that Unknown (NodeViewTests hold Ready and Needs Rotation).
+        Assert.Equal("Unknown", (string?)objects[1]["TLSStatus"]);
     }
 
     [Fact]

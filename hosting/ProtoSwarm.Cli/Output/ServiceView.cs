@@ -712,24 +712,22 @@ internal static class ServiceView
             Line(" Message", status.Message);
         }
 
+        // Docker's template prints the heading always, and nothing under it for a service placed anywhere.
         var placement = template.Placement;
-        if (placement.Constraints.Length > 0 || placement.Preferences.Length > 0 || placement.MaxReplicasPerNode > 0)
+        Heading("Placement");
+        if (placement.Constraints.Length > 0)
         {
-            Heading("Placement");
-            if (placement.Constraints.Length > 0)
-            {
-                Line(" Constraints", "[" + string.Join(" ", placement.Constraints) + "]");
-            }
+            Line(" Constraints", "[" + string.Join(" ", placement.Constraints) + "]");
+        }
 
-            if (placement.Preferences.Length > 0)
-            {
-                Spaced(" Preferences", "   ", "[" + string.Join(" ", placement.Preferences.Select(p => "spread=" + p.SpreadDescriptor)) + "]");
-            }
+        if (placement.Preferences.Length > 0)
+        {
+            Spaced(" Preferences", "   ", "[" + string.Join(" ", placement.Preferences.Select(p => "spread=" + p.SpreadDescriptor)) + "]");
+        }
 
-            if (placement.MaxReplicasPerNode > 0)
-            {
-                Spaced(" Max Replicas Per Node", "   ", placement.MaxReplicasPerNode.ToString(CultureInfo.InvariantCulture));
-            }
+        if (placement.MaxReplicasPerNode > 0)
+        {
+            Spaced(" Max Replicas Per Node", "   ", placement.MaxReplicasPerNode.ToString(CultureInfo.InvariantCulture));
         }
 
         PrettyUpdate("UpdateConfig", spec.Update, rollback: false);

@@ -329,6 +329,15 @@ public class ServiceViewTests
         Assert.Contains("\n User: www-data\n", text, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Pretty_Prints_The_Placement_Heading_Alone_For_A_Service_Placed_Anywhere_As_Dockers_Template()
+    {
+        var text = ServiceView.Pretty(new ServiceDetails(Service(spec: Spec()), new ServiceReplicas(3, 3)));
+
+        // Docker's template writes "Placement:" always; with no constraints, preferences or max, the next heading follows it.
+        Assert.Matches(@"\nPlacement:\n(UpdateConfig|RollbackConfig|ContainerSpec):\n", text);
+    }
+
     [Theory]
     [InlineData(0, "0s")]
     [InlineData(300, "300ms")]

@@ -43,7 +43,10 @@ internal sealed class ExecConfig
         {
             var key = entry.Split('=', 2)[0] + "=";
             env.RemoveAll(e => e.StartsWith(key, StringComparison.Ordinal) || e == key[..^1]);
-            env.Add(entry);
+            if (entry.Contains('=', StringComparison.Ordinal))
+            {
+                env.Add(entry); // a bare KEY unsets KEY, as docker's daemon merges an exec's env
+            }
         }
         return new InitConfig
         {

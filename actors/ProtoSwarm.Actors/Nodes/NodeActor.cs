@@ -314,7 +314,9 @@ public sealed partial class NodeActor : IActor
 
     /// <summary>
     /// Stores what the node says its tasks did. Only moves forward are written (a report repeated
-    /// after a lost answer changes nothing), and only for tasks assigned to this node. Answered once
+    /// after a lost answer changes nothing), and only for tasks assigned to this node; the stop of a
+    /// task whose node no longer meets its constraints is stored as its rejection
+    /// (<see cref="Orchestration.ConstraintRejection"/>). Answered once
     /// stored, so the agent keeps a report until then and sends it again to whoever leads.
     /// </summary>
     private async Task OnStatusReport(IContext context, TaskStatusReport report)
@@ -329,7 +331,7 @@ public sealed partial class NodeActor : IActor
                 if (state.Get<TaskObject>(update.TaskId) is { } task && task.NodeId == _nodeId &&
                     Orchestration.TaskStates.CanMove(task.Status.State, update.Status.State))
                 {
-                    changes.Add(StoreChange.Update(task with { Status = update.Status }));
+                    changes.Add(StoreChange.Update(task with { Status = Orchestration.ConstraintRejection.Stored(task, update.Status) }));
                 }
             }
 

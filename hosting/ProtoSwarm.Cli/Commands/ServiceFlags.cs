@@ -691,7 +691,16 @@ internal static partial class ServiceFlags
         _ => Checked<EndpointMode>.Fail($"{Named(flag, value)} is not an endpoint mode; use vip or dnsrr."),
     };
 
-    public static Checked<string> Env(string flag, string value)
+    /// <summary>
+    /// An --env or --env-add entry, as docker's ValidateEnv takes it: NAME=value as written (the
+    /// value may be empty), and a NAME alone takes this shell's value when it has one (set, even to
+    /// empty), so <c>--env PATH</c> sends the caller's PATH. A NAME this shell has not set stays
+    /// bare, and the container then has no such variable (a bare entry unsets the image's).
+    /// </summary>
+    public static Checked<string> Env(string flag, string value) => Env(flag, value, Environment.GetEnvironmentVariable);
+
+    /// <inheritdoc cref="Env(string, string)"/>
+    public static Checked<string> Env(string flag, string value, Func<string, string?> shell)
     {
         var key = EnvKey(value);
         if (key.Trim().Length == 0 || key.Any(char.IsWhiteSpace))
@@ -699,9 +708,10 @@ internal static partial class ServiceFlags
             return Checked<string>.Fail($"{Named(flag, value)} has no variable name; write it as NAME=value.");
         }
 
-        return ServiceTemplates.Problem(value, "", out _) is { } problem
+        var entry = !value.Contains('=', StringComparison.Ordinal) && shell(key) is { } set ? $"{key}={set}" : value;
+        return ServiceTemplates.Problem(entry, "", out _) is { } problem
             ? Checked<string>.Fail($"{Named(flag, value)}: {problem}.")
-            : Checked<string>.Ok(value);
+            : Checked<string>.Ok(entry);
     }
 
     /// <summary>A key alone, for the -rm flags.</summary>

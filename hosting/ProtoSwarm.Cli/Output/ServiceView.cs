@@ -378,13 +378,7 @@ internal static class ServiceView
                 ["Limits"] = Amounts(template.Resources.Limits, withPids: true),
                 ["Reservations"] = Amounts(template.Resources.Reservations, withPids: false),
             },
-            ["RestartPolicy"] = new JsonObject
-            {
-                ["Condition"] = RestartText(template.Restart.Condition),
-                ["Delay"] = Nanos(template.Restart.Delay),
-                ["MaxAttempts"] = template.Restart.MaxAttempts,
-                ["Window"] = Nanos(template.Restart.Window),
-            },
+            ["RestartPolicy"] = RestartJson(template.Restart),
             ["Placement"] = placement,
         };
         if (template.Networks.Length > 0)
@@ -469,20 +463,18 @@ internal static class ServiceView
 
         if (container.HealthCheck is { } health)
         {
-            var healthJson = new JsonObject
+            // Every field of docker's HealthConfig is omitempty: a zero one (inherit the image's) is left out.
+            var healthJson = new JsonObject();
+            AddList(healthJson, "Test", health.Test);
+            AddDuration(healthJson, "Interval", health.Interval);
+            AddDuration(healthJson, "Timeout", health.Timeout);
+            AddDuration(healthJson, "StartPeriod", health.StartPeriod);
+            AddDuration(healthJson, "StartInterval", health.StartInterval);
+            if (health.Retries != 0)
             {
-                ["Test"] = Array(health.Test),
-                ["Interval"] = Nanos(health.Interval),
-                ["Timeout"] = Nanos(health.Timeout),
-                ["StartPeriod"] = Nanos(health.StartPeriod),
-            };
-            if (health.StartInterval != TimeSpan.Zero)
-            {
-                // omitempty in docker's HealthConfig, between StartPeriod and Retries.
-                healthJson["StartInterval"] = Nanos(health.StartInterval);
+                healthJson["Retries"] = health.Retries;
             }
 
-            healthJson["Retries"] = health.Retries;
             json["Healthcheck"] = healthJson;
         }
 
@@ -581,16 +573,40 @@ internal static class ServiceView
         ["Mode"] = file.Mode,
     };
 
-    /// <summary>Docker's mount object: VolumeOptions and TmpfsOptions only when something in them is set.</summary>
-    private static JsonObject MountJson(MountSpec m)
+    /// <summary>
+    /// Docker's RestartPolicy: Window is a pointer docker leaves out until --restart-window sets it,
+    /// and a zero window is what an unset one reads as here, so it is left out when zero.
+    /// </summary>
+    private static JsonObject RestartJson(RestartPolicy restart)
     {
         var json = new JsonObject
         {
-            ["Type"] = Lower(m.Type),
-            ["Source"] = m.Source,
-            ["Target"] = m.Target,
-            ["ReadOnly"] = m.ReadOnly,
+            ["Condition"] = RestartText(restart.Condition),
+            ["Delay"] = Nanos(restart.Delay),
+            ["MaxAttempts"] = restart.MaxAttempts,
         };
+        if (restart.Window != TimeSpan.Zero)
+        {
+            json["Window"] = Nanos(restart.Window);
+        }
+
+        return json;
+    }
+
+    /// <summary>
+    /// Docker's mount object, omitempty as its Go type: no Source when there is none (a tmpfs), no
+    /// ReadOnly when false; VolumeOptions and TmpfsOptions only when something in them is set.
+    /// </summary>
+    private static JsonObject MountJson(MountSpec m)
+    {
+        var json = new JsonObject { ["Type"] = Lower(m.Type) };
+        AddText(json, "Source", m.Source);
+        AddText(json, "Target", m.Target);
+        if (m.ReadOnly)
+        {
+            json["ReadOnly"] = true;
+        }
+
         if (m.VolumeNoCopy || m.VolumeLabels.Count > 0)
         {
             var volume = new JsonObject();
@@ -712,24 +728,22 @@ internal static class ServiceView
             Line(" Message", status.Message);
         }
 
+        // Docker's template prints the heading always, and nothing under it for a service placed anywhere.
         var placement = template.Placement;
-        if (placement.Constraints.Length > 0 || placement.Preferences.Length > 0 || placement.MaxReplicasPerNode > 0)
+        Heading("Placement");
+        if (placement.Constraints.Length > 0)
         {
-            Heading("Placement");
-            if (placement.Constraints.Length > 0)
-            {
-                Line(" Constraints", "[" + string.Join(" ", placement.Constraints) + "]");
-            }
+            Line(" Constraints", "[" + string.Join(" ", placement.Constraints) + "]");
+        }
 
-            if (placement.Preferences.Length > 0)
-            {
-                Spaced(" Preferences", "   ", "[" + string.Join(" ", placement.Preferences.Select(p => "spread=" + p.SpreadDescriptor)) + "]");
-            }
+        if (placement.Preferences.Length > 0)
+        {
+            Spaced(" Preferences", "   ", "[" + string.Join(" ", placement.Preferences.Select(p => "spread=" + p.SpreadDescriptor)) + "]");
+        }
 
-            if (placement.MaxReplicasPerNode > 0)
-            {
-                Spaced(" Max Replicas Per Node", "   ", placement.MaxReplicasPerNode.ToString(CultureInfo.InvariantCulture));
-            }
+        if (placement.MaxReplicasPerNode > 0)
+        {
+            Spaced(" Max Replicas Per Node", "   ", placement.MaxReplicasPerNode.ToString(CultureInfo.InvariantCulture));
         }
 
         PrettyUpdate("UpdateConfig", spec.Update, rollback: false);
@@ -987,6 +1001,15 @@ internal static class ServiceView
         if (value.Length > 0)
         {
             json[name] = value;
+        }
+    }
+
+    /// <summary>A Go time.Duration with omitempty: nanoseconds, left out when zero.</summary>
+    private static void AddDuration(JsonObject json, string name, TimeSpan value)
+    {
+        if (value != TimeSpan.Zero)
+        {
+            json[name] = Nanos(value);
         }
     }
 }

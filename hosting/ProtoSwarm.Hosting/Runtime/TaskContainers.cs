@@ -181,6 +181,12 @@ internal static class TaskContainers
     public static string Hostname(TaskObject task) =>
         task.Spec.Container.Hostname.Length > 0 ? task.Spec.Container.Hostname : task.Id.Length > 12 ? task.Id[..12] : task.Id;
 
+    /// <summary>
+    /// The container's environment: the image's, the task's over it (a key keeps its first place, the
+    /// last value wins, even after an unset), then HOSTNAME. A task entry without '=' (a bare KEY the
+    /// CLI's shell did not have) unsets KEY, as docker's daemon merges it: it never reaches the process
+    /// as a bare line, which would sit beside the PATH the container's init adds when the image's is gone.
+    /// </summary>
     public static IReadOnlyList<string> Environment(IEnumerable<string> image, IEnumerable<string> task, string hostname)
     {
         var order = new List<string>();
@@ -188,8 +194,14 @@ internal static class TaskContainers
         foreach (var entry in image.Concat(task).Append("HOSTNAME=" + hostname))
         {
             var eq = entry.IndexOf('=', StringComparison.Ordinal);
-            var key = eq < 0 ? entry : entry[..eq];
-            if (!values.ContainsKey(key))
+            if (eq < 0)
+            {
+                values.Remove(entry);
+                continue;
+            }
+
+            var key = entry[..eq];
+            if (!order.Contains(key))
             {
                 order.Add(key);
             }
@@ -197,7 +209,7 @@ internal static class TaskContainers
             values[key] = entry;
         }
 
-        return [.. order.Select(k => values[k])];
+        return [.. order.Where(values.ContainsKey).Select(k => values[k])];
     }
 
     public static ContainerResources Resources(ResourceRequirements resources) => new()

@@ -426,6 +426,21 @@ public class ServiceFlagsTests
     }
 
     [Fact]
+    public void A_Bare_Env_Or_Env_Add_Key_Takes_This_Shells_Value_And_Stays_Bare_When_The_Shell_Has_None()
+    {
+        var path = Environment.GetEnvironmentVariable("PATH");
+        Assert.False(string.IsNullOrEmpty(path));
+
+        var created = Created("--env", "PATH", "--env", "PROTOSWARM_NOT_SET_ANYWHERE", "--env", "EMPTY=");
+        var updated = Updated(created with { TaskTemplate = created.TaskTemplate with { Container = created.TaskTemplate.Container with { Env = ["A=1"] } } },
+            "--env-add", "PATH", "--env-add", "PROTOSWARM_NOT_SET_ANYWHERE");
+
+        // As docker's ValidateEnv: the shell's value when it has one; a bare key otherwise (the container then has none).
+        Assert.Equal(["PATH=" + path, "PROTOSWARM_NOT_SET_ANYWHERE", "EMPTY="], created.TaskTemplate.Container.Env.ToArray());
+        Assert.Equal(["A=1", "PATH=" + path, "PROTOSWARM_NOT_SET_ANYWHERE"], updated.TaskTemplate.Container.Env.ToArray());
+    }
+
+    [Fact]
     public void Env_Files_Come_Before_Env_Flags_And_A_Bare_Key_Takes_This_Shells_Value()
     {
         var file = Path.Combine(Path.GetTempPath(), $"envfile-{Guid.NewGuid():N}");

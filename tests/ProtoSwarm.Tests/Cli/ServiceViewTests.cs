@@ -274,9 +274,30 @@ public class ServiceViewTests
         var set = ServiceView.Inspect(new ServiceDetails(Service(spec: With(check with { StartInterval = TimeSpan.FromSeconds(2) })), new ServiceReplicas(1, 1)));
         var unset = ServiceView.Inspect(new ServiceDetails(Service(spec: With(check)), new ServiceReplicas(1, 1)));
 
-        Assert.Equal("""{"Test":["CMD","true"],"Interval":30000000000,"Timeout":0,"StartPeriod":60000000000,"StartInterval":2000000000,"Retries":0}""",
+        // Every field of docker's HealthConfig is omitempty: the unset Timeout and Retries are left out too.
+        Assert.Equal("""{"Test":["CMD","true"],"Interval":30000000000,"StartPeriod":60000000000,"StartInterval":2000000000}""",
             Json.Line(set["Spec"]!["TaskTemplate"]!["ContainerSpec"]!["Healthcheck"]));
         Assert.False(unset["Spec"]!["TaskTemplate"]!["ContainerSpec"]!["Healthcheck"]!.AsObject().ContainsKey("StartInterval"));
+    }
+
+    [Fact]
+    public void Inspect_Leaves_Out_Zero_Mount_Health_And_Restart_Fields_As_Dockers_Omitempty()
+    {
+        var container = new ContainerSpec("nginx:1.27",
+            Mounts: [new MountSpec(MountType.Tmpfs, "", "/cache"), new MountSpec(MountType.Bind, "/srv", "/data", ReadOnly: true)],
+            HealthCheck: new HealthCheck(["CMD", "true"], TimeSpan.FromSeconds(30), Retries: 3));
+        var spec = Spec() with { TaskTemplate = Spec().TaskTemplate with { Container = container } };
+        var windowed = Spec() with { TaskTemplate = Spec().TaskTemplate with { Restart = new RestartPolicy(RestartCondition.Any, TimeSpan.FromSeconds(5), 3, TimeSpan.FromSeconds(10)) } };
+
+        var json = ServiceView.Inspect(new ServiceDetails(Service(spec: spec), new ServiceReplicas(3, 3)));
+        var withWindow = ServiceView.Inspect(new ServiceDetails(Service(spec: windowed), new ServiceReplicas(3, 3)));
+
+        var template = json["Spec"]!["TaskTemplate"]!;
+        Assert.Equal("""[{"Type":"tmpfs","Target":"/cache"},{"Type":"bind","Source":"/srv","Target":"/data","ReadOnly":true}]""",
+            Json.Line(template["ContainerSpec"]!["Mounts"]));
+        Assert.Equal("""{"Test":["CMD","true"],"Interval":30000000000,"Retries":3}""", Json.Line(template["ContainerSpec"]!["Healthcheck"]));
+        Assert.Equal("""{"Condition":"any","Delay":5000000000,"MaxAttempts":0}""", Json.Line(template["RestartPolicy"]));
+        Assert.Equal("""{"Condition":"any","Delay":5000000000,"MaxAttempts":3,"Window":10000000000}""", Json.Line(withWindow["Spec"]!["TaskTemplate"]!["RestartPolicy"]));
     }
 
     [Fact]
@@ -327,6 +348,15 @@ public class ServiceViewTests
             text,
             StringComparison.Ordinal);
         Assert.Contains("\n User: www-data\n", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Pretty_Prints_The_Placement_Heading_Alone_For_A_Service_Placed_Anywhere_As_Dockers_Template()
+    {
+        var text = ServiceView.Pretty(new ServiceDetails(Service(spec: Spec()), new ServiceReplicas(3, 3)));
+
+        // Docker's template writes "Placement:" always; with no constraints, preferences or max, the next heading follows it.
+        Assert.Matches(@"\nPlacement:\n(UpdateConfig|RollbackConfig|ContainerSpec):\n", text);
     }
 
     [Theory]

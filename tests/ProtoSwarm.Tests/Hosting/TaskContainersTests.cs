@@ -71,6 +71,15 @@ public sealed class TaskContainersTests
     }
 
     [Fact]
+    public void A_Bare_Task_Key_Unsets_The_Image_Variable_And_Never_Reaches_The_Container_As_A_Bare_Line()
+    {
+        var env = TaskContainers.Environment(["PATH=/bin", "A=1", "B=2"], ["PATH", "C", "B=3", "A", "A=again"], "host1");
+
+        // As docker's daemon merges it: PATH and C are gone (init then adds its default PATH), A set again keeps its place.
+        Assert.Equal<string>(["A=again", "B=3", "HOSTNAME=host1"], env);
+    }
+
+    [Fact]
     public void The_Specification_Takes_Dir_User_Hostname_Limits_And_Confinement_From_The_Task_Over_The_Image()
     {
         var container = new ContainerSpec("busybox", Command: ["sleep", "1"], Dir: "/srv", Hostname: "web-1", ReadOnly: true,

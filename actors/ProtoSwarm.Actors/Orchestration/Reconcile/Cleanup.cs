@@ -43,7 +43,7 @@ internal static class Cleanup
     /// task beside a live one; a negative limit keeps everything. Only a task that has ended or was
     /// never assigned may go (a stopping task still holds its node), and never one the restart
     /// judgement still reads (<see cref="RestartRules.Protected"/>), so pruning cannot change a
-    /// decision: with a restart attempt limit, up to that many tasks stay beyond the history limit.
+    /// decision: with a restart attempt limit, up to one more than that many tasks stay beyond the history limit.
     /// </summary>
     public static void PruneHistory(ReconcileState s)
     {

@@ -5,10 +5,13 @@ namespace ProtoSwarm.Actors.Orchestration.Reconcile;
 /// <summary>A global service (or global job) follows the nodes: one live task per eligible node.</summary>
 internal static class GlobalRules
 {
+    private const string NoLongerMatches = "no longer matches the placement constraints";
+
     /// <summary>
     /// Tasks follow their node: a node that left the store takes its tasks with it (desired Remove,
     /// deleted once they cannot run); a drained node, or one that no longer matches the constraints,
-    /// has its task stopped; a paused node keeps its task; a down node's task is left alone, since
+    /// has its task stopped (the latter ends Rejected, as swarmkit's constraint enforcer has it,
+    /// <see cref="ReconcileState.Reject"/>); a paused node keeps its task; a down node's task is left alone, since
     /// it can run nowhere else and may come back with its node.
     /// </summary>
     public static void FollowNodes(ReconcileState s, NodeEligibility eligibility)
@@ -30,7 +33,7 @@ internal static class GlobalRules
             {
                 { Status.State: NodeState.Down } => null,
                 { Spec.Availability: NodeAvailability.Drain } => "is drained",
-                _ when !eligibility.Matches(node) => "no longer matches the placement constraints",
+                _ when !eligibility.Matches(node) => NoLongerMatches,
                 _ => null,
             };
             if (why is null)
@@ -40,7 +43,15 @@ internal static class GlobalRules
 
             foreach (var task in tasks.Where(t => TaskFacts.IsLive(t, s.IsJob)))
             {
-                s.SetDesired(task, TaskState.Shutdown, $"task {task.Id} stops: node {key.NodeId} {why}");
+                var message = $"task {task.Id} stops: node {key.NodeId} {why}";
+                if (why == NoLongerMatches)
+                {
+                    s.Reject(task, message);
+                }
+                else
+                {
+                    s.SetDesired(task, TaskState.Shutdown, message);
+                }
             }
         }
     }

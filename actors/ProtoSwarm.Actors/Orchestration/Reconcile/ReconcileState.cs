@@ -142,6 +142,29 @@ internal sealed class ReconcileState
     }
 
     /// <summary>
+    /// Stops a task because its node no longer meets the placement constraints: desired Shutdown, and
+    /// the reason in its error (<see cref="ConstraintRejection"/>), so its end is stored as Rejected
+    /// and `service ps` tells why it moved; a no-op if it was already asked to stop.
+    /// </summary>
+    public void Reject(TaskObject task, string? why = null)
+    {
+        var current = _tasks[task.Id];
+        if (current.DesiredState >= TaskState.Shutdown)
+        {
+            return;
+        }
+
+        _tasks[task.Id] = current with
+        {
+            DesiredState = TaskState.Shutdown,
+            Status = ConstraintRejection.Mark(current.Status),
+            Meta = current.Meta with { UpdatedAt = Now },
+        };
+        Writes++;
+        Event(why);
+    }
+
+    /// <summary>
     /// Gives a task the service's current task template and spec version in place, so it is clean from
     /// now on: for a task whose spec differs in placement alone and whose node meets the new placement
     /// (<see cref="PlacementChange"/>). Nothing a node reads changes (its agent acts on the desired

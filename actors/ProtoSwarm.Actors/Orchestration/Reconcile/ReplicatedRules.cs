@@ -5,6 +5,8 @@ namespace ProtoSwarm.Actors.Orchestration.Reconcile;
 /// <summary>Slots 1..N of a replicated service or a replicated job: node loss, scaling, filling the slots.</summary>
 internal static class ReplicatedRules
 {
+    private const string NoLongerMeets = "no longer meets the task's placement constraints";
+
     /// <summary>
     /// A live task whose node is down, drained or gone stops (desired Shutdown), and its slot is
     /// filled again in the same step, with no restart delay and no attempt counted: losing a node
@@ -12,8 +14,9 @@ internal static class ReplicatedRules
     /// not, because the swarm promises that a lost node's tasks run elsewhere within 3 s.
     /// A task whose node no longer meets the task's own placement constraints (a label removed,
     /// a node demoted) stops too, as swarmkit's constraint enforcer does; its replacement is placed
-    /// where the constraints hold, or waits pending. Judged by the task's own spec, so a rolling
-    /// update that changes the constraints still replaces the old tasks batch by batch.
+    /// where the constraints hold, or waits pending; it ends Rejected with swarmkit's error
+    /// (<see cref="ReconcileState.Reject"/>). Judged by the task's own spec, so a rolling update that
+    /// changes the constraints still replaces the old tasks batch by batch.
     /// </summary>
     public static void LeaveLostNodes(ReconcileState s)
     {
@@ -31,12 +34,17 @@ internal static class ReplicatedRules
                 null => "left the swarm",
                 { Status.State: NodeState.Down } => "is down",
                 { Spec.Availability: NodeAvailability.Drain } => "is drained",
-                _ when !EligibilityOf(task.Spec).Matches(node) => "no longer meets the task's placement constraints",
+                _ when !EligibilityOf(task.Spec).Matches(node) => NoLongerMeets,
                 _ => null,
             };
-            if (why is not null)
+            var message = $"task {task.Id} (slot {task.Slot}) stops: node {task.NodeId} {why}; it is replaced at once";
+            if (why == NoLongerMeets)
             {
-                s.SetDesired(task, TaskState.Shutdown, $"task {task.Id} (slot {task.Slot}) stops: node {task.NodeId} {why}; it is replaced at once");
+                s.Reject(task, message);
+            }
+            else if (why is not null)
+            {
+                s.SetDesired(task, TaskState.Shutdown, message);
             }
         }
 

@@ -92,10 +92,10 @@ public static class RestartRules
             return new SlotDecision(SlotState.Done, latest, Reason: "it ended without failure and the restart condition is on-failure");
         }
 
-        var counted = Attempts(CurrentRun(tasks, isStale), latest, policy, now);
+        var counted = Attempts(CurrentRun(tasks, isStale), policy, now);
         if (policy.MaxAttempts > 0 && counted.Count >= policy.MaxAttempts)
         {
-            DateTimeOffset? retry = policy.Window > TimeSpan.Zero ? counted.Min(t => t.Status.Timestamp) + policy.Window : null;
+            DateTimeOffset? retry = policy.Window > TimeSpan.Zero ? counted.Min() + policy.Window : null;
             return new SlotDecision(SlotState.Exhausted, latest, retry, counted.Count, $"{policy.MaxAttempts} restart attempts are used up");
         }
 
@@ -132,19 +132,32 @@ public static class RestartRules
         isJob && condition == RestartCondition.Any ? RestartCondition.OnFailure : condition;
 
     /// <summary>
-    /// The restarts already made in the slot: every earlier task that ended on its own (each was
-    /// followed by the next), within the window before now if the policy has one.
+    /// The restarts made in the slot: each task that ended on its own and the task made after it
+    /// (its replacement), oldest first. A restart happened when its replacement was made, not when
+    /// the task ended, as swarmkit's restart supervisor records it.
     /// </summary>
-    public static List<TaskObject> Attempts(IEnumerable<TaskObject> tasks, TaskObject latest, RestartPolicy policy, DateTimeOffset now) =>
+    public static IEnumerable<(TaskObject Ended, TaskObject Replacement)> Restarts(IEnumerable<TaskObject> tasks)
+    {
+        var ordered = tasks.OrderBy(t => t.Meta.CreatedAt).ThenBy(t => t.Status.Timestamp).ThenBy(t => t.Id, StringComparer.Ordinal).ToList();
+        return ordered.Zip(ordered.Skip(1)).Where(pair => TaskOutcome.EndedOnItsOwn(pair.First));
+    }
+
+    /// <summary>
+    /// When the restarts that count against the policy were made: all of the run's, or with a
+    /// window only those made within the window before now. Now is when the next restart would be
+    /// made, so no window of that length ever holds more than max attempts restarts; counting by
+    /// when a task ended instead let the restart made as the window freed escape the next count.
+    /// </summary>
+    public static List<DateTimeOffset> Attempts(IEnumerable<TaskObject> tasks, RestartPolicy policy, DateTimeOffset now) =>
     [
-        .. tasks.Where(t => !ReferenceEquals(t, latest) && t.Id != latest.Id && TaskOutcome.EndedOnItsOwn(t) &&
-                            (policy.Window <= TimeSpan.Zero || t.Status.Timestamp > now - policy.Window)),
+        .. Restarts(tasks).Select(r => r.Replacement.Meta.CreatedAt)
+            .Where(made => policy.Window <= TimeSpan.Zero || made > now - policy.Window),
     ];
 
     /// <summary>
     /// The tasks of a slot that history pruning must keep because the judgement above reads them:
-    /// the last task while none is live, the ones counted as attempts while a limit is set, and a
-    /// job's completions of the current run.
+    /// the last task while none is live, both tasks of each restart counted as an attempt while a
+    /// limit is set (a restart is known by the pair), and a job's completions of the current run.
     /// </summary>
     public static HashSet<string> Protected(IReadOnlyList<TaskObject> tasks, bool isJob, DateTimeOffset now)
     {
@@ -159,7 +172,11 @@ public static class RestartRules
         var policy = latest.Spec.Restart;
         if (policy.MaxAttempts > 0)
         {
-            kept.UnionWith(tasks.Where(t => TaskOutcome.EndedOnItsOwn(t) && (policy.Window <= TimeSpan.Zero || t.Status.Timestamp > now - policy.Window)).Select(t => t.Id));
+            foreach (var (ended, replacement) in Restarts(tasks).Where(r => policy.Window <= TimeSpan.Zero || r.Replacement.Meta.CreatedAt > now - policy.Window))
+            {
+                kept.Add(ended.Id);
+                kept.Add(replacement.Id);
+            }
         }
 
         if (isJob)

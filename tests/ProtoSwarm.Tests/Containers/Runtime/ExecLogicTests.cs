@@ -131,4 +131,14 @@ public sealed class ExecLogicTests
         Assert.Equal(("/srv", "app", "h", 5UL, 8, 1, 7U), (exec.WorkingDir, exec.User, exec.Hostname, exec.Capabilities, exec.Seccomp.Length, exec.Rlimits.Length, exec.AdditionalGids[0]));
         Assert.Equal(("/tmp", "0"), (new ExecConfig { User = "0", WorkingDir = "/tmp" }.ApplyTo(container) is var other ? (other.WorkingDir, other.User) : default));
     }
+
+    [Fact]
+    public void A_Bare_Exec_Key_Unsets_The_Containers_Variable_Instead_Of_Adding_A_Bare_Line()
+    {
+        var container = new InitConfig { Args = ["sleep", "1"], Env = ["PATH=/bin", "A=1"] };
+
+        var exec = new ExecConfig { Args = ["env"], Env = ["A", "B"] }.ApplyTo(container);
+
+        Assert.Equal(["PATH=/bin"], exec.Env);
+    }
 }

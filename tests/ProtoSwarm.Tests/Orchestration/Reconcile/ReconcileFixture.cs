@@ -137,7 +137,13 @@ internal sealed class FakeStore
                         Assert.Null(TaskStates.CheckDesiredTransition(old.DesiredState, task.DesiredState));
                     }
 
-                    if (old.Status != task.Status)
+                    if (old.Status != task.Status && task.Status == ConstraintRejection.Mark(old.Status))
+                    {
+                        // The reason of a stop for its node's constraints, noted as the stop is asked (a removal in the same
+                        // step may go further); the state stays the node's.
+                        Assert.True(task.DesiredState >= TaskState.Shutdown, $"{task.Id}: its reason noted without a stop");
+                    }
+                    else if (old.Status != task.Status)
                     {
                         // The step writes no observed state but one: Orphaned, for a task of a node that left the store.
                         Assert.Equal(TaskState.Orphaned, task.Status.State);
@@ -162,7 +168,7 @@ internal sealed class FakeStore
         }
     }
 
-    /// <summary>Changes a task's observed state as its node would report it.</summary>
+    /// <summary>Changes a task's observed state as its node would report it, stored as the managers store a report.</summary>
     public void Report(string taskId, TaskState state, DateTimeOffset at, int? exitCode = null)
     {
         var task = Tasks[taskId];
@@ -170,7 +176,7 @@ internal sealed class FakeStore
         var started = state == TaskState.Running ? at : task.Status.StartedAt;
         Tasks[taskId] = task with
         {
-            Status = new TaskObservedStatus(state, at, TaskStates.Name(state), state == TaskState.Failed ? "task failed" : "", exitCode, started),
+            Status = ConstraintRejection.Stored(task, new TaskObservedStatus(state, at, TaskStates.Name(state), state == TaskState.Failed ? "task failed" : "", exitCode, started)),
             Meta = task.Meta with { Version = ++_index },
         };
     }

@@ -1,3 +1,4 @@
+using ProtoSwarm.Actors.Orchestration;
 using ProtoSwarm.Actors.Orchestration.Reconcile;
 using ProtoSwarm.Contracts;
 using static ProtoSwarm.Tests.Orchestration.Reconcile.Rc;
@@ -154,6 +155,27 @@ public class ReplicatedReconcileTests
         Assert.Equal("x2:shutdown", outcome.DesiredChanges());
         Assert.Equal("2:running", outcome.Creations());
         Assert.Contains(outcome.Events, e => e.Contains("no longer meets the task's placement constraints", StringComparison.Ordinal));
+        // The reason is noted at once (service ps shows it while the task stops); the state stays its node's to report.
+        Assert.Equal((TaskState.Running, ConstraintRejection.Error), (outcome.Updated("x2").Status.State, outcome.Updated("x2").Status.Err));
+    }
+
+    [Fact]
+    public void A_Task_Stopped_For_Its_Nodes_Constraints_Ends_Rejected_As_Swarmkits_Constraint_Enforcer_Has_It()
+    {
+        var zoned = Spec(ServiceMode.ReplicatedMode(1), constraints: ["node.labels.zone==c"]);
+        var store = new FakeStore(Service(zoned), [Task("x1", 1, "w2", spec: zoned)], [Node("w1", labels: ("zone", "c")), Node("w2", labels: ("zone", "c"))]);
+        Assert.Empty(store.Step(At(1)).Changes);
+
+        // node update --label-add zone=b w2: the task stops, its node reports the stop, and it is stored as the rejection.
+        store.Nodes = [Node("w1", labels: ("zone", "c")), Node("w2", labels: ("zone", "b"))];
+        var replacement = store.Step(At(2)).Created().Single();
+        store.Report("x1", TaskState.Shutdown, At(3));
+
+        var ended = store.Tasks["x1"];
+        Assert.Equal((TaskState.Rejected, TaskState.Shutdown), (ended.Status.State, ended.DesiredState));
+        Assert.Equal(("assigned node no longer meets constraints", "task rejected by constraint enforcer"), (ended.Status.Err, ended.Status.Message));
+        Assert.Equal(1, replacement.Slot);
+        Assert.Empty(store.Step(At(4)).Created());
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using ProtoSwarm.Actors.Orchestration.Reconcile;
 using ProtoSwarm.Contracts;
 using static ProtoSwarm.Tests.Orchestration.Reconcile.Rc;
 
@@ -102,6 +103,61 @@ public class RestartPolicyTests
         Assert.Empty(within.Created());
         Assert.Equal(At(31), within.WakeAt);
         Assert.Equal("1:running", after.Creations());
+    }
+
+    [Fact]
+    public void An_Exhausted_Slot_Is_Due_When_Its_Oldest_Restart_Leaves_The_Window_Not_When_Its_Task_Ended()
+    {
+        var spec = With(RestartCondition.Any, maxAttempts: 1, window: 10);
+        var tasks = new[]
+        {
+            Task("x1", 1, "a", TaskState.Failed, TaskState.Shutdown, spec, created: 0, statusAt: 1),
+            Task("x2", 1, "a", TaskState.Failed, TaskState.Running, spec, created: 3, statusAt: 5),
+        };
+
+        var decision = RestartRules.Decide(tasks, isJob: false, At(6));
+
+        // The restart was x2, made at 3: it counts until 13, though x1 ended at 1.
+        Assert.Equal(SlotState.Exhausted, decision.State);
+        Assert.Equal(At(13), decision.At);
+        Assert.Equal(SlotState.Exhausted, RestartRules.Decide(tasks, isJob: false, At(12)).State);
+        Assert.Equal(SlotState.ReplaceNow, RestartRules.Decide(tasks, isJob: false, At(13)).State);
+    }
+
+    /// <summary>
+    /// The explorer's repro on a fake clock: max attempts 1, window 10 s, delay 1 s, each task failing
+    /// 1.5 s after it is made. Every restart (every task made after the first) must be at least the
+    /// window after the one before: counted by when a task ended, the restart made as the window
+    /// freed escaped the next count, and restarts came in pairs ~2 s apart.
+    /// </summary>
+    [Fact]
+    public void A_Window_Never_Holds_More_Restarts_Than_Max_Attempts_Over_A_Run_Of_Failures()
+    {
+        var spec = With(RestartCondition.Any, delay: 1, maxAttempts: 1, window: 10);
+        var store = new FakeStore(Service(spec), [], NodeList("a"));
+        var made = new List<double>();
+        var ends = new Dictionary<string, double>(StringComparer.Ordinal);
+        for (var tick = 0; tick <= 240; tick++)
+        {
+            var now = tick * 0.25;
+            foreach (var (id, end) in ends.Where(e => e.Value <= now).ToList())
+            {
+                store.Report(id, TaskState.Failed, At(end), exitCode: 4);
+                ends.Remove(id);
+            }
+
+            foreach (var task in store.Step(At(now)).Created())
+            {
+                made.Add(now);
+                store.Assign(task.Id, "a", At(now));
+                store.Report(task.Id, TaskState.Running, At(now));
+                ends[task.Id] = now + 1.5;
+            }
+        }
+
+        var restarts = made.Skip(1).ToList();
+        Assert.True(restarts.Count >= 4, $"restarts at {string.Join(", ", restarts)}");
+        Assert.All(restarts.Zip(restarts.Skip(1)), pair => Assert.True(pair.Second - pair.First >= 10, $"restarts at {string.Join(", ", restarts)}"));
     }
 
     [Fact]

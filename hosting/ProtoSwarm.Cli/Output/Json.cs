@@ -38,6 +38,15 @@ internal static class Json
         return text.Append('\n').ToString();
     }
 
+    /// <summary>A string field with Go's omitempty: set only when not empty.</summary>
+    public static void AddText(JsonObject json, string name, string value)
+    {
+        if (value.Length > 0)
+        {
+            json[name] = value;
+        }
+    }
+
     /// <summary>Go's RFC3339Nano for UTC: fractional seconds without trailing zeros, `Z` suffix.</summary>
     public static string Timestamp(DateTimeOffset time) =>
         time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", CultureInfo.InvariantCulture);

@@ -127,10 +127,7 @@ internal static class NodeView
         }
 
         var status = new JsonObject { ["State"] = Lower(node.Status.State) };
-        if (node.Status.Message.Length > 0)
-        {
-            status["Message"] = node.Status.Message;
-        }
+        Json.AddText(status, "Message", node.Status.Message);
 
         status["Addr"] = node.Status.Addr;
 
@@ -184,24 +181,11 @@ internal static class NodeView
     public static JsonObject TlsInfoJson(NodeTlsInfo? info)
     {
         var json = new JsonObject();
-        if (info is null)
+        if (info is not null)
         {
-            return json;
-        }
-
-        if (info.TrustRoot.Length > 0)
-        {
-            json["TrustRoot"] = info.TrustRoot;
-        }
-
-        if (info.CertIssuerSubject.Length > 0)
-        {
-            json["CertIssuerSubject"] = info.CertIssuerSubject;
-        }
-
-        if (info.CertIssuerPublicKey.Length > 0)
-        {
-            json["CertIssuerPublicKey"] = info.CertIssuerPublicKey;
+            Json.AddText(json, "TrustRoot", info.TrustRoot);
+            Json.AddText(json, "CertIssuerSubject", info.CertIssuerSubject);
+            Json.AddText(json, "CertIssuerPublicKey", info.CertIssuerPublicKey);
         }
 
         return json;

@@ -434,17 +434,17 @@ internal static class ServiceView
         };
         AddList(json, "Command", container.Command);
         AddList(json, "Args", container.Args);
-        AddText(json, "Hostname", container.Hostname);
+        Json.AddText(json, "Hostname", container.Hostname);
         AddList(json, "Env", container.Env);
-        AddText(json, "Dir", container.Dir);
-        AddText(json, "User", container.User);
+        Json.AddText(json, "Dir", container.Dir);
+        Json.AddText(json, "User", container.User);
         AddList(json, "Groups", container.Groups);
         if (container.Init is { } init)
         {
             json["Init"] = init;
         }
 
-        AddText(json, "StopSignal", container.StopSignal);
+        Json.AddText(json, "StopSignal", container.StopSignal);
         if (container.ReadOnly)
         {
             json["ReadOnly"] = true;
@@ -546,7 +546,7 @@ internal static class ServiceView
         new([.. ports.Select(p =>
         {
             var port = new JsonObject();
-            AddText(port, "Name", p.Name);
+            Json.AddText(port, "Name", p.Name);
             port["Protocol"] = Lower(p.Protocol);
             port["TargetPort"] = p.TargetPort;
             port["PublishedPort"] = p.PublishedPort;
@@ -600,8 +600,8 @@ internal static class ServiceView
     private static JsonObject MountJson(MountSpec m)
     {
         var json = new JsonObject { ["Type"] = Lower(m.Type) };
-        AddText(json, "Source", m.Source);
-        AddText(json, "Target", m.Target);
+        Json.AddText(json, "Source", m.Source);
+        Json.AddText(json, "Target", m.Target);
         if (m.ReadOnly)
         {
             json["ReadOnly"] = true;
@@ -993,14 +993,6 @@ internal static class ServiceView
         if (items.Count > 0)
         {
             json[name] = Array(items);
-        }
-    }
-
-    private static void AddText(JsonObject json, string name, string value)
-    {
-        if (value.Length > 0)
-        {
-            json[name] = value;
         }
     }
 

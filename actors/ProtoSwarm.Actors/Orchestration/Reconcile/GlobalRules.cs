@@ -5,8 +5,6 @@ namespace ProtoSwarm.Actors.Orchestration.Reconcile;
 /// <summary>A global service (or global job) follows the nodes: one live task per eligible node.</summary>
 internal static class GlobalRules
 {
-    private const string NoLongerMatches = "no longer matches the placement constraints";
-
     /// <summary>
     /// Tasks follow their node: a node that left the store takes its tasks with it (desired Remove,
     /// deleted once they cannot run); a drained node, or one that no longer matches the constraints,
@@ -29,12 +27,12 @@ internal static class GlobalRules
                 continue;
             }
 
-            var why = node switch
+            var (why, rejected) = node switch
             {
-                { Status.State: NodeState.Down } => null,
-                { Spec.Availability: NodeAvailability.Drain } => "is drained",
-                _ when !eligibility.Matches(node) => NoLongerMatches,
-                _ => null,
+                { Status.State: NodeState.Down } => (null, false),
+                { Spec.Availability: NodeAvailability.Drain } => ("is drained", false),
+                _ when !eligibility.Matches(node) => ("no longer matches the placement constraints", true),
+                _ => ((string?)null, false),
             };
             if (why is null)
             {
@@ -44,7 +42,7 @@ internal static class GlobalRules
             foreach (var task in tasks.Where(t => TaskFacts.IsLive(t, s.IsJob)))
             {
                 var message = $"task {task.Id} stops: node {key.NodeId} {why}";
-                if (why == NoLongerMatches)
+                if (rejected)
                 {
                     s.Reject(task, message);
                 }

@@ -128,7 +128,16 @@ internal sealed class ReconcileState
     public bool InCurrentIteration(TaskObject task) => !IsJob || task.JobIteration == Service!.JobIteration;
 
     /// <summary>Moves a task's desired state forward (never back, as TaskStates requires); a no-op if it is already there or further.</summary>
-    public void SetDesired(TaskObject task, TaskState desired, string? why = null)
+    public void SetDesired(TaskObject task, TaskState desired, string? why = null) => MoveDesired(task, desired, why, rejected: false);
+
+    /// <summary>
+    /// Stops a task because its node no longer meets the placement constraints: desired Shutdown, and
+    /// the reason in its error (<see cref="ConstraintRejection"/>), so its end is stored as Rejected
+    /// and `service ps` tells why it moved; a no-op if it was already asked to stop.
+    /// </summary>
+    public void Reject(TaskObject task, string? why = null) => MoveDesired(task, TaskState.Shutdown, why, rejected: true);
+
+    private void MoveDesired(TaskObject task, TaskState desired, string? why, bool rejected)
     {
         var current = _tasks[task.Id];
         if (current.DesiredState >= desired)
@@ -136,28 +145,10 @@ internal sealed class ReconcileState
             return;
         }
 
-        _tasks[task.Id] = current with { DesiredState = desired, Meta = current.Meta with { UpdatedAt = Now } };
-        Writes++;
-        Event(why);
-    }
-
-    /// <summary>
-    /// Stops a task because its node no longer meets the placement constraints: desired Shutdown, and
-    /// the reason in its error (<see cref="ConstraintRejection"/>), so its end is stored as Rejected
-    /// and `service ps` tells why it moved; a no-op if it was already asked to stop.
-    /// </summary>
-    public void Reject(TaskObject task, string? why = null)
-    {
-        var current = _tasks[task.Id];
-        if (current.DesiredState >= TaskState.Shutdown)
-        {
-            return;
-        }
-
         _tasks[task.Id] = current with
         {
-            DesiredState = TaskState.Shutdown,
-            Status = ConstraintRejection.Mark(current.Status),
+            DesiredState = desired,
+            Status = rejected ? ConstraintRejection.Mark(current.Status) : current.Status,
             Meta = current.Meta with { UpdatedAt = Now },
         };
         Writes++;

@@ -5,8 +5,6 @@ namespace ProtoSwarm.Actors.Orchestration.Reconcile;
 /// <summary>Slots 1..N of a replicated service or a replicated job: node loss, scaling, filling the slots.</summary>
 internal static class ReplicatedRules
 {
-    private const string NoLongerMeets = "no longer meets the task's placement constraints";
-
     /// <summary>
     /// A live task whose node is down, drained or gone stops (desired Shutdown), and its slot is
     /// filled again in the same step, with no restart delay and no attempt counted: losing a node
@@ -29,16 +27,16 @@ internal static class ReplicatedRules
             }
 
             var node = s.Node(task.NodeId);
-            var why = node switch
+            var (why, rejected) = node switch
             {
-                null => "left the swarm",
-                { Status.State: NodeState.Down } => "is down",
-                { Spec.Availability: NodeAvailability.Drain } => "is drained",
-                _ when !EligibilityOf(task.Spec).Matches(node) => NoLongerMeets,
-                _ => null,
+                null => ("left the swarm", false),
+                { Status.State: NodeState.Down } => ("is down", false),
+                { Spec.Availability: NodeAvailability.Drain } => ("is drained", false),
+                _ when !EligibilityOf(task.Spec).Matches(node) => ("no longer meets the task's placement constraints", true),
+                _ => ((string?)null, false),
             };
             var message = $"task {task.Id} (slot {task.Slot}) stops: node {task.NodeId} {why}; it is replaced at once";
-            if (why == NoLongerMeets)
+            if (rejected)
             {
                 s.Reject(task, message);
             }

@@ -149,10 +149,11 @@ public static class RestartRules
     /// when a task ended instead let the restart made as the window freed escape the next count.
     /// </summary>
     public static List<DateTimeOffset> Attempts(IEnumerable<TaskObject> tasks, RestartPolicy policy, DateTimeOffset now) =>
-    [
-        .. Restarts(tasks).Select(r => r.Replacement.Meta.CreatedAt)
-            .Where(made => policy.Window <= TimeSpan.Zero || made > now - policy.Window),
-    ];
+        [.. Counted(tasks, policy, now).Select(r => r.Replacement.Meta.CreatedAt)];
+
+    /// <summary>The restarts that count against the policy (<see cref="Attempts"/>), as pairs.</summary>
+    private static IEnumerable<(TaskObject Ended, TaskObject Replacement)> Counted(IEnumerable<TaskObject> tasks, RestartPolicy policy, DateTimeOffset now) =>
+        Restarts(tasks).Where(r => policy.Window <= TimeSpan.Zero || r.Replacement.Meta.CreatedAt > now - policy.Window);
 
     /// <summary>
     /// The tasks of a slot that history pruning must keep because the judgement above reads them:
@@ -172,7 +173,7 @@ public static class RestartRules
         var policy = latest.Spec.Restart;
         if (policy.MaxAttempts > 0)
         {
-            foreach (var (ended, replacement) in Restarts(tasks).Where(r => policy.Window <= TimeSpan.Zero || r.Replacement.Meta.CreatedAt > now - policy.Window))
+            foreach (var (ended, replacement) in Counted(tasks, policy, now))
             {
                 kept.Add(ended.Id);
                 kept.Add(replacement.Id);

@@ -343,6 +343,20 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
     internal static string LocalNodeState(bool inSwarm, bool locked, bool memberRunning, string? restarting) =>
         !inSwarm ? "inactive" : locked ? "locked" : memberRunning || restarting is not null ? "active" : "error";
 
+    /// <summary>Stops and starts the member on purpose (<paramref name="restart"/>), `info` saying <paramref name="why"/> meanwhile.</summary>
+    private async Task RestartingAsync(string why, Func<Task> restart)
+    {
+        _restarting = why;
+        try
+        {
+            await restart();
+        }
+        finally
+        {
+            _restarting = null;
+        }
+    }
+
     /// <summary>The note `info` shows while the node restarts its member to take <paramref name="role"/>.</summary>
     internal static string TakingRole(NodeRole role) =>
         $"taking its new role ({role.ToString().ToLowerInvariant()}): its swarm member is restarting, for a few seconds";
@@ -867,16 +881,11 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
             {
                 if (ReferenceEquals(_member, member) && _state is not null)
                 {
-                    _restarting = "its swarm member is restarting: the cluster stopped it after it was Down";
-                    try
+                    await RestartingAsync("its swarm member is restarting: the cluster stopped it after it was Down", async () =>
                     {
                         await StopMemberAsync();
-                        await StartMemberAsync(_state);
-                    }
-                    finally
-                    {
-                        _restarting = null;
-                    }
+                        await StartMemberAsync(_state!);
+                    });
                 }
             },
             MemberRestartDelay);
@@ -951,18 +960,13 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
             if (roleChanged)
             {
                 LogRoleChanged(_logger, next.NodeId, next.Role);
-                _restarting = TakingRole(next.Role);
-                try
+                await RestartingAsync(TakingRole(next.Role), async () =>
                 {
                     await StopMemberAsync();
                     DeleteRaftLog();
                     await Task.Delay(MemberRestartDelay);
                     await StartMemberAsync(next);
-                }
-                finally
-                {
-                    _restarting = null;
-                }
+                });
             }
         });
     }

@@ -1,3 +1,4 @@
+using Microsoft.Data.Sqlite;
 using ProtoSwarm.Persistence;
 using ProtoSwarm.Persistence.Sealing;
 using ProtoSwarm.Actors.Store;
@@ -9,8 +10,10 @@ namespace ProtoSwarm.IntegrationTests;
 /// A manager's own replica, read from its raft.db while it runs: the snapshot plus every entry up to
 /// the commit index it has made durable, applied as its RaftActor applies them. Every read through a
 /// manager's control socket is relayed to the leader, so this is the way to see what one follower holds.
+/// <see cref="FirstIndex"/> is the first entry still in the file (the manager keeps some entries before its
+/// snapshot for slow followers, which a restart does not load): a follower that needs one below it gets the snapshot.
 /// </summary>
-public sealed record ReplicaOnDisk(ulong Commit, ulong SnapshotIndex, ulong LastIndex, StoreState State)
+public sealed record ReplicaOnDisk(ulong Commit, ulong SnapshotIndex, ulong FirstIndex, ulong LastIndex, StoreState State)
 {
     public static ReplicaOnDisk Read(string stateDir)
     {
@@ -27,7 +30,17 @@ public sealed record ReplicaOnDisk(ulong Commit, ulong SnapshotIndex, ulong Last
         var commit = disk.HardState.Commit;
         var snapshot = disk.Snapshot;
         var (state, _, _) = StoreCodec.ReplayCommitted(snapshot, disk.Entries, commit, DateTimeOffset.UnixEpoch);
+        var first = OldestEntry(Path.Combine(stateDir, "raft.db")) ?? snapshot.Metadata.Index + 1;
         var last = disk.Entries.Count > 0 ? disk.Entries[^1].Index : snapshot.Metadata.Index;
-        return new ReplicaOnDisk(commit, snapshot.Metadata.Index, last, state);
+        return new ReplicaOnDisk(commit, snapshot.Metadata.Index, first, last, state);
+    }
+
+    private static ulong? OldestEntry(string file)
+    {
+        using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = file, Mode = SqliteOpenMode.ReadOnly }.ToString());
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT MIN(idx) FROM entries";
+        return command.ExecuteScalar() is long index ? (ulong)index : null;
     }
 }

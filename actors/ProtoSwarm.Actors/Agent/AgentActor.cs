@@ -304,14 +304,15 @@ public sealed partial class AgentActor : IActor
                     ScheduleNext(context, TimeSpan.FromMilliseconds(20));
                     return Task.CompletedTask;
                 case HeartbeatRejected rejected:
-                    LogRejected(_logger, target.Addr, rejected.Reason);
                     _settings.OnRejected(rejected);
                     if (rejected.Removed)
                     {
+                        LogRemoved(_logger, target.Addr, rejected.Reason);
                         return Task.CompletedTask;
                     }
 
-                    OnNoAnswer(target, rejected.Reason);
+                    // One line for a refusal, like any failed beat: the first in a row and every 20th.
+                    OnNoAnswer(target, $"refused: {rejected.Reason}");
                     break;
                 default:
                     OnNoAnswer(target, task.Exception?.GetBaseException().Message ?? "no answer");
@@ -379,9 +380,9 @@ public sealed partial class AgentActor : IActor
     private static partial void LogNoManagers(ILogger logger, string nodeId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Manager {Addr} refused this node's heartbeat: {Reason}")]
-    private static partial void LogRejected(ILogger logger, string addr, string reason);
+    private static partial void LogRemoved(ILogger logger, string addr, string reason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Manager {Addr} did not answer a heartbeat ({Reason}); {Failures} in a row, trying the next manager")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Heartbeat to manager {Addr} failed ({Reason}); {Failures} in a row, trying the next manager")]
     private static partial void LogNoAnswer(ILogger logger, string addr, string reason, int failures);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Heartbeats reach manager {Addr} again after {Failures} failures")]

@@ -2,6 +2,7 @@ namespace ProtoSwarm.IntegrationTests;
 
 /// <summary>samples/client-actors, run as a user would, against a manager of a lab swarm.</summary>
 [Trait("Category", "Cluster")]
+[Collection(LabCollection.Name)]
 public class ClientActorsSampleTests
 {
     [Fact]

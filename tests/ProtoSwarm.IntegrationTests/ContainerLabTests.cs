@@ -122,7 +122,8 @@ public class ContainerLabTests(ITestOutputHelper output)
 
         // The managers reach the restarted node host once Proto.Remote has let go of its old endpoint.
         var logs = await ServiceAsync(lab, "logs", "--raw", "keeper");
-        for (var attempt = 0; attempt < 20 && !logs.StdOut.StartsWith("runs=", StringComparison.Ordinal); attempt++)
+        var reading = System.Diagnostics.Stopwatch.StartNew();
+        for (var attempt = 0; reading.Elapsed < Converge && !logs.StdOut.StartsWith("runs=", StringComparison.Ordinal); attempt++)
         {
             output.WriteLine($"service logs, attempt {attempt}: {logs}");
             await Task.Delay(500);
@@ -161,13 +162,15 @@ public class ContainerLabTests(ITestOutputHelper output)
             .Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Select(pid => int.Parse(pid, System.Globalization.CultureInfo.InvariantCulture))
             .ToHashSet();
-        var roots = members.Where(pid => !members.Contains(ParentOf(pid))).ToList();
+        // A short-lived child (the shell's `sleep`) listed in cgroup.procs may be gone by the time its
+        // parent is read: it is no root, only skipped.
+        var roots = members.Where(pid => ParentOf(pid) is { } parent && !members.Contains(parent)).ToList();
         return roots.Count == 1
             ? roots[0]
             : throw new Xunit.Sdk.XunitException($"The container of {state} has {roots.Count} processes whose parent is outside its cgroup {cgroup}, not one");
     }
 
-    private static int ParentOf(int pid)
+    private static int? ParentOf(int pid)
     {
         try
         {
@@ -176,7 +179,7 @@ public class ContainerLabTests(ITestOutputHelper output)
         }
         catch (IOException)
         {
-            return 0; // it ended meanwhile
+            return null; // it ended meanwhile
         }
     }
 

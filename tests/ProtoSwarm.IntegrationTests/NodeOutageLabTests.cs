@@ -41,7 +41,9 @@ public class NodeOutageLabTests(ITestOutputHelper output)
 
         // Back to 500 ms: Down after 2 s, so the same pause replaces w1's tasks, once, and w1 is simply Ready again.
         Assert.Equal(0, (await lab.ExecAsync("m1", "protoswarm", "swarm", "update", "--dispatcher-heartbeat", "500ms")).ExitCode);
-        await Task.Delay(TimeSpan.FromSeconds(2.5));
+        // w1 is judged by the period its last answered beat was told: under the old 2 s period that beat
+        // comes up to 2 s after the update, so two old periods pass before the pause.
+        await Task.Delay(TimeSpan.FromSeconds(4));
         var onW1 = after.Where(t => t.Node == "w1").Select(t => t.Task.Slot).ToHashSet();
 
         states = await PauseW1Async(lab, TimeSpan.FromSeconds(12));

@@ -5,6 +5,7 @@ namespace ProtoSwarm.IntegrationTests;
 
 /// <summary>The swarm's PKI as a user meets it: tokens that pin the root, certificates per role, a worker kept out of the managers' API.</summary>
 [Trait("Category", "Cluster")]
+[Collection(LabCollection.Name)]
 public class PkiLabTests
 {
     [Fact]

@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Diagnostics;
+using System.Globalization;
 using ProtoSwarm.Client;
 using ProtoSwarm.Client.Control;
 using ProtoSwarm.Contracts;
@@ -17,6 +18,10 @@ public class RaftLabTests
 {
     private static readonly TimeSpan QueryTimeout = TimeSpan.FromSeconds(3);
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
+    private const int MaxAsksInFlight = 8;
+
+    /// <summary>Each look at a replica copies and replays a manager's raft.db: less often than a `node ls`.</summary>
+    private static readonly TimeSpan ReplicaPollInterval = TimeSpan.FromMilliseconds(250);
 
     /// <summary>The product aims at about 1 s; these are the bounds a test on a loaded machine can hold it to.</summary>
     private static readonly TimeSpan ElectionBound = TimeSpan.FromSeconds(3);
@@ -32,7 +37,7 @@ public class RaftLabTests
     {
         await using var lab = await LabFixture.UpAsync(managers: 3, workers: 1);
         var dirs = await StateDirsAsync(lab);
-        var healthy = await WaitForSwarmAsync(dirs, Managers(dirs), nodes => nodes.Count == 4 && AllReady(nodes) && OneLeader(nodes), TimeSpan.FromSeconds(20));
+        var healthy = await WaitForSwarmAsync(dirs, Managers(dirs), nodes => nodes.Count == 4 && AllReady(nodes) && OneLeader(nodes) && AllManagersVote(nodes), TimeSpan.FromSeconds(20));
         Assert.True(healthy.Met, $"The lab did not settle (4 Ready nodes, one Leader) within 20 s; last `node ls`: {healthy.Last}");
         var leader = LeaderOf(healthy.Nodes)!;
         var survivors = Managers(dirs).Where(m => m != leader).ToList();
@@ -43,12 +48,12 @@ public class RaftLabTests
         writer.Start();
         Assert.True(await writer.WaitForAcknowledgedAsync(20, TimeSpan.Zero, TimeSpan.FromSeconds(15)), $"The write load did not get 20 writes acknowledged within 15 s; failures: {Describe(writer.Failed)}");
 
+        await AssertStillLeadsAsync(dirs, leader);
         var (killedAt, dead) = await lab.SigkillAsync(leader, clock);
+        var probe = FirstWriteAsync(dirs, survivors, "w1", clock, TimeSpan.FromSeconds(15));
         var elected = await WaitForSwarmAsync(dirs, survivors, nodes => LeaderOf(nodes) is { } l && l != leader, TimeSpan.FromSeconds(15));
         var election = clock.Elapsed - killedAt;
-        var nextWrite = await writer.WaitForAcknowledgedAsync(1, dead, TimeSpan.FromSeconds(15))
-            ? writer.Acknowledged.Where(w => w.Sent >= dead).Min(w => w.Answered) - killedAt
-            : (TimeSpan?)null;
+        var nextWrite = await probe - killedAt;
         Assert.True(await writer.WaitForAcknowledgedAsync(20, dead, TimeSpan.FromSeconds(15)), $"Fewer than 20 writes were acknowledged within 15 s of the kill; failures: {Describe(writer.Failed)}");
         await writer.StopAsync();
         var stop = await lab.LabAsync("stop", leader, "--kill");
@@ -196,7 +201,7 @@ public class RaftLabTests
     {
         await using var lab = await LabFixture.UpAsync(managers: 3, workers: 1);
         var dirs = await StateDirsAsync(lab);
-        var healthy = await WaitForSwarmAsync(dirs, Managers(dirs), nodes => nodes.Count == 4 && AllReady(nodes) && OneLeader(nodes), TimeSpan.FromSeconds(20));
+        var healthy = await WaitForSwarmAsync(dirs, Managers(dirs), nodes => nodes.Count == 4 && AllReady(nodes) && OneLeader(nodes) && AllManagersVote(nodes), TimeSpan.FromSeconds(20));
         Assert.True(healthy.Met, $"The lab did not settle within 20 s; last `node ls`: {healthy.Last}");
 
         // A follower's join command names that follower, as docker's does, though the leader answered it.
@@ -261,14 +266,16 @@ public class RaftLabTests
         writer.Start();
         Assert.True(await writer.WaitForAcknowledgedAsync(10, TimeSpan.Zero, TimeSpan.FromSeconds(15)), $"The write load did not get 10 writes acknowledged within 15 s; failures: {Describe(writer.Failed)}");
 
+        await AssertStillLeadsAsync(dirs, leader);
         var (killedAt, dead) = await lab.SigkillAsync(leader, clock);
+        var probe = FirstWriteAsync(dirs, survivors, survivors[^1], clock, TimeSpan.FromSeconds(15));
         var elected = await WaitForSwarmAsync(dirs, survivors, nodes => LeaderOf(nodes) is { } l && l != leader, TimeSpan.FromSeconds(15));
         var election = clock.Elapsed - killedAt;
         var wrote = await writer.WaitForAcknowledgedAsync(10, dead, TimeSpan.FromSeconds(15));
         await writer.StopAsync();
         var stop = await lab.LabAsync("stop", leader, "--kill");
         Assert.True(stop.ExitCode == 0, stop.ToString());
-        var nextWrite = writer.Acknowledged.Where(w => w.Sent >= dead).Select(w => w.Answered - killedAt).DefaultIfEmpty(TimeSpan.MaxValue).Min();
+        var nextWrite = await probe is { } firstWrite ? firstWrite - killedAt : TimeSpan.MaxValue;
         Assert.True(elected.Met, $"No other manager became Leader within 15 s of SIGKILL to {leader}; last `node ls`: {elected.Last}");
         var newLeader = LeaderOf(elected.Nodes)!;
         _output.WriteLine($"5 managers, SIGKILL {leader} (gone {Ms(dead - killedAt)} after the signal): {newLeader} reported Leader after {Ms(election)}; first write acknowledged after {Ms(nextWrite)}");
@@ -285,12 +292,13 @@ public class RaftLabTests
     private static async Task<(IReadOnlyDictionary<string, string> Dirs, string Leader, string CutOff, List<string> Others, Stopwatch Clock, ReplicaOnDisk Before)> CutOffAFollowerAsync(LabFixture lab)
     {
         var dirs = await StateDirsAsync(lab);
-        var healthy = await WaitForSwarmAsync(dirs, Managers(dirs), nodes => nodes.Count == 4 && AllReady(nodes) && OneLeader(nodes), TimeSpan.FromSeconds(20));
+        var healthy = await WaitForSwarmAsync(dirs, Managers(dirs), nodes => nodes.Count == 4 && AllReady(nodes) && OneLeader(nodes) && AllManagersVote(nodes), TimeSpan.FromSeconds(20));
         Assert.True(healthy.Met, $"The lab did not settle within 20 s; last `node ls`: {healthy.Last}");
         var leader = LeaderOf(healthy.Nodes)!;
         var cutOff = Managers(dirs).First(m => m != leader);
         var others = Managers(dirs).Where(m => m != cutOff).ToList();
 
+        await AssertStillLeadsAsync(dirs, leader);
         var clock = Stopwatch.StartNew();
         await lab.SetLinkAsync(cutOff, up: false);
         return (dirs, leader, cutOff, others, clock, ReplicaOnDisk.Read(dirs[cutOff]));
@@ -310,7 +318,10 @@ public class RaftLabTests
 
     /// <summary>
     /// Lists the nodes through every given manager at once, each every 100 ms, until the condition
-    /// holds on one answer: a manager that hangs (relaying to a dead leader) does not delay the others.
+    /// holds on one answer: a manager that hangs (relaying to a dead leader) does not delay the others,
+    /// and an ask that hangs does not delay the next one to the same manager (up to
+    /// <see cref="MaxAsksInFlight"/> in flight each), so an answer comes within one interval of the
+    /// moment a manager can give it, not after the 3 s that an ask sent to a dead leader waits.
     /// </summary>
     private static async Task<SwarmPoll> WaitForSwarmAsync(IReadOnlyDictionary<string, string> dirs, IReadOnlyList<string> throughManagers, Func<IReadOnlyList<NodeObject>, bool> condition, TimeSpan limit)
     {
@@ -318,40 +329,44 @@ public class RaftLabTests
         var met = new TaskCompletionSource<SwarmPoll>(TaskCreationOptions.RunContinuationsAsynchronously);
         var last = new System.Collections.Concurrent.ConcurrentDictionary<string, string>();
 
-        async Task PollAsync(string manager)
+        async Task AskAsync(string manager)
         {
-            while (!done.IsCancellationRequested)
+            try
             {
-                try
+                if (await new ControlClient(Socket(dirs, manager)).RequestAsync(new ListNodes(NewId()), QueryTimeout, done.Token) is NodeList { Nodes: var nodes })
                 {
-                    if (await new ControlClient(Socket(dirs, manager)).RequestAsync(new ListNodes(NewId()), QueryTimeout, done.Token) is NodeList { Nodes: var nodes })
+                    last[manager] = string.Join("; ", nodes.Select(Describe));
+                    if (condition(nodes))
                     {
-                        last[manager] = string.Join("; ", nodes.Select(Describe));
-                        if (condition(nodes))
-                        {
-                            met.TrySetResult(new SwarmPoll(true, nodes, $"through {manager}: {last[manager]}"));
-                            return;
-                        }
+                        met.TrySetResult(new SwarmPoll(true, nodes, $"through {manager}: {last[manager]}"));
                     }
                 }
-                catch (SwarmCommandException e)
+            }
+            catch (SwarmCommandException e)
+            {
+                last[manager] = e.Message;
+            }
+            catch (OperationCanceledException)
+            {
+                // the wait is over
+            }
+        }
+
+        async Task PollAsync(string manager)
+        {
+            var asks = new List<Task>();
+            while (!done.IsCancellationRequested && !met.Task.IsCompleted)
+            {
+                asks.RemoveAll(ask => ask.IsCompleted);
+                if (asks.Count < MaxAsksInFlight)
                 {
-                    last[manager] = e.Message;
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
+                    asks.Add(AskAsync(manager));
                 }
 
-                try
-                {
-                    await Task.Delay(PollInterval, done.Token);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
+                await Task.WhenAny(met.Task, Task.Delay(PollInterval, done.Token));
             }
+
+            await Task.WhenAll(asks);
         }
 
         var polls = throughManagers.Select(m => Task.Run(() => PollAsync(m))).ToList();
@@ -362,6 +377,54 @@ public class RaftLabTests
         return met.Task.IsCompleted
             ? met.Task.Result
             : new SwarmPoll(false, [], string.Join(" | ", last.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"through {p.Key}: {p.Value}")));
+    }
+
+    /// <summary>
+    /// Right before the fault: the leader the test chose still leads. With no fault yet, leadership
+    /// must stay put; were it to move, the test would kill or cut the wrong manager and prove nothing.
+    /// </summary>
+    private static async Task AssertStillLeadsAsync(IReadOnlyDictionary<string, string> dirs, string leader)
+    {
+        var now = await WaitForSwarmAsync(dirs, Managers(dirs), OneLeader, TimeSpan.FromSeconds(10));
+        Assert.True(now.Met && LeaderOf(now.Nodes) == leader, $"Leadership moved from {leader} with no fault injected yet; `node ls`: {now.Last}");
+    }
+
+    /// <summary>
+    /// When the swarm took a write again after the leader's death: from <paramref name="since"/> on, a
+    /// label write through every given manager every 100 ms, each waiting up to 3 s and several in
+    /// flight at once; the clock's time of the first acknowledged. The load's writer sends one write
+    /// at a time, so the one it had sent to the dead leader would add its whole timeout to this.
+    /// </summary>
+    private static async Task<TimeSpan?> FirstWriteAsync(IReadOnlyDictionary<string, string> dirs, IReadOnlyList<string> throughManagers, string node, Stopwatch clock, TimeSpan limit)
+    {
+        using var done = new CancellationTokenSource(limit);
+        var first = new TaskCompletionSource<TimeSpan>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var asks = new List<Task>();
+        var number = 0;
+
+        async Task WriteAsync(string manager, int n)
+        {
+            try
+            {
+                var labels = ImmutableSortedDictionary<string, string>.Empty.Add(string.Create(CultureInfo.InvariantCulture, $"probe{n}"), "x");
+                await new ControlClient(Socket(dirs, manager)).RequestAsync<NodeUpdateAck>(new UpdateNode(NewId(), node, null, labels, []), QueryTimeout, done.Token);
+                first.TrySetResult(clock.Elapsed);
+            }
+            catch (Exception e) when (e is SwarmCommandException or OperationCanceledException)
+            {
+                // not this one
+            }
+        }
+
+        while (!done.IsCancellationRequested && !first.Task.IsCompleted)
+        {
+            asks.AddRange(throughManagers.Select(m => WriteAsync(m, ++number)));
+            await Task.WhenAny(first.Task, Task.Delay(PollInterval, done.Token));
+        }
+
+        await done.CancelAsync();
+        await Task.WhenAll(asks);
+        return first.Task.IsCompleted ? first.Task.Result : null;
     }
 
     private static async Task<ReplicaPoll> WaitForReplicaAsync(string stateDir, Func<ReplicaOnDisk, bool> condition, TimeSpan limit)
@@ -381,7 +444,7 @@ public class RaftLabTests
                 return new ReplicaPoll(false, replica);
             }
 
-            await Task.Delay(PollInterval);
+            await Task.Delay(ReplicaPollInterval);
         }
     }
 
@@ -395,7 +458,7 @@ public class RaftLabTests
                 return false;
             }
 
-            await Task.Delay(PollInterval);
+            await Task.Delay(ReplicaPollInterval);
         }
 
         return true;

@@ -21,8 +21,35 @@ public sealed record ReplicaOnDisk(ulong Commit, ulong SnapshotIndex, ulong Firs
         // wrapped by keys/raft.kek), through the same reader the manager uses at start.
         using var dataKey = new DataKeyFile(Path.Combine(stateDir, "keys", "raft.dek"), NodeKeyFile.LoadOrCreate(Path.Combine(stateDir, "keys", "raft.kek"))).Load(unlockKey: null);
         using var sealer = new Sealer(dataKey);
+        // One consistent copy first (SQLite's online backup): the reader's separate queries on the
+        // live file could see a snapshot installed between them, and the copy leaves the manager's
+        // own file untouched by this reader.
+        var copy = Path.Combine(Path.GetTempPath(), $"replica-{Guid.NewGuid():N}.db");
+        try
+        {
+            using (var live = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = Path.Combine(stateDir, "raft.db"), Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString()))
+            using (var target = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = copy, Pooling = false }.ToString()))
+            {
+                live.Open();
+                target.Open();
+                live.BackupDatabase(target);
+            }
+
+            return Read(copy, sealer);
+        }
+        finally
+        {
+            foreach (var file in new[] { copy, copy + "-wal", copy + "-shm" })
+            {
+                File.Delete(file);
+            }
+        }
+    }
+
+    private static ReplicaOnDisk Read(string copy, Sealer sealer)
+    {
         RaftDiskState disk;
-        using (var file = new RaftLogFile(Path.Combine(stateDir, "raft.db"), sealer))
+        using (var file = new RaftLogFile(copy, sealer))
         {
             disk = file.Load();
         }
@@ -30,14 +57,14 @@ public sealed record ReplicaOnDisk(ulong Commit, ulong SnapshotIndex, ulong Firs
         var commit = disk.HardState.Commit;
         var snapshot = disk.Snapshot;
         var (state, _, _) = StoreCodec.ReplayCommitted(snapshot, disk.Entries, commit, DateTimeOffset.UnixEpoch);
-        var first = OldestEntry(Path.Combine(stateDir, "raft.db")) ?? snapshot.Metadata.Index + 1;
+        var first = OldestEntry(copy) ?? snapshot.Metadata.Index + 1;
         var last = disk.Entries.Count > 0 ? disk.Entries[^1].Index : snapshot.Metadata.Index;
         return new ReplicaOnDisk(commit, snapshot.Metadata.Index, first, last, state);
     }
 
     private static ulong? OldestEntry(string file)
     {
-        using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = file, Mode = SqliteOpenMode.ReadOnly }.ToString());
+        using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = file, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
         connection.Open();
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT MIN(idx) FROM entries";

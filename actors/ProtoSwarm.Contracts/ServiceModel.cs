@@ -172,7 +172,9 @@ public sealed record NetworkAttachment(
 /// The container a task runs: docker's ContainerSpec. Env holds "KEY=VALUE" entries as docker's
 /// --env does. StopGracePeriod null means docker's 10 s, zero a kill at once. Init (docker's --init): true runs a small
 /// init as the container's PID 1 that forwards signals to the entrypoint and reaps zombies; null is
-/// the node's default, which is none.
+/// the node's default, which is none. TTY (docker's --tty): the main process gets a pseudo-terminal as its
+/// stdin, stdout and stderr (so programs that ask whether they write to a terminal get yes, and its log
+/// is what the terminal gave, \r\n and all); key 24, so a spec stored before it reads false.
 /// </summary>
 [MessagePackObject]
 public sealed record ContainerSpec(
@@ -199,7 +201,8 @@ public sealed record ContainerSpec(
     [property: Key(20)] bool? Init = null,
     ImmutableSortedDictionary<string, string>? Sysctls = null,
     DnsConfig? Dns = null,
-    TimeSpan? StopGracePeriod = null)
+    TimeSpan? StopGracePeriod = null,
+    [property: Key(24)] bool TTY = false)
 {
     /// <summary>
     /// How long the stop signal is given before SIGKILL (docker's --stop-grace-period): null is docker's

@@ -288,7 +288,7 @@ internal static unsafe class ExecStage
             if (exec.Tty)
             {
                 // Before the namespaces and the confinement: TIOCSCTTY needs nothing the container may lack.
-                Native.Check(ioctl(0, TIOCSCTTY, null), "exec: make the terminal the controlling one (TIOCSCTTY)");
+                Terminal.TakeControlling("exec: ");
             }
             var config = exec.ApplyTo(Native.ReadConfig(exec.ContainerConfig));
             var lastCap = int.Parse(File.ReadAllText("/proc/sys/kernel/cap_last_cap").Trim(), CultureInfo.InvariantCulture);

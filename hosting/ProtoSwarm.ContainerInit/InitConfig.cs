@@ -59,6 +59,10 @@ internal sealed class InitConfig
     public InitSysctl[] Sysctls { get; set; } = [];
     /// <summary>Docker's --init: this process stays PID 1, forwards signals to the entrypoint and reaps zombies.</summary>
     public bool Init { get; set; }
+    /// <summary>Docker's --tty: stage 2 opens a terminal in the container's devpts, makes it the main process's stdin,
+    /// stdout, stderr and controlling terminal, and hands its master to the monitor (<see cref="InitProtocol.TerminalFd"/>),
+    /// which logs what the terminal gives as stdout.</summary>
+    public bool Tty { get; set; }
     public string[] MaskedPaths { get; set; } = [];
     public string[] ReadonlyPaths { get; set; } = [];
 
@@ -130,4 +134,7 @@ internal static class InitProtocol
     public const string Error = "error";       // "error <step>: <message>": nothing runs
     public const string Exit = "exit";         // "exit <wait status>": the container's PID 1 ended
     public const string Kill = "kill";         // host -> init: "kill <signal>"
+    // Stage 2's end of the socket a TTY container's terminal master goes to the monitor on (SCM_RIGHTS), beside
+    // its report pipe on 4; only a TTY container's stage 2 has it.
+    public const int TerminalFd = 5;
 }

@@ -153,8 +153,9 @@ internal sealed unsafe class LogWriter
     }
 }
 
-// One of the container's output pipes: reads what is there and hands whole lines (or MaxLine pieces)
-// to the writer; what follows the last newline waits in the buffer for the rest of its line.
+// One of the container's output pipes (or a TTY container's terminal master, whose end is EIO rather than
+// end of file): reads what is there and hands whole lines (or MaxLine pieces) to the writer, or drops them
+// without one; what follows the last newline waits in the buffer for the rest of its line.
 internal sealed unsafe class LogPipe(int fd, byte[] stream)
 {
     private readonly byte* _buffer = (byte*)NativeMemory.Alloc(LogWriter.MaxLine);
@@ -173,8 +174,9 @@ internal sealed unsafe class LogPipe(int fd, byte[] stream)
         }
     }
 
-    /// <summary>One read(2); at end of file the unfinished last line is written as a whole one and the pipe closed.</summary>
-    public void Pump(LogWriter writer)
+    /// <summary>One read(2); at end of file (or an error: a terminal's master reads EIO once every slave is closed)
+    /// the unfinished last line is written as a whole one and the pipe closed. Without a writer the output is dropped.</summary>
+    public void Pump(LogWriter? writer)
     {
         var n = read(Fd, _buffer + _fill, LogWriter.MaxLine - _fill);
         if (n < 0 && Marshal.GetLastPInvokeError() is EINTR or EAGAIN)
@@ -185,7 +187,7 @@ internal sealed unsafe class LogPipe(int fd, byte[] stream)
         {
             if (_fill > 0)
             {
-                writer.Append(stream, full: true, new ReadOnlySpan<byte>(_buffer, _fill));
+                writer?.Append(stream, full: true, new ReadOnlySpan<byte>(_buffer, _fill));
                 _fill = 0;
             }
             close(Fd);
@@ -199,12 +201,12 @@ internal sealed unsafe class LogPipe(int fd, byte[] stream)
         int newline;
         while ((newline = data[start..].IndexOf((byte)'\n')) >= 0)
         {
-            writer.Append(stream, full: true, data.Slice(start, newline));
+            writer?.Append(stream, full: true, data.Slice(start, newline));
             start += newline + 1;
         }
         if (start == 0 && _fill == LogWriter.MaxLine)
         {
-            writer.Append(stream, full: false, data);
+            writer?.Append(stream, full: false, data);
             _fill = 0;
         }
         else if (start > 0)

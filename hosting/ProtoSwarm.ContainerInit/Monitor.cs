@@ -14,7 +14,7 @@ namespace ProtoSwarm.ContainerInit;
 // stays outside the container as its monitor, in a session of its own, for the container's whole life:
 // it reaps PID 1 and reports its wait status, so the node host never has to be the container's parent;
 // signals the container through a pidfd (no pid reuse); owns the container's stdout and stderr (two
-// pipes it writes to the log); and listens on <state>/monitor.sock, where a restarted node host finds
+// pipes it writes to the log, or with a TTY the terminal's master, whose output is the log's stdout); and listens on <state>/monitor.sock, where a restarted node host finds
 // it again. Once started, nothing here allocates per line or per command.
 internal static unsafe class ContainerMonitor
 {
@@ -74,7 +74,7 @@ internal static unsafe class ContainerMonitor
         signal(SIGPIPE, 1 /* SIG_IGN */);
     }
 
-    // The four settings the monitor needs, read without the serializer: its metadata and caches would
+    // The five settings the monitor needs, read without the serializer: its metadata and caches would
     // stay in the heap of this process, which lives as long as the container.
     private static InitConfig ReadSettings(string path)
     {
@@ -105,6 +105,10 @@ internal static unsafe class ContainerMonitor
                 else if (name.SequenceEqual("logMaxFiles"u8))
                 {
                     config.LogMaxFiles = reader.GetInt32();
+                }
+                else if (name.SequenceEqual("tty"u8))
+                {
+                    config.Tty = reader.GetBoolean();
                 }
                 else
                 {
@@ -145,7 +149,7 @@ internal static unsafe class ContainerMonitor
         return slash < 0 ? (null, configPath) : (slash == 0 ? "/" : configPath[..slash], configPath[(slash + 1)..]);
     }
 
-    private static int Spawn(string configPath, int childStatus, int stdout, int stderr)
+    private static int Spawn(string configPath, int childStatus, int stdout, int stderr, int terminal)
     {
         var actions = NativeMemory.AllocZeroed(256);
         var attr = NativeMemory.AllocZeroed(512);
@@ -153,6 +157,10 @@ internal static unsafe class ContainerMonitor
         var blocked = NativeMemory.AllocZeroed(128);
         _ = posix_spawn_file_actions_init(actions);
         _ = posix_spawn_file_actions_adddup2(actions, childStatus, ChildStatusFd);
+        if (terminal >= 0)
+        {
+            _ = posix_spawn_file_actions_adddup2(actions, terminal, InitProtocol.TerminalFd);
+        }
         if (stdout >= 0)
         {
             _ = posix_spawn_file_actions_adddup2(actions, stdout, 1);
@@ -379,7 +387,7 @@ internal static unsafe class ContainerMonitor
     }
 
     // One container: stage 2 started, then (once it exec'd the entrypoint) PID 1's pidfd, the two log
-    // pipes, the host's status socket, monitor.sock and the one connection accepted from it (a second
+    // pipes (with a TTY, the terminal's master in the stdout slot and no stderr), the host's status socket, monitor.sock and the one connection accepted from it (a second
     // host waits in the backlog until the first hangs up).
     private sealed class Container(Loop loop, long serial, int status)
     {
@@ -390,6 +398,7 @@ internal static unsafe class ContainerMonitor
         private string? _socketPath;
         private int _listener = -1;
         private int _failurePipe = -1;
+        private int _terminalSocket = -1;
         private int _pid;
         private int _pidfd = -1;
         private int _wait;
@@ -408,15 +417,25 @@ internal static unsafe class ContainerMonitor
             int* pipe = stackalloc int[2] { -1, -1 };
             int* stdout = stackalloc int[2] { -1, -1 };
             int* stderr = stackalloc int[2] { -1, -1 };
+            int* terminal = stackalloc int[2] { -1, -1 };
             try
             {
                 _config = ReadSettings(configPath);
                 _socketPath = _config.StateDir + "/" + InitProtocol.MonitorSocket;
                 _listener = Listen(_socketPath);
-                if (_config.LogPath is not null)
+                if (_config.Tty)
+                {
+                    // Stage 2 sends the terminal's master here; its stdout and stderr are /dev/null until it
+                    // puts the terminal in their place.
+                    Native.Check(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, terminal), "socketpair");
+                }
+                else if (_config.LogPath is not null)
                 {
                     Native.Check(pipe2(stdout, O_CLOEXEC), "pipe");
                     Native.Check(pipe2(stderr, O_CLOEXEC), "pipe");
+                }
+                if (_config.LogPath is not null)
+                {
                     _log = new LogWriter(_config.LogPath, _config.LogMaxBytes, _config.LogMaxFiles);
                 }
                 Native.Check(pipe2(pipe, O_CLOEXEC), "pipe");
@@ -427,10 +446,12 @@ internal static unsafe class ContainerMonitor
                     Native.Check(setns(ownPidNamespace, CLONE_NEWPID), "setns pid namespace");
                 }
                 Native.Check(unshare(CLONE_NEWPID), "unshare pid namespace");
-                _pid = Spawn(configPath, pipe[1], stdout[1], stderr[1]);
+                _pid = Spawn(configPath, pipe[1], stdout[1], stderr[1], terminal[1]);
                 _failurePipe = pipe[0];
                 pipe[0] = -1;
-                if (_config.LogPath is not null)
+                _terminalSocket = terminal[0];
+                terminal[0] = -1;
+                if (_config.LogPath is not null && !_config.Tty)
                 {
                     _stdout = new LogPipe(stdout[0], Stdout);
                     _stderr = new LogPipe(stderr[0], Stderr);
@@ -441,19 +462,20 @@ internal static unsafe class ContainerMonitor
             }
             catch (InitException e)
             {
-                CloseOpen(pipe[0], stdout[0], stderr[0]);
+                CloseOpen(pipe[0], stdout[0], stderr[0], terminal[0]);
+                CloseTerminalSocket();
                 Fail(e.Message);
                 return false;
             }
             finally
             {
-                CloseOpen(pipe[1], stdout[1], stderr[1]);
+                CloseOpen(pipe[1], stdout[1], stderr[1], terminal[1]);
             }
         }
 
-        private static void CloseOpen(int a, int b, int c)
+        private static void CloseOpen(int a, int b, int c, int d)
         {
-            foreach (var fd in (ReadOnlySpan<int>)[a, b, c])
+            foreach (var fd in (ReadOnlySpan<int>)[a, b, c, d])
             {
                 if (fd >= 0)
                 {
@@ -480,8 +502,8 @@ internal static unsafe class ContainerMonitor
                     FinishIfDrained();
                     break;
                 case Fd.Stdout when _stdout is { Fd: >= 0 }:
-                    _stdout.Pump(_log!);
-                    _log!.Flush();
+                    _stdout.Pump(_log);
+                    _log?.Flush();
                     FinishIfDrained();
                     break;
                 case Fd.Stderr when _stderr is { Fd: >= 0 }:
@@ -543,6 +565,20 @@ internal static unsafe class ContainerMonitor
                 EndStart(_failure.ToString().TrimEnd('\n'));
                 return;
             }
+            if (_terminalSocket >= 0)
+            {
+                // Stage 2 sent the terminal before its exec; read even without a log, or a chatty process would
+                // block once the terminal's buffer is full.
+                var master = Terminal.Receive(_terminalSocket);
+                CloseTerminalSocket();
+                if (master < 0)
+                {
+                    _ = kill(_pid, SIGKILL);
+                    EndStart("container init: the terminal did not reach the monitor");
+                    return;
+                }
+                _stdout = new LogPipe(master, Stdout);
+            }
             _started = Encoding.ASCII.GetBytes($"{InitProtocol.Started} {_pid.ToString(CultureInfo.InvariantCulture)}\n");
             Send(_host.Fd, _started);
             _pidfd = (int)syscall(SYS_pidfd_open, _pid, 0, 0, 0, 0, 0);
@@ -551,7 +587,10 @@ internal static unsafe class ContainerMonitor
             if (_stdout is not null)
             {
                 loop.Watch(_stdout.Fd, serial, Fd.Stdout);
-                loop.Watch(_stderr!.Fd, serial, Fd.Stderr);
+            }
+            if (_stderr is not null)
+            {
+                loop.Watch(_stderr.Fd, serial, Fd.Stderr);
             }
             if (_host.Fd >= 0)
             {
@@ -645,11 +684,21 @@ internal static unsafe class ContainerMonitor
             Finish();
         }
 
+        private void CloseTerminalSocket()
+        {
+            if (_terminalSocket >= 0)
+            {
+                close(_terminalSocket);
+                _terminalSocket = -1;
+            }
+        }
+
         // Stage 2 ended before the entrypoint ran: it is reaped, and the start reported failed.
         private void EndStart(string message)
         {
             int ignored;
             waitpid(_pid, &ignored, 0);
+            CloseTerminalSocket(); // with a terminal stage 2 sent, which closes with it
             _stdout?.Close();
             _stderr?.Close();
             _log?.Close();

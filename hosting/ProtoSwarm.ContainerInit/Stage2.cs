@@ -10,6 +10,7 @@ namespace ProtoSwarm.ContainerInit;
 // joins the cgroups, makes the cgroup namespace and mounts the container's cgroups in it, sets the sysctls, confines itself, and execs the
 // entrypoint (or, with Init, starts it and stays PID 1: InitProcess). Any failure is written as
 // "<step>: <reason>" on fd 4 (close-on-exec, so a successful exec closes it with nothing written).
+// With Tty, fd 5 is a socket to the monitor, which takes the master of the terminal opened here (Terminal).
 // The runtime's own threads (GC, finalizer) share this process until the exec, so every credential
 // change is made with the raw syscall on this thread (glibc's setuid would signal them all), and the
 // mount namespace is unshared after CLONE_FS so this thread alone may pivot.
@@ -22,6 +23,7 @@ internal static unsafe class Stage2
     public static int Run(string configPath)
     {
         fcntl(ReportFd, F_SETFD, FD_CLOEXEC);
+        fcntl(InitProtocol.TerminalFd, F_SETFD, FD_CLOEXEC); // EBADF without a terminal: nothing to do
         // Not the monitor's -998: the container and all it starts are as open to the OOM killer as docker's (0).
         Native.SetOomScoreAdjust(0);
         try
@@ -86,6 +88,12 @@ internal static unsafe class Stage2
         if (config.ReadOnlyRoot)
         {
             Native.Check(mount(null, "/", null, MS_BIND | MS_REMOUNT | MS_RDONLY, null), "remount / read-only");
+        }
+        if (config.Tty)
+        {
+            // After the pivot, so the terminal is of the container's own devpts; before the confinement, which
+            // may leave no capability to open it with.
+            Terminal.OpenForMainProcess(InitProtocol.TerminalFd);
         }
         ConfineAndExec(config, lastCap, createWorkingDir: true, asInit: config.Init);
     }

@@ -5,7 +5,7 @@ using ProtoSwarm.Contracts;
 
 namespace ProtoSwarm.Cli.Commands;
 
-/// <summary>The container's identity and confinement flags: hostname, read-only root, capabilities, ulimits, hosts, groups, pids limit, init, sysctls.</summary>
+/// <summary>The container's identity and confinement flags: hostname, read-only root, capabilities, ulimits, hosts, groups, pids limit, init, terminal, sysctls.</summary>
 internal static partial class ServiceFlags
 {
     private static readonly string[] UlimitNames =
@@ -28,6 +28,7 @@ internal static partial class ServiceFlags
         new("--group-rm", null, "Remove a previously added supplementary user group from the container", FlagUse.Update, v => GroupOf("--group-rm", v)),
         new("--limit-pids", null, "Limit maximum number of processes (default 0 = unlimited)", FlagUse.Both, v => Count("--limit-pids", v).Error),
         new("--init", null, "Use an init inside each service container to forward signals and reap processes", FlagUse.Both),
+        new("--tty", "-t", "Allocate a pseudo-TTY", FlagUse.Both),
         new("--sysctl", null, "Sysctl options (key=value, namespaced only, e.g. net.core.somaxconn=1024)", FlagUse.Create, v => SysctlOf("--sysctl", v).Error),
         new("--sysctl-add", null, "Add or update a Sysctl option", FlagUse.Update, v => SysctlOf("--sysctl-add", v).Error),
         new("--sysctl-rm", null, "Remove a Sysctl option by its key", FlagUse.Update, v => Key("--sysctl-rm", v).Error),
@@ -75,7 +76,7 @@ internal static partial class ServiceFlags
     }
 
     /// <summary>
-    /// Create and update alike: the scalar flags of the group. --init and --read-only as docker reads them:
+    /// Create and update alike: the scalar flags of the group. --init, --read-only and --tty as docker reads them:
     /// given, they set the spec's value (--read-only=false to false); left out, the spec keeps what it had.
     /// </summary>
     private static ContainerSpec CommonConfinement(ContainerSpec container, FlagValues flags) => container with
@@ -83,6 +84,7 @@ internal static partial class ServiceFlags
         Hostname = flags.Last("--hostname") ?? container.Hostname,
         ReadOnly = flags.Switch("--read-only") ?? container.ReadOnly,
         Init = flags.Switch("--init") ?? container.Init,
+        TTY = flags.Switch("--tty") ?? container.TTY,
     };
 
     /// <summary>Docker's --sysctl key=value; only a namespaced key (see <see cref="NamespacedSysctls"/>).</summary>

@@ -26,7 +26,7 @@ internal static class ComposeSchema
     }.ToFrozenDictionary();
 
     /// <summary>Keys docker's swarm honours and ProtoSwarm's specs have no field for yet: a warning each, so a file written for docker still deploys.</summary>
-    public static readonly string[] ServiceNotYet = ["credential_spec", "isolation", "oom_score_adj", "stdin_open", "tty"];
+    public static readonly string[] ServiceNotYet = ["credential_spec", "isolation", "oom_score_adj", "stdin_open"];
 
     /// <summary>Docker refuses these in a version 3 file, with a reason to act on.</summary>
     public static readonly FrozenDictionary<string, string> ServiceForbidden = new Dictionary<string, string>
@@ -45,7 +45,7 @@ internal static class ComposeSchema
     public static readonly string[] Service =
     [
         "image", "command", "entrypoint", "environment", "env_file", "ports", "networks", "volumes", "healthcheck",
-        "stop_grace_period", "stop_signal", "user", "working_dir", "hostname", "labels", "secrets", "configs", "init",
+        "stop_grace_period", "stop_signal", "user", "working_dir", "hostname", "labels", "secrets", "configs", "init", "tty",
         "ulimits", "sysctls", "cap_add", "cap_drop", "read_only", "tmpfs", "extra_hosts", "deploy", "depends_on", "dns", "dns_search", "logging",
         .. ServiceUnsupported, .. ServiceDeprecated.Keys, .. ServiceNotYet,
     ];

@@ -142,6 +142,7 @@ internal static class ComposeServices
             Secrets: [.. FileReferences(reader, service["secrets"], Sub("secrets"), context.Secrets, "secret").Select(r => new SecretReference(string.Empty, r.Name, r.File))],
             Configs: [.. FileReferences(reader, service["configs"], Sub("configs"), context.Configs, "config").Select(r => new ConfigReference(string.Empty, r.Name, r.File))],
             Init: service["init"] is { } init ? reader.Bool(init, Sub("init")) : null,
+            TTY: service["tty"] is { } tty && (reader.Bool(tty, Sub("tty")) ?? false),
             Sysctls: Sysctls(reader, service["sysctls"], Sub("sysctls")),
             Dns: new DnsConfig(
                 DnsList(reader, service["dns"], Sub("dns"), DnsConfigRule.NameserverProblem),

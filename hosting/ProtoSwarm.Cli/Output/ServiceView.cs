@@ -445,6 +445,11 @@ internal static class ServiceView
         }
 
         Json.AddText(json, "StopSignal", container.StopSignal);
+        if (container.TTY)
+        {
+            json["TTY"] = true;
+        }
+
         if (container.ReadOnly)
         {
             json["ReadOnly"] = true;
@@ -924,6 +929,7 @@ internal static class ServiceView
         }
 
         // What docker's template has no line for, shown here all the same (each only when set), in its style.
+        // Not TTY: docker's --pretty prints nothing for it, and nor does this one; inspect's JSON shows it.
         void PrettyExtras()
         {
             if (container.Hostname.Length > 0)

@@ -111,6 +111,12 @@ internal static unsafe partial class Libc
     public static partial int setsid();
 
     [LibraryImport(Lib, SetLastError = true)]
+    public static partial int socketpair(int domain, int type, int protocol, int* fds);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int dup2(int oldfd, int newfd);
+
+    [LibraryImport(Lib, SetLastError = true)]
     public static partial int bind(int fd, void* addr, uint addrlen);
 
     [LibraryImport(Lib, SetLastError = true)]
@@ -170,7 +176,7 @@ internal static unsafe partial class Libc
     }
 
     public const int EINTR = 4, EAGAIN = 11;
-    public const ulong TIOCSCTTY = 0x540E;
+    public const ulong TIOCSCTTY = 0x540E, TIOCSPTLCK = 0x40045431, TIOCGPTPEER = 0x5441;
     public const int ENOENT = 2;
     public const int ESRCH = 3;
     public const int EEXIST = 17;
@@ -184,7 +190,7 @@ internal static unsafe partial class Libc
         MS_BIND = 4096, MS_REC = 16384, MS_PRIVATE = 1 << 18, MS_STRICTATIME = 1 << 24;
     public const int MNT_DETACH = 2;
 
-    public const int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0x40, O_TRUNC = 0x200, O_CLOEXEC = 0x80000;
+    public const int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0x40, O_TRUNC = 0x200, O_NOCTTY = 0x100, O_CLOEXEC = 0x80000;
     public const int F_GETFD = 1, F_SETFD = 2, FD_CLOEXEC = 1;
 
     public const long SYS_pivot_root = 155, SYS_capset = 126, SYS_setgroups = 116, SYS_setresuid = 117,
@@ -198,7 +204,7 @@ internal static unsafe partial class Libc
     public const int SIG_BLOCK = 0, SIG_SETMASK = 2, SIGKILL = 9, SIGPIPE = 13, SIGCHLD = 17;
     public const int WNOHANG = 1, ECHILD = 10;
     public const int PR_SET_DUMPABLE = 4, PR_SET_NAME = 15;
-    public const int AF_UNIX = 1, SOCK_STREAM = 1, SOCK_CLOEXEC = 0x80000, MSG_DONTWAIT = 0x40, MSG_NOSIGNAL = 0x4000;
+    public const int AF_UNIX = 1, SOCK_STREAM = 1, SOCK_SEQPACKET = 5, SOCK_CLOEXEC = 0x80000, MSG_DONTWAIT = 0x40, MSG_NOSIGNAL = 0x4000;
     public const int CLOCK_REALTIME = 0, CLOCK_MONOTONIC = 1;
     public const int PRIO_PROCESS = 0, SCHED_OTHER = 0, SCHED_RESET_ON_FORK = 0x40000000;
     public const int EPOLL_CLOEXEC = 0x80000, EPOLL_CTL_ADD = 1, EPOLL_CTL_DEL = 2;

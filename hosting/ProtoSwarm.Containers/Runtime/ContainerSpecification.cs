@@ -52,6 +52,11 @@ public sealed record ContainerSpecification
     /// <summary>Docker's --init: protoswarm-init stays PID 1, forwards signals to the entrypoint and reaps zombies.</summary>
     public bool Init { get; init; }
 
+    /// <summary>Docker's --tty: the main process gets a pseudo-terminal of the container's own devpts as its stdin,
+    /// stdout, stderr and controlling terminal, and TERM=xterm unless <see cref="Env"/> sets TERM. Its log is what
+    /// the terminal gives (one stream, stdout; lines end in \r as the terminal turns \n into \r\n).</summary>
+    public bool Tty { get; init; }
+
     /// <summary>How the monitor keeps the container's stdout and stderr (&lt;state&gt;/container.log); null discards them.</summary>
     public ContainerLogOptions? Log { get; init; } = new();
 }

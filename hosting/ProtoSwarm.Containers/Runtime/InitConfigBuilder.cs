@@ -169,6 +169,11 @@ internal static partial class InitConfigBuilder
     internal static IReadOnlyList<InitCgroupMount> CgroupMounts(IReadOnlyList<ContainerMount> mounts, IReadOnlyList<InitCgroupMount> view) =>
         mounts.Any(m => CgroupView.Overlaps(m.Target)) ? [] : view;
 
+    /// <summary>The container's environment: with a terminal, TERM=xterm first unless the spec sets TERM, as dockerd adds it
+    /// before the image's and the task's variables (an exec -t gets the same, <see cref="LinuxContainer.StartExecAsync(ExecSpecification, CancellationToken)"/>).</summary>
+    internal static IReadOnlyList<string> TerminalEnv(ContainerSpecification spec) =>
+        spec.Tty && !spec.Env.Any(e => e.StartsWith("TERM=", StringComparison.Ordinal)) ? ["TERM=xterm", .. spec.Env] : spec.Env;
+
     public static InitConfig Build(ContainerSpecification spec, ContainerPaths paths, CgroupPlacement cgroups, string hostResolvConf,
         SelinuxContext? labels = null, IReadOnlyList<InitCgroupMount>? cgroupView = null)
     {
@@ -182,7 +187,7 @@ internal static partial class InitConfigBuilder
         {
             Id = spec.Id,
             Args = [.. spec.Command],
-            Env = [.. spec.Env],
+            Env = [.. TerminalEnv(spec)],
             WorkingDir = spec.WorkingDir,
             RootfsMount = paths.Rootfs,
             LowerDirs = [.. spec.Layers],
@@ -214,6 +219,7 @@ internal static partial class InitConfigBuilder
             Rlimits = [.. spec.Rlimits.Select(l => new InitRlimit { Resource = RlimitNumbers[l.Name], Soft = l.Soft, Hard = l.Hard })],
             Sysctls = [.. spec.Sysctls.OrderBy(s => s.Key, StringComparer.Ordinal).Select(s => new InitSysctl { Key = s.Key, Value = s.Value })],
             Init = spec.Init,
+            Tty = spec.Tty,
             MaskedPaths = MaskedPaths,
             ReadonlyPaths = ReadonlyPaths,
             StateDir = paths.Root,

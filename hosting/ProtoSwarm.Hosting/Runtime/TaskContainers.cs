@@ -19,7 +19,8 @@ internal static class TaskContainers
     /// Docker's rules: the task's Command replaces the image's entrypoint (and then the image's cmd is
     /// not used); the task's Args replace the image's cmd. Environment: the image's, then the task's
     /// (the last of a key wins), then HOSTNAME. Dir and User fall back on the image's. Init left
-    /// unset is the node's default: no init, as dockerd's.
+    /// unset is the node's default: no init, as dockerd's. TTY gives the main process a terminal (the runtime
+    /// adds TERM=xterm when neither the image nor the task sets TERM, as dockerd does).
     /// </summary>
     public static ContainerSpecification Specification(TaskObject task, StoredImage image, IReadOnlyList<string> layers)
     {
@@ -44,6 +45,7 @@ internal static class TaskContainers
             AdditionalGroups = Groups(container.Groups, layers),
             Sysctls = container.Sysctls,
             Init = container.Init ?? false,
+            Tty = container.TTY,
         };
     }
 

@@ -385,6 +385,59 @@ public class ServiceCommandTests
         Assert.True(Assert.IsType<UpdateService>(untouched.Requests[1]).Spec!.TaskTemplate.Container.ReadOnly);
     }
 
+    [Theory]
+    [InlineData("--tty")]
+    [InlineData("-t")]
+    public async Task Create_Takes_Tty_As_Docker_Does(string flag)
+    {
+        var node = Swarm();
+
+        var (code, _, error) = await RunAsync(node, "service", "create", "--name", "web", flag, "-d", "busybox", "sh");
+        var plain = Swarm();
+        await RunAsync(plain, "service", "create", "--name", "web", "-d", "busybox", "sh");
+
+        Assert.Equal(0, code);
+        Assert.DoesNotContain("Error", error, StringComparison.Ordinal);
+        Assert.True(Assert.IsType<CreateService>(node.Requests[0]).Spec.TaskTemplate.Container.TTY);
+        Assert.False(Assert.IsType<CreateService>(plain.Requests[0]).Spec.TaskTemplate.Container.TTY);
+    }
+
+    [Fact]
+    public async Task Update_Sets_Tty_Clears_It_With_False_And_Keeps_It_When_Left_Out()
+    {
+        var set = Swarm(Service());
+        var (code, _, _) = await RunAsync(set, "service", "update", "-t", "-d", "web");
+        var withTty = Service(spec: WithContainer(c => c with { TTY = true }));
+        var cleared = Swarm(withTty);
+        var (clearedCode, _, _) = await RunAsync(cleared, "service", "update", "--tty=false", "-d", "web");
+        var untouched = Swarm(withTty);
+        await RunAsync(untouched, "service", "update", "--env-add", "A=1", "-d", "web");
+
+        Assert.Equal((0, 0), (code, clearedCode));
+        Assert.True(Assert.IsType<UpdateService>(set.Requests[1]).Spec!.TaskTemplate.Container.TTY);
+        Assert.False(Assert.IsType<UpdateService>(cleared.Requests[1]).Spec!.TaskTemplate.Container.TTY);
+        Assert.True(Assert.IsType<UpdateService>(untouched.Requests[1]).Spec!.TaskTemplate.Container.TTY);
+    }
+
+    [Fact]
+    public async Task Inspect_Shows_Tty_Where_Docker_Does_And_Only_When_Set_And_Pretty_Does_Not()
+    {
+        var web = Service(spec: WithContainer(c => c with { TTY = true, StopSignal = "SIGINT", ReadOnly = true }));
+
+        var (_, output, _) = await RunAsync(Swarm(web), "service", "inspect", "web");
+        var (_, pretty, _) = await RunAsync(Swarm(web), "service", "inspect", "--pretty", "web");
+        var (_, plain, _) = await RunAsync(Swarm(Service()), "service", "inspect", "web");
+
+        var container = JsonNode.Parse(output)!.AsArray().Single()!["Spec"]!["TaskTemplate"]!["ContainerSpec"]!.AsObject();
+        Assert.True((bool?)container["TTY"]);
+        // Docker's ContainerSpec order: ... StopSignal, TTY, OpenStdin, ReadOnly ...
+        var names = container.Select(p => p.Key).ToList();
+        Assert.Equal(names.IndexOf("StopSignal") + 1, names.IndexOf("TTY"));
+        Assert.Equal(names.IndexOf("TTY") + 1, names.IndexOf("ReadOnly"));
+        Assert.False(JsonNode.Parse(plain)!.AsArray().Single()!["Spec"]!["TaskTemplate"]!["ContainerSpec"]!.AsObject().ContainsKey("TTY"));
+        Assert.DoesNotContain("TTY", pretty, StringComparison.OrdinalIgnoreCase);
+    }
+
     [Fact]
     public async Task Inspect_Shows_Init_And_Sysctls()
     {

@@ -50,6 +50,16 @@ public sealed class TaskContainersTests
         Assert.Equal(expected, spec.Init);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Tty_Gives_The_Container_A_Terminal_Only_When_The_Task_Asks(bool tty)
+    {
+        var spec = TaskContainers.Specification(Task(new ContainerSpec("busybox", Command: ["sh"], TTY: tty)), Image(Config()), ["/layers/a"]);
+
+        Assert.Equal(tty, spec.Tty);
+    }
+
     [Fact]
     public void Sysctls_Pass_To_The_Container_As_Given()
     {

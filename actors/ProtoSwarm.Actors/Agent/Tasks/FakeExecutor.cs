@@ -81,6 +81,16 @@ public sealed class FakeExecutor : ITaskExecutor
         }
     }
 
+    /// <summary>Whether the task's container was prepared with a terminal (its spec's TTY), as the Linux executor would give
+    /// its main process one; null when this executor holds no container for the task (not prepared, or removed).</summary>
+    public bool? TtyOf(string taskId)
+    {
+        lock (_gate)
+        {
+            return _containers.TryGetValue(taskId, out var container) ? container.Tty : null;
+        }
+    }
+
     /// <summary>Every container is killed and forgotten, as the Linux executor removes them when the node leaves.</summary>
     public Task RemoveAllAsync(CancellationToken ct)
     {
@@ -102,7 +112,7 @@ public sealed class FakeExecutor : ITaskExecutor
 
     public ITaskController CreateController(TaskObject task, TaskFiles files) =>
         new FakeController(this, task.Id, FakeBehaviour.Parse(task.Spec.Container.Env), TaskStep.HasHealthCheck(task.Spec.Container),
-            TaskStep.StopGracePeriodOf(task.Spec.Container), files);
+            TaskStep.StopGracePeriodOf(task.Spec.Container), files, task.Spec.Container.TTY);
 
     private void Record(string taskId, ControllerOperation operation)
     {
@@ -213,9 +223,11 @@ public sealed class FakeExecutor : ITaskExecutor
     }
 
     /// <summary>A container that exists only in this process's memory; guarded by the executor's lock.</summary>
-    private sealed class FakeContainer(TaskFiles files)
+    private sealed class FakeContainer(TaskFiles files, bool tty)
     {
         public TaskFiles Files { get; } = files;
+
+        public bool Tty { get; } = tty;
 
         public bool Started { get; set; }
 
@@ -250,7 +262,7 @@ public sealed class FakeExecutor : ITaskExecutor
         }
     }
 
-    private sealed class FakeController(FakeExecutor executor, string taskId, FakeBehaviour behaviour, bool hasHealthCheck, TimeSpan gracePeriod, TaskFiles files)
+    private sealed class FakeController(FakeExecutor executor, string taskId, FakeBehaviour behaviour, bool hasHealthCheck, TimeSpan gracePeriod, TaskFiles files, bool tty)
         : ITaskController
     {
         public Task PrepareAsync(CancellationToken ct)
@@ -268,7 +280,7 @@ public sealed class FakeExecutor : ITaskExecutor
 
             lock (executor._gate)
             {
-                executor._containers.TryAdd(taskId, new FakeContainer(files));
+                executor._containers.TryAdd(taskId, new FakeContainer(files, tty));
             }
 
             return Task.CompletedTask;

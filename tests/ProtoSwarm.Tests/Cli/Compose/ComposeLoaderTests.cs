@@ -261,7 +261,7 @@ public sealed class ComposeLoaderTests : IDisposable
                 build: .
                 restart: always
                 container_name: a1
-                tty: true
+                stdin_open: true
               b:
                 image: y
                 build: .
@@ -274,10 +274,47 @@ public sealed class ComposeLoaderTests : IDisposable
             [
                 "Ignoring unsupported options: build, privileged, restart",
                 "Ignoring deprecated options:\n\ncontainer_name: Setting the container name is not supported.\nexpose: Exposing ports is unnecessary - services on the same network can access each other's containers on any port.",
-                "Ignoring options ProtoSwarm does not support yet: tty",
+                "Ignoring options ProtoSwarm does not support yet: stdin_open",
             ],
             result.Warnings.ToArray());
         Assert.Equal(RestartCondition.Any, result.Stack!.Service("a")!.Spec.TaskTemplate.Restart.Condition);
+    }
+
+    [Fact]
+    public void Tty_Is_The_Containers_Terminal_As_Service_Create_Tty_Gives_It()
+    {
+        var result = LoadText("""
+            services:
+              a:
+                image: x
+                tty: true
+              b:
+                image: y
+                tty: "false"
+              c:
+                image: z
+            """);
+
+        Assert.True(result.IsValid);
+        Assert.Empty(result.Warnings);
+        Assert.True(result.Stack!.Service("a")!.Spec.TaskTemplate.Container.TTY);
+        Assert.False(result.Stack.Service("b")!.Spec.TaskTemplate.Container.TTY);
+        Assert.False(result.Stack.Service("c")!.Spec.TaskTemplate.Container.TTY);
+    }
+
+    [Fact]
+    public void A_Tty_That_Is_Not_A_Boolean_Is_An_Error_At_Its_Line()
+    {
+        var result = LoadText("""
+            services:
+              a:
+                image: x
+                tty: please
+            """);
+
+        Assert.False(result.IsValid);
+        Assert.Contains(result.Errors.Select(e => e.ToString()),
+            e => e.Contains(":4:", StringComparison.Ordinal) && e.Contains("tty: expected true or false", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -46,6 +46,7 @@ public sealed class InitConfigReaderTests
         Rlimits = [new InitRlimit { Resource = 7, Soft = 1024, Hard = ulong.MaxValue }],
         Sysctls = [new InitSysctl { Key = "net.core.somaxconn", Value = "1024" }],
         Init = true,
+        Tty = true,
         MaskedPaths = ["/proc/kcore", "/proc/keys"],
         ReadonlyPaths = ["/proc/sys"],
         StateDir = "/state/c1",

@@ -464,6 +464,22 @@ public sealed class RuntimeLogicTests
     }
 
     [Fact]
+    public void A_Terminal_Is_Passed_To_Init_With_Term_Xterm_Unless_The_Environment_Sets_Term()
+    {
+        var paths = new ContainerPaths("/state/c1");
+
+        var tty = InitConfigBuilder.Build(Spec() with { Tty = true, Env = ["A=1"] }, paths, new CgroupPlacement([]), "");
+        var own = InitConfigBuilder.Build(Spec() with { Tty = true, Env = ["TERM=vt100", "A=1"] }, paths, new CgroupPlacement([]), "");
+        var plain = InitConfigBuilder.Build(Spec() with { Env = ["A=1"] }, paths, new CgroupPlacement([]), "");
+
+        Assert.True(tty.Tty);
+        Assert.Equal(["TERM=xterm", "A=1"], tty.Env);
+        Assert.Equal(["TERM=vt100", "A=1"], own.Env);
+        Assert.False(plain.Tty);
+        Assert.Equal(["A=1"], plain.Env);
+    }
+
+    [Fact]
     public void Capabilities_Are_Dockers_Default_With_Adds_And_Drops()
     {
         Assert.Equal(0xa80425fbUL, Capabilities.Compute([], []));

@@ -9,23 +9,8 @@ namespace ProtoSwarm.Tests.Containers.Runtime;
 // image in the node's store, then entered by a prefix of its id.
 [Collection(ContainerCollection.Name)]
 [Trait("Category", "Privileged")]
-public sealed class LinuxExecutorExecTests(ContainerFixture fixture) : IAsyncLifetime
+public sealed class LinuxExecutorExecTests(ContainerFixture fixture) : BusyboxExecutorTests(fixture, "protoswarm-executor-exec-", "busybox:exec")
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("protoswarm-executor-exec-").FullName;
-    private ImageStore _images = null!;
-    private LinuxExecutor _executor = null!;
-
-    public async Task InitializeAsync()
-    {
-        (_images, _executor) = await fixture.BusyboxExecutorAsync(_dir, "busybox:exec");
-    }
-
-    public Task DisposeAsync()
-    {
-        _images.Dispose();
-        Directory.Delete(_dir, recursive: true);
-        return Task.CompletedTask;
-    }
 
     private static TaskObject SleepingTask(string id) => new(
         id, ObjectMeta.New(DateTimeOffset.UtcNow), "svc", 1, "node",
@@ -36,22 +21,22 @@ public sealed class LinuxExecutorExecTests(ContainerFixture fixture) : IAsyncLif
     public async Task Exec_By_Id_Prefix_Runs_In_The_Tasks_Container_Until_The_Task_Ends()
     {
         var task = SleepingTask("e" + Guid.NewGuid().ToString("N")[..24]);
-        var controller = _executor.CreateController(task);
+        var controller = Executor.CreateController(task);
         await controller.PrepareAsync(default);
         await controller.StartAsync(default);
         try
         {
-            var (taskId, result) = await _executor.ExecAsync(task.Id[..8], new ExecSpecification
+            var (taskId, result) = await Executor.ExecAsync(task.Id[..8], new ExecSpecification
             {
                 Command = ["sh", "-c", "cat /proc/1/cmdline; echo; echo $FROM_TASK $ADDED; echo oops >&2; exit 7"],
                 Env = ["ADDED=1"],
                 Timeout = TimeSpan.FromSeconds(20),
             }, default);
-            var reply = await LocalExec.HandleAsync(_executor, new ExecInTask("r1", task.Id, ["pwd"], [], "1000", "/tmp", TimeSpan.FromSeconds(20)), default);
-            var unknown = await Assert.ThrowsAsync<TaskExecException>(() => _executor.ExecAsync("zz", new ExecSpecification { Command = ["true"] }, default));
+            var reply = await LocalExec.HandleAsync(Executor, new ExecInTask("r1", task.Id, ["pwd"], [], "1000", "/tmp", TimeSpan.FromSeconds(20)), default);
+            var unknown = await Assert.ThrowsAsync<TaskExecException>(() => Executor.ExecAsync("zz", new ExecSpecification { Command = ["true"] }, default));
 
             await controller.TerminateAsync(default);
-            var ended = await Assert.ThrowsAsync<TaskExecException>(() => _executor.ExecAsync(task.Id, new ExecSpecification { Command = ["true"] }, default));
+            var ended = await Assert.ThrowsAsync<TaskExecException>(() => Executor.ExecAsync(task.Id, new ExecSpecification { Command = ["true"] }, default));
 
             Assert.Equal(task.Id, taskId);
             Assert.Equal(new ExecResult(7, "sleep\01000\0\nyes 1\n", "oops\n", false), result);
@@ -69,21 +54,21 @@ public sealed class LinuxExecutorExecTests(ContainerFixture fixture) : IAsyncLif
     public async Task A_Detached_Exec_Outlives_A_Node_Host_Restart_And_Ends_With_Its_Container()
     {
         var task = SleepingTask("d" + Guid.NewGuid().ToString("N")[..24]);
-        var controller = _executor.CreateController(task);
+        var controller = Executor.CreateController(task);
         await controller.PrepareAsync(default);
         await controller.StartAsync(default);
-        var (restartedImages, restarted) = await fixture.BusyboxExecutorAsync(Path.Combine(_dir, "restarted"), "busybox:exec");
+        var (restartedImages, restarted) = await Fixture.BusyboxExecutorAsync(Path.Combine(Dir, "restarted"), "busybox:exec");
         using var _ = restartedImages;
         var again = restarted.CreateController(task);
         try
         {
             // What LocalExec starts for `protoswarm exec -d` (LocalExecTests); its output goes to /dev/null, so writing costs it nothing.
-            var (_, detached) = await _executor.StartExecAsync(task.Id[..8], new ExecSpecification
+            var (_, detached) = await Executor.StartExecAsync(task.Id[..8], new ExecSpecification
             {
                 Command = ["sh", "-c", "echo out; echo err >&2; sleep 2931; echo late"],
                 Detached = true,
             }, default);
-            var (_, attached) = await _executor.StartExecAsync(task.Id[..8], new ExecSpecification { Command = ["sleep", "2932"] }, default);
+            var (_, attached) = await Executor.StartExecAsync(task.Id[..8], new ExecSpecification { Command = ["sleep", "2932"] }, default);
             var sleeper = await HostPidAsync("sleep\02931\0");
             var plain = await HostPidAsync("sleep\02932\0");
 
@@ -100,7 +85,7 @@ public sealed class LinuxExecutorExecTests(ContainerFixture fixture) : IAsyncLif
             Assert.Equal(137, plainEnded.ExitCode);
             Assert.False(Running(plain), "a command that is not detached outlived the node host");
             Assert.False(detached.Completion.IsCompleted);
-            Assert.Empty(Directory.GetFiles(Path.Combine(fixture.Options.StateRoot, task.Id), "exec-*.json"));
+            Assert.Empty(Directory.GetFiles(Path.Combine(Fixture.Options.StateRoot, task.Id), "exec-*.json"));
 
             await again.TerminateAsync(default);
             await again.RemoveAsync(default);

@@ -10,29 +10,14 @@ namespace ProtoSwarm.Tests.Containers.Runtime;
 // through its real cgroups by the sampler the task supervisor uses.
 [Collection(ContainerCollection.Name)]
 [Trait("Category", "Privileged")]
-public sealed class TaskUsageRootTests(ContainerFixture fixture) : IAsyncLifetime
+public sealed class TaskUsageRootTests(ContainerFixture fixture) : BusyboxExecutorTests(fixture, "protoswarm-usage-", "busybox:usage")
 {
     private const long Allocated = 32 << 20;
-    private readonly string _dir = Directory.CreateTempSubdirectory("protoswarm-usage-").FullName;
-    private ImageStore _images = null!;
-    private LinuxExecutor _executor = null!;
-
-    public async Task InitializeAsync()
-    {
-        (_images, _executor) = await fixture.BusyboxExecutorAsync(_dir, "busybox:usage");
-    }
-
-    public Task DisposeAsync()
-    {
-        _images.Dispose();
-        Directory.Delete(_dir, recursive: true);
-        return Task.CompletedTask;
-    }
 
     /// <summary>utime + stime of every process in the container's cgroup, in clock ticks (100 a second).</summary>
     private long ContainerTicks(string id)
     {
-        var cgroup = File.ReadAllLines(Path.Combine(fixture.Options.StateRoot, id, "cgroups"))[0];
+        var cgroup = File.ReadAllLines(Path.Combine(Fixture.Options.StateRoot, id, "cgroups"))[0];
         return File.ReadAllLines(cgroup + "/cgroup.procs").Sum(pid =>
         {
             var stat = File.ReadAllText($"/proc/{pid}/stat");
@@ -54,19 +39,19 @@ public sealed class TaskUsageRootTests(ContainerFixture fixture) : IAsyncLifetim
             new TaskSpec(new ContainerSpec("busybox:usage", Command: ["sh", "-c", script]),
                 new ResourceRequirements(new ResourceAmounts(0, 256 << 20, 50), ResourceAmounts.None)),
             1, TaskState.Running, new TaskObservedStatus(TaskState.Assigned, DateTimeOffset.UtcNow));
-        var controller = _executor.CreateController(task);
+        var controller = Executor.CreateController(task);
         await controller.PrepareAsync(default);
         await controller.StartAsync(default);
         try
         {
             var deadline = DateTime.UtcNow.AddSeconds(20);
-            while (!LinuxContainer.ReadLogs(task.Id, fixture.Options).Any(e => e.Text == "ready"))
+            while (!LinuxContainer.ReadLogs(task.Id, Fixture.Options).Any(e => e.Text == "ready"))
             {
                 Assert.True(DateTime.UtcNow < deadline, "the task never printed ready");
                 await Task.Delay(20);
             }
 
-            var sampler = new TaskUsageSampler(_executor, TimeProvider.System);
+            var sampler = new TaskUsageSampler(Executor, TimeProvider.System);
             var usage = Assert.Single(await sampler.ReadAsync([task.Id, "not-here"], default));
 
             Assert.Equal(task.Id, usage.TaskId);
@@ -95,6 +80,6 @@ public sealed class TaskUsageRootTests(ContainerFixture fixture) : IAsyncLifetim
             await controller.RemoveAsync(default);
         }
 
-        Assert.Empty(await _executor.SampleUsageAsync([task.Id], default));
+        Assert.Empty(await Executor.SampleUsageAsync([task.Id], default));
     }
 }

@@ -9,25 +9,10 @@ namespace ProtoSwarm.Tests.Containers.Runtime;
 // the container's own devpts, and its log what the terminal gave (\n turned into \r\n, one stream).
 [Collection(ContainerCollection.Name)]
 [Trait("Category", "Privileged")]
-public sealed class TtyContainerTests(ContainerFixture fixture) : IAsyncLifetime
+public sealed class TtyContainerTests(ContainerFixture fixture) : BusyboxExecutorTests(fixture, "protoswarm-tty-", "busybox:tty")
 {
     private const string AskTheTerminal = "[ -t 1 ] && echo tty || echo notty";
 
-    private readonly string _dir = Directory.CreateTempSubdirectory("protoswarm-tty-").FullName;
-    private ImageStore _images = null!;
-    private LinuxExecutor _executor = null!;
-
-    public async Task InitializeAsync()
-    {
-        (_images, _executor) = await fixture.BusyboxExecutorAsync(_dir, "busybox:tty");
-    }
-
-    public Task DisposeAsync()
-    {
-        _images.Dispose();
-        Directory.Delete(_dir, recursive: true);
-        return Task.CompletedTask;
-    }
 
     [Theory]
     [InlineData(true, "tty\r\n")]
@@ -38,7 +23,7 @@ public sealed class TtyContainerTests(ContainerFixture fixture) : IAsyncLifetime
             "y" + Guid.NewGuid().ToString("N")[..24], ObjectMeta.New(DateTimeOffset.UtcNow), "svc", 1, "node",
             new TaskSpec(new ContainerSpec("busybox:tty", Command: ["sh", "-c", AskTheTerminal], TTY: tty)), 1, TaskState.Running,
             new TaskObservedStatus(TaskState.Assigned, DateTimeOffset.UtcNow));
-        var controller = _executor.CreateController(task);
+        var controller = Executor.CreateController(task);
         await controller.PrepareAsync(default);
         try
         {
@@ -62,10 +47,10 @@ public sealed class TtyContainerTests(ContainerFixture fixture) : IAsyncLifetime
     public async Task The_Terminal_Is_The_Containers_Own_Its_Controlling_One_For_Stdin_Stdout_And_Stderr(bool init)
     {
         // Field 7 of /proc/PID/stat is the controlling terminal's device number, 0 for none.
-        var spec = fixture.Spec("sh", "-c", "tty; [ -t 0 ] && echo in; [ -t 2 ] && echo err >&2; echo $TERM; " +
+        var spec = Fixture.Spec("sh", "-c", "tty; [ -t 0 ] && echo in; [ -t 2 ] && echo err >&2; echo $TERM; " +
             "set -- $(cat /proc/self/stat); [ \"$7\" != 0 ] && echo controlling") with { Tty = true, Init = init };
 
-        var (exit, output, error) = await fixture.RunAsync(spec);
+        var (exit, output, error) = await Fixture.RunAsync(spec);
 
         Assert.Equal(0, exit.ExitCode);
         Assert.Equal("/dev/pts/0\r\nin\r\nerr\r\nxterm\r\ncontrolling\r\n", output);
@@ -75,9 +60,9 @@ public sealed class TtyContainerTests(ContainerFixture fixture) : IAsyncLifetime
     [Fact]
     public async Task Term_Set_By_The_Task_Is_Kept()
     {
-        var spec = fixture.Spec("sh", "-c", "echo $TERM") with { Tty = true, Env = ["TERM=vt100"] };
+        var spec = Fixture.Spec("sh", "-c", "echo $TERM") with { Tty = true, Env = ["TERM=vt100"] };
 
-        var (_, output, _) = await fixture.RunAsync(spec);
+        var (_, output, _) = await Fixture.RunAsync(spec);
 
         Assert.Equal("vt100\r\n", output);
     }
@@ -86,9 +71,9 @@ public sealed class TtyContainerTests(ContainerFixture fixture) : IAsyncLifetime
     public async Task Everything_Written_Before_The_End_Is_Read_From_The_Terminal()
     {
         // The slave closes with the process; the master then reads what is still buffered before it says EIO.
-        var spec = fixture.Spec("sh", "-c", "seq 1 20000") with { Tty = true };
+        var spec = Fixture.Spec("sh", "-c", "seq 1 20000") with { Tty = true };
 
-        var (exit, output, _) = await fixture.RunAsync(spec);
+        var (exit, output, _) = await Fixture.RunAsync(spec);
 
         Assert.Equal(0, exit.ExitCode);
         Assert.Equal(string.Concat(Enumerable.Range(1, 20000).Select(i => $"{i}\r\n")), output);
@@ -97,9 +82,9 @@ public sealed class TtyContainerTests(ContainerFixture fixture) : IAsyncLifetime
     [Fact]
     public async Task Without_A_Log_The_Terminal_Is_Still_Read_So_A_Chatty_Process_Never_Blocks()
     {
-        var spec = fixture.Spec("sh", "-c", "yes | head -c 2000000; exit 3") with { Tty = true, Log = null };
+        var spec = Fixture.Spec("sh", "-c", "yes | head -c 2000000; exit 3") with { Tty = true, Log = null };
 
-        var (exit, output, _) = await fixture.RunAsync(spec);
+        var (exit, output, _) = await Fixture.RunAsync(spec);
 
         Assert.Equal(3, exit.ExitCode);
         Assert.Equal("", output);

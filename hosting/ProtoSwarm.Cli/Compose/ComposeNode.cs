@@ -79,6 +79,12 @@ internal static partial class ComposeYaml
         {
             return (null, new ComposeError(Mark(file, e.Start), "", Readable(e)));
         }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet's scanner throws this, with no position, on a flow list or map ([ or {) left open with lines
+            // after it; where its parser stopped is the place to look.
+            return (null, new ComposeError(LastParsed(file, text), "", "YAML syntax: the text cannot be read past this point; a [ or { above is probably not closed (or misses a comma)"));
+        }
 
         if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is YamlScalarNode { Value: null or "" })
         {
@@ -98,6 +104,26 @@ internal static partial class ComposeYaml
         return NonStringKey(root, "") is ({ } key, var path)
             ? (null, new ComposeError(key.Mark, path, $"the key {key.Value} reads as a {(key.Value is "true" or "false" or "True" or "False" or "TRUE" or "FALSE" ? "boolean" : "number")}, and compose keys are strings; quote it: \"{key.Value}\":"))
             : (root, null);
+    }
+
+    /// <summary>The end of the last YAML event YamlDotNet's parser read before it failed: where a syntax error it reports no position for is.</summary>
+    private static SourceMark LastParsed(string file, string text)
+    {
+        var parser = new Parser(new StringReader(text));
+        var end = new SourceMark(file, 1, 1);
+        try
+        {
+            while (parser.MoveNext())
+            {
+                end = Mark(file, parser.Current!.End);
+            }
+        }
+        catch (Exception e) when (e is InvalidOperationException or YamlException)
+        {
+            // stopped where it stopped
+        }
+
+        return end;
     }
 
     [GeneratedRegex("anchor '([^']+)' does not exist")]

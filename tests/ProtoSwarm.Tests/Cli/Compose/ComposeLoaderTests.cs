@@ -418,6 +418,19 @@ public sealed class ComposeLoaderTests : IDisposable
         Assert.Equal(["CMD-SHELL", "true"], quoted.Stack!.Service("web")!.Spec.TaskTemplate.Container.HealthCheck!.Test.ToArray());
     }
 
+    [Theory]
+    [InlineData("services:\n  a:\n    image: busybox\n    command: [a, b\n  b:\n    image: x\n", "4:16")]
+    [InlineData("services: {a: {image: x}\nnetworks: {}\n", "1:24")]
+    public void A_Flow_List_Or_Map_Left_Open_Is_A_Syntax_Error_At_A_Place_Not_An_Internal_Error(string yaml, string at)
+    {
+        // YamlDotNet throws InvalidOperationException, without a position, for these; the CLI said
+        // "unexpected InvalidOperationException: Operation is not valid due to the current state of the object".
+        var result = LoadText(yaml);
+
+        var error = Assert.Single(result.Errors).ToString();
+        Assert.Equal($"{Path.Combine(_temp, "stack.yml")}:{at}: YAML syntax: the text cannot be read past this point; a [ or {{ above is probably not closed (or misses a comma)", error);
+    }
+
     [Fact]
     public void A_Deploy_Mode_Whose_Variable_Is_Unset_Is_Replicated_As_Dockers_Convert_Reads_An_Empty_Mode()
     {

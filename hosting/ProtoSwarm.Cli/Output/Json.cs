@@ -47,6 +47,15 @@ internal static class Json
         }
     }
 
+    /// <summary>A bool field with Go's omitempty: set only when true.</summary>
+    public static void AddFlag(JsonObject json, string name, bool value)
+    {
+        if (value)
+        {
+            json[name] = true;
+        }
+    }
+
     /// <summary>Go's RFC3339Nano for UTC: fractional seconds without trailing zeros, `Z` suffix.</summary>
     public static string Timestamp(DateTimeOffset time) =>
         time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", CultureInfo.InvariantCulture);

@@ -445,15 +445,8 @@ internal static class ServiceView
         }
 
         Json.AddText(json, "StopSignal", container.StopSignal);
-        if (container.TTY)
-        {
-            json["TTY"] = true;
-        }
-
-        if (container.ReadOnly)
-        {
-            json["ReadOnly"] = true;
-        }
+        Json.AddFlag(json, "TTY", container.TTY);
+        Json.AddFlag(json, "ReadOnly", container.ReadOnly);
 
         if (container.Mounts.Length > 0)
         {
@@ -607,19 +600,12 @@ internal static class ServiceView
         var json = new JsonObject { ["Type"] = Lower(m.Type) };
         Json.AddText(json, "Source", m.Source);
         Json.AddText(json, "Target", m.Target);
-        if (m.ReadOnly)
-        {
-            json["ReadOnly"] = true;
-        }
+        Json.AddFlag(json, "ReadOnly", m.ReadOnly);
 
         if (m.VolumeNoCopy || m.VolumeLabels.Count > 0)
         {
             var volume = new JsonObject();
-            if (m.VolumeNoCopy)
-            {
-                volume["NoCopy"] = true;
-            }
-
+            Json.AddFlag(volume, "NoCopy", m.VolumeNoCopy);
             if (m.VolumeLabels.Count > 0)
             {
                 volume["Labels"] = Map(m.VolumeLabels);

@@ -9,7 +9,7 @@ internal static class GlobalRules
     /// Tasks follow their node: a node that left the store takes its tasks with it (desired Remove,
     /// deleted once they cannot run); a drained node, or one that no longer matches the constraints,
     /// has its task stopped (the latter ends Rejected, as swarmkit's constraint enforcer has it,
-    /// <see cref="ReconcileState.Reject"/>); a paused node keeps its task; a down node's task is left alone, since
+    /// <see cref="ReconcileState.Stop"/>); a paused node keeps its task; a down node's task is left alone, since
     /// it can run nowhere else and may come back with its node.
     /// </summary>
     public static void FollowNodes(ReconcileState s, NodeEligibility eligibility)
@@ -41,15 +41,7 @@ internal static class GlobalRules
 
             foreach (var task in tasks.Where(t => TaskFacts.IsLive(t, s.IsJob)))
             {
-                var message = $"task {task.Id} stops: node {key.NodeId} {why}";
-                if (rejected)
-                {
-                    s.Reject(task, message);
-                }
-                else
-                {
-                    s.SetDesired(task, TaskState.Shutdown, message);
-                }
+                s.Stop(task, $"task {task.Id} stops: node {key.NodeId} {why}", rejected);
             }
         }
     }

@@ -131,11 +131,11 @@ internal sealed class ReconcileState
     public void SetDesired(TaskObject task, TaskState desired, string? why = null) => MoveDesired(task, desired, why, rejected: false);
 
     /// <summary>
-    /// Stops a task because its node no longer meets the placement constraints: desired Shutdown, and
-    /// the reason in its error (<see cref="ConstraintRejection"/>), so its end is stored as Rejected
-    /// and `service ps` tells why it moved; a no-op if it was already asked to stop.
+    /// Stops a task (desired Shutdown); a no-op if it was already asked to stop. <paramref name="rejected"/>: because its
+    /// node no longer meets the placement constraints, so the reason goes in its error (<see cref="ConstraintRejection"/>),
+    /// its end is stored as Rejected and `service ps` tells why it moved.
     /// </summary>
-    public void Reject(TaskObject task, string? why = null) => MoveDesired(task, TaskState.Shutdown, why, rejected: true);
+    public void Stop(TaskObject task, string why, bool rejected) => MoveDesired(task, TaskState.Shutdown, why, rejected);
 
     private void MoveDesired(TaskObject task, TaskState desired, string? why, bool rejected)
     {

@@ -13,7 +13,7 @@ internal static class ReplicatedRules
     /// A task whose node no longer meets the task's own placement constraints (a label removed,
     /// a node demoted) stops too, as swarmkit's constraint enforcer does; its replacement is placed
     /// where the constraints hold, or waits pending; it ends Rejected with swarmkit's error
-    /// (<see cref="ReconcileState.Reject"/>). Judged by the task's own spec, so a rolling update that
+    /// (<see cref="ReconcileState.Stop"/>). Judged by the task's own spec, so a rolling update that
     /// changes the constraints still replaces the old tasks batch by batch.
     /// </summary>
     public static void LeaveLostNodes(ReconcileState s)
@@ -35,14 +35,9 @@ internal static class ReplicatedRules
                 _ when !EligibilityOf(task.Spec).Matches(node) => ("no longer meets the task's placement constraints", true),
                 _ => ((string?)null, false),
             };
-            var message = $"task {task.Id} (slot {task.Slot}) stops: node {task.NodeId} {why}; it is replaced at once";
-            if (rejected)
+            if (why is not null)
             {
-                s.Reject(task, message);
-            }
-            else if (why is not null)
-            {
-                s.SetDesired(task, TaskState.Shutdown, message);
+                s.Stop(task, $"task {task.Id} (slot {task.Slot}) stops: node {task.NodeId} {why}; it is replaced at once", rejected);
             }
         }
 

@@ -121,14 +121,9 @@ public class ContainerLabTests(ITestOutputHelper output)
         Assert.Equal(pid, ContainerPid(lab, after));
 
         // The managers reach the restarted node host once Proto.Remote has let go of its old endpoint.
-        var logs = await ServiceAsync(lab, "logs", "--raw", "keeper");
-        var reading = System.Diagnostics.Stopwatch.StartNew();
-        for (var attempt = 0; reading.Elapsed < Converge && !logs.StdOut.StartsWith("runs=", StringComparison.Ordinal); attempt++)
-        {
-            output.WriteLine($"service logs, attempt {attempt}: {logs}");
-            await Task.Delay(500);
-            logs = await ServiceAsync(lab, "logs", "--raw", "keeper");
-        }
+        var attempt = 0;
+        var logs = await RepeatUntilAsync(() => ServiceAsync(lab, "logs", "--raw", "keeper"), r => r.StdOut.StartsWith("runs=", StringComparison.Ordinal),
+            Converge, TimeSpan.FromMilliseconds(500), r => output.WriteLine($"service logs, attempt {attempt++}: {r}"));
 
         Assert.True(logs.ExitCode == 0, logs.ToString());
         var lines = logs.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries);

@@ -14,6 +14,25 @@ internal static class LabQueries
 
     internal sealed record Polled(bool Met, IReadOnlyList<LabTask> Tasks, string Last);
 
+    /// <summary>
+    /// Runs a command again every <paramref name="interval"/> until its result is <paramref name="done"/> or
+    /// <paramref name="limit"/> has passed (each result not done is shown to <paramref name="notYet"/>); the last
+    /// result either way, for the test to assert on and print.
+    /// </summary>
+    internal static async Task<RunResult> RepeatUntilAsync(Func<Task<RunResult>> run, Func<RunResult, bool> done, TimeSpan limit, TimeSpan interval, Action<RunResult>? notYet = null)
+    {
+        var clock = Stopwatch.StartNew();
+        var result = await run();
+        while (!done(result) && clock.Elapsed < limit)
+        {
+            notYet?.Invoke(result);
+            await Task.Delay(interval);
+            result = await run();
+        }
+
+        return result;
+    }
+
     /// <summary>`protoswarm service ARGS` on m1, as an operator types it.</summary>
     internal static Task<RunResult> ServiceAsync(LabFixture lab, params string[] arguments) =>
         lab.ExecAsync("m1", ["protoswarm", "service", .. arguments]);

@@ -199,13 +199,8 @@ public class NetworkLabTests(ITestOutputHelper output)
         Assert.DoesNotContain(" 0/0 ", received, StringComparison.Ordinal);
         Assert.DoesNotContain("0.00 Bytes", received, StringComparison.Ordinal);
         // The server's line reaches `service logs` through its container's log pipe and w2's agent: a moment after the client ends.
-        var logs = await ServiceAsync(lab, ["logs", "udp"]);
-        for (var reading = System.Diagnostics.Stopwatch.StartNew(); reading.Elapsed < TimeSpan.FromSeconds(10) && !logs.StdOut.Contains($" connected to {w1} port ", StringComparison.Ordinal);)
-        {
-            await Task.Delay(250);
-            logs = await ServiceAsync(lab, ["logs", "udp"]);
-        }
-
+        var logs = await RepeatUntilAsync(() => ServiceAsync(lab, ["logs", "udp"]), r => r.StdOut.Contains($" connected to {w1} port ", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(250));
         Assert.Contains($" connected to {w1} port ", logs.StdOut, StringComparison.Ordinal);
     }
 

@@ -156,13 +156,8 @@ public class PkiLabTests
         var start = await lab.LabAsync("start", "w1");
         Assert.True(start.ExitCode == 0, start.ToString());
 
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        var info = await lab.ExecAsync("m1", "protoswarm", "info");
-        while (!info.StdOut.Contains("Root Rotation In Progress: false", StringComparison.Ordinal) && clock.Elapsed < TimeSpan.FromSeconds(60))
-        {
-            await Task.Delay(500);
-            info = await lab.ExecAsync("m1", "protoswarm", "info");
-        }
+        var info = await LabQueries.RepeatUntilAsync(() => lab.ExecAsync("m1", "protoswarm", "info"), r => r.StdOut.Contains("Root Rotation In Progress: false", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(500));
 
         Assert.True(info.StdOut.Contains("Root Rotation In Progress: false", StringComparison.Ordinal), $"the rotation did not complete within 60 s: {info}");
         using var certificate = X509CertificateLoader.LoadCertificateFromFile(Path.Combine(StateDir(lab, "w1"), "certificates", "swarm-node.crt"));

@@ -183,12 +183,8 @@ public class RaftLabTests
         Assert.True(back.Met, $"{crashed} was not Ready and Reachable within 30 s of `lab start`; last `node ls`: {back.Last}");
 
         var clock = Stopwatch.StartNew();
-        RunResult demote;
-        do
-        {
-            demote = await lab.ExecAsync(leader, "protoswarm", "node", "demote", demoted);
-        }
-        while (demote.ExitCode != 0 && clock.Elapsed < TimeSpan.FromSeconds(20) && await Delay(TimeSpan.FromMilliseconds(500)));
+        var demote = await LabQueries.RepeatUntilAsync(() => lab.ExecAsync(leader, "protoswarm", "node", "demote", demoted), r => r.ExitCode == 0,
+            TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(500));
 
         _output.WriteLine($"node demote {demoted} with {crashed} back, after {Ms(clock.Elapsed)}: {demote}");
         Assert.True(demote.ExitCode == 0, $"Demoting {demoted} with all three managers up failed: {demote}");
@@ -429,25 +425,12 @@ public class RaftLabTests
 
     private static async Task<ReplicaPoll> WaitForReplicaAsync(string stateDir, Func<ReplicaOnDisk, bool> condition, TimeSpan limit)
     {
-        var clock = Stopwatch.StartNew();
         ReplicaOnDisk? replica = null;
-        while (true)
-        {
-            replica = ReplicaOnDisk.Read(stateDir);
-            if (condition(replica))
-            {
-                return new ReplicaPoll(true, replica);
-            }
-
-            if (clock.Elapsed > limit)
-            {
-                return new ReplicaPoll(false, replica);
-            }
-
-            await Task.Delay(ReplicaPollInterval);
-        }
+        var met = await WaitForAsync(() => condition(replica = ReplicaOnDisk.Read(stateDir)), limit);
+        return new ReplicaPoll(met, replica);
     }
 
+    /// <summary>Until the condition holds, looking every <see cref="ReplicaPollInterval"/> (its looks read replicas on disk); false after <paramref name="limit"/>.</summary>
     private static async Task<bool> WaitForAsync(Func<bool> condition, TimeSpan limit)
     {
         var clock = Stopwatch.StartNew();
@@ -518,12 +501,6 @@ public class RaftLabTests
     }
 
     private static string Ms(TimeSpan? t) => t is { } v && v != TimeSpan.MaxValue ? $"{v.TotalMilliseconds:0} ms" : "never";
-
-    private static async Task<bool> Delay(TimeSpan t)
-    {
-        await Task.Delay(t);
-        return true;
-    }
 
     private static string NewId() => Guid.NewGuid().ToString("N");
 }

@@ -139,10 +139,25 @@ internal sealed class ProgressTracker
     public bool QuorumActive(ulong self) =>
         _voters.Count(id => id == self || (Progress.TryGetValue(id, out var pr) && pr.RecentActive)) >= Quorum;
 
-    public void ResetRecentActive(ulong self)
+    /// <summary>
+    /// Starts a check-quorum round. A peer not heard from during the round that ends (no answer to
+    /// an append or a heartbeat for a whole election timeout) goes back to probing, with its probe
+    /// held until it answers a heartbeat: the leader stops pipelining appends to it. The transport
+    /// is a queue that keeps what it cannot deliver yet, so appends to a peer cut off would
+    /// otherwise fill the whole inflight window (up to MaxInflightMessages of MaxSizePerMessage
+    /// each) in the leader's memory and arrive in a burst when the link returns; etcd gets the same
+    /// from its transport's unreachable reports.
+    /// </summary>
+    public void StartQuorumRound(ulong self)
     {
         foreach (var (id, pr) in Progress)
         {
+            if (id != self && !pr.RecentActive && pr.State == ProgressState.Replicate)
+            {
+                pr.BecomeProbe();
+                pr.ProbeSent = true;
+            }
+
             pr.RecentActive = id == self;
         }
     }

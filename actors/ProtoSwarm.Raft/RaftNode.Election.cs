@@ -47,7 +47,7 @@ public sealed partial class RaftNode
                     return;
                 }
 
-                _tracker.ResetRecentActive(Id);
+                _tracker.StartQuorumRound(Id);
             }
 
             if (_leadTransferee != 0)

@@ -213,6 +213,39 @@ public class ReplicationTests
     }
 
     [Fact]
+    public void A_Leader_Stops_Pipelining_Appends_To_A_Follower_Silent_For_An_Election_Timeout()
+    {
+        // The transport queues what it cannot deliver yet: appends sent to a follower that is cut off
+        // pile up in the leader's memory and arrive in a burst when the link returns. Once a whole
+        // check-quorum round went by without an answer, the leader sends it nothing but heartbeats.
+        var net = new TestNetwork([1, 2, 3]);
+        var leader = net.ElectLeader();
+        var follower = net.Nodes.Keys.First(id => id != leader);
+        net.Propose(leader, "before");
+        net.Cut(leader, follower);
+        net.Sent.Clear();
+
+        const int electionTick = 10;
+        var proposals = 0;
+        for (var tick = 0; tick < 10 * electionTick; tick++)
+        {
+            net.Propose(leader, $"e{proposals++}");
+            net.Tick();
+        }
+
+        var appends = net.Sent.Count(m => m.Type == MessageType.Append && m.To == follower && m.Entries.Length > 0);
+        Assert.True(appends <= 2 * electionTick + 1, $"{appends} appends with entries went to the silent follower for {proposals} proposals");
+        Assert.True(net[leader].Status.Progress[follower].Paused);
+        Assert.Equal(leader, net.LeaderId());
+
+        net.Heal();
+        net.Tick(3);
+        Assert.Equal(net[leader].Status.LastIndex, net[follower].Status.LastIndex);
+        Assert.Equal(["before", .. Enumerable.Range(0, proposals).Select(i => $"e{i}")], net.Applied[follower]);
+        Assert.False(net[leader].Status.Progress[follower].Paused);
+    }
+
+    [Fact]
     public void A_Leader_Recovers_A_Follower_Whose_Append_Answers_Were_Lost()
     {
         var net = new TestNetwork([1, 2, 3], c => c with { MaxInflightMessages = 2 });

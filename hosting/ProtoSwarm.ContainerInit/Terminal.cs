@@ -33,6 +33,7 @@ internal static unsafe class Terminal
         Native.Check(ioctl(master, TIOCSPTLCK, &unlock), "unlock the terminal (TIOCSPTLCK)");
         var slave = ioctl(master, TIOCGPTPEER, (void*)(nint)(O_RDWR | O_NOCTTY | O_CLOEXEC));
         Native.Check(slave, "open the terminal's slave side (TIOCGPTPEER)");
+        MountConsole(master);
         for (var fd = 0; fd < 3; fd++)
         {
             Native.Check(dup2(slave, fd), "make the terminal stdin, stdout and stderr");
@@ -45,6 +46,19 @@ internal static unsafe class Terminal
         HandOver(monitor, master);
         _ = close(master);
         _ = close(monitor);
+    }
+
+    // As docker (runc) does, the terminal is also /dev/console, where init systems, gettys and scripts write their
+    // messages: an empty file on the container's /dev tmpfs (writable even with a read-only root) with the terminal's
+    // slave bound on it. By its number in the devpts this stage mounted (nothing of the image's runs yet).
+    private static void MountConsole(int master)
+    {
+        uint number;
+        Native.Check(ioctl(master, TIOCGPTN, &number), "get the terminal's number (TIOCGPTN)");
+        var console = open("/dev/console", O_WRONLY | O_CREAT | O_NOCTTY | O_CLOEXEC, 0x1B6 /* 0666 */);
+        Native.Check(console, "create /dev/console");
+        _ = close(console);
+        Native.Check(mount($"/dev/pts/{number}", "/dev/console", null, MS_BIND, null), "bind the terminal on /dev/console");
     }
 
     // The master as an SCM_RIGHTS message of one byte; the monitor takes it once this process exec'd.

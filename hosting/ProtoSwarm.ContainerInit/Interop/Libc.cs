@@ -176,7 +176,7 @@ internal static unsafe partial class Libc
     }
 
     public const int EINTR = 4, EAGAIN = 11;
-    public const ulong TIOCSCTTY = 0x540E, TIOCSPTLCK = 0x40045431, TIOCGPTPEER = 0x5441;
+    public const ulong TIOCSCTTY = 0x540E, TIOCSPTLCK = 0x40045431, TIOCGPTPEER = 0x5441, TIOCGPTN = 0x80045430;
     public const int ENOENT = 2;
     public const int ESRCH = 3;
     public const int EEXIST = 17;

@@ -57,6 +57,30 @@ public sealed class TtyContainerTests(ContainerFixture fixture) : BusyboxExecuto
         Assert.Equal("", error);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task The_Terminal_Is_Also_Dev_Console(bool readOnlyRoot)
+    {
+        // Same device as /dev/pts/0 (major and minor in hex), and what is written there shows in the output.
+        var spec = Fixture.Spec("sh", "-c", "[ \"$(stat -c %t:%T /dev/console)\" = \"$(stat -c %t:%T /dev/pts/0)\" ] && echo same; echo console > /dev/console")
+            with { Tty = true, ReadOnlyRootfs = readOnlyRoot };
+
+        var (exit, output, _) = await Fixture.RunAsync(spec);
+
+        Assert.Equal(0, exit.ExitCode);
+        Assert.Equal("same\r\nconsole\r\n", output);
+    }
+
+    [Fact]
+    public async Task A_Container_Without_A_Terminal_Has_No_Dev_Console()
+    {
+        var (exit, output, _) = await Fixture.RunAsync(Fixture.Spec("sh", "-c", "[ -e /dev/console ] && echo console || echo none"));
+
+        Assert.Equal(0, exit.ExitCode);
+        Assert.Equal("none\n", output);
+    }
+
     [Fact]
     public async Task Term_Set_By_The_Task_Is_Kept()
     {

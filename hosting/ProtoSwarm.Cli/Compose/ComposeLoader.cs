@@ -251,9 +251,16 @@ internal static class ComposeLoader
         {
             foreach (var entry in serviceMap.Entries.OrderBy(e => e.Key.Value, StringComparer.Ordinal))
             {
+                var before = reader.Errors.Count;
                 if (!entry.Key.Value.StartsWith("x-", StringComparison.Ordinal) && ComposeServices.Read(context, entry.Key, entry.Value) is { } service)
                 {
                     services.Add(service);
+                    // A service with errors of its own holds stand-in values the managers' check would only repeat;
+                    // one whose values still hold ${VAR}s (--skip-interpolation) is not the spec a deploy would send.
+                    if (reader.Errors.Count == before && !reader.Uninterpolated)
+                    {
+                        ComposeServices.CheckSpec(reader, entry.Key, entry.Value, service.Spec);
+                    }
                 }
             }
         }

@@ -61,6 +61,40 @@ public sealed class StackCommandTests : IDisposable
         Assert.Contains(lines, l => l.Contains(":5:", StringComparison.Ordinal) && l.Contains("deploy.replicas", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task A_Spec_The_Managers_Would_Refuse_Is_Refused_By_Config_And_Deploy_Before_Anything_Is_Created()
+    {
+        var swarm = new FakeSwarm();
+        var path = File("""
+            services:
+              web:
+                image: nginx:1.27
+                networks: [front]
+                healthcheck:
+                  test: ["CMD"]
+                deploy:
+                  placement:
+                    preferences:
+                      - spread: node.hostname
+            networks:
+              front: {}
+            secrets:
+              token:
+                file: ./token.txt
+            """);
+        File("s3cret", "token.txt");
+
+        var config = await RunAsync(swarm.Node, "stack", "config", "-c", path);
+        var deploy = await RunAsync(swarm.Node, "stack", "deploy", "-d", "-c", path, "vote");
+
+        var expected =
+            $"{path}:6:13: services.web.healthcheck.test: Spec.TaskTemplate.ContainerSpec.Healthcheck.Test: CMD names no command; give the command with --health-cmd\n" +
+            $"{path}:10:13: services.web.deploy.placement.preferences[0]: Spec.TaskTemplate.Placement.Preferences[0].Spread.SpreadDescriptor: cannot spread over 'node.hostname'; spread over a node label: --placement-pref spread=node.labels.<name>\n";
+        Assert.Equal((1, "", expected), config);
+        Assert.Equal((1, "", expected), deploy);
+        Assert.Empty(swarm.Node.Requests);
+    }
+
     [Theory]
     [InlineData("Vote")]
     [InlineData("my.stack")]

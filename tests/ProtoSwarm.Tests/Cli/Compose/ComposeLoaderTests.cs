@@ -241,6 +241,42 @@ public sealed class ComposeLoaderTests : IDisposable
     }
 
     [Fact]
+    public void Max_Replicas_Per_Node_On_A_Global_Service_Is_Dropped_With_A_Warning_As_Swarmkit_Ignores_It()
+    {
+        var result = ComposeLoader.Load([Path.Combine(Valid, "global-max-per-node.yml")], "demo", ComposeCorpusTests.Environment);
+
+        Assert.True(result.IsValid, string.Join("\n", result.Errors));
+        var spec = result.Stack!.Service("agent")!.Spec;
+        Assert.True(spec.Mode.IsGlobal);
+        Assert.Equal(0, spec.TaskTemplate.Placement.MaxReplicasPerNode);
+        Assert.Empty(ServiceSpecValidator.Validate(spec));
+        Assert.Equal(
+            ["Ignoring services.agent.deploy.placement.max_replicas_per_node: a global service runs one task on each node, so a limit per node does not apply"],
+            result.Warnings.ToArray());
+    }
+
+    [Fact]
+    public void The_Managers_Check_Runs_On_Every_Service_Read_Without_Errors_Of_Its_Own_And_Not_Again_On_One_With_Errors()
+    {
+        var result = LoadText("""
+            services:
+              web:
+                image: nginx:1.27
+                healthcheck:
+                  test: ["CMD"]
+              broken:
+                image: ""
+                deploy:
+                  replicas: many
+            """);
+
+        Assert.Null(result.Stack);
+        var errors = result.Errors.Select(e => $"{e.Mark.Line}:{e.Mark.Column}: {e.Path}: {e.Message}").ToArray();
+        Assert.Contains("5:13: services.web.healthcheck.test: Spec.TaskTemplate.ContainerSpec.Healthcheck.Test: CMD names no command; give the command with --health-cmd", errors);
+        Assert.DoesNotContain(errors, e => e.Contains("services.broken", StringComparison.Ordinal) && e.Contains("Spec.", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Version_3_0_Reads_Global_Mode_Cpus_And_A_Command_Split_As_A_Shell_Would()
     {
         var api = LoadValid("version-3.0.yml").Service("api")!.Spec;

@@ -77,6 +77,14 @@ internal static class ComposeLoader
                 stdinRead = true;
                 root = ReadFile(path, errors, readStandardInput);
             }
+            else if (Directory.Exists(path))
+            {
+                // docker: "read DIR: is a directory"; .NET's own words are "Access to the path is denied".
+                errors.Add(new ComposeError(new SourceMark(path, 0, 0), "",
+                    $"is a directory, not a compose file; give the file itself, e.g. -c {Path.Combine(path, "docker-compose.yml")}"));
+                unreadable = true;
+                continue;
+            }
             else
             {
                 root = ReadFile(path, errors, () => File.ReadAllText(path));
@@ -482,7 +490,11 @@ internal static class ComposeLoader
             else if (reader.String(fileNode, ComposeReader.Child(path, "file")) is { } relative)
             {
                 file = Path.GetFullPath(relative, baseDirectory);
-                if (!File.Exists(file))
+                if (Directory.Exists(file))
+                {
+                    reader.Error(fileNode, ComposeReader.Child(path, "file"), $"{relative} is a directory ({file}); name the file whose content becomes the {(path.StartsWith("secrets.", StringComparison.Ordinal) ? "secret" : "config")}");
+                }
+                else if (!File.Exists(file))
                 {
                     reader.Error(fileNode, ComposeReader.Child(path, "file"), $"{relative} does not exist (looked for {file})");
                 }

@@ -413,6 +413,13 @@ internal static class ComposeServices
             foreach (var (file, node, filePath) in files)
             {
                 var full = Path.GetFullPath(file, context.BaseDirectory);
+                if (Directory.Exists(full))
+                {
+                    // .NET says "Access to the path is denied" of a directory; docker says it is one.
+                    reader.Error(node, filePath, $"{file} is a directory ({full}); env_file names files of KEY=VALUE lines");
+                    continue;
+                }
+
                 string text;
                 try
                 {

@@ -241,6 +241,44 @@ public sealed class ComposeLoaderTests : IDisposable
     }
 
     [Fact]
+    public void A_Directory_Where_A_File_Is_Expected_Is_Called_A_Directory_At_Its_Key()
+    {
+        Directory.CreateDirectory(Path.Combine(_temp, "envs"));
+        Directory.CreateDirectory(Path.Combine(_temp, "certs"));
+        Directory.CreateDirectory(Path.Combine(_temp, "conf.d"));
+
+        var result = LoadText("""
+            services:
+              web:
+                image: nginx:1.27
+                env_file: ./envs
+            secrets:
+              tls:
+                file: ./certs
+            configs:
+              site:
+                file: conf.d
+            """);
+
+        Assert.Equal(
+        [
+            $"4:15: services.web.env_file: ./envs is a directory ({_temp}/envs); env_file names files of KEY=VALUE lines",
+            $"7:11: secrets.tls.file: ./certs is a directory ({_temp}/certs); name the file whose content becomes the secret",
+            $"10:11: configs.site.file: conf.d is a directory ({_temp}/conf.d); name the file whose content becomes the config",
+        ], result.Errors.Select(e => $"{e.Mark.Line}:{e.Mark.Column}: {e.Path}: {e.Message}"));
+    }
+
+    [Fact]
+    public void A_Directory_Given_As_The_Compose_File_Is_Called_A_Directory()
+    {
+        var result = ComposeLoader.Load([_temp], "demo", new Dictionary<string, string>());
+
+        var error = Assert.Single(result.Errors);
+        Assert.Equal($"{_temp}: is a directory, not a compose file; give the file itself, e.g. -c {_temp}/docker-compose.yml", error.ToString());
+        Assert.Null(result.Stack);
+    }
+
+    [Fact]
     public void Max_Replicas_Per_Node_On_A_Global_Service_Is_Dropped_With_A_Warning_As_Swarmkit_Ignores_It()
     {
         var result = ComposeLoader.Load([Path.Combine(Valid, "global-max-per-node.yml")], "demo", ComposeCorpusTests.Environment);

@@ -535,6 +535,10 @@ public static partial class ServiceSpecValidator
             {
                 problems.Add(new(field, "the network is not named", "name a network with --network <name>"));
             }
+            else if (PredefinedNetworks.Problem(target) is { } predefined)
+            {
+                problems.Add(new(field, predefined.Problem, predefined.Fix));
+            }
             else if (!seen.Add(target))
             {
                 problems.Add(new(field, $"network {target} is attached twice", "attach each network once"));

@@ -269,6 +269,30 @@ public sealed class ComposeLoaderTests : IDisposable
     }
 
     [Fact]
+    public void An_External_Host_Network_Is_Refused_With_What_To_Use_Instead_Rather_Than_As_Missing()
+    {
+        var result = LoadText("""
+            services:
+              web:
+                image: nginx:1.27
+                networks: [hostnet, nothing]
+            networks:
+              hostnet:
+                external: true
+                name: host
+              nothing:
+                external:
+                  name: none
+            """);
+
+        Assert.Equal(
+        [
+            "4:15: services.web.networks: Spec.TaskTemplate.Networks[0].Target: ProtoSwarm has no host networking: every task has a network namespace of its own; attach an overlay network (`protoswarm network create --driver overlay NAME`), or publish ports with mode=host to bind them on the node's own addresses",
+            "4:15: services.web.networks: Spec.TaskTemplate.Networks[1].Target: ProtoSwarm has no none network: a task on no network is on its node's bridge, and a task with loopback alone is not offered; leave the network out (the task then reaches its node and what the node reaches), or attach an --internal overlay network to keep it off the outside",
+        ], result.Errors.Select(e => $"{e.Mark.Line}:{e.Mark.Column}: {e.Path}: {e.Message}"));
+    }
+
+    [Fact]
     public void A_Directory_Given_As_The_Compose_File_Is_Called_A_Directory()
     {
         var result = ComposeLoader.Load([_temp], "demo", new Dictionary<string, string>());

@@ -29,9 +29,6 @@ public static partial class NetworkCommands
     /// <summary>docker's ingress subnet: swarm init makes it 10.0.0.0/24.</summary>
     public const string IngressSubnet = "10.0.0.0/24";
 
-    /// <summary>Names docker keeps for its own networks on every host; a swarm network may not take them.</summary>
-    private static readonly ImmutableHashSet<string> ReservedNames = ["bridge", "host", "none"];
-
     // swarmkit's rule for object names: a DNS label of letters and digits, '-' and '_' inside.
     [GeneratedRegex("^[a-zA-Z0-9](?:[-_]*[A-Za-z0-9]+)*$", RegexOptions.CultureInvariant)]
     private static partial Regex NetworkName();
@@ -49,7 +46,7 @@ public static partial class NetworkCommands
             return $"'{name}' is not a valid network name; use 1 to 63 letters, digits, '-' and '_', starting and ending with a letter or digit";
         }
 
-        return ReservedNames.Contains(name)
+        return PredefinedNetworks.Names.Contains(name)
             ? $"'{name}' is the name of one of docker's own host networks; choose another name"
             : null;
     }

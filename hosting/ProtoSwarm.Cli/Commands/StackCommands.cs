@@ -241,7 +241,7 @@ internal static partial class StackCommands
                 foreach (var network in networks)
                 {
                     await cli.Out.WriteLineAsync($"Removing network {network.Spec.Name}");
-                    ok &= await TryAsync(cli, $"Failed to remove network {network.Id}", () => RemoveNetworkAsync(app, cli, network.Id, ct));
+                    ok &= await TryAsync(cli, $"Failed to remove network {network.Id}", () => RemoveNetworkAsync(app, cli, network, name, services.Select(s => s.Id).ToHashSet(StringComparer.Ordinal), ct));
                 }
 
                 if (!ok)
@@ -276,23 +276,41 @@ internal static partial class StackCommands
     /// <summary>
     /// The services just removed leave their tasks stopping, and a network is refused while a task
     /// still holds an address on it; docker leaves that to the user, here the removal is retried for a while.
+    /// A refusal while a service other than the <paramref name="removed"/> ones (one outside the stack) is attached
+    /// is final: waiting would not release it, so it is said at once, naming the service, and the rest of the
+    /// stack still goes. A removed one still listed (a manager that has not applied the removal yet) is waited for.
     /// </summary>
-    private static async Task RemoveNetworkAsync(CliApp app, CliContext cli, string networkId, CancellationToken ct)
+    private static async Task RemoveNetworkAsync(CliApp app, CliContext cli, NetworkObject network, string stack, HashSet<string> removed, CancellationToken ct)
     {
         var deadline = DateTimeOffset.UtcNow + app.NetworkReleaseTimeout;
         while (true)
         {
             try
             {
-                await cli.Swarm.Networks.RemoveAsync(networkId, ct);
+                await cli.Swarm.Networks.RemoveAsync(network.Id, ct);
                 return;
             }
             catch (SwarmCommandException e) when (e.Code == RejectCode.Conflict && DateTimeOffset.UtcNow < deadline)
             {
+                var users = (await cli.Swarm.Services.ListAsync(ct)).Select(s => s.Service).Where(s => !removed.Contains(s.Id) && Uses(s, network)).Select(s => s.Spec.Name)
+                    .Order(StringComparer.Ordinal).ToList();
+                if (users.Count > 0)
+                {
+                    throw new SwarmCommandException(RejectCode.Conflict, NetworkInUse(network.Spec.Name, users, stack));
+                }
+
                 await Task.Delay(app.WaitTiming.PollInterval, ct);
             }
         }
     }
+
+    private static bool Uses(ServiceObject service, NetworkObject network) =>
+        service.Spec.TaskTemplate.Networks.Any(a => a.Target == network.Id || a.Target == network.Spec.Name);
+
+    /// <summary>docker's "network X is in use by service Y", with what to do about it.</summary>
+    internal static string NetworkInUse(string network, IReadOnlyList<string> services, string stack) =>
+        $"network {network} is in use by service{(services.Count == 1 ? "" : "s")} {string.Join(", ", services)}, which {(services.Count == 1 ? "was" : "were")} not removed; " +
+        $"remove {(services.Count == 1 ? "it" : "them")} or detach {(services.Count == 1 ? "it" : "them")} (`protoswarm service update --network-rm {network} SERVICE`), then run `protoswarm stack rm {stack}` again";
 
     private static async Task<bool> TryAsync(CliContext cli, string failure, Func<Task> action)
     {

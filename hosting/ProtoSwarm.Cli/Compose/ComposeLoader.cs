@@ -77,6 +77,14 @@ internal static class ComposeLoader
                 stdinRead = true;
                 root = ReadFile(path, errors, readStandardInput);
             }
+            else if (Directory.Exists(path))
+            {
+                // docker: "read DIR: is a directory"; .NET's own words are "Access to the path is denied".
+                errors.Add(new ComposeError(new SourceMark(path, 0, 0), "",
+                    $"is a directory, not a compose file; give the file itself, e.g. -c {Path.Combine(path, "docker-compose.yml")}"));
+                unreadable = true;
+                continue;
+            }
             else
             {
                 root = ReadFile(path, errors, () => File.ReadAllText(path));
@@ -251,9 +259,16 @@ internal static class ComposeLoader
         {
             foreach (var entry in serviceMap.Entries.OrderBy(e => e.Key.Value, StringComparer.Ordinal))
             {
+                var before = reader.Errors.Count;
                 if (!entry.Key.Value.StartsWith("x-", StringComparison.Ordinal) && ComposeServices.Read(context, entry.Key, entry.Value) is { } service)
                 {
                     services.Add(service);
+                    // A service with errors of its own holds stand-in values the managers' check would only repeat;
+                    // one whose values still hold ${VAR}s (--skip-interpolation) is not the spec a deploy would send.
+                    if (reader.Errors.Count == before && !reader.Uninterpolated)
+                    {
+                        ComposeServices.CheckSpec(reader, entry.Key, entry.Value, service.Spec);
+                    }
                 }
             }
         }
@@ -475,7 +490,11 @@ internal static class ComposeLoader
             else if (reader.String(fileNode, ComposeReader.Child(path, "file")) is { } relative)
             {
                 file = Path.GetFullPath(relative, baseDirectory);
-                if (!File.Exists(file))
+                if (Directory.Exists(file))
+                {
+                    reader.Error(fileNode, ComposeReader.Child(path, "file"), $"{relative} is a directory ({file}); name the file whose content becomes the {(path.StartsWith("secrets.", StringComparison.Ordinal) ? "secret" : "config")}");
+                }
+                else if (!File.Exists(file))
                 {
                     reader.Error(fileNode, ComposeReader.Child(path, "file"), $"{relative} does not exist (looked for {file})");
                 }

@@ -5,10 +5,10 @@ using YamlDotNet.RepresentationModel;
 
 namespace ProtoSwarm.Cli.Compose;
 
-/// <summary>Where a node starts: the file as the user named it, 1-based line and column.</summary>
+/// <summary>Where a node starts: the file as the user named it, 1-based line and column; line 0 is the file as a whole (one that could not be read).</summary>
 internal sealed record SourceMark(string File, int Line, int Column)
 {
-    public override string ToString() => $"{File}:{Line}:{Column}";
+    public override string ToString() => Line == 0 ? File : $"{File}:{Line}:{Column}";
 }
 
 /// <summary>

@@ -172,7 +172,103 @@ internal static class ComposeServices
             reader.Error(deploy!["endpoint_mode"]!, Sub("deploy.endpoint_mode"), "endpoint_mode dnsrr has no virtual IP for the routing mesh; publish the ports with mode: host, or use vip");
         }
 
+        if (mode.IsGlobal && spec.TaskTemplate.Placement.MaxReplicasPerNode > 0)
+        {
+            // Docker's stack deploy sends it and swarmkit ignores it for a global service; the managers here refuse it,
+            // so it is dropped with a word rather than refused after the stack's networks were made.
+            reader.Warn($"Ignoring {Sub("deploy.placement.max_replicas_per_node")}: a global service runs one task on each node, so a limit per node does not apply");
+            spec = spec with { TaskTemplate = spec.TaskTemplate with { Placement = spec.TaskTemplate.Placement with { MaxReplicasPerNode = 0 } } };
+        }
+
         return new StackService(name, spec);
+    }
+
+    /// <summary>
+    /// The managers' own check (<see cref="ServiceSpecValidator"/>) of a service read without an error, so that
+    /// `stack config` refuses what they would refuse and `stack deploy` refuses it before creating anything. Each
+    /// problem is placed at the compose key its field comes from, as far as the file has it.
+    /// </summary>
+    public static void CheckSpec(ComposeReader reader, ScalarNode nameNode, ComposeNode node, ServiceSpec spec)
+    {
+        var path = ComposeReader.Child("services", nameNode.Value);
+        foreach (var problem in ServiceSpecValidator.Validate(spec))
+        {
+            var key = SpecKeys.Where(k => problem.Field.StartsWith(k.Field, StringComparison.Ordinal)).OrderByDescending(k => k.Field.Length).FirstOrDefault();
+            var (at, keyPath) = key.Field is null || node is not MappingNode service ? (null, "") : KeyOf(service, key, problem.Field);
+            reader.Error(at ?? nameNode, keyPath.Length == 0 ? path : ComposeReader.Child(path, keyPath), problem.ToString());
+        }
+    }
+
+    /// <summary>
+    /// The compose key (under a service) each part of a service spec is read from; Listed when the spec's list
+    /// keeps the file's items in their order, so that Field[i] is the key's item i.
+    /// </summary>
+    private static readonly (string Field, string Key, bool Listed)[] SpecKeys =
+    [
+        ("Spec.Labels", "deploy.labels", false),
+        ("Spec.Mode", "deploy.mode", false),
+        ("Spec.Mode.Replicated.Replicas", "deploy.replicas", false),
+        ("Spec.TaskTemplate.ContainerSpec.Image", "image", false),
+        ("Spec.TaskTemplate.ContainerSpec.Env", "environment", false),
+        ("Spec.TaskTemplate.ContainerSpec.Mounts", "volumes", false),
+        ("Spec.TaskTemplate.ContainerSpec.Secrets", "secrets", true),
+        ("Spec.TaskTemplate.ContainerSpec.Configs", "configs", true),
+        ("Spec.TaskTemplate.ContainerSpec.Healthcheck", "healthcheck", false),
+        ("Spec.TaskTemplate.ContainerSpec.Healthcheck.Test", "healthcheck.test", false),
+        ("Spec.TaskTemplate.ContainerSpec.Healthcheck.Interval", "healthcheck.interval", false),
+        ("Spec.TaskTemplate.ContainerSpec.Healthcheck.Timeout", "healthcheck.timeout", false),
+        ("Spec.TaskTemplate.ContainerSpec.Healthcheck.StartPeriod", "healthcheck.start_period", false),
+        ("Spec.TaskTemplate.ContainerSpec.Healthcheck.StartInterval", "healthcheck.start_interval", false),
+        ("Spec.TaskTemplate.ContainerSpec.Healthcheck.Retries", "healthcheck.retries", false),
+        ("Spec.TaskTemplate.ContainerSpec.StopSignal", "stop_signal", false),
+        ("Spec.TaskTemplate.ContainerSpec.StopGracePeriod", "stop_grace_period", false),
+        ("Spec.TaskTemplate.ContainerSpec.Labels", "labels", false),
+        ("Spec.TaskTemplate.ContainerSpec.Hostname", "hostname", false),
+        ("Spec.TaskTemplate.ContainerSpec.CapabilityAdd", "cap_add", true),
+        ("Spec.TaskTemplate.ContainerSpec.CapabilityDrop", "cap_drop", true),
+        ("Spec.TaskTemplate.ContainerSpec.Ulimits", "ulimits", false),
+        ("Spec.TaskTemplate.ContainerSpec.Hosts", "extra_hosts", false),
+        ("Spec.TaskTemplate.ContainerSpec.Sysctls", "sysctls", false),
+        ("Spec.TaskTemplate.ContainerSpec.DNSConfig.Nameservers", "dns", false),
+        ("Spec.TaskTemplate.ContainerSpec.DNSConfig.Search", "dns_search", false),
+        ("Spec.TaskTemplate.LogDriver", "logging", false),
+        ("Spec.TaskTemplate.Resources", "deploy.resources", false),
+        ("Spec.TaskTemplate.RestartPolicy", "deploy.restart_policy", false),
+        ("Spec.TaskTemplate.Placement.Constraints", "deploy.placement.constraints", true),
+        ("Spec.TaskTemplate.Placement.Preferences", "deploy.placement.preferences", true),
+        ("Spec.TaskTemplate.Placement.MaxReplicas", "deploy.placement.max_replicas_per_node", false),
+        ("Spec.TaskTemplate.Networks", "networks", false),
+        ("Spec.EndpointSpec.Mode", "deploy.endpoint_mode", false),
+        ("Spec.EndpointSpec.Ports", "ports", false),
+        ("Spec.UpdateConfig", "deploy.update_config", false),
+        ("Spec.RollbackConfig", "deploy.rollback_config", false),
+    ];
+
+    /// <summary>
+    /// The node of a spec field's compose key under the service, and its path, as deep as the file has it (and the
+    /// field's item of a listed key); (null, "") when not even the first key is there.
+    /// </summary>
+    private static (ComposeNode? Node, string Path) KeyOf(MappingNode service, (string Field, string Key, bool Listed) key, string field)
+    {
+        (ComposeNode? Node, string Path) found = (null, "");
+        ComposeNode current = service;
+        foreach (var part in key.Key.Split('.'))
+        {
+            if (current is not MappingNode mapping || mapping[part] is not { } next)
+            {
+                return found;
+            }
+
+            found = (next, ComposeReader.Child(found.Path, part));
+            current = next;
+        }
+
+        var rest = field[key.Field.Length..];
+        var close = rest.IndexOf(']', StringComparison.Ordinal);
+        return key.Listed && current is SequenceNode list && rest.StartsWith('[') && close > 1
+            && int.TryParse(rest[1..close], NumberStyles.None, CultureInfo.InvariantCulture, out var index) && index < list.Items.Length
+            ? (list.Items[index], ComposeReader.Item(found.Path, index))
+            : found;
     }
 
     /// <summary>sysctls: a map or a list of "key=value"; each key must be one a container may set, as docker's --sysctl.</summary>
@@ -317,6 +413,13 @@ internal static class ComposeServices
             foreach (var (file, node, filePath) in files)
             {
                 var full = Path.GetFullPath(file, context.BaseDirectory);
+                if (Directory.Exists(full))
+                {
+                    // .NET says "Access to the path is denied" of a directory; docker says it is one.
+                    reader.Error(node, filePath, $"{file} is a directory ({full}); env_file names files of KEY=VALUE lines");
+                    continue;
+                }
+
                 string text;
                 try
                 {

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using MessagePack;
 using ProtoSwarm.Actors.Managers;
+using ProtoSwarm.Actors.Networks;
 using ProtoSwarm.Cli.Compose;
 using ProtoSwarm.Contracts;
 using static ProtoSwarm.Tests.Cli.CliHarness;
@@ -59,6 +60,40 @@ public sealed class StackCommandTests : IDisposable
         Assert.True(lines.Length >= 2, error);
         Assert.All(lines, line => Assert.Matches($@"^{System.Text.RegularExpressions.Regex.Escape(path)}:\d+:\d+: services\.vote\.", line));
         Assert.Contains(lines, l => l.Contains(":5:", StringComparison.Ordinal) && l.Contains("deploy.replicas", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_Spec_The_Managers_Would_Refuse_Is_Refused_By_Config_And_Deploy_Before_Anything_Is_Created()
+    {
+        var swarm = new FakeSwarm();
+        var path = File("""
+            services:
+              web:
+                image: nginx:1.27
+                networks: [front]
+                healthcheck:
+                  test: ["CMD"]
+                deploy:
+                  placement:
+                    preferences:
+                      - spread: node.hostname
+            networks:
+              front: {}
+            secrets:
+              token:
+                file: ./token.txt
+            """);
+        File("s3cret", "token.txt");
+
+        var config = await RunAsync(swarm.Node, "stack", "config", "-c", path);
+        var deploy = await RunAsync(swarm.Node, "stack", "deploy", "-d", "-c", path, "vote");
+
+        var expected =
+            $"{path}:6:13: services.web.healthcheck.test: Spec.TaskTemplate.ContainerSpec.Healthcheck.Test: CMD names no command; give the command with --health-cmd\n" +
+            $"{path}:10:13: services.web.deploy.placement.preferences[0]: Spec.TaskTemplate.Placement.Preferences[0].Spread.SpreadDescriptor: cannot spread over 'node.hostname'; spread over a node label: --placement-pref spread=node.labels.<name>\n";
+        Assert.Equal((1, "", expected), config);
+        Assert.Equal((1, "", expected), deploy);
+        Assert.Empty(swarm.Node.Requests);
     }
 
     [Theory]
@@ -633,18 +668,49 @@ public sealed class StackCommandTests : IDisposable
     }
 
     [Fact]
-    public async Task Stack_Rm_Says_Which_Removal_Failed_And_Exits_1()
+    public async Task Stack_Rm_Names_A_Service_Outside_The_Stack_That_Holds_Its_Network_At_Once_And_Removes_The_Rest()
     {
         var swarm = new FakeSwarm();
         await RunAsync(swarm.Node, "stack", "deploy", "-d", "-c", File(Vote), "vote");
-        swarm.RefuseNetworkRemoval = "Network vote_backend is in use by service(s) intruder";
+        var backend = swarm.Networks.Single(n => n.Spec.Name == "vote_backend");
+        swarm.Services.Add(Service("svc00000000000000intruder", Spec("intruder") with
+        {
+            TaskTemplate = Spec("intruder").TaskTemplate with { Networks = [new NetworkAttachment(backend.Id)] },
+        }));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
 
         var (code, output, error) = await RunAsync(swarm.Node, "stack", "rm", "vote");
 
+        // Without a holder outside the stack it would retry for NetworkReleaseTimeout (30 s): nothing it waits for would release it.
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"stack rm took {clock.Elapsed}");
         Assert.Equal(1, code);
-        Assert.Contains("Removing network vote_backend\n", output, StringComparison.Ordinal);
-        Assert.Contains("Failed to remove network ", error, StringComparison.Ordinal);
-        Assert.EndsWith("Error: failed to remove some resources from stack: vote\n", error, StringComparison.Ordinal);
+        Assert.Equal(
+            "Removing service vote_redis\n" +
+            "Removing service vote_vote\n" +
+            "Removing network vote_backend\n" +
+            "Removing network vote_frontend\n", output);
+        Assert.Equal(
+            $"Failed to remove network {backend.Id}: network vote_backend is in use by service intruder, which was not removed; " +
+            "remove it or detach it (`protoswarm service update --network-rm vote_backend SERVICE`), then run `protoswarm stack rm vote` again\n" +
+            "Error: failed to remove some resources from stack: vote\n", error);
+        Assert.Equal(["ingress", "vote_backend"], swarm.Networks.Select(n => n.Spec.Name).Order(StringComparer.Ordinal));
+        Assert.Equal(["intruder"], swarm.Services.Select(s => s.Spec.Name));
+    }
+
+    [Fact]
+    public async Task Stack_Rm_Retries_A_Network_While_Only_The_Removed_Services_Tasks_Hold_It()
+    {
+        var swarm = new FakeSwarm();
+        await RunAsync(swarm.Node, "stack", "deploy", "-d", "-c", File(Vote), "vote");
+        swarm.Node.Requests.Clear();
+        swarm.NetworkHeldFor = 3;
+
+        var (code, output, error) = await RunAsync(swarm.Node, "stack", "rm", "vote");
+
+        Assert.Equal((0, ""), (code, error));
+        Assert.EndsWith("Removing network vote_backend\nRemoving network vote_frontend\n", output, StringComparison.Ordinal);
+        Assert.Equal(5, swarm.Node.Requests.OfType<RemoveNetwork>().Count());
+        Assert.Equal([NetworkObject.IngressName], swarm.Networks.Select(n => n.Spec.Name));
     }
 
     /// <summary>
@@ -665,7 +731,8 @@ public sealed class StackCommandTests : IDisposable
         public List<NetworkObject> Networks { get; } =
             [new NetworkObject("ingressid0000000000000000", new ObjectMeta(1, Joined, Joined), new NetworkSpec(NetworkObject.IngressName, Ingress: true), "10.0.0.0/24", "10.0.0.1", 4096)];
 
-        public string? RefuseNetworkRemoval { get; set; }
+        /// <summary>How many more network removals are refused as while the removed services' tasks still stop.</summary>
+        public int NetworkHeldFor { get; set; }
 
         public string IdOf(string serviceName) => Services.Single(s => s.Spec.Name == serviceName).Id;
 
@@ -673,8 +740,7 @@ public sealed class StackCommandTests : IDisposable
         {
             ListNetworks => new NetworkList([.. Networks]),
             CreateNetwork c => AddNetwork(c.Spec),
-            RemoveNetwork when RefuseNetworkRemoval is { } reason => new CommandRejected(RejectCode.Conflict, reason),
-            RemoveNetwork r => new NetworkRemoved(Networks.RemoveAll(n => n.Id == r.NetworkRef) == 1 ? r.NetworkRef : throw new InvalidOperationException(r.NetworkRef)),
+            RemoveNetwork r => RemoveNetwork(r),
             ListServices => new ServiceList([.. Services.Select(s => new ServiceSummary(s, new ServiceReplicas(s.Spec.Mode.Replicas, s.Spec.Mode.Replicas)))]),
             CreateService c => AddService(c.Spec, c.ResolveImage),
             UpdateService u => UpdateService(u),
@@ -726,6 +792,25 @@ public sealed class StackCommandTests : IDisposable
             var (created, rejected) = SecretCommands.Create(c.Spec, Configs, NewId("cfg"), Joined);
             Configs.Add(created ?? throw new InvalidOperationException(rejected!.Reason));
             return new ConfigCreated(created.Id);
+        }
+
+        /// <summary>The managers' decision (a service still attached refuses it), after <see cref="NetworkHeldFor"/> refusals as for stopping tasks.</summary>
+        private object RemoveNetwork(RemoveNetwork r)
+        {
+            var network = Networks.Single(n => n.Id == r.NetworkRef);
+            if (NetworkCommands.RemovalProblem(network, Services, []) is { } problem)
+            {
+                return problem;
+            }
+
+            if (NetworkHeldFor > 0)
+            {
+                NetworkHeldFor--;
+                return new CommandRejected(RejectCode.Conflict, $"Network {network.Spec.Name} still has 1 task(s) with an address on it (task1); wait until they have stopped (`protoswarm service ps`), then try again.");
+            }
+
+            Networks.Remove(network);
+            return new NetworkRemoved(network.Id);
         }
 
         private NetworkCreated AddNetwork(NetworkSpec spec)

@@ -131,6 +131,17 @@ public sealed class StackConfigCommandTests : IDisposable
         Assert.Equal($"{path}:5:17: services.web.deploy.replicas: expected an integer, got \"many\"\n", error);
     }
 
+    [Fact]
+    public async Task Config_And_Deploy_Of_A_Directory_Say_It_Is_One_And_Send_Nothing()
+    {
+        var config = await RunAsync(NoNode(), "stack", "config", "-c", _temp);
+        var deploy = await RunAsync(NoNode(), "stack", "deploy", "-c", _temp, "web");
+
+        var expected = (1, "", $"{_temp}: is a directory, not a compose file; give the file itself, e.g. -c {_temp}/docker-compose.yml\n");
+        Assert.Equal(expected, config);
+        Assert.Equal(expected, deploy);
+    }
+
     [Theory]
     [InlineData("version: \"3.8\"\nnetworks:\n  front: {}\n", "version: \"3.8\"\nservices: {}\nnetworks:\n  front: {}\n")]
     [InlineData("version: \"3.8\"\nservices: {}\n", "version: \"3.8\"\nservices: {}\n")]

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using ProtoSwarm.Actors.Managers;
 using ProtoSwarm.Actors.Orchestration;
 using ProtoSwarm.Contracts;
 using static ProtoSwarm.Tests.Orchestration.TestServices;
@@ -185,6 +186,25 @@ public class ServiceSpecValidatorTests
         var fields = ServiceSpecValidator.Validate(spec).Select(p => p.Field);
 
         Assert.Equal(["Spec.Mode.Replicated.Replicas", "Spec.TaskTemplate.ContainerSpec.Image", "Spec.EndpointSpec.Ports[0].TargetPort", "Spec.UpdateConfig.MaxFailureRatio"], fields);
+    }
+
+    [Theory]
+    [InlineData("host", "ProtoSwarm has no host networking", "mode=host")]
+    [InlineData("bridge", "the network bridge cannot be used with services", "leave the network out")]
+    [InlineData("none", "ProtoSwarm has no none network", "leave the network out")]
+    public void Dockers_Host_Networks_Are_Refused_With_What_To_Use_Instead_Rather_Than_As_Missing(string network, string problem, string fix)
+    {
+        var spec = Spec().With(t => t with { Networks = [new NetworkAttachment(network)] });
+
+        var found = Assert.Single(ServiceSpecValidator.Validate(spec, new HashSet<string>(["front"], StringComparer.Ordinal)));
+        var rejected = ServiceCommands.Create(spec, [], new HashSet<string>(["front"], StringComparer.Ordinal), "svc1", DateTimeOffset.UnixEpoch).Rejected;
+
+        Assert.Equal("Spec.TaskTemplate.Networks[0].Target", found.Field);
+        Assert.StartsWith(problem, found.Problem, StringComparison.Ordinal);
+        Assert.Contains(fix, found.Fix, StringComparison.Ordinal);
+        Assert.Equal(found, Assert.Single(ServiceSpecValidator.Validate(spec)));
+        Assert.Contains(problem, rejected!.Reason, StringComparison.Ordinal);
+        Assert.DoesNotContain("does not exist", rejected.Reason, StringComparison.Ordinal);
     }
 
     [Fact]

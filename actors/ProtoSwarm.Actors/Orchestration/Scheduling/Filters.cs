@@ -51,15 +51,6 @@ public static class SchedulingFilters
 
     internal static string Nodes(int count, string one, string many) =>
         count == 1 ? $"1 node {one}" : string.Create(CultureInfo.InvariantCulture, $"{count} nodes {many}");
-
-    internal static string Cpus(long nanoCpus) => (nanoCpus / 1e9).ToString("0.###", CultureInfo.InvariantCulture);
-
-    internal static string Bytes(long bytes) => Math.Abs(bytes) switch
-    {
-        >= 1L << 30 => (bytes / (double)(1L << 30)).ToString("0.##", CultureInfo.InvariantCulture) + " GiB",
-        >= 1L << 20 => (bytes / (double)(1L << 20)).ToString("0.##", CultureInfo.InvariantCulture) + " MiB",
-        _ => bytes.ToString(CultureInfo.InvariantCulture) + " B",
-    };
 }
 
 /// <summary>The node is Ready and Active: a paused or drained node takes no new tasks, a down one none at all.</summary>
@@ -97,12 +88,12 @@ public sealed class ResourceFilter : ISchedulingFilter
         var want = task.Reservations;
         if (want.NanoCpus > 0 && want.NanoCpus > node.FreeNanoCpus)
         {
-            return $"node {node.Name} has {SchedulingFilters.Cpus(Math.Max(0, node.FreeNanoCpus))} CPUs unreserved, the task reserves {SchedulingFilters.Cpus(want.NanoCpus)}";
+            return $"node {node.Name} has {ResourceText.Cpus(Math.Max(0, node.FreeNanoCpus))} CPUs unreserved, the task reserves {ResourceText.Cpus(want.NanoCpus)}";
         }
 
         if (want.MemoryBytes > 0 && want.MemoryBytes > node.FreeMemoryBytes)
         {
-            return $"node {node.Name} has {SchedulingFilters.Bytes(Math.Max(0, node.FreeMemoryBytes))} of memory unreserved, the task reserves {SchedulingFilters.Bytes(want.MemoryBytes)}";
+            return $"node {node.Name} has {ResourceText.Bytes(Math.Max(0, node.FreeMemoryBytes))} of memory unreserved, the task reserves {ResourceText.Bytes(want.MemoryBytes)}";
         }
 
         return null;

@@ -25,6 +25,7 @@ public sealed class ComposeCorpusDockerTests
         ["unknown-volume.yml"] = "docker's convert step: undefined volume",
         ["bad-image.yml"] = "the daemon refuses an invalid image reference",
         ["long-service-name.yml"] = "the managers refuse the service's name (STACK_SERVICE, a DNS label)",
+        ["managers-checks.yml"] = "the managers' check of each service spec (ServiceSpecValidator, which stack config runs here)",
         // Not refused by docker at all: its local volume driver takes mount options; ProtoSwarm's nodes have none.
         ["volume-driver-opts.yml"] = "accepted by docker; refused here, where it would have made an empty volume",
         // Docker's loader checks neither: its daemon takes any log driver it has a plugin for, and swarmkit any DNS text.

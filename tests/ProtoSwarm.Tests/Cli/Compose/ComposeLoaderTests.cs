@@ -241,6 +241,104 @@ public sealed class ComposeLoaderTests : IDisposable
     }
 
     [Fact]
+    public void A_Directory_Where_A_File_Is_Expected_Is_Called_A_Directory_At_Its_Key()
+    {
+        Directory.CreateDirectory(Path.Combine(_temp, "envs"));
+        Directory.CreateDirectory(Path.Combine(_temp, "certs"));
+        Directory.CreateDirectory(Path.Combine(_temp, "conf.d"));
+
+        var result = LoadText("""
+            services:
+              web:
+                image: nginx:1.27
+                env_file: ./envs
+            secrets:
+              tls:
+                file: ./certs
+            configs:
+              site:
+                file: conf.d
+            """);
+
+        Assert.Equal(
+        [
+            $"4:15: services.web.env_file: ./envs is a directory ({_temp}/envs); env_file names files of KEY=VALUE lines",
+            $"7:11: secrets.tls.file: ./certs is a directory ({_temp}/certs); name the file whose content becomes the secret",
+            $"10:11: configs.site.file: conf.d is a directory ({_temp}/conf.d); name the file whose content becomes the config",
+        ], result.Errors.Select(e => $"{e.Mark.Line}:{e.Mark.Column}: {e.Path}: {e.Message}"));
+    }
+
+    [Fact]
+    public void An_External_Host_Network_Is_Refused_With_What_To_Use_Instead_Rather_Than_As_Missing()
+    {
+        var result = LoadText("""
+            services:
+              web:
+                image: nginx:1.27
+                networks: [hostnet, nothing]
+            networks:
+              hostnet:
+                external: true
+                name: host
+              nothing:
+                external:
+                  name: none
+            """);
+
+        Assert.Equal(
+        [
+            "4:15: services.web.networks: Spec.TaskTemplate.Networks[0].Target: ProtoSwarm has no host networking: every task has a network namespace of its own; attach an overlay network (`protoswarm network create --driver overlay NAME`), or publish ports with mode=host to bind them on the node's own addresses",
+            "4:15: services.web.networks: Spec.TaskTemplate.Networks[1].Target: ProtoSwarm has no none network: a task on no network is on its node's bridge, and a task with loopback alone is not offered; leave the network out (the task then reaches its node and what the node reaches), or attach an --internal overlay network to keep it off the outside",
+        ], result.Errors.Select(e => $"{e.Mark.Line}:{e.Mark.Column}: {e.Path}: {e.Message}"));
+    }
+
+    [Fact]
+    public void A_Directory_Given_As_The_Compose_File_Is_Called_A_Directory()
+    {
+        var result = ComposeLoader.Load([_temp], "demo", new Dictionary<string, string>());
+
+        var error = Assert.Single(result.Errors);
+        Assert.Equal($"{_temp}: is a directory, not a compose file; give the file itself, e.g. -c {_temp}/docker-compose.yml", error.ToString());
+        Assert.Null(result.Stack);
+    }
+
+    [Fact]
+    public void Max_Replicas_Per_Node_On_A_Global_Service_Is_Dropped_With_A_Warning_As_Swarmkit_Ignores_It()
+    {
+        var result = ComposeLoader.Load([Path.Combine(Valid, "global-max-per-node.yml")], "demo", ComposeCorpusTests.Environment);
+
+        Assert.True(result.IsValid, string.Join("\n", result.Errors));
+        var spec = result.Stack!.Service("agent")!.Spec;
+        Assert.True(spec.Mode.IsGlobal);
+        Assert.Equal(0, spec.TaskTemplate.Placement.MaxReplicasPerNode);
+        Assert.Empty(ServiceSpecValidator.Validate(spec));
+        Assert.Equal(
+            ["Ignoring services.agent.deploy.placement.max_replicas_per_node: a global service runs one task on each node, so a limit per node does not apply"],
+            result.Warnings.ToArray());
+    }
+
+    [Fact]
+    public void The_Managers_Check_Runs_On_Every_Service_Read_Without_Errors_Of_Its_Own_And_Not_Again_On_One_With_Errors()
+    {
+        var result = LoadText("""
+            services:
+              web:
+                image: nginx:1.27
+                healthcheck:
+                  test: ["CMD"]
+              broken:
+                image: ""
+                deploy:
+                  replicas: many
+            """);
+
+        Assert.Null(result.Stack);
+        var errors = result.Errors.Select(e => $"{e.Mark.Line}:{e.Mark.Column}: {e.Path}: {e.Message}").ToArray();
+        Assert.Contains("5:13: services.web.healthcheck.test: Spec.TaskTemplate.ContainerSpec.Healthcheck.Test: CMD names no command; give the command with --health-cmd", errors);
+        Assert.DoesNotContain(errors, e => e.Contains("services.broken", StringComparison.Ordinal) && e.Contains("Spec.", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Version_3_0_Reads_Global_Mode_Cpus_And_A_Command_Split_As_A_Shell_Would()
     {
         var api = LoadValid("version-3.0.yml").Service("api")!.Spec;

@@ -1,10 +1,8 @@
 using System.Collections.Immutable;
 using System.Globalization;
 using System.Text.RegularExpressions;
-using ProtoSwarm.Actors.Orchestration.Scheduling;
-using ProtoSwarm.Contracts;
 
-namespace ProtoSwarm.Actors.Orchestration;
+namespace ProtoSwarm.Contracts;
 
 /// <summary>One thing wrong with a spec: where (docker's field path, as `service inspect` prints it), what, and what to do.</summary>
 public sealed record SpecProblem(string Field, string Problem, string Fix)
@@ -426,12 +424,12 @@ public static partial class ServiceSpecValidator
         var (limits, reservations) = (resources.Limits, resources.Reservations);
         if (limits.NanoCpus > 0 && reservations.NanoCpus > limits.NanoCpus)
         {
-            problems.Add(new($"{Field}.Limits.NanoCPUs", $"the CPU limit ({SchedulingFilters.Cpus(limits.NanoCpus)}) is below the reservation ({SchedulingFilters.Cpus(reservations.NanoCpus)})", "raise --limit-cpu to at least --reserve-cpu, or lower the reservation"));
+            problems.Add(new($"{Field}.Limits.NanoCPUs", $"the CPU limit ({ResourceText.Cpus(limits.NanoCpus)}) is below the reservation ({ResourceText.Cpus(reservations.NanoCpus)})", "raise --limit-cpu to at least --reserve-cpu, or lower the reservation"));
         }
 
         if (limits.MemoryBytes > 0 && reservations.MemoryBytes > limits.MemoryBytes)
         {
-            problems.Add(new($"{Field}.Limits.MemoryBytes", $"the memory limit ({SchedulingFilters.Bytes(limits.MemoryBytes)}) is below the reservation ({SchedulingFilters.Bytes(reservations.MemoryBytes)})", "raise --limit-memory to at least --reserve-memory, or lower the reservation"));
+            problems.Add(new($"{Field}.Limits.MemoryBytes", $"the memory limit ({ResourceText.Bytes(limits.MemoryBytes)}) is below the reservation ({ResourceText.Bytes(reservations.MemoryBytes)})", "raise --limit-memory to at least --reserve-memory, or lower the reservation"));
         }
     }
 
@@ -536,6 +534,10 @@ public static partial class ServiceSpecValidator
             if (string.IsNullOrWhiteSpace(target))
             {
                 problems.Add(new(field, "the network is not named", "name a network with --network <name>"));
+            }
+            else if (PredefinedNetworks.Problem(target) is { } predefined)
+            {
+                problems.Add(new(field, predefined.Problem, predefined.Fix));
             }
             else if (!seen.Add(target))
             {

@@ -1,9 +1,8 @@
 using System.Collections.Immutable;
 using System.Net;
 using System.Text.RegularExpressions;
-using ProtoSwarm.Contracts;
 
-namespace ProtoSwarm.Actors.Orchestration.Scheduling;
+namespace ProtoSwarm.Contracts;
 
 public enum ConstraintOperator
 {

@@ -100,7 +100,7 @@ public sealed record ServiceEndpoint(
 /// One address on a network as the nodes need it: where it lives (the node and its underlay
 /// address, for the static VXLAN forwarding and neighbour entries) and what answers there (a task
 /// of a service, or a node's own ingress end when TaskId is empty). Ready: the task runs (and is
-/// healthy), so DNS answers it and virtual IPs balance over it.
+/// healthy), so DNS answers it, virtual IPs balance over it and its node binds its host-mode ports.
 /// </summary>
 [MessagePackObject]
 public sealed record NetworkEndpoint(
@@ -111,10 +111,18 @@ public sealed record NetworkEndpoint(
     [property: Key(4)] string ServiceId = "",
     [property: Key(5)] string TaskName = "",
     ImmutableArray<string> Aliases = default,
-    [property: Key(7)] bool Ready = false)
+    [property: Key(7)] bool Ready = false,
+    ImmutableArray<PortConfig> HostPorts = default)
 {
     [Key(6)]
     public ImmutableArray<string> Aliases { get; init; } = Aliases.IsDefault ? [] : Aliases;
+
+    /// <summary>
+    /// The task's host-mode ports as its node reported them (<see cref="TaskObservedStatus.PortStatus"/>): how the
+    /// node binds a port it picked for the task, also right after its node host restarted and before it found the task again.
+    /// </summary>
+    [Key(8)]
+    public ImmutableArray<PortConfig> HostPorts { get; init; } = HostPorts.IsDefault ? [] : HostPorts;
 
     /// <summary>The MAC of an overlay address, derived from it as docker does (02:42 then the IPv4 bytes).</summary>
     public static string MacOf(string address)

@@ -368,7 +368,7 @@ public enum PublishMode
     Host = 1,
 }
 
-/// <summary>Docker's --publish published=,target=,protocol=,mode=. Published 0: the swarm picks one (ingress).</summary>
+/// <summary>Docker's --publish published=,target=,protocol=,mode=. Published 0: the swarm picks one (ingress), or each task's node picks one for it (host).</summary>
 [MessagePackObject]
 public sealed record PortConfig(
     [property: Key(0)] int TargetPort,

@@ -39,7 +39,17 @@ public sealed record TaskObservedStatus(
     [property: Key(3)] string Err = "",
     [property: Key(4)] int? ExitCode = null,
     [property: Key(5)] DateTimeOffset? StartedAt = null,
-    [property: Key(6)] string ContainerId = "");
+    [property: Key(6)] string ContainerId = "",
+    ImmutableArray<PortConfig> PortStatus = default)
+{
+    /// <summary>
+    /// Docker's Status.PortStatus.Ports: the host-mode ports the task's node holds for it, each with
+    /// the port that node bound (one published as 0 gets a port the node picked: every task its own).
+    /// Reported from the task's prepare until it ends; empty once it ended, since its node freed them.
+    /// </summary>
+    [Key(7)]
+    public ImmutableArray<PortConfig> PortStatus { get; init; } = PortStatus.IsDefault ? [] : PortStatus;
+}
 
 /// <summary>
 /// One task of a service as the managers' store keeps it. A replicated task has a Slot (1..N) and

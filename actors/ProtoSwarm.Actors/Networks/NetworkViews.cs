@@ -10,7 +10,7 @@ namespace ProtoSwarm.Actors.Networks;
 /// The <see cref="NetworkView"/>s of one store state: each network some node needs, whole, and which
 /// node needs which. A node needs a network when one of its tasks (assigned, not ended) has an
 /// address on it, and the ingress network while any service publishes a port through the routing
-/// mesh. A view's bytes (its MessagePack form) come with it, so a node's dispatch compares what it
+/// mesh. A task's endpoints carry the host-mode ports its node reported for it. A view's bytes (its MessagePack form) come with it, so a node's dispatch compares what it
 /// sent with what is due by content (the records' arrays compare by reference).
 /// </summary>
 public sealed class NetworkViewSet
@@ -68,6 +68,12 @@ public static class NetworkViews
     public static string TaskName(TaskObject task, string serviceName) =>
         $"{serviceName}.{(task.Slot > 0 ? task.Slot.ToString(System.Globalization.CultureInfo.InvariantCulture) : task.NodeId)}.{task.Id}";
 
+    /// <summary>The host-mode ports the task's node reported binding for it (a port it picked for one published as 0 among them).</summary>
+    public static ImmutableArray<PortConfig> HostPortsOf(TaskObservedStatus status) =>
+        status.PortStatus.All(p => p.PublishMode == PublishMode.Host && p.PublishedPort > 0)
+            ? status.PortStatus
+            : [.. status.PortStatus.Where(p => p.PublishMode == PublishMode.Host && p.PublishedPort > 0)];
+
     public static NetworkViewSet Compute(StoreState state)
     {
         var networks = state.List<NetworkObject>().ToDictionary(n => n.Id, StringComparer.Ordinal);
@@ -89,6 +95,7 @@ public static class NetworkViews
             var nodeAddr = nodes.GetValueOrDefault(task.NodeId)?.Status?.Addr ?? string.Empty;
             var name = TaskName(task, serviceNames.GetValueOrDefault(task.ServiceId) ?? task.ServiceId);
             var ready = task.Status.State == TaskState.Running && task.DesiredState == TaskState.Running;
+            var hostPorts = HostPortsOf(task.Status);
             foreach (var attachment in task.Networks.Where(a => networks.ContainsKey(a.NetworkId)))
             {
                 if (!byNode.TryGetValue(task.NodeId, out var needed))
@@ -98,7 +105,7 @@ public static class NetworkViews
 
                 needed.Add(attachment.NetworkId);
                 EndpointsOf(endpoints, attachment.NetworkId).Add(
-                    new NetworkEndpoint(attachment.Address, task.NodeId, nodeAddr, task.Id, task.ServiceId, name, attachment.Aliases, ready));
+                    new NetworkEndpoint(attachment.Address, task.NodeId, nodeAddr, task.Id, task.ServiceId, name, attachment.Aliases, ready, hostPorts));
             }
         }
 

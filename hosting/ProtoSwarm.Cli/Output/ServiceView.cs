@@ -184,13 +184,27 @@ internal static class ServiceView
                     Title(task.DesiredState),
                     CurrentState(task.Status, now),
                     ErrorText(task.Status.Err, noTrunc),
-                    string.Join(",", (task.Endpoint?.Ports ?? []).Where(p => p.PublishMode == PublishMode.Host).Select(PortText)),
+                    TaskPortsText(task),
                     usage is null ? null : UsageOf(task, usage)));
                 first = false;
             }
         }
 
         return rows;
+    }
+
+    /// <summary>
+    /// docker's PORTS of `service ps`: the host-mode ports the task's node reported binding (its
+    /// PortStatus, a port published as 0 with the one the node picked: "*:32768->7200/tcp"); before
+    /// any report, or once the task ended, the fixed host-mode ports its spec publishes, and none of
+    /// those published as 0, which have no port until a node picks one.
+    /// </summary>
+    public static string TaskPortsText(TaskObject task)
+    {
+        var ports = task.Status.PortStatus.IsEmpty
+            ? (task.Endpoint?.Ports ?? []).Where(p => p.PublishMode == PublishMode.Host && p.PublishedPort > 0)
+            : task.Status.PortStatus.Where(p => p.PublishedPort > 0);
+        return string.Join(",", ports.Select(PortText));
     }
 
     /// <summary>"web.1", "web.&lt;node id&gt;" for a global task; with --no-trunc docker adds the task id.</summary>

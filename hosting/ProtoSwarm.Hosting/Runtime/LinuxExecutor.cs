@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Collections.Immutable;
 using Microsoft.Extensions.Logging;
 using ProtoSwarm.Actors.Agent.Tasks;
 using ProtoSwarm.Containers.Images;
@@ -229,6 +230,9 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
 
         public DateTimeOffset? StartedAt { get; set; }
 
+        /// <summary>The task's host-mode ports as its node holds them (<see cref="TaskSandbox.HostPorts"/>).</summary>
+        public ImmutableArray<PortConfig> HostPorts { get; set; } = [];
+
         public SemaphoreSlim Gate { get; } = new(1, 1);
 
         private HealthMonitor? _healthMonitor;
@@ -313,11 +317,13 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
             {
                 Log = LogDriverRule.Files(task.Spec.LogDriver) is var (maxBytes, maxFiles) ? new ContainerLogOptions { MaxBytes = maxBytes, MaxFiles = maxFiles } : null,
             };
+            var hostPorts = ImmutableArray<PortConfig>.Empty;
             try
             {
                 if (executor._nodeNetworks() is { } networks && await networks.AttachTaskAsync(task, ct) is { } sandbox)
                 {
                     spec = spec with { NetworkNamespace = sandbox.NetnsPath, ResolvConf = sandbox.ResolvConf, ExtraHosts = [.. spec.ExtraHosts, .. sandbox.ExtraHosts] };
+                    hostPorts = sandbox.HostPorts;
                 }
                 else
                 {
@@ -333,7 +339,7 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
             }
 
             var prepared = new TaskContainer(spec, image.Id, TaskContainers.StopSignal(task.Spec.Container, config),
-                TaskContainers.HealthCheckOf(task.Spec.Container, config));
+                TaskContainers.HealthCheckOf(task.Spec.Container, config)) { HostPorts = hostPorts };
             executor._containers.TryAdd(task.Id, prepared);
         }
 
@@ -388,6 +394,8 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
         }
 
         public bool? HealthChecked => Find() is { } entry ? entry.Health is not null : null;
+
+        public ImmutableArray<PortConfig> HostPorts => Find()?.HostPorts ?? [];
 
         public async Task<ContainerHealth> WaitHealthAsync(ContainerHealth known, CancellationToken ct)
         {
@@ -482,7 +490,10 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
                 // The namespace and its interfaces outlived the node host; its DNS server and rules are this process's to run again.
                 try
                 {
-                    await networks.AttachTaskAsync(task, ct, restoring: true);
+                    if (await networks.AttachTaskAsync(task, ct, restoring: true) is { } sandbox && Find() is { } held)
+                    {
+                        held.HostPorts = sandbox.HostPorts;
+                    }
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {

@@ -14,9 +14,13 @@ namespace ProtoSwarm.Hosting.Runtime;
 
 /// <summary>
 /// What a task's container is given for its networks (its overlays, or the node's bridge for a task on none): the namespace
-/// to enter and the files that name its DNS and address; a null ResolvConf copies the host's.
+/// to enter and the files that name its DNS and address; a null ResolvConf copies the host's. HostPorts: its host-mode
+/// ports as the node holds them for it, a port published as 0 with the one the node picked (reported in its status).
 /// </summary>
-internal sealed record TaskSandbox(string NetnsPath, string? ResolvConf, ImmutableArray<string> ExtraHosts);
+internal sealed record TaskSandbox(string NetnsPath, string? ResolvConf, ImmutableArray<string> ExtraHosts, ImmutableArray<PortConfig> HostPorts = default)
+{
+    public ImmutableArray<PortConfig> HostPorts { get; init; } = HostPorts.IsDefault ? [] : HostPorts;
+}
 
 /// <summary>
 /// The node's overlays made real (the <see cref="INodeNetworks"/> of `--executor linux`): per
@@ -59,6 +63,15 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
 
     /// <summary>Gateway bridge addresses found in task namespaces this process did not attach (it restarted), by task.</summary>
     private readonly Dictionary<string, IPAddress> _gatewayFound = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The host-mode ports held for each attached task, by task id, from its attach until its detach (under the gate):
+    /// a port picked for one is given to no other task meanwhile, also before the managers' views carry it.
+    /// </summary>
+    private readonly Dictionary<string, ImmutableArray<PortConfig>> _hostPorts = new(StringComparer.Ordinal);
+
+    /// <summary>The last host port picked (<see cref="HostPortPicker"/> goes on after it); under the gate.</summary>
+    private int _lastHostPort;
 
     /// <summary>Where the return-routing rules sit in a task's namespace: before the main table (32766).</summary>
     private const uint RulePriority = 1000;
@@ -352,10 +365,11 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
                 sandbox.Dns = await EmbeddedDnsServer.StartAsync(new TaskNamespace(sandbox.NetnsPath), DnsRecords.From(ViewsOf(sandbox)), sandbox.Forwarder ?? _forwarder, _logger).ConfigureAwait(false);
             }
 
+            var hostPorts = await HostPortsOfAsync(task).ConfigureAwait(false);
             await ApplyNodeRulesAsync().ConfigureAwait(false);
             var hostname = TaskContainers.Hostname(task);
             return new TaskSandbox(sandbox.NetnsPath, _hostResolv.ForContainer(task.Spec.Container.Dns),
-                [.. task.Networks.Select(n => $"{hostname}:{n.Address.Split('/')[0]}").Take(1)]);
+                [.. task.Networks.Select(n => $"{hostname}:{n.Address.Split('/')[0]}").Take(1)], hostPorts);
         }
         finally
         {
@@ -400,6 +414,92 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The task's host-mode ports with the host port of each (under the gate): those held for it
+    /// already, else a fixed one as it is and one published as 0 with a port picked on this node
+    /// (<see cref="HostPortPicker"/>), the one its status reported when the node host restarted and
+    /// nothing else took it. What is in use: every socket's port in the node's namespace, every
+    /// port the managers' views publish (ingress ports answer on every node; a fixed host port may
+    /// come to this node), the ports other tasks here hold or reported, and the overlays' VXLAN port.
+    /// A node without a free port refuses the task with why.
+    /// </summary>
+    private async Task<ImmutableArray<PortConfig>> HostPortsOfAsync(TaskObject task)
+    {
+        if (_hostPorts.TryGetValue(task.Id, out var held))
+        {
+            return held;
+        }
+
+        var requested = (task.Endpoint?.Ports ?? []).Where(p => p.PublishMode == PublishMode.Host).ToList();
+        if (requested.Count == 0)
+        {
+            return [];
+        }
+
+        var inUse = new HashSet<(PortProtocol Protocol, int Port)>();
+        var range = PortRange.KernelDefault;
+        if (requested.Any(p => p.PublishedPort == 0))
+        {
+            (inUse, range) = await _overlay.RunAsync(_ => (BoundPorts.ReadOwn(), PortRange.Parse(ReadLocalPortRange()))).ConfigureAwait(false);
+            ImmutableArray<NetworkView> views;
+            lock (_viewsLock)
+            {
+                views = [.. _views.Values];
+            }
+
+            inUse.UnionWith(PortsInUse(views, _hostPorts, NodeId, task.Id));
+        }
+
+        var (ports, problem) = HostPortPicker.Assign(requested, task.Status.PortStatus, inUse, range, ref _lastHostPort);
+        if (problem is not null)
+        {
+            throw new InvalidOperationException(problem);
+        }
+
+        _hostPorts[task.Id] = ports;
+        return ports;
+    }
+
+    /// <summary>
+    /// The ports a host port picked for <paramref name="taskId"/> must not be: those the views publish
+    /// (either mode), those the other tasks of this node hold or reported, and the VXLAN port (UDP).
+    /// </summary>
+    internal static IEnumerable<(PortProtocol Protocol, int Port)> PortsInUse(
+        IEnumerable<NetworkView> views, IReadOnlyDictionary<string, ImmutableArray<PortConfig>> held, string nodeId, string taskId)
+    {
+        foreach (var view in views)
+        {
+            yield return (PortProtocol.Udp, view.DataPathPort > 0 ? view.DataPathPort : NetworkView.DefaultDataPathPort);
+            foreach (var port in view.Services.SelectMany(s => s.Ports).Where(p => p.PublishedPort > 0))
+            {
+                yield return (port.Protocol, port.PublishedPort);
+            }
+
+            foreach (var port in view.Endpoints.Where(e => e.NodeId == nodeId && e.TaskId != taskId).SelectMany(e => e.HostPorts))
+            {
+                yield return (port.Protocol, port.PublishedPort);
+            }
+        }
+
+        foreach (var port in held.Where(h => h.Key != taskId).SelectMany(h => h.Value))
+        {
+            yield return (port.Protocol, port.PublishedPort);
+        }
+    }
+
+    /// <summary>The calling thread's namespace's ephemeral port range (a setting of each network namespace); null when it cannot be read.</summary>
+    private static string? ReadLocalPortRange()
+    {
+        try
+        {
+            return File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range");
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>The task's namespace file: the one already there (a node host restart), or a new namespace. Under the gate.</summary>
     private string TaskNamespacePath(string taskId)
     {
@@ -422,6 +522,8 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
         await _gate.WaitAsync(ct).ConfigureAwait(false);
         try
         {
+            // Its host ports are free again: its end is reported after this, and its endpoint, with its ports, leaves the views.
+            _hostPorts.Remove(taskId);
             var path = Path.Combine(_netnsDir, taskId);
             if (!leftover && !_sandboxes.ContainsKey(taskId) && !File.Exists(path) && !_gatewayFound.ContainsKey(taskId))
             {

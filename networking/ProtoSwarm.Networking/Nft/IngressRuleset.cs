@@ -10,7 +10,10 @@ public sealed record HostPortBinding(int PublishedPort, int TargetPort, PortProt
 {
     /// <summary>
     /// The host-mode ports of the ready tasks on <paramref name="nodeId"/>, each to the task's address on
-    /// the first network it is on, ingress last. A port asked twice on one node keeps the first task.
+    /// the first network it is on, ingress last. A fixed port goes to the service's first ready task
+    /// here; a port published as 0 is bound for every ready task on the port its node picked for it,
+    /// as the task's endpoint carries it (<see cref="NetworkEndpoint.HostPorts"/>; none reported yet:
+    /// not bound yet). A port asked twice on one node keeps the first task.
     /// </summary>
     public static ImmutableArray<HostPortBinding> ForNode(ImmutableArray<NetworkView> views, string nodeId)
     {
@@ -24,11 +27,26 @@ public sealed record HostPortBinding(int PublishedPort, int TargetPort, PortProt
                 var tasks = view.Endpoints
                     .Where(e => e.Ready && e.NodeId == nodeId && e.TaskId.Length > 0 && e.ServiceId == service.ServiceId)
                     .OrderBy(e => e.TaskName, StringComparer.Ordinal);
-                foreach (var port in service.Ports.Where(p => p.PublishMode == PublishMode.Host && p.PublishedPort > 0))
+                foreach (var port in service.Ports.Where(p => p.PublishMode == PublishMode.Host))
                 {
-                    if (tasks.FirstOrDefault() is { } task && NftText.Address(task.Address) is { } address && taken.Add((port.PublishedPort, port.Protocol)))
+                    if (port.PublishedPort > 0)
                     {
-                        bindings.Add(new HostPortBinding(port.PublishedPort, port.TargetPort, port.Protocol, address.ToString()));
+                        if (tasks.FirstOrDefault() is { } task && NftText.Address(task.Address) is { } address && taken.Add((port.PublishedPort, port.Protocol)))
+                        {
+                            bindings.Add(new HostPortBinding(port.PublishedPort, port.TargetPort, port.Protocol, address.ToString()));
+                        }
+
+                        continue;
+                    }
+
+                    foreach (var task in tasks)
+                    {
+                        // A task is bound once, on its first network: on the next its port is taken.
+                        if (task.HostPorts.FirstOrDefault(p => p.PublishMode == PublishMode.Host && p.TargetPort == port.TargetPort && p.Protocol == port.Protocol && p.PublishedPort > 0) is { } picked &&
+                            NftText.Address(task.Address) is { } address && taken.Add((picked.PublishedPort, port.Protocol)))
+                        {
+                            bindings.Add(new HostPortBinding(picked.PublishedPort, port.TargetPort, port.Protocol, address.ToString()));
+                        }
                     }
                 }
             }

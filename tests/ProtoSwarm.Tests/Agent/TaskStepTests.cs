@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using ProtoSwarm.Actors.Agent.Tasks;
 using ProtoSwarm.Actors.Orchestration;
 using ProtoSwarm.Contracts;
@@ -230,6 +231,26 @@ public class TaskStepTests
         var status = TaskStep.Next(TestTasks.Task(state: S.Starting, health: TestTasks.Check), Released(Unhealthy with { Stopped = true }), Now).Status!;
 
         Assert.Equal("task: container unhealthy", status.Err);
+    }
+
+    [Fact]
+    public void The_Host_Ports_The_Node_Holds_Are_In_Every_Status_From_Ready_Until_The_Task_Ends()
+    {
+        ImmutableArray<PortConfig> ports = [new PortConfig(7200, 32768, PortProtocol.Tcp, PublishMode.Host)];
+
+        var ready = TaskStep.Next(TestTasks.Task(state: S.Preparing), Prepared with { Ports = ports }, Now).Status!;
+        Assert.Equal(S.Ready, ready.State);
+        Assert.Equal(ports, ready.PortStatus);
+
+        // A later move keeps them, also when the report no longer carries them (a node host restart keeps what was reported).
+        var starting = TaskStep.Next(TestTasks.Task(state: S.Ready) with { Status = ready }, Running, Now).Status!;
+        Assert.Equal(S.Starting, starting.State);
+        Assert.Equal(ports, starting.PortStatus);
+
+        // Ended: the node freed them.
+        var complete = TaskStep.Next(TestTasks.Task(state: S.Running) with { Status = starting with { State = S.Running } }, Released(Exit0 with { Ports = ports }), Now).Status!;
+        Assert.Equal(S.Complete, complete.State);
+        Assert.Empty(complete.PortStatus);
     }
 
     [Theory]

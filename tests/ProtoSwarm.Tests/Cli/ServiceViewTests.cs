@@ -143,6 +143,22 @@ public class ServiceViewTests
         Assert.Equal(("web.node00000000000000000000a", "*:8080->80/tcp"), (row.Name, row.Ports));
     }
 
+    [Fact]
+    public void A_Task_Shows_The_Host_Port_Its_Node_Picked_And_None_Before_One_Was_Picked()
+    {
+        var endpoint = new EndpointSpec(Ports: [new PortConfig(7200, 0, PublishMode: PublishMode.Host), new PortConfig(80, 8080, PublishMode: PublishMode.Host)]);
+        var pending = Task("task00000000000000000one1", 1) with { Endpoint = endpoint };
+        var running = Task("task00000000000000000two2", 2) with { Endpoint = endpoint };
+        running = running with
+        {
+            Status = running.Status with { PortStatus = [new PortConfig(7200, 32768, PublishMode: PublishMode.Host), new PortConfig(80, 8080, PublishMode: PublishMode.Host)] },
+        };
+
+        var rows = ServiceView.TaskRows(List(pending, running), [pending, running], Now, noTrunc: false);
+
+        Assert.Equal(["*:8080->80/tcp", "*:32768->7200/tcp,*:8080->80/tcp"], rows.Select(r => r.Ports));
+    }
+
     [Theory]
     [InlineData(null, null)]
     [InlineData(0L, 0L)]

@@ -93,6 +93,33 @@ public sealed class NftRulesetTests
     }
 
     [Fact]
+    public void A_Host_Mode_Port_Published_As_0_Is_Bound_For_Every_Ready_Task_Here_On_The_Port_Its_Node_Picked()
+    {
+        // Two tasks of one service on node1, each with the port the node reported for it; one not ready yet, one not reported yet.
+        PortConfig Picked(int port) => new(7200, port, PortProtocol.Tcp, PublishMode.Host);
+        var view = DnsFixtures.Front with
+        {
+            Services = [new NetworkService("s-web", "web", [], EndpointMode.Vip, "10.0.1.2/24", [new PortConfig(7200, 0, PortProtocol.Tcp, PublishMode.Host)])],
+            Endpoints =
+            [
+                DnsFixtures.Task("10.0.1.5", "s-web", "web.1.aaaa") with { HostPorts = [Picked(32768)] },
+                DnsFixtures.Task("10.0.1.6", "s-web", "web.2.bbbb") with { HostPorts = [Picked(32769)] },
+                DnsFixtures.Task("10.0.1.7", "s-web", "web.3.cccc", ready: false) with { HostPorts = [Picked(32770)] },
+                DnsFixtures.Task("10.0.1.8", "s-web", "web.4.dddd"),
+                DnsFixtures.Task("10.0.1.9", "s-web", "web.5.eeee") with { NodeId = "node2", HostPorts = [Picked(32768)] },
+            ],
+        };
+
+        var bindings = HostPortBinding.ForNode([view], "node1");
+
+        Assert.Equal(
+            [new HostPortBinding(32768, 7200, PortProtocol.Tcp, "10.0.1.5"), new HostPortBinding(32769, 7200, PortProtocol.Tcp, "10.0.1.6")],
+            bindings.ToArray());
+        Assert.Equal([new HostPortBinding(32768, 7200, PortProtocol.Tcp, "10.0.1.9")], HostPortBinding.ForNode([view], "node2").ToArray());
+        Assert.DoesNotContain(" 0 ", IngressRuleset.Build(null, bindings, ""), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Only_Host_Mode_Udp_To_An_Overlay_Address_Is_Masqueraded()
     {
         // UDP to a task's ingress address keeps the client's address (the task's return routing handles it); a host-mode

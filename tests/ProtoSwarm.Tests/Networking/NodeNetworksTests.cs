@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -5,6 +6,7 @@ using ProtoSwarm.Actors.Agent.Networks;
 using ProtoSwarm.Contracts;
 using ProtoSwarm.Hosting.Runtime;
 using ProtoSwarm.Networking.Namespaces;
+using ProtoSwarm.Networking.Nft;
 using ProtoSwarm.Networking.Overlay;
 
 namespace ProtoSwarm.Tests.Networking;
@@ -197,6 +199,53 @@ public sealed class NodeNetworksTests : IAsyncLifetime
         Assert.True(File.Exists(bridged!.NetnsPath));
     }
 
+    [Fact]
+    public async Task Host_Ports_Published_As_0_Get_A_Port_Each_That_Nothing_On_The_Node_Uses_And_Keep_It_After_A_Restart()
+    {
+        var range = PortRange.Parse(await OverlayLab.InAsync(_host, _ => File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range")));
+        await _node.ApplyAsync(Full(View(NetA, 4303)), default);
+
+        // A process of the node listens on the range's first port: no task gets it.
+        using var listener = await OverlayLab.ListenAsync(_host, _lab.Underlay(1), range.First);
+        var one = await _node.AttachTaskAsync(HostPortTask("t-one", "10.251.0.2/24"), default);
+        var two = await _node.AttachTaskAsync(HostPortTask("t-two", "10.251.0.3/24"), default);
+
+        Assert.Equal([Host(range.First + 1), Host(8080, 80)], one!.HostPorts.ToArray());
+        Assert.Equal([Host(range.First + 2), Host(8080, 80)], two!.HostPorts.ToArray());
+        Assert.Equal(one.HostPorts, (await _node.AttachTaskAsync(HostPortTask("t-one", "10.251.0.2/24"), default))!.HostPorts);
+
+        // A node host restart (what the process ran stops, as when it dies): t-one keeps the port its status reported;
+        // a new task takes none held or reported by another.
+        await _node.DisposeAsync();
+        var restarted = _node = NewNode();
+        var reported = new NetworkEndpoint("10.251.0.3/24", "nodeA", "192.168.0.1", "t-two", "svc", "svc.2.t-two", Ready: true, HostPorts: two.HostPorts);
+        await restarted.ApplyAsync(Full(OverlayLab.View(NetA, 4303, reported)), default);
+        var restored = HostPortTask("t-one", "10.251.0.2/24");
+        restored = restored with { Status = restored.Status with { State = TaskState.Running, PortStatus = one.HostPorts } };
+        Assert.Equal(one.HostPorts.ToArray(), (await restarted.AttachTaskAsync(restored, default, restoring: true))!.HostPorts.ToArray());
+        var three = await restarted.AttachTaskAsync(HostPortTask("t-three", "10.251.0.4/24"), default);
+        Assert.Equal(range.First + 3, three!.HostPorts[0].PublishedPort);
+    }
+
+    [Fact]
+    public void A_Host_Port_Is_Not_Picked_Where_The_Views_Publish_Or_Another_Task_Here_Holds_Or_Reported_One()
+    {
+        var view = OverlayLab.View(NetA, 4304,
+            new NetworkEndpoint("10.251.0.2/24", "nodeA", "", "t-mine", HostPorts: [Host(32768)]),
+            new NetworkEndpoint("10.251.0.3/24", "nodeA", "", "t-other", HostPorts: [Host(32769)]),
+            new NetworkEndpoint("10.251.0.4/24", "nodeB", "", "t-away", HostPorts: [Host(32770)])) with
+        {
+            Services = [new NetworkService("svc", "web", Ports: [new PortConfig(80, 8080), new PortConfig(53, 5353, PortProtocol.Udp, PublishMode.Host), new PortConfig(7200)])],
+        };
+        var held = new Dictionary<string, ImmutableArray<PortConfig>> { ["t-mine"] = [Host(32771)], ["t-held"] = [Host(32772)] };
+
+        var inUse = NodeNetworks.PortsInUse([view], held, "nodeA", "t-mine").ToHashSet();
+
+        Assert.Equal(
+            [(PortProtocol.Tcp, 8080), (PortProtocol.Tcp, 32769), (PortProtocol.Tcp, 32772), (PortProtocol.Udp, 4789), (PortProtocol.Udp, 5353)],
+            inUse.Order());
+    }
+
     /// <summary>Connects from <paramref name="netns"/> and returns the address the listener saw the connection come from.</summary>
     private static async Task<IPAddress> PeerSeenAsync(string netns, Socket listener, IPAddress to, int port, TimeSpan? timeout = null)
     {
@@ -219,6 +268,12 @@ public sealed class NodeNetworksTests : IAsyncLifetime
     private static NetworkChanges Full(params NetworkView[] views) => new(true, [.. views], []);
 
     private static NetworkView View(string id, uint vni) => OverlayLab.View(id, vni);
+
+    private static PortConfig Host(int published, int target = 7200) => new(target, published, PortProtocol.Tcp, PublishMode.Host);
+
+    /// <summary>A task on network A that publishes 7200 in host mode without a port (its node picks one) and 80 on 8080.</summary>
+    private static TaskObject HostPortTask(string id, string address) =>
+        Task(id, NetA, address) with { Endpoint = new EndpointSpec(Ports: [Host(0), Host(8080, 80), new PortConfig(443, 30443)]) };
 
     private static TaskObject Task(string id, string networkId, string address) =>
         new(id, ObjectMeta.New(DateTimeOffset.UtcNow), "svc", 1, "nodeA", new TaskSpec(new ContainerSpec("busybox:1")), 1, TaskState.Running,

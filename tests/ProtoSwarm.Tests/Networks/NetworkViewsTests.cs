@@ -42,6 +42,20 @@ public sealed class NetworkViewsTests
     }
 
     [Fact]
+    public void A_Tasks_Endpoints_Carry_The_Host_Ports_Its_Node_Reported()
+    {
+        var web = Service("s3", "web", ["front1234"], ports: [new PortConfig(7200, 0, PortProtocol.Tcp, PublishMode.Host)]);
+        ImmutableArray<PortConfig> reported = [new PortConfig(7200, 32768, PortProtocol.Tcp, PublishMode.Host)];
+        var running = Task("t1", web, TaskState.Running, "node1", networks: new AttachedNetwork("front1234", "10.0.1.3/24"));
+        running = running with { Status = running.Status with { PortStatus = reported } };
+        var preparing = Task("t2", web, TaskState.Preparing, "node1", slot: 2, networks: new AttachedNetwork("front1234", "10.0.1.4/24"));
+
+        var view = NetworkViews.Compute(State(Ingress(), Front, Node1, web, running, preparing)).View("front1234");
+
+        Assert.Equal([reported.ToArray(), []], view.Endpoints.Select(e => e.HostPorts.ToArray()));
+    }
+
+    [Fact]
     public void Every_Node_Needs_Ingress_While_A_Service_Publishes_There_With_Each_Nodes_Address()
     {
         var published = Service("s2", "api", ports: [new PortConfig(80, 8080)],

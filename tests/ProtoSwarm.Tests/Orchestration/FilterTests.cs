@@ -78,6 +78,18 @@ public class FilterTests
     }
 
     [Fact]
+    public void A_Host_Port_A_Node_Picked_For_A_Task_Is_Taken_There()
+    {
+        var dynamic = new EndpointSpec(Ports: [new PortConfig(7200, 0, PortProtocol.Tcp, PublishMode.Host)]);
+        var task = Task("a", "other", "n1", endpoint: dynamic);
+        task = task with { Status = task.Status with { PortStatus = [new PortConfig(7200, 32768, PortProtocol.Tcp, PublishMode.Host)] } };
+        var node = View(Node("n1"), task);
+
+        Assert.Equal("node host-n1 already publishes host port 32768/tcp", SchedulingFilters.HostPorts.Check(Demand(hostPorts: [new HostPort(PortProtocol.Tcp, 32768)]), node));
+        Assert.Null(SchedulingFilters.HostPorts.Check(Demand(hostPorts: [new HostPort(PortProtocol.Tcp, 7200)]), node));
+    }
+
+    [Fact]
     public void Host_Port_Zero_Is_Never_Counted_As_Taken()
     {
         var endpoint = new EndpointSpec(Ports: [new PortConfig(80, 0, PortProtocol.Tcp, PublishMode.Host), new PortConfig(81, 8081, PortProtocol.Tcp, PublishMode.Host)]);

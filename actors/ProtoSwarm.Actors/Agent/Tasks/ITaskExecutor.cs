@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using ProtoSwarm.Contracts;
 
 namespace ProtoSwarm.Actors.Agent.Tasks;
@@ -99,6 +100,14 @@ public interface ITaskController
     /// image's (docker's rule). Null leaves the decision to the task's spec alone.
     /// </summary>
     bool? HealthChecked => null;
+
+    /// <summary>
+    /// Known once <see cref="PrepareAsync"/> returned or <see cref="InspectAsync"/> found the container:
+    /// the task's host-mode ports as its node holds them, each with the port bound (one published as 0
+    /// with the port the node picked for this task), which the task's status reports (docker's
+    /// PortStatus). Empty for a task without host-mode ports, and from an executor that binds none.
+    /// </summary>
+    ImmutableArray<PortConfig> HostPorts => [];
 
     /// <summary>
     /// Stops the container the way docker does: the stop signal (the spec's, or SIGTERM), then the

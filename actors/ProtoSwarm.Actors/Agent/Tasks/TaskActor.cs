@@ -315,11 +315,15 @@ public sealed partial class TaskActor : IActor
         {
             _report = operation switch
             {
-                ControllerOperation.Prepare => _report with { Prepared = true, HealthGated = _controller.HealthChecked },
+                ControllerOperation.Prepare => _report with { Prepared = true, HealthGated = _controller.HealthChecked, Ports = _controller.HostPorts },
                 ControllerOperation.Start => _report with { StartedAt = _time.GetUtcNow() },
                 ControllerOperation.Shutdown or ControllerOperation.Terminate => _report with { Stopped = true },
                 ControllerOperation.Inspect when done.Result is { Exists: true } found =>
-                    _report with { Exists = true, Prepared = true, StartedAt = found.StartedAt ?? _task.Status.StartedAt ?? _time.GetUtcNow(), HealthGated = _controller.HealthChecked },
+                    _report with
+                    {
+                        Exists = true, Prepared = true, StartedAt = found.StartedAt ?? _task.Status.StartedAt ?? _time.GetUtcNow(),
+                        HealthGated = _controller.HealthChecked, Ports = _controller.HostPorts,
+                    },
                 ControllerOperation.Inspect => _report with { Exists = false },
                 _ => _report,
             };

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Globalization;
 using ProtoSwarm.Actors.Orchestration;
 using ProtoSwarm.Contracts;
@@ -35,7 +36,8 @@ public sealed record ControllerFailure(ControllerOperation Operation, string Mes
 /// ShutdownAsync or TerminateAsync returned; Failure is the last call that threw; HealthGated is the
 /// controller's word on a health check (the image's counts too; null: the task's spec decides);
 /// Released is set once ReleaseAsync returned (failed or not: a release is tried once, and the
-/// removal of the task sweeps what it left).
+/// removal of the task sweeps what it left); Ports are the host-mode ports the node holds for the
+/// task (<see cref="ITaskController.HostPorts"/>, once prepared or found again).
 /// </summary>
 public sealed record ControllerReport(
     bool Prepared = false,
@@ -46,9 +48,12 @@ public sealed record ControllerReport(
     bool Stopped = false,
     ControllerFailure? Failure = null,
     bool? HealthGated = null,
-    bool Released = false)
+    bool Released = false,
+    ImmutableArray<PortConfig> Ports = default)
 {
     public static readonly ControllerReport Nothing = new();
+
+    public ImmutableArray<PortConfig> Ports { get; init; } = Ports.IsDefault ? [] : Ports;
 
     public bool Started => StartedAt is not null;
 }
@@ -96,7 +101,9 @@ public static class TaskStep
     /// the node must no longer hold them by then (docker too frees a container's network endpoint
     /// when it stops). A task that never got as far as Preparing has nothing to release.
     /// Every move is checked with <see cref="TaskStates.CheckTransition"/>; a move it refuses leaves
-    /// the status unchanged.
+    /// the status unchanged. Each status carries the task's host-mode ports (docker's PortStatus):
+    /// those the controller reported once it prepared or found the container, else those reported
+    /// before (a node host restart keeps them); none once the task ended, as its node freed them.
     /// </summary>
     public static TaskStepResult Next(TaskObject task, ControllerReport report, DateTimeOffset now)
     {
@@ -228,7 +235,7 @@ public static class TaskStep
 
     private static TaskStepResult Call(ControllerOperation action) => new(action, null);
 
-    /// <summary>The move to <paramref name="to"/>, if allowed; the status keeps when the container started, once known.</summary>
+    /// <summary>The move to <paramref name="to"/>, if allowed; the status keeps when the container started, once known, and the task's ports until it ends.</summary>
     private static TaskStepResult Move(TaskObservedStatus from, ControllerReport report, TaskState to, DateTimeOffset now, string message, string err = "",
         int? exitCode = null, ControllerOperation action = ControllerOperation.None)
     {
@@ -237,6 +244,11 @@ public static class TaskStep
             return new TaskStepResult(action, null);
         }
 
-        return new TaskStepResult(action, new TaskObservedStatus(to, now, message, err, exitCode ?? from.ExitCode, report.StartedAt ?? from.StartedAt, from.ContainerId));
+        return new TaskStepResult(action, new TaskObservedStatus(to, now, message, err, exitCode ?? from.ExitCode, report.StartedAt ?? from.StartedAt, from.ContainerId,
+            PortsAfter(from, report, to)));
     }
+
+    /// <summary>The host-mode ports a status in <paramref name="to"/> shows: none once ended, else the controller's word, else what was reported before.</summary>
+    private static ImmutableArray<PortConfig> PortsAfter(TaskObservedStatus from, ControllerReport report, TaskState to) =>
+        TaskStates.IsTerminal(to) ? [] : !report.Ports.IsEmpty ? report.Ports : from.PortStatus;
 }

@@ -46,12 +46,21 @@ public sealed class NodeInfo
         {
             if (task.NodeId == node.Id && TaskStates.Occupies(task))
             {
-                info.Add(task.ServiceId, task.Spec.Resources.Reservations, TaskDemand.HostPortsOf(task.Endpoint));
+                info.Add(task.ServiceId, task.Spec.Resources.Reservations, HostPortsHeld(task));
             }
         }
 
         return info;
     }
+
+    /// <summary>
+    /// The host ports a task holds on its node: those its spec publishes, and those its node reported
+    /// binding for it, which include the ports the node picked for host-mode ports published as 0: a
+    /// service that publishes that port number is not placed beside it.
+    /// </summary>
+    public static IEnumerable<HostPort> HostPortsHeld(TaskObject task) =>
+        TaskDemand.HostPortsOf(task.Endpoint).Concat(
+            task.Status.PortStatus.Where(p => p.PublishMode == PublishMode.Host && p.PublishedPort > 0).Select(p => new HostPort(p.Protocol, p.PublishedPort)));
 
     /// <summary>Views of every node, each with the tasks that occupy it, in node id order.</summary>
     public static List<NodeInfo> CreateAll(IEnumerable<NodeObject> nodes, IEnumerable<TaskObject> tasks)

@@ -75,6 +75,11 @@ internal static partial class ComposeYaml
             var anchor = match.Groups[1].Value;
             return (null, new ComposeError(AliasMark(file, text, anchor), "", $"the alias *{anchor} names no anchor; define &{anchor} before it is used, or fix the name"));
         }
+        catch (YamlException e) when (e.Message.Contains("tab", StringComparison.OrdinalIgnoreCase) && TabIndent(text, (int)e.Start.Line) is { } tab)
+        {
+            // YamlDotNet places these where the scanner was (the end of the line above, or the mapping's start): the tab is the place.
+            return (null, new ComposeError(new SourceMark(file, tab.Line, tab.Column), "", "YAML syntax: a tab in the indentation; YAML indents with spaces only, replace it with spaces"));
+        }
         catch (YamlException e)
         {
             return (null, new ComposeError(Mark(file, e.Start), "", Readable(e)));
@@ -124,6 +129,29 @@ internal static partial class ComposeYaml
         }
 
         return end;
+    }
+
+    /// <summary>
+    /// The first tab in a line's indentation (a line with content, not a comment), searched from
+    /// <paramref name="fromLine"/> on and then from the top; line and column from 1. Null when there is none.
+    /// </summary>
+    internal static (int Line, int Column)? TabIndent(string text, int fromLine)
+    {
+        var lines = text.Split('\n');
+        foreach (var start in new[] { Math.Max(fromLine, 1), 1 })
+        {
+            for (var i = start - 1; i < lines.Length; i++)
+            {
+                var indent = lines[i].Length - lines[i].TrimStart(' ', '\t').Length;
+                var rest = lines[i].AsSpan(indent).TrimEnd('\r');
+                if (indent > 0 && !rest.IsEmpty && rest[0] != '#' && lines[i].AsSpan(0, indent).IndexOf('\t') is var tab and >= 0)
+                {
+                    return (i + 1, tab + 1);
+                }
+            }
+        }
+
+        return null;
     }
 
     [GeneratedRegex("anchor '([^']+)' does not exist")]

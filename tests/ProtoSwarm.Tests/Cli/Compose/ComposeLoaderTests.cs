@@ -529,6 +529,19 @@ public sealed class ComposeLoaderTests : IDisposable
         Assert.Equal($"{Path.Combine(_temp, "stack.yml")}:{at}: YAML syntax: the text cannot be read past this point; a [ or {{ above is probably not closed (or misses a comma)", error);
     }
 
+    [Theory]
+    [InlineData("services:\n  web:\n    image: busybox\n\tcommand: [sh]\n", "4:1")]
+    [InlineData("services:\n  web:\n    image: busybox\n    environment:\n\t  A: b\n", "5:1")]
+    [InlineData("# a tab after code is fine:\tx\nservices:\n  web:\n    image: busybox\n    environment:\n      A: b\n  \tB: c\n", "7:3")]
+    public void A_Tab_In_The_Indentation_Is_Refused_Where_The_Tab_Is(string yaml, string at)
+    {
+        // YamlDotNet placed these at the end of the line above (3:12) or at the mapping's start (1:1).
+        var result = LoadText(yaml);
+
+        var error = Assert.Single(result.Errors).ToString();
+        Assert.Equal($"{Path.Combine(_temp, "stack.yml")}:{at}: YAML syntax: a tab in the indentation; YAML indents with spaces only, replace it with spaces", error);
+    }
+
     [Fact]
     public void A_Deploy_Mode_Whose_Variable_Is_Unset_Is_Replicated_As_Dockers_Convert_Reads_An_Empty_Mode()
     {

@@ -168,6 +168,9 @@ public static class ExpectedNetworkFailures
                 case IOException { InnerException: { } ioCause } when ioCause is SocketException or IOException:
                     exception = ioCause;
                     continue;
+                case IOException { InnerException: { } aborted } io when Describe(aborted) is not null:
+                    // Kestrel's "The request stream was aborted." over the reason it aborted (ConnectionAbortedException, a reset).
+                    return OneLine(io.Message);
                 case IOException io when io.InnerException is null:
                     return OneLine(io.Message); // "The client reset the request stream.", "Unable to read data from the transport connection"
             }

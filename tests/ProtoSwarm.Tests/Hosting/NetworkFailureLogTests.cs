@@ -67,6 +67,29 @@ public class NetworkFailureLogTests
         Assert.Equal("A peer's gRPC call Receive ended: The client reset the request stream. (the peer stopped, restarted or lost its connection)", rewrite?.Text);
     }
 
+    [Fact]
+    public void A_Grpc_Call_Whose_Stream_Kestrel_Aborted_Is_One_Information_Line()
+    {
+        // 2026-12-06, a lab manager whose peer was SIGKILLed logged this at error level with its stack trace.
+        var values = Values("Error when executing service method '{ServiceMethod}'.", ("ServiceMethod", "Receive"));
+        var aborted = new IOException("The request stream was aborted.", new Microsoft.AspNetCore.Connections.ConnectionAbortedException("The HTTP/2 connection faulted."));
+
+        var rewrite = ExpectedNetworkFailures.Rewrite("Grpc.AspNetCore.Server.ServerCallHandler", LogLevel.Error, values, "Error when executing service method 'Receive'.", aborted);
+
+        Assert.Equal(new LogRewrite(LogLevel.Information, "A peer's gRPC call Receive ended: The request stream was aborted. (the peer stopped, restarted or lost its connection)"), rewrite);
+    }
+
+    [Fact]
+    public void An_Aborted_Stream_For_A_Reason_That_Is_No_Connection_Failure_Is_Written_In_Full()
+    {
+        var values = Values("Error when executing service method '{ServiceMethod}'.", ("ServiceMethod", "Receive"));
+
+        var rewrite = ExpectedNetworkFailures.Rewrite("Grpc.AspNetCore.Server.ServerCallHandler", LogLevel.Error, values, "Error when executing service method 'Receive'.",
+            new IOException("The request stream was aborted.", new InvalidOperationException("a bug")));
+
+        Assert.Null(rewrite);
+    }
+
     [Theory]
     [InlineData(Connector, Prefix + "Connection Refused to remote member {MemberId} address {Address}, we are blocked")]
     [InlineData(GrpcService, "[RemotingGrpcService][{SystemAddress}] Attempt to connect to the suspended reader has been rejected")]

@@ -327,8 +327,9 @@ public sealed class SwarmClient : IAsyncDisposable
             {
                 var details = await InspectAsync(serviceId, ct).ConfigureAwait(false);
                 var tasks = await TasksAsync([details.Service.Id], ct: ct).ConfigureAwait(false);
+                var down = await DownNodesAsync(ct).ConfigureAwait(false);
                 var now = Time.GetUtcNow();
-                var look = ServiceConvergence.Evaluate(details.Service, details.Replicas, tasks.Tasks);
+                var look = ServiceConvergence.Evaluate(details.Service, details.Replicas, tasks.Tasks, down);
                 if (look.IsConverged)
                 {
                     convergedAt ??= now;
@@ -356,5 +357,15 @@ public sealed class SwarmClient : IAsyncDisposable
                 await Task.Delay(PollInterval, Time, ct).ConfigureAwait(false);
             }
         }
+
+        /// <summary>
+        /// The ids of the nodes that are down, asked at each look as docker's CLI asks for the active
+        /// nodes: their tasks are left out of the progress (<see cref="ServiceConvergence.Evaluate"/>).
+        /// </summary>
+        private async Task<IReadOnlySet<string>> DownNodesAsync(CancellationToken ct) =>
+            (await _client.Nodes.ListAsync(ct).ConfigureAwait(false))
+                .Where(n => n.Status?.State == NodeState.Down)
+                .Select(n => n.Id)
+                .ToHashSet(StringComparer.Ordinal);
     }
 }

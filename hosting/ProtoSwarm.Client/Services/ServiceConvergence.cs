@@ -113,9 +113,15 @@ public static class ServiceConvergence
         return config.Monitor > TimeSpan.Zero ? config.Monitor : UpdateConfig.DefaultMonitor;
     }
 
-    public static ServiceProgress Evaluate(ServiceObject service, ServiceReplicas replicas, IEnumerable<TaskObject> allTasks)
+    /// <summary>
+    /// Where the service stands. <paramref name="downNodes"/>: the ids of the nodes that are down; their tasks
+    /// are left out of a replicated or global service's count, as docker's CLI leaves out the tasks of
+    /// nodes that are not active: a down node reports nothing, so its last task neither runs for the
+    /// count nor is a leftover that could stop (a global update never reaches it while it is down).
+    /// </summary>
+    public static ServiceProgress Evaluate(ServiceObject service, ServiceReplicas replicas, IEnumerable<TaskObject> allTasks, IReadOnlySet<string>? downNodes = null)
     {
-        var tasks = allTasks.Where(t => t.ServiceId == service.Id).ToList();
+        var tasks = allTasks.Where(t => t.ServiceId == service.Id && (service.Spec.Mode.IsJob || downNodes is null || !downNodes.Contains(t.NodeId))).ToList();
         var status = service.UpdateStatus;
         var rollingBack = status?.State is UpdateState.RollbackStarted or UpdateState.RollbackPaused or UpdateState.RollbackCompleted;
         var mode = service.Spec.Mode;
@@ -163,27 +169,41 @@ public static class ServiceConvergence
     /// <summary>
     /// Running tasks of the current spec out of the replicas, with the tasks of slots that ended for
     /// good (<see cref="EndedForGood"/>): such a slot shows its ended task, as a job's slot does.
+    /// The slots are those the managers keep (every task not asked to be removed, by slot number),
+    /// which need not be 1..replicas: a scale-down removes the slots it picks, so 1, 2 and 4 may be
+    /// left. As docker's CLI maps slot numbers to its lines, the slots fill the lines in order.
     /// </summary>
     private static (long, long, Slots, List<TaskObject>) Replicated(ServiceObject service, List<TaskObject> tasks)
     {
         var replicas = Math.Max(0, service.Spec.Mode.Replicas);
-        var inSlots = tasks.Where(t => t.Slot >= 1 && t.Slot <= replicas).GroupBy(t => t.Slot).ToDictionary(g => g.Key, g => g.ToList());
-        var current = inSlots
+        var bySlot = new SortedDictionary<long, List<TaskObject>>(tasks.Where(t => t.DesiredState < TaskState.Remove)
+            .GroupBy(t => t.Slot)
+            .ToDictionary(g => g.Key, g => g.ToList()));
+        var current = bySlot
             .Select(g => (Slot: g.Key, Tasks: g.Value.Where(t => SpecEquality.IsCurrent(t, service.Spec)).ToList()))
             .Where(g => g.Tasks.Count > 0)
             .ToDictionary(g => g.Slot, g => Representative(g.Tasks));
-        var ended = inSlots.Values.Select(slot => EndedForGood(service.Spec, slot)).OfType<TaskObject>().ToList();
+        var ended = bySlot.Values.Select(slot => EndedForGood(service.Spec, slot)).OfType<TaskObject>().ToList();
         var running = current.Values.LongCount(IsUp);
         var chosen = current.Values.Select(t => t.Id).ToHashSet(StringComparer.Ordinal);
         var lines = replicas > MaxSlotLines
             ? []
-            : Enumerable.Range(1, (int)replicas)
-                .Select(slot => ended.FirstOrDefault(t => t.Slot == slot) is { } gone ? Slot($"{slot}/{replicas}", gone)
-                    : current.TryGetValue(slot, out var task) ? Slot($"{slot}/{replicas}", task)
-                    : new SlotProgress($"{slot}/{replicas}", null, string.Empty))
+            : LineSlots(bySlot.Keys, replicas)
+                .Select((slot, i) => (Label: $"{i + 1}/{replicas}", Slot: slot))
+                .Select(line => ended.FirstOrDefault(t => t.Slot == line.Slot) is { } gone ? Slot(line.Label, gone)
+                    : current.TryGetValue(line.Slot, out var task) ? Shown(line.Label, task)
+                    : new SlotProgress(line.Label, null, string.Empty))
                 .ToImmutableArray();
         return (running, replicas, new Slots(chosen, lines), ended);
     }
+
+    /// <summary>
+    /// The slot number each of lines 1..replicas shows, in order: the slots the service has, then
+    /// numbers no task holds yet (0) for the lines still to fill; slots beyond the replicas (a
+    /// scale-down the managers have yet to carry out) have no line.
+    /// </summary>
+    private static IEnumerable<long> LineSlots(IEnumerable<long> slots, long replicas) =>
+        slots.Concat(Enumerable.Repeat(0L, (int)replicas)).Take((int)replicas);
 
     /// <summary>
     /// Running tasks of the current spec out of the eligible nodes, as for <see cref="Replicated"/>;
@@ -326,6 +346,17 @@ public static class ServiceConvergence
     private static bool IsUp(TaskObject task) => task.DesiredState == TaskState.Running && task.Status.State == TaskState.Running;
 
     private static SlotProgress Slot(string label, TaskObject task) => new(label, task.Status.State, task.Status.Err);
+
+    /// <summary>
+    /// A slot's line for its task of the current spec, as docker's CLI draws one: its state while it is
+    /// wanted and on its way or running, its error if it has one, else nothing. So during a rollback a
+    /// slot whose task of the restored spec was stopped by the update, and which still runs the spec
+    /// being rolled back, is blank until its new task comes, rather than reading "shutdown".
+    /// </summary>
+    private static SlotProgress Shown(string label, TaskObject task) =>
+        task.Status.Err.Length > 0 || (task.DesiredState <= TaskState.Running && task.Status.State <= TaskState.Running)
+            ? Slot(label, task)
+            : new SlotProgress(label, null, string.Empty);
 
     private static string ShortId(string id) => id.Length > 12 ? id[..12] : id;
 }

@@ -82,6 +82,92 @@ public class ConvergenceTests
         Assert.Equal(ConvergenceState.Converged, retired.State);
     }
 
+    [Theory]
+    [InlineData(null)]
+    [InlineData(UpdateState.Completed)]
+    public void Slots_Left_With_A_Gap_By_A_Scale_Down_Count_And_Fill_The_Lines_In_Order(UpdateState? state)
+    {
+        // The operator's case: 3 replicas on m1, a constraint removed, scaled to 4 (slot 4 on w1), then to 3: the
+        // managers remove slot 3 and keep 1, 2 and 4. Counting only slots 1..3 waited forever at 2 out of 3, and a
+        // later update the managers completed ended without verifying.
+        var service = Service(status: state is { } s ? Status(s, "update completed") : null);
+        TaskObject[] tasks = [Task("task1", 1), Task("task2", 2), Task("task3", 3, TaskState.Shutdown, TaskState.Remove), Task("task4", 4, node: "nodewwwwwwwwwwwwwwwwwwww1")];
+
+        var progress = Evaluate(service, tasks);
+
+        Assert.Equal((ConvergenceState.Converged, 3L, 3L), (progress.State, progress.Done, progress.Desired));
+        Assert.Equal(["1/3: running", "2/3: running", "3/3: running"], progress.Slots.Select(l => $"{l.Label}: {l.State?.ToString().ToLowerInvariant()}"));
+    }
+
+    [Fact]
+    public void A_Slot_Beyond_The_Replicas_Still_Wanted_Running_Keeps_The_Wait_Without_A_Line()
+    {
+        // Scaled from 4 to 3 and the managers have not removed a slot yet: four run where three are wanted.
+        var progress = Evaluate(Service(), [.. Running(2), Task("task4", 4), Task("task5", 5)]);
+
+        Assert.Equal((ConvergenceState.InProgress, 4L), (progress.State, progress.Done));
+        Assert.Equal(["1/3", "2/3", "3/3"], progress.Slots.Select(l => l.Label));
+    }
+
+    [Fact]
+    public void A_Down_Nodes_Stale_Task_Of_A_Global_Service_Is_Left_Out_So_The_Update_Verifies()
+    {
+        // A global update with node c down: the update cannot reach c, whose old task the managers leave alone (still
+        // wanted running); it used to count as a leftover, and the completed update ended without verifying.
+        var service = Service(spec: Spec(image: "nginx:1.28") with { Mode = ServiceMode.GlobalMode }, status: Status(UpdateState.Completed, "update completed"));
+        TaskObject[] tasks =
+        [
+            Task("ga", 0, node: "nodeaaaaaaaaaaaaaaaaaaaaa", image: "nginx:1.28"),
+            Task("gb", 0, node: "nodebbbbbbbbbbbbbbbbbbbbb", image: "nginx:1.28"),
+            Task("gc", 0, node: "nodeccccccccccccccccccccc", image: "nginx:1.27"),
+        ];
+
+        var seeingDown = ServiceConvergence.Evaluate(service, new(2, 2), tasks, new HashSet<string>(["nodeccccccccccccccccccccc"]));
+        var blind = ServiceConvergence.Evaluate(service, new(2, 2), tasks);
+
+        Assert.Equal((ConvergenceState.Converged, 2L, 2L), (seeingDown.State, seeingDown.Done, seeingDown.Desired));
+        Assert.Equal(["nodeaaaaaaaa", "nodebbbbbbbb"], seeingDown.Slots.Select(s => s.Label));
+        Assert.Equal(ConvergenceState.UpdateCompleted, blind.State);
+    }
+
+    [Fact]
+    public void A_Down_Nodes_Task_Of_A_Replicated_Service_Neither_Counts_Nor_Shows()
+    {
+        // Docker's CLI leaves out tasks of nodes that are down: such a node reports nothing, so its task's last
+        // report (running) says nothing of the slot.
+        var progress = ServiceConvergence.Evaluate(Service(), Three, [.. Running(2), Task("task3", 3, node: "nodeddddddddddddddddddddd")], new HashSet<string>(["nodeddddddddddddddddddddd"]));
+
+        Assert.Equal((ConvergenceState.InProgress, 2L), (progress.State, progress.Done));
+        Assert.Equal(new SlotProgress("3/3", null, string.Empty), progress.Slots[2]);
+    }
+
+    [Fact]
+    public void During_A_Rollback_A_Slot_Still_On_The_Spec_Rolled_Back_Is_Blank_Rather_Than_Shutdown()
+    {
+        // The slot's task of the restored spec is the one the update stopped; docker draws nothing for a stopped task.
+        var restored = Service(status: Status(UpdateState.RollbackStarted, "manually requested rollback"));
+        TaskObject[] tasks =
+        [
+            Task("before1", 1, TaskState.Shutdown, TaskState.Shutdown, created: Joined),
+            Task("update1", 1, created: Joined.AddMinutes(1), image: "nginx:1.28"),
+            Task("back2", 2, TaskState.Starting, created: Joined.AddMinutes(2)),
+            Task("back3", 3, created: Joined.AddMinutes(2)),
+        ];
+
+        var progress = Evaluate(restored, tasks);
+
+        Assert.Equal([null, TaskState.Starting, TaskState.Running], progress.Slots.Select(s => s.State));
+        Assert.Equal(1, progress.Done);
+    }
+
+    [Fact]
+    public void A_Stopped_Task_With_An_Error_Still_Shows_Its_Error()
+    {
+        var progress = Evaluate(Service(), [.. Running(2), Task("task3", 3, TaskState.Failed, TaskState.Shutdown, err: "task: non-zero exit (1)")]);
+
+        Assert.Equal(new SlotProgress("3/3", TaskState.Failed, "task: non-zero exit (1)"), progress.Slots[2]);
+    }
+
     [Fact]
     public void A_Restarted_Slot_Shows_The_Task_Wanted_Running()
     {
@@ -296,6 +382,7 @@ public class ConvergenceTests
         {
             InspectService => new ServiceDetails(service, new(0, 1)),
             ListTasks => new TaskList([ServiceTask(service, "t1", 1, TaskState.Complete, 0)], ImmutableSortedDictionary<string, string>.Empty, ImmutableSortedDictionary<string, string>.Empty),
+            ListNodes => new NodeList([]),
             _ => new CommandRejected(RejectCode.Internal, "unexpected"),
         });
         var client = new SwarmClient(new NodeConnectionChannel(node));
@@ -306,7 +393,7 @@ public class ConvergenceTests
 
         Assert.True(final.Verified);
         Assert.Equal(ConvergenceState.TasksEnded, final.State);
-        Assert.Equal(2, node.Requests.Count);
+        Assert.Equal(3, node.Requests.Count);
     }
 
     private static ServiceObject FailingJob(long total, RestartPolicy restart) =>
@@ -518,6 +605,7 @@ public class ConvergenceTests
         {
             InspectService => new ServiceDetails(Service(spec: Spec(replicas: 1)), new(1, 1)),
             ListTasks => new TaskList([.. looks.Count > 1 ? looks.Dequeue() : looks.Peek()], ImmutableSortedDictionary<string, string>.Empty, ImmutableSortedDictionary<string, string>.Empty),
+            ListNodes => new NodeList([]),
             _ => new CommandRejected(RejectCode.Internal, "unexpected"),
         });
         var client = new SwarmClient(new NodeConnectionChannel(node));
@@ -540,6 +628,7 @@ public class ConvergenceTests
         {
             InspectService => new ServiceDetails(Service(status: Status(UpdateState.Paused, "update paused due to failure or early termination of task abc")), Three),
             ListTasks => new TaskList([], ImmutableSortedDictionary<string, string>.Empty, ImmutableSortedDictionary<string, string>.Empty),
+            ListNodes => new NodeList([]),
             _ => new CommandRejected(RejectCode.Internal, "unexpected"),
         });
         var client = new SwarmClient(new NodeConnectionChannel(node));
@@ -547,7 +636,7 @@ public class ConvergenceTests
         var final = await client.Services.WaitConvergedAsync("web");
 
         Assert.Equal(ConvergenceState.UpdatePaused, final.State);
-        Assert.Equal(2, node.Requests.Count);
+        Assert.Equal(3, node.Requests.Count);
     }
 
     [Fact]
@@ -557,6 +646,7 @@ public class ConvergenceTests
         {
             InspectService => new ServiceDetails(Service(), Three),
             ListTasks => new TaskList([], ImmutableSortedDictionary<string, string>.Empty, ImmutableSortedDictionary<string, string>.Empty),
+            ListNodes => new NodeList([]),
             _ => new CommandRejected(RejectCode.Internal, "unexpected"),
         });
         var client = new SwarmClient(new NodeConnectionChannel(node));
@@ -564,7 +654,7 @@ public class ConvergenceTests
         using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(50));
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.Services.WaitConvergedAsync("web", ct: cts.Token));
-        Assert.All(node.Requests, r => Assert.True(r is InspectService or ListTasks));
+        Assert.All(node.Requests, r => Assert.True(r is InspectService or ListTasks or ListNodes));
     }
 
     [Fact]
@@ -581,9 +671,12 @@ public class ConvergenceTests
                 return new ServiceDetails(Service(spec: spec, status: Status(UpdateState.Updating, "update in progress")), new(1, 1));
             }
 
-            return request is ListTasks
-                ? new TaskList([Task("t1", 1)], ImmutableSortedDictionary<string, string>.Empty, ImmutableSortedDictionary<string, string>.Empty)
-                : new CommandRejected(RejectCode.Internal, "unexpected");
+            return request switch
+            {
+                ListTasks => new TaskList([Task("t1", 1)], ImmutableSortedDictionary<string, string>.Empty, ImmutableSortedDictionary<string, string>.Empty),
+                ListNodes => new NodeList([]),
+                _ => new CommandRejected(RejectCode.Internal, "unexpected"),
+            };
         });
         var client = new SwarmClient(new NodeConnectionChannel(node));
         client.Services.PollInterval = TimeSpan.Zero;
@@ -618,6 +711,7 @@ public class ConvergenceTests
         {
             InspectService => new ServiceDetails(Service(spec: Spec(replicas: 1), status: Status((current = looks.Dequeue()).Item1, "update paused due to failure or early termination of task t1")), new(1, 1)),
             ListTasks => new TaskList([current.Item2], ImmutableSortedDictionary<string, string>.Empty, ImmutableSortedDictionary<string, string>.Empty),
+            ListNodes => new NodeList([]),
             _ => new CommandRejected(RejectCode.Internal, "unexpected"),
         });
         var client = new SwarmClient(new NodeConnectionChannel(node));
@@ -642,6 +736,7 @@ public class ConvergenceTests
         {
             InspectService => new ServiceDetails(Service(status: Status(UpdateState.RollbackCompleted, "rollback completed")), Three),
             ListTasks => new TaskList([.. looks.Count > 1 ? looks.Dequeue() : looks.Peek()], ImmutableSortedDictionary<string, string>.Empty, ImmutableSortedDictionary<string, string>.Empty),
+            ListNodes => new NodeList([]),
             _ => new CommandRejected(RejectCode.Internal, "unexpected"),
         });
         var client = new SwarmClient(new NodeConnectionChannel(node));
@@ -654,6 +749,29 @@ public class ConvergenceTests
 
         Assert.Equal((ConvergenceState.RolledBack, true), (requested.State, requested.Verified));
         Assert.Equal(ConvergenceState.RollbackCompleted, unasked.State);
+    }
+
+    [Fact]
+    public async Task Wait_Asks_Which_Nodes_Are_Down_And_Leaves_Their_Tasks_Out()
+    {
+        var service = Service(spec: Spec(replicas: 1) with { Mode = ServiceMode.GlobalMode });
+        var node = new FakeNode(request => request switch
+        {
+            InspectService => new ServiceDetails(service, new(1, 1)),
+            ListTasks => new TaskList(
+                [Task("ga", 0, node: "nodeaaaaaaaaaaaaaaaaaaaaa"), Task("gd", 0, TaskState.Running, node: "nodeddddddddddddddddddddd", image: "nginx:1.26")],
+                ImmutableSortedDictionary<string, string>.Empty, ImmutableSortedDictionary<string, string>.Empty),
+            ListNodes => new NodeList([Node("nodeaaaaaaaaaaaaaaaaaaaaa", "a"), Node("nodeddddddddddddddddddddd", "d", state: NodeState.Down)]),
+            _ => new CommandRejected(RejectCode.Internal, "unexpected"),
+        });
+        var client = new SwarmClient(new NodeConnectionChannel(node));
+        client.Services.PollInterval = TimeSpan.FromMilliseconds(1);
+        client.Services.StableFor = TimeSpan.Zero;
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+
+        var final = await client.Services.WaitConvergedAsync("web", ct: cts.Token);
+
+        Assert.Equal((ConvergenceState.Converged, true, 1L), (final.State, final.Verified, final.Desired));
     }
 
     private sealed class SynchronousProgress(Action<ServiceProgress> report) : IProgress<ServiceProgress>

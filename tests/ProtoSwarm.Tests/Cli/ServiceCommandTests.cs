@@ -42,6 +42,7 @@ public class ServiceCommandTests
                 ],
                 ServiceNames,
                 NodeNames),
+            ListNodes => new NodeList([]),
             _ => new CommandRejected(RejectCode.Internal, "unexpected"),
         });
     }

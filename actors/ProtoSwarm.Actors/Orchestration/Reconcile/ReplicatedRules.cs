@@ -8,8 +8,12 @@ internal static class ReplicatedRules
     /// <summary>
     /// A live task whose node is down, drained or gone stops (desired Shutdown), and its slot is
     /// filled again in the same step, with no restart delay and no attempt counted: losing a node
-    /// or draining it is not the task's failure. Docker applies the restart delay here too; we do
-    /// not, because the swarm promises that a lost node's tasks run elsewhere within 3 s.
+    /// or draining it is not the task's failure. Docker applies the restart delay to a down or gone
+    /// node's tasks (not to a drained node's); we do not, because the swarm promises that a lost
+    /// node's tasks run elsewhere within 3 s. The replacement of a task on a down or gone node starts
+    /// at once (nothing runs there any more); that of a task still running on a drained node, or on one
+    /// that no longer meets its constraints, waits in Ready until the old task has stopped, so the
+    /// slot never runs twice (<see cref="SlotRules.Fill"/>), as swarmkit's restart supervisor waits.
     /// A task whose node no longer meets the task's own placement constraints (a label removed,
     /// a node demoted) stops too, as swarmkit's constraint enforcer does; its replacement is placed
     /// where the constraints hold, or waits pending; it ends Rejected with swarmkit's error
@@ -37,7 +41,7 @@ internal static class ReplicatedRules
             };
             if (why is not null)
             {
-                s.Stop(task, $"task {task.Id} (slot {task.Slot}) stops: node {task.NodeId} {why}; it is replaced at once", rejected);
+                s.Stop(task, $"task {task.Id} (slot {task.Slot}) stops: node {task.NodeId} {why}; it is replaced", rejected);
             }
         }
 

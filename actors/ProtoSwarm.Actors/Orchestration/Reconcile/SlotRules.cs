@@ -11,6 +11,16 @@ internal static class SlotRules
     /// desired Shutdown (its history then reads "desired shutdown, observed failed"), a slot due for
     /// a task gets one when <paramref name="mayCreate"/> allows it, and a slot waiting on time asks
     /// for a wake-up. Returns whether a task was made.
+    /// <para>
+    /// A slot is never run twice at once: while a task of it may still run (stopped because its node
+    /// was drained, no longer meets its constraints or the slot's task was otherwise asked to stop, and
+    /// its node has not reported the stop yet), the new task is made desired Ready, so it is placed and
+    /// prepared but started by <see cref="HandOver"/> only once the old one cannot run, as a stop-first
+    /// update's replacement is. This is swarmkit's restart supervisor, which makes every replacement
+    /// Ready and starts it once the old task is past Running or its node is down (DelayStart, waitStop):
+    /// a one-replica service holding a lock or a volume must not see two copies for the stop grace
+    /// period. A task on a node that is down or gone cannot run, so its replacement starts at once.
+    /// </para>
     /// </summary>
     public static bool Fill(ReconcileState s, SlotKey key, IReadOnlyList<TaskObject> tasks, bool mayCreate)
     {
@@ -24,9 +34,16 @@ internal static class SlotRules
         switch (decision.State)
         {
             case SlotState.Empty or SlotState.ReplaceNow when mayCreate:
-                s.CreateTask(key, TaskFacts.Target(s.IsJob), decision.Latest is null
-                    ? $"{key} has no task"
-                    : $"{key}: {decision.Reason} of task {decision.Latest.Id}");
+                var why = decision.Latest is null ? $"{key} has no task" : $"{key}: {decision.Reason} of task {decision.Latest.Id}";
+                if (tasks.Select(s.Current).FirstOrDefault(s.MayStillRun) is { } stopping)
+                {
+                    s.CreateTask(key, TaskState.Ready, $"{why}; it starts once task {stopping.Id} has stopped");
+                }
+                else
+                {
+                    s.CreateTask(key, TaskFacts.Target(s.IsJob), why);
+                }
+
                 return true;
             case SlotState.Waiting or SlotState.Exhausted:
                 s.WakeAt(decision.At);

@@ -61,6 +61,26 @@ public class GlobalReconcileTests
     }
 
     [Fact]
+    public void A_Drained_Nodes_Global_Task_Just_Stops_And_One_Made_After_It_Is_Active_Again_Waits_For_Its_Stop()
+    {
+        var store = new FakeStore(Service(Global), [Task("x1", 0, "a", spec: Global), Task("x2", 0, "b", spec: Global)], NodeList("a", "b"));
+        Assert.Empty(store.Step(At(1)).Changes);
+
+        store.Nodes = [Node("a", availability: NodeAvailability.Drain), Node("b")];
+        var drained = store.Step(At(2));
+        Assert.Equal("x1:shutdown", drained.DesiredChanges());
+        Assert.Empty(drained.Created());
+
+        // Active again before a reports the stop: the node's new task is placed there but waits, never running beside x1.
+        store.Nodes = [.. NodeList("a", "b")];
+        Assert.Equal("a:ready", store.Step(At(3)).Creations());
+        store.Report("x1", TaskState.Shutdown, At(5));
+        var started = store.Step(At(5));
+        Assert.Matches("^t[0-9]+:running$", started.DesiredChanges());
+        Assert.Empty(started.Created());
+    }
+
+    [Fact]
     public void A_Node_That_Left_Takes_Its_Tasks_With_It()
     {
         var tasks = new[]

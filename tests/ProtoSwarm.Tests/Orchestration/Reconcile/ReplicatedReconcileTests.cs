@@ -121,16 +121,18 @@ public class ReplicatedReconcileTests
         Assert.Empty(outcome.Created());
     }
 
-    public static TheoryData<string, NodeObject[]> LostNodes() => new()
+    public static TheoryData<string, NodeObject[], string> LostNodes() => new()
     {
-        { "down", [Node("a"), Node("b", NodeState.Down)] },
-        { "drained", [Node("a"), Node("b", availability: NodeAvailability.Drain)] },
-        { "gone", [Node("a")] },
+        // A down or gone node runs nothing any more: the replacement starts at once. A drained node's task
+        // is still running until its node reports the stop: the replacement waits in Ready (swarmkit's waitStop).
+        { "down", [Node("a"), Node("b", NodeState.Down)], "2:running" },
+        { "drained", [Node("a"), Node("b", availability: NodeAvailability.Drain)], "2:ready" },
+        { "gone", [Node("a")], "2:running" },
     };
 
     [Theory]
     [MemberData(nameof(LostNodes))]
-    public void A_Task_On_A_Lost_Node_Stops_And_Is_Replaced_At_Once_With_No_Restart_Delay(string why, NodeObject[] nodes)
+    public void A_Task_On_A_Lost_Node_Stops_And_Is_Replaced_In_The_Same_Step_With_No_Restart_Delay(string why, NodeObject[] nodes, string created)
     {
         var slow = Spec(restart: new RestartPolicy(RestartCondition.Any, TimeSpan.FromSeconds(30), MaxAttempts: 1));
         var tasks = new[] { Task("x1", 1, "a", spec: slow), Task("x2", 2, "b", spec: slow) };
@@ -138,8 +140,59 @@ public class ReplicatedReconcileTests
         var outcome = Run(Service(slow with { Mode = ServiceMode.ReplicatedMode(2) }), tasks, nodes, At(1));
 
         Assert.Equal("x2:shutdown", outcome.DesiredChanges());
-        Assert.True(outcome.Creations() == "2:running", why);
+        Assert.True(outcome.Creations() == created, $"{why}: {outcome.Creations()}");
         Assert.Null(outcome.WakeAt);
+    }
+
+    public static TheoryData<string, NodeObject[]> NodesTheTaskMustLeave() => new()
+    {
+        { "node update --availability drain", [Node("w1", labels: ("zone", "c")), Node("w2", availability: NodeAvailability.Drain, labels: ("zone", "c")) with { Role = NodeRole.Manager }] },
+        { "node update --label-rm zone (a constraint needs it)", [Node("w1", labels: ("zone", "c")), Node("w2")] },
+        { "node demote (node.role==manager)", [Node("w1", labels: ("zone", "c")) with { Role = NodeRole.Manager }, Node("w2", labels: ("zone", "c"))] },
+    };
+
+    [Theory]
+    [MemberData(nameof(NodesTheTaskMustLeave))]
+    public void A_Task_Moved_Off_A_Node_Still_Up_Is_Replaced_Only_Once_It_Has_Stopped(string why, NodeObject[] nodes)
+    {
+        // One replica holding a lock or a volume: its two copies must never run together, for the stop grace period or longer.
+        var spec = Spec(ServiceMode.ReplicatedMode(1), constraints: why.Contains("demote", StringComparison.Ordinal) ? ["node.role==manager"] : ["node.labels.zone==c"]);
+        var before = nodes.Select(n => n.Id == "w2" ? Node("w2", labels: ("zone", "c")) with { Role = NodeRole.Manager } : n).ToList();
+        var store = new FakeStore(Service(spec), [Task("x1", 1, "w2", spec: spec)], before);
+        Assert.Empty(store.Step(At(1)).Changes);
+
+        store.Nodes = [.. nodes];
+        var first = store.Step(At(2));
+        Assert.True(first.DesiredChanges() == "x1:shutdown", $"{why}: {first.DesiredChanges()}");
+        var replacement = first.Created().Single();
+        Assert.True(replacement.DesiredState == TaskState.Ready, $"{why}: the replacement is made {TaskStates.Name(replacement.DesiredState)} while x1 still runs");
+        Assert.Contains(first.Events, e => e.Contains("it starts once task x1 has stopped", StringComparison.Ordinal));
+
+        // Placed and prepared on w1 meanwhile, it still waits: x1 is running (its stop grace period).
+        store.Assign(replacement.Id, "w1", At(3));
+        store.Report(replacement.Id, TaskState.Ready, At(4));
+        Assert.Empty(store.Step(At(5)).Changes);
+        Assert.Equal(TaskState.Ready, store.Tasks[replacement.Id].DesiredState);
+
+        // w2 reports the stop: now it starts.
+        store.Report("x1", TaskState.Shutdown, At(8));
+        var second = store.Step(At(8));
+        Assert.Equal($"{replacement.Id}:running", second.DesiredChanges());
+        Assert.Empty(second.Created());
+        Assert.Empty(store.Step(At(9)).Changes);
+    }
+
+    [Fact]
+    public void A_Replacement_Waiting_For_A_Drained_Nodes_Task_Starts_When_That_Node_Goes_Down()
+    {
+        var store = new FakeStore(Service(Spec(ServiceMode.ReplicatedMode(1))), [Task("x1", 1, "w2")], [Node("w1"), Node("w2", availability: NodeAvailability.Drain)]);
+        var replacement = store.Step(At(1)).Created().Single();
+        Assert.Equal(TaskState.Ready, replacement.DesiredState);
+
+        // w2 never reports the stop: it went down, so nothing runs there any more.
+        store.Nodes = [Node("w1"), Node("w2", NodeState.Down, NodeAvailability.Drain)];
+
+        Assert.Equal($"{replacement.Id}:running", store.Step(At(4)).DesiredChanges());
     }
 
     [Fact]
@@ -153,7 +206,8 @@ public class ReplicatedReconcileTests
         var outcome = Run(Service(ssd), tasks, nodes, At(1));
 
         Assert.Equal("x2:shutdown", outcome.DesiredChanges());
-        Assert.Equal("2:running", outcome.Creations());
+        // Made Ready: it starts once x2, still running on b, has stopped.
+        Assert.Equal("2:ready", outcome.Creations());
         Assert.Contains(outcome.Events, e => e.Contains("no longer meets the task's placement constraints", StringComparison.Ordinal));
         // The reason is noted at once (service ps shows it while the task stops); the state stays its node's to report.
         Assert.Equal((TaskState.Running, ConstraintRejection.Error), (outcome.Updated("x2").Status.State, outcome.Updated("x2").Status.Err));
@@ -174,8 +228,10 @@ public class ReplicatedReconcileTests
         var ended = store.Tasks["x1"];
         Assert.Equal((TaskState.Rejected, TaskState.Shutdown), (ended.Status.State, ended.DesiredState));
         Assert.Equal(("assigned node no longer meets constraints", "task rejected by constraint enforcer"), (ended.Status.Err, ended.Status.Message));
-        Assert.Equal(1, replacement.Slot);
-        Assert.Empty(store.Step(At(4)).Created());
+        Assert.Equal((1L, TaskState.Ready), (replacement.Slot, replacement.DesiredState));
+        var after = store.Step(At(4));
+        Assert.Empty(after.Created());
+        Assert.Equal($"{replacement.Id}:running", after.DesiredChanges());
     }
 
     [Fact]

@@ -749,6 +749,7 @@ public sealed class StackCommandTests : IDisposable
                 ? new ServiceDetails(found, new ServiceReplicas(found.Spec.Mode.Replicas, found.Spec.Mode.Replicas))
                 : new CommandRejected(RejectCode.NotFound, $"service {i.ServiceRef} not found"),
             ListTasks l => Tasks(l),
+            ListNodes => new NodeList([]),
             ListSecrets => new SecretList([.. Secrets.Select(SecretCommands.Summary)]),
             ListRepositories => new RepositoryList([.. Registry.Select(r => new RepositorySummary(r.Key, r.Value.ToImmutableSortedDictionary(StringComparer.Ordinal), r.Value.Count, 1000))]),
             ListConfigs => new ConfigList([.. Configs.Select(c => SecretCommands.Summary(c, withData: false))]),

@@ -85,7 +85,10 @@ internal static class RollingUpdate
             return;
         }
 
-        if (config.Delay > TimeSpan.Zero && updated.Select(SettledAt).Max() + config.Delay is { } next && next > s.Now)
+        // Each slot's first task of the update: a crash-looping slot's restarts, each settling anew, would
+        // otherwise push the delay on for as long as they loop, and the update would never go on.
+        var firsts = updated.GroupBy(t => SlotKey.Of(t, s.IsGlobal)).Select(g => g.MinBy(t => t.Meta.CreatedAt)!);
+        if (config.Delay > TimeSpan.Zero && firsts.Select(SettledAt).Max() + config.Delay is { } next && next > s.Now)
         {
             s.WakeAt(next);
             return;

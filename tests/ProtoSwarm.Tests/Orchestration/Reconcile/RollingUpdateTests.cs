@@ -292,6 +292,25 @@ public class RollingUpdateTests
         Assert.Equal(At(23), delayedFromItsEnd.WakeAt);
     }
 
+    [Fact]
+    public void The_Update_Delay_Runs_From_A_Slots_First_Task_Of_The_Update_Not_From_Its_Restarts()
+    {
+        // Slot 1's new task ran at 12 and failed; its restart runs since 21 and will crash too: the
+        // delay after slot 1 ended at 22, the restarts of a crash loop do not hold the update forever.
+        var spec = V2(delay: 10, onFailure: FailureAction.Continue);
+        var tasks = new[]
+        {
+            Task("x1", 1, "a", TaskState.Shutdown, TaskState.Shutdown, V1),
+            Task("n1", 1, "a", TaskState.Failed, TaskState.Shutdown, spec, created: 10, statusAt: 13, startedAt: 12, runningAt: 12, exit: 1),
+            Task("r1", 1, "a", TaskState.Running, spec: spec, created: 18, statusAt: 21, runningAt: 21),
+            Task("x2", 2, "b", spec: V1), Task("x3", 3, "c", spec: V1),
+        };
+
+        var outcome = Run(Updated(spec), tasks, NodeList("a", "b", "c"), At(23));
+
+        Assert.Equal("2:ready", outcome.Creations());
+    }
+
     [Theory]
     [InlineData(0.5, 1, 1, false)]
     [InlineData(0.5, 2, 1, true)]

@@ -29,7 +29,9 @@ public enum TaskState
 /// <summary>
 /// What a node reports of a task (the manager writes the states before assignment). Timestamp is
 /// when State was reached; Err says why a task failed or could not be placed ("no suitable node
-/// (...)"); ExitCode is the container's, once it exited.
+/// (...)"); ExitCode is the container's, once it exited. StartedAt is when the container started;
+/// RunningAt when the task reached Running, later than that for a task held in Starting by its health
+/// check (a rolling update counts a failure before RunningAt as a failure whatever the monitor says).
 /// </summary>
 [MessagePackObject]
 public sealed record TaskObservedStatus(
@@ -40,7 +42,8 @@ public sealed record TaskObservedStatus(
     [property: Key(4)] int? ExitCode = null,
     [property: Key(5)] DateTimeOffset? StartedAt = null,
     [property: Key(6)] string ContainerId = "",
-    ImmutableArray<PortConfig> PortStatus = default)
+    ImmutableArray<PortConfig> PortStatus = default,
+    [property: Key(8)] DateTimeOffset? RunningAt = null)
 {
     /// <summary>
     /// Docker's Status.PortStatus.Ports: the host-mode ports the task's node holds for it, each with

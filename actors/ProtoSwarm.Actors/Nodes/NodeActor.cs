@@ -316,7 +316,8 @@ public sealed partial class NodeActor : IActor
     /// Stores what the node says its tasks did. Only moves forward are written (a report repeated
     /// after a lost answer changes nothing), and only for tasks assigned to this node; the stop of a
     /// task whose node no longer meets its constraints is stored as its rejection
-    /// (<see cref="Orchestration.ConstraintRejection"/>). Answered once
+    /// (<see cref="Orchestration.ConstraintRejection"/>), and when a task reached Running is kept
+    /// (<see cref="Orchestration.TaskStates.KeepRunningAt"/>). Answered once
     /// stored, so the agent keeps a report until then and sends it again to whoever leads.
     /// </summary>
     private async Task OnStatusReport(IContext context, TaskStatusReport report)
@@ -331,7 +332,8 @@ public sealed partial class NodeActor : IActor
                 if (state.Get<TaskObject>(update.TaskId) is { } task && task.NodeId == _nodeId &&
                     Orchestration.TaskStates.CanMove(task.Status.State, update.Status.State))
                 {
-                    changes.Add(StoreChange.Update(task with { Status = Orchestration.ConstraintRejection.Stored(task, update.Status) }));
+                    var reported = Orchestration.TaskStates.KeepRunningAt(task.Status, update.Status);
+                    changes.Add(StoreChange.Update(task with { Status = Orchestration.ConstraintRejection.Stored(task, reported) }));
                 }
             }
 

@@ -59,6 +59,20 @@ public static class TaskStates
     public static bool CanMove(TaskState from, TaskState to) => CheckTransition(from, to) is null;
 
     /// <summary>
+    /// A node's report of a task as the managers store it over <paramref name="stored"/>: as reported, and
+    /// with when the task reached Running kept. The node stamps RunningAt itself; a report without it (from a
+    /// node of an older version) gets it from the stored status if that was Running (its timestamp, when it
+    /// got there) or from the report if that is Running, so a rolling update can tell a task that ran and
+    /// later failed from one that failed before it ever ran (in Starting, say, held by its health check).
+    /// </summary>
+    public static TaskObservedStatus KeepRunningAt(TaskObservedStatus stored, TaskObservedStatus reported) =>
+        reported.RunningAt is not null ? reported
+        : stored.RunningAt is { } ran ? reported with { RunningAt = ran }
+        : stored.State == TaskState.Running ? reported with { RunningAt = stored.Timestamp }
+        : reported.State == TaskState.Running ? reported with { RunningAt = reported.Timestamp }
+        : reported;
+
+    /// <summary>
     /// Null when the managers may set the desired state from <paramref name="from"/> to
     /// <paramref name="to"/>: a desired state, and never backwards (a task asked to shut down is
     /// not asked to run again; a new task is made instead).

@@ -198,11 +198,26 @@ public class TaskStepTests
     }
 
     [Fact]
-    public void Running_Carries_When_The_Container_Started()
+    public void Running_Carries_When_The_Container_Started_And_When_The_Task_Got_There()
     {
         var status = TaskStep.Next(TestTasks.Task(state: S.Starting), Running, Now).Status!;
 
-        Assert.Equal(new TaskObservedStatus(S.Running, Now, "started", StartedAt: StartedAt), status);
+        Assert.Equal(new TaskObservedStatus(S.Running, Now, "started", StartedAt: StartedAt, RunningAt: Now), status);
+    }
+
+    [Fact]
+    public void When_A_Task_Reached_Running_Is_Kept_After_It_Ends_And_Never_Set_For_One_That_Never_Ran()
+    {
+        var ranAt = TestNodes.T0.AddSeconds(45);
+        var running = TestTasks.Task(state: S.Running) with { Status = new TaskObservedStatus(S.Running, ranAt, "started", StartedAt: StartedAt, RunningAt: ranAt) };
+        var healthGated = TestTasks.Task(state: S.Starting, health: TestTasks.Check);
+
+        var failedAfterRunning = TaskStep.Next(running, Released(Exit3), Now).Status!;
+        var unhealthy = TaskStep.Next(healthGated, Released(Unhealthy with { Stopped = true }), Now).Status!;
+
+        Assert.Equal(ranAt, failedAfterRunning.RunningAt);
+        // Its container started, but it never ran: a rolling update counts its failure whatever the monitor.
+        Assert.Equal((S.Failed, (DateTimeOffset?)StartedAt, (DateTimeOffset?)null), (unhealthy.State, unhealthy.StartedAt, unhealthy.RunningAt));
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using ProtoSwarm.Actors.Orchestration;
 using ProtoSwarm.Contracts;
+using ProtoSwarm.Tests.Nodes;
 
 namespace ProtoSwarm.Tests.Orchestration;
 
@@ -92,5 +93,24 @@ public class TaskStatesTests
         var task = TestServices.Task("t1", "svc", nodeId, observed, desired);
 
         Assert.Equal(occupies, TaskStates.Occupies(task));
+    }
+
+    [Fact]
+    public void When_A_Task_Reached_Running_Is_Kept_Whoever_Said_It()
+    {
+        DateTimeOffset At(int s) => TestNodes.T0.AddSeconds(s);
+        var starting = new TaskObservedStatus(TaskState.Starting, At(1), StartedAt: At(1));
+        var running = new TaskObservedStatus(TaskState.Running, At(5), StartedAt: At(1));
+        var failed = new TaskObservedStatus(TaskState.Failed, At(9), StartedAt: At(1));
+
+        // The node's own stamp is stored as it is.
+        Assert.Equal(At(4), TaskStates.KeepRunningAt(starting, running with { RunningAt = At(4) }).RunningAt);
+        // A node that does not stamp it (an older version): Running is stamped when stored, and kept once the task ends.
+        Assert.Equal(At(5), TaskStates.KeepRunningAt(starting, running).RunningAt);
+        Assert.Equal(At(5), TaskStates.KeepRunningAt(running with { RunningAt = At(5) }, failed).RunningAt);
+        // A Running status stored before RunningAt was kept: it ran since that status's time.
+        Assert.Equal(At(5), TaskStates.KeepRunningAt(running, failed).RunningAt);
+        // Failed straight from Starting: it never ran.
+        Assert.Null(TaskStates.KeepRunningAt(starting, failed).RunningAt);
     }
 }

@@ -235,7 +235,11 @@ public static class TaskStep
 
     private static TaskStepResult Call(ControllerOperation action) => new(action, null);
 
-    /// <summary>The move to <paramref name="to"/>, if allowed; the status keeps when the container started, once known, and the task's ports until it ends.</summary>
+    /// <summary>
+    /// The move to <paramref name="to"/>, if allowed; the status keeps when the container started, once known, the
+    /// task's ports until it ends, and when it reached Running (stamped here, on the node, so that a report that
+    /// reaches the managers only once the task has ended still says whether, and since when, it ran).
+    /// </summary>
     private static TaskStepResult Move(TaskObservedStatus from, ControllerReport report, TaskState to, DateTimeOffset now, string message, string err = "",
         int? exitCode = null, ControllerOperation action = ControllerOperation.None)
     {
@@ -245,7 +249,7 @@ public static class TaskStep
         }
 
         return new TaskStepResult(action, new TaskObservedStatus(to, now, message, err, exitCode ?? from.ExitCode, report.StartedAt ?? from.StartedAt, from.ContainerId,
-            PortsAfter(from, report, to)));
+            PortsAfter(from, report, to), from.RunningAt ?? (to == TaskState.Running ? now : null)));
     }
 
     /// <summary>The host-mode ports a status in <paramref name="to"/> shows: none once ended, else the controller's word, else what was reported before.</summary>

@@ -42,7 +42,10 @@ internal static class RollingUpdate
     /// <summary>
     /// Moves the update on, as swarm's updater does: the next batch starts once every task of the last
     /// one has reached Running (or ended: a failure counts in <see cref="CheckFailures"/>), the update
-    /// delay after the last of them started; the monitor period is watched beside the batches that follow
+    /// delay after the last of them settled (<see cref="SettledAt"/>), whether it still runs or has
+    /// failed since: the delay is what slows a bad version's spread under Continue or a failure ratio
+    /// above 0, so it is kept after a failed batch too (until 2026-12-06 only running tasks were
+    /// looked at, and a batch whose tasks had all failed started the next at once); the monitor period is watched beside the batches that follow
     /// (a failure within it still pauses or rolls back), and once more after the last batch before the
     /// update completes. Waiting out the monitor between batches, as this did, took a 30-replica update
     /// two and a half minutes where docker's takes the tasks' start times.
@@ -57,7 +60,8 @@ internal static class RollingUpdate
         var (service, status, config) = active;
 
         var rollingBack = status.State == UpdateState.RollbackStarted;
-        var live = Updated(s, status).Where(t => TaskFacts.IsLive(t, isJob: false)).ToList();
+        var updated = Updated(s, status);
+        var live = updated.Where(t => TaskFacts.IsLive(t, isJob: false)).ToList();
         if (live.Any(t => TaskFacts.RunningSince(t) is null))
         {
             // A batch is still coming up; its tasks' changes wake the service.
@@ -81,7 +85,10 @@ internal static class RollingUpdate
             return;
         }
 
-        if (config.Delay > TimeSpan.Zero && lastStarted + config.Delay is { } next && next > s.Now)
+        // Each slot's first task of the update: a crash-looping slot's restarts, each settling anew, would
+        // otherwise push the delay on for as long as they loop, and the update would never go on.
+        var firsts = updated.GroupBy(t => SlotKey.Of(t, s.IsGlobal)).Select(g => g.MinBy(t => t.Meta.CreatedAt)!);
+        if (config.Delay > TimeSpan.Zero && firsts.Select(SettledAt).Max() + config.Delay is { } next && next > s.Now)
         {
             s.WakeAt(next);
             return;
@@ -142,9 +149,23 @@ internal static class RollingUpdate
         return due;
     }
 
-    /// <summary>Failed before it had run for the monitor period (or before it ran at all).</summary>
+    /// <summary>
+    /// When a task of the update was done coming up, as swarmkit's updater sees a slot done (its task at
+    /// Running or past it): when it reached Running, or, for one that ended without, when it ended.
+    /// Null while it is still on its way.
+    /// </summary>
+    private static DateTimeOffset? SettledAt(TaskObject task) =>
+        TaskFacts.RunningSince(task) ?? (TaskStates.IsTerminal(task.Status.State) ? task.Status.RunningAt ?? task.Status.Timestamp : null);
+
+    /// <summary>
+    /// Failed before it ever reached Running, or within the monitor period after it did, as swarmkit's
+    /// updater counts. Reaching Running is what counts, not the container's start: a task held in Starting
+    /// by its health check that ends unhealthy never ran, whatever the monitor (until 2026-12-06 the
+    /// container's start was taken, so with a monitor shorter than the health check's retries every
+    /// slot was replaced by a task that never ran and the update said completed).
+    /// </summary>
     private static bool FailedWithinMonitor(TaskObject task, TimeSpan monitor) =>
-        task.Status.StartedAt is not { } started || task.Status.Timestamp < started + monitor;
+        task.Status.RunningAt is not { } ran || task.Status.Timestamp < ran + monitor;
 
     /// <summary>
     /// The failure action: Continue goes on; a rollback whose own ratio is exceeded pauses (it has

@@ -44,9 +44,13 @@ public static class TaskFacts
     /// <summary>Never given to a node, so nothing runs anywhere and the task may be deleted at once.</summary>
     public static bool IsUnassigned(TaskObject task) => task.NodeId.Length == 0 || task.Status.State < TaskState.Assigned;
 
-    /// <summary>When the task started running, if it is running: the container's start, else when Running was reported.</summary>
+    /// <summary>
+    /// When the task started running, if it is running: when it reached Running (a health-gated task
+    /// only once healthy, well after its container started), else, in a status stored before that was
+    /// kept, the container's start, else the status's time.
+    /// </summary>
     public static DateTimeOffset? RunningSince(TaskObject task) =>
-        task.Status.State == TaskState.Running ? task.Status.StartedAt ?? task.Status.Timestamp : null;
+        task.Status.State == TaskState.Running ? task.Status.RunningAt ?? task.Status.StartedAt ?? task.Status.Timestamp : null;
 
     /// <summary>The most recently made task: by creation, then by its last status, then by id so that ties are deterministic.</summary>
     public static TaskObject Latest(IEnumerable<TaskObject> tasks) =>

@@ -31,16 +31,19 @@ internal static class Rc
     /// <summary>
     /// A task of <paramref name="spec"/> (the default spec when null) made at <paramref name="created"/>,
     /// whose status was reached at <paramref name="statusAt"/> (default: when made). A running task
-    /// started at <paramref name="startedAt"/> (default: its status time).
+    /// started at <paramref name="startedAt"/> (default: its status time). A task that reached Running
+    /// did so at <paramref name="runningAt"/> (default: not said, as in a status stored before it was kept).
     /// </summary>
     public static TaskObject Task(string id, long slot, string node, TaskState observed = TaskState.Running, TaskState desired = TaskState.Running,
-        ServiceSpec? spec = null, double created = 0, double? statusAt = null, double? startedAt = null, int? exit = null, ulong iteration = 0)
+        ServiceSpec? spec = null, double created = 0, double? statusAt = null, double? startedAt = null, int? exit = null, ulong iteration = 0,
+        double? runningAt = null)
     {
         var of = spec ?? Spec();
         var at = At(statusAt ?? created);
         DateTimeOffset? started = startedAt is { } s ? At(s) : observed == TaskState.Running ? at : null;
         return new TaskObject(id, new ObjectMeta(3, At(created), At(created)), Sid, slot, node, of.TaskTemplate, 1, desired,
-            new TaskObservedStatus(observed, at, "", observed is TaskState.Failed ? "exit 1" : "", exit, started), of.Endpoint, iteration);
+            new TaskObservedStatus(observed, at, "", observed is TaskState.Failed ? "exit 1" : "", exit, started, RunningAt: runningAt is { } r ? At(r) : null),
+            of.Endpoint, iteration);
     }
 
     public static NodeObject Node(string id, NodeState state = NodeState.Ready, NodeAvailability availability = NodeAvailability.Active,

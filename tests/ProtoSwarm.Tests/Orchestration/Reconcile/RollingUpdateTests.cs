@@ -216,13 +216,99 @@ public class RollingUpdateTests
         var spec = V2(monitor: 5);
         var tasks = new[]
         {
-            Task("n1", 1, "a", TaskState.Failed, TaskState.Running, spec, created: 10, statusAt: 30, startedAt: 12),
+            Task("n1", 1, "a", TaskState.Failed, TaskState.Running, spec, created: 10, statusAt: 30, startedAt: 12, runningAt: 12),
             Task("x2", 2, "b", spec: V1), Task("x3", 3, "c", spec: V1),
         };
 
         var outcome = Run(Updated(spec), tasks, NodeList("a", "b", "c"), At(30));
 
         Assert.Null(outcome.ServiceWritten());
+    }
+
+    [Theory]
+    [InlineData(FailureAction.Pause, UpdateState.Paused)]
+    [InlineData(FailureAction.Rollback, UpdateState.RollbackStarted)]
+    public void A_Task_That_Failed_Before_It_Ever_Ran_Counts_However_Long_Ago_Its_Container_Started(FailureAction onFailure, UpdateState expected)
+    {
+        // A health-gated task: its container started at 12, it sat in Starting until its health check gave
+        // up at 40 (long past the 5 s monitor after the container's start), and it never reached Running.
+        var spec = V2(monitor: 5, onFailure: onFailure);
+        var tasks = new[]
+        {
+            Task("x1", 1, "a", TaskState.Shutdown, TaskState.Shutdown, V1),
+            Task("n1", 1, "a", TaskState.Failed, TaskState.Running, spec, created: 10, statusAt: 40, startedAt: 12),
+            Task("x2", 2, "b", spec: V1), Task("x3", 3, "c", spec: V1),
+        };
+
+        var outcome = Run(Updated(spec), tasks, NodeList("a", "b", "c"), At(41));
+
+        Assert.Equal(expected, outcome.ServiceWritten()?.UpdateStatus?.State);
+        Assert.DoesNotContain(outcome.Updated(), t => t.Id is "x2" or "x3");
+    }
+
+    [Fact]
+    public void The_Monitor_Period_Runs_From_When_The_Task_Reached_Running_Not_From_Its_Container_Start()
+    {
+        // Container started at 12, healthy (Running) at 20, failed at 30: within 15 s of running, not of starting.
+        var spec = V2(monitor: 15);
+        var tasks = new[]
+        {
+            Task("x1", 1, "a", TaskState.Shutdown, TaskState.Shutdown, V1),
+            Task("n1", 1, "a", TaskState.Failed, TaskState.Running, spec, created: 10, statusAt: 30, startedAt: 12, runningAt: 20),
+            Task("x2", 2, "b", spec: V1), Task("x3", 3, "c", spec: V1),
+        };
+
+        var outcome = Run(Updated(spec), tasks, NodeList("a", "b", "c"), At(31));
+
+        Assert.Equal(UpdateState.Paused, outcome.ServiceWritten()?.UpdateStatus?.State);
+    }
+
+    [Fact]
+    public void The_Update_Delay_Is_Kept_After_A_Batch_Whose_Task_Failed()
+    {
+        // Continue goes on despite the failure, but only the delay after the failed task's slot settled
+        // (it ran at 12): the delay is what slows a bad version's spread. No restart (condition none)
+        // stands in the slot meanwhile.
+        var spec = Spec(image: "app:2", restart: new RestartPolicy(RestartCondition.None, TimeSpan.Zero),
+            update: new UpdateConfig(1, TimeSpan.FromSeconds(10), FailureAction.Continue, TimeSpan.FromSeconds(5), 0, UpdateOrder.StopFirst));
+        var tasks = new[]
+        {
+            Task("x1", 1, "a", TaskState.Shutdown, TaskState.Shutdown, V1),
+            Task("n1", 1, "a", TaskState.Failed, TaskState.Running, spec, created: 10, statusAt: 13, startedAt: 12, runningAt: 12, exit: 1),
+            Task("x2", 2, "b", spec: V1), Task("x3", 3, "c", spec: V1),
+        };
+        var neverRan = tasks.Select(t => t.Id == "n1" ? t with { Status = t.Status with { RunningAt = null } } : t).ToArray();
+
+        var delayed = Run(Updated(spec), tasks, NodeList("a", "b", "c"), At(14));
+        var due = Run(Updated(spec), tasks, NodeList("a", "b", "c"), At(22));
+        var delayedFromItsEnd = Run(Updated(spec), neverRan, NodeList("a", "b", "c"), At(22));
+
+        Assert.Empty(delayed.Creations());
+        Assert.DoesNotContain("x2", delayed.DesiredChanges(), StringComparison.Ordinal);
+        Assert.Equal(At(22), delayed.WakeAt);
+        Assert.Equal("2:ready", due.Creations());
+        // One that failed before it ever ran settled when it ended, at 13.
+        Assert.Empty(delayedFromItsEnd.Creations());
+        Assert.Equal(At(23), delayedFromItsEnd.WakeAt);
+    }
+
+    [Fact]
+    public void The_Update_Delay_Runs_From_A_Slots_First_Task_Of_The_Update_Not_From_Its_Restarts()
+    {
+        // Slot 1's new task ran at 12 and failed; its restart runs since 21 and will crash too: the
+        // delay after slot 1 ended at 22, the restarts of a crash loop do not hold the update forever.
+        var spec = V2(delay: 10, onFailure: FailureAction.Continue);
+        var tasks = new[]
+        {
+            Task("x1", 1, "a", TaskState.Shutdown, TaskState.Shutdown, V1),
+            Task("n1", 1, "a", TaskState.Failed, TaskState.Shutdown, spec, created: 10, statusAt: 13, startedAt: 12, runningAt: 12, exit: 1),
+            Task("r1", 1, "a", TaskState.Running, spec: spec, created: 18, statusAt: 21, runningAt: 21),
+            Task("x2", 2, "b", spec: V1), Task("x3", 3, "c", spec: V1),
+        };
+
+        var outcome = Run(Updated(spec), tasks, NodeList("a", "b", "c"), At(23));
+
+        Assert.Equal("2:ready", outcome.Creations());
     }
 
     [Theory]

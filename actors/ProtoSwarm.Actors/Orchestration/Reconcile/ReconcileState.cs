@@ -92,7 +92,8 @@ internal sealed class ReconcileState
 
     /// <summary>
     /// Whether a task may still be running somewhere: assigned to a node that is neither down nor
-    /// gone, and not observed ended. A stop-first replacement waits until no other task of its slot may.
+    /// gone, and not observed ended. A stop-first replacement waits until no other task of its slot may,
+    /// or at most <see cref="SlotRules.OldTaskStopTimeout"/>.
     /// </summary>
     public bool MayStillRun(TaskObject task) =>
         !TaskStates.IsTerminal(task.Status.State) && !TaskFacts.IsUnassigned(task) && !NodeDownOrGone(task.NodeId);

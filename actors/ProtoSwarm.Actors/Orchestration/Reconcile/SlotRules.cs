@@ -7,6 +7,17 @@ namespace ProtoSwarm.Actors.Orchestration.Reconcile;
 internal static class SlotRules
 {
     /// <summary>
+    /// How long a replacement held Ready waits for the task it replaces to be reported stopped before
+    /// it starts anyway, counted from when the replacement was made: swarmkit's restart supervisor's
+    /// old-task timeout (one minute, DelayStart's <c>oldTaskTimeout</c>), which a stop-first update's
+    /// replacement shares. A node that goes on beating but never reports the stop (a container stop
+    /// that hangs, an agent bug) would otherwise keep the slot empty for ever; a minute is well past
+    /// the default 10 s stop grace period, so a stop that merely takes its grace period still hands over
+    /// cleanly. Timed from the replacement's creation (stored), so a new leader keeps the same deadline.
+    /// </summary>
+    public static readonly TimeSpan OldTaskStopTimeout = TimeSpan.FromMinutes(1);
+
+    /// <summary>
     /// Judges a slot with <see cref="RestartRules.Decide"/> and acts on it: a task that ended gets
     /// desired Shutdown (its history then reads "desired shutdown, observed failed"), a slot due for
     /// a task gets one when <paramref name="mayCreate"/> allows it, and a slot waiting on time asks
@@ -19,7 +30,9 @@ internal static class SlotRules
     /// update's replacement is. This is swarmkit's restart supervisor, which makes every replacement
     /// Ready and starts it once the old task is past Running or its node is down (DelayStart, waitStop):
     /// a one-replica service holding a lock or a volume must not see two copies for the stop grace
-    /// period. A task on a node that is down or gone cannot run, so its replacement starts at once.
+    /// period. As there, the wait is bounded (<see cref="OldTaskStopTimeout"/>): a node that never
+    /// reports the stop does not keep the slot empty for ever. A task on a node that is down or gone
+    /// cannot run, so its replacement starts at once.
     /// </para>
     /// </summary>
     public static bool Fill(ReconcileState s, SlotKey key, IReadOnlyList<TaskObject> tasks, bool mayCreate)
@@ -69,9 +82,11 @@ internal static class SlotRules
     /// <summary>
     /// One live task per slot, and the hand-over between an old task and its replacement:
     /// a replacement waiting in Ready (stop-first) starts once no other task of its slot may still
-    /// run; the old task steps aside (desired Shutdown) as soon as a stop-first replacement exists
-    /// or a start-first one is observed Running. These run whatever the update's state, so a
-    /// hand-over begun before a pause finishes. Any other surplus keeps the best task only.
+    /// run, or once <see cref="OldTaskStopTimeout"/> has passed since it was made (a wake-up is asked
+    /// for then, so it starts on time with nothing else changing); the old task steps aside (desired
+    /// Shutdown) as soon as a stop-first replacement exists or a start-first one is observed Running.
+    /// These run whatever the update's state, so a hand-over begun before a pause finishes. Any other
+    /// surplus keeps the best task only.
     /// </summary>
     public static void HandOver(ReconcileState s)
     {
@@ -114,9 +129,21 @@ internal static class SlotRules
             var current = tasks.Select(s.Current).ToList();
             foreach (var ready in current.Where(t => t.DesiredState == TaskState.Ready && !TaskStates.IsTerminal(t.Status.State)))
             {
-                if (!current.Any(t => t.Id != ready.Id && s.MayStillRun(t)))
+                var stopping = current.FirstOrDefault(t => t.Id != ready.Id && s.MayStillRun(t));
+                var giveUpAt = ready.Meta.CreatedAt + OldTaskStopTimeout;
+                if (stopping is null)
                 {
                     s.SetDesired(ready, target, $"{key}: task {ready.Id} starts, the task it replaces has stopped");
+                }
+                else if (s.Now >= giveUpAt)
+                {
+                    s.SetDesired(ready, target, string.Create(
+                        CultureInfo.InvariantCulture,
+                        $"{key}: task {ready.Id} starts: task {stopping.Id} has not reported its stop within {OldTaskStopTimeout.TotalSeconds:0} s"));
+                }
+                else
+                {
+                    s.WakeAt(giveUpAt);
                 }
             }
         }

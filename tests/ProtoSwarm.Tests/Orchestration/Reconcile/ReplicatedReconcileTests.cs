@@ -121,18 +121,19 @@ public class ReplicatedReconcileTests
         Assert.Empty(outcome.Created());
     }
 
-    public static TheoryData<string, NodeObject[], string> LostNodes() => new()
+    public static TheoryData<string, NodeObject[], string, double?> LostNodes() => new()
     {
         // A down or gone node runs nothing any more: the replacement starts at once. A drained node's task
-        // is still running until its node reports the stop: the replacement waits in Ready (swarmkit's waitStop).
-        { "down", [Node("a"), Node("b", NodeState.Down)], "2:running" },
-        { "drained", [Node("a"), Node("b", availability: NodeAvailability.Drain)], "2:ready" },
-        { "gone", [Node("a")], "2:running" },
+        // is still running until its node reports the stop: the replacement waits in Ready (swarmkit's waitStop),
+        // and the step asks to run again when that wait times out (a minute after the replacement was made).
+        { "down", [Node("a"), Node("b", NodeState.Down)], "2:running", null },
+        { "drained", [Node("a"), Node("b", availability: NodeAvailability.Drain)], "2:ready", 61 },
+        { "gone", [Node("a")], "2:running", null },
     };
 
     [Theory]
     [MemberData(nameof(LostNodes))]
-    public void A_Task_On_A_Lost_Node_Stops_And_Is_Replaced_In_The_Same_Step_With_No_Restart_Delay(string why, NodeObject[] nodes, string created)
+    public void A_Task_On_A_Lost_Node_Stops_And_Is_Replaced_In_The_Same_Step_With_No_Restart_Delay(string why, NodeObject[] nodes, string created, double? wakeAt)
     {
         var slow = Spec(restart: new RestartPolicy(RestartCondition.Any, TimeSpan.FromSeconds(30), MaxAttempts: 1));
         var tasks = new[] { Task("x1", 1, "a", spec: slow), Task("x2", 2, "b", spec: slow) };
@@ -141,7 +142,7 @@ public class ReplicatedReconcileTests
 
         Assert.Equal("x2:shutdown", outcome.DesiredChanges());
         Assert.True(outcome.Creations() == created, $"{why}: {outcome.Creations()}");
-        Assert.Null(outcome.WakeAt);
+        Assert.True(outcome.WakeAt == (wakeAt is { } w ? At(w) : null), $"{why}: wake-up at {outcome.WakeAt}");
     }
 
     public static TheoryData<string, NodeObject[]> NodesTheTaskMustLeave() => new()
@@ -193,6 +194,71 @@ public class ReplicatedReconcileTests
         store.Nodes = [Node("w1"), Node("w2", NodeState.Down, NodeAvailability.Drain)];
 
         Assert.Equal($"{replacement.Id}:running", store.Step(At(4)).DesiredChanges());
+    }
+
+    [Fact]
+    public void A_Replacement_Whose_Old_Task_Never_Reports_Its_Stop_Starts_When_The_Wait_Times_Out()
+    {
+        // w2 is drained and goes on beating, but its stop of x1 hangs (a stuck container stop, an agent bug): no report comes.
+        var store = new FakeStore(Service(Spec(ServiceMode.ReplicatedMode(1))), [Task("x1", 1, "w2")], [Node("w1"), Node("w2", availability: NodeAvailability.Drain)]);
+        var first = store.Step(At(2));
+        var replacement = first.Created().Single();
+        Assert.Equal(TaskState.Ready, replacement.DesiredState);
+        // The step asks to run again when the wait times out, so nothing else need happen meanwhile.
+        Assert.Equal(At(2) + SlotRules.OldTaskStopTimeout, first.WakeAt);
+        Assert.Equal(TimeSpan.FromMinutes(1), SlotRules.OldTaskStopTimeout);
+
+        store.Assign(replacement.Id, "w1", At(3));
+        store.Report(replacement.Id, TaskState.Ready, At(4));
+        var before = store.Step(At(61.9));
+        Assert.Empty(before.Changes);
+        Assert.Equal(At(62), before.WakeAt);
+
+        var timedOut = store.Step(At(62));
+        Assert.Equal($"{replacement.Id}:running", timedOut.DesiredChanges());
+        Assert.Empty(timedOut.Created());
+        Assert.Contains(timedOut.Events, e => e.Contains($"task {replacement.Id} starts: task x1 has not reported its stop within 60 s", StringComparison.Ordinal));
+        Assert.Null(timedOut.WakeAt);
+        Assert.Equal(TaskState.Shutdown, store.Tasks["x1"].DesiredState);
+        Assert.Empty(store.Step(At(63)).Changes);
+    }
+
+    [Fact]
+    public void A_Replacement_Whose_Old_Task_Stops_In_Time_Starts_At_Once_Not_At_The_Timeout()
+    {
+        var store = new FakeStore(Service(Spec(ServiceMode.ReplicatedMode(1))), [Task("x1", 1, "w2")], [Node("w1"), Node("w2", availability: NodeAvailability.Drain)]);
+        var replacement = store.Step(At(2)).Created().Single();
+        store.Assign(replacement.Id, "w1", At(3));
+        store.Report(replacement.Id, TaskState.Ready, At(4));
+        Assert.Empty(store.Step(At(5)).Changes);
+
+        // w2 reports the stop after its grace period: the replacement starts then, and no wake-up for the timeout is left.
+        store.Report("x1", TaskState.Shutdown, At(12));
+        var stopped = store.Step(At(12));
+        Assert.Equal($"{replacement.Id}:running", stopped.DesiredChanges());
+        Assert.Contains(stopped.Events, e => e.Contains("the task it replaces has stopped", StringComparison.Ordinal));
+        Assert.Null(stopped.WakeAt);
+        Assert.Empty(store.Step(At(62)).Changes);
+    }
+
+    [Fact]
+    public void A_Stop_First_Update_Replacement_Also_Starts_When_The_Old_Tasks_Stop_Times_Out()
+    {
+        // As swarmkit's updater, which waits for the old task through the restart supervisor's DelayStart and its timeout.
+        var v1 = Spec(ServiceMode.ReplicatedMode(1), image: "app:1");
+        var v2 = Spec(ServiceMode.ReplicatedMode(1), image: "app:2", update: new UpdateConfig(1, TimeSpan.Zero, FailureAction.Pause, TimeSpan.FromSeconds(5), 0, UpdateOrder.StopFirst));
+        var service = Service(v2, specVersion: 2, status: new UpdateStatus(UpdateState.Updating, At(10), null, "update in progress"), previous: v1);
+        TaskObject[] tasks =
+        [
+            Task("x1", 1, "a", TaskState.Running, TaskState.Shutdown, v1),
+            Task("n1", 1, "b", TaskState.Ready, TaskState.Ready, v2, created: 10, statusAt: 12),
+        ];
+
+        var waiting = Run(service, tasks, NodeList("a", "b"), At(69));
+        Assert.Empty(waiting.Changes);
+        Assert.Equal(At(70), waiting.WakeAt);
+
+        Assert.Equal("n1:running", Run(service, tasks, NodeList("a", "b"), At(70)).DesiredChanges());
     }
 
     [Fact]

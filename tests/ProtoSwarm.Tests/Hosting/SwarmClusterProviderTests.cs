@@ -1,6 +1,9 @@
+using Proto;
 using Proto.Cluster;
 using ProtoSwarm.Contracts;
 using Proto.Cluster.Partition;
+using Proto.Remote;
+using Proto.Remote.GrpcNet;
 using ProtoSwarm.Hosting.Cluster;
 using ProtoSwarm.Hosting.Runtime;
 
@@ -57,6 +60,95 @@ public class SwarmClusterProviderTests
 
         Assert.Equal(["node", "agent"], topology[1].Kinds);
     }
+
+    public static TheoryData<string, string[], string[], bool, string[]> Stages() => new()
+    {
+        // rule, current ids, desired ids, quiet since the last block, expected ids applied now
+        { "first list: all join", ["self"], ["self", "a", "b"], true, ["self", "a", "b"] },
+        { "a join alone, long after any block", ["self", "a"], ["self", "a", "b"], true, ["self", "a", "b"] },
+        { "a join soon after a block waits", ["self", "a"], ["self", "a", "b"], false, ["self", "a"] },
+        { "a member replaced: the old one leaves now, the new one waits", ["self", "a", "x"], ["self", "a", "y"], true, ["self", "a"] },
+        { "a leave alone is applied at once", ["self", "a", "x"], ["self", "a"], false, ["self", "a"] },
+        { "nothing new: the list as it is", ["self", "a"], ["self", "a"], false, ["self", "a"] },
+    };
+
+    [Theory]
+    [MemberData(nameof(Stages))]
+    public void Stage(string rule, string[] current, string[] desired, bool quiet, string[] expected)
+    {
+        var applied = SwarmClusterProvider.Stage([.. current.Select(Member)], [.. desired.Select(Member)], quiet).Select(m => m.Id).ToArray();
+
+        Assert.True(expected.SequenceEqual(applied), $"{rule}: expected [{string.Join(", ", expected)}], got [{string.Join(", ", applied)}]");
+    }
+
+    /// <summary>
+    /// Proto.Cluster answers a block by reapplying, on a pool thread, the member list it reads there: read before a
+    /// join and applied after it, the list lacks the new member, which is then blocked. A node restarted on its
+    /// address met this when the list that replaced its old member by its new one was applied at once. Here a
+    /// synchronous handler holds the blocking thread for 100 ms (as a busy machine can), so the pool thread reads the
+    /// list from before the change, as it did in the failing lab runs; the new member must still be in the list after
+    /// the quarantine, and never blocked.
+    /// </summary>
+    [Fact]
+    public async Task A_Member_Replaced_At_Its_Address_Joins_After_The_Old_One_Left_And_Is_Never_Blocked()
+    {
+        var provider = new SwarmClusterProvider();
+        var system = new ActorSystem().WithRemote(RemoteConfig.BindTo("127.0.0.1")).WithCluster(SwarmMember.ClusterSettings("stage", provider));
+        await system.Cluster().StartMemberAsync();
+        try
+        {
+            using var slowBlock = new SlowBlocks(system, TimeSpan.FromMilliseconds(100));
+            var other = new MemberInfo("other", "127.0.0.1", 1, ["agent"]);
+            for (var round = 0; round < 5; round++)
+            {
+                var old = new MemberInfo($"old{round}", "127.0.0.1", 2, ["agent"]);
+                var replacement = new MemberInfo($"new{round}", "127.0.0.1", 2, ["agent"]);
+                await UpdateUntilAsync(provider, system, [other, old], ids => ids.Contains(old.MemberId));
+
+                // The node restarted: its new member replaces the old one at the same address.
+                await UpdateUntilAsync(provider, system, [other, replacement], ids => ids.Contains(replacement.MemberId));
+                await Task.Delay(300);
+
+                Assert.False(system.Remote().BlockList.IsBlocked(replacement.MemberId), $"round {round}: the new member was blocked");
+                Assert.Contains(replacement.MemberId, system.Cluster().MemberList.GetMembers());
+                Assert.True(system.Remote().BlockList.IsBlocked(old.MemberId), $"round {round}: the old member was not blocked");
+            }
+        }
+        finally
+        {
+            await system.Cluster().ShutdownAsync(graceful: false);
+        }
+    }
+
+    /// <summary>Hands the members to the provider every 100 ms (as heartbeat answers do, faster) until the list meets the condition.</summary>
+    private static async Task UpdateUntilAsync(SwarmClusterProvider provider, ActorSystem system, MemberInfo[] members, Func<IReadOnlySet<string>, bool> met)
+    {
+        for (var waited = TimeSpan.Zero; waited < TimeSpan.FromSeconds(5); waited += TimeSpan.FromMilliseconds(100))
+        {
+            provider.Update(members);
+            if (met(system.Cluster().MemberList.GetMembers()))
+            {
+                return;
+            }
+
+            await Task.Delay(100);
+        }
+
+        Assert.Fail($"the member list never met the condition; it is [{string.Join(", ", system.Cluster().MemberList.GetMembers())}]");
+    }
+
+    /// <summary>A synchronous handler that holds the thread publishing each block, as a preempted thread would be held.</summary>
+    private sealed class SlowBlocks : IDisposable
+    {
+        private readonly EventStreamSubscription<object> _subscription;
+
+        public SlowBlocks(ActorSystem system, TimeSpan hold) =>
+            _subscription = system.EventStream.Subscribe<MemberBlocked>(_ => Thread.Sleep(hold));
+
+        public void Dispose() => _subscription.Unsubscribe();
+    }
+
+    private static Member Member(string id) => new() { Id = id, Host = "10.0.0.1", Port = id.Length };
 
     private static MemberInfo Info(string id, string host, int port = 2377) => new(id, host, port, ["agent"]);
 }

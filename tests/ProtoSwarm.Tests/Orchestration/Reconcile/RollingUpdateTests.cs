@@ -452,4 +452,65 @@ public class RollingUpdateTests
         Assert.Equal("x2:shutdown", outcome.DesiredChanges());
         Assert.Equal("b:ready", outcome.Creations());
     }
+
+    [Theory]
+    [InlineData("down")]
+    [InlineData("paused")]
+    public void A_Global_Node_Missed_By_The_Update_Gets_The_Current_Spec_Once_It_Is_Eligible_Again(string condition)
+    {
+        var v1 = V1 with { Mode = ServiceMode.GlobalMode };
+        var v2 = V2() with { Mode = ServiceMode.GlobalMode };
+        var away = condition == "down" ? Node("a", NodeState.Down) : Node("a", availability: NodeAvailability.Pause);
+        var store = new FakeStore(Updated(v2), [Task("x1", 0, "a", spec: v1), Task("x2", 0, "b", spec: v1)], [away, Node("b")]);
+
+        // The update takes b only, and completes once b's new task has run through its monitor.
+        Assert.Equal("b:ready", store.Step(At(10)).Creations());
+        store.Report("x2", TaskState.Shutdown, At(11));
+        var started = store.Step(At(11));
+        var b = Assert.Single(started.Updated(), t => t.DesiredState == TaskState.Running);
+        store.Report(b.Id, TaskState.Running, At(12));
+        store.Step(At(12));
+        store.Step(At(20));
+        Assert.Equal(UpdateState.Completed, store.Service!.UpdateStatus!.State);
+        Assert.Equal("app:1", store.Tasks["x1"].Spec.Container.Image);
+
+        // Back, a's task is replaced by one of the current spec in the update's order (stop-first here).
+        store.Nodes = [.. NodeList("a", "b")];
+        var back = store.Step(At(30));
+        Assert.Equal("x1:shutdown", back.DesiredChanges());
+        Assert.Equal("a:ready", back.Creations());
+        Assert.Equal("app:2", back.Created()[0].Spec.Container.Image);
+        store.Report("x1", TaskState.Shutdown, At(31));
+        Assert.Equal($"{back.Created()[0].Id}:running", store.Step(At(31)).DesiredChanges());
+        Assert.Empty(store.Step(At(32)).Changes);
+    }
+
+    [Fact]
+    public void A_Start_First_Global_Service_Starts_The_Returning_Nodes_New_Task_Before_Stopping_The_Old_One()
+    {
+        var v1 = V1 with { Mode = ServiceMode.GlobalMode };
+        var v2 = V2(order: UpdateOrder.StartFirst) with { Mode = ServiceMode.GlobalMode };
+        var completed = new UpdateStatus(UpdateState.Completed, At(10), At(20), "update completed");
+        var tasks = new[] { Task("x1", 0, "a", spec: v1), Task("n2", 0, "b", spec: v2, created: 10, statusAt: 11) };
+
+        var outcome = Run(Updated(v2, completed), tasks, NodeList("a", "b"), At(30));
+
+        Assert.Equal("a:running", outcome.Creations());
+        Assert.Empty(outcome.DesiredChanges());
+    }
+
+    [Theory]
+    [InlineData(UpdateState.Paused)]
+    [InlineData(UpdateState.RollbackPaused)]
+    public void A_Paused_Update_Leaves_A_Returning_Global_Node_On_The_Old_Spec(UpdateState state)
+    {
+        var v1 = V1 with { Mode = ServiceMode.GlobalMode };
+        var v2 = V2() with { Mode = ServiceMode.GlobalMode };
+        var paused = new UpdateStatus(state, At(10), null, "paused due to failure or early termination of task n2");
+        var tasks = new[] { Task("x1", 0, "a", spec: v1), Task("n2", 0, "b", spec: v2, created: 10, statusAt: 11) };
+
+        var outcome = Run(Updated(v2, paused), tasks, NodeList("a", "b"), At(30));
+
+        Assert.Empty(outcome.Changes);
+    }
 }

@@ -62,7 +62,8 @@ internal static class RollingUpdate
         var rollingBack = status.State == UpdateState.RollbackStarted;
         var updated = Updated(s, status);
         var live = updated.Where(t => TaskFacts.IsLive(t, isJob: false)).ToList();
-        if (live.Any(t => TaskFacts.RunningSince(t) is null))
+        var slots = s.Slots();
+        if (live.Any(t => TaskFacts.RunningSince(t) is null && !HeldForRestart(s, slots, t)))
         {
             // A batch is still coming up; its tasks' changes wake the service.
             return;
@@ -142,6 +143,15 @@ internal static class RollingUpdate
             s.CreateTask(key, TaskState.Running, $"{what} of {key}: task {old.Id} stops once its replacement runs");
         }
     }
+
+    /// <summary>
+    /// A restart of an updated task held in Ready for its restart delay (<see cref="RestartRules.DelayedUntil"/>) is not
+    /// a batch coming up: a crash-looping slot would otherwise always have one, and the update would never go on. It
+    /// counts once it starts, as before such a restart was made only when its delay had passed.
+    /// </summary>
+    private static bool HeldForRestart(ReconcileState s, SortedDictionary<SlotKey, List<TaskObject>> slots, TaskObject task) =>
+        task.DesiredState == TaskState.Ready && slots.TryGetValue(SlotKey.Of(task, s.IsGlobal), out var tasks) &&
+        RestartRules.DelayedUntil(tasks, task, s.Specs.IsDirty) > s.Now;
 
     private static (ServiceObject Service, UpdateStatus Status, UpdateConfig Config)? Active(ReconcileState s)
     {

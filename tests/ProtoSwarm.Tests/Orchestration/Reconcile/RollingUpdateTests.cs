@@ -513,4 +513,26 @@ public class RollingUpdateTests
 
         Assert.Empty(outcome.Changes);
     }
+
+    [Fact]
+    public void A_Restart_Held_For_Its_Restart_Delay_Is_No_Batch_Coming_Up()
+    {
+        var v2 = V2(onFailure: FailureAction.Continue);
+        v2 = v2 with { Mode = ServiceMode.ReplicatedMode(2), TaskTemplate = v2.TaskTemplate with { Restart = new RestartPolicy(RestartCondition.Any, TimeSpan.FromSeconds(5)) } };
+        var tasks = new[]
+        {
+            Task("x1", 1, "a", TaskState.Shutdown, TaskState.Shutdown, V1),
+            Task("n1", 1, "a", TaskState.Failed, TaskState.Shutdown, v2, created: 10, statusAt: 11),
+            Task("n2", 1, "", TaskState.Pending, TaskState.Ready, v2, created: 11),
+            Task("x2", 2, "b", spec: V1),
+        };
+
+        var outcome = Run(Updated(v2), tasks, NodeList("a", "b"), At(12));
+
+        // Slot 1 crash-loops under Continue: its restart waits out the delay in Ready, and the update goes on meanwhile,
+        // as it did when the restart was made only once the delay had passed.
+        Assert.Equal("x2:shutdown", outcome.DesiredChanges());
+        Assert.Equal("2:ready", outcome.Creations());
+        Assert.Equal(At(16), outcome.WakeAt);
+    }
 }

@@ -127,6 +127,31 @@ public static class RestartRules
         return tasks.Where(t => !isStale(t) && t.Meta.CreatedAt > lastStale.Meta.CreatedAt);
     }
 
+    /// <summary>
+    /// When a replacement held in Ready may start by the restart policy: the restart delay after the end of the task
+    /// it replaces (the slot's task made just before it), when that one ended on its own and was of the service's
+    /// spec. Swarmkit's restart supervisor makes the replacement at once, desired Ready, so `service ps` shows it
+    /// beside the failed task, and starts it once the delay has passed (DelayStart); <see cref="SlotRules.Fill"/>
+    /// does the same, and <see cref="SlotRules.HandOver"/> starts it then. Null when nothing holds it: the task it
+    /// replaces was stopped or lost, or was of another spec (the delay guarded a spec the service no longer has).
+    /// </summary>
+    public static DateTimeOffset? DelayedUntil(IReadOnlyList<TaskObject> tasks, TaskObject replacement, Func<TaskObject, bool>? isStale) =>
+        Predecessor(tasks, replacement) is { } ended && TaskStates.IsTerminal(ended.Status.State) && TaskOutcome.EndedOnItsOwn(ended) &&
+        isStale?.Invoke(ended) != true && ended.Spec.Restart.Delay > TimeSpan.Zero
+            ? ended.Status.Timestamp + ended.Spec.Restart.Delay
+            : null;
+
+    /// <summary>The slot's task made just before <paramref name="task"/>, in the order restarts are paired (<see cref="Restarts"/>).</summary>
+    private static TaskObject? Predecessor(IReadOnlyList<TaskObject> tasks, TaskObject task)
+    {
+        var ordered = Ordered(tasks);
+        var index = ordered.FindIndex(t => t.Id == task.Id);
+        return index > 0 ? ordered[index - 1] : null;
+    }
+
+    private static List<TaskObject> Ordered(IEnumerable<TaskObject> tasks) =>
+        [.. tasks.OrderBy(t => t.Meta.CreatedAt).ThenBy(t => t.Status.Timestamp).ThenBy(t => t.Id, StringComparer.Ordinal)];
+
     /// <summary>A job never restarts on success: condition Any reads as OnFailure there (the validator refuses Any for jobs).</summary>
     public static RestartCondition EffectiveCondition(RestartCondition condition, bool isJob) =>
         isJob && condition == RestartCondition.Any ? RestartCondition.OnFailure : condition;
@@ -138,7 +163,7 @@ public static class RestartRules
     /// </summary>
     public static IEnumerable<(TaskObject Ended, TaskObject Replacement)> Restarts(IEnumerable<TaskObject> tasks)
     {
-        var ordered = tasks.OrderBy(t => t.Meta.CreatedAt).ThenBy(t => t.Status.Timestamp).ThenBy(t => t.Id, StringComparer.Ordinal).ToList();
+        var ordered = Ordered(tasks);
         return ordered.Zip(ordered.Skip(1)).Where(pair => TaskOutcome.EndedOnItsOwn(pair.First));
     }
 
@@ -157,7 +182,7 @@ public static class RestartRules
 
     /// <summary>
     /// The tasks of a slot that history pruning must keep because the judgement above reads them:
-    /// the last task while none is live, both tasks of each restart counted as an attempt while a
+    /// the last task while none is live (and the one before a replacement held in Ready), both tasks of each restart counted as an attempt while a
     /// limit is set (a restart is known by the pair), and a job's completions of the current run.
     /// </summary>
     public static HashSet<string> Protected(IReadOnlyList<TaskObject> tasks, bool isJob, DateTimeOffset now)
@@ -170,6 +195,12 @@ public static class RestartRules
 
         var latest = TaskFacts.Latest(tasks);
         kept.Add(latest.Id);
+        if (latest.DesiredState == TaskState.Ready && Predecessor(tasks, latest) is { } held)
+        {
+            // The task whose end sets when a replacement held in Ready starts (DelayedUntil).
+            kept.Add(held.Id);
+        }
+
         var policy = latest.Spec.Restart;
         if (policy.MaxAttempts > 0)
         {

@@ -62,7 +62,8 @@ internal static class RollingUpdate
         var rollingBack = status.State == UpdateState.RollbackStarted;
         var updated = Updated(s, status);
         var live = updated.Where(t => TaskFacts.IsLive(t, isJob: false)).ToList();
-        if (live.Any(t => TaskFacts.RunningSince(t) is null))
+        var slots = s.Slots();
+        if (live.Any(t => TaskFacts.RunningSince(t) is null && !HeldForRestart(s, slots, t)))
         {
             // A batch is still coming up; its tasks' changes wake the service.
             return;
@@ -97,17 +98,60 @@ internal static class RollingUpdate
         var batch = config.Parallelism > 0 ? due.Take((int)Math.Min(config.Parallelism, int.MaxValue)) : due;
         foreach (var (key, old) in batch)
         {
-            if (config.Order == UpdateOrder.StopFirst)
-            {
-                s.SetDesired(old, TaskState.Shutdown);
-                s.CreateTask(key, TaskState.Ready, $"{(rollingBack ? "rollback" : "update")} of {key}: task {old.Id} stops first");
-            }
-            else
-            {
-                s.CreateTask(key, TaskState.Running, $"{(rollingBack ? "rollback" : "update")} of {key}: task {old.Id} stops once its replacement runs");
-            }
+            Replace(s, key, old, config.Order, rollingBack ? "rollback" : "update");
         }
     }
+
+    /// <summary>
+    /// A global service's node that could not take the update while it ran (down or paused: <see cref="DirtySlots"/>
+    /// leaves it out, and the update completes without it) gets the current spec once it is eligible again and no
+    /// update is under way, in the update config's order. Swarmkit's global orchestrator does the same: it hands a
+    /// node's dirty task to the updater whenever it reconciles the node, whatever the service's update status. Until
+    /// 2026-12-06 nothing did, and such a node ran the old spec for good. While an update or rollback runs,
+    /// <see cref="Advance"/> takes the node in its batches; while one is paused, nothing is updated, as in swarmkit.
+    /// Every such node is taken at once: nodes come back one by one, and the update's parallelism, delay and
+    /// failure action judge an update in progress, which this is not (swarmkit would apply them).
+    /// </summary>
+    public static void CatchUp(ReconcileState s)
+    {
+        var service = s.Service!;
+        if (!s.IsGlobal || s.IsJob || service.UpdateStatus?.State is UpdateState.Updating or UpdateState.RollbackStarted or UpdateState.Paused or UpdateState.RollbackPaused)
+        {
+            return;
+        }
+
+        foreach (var (key, old) in DirtySlots(s))
+        {
+            Replace(s, key, old, service.Spec.Update.Order, "catch-up update");
+        }
+    }
+
+    /// <summary>
+    /// Replaces a slot's old task by one of the current spec: stop-first stops it and makes the replacement wait
+    /// in Ready (<see cref="SlotRules.HandOver"/> starts it once the old one stopped); start-first starts the
+    /// replacement at once, and the hand-over stops the old one once the replacement runs.
+    /// </summary>
+    private static void Replace(ReconcileState s, SlotKey key, TaskObject old, UpdateOrder order, string what)
+    {
+        if (order == UpdateOrder.StopFirst)
+        {
+            s.SetDesired(old, TaskState.Shutdown);
+            s.CreateTask(key, TaskState.Ready, $"{what} of {key}: task {old.Id} stops first");
+        }
+        else
+        {
+            s.CreateTask(key, TaskState.Running, $"{what} of {key}: task {old.Id} stops once its replacement runs");
+        }
+    }
+
+    /// <summary>
+    /// A restart of an updated task held in Ready for its restart delay (<see cref="RestartRules.DelayedUntil"/>) is not
+    /// a batch coming up: a crash-looping slot would otherwise always have one, and the update would never go on. It
+    /// counts once it starts, as before such a restart was made only when its delay had passed.
+    /// </summary>
+    private static bool HeldForRestart(ReconcileState s, SortedDictionary<SlotKey, List<TaskObject>> slots, TaskObject task) =>
+        task.DesiredState == TaskState.Ready && slots.TryGetValue(SlotKey.Of(task, s.IsGlobal), out var tasks) &&
+        RestartRules.DelayedUntil(tasks, task, s.Specs.IsDirty) > s.Now;
 
     private static (ServiceObject Service, UpdateStatus Status, UpdateConfig Config)? Active(ReconcileState s)
     {
@@ -131,7 +175,8 @@ internal static class RollingUpdate
     /// The slots the update has still to take, in slot (or node) order, each with its old task: a
     /// dirty live task and no clean one beside it. A global task is taken only on an eligible node:
     /// on a down node it can neither stop nor be replaced, and a paused node takes no new task (the
-    /// scheduler would leave the replacement pending and the update would stall).
+    /// scheduler would leave the replacement pending and the update would stall); <see cref="CatchUp"/> takes
+    /// it once the node is eligible again.
     /// </summary>
     private static List<(SlotKey Key, TaskObject Old)> DirtySlots(ReconcileState s)
     {

@@ -80,6 +80,7 @@ public static class ServiceReconciler
         }
 
         RollingUpdate.Advance(s);
+        RollingUpdate.CatchUp(s);
         RemovedNodes.OrphanTasks(s);
         SlotRules.ShutDownEnded(s);
         Cleanup.DeleteRemoved(s);

@@ -20,8 +20,10 @@ internal static class SlotRules
     /// <summary>
     /// Judges a slot with <see cref="RestartRules.Decide"/> and acts on it: a task that ended gets
     /// desired Shutdown (its history then reads "desired shutdown, observed failed"), a slot due for
-    /// a task gets one when <paramref name="mayCreate"/> allows it, and a slot waiting on time asks
-    /// for a wake-up. Returns whether a task was made.
+    /// a task gets one when <paramref name="mayCreate"/> allows it, a slot in its restart delay gets its
+    /// replacement at once, desired Ready (<see cref="HandOver"/> starts it once the delay has passed, as
+    /// swarmkit's restart supervisor does, so `service ps` shows the pending restart), and a slot waiting
+    /// on time asks for a wake-up. Returns whether a task was made.
     /// <para>
     /// A slot is never run twice at once: while a task of it may still run (stopped because its node
     /// was drained, no longer meets its constraints or the slot's task was otherwise asked to stop, and
@@ -58,6 +60,10 @@ internal static class SlotRules
                 }
 
                 return true;
+            case SlotState.Waiting when mayCreate:
+                s.CreateTask(key, TaskState.Ready, $"{key}: restart of task {decision.Latest!.Id}; it starts at {decision.At!.Value.ToString("O", CultureInfo.InvariantCulture)} after the restart delay");
+                s.WakeAt(decision.At);
+                return true;
             case SlotState.Waiting or SlotState.Exhausted:
                 s.WakeAt(decision.At);
                 return false;
@@ -81,12 +87,13 @@ internal static class SlotRules
 
     /// <summary>
     /// One live task per slot, and the hand-over between an old task and its replacement:
-    /// a replacement waiting in Ready (stop-first) starts once no other task of its slot may still
-    /// run, or once <see cref="OldTaskStopTimeout"/> has passed since it was made (a wake-up is asked
-    /// for then, so it starts on time with nothing else changing); the old task steps aside (desired
-    /// Shutdown) as soon as a stop-first replacement exists or a start-first one is observed Running.
-    /// These run whatever the update's state, so a hand-over begun before a pause finishes. Any other
-    /// surplus keeps the best task only.
+    /// a replacement waiting in Ready (stop-first, or a restart) starts once no other task of its slot
+    /// may still run and, for a restart, its restart delay has passed (<see cref="RestartRules.DelayedUntil"/>),
+    /// or once <see cref="OldTaskStopTimeout"/> has passed since it was made while the old one has not
+    /// reported its stop (a wake-up is asked for then, so it starts on time with nothing else changing);
+    /// the old task steps aside (desired Shutdown) as soon as a stop-first replacement exists or a
+    /// start-first one is observed Running. These run whatever the update's state, so a hand-over begun
+    /// before a pause finishes. Any other surplus keeps the best task only.
     /// </summary>
     public static void HandOver(ReconcileState s)
     {
@@ -133,6 +140,12 @@ internal static class SlotRules
                 var giveUpAt = ready.Meta.CreatedAt + OldTaskStopTimeout;
                 if (stopping is null)
                 {
+                    if (RestartRules.DelayedUntil(current, ready, s.IsJob ? null : s.Specs.IsDirty) is { } at && at > s.Now)
+                    {
+                        s.WakeAt(at);
+                        continue;
+                    }
+
                     s.SetDesired(ready, target, $"{key}: task {ready.Id} starts, the task it replaces has stopped");
                 }
                 else if (s.Now >= giveUpAt)

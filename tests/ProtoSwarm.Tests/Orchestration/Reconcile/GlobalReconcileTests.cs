@@ -114,12 +114,15 @@ public class GlobalReconcileTests
         var spec = Spec(ServiceMode.GlobalMode, restart: new RestartPolicy(RestartCondition.OnFailure, TimeSpan.FromSeconds(5)));
         var tasks = new[] { Task("x1", 0, "a", TaskState.Failed, TaskState.Running, spec, statusAt: 10) };
 
-        var early = Run(Service(spec), tasks, NodeList("a"), At(11));
-        var due = Run(Service(spec), [early.Updated("x1")], NodeList("a"), At(15));
+        var store = new FakeStore(Service(spec), tasks, NodeList("a"));
+        var early = store.Step(At(11));
+        var due = store.Step(At(15));
 
+        // Made at once, held in Ready for the restart delay (swarmkit's restart supervisor), then started.
         Assert.Equal("x1:shutdown", early.DesiredChanges());
+        Assert.Equal("a:ready", early.Creations());
         Assert.Equal(At(15), early.WakeAt);
-        Assert.Equal("a:running", due.Creations());
+        Assert.Equal($"{early.Created()[0].Id}:running", due.DesiredChanges());
     }
 
     [Fact]

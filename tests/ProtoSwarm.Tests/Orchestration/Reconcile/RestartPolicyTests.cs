@@ -46,20 +46,47 @@ public class RestartPolicyTests
         Assert.Empty(later.Events);
     }
 
+    /// <summary>
+    /// As swarmkit's restart supervisor: the replacement is made at once, desired Ready, so `service ps` shows the
+    /// pending restart beside the failed task, and starts once the delay has passed. (Until 2026-12-06 it was made
+    /// only when the delay had passed, and for a long delay the slot showed the failed task alone.)
+    /// </summary>
     [Fact]
-    public void The_Replacement_Waits_For_The_Restart_Delay_And_Asks_To_Be_Woken()
+    public void The_Replacement_Is_Made_At_Once_In_Ready_And_Starts_When_The_Restart_Delay_Has_Passed()
     {
         var spec = With(RestartCondition.Any, delay: 5);
-        var failed = Task("x1", 1, "a", TaskState.Failed, TaskState.Running, spec, created: 0, statusAt: 10);
+        var store = new FakeStore(Service(spec), [Task("x1", 1, "a", TaskState.Failed, TaskState.Running, spec, created: 0, statusAt: 10)], NodeList("a"));
 
-        var early = Run(Service(spec), [failed], NodeList("a"), At(12));
-        var due = Run(Service(spec), [early.Updated("x1")], NodeList("a"), At(15));
+        var early = store.Step(At(12));
+        var waiting = store.Step(At(14));
+        var due = store.Step(At(15));
 
         Assert.Equal("x1:shutdown", early.DesiredChanges());
-        Assert.Empty(early.Created());
+        Assert.Equal("1:ready", early.Creations());
         Assert.Equal(At(15), early.WakeAt);
-        Assert.Equal("1:running", due.Creations());
+        Assert.Empty(waiting.Changes);
+        Assert.Equal(At(15), waiting.WakeAt);
+        Assert.Equal($"{early.Created()[0].Id}:running", due.DesiredChanges());
+        Assert.Empty(due.Created());
         Assert.Null(due.WakeAt);
+    }
+
+    [Fact]
+    public void A_Replacement_Held_For_Its_Restart_Delay_Keeps_The_Failed_Task_It_Waits_On_From_History_Pruning()
+    {
+        var spec = With(RestartCondition.Any, delay: 30);
+        var tasks = new[]
+        {
+            Task("x0", 1, "a", TaskState.Failed, TaskState.Shutdown, spec, created: 0, statusAt: 1),
+            Task("x1", 1, "a", TaskState.Failed, TaskState.Shutdown, spec, created: 2, statusAt: 10),
+            Task("x2", 1, "", TaskState.Pending, TaskState.Ready, spec, created: 10),
+        };
+
+        var outcome = Run(Service(spec), tasks, NodeList("a"), At(12), history: 1);
+
+        Assert.Equal(["x0"], outcome.Deleted());
+        Assert.Empty(outcome.DesiredChanges());
+        Assert.Equal(At(40), outcome.WakeAt);
     }
 
     [Theory]
@@ -146,9 +173,11 @@ public class RestartPolicyTests
                 ends.Remove(id);
             }
 
-            foreach (var task in store.Step(At(now)).Created())
+            var outcome = store.Step(At(now));
+            made.AddRange(outcome.Created().Select(_ => now));
+            foreach (var task in outcome.Created().Concat(outcome.Updated()).Where(t => t.DesiredState == TaskState.Running && t.Status.State < TaskState.Running))
             {
-                made.Add(now);
+                // The node starts a task once it is desired Running (a restart is made Ready and started after the delay).
                 store.Assign(task.Id, "a", At(now));
                 store.Report(task.Id, TaskState.Running, At(now));
                 ends[task.Id] = now + 1.5;

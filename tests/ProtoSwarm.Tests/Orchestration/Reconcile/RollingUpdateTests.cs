@@ -452,4 +452,87 @@ public class RollingUpdateTests
         Assert.Equal("x2:shutdown", outcome.DesiredChanges());
         Assert.Equal("b:ready", outcome.Creations());
     }
+
+    [Theory]
+    [InlineData("down")]
+    [InlineData("paused")]
+    public void A_Global_Node_Missed_By_The_Update_Gets_The_Current_Spec_Once_It_Is_Eligible_Again(string condition)
+    {
+        var v1 = V1 with { Mode = ServiceMode.GlobalMode };
+        var v2 = V2() with { Mode = ServiceMode.GlobalMode };
+        var away = condition == "down" ? Node("a", NodeState.Down) : Node("a", availability: NodeAvailability.Pause);
+        var store = new FakeStore(Updated(v2), [Task("x1", 0, "a", spec: v1), Task("x2", 0, "b", spec: v1)], [away, Node("b")]);
+
+        // The update takes b only, and completes once b's new task has run through its monitor.
+        Assert.Equal("b:ready", store.Step(At(10)).Creations());
+        store.Report("x2", TaskState.Shutdown, At(11));
+        var started = store.Step(At(11));
+        var b = Assert.Single(started.Updated(), t => t.DesiredState == TaskState.Running);
+        store.Report(b.Id, TaskState.Running, At(12));
+        store.Step(At(12));
+        store.Step(At(20));
+        Assert.Equal(UpdateState.Completed, store.Service!.UpdateStatus!.State);
+        Assert.Equal("app:1", store.Tasks["x1"].Spec.Container.Image);
+
+        // Back, a's task is replaced by one of the current spec in the update's order (stop-first here).
+        store.Nodes = [.. NodeList("a", "b")];
+        var back = store.Step(At(30));
+        Assert.Equal("x1:shutdown", back.DesiredChanges());
+        Assert.Equal("a:ready", back.Creations());
+        Assert.Equal("app:2", back.Created()[0].Spec.Container.Image);
+        store.Report("x1", TaskState.Shutdown, At(31));
+        Assert.Equal($"{back.Created()[0].Id}:running", store.Step(At(31)).DesiredChanges());
+        Assert.Empty(store.Step(At(32)).Changes);
+    }
+
+    [Fact]
+    public void A_Start_First_Global_Service_Starts_The_Returning_Nodes_New_Task_Before_Stopping_The_Old_One()
+    {
+        var v1 = V1 with { Mode = ServiceMode.GlobalMode };
+        var v2 = V2(order: UpdateOrder.StartFirst) with { Mode = ServiceMode.GlobalMode };
+        var completed = new UpdateStatus(UpdateState.Completed, At(10), At(20), "update completed");
+        var tasks = new[] { Task("x1", 0, "a", spec: v1), Task("n2", 0, "b", spec: v2, created: 10, statusAt: 11) };
+
+        var outcome = Run(Updated(v2, completed), tasks, NodeList("a", "b"), At(30));
+
+        Assert.Equal("a:running", outcome.Creations());
+        Assert.Empty(outcome.DesiredChanges());
+    }
+
+    [Theory]
+    [InlineData(UpdateState.Paused)]
+    [InlineData(UpdateState.RollbackPaused)]
+    public void A_Paused_Update_Leaves_A_Returning_Global_Node_On_The_Old_Spec(UpdateState state)
+    {
+        var v1 = V1 with { Mode = ServiceMode.GlobalMode };
+        var v2 = V2() with { Mode = ServiceMode.GlobalMode };
+        var paused = new UpdateStatus(state, At(10), null, "paused due to failure or early termination of task n2");
+        var tasks = new[] { Task("x1", 0, "a", spec: v1), Task("n2", 0, "b", spec: v2, created: 10, statusAt: 11) };
+
+        var outcome = Run(Updated(v2, paused), tasks, NodeList("a", "b"), At(30));
+
+        Assert.Empty(outcome.Changes);
+    }
+
+    [Fact]
+    public void A_Restart_Held_For_Its_Restart_Delay_Is_No_Batch_Coming_Up()
+    {
+        var v2 = V2(onFailure: FailureAction.Continue);
+        v2 = v2 with { Mode = ServiceMode.ReplicatedMode(2), TaskTemplate = v2.TaskTemplate with { Restart = new RestartPolicy(RestartCondition.Any, TimeSpan.FromSeconds(5)) } };
+        var tasks = new[]
+        {
+            Task("x1", 1, "a", TaskState.Shutdown, TaskState.Shutdown, V1),
+            Task("n1", 1, "a", TaskState.Failed, TaskState.Shutdown, v2, created: 10, statusAt: 11),
+            Task("n2", 1, "", TaskState.Pending, TaskState.Ready, v2, created: 11),
+            Task("x2", 2, "b", spec: V1),
+        };
+
+        var outcome = Run(Updated(v2), tasks, NodeList("a", "b"), At(12));
+
+        // Slot 1 crash-loops under Continue: its restart waits out the delay in Ready, and the update goes on meanwhile,
+        // as it did when the restart was made only once the delay had passed.
+        Assert.Equal("x2:shutdown", outcome.DesiredChanges());
+        Assert.Equal("2:ready", outcome.Creations());
+        Assert.Equal(At(16), outcome.WakeAt);
+    }
 }

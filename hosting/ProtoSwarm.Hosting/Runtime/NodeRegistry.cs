@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using ProtoSwarm.Containers.Images;
 using ProtoSwarm.Contracts;
@@ -24,8 +23,8 @@ internal sealed class NodeRegistry : IDisposable
     private readonly Func<NodeLocalState?> _state;
     private readonly Func<SwarmCredentials?> _credentials;
     private readonly ILoggerFactory _loggerFactory;
-    /// <summary>The managers tried so far by this pull or push: its first request goes to the leader, a retry to the next.</summary>
-    private static readonly AsyncLocal<StrongBox<int>?> s_turn = new();
+    /// <summary>The manager this pull or push speaks to: the leader, until a retry moves it to the next (<see cref="ManagerTurn"/>).</summary>
+    private static readonly AsyncLocal<ManagerTurn?> s_turn = new();
 
     private readonly Lock _gate = new();
     private (SwarmCredentials Credentials, HttpClient Http)? _http;
@@ -50,7 +49,7 @@ internal sealed class NodeRegistry : IDisposable
                 "This node is not in a swarm, so it has no registry to push to or pull from; `swarm init` or `swarm join` first, or move images with `image load`.");
         }
 
-        s_turn.Value = new StrongBox<int>(0);
+        s_turn.Value = new ManagerTurn();
         try
         {
             switch (request)
@@ -115,7 +114,7 @@ internal sealed class NodeRegistry : IDisposable
             throw new InvalidOperationException(error);
         }
 
-        s_turn.Value = new StrongBox<int>(0);
+        s_turn.Value = new ManagerTurn();
         await Puller().PullAsync(name, null, ct);
     }
 
@@ -135,8 +134,12 @@ internal sealed class NodeRegistry : IDisposable
         }
     }
 
-    /// <summary>A client of one manager's registry: the leader first, then the others in turn, one step further at each call.</summary>
-    private RegistryClient NextClient()
+    /// <summary>
+    /// A client of one manager's registry for attempt <paramref name="attempt"/> of a request: the leader, or the
+    /// manager a retry of this pull or push moved to, never another one at each request (a follower may not have
+    /// applied yet the blob links this push just wrote on the leader).
+    /// </summary>
+    private RegistryClient NextClient(int attempt)
     {
         var state = _state() ?? throw new InvalidOperationException("this node left the swarm");
         var credentials = _credentials() ?? throw new InvalidOperationException("this node has no swarm certificate yet");
@@ -159,8 +162,7 @@ internal sealed class NodeRegistry : IDisposable
             http = _http.Value.Http;
         }
 
-        var turn = s_turn.Value;
-        var index = turn is null ? 0 : turn.Value++ % managers.Count;
+        var index = s_turn.Value?.Pick(attempt, managers.Count) ?? 0;
         return new RegistryClient(http, new Uri($"https://{managers[index]}/"));
     }
 

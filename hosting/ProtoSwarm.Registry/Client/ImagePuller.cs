@@ -33,7 +33,7 @@ public sealed partial class ImagePuller
     private const long MaxConfigSize = 16 << 20;
 
     private readonly ImageStore _store;
-    private readonly Func<RegistryClient> _client;
+    private readonly Func<int, RegistryClient> _client;
     private readonly RetryPolicy _retry;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -41,15 +41,15 @@ public sealed partial class ImagePuller
     private readonly SingleFlight<BlobFetch, TransferProgress> _downloads = new();
 
     public ImagePuller(ImageStore store, RegistryClient client, RetryPolicy? retry = null, TimeProvider? time = null, ILogger<ImagePuller>? logger = null)
-        : this(store, () => client, retry, time, logger)
+        : this(store, _ => client, retry, time, logger)
     {
     }
 
     /// <summary>
-    /// <paramref name="client"/> is asked for a client at every attempt, so a retry may go to another
-    /// manager when the one that failed is down.
+    /// <paramref name="client"/> is asked for a client at every attempt, given the attempt's number (1 for a
+    /// request's first), so a retry may go to another manager when the one that failed is down (<see cref="ManagerTurn"/>).
     /// </summary>
-    public ImagePuller(ImageStore store, Func<RegistryClient> client, RetryPolicy? retry = null, TimeProvider? time = null, ILogger<ImagePuller>? logger = null)
+    public ImagePuller(ImageStore store, Func<int, RegistryClient> client, RetryPolicy? retry = null, TimeProvider? time = null, ILogger<ImagePuller>? logger = null)
     {
         _store = store;
         _client = client;
@@ -152,9 +152,9 @@ public sealed partial class ImagePuller
 
     private async Task<FetchedManifest> FetchManifestAsync(string repository, string reference, CancellationToken ct) =>
         await _retry.RunAsync(
-            async token =>
+            async (attempt, token) =>
             {
-                var client = _client();
+                var client = _client(attempt);
                 return new FetchedManifest(client.BaseUri.Authority, await client.GetManifestAsync(repository, reference, token));
             },
             _time,
@@ -219,9 +219,9 @@ public sealed partial class ImagePuller
         var registry = string.Empty;
         var onDisk = new InlineProgress<long>(bytes => progress.Report(new TransferProgress(id, "Downloading", bytes, blob.Size)));
         await _retry.RunAsync(
-            async token =>
+            async (attempt, token) =>
             {
-                var client = _client();
+                var client = _client(attempt);
                 registry = client.BaseUri.Authority;
                 var before = File.Exists(path) ? new FileInfo(path).Length : 0;
                 try

@@ -21,18 +21,18 @@ public sealed record PushResult(string Repository, string Tag, string Digest, in
 public sealed partial class ImagePusher
 {
     private readonly ImageStore _store;
-    private readonly Func<RegistryClient> _client;
+    private readonly Func<int, RegistryClient> _client;
     private readonly RetryPolicy _retry;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
 
     public ImagePusher(ImageStore store, RegistryClient client, RetryPolicy? retry = null, TimeProvider? time = null, ILogger<ImagePusher>? logger = null)
-        : this(store, () => client, retry, time, logger)
+        : this(store, _ => client, retry, time, logger)
     {
     }
 
-    /// <summary><paramref name="client"/> is asked for a client at every attempt, so a retry may go to another manager.</summary>
-    public ImagePusher(ImageStore store, Func<RegistryClient> client, RetryPolicy? retry = null, TimeProvider? time = null, ILogger<ImagePusher>? logger = null)
+    /// <summary><paramref name="client"/> is asked for a client at every attempt, given the attempt's number (1 for a request's first), so a retry may go to another manager (<see cref="ManagerTurn"/>).</summary>
+    public ImagePusher(ImageStore store, Func<int, RegistryClient> client, RetryPolicy? retry = null, TimeProvider? time = null, ILogger<ImagePusher>? logger = null)
     {
         _store = store;
         _client = client;
@@ -86,7 +86,7 @@ public sealed partial class ImagePusher
 
     private Task<T> RunAsync<T>(string what, Func<RegistryClient, Task<T>> request, CancellationToken ct) =>
         _retry.RunAsync(
-            _ => request(_client()),
+            (attempt, _) => request(_client(attempt)),
             _time,
             (attempt, delay, e) => LogRetry(_logger, what, attempt, _retry.Attempts, delay, e.Message),
             ct);

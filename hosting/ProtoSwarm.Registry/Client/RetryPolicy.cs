@@ -13,13 +13,14 @@ public sealed record RetryPolicy(int Attempts, TimeSpan FirstDelay)
     /// <summary>One attempt: a failure is final.</summary>
     public static RetryPolicy None { get; } = new(1, TimeSpan.Zero);
 
-    internal async Task<T> RunAsync<T>(Func<CancellationToken, Task<T>> attempt, TimeProvider time, Action<int, TimeSpan, RegistryClientException> retrying, CancellationToken ct)
+    /// <summary>Runs <paramref name="attempt"/> (given its number, 1 for the first) until it passes, fails for good, or the attempts run out.</summary>
+    internal async Task<T> RunAsync<T>(Func<int, CancellationToken, Task<T>> attempt, TimeProvider time, Action<int, TimeSpan, RegistryClientException> retrying, CancellationToken ct)
     {
         for (var i = 1; ; i++)
         {
             try
             {
-                return await attempt(ct);
+                return await attempt(i, ct);
             }
             catch (RegistryClientException e) when (e.IsTransient && i < Attempts && !ct.IsCancellationRequested)
             {

@@ -1,7 +1,5 @@
-using Proto;
 using Proto.Cluster;
 using Proto.Diagnostics;
-using Proto.Remote;
 using ProtoSwarm.Contracts;
 
 namespace ProtoSwarm.Hosting.Cluster;
@@ -14,33 +12,15 @@ namespace ProtoSwarm.Hosting.Cluster;
 /// </summary>
 public sealed class SwarmClusterProvider : IClusterProvider
 {
-    /// <summary>
-    /// How long after a member was blocked on this node a new member is kept out of its list. Proto.Cluster 1.8.0
-    /// answers every block (<see cref="MemberBlocked"/>: a member that left the list, or a block learned from gossip
-    /// or from a peer's connection) by applying again, on a pool thread, the member list it reads when that thread
-    /// runs; read before a join was applied and applied after it, that list lacks the new member, which therefore
-    /// "left": it is blocked for an hour, the block spreads by gossip and its process must start another member. A
-    /// node restarted on its address had exactly this: the list that replaced its old member by its new one blocked
-    /// the old one, and the re-applied list, read a moment before the new one was in, blocked the new one (its
-    /// queries unanswered for the 5-10 s of a member restart; the lab test that kills the leader failed so about one
-    /// run in ten). The pool thread runs within milliseconds; a second is ample, and costs a join that much delay.
-    /// </summary>
-    public static readonly TimeSpan JoinQuarantine = TimeSpan.FromSeconds(1);
-
-    private readonly TimeProvider _time;
     private Proto.Cluster.Cluster? _cluster;
-    private EventStreamSubscription<object>? _blocks;
-    private long _lastBlock;
-    private bool _blockSeen;
 
-    public SwarmClusterProvider(TimeProvider? time = null) => _time = time ?? TimeProvider.System;
+    /// <summary>Whether this member's answer to a block is <see cref="BlockHandling"/>'s (false only if Proto.Cluster changed shape).</summary>
+    public bool BlocksHandled { get; private set; }
 
     public Task StartMemberAsync(Proto.Cluster.Cluster cluster)
     {
         _cluster = cluster;
-
-        // Synchronous: it runs inside the block itself, before Proto.Cluster's own handler can reapply a list.
-        _blocks = cluster.System.EventStream.Subscribe<MemberBlocked>(_ => NoteBlock());
+        BlocksHandled = BlockHandling.Replace(cluster);
 
         // Self first, so the member starts; the first heartbeat answer brings the others.
         cluster.MemberList.UpdateClusterTopology([cluster.MemberList.Self]);
@@ -50,19 +30,11 @@ public sealed class SwarmClusterProvider : IClusterProvider
     public Task StartClientAsync(Proto.Cluster.Cluster cluster) =>
         throw new NotSupportedException("ProtoSwarm nodes are always full members; clients use plain Proto.Remote requests to a manager.");
 
-    public Task ShutdownAsync(bool graceful)
-    {
-        _blocks?.Unsubscribe();
-        return Task.CompletedTask;
-    }
+    public Task ShutdownAsync(bool graceful) => Task.CompletedTask;
 
     public Task<DiagnosticsEntry[]> GetDiagnostics() => Task.FromResult(Array.Empty<DiagnosticsEntry>());
 
-    /// <summary>
-    /// Replaces the member list with these members, plus self; new members wait for a later call when members
-    /// leave in this one or one was blocked lately (<see cref="Stage"/>). Heartbeat answers come every period, so
-    /// a held-back member joins at the first answer after the quarantine.
-    /// </summary>
+    /// <summary>Replaces the member list with these members, plus self.</summary>
     public void Update(IEnumerable<MemberInfo> members)
     {
         if (_cluster is not { } cluster)
@@ -70,8 +42,7 @@ public sealed class SwarmClusterProvider : IClusterProvider
             return;
         }
 
-        var desired = Compute(cluster.MemberList.Self, members);
-        cluster.MemberList.UpdateClusterTopology(Stage(cluster.MemberList.GetAllMembers(), desired, QuietSinceLastBlock()));
+        cluster.MemberList.UpdateClusterTopology(Compute(cluster.MemberList.Self, members));
     }
 
     /// <summary>
@@ -95,27 +66,4 @@ public sealed class SwarmClusterProvider : IClusterProvider
 
         return result;
     }
-
-    /// <summary>
-    /// The list to apply now: <paramref name="desired"/>, except that members new to <paramref name="current"/> are
-    /// held back while others leave in the same change (each leave is a block) or while the last block is recent
-    /// (<paramref name="quiet"/> false): see <see cref="JoinQuarantine"/>. Leaves are never held back.
-    /// </summary>
-    public static IReadOnlyList<Member> Stage(IReadOnlyCollection<Member> current, IReadOnlyList<Member> desired, bool quiet)
-    {
-        var currentIds = current.Select(m => m.Id).ToHashSet(StringComparer.Ordinal);
-        var desiredIds = desired.Select(m => m.Id).ToHashSet(StringComparer.Ordinal);
-        var joining = desired.Any(m => !currentIds.Contains(m.Id));
-        var leaving = current.Any(m => !desiredIds.Contains(m.Id));
-        return joining && (leaving || !quiet) ? [.. desired.Where(m => currentIds.Contains(m.Id))] : desired;
-    }
-
-    private void NoteBlock()
-    {
-        Interlocked.Exchange(ref _lastBlock, _time.GetTimestamp());
-        Volatile.Write(ref _blockSeen, true);
-    }
-
-    private bool QuietSinceLastBlock() =>
-        !Volatile.Read(ref _blockSeen) || _time.GetElapsedTime(Interlocked.Read(ref _lastBlock)) >= JoinQuarantine;
 }

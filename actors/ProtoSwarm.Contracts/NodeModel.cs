@@ -42,7 +42,9 @@ public sealed record NodeSpec(
 
 /// <summary>What a node says about itself in its heartbeats. TlsInfo: the roots it trusts and the issuer of its
 /// certificate (docker's Description.TLSInfo); null from a node that does not report it (an earlier version, or a
-/// joining node, which has no certificate yet).</summary>
+/// joining node, which has no certificate yet). RegistryPort: the port of its `protoswarmd --registry-listen`, the
+/// plain listener of the swarm's registry it serves while a manager, so that no service publishes that port and takes
+/// it (ServiceEndpoints.SwarmPorts); 0 when it has none, or from a node that does not report it.</summary>
 [MessagePackObject]
 public sealed record NodeDescription(
     [property: Key(0)] string Hostname,
@@ -51,7 +53,8 @@ public sealed record NodeDescription(
     [property: Key(3)] long NanoCpus,
     [property: Key(4)] long MemoryBytes,
     [property: Key(5)] string EngineVersion,
-    [property: Key(6)] NodeTlsInfo? TlsInfo = null);
+    [property: Key(6)] NodeTlsInfo? TlsInfo = null,
+    [property: Key(7)] int RegistryPort = 0);
 
 /// <summary>
 /// Docker's TLSInfo, of a node (what it trusts, who issued its certificate) or of the swarm (the roots nodes must

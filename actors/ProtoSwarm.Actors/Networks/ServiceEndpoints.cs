@@ -88,9 +88,12 @@ public static class ServiceEndpoints
     /// <summary>
     /// The ports the swarm itself uses on its nodes, which no service may publish, with what each is:
     /// every node's swarm port (TCP: the node hosts' traffic, Raft and the managers' API, under mutual
-    /// TLS) and the overlays' VXLAN port (UDP). Published, a port is DNATed to a task for every
-    /// address of the node, so it would take the swarm's own traffic (a node would no longer reach
-    /// the managers, nor its peers' overlays) and could not be undone on a node cut off by it.
+    /// TLS), the overlays' VXLAN port (UDP) and the port of each node's plain registry listener
+    /// (`protoswarmd --registry-listen`, as the node reports it: a manager serves it, a worker will
+    /// once promoted). Published, a port is DNATed to a task for every address of the node, so it
+    /// would take the swarm's own traffic (a node would no longer reach the managers, nor its peers'
+    /// overlays; outside tools would reach a task instead of the registry) and could not be undone
+    /// on a node cut off by it.
     /// </summary>
     public static Dictionary<(PortProtocol Protocol, int Port), string> SwarmPorts(IEnumerable<NodeObject> nodes, ClusterObject? cluster)
     {
@@ -103,6 +106,12 @@ public static class ServiceEndpoints
             if (node.Member is { Port: > 0 } member)
             {
                 reserved.TryAdd((PortProtocol.Tcp, member.Port), $"the swarm port of node {node.Description.Hostname} (its traffic with the other nodes)");
+            }
+
+            if (node.Description.RegistryPort > 0)
+            {
+                reserved.TryAdd((PortProtocol.Tcp, node.Description.RegistryPort),
+                    $"the swarm registry's plain listener on node {node.Description.Hostname} (`protoswarmd --registry-listen`)");
             }
         }
 
@@ -128,7 +137,7 @@ public static class ServiceEndpoints
             if (reserved.TryGetValue((port.Protocol, port.PublishedPort), out var what))
             {
                 return ([], new CommandRejected(RejectCode.InvalidArgument,
-                    $"Port {Describe(port.PublishedPort, port.Protocol)} cannot be published: it is {what}, which every node needs for the swarm itself; publish another port (--publish PUBLISHED:{port.TargetPort.ToString(CultureInfo.InvariantCulture)})."));
+                    $"Port {Describe(port.PublishedPort, port.Protocol)} cannot be published: it is {what}, which the swarm uses itself; publish another port (--publish PUBLISHED:{port.TargetPort.ToString(CultureInfo.InvariantCulture)})."));
             }
         }
 

@@ -194,18 +194,14 @@ internal static class ServiceView
     }
 
     /// <summary>
-    /// docker's PORTS of `service ps`: the host-mode ports the task's node reported binding (its
-    /// PortStatus, a port published as 0 with the one the node picked: "*:32768->7200/tcp"); before
-    /// any report, or once the task ended, the fixed host-mode ports its spec publishes, and none of
-    /// those published as 0, which have no port until a node picks one.
+    /// docker's PORTS of `service ps`: only the host-mode ports the task's node reported binding (its
+    /// PortStatus, a port published as 0 with the one the node picked: "*:32768->7200/tcp"), as
+    /// docker shows them. Before any report (a Pending task no node holds a port for) and once the
+    /// task ended (its node freed them) there are none, also for a fixed port of the spec: showing
+    /// it would claim a binding that does not exist.
     /// </summary>
-    public static string TaskPortsText(TaskObject task)
-    {
-        var ports = task.Status.PortStatus.IsEmpty
-            ? (task.Endpoint?.Ports ?? []).Where(p => p.PublishMode == PublishMode.Host && p.PublishedPort > 0)
-            : task.Status.PortStatus.Where(p => p.PublishedPort > 0);
-        return string.Join(",", ports.Select(PortText));
-    }
+    public static string TaskPortsText(TaskObject task) =>
+        string.Join(",", task.Status.PortStatus.Where(p => p.PublishedPort > 0).Select(PortText));
 
     /// <summary>"web.1", "web.&lt;node id&gt;" for a global task; with --no-trunc docker adds the task id.</summary>
     public static string TaskName(string service, TaskObject task, bool noTrunc)

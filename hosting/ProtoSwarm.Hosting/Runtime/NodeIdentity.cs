@@ -17,7 +17,9 @@ public static class NodeIdentity
         typeof(NodeIdentity).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0]
         ?? "0.0.0";
 
-    public static NodeDescription Describe(string hostname) => new(
+    /// <summary>The node as it describes itself; <paramref name="registryListen"/>: its `--registry-listen`, whose
+    /// port it reports so that the managers refuse to publish it.</summary>
+    public static NodeDescription Describe(string hostname, IPEndPoint? registryListen = null) => new(
         hostname,
         "linux",
         RuntimeInformation.OSArchitecture switch
@@ -28,7 +30,8 @@ public static class NodeIdentity
         },
         Environment.ProcessorCount * 1_000_000_000L,
         GC.GetGCMemoryInfo().TotalAvailableMemoryBytes,
-        EngineVersion);
+        EngineVersion,
+        RegistryPort: registryListen?.Port ?? 0);
 
     public static VersionInfo Version() => new(
         EngineVersion,

@@ -9,8 +9,8 @@ namespace ProtoSwarm.Networking.Dns;
 /// The names one task can resolve, built only from the views of the networks it is attached to, so
 /// names on other networks stay invisible. As docker's embedded resolver: a service name and its
 /// aliases answer the VIP (endpoint mode vip) or the addresses of its ready tasks (dnsrr);
-/// <c>tasks.&lt;name&gt;</c> answers the ready tasks; a task's name (<c>web.1.&lt;id&gt;</c>) and aliases
-/// answer its address. The ingress network has no service discovery. When a name exists on several
+/// <c>tasks.&lt;name&gt;</c> answers the ready tasks; a task's name (<c>web.1.&lt;id&gt;</c>) answers its
+/// address, and so do its aliases while it is ready and its service is on the network. The ingress network has no service discovery. When a name exists on several
 /// networks the first network (in the order given) answers, as docker's resolver does. Names are
 /// case-insensitive and may end with a dot.
 /// </summary>
@@ -110,9 +110,12 @@ public sealed class DnsRecords
                     reverse.TryAdd(ReverseName(address), Normalize(endpoint.TaskName) + suffix);
                 }
 
-                foreach (var alias in endpoint.Aliases)
+                if (AnswersAliases(endpoint, view))
                 {
-                    AddOn(alias, [address]);
+                    foreach (var alias in endpoint.Aliases)
+                    {
+                        AddOn(alias, [address]);
+                    }
                 }
             }
         }
@@ -122,6 +125,14 @@ public sealed class DnsRecords
             reverse.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase),
             roundRobin.ToFrozenSet(StringComparer.OrdinalIgnoreCase));
     }
+
+    /// <summary>
+    /// Whether a task's aliases answer its address: as for its service's name, only while it is ready
+    /// and its service is still on the network. A removed service's tasks stop within their grace
+    /// period, and docker drops their aliases with the service's name at once, not when they end.
+    /// </summary>
+    private static bool AnswersAliases(NetworkEndpoint endpoint, NetworkView view) =>
+        endpoint.Ready && (endpoint.ServiceId.Length == 0 || view.Services.Any(s => s.ServiceId == endpoint.ServiceId));
 
     /// <summary>
     /// True when the name is one of the swarm's (then the caller answers, even with no address: a known

@@ -137,6 +137,7 @@ public class ServiceViewTests
         {
             Endpoint = new EndpointSpec(Ports: [new PortConfig(80, 8080, PublishMode: PublishMode.Host), new PortConfig(443, 443)]),
         };
+        task = task with { Status = task.Status with { PortStatus = [new PortConfig(80, 8080, PublishMode: PublishMode.Host)] } };
 
         var row = ServiceView.TaskRows(List(task), [task], Now, noTrunc: false).Single();
 
@@ -144,7 +145,7 @@ public class ServiceViewTests
     }
 
     [Fact]
-    public void A_Task_Shows_The_Host_Port_Its_Node_Picked_And_None_Before_One_Was_Picked()
+    public void A_Task_Shows_The_Host_Ports_Its_Node_Bound_And_None_Before_Its_Node_Reported_Them()
     {
         var endpoint = new EndpointSpec(Ports: [new PortConfig(7200, 0, PublishMode: PublishMode.Host), new PortConfig(80, 8080, PublishMode: PublishMode.Host)]);
         var pending = Task("task00000000000000000one1", 1) with { Endpoint = endpoint };
@@ -156,7 +157,8 @@ public class ServiceViewTests
 
         var rows = ServiceView.TaskRows(List(pending, running), [pending, running], Now, noTrunc: false);
 
-        Assert.Equal(["*:8080->80/tcp", "*:32768->7200/tcp,*:8080->80/tcp"], rows.Select(r => r.Ports));
+        // docker shows the task's PortStatus alone: a Pending task has no port bound, not even its spec's fixed 8080.
+        Assert.Equal(["", "*:32768->7200/tcp,*:8080->80/tcp"], rows.Select(r => r.Ports));
     }
 
     [Theory]

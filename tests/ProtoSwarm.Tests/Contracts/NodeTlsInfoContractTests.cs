@@ -4,7 +4,7 @@ using ProtoSwarm.Contracts;
 
 namespace ProtoSwarm.Tests.Contracts;
 
-/// <summary>NodeDescription.TlsInfo is key 6: a description stored or sent before it existed (six keys) still reads, without TLS info.</summary>
+/// <summary>NodeDescription.TlsInfo is key 6, RegistryPort key 7: a description stored or sent before either existed still reads, without it.</summary>
 public class NodeTlsInfoContractTests
 {
     [Fact]
@@ -25,6 +25,36 @@ public class NodeTlsInfoContractTests
 
         Assert.Equal(new NodeDescription("host-1", "linux", "x86_64", 4_000_000_000, 8L << 30, "0.1.0"), read);
         Assert.Null(read.TlsInfo);
+    }
+
+    [Fact]
+    public void A_Description_Written_Before_Key_7_Reads_With_No_Registry_Port()
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        var writer = new MessagePackWriter(buffer);
+        writer.WriteArrayHeader(7);
+        writer.Write("host-1");
+        writer.Write("linux");
+        writer.Write("x86_64");
+        writer.Write(4_000_000_000L);
+        writer.Write(8L << 30);
+        writer.Write("0.1.0");
+        writer.WriteNil();
+        writer.Flush();
+
+        var read = ContractRegistry.Deserialize<NodeDescription>(buffer.WrittenMemory);
+
+        Assert.Equal(0, read.RegistryPort);
+    }
+
+    [Fact]
+    public void The_Registry_Port_Round_Trips()
+    {
+        var description = new NodeDescription("host-1", "linux", "x86_64", 1, 2, "0.1.0", RegistryPort: 5000);
+
+        var copy = ContractRegistry.Deserialize<NodeDescription>(ContractRegistry.SerializeTyped(description));
+
+        Assert.Equal(5000, copy.RegistryPort);
     }
 
     [Fact]

@@ -60,5 +60,14 @@ public class NodeIdentityTests
         Assert.Equal(Environment.ProcessorCount * 1_000_000_000L, description.NanoCpus);
         Assert.True(description.MemoryBytes > 0);
         Assert.Equal(NodeIdentity.EngineVersion, description.EngineVersion);
+        Assert.Equal(0, description.RegistryPort);
+    }
+
+    [Fact]
+    public void Describe_Reports_The_Port_Of_The_Registry_Listener()
+    {
+        var description = NodeIdentity.Describe("m1", new IPEndPoint(IPAddress.Parse("10.250.0.11"), 5000));
+
+        Assert.Equal(5000, description.RegistryPort);
     }
 }

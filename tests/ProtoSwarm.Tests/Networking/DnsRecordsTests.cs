@@ -105,6 +105,35 @@ public sealed class DnsRecordsTests
     }
 
     [Fact]
+    public void A_Removed_Services_Alias_Goes_With_Its_Name_While_Its_Tasks_Stop()
+    {
+        // `service create --network name=front,alias=bar --name al`, then `service rm al`: the service leaves the view at
+        // once, its task stays (desired Shutdown, so not ready) for its grace period. docker answers NXDOMAIN for al,
+        // tasks.al and bar alike.
+        var stopping = DnsFixtures.Task("10.0.1.20", "s-al", "al.1.gggg", ready: false, "bar");
+        var view = DnsFixtures.Front with { Endpoints = [.. DnsFixtures.Front.Endpoints, stopping] };
+
+        var records = DnsRecords.From([view]);
+
+        Assert.False(records.TryResolve("al", out _));
+        Assert.False(records.TryResolve("tasks.al", out _));
+        Assert.False(records.TryResolve("bar", out _));
+        Assert.False(records.TryResolve("bar.front", out _));
+        Assert.Equal(["10.0.1.20"], Resolve(records, "al.1.gggg"));
+    }
+
+    [Fact]
+    public void A_Tasks_Alias_Answers_Only_While_It_Is_Ready_And_Its_Service_Is_On_The_Network()
+    {
+        var notReady = DnsFixtures.Front with { Endpoints = [DnsFixtures.Task("10.0.1.5", "s-web", "web.1.aaaa", ready: false, "w1")] };
+        var serviceGone = DnsFixtures.Front with { Services = [] };
+
+        Assert.False(DnsRecords.From([notReady]).TryResolve("w1", out _));
+        Assert.False(DnsRecords.From([serviceGone]).TryResolve("w1", out _));
+        Assert.Equal(["10.0.1.5"], Resolve(DnsRecords.From([serviceGone]), "web.1.aaaa"));
+    }
+
+    [Fact]
     public void Pointer_Queries_Answer_Task_Name_Dot_Network_And_Service_For_A_Vip()
     {
         Assert.True(Records.TryResolvePointer("5.1.0.10.in-addr.arpa.", out var task));

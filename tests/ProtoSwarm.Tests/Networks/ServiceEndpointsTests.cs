@@ -131,6 +131,34 @@ public sealed class ServiceEndpointsTests
         Assert.Null(ServiceEndpoints.AllocatePorts(Service("s1", "web", ports: [new PortConfig(80, 4789)]).Spec, ServiceEndpoint.None, [], reserved).Rejected);
     }
 
+    [Theory]
+    [InlineData(PublishMode.Ingress)]
+    [InlineData(PublishMode.Host)]
+    public void The_Port_Of_A_Managers_Registry_Listener_Is_Refused_In_Either_Mode(PublishMode mode)
+    {
+        // `-p 5000:80` on a lab (managers' --registry-listen ADDR:5000) made the routing mesh answer MANAGER:5000 instead of the registry.
+        var m1 = Node("m1", 2377) with { Role = NodeRole.Manager, Description = new NodeDescription("m1", "linux", "x86_64", 0, 0, "", RegistryPort: 5000) };
+        var reserved = ServiceEndpoints.SwarmPorts([m1, Node("w1", 2377)], cluster: null);
+        var spec = Service("s1", "web", ports: [new PortConfig(80, 5000, PublishMode: mode)]).Spec;
+
+        var (_, rejected) = ServiceEndpoints.AllocatePorts(spec, ServiceEndpoint.None, [], reserved);
+
+        Assert.Equal(RejectCode.InvalidArgument, rejected!.Code);
+        Assert.Equal(
+            "Port 5000/tcp cannot be published: it is the swarm registry's plain listener on node m1 (`protoswarmd --registry-listen`), which the swarm uses itself; publish another port (--publish PUBLISHED:80).",
+            rejected.Reason);
+        // Only TCP: the listener is HTTP, and 5000/udp is free.
+        Assert.Null(ServiceEndpoints.AllocatePorts(Service("s1", "web", ports: [new PortConfig(80, 5000, PortProtocol.Udp, mode)]).Spec, ServiceEndpoint.None, [], reserved).Rejected);
+    }
+
+    [Fact]
+    public void A_Node_Without_A_Registry_Listener_Reserves_No_Registry_Port()
+    {
+        var reserved = ServiceEndpoints.SwarmPorts([Node("m1", 2377)], cluster: null);
+
+        Assert.True(reserved.Keys.Select(k => (k.Protocol, k.Port)).ToHashSet().SetEquals([(PortProtocol.Udp, 4789), (PortProtocol.Tcp, 2377)]));
+    }
+
     [Fact]
     public void The_Swarm_Picks_No_Port_The_Swarm_Uses_Or_Another_Service_Publishes_In_Host_Mode()
     {

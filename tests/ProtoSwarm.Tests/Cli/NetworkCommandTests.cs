@@ -31,6 +31,23 @@ public sealed class NetworkCommandTests
         Assert.Equal("newid\n", output);
     }
 
+    [Theory]
+    [InlineData("-o", "encrypted", "encrypted overlays are not supported")]
+    [InlineData("-o", "encrypted=", "encrypted overlays are not supported")]
+    [InlineData("--opt", "encrypted=true", "encrypted overlays are not supported")]
+    [InlineData("-o", "com.docker.network.driver.overlay.vxlanid_list=4097", "the VXLAN id is allocated by the swarm")]
+    public async Task Network_Create_Refuses_An_Option_The_Swarm_Cannot_Honour_Sending_Nothing(string flag, string option, string why)
+    {
+        var node = new FakeNode(_ => new NetworkCreated("newid"));
+
+        var (code, _, err) = await RunAsync(node, "network", "create", flag, option, "front");
+
+        Assert.NotEqual(0, code);
+        Assert.Contains($"--opt '{option}': {why}", err, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", err, StringComparison.Ordinal);
+        Assert.Empty(node.Requests);
+    }
+
     [Fact]
     public async Task Network_Create_Ingress_Asks_For_The_Routing_Mesh_Network_With_Its_Own_Subnet()
     {

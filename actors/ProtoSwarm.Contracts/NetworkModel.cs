@@ -26,6 +26,26 @@ public sealed record NetworkSpec(
     /// <summary>docker's option for an overlay's MTU.</summary>
     public const string MtuOption = "com.docker.network.driver.mtu";
 
+    /// <summary>docker's option asking for an overlay whose VXLAN traffic is encrypted (IPsec ESP between nodes).</summary>
+    public const string EncryptedOption = "encrypted";
+
+    /// <summary>docker's option naming an overlay's VXLAN id (VNI); inspect shows the allocated one under it.</summary>
+    public const string VxlanIdOption = "com.docker.network.driver.overlay.vxlanid_list";
+
+    /// <summary>
+    /// Why an option cannot be honoured, or null when it can. Refused rather than stored: kept, it
+    /// showed in `network inspect` as if in force while the network ran without it (traffic in the
+    /// clear, another VNI). The key as docker reads it; any value (even empty) is refused alike.
+    /// </summary>
+    public static string? OptionProblem(string key) => key.Trim() switch
+    {
+        EncryptedOption =>
+            "encrypted overlays are not supported: ProtoSwarm has no IPsec (ESP) encryption of VXLAN traffic between nodes, so the network would carry its traffic in the clear; leave the option out",
+        VxlanIdOption =>
+            "the VXLAN id is allocated by the swarm, one per network from 4096 up, and cannot be chosen; leave the option out (`network inspect` shows the one allocated)",
+        _ => null,
+    };
+
     [Key(7)]
     public ImmutableSortedDictionary<string, string> Labels { get; init; } = Labels ?? ImmutableSortedDictionary<string, string>.Empty;
 

@@ -82,6 +82,9 @@ public static partial class NetworkCommands
             problems.Add($"--opt {NetworkSpec.MtuOption}: {mtuProblem}.");
         }
 
+        // Here too, not only in the CLI, so a client library or a stack's driver_opts gets the same answer.
+        problems.AddRange(spec.Options.Keys.Where(k => NetworkSpec.OptionProblem(k) is not null).Select(k => $"--opt {k}: {NetworkSpec.OptionProblem(k)}."));
+
         var (subnet, gateway, addressProblem) = ChooseSubnet(spec, existing, NodeAddresses(nodes ?? []));
         if (addressProblem is not null)
         {

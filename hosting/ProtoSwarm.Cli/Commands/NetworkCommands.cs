@@ -32,7 +32,7 @@ internal static class NetworkCommands
         var labels = new Option<string[]>("--label") { Description = "Set metadata on a network (KEY=VALUE)", DefaultValueFactory = _ => [] }
             .CheckedBy(l => l.Split('=', 2)[0].Length == 0 ? $"--label '{l}' has no name; write --label KEY=VALUE." : null);
         var options = new Option<string[]>("--opt", "-o") { Description = "Set driver specific options (com.docker.network.driver.mtu=N)", DefaultValueFactory = _ => [] }
-            .CheckedBy(o => o.Split('=', 2) is [{ Length: > 0 }, _] ? null : $"--opt '{o}' must be KEY=VALUE, such as com.docker.network.driver.mtu=1400.");
+            .CheckedBy(OptionProblem);
         var name = new Argument<string>("NETWORK") { Description = "The network's name" };
         var command = new Command("create", "Create a network").With(driver, subnet, gateway, attachable, ingress, isInternal, labels, options, name);
         app.SetAction(command, async (parse, cli, ct) =>
@@ -134,6 +134,15 @@ internal static class NetworkCommands
         });
         return command;
     }
+
+    /// <summary>
+    /// Why an --opt cannot be used, or null: KEY=VALUE, and not an option the swarm cannot honour
+    /// (encrypted, the VXLAN id), which is refused in any form, even as a key alone.
+    /// </summary>
+    public static string? OptionProblem(string option) =>
+        NetworkSpec.OptionProblem(option.Split('=', 2)[0]) is { } problem
+            ? $"--opt '{option}': {problem}."
+            : option.Split('=', 2) is [{ Length: > 0 }, _] ? null : $"--opt '{option}' must be KEY=VALUE, such as com.docker.network.driver.mtu=1400.";
 
     /// <summary>Why a --filter cannot be used, or null: key=value with a key docker's `network ls` takes here.</summary>
     public static string? CheckFilter(string filter) => ServiceFilter.Check(filter, FilterKeys);

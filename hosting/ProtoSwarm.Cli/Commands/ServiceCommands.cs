@@ -293,13 +293,11 @@ internal static class ServiceCommands
             }
             else
             {
-                // The managers store network ids; --network-add/--network-rm name networks, so the spec read is named the same way first.
-                var networkNames = flags.Has("--network-add") || flags.Has("--network-rm")
-                    ? (await cli.Swarm.Networks.ListAsync(ct)).ToDictionary(n => n.Id, n => n.Spec.Name, StringComparer.Ordinal)
-                    : null;
+                // The managers store network ids; --network-add/--network-rm name networks (by name, id or id prefix), so each is turned into its id.
+                List<NetworkObject> networks = flags.Has("--network-add") || flags.Has("--network-rm") ? [.. await cli.Swarm.Networks.ListAsync(ct)] : [];
                 updated = await ChangeAsync(cli, current, typed, read =>
                 {
-                    var spec = ServiceFlags.Update(networkNames is null ? read.Spec : WithNetworkNames(read.Spec, networkNames), flags);
+                    var spec = ServiceFlags.Update(read.Spec, flags, (flag, networkRef) => ServiceFlags.NetworkId(networks, flag, networkRef));
                     return spec.Error is { } error ? throw new SwarmCommandException(RejectCode.InvalidArgument, error) : spec.Value;
                 }, resolveImage.Value, ct);
             }
@@ -310,14 +308,6 @@ internal static class ServiceCommands
         });
         return command;
     }
-
-    private static ServiceSpec WithNetworkNames(ServiceSpec spec, Dictionary<string, string> names) => spec with
-    {
-        TaskTemplate = spec.TaskTemplate with
-        {
-            Networks = [.. spec.TaskTemplate.Networks.Select(n => names.TryGetValue(n.Target, out var name) ? n with { Target = name } : n)],
-        },
-    };
 
     /// <summary>
     /// Sends a change made from the service as read. The managers also write the service (an update's

@@ -193,7 +193,7 @@ internal static partial class ServiceFlags
                         Constraints = Distinct([], flags.All("--constraint"), [], v => Constraint("--constraint", v).OrThrow()),
                         Preferences = [.. Distinct([], flags.All("--placement-pref"), [], v => PlacementPref("--placement-pref", v).OrThrow()).Select(d => new PlacementPreference(d))],
                     },
-                    Networks = Networks([], flags.All("--network"), []),
+                    Networks = Networks(flags.All("--network")),
                 },
             };
             return Checked<ServiceSpec>.Ok(Common(spec, flags, creating: true));
@@ -204,8 +204,11 @@ internal static partial class ServiceFlags
         }
     }
 
-    /// <summary>`service update`: the service's spec as read, changed by the flags given.</summary>
-    public static Checked<ServiceSpec> Update(ServiceSpec spec, FlagValues flags)
+    /// <summary>
+    /// `service update`: the service's spec as read, changed by the flags given; <paramref name="networkId"/>
+    /// turns the networks --network-add/--network-rm name into the ids the spec holds (as given when null).
+    /// </summary>
+    public static Checked<ServiceSpec> Update(ServiceSpec spec, FlagValues flags, NetworkIdResolver? networkId = null)
     {
         try
         {
@@ -247,7 +250,7 @@ internal static partial class ServiceFlags
                     Constraints = Distinct(template.Placement.Constraints, flags.All("--constraint-add"), [.. flags.All("--constraint-rm").Select(v => Constraint("--constraint-rm", v).OrThrow())], v => Constraint("--constraint-add", v).OrThrow()),
                     Preferences = [.. preferences.Select(d => new PlacementPreference(d))],
                 },
-                Networks = Networks(template.Networks, flags.All("--network-add"), flags.All("--network-rm")),
+                Networks = Networks(template.Networks, flags.All("--network-add"), flags.All("--network-rm"), networkId ?? UnresolvedNetworks),
                 ForceUpdate = template.ForceUpdate + (flags.Has("--force") ? 1 : 0),
             };
             spec = spec with
@@ -519,30 +522,94 @@ internal static partial class ServiceFlags
         }
     }
 
+    /// <summary>
+    /// docker's order (updatePorts): the --publish-rm ports leave the spec as read, then each added port
+    /// joins, replacing one published on the same port. Removing after adding instead took away the
+    /// port just added for the same target (`--publish-rm 8080 --publish-add 9090:8080` left none).
+    /// </summary>
     private static ImmutableArray<PortConfig> Ports(ImmutableArray<PortConfig> current, IReadOnlyList<string> add, IReadOnlyList<string> remove)
     {
-        var ports = current.ToList();
+        var removals = remove.SelectMany(r => PortRemovals(r).OrThrow()).ToList();
+        var ports = current.Where(p => !removals.Any(r => r.Target == p.TargetPort && r.Protocol == p.Protocol)).ToList();
         foreach (var port in add.SelectMany(value => Ports("--publish-add", value).OrThrow()))
         {
             ports.RemoveAll(p => p.Protocol == port.Protocol && (port.PublishedPort != 0 ? p.PublishedPort == port.PublishedPort : p.TargetPort == port.TargetPort && p.PublishedPort == 0));
             ports.Add(port);
         }
 
-        var removals = remove.SelectMany(r => PortRemovals(r).OrThrow()).ToList();
-        return [.. ports.Where(p => !removals.Any(r => r.Target == p.TargetPort && r.Protocol == p.Protocol))];
+        return [.. ports];
     }
 
-    private static ImmutableArray<NetworkAttachment> Networks(ImmutableArray<NetworkAttachment> current, IReadOnlyList<string> add, IReadOnlyList<string> remove)
+    /// <summary>`service create`'s --network list as given (a later one replacing an earlier of the same name); the managers resolve the names.</summary>
+    private static ImmutableArray<NetworkAttachment> Networks(IReadOnlyList<string> given)
     {
-        var networks = current.ToList();
-        foreach (var value in add)
+        var networks = new List<NetworkAttachment>();
+        foreach (var value in given)
         {
             var network = Network("--network", value).OrThrow();
             networks.RemoveAll(n => n.Target == network.Target);
             networks.Add(network);
         }
 
-        return [.. networks.Where(n => !remove.Contains(n.Target, StringComparer.Ordinal))];
+        return [.. networks];
+    }
+
+    /// <summary>
+    /// docker's order (updateNetworks): the --network-rm networks leave the spec as read, then each
+    /// --network-add one joins, so one network in both is attached again with the new aliases. Both
+    /// name a network by name, id or id prefix; <paramref name="networkId"/> turns each into the id the
+    /// managers store (and refuses one the swarm does not have), so a removal by id or prefix finds its
+    /// attachment, and a network already attached is refused however it is named, as docker refuses it.
+    /// </summary>
+    private static ImmutableArray<NetworkAttachment> Networks(
+        ImmutableArray<NetworkAttachment> current, IReadOnlyList<string> add, IReadOnlyList<string> remove, NetworkIdResolver networkId)
+    {
+        var removed = remove.Select(r => networkId("--network-rm", r.Trim()).OrThrow()).ToHashSet(StringComparer.Ordinal);
+        // The spec as read holds ids; one holding a name (stored before ids were) still compares by id.
+        var networks = current.Where(n => !removed.Contains(networkId("", n.Target) is { Error: null } id ? id.Value : n.Target)).ToList();
+        foreach (var value in add)
+        {
+            var network = Network("--network-add", value).OrThrow();
+            var id = networkId("--network-add", network.Target).OrThrow();
+            if (networks.Any(n => n.Target == id || n.Target == network.Target))
+            {
+                throw new FlagException(
+                    $"--network-add '{value}': the service is already attached to network {network.Target}; to change its aliases, give it to --network-rm as well.");
+            }
+
+            networks.Add(network with { Target = id });
+        }
+
+        return [.. networks];
+    }
+
+    /// <summary>
+    /// The id of the network a flag's value names (its name, id or a unique id prefix), or why there is
+    /// none; the flag is for the message. <see cref="UnresolvedNetworks"/> keeps values as given.
+    /// </summary>
+    public delegate Checked<string> NetworkIdResolver(string flag, string networkRef);
+
+    /// <summary>Values as given: for a spec whose networks no one resolves (the managers do).</summary>
+    public static readonly NetworkIdResolver UnresolvedNetworks = (_, networkRef) => Checked<string>.Ok(networkRef);
+
+    /// <summary>
+    /// A network named as docker's daemon resolves it, and as the managers do: full id, exact name, or
+    /// an id prefix only one network's id starts with; an unknown or ambiguous one is refused naming the flag.
+    /// </summary>
+    public static Checked<string> NetworkId(IReadOnlyCollection<NetworkObject> networks, string flag, string networkRef)
+    {
+        if ((networks.FirstOrDefault(n => n.Id == networkRef) ?? networks.FirstOrDefault(n => n.Spec.Name == networkRef)) is { } exact)
+        {
+            return Checked<string>.Ok(exact.Id);
+        }
+
+        var byPrefix = networkRef.Length == 0 ? [] : networks.Where(n => n.Id.StartsWith(networkRef, StringComparison.Ordinal)).ToList();
+        return byPrefix.Count switch
+        {
+            1 => Checked<string>.Ok(byPrefix[0].Id),
+            0 => Checked<string>.Fail($"{Named(flag, networkRef)}: network {networkRef} not found; name one of the swarm's networks by name, id or id prefix (see `protoswarm network ls`)."),
+            _ => Checked<string>.Fail($"{Named(flag, networkRef)}: network {networkRef} is ambiguous, {byPrefix.Count} network ids start with it; give more of the id, or the name."),
+        };
     }
 
     // ---- one value each

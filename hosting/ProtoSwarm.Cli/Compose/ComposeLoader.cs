@@ -378,6 +378,15 @@ internal static class ComposeLoader
             reader.Warn($"Ignoring options ProtoSwarm does not support yet: {path}.enable_ipv6");
         }
 
+        var options = Strings(reader, body["driver_opts"], ComposeReader.Child(path, "driver_opts")).ToList();
+        foreach (var option in options)
+        {
+            if (NetworkSpec.OptionProblem(option.Key) is { } problem)
+            {
+                reader.Error(body["driver_opts"]!, ComposeReader.Child(ComposeReader.Child(path, "driver_opts"), option.Key), problem);
+            }
+        }
+
         var subnet = body["ipam"] is { } ipam ? Subnet(reader, ipam, ComposeReader.Child(path, "ipam")) : null;
         var full = name ?? $"{stack}_{key}";
         return new StackNetwork(key, full, false, new NetworkSpec(
@@ -386,7 +395,7 @@ internal static class ComposeLoader
             Attachable: body["attachable"] is { } attachable && (reader.Bool(attachable, ComposeReader.Child(path, "attachable")) ?? false),
             Internal: body["internal"] is { } isInternal && (reader.Bool(isInternal, ComposeReader.Child(path, "internal")) ?? false),
             Labels: StackLabels(stack, Strings(reader, body["labels"], ComposeReader.Child(path, "labels"))),
-            Options: ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, Strings(reader, body["driver_opts"], ComposeReader.Child(path, "driver_opts")))));
+            Options: ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, options)));
     }
 
     private static string? Subnet(ComposeReader reader, ComposeNode node, string path)

@@ -8,7 +8,7 @@ namespace ProtoSwarm.Cli.Output;
 internal static class NetworkListing
 {
     /// <summary>docker's option naming an overlay's VXLAN id, shown in `network inspect`.</summary>
-    public const string VxlanIdOption = "com.docker.network.driver.overlay.vxlanid_list";
+    public const string VxlanIdOption = NetworkSpec.VxlanIdOption;
 
     public static readonly IReadOnlyDictionary<string, string> Columns = new Dictionary<string, string>(StringComparer.Ordinal)
     {

@@ -31,6 +31,23 @@ public sealed class NetworkCommandTests
         Assert.Equal("newid\n", output);
     }
 
+    [Theory]
+    [InlineData("-o", "encrypted", "encrypted overlays are not supported")]
+    [InlineData("-o", "encrypted=", "encrypted overlays are not supported")]
+    [InlineData("--opt", "encrypted=true", "encrypted overlays are not supported")]
+    [InlineData("-o", "com.docker.network.driver.overlay.vxlanid_list=4097", "the VXLAN id is allocated by the swarm")]
+    public async Task Network_Create_Refuses_An_Option_The_Swarm_Cannot_Honour_Sending_Nothing(string flag, string option, string why)
+    {
+        var node = new FakeNode(_ => new NetworkCreated("newid"));
+
+        var (code, _, err) = await RunAsync(node, "network", "create", flag, option, "front");
+
+        Assert.NotEqual(0, code);
+        Assert.Contains($"--opt '{option}': {why}", err, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", err, StringComparison.Ordinal);
+        Assert.Empty(node.Requests);
+    }
+
     [Fact]
     public async Task Network_Create_Ingress_Asks_For_The_Routing_Mesh_Network_With_Its_Own_Subnet()
     {
@@ -191,17 +208,25 @@ public sealed class NetworkCommandTests
         Assert.Contains("network gone not found", plain.Err, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task Service_Update_Adds_And_Removes_Networks_By_Name_Though_The_Managers_Store_Ids()
+    private static readonly NetworkObject Back = Network("backid0000000000000000000c", "back", "10.0.2.0/24", 4098);
+
+    /// <summary>A fake swarm where service web is attached to <see cref="Front"/> (by id, as the managers store it); its networks ingress, front and back unless given.</summary>
+    private static FakeNode SwarmWithWebOnFront(params NetworkObject[] networks)
     {
         var web = Service(spec: Spec() with { TaskTemplate = Spec().TaskTemplate with { Networks = [new NetworkAttachment(Front.Id)] } });
-        var node = new FakeNode(request => request switch
+        return new FakeNode(request => request switch
         {
             InspectService => new ServiceDetails(web, new ServiceReplicas(3, 3)),
-            ListNetworks => new NetworkList([Ingress, Front]),
+            ListNetworks => new NetworkList(networks.Length > 0 ? [.. networks] : [Ingress, Front, Back]),
             UpdateService u => new ServiceUpdated(u.ServiceRef, u.Version + 1),
             _ => throw new InvalidOperationException(),
         });
+    }
+
+    [Fact]
+    public async Task Service_Update_Adds_And_Removes_Networks_By_Name_As_The_Ids_The_Managers_Store()
+    {
+        var node = SwarmWithWebOnFront();
 
         var added = await RunAsync(node, "service", "update", "--network-add", "back", "--detach", "web");
         var addedSpec = node.Requests.OfType<UpdateService>().Last().Spec!;
@@ -209,8 +234,52 @@ public sealed class NetworkCommandTests
         var removedSpec = node.Requests.OfType<UpdateService>().Last().Spec!;
 
         Assert.Equal((0, 0), (added.Code, removed.Code));
-        Assert.Equal(["front", "back"], addedSpec.TaskTemplate.Networks.Select(n => n.Target));
+        Assert.Equal([Front.Id, Back.Id], addedSpec.TaskTemplate.Networks.Select(n => n.Target));
         Assert.Empty(removedSpec.TaskTemplate.Networks);
+    }
+
+    [Theory]
+    [InlineData("frontid000000000000000000b")]
+    [InlineData("frontid")]
+    [InlineData("front")]
+    public async Task Service_Update_Network_Rm_Takes_A_Name_An_Id_Or_An_Id_Prefix(string networkRef)
+    {
+        var node = SwarmWithWebOnFront();
+
+        var (code, _, err) = await RunAsync(node, "service", "update", "--network-rm", networkRef, "--detach", "web");
+
+        Assert.Equal((0, ""), (code, err));
+        Assert.Empty(node.Requests.OfType<UpdateService>().Single().Spec!.TaskTemplate.Networks);
+    }
+
+    [Theory]
+    [InlineData("--network-rm", "nope", "--network-rm 'nope': network nope not found; name one of the swarm's networks by name, id or id prefix (see `protoswarm network ls`).")]
+    [InlineData("--network-add", "nope", "--network-add 'nope': network nope not found; name one of the swarm's networks by name, id or id prefix (see `protoswarm network ls`).")]
+    [InlineData("--network-rm", "i", "--network-rm 'i': network i is ambiguous, 2 network ids start with it; give more of the id, or the name.")]
+    [InlineData("--network-add", "frontid", "--network-add 'frontid': the service is already attached to network frontid; to change its aliases, give it to --network-rm as well.")]
+    [InlineData("--network-add", "front", "--network-add 'front': the service is already attached to network front; to change its aliases, give it to --network-rm as well.")]
+    public async Task Service_Update_Refuses_An_Unknown_Ambiguous_Or_Already_Attached_Network_Sending_Nothing(string flag, string networkRef, string message)
+    {
+        // Two network ids start with "i": ingress's and this one's.
+        var node = SwarmWithWebOnFront(Ingress, Front, Back, Network("idother000000000000000000d", "other", "10.0.3.0/24", 4099));
+
+        var (code, _, err) = await RunAsync(node, "service", "update", flag, networkRef, "--detach", "web");
+
+        Assert.Equal(1, code);
+        Assert.Equal("Error: " + message, err.Trim());
+        Assert.Empty(node.Requests.OfType<UpdateService>());
+    }
+
+    [Fact]
+    public async Task Service_Update_Network_Rm_And_Add_Of_One_Network_Attaches_It_Again_With_The_New_Aliases()
+    {
+        var node = SwarmWithWebOnFront();
+
+        var (code, _, err) = await RunAsync(node, "service", "update", "--network-rm", "front", "--network-add", "name=front,alias=two", "--detach", "web");
+
+        Assert.Equal((0, ""), (code, err));
+        var network = Assert.Single(node.Requests.OfType<UpdateService>().Single().Spec!.TaskTemplate.Networks);
+        Assert.Equal((Front.Id, "two"), (network.Target, string.Join(',', network.Aliases)));
     }
 
     [Fact]

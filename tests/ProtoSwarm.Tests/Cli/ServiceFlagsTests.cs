@@ -508,6 +508,64 @@ public class ServiceFlagsTests
     }
 
     [Fact]
+    public void Publish_Rm_Then_Add_Of_One_Target_Leaves_The_Added_Port_As_Docker_Does()
+    {
+        // docker's updatePorts: the removals apply to the ports as read, then the additions join.
+        var before = Created("--publish", "8080:8080", "--publish", "53:53/udp");
+
+        var after = Updated(before, "--publish-rm", "8080", "--publish-add", "9090:8080");
+
+        Assert.Equal([new PortConfig(53, 53, PortProtocol.Udp), new PortConfig(8080, 9090)], after.Endpoint.Ports.ToArray());
+    }
+
+    [Fact]
+    public void Network_Rm_Then_Add_Of_One_Network_Attaches_It_Again_With_The_New_Aliases()
+    {
+        var before = Created("--network", "front", "--network", "back");
+
+        var after = Updated(before, "--network-rm", "front", "--network-add", "name=front,alias=two");
+
+        Assert.Equal([("back", ""), ("front", "two")], after.TaskTemplate.Networks.Select(n => (n.Target, string.Join(',', n.Aliases))));
+    }
+
+    private static readonly NetworkObject[] SwarmNetworks =
+    [
+        new("frontid000000000000000000b", ObjectMeta.New(Joined), new NetworkSpec("front"), "10.0.1.0/24", "10.0.1.1", 4097),
+        new("backid0000000000000000000c", ObjectMeta.New(Joined), new NetworkSpec("back"), "10.0.2.0/24", "10.0.2.1", 4098),
+    ];
+
+    private static Checked<ServiceSpec> UpdatedOnSwarm(ServiceSpec spec, params string[] pairs) =>
+        ServiceFlags.Update(spec, Values(pairs), (flag, networkRef) => ServiceFlags.NetworkId(SwarmNetworks, flag, networkRef));
+
+    [Theory]
+    [InlineData("front")]
+    [InlineData("frontid000000000000000000b")]
+    [InlineData("fr")]
+    public void Network_Rm_Finds_The_Stored_Id_By_Name_Id_Or_Id_Prefix(string networkRef)
+    {
+        var before = Created("--network", "frontid000000000000000000b", "--network", "backid0000000000000000000c");
+
+        var after = UpdatedOnSwarm(before, "--network-rm", networkRef);
+
+        Assert.Null(after.Error);
+        Assert.Equal(["backid0000000000000000000c"], after.Value.TaskTemplate.Networks.Select(n => n.Target));
+    }
+
+    [Theory]
+    [InlineData("--network-rm", "nope", "--network-rm 'nope': network nope not found;")]
+    [InlineData("--network-add", "name=nope,alias=x", "--network-add 'nope': network nope not found;")]
+    [InlineData("--network-add", "fr", "--network-add 'fr': the service is already attached to network fr;")]
+    [InlineData("--network-add", "name=front,alias=x", "--network-add 'name=front,alias=x': the service is already attached to network front;")]
+    public void Network_Update_Refuses_An_Unknown_Network_And_One_Already_Attached_However_Named(string flag, string value, string start)
+    {
+        var before = Created("--network", "frontid000000000000000000b");
+
+        var after = UpdatedOnSwarm(before, flag, value);
+
+        Assert.StartsWith(start, after.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Update_Adds_Then_Removes_List_Entries_As_Docker_Does()
     {
         var before = Created(

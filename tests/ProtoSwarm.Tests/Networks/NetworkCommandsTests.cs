@@ -103,7 +103,13 @@ public sealed class NetworkCommandsTests
         { "mtu small", Mtu("500"), "'500' is not an MTU" },
         { "mtu large", Mtu("9001"), "'9001' is not an MTU" },
         { "attachable ingress", new NetworkSpec("n", Ingress: true, Attachable: true), "the ingress network cannot be attachable" },
+        { "encrypted", Option(NetworkSpec.EncryptedOption, "true"), "--opt encrypted: encrypted overlays are not supported: ProtoSwarm has no IPsec (ESP) encryption" },
+        { "encrypted empty", Option(NetworkSpec.EncryptedOption, ""), "--opt encrypted: encrypted overlays are not supported" },
+        { "vni", Option(NetworkSpec.VxlanIdOption, "4097"), "--opt com.docker.network.driver.overlay.vxlanid_list: the VXLAN id is allocated by the swarm" },
     };
+
+    private static NetworkSpec Option(string key, string value) =>
+        new("n", Options: ImmutableSortedDictionary<string, string>.Empty.Add(key, value));
 
     [Theory]
     [MemberData(nameof(InvalidSpecs))]

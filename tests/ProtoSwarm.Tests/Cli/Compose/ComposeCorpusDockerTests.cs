@@ -28,6 +28,8 @@ public sealed class ComposeCorpusDockerTests
         ["managers-checks.yml"] = "the managers' check of each service spec (ServiceSpecValidator, which stack config runs here)",
         // Not refused by docker at all: its local volume driver takes mount options; ProtoSwarm's nodes have none.
         ["volume-driver-opts.yml"] = "accepted by docker; refused here, where it would have made an empty volume",
+        // docker encrypts (IPsec) and takes a chosen VNI; ProtoSwarm's overlays would run without either, silently.
+        ["network-driver-opts.yml"] = "accepted by docker; refused here, where overlays are not encrypted and the VXLAN id is the swarm's to allocate",
         // Docker's loader checks neither: its daemon takes any log driver it has a plugin for, and swarmkit any DNS text.
         ["bad-logging-dns.yml"] = "accepted by docker's loader; refused here, where a node keeps only json-file, local or none, and a DNS value must be one",
     };

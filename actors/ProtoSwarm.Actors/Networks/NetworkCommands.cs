@@ -83,7 +83,7 @@ public static partial class NetworkCommands
         }
 
         // Here too, not only in the CLI, so a client library or a stack's driver_opts gets the same answer.
-        problems.AddRange(spec.Options.Keys.Where(k => NetworkSpec.OptionProblem(k) is not null).Select(k => $"--opt {k}: {NetworkSpec.OptionProblem(k)}."));
+        problems.AddRange(spec.Options.Keys.Select(k => NetworkSpec.OptionProblem(k) is { } problem ? $"--opt {k}: {problem}." : null).OfType<string>());
 
         var (subnet, gateway, addressProblem) = ChooseSubnet(spec, existing, NodeAddresses(nodes ?? []));
         if (addressProblem is not null)

@@ -139,10 +139,13 @@ internal static class NetworkCommands
     /// Why an --opt cannot be used, or null: KEY=VALUE, and not an option the swarm cannot honour
     /// (encrypted, the VXLAN id), which is refused in any form, even as a key alone.
     /// </summary>
-    public static string? OptionProblem(string option) =>
-        NetworkSpec.OptionProblem(option.Split('=', 2)[0]) is { } problem
+    public static string? OptionProblem(string option)
+    {
+        var parts = option.Split('=', 2);
+        return NetworkSpec.OptionProblem(parts[0]) is { } problem
             ? $"--opt '{option}': {problem}."
-            : option.Split('=', 2) is [{ Length: > 0 }, _] ? null : $"--opt '{option}' must be KEY=VALUE, such as com.docker.network.driver.mtu=1400.";
+            : parts is [{ Length: > 0 }, _] ? null : $"--opt '{option}' must be KEY=VALUE, such as com.docker.network.driver.mtu=1400.";
+    }
 
     /// <summary>Why a --filter cannot be used, or null: key=value with a key docker's `network ls` takes here.</summary>
     public static string? CheckFilter(string filter) => ServiceFilter.Check(filter, FilterKeys);

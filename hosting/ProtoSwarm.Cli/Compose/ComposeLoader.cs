@@ -378,12 +378,13 @@ internal static class ComposeLoader
             reader.Warn($"Ignoring options ProtoSwarm does not support yet: {path}.enable_ipv6");
         }
 
-        var options = Strings(reader, body["driver_opts"], ComposeReader.Child(path, "driver_opts")).ToList();
+        var optionsPath = ComposeReader.Child(path, "driver_opts");
+        var options = Strings(reader, body["driver_opts"], optionsPath).ToList();
         foreach (var option in options)
         {
             if (NetworkSpec.OptionProblem(option.Key) is { } problem)
             {
-                reader.Error(body["driver_opts"]!, ComposeReader.Child(ComposeReader.Child(path, "driver_opts"), option.Key), problem);
+                reader.Error(body["driver_opts"]!, ComposeReader.Child(optionsPath, option.Key), problem);
             }
         }
 

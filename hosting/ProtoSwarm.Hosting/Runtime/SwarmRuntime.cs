@@ -219,6 +219,9 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
         }
     }
 
+    /// <summary>This node as it describes itself to the managers (at init, join and in every heartbeat).</summary>
+    private NodeDescription Describe() => NodeIdentity.Describe(_options.Hostname, _options.RegistryListen);
+
     private async Task<object> AskManagerAsync(object request, CancellationToken ct)
     {
         var member = _member;
@@ -388,7 +391,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
             var nodeId = SwarmIds.New();
             var raftId = NodeCommands.NewRaftId([]);
             var addr = advertise.ToString();
-            var self = NodeCommands.NewNode(nodeId, NodeRole.Manager, addr, _options.ListenAddr.Port, NodeIdentity.Describe(_options.Hostname, _options.RegistryListen), now, leader: true, raftId);
+            var self = NodeCommands.NewNode(nodeId, NodeRole.Manager, addr, _options.ListenAddr.Port, Describe(), now, leader: true, raftId);
             // A new swarm's log gets a new data key, whatever a past membership left behind.
             RaftSealing.DeleteDataKey(_options);
             using (var sealer = RaftSealing.OpenSealer(_options, unlockKey))
@@ -578,7 +581,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
         }
 
         var key = NodeKey.Generate();
-        var request = new JoinRequest(m.RequestId, m.Token, advertise, NodeIdentity.Describe(_options.Hostname, _options.RegistryListen), key.CreateCsr().ToPem(), _options.ListenAddr.Port);
+        var request = new JoinRequest(m.RequestId, m.Token, advertise, Describe(), key.CreateCsr().ToPem(), _options.ListenAddr.Port);
         object reply;
         try
         {
@@ -834,7 +837,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
             _renewAt = _certificates.RenewAt(Random.Shared);
             var networks = await NetworksForAsync(state);
             var member = await SwarmMember.StartAsync(
-                state, _options, _credentials, NodeIdentity.Describe(_options.Hostname, _options.RegistryListen), _loggerFactory, _time, OnAck, OnRejected, _unlockKey, key => _unlockKey = key,
+                state, _options, _credentials, Describe(), _loggerFactory, _time, OnAck, OnRejected, _unlockKey, key => _unlockKey = key,
                 _executor is null ? null : () => TaskSupervisor.PropsFor(_executor, _time, _loggerFactory, _options.MaxConcurrentStarts),
                 networks is null ? null : () => Props.FromProducer(() => new NetworkAgentActor(networks, _loggerFactory)));
             _member = member;

@@ -70,12 +70,8 @@ public class SwarmClusterProviderTests
     /// list, never blocked. Without <see cref="SwarmClusterProvider.BlocksHandled"/> it failed 3 runs in 3.
     /// </summary>
     [Fact]
-    public async Task A_Member_Replaced_At_Its_Address_Is_Never_Blocked_By_A_Stale_List()
-    {
-        var provider = new SwarmClusterProvider();
-        var system = new ActorSystem().WithRemote(RemoteConfig.BindTo("127.0.0.1")).WithCluster(SwarmMember.ClusterSettings("stage", provider));
-        await system.Cluster().StartMemberAsync();
-        try
+    public Task A_Member_Replaced_At_Its_Address_Is_Never_Blocked_By_A_Stale_List() =>
+        WithMemberAsync(async (provider, system) =>
         {
             Assert.True(provider.BlocksHandled, "Proto.Cluster's answer to a block was not found to replace: its private shape changed");
             using var slowBlock = new SlowBlocks(system, TimeSpan.FromMilliseconds(100));
@@ -94,21 +90,12 @@ public class SwarmClusterProviderTests
                 Assert.Contains(replacement.MemberId, system.Cluster().MemberList.GetMembers());
                 Assert.True(system.Remote().BlockList.IsBlocked(old.MemberId), $"round {round}: the old member was not blocked");
             }
-        }
-        finally
-        {
-            await system.Cluster().ShutdownAsync(graceful: false);
-        }
-    }
+        });
 
     /// <summary>What the handler is for: a member blocked elsewhere (gossip, a peer's connection) leaves this member's list.</summary>
     [Fact]
-    public async Task A_Member_Blocked_Elsewhere_Leaves_The_List()
-    {
-        var provider = new SwarmClusterProvider();
-        var system = new ActorSystem().WithRemote(RemoteConfig.BindTo("127.0.0.1")).WithCluster(SwarmMember.ClusterSettings("blocked", provider));
-        await system.Cluster().StartMemberAsync();
-        try
+    public Task A_Member_Blocked_Elsewhere_Leaves_The_List() =>
+        WithMemberAsync(async (provider, system) =>
         {
             var gone = new MemberInfo("gone", "127.0.0.1", 3, ["agent"]);
             await UpdateUntilAsync(provider, system, [gone], ids => ids.Contains(gone.MemberId));
@@ -123,6 +110,17 @@ public class SwarmClusterProviderTests
 
             Assert.DoesNotContain(gone.MemberId, system.Cluster().MemberList.GetMembers());
             Assert.Contains(system.Id, system.Cluster().MemberList.GetMembers());
+        });
+
+    /// <summary>Runs <paramref name="test"/> on a real cluster member of its own (on loopback) whose member list this provider keeps.</summary>
+    private static async Task WithMemberAsync(Func<SwarmClusterProvider, ActorSystem, Task> test)
+    {
+        var provider = new SwarmClusterProvider();
+        var system = new ActorSystem().WithRemote(RemoteConfig.BindTo("127.0.0.1")).WithCluster(SwarmMember.ClusterSettings("provider-test", provider));
+        await system.Cluster().StartMemberAsync();
+        try
+        {
+            await test(provider, system);
         }
         finally
         {

@@ -192,6 +192,7 @@ internal static class TaskContainers
     public static IReadOnlyList<string> Environment(IEnumerable<string> image, IEnumerable<string> task, string hostname)
     {
         var order = new List<string>();
+        var placed = new HashSet<string>(StringComparer.Ordinal);
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var entry in image.Concat(task).Append("HOSTNAME=" + hostname))
         {
@@ -203,7 +204,7 @@ internal static class TaskContainers
             }
 
             var key = entry[..eq];
-            if (!order.Contains(key))
+            if (placed.Add(key))
             {
                 order.Add(key);
             }

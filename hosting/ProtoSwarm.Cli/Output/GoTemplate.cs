@@ -106,7 +106,7 @@ internal sealed class GoTemplate
     /// <summary>A sentence naming the first field the data does not have, or null when all exist.</summary>
     public string? CheckFields(IReadOnlyCollection<string> known)
     {
-        var unknown = Fields.FirstOrDefault(f => !known.Contains(f));
+        var unknown = Fields.FirstOrDefault(f => !known.Contains(f) && !(GoNameOf(f) is { } json && known.Contains(json)));
         return unknown is null
             ? null
             : $"--format: there is no field .{unknown}; the fields are {string.Join(", ", known.Select(k => "." + k))}.";
@@ -269,7 +269,8 @@ internal sealed class GoTemplate
         var node = data;
         foreach (var part in path)
         {
-            if (node is not JsonObject obj || !obj.TryGetPropertyValue(part, out node))
+            if (node is not JsonObject obj ||
+                (!obj.TryGetPropertyValue(part, out node) && !(GoNameOf(part) is { } json && obj.TryGetPropertyValue(json, out node))))
             {
                 return MissingValue.Instance;
             }
@@ -277,6 +278,13 @@ internal sealed class GoTemplate
 
         return node;
     }
+
+    /// <summary>
+    /// The JSON name of a field whose Go name differs from it: docker's network, container and image
+    /// objects write their ID as "Id", and a template reaches it as .ID (the Go struct's field) as
+    /// well as .Id (docker's fallback to the raw JSON).
+    /// </summary>
+    private static string? GoNameOf(string field) => field == "ID" ? "Id" : null;
 
     private abstract record Segment;
 

@@ -10,7 +10,10 @@ namespace ProtoSwarm.Registry.Server;
 /// or delete with the version read; on a follower the Raft core forwards the proposal to the leader, so
 /// any manager's registry may write. A write refused because the repository changed meanwhile is decided
 /// again on the newer object (the proposer answers only once this replica has applied the write's index,
-/// so the next read sees what came first), up to <see cref="MaxAttempts"/> times.
+/// so the next read sees what came first), up to <see cref="MaxAttempts"/> times. The changes this manager
+/// makes to one repository are made one at a time (a lock per stripe of repository names): they would only
+/// refuse each other, and a dozen concurrent tags of one image pushed here could lose more rounds than there
+/// are attempts; what is left to decide again is a change made on another manager meanwhile.
 /// </summary>
 /// <remarks>
 /// Errors the caller sees: <see cref="StoreConflictException"/> when the repository kept changing through
@@ -23,6 +26,9 @@ public sealed class StoreRegistryMetadata : IRegistryMetadata
     /// <summary>How many times a change is decided and proposed before a conflict is given up on.</summary>
     public const int MaxAttempts = 10;
 
+    private const int Stripes = 64;
+
+    private readonly SemaphoreSlim[] _writing = [.. Enumerable.Range(0, Stripes).Select(_ => new SemaphoreSlim(1, 1))];
     private readonly SwarmStore _store;
     private readonly IProposer _proposer;
     private readonly TimeProvider _time;
@@ -55,6 +61,20 @@ public sealed class StoreRegistryMetadata : IRegistryMetadata
     }
 
     public async ValueTask<RepositoryObject?> UpdateAsync(string repository, Func<RepositoryObject?, RepositoryObject?> change, CancellationToken ct)
+    {
+        var writing = _writing[(StringComparer.Ordinal.GetHashCode(repository) & int.MaxValue) % Stripes];
+        await writing.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            return await DecideAndWriteAsync(repository, change, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            writing.Release();
+        }
+    }
+
+    private async Task<RepositoryObject?> DecideAndWriteAsync(string repository, Func<RepositoryObject?, RepositoryObject?> change, CancellationToken ct)
     {
         for (var attempt = 1; ; attempt++)
         {

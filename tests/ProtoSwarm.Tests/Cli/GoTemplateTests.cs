@@ -177,6 +177,17 @@ public class GoTemplateTests
     }
 
     [Fact]
+    public void An_Objects_Id_Written_As_Id_Is_Reached_As_Dot_ID_As_Well()
+    {
+        // docker's network, container and image JSON says "Id"; its templates reach it as .ID (the Go field) and .Id.
+        var network = new JsonObject { ["Name"] = "front", ["Id"] = "n1" };
+
+        Assert.Null(GoTemplate.Parse("{{.ID}} {{.Id}}").CheckFields(["Name", "Id"]));
+        Assert.Equal("n1 n1", GoTemplate.Parse("{{.ID}} {{.Id}}").Execute(network));
+        Assert.Equal("<no value>", GoTemplate.Parse("{{.Id}}").Execute(Data));
+    }
+
+    [Fact]
     public void Listing_Format_Table_Template_Prints_Aligned_Columns_With_Titles()
     {
         var format = ListingFormat.Parse(@"table {{.ID}}\t{{.ManagerStatus}}", quiet: false, NodeView.Columns.Keys.ToList(), out var error)!;

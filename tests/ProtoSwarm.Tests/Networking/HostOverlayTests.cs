@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using ProtoSwarm.Contracts;
@@ -283,9 +282,7 @@ public sealed class HostOverlayTests
             .Select(i => new NetworkEndpoint($"10.252.{2 + (i / 250)}.{1 + (i % 250)}/16", $"node{i % 7}", $"10.250.{lab.Subnet}.{10 + (i % 7)}", TaskId: $"t{i}"))
             .ToArray();
 
-        var sw = Stopwatch.StartNew();
         var applied = await a.SetPeersAsync(NetworkId, peers);
-        var applyMs = sw.Elapsed.TotalMilliseconds;
         Assert.Equal(1000, applied.Replace.Count);
         Assert.Equal(1000, applied.ReplaceFdb.Count);
         var (neighbours, fdb) = await OverlayLab.InAsync(a.SandboxPath(NetworkId), n =>
@@ -305,9 +302,7 @@ public sealed class HostOverlayTests
         Assert.Equal(500, change.ReplaceFdb.Count);
         Assert.Empty(change.Replace);
 
-        sw.Restart();
         var removed = await a.SetPeersAsync(NetworkId, []);
-        var removeMs = sw.Elapsed.TotalMilliseconds;
         Assert.Equal(500, removed.DeleteNeighbours.Count);
         var left = await OverlayLab.InAsync(a.SandboxPath(NetworkId), n =>
         {
@@ -315,9 +310,9 @@ public sealed class HostOverlayTests
             return n.ListNeighbours(vx).Count + n.ListFdb(vx).Count;
         });
         Assert.Equal(0, left);
-        // Milliseconds, not a process per entry (generous for a loaded CI machine).
-        Assert.True(applyMs < 2_000, $"applying 1,000 peers took {applyMs:0} ms");
-        Assert.True(removeMs < 2_000, $"removing 500 peers took {removeMs:0} ms");
+        // Not a process per entry: the networking assembly starts no process at all (the time a change takes is the
+        // peers benchmark's, docs/benchmarks.md "Overlay peers", not a wall-clock limit here).
+        Assert.DoesNotContain(typeof(HostOverlay).Assembly.GetReferencedAssemblies(), r => r.Name == "System.Diagnostics.Process");
     }
 
     [Fact]

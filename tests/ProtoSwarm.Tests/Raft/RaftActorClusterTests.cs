@@ -158,7 +158,9 @@ public sealed class RaftActorClusterTests : IAsyncDisposable
 
         await Poll.Until(() => late.Store.Current.List<NodeObject>().Count() == 150, "the late member has every object", TestTimeout.Span);
         Assert.Equal(Versions(leader), Versions(late));
-        late.File.Dispose();
+        // Stopped before its file is read again: its Raft actor may still be writing (a snapshot of its own, the next Ready).
+        await late.StopAsync();
+        _members.Remove(late);
         using var reopened = new RaftLogFile(late.Path, SealerOf(late.Id));
         Assert.True(reopened.Load().Snapshot.Metadata.Index > 0, "the late member installed a snapshot");
     }

@@ -99,6 +99,8 @@ public sealed class StoreRegistryMetadataTests : IAsyncLifetime
         }
 
         // Both changes read the same version before either writes: one of them must lose and be decided again.
+        // Two registries over one store, as two managers' are (one manager's own changes of a repository wait for each other).
+        var other = new StoreRegistryMetadata(_store, _proposer);
         using var bothRead = new Barrier(2);
         var calls = new int[2];
         Func<RepositoryObject?, RepositoryObject?> Change(int who, string tag) => current =>
@@ -113,7 +115,7 @@ public sealed class StoreRegistryMetadataTests : IAsyncLifetime
 
         await Task.WhenAll(
             Task.Run(async () => await _metadata.UpdateAsync(Busybox, Change(0, "one"), TestTimeout.Token)),
-            Task.Run(async () => await _metadata.UpdateAsync(Busybox, Change(1, "two"), TestTimeout.Token))).WaitAsync(TestTimeout.Span);
+            Task.Run(async () => await other.UpdateAsync(Busybox, Change(1, "two"), TestTimeout.Token))).WaitAsync(TestTimeout.Span);
 
         var stored = _store.Current.Get<RepositoryObject>(Busybox)!;
         Assert.Equal(DigestA, stored.Tags["one"]);
@@ -132,6 +134,40 @@ public sealed class StoreRegistryMetadataTests : IAsyncLifetime
             }, TestTimeout.Token)))).WaitAsync(TestTimeout.Span);
 
         Assert.Equal(uploads, _store.Current.Get<RepositoryObject>(Busybox)!.Blobs.Count);
+    }
+
+    [Fact]
+    public async Task One_Registrys_Concurrent_Changes_Of_A_Repository_Are_Made_One_At_A_Time_And_Never_Refuse_Each_Other()
+    {
+        // More concurrent tags than a change has attempts: were they decided together, some could lose every round.
+        var inside = 0;
+        var most = 0;
+        var decided = 0;
+        await Task.WhenAll(Enumerable.Range(0, StoreRegistryMetadata.MaxAttempts + 6).Select(i => Task.Run(async () =>
+            await _metadata.UpdateAsync(Busybox, c =>
+            {
+                var now = Interlocked.Increment(ref inside);
+                InterlockedMax(ref most, now);
+                Interlocked.Increment(ref decided);
+                Thread.Sleep(2);
+                Interlocked.Decrement(ref inside);
+                return Tagged(c, $"t{i:00}", $"sha256:{i:x64}");
+            }, TestTimeout.Token)))).WaitAsync(TestTimeout.Span);
+
+        Assert.Equal(StoreRegistryMetadata.MaxAttempts + 6, _store.Current.Get<RepositoryObject>(Busybox)!.Tags.Count);
+        Assert.Equal(1, most);
+        Assert.Equal(StoreRegistryMetadata.MaxAttempts + 6, decided); // each decided once: none refused
+    }
+
+    private static void InterlockedMax(ref int target, int value)
+    {
+        for (var seen = Volatile.Read(ref target); value > seen; seen = Volatile.Read(ref target))
+        {
+            if (Interlocked.CompareExchange(ref target, value, seen) == seen)
+            {
+                return;
+            }
+        }
     }
 
     [Fact]
@@ -184,7 +220,9 @@ public sealed class StoreRegistryMetadataTests : IAsyncLifetime
         var now = DateTimeOffset.UtcNow;
         await _metadata.UpdateAsync(Busybox, c => RepositoryObject.Empty(Busybox, now) with { Blobs = ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, [KeyValuePair.Create(DigestA, 10L)]) }, TestTimeout.Token);
 
-        // The collection and a push that uploads the blob again read the same version; one loses and decides again.
+        // The collection and a push that uploads the blob again (through another manager's registry: one manager's
+        // own changes of a repository wait for each other) read the same version; one loses and decides again.
+        var other = new StoreRegistryMetadata(_store, _proposer);
         using var bothRead = new Barrier(2);
         var calls = new int[2];
         void FirstRead(int who)
@@ -201,7 +239,7 @@ public sealed class StoreRegistryMetadataTests : IAsyncLifetime
                 FirstRead(0);
                 return GarbagePlanner.Apply(c!, GarbagePlanner.Plan(c!, now, TimeSpan.FromHours(1), deleteUntagged: false));
             }, TestTimeout.Token)),
-            Task.Run(async () => await _metadata.UpdateAsync(Busybox, c =>
+            Task.Run(async () => await other.UpdateAsync(Busybox, c =>
             {
                 FirstRead(1);
                 return c! with { Blobs = c.Blobs.SetItem(DigestA, 10), LinkedAt = c.LinkedAt.SetItem(DigestA, now) };

@@ -199,3 +199,31 @@ public sealed record NetworkView(
     [Key(9)]
     public ImmutableArray<NetworkService> Services { get; init; } = Services.IsDefault ? [] : Services;
 }
+
+/// <summary>A node that has a network (docker's `network inspect` Peers): its hostname and the address its overlay traffic goes to.</summary>
+[MessagePackObject]
+public sealed record NetworkPeer(
+    [property: Key(0)] string NodeId,
+    [property: Key(1)] string Name,
+    [property: Key(2)] string Ip);
+
+/// <summary>
+/// Who uses a network now, from the managers' <see cref="NetworkView"/> of it (what the nodes that need it are sent):
+/// its live endpoints (tasks, and on ingress each node's own end), the services on it, and the nodes that have it.
+/// `network inspect` shows it as docker's Containers (this node's endpoints), Peers and, verbose, Services.
+/// </summary>
+[MessagePackObject]
+public sealed record NetworkUsage(
+    ImmutableArray<NetworkEndpoint> Endpoints = default,
+    ImmutableArray<NetworkService> Services = default,
+    ImmutableArray<NetworkPeer> Peers = default)
+{
+    [Key(0)]
+    public ImmutableArray<NetworkEndpoint> Endpoints { get; init; } = Endpoints.IsDefault ? [] : Endpoints;
+
+    [Key(1)]
+    public ImmutableArray<NetworkService> Services { get; init; } = Services.IsDefault ? [] : Services;
+
+    [Key(2)]
+    public ImmutableArray<NetworkPeer> Peers { get; init; } = Peers.IsDefault ? [] : Peers;
+}

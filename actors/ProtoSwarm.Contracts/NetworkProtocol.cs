@@ -30,8 +30,11 @@ public sealed record InspectNetwork(
     [property: Key(0)] string RequestId,
     [property: Key(1)] string NetworkRef) : IManagerApiRequest;
 
+/// <summary>The network, and who uses it now (null when no node needs it: no task on it, ingress with no published port).</summary>
 [MessagePackObject]
-public sealed record NetworkDetails([property: Key(0)] NetworkObject Network);
+public sealed record NetworkDetails(
+    [property: Key(0)] NetworkObject Network,
+    [property: Key(1)] NetworkUsage? Usage = null);
 
 /// <summary>
 /// `network rm`: refused while a service is attached to the network or a task still holds an

@@ -127,6 +127,10 @@ public sealed class SwarmClient : IAsyncDisposable
         public async Task<NetworkObject> InspectAsync(string networkRef, CancellationToken ct = default) =>
             (await _client.AskAsync<NetworkDetails>(new InspectNetwork(SwarmIds.NewRequestId(), networkRef), ct: ct).ConfigureAwait(false)).Network;
 
+        /// <summary>The network and who uses it now (its endpoints, services and the nodes that have it); Usage null when no node needs it.</summary>
+        public Task<NetworkDetails> DetailsAsync(string networkRef, CancellationToken ct = default) =>
+            _client.AskAsync<NetworkDetails>(new InspectNetwork(SwarmIds.NewRequestId(), networkRef), ct: ct);
+
         /// <summary>Removes a network no service uses and no task holds an address on; returns its id.</summary>
         public async Task<string> RemoveAsync(string networkRef, CancellationToken ct = default) =>
             (await _client.AskAsync<NetworkRemoved>(new RemoveNetwork(SwarmIds.NewRequestId(), networkRef), ct: ct).ConfigureAwait(false)).NetworkId;

@@ -38,7 +38,7 @@ public sealed partial class ManagerApiActor
     private object OnInspectNetwork(InspectNetwork m)
     {
         var (network, rejected) = NetworkCommands.Resolve(Networks(), m.NetworkRef);
-        return network is null ? rejected! : new NetworkDetails(network);
+        return network is null ? rejected! : new NetworkDetails(network, NetworkViews.UsageOf(State, network.Id));
     }
 
     private async Task<object> OnRemoveNetwork(RemoveNetwork m)

@@ -43,6 +43,9 @@ public sealed class NetworkViewSet
 
     public NetworkView View(string networkId) => _views[networkId].View;
 
+    /// <summary>Whether some node needs the network (it has a view).</summary>
+    public bool Contains(string networkId) => _views.ContainsKey(networkId);
+
     public byte[] Bytes(string networkId) => _views[networkId].Bytes;
 
     /// <summary>Every view some node needs, in network id order.</summary>
@@ -73,6 +76,29 @@ public static class NetworkViews
         status.PortStatus.All(p => p.PublishMode == PublishMode.Host && p.PublishedPort > 0)
             ? status.PortStatus
             : [.. status.PortStatus.Where(p => p.PublishMode == PublishMode.Host && p.PublishedPort > 0)];
+
+    /// <summary>
+    /// Who uses the network, for `network inspect`: its view's endpoints and services, and the nodes holding an
+    /// endpoint on it (by hostname, then id) with their underlay address; null when no node needs the network.
+    /// </summary>
+    public static NetworkUsage? UsageOf(StoreState state, string networkId)
+    {
+        var set = Of(state);
+        if (!set.Contains(networkId))
+        {
+            return null;
+        }
+
+        var view = set.View(networkId);
+        var nodes = state.List<NodeObject>().ToDictionary(n => n.Id, StringComparer.Ordinal);
+        var peers = view.Endpoints
+            .Where(e => e.NodeId.Length > 0)
+            .GroupBy(e => e.NodeId, StringComparer.Ordinal)
+            .Select(g => new NetworkPeer(g.Key, nodes.GetValueOrDefault(g.Key)?.Description.Hostname ?? g.Key, g.First().NodeAddr))
+            .OrderBy(p => p.Name, StringComparer.Ordinal)
+            .ThenBy(p => p.NodeId, StringComparer.Ordinal);
+        return new NetworkUsage(view.Endpoints, view.Services, [.. peers]);
+    }
 
     public static NetworkViewSet Compute(StoreState state)
     {

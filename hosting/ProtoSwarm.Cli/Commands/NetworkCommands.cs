@@ -7,15 +7,18 @@ using ProtoSwarm.Contracts;
 namespace ProtoSwarm.Cli.Commands;
 
 /// <summary>
-/// `protoswarm network create|ls|inspect|rm`: the swarm's overlay networks (docker's swarm-scoped
+/// `protoswarm network create|ls|inspect|rm|prune`: the swarm's overlay networks (docker's swarm-scoped
 /// networks, overlay driver only), answered by the managers.
 /// </summary>
 internal static class NetworkCommands
 {
     public static readonly ImmutableArray<string> FilterKeys = ["id", "name", "driver", "label"];
 
+    /// <summary>docker's `network prune` filters: label (every one must match), label! (excluded when every one matches), until.</summary>
+    public static readonly ImmutableArray<string> PruneFilterKeys = ["label", "label!", "until"];
+
     public static Command Create(CliApp app) =>
-        new Command("network", "Manage swarm networks").With(CreateNetwork(app), List(app), Inspect(app), Remove(app));
+        new Command("network", "Manage swarm networks").With(CreateNetwork(app), List(app), Inspect(app), Remove(app), Prune(app));
 
     private static Command CreateNetwork(CliApp app)
     {
@@ -82,16 +85,31 @@ internal static class NetworkCommands
     {
         var format = new Option<string?>("--format", "-f") { Description = "Format output using a Go template, such as '{{.IPAM}}'" }
             .CheckedBy(f => PerItem.InspectFormatError(f, NetworkListing.InspectFields));
+        var verbose = new Option<bool>("--verbose", "-v") { Description = "Verbose output for diagnostics (the services on the network and their tasks)" };
         var networks = new Argument<string[]>("NETWORK") { Description = "Network names or ids", Arity = ArgumentArity.OneOrMore };
-        var command = new Command("inspect", "Display detailed information on one or more networks").With(format, networks);
+        var command = new Command("inspect", "Display detailed information on one or more networks").With(format, verbose, networks);
         app.SetAction(command, async (parse, cli, ct) =>
         {
-            var found = new List<NetworkObject>();
-            var status = await PerItem.ForEachAsync(cli, parse.GetRequiredValue(networks), async name => found.Add(await cli.Swarm.Networks.InspectAsync(name, ct)));
-            await cli.Out.WriteAsync(PerItem.Inspected(found, NetworkListing.Inspect, parse.GetValue(format)));
+            var found = new List<NetworkDetails>();
+            var status = await PerItem.ForEachAsync(cli, parse.GetRequiredValue(networks), async name => found.Add(await cli.Swarm.Networks.DetailsAsync(name, ct)));
+            var here = found.Any(d => d.Usage is { Endpoints.IsEmpty: false }) ? await LocalNodeIdAsync(cli, ct) : string.Empty;
+            await cli.Out.WriteAsync(PerItem.Inspected(found, d => NetworkListing.Inspect(d.Network, d.Usage, here, parse.GetValue(verbose)), parse.GetValue(format)));
             return status;
         });
         return command;
+    }
+
+    /// <summary>The node this CLI talks to, whose endpoints docker shows as a network's Containers; empty when it cannot say.</summary>
+    private static async Task<string> LocalNodeIdAsync(CliContext cli, CancellationToken ct)
+    {
+        try
+        {
+            return (await cli.InfoAsync(ct)).NodeId;
+        }
+        catch (SwarmCommandException)
+        {
+            return string.Empty;
+        }
     }
 
     /// <summary>What `network rm` asks before it removes the ingress network; only "y" or "yes" goes on, as docker's prompt.</summary>
@@ -133,6 +151,110 @@ internal static class NetworkCommands
             });
         });
         return command;
+    }
+
+    /// <summary>docker's prompt of `network prune`; only "y" or "yes" goes on.</summary>
+    public const string PruneWarning =
+        "WARNING! This will remove all custom networks not used by at least one container.\n" +
+        "Are you sure you want to continue? [y/N] ";
+
+    /// <summary>
+    /// `network prune [-f] [--filter label=|label!=|until=]`: as docker's managers prune swarm networks, every network
+    /// the filters keep but ingress (removed only by name) is removed by id through `network rm`'s own check, and the
+    /// ones a service or task uses are skipped without a word. Names of the removed, as docker, under "Deleted Networks:".
+    /// </summary>
+    private static Command Prune(CliApp app)
+    {
+        var force = new Option<bool>("--force", "-f") { Description = "Do not prompt for confirmation" };
+        var filter = new Option<string[]>("--filter")
+        {
+            Description = "Provide filter values (e.g. \"until=<timestamp>\", label=KEY[=VALUE], label!=KEY[=VALUE])",
+            DefaultValueFactory = _ => [],
+        }.CheckedBy(CheckPruneFilter);
+        var command = new Command("prune", "Remove all unused networks").With(force, filter);
+        app.SetAction(command, async (parse, cli, ct) =>
+        {
+            var filters = parse.GetValue(filter) ?? [];
+            var until = UntilOf(filters, DateTimeOffset.UtcNow);
+            if (!until.IsValid)
+            {
+                await cli.Error.WriteLineAsync(until.Error);
+                return 1;
+            }
+
+            if (!parse.GetValue(force))
+            {
+                using var input = new StreamReader(app.StandardInput(), leaveOpen: true);
+                if (!await Confirmation.AskAsync(cli, input, PruneWarning, ct))
+                {
+                    return 0; // docker's "network prune has been cancelled": nothing removed, nothing printed, not a failure
+                }
+            }
+
+            var candidates = PruneCandidates(await cli.Swarm.Networks.ListAsync(ct), filters, until.Value);
+            var deleted = new List<string>();
+            foreach (var network in candidates)
+            {
+                try
+                {
+                    await cli.Swarm.Networks.RemoveAsync(network.Id, ct);
+                    deleted.Add(network.Spec.Name);
+                }
+                catch (SwarmCommandException e) when (e.Code is RejectCode.Conflict or RejectCode.NotFound)
+                {
+                    // In use by a service or a task (the managers' check of `network rm`), or removed meanwhile: not pruned, as docker.
+                }
+            }
+
+            if (deleted.Count > 0)
+            {
+                await cli.Out.WriteAsync("Deleted Networks:\n" + string.Concat(deleted.Select(d => d + "\n")) + "\n");
+            }
+
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>Why a `network prune --filter` cannot be used, or null.</summary>
+    public static string? CheckPruneFilter(string filter) => ServiceFilter.Check(filter, PruneFilterKeys, (key, value) =>
+        key == "until" && !UntilOf([$"until={value}"], DateTimeOffset.UtcNow).IsValid
+            ? "until takes a time (2013-01-02T13:23:37Z, or Unix seconds) or a duration back from now (24h, 30m)"
+            : null);
+
+    /// <summary>The until filter's time (null without one); docker refuses more than one.</summary>
+    public static Checked<DateTimeOffset?> UntilOf(IReadOnlyCollection<string> filters, DateTimeOffset now)
+    {
+        var values = filters.Select(f => f.Split('=', 2)).Where(p => p[0].Trim() == "until").Select(p => p[1]).ToList();
+        if (values.Count > 1)
+        {
+            return Checked<DateTimeOffset?>.Fail($"--filter until= is given {values.Count} times; give at most one (more than one until filter specified).");
+        }
+
+        if (values.Count == 0)
+        {
+            return Checked<DateTimeOffset?>.Ok(null);
+        }
+
+        var at = ServiceLogsCommand.Since(values[0], now);
+        return at.IsValid
+            ? Checked<DateTimeOffset?>.Ok(at.Value)
+            : Checked<DateTimeOffset?>.Fail($"--filter 'until={values[0]}': until takes a time (2013-01-02T13:23:37Z, or Unix seconds) or a duration back from now (24h, 30m).");
+    }
+
+    /// <summary>
+    /// The networks `network prune` tries to remove, in name order, as docker's managers choose them: never an ingress
+    /// network, none created after until, each carrying every label= term and not every label!= term. Whether one is
+    /// in use is the managers' to say when it is removed. <paramref name="until"/> is <see cref="UntilOf"/>'s.
+    /// </summary>
+    public static IReadOnlyList<NetworkObject> PruneCandidates(IEnumerable<NetworkObject> networks, IReadOnlyCollection<string> filters, DateTimeOffset? until)
+    {
+        var terms = filters.Select(f => f.Split('=', 2)).ToLookup(p => p[0].Trim(), p => p[1], StringComparer.Ordinal);
+        return [.. NetworkListing.Sorted(networks.Where(n =>
+            !n.Spec.Ingress
+            && (until is null || n.Meta.CreatedAt <= until)
+            && terms["label"].All(l => ServiceFilter.MatchesLabel(n.Spec.Labels, l))
+            && !(terms["label!"].Any() && terms["label!"].All(l => ServiceFilter.MatchesLabel(n.Spec.Labels, l)))))];
     }
 
     /// <summary>

@@ -61,6 +61,13 @@ internal static class Json
         time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", CultureInfo.InvariantCulture);
 
     /// <summary>
+    /// Go's time.Time String() of a UTC time, `2026-12-06 07:45:57.1234567 +0000 UTC` (fraction without trailing
+    /// zeros, none when whole): what docker prints for a time in a template or a listing's CreatedAt, and its pretty output.
+    /// </summary>
+    public static string GoTime(DateTimeOffset time) =>
+        time.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.FFFFFFF", CultureInfo.InvariantCulture) + " +0000 UTC";
+
+    /// <summary>
     /// Go's nil slice: its JSON encoder writes null, as for a nil pointer, but a template prints `[]`
     /// where a nil pointer prints `&lt;nil&gt;`. A view gives an empty list docker leaves nil as this.
     /// </summary>

@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json.Nodes;
 using ProtoSwarm.Contracts;
 
@@ -23,7 +25,10 @@ internal static class NetworkListing
     };
 
     public static readonly IReadOnlyCollection<string> InspectFields =
-        ["Name", "Id", "Created", "Scope", "Driver", "EnableIPv6", "IPAM", "Internal", "Attachable", "Ingress", "Options", "Labels"];
+        ["Name", "Id", "Created", "Scope", "Driver", "EnableIPv6", "IPAM", "Internal", "Attachable", "Ingress", "Containers", "Options", "Labels", "Peers", "Services"];
+
+    /// <summary>docker's key and name of a node's own end on the ingress network (its ingress sandbox).</summary>
+    public const string IngressSandbox = "ingress-sbox";
 
     public static IEnumerable<NetworkObject> Sorted(IEnumerable<NetworkObject> networks) =>
         networks.OrderBy(n => n.Spec.Name, StringComparer.Ordinal).ThenBy(n => n.Id, StringComparer.Ordinal);
@@ -34,7 +39,7 @@ internal static class NetworkListing
 
     public static JsonObject ToJson(NetworkObject network) => new()
     {
-        ["CreatedAt"] = Json.Timestamp(network.Meta.CreatedAt),
+        ["CreatedAt"] = Json.GoTime(network.Meta.CreatedAt), // docker's networkContext.CreatedAt: Created.String()
         ["Driver"] = network.Spec.Driver,
         ["ID"] = ServiceView.ShortId(network.Id),
         ["IPv6"] = "false",
@@ -44,8 +49,12 @@ internal static class NetworkListing
         ["Scope"] = "swarm",
     };
 
-    /// <summary>docker's `network inspect` object for a swarm-scoped overlay (no containers: they are each node's).</summary>
-    public static JsonObject Inspect(NetworkObject network)
+    /// <summary>
+    /// docker's `network inspect` object for a swarm-scoped overlay, as the node <paramref name="localNodeId"/> shows it:
+    /// Containers are that node's endpoints on the network (null, as docker, when it has none), Peers the nodes that
+    /// have the network, and with <paramref name="verbose"/> Services each service's VIP, ingress ports and tasks.
+    /// </summary>
+    public static JsonObject Inspect(NetworkObject network, NetworkUsage? usage = null, string localNodeId = "", bool verbose = false)
     {
         var options = new JsonObject { [VxlanIdOption] = network.Vni.ToString(CultureInfo.InvariantCulture) };
         foreach (var (key, value) in network.Spec.Options)
@@ -53,7 +62,7 @@ internal static class NetworkListing
             options[key] = value;
         }
 
-        return new JsonObject
+        var json = new JsonObject
         {
             ["Name"] = network.Spec.Name,
             ["Id"] = network.Id,
@@ -70,8 +79,83 @@ internal static class NetworkListing
             ["Internal"] = network.Spec.Internal,
             ["Attachable"] = network.Spec.Attachable,
             ["Ingress"] = network.Spec.Ingress,
+            ["Containers"] = Containers(network, usage, localNodeId),
             ["Options"] = options,
             ["Labels"] = new JsonObject(network.Spec.Labels.Select(l => KeyValuePair.Create(l.Key, (JsonNode?)l.Value))),
         };
+        if (usage is { Peers.IsEmpty: false })
+        {
+            json["Peers"] = new JsonArray([.. usage.Peers.Select(p => (JsonNode)new JsonObject { ["Name"] = p.Name, ["IP"] = p.Ip })]);
+        }
+
+        if (verbose && usage is { Services.IsEmpty: false })
+        {
+            json["Services"] = Services(network, usage);
+        }
+
+        return json;
+    }
+
+    /// <summary>
+    /// docker's EndpointID of a task's (or, for the ingress sandbox, a node's) endpoint on a network: 64 hex digits,
+    /// here derived from the two ids, so the same endpoint always shows the same one.
+    /// </summary>
+    public static string EndpointId(string networkId, NetworkEndpoint endpoint) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{networkId}/{(endpoint.TaskId.Length > 0 ? endpoint.TaskId : endpoint.NodeId)}")));
+
+    private static JsonNode Containers(NetworkObject network, NetworkUsage? usage, string localNodeId)
+    {
+        var local = usage?.Endpoints.Where(e => localNodeId.Length > 0 && e.NodeId == localNodeId).ToList() ?? [];
+        if (local.Count == 0)
+        {
+            return Json.NilMap();
+        }
+
+        var containers = new JsonObject();
+        foreach (var endpoint in local.OrderBy(e => e.TaskId.Length == 0 ? IngressSandbox : e.TaskId, StringComparer.Ordinal))
+        {
+            containers[endpoint.TaskId.Length > 0 ? endpoint.TaskId : IngressSandbox] = new JsonObject
+            {
+                ["Name"] = endpoint.TaskId.Length > 0 ? endpoint.TaskName : "ingress-endpoint",
+                ["EndpointID"] = EndpointId(network.Id, endpoint),
+                ["MacAddress"] = NetworkEndpoint.MacOf(endpoint.Address),
+                ["IPv4Address"] = endpoint.Address,
+                ["IPv6Address"] = string.Empty,
+            };
+        }
+
+        return containers;
+    }
+
+    /// <summary>
+    /// docker's verbose Services, by service name: the VIP, the ingress-published ports as "Target: T, Publish: P",
+    /// LocalLBIndex (docker's IPVS firewall mark; 0 here, where nftables balances a VIP) and every task's endpoint.
+    /// </summary>
+    private static JsonObject Services(NetworkObject network, NetworkUsage usage)
+    {
+        var services = new JsonObject();
+        foreach (var service in usage.Services.OrderBy(s => s.Name, StringComparer.Ordinal))
+        {
+            var tasks = usage.Endpoints.Where(e => e.ServiceId == service.ServiceId && e.TaskId.Length > 0)
+                .OrderBy(e => e.TaskName, StringComparer.Ordinal)
+                .Select(e => (JsonNode)new JsonObject
+                {
+                    ["Name"] = e.TaskName,
+                    ["EndpointID"] = EndpointId(network.Id, e),
+                    ["EndpointIP"] = e.Address.Split('/')[0],
+                    ["Info"] = new JsonObject { ["Host IP"] = e.NodeAddr },
+                });
+            services[service.Name] = new JsonObject
+            {
+                ["VIP"] = service.Vip,
+                ["Ports"] = new JsonArray([.. service.Ports
+                    .Where(p => p.PublishMode == PublishMode.Ingress && p.PublishedPort > 0)
+                    .Select(p => (JsonNode)JsonValue.Create($"Target: {p.TargetPort}, Publish: {p.PublishedPort}"))]),
+                ["LocalLBIndex"] = 0,
+                ["Tasks"] = new JsonArray([.. tasks]),
+            };
+        }
+
+        return services;
     }
 }

@@ -209,7 +209,7 @@ internal static class NodeView
         }
 
         Line("Hostname", node.Description.Hostname);
-        Line("Joined at", GoTime(node.Meta.CreatedAt));
+        Line("Joined at", Json.GoTime(node.Meta.CreatedAt));
         Heading("Status");
         Line(" State", StatusText(node.Status.State));
         if (node.Status.Message.Length > 0)
@@ -255,8 +255,4 @@ internal static class NodeView
 
     private static string Title<TEnum>(TEnum value)
         where TEnum : struct, Enum => value.ToString();
-
-    /// <summary>Go's time.Time String() for UTC, which docker's pretty output shows.</summary>
-    private static string GoTime(DateTimeOffset time) =>
-        time.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.FFFFFFF", CultureInfo.InvariantCulture) + " +0000 UTC";
 }

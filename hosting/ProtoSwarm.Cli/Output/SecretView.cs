@@ -103,8 +103,8 @@ internal static class SecretView
             }
         }
 
-        Line("Created at", GoTime(item.CreatedAt));
-        Line("Updated at", GoTime(item.UpdatedAt));
+        Line("Created at", Json.GoTime(item.CreatedAt));
+        Line("Updated at", Json.GoTime(item.UpdatedAt));
         if (item.Data is { } data)
         {
             text.Append("Data:\n").Append(Encoding.UTF8.GetString(data));
@@ -118,7 +118,4 @@ internal static class SecretView
     }
 
     private static string Ago(DateTimeOffset at, DateTimeOffset now) => $"{SystemView.Duration(now - at)} ago";
-
-    private static string GoTime(DateTimeOffset time) =>
-        time.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.FFFFFFF", CultureInfo.InvariantCulture) + " +0000 UTC";
 }

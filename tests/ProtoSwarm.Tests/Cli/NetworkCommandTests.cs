@@ -121,6 +121,19 @@ public sealed class NetworkCommandTests
     }
 
     [Fact]
+    public async Task Network_Ls_Prints_CreatedAt_As_Gos_Time_String_As_Docker_Does()
+    {
+        var whole = Network("wholeid0000000000000000000", "whole", "10.0.4.0/24", 4100) with { Meta = new ObjectMeta(1, new DateTimeOffset(2026, 12, 6, 7, 45, 57, TimeSpan.Zero), Joined) };
+        var node = new FakeNode(_ => new NetworkList([Front, whole]));
+
+        var json = await RunAsync(node, "network", "ls", "--format", "json");
+        var template = await RunAsync(node, "network", "ls", "--format", "{{.Name}} {{.CreatedAt}}");
+
+        Assert.Equal("2025-03-01 12:30:45.12 +0000 UTC", JsonNode.Parse(json.Out.Split('\n')[0])!["CreatedAt"]!.GetValue<string>());
+        Assert.Equal("front 2025-03-01 12:30:45.12 +0000 UTC\nwhole 2026-12-06 07:45:57 +0000 UTC\n", template.Out);
+    }
+
+    [Fact]
     public async Task Network_Ls_Refuses_An_Unknown_Filter()
     {
         var (code, _, error) = await RunAsync(new FakeNode(_ => new NetworkList([])), "network", "ls", "-f", "scope=local");
@@ -146,6 +159,223 @@ public sealed class NetworkCommandTests
         Assert.False(inspected["Ingress"]!.GetValue<bool>());
         Assert.Equal("web", inspected["Labels"]!["tier"]!.GetValue<string>());
         Assert.Equal("front swarm overlay\n", template.Out);
+    }
+
+    private static readonly NetworkObject Data = Network("dataid0000000000000000000c", "data", "10.0.5.0/24", 4101, false, ("tier", "db")) with
+    {
+        Meta = new ObjectMeta(4, Joined.AddDays(2), Joined.AddDays(2)),
+    };
+
+    private static readonly NetworkObject Busy = Network("busyid0000000000000000000d", "busy", "10.0.3.0/24", 4099, false, ("tier", "web"), ("keep", "yes"));
+
+    private static FakeNode PruneNode() => new(request => request switch
+    {
+        ListNetworks => new NetworkList([Ingress, Front, Data, Busy]),
+        RemoveNetwork { NetworkRef: "busyid0000000000000000000d" } => new CommandRejected(RejectCode.Conflict, "Network busy is in use by service(s) web; remove them first."),
+        RemoveNetwork r => new NetworkRemoved(r.NetworkRef),
+        _ => throw new InvalidOperationException(),
+    });
+
+    [Fact]
+    public async Task Network_Prune_Removes_Every_Unused_Network_By_Id_But_Ingress_And_Prints_Dockers_Report()
+    {
+        var node = PruneNode();
+
+        var (code, output, error) = await RunAsync(node, "network", "prune", "-f");
+
+        Assert.Equal((0, ""), (code, error));
+        // busy is in use (the managers' check of `network rm` says so): skipped without a word, as docker.
+        Assert.Equal("Deleted Networks:\ndata\nfront\n\n", output);
+        Assert.Equal([Busy.Id, Data.Id, Front.Id], node.Requests.OfType<RemoveNetwork>().Select(r => r.NetworkRef));
+        Assert.DoesNotContain(node.Requests.OfType<RemoveNetwork>(), r => r.NetworkRef == Ingress.Id || r.NetworkRef == "ingress");
+    }
+
+    [Fact]
+    public async Task Network_Prune_With_Nothing_Unused_Prints_Nothing()
+    {
+        var node = new FakeNode(request => request switch
+        {
+            ListNetworks => new NetworkList([Ingress, Busy]),
+            RemoveNetwork => new CommandRejected(RejectCode.Conflict, "Network busy still has 1 task(s) with an address on it (t1)."),
+            _ => throw new InvalidOperationException(),
+        });
+
+        var (code, output, error) = await RunAsync(node, "network", "prune", "--force");
+
+        Assert.Equal((0, "", ""), (code, output, error));
+    }
+
+    [Theory]
+    [InlineData("y\n", true)]
+    [InlineData("YES\n", true)]
+    [InlineData("n\n", false)]
+    [InlineData("", false)] // stdin not a terminal and empty: a "no", as docker reads the answer from stdin
+    public async Task Network_Prune_Asks_First_As_Docker_And_Only_Yes_Goes_On(string answer, bool pruned)
+    {
+        var node = PruneNode();
+
+        var (code, output, error) = await RunWithInputAsync(node, System.Text.Encoding.UTF8.GetBytes(answer), CancellationToken.None, "network", "prune");
+
+        Assert.Equal((0, ""), (code, error));
+        Assert.StartsWith(
+            "WARNING! This will remove all custom networks not used by at least one container.\nAre you sure you want to continue? [y/N] ",
+            output, StringComparison.Ordinal);
+        Assert.Equal(pruned, output.EndsWith("Deleted Networks:\ndata\nfront\n\n", StringComparison.Ordinal));
+        Assert.Equal(pruned, node.Requests.OfType<RemoveNetwork>().Any());
+    }
+
+    [Theory]
+    [InlineData("label=tier=web", "front")]
+    [InlineData("label=tier", "data,front")]
+    [InlineData("label=tier=web,label=keep", "")]
+    [InlineData("label!=tier=web", "data")]
+    [InlineData("label!=tier=web,label!=keep", "data,front")]
+    [InlineData("until=2025-03-02T00:00:00Z", "front")]
+    [InlineData("until=1740873600", "front")]
+    [InlineData("until=2025-03-04T00:00:00Z,label=tier=db", "data")]
+    public async Task Network_Prune_Filters_As_Dockers_Managers_Do(string filters, string removed)
+    {
+        var node = PruneNode();
+        var args = new List<string> { "network", "prune", "-f" };
+        args.AddRange(filters.Split(',').SelectMany(f => new[] { "--filter", f }));
+
+        var (code, _, error) = await RunAsync(node, [.. args]);
+
+        Assert.Equal((0, ""), (code, error));
+        var asked = node.Requests.OfType<RemoveNetwork>().Select(r => r.NetworkRef).Where(id => id != Busy.Id);
+        Assert.Equal(removed, string.Join(',', asked.Select(id => new[] { Front, Data }.Single(n => n.Id == id).Spec.Name)));
+    }
+
+    [Fact]
+    public void Network_Prune_Candidates_Never_Hold_An_Ingress_Network_Whatever_The_Filters()
+    {
+        var custom = Network("myingress00000000000000000", "my-ingress", "10.9.0.0/24", 4100, ingress: true, ("tier", "web"));
+
+        var candidates = ProtoSwarm.Cli.Commands.NetworkCommands.PruneCandidates([Ingress, custom, Front], ["label=tier=web"], null);
+
+        Assert.Equal(["front"], candidates.Select(n => n.Spec.Name));
+    }
+
+    [Theory]
+    [InlineData("scope=swarm", "'scope' is not a filter here; use one of label, label!, until")]
+    [InlineData("until=yesterday", "until takes a time")]
+    [InlineData("dangling", "must be key=value")]
+    public async Task Network_Prune_Refuses_A_Bad_Filter_Before_Asking(string filter, string expected)
+    {
+        var node = new FakeNode(_ => throw new InvalidOperationException("not asked"));
+
+        var (code, _, error) = await RunAsync(node, "network", "prune", "-f", "--filter", filter);
+
+        Assert.NotEqual(0, code);
+        Assert.Contains(expected, error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
+        Assert.Empty(node.Requests);
+    }
+
+    [Fact]
+    public async Task Network_Prune_Refuses_Two_Until_Filters_Before_Asking()
+    {
+        var node = new FakeNode(_ => throw new InvalidOperationException("not asked"));
+
+        var (code, _, error) = await RunAsync(node, "network", "prune", "-f", "--filter", "until=1h", "--filter", "until=2h");
+
+        Assert.Equal(1, code);
+        Assert.Contains("more than one until filter specified", error, StringComparison.Ordinal);
+        Assert.Empty(node.Requests);
+    }
+
+    private static readonly NetworkUsage FrontUsage = new(
+        [
+            new NetworkEndpoint("10.0.1.3/24", "node1", "192.168.1.1", "task1", "svc1", "web.1.task1", Ready: true),
+            new NetworkEndpoint("10.0.1.4/24", "node2", "192.168.1.2", "task2", "svc1", "web.2.task2", Ready: true),
+            new NetworkEndpoint("10.0.1.6/24", "node1", "192.168.1.1", "task3", "svc2", "api.1.task3", Ready: true),
+        ],
+        [
+            new NetworkService("svc1", "web", Vip: "10.0.1.2", Ports: [new PortConfig(80, 8080), new PortConfig(81, 9090, PublishMode: PublishMode.Host)]),
+            new NetworkService("svc2", "api", Vip: "10.0.1.5"),
+        ],
+        [new NetworkPeer("node1", "host-one", "192.168.1.1"), new NetworkPeer("node2", "host-two", "192.168.1.2")]);
+
+    private static FakeNode InspectNode(NetworkUsage? usage, string localNode = "node1") => new(request => request switch
+    {
+        InspectNetwork => new NetworkDetails(Front, usage),
+        GetInfo => Info(localNode),
+        _ => throw new InvalidOperationException(),
+    });
+
+    [Fact]
+    public async Task Network_Inspect_Shows_This_Nodes_Tasks_As_Containers_And_The_Nodes_With_The_Network_As_Peers()
+    {
+        var (code, output, error) = await RunAsync(InspectNode(FrontUsage), "network", "inspect", "front");
+
+        Assert.Equal((0, ""), (code, error));
+        var inspected = Assert.Single(JsonNode.Parse(output)!.AsArray())!.AsObject();
+        Assert.Equal(
+            ["Name", "Id", "Created", "Scope", "Driver", "EnableIPv6", "IPAM", "Internal", "Attachable", "Ingress", "Containers", "Options", "Labels", "Peers"],
+            inspected.Select(p => p.Key));
+        var containers = inspected["Containers"]!.AsObject();
+        Assert.Equal(["task1", "task3"], containers.Select(c => c.Key));
+        var web = containers["task1"]!;
+        Assert.Equal(("web.1.task1", "02:42:0a:00:01:03", "10.0.1.3/24", ""),
+            (web["Name"]!.GetValue<string>(), web["MacAddress"]!.GetValue<string>(), web["IPv4Address"]!.GetValue<string>(), web["IPv6Address"]!.GetValue<string>()));
+        Assert.Matches("^[0-9a-f]{64}$", web["EndpointID"]!.GetValue<string>());
+        Assert.NotEqual(web["EndpointID"]!.GetValue<string>(), containers["task3"]!["EndpointID"]!.GetValue<string>());
+        Assert.Equal("[{\"Name\":\"host-one\",\"IP\":\"192.168.1.1\"},{\"Name\":\"host-two\",\"IP\":\"192.168.1.2\"}]", inspected["Peers"]!.ToJsonString());
+        Assert.Equal("4097", inspected["Options"]!["com.docker.network.driver.overlay.vxlanid_list"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Network_Inspect_Verbose_Adds_Each_Services_Vip_Ingress_Ports_And_Tasks_Across_The_Nodes()
+    {
+        var plain = await RunAsync(InspectNode(FrontUsage), "network", "inspect", "front");
+        var (code, output, _) = await RunAsync(InspectNode(FrontUsage), "network", "inspect", "-v", "front");
+        var template = await RunAsync(InspectNode(FrontUsage), "network", "inspect", "--verbose", "-f", "{{.Services.web.VIP}}", "front");
+
+        Assert.Equal(0, code);
+        Assert.Null(Assert.Single(JsonNode.Parse(plain.Out)!.AsArray())!["Services"]);
+        var services = Assert.Single(JsonNode.Parse(output)!.AsArray())!["Services"]!.AsObject();
+        Assert.Equal(["api", "web"], services.Select(s => s.Key));
+        var web = services["web"]!;
+        Assert.Equal(("10.0.1.2", "[\"Target: 80, Publish: 8080\"]", 0), (web["VIP"]!.GetValue<string>(), web["Ports"]!.ToJsonString(), web["LocalLBIndex"]!.GetValue<int>()));
+        var tasks = web["Tasks"]!.AsArray();
+        Assert.Equal(
+            [("web.1.task1", "10.0.1.3", "192.168.1.1"), ("web.2.task2", "10.0.1.4", "192.168.1.2")],
+            tasks.Select(t => (t!["Name"]!.GetValue<string>(), t["EndpointIP"]!.GetValue<string>(), t["Info"]!["Host IP"]!.GetValue<string>())));
+        Assert.Matches("^[0-9a-f]{64}$", tasks[0]!["EndpointID"]!.GetValue<string>());
+        Assert.Equal("[]", services["api"]!["Ports"]!.ToJsonString());
+        Assert.Equal("10.0.1.2\n", template.Out);
+    }
+
+    [Fact]
+    public async Task Network_Inspect_Of_A_Network_With_Nothing_On_This_Node_Shows_Null_Containers_As_Docker()
+    {
+        var elsewhere = await RunAsync(InspectNode(FrontUsage, localNode: "node3"), "network", "inspect", "front");
+        var unused = await RunAsync(InspectNode(null), "network", "inspect", "front");
+
+        var seen = Assert.Single(JsonNode.Parse(elsewhere.Out)!.AsArray())!.AsObject();
+        Assert.True(seen.ContainsKey("Containers"));
+        Assert.Null(seen["Containers"]);
+        Assert.Equal(2, seen["Peers"]!.AsArray().Count);
+        var idle = Assert.Single(JsonNode.Parse(unused.Out)!.AsArray())!.AsObject();
+        Assert.Null(idle["Containers"]);
+        Assert.False(idle.ContainsKey("Peers"));
+    }
+
+    [Fact]
+    public async Task Network_Inspect_Of_Ingress_Shows_This_Nodes_Own_End_As_Dockers_Ingress_Sandbox()
+    {
+        var usage = new NetworkUsage([new NetworkEndpoint("10.0.0.11/24", "node1", "192.168.1.1")], [], [new NetworkPeer("node1", "host-one", "192.168.1.1")]);
+        var node = new FakeNode(request => request switch
+        {
+            InspectNetwork => new NetworkDetails(Ingress, usage),
+            GetInfo => Info("node1"),
+            _ => throw new InvalidOperationException(),
+        });
+
+        var (_, output, _) = await RunAsync(node, "network", "inspect", "ingress");
+
+        var sandbox = Assert.Single(JsonNode.Parse(output)!.AsArray())!["Containers"]!["ingress-sbox"]!;
+        Assert.Equal(("ingress-endpoint", "10.0.0.11/24"), (sandbox["Name"]!.GetValue<string>(), sandbox["IPv4Address"]!.GetValue<string>()));
     }
 
     [Fact]

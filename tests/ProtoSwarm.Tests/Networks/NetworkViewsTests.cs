@@ -42,6 +42,26 @@ public sealed class NetworkViewsTests
     }
 
     [Fact]
+    public void Usage_Of_A_Network_Gives_Its_Endpoints_Services_And_The_Nodes_That_Have_It_Null_When_None_Needs_It()
+    {
+        var t1 = Task("t1", Web, TaskState.Running, "node1", slot: 1, networks: new AttachedNetwork("front1234", "10.0.1.3/24"));
+        var t2 = Task("t2", Web, TaskState.Running, "node2", slot: 2, networks: new AttachedNetwork("front1234", "10.0.1.4/24"));
+        var t3 = Task("t3", Web, TaskState.Running, "node1", slot: 3, networks: new AttachedNetwork("front1234", "10.0.1.5/24"));
+        var state = State(Ingress(), Front, Node1, Node2, Node3, Web, t1, t2, t3);
+
+        var usage = NetworkViews.UsageOf(state, "front1234");
+
+        Assert.NotNull(usage);
+        Assert.Equal(["t1", "t2", "t3"], usage.Endpoints.Select(e => e.TaskId));
+        Assert.Equal(("web", "10.0.1.2"), (Assert.Single(usage.Services).Name, usage.Services[0].Vip));
+        Assert.Equal(
+            new[] { Node1, Node2 }.Select(n => (n.Id, n.Description.Hostname, n.Status!.Addr)).OrderBy(p => p.Hostname, StringComparer.Ordinal),
+            usage.Peers.Select(p => (p.NodeId, p.Name, p.Ip)));
+        Assert.Null(NetworkViews.UsageOf(state, IngressId)); // no published port: no node needs ingress
+        Assert.Null(NetworkViews.UsageOf(State(Ingress(), Front, Node1, Web), "front1234"));
+    }
+
+    [Fact]
     public void A_Tasks_Endpoints_Carry_The_Host_Ports_Its_Node_Reported()
     {
         var web = Service("s3", "web", ["front1234"], ports: [new PortConfig(7200, 0, PortProtocol.Tcp, PublishMode.Host)]);

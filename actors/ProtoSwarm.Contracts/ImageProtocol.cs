@@ -3,7 +3,7 @@ using MessagePack;
 
 namespace ProtoSwarm.Contracts;
 
-// The node's own images (`image load / import / ls / inspect / rm`). Answered by the local node host
+// The node's own images (`image load / import / ls / inspect / tag / rm`). Answered by the local node host
 // from its image store, in a swarm or not; never forwarded to a manager. The CLI and the node are on
 // one machine, so a load or import names a file the node reads rather than streaming it.
 
@@ -52,6 +52,16 @@ public sealed record RemoveImage(
 public sealed record ImageRemoved(
     [property: Key(0)] ImmutableArray<string> Untagged,
     [property: Key(1)] ImmutableArray<string> Deleted);
+
+/// <summary>`image tag SOURCE TARGET`: a second name for the image SOURCE finds (a name, id, id prefix or digest); TARGET is NAME[:TAG].</summary>
+[MessagePackObject]
+public sealed record TagImage(
+    [property: Key(0)] string RequestId,
+    [property: Key(1)] string Source,
+    [property: Key(2)] string Target);
+
+[MessagePackObject]
+public sealed record ImageTagged([property: Key(0)] ImageObject Image);
 
 /// <summary>An image on a node: docker's image id (the config's digest), names, sizes and the config a container runs with.</summary>
 [MessagePackObject]

@@ -141,7 +141,8 @@ public sealed record ImagePushed(
     [property: Key(2)] string Digest,
     [property: Key(3)] int BlobsUploaded,
     [property: Key(4)] int BlobsPresent,
-    [property: Key(5)] long BytesUploaded);
+    [property: Key(5)] long BytesUploaded,
+    [property: Key(6)] int BlobsMounted = 0);
 
 /// <summary>`image pull NAME[:TAG|@DIGEST]`: from the swarm's registry into the node's store.</summary>
 [MessagePackObject]

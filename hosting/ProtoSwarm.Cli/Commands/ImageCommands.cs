@@ -6,7 +6,7 @@ using ProtoSwarm.Contracts;
 namespace ProtoSwarm.Cli.Commands;
 
 /// <summary>
-/// `protoswarm image load|import|ls|inspect|rm|push|pull`: the images of the node this CLI talks to,
+/// `protoswarm image load|import|ls|inspect|tag|rm|push|pull`: the images of the node this CLI talks to,
 /// with docker's flags and output. The node answers them itself, in a swarm or not; a file to load is
 /// read by the node from the path given here (both are on one machine). `push` and `pull` move images
 /// between the node and the swarm's own registry, which the managers serve.
@@ -17,7 +17,7 @@ internal static class ImageCommands
     private static readonly TimeSpan LoadTimeout = TimeSpan.FromMinutes(10);
 
     public static Command Create(CliApp app) =>
-        new Command("image", "Manage images on this node").With(Load(app), Import(app), List(app), Inspect(app), Remove(app), Push(app), Pull(app));
+        new Command("image", "Manage images on this node").With(Load(app), Import(app), List(app), Inspect(app), Tag(app), Remove(app), Push(app), Pull(app));
 
     private static Command Load(CliApp app)
     {
@@ -113,6 +113,23 @@ internal static class ImageCommands
         return command;
     }
 
+    private static Command Tag(CliApp app)
+    {
+        var source = new Argument<string>("SOURCE_IMAGE[:TAG]") { Description = "The image to name: a name, id, id prefix or digest" };
+        var target = new Argument<string>("TARGET_IMAGE[:TAG]") { Description = "The new name, NAME[:TAG]" }
+            .CheckedBy(t => t is null || ImageReference.TryParse(t, out _, out var error) ? null
+                : t.Contains('@', StringComparison.Ordinal) ? $"refusing to create a tag with a digest reference ('{t}'); give the target as NAME[:TAG]"
+                : $"Error parsing reference: {error}");
+        var command = new Command("tag", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE").With(source, target);
+        app.SetAction(command, async (parse, cli, ct) =>
+        {
+            // docker prints nothing on success; `image ls` shows the new name beside the old one.
+            await cli.RequestAsync<ImageTagged>(new TagImage(SwarmIds.NewRequestId(), parse.GetRequiredValue(source), parse.GetRequiredValue(target)), Timeouts.Change, ct);
+            return 0;
+        });
+        return command;
+    }
+
     private static Command Remove(CliApp app)
     {
         var force = new Option<bool>("--force", "-f") { Description = "Force removal of the image" };
@@ -146,7 +163,9 @@ internal static class ImageCommands
             var pushed = await cli.RequestAsync<ImagePushed>(new PushImage(SwarmIds.NewRequestId(), image), LoadTimeout, ct);
             await cli.Out.WriteLineAsync($"The push refers to repository {pushed.Repository} in the swarm's registry");
             await cli.Out.WriteLineAsync(
-                $"{pushed.BlobsUploaded} blob(s) pushed ({ImageView.HumanSize(pushed.BytesUploaded)}), {pushed.BlobsPresent} already there");
+                $"{pushed.BlobsUploaded} blob(s) pushed ({ImageView.HumanSize(pushed.BytesUploaded)}), "
+                + (pushed.BlobsMounted > 0 ? $"{pushed.BlobsMounted} mounted from other repositories, " : string.Empty)
+                + $"{pushed.BlobsPresent} already there");
             await cli.Out.WriteLineAsync($"{pushed.Tag}: digest: {pushed.Digest}");
             return 0;
         });

@@ -59,18 +59,18 @@ internal static class ServiceProgressView
     {
         if (slot.State is not { } state)
         {
-            return new(slot.Label, string.Empty);
+            return new(slot.Label, string.Empty, IsSlot: true);
         }
 
         var name = state.ToString().ToLowerInvariant();
         if (slot.Error.Length > 0)
         {
-            return new(slot.Label, $"{name.PadRight(StateWidth)} {Truncate(slot.Error)}");
+            return new(slot.Label, $"{name.PadRight(StateWidth)} {Truncate(slot.Error)}", IsSlot: true);
         }
 
         return state > TaskState.Running
-            ? new(slot.Label, name)
-            : new(slot.Label, $"{name.PadRight(StateWidth)} {Bar(state)}");
+            ? new(slot.Label, name, IsSlot: true)
+            : new(slot.Label, $"{name.PadRight(StateWidth)} {Bar(state)}", IsSlot: true);
     }
 
     /// <summary>Docker's bar: the task's step of nine (new 1 ... running 9, as docker numbers them) out of 50 characters.</summary>
@@ -120,19 +120,23 @@ internal static class ServiceProgressView
     }
 }
 
-/// <summary>One progress line: its ID ("overall progress", "1/3", "verify") and what follows "ID: ".</summary>
-internal sealed record ProgressLine(string Id, string Text)
+/// <summary>One progress line: its ID ("overall progress", "1/3", "verify") and what follows "ID: "; <paramref name="IsSlot"/> for a slot's (or node's) line.</summary>
+internal sealed record ProgressLine(string Id, string Text, bool IsSlot = false)
 {
     public override string ToString() => Text.Length > 0 ? $"{Id}: {Text}" : $"{Id}: ";
 }
 
 /// <summary>
 /// Prints progress as it changes. On a terminal the block of lines is redrawn in place (cursor up,
-/// clear line); elsewhere a line is printed only when its text changed, so a log stays readable.
+/// clear line). Elsewhere (a log, a pipe) each change is printed once: the summary lines when their text
+/// changed, and a slot's line only the first time it reads so. A slot whose tasks keep failing the same
+/// way (an image no node has: rejected, a new task, preparing, rejected again) would otherwise print the
+/// same few lines for as long as the command waits; its first round says all there is.
 /// </summary>
 internal sealed class ProgressPrinter(TextWriter output, bool terminal) : IProgress<ServiceProgress>
 {
     private readonly Dictionary<string, string> _shown = new(StringComparer.Ordinal);
+    private readonly HashSet<(string Id, string Text)> _slotLines = [];
     private int _drawn;
 
     public ServiceProgress? Last { get; private set; }
@@ -165,7 +169,7 @@ internal sealed class ProgressPrinter(TextWriter output, bool terminal) : IProgr
             foreach (var line in lines)
             {
                 var shown = line.ToString().TrimEnd();
-                if (!_shown.TryGetValue(line.Id, out var before) || before != shown)
+                if (line.IsSlot ? _slotLines.Add((line.Id, shown)) : !_shown.TryGetValue(line.Id, out var before) || before != shown)
                 {
                     _shown[line.Id] = shown;
                     text.Append(shown).Append('\n');

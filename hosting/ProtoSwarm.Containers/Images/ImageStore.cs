@@ -350,6 +350,62 @@ public sealed class ImageStore : IDisposable
         }
     }
 
+    /// <summary>
+    /// `docker image tag SOURCE TARGET`: <paramref name="target"/> becomes one more name of the image
+    /// <paramref name="source"/> finds (a name, id, id prefix or digest), sharing its manifest and layers;
+    /// nothing is copied. A target that named another image moves here, as docker's, and that image stays
+    /// (nameless, `&lt;none&gt;`, if it had no other name). The target is a name, never a digest.
+    /// </summary>
+    public async Task<StoredImage> TagAsync(string source, string target, CancellationToken ct = default)
+    {
+        if (!ImageReference.TryParse(target.Trim(), out var name, out var error))
+        {
+            throw new ImageStoreException(RejectCode.InvalidArgument,
+                target.Contains('@', StringComparison.Ordinal)
+                    ? $"refusing to create a tag with a digest reference ('{target}'); give the target as NAME[:TAG]"
+                    : $"Error parsing reference: {error}");
+        }
+
+        await _gate.WaitAsync(ct);
+        try
+        {
+            var entry = Resolve(source).Entries[0];
+            if (_index.Names.GetValueOrDefault(name.FullName) != entry.Manifest)
+            {
+                _index = _index with { Names = new Dictionary<string, string>(_index.Names, StringComparer.Ordinal) { [name.FullName] = entry.Manifest } };
+                WriteIndex();
+            }
+
+            return Describe(entry);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// The registry repositories (`library/busybox`) known to hold the blob <paramref name="digest"/>: those of
+    /// the digest references (recorded by a push or a pull) of every image whose config or layers it is. A push
+    /// asks the registry to mount the blob from one of them rather than send it again, as docker does with
+    /// what its push and pull remember of where each blob came from.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> RepositoriesWithBlobAsync(string digest, CancellationToken ct = default)
+    {
+        await _gate.WaitAsync(ct);
+        try
+        {
+            var manifests = _index.Images.Where(i => i.Config == digest || i.Layers.Any(l => l.Digest == digest))
+                .Select(i => i.Manifest).ToHashSet(StringComparer.Ordinal);
+            return [.. _index.Digests.Where(d => manifests.Contains(d.Value)).Select(d => ImageReference.Parse(d.Key, allowDigest: true).Path)
+                .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
     /// <summary>Whether the store holds a blob (a manifest, config or layer), so a pull need not fetch it.</summary>
     public bool HasBlob(string digest) => File.Exists(BlobPath(digest));
 

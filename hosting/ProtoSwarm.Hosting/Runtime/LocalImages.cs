@@ -18,7 +18,7 @@ internal sealed class LocalImages(string directory) : IDisposable
     /// <summary>A container of this node that uses the image (by id), if any: `image rm` decides by it (see <see cref="ImageStore.RemoveAsync"/>).</summary>
     public Func<string, ImageUser?>? UsedBy { get; set; }
 
-    public static bool Handles(object request) => request is LoadImage or ImportImage or ListImages or InspectImage or RemoveImage;
+    public static bool Handles(object request) => request is LoadImage or ImportImage or ListImages or InspectImage or TagImage or RemoveImage;
 
     public async Task<object> HandleAsync(object request, CancellationToken ct)
     {
@@ -30,6 +30,7 @@ internal sealed class LocalImages(string directory) : IDisposable
                 ImportImage m => await ImportAsync(m, ct),
                 ListImages => new ImageList([.. (await Store.ListAsync(ct)).Select(ToWire)]),
                 InspectImage m => new ImageDetails(ToWire(await Store.InspectAsync(m.ImageRef, ct))),
+                TagImage m => new ImageTagged(ToWire(await Store.TagAsync(m.Source, m.Target, ct))),
                 RemoveImage m => await RemoveAsync(m, ct),
                 _ => new CommandRejected(RejectCode.InvalidArgument, $"{request.GetType().Name} is not an image command"),
             };

@@ -5,15 +5,16 @@ using ProtoSwarm.Contracts;
 
 namespace ProtoSwarm.Registry.Client;
 
-/// <summary>What a push did, as <see cref="ImagePushed"/> carries it: the manifest's digest, the blobs sent and the blobs the registry already had.</summary>
-public sealed record PushResult(string Repository, string Tag, string Digest, int BlobsUploaded, int BlobsPresent, long BytesUploaded)
+/// <summary>What a push did, as <see cref="ImagePushed"/> carries it: the manifest's digest, the blobs sent, the blobs the registry already had in the repository, and those it linked from another repository (mounted).</summary>
+public sealed record PushResult(string Repository, string Tag, string Digest, int BlobsUploaded, int BlobsPresent, long BytesUploaded, int BlobsMounted = 0)
 {
-    public ImagePushed ToWire() => new(Repository, Tag, Digest, BlobsUploaded, BlobsPresent, BytesUploaded);
+    public ImagePushed ToWire() => new(Repository, Tag, Digest, BlobsUploaded, BlobsPresent, BytesUploaded, BlobsMounted);
 }
 
 /// <summary>
 /// Pushes an image of the node's <see cref="ImageStore"/> to a registry: the config and each layer are
-/// asked for first (HEAD) and sent only when missing, then the manifest, exactly as stored, is put under
+/// asked for first (HEAD) and, when missing, mounted from another repository the store knows holds it
+/// (cross-repository mount, as docker's push does) or else sent, then the manifest, exactly as stored, is put under
 /// the tag, so the registry's digest is the one the node knows the image by and a pull elsewhere stores the
 /// same bytes. Transient failures are retried (<see cref="RetryPolicy"/>); an upload that broke is sent
 /// again from its start in a new session.
@@ -58,7 +59,7 @@ public sealed partial class ImagePusher
         }
 
         var image = await _store.ExportAsync(imageRef, ct);
-        int uploaded = 0, present = 0;
+        int uploaded = 0, present = 0, mounted = 0;
         long bytes = 0;
         foreach (var blob in image.Layers.Prepend(image.Config).DistinctBy(b => b.Digest))
         {
@@ -68,6 +69,13 @@ public sealed partial class ImagePusher
             {
                 present++;
                 progress?.Report(new TransferProgress(id, "Layer already exists"));
+                continue;
+            }
+
+            if (await MountAsync(blob.Digest, repository, ct) is { } from)
+            {
+                mounted++;
+                progress?.Report(new TransferProgress(id, $"Mounted from {from}"));
                 continue;
             }
 
@@ -81,7 +89,25 @@ public sealed partial class ImagePusher
         // The image is now known to the registry by this digest: one of its RepoDigests, as docker's push records it.
         var domain = ImageReference.TryParse(imageRef, out var name, out _) ? name.Domain : ImageReference.DefaultDomain;
         await _store.AddDigestAsync(new ImageReference(domain, repository, tag, digest), image.Image.ManifestDigest, ct);
-        return new PushResult(repository, tag, digest, uploaded, present, bytes);
+        return new PushResult(repository, tag, digest, uploaded, present, bytes, mounted);
+    }
+
+    /// <summary>
+    /// Asks the registry to link the blob into <paramref name="repository"/> from a repository this node pushed
+    /// it to or pulled it from (<see cref="ImageStore.RepositoriesWithBlobAsync"/>); the one it came from, or
+    /// null when none would (the registry answers 202 and the blob is uploaded).
+    /// </summary>
+    private async Task<string?> MountAsync(string digest, string repository, CancellationToken ct)
+    {
+        foreach (var from in await _store.RepositoriesWithBlobAsync(digest, ct))
+        {
+            if (from != repository && await RunAsync($"mount of blob {digest} from {from} into {repository}", c => c.MountBlobAsync(repository, digest, from, ct), ct))
+            {
+                return from;
+            }
+        }
+
+        return null;
     }
 
     private Task<T> RunAsync<T>(string what, Func<RegistryClient, Task<T>> request, CancellationToken ct) =>

@@ -67,7 +67,7 @@ public sealed class RegistryClient
         using var response = await SendAsync(request, HttpCompletionOption.ResponseContentRead, what, string.Empty, null, ct);
         if (!response.IsSuccessStatusCode)
         {
-            throw await ErrorAsync(response, what, string.Empty, null, ct);
+            throw await ErrorAsync(response, string.Empty, null, ct);
         }
     }
 
@@ -88,7 +88,7 @@ public sealed class RegistryClient
         using var response = await SendAsync(request, HttpCompletionOption.ResponseHeadersRead, what, repository, reference, ct);
         if (!response.IsSuccessStatusCode)
         {
-            throw await ErrorAsync(response, what, repository, reference, ct);
+            throw await ErrorAsync(response, repository, reference, ct);
         }
 
         var content = await ReadManifestAsync(response, what, repository, reference, ct);
@@ -125,7 +125,7 @@ public sealed class RegistryClient
 
         if (!response.IsSuccessStatusCode)
         {
-            throw await ErrorAsync(response, what, repository, reference, ct);
+            throw await ErrorAsync(response, repository, reference, ct);
         }
 
         return new ManifestHead(
@@ -145,7 +145,7 @@ public sealed class RegistryClient
         {
             HttpStatusCode.OK => true,
             HttpStatusCode.NotFound => false,
-            _ => throw await ErrorAsync(response, what, repository, digest, ct),
+            _ => throw await ErrorAsync(response, repository, digest, ct),
         };
     }
 
@@ -191,7 +191,7 @@ public sealed class RegistryClient
         }
         else
         {
-            throw await ErrorAsync(response, what, repository, digest, ct);
+            throw await ErrorAsync(response, repository, digest, ct);
         }
 
         long fetched = 0;
@@ -303,7 +303,7 @@ public sealed class RegistryClient
             return false;
         }
 
-        throw await ErrorAsync(response, what, repository, digest, ct);
+        throw await ErrorAsync(response, repository, digest, ct);
     }
 
     /// <summary>PUT of a manifest under a tag (or its digest); its blobs must be in the repository. Returns the manifest's digest.</summary>
@@ -318,7 +318,7 @@ public sealed class RegistryClient
         using var response = await SendAsync(request, HttpCompletionOption.ResponseContentRead, what, repository, reference, ct);
         if (response.StatusCode != HttpStatusCode.Created)
         {
-            throw await ErrorAsync(response, what, repository, reference, ct);
+            throw await ErrorAsync(response, repository, reference, ct);
         }
 
         if (Header(response, DigestHeader) is { } stored && stored.StartsWith("sha256:", StringComparison.Ordinal) && stored != digest)
@@ -335,7 +335,7 @@ public sealed class RegistryClient
         using var response = await SendAsync(request, HttpCompletionOption.ResponseContentRead, what, repository, digest, ct);
         if (response.StatusCode != HttpStatusCode.Accepted)
         {
-            throw await ErrorAsync(response, what, repository, digest, ct);
+            throw await ErrorAsync(response, repository, digest, ct);
         }
 
         return Location(response, what, repository, digest);
@@ -362,7 +362,7 @@ public sealed class RegistryClient
             using var response = await SendAsync(request, HttpCompletionOption.ResponseContentRead, what, repository, digest, ct);
             if (response.StatusCode != HttpStatusCode.Accepted)
             {
-                throw await ErrorAsync(response, what, repository, digest, ct);
+                throw await ErrorAsync(response, repository, digest, ct);
             }
 
             offset += n;
@@ -389,7 +389,7 @@ public sealed class RegistryClient
         using var response = await SendAsync(request, HttpCompletionOption.ResponseContentRead, what, repository, digest, ct);
         if (response.StatusCode != HttpStatusCode.Created)
         {
-            throw await ErrorAsync(response, what, repository, digest, ct);
+            throw await ErrorAsync(response, repository, digest, ct);
         }
 
         if (Header(response, DigestHeader) is { } stored && stored.StartsWith("sha256:", StringComparison.Ordinal) && stored != digest)
@@ -467,8 +467,11 @@ public sealed class RegistryClient
             response.StatusCode, Codes.Unsupported, Registry, repository, reference);
     }
 
-    /// <summary>The spec's error body, {"errors":[{"code","message"}]}, read into an exception with a hint of what to do.</summary>
-    private async Task<RegistryClientException> ErrorAsync(HttpResponseMessage response, string what, string repository, string? reference, CancellationToken ct)
+    /// <summary>
+    /// The spec's error body, {"errors":[{"code","message","detail"}]}, read into an exception whose message says
+    /// what went wrong, where and what to do (<see cref="RegistryErrorText"/>), with the code and digest in a tail.
+    /// </summary>
+    private async Task<RegistryClientException> ErrorAsync(HttpResponseMessage response, string repository, string? reference, CancellationToken ct)
     {
         var status = response.StatusCode;
         var code = status switch
@@ -479,7 +482,8 @@ public sealed class RegistryClient
             HttpStatusCode.TooManyRequests => "TOOMANYREQUESTS",
             _ => Codes.Unknown,
         };
-        var detail = string.Empty;
+        var said = string.Empty;
+        string? detailDigest = null;
         if (response.RequestMessage?.Method != HttpMethod.Head)
         {
             try
@@ -496,13 +500,15 @@ public sealed class RegistryClient
                         {
                             var first = errors[0];
                             code = first.TryGetProperty("code", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString()! : code;
-                            detail = first.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString()! : string.Empty;
+                            said = first.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString()! : string.Empty;
+                            detailDigest = first.TryGetProperty("detail", out var d) && d.ValueKind == JsonValueKind.Object
+                                && d.TryGetProperty("digest", out var dd) && dd.ValueKind == JsonValueKind.String && ImageReference.IsDigest(dd.GetString()!)
+                                    ? dd.GetString() : null;
                         }
                     }
                     catch (JsonException)
                     {
-                        var text = Encoding.UTF8.GetString(body.AsSpan(0, Math.Min(body.Length, 200))).Trim();
-                        detail = text.Length > 0 ? text : detail;
+                        said = Encoding.UTF8.GetString(body.AsSpan(0, Math.Min(body.Length, 200)));
                     }
                 }
             }
@@ -512,16 +518,8 @@ public sealed class RegistryClient
             }
         }
 
-        var hint = (int)status switch
-        {
-            404 => "check the repository and tag or digest (`protoswarm registry ls`), or push the image first",
-            401 or 403 => "this node or client may not do that here: workers may only pull, and a client of the plain listener needs the registry token",
-            429 => "the registry asks to slow down; try again later",
-            >= 500 => "the registry failed; try again, and see the managers' logs",
-            _ => "see the registry's log",
-        };
-        var said = detail.Length > 0 ? $"{code}: {detail}" : code;
-        return new RegistryClientException($"registry {Registry}: {what}: {(int)status} {said}; {hint}", status, code, Registry, repository, reference);
+        var message = RegistryErrorText.Describe(Registry, RegistryErrorText.OperationOf(response.RequestMessage), status, code, said, repository, reference, detailDigest);
+        return new RegistryClientException(message, status, code, Registry, repository, reference);
     }
 
     private RegistryClientException Mismatch(string what, string repository, string reference, string detail) =>

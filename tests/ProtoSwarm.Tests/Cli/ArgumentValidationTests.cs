@@ -76,7 +76,6 @@ public class ArgumentValidationTests
     }
 
     [Theory]
-    [InlineData("unknown command \"tag\" for \"protoswarm image\"\nSee 'protoswarm image --help'.\n", "image", "tag", "busybox", "busybox:two")]
     [InlineData("unknown command \"save\" for \"protoswarm image\"\nSee 'protoswarm image --help'.\n", "image", "save", "-o", "/tmp/bb.tar", "busybox")]
     [InlineData("unknown command \"restart\" for \"protoswarm service\"\nSee 'protoswarm service --help'.\n", "service", "restart", "web")]
     [InlineData("unknown command \"rotate\" for \"protoswarm registry\"\nSee 'protoswarm registry --help'.\n", "-H", "unix:///tmp/x.sock", "registry", "rotate")]

@@ -580,6 +580,33 @@ public class ConvergenceTests
     }
 
     [Fact]
+    public void Without_A_Terminal_A_Slot_Whose_Tasks_Keep_Being_Rejected_Prints_Each_Line_Once()
+    {
+        using var output = new StringWriter();
+        var printer = new ProgressPrinter(output, terminal: false);
+        static ServiceProgress Slot(TaskState state, string error = "") =>
+            new("id", "web", ServiceModeKind.Replicated, ConvergenceState.InProgress, 0, 1, false, "", [new SlotProgress("1/1", state, error)]);
+
+        // An image no node has: each new task of the slot is assigned, prepared and rejected, over and over.
+        for (var round = 0; round < 4; round++)
+        {
+            printer.Report(Slot(TaskState.Assigned));
+            printer.Report(Slot(TaskState.Preparing));
+            printer.Report(Slot(TaskState.Rejected, "No such image: nosuch:latest on this node"));
+        }
+
+        printer.Report(Slot(TaskState.Rejected, "No such image: nosuch:latest on this node, and the registry said no"));
+
+        Assert.Equal(
+            "overall progress: 0 out of 1 tasks\n" +
+            "1/1: assigned  [======================>                            ]\n" +
+            "1/1: preparing [=================================>                 ]\n" +
+            "1/1: rejected  No such image: nosuch:latest on this node\n" +
+            "1/1: rejected  No such image: nosuch:latest on this node, and the registry said no\n",
+            output.ToString());
+    }
+
+    [Fact]
     public void On_A_Terminal_The_Block_Is_Redrawn_In_Place()
     {
         using var output = new StringWriter();

@@ -48,6 +48,18 @@ public sealed class ImageCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Image_Push_Says_How_Many_Blobs_Were_Mounted_From_Other_Repositories()
+    {
+        var digest = "sha256:" + new string('d', 64);
+        var node = new FakeNode(_ => new ImagePushed("team/app", "v1", digest, 0, 0, 0, BlobsMounted: 3));
+
+        var (code, output, _) = await RunAsync(node, "image", "push", "team/app:v1");
+
+        Assert.Equal(0, code);
+        Assert.Equal($"The push refers to repository team/app in the swarm's registry\n0 blob(s) pushed (0B), 3 mounted from other repositories, 0 already there\nv1: digest: {digest}\n", output);
+    }
+
+    [Fact]
     public async Task Image_Push_Refuses_A_Digest_And_A_Bad_Name_Before_Asking_The_Node()
     {
         var node = new FakeNode(_ => throw new InvalidOperationException("not asked"));
@@ -259,6 +271,42 @@ public sealed class ImageCommandTests : IDisposable
         Assert.Equal("[] [] map[] map[] <nil> [busybox:latest]\n", template.Out);
         var config = JsonNode.Parse(output)!.AsArray().Single()!["Config"]!.AsObject();
         Assert.All(["Env", "Cmd", "ExposedPorts", "Labels", "Healthcheck"], key => Assert.Null(config[key]));
+    }
+
+    [Fact]
+    public async Task Image_Tag_Sends_Source_And_Target_And_Prints_Nothing_As_Docker_Does()
+    {
+        var node = new FakeNode(request => request switch
+        {
+            TagImage { Source: "busybox" } => new ImageTagged(Image(BusyboxId, Joined, 1, "busybox:latest", "me/bb:v2")),
+            TagImage m => new CommandRejected(RejectCode.NotFound, $"No such image: {m.Source}"),
+            _ => throw new InvalidOperationException(),
+        });
+
+        var (code, output, _) = await RunAsync(node, "image", "tag", "busybox", "me/bb:v2");
+        var (missing, _, missingError) = await RunAsync(node, "image", "tag", "nginx", "me/web");
+
+        Assert.Equal(0, code);
+        Assert.Equal("", output);
+        var sent = Assert.IsType<TagImage>(node.Requests[0]);
+        Assert.Equal(("busybox", "me/bb:v2"), (sent.Source, sent.Target));
+        Assert.NotEqual(0, missing);
+        Assert.Equal("Error: No such image: nginx\n", missingError);
+    }
+
+    [Fact]
+    public async Task Image_Tag_Refuses_A_Bad_Or_Digest_Target_Before_Asking_The_Node()
+    {
+        var node = new FakeNode(_ => throw new InvalidOperationException("not asked"));
+
+        var (bad, _, badError) = await RunAsync(node, "image", "tag", "busybox", "Busybox");
+        var (pinned, _, pinnedError) = await RunAsync(node, "image", "tag", "busybox", "bb@sha256:" + new string('a', 64));
+
+        Assert.NotEqual(0, bad);
+        Assert.Contains("Error parsing reference: 'Busybox': invalid reference format", badError, StringComparison.Ordinal);
+        Assert.NotEqual(0, pinned);
+        Assert.Contains("refusing to create a tag with a digest reference", pinnedError, StringComparison.Ordinal);
+        Assert.Empty(node.Requests);
     }
 
     [Fact]

@@ -284,6 +284,44 @@ public sealed class ImageStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Tag_Gives_The_Image_A_Second_Name_And_Removing_One_Name_Keeps_The_Other_And_The_Layers()
+    {
+        var image = Assert.Single(await Load(DockerSave(["busybox:latest"])));
+
+        var tagged = await _store.TagAsync("busybox", "registry.local:5000/tools/bb:v2");
+        await _store.TagAsync(image.Id[7..19], "bb"); // by id prefix, as docker takes it
+
+        Assert.Equal(image.Id, tagged.Id);
+        Assert.Equal<string>(["bb:latest", "busybox:latest", "registry.local:5000/tools/bb:v2"], Assert.Single(await _store.ListAsync()).RepoTags);
+        var untag = await _store.RemoveAsync("busybox", force: false);
+        Assert.Equal<string>(["busybox:latest"], untag.Untagged);
+        Assert.Empty(untag.Deleted);
+        Assert.Equal(2, Directory.GetDirectories(LayersDir).Length);
+        Assert.Equal(image.Id, (await _store.InspectAsync("registry.local:5000/tools/bb:v2")).Id);
+    }
+
+    [Fact]
+    public async Task Tag_Moves_A_Name_From_Another_Image_And_Refuses_Bad_References_In_Dockers_Words()
+    {
+        var busybox = Assert.Single(await Load(DockerSave(["busybox:latest"])));
+        var baseOnly = Assert.Single(await Load(DockerSave(["app:v1"], [BaseLayer()])));
+
+        await _store.TagAsync("busybox", "app:v1");
+        var missing = await Assert.ThrowsAsync<ImageStoreException>(() => _store.TagAsync("nosuch", "x"));
+        var badName = await Assert.ThrowsAsync<ImageStoreException>(() => _store.TagAsync("busybox", "App"));
+        var digest = await Assert.ThrowsAsync<ImageStoreException>(() => _store.TagAsync("busybox", "app@sha256:" + new string('a', 64)));
+
+        var images = await _store.ListAsync();
+        Assert.Equal<string>(["app:v1", "busybox:latest"], images.Single(i => i.Id == busybox.Id).RepoTags);
+        Assert.Empty(images.Single(i => i.Id == baseOnly.Id).RepoTags); // docker's <none>: the image stays
+        Assert.Equal(RejectCode.NotFound, missing.Code);
+        Assert.StartsWith("No such image: nosuch", missing.Message, StringComparison.Ordinal);
+        Assert.Equal(RejectCode.InvalidArgument, badName.Code);
+        Assert.Contains("invalid reference format", badName.Message, StringComparison.Ordinal);
+        Assert.StartsWith("refusing to create a tag with a digest reference", digest.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Removal_Of_An_Image_In_Use_Or_By_Id_With_Several_Names_Needs_Force()
     {
         var image = Assert.Single(await Load(DockerSave(["busybox:latest", "busybox:two"])));

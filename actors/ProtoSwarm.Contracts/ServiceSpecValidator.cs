@@ -29,9 +29,6 @@ public static partial class ServiceSpecValidator
     [GeneratedRegex(@"^(SIG)?[A-Z][A-Z0-9+\-]*$|^[0-9]+$", RegexOptions.CultureInvariant)]
     private static partial Regex Signal();
 
-    [GeneratedRegex("^[A-Za-z0-9]([A-Za-z0-9-]{0,62})?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,62})?)*$", RegexOptions.CultureInvariant)]
-    private static partial Regex Hostname();
-
     [GeneratedRegex("^(CAP_)?[A-Za-z_]+$", RegexOptions.CultureInvariant)]
     private static partial Regex Capability();
 
@@ -211,11 +208,26 @@ public static partial class ServiceSpecValidator
         }
     }
 
+    /// <summary>Linux's limit on a hostname (HOST_NAME_MAX): sethostname refuses a longer one.</summary>
+    public const int MaxHostnameBytes = 64;
+
+    /// <summary>
+    /// What is wrong with a container's hostname (expanded from its template), or null. As docker's daemon, only
+    /// what sethostname refuses: more than 64 bytes (moby checks the same since it dropped its RFC 1123 check, which
+    /// refused the '_' of every stack service's name); ProtoSwarm also refuses white space and control characters,
+    /// which would break the container's /etc/hosts line. '_' and other characters are the container's to judge.
+    /// </summary>
+    public static string? HostnameProblem(string hostname) =>
+        hostname.Length == 0 ? null
+        : System.Text.Encoding.UTF8.GetByteCount(hostname) > MaxHostnameBytes ? $"'{hostname}' is not a hostname: it is longer than {MaxHostnameBytes} bytes"
+        : hostname.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)) ? $"'{hostname}' is not a hostname: it holds white space or a control character"
+        : null;
+
     private static void CheckConfinement(string field, ContainerSpec container, ImmutableArray<SpecProblem>.Builder problems)
     {
-        if (container.Hostname.Length > 0 && (container.Hostname.Length > 64 || !Hostname().IsMatch(container.Hostname)))
+        if (HostnameProblem(container.Hostname) is { } hostnameProblem)
         {
-            problems.Add(new($"{field}.Hostname", $"'{container.Hostname}' is not a hostname", "use at most 64 letters, digits, '-' and dots, e.g. --hostname web-1"));
+            problems.Add(new($"{field}.Hostname", hostnameProblem, "use at most 64 bytes with no white space, e.g. --hostname web-1"));
         }
 
         foreach (var (caps, name, flag) in new[] { (container.CapabilityAdd, "CapabilityAdd", "--cap-add"), (container.CapabilityDrop, "CapabilityDrop", "--cap-drop") })
@@ -280,8 +292,8 @@ public static partial class ServiceSpecValidator
     }
 
     /// <summary>
-    /// Where secrets and configs appear: a secret as a file name under /run/secrets or at an absolute path, a config at an
-    /// absolute path; one file per target; numeric owner; mode bits only (0 to 0777).
+    /// Where secrets and configs appear: a file path, a relative one under /run/secrets (a secret) or / (a config), as
+    /// docker's daemon places them; one file per target; numeric owner; mode bits only (0 to 0777).
     /// </summary>
     private static void CheckFileTargets(string field, string kind, ImmutableArray<(string Source, FileTarget File)> references, ImmutableArray<SpecProblem>.Builder problems)
     {
@@ -292,15 +304,11 @@ public static partial class ServiceSpecValidator
             var (source, file) = references[i];
             var at = $"{field}[{i}].File";
             var target = file.Name;
-            if (kind == "secret" && !FileTargetRule.IsSecretTarget(target))
+            if (FileTargetRule.Problem(kind, target) is { } targetProblem)
             {
-                problems.Add(new($"{at}.Name", $"secret target '{target}' is not a file name or an absolute file path: a secret is a file in /run/secrets unless given a path of its own", $"give a plain file name or an absolute path, e.g. {flag} source={source},target={(source.Length > 0 ? source : "db_password")}"));
+                problems.Add(new($"{at}.Name", targetProblem, $"give a file name or path, e.g. {flag} source={source},target={(source.Length > 0 ? source : "app.conf")} or target=/etc/{(source.Length > 0 ? source : "app.conf")}"));
             }
-            else if (kind == "config" && !FileTargetRule.IsAbsoluteFile(target))
-            {
-                problems.Add(new($"{at}.Name", $"config target '{target}' is not an absolute path of a file", $"give the file's path in the container, e.g. {flag} source={source},target=/etc/{(source.Length > 0 ? source : "app.conf")}"));
-            }
-            else if (!targets.Add(target))
+            else if (!targets.Add(FileTargetRule.ContainerPath(kind, target)))
             {
                 problems.Add(new($"{at}.Name", $"duplicate {kind} target for {target} not allowed", $"give each {flag} its own target="));
             }

@@ -121,9 +121,10 @@ internal static partial class ServiceFlags
             return $"{Named(flag, value)}: {problem}.";
         }
 
-        return expanded.Length > 64 || expanded.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '-' or '.'))
-            ? $"{Named(flag, value)} is not a hostname; use at most 64 letters, digits, '-' and dots."
-            : null;
+        // As docker: '_' (in every stack service's name) and the rest are the container's to judge; only what sethostname refuses is.
+        return ServiceSpecValidator.HostnameProblem(expanded) is null
+            ? null
+            : $"{Named(flag, value)} is not a hostname; use at most {ServiceSpecValidator.MaxHostnameBytes} bytes with no white space.";
     }
 
     /// <summary>A capability as swarmkit stores it: upper case with the CAP_ prefix, or ALL.</summary>

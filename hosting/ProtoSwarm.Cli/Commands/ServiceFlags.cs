@@ -1220,8 +1220,8 @@ internal static partial class ServiceFlags
 
     /// <summary>
     /// docker's --secret and --config: NAME alone, or source=NAME[,target=T][,uid=U][,gid=G][,mode=M]
-    /// (mode as Go reads it: 0400 octal, 256 decimal). The default target is the name, a file in
-    /// /run/secrets for a secret, /NAME for a config; a config's target is an absolute path.
+    /// (mode as Go reads it: 0400 octal, 256 decimal). The default target is the name; a relative target is a file
+    /// under /run/secrets for a secret, under / for a config, as docker's daemon places them.
     /// </summary>
     public static Checked<(string Source, FileTarget File)> FileReferenceOf(string flag, string value)
     {
@@ -1286,15 +1286,11 @@ internal static partial class ServiceFlags
             return Checked<(string, FileTarget)>.Fail($"{Named(flag, value)} names no {kind}: source= is missing; {usage}.");
         }
 
-        target ??= config ? "/" + source : source;
-        if (!config && !FileTargetRule.IsSecretTarget(target))
+        // docker's default is the name, which a config's container gets at /NAME and a secret's at /run/secrets/NAME.
+        target ??= source;
+        if (FileTargetRule.Problem(kind, target) is { } problem)
         {
-            return Checked<(string, FileTarget)>.Fail($"{Named(flag, value)}: target '{target}' is not a file name or an absolute file path; a secret is a file in /run/secrets unless given a path of its own, so give e.g. target={source} or target=/etc/{source}.");
-        }
-
-        if (config && !FileTargetRule.IsAbsoluteFile(target))
-        {
-            return Checked<(string, FileTarget)>.Fail($"{Named(flag, value)}: target '{target}' is not an absolute file path; give the path in the container, e.g. target=/etc/{source}.");
+            return Checked<(string, FileTarget)>.Fail($"{Named(flag, value)}: {problem}; give e.g. target={source} or target=/etc/{source}.");
         }
 
         return Checked<(string, FileTarget)>.Ok((source, new FileTarget(target, uid, gid, mode)));

@@ -58,7 +58,6 @@ internal static class ComposeConfig
         ("services.*.read_only", Cast.Boolean),
         ("services.*.stdin_open", Cast.Boolean),
         ("services.*.tty", Cast.Boolean),
-        ("services.*.init", Cast.Boolean),
         ("services.*.volumes.[].read_only", Cast.Boolean),
         ("services.*.volumes.[].volume.nocopy", Cast.Boolean),
         ("networks.*.external", Cast.Boolean),

@@ -227,7 +227,7 @@ internal static class ComposeLoader
                     }
 
                     // A value that came from a variable is text, never null: "${EMPTY}" is an empty string.
-                    return value.Value == scalar.Value ? scalar : scalar with { Value = value.Value, Plain = scalar.Plain && value.Value.Length > 0 };
+                    return value.Value == scalar.Value ? scalar : scalar with { Value = value.Value, Plain = scalar.Plain && value.Value.Length > 0, Interpolated = true };
                 case SequenceNode list:
                     return list with { Items = [.. list.Items.Select((item, i) => Node(item, ComposeReader.Item(path, i)))] };
                 case MappingNode mapping:
@@ -240,7 +240,7 @@ internal static class ComposeLoader
 
     private static StackModel Read(ComposeReader reader, MappingNode root, string stack, string baseDirectory, IReadOnlyDictionary<string, string> variables)
     {
-        reader.Keys(root, "", ComposeSchema.TopLevel);
+        reader.Keys(root, "", ComposeSchema.TopLevel, ComposeSchema.TopLevelExtensionsSince);
         var networks = Section(reader, root, "networks", (key, node, path) => Network(reader, stack, key, node, path));
         var volumes = Section(reader, root, "volumes", (key, node, path) => Volume(reader, stack, key, node, path));
         var secrets = Section(reader, root, "secrets", (key, node, path) => FileObject(reader, stack, key, node, path, baseDirectory));
@@ -260,7 +260,8 @@ internal static class ComposeLoader
             foreach (var entry in serviceMap.Entries.OrderBy(e => e.Key.Value, StringComparer.Ordinal))
             {
                 var before = reader.Errors.Count;
-                if (!entry.Key.Value.StartsWith("x-", StringComparison.Ordinal) && ComposeServices.Read(context, entry.Key, entry.Value) is { } service)
+                // A service named x-api is a service: docker's x- extensions are keys of the top level and of a definition, never names in a section.
+                if (ComposeServices.Read(context, entry.Key, entry.Value) is { } service)
                 {
                     services.Add(service);
                     // A service with errors of its own holds stand-in values the managers' check would only repeat;
@@ -306,7 +307,7 @@ internal static class ComposeLoader
             return items;
         }
 
-        foreach (var entry in mapping.Entries.Where(e => !e.Key.Value.StartsWith("x-", StringComparison.Ordinal)))
+        foreach (var entry in mapping.Entries)
         {
             var path = ComposeReader.Child(section, entry.Key.Value);
             if (reader.Mapping(entry.Value, path) is { } body && read(entry.Key.Value, body, path) is { } item)
@@ -361,7 +362,7 @@ internal static class ComposeLoader
 
     private static StackNetwork? Network(ComposeReader reader, string stack, string key, MappingNode body, string path)
     {
-        reader.Keys(body, path, ComposeSchema.Network);
+        reader.Keys(body, path, ComposeSchema.Network, ComposeSchema.DefinitionExtensionsSince);
         var (external, name) = External(reader, body, path, ["driver", "driver_opts", "attachable", "internal", "ipam", "labels"]);
         if (external)
         {
@@ -445,7 +446,7 @@ internal static class ComposeLoader
 
     private static StackVolume? Volume(ComposeReader reader, string stack, string key, MappingNode body, string path)
     {
-        reader.Keys(body, path, ComposeSchema.Volume);
+        reader.Keys(body, path, ComposeSchema.Volume, ComposeSchema.DefinitionExtensionsSince);
         var (external, name) = External(reader, body, path, ["driver", "driver_opts", "labels"]);
         var driver = body["driver"] is { } driverNode ? reader.String(driverNode, ComposeReader.Child(path, "driver")) : null;
         if (driver is not (null or "local"))
@@ -476,7 +477,7 @@ internal static class ComposeLoader
 
     private static StackFileObject? FileObject(ComposeReader reader, string stack, string key, MappingNode body, string path, string baseDirectory)
     {
-        reader.Keys(body, path, path.StartsWith("secrets.", StringComparison.Ordinal) ? ComposeSchema.Secret : ComposeSchema.FileObject);
+        reader.Keys(body, path, path.StartsWith("secrets.", StringComparison.Ordinal) ? ComposeSchema.Secret : ComposeSchema.FileObject, ComposeSchema.DefinitionExtensionsSince);
         var (external, name) = External(reader, body, path, ["file", "labels", "driver", "driver_opts"]);
         var pluginDriver = !external && body["driver"] is { } driver && reader.String(driver, ComposeReader.Child(path, "driver")) is { } driverName;
         if (pluginDriver)

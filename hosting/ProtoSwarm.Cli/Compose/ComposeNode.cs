@@ -30,6 +30,9 @@ internal sealed record ScalarNode(string Value, bool Plain, SourceMark Mark) : C
     /// <summary>A plain true, false or number, which docker's schema refuses where it wants a string.</summary>
     public bool IsBooleanOrNumber => Plain && ComposeYaml.NotAString(Value);
 
+    /// <summary>Whether the value came from substituting variables: docker casts only such a value to a number or a boolean, and only at some keys.</summary>
+    public bool Interpolated { get; init; }
+
     public override string Describe() => IsNull ? "null" : $"\"{Value}\"";
 }
 

@@ -57,8 +57,13 @@ internal sealed partial class ComposeReader(Version? version, IReadOnlySet<Sourc
         }
     }
 
-    /// <summary>Checks a mapping's keys: unknown ones are errors with the closest known key as a hint; x- keys are extensions and pass.</summary>
-    public void Keys(MappingNode mapping, string path, IReadOnlyCollection<string> known)
+    /// <summary>
+    /// Checks a mapping's keys: unknown ones are errors with the closest known key as a hint. x- keys are extensions
+    /// only where docker's schema has them (<paramref name="extensionsSince"/>: the top level from 3.4; a service, network,
+    /// volume, secret or config from 3.7; any version when the file names none) and are refused elsewhere, as docker's
+    /// "Additional property x-... is not allowed".
+    /// </summary>
+    public void Keys(MappingNode mapping, string path, IReadOnlyCollection<string> known, Version? extensionsSince = null)
     {
         foreach (var entry in mapping.Entries)
         {
@@ -66,6 +71,15 @@ internal sealed partial class ComposeReader(Version? version, IReadOnlySet<Sourc
             var keyPath = Child(path, key);
             if (key.StartsWith("x-", StringComparison.Ordinal))
             {
+                if (extensionsSince is null)
+                {
+                    Error(entry.Key, keyPath, $"extension key \"{key}\" is not allowed here: x- keys are extensions only at the top level and in a service, network, volume, secret or config; move it there");
+                }
+                else if (version is not null && version < extensionsSince)
+                {
+                    Error(entry.Key, keyPath, $"extension key \"{key}\" is not allowed here before compose file version {extensionsSince.ToString(2)}, and this file says version {version.ToString(2)}; raise version: to \"{extensionsSince.ToString(2)}\"");
+                }
+
                 continue;
             }
 
@@ -96,12 +110,29 @@ internal sealed partial class ComposeReader(Version? version, IReadOnlySet<Sourc
         return null;
     }
 
-    /// <summary>A whole number from 0 up; compose files write them plain, but an interpolated or quoted one counts too.</summary>
+    /// <summary>
+    /// A whole number from 0 up, as docker's schema takes it: written plain (3), or from a variable at a key docker
+    /// casts (replicas: ${N}); a quoted "3", or a variable's value at another key, is a string and refused.
+    /// </summary>
     public long? Integer(ComposeNode node, string path)
     {
-        if (node is ScalarNode { IsNull: false } scalar && long.TryParse(scalar.Value, NumberStyles.None, CultureInfo.InvariantCulture, out var n))
+        if (node is ScalarNode { IsNull: false } scalar)
         {
-            return n;
+            var number = long.TryParse(scalar.Value, NumberStyles.None, CultureInfo.InvariantCulture, out var n);
+            var typed = scalar.Interpolated ? CastAt(path) == 'i' : scalar.Plain;
+            if (number && typed)
+            {
+                return n;
+            }
+
+            if (number || scalar.Value is ['-', ..] && long.TryParse(scalar.Value[1..], NumberStyles.None, CultureInfo.InvariantCulture, out _))
+            {
+                if (!typed)
+                {
+                    Error(node, path, StringNotTyped(scalar, "an integer", scalar.Value));
+                    return null;
+                }
+            }
         }
 
         Error(node, path, node is ScalarNode { Value: ['-', ..] } negative
@@ -110,20 +141,67 @@ internal sealed partial class ComposeReader(Version? version, IReadOnlySet<Sourc
         return null;
     }
 
+    /// <summary>
+    /// A boolean, as docker's schema takes it: true or false written plain (YAML 1.2, as docker's yaml.v3 reads it: yes,
+    /// no, on and off are strings), or from a variable at a key docker casts (where y, yes, on, n, no and off count too).
+    /// </summary>
     public bool? Bool(ComposeNode node, string path)
     {
         if (node is ScalarNode { IsNull: false } scalar)
         {
-            switch (scalar.Value)
+            if (scalar.Interpolated && CastAt(path) == 'b')
             {
-                case "true" or "True" or "TRUE" or "yes" or "Yes" or "YES" or "on" or "On" or "ON":
-                    return true;
-                case "false" or "False" or "FALSE" or "no" or "No" or "NO" or "off" or "Off" or "OFF":
-                    return false;
+                switch (scalar.Value.ToLowerInvariant())
+                {
+                    case "y" or "yes" or "true" or "on":
+                        return true;
+                    case "n" or "no" or "false" or "off":
+                        return false;
+                }
+            }
+            else if (scalar.Plain && !scalar.Interpolated)
+            {
+                switch (scalar.Value)
+                {
+                    case "true" or "True" or "TRUE":
+                        return true;
+                    case "false" or "False" or "FALSE":
+                        return false;
+                }
+            }
+
+            if (scalar.Value.ToLowerInvariant() is "y" or "yes" or "true" or "on" or "n" or "no" or "false" or "off")
+            {
+                Error(node, path, StringNotTyped(scalar, "a boolean", scalar.Value.ToLowerInvariant() is "y" or "yes" or "true" or "on" ? "true" : "false"));
+                return null;
             }
         }
 
         Error(node, path, $"expected true or false, got {node.Describe()}");
+        return null;
+    }
+
+    /// <summary>Why a scalar that reads as a number or a boolean is a string to docker's schema, and what to write.</summary>
+    private static string StringNotTyped(ScalarNode scalar, string type, string write) =>
+        scalar.Interpolated
+            ? $"expected {type}, got the string \"{scalar.Value}\" from a variable: docker converts a variable's value only at some keys (replicas, read_only, tty, ...), not here; write {write} in the file"
+            : scalar.Plain
+                ? $"expected {type}, got the string \"{scalar.Value}\" (compose files are YAML 1.2, where only true and false are booleans); write {write}"
+                : $"expected {type}, got the string \"{scalar.Value}\"; write {write} without quotes";
+
+    /// <summary>What docker's loader casts a variable's value to at this key: 'i', 'b', or none.</summary>
+    private static char? CastAt(string path)
+    {
+        var parts = ListIndex().Replace(path, "[]").Split('.');
+        foreach (var (pattern, kind) in ComposeSchema.InterpolationCasts)
+        {
+            var want = pattern.Split('.');
+            if (want.Length == parts.Length && want.Zip(parts).All(p => p.First == "*" ? !p.Second.EndsWith("[]", StringComparison.Ordinal) : p.First == p.Second))
+            {
+                return kind;
+            }
+        }
+
         return null;
     }
 

@@ -11,6 +11,12 @@ internal static class ComposeSchema
 {
     public static readonly string[] TopLevel = ["version", "services", "networks", "volumes", "secrets", "configs"];
 
+    /// <summary>The version whose schema first allows x- extension keys at the top level (docker's config_schema_v3.4.json).</summary>
+    public static readonly Version TopLevelExtensionsSince = new(3, 4);
+
+    /// <summary>The version whose schema first allows x- keys in a service, network, volume, secret or config (v3.7).</summary>
+    public static readonly Version DefinitionExtensionsSince = new(3, 7);
+
     /// <summary>What docker's `stack deploy` prints as "Ignoring unsupported options: ..." (docker/cli's compose types).</summary>
     public static readonly string[] ServiceUnsupported =
     [
@@ -76,6 +82,42 @@ internal static class ComposeSchema
     public static readonly string[] FileObject = ["file", "external", "name", "labels", "template_driver"];
     public static readonly string[] Secret = [.. FileObject, "driver", "driver_opts"];
     public static readonly string[] External = ["name"];
+
+    /// <summary>
+    /// The keys where docker's loader casts a value that came from a variable to a number ('i') or a boolean ('b')
+    /// (docker/cli's interpolateTypeCastMapping); "[]" stands for any list item. A value written in the file is never
+    /// cast: "3" or yes where a number or a boolean is wanted is refused by docker's schema, and so here.
+    /// </summary>
+    public static readonly FrozenDictionary<string, char> InterpolationCasts = new Dictionary<string, char>
+    {
+        ["services.*.configs[].mode"] = 'i',
+        ["services.*.secrets[].mode"] = 'i',
+        ["services.*.healthcheck.retries"] = 'i',
+        ["services.*.healthcheck.disable"] = 'b',
+        ["services.*.deploy.replicas"] = 'i',
+        ["services.*.deploy.update_config.parallelism"] = 'i',
+        ["services.*.deploy.rollback_config.parallelism"] = 'i',
+        ["services.*.deploy.restart_policy.max_attempts"] = 'i',
+        ["services.*.deploy.placement.max_replicas_per_node"] = 'i',
+        ["services.*.ports[].target"] = 'i',
+        ["services.*.ports[].published"] = 'i',
+        ["services.*.ulimits.*"] = 'i',
+        ["services.*.ulimits.*.hard"] = 'i',
+        ["services.*.ulimits.*.soft"] = 'i',
+        ["services.*.oom_score_adj"] = 'i',
+        ["services.*.privileged"] = 'b',
+        ["services.*.read_only"] = 'b',
+        ["services.*.stdin_open"] = 'b',
+        ["services.*.tty"] = 'b',
+        ["services.*.volumes[].read_only"] = 'b',
+        ["services.*.volumes[].volume.nocopy"] = 'b',
+        ["networks.*.external"] = 'b',
+        ["networks.*.internal"] = 'b',
+        ["networks.*.attachable"] = 'b',
+        ["volumes.*.external"] = 'b',
+        ["secrets.*.external"] = 'b',
+        ["configs.*.external"] = 'b',
+    }.ToFrozenDictionary();
 
     /// <summary>
     /// Keys that came after 3.0, by path pattern ("*" for any name), and the version that brought

@@ -38,12 +38,13 @@ internal static class ComposeServices
         {
             if (Unsupported.Count > 0)
             {
-                Reader.Warn($"Ignoring unsupported options: {string.Join(", ", Unsupported)}");
+                // docker prints these two with a blank line after them.
+                Reader.Warn($"Ignoring unsupported options: {string.Join(", ", Unsupported)}\n");
             }
 
             if (Deprecated.Count > 0)
             {
-                Reader.Warn("Ignoring deprecated options:\n\n" + string.Join("\n", Deprecated.Select(k => $"{k}: {ComposeSchema.ServiceDeprecated[k]}")));
+                Reader.Warn("Ignoring deprecated options:\n\n" + string.Join("\n", Deprecated.Select(k => $"{k}: {ComposeSchema.ServiceDeprecated[k]}")) + "\n");
             }
 
             if (NotYet.Count > 0)
@@ -94,7 +95,7 @@ internal static class ComposeServices
             }
         }
 
-        reader.Keys(service, path, [.. ComposeSchema.Service, .. ComposeSchema.ServiceForbidden.Keys]);
+        reader.Keys(service, path, [.. ComposeSchema.Service, .. ComposeSchema.ServiceForbidden.Keys], ComposeSchema.DefinitionExtensionsSince);
         string Sub(string key) => ComposeReader.Child(path, key);
 
         string? image = null;
@@ -1184,7 +1185,7 @@ internal static class ComposeServices
                 reader.Keys(pref, prefPath, ComposeSchema.Preference);
                 if (pref["spread"] is not { } spread)
                 {
-                    if (pref.Entries.Any(e => !e.Key.Value.StartsWith("x-", StringComparison.Ordinal)))
+                    if (pref.Entries.Length > 0)
                     {
                         continue; // the unknown key is the error
                     }
@@ -1289,8 +1290,9 @@ internal static class ComposeServices
                 continue;
             }
 
-            var file = target ?? (kind == "config" ? "/" + source : source);
-            if (!targets.Add(file))
+            // docker's convertFileObject: the target defaults to the key (a config's "cfg1" is /cfg1 in the container).
+            var file = target ?? source;
+            if (!targets.Add(FileTargetRule.ContainerPath(kind, file)))
             {
                 reader.Error(item, itemPath, $"duplicate {kind} target for {file} not allowed; give each {kind} its own target:");
                 continue;
@@ -1299,18 +1301,13 @@ internal static class ComposeServices
             references.Add((obj.Name, new FileTarget(file, uid ?? "0", gid ?? "0", mode ?? DefaultFileMode)));
         }
 
-        return references.ToImmutable();
+        // docker's convert sorts them by name (stably), so that an update of the same file restarts nothing.
+        return [.. references.OrderBy(r => r.Name, StringComparer.Ordinal)];
     }
 
-    /// <summary>Where a secret or config may appear: a secret as a file name in /run/secrets or at an absolute path, a config at an absolute path.</summary>
+    /// <summary>Where a secret or config may appear: a file path, a relative one under /run/secrets (a secret) or / (a config), as docker's daemon places them.</summary>
     private static string? TargetProblem(string kind, string target, string source) =>
-        kind == "secret"
-            ? !FileTargetRule.IsSecretTarget(target)
-                ? $"secret target \"{target}\" is not a file name or an absolute file path: a secret is a file in /run/secrets unless given a path of its own; write e.g. target: {source}"
-                : null
-            : !FileTargetRule.IsAbsoluteFile(target)
-                ? $"config target \"{target}\" is not an absolute path of a file; write e.g. target: /etc/{source}"
-                : null;
+        FileTargetRule.Problem(kind, target) is { } problem ? $"{problem}; write e.g. target: {(kind == "secret" ? source : "/etc/" + source)}" : null;
 
     /// <summary>A file mode as YAML 1.1 writes it: 0440 is octal (288), 440 decimal, as docker's loader reads it.</summary>
     private static int? FileMode(ComposeReader reader, ComposeNode node, string path)

@@ -7,7 +7,9 @@ namespace ProtoSwarm.Cli.Compose;
 /// A compose service's `volumes:` entry in its short form, as `docker stack deploy` reads it:
 /// "/ctr" (an anonymous volume), "vol:/ctr", "/host:/ctr" and "./rel:/ctr" (bind mounts; a relative
 /// path is resolved against the compose file's directory, "~" against the home directory), each with
-/// an optional ":ro", ":rw" or ":nocopy" (comma-separated). Pure: the caller gives both directories.
+/// an optional ":ro", ":rw" or ":nocopy" (comma-separated); a bind's propagation "rprivate" (the only one nodes make)
+/// is taken and another refused, and options docker ignores (cached, delegated, consistent, z, Z) are ignored.
+/// Pure: the caller gives both directories.
 /// </summary>
 internal static partial class VolumeShortSyntax
 {
@@ -50,6 +52,7 @@ internal static partial class VolumeShortSyntax
         }
 
         bool readOnly = false, noCopy = false;
+        string? propagation = null;
         foreach (var option in mode.Split(',', StringSplitOptions.RemoveEmptyEntries))
         {
             switch (option)
@@ -57,10 +60,20 @@ internal static partial class VolumeShortSyntax
                 case "ro": readOnly = true; break;
                 case "rw": readOnly = false; break;
                 case "nocopy": noCopy = true; break;
-                case "rprivate": break; // the default propagation
-                default:
-                    return Checked<MountSpec>.Fail($"'{text}': mode '{option}' is not supported; use ro, rw or nocopy");
+                case "rprivate" or "private" or "rshared" or "shared" or "rslave" or "slave": propagation = option; break;
+                default: break; // as docker's volumespec: an option it does not know (cached, delegated, consistent, z, Z) is ignored
             }
+        }
+
+        if (propagation is not null && (source.Length == 0 || !IsPath(source)))
+        {
+            // docker's convert: "bind options are incompatible with type volume".
+            return Checked<MountSpec>.Fail($"'{text}': propagation '{propagation}' is for bind mounts, and this is a volume; leave it out");
+        }
+
+        if (propagation is not (null or "rprivate"))
+        {
+            return Checked<MountSpec>.Fail($"'{text}': propagation '{propagation}' is not supported: ProtoSwarm's nodes make every bind mount rprivate; leave it out");
         }
 
         if (source.Length == 0)

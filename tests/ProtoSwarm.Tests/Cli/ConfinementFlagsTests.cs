@@ -75,7 +75,8 @@ public class ConfinementFlagsTests
     [InlineData("--host", "db=10.0.0.5", "write it as name:IP")]
     [InlineData("--host", "db:not-an-ip", "write it as name:IP")]
     [InlineData("--group", "a:b", "is not a group")]
-    [InlineData("--hostname", "web_1", "is not a hostname")]
+    [InlineData("--hostname", "web 1", "is not a hostname")]
+    [InlineData("--hostname", "a1234567890123456789012345678901234567890123456789012345678901234", "is not a hostname")]
     [InlineData("--limit-pids", "-3", "--limit-pids")]
     [InlineData("--sysctl", "kernel.hostname=web", "is not a namespaced sysctl")]
     [InlineData("--sysctl", "net.core.somaxconn", "write it as key=value")]
@@ -88,6 +89,21 @@ public class ConfinementFlagsTests
         Assert.NotNull(error);
         Assert.Contains(expected, error, StringComparison.Ordinal);
         Assert.StartsWith(flag, error, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// As docker: moby dropped its RFC 1123 hostname check (it refused the '_' every stack service's name has) and
+    /// checks only HOST_NAME_MAX, 64 bytes, which sethostname enforces; so a template giving the service's name deploys.
+    /// </summary>
+    [Fact]
+    public void A_Hostname_With_An_Underscore_Or_Giving_A_Service_Name_Is_Taken_As_Docker_Takes_It()
+    {
+        Assert.Equal("web_1", Created("--hostname", "web_1").Hostname);
+        var spec = ServiceFlags.Create(Values("--name", "stack_web", "--hostname", "{{.Service.Name}}-{{.Task.Slot}}"), "busybox", [], () => "x");
+        Assert.Null(spec.Error);
+        Assert.Empty(ServiceSpecValidator.Validate(spec.Value));
+        Assert.Empty(ServiceSpecValidator.Validate(spec.Value with { TaskTemplate = spec.Value.TaskTemplate with { Container = spec.Value.TaskTemplate.Container with { Hostname = new string('h', 64) } } }));
+        Assert.Single(ServiceSpecValidator.Validate(spec.Value with { TaskTemplate = spec.Value.TaskTemplate with { Container = spec.Value.TaskTemplate.Container with { Hostname = new string('h', 65) } } }));
     }
 
     [Fact]

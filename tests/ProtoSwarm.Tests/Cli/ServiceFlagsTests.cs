@@ -611,7 +611,9 @@ public class ServiceFlagsTests
     [InlineData("--secret", "db_password", "db_password", "db_password", "0", "0", 0x124)]
     [InlineData("--secret", "source=db_password,target=pw,uid=1000,gid=1001,mode=0400", "db_password", "pw", "1000", "1001", 0x100)]
     [InlineData("--secret", "src=tls,mode=256", "tls", "tls", "0", "0", 0x100)]
-    [InlineData("--config", "nginx", "nginx", "/nginx", "0", "0", 0x124)]
+    [InlineData("--config", "nginx", "nginx", "nginx", "0", "0", 0x124)]
+    [InlineData("--config", "source=nginx,target=conf.d/site.conf", "nginx", "conf.d/site.conf", "0", "0", 0x124)]
+    [InlineData("--secret", "source=tls,target=certs/tls.pem", "tls", "certs/tls.pem", "0", "0", 0x124)]
     [InlineData("--config", "source=nginx,target=/etc/nginx/nginx.conf,mode=0o440", "nginx", "/etc/nginx/nginx.conf", "0", "0", 0x120)]
     public void Secret_And_Config_Take_Docker_Short_And_Csv_Syntax(string flag, string text, string source, string target, string uid, string gid, int mode)
     {
@@ -627,10 +629,10 @@ public class ServiceFlagsTests
     [InlineData("--secret", "source=db,mode=0999", "mode '0999' is not a file mode")]
     [InlineData("--secret", "source=db,mode=01777", "mode '01777' is not a file mode")]
     [InlineData("--secret", "source=db,uid=root", "uid 'root' is not a number")]
-    [InlineData("--secret", "source=db,target=/", "target '/' is not a file name or an absolute file path")]
-    [InlineData("--secret", "source=db,target=../db", "target '../db' is not a file name")]
+    [InlineData("--secret", "source=db,target=/", "target '/' is not a file path")]
+    [InlineData("--secret", "source=db,target=../db", "target '../db' is not a file path")]
     [InlineData("--secret-add", "source=db,target=", "'target=' has no value")]
-    [InlineData("--config", "source=nginx,target=nginx.conf", "target 'nginx.conf' is not an absolute file path")]
+    [InlineData("--config", "source=nginx,target=/etc/nginx/", "target '/etc/nginx/' is not a file path")]
     [InlineData("--config-add", "a,b", "names no config")]
     public void Secret_And_Config_Refuse_Bad_Input_Naming_The_Flag(string flag, string text, string expected)
     {
@@ -648,7 +650,7 @@ public class ServiceFlagsTests
         Assert.Equal(
             [new SecretReference("", "db_password", new FileTarget("db_password")), new SecretReference("", "tls", new FileTarget("server.pem", Mode: 0x100))],
             before.TaskTemplate.Container.Secrets.ToArray());
-        Assert.Equal([new ConfigReference("", "nginx", new FileTarget("/nginx"))], before.TaskTemplate.Container.Configs.ToArray());
+        Assert.Equal([new ConfigReference("", "nginx", new FileTarget("nginx"))], before.TaskTemplate.Container.Configs.ToArray());
         Assert.Equal(
             [new SecretReference("", "tls_v2", new FileTarget("server.pem")), new SecretReference("", "api_key", new FileTarget("api_key"))],
             after.TaskTemplate.Container.Secrets.ToArray());

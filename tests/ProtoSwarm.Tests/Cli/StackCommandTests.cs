@@ -461,8 +461,8 @@ public sealed class StackCommandTests : IDisposable
         Assert.Equal(("hunter2", "vote"), (System.Text.Encoding.UTF8.GetString(secret.Spec.Data), secret.Spec.Labels[StackModel.NamespaceLabel]));
         Assert.Equal(["corp-tls", "vote_db_password"], swarm.Secrets.Select(s => s.Spec.Name).Order(StringComparer.Ordinal));
         var container = Assert.Single(swarm.Services).Spec.TaskTemplate.Container;
-        Assert.Equal([("vote_db_password", "db_password", 0x124), ("corp-tls", "server.pem", 0x100)], container.Secrets.Select(r => (r.SecretName, r.File.Name, r.File.Mode)));
-        Assert.Equal(swarm.Secrets.Single(s => s.Spec.Name == "corp-tls").Id, container.Secrets[1].SecretId);
+        Assert.Equal([("corp-tls", "server.pem", 0x100), ("vote_db_password", "db_password", 0x124)], container.Secrets.Select(r => (r.SecretName, r.File.Name, r.File.Mode)));
+        Assert.Equal(swarm.Secrets.Single(s => s.Spec.Name == "corp-tls").Id, container.Secrets[0].SecretId);
         Assert.Equal(("vote_conf", "/etc/postgres/extra.conf"), (Assert.Single(container.Configs).ConfigName, container.Configs[0].File.Name));
         Assert.Empty(swarm.Node.Requests.OfType<UpdateService>());
         Assert.Equal("Stack vote: 0 services created, 0 services updated, 1 service unchanged, 0 networks created. Not waiting for the services; see `protoswarm stack ps vote`.\n", again.Out);

@@ -274,7 +274,7 @@ public sealed class StackConfigCommandTests : IDisposable
     }
 
     [Fact]
-    public async Task Config_Prints_A_Quoted_Or_Interpolated_Number_Or_Boolean_As_The_Type_Docker_Casts_It_To()
+    public async Task Config_Prints_An_Interpolated_Number_Or_Boolean_As_The_Type_Docker_Casts_It_To()
     {
         var path = File("""
             version: "3.8"
@@ -290,7 +290,7 @@ public sealed class StackConfigCommandTests : IDisposable
                     published: "${STACK_CONFIG_TEST_UNSET:-8080}"
                 deploy:
                   replicas: "${STACK_CONFIG_TEST_UNSET:-3}"
-                  update_config: {parallelism: "2", max_failure_ratio: "0.25"}
+                  update_config: {parallelism: "${STACK_CONFIG_TEST_UNSET:-2}", max_failure_ratio: "${STACK_CONFIG_TEST_UNSET:-0.25}"}
                   resources: {limits: {cpus: "0.5"}}
                 environment:
                   PORT: "${STACK_CONFIG_TEST_UNSET:-8080}"

@@ -22,6 +22,10 @@ public class VolumeShortSyntaxTests
         { "/ctr", new MountSpec(MountType.Volume, "", "/ctr") },
         // A one-character key: the volume's name on the swarm is STACK_v, which docker's rule takes.
         { "v:/v", new MountSpec(MountType.Volume, "v", "/v") },
+        // Options docker's volumespec does not know are ignored, as docker ignores them; rprivate is what nodes make.
+        { "vol:/data:rx", new MountSpec(MountType.Volume, "vol", "/data") },
+        { "/tmp:/t:cached", new MountSpec(MountType.Bind, "/tmp", "/t") },
+        { "/srv:/s:ro,z,delegated,rprivate", new MountSpec(MountType.Bind, "/srv", "/s", ReadOnly: true) },
     };
 
     [Theory]
@@ -40,7 +44,8 @@ public class VolumeShortSyntaxTests
     [InlineData("vol::ro", "is not a volume")]
     [InlineData("vol:data", "the target 'data' is not an absolute path")]
     [InlineData("vol:/", "the target cannot be '/'")]
-    [InlineData("vol:/data:rx", "mode 'rx' is not supported")]
+    [InlineData("vol:/data:rshared", "propagation 'rshared' is for bind mounts")]
+    [InlineData("/srv:/data:ro,rslave", "propagation 'rslave' is not supported: ProtoSwarm's nodes make every bind mount rprivate")]
     [InlineData("-vol:/data", "'-vol' is not a volume key")]
     [InlineData("v@l:/data", "'v@l' is not a volume key")]
     [InlineData("./conf:/etc/app:nocopy", "nocopy is for named volumes")]

@@ -197,10 +197,10 @@ public sealed class ManagerApiSecretsTests : IAsyncLifetime
     [Theory]
     [InlineData("secret", "nope", "", "secret not found: nope")]
     [InlineData("config", "nope", "", "config not found: nope")]
-    [InlineData("secret", "db_password", "/etc/../db_password", "secret target '/etc/../db_password' is not a file name or an absolute file path")]
-    [InlineData("secret", "db_password", "../db_password", "secret target '../db_password' is not a file name")]
-    [InlineData("config", "site", "site.conf", "config target 'site.conf' is not an absolute path")]
-    [InlineData("config", "site", "/etc/../site.conf", "config target '/etc/../site.conf' is not an absolute path")]
+    [InlineData("secret", "db_password", "/etc/../db_password", "secret target '/etc/../db_password' is not a file path")]
+    [InlineData("secret", "db_password", "../db_password", "secret target '../db_password' is not a file path")]
+    [InlineData("config", "site", "conf.d/", "config target 'conf.d/' is not a file path")]
+    [InlineData("config", "site", "/etc/../site.conf", "config target '/etc/../site.conf' is not a file path")]
     public async Task A_Reference_To_An_Unknown_Object_Or_A_Wrong_Target_Is_Refused_And_Nothing_Is_Stored(string kind, string name, string target, string expected)
     {
         Assert.IsType<SecretCreated>(await Ask(new CreateSecret(Id(), Secret("db_password", "hunter2"))));

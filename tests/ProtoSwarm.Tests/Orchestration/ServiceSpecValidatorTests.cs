@@ -62,14 +62,15 @@ public class ServiceSpecValidatorTests
             { "health interval under 1ms, said as Go says it", WithContainer(ok, c => c with { HealthCheck = new HealthCheck(["NONE"], Interval: TimeSpan.FromMicroseconds(500)) }), "Spec.TaskTemplate.ContainerSpec.Healthcheck.Interval", "500µs is less than 1ms" },
             { "negative health timeout", WithContainer(ok, c => c with { HealthCheck = new HealthCheck(["NONE"], Timeout: TimeSpan.FromSeconds(-1)) }), "Spec.TaskTemplate.ContainerSpec.Healthcheck.Timeout", "negative" },
             { "negative health retries", WithContainer(ok, c => c with { HealthCheck = new HealthCheck(["NONE"], Retries: -1) }), "Spec.TaskTemplate.ContainerSpec.Healthcheck.Retries", "negative" },
-            { "secret target outside its path", WithContainer(ok, c => c with { Secrets = [new SecretReference("s1", "db", new FileTarget("/etc/../db"))] }), "Spec.TaskTemplate.ContainerSpec.Secrets[0].File.Name", "not a file name or an absolute file path" },
-            { "secret target in a directory", WithContainer(ok, c => c with { Secrets = [new SecretReference("s1", "db", new FileTarget("a/db"))] }), "Spec.TaskTemplate.ContainerSpec.Secrets[0].File.Name", "not a file name" },
-            { "secret target ..", WithContainer(ok, c => c with { Secrets = [new SecretReference("s1", "db", new FileTarget(".."))] }), "Spec.TaskTemplate.ContainerSpec.Secrets[0].File.Name", "not a file name" },
+            { "secret target outside its path", WithContainer(ok, c => c with { Secrets = [new SecretReference("s1", "db", new FileTarget("/etc/../db"))] }), "Spec.TaskTemplate.ContainerSpec.Secrets[0].File.Name", "is not a file path" },
+            { "secret target a directory", WithContainer(ok, c => c with { Secrets = [new SecretReference("s1", "db", new FileTarget("a/"))] }), "Spec.TaskTemplate.ContainerSpec.Secrets[0].File.Name", "is not a file path" },
+            { "secret target ..", WithContainer(ok, c => c with { Secrets = [new SecretReference("s1", "db", new FileTarget(".."))] }), "Spec.TaskTemplate.ContainerSpec.Secrets[0].File.Name", "is not a file path" },
             { "secret target twice", WithContainer(ok, c => c with { Secrets = [new SecretReference("s1", "a", new FileTarget("k")), new SecretReference("s2", "b", new FileTarget("k"))] }), "Spec.TaskTemplate.ContainerSpec.Secrets[1].File.Name", "duplicate secret target for k not allowed" },
             { "secret mode beyond 0777", WithContainer(ok, c => c with { Secrets = [new SecretReference("s1", "db", new FileTarget("db", Mode: 0x200))] }), "Spec.TaskTemplate.ContainerSpec.Secrets[0].File.Mode", "more than the permission bits" },
             { "secret owner by name", WithContainer(ok, c => c with { Secrets = [new SecretReference("s1", "db", new FileTarget("db", Gid: "staff"))] }), "Spec.TaskTemplate.ContainerSpec.Secrets[0].File.GID", "not a numeric gid" },
-            { "relative config target", WithContainer(ok, c => c with { Configs = [new ConfigReference("c1", "site", new FileTarget("site.conf"))] }), "Spec.TaskTemplate.ContainerSpec.Configs[0].File.Name", "not an absolute path" },
-            { "config target with ..", WithContainer(ok, c => c with { Configs = [new ConfigReference("c1", "site", new FileTarget("/etc/../site.conf"))] }), "Spec.TaskTemplate.ContainerSpec.Configs[0].File.Name", "not an absolute path" },
+            { "relative config target with ..", WithContainer(ok, c => c with { Configs = [new ConfigReference("c1", "site", new FileTarget("../site.conf"))] }), "Spec.TaskTemplate.ContainerSpec.Configs[0].File.Name", "is not a file path" },
+            { "config targets the same file, one relative", WithContainer(ok, c => c with { Configs = [new ConfigReference("c1", "a", new FileTarget("a")), new ConfigReference("c2", "b", new FileTarget("/a"))] }), "Spec.TaskTemplate.ContainerSpec.Configs[1].File.Name", "duplicate config target for /a not allowed" },
+            { "config target with ..", WithContainer(ok, c => c with { Configs = [new ConfigReference("c1", "site", new FileTarget("/etc/../site.conf"))] }), "Spec.TaskTemplate.ContainerSpec.Configs[0].File.Name", "is not a file path" },
             { "config target twice", WithContainer(ok, c => c with { Configs = [new ConfigReference("c1", "a", new FileTarget("/a")), new ConfigReference("c2", "b", new FileTarget("/a"))] }), "Spec.TaskTemplate.ContainerSpec.Configs[1].File.Name", "duplicate config target for /a not allowed" },
             { "negative config mode", WithContainer(ok, c => c with { Configs = [new ConfigReference("c1", "site", new FileTarget("/site", Mode: -1))] }), "Spec.TaskTemplate.ContainerSpec.Configs[0].File.Mode", "negative" },
             { "stop signal", WithContainer(ok, c => c with { StopSignal = "sig term" }), "Spec.TaskTemplate.ContainerSpec.StopSignal", "not a signal" },
@@ -154,6 +155,12 @@ public class ServiceSpecValidatorTests
                     Secrets = [new SecretReference("s1", "db", new FileTarget("db")), new SecretReference("s1", "db", new FileTarget("db.copy", "1000", "1000", 0x100)), new SecretReference("s1", "db", new FileTarget("/etc/ssl/db.pem"))],
                     Configs = [new ConfigReference("c1", "site", new FileTarget("/site")), new ConfigReference("c1", "site", new FileTarget("/etc/nginx/conf.d/site.conf", Mode: 0x1FF))],
                 }) },
+            { "relative targets: a secret's under /run/secrets, a config's under /, as docker's daemon places them", WithContainer(ok, c => c with
+                {
+                    Secrets = [new SecretReference("s1", "db", new FileTarget("sub/db"))],
+                    Configs = [new ConfigReference("c1", "site", new FileTarget("site")), new ConfigReference("c1", "site", new FileTarget("nginx/site.conf"))],
+                }) },
+            { "a hostname with an underscore, as docker's daemon takes it", WithContainer(ok, c => c with { Hostname = "stack_web-1" }) },
             { "init and namespaced sysctls", WithContainer(ok, c => c with
                 {
                     Init = true,

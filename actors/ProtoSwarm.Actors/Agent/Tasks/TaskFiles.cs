@@ -17,9 +17,7 @@ public enum TaskFileKind
 public sealed record TaskFile(TaskFileKind Kind, string SourceId, string SourceName, FileTarget Target, byte[] Data)
 {
     /// <summary>Docker's paths: a secret's name is relative to /run/secrets (an absolute one is kept), a config's is absolute (a relative one is taken from /).</summary>
-    public string ContainerPath => Kind == TaskFileKind.Secret
-        ? Target.Name.StartsWith('/') ? Target.Name : "/run/secrets/" + Target.Name
-        : Target.Name.StartsWith('/') ? Target.Name : "/" + Target.Name;
+    public string ContainerPath => FileTargetRule.ContainerPath(Kind == TaskFileKind.Secret ? "secret" : "config", Target.Name);
 }
 
 /// <summary>

@@ -171,13 +171,13 @@ public sealed class ComposeLoaderTests : IDisposable
         var container = stack.Service("db")!.Spec.TaskTemplate.Container;
         Assert.Equal(
             [
+                new SecretReference("", "corp-tls", new FileTarget("tls")),
                 new SecretReference("", "demo_db_password", new FileTarget("db_password")),
                 new SecretReference("", "demo_db_password", new FileTarget("password_copy", "999", "999", 256)),
-                new SecretReference("", "corp-tls", new FileTarget("tls")),
             ],
             container.Secrets.ToArray());
         Assert.Equal(
-            [new ConfigReference("", "shared_nginx", new FileTarget("/nginx")), new ConfigReference("", "shared_nginx", new FileTarget("/etc/nginx/nginx.conf", Mode: 288))],
+            [new ConfigReference("", "shared_nginx", new FileTarget("nginx")), new ConfigReference("", "shared_nginx", new FileTarget("/etc/nginx/nginx.conf", Mode: 288))],
             container.Configs.ToArray());
         var secret = stack.Secrets.Single(s => s.Key == "db_password");
         Assert.Equal((Path.Combine(Valid, "secrets", "db_password.txt"), false), (secret.File, secret.External));
@@ -237,7 +237,7 @@ public sealed class ComposeLoaderTests : IDisposable
         Assert.Equal(2, result.Stack!.Service("a")!.Spec.Mode.Replicas);
         Assert.Equal(5, result.Stack.Service("b")!.Spec.Mode.Replicas);
         Assert.Equal(RestartCondition.Any, result.Stack.Service("b")!.Spec.TaskTemplate.Restart.Condition);
-        Assert.Equal(["Ignoring unsupported options: restart"], result.Warnings.ToArray());
+        Assert.Equal(["Ignoring unsupported options: restart\n"], result.Warnings.ToArray());
     }
 
     [Fact]
@@ -370,8 +370,8 @@ public sealed class ComposeLoaderTests : IDisposable
         Assert.True(result.IsValid);
         Assert.Equal(
             [
-                "Ignoring unsupported options: build, privileged, restart",
-                "Ignoring deprecated options:\n\ncontainer_name: Setting the container name is not supported.\nexpose: Exposing ports is unnecessary - services on the same network can access each other's containers on any port.",
+                "Ignoring unsupported options: build, privileged, restart\n",
+                "Ignoring deprecated options:\n\ncontainer_name: Setting the container name is not supported.\nexpose: Exposing ports is unnecessary - services on the same network can access each other's containers on any port.\n",
                 "Ignoring options ProtoSwarm does not support yet: stdin_open",
             ],
             result.Warnings.ToArray());
@@ -388,7 +388,7 @@ public sealed class ComposeLoaderTests : IDisposable
                 tty: true
               b:
                 image: y
-                tty: "false"
+                tty: false
               c:
                 image: z
             """);
@@ -557,6 +557,183 @@ public sealed class ComposeLoaderTests : IDisposable
         Assert.Equal("replicas", ComposeReader.Closest("replcas", ComposeSchema.Deploy));
         Assert.Equal("environment", ComposeReader.Closest("enviroment", ComposeSchema.Service));
         Assert.Null(ComposeReader.Closest("colour", ComposeSchema.Deploy));
+    }
+
+    [Fact]
+    public void A_Service_Network_Volume_Secret_Or_Config_Named_X_Something_Is_One_Not_An_Extension()
+    {
+        File.WriteAllText(Path.Combine(_temp, "s.txt"), "s");
+        var result = LoadText("""
+            version: "3.8"
+            x-defaults: {image: busybox}
+            services:
+              x-api:
+                image: busybox
+                networks: [x-net]
+                volumes: ["x-data:/data"]
+                secrets: [x-key]
+                configs: [x-conf]
+            networks:
+              x-net: {}
+            volumes:
+              x-data: {}
+            secrets:
+              x-key: {file: ./s.txt}
+            configs:
+              x-conf: {file: ./s.txt}
+            """);
+
+        Assert.Empty(result.Errors.Select(e => e.ToString()));
+        var api = result.Stack!.Service("x-api")!.Spec;
+        Assert.Equal("demo_x-api", api.Name);
+        Assert.Equal(["demo_x-net"], api.TaskTemplate.Networks.Select(n => n.Target));
+        Assert.Equal(["x-net"], result.Stack.Networks.Select(n => n.Key));
+        Assert.Equal(["demo_x-data"], result.Stack.Volumes.Select(v => v.Name));
+        Assert.Equal(["demo_x-key"], result.Stack.Secrets.Select(v => v.Name));
+        Assert.Equal(["demo_x-conf"], result.Stack.Configs.Select(v => v.Name));
+    }
+
+    [Theory]
+    [InlineData(null, 0)]
+    [InlineData("3.7", 0)]
+    [InlineData("3.13", 0)]
+    [InlineData("3.6", 5)]
+    public void X_Keys_Inside_A_Service_Network_Volume_Secret_Or_Config_Need_Version_3_7_As_Dockers_Schemas_Say(string? version, int errors)
+    {
+        File.WriteAllText(Path.Combine(_temp, "s.txt"), "s");
+        var result = LoadText((version is null ? "" : $"version: \"{version}\"\n") + """
+            services:
+              web:
+                image: busybox
+                x-svc: 1
+                secrets: [key]
+                configs: [conf]
+                volumes: ["data:/data"]
+            networks:
+              default: {x-n: 1}
+            volumes:
+              data: {x-v: 1}
+            secrets:
+              key: {file: ./s.txt, x-s: 1}
+            configs:
+              conf: {file: ./s.txt, x-c: 1}
+            """);
+
+        Assert.Equal(errors, result.Errors.Length);
+        Assert.All(result.Errors.Select(e => e.ToString()), e => Assert.Contains("is not allowed here before compose file version 3.7, and this file says version 3.6", e, StringComparison.Ordinal));
+        Assert.Equal(errors == 0, result.Stack?.Service("web") is not null);
+    }
+
+    [Fact]
+    public void X_Keys_Elsewhere_Are_Refused_As_Docker_Refuses_Them_And_At_The_Top_Before_3_4()
+    {
+        var nested = LoadText("version: \"3.8\"\nservices:\n  web:\n    image: busybox\n    deploy:\n      x-d: 1\n");
+        var old = LoadText("version: \"3.3\"\nx-top: 1\nservices:\n  web:\n    image: busybox\n");
+
+        Assert.Equal(
+            $"{Path.Combine(_temp, "stack.yml")}:6:7: services.web.deploy.x-d: extension key \"x-d\" is not allowed here: x- keys are extensions only at the top level and in a service, network, volume, secret or config; move it there",
+            Assert.Single(nested.Errors).ToString());
+        Assert.Contains("\"x-top\" is not allowed here before compose file version 3.4", Assert.Single(old.Errors).ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_Hostname_Template_Giving_The_Stack_Service_Name_With_Its_Underscore_Deploys()
+    {
+        var result = LoadText("services:\n  web:\n    image: busybox\n    hostname: \"{{.Service.Name}}-{{.Task.Slot}}\"\n");
+
+        Assert.Empty(result.Errors.Select(e => e.ToString()));
+        Assert.Equal("{{.Service.Name}}-{{.Task.Slot}}", result.Stack!.Service("web")!.Spec.TaskTemplate.Container.Hostname);
+    }
+
+    [Fact]
+    public void Volume_Options_Docker_Ignores_Are_Ignored_And_A_Propagation_Other_Than_Rprivate_Is_Refused_With_Why()
+    {
+        var result = LoadText("""
+            services:
+              web:
+                image: busybox
+                volumes: ["/tmp:/t:cached", "/srv:/s:ro,z", "./d:/d:delegated,rprivate", "data:/data:consistent"]
+              bad:
+                image: busybox
+                volumes: ["/tmp:/t:rshared", "data:/data:rprivate"]
+            volumes:
+              data: {}
+            """);
+
+        Assert.Equal(
+            [
+                "services.bad.volumes[0]: '/tmp:/t:rshared': propagation 'rshared' is not supported: ProtoSwarm's nodes make every bind mount rprivate; leave it out",
+                "services.bad.volumes[1]: 'data:/data:rprivate': propagation 'rprivate' is for bind mounts, and this is a volume; leave it out",
+            ],
+            result.Errors.Select(e => $"{e.Path}: {e.Message}"));
+        var good = LoadText("services:\n  web:\n    image: busybox\n    volumes: [\"/tmp:/t:cached\", \"/srv:/s:ro,z\", \"data:/data:consistent\"]\nvolumes:\n  data: {}\n");
+        var mounts = good.Stack!.Service("web")!.Spec.TaskTemplate.Container.Mounts;
+        Assert.Equal([("/tmp", "/t", false), ("/srv", "/s", true), ("demo_data", "/data", false)], mounts.Select(m => (m.Source, m.Target, m.ReadOnly)));
+    }
+
+    [Fact]
+    public void Relative_Secret_And_Config_Targets_Are_Taken_As_Dockers_Daemon_Places_Them()
+    {
+        File.WriteAllText(Path.Combine(_temp, "s.txt"), "s");
+        var result = LoadText("""
+            services:
+              web:
+                image: busybox
+                secrets: [{source: key, target: sub/s2}]
+                configs: [{source: conf, target: relative/path}, {source: conf, target: /relative/path}]
+            secrets:
+              key: {file: ./s.txt}
+            configs:
+              conf: {file: ./s.txt}
+            """);
+
+        Assert.Equal(
+            ["services.web.configs[1]: duplicate config target for /relative/path not allowed; give each config its own target:"],
+            result.Errors.Select(e => $"{e.Path}: {e.Message}"));
+        var fixedUp = LoadText("""
+            services:
+              web:
+                image: busybox
+                secrets: [{source: key, target: sub/s2}]
+                configs: [{source: conf, target: relative/path}]
+            secrets:
+              key: {file: ./s.txt}
+            configs:
+              conf: {file: ./s.txt}
+            """);
+        var container = fixedUp.Stack!.Service("web")!.Spec.TaskTemplate.Container;
+        Assert.Equal("sub/s2", Assert.Single(container.Secrets).File.Name);
+        Assert.Equal("relative/path", Assert.Single(container.Configs).File.Name);
+        Assert.Equal(("/run/secrets/sub/s2", "/relative/path"), (FileTargetRule.ContainerPath("secret", "sub/s2"), FileTargetRule.ContainerPath("config", "relative/path")));
+    }
+
+    [Theory]
+    [InlineData("init: \"true\"", "services.web.init: expected a boolean, got the string \"true\"; write true without quotes")]
+    [InlineData("read_only: \"true\"", "services.web.read_only: expected a boolean, got the string \"true\"; write true without quotes")]
+    [InlineData("read_only: yes", "services.web.read_only: expected a boolean, got the string \"yes\" (compose files are YAML 1.2, where only true and false are booleans); write true")]
+    [InlineData("tty: on", "services.web.tty: expected a boolean, got the string \"on\" (compose files are YAML 1.2, where only true and false are booleans); write true")]
+    [InlineData("deploy: {replicas: \"3\"}", "services.web.deploy.replicas: expected an integer, got the string \"3\"; write 3 without quotes")]
+    [InlineData("healthcheck: {test: [\"CMD\", \"true\"], retries: \"2\"}", "services.web.healthcheck.retries: expected an integer, got the string \"2\"; write 2 without quotes")]
+    [InlineData("init: ${YES}", "services.web.init: expected a boolean, got the string \"true\" from a variable: docker converts a variable's value only at some keys (replicas, read_only, tty, ...), not here; write true in the file")]
+    public void A_Number_Or_Boolean_Written_As_A_String_Is_Refused_As_Dockers_Schema_Refuses_It(string line, string expected)
+    {
+        var result = LoadText($"services:\n  web:\n    image: busybox\n    {line}\n", new Dictionary<string, string> { ["YES"] = "true" });
+
+        var error = Assert.Single(result.Errors);
+        Assert.Equal(expected, $"{error.Path}: {error.Message}");
+        Assert.Equal(4, error.Mark.Line);
+    }
+
+    [Fact]
+    public void A_Variable_Gives_A_Number_Or_A_Boolean_At_The_Keys_Docker_Casts()
+    {
+        var result = LoadText(
+            "services:\n  web:\n    image: busybox\n    read_only: ${RO}\n    tty: \"${TTY}\"\n    deploy: {replicas: \"${N}\"}\n    healthcheck:\n      test: [\"CMD\", \"true\"]\n      retries: ${N}\n",
+            new Dictionary<string, string> { ["RO"] = "yes", ["TTY"] = "On", ["N"] = "3" });
+
+        Assert.Empty(result.Errors.Select(e => e.ToString()));
+        var spec = result.Stack!.Service("web")!.Spec;
+        Assert.Equal((true, true, 3L), (spec.TaskTemplate.Container.ReadOnly, spec.TaskTemplate.Container.TTY, spec.Mode.Replicas));
     }
 
     private static string[] Attachments(ImmutableArray<NetworkAttachment> networks) =>

@@ -7,14 +7,17 @@ namespace ProtoSwarm.Contracts;
 
 /// <summary>
 /// A secret as `secret create` gives it: a unique name, labels and the data (at most 500 KiB, as
-/// docker). Immutable: only the labels may change. The data leaves the managers only inside the
+/// docker), and docker's Spec.Templating.Name: "golang" (<see cref="TemplateDrivers.Golang"/>) has each
+/// task's node expand the data's {{ .Service.Name }}, {{ env "X" }}... for that task before its container
+/// gets it; null: delivered as written. Immutable: only the labels may change. The data leaves the managers only inside the
 /// assignments of a node that runs a task using the secret, and no API answer ever holds it.
 /// </summary>
 [MessagePackObject]
 public sealed record SecretSpec(
     [property: Key(0)] string Name,
     ImmutableSortedDictionary<string, string>? Labels,
-    [property: Key(2)] byte[] Data)
+    [property: Key(2)] byte[] Data,
+    [property: Key(3)] string? Templating = null)
 {
     [Key(1)]
     public ImmutableSortedDictionary<string, string> Labels { get; init; } = Labels ?? ImmutableSortedDictionary<string, string>.Empty;
@@ -23,15 +26,27 @@ public sealed record SecretSpec(
     public const int MaxDataBytes = 500 * 1024;
 }
 
-/// <summary>A config as `config create` gives it: like a secret, but its data may be read back (`config inspect`).</summary>
+/// <summary>A config as `config create` gives it: like a secret (templating included), but its data may be read back (`config inspect`).</summary>
 [MessagePackObject]
 public sealed record ConfigSpec(
     [property: Key(0)] string Name,
     ImmutableSortedDictionary<string, string>? Labels,
-    [property: Key(2)] byte[] Data)
+    [property: Key(2)] byte[] Data,
+    [property: Key(3)] string? Templating = null)
 {
     [Key(1)]
     public ImmutableSortedDictionary<string, string> Labels { get; init; } = Labels ?? ImmutableSortedDictionary<string, string>.Empty;
+}
+
+/// <summary>The template drivers of secrets and configs (docker's --template-driver): only Go's templates.</summary>
+public static class TemplateDrivers
+{
+    public const string Golang = "golang";
+
+    /// <summary>Why a driver cannot template a secret's or config's data, or null (none, or "golang").</summary>
+    public static string? Problem(string kind, string? driver) => driver is null or Golang
+        ? null
+        : $"template driver \"{driver}\" is not supported for a {kind}: the only one is \"{Golang}\" (Go templates such as {{{{ .Service.Name }}}}); leave the driver out to have the data delivered as written";
 }
 
 /// <summary>A stored secret (store kind "secret"); the store is sealed at rest as a whole.</summary>
@@ -98,7 +113,8 @@ public sealed record ConfigReference(
 public sealed record SecretPayload(
     [property: Key(0)] string Id,
     [property: Key(1)] string Name,
-    [property: Key(2)] byte[] Data);
+    [property: Key(2)] byte[] Data,
+    [property: Key(3)] string? Templating = null);
 
 /// <summary>What `secret ls` and `secret inspect` show: never the data.</summary>
 [MessagePackObject]
@@ -108,7 +124,8 @@ public sealed record SecretSummary(
     [property: Key(2)] ImmutableSortedDictionary<string, string> Labels,
     [property: Key(3)] DateTimeOffset CreatedAt,
     [property: Key(4)] DateTimeOffset UpdatedAt,
-    [property: Key(5)] ulong Version);
+    [property: Key(5)] ulong Version,
+    [property: Key(6)] string? Templating = null);
 
 /// <summary>What `config ls` shows, and `config inspect` with the data.</summary>
 [MessagePackObject]
@@ -119,7 +136,8 @@ public sealed record ConfigSummary(
     [property: Key(3)] DateTimeOffset CreatedAt,
     [property: Key(4)] DateTimeOffset UpdatedAt,
     [property: Key(5)] ulong Version,
-    [property: Key(6)] byte[]? Data = null);
+    [property: Key(6)] byte[]? Data = null,
+    [property: Key(7)] string? Templating = null);
 
 // ---- the managers' API (docker's /secrets and /configs)
 

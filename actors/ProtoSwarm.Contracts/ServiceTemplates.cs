@@ -1,22 +1,28 @@
 using System.Collections.Immutable;
 using System.Globalization;
 using System.Text;
+using MessagePack;
 
 namespace ProtoSwarm.Contracts;
 
-/// <summary>What a service template may name: docker's placeholders for one task on one node.</summary>
+/// <summary>
+/// What a service template may name: docker's placeholders for one task on one node. The managers send it
+/// with a task whose secrets or configs are templated (<see cref="TaskObject.Template"/>), for its node to expand them.
+/// </summary>
+[MessagePackObject]
 public sealed record TemplateContext(
-    string ServiceId,
-    string ServiceName,
-    ImmutableSortedDictionary<string, string> ServiceLabels,
-    string NodeId,
-    string NodeHostname,
-    string NodeOs,
-    string NodeArchitecture,
-    string TaskId,
-    long Slot)
+    [property: Key(0)] string ServiceId,
+    [property: Key(1)] string ServiceName,
+    [property: Key(2)] ImmutableSortedDictionary<string, string> ServiceLabels,
+    [property: Key(3)] string NodeId,
+    [property: Key(4)] string NodeHostname,
+    [property: Key(5)] string NodeOs,
+    [property: Key(6)] string NodeArchitecture,
+    [property: Key(7)] string TaskId,
+    [property: Key(8)] long Slot)
 {
     /// <summary>docker's task name: SERVICE.SLOT.TASKID, or SERVICE.NODEID.TASKID for a global service's task.</summary>
+    [IgnoreMember]
     public string TaskName => $"{ServiceName}.{(Slot > 0 ? Slot.ToString(CultureInfo.InvariantCulture) : NodeId)}.{TaskId}";
 
     /// <summary>
@@ -42,8 +48,16 @@ public static class ServiceTemplates
     /// <summary>Whether the text holds a template action at all.</summary>
     public static bool IsTemplate(string text) => text.Contains("{{", StringComparison.Ordinal);
 
-    /// <summary>The text with each action replaced; a <see cref="FormatException"/> says what is wrong with one.</summary>
-    public static string Expand(string text, TemplateContext context)
+    /// <summary>The functions a templated secret or config may call (<see cref="Expand"/>'s last parameter).</summary>
+    public static readonly IReadOnlyList<string> FileFunctions = ["env", "secret", "config"];
+
+    /// <summary>
+    /// The text with each action replaced; a <see cref="FormatException"/> says what is wrong with one.
+    /// <paramref name="functions"/> answers docker's <c>{{env "X"}}</c>, <c>{{secret "target"}}</c> and
+    /// <c>{{config "target"}}</c> (name, argument) in a templated secret or config, throwing a
+    /// <see cref="FormatException"/> for what it cannot give; without it, as in a service's templates, they are refused.
+    /// </summary>
+    public static string Expand(string text, TemplateContext context, Func<string, string, string>? functions = null)
     {
         if (!IsTemplate(text))
         {
@@ -64,11 +78,19 @@ public static class ServiceTemplates
             var close = text.IndexOf("}}", open + 2, StringComparison.Ordinal);
             if (close < 0)
             {
-                throw new FormatException($"template '{text}': '{{{{' at {open + 1} is never closed with '}}}}'");
+                throw new FormatException($"{Where(text, open)}: '{{{{' at {open + 1} is never closed with '}}}}'");
             }
 
             result.Append(text, at, open - at);
-            result.Append(Action(text, text[(open + 2)..close].Trim().TrimStart('-').TrimEnd('-').Trim(), context));
+            try
+            {
+                result.Append(Action(text[(open + 2)..close].Trim().TrimStart('-').TrimEnd('-').Trim(), context, functions));
+            }
+            catch (FormatException e)
+            {
+                throw new FormatException($"{Where(text, open)}: {e.Message}", e);
+            }
+
             at = close + 2;
         }
 
@@ -113,8 +135,28 @@ public static class ServiceTemplates
         }
     }
 
-    private static string Action(string text, string action, TemplateContext c)
+    private static string Action(string action, TemplateContext c, Func<string, string, string>? functions)
     {
+        var space = action.IndexOf(' ', StringComparison.Ordinal);
+        if (space > 0 && FileFunctions.Contains(action[..space]))
+        {
+            var name = action[..space];
+            var argument = action[(space + 1)..].Trim();
+            if (functions is null)
+            {
+                throw new FormatException(
+                    $"'{{{{{action}}}}}': {name} may be called only in a secret's or config's data created with --template-driver golang, not in a service's templates");
+            }
+
+            if (argument.Length < 2 || !((argument[0] == '"' && argument[^1] == '"') || (argument[0] == '`' && argument[^1] == '`')) || argument[1..^1].Contains('"', StringComparison.Ordinal))
+            {
+                throw new FormatException($"'{{{{{action}}}}}': {name} takes one quoted name, e.g. {{{{{name} \"{(name == "env" ? "HOME" : "app.conf")}\"}}}}");
+            }
+
+            return functions(name, argument[1..^1]);
+        }
+
+
         if (action.StartsWith("index ", StringComparison.Ordinal))
         {
             var words = action["index ".Length..].Trim().Split(' ', 2, StringSplitOptions.TrimEntries);
@@ -124,13 +166,14 @@ public static class ServiceTemplates
                 return c.ServiceLabels.GetValueOrDefault(quoted[1..^1], string.Empty);
             }
 
-            throw new FormatException($"template '{text}': '{{{{{action}}}}}' is not supported; index takes .Service.Labels and a quoted key, e.g. {{{{index .Service.Labels \"tier\"}}}}");
+            throw new FormatException($"'{{{{{action}}}}}' is not supported; index takes .Service.Labels and a quoted key, e.g. {{{{index .Service.Labels \"tier\"}}}}");
         }
 
         return action switch
         {
             ".Service.ID" => c.ServiceId,
             ".Service.Name" => c.ServiceName,
+            ".Service.Labels" => GoMap(c.ServiceLabels),
             ".Node.ID" => c.NodeId,
             ".Node.Hostname" => c.NodeHostname,
             ".Node.Platform.OS" => c.NodeOs,
@@ -139,8 +182,17 @@ public static class ServiceTemplates
             ".Task.Name" => c.TaskName,
             ".Task.Slot" => c.Slot.ToString(CultureInfo.InvariantCulture),
             _ => throw new FormatException(
-                $"template '{text}': '{{{{{action}}}}}' names nothing a service template has; use .Service.ID, .Service.Name, .Node.ID, .Node.Hostname, " +
+                $"'{{{{{action}}}}}' names nothing a service template has; use .Service.ID, .Service.Name, .Service.Labels, .Node.ID, .Node.Hostname, " +
                 ".Node.Platform.OS, .Node.Platform.Architecture, .Task.ID, .Task.Name, .Task.Slot or index .Service.Labels \"key\""),
         };
     }
+
+    /// <summary>Where an action is: the whole template when it is one short line (a hostname, a variable), else its line (a config file).</summary>
+    private static string Where(string text, int at) => text.Length <= 200 && !text.Contains('\n', StringComparison.Ordinal)
+        ? $"template '{text}'"
+        : $"template line {text.AsSpan(0, at).Count('\n') + 1}";
+
+    /// <summary>How Go prints a map[string]string: map[a:1 b:2], keys sorted.</summary>
+    private static string GoMap(ImmutableSortedDictionary<string, string> map) =>
+        $"map[{string.Join(' ', map.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}:{p.Value}"))}]";
 }

@@ -60,7 +60,9 @@ public sealed record TaskObservedStatus(
 /// DesiredState is the managers' decision, Status what the node observed. Spec and Endpoint are
 /// copied from the service at SpecVersion, so a task never changes under its node; only a change of
 /// the service's placement alone, which the node does not read, is copied into a task its node still
-/// suits (with the new SpecVersion) instead of replacing it.
+/// suits (with the new SpecVersion) instead of replacing it. Template is what its node expands the
+/// task's templated secrets and configs with (docker's --template-driver golang): set by the managers
+/// only in the copy of the task they send to its node, never stored.
 /// </summary>
 [MessagePackObject]
 public sealed record TaskObject(
@@ -75,7 +77,8 @@ public sealed record TaskObject(
     [property: Key(8)] TaskObservedStatus Status,
     [property: Key(9)] EndpointSpec? Endpoint = null,
     [property: Key(10)] ulong JobIteration = 0,
-    ImmutableArray<AttachedNetwork> Networks = default) : IStoreObject, IStoreKind
+    ImmutableArray<AttachedNetwork> Networks = default,
+    [property: Key(12)] TemplateContext? Template = null) : IStoreObject, IStoreKind
 {
     public static string StoreKind => "task";
 

@@ -18,7 +18,7 @@ public sealed partial class ManagerApiActor
             var secrets = Secrets();
             if (m.ReuseIfSame && secrets.FirstOrDefault(s => s.Spec.Name == m.Spec.Name) is { } existing)
             {
-                return SecretCommands.ChangedData(SecretCommands.Secret, existing.Spec.Name, existing.Spec.Data, m.Spec.Data ?? []) ?? (object)new SecretCreated(existing.Id);
+                return SecretCommands.ChangedData(SecretCommands.Secret, existing.Spec.Name, existing.Spec.Data, m.Spec.Data ?? [], existing.Spec.Templating, m.Spec.Templating) ?? (object)new SecretCreated(existing.Id);
             }
 
             var (created, rejected) = SecretCommands.Create(m.Spec, secrets, SwarmIds.New(), _manager.Time.GetUtcNow());
@@ -82,7 +82,7 @@ public sealed partial class ManagerApiActor
             var configs = Configs();
             if (m.ReuseIfSame && configs.FirstOrDefault(c => c.Spec.Name == m.Spec.Name) is { } existing)
             {
-                return SecretCommands.ChangedData(SecretCommands.Config, existing.Spec.Name, existing.Spec.Data, m.Spec.Data ?? []) ?? (object)new ConfigCreated(existing.Id);
+                return SecretCommands.ChangedData(SecretCommands.Config, existing.Spec.Name, existing.Spec.Data, m.Spec.Data ?? [], existing.Spec.Templating, m.Spec.Templating) ?? (object)new ConfigCreated(existing.Id);
             }
 
             var (created, rejected) = SecretCommands.Create(m.Spec, configs, SwarmIds.New(), _manager.Time.GetUtcNow());

@@ -36,7 +36,7 @@ public static partial class SecretCommands
     /// <summary>`secret create`: the secret to store, or why not (bad name, empty or too large data, a name taken).</summary>
     public static (SecretObject? Created, CommandRejected? Rejected) Create(SecretSpec spec, IReadOnlyCollection<SecretObject> existing, string id, DateTimeOffset now)
     {
-        if (SpecProblem(Secret, spec.Name, spec.Labels, spec.Data) is { } invalid)
+        if (SpecProblem(Secret, spec.Name, spec.Labels, spec.Data, spec.Templating) is { } invalid)
         {
             return (null, invalid);
         }
@@ -49,7 +49,7 @@ public static partial class SecretCommands
     /// <summary>`config create`: as a secret, in a table of its own (a config may share a secret's name).</summary>
     public static (ConfigObject? Created, CommandRejected? Rejected) Create(ConfigSpec spec, IReadOnlyCollection<ConfigObject> existing, string id, DateTimeOffset now)
     {
-        if (SpecProblem(Config, spec.Name, spec.Labels, spec.Data) is { } invalid)
+        if (SpecProblem(Config, spec.Name, spec.Labels, spec.Data, spec.Templating) is { } invalid)
         {
             return (null, invalid);
         }
@@ -60,14 +60,14 @@ public static partial class SecretCommands
     }
 
     /// <summary>
-    /// `stack deploy` creating what exists already: kept when the data is the same (null), else refused
-    /// as docker refuses it, since a secret's or config's data never changes.
+    /// `stack deploy` creating what exists already: kept when the data and the template driver are the same
+    /// (null), else refused as docker refuses it, since only a secret's or config's labels may change.
     /// </summary>
-    public static CommandRejected? ChangedData(string kind, string name, byte[] stored, byte[] given) =>
-        CryptographicOperations.FixedTimeEquals(stored, given)
+    public static CommandRejected? ChangedData(string kind, string name, byte[] stored, byte[] given, string? storedTemplating = null, string? givenTemplating = null) =>
+        CryptographicOperations.FixedTimeEquals(stored, given) && storedTemplating == givenTemplating
             ? null
             : new CommandRejected(RejectCode.InvalidArgument,
-                $"{kind} {name} exists with other data: only updates to Labels are allowed; {kind}s are immutable, so give the changed {kind} "
+                $"{kind} {name} exists with other {(storedTemplating == givenTemplating ? "data" : "template driver")}: only updates to Labels are allowed; {kind}s are immutable, so give the changed {kind} "
                 + $"a new name (name: in the compose file) and deploy again, or remove the services using it and the {kind} first.");
 
     public static (SecretObject? Secret, CommandRejected? Rejected) Resolve(IEnumerable<SecretObject> secrets, string secretRef) =>
@@ -85,11 +85,11 @@ public static partial class SecretCommands
 
     /// <summary>What `secret ls / inspect` show: never the data.</summary>
     public static SecretSummary Summary(SecretObject secret) =>
-        new(secret.Id, secret.Spec.Name, secret.Spec.Labels, secret.Meta.CreatedAt, secret.Meta.UpdatedAt, secret.Meta.Version);
+        new(secret.Id, secret.Spec.Name, secret.Spec.Labels, secret.Meta.CreatedAt, secret.Meta.UpdatedAt, secret.Meta.Version, secret.Spec.Templating);
 
     /// <summary>What `config ls` shows, and `config inspect` with the data.</summary>
     public static ConfigSummary Summary(ConfigObject config, bool withData) =>
-        new(config.Id, config.Spec.Name, config.Spec.Labels, config.Meta.CreatedAt, config.Meta.UpdatedAt, config.Meta.Version, withData ? config.Spec.Data : null);
+        new(config.Id, config.Spec.Name, config.Spec.Labels, config.Meta.CreatedAt, config.Meta.UpdatedAt, config.Meta.Version, withData ? config.Spec.Data : null, config.Spec.Templating);
 
     /// <summary>
     /// The spec as it is stored: each secret and config reference names its object by name (or id)
@@ -155,12 +155,17 @@ public static partial class SecretCommands
                 + $"update the service instead (`protoswarm service update --secret-rm/--config-rm ... {serviceName}`).");
     }
 
-    private static CommandRejected? SpecProblem(string kind, string name, ImmutableSortedDictionary<string, string> labels, byte[]? data)
+    private static CommandRejected? SpecProblem(string kind, string name, ImmutableSortedDictionary<string, string> labels, byte[]? data, string? templating)
     {
         var problems = new List<string>();
         if (NameProblem(kind, name) is { } nameProblem)
         {
             problems.Add(nameProblem);
+        }
+
+        if (TemplateDrivers.Problem(kind, templating) is { } driverProblem)
+        {
+            problems.Add(driverProblem);
         }
 
         if (labels.Keys.Any(k => k.Trim().Length == 0))

@@ -286,12 +286,15 @@ public sealed partial class NodeActor : IActor
 
     /// <summary>
     /// A task as its node runs it: docker's templates in its container spec (hostname, environment, mounts)
-    /// expanded for this node and the task's service. The store keeps the templates, as docker's does.
+    /// expanded for this node and the task's service, and, when one of its secrets or configs is templated
+    /// (--template-driver golang), the context its node expands them with. The store keeps the templates, as docker's does.
     /// </summary>
     internal static TaskObject AsRun(TaskObject task, NodeObject node, StoreState state)
     {
         var container = task.Spec.Container;
-        if (!ServiceTemplates.HasTemplates(container))
+        var templatedFiles = container.Secrets.Any(r => state.Get<SecretObject>(r.SecretId)?.Spec.Templating is not null)
+            || container.Configs.Any(r => state.Get<ConfigObject>(r.ConfigId)?.Spec.Templating is not null);
+        if (!templatedFiles && !ServiceTemplates.HasTemplates(container))
         {
             return task;
         }
@@ -299,6 +302,11 @@ public sealed partial class NodeActor : IActor
         var service = state.Get<ServiceObject>(task.ServiceId);
         var context = new TemplateContext(task.ServiceId, service?.Spec.Name ?? task.ServiceId, service?.Spec.Labels ?? ImmutableSortedDictionary<string, string>.Empty,
             node.Id, node.Description.Hostname, node.Description.Os, node.Description.Architecture, task.Id, task.Slot);
+        if (templatedFiles)
+        {
+            task = task with { Template = context };
+        }
+
         try
         {
             return task with { Spec = task.Spec with { Container = ServiceTemplates.ExpandContainer(container, context) } };

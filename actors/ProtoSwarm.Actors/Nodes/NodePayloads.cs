@@ -50,7 +50,7 @@ public static class NodePayloads
             {
                 if (!secrets.ContainsKey(reference.SecretId) && state.Get<SecretObject>(reference.SecretId) is { } secret)
                 {
-                    secrets[secret.Id] = new SecretPayload(secret.Id, secret.Spec.Name, secret.Spec.Data);
+                    secrets[secret.Id] = new SecretPayload(secret.Id, secret.Spec.Name, secret.Spec.Data, secret.Spec.Templating);
                 }
             }
 
@@ -58,7 +58,7 @@ public static class NodePayloads
             {
                 if (!configs.ContainsKey(reference.ConfigId) && state.Get<ConfigObject>(reference.ConfigId) is { } config)
                 {
-                    configs[config.Id] = new SecretPayload(config.Id, config.Spec.Name, config.Spec.Data);
+                    configs[config.Id] = new SecretPayload(config.Id, config.Spec.Name, config.Spec.Data, config.Spec.Templating);
                 }
             }
         }

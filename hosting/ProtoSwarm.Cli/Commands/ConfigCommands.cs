@@ -10,7 +10,7 @@ internal static class ConfigCommands
     public static Command Create(CliApp app) => FileObjectCommands.Create(app, new FileObjectKind(
         "config",
         "Manage swarm configs",
-        (cli, name, labels, data, ct) => cli.Swarm.Configs.CreateAsync(new ConfigSpec(name, labels, data), ct: ct),
+        (cli, name, labels, data, templating, ct) => cli.Swarm.Configs.CreateAsync(new ConfigSpec(name, labels, data) { Templating = templating }, ct: ct),
         async (cli, ct) => [.. (await cli.Swarm.Configs.ListAsync(ct)).Select(FileObjectView.Of)],
         async (cli, reference, ct) => FileObjectView.Of(await cli.Swarm.Configs.InspectAsync(reference, ct)),
         (cli, reference, ct) => cli.Swarm.Configs.RemoveAsync(reference, ct)));

@@ -12,7 +12,7 @@ internal static class SecretCommands
     public static Command Create(CliApp app) => FileObjectCommands.Create(app, new FileObjectKind(
         "secret",
         "Manage swarm secrets",
-        (cli, name, labels, data, ct) => cli.Swarm.Secrets.CreateAsync(new SecretSpec(name, labels, data), ct: ct),
+        (cli, name, labels, data, templating, ct) => cli.Swarm.Secrets.CreateAsync(new SecretSpec(name, labels, data) { Templating = templating }, ct: ct),
         async (cli, ct) => [.. (await cli.Swarm.Secrets.ListAsync(ct)).Select(FileObjectView.Of)],
         async (cli, reference, ct) => FileObjectView.Of(await cli.Swarm.Secrets.InspectAsync(reference, ct)),
         (cli, reference, ct) => cli.Swarm.Secrets.RemoveAsync(reference, ct)));
@@ -22,7 +22,7 @@ internal static class SecretCommands
 internal sealed record FileObjectKind(
     string Name,
     string Description,
-    Func<CliContext, string, ImmutableSortedDictionary<string, string>, byte[], CancellationToken, Task<string>> CreateAsync,
+    Func<CliContext, string, ImmutableSortedDictionary<string, string>, byte[], string?, CancellationToken, Task<string>> CreateAsync,
     Func<CliContext, CancellationToken, Task<List<FileObjectView>>> ListAsync,
     Func<CliContext, string, CancellationToken, Task<FileObjectView>> InspectAsync,
     Func<CliContext, string, CancellationToken, Task<string>> RemoveAsync);
@@ -39,7 +39,7 @@ internal static class FileObjectCommands
     {
         var labels = new Option<string[]>("--label", "-l") { Description = $"{Title(kind)} labels (KEY=VALUE)", DefaultValueFactory = _ => [] }
             .CheckedBy(l => l.Split('=', 2)[0].Trim().Length == 0 ? $"--label '{l}' has no name; write --label KEY=VALUE." : null);
-        var templateDriver = new Option<string?>("--template-driver") { Description = "Template driver (not supported: the data is delivered as written)" }
+        var templateDriver = new Option<string?>("--template-driver") { Description = "Template driver: golang expands {{ .Service.Name }}, {{ env \"VAR\" }}... for each task" }
             .CheckedBy(driver => TemplateDriverError(kind.Name, driver));
         var name = new Argument<string>(kind.Name.ToUpperInvariant()) { Description = $"The {kind.Name}'s name" };
         var file = new Argument<string>("file") { Description = $"The file holding the {kind.Name}'s content, or - to read it from stdin" };
@@ -47,7 +47,7 @@ internal static class FileObjectCommands
         app.SetAction(command, async (parse, cli, ct) =>
         {
             var data = await ReadDataAsync(app, kind.Name, parse.GetRequiredValue(file), ct);
-            var id = await kind.CreateAsync(cli, parse.GetRequiredValue(name), Pairs(parse.GetValue(labels)), data, ct);
+            var id = await kind.CreateAsync(cli, parse.GetRequiredValue(name), Pairs(parse.GetValue(labels)), data, Driver(parse.GetValue(templateDriver)), ct);
             await cli.Out.WriteLineAsync(id);
             return 0;
         });
@@ -165,14 +165,16 @@ internal static class FileObjectCommands
     }
 
     /// <summary>
-    /// docker's --template-driver golang has swarmkit expand {{ .Service.Name }}, {{ .Task.Slot }},
-    /// {{ .Node.Hostname }}... in the data for each task. Here a secret's or a config's data reaches the
-    /// tasks as stored, so a templated one would arrive with its placeholders; it is refused, by name,
-    /// rather than created and silently left unexpanded. An empty value is docker's "no driver".
+    /// docker's --template-driver golang has each task's node expand {{ .Service.Name }}, {{ .Task.Slot }},
+    /// {{ env "VAR" }}... in the data for that task; no other driver exists, so another is refused here,
+    /// before anything is read or sent. An empty value is docker's "no driver".
     /// </summary>
-    public static string? TemplateDriverError(string kind, string driver) => driver.Trim().Length == 0
-        ? null
-        : $"--template-driver {driver}: template drivers are not supported here; a {kind}'s data reaches the tasks as written, so placeholders such as {{{{ .Service.Name }}}} would not be expanded. Expand them before creating the {kind}, or leave --template-driver out.";
+    public static string? TemplateDriverError(string kind, string driver) => TemplateDrivers.Problem(kind, Driver(driver)) is { } problem
+        ? $"--template-driver {driver}: {problem}."
+        : null;
+
+    /// <summary>The driver a --template-driver value names: null for none (absent or empty).</summary>
+    public static string? Driver(string? value) => value is null || value.Trim().Length == 0 ? null : value.Trim();
 
     /// <summary>Why a --filter cannot be used, or null: key=value with id, name or label.</summary>
     public static string? CheckFilter(string filter) => ServiceFilter.Check(filter, FilterKeys);

@@ -402,8 +402,8 @@ internal sealed class StackDeployment(CliContext cli, StackModel stack, string r
             _networksCreated++;
         }
 
-        await CreateFileObjectsAsync("secret", stack.Secrets, secrets, (spec, data) => cli.Swarm.Secrets.CreateAsync(new SecretSpec(spec.Name, spec.Labels, data), reuseIfSame: true, ct), ct);
-        await CreateFileObjectsAsync("config", stack.Configs, configs, (spec, data) => cli.Swarm.Configs.CreateAsync(new ConfigSpec(spec.Name, spec.Labels, data), reuseIfSame: true, ct), ct);
+        await CreateFileObjectsAsync("secret", stack.Secrets, secrets, (spec, data) => cli.Swarm.Secrets.CreateAsync(new SecretSpec(spec.Name, spec.Labels, data) { Templating = spec.Templating }, reuseIfSame: true, ct), ct);
+        await CreateFileObjectsAsync("config", stack.Configs, configs, (spec, data) => cli.Swarm.Configs.CreateAsync(new ConfigSpec(spec.Name, spec.Labels, data) { Templating = spec.Templating }, reuseIfSame: true, ct), ct);
         var ids = new StackIds(networkIds, secrets, configs);
         var tags = await RegistryTagsAsync(existing, ct);
         foreach (var service in stack.Services.OrderBy(s => s.Spec.Name, StringComparer.Ordinal))

@@ -485,9 +485,15 @@ internal static class ComposeLoader
             reader.Error(body["driver"]!, ComposeReader.Child(path, "driver"), $"secret driver \"{((ScalarNode)body["driver"]!).Value}\" is not available; give the secret's content with file:, or write external: true for one the swarm has already");
         }
 
-        if (body["template_driver"] is not null)
+        // docker's template_driver: golang has each task's node expand {{ .Service.Name }}, {{ env "X" }}... in the data.
+        string? templating = null;
+        if (!external && body["template_driver"] is { } templateNode && reader.String(templateNode, ComposeReader.Child(path, "template_driver")) is { } driverValue)
         {
-            reader.Warn($"Ignoring options ProtoSwarm does not support yet: {path}.template_driver");
+            templating = driverValue.Trim().Length == 0 ? null : driverValue.Trim();
+            if (TemplateDrivers.Problem(path.StartsWith("secrets.", StringComparison.Ordinal) ? "secret" : "config", templating) is { } problem)
+            {
+                reader.Error(templateNode, ComposeReader.Child(path, "template_driver"), problem);
+            }
         }
 
         string? file = null;
@@ -521,7 +527,8 @@ internal static class ComposeLoader
             name ?? (external ? key : $"{stack}_{key}"),
             file,
             external,
-            external ? ImmutableSortedDictionary<string, string>.Empty : StackLabels(stack, Strings(reader, body["labels"], ComposeReader.Child(path, "labels"))));
+            external ? ImmutableSortedDictionary<string, string>.Empty : StackLabels(stack, Strings(reader, body["labels"], ComposeReader.Child(path, "labels"))),
+            templating);
     }
 
     /// <summary>A list-or-dict of strings (labels, driver_opts); a key alone has an empty value, as docker's labels do.</summary>

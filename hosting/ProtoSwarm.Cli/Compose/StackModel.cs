@@ -54,4 +54,5 @@ internal sealed record StackFileObject(
     string Name,
     string? File,
     bool External,
-    ImmutableSortedDictionary<string, string> Labels);
+    ImmutableSortedDictionary<string, string> Labels,
+    string? Templating = null);

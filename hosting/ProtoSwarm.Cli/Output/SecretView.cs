@@ -14,17 +14,18 @@ internal sealed record FileObjectView(
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt,
     ulong Version,
-    byte[]? Data = null)
+    byte[]? Data = null,
+    string? Templating = null)
 {
-    public static FileObjectView Of(SecretSummary s) => new(s.Id, s.Name, s.Labels, s.CreatedAt, s.UpdatedAt, s.Version);
+    public static FileObjectView Of(SecretSummary s) => new(s.Id, s.Name, s.Labels, s.CreatedAt, s.UpdatedAt, s.Version, Templating: s.Templating);
 
-    public static FileObjectView Of(ConfigSummary c) => new(c.Id, c.Name, c.Labels, c.CreatedAt, c.UpdatedAt, c.Version, c.Data);
+    public static FileObjectView Of(ConfigSummary c) => new(c.Id, c.Name, c.Labels, c.CreatedAt, c.UpdatedAt, c.Version, c.Data, c.Templating);
 }
 
 /// <summary>
 /// How secrets and configs are shown, in docker's shapes: `ls` (ID, NAME, [DRIVER,] CREATED, UPDATED; JSON
 /// lines with docker's fields, times as "2 minutes ago"), `inspect` (ID, Version, CreatedAt,
-/// UpdatedAt, Spec{Name, Labels[, Data]}) and `inspect --pretty`.
+/// UpdatedAt, Spec{Name, Labels[, Data][, Templating{Name}]}) and `inspect --pretty`.
 /// </summary>
 internal static class SecretView
 {
@@ -74,6 +75,11 @@ internal static class SecretView
         if (item.Data is { } data)
         {
             spec["Data"] = Convert.ToBase64String(data);
+        }
+
+        if (item.Templating is { } driver)
+        {
+            spec["Templating"] = new JsonObject { ["Name"] = driver };
         }
 
         return new JsonObject

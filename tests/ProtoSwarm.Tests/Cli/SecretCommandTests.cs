@@ -79,10 +79,43 @@ public sealed class SecretCommandTests : IDisposable
     }
 
     [Theory]
-    [InlineData("config", "golang")]
-    [InlineData("secret", "golang")]
+    [InlineData("config")]
+    [InlineData("secret")]
+    public async Task Template_Driver_Golang_Is_Sent_With_The_Data_As_Written(string kind)
+    {
+        var file = Path.Combine(_temp, "site.conf");
+        await File.WriteAllTextAsync(file, "server_name {{ .Service.Name }};\n");
+        var node = new FakeNode(request => request is CreateSecret ? new SecretCreated("s1") : new ConfigCreated("c1"));
+
+        var (code, _, error) = await RunAsync(node, kind, "create", "--template-driver", "golang", "site", file);
+
+        Assert.Equal((0, ""), (code, error));
+        var (templating, data) = Assert.Single(node.Requests) switch
+        {
+            CreateSecret s => (s.Spec.Templating, s.Spec.Data),
+            CreateConfig c => (c.Spec.Templating, c.Spec.Data),
+            var other => throw new InvalidOperationException(other.ToString()),
+        };
+        Assert.Equal(("golang", "server_name {{ .Service.Name }};\n"), (templating, Encoding.UTF8.GetString(data)));
+    }
+
+    [Fact]
+    public async Task Without_A_Template_Driver_None_Is_Sent()
+    {
+        var file = Path.Combine(_temp, "site.conf");
+        await File.WriteAllTextAsync(file, "x");
+        var node = new FakeNode(_ => new ConfigCreated("c1"));
+
+        await RunAsync(node, "config", "create", "site", file);
+        await RunAsync(node, "config", "create", "--template-driver", "", "site2", file);
+
+        Assert.All(node.Requests, r => Assert.Null(Assert.IsType<CreateConfig>(r).Spec.Templating));
+    }
+
+    [Theory]
     [InlineData("config", "mustache")]
-    public async Task A_Template_Driver_Is_Refused_By_Name_Before_Anything_Is_Sent(string kind, string driver)
+    [InlineData("secret", "jinja")]
+    public async Task Another_Template_Driver_Is_Refused_By_Name_Before_Anything_Is_Sent(string kind, string driver)
     {
         var file = Path.Combine(_temp, "site.conf");
         await File.WriteAllTextAsync(file, "server_name {{ .Service.Name }};\n");
@@ -91,9 +124,31 @@ public sealed class SecretCommandTests : IDisposable
         var (code, output, error) = await RunAsync(node, kind, "create", "--template-driver", driver, "site", file);
 
         Assert.Equal((1, ""), (code, output));
-        Assert.Contains($"--template-driver {driver}: template drivers are not supported here; a {kind}'s data reaches the tasks as written, so placeholders such as {{{{ .Service.Name }}}} would not be expanded. Expand them before creating the {kind}, or leave --template-driver out.", error, StringComparison.Ordinal);
+        Assert.Contains($"--template-driver {driver}: template driver \"{driver}\" is not supported for a {kind}: the only one is \"golang\"", error, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
         Assert.Empty(node.Requests);
+    }
+
+    [Fact]
+    public async Task Inspect_Shows_Templating_As_Docker_Does_Only_For_A_Templated_One()
+    {
+        var templated = new ConfigSummary("cfgtpl0000000000000000001", "site", ImmutableSortedDictionary<string, string>.Empty, Joined, Joined, 3, [1], "golang");
+        var secret = new SecretSummary("sectpl0000000000000000001", "pw", ImmutableSortedDictionary<string, string>.Empty, Joined, Joined, 3, "golang");
+        var node = new FakeNode(request => request switch
+        {
+            InspectConfig => new ConfigDetails(templated),
+            _ => new SecretDetails(secret),
+        });
+
+        var config = JsonNode.Parse((await RunAsync(node, "config", "inspect", "site")).Out)!.AsArray().Single()!["Spec"]!;
+        var secretSpec = JsonNode.Parse((await RunAsync(node, "secret", "inspect", "pw")).Out)!.AsArray().Single()!["Spec"]!;
+        var plain = JsonNode.Parse((await RunAsync(new FakeNode(_ => new SecretDetails(Db)), "secret", "inspect", "db_password")).Out)!.AsArray().Single()!["Spec"]!;
+        var format = await RunAsync(node, "config", "inspect", "--format", "{{.Spec.Templating.Name}}", "site");
+
+        Assert.Equal("{\"Name\":\"golang\"}", config["Templating"]!.ToJsonString());
+        Assert.Equal("{\"Name\":\"golang\"}", secretSpec["Templating"]!.ToJsonString());
+        Assert.Null(plain.AsObject()["Templating"]);
+        Assert.Equal("golang\n", format.Out);
     }
 
     [Fact]

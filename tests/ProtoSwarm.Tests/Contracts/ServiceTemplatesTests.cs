@@ -68,4 +68,51 @@ public class ServiceTemplatesTests
         Assert.Equal(("data-2", "/data/node1"), (sent.Spec.Container.Mounts[0].Source, sent.Spec.Container.Mounts[0].Target));
         Assert.Equal("{{.Service.Name}}-{{.Task.Slot}}", task.Spec.Container.Hostname);
     }
+
+    [Fact]
+    public void Service_Labels_Print_As_Go_Prints_A_Map()
+    {
+        var labels = Context with { ServiceLabels = ImmutableSortedDictionary<string, string>.Empty.Add("z", "1").Add("a", "b c") };
+
+        Assert.Equal("map[a:b c z:1] map[]", ServiceTemplates.Expand("{{.Service.Labels}}", labels) + " " + ServiceTemplates.Expand("{{.Service.Labels}}", Context with { ServiceLabels = ImmutableSortedDictionary<string, string>.Empty }));
+    }
+
+    [Theory]
+    [InlineData("{{env \"HOME\"}}")]
+    [InlineData("{{secret \"db\"}}")]
+    [InlineData("{{ config \"app.conf\" }}")]
+    public void A_Services_Templates_Cannot_Call_The_Functions_Of_Templated_Secrets_And_Configs(string text)
+    {
+        var e = Assert.Throws<FormatException>(() => ServiceTemplates.Expand(text, Context));
+
+        Assert.Contains("may be called only in a secret's or config's data created with --template-driver golang", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("{{env \"X\"}}", "env(X)")]
+    [InlineData("{{ env `X Y` }}", "env(X Y)")]
+    [InlineData("{{secret \"db\"}}/{{config \"app.conf\"}}", "secret(db)/config(app.conf)")]
+    public void Functions_Get_Their_Quoted_Argument(string text, string expected)
+    {
+        Assert.Equal(expected, ServiceTemplates.Expand(text, Context, (name, argument) => $"{name}({argument})"));
+    }
+
+    [Theory]
+    [InlineData("{{env X}}", "env takes one quoted name")]
+    [InlineData("{{env \"X\" \"Y\"}}", "env takes one quoted name")]
+    [InlineData("{{secret}}", "names nothing a service template has")]
+    public void A_Function_Called_Wrongly_Is_Refused_With_The_Reason(string text, string expected)
+    {
+        var e = Assert.Throws<FormatException>(() => ServiceTemplates.Expand(text, Context, (_, _) => "x"));
+
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_Problem_In_A_Long_Text_Is_Placed_By_Its_Line_Not_By_Quoting_The_Text()
+    {
+        var e = Assert.Throws<FormatException>(() => ServiceTemplates.Expand("a\nb\nname={{.Service.Nom}}\n", Context));
+
+        Assert.StartsWith("template line 3: '{{.Service.Nom}}' names nothing a service template has", e.Message, StringComparison.Ordinal);
+    }
 }

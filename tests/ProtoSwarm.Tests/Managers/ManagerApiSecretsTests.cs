@@ -143,6 +143,43 @@ public sealed class ManagerApiSecretsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_Templated_Secret_Or_Config_Keeps_Its_Driver_Which_Ls_And_Inspect_Show()
+    {
+        var secret = Assert.IsType<SecretCreated>(await Ask(new CreateSecret(Id(), Secret("tpl", "{{.Service.Name}}") with { Templating = "golang" }))).SecretId;
+        var config = Assert.IsType<ConfigCreated>(await Ask(new CreateConfig(Id(), Config("tpl", "{{.Task.Slot}}") with { Templating = "golang" }))).ConfigId;
+        var plain = Assert.IsType<ConfigCreated>(await Ask(new CreateConfig(Id(), Config("plain", "x")))).ConfigId;
+
+        Assert.Equal("golang", _store.Current.Get<SecretObject>(secret)!.Spec.Templating);
+        Assert.Equal("golang", Assert.IsType<SecretDetails>(await Ask(new InspectSecret(Id(), "tpl"))).Secret.Templating);
+        Assert.Equal("golang", Assert.IsType<ConfigDetails>(await Ask(new InspectConfig(Id(), config))).Config.Templating);
+        Assert.Equal(["golang", null], Assert.IsType<ConfigList>(await Ask(new ListConfigs(Id()))).Configs.OrderBy(c => c.Id == plain).Select(c => c.Templating));
+        Assert.Equal("{{.Task.Slot}}", Encoding.UTF8.GetString(_store.Current.Get<ConfigObject>(config)!.Spec.Data));
+    }
+
+    [Fact]
+    public async Task A_Template_Driver_Other_Than_Golang_Is_Refused_With_The_Reason()
+    {
+        var secret = Assert.IsType<CommandRejected>(await Ask(new CreateSecret(Id(), Secret("tpl", "x") with { Templating = "mustache" })));
+        var config = Assert.IsType<CommandRejected>(await Ask(new CreateConfig(Id(), Config("tpl", "x") with { Templating = "" })));
+
+        Assert.Equal(RejectCode.InvalidArgument, secret.Code);
+        Assert.Contains("The secret tpl cannot be created: template driver \"mustache\" is not supported for a secret: the only one is \"golang\"", secret.Reason, StringComparison.Ordinal);
+        Assert.Contains("template driver \"\" is not supported for a config", config.Reason, StringComparison.Ordinal);
+        Assert.Empty(_store.Current.List<SecretObject>());
+    }
+
+    [Fact]
+    public async Task Reuse_If_Same_Refuses_The_Same_Data_With_Another_Template_Driver()
+    {
+        Assert.IsType<ConfigCreated>(await Ask(new CreateConfig(Id(), Config("c", "{{.Task.Slot}}"), ReuseIfSame: true)));
+
+        var templated = Assert.IsType<CommandRejected>(await Ask(new CreateConfig(Id(), Config("c", "{{.Task.Slot}}") with { Templating = "golang" }, ReuseIfSame: true)));
+
+        Assert.Contains("config c exists with other template driver: only updates to Labels are allowed", templated.Reason, StringComparison.Ordinal);
+        Assert.Null(Assert.Single(_store.Current.List<ConfigObject>()).Spec.Templating);
+    }
+
+    [Fact]
     public async Task A_Service_Names_Secrets_And_Configs_By_Name_And_The_Managers_Store_Their_Ids_And_Default_Targets()
     {
         var secret = Assert.IsType<SecretCreated>(await Ask(new CreateSecret(Id(), Secret("db_password", "hunter2")))).SecretId;

@@ -22,8 +22,8 @@ public sealed record TaskFile(TaskFileKind Kind, string SourceId, string SourceN
 
 /// <summary>
 /// The files a task's container gets from its secrets and configs, handed to the executor with the
-/// task. Missing names the references the node was not given (removed from the swarm): such a task
-/// is refused before anything is prepared.
+/// task. Missing names the references the node was not given (removed from the swarm) and the templated
+/// ones whose template could not be expanded: such a task is refused before anything is prepared.
 /// </summary>
 public sealed record TaskFiles(ImmutableArray<TaskFile> Files, ImmutableArray<string> Missing)
 {
@@ -55,7 +55,11 @@ public sealed class TaskPayloads
         Apply(_configs, assignments.Full, assignments.Configs, assignments.ConfigsRemoved);
     }
 
-    /// <summary>The files of one task: each reference with the data held for it, or, when the node holds none, a missing one.</summary>
+    /// <summary>
+    /// The files of one task: each reference with the data held for it, or, when the node holds none, a missing one.
+    /// A templated one (--template-driver golang) is expanded for this task (<see cref="TaskFileTemplates"/>); one
+    /// that cannot be is a problem of the task, as a missing one is.
+    /// </summary>
     public TaskFiles FilesOf(TaskObject task)
     {
         var container = task.Spec.Container;
@@ -65,12 +69,13 @@ public sealed class TaskPayloads
         }
 
         var files = ImmutableArray.CreateBuilder<TaskFile>();
+        var templated = new List<int>();
         var missing = ImmutableArray.CreateBuilder<string>();
         foreach (var reference in container.Secrets)
         {
             if (_secrets.TryGetValue(reference.SecretId, out var payload))
             {
-                files.Add(new TaskFile(TaskFileKind.Secret, payload.Id, payload.Name, reference.File, payload.Data));
+                Add(new TaskFile(TaskFileKind.Secret, payload.Id, payload.Name, reference.File, payload.Data), payload);
             }
             else
             {
@@ -82,7 +87,7 @@ public sealed class TaskPayloads
         {
             if (_configs.TryGetValue(reference.ConfigId, out var payload))
             {
-                files.Add(new TaskFile(TaskFileKind.Config, payload.Id, payload.Name, reference.File, payload.Data));
+                Add(new TaskFile(TaskFileKind.Config, payload.Id, payload.Name, reference.File, payload.Data), payload);
             }
             else
             {
@@ -90,7 +95,32 @@ public sealed class TaskPayloads
             }
         }
 
+        // Expanded against the others' data as stored, as swarmkit's {{secret}} and {{config}} read them.
+        var raw = files.ToImmutable();
+        foreach (var at in templated)
+        {
+            var (data, problem) = TaskFileTemplates.Expand(raw[at], task, raw);
+            if (problem is not null)
+            {
+                missing.Add(problem);
+            }
+            else
+            {
+                files[at] = raw[at] with { Data = data! };
+            }
+        }
+
         return new TaskFiles(files.ToImmutable(), missing.ToImmutable());
+
+        void Add(TaskFile file, SecretPayload payload)
+        {
+            if (payload.Templating is not null)
+            {
+                templated.Add(files.Count);
+            }
+
+            files.Add(file);
+        }
     }
 
     private static void Apply(Dictionary<string, SecretPayload> held, bool full, ImmutableArray<SecretPayload> added, ImmutableArray<string> removed)

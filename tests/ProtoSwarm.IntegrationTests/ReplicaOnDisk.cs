@@ -17,6 +17,22 @@ public sealed record ReplicaOnDisk(ulong Commit, ulong SnapshotIndex, ulong Firs
 {
     public static ReplicaOnDisk Read(string stateDir)
     {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return ReadOnce(stateDir);
+            }
+            catch (SqliteException e) when (e.SqliteErrorCode is 5 or 6 && attempt < 5)
+            {
+                // SQLITE_BUSY or SQLITE_LOCKED past the busy timeout: the manager is writing; look again.
+                Thread.Sleep(200);
+            }
+        }
+    }
+
+    private static ReplicaOnDisk ReadOnce(string stateDir)
+    {
         // The log is sealed at rest: open it with this manager's own data key (keys/raft.dek,
         // wrapped by keys/raft.kek), through the same reader the manager uses at start.
         using var dataKey = new DataKeyFile(Path.Combine(stateDir, "keys", "raft.dek"), NodeKeyFile.LoadOrCreate(Path.Combine(stateDir, "keys", "raft.kek"))).Load(unlockKey: null);
@@ -32,6 +48,14 @@ public sealed record ReplicaOnDisk(ulong Commit, ulong SnapshotIndex, ulong Firs
             {
                 live.Open();
                 target.Open();
+                // The manager may hold the file's lock for a moment (a checkpoint, a snapshot written on a busy
+                // machine: CI once saw SQLITE_BUSY here): wait for it as the manager's own connections would.
+                using (var wait = live.CreateCommand())
+                {
+                    wait.CommandText = "PRAGMA busy_timeout = 10000";
+                    wait.ExecuteNonQuery();
+                }
+
                 live.BackupDatabase(target);
             }
 

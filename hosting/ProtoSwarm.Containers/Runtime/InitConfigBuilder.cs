@@ -30,9 +30,6 @@ internal static partial class InitConfigBuilder
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")]
     private static partial Regex IdPattern();
 
-    [GeneratedRegex("^[A-Za-z0-9]([A-Za-z0-9-]{0,62})?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,62})?)*$")]
-    private static partial Regex HostnamePattern();
-
     public static IReadOnlyList<string> Validate(ContainerSpecification spec, ISyscalls sys)
     {
         var problems = new List<string>();
@@ -52,9 +49,10 @@ internal static partial class InitConfigBuilder
         {
             problems.Add($"image layer {layer} does not exist");
         }
-        if (spec.Hostname is { } hostname && (hostname.Length > 64 || !HostnamePattern().IsMatch(hostname)))
+        // The managers' rule (sethostname's 64 bytes, no white space): a stack service's "{{.Service.Name}}-{{.Task.Slot}}" has a '_'.
+        if (spec.Hostname is { Length: > 0 } hostname && ProtoSwarm.Contracts.ServiceSpecValidator.HostnameProblem(hostname) is { } hostnameProblem)
         {
-            problems.Add($"hostname \"{hostname}\": at most 64 characters, letters, digits, '-' and dots");
+            problems.Add($"hostname: {hostnameProblem}");
         }
         if (!spec.WorkingDir.StartsWith('/'))
         {

@@ -441,6 +441,21 @@ public sealed class RuntimeLogicTests
     }
 
     [Fact]
+    public void A_Hostname_Is_Refused_Only_For_What_Sethostname_Or_Etc_Hosts_Cannot_Take()
+    {
+        // A stack service's "{{.Service.Name}}-{{.Task.Slot}}" expands to a name with '_': the node must start it.
+        Assert.Empty(InitConfigBuilder.Validate(Spec() with { Hostname = "st_x-api-1" }, V1Machine()));
+        Assert.Empty(InitConfigBuilder.Validate(Spec() with { Hostname = new string('a', 64) }, V1Machine()));
+
+        Assert.Equal(
+            [$"hostname: '{new string('a', 65)}' is not a hostname: it is longer than 64 bytes"],
+            InitConfigBuilder.Validate(Spec() with { Hostname = new string('a', 65) }, V1Machine()));
+        Assert.Equal(
+            ["hostname: 'two words' is not a hostname: it holds white space or a control character"],
+            InitConfigBuilder.Validate(Spec() with { Hostname = "two words" }, V1Machine()));
+    }
+
+    [Fact]
     public void Sysctls_Are_Checked_Then_Passed_To_Init_With_The_Init_Switch()
     {
         var bad = Spec() with { Sysctls = new Dictionary<string, string> { ["vm.swappiness"] = "10", ["net.core.somaxconn"] = "" } };

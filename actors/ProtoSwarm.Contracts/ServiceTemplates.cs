@@ -156,7 +156,6 @@ public static class ServiceTemplates
             return functions(name, argument[1..^1]);
         }
 
-
         if (action.StartsWith("index ", StringComparison.Ordinal))
         {
             var words = action["index ".Length..].Trim().Split(' ', 2, StringSplitOptions.TrimEntries);

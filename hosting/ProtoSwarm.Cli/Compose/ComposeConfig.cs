@@ -31,50 +31,6 @@ internal static class ComposeConfig
     private static readonly string[] NetworkOrder = ["name", "driver", "driver_opts", "ipam", "external", "internal", "attachable", "labels"];
     private static readonly string[] ObjectOrder = ["name", "driver", "driver_opts", "file", "external", "labels", "template_driver"];
 
-    /// <summary>
-    /// The keys whose value docker's loader casts from a string (a quoted or interpolated "3") to the
-    /// type its compose types hold, so `stack config` prints <c>replicas: 3</c>, not <c>replicas: "3"</c>
-    /// (docker/cli's interpolateTypeCastMapping). "*" is any key, "[]" any list item. Secret and config
-    /// modes are left out: the reference writer reads their octal text itself.
-    /// </summary>
-    private static readonly (string Pattern, Cast Kind)[] Casts =
-    [
-        ("services.*.healthcheck.retries", Cast.Integer),
-        ("services.*.healthcheck.disable", Cast.Boolean),
-        ("services.*.deploy.replicas", Cast.Integer),
-        ("services.*.deploy.update_config.parallelism", Cast.Integer),
-        ("services.*.deploy.update_config.max_failure_ratio", Cast.Float),
-        ("services.*.deploy.rollback_config.parallelism", Cast.Integer),
-        ("services.*.deploy.rollback_config.max_failure_ratio", Cast.Float),
-        ("services.*.deploy.restart_policy.max_attempts", Cast.Integer),
-        ("services.*.deploy.placement.max_replicas_per_node", Cast.Integer),
-        ("services.*.ports.[].target", Cast.Integer),
-        ("services.*.ports.[].published", Cast.Integer),
-        ("services.*.ulimits.*", Cast.Integer),
-        ("services.*.ulimits.*.hard", Cast.Integer),
-        ("services.*.ulimits.*.soft", Cast.Integer),
-        ("services.*.oom_score_adj", Cast.Integer),
-        ("services.*.privileged", Cast.Boolean),
-        ("services.*.read_only", Cast.Boolean),
-        ("services.*.stdin_open", Cast.Boolean),
-        ("services.*.tty", Cast.Boolean),
-        ("services.*.volumes.[].read_only", Cast.Boolean),
-        ("services.*.volumes.[].volume.nocopy", Cast.Boolean),
-        ("networks.*.external", Cast.Boolean),
-        ("networks.*.internal", Cast.Boolean),
-        ("networks.*.attachable", Cast.Boolean),
-        ("volumes.*.external", Cast.Boolean),
-        ("secrets.*.external", Cast.Boolean),
-        ("configs.*.external", Cast.Boolean),
-    ];
-
-    private enum Cast
-    {
-        Integer,
-        Float,
-        Boolean,
-    }
-
     /// <summary>The YAML for a tree <see cref="ComposeLoader"/> loaded without errors.</summary>
     public static string Render(MappingNode root, string? version, string baseDirectory, IReadOnlyDictionary<string, string> variables)
     {
@@ -589,7 +545,7 @@ internal static class ComposeConfig
     }
 
     /// <summary>
-    /// The tree with each quoted scalar at a <see cref="Casts"/> key written as the plain value docker's
+    /// The tree with each quoted scalar at a <see cref="ComposeSchema.Casts"/> key written as the plain value docker's
     /// loader casts it to ("3" is 3, "yes" is true); one that does not read as that type stays as it was.
     /// </summary>
     private static ComposeNode Typed(ComposeNode node, ImmutableList<string> path) => node switch
@@ -600,26 +556,31 @@ internal static class ComposeConfig
         _ => node,
     };
 
-    private static Cast? CastAt(ImmutableList<string> path)
+    /// <summary>What docker's loader casts at this key: the path's list items ("[]") joined to their key, as <see cref="ComposeSchema.CastAt"/> reads it.</summary>
+    private static ComposeCast? CastAt(ImmutableList<string> path)
     {
-        foreach (var (pattern, kind) in Casts)
+        var parts = new List<string>(path.Count);
+        foreach (var part in path)
         {
-            var parts = pattern.Split('.');
-            if (parts.Length == path.Count && parts.Zip(path).All(p => p.First == "*" ? p.Second != "[]" : p.First == p.Second))
+            if (part == "[]" && parts.Count > 0)
             {
-                return kind;
+                parts[^1] += part;
+            }
+            else
+            {
+                parts.Add(part);
             }
         }
 
-        return null;
+        return ComposeSchema.CastAt(parts);
     }
 
     /// <summary>A value as Go writes the type docker casts it to (Atoi, ParseFloat, YAML's booleans), or null when it is not one.</summary>
-    private static string? CastValue(string value, Cast kind) => kind switch
+    private static string? CastValue(string value, ComposeCast kind) => kind switch
     {
-        Cast.Integer when long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n) => n.ToString(CultureInfo.InvariantCulture),
-        Cast.Float when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var f) => f.ToString("R", CultureInfo.InvariantCulture),
-        Cast.Boolean => value.ToLowerInvariant() switch
+        ComposeCast.Integer when long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n) => n.ToString(CultureInfo.InvariantCulture),
+        ComposeCast.Float when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var f) => f.ToString("R", CultureInfo.InvariantCulture),
+        ComposeCast.Boolean => value.ToLowerInvariant() switch
         {
             "y" or "yes" or "true" or "on" => "true",
             "n" or "no" or "false" or "off" => "false",

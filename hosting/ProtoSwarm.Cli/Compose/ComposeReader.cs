@@ -119,7 +119,7 @@ internal sealed partial class ComposeReader(Version? version, IReadOnlySet<Sourc
         if (node is ScalarNode { IsNull: false } scalar)
         {
             var number = long.TryParse(scalar.Value, NumberStyles.None, CultureInfo.InvariantCulture, out var n);
-            var typed = scalar.Interpolated ? CastAt(path) == 'i' : scalar.Plain;
+            var typed = scalar.Interpolated ? CastAt(path) == ComposeCast.Integer : scalar.Plain;
             if (number && typed)
             {
                 return n;
@@ -149,7 +149,7 @@ internal sealed partial class ComposeReader(Version? version, IReadOnlySet<Sourc
     {
         if (node is ScalarNode { IsNull: false } scalar)
         {
-            if (scalar.Interpolated && CastAt(path) == 'b')
+            if (scalar.Interpolated && CastAt(path) == ComposeCast.Boolean)
             {
                 switch (scalar.Value.ToLowerInvariant())
                 {
@@ -189,21 +189,8 @@ internal sealed partial class ComposeReader(Version? version, IReadOnlySet<Sourc
                 ? $"expected {type}, got the string \"{scalar.Value}\" (compose files are YAML 1.2, where only true and false are booleans); write {write}"
                 : $"expected {type}, got the string \"{scalar.Value}\"; write {write} without quotes";
 
-    /// <summary>What docker's loader casts a variable's value to at this key: 'i', 'b', or none.</summary>
-    private static char? CastAt(string path)
-    {
-        var parts = ListIndex().Replace(path, "[]").Split('.');
-        foreach (var (pattern, kind) in ComposeSchema.InterpolationCasts)
-        {
-            var want = pattern.Split('.');
-            if (want.Length == parts.Length && want.Zip(parts).All(p => p.First == "*" ? !p.Second.EndsWith("[]", StringComparison.Ordinal) : p.First == p.Second))
-            {
-                return kind;
-            }
-        }
-
-        return null;
-    }
+    /// <summary>What docker's loader casts a variable's value to at this key (<see cref="ComposeSchema.Casts"/>), or null.</summary>
+    private static ComposeCast? CastAt(string path) => ComposeSchema.CastAt(ListIndex().Replace(path, "[]").Split('.'));
 
     public SequenceNode? List(ComposeNode node, string path)
     {

@@ -7,6 +7,14 @@ namespace ProtoSwarm.Cli.Compose;
 /// here, and the version that introduced the newer ones. A key outside these lists is a typo; a key
 /// of the format that swarm ignores is a warning in docker's words, never an error.
 /// </summary>
+/// <summary>The types docker's compose loader casts a string to at some keys (<see cref="ComposeSchema.Casts"/>).</summary>
+internal enum ComposeCast
+{
+    Integer,
+    Float,
+    Boolean,
+}
+
 internal static class ComposeSchema
 {
     public static readonly string[] TopLevel = ["version", "services", "networks", "volumes", "secrets", "configs"];
@@ -84,40 +92,60 @@ internal static class ComposeSchema
     public static readonly string[] External = ["name"];
 
     /// <summary>
-    /// The keys where docker's loader casts a value that came from a variable to a number ('i') or a boolean ('b')
-    /// (docker/cli's interpolateTypeCastMapping); "[]" stands for any list item. A value written in the file is never
-    /// cast: "3" or yes where a number or a boolean is wanted is refused by docker's schema, and so here.
+    /// The keys where docker's loader casts a string from the file's variables (or, for `stack config`, any quoted
+    /// one) to the type its compose types hold (docker/cli's interpolateTypeCastMapping), by path pattern: "*" is any
+    /// key, "[]" after a key any item of its list. A value written in the file is never cast by the loader: "3" or
+    /// yes where a number or a boolean is wanted is refused by docker's schema, and so here. Secret and config modes
+    /// are left out: their reader reads the octal text itself.
     /// </summary>
-    public static readonly FrozenDictionary<string, char> InterpolationCasts = new Dictionary<string, char>
+    public static readonly (string Pattern, ComposeCast Kind)[] Casts =
+    [
+        ("services.*.healthcheck.retries", ComposeCast.Integer),
+        ("services.*.healthcheck.disable", ComposeCast.Boolean),
+        ("services.*.deploy.replicas", ComposeCast.Integer),
+        ("services.*.deploy.update_config.parallelism", ComposeCast.Integer),
+        ("services.*.deploy.update_config.max_failure_ratio", ComposeCast.Float),
+        ("services.*.deploy.rollback_config.parallelism", ComposeCast.Integer),
+        ("services.*.deploy.rollback_config.max_failure_ratio", ComposeCast.Float),
+        ("services.*.deploy.restart_policy.max_attempts", ComposeCast.Integer),
+        ("services.*.deploy.placement.max_replicas_per_node", ComposeCast.Integer),
+        ("services.*.ports[].target", ComposeCast.Integer),
+        ("services.*.ports[].published", ComposeCast.Integer),
+        ("services.*.ulimits.*", ComposeCast.Integer),
+        ("services.*.ulimits.*.hard", ComposeCast.Integer),
+        ("services.*.ulimits.*.soft", ComposeCast.Integer),
+        ("services.*.oom_score_adj", ComposeCast.Integer),
+        ("services.*.privileged", ComposeCast.Boolean),
+        ("services.*.read_only", ComposeCast.Boolean),
+        ("services.*.stdin_open", ComposeCast.Boolean),
+        ("services.*.tty", ComposeCast.Boolean),
+        ("services.*.volumes[].read_only", ComposeCast.Boolean),
+        ("services.*.volumes[].volume.nocopy", ComposeCast.Boolean),
+        ("networks.*.external", ComposeCast.Boolean),
+        ("networks.*.internal", ComposeCast.Boolean),
+        ("networks.*.attachable", ComposeCast.Boolean),
+        ("volumes.*.external", ComposeCast.Boolean),
+        ("secrets.*.external", ComposeCast.Boolean),
+        ("configs.*.external", ComposeCast.Boolean),
+    ];
+
+    /// <summary>
+    /// What <see cref="Casts"/> casts at a key, given by its path's parts ("services", "web", "ports[]", "target": a
+    /// list item's index written as "[]" after its key), or null where nothing is cast.
+    /// </summary>
+    public static ComposeCast? CastAt(IReadOnlyList<string> parts)
     {
-        ["services.*.configs[].mode"] = 'i',
-        ["services.*.secrets[].mode"] = 'i',
-        ["services.*.healthcheck.retries"] = 'i',
-        ["services.*.healthcheck.disable"] = 'b',
-        ["services.*.deploy.replicas"] = 'i',
-        ["services.*.deploy.update_config.parallelism"] = 'i',
-        ["services.*.deploy.rollback_config.parallelism"] = 'i',
-        ["services.*.deploy.restart_policy.max_attempts"] = 'i',
-        ["services.*.deploy.placement.max_replicas_per_node"] = 'i',
-        ["services.*.ports[].target"] = 'i',
-        ["services.*.ports[].published"] = 'i',
-        ["services.*.ulimits.*"] = 'i',
-        ["services.*.ulimits.*.hard"] = 'i',
-        ["services.*.ulimits.*.soft"] = 'i',
-        ["services.*.oom_score_adj"] = 'i',
-        ["services.*.privileged"] = 'b',
-        ["services.*.read_only"] = 'b',
-        ["services.*.stdin_open"] = 'b',
-        ["services.*.tty"] = 'b',
-        ["services.*.volumes[].read_only"] = 'b',
-        ["services.*.volumes[].volume.nocopy"] = 'b',
-        ["networks.*.external"] = 'b',
-        ["networks.*.internal"] = 'b',
-        ["networks.*.attachable"] = 'b',
-        ["volumes.*.external"] = 'b',
-        ["secrets.*.external"] = 'b',
-        ["configs.*.external"] = 'b',
-    }.ToFrozenDictionary();
+        foreach (var (pattern, kind) in Casts)
+        {
+            var want = pattern.Split('.');
+            if (want.Length == parts.Count && want.Zip(parts).All(p => p.First == "*" ? !p.Second.EndsWith("[]", StringComparison.Ordinal) : p.First == p.Second))
+            {
+                return kind;
+            }
+        }
+
+        return null;
+    }
 
     /// <summary>
     /// Keys that came after 3.0, by path pattern ("*" for any name), and the version that brought

@@ -383,6 +383,16 @@ public static partial class ServiceSpecValidator
                 problems.Add(new($"{at}.VolumeOptions", $"volume options on a {mount.Type.ToString().ToLowerInvariant()} mount", "give volume-nocopy and volume-label only with type=volume"));
             }
 
+            if (mount.Type != MountType.Bind && (mount.BindPropagation is not null || mount.BindNonRecursive))
+            {
+                problems.Add(new($"{at}.BindOptions", $"bind options on a {mount.Type.ToString().ToLowerInvariant()} mount", "give bind-propagation and bind-recursive only with type=bind"));
+            }
+
+            if (mount.BindPropagation is { } propagation && !Enum.IsDefined(propagation))
+            {
+                problems.Add(new($"{at}.BindOptions.Propagation", $"{(int)propagation} is not a mount propagation", $"use {MountPropagations.Words}"));
+            }
+
             if (mount.TmpfsSizeBytes < 0)
             {
                 problems.Add(new($"{at}.TmpfsOptions.SizeBytes", $"{mount.TmpfsSizeBytes} bytes is negative", "give tmpfs-size as a size such as 64m, or leave it out"));

@@ -847,7 +847,9 @@ internal static partial class ServiceFlags
         long tmpfsSize = 0;
         var tmpfsMode = 0;
         var labels = ImmutableSortedDictionary<string, string>.Empty;
-        string? volumeKey = null, tmpfsKey = null;
+        MountPropagation? propagation = null;
+        var nonRecursive = false;
+        string? volumeKey = null, tmpfsKey = null, bindKey = null;
         foreach (var field in value.Split(',', StringSplitOptions.TrimEntries))
         {
             var parts = field.Split('=', 2);
@@ -872,7 +874,7 @@ internal static partial class ServiceFlags
                     }
 
                     continue;
-                case "type" or "source" or "src" or "target" or "destination" or "dst" or "volume-label" or "volume-driver" or "tmpfs-size" or "tmpfs-mode" when string.IsNullOrEmpty(text):
+                case "type" or "source" or "src" or "target" or "destination" or "dst" or "volume-label" or "volume-driver" or "tmpfs-size" or "tmpfs-mode" or "bind-propagation" or "bind-recursive" when string.IsNullOrEmpty(text):
                     return Checked<MountSpec>.Fail($"{Named(flag, value)}: '{field}' has no value; {Usage}.");
                 case "type":
                     switch (text)
@@ -926,13 +928,45 @@ internal static partial class ServiceFlags
 
                     tmpfsKey = key;
                     continue;
+                case "bind-propagation":
+                    if (MountPropagations.Parse(text) is not { } mode)
+                    {
+                        return Checked<MountSpec>.Fail($"{Named(flag, value)}: bind-propagation '{text}' is not a propagation; use {MountPropagations.Words}.");
+                    }
+
+                    propagation = mode;
+                    bindKey = key;
+                    continue;
+                case "bind-nonrecursive":
+                    // Docker's older spelling of bind-recursive=disabled.
+                    if (Flag(text) is not { } off)
+                    {
+                        return Checked<MountSpec>.Fail($"{Named(flag, value)}: bind-nonrecursive takes true or false, not '{text}'.");
+                    }
+
+                    nonRecursive = off;
+                    bindKey = key;
+                    continue;
+                case "bind-recursive":
+                    switch (text!.ToLowerInvariant())
+                    {
+                        case "enabled": nonRecursive = false; break;
+                        case "disabled": nonRecursive = true; break;
+                        case "writable" or "readonly":
+                            return Checked<MountSpec>.Fail($"{Named(flag, value)}: bind-recursive={text} is not supported by ProtoSwarm's nodes (a read-only bind is made read-only at its top mount only); use enabled or disabled.");
+                        default:
+                            return Checked<MountSpec>.Fail($"{Named(flag, value)}: bind-recursive '{text}' is not a choice; use enabled (the mounts under the source come along) or disabled (they stay out).");
+                    }
+
+                    bindKey = key;
+                    continue;
                 case "consistency":
                     // Docker ignores it on Linux too.
                     continue;
-                case "volume-opt" or "volume-subpath" or "bind-propagation" or "bind-nonrecursive" or "bind-recursive" or "tmpfs-options":
+                case "volume-opt" or "volume-subpath" or "tmpfs-options":
                     return Checked<MountSpec>.Fail($"{Named(flag, value)}: {key} is not supported by ProtoSwarm's nodes; leave it out.");
                 default:
-                    return Checked<MountSpec>.Fail($"{Named(flag, value)}: '{key}' is not a mount option; use type, source, target, readonly, volume-nocopy, volume-label, tmpfs-size or tmpfs-mode ({Usage}).");
+                    return Checked<MountSpec>.Fail($"{Named(flag, value)}: '{key}' is not a mount option; use type, source, target, readonly, volume-nocopy, volume-label, tmpfs-size, tmpfs-mode, bind-propagation or bind-recursive ({Usage}).");
             }
         }
 
@@ -961,6 +995,11 @@ internal static partial class ServiceFlags
             return Checked<MountSpec>.Fail($"{Named(flag, value)}: {tmpfsKey} is for type=tmpfs, not type={Name(type)}.");
         }
 
+        if (bindKey is not null && type != MountType.Bind)
+        {
+            return Checked<MountSpec>.Fail($"{Named(flag, value)}: {bindKey} is for type=bind, not type={Name(type)}.");
+        }
+
         // A volume's name may be a template (source=data-{{.Task.Slot}}): judged by its stand-in expansion.
         var templateProblem = ServiceTemplates.Problem(source, "", out var expandedSource);
         return (type, source) switch
@@ -970,7 +1009,12 @@ internal static partial class ServiceFlags
             (MountType.Tmpfs, not "") => Checked<MountSpec>.Fail($"{Named(flag, value)}: a tmpfs mount has no source; leave source out."),
             (MountType.Volume, not "") when templateProblem is not null => Checked<MountSpec>.Fail($"{Named(flag, value)}: {templateProblem}."),
             (MountType.Volume, not "") when VolumeNames.Problem(expandedSource) is { } problem => Checked<MountSpec>.Fail($"{Named(flag, value)}: {problem}; use type=bind for a host path."),
-            _ => Checked<MountSpec>.Ok(new MountSpec(type, source, target, readOnly, tmpfsSize, tmpfsMode, noCopy, labels)),
+            _ => Checked<MountSpec>.Ok(new MountSpec(type, source, target, readOnly, tmpfsSize, tmpfsMode, noCopy, labels)
+            {
+                // Only a given propagation is kept: docker's managers drop a BindOptions with none (and no NonRecursive).
+                BindPropagation = propagation,
+                BindNonRecursive = nonRecursive,
+            }),
         };
 
         static bool? Flag(string? text) => text?.ToLowerInvariant() switch

@@ -361,6 +361,15 @@ internal static class ComposeConfig
                     yaml.Bool(true);
                 }
 
+                if (mount.BindPropagation is { } propagation)
+                {
+                    yaml.Key("bind");
+                    yaml.Begin();
+                    yaml.Key("propagation");
+                    yaml.String(MountPropagations.Name(propagation));
+                    yaml.End();
+                }
+
                 if (mount.VolumeNoCopy)
                 {
                     yaml.Key("volume");

@@ -931,9 +931,19 @@ internal static class ComposeServices
                     mount = mount with { VolumeNoCopy = reader.Bool(entry.Value, entryPath) ?? false };
                     break;
                 case "propagation":
-                    if (reader.String(entry.Value, entryPath) is { } propagation && propagation != "rprivate")
+                    if (reader.String(entry.Value, entryPath) is not { } word)
                     {
-                        reader.Error(entry.Value, entryPath, $"propagation '{propagation}' is not supported by ProtoSwarm's nodes; leave it out for rprivate");
+                        break;
+                    }
+
+                    if (MountPropagations.Parse(word) is { } propagation)
+                    {
+                        mount = mount with { BindPropagation = propagation };
+                    }
+                    else if (word.Length > 0)
+                    {
+                        // docker's managers refuse it at deploy ("invalid MountPropagation"); said here, where it was written.
+                        reader.Error(entry.Value, entryPath, $"propagation '{word}' is not a propagation; use {MountPropagations.Words}");
                     }
 
                     break;

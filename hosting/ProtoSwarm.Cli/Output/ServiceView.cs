@@ -603,7 +603,8 @@ internal static class ServiceView
 
     /// <summary>
     /// Docker's mount object, omitempty as its Go type: no Source when there is none (a tmpfs), no
-    /// ReadOnly when false; VolumeOptions and TmpfsOptions only when something in them is set.
+    /// ReadOnly when false; BindOptions, VolumeOptions and TmpfsOptions only when something in them is set
+    /// (BindOptions once a propagation or bind-recursive=disabled was given, with docker's rprivate when no propagation was).
     /// </summary>
     private static JsonObject MountJson(MountSpec m)
     {
@@ -611,6 +612,13 @@ internal static class ServiceView
         Json.AddText(json, "Source", m.Source);
         Json.AddText(json, "Target", m.Target);
         Json.AddFlag(json, "ReadOnly", m.ReadOnly);
+
+        if (m.BindPropagation is not null || m.BindNonRecursive)
+        {
+            var bind = new JsonObject { ["Propagation"] = MountPropagations.Name(m.Propagation) };
+            Json.AddFlag(bind, "NonRecursive", m.BindNonRecursive);
+            json["BindOptions"] = bind;
+        }
 
         if (m.VolumeNoCopy || m.VolumeLabels.Count > 0)
         {

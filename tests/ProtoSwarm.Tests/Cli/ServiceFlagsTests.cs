@@ -330,6 +330,28 @@ public class ServiceFlagsTests
     }
 
     [Theory]
+    [InlineData("type=bind,source=/srv,target=/d,bind-propagation=rshared", MountPropagation.RShared, false)]
+    [InlineData("type=bind,source=/srv,target=/d,bind-propagation=SLAVE", MountPropagation.Slave, false)]
+    [InlineData("type=bind,source=/srv,target=/d,bind-propagation=rprivate", MountPropagation.RPrivate, false)]
+    [InlineData("type=bind,source=/srv,target=/d,bind-nonrecursive", null, true)]
+    [InlineData("type=bind,source=/srv,target=/d,bind-nonrecursive=false", null, false)]
+    [InlineData("type=bind,source=/srv,target=/d,bind-recursive=disabled,bind-propagation=private", MountPropagation.Private, true)]
+    [InlineData("type=bind,source=/srv,target=/d,bind-recursive=enabled", null, false)]
+    public void Mount_Reads_Bind_Propagation_And_Recursion_Keeping_Only_A_Given_Propagation(string text, MountPropagation? propagation, bool nonRecursive)
+    {
+        Assert.Equal(
+            new MountSpec(MountType.Bind, "/srv", "/d") { BindPropagation = propagation, BindNonRecursive = nonRecursive },
+            ServiceFlags.Mount("--mount", text).Value);
+    }
+
+    [Theory]
+    [InlineData("type=bind,source=/srv,target=/t,bind-propagation=both", "bind-propagation 'both' is not a propagation; use rprivate, private, rshared, shared, rslave or slave")]
+    [InlineData("type=bind,source=/srv,target=/t,bind-propagation", "'bind-propagation' has no value")]
+    [InlineData("type=volume,source=v1,target=/t,bind-propagation=rshared", "bind-propagation is for type=bind, not type=volume")]
+    [InlineData("type=tmpfs,target=/t,bind-recursive=disabled", "bind-recursive is for type=bind, not type=tmpfs")]
+    [InlineData("type=bind,source=/srv,target=/t,bind-recursive=sometimes", "bind-recursive 'sometimes' is not a choice; use enabled")]
+    [InlineData("type=bind,source=/srv,target=/t,readonly,bind-recursive=writable", "bind-recursive=writable is not supported by ProtoSwarm's nodes")]
+    [InlineData("type=bind,source=/srv,target=/t,bind-nonrecursive=perhaps", "bind-nonrecursive takes true or false, not 'perhaps'")]
     [InlineData("type=tmpfs,target=/t,tmpfs-size=lots", "tmpfs-size 'lots' is not a size")]
     [InlineData("type=tmpfs,target=/t,tmpfs-mode=999", "tmpfs-mode '999' is not an octal file mode")]
     [InlineData("type=volume,source=v1,target=/t,tmpfs-size=1m", "tmpfs-size is for type=tmpfs, not type=volume")]

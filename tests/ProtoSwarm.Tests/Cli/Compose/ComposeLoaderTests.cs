@@ -112,7 +112,7 @@ public sealed class ComposeLoaderTests : IDisposable
                 new MountSpec(MountType.Volume, "demo_data", "/var/lib/app", VolumeLabels: Labels(("com.example.backup", "nightly"), (StackModel.NamespaceLabel, "demo"))),
                 new MountSpec(MountType.Bind, Path.Combine(Valid, "conf"), "/etc/app", ReadOnly: true),
                 new MountSpec(MountType.Volume, "app-cache", "/cache", VolumeNoCopy: true, VolumeLabels: Labels((StackModel.NamespaceLabel, "demo"))),
-                new MountSpec(MountType.Bind, "/home/ann/logs", "/logs", ReadOnly: true),
+                new MountSpec(MountType.Bind, "/home/ann/logs", "/logs", ReadOnly: true, BindPropagation: MountPropagation.RPrivate),
                 new MountSpec(MountType.Tmpfs, "", "/scratch", TmpfsSizeBytes: 64 << 20),
                 new MountSpec(MountType.Tmpfs, "", "/run", TmpfsSizeBytes: 16 << 20, TmpfsMode: 1023),
             ],
@@ -646,29 +646,58 @@ public sealed class ComposeLoaderTests : IDisposable
     }
 
     [Fact]
-    public void Volume_Options_Docker_Ignores_Are_Ignored_And_A_Propagation_Other_Than_Rprivate_Is_Refused_With_Why()
+    public void Volume_Options_Docker_Ignores_Are_Ignored_And_A_Bind_Propagation_Is_Kept_In_Both_Syntaxes()
     {
         var result = LoadText("""
             services:
-              web:
-                image: busybox
-                volumes: ["/tmp:/t:cached", "/srv:/s:ro,z", "./d:/d:delegated,rprivate", "data:/data:consistent"]
               bad:
                 image: busybox
-                volumes: ["/tmp:/t:rshared", "data:/data:rprivate"]
+                volumes:
+                  - "data:/data:rprivate"
+                  - type: bind
+                    source: /mnt
+                    target: /mnt
+                    bind:
+                      propagation: sideways
+                  - type: volume
+                    source: data
+                    target: /v
+                    bind:
+                      propagation: rshared
             volumes:
               data: {}
             """);
 
         Assert.Equal(
             [
-                "services.bad.volumes[0]: '/tmp:/t:rshared': propagation 'rshared' is not supported: ProtoSwarm's nodes make every bind mount rprivate; leave it out",
-                "services.bad.volumes[1]: 'data:/data:rprivate': propagation 'rprivate' is for bind mounts, and this is a volume; leave it out",
+                "services.bad.volumes[0]: 'data:/data:rprivate': propagation 'rprivate' is for bind mounts, and this is a volume; leave it out",
+                "services.bad.volumes[1].bind.propagation: propagation 'sideways' is not a propagation; use rprivate, private, rshared, shared, rslave or slave",
+                "services.bad.volumes[2].bind: bind: options are for type: bind, and this mount is type: volume",
             ],
             result.Errors.Select(e => $"{e.Path}: {e.Message}"));
-        var good = LoadText("services:\n  web:\n    image: busybox\n    volumes: [\"/tmp:/t:cached\", \"/srv:/s:ro,z\", \"data:/data:consistent\"]\nvolumes:\n  data: {}\n");
-        var mounts = good.Stack!.Service("web")!.Spec.TaskTemplate.Container.Mounts;
-        Assert.Equal([("/tmp", "/t", false), ("/srv", "/s", true), ("demo_data", "/data", false)], mounts.Select(m => (m.Source, m.Target, m.ReadOnly)));
+        var web = LoadText("""
+            services:
+              web:
+                image: busybox
+                volumes:
+                  - "/tmp:/t:cached"
+                  - "/srv:/s:ro,z,rshared"
+                  - "data:/data:consistent"
+                  - type: bind
+                    source: /mnt/media
+                    target: /media
+                    bind:
+                      propagation: rslave
+                  - type: bind
+                    source: /opt
+                    target: /opt
+            volumes:
+              data: {}
+            """);
+        Assert.Empty(web.Errors.Select(e => e.ToString()));
+        Assert.Equal(
+            [("/tmp", "/t", false, null), ("/srv", "/s", true, MountPropagation.RShared), ("demo_data", "/data", false, null), ("/mnt/media", "/media", false, MountPropagation.RSlave), ("/opt", "/opt", false, (MountPropagation?)null)],
+            web.Stack!.Service("web")!.Spec.TaskTemplate.Container.Mounts.Select(m => (m.Source, m.Target, m.ReadOnly, m.BindPropagation)));
     }
 
     [Fact]

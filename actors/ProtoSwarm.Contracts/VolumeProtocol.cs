@@ -7,16 +7,23 @@ namespace ProtoSwarm.Contracts;
 // local node host from its volume store, in a swarm or not; never forwarded to a manager, as a
 // docker swarm's volumes are each node's own.
 
-/// <summary>`volume create [--label k=v] [NAME]`: idempotent for a name that exists; an empty name makes one (docker's random 64-hex).</summary>
+/// <summary>
+/// `volume create [--label k=v] [-o type=.. -o device=.. -o o=..] [NAME]`: idempotent for a name that exists (its
+/// labels and options are kept); an empty name makes one (docker's random 64-hex). Options are the local driver's.
+/// </summary>
 [MessagePackObject]
 public sealed record CreateVolume(
     [property: Key(0)] string RequestId,
     [property: Key(1)] string Name,
     [property: Key(2)] string Driver,
-    ImmutableSortedDictionary<string, string>? Labels = null)
+    ImmutableSortedDictionary<string, string>? Labels = null,
+    ImmutableSortedDictionary<string, string>? Options = null)
 {
     [Key(3)]
     public ImmutableSortedDictionary<string, string> Labels { get; init; } = Labels ?? ImmutableSortedDictionary<string, string>.Empty;
+
+    [Key(4)]
+    public ImmutableSortedDictionary<string, string> Options { get; init; } = Options ?? ImmutableSortedDictionary<string, string>.Empty;
 }
 
 [MessagePackObject]
@@ -57,4 +64,10 @@ public sealed record VolumeObject(
     [property: Key(4)] ImmutableSortedDictionary<string, string> Labels,
     [property: Key(5)] string Scope,
     [property: Key(6)] ImmutableArray<string> UsedBy,
-    [property: Key(7)] bool Anonymous = false);
+    [property: Key(7)] bool Anonymous = false,
+    ImmutableSortedDictionary<string, string>? Options = null)
+{
+    /// <summary>The local driver's options it was created with (type, device, o); empty for a plain directory.</summary>
+    [Key(8)]
+    public ImmutableSortedDictionary<string, string> Options { get; init; } = Options ?? ImmutableSortedDictionary<string, string>.Empty;
+}

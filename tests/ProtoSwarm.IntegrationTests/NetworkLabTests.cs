@@ -174,6 +174,31 @@ public class NetworkLabTests(ITestOutputHelper output)
         var elsewhere = await lab.ExecAsync("m1", "curl", "-s", "-m", "3", $"http://{w1}:9090/cgi-bin/who");
         Assert.NotEqual(0, elsewhere.ExitCode);
 
+        // A service that publishes only host-mode ports joins no ingress, as in docker: no ingress address for its task,
+        // no VIP there; the task is on its node's bridge alone, where the node maps the port (as on docker_gwbridge).
+        var localTask = Assert.Single(await RunningAsync(lab, "local"));
+        Assert.Empty(localTask.Task.Networks);
+        Assert.Empty((await InspectAsync(lab, "local")).Endpoint.VirtualIps);
+        var interfaces = await ExecInAsync(lab, localTask, "ip", "-o", "-4", "addr", "show");
+        output.WriteLine(interfaces.ToString());
+        Assert.True(interfaces.ExitCode == 0, interfaces.ToString());
+        Assert.Equal(["eth0", "lo"], interfaces.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]).Order());
+        Assert.DoesNotContain(" 10.0.0.", interfaces.StdOut, StringComparison.Ordinal);
+
+        // One ingress and one host-mode port on one service: the mesh answers on every node, the host port on the task's
+        // node only, and the task sees the client's address through both.
+        Assert.Equal(0, (await ServiceAsync(lab, ["create", "--name", "mixed", "--constraint", "node.hostname==w1",
+            "--publish", "published=8181,target=80", "--publish", "published=9191,target=80,mode=host", .. WhoServer])).ExitCode);
+        var mixed = Assert.Single(await RunningAsync(lab, "mixed"));
+        Assert.Equal(["ingress"], await NetworkNamesAsync(lab, mixed.Task));
+        var mesh = await RepeatUntilAsync(() => lab.ExecAsync("w2", "curl", "-s", "-m", "5", $"http://{m1}:8181/cgi-bin/who"), r => r.ExitCode == 0, Converge, TimeSpan.FromMilliseconds(250));
+        Assert.True(mesh.ExitCode == 0, mesh.ToString());
+        Assert.Equal((w2, mixed.Task.Id[..12]), Parse(mesh.StdOut));
+        var direct = await lab.ExecAsync("m1", "curl", "-s", "-m", "5", $"http://{w1}:9191/cgi-bin/who");
+        Assert.True(direct.ExitCode == 0, direct.ToString());
+        Assert.Equal((m1, mixed.Task.Id[..12]), Parse(direct.StdOut));
+        Assert.NotEqual(0, (await lab.ExecAsync("m1", "curl", "-s", "-m", "3", $"http://{w2}:9191/cgi-bin/who")).ExitCode);
+
         // A port already published is refused, naming the service that holds it.
         var taken = await ServiceAsync(lab, ["create", "--name", "again", "--publish", "8080:80", .. WhoServer]);
         Assert.NotEqual(0, taken.ExitCode);
@@ -202,6 +227,39 @@ public class NetworkLabTests(ITestOutputHelper output)
         var logs = await RepeatUntilAsync(() => ServiceAsync(lab, ["logs", "udp"]), r => r.StdOut.Contains($" connected to {w1} port ", StringComparison.Ordinal),
             TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(250));
         Assert.Contains($" connected to {w1} port ", logs.StdOut, StringComparison.Ordinal);
+
+        // UDP on a host-mode port, on an overlay of its own: the node maps it to the task's gateway bridge address, whose
+        // default route takes the server's answers (from a socket connected to the client) back through that node
+        // unmasqueraded: the server is connected to w1's own address. No ingress for it (host mode only).
+        Assert.Equal(0, (await lab.ExecAsync("m1", "protoswarm", "network", "create", "-d", "overlay", "udpnet")).ExitCode);
+        Assert.Equal(0, (await ServiceAsync(lab, ["create", "--name", "udphost", "--constraint", "node.hostname==w2", "--network", "udpnet",
+            "--publish", "published=5202,target=5201,protocol=tcp,mode=host", "--publish", "published=5202,target=5201,protocol=udp,mode=host",
+            "iperf3:latest", "iperf3", "-s"])).ExitCode);
+        var udpHost = Assert.Single(await RunningAsync(lab, "udphost"));
+        Assert.Equal(["udpnet"], await NetworkNamesAsync(lab, udpHost.Task));
+        var udpDirect = await lab.ExecAsync("w1", "timeout", "20", "iperf3", "-u", "-c", w2, "-p", "5202", "-t", "1", "-b", "1M", "-l", "1200");
+        output.WriteLine(udpDirect.ToString());
+        Assert.True(udpDirect.ExitCode == 0, udpDirect.ToString());
+        var got = udpDirect.StdOut.Split('\n').Single(l => l.Contains("receiver", StringComparison.Ordinal));
+        Assert.DoesNotContain(" 0/0 ", got, StringComparison.Ordinal);
+        Assert.DoesNotContain("0.00 Bytes", got, StringComparison.Ordinal);
+        var hostLogs = await RepeatUntilAsync(() => ServiceAsync(lab, ["logs", "udphost"]), r => r.StdOut.Contains($" connected to {w1} port ", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(250));
+        Assert.Contains($" connected to {w1} port ", hostLogs.StdOut, StringComparison.Ordinal);
+    }
+
+    /// <summary>The names of the networks a task has addresses on, as the managers allocated them.</summary>
+    private static async Task<List<string>> NetworkNamesAsync(LabFixture lab, TaskObject task)
+    {
+        var names = new List<string>();
+        foreach (var attachment in task.Networks)
+        {
+            var name = await lab.ExecAsync("m1", "protoswarm", "network", "inspect", attachment.NetworkId, "--format", "{{.Name}}");
+            Assert.True(name.ExitCode == 0, name.ToString());
+            names.Add(name.StdOut.Trim());
+        }
+
+        return names;
     }
 
     /// <summary>"REMOTE_ADDR HOSTNAME"; httpd listens on IPv6 too, so an IPv4 client shows as [::ffff:a.b.c.d].</summary>

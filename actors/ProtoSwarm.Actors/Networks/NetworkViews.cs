@@ -187,7 +187,7 @@ public static class NetworkViews
         ImmutableArray<string> aliases;
         if (network.Spec.Ingress)
         {
-            if (!ServiceEndpoints.PublishesPorts(service.Spec.Endpoint))
+            if (!ServiceEndpoints.PublishesIngress(service.Spec.Endpoint))
             {
                 return null;
             }

@@ -15,16 +15,14 @@ public static class ServiceEndpoints
     public const int FirstDynamicPort = 30000;
     public const int LastDynamicPort = 32767;
 
+    /// <summary>
+    /// Whether the service's tasks join the ingress network (and the service gets a VIP there): when
+    /// it publishes a port in ingress mode, as swarmkit attaches ingress. A host-mode port needs no
+    /// ingress: its node DNATs it to the task's address on the node's gateway bridge, as docker maps
+    /// it on docker_gwbridge.
+    /// </summary>
     public static bool PublishesIngress(EndpointSpec? endpoint) =>
         endpoint is not null && endpoint.Ports.Any(p => p.PublishMode == PublishMode.Ingress);
-
-    /// <summary>
-    /// Whether the service's tasks join the ingress network: when they publish any port. Docker
-    /// reaches a host-mode port through its per-node docker_gwbridge; ProtoSwarm has no such bridge,
-    /// so a host-mode port is DNATed on the task's node to the task's ingress address instead.
-    /// </summary>
-    public static bool PublishesPorts(EndpointSpec? endpoint) =>
-        endpoint is not null && !endpoint.Ports.IsEmpty;
 
     /// <summary>
     /// The spec with each network target that names an existing network (name, id or unique id
@@ -36,13 +34,13 @@ public static class ServiceEndpoints
     /// </summary>
     public static (ServiceSpec Spec, CommandRejected? Rejected) ResolveNetworks(ServiceSpec spec, IReadOnlyCollection<NetworkObject> networks)
     {
-        if (PublishesPorts(spec.Endpoint) && !networks.Any(n => n.Spec.Ingress))
+        if (PublishesIngress(spec.Endpoint) && !networks.Any(n => n.Spec.Ingress))
         {
-            var ports = string.Join(", ", spec.Endpoint!.Ports.Select(p =>
+            var ports = string.Join(", ", spec.Endpoint!.Ports.Where(p => p.PublishMode == PublishMode.Ingress).Select(p =>
                 (p.PublishedPort > 0 ? p.PublishedPort.ToString(CultureInfo.InvariantCulture) : "(any)") + ":" + Describe(p.TargetPort, p.Protocol)));
             return (spec, new CommandRejected(RejectCode.Conflict,
-                $"Service {spec.Name} publishes {ports}, but the swarm has no ingress network, through which every published port is reached; " +
-                "create one first (`protoswarm network create --driver overlay --ingress ingress`, with --subnet for an address range of your choice), or leave --publish out."));
+                $"Service {spec.Name} publishes {ports}, but the swarm has no ingress network, through which every port of the routing mesh is reached; " +
+                "create one first (`protoswarm network create --driver overlay --ingress ingress`, with --subnet for an address range of your choice), publish in host mode (--publish mode=host,...), or leave --publish out."));
         }
 
         var attachments = spec.TaskTemplate.Networks;
@@ -212,15 +210,15 @@ public static class ServiceEndpoints
     }
 
     /// <summary>
-    /// The networks a service's tasks join, ingress first when it publishes a port (as docker
-    /// attaches them for the routing mesh; here for host-mode ports too), then its own networks by
-    /// id (a target not found is left out).
+    /// The networks a service's tasks join, ingress first when it publishes a port in ingress mode
+    /// (as swarmkit attaches it, for the routing mesh; not for host-mode ports), then its own networks
+    /// by id (a target not found is left out).
     /// </summary>
     public static List<NetworkObject> NetworksOf(TaskSpec spec, EndpointSpec? endpoint, IReadOnlyDictionary<string, NetworkObject> byId, NetworkObject? ingress, out List<string> missing)
     {
         var networks = new List<NetworkObject>();
         missing = [];
-        if (ingress is not null && PublishesPorts(endpoint))
+        if (ingress is not null && PublishesIngress(endpoint))
         {
             networks.Add(ingress);
         }
@@ -243,7 +241,7 @@ public static class ServiceEndpoints
     }
 
     /// <summary>Whether a task of this spec needs addresses before it can be scheduled.</summary>
-    public static bool NeedsAddresses(TaskSpec spec, EndpointSpec? endpoint) => !spec.Networks.IsEmpty || PublishesPorts(endpoint);
+    public static bool NeedsAddresses(TaskSpec spec, EndpointSpec? endpoint) => !spec.Networks.IsEmpty || PublishesIngress(endpoint);
 
     /// <summary>Docker's `service ls` PORTS: "*:8080->80/tcp", host-mode ports as "8080->80/tcp" per node.</summary>
     public static string Describe(int port, PortProtocol protocol) =>

@@ -57,8 +57,8 @@ internal static class VolumeCommands
             .CheckedBy(d => d == "local" ? null : $"--driver '{d}' is not available; nodes have only the local driver.");
         var labels = new Option<string[]>("--label") { Description = "Set metadata for a volume (KEY=VALUE)", AllowMultipleArgumentsPerToken = false }
             .CheckedBy(l => l.Split('=', 2)[0].Length == 0 ? $"--label '{l}' has no name; write --label KEY=VALUE." : null);
-        var options = new Option<string[]>("--opt", "-o") { Description = "Set driver specific options (not supported by the local driver here)" }
-            .CheckedBy(o => $"--opt '{o}': the local driver here takes no options; leave --opt out.");
+        var options = new Option<string[]>("--opt", "-o") { Description = "Set driver specific options: type, device and o, as mount -t TYPE -o O DEVICE (e.g. -o type=tmpfs -o device=tmpfs -o o=size=100m)", AllowMultipleArgumentsPerToken = false }
+            .CheckedBy(o => o.Split('=', 2) is [{ Length: > 0 }, _] ? null : $"--opt '{o}' is not KEY=VALUE; write e.g. --opt type=tmpfs.");
         var name = new Argument<string?>("VOLUME") { Description = "The volume's name; a random one when left out", Arity = ArgumentArity.ZeroOrOne }
             .CheckedBy(n => VolumeNames.Problem(n) is { } problem ? problem + "." : null);
         var command = new Command("create", "Create a volume").With(driver, labels, options, name);
@@ -71,7 +71,15 @@ internal static class VolumeCommands
                 map = map.SetItem(parts[0], parts.Length > 1 ? parts[1] : string.Empty);
             }
 
-            var created = await cli.RequestAsync<VolumeCreated>(new CreateVolume(SwarmIds.NewRequestId(), parse.GetValue(name) ?? string.Empty, parse.GetValue(driver) ?? "local", map), Timeouts.Change, ct);
+            var opts = ImmutableSortedDictionary<string, string>.Empty;
+            foreach (var option in parse.GetValue(options) ?? [])
+            {
+                var parts = option.Split('=', 2);
+                opts = opts.SetItem(parts[0], parts[1]);
+            }
+
+            var created = await cli.RequestAsync<VolumeCreated>(
+                new CreateVolume(SwarmIds.NewRequestId(), parse.GetValue(name) ?? string.Empty, parse.GetValue(driver) ?? "local", map, opts), Timeouts.Change, ct);
             await cli.Out.WriteLineAsync(created.Volume.Name);
             return 0;
         });

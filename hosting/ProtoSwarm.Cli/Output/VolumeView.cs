@@ -39,7 +39,7 @@ internal static class VolumeView
         ["Labels"] = volume.Labels.IsEmpty ? Json.NilMap() : new JsonObject(volume.Labels.Select(l => KeyValuePair.Create(l.Key, (JsonNode?)l.Value))),
         ["Mountpoint"] = volume.Mountpoint,
         ["Name"] = volume.Name,
-        ["Options"] = Json.NilMap(),
+        ["Options"] = volume.Options.IsEmpty ? Json.NilMap() : new JsonObject(volume.Options.Select(o => KeyValuePair.Create(o.Key, (JsonNode?)o.Value))),
         ["Scope"] = volume.Scope,
     };
 }

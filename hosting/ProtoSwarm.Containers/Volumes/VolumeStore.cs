@@ -3,6 +3,8 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using ProtoSwarm.Containers.Runtime;
+using ProtoSwarm.Containers.Runtime.Cgroups;
+using ProtoSwarm.Containers.Secrets.Interop;
 using ProtoSwarm.Contracts;
 
 namespace ProtoSwarm.Containers.Volumes;
@@ -16,7 +18,12 @@ public sealed record Volume(
     ImmutableSortedDictionary<string, string> Labels,
     string Scope,
     IReadOnlyList<string> UsedBy,
-    bool Anonymous = false);
+    bool Anonymous = false,
+    ImmutableSortedDictionary<string, string>? Options = null)
+{
+    /// <summary>The local driver's options it was created with (type, device, o); empty for a plain directory.</summary>
+    public ImmutableSortedDictionary<string, string> Options { get; init; } = Options ?? ImmutableSortedDictionary<string, string>.Empty;
+}
 
 /// <summary>A volume operation refused; the message says what, where and how to fix it.</summary>
 public sealed class VolumeStoreException(RejectCode code, string message) : Exception(message)
@@ -31,6 +38,9 @@ public sealed class VolumeStoreException(RejectCode code, string message) : Exce
 /// that ended while it was down). A volume is created on first use, filled from the image when it is
 /// empty (unless nocopy), kept when its containers go, and removed only when none uses it.
 /// Anonymous volumes (type=volume with no source) are made one per container and removed with it.
+/// A volume created with the local driver's options (<see cref="LocalVolumeOptions"/>: a tmpfs, an NFS export, a
+/// bind of a node's directory) has them mounted on its _data when its first container takes it and unmounted when
+/// its last one lets it go, as docker's local driver does; nothing here ever deletes through such a mount.
 /// </summary>
 public sealed class VolumeStore
 {
@@ -50,7 +60,8 @@ public sealed class VolumeStore
     }
 
     /// <summary>`volume create`: idempotent for a name that exists (its labels are kept); an empty name makes one with a random 64-hex name.</summary>
-    public Volume Create(string name, IReadOnlyDictionary<string, string>? labels = null, string driver = LocalDriver)
+    /// <param name="options">The local driver's options (type, device, o), kept with the volume and mounted on its first use.</param>
+    public Volume Create(string name, IReadOnlyDictionary<string, string>? labels = null, string driver = LocalDriver, IReadOnlyDictionary<string, string>? options = null)
     {
         if (driver != LocalDriver)
         {
@@ -59,7 +70,7 @@ public sealed class VolumeStore
 
         lock (_lock)
         {
-            return CreateLocked(name.Length == 0 ? RandomName() : name, labels, anonymousFor: null);
+            return CreateLocked(name.Length == 0 ? RandomName() : name, labels, anonymousFor: null, options);
         }
     }
 
@@ -111,6 +122,9 @@ public sealed class VolumeStore
                     $"remove {name}: volume is in use by task {string.Join(", ", users)}; remove or update the service that runs it first");
             }
 
+            // A mount left behind (the node host stopped while a container held it) goes first: the delete
+            // below must never reach through it into a tmpfs, an export or a node's directory.
+            Unmount(name);
             var bytes = DataBytes(Path.Join(_directory, name, DataDir));
             Directory.Delete(Path.Join(_directory, name), recursive: true);
             return bytes;
@@ -190,6 +204,10 @@ public sealed class VolumeStore
                 if (File.Exists(user))
                 {
                     File.Delete(user);
+                    if (Users(name).Count == 0 && TryReadMetadata(name) is { Options.Count: > 0 })
+                    {
+                        Unmount(name);
+                    }
                 }
 
                 if (TryReadMetadata(name) is { AnonymousFor: { } owner } && owner == containerId && Users(name).Count == 0)
@@ -240,10 +258,15 @@ public sealed class VolumeStore
     {
         var anonymous = mount.Source.Length == 0;
         var name = anonymous ? RandomName() : mount.Source;
-        var volume = Exists(name) ? Read(name) : CreateLocked(name, mount.VolumeLabels, anonymous ? containerId : null);
+        var volume = Exists(name) ? Read(name) : CreateLocked(name, mount.VolumeLabels, anonymous ? containerId : null, options: null);
         Directory.CreateDirectory(Path.Join(_directory, name, UsersDir));
         File.WriteAllBytes(Path.Join(_directory, name, UsersDir, containerId), []);
         acquired.Add(name);
+        if (LocalVolumeOptions.From(volume.Options) is { } options && !IsMounted(volume.Mountpoint))
+        {
+            MountVolume(name, volume.Mountpoint, options);
+        }
+
         if (!mount.VolumeNoCopy && !Directory.EnumerateFileSystemEntries(volume.Mountpoint).Any())
         {
             ImageContent.CopyInto(imageLayers, mount.Target, volume.Mountpoint);
@@ -257,6 +280,11 @@ public sealed class VolumeStore
         foreach (var name in acquired)
         {
             File.Delete(Path.Join(_directory, name, UsersDir, containerId));
+            if (Users(name).Count == 0)
+            {
+                Unmount(name);
+            }
+
             if (TryReadMetadata(name) is { AnonymousFor: { } owner } && owner == containerId)
             {
                 Directory.Delete(Path.Join(_directory, name), recursive: true);
@@ -264,11 +292,16 @@ public sealed class VolumeStore
         }
     }
 
-    private Volume CreateLocked(string name, IReadOnlyDictionary<string, string>? labels, string? anonymousFor)
+    private Volume CreateLocked(string name, IReadOnlyDictionary<string, string>? labels, string? anonymousFor, IReadOnlyDictionary<string, string>? options)
     {
         if (VolumeNames.Problem(name) is { } problem)
         {
             throw new VolumeStoreException(RejectCode.InvalidArgument, $"create {name}: {problem}");
+        }
+
+        if (options is not null && LocalVolumeOptions.Problem(options) is { } invalid)
+        {
+            throw new VolumeStoreException(RejectCode.InvalidArgument, $"create {name}: {invalid}");
         }
 
         if (Exists(name))
@@ -292,6 +325,7 @@ public sealed class VolumeStore
             CreatedAt = _time.GetUtcNow(),
             Labels = new SortedDictionary<string, string>(labels?.ToDictionary() ?? [], StringComparer.Ordinal),
             AnonymousFor = anonymousFor,
+            Options = options is { Count: > 0 } ? new SortedDictionary<string, string>(options.ToDictionary(), StringComparer.Ordinal) : null,
         };
         File.WriteAllText(Path.Join(staging, MetadataFile), JsonSerializer.Serialize(metadata, VolumeJson.Default.VolumeMetadata));
         Directory.Move(staging, root);
@@ -311,7 +345,8 @@ public sealed class VolumeStore
             ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, metadata.Labels),
             "local",
             Users(name),
-            metadata.AnonymousFor is not null);
+            metadata.AnonymousFor is not null,
+            metadata.Options is null ? null : ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, metadata.Options));
     }
 
     private VolumeMetadata? TryReadMetadata(string name)
@@ -333,6 +368,68 @@ public sealed class VolumeStore
         return Directory.Exists(users) ? [.. Directory.EnumerateFiles(users).Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal)] : [];
     }
 
+    /// <summary>Mounts the volume's options on its directory, as mount(8) would; the error names the volume and its options.</summary>
+    private static void MountVolume(string name, string mountpoint, LocalVolumeOptions options)
+    {
+        string data;
+        try
+        {
+            data = options.DataFor(System.Net.Dns.GetHostAddresses);
+        }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException)
+        {
+            throw new VolumeStoreException(RejectCode.InvalidArgument, $"volume {name}: {options.Type} server: {e.Message}; fix the volume's addr= option (`protoswarm volume inspect {name}`)");
+        }
+
+        var flags = options.Flags & ~LocalVolumeOptions.Propagation;
+        Check(FileSystemCalls.Mount(options.Device, mountpoint, options.Type, flags, data.Length == 0 ? null : data));
+        try
+        {
+            // A bind ignores ro and the like: they take a remount of the bind; propagation takes a mount of its own.
+            if ((flags & LocalVolumeOptions.MS_BIND) != 0 && (flags & ~(LocalVolumeOptions.MS_BIND | LocalVolumeOptions.MS_REC)) != 0)
+            {
+                Check(FileSystemCalls.Mount(null, mountpoint, null, flags | LocalVolumeOptions.MS_REMOUNT, null));
+            }
+
+            if ((options.Flags & LocalVolumeOptions.Propagation) is var propagation and not 0)
+            {
+                Check(FileSystemCalls.Mount(null, mountpoint, null, propagation | (options.Flags & LocalVolumeOptions.MS_REC), null));
+            }
+        }
+        catch
+        {
+            FileSystemCalls.Umount2(mountpoint, FileSystemCalls.MNT_DETACH);
+            throw;
+        }
+
+        void Check(int result)
+        {
+            if (result < 0)
+            {
+                var error = System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(System.Runtime.InteropServices.Marshal.GetLastPInvokeError());
+                throw new VolumeStoreException(RejectCode.InvalidArgument,
+                    $"volume {name}: mount -t {options.Type} {options.Device} on its directory failed: {error}; check the volume's options (`protoswarm volume inspect {name}`), or remove it and create it again with others");
+            }
+        }
+    }
+
+    /// <summary>Undoes the volume's mount if its directory is one (each one stacked on it); the volume is refused removal if that fails.</summary>
+    private void Unmount(string name)
+    {
+        var mountpoint = Path.Join(_directory, name, DataDir);
+        while (IsMounted(mountpoint))
+        {
+            if (FileSystemCalls.Umount2(mountpoint, 0) < 0 && FileSystemCalls.Umount2(mountpoint, FileSystemCalls.MNT_DETACH) < 0)
+            {
+                var error = System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(System.Runtime.InteropServices.Marshal.GetLastPInvokeError());
+                throw new VolumeStoreException(RejectCode.Internal, $"volume {name}: its mount on {mountpoint} cannot be undone: {error}; unmount it by hand (umount {mountpoint})");
+            }
+        }
+    }
+
+    private static bool IsMounted(string path) =>
+        File.Exists("/proc/self/mountinfo") && MountInfo.Parse(File.ReadAllText("/proc/self/mountinfo")).Any(m => m.MountPoint == path);
+
     private static VolumeStoreException NoSuchVolume(string name) =>
         new(RejectCode.NotFound, $"get {name}: no such volume; `protoswarm volume ls` lists this node's volumes");
 
@@ -346,6 +443,8 @@ internal sealed class VolumeMetadata
     public SortedDictionary<string, string> Labels { get; set; } = new(StringComparer.Ordinal);
     /// <summary>The container an anonymous volume was made for; it goes with that container.</summary>
     public string? AnonymousFor { get; set; }
+    /// <summary>The local driver's options (type, device, o); null for a plain directory.</summary>
+    public SortedDictionary<string, string>? Options { get; set; }
 }
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]

@@ -7,6 +7,7 @@ using ProtoSwarm.Containers.Runtime;
 using ProtoSwarm.Containers.Secrets;
 using ProtoSwarm.Containers.Volumes;
 using ProtoSwarm.Contracts;
+using ProtoSwarm.Registry.Client;
 using ActorExit = ProtoSwarm.Actors.Agent.Tasks.ContainerExit;
 using HealthCheck = ProtoSwarm.Contracts.HealthCheck;
 using HostResolvConf = ProtoSwarm.Networking.Dns.ResolvConf;
@@ -98,12 +99,20 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            throw new InvalidOperationException(
-                $"No such image: {reference} on this node, and the swarm's registry could not give it: {e.Message}; push it from a node that has it with `protoswarm image push`, or load it here with `protoswarm image load -i FILE`", e);
+            throw new InvalidOperationException(PullFailure(reference, e), e);
         }
 
         return await _images().InspectAsync(reference, ct);
     }
+
+    /// <summary>
+    /// Why a task's image could not be had. A registry's answer (a <see cref="RegistryClientException"/> with a status)
+    /// already says what to do, so only other failures (no swarm, no manager reachable, content that did not match)
+    /// get this node's advice.
+    /// </summary>
+    internal static string PullFailure(string reference, Exception e) => e is RegistryClientException { Status: not null }
+        ? $"No such image: {reference} on this node, and the swarm's registry could not give it: {e.Message}"
+        : $"No such image: {reference} on this node, and the swarm's registry could not give it: {e.Message}; push it from a node that has it with `protoswarm image push`, or load it here with `protoswarm image load -i FILE`";
 
     public async Task RetainOnlyAsync(IReadOnlySet<string> assignedTaskIds, IReadOnlySet<string> endedTaskIds, CancellationToken ct)
     {

@@ -20,7 +20,7 @@ internal sealed class LocalVolumes(string directory)
         {
             return request switch
             {
-                CreateVolume m => new VolumeCreated(ToWire(Store.Create(m.Name, m.Labels, m.Driver.Length == 0 ? VolumeStore.LocalDriver : m.Driver))),
+                CreateVolume m => new VolumeCreated(ToWire(Store.Create(m.Name, m.Labels, m.Driver.Length == 0 ? VolumeStore.LocalDriver : m.Driver, m.Options))),
                 ListVolumes => new VolumeList([.. Store.List().Select(ToWire)]),
                 InspectVolume m => new VolumeDetails(ToWire(Store.Inspect(m.Name))),
                 RemoveVolume m => Remove(m),
@@ -44,5 +44,5 @@ internal sealed class LocalVolumes(string directory)
     }
 
     internal static VolumeObject ToWire(Volume volume) =>
-        new(volume.Name, volume.Driver, volume.Mountpoint, volume.CreatedAt, volume.Labels, volume.Scope, [.. volume.UsedBy], volume.Anonymous);
+        new(volume.Name, volume.Driver, volume.Mountpoint, volume.CreatedAt, volume.Labels, volume.Scope, [.. volume.UsedBy], volume.Anonymous, volume.Options);
 }

@@ -404,9 +404,10 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
                 _sandboxes[task.Id] = sandbox;
             }
 
+            var hostPorts = await HostPortsOfAsync(task).ConfigureAwait(false);
             await ApplyNodeRulesAsync().ConfigureAwait(false);
             return new TaskSandbox(sandbox.NetnsPath, _hostResolv.ForBridge(task.Spec.Container.Dns),
-                [$"{TaskContainers.Hostname(task)}:{sandbox.GatewayAddress}"]);
+                [$"{TaskContainers.Hostname(task)}:{sandbox.GatewayAddress}"], hostPorts);
         }
         finally
         {
@@ -549,6 +550,12 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
                 {
                     await _overlay.DetachTaskAsync(taskId, GatewayBridge.NetworkId).ConfigureAwait(false);
                     _gatewayAddresses?.Release(address);
+                    // Flows its host-mode ports DNATed to it are forgotten: a client's UDP flow would otherwise reach the next task given the address.
+                    await _overlay.RunAsync(_ =>
+                    {
+                        using var conntrack = new ConntrackClient();
+                        return conntrack.DeleteFlowsTo(address);
+                    }).ConfigureAwait(false);
                 }
             }
             else
@@ -761,7 +768,10 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
         sandbox.Backends = backends;
     }
 
-    /// <summary>The routing mesh in the node's own namespace: ingress ports to every ready task, host-mode ports to this node's tasks.</summary>
+    /// <summary>
+    /// The routing mesh in the node's own namespace: ingress ports to every ready task, host-mode ports to this node's
+    /// attached tasks (their gateway bridge address, as docker maps them on docker_gwbridge). Under the gate.
+    /// </summary>
     private async Task ApplyNodeRulesAsync()
     {
         ImmutableArray<NetworkView> views;
@@ -771,7 +781,12 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
         }
 
         var ingress = views.FirstOrDefault(v => v.Ingress);
-        var ruleset = IngressRuleset.Build(ingress, HostPortBinding.ForNode(views, NodeId), NodeId)
+        var hostPorts = HostPortBinding.ForNode(_hostPorts.Where(h => !h.Value.IsEmpty && _sandboxes.ContainsKey(h.Key)).Select(h =>
+        {
+            var sandbox = _sandboxes[h.Key];
+            return new TaskHostPorts(h.Key, h.Value, sandbox.GatewayAddress?.ToString(), sandbox.Networks.FirstOrDefault()?.Address);
+        }));
+        var ruleset = IngressRuleset.Build(ingress, hostPorts, NodeId)
             + GatewayRuleset.Build(_gatewayAddresses?.Subnet, ingress is null ? null : OverlayNames.Bridge(ingress.NetworkId));
         if (ruleset == _nodeRuleset)
         {

@@ -5,49 +5,46 @@ using ProtoSwarm.Contracts;
 
 namespace ProtoSwarm.Networking.Nft;
 
-/// <summary>A host-mode published port of a task on this node: the node's port goes straight to that task.</summary>
-public sealed record HostPortBinding(int PublishedPort, int TargetPort, PortProtocol Protocol, string TaskAddress)
+/// <summary>
+/// A task attached on this node, as its host-mode ports need it: the ports the node holds for it (one
+/// published as 0 with the port picked here), its address on the node's gateway bridge, and, for a task
+/// with no interface there (one on internal networks only), its address on its first network.
+/// </summary>
+public sealed record TaskHostPorts(string TaskId, ImmutableArray<PortConfig> Ports, string? GatewayAddress, string? NetworkAddress = null);
+
+/// <summary>
+/// A host-mode published port of a task on this node: the node's port goes straight to that task.
+/// Masquerade: the task has no gateway bridge interface, so no route back to the client; the node
+/// answers for it (its address on the task's network is on-link there).
+/// </summary>
+public sealed record HostPortBinding(int PublishedPort, int TargetPort, PortProtocol Protocol, string TaskAddress, bool Masquerade = false)
 {
     /// <summary>
-    /// The host-mode ports of the ready tasks on <paramref name="nodeId"/>, each to the task's address on
-    /// the first network it is on, ingress last. A fixed port goes to the service's first ready task
-    /// here; a port published as 0 is bound for every ready task on the port its node picked for it,
-    /// as the task's endpoint carries it (<see cref="NetworkEndpoint.HostPorts"/>; none reported yet:
-    /// not bound yet). A port asked twice on one node keeps the first task.
+    /// The host-mode ports of the tasks attached on this node, each to the task's address on the
+    /// gateway bridge, as docker maps a host-mode port to the container's address on docker_gwbridge:
+    /// the task's default route is there, so its replies (TCP and UDP alike, from the address the
+    /// client reached) come back through this node, which undoes the DNAT, and the task sees the
+    /// client's address. A task without that interface (internal networks only) is reached on its
+    /// first network, masqueraded. A port asked twice on one node keeps the first task (by id); the
+    /// scheduler places no two such tasks on one node.
     /// </summary>
-    public static ImmutableArray<HostPortBinding> ForNode(ImmutableArray<NetworkView> views, string nodeId)
+    public static ImmutableArray<HostPortBinding> ForNode(IEnumerable<TaskHostPorts> tasks)
     {
         var bindings = new List<HostPortBinding>();
         var taken = new HashSet<(int, PortProtocol)>();
-        // A task on an overlay of its own is reached there; one that publishes only host-mode ports is on ingress alone.
-        foreach (var view in (views.IsDefault ? [] : views).OrderBy(v => v.Ingress))
+        foreach (var task in tasks.OrderBy(t => t.TaskId, StringComparer.Ordinal))
         {
-            foreach (var service in view.Services)
+            var masquerade = task.GatewayAddress is null;
+            if (NftText.Address(task.GatewayAddress ?? task.NetworkAddress ?? "") is not { } address)
             {
-                var tasks = view.Endpoints
-                    .Where(e => e.Ready && e.NodeId == nodeId && e.TaskId.Length > 0 && e.ServiceId == service.ServiceId)
-                    .OrderBy(e => e.TaskName, StringComparer.Ordinal);
-                foreach (var port in service.Ports.Where(p => p.PublishMode == PublishMode.Host))
+                continue;
+            }
+
+            foreach (var port in task.Ports.Where(p => p.PublishMode == PublishMode.Host && p.PublishedPort > 0))
+            {
+                if (taken.Add((port.PublishedPort, port.Protocol)))
                 {
-                    if (port.PublishedPort > 0)
-                    {
-                        if (tasks.FirstOrDefault() is { } task && NftText.Address(task.Address) is { } address && taken.Add((port.PublishedPort, port.Protocol)))
-                        {
-                            bindings.Add(new HostPortBinding(port.PublishedPort, port.TargetPort, port.Protocol, address.ToString()));
-                        }
-
-                        continue;
-                    }
-
-                    foreach (var task in tasks)
-                    {
-                        // A task is bound once, on its first network: on the next its port is taken.
-                        if (task.HostPorts.FirstOrDefault(p => p.PublishMode == PublishMode.Host && p.TargetPort == port.TargetPort && p.Protocol == port.Protocol && p.PublishedPort > 0) is { } picked &&
-                            NftText.Address(task.Address) is { } address && taken.Add((picked.PublishedPort, port.Protocol)))
-                        {
-                            bindings.Add(new HostPortBinding(picked.PublishedPort, port.TargetPort, port.Protocol, address.ToString()));
-                        }
-                    }
+                    bindings.Add(new HostPortBinding(port.PublishedPort, port.TargetPort, port.Protocol, address.ToString(), masquerade));
                 }
             }
         }
@@ -62,13 +59,11 @@ public sealed record HostPortBinding(int PublishedPort, int TargetPort, PortProt
 /// the node itself) to the ready tasks' ingress addresses in turn, with the target port; a host-mode
 /// port to its one task on this node. No masquerade: the task sees the client's address, and the
 /// return routing in the task (<see cref="ReturnRoutingRuleset"/>, UDP included) sends replies back
-/// through the node that made the DNAT, where conntrack undoes it. Host-mode UDP ports reached on an
-/// overlay address are the one exception, masqueraded as docker masquerades all of its mesh: the
-/// task's return routing is only on its ingress interface, and a UDP server answers from the source
-/// its routing picks (its gateway address), which no conntrack entry would match; from the node's own
-/// address it answers on-link, from the right one. (Masqueraded on the ingress address too, the
-/// task would answer on-link from that address, which its return routing has just readdressed.) A
-/// forward rule accepts the DNATed connections.
+/// through the node that made the DNAT, where conntrack undoes it. A host-mode port goes to the
+/// task's gateway bridge address, where its default route is: no masquerade either. The one
+/// exception is a task with no gateway bridge interface (internal networks only), reached on its
+/// first network with no route back to the client: those ports are masqueraded, so it answers the
+/// node on-link. A forward rule accepts the DNATed connections.
 /// </summary>
 public static class IngressRuleset
 {
@@ -81,8 +76,7 @@ public static class IngressRuleset
     public static string Build(NetworkView? ingress, ImmutableArray<HostPortBinding> hostPorts, string origin)
     {
         var rules = new StringBuilder();
-        var masqueraded = new List<int>();
-        var ingressAddresses = (ingress?.Endpoints ?? []).Select(e => NftText.Address(e.Address)?.ToString()).OfType<string>().ToHashSet(StringComparer.Ordinal);
+        var masqueraded = new List<HostPortBinding>();
         var taken = new HashSet<(int, PortProtocol)>();
         foreach (var service in ingress?.Services ?? [])
         {
@@ -110,9 +104,9 @@ public static class IngressRuleset
             if (taken.Add((binding.PublishedPort, binding.Protocol)))
             {
                 rules.Append($"{Match(binding.Protocol, binding.PublishedPort)} dnat ip to {binding.TaskAddress}:{binding.TargetPort}\n");
-                if (binding.Protocol == PortProtocol.Udp && !ingressAddresses.Contains(binding.TaskAddress))
+                if (binding.Masquerade)
                 {
-                    masqueraded.Add(binding.PublishedPort);
+                    masqueraded.Add(binding);
                 }
             }
         }
@@ -138,11 +132,11 @@ public static class IngressRuleset
         text.Append("    }\n")
             .Append("    chain postrouting {\n")
             .Append("        type nat hook postrouting priority 100; policy accept;\n");
-        if (masqueraded.Count > 0)
+        foreach (var protocol in masqueraded.Select(b => b.Protocol).Distinct().Order())
         {
             // Only the connections these rules DNATed: the node's namespace may be the host's, with NAT of its own.
-            var ports = string.Join(", ", masqueraded.Order());
-            text.Append($"        meta l4proto udp ct status dnat ct original proto-dst {{ {ports} }} masquerade\n");
+            var ports = string.Join(", ", masqueraded.Where(b => b.Protocol == protocol).Select(b => b.PublishedPort).Order());
+            text.Append($"        meta l4proto {Name(protocol)} ct status dnat ct original proto-dst {{ {ports} }} masquerade\n");
         }
 
         return text.Append("    }\n")
@@ -156,6 +150,7 @@ public static class IngressRuleset
 
     public static string Delete() => NftText.DeleteTable(Family, Table);
 
-    private static string Match(PortProtocol protocol, int port) =>
-        $"{(protocol == PortProtocol.Udp ? "udp" : "tcp")} dport {port}";
+    private static string Match(PortProtocol protocol, int port) => $"{Name(protocol)} dport {port}";
+
+    private static string Name(PortProtocol protocol) => protocol == PortProtocol.Udp ? "udp" : "tcp";
 }

@@ -110,10 +110,22 @@ public sealed class VolumeCommandTests
         Assert.Equal("pgdata\n", output);
     }
 
+    [Fact]
+    public async Task Volume_Create_Sends_The_Local_Drivers_Options()
+    {
+        var node = new FakeNode(_ => new VolumeCreated(Volume("scratch")));
+
+        var (code, _, _) = await RunAsync(node, "volume", "create", "-o", "type=tmpfs", "--opt", "device=tmpfs", "-o", "o=size=100m,uid=1000", "scratch");
+
+        Assert.Equal(0, code);
+        var request = Assert.IsType<CreateVolume>(Assert.Single(node.Requests));
+        Assert.Equal(["device=tmpfs", "o=size=100m,uid=1000", "type=tmpfs"], request.Options.Select(o => $"{o.Key}={o.Value}"));
+    }
+
     [Theory]
     [InlineData("x", "at least two characters")]
     [InlineData("--driver=nfs", "only the local driver")]
-    [InlineData("--opt=type=nfs", "takes no options")]
+    [InlineData("--opt=type", "is not KEY=VALUE")]
     public async Task Volume_Create_Refuses_Bad_Input_Before_Asking_The_Node(string argument, string expected)
     {
         var node = new FakeNode(_ => throw new InvalidOperationException("not asked"));

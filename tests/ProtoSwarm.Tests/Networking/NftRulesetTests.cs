@@ -75,70 +75,74 @@ public sealed class NftRulesetTests
     }
 
     [Fact]
-    public void Host_Mode_Ports_Go_To_The_Task_On_This_Node_Only()
+    public void Host_Mode_Ports_Go_To_The_Tasks_Gateway_Bridge_Address_Unmasqueraded()
     {
-        var view = DnsFixtures.Front with
-        {
-            Services = [new NetworkService("s-web", "web", [], EndpointMode.Vip, "10.0.1.2/24", [new PortConfig(80, 8081, PortProtocol.Udp, PublishMode.Host)])],
-            Endpoints =
-            [
-                DnsFixtures.Task("10.0.1.5", "s-web", "web.1.aaaa"),
-                DnsFixtures.Task("10.0.1.6", "s-web", "web.2.bbbb") with { NodeId = "node2" },
-            ],
-        };
-        var bindings = HostPortBinding.ForNode([view], "node1");
-        Assert.Equal([new HostPortBinding(8081, 80, PortProtocol.Udp, "10.0.1.5")], bindings.ToArray());
-        Assert.Empty(HostPortBinding.ForNode([view], "node3"));
-        Assert.Contains("fib daddr type local udp dport 8081 dnat ip to 10.0.1.5:80\n", IngressRuleset.Build(null, bindings, ""));
+        // As docker maps a host-mode port to the container's address on docker_gwbridge: the task's default route is
+        // there, so its replies (TCP and UDP) come back through this node and the task sees the client's address.
+        var bindings = HostPortBinding.ForNode(
+        [
+            new TaskHostPorts("task-a", [new PortConfig(80, 8081, PortProtocol.Udp, PublishMode.Host), new PortConfig(81, 8082, PortProtocol.Tcp, PublishMode.Host)], "172.18.0.2", "10.0.1.5/24"),
+            new TaskHostPorts("task-b", [], "172.18.0.3", "10.0.1.6/24"),
+        ]);
+
+        Assert.Equal(
+            [new HostPortBinding(8081, 80, PortProtocol.Udp, "172.18.0.2"), new HostPortBinding(8082, 81, PortProtocol.Tcp, "172.18.0.2")],
+            bindings.ToArray());
+        var text = IngressRuleset.Build(DnsFixtures.Ingress, bindings, "");
+        Assert.Contains("        fib daddr type local udp dport 8081 dnat ip to 172.18.0.2:80\n", text);
+        Assert.Contains("        fib daddr type local ip daddr != 127.0.0.0/8 tcp dport 8082 dnat ip to 172.18.0.2:81\n", text);
+        Assert.DoesNotContain("masquerade", text, StringComparison.Ordinal);
+        // The node's forward chains let the DNATed connections through (this table's, and the gateway table's before its drops).
+        Assert.Contains("        ct status dnat accept\n", text);
     }
 
     [Fact]
-    public void A_Host_Mode_Port_Published_As_0_Is_Bound_For_Every_Ready_Task_Here_On_The_Port_Its_Node_Picked()
+    public void A_Host_Mode_Port_Is_Bound_On_The_Port_The_Node_Picked_And_Once_Per_Port()
     {
-        // Two tasks of one service on node1, each with the port the node reported for it; one not ready yet, one not reported yet.
-        PortConfig Picked(int port) => new(7200, port, PortProtocol.Tcp, PublishMode.Host);
-        var view = DnsFixtures.Front with
-        {
-            Services = [new NetworkService("s-web", "web", [], EndpointMode.Vip, "10.0.1.2/24", [new PortConfig(7200, 0, PortProtocol.Tcp, PublishMode.Host)])],
-            Endpoints =
-            [
-                DnsFixtures.Task("10.0.1.5", "s-web", "web.1.aaaa") with { HostPorts = [Picked(32768)] },
-                DnsFixtures.Task("10.0.1.6", "s-web", "web.2.bbbb") with { HostPorts = [Picked(32769)] },
-                DnsFixtures.Task("10.0.1.7", "s-web", "web.3.cccc", ready: false) with { HostPorts = [Picked(32770)] },
-                DnsFixtures.Task("10.0.1.8", "s-web", "web.4.dddd"),
-                DnsFixtures.Task("10.0.1.9", "s-web", "web.5.eeee") with { NodeId = "node2", HostPorts = [Picked(32768)] },
-            ],
-        };
+        PortConfig Port(int target, int published) => new(target, published, PortProtocol.Tcp, PublishMode.Host);
 
-        var bindings = HostPortBinding.ForNode([view], "node1");
+        var bindings = HostPortBinding.ForNode(
+        [
+            new TaskHostPorts("task-c", [Port(7200, 32768)], "172.18.0.4"), // the same port as task-b's: the first task by id keeps it
+            new TaskHostPorts("task-a", [Port(7200, 32769), Port(7300, 0)], "172.18.0.2"), // 0: not picked yet, not bound
+            new TaskHostPorts("task-b", [Port(7200, 32768), new PortConfig(7400, 7400)], "172.18.0.3"), // an ingress port is the mesh's
+            new TaskHostPorts("task-d", [Port(7200, 32770)], null), // no address at all: nothing to bind
+        ]);
 
         Assert.Equal(
-            [new HostPortBinding(32768, 7200, PortProtocol.Tcp, "10.0.1.5"), new HostPortBinding(32769, 7200, PortProtocol.Tcp, "10.0.1.6")],
+            [new HostPortBinding(32769, 7200, PortProtocol.Tcp, "172.18.0.2"), new HostPortBinding(32768, 7200, PortProtocol.Tcp, "172.18.0.3")],
             bindings.ToArray());
-        Assert.Equal([new HostPortBinding(32768, 7200, PortProtocol.Tcp, "10.0.1.9")], HostPortBinding.ForNode([view], "node2").ToArray());
         Assert.DoesNotContain(" 0 ", IngressRuleset.Build(null, bindings, ""), StringComparison.Ordinal);
     }
 
     [Fact]
-    public void Only_Host_Mode_Udp_To_An_Overlay_Address_Is_Masqueraded()
+    public void Only_A_Task_Without_A_Gateway_Bridge_Interface_Is_Reached_On_Its_Network_And_Masqueraded()
     {
-        // UDP to a task's ingress address keeps the client's address (the task's return routing handles it); a host-mode
-        // port's task reached on an overlay has none there, and a UDP server answers from the source its routing picks.
+        // A task on internal networks only has no route back to a client: the node answers for it, TCP and UDP.
+        var bindings = HostPortBinding.ForNode(
+        [
+            new TaskHostPorts("task-a", [new PortConfig(90, 9000, PortProtocol.Udp, PublishMode.Host), new PortConfig(91, 9001, PortProtocol.Tcp, PublishMode.Host)], null, "10.0.1.5/24"),
+            new TaskHostPorts("task-b", [new PortConfig(92, 9002, PortProtocol.Udp, PublishMode.Host)], "172.18.0.3", "10.0.1.6/24"),
+        ]);
+        Assert.Equal(
+            [
+                new HostPortBinding(9000, 90, PortProtocol.Udp, "10.0.1.5", Masquerade: true),
+                new HostPortBinding(9001, 91, PortProtocol.Tcp, "10.0.1.5", Masquerade: true),
+                new HostPortBinding(9002, 92, PortProtocol.Udp, "172.18.0.3"),
+            ],
+            bindings.ToArray());
+
         var ingress = DnsFixtures.Ingress with
         {
             Services = [.. DnsFixtures.Ingress.Services.Select(s => s with { Ports = [.. s.Ports, new PortConfig(53, 5353, PortProtocol.Udp)] })],
         };
-        var text = IngressRuleset.Build(ingress,
-            [
-                new HostPortBinding(9000, 90, PortProtocol.Udp, "10.0.1.5"), // on an overlay
-                new HostPortBinding(9001, 91, PortProtocol.Tcp, "10.0.1.5"),
-                new HostPortBinding(9002, 92, PortProtocol.Udp, "10.255.0.5"), // on ingress: the task's return routing answers
-            ],
-            "");
+        var text = IngressRuleset.Build(ingress, bindings, "");
 
         Assert.Contains("fib daddr type local udp dport 5353 dnat ip to numgen inc mod 2 map { 0 : 10.255.0.5 . 53, 1 : 10.255.0.6 . 53 }\n", text);
+        Assert.Contains("fib daddr type local udp dport 9000 dnat ip to 10.0.1.5:90\n", text);
+        Assert.Contains("        meta l4proto tcp ct status dnat ct original proto-dst { 9001 } masquerade\n", text);
         Assert.Contains("        meta l4proto udp ct status dnat ct original proto-dst { 9000 } masquerade\n", text);
-        Assert.Single(text.Split('\n'), l => l.Contains("masquerade", StringComparison.Ordinal));
+        Assert.Equal(2, text.Split('\n').Count(l => l.Contains("masquerade", StringComparison.Ordinal)));
     }
 
     [Fact]

@@ -13,7 +13,8 @@ public sealed class NftablesTests
     public static TheoryData<string, string> Rulesets => new()
     {
         { VipRuleset.Table, VipRuleset.Build([DnsFixtures.Front, DnsFixtures.Back with { Endpoints = [] }], "") },
-        { IngressRuleset.Table, IngressRuleset.Build(DnsFixtures.Ingress, [new HostPortBinding(9000, 90, PortProtocol.Udp, "10.0.1.5")], "") },
+        { IngressRuleset.Table, IngressRuleset.Build(DnsFixtures.Ingress,
+            [new HostPortBinding(9000, 90, PortProtocol.Udp, "172.18.0.2"), new HostPortBinding(9001, 91, PortProtocol.Udp, "10.0.1.5", Masquerade: true), new HostPortBinding(9002, 92, PortProtocol.Tcp, "10.0.1.5", Masquerade: true)], "") },
         { ReturnRoutingRuleset.Table, ReturnRoutingRuleset.Build(new ReturnRouting("eth1", IngressReturnRoute.Plan(DnsFixtures.Ingress), IPAddress.Parse("10.255.0.5"), IPAddress.Parse("172.18.0.2"))) },
         { GatewayRuleset.Table, GatewayRuleset.Build(IPNetwork.Parse("172.18.0.0/16"), "ps-ingress0") },
     };

@@ -228,6 +228,54 @@ public sealed class NodeNetworksTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_Host_Mode_Port_Reaches_The_Task_On_Its_Gateway_Bridge_Address_And_The_Task_Sees_The_Client_Over_Tcp_And_Udp()
+    {
+        // A service that publishes only host-mode ports joins no ingress: its task on no network is on the bridge only,
+        // and the node maps its ports there, as docker maps them on docker_gwbridge.
+        var task = NoNetwork("t-host") with { Endpoint = new EndpointSpec(Ports: [Host(8080, 80), new PortConfig(53, 5353, PortProtocol.Udp, PublishMode.Host)]) };
+        var sandbox = await _node.AttachTaskAsync(task, default);
+        Assert.Equal([Host(8080, 80), new PortConfig(53, 5353, PortProtocol.Udp, PublishMode.Host)], sandbox!.HostPorts.ToArray());
+        var gateway = IPAddress.Parse("172.18.0.2");
+        var rules = await NodeRulesAsync();
+        Assert.True(rules.Contains("dnat to 172.18.0.2:80", StringComparison.Ordinal), rules);
+        Assert.DoesNotContain("masquerade", rules, StringComparison.Ordinal);
+
+        // TCP from another host to the node's port: the task sees that host's own address.
+        using (var server = await OverlayLab.ListenAsync(sandbox.NetnsPath, gateway, 80))
+        {
+            Assert.Equal(_lab.Underlay(2), await PeerSeenAsync(_other, server, _lab.Underlay(1), 8080));
+        }
+
+        // UDP: the server's socket, bound to no address, answers from the source its routing picks (its gateway
+        // address); the client's connected socket takes the answer only from the node's port it sent to.
+        Assert.Equal(_lab.Underlay(2), await UdpPeerSeenAsync(sandbox.NetnsPath, 53, _other, _lab.Underlay(1), 5353));
+
+        // Released: its ports are no longer mapped.
+        await _node.DetachTaskAsync("t-host", default);
+        Assert.DoesNotContain("172.18.0.2", await NodeRulesAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_Host_Mode_Port_Of_A_Task_On_Internal_Networks_Only_Reaches_It_On_Its_Network_Masqueraded()
+    {
+        // No gateway bridge interface, so no route back to a client: the node answers for it from its own address there.
+        await _node.ApplyAsync(Full(View(NetA, 4305) with { Internal = true }), default);
+        var task = Task("t-inside", NetA, "10.251.0.2/24") with
+        {
+            Endpoint = new EndpointSpec(Ports: [Host(8081, 81), new PortConfig(54, 5354, PortProtocol.Udp, PublishMode.Host)]),
+        };
+        var sandbox = await _node.AttachTaskAsync(task, default);
+        Assert.DoesNotContain(await OverlayLab.InAsync(sandbox!.NetnsPath, n => n.ListLinks()), l => l.Name == "eth1");
+
+        using (var server = await OverlayLab.ListenAsync(sandbox.NetnsPath, IPAddress.Parse("10.251.0.2"), 81))
+        {
+            Assert.Equal(IPAddress.Parse("10.251.0.1"), await PeerSeenAsync(_other, server, _lab.Underlay(1), 8081));
+        }
+
+        Assert.Equal(IPAddress.Parse("10.251.0.1"), await UdpPeerSeenAsync(sandbox.NetnsPath, 54, _other, _lab.Underlay(1), 5354));
+    }
+
+    [Fact]
     public void A_Host_Port_Is_Not_Picked_Where_The_Views_Publish_Or_Another_Task_Here_Holds_Or_Reported_One()
     {
         var view = OverlayLab.View(NetA, 4304,
@@ -256,6 +304,41 @@ public sealed class NodeNetworksTests : IAsyncLifetime
         await client.ConnectAsync(new IPEndPoint(to, port), cts.Token);
         using var accepted = await accept;
         return ((IPEndPoint)accepted.RemoteEndPoint!).Address;
+    }
+
+    /// <summary>
+    /// A UDP echo server on <paramref name="port"/> in <paramref name="serverNetns"/> (bound to no address) and one datagram to it from
+    /// <paramref name="clientNetns"/> through <paramref name="to"/>:<paramref name="published"/>: returns the source the server saw,
+    /// once the client's connected socket got the echo back.
+    /// </summary>
+    private static async Task<IPAddress> UdpPeerSeenAsync(string serverNetns, int port, string clientNetns, IPAddress to, int published)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        using var serverThread = new NamespaceThread(serverNetns);
+        using var server = await serverThread.RunAsync(() =>
+        {
+            var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            socket.Bind(new IPEndPoint(IPAddress.Any, port));
+            return socket;
+        });
+        using var clientThread = new NamespaceThread(clientNetns);
+        using var client = await clientThread.RunAsync(() => new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp));
+        await client.ConnectAsync(new IPEndPoint(to, published), cts.Token);
+        var buffer = new byte[64];
+        var received = server.ReceiveFromAsync(buffer, new IPEndPoint(IPAddress.Any, 0), cts.Token).AsTask();
+        await client.SendAsync("ping"u8.ToArray(), cts.Token);
+        var from = await received;
+        await server.SendToAsync(buffer.AsMemory(0, from.ReceivedBytes), from.RemoteEndPoint, cts.Token);
+        var echo = new byte[64];
+        Assert.Equal("ping", System.Text.Encoding.ASCII.GetString(echo, 0, await client.ReceiveAsync(echo, cts.Token)));
+        return ((IPEndPoint)from.RemoteEndPoint).Address;
+    }
+
+    /// <summary>The routing mesh's table in the node's namespace, as nft lists it.</summary>
+    private async Task<string> NodeRulesAsync()
+    {
+        using var thread = new NamespaceThread(_host);
+        return await new Nftables(thread).ListAsync($"table ip {IngressRuleset.Table}");
     }
 
     private static TaskObject NoNetwork(string id) =>

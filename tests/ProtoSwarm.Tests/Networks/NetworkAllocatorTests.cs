@@ -41,6 +41,47 @@ public sealed class NetworkAllocatorTests
     }
 
     [Fact]
+    public void A_Service_That_Publishes_Only_Host_Mode_Ports_Joins_No_Ingress_And_Gets_No_Vip_There()
+    {
+        // As swarmkit: ingress only for a port of the routing mesh; a host-mode port is reached on the task's gateway bridge address.
+        var host = new PortConfig(80, 8080, PublishMode: PublishMode.Host);
+        var web = Service("s1", "web", ["front1234"], ports: [host]);
+        var alone = Service("s2", "alone", ports: [host with { PublishedPort = 0 }]);
+        var both = Service("s3", "both", ports: [host, new PortConfig(443, 8443)]);
+        var state = State(Ingress(), Front, web, alone, both, Task("t1", web, TaskState.New), Task("t2", alone, TaskState.New), Task("t3", both, TaskState.New));
+
+        var changes = new NetworkAllocator().Decide(state, T0);
+
+        Assert.Equal([new VirtualIp("front1234", "10.0.1.2/24")], Written<ServiceObject>(changes, "s1").Endpoint.VirtualIps.ToList());
+        Assert.DoesNotContain(changes, c => c.Id == "s2");
+        Assert.Equal(["ingress00000000000000000000"], Written<ServiceObject>(changes, "s3").Endpoint.VirtualIps.Select(v => v.NetworkId));
+        Assert.Equal(["front1234"], Written<TaskObject>(changes, "t1").Networks.Select(n => n.NetworkId));
+        Assert.Equal(["ingress00000000000000000000"], Written<TaskObject>(changes, "t3").Networks.Select(n => n.NetworkId));
+        // A task on no network needs no address (the reconciler makes it Pending at once).
+        Assert.Empty(Written<TaskObject>(changes, "t2").Networks);
+        Assert.False(ServiceEndpoints.NeedsAddresses(alone.Spec.TaskTemplate, alone.Spec.Endpoint));
+        Assert.True(ServiceEndpoints.NeedsAddresses(both.Spec.TaskTemplate, both.Spec.Endpoint));
+    }
+
+    [Fact]
+    public void A_Service_Updated_To_Host_Mode_Only_Loses_Its_Ingress_Vip_And_Back_Gets_One()
+    {
+        var ingressPort = new PortConfig(80, 8080);
+        var web = Service("s1", "web", ["front1234"], ports: [ingressPort]);
+        var state = Apply(State(Ingress(), Front, web), new NetworkAllocator().Decide(State(Ingress(), Front, web), T0));
+        var allocated = state.Get<ServiceObject>("s1")!;
+        Assert.Equal(2, allocated.Endpoint.VirtualIps.Length);
+
+        var hostOnly = allocated with { Spec = allocated.Spec with { Endpoint = allocated.Spec.Endpoint with { Ports = [ingressPort with { PublishMode = PublishMode.Host }] } } };
+        var after = Written<ServiceObject>(new NetworkAllocator().Decide(State(Ingress(), Front, hostOnly), T0), "s1");
+        Assert.Equal([new VirtualIp("front1234", "10.0.1.2/24")], after.Endpoint.VirtualIps.ToList());
+
+        var back = after with { Spec = allocated.Spec };
+        Assert.Equal(["ingress00000000000000000000", "front1234"],
+            Written<ServiceObject>(new NetworkAllocator().Decide(State(Ingress(), Front, back), T0), "s1").Endpoint.VirtualIps.Select(v => v.NetworkId));
+    }
+
+    [Fact]
     public void A_Vip_Of_A_Network_The_Service_Left_Is_Dropped()
     {
         var web = Service("s1", "web", endpoint: new ServiceEndpoint(VirtualIps: [new VirtualIp("front1234", "10.0.1.2/24")]));

@@ -95,6 +95,23 @@ public sealed class NetworkViewsTests
     }
 
     [Fact]
+    public void A_Service_That_Publishes_Only_Host_Mode_Ports_Is_Not_On_Ingress()
+    {
+        var host = new PortConfig(80, 8080, PublishMode: PublishMode.Host);
+        var local = Service("s2", "local", ["front1234"], ports: [host], endpoint: new ServiceEndpoint([host]));
+        var task = Task("t1", local, TaskState.Running, "node1", networks: new AttachedNetwork("front1234", "10.0.1.3/24"));
+        // A task from before, when host-mode ports joined ingress too, still holds its ingress address until it ends.
+        var before = Task("t0", local, TaskState.Running, "node2", networks: new AttachedNetwork(IngressId, "10.0.0.9/24"));
+        var set = NetworkViews.Compute(State(Ingress(), Front, Node1, Node2, local, task, before));
+
+        Assert.Equal(["front1234"], set.NetworksOf("node1"));
+        Assert.Equal([IngressId], set.NetworksOf("node2"));
+        Assert.Empty(set.View(IngressId).Services);
+        Assert.Equal(8080, Assert.Single(Assert.Single(set.View("front1234").Services).Ports).PublishedPort);
+        Assert.False(NetworkViews.Compute(State(Ingress(), Front, Node1, Node2, local, task)).Contains(IngressId));
+    }
+
+    [Fact]
     public void A_Task_Becoming_Ready_Elsewhere_Changes_The_Views_Bytes_And_Nothing_Else_Does()
     {
         var t1 = Task("t1", Web, TaskState.Running, "node1", networks: new AttachedNetwork("front1234", "10.0.1.3/24"));

@@ -30,18 +30,35 @@ public sealed class ServiceEndpointsTests
     }
 
     [Theory]
-    [InlineData(PublishMode.Ingress, 8080, "8080:80/tcp")]
-    [InlineData(PublishMode.Host, 8080, "8080:80/tcp")]
-    [InlineData(PublishMode.Ingress, 0, "(any):80/tcp")]
-    public void A_Published_Port_Without_An_Ingress_Network_Is_Refused_Saying_How_To_Make_One(PublishMode mode, int published, string shown)
+    [InlineData(8080, "8080:80/tcp")]
+    [InlineData(0, "(any):80/tcp")]
+    public void An_Ingress_Port_Without_An_Ingress_Network_Is_Refused_Saying_How_To_Make_One(int published, string shown)
     {
-        var spec = Service("s1", "web", ports: [new PortConfig(80, published, PublishMode: mode)]).Spec;
+        var spec = Service("s1", "web", ports: [new PortConfig(80, published), new PortConfig(22, 2222, PublishMode: PublishMode.Host)]).Spec;
 
         var (_, rejected) = ServiceEndpoints.ResolveNetworks(spec, [Network("front1234", "front", "10.0.1.0/24")]);
 
         Assert.Equal(RejectCode.Conflict, rejected!.Code);
         Assert.Contains($"Service web publishes {shown}, but the swarm has no ingress network", rejected.Reason, StringComparison.Ordinal);
         Assert.Contains("protoswarm network create --driver overlay --ingress ingress", rejected.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Host_Mode_Ports_Need_No_Ingress_Network_And_Join_No_Ingress()
+    {
+        // As docker: swarmkit attaches ingress only for a port of the routing mesh.
+        var front = Network("front1234", "front", "10.0.1.0/24");
+        var ingress = Ingress();
+        var spec = Service("s1", "web", ["front"], ports: [new PortConfig(80, 8080, PublishMode: PublishMode.Host), new PortConfig(81, PublishMode: PublishMode.Host)]).Spec;
+
+        var (resolved, rejected) = ServiceEndpoints.ResolveNetworks(spec, [front]);
+
+        Assert.Null(rejected);
+        var byId = new Dictionary<string, NetworkObject> { [front.Id] = front, [ingress.Id] = ingress };
+        Assert.Equal(["front1234"], ServiceEndpoints.NetworksOf(resolved.TaskTemplate, resolved.Endpoint, byId, ingress, out _).Select(n => n.Id));
+        var both = resolved.Endpoint with { Ports = [.. resolved.Endpoint.Ports, new PortConfig(443, 8443)] };
+        Assert.Equal([ingress.Id, "front1234"], ServiceEndpoints.NetworksOf(resolved.TaskTemplate, both, byId, ingress, out _).Select(n => n.Id));
+        Assert.False(ServiceEndpoints.PublishesIngress(resolved.Endpoint));
     }
 
     [Fact]

@@ -203,4 +203,98 @@ public sealed class VolumeStoreTests : IDisposable
         Assert.Equal(RejectCode.NotFound, missing.Code);
         Assert.Contains("only 'local'", badDriver.Reason, StringComparison.Ordinal);
     }
+
+    private static bool IsMountPoint(string path) =>
+        File.ReadLines("/proc/self/mountinfo").Select(l => l.Split(' ')).Any(f => f.Length > 4 && f[4] == path);
+
+    [Fact]
+    [Trait("Category", "Privileged")]
+    public void A_Tmpfs_Volume_Is_Mounted_While_A_Container_Holds_It_And_Unmounted_With_The_Last()
+    {
+        var store = Store();
+        var volume = store.Create("scratch", options: Labels(("type", "tmpfs"), ("device", "tmpfs"), ("o", "size=1m,mode=0750,noexec")));
+        Assert.Equal(["device", "o", "type"], volume.Options.Keys);
+        Assert.False(IsMountPoint(volume.Mountpoint));
+
+        store.ResolveMounts("t1", [new MountSpec(MountType.Volume, "scratch", "/scratch", VolumeNoCopy: true)], []);
+        store.ResolveMounts("t2", [new MountSpec(MountType.Volume, "scratch", "/scratch", VolumeNoCopy: true)], []);
+        try
+        {
+            Assert.True(IsMountPoint(volume.Mountpoint));
+            var line = File.ReadLines("/proc/self/mountinfo").Single(l => l.Split(' ')[4] == volume.Mountpoint);
+            Assert.Contains(" - tmpfs tmpfs ", line, StringComparison.Ordinal);
+            Assert.Contains("noexec", line.Split(' ')[5], StringComparison.Ordinal);
+            Assert.Contains("size=1024k", line, StringComparison.Ordinal);
+            File.WriteAllText(Path.Combine(volume.Mountpoint, "f"), "in memory");
+
+            store.Release("t1");
+            Assert.True(IsMountPoint(volume.Mountpoint));
+            Assert.True(File.Exists(Path.Combine(volume.Mountpoint, "f")));
+        }
+        finally
+        {
+            store.Release("t2");
+        }
+
+        Assert.False(IsMountPoint(volume.Mountpoint));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(volume.Mountpoint));
+        Assert.Equal("tmpfs", store.Inspect("scratch").Options["type"]);
+    }
+
+    [Fact]
+    [Trait("Category", "Privileged")]
+    public void A_Bind_Volume_Shows_The_Nodes_Directory_Read_Only_And_Removing_It_Never_Deletes_That_Directory()
+    {
+        var source = Directory.CreateDirectory(Path.Combine(_dir, "srv")).FullName;
+        File.WriteAllText(Path.Combine(source, "kept"), "the node's");
+        var store = Store();
+        var volume = store.Create("srv", options: Labels(("type", "none"), ("device", source), ("o", "bind,ro")));
+
+        store.ResolveMounts("t1", [new MountSpec(MountType.Volume, "srv", "/srv", VolumeNoCopy: true)], []);
+        try
+        {
+            Assert.Equal("the node's", File.ReadAllText(Path.Combine(volume.Mountpoint, "kept")));
+            Assert.Throws<IOException>(() => File.WriteAllText(Path.Combine(volume.Mountpoint, "new"), "refused"));
+            Assert.Equal(RejectCode.Conflict, Assert.Throws<VolumeStoreException>(() => store.Remove("srv")).Code);
+        }
+        finally
+        {
+            // As if the node host had stopped while the task held it: the user is gone, the mount is not.
+            File.Delete(Path.Combine(_dir, "volumes", "srv", "users", "t1"));
+        }
+
+        Assert.True(IsMountPoint(volume.Mountpoint));
+        store.Remove("srv");
+
+        Assert.False(IsMountPoint(volume.Mountpoint));
+        Assert.Equal("the node's", File.ReadAllText(Path.Combine(source, "kept")));
+        Assert.Empty(store.List());
+    }
+
+    [Fact]
+    [Trait("Category", "Privileged")]
+    public void A_Mount_That_Fails_Fails_The_Task_With_The_Volumes_Name_And_Holds_Nothing()
+    {
+        var store = Store();
+        store.Create("gone", options: Labels(("type", "none"), ("device", Path.Combine(_dir, "missing")), ("o", "bind")));
+
+        var e = Assert.Throws<VolumeStoreException>(() => store.ResolveMounts("t1", [new MountSpec(MountType.Volume, "gone", "/gone", VolumeNoCopy: true)], []));
+
+        Assert.Contains("volume gone: mount -t none", e.Message, StringComparison.Ordinal);
+        Assert.Contains("protoswarm volume inspect gone", e.Message, StringComparison.Ordinal);
+        Assert.Empty(store.Inspect("gone").UsedBy);
+    }
+
+    [Theory]
+    [InlineData("size", "invalid option: \"size\"")]
+    [InlineData("device", "missing required option: \"type\"")]
+    [InlineData("o", "missing required option: \"device\"")]
+    public void Create_Refuses_Options_The_Local_Driver_Does_Not_Take(string key, string expected)
+    {
+        var e = Assert.Throws<VolumeStoreException>(() => Store().Create("vol", options: Labels((key, "x"))));
+
+        Assert.Equal(RejectCode.InvalidArgument, e.Code);
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+        Assert.Empty(Store().List());
+    }
 }

@@ -103,8 +103,17 @@ public sealed record MountSpec(
     [property: Key(6)] bool VolumeNoCopy = false,
     ImmutableSortedDictionary<string, string>? VolumeLabels = null,
     [property: Key(8)] MountPropagation? BindPropagation = null,
-    [property: Key(9)] bool BindNonRecursive = false)
+    [property: Key(9)] bool BindNonRecursive = false,
+    [property: Key(10)] string VolumeDriver = "",
+    ImmutableSortedDictionary<string, string>? VolumeOptions = null)
 {
+    /// <summary>
+    /// The local driver's options (docker's volume-opt, compose's driver_opts: type, device, o) given to a volume the
+    /// task's node creates for this mount, as <see cref="VolumeLabels"/>; an existing volume keeps its own.
+    /// </summary>
+    [Key(11)]
+    public ImmutableSortedDictionary<string, string> VolumeOptions { get; init; } = VolumeOptions ?? ImmutableSortedDictionary<string, string>.Empty;
+
     /// <summary>Given to a volume the task's node creates for this mount; an existing volume keeps its own.</summary>
     [Key(7)]
     public ImmutableSortedDictionary<string, string> VolumeLabels { get; init; } = VolumeLabels ?? ImmutableSortedDictionary<string, string>.Empty;
@@ -117,10 +126,13 @@ public sealed record MountSpec(
     public bool Equals(MountSpec? other) =>
         other is not null && Type == other.Type && Source == other.Source && Target == other.Target && ReadOnly == other.ReadOnly
         && TmpfsSizeBytes == other.TmpfsSizeBytes && TmpfsMode == other.TmpfsMode && VolumeNoCopy == other.VolumeNoCopy
-        && BindPropagation == other.BindPropagation && BindNonRecursive == other.BindNonRecursive
-        && VolumeLabels.Count == other.VolumeLabels.Count && VolumeLabels.All(l => other.VolumeLabels.TryGetValue(l.Key, out var v) && v == l.Value);
+        && BindPropagation == other.BindPropagation && BindNonRecursive == other.BindNonRecursive && VolumeDriver == other.VolumeDriver
+        && SameMap(VolumeLabels, other.VolumeLabels) && SameMap(VolumeOptions, other.VolumeOptions);
 
-    public override int GetHashCode() => HashCode.Combine(Type, Source, Target, ReadOnly, TmpfsSizeBytes, TmpfsMode, VolumeNoCopy, HashCode.Combine(VolumeLabels.Count, BindPropagation, BindNonRecursive));
+    public override int GetHashCode() => HashCode.Combine(Type, Source, Target, ReadOnly, TmpfsSizeBytes, TmpfsMode, VolumeNoCopy, HashCode.Combine(VolumeLabels.Count, BindPropagation, BindNonRecursive, VolumeDriver, VolumeOptions.Count));
+
+    private static bool SameMap(ImmutableSortedDictionary<string, string> a, ImmutableSortedDictionary<string, string> b) =>
+        a.Count == b.Count && a.All(l => b.TryGetValue(l.Key, out var v) && v == l.Value);
 }
 
 /// <summary>CPU in billionths of a CPU (docker's NanoCPUs), memory in bytes and, as a limit only, the number of processes (docker's --limit-pids); 0 means none.</summary>

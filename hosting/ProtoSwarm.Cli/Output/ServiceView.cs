@@ -620,13 +620,25 @@ internal static class ServiceView
             json["BindOptions"] = bind;
         }
 
-        if (m.VolumeNoCopy || m.VolumeLabels.Count > 0)
+        if (m.VolumeNoCopy || m.VolumeLabels.Count > 0 || m.VolumeDriver.Length > 0 || m.VolumeOptions.Count > 0)
         {
             var volume = new JsonObject();
             Json.AddFlag(volume, "NoCopy", m.VolumeNoCopy);
             if (m.VolumeLabels.Count > 0)
             {
                 volume["Labels"] = Map(m.VolumeLabels);
+            }
+
+            if (m.VolumeDriver.Length > 0 || m.VolumeOptions.Count > 0)
+            {
+                // docker's DriverConfig: the name given (empty when only options were), the options when there are any.
+                var driver = new JsonObject { ["Name"] = m.VolumeDriver };
+                if (m.VolumeOptions.Count > 0)
+                {
+                    driver["Options"] = Map(m.VolumeOptions);
+                }
+
+                volume["DriverConfig"] = driver;
             }
 
             json["VolumeOptions"] = volume;

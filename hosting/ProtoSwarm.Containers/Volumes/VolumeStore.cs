@@ -258,7 +258,7 @@ public sealed class VolumeStore
     {
         var anonymous = mount.Source.Length == 0;
         var name = anonymous ? RandomName() : mount.Source;
-        var volume = Exists(name) ? Read(name) : CreateLocked(name, mount.VolumeLabels, anonymous ? containerId : null, options: null);
+        var volume = Exists(name) ? Read(name) : CreateLocked(name, mount.VolumeLabels, anonymous ? containerId : null, mount.VolumeOptions);
         Directory.CreateDirectory(Path.Join(_directory, name, UsersDir));
         File.WriteAllBytes(Path.Join(_directory, name, UsersDir, containerId), []);
         acquired.Add(name);

@@ -323,10 +323,31 @@ public class ServiceFlagsTests
         var mount = ServiceFlags.Mount("--mount", "type=volume,source=pgdata,target=/var/lib/pg,volume-nocopy,volume-label=app=db,volume-label=tier=back,volume-driver=local").Value;
 
         Assert.Equal(
-            new MountSpec(MountType.Volume, "pgdata", "/var/lib/pg", VolumeNoCopy: true, VolumeLabels: ImmutableSortedDictionary<string, string>.Empty.Add("app", "db").Add("tier", "back")),
+            new MountSpec(MountType.Volume, "pgdata", "/var/lib/pg", VolumeNoCopy: true, VolumeLabels: ImmutableSortedDictionary<string, string>.Empty.Add("app", "db").Add("tier", "back"), VolumeDriver: "local"),
             mount);
         Assert.True(ServiceFlags.Mount("--mount", "target=/anon").IsValid);
         Assert.False(ServiceFlags.Mount("--mount", "src=v1,target=/d,volume-nocopy=false").Value.VolumeNoCopy);
+    }
+
+    [Fact]
+    public void Mount_Reads_The_Local_Drivers_Options_With_Commas_In_A_Quoted_Field()
+    {
+        var mount = ServiceFlags.Mount("--mount", "type=volume,source=share,target=/share,volume-driver=local,volume-opt=type=nfs,\"volume-opt=o=addr=10.0.0.5,rw,nfsvers=4\",volume-opt=device=:/export").Value;
+
+        Assert.Equal("local", mount.VolumeDriver);
+        Assert.Equal(["device=:/export", "o=addr=10.0.0.5,rw,nfsvers=4", "type=nfs"], mount.VolumeOptions.Select(o => $"{o.Key}={o.Value}"));
+        Assert.Equal(mount, ServiceFlags.Mount("--mount", "type=volume,source=share,target=/share,volume-driver=local,volume-opt=device=:/export,volume-opt=type=nfs,\"volume-opt=o=addr=10.0.0.5,rw,nfsvers=4\"").Value);
+        Assert.NotEqual(mount, mount with { VolumeOptions = mount.VolumeOptions.SetItem("o", "addr=10.0.0.6") });
+    }
+
+    [Theory]
+    [InlineData("a,b", new[] { "a", "b" })]
+    [InlineData(" a , \"b,c\" ,d", new[] { "a", "b,c", "d" })]
+    [InlineData("\"say \"\"hi\"\"\",x", new[] { "say \"hi\"", "x" })]
+    [InlineData("a=\"b\"", new[] { "a=\"b\"" })]
+    public void Flag_Fields_Are_Read_As_Csv(string value, string[] fields)
+    {
+        Assert.Equal(fields, ServiceFlags.CsvFields(value));
     }
 
     [Theory]
@@ -357,7 +378,11 @@ public class ServiceFlagsTests
     [InlineData("type=volume,source=v1,target=/t,tmpfs-size=1m", "tmpfs-size is for type=tmpfs, not type=volume")]
     [InlineData("type=bind,source=/srv,target=/t,volume-nocopy", "volume-nocopy is for type=volume, not type=bind")]
     [InlineData("type=volume,source=v1,target=/t,volume-driver=nfs", "volume-driver 'nfs' is not available")]
-    [InlineData("type=volume,source=v1,target=/t,volume-opt=type=nfs", "volume-opt is not supported")]
+    [InlineData("type=volume,source=v1,target=/t,volume-opt=type=nfs", "missing required option: \"device\" (given with \"type\")")]
+    [InlineData("type=volume,source=v1,target=/t,volume-opt=size=1m", "invalid option: \"size\"")]
+    [InlineData("type=volume,source=v1,target=/t,volume-opt=type", "volume-opt 'type' is not KEY=VALUE")]
+    [InlineData("type=bind,source=/srv,target=/t,volume-opt=type=tmpfs", "volume-opt is for type=volume, not type=bind")]
+    [InlineData("type=volume,source=v1,target=/t,\"volume-opt=o=a,b", "a quote is not closed")]
     [InlineData("type=volume,source=v1,target=/t,colour=red", "'colour' is not a mount option")]
     [InlineData("type=volume,source=v1,target=/t,readonly=maybe", "readonly takes true or false, not 'maybe'")]
     [InlineData("type=volume,source=v1,target=/", "the target cannot be '/'")]

@@ -322,6 +322,28 @@ public class ServiceViewTests
     }
 
     [Fact]
+    public void Inspect_Shows_A_Volume_Mounts_Driver_Config_As_Docker()
+    {
+        var options = ImmutableSortedDictionary<string, string>.Empty.Add("type", "tmpfs").Add("device", "tmpfs");
+        var container = new ContainerSpec("nginx:1.27",
+            Mounts:
+            [
+                new MountSpec(MountType.Volume, "a", "/a", VolumeDriver: "local", VolumeOptions: options),
+                new MountSpec(MountType.Volume, "b", "/b", VolumeOptions: options),
+                new MountSpec(MountType.Volume, "c", "/c", VolumeDriver: "local"),
+            ]);
+        var spec = Spec() with { TaskTemplate = Spec().TaskTemplate with { Container = container } };
+
+        var json = ServiceView.Inspect(new ServiceDetails(Service(spec: spec), new ServiceReplicas(1, 1)));
+
+        Assert.Equal(
+            """[{"Type":"volume","Source":"a","Target":"/a","VolumeOptions":{"DriverConfig":{"Name":"local","Options":{"device":"tmpfs","type":"tmpfs"}}}},"""
+            + """{"Type":"volume","Source":"b","Target":"/b","VolumeOptions":{"DriverConfig":{"Name":"","Options":{"device":"tmpfs","type":"tmpfs"}}}},"""
+            + """{"Type":"volume","Source":"c","Target":"/c","VolumeOptions":{"DriverConfig":{"Name":"local"}}}]""",
+            Json.Line(json["Spec"]!["TaskTemplate"]!["ContainerSpec"]!["Mounts"]));
+    }
+
+    [Fact]
     public void Inspect_Leaves_Out_Zero_Mount_Health_And_Restart_Fields_As_Dockers_Omitempty()
     {
         var container = new ContainerSpec("nginx:1.27",

@@ -26,6 +26,30 @@ public sealed class ComposeLoaderTests : IDisposable
     }
 
     [Fact]
+    public void A_Volumes_Driver_Opts_Go_With_Every_Mount_Of_It_As_Dockers_Driver_Config()
+    {
+        var result = LoadText("""
+            services:
+              app:
+                image: busybox
+                volumes: [share:/share, "plain:/plain"]
+            volumes:
+              share:
+                driver: local
+                driver_opts: {type: nfs, o: "addr=10.0.0.5,rw", device: ":/export"}
+              plain: {}
+            """);
+
+        Assert.Empty(result.Errors);
+        var mounts = result.Stack!.Service("app")!.Spec.TaskTemplate.Container.Mounts;
+        var share = mounts.Single(m => m.Target == "/share");
+        Assert.Equal(("demo_share", "local"), (share.Source, share.VolumeDriver));
+        Assert.Equal(["device=:/export", "o=addr=10.0.0.5,rw", "type=nfs"], share.VolumeOptions.Select(o => $"{o.Key}={o.Value}"));
+        var plain = mounts.Single(m => m.Target == "/plain");
+        Assert.Equal(("", 0), (plain.VolumeDriver, plain.VolumeOptions.Count));
+    }
+
+    [Fact]
     public void The_Voting_App_Becomes_Stack_Services_Named_And_Labelled_As_Docker_Does()
     {
         var stack = LoadValid("voting-app.yml");
@@ -111,7 +135,7 @@ public sealed class ComposeLoaderTests : IDisposable
             [
                 new MountSpec(MountType.Volume, "demo_data", "/var/lib/app", VolumeLabels: Labels(("com.example.backup", "nightly"), (StackModel.NamespaceLabel, "demo"))),
                 new MountSpec(MountType.Bind, Path.Combine(Valid, "conf"), "/etc/app", ReadOnly: true),
-                new MountSpec(MountType.Volume, "app-cache", "/cache", VolumeNoCopy: true, VolumeLabels: Labels((StackModel.NamespaceLabel, "demo"))),
+                new MountSpec(MountType.Volume, "app-cache", "/cache", VolumeNoCopy: true, VolumeLabels: Labels((StackModel.NamespaceLabel, "demo")), VolumeDriver: "local"),
                 new MountSpec(MountType.Bind, "/home/ann/logs", "/logs", ReadOnly: true, BindPropagation: MountPropagation.RPrivate),
                 new MountSpec(MountType.Tmpfs, "", "/scratch", TmpfsSizeBytes: 64 << 20),
                 new MountSpec(MountType.Tmpfs, "", "/run", TmpfsSizeBytes: 16 << 20, TmpfsMode: 1023),

@@ -48,10 +48,49 @@ public enum MountType
 }
 
 /// <summary>
+/// How mounts made under a bind mount travel between the node and the container (docker's
+/// bind-propagation, swarmkit's numbers): private keeps them apart, slave brings the node's into the
+/// container, shared also lets the container's reach its peers; the r- forms apply to the mounts under
+/// the bind as well.
+/// </summary>
+public enum MountPropagation
+{
+    RPrivate = 0,
+    Private = 1,
+    RShared = 2,
+    Shared = 3,
+    RSlave = 4,
+    Slave = 5,
+}
+
+/// <summary>Docker's words for a <see cref="MountPropagation"/>: rprivate, private, rshared, shared, rslave, slave.</summary>
+public static class MountPropagations
+{
+    public const string Words = "rprivate, private, rshared, shared, rslave or slave";
+
+    public static string Name(MountPropagation propagation) => propagation.ToString().ToLowerInvariant();
+
+    /// <summary>The propagation docker's word names (case as docker's CLI lowers it), or null.</summary>
+    public static MountPropagation? Parse(string? word) => word?.ToLowerInvariant() switch
+    {
+        "rprivate" => MountPropagation.RPrivate,
+        "private" => MountPropagation.Private,
+        "rshared" => MountPropagation.RShared,
+        "shared" => MountPropagation.Shared,
+        "rslave" => MountPropagation.RSlave,
+        "slave" => MountPropagation.Slave,
+        _ => null,
+    };
+}
+
+/// <summary>
 /// A mount of the task's container, as docker's --mount: type, source (a host path for bind, a volume
 /// name for volume, empty for an anonymous volume or a tmpfs), target, readonly, and the type's own
 /// options. Zero and empty mean docker's defaults: a tmpfs of no set size (the kernel's half of RAM)
-/// with mode 1777, a volume filled from the image on first use, no volume labels.
+/// with mode 1777, a volume filled from the image on first use, no volume labels, a bind that is
+/// recursive and rprivate. A bind's propagation (docker's bind-propagation) is null when none was given,
+/// as in every mount stored before it existed: nodes make it rprivate, and inspect shows no BindOptions.
+/// BindNonRecursive is docker's bind-recursive=disabled: the mounts under the source stay out.
 /// </summary>
 [MessagePackObject]
 public sealed record MountSpec(
@@ -62,19 +101,38 @@ public sealed record MountSpec(
     [property: Key(4)] long TmpfsSizeBytes = 0,
     [property: Key(5)] int TmpfsMode = 0,
     [property: Key(6)] bool VolumeNoCopy = false,
-    ImmutableSortedDictionary<string, string>? VolumeLabels = null)
+    ImmutableSortedDictionary<string, string>? VolumeLabels = null,
+    [property: Key(8)] MountPropagation? BindPropagation = null,
+    [property: Key(9)] bool BindNonRecursive = false,
+    [property: Key(10)] string VolumeDriver = "",
+    ImmutableSortedDictionary<string, string>? VolumeOptions = null)
 {
+    /// <summary>
+    /// The local driver's options (docker's volume-opt, compose's driver_opts: type, device, o) given to a volume the
+    /// task's node creates for this mount, as <see cref="VolumeLabels"/>; an existing volume keeps its own.
+    /// </summary>
+    [Key(11)]
+    public ImmutableSortedDictionary<string, string> VolumeOptions { get; init; } = VolumeOptions ?? ImmutableSortedDictionary<string, string>.Empty;
+
     /// <summary>Given to a volume the task's node creates for this mount; an existing volume keeps its own.</summary>
     [Key(7)]
     public ImmutableSortedDictionary<string, string> VolumeLabels { get; init; } = VolumeLabels ?? ImmutableSortedDictionary<string, string>.Empty;
+
+    /// <summary>What the node applies: the given propagation, or docker's default rprivate.</summary>
+    [IgnoreMember]
+    public MountPropagation Propagation => BindPropagation ?? MountPropagation.RPrivate;
 
     // The labels compare by content, so two specs read from the same flags are equal.
     public bool Equals(MountSpec? other) =>
         other is not null && Type == other.Type && Source == other.Source && Target == other.Target && ReadOnly == other.ReadOnly
         && TmpfsSizeBytes == other.TmpfsSizeBytes && TmpfsMode == other.TmpfsMode && VolumeNoCopy == other.VolumeNoCopy
-        && VolumeLabels.Count == other.VolumeLabels.Count && VolumeLabels.All(l => other.VolumeLabels.TryGetValue(l.Key, out var v) && v == l.Value);
+        && BindPropagation == other.BindPropagation && BindNonRecursive == other.BindNonRecursive && VolumeDriver == other.VolumeDriver
+        && SameMap(VolumeLabels, other.VolumeLabels) && SameMap(VolumeOptions, other.VolumeOptions);
 
-    public override int GetHashCode() => HashCode.Combine(Type, Source, Target, ReadOnly, TmpfsSizeBytes, TmpfsMode, VolumeNoCopy, VolumeLabels.Count);
+    public override int GetHashCode() => HashCode.Combine(Type, Source, Target, ReadOnly, TmpfsSizeBytes, TmpfsMode, VolumeNoCopy, HashCode.Combine(VolumeLabels.Count, BindPropagation, BindNonRecursive, VolumeDriver, VolumeOptions.Count));
+
+    private static bool SameMap(ImmutableSortedDictionary<string, string> a, ImmutableSortedDictionary<string, string> b) =>
+        a.Count == b.Count && a.All(l => b.TryGetValue(l.Key, out var v) && v == l.Value);
 }
 
 /// <summary>CPU in billionths of a CPU (docker's NanoCPUs), memory in bytes and, as a limit only, the number of processes (docker's --limit-pids); 0 means none.</summary>

@@ -378,9 +378,29 @@ public static partial class ServiceSpecValidator
                 problems.Add(new($"{at}.TmpfsOptions", $"tmpfs options on a {mount.Type.ToString().ToLowerInvariant()} mount", "give tmpfs-size and tmpfs-mode only with type=tmpfs"));
             }
 
-            if (mount.Type != MountType.Volume && (mount.VolumeNoCopy || mount.VolumeLabels.Count > 0))
+            if (mount.Type != MountType.Volume && (mount.VolumeNoCopy || mount.VolumeLabels.Count > 0 || mount.VolumeDriver.Length > 0 || mount.VolumeOptions.Count > 0))
             {
-                problems.Add(new($"{at}.VolumeOptions", $"volume options on a {mount.Type.ToString().ToLowerInvariant()} mount", "give volume-nocopy and volume-label only with type=volume"));
+                problems.Add(new($"{at}.VolumeOptions", $"volume options on a {mount.Type.ToString().ToLowerInvariant()} mount", "give volume-nocopy, volume-label, volume-driver and volume-opt only with type=volume"));
+            }
+
+            if (mount.VolumeDriver is not ("" or LocalVolumeDriver.Name))
+            {
+                problems.Add(new($"{at}.VolumeOptions.DriverConfig.Name", $"volume driver '{mount.VolumeDriver}' is not available; nodes have only the local driver", "leave volume-driver out, or give volume-driver=local"));
+            }
+
+            if (mount.VolumeOptions.Count > 0 && LocalVolumeDriver.Problem(mount.VolumeOptions) is { } volumeOptions)
+            {
+                problems.Add(new($"{at}.VolumeOptions.DriverConfig.Options", volumeOptions, "give the local driver's volume-opt=type=..., volume-opt=device=... and volume-opt=o=..."));
+            }
+
+            if (mount.Type != MountType.Bind && (mount.BindPropagation is not null || mount.BindNonRecursive))
+            {
+                problems.Add(new($"{at}.BindOptions", $"bind options on a {mount.Type.ToString().ToLowerInvariant()} mount", "give bind-propagation and bind-recursive only with type=bind"));
+            }
+
+            if (mount.BindPropagation is { } propagation && !Enum.IsDefined(propagation))
+            {
+                problems.Add(new($"{at}.BindOptions.Propagation", $"{(int)propagation} is not a mount propagation", $"use {MountPropagations.Words}"));
             }
 
             if (mount.TmpfsSizeBytes < 0)

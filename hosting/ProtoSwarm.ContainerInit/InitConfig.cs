@@ -29,6 +29,13 @@ internal sealed class InitConfig
     /// <summary>Bind and tmpfs mounts, parents first, made on the root after /etc and before the pivot.</summary>
     public InitMount[] Mounts { get; set; } = [];
 
+    /// <summary>
+    /// What the copy of the node's mounts in the container's namespace becomes first: "rprivate" (cut off) or
+    /// "rslave" (the node's new mounts still arrive, none leave), which a bind with slave or shared propagation
+    /// needs, as runc's root propagation. The root filesystem itself is always made private.
+    /// </summary>
+    public string RootPropagation { get; set; } = "rprivate";
+
     /// <summary>cgroup.procs files the container joins before its namespaces are made.</summary>
     public string[] CgroupProcs { get; set; } = [];
 
@@ -85,6 +92,10 @@ internal sealed class InitMount
     /// <summary>The path in the container; resolved inside the root, symlinks included.</summary>
     public string Target { get; set; } = "";
     public bool ReadOnly { get; set; }
+    /// <summary>A bind's propagation, docker's word (rprivate, private, rshared, shared, rslave, slave), set on the mount after the bind.</summary>
+    public string Propagation { get; set; } = "rprivate";
+    /// <summary>A bind without the mounts under its source (MS_BIND alone, not MS_BIND|MS_REC).</summary>
+    public bool NonRecursive { get; set; }
     /// <summary>tmpfs mount data ("size=65536k,mode=1777"); null for a bind.</summary>
     public string? Data { get; set; }
 }

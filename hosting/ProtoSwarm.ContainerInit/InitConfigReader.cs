@@ -42,6 +42,7 @@ internal static class InitConfigReader
                 case "hosts": c.Hosts = Text(ref reader); break;
                 case "resolvConf": c.ResolvConf = Text(ref reader); break;
                 case "mounts": c.Mounts = Objects(ref reader, ReadMount); break;
+                case "rootPropagation": c.RootPropagation = Text(ref reader); break;
                 case "cgroupProcs": c.CgroupProcs = Texts(ref reader); break;
                 case "cgroupMounts": c.CgroupMounts = Objects(ref reader, ReadCgroupMount); break;
                 case "user": c.User = Text(ref reader); break;
@@ -83,6 +84,8 @@ internal static class InitConfigReader
                 case "source": m.Source = Text(ref reader); break;
                 case "target": m.Target = Text(ref reader); break;
                 case "readOnly": m.ReadOnly = reader.GetBoolean(); break;
+                case "propagation": m.Propagation = Text(ref reader); break;
+                case "nonRecursive": m.NonRecursive = reader.GetBoolean(); break;
                 case "data": m.Data = Text(ref reader); break;
                 default: reader.Skip(); break;
             }

@@ -9,11 +9,14 @@ internal static unsafe class RootFilesystem
 {
     public static void Build(InitConfig config)
     {
-        // Mount events must not travel back to the host (or in from it).
-        Native.Check(mount(null, "/", null, MS_REC | MS_PRIVATE, null), "make mounts private");
+        // Mount events must not travel back to the host; in from it only when a bind's propagation asks for them
+        // (a bind of a slave mount is a slave of the same master, and each bind then gets its own propagation).
+        Native.Check(mount(null, "/", null, PropagationFlags(config.RootPropagation), null), $"make mounts {config.RootPropagation}");
         var root = config.RootfsMount;
         Native.MkdirAll(root);
         MountRoot(config, root);
+        // Whatever is mounted on the root from here on stays in this namespace, as runc keeps the rootfs' parent private.
+        Native.Check(mount(null, root, null, MS_REC | MS_PRIVATE, null), "make the root filesystem private");
 
         Mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, null, "mount /proc");
         BuildDev(root, config.MountLabel);
@@ -104,12 +107,26 @@ internal static unsafe class RootFilesystem
             close(fd);
         }
 
-        Native.Check(mount(m.Source, target, null, MS_BIND | MS_REC, null), step);
+        Native.Check(mount(m.Source, target, null, MS_BIND | (m.NonRecursive ? 0 : MS_REC), null), step);
         if (m.ReadOnly)
         {
             Native.Check(mount(m.Source, target, null, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, null), $"remount {m.Target} read-only");
         }
+
+        Native.Check(mount(null, target, null, PropagationFlags(m.Propagation), null), $"make {m.Target} {m.Propagation}");
     }
+
+    /// <summary>mount(2)'s flags for docker's propagation word; the r- forms reach the mounts below as well.</summary>
+    internal static ulong PropagationFlags(string propagation) => propagation switch
+    {
+        "rprivate" => MS_PRIVATE | MS_REC,
+        "private" => MS_PRIVATE,
+        "rshared" => MS_SHARED | MS_REC,
+        "shared" => MS_SHARED,
+        "rslave" => MS_SLAVE | MS_REC,
+        "slave" => MS_SLAVE,
+        _ => throw new InitException($"mount propagation '{propagation}' is not one of rprivate, private, rshared, shared, rslave, slave"),
+    };
 
     // A mount target is a path in the image, whose symlinks a container's author controls: each one is
     // followed as it would be after the pivot, with the root as "/" and ".." stopping there, so a link

@@ -835,7 +835,9 @@ internal static partial class ServiceFlags
     /// <summary>
     /// Docker's --mount: comma-separated type=bind|volume|tmpfs (default volume), source|src,
     /// target|destination|dst, readonly|ro[=true|false], and the type's own keys: volume-nocopy[=bool],
-    /// volume-label=k=v (repeated), volume-driver=local; tmpfs-size (bytes or 64m), tmpfs-mode (octal).
+    /// volume-label=k=v (repeated), volume-driver=local, volume-opt=k=v (repeated: the local driver's type, device,
+    /// o); tmpfs-size (bytes or 64m), tmpfs-mode (octal). A field holding commas is quoted as in CSV, as docker reads
+    /// the flag: "volume-opt=o=addr=10.0.0.5,rw".
     /// </summary>
     public static Checked<MountSpec> Mount(string flag, string value)
     {
@@ -847,8 +849,17 @@ internal static partial class ServiceFlags
         long tmpfsSize = 0;
         var tmpfsMode = 0;
         var labels = ImmutableSortedDictionary<string, string>.Empty;
-        string? volumeKey = null, tmpfsKey = null;
-        foreach (var field in value.Split(',', StringSplitOptions.TrimEntries))
+        var volumeOptions = ImmutableSortedDictionary<string, string>.Empty;
+        var volumeDriver = string.Empty;
+        MountPropagation? propagation = null;
+        var nonRecursive = false;
+        string? volumeKey = null, tmpfsKey = null, bindKey = null;
+        if (CsvFields(value) is not { } fields)
+        {
+            return Checked<MountSpec>.Fail($"{Named(flag, value)}: a quote is not closed; quote a whole field that holds commas, e.g. \"volume-opt=o=addr=10.0.0.5,rw\".");
+        }
+
+        foreach (var field in fields)
         {
             var parts = field.Split('=', 2);
             var key = parts[0].ToLowerInvariant();
@@ -872,7 +883,7 @@ internal static partial class ServiceFlags
                     }
 
                     continue;
-                case "type" or "source" or "src" or "target" or "destination" or "dst" or "volume-label" or "volume-driver" or "tmpfs-size" or "tmpfs-mode" when string.IsNullOrEmpty(text):
+                case "type" or "source" or "src" or "target" or "destination" or "dst" or "volume-label" or "volume-driver" or "volume-opt" or "tmpfs-size" or "tmpfs-mode" or "bind-propagation" or "bind-recursive" when string.IsNullOrEmpty(text):
                     return Checked<MountSpec>.Fail($"{Named(flag, value)}: '{field}' has no value; {Usage}.");
                 case "type":
                     switch (text)
@@ -901,11 +912,23 @@ internal static partial class ServiceFlags
                     volumeKey = key;
                     continue;
                 case "volume-driver":
-                    if (text != "local")
+                    if (text != LocalVolumeDriver.Name)
                     {
                         return Checked<MountSpec>.Fail($"{Named(flag, value)}: volume-driver '{text}' is not available; nodes have only the local driver, so leave volume-driver out.");
                     }
 
+                    volumeDriver = text;
+                    volumeKey = key;
+                    continue;
+                case "volume-opt":
+                    // volume-opt=KEY=VALUE, one per option: type=nfs, device=:/export, "o=addr=10.0.0.5,rw" (quoted: it holds commas).
+                    var option = text!.Split('=', 2);
+                    if (option.Length < 2 || option[0].Length == 0)
+                    {
+                        return Checked<MountSpec>.Fail($"{Named(flag, value)}: volume-opt '{text}' is not KEY=VALUE; write e.g. volume-opt=type=tmpfs,volume-opt=device=tmpfs.");
+                    }
+
+                    volumeOptions = volumeOptions.SetItem(option[0], option[1]);
                     volumeKey = key;
                     continue;
                 case "tmpfs-size":
@@ -926,13 +949,45 @@ internal static partial class ServiceFlags
 
                     tmpfsKey = key;
                     continue;
+                case "bind-propagation":
+                    if (MountPropagations.Parse(text) is not { } mode)
+                    {
+                        return Checked<MountSpec>.Fail($"{Named(flag, value)}: bind-propagation '{text}' is not a propagation; use {MountPropagations.Words}.");
+                    }
+
+                    propagation = mode;
+                    bindKey = key;
+                    continue;
+                case "bind-nonrecursive":
+                    // Docker's older spelling of bind-recursive=disabled.
+                    if (Flag(text) is not { } off)
+                    {
+                        return Checked<MountSpec>.Fail($"{Named(flag, value)}: bind-nonrecursive takes true or false, not '{text}'.");
+                    }
+
+                    nonRecursive = off;
+                    bindKey = key;
+                    continue;
+                case "bind-recursive":
+                    switch (text!.ToLowerInvariant())
+                    {
+                        case "enabled": nonRecursive = false; break;
+                        case "disabled": nonRecursive = true; break;
+                        case "writable" or "readonly":
+                            return Checked<MountSpec>.Fail($"{Named(flag, value)}: bind-recursive={text} is not supported by ProtoSwarm's nodes (a read-only bind is made read-only at its top mount only); use enabled or disabled.");
+                        default:
+                            return Checked<MountSpec>.Fail($"{Named(flag, value)}: bind-recursive '{text}' is not a choice; use enabled (the mounts under the source come along) or disabled (they stay out).");
+                    }
+
+                    bindKey = key;
+                    continue;
                 case "consistency":
                     // Docker ignores it on Linux too.
                     continue;
-                case "volume-opt" or "volume-subpath" or "bind-propagation" or "bind-nonrecursive" or "bind-recursive" or "tmpfs-options":
+                case "volume-subpath" or "tmpfs-options":
                     return Checked<MountSpec>.Fail($"{Named(flag, value)}: {key} is not supported by ProtoSwarm's nodes; leave it out.");
                 default:
-                    return Checked<MountSpec>.Fail($"{Named(flag, value)}: '{key}' is not a mount option; use type, source, target, readonly, volume-nocopy, volume-label, tmpfs-size or tmpfs-mode ({Usage}).");
+                    return Checked<MountSpec>.Fail($"{Named(flag, value)}: '{key}' is not a mount option; use type, source, target, readonly, volume-nocopy, volume-label, volume-driver, volume-opt, tmpfs-size, tmpfs-mode, bind-propagation or bind-recursive ({Usage}).");
             }
         }
 
@@ -961,6 +1016,11 @@ internal static partial class ServiceFlags
             return Checked<MountSpec>.Fail($"{Named(flag, value)}: {tmpfsKey} is for type=tmpfs, not type={Name(type)}.");
         }
 
+        if (bindKey is not null && type != MountType.Bind)
+        {
+            return Checked<MountSpec>.Fail($"{Named(flag, value)}: {bindKey} is for type=bind, not type={Name(type)}.");
+        }
+
         // A volume's name may be a template (source=data-{{.Task.Slot}}): judged by its stand-in expansion.
         var templateProblem = ServiceTemplates.Problem(source, "", out var expandedSource);
         return (type, source) switch
@@ -970,7 +1030,14 @@ internal static partial class ServiceFlags
             (MountType.Tmpfs, not "") => Checked<MountSpec>.Fail($"{Named(flag, value)}: a tmpfs mount has no source; leave source out."),
             (MountType.Volume, not "") when templateProblem is not null => Checked<MountSpec>.Fail($"{Named(flag, value)}: {templateProblem}."),
             (MountType.Volume, not "") when VolumeNames.Problem(expandedSource) is { } problem => Checked<MountSpec>.Fail($"{Named(flag, value)}: {problem}; use type=bind for a host path."),
-            _ => Checked<MountSpec>.Ok(new MountSpec(type, source, target, readOnly, tmpfsSize, tmpfsMode, noCopy, labels)),
+            (MountType.Volume, _) when volumeOptions.Count > 0 && LocalVolumeDriver.Problem(volumeOptions) is { } optionsProblem =>
+                Checked<MountSpec>.Fail($"{Named(flag, value)}: {optionsProblem}."),
+            _ => Checked<MountSpec>.Ok(new MountSpec(type, source, target, readOnly, tmpfsSize, tmpfsMode, noCopy, labels, VolumeDriver: volumeDriver, VolumeOptions: volumeOptions)
+            {
+                // Only a given propagation is kept: docker's managers drop a BindOptions with none (and no NonRecursive).
+                BindPropagation = propagation,
+                BindNonRecursive = nonRecursive,
+            }),
         };
 
         static bool? Flag(string? text) => text?.ToLowerInvariant() switch
@@ -981,6 +1048,60 @@ internal static partial class ServiceFlags
         };
 
         static string Name(MountType type) => type.ToString().ToLowerInvariant();
+    }
+
+    /// <summary>
+    /// The fields of a flag's value as CSV reads them (docker reads --mount with Go's encoding/csv): split at commas, a
+    /// field wholly in double quotes may hold commas, and "" inside it is one quote; blanks around a field are dropped.
+    /// Null when a quote is not closed.
+    /// </summary>
+    internal static List<string>? CsvFields(string value)
+    {
+        var fields = new List<string>();
+        var field = new System.Text.StringBuilder();
+        var quoted = false;
+        for (var i = 0; i < value.Length; i++)
+        {
+            var c = value[i];
+            if (quoted)
+            {
+                if (c != '"')
+                {
+                    field.Append(c);
+                }
+                else if (i + 1 < value.Length && value[i + 1] == '"')
+                {
+                    field.Append('"');
+                    i++;
+                }
+                else
+                {
+                    quoted = false;
+                }
+            }
+            else if (c == '"' && field.ToString().Trim().Length == 0)
+            {
+                field.Clear();
+                quoted = true;
+            }
+            else if (c == ',')
+            {
+                fields.Add(field.ToString().Trim());
+                field.Clear();
+            }
+            else
+            {
+                field.Append(c);
+            }
+        }
+
+        if (quoted)
+        {
+            return null;
+        }
+
+        fields.Add(field.ToString().Trim());
+        return fields;
     }
 
     private static bool TryOctal(string text, out int mode)

@@ -361,6 +361,15 @@ internal static class ComposeConfig
                     yaml.Bool(true);
                 }
 
+                if (mount.BindPropagation is { } propagation)
+                {
+                    yaml.Key("bind");
+                    yaml.Begin();
+                    yaml.Key("propagation");
+                    yaml.String(MountPropagations.Name(propagation));
+                    yaml.End();
+                }
+
                 if (mount.VolumeNoCopy)
                 {
                     yaml.Key("volume");
@@ -409,7 +418,7 @@ internal static class ComposeConfig
                 foreach (var entry in Ordered(mapping, ReferenceOrder))
                 {
                     yaml.Key(entry.Key.Value);
-                    if (entry.Key.Value == "mode" && entry.Value is ScalarNode { Value: ['0', _, ..] } octal && ComposeServices.FileModeValue(octal.Value) is { } mode)
+                    if (entry.Key.Value == "mode" && entry.Value is ScalarNode { IsNull: false } written && ComposeReader.LoadedMode(written) is { } mode)
                     {
                         yaml.Integer(mode);
                     }

@@ -454,11 +454,11 @@ internal static class ComposeLoader
             reader.Error(body["driver"]!, ComposeReader.Child(path, "driver"), $"volume driver \"{driver}\" is not available; nodes have only the local driver, so leave driver out");
         }
 
-        if (body["driver_opts"] is { } options && Strings(reader, options, ComposeReader.Child(path, "driver_opts")).Any())
+        // The local driver's type, device and o: each node that runs a task of a service mounting the volume creates it with them.
+        var options = ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, Strings(reader, body["driver_opts"], ComposeReader.Child(path, "driver_opts")));
+        if (!external && options.Count > 0 && LocalVolumeDriver.Problem(options) is { } optionsProblem)
         {
-            // Dropping them made a volume meant as a bind or an NFS share an empty local one, silently.
-            reader.Error(options, ComposeReader.Child(path, "driver_opts"),
-                "volume driver options are not supported: nodes make plain local volumes; for a directory of the node, mount it in the service (volumes: [\"/srv/data:/data\"]) instead of a volume");
+            reader.Error(body["driver_opts"]!, ComposeReader.Child(path, "driver_opts"), optionsProblem);
         }
 
         var full = name ?? (external ? key : $"{stack}_{key}");
@@ -472,7 +472,9 @@ internal static class ComposeLoader
             full,
             external,
             "local",
-            external ? ImmutableSortedDictionary<string, string>.Empty : StackLabels(stack, Strings(reader, body["labels"], ComposeReader.Child(path, "labels"))));
+            external ? ImmutableSortedDictionary<string, string>.Empty : StackLabels(stack, Strings(reader, body["labels"], ComposeReader.Child(path, "labels"))),
+            driver ?? string.Empty,
+            external ? ImmutableSortedDictionary<string, string>.Empty : options);
     }
 
     private static StackFileObject? FileObject(ComposeReader reader, string stack, string key, MappingNode body, string path, string baseDirectory)

@@ -142,6 +142,130 @@ internal sealed partial class ComposeReader(Version? version, IReadOnlySet<Sourc
     }
 
     /// <summary>
+    /// A number, as docker's schema takes it: written plain (0.25, 1, .5, 1e-1, as YAML reads a number), or from a
+    /// variable at a key docker casts to a float (max_failure_ratio: ${RATIO}); a quoted "0.25", or a variable's
+    /// value at another key, is a string and refused.
+    /// </summary>
+    public double? Number(ComposeNode node, string path)
+    {
+        if (node is ScalarNode { IsNull: false } scalar && DecimalNumber().IsMatch(scalar.Value))
+        {
+            var typed = scalar.Interpolated ? CastAt(path) == ComposeCast.Float : scalar.Plain;
+            if (!typed)
+            {
+                Error(node, path, StringNotTyped(scalar, "a number", scalar.Value));
+                return null;
+            }
+
+            return double.Parse(scalar.Value, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent, CultureInfo.InvariantCulture);
+        }
+
+        Error(node, path, $"expected a number, got {node.Describe()}");
+        return null;
+    }
+
+    /// <summary>
+    /// A secret's, config's or tmpfs's file mode, a number as docker's schema takes it, read as docker's loader reads
+    /// it: written plain it is a YAML 1.1 integer (docker's yaml.v2: 0440 and 0o440 are octal, 288; 440 is decimal;
+    /// 0x120 hex), or a float cut to its whole part (0999 is no octal, so the float 999); from a variable at a key docker
+    /// casts (a secret's or config's mode) it is strconv.Atoi's decimal, so "0440" gives 440, said in a warning. A quoted
+    /// "0440" is a string and refused. Null with an error when it is no mode from 0 to 0777.
+    /// </summary>
+    public int? FileMode(ComposeNode node, string path)
+    {
+        long? mode = null;
+        if (node is ScalarNode { IsNull: false } scalar)
+        {
+            var yaml = YamlWholeNumber(scalar.Value);
+            if (scalar.Interpolated && CastAt(path) == ComposeCast.Integer)
+            {
+                if (!long.TryParse(scalar.Value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var decimalMode))
+                {
+                    Error(node, path, $"expected a whole number from a variable, got \"{scalar.Value}\": docker reads a variable's mode as a decimal number (Atoi); give the mode in decimal, e.g. 288 for 0440, or write it in the file");
+                    return null;
+                }
+
+                if (yaml is { } octal && octal != decimalMode)
+                {
+                    Warn($"{path}: the variable gave \"{scalar.Value}\", which docker reads as the decimal {decimalMode} ({ToOctal(decimalMode)}), not as {ToOctal(octal)}: write the mode in the file, or give {octal} for {ToOctal(octal)}");
+                }
+
+                mode = decimalMode;
+            }
+            else if (yaml is not null && (scalar.Interpolated || !scalar.Plain))
+            {
+                Error(node, path, StringNotTyped(scalar, "a file mode, a number such as 0440", scalar.Value));
+                return null;
+            }
+            else
+            {
+                mode = yaml;
+            }
+        }
+
+        if (mode is >= 0 and <= 0x1FF)
+        {
+            return (int)mode.Value;
+        }
+
+        Error(node, path, mode is { } outside
+            ? $"{ToOctal(outside)} is not a file mode; give one from 0 to 0777, such as 0440"
+            : $"expected a file mode from 0 to 0777 such as 0440, got {node.Describe()}");
+        return null;
+
+        static string ToOctal(long value) => value < 0 ? value.ToString(CultureInfo.InvariantCulture) : "0" + Convert.ToString(value, 8);
+    }
+
+    /// <summary>The whole number docker's loader makes of a secret's or config's mode (<see cref="FileMode"/>), or null.</summary>
+    public static long? LoadedMode(ScalarNode scalar) => scalar.Interpolated
+        ? long.TryParse(scalar.Value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var mode) ? mode : null
+        : YamlWholeNumber(scalar.Value);
+
+    /// <summary>A plain YAML 1.1 integer (<see cref="YamlInteger"/>), or a float cut to its whole part as docker's decoder cuts it into a uint32.</summary>
+    private static long? YamlWholeNumber(string text) =>
+        YamlInteger(text) ?? (DecimalNumber().IsMatch(text) ? (long)Math.Truncate(double.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture)) : null);
+
+    /// <summary>
+    /// A plain scalar as docker's yaml.v2 resolves an integer (Go's ParseInt with base 0, after dropping '_'): a sign,
+    /// then decimal, 0x hex, 0o or a leading 0 octal, 0b binary; null when it is none.
+    /// </summary>
+    public static long? YamlInteger(string text)
+    {
+        var plain = text.Replace("_", "", StringComparison.Ordinal);
+        var negative = plain.StartsWith('-');
+        var digits = plain.TrimStart('+', '-');
+        if (plain.Length - digits.Length > 1 || digits.Length == 0)
+        {
+            return null;
+        }
+
+        var (radix, body) = digits.ToLowerInvariant() switch
+        {
+            ['0', 'x', .. var rest] => (16, rest),
+            ['0', 'o', .. var rest] => (8, rest),
+            ['0', 'b', .. var rest] => (2, rest),
+            ['0', _, ..] => (8, digits[1..]),
+            _ => (10, digits),
+        };
+        if (body.Length == 0 || body.Any(c => Digit(c) < 0 || Digit(c) >= radix))
+        {
+            return null;
+        }
+
+        try
+        {
+            var value = Convert.ToInt64(body, radix);
+            return negative ? -value : value;
+        }
+        catch (OverflowException)
+        {
+            return null;
+        }
+
+        static int Digit(char c) => c is >= '0' and <= '9' ? c - '0' : c is >= 'a' and <= 'f' ? c - 'a' + 10 : -1;
+    }
+
+    /// <summary>
     /// A boolean, as docker's schema takes it: true or false written plain (YAML 1.2, as docker's yaml.v3 reads it: yes,
     /// no, on and off are strings), or from a variable at a key docker casts (where y, yes, on, n, no and off count too).
     /// </summary>
@@ -368,4 +492,8 @@ internal sealed partial class ComposeReader(Version? version, IReadOnlySet<Sourc
 
     [GeneratedRegex(@"\[\d+\]")]
     private static partial Regex ListIndex();
+
+    // YAML's (and so docker's yaml.v2's) float: 1, 0.25, .5, 1., 1e-3, with an optional sign.
+    [GeneratedRegex(@"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$", RegexOptions.CultureInvariant)]
+    private static partial Regex DecimalNumber();
 }

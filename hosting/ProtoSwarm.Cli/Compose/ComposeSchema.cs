@@ -95,11 +95,13 @@ internal static class ComposeSchema
     /// The keys where docker's loader casts a string from the file's variables (or, for `stack config`, any quoted
     /// one) to the type its compose types hold (docker/cli's interpolateTypeCastMapping), by path pattern: "*" is any
     /// key, "[]" after a key any item of its list. A value written in the file is never cast by the loader: "3" or
-    /// yes where a number or a boolean is wanted is refused by docker's schema, and so here. Secret and config modes
-    /// are left out: their reader reads the octal text itself.
+    /// yes where a number or a boolean is wanted is refused by docker's schema, and so here. A mode from a variable
+    /// is Atoi's decimal ("0440" is 440), unlike the YAML 1.1 octal 0440 written in the file.
     /// </summary>
     public static readonly (string Pattern, ComposeCast Kind)[] Casts =
     [
+        ("services.*.configs[].mode", ComposeCast.Integer),
+        ("services.*.secrets[].mode", ComposeCast.Integer),
         ("services.*.healthcheck.retries", ComposeCast.Integer),
         ("services.*.healthcheck.disable", ComposeCast.Boolean),
         ("services.*.deploy.replicas", ComposeCast.Integer),

@@ -830,7 +830,10 @@ internal static class ComposeServices
             return null;
         }
 
-        return mount with { Source = volume.Name, VolumeLabels = volume.Labels };
+        // docker's stack deploy gives each mount the volume's driver and driver_opts (its DriverConfig); options refused
+        // where the volume declares them (the loader said so there) are not said again for each mount.
+        var options = LocalVolumeDriver.Problem(volume.DriverOptions) is null ? volume.DriverOptions : ImmutableSortedDictionary<string, string>.Empty;
+        return mount with { Source = volume.Name, VolumeLabels = volume.Labels, VolumeDriver = volume.DriverGiven, VolumeOptions = options };
     }
 
     private static MountSpec? LongVolume(Context context, MappingNode mapping, string path, string? home)
@@ -931,9 +934,19 @@ internal static class ComposeServices
                     mount = mount with { VolumeNoCopy = reader.Bool(entry.Value, entryPath) ?? false };
                     break;
                 case "propagation":
-                    if (reader.String(entry.Value, entryPath) is { } propagation && propagation != "rprivate")
+                    if (reader.String(entry.Value, entryPath) is not { } word)
                     {
-                        reader.Error(entry.Value, entryPath, $"propagation '{propagation}' is not supported by ProtoSwarm's nodes; leave it out for rprivate");
+                        break;
+                    }
+
+                    if (MountPropagations.Parse(word) is { } propagation)
+                    {
+                        mount = mount with { BindPropagation = propagation };
+                    }
+                    else if (word.Length > 0)
+                    {
+                        // docker's managers refuse it at deploy ("invalid MountPropagation"); said here, where it was written.
+                        reader.Error(entry.Value, entryPath, $"propagation '{word}' is not a propagation; use {MountPropagations.Words}");
                     }
 
                     break;
@@ -1220,7 +1233,7 @@ internal static class ComposeServices
             mapping["delay"] is { } delay ? reader.Parse(delay, Sub("delay"), v => ServiceFlags.Duration("", v)) ?? config.Delay : config.Delay,
             mapping["failure_action"] is { } action ? reader.ParseWord(action, Sub("failure_action"), v => ServiceFlags.FailureActionOf("", v, rollback)) ?? config.FailureAction : config.FailureAction,
             mapping["monitor"] is { } monitor ? reader.Parse(monitor, Sub("monitor"), v => ServiceFlags.Duration("", v)) ?? config.Monitor : config.Monitor,
-            mapping["max_failure_ratio"] is { } ratio ? reader.Parse(ratio, Sub("max_failure_ratio"), v => ServiceFlags.Ratio("", v)) ?? config.MaxFailureRatio : config.MaxFailureRatio,
+            mapping["max_failure_ratio"] is { } ratio ? Ratio(reader, ratio, Sub("max_failure_ratio")) ?? config.MaxFailureRatio : config.MaxFailureRatio,
             mapping["order"] is { } order ? reader.Parse(order, Sub("order"), v => ServiceFlags.Order("", v)) ?? config.Order : config.Order);
     }
 
@@ -1309,27 +1322,24 @@ internal static class ComposeServices
     private static string? TargetProblem(string kind, string target, string source) =>
         FileTargetRule.Problem(kind, target) is { } problem ? $"{problem}; write e.g. target: {(kind == "secret" ? source : "/etc/" + source)}" : null;
 
-    /// <summary>A file mode as YAML 1.1 writes it: 0440 is octal (288), 440 decimal, as docker's loader reads it.</summary>
-    private static int? FileMode(ComposeReader reader, ComposeNode node, string path)
+    /// <summary>A file mode, read as docker's loader reads it (<see cref="ComposeReader.FileMode"/>).</summary>
+    private static int? FileMode(ComposeReader reader, ComposeNode node, string path) => reader.FileMode(node, path);
+
+    /// <summary>A max_failure_ratio: a number (<see cref="ComposeReader.Number"/>) from 0 to 1, as the managers take it.</summary>
+    private static double? Ratio(ComposeReader reader, ComposeNode node, string path)
     {
-        if (node is ScalarNode { IsNull: false } scalar && FileModeValue(scalar.Value) is { } mode)
+        if (reader.Number(node, path) is not { } ratio)
         {
-            return mode;
+            return null;
         }
 
-        reader.Error(node, path, $"expected a file mode from 0 to 0777 such as 0440, got {node.Describe()}");
-        return null;
-    }
-
-    /// <summary>The mode <paramref name="text"/> writes (<see cref="FileMode"/>'s reading), or null when it is none.</summary>
-    public static int? FileModeValue(string text)
-    {
-        if (text.StartsWith("0o", StringComparison.Ordinal) || (text.Length > 1 && text[0] == '0'))
+        if (ratio is < 0 or > 1)
         {
-            return TryOctal(text.TrimStart('0', 'o')) is { } octal && octal <= 0x1FF ? octal : null;
+            reader.Error(node, path, $"'{((ScalarNode)node).Value}' is not a ratio; give a number from 0 to 1, e.g. 0.2");
+            return null;
         }
 
-        return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var number) && number <= 0x1FF ? number : null;
+        return ratio;
     }
 
     private static int? TryOctal(string text)

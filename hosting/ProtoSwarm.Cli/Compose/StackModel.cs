@@ -46,7 +46,13 @@ internal sealed record StackVolume(
     string Name,
     bool External,
     string Driver,
-    ImmutableSortedDictionary<string, string> Labels);
+    ImmutableSortedDictionary<string, string> Labels,
+    string DriverGiven = "",
+    ImmutableSortedDictionary<string, string>? DriverOptions = null)
+{
+    /// <summary>driver_opts: the local driver's type, device and o, given to the volume where a task's node creates it.</summary>
+    public ImmutableSortedDictionary<string, string> DriverOptions { get; init; } = DriverOptions ?? ImmutableSortedDictionary<string, string>.Empty;
+}
 
 /// <summary>A declared secret or config: its content from File (an absolute path), or External (it exists in the swarm already).</summary>
 internal sealed record StackFileObject(

@@ -7,8 +7,9 @@ namespace ProtoSwarm.Cli.Compose;
 /// A compose service's `volumes:` entry in its short form, as `docker stack deploy` reads it:
 /// "/ctr" (an anonymous volume), "vol:/ctr", "/host:/ctr" and "./rel:/ctr" (bind mounts; a relative
 /// path is resolved against the compose file's directory, "~" against the home directory), each with
-/// an optional ":ro", ":rw" or ":nocopy" (comma-separated); a bind's propagation "rprivate" (the only one nodes make)
-/// is taken and another refused, and options docker ignores (cached, delegated, consistent, z, Z) are ignored.
+/// an optional ":ro", ":rw" or ":nocopy" (comma-separated); a bind's propagation (rprivate, private, rshared, shared,
+/// rslave, slave; the last one given counts, as docker's), and options docker ignores (cached, delegated, consistent,
+/// z, Z) are ignored.
 /// Pure: the caller gives both directories.
 /// </summary>
 internal static partial class VolumeShortSyntax
@@ -52,7 +53,7 @@ internal static partial class VolumeShortSyntax
         }
 
         bool readOnly = false, noCopy = false;
-        string? propagation = null;
+        MountPropagation? propagation = null;
         foreach (var option in mode.Split(',', StringSplitOptions.RemoveEmptyEntries))
         {
             switch (option)
@@ -60,7 +61,7 @@ internal static partial class VolumeShortSyntax
                 case "ro": readOnly = true; break;
                 case "rw": readOnly = false; break;
                 case "nocopy": noCopy = true; break;
-                case "rprivate" or "private" or "rshared" or "shared" or "rslave" or "slave": propagation = option; break;
+                case "rprivate" or "private" or "rshared" or "shared" or "rslave" or "slave": propagation = MountPropagations.Parse(option); break;
                 default: break; // as docker's volumespec: an option it does not know (cached, delegated, consistent, z, Z) is ignored
             }
         }
@@ -68,12 +69,7 @@ internal static partial class VolumeShortSyntax
         if (propagation is not null && (source.Length == 0 || !IsPath(source)))
         {
             // docker's convert: "bind options are incompatible with type volume".
-            return Checked<MountSpec>.Fail($"'{text}': propagation '{propagation}' is for bind mounts, and this is a volume; leave it out");
-        }
-
-        if (propagation is not (null or "rprivate"))
-        {
-            return Checked<MountSpec>.Fail($"'{text}': propagation '{propagation}' is not supported: ProtoSwarm's nodes make every bind mount rprivate; leave it out");
+            return Checked<MountSpec>.Fail($"'{text}': propagation '{MountPropagations.Name(propagation.Value)}' is for bind mounts, and this is a volume; leave it out");
         }
 
         if (source.Length == 0)
@@ -113,7 +109,7 @@ internal static partial class VolumeShortSyntax
         }
 
         var full = Path.GetFullPath(source, source.StartsWith('/') ? "/" : baseDirectory);
-        return Checked<MountSpec>.Ok(new MountSpec(MountType.Bind, full.Length > 1 ? full.TrimEnd('/') : full, target, readOnly));
+        return Checked<MountSpec>.Ok(new MountSpec(MountType.Bind, full.Length > 1 ? full.TrimEnd('/') : full, target, readOnly) { BindPropagation = propagation });
     }
 
     private static bool IsPath(string source) => source[0] is '/' or '.' or '~';

@@ -603,7 +603,8 @@ internal static class ServiceView
 
     /// <summary>
     /// Docker's mount object, omitempty as its Go type: no Source when there is none (a tmpfs), no
-    /// ReadOnly when false; VolumeOptions and TmpfsOptions only when something in them is set.
+    /// ReadOnly when false; BindOptions, VolumeOptions and TmpfsOptions only when something in them is set
+    /// (BindOptions once a propagation or bind-recursive=disabled was given, with docker's rprivate when no propagation was).
     /// </summary>
     private static JsonObject MountJson(MountSpec m)
     {
@@ -612,13 +613,32 @@ internal static class ServiceView
         Json.AddText(json, "Target", m.Target);
         Json.AddFlag(json, "ReadOnly", m.ReadOnly);
 
-        if (m.VolumeNoCopy || m.VolumeLabels.Count > 0)
+        if (m.BindPropagation is not null || m.BindNonRecursive)
+        {
+            var bind = new JsonObject { ["Propagation"] = MountPropagations.Name(m.Propagation) };
+            Json.AddFlag(bind, "NonRecursive", m.BindNonRecursive);
+            json["BindOptions"] = bind;
+        }
+
+        if (m.VolumeNoCopy || m.VolumeLabels.Count > 0 || m.VolumeDriver.Length > 0 || m.VolumeOptions.Count > 0)
         {
             var volume = new JsonObject();
             Json.AddFlag(volume, "NoCopy", m.VolumeNoCopy);
             if (m.VolumeLabels.Count > 0)
             {
                 volume["Labels"] = Map(m.VolumeLabels);
+            }
+
+            if (m.VolumeDriver.Length > 0 || m.VolumeOptions.Count > 0)
+            {
+                // docker's DriverConfig: the name given (empty when only options were), the options when there are any.
+                var driver = new JsonObject { ["Name"] = m.VolumeDriver };
+                if (m.VolumeOptions.Count > 0)
+                {
+                    driver["Options"] = Map(m.VolumeOptions);
+                }
+
+                volume["DriverConfig"] = driver;
             }
 
             json["VolumeOptions"] = volume;

@@ -1,3 +1,5 @@
+using MountPropagation = ProtoSwarm.Contracts.MountPropagation;
+
 namespace ProtoSwarm.Containers.Runtime;
 
 /// <summary>Everything needed to run one container on this node, already resolved from the task and
@@ -77,8 +79,8 @@ public enum ContainerMountKind
 
 /// <summary>
 /// One mount of a container, resolved on this node. Bind: <see cref="Source"/> is a host path (a file
-/// or a directory; the target is made of the same kind), MS_BIND|MS_REC, then remounted read-only when
-/// asked. Tmpfs: nosuid, nodev, noexec as docker mounts one, with a size in bytes (0: the kernel's
+/// or a directory; the target is made of the same kind), MS_BIND|MS_REC (MS_BIND alone when
+/// <see cref="NonRecursive"/>), then remounted read-only when asked, then given its <see cref="Propagation"/>. Tmpfs: nosuid, nodev, noexec as docker mounts one, with a size in bytes (0: the kernel's
 /// default) and a mode (0: 1777). The target is resolved inside the root, so a symlink in the image
 /// never leads it out.
 /// </summary>
@@ -90,9 +92,13 @@ public sealed record ContainerMount
     public bool ReadOnly { get; init; }
     public long TmpfsSizeBytes { get; init; }
     public int TmpfsMode { get; init; }
+    /// <summary>A bind's propagation (docker's bind-propagation); a slave or shared one makes the container's copy of the node's mounts rslave.</summary>
+    public MountPropagation Propagation { get; init; }
+    /// <summary>Docker's bind-recursive=disabled: the mounts under the source stay out.</summary>
+    public bool NonRecursive { get; init; }
 
-    public static ContainerMount Bind(string source, string target, bool readOnly = false) =>
-        new() { Kind = ContainerMountKind.Bind, Source = source, Target = target, ReadOnly = readOnly };
+    public static ContainerMount Bind(string source, string target, bool readOnly = false, MountPropagation propagation = MountPropagation.RPrivate, bool nonRecursive = false) =>
+        new() { Kind = ContainerMountKind.Bind, Source = source, Target = target, ReadOnly = readOnly, Propagation = propagation, NonRecursive = nonRecursive };
 
     public static ContainerMount Tmpfs(string target, long sizeBytes = 0, int mode = 0, bool readOnly = false) =>
         new() { Kind = ContainerMountKind.Tmpfs, Target = target, TmpfsSizeBytes = sizeBytes, TmpfsMode = mode, ReadOnly = readOnly };

@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using ProtoSwarm.ContainerInit;
 using ProtoSwarm.Containers.Runtime.Cgroups;
+using MountPropagation = ProtoSwarm.Contracts.MountPropagation;
 
 namespace ProtoSwarm.Containers.Runtime;
 
@@ -133,6 +134,9 @@ internal static partial class InitConfigBuilder
                 case ContainerMountKind.Bind when !sys.DirectoryExists(mount.Source) && !sys.FileExists(mount.Source):
                     problems.Add($"invalid mount config for type \"bind\": bind source path does not exist: {mount.Source}");
                     break;
+                case ContainerMountKind.Bind when PropagationProblem(mount, sys) is { } problem:
+                    problems.Add(problem);
+                    break;
                 case ContainerMountKind.Tmpfs when mount.TmpfsSizeBytes < 0 || mount.TmpfsMode is < 0 or > 0xFFF:
                     problems.Add($"invalid mount config for type \"tmpfs\": size {mount.TmpfsSizeBytes} or mode {Convert.ToString(mount.TmpfsMode, 8)} out of range");
                     break;
@@ -144,6 +148,40 @@ internal static partial class InitConfigBuilder
             }
         }
     }
+
+    /// <summary>
+    /// Docker's rule for a shared or slave bind: the node's mount holding the source must itself be shared (for a
+    /// slave, shared or a slave), or nothing would ever propagate and the option would be silently void.
+    /// </summary>
+    private static string? PropagationProblem(ContainerMount mount, ISyscalls sys)
+    {
+        var (needsShared, needsSlave) = mount.Propagation switch
+        {
+            MountPropagation.Shared or MountPropagation.RShared => (true, false),
+            MountPropagation.Slave or MountPropagation.RSlave => (false, true),
+            _ => (false, false),
+        };
+        if (!needsShared && !needsSlave)
+        {
+            return null;
+        }
+
+        if (MountInfo.Containing(sys.ReadFile("/proc/self/mountinfo"), mount.Source) is not { } holder)
+        {
+            return $"bind {mount.Source}: the mount holding it is not in /proc/self/mountinfo";
+        }
+
+        var word = ProtoSwarm.Contracts.MountPropagations.Name(mount.Propagation);
+        return needsShared && !holder.Shared
+            ? $"path {mount.Source} is mounted on {holder.MountPoint} but it is not a shared mount: bind-propagation={word} needs it shared on the node (mount --make-rshared {holder.MountPoint})"
+            : needsSlave && !holder.Shared && !holder.Slave
+                ? $"path {mount.Source} is mounted on {holder.MountPoint} but it is not a shared or slave mount: bind-propagation={word} needs it shared on the node (mount --make-rshared {holder.MountPoint})"
+                : null;
+    }
+
+    /// <summary>rslave when a bind wants the node's mounts to keep arriving (a slave or shared one), otherwise rprivate.</summary>
+    internal static string RootPropagation(IReadOnlyList<ContainerMount> mounts) =>
+        mounts.Any(m => m.Kind == ContainerMountKind.Bind && m.Propagation is not (MountPropagation.RPrivate or MountPropagation.Private)) ? "rslave" : "rprivate";
 
     /// <summary>tmpfs mount data: the size in bytes and the mode in octal, as tmpfs reads them; empty for the kernel's defaults.</summary>
     internal static string? TmpfsData(ContainerMount mount)
@@ -203,8 +241,11 @@ internal static partial class InitConfigBuilder
                 Source = m.Source,
                 Target = m.Target,
                 ReadOnly = m.ReadOnly,
+                Propagation = ProtoSwarm.Contracts.MountPropagations.Name(m.Propagation),
+                NonRecursive = m.NonRecursive,
                 Data = m.Kind == ContainerMountKind.Tmpfs ? TmpfsData(m) : null,
             })],
+            RootPropagation = RootPropagation(spec.Mounts),
             CgroupProcs = [.. cgroups.ProcsFiles],
             CgroupMounts = [.. CgroupMounts(spec.Mounts, cgroupView ?? [])],
             User = spec.User,

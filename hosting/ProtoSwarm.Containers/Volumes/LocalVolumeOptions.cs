@@ -1,5 +1,5 @@
-using System.Collections.Immutable;
 using System.Net;
+using ProtoSwarm.Contracts;
 
 namespace ProtoSwarm.Containers.Volumes;
 
@@ -18,9 +18,6 @@ public sealed record LocalVolumeOptions(string Type, string Device, ulong Flags,
 
     /// <summary>The propagation flags: applied by a mount of their own after the volume's (mount(2) takes them alone).</summary>
     internal const ulong Propagation = MS_UNBINDABLE | MS_PRIVATE | MS_SLAVE | MS_SHARED;
-
-    /// <summary>The keys the local driver takes, as docker's.</summary>
-    public static readonly ImmutableArray<string> Keys = ["type", "device", "o"];
 
     // mount(8)'s flag words: each sets (or, for its opposite, clears) a flag; every other word of `o` is the filesystem's.
     private static readonly Dictionary<string, (bool Clear, ulong Flag)> FlagWords = new(StringComparer.Ordinal)
@@ -44,35 +41,8 @@ public sealed record LocalVolumeOptions(string Type, string Device, ulong Flags,
         ["slave"] = (false, MS_SLAVE), ["rslave"] = (false, MS_SLAVE | MS_REC),
     };
 
-    /// <summary>What is wrong with the options, as docker's local driver says it, with what to do; null when they are right (none is right).</summary>
-    public static string? Problem(IReadOnlyDictionary<string, string> options)
-    {
-        if (options.Keys.FirstOrDefault(k => !Keys.Contains(k)) is { } unknown)
-        {
-            return $"invalid option: \"{unknown}\": the local driver takes type, device and o (as `mount -t TYPE -o O DEVICE`)";
-        }
-
-        // docker's local driver: a device needs its type and a type its device; o needs both.
-        foreach (var (key, needs) in new[] { ("device", "type"), ("type", "device"), ("o", "device"), ("o", "type") })
-        {
-            if (options.ContainsKey(key) && !options.ContainsKey(needs))
-            {
-                return $"missing required option: \"{needs}\" (given with \"{key}\"): write e.g. -o type=tmpfs -o device=tmpfs, or -o type=none -o o=bind -o device=/path";
-            }
-        }
-
-        if (options.TryGetValue("type", out var type) && (type.Length == 0 || type.Any(c => char.IsWhiteSpace(c) || c == ',')))
-        {
-            return $"invalid option: type \"{type}\" is not a filesystem type (tmpfs, nfs, none with o=bind, ...)";
-        }
-
-        if (options.TryGetValue("device", out var device) && device.Length == 0)
-        {
-            return "invalid option: device is empty: give what to mount (tmpfs, a path for o=bind, :/export for nfs)";
-        }
-
-        return null;
-    }
+    /// <summary>What is wrong with the options, with what to write; null when they are right (<see cref="LocalVolumeDriver.Problem"/>).</summary>
+    public static string? Problem(IReadOnlyDictionary<string, string> options) => LocalVolumeDriver.Problem(options);
 
     /// <summary>The mount the options describe, or null when they describe none (a plain directory). Call <see cref="Problem"/> first.</summary>
     public static LocalVolumeOptions? From(IReadOnlyDictionary<string, string> options)

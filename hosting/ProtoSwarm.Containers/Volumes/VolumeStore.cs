@@ -251,14 +251,14 @@ public sealed class VolumeStore
             throw new VolumeStoreException(RejectCode.InvalidArgument, $"invalid mount config for type \"bind\": bind source path does not exist: {mount.Source}");
         }
 
-        return ContainerMount.Bind(mount.Source, mount.Target, mount.ReadOnly);
+        return ContainerMount.Bind(mount.Source, mount.Target, mount.ReadOnly, mount.Propagation, mount.BindNonRecursive);
     }
 
     private ContainerMount VolumeMount(string containerId, MountSpec mount, IReadOnlyList<string> imageLayers, List<string> acquired)
     {
         var anonymous = mount.Source.Length == 0;
         var name = anonymous ? RandomName() : mount.Source;
-        var volume = Exists(name) ? Read(name) : CreateLocked(name, mount.VolumeLabels, anonymous ? containerId : null, options: null);
+        var volume = Exists(name) ? Read(name) : CreateLocked(name, mount.VolumeLabels, anonymous ? containerId : null, mount.VolumeOptions);
         Directory.CreateDirectory(Path.Join(_directory, name, UsersDir));
         File.WriteAllBytes(Path.Join(_directory, name, UsersDir, containerId), []);
         acquired.Add(name);

@@ -323,19 +323,66 @@ public class ServiceFlagsTests
         var mount = ServiceFlags.Mount("--mount", "type=volume,source=pgdata,target=/var/lib/pg,volume-nocopy,volume-label=app=db,volume-label=tier=back,volume-driver=local").Value;
 
         Assert.Equal(
-            new MountSpec(MountType.Volume, "pgdata", "/var/lib/pg", VolumeNoCopy: true, VolumeLabels: ImmutableSortedDictionary<string, string>.Empty.Add("app", "db").Add("tier", "back")),
+            new MountSpec(MountType.Volume, "pgdata", "/var/lib/pg", VolumeNoCopy: true, VolumeLabels: ImmutableSortedDictionary<string, string>.Empty.Add("app", "db").Add("tier", "back"), VolumeDriver: "local"),
             mount);
         Assert.True(ServiceFlags.Mount("--mount", "target=/anon").IsValid);
         Assert.False(ServiceFlags.Mount("--mount", "src=v1,target=/d,volume-nocopy=false").Value.VolumeNoCopy);
     }
 
+    [Fact]
+    public void Mount_Reads_The_Local_Drivers_Options_With_Commas_In_A_Quoted_Field()
+    {
+        var mount = ServiceFlags.Mount("--mount", "type=volume,source=share,target=/share,volume-driver=local,volume-opt=type=nfs,\"volume-opt=o=addr=10.0.0.5,rw,nfsvers=4\",volume-opt=device=:/export").Value;
+
+        Assert.Equal("local", mount.VolumeDriver);
+        Assert.Equal(["device=:/export", "o=addr=10.0.0.5,rw,nfsvers=4", "type=nfs"], mount.VolumeOptions.Select(o => $"{o.Key}={o.Value}"));
+        Assert.Equal(mount, ServiceFlags.Mount("--mount", "type=volume,source=share,target=/share,volume-driver=local,volume-opt=device=:/export,volume-opt=type=nfs,\"volume-opt=o=addr=10.0.0.5,rw,nfsvers=4\"").Value);
+        Assert.NotEqual(mount, mount with { VolumeOptions = mount.VolumeOptions.SetItem("o", "addr=10.0.0.6") });
+    }
+
     [Theory]
+    [InlineData("a,b", new[] { "a", "b" })]
+    [InlineData(" a , \"b,c\" ,d", new[] { "a", "b,c", "d" })]
+    [InlineData("\"say \"\"hi\"\"\",x", new[] { "say \"hi\"", "x" })]
+    [InlineData("a=\"b\"", new[] { "a=\"b\"" })]
+    public void Flag_Fields_Are_Read_As_Csv(string value, string[] fields)
+    {
+        Assert.Equal(fields, ServiceFlags.CsvFields(value));
+    }
+
+    [Theory]
+    [InlineData("type=bind,source=/srv,target=/d,bind-propagation=rshared", MountPropagation.RShared, false)]
+    [InlineData("type=bind,source=/srv,target=/d,bind-propagation=SLAVE", MountPropagation.Slave, false)]
+    [InlineData("type=bind,source=/srv,target=/d,bind-propagation=rprivate", MountPropagation.RPrivate, false)]
+    [InlineData("type=bind,source=/srv,target=/d,bind-nonrecursive", null, true)]
+    [InlineData("type=bind,source=/srv,target=/d,bind-nonrecursive=false", null, false)]
+    [InlineData("type=bind,source=/srv,target=/d,bind-recursive=disabled,bind-propagation=private", MountPropagation.Private, true)]
+    [InlineData("type=bind,source=/srv,target=/d,bind-recursive=enabled", null, false)]
+    public void Mount_Reads_Bind_Propagation_And_Recursion_Keeping_Only_A_Given_Propagation(string text, MountPropagation? propagation, bool nonRecursive)
+    {
+        Assert.Equal(
+            new MountSpec(MountType.Bind, "/srv", "/d") { BindPropagation = propagation, BindNonRecursive = nonRecursive },
+            ServiceFlags.Mount("--mount", text).Value);
+    }
+
+    [Theory]
+    [InlineData("type=bind,source=/srv,target=/t,bind-propagation=both", "bind-propagation 'both' is not a propagation; use rprivate, private, rshared, shared, rslave or slave")]
+    [InlineData("type=bind,source=/srv,target=/t,bind-propagation", "'bind-propagation' has no value")]
+    [InlineData("type=volume,source=v1,target=/t,bind-propagation=rshared", "bind-propagation is for type=bind, not type=volume")]
+    [InlineData("type=tmpfs,target=/t,bind-recursive=disabled", "bind-recursive is for type=bind, not type=tmpfs")]
+    [InlineData("type=bind,source=/srv,target=/t,bind-recursive=sometimes", "bind-recursive 'sometimes' is not a choice; use enabled")]
+    [InlineData("type=bind,source=/srv,target=/t,readonly,bind-recursive=writable", "bind-recursive=writable is not supported by ProtoSwarm's nodes")]
+    [InlineData("type=bind,source=/srv,target=/t,bind-nonrecursive=perhaps", "bind-nonrecursive takes true or false, not 'perhaps'")]
     [InlineData("type=tmpfs,target=/t,tmpfs-size=lots", "tmpfs-size 'lots' is not a size")]
     [InlineData("type=tmpfs,target=/t,tmpfs-mode=999", "tmpfs-mode '999' is not an octal file mode")]
     [InlineData("type=volume,source=v1,target=/t,tmpfs-size=1m", "tmpfs-size is for type=tmpfs, not type=volume")]
     [InlineData("type=bind,source=/srv,target=/t,volume-nocopy", "volume-nocopy is for type=volume, not type=bind")]
     [InlineData("type=volume,source=v1,target=/t,volume-driver=nfs", "volume-driver 'nfs' is not available")]
-    [InlineData("type=volume,source=v1,target=/t,volume-opt=type=nfs", "volume-opt is not supported")]
+    [InlineData("type=volume,source=v1,target=/t,volume-opt=type=nfs", "missing required option: \"device\" (given with \"type\")")]
+    [InlineData("type=volume,source=v1,target=/t,volume-opt=size=1m", "invalid option: \"size\"")]
+    [InlineData("type=volume,source=v1,target=/t,volume-opt=type", "volume-opt 'type' is not KEY=VALUE")]
+    [InlineData("type=bind,source=/srv,target=/t,volume-opt=type=tmpfs", "volume-opt is for type=volume, not type=bind")]
+    [InlineData("type=volume,source=v1,target=/t,\"volume-opt=o=a,b", "a quote is not closed")]
     [InlineData("type=volume,source=v1,target=/t,colour=red", "'colour' is not a mount option")]
     [InlineData("type=volume,source=v1,target=/t,readonly=maybe", "readonly takes true or false, not 'maybe'")]
     [InlineData("type=volume,source=v1,target=/", "the target cannot be '/'")]

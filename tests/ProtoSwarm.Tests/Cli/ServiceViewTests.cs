@@ -299,6 +299,51 @@ public class ServiceViewTests
     }
 
     [Fact]
+    public void Inspect_Shows_Bind_Options_As_Docker_Once_A_Propagation_Or_Non_Recursion_Was_Given()
+    {
+        var container = new ContainerSpec("nginx:1.27",
+            Mounts:
+            [
+                new MountSpec(MountType.Bind, "/a", "/a"),
+                new MountSpec(MountType.Bind, "/b", "/b") { BindPropagation = MountPropagation.RShared },
+                new MountSpec(MountType.Bind, "/c", "/c") { BindNonRecursive = true },
+                new MountSpec(MountType.Bind, "/d", "/d") { BindPropagation = MountPropagation.Slave, BindNonRecursive = true },
+            ]);
+        var spec = Spec() with { TaskTemplate = Spec().TaskTemplate with { Container = container } };
+
+        var json = ServiceView.Inspect(new ServiceDetails(Service(spec: spec), new ServiceReplicas(1, 1)));
+
+        Assert.Equal(
+            """[{"Type":"bind","Source":"/a","Target":"/a"},"""
+            + """{"Type":"bind","Source":"/b","Target":"/b","BindOptions":{"Propagation":"rshared"}},"""
+            + """{"Type":"bind","Source":"/c","Target":"/c","BindOptions":{"Propagation":"rprivate","NonRecursive":true}},"""
+            + """{"Type":"bind","Source":"/d","Target":"/d","BindOptions":{"Propagation":"slave","NonRecursive":true}}]""",
+            Json.Line(json["Spec"]!["TaskTemplate"]!["ContainerSpec"]!["Mounts"]));
+    }
+
+    [Fact]
+    public void Inspect_Shows_A_Volume_Mounts_Driver_Config_As_Docker()
+    {
+        var options = ImmutableSortedDictionary<string, string>.Empty.Add("type", "tmpfs").Add("device", "tmpfs");
+        var container = new ContainerSpec("nginx:1.27",
+            Mounts:
+            [
+                new MountSpec(MountType.Volume, "a", "/a", VolumeDriver: "local", VolumeOptions: options),
+                new MountSpec(MountType.Volume, "b", "/b", VolumeOptions: options),
+                new MountSpec(MountType.Volume, "c", "/c", VolumeDriver: "local"),
+            ]);
+        var spec = Spec() with { TaskTemplate = Spec().TaskTemplate with { Container = container } };
+
+        var json = ServiceView.Inspect(new ServiceDetails(Service(spec: spec), new ServiceReplicas(1, 1)));
+
+        Assert.Equal(
+            """[{"Type":"volume","Source":"a","Target":"/a","VolumeOptions":{"DriverConfig":{"Name":"local","Options":{"device":"tmpfs","type":"tmpfs"}}}},"""
+            + """{"Type":"volume","Source":"b","Target":"/b","VolumeOptions":{"DriverConfig":{"Name":"","Options":{"device":"tmpfs","type":"tmpfs"}}}},"""
+            + """{"Type":"volume","Source":"c","Target":"/c","VolumeOptions":{"DriverConfig":{"Name":"local"}}}]""",
+            Json.Line(json["Spec"]!["TaskTemplate"]!["ContainerSpec"]!["Mounts"]));
+    }
+
+    [Fact]
     public void Inspect_Leaves_Out_Zero_Mount_Health_And_Restart_Fields_As_Dockers_Omitempty()
     {
         var container = new ContainerSpec("nginx:1.27",

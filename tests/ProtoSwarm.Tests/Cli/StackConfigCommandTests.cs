@@ -311,6 +311,36 @@ public sealed class StackConfigCommandTests : IDisposable
         Assert.Contains("      PORT: \"8080\"\n", output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Config_Prints_Modes_As_Docker_Loads_Them_And_A_Short_Volumes_Propagation_In_Long_Form()
+    {
+        File("secret", "token.txt");
+        var path = File("""
+            services:
+              web:
+                image: nginx
+                volumes: ["/srv:/srv:ro,rslave"]
+                secrets:
+                  - source: token
+                    mode: 0440
+                  - source: token
+                    target: again
+                    mode: "${STACK_CONFIG_TEST_UNSET:-0440}"
+            secrets:
+              token:
+                file: ./token.txt
+            """, "modes.yml");
+
+        var (code, output, error) = await RunAsync(NoNode(), "stack", "config", "-c", path);
+
+        Assert.Equal(0, code);
+        Assert.Contains("decimal 440 (0670)", error, StringComparison.Ordinal);
+        // YAML 1.1's octal 0440 is 288; a variable's "0440" is Atoi's 440, as docker's loader casts it.
+        Assert.Contains("        mode: 288\n", output, StringComparison.Ordinal);
+        Assert.Contains("        mode: 440\n", output, StringComparison.Ordinal);
+        Assert.Contains("        read_only: true\n        bind:\n          propagation: rslave\n", output, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(0L, "0s")]
     [InlineData(10 * TimeSpan.TicksPerSecond, "10s")]

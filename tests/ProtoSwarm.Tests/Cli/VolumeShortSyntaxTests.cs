@@ -22,10 +22,14 @@ public class VolumeShortSyntaxTests
         { "/ctr", new MountSpec(MountType.Volume, "", "/ctr") },
         // A one-character key: the volume's name on the swarm is STACK_v, which docker's rule takes.
         { "v:/v", new MountSpec(MountType.Volume, "v", "/v") },
-        // Options docker's volumespec does not know are ignored, as docker ignores them; rprivate is what nodes make.
+        // Options docker's volumespec does not know are ignored, as docker ignores them; a propagation is kept, the last one given.
         { "vol:/data:rx", new MountSpec(MountType.Volume, "vol", "/data") },
         { "/tmp:/t:cached", new MountSpec(MountType.Bind, "/tmp", "/t") },
-        { "/srv:/s:ro,z,delegated,rprivate", new MountSpec(MountType.Bind, "/srv", "/s", ReadOnly: true) },
+        { "/srv:/s:ro,z,delegated,rprivate", new MountSpec(MountType.Bind, "/srv", "/s", ReadOnly: true) { BindPropagation = MountPropagation.RPrivate } },
+        { "/srv:/data:ro,rslave", new MountSpec(MountType.Bind, "/srv", "/data", ReadOnly: true) { BindPropagation = MountPropagation.RSlave } },
+        { "/mnt/media:/media:rshared", new MountSpec(MountType.Bind, "/mnt/media", "/media") { BindPropagation = MountPropagation.RShared } },
+        { "./m:/m:slave,shared", new MountSpec(MountType.Bind, "/home/ann/app/m", "/m") { BindPropagation = MountPropagation.Shared } },
+        { "~/p:/p:private", new MountSpec(MountType.Bind, "/home/ann/p", "/p") { BindPropagation = MountPropagation.Private } },
     };
 
     [Theory]
@@ -45,7 +49,6 @@ public class VolumeShortSyntaxTests
     [InlineData("vol:data", "the target 'data' is not an absolute path")]
     [InlineData("vol:/", "the target cannot be '/'")]
     [InlineData("vol:/data:rshared", "propagation 'rshared' is for bind mounts")]
-    [InlineData("/srv:/data:ro,rslave", "propagation 'rslave' is not supported: ProtoSwarm's nodes make every bind mount rprivate")]
     [InlineData("-vol:/data", "'-vol' is not a volume key")]
     [InlineData("v@l:/data", "'v@l' is not a volume key")]
     [InlineData("./conf:/etc/app:nocopy", "nocopy is for named volumes")]

@@ -61,8 +61,25 @@ internal static class CgroupDrivers
     }
 }
 
-internal sealed record MountInfo(string Root, string MountPoint, string FsType, IReadOnlyList<string> SuperOptions)
+/// <summary>One line of /proc/self/mountinfo; the optional fields ("shared:7", "master:7") say its propagation.</summary>
+internal sealed record MountInfo(string Root, string MountPoint, string FsType, IReadOnlyList<string> SuperOptions, IReadOnlyList<string>? OptionalFields = null)
 {
+    public bool Shared => OptionalFields?.Any(f => f.StartsWith("shared:", StringComparison.Ordinal)) == true;
+
+    public bool Slave => OptionalFields?.Any(f => f.StartsWith("master:", StringComparison.Ordinal)) == true;
+
+    /// <summary>The mount that holds <paramref name="path"/>: the deepest mount point at or above it, the last listed of those stacked on one point (the one seen).</summary>
+    public static MountInfo? Containing(string text, string path)
+    {
+        var full = "/" + path.Trim('/');
+        return Parse(text)
+            .Where(m => m.MountPoint == "/" || full == m.MountPoint || full.StartsWith(m.MountPoint + "/", StringComparison.Ordinal))
+            .Select((m, i) => (Mount: m, Order: i))
+            .OrderByDescending(m => m.Mount.MountPoint.Length).ThenByDescending(m => m.Order)
+            .Select(m => m.Mount)
+            .FirstOrDefault();
+    }
+
     // "36 35 98:0 /root /mnt rw,noatime master:1 - ext3 /dev/root rw,errors=continue"
     public static List<MountInfo> Parse(string text)
     {
@@ -75,7 +92,7 @@ internal sealed record MountInfo(string Root, string MountPoint, string FsType, 
             {
                 continue;
             }
-            result.Add(new MountInfo(Unescape(fields[3]), Unescape(fields[4]), fields[dash + 1], fields[dash + 3].Split(',')));
+            result.Add(new MountInfo(Unescape(fields[3]), Unescape(fields[4]), fields[dash + 1], fields[dash + 3].Split(','), fields[6..dash]));
         }
         return result;
     }

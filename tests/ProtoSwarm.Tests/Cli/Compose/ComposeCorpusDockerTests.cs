@@ -26,8 +26,7 @@ public sealed class ComposeCorpusDockerTests
         ["bad-image.yml"] = "the daemon refuses an invalid image reference",
         ["long-service-name.yml"] = "the managers refuse the service's name (STACK_SERVICE, a DNS label)",
         ["managers-checks.yml"] = "the managers' check of each service spec (ServiceSpecValidator, which stack config runs here)",
-        // Not refused by docker at all: its local volume driver takes mount options; ProtoSwarm's nodes have none.
-        ["volume-driver-opts.yml"] = "accepted by docker; refused here, where it would have made an empty volume",
+        ["volume-driver-opts.yml"] = "docker's local driver refuses options without a device when a node creates the volume (missing required option)",
         // docker encrypts (IPsec) and takes a chosen VNI; ProtoSwarm's overlays would run without either, silently.
         ["network-driver-opts.yml"] = "accepted by docker; refused here, where overlays are not encrypted and the VXLAN id is the swarm's to allocate",
         // Docker's loader checks neither: its daemon takes any log driver it has a plugin for, and swarmkit any DNS text.

@@ -26,6 +26,30 @@ public sealed class ComposeLoaderTests : IDisposable
     }
 
     [Fact]
+    public void A_Volumes_Driver_Opts_Go_With_Every_Mount_Of_It_As_Dockers_Driver_Config()
+    {
+        var result = LoadText("""
+            services:
+              app:
+                image: busybox
+                volumes: [share:/share, "plain:/plain"]
+            volumes:
+              share:
+                driver: local
+                driver_opts: {type: nfs, o: "addr=10.0.0.5,rw", device: ":/export"}
+              plain: {}
+            """);
+
+        Assert.Empty(result.Errors);
+        var mounts = result.Stack!.Service("app")!.Spec.TaskTemplate.Container.Mounts;
+        var share = mounts.Single(m => m.Target == "/share");
+        Assert.Equal(("demo_share", "local"), (share.Source, share.VolumeDriver));
+        Assert.Equal(["device=:/export", "o=addr=10.0.0.5,rw", "type=nfs"], share.VolumeOptions.Select(o => $"{o.Key}={o.Value}"));
+        var plain = mounts.Single(m => m.Target == "/plain");
+        Assert.Equal(("", 0), (plain.VolumeDriver, plain.VolumeOptions.Count));
+    }
+
+    [Fact]
     public void The_Voting_App_Becomes_Stack_Services_Named_And_Labelled_As_Docker_Does()
     {
         var stack = LoadValid("voting-app.yml");
@@ -111,8 +135,8 @@ public sealed class ComposeLoaderTests : IDisposable
             [
                 new MountSpec(MountType.Volume, "demo_data", "/var/lib/app", VolumeLabels: Labels(("com.example.backup", "nightly"), (StackModel.NamespaceLabel, "demo"))),
                 new MountSpec(MountType.Bind, Path.Combine(Valid, "conf"), "/etc/app", ReadOnly: true),
-                new MountSpec(MountType.Volume, "app-cache", "/cache", VolumeNoCopy: true, VolumeLabels: Labels((StackModel.NamespaceLabel, "demo"))),
-                new MountSpec(MountType.Bind, "/home/ann/logs", "/logs", ReadOnly: true),
+                new MountSpec(MountType.Volume, "app-cache", "/cache", VolumeNoCopy: true, VolumeLabels: Labels((StackModel.NamespaceLabel, "demo")), VolumeDriver: "local"),
+                new MountSpec(MountType.Bind, "/home/ann/logs", "/logs", ReadOnly: true, BindPropagation: MountPropagation.RPrivate),
                 new MountSpec(MountType.Tmpfs, "", "/scratch", TmpfsSizeBytes: 64 << 20),
                 new MountSpec(MountType.Tmpfs, "", "/run", TmpfsSizeBytes: 16 << 20, TmpfsMode: 1023),
             ],
@@ -646,29 +670,58 @@ public sealed class ComposeLoaderTests : IDisposable
     }
 
     [Fact]
-    public void Volume_Options_Docker_Ignores_Are_Ignored_And_A_Propagation_Other_Than_Rprivate_Is_Refused_With_Why()
+    public void Volume_Options_Docker_Ignores_Are_Ignored_And_A_Bind_Propagation_Is_Kept_In_Both_Syntaxes()
     {
         var result = LoadText("""
             services:
-              web:
-                image: busybox
-                volumes: ["/tmp:/t:cached", "/srv:/s:ro,z", "./d:/d:delegated,rprivate", "data:/data:consistent"]
               bad:
                 image: busybox
-                volumes: ["/tmp:/t:rshared", "data:/data:rprivate"]
+                volumes:
+                  - "data:/data:rprivate"
+                  - type: bind
+                    source: /mnt
+                    target: /mnt
+                    bind:
+                      propagation: sideways
+                  - type: volume
+                    source: data
+                    target: /v
+                    bind:
+                      propagation: rshared
             volumes:
               data: {}
             """);
 
         Assert.Equal(
             [
-                "services.bad.volumes[0]: '/tmp:/t:rshared': propagation 'rshared' is not supported: ProtoSwarm's nodes make every bind mount rprivate; leave it out",
-                "services.bad.volumes[1]: 'data:/data:rprivate': propagation 'rprivate' is for bind mounts, and this is a volume; leave it out",
+                "services.bad.volumes[0]: 'data:/data:rprivate': propagation 'rprivate' is for bind mounts, and this is a volume; leave it out",
+                "services.bad.volumes[1].bind.propagation: propagation 'sideways' is not a propagation; use rprivate, private, rshared, shared, rslave or slave",
+                "services.bad.volumes[2].bind: bind: options are for type: bind, and this mount is type: volume",
             ],
             result.Errors.Select(e => $"{e.Path}: {e.Message}"));
-        var good = LoadText("services:\n  web:\n    image: busybox\n    volumes: [\"/tmp:/t:cached\", \"/srv:/s:ro,z\", \"data:/data:consistent\"]\nvolumes:\n  data: {}\n");
-        var mounts = good.Stack!.Service("web")!.Spec.TaskTemplate.Container.Mounts;
-        Assert.Equal([("/tmp", "/t", false), ("/srv", "/s", true), ("demo_data", "/data", false)], mounts.Select(m => (m.Source, m.Target, m.ReadOnly)));
+        var web = LoadText("""
+            services:
+              web:
+                image: busybox
+                volumes:
+                  - "/tmp:/t:cached"
+                  - "/srv:/s:ro,z,rshared"
+                  - "data:/data:consistent"
+                  - type: bind
+                    source: /mnt/media
+                    target: /media
+                    bind:
+                      propagation: rslave
+                  - type: bind
+                    source: /opt
+                    target: /opt
+            volumes:
+              data: {}
+            """);
+        Assert.Empty(web.Errors.Select(e => e.ToString()));
+        Assert.Equal(
+            [("/tmp", "/t", false, null), ("/srv", "/s", true, MountPropagation.RShared), ("demo_data", "/data", false, null), ("/mnt/media", "/media", false, MountPropagation.RSlave), ("/opt", "/opt", false, (MountPropagation?)null)],
+            web.Stack!.Service("web")!.Spec.TaskTemplate.Container.Mounts.Select(m => (m.Source, m.Target, m.ReadOnly, m.BindPropagation)));
     }
 
     [Fact]
@@ -734,6 +787,93 @@ public sealed class ComposeLoaderTests : IDisposable
         Assert.Empty(result.Errors.Select(e => e.ToString()));
         var spec = result.Stack!.Service("web")!.Spec;
         Assert.Equal((true, true, 3L), (spec.TaskTemplate.Container.ReadOnly, spec.TaskTemplate.Container.TTY, spec.Mode.Replicas));
+    }
+
+    [Theory]
+    [InlineData("update_config: {max_failure_ratio: \"0.25\"}", "services.web.deploy.update_config.max_failure_ratio: expected a number, got the string \"0.25\"; write 0.25 without quotes", 5)]
+    [InlineData("rollback_config: {max_failure_ratio: '1'}", "services.web.deploy.rollback_config.max_failure_ratio: expected a number, got the string \"1\"; write 1 without quotes", 5)]
+    [InlineData("update_config: {max_failure_ratio: 1.5}", "services.web.deploy.update_config.max_failure_ratio: '1.5' is not a ratio; give a number from 0 to 1, e.g. 0.2", 5)]
+    [InlineData("update_config: {max_failure_ratio: a lot}", "services.web.deploy.update_config.max_failure_ratio: expected a number, got \"a lot\"", 5)]
+    [InlineData("update_config:\n        max_failure_ratio: ${HALF}x", "services.web.deploy.update_config.max_failure_ratio: expected a number, got \"0.5x\"", 6)]
+    public void A_Failure_Ratio_Is_A_Number_Written_Plain_As_Dockers_Schema_Takes_It(string line, string expected, int lineNumber)
+    {
+        var result = LoadText($"services:\n  web:\n    image: busybox\n    deploy:\n      {line}\n", new Dictionary<string, string> { ["HALF"] = "0.5" });
+
+        var error = Assert.Single(result.Errors);
+        Assert.Equal(expected, $"{error.Path}: {error.Message}");
+        Assert.Equal(lineNumber, error.Mark.Line);
+    }
+
+    [Fact]
+    public void A_Failure_Ratio_Is_Read_Plain_Or_From_A_Variable_As_Dockers_Loader_Casts_It()
+    {
+        var result = LoadText(
+            "services:\n  web:\n    image: busybox\n    deploy:\n      update_config: {max_failure_ratio: .25}\n      rollback_config: {max_failure_ratio: \"${R}\"}\n  api:\n    image: busybox\n    deploy:\n      update_config:\n        max_failure_ratio: ${ONE}\n      rollback_config: {max_failure_ratio: 5e-1}\n",
+            new Dictionary<string, string> { ["R"] = "0.1", ["ONE"] = "1" });
+
+        Assert.Empty(result.Errors.Select(e => e.ToString()));
+        var web = result.Stack!.Service("web")!.Spec;
+        var api = result.Stack!.Service("api")!.Spec;
+        Assert.Equal((0.25, 0.1, 1.0, 0.5), (web.Update.MaxFailureRatio, web.Rollback.MaxFailureRatio, api.Update.MaxFailureRatio, api.Rollback.MaxFailureRatio));
+    }
+
+    [Theory]
+    [InlineData("0440", 288)]
+    [InlineData("0o440", 288)]
+    [InlineData("440", 440)]
+    [InlineData("0x120", 288)]
+    [InlineData("0_440", 288)]
+    [InlineData("0", 0)]
+    [InlineData("0999", 0)]
+    public void A_Mode_Written_Plain_Is_A_Yaml_1_1_Number_As_Dockers_Yaml_Reader_Takes_It(string mode, int expected)
+    {
+        File.WriteAllText(Path.Combine(_temp, "s.txt"), "s");
+        var result = LoadText($"services:\n  web:\n    image: busybox\n    secrets: [{{source: s, mode: {mode}}}]\n    configs: [{{source: c, mode: {mode}}}]\nsecrets:\n  s: {{file: ./s.txt}}\nconfigs:\n  c: {{file: ./s.txt}}\n");
+
+        if (mode == "0999")
+        {
+            // Not octal, so YAML takes the float 999: past 0777, and said so in octal.
+            Assert.Equal(
+                ["services.web.secrets[0].mode: 01747 is not a file mode; give one from 0 to 0777, such as 0440", "services.web.configs[0].mode: 01747 is not a file mode; give one from 0 to 0777, such as 0440"],
+                result.Errors.Select(e => $"{e.Path}: {e.Message}"));
+            return;
+        }
+
+        Assert.Empty(result.Errors.Select(e => e.ToString()));
+        var container = result.Stack!.Service("web")!.Spec.TaskTemplate.Container;
+        Assert.Equal((expected, expected), (container.Secrets.Single().File.Mode, container.Configs.Single().File.Mode));
+    }
+
+    [Theory]
+    [InlineData("mode: \"0440\"", "services.web.secrets[0].mode: expected a file mode, a number such as 0440, got the string \"0440\"; write 0440 without quotes")]
+    [InlineData("mode: '288'", "services.web.secrets[0].mode: expected a file mode, a number such as 0440, got the string \"288\"; write 288 without quotes")]
+    [InlineData("mode: rw", "services.web.secrets[0].mode: expected a file mode from 0 to 0777 such as 0440, got \"rw\"")]
+    [InlineData("mode: -1", "services.web.secrets[0].mode: -1 is not a file mode; give one from 0 to 0777, such as 0440")]
+    [InlineData("mode: ${OCTAL}", "services.web.secrets[0].mode: expected a whole number from a variable, got \"0o440\": docker reads a variable's mode as a decimal number (Atoi); give the mode in decimal, e.g. 288 for 0440, or write it in the file")]
+    public void A_Mode_Docker_Would_Refuse_Is_Refused_At_Its_Place(string line, string expected)
+    {
+        File.WriteAllText(Path.Combine(_temp, "s.txt"), "s");
+        var result = LoadText($"services:\n  web:\n    image: busybox\n    secrets:\n      - source: s\n        {line}\nsecrets:\n  s: {{file: ./s.txt}}\n", new Dictionary<string, string> { ["OCTAL"] = "0o440" });
+
+        var error = Assert.Single(result.Errors);
+        Assert.Equal(expected, $"{error.Path}: {error.Message}");
+        Assert.Equal((6, 15), (error.Mark.Line, error.Mark.Column));
+    }
+
+    [Fact]
+    public void A_Mode_From_A_Variable_Is_Read_In_Decimal_As_Dockers_Atoi_Reads_It_With_A_Warning_For_A_Leading_Zero()
+    {
+        File.WriteAllText(Path.Combine(_temp, "s.txt"), "s");
+        var result = LoadText(
+            "services:\n  web:\n    image: busybox\n    secrets: [{source: s, mode: \"${ZERO}\"}]\n    configs:\n      - source: c\n        mode: ${DECIMAL}\nsecrets:\n  s: {file: ./s.txt}\nconfigs:\n  c: {file: ./s.txt}\n",
+            new Dictionary<string, string> { ["ZERO"] = "0440", ["DECIMAL"] = "288" });
+
+        Assert.Empty(result.Errors.Select(e => e.ToString()));
+        var container = result.Stack!.Service("web")!.Spec.TaskTemplate.Container;
+        Assert.Equal((440, 288), (container.Secrets.Single().File.Mode, container.Configs.Single().File.Mode));
+        Assert.Equal(
+            ["services.web.secrets[0].mode: the variable gave \"0440\", which docker reads as the decimal 440 (0670), not as 0440: write the mode in the file, or give 288 for 0440"],
+            result.Warnings.Where(w => w.Contains("mode", StringComparison.Ordinal)).ToArray());
     }
 
     private static string[] Attachments(ImmutableArray<NetworkAttachment> networks) =>

@@ -136,4 +136,87 @@ public sealed class MountTests(ContainerFixture fixture) : IDisposable
         Assert.Equal("mounted\n", output);
         Assert.Empty(Directory.EnumerateFileSystemEntries(outside));
     }
+
+    [Theory]
+    [InlineData(MountPropagation.RShared, true)]
+    [InlineData(MountPropagation.RSlave, true)]
+    [InlineData(MountPropagation.Slave, true)]
+    [InlineData(MountPropagation.RPrivate, false)]
+    [InlineData(MountPropagation.Private, false)]
+    public async Task A_Mount_The_Node_Makes_Under_The_Source_After_The_Start_Reaches_A_Shared_Or_Slave_Bind_Only(MountPropagation propagation, bool arrives)
+    {
+        // The source lies on a shared mount, as systemd makes the node's /: docker refuses a shared bind of anything else.
+        var shared = Directory.CreateDirectory(Path.Combine(_host, "shared")).FullName;
+        Shell($"mount -t tmpfs tmpfs {shared} && mount --make-shared {shared} && mkdir -p {shared}/src/late");
+        try
+        {
+            var spec = fixture.Spec("sh", "-c", "echo started; while [ ! -e /in/go ]; do sleep 0.05; done; cat /in/late/marker; grep -c ' /in/late ' /proc/mounts") with
+            {
+                Mounts = [ContainerMount.Bind(shared + "/src", "/in", propagation: propagation)],
+            };
+            await using var container = await LinuxContainer.StartAsync(spec, fixture.Options);
+            await ContainerFixture.WaitForOutputAsync(container, "started");
+
+            Shell($"mount -t tmpfs tmpfs {shared}/src/late && echo arrived > {shared}/src/late/marker && touch {shared}/src/go");
+            await container.WaitAsync().WaitAsync(TimeSpan.FromSeconds(20));
+
+            var output = ContainerFixture.Printed(container.ReadLogs(), ContainerLogStream.Stdout);
+            Assert.Equal(arrives ? "started\narrived\n1\n" : "started\n0\n", output);
+        }
+        finally
+        {
+            Shell($"umount -R {shared}");
+        }
+    }
+
+    [Fact]
+    public async Task A_Non_Recursive_Bind_Leaves_The_Mounts_Under_Its_Source_Out()
+    {
+        var source = Directory.CreateDirectory(Path.Combine(_host, "src")).FullName;
+        Directory.CreateDirectory(Path.Combine(source, "sub"));
+        Shell($"mount -t tmpfs tmpfs {source}/sub && echo under > {source}/sub/marker");
+        try
+        {
+            var spec = fixture.Spec("sh", "-c", "ls /all/sub; ls /top/sub") with
+            {
+                Mounts = [ContainerMount.Bind(source, "/all"), ContainerMount.Bind(source, "/top", nonRecursive: true)],
+            };
+
+            var (exit, output, error) = await fixture.RunAsync(spec);
+
+            Assert.True(exit.ExitCode == 0, error);
+            Assert.Equal("marker\n", output);
+        }
+        finally
+        {
+            Shell($"umount -R {source}/sub");
+        }
+    }
+
+    [Fact]
+    public async Task A_Shared_Bind_Of_A_Source_On_A_Private_Mount_Is_Refused_As_Docker_Does()
+    {
+        var source = Directory.CreateDirectory(Path.Combine(_host, "private")).FullName;
+        Shell($"mount -t tmpfs tmpfs {source} && mount --make-private {source}");
+        try
+        {
+            var spec = fixture.Spec("true") with { Mounts = [ContainerMount.Bind(source, "/data", propagation: MountPropagation.RShared)] };
+
+            var e = await Assert.ThrowsAsync<InvalidContainerSpecificationException>(() => LinuxContainer.StartAsync(spec, fixture.Options));
+
+            Assert.Contains($"path {source} is mounted on {source} but it is not a shared mount", e.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Shell($"umount {source}");
+        }
+    }
+
+    private static void Shell(string command)
+    {
+        using var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("/bin/sh", ["-c", command]) { RedirectStandardError = true })!;
+        var error = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        Assert.True(process.ExitCode == 0, $"{command}: {error}");
+    }
 }

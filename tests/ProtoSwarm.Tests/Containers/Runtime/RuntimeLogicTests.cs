@@ -3,6 +3,7 @@ using System.Text.Json;
 using ProtoSwarm.ContainerInit;
 using ProtoSwarm.Containers.Runtime;
 using ProtoSwarm.Containers.Runtime.Cgroups;
+using MountPropagation = ProtoSwarm.Contracts.MountPropagation;
 
 namespace ProtoSwarm.Tests.Containers.Runtime;
 
@@ -438,6 +439,62 @@ public sealed class RuntimeLogicTests
         Assert.Equal(("bind", "/srv/data", true, null), (config.Mounts[0].Type, config.Mounts[0].Source, config.Mounts[0].ReadOnly, config.Mounts[0].Data));
         Assert.Equal(("tmpfs", "size=1048576,mode=1770"), (config.Mounts[2].Type, config.Mounts[2].Data));
         Assert.Equal("", config.Mounts[1].Data);
+    }
+
+    [Fact]
+    public void A_Shared_Or_Slave_Bind_Needs_A_Shared_Source_Mount_And_Makes_The_Nodes_Mounts_Rslave()
+    {
+        var sys = V1Machine();
+        sys.Directories.UnionWith(["/srv/private", "/srv/shared/in", "/srv/slave"]);
+        sys.Files["/proc/self/mountinfo"] = """
+            22 1 8:1 / / rw,relatime - ext4 /dev/sda1 rw
+            30 22 0:40 / /srv/shared rw shared:7 - tmpfs tmpfs rw
+            31 22 0:41 / /srv/slave rw master:7 - tmpfs tmpfs rw
+            """;
+        ContainerSpecification With(string source, MountPropagation propagation) =>
+            Spec() with { Mounts = [ContainerMount.Bind(source, "/data", propagation: propagation)] };
+
+        Assert.Empty(InitConfigBuilder.Validate(With("/srv/shared/in", MountPropagation.RShared), sys));
+        Assert.Empty(InitConfigBuilder.Validate(With("/srv/slave", MountPropagation.RSlave), sys));
+        Assert.Empty(InitConfigBuilder.Validate(With("/srv/private", MountPropagation.Private), sys));
+        Assert.Equal(
+            ["path /srv/slave is mounted on /srv/slave but it is not a shared mount: bind-propagation=shared needs it shared on the node (mount --make-rshared /srv/slave)"],
+            InitConfigBuilder.Validate(With("/srv/slave", MountPropagation.Shared), sys));
+        Assert.Equal(
+            ["path /srv/private is mounted on / but it is not a shared or slave mount: bind-propagation=slave needs it shared on the node (mount --make-rshared /)"],
+            InitConfigBuilder.Validate(With("/srv/private", MountPropagation.Slave), sys));
+
+        var shared = InitConfigBuilder.Build(
+            Spec() with { Mounts = [ContainerMount.Bind("/srv/shared/in", "/a", propagation: MountPropagation.RShared), ContainerMount.Bind("/srv/private", "/b", nonRecursive: true)] },
+            new ContainerPaths("/state/c1"), new CgroupPlacement([]), "");
+        var plain = InitConfigBuilder.Build(Spec() with { Mounts = [ContainerMount.Bind("/srv/private", "/b", propagation: MountPropagation.Private)] }, new ContainerPaths("/state/c1"), new CgroupPlacement([]), "");
+
+        Assert.Equal("rslave", shared.RootPropagation);
+        Assert.Equal([("rshared", false), ("rprivate", true)], shared.Mounts.Select(m => (m.Propagation, m.NonRecursive)));
+        Assert.Equal("rprivate", plain.RootPropagation);
+        Assert.Equal("private", plain.Mounts[0].Propagation);
+    }
+
+    [Theory]
+    [InlineData("/srv/shared/in/deep", "/srv/shared", true, false)]
+    [InlineData("/srv/shared", "/srv/shared", true, false)]
+    [InlineData("/srv/sharedx", "/", true, false)]
+    [InlineData("/mnt/my dir/x", "/mnt/my dir", false, true)]
+    [InlineData("/srv/twice", "/srv/twice", false, false)]
+    public void The_Mount_Holding_A_Path_Is_The_Deepest_And_Last_Listed(string path, string mountPoint, bool shared, bool slave)
+    {
+        const string Mountinfo = """
+            22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw
+            30 22 0:40 / /srv/shared rw shared:7 - tmpfs tmpfs rw
+            31 22 0:41 / /mnt/my\040dir rw master:7 - tmpfs tmpfs rw
+            32 22 0:42 / /srv/twice rw shared:9 - tmpfs tmpfs rw
+            33 32 0:43 / /srv/twice rw - tmpfs tmpfs rw
+            """;
+
+        var holder = MountInfo.Containing(Mountinfo, path);
+
+        Assert.NotNull(holder);
+        Assert.Equal((mountPoint, shared, slave), (holder.MountPoint, holder.Shared, holder.Slave));
     }
 
     [Fact]

@@ -297,4 +297,30 @@ public sealed class VolumeStoreTests : IDisposable
         Assert.Contains(expected, e.Message, StringComparison.Ordinal);
         Assert.Empty(Store().List());
     }
+
+    [Fact]
+    [Trait("Category", "Privileged")]
+    public void A_Services_Volume_Options_Make_The_Volume_It_Creates_And_An_Anonymous_One_Goes_Unmounted()
+    {
+        var store = Store();
+        var tmpfs = ImmutableSortedDictionary<string, string>.Empty.Add("type", "tmpfs").Add("device", "tmpfs").Add("o", "size=1m");
+        var anonymous = Assert.Single(store.ResolveMounts("t1", [new MountSpec(MountType.Volume, "", "/scratch", VolumeNoCopy: true, VolumeOptions: tmpfs)], []));
+        var named = store.ResolveMounts("t2", [new MountSpec(MountType.Volume, "cache", "/cache", VolumeNoCopy: true, VolumeOptions: tmpfs)], []);
+        try
+        {
+            Assert.True(IsMountPoint(anonymous.Source));
+            Assert.Equal("size=1m", store.Inspect("cache").Options["o"]);
+            Assert.True(IsMountPoint(store.Inspect("cache").Mountpoint));
+        }
+        finally
+        {
+            store.Release("t1");
+            store.Release("t2");
+        }
+
+        Assert.False(IsMountPoint(anonymous.Source));
+        Assert.False(Directory.Exists(anonymous.Source));
+        Assert.False(IsMountPoint(store.Inspect("cache").Mountpoint));
+        Assert.Equal("cache", Assert.Single(store.List()).Name);
+    }
 }

@@ -42,9 +42,9 @@ public sealed class GoTemplate
         ["and", "or", "not", "len", "index", "slice", "print", "printf", "println", "eq", "ne", "lt", "le", "gt", "ge", "html", "js", "urlquery",
          "json", "split", "join", "title", "lower", "upper", "pad", "truncate"], StringComparer.Ordinal);
 
-    /// <summary>docker's functions (its templates package), which a table's title row passes its first argument through.</summary>
-    internal static readonly FrozenSet<string> DockerFunctions = FrozenSet.ToFrozenSet(
-        ["json", "split", "join", "title", "lower", "upper", "pad", "truncate"], StringComparer.Ordinal);
+    /// <summary>docker's functions that a table's title row passes its first argument through (its HeaderFunctions: all but pad, which keeps the columns aligned).</summary>
+    internal static readonly FrozenSet<string> HeaderFunctions = FrozenSet.ToFrozenSet(
+        ["json", "split", "join", "title", "lower", "upper", "truncate"], StringComparer.Ordinal);
 
     private readonly ListNode _root;
 

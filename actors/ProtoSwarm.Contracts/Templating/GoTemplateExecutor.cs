@@ -406,7 +406,7 @@ internal sealed class GoTemplateExecutor
         }
 
         _node = command;
-        if (_header is not null && GoTemplate.DockerFunctions.Contains(name))
+        if (_header is not null && GoTemplate.HeaderFunctions.Contains(name))
         {
             // docker's HeaderFunctions: a table's title row keeps each column's title as it is.
             return values.Count > 0 ? GoValues.Print(values[0], IsMap) : string.Empty;
@@ -564,14 +564,15 @@ internal sealed class GoTemplateExecutor
         return new JsonArray([.. parts.Select(p => (JsonNode?)JsonValue.Create(p))]);
     }
 
-    /// <summary>docker's title (golang.org/x/text cases.Title, NoLower): each word's first letter upper case, the rest as it is.</summary>
+    /// <summary>docker's title (Go's strings.Title): a letter after a separator (not an ASCII letter, digit or underscore, nor a letter or digit) upper case.</summary>
     private static string Title(string text)
     {
         var result = new StringBuilder(text.Length);
         var previous = ' ';
         foreach (var c in text)
         {
-            result.Append(char.IsLetter(c) && !(char.IsLetterOrDigit(previous) || previous is '_' or '\'' or '’') ? char.ToUpperInvariant(c) : c);
+            var separator = previous < 0x80 ? !(char.IsAsciiLetterOrDigit(previous) || previous == '_') : !char.IsLetterOrDigit(previous) && char.IsWhiteSpace(previous);
+            result.Append(separator ? char.ToUpperInvariant(c) : c);
             previous = c;
         }
 
@@ -664,7 +665,6 @@ internal sealed class GoTemplateExecutor
 
     private enum Kind
     {
-        Invalid,
         Nil,
         Bool,
         Int,
@@ -673,10 +673,10 @@ internal sealed class GoTemplateExecutor
         Other,
     }
 
+    /// <summary>A value's kind for comparison; null and a missing value are both Go's nil (eq of the two is true).</summary>
     private static Kind KindOf(object? value) => value switch
     {
-        Missing => Kind.Invalid,
-        null => Kind.Nil,
+        Missing or null => Kind.Nil,
         bool => Kind.Bool,
         long => Kind.Int,
         double => Kind.Float,
@@ -699,7 +699,7 @@ internal sealed class GoTemplateExecutor
             bool truth;
             if (k1 != k2)
             {
-                if (k1 is Kind.Invalid or Kind.Nil || k2 is Kind.Invalid or Kind.Nil)
+                if (k1 == Kind.Nil || k2 == Kind.Nil)
                 {
                     truth = false;
                 }
@@ -714,7 +714,7 @@ internal sealed class GoTemplateExecutor
             }
             else
             {
-                truth = k1 is Kind.Invalid or Kind.Nil || Equals(first, other);
+                truth = k1 == Kind.Nil || Equals(first, other);
             }
 
             if (truth)

@@ -170,7 +170,7 @@ internal static class GoValues
 
     /// <summary>
     /// strconv.FormatFloat for 'e', 'f', 'g' (and upper case): precision -1 is the shortest text that reads back the same;
-    /// %v's 'g' then switches to an exponent below 1e-4 or from 1e21, as Go's fmt does.
+    /// 'g' then switches to an exponent below 1e-4 or from 1e6 (from 10^precision when one is given), as Go's strconv does.
     /// </summary>
     public static string FormatFloat(double value, char verb, int precision)
     {
@@ -251,7 +251,13 @@ internal static class GoValues
             }
         }
 
-        var limit = precision < 0 ? 21 : precision;
+        // strconv's %e-or-%f choice: the exponent against the precision (6 for the shortest form), or the digits there are when fewer.
+        var limit = precision < 0 ? 6 : precision;
+        if (precision >= 0 && limit > digits.Length && digits.Length >= exponent + 1)
+        {
+            limit = digits.Length;
+        }
+
         var sign = value < 0 ? "-" : string.Empty;
         if (exponent < -4 || exponent >= limit)
         {

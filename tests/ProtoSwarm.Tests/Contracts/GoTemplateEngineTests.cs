@@ -180,6 +180,41 @@ public class GoTemplateEngineTests
     [InlineData("truncate_long", "{{truncate .Name 10}}", "web")]
     [InlineData("pipe_upper", "{{.Name | upper}}", "WEB")]
     [InlineData("len_split", "{{len (split .Name \"\")}}", "3")]
+    [InlineData("title_apostrophe", "{{title \"it's a-b c_d été\"}}", "It'S A-B C_d Été")]
+    [InlineData("pipe_to_nothing", "{{.Name | }}", "web")]
+    [InlineData("else_if_chain", "{{if eq .Replicas 1}}one{{else if eq .Replicas 2}}two{{else if eq .Replicas 3}}three{{end}}", "three")]
+    [InlineData("range_else_if", "{{range .NoTags}}x{{else}}{{if .Yes}}y{{end}}{{end}}", "y")]
+    [InlineData("nested_parens", "{{len (index (split (printf \"%s,%s\" .Name .ID) \",\") 1)}}", "6")]
+    [InlineData("var_in_range_scope", "{{$x := \"out\"}}{{range .Tags}}{{$x = .}}{{end}}{{$x}}", "c")]
+    [InlineData("with_dot_pipe", "{{with .Spec}}{{.Role | len}}{{end}}", "7")]
+    [InlineData("printf_v_list_width", "{{printf \"%3v|\" .Nums}}", "[  3   1   2]|")]
+    [InlineData("printf_s_map", "{{printf \"%s\" .Labels}}", "map[com.docker.stack.namespace:st tier:front zone:a]")]
+    [InlineData("printf_d_list", "{{printf \"%d\" .Nums}}", "[3 1 2]")]
+    [InlineData("printf_05s", "{{printf \"%05s\" \"ab\"}}", "000ab")]
+    [InlineData("printf_plus_q", "{{printf \"%+q\" \"é\"}}", "\"\\u00e9\"")]
+    [InlineData("printf_sharp_q", "{{printf \"%#q\" \"a\\\"b\"}}", "`a\"b`")]
+    [InlineData("printf_g_big", "{{printf \"%g\" 1e21}} {{printf \"%g\" 100000.0}} {{printf \"%v\" 123456789.0}}", "1e+21 100000 1.23456789e+08")]
+    [InlineData("printf_e_small", "{{printf \"%.2e\" 0.000123}}", "1.23e-04")]
+    [InlineData("printf_x_neg", "{{printf \"%x\" -255}}", "-ff")]
+    [InlineData("printf_bool_d", "{{printf \"%d\" true}}", "%!d(bool=true)")]
+    [InlineData("print_list_nums", "{{print .Nums 1 \"a\" 2 3}}", "[3 1 2] 1a2 3")]
+    [InlineData("slice_3", "{{slice .Tags 0 1 2}}", "[a]")]
+    [InlineData("trim_comment_only", "a {{- /* x */}} b", "a b")]
+    [InlineData("dollar_decl", "{{$ := 1}}", "")]
+    [InlineData("decl_in_parens", "{{($x := 1)}}{{$x}}", "11")]
+    [InlineData("char_escape", "{{'\\n'}} {{'\\''}}", "10 39")]
+    [InlineData("string_escapes", "{{\"\\x41\\u00e9\\101\"}}", "AéA")]
+    [InlineData("keyword_as_field", "{{.range}}", "<no value>")]
+    [InlineData("not_missing", "{{not .Missing}}", "true")]
+    [InlineData("or_missing_pipe", "{{.Missing | or .Empty}}", "<no value>")]
+    [InlineData("html_nul", "{{html \"a\\x00b\"}}", "a\uFFFDb")]
+    [InlineData("js_unicode", "{{js \"é\\u2028\\u00a0\"}}", "é\\u2028\\u00A0")]
+    [InlineData("urlquery_many", "{{urlquery \"a\" 1 \"b\"}}", "a1b")]
+    [InlineData("println_empty", "{{println}}", "\n")]
+    [InlineData("print_nil", "{{print nil}}", "<nil>")]
+    [InlineData("eq_nil", "{{eq .Null .Missing}}", "true")]
+    [InlineData("field_on_var_missing", "{{$x := .Missing}}{{$x.Foo}}", "<no value>")]
+    [InlineData("range_break_else", "{{range .Tags}}{{break}}{{else}}e{{end}}", "")]
     public void Executes_As_Gos_Text_Template(string name, string template, string expected)
     {
         Assert.True(name.Length > 0);
@@ -214,6 +249,14 @@ public class GoTemplateEngineTests
     [InlineData("err_eq_no_args", "{{eq .Name}}", "error calling eq: missing argument for comparison")]
     [InlineData("err_not_args", "{{not 1 2}}", "wrong number of args for not: want 1 got 2")]
     [InlineData("err_multiline", "line one\n{{.Name}} {{index .Tags 9}}", "error calling index: index out of range: 9")]
+    [InlineData("eq_int_float", "{{eq .Replicas 3.0}}", "error calling eq: incompatible types for comparison")]
+    [InlineData("lt_mixed", "{{lt 1 1.5}}", "error calling lt: incompatible types for comparison")]
+    [InlineData("len_nil", "{{len .Null}}", "error calling len: len of nil pointer")]
+    [InlineData("index_nil", "{{index .Missing 1}}", "error calling index: index of untyped nil")]
+    [InlineData("slice_string_3", "{{slice .Name 0 1 2}}", "error calling slice: cannot 3-index slice a string")]
+    [InlineData("and_no_args", "{{and}}", "wrong number of args for and: want at least 1 got 0")]
+    [InlineData("comment_bad_end", "{{/* x */ .Name}}", "comment ends before closing delimiter")]
+    [InlineData("number_bad", "{{3x}}", "bad number syntax: \"3x\"")]
     public void A_Fault_Is_Placed_And_Explained_As_Go_Does(string name, string template, string reason)
     {
         Assert.True(name.Length > 0);
@@ -274,6 +317,7 @@ public class GoTemplateEngineTests
         var template = GoTemplate.Parse("{{.Name}}\t{{json .Labels}}\t{{join .Ports \", \"}}\t{{upper .Spec.Role}}\t{{printf \"%-6s|\" .ID}}", Options);
 
         Assert.Equal("NAME\tLABELS\tPORTS\tROLE\tID    |", template.ExecuteHeader(field => field.ToUpperInvariant()));
+        Assert.Equal(" NAME  |", GoTemplate.Parse("{{pad .Name 1 2}}|", Options).ExecuteHeader(field => field.ToUpperInvariant()));
     }
 
     [Fact]

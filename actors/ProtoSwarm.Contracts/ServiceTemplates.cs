@@ -1,7 +1,9 @@
+using System.Collections.Frozen;
 using System.Collections.Immutable;
 using System.Globalization;
-using System.Text;
+using System.Text.Json.Nodes;
 using MessagePack;
+using ProtoSwarm.Contracts.Templating;
 
 namespace ProtoSwarm.Contracts;
 
@@ -36,12 +38,12 @@ public sealed record TemplateContext(
 
 /// <summary>
 /// docker's service templates (`--hostname "{{.Node.Hostname}}-{{.Task.Slot}}"`, `--env NODE={{.Node.ID}}`,
-/// `--mount source=data-{{.Task.Slot}},...`): Go template actions over .Service (ID, Name, Labels), .Node
-/// (ID, Hostname, Platform.OS, Platform.Architecture) and .Task (ID, Name, Slot), plus
-/// <c>index .Service.Labels "key"</c>. A task's container spec keeps the templates (`service inspect` shows
-/// them, as docker's); the managers expand them for each task when they send it to its node, where both
-/// are known, as swarm's agent does. Nothing else of Go's template language is taken: anything else is
-/// refused with the reason, at `service create`, never found on a node.
+/// `--mount source=data-{{.Task.Slot}},...`) and templated secrets and configs: Go's text/template
+/// (<see cref="GoTemplate"/>) over swarmkit's context, .Service (ID, Name, Labels), .Node (ID, Hostname,
+/// Platform.OS, Platform.Architecture) and .Task (ID, Name, Slot), with Go's builtins and docker's functions. A
+/// task's container spec keeps the templates (`service inspect` shows them, as docker's); the managers expand
+/// them for each task when they send it to its node, where both are known, as swarm's agent does. A field the
+/// context lacks is an error, as for swarmkit's Go structs, found at `service create` with sample values.
 /// </summary>
 public static class ServiceTemplates
 {
@@ -50,6 +52,11 @@ public static class ServiceTemplates
 
     /// <summary>The functions a templated secret or config may call (<see cref="Expand"/>'s last parameter).</summary>
     public static readonly IReadOnlyList<string> FileFunctions = ["env", "secret", "config"];
+
+    private const string Fields =
+        ".Service.ID, .Service.Name, .Service.Labels, .Node.ID, .Node.Hostname, .Node.Platform.OS, .Node.Platform.Architecture, .Task.ID, .Task.Name, .Task.Slot";
+
+    private static readonly GoTemplateOptions Refusing = Options(null);
 
     /// <summary>
     /// The text with each action replaced; a <see cref="FormatException"/> says what is wrong with one.
@@ -64,38 +71,56 @@ public static class ServiceTemplates
             return text;
         }
 
-        var result = new StringBuilder(text.Length);
-        var at = 0;
-        while (at < text.Length)
+        try
         {
-            var open = text.IndexOf("{{", at, StringComparison.Ordinal);
-            if (open < 0)
-            {
-                result.Append(text, at, text.Length - at);
-                break;
-            }
-
-            var close = text.IndexOf("}}", open + 2, StringComparison.Ordinal);
-            if (close < 0)
-            {
-                throw new FormatException($"{Where(text, open)}: '{{{{' at {open + 1} is never closed with '}}}}'");
-            }
-
-            result.Append(text, at, open - at);
-            try
-            {
-                result.Append(Action(text[(open + 2)..close].Trim().TrimStart('-').TrimEnd('-').Trim(), context, functions));
-            }
-            catch (FormatException e)
-            {
-                throw new FormatException($"{Where(text, open)}: {e.Message}", e);
-            }
-
-            at = close + 2;
+            return GoTemplate.Parse(text, functions is null ? Refusing : Options(functions)).Execute(Data(context));
         }
-
-        return result.ToString();
+        catch (GoTemplateException e)
+        {
+            var where = Where(text, e.Offset);
+            throw new FormatException(
+                e.IsUnknownField ? $"{where}: '{e.Action}' names nothing a service template has; use {Fields}, or index .Service.Labels \"key\" ({e.Reason})"
+                : e.FunctionError is { } function && functions is null ? $"{where}: '{e.Action}': {function.Message}"
+                : e.FunctionError is { } failed ? $"{where}: {failed.Message}"
+                : $"{where}, column {e.Column + 1}: {(e.At is { } at ? $"at <{at}>: " : string.Empty)}{e.Reason}",
+                e);
+        }
     }
+
+    /// <summary>swarmkit's template context for one task, as the JSON the template engine reads: .Task.Slot is a string there, as swarmkit's.</summary>
+    public static JsonObject Data(TemplateContext c) => new()
+    {
+        ["Service"] = new JsonObject
+        {
+            ["ID"] = c.ServiceId,
+            ["Name"] = c.ServiceName,
+            ["Labels"] = new JsonObject(c.ServiceLabels.Select(p => KeyValuePair.Create(p.Key, (JsonNode?)JsonValue.Create(p.Value)))),
+        },
+        ["Node"] = new JsonObject
+        {
+            ["ID"] = c.NodeId,
+            ["Hostname"] = c.NodeHostname,
+            ["Platform"] = new JsonObject { ["OS"] = c.NodeOs, ["Architecture"] = c.NodeArchitecture },
+        },
+        ["Task"] = new JsonObject
+        {
+            ["ID"] = c.TaskId,
+            ["Name"] = c.TaskName,
+            ["Slot"] = c.Slot.ToString(CultureInfo.InvariantCulture),
+        },
+    };
+
+    private static GoTemplateOptions Options(Func<string, string, string>? functions) => new()
+    {
+        StrictFields = true,
+        MapFields = FrozenSet.ToFrozenSet(["Labels"], StringComparer.Ordinal),
+        Functions = FileFunctions.ToFrozenDictionary(
+            name => name,
+            name => functions is null
+                ? (Func<string, string>)(_ => throw new FormatException($"{name} may be called only in a secret's or config's data created with --template-driver golang, not in a service's templates"))
+                : argument => functions(name, argument),
+            StringComparer.Ordinal),
+    };
 
     /// <summary>Whether any field a template may stand in (hostname, environment, mount source and target) holds one.</summary>
     public static bool HasTemplates(ContainerSpec container) =>
@@ -135,63 +160,8 @@ public static class ServiceTemplates
         }
     }
 
-    private static string Action(string action, TemplateContext c, Func<string, string, string>? functions)
-    {
-        var space = action.IndexOf(' ', StringComparison.Ordinal);
-        if (space > 0 && FileFunctions.Contains(action[..space]))
-        {
-            var name = action[..space];
-            var argument = action[(space + 1)..].Trim();
-            if (functions is null)
-            {
-                throw new FormatException(
-                    $"'{{{{{action}}}}}': {name} may be called only in a secret's or config's data created with --template-driver golang, not in a service's templates");
-            }
-
-            if (argument.Length < 2 || !((argument[0] == '"' && argument[^1] == '"') || (argument[0] == '`' && argument[^1] == '`')) || argument[1..^1].Contains('"', StringComparison.Ordinal))
-            {
-                throw new FormatException($"'{{{{{action}}}}}': {name} takes one quoted name, e.g. {{{{{name} \"{(name == "env" ? "HOME" : "app.conf")}\"}}}}");
-            }
-
-            return functions(name, argument[1..^1]);
-        }
-
-        if (action.StartsWith("index ", StringComparison.Ordinal))
-        {
-            var words = action["index ".Length..].Trim().Split(' ', 2, StringSplitOptions.TrimEntries);
-            if (words is [".Service.Labels", var quoted] && quoted.Length >= 2 && quoted[0] == '"' && quoted[^1] == '"')
-            {
-                // Go's index of a missing map key gives the zero value: an empty string.
-                return c.ServiceLabels.GetValueOrDefault(quoted[1..^1], string.Empty);
-            }
-
-            throw new FormatException($"'{{{{{action}}}}}' is not supported; index takes .Service.Labels and a quoted key, e.g. {{{{index .Service.Labels \"tier\"}}}}");
-        }
-
-        return action switch
-        {
-            ".Service.ID" => c.ServiceId,
-            ".Service.Name" => c.ServiceName,
-            ".Service.Labels" => GoMap(c.ServiceLabels),
-            ".Node.ID" => c.NodeId,
-            ".Node.Hostname" => c.NodeHostname,
-            ".Node.Platform.OS" => c.NodeOs,
-            ".Node.Platform.Architecture" => c.NodeArchitecture,
-            ".Task.ID" => c.TaskId,
-            ".Task.Name" => c.TaskName,
-            ".Task.Slot" => c.Slot.ToString(CultureInfo.InvariantCulture),
-            _ => throw new FormatException(
-                $"'{{{{{action}}}}}' names nothing a service template has; use .Service.ID, .Service.Name, .Service.Labels, .Node.ID, .Node.Hostname, " +
-                ".Node.Platform.OS, .Node.Platform.Architecture, .Task.ID, .Task.Name, .Task.Slot or index .Service.Labels \"key\""),
-        };
-    }
-
     /// <summary>Where an action is: the whole template when it is one short line (a hostname, a variable), else its line (a config file).</summary>
     private static string Where(string text, int at) => text.Length <= 200 && !text.Contains('\n', StringComparison.Ordinal)
         ? $"template '{text}'"
         : $"template line {text.AsSpan(0, at).Count('\n') + 1}";
-
-    /// <summary>How Go prints a map[string]string: map[a:1 b:2], keys sorted.</summary>
-    private static string GoMap(ImmutableSortedDictionary<string, string> map) =>
-        $"map[{string.Join(' ', map.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}:{p.Value}"))}]";
 }

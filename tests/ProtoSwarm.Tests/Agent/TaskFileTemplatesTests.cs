@@ -37,6 +37,12 @@ public sealed class TaskFileTemplatesTests : IAsyncLifetime
     [InlineData("{{secret \"db\"}}", "hunter2")]
     [InlineData("{{config \"other.conf\"}} {{config \"/other.conf\"}}", "raw {{.Task.Slot}} raw {{.Task.Slot}}")]
     [InlineData("a: {{.Service.Name}}\nb: {{.Task.Slot}}\n", "a: web\nb: 3\n")]
+    [InlineData("{{if eq .Task.Slot \"1\"}}primary{{else}}replica {{.Task.Slot}}{{end}}", "replica 3")]
+    [InlineData("{{range $k, $v := .Service.Labels}}{{$k}}={{$v}}\n{{end}}", "tier=front\n")]
+    [InlineData("{{with secret \"db\"}}password={{.}}{{end}}", "password=hunter2")]
+    [InlineData("{{env \"X\" | printf \"%q\"}} {{len (env \"UNSET\")}} {{if env \"GONE\"}}set{{else}}empty{{end}}", "\"second\" 3 empty")]
+    [InlineData("{{- range split (env \"X\") \"c\" }}[{{.}}]{{- end }}", "[se][ond]")]
+    [InlineData("{{/* the service */}}{{.Service.Name | upper}}{{\"\\n\"}}", "WEB\n")]
     public void Each_Placeholder_And_Function_Is_Expanded_For_The_Task(string template, string expected)
     {
         var payloads = Holding(Config("cfg-app", "app_conf", template, "golang"), Config("cfg-other", "other", "raw {{.Task.Slot}}"));
@@ -85,7 +91,9 @@ public sealed class TaskFileTemplatesTests : IAsyncLifetime
     [InlineData("a\nb={{config \"nope\"}}", "config app_conf: its template cannot be expanded: template line 2: config target nope not found: the service has configs with targets /app.conf, /other.conf; add it with --config-add source=NAME,target=nope")]
     [InlineData("{{.Service.Nom}}", "config app_conf: its template cannot be expanded: template '{{.Service.Nom}}': '{{.Service.Nom}}' names nothing a service template has")]
     [InlineData("{{.Task.Slot", "is never closed")]
-    [InlineData("{{env HOME}}", "env takes one quoted name")]
+    [InlineData("{{env HOME}}", "function \"HOME\" not defined")]
+    [InlineData("{{range .Service.Labels}}{{.}}", "unexpected EOF")]
+    [InlineData("{{env 1}}", "wrong type for value; expected string; got int")]
     public void A_Template_That_Cannot_Be_Expanded_Is_A_Problem_Naming_The_Config(string template, string expected)
     {
         var payloads = Holding(Config("cfg-app", "app_conf", template, "golang"), Config("cfg-other", "other", "x"));

@@ -117,7 +117,7 @@ public class GoTemplateTests
     [Theory]
     [InlineData("""{{index .Spec.Labels "open}}""")]
     [InlineData("""{{index .Spec.Labels key}}""")]
-    [InlineData("""{{index .Spec.Labels}}""")]
+    [InlineData("""{{index .Spec.Labels "a" "b"c}}""")]
     public void A_Malformed_Index_Is_Refused_With_A_Sentence(string format)
     {
         var error = Assert.Throws<FormatException>(() => GoTemplate.Parse(format));
@@ -202,5 +202,60 @@ public class GoTemplateTests
     {
         Assert.Null(ListingFormat.Parse("yaml", quiet: false, ["ID"], out var error));
         Assert.Contains("use table, json", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("{{range .Endpoint.VirtualIPs}}{{.Addr}} {{end}}", "10.0.0.2/24 10.0.1.2/24 ")]
+    [InlineData("""{{index .Spec.Labels "com.docker.stack.namespace"}}""", "st")]
+    [InlineData("{{if .ManagerStatus}}{{.Hostname}}{{end}}", "node-1")]
+    [InlineData("""{{.Name}}: {{join .Ports ", "}}""", "web: 80/tcp, 443/tcp")]
+    [InlineData("""{{range $i, $v := .Ports}}{{if $i}}, {{end}}{{$v | printf "%q"}}{{end}}""", "\"80/tcp\", \"443/tcp\"")]
+    [InlineData("""{{printf "%-8s|%3d" .Name (len .Ports)}}""", "web     |  2")]
+    [InlineData("""{{range $k, $v := .Spec.Labels}}{{$k}}={{$v}} {{end}}""", "com.docker.stack.namespace=st zone=a ")]
+    [InlineData("""{{with .Spec.Labels.zone}}zone {{.}}{{else}}no zone{{end}}""", "zone a")]
+    [InlineData("""{{if and (eq .Spec.Role "manager") (not .Missing)}}{{upper .Spec.Role}}{{end}}""", "MANAGER")]
+    [InlineData("""{{- /* a comment */ -}} {{.Name}}""", "web")]
+    [InlineData("""{{json .Text}}""", "\"<b> & c\"")]
+    public void The_Go_Template_Language_Of_Operators_Scripts_Works(string format, string expected)
+    {
+        var data = new JsonObject
+        {
+            ["Name"] = "web",
+            ["Hostname"] = "node-1",
+            ["ManagerStatus"] = new JsonObject { ["Leader"] = true },
+            ["Ports"] = new JsonArray("80/tcp", "443/tcp"),
+            ["Text"] = "<b> & c",
+            ["Endpoint"] = new JsonObject { ["VirtualIPs"] = new JsonArray(new JsonObject { ["Addr"] = "10.0.0.2/24" }, new JsonObject { ["Addr"] = "10.0.1.2/24" }) },
+            ["Spec"] = new JsonObject { ["Role"] = "manager", ["Labels"] = new JsonObject { ["zone"] = "a", ["com.docker.stack.namespace"] = "st" } },
+        };
+
+        Assert.Equal(expected, GoTemplate.Parse(format).Execute(data));
+    }
+
+    [Fact]
+    public void A_Fault_While_Executing_Is_The_Commands_Error_Placed_In_The_Template()
+    {
+        var data = new JsonObject { ["Cmd"] = new JsonArray("echo") };
+
+        var e = Assert.Throws<ProtoSwarm.Client.SwarmCommandException>(() => GoTemplate.Parse("{{index .Cmd 5}}").Execute(data));
+
+        Assert.Equal("--format: template: :1:2: executing \"\" at <index .Cmd 5>: error calling index: index out of range: 5", e.Message);
+    }
+
+    [Fact]
+    public void Only_The_Fields_Of_The_Data_Itself_Are_Checked_Not_Those_Read_Inside_A_Range()
+    {
+        var template = GoTemplate.Parse("{{range .Endpoint.VirtualIPs}}{{.Addr}}{{end}} {{$.Name}}");
+
+        Assert.Null(template.CheckFields(["Endpoint", "Name"]));
+        Assert.Equal("--format: there is no field .Name; the fields are .Endpoint.", template.CheckFields(["Endpoint"]));
+    }
+
+    [Fact]
+    public void A_Table_Header_With_Functions_And_Ranges_Keeps_Each_Columns_Title()
+    {
+        var template = GoTemplate.Parse(@"table {{.Name}}\t{{join .Ports "", ""}}\t{{json .Spec.Labels}}\t{{upper .Spec.Role}}");
+
+        Assert.Equal("NAME\tPORTS\tLABELS\tROLE", template.ExecuteHeader(field => field.ToUpperInvariant()));
     }
 }

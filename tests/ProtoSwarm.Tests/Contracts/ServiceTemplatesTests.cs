@@ -24,16 +24,22 @@ public class ServiceTemplatesTests
     [InlineData("T={{index .Service.Labels \"tier\"}}", "T=front")]
     [InlineData("T={{index .Service.Labels \"missing\"}}", "T=")]
     [InlineData("plain", "plain")]
+    [InlineData("{{printf \"%03s\" .Task.Slot}}", "003")]
+    [InlineData("{{if eq .Task.Slot \"3\"}}primary{{else}}replica{{end}}", "primary")]
+    [InlineData("{{.Node.Hostname | upper}}-{{len .Service.Labels}}", "WORKER-1-1")]
+    [InlineData("{{range $k, $v := .Service.Labels}}{{$k}}={{$v}}{{end}}", "tier=front")]
     public void Docker_Placeholders_Expand_For_One_Task_On_One_Node(string text, string expected)
     {
         Assert.Equal(expected, ServiceTemplates.Expand(text, Context));
     }
 
     [Theory]
-    [InlineData("{{.Node.Name}}", "names nothing a service template has")]
+    [InlineData("{{.Node.Name}}", "'{{.Node.Name}}' names nothing a service template has")]
     [InlineData("{{.Task.Slot", "is never closed")]
-    [InlineData("{{index .Node.Labels \"x\"}}", "index takes .Service.Labels and a quoted key")]
-    [InlineData("{{printf \"%d\" 3}}", "names nothing a service template has")]
+    [InlineData("{{index .Node.Labels \"x\"}}", "names nothing a service template has; use .Service.ID")]
+    [InlineData("{{.Task.Slot | nofunc}}", "template '{{.Task.Slot | nofunc}}', column 16: function \"nofunc\" not defined")]
+    [InlineData("{{if .Task.Slot}}x", "column 19: unexpected EOF")]
+    [InlineData("{{index .Service.Labels 1}}", "at <index .Service.Labels 1>: error calling index: value has type int; should be string")]
     public void Anything_Else_Is_Refused_With_The_Reason(string text, string expected)
     {
         var e = Assert.Throws<FormatException>(() => ServiceTemplates.Expand(text, Context));
@@ -98,9 +104,9 @@ public class ServiceTemplatesTests
     }
 
     [Theory]
-    [InlineData("{{env X}}", "env takes one quoted name")]
-    [InlineData("{{env \"X\" \"Y\"}}", "env takes one quoted name")]
-    [InlineData("{{secret}}", "names nothing a service template has")]
+    [InlineData("{{env X}}", "function \"X\" not defined")]
+    [InlineData("{{env \"X\" \"Y\"}}", "wrong number of args for env: want 1 got 2")]
+    [InlineData("{{secret}}", "wrong number of args for secret: want 1 got 0")]
     public void A_Function_Called_Wrongly_Is_Refused_With_The_Reason(string text, string expected)
     {
         var e = Assert.Throws<FormatException>(() => ServiceTemplates.Expand(text, Context, (_, _) => "x"));

@@ -110,9 +110,17 @@ public static class ServiceTemplates
         },
     };
 
+    /// <summary>The most a node lets one expansion of an operator's template write and walk (a config's data is at most 1000 KiB).</summary>
+    public const int MaxOutput = 4 << 20;
+
+    /// <inheritdoc cref="MaxOutput"/>
+    public const long MaxSteps = 4_000_000;
+
     private static GoTemplateOptions Options(Func<string, string, string>? functions) => new()
     {
         StrictFields = true,
+        MaxOutput = MaxOutput,
+        MaxSteps = MaxSteps,
         MapFields = FrozenSet.ToFrozenSet(["Labels"], StringComparer.Ordinal),
         Functions = FileFunctions.ToFrozenDictionary(
             name => name,

@@ -24,6 +24,16 @@ public sealed record GoTemplateOptions
 
     /// <summary>Another name to look a field up by when the object lacks it (docker's `.ID` of an object whose JSON says "Id").</summary>
     public Func<string, string?>? FieldAlias { get; init; }
+
+    /// <summary>
+    /// The most characters the output may reach, and the most actions and nodes the execution may walk; past either it
+    /// fails. Unlimited for the CLI's own formats; a node expanding an operator's template caps both, so that
+    /// <c>{{range 2000000000}}...{{end}}</c> cannot exhaust its memory or hold its task for hours.
+    /// </summary>
+    public int MaxOutput { get; init; } = int.MaxValue;
+
+    /// <inheritdoc cref="MaxOutput"/>
+    public long MaxSteps { get; init; } = long.MaxValue;
 }
 
 /// <summary>

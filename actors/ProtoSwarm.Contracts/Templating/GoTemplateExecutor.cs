@@ -22,25 +22,37 @@ internal sealed class GoTemplateExecutor
     private readonly List<(string Name, object? Value)> _vars;
     private readonly Func<string, string>? _header;
     private readonly int _depth;
+    private readonly Budget _budget;
     private TemplateNode? _node;
     private string _action = string.Empty;
 
-    private GoTemplateExecutor(GoTemplate template, StringBuilder output, object? data, Func<string, string>? header, int depth)
+    private GoTemplateExecutor(GoTemplate template, StringBuilder output, object? data, Func<string, string>? header, int depth, Budget budget)
     {
         _template = template;
         _out = output;
         _vars = [("$", data)];
         _header = header;
         _depth = depth;
+        _budget = budget;
     }
 
     private Func<JsonObject, bool> IsMap => _template.IsMap;
 
     public static void Run(GoTemplate template, ListNode root, StringBuilder output, object? data, Func<string, string>? header) =>
-        new GoTemplateExecutor(template, output, data, header, 0).Walk(data, root);
+        new GoTemplateExecutor(template, output, data, header, 0, new Budget()).Walk(data, root);
 
     private void Walk(object? dot, TemplateNode node)
     {
+        if (++_budget.Steps > _template.Options.MaxSteps)
+        {
+            throw Fault(node, $"the template takes more than {_template.Options.MaxSteps} steps; it was stopped");
+        }
+
+        if (_out.Length > _template.Options.MaxOutput)
+        {
+            throw Fault(node, $"the template's output is longer than {_template.Options.MaxOutput} characters; it was stopped");
+        }
+
         switch (node)
         {
             case ListNode list:
@@ -95,6 +107,7 @@ internal sealed class GoTemplateExecutor
         _node = range;
         var collection = EvalCommands(dot, range.Pipe);
         var items = new List<(object? Index, object? Element)>();
+        IEnumerable<(object? Index, object? Element)> sequence = items;
         switch (collection)
         {
             case JsonArray array:
@@ -117,11 +130,8 @@ internal sealed class GoTemplateExecutor
                     throw Fault(range, $"can't use {range.Pipe} to iterate over more than one variable");
                 }
 
-                for (var i = 0L; i < count; i++)
-                {
-                    items.Add((i, i));
-                }
-
+                // Counted as it goes, never listed first: the steps' budget stops a count too large for the node.
+                sequence = Count(count);
                 break;
             case null or Missing or GoNilValue:
                 break;
@@ -129,8 +139,10 @@ internal sealed class GoTemplateExecutor
                 throw Fault(range, $"range can't iterate over {GoValues.Print(collection, IsMap)}");
         }
 
-        foreach (var (index, element) in items)
+        var any = false;
+        foreach (var (index, element) in sequence)
         {
+            any = true;
             if (range.Pipe.Decl.Count == 1)
             {
                 Declare(range.Pipe, range.Pipe.Decl[0], element);
@@ -157,7 +169,7 @@ internal sealed class GoTemplateExecutor
             Pop(mark);
         }
 
-        if (items.Count == 0 && range.Else is not null)
+        if (!any && range.Else is not null)
         {
             Walk(dot, range.Else);
         }
@@ -180,7 +192,7 @@ internal sealed class GoTemplateExecutor
         }
 
         var data = include.Pipe is null ? Missing.Value : EvalPipeline(dot, include.Pipe);
-        new GoTemplateExecutor(_template, _out, data, _header, _depth + 1).Walk(data, list);
+        new GoTemplateExecutor(_template, _out, data, _header, _depth + 1, _budget).Walk(data, list);
     }
 
     private void Pop(int mark) => _vars.RemoveRange(mark, _vars.Count - mark);
@@ -490,7 +502,13 @@ internal sealed class GoTemplateExecutor
             case "pad":
                 Arity(name, args, 3);
                 var padded = String(args[0]);
-                return padded.Length == 0 ? padded : new string(' ', Count(args[1])) + padded + new string(' ', Count(args[2]));
+                var (before, after) = (Count(args[1]), Count(args[2]));
+                if ((long)before + after + padded.Length > _template.Options.MaxOutput - (long)_out.Length)
+                {
+                    throw new CallException($"{before} and {after} spaces would make the output longer than {_template.Options.MaxOutput} characters");
+                }
+
+                return padded.Length == 0 ? padded : new string(' ', before) + padded + new string(' ', after);
             case "truncate":
                 Arity(name, args, 2);
                 var whole = String(args[0]);
@@ -752,6 +770,20 @@ internal sealed class GoTemplateExecutor
 
     /// <summary>A function's failure, named by <see cref="EvalFunction"/> as Go names it: error calling NAME: ...</summary>
     private sealed class CallException(string message, Exception? inner = null) : Exception(message, inner);
+
+    private static IEnumerable<(object? Index, object? Element)> Count(long count)
+    {
+        for (var i = 0L; i < count; i++)
+        {
+            yield return (i, i);
+        }
+    }
+
+    /// <summary>What an execution has spent, shared by the executors of the templates it includes.</summary>
+    private sealed class Budget
+    {
+        public long Steps;
+    }
 
     private sealed class BreakSignal : Exception;
 

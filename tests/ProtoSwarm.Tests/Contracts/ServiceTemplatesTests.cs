@@ -28,9 +28,22 @@ public class ServiceTemplatesTests
     [InlineData("{{if eq .Task.Slot \"3\"}}primary{{else}}replica{{end}}", "primary")]
     [InlineData("{{.Node.Hostname | upper}}-{{len .Service.Labels}}", "WORKER-1-1")]
     [InlineData("{{range $k, $v := .Service.Labels}}{{$k}}={{$v}}{{end}}", "tier=front")]
+    [InlineData("{{range 3}}x{{else}}none{{end}}", "xxx")]
+    [InlineData("{{range 0}}x{{else}}none{{end}}", "none")]
     public void Docker_Placeholders_Expand_For_One_Task_On_One_Node(string text, string expected)
     {
         Assert.Equal(expected, ServiceTemplates.Expand(text, Context));
+    }
+
+    [Theory]
+    [InlineData("{{range 2000000000}}{{end}}", "more than 4000000 steps; it was stopped")]
+    [InlineData("{{range 2000000}}{{printf \"%9999999s\" \"x\"}}{{end}}", "longer than 4194304 characters; it was stopped")]
+    [InlineData("{{pad \"x\" 2000000000 2000000000}}", "would make the output longer than 4194304 characters")]
+    public void An_Operators_Template_Cannot_Make_Its_Node_Run_Out_Of_Memory_Or_Time(string text, string expected)
+    {
+        var e = Assert.Throws<FormatException>(() => ServiceTemplates.Expand(text, Context));
+
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
     }
 
     [Theory]

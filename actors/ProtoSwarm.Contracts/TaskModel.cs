@@ -62,7 +62,8 @@ public sealed record TaskObservedStatus(
 /// the service's placement alone, which the node does not read, is copied into a task its node still
 /// suits (with the new SpecVersion) instead of replacing it. Template is what its node expands the
 /// task's templated secrets and configs with (docker's --template-driver golang): set by the managers
-/// only in the copy of the task they send to its node, never stored.
+/// only in the copy of the task they send to its node, never stored; so is ServiceName (swarmkit's
+/// task.ServiceAnnotations.Name), which names the task's container on its node (SERVICE.SLOT.TASKID).
 /// </summary>
 [MessagePackObject]
 public sealed record TaskObject(
@@ -78,7 +79,8 @@ public sealed record TaskObject(
     [property: Key(9)] EndpointSpec? Endpoint = null,
     [property: Key(10)] ulong JobIteration = 0,
     ImmutableArray<AttachedNetwork> Networks = default,
-    [property: Key(12)] TemplateContext? Template = null) : IStoreObject, IStoreKind
+    [property: Key(12)] TemplateContext? Template = null,
+    [property: Key(13)] string ServiceName = "") : IStoreObject, IStoreKind
 {
     public static string StoreKind => "task";
 

@@ -31,6 +31,9 @@ internal sealed class CliApp(Func<string, INodeConnection> connect)
     /// <summary>How long `stack rm` retries a network its removed services' tasks still hold addresses on.</summary>
     public TimeSpan NetworkReleaseTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>How often `stats` reads the node's counters (docker's: every second); tests make it short.</summary>
+    public TimeSpan StatsInterval { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Where `secret create NAME -` and `config create NAME -` read the content; tests give their own.</summary>
     public Func<Stream> StandardInput { get; init; } = Console.OpenStandardInput;
 
@@ -52,6 +55,9 @@ internal sealed class CliApp(Func<string, INodeConnection> connect)
         root.Subcommands.Add(ServiceCommands.Create(this));
         root.Subcommands.Add(StackCommands.Create(this));
         root.Subcommands.Add(ExecCommand.Create(this));
+        root.Subcommands.Add(ContainerCommands.Ps(this));
+        root.Subcommands.Add(ContainerCommands.Container(this));
+        root.Subcommands.Add(ContainerCommands.TopStats(this));
         root.Subcommands.Add(CaCommands.Create(this));
         root.Subcommands.Add(SystemCommands.Info(this));
         root.Subcommands.Add(SystemCommands.Version(this));

@@ -285,7 +285,7 @@ public sealed partial class NodeActor : IActor
     }
 
     /// <summary>
-    /// A task as its node runs it: docker's templates in its container spec (hostname, environment, mounts)
+    /// A task as its node runs it, with its service's name (for its container's name and labels): docker's templates in its container spec (hostname, environment, mounts)
     /// expanded for this node and the task's service, and, when one of its secrets or configs is templated
     /// (--template-driver golang), the context its node expands them with. The store keeps the templates, as docker's does.
     /// </summary>
@@ -294,12 +294,13 @@ public sealed partial class NodeActor : IActor
         var container = task.Spec.Container;
         var templatedFiles = container.Secrets.Any(r => state.Get<SecretObject>(r.SecretId)?.Spec.Templating is not null)
             || container.Configs.Any(r => state.Get<ConfigObject>(r.ConfigId)?.Spec.Templating is not null);
+        var service = state.Get<ServiceObject>(task.ServiceId);
+        task = task with { ServiceName = service?.Spec.Name ?? string.Empty };
         if (!templatedFiles && !ServiceTemplates.HasTemplates(container))
         {
             return task;
         }
 
-        var service = state.Get<ServiceObject>(task.ServiceId);
         var context = new TemplateContext(task.ServiceId, service?.Spec.Name ?? task.ServiceId, service?.Spec.Labels ?? ImmutableSortedDictionary<string, string>.Empty,
             node.Id, node.Description.Hostname, node.Description.Os, node.Description.Architecture, task.Id, task.Slot);
         if (templatedFiles)

@@ -47,6 +47,9 @@ public sealed partial class LinuxContainer : IAsyncDisposable
     /// <summary>When the container was started: its config is written just before (null once it is removed).</summary>
     public DateTimeOffset? StartedAt => File.Exists(_paths.Config) ? new DateTimeOffset(File.GetLastWriteTimeUtc(_paths.Config), TimeSpan.Zero) : null;
 
+    /// <summary>When the container ended: its monitor writes the exit file then (null while it runs, or when none was written).</summary>
+    public DateTimeOffset? FinishedAt => HasExited && File.Exists(_paths.Exit) ? new DateTimeOffset(File.GetLastWriteTimeUtc(_paths.Exit), TimeSpan.Zero) : null;
+
     /// <summary>Whether the container has ended (its root is then no longer mounted from its image's layers).</summary>
     public bool HasExited => _exit.Task.IsCompleted;
 

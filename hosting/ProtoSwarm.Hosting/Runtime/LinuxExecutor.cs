@@ -221,10 +221,75 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
             return samples;
         }, ct);
 
+    /// <summary>
+    /// The containers this process keeps, running or ended, as `ps` and `container inspect` show them. A container
+    /// reattached after a restart has no specification: its process is the task's spec laid over its image's config.
+    /// </summary>
+    public IReadOnlyList<ContainerFacts> ListContainers()
+    {
+        var now = DateTimeOffset.UtcNow;
+        var facts = new List<ContainerFacts>();
+        foreach (var (id, entry) in _containers)
+        {
+            if (entry.Task is not { } task)
+            {
+                continue;
+            }
+
+            var container = entry.Container;
+            var exit = container?.WaitAsync(CancellationToken.None) is { IsCompletedSuccessfully: true } ended ? ended.Result : null;
+            if (exit is not null)
+            {
+                entry.EndSeen ??= now;
+            }
+
+            var spec = entry.Specification;
+            facts.Add(new ContainerFacts(
+                task,
+                entry.ImageId,
+                spec?.Command ?? entry.Command,
+                entry.Created,
+                container is null ? null : entry.StartedAt ?? container.StartedAt,
+                exit is null ? null : container!.FinishedAt ?? entry.EndSeen,
+                exit is null ? container?.Pid ?? 0 : 0,
+                exit?.ExitCode,
+                entry.Health is null ? null : HealthOf(entry),
+                entry.HostPorts)
+            {
+                Env = spec?.Env ?? task.Spec.Container.Env,
+                User = spec?.User ?? task.Spec.Container.User,
+                WorkingDir = spec?.WorkingDir ?? task.Spec.Container.Dir,
+                Hostname = spec?.Hostname ?? TaskContainers.Hostname(task),
+            });
+        }
+
+        return facts;
+    }
+
+    // docker keeps the last health state of an ended container; a check not yet run is starting.
+    private static ContainerHealth HealthOf(TaskContainer entry) => entry.HealthStatus switch
+    {
+        HealthStatus.Healthy => ContainerHealth.Healthy,
+        HealthStatus.Unhealthy => ContainerHealth.Unhealthy,
+        _ => ContainerHealth.Starting,
+    };
+
     /// <summary>What this executor made for one task: its specification once prepared, its container once started.</summary>
     private sealed class TaskContainer(ContainerSpecification? specification, string imageId, int stopSignal, HealthCheck? health) : IDisposable
     {
         private readonly Lock _health = new();
+
+        /// <summary>The task the container runs, for `ps`.</summary>
+        public TaskObject? Task { get; init; }
+
+        /// <summary>When the container was made (prepared), or reattached after a restart.</summary>
+        public DateTimeOffset Created { get; init; } = DateTimeOffset.UtcNow;
+
+        /// <summary>The process of a reattached container (one prepared here has its specification's).</summary>
+        public IReadOnlyList<string> Command { get; init; } = [];
+
+        /// <summary>When the container's end was first seen, for one that left no exit file.</summary>
+        public DateTimeOffset? EndSeen { get; set; }
 
         /// <summary>Null for a container reattached after a restart: it already runs.</summary>
         public ContainerSpecification? Specification { get; } = specification;
@@ -257,6 +322,18 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
                 }
 
                 return _healthMonitor;
+            }
+        }
+
+        /// <summary>The health check's last status without starting one (None before the first wait).</summary>
+        public HealthStatus HealthStatus
+        {
+            get
+            {
+                lock (_health)
+                {
+                    return _healthMonitor?.Status ?? HealthStatus.None;
+                }
             }
         }
 
@@ -348,7 +425,7 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
             }
 
             var prepared = new TaskContainer(spec, image.Id, TaskContainers.StopSignal(task.Spec.Container, config),
-                TaskContainers.HealthCheckOf(task.Spec.Container, config)) { HostPorts = hostPorts };
+                TaskContainers.HealthCheckOf(task.Spec.Container, config)) { HostPorts = hostPorts, Task = task };
             executor._containers.TryAdd(task.Id, prepared);
         }
 
@@ -485,8 +562,11 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
 
             executor.LogIfMonitorGone(task.Id, attached);
 
-            var (imageId, stopSignal, health) = await DescribeAsync(ct);
-            var reattached = new TaskContainer(null, imageId, stopSignal, health) { Container = attached, StartedAt = attached.StartedAt };
+            var (imageId, stopSignal, health, command) = await DescribeAsync(ct);
+            var reattached = new TaskContainer(null, imageId, stopSignal, health)
+            {
+                Container = attached, StartedAt = attached.StartedAt, Task = task, Created = attached.StartedAt ?? DateTimeOffset.UtcNow, Command = command,
+            };
             if (!executor._containers.TryAdd(task.Id, reattached))
             {
                 attached.Detach();
@@ -528,16 +608,18 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
             ], ct);
 
         /// <summary>What a reattached container is stopped and checked with, from the task and its image when the node still has it.</summary>
-        private async Task<(string ImageId, int StopSignal, HealthCheck? Health)> DescribeAsync(CancellationToken ct)
+        private async Task<(string ImageId, int StopSignal, HealthCheck? Health, IReadOnlyList<string> Command)> DescribeAsync(CancellationToken ct)
         {
             try
             {
                 var image = await executor._images().InspectAsync(task.Spec.Container.Image, ct);
-                return (image.Id, TaskContainers.StopSignal(task.Spec.Container, image.Config), TaskContainers.HealthCheckOf(task.Spec.Container, image.Config));
+                return (image.Id, TaskContainers.StopSignal(task.Spec.Container, image.Config), TaskContainers.HealthCheckOf(task.Spec.Container, image.Config),
+                    TaskContainers.Command(task.Spec.Container, image.Config));
             }
             catch (ImageStoreException)
             {
-                return ("", Signals.Parse(task.Spec.Container.StopSignal) ?? Signals.Term, task.Spec.Container.HealthCheck);
+                return ("", Signals.Parse(task.Spec.Container.StopSignal) ?? Signals.Term, task.Spec.Container.HealthCheck,
+                    [.. task.Spec.Container.Command, .. task.Spec.Container.Args]);
             }
         }
 

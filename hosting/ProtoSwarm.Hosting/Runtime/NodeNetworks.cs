@@ -117,6 +117,15 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
         public IPAddress? GatewayAddress { get; set; }
     }
 
+    /// <summary>The name of a network this node knows (its view from the managers), or null.</summary>
+    public string? NameOf(string networkId)
+    {
+        lock (_viewsLock)
+        {
+            return _views.TryGetValue(networkId, out var view) ? view.Name : null;
+        }
+    }
+
     public async Task ApplyAsync(NetworkChanges changes, CancellationToken ct)
     {
         await _gate.WaitAsync(ct).ConfigureAwait(false);

@@ -160,6 +160,8 @@ public sealed class TaskFileTemplatesTests : IAsyncLifetime
             sent.Template! with { ServiceLabels = service.Spec.Labels });
         Assert.Equal("front", sent.Template!.ServiceLabels["tier"]);
         Assert.Null(sentPlain.Template);
+        // Every task sent names its service, for its container's name on the node (SERVICE.SLOT.TASKID); the store's copy does not.
+        Assert.Equal(("web", "web", ""), (sent.ServiceName, sentPlain.ServiceName, Using(plain).ServiceName));
     }
 
     /// <summary>Task t1 of service web (slot 3 on node9), with the config app_conf at /app.conf, other at /other.conf and the secret db_password at db.</summary>

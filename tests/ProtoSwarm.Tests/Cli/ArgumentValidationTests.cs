@@ -79,7 +79,8 @@ public class ArgumentValidationTests
     [InlineData("unknown command \"save\" for \"protoswarm image\"\nSee 'protoswarm image --help'.\n", "image", "save", "-o", "/tmp/bb.tar", "busybox")]
     [InlineData("unknown command \"restart\" for \"protoswarm service\"\nSee 'protoswarm service --help'.\n", "service", "restart", "web")]
     [InlineData("unknown command \"rotate\" for \"protoswarm registry\"\nSee 'protoswarm registry --help'.\n", "-H", "unix:///tmp/x.sock", "registry", "rotate")]
-    [InlineData("unknown command \"container\" for \"protoswarm\"\nSee 'protoswarm --help'.\n", "container", "ls")]
+    [InlineData("unknown command \"run\" for \"protoswarm container\"\nSee 'protoswarm container --help'.\n", "container", "run", "busybox")]
+    [InlineData("unknown command \"run\" for \"protoswarm\"\nSee 'protoswarm --help'.\n", "run", "busybox")]
     [InlineData("unknown flag: --bogus\nSee 'protoswarm image --help'.\n", "image", "--bogus")]
     public async Task A_Subcommand_A_Group_Does_Not_Have_Is_Named_In_One_Sentence_Without_The_Help(string expected, params string[] args)
     {

@@ -56,6 +56,43 @@ public interface ITaskExecutor
     /// </summary>
     Task<IReadOnlyDictionary<string, TaskUsageSample>> SampleUsageAsync(IReadOnlyCollection<string> taskIds, CancellationToken ct) =>
         Task.FromResult<IReadOnlyDictionary<string, TaskUsageSample>>(new Dictionary<string, TaskUsageSample>());
+
+    /// <summary>
+    /// The containers this executor keeps now, running or ended (a task's history keeps its container until the task
+    /// is removed), for the node's `ps` and `container inspect`. Reads only. The default has none.
+    /// </summary>
+    IReadOnlyList<ContainerFacts> ListContainers() => [];
+}
+
+/// <summary>
+/// What an executor knows of one task's container: the task it runs, the image's id, the process it runs (entrypoint
+/// and command as resolved against the image), when it was made, started and ended, its main pid while it runs,
+/// its exit code once ended, its health (null: no check), and the host-mode ports its node holds for it.
+/// </summary>
+public sealed record ContainerFacts(
+    TaskObject Task,
+    string ImageId,
+    IReadOnlyList<string> Command,
+    DateTimeOffset Created,
+    DateTimeOffset? StartedAt,
+    DateTimeOffset? FinishedAt,
+    int Pid,
+    int? ExitCode,
+    ContainerHealth? Health,
+    ImmutableArray<PortConfig> HostPorts)
+{
+    public IReadOnlyList<string> Env { get; init; } = [];
+
+    public string User { get; init; } = "";
+
+    public string WorkingDir { get; init; } = "";
+
+    public string Hostname { get; init; } = "";
+
+    /// <summary>Made but never started (docker's "created").</summary>
+    public bool Started => StartedAt is not null;
+
+    public bool Exited => ExitCode is not null;
 }
 
 /// <summary>

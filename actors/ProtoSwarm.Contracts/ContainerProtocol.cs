@@ -1,0 +1,71 @@
+using System.Collections.Immutable;
+using MessagePack;
+
+namespace ProtoSwarm.Contracts;
+
+// The node's own containers (`ps`, `container ls`, `container inspect`, `stats`): each is a task's
+// container this node runs, named by the task's id. Answered by the local node host from its task
+// executor, in a swarm or not, worker or manager; never forwarded, as docker's are each engine's own.
+
+/// <summary>
+/// `ps [-a]` / `stats`: the node's running containers, with <paramref name="All"/> those that ended and
+/// are still kept (a task's history), with <paramref name="Usage"/> one reading of each running one's counters.
+/// </summary>
+[MessagePackObject]
+public sealed record ListContainers(
+    [property: Key(0)] string RequestId,
+    [property: Key(1)] bool All,
+    [property: Key(2)] bool Usage = false);
+
+/// <summary>The node's containers, and when their counters were read (a CPU rate is two readings apart).</summary>
+[MessagePackObject]
+public sealed record ContainerList(
+    [property: Key(0)] ImmutableArray<ContainerObject> Containers,
+    [property: Key(1)] DateTimeOffset SampledAt);
+
+/// <summary>
+/// One task container as docker's `container inspect` describes it, as far as the node knows it: its
+/// name is docker's for a swarm task (SERVICE.SLOT.TASKID, SERVICE.NODEID.TASKID for a global one),
+/// its labels the service's container labels and docker's com.docker.swarm.* ones. State is docker's
+/// word (created, running, exited); Health is empty without a check, else starting, healthy or unhealthy.
+/// </summary>
+[MessagePackObject]
+public sealed record ContainerObject(
+    [property: Key(0)] string Id,
+    [property: Key(1)] string Name,
+    [property: Key(2)] string Image,
+    [property: Key(3)] string ImageId,
+    [property: Key(4)] string Path,
+    [property: Key(5)] ImmutableArray<string> Args,
+    [property: Key(6)] DateTimeOffset Created,
+    [property: Key(7)] string State,
+    [property: Key(8)] int Pid,
+    [property: Key(9)] int ExitCode,
+    [property: Key(10)] DateTimeOffset? StartedAt,
+    [property: Key(11)] DateTimeOffset? FinishedAt,
+    [property: Key(12)] string Health,
+    [property: Key(13)] ImmutableSortedDictionary<string, string> Labels,
+    [property: Key(14)] ImmutableArray<PortConfig> Ports,
+    [property: Key(15)] string Hostname,
+    [property: Key(16)] ImmutableArray<string> Env,
+    [property: Key(17)] string User,
+    [property: Key(18)] string WorkingDir,
+    [property: Key(19)] ImmutableArray<MountSpec> Mounts,
+    [property: Key(20)] ImmutableArray<ContainerNetwork> Networks,
+    [property: Key(21)] ContainerUsageReading? Usage = null);
+
+/// <summary>A network the container is attached to: its name (its id when the node does not know it) and address (CIDR).</summary>
+[MessagePackObject]
+public sealed record ContainerNetwork(
+    [property: Key(0)] string Name,
+    [property: Key(1)] string NetworkId,
+    [property: Key(2)] string Address,
+    [property: Key(3)] ImmutableArray<string> Aliases);
+
+/// <summary>A running container's counters at <see cref="ContainerList.SampledAt"/>: CPU time since it started, memory and its limit (the node's memory without one), processes.</summary>
+[MessagePackObject]
+public sealed record ContainerUsageReading(
+    [property: Key(0)] long CpuNanoseconds,
+    [property: Key(1)] long MemoryBytes,
+    [property: Key(2)] long MemoryLimitBytes,
+    [property: Key(3)] long Pids);

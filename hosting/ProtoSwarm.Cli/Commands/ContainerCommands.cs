@@ -1,0 +1,240 @@
+using System.Collections.Immutable;
+using System.CommandLine;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using ProtoSwarm.Cli.Output;
+using ProtoSwarm.Client;
+using ProtoSwarm.Contracts;
+
+namespace ProtoSwarm.Cli.Commands;
+
+/// <summary>
+/// docker's node-local container commands: `ps` (and `container ls|list|ps`), `container inspect`, and `stats`
+/// (and `container stats`). A container is a task's container on the node this CLI talks to, named as docker names
+/// a swarm task's (SERVICE.SLOT.TASKID); the node answers them itself, in a swarm or not, worker or manager.
+/// </summary>
+internal static class ContainerCommands
+{
+    /// <summary>docker's `ps --filter` keys that apply here.</summary>
+    public static readonly ImmutableArray<string> FilterKeys = ["ancestor", "exited", "health", "id", "is-task", "label", "name", "status"];
+
+    private static readonly string[] Statuses = ["created", "restarting", "running", "removing", "paused", "exited", "dead"];
+
+    public static Command Container(CliApp app) =>
+        new Command("container", "Manage this node's task containers").With(List(app, "ls"), Inspect(app), Stats(app));
+
+    public static Command Ps(CliApp app) => List(app, "ps");
+
+    public static Command TopStats(CliApp app) => Stats(app);
+
+    public static string? CheckFilter(string filter) => ServiceFilter.Check(filter, FilterKeys, (key, value) => key switch
+    {
+        "status" when !Statuses.Contains(value) => $"status must be one of {string.Join(", ", Statuses)}",
+        "exited" when !int.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _) => "exited must be an exit code (a number)",
+        "health" when value is not ("starting" or "healthy" or "unhealthy" or "none") => "health must be starting, healthy, unhealthy or none",
+        "is-task" when value is not ("true" or "false" or "1" or "0") => "is-task must be true or false",
+        _ => null,
+    });
+
+    /// <summary>docker's matching: values of one key are alternatives, keys combine.</summary>
+    public static bool Matches(ContainerObject c, IEnumerable<string> filters) =>
+        filters.Select(f => f.Split('=', 2)).GroupBy(p => p[0].Trim(), p => p[1], StringComparer.Ordinal).All(term => term.Any(value => term.Key switch
+        {
+            "id" => c.Id.StartsWith(value, StringComparison.Ordinal),
+            "name" => Like(c.Name, value),
+            "label" => ServiceFilter.MatchesLabel(c.Labels, value),
+            "status" => c.State == value,
+            "exited" => c.State == "exited" && c.ExitCode == int.Parse(value, CultureInfo.InvariantCulture),
+            "health" => (c.Health.Length == 0 ? "none" : c.Health) == value,
+            "ancestor" => Ancestor(c, value),
+            "is-task" => value is "true" or "1",
+            _ => false,
+        }));
+
+    // docker's name filter is a regular expression found anywhere in the name; one that does not parse is taken as text.
+    private static bool Like(string name, string pattern)
+    {
+        try
+        {
+            return Regex.IsMatch(name, pattern, RegexOptions.None, TimeSpan.FromSeconds(1));
+        }
+        catch (ArgumentException)
+        {
+            return name.Contains(pattern, StringComparison.Ordinal);
+        }
+    }
+
+    /// <summary>docker's ancestor: the image by reference (with or without its tag or digest) or by id.</summary>
+    private static bool Ancestor(ContainerObject c, string value)
+    {
+        var image = ContainerView.ImageText(c.Image, noTrunc: false);
+        var tagged = image.LastIndexOf(':') > image.LastIndexOf('/');
+        var untagged = tagged ? image[..image.LastIndexOf(':')] : image;
+        var id = c.ImageId.StartsWith("sha256:", StringComparison.Ordinal) ? c.ImageId["sha256:".Length..] : c.ImageId;
+        return value == c.Image || value == image
+            || (value == untagged && (!tagged || image.EndsWith(":latest", StringComparison.Ordinal)))
+            || (value.Length >= 4 && id.Length > 0 && (c.ImageId.StartsWith(value, StringComparison.Ordinal) || id.StartsWith(value, StringComparison.Ordinal)));
+    }
+
+    private static Command List(CliApp app, string name)
+    {
+        var all = new Option<bool>("--all", "-a") { Description = "Show all containers (default shows just running)" };
+        var quiet = new Option<bool>("--quiet", "-q") { Description = "Only display container IDs" };
+        var last = new Option<int>("--last", "-n") { Description = "Show n last created containers (includes all states)", DefaultValueFactory = _ => -1 };
+        var latest = new Option<bool>("--latest", "-l") { Description = "Show the latest created container (includes all states)" };
+        var noTrunc = new Option<bool>("--no-trunc") { Description = "Don't truncate output" };
+        var format = new Option<string?>("--format")
+        {
+            Description = "Format output: table (default), json, or a Go template such as '{{.ID}}'",
+        }.CheckedBy(v => ListingFormat.Check(v, ContainerView.Columns.Keys.ToList()));
+        var filter = new Option<string[]>("--filter", "-f")
+        {
+            Description = $"Filter output based on conditions provided ({string.Join(", ", FilterKeys)})",
+            DefaultValueFactory = _ => [],
+        }.CheckedBy(CheckFilter);
+        var command = new Command(name, "List this node's containers").With(all, quiet, last, latest, noTrunc, format, filter);
+        if (name == "ls")
+        {
+            command.Aliases.Add("list");
+            command.Aliases.Add("ps");
+        }
+
+        app.SetAction(command, async (parse, cli, ct) =>
+        {
+            var listing = ListingFormat.Parse(parse.GetValue(format), parse.GetValue(quiet), ContainerView.Columns.Keys.ToList(), out _)!;
+            var filters = parse.GetValue(filter) ?? [];
+            var count = parse.GetValue(latest) ? 1 : parse.GetValue(last);
+            // docker: -n and -l take every state; so does a status or exited filter.
+            var everyState = parse.GetValue(all) || count > 0 || filters.Any(f => f.StartsWith("status=", StringComparison.Ordinal) || f.StartsWith("exited=", StringComparison.Ordinal));
+            var list = await cli.RequestAsync<ContainerList>(new ListContainers(SwarmIds.NewRequestId(), everyState), Timeouts.Query, ct);
+            var containers = ContainerView.Sorted(list.Containers.Where(c => Matches(c, filters)));
+            if (count > 0)
+            {
+                containers = containers.Take(count);
+            }
+
+            var now = DateTimeOffset.UtcNow;
+            var rows = containers.Select(c => ContainerView.Row(c, now, parse.GetValue(noTrunc))).ToList();
+            await cli.Out.WriteAsync(listing.Render([.. rows.Select(ContainerView.ToJson)], () => ContainerView.Table(rows), ContainerView.Columns));
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>
+    /// The container <paramref name="reference"/> names among the node's: docker's order, a full id, then a name
+    /// (with or without docker's leading '/'), then a unique id prefix. Null when none; an ambiguous prefix throws.
+    /// </summary>
+    public static ContainerObject? Find(IReadOnlyList<ContainerObject> containers, string reference)
+    {
+        var name = reference.TrimStart('/');
+        if (containers.FirstOrDefault(c => c.Id == reference) is { } byId)
+        {
+            return byId;
+        }
+
+        if (containers.FirstOrDefault(c => c.Name == name) is { } byName)
+        {
+            return byName;
+        }
+
+        var prefixed = reference.Length == 0 ? [] : containers.Where(c => c.Id.StartsWith(reference, StringComparison.Ordinal)).ToList();
+        return prefixed.Count switch
+        {
+            0 => null,
+            1 => prefixed[0],
+            _ => throw new SwarmCommandException(RejectCode.InvalidArgument, $"multiple containers found with provided prefix: {reference}"),
+        };
+    }
+
+    private static Command Inspect(CliApp app)
+    {
+        var format = new Option<string?>("--format", "-f") { Description = "Format output using a Go template, such as '{{.State.Status}}'" }
+            .CheckedBy(f => PerItem.InspectFormatError(f, ContainerView.InspectFields));
+        var size = new Option<bool>("--size", "-s") { Description = "Display total file sizes (not kept here: ignored)" };
+        var names = new Argument<string[]>("CONTAINER") { Description = "Container ids, unique id prefixes or names", Arity = ArgumentArity.OneOrMore };
+        var command = new Command("inspect", "Display detailed information on one or more containers").With(format, size, names);
+        app.SetAction(command, async (parse, cli, ct) =>
+        {
+            var list = await cli.RequestAsync<ContainerList>(new ListContainers(SwarmIds.NewRequestId(), All: true), Timeouts.Query, ct);
+            var found = new List<ContainerObject>();
+            var status = await PerItem.ForEachAsync(cli, parse.GetRequiredValue(names), reference =>
+            {
+                found.Add(Find(list.Containers, reference) ?? throw new SwarmCommandException(RejectCode.NotFound, $"No such container: {reference}"));
+                return Task.CompletedTask;
+            });
+            if (found.Count > 0 || parse.GetValue(format) is null)
+            {
+                await cli.Out.WriteAsync(PerItem.Inspected(found, ContainerView.Inspect, parse.GetValue(format)));
+            }
+
+            return status;
+        });
+        return command;
+    }
+
+    private static Command Stats(CliApp app)
+    {
+        var all = new Option<bool>("--all", "-a") { Description = "Show all containers (default shows just running)" };
+        var noStream = new Option<bool>("--no-stream") { Description = "Disable streaming stats and only pull the first result" };
+        var noTrunc = new Option<bool>("--no-trunc") { Description = "Do not truncate output" };
+        var format = new Option<string?>("--format")
+        {
+            Description = "Format output: table (default), json, or a Go template such as '{{.Name}} {{.CPUPerc}}'",
+        }.CheckedBy(v => ListingFormat.Check(v, ContainerView.StatsColumns.Keys.ToList()));
+        var names = new Argument<string[]>("CONTAINER") { Description = "Containers to show (ids, prefixes or names); all running ones when left out", Arity = ArgumentArity.ZeroOrMore };
+        var command = new Command("stats", "Display a live stream of this node's container resource usage statistics").With(all, noStream, noTrunc, format, names);
+        app.SetAction(command, async (parse, cli, ct) =>
+        {
+            var listing = ListingFormat.Parse(parse.GetValue(format), quiet: false, ContainerView.StatsColumns.Keys.ToList(), out _)!;
+            var wanted = parse.GetValue(names) ?? [];
+            var everyState = parse.GetValue(all) || wanted.Length > 0;
+            var previous = await cli.RequestAsync<ContainerList>(new ListContainers(SwarmIds.NewRequestId(), everyState, Usage: true), Timeouts.Query, ct);
+            var chosen = new List<(string Given, string Id)>();
+            foreach (var reference in wanted)
+            {
+                var found = Find(previous.Containers, reference);
+                if (found is null)
+                {
+                    await cli.Error.WriteLineAsync($"Error: No such container: {reference}");
+                    return 1;
+                }
+
+                chosen.Add((reference, found.Id));
+            }
+
+            var clear = cli.OutIsTerminal;
+            while (true)
+            {
+                await Task.Delay(app.StatsInterval, ct);
+                var current = await cli.RequestAsync<ContainerList>(new ListContainers(SwarmIds.NewRequestId(), everyState, Usage: true), Timeouts.Query, ct);
+                var rows = StatsRows(previous, current, chosen, parse.GetValue(noTrunc));
+                var text = listing.Render([.. rows.Select(ContainerView.StatsJson)], () => ContainerView.StatsTable(rows), ContainerView.StatsColumns);
+                await cli.Out.WriteAsync(clear && !parse.GetValue(noStream) ? "\u001b[2J\u001b[H" + text : text);
+                await cli.Out.FlushAsync(ct);
+                if (parse.GetValue(noStream))
+                {
+                    return 0;
+                }
+
+                previous = current;
+            }
+        });
+        return command;
+    }
+
+    /// <summary>
+    /// The lines of one `stats` refresh: the containers asked for, in the order given, or every one listed (newest first);
+    /// CPU % over the time between the two readings.
+    /// </summary>
+    public static List<StatsRow> StatsRows(ContainerList previous, ContainerList current, IReadOnlyList<(string Given, string Id)> chosen, bool noTrunc)
+    {
+        var before = previous.Containers.ToDictionary(c => c.Id, c => c.Usage, StringComparer.Ordinal);
+        var elapsed = current.SampledAt - previous.SampledAt;
+        IEnumerable<(string Given, ContainerObject Container)> shown = chosen.Count > 0
+            ? chosen.Select(c => (c.Given, current.Containers.FirstOrDefault(x => x.Id == c.Id)))
+                .Where(c => c.Item2 is not null).Select(c => (c.Given, c.Item2!))
+            : ContainerView.Sorted(current.Containers).Select(c => (ContainerView.ShortId(c.Id, noTrunc), c));
+        return [.. shown.Select(s => ContainerView.Stats(s.Container, before.GetValueOrDefault(s.Container.Id), elapsed, s.Given, noTrunc))];
+    }
+}

@@ -1,0 +1,309 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using ProtoSwarm.Contracts;
+
+namespace ProtoSwarm.Cli.Output;
+
+/// <summary>One line of `ps`, as docker's container formatter fills it.</summary>
+internal sealed record ContainerRow(
+    string Id, string Image, string Command, string CreatedAt, string RunningFor, string Status, string State, string Ports, string Names,
+    string Labels, string Mounts, string Networks);
+
+/// <summary>One line of `stats`, as docker's stats formatter fills it.</summary>
+internal sealed record StatsRow(string Container, string Id, string Name, string CpuPerc, string MemUsage, string MemPerc, string NetIO, string BlockIO, string Pids);
+
+/// <summary>
+/// The node's containers as docker prints them: `ps` (CONTAINER ID, IMAGE, COMMAND, CREATED, STATUS, PORTS, NAMES,
+/// and docker's JSON fields), `container inspect` (docker's main fields) and `stats`.
+/// </summary>
+internal static class ContainerView
+{
+    /// <summary>docker truncates a command to this display width (with "…") unless --no-trunc.</summary>
+    public const int CommandWidth = 20;
+
+    public static readonly IReadOnlyDictionary<string, string> Columns = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["ID"] = "CONTAINER ID",
+        ["Image"] = "IMAGE",
+        ["Command"] = "COMMAND",
+        ["CreatedAt"] = "CREATED AT",
+        ["RunningFor"] = "CREATED",
+        ["Status"] = "STATUS",
+        ["State"] = "STATE",
+        ["Ports"] = "PORTS",
+        ["Names"] = "NAMES",
+        ["Labels"] = "LABELS",
+        ["Mounts"] = "MOUNTS",
+        ["Networks"] = "NETWORKS",
+        ["LocalVolumes"] = "LOCAL VOLUMES",
+        ["Size"] = "SIZE",
+    };
+
+    public static readonly IReadOnlyDictionary<string, string> StatsColumns = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["Container"] = "CONTAINER",
+        ["ID"] = "CONTAINER ID",
+        ["Name"] = "NAME",
+        ["CPUPerc"] = "CPU %",
+        ["MemUsage"] = "MEM USAGE / LIMIT",
+        ["MemPerc"] = "MEM %",
+        ["NetIO"] = "NET I/O",
+        ["BlockIO"] = "BLOCK I/O",
+        ["PIDs"] = "PIDS",
+    };
+
+    public static readonly IReadOnlyList<string> InspectFields =
+        ["Id", "Created", "Path", "Args", "State", "Image", "Name", "RestartCount", "Config", "Mounts", "NetworkSettings"];
+
+    public static string ShortId(string id, bool noTrunc) => noTrunc || id.Length <= 12 ? id : id[..12];
+
+    /// <summary>docker's newest first.</summary>
+    public static IEnumerable<ContainerObject> Sorted(IEnumerable<ContainerObject> containers) =>
+        containers.OrderByDescending(c => c.Created).ThenBy(c => c.Id, StringComparer.Ordinal);
+
+    /// <summary>Path and arguments as one line, as the engine keeps a container's Command.</summary>
+    public static string CommandLine(ContainerObject c) => string.Join(' ', c.Args.Prepend(c.Path).Where(p => p.Length > 0));
+
+    /// <summary>docker's COMMAND: quoted, cut to 20 characters with "…" unless --no-trunc.</summary>
+    public static string CommandText(ContainerObject c, bool noTrunc)
+    {
+        var command = CommandLine(c);
+        if (!noTrunc && command.Length > CommandWidth)
+        {
+            command = command[..(CommandWidth - 1)] + "…";
+        }
+
+        return Quote(command);
+    }
+
+    /// <summary>Go's strconv.Quote for what a command holds.</summary>
+    private static string Quote(string text)
+    {
+        var quoted = new StringBuilder("\"");
+        foreach (var ch in text)
+        {
+            quoted.Append(ch switch
+            {
+                '"' => "\\\"",
+                '\\' => "\\\\",
+                '\n' => "\\n",
+                '\t' => "\\t",
+                '\r' => "\\r",
+                _ when char.IsControl(ch) => string.Create(CultureInfo.InvariantCulture, $"\\x{(int)ch:x2}"),
+                _ => ch.ToString(),
+            });
+        }
+
+        return quoted.Append('"').ToString();
+    }
+
+    /// <summary>docker's IMAGE: the reference without its digest unless --no-trunc.</summary>
+    public static string ImageText(string image, bool noTrunc) =>
+        noTrunc || image.IndexOf('@', StringComparison.Ordinal) is not (var at and > 0) ? image : image[..at];
+
+    /// <summary>
+    /// docker's STATUS: "Up 5 minutes", "Up 5 minutes (healthy)", "Up 5 seconds (health: starting)", "Exited (0) 2 minutes ago",
+    /// "Created" for one never started.
+    /// </summary>
+    public static string StatusText(ContainerObject c, DateTimeOffset now) => c.State switch
+    {
+        "running" => $"Up {SystemView.Duration(now - (c.StartedAt ?? c.Created))}" + c.Health switch
+        {
+            "" => string.Empty,
+            "starting" => " (health: starting)",
+            var health => $" ({health})",
+        },
+        "exited" when c.FinishedAt is { } finished => string.Create(CultureInfo.InvariantCulture, $"Exited ({c.ExitCode}) {SystemView.Duration(now - finished)} ago"),
+        "exited" => string.Empty,
+        _ => "Created",
+    };
+
+    /// <summary>docker's PORTS of a container: its host-mode published ports, "0.0.0.0:8080->80/tcp".</summary>
+    public static string PortsText(ContainerObject c) =>
+        string.Join(", ", c.Ports.Where(p => p.PublishedPort > 0).Select(p =>
+            string.Create(CultureInfo.InvariantCulture, $"0.0.0.0:{p.PublishedPort}->{p.TargetPort}/{p.Protocol.ToString().ToLowerInvariant()}")));
+
+    public static ContainerRow Row(ContainerObject c, DateTimeOffset now, bool noTrunc) => new(
+        ShortId(c.Id, noTrunc),
+        ImageText(c.Image, noTrunc),
+        CommandText(c, noTrunc),
+        Json.GoTime(new DateTimeOffset(c.Created.UtcTicks - (c.Created.UtcTicks % TimeSpan.TicksPerSecond), TimeSpan.Zero)),
+        $"{SystemView.Duration(now - c.Created)} ago",
+        StatusText(c, now),
+        c.State,
+        PortsText(c),
+        c.Name,
+        string.Join(",", c.Labels.Select(l => $"{l.Key}={l.Value}")),
+        string.Join(",", c.Mounts.Select(m => m.Type == MountType.Volume && m.Source.Length > 0 ? m.Source : m.Target)),
+        string.Join(",", c.Networks.Select(n => n.Name)));
+
+    public static string Table(IEnumerable<ContainerRow> rows)
+    {
+        IReadOnlyList<string> header = ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"];
+        return Output.Table.Render(rows.Select(r => (IReadOnlyList<string>)[r.Id, r.Image, r.Command, r.RunningFor, r.Status, r.Ports, r.Names]).Prepend(header));
+    }
+
+    /// <summary>docker's `ps --format json` fields.</summary>
+    public static JsonObject ToJson(ContainerRow row) => new()
+    {
+        ["Command"] = row.Command,
+        ["CreatedAt"] = row.CreatedAt,
+        ["ID"] = row.Id,
+        ["Image"] = row.Image,
+        ["Labels"] = row.Labels,
+        ["LocalVolumes"] = "0",
+        ["Mounts"] = row.Mounts,
+        ["Names"] = row.Names,
+        ["Networks"] = row.Networks,
+        ["Ports"] = row.Ports,
+        ["RunningFor"] = row.RunningFor,
+        ["Size"] = "N/A",
+        ["State"] = row.State,
+        ["Status"] = row.Status,
+    };
+
+    // ---- container inspect
+
+    private static string Time(DateTimeOffset? time) => time is { } t ? Json.Timestamp(t) : "0001-01-01T00:00:00Z";
+
+    private static JsonArray Strings(IEnumerable<string> items) => new([.. items.Select(i => (JsonNode?)i)]);
+
+    /// <summary>docker's `container inspect` object, with the fields the node knows.</summary>
+    public static JsonObject Inspect(ContainerObject c)
+    {
+        var state = new JsonObject
+        {
+            ["Status"] = c.State,
+            ["Running"] = c.State == "running",
+            ["Paused"] = false,
+            ["Restarting"] = false,
+            ["OOMKilled"] = false,
+            ["Dead"] = false,
+            ["Pid"] = c.Pid,
+            ["ExitCode"] = c.ExitCode,
+            ["Error"] = string.Empty,
+            ["StartedAt"] = Time(c.StartedAt),
+            ["FinishedAt"] = Time(c.FinishedAt),
+        };
+        if (c.Health.Length > 0)
+        {
+            state["Health"] = new JsonObject { ["Status"] = c.Health, ["FailingStreak"] = 0, ["Log"] = new JsonArray() };
+        }
+
+        var networks = new JsonObject();
+        foreach (var network in c.Networks)
+        {
+            var slash = network.Address.IndexOf('/', StringComparison.Ordinal);
+            networks[network.Name] = new JsonObject
+            {
+                ["Aliases"] = Strings(network.Aliases),
+                ["NetworkID"] = network.NetworkId,
+                ["IPAddress"] = slash < 0 ? network.Address : network.Address[..slash],
+                ["IPPrefixLen"] = slash < 0 ? 0 : int.Parse(network.Address[(slash + 1)..], CultureInfo.InvariantCulture),
+            };
+        }
+
+        var ports = new JsonObject();
+        foreach (var port in c.Ports)
+        {
+            ports[string.Create(CultureInfo.InvariantCulture, $"{port.TargetPort}/{port.Protocol.ToString().ToLowerInvariant()}")] = new JsonArray(
+                new JsonObject { ["HostIp"] = "0.0.0.0", ["HostPort"] = port.PublishedPort.ToString(CultureInfo.InvariantCulture) });
+        }
+
+        var labels = new JsonObject();
+        foreach (var (key, value) in c.Labels)
+        {
+            labels[key] = value;
+        }
+
+        return new JsonObject
+        {
+            ["Id"] = c.Id,
+            ["Created"] = Json.Timestamp(c.Created),
+            ["Path"] = c.Path,
+            ["Args"] = Strings(c.Args),
+            ["State"] = state,
+            ["Image"] = c.ImageId,
+            ["Name"] = "/" + c.Name,
+            ["RestartCount"] = 0,
+            ["Config"] = new JsonObject
+            {
+                ["Hostname"] = c.Hostname,
+                ["User"] = c.User,
+                ["Env"] = Strings(c.Env),
+                ["Cmd"] = Strings(c.Args.Prepend(c.Path).Where(p => p.Length > 0)),
+                ["Image"] = c.Image,
+                ["WorkingDir"] = c.WorkingDir,
+                ["Labels"] = labels,
+            },
+            ["Mounts"] = new JsonArray([.. c.Mounts.Select(m => (JsonNode?)Mount(m))]),
+            ["NetworkSettings"] = new JsonObject { ["Ports"] = ports, ["Networks"] = networks },
+        };
+    }
+
+    private static JsonObject Mount(MountSpec m)
+    {
+        var json = new JsonObject
+        {
+            ["Type"] = m.Type.ToString().ToLowerInvariant(),
+            ["Source"] = m.Source,
+            ["Destination"] = m.Target,
+            ["Mode"] = string.Empty,
+            ["RW"] = !m.ReadOnly,
+            ["Propagation"] = string.Empty,
+        };
+        if (m.Type == MountType.Volume)
+        {
+            json["Name"] = m.Source;
+            json["Driver"] = "local";
+        }
+
+        return json;
+    }
+
+    // ---- stats
+
+    /// <summary>
+    /// A line of `stats` from two readings of the same container <paramref name="elapsed"/> apart (CPU % is the CPU time
+    /// used between them over that time, as docker's); without an earlier reading CPU % is 0. NET I/O and BLOCK I/O are
+    /// not read from the container: "--".
+    /// </summary>
+    public static StatsRow Stats(ContainerObject c, ContainerUsageReading? before, TimeSpan elapsed, string asGiven, bool noTrunc)
+    {
+        var usage = c.Usage;
+        var cpu = usage is not null && before is not null && elapsed > TimeSpan.Zero
+            ? Math.Max(0, usage.CpuNanoseconds - before.CpuNanoseconds) / (elapsed.TotalMilliseconds * 1_000_000) * 100
+            : 0;
+        return usage is null
+            ? new StatsRow(asGiven, ShortId(c.Id, noTrunc), c.Name, "--", "-- / --", "--", "--", "--", "--")
+            : new StatsRow(asGiven, ShortId(c.Id, noTrunc), c.Name,
+                Percent(cpu),
+                $"{ServiceView.BytesText(usage.MemoryBytes)} / {ServiceView.BytesText(usage.MemoryLimitBytes)}",
+                Percent(usage.MemoryLimitBytes > 0 ? usage.MemoryBytes * 100.0 / usage.MemoryLimitBytes : 0),
+                "--",
+                "--",
+                usage.Pids.ToString(CultureInfo.InvariantCulture));
+    }
+
+    private static string Percent(double value) => value.ToString("0.00", CultureInfo.InvariantCulture) + "%";
+
+    public static string StatsTable(IEnumerable<StatsRow> rows)
+    {
+        IReadOnlyList<string> header = ["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O", "BLOCK I/O", "PIDS"];
+        return Output.Table.Render(rows.Select(r => (IReadOnlyList<string>)[r.Id, r.Name, r.CpuPerc, r.MemUsage, r.MemPerc, r.NetIO, r.BlockIO, r.Pids]).Prepend(header));
+    }
+
+    public static JsonObject StatsJson(StatsRow row) => new()
+    {
+        ["BlockIO"] = row.BlockIO,
+        ["CPUPerc"] = row.CpuPerc,
+        ["Container"] = row.Container,
+        ["ID"] = row.Id,
+        ["MemPerc"] = row.MemPerc,
+        ["MemUsage"] = row.MemUsage,
+        ["Name"] = row.Name,
+        ["NetIO"] = row.NetIO,
+        ["PIDs"] = row.Pids,
+    };
+}

@@ -1,0 +1,88 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using ProtoSwarm.Actors.Agent.Tasks;
+using ProtoSwarm.Contracts;
+
+namespace ProtoSwarm.Hosting.Runtime;
+
+/// <summary>
+/// The node's answer to `ps`, `container ls`, `container inspect` and `stats` (<see cref="ListContainers"/>): the
+/// task containers its executor keeps, in a swarm or not, worker or manager, as docker's engine answers for its
+/// own containers. Each is described as docker describes a swarm task's container: named SERVICE.SLOT.TASKID,
+/// labelled with the service's container labels and docker's com.docker.swarm.* labels.
+/// </summary>
+internal static class LocalContainers
+{
+    public static bool Handles(object request) => request is ListContainers;
+
+    /// <param name="networkName">The name of a network by id, where the node knows it (null: its id is shown).</param>
+    public static async Task<object> HandleAsync(ITaskExecutor? executor, ListContainers request, TimeProvider time, Func<string, string?> networkName, CancellationToken ct)
+    {
+        var facts = (executor?.ListContainers() ?? []).Where(f => request.All || IsRunning(f)).ToList();
+        IReadOnlyDictionary<string, TaskUsageSample> usage = new Dictionary<string, TaskUsageSample>();
+        if (request.Usage && executor is not null)
+        {
+            usage = await executor.SampleUsageAsync([.. facts.Where(IsRunning).Select(f => f.Task.Id)], ct);
+        }
+
+        var sampledAt = time.GetUtcNow();
+        return new ContainerList([.. facts.Select(f => ToWire(f, usage.GetValueOrDefault(f.Task.Id), networkName))], sampledAt);
+    }
+
+    private static bool IsRunning(ContainerFacts facts) => facts.Started && !facts.Exited;
+
+    /// <summary>docker's name of a swarm task's container: SERVICE.SLOT.TASKID, SERVICE.NODEID.TASKID for a global service's.</summary>
+    public static string NameOf(TaskObject task) =>
+        $"{ServiceNameOf(task)}.{(task.Slot > 0 ? task.Slot.ToString(CultureInfo.InvariantCulture) : task.NodeId)}.{task.Id}";
+
+    // A task sent by managers before they gave its service's name has only the service's id.
+    private static string ServiceNameOf(TaskObject task) =>
+        task.ServiceName.Length > 0 ? task.ServiceName : task.Template is { ServiceName.Length: > 0 } t ? t.ServiceName : task.ServiceId;
+
+    /// <summary>docker's labels of a swarm task's container: the service's container labels, then com.docker.swarm.*.</summary>
+    public static ImmutableSortedDictionary<string, string> LabelsOf(TaskObject task) =>
+        task.Spec.Container.Labels.SetItems(
+        [
+            KeyValuePair.Create("com.docker.swarm.node.id", task.NodeId),
+            KeyValuePair.Create("com.docker.swarm.service.id", task.ServiceId),
+            KeyValuePair.Create("com.docker.swarm.service.name", ServiceNameOf(task)),
+            KeyValuePair.Create("com.docker.swarm.task", string.Empty),
+            KeyValuePair.Create("com.docker.swarm.task.id", task.Id),
+            KeyValuePair.Create("com.docker.swarm.task.name", NameOf(task)),
+        ]);
+
+    public static ContainerObject ToWire(ContainerFacts facts, TaskUsageSample? usage, Func<string, string?> networkName)
+    {
+        var task = facts.Task;
+        var state = !facts.Started ? "created" : facts.Exited ? "exited" : "running";
+        return new ContainerObject(
+            task.Id,
+            NameOf(task),
+            task.Spec.Container.Image,
+            facts.ImageId,
+            facts.Command.Count > 0 ? facts.Command[0] : string.Empty,
+            [.. facts.Command.Skip(1)],
+            facts.Created,
+            state,
+            facts.Pid,
+            facts.ExitCode ?? 0,
+            facts.StartedAt,
+            facts.FinishedAt,
+            facts.Health switch
+            {
+                null => string.Empty,
+                ContainerHealth.Healthy => "healthy",
+                ContainerHealth.Unhealthy => "unhealthy",
+                _ => "starting",
+            },
+            LabelsOf(task),
+            state == "running" ? facts.HostPorts : [],
+            facts.Hostname,
+            [.. facts.Env],
+            facts.User,
+            facts.WorkingDir,
+            task.Spec.Container.Mounts,
+            [.. task.Networks.Select(n => new ContainerNetwork(networkName(n.NetworkId) ?? n.NetworkId, n.NetworkId, n.Address, n.Aliases))],
+            usage is null ? null : new ContainerUsageReading(usage.CpuNanoseconds, usage.MemoryBytes, usage.MemoryLimitBytes, usage.Pids));
+    }
+}

@@ -1,0 +1,253 @@
+using System.Collections.Immutable;
+using System.Text.Json.Nodes;
+using ProtoSwarm.Cli.Commands;
+using ProtoSwarm.Cli.Output;
+using ProtoSwarm.Contracts;
+using static ProtoSwarm.Tests.Cli.CliHarness;
+
+namespace ProtoSwarm.Tests.Cli;
+
+public sealed class ContainerCommandTests
+{
+    private static readonly DateTimeOffset Now = DateTimeOffset.UtcNow;
+
+    private static ContainerObject Container(string id, string name, string state = "running", int exitCode = 0, string health = "",
+        TimeSpan? createdAgo = null, params (string Key, string Value)[] labels) => new(
+        id, name, "web:1.2@sha256:0123456789abcdef", "sha256:feedbeefcafe0000", "/bin/httpd", ["-f", "-p", "8080", "-h", "/www/html"],
+        Now - (createdAgo ?? TimeSpan.FromMinutes(5)), state, state == "running" ? 4242 : 0, exitCode,
+        state == "created" ? null : Now - (createdAgo ?? TimeSpan.FromMinutes(5)) + TimeSpan.FromSeconds(30),
+        state == "exited" ? Now - TimeSpan.FromMinutes(2) : null,
+        health,
+        ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, labels.Select(l => KeyValuePair.Create(l.Key, l.Value))
+            .Append(KeyValuePair.Create("com.docker.swarm.service.name", name.Split('.')[0]))),
+        state == "running" ? [new PortConfig(80, 8080, PortProtocol.Tcp, PublishMode.Host)] : [],
+        id[..12], ["PATH=/bin", "MODE=prod"], "www", "/www",
+        [new MountSpec(MountType.Volume, "webdata", "/data")],
+        [new ContainerNetwork("front", "n1front", "10.0.1.5/24", ["web"])]);
+
+    private static readonly ContainerObject Web1 = Container("aaaa1111bbbb2222cccc3333d", "web.1.aaaa1111bbbb2222cccc3333d", health: "healthy", labels: ("tier", "front"));
+    private static readonly ContainerObject Web2 = Container("bbbb1111bbbb2222cccc3333d", "web.2.bbbb1111bbbb2222cccc3333d", health: "starting", createdAgo: TimeSpan.FromMinutes(3));
+    private static readonly ContainerObject Old = Container("cccc1111bbbb2222cccc3333d", "web.2.cccc1111bbbb2222cccc3333d", "exited", 137, createdAgo: TimeSpan.FromHours(3));
+    private static readonly ContainerObject Agent = Container("dddd1111bbbb2222cccc3333d", "agent.node1.dddd1111bbbb2222cccc3333d", createdAgo: TimeSpan.FromMinutes(10), labels: ("tier", "ops"));
+
+    private static FakeNode Node(params ContainerObject[] containers) =>
+        new(request => request is ListContainers l
+            ? new ContainerList([.. containers.Where(c => l.All || c.State == "running")], DateTimeOffset.UtcNow)
+            : throw new InvalidOperationException($"unexpected {request}"));
+
+    [Fact]
+    public async Task Ps_Prints_Dockers_Columns_Newest_First_With_Truncated_Ids_Commands_And_Status_Words()
+    {
+        var node = Node(Web1, Web2, Old, Agent);
+
+        var (code, output, _) = await RunAsync(node, "ps");
+
+        Assert.Equal(0, code);
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Matches("^CONTAINER ID +IMAGE +COMMAND +CREATED +STATUS +PORTS +NAMES$", lines[0]);
+        Assert.Equal(4, lines.Length);
+        Assert.Matches(@"^bbbb1111bbbb +web:1\.2 +""/bin/httpd -f -p 80…"" +3 minutes ago +Up 2 minutes \(health: starting\) +0\.0\.0\.0:8080->80/tcp +web\.2\.bbbb1111bbbb2222cccc3333d$", lines[1]);
+        Assert.Matches(@"^aaaa1111bbbb .* 5 minutes ago +Up 4 minutes \(healthy\) .* web\.1\.aaaa1111bbbb2222cccc3333d$", lines[2]);
+        Assert.StartsWith("dddd1111bbbb ", lines[3], StringComparison.Ordinal);
+        Assert.False(Assert.IsType<ListContainers>(Assert.Single(node.Requests)).All);
+    }
+
+    [Fact]
+    public async Task Ps_All_Shows_Exited_Containers_And_No_Trunc_Shows_Everything()
+    {
+        var node = Node(Web1, Old);
+
+        var (_, output, _) = await RunAsync(node, "container", "ls", "-a", "--no-trunc");
+
+        Assert.True(Assert.IsType<ListContainers>(Assert.Single(node.Requests)).All);
+        var exited = output.Split('\n').Single(l => l.StartsWith("cccc", StringComparison.Ordinal));
+        Assert.Matches(@"^cccc1111bbbb2222cccc3333d +web:1\.2@sha256:0123456789abcdef +""/bin/httpd -f -p 8080 -h /www/html"" +3 hours ago +Exited \(137\) 2 minutes ago +web\.2\.cccc1111bbbb2222cccc3333d$", exited);
+    }
+
+    [Theory]
+    [InlineData("ps", "-q")]
+    [InlineData("container", "list", "-q")]
+    [InlineData("container", "ps", "-q")]
+    public async Task Ps_Quiet_Prints_Short_Ids_Under_Every_Name(params string[] args)
+    {
+        var (code, output, _) = await RunAsync(Node(Web1, Agent), args);
+
+        Assert.Equal((0, "aaaa1111bbbb\ndddd1111bbbb\n"), (code, output));
+    }
+
+    [Theory]
+    [InlineData("name=web", "bbbb1111bbbb\naaaa1111bbbb\n")]
+    [InlineData("name=^agent\\.", "dddd1111bbbb\n")]
+    [InlineData("id=aaaa", "aaaa1111bbbb\n")]
+    [InlineData("label=tier", "aaaa1111bbbb\ndddd1111bbbb\n")]
+    [InlineData("label=tier=front", "aaaa1111bbbb\n")]
+    [InlineData("label=com.docker.swarm.service.name=agent", "dddd1111bbbb\n")]
+    [InlineData("status=exited", "cccc1111bbbb\n")]
+    [InlineData("exited=137", "cccc1111bbbb\n")]
+    [InlineData("exited=0", "")]
+    [InlineData("health=healthy", "aaaa1111bbbb\n")]
+    [InlineData("health=none", "dddd1111bbbb\n")]
+    [InlineData("ancestor=web:1.2", "bbbb1111bbbb\naaaa1111bbbb\ndddd1111bbbb\n")]
+    [InlineData("ancestor=nginx", "")]
+    public async Task Ps_Filters_As_Docker(string filter, string expected)
+    {
+        var (code, output, _) = await RunAsync(Node(Web1, Web2, Old, Agent), "ps", "-q", "--filter", filter);
+
+        Assert.Equal((0, expected), (code, output));
+    }
+
+    [Theory]
+    [InlineData("status=sleeping", "status must be one of created, restarting, running, removing, paused, exited, dead")]
+    [InlineData("exited=x", "exited must be an exit code")]
+    [InlineData("volume=x", "'volume' is not a filter here")]
+    public async Task Ps_Refuses_A_Filter_It_Cannot_Apply_Before_Asking(string filter, string expected)
+    {
+        var node = Node(Web1);
+
+        var (code, _, error) = await RunAsync(node, "ps", "--filter", filter);
+
+        Assert.NotEqual(0, code);
+        Assert.Contains(expected, error, StringComparison.Ordinal);
+        Assert.Empty(node.Requests);
+    }
+
+    [Fact]
+    public async Task Ps_Last_And_Latest_Take_The_Newest_Of_Every_State()
+    {
+        var node = Node(Web1, Old, Agent);
+
+        var last = await RunAsync(node, "ps", "-q", "-n", "2");
+        var latest = await RunAsync(node, "ps", "-q", "-l");
+
+        Assert.Equal("aaaa1111bbbb\ndddd1111bbbb\n", last.Out);
+        Assert.Equal("aaaa1111bbbb\n", latest.Out);
+        Assert.All(node.Requests.Cast<ListContainers>(), r => Assert.True(r.All));
+    }
+
+    [Fact]
+    public async Task Ps_Json_And_Templates_Use_Dockers_Fields()
+    {
+        var json = await RunAsync(Node(Web1), "ps", "--format", "json");
+        var template = await RunAsync(Node(Web1), "ps", "--format", "{{.Names}} {{.State}} {{.Networks}} {{.Mounts}}");
+        var table = await RunAsync(Node(Web1), "ps", "--format", "table {{.ID}}\t{{.Status}}");
+
+        var line = JsonNode.Parse(json.Out)!.AsObject();
+        Assert.Equal(
+            ["Command", "CreatedAt", "ID", "Image", "Labels", "LocalVolumes", "Mounts", "Names", "Networks", "Ports", "RunningFor", "Size", "State", "Status"],
+            line.Select(p => p.Key));
+        Assert.Equal("aaaa1111bbbb", (string?)line["ID"]);
+        Assert.Equal("\"/bin/httpd -f -p 80…\"", (string?)line["Command"]);
+        Assert.Equal("com.docker.swarm.service.name=web,tier=front", (string?)line["Labels"]);
+        Assert.EndsWith(" +0000 UTC", (string?)line["CreatedAt"], StringComparison.Ordinal);
+        Assert.Equal("web.1.aaaa1111bbbb2222cccc3333d running front webdata\n", template.Out);
+        Assert.Matches("^CONTAINER ID +STATUS\naaaa1111bbbb +Up 4 minutes \\(healthy\\)\n$", table.Out);
+    }
+
+    [Theory]
+    [InlineData("created", 0, "", "Created")]
+    [InlineData("running", 0, "", "Up 4 minutes")]
+    [InlineData("running", 0, "unhealthy", "Up 4 minutes (unhealthy)")]
+    [InlineData("exited", 0, "", "Exited (0) 2 minutes ago")]
+    [InlineData("exited", 143, "healthy", "Exited (143) 2 minutes ago")]
+    public void Status_Is_Dockers_Wording(string state, int exitCode, string health, string expected)
+    {
+        var container = Container("eeee1111bbbb2222cccc3333d", "x.1.eeee", state, exitCode, health);
+
+        Assert.Equal(expected, ContainerView.StatusText(container, Now));
+    }
+
+    [Theory]
+    [InlineData("sh", "\"sh\"")]
+    [InlineData("exactly twenty chars", "\"exactly twenty chars\"")]
+    [InlineData("twenty-one characters", "\"twenty-one characte…\"")]
+    [InlineData("say \"hi\"", "\"say \\\"hi\\\"\"")]
+    public void Command_Is_Quoted_And_Cut_At_Twenty_Characters(string command, string expected)
+    {
+        var container = Container("eeee1111bbbb2222cccc3333d", "x.1.eeee") with { Path = command, Args = [] };
+
+        Assert.Equal(expected, ContainerView.CommandText(container, noTrunc: false));
+    }
+
+    [Fact]
+    public async Task Container_Inspect_Shows_Dockers_Fields_And_A_Template_Reads_Them()
+    {
+        var node = Node(Web1, Old);
+
+        var (code, output, _) = await RunAsync(node, "container", "inspect", "web.1.aaaa1111bbbb2222cccc3333d");
+        var (_, templated, _) = await RunAsync(node, "container", "inspect", "-f", "{{.State.Status}} {{.State.ExitCode}} {{.Config.Hostname}}", "cccc", "/web.1.aaaa1111bbbb2222cccc3333d");
+
+        Assert.Equal(0, code);
+        var inspected = Assert.Single(JsonNode.Parse(output)!.AsArray())!.AsObject();
+        Assert.Equal(ContainerView.InspectFields, inspected.Select(p => p.Key));
+        Assert.Equal("/web.1.aaaa1111bbbb2222cccc3333d", (string?)inspected["Name"]);
+        Assert.Equal("/bin/httpd", (string?)inspected["Path"]);
+        Assert.Equal(["-f", "-p", "8080", "-h", "/www/html"], inspected["Args"]!.AsArray().Select(a => (string?)a));
+        Assert.Equal((true, 4242, "healthy"), ((bool)inspected["State"]!["Running"]!, (int)inspected["State"]!["Pid"]!, (string?)inspected["State"]!["Health"]!["Status"]));
+        Assert.Equal("sha256:feedbeefcafe0000", (string?)inspected["Image"]);
+        Assert.Equal(("www", "/www", "front"), ((string?)inspected["Config"]!["User"], (string?)inspected["Config"]!["WorkingDir"], (string?)inspected["Config"]!["Labels"]!["tier"]));
+        Assert.Equal("10.0.1.5", (string?)inspected["NetworkSettings"]!["Networks"]!["front"]!["IPAddress"]);
+        Assert.Equal(("volume", "webdata", "/data"), ((string?)inspected["Mounts"]![0]!["Type"], (string?)inspected["Mounts"]![0]!["Name"], (string?)inspected["Mounts"]![0]!["Destination"]));
+        Assert.Equal("exited 137 cccc1111bbbb\nrunning 0 aaaa1111bbbb\n", templated);
+    }
+
+    [Fact]
+    public async Task Container_Inspect_Of_A_Missing_Container_Says_Dockers_Words_And_Fails()
+    {
+        var (code, output, error) = await RunAsync(Node(Web1), "container", "inspect", "nope", "aaaa");
+
+        Assert.Equal(1, code);
+        Assert.Contains("Error: No such container: nope", error, StringComparison.Ordinal);
+        Assert.Equal("aaaa1111bbbb2222cccc3333d", (string?)JsonNode.Parse(output)![0]!["Id"]);
+    }
+
+    [Fact]
+    public async Task Stats_No_Stream_Prints_One_Table_With_Cpu_From_Two_Readings()
+    {
+        var readings = 0;
+        var node = new FakeNode(request =>
+        {
+            var reading = readings++;
+            var usage = new ContainerUsageReading(1_000_000_000L + (reading * 500_000_000L), 50L << 20, 200L << 20, 3);
+            return new ContainerList([Web1 with { Usage = usage }, Old], DateTimeOffset.UnixEpoch + TimeSpan.FromSeconds(reading));
+        });
+
+        var (code, output, _) = await RunAsync(node, "stats", "--no-stream");
+        var json = await RunAsync(node, "container", "stats", "--no-stream", "--format", "json", "web.1.aaaa1111bbbb2222cccc3333d");
+
+        Assert.Equal(0, code);
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Matches("^CONTAINER ID +NAME +CPU % +MEM USAGE / LIMIT +MEM % +NET I/O +BLOCK I/O +PIDS$", lines[0]);
+        Assert.Matches(@"^aaaa1111bbbb +web\.1\.aaaa1111bbbb2222cccc3333d +50\.00% +50MiB / 200MiB +25\.00% +-- +-- +3$", lines[1]);
+        Assert.Matches(@"^cccc1111bbbb .* -- +-- / -- ", lines[2]);
+        var line = JsonNode.Parse(json.Out)!.AsObject();
+        Assert.Equal(("web.1.aaaa1111bbbb2222cccc3333d", "50.00%", "3"), ((string?)line["Container"], (string?)line["CPUPerc"], (string?)line["PIDs"]));
+    }
+
+    [Fact]
+    public async Task Stats_Streams_A_Table_Each_Interval_Until_Stopped()
+    {
+        var node = new FakeNode(_ => new ContainerList([Web1 with { Usage = new ContainerUsageReading(1, 1 << 20, 2 << 20, 1) }], DateTimeOffset.UtcNow));
+        using var stop = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+
+        var (_, output, _) = await RunUntilAsync(node, stop.Token, "stats");
+
+        Assert.True(output.Split('\n').Count(l => l.StartsWith("CONTAINER ID", StringComparison.Ordinal)) >= 2, output);
+    }
+
+    [Fact]
+    public async Task Stats_Of_A_Missing_Container_Fails_As_Docker()
+    {
+        var (code, _, error) = await RunAsync(Node(Web1), "stats", "--no-stream", "nope");
+
+        Assert.Equal(1, code);
+        Assert.Contains("Error: No such container: nope", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_Ambiguous_Prefix_Is_Refused()
+    {
+        var e = Assert.Throws<ProtoSwarm.Client.SwarmCommandException>(() => ContainerCommands.Find([Web1, Container("aaaa2222bbbb2222cccc3333d", "y.1.a")], "aaaa"));
+
+        Assert.Contains("multiple containers found with provided prefix: aaaa", e.Message, StringComparison.Ordinal);
+    }
+}

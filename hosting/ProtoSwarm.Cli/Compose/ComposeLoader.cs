@@ -456,7 +456,8 @@ internal static class ComposeLoader
 
         // The local driver's type, device and o: each node that runs a task of a service mounting the volume creates it with them.
         var options = ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, Strings(reader, body["driver_opts"], ComposeReader.Child(path, "driver_opts")));
-        if (!external && options.Count > 0 && LocalVolumeDriver.Problem(options) is { } optionsProblem)
+        var optionsProblem = external ? null : LocalVolumeDriver.Problem(options);
+        if (optionsProblem is not null)
         {
             reader.Error(body["driver_opts"]!, ComposeReader.Child(path, "driver_opts"), optionsProblem);
         }
@@ -471,10 +472,10 @@ internal static class ComposeLoader
             key,
             full,
             external,
-            "local",
+            // A driver nodes lack was refused above, once: the mounts do not carry it to be refused again.
+            driver is LocalVolumeDriver.Name ? driver : string.Empty,
             external ? ImmutableSortedDictionary<string, string>.Empty : StackLabels(stack, Strings(reader, body["labels"], ComposeReader.Child(path, "labels"))),
-            driver ?? string.Empty,
-            external ? ImmutableSortedDictionary<string, string>.Empty : options);
+            external || optionsProblem is not null ? ImmutableSortedDictionary<string, string>.Empty : options);
     }
 
     private static StackFileObject? FileObject(ComposeReader reader, string stack, string key, MappingNode body, string path, string baseDirectory)

@@ -830,10 +830,8 @@ internal static class ComposeServices
             return null;
         }
 
-        // docker's stack deploy gives each mount the volume's driver and driver_opts (its DriverConfig); options refused
-        // where the volume declares them (the loader said so there) are not said again for each mount.
-        var options = LocalVolumeDriver.Problem(volume.DriverOptions) is null ? volume.DriverOptions : ImmutableSortedDictionary<string, string>.Empty;
-        return mount with { Source = volume.Name, VolumeLabels = volume.Labels, VolumeDriver = volume.DriverGiven, VolumeOptions = options };
+        // docker's stack deploy gives each mount the volume's driver and driver_opts (its DriverConfig).
+        return mount with { Source = volume.Name, VolumeLabels = volume.Labels, VolumeDriver = volume.Driver, VolumeOptions = volume.DriverOptions };
     }
 
     private static MountSpec? LongVolume(Context context, MappingNode mapping, string path, string? home)

@@ -40,19 +40,17 @@ internal sealed record StackService(
 /// </summary>
 internal sealed record StackNetwork(string Key, string Name, bool External, NetworkSpec? Spec);
 
-/// <summary>A declared volume: mounts of it carry its name and labels; a local volume is made by each node on first use.</summary>
+/// <summary>
+/// A declared volume: mounts of it carry its name, labels, driver as written (empty or local) and driver_opts (the
+/// local driver's type, device and o, only when right); a local volume is made by each node on first use with them.
+/// </summary>
 internal sealed record StackVolume(
     string Key,
     string Name,
     bool External,
     string Driver,
     ImmutableSortedDictionary<string, string> Labels,
-    string DriverGiven = "",
-    ImmutableSortedDictionary<string, string>? DriverOptions = null)
-{
-    /// <summary>driver_opts: the local driver's type, device and o, given to the volume where a task's node creates it.</summary>
-    public ImmutableSortedDictionary<string, string> DriverOptions { get; init; } = DriverOptions ?? ImmutableSortedDictionary<string, string>.Empty;
-}
+    ImmutableSortedDictionary<string, string> DriverOptions);
 
 /// <summary>A declared secret or config: its content from File (an absolute path), or External (it exists in the swarm already).</summary>
 internal sealed record StackFileObject(

@@ -41,10 +41,7 @@ public sealed record LocalVolumeOptions(string Type, string Device, ulong Flags,
         ["slave"] = (false, MS_SLAVE), ["rslave"] = (false, MS_SLAVE | MS_REC),
     };
 
-    /// <summary>What is wrong with the options, with what to write; null when they are right (<see cref="LocalVolumeDriver.Problem"/>).</summary>
-    public static string? Problem(IReadOnlyDictionary<string, string> options) => LocalVolumeDriver.Problem(options);
-
-    /// <summary>The mount the options describe, or null when they describe none (a plain directory). Call <see cref="Problem"/> first.</summary>
+    /// <summary>The mount the options describe, or null when they describe none (a plain directory). Check them with <see cref="LocalVolumeDriver.Problem"/> first.</summary>
     public static LocalVolumeOptions? From(IReadOnlyDictionary<string, string> options)
     {
         if (!options.TryGetValue("type", out var type) || !options.TryGetValue("device", out var device))

@@ -299,7 +299,7 @@ public sealed class VolumeStore
             throw new VolumeStoreException(RejectCode.InvalidArgument, $"create {name}: {problem}");
         }
 
-        if (options is not null && LocalVolumeOptions.Problem(options) is { } invalid)
+        if (options is not null && LocalVolumeDriver.Problem(options) is { } invalid)
         {
             throw new VolumeStoreException(RejectCode.InvalidArgument, $"create {name}: {invalid}");
         }

@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using System.Globalization;
 using ProtoSwarm.Actors.Agent.Tasks;
+using ProtoSwarm.Actors.Networks;
 using ProtoSwarm.Contracts;
 
 namespace ProtoSwarm.Hosting.Runtime;
@@ -32,8 +33,7 @@ internal static class LocalContainers
     private static bool IsRunning(ContainerFacts facts) => facts.Started && !facts.Exited;
 
     /// <summary>docker's name of a swarm task's container: SERVICE.SLOT.TASKID, SERVICE.NODEID.TASKID for a global service's.</summary>
-    public static string NameOf(TaskObject task) =>
-        $"{ServiceNameOf(task)}.{(task.Slot > 0 ? task.Slot.ToString(CultureInfo.InvariantCulture) : task.NodeId)}.{task.Id}";
+    public static string NameOf(TaskObject task) => NetworkViews.TaskName(task, ServiceNameOf(task));
 
     // A task sent by managers before they gave its service's name has only the service's id.
     private static string ServiceNameOf(TaskObject task) =>

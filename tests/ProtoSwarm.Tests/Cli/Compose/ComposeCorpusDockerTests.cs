@@ -26,6 +26,7 @@ public sealed class ComposeCorpusDockerTests
         ["bad-image.yml"] = "the daemon refuses an invalid image reference",
         ["long-service-name.yml"] = "the managers refuse the service's name (STACK_SERVICE, a DNS label)",
         ["managers-checks.yml"] = "the managers' check of each service spec (ServiceSpecValidator, which stack config runs here)",
+        ["volume-driver-nfs.yml"] = "docker's daemon refuses a volume driver it has no plugin for when a node creates the volume",
         ["volume-driver-opts.yml"] = "docker's local driver refuses options without a device when a node creates the volume (missing required option)",
         // docker encrypts (IPsec) and takes a chosen VNI; ProtoSwarm's overlays would run without either, silently.
         ["network-driver-opts.yml"] = "accepted by docker; refused here, where overlays are not encrypted and the VXLAN id is the swarm's to allocate",

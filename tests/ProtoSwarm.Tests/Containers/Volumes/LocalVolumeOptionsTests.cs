@@ -1,5 +1,6 @@
 using System.Net;
 using ProtoSwarm.Containers.Volumes;
+using ProtoSwarm.Contracts;
 
 namespace ProtoSwarm.Tests.Containers.Volumes;
 
@@ -11,7 +12,7 @@ public sealed class LocalVolumeOptionsTests
     [Fact]
     public void No_Options_Are_A_Plain_Directory()
     {
-        Assert.Null(LocalVolumeOptions.Problem(Options()));
+        Assert.Null(LocalVolumeDriver.Problem(Options()));
         Assert.Null(LocalVolumeOptions.From(Options()));
     }
 
@@ -54,7 +55,7 @@ public sealed class LocalVolumeOptionsTests
     [InlineData("o=size=1m", "missing required option: \"device\"")]
     public void Options_The_Local_Driver_Would_Refuse_Are_Refused_With_What_To_Write(string option, string expected)
     {
-        var problem = LocalVolumeOptions.Problem(Options(option));
+        var problem = LocalVolumeDriver.Problem(Options(option));
 
         Assert.NotNull(problem);
         Assert.StartsWith(expected, problem, StringComparison.Ordinal);

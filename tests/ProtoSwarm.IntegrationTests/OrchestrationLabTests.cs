@@ -113,8 +113,11 @@ public class OrchestrationLabTests(ITestOutputHelper output)
         var before = await RunningAsync(lab, "api");
         Assert.Equal(3, before.Count);
 
-        // Every new task exits with status 1 right after it starts: the first one fails, the update pauses.
-        var paused = await ServiceAsync(lab, "update", "--env-add", "FAKE_EXIT_CODE=1", "api");
+        // Every new task exits with status 1 right after it starts: the first one fails, the update pauses. The next
+        // batch starts once the last one runs (as in swarm), so with no delay a task that fails just after it started
+        // can be seen only after the next batch began; the update delay is what holds the next batch back, and the
+        // first batch's failure is seen within it.
+        var paused = await ServiceAsync(lab, "update", "--update-delay", "2s", "--env-add", "FAKE_EXIT_CODE=1", "api");
         Assert.NotEqual(0, paused.ExitCode);
         Assert.Contains("paused", paused.StdOut + paused.StdErr, StringComparison.OrdinalIgnoreCase);
         var inspect = await InspectAsync(lab, "api");
@@ -124,7 +127,7 @@ public class OrchestrationLabTests(ITestOutputHelper output)
             $"A paused update stops after its first batch, so the other replicas keep running: {Describe(afterPause)}");
 
         // Back to a good spec, then a failing one that rolls back by itself.
-        Assert.Equal(0, (await ServiceAsync(lab, "update", "--env-rm", "FAKE_EXIT_CODE", "api")).ExitCode);
+        Assert.Equal(0, (await ServiceAsync(lab, "update", "--update-delay", "0s", "--env-rm", "FAKE_EXIT_CODE", "api")).ExitCode);
         var rolled = await ServiceAsync(lab, "update", "--env-add", "FAKE_EXIT_CODE=2", "--update-failure-action", "rollback", "api");
         Assert.NotEqual(0, rolled.ExitCode);
         Assert.Contains("roll", rolled.StdOut + rolled.StdErr, StringComparison.OrdinalIgnoreCase);

@@ -90,7 +90,11 @@ public static class MountPropagations
 /// with mode 1777, a volume filled from the image on first use, no volume labels, a bind that is
 /// recursive and rprivate. A bind's propagation (docker's bind-propagation) is null when none was given,
 /// as in every mount stored before it existed: nodes make it rprivate, and inspect shows no BindOptions.
-/// BindNonRecursive is docker's bind-recursive=disabled: the mounts under the source stay out.
+/// BindNonRecursive is docker's bind-recursive=disabled: the mounts under the source stay out. A read-only
+/// bind (or volume) is read-only with every mount under it (docker 25's recursive read-only, where the node's
+/// kernel has mount_setattr(2), else at its top only); BindReadOnlyNonRecursive is docker's bind-recursive=writable
+/// (the mounts under it stay writable), BindReadOnlyForceRecursive its bind-recursive=readonly (recursively
+/// read-only, or the task fails to start). Both need ReadOnly.
 /// </summary>
 [MessagePackObject]
 public sealed record MountSpec(
@@ -105,8 +109,11 @@ public sealed record MountSpec(
     [property: Key(8)] MountPropagation? BindPropagation = null,
     [property: Key(9)] bool BindNonRecursive = false,
     [property: Key(10)] string VolumeDriver = "",
-    ImmutableSortedDictionary<string, string>? VolumeOptions = null)
+    ImmutableSortedDictionary<string, string>? VolumeOptions = null,
+    [property: Key(12)] bool BindReadOnlyNonRecursive = false,
+    [property: Key(13)] bool BindReadOnlyForceRecursive = false)
 {
+
     /// <summary>
     /// The local driver's options (docker's volume-opt, compose's driver_opts: type, device, o) given to a volume the
     /// task's node creates for this mount, as <see cref="VolumeLabels"/>; an existing volume keeps its own.
@@ -127,9 +134,10 @@ public sealed record MountSpec(
         other is not null && Type == other.Type && Source == other.Source && Target == other.Target && ReadOnly == other.ReadOnly
         && TmpfsSizeBytes == other.TmpfsSizeBytes && TmpfsMode == other.TmpfsMode && VolumeNoCopy == other.VolumeNoCopy
         && BindPropagation == other.BindPropagation && BindNonRecursive == other.BindNonRecursive && VolumeDriver == other.VolumeDriver
+        && BindReadOnlyNonRecursive == other.BindReadOnlyNonRecursive && BindReadOnlyForceRecursive == other.BindReadOnlyForceRecursive
         && SameMap(VolumeLabels, other.VolumeLabels) && SameMap(VolumeOptions, other.VolumeOptions);
 
-    public override int GetHashCode() => HashCode.Combine(Type, Source, Target, ReadOnly, TmpfsSizeBytes, TmpfsMode, VolumeNoCopy, HashCode.Combine(VolumeLabels.Count, BindPropagation, BindNonRecursive, VolumeDriver, VolumeOptions.Count));
+    public override int GetHashCode() => HashCode.Combine(Type, Source, Target, ReadOnly, TmpfsSizeBytes, TmpfsMode, VolumeNoCopy, HashCode.Combine(VolumeLabels.Count, BindPropagation, BindNonRecursive, VolumeDriver, VolumeOptions.Count, BindReadOnlyNonRecursive, BindReadOnlyForceRecursive));
 
     private static bool SameMap(ImmutableSortedDictionary<string, string> a, ImmutableSortedDictionary<string, string> b) =>
         a.Count == b.Count && a.All(l => b.TryGetValue(l.Key, out var v) && v == l.Value);

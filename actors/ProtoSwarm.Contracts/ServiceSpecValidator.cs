@@ -393,9 +393,29 @@ public static partial class ServiceSpecValidator
                 problems.Add(new($"{at}.VolumeOptions.DriverConfig.Options", volumeOptions, "give the local driver's volume-opt=type=..., volume-opt=device=... and volume-opt=o=..."));
             }
 
-            if (mount.Type != MountType.Bind && (mount.BindPropagation is not null || mount.BindNonRecursive))
+            if (mount.Type != MountType.Bind && (mount.BindPropagation is not null || mount.BindNonRecursive || mount.BindReadOnlyNonRecursive || mount.BindReadOnlyForceRecursive))
             {
                 problems.Add(new($"{at}.BindOptions", $"bind options on a {mount.Type.ToString().ToLowerInvariant()} mount", "give bind-propagation and bind-recursive only with type=bind"));
+            }
+
+            // Docker's daemon: both ask for a read-only bind, and only one of them; a forced recursive read-only bind is rprivate,
+            // so nothing mounted later under its source comes in writable.
+            if (mount.BindReadOnlyNonRecursive && mount.BindReadOnlyForceRecursive)
+            {
+                problems.Add(new($"{at}.BindOptions", "ReadOnlyNonRecursive and ReadOnlyForceRecursive together", "give one bind-recursive: writable or readonly"));
+            }
+
+            foreach (var (set, option, word) in new[] { (mount.BindReadOnlyNonRecursive, "ReadOnlyNonRecursive", "writable"), (mount.BindReadOnlyForceRecursive, "ReadOnlyForceRecursive", "readonly") })
+            {
+                if (set && !mount.ReadOnly)
+                {
+                    problems.Add(new($"{at}.BindOptions.{option}", $"bind-recursive={word} is for a read-only bind, and this one is writable", $"add readonly to the mount, or leave bind-recursive={word} out"));
+                }
+            }
+
+            if (mount.BindReadOnlyForceRecursive && mount.BindPropagation is { } forcedPropagation && forcedPropagation != MountPropagation.RPrivate)
+            {
+                problems.Add(new($"{at}.BindOptions.Propagation", $"bind-recursive=readonly needs propagation rprivate, not {MountPropagations.Name(forcedPropagation)}", "leave bind-propagation out, or give bind-propagation=rprivate"));
             }
 
             if (mount.BindPropagation is { } propagation && !Enum.IsDefined(propagation))

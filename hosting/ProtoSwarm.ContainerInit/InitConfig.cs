@@ -96,6 +96,9 @@ internal sealed class InitMount
     public string Propagation { get; set; } = "rprivate";
     /// <summary>A bind without the mounts under its source (MS_BIND alone, not MS_BIND|MS_REC).</summary>
     public bool NonRecursive { get; set; }
+    /// <summary>A read-only bind made read-only with every mount under it (mount_setattr(2), AT_RECURSIVE, MOUNT_ATTR_RDONLY), not only at its
+    /// top; the node sets it only where the kernel has mount_setattr.</summary>
+    public bool RecursiveReadOnly { get; set; }
     /// <summary>tmpfs mount data ("size=65536k,mode=1777"); null for a bind.</summary>
     public string? Data { get; set; }
 }

@@ -86,6 +86,7 @@ internal static class InitConfigReader
                 case "readOnly": m.ReadOnly = reader.GetBoolean(); break;
                 case "propagation": m.Propagation = Text(ref reader); break;
                 case "nonRecursive": m.NonRecursive = reader.GetBoolean(); break;
+                case "recursiveReadOnly": m.RecursiveReadOnly = reader.GetBoolean(); break;
                 case "data": m.Data = Text(ref reader); break;
                 default: reader.Skip(); break;
             }

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using static ProtoSwarm.ContainerInit.Interop.Libc;
+using ProtoSwarm.ContainerInit.Interop;
 
 namespace ProtoSwarm.ContainerInit;
 
@@ -111,6 +112,13 @@ internal static unsafe class RootFilesystem
         if (m.ReadOnly)
         {
             Native.Check(mount(m.Source, target, null, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, null), $"remount {m.Target} read-only");
+            if (m.RecursiveReadOnly)
+            {
+                // A remount changes one mount; the ones the recursive bind brought along (a tmpfs or another disk under the
+                // source) would stay writable. mount_setattr(2) sets read-only on the whole tree at once, as runc's "rro".
+                var attr = new MountAttr { AttrSet = MOUNT_ATTR_RDONLY };
+                Native.Check(mount_setattr(AT_FDCWD, target, AT_RECURSIVE | AT_SYMLINK_NOFOLLOW, &attr), $"make {m.Target} and the mounts under it read-only (mount_setattr)");
+            }
         }
 
         Native.Check(mount(null, target, null, PropagationFlags(m.Propagation), null), $"make {m.Target} {m.Propagation}");

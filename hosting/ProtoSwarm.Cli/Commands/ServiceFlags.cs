@@ -853,6 +853,7 @@ internal static partial class ServiceFlags
         var volumeDriver = string.Empty;
         MountPropagation? propagation = null;
         var nonRecursive = false;
+        bool readOnlyNonRecursive = false, readOnlyForceRecursive = false;
         string? volumeKey = null, tmpfsKey = null, bindKey = null;
         if (CsvFields(value) is not { } fields)
         {
@@ -969,16 +970,17 @@ internal static partial class ServiceFlags
                     bindKey = key;
                     continue;
                 case "bind-recursive":
-                    switch (text!.ToLowerInvariant())
+                    // One choice, the last given wins: enabled (docker 25's default: the mounts under the source come along, and a
+                    // read-only bind is read-only all through where the kernel can), disabled, writable or readonly.
+                    var recursion = text!.ToLowerInvariant();
+                    if (recursion is not ("enabled" or "disabled" or "writable" or "readonly"))
                     {
-                        case "enabled": nonRecursive = false; break;
-                        case "disabled": nonRecursive = true; break;
-                        case "writable" or "readonly":
-                            return Checked<MountSpec>.Fail($"{Named(flag, value)}: bind-recursive={text} is not supported by ProtoSwarm's nodes (a read-only bind is made read-only at its top mount only); use enabled or disabled.");
-                        default:
-                            return Checked<MountSpec>.Fail($"{Named(flag, value)}: bind-recursive '{text}' is not a choice; use enabled (the mounts under the source come along) or disabled (they stay out).");
+                        return Checked<MountSpec>.Fail($"{Named(flag, value)}: bind-recursive '{text}' is not a choice; use enabled (the mounts under the source come along, read-only with a read-only bind), disabled (they stay out), writable (they come along writable in a read-only bind) or readonly (read-only too, or the task fails to start).");
                     }
 
+                    nonRecursive = recursion == "disabled";
+                    readOnlyNonRecursive = recursion == "writable";
+                    readOnlyForceRecursive = recursion == "readonly";
                     bindKey = key;
                     continue;
                 case "consistency":
@@ -1021,6 +1023,18 @@ internal static partial class ServiceFlags
             return Checked<MountSpec>.Fail($"{Named(flag, value)}: {bindKey} is for type=bind, not type={Name(type)}.");
         }
 
+        // Docker's CLI says these before its daemon would.
+        if (type == MountType.Bind && (readOnlyNonRecursive || readOnlyForceRecursive) && !readOnly)
+        {
+            var word = readOnlyNonRecursive ? "writable" : "readonly";
+            return Checked<MountSpec>.Fail($"{Named(flag, value)}: bind-recursive={word} is for a read-only bind; add readonly, or leave bind-recursive={word} out.");
+        }
+
+        if (type == MountType.Bind && readOnlyForceRecursive && propagation is { } given && given != MountPropagation.RPrivate)
+        {
+            return Checked<MountSpec>.Fail($"{Named(flag, value)}: bind-recursive=readonly needs bind-propagation=rprivate, not {MountPropagations.Name(given)}; leave bind-propagation out or give rprivate.");
+        }
+
         // A volume's name may be a template (source=data-{{.Task.Slot}}): judged by its stand-in expansion.
         var templateProblem = ServiceTemplates.Problem(source, "", out var expandedSource);
         return (type, source) switch
@@ -1037,6 +1051,8 @@ internal static partial class ServiceFlags
                 // Only a given propagation is kept: docker's managers drop a BindOptions with none (and no NonRecursive).
                 BindPropagation = propagation,
                 BindNonRecursive = nonRecursive,
+                BindReadOnlyNonRecursive = readOnlyNonRecursive,
+                BindReadOnlyForceRecursive = readOnlyForceRecursive,
             }),
         };
 

@@ -915,7 +915,7 @@ internal static class ComposeServices
 
     private static MountSpec MountOptions(ComposeReader reader, MountSpec mount, string option, MappingNode options, string path)
     {
-        string[] known = option switch { "volume" => ["nocopy"], "bind" => ["propagation"], _ => ["size", "mode"] };
+        string[] known = option switch { "volume" => ["nocopy"], "bind" => ["propagation", "recursive"], _ => ["size", "mode"] };
         foreach (var other in options.Entries.Where(e => !known.Contains(e.Key.Value) && !e.Key.Value.StartsWith("x-", StringComparison.Ordinal)))
         {
             // docker's schema leaves these mappings open and its loader drops what it does not know (a newer
@@ -945,6 +945,33 @@ internal static class ComposeServices
                     {
                         // docker's managers refuse it at deploy ("invalid MountPropagation"); said here, where it was written.
                         reader.Error(entry.Value, entryPath, $"propagation '{word}' is not a propagation; use {MountPropagations.Words}");
+                    }
+
+                    break;
+                case "recursive":
+                    // The compose spec's bind.recursive, as docker compose maps it onto docker's BindOptions.
+                    switch (reader.String(entry.Value, entryPath))
+                    {
+                        case null:
+                            break;
+                        case var recursion when recursion is "writable" or "readonly" && !mount.ReadOnly:
+                            // docker's daemon refuses it at the container's creation; said here, where it was written.
+                            reader.Error(entry.Value, entryPath, $"recursive: {recursion} is for a read-only bind; add read_only: true to the volume, or leave recursive out");
+                            break;
+                        case "readonly" when mount.BindPropagation is { } given && given != MountPropagation.RPrivate:
+                            reader.Error(entry.Value, entryPath, $"recursive: readonly needs propagation rprivate, not {MountPropagations.Name(given)}; leave propagation out or give rprivate");
+                            break;
+                        case var recursion when recursion is "enabled" or "disabled" or "writable" or "readonly":
+                            mount = mount with
+                            {
+                                BindNonRecursive = recursion == "disabled",
+                                BindReadOnlyNonRecursive = recursion == "writable",
+                                BindReadOnlyForceRecursive = recursion == "readonly",
+                            };
+                            break;
+                        case var recursion:
+                            reader.Error(entry.Value, entryPath, $"recursive '{recursion}' is not a choice; use enabled, disabled, writable or readonly");
+                            break;
                     }
 
                     break;

@@ -604,7 +604,7 @@ internal static class ServiceView
     /// <summary>
     /// Docker's mount object, omitempty as its Go type: no Source when there is none (a tmpfs), no
     /// ReadOnly when false; BindOptions, VolumeOptions and TmpfsOptions only when something in them is set
-    /// (BindOptions once a propagation or bind-recursive=disabled was given, with docker's rprivate when no propagation was).
+    /// (BindOptions once a propagation or a bind-recursive other than enabled was given, with docker's rprivate when no propagation was).
     /// </summary>
     private static JsonObject MountJson(MountSpec m)
     {
@@ -613,10 +613,12 @@ internal static class ServiceView
         Json.AddText(json, "Target", m.Target);
         Json.AddFlag(json, "ReadOnly", m.ReadOnly);
 
-        if (m.BindPropagation is not null || m.BindNonRecursive)
+        if (m.BindPropagation is not null || m.BindNonRecursive || m.BindReadOnlyNonRecursive || m.BindReadOnlyForceRecursive)
         {
             var bind = new JsonObject { ["Propagation"] = MountPropagations.Name(m.Propagation) };
             Json.AddFlag(bind, "NonRecursive", m.BindNonRecursive);
+            Json.AddFlag(bind, "ReadOnlyNonRecursive", m.BindReadOnlyNonRecursive);
+            Json.AddFlag(bind, "ReadOnlyForceRecursive", m.BindReadOnlyForceRecursive);
             json["BindOptions"] = bind;
         }
 

@@ -197,6 +197,19 @@ internal static unsafe partial class Libc
         SYS_setresgid = 119, SYS_pidfd_open = 434, SYS_pidfd_send_signal = 424, SYS_close_range = 436;
     public const int CLOSE_RANGE_CLOEXEC = 4;
 
+    // mount_setattr(2) (Linux 5.12; glibc 2.36 wraps it, older ones do not): number 442 on every architecture. Every argument
+    // goes to syscall() as a long, so a negative dirfd reaches the kernel sign-extended.
+    [LibraryImport(Lib, EntryPoint = "syscall", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial long SyscallWithPath(long number, long dirfd, string path, long flags, MountAttr* attr, long size);
+
+    public static int mount_setattr(int dirfd, string path, uint flags, MountAttr* attr) =>
+        (int)SyscallWithPath(SYS_mount_setattr, dirfd, path, flags, attr, sizeof(MountAttr));
+
+    public const long SYS_mount_setattr = 442;
+    public const int AT_FDCWD = -100;
+    public const uint AT_SYMLINK_NOFOLLOW = 0x100, AT_RECURSIVE = 0x8000;
+    public const ulong MOUNT_ATTR_RDONLY = 1;
+
     public const int PR_SET_PDEATHSIG = 1, PR_SET_KEEPCAPS = 8, PR_SET_SECCOMP = 22, PR_CAPBSET_DROP = 24,
         PR_SET_NO_NEW_PRIVS = 38, PR_CAP_AMBIENT = 47, PR_CAP_AMBIENT_RAISE = 2, PR_CAP_AMBIENT_CLEAR_ALL = 4;
     public const int SECCOMP_MODE_FILTER = 2;
@@ -211,4 +224,14 @@ internal static unsafe partial class Libc
     public const uint EPOLLIN = 1;
     public const int O_APPEND = 0x400;
     public const short POLLIN = 1, POLLHUP = 0x10, POLLERR = 0x8;
+}
+
+/// <summary>struct mount_attr (MOUNT_ATTR_SIZE_VER0, 32 bytes): attributes to set and clear, propagation, a user namespace's fd.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct MountAttr
+{
+    public ulong AttrSet;
+    public ulong AttrClr;
+    public ulong Propagation;
+    public ulong UsernsFd;
 }

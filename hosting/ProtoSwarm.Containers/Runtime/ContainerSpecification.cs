@@ -80,7 +80,9 @@ public enum ContainerMountKind
 /// <summary>
 /// One mount of a container, resolved on this node. Bind: <see cref="Source"/> is a host path (a file
 /// or a directory; the target is made of the same kind), MS_BIND|MS_REC (MS_BIND alone when
-/// <see cref="NonRecursive"/>), then remounted read-only when asked, then given its <see cref="Propagation"/>. Tmpfs: nosuid, nodev, noexec as docker mounts one, with a size in bytes (0: the kernel's
+/// <see cref="NonRecursive"/>), then remounted read-only when asked (with every mount under it, by mount_setattr(2)
+/// with AT_RECURSIVE, as docker 25 does: see <see cref="ReadOnlyNonRecursive"/> and <see cref="ReadOnlyForceRecursive"/>),
+/// then given its <see cref="Propagation"/>. Tmpfs: nosuid, nodev, noexec as docker mounts one, with a size in bytes (0: the kernel's
 /// default) and a mode (0: 1777). The target is resolved inside the root, so a symlink in the image
 /// never leads it out.
 /// </summary>
@@ -96,6 +98,15 @@ public sealed record ContainerMount
     public MountPropagation Propagation { get; init; }
     /// <summary>Docker's bind-recursive=disabled: the mounts under the source stay out.</summary>
     public bool NonRecursive { get; init; }
+    /// <summary>Docker's bind-recursive=writable: a read-only bind is read-only at its top mount only, the mounts under it stay
+    /// writable (docker 24's read-only bind). Otherwise a read-only bind is read-only all through where the kernel has
+    /// mount_setattr(2) (5.12 or later), and at its top only, with a line in the node's log, where it has not.</summary>
+    public bool ReadOnlyNonRecursive { get; init; }
+    /// <summary>Docker's bind-recursive=readonly: a read-only bind is read-only all through, or the container does not start.</summary>
+    public bool ReadOnlyForceRecursive { get; init; }
+
+    /// <summary>A read-only bind this node makes read-only with the mounts under it, when its kernel can.</summary>
+    internal bool WantsRecursiveReadOnly => Kind == ContainerMountKind.Bind && ReadOnly && !ReadOnlyNonRecursive;
 
     public static ContainerMount Bind(string source, string target, bool readOnly = false, MountPropagation propagation = MountPropagation.RPrivate, bool nonRecursive = false) =>
         new() { Kind = ContainerMountKind.Bind, Source = source, Target = target, ReadOnly = readOnly, Propagation = propagation, NonRecursive = nonRecursive };

@@ -62,6 +62,10 @@ internal interface ISyscalls
 
     void ResizeTerminal(SafeFileHandle master, ushort rows, ushort columns);
 
+    /// <summary>Whether this kernel has mount_setattr(2) (Linux 5.12 or later), which makes a read-only bind read-only with every
+    /// mount under it: probed once, with arguments it refuses (EINVAL) when it exists, ENOSYS when it does not.</summary>
+    bool SupportsRecursiveReadOnly();
+
     /// <summary>dup: a second descriptor, so a terminal's master is read and written by two streams.</summary>
     SafeFileHandle Duplicate(SafeFileHandle handle);
 }

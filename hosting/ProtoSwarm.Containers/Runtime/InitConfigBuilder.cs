@@ -137,6 +137,11 @@ internal static partial class InitConfigBuilder
                 case ContainerMountKind.Bind when PropagationProblem(mount, sys) is { } problem:
                     problems.Add(problem);
                     break;
+                case ContainerMountKind.Bind when mount.ReadOnly && mount.ReadOnlyForceRecursive && !mount.ReadOnlyNonRecursive && !sys.SupportsRecursiveReadOnly():
+                    // Docker's daemon: "recursive read-only mounts require kernel >= 5.12", and no fall back for this one.
+                    problems.Add($"mount {mount.Target}: bind-recursive=readonly needs a recursively read-only mount, and this node's kernel has no mount_setattr(2) (Linux 5.12 or later); "
+                        + "use bind-recursive=enabled to have only its top mount read-only here, or constrain the service to nodes with a newer kernel");
+                    break;
                 case ContainerMountKind.Tmpfs when mount.TmpfsSizeBytes < 0 || mount.TmpfsMode is < 0 or > 0xFFF:
                     problems.Add($"invalid mount config for type \"tmpfs\": size {mount.TmpfsSizeBytes} or mode {Convert.ToString(mount.TmpfsMode, 8)} out of range");
                     break;
@@ -211,7 +216,7 @@ internal static partial class InitConfigBuilder
         spec.Tty && !spec.Env.Any(e => e.StartsWith("TERM=", StringComparison.Ordinal)) ? ["TERM=xterm", .. spec.Env] : spec.Env;
 
     public static InitConfig Build(ContainerSpecification spec, ContainerPaths paths, CgroupPlacement cgroups, string hostResolvConf,
-        SelinuxContext? labels = null, IReadOnlyList<InitCgroupMount>? cgroupView = null)
+        SelinuxContext? labels = null, IReadOnlyList<InitCgroupMount>? cgroupView = null, bool recursiveReadOnly = true)
     {
         var capabilities = Capabilities.Compute(spec.CapAdd, spec.CapDrop);
         var hostname = spec.Hostname ?? spec.Id[..Math.Min(12, spec.Id.Length)];
@@ -243,6 +248,8 @@ internal static partial class InitConfigBuilder
                 ReadOnly = m.ReadOnly,
                 Propagation = ProtoSwarm.Contracts.MountPropagations.Name(m.Propagation),
                 NonRecursive = m.NonRecursive,
+                // Docker 25: read-only with every mount under it where the kernel can (recursiveReadOnly), at its top only elsewhere.
+                RecursiveReadOnly = m.WantsRecursiveReadOnly && recursiveReadOnly,
                 Data = m.Kind == ContainerMountKind.Tmpfs ? TmpfsData(m) : null,
             })],
             RootPropagation = RootPropagation(spec.Mounts),

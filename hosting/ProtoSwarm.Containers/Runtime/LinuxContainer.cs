@@ -73,6 +73,10 @@ public sealed partial class LinuxContainer : IAsyncDisposable
     /// <summary>What keeps the specification from running on this node (missing layers, bad limits, ...), one line each; empty when it can run.</summary>
     public static IReadOnlyList<string> Validate(ContainerSpecification spec) => InitConfigBuilder.Validate(spec, LinuxSyscalls.Instance);
 
+    /// <summary>Whether this node's kernel has mount_setattr(2) (Linux 5.12 or later): without it, a read-only bind is read-only at its top
+    /// mount only (docker's fall back), and one with <see cref="ContainerMount.ReadOnlyForceRecursive"/> does not start.</summary>
+    public static bool SupportsRecursiveReadOnly => LinuxSyscalls.Instance.SupportsRecursiveReadOnly();
+
     internal static async Task<LinuxContainer> StartAsync(ContainerSpecification spec, ContainerRuntimeOptions options,
         ISyscalls sys, ICgroupDriver cgroups, TimeProvider time, CancellationToken cancellationToken)
     {
@@ -113,7 +117,7 @@ public sealed partial class LinuxContainer : IAsyncDisposable
             {
                 // The categories other containers have are read from their configs: this one's is written before the lock is left.
                 var labels = labelled ? SelinuxLabels.Choose(options.LabelRandom, SelinuxLabels.LevelsInUse(sys, options.StateRoot)) : null;
-                var config = InitConfigBuilder.Build(spec, paths, placement, resolv, labels, cgroups.View(placement));
+                var config = InitConfigBuilder.Build(spec, paths, placement, resolv, labels, cgroups.View(placement), sys.SupportsRecursiveReadOnly());
                 sys.WriteFile(paths.Config, JsonSerializer.Serialize(config, InitConfigJson.Default.InitConfig));
             }
 

@@ -167,6 +167,10 @@ internal sealed unsafe class LinuxSyscalls : ISyscalls
     // union bpf_attr, zeroed past the fields used: the kernel refuses unknown non-zero bytes.
     private const int BpfAttrSize = 128;
 
+    private static readonly Lazy<bool> RecursiveReadOnly = new(() => syscall(SYS_mount_setattr, -1, 0, 0, 0, 0) == 0 || Marshal.GetLastPInvokeError() != ENOSYS);
+
+    public bool SupportsRecursiveReadOnly() => RecursiveReadOnly.Value;
+
     public void AttachDeviceFilter(string cgroupDirectory, byte[] program)
     {
         var progFd = LoadDeviceFilter(program, logSize: 0);

@@ -251,7 +251,11 @@ public sealed class VolumeStore
             throw new VolumeStoreException(RejectCode.InvalidArgument, $"invalid mount config for type \"bind\": bind source path does not exist: {mount.Source}");
         }
 
-        return ContainerMount.Bind(mount.Source, mount.Target, mount.ReadOnly, mount.Propagation, mount.BindNonRecursive);
+        return ContainerMount.Bind(mount.Source, mount.Target, mount.ReadOnly, mount.Propagation, mount.BindNonRecursive) with
+        {
+            ReadOnlyNonRecursive = mount.BindReadOnlyNonRecursive,
+            ReadOnlyForceRecursive = mount.BindReadOnlyForceRecursive,
+        };
     }
 
     private ContainerMount VolumeMount(string containerId, MountSpec mount, IReadOnlyList<string> imageLayers, List<string> acquired)

@@ -398,6 +398,13 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
                 throw new InvalidOperationException(string.Join("; ", problems));
             }
 
+            // Docker's fall back on a kernel before 5.12: the task's read-only binds and volumes are read-only at their top mount only.
+            if (!LinuxContainer.SupportsRecursiveReadOnly && task.Spec.Container.Mounts.Select(m => m.Target).ToHashSet(StringComparer.Ordinal) is var asked
+                && spec.Mounts.Where(m => m.Kind == ContainerMountKind.Bind && m.ReadOnly && !m.ReadOnlyNonRecursive && !m.NonRecursive && asked.Contains(m.Target)).Select(m => m.Target).ToList() is { Count: > 0 } topOnly)
+            {
+                LogNoRecursiveReadOnly(executor._logger, task.Id, string.Join(", ", topOnly));
+            }
+
             // The managers checked the driver (LogDriverRule): none keeps nothing, json-file and local rotate files.
             spec = spec with
             {
@@ -637,6 +644,9 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "task {TaskId}: the monitor of its container was gone; the container's processes were killed, and the task ends as exited (137)")]
     private static partial void LogMonitorGone(ILogger logger, string taskId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "task {TaskId}: this node's kernel has no mount_setattr(2) (Linux 5.12 or later), so the read-only mounts on {Targets} are read-only at their top only, and mounts under their sources stay writable")]
+    private static partial void LogNoRecursiveReadOnly(ILogger logger, string taskId, string targets);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "task {TaskId}: container started, pid {Pid}")]
     private static partial void LogStarted(ILogger logger, string taskId, int pid);

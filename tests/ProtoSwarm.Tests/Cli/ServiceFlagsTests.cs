@@ -368,12 +368,31 @@ public class ServiceFlagsTests
     }
 
     [Theory]
+    [InlineData("type=bind,source=/srv,target=/d,readonly", false, false, false)]
+    [InlineData("type=bind,source=/srv,target=/d,readonly,bind-recursive=enabled", false, false, false)]
+    [InlineData("type=bind,source=/srv,target=/d,readonly,bind-recursive=disabled", true, false, false)]
+    [InlineData("type=bind,source=/srv,target=/d,readonly,bind-recursive=writable", false, true, false)]
+    [InlineData("type=bind,source=/srv,target=/d,ro=true,bind-recursive=READONLY", false, false, true)]
+    [InlineData("type=bind,source=/srv,target=/d,readonly,bind-recursive=readonly,bind-propagation=rprivate", false, false, true)]
+    [InlineData("type=bind,source=/srv,target=/d,readonly,bind-recursive=writable,bind-recursive=enabled", false, false, false)]
+    public void Mount_Reads_Docker_25s_Read_Only_Recursion(string text, bool nonRecursive, bool readOnlyNonRecursive, bool readOnlyForceRecursive)
+    {
+        var mount = ServiceFlags.Mount("--mount", text).Value;
+
+        Assert.True(mount.ReadOnly);
+        Assert.Equal((nonRecursive, readOnlyNonRecursive, readOnlyForceRecursive), (mount.BindNonRecursive, mount.BindReadOnlyNonRecursive, mount.BindReadOnlyForceRecursive));
+    }
+
+    [Theory]
     [InlineData("type=bind,source=/srv,target=/t,bind-propagation=both", "bind-propagation 'both' is not a propagation; use rprivate, private, rshared, shared, rslave or slave")]
     [InlineData("type=bind,source=/srv,target=/t,bind-propagation", "'bind-propagation' has no value")]
     [InlineData("type=volume,source=v1,target=/t,bind-propagation=rshared", "bind-propagation is for type=bind, not type=volume")]
     [InlineData("type=tmpfs,target=/t,bind-recursive=disabled", "bind-recursive is for type=bind, not type=tmpfs")]
     [InlineData("type=bind,source=/srv,target=/t,bind-recursive=sometimes", "bind-recursive 'sometimes' is not a choice; use enabled")]
-    [InlineData("type=bind,source=/srv,target=/t,readonly,bind-recursive=writable", "bind-recursive=writable is not supported by ProtoSwarm's nodes")]
+    [InlineData("type=bind,source=/srv,target=/t,bind-recursive=writable", "bind-recursive=writable is for a read-only bind; add readonly")]
+    [InlineData("type=bind,source=/srv,target=/t,readonly=false,bind-recursive=readonly", "bind-recursive=readonly is for a read-only bind; add readonly")]
+    [InlineData("type=bind,source=/srv,target=/t,readonly,bind-recursive=readonly,bind-propagation=rshared", "bind-recursive=readonly needs bind-propagation=rprivate, not rshared")]
+    [InlineData("type=volume,source=v1,target=/t,readonly,bind-recursive=readonly", "bind-recursive is for type=bind, not type=volume")]
     [InlineData("type=bind,source=/srv,target=/t,bind-nonrecursive=perhaps", "bind-nonrecursive takes true or false, not 'perhaps'")]
     [InlineData("type=tmpfs,target=/t,tmpfs-size=lots", "tmpfs-size 'lots' is not a size")]
     [InlineData("type=tmpfs,target=/t,tmpfs-mode=999", "tmpfs-mode '999' is not an octal file mode")]

@@ -322,6 +322,27 @@ public class ServiceViewTests
     }
 
     [Fact]
+    public void Inspect_Shows_Read_Only_Recursion_As_Dockers_Bind_Options()
+    {
+        var container = new ContainerSpec("nginx:1.27",
+            Mounts:
+            [
+                new MountSpec(MountType.Bind, "/a", "/a", ReadOnly: true),
+                new MountSpec(MountType.Bind, "/b", "/b", ReadOnly: true) { BindReadOnlyNonRecursive = true },
+                new MountSpec(MountType.Bind, "/c", "/c", ReadOnly: true) { BindReadOnlyForceRecursive = true, BindPropagation = MountPropagation.RPrivate },
+            ]);
+        var spec = Spec() with { TaskTemplate = Spec().TaskTemplate with { Container = container } };
+
+        var json = ServiceView.Inspect(new ServiceDetails(Service(spec: spec), new ServiceReplicas(1, 1)));
+
+        Assert.Equal(
+            """[{"Type":"bind","Source":"/a","Target":"/a","ReadOnly":true},"""
+            + """{"Type":"bind","Source":"/b","Target":"/b","ReadOnly":true,"BindOptions":{"Propagation":"rprivate","ReadOnlyNonRecursive":true}},"""
+            + """{"Type":"bind","Source":"/c","Target":"/c","ReadOnly":true,"BindOptions":{"Propagation":"rprivate","ReadOnlyForceRecursive":true}}]""",
+            Json.Line(json["Spec"]!["TaskTemplate"]!["ContainerSpec"]!["Mounts"]));
+    }
+
+    [Fact]
     public void Inspect_Shows_A_Volume_Mounts_Driver_Config_As_Docker()
     {
         var options = ImmutableSortedDictionary<string, string>.Empty.Add("type", "tmpfs").Add("device", "tmpfs");

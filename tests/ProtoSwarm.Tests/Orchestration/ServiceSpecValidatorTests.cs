@@ -59,6 +59,11 @@ public class ServiceSpecValidatorTests
             { "nocopy on a bind", WithContainer(ok, c => c with { Mounts = [new MountSpec(MountType.Bind, "/srv", "/d", VolumeNoCopy: true)] }), "Spec.TaskTemplate.ContainerSpec.Mounts[0].VolumeOptions", "volume options on a bind" },
             { "propagation on a volume", WithContainer(ok, c => c with { Mounts = [new MountSpec(MountType.Volume, "data", "/d") { BindPropagation = MountPropagation.RShared }] }), "Spec.TaskTemplate.ContainerSpec.Mounts[0].BindOptions", "bind options on a volume" },
             { "non-recursive tmpfs", WithContainer(ok, c => c with { Mounts = [new MountSpec(MountType.Tmpfs, "", "/d") { BindNonRecursive = true }] }), "Spec.TaskTemplate.ContainerSpec.Mounts[0].BindOptions", "bind options on a tmpfs" },
+            { "writable recursion of a writable bind", WithContainer(ok, c => c with { Mounts = [new MountSpec(MountType.Bind, "/srv", "/d") { BindReadOnlyNonRecursive = true }] }), "Spec.TaskTemplate.ContainerSpec.Mounts[0].BindOptions.ReadOnlyNonRecursive", "bind-recursive=writable is for a read-only bind" },
+            { "forced read-only recursion of a writable bind", WithContainer(ok, c => c with { Mounts = [new MountSpec(MountType.Bind, "/srv", "/d") { BindReadOnlyForceRecursive = true }] }), "Spec.TaskTemplate.ContainerSpec.Mounts[0].BindOptions.ReadOnlyForceRecursive", "bind-recursive=readonly is for a read-only bind" },
+            { "both read-only recursions", WithContainer(ok, c => c with { Mounts = [new MountSpec(MountType.Bind, "/srv", "/d", ReadOnly: true) { BindReadOnlyNonRecursive = true, BindReadOnlyForceRecursive = true }] }), "Spec.TaskTemplate.ContainerSpec.Mounts[0].BindOptions", "ReadOnlyNonRecursive and ReadOnlyForceRecursive together" },
+            { "forced read-only recursion of a shared bind", WithContainer(ok, c => c with { Mounts = [new MountSpec(MountType.Bind, "/srv", "/d", ReadOnly: true) { BindReadOnlyForceRecursive = true, BindPropagation = MountPropagation.RShared }] }), "Spec.TaskTemplate.ContainerSpec.Mounts[0].BindOptions.Propagation", "needs propagation rprivate, not rshared" },
+            { "read-only recursion of a volume", WithContainer(ok, c => c with { Mounts = [new MountSpec(MountType.Volume, "data", "/d", ReadOnly: true) { BindReadOnlyForceRecursive = true }] }), "Spec.TaskTemplate.ContainerSpec.Mounts[0].BindOptions", "bind options on a volume" },
             { "unknown propagation", WithContainer(ok, c => c with { Mounts = [new MountSpec(MountType.Bind, "/srv", "/d") { BindPropagation = (MountPropagation)9 }] }), "Spec.TaskTemplate.ContainerSpec.Mounts[0].BindOptions.Propagation", "not a mount propagation" },
             { "negative tmpfs size", WithContainer(ok, c => c with { Mounts = [new MountSpec(MountType.Tmpfs, "", "/d", TmpfsSizeBytes: -1)] }), "Spec.TaskTemplate.ContainerSpec.Mounts[0].TmpfsOptions.SizeBytes", "negative" },
             { "tmpfs mode too large", WithContainer(ok, c => c with { Mounts = [new MountSpec(MountType.Tmpfs, "", "/d", TmpfsMode: 0x1000)] }), "Spec.TaskTemplate.ContainerSpec.Mounts[0].TmpfsOptions.Mode", "not a file mode" },
@@ -177,6 +182,15 @@ public class ServiceSpecValidatorTests
                 {
                     Hostname = "{{.Node.Hostname}}-{{.Service.Name}}-{{.Task.Slot}}", Env = ["NODE={{.Node.ID}}", "TIER={{index .Service.Labels \"tier\"}}"],
                     Mounts = [new MountSpec(MountType.Volume, "data-{{.Task.Slot}}", "/data")],
+                }) },
+            { "docker 25's read-only recursions of read-only binds", WithContainer(ok, c => c with
+                {
+                    Mounts =
+                    [
+                        new MountSpec(MountType.Bind, "/a", "/a", ReadOnly: true) { BindReadOnlyNonRecursive = true },
+                        new MountSpec(MountType.Bind, "/b", "/b", ReadOnly: true) { BindReadOnlyForceRecursive = true },
+                        new MountSpec(MountType.Bind, "/c", "/c", ReadOnly: true) { BindReadOnlyForceRecursive = true, BindPropagation = MountPropagation.RPrivate },
+                    ],
                 }) },
             { "start-first update with automatic rollback", ok with { Update = UpdateConfig.Default with { Parallelism = 0, Order = UpdateOrder.StartFirst, FailureAction = FailureAction.Rollback, MaxFailureRatio = 1 } } },
         };

@@ -32,7 +32,12 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, SetLastError = true)]
     public static partial long syscall(long number, long a1, long a2, long a3, long a4);
 
-    public const long SYS_pidfd_send_signal = 424, SYS_pidfd_open = 434, SYS_openat2 = 437;
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial long syscall(long number, long a1, long a2, long a3, long a4, long a5);
+
+    // mount_setattr too (glibc 2.36 wraps it, older ones do not), 442 everywhere.
+    public const long SYS_pidfd_send_signal = 424, SYS_pidfd_open = 434, SYS_openat2 = 437, SYS_mount_setattr = 442;
+    public const int ENOSYS = 38;
 
     // Terminals (the generic ioctl numbers, the same on x86-64 and arm64).
     [LibraryImport(Lib, SetLastError = true)]

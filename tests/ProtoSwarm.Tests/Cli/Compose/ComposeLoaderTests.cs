@@ -725,6 +725,43 @@ public sealed class ComposeLoaderTests : IDisposable
     }
 
     [Fact]
+    public void A_Binds_Recursive_Option_Is_Read_As_The_Compose_Spec_And_Docker_Compose_Map_It()
+    {
+        var web = LoadText("""
+            services:
+              web:
+                image: busybox
+                volumes:
+                  - {type: bind, source: /a, target: /a, read_only: true}
+                  - {type: bind, source: /b, target: /b, read_only: true, bind: {recursive: enabled}}
+                  - {type: bind, source: /c, target: /c, read_only: true, bind: {recursive: disabled}}
+                  - {type: bind, source: /d, target: /d, read_only: true, bind: {recursive: writable}}
+                  - {type: bind, source: /e, target: /e, read_only: true, bind: {recursive: readonly}}
+            """);
+        var bad = LoadText("""
+            services:
+              bad:
+                image: busybox
+                volumes:
+                  - {type: bind, source: /a, target: /a, read_only: true, bind: {recursive: sometimes}}
+                  - {type: bind, source: /b, target: /b, bind: {recursive: writable}}
+                  - {type: bind, source: /c, target: /c, read_only: true, bind: {propagation: rshared, recursive: readonly}}
+            """);
+
+        Assert.Empty(web.Errors.Select(e => e.ToString()));
+        Assert.Equal(
+            [("/a", false, false, false), ("/b", false, false, false), ("/c", true, false, false), ("/d", false, true, false), ("/e", false, false, true)],
+            web.Stack!.Service("web")!.Spec.TaskTemplate.Container.Mounts.Select(m => (m.Source, m.BindNonRecursive, m.BindReadOnlyNonRecursive, m.BindReadOnlyForceRecursive)));
+        Assert.Equal(
+            [
+                "services.bad.volumes[0].bind.recursive: recursive 'sometimes' is not a choice; use enabled, disabled, writable or readonly",
+                "services.bad.volumes[1].bind.recursive: recursive: writable is for a read-only bind; add read_only: true to the volume, or leave recursive out",
+                "services.bad.volumes[2].bind.recursive: recursive: readonly needs propagation rprivate, not rshared; leave propagation out or give rprivate",
+            ],
+            bad.Errors.Select(e => $"{e.Path}: {e.Message}"));
+    }
+
+    [Fact]
     public void Relative_Secret_And_Config_Targets_Are_Taken_As_Dockers_Daemon_Places_Them()
     {
         File.WriteAllText(Path.Combine(_temp, "s.txt"), "s");

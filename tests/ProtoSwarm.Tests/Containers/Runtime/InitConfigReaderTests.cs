@@ -27,7 +27,7 @@ public sealed class InitConfigReaderTests
         ResolvConf = "nameserver 127.0.0.11\noptions ndots:0\n",
         Mounts =
         [
-            new InitMount { Type = "bind", Source = "/var/lib/v/_data", Target = "/data", ReadOnly = true, Propagation = "rslave", NonRecursive = true },
+            new InitMount { Type = "bind", Source = "/var/lib/v/_data", Target = "/data", ReadOnly = true, Propagation = "rslave", NonRecursive = true, RecursiveReadOnly = true },
             new InitMount { Type = "tmpfs", Target = "/tmp", Data = "size=65536k,mode=1777" },
         ],
         CgroupProcs = ["/sys/fs/cgroup/memory/protoswarm/c1/cgroup.procs", "/sys/fs/cgroup/pids/protoswarm/c1/cgroup.procs"],

@@ -193,6 +193,66 @@ public sealed class MountTests(ContainerFixture fixture) : IDisposable
         }
     }
 
+    // Docker 25's read-only bind: the mounts the recursive bind brings along (a tmpfs under the source here) are read-only too,
+    // unless bind-recursive=writable asks for docker 24's top-only read-only bind.
+    [Theory]
+    [InlineData("enabled", false)]
+    [InlineData("readonly", false)]
+    [InlineData("writable", true)]
+    public async Task A_Read_Only_Bind_Is_Read_Only_With_The_Mounts_Under_Its_Source_Unless_Recursion_Is_Writable(string recursion, bool submountWritable)
+    {
+        var source = Directory.CreateDirectory(Path.Combine(_host, "src")).FullName;
+        Directory.CreateDirectory(Path.Combine(source, "sub"));
+        Shell($"mount -t tmpfs tmpfs {source}/sub && echo under > {source}/sub/marker");
+        try
+        {
+            var mount = ContainerMount.Bind(source, "/in", readOnly: true) with
+            {
+                ReadOnlyNonRecursive = recursion == "writable",
+                ReadOnlyForceRecursive = recursion == "readonly",
+            };
+            var spec = fixture.Spec("sh", "-c", "cat /in/sub/marker; touch /in/top && echo top written; touch /in/sub/new && echo sub written; true") with { Mounts = [mount] };
+
+            var (exit, output, error) = await fixture.RunAsync(spec);
+
+            Assert.True(exit.ExitCode == 0, error);
+            Assert.Equal(submountWritable ? "under\nsub written\n" : "under\n", output);
+            Assert.Contains("touch: /in/top: Read-only file system", error, StringComparison.Ordinal);
+            Assert.Equal(!submountWritable, error.Contains("touch: /in/sub/new: Read-only file system", StringComparison.Ordinal));
+            Assert.False(File.Exists(Path.Combine(source, "top")));
+            Assert.Equal(submountWritable, File.Exists(Path.Combine(source, "sub", "new")));
+        }
+        finally
+        {
+            Shell($"umount -R {source}/sub");
+        }
+    }
+
+    [Fact]
+    public async Task A_Read_Only_Volume_Is_Read_Only_With_The_Mounts_Under_It_As_Dockers()
+    {
+        var volumes = new VolumeStore(Path.Combine(_host, "volumes"));
+        var spec = fixture.Spec("sh", "-c", "touch /data/sub/new && echo sub written; true");
+        spec = spec with { Mounts = volumes.ResolveMounts(spec.Id, [new MountSpec(MountType.Volume, "rro-data", "/data", ReadOnly: true, VolumeNoCopy: true)], spec.Layers) };
+        var data = spec.Mounts[0].Source;
+        Directory.CreateDirectory(Path.Combine(data, "sub"));
+        Shell($"mount -t tmpfs tmpfs {data}/sub");
+        try
+        {
+
+            var (exit, output, error) = await fixture.RunAsync(spec);
+
+            Assert.True(exit.ExitCode == 0, error);
+            Assert.Equal("", output);
+            Assert.Contains("touch: /data/sub/new: Read-only file system", error, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Shell($"umount -R {data}/sub");
+            volumes.Release(spec.Id);
+        }
+    }
+
     [Fact]
     public async Task A_Shared_Bind_Of_A_Source_On_A_Private_Mount_Is_Refused_As_Docker_Does()
     {

@@ -35,6 +35,11 @@ internal sealed class RecordingSyscalls : ISyscalls
     public bool FileExists(string path) => Files.ContainsKey(path);
     public bool DirectoryExists(string path) => Directories.Contains(path);
 
+    /// <summary>Whether the fake kernel has mount_setattr(2); true as on any kernel since 5.12.</summary>
+    public bool RecursiveReadOnly { get; set; } = true;
+
+    public bool SupportsRecursiveReadOnly() => RecursiveReadOnly;
+
     public string ReadFile(string path) =>
         Files.TryGetValue(path, out var content) ? content : throw new FileNotFoundException(path);
 

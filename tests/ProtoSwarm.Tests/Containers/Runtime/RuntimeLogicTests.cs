@@ -442,6 +442,36 @@ public sealed class RuntimeLogicTests
     }
 
     [Fact]
+    public void A_Read_Only_Bind_Is_Read_Only_With_Its_Submounts_Unless_Writable_Recursion_Or_The_Kernel_Says_Otherwise()
+    {
+        var sys = V1Machine();
+        sys.Directories.Add("/srv");
+        var spec = Spec() with
+        {
+            Mounts =
+            [
+                ContainerMount.Bind("/srv", "/a", readOnly: true),
+                ContainerMount.Bind("/srv", "/b", readOnly: true) with { ReadOnlyNonRecursive = true },
+                ContainerMount.Bind("/srv", "/c", readOnly: true) with { ReadOnlyForceRecursive = true },
+                ContainerMount.Bind("/srv", "/d"),
+                ContainerMount.Tmpfs("/e", readOnly: true),
+            ],
+        };
+
+        var recursive = InitConfigBuilder.Build(spec, new ContainerPaths("/state/c1"), new CgroupPlacement([]), "", recursiveReadOnly: true);
+        var oldKernel = InitConfigBuilder.Build(spec, new ContainerPaths("/state/c1"), new CgroupPlacement([]), "", recursiveReadOnly: false);
+
+        Assert.Equal([("/a", true), ("/b", false), ("/c", true), ("/d", false), ("/e", false)], recursive.Mounts.Select(m => (m.Target, m.RecursiveReadOnly)));
+        Assert.All(oldKernel.Mounts, m => Assert.False(m.RecursiveReadOnly));
+        Assert.Empty(InitConfigBuilder.Validate(spec, sys));
+        sys.RecursiveReadOnly = false;
+        Assert.Equal(
+            ["mount /c: bind-recursive=readonly needs a recursively read-only mount, and this node's kernel has no mount_setattr(2) (Linux 5.12 or later); "
+                + "use bind-recursive=enabled to have only its top mount read-only here, or constrain the service to nodes with a newer kernel"],
+            InitConfigBuilder.Validate(spec, sys));
+    }
+
+    [Fact]
     public void A_Shared_Or_Slave_Bind_Needs_A_Shared_Source_Mount_And_Makes_The_Nodes_Mounts_Rslave()
     {
         var sys = V1Machine();

@@ -1,4 +1,5 @@
 using System.Formats.Tar;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace ProtoSwarm.Containers.Images;
@@ -18,6 +19,9 @@ internal sealed record SavedManifest(string Digest, string MediaType, long Size,
 internal static class ImageArchiveWriter
 {
     private const string IndexMediaType = "application/vnd.oci.image.index.v1+json";
+
+    // docker's and containerd's JSON: '+' in a media type stays '+', not \u002B.
+    private static readonly JsonWriterOptions Plain = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static async Task WriteAsync(
         Stream output,
@@ -61,7 +65,7 @@ internal static class ImageArchiveWriter
     private static byte[] Index(IReadOnlyList<SavedManifest> manifests)
     {
         using var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer))
+        using (var json = new Utf8JsonWriter(buffer, Plain))
         {
             json.WriteStartObject();
             json.WriteNumber("schemaVersion", 2);
@@ -95,7 +99,7 @@ internal static class ImageArchiveWriter
     private static byte[] Manifest(IReadOnlyList<SavedImage> images)
     {
         using var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer))
+        using (var json = new Utf8JsonWriter(buffer, Plain))
         {
             json.WriteStartArray();
             foreach (var image in images)

@@ -51,6 +51,7 @@ public sealed class ImageSaveTests : IDisposable
         var files = Files(await Save("busybox:1.36"));
 
         Assert.Equal("""{"imageLayoutVersion":"1.0.0"}""", System.Text.Encoding.UTF8.GetString(files["oci-layout"]));
+        Assert.Contains("\"application/vnd.oci.image.index.v1+json\"", System.Text.Encoding.UTF8.GetString(files["index.json"]), StringComparison.Ordinal);
         // Every blob is named by its digest.
         foreach (var (name, bytes) in files.Where(f => f.Key.StartsWith("blobs/sha256/", StringComparison.Ordinal) && f.Value.Length > 0))
         {

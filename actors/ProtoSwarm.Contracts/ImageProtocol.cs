@@ -63,6 +63,19 @@ public sealed record TagImage(
 [MessagePackObject]
 public sealed record ImageTagged([property: Key(0)] ImageObject Image);
 
+/// <summary>
+/// `image save [-o FILE] IMAGE...`: the images as one archive written by the node to <paramref name="Path"/> (absolute;
+/// the node writes it beside the file first and moves it in, so a failed save leaves no half archive).
+/// </summary>
+[MessagePackObject]
+public sealed record SaveImage(
+    [property: Key(0)] string RequestId,
+    [property: Key(1)] ImmutableArray<string> Images,
+    [property: Key(2)] string Path);
+
+[MessagePackObject]
+public sealed record ImageSaved([property: Key(0)] long Size);
+
 /// <summary>An image on a node: docker's image id (the config's digest), names, sizes and the config a container runs with.</summary>
 [MessagePackObject]
 public sealed record ImageObject(

@@ -34,7 +34,7 @@ internal sealed class CliApp(Func<string, INodeConnection> connect)
     /// <summary>How often `stats` reads the node's counters (docker's: every second); tests make it short.</summary>
     public TimeSpan StatsInterval { get; init; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>Where `secret create NAME -` and `config create NAME -` read the content; tests give their own.</summary>
+    /// <summary>Where `secret create NAME -`, `config create NAME -` and `image load` read the content; tests give their own.</summary>
     public Func<Stream> StandardInput { get; init; } = Console.OpenStandardInput;
 
     /// <summary>What `exec -i` / `-t` reads and writes as bytes; tests give their own streams.</summary>

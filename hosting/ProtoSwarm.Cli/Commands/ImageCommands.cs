@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.CommandLine;
 using ProtoSwarm.Cli.Output;
 using ProtoSwarm.Client;
@@ -6,9 +7,10 @@ using ProtoSwarm.Contracts;
 namespace ProtoSwarm.Cli.Commands;
 
 /// <summary>
-/// `protoswarm image load|import|ls|inspect|tag|rm|push|pull`: the images of the node this CLI talks to,
+/// `protoswarm image load|save|import|ls|inspect|tag|rm|push|pull`: the images of the node this CLI talks to,
 /// with docker's flags and output. The node answers them itself, in a swarm or not; a file to load is
-/// read by the node from the path given here (both are on one machine). `push` and `pull` move images
+/// read, and an archive to save written, by the node at the path given here (both are on one machine);
+/// standard input and output pass through a private temporary directory. `push` and `pull` move images
 /// between the node and the swarm's own registry, which the managers serve.
 /// </summary>
 internal static class ImageCommands
@@ -17,25 +19,55 @@ internal static class ImageCommands
     private static readonly TimeSpan LoadTimeout = TimeSpan.FromMinutes(10);
 
     public static Command Create(CliApp app) =>
-        new Command("image", "Manage images on this node").With(Load(app), Import(app), List(app), Inspect(app), Tag(app), Remove(app), Push(app), Pull(app));
+        new Command("image", "Manage images on this node").With(Load(app), Save(app), Import(app), List(app), Inspect(app), Tag(app), Remove(app), Push(app), Pull(app));
 
     private static Command Load(CliApp app)
     {
-        var input = new Option<string?>("--input", "-i") { Description = "Read from tar archive file (docker save or OCI image layout, plain or gzip)" }
+        var input = new Option<string?>("--input", "-i") { Description = "Read from tar archive file (docker save or OCI image layout, plain or gzip), instead of STDIN" }
             .CheckedBy(CheckFile);
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Suppress the load output" };
-        var command = new Command("load", "Load an image from a tar archive made by `docker save` or an OCI image layout").With(input, quiet);
-        command.Validators.Add(result =>
-        {
-            if (result.GetValue(input) is null)
-            {
-                result.AddError("image load: give the archive with -i FILE; reading it from standard input is not supported.");
-            }
-        });
+        var command = new Command("load", "Load an image from a tar archive or STDIN, made by `docker save` or an OCI image layout").With(input, quiet);
         app.SetAction(command, async (parse, cli, ct) =>
         {
-            var path = Path.GetFullPath(parse.GetRequiredValue(input)!);
-            var loaded = await cli.RequestAsync<ImageLoaded>(new LoadImage(SwarmIds.NewRequestId(), path), LoadTimeout, ct);
+            ImageLoaded loaded;
+            if (parse.GetValue(input) is { } file)
+            {
+                loaded = await cli.RequestAsync<ImageLoaded>(new LoadImage(SwarmIds.NewRequestId(), Path.GetFullPath(file)), LoadTimeout, ct);
+            }
+            else if (app.ExecConsole.InputIsTerminal())
+            {
+                // docker's words when nothing is piped in.
+                await cli.Error.WriteLineAsync("requested load from stdin, but stdin is empty");
+                return 1;
+            }
+            else
+            {
+                // The node reads files, not streams: standard input goes to a private file first.
+                var directory = Directory.CreateTempSubdirectory("protoswarm-load-");
+                try
+                {
+                    var path = Path.Combine(directory.FullName, "image.tar");
+                    await using (var stdin = app.StandardInput())
+                    await using (var copy = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920, useAsync: true))
+                    {
+                        await stdin.CopyToAsync(copy, ct);
+                    }
+
+                    if (new FileInfo(path).Length == 0)
+                    {
+                        await cli.Error.WriteLineAsync("requested load from stdin, but stdin is empty");
+                        return 1;
+                    }
+
+                    loaded = await cli.RequestAsync<ImageLoaded>(new LoadImage(SwarmIds.NewRequestId(), path), LoadTimeout, ct);
+                }
+                finally
+                {
+                    directory.Delete(recursive: true);
+                }
+            }
+
+            // -q hides docker's progress bars, which this load has none of; the "Loaded image" lines stay, as docker's.
             foreach (var image in loaded.Images)
             {
                 if (image.RepoTags.IsDefaultOrEmpty)
@@ -47,6 +79,47 @@ internal static class ImageCommands
                 {
                     await cli.Out.WriteLineAsync($"Loaded image: {tag}");
                 }
+            }
+
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Save(CliApp app)
+    {
+        var output = new Option<string?>("--output", "-o") { Description = "Write to a file, instead of STDOUT" };
+        var images = new Argument<string[]>("IMAGE") { Description = "Images to save: NAME:TAG, a repository (every tag of it), an id or a digest reference", Arity = ArgumentArity.OneOrMore };
+        var command = new Command("save", "Save one or more images to a tar archive (streamed to STDOUT by default)").With(output, images);
+        app.SetAction(command, async (parse, cli, ct) =>
+        {
+            var names = parse.GetRequiredValue(images).ToImmutableArray();
+            if (parse.GetValue(output) is { } file)
+            {
+                await cli.RequestAsync<ImageSaved>(new SaveImage(SwarmIds.NewRequestId(), names, Path.GetFullPath(file)), LoadTimeout, ct);
+                return 0;
+            }
+
+            if (app.ExecConsole.OutputIsTerminal())
+            {
+                // docker's words: an archive is no text for a terminal.
+                await cli.Error.WriteLineAsync("cowardly refusing to save to a terminal. Use the -o flag or redirect");
+                return 1;
+            }
+
+            var directory = Directory.CreateTempSubdirectory("protoswarm-save-");
+            try
+            {
+                var path = Path.Combine(directory.FullName, "image.tar");
+                await cli.RequestAsync<ImageSaved>(new SaveImage(SwarmIds.NewRequestId(), names, path), LoadTimeout, ct);
+                await using var archive = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, useAsync: true);
+                await using var stdout = app.ExecConsole.Output();
+                await archive.CopyToAsync(stdout, ct);
+                await stdout.FlushAsync(ct);
+            }
+            finally
+            {
+                directory.Delete(recursive: true);
             }
 
             return 0;
@@ -72,20 +145,39 @@ internal static class ImageCommands
     private static Command List(CliApp app)
     {
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Only show image IDs" };
+        var all = new Option<bool>("--all", "-a") { Description = "Show all images (a node's store has no intermediate images: the same list)" };
         var digests = new Option<bool>("--digests") { Description = "Show digests" };
+        var noTrunc = new Option<bool>("--no-trunc") { Description = "Don't truncate output" };
+        var filter = new Option<string[]>("--filter", "-f")
+        {
+            Description = "Filter output: dangling=true|false, label=KEY[=VALUE], before=IMAGE, since=IMAGE, reference=PATTERN, until=TIME",
+            DefaultValueFactory = _ => [],
+        }.CheckedBy(ImageFilter.Check);
         var format = new Option<string?>("--format")
         {
             Description = "Format output: table (default), json, or a Go template such as '{{.Repository}}:{{.Tag}}'",
         }.CheckedBy(v => ListingFormat.Check(v, ImageView.Columns.Keys.ToList()));
-        var command = new Command("ls", "List images").With(quiet, digests, format);
+        var repository = new Argument<string?>("REPOSITORY[:TAG]") { Description = "Only the images with a name that matches (a pattern, as reference=)", Arity = ArgumentArity.ZeroOrOne }
+            .CheckedBy(r => r is null || GoPathMatch.Problem(r) is not { } problem ? null : $"'{r}' is not a valid pattern: {problem}");
+        var command = new Command("ls", "List images").With(quiet, all, digests, noTrunc, filter, format, repository);
         command.Aliases.Add("list");
         app.SetAction(command, async (parse, cli, ct) =>
         {
             var listing = ListingFormat.Parse(parse.GetValue(format), parse.GetValue(quiet), ImageView.Columns.Keys.ToList(), out _)!;
             var list = await cli.RequestAsync<ImageList>(new ListImages(SwarmIds.NewRequestId()), Timeouts.Query, ct);
+            // docker adds the argument as one more reference filter.
+            var filters = (parse.GetValue(filter) ?? []).Concat(parse.GetValue(repository) is { } r ? [$"reference={r}"] : Array.Empty<string>()).ToList();
+            var now = DateTimeOffset.UtcNow;
+            var (images, problem) = ImageFilter.Apply(list.Images, filters, now);
+            if (problem is not null)
+            {
+                await cli.Error.WriteLineAsync($"Error: {problem}");
+                return 1;
+            }
+
             // docker's needDigest: --digests, or a format that prints the digest.
             var showDigests = parse.GetValue(digests) || (parse.GetValue(format)?.Contains("{{.Digest}}", StringComparison.Ordinal) ?? false);
-            var rows = ImageView.Rows(list.Images, DateTimeOffset.UtcNow, showDigests).ToList();
+            var rows = ImageView.Rows(images, now, showDigests, parse.GetValue(noTrunc)).ToList();
             var items = rows.Select(ImageView.ToJson).ToList();
             // -q prints each image once, however many names it has.
             await cli.Out.WriteAsync(parse.GetValue(quiet)

@@ -34,10 +34,11 @@ internal static class ImageView
     /// digest references in (an image pulled for a task by digest, or whose tag moved on) is a row with tag
     /// `&lt;none&gt;`: one per digest with <paramref name="digests"/>, else one with an empty digest. Only an
     /// image with neither tags nor digests is `&lt;none&gt; &lt;none&gt;` (docker's imageFormatTaggedAndDigest).
+    /// <paramref name="noTrunc"/> shows whole ids (`sha256:...`), as `--no-trunc`.
     /// </summary>
-    public static IEnumerable<ImageRow> Rows(IEnumerable<ImageObject> images, DateTimeOffset now, bool digests = false) =>
+    public static IEnumerable<ImageRow> Rows(IEnumerable<ImageObject> images, DateTimeOffset now, bool digests = false, bool noTrunc = false) =>
         images.OrderByDescending(i => i.Created ?? DateTimeOffset.MinValue).ThenBy(i => i.Id, StringComparer.Ordinal)
-            .SelectMany(i => NamedRows(i, digests).Select(r => Row(i, r.Repository, r.Tag, r.Digest, now)).DefaultIfEmpty(Row(i, "<none>", "<none>", "<none>", now)));
+            .SelectMany(i => NamedRows(i, digests).Select(r => Row(i, r.Repository, r.Tag, r.Digest, now, noTrunc)).DefaultIfEmpty(Row(i, "<none>", "<none>", "<none>", now, noTrunc)));
 
     /// <summary>The (repository, tag, digest) rows of one image, before the image's own columns are added.</summary>
     private static IEnumerable<(string Repository, string Tag, string Digest)> NamedRows(ImageObject image, bool showDigests)
@@ -142,10 +143,10 @@ internal static class ImageView
     /// <summary>docker's 12-digit short image id, without "sha256:".</summary>
     public static string ShortId(string id) => (id.StartsWith("sha256:", StringComparison.Ordinal) ? id[7..] : id) is var hex && hex.Length > 12 ? hex[..12] : hex;
 
-    private static ImageRow Row(ImageObject image, string repository, string tag, string digest, DateTimeOffset now) => new(
+    private static ImageRow Row(ImageObject image, string repository, string tag, string digest, DateTimeOffset now, bool noTrunc) => new(
         repository,
         tag,
-        ShortId(image.Id),
+        noTrunc ? image.Id : ShortId(image.Id),
         image.Created is { } created ? $"{SystemView.Duration(now - created)} ago" : "N/A",
         image.Created is { } at ? at.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss '+0000 UTC'", CultureInfo.InvariantCulture) : string.Empty,
         HumanSize(image.Size),

@@ -14,7 +14,13 @@ internal sealed record ExecConsole(Func<Stream> Input, Func<Stream> Output, Func
         () => new DescriptorStream(0, FileAccess.Read),
         () => new DescriptorStream(1, FileAccess.Write),
         () => new DescriptorStream(2, FileAccess.Write),
-        () => isatty(0) == 1);
+        () => isatty(0) == 1)
+    {
+        OutputIsTerminal = () => isatty(1) == 1,
+    };
+
+    /// <summary>Whether stdout is a terminal (`image save` refuses to write an archive to one); tests' streams are not.</summary>
+    public Func<bool> OutputIsTerminal { get; init; } = () => false;
 
     /// <summary>The terminal's size (stdout's, else stdin's, as docker asks), or null when neither is one.</summary>
     public static unsafe (ushort Rows, ushort Columns)? Size()

@@ -209,6 +209,87 @@ public sealed class ImageStore : IDisposable
     }
 
     /// <summary>
+    /// `docker save`: writes the images <paramref name="references"/> name to <paramref name="output"/> as
+    /// docker 25 does (<see cref="ImageArchiveWriter"/>), each manifest, config and layer blob as stored, so
+    /// a load gives back the same image ids. Which names come along is docker's rule: NAME:TAG that tag; a
+    /// repository without a tag every tag of it; an id or a digest reference the image with no name.
+    /// </summary>
+    public async Task SaveAsync(IReadOnlyList<string> references, Stream output, CancellationToken ct = default)
+    {
+        await _gate.WaitAsync(ct);
+        try
+        {
+            // Each image (config) once, in the order asked for, with the names it is saved under and the
+            // manifest each name points at.
+            var images = new List<(ImageEntry Entry, List<(string FullName, ImageEntry Manifest)> Names)>();
+            void Add(ImageEntry entry, string? fullName)
+            {
+                var at = images.FindIndex(i => i.Entry.Config == entry.Config);
+                if (at < 0)
+                {
+                    images.Add((entry, []));
+                    at = images.Count - 1;
+                }
+
+                if (fullName is not null && !images[at].Names.Any(n => n.FullName == fullName))
+                {
+                    images[at].Names.Add((fullName, entry));
+                }
+            }
+
+            foreach (var reference in references)
+            {
+                var text = reference.Trim();
+                if (!text.Contains('@', StringComparison.Ordinal) && !HasTag(text) && ImageReference.TryParse(text, out var repository, out _))
+                {
+                    var prefix = $"{repository.Domain}/{repository.Path}:";
+                    var tagged = _index.Names.Where(n => n.Key.StartsWith(prefix, StringComparison.Ordinal)).OrderBy(n => n.Key, StringComparer.Ordinal).ToList();
+                    if (tagged.Count > 0)
+                    {
+                        foreach (var (name, manifest) in tagged)
+                        {
+                            Add(_index.Images.Single(i => i.Manifest == manifest), name);
+                        }
+
+                        continue;
+                    }
+                }
+
+                var (entries, byName) = Resolve(text);
+                Add(entries[0], byName?.FullName);
+            }
+
+            var saved = new List<SavedImage>();
+            var manifests = new List<SavedManifest>();
+            foreach (var (entry, names) in images)
+            {
+                saved.Add(new SavedImage(entry.Config, [.. entry.Layers.Select(l => l.Digest)], [.. names.Select(n => Familiar(n.FullName))]));
+                foreach (var (fullName, manifest) in names.DefaultIfEmpty((null!, entry)))
+                {
+                    var bytes = File.ReadAllBytes(BlobPath(manifest.Manifest));
+                    var tag = fullName is null ? null : ImageReference.Parse(fullName).Tag;
+                    manifests.Add(new SavedManifest(manifest.Manifest, MediaTypes.Of(bytes, null), bytes.Length, fullName, tag));
+                }
+
+                var missing = entry.Layers.Select(l => l.Digest).Prepend(entry.Config).Prepend(entry.Manifest).FirstOrDefault(d => !File.Exists(BlobPath(d)));
+                if (missing is not null)
+                {
+                    throw new ImageStoreException(RejectCode.Internal, $"image {Short(entry.Config)}: its blob {missing} is missing from {BlobsDir}; remove the image and load it again");
+                }
+            }
+
+            await ImageArchiveWriter.WriteAsync(output, saved, manifests, BlobPath, _time.GetUtcNow(), ct);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Whether a reference names a tag: a ':' after its last '/' (a registry's port comes before it).</summary>
+    private static bool HasTag(string reference) => reference[(reference.LastIndexOf('/') + 1)..].Contains(':', StringComparison.Ordinal);
+
+    /// <summary>
     /// Stores an image pulled from a registry: the manifest exactly as served (so the manifest digest on
     /// this node is the registry's), its config, and its layer blobs, each taken from the store when it
     /// has it, else from <paramref name="downloaded"/> (blob digest to a file under <see cref="DownloadPath"/>,

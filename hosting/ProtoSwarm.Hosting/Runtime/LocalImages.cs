@@ -18,7 +18,7 @@ internal sealed class LocalImages(string directory) : IDisposable
     /// <summary>A container of this node that uses the image (by id), if any: `image rm` decides by it (see <see cref="ImageStore.RemoveAsync"/>).</summary>
     public Func<string, ImageUser?>? UsedBy { get; set; }
 
-    public static bool Handles(object request) => request is LoadImage or ImportImage or ListImages or InspectImage or TagImage or RemoveImage;
+    public static bool Handles(object request) => request is LoadImage or SaveImage or ImportImage or ListImages or InspectImage or TagImage or RemoveImage;
 
     public async Task<object> HandleAsync(object request, CancellationToken ct)
     {
@@ -27,6 +27,7 @@ internal sealed class LocalImages(string directory) : IDisposable
             return request switch
             {
                 LoadImage m => await LoadAsync(m, ct),
+                SaveImage m => await SaveAsync(m, ct),
                 ImportImage m => await ImportAsync(m, ct),
                 ListImages => new ImageList([.. (await Store.ListAsync(ct)).Select(ToWire)]),
                 InspectImage m => new ImageDetails(ToWire(await Store.InspectAsync(m.ImageRef, ct))),
@@ -74,6 +75,55 @@ internal sealed class LocalImages(string directory) : IDisposable
             {
                 return new CommandRejected(e.Code, $"{m.Path}: {e.Message}");
             }
+        }
+    }
+
+    private async Task<object> SaveAsync(SaveImage m, CancellationToken ct)
+    {
+        if (!Path.IsPathFullyQualified(m.Path))
+        {
+            return new CommandRejected(RejectCode.InvalidArgument, $"'{m.Path}' is not an absolute path; the node writes the file itself, so give its full path");
+        }
+
+        if (m.Images.IsDefaultOrEmpty)
+        {
+            return new CommandRejected(RejectCode.InvalidArgument, "give at least one image to save");
+        }
+
+        var directory = Path.GetDirectoryName(m.Path)!;
+        if (!Directory.Exists(directory))
+        {
+            return new CommandRejected(RejectCode.NotFound, $"failed to save image: invalid output path: directory \"{directory}\" does not exist");
+        }
+
+        if (Directory.Exists(m.Path))
+        {
+            return new CommandRejected(RejectCode.InvalidArgument, $"failed to save image: {m.Path} is a directory; give a file name");
+        }
+
+        // Beside the target, then moved in: a save that fails leaves the old file (or none), never half an archive.
+        var temp = Path.Combine(directory, $".{Path.GetFileName(m.Path)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            await using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920, useAsync: true))
+            {
+                await Store.SaveAsync(m.Images, file, ct);
+            }
+
+            File.Move(temp, m.Path, overwrite: true);
+            return new ImageSaved(new FileInfo(m.Path).Length);
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return new CommandRejected(RejectCode.PermissionDenied, $"failed to save image: {directory}: permission denied; the node host cannot write there");
+        }
+        catch (IOException e)
+        {
+            return new CommandRejected(RejectCode.Internal, $"failed to save image to {m.Path}: {e.Message}");
+        }
+        finally
+        {
+            File.Delete(temp);
         }
     }
 

@@ -3,6 +3,7 @@ using System.CommandLine;
 using ProtoSwarm.Cli;
 using ProtoSwarm.Cli.Commands;
 using ProtoSwarm.Cli.Control;
+using ProtoSwarm.Cli.Terminal;
 using ProtoSwarm.Client;
 using ProtoSwarm.Contracts;
 
@@ -49,9 +50,13 @@ internal static class CliHarness
     public static Task<(int Code, string Out, string Err)> RunPollingEveryAsync(FakeNode node, TimeSpan logPoll, CancellationToken ct, params string[] args) =>
         RunCoreAsync(node, [], logPoll, args, ct);
 
-    private static async Task<(int Code, string Out, string Err)> RunCoreAsync(FakeNode node, byte[] stdin, TimeSpan logPoll, string[] args, CancellationToken ct)
+    /// <summary>Runs a command with its own byte console: what `image save` writes to stdout, and whether stdin and stdout are terminals.</summary>
+    public static Task<(int Code, string Out, string Err)> RunWithConsoleAsync(FakeNode node, byte[] stdin, ExecConsole console, params string[] args) =>
+        RunCoreAsync(node, stdin, TimeSpan.FromMilliseconds(10), args, CancellationToken.None, console);
+
+    private static async Task<(int Code, string Out, string Err)> RunCoreAsync(FakeNode node, byte[] stdin, TimeSpan logPoll, string[] args, CancellationToken ct, ExecConsole? console = null)
     {
-        var root = new CliApp(_ => node) { WaitTiming = FastWait, LogPollInterval = logPoll, CaRotationPollInterval = TimeSpan.FromMilliseconds(1), StatsInterval = TimeSpan.FromMilliseconds(10), StandardInput = () => new MemoryStream(stdin) }.CreateRoot();
+        var root = new CliApp(_ => node) { WaitTiming = FastWait, LogPollInterval = logPoll, CaRotationPollInterval = TimeSpan.FromMilliseconds(1), StatsInterval = TimeSpan.FromMilliseconds(10), StandardInput = () => new MemoryStream(stdin), ExecConsole = console ?? ExecConsole.Process }.CreateRoot();
         using var output = new StringWriter();
         using var error = new StringWriter();
         var code = await CliApp.RunAsync(root, args, new InvocationConfiguration

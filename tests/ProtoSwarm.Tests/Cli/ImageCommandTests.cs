@@ -117,18 +117,6 @@ public sealed class ImageCommandTests : IDisposable
     }
 
     [Fact]
-    public async Task Image_Load_Without_Input_Says_To_Give_It()
-    {
-        var node = new FakeNode(_ => throw new InvalidOperationException("not asked"));
-
-        var (code, _, error) = await RunAsync(node, "image", "load");
-
-        Assert.NotEqual(0, code);
-        Assert.Contains("give the archive with -i FILE", error, StringComparison.Ordinal);
-        Assert.Empty(node.Requests);
-    }
-
-    [Fact]
     public async Task Image_Load_Shows_The_Nodes_Reason_For_A_Corrupt_Archive()
     {
         var node = new FakeNode(_ => new CommandRejected(RejectCode.InvalidArgument, $"{_archive}: layer 2 ...: digest mismatch"));

@@ -44,6 +44,31 @@ public sealed class LocalImagesTests : IDisposable
     }
 
     [Fact]
+    public async Task Save_Writes_The_Archive_Whole_Or_Leaves_The_Old_File_And_Refuses_Bad_Paths_Plainly()
+    {
+        await _images.HandleAsync(new LoadImage("r1", Write("bb.tar", DockerSave(["busybox:latest"]))), default);
+        var target = Write("out.tar", "old"u8.ToArray());
+
+        var failed = Assert.IsType<CommandRejected>(await _images.HandleAsync(new SaveImage("r2", ["busybox", "nope:1"], target), default));
+        var relative = Assert.IsType<CommandRejected>(await _images.HandleAsync(new SaveImage("r3", ["busybox"], "out.tar"), default));
+        var noDirectory = Assert.IsType<CommandRejected>(await _images.HandleAsync(new SaveImage("r4", ["busybox"], Path.Combine(_dir, "missing", "out.tar")), default));
+        var aDirectory = Assert.IsType<CommandRejected>(await _images.HandleAsync(new SaveImage("r5", ["busybox"], _dir), default));
+
+        Assert.Contains("No such image: nope:1", failed.Reason, StringComparison.Ordinal);
+        Assert.Equal("old", File.ReadAllText(target));
+        Assert.Contains("is not an absolute path", relative.Reason, StringComparison.Ordinal);
+        Assert.Contains($"directory \"{Path.Combine(_dir, "missing")}\" does not exist", noDirectory.Reason, StringComparison.Ordinal);
+        Assert.Contains("is a directory", aDirectory.Reason, StringComparison.Ordinal);
+
+        var saved = Assert.IsType<ImageSaved>(await _images.HandleAsync(new SaveImage("r6", ["busybox"], target), default));
+        Assert.Equal(new FileInfo(target).Length, saved.Size);
+        Assert.Equal(["bb.tar", "images", "out.tar"], Directory.EnumerateFileSystemEntries(_dir).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        using var other = new LocalImages(Path.Combine(_dir, "other"));
+        var loaded = Assert.IsType<ImageLoaded>(await other.HandleAsync(new LoadImage("r7", target), default));
+        Assert.Equal<string>(["busybox:latest"], Assert.Single(loaded.Images).RepoTags);
+    }
+
+    [Fact]
     public async Task A_Corrupt_Archive_Or_A_Missing_File_Is_Refused_With_The_Path()
     {
         var path = Write("junk.tar", Tar(w => AddFile(w, "hello.txt", "hi"u8.ToArray())));

@@ -76,7 +76,7 @@ public class ArgumentValidationTests
     }
 
     [Theory]
-    [InlineData("unknown command \"save\" for \"protoswarm image\"\nSee 'protoswarm image --help'.\n", "image", "save", "-o", "/tmp/bb.tar", "busybox")]
+    [InlineData("unknown command \"connect\" for \"protoswarm network\"\nSee 'protoswarm network --help'.\n", "network", "connect", "overlay1", "web.1")]
     [InlineData("unknown command \"restart\" for \"protoswarm service\"\nSee 'protoswarm service --help'.\n", "service", "restart", "web")]
     [InlineData("unknown command \"rotate\" for \"protoswarm registry\"\nSee 'protoswarm registry --help'.\n", "-H", "unix:///tmp/x.sock", "registry", "rotate")]
     [InlineData("unknown command \"run\" for \"protoswarm container\"\nSee 'protoswarm container --help'.\n", "container", "run", "busybox")]

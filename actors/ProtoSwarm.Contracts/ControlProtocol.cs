@@ -166,13 +166,16 @@ public sealed record DemoteNode(
     [property: Key(1)] string NodeRef,
     [property: Key(2)] bool Leaving = false) : IManagerApiRequest;
 
+/// <summary>`node update`. <paramref name="Role"/> (docker's --role): promotes or demotes the node as <see cref="PromoteNode"/> and
+/// <see cref="DemoteNode"/> do, with their checks; null leaves the role (and so does a manager of an earlier version).</summary>
 [MessagePackObject]
 public sealed record UpdateNode(
     [property: Key(0)] string RequestId,
     [property: Key(1)] string NodeRef,
     [property: Key(2)] NodeAvailability? Availability,
     [property: Key(3)] ImmutableSortedDictionary<string, string> LabelsAdd,
-    [property: Key(4)] ImmutableArray<string> LabelsRemove) : IManagerApiRequest;
+    [property: Key(4)] ImmutableArray<string> LabelsRemove,
+    [property: Key(5)] NodeRole? Role = null) : IManagerApiRequest;
 
 /// <summary>The reply to promote, demote and update: the node as stored after the change.</summary>
 [MessagePackObject]

@@ -40,7 +40,13 @@ public readonly record struct Ipv4Subnet(uint Network, int Prefix)
     /// Reads "10.0.1.0/24". Null when it is a valid subnet, else why not (host bits set, not IPv4,
     /// a prefix outside /8../29), said so a user can fix the flag it came from.
     /// </summary>
-    public static string? TryParse(string text, out Ipv4Subnet subnet)
+    public static string? TryParse(string text, out Ipv4Subnet subnet) => TryParse(text, out subnet, ShortestPrefix, LongestPrefix);
+
+    /// <summary>
+    /// <see cref="TryParse(string, out Ipv4Subnet)"/> with other bounds on the prefix length, such as a range of a
+    /// subnet (docker's --ip-range) that may be a single address; <paramref name="noun"/> names it in the answer.
+    /// </summary>
+    public static string? TryParse(string text, out Ipv4Subnet subnet, int shortest, int longest, string noun = "subnet")
     {
         subnet = default;
         var slash = text.IndexOf('/', StringComparison.Ordinal);
@@ -59,15 +65,15 @@ public readonly record struct Ipv4Subnet(uint Network, int Prefix)
             return $"'/{text[(slash + 1)..]}' in '{text}' is not a prefix length";
         }
 
-        if (prefix is < ShortestPrefix or > LongestPrefix)
+        if (prefix < shortest || prefix > longest)
         {
-            return $"/{prefix} in '{text}' is outside /{ShortestPrefix}../{LongestPrefix}: an overlay needs room for its gateway and tasks, and at most a /8";
+            return $"/{prefix} in '{text}' is outside /{shortest}../{longest}: an overlay needs room for its gateway and tasks, and at most a /8";
         }
 
         var candidate = Containing(address, prefix);
         if (candidate.Network != address)
         {
-            return $"'{text}' has host bits set; the subnet is {candidate}";
+            return $"'{text}' has host bits set; the {noun} is {candidate}";
         }
 
         subnet = candidate;

@@ -6,8 +6,11 @@ namespace ProtoSwarm.Contracts;
 
 /// <summary>
 /// What `network create` asks for: docker's NetworkSpec for the overlay driver. Subnet and Gateway
-/// empty: the managers pick a /24 from the default pool (10.0.0.0/8) and its first address. Options
-/// are docker's --opt (com.docker.network.driver.mtu is honoured).
+/// empty: the managers pick a /24 from the default pool (10.0.0.0/8) and its first address (the
+/// first of IpRange when one is given). IpRange (docker's --ip-range, a CIDR inside Subnet): tasks
+/// and VIPs get addresses only from it. AuxAddresses (docker's --aux-address NAME=IP, inside Subnet):
+/// addresses never given to a task or VIP. Options are docker's --opt (com.docker.network.driver.mtu
+/// is honoured).
 /// </summary>
 [MessagePackObject]
 public sealed record NetworkSpec(
@@ -19,7 +22,9 @@ public sealed record NetworkSpec(
     [property: Key(5)] bool Ingress = false,
     [property: Key(6)] bool Internal = false,
     ImmutableSortedDictionary<string, string>? Labels = null,
-    ImmutableSortedDictionary<string, string>? Options = null)
+    ImmutableSortedDictionary<string, string>? Options = null,
+    string? IpRange = null,
+    ImmutableSortedDictionary<string, string>? AuxAddresses = null)
 {
     public const string OverlayDriver = "overlay";
 
@@ -51,6 +56,14 @@ public sealed record NetworkSpec(
 
     [Key(8)]
     public ImmutableSortedDictionary<string, string> Options { get; init; } = Options ?? ImmutableSortedDictionary<string, string>.Empty;
+
+    /// <summary>docker's --ip-range: a CIDR inside Subnet, empty for all of it (also as a spec of an earlier version reads, without the key).</summary>
+    [Key(9)]
+    public string IpRange { get; init; } = IpRange ?? string.Empty;
+
+    /// <summary>docker's --aux-address: name to IPv4 address, each reserved on the network (never a task's or a VIP's).</summary>
+    [Key(10)]
+    public ImmutableSortedDictionary<string, string> AuxAddresses { get; init; } = AuxAddresses ?? ImmutableSortedDictionary<string, string>.Empty;
 }
 
 /// <summary>

@@ -6,8 +6,8 @@ namespace ProtoSwarm.Contracts;
 // ---- overlay networks through the managers' API (docker's /networks, swarm scope)
 
 /// <summary>
-/// `network create`: the spec is checked (overlay driver, a unique name, a valid subnet and gateway, a
-/// valid MTU option) and the subnet, gateway and VXLAN id are allocated before anything is stored.
+/// `network create`: the spec is checked (overlay driver, a unique name, a valid subnet and gateway, an
+/// ip range and auxiliary addresses inside the subnet, a valid MTU option) and the subnet, gateway and VXLAN id are allocated before anything is stored.
 /// </summary>
 [MessagePackObject]
 public sealed record CreateNetwork(
@@ -21,8 +21,18 @@ public sealed record NetworkCreated([property: Key(0)] string NetworkId);
 [MessagePackObject]
 public sealed record ListNetworks([property: Key(0)] string RequestId) : IManagerApiRequest;
 
+/// <summary>
+/// The networks, and the ids of those in use (a service attached, or a task holding an address on it: what `network rm`
+/// refuses for), which `network ls --filter dangling=` reads; empty from a manager of an earlier version.
+/// </summary>
 [MessagePackObject]
-public sealed record NetworkList([property: Key(0)] ImmutableArray<NetworkObject> Networks);
+public sealed record NetworkList(
+    [property: Key(0)] ImmutableArray<NetworkObject> Networks,
+    ImmutableArray<string> InUse = default)
+{
+    [Key(1)]
+    public ImmutableArray<string> InUse { get; init; } = InUse.IsDefault ? [] : InUse;
+}
 
 /// <summary>`network inspect`: a network named by id, name or a unique id prefix.</summary>
 [MessagePackObject]

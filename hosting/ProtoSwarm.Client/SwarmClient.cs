@@ -96,6 +96,7 @@ public sealed class SwarmClient : IAsyncDisposable
             NodeAvailability? availability = null,
             IReadOnlyDictionary<string, string>? labelsAdd = null,
             IEnumerable<string>? labelsRemove = null,
+            NodeRole? role = null,
             CancellationToken ct = default) =>
             _client.AskAsync<NodeUpdateAck>(
                 new UpdateNode(
@@ -103,7 +104,8 @@ public sealed class SwarmClient : IAsyncDisposable
                     nodeRef,
                     availability,
                     (labelsAdd ?? ImmutableSortedDictionary<string, string>.Empty).ToImmutableSortedDictionary(StringComparer.Ordinal),
-                    [.. labelsRemove ?? []]),
+                    [.. labelsRemove ?? []],
+                    role),
                 ct: ct);
 
         public async Task<string> RemoveAsync(string nodeRef, bool force = false, CancellationToken ct = default) =>
@@ -123,6 +125,10 @@ public sealed class SwarmClient : IAsyncDisposable
 
         public async Task<ImmutableArray<NetworkObject>> ListAsync(CancellationToken ct = default) =>
             (await _client.AskAsync<NetworkList>(new ListNetworks(SwarmIds.NewRequestId()), ct: ct).ConfigureAwait(false)).Networks;
+
+        /// <summary>The networks and the ids of those in use (a service attached, or a task holding an address on it).</summary>
+        public Task<NetworkList> ListWithUseAsync(CancellationToken ct = default) =>
+            _client.AskAsync<NetworkList>(new ListNetworks(SwarmIds.NewRequestId()), ct: ct);
 
         public async Task<NetworkObject> InspectAsync(string networkRef, CancellationToken ct = default) =>
             (await _client.AskAsync<NetworkDetails>(new InspectNetwork(SwarmIds.NewRequestId(), networkRef), ct: ct).ConfigureAwait(false)).Network;

@@ -32,8 +32,13 @@ public sealed partial class ManagerApiActor
         }
     }
 
-    private NetworkList OnListNetworks() =>
-        new([.. Networks().OrderBy(n => n.Spec.Name, StringComparer.Ordinal).ThenBy(n => n.Id, StringComparer.Ordinal)]);
+    private NetworkList OnListNetworks()
+    {
+        var networks = Networks().OrderBy(n => n.Spec.Name, StringComparer.Ordinal).ThenBy(n => n.Id, StringComparer.Ordinal).ToList();
+        var services = Services();
+        var tasks = State.List<TaskObject>().ToList();
+        return new([.. networks], [.. networks.Where(n => NetworkCommands.InUse(n, services, tasks)).Select(n => n.Id)]);
+    }
 
     private object OnInspectNetwork(InspectNetwork m)
     {

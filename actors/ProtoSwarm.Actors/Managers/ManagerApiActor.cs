@@ -257,7 +257,7 @@ public sealed partial class ManagerApiActor : IActor
             GetSwarmSummary => OnSummary(),
             PromoteNode m => await OnPromote(context, m),
             DemoteNode m => await OnDemote(context, m),
-            UpdateNode m => await ChangeNode(m.NodeRef, (node, _) => NodeCommands.Update(node, m.Availability, m.LabelsAdd, m.LabelsRemove)),
+            UpdateNode m => await OnUpdateNode(context, m),
             RemoveNode m => await OnRemove(m),
             JoinRequest m => await OnJoin(context, m),
             RenewCertificate m => await OnRenew(m),
@@ -666,7 +666,41 @@ public sealed partial class ManagerApiActor : IActor
         return reply;
     }
 
-    private async Task<object?> OnDemote(IContext context, DemoteNode m)
+    /// <summary>
+    /// `node update`: --role as `node promote` / `node demote` (docker's alias of them, with the same checks: a demotion
+    /// that would lose quorum is refused with the reason), then the availability and labels. The labels are checked
+    /// before the role changes, so a refused update changes nothing.
+    /// </summary>
+    private async Task<object?> OnUpdateNode(IContext context, UpdateNode m)
+    {
+        NodeDecision Decide(NodeObject node) => NodeCommands.Update(node, m.Availability, m.LabelsAdd, m.LabelsRemove);
+        if (m.Role is { } role)
+        {
+            var (node, rejected) = NodeCommands.Resolve(State.List<NodeObject>(), m.NodeRef);
+            if (node is null)
+            {
+                return rejected!;
+            }
+
+            if (Decide(node).Rejected is { } refused)
+            {
+                return refused;
+            }
+
+            var changed = role == NodeRole.Manager
+                ? await OnPromote(context, new PromoteNode(m.RequestId, node.Id))
+                : await OnDemote(context, new DemoteNode(m.RequestId, node.Id), relayed: m);
+            if (changed is not NodeUpdateAck)
+            {
+                return changed; // refused, or relayed with the whole update to the leader that took over
+            }
+        }
+
+        return await ChangeNode(m.NodeRef, (node, _) => Decide(node));
+    }
+
+    /// <summary>`node demote`; <paramref name="relayed"/>: what the new leader gets when this one hands leadership over first (the request itself by default).</summary>
+    private async Task<object?> OnDemote(IContext context, DemoteNode m, object? relayed = null)
     {
         var nodes = State.List<NodeObject>().ToList();
         var (target, rejected) = NodeCommands.Resolve(nodes, m.NodeRef);
@@ -699,7 +733,7 @@ public sealed partial class ManagerApiActor : IActor
             if (!_manager.Raft.IsLeader)
             {
                 // The new leader finishes the demotion; it answers the caller.
-                Relay(context, m);
+                Relay(context, relayed ?? m);
                 return null;
             }
 

@@ -10,7 +10,9 @@ namespace ProtoSwarm.Actors.Networks;
 /// <see cref="AddressPool"/> per network with every address some live holder has (task, node, VIP),
 /// then the writes that give the missing ones: a VIP per network of each service in endpoint mode
 /// vip, an address per network for each New task (then Pending, for the scheduler), an ingress
-/// address for each Ready node. Freeing is implicit: an address whose holder ended (a task observed
+/// address for each Ready node. Each pool gives addresses only from the network's --ip-range and
+/// never its gateway or --aux-address ones: all read from the network's spec in the store at every
+/// pass, so a restarted or newly elected leader honours them as the one that created the network. Freeing is implicit: an address whose holder ended (a task observed
 /// terminal, a service or node gone, a VIP of a network the service left) is not reserved in the
 /// next pass. Only the pools' cursors live across passes, so allocation stays serial; a new leader
 /// starts them after the highest address in use.
@@ -75,7 +77,7 @@ public sealed class NetworkAllocator
         {
             if (Ipv4Subnet.TryParse(network.Subnet, out var subnet) is null && Ipv4Subnet.TryParseAddress(network.Gateway, out var gateway))
             {
-                pools[network.Id] = new AddressPool(subnet, gateway);
+                pools[network.Id] = new AddressPool(subnet, gateway, RangeOf(network), AuxiliaryOf(network));
             }
         }
 
@@ -118,6 +120,22 @@ public sealed class NetworkAllocator
         }
 
         return pools;
+    }
+
+    /// <summary>The network's --ip-range as stored in its spec (checked at creation), null without one.</summary>
+    public static Ipv4Subnet? RangeOf(NetworkObject network) =>
+        network.Spec.IpRange.Length > 0 && Ipv4Subnet.TryParse(network.Spec.IpRange, out var range, 0, 32) is null ? range : null;
+
+    /// <summary>The network's --aux-address addresses, held back from tasks and VIPs.</summary>
+    public static IEnumerable<uint> AuxiliaryOf(NetworkObject network)
+    {
+        foreach (var address in network.Spec.AuxAddresses.Values)
+        {
+            if (Ipv4Subnet.TryParseAddress(address, out var ip))
+            {
+                yield return ip;
+            }
+        }
     }
 
     private static uint Highest(AddressPool pool, StoreState state, string networkId)
@@ -195,7 +213,9 @@ public sealed class NetworkAllocator
                     }
                 }
 
-                return WithError(task, $"no address is left on network {network.Spec.Name} ({network.Subnet}); remove tasks or services from it, or use a network with a larger --subnet");
+                return WithError(task, network.Spec.IpRange.Length > 0
+                    ? $"no address is left on network {network.Spec.Name} in its --ip-range {network.Spec.IpRange} (of {network.Subnet}); remove tasks or services from it, or use a network with a larger --ip-range"
+                    : $"no address is left on network {network.Spec.Name} ({network.Subnet}); remove tasks or services from it, or use a network with a larger --subnet");
             }
 
             var aliases = task.Spec.Networks.FirstOrDefault(a => a.Target == network.Id || a.Target == network.Spec.Name)?.Aliases ?? [];

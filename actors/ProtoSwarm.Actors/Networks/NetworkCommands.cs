@@ -9,7 +9,8 @@ namespace ProtoSwarm.Actors.Networks;
 /// <summary>
 /// The managers' decisions on `network create / rm`, apart from the actor that reads the store and
 /// proposes: the spec's checks (a list of small ones, each saying what, where and how to fix), the
-/// subnet and VXLAN id a new network gets, and whether a network may go.
+/// subnet, gateway and VXLAN id a new network gets (its --ip-range and --aux-address checked against
+/// the subnet and kept in its spec for the allocator), and whether a network may go.
 /// </summary>
 public static partial class NetworkCommands
 {
@@ -89,6 +90,10 @@ public static partial class NetworkCommands
         if (addressProblem is not null)
         {
             problems.Add(addressProblem);
+        }
+        else
+        {
+            problems.AddRange(AuxiliaryProblems(spec, subnet!.Value, gateway));
         }
 
         if (problems.Count > 0)
@@ -173,16 +178,14 @@ public static partial class NetworkCommands
             }
         }
 
-        var attached = services.Where(s => s.Spec.TaskTemplate.Networks.Any(a => a.Target == network.Id || a.Target == name))
-            .Select(s => s.Spec.Name).Order(StringComparer.Ordinal).ToList();
+        var attached = services.Where(s => AttachedTo(s, network)).Select(s => s.Spec.Name).Order(StringComparer.Ordinal).ToList();
         if (attached.Count > 0)
         {
             return new CommandRejected(RejectCode.Conflict,
                 $"Network {name} is in use by service(s) {List(attached)}; remove them (`protoswarm service rm`) or detach them (`protoswarm service update --network-rm {name} SERVICE`) first.");
         }
 
-        var holding = tasks.Where(t => NetworkAllocator.HoldsAddresses(t) && t.Networks.Any(a => a.NetworkId == network.Id))
-            .Select(t => t.Id).Order(StringComparer.Ordinal).ToList();
+        var holding = tasks.Where(t => HoldsAddressOn(t, network)).Select(t => t.Id).Order(StringComparer.Ordinal).ToList();
         if (holding.Count > 0)
         {
             return new CommandRejected(RejectCode.Conflict,
@@ -191,6 +194,19 @@ public static partial class NetworkCommands
 
         return null;
     }
+
+    /// <summary>
+    /// Whether a service or a task uses the network: a service attached to it (by id or name), or a task still holding an
+    /// address on it, what `network rm` refuses for. Not dangling, in `network ls --filter dangling=` terms.
+    /// </summary>
+    public static bool InUse(NetworkObject network, IEnumerable<ServiceObject> services, IEnumerable<TaskObject> tasks) =>
+        services.Any(s => AttachedTo(s, network)) || tasks.Any(t => HoldsAddressOn(t, network));
+
+    private static bool AttachedTo(ServiceObject service, NetworkObject network) =>
+        service.Spec.TaskTemplate.Networks.Any(a => a.Target == network.Id || a.Target == network.Spec.Name);
+
+    private static bool HoldsAddressOn(TaskObject task, NetworkObject network) =>
+        NetworkAllocator.HoldsAddresses(task) && task.Networks.Any(a => a.NetworkId == network.Id);
 
     /// <summary>The network's MTU from its options, 0 when it has none (the node then uses its own).</summary>
     public static int MtuOf(NetworkSpec spec) =>
@@ -237,6 +253,18 @@ public static partial class NetworkCommands
                 return (null, 0, $"--gateway: {spec.Gateway} needs the subnet it belongs to; give --subnet as well.");
             }
 
+            // docker's CLI refuses these two alike, with these words.
+            if (spec.IpRange.Length > 0)
+            {
+                return (null, 0, $"--ip-range: every ip-range or gateway must have a corresponding subnet; {spec.IpRange} is a part of the network's subnet, so give --subnet as well.");
+            }
+
+            if (spec.AuxAddresses.Count > 0)
+            {
+                var (auxName, auxAddress) = spec.AuxAddresses.First();
+                return (null, 0, $"--aux-address {auxName}={auxAddress}: no matching subnet for aux-address {auxAddress}; an auxiliary address is one of the network's subnet, so give --subnet as well.");
+            }
+
             var size = 1u << (32 - DefaultPoolPrefix);
             for (var network = DefaultPool.Network; DefaultPool.Contains(network); network += size)
             {
@@ -273,22 +301,90 @@ public static partial class NetworkCommands
                 + $"choose a subnet apart from the nodes' addresses, or leave --subnet out to get a free /{DefaultPoolPrefix}.");
         }
 
+        Ipv4Subnet? range = null;
+        if (spec.IpRange.Length > 0)
+        {
+            if (RangeProblem(spec.IpRange, subnet, out var parsed) is { } rangeProblem)
+            {
+                return (null, 0, rangeProblem);
+            }
+
+            range = parsed;
+        }
+
+        // docker's default gateway: the first address the network can give (of --ip-range when there is one).
+        var firstAddress = range is { } r ? Math.Max(r.Network, subnet.Network + 1) : subnet.Network + 1;
         if (spec.Gateway.Length == 0)
         {
-            return (subnet, subnet.Network + 1, null);
+            return (subnet, firstAddress, null);
         }
 
         if (!Ipv4Subnet.TryParseAddress(spec.Gateway, out var gateway))
         {
-            return (null, 0, $"--gateway: '{spec.Gateway}' is not an IPv4 address; give one inside {subnet}, or leave --gateway out for {Ipv4Subnet.Format(subnet.Network + 1)}.");
+            return (null, 0, $"--gateway: '{spec.Gateway}' is not an IPv4 address; give one inside {subnet}, or leave --gateway out for {Ipv4Subnet.Format(firstAddress)}.");
         }
 
         if (!subnet.IsHost(gateway))
         {
-            return (null, 0, $"--gateway: {spec.Gateway} is not a host address of {subnet}; give one inside it (not its first or last address), or leave --gateway out for {Ipv4Subnet.Format(subnet.Network + 1)}.");
+            return (null, 0, $"--gateway: {spec.Gateway} is not a host address of {subnet}; give one inside it (not its first or last address), or leave --gateway out for {Ipv4Subnet.Format(firstAddress)}.");
         }
 
         return (subnet, gateway, null);
+    }
+
+    /// <summary>
+    /// Why --ip-range cannot be a range of <paramref name="subnet"/>, or null: a CIDR (any prefix, a /32 is one address)
+    /// inside the subnet (docker's words when it is not), holding at least one address a task can get.
+    /// </summary>
+    private static string? RangeProblem(string text, Ipv4Subnet subnet, out Ipv4Subnet range)
+    {
+        if (Ipv4Subnet.TryParse(text, out range, 0, 32, "range") is { } invalid)
+        {
+            return $"--ip-range: {invalid}.";
+        }
+
+        if (range.Prefix < subnet.Prefix || !subnet.Contains(range.Network))
+        {
+            return $"--ip-range: no matching subnet for range {range}: it is not inside --subnet {subnet}; give a range inside it, such as {new Ipv4Subnet(subnet.Network | (1u << (31 - subnet.Prefix)), subnet.Prefix + 1)}, or leave --ip-range out to use all of it.";
+        }
+
+        return range.Prefix == 32 && !subnet.IsHost(range.Network)
+            ? $"--ip-range: {range} holds no address a task can get (only the {(range.Network == subnet.Network ? "network" : "broadcast")} address of {subnet}); give a larger range."
+            : null;
+    }
+
+    /// <summary>
+    /// Why the --aux-address entries cannot be reserved, one line each: NAME=IP, IP a host address of the subnet
+    /// (docker's "no matching subnet" when it is outside), not the gateway (given, or the default one).
+    /// </summary>
+    private static IEnumerable<string> AuxiliaryProblems(NetworkSpec spec, Ipv4Subnet subnet, uint gateway)
+    {
+        foreach (var (name, address) in spec.AuxAddresses)
+        {
+            var flag = $"--aux-address {name}={address}";
+            if (name.Trim().Length == 0)
+            {
+                yield return $"{flag}: the address has no name; write --aux-address NAME=IP, such as router=10.0.9.5.";
+            }
+            else if (!Ipv4Subnet.TryParseAddress(address, out var ip))
+            {
+                yield return $"{flag}: '{address}' is not an IPv4 address; write --aux-address NAME=IP, such as {name}={Ipv4Subnet.Format(subnet.Network + 5)}.";
+            }
+            else if (!subnet.Contains(ip))
+            {
+                yield return $"{flag}: no matching subnet for aux-address {address}: it is not inside --subnet {subnet}; give an address inside it.";
+            }
+            else if (!subnet.IsHost(ip))
+            {
+                yield return $"{flag}: {address} is the {(ip == subnet.Network ? "network" : "broadcast")} address of {subnet}, which no task gets anyway; give a host address of the subnet.";
+            }
+            else if (ip == gateway)
+            {
+                yield return spec.Gateway.Length > 0
+                    ? $"{flag}: {address} is the network's gateway (--gateway); an auxiliary address is one held back beside it: give another address, or another --gateway."
+                    : $"{flag}: {address} is the network's gateway (by default the first address of {(spec.IpRange.Length > 0 ? "--ip-range" : "--subnet")}); give another address, or give --gateway elsewhere.";
+            }
+        }
     }
 
     private static uint? NextVni(IReadOnlyCollection<NetworkObject> existing)

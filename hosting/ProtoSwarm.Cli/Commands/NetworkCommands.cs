@@ -12,7 +12,7 @@ namespace ProtoSwarm.Cli.Commands;
 /// </summary>
 internal static class NetworkCommands
 {
-    public static readonly ImmutableArray<string> FilterKeys = ["id", "name", "driver", "label"];
+    public static readonly ImmutableArray<string> FilterKeys = ["id", "name", "driver", "label", "scope", "type", "dangling"];
 
     /// <summary>docker's `network prune` filters: label (every one must match), label! (excluded when every one matches), until.</summary>
     public static readonly ImmutableArray<string> PruneFilterKeys = ["label", "label!", "until"];
@@ -25,7 +25,14 @@ internal static class NetworkCommands
         var driver = new Option<string>("--driver", "-d") { Description = "Driver to manage the Network", DefaultValueFactory = _ => NetworkSpec.OverlayDriver }
             .CheckedBy(d => d == NetworkSpec.OverlayDriver ? null : $"--driver '{d}' is not available; swarm networks use the overlay driver (leave --driver out).");
         var subnet = new Option<string?>("--subnet") { Description = "Subnet in CIDR format that represents a network segment (default: a free /24 of 10.0.0.0/8)" };
-        var gateway = new Option<string?>("--gateway") { Description = "IPv4 Gateway for the master subnet (default: its first address)" };
+        var gateway = new Option<string?>("--gateway") { Description = "IPv4 Gateway for the master subnet (default: its first address, or --ip-range's)" };
+        var ipRange = new Option<string?>("--ip-range") { Description = "Allocate container ip from a sub-range (a CIDR inside --subnet)" }
+            .CheckedBy(IpRangeProblem);
+        var auxAddresses = new Option<string[]>("--aux-address")
+        {
+            Description = "Auxiliary IPv4 addresses used by Network driver, never given to a task (NAME=IP inside --subnet; repeat for several)",
+            DefaultValueFactory = _ => [],
+        }.CheckedBy(AuxAddressProblem);
         var attachable = new Option<bool>("--attachable") { Description = "Enable manual container attachment" };
         var isInternal = new Option<bool>("--internal") { Description = "Restrict external access to the network" };
         var ingress = new Option<bool>("--ingress")
@@ -37,7 +44,7 @@ internal static class NetworkCommands
         var options = new Option<string[]>("--opt", "-o") { Description = "Set driver specific options (com.docker.network.driver.mtu=N)", DefaultValueFactory = _ => [] }
             .CheckedBy(OptionProblem);
         var name = new Argument<string>("NETWORK") { Description = "The network's name" };
-        var command = new Command("create", "Create a network").With(driver, subnet, gateway, attachable, ingress, isInternal, labels, options, name);
+        var command = new Command("create", "Create a network").With(driver, subnet, gateway, ipRange, auxAddresses, attachable, ingress, isInternal, labels, options, name);
         app.SetAction(command, async (parse, cli, ct) =>
         {
             var spec = new NetworkSpec(
@@ -49,7 +56,9 @@ internal static class NetworkCommands
                 Ingress: parse.GetValue(ingress),
                 Internal: parse.GetValue(isInternal),
                 Labels: Pairs(parse.GetValue(labels)),
-                Options: Pairs(parse.GetValue(options)));
+                Options: Pairs(parse.GetValue(options)),
+                IpRange: parse.GetValue(ipRange) ?? string.Empty,
+                AuxAddresses: Pairs(parse.GetValue(auxAddresses)));
             await cli.Out.WriteLineAsync(await cli.Swarm.Networks.CreateAsync(spec, ct));
             return 0;
         });
@@ -59,6 +68,7 @@ internal static class NetworkCommands
     private static Command List(CliApp app)
     {
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Only display network IDs" };
+        var noTrunc = new Option<bool>("--no-trunc") { Description = "Do not truncate the output" };
         var format = new Option<string?>("--format")
         {
             Description = "Format output: table (default), json, or a Go template such as '{{.ID}}\\t{{.Name}}'",
@@ -68,14 +78,25 @@ internal static class NetworkCommands
             Description = $"Provide filter values ({string.Join(", ", FilterKeys)})",
             DefaultValueFactory = _ => [],
         }.CheckedBy(CheckFilter);
-        var command = new Command("ls", "List networks").With(quiet, format, filter);
+        var command = new Command("ls", "List networks").With(quiet, noTrunc, format, filter);
         command.Aliases.Add("list");
+        command.Validators.Add(result =>
+        {
+            if (DanglingProblem(result.GetValue(filter) ?? []) is { } problem)
+            {
+                result.AddError(problem);
+            }
+        });
         app.SetAction(command, async (parse, cli, ct) =>
         {
             var listing = ListingFormat.Parse(parse.GetValue(format), parse.GetValue(quiet), NetworkListing.Columns.Keys.ToList(), out _)!;
             var terms = (parse.GetValue(filter) ?? []).Select(f => f.Split('=', 2)).ToLookup(p => p[0].Trim(), p => p[1], StringComparer.Ordinal);
-            var networks = NetworkListing.Sorted((await cli.Swarm.Networks.ListAsync(ct)).Where(n => Matches(n, terms))).ToList();
-            await cli.Out.WriteAsync(listing.Render([.. networks.Select(NetworkListing.ToJson)], () => NetworkListing.Table(networks), NetworkListing.Columns));
+            var list = await cli.Swarm.Networks.ListWithUseAsync(ct);
+            var inUse = list.InUse.ToHashSet(StringComparer.Ordinal);
+            var networks = NetworkListing.Sorted(list.Networks.Where(n => Matches(n, terms, inUse.Contains(n.Id)))).ToList();
+            var noTruncate = parse.GetValue(noTrunc);
+            await cli.Out.WriteAsync(listing.Render(
+                [.. networks.Select(n => NetworkListing.ToJson(n, noTruncate))], () => NetworkListing.Table(networks, noTruncate), NetworkListing.Columns));
             return 0;
         });
         return command;
@@ -269,11 +290,58 @@ internal static class NetworkCommands
             : parts is [{ Length: > 0 }, _] ? null : $"--opt '{option}' must be KEY=VALUE, such as com.docker.network.driver.mtu=1400.";
     }
 
-    /// <summary>Why a --filter cannot be used, or null: key=value with a key docker's `network ls` takes here.</summary>
-    public static string? CheckFilter(string filter) => ServiceFilter.Check(filter, FilterKeys);
+    /// <summary>
+    /// Why an --ip-range cannot be used, or null: a CIDR (any prefix, a /32 is one address). Whether it lies inside
+    /// --subnet the managers say, for every client alike.
+    /// </summary>
+    public static string? IpRangeProblem(string range) =>
+        Ipv4Subnet.TryParse(range, out _, 0, 32, "range") is { } problem ? $"--ip-range: {problem}." : null;
 
-    /// <summary>docker's rules: id and name match a prefix (name also a part), driver exactly, label a key or key=value; values of one key are alternatives.</summary>
-    public static bool Matches(NetworkObject network, ILookup<string, string> terms) => terms.All(term => term.Any(value => term.Key switch
+    /// <summary>Why an --aux-address cannot be used, or null: NAME=IP with an IPv4 address. Whether it lies inside --subnet the managers say.</summary>
+    public static string? AuxAddressProblem(string aux) => aux.Split('=', 2) switch
+    {
+        [{ Length: > 0 }, var address] when Ipv4Subnet.TryParseAddress(address, out _) => null,
+        [{ Length: > 0 } name, var address] => $"--aux-address '{aux}': '{address}' is not an IPv4 address; write NAME=IP, such as {name}=10.0.9.5.",
+        _ => $"--aux-address '{aux}' must be NAME=IP, such as router=10.0.9.5.",
+    };
+
+    /// <summary>
+    /// Why a --filter cannot be used, or null: key=value with a key docker's `network ls` takes here, and for scope, type
+    /// and dangling a value they know (type and dangling in docker's words).
+    /// </summary>
+    public static string? CheckFilter(string filter) => ServiceFilter.Check(filter, FilterKeys, (key, value) => key switch
+    {
+        "scope" when value is not ("swarm" or "local" or "global") => "scope takes swarm, local or global (every network here is swarm-scoped)",
+        "type" when value is not ("builtin" or "custom") => $"invalid filter: 'type'='{value}'; type takes builtin (docker's predefined bridge, host and none, which a ProtoSwarm node has not) or custom (every network here)",
+        "dangling" when DanglingValue(value) is null => "invalid value for filter 'dangling', must be \"true\" (or \"1\"), or \"false\" (or \"0\")",
+        _ => null,
+    });
+
+    /// <summary>docker refuses dangling given twice, even with one value: "got more than one value for filter key".</summary>
+    public static string? DanglingProblem(IEnumerable<string> filters) =>
+        filters.Count(f => f.Split('=', 2)[0].Trim() == "dangling") > 1
+            ? "--filter dangling= is given more than once; give it once (got more than one value for filter key \"dangling\")."
+            : null;
+
+    private static bool? DanglingValue(string value) => value switch
+    {
+        "true" or "1" => true,
+        "false" or "0" => false,
+        _ => null,
+    };
+
+    /// <summary>
+    /// docker's builtin networks are its predefined local ones (bridge, host, none; moby's IsPreDefinedNetwork), which a
+    /// ProtoSwarm node does not have: every network here is custom, ingress too, as docker lists ingress since 17.05.
+    /// </summary>
+    public static bool IsBuiltin(NetworkObject network) => false;
+
+    /// <summary>
+    /// docker's rules: id and name match a prefix (name also a part), driver and scope exactly (every network here is
+    /// swarm-scoped), label a key or key=value, type builtin or custom (<see cref="IsBuiltin"/>), dangling=true a custom
+    /// network no service or task uses (<paramref name="inUse"/>) and dangling=false the others; values of one key are alternatives.
+    /// </summary>
+    public static bool Matches(NetworkObject network, ILookup<string, string> terms, bool inUse = false) => terms.All(term => term.Any(value => term.Key switch
     {
         "id" => network.Id.StartsWith(value, StringComparison.Ordinal),
         "name" => network.Spec.Name.Contains(value, StringComparison.Ordinal),
@@ -281,6 +349,12 @@ internal static class NetworkCommands
         "label" => value.IndexOf('=', StringComparison.Ordinal) is var eq and >= 0
             ? network.Spec.Labels.TryGetValue(value[..eq], out var v) && v == value[(eq + 1)..]
             : network.Spec.Labels.ContainsKey(value),
+        "scope" => value == NetworkListing.Scope,
+        "type" => value == "builtin" ? IsBuiltin(network) : !IsBuiltin(network),
+        // The routing mesh always uses ingress (docker's ingress sandbox is attached on every node): never dangling.
+        "dangling" => DanglingValue(value) is true
+            ? !IsBuiltin(network) && !network.Spec.Ingress && !inUse
+            : IsBuiltin(network) || network.Spec.Ingress || inUse,
         _ => false,
     }));
 

@@ -100,6 +100,10 @@ internal static class NodeCommands
 
     private static Command Update(CliApp app)
     {
+        var role = new Option<string?>("--role")
+        {
+            Description = "Role of the node (\"worker\", \"manager\"): as node demote / node promote, with their checks",
+        }.CheckedBy(v => ArgumentRules.Role(v).Error is { } problem ? $"--role {problem}" : null);
         var availability = new Option<string?>("--availability")
         {
             Description = "Availability of the node (\"active\", \"pause\", \"drain\")",
@@ -116,12 +120,13 @@ internal static class NodeCommands
         }.CheckedBy(v => ArgumentRules.LabelRemove(v).Error);
         var node = new Argument<string>("NODE") { Description = "self, or a node's id, id prefix or hostname" }
             .CheckedBy(v => ArgumentRules.NodeRef(v).Error);
-        var command = new Command("update", "Update a node").With(availability, labelAdd, labelRemove, node);
+        var command = new Command("update", "Update a node").With(role, availability, labelAdd, labelRemove, node);
         command.Validators.Add(result =>
         {
-            if (result.GetValue(availability) is null && result.GetValue(labelAdd) is not { Length: > 0 } && result.GetValue(labelRemove) is not { Length: > 0 })
+            if (result.GetValue(role) is null && result.GetValue(availability) is null && result.GetValue(labelAdd) is not { Length: > 0 } &&
+                result.GetValue(labelRemove) is not { Length: > 0 })
             {
-                result.AddError("node update: nothing to change; give --availability, --label-add or --label-rm.");
+                result.AddError("node update: nothing to change; give --role, --availability, --label-add or --label-rm.");
             }
         });
         app.SetAction(command, async (parse, cli, ct) =>
@@ -133,7 +138,8 @@ internal static class NodeCommands
                 parse.GetValue(availability) is { } a ? ArgumentRules.Availability(a).Value : null,
                 (parse.GetValue(labelAdd) ?? []).Select(l => ArgumentRules.LabelAdd(l).Value)
                     .Aggregate(ImmutableSortedDictionary<string, string>.Empty.WithComparers(StringComparer.Ordinal), (d, kv) => d.SetItem(kv.Key, kv.Value)),
-                [.. (parse.GetValue(labelRemove) ?? []).Select(l => ArgumentRules.LabelRemove(l).Value)]);
+                [.. (parse.GetValue(labelRemove) ?? []).Select(l => ArgumentRules.LabelRemove(l).Value)],
+                parse.GetValue(role) is { } r ? ArgumentRules.Role(r).Value : null);
             await cli.RequestAsync<NodeUpdateAck>(request, Timeouts.Change, ct);
             await cli.Out.WriteLineAsync(typed);
             return 0;

@@ -33,21 +33,28 @@ internal static class NetworkListing
     public static IEnumerable<NetworkObject> Sorted(IEnumerable<NetworkObject> networks) =>
         networks.OrderBy(n => n.Spec.Name, StringComparer.Ordinal).ThenBy(n => n.Id, StringComparer.Ordinal);
 
-    public static string Table(IEnumerable<NetworkObject> networks) => Output.Table.Render(
-        networks.Select(n => (IReadOnlyList<string>)[ServiceView.ShortId(n.Id), n.Spec.Name, n.Spec.Driver, "swarm"])
+    /// <summary>The scope of every network here: docker's swarm scope (the managers hold them, every node may have them).</summary>
+    public const string Scope = "swarm";
+
+    /// <summary>docker's table; <paramref name="noTrunc"/>: full ids (`network ls --no-trunc`).</summary>
+    public static string Table(IEnumerable<NetworkObject> networks, bool noTrunc = false) => Output.Table.Render(
+        networks.Select(n => (IReadOnlyList<string>)[Id(n, noTrunc), n.Spec.Name, n.Spec.Driver, Scope])
             .Prepend(["NETWORK ID", "NAME", "DRIVER", "SCOPE"]));
 
-    public static JsonObject ToJson(NetworkObject network) => new()
+    /// <summary>A `network ls --format` line; the ID full with <paramref name="noTrunc"/>, as docker's networkContext.</summary>
+    public static JsonObject ToJson(NetworkObject network, bool noTrunc = false) => new()
     {
         ["CreatedAt"] = Json.GoTime(network.Meta.CreatedAt), // docker's networkContext.CreatedAt: Created.String()
         ["Driver"] = network.Spec.Driver,
-        ["ID"] = ServiceView.ShortId(network.Id),
+        ["ID"] = Id(network, noTrunc),
         ["IPv6"] = "false",
         ["Internal"] = network.Spec.Internal ? "true" : "false",
         ["Labels"] = string.Join(',', network.Spec.Labels.Select(l => $"{l.Key}={l.Value}")),
         ["Name"] = network.Spec.Name,
-        ["Scope"] = "swarm",
+        ["Scope"] = Scope,
     };
+
+    private static string Id(NetworkObject network, bool noTrunc) => noTrunc ? network.Id : ServiceView.ShortId(network.Id);
 
     /// <summary>
     /// docker's `network inspect` object for a swarm-scoped overlay, as the node <paramref name="localNodeId"/> shows it:
@@ -67,14 +74,14 @@ internal static class NetworkListing
             ["Name"] = network.Spec.Name,
             ["Id"] = network.Id,
             ["Created"] = Json.Timestamp(network.Meta.CreatedAt),
-            ["Scope"] = "swarm",
+            ["Scope"] = Scope,
             ["Driver"] = network.Spec.Driver,
             ["EnableIPv6"] = false,
             ["IPAM"] = new JsonObject
             {
                 ["Driver"] = "default",
                 ["Options"] = Json.NilMap(),
-                ["Config"] = new JsonArray(new JsonObject { ["Subnet"] = network.Subnet, ["Gateway"] = network.Gateway }),
+                ["Config"] = new JsonArray(IpamConfig(network)),
             },
             ["Internal"] = network.Spec.Internal,
             ["Attachable"] = network.Spec.Attachable,
@@ -94,6 +101,24 @@ internal static class NetworkListing
         }
 
         return json;
+    }
+
+    /// <summary>docker's IPAMConfig: Subnet, IPRange and Gateway, then AuxiliaryAddresses; the range and the auxiliary addresses only when set (omitted, as docker's omitzero/omitempty).</summary>
+    private static JsonObject IpamConfig(NetworkObject network)
+    {
+        var config = new JsonObject { ["Subnet"] = network.Subnet };
+        if (network.Spec.IpRange.Length > 0)
+        {
+            config["IPRange"] = network.Spec.IpRange;
+        }
+
+        config["Gateway"] = network.Gateway;
+        if (network.Spec.AuxAddresses.Count > 0)
+        {
+            config["AuxiliaryAddresses"] = new JsonObject(network.Spec.AuxAddresses.Select(a => KeyValuePair.Create(a.Key, (JsonNode?)a.Value)));
+        }
+
+        return config;
     }
 
     /// <summary>

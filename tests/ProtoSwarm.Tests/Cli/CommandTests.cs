@@ -119,6 +119,34 @@ public class CommandTests
         Assert.Equal(["old"], sent.LabelsRemove.ToArray());
     }
 
+    [Theory]
+    [InlineData("manager", NodeRole.Manager)]
+    [InlineData("worker", NodeRole.Worker)]
+    public async Task Node_Update_Role_Sends_The_Role_And_Prints_The_Node_As_Typed_As_Docker_Does(string role, NodeRole expected)
+    {
+        var node = Swarm();
+
+        var (code, output, _) = await RunAsync(node, "node", "update", "--role", role, "worker1");
+
+        Assert.Equal(0, code);
+        Assert.Equal("worker1\n", output);
+        var sent = Assert.IsType<UpdateNode>(Assert.Single(node.Requests));
+        Assert.Equal((expected, (NodeAvailability?)null), (sent.Role, sent.Availability));
+    }
+
+    [Fact]
+    public async Task Node_Update_Role_Refused_By_The_Managers_Prints_Their_Reason_And_Exits_1()
+    {
+        var node = new FakeNode(_ => new CommandRejected(RejectCode.Conflict,
+            "Demoting m1 would lose quorum: 2 managers would remain, of which 1 is reachable, and 2 are needed. Bring the unreachable managers back (or demote them first), then try again."));
+
+        var (code, output, error) = await RunAsync(node, "node", "update", "--role", "worker", "m1");
+
+        Assert.Equal(1, code);
+        Assert.Empty(output);
+        Assert.Contains("Error: Demoting m1 would lose quorum", error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Node_Update_Label_Add_Of_A_Key_Alone_Sends_An_Empty_Value_As_Docker_Does()
     {

@@ -136,10 +136,99 @@ public sealed class NetworkCommandTests
     [Fact]
     public async Task Network_Ls_Refuses_An_Unknown_Filter()
     {
-        var (code, _, error) = await RunAsync(new FakeNode(_ => new NetworkList([])), "network", "ls", "-f", "scope=local");
+        var (code, _, error) = await RunAsync(new FakeNode(_ => new NetworkList([])), "network", "ls", "-f", "colour=red");
 
         Assert.NotEqual(0, code);
-        Assert.Contains("'scope' is not a filter here; use one of id, name, driver, label", error, StringComparison.Ordinal);
+        Assert.Contains("'colour' is not a filter here; use one of id, name, driver, label, scope, type, dangling", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Network_Ls_No_Trunc_Prints_Full_Ids_In_The_Table_With_Q_And_In_Json()
+    {
+        var node = new FakeNode(_ => new NetworkList([Ingress, Front]));
+
+        var table = await RunAsync(node, "network", "ls", "--no-trunc");
+        var quiet = await RunAsync(node, "network", "ls", "-q", "--no-trunc");
+        var json = await RunAsync(node, "network", "ls", "--no-trunc", "--format", "json");
+
+        Assert.Equal(
+            "NETWORK ID                   NAME      DRIVER    SCOPE\n" +
+            "frontid000000000000000000b   front     overlay   swarm\n" +
+            "ingressid0000000000000000a   ingress   overlay   swarm\n", table.Out);
+        Assert.Equal($"{Front.Id}\n{Ingress.Id}\n", quiet.Out);
+        Assert.Equal(Front.Id, JsonNode.Parse(json.Out.Split('\n')[0])!["ID"]!.GetValue<string>());
+    }
+
+    private static readonly NetworkObject Idle = Network("idleid0000000000000000000e", "idle", "10.0.6.0/24", 4102);
+
+    [Theory]
+    [InlineData("scope=swarm", "front,idle,ingress")]
+    [InlineData("scope=local", "")]
+    [InlineData("scope=global", "")]
+    [InlineData("type=builtin", "")]
+    [InlineData("type=custom", "front,idle,ingress")]
+    [InlineData("dangling=true", "idle")]
+    [InlineData("dangling=1", "idle")]
+    [InlineData("dangling=false", "front,ingress")]
+    [InlineData("dangling=0", "front,ingress")]
+    public async Task Network_Ls_Filters_By_Scope_Type_And_Dangling_As_Docker_Does(string filter, string names)
+    {
+        // front has a service on it (the managers say so in InUse); ingress is custom, as docker's since 17.05, and the
+        // routing mesh always uses it, so it is never dangling.
+        var node = new FakeNode(_ => new NetworkList([Front, Idle, Ingress], [Front.Id]));
+
+        var (code, output, _) = await RunAsync(node, "network", "ls", "--filter", filter, "--format", "{{.Name}}");
+
+        Assert.Equal(0, code);
+        Assert.Equal(names, string.Join(",", output.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
+    }
+
+    [Fact]
+    public async Task Network_Ls_Filters_Of_Different_Keys_All_Apply()
+    {
+        var node = new FakeNode(_ => new NetworkList([Front, Idle, Ingress], [Front.Id]));
+
+        var (_, output, _) = await RunAsync(node, "network", "ls", "-q", "-f", "type=custom", "-f", "dangling=false", "-f", "scope=swarm", "-f", "name=fr");
+
+        Assert.Equal("frontid00000\n", output);
+    }
+
+    [Fact]
+    public async Task Network_Create_Sends_The_Ip_Range_And_Every_Aux_Address()
+    {
+        var node = new FakeNode(_ => new NetworkCreated("newid"));
+
+        var (code, output, _) = await RunAsync(node, "network", "create", "--subnet", "10.9.0.0/24", "--ip-range", "10.9.0.128/25",
+            "--aux-address", "r=10.9.0.130", "--aux-address", "dns=10.9.0.3", "--gateway", "10.9.0.1", "ranged");
+
+        Assert.Equal(0, code);
+        Assert.Equal("newid\n", output);
+        var spec = Assert.IsType<CreateNetwork>(Assert.Single(node.Requests)).Spec;
+        Assert.Equal(("10.9.0.0/24", "10.9.0.128/25", "10.9.0.1"), (spec.Subnet, spec.IpRange, spec.Gateway));
+        Assert.Equal(["dns=10.9.0.3", "r=10.9.0.130"], spec.AuxAddresses.Select(a => $"{a.Key}={a.Value}"));
+    }
+
+    [Fact]
+    public async Task Network_Inspect_Shows_The_Ip_Range_And_Aux_Addresses_In_Ipam_Config_As_Docker_Only_When_Set()
+    {
+        var ranged = Front with
+        {
+            Spec = Front.Spec with
+            {
+                IpRange = "10.0.1.128/25",
+                AuxAddresses = ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, [KeyValuePair.Create("r", "10.0.1.130")]),
+            },
+        };
+
+        var (_, output, _) = await RunAsync(new FakeNode(_ => new NetworkDetails(ranged)), "network", "inspect", "front");
+        var (_, plain, _) = await RunAsync(new FakeNode(_ => new NetworkDetails(Front)), "network", "inspect", "front");
+        var range = await RunAsync(new FakeNode(_ => new NetworkDetails(ranged)), "network", "inspect", "-f", "{{range .IPAM.Config}}{{.IPRange}} {{.AuxiliaryAddresses.r}}{{end}}", "front");
+
+        Assert.Equal(
+            "{\"Subnet\":\"10.0.1.0/24\",\"IPRange\":\"10.0.1.128/25\",\"Gateway\":\"10.0.1.1\",\"AuxiliaryAddresses\":{\"r\":\"10.0.1.130\"}}",
+            JsonNode.Parse(output)![0]!["IPAM"]!["Config"]![0]!.ToJsonString());
+        Assert.Equal("{\"Subnet\":\"10.0.1.0/24\",\"Gateway\":\"10.0.1.1\"}", JsonNode.Parse(plain)![0]!["IPAM"]!["Config"]![0]!.ToJsonString());
+        Assert.Equal("10.0.1.128/25 10.0.1.130\n", range.Out);
     }
 
     [Fact]

@@ -146,6 +146,64 @@ public sealed class ManagerApiActorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Update_Role_Manager_Promotes_As_Node_Promote_Does_And_Applies_The_Other_Changes()
+    {
+        var ack = Assert.IsType<NodeUpdateAck>(await Ask(new UpdateNode("r1", "w-ready", NodeAvailability.Pause, NoLabels, [], NodeRole.Manager)));
+
+        var stored = _store.Current.Get<NodeObject>("worker1111")!;
+        Assert.Equal((NodeRole.Manager, NodeAvailability.Pause), (stored.Role, stored.Spec.Availability));
+        Assert.NotEqual(0UL, stored.RaftId);
+        Assert.NotNull(stored.RoleChangedAt);
+        Assert.Equal(stored, ack.Node);
+        Assert.Equal([new ProtoSwarm.Raft.ConfChange(ProtoSwarm.Raft.ConfChangeType.AddLearner, stored.RaftId, "worker1111")], _raftRequests.ToArray());
+        Assert.Contains("Node worker1111 promoted to a manager in the swarm.", _logs.Lines);
+    }
+
+    [Fact]
+    public async Task Update_Role_Worker_Demotes_As_Node_Demote_Does_And_Of_A_Worker_Changes_Nothing()
+    {
+        await Ask(new PromoteNode("r1", "w-ready"));
+        var raftId = _store.Current.Get<NodeObject>("worker1111")!.RaftId;
+
+        var ack = Assert.IsType<NodeUpdateAck>(await Ask(new UpdateNode("r2", "w-ready", null, NoLabels, [], NodeRole.Worker)));
+        var index = _store.Current.Index;
+        var again = Assert.IsType<NodeUpdateAck>(await Ask(new UpdateNode("r3", "w-ready", null, NoLabels, [], NodeRole.Worker)));
+
+        Assert.Equal((NodeRole.Worker, 0UL), (ack.Node.Role, ack.Node.RaftId));
+        Assert.Contains(new ProtoSwarm.Raft.ConfChange(ProtoSwarm.Raft.ConfChangeType.RemoveVoter, raftId, "worker1111"), _raftRequests);
+        Assert.Equal(NodeRole.Worker, again.Node.Role);
+        Assert.Equal(index, _store.Current.Index);
+    }
+
+    [Fact]
+    public async Task Update_Role_Worker_That_Would_Lose_Quorum_Is_Refused_With_The_Reason_And_Changes_Nothing()
+    {
+        // Three managers, one of them Down: demoting a Ready one would leave two, only one reachable.
+        await Ask(new PromoteNode("r1", "w-ready"));
+        await Ask(new PromoteNode("r2", "w-down"));
+        var index = _store.Current.Index;
+
+        var rejected = Assert.IsType<CommandRejected>(await Ask(new UpdateNode("r3", "w-ready", NodeAvailability.Drain, NoLabels, [], NodeRole.Worker)));
+
+        Assert.Equal(RejectCode.Conflict, rejected.Code);
+        Assert.Contains("Demoting worker1111 would lose quorum: 2 managers would remain, of which 1 is reachable, and 2 are needed.", rejected.Reason, StringComparison.Ordinal);
+        Assert.Equal(index, _store.Current.Index);
+        Assert.Equal((NodeRole.Manager, NodeAvailability.Active), (_store.Current.Get<NodeObject>("worker1111")!.Role, _store.Current.Get<NodeObject>("worker1111")!.Spec.Availability));
+    }
+
+    [Fact]
+    public async Task Update_Role_With_A_Missing_Label_To_Remove_Is_Refused_Before_The_Role_Changes()
+    {
+        var index = _store.Current.Index;
+
+        var rejected = Assert.IsType<CommandRejected>(await Ask(new UpdateNode("r1", "w-ready", null, NoLabels, ["gpu"], NodeRole.Manager)));
+
+        Assert.Equal(RejectCode.InvalidArgument, rejected.Code);
+        Assert.Equal(index, _store.Current.Index);
+        Assert.Empty(_raftRequests);
+    }
+
+    [Fact]
     public async Task Update_Logs_The_Node_Its_Hostname_And_What_Changed()
     {
         await Ask(new UpdateNode("r1", "w-ready", NodeAvailability.Drain, NoLabels.Add("zone", "east").Add("ssd", ""), []));

@@ -90,6 +90,36 @@ public sealed class AddressPoolTests
         Assert.Equal(253 - 1, pool.Free);
     }
 
+    [Fact]
+    public void A_Pool_With_A_Range_Gives_Only_Its_Addresses_Skipping_The_Gateway_And_Aux_Addresses_And_Wraps_Inside_It()
+    {
+        Ipv4Subnet.TryParse("10.9.0.0/24", out var subnet);
+        Assert.Null(Ipv4Subnet.TryParse("10.9.0.248/29", out var range, 0, 32));
+        var pool = new AddressPool(subnet, Ip("10.9.0.1"), range, [Ip("10.9.0.250"), Ip("10.9.0.7")]);
+
+        // .248-.254 (.255 is the subnet's broadcast), less .250: six, then full; a freed one comes back.
+        Assert.Equal(6, pool.Free);
+        Assert.Equal(["10.9.0.248", "10.9.0.249", "10.9.0.251", "10.9.0.252", "10.9.0.253", "10.9.0.254"], Take(pool, 10));
+        Assert.Null(pool.Allocate());
+        pool.Release(Ip("10.9.0.249"));
+        Assert.Equal(Ip("10.9.0.249"), pool.Allocate());
+    }
+
+    [Fact]
+    public void Aux_Addresses_Are_Never_Reserved_Or_Given_And_An_Address_Outside_The_Range_Does_Not_Use_It_Up()
+    {
+        Ipv4Subnet.TryParse("10.9.0.0/24", out var subnet);
+        Ipv4Subnet.TryParse("10.9.0.128/25", out var range);
+        var pool = new AddressPool(subnet, Ip("10.9.0.128"), range, [Ip("10.9.0.130")]);
+
+        Assert.False(pool.Reserve(Ip("10.9.0.130")));
+        Assert.False(pool.Gives(Ip("10.9.0.130")));
+        Assert.False(pool.Gives(Ip("10.9.0.5")));
+        Assert.True(pool.Reserve(Ip("10.9.0.5")));
+        Assert.Equal(127 - 2, pool.Free); // .128-.254 less the gateway and the aux address
+        Assert.Equal(["10.9.0.129", "10.9.0.131"], Take(pool, 2));
+    }
+
     private static AddressPool Pool(string cidr)
     {
         Ipv4Subnet.TryParse(cidr, out var subnet);

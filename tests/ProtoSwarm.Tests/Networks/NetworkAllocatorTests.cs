@@ -160,6 +160,67 @@ public sealed class NetworkAllocatorTests
         Assert.Empty(written.Networks);
     }
 
+    /// <summary>The lab's network: --subnet 10.9.0.0/24 --ip-range 10.9.0.128/25 --aux-address r=10.9.0.130, its gateway the range's first address.</summary>
+    private static NetworkObject Ranged(string range = "10.9.0.128/25", string gateway = "10.9.0.128", params (string Name, string Ip)[] aux)
+    {
+        var network = Network("ranged12", "ranged", "10.9.0.0/24", gateway: gateway);
+        var auxiliary = aux.Length > 0 ? aux : [("r", "10.9.0.130")];
+        return network with
+        {
+            Spec = network.Spec with
+            {
+                IpRange = range,
+                AuxAddresses = System.Collections.Immutable.ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, auxiliary.Select(a => KeyValuePair.Create(a.Name, a.Ip))),
+            },
+        };
+    }
+
+    [Fact]
+    public void Tasks_And_Vips_Get_Addresses_Only_From_The_Ip_Range_And_Never_An_Aux_Address()
+    {
+        var web = Service("s1", "web", ["ranged12"]);
+        var tasks = Enumerable.Range(1, 4).Select(i => (IStoreObject)Task($"t{i}", web, TaskState.New, slot: i)).ToArray();
+
+        var state = Apply(State([Ranged(), web, .. tasks]), new NetworkAllocator().Decide(State([Ranged(), web, .. tasks]), T0));
+
+        Assert.Equal("10.9.0.129/24", state.Get<ServiceObject>("s1")!.Endpoint.VirtualIps.Single().Address);
+        Assert.Equal(["10.9.0.131/24", "10.9.0.132/24", "10.9.0.133/24", "10.9.0.134/24"], Enumerable.Range(1, 4).Select(i => Address(state, $"t{i}")));
+    }
+
+    [Fact]
+    public void An_Ip_Range_Full_Leaves_The_Task_New_Saying_So_While_The_Rest_Of_The_Subnet_Is_Free()
+    {
+        // 10.9.0.252/30: .252 the gateway, .253 an aux address, .254 for t1; the subnet's broadcast .255 never.
+        var network = Ranged("10.9.0.252/30", "10.9.0.252", ("r", "10.9.0.253"));
+        var web = Service("s1", "web", ["ranged12"], mode: EndpointMode.Dnsrr);
+        var state = State(network, web, Task("t1", web, TaskState.New, slot: 1), Task("t2", web, TaskState.New, slot: 2));
+
+        var changes = new NetworkAllocator().Decide(state, T0);
+
+        Assert.Equal("10.9.0.254/24", Written<TaskObject>(changes, "t1").Networks.Single().Address);
+        var refused = Written<TaskObject>(changes, "t2");
+        Assert.Equal(TaskState.New, refused.Status.State);
+        Assert.Contains("no address is left on network ranged in its --ip-range 10.9.0.252/30 (of 10.9.0.0/24)", refused.Status.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_New_Leader_Honours_The_Ip_Range_And_Aux_Addresses_Read_From_The_Store_And_Wraps_Round_Inside_The_Range()
+    {
+        // .128/30: gateway .128, aux .130; t1 holds .129 and .131 is free. A fresh allocator (a restarted or newly elected
+        // leader) has nothing but the store: t2 gets .131, and t3, once t1 ended, wraps round to .129, never .130 or past the range.
+        var network = Ranged("10.9.0.128/30");
+        var web = Service("s1", "web", ["ranged12"], mode: EndpointMode.Dnsrr);
+        var t1 = Task("t1", web, TaskState.Running, "node1", networks: new AttachedNetwork("ranged12", "10.9.0.129/24"));
+        var state = State(network, web, t1, Task("t2", web, TaskState.New, slot: 2));
+
+        state = Apply(state, new NetworkAllocator().Decide(state, T0));
+        Assert.Equal("10.9.0.131/24", Address(state, "t2"));
+
+        state = Apply(state, [StoreChange.Update(t1 with { Status = t1.Status with { State = TaskState.Failed } }), StoreChange.Create(Task("t3", web, TaskState.New, slot: 3))]);
+        state = Apply(state, new NetworkAllocator().Decide(state, T0));
+        Assert.Equal("10.9.0.129/24", Address(state, "t3"));
+    }
+
     [Fact]
     public void A_Task_On_A_Missing_Network_Stays_New_Saying_Which()
     {

@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Collections.Immutable;
+using MessagePack;
 using ProtoSwarm.Actors.Networks;
 using ProtoSwarm.Contracts;
 using ProtoSwarm.Tests.Nodes;
@@ -103,10 +105,110 @@ public sealed class NetworkCommandsTests
         { "mtu small", Mtu("500"), "'500' is not an MTU" },
         { "mtu large", Mtu("9001"), "'9001' is not an MTU" },
         { "attachable ingress", new NetworkSpec("n", Ingress: true, Attachable: true), "the ingress network cannot be attachable" },
+        { "range not a cidr", Ranged("10.9.0.128"), "--ip-range: '10.9.0.128' is not in CIDR notation" },
+        { "range host bits", Ranged("10.9.0.130/25"), "--ip-range: '10.9.0.130/25' has host bits set; the range is 10.9.0.128/25" },
+        { "range outside", Ranged("10.10.0.0/25"), "--ip-range: no matching subnet for range 10.10.0.0/25: it is not inside --subnet 10.9.0.0/24; give a range inside it, such as 10.9.0.128/25" },
+        { "range wider", Ranged("10.9.0.0/16"), "--ip-range: no matching subnet for range 10.9.0.0/16" },
+        { "range of the broadcast", Ranged("10.9.0.255/32"), "--ip-range: 10.9.0.255/32 holds no address a task can get (only the broadcast address of 10.9.0.0/24)" },
+        { "range alone", new NetworkSpec("n", IpRange: "10.9.0.128/25"), "--ip-range: every ip-range or gateway must have a corresponding subnet" },
+        { "aux alone", Aux("", ("r", "10.9.0.130")), "--aux-address r=10.9.0.130: no matching subnet for aux-address 10.9.0.130; an auxiliary address is one of the network's subnet, so give --subnet as well" },
+        { "aux outside", Aux("10.9.0.0/24", ("r", "10.9.1.5")), "--aux-address r=10.9.1.5: no matching subnet for aux-address 10.9.1.5: it is not inside --subnet 10.9.0.0/24" },
+        { "aux not an ip", Aux("10.9.0.0/24", ("r", "router")), "--aux-address r=router: 'router' is not an IPv4 address" },
+        { "aux no name", Aux("10.9.0.0/24", ("", "10.9.0.5")), "--aux-address =10.9.0.5: the address has no name" },
+        { "aux broadcast", Aux("10.9.0.0/24", ("r", "10.9.0.255")), "--aux-address r=10.9.0.255: 10.9.0.255 is the broadcast address of 10.9.0.0/24" },
+        { "aux is the gateway given", Aux("10.9.0.0/24", ("r", "10.9.0.254")) with { Gateway = "10.9.0.254" }, "--aux-address r=10.9.0.254: 10.9.0.254 is the network's gateway (--gateway)" },
+        { "aux is the default gateway", Aux("10.9.0.0/24", ("r", "10.9.0.1")), "--aux-address r=10.9.0.1: 10.9.0.1 is the network's gateway (by default the first address of --subnet); give another address, or give --gateway elsewhere" },
+        { "aux is the range's gateway", Aux("10.9.0.0/24", ("r", "10.9.0.128")) with { IpRange = "10.9.0.128/25" }, "10.9.0.128 is the network's gateway (by default the first address of --ip-range)" },
         { "encrypted", Option(NetworkSpec.EncryptedOption, "true"), "--opt encrypted: encrypted overlays are not supported: ProtoSwarm has no IPsec (ESP) encryption" },
         { "encrypted empty", Option(NetworkSpec.EncryptedOption, ""), "--opt encrypted: encrypted overlays are not supported" },
         { "vni", Option(NetworkSpec.VxlanIdOption, "4097"), "--opt com.docker.network.driver.overlay.vxlanid_list: the VXLAN id is allocated by the swarm" },
     };
+
+    private static NetworkSpec Ranged(string range) => new("n", Subnet: "10.9.0.0/24", IpRange: range);
+
+    private static NetworkSpec Aux(string subnet, params (string Name, string Ip)[] aux) =>
+        new("n", Subnet: subnet, AuxAddresses: ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, aux.Select(a => KeyValuePair.Create(a.Name, a.Ip))));
+
+    [Fact]
+    public void An_Ip_Range_And_Aux_Addresses_Are_Kept_In_The_Spec_And_The_Gateway_Defaults_To_The_Ranges_First_Address()
+    {
+        var spec = Aux("10.9.0.0/24", ("r", "10.9.0.130"), ("s", "10.9.0.5")) with { IpRange = "10.9.0.128/25" };
+
+        var (created, rejected) = NetworkCommands.Create(spec, [], "n1", T0);
+
+        Assert.Null(rejected);
+        Assert.Equal(("10.9.0.0/24", "10.9.0.128", "10.9.0.128/25"), (created!.Subnet, created.Gateway, created.Spec.IpRange));
+        Assert.Equal(["r=10.9.0.130", "s=10.9.0.5"], created.Spec.AuxAddresses.Select(a => $"{a.Key}={a.Value}"));
+    }
+
+    [Theory]
+    [InlineData("10.9.0.0/25", "", "10.9.0.1")]           // a range at the subnet's start: not its network address
+    [InlineData("10.9.0.200/32", "", "10.9.0.200")]       // a range of one address
+    [InlineData("10.9.0.128/25", "10.9.0.1", "10.9.0.1")] // a gateway outside the range, as docker allows
+    public void The_Gateway_With_An_Ip_Range_Is_The_One_Given_Or_The_Ranges_First_Host(string range, string gateway, string expected)
+    {
+        var (created, rejected) = NetworkCommands.Create(new NetworkSpec("n", Subnet: "10.9.0.0/24", Gateway: gateway, IpRange: range), [], "n1", T0);
+
+        Assert.Null(rejected);
+        Assert.Equal(expected, created!.Gateway);
+    }
+
+    [Fact]
+    public void Every_Bad_Aux_Address_Is_Named_At_Once()
+    {
+        var (_, rejected) = NetworkCommands.Create(Aux("10.9.0.0/24", ("a", "10.8.0.1"), ("b", "10.9.0.1"), ("c", "10.9.0.9")), [], "n1", T0);
+
+        Assert.Contains("--aux-address a=10.8.0.1: no matching subnet", rejected!.Reason, StringComparison.Ordinal);
+        Assert.Contains("--aux-address b=10.9.0.1: 10.9.0.1 is the network's gateway", rejected.Reason, StringComparison.Ordinal);
+        Assert.DoesNotContain("c=10.9.0.9", rejected.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_Network_Is_In_Use_While_A_Service_Names_It_Or_A_Task_Holds_An_Address_On_It()
+    {
+        var front = Network("n1", "front", "10.0.1.0/24");
+        var byName = Service("s1", "web", ["front"]);
+        var elsewhere = Service("s2", "api", ["n9"]);
+        var holding = Task("t1", elsewhere, TaskState.Running, "node1", networks: new AttachedNetwork("n1", "10.0.1.2/24"));
+
+        Assert.True(NetworkCommands.InUse(front, [byName], []));
+        Assert.True(NetworkCommands.InUse(front, [elsewhere], [holding]));
+        Assert.False(NetworkCommands.InUse(front, [elsewhere], [holding with { Status = holding.Status with { State = TaskState.Complete } }]));
+    }
+
+    [Fact]
+    public void A_Spec_Written_Before_Ip_Ranges_Existed_Loads_Without_One_And_Allocates_As_Before()
+    {
+        var current = Aux("10.9.0.0/24", ("r", "10.9.0.130")) with { IpRange = "10.9.0.128/25" };
+
+        // The spec as the earlier version wrote it: keys 0..8. And the other new keys: UpdateNode's role, NetworkList's ids in use.
+        var old = MessagePackSerializer.Deserialize<NetworkSpec>(FirstElements(MessagePackSerializer.Serialize(current), 9));
+        var update = MessagePackSerializer.Deserialize<UpdateNode>(FirstElements(
+            MessagePackSerializer.Serialize(new UpdateNode("r1", "n1", NodeAvailability.Drain, ImmutableSortedDictionary<string, string>.Empty, [], NodeRole.Manager)), 5));
+        var list = MessagePackSerializer.Deserialize<NetworkList>(FirstElements(MessagePackSerializer.Serialize(new NetworkList([], ["n1"])), 1));
+
+        Assert.Equal(("", 0, "10.9.0.0/24"), (old.IpRange, old.AuxAddresses.Count, old.Subnet));
+        Assert.Equal((NodeAvailability.Drain, (NodeRole?)null), (update.Availability, update.Role));
+        Assert.True(list.InUse is { IsDefault: false, IsEmpty: true });
+        Assert.Equal("10.9.0.1", NetworkCommands.Create(old, [], "n1", T0).Created!.Gateway);
+    }
+
+    // The first `count` elements of a MessagePack array, as a writer that knew only those keys wrote them.
+    private static byte[] FirstElements(byte[] array, int count)
+    {
+        var reader = new MessagePackReader(array);
+        Assert.True(reader.ReadArrayHeader() > count, "the current shape has more keys than the old one");
+        var buffer = new ArrayBufferWriter<byte>();
+        var writer = new MessagePackWriter(buffer);
+        writer.WriteArrayHeader(count);
+        for (var i = 0; i < count; i++)
+        {
+            writer.WriteRaw(reader.ReadRaw());
+        }
+
+        writer.Flush();
+        return buffer.WrittenSpan.ToArray();
+    }
 
     private static NetworkSpec Option(string key, string value) =>
         new("n", Options: ImmutableSortedDictionary<string, string>.Empty.Add(key, value));

@@ -475,7 +475,8 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
                     throw new InvalidOperationException(e.Message, e);
                 }
 
-                entry.StartedAt = DateTimeOffset.UtcNow;
+                // The container's own start (its config's time), which a node host that reattaches reads back: the same after a restart.
+                entry.StartedAt = entry.Container.StartedAt ?? DateTimeOffset.UtcNow;
                 LogStarted(executor._logger, task.Id, entry.Container.Pid);
             }
             finally

@@ -70,6 +70,7 @@ public sealed class LinuxExecutorContainersTests(ContainerFixture fixture) : Bus
             var after = Assert.Single(Assert.IsType<ContainerList>(await LocalContainers.HandleAsync(restarted, new ListContainers("r2", All: true), TimeProvider.System, _ => null, default)).Containers);
 
             Assert.Equal(before.Created, after.Created);
+            Assert.Equal(before.StartedAt, after.StartedAt);
             Assert.True(after.StartedAt - after.Created >= TimeSpan.FromSeconds(1), $"created {after.Created:O}, started {after.StartedAt:O}");
             Assert.Equal(("sleep", "1000"), (after.Path, after.Args.Single()));
             Assert.Equal(["sleep"], before.Entrypoint.ToArray());

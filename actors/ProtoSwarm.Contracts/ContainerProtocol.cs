@@ -28,6 +28,8 @@ public sealed record ContainerList(
 /// name is docker's for a swarm task (SERVICE.SLOT.TASKID, SERVICE.NODEID.TASKID for a global one),
 /// its labels the service's container labels and docker's com.docker.swarm.* ones. State is docker's
 /// word (created, running, exited); Health is empty without a check, else starting, healthy or unhealthy.
+/// Path and Args are the process (its entrypoint and command together), Entrypoint and Cmd the two apart as the
+/// container's config holds them (docker's Config.Entrypoint and Config.Cmd).
 /// </summary>
 [MessagePackObject]
 public sealed record ContainerObject(
@@ -52,7 +54,18 @@ public sealed record ContainerObject(
     [property: Key(18)] string WorkingDir,
     [property: Key(19)] ImmutableArray<MountSpec> Mounts,
     [property: Key(20)] ImmutableArray<ContainerNetwork> Networks,
-    [property: Key(21)] ContainerUsageReading? Usage = null);
+    [property: Key(21)] ContainerUsageReading? Usage = null,
+    ImmutableArray<string> Entrypoint = default,
+    ImmutableArray<string> Cmd = default)
+{
+    /// <summary>The task's command, else its image's entrypoint; empty when neither has one.</summary>
+    [Key(22)]
+    public ImmutableArray<string> Entrypoint { get; init; } = Entrypoint.IsDefault ? [] : Entrypoint;
+
+    /// <summary>The task's args, else (without a command of the task's) its image's cmd; empty when none.</summary>
+    [Key(23)]
+    public ImmutableArray<string> Cmd { get; init; } = Cmd.IsDefault ? [] : Cmd;
+}
 
 /// <summary>A network the container is attached to: its name (its id when the node does not know it) and address (CIDR).</summary>
 [MessagePackObject]

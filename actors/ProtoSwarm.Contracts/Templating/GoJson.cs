@@ -10,8 +10,9 @@ namespace ProtoSwarm.Contracts.Templating;
 /// <summary>
 /// JSON as Go's encoding/json writes it, for docker's outputs and the templates' <c>json</c> function: strings
 /// escaped as Go escapes them, not as System.Text.Json's encoders do: `\"` rather than \u0022, '+' and '\'' and
-/// non-ASCII text as they are, and (with escapeHTML, json.Marshal's default) only &lt;, &gt;, &amp;, U+2028 and
-/// U+2029 as lowercase \u escapes. Also Go's nil slice and nil map, which the JSON cannot tell from a nil pointer
+/// non-ASCII text as they are, U+2028 and U+2029 always as \u2028 and \u2029 (Go's encoder escapes them even with
+/// SetEscapeHTML(false)), and &lt;, &gt;, &amp; as \u003c, \u003e, \u0026 only with escapeHTML (json.Marshal's
+/// default; docker's outputs and its template function turn it off). Also Go's nil slice and nil map, which the JSON cannot tell from a nil pointer
 /// but a template prints differently.
 /// </summary>
 public static class GoJson
@@ -30,11 +31,14 @@ public static class GoJson
         return text.ToString();
     }
 
-    /// <summary>An array of the nodes indented by four spaces, as Go's MarshalIndent (docker's inspect), with a final newline.</summary>
-    public static string IndentedArray(IEnumerable<JsonNode> nodes)
+    /// <summary>
+    /// An array of the nodes indented by four spaces, with a final newline: docker's inspect, the daemon's JSON (an Encoder
+    /// with SetEscapeHTML(false) unless <paramref name="escapeHtml"/>) laid out by json.Indent, which keeps its escapes.
+    /// </summary>
+    public static string IndentedArray(IEnumerable<JsonNode> nodes, bool escapeHtml = true)
     {
         var text = new StringBuilder();
-        WriteItems(text, '[', ']', nodes.Select(node => (Key: (string?)null, Value: (JsonNode?)node)).ToList(), indented: true, depth: 0, escapeHtml: true);
+        WriteItems(text, '[', ']', nodes.Select(node => (Key: (string?)null, Value: (JsonNode?)node)).ToList(), indented: true, depth: 0, escapeHtml);
         return text.Append('\n').ToString();
     }
 

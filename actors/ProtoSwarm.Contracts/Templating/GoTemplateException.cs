@@ -26,7 +26,12 @@ public sealed class GoTemplateException : FormatException
     }
 
     internal GoTemplateException(string source, int offset, string reason, string? at, string action, Exception? functionError)
-        : base(Describe(source, offset, reason, at), functionError)
+        : this(Describe(source, offset, reason, at), source, offset, reason, at, action, functionError)
+    {
+    }
+
+    private GoTemplateException(string message, string source, int offset, string reason, string? at, string action, Exception? functionError)
+        : base(message, functionError)
     {
         (Line, Column) = Place(source, offset);
         Offset = offset;
@@ -34,6 +39,13 @@ public sealed class GoTemplateException : FormatException
         At = at;
         Action = action;
     }
+
+    /// <summary>
+    /// An execution error outside any action (text past an output budget), written as Go writes an error with no
+    /// node: <c>template: : reason</c>, with neither place nor `at &lt;...&gt;`; <see cref="Offset"/> still says where.
+    /// </summary>
+    internal static GoTemplateException Unplaced(string source, int offset, string reason) =>
+        new($"template: : {reason}", source, offset, reason, null, string.Empty, null);
 
     /// <summary>The line (from 1) of the failing part.</summary>
     public int Line { get; }

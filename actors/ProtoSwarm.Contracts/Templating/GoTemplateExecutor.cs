@@ -26,7 +26,10 @@ internal sealed class GoTemplateExecutor
     private TemplateNode? _node;
     private string _action = string.Empty;
 
-    private GoTemplateExecutor(GoTemplate template, StringBuilder output, object? data, Func<string, string>? header, int depth, Budget budget)
+    /// <summary>The innermost action, if, with, range or template call being walked: where a budget's stop is placed (null: none, at the top level).</summary>
+    private TemplateNode? _walking;
+
+    private GoTemplateExecutor(GoTemplate template, StringBuilder output, object? data, Func<string, string>? header, int depth, Budget budget, TemplateNode? walking = null)
     {
         _template = template;
         _out = output;
@@ -34,6 +37,7 @@ internal sealed class GoTemplateExecutor
         _header = header;
         _depth = depth;
         _budget = budget;
+        _walking = walking;
     }
 
     private Func<JsonObject, bool> IsMap => _template.IsMap;
@@ -45,14 +49,27 @@ internal sealed class GoTemplateExecutor
     {
         if (++_budget.Steps > _template.Options.MaxSteps)
         {
-            throw Fault(node, $"the template takes more than {_template.Options.MaxSteps} steps; it was stopped");
+            throw Stopped(node, $"the template takes more than {_template.Options.MaxSteps} steps; it was stopped");
         }
 
-        if (_out.Length > _template.Options.MaxOutput)
+        var outer = _walking;
+        if (node is ActionNode or BranchNode or IncludeNode)
         {
-            throw Fault(node, $"the template's output is longer than {_template.Options.MaxOutput} characters; it was stopped");
+            _walking = node;
         }
 
+        try
+        {
+            WalkNode(dot, node);
+        }
+        finally
+        {
+            _walking = outer;
+        }
+    }
+
+    private void WalkNode(object? dot, TemplateNode node)
+    {
         switch (node)
         {
             case ListNode list:
@@ -64,6 +81,7 @@ internal sealed class GoTemplateExecutor
                 break;
             case TextNode text:
                 _out.Append(text.Text);
+                CheckOutput(node);
                 break;
             case ActionNode action:
                 _action = action.Source;
@@ -71,6 +89,7 @@ internal sealed class GoTemplateExecutor
                 if (action.Pipe.Decl.Count == 0)
                 {
                     _out.Append(GoValues.Print(value, IsMap));
+                    CheckOutput(node);
                 }
 
                 break;
@@ -192,7 +211,7 @@ internal sealed class GoTemplateExecutor
         }
 
         var data = include.Pipe is null ? Missing.Value : EvalPipeline(dot, include.Pipe);
-        new GoTemplateExecutor(_template, _out, data, _header, _depth + 1, _budget).Walk(data, list);
+        new GoTemplateExecutor(_template, _out, data, _header, _depth + 1, _budget, include).Walk(data, list);
     }
 
     private void Pop(int mark) => _vars.RemoveRange(mark, _vars.Count - mark);
@@ -767,6 +786,29 @@ internal sealed class GoTemplateExecutor
 
     private GoTemplateException Fault(TemplateNode node, string reason) =>
         new(_template.Text, node.Pos, reason, node.ToString(), _action, null);
+
+    private void CheckOutput(TemplateNode node)
+    {
+        if (_out.Length > _template.Options.MaxOutput)
+        {
+            throw Stopped(node, $"the template's output is longer than {_template.Options.MaxOutput} characters; it was stopped");
+        }
+    }
+
+    /// <summary>
+    /// A budget ran out at <paramref name="node"/>: placed at the action, if, with, range or template call being walked,
+    /// where Go places such a node (an action, if, with or range at its pipeline's first word), and named as Go writes
+    /// an action, `at &lt;{{printf "%s" .}}&gt;`; an if, with or range by its head alone, `at &lt;{{range 5}}&gt;`, not
+    /// its whole body. Text outside any action has no such part, as Go's error without a node.
+    /// </summary>
+    private GoTemplateException Stopped(TemplateNode node, string reason) =>
+        (node is ActionNode or BranchNode or IncludeNode ? node : _walking) switch
+        {
+            ActionNode action => new(_template.Text, action.Pipe.Pos, reason, action.ToString(), action.Source, null),
+            BranchNode branch => new(_template.Text, branch.Pipe.Pos, reason, branch.Source, branch.Source, null),
+            IncludeNode include => new(_template.Text, include.Pos, reason, include.ToString(), include.Source, null),
+            _ => GoTemplateException.Unplaced(_template.Text, node.Pos, reason),
+        };
 
     /// <summary>A function's failure, named by <see cref="EvalFunction"/> as Go names it: error calling NAME: ...</summary>
     private sealed class CallException(string message, Exception? inner = null) : Exception(message, inner);

@@ -132,7 +132,7 @@ internal sealed class GoTemplateParser
             switch (token.Text)
             {
                 case "block":
-                    return Block(token);
+                    return Block();
                 case "break" or "continue":
                     return Break(token);
                 case "else":
@@ -147,7 +147,7 @@ internal sealed class GoTemplateParser
                 case "with":
                     return Control(token, BranchKind.With);
                 case "template":
-                    return Include(token);
+                    return Include();
                 default:
                     throw Fault(token.Pos, $"unexpected <{token.Text}> in command");
             }
@@ -263,7 +263,7 @@ internal sealed class GoTemplateParser
         }
     }
 
-    private IncludeNode Include(Token token)
+    private IncludeNode Include()
     {
         var start = _actionStart;
         var name = NextNonSpace();
@@ -279,11 +279,11 @@ internal sealed class GoTemplateParser
             pipe = Pipeline("template clause", TokenKind.RightDelim);
         }
 
-        return new IncludeNode(token.Pos, GoTemplateLexer.Unquote(name.Text), pipe, SourceFrom(start));
+        return new IncludeNode(name.Pos, GoTemplateLexer.Unquote(name.Text), pipe, SourceFrom(start));
     }
 
     /// <summary><c>{{block "name" pipeline}} body {{end}}</c>: defines the template and includes it here.</summary>
-    private IncludeNode Block(Token token)
+    private IncludeNode Block()
     {
         var start = _actionStart;
         var name = NextNonSpace();
@@ -302,7 +302,7 @@ internal sealed class GoTemplateParser
 
         var text = GoTemplateLexer.Unquote(name.Text);
         _defined.TryAdd(text, list);
-        return new IncludeNode(token.Pos, text, pipe, source);
+        return new IncludeNode(name.Pos, text, pipe, source);
     }
 
     private PipeNode Pipeline(string context, TokenKind end)

@@ -151,7 +151,7 @@ internal static class GoValues
     /// A value as Go's text/template prints it: a missing one `&lt;no value&gt;`, nil `&lt;nil&gt;`, a nil slice or
     /// map `[]` or `map[]`, a list `[a b]`, a map (<paramref name="isMap"/>) `map[k1:v1 k2:v2]` with its keys
     /// sorted, as Go's fmt sorts them. Another object (a Go struct, which Go prints as `{v1 v2}` in field order)
-    /// stays JSON, which says more.
+    /// stays JSON, which says more (written as the `json` function writes it).
     /// </summary>
     public static string Print(object? value, Func<JsonObject, bool> isMap) => value switch
     {
@@ -164,7 +164,7 @@ internal static class GoValues
         GoNilValue nil => nil.Printed,
         JsonArray items => "[" + string.Join(" ", items.Select(item => Print(FromNode(item), isMap))) + "]",
         JsonObject map when isMap(map) => "map[" + string.Join(" ", map.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => p.Key + ":" + Print(FromNode(p.Value), isMap))) + "]",
-        JsonObject other => GoJson.Line(other),
+        JsonObject other => GoJson.Line(other, escapeHtml: false),
         _ => value.ToString() ?? string.Empty,
     };
 

@@ -31,11 +31,16 @@ internal static class PerItem
         return failed ? 1 : 0;
     }
 
-    /// <summary>`inspect` output as docker prints it: each object through the Go template, a line each, or all of them as one indented JSON array.</summary>
-    public static string Inspected<T>(IEnumerable<T> found, Func<T, JsonObject> view, string? template) =>
-        template is not null
-            ? string.Concat(found.Select(item => GoTemplate.Parse(template).Execute(view(item)) + "\n"))
-            : Json.IndentedArray(found.Select(item => (JsonNode)view(item)));
+    /// <summary>
+    /// `inspect` output as docker prints it: all the objects as one indented JSON array, with `--format json` as one
+    /// compact array on a line, else each object through the Go template, a line each.
+    /// </summary>
+    public static string Inspected<T>(IEnumerable<T> found, Func<T, JsonObject> view, string? template) => template switch
+    {
+        null => Json.IndentedArray(found.Select(item => (JsonNode)view(item))),
+        "json" => Json.CompactArray(found.Select(item => (JsonNode)view(item))),
+        _ => string.Concat(found.Select(item => GoTemplate.Parse(template).Execute(view(item)) + "\n")),
+    };
 
     /// <summary>Why an `inspect --format` template cannot be used with these fields, or null when it can.</summary>
     public static string? InspectFormatError(string format, IReadOnlyCollection<string> fields)

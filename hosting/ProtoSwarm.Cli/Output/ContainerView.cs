@@ -169,7 +169,13 @@ internal static class ContainerView
 
     private static JsonArray Strings(IEnumerable<string> items) => new([.. items.Select(i => (JsonNode?)i)]);
 
-    /// <summary>docker's `container inspect` object, with the fields the node knows.</summary>
+    /// <summary>A list docker leaves nil when empty (Config.Entrypoint, Config.Cmd): null in JSON, `[]` in a template.</summary>
+    private static JsonNode StringsOrNil(IEnumerable<string> items) => items.Any() ? Strings(items) : Json.NilSlice();
+
+    /// <summary>
+    /// docker's `container inspect` object, with the fields the node knows: Path and Args are the process (its first
+    /// word and the rest), Config.Entrypoint and Config.Cmd the container's entrypoint and command apart.
+    /// </summary>
     public static JsonObject Inspect(ContainerObject c)
     {
         var state = new JsonObject
@@ -217,6 +223,9 @@ internal static class ContainerView
             labels[key] = value;
         }
 
+        // A node that does not say the two apart gives its whole process as the command.
+        IEnumerable<string> cmd = c.Entrypoint.IsEmpty && c.Cmd.IsEmpty ? c.Args.Prepend(c.Path).Where(p => p.Length > 0) : c.Cmd;
+
         return new JsonObject
         {
             ["Id"] = c.Id,
@@ -232,9 +241,10 @@ internal static class ContainerView
                 ["Hostname"] = c.Hostname,
                 ["User"] = c.User,
                 ["Env"] = Strings(c.Env),
-                ["Cmd"] = Strings(c.Args.Prepend(c.Path).Where(p => p.Length > 0)),
+                ["Cmd"] = StringsOrNil(cmd),
                 ["Image"] = c.Image,
                 ["WorkingDir"] = c.WorkingDir,
+                ["Entrypoint"] = StringsOrNil(c.Entrypoint),
                 ["Labels"] = labels,
             },
             ["Mounts"] = new JsonArray([.. c.Mounts.Select(m => (JsonNode?)Mount(m))]),

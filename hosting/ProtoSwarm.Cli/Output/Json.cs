@@ -7,15 +7,20 @@ namespace ProtoSwarm.Cli.Output;
 /// <summary>
 /// JSON as docker prints it: `--format json` is one compact object a line, `inspect` an array
 /// indented by four spaces, both written as Go's encoding/json writes them (<see cref="GoJson"/>).
+/// Never with &lt;, &gt; and &amp; escaped: docker's `json` template function and its daemon's API
+/// write with SetEscapeHTML(false), and inspect only lays out the daemon's JSON (json.Indent, json.Compact).
 /// </summary>
 internal static class Json
 {
-    public static string Line(JsonNode? node) => GoJson.Line(node);
+    public static string Line(JsonNode? node) => GoJson.Line(node, escapeHtml: false);
 
     public static string Lines(IEnumerable<JsonNode> nodes) =>
         string.Concat(nodes.Select(node => Line(node) + "\n"));
 
-    public static string IndentedArray(IEnumerable<JsonNode> nodes) => GoJson.IndentedArray(nodes);
+    public static string IndentedArray(IEnumerable<JsonNode> nodes) => GoJson.IndentedArray(nodes, escapeHtml: false);
+
+    /// <summary>`inspect --format json`: all the objects as one compact array, a final newline (docker's JSONInspector).</summary>
+    public static string CompactArray(IEnumerable<JsonNode> nodes) => Line(new JsonArray([.. nodes])) + "\n";
 
     /// <summary>A string field with Go's omitempty: set only when not empty.</summary>
     public static void AddText(JsonObject json, string name, string value)

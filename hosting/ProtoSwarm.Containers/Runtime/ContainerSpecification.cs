@@ -12,6 +12,9 @@ public sealed record ContainerSpecification
     /// <summary>The process to run: argv[0] is looked up in the container's PATH when it has no '/'.</summary>
     public required IReadOnlyList<string> Command { get; init; }
 
+    /// <summary>When the container was made (docker's Created), kept in its state directory; null: when it is started.</summary>
+    public DateTimeOffset? Created { get; init; }
+
     /// <summary>The image's layer directories, lowest first (the image store's order).</summary>
     public required IReadOnlyList<string> Layers { get; init; }
 

@@ -286,6 +286,8 @@ internal sealed record ContainerPaths(string Root)
     public string Log => Root + "/" + ContainerLog.FileName;
     public string MonitorSocket => Root + "/" + InitProtocol.MonitorSocket;
     public string Exit => Root + "/" + InitProtocol.ExitFile;
+    /// <summary>When the container was made (round-trip "O" text), read back by a node host that attaches to it.</summary>
+    public string Created => Root + "/created";
     /// <summary>The cgroup directories, one a line: the node host's own cgroup may differ after a restart.</summary>
     public string Cgroups => Root + "/cgroups";
 }

@@ -47,6 +47,16 @@ public sealed partial class LinuxContainer : IAsyncDisposable
     /// <summary>When the container was started: its config is written just before (null once it is removed).</summary>
     public DateTimeOffset? StartedAt => File.Exists(_paths.Config) ? new DateTimeOffset(File.GetLastWriteTimeUtc(_paths.Config), TimeSpan.Zero) : null;
 
+    /// <summary>
+    /// When the container was made (its specification's <see cref="ContainerSpecification.Created"/>), as its state
+    /// directory keeps it: the same for a node host that attaches to it later. Null once it is removed, or for a
+    /// container started before the time was kept.
+    /// </summary>
+    public DateTimeOffset? Created =>
+        _sys.FileExists(_paths.Created) && DateTimeOffset.TryParseExact(_sys.ReadFile(_paths.Created).Trim(), "O", CultureInfo.InvariantCulture, DateTimeStyles.None, out var created)
+            ? created
+            : null;
+
     /// <summary>When the container ended: its monitor writes the exit file then (null while it runs, or when none was written).</summary>
     public DateTimeOffset? FinishedAt => HasExited && File.Exists(_paths.Exit) ? new DateTimeOffset(File.GetLastWriteTimeUtc(_paths.Exit), TimeSpan.Zero) : null;
 
@@ -106,6 +116,7 @@ public sealed partial class LinuxContainer : IAsyncDisposable
             // The container's directory holds its config (the environment: often passwords), its writable layer and
             // its log: root's alone, as docker keeps its containers' (other users could read them all before).
             sys.CreatePrivateDirectory(paths.Root);
+            sys.WriteFile(paths.Created, (spec.Created ?? time.GetUtcNow()).ToUniversalTime().ToString("O", CultureInfo.InvariantCulture));
             sys.CreateDirectory(paths.Upper);
             sys.CreateDirectory(paths.Work);
             sys.CreateDirectory(paths.Rootfs);

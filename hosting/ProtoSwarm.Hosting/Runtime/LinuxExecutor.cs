@@ -247,7 +247,8 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
             facts.Add(new ContainerFacts(
                 task,
                 entry.ImageId,
-                spec?.Command ?? entry.Command,
+                entry.Entrypoint,
+                entry.Cmd,
                 entry.Created,
                 container is null ? null : entry.StartedAt ?? container.StartedAt,
                 exit is null ? null : container!.FinishedAt ?? entry.EndSeen,
@@ -282,11 +283,14 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
         /// <summary>The task the container runs, for `ps`.</summary>
         public TaskObject? Task { get; init; }
 
-        /// <summary>When the container was made (prepared), or reattached after a restart.</summary>
-        public DateTimeOffset Created { get; init; } = DateTimeOffset.UtcNow;
+        /// <summary>When the container was made (prepared): a reattached one's is read back from its state directory.</summary>
+        public DateTimeOffset Created { get; set; } = DateTimeOffset.UtcNow;
 
-        /// <summary>The process of a reattached container (one prepared here has its specification's).</summary>
-        public IReadOnlyList<string> Command { get; init; } = [];
+        /// <summary>Its process's entrypoint, as docker's Config.Entrypoint (the specification's Command is it and <see cref="Cmd"/> together).</summary>
+        public IReadOnlyList<string> Entrypoint { get; init; } = [];
+
+        /// <summary>Its process's command after the entrypoint, as docker's Config.Cmd.</summary>
+        public IReadOnlyList<string> Cmd { get; init; } = [];
 
         /// <summary>When the container's end was first seen, for one that left no exit file.</summary>
         public DateTimeOffset? EndSeen { get; set; }
@@ -431,8 +435,15 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
                 throw new InvalidOperationException($"joining the task's networks failed: {e.Message}", e);
             }
 
-            var prepared = new TaskContainer(spec, image.Id, TaskContainers.StopSignal(task.Spec.Container, config),
-                TaskContainers.HealthCheckOf(task.Spec.Container, config)) { HostPorts = hostPorts, Task = task };
+            // The container is made now, as docker creates a task's container when the task is prepared; its state
+            // directory keeps the time, so a node host that restarts shows the same Created.
+            var created = DateTimeOffset.UtcNow;
+            var (entrypoint, cmd) = TaskContainers.Process(task.Spec.Container, config);
+            var prepared = new TaskContainer(spec with { Created = created }, image.Id, TaskContainers.StopSignal(task.Spec.Container, config),
+                TaskContainers.HealthCheckOf(task.Spec.Container, config))
+            {
+                HostPorts = hostPorts, Task = task, Created = created, Entrypoint = entrypoint, Cmd = cmd,
+            };
             executor._containers.TryAdd(task.Id, prepared);
         }
 
@@ -453,6 +464,7 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
                     executor.LogIfMonitorGone(task.Id, existing);
                     entry.Container = existing;
                     entry.StartedAt = existing.StartedAt;
+                    entry.Created = existing.Created ?? entry.Created;
                     LogReattached(executor._logger, task.Id, existing.Pid);
                     return;
                 }
@@ -470,7 +482,8 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
                     throw new InvalidOperationException(e.Message, e);
                 }
 
-                entry.StartedAt = DateTimeOffset.UtcNow;
+                // The container's own start (its config's time), which a node host that reattaches reads back: the same after a restart.
+                entry.StartedAt = entry.Container.StartedAt ?? DateTimeOffset.UtcNow;
                 LogStarted(executor._logger, task.Id, entry.Container.Pid);
             }
             finally
@@ -569,10 +582,11 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
 
             executor.LogIfMonitorGone(task.Id, attached);
 
-            var (imageId, stopSignal, health, command) = await DescribeAsync(ct);
+            var (imageId, stopSignal, health, (entrypoint, cmd)) = await DescribeAsync(ct);
             var reattached = new TaskContainer(null, imageId, stopSignal, health)
             {
-                Container = attached, StartedAt = attached.StartedAt, Task = task, Created = attached.StartedAt ?? DateTimeOffset.UtcNow, Command = command,
+                Container = attached, StartedAt = attached.StartedAt, Task = task, Created = attached.Created ?? attached.StartedAt ?? DateTimeOffset.UtcNow,
+                Entrypoint = entrypoint, Cmd = cmd,
             };
             if (!executor._containers.TryAdd(task.Id, reattached))
             {
@@ -615,18 +629,18 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
             ], ct);
 
         /// <summary>What a reattached container is stopped and checked with, from the task and its image when the node still has it.</summary>
-        private async Task<(string ImageId, int StopSignal, HealthCheck? Health, IReadOnlyList<string> Command)> DescribeAsync(CancellationToken ct)
+        private async Task<(string ImageId, int StopSignal, HealthCheck? Health, (IReadOnlyList<string> Entrypoint, IReadOnlyList<string> Cmd) Process)> DescribeAsync(CancellationToken ct)
         {
             try
             {
                 var image = await executor._images().InspectAsync(task.Spec.Container.Image, ct);
                 return (image.Id, TaskContainers.StopSignal(task.Spec.Container, image.Config), TaskContainers.HealthCheckOf(task.Spec.Container, image.Config),
-                    TaskContainers.Command(task.Spec.Container, image.Config));
+                    TaskContainers.Process(task.Spec.Container, image.Config));
             }
             catch (ImageStoreException)
             {
                 return ("", Signals.Parse(task.Spec.Container.StopSignal) ?? Signals.Term, task.Spec.Container.HealthCheck,
-                    [.. task.Spec.Container.Command, .. task.Spec.Container.Args]);
+                    (task.Spec.Container.Command, task.Spec.Container.Args));
             }
         }
 

@@ -55,13 +55,14 @@ internal static class LocalContainers
     {
         var task = facts.Task;
         var state = !facts.Started ? "created" : facts.Exited ? "exited" : "running";
+        var command = facts.Command;
         return new ContainerObject(
             task.Id,
             NameOf(task),
             task.Spec.Container.Image,
             facts.ImageId,
-            facts.Command.Count > 0 ? facts.Command[0] : string.Empty,
-            [.. facts.Command.Skip(1)],
+            command.Count > 0 ? command[0] : string.Empty,
+            [.. command.Skip(1)],
             facts.Created,
             state,
             facts.Pid,
@@ -83,6 +84,8 @@ internal static class LocalContainers
             facts.WorkingDir,
             task.Spec.Container.Mounts,
             [.. task.Networks.Select(n => new ContainerNetwork(networkName(n.NetworkId) ?? n.NetworkId, n.NetworkId, n.Address, n.Aliases))],
-            usage is null ? null : new ContainerUsageReading(usage.CpuNanoseconds, usage.MemoryBytes, usage.MemoryLimitBytes, usage.Pids));
+            usage is null ? null : new ContainerUsageReading(usage.CpuNanoseconds, usage.MemoryBytes, usage.MemoryLimitBytes, usage.Pids),
+            [.. facts.Entrypoint],
+            [.. facts.Cmd]);
     }
 }

@@ -169,15 +169,19 @@ internal static class TaskContainers
             : throw new InvalidOperationException($"{what}: {field} '{value}' is not in the image's {table}; give its number instead, e.g. {field}=1000");
     }
 
-    public static IReadOnlyList<string> Command(ContainerSpec container, ImageConfig config)
-    {
-        if (container.Command.Length > 0)
-        {
-            return [.. container.Command, .. container.Args];
-        }
+    /// <summary>The process: <see cref="Process"/>'s entrypoint, then its command.</summary>
+    public static IReadOnlyList<string> Command(ContainerSpec container, ImageConfig config) =>
+        Process(container, config) is var (entrypoint, cmd) ? [.. entrypoint, .. cmd] : [];
 
-        return [.. config.Entrypoint, .. container.Args.Length > 0 ? container.Args : config.Cmd];
-    }
+    /// <summary>
+    /// The container's entrypoint and command apart, as docker's daemon merges a swarm task's into its image's config
+    /// (swarmkit gives the task's Command as the entrypoint, its Args as the cmd): a task's command replaces the
+    /// image's entrypoint and drops the image's cmd; without one, the task's args replace the image's cmd.
+    /// </summary>
+    public static (IReadOnlyList<string> Entrypoint, IReadOnlyList<string> Cmd) Process(ContainerSpec container, ImageConfig config) =>
+        container.Command.Length > 0
+            ? (container.Command, container.Args)
+            : (config.Entrypoint, container.Args.Length > 0 ? container.Args : config.Cmd);
 
     /// <summary>Docker names a swarm task's container after its short id; so does its hostname.</summary>
     public static string Hostname(TaskObject task) =>

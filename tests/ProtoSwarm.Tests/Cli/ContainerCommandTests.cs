@@ -23,7 +23,8 @@ public sealed class ContainerCommandTests
         state == "running" ? [new PortConfig(80, 8080, PortProtocol.Tcp, PublishMode.Host)] : [],
         id[..12], ["PATH=/bin", "MODE=prod"], "www", "/www",
         [new MountSpec(MountType.Volume, "webdata", "/data")],
-        [new ContainerNetwork("front", "n1front", "10.0.1.5/24", ["web"])]);
+        [new ContainerNetwork("front", "n1front", "10.0.1.5/24", ["web"])],
+        Entrypoint: ["/bin/httpd"], Cmd: ["-f", "-p", "8080", "-h", "/www/html"]);
 
     private static readonly ContainerObject Web1 = Container("aaaa1111bbbb2222cccc3333d", "web.1.aaaa1111bbbb2222cccc3333d", health: "healthy", labels: ("tier", "front"));
     private static readonly ContainerObject Web2 = Container("bbbb1111bbbb2222cccc3333d", "web.2.bbbb1111bbbb2222cccc3333d", health: "starting", createdAgo: TimeSpan.FromMinutes(3));
@@ -188,6 +189,34 @@ public sealed class ContainerCommandTests
         Assert.Equal("10.0.1.5", (string?)inspected["NetworkSettings"]!["Networks"]!["front"]!["IPAddress"]);
         Assert.Equal(("volume", "webdata", "/data"), ((string?)inspected["Mounts"]![0]!["Type"], (string?)inspected["Mounts"]![0]!["Name"], (string?)inspected["Mounts"]![0]!["Destination"]));
         Assert.Equal("exited 137 cccc1111bbbb\nrunning 0 aaaa1111bbbb\n", templated);
+    }
+
+    [Fact]
+    public async Task Container_Inspect_Has_The_Entrypoint_And_The_Command_Apart_In_Config_And_The_Process_In_Path_And_Args()
+    {
+        var fromImage = Container("eeee1111bbbb2222cccc3333d", "db.1.eeee1111bbbb2222cccc3333d") with
+        {
+            Path = "docker-entrypoint.sh", Args = ["postgres", "-c", "fsync=off"], Entrypoint = ["docker-entrypoint.sh"], Cmd = ["postgres", "-c", "fsync=off"],
+        };
+        var commandOnly = Container("ffff1111bbbb2222cccc3333d", "job.1.ffff1111bbbb2222cccc3333d") with
+        {
+            Path = "sh", Args = ["-c", "date"], Entrypoint = [], Cmd = ["sh", "-c", "date"],
+        };
+        var node = Node(fromImage, commandOnly);
+
+        var (code, output, _) = await RunAsync(node, "container", "inspect", "eeee", "ffff");
+        var (_, templated, _) = await RunAsync(node, "container", "inspect", "-f", "{{.Path}} {{.Args}} {{.Config.Entrypoint}} {{.Config.Cmd}}", "eeee", "ffff");
+
+        Assert.Equal(0, code);
+        var inspected = JsonNode.Parse(output)!.AsArray();
+        Assert.Equal("docker-entrypoint.sh", (string?)inspected[0]!["Path"]);
+        Assert.Equal(["postgres", "-c", "fsync=off"], inspected[0]!["Args"]!.AsArray().Select(a => (string?)a));
+        Assert.Equal(["docker-entrypoint.sh"], inspected[0]!["Config"]!["Entrypoint"]!.AsArray().Select(a => (string?)a));
+        Assert.Equal(["postgres", "-c", "fsync=off"], inspected[0]!["Config"]!["Cmd"]!.AsArray().Select(a => (string?)a));
+        Assert.Null(inspected[1]!["Config"]!["Entrypoint"]);
+        Assert.Contains("\"Entrypoint\": null", output, StringComparison.Ordinal);
+        Assert.Equal(["sh", "-c", "date"], inspected[1]!["Config"]!["Cmd"]!.AsArray().Select(a => (string?)a));
+        Assert.Equal("docker-entrypoint.sh [postgres -c fsync=off] [docker-entrypoint.sh] [postgres -c fsync=off]\nsh [-c date] [] [sh -c date]\n", templated);
     }
 
     [Fact]

@@ -34,15 +34,39 @@ public class GoTemplateTests
     }
 
     [Fact]
-    public void Json_Escapes_Strings_As_Gos_Encoder_Does()
+    public void Json_Escapes_Strings_As_Dockers_Encoder_Does_Leaving_Html_Characters_As_They_Are()
     {
-        const string command = "sh -c \"a+b<c>&d\" 'é' \\ 😀\n\u0001\b\u2028\u007f";
+        const string command = "sh -c \"a+b<c>&d\" 'é' \\ 😀\n\u0001\b\u2028\u2029\u007f";
         var data = new JsonObject { ["Cmd"] = command };
 
         var line = Json.Line(data);
 
-        Assert.Equal("""{"Cmd":"sh -c \"a+b\u003cc\u003e\u0026d\" 'é' \\ 😀\n\u0001\b\u2028"}""", line);
+        // An Encoder with SetEscapeHTML(false), as docker's `json` function and its daemon's API: Go still escapes U+2028 and U+2029.
+        Assert.Equal("""{"Cmd":"sh -c \"a+b<c>&d\" 'é' \\ 😀\n\u0001\b\u2028\u2029"}""", line);
         Assert.Equal(command, JsonNode.Parse(line)!["Cmd"]!.GetValue<string>());
+        Assert.Equal(line, GoTemplate.Parse("{{json .}}").Execute(data));
+    }
+
+    [Fact]
+    public void Json_Marshal_Escapes_Html_Characters_Where_Asked()
+    {
+        var data = new JsonObject { ["Cmd"] = "a<b>&c\u2028" };
+
+        Assert.Equal("""{"Cmd":"a\u003cb\u003e\u0026c\u2028"}""", ProtoSwarm.Contracts.Templating.GoJson.Line(data, escapeHtml: true));
+    }
+
+    [Fact]
+    public void Inspect_Arrays_Leave_Html_Characters_As_They_Are()
+    {
+        var data = new JsonObject { ["Env"] = new JsonArray("A=<b>&c"), ["Labels"] = new JsonObject { ["x<y>"] = "a&b" } };
+
+        var indented = Json.IndentedArray([data]);
+        var compact = Json.CompactArray([data]);
+
+        Assert.Contains("\"A=<b>&c\"", indented, StringComparison.Ordinal);
+        Assert.Contains("\"x<y>\": \"a&b\"", indented, StringComparison.Ordinal);
+        Assert.Equal("""[{"Env":["A=<b>&c"],"Labels":{"x<y>":"a&b"}}]""" + "\n", compact);
+        Assert.Equal("[]\n", Json.CompactArray([]));
     }
 
     [Fact]

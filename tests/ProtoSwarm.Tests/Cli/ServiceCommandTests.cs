@@ -421,6 +421,29 @@ public class ServiceCommandTests
     }
 
     [Fact]
+    public async Task Inspect_And_Json_Formats_Leave_Html_Characters_As_They_Are_As_Dockers_Do()
+    {
+        var spec = WithContainer(c => c with { Env = ["A=<b>&c"] }) with { Labels = ImmutableSortedDictionary<string, string>.Empty.Add("note", "x<y>&z") };
+        var node = Swarm(Service(spec: spec));
+
+        var (_, output, _) = await RunAsync(node, "service", "inspect", "web");
+        var (_, compact, _) = await RunAsync(node, "service", "inspect", "--format", "json", "web");
+        var (_, labels, _) = await RunAsync(node, "service", "inspect", "--format", "{{json .Spec.Labels}}", "web");
+
+        Assert.Contains("\"A=<b>&c\"", output, StringComparison.Ordinal);
+        Assert.Contains("\"note\": \"x<y>&z\"", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("\\u00", output, StringComparison.Ordinal);
+        Assert.Equal(["A=<b>&c"], JsonNode.Parse(output)![0]!["Spec"]!["TaskTemplate"]!["ContainerSpec"]!["Env"]!.AsArray().Select(e => (string?)e));
+        // docker's JSONInspector: every object in one compact array on one line.
+        Assert.StartsWith("[{\"ID\":\"" + WebId + "\",", compact, StringComparison.Ordinal);
+        Assert.EndsWith("}]\n", compact, StringComparison.Ordinal);
+        Assert.Single(compact.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("\"Env\":[\"A=<b>&c\"]", compact, StringComparison.Ordinal);
+        Assert.Equal(JsonNode.Parse(output)!.ToJsonString(), JsonNode.Parse(compact)!.ToJsonString());
+        Assert.Equal("{\"note\":\"x<y>&z\"}\n", labels);
+    }
+
+    [Fact]
     public async Task Inspect_Shows_Tty_Where_Docker_Does_And_Only_When_Set_And_Pretty_Does_Not()
     {
         var web = Service(spec: WithContainer(c => c with { TTY = true, StopSignal = "SIGINT", ReadOnly = true }));

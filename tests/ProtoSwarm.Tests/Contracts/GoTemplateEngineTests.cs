@@ -265,6 +265,31 @@ public class GoTemplateEngineTests
         Assert.StartsWith("template: :", e.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("{{range 100}}{{end}}", 50, "template: :1:8: executing \"\" at <{{range 100}}>: the template takes more than 50 steps; it was stopped")]
+    [InlineData("{{range $i := 100}}\n{{.}}{{end}}", 52, "template: :2:2: executing \"\" at <{{.}}>: the template takes more than 52 steps; it was stopped")]
+    [InlineData("{{define \"t\"}}{{range 100}}{{end}}{{end}}x{{template \"t\"}}", 50, "template: :1:22: executing \"\" at <{{range 100}}>: the template takes more than 50 steps; it was stopped")]
+    public void A_Template_Past_Its_Steps_Is_Stopped_Where_It_Ran_Out(string template, long steps, string message)
+    {
+        var e = Assert.Throws<GoTemplateException>(() => GoTemplate.Parse(template, Options with { MaxSteps = steps }).Execute(Data));
+
+        Assert.Equal(message, e.Message);
+        Assert.NotEqual("", e.At);
+    }
+
+    [Theory]
+    [InlineData("{{range 100}}abc{{end}}", "template: :1:8: executing \"\" at <{{range 100}}>: ", "{{range 100}}")]
+    [InlineData("ab{{ \"abcdefghijkl\" }}", "template: :1:5: executing \"\" at <{{\"abcdefghijkl\"}}>: ", "{{\"abcdefghijkl\"}}")]
+    [InlineData("{{define \"t\"}}abcdef{{end}}{{template \"t\"}}{{template \"t\"}}", "template: :1:54: executing \"\" at <{{template \"t\"}}>: ", "{{template \"t\"}}")]
+    [InlineData("{{\"abcdefgh\"}}xyz", "template: : ", null)]
+    public void A_Template_Past_Its_Output_Is_Stopped_Where_It_Wrote_Too_Much_Without_An_Empty_Place(string template, string place, string? at)
+    {
+        var e = Assert.Throws<GoTemplateException>(() => GoTemplate.Parse(template, Options with { MaxOutput = 10 }).Execute(Data));
+
+        Assert.Equal(place + "the template's output is longer than 10 characters; it was stopped", e.Message);
+        Assert.Equal(at, e.At);
+    }
+
     [Fact]
     public void A_Fault_Says_Its_Line_And_Column_As_Go_Counts_Them()
     {

@@ -47,6 +47,17 @@ public class ServiceTemplatesTests
     }
 
     [Theory]
+    [InlineData("{{range 2000000000}}{{end}}", "template '{{range 2000000000}}{{end}}', column 9: at <{{range 2000000000}}>: the template takes more than 4000000 steps; it was stopped")]
+    [InlineData("{{range 2000000}}{{printf \"%9999999s\" \"x\"}}{{end}}", "template '{{range 2000000}}{{printf \"%9999999s\" \"x\"}}{{end}}', column 20: at <{{printf \"%9999999s\" \"x\"}}>: the template's output is longer than 4194304 characters; it was stopped")]
+    [InlineData("{{printf \"%4194300s\" \"x\"}} and more", "template '{{printf \"%4194300s\" \"x\"}} and more', column 27: the template's output is longer than 4194304 characters; it was stopped")]
+    public void A_Template_Stopped_By_The_Nodes_Budget_Says_Where_It_Ran_Out(string text, string expected)
+    {
+        var e = Assert.Throws<FormatException>(() => ServiceTemplates.Expand(text, Context));
+
+        Assert.Equal(expected, e.Message);
+    }
+
+    [Theory]
     [InlineData("{{.Node.Name}}", "'{{.Node.Name}}' names nothing a service template has")]
     [InlineData("{{.Task.Slot", "is never closed")]
     [InlineData("{{index .Node.Labels \"x\"}}", "names nothing a service template has; use .Service.ID")]

@@ -20,7 +20,7 @@ public sealed class LocalContainersTests
         ServiceName: service);
 
     private static ContainerFacts Running(string id, long slot = 1, string service = "web") => new(
-        Task(id, slot, service), "sha256:abc", ["httpd", "-f"], T0, T0 + TimeSpan.FromSeconds(1), null, 4242, null, ContainerHealth.Healthy,
+        Task(id, slot, service), "sha256:abc", ["httpd"], ["-f"], T0, T0 + TimeSpan.FromSeconds(1), null, 4242, null, ContainerHealth.Healthy,
         [new PortConfig(80, 8080, PortProtocol.Tcp, PublishMode.Host)]) { Hostname = id[..5], Env = ["A=1"], User = "www", WorkingDir = "/www" };
 
     private static ContainerFacts Exited(string id) => Running(id, 2) with { FinishedAt = T0 + TimeSpan.FromMinutes(1), Pid = 0, ExitCode = 137, Health = null };
@@ -80,6 +80,8 @@ public sealed class LocalContainersTests
 
         var running = list.Containers[0];
         Assert.Equal(("web.1.aaaaa1", "web:1", "sha256:abc", "httpd", "-f"), (running.Name, running.Image, running.ImageId, running.Path, string.Join(' ', running.Args)));
+        Assert.Equal(["httpd"], running.Entrypoint.ToArray());
+        Assert.Equal(["-f"], running.Cmd.ToArray());
         Assert.Equal((4242, 0, "healthy", "aaaaa", "www", "/www"), (running.Pid, running.ExitCode, running.Health, running.Hostname, running.User, running.WorkingDir));
         Assert.Equal(
             [

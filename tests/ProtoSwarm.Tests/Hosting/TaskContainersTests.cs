@@ -40,6 +40,22 @@ public sealed class TaskContainersTests
     }
 
     [Theory]
+    [InlineData(null, null, "/entry", "--serve")]
+    [InlineData(null, "-v", "/entry", "-v")]
+    [InlineData("sh", "-c x", "sh", "-c x")]
+    [InlineData("sh", null, "sh", "")]
+    public void The_Entrypoint_And_The_Command_Are_Kept_Apart_As_Dockers_Daemon_Merges_Them(string? command, string? args, string entrypoint, string cmd)
+    {
+        var config = Config(entrypoint: ["/entry"], cmd: ["--serve"]);
+        var container = new ContainerSpec("busybox", Command: command is null ? [] : [.. command.Split(' ')], Args: args is null ? [] : [.. args.Split(' ')]);
+
+        var process = TaskContainers.Process(container, config);
+
+        Assert.Equal((entrypoint, cmd), (string.Join(' ', process.Entrypoint), string.Join(' ', process.Cmd)));
+        Assert.Equal<string>([.. process.Entrypoint, .. process.Cmd], TaskContainers.Command(container, config));
+    }
+
+    [Theory]
     [InlineData(null, false)]
     [InlineData(false, false)]
     [InlineData(true, true)]

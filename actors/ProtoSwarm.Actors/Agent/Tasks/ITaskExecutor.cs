@@ -65,14 +65,16 @@ public interface ITaskExecutor
 }
 
 /// <summary>
-/// What an executor knows of one task's container: the task it runs, the image's id, the process it runs (entrypoint
-/// and command as resolved against the image), when it was made, started and ended, its main pid while it runs,
-/// its exit code once ended, its health (null: no check), and the host-mode ports its node holds for it.
+/// What an executor knows of one task's container: the task it runs, the image's id, the process it runs (its
+/// entrypoint and its command apart, as resolved against the image), when it was made (kept across a node host's
+/// restart), started and ended, its main pid while it runs, its exit code once ended, its health (null: no check),
+/// and the host-mode ports its node holds for it.
 /// </summary>
 public sealed record ContainerFacts(
     TaskObject Task,
     string ImageId,
-    IReadOnlyList<string> Command,
+    IReadOnlyList<string> Entrypoint,
+    IReadOnlyList<string> Cmd,
     DateTimeOffset Created,
     DateTimeOffset? StartedAt,
     DateTimeOffset? FinishedAt,
@@ -88,6 +90,9 @@ public sealed record ContainerFacts(
     public string WorkingDir { get; init; } = "";
 
     public string Hostname { get; init; } = "";
+
+    /// <summary>The process: the entrypoint, then the command.</summary>
+    public IReadOnlyList<string> Command => [.. Entrypoint, .. Cmd];
 
     /// <summary>Made but never started (docker's "created").</summary>
     public bool Started => StartedAt is not null;

@@ -48,4 +48,41 @@ public sealed class LinuxExecutorContainersTests(ContainerFixture fixture) : Bus
 
         Assert.Empty(Assert.IsType<ContainerList>(await LocalContainers.HandleAsync(Executor, new ListContainers("r4", All: true), TimeProvider.System, _ => null, default)).Containers);
     }
+
+    [Fact]
+    public async Task A_Container_Found_Again_After_A_Node_Host_Restart_Keeps_Its_Creation_Time_And_Its_Process()
+    {
+        var task = SleepingTask("q" + Guid.NewGuid().ToString("N")[..24]);
+        task = task with { Spec = task.Spec with { Container = task.Spec.Container with { Command = ["sleep"], Args = ["1000"] } } };
+        var controller = Executor.CreateController(task);
+        await controller.PrepareAsync(default);
+        // Made well before it starts: a Created read back from its start (or its attach) would differ.
+        await Task.Delay(TimeSpan.FromSeconds(1.2));
+        await controller.StartAsync(default);
+        var (restartedImages, restarted) = await Fixture.BusyboxExecutorAsync(Path.Combine(Dir, "restarted"), "busybox:ps");
+        using var _ = restartedImages;
+        var again = restarted.CreateController(task);
+        try
+        {
+            var before = Assert.Single(Assert.IsType<ContainerList>(await LocalContainers.HandleAsync(Executor, new ListContainers("r1", All: true), TimeProvider.System, _ => null, default)).Containers);
+            await Task.Delay(TimeSpan.FromSeconds(1.2));
+            Assert.True((await again.InspectAsync(default)).Exists);
+            var after = Assert.Single(Assert.IsType<ContainerList>(await LocalContainers.HandleAsync(restarted, new ListContainers("r2", All: true), TimeProvider.System, _ => null, default)).Containers);
+
+            Assert.Equal(before.Created, after.Created);
+            Assert.Equal(before.StartedAt, after.StartedAt);
+            Assert.True(after.StartedAt - after.Created >= TimeSpan.FromSeconds(1), $"created {after.Created:O}, started {after.StartedAt:O}");
+            Assert.Equal(("sleep", "1000"), (after.Path, after.Args.Single()));
+            Assert.Equal(["sleep"], before.Entrypoint.ToArray());
+            Assert.Equal(["1000"], before.Cmd.ToArray());
+            Assert.Equal(["sleep"], after.Entrypoint.ToArray());
+            Assert.Equal(["1000"], after.Cmd.ToArray());
+        }
+        finally
+        {
+            await again.TerminateAsync(default);
+            await again.RemoveAsync(default);
+            await controller.RemoveAsync(default);
+        }
+    }
 }

@@ -1,7 +1,7 @@
-using System.Buffers;
 using MessagePack;
 using ProtoSwarm.Actors.Managers;
 using ProtoSwarm.Contracts;
+using ProtoSwarm.Tests.Contracts;
 using ProtoSwarm.Tests.Nodes;
 
 namespace ProtoSwarm.Tests.Managers;
@@ -85,7 +85,7 @@ public sealed class RemovedNodeListTests
         var current = Cluster with { RemovedNodes = ["a", "b"] };
 
         // The record as the earlier version wrote it: keys 0..17, removed nodes as plain ids at key 9.
-        var old = MessagePackSerializer.Deserialize<ClusterObject>(FirstElements(MessagePackSerializer.Serialize(current), 18));
+        var old = MessagePackSerializer.Deserialize<ClusterObject>(OldShapes.FirstElements(MessagePackSerializer.Serialize(current), 18));
 
         Assert.Equal<string>(["a", "b"], old.RemovedNodes);
         Assert.Empty(old.RemovedNodeExpiries);
@@ -100,7 +100,7 @@ public sealed class RemovedNodeListTests
         var current = Cluster with { TaskHistoryRetentionLimit = 0 };
 
         // The record as the earlier version wrote it: keys 0..18.
-        var old = MessagePackSerializer.Deserialize<ClusterObject>(FirstElements(MessagePackSerializer.Serialize(current), 19));
+        var old = MessagePackSerializer.Deserialize<ClusterObject>(OldShapes.FirstElements(MessagePackSerializer.Serialize(current), 19));
 
         Assert.Null(old.TaskHistoryRetentionLimit);
         Assert.Equal(5, old.TaskHistoryLimit);
@@ -112,26 +112,9 @@ public sealed class RemovedNodeListTests
     {
         var node = Node("n1", Now.AddDays(1));
 
-        var old = MessagePackSerializer.Deserialize<NodeObject>(FirstElements(MessagePackSerializer.Serialize(node), 11));
+        var old = MessagePackSerializer.Deserialize<NodeObject>(OldShapes.FirstElements(MessagePackSerializer.Serialize(node), 11));
 
         Assert.Null(old.CertNotAfter);
         Assert.Equal(MessagePackSerializer.Serialize(node), MessagePackSerializer.Serialize(old with { CertNotAfter = node.CertNotAfter }));
-    }
-
-    // The first `count` elements of a MessagePack array, as a writer that knew only those keys wrote them.
-    private static byte[] FirstElements(byte[] array, int count)
-    {
-        var reader = new MessagePackReader(array);
-        Assert.True(reader.ReadArrayHeader() > count, "the current shape has more keys than the old one");
-        var buffer = new ArrayBufferWriter<byte>();
-        var writer = new MessagePackWriter(buffer);
-        writer.WriteArrayHeader(count);
-        for (var i = 0; i < count; i++)
-        {
-            writer.WriteRaw(reader.ReadRaw());
-        }
-
-        writer.Flush();
-        return buffer.WrittenSpan.ToArray();
     }
 }

@@ -1,8 +1,8 @@
-using System.Buffers;
 using System.Collections.Immutable;
 using MessagePack;
 using ProtoSwarm.Actors.Networks;
 using ProtoSwarm.Contracts;
+using ProtoSwarm.Tests.Contracts;
 using ProtoSwarm.Tests.Nodes;
 using static ProtoSwarm.Tests.Networks.TestNetworks;
 
@@ -182,32 +182,15 @@ public sealed class NetworkCommandsTests
         var current = Aux("10.9.0.0/24", ("r", "10.9.0.130")) with { IpRange = "10.9.0.128/25" };
 
         // The spec as the earlier version wrote it: keys 0..8. And the other new keys: UpdateNode's role, NetworkList's ids in use.
-        var old = MessagePackSerializer.Deserialize<NetworkSpec>(FirstElements(MessagePackSerializer.Serialize(current), 9));
-        var update = MessagePackSerializer.Deserialize<UpdateNode>(FirstElements(
+        var old = MessagePackSerializer.Deserialize<NetworkSpec>(OldShapes.FirstElements(MessagePackSerializer.Serialize(current), 9));
+        var update = MessagePackSerializer.Deserialize<UpdateNode>(OldShapes.FirstElements(
             MessagePackSerializer.Serialize(new UpdateNode("r1", "n1", NodeAvailability.Drain, ImmutableSortedDictionary<string, string>.Empty, [], NodeRole.Manager)), 5));
-        var list = MessagePackSerializer.Deserialize<NetworkList>(FirstElements(MessagePackSerializer.Serialize(new NetworkList([], ["n1"])), 1));
+        var list = MessagePackSerializer.Deserialize<NetworkList>(OldShapes.FirstElements(MessagePackSerializer.Serialize(new NetworkList([], ["n1"])), 1));
 
         Assert.Equal(("", 0, "10.9.0.0/24"), (old.IpRange, old.AuxAddresses.Count, old.Subnet));
         Assert.Equal((NodeAvailability.Drain, (NodeRole?)null), (update.Availability, update.Role));
         Assert.True(list.InUse is { IsDefault: false, IsEmpty: true });
         Assert.Equal("10.9.0.1", NetworkCommands.Create(old, [], "n1", T0).Created!.Gateway);
-    }
-
-    // The first `count` elements of a MessagePack array, as a writer that knew only those keys wrote them.
-    private static byte[] FirstElements(byte[] array, int count)
-    {
-        var reader = new MessagePackReader(array);
-        Assert.True(reader.ReadArrayHeader() > count, "the current shape has more keys than the old one");
-        var buffer = new ArrayBufferWriter<byte>();
-        var writer = new MessagePackWriter(buffer);
-        writer.WriteArrayHeader(count);
-        for (var i = 0; i < count; i++)
-        {
-            writer.WriteRaw(reader.ReadRaw());
-        }
-
-        writer.Flush();
-        return buffer.WrittenSpan.ToArray();
     }
 
     private static NetworkSpec Option(string key, string value) =>

@@ -174,6 +174,16 @@ public class NetworkLabTests(ITestOutputHelper output)
         var elsewhere = await lab.ExecAsync("m1", "curl", "-s", "-m", "3", $"http://{w1}:9090/cgi-bin/who");
         Assert.NotEqual(0, elsewhere.ExitCode);
 
+        // On a node itself, 127.0.0.1 reaches both, as on docker's nodes: the mesh from m1 (which runs no task of pub) and
+        // the host port on w2. The loopback source is masqueraded: the tasks see the node's address on their network.
+        var meshFromLoopback = await lab.ExecAsync("m1", "curl", "-s", "-m", "5", "http://127.0.0.1:8080/cgi-bin/who");
+        Assert.True(meshFromLoopback.ExitCode == 0, meshFromLoopback.ToString());
+        Assert.Contains(Parse(meshFromLoopback.StdOut).Host, replicas.Select(t => t.Task.Id[..12]));
+        Assert.NotEqual("127.0.0.1", Parse(meshFromLoopback.StdOut).Client);
+        var hostFromLoopback = await lab.ExecAsync("w2", "curl", "-s", "-m", "5", "http://127.0.0.1:9090/cgi-bin/who");
+        Assert.True(hostFromLoopback.ExitCode == 0, hostFromLoopback.ToString());
+        Assert.NotEqual("127.0.0.1", Parse(hostFromLoopback.StdOut).Client);
+
         // A service that publishes only host-mode ports joins no ingress, as in docker: no ingress address for its task,
         // no VIP there; the task is on its node's bridge alone, where the node maps the port (as on docker_gwbridge).
         var localTask = Assert.Single(await RunningAsync(lab, "local"));

@@ -795,8 +795,10 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
             var sandbox = _sandboxes[h.Key];
             return new TaskHostPorts(h.Key, h.Value, sandbox.GatewayAddress?.ToString(), sandbox.Networks.FirstOrDefault()?.Address);
         }));
-        var ruleset = IngressRuleset.Build(ingress, hostPorts, NodeId)
-            + GatewayRuleset.Build(_gatewayAddresses?.Subnet, ingress is null ? null : OverlayNames.Bridge(ingress.NetworkId));
+        var ingressBridge = ingress is null ? null : OverlayNames.Bridge(ingress.NetworkId);
+        var ruleset = IngressRuleset.Build(ingress, hostPorts, NodeId) + GatewayRuleset.Build(_gatewayAddresses?.Subnet, ingressBridge);
+        // Interfaces come and go with networks and tasks, so this is looked at on every pass, rules changed or not.
+        await _overlay.RunAsync(_ => EnableRouteLocalnet(ingressBridge)).ConfigureAwait(false);
         if (ruleset == _nodeRuleset)
         {
             return;
@@ -827,6 +829,27 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
         }
 
         _ingressBackends = backends;
+    }
+
+    /// <summary>
+    /// route_localnet on the node's interfaces toward tasks (<see cref="GatewayRuleset.NeedsRouteLocalnet"/>), so that a
+    /// connection from the node's own 127.0.0.1 to a published port reaches its task, as on docker's nodes; in the
+    /// node's namespace. Only a value not already 1 is written. Returns how many were turned on.
+    /// </summary>
+    private static int EnableRouteLocalnet(string? ingressBridge)
+    {
+        var turned = 0;
+        foreach (var directory in Directory.EnumerateDirectories("/proc/sys/net/ipv4/conf"))
+        {
+            var file = Path.Combine(directory, "route_localnet");
+            if (GatewayRuleset.NeedsRouteLocalnet(Path.GetFileName(directory), ingressBridge) && File.Exists(file) && File.ReadAllText(file).Trim() != "1")
+            {
+                File.WriteAllText(file, "1");
+                turned++;
+            }
+        }
+
+        return turned;
     }
 
     /// <summary>As docker gives docker_gwbridge to a task on any network that is not internal (ingress included).</summary>

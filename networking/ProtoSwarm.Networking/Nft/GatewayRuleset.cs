@@ -11,7 +11,8 @@ namespace ProtoSwarm.Networking.Nft;
 /// the tasks' interfaces (the gateway bridge, ingress's bridge, any overlay's gateway veth
 /// <c>pg-*</c>) to another, so a task reaches another network only by being on it, and another task
 /// over the gateway bridge not at all; connections the routing mesh or a host-mode port DNATed are
-/// let through first (a task may reach a published port through its node like any client).
+/// let through first (a task may reach a published port through its node like any client). Nothing that
+/// arrives on those interfaces for 127/8 gets in (they have route_localnet on, <see cref="NeedsRouteLocalnet"/>).
 /// </summary>
 public static class GatewayRuleset
 {
@@ -27,6 +28,12 @@ public static class GatewayRuleset
         // VXLAN) pass this hook as ingress to ingress.
         string[] tasks = [GatewayBridge.Name, OverlayNames.GatewayPrefix + "*"];
         var text = NftText.ReplaceTable(Family, Table)
+            // The tasks' interfaces have route_localnet on (RouteLocalnetInterfaces), so that the node's own 127.0.0.1
+            // reaches published ports; what arrives on them for 127/8 would then reach the node's loopback services.
+            .Append("    chain prerouting {\n")
+            .Append("        type filter hook prerouting priority -300; policy accept;\n")
+            .Append("        iifname ").Append(Set(ingressBridge is null ? tasks : [.. tasks, ingressBridge])).Append(" ip daddr 127.0.0.0/8 drop\n")
+            .Append("    }\n")
             .Append("    chain forward {\n")
             .Append("        type filter hook forward priority 0; policy accept;\n")
             .Append("        ct status dnat accept\n")
@@ -48,6 +55,15 @@ public static class GatewayRuleset
 
         return text.Append("}\n").ToString();
     }
+
+    /// <summary>
+    /// The interfaces a connection from the node's 127.0.0.1 to a published port leaves by (toward a task) and its
+    /// reply comes in by: the kernel refuses a loopback source or destination on any other interface unless its
+    /// route_localnet is on. Docker turns it on for docker_gwbridge; here the gateway bridge, ingress's bridge and the
+    /// overlays' gateways (a task on internal networks only is reached there), each guarded by <see cref="Build"/>.
+    /// </summary>
+    public static bool NeedsRouteLocalnet(string interfaceName, string? ingressBridge) =>
+        interfaceName == GatewayBridge.Name || interfaceName == ingressBridge || interfaceName.StartsWith(OverlayNames.GatewayPrefix, StringComparison.Ordinal);
 
     private static string Set(IEnumerable<string> names) => "{ " + string.Join(", ", names.Select(n => $"\"{n}\"")) + " }";
 

@@ -56,8 +56,9 @@ public sealed record HostPortBinding(int PublishedPort, int TargetPort, PortProt
 /// <summary>
 /// The routing mesh in a node's own namespace. A connection to any local address of the node on an
 /// ingress-published port is DNATed (prerouting for clients elsewhere, output for connections made on
-/// the node itself) to the ready tasks' ingress addresses in turn, with the target port; a host-mode
-/// port to its one task on this node. No masquerade: the task sees the client's address, and the
+/// the node itself, 127.0.0.1 included) to the ready tasks' ingress addresses in turn, with the target port; a host-mode
+/// port to its one task on this node. No masquerade but for the node's own loopback (whose address a task could not
+/// answer): the task sees the client's address, and the
 /// return routing in the task (<see cref="ReturnRoutingRuleset"/>, UDP included) sends replies back
 /// through the node that made the DNAT, where conntrack undoes it. A host-mode port goes to the
 /// task's gateway bridge address, where its default route is: no masquerade either. The one
@@ -120,18 +121,22 @@ public static class IngressRuleset
             text.Append("        fib daddr type local ").Append(line).Append('\n');
         }
 
-        // Loopback destinations are left alone: DNAT from 127/8 to another host needs route_localnet.
+        // The node's own connections, 127.0.0.1:PORT included as docker's mesh answers it: the node host lets such a
+        // connection leave loopback toward the task (route_localnet on the tasks' interfaces, see GatewayRuleset's guard).
         text.Append("    }\n")
             .Append("    chain output {\n")
             .Append("        type nat hook output priority -100; policy accept;\n");
         foreach (var line in lines)
         {
-            text.Append("        fib daddr type local ip daddr != 127.0.0.0/8 ").Append(line).Append('\n');
+            text.Append("        fib daddr type local ").Append(line).Append('\n');
         }
 
         text.Append("    }\n")
             .Append("    chain postrouting {\n")
-            .Append("        type nat hook postrouting priority 100; policy accept;\n");
+            .Append("        type nat hook postrouting priority 100; policy accept;\n")
+            // A connection from the node's loopback has a source no task can answer: it leaves with the node's address
+            // on the way out, as docker masquerades local sources onto docker_gwbridge. Every other client keeps its own.
+            .Append("        ip saddr 127.0.0.0/8 ct status dnat masquerade\n");
         foreach (var protocol in masqueraded.Select(b => b.Protocol).Distinct().Order())
         {
             // Only the connections these rules DNATed: the node's namespace may be the host's, with NAT of its own.

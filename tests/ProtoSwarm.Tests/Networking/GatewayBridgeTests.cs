@@ -60,6 +60,10 @@ public sealed class GatewayBridgeTests
             table ip protoswarm_gateway
             delete table ip protoswarm_gateway
             table ip protoswarm_gateway {
+                chain prerouting {
+                    type filter hook prerouting priority -300; policy accept;
+                    iifname { "ps_gwbridge", "pg-*", "ps-ingress0" } ip daddr 127.0.0.0/8 drop
+                }
                 chain forward {
                     type filter hook forward priority 0; policy accept;
                     ct status dnat accept
@@ -79,5 +83,17 @@ public sealed class GatewayBridgeTests
         var isolation = GatewayRuleset.Build(null, null);
         Assert.Contains("iifname { \"ps_gwbridge\", \"pg-*\" } oifname { \"ps_gwbridge\", \"pg-*\" } drop\n", isolation, StringComparison.Ordinal);
         Assert.DoesNotContain("masquerade", isolation, StringComparison.Ordinal);
+        Assert.Contains("iifname { \"ps_gwbridge\", \"pg-*\" } ip daddr 127.0.0.0/8 drop\n", isolation, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("ps_gwbridge", true)]
+    [InlineData("ps-ingress0", true)]
+    [InlineData("pg-abcdef12", true)]
+    [InlineData("ps-other0000", false)]
+    [InlineData("eth0", false)]
+    [InlineData("lo", false)]
+    [InlineData("all", false)]
+    public void Route_Localnet_Is_For_The_Interfaces_Toward_Tasks_Only(string name, bool needed) =>
+        Assert.Equal(needed, GatewayRuleset.NeedsRouteLocalnet(name, "ps-ingress0"));
 }

@@ -238,12 +238,16 @@ public sealed class NodeNetworksTests : IAsyncLifetime
         var gateway = IPAddress.Parse("172.18.0.2");
         var rules = await NodeRulesAsync();
         Assert.True(rules.Contains("dnat to 172.18.0.2:80", StringComparison.Ordinal), rules);
-        Assert.DoesNotContain("masquerade", rules, StringComparison.Ordinal);
+        // Only the node's own loopback is masqueraded; every other client keeps its address.
+        Assert.Equal(["ip saddr 127.0.0.0/8 ct status dnat masquerade"], rules.Split('\n').Select(l => l.Trim()).Where(l => l.Contains("masquerade", StringComparison.Ordinal)));
 
         // TCP from another host to the node's port: the task sees that host's own address.
         using (var server = await OverlayLab.ListenAsync(sandbox.NetnsPath, gateway, 80))
         {
             Assert.Equal(_lab.Underlay(2), await PeerSeenAsync(_other, server, _lab.Underlay(1), 8080));
+
+            // From the node itself, on 127.0.0.1 as on docker's nodes: the task sees the node's address on the bridge.
+            Assert.Equal(IPAddress.Parse("172.18.0.1"), await PeerSeenAsync(_host, server, IPAddress.Loopback, 8080));
         }
 
         // UDP: the server's socket, bound to no address, answers from the source its routing picks (its gateway
@@ -270,6 +274,7 @@ public sealed class NodeNetworksTests : IAsyncLifetime
         using (var server = await OverlayLab.ListenAsync(sandbox.NetnsPath, IPAddress.Parse("10.251.0.2"), 81))
         {
             Assert.Equal(IPAddress.Parse("10.251.0.1"), await PeerSeenAsync(_other, server, _lab.Underlay(1), 8081));
+            Assert.Equal(IPAddress.Parse("10.251.0.1"), await PeerSeenAsync(_host, server, IPAddress.Loopback, 8081));
         }
 
         Assert.Equal(IPAddress.Parse("10.251.0.1"), await UdpPeerSeenAsync(sandbox.NetnsPath, 54, _other, _lab.Underlay(1), 5354));

@@ -842,10 +842,17 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
         foreach (var directory in Directory.EnumerateDirectories("/proc/sys/net/ipv4/conf"))
         {
             var file = Path.Combine(directory, "route_localnet");
-            if (GatewayRuleset.NeedsRouteLocalnet(Path.GetFileName(directory), ingressBridge) && File.Exists(file) && File.ReadAllText(file).Trim() != "1")
+            try
             {
-                File.WriteAllText(file, "1");
-                turned++;
+                if (GatewayRuleset.NeedsRouteLocalnet(Path.GetFileName(directory), ingressBridge) && File.Exists(file) && File.ReadAllText(file).Trim() != "1")
+                {
+                    File.WriteAllText(file, "1");
+                    turned++;
+                }
+            }
+            catch (IOException)
+            {
+                // The interface went away while it was looked at (a task's, as its namespace goes): nothing to turn on.
             }
         }
 

@@ -72,10 +72,9 @@ public sealed partial record ImageReference(string Domain, string Path, string T
 
         var name = text;
         var tag = "latest";
-        var slash = text.LastIndexOf('/');
-        var colon = text.LastIndexOf(':');
-        if (colon > slash)
+        if (HasTag(text))
         {
+            var colon = text.LastIndexOf(':');
             name = text[..colon];
             tag = text[(colon + 1)..];
         }
@@ -120,6 +119,9 @@ public sealed partial record ImageReference(string Domain, string Path, string T
     }
 
     /// <summary>Parses a name; a bad one throws <see cref="FormatException"/> with the reason.</summary>
+    /// <summary>Whether a reference as written names a tag: a ':' after its last '/' (a registry's port comes before it).</summary>
+    public static bool HasTag(string text) => text.LastIndexOf(':') > text.LastIndexOf('/');
+
     public static ImageReference Parse(string text, bool allowDigest = false) =>
         TryParse(text, out var reference, out var error, allowDigest) ? reference : throw new FormatException(error);
 

@@ -68,7 +68,7 @@ internal static class ContainerCommands
     private static bool Ancestor(ContainerObject c, string value)
     {
         var image = ContainerView.ImageText(c.Image, noTrunc: false);
-        var tagged = image.LastIndexOf(':') > image.LastIndexOf('/');
+        var tagged = ImageReference.HasTag(image);
         var untagged = tagged ? image[..image.LastIndexOf(':')] : image;
         var id = c.ImageId.StartsWith("sha256:", StringComparison.Ordinal) ? c.ImageId["sha256:".Length..] : c.ImageId;
         return value == c.Image || value == image

@@ -98,8 +98,7 @@ internal static class ImageFilter
     private static bool Referenced(string pattern, string familiar)
     {
         var at = familiar.IndexOf('@', StringComparison.Ordinal);
-        var colon = familiar.LastIndexOf(':');
-        var name = at >= 0 ? familiar[..at] : colon > familiar.LastIndexOf('/') ? familiar[..colon] : familiar;
+        var name = at >= 0 ? familiar[..at] : ImageReference.HasTag(familiar) ? familiar[..familiar.LastIndexOf(':')] : familiar;
         return GoPathMatch.Matches(pattern, familiar) || GoPathMatch.Matches(pattern, name);
     }
 

@@ -240,7 +240,7 @@ public sealed class ImageStore : IDisposable
             foreach (var reference in references)
             {
                 var text = reference.Trim();
-                if (!text.Contains('@', StringComparison.Ordinal) && !HasTag(text) && ImageReference.TryParse(text, out var repository, out _))
+                if (!text.Contains('@', StringComparison.Ordinal) && !ImageReference.HasTag(text) && ImageReference.TryParse(text, out var repository, out _))
                 {
                     var prefix = $"{repository.Domain}/{repository.Path}:";
                     var tagged = _index.Names.Where(n => n.Key.StartsWith(prefix, StringComparison.Ordinal)).OrderBy(n => n.Key, StringComparer.Ordinal).ToList();
@@ -285,9 +285,6 @@ public sealed class ImageStore : IDisposable
             _gate.Release();
         }
     }
-
-    /// <summary>Whether a reference names a tag: a ':' after its last '/' (a registry's port comes before it).</summary>
-    private static bool HasTag(string reference) => reference[(reference.LastIndexOf('/') + 1)..].Contains(':', StringComparison.Ordinal);
 
     /// <summary>
     /// Stores an image pulled from a registry: the manifest exactly as served (so the manifest digest on

@@ -129,6 +129,17 @@ public sealed class LabFixture : IAsyncDisposable
         RunAsync(Cli, ["lab", verb, "--name", LabName, .. arguments]);
 
     /// <summary>
+    /// `protoswarm lab start NODE`, asserted to succeed with everything it printed (its error quotes
+    /// the node's log, which the lab's `down` removes next) in the failure message.
+    /// </summary>
+    public async Task<RunResult> StartNodeAsync(string node)
+    {
+        var start = await LabAsync("start", node);
+        Assert.True(start.ExitCode == 0, $"lab start {node} failed: {start}");
+        return start;
+    }
+
+    /// <summary>
     /// SIGKILL to the node's daemon at a known instant, which `lab stop --kill` (a CLI process, up to
     /// ~1 s on a loaded machine) cannot give; run `lab stop --kill` after measuring, so the lab
     /// records the node stopped. Returns when the signal went (times run from it) and when the

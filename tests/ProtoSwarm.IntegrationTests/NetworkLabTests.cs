@@ -111,7 +111,7 @@ public class NetworkLabTests(ITestOutputHelper output)
         var gatewayOnW1 = await ExecInAsync(lab, web.Single(t => t.Node == "w1"), "ip", "-4", "addr", "show", "eth1");
         Assert.True(gatewayOnW1.ExitCode == 0 && gatewayOnW1.StdOut.Contains("/32", StringComparison.Ordinal), gatewayOnW1.ToString());
         Assert.Equal(0, (await lab.LabAsync("stop", "w1", "--kill")).ExitCode);
-        Assert.Equal(0, (await lab.LabAsync("start", "w1")).ExitCode);
+        await lab.StartNodeAsync("w1");
         Assert.True(await PollNodesReadyAsync(lab, 3, Converge), "w1 did not come back Ready");
         var onW1 = web.Single(t => t.Node == "w1");
         var fromW1 = await PollRequestsAsync(lab, onW1, "web", 9, answers => answers.Select(a => a.Host).Distinct().Count() == 3);

@@ -70,8 +70,7 @@ public partial class RaftLabTests
         AssertHasAll(writer.Acknowledged, labels, $"w1's labels read through the new leader {newLeader}");
 
         var restartedAt = clock.Elapsed;
-        var start = await lab.LabAsync("start", leader);
-        Assert.True(start.ExitCode == 0, start.ToString());
+        await lab.StartNodeAsync(leader);
         var back = await WaitForSwarmAsync(dirs, [newLeader], nodes => nodes.Count == 4 && AllReady(nodes) && Reachable(nodes, leader), TimeSpan.FromSeconds(30));
         var rejoined = clock.Elapsed - restartedAt;
         Assert.True(back.Met, $"{leader} was not Ready and Reachable within 30 s of `lab start`; last `node ls`: {back.Last}");
@@ -201,8 +200,7 @@ public partial class RaftLabTests
         Assert.NotNull(still);
         Assert.Equal(3, still.Count(n => n.Role == NodeRole.Manager));
 
-        var start = await lab.LabAsync("start", crashed);
-        Assert.True(start.ExitCode == 0, start.ToString());
+        await lab.StartNodeAsync(crashed);
         var back = await WaitForSwarmAsync(dirs, [leader], nodes => AllReady(nodes) && Reachable(nodes, crashed), TimeSpan.FromSeconds(30));
         Assert.True(back.Met, $"{crashed} was not Ready and Reachable within 30 s of `lab start`; last `node ls`: {back.Last}");
 
@@ -248,8 +246,7 @@ public partial class RaftLabTests
         var stopped = clock.Elapsed;
         foreach (var node in dirs.Keys)
         {
-            var start = await lab.LabAsync("start", node);
-            Assert.True(start.ExitCode == 0, start.ToString());
+            await lab.StartNodeAsync(node);
         }
 
         var startedAt = clock.Elapsed;

@@ -72,7 +72,15 @@ internal static class LabNodeControl
             }
 
             state.WithPid(node.Name, 0).Save(root);
-            throw e is LabException ? new LabException($"{e.Message.TrimEnd('.')}; see {plan.LogFile}.", e) : e;
+            if (e is not LabException)
+            {
+                throw;
+            }
+
+            // The state dir may go right after (a test fixture's `lab down`), so the cause is copied out and quoted.
+            var kept = LabNodeLog.Keep(state.Name, plan);
+            throw new LabException(
+                $"{e.Message.TrimEnd('.')}; " + (kept ?? $"see {plan.LogFile}."), e);
         }
 
         await output.WriteLineAsync($"Started {node.Name} (pid {pid}).").ConfigureAwait(false);

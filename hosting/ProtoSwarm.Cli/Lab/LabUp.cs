@@ -42,7 +42,7 @@ internal static class LabUp
         catch (Exception e)
         {
             var why = e is OperationCanceledException ? "it was interrupted" : e.Message;
-            var kept = e is NodeFailure failure ? KeepLog(plan, failure.Node) : null;
+            var kept = e is NodeFailure failure ? LabNodeLog.Keep(plan.Name, failure.Node) : null;
             await output.WriteLineAsync($"lab up failed; removing lab '{plan.Name}'...").ConfigureAwait(false);
             await LabTeardown.RunAsync(plan.Root, plan.Name, CancellationToken.None).ConfigureAwait(false);
             // Whatever went wrong, the promise is that nothing stays half-made.
@@ -130,20 +130,6 @@ internal static class LabUp
         {
             throw new NodeFailure(node, $"{what} on {node.Name} failed ({e.Code}): {e.Message}", e);
         }
-    }
-
-    /// <summary>Copies the failing node's log out of the state dir that teardown is about to remove.</summary>
-    private static string? KeepLog(LabPlan plan, LabNodePlan node)
-    {
-        if (!File.Exists(node.LogFile))
-        {
-            return null;
-        }
-
-        var kept = Path.Combine(Path.GetTempPath(), $"protoswarm-lab-{plan.Name}-{node.Name}-protoswarmd.log");
-        File.Copy(node.LogFile, kept, overwrite: true);
-        var tail = File.ReadLines(kept).TakeLast(15).ToList();
-        return $"{node.Name}'s protoswarmd.log is kept at {kept}" + (tail.Count == 0 ? " (empty)." : ", ending:\n    " + string.Join("\n    ", tail));
     }
 
     private static string NewId() => Guid.NewGuid().ToString("N");

@@ -797,7 +797,7 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
         }));
         var ingressBridge = ingress is null ? null : OverlayNames.Bridge(ingress.NetworkId);
         var ruleset = IngressRuleset.Build(ingress, hostPorts, NodeId) + GatewayRuleset.Build(_gatewayAddresses?.Subnet, ingressBridge);
-        // Interfaces come and go with networks and tasks, so this is looked at on every pass, rules changed or not.
+        // Made with each interface (HostOverlay); looked at again on every pass, rules changed or not, as the safety net.
         await _overlay.RunAsync(_ => EnableRouteLocalnet(ingressBridge)).ConfigureAwait(false);
         if (ruleset == _nodeRuleset)
         {
@@ -834,30 +834,12 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
     /// <summary>
     /// route_localnet on the node's interfaces toward tasks (<see cref="GatewayRuleset.NeedsRouteLocalnet"/>), so that a
     /// connection from the node's own 127.0.0.1 to a published port reaches its task, as on docker's nodes; in the
-    /// node's namespace. Only a value not already 1 is written. Returns how many were turned on.
+    /// node's namespace. <see cref="HostOverlay"/> turns it on as it makes each of them; this sweep is the safety net
+    /// (an interface made by an operator, or by a node that died before it got there). Returns how many were turned on.
     /// </summary>
-    private static int EnableRouteLocalnet(string? ingressBridge)
-    {
-        var turned = 0;
-        foreach (var directory in Directory.EnumerateDirectories("/proc/sys/net/ipv4/conf"))
-        {
-            var file = Path.Combine(directory, "route_localnet");
-            try
-            {
-                if (GatewayRuleset.NeedsRouteLocalnet(Path.GetFileName(directory), ingressBridge) && File.Exists(file) && File.ReadAllText(file).Trim() != "1")
-                {
-                    File.WriteAllText(file, "1");
-                    turned++;
-                }
-            }
-            catch (IOException)
-            {
-                // The interface went away while it was looked at (a task's, as its namespace goes): nothing to turn on.
-            }
-        }
-
-        return turned;
-    }
+    private static int EnableRouteLocalnet(string? ingressBridge) =>
+        Directory.EnumerateDirectories("/proc/sys/net/ipv4/conf").Select(Path.GetFileName)
+            .Count(name => GatewayRuleset.NeedsRouteLocalnet(name!, ingressBridge) && RouteLocalnet.Enable(name!));
 
     /// <summary>As docker gives docker_gwbridge to a task on any network that is not internal (ingress included).</summary>
     private bool NeedsGateway(TaskObject task)

@@ -137,6 +137,7 @@ public sealed class HostOverlay : IAsyncDisposable
         var bridge = netlink.GetLink(GatewayBridge.Name);
         if (bridge is not null && netlink.ListAddresses(bridge.Index) is [var existing, ..])
         {
+            RouteLocalnet.Enable(GatewayBridge.Name);
             if (!bridge.Up)
             {
                 netlink.Run(b => b.SetUp(bridge.Index));
@@ -155,6 +156,8 @@ public sealed class HostOverlay : IAsyncDisposable
             bridge = netlink.GetLink(GatewayBridge.Name)!;
         }
 
+        // Toward tasks, so on before it is up (GatewayRuleset.NeedsRouteLocalnet), not from the next rules pass.
+        RouteLocalnet.Enable(GatewayBridge.Name);
         netlink.Run(b => b.AddAddress(bridge.Index, GatewayBridge.GatewayOf(subnet), subnet.PrefixLength).SetUp(bridge.Index));
         return subnet;
     });
@@ -644,6 +647,10 @@ public sealed class HostOverlay : IAsyncDisposable
                     break;
                 case NetworkStep.ReplaceRoute r:
                     netlink.Run(b => b.ReplaceRoute(new RouteSpec(r.Destination, OutputIndex: IndexOf(r.Device), PreferredSource: r.Source)));
+                    break;
+                case NetworkStep.EnableRouteLocalnet e:
+                    // A sysctl of this thread's namespace: the steps that make it run in the one the device is in.
+                    RouteLocalnet.Enable(e.Name);
                     break;
             }
         }

@@ -72,6 +72,12 @@ public abstract record NetworkStep
     public sealed record AddAddress(string Name, IPAddress Address, int PrefixLength) : NetworkStep;
     public sealed record DeleteAddress(string Name, IPAddress Address, int PrefixLength) : NetworkStep;
     public sealed record ReplaceRoute(IPNetwork Destination, string Device, IPAddress Source) : NetworkStep;
+
+    /// <summary>
+    /// route_localnet on a device toward tasks in the node's namespace (<see cref="RouteLocalnet"/>), as soon as it is
+    /// made: a published port answers on the node's 127.0.0.1 through it from the start, not from the next rules pass.
+    /// </summary>
+    public sealed record EnableRouteLocalnet(string Name) : NetworkStep;
 }
 
 /// <summary>A remote address as the vxlan device must know it: its MAC and the underlay address of its node.</summary>
@@ -154,6 +160,7 @@ public static class OverlayPlanner
         if (bridge is null)
         {
             steps.Add(new NetworkStep.CreateBridge(want.Bridge, want.Mtu, want.BridgeMac, OverlayNames.NetworkAlias(want.NetworkId)));
+            steps.Add(new NetworkStep.EnableRouteLocalnet(want.Bridge));
         }
         else
         {
@@ -266,6 +273,7 @@ public static class OverlayPlanner
         if (gateway is null)
         {
             inside.Add(new NetworkStep.CreateGatewayOnVxlan(gatewayName, want.Vxlan, want.Mtu, want.BridgeMac));
+            gatewaySteps.Add(new NetworkStep.EnableRouteLocalnet(gatewayName));
             gatewaySteps.Add(new NetworkStep.SetAlias(gatewayName, alias));
         }
         else

@@ -142,6 +142,33 @@ public sealed class HostOverlayTests
     }
 
     [Fact]
+    public async Task Interfaces_Toward_Tasks_Have_Route_Localnet_On_From_The_Moment_They_Are_Made()
+    {
+        const string IngressId = "f1e2d3c4b5a6978867564534";
+        await using var lab = OverlayLab.Create();
+        var (hostA, _) = await lab.TwoHostsAsync();
+        var a = lab.Overlay("nodeA", hostA);
+
+        // No node rules pass runs here (no NodeNetworks): the overlay turns it on as it makes each interface,
+        // so a published port answers on the node's 127.0.0.1 through a network made a moment ago.
+        await a.EnsureNetworkAsync(OverlayLab.View(NetworkId, 4242), lab.Underlay(1));
+        await a.EnsureNetworkAsync(OverlayLab.View(IngressId, 4243) with { Subnet = "10.252.0.0/24", Gateway = "10.252.0.1", Ingress = true }, lab.Underlay(1));
+        await a.EnsureGatewayBridgeAsync();
+
+        Assert.Equal("1", await RouteLocalnetAsync(hostA, OverlayNames.Gateway(NetworkId)));
+        Assert.Equal("1", await RouteLocalnetAsync(hostA, OverlayNames.Bridge(IngressId)));
+        Assert.Equal("1", await RouteLocalnetAsync(hostA, GatewayBridge.Name));
+        // Only there: the underlay keeps the kernel's default.
+        Assert.Equal("0", await RouteLocalnetAsync(hostA, "ul0"));
+    }
+
+    private static async Task<string> RouteLocalnetAsync(string netns, string interfaceName)
+    {
+        using var thread = new NamespaceThread(netns);
+        return await thread.RunAsync(() => File.ReadAllText(RouteLocalnet.FileOf(interfaceName)).Trim());
+    }
+
+    [Fact]
     public async Task A_New_Overlay_On_The_Same_Node_Finds_Everything_Again_And_Traffic_Keeps_Flowing()
     {
         await using var lab = OverlayLab.Create();

@@ -64,6 +64,7 @@ public sealed class OverlayPlannerTests
         var steps = OverlayPlanner.PlanNetwork(want, new NetworkActual(null, null, [], []));
         Assert.Collection(steps,
             s => Assert.IsType<NetworkStep.CreateBridge>(s),
+            s => Assert.Equal(new NetworkStep.EnableRouteLocalnet(want.Bridge), s),
             s => Assert.True(s is NetworkStep.CreateVxlan { Spec: { Learning: false, Proxy: true, Vni: 4100 } }),
             s => Assert.Equal(new NetworkStep.SetMaster(want.Vxlan, want.Bridge), s),
             s => Assert.Equal(new NetworkStep.AddAddress(want.Bridge, IPAddress.Parse("10.0.1.1"), 24), s),
@@ -137,11 +138,12 @@ public sealed class OverlayPlannerTests
             s => Assert.Equal(new NetworkStep.SetUp(want.Vxlan), s),
             s => Assert.Equal(new NetworkStep.CreateGatewayOnVxlan(gateway, want.Vxlan, 1450, want.BridgeMac), s));
         Assert.Collection(plan.Gateway,
+            s => Assert.Equal(new NetworkStep.EnableRouteLocalnet(gateway), s),
             s => Assert.Equal(new NetworkStep.SetAlias(gateway, OverlayNames.NetworkAlias(NetworkId)), s),
             s => Assert.Equal(new NetworkStep.AddAddress(gateway, IPAddress.Parse("10.0.1.1"), 24), s),
             s => Assert.Equal(new NetworkStep.SetUp(gateway), s),
             s => Assert.Equal(new NetworkStep.ReplaceRoute(want.Subnet, gateway, IPAddress.Parse("10.0.1.1")), s));
-        Assert.Equal(1 + 1 + 2 + 4, plan.Count);
+        Assert.Equal(1 + 1 + 2 + 5, plan.Count);
     }
 
     [Fact]

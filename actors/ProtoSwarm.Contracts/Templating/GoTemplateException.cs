@@ -1,9 +1,12 @@
 namespace ProtoSwarm.Contracts.Templating;
 
 /// <summary>
-/// A template that cannot be parsed or executed, placed as Go's text/template places it:
-/// <c>template: :1:8: executing "" at &lt;.Foo&gt;: ...</c> (line and column, and for an execution error the
-/// action's part that failed). Never a stack trace: the message is the whole story.
+/// A template that cannot be parsed or executed, placed as Go's text/template places it. A parse error names the line:
+/// <c>template: :1: unclosed action</c>. An execution error names the line and column (in UTF-8 bytes, as Go counts
+/// them), the template executing (the top one, or the one a <c>{{template "t"}}</c> called) and the action's part
+/// that failed: <c>template: :1:8: executing "t" at &lt;.Foo&gt;: ...</c>. The place's name is the one the top template
+/// was parsed with, and that is empty, as docker's CLI parses its --format templates (templates.Parse) and as the
+/// engine parses every template. Never a stack trace: the message is the whole story.
 /// </summary>
 public sealed class GoTemplateException : FormatException
 {
@@ -25,8 +28,9 @@ public sealed class GoTemplateException : FormatException
         Action = string.Empty;
     }
 
-    internal GoTemplateException(string source, int offset, string reason, string? at, string action, Exception? functionError)
-        : this(Describe(source, offset, reason, at), source, offset, reason, at, action, functionError)
+    /// <summary>A parse error (<paramref name="at"/> null) or an execution error while <paramref name="template"/> executes ("" the top one).</summary>
+    internal GoTemplateException(string source, int offset, string reason, string? at, string action, Exception? functionError, string template = "")
+        : this(Describe(source, offset, reason, at, template), source, offset, reason, at, action, functionError)
     {
     }
 
@@ -42,15 +46,16 @@ public sealed class GoTemplateException : FormatException
 
     /// <summary>
     /// An execution error outside any action (text past an output budget), written as Go writes an error with no
-    /// node: <c>template: : reason</c>, with neither place nor `at &lt;...&gt;`; <see cref="Offset"/> still says where.
+    /// node: <c>template: NAME: reason</c>, the executing template's name ("" the top one) with neither place nor
+    /// `at &lt;...&gt;`; <see cref="Offset"/> still says where.
     /// </summary>
-    internal static GoTemplateException Unplaced(string source, int offset, string reason) =>
-        new($"template: : {reason}", source, offset, reason, null, string.Empty, null);
+    internal static GoTemplateException Unplaced(string source, int offset, string reason, string template) =>
+        new($"template: {template}: {reason}", source, offset, reason, null, string.Empty, null);
 
     /// <summary>The line (from 1) of the failing part.</summary>
     public int Line { get; }
 
-    /// <summary>The column of the failing part on its line, counted as Go counts it: the characters before it on the line.</summary>
+    /// <summary>The column of the failing part on its line: the characters before it on the line (Go's message counts their UTF-8 bytes).</summary>
     public int Column { get; }
 
     /// <summary>Where the failing part starts in the template's text (from 0).</summary>
@@ -78,11 +83,20 @@ public sealed class GoTemplateException : FormatException
         return (source.AsSpan(0, offset).Count('\n') + 1, offset - lineStart);
     }
 
-    private static string Describe(string source, int offset, string reason, string? at)
+    /// <summary>Go's words: its parser's errorf names the line alone, its executor's errorf the line, the byte column and the template executing.</summary>
+    private static string Describe(string source, int offset, string reason, string? at, string template)
     {
-        var (line, column) = Place(source, offset);
+        var (line, _) = Place(source, offset);
         return at is null
-            ? $"template: :{line}:{column}: {reason}"
-            : $"template: :{line}:{column}: executing \"\" at <{at}>: {reason}";
+            ? $"template: :{line}: {reason}"
+            : $"template: :{line}:{ByteColumn(source, offset)}: executing \"{template}\" at <{at}>: {reason}";
+    }
+
+    /// <summary>The UTF-8 bytes before the offset on its line: the column Go writes (<see cref="Column"/> counts characters).</summary>
+    private static int ByteColumn(string source, int offset)
+    {
+        offset = Math.Clamp(offset, 0, source.Length);
+        var lineStart = source.AsSpan(0, offset).LastIndexOf('\n') + 1;
+        return System.Text.Encoding.UTF8.GetByteCount(source.AsSpan(lineStart, offset - lineStart));
     }
 }

@@ -23,15 +23,26 @@ internal sealed class GoTemplateExecutor
     private readonly Func<string, string>? _header;
     private readonly int _depth;
     private readonly Budget _budget;
+
+    /// <summary>The template this executor walks: "" for the top one, NAME in one a <c>{{template "NAME"}}</c> called; Go's errors say `executing "NAME"`.</summary>
+    private readonly string _name;
     private TemplateNode? _node;
     private string _action = string.Empty;
 
     /// <summary>The innermost action, if, with, range or template call being walked: where a budget's stop is placed (null: none, at the top level).</summary>
     private TemplateNode? _walking;
 
-    private GoTemplateExecutor(GoTemplate template, StringBuilder output, object? data, Func<string, string>? header, int depth, Budget budget, TemplateNode? walking = null)
+    /// <summary>The <c>{{template}}</c> call that started this executor, in its caller's text (<see cref="_walking"/> starts there), and that caller's name.</summary>
+    private readonly TemplateNode? _callSite;
+
+    private readonly string _caller;
+
+    private GoTemplateExecutor(GoTemplate template, StringBuilder output, object? data, Func<string, string>? header, int depth, Budget budget, string name = "", string caller = "", TemplateNode? walking = null)
     {
         _template = template;
+        _name = name;
+        _caller = caller;
+        _callSite = walking;
         _out = output;
         _vars = [("$", data)];
         _header = header;
@@ -211,7 +222,7 @@ internal sealed class GoTemplateExecutor
         }
 
         var data = include.Pipe is null ? Missing.Value : EvalPipeline(dot, include.Pipe);
-        new GoTemplateExecutor(_template, _out, data, _header, _depth + 1, _budget, include).Walk(data, list);
+        new GoTemplateExecutor(_template, _out, data, _header, _depth + 1, _budget, include.Name, _name, include).Walk(data, list);
     }
 
     private void Pop(int mark) => _vars.RemoveRange(mark, _vars.Count - mark);
@@ -376,7 +387,7 @@ internal sealed class GoTemplateExecutor
                 var path = node is FieldNode ? "." + string.Join('.', idents[..at]) : node + string.Concat(idents[..at].Select(i => "." + i));
                 throw new GoTemplateException(
                     _template.Text, node.Pos, $"can't evaluate field {name}: {(at == 0 && node is FieldNode ? "dot" : path)} has no such field; it has {string.Join(", ", obj.Select(p => p.Key))}",
-                    node.ToString(), _action, null)
+                    node.ToString(), _action, null, _name)
                 { IsUnknownField = true };
             case GoNilValue { IsMap: true } or Missing:
                 return hasArgs ? throw Fault(node, $"{name} is not a method but has arguments") : Missing.Value;
@@ -449,7 +460,7 @@ internal sealed class GoTemplateExecutor
         }
         catch (CallException e)
         {
-            throw new GoTemplateException(_template.Text, command.Pos, $"error calling {name}: {e.Message}", command.ToString(), _action, e.InnerException);
+            throw new GoTemplateException(_template.Text, command.Pos, $"error calling {name}: {e.Message}", command.ToString(), _action, e.InnerException, _name);
         }
     }
 
@@ -785,7 +796,7 @@ internal sealed class GoTemplateExecutor
     }
 
     private GoTemplateException Fault(TemplateNode node, string reason) =>
-        new(_template.Text, node.Pos, reason, node.ToString(), _action, null);
+        new(_template.Text, node.Pos, reason, node.ToString(), _action, null, _name);
 
     private void CheckOutput(TemplateNode node)
     {
@@ -801,14 +812,19 @@ internal sealed class GoTemplateExecutor
     /// an action, `at &lt;{{printf "%s" .}}&gt;`; an if, with or range by its head alone, `at &lt;{{range 5}}&gt;`, not
     /// its whole body. Text outside any action has no such part, as Go's error without a node.
     /// </summary>
-    private GoTemplateException Stopped(TemplateNode node, string reason) =>
-        (node is ActionNode or BranchNode or IncludeNode ? node : _walking) switch
+    private GoTemplateException Stopped(TemplateNode node, string reason)
+    {
+        var place = node is ActionNode or BranchNode or IncludeNode ? node : _walking;
+        // Stopped in a called template's text outside any of its actions: placed at the call, in the caller's text, so named as the caller.
+        var name = place is not null && place == _callSite && place != node ? _caller : _name;
+        return place switch
         {
-            ActionNode action => new(_template.Text, action.Pipe.Pos, reason, action.ToString(), action.Source, null),
-            BranchNode branch => new(_template.Text, branch.Pipe.Pos, reason, branch.Source, branch.Source, null),
-            IncludeNode include => new(_template.Text, include.Pos, reason, include.ToString(), include.Source, null),
-            _ => GoTemplateException.Unplaced(_template.Text, node.Pos, reason),
+            ActionNode action => new(_template.Text, action.Pipe.Pos, reason, action.ToString(), action.Source, null, name),
+            BranchNode branch => new(_template.Text, branch.Pipe.Pos, reason, branch.Source, branch.Source, null, name),
+            IncludeNode include => new(_template.Text, include.Pos, reason, include.ToString(), include.Source, null, name),
+            _ => GoTemplateException.Unplaced(_template.Text, node.Pos, reason, name),
         };
+    }
 
     /// <summary>A function's failure, named by <see cref="EvalFunction"/> as Go names it: error calling NAME: ...</summary>
     private sealed class CallException(string message, Exception? inner = null) : Exception(message, inner);

@@ -306,12 +306,11 @@ internal static class NetworkCommands
     };
 
     /// <summary>
-    /// Why a --filter cannot be used, or null: key=value with a key docker's `network ls` takes here, and for scope, type
-    /// and dangling a value they know (type and dangling in docker's words).
+    /// Why a --filter cannot be used, or null: key=value with a key docker's `network ls` takes here, and for type and
+    /// dangling a value they know (in docker's words). scope takes any value, as docker's: one other than swarm matches none.
     /// </summary>
     public static string? CheckFilter(string filter) => ServiceFilter.Check(filter, FilterKeys, (key, value) => key switch
     {
-        "scope" when value is not ("swarm" or "local" or "global") => "scope takes swarm, local or global (every network here is swarm-scoped)",
         "type" when value is not ("builtin" or "custom") => $"invalid filter: 'type'='{value}'; type takes builtin (docker's predefined bridge, host and none, which a ProtoSwarm node has not) or custom (every network here)",
         "dangling" when DanglingValue(value) is null => "invalid value for filter 'dangling', must be \"true\" (or \"1\"), or \"false\" (or \"0\")",
         _ => null,

@@ -958,9 +958,6 @@ internal static class ComposeServices
                             // docker's daemon refuses it at the container's creation; said here, where it was written.
                             reader.Error(entry.Value, entryPath, $"recursive: {recursion} is for a read-only bind; add read_only: true to the volume, or leave recursive out");
                             break;
-                        case "readonly" when mount.BindPropagation is { } given && given != MountPropagation.RPrivate:
-                            reader.Error(entry.Value, entryPath, $"recursive: readonly needs propagation rprivate, not {MountPropagations.Name(given)}; leave propagation out or give rprivate");
-                            break;
                         case var recursion when recursion is "enabled" or "disabled" or "writable" or "readonly":
                             mount = mount with
                             {
@@ -982,6 +979,14 @@ internal static class ComposeServices
                     mount = mount with { TmpfsMode = FileMode(reader, entry.Value, entryPath) ?? 0 };
                     break;
             }
+        }
+
+        // Checked once both are read, so the order of the keys in bind: does not matter (docker's managers refuse the pair at deploy).
+        if (mount.BindReadOnlyForceRecursive && mount.BindPropagation is { } given && given != MountPropagation.RPrivate)
+        {
+            var recursive = options.Entries.First(e => e.Key.Value == "recursive");
+            reader.Error(recursive.Value, ComposeReader.Child(path, "recursive"), $"recursive: readonly needs propagation rprivate, not {MountPropagations.Name(given)}; leave propagation out or give rprivate");
+            mount = mount with { BindReadOnlyForceRecursive = false };
         }
 
         return mount;

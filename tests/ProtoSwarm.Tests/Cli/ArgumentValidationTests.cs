@@ -24,7 +24,6 @@ public class ArgumentValidationTests
     [InlineData("--filter 'type=system': invalid filter: 'type'='system'", "network", "ls", "--filter", "type=system")]
     [InlineData("--filter 'dangling=yes': invalid value for filter 'dangling', must be \"true\" (or \"1\"), or \"false\" (or \"0\")", "network", "ls", "--filter", "dangling=yes")]
     [InlineData("got more than one value for filter key \"dangling\"", "network", "ls", "--filter", "dangling=true", "--filter", "dangling=1")]
-    [InlineData("--filter 'scope=cluster': scope takes swarm, local or global", "network", "ls", "--filter", "scope=cluster")]
     [InlineData("'10.0.0.1:99999' is not a manager address", "swarm", "join", "--token", "SWMTKN-1-a-b", "10.0.0.1:99999")]
     [InlineData("'a b' is not a manager address", "swarm", "join", "--token", "SWMTKN-1-a-b", "a b")]
     [InlineData("--token 'abc' is not a join token", "swarm", "join", "--token", "abc", "10.0.0.1:2377")]

@@ -255,12 +255,25 @@ public sealed class ContainerCommandTests
     [Fact]
     public async Task Stats_Streams_A_Table_Each_Interval_Until_Stopped()
     {
-        var node = new FakeNode(_ => new ContainerList([Web1 with { Usage = new ContainerUsageReading(1, 1 << 20, 2 << 20, 1) }], DateTimeOffset.UtcNow));
-        using var stop = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+        // Stopped (as Ctrl-C would) when the node answers the third refresh, however slowly the machine runs: the first
+        // reading is the baseline, each later one a table. The deadline only keeps a broken loop from hanging the suite.
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var asked = 0;
+        var node = new FakeNode(_ =>
+        {
+            if (Interlocked.Increment(ref asked) == 4)
+            {
+                stop.Cancel();
+            }
 
-        var (_, output, _) = await RunUntilAsync(node, stop.Token, "stats");
+            return new ContainerList([Web1 with { Usage = new ContainerUsageReading(1, 1 << 20, 2 << 20, 1) }], DateTimeOffset.UtcNow);
+        });
 
-        Assert.True(output.Split('\n').Count(l => l.StartsWith("CONTAINER ID", StringComparison.Ordinal)) >= 2, output);
+        var (code, output, _) = await RunUntilAsync(node, stop.Token, "stats");
+
+        Assert.Equal(130, code);
+        Assert.Equal(3, output.Split('\n').Count(l => l.StartsWith("CONTAINER ID", StringComparison.Ordinal)));
+        Assert.Equal(4, node.Requests.Count);
     }
 
     [Fact]

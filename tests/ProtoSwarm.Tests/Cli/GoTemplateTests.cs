@@ -267,6 +267,16 @@ public class GoTemplateTests
     }
 
     [Fact]
+    public void A_Fault_Inside_A_Defined_Template_Names_It_As_Docker_Does()
+    {
+        var data = new JsonObject { ["Cmd"] = new JsonArray("echo") };
+
+        var e = Assert.Throws<ProtoSwarm.Client.SwarmCommandException>(() => GoTemplate.Parse("{{define \"row\"}}{{index .Cmd 5}}{{end}}{{template \"row\" .}}").Execute(data));
+
+        Assert.Equal("--format: template: :1:18: executing \"row\" at <index .Cmd 5>: error calling index: index out of range: 5", e.Message);
+    }
+
+    [Fact]
     public void Only_The_Fields_Of_The_Data_Itself_Are_Checked_Not_Those_Read_Inside_A_Range()
     {
         var template = GoTemplate.Parse("{{range .Endpoint.VirtualIPs}}{{.Addr}}{{end}} {{$.Name}}");

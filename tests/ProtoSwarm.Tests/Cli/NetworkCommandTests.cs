@@ -165,6 +165,8 @@ public sealed class NetworkCommandTests
     [InlineData("scope=swarm", "front,idle,ingress")]
     [InlineData("scope=local", "")]
     [InlineData("scope=global", "")]
+    [InlineData("scope=cluster", "")]
+    [InlineData("scope=Swarm", "")]
     [InlineData("type=builtin", "")]
     [InlineData("type=custom", "front,idle,ingress")]
     [InlineData("dangling=true", "idle")]

@@ -268,7 +268,7 @@ public class GoTemplateEngineTests
     [Theory]
     [InlineData("{{range 100}}{{end}}", 50, "template: :1:8: executing \"\" at <{{range 100}}>: the template takes more than 50 steps; it was stopped")]
     [InlineData("{{range $i := 100}}\n{{.}}{{end}}", 52, "template: :2:2: executing \"\" at <{{.}}>: the template takes more than 52 steps; it was stopped")]
-    [InlineData("{{define \"t\"}}{{range 100}}{{end}}{{end}}x{{template \"t\"}}", 50, "template: :1:22: executing \"\" at <{{range 100}}>: the template takes more than 50 steps; it was stopped")]
+    [InlineData("{{define \"t\"}}{{range 100}}{{end}}{{end}}x{{template \"t\"}}", 50, "template: :1:22: executing \"t\" at <{{range 100}}>: the template takes more than 50 steps; it was stopped")]
     public void A_Template_Past_Its_Steps_Is_Stopped_Where_It_Ran_Out(string template, long steps, string message)
     {
         var e = Assert.Throws<GoTemplateException>(() => GoTemplate.Parse(template, Options with { MaxSteps = steps }).Execute(Data));
@@ -298,8 +298,35 @@ public class GoTemplateEngineTests
 
         Assert.Equal("template: :2:12: executing \"\" at <index .Tags 9>: error calling index: index out of range: 9", execution.Message);
         Assert.Equal((2, 12, "index .Tags 9", "{{index .Tags 9}}"), (execution.Line, execution.Column, execution.At, execution.Action));
-        Assert.Equal("template: :2:4: function \"nofunc\" not defined", parse.Message);
+        Assert.Equal("template: :2: function \"nofunc\" not defined", parse.Message);
+        Assert.Equal((2, 4), (parse.Line, parse.Column));
         Assert.Null(parse.At);
+    }
+
+    /// <summary>Each message as Go 1.x's text/template writes it for a template parsed with the name "" (docker's CLI's templates.Parse).</summary>
+    [Theory]
+    [InlineData("{{define \"t\"}}{{index .Tags 9}}{{end}}a\n{{template \"t\" .}}", "template: :1:16: executing \"t\" at <index .Tags 9>: error calling index: index out of range: 9")]
+    [InlineData("{{define \"t\"}}{{end}}{{template \"t\"}}{{index .Tags 9}}", "template: :1:39: executing \"\" at <index .Tags 9>: error calling index: index out of range: 9")]
+    [InlineData("{{define \"t\"}}\n{{template \"u\" .}}{{end}}{{template \"t\" .}}", "template: :2:11: executing \"t\" at <{{template \"u\" .}}>: template \"u\" not defined")]
+    [InlineData("{{define \"t\"}}{{template \"u\"}}{{end}}{{template \"t\" .}}", "template: :1:25: executing \"t\" at <{{template \"u\"}}>: template \"u\" not defined")]
+    [InlineData("é {{index .Tags 9}}", "template: :1:5: executing \"\" at <index .Tags 9>: error calling index: index out of range: 9")]
+    [InlineData("a\nb {{nofunc}}", "template: :2: function \"nofunc\" not defined")]
+    [InlineData("{{define \"t\"}}{{if}}{{end}}{{end}}", "template: :1: missing value for if")]
+    public void A_Fault_Names_The_Template_Executing_And_Its_Place_In_Gos_Words(string template, string message)
+    {
+        var e = Assert.Throws<GoTemplateException>(() => GoTemplate.Parse(template, Options).Execute(Data));
+
+        Assert.Equal(message, e.Message);
+    }
+
+    [Theory]
+    [InlineData("{{define \"t\"}}{{range 3}}abcdefgh{{end}}{{end}}{{template \"t\"}}", "template: :1:22: executing \"t\" at <{{range 3}}>: ")]
+    [InlineData("{{define \"t\"}}abcdefghijkl{{end}}{{template \"t\"}}", "template: :1:44: executing \"\" at <{{template \"t\"}}>: ")]
+    public void A_Called_Template_Past_Its_Output_Is_Named_As_The_Template_Whose_Text_Holds_The_Place(string template, string place)
+    {
+        var e = Assert.Throws<GoTemplateException>(() => GoTemplate.Parse(template, Options with { MaxOutput = 10 }).Execute(Data));
+
+        Assert.Equal(place + "the template's output is longer than 10 characters; it was stopped", e.Message);
     }
 
     [Theory]

@@ -26,7 +26,7 @@ lines=[]
 for n,t,e,p in err:
     # keep Go's reason: the part after the last "executing ... at <...>: " or after "template: :N: "
     import re
-    m=re.match(r'template: :(\d+)(?::(\d+))?: (?:executing "" at <(.*?)>: )?(.*)$', e, re.S)
+    m=re.match(r'template: :(\d+)(?::(\d+))?: (?:executing "[^"]*" at <(.*?)>: )?(.*)$', e, re.S)
     lines.append(f'    [InlineData({cs(n)}, {cs(t)}, {cs(m.group(4))})]')
 open('err.txt','w').write('\n'.join(lines)+'\n')
 print(json.dumps(json.dumps(data)))

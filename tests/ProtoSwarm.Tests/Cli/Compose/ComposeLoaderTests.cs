@@ -761,6 +761,43 @@ public sealed class ComposeLoaderTests : IDisposable
             bad.Errors.Select(e => $"{e.Path}: {e.Message}"));
     }
 
+    [Theory]
+    [InlineData("{propagation: rshared, recursive: readonly}")]
+    [InlineData("{recursive: readonly, propagation: rshared}")]
+    [InlineData("{recursive: readonly, x-note: n, propagation: rshared}")]
+    public void A_Readonly_Recursive_Bind_With_Another_Propagation_Is_Refused_Whatever_The_Key_Order(string bind)
+    {
+        var bad = LoadText($$"""
+            services:
+              bad:
+                image: busybox
+                volumes:
+                  - {type: bind, source: /c, target: /c, read_only: true, bind: {{bind}}}
+            """);
+
+        Assert.Equal(
+            ["services.bad.volumes[0].bind.recursive: recursive: readonly needs propagation rprivate, not rshared; leave propagation out or give rprivate"],
+            bad.Errors.Select(e => $"{e.Path}: {e.Message}"));
+    }
+
+    [Theory]
+    [InlineData("{propagation: rprivate, recursive: readonly}")]
+    [InlineData("{recursive: readonly, propagation: rprivate}")]
+    public void A_Readonly_Recursive_Bind_With_Rprivate_Propagation_Loads_Whatever_The_Key_Order(string bind)
+    {
+        var web = LoadText($$"""
+            services:
+              web:
+                image: busybox
+                volumes:
+                  - {type: bind, source: /c, target: /c, read_only: true, bind: {{bind}}}
+            """);
+
+        Assert.Empty(web.Errors.Select(e => e.ToString()));
+        var mount = Assert.Single(web.Stack!.Service("web")!.Spec.TaskTemplate.Container.Mounts);
+        Assert.Equal((true, MountPropagation.RPrivate), (mount.BindReadOnlyForceRecursive, mount.BindPropagation));
+    }
+
     [Fact]
     public void Relative_Secret_And_Config_Targets_Are_Taken_As_Dockers_Daemon_Places_Them()
     {

@@ -6,12 +6,19 @@ namespace ProtoSwarm.Contracts;
 /// A buffer writer over arrays rented from the shared pool, for large encodings that are copied
 /// or sealed once and then dropped (a store snapshot): its growing buffers come back from the pool
 /// instead of being new large-object arrays each time, which cost a full collection every few
-/// megabytes. Returned arrays are cleared, since a snapshot holds the store in clear.
+/// megabytes. The part of a returned array that was written is cleared, since a snapshot holds
+/// the store in clear; the rest was never touched (a pooled array is rounded up to a power of
+/// two, and clearing all of it would fault in tens of megabytes of fresh pages for nothing).
 /// </summary>
 public sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
 {
+    // A span handed out is at most this long beyond what was asked for, so the bytes a writer can
+    // have put in the array (advanced or not) end at _touched, and only those are cleared.
+    private const int SpanBytes = 64 * 1024;
+
     private byte[] _buffer;
     private int _written;
+    private int _touched;
 
     public PooledBufferWriter(int initialCapacity)
     {
@@ -19,6 +26,14 @@ public sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
     }
 
     public ReadOnlySpan<byte> WrittenSpan => _buffer.AsSpan(0, _written);
+
+    public int WrittenCount => _written;
+
+    /// <summary>
+    /// Bytes already written, to fill in a header whose value was known only after what follows
+    /// it (a length): room reserved with <see cref="GetSpan"/> and <see cref="Advance"/> first.
+    /// </summary>
+    public Span<byte> Rewrite(int offset, int length) => _buffer.AsSpan(0, _written).Slice(offset, length);
 
     public void Advance(int count)
     {
@@ -29,21 +44,21 @@ public sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
 
     public Memory<byte> GetMemory(int sizeHint = 0)
     {
-        Ensure(sizeHint);
-        return _buffer.AsMemory(_written);
+        var length = HandOut(sizeHint); // first: it may replace the buffer
+        return _buffer.AsMemory(_written, length);
     }
 
     public Span<byte> GetSpan(int sizeHint = 0)
     {
-        Ensure(sizeHint);
-        return _buffer.AsSpan(_written);
+        var length = HandOut(sizeHint);
+        return _buffer.AsSpan(_written, length);
     }
 
     public void Dispose()
     {
         if (_buffer.Length > 0)
         {
-            ArrayPool<byte>.Shared.Return(_buffer, clearArray: true);
+            ReturnCleared(_buffer, Math.Max(_written, _touched));
             _buffer = [];
         }
     }
@@ -59,7 +74,22 @@ public sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
 
         var next = ArrayPool<byte>.Shared.Rent(checked(Math.Max(_buffer.Length * 2, _written + needed)));
         _buffer.AsSpan(0, _written).CopyTo(next);
-        ArrayPool<byte>.Shared.Return(_buffer, clearArray: true);
+        ReturnCleared(_buffer, Math.Max(_written, _touched));
         _buffer = next;
+        _touched = _written;
+    }
+
+    private int HandOut(int sizeHint)
+    {
+        Ensure(sizeHint);
+        var length = Math.Min(_buffer.Length - _written, Math.Max(sizeHint, SpanBytes));
+        _touched = Math.Max(_touched, _written + length);
+        return length;
+    }
+
+    private static void ReturnCleared(byte[] buffer, int written)
+    {
+        buffer.AsSpan(0, written).Clear();
+        ArrayPool<byte>.Shared.Return(buffer);
     }
 }

@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Buffers.Binary;
 using MessagePack;
 using Microsoft.Data.Sqlite;
 using ProtoSwarm.Contracts;
@@ -278,17 +280,46 @@ public sealed class RaftLogFile : IDisposable
     }
 
     /// <summary>
-    /// Encodes and seals a snapshot this manager took, ready for <see cref="SaveSnapshotPart"/>. Safe
-    /// to call from any thread: a large store's snapshot takes tens of milliseconds to seal.
+    /// Seals a snapshot whose data is already encoded, ready for <see cref="SaveSnapshotPart"/>
+    /// (as <see cref="EncodeSnapshot"/> seals it). Safe to call from any thread.
     /// </summary>
-    public SealedSnapshot SealSnapshot(Snapshot snapshot)
+    public SealedSnapshot SealSnapshot(Snapshot snapshot) =>
+        Encode(snapshot.Metadata, output => output.Write(snapshot.Data), snapshot.Data.Length, keepData: false).Sealed;
+
+    /// <summary>
+    /// Takes a snapshot this manager encodes itself: <paramref name="writeData"/> writes the
+    /// application's state straight into the buffer the snapshot is sealed from, behind the
+    /// snapshot's own header. A large store is so encoded once and copied once (into
+    /// <see cref="Snapshot.Data"/>, which the log keeps for slow followers) before it is sealed.
+    /// Encoding it to an array first, then serializing the record into a buffer to seal, copied
+    /// it twice more, each copy into fresh pages that the kernel must fault in and zero: most of a
+    /// growing store's snapshot cost (docs/benchmarks.md, issue 3). The bytes sealed are those of
+    /// the serialized <see cref="Snapshot"/> record, except that the data's length is always in
+    /// MessagePack's 5-byte form (bin32), which every reader accepts. <paramref name="sizeHint"/>
+    /// is the expected size of the data (too small costs a copy as the buffer grows, too large
+    /// only address space). Safe to call from any thread.
+    /// </summary>
+    public (Snapshot Snapshot, SealedSnapshot Sealed) EncodeSnapshot(SnapshotMetadata metadata, Action<IBufferWriter<byte>> writeData, int sizeHint) =>
+        Encode(metadata, writeData, sizeHint, keepData: true);
+
+    private (Snapshot Snapshot, SealedSnapshot Sealed) Encode(SnapshotMetadata metadata, Action<IBufferWriter<byte>> writeData, int sizeHint, bool keepData)
     {
-        // Encoded into pooled buffers and sealed from there: one large array (the sealed one)
-        // instead of the encoding's and then the sealed copy's.
-        using var encoded = new PooledBufferWriter(snapshot.Data.Length + 1024);
-        MessagePackSerializer.Serialize(encoded, snapshot, ContractRegistry.Options);
-        var place = SnapshotPlace(snapshot.Metadata.Index, snapshot.Metadata.Term);
-        return new(snapshot.Metadata, _sealer is null ? encoded.WrittenSpan.ToArray() : _sealer.Seal(encoded.WrittenSpan, place));
+        ArgumentNullException.ThrowIfNull(writeData);
+        using var encoded = new PooledBufferWriter(Math.Max(0, sizeHint) + 1024);
+        var writer = new MessagePackWriter(encoded);
+        writer.WriteArrayHeader(2);
+        MessagePackSerializer.Serialize(ref writer, metadata, ContractRegistry.Options);
+        writer.Flush();
+        var header = encoded.WrittenCount;
+        encoded.GetSpan(5);
+        encoded.Advance(5);
+        writeData(encoded);
+        var bin = encoded.Rewrite(header, 5);
+        bin[0] = MessagePackCode.Bin32;
+        BinaryPrimitives.WriteInt32BigEndian(bin[1..], encoded.WrittenCount - header - 5);
+        var snapshot = new Snapshot(metadata, keepData ? encoded.WrittenSpan[(header + 5)..].ToArray() : []);
+        var place = SnapshotPlace(metadata.Index, metadata.Term);
+        return (snapshot, new(metadata, _sealer is null ? encoded.WrittenSpan.ToArray() : _sealer.Seal(encoded.WrittenSpan, place)));
     }
 
     /// <summary>

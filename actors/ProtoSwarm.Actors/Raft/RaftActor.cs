@@ -849,6 +849,9 @@ public sealed partial class RaftActor : IActor
             return;
         }
 
+        // The last snapshot plus what was logged since: a store that only grew is about that size
+        // now, one whose objects were rewritten is smaller (an unused tail is never touched).
+        var sizeHint = (int)Math.Clamp(_snapshotBytes + _bytesSinceSnapshot + (64 * 1024), 256, 1L << 30);
         _snapshotInProgress = true;
         _tookSnapshot = true;
         _bytesSinceSnapshot = 0;
@@ -866,8 +869,8 @@ public sealed partial class RaftActor : IActor
             {
                 try
                 {
-                    var snapshot = new Snapshot(metadata, StoreCodec.EncodeState(state));
-                    root.Send(self, new SnapshotSealed(snapshot, file.SealSnapshot(snapshot)));
+                    var (snapshot, sealedSnapshot) = file.EncodeSnapshot(metadata, output => StoreCodec.EncodeState(state, output), sizeHint);
+                    root.Send(self, new SnapshotSealed(snapshot, sealedSnapshot));
                 }
                 catch (Exception e)
                 {

@@ -209,6 +209,16 @@ public static class StoreCodec
     public static byte[] EncodeState(StoreState state)
     {
         using var output = new PooledBufferWriter(Math.Max(256, state.Count * 320));
+        EncodeState(state, output);
+        return output.WrittenSpan.ToArray();
+    }
+
+    /// <summary>
+    /// <see cref="EncodeState(StoreState)"/> written to <paramref name="output"/>: a snapshot taken
+    /// by a Raft member goes straight into the buffer it is sealed from (RaftLogFile.EncodeSnapshot).
+    /// </summary>
+    public static void EncodeState(StoreState state, IBufferWriter<byte> output)
+    {
         var payload = new ArrayBufferWriter<byte>(1024);
         var writer = new MessagePackWriter(output);
         writer.WriteArrayHeader(2);
@@ -230,7 +240,6 @@ public static class StoreCodec
         }
 
         writer.Flush();
-        return output.WrittenSpan.ToArray();
     }
 
     public static StoreState DecodeState(byte[] data)

@@ -1,3 +1,4 @@
+using System.Buffers;
 using MessagePack;
 using ProtoSwarm.Actors.Store;
 using ProtoSwarm.Contracts;
@@ -136,6 +137,62 @@ public sealed class RaftLogFileTests : IDisposable
         var disk = reopened.Load();
         Assert.Equal(9UL, disk.Snapshot.Metadata.Index);
         Assert.Equal(data, disk.Snapshot.Data);
+    }
+
+    [Theory]
+    [InlineData(10, 1 << 20)] // a small store, a generous hint
+    [InlineData(3_000, 256)] // a store far larger than the hint: the buffer grows
+    public void A_Snapshot_Encoded_Into_Its_Sealing_Buffer_Is_Read_Back_As_The_Store_It_Was_Taken_Of(int nodes, int sizeHint)
+    {
+        var path = _dir.File("raft.db");
+        var state = StoreState.Empty.Apply(7, [.. Enumerable.Range(0, nodes).Select(i => StoreChange.Create(TestNodes.Worker($"n{i:00000}")))], DateTimeOffset.UnixEpoch, out _);
+        var metadata = new SnapshotMetadata(9, 2, new ConfState([1, 2, 3], [4]));
+        Snapshot taken;
+        using (var file = new RaftLogFile(path, _sealer))
+        {
+            file.Save(null, [.. Enumerable.Range(1, 10).Select(i => E((ulong)i, 2))], new HardState(2, 0, 10));
+            (taken, var sealedSnapshot) = file.EncodeSnapshot(metadata, output => StoreCodec.EncodeState(state, output), sizeHint);
+            Assert.Equal(StoreCodec.EncodeState(state), taken.Data);
+            Assert.Equal(metadata, taken.Metadata);
+            for (var part = 0; part < sealedSnapshot.PartCount; part++)
+            {
+                file.SaveSnapshotPart(sealedSnapshot, part);
+            }
+
+            file.CommitSnapshot(sealedSnapshot);
+        }
+
+        using var reopened = new RaftLogFile(path, _sealer);
+        var disk = reopened.Load();
+        Assert.Equal((9UL, 2UL), (disk.Snapshot.Metadata.Index, disk.Snapshot.Metadata.Term));
+        Assert.Equal([1UL, 2UL, 3UL], disk.Snapshot.Metadata.ConfState.Voters.ToArray());
+        Assert.Equal([4UL], disk.Snapshot.Metadata.ConfState.Learners.ToArray());
+        Assert.Equal(taken.Data, disk.Snapshot.Data);
+        Assert.Equal(nodes, StoreCodec.DecodeState(disk.Snapshot.Data).All().Count());
+    }
+
+    [Fact]
+    public void A_Snapshot_Encoded_Into_Its_Sealing_Buffer_Has_The_Bytes_Of_The_Serialized_Snapshot_Record()
+    {
+        // Unsealed, so the bytes can be compared: from 64 KiB of data on, MessagePack's shortest
+        // length header is bin32 too, so they are exactly what serializing the record gives.
+        using var file = new RaftLogFile(_dir.File("clear.db"), sealer: null);
+        var data = new byte[(1 << 16) + 5];
+        new Random(3).NextBytes(data);
+        var metadata = new SnapshotMetadata(12, 3, new ConfState([1], []));
+
+        var (snapshot, sealedSnapshot) = file.EncodeSnapshot(metadata, output => output.Write(data), sizeHint: 16);
+
+        Assert.Equal(data, snapshot.Data);
+        Assert.Equal(MessagePackSerializer.Serialize(new Snapshot(metadata, data), ContractRegistry.Options), sealedSnapshot.Bytes);
+
+        // Below 64 KiB the header is longer than the shortest, and still reads back the same.
+        var (small, smallSealed) = file.EncodeSnapshot(metadata, output => output.Write<byte>([1, 2, 3]), sizeHint: 0);
+        var read = MessagePackSerializer.Deserialize<Snapshot>(smallSealed.Bytes, ContractRegistry.Options);
+        Assert.Equal([1, 2, 3], read.Data);
+        Assert.Equal((12UL, 3UL), (read.Metadata.Index, read.Metadata.Term));
+        Assert.Equal([1UL], read.Metadata.ConfState.Voters.ToArray());
+        Assert.Equal(read.Data, small.Data);
     }
 
     [Fact]

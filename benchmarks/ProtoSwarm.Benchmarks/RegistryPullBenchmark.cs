@@ -68,7 +68,7 @@ public static class RegistryPullBenchmark
             }
 
             DeleteDirectory(Path.Combine(root, "layout"));
-            var image = await source.ExportAsync($"{Repository}:{Tag}");
+            await using var image = await source.ExportAsync($"{Repository}:{Tag}");
             var imageBytes = image.Config.Size + image.Layers.Sum(l => l.Size);
             var unpacked = (long)Layers * FilesPerLayer * FileBytes;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -25,6 +25,14 @@ public sealed record ImageUser(string ContainerId, bool Running);
 /// (kept across restarts, so a broken download resumes where it stopped). Everything is checked before anything is moved in: a
 /// digest mismatch, a path leaving a layer or an unknown format refuses the whole load and leaves
 /// the store as it was.
+/// <para>
+/// Every operation runs under one gate, but reading an image's blobs out of the store does not: a save
+/// (<see cref="SaveAsync"/>) or an export (<see cref="ExportAsync"/>) pins the blobs it will read under
+/// the gate, releases the gate, reads, then unpins (<see cref="BlobLease"/>), as containerd's leases and
+/// docker's layer references keep content a reader holds. So a slow reader holds up no other operation,
+/// and a removal meanwhile takes the image out of the index at once but leaves its pinned blob files;
+/// each is deleted when its last pin goes, unless an image (a pull or load of the same one) refers to it again.
+/// </para>
 /// </summary>
 public sealed class ImageStore : IDisposable
 {
@@ -34,6 +42,9 @@ public sealed class ImageStore : IDisposable
     private readonly string _root;
     private readonly TimeProvider _time;
     private readonly SemaphoreSlim _gate = new(1, 1);
+
+    /// <summary>Under the gate: how many readers hold each blob (by its hex digest), so no collection deletes it under them.</summary>
+    private readonly Dictionary<string, int> _pins = new(StringComparer.Ordinal);
     private IndexModel _index;
 
     public ImageStore(string root, TimeProvider? time = null)
@@ -181,7 +192,8 @@ public sealed class ImageStore : IDisposable
     /// <summary>
     /// What a push of the image needs: its manifest as stored (so the registry's digest is the one this
     /// node knows the image by), its media type, and the paths of its config and layer blobs. The files
-    /// stay where they are: a removal of the image while it is pushed makes the push fail, not corrupt.
+    /// stay where they are, pinned until the caller disposes the answer: a removal of the image meanwhile
+    /// takes it out of the index at once, and its blob files only when the answer is disposed.
     /// </summary>
     public async Task<ImageBlobs> ExportAsync(string reference, CancellationToken ct = default)
     {
@@ -200,7 +212,12 @@ public sealed class ImageStore : IDisposable
                     : throw new ImageStoreException(RejectCode.Internal, $"{where}: its blob {d.Digest} is missing from {BlobsDir}; remove the image and load it again");
             }
 
-            return new ImageBlobs(Describe(entry), parsed.MediaType, manifest, Blob(parsed.Config), [.. parsed.Layers.Select(Blob)]);
+            var config = Blob(parsed.Config);
+            ImmutableArray<ImageBlob> layers = [.. parsed.Layers.Select(Blob)];
+            return new ImageBlobs(Describe(entry), parsed.MediaType, manifest, config, layers)
+            {
+                Lease = Pin(layers.Select(l => l.Digest).Prepend(config.Digest).Prepend(entry.Manifest)),
+            };
         }
         finally
         {
@@ -213,8 +230,21 @@ public sealed class ImageStore : IDisposable
     /// docker 25 does (<see cref="ImageArchiveWriter"/>), each manifest, config and layer blob as stored, so
     /// a load gives back the same image ids. Which names come along is docker's rule: NAME:TAG that tag; a
     /// repository without a tag every tag of it; an id or a digest reference the image with no name.
+    /// The images are resolved and their blobs pinned under the gate; the archive (often hundreds of MB,
+    /// to a stream that may be slow) is written outside it, so every other operation goes on meanwhile, and
+    /// an image removed during the save is still written whole (its blob files go when the save ends).
     /// </summary>
     public async Task SaveAsync(IReadOnlyList<string> references, Stream output, CancellationToken ct = default)
+    {
+        var (saved, manifests, lease) = await PinSaveAsync(references, ct);
+        await using (lease)
+        {
+            await ImageArchiveWriter.WriteAsync(output, saved, manifests, BlobPath, _time.GetUtcNow(), ct);
+        }
+    }
+
+    /// <summary>What <see cref="SaveAsync"/> writes, resolved under the gate, with its blobs pinned.</summary>
+    private async Task<(List<SavedImage> Images, List<SavedManifest> Manifests, BlobLease Lease)> PinSaveAsync(IReadOnlyList<string> references, CancellationToken ct)
     {
         await _gate.WaitAsync(ct);
         try
@@ -278,7 +308,7 @@ public sealed class ImageStore : IDisposable
                 }
             }
 
-            await ImageArchiveWriter.WriteAsync(output, saved, manifests, BlobPath, _time.GetUtcNow(), ct);
+            return (saved, manifests, Pin(manifests.Select(m => m.Digest).Concat(saved.SelectMany(i => i.LayerDigests.Prepend(i.ConfigDigest)))));
         }
         finally
         {
@@ -772,11 +802,14 @@ public sealed class ImageStore : IDisposable
         return [.. entries.Select(e => Describe(images[e.Manifest]))];
     }
 
-    /// <summary>Layers and blobs no image refers to: deleted; returns the layers' diff ids.</summary>
+    /// <summary>
+    /// Layers and blobs no image refers to: deleted, except blobs a reader has pinned (deleted when their
+    /// last pin goes, <see cref="Unpin"/>); returns the layers' diff ids.
+    /// </summary>
     private List<string> CollectGarbage()
     {
         var liveLayers = _index.Images.SelectMany(i => i.Layers).Select(l => Hex(l.DiffId)).ToHashSet(StringComparer.Ordinal);
-        var liveBlobs = _index.Images.SelectMany(i => i.Layers.Select(l => l.Digest).Append(i.Config).Append(i.Manifest)).Select(Hex).ToHashSet(StringComparer.Ordinal);
+        var liveBlobs = LiveBlobs();
         var deleted = new List<string>();
         foreach (var dir in Directory.EnumerateDirectories(LayersDir))
         {
@@ -790,13 +823,132 @@ public sealed class ImageStore : IDisposable
 
         foreach (var file in Directory.EnumerateFiles(BlobsDir))
         {
-            if (!liveBlobs.Contains(Path.GetFileName(file)))
+            var name = Path.GetFileName(file);
+            if (!liveBlobs.Contains(name) && !_pins.ContainsKey(name))
             {
                 File.Delete(file);
             }
         }
 
         return deleted;
+    }
+
+    /// <summary>The hex digests of the blobs the index refers to.</summary>
+    private HashSet<string> LiveBlobs() =>
+        _index.Images.SelectMany(i => i.Layers.Select(l => l.Digest).Append(i.Config).Append(i.Manifest)).Select(Hex).ToHashSet(StringComparer.Ordinal);
+
+    /// <summary>Under the gate: pins the blobs <paramref name="digests"/> for a reader, until it disposes the lease.</summary>
+    private BlobLease Pin(IEnumerable<string> digests)
+    {
+        string[] pinned = [.. digests.Select(Hex).Distinct(StringComparer.Ordinal)];
+        foreach (var hex in pinned)
+        {
+            _pins[hex] = _pins.GetValueOrDefault(hex) + 1;
+        }
+
+        return new BlobLease(this, pinned);
+    }
+
+    /// <summary>
+    /// Under the gate: drops a reader's pins; a blob whose last pin went and that no image refers to any
+    /// more (its image was removed while it was read, and not pulled or loaded again since) is deleted.
+    /// </summary>
+    private void Unpin(string[] pinned)
+    {
+        List<string> released = [];
+        foreach (var hex in pinned)
+        {
+            var count = _pins[hex] - 1;
+            if (count > 0)
+            {
+                _pins[hex] = count;
+            }
+            else
+            {
+                _pins.Remove(hex);
+                released.Add(hex);
+            }
+        }
+
+        if (released.Count == 0)
+        {
+            return;
+        }
+
+        var live = LiveBlobs();
+        foreach (var hex in released.Where(h => !live.Contains(h)))
+        {
+            File.Delete(Path.Combine(BlobsDir, hex));
+        }
+    }
+
+    /// <summary>
+    /// Blobs pinned for a reader (<see cref="SaveAsync"/>, <see cref="ExportAsync"/>'s caller) while it reads
+    /// them outside the gate; disposing it (once; again is a no-op) unpins them under the gate.
+    /// </summary>
+    internal sealed class BlobLease : IDisposable, IAsyncDisposable
+    {
+        private readonly ImageStore _store;
+        private readonly string[] _pinned;
+        private int _released;
+
+        internal BlobLease(ImageStore store, string[] pinned)
+        {
+            _store = store;
+            _pinned = pinned;
+        }
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _released, 1) != 0)
+            {
+                return;
+            }
+
+            try
+            {
+                _store._gate.Wait();
+            }
+            catch (ObjectDisposedException)
+            {
+                return; // the store is closed: its pins went with it, and its next opening sees no reader
+            }
+
+            try
+            {
+                _store.Unpin(_pinned);
+            }
+            finally
+            {
+                _store._gate.Release();
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (Interlocked.Exchange(ref _released, 1) != 0)
+            {
+                return;
+            }
+
+            try
+            {
+                await _store._gate.WaitAsync(CancellationToken.None);
+            }
+            catch (ObjectDisposedException)
+            {
+                return; // the store is closed: its pins went with it, and its next opening sees no reader
+            }
+
+            try
+            {
+                _store.Unpin(_pinned);
+            }
+            finally
+            {
+                _store._gate.Release();
+            }
+        }
     }
 
     private static async Task<(string DiffId, long Size)> UnpackAsync(StagedFile blob, string target, string layer, CancellationToken ct)

@@ -32,5 +32,16 @@ public sealed record ImageBlob(string Digest, string MediaType, long Size, strin
 /// <summary>
 /// What a push of a stored image needs: its manifest exactly as stored (for a `docker save` image, the
 /// OCI manifest the store made), that manifest's media type, and the files of its config and layers.
+/// The store keeps those files (pinned) until this is disposed, even if the image is removed meanwhile:
+/// dispose it when done reading them.
 /// </summary>
-public sealed record ImageBlobs(StoredImage Image, string MediaType, byte[] Manifest, ImageBlob Config, ImmutableArray<ImageBlob> Layers);
+public sealed record ImageBlobs(StoredImage Image, string MediaType, byte[] Manifest, ImageBlob Config, ImmutableArray<ImageBlob> Layers)
+    : IDisposable, IAsyncDisposable
+{
+    /// <summary>The store's pins on the files, set by <see cref="ImageStore.ExportAsync"/>.</summary>
+    internal ImageStore.BlobLease? Lease { get; init; }
+
+    public void Dispose() => Lease?.Dispose();
+
+    public ValueTask DisposeAsync() => Lease?.DisposeAsync() ?? ValueTask.CompletedTask;
+}

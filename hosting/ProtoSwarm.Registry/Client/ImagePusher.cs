@@ -58,7 +58,7 @@ public sealed partial class ImagePusher
             throw new ArgumentException($"'{tag}' is not a tag (up to 128 letters, digits, '_', '.' and '-', not starting with '.' or '-')", nameof(tag));
         }
 
-        var image = await _store.ExportAsync(imageRef, ct);
+        await using var image = await _store.ExportAsync(imageRef, ct);
         int uploaded = 0, present = 0, mounted = 0;
         long bytes = 0;
         foreach (var blob in image.Layers.Prepend(image.Config).DistinctBy(b => b.Digest))

@@ -2,6 +2,7 @@ using System.Formats.Tar;
 using System.Text.Json.Nodes;
 using ProtoSwarm.Containers.Images;
 using ProtoSwarm.Contracts;
+using ProtoSwarm.Tests.Contracts;
 using static ProtoSwarm.Tests.Containers.Images.TestImages;
 
 namespace ProtoSwarm.Tests.Containers.Images;
@@ -10,6 +11,9 @@ namespace ProtoSwarm.Tests.Containers.Images;
 [Trait("Category", "Privileged")]
 public sealed class ImageSaveTests : IDisposable
 {
+    /// <summary>How long an operation may take beside a blocked save: it needs the store's gate, not the save.</summary>
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(5);
+
     private readonly string _dir = Directory.CreateTempSubdirectory("protoswarm-save-").FullName;
     private readonly ImageStore _store;
 
@@ -26,6 +30,27 @@ public sealed class ImageSaveTests : IDisposable
         using var output = new MemoryStream();
         await _store.SaveAsync(references, output);
         return output.ToArray();
+    }
+
+    private string LayersDir => Path.Combine(_store.Root, "layers");
+
+    private string BlobsDir => Path.Combine(_store.Root, "blobs", "sha256");
+
+    /// <summary>The store's blob files of <paramref name="image"/>: its manifest, config and layers.</summary>
+    private List<string> BlobFiles(StoredImage image) =>
+        [.. image.Layers.Select(l => l.Digest).Prepend(image.Id).Prepend(image.ManifestDigest).Distinct(StringComparer.Ordinal).Select(_store.BlobPath)];
+
+    /// <summary>Starts a save of <paramref name="references"/> to an output that takes nothing until opened, and waits until the save is blocked writing.</summary>
+    private async Task<(Task Save, GatedStream Output)> BlockedSave(params string[] references)
+    {
+        var output = new GatedStream();
+        var save = _store.SaveAsync(references, output);
+        if (await Task.WhenAny(output.Writing.Task, save).WaitAsync(TestTimeout.Span) == save)
+        {
+            await save; // failed before writing: show why
+        }
+
+        return (save, output);
     }
 
     private static Dictionary<string, byte[]> Files(byte[] archive)
@@ -134,5 +159,147 @@ public sealed class ImageSaveTests : IDisposable
         Assert.Contains("No such image: busybox:nope", missingTag.Message, StringComparison.Ordinal);
         Assert.Equal(RejectCode.NotFound, missing.Code);
         Assert.Equal(0, output.Length);
+    }
+
+    [Fact]
+    public async Task Other_Operations_Go_On_While_A_Save_Waits_On_A_Slow_Output()
+    {
+        var image = Assert.Single(await _store.LoadAsync(new MemoryStream(DockerSave(["busybox:latest"]))));
+        var (save, output) = await BlockedSave("busybox:latest");
+        try
+        {
+            Assert.Equal(image.Id, Assert.Single(await _store.ListAsync().WaitAsync(Bound)).Id);
+            Assert.Equal(image.Id, (await _store.InspectAsync("busybox").WaitAsync(Bound)).Id);
+            var small = Assert.Single(await _store.LoadAsync(new MemoryStream(DockerSave(["small:1"], [BaseLayer()]))).WaitAsync(TestTimeout.Span));
+            Assert.Equal(2, (await _store.ListAsync().WaitAsync(Bound)).Count);
+            Assert.Equal(small.Id, (await _store.InspectAsync("small:1").WaitAsync(Bound)).Id);
+            Assert.False(save.IsCompleted);
+        }
+        finally
+        {
+            output.Open();
+        }
+
+        await save.WaitAsync(TestTimeout.Span);
+        using var other = new ImageStore(Path.Combine(_dir, "other"));
+        Assert.Equal(image.Id, Assert.Single(await other.LoadAsync(new MemoryStream(output.ToArray()))).Id);
+    }
+
+    [Fact]
+    public async Task An_Image_Removed_During_Its_Save_Leaves_The_List_At_Once_Is_Saved_Whole_And_Its_Blobs_Go_When_The_Save_Ends()
+    {
+        var image = Assert.Single(await _store.LoadAsync(new MemoryStream(DockerSave(["busybox:latest"]))));
+        var blobs = BlobFiles(image);
+        var (save, output) = await BlockedSave("busybox:latest");
+        try
+        {
+            var removal = await _store.RemoveAsync("busybox:latest", force: false).WaitAsync(Bound);
+
+            Assert.Equal<string>(["busybox:latest"], removal.Untagged);
+            Assert.Contains(image.Id, removal.Deleted);
+            Assert.Empty(await _store.ListAsync().WaitAsync(Bound));
+            Assert.Empty(Directory.GetDirectories(LayersDir)); // a save reads blobs, never the unpacked layers
+            Assert.All(blobs, b => Assert.True(File.Exists(b), $"{b} went while the save still reads it"));
+        }
+        finally
+        {
+            output.Open();
+        }
+
+        await save.WaitAsync(TestTimeout.Span);
+        Assert.Empty(Directory.GetFiles(BlobsDir));
+        using var other = new ImageStore(Path.Combine(_dir, "other"));
+        var loaded = Assert.Single(await other.LoadAsync(new MemoryStream(output.ToArray())));
+        Assert.Equal(image.Id, loaded.Id);
+        Assert.Equal(image.ManifestDigest, loaded.ManifestDigest);
+        Assert.Equal<string>(["busybox:latest"], loaded.RepoTags);
+    }
+
+    [Fact]
+    public async Task An_Image_Removed_And_Loaded_Again_During_Its_Save_Keeps_Its_Blobs_When_The_Save_Ends()
+    {
+        var archive = DockerSave(["busybox:latest"]);
+        var image = Assert.Single(await _store.LoadAsync(new MemoryStream(archive)));
+        var blobs = BlobFiles(image);
+        var (save, output) = await BlockedSave("busybox:latest");
+        try
+        {
+            await _store.RemoveAsync("busybox:latest", force: false).WaitAsync(Bound);
+            var again = Assert.Single(await _store.LoadAsync(new MemoryStream(archive)).WaitAsync(TestTimeout.Span));
+            Assert.Equal(image.ManifestDigest, again.ManifestDigest);
+        }
+        finally
+        {
+            output.Open();
+        }
+
+        await save.WaitAsync(TestTimeout.Span);
+        Assert.All(blobs, b => Assert.True(File.Exists(b), $"{b} went with the save though the image is back"));
+        Assert.Equal(blobs.Count, Directory.GetFiles(BlobsDir).Length);
+        using var other = new ImageStore(Path.Combine(_dir, "other"));
+        Assert.Equal(image.Id, Assert.Single(await other.LoadAsync(new MemoryStream(output.ToArray()))).Id);
+        Assert.Equal(image.Id, Assert.Single(await other.LoadAsync(new MemoryStream(await Save("busybox:latest")))).Id);
+    }
+
+    /// <summary>An output that takes nothing until opened, as a slow client's pipe: a save blocks on its first write.</summary>
+    private sealed class GatedStream : Stream
+    {
+        private readonly MemoryStream _written = new();
+        private readonly TaskCompletionSource _open = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Completed at the first write.</summary>
+        public TaskCompletionSource Writing { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public override bool CanRead => false;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position
+        {
+            get => throw new NotSupportedException();
+            set => throw new NotSupportedException();
+        }
+
+        public void Open() => _open.TrySetResult();
+
+        public byte[] ToArray() => _written.ToArray();
+
+        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            Writing.TrySetResult();
+            await _open.Task.WaitAsync(cancellationToken);
+            await _written.WriteAsync(buffer, cancellationToken);
+        }
+
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException("a save writes asynchronously");
+
+        public override void Flush()
+        {
+        }
+
+        public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                _written.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
     }
 }

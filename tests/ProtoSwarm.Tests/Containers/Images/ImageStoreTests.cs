@@ -414,7 +414,7 @@ public sealed class ImageStoreTests : IDisposable
         Assert.Equal(oci.Id, left.Id);
         Assert.Equal<string>(["myapp:1.0"], left.RepoTags);
         Assert.False(_store.HasBlob(saved.ManifestDigest));
-        var export = await _store.ExportAsync("myapp:1.0");
+        await using var export = await _store.ExportAsync("myapp:1.0");
         Assert.All(export.Layers.Append(export.Config), b => Assert.True(File.Exists(b.Path), b.Digest));
         Assert.All(_store.RootLayers(left), d => Assert.True(Directory.Exists(d), d));
     }

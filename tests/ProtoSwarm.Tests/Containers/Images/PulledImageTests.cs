@@ -131,7 +131,7 @@ public sealed class PulledImageTests : IDisposable
     {
         var loaded = Assert.Single(await _store.LoadAsync(new MemoryStream(DockerSave(["app:v1"]))));
 
-        var export = await _store.ExportAsync("app:v1");
+        await using var export = await _store.ExportAsync("app:v1");
 
         Assert.Equal(loaded.ManifestDigest, Digest(export.Manifest));
         Assert.Equal(MediaTypes.OciManifest, export.MediaType);
@@ -139,6 +139,29 @@ public sealed class PulledImageTests : IDisposable
         Assert.Equal(loaded.Layers.Select(l => l.Digest), export.Layers.Select(l => l.Digest));
         Assert.All(export.Layers.Append(export.Config), b => Assert.Equal(b.Size, new FileInfo(b.Path).Length));
         Assert.Equal(BaseLayer(), await File.ReadAllBytesAsync(export.Layers[0].Path));
+    }
+
+    [Fact]
+    public async Task The_Files_Of_An_Export_Outlive_A_Removal_Of_The_Image_Until_The_Last_Export_Is_Disposed()
+    {
+        var loaded = Assert.Single(await _store.LoadAsync(new MemoryStream(DockerSave(["app:v1"]))));
+        var first = await _store.ExportAsync("app:v1");
+        var second = await _store.ExportAsync("app:v1");
+        List<ImageBlob> files = [.. first.Layers.Prepend(first.Config)];
+
+        var removal = await _store.RemoveAsync("app:v1", force: false);
+
+        Assert.Contains(loaded.Id, removal.Deleted);
+        Assert.Empty(await _store.ListAsync());
+        Assert.Equal(BaseLayer(), await File.ReadAllBytesAsync(first.Layers[0].Path));
+        await first.DisposeAsync();
+        Assert.All(files, b => Assert.True(File.Exists(b.Path), $"{b.Digest} went while an export still holds it"));
+        Assert.True(_store.HasBlob(loaded.ManifestDigest));
+        second.Dispose();
+        Assert.All(files, b => Assert.False(File.Exists(b.Path), $"{b.Digest} stayed after the last export was disposed"));
+        Assert.False(_store.HasBlob(loaded.ManifestDigest));
+        await first.DisposeAsync(); // again: nothing more
+        Assert.Empty(Directory.GetFiles(Path.Combine(_store.Root, "blobs", "sha256")));
     }
 
     /// <summary>An OCI manifest as a registry would serve it, written with its own spacing (kept byte for byte).</summary>

@@ -48,7 +48,7 @@ public sealed class PushPullTests : IClassFixture<RegistryFixture>, IDisposable
         // Small limits, so the busybox layer goes up in PATCH chunks and the rest in one PUT.
         var pushed = await new ImagePusher(source, Client(pushRecorder, monolithicLimit: 64 << 10, chunkSize: 300 << 10)).PushAsync("app:v1", repo, "v1");
 
-        var blobs = await source.ExportAsync("app:v1");
+        await using var blobs = await source.ExportAsync("app:v1");
         Assert.Equal(loaded.ManifestDigest, pushed.Digest);
         Assert.Equal<string>([$"{repo}@{pushed.Digest}"], (await source.InspectAsync("app:v1")).RepoDigests);
         Assert.Equal((repo, "v1", 3, 0), (pushed.Repository, pushed.Tag, pushed.BlobsUploaded, pushed.BlobsPresent));
@@ -145,7 +145,8 @@ public sealed class PushPullTests : IClassFixture<RegistryFixture>, IDisposable
     public async Task A_Partial_Download_Resumes_And_Fetches_Only_The_Rest()
     {
         var (repo, pushed) = await PushAsync("resume", DockerSave(["app:v1"]));
-        var layer = (await _sources["resume"].ExportAsync("app:v1")).Layers[0];
+        await using var export = await _sources["resume"].ExportAsync("app:v1");
+        var layer = export.Layers[0];
         var bytes = await File.ReadAllBytesAsync(layer.Path);
         var half = bytes.Length / 2;
         var target = Store("target");
@@ -160,8 +161,8 @@ public sealed class PushPullTests : IClassFixture<RegistryFixture>, IDisposable
         Assert.Equal(bytes.Length - half, get.Bytes);
         Assert.All(recorder.Exchanges.Where(e => !e.IsBlobGet(layer.Digest)), e => Assert.Null(e.Range));
         Assert.Equal(pushed.Digest, pulled.Image.ManifestDigest);
-        var config = (await _sources["resume"].ExportAsync("app:v1")).Config.Size;
-        var top = (await _sources["resume"].ExportAsync("app:v1")).Layers[1].Size;
+        var config = export.Config.Size;
+        var top = export.Layers[1].Size;
         Assert.Equal(config + top + bytes.Length - half, pulled.BytesDownloaded);
         Assert.False(File.Exists(target.DownloadPath(layer.Digest)));
     }
@@ -170,7 +171,8 @@ public sealed class PushPullTests : IClassFixture<RegistryFixture>, IDisposable
     public async Task A_Connection_Broken_Mid_Blob_Is_Retried_From_Where_It_Stopped()
     {
         var (repo, _) = await PushAsync("broken", DockerSave(["app:v1"]));
-        var layer = (await _sources["broken"].ExportAsync("app:v1")).Layers[0];
+        await using var export = await _sources["broken"].ExportAsync("app:v1");
+        var layer = export.Layers[0];
         var recorder = new RecordingHandler();
         var broken = 0;
         recorder.Body = (request, body) =>
@@ -222,7 +224,8 @@ public sealed class PushPullTests : IClassFixture<RegistryFixture>, IDisposable
     public async Task A_Blob_Served_With_Wrong_Bytes_Fails_The_Pull_Naming_Its_Digest_And_Leaves_The_Store_Unchanged()
     {
         var (repo, _) = await PushAsync("corrupt", DockerSave(["app:v1"]));
-        var top = (await _sources["corrupt"].ExportAsync("app:v1")).Layers[1];
+        await using var export = await _sources["corrupt"].ExportAsync("app:v1");
+        var top = export.Layers[1];
         var recorder = new RecordingHandler
         {
             Body = (request, body) =>
@@ -336,7 +339,8 @@ public sealed class PushPullTests : IClassFixture<RegistryFixture>, IDisposable
     public async Task The_Client_Pings_Checks_Blobs_And_Mounts_Across_Repositories()
     {
         var (repo, _) = await PushAsync("mount", DockerSave(["app:v1"]));
-        var layer = (await _sources["mount"].ExportAsync("app:v1")).Layers[0];
+        await using var export = await _sources["mount"].ExportAsync("app:v1");
+        var layer = export.Layers[0];
         var client = Client();
         var elsewhere = Repo("elsewhere");
 

@@ -514,7 +514,11 @@ public sealed class ImageStore : IDisposable
         }
     }
 
-    /// <summary>Whether the store holds a blob (a manifest, config or layer), so a pull need not fetch it.</summary>
+    /// <summary>
+    /// Whether the store holds a blob (a manifest, config or layer), so a pull need not fetch it. Read without
+    /// the gate: a blob of an image removed meanwhile may go before the pull stores it (for as long as a
+    /// save or push still pins it, <see cref="BlobLease"/>), and the pull then fails with "pull again".
+    /// </summary>
     public bool HasBlob(string digest) => File.Exists(BlobPath(digest));
 
     /// <summary>

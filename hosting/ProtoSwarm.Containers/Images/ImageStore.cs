@@ -904,7 +904,7 @@ public sealed class ImageStore : IDisposable
 
         public void Dispose()
         {
-            if (Interlocked.Exchange(ref _released, 1) != 0)
+            if (!Claim())
             {
                 return;
             }
@@ -918,19 +918,12 @@ public sealed class ImageStore : IDisposable
                 return; // the store is closed: its pins went with it, and its next opening sees no reader
             }
 
-            try
-            {
-                _store.Unpin(_pinned);
-            }
-            finally
-            {
-                _store._gate.Release();
-            }
+            UnpinHeld();
         }
 
         public async ValueTask DisposeAsync()
         {
-            if (Interlocked.Exchange(ref _released, 1) != 0)
+            if (!Claim())
             {
                 return;
             }
@@ -941,9 +934,18 @@ public sealed class ImageStore : IDisposable
             }
             catch (ObjectDisposedException)
             {
-                return; // the store is closed: its pins went with it, and its next opening sees no reader
+                return; // as in Dispose
             }
 
+            UnpinHeld();
+        }
+
+        /// <summary>True for the first disposal only: again is a no-op.</summary>
+        private bool Claim() => Interlocked.Exchange(ref _released, 1) == 0;
+
+        /// <summary>With the gate held: unpins, then lets the gate go.</summary>
+        private void UnpinHeld()
+        {
             try
             {
                 _store.Unpin(_pinned);

@@ -280,13 +280,6 @@ public sealed class RaftLogFile : IDisposable
     }
 
     /// <summary>
-    /// Seals a snapshot whose data is already encoded, ready for <see cref="SaveSnapshotPart"/>
-    /// (as <see cref="EncodeSnapshot"/> seals it). Safe to call from any thread.
-    /// </summary>
-    public SealedSnapshot SealSnapshot(Snapshot snapshot) =>
-        Encode(snapshot.Metadata, output => output.Write(snapshot.Data), snapshot.Data.Length, keepData: false).Sealed;
-
-    /// <summary>
     /// Takes a snapshot this manager encodes itself: <paramref name="writeData"/> writes the
     /// application's state straight into the buffer the snapshot is sealed from, behind the
     /// snapshot's own header. A large store is so encoded once and copied once (into
@@ -299,10 +292,7 @@ public sealed class RaftLogFile : IDisposable
     /// is the expected size of the data (too small costs a copy as the buffer grows, too large
     /// only address space). Safe to call from any thread.
     /// </summary>
-    public (Snapshot Snapshot, SealedSnapshot Sealed) EncodeSnapshot(SnapshotMetadata metadata, Action<IBufferWriter<byte>> writeData, int sizeHint) =>
-        Encode(metadata, writeData, sizeHint, keepData: true);
-
-    private (Snapshot Snapshot, SealedSnapshot Sealed) Encode(SnapshotMetadata metadata, Action<IBufferWriter<byte>> writeData, int sizeHint, bool keepData)
+    public (Snapshot Snapshot, SealedSnapshot Sealed) EncodeSnapshot(SnapshotMetadata metadata, Action<IBufferWriter<byte>> writeData, int sizeHint)
     {
         ArgumentNullException.ThrowIfNull(writeData);
         using var encoded = new PooledBufferWriter(Math.Max(0, sizeHint) + 1024);
@@ -317,7 +307,7 @@ public sealed class RaftLogFile : IDisposable
         var bin = encoded.Rewrite(header, 5);
         bin[0] = MessagePackCode.Bin32;
         BinaryPrimitives.WriteInt32BigEndian(bin[1..], encoded.WrittenCount - header - 5);
-        var snapshot = new Snapshot(metadata, keepData ? encoded.WrittenSpan[(header + 5)..].ToArray() : []);
+        var snapshot = new Snapshot(metadata, encoded.WrittenSpan[(header + 5)..].ToArray());
         var place = SnapshotPlace(metadata.Index, metadata.Term);
         return (snapshot, new(metadata, _sealer is null ? encoded.WrittenSpan.ToArray() : _sealer.Seal(encoded.WrittenSpan, place)));
     }

@@ -30,6 +30,10 @@ public sealed class RaftLogFileTests : IDisposable
 
     private static Entry E(ulong index, ulong term, byte b = 1) => new(index, term, EntryType.Normal, [b]);
 
+    /// <summary>A snapshot of given data sealed as a member seals the one it takes.</summary>
+    private static SealedSnapshot Seal(RaftLogFile file, Snapshot snapshot) =>
+        file.EncodeSnapshot(snapshot.Metadata, output => output.Write(snapshot.Data), snapshot.Data.Length).Sealed;
+
     [Fact]
     public void A_Ready_Written_In_One_Transaction_Is_Read_Back_Whole()
     {
@@ -84,7 +88,7 @@ public sealed class RaftLogFileTests : IDisposable
         {
             file.Save(null, [.. Enumerable.Range(1, 10).Select(i => E((ulong)i, 1))], new HardState(1, 0, 10));
             file.SaveSnapshotAndCompact(new Snapshot(new SnapshotMetadata(3, 1, new ConfState([1], [])), [42]), compactTo: 2);
-            var parts = file.SealSnapshot(snapshot);
+            var parts = Seal(file, snapshot);
             Assert.Equal(3, parts.PartCount);
             file.SaveSnapshotPart(parts, 0);
             file.SaveSnapshotPart(parts, 1);
@@ -122,7 +126,7 @@ public sealed class RaftLogFileTests : IDisposable
         using (var file = new RaftLogFile(path, _sealer))
         {
             file.Save(null, [.. Enumerable.Range(1, 10).Select(i => E((ulong)i, 1))], new HardState(1, 0, 10));
-            var sealedSnapshot = file.SealSnapshot(new Snapshot(new SnapshotMetadata(9, 1, new ConfState([1], [])), data));
+            var sealedSnapshot = Seal(file, new Snapshot(new SnapshotMetadata(9, 1, new ConfState([1], [])), data));
             Assert.True(sealedSnapshot.Bytes.Length > data.Length);
             Assert.Equal(49, sealedSnapshot.PartCount);
             for (var part = 0; part < sealedSnapshot.PartCount; part++)
@@ -200,9 +204,9 @@ public sealed class RaftLogFileTests : IDisposable
     {
         using var file = new RaftLogFile(_dir.File("raft.db"), _sealer);
         file.Save(null, [.. Enumerable.Range(1, 10).Select(i => E((ulong)i, 1))], new HardState(1, 0, 10));
-        var abandoned = file.SealSnapshot(new Snapshot(new SnapshotMetadata(5, 1, new ConfState([1], [])), new byte[SealedSnapshot.PartBytes + 1]));
+        var abandoned = Seal(file, new Snapshot(new SnapshotMetadata(5, 1, new ConfState([1], [])), new byte[SealedSnapshot.PartBytes + 1]));
         file.SaveSnapshotPart(abandoned, 0);
-        var taken = file.SealSnapshot(new Snapshot(new SnapshotMetadata(7, 1, new ConfState([1], [])), [7]));
+        var taken = Seal(file, new Snapshot(new SnapshotMetadata(7, 1, new ConfState([1], [])), [7]));
         file.SaveSnapshotPart(taken, 0);
         file.CommitSnapshot(taken);
         Assert.Equal([7], file.Load().Snapshot.Data);

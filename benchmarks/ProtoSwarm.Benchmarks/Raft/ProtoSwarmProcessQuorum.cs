@@ -63,7 +63,7 @@ public sealed class ProtoSwarmProcessQuorum : IRaftQuorum
         }
     }
 
-    public Func<Task> Writer(int concurrency, int? keySpace)
+    public Func<Task> Writer(string row, int? keySpace)
     {
         var client = _client!;
         long next = 0;
@@ -74,7 +74,7 @@ public sealed class ProtoSwarmProcessQuorum : IRaftQuorum
             while (true)
             {
                 var n = Interlocked.Increment(ref next);
-                var node = ProtoSwarmQuorum.SampleNode($"bench-{concurrency}-{(keySpace is { } space ? n % space : n).ToString(CultureInfo.InvariantCulture)}");
+                var node = ProtoSwarmQuorum.SampleNode($"bench-{row}-{(keySpace is { } space ? n % space : n).ToString(CultureInfo.InvariantCulture)}");
                 var target = new PID(Leader().Address, ProtoSwarmQuorum.WriterName);
                 try
                 {

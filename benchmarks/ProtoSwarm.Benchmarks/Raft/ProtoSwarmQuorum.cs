@@ -69,7 +69,7 @@ public sealed class ProtoSwarmQuorum : IRaftQuorum
         }
     }
 
-    public Func<Task> Writer(int concurrency, int? keySpace)
+    public Func<Task> Writer(string row, int? keySpace)
     {
         var leader = _managers.FirstOrDefault(m => m.View.IsLeader)
             ?? throw new InvalidOperationException("The ProtoSwarm quorum has no leader.");
@@ -82,7 +82,7 @@ public sealed class ProtoSwarmQuorum : IRaftQuorum
             while (true)
             {
                 var n = Interlocked.Increment(ref next);
-                var node = SampleNode($"bench-{concurrency}-{(keySpace is { } space ? n % space : n).ToString(CultureInfo.InvariantCulture)}");
+                var node = SampleNode($"bench-{row}-{(keySpace is { } space ? n % space : n).ToString(CultureInfo.InvariantCulture)}");
                 var target = new PID((_managers.FirstOrDefault(m => m.View.IsLeader) ?? leader).System.Address, WriterName);
                 try
                 {

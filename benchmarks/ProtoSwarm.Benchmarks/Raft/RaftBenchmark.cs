@@ -13,6 +13,9 @@ public static class RaftBenchmark
 {
     public const int ValueBytes = 256;
 
+    /// <summary>Writers during the warm-up before the rows.</summary>
+    public const int WarmupWriters = 16;
+
     /// <param name="keySpace">
     /// Null: every write goes to a key never written before (the store grows by one object a write).
     /// A number: writes overwrite keys of a fixed set of that size, as a swarm's state is a bounded set
@@ -23,7 +26,11 @@ public static class RaftBenchmark
     /// the rows are done (or fail). Its write for N writers must complete only once a quorum of 3
     /// managers has committed it. Null: only the etcd rows are measured.
     /// </param>
-    public static async Task<IReadOnlyList<Harness.Result>> RunAsync(TimeSpan duration, int[] concurrencies, Func<Task<IRaftQuorum>>? startProtoSwarm, int? keySpace = null)
+    /// <param name="warmupTime">
+    /// How long both systems are written to, with 16 writers and keys of their own, before the first row;
+    /// not counted. Null: as long as a row.
+    /// </param>
+    public static async Task<IReadOnlyList<Harness.Result>> RunAsync(TimeSpan duration, int[] concurrencies, Func<Task<IRaftQuorum>>? startProtoSwarm, int? keySpace = null, TimeSpan? warmupTime = null)
     {
         Console.WriteLine(keySpace is { } space
             ? $"Workload: each write overwrites one of {space} keys (a bounded store, rewritten), {ValueBytes}-byte values"
@@ -31,6 +38,7 @@ public static class RaftBenchmark
         // Measured before and after the rows: on a shared disk it moves by an order of magnitude within a minute.
         var fsyncBefore = FsyncProbe.MeanMilliseconds(500);
 
+        var warmup = warmupTime ?? duration;
         var results = new List<Harness.Result>();
         await using (var etcd = await EtcdCluster.StartAsync(members: 3))
         {
@@ -42,16 +50,23 @@ public static class RaftBenchmark
                 Console.WriteLine(protoSwarm.Description);
             }
 
+            // Both systems warm up before the first row, unmeasured: the writers' processes (etcd's .NET
+            // driver as much as ProtoSwarm's client) and the managers compile their code on first use,
+            // and without this the first row (one writer) measured that instead of a cluster that runs.
+            var etcdWarm = await EtcdRowAsync(etcd.Version, leader, WarmupWriters, warmup, keySpace, "warmup");
+            var protoSwarmWarm = protoSwarm is null ? null : await Harness.RunAsync(protoSwarm.Name, WarmupWriters, warmup, protoSwarm.Writer("warmup", keySpace), TimeSpan.Zero);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Warm-up, not counted: {WarmupWriters} writers for {warmup.TotalSeconds:0.#} s, etcd {etcdWarm.PerSecond:N0} writes/s, ProtoSwarm {protoSwarmWarm?.PerSecond.ToString("N0", CultureInfo.InvariantCulture) ?? "-"} writes/s"));
+
             foreach (var concurrency in concurrencies)
             {
                 var etcdCpu = etcd.MembersCpu();
-                var etcdRow = await WithProcessCostAsync(() => EtcdRowAsync(etcd.Version, leader, concurrency, duration, keySpace));
+                var etcdRow = await WithProcessCostAsync(() => EtcdRowAsync(etcd.Version, leader, concurrency, duration, keySpace, concurrency.ToString(CultureInfo.InvariantCulture)));
                 results.Add(etcdRow);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  the 3 etcd members: {PerWriteMicroseconds(etcd.MembersCpu() - etcdCpu, etcdRow):N0} us CPU per write (all three)"));
                 if (protoSwarm is not null)
                 {
                     var members = protoSwarm is ProtoSwarmProcessQuorum processes ? await processes.CostAsync() : null;
-                    var row = await WithProcessCostAsync(() => Harness.RunAsync(protoSwarm.Name, concurrency, duration, protoSwarm.Writer(concurrency, keySpace)));
+                    var row = await WithProcessCostAsync(() => Harness.RunAsync(protoSwarm.Name, concurrency, duration, protoSwarm.Writer(concurrency.ToString(CultureInfo.InvariantCulture), keySpace)));
                     results.Add(row);
                     if (members is not null)
                     {
@@ -112,14 +127,14 @@ public static class RaftBenchmark
     /// </summary>
     private static double PerWriteMicroseconds(TimeSpan cpu, Harness.Result row) => cpu.TotalMicroseconds / Math.Max(1, row.Operations);
 
-    private static async Task<Harness.Result> EtcdRowAsync(string version, string leaderUrl, int concurrency, TimeSpan duration, int? keySpace)
+    private static async Task<Harness.Result> EtcdRowAsync(string version, string leaderUrl, int concurrency, TimeSpan duration, int? keySpace, string row)
     {
         // One client, so one HTTP/2 connection with up to `concurrency` streams: etcd allows 2^32-1 per connection.
         using var client = EtcdCluster.Connect(leaderUrl);
         var bytes = new byte[ValueBytes];
         new Random(42).NextBytes(bytes);
         var value = ByteString.CopyFrom(bytes);
-        var prefix = $"bench/{concurrency}/";
+        var prefix = $"bench/{row}/";
         long next = 0;
         return await Harness.RunAsync($"etcd {version} (dotnet-etcd, to the leader)", concurrency, duration, async () =>
         {
@@ -140,10 +155,11 @@ public interface IRaftQuorum : IAsyncDisposable
     string Description { get; }
 
     /// <summary>
-    /// The write for a row with this many writers; it completes once a quorum has committed it.
-    /// With a key space, it overwrites one of that many keys instead of creating a new one.
+    /// The write for one row (<paramref name="row"/> names its keys, so that no two rows share one); it
+    /// completes once a quorum has committed it. With a key space, it overwrites one of that many keys
+    /// instead of creating a new one.
     /// </summary>
-    Func<Task> Writer(int concurrency, int? keySpace);
+    Func<Task> Writer(string row, int? keySpace);
 
     /// <summary>One line printed after the rows (e.g. how many writes had to be retried).</summary>
     string Summary { get; }

@@ -32,6 +32,8 @@ public sealed record ImageUser(string ContainerId, bool Running);
 /// docker's layer references keep content a reader holds. So a slow reader holds up no other operation,
 /// and a removal meanwhile takes the image out of the index at once but leaves its pinned blob files;
 /// each is deleted when its last pin goes, unless an image (a pull or load of the same one) refers to it again.
+/// A pull holds the blobs it needs the same way (<see cref="LeaseAsync"/>) from before it looks which it
+/// has until it has stored its image, so a blob it skips downloading cannot go under it.
 /// </para>
 /// </summary>
 public sealed class ImageStore : IDisposable
@@ -515,11 +517,34 @@ public sealed class ImageStore : IDisposable
     }
 
     /// <summary>
-    /// Whether the store holds a blob (a manifest, config or layer), so a pull need not fetch it. Read without
-    /// the gate: a blob of an image removed meanwhile may go before the pull stores it (for as long as a
-    /// save or push still pins it, <see cref="BlobLease"/>), and the pull then fails with "pull again".
+    /// Whether the store holds a blob (a manifest, config or layer) at this moment: an answer, not a hold. An
+    /// image removed right after may take the blob with it, so a caller that goes on to use the blob (a pull
+    /// that skips its download) asks <see cref="BlobLease.Holds"/> of a lease (<see cref="LeaseAsync"/>) instead.
     /// </summary>
     public bool HasBlob(string digest) => File.Exists(BlobPath(digest));
+
+    /// <summary>
+    /// Holds the blobs <paramref name="digests"/> for a pull until it has stored its image or given up, as a
+    /// containerd lease holds the content a pull refers to: pinned under the gate, those in the store now
+    /// and those that come in while the lease lasts (a download another pull moves in) stay until it is
+    /// disposed, whatever `image rm`, or the end of a save or push that pinned them, does meanwhile. The
+    /// lease's <see cref="BlobLease.Holds"/> tells which are in the store (so need no download); a blob that is
+    /// not is fetched. When the lease is disposed, a blob no image refers to (the pull failed, and its image
+    /// was removed) is deleted; one the pulled image refers to stays. The gate is held only to count the pins.
+    /// </summary>
+    public async Task<BlobLease> LeaseAsync(IEnumerable<string> digests, CancellationToken ct = default)
+    {
+        List<string> given = [.. digests];
+        await _gate.WaitAsync(ct);
+        try
+        {
+            return Pin(given);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
 
     /// <summary>
     /// Where a pull downloads a blob before it is stored: <c>downloads/HEX.partial</c>, kept across restarts
@@ -841,7 +866,7 @@ public sealed class ImageStore : IDisposable
     private HashSet<string> LiveBlobs() =>
         _index.Images.SelectMany(i => i.Layers.Select(l => l.Digest).Append(i.Config).Append(i.Manifest)).Select(Hex).ToHashSet(StringComparer.Ordinal);
 
-    /// <summary>Under the gate: pins the blobs <paramref name="digests"/> for a reader, until it disposes the lease.</summary>
+    /// <summary>Under the gate: pins the blobs <paramref name="digests"/> (in the store or not yet) for a reader or a pull, until it disposes the lease.</summary>
     private BlobLease Pin(IEnumerable<string> digests)
     {
         string[] pinned = [.. digests.Select(Hex).Distinct(StringComparer.Ordinal)];
@@ -854,8 +879,9 @@ public sealed class ImageStore : IDisposable
     }
 
     /// <summary>
-    /// Under the gate: drops a reader's pins; a blob whose last pin went and that no image refers to any
-    /// more (its image was removed while it was read, and not pulled or loaded again since) is deleted.
+    /// Under the gate: drops a lease's pins; a blob whose last pin went and that no image refers to any
+    /// more (its image was removed while it was read or pulled, and not pulled or loaded again since, or a
+    /// pull that held it failed) is deleted.
     /// </summary>
     private void Unpin(string[] pinned)
     {
@@ -888,9 +914,10 @@ public sealed class ImageStore : IDisposable
 
     /// <summary>
     /// Blobs pinned for a reader (<see cref="SaveAsync"/>, <see cref="ExportAsync"/>'s caller) while it reads
-    /// them outside the gate; disposing it (once; again is a no-op) unpins them under the gate.
+    /// them outside the gate, or for a pull until it has stored its image (<see cref="LeaseAsync"/>);
+    /// disposing it (once; again is a no-op) unpins them under the gate.
     /// </summary>
-    internal sealed class BlobLease : IDisposable, IAsyncDisposable
+    public sealed class BlobLease : IDisposable, IAsyncDisposable
     {
         private readonly ImageStore _store;
         private readonly string[] _pinned;
@@ -900,6 +927,17 @@ public sealed class ImageStore : IDisposable
         {
             _store = store;
             _pinned = pinned;
+        }
+
+        /// <summary>
+        /// Whether the blob <paramref name="digest"/> is one this lease pins and is in the store: once true, it
+        /// stays true until the lease is disposed (no removal deletes a pinned blob), so a pull may skip its
+        /// download. False for a digest the lease does not pin, and after the lease is disposed.
+        /// </summary>
+        public bool Holds(string digest)
+        {
+            var hex = Hex(digest);
+            return Volatile.Read(ref _released) == 0 && Array.IndexOf(_pinned, hex) >= 0 && File.Exists(Path.Combine(_store.BlobsDir, hex));
         }
 
         public void Dispose()

@@ -126,12 +126,15 @@ public sealed partial class ImagePuller
                 null, Codes.Unsupported, manifest.Registry, repository, parsed.Config.Digest);
         }
 
-        var config = await FetchBlobAsync(repository, parsed.Config, null, ct);
-        var configBytes = await ReadAsync(config, ct);
+        // Held from before the pull looks which blobs the store has until the image is stored (or the pull
+        // fails): a blob it skips, or one another pull moves in, cannot be deleted under it meanwhile.
+        await using var lease = await _store.LeaseAsync(parsed.Layers.Select(l => l.Digest).Prepend(parsed.Config.Digest), ct);
+        var config = await FetchBlobAsync(repository, parsed.Config, lease, null, ct);
+        var configBytes = await ReadAsync(config, lease, ct);
         var layers = new BlobFetch[parsed.Layers.Length];
         var options = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, ParallelDownloads), CancellationToken = ct };
         await Parallel.ForEachAsync(Enumerable.Range(0, layers.Length), options, async (i, token) =>
-            layers[i] = await FetchBlobAsync(repository, parsed.Layers[i], progress, token));
+            layers[i] = await FetchBlobAsync(repository, parsed.Layers[i], lease, progress, token));
 
         var fetched = layers.Prepend(config).Where(f => !f.InStore).DistinctBy(f => f.Digest).ToList();
         var image = await _store.AddPulledAsync(
@@ -161,16 +164,29 @@ public sealed partial class ImagePuller
             (attempt, delay, e) => LogRetry(_logger, $"manifest {repository}:{reference}", attempt, _retry.Attempts, delay, e.Message),
             ct);
 
-    /// <summary>A blob from the store when it has it, else downloaded once per digest however many pulls need it.</summary>
-    private async Task<BlobFetch> FetchBlobAsync(string repository, BlobDescriptor blob, IProgress<TransferProgress>? progress, CancellationToken ct)
+    /// <summary>
+    /// A blob from the store when the pull's <paramref name="lease"/> holds it there, else downloaded once per
+    /// digest however many pulls need it.
+    /// </summary>
+    private async Task<BlobFetch> FetchBlobAsync(string repository, BlobDescriptor blob, ImageStore.BlobLease lease, IProgress<TransferProgress>? progress, CancellationToken ct)
     {
-        if (_store.HasBlob(blob.Digest))
+        while (true)
         {
-            progress?.Report(new TransferProgress(Short(blob.Digest), "Already exists"));
-            return BlobFetch.Stored(_store, blob.Digest);
-        }
+            if (lease.Holds(blob.Digest))
+            {
+                progress?.Report(new TransferProgress(Short(blob.Digest), "Already exists"));
+                return BlobFetch.Stored(_store, blob.Digest);
+            }
 
-        return await _downloads.RunAsync(blob.Digest, (p, token) => DownloadAsync(repository, blob, p, token), progress, ct);
+            var fetch = await _downloads.RunAsync(blob.Digest, (p, token) => DownloadAsync(repository, blob, p, token), progress, ct);
+            if (!fetch.InStore || lease.Holds(blob.Digest))
+            {
+                return fetch;
+            }
+
+            // The shared download found the blob stored by another pull, but it went again before this
+            // pull's lease could hold it: fetch it after all.
+        }
     }
 
     private async Task<BlobFetch> DownloadAsync(string repository, BlobDescriptor blob, IProgress<TransferProgress> progress, CancellationToken ct)
@@ -256,13 +272,13 @@ public sealed partial class ImagePuller
     }
 
     /// <summary>A fetched blob's bytes, from the store if a pull of another image has moved the download in meanwhile.</summary>
-    private async Task<byte[]> ReadAsync(BlobFetch blob, CancellationToken ct)
+    private async Task<byte[]> ReadAsync(BlobFetch blob, ImageStore.BlobLease lease, CancellationToken ct)
     {
         try
         {
             return await File.ReadAllBytesAsync(blob.Path, ct);
         }
-        catch (FileNotFoundException) when (_store.HasBlob(blob.Digest))
+        catch (FileNotFoundException) when (lease.Holds(blob.Digest))
         {
             return await File.ReadAllBytesAsync(_store.BlobPath(blob.Digest), ct);
         }

@@ -6,8 +6,8 @@ namespace ProtoSwarm.Registry.Client;
 /// Work done once per key however many callers ask for it at once: the first starts it, the others join,
 /// and all get its result or its error; every joined caller's progress observer hears it. A caller that
 /// gives up stops waiting, and the work itself is cancelled only when every caller has given up, so one
-/// impatient client does not fail a pull that a task is waiting for. The key is free again once the work
-/// ends, so a failed attempt is not remembered.
+/// impatient client does not fail a pull that a task is waiting for; the last caller to give up returns once
+/// the cancelled work has stopped. The key is free again once the work ends, so a failed attempt is not remembered.
 /// </summary>
 internal sealed class SingleFlight<TResult, TProgress>
 {
@@ -43,7 +43,10 @@ internal sealed class SingleFlight<TResult, TProgress>
 
             if (last)
             {
+                // Nobody waits for the work any more: cancel it, and return only once it has stopped, so
+                // nothing it does (a download writing its file) goes on after every caller has given up.
                 await flight.Cancel.CancelAsync();
+                await ((Task)flight.Work).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
 
             throw;

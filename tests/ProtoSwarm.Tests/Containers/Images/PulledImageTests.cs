@@ -164,6 +164,56 @@ public sealed class PulledImageTests : IDisposable
         Assert.Empty(Directory.GetFiles(Path.Combine(_store.Root, "blobs", "sha256")));
     }
 
+    [Fact]
+    public async Task A_Lease_Holds_The_Blobs_In_The_Store_Through_A_Removal_And_The_Image_Stored_With_Them_Keeps_Them()
+    {
+        var base1 = Assert.Single(await _store.LoadAsync(new MemoryStream(DockerSave(["base:1"], [BaseLayer()]))));
+        var (manifest, config, layers) = Pulled(Config(BaseLayer(), TopLayer()));
+        var baseDigest = Digest(layers[0]);
+        var topDigest = Digest(layers[1]);
+        Assert.Equal(base1.Layers[0].Digest, baseDigest);
+
+        var lease = await _store.LeaseAsync([Digest(config), baseDigest, topDigest]);
+        Assert.True(lease.Holds(baseDigest));
+        Assert.False(lease.Holds(topDigest)); // not in the store: downloaded
+        Assert.False(lease.Holds(Digest(config)));
+        Assert.False(lease.Holds(base1.Id)); // in the store, but not this lease's
+        Assert.Contains(base1.Id, (await _store.RemoveAsync("base:1", force: false)).Deleted);
+        Assert.True(lease.Holds(baseDigest), "a removal deleted a blob a lease holds");
+
+        var image = await _store.AddPulledAsync(manifest, MediaTypes.OciManifest, config, await Download([layers[1]]), [ImageReference.Parse("app:v1")]);
+        await lease.DisposeAsync();
+
+        Assert.False(lease.Holds(baseDigest)); // disposed
+        Assert.True(_store.HasBlob(baseDigest), "the pulled image refers to the blob: its lease's end must not delete it");
+        Assert.True(File.Exists(Path.Combine(_store.RootLayers(image)[0], "bin", "busybox")));
+        Assert.Equal(image.Id, (await _store.InspectAsync("app:v1")).Id);
+    }
+
+    [Fact]
+    public async Task A_Blob_Only_A_Lease_Held_Goes_When_The_Lease_Is_Disposed_And_One_That_Came_In_Meanwhile_Is_Held_Too()
+    {
+        var base1 = Assert.Single(await _store.LoadAsync(new MemoryStream(DockerSave(["base:1"], [BaseLayer()]))));
+        var (manifest, config, layers) = Pulled(Config(BaseLayer(), TopLayer()));
+        var topDigest = Digest(layers[1]);
+        var lease = await _store.LeaseAsync([base1.Layers[0].Digest, topDigest]);
+
+        // Another pull stores the top layer after the lease was taken, and its image is removed: the lease holds it.
+        var other = await _store.AddPulledAsync(manifest, MediaTypes.OciManifest, config, await Download(layers), [ImageReference.Parse("other:1")]);
+        await _store.RemoveAsync("other:1", force: false);
+        await _store.RemoveAsync("base:1", force: false);
+        Assert.Empty(await _store.ListAsync());
+        Assert.True(lease.Holds(topDigest), "a blob stored while the lease lasts is held");
+        Assert.True(lease.Holds(base1.Layers[0].Digest));
+
+        lease.Dispose();
+        lease.Dispose(); // again: nothing more
+
+        Assert.False(_store.HasBlob(topDigest));
+        Assert.False(_store.HasBlob(other.Layers[0].Digest));
+        Assert.Empty(Directory.GetFiles(Path.Combine(_store.Root, "blobs", "sha256")));
+    }
+
     /// <summary>An OCI manifest as a registry would serve it, written with its own spacing (kept byte for byte).</summary>
     private static (byte[] Manifest, byte[] Config, byte[][] Layers) Pulled(JsonObject config)
     {

@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using ProtoSwarm.Containers.Images;
 using ProtoSwarm.Contracts;
 using ProtoSwarm.Registry.Client;
+using ProtoSwarm.Tests.Contracts;
 using static ProtoSwarm.Tests.Containers.Images.TestImages;
 
 namespace ProtoSwarm.Tests.Registry.Client;
@@ -253,6 +254,62 @@ public sealed class PushPullTests : IClassFixture<RegistryFixture>, IDisposable
         Assert.Empty(Directory.GetFiles(Path.Combine(target.Root, "blobs", "sha256")));
         Assert.Empty(Directory.GetDirectories(Path.Combine(target.Root, "layers")));
         Assert.False(File.Exists(target.DownloadPath(top.Digest)));
+    }
+
+    [Fact]
+    public async Task A_Failed_Pull_Returns_Only_Once_Its_Other_Downloads_Have_Stopped()
+    {
+        var (repo, _) = await PushAsync("stops", DockerSave(["app:v1"]));
+        await using var export = await _sources["stops"].ExportAsync("app:v1");
+        var (bottom, top) = (export.Layers[0].Digest, export.Layers[1].Digest);
+        var bottomAsked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var bottomStopped = false;
+        var recorder = new RecordingHandler
+        {
+            // The bottom layer's GET hangs, and takes a while to stop once cancelled; the top layer's is
+            // answered (with corrupt bytes, failing the pull) only once the bottom one hangs.
+            Before = async (request, ct) =>
+            {
+                var path = request.RequestUri!.AbsolutePath;
+                if (path.EndsWith("/blobs/" + bottom, StringComparison.Ordinal))
+                {
+                    bottomAsked.TrySetResult();
+                    try
+                    {
+                        await Task.Delay(Timeout.Infinite, ct);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        await Task.Delay(300, CancellationToken.None);
+                        Volatile.Write(ref bottomStopped, true);
+                        throw;
+                    }
+                }
+                else if (path.EndsWith("/blobs/" + top, StringComparison.Ordinal))
+                {
+                    await bottomAsked.Task.WaitAsync(ct);
+                }
+            },
+            Body = (request, body) =>
+            {
+                if (!request.RequestUri!.AbsolutePath.EndsWith("/blobs/" + top, StringComparison.Ordinal))
+                {
+                    return null;
+                }
+
+                var corrupt = (byte[])body.Clone();
+                corrupt[corrupt.Length / 2] ^= 0xff;
+                return new ByteArrayContent(corrupt);
+            },
+        };
+        var target = Store("target");
+
+        var error = await Assert.ThrowsAsync<RegistryClientException>(() =>
+            new ImagePuller(target, Client(recorder), FastRetry).PullAsync(ImageReference.Parse($"{repo}:v1")).WaitAsync(TestTimeout.Span));
+
+        Assert.Equal(RegistryClientException.Codes.DigestMismatch, error.Code);
+        Assert.True(Volatile.Read(ref bottomStopped), "the pull failed while the download of its other layer still ran");
+        Assert.Empty(await target.ListAsync());
     }
 
     [Fact]

@@ -13,8 +13,8 @@ internal sealed record Exchange(HttpMethod Method, string Path, string? Range, H
 
 /// <summary>
 /// Sits between the client and the real registry: records every exchange, and lets a test hold blob
-/// GETs for a while (so concurrent pulls overlap), replace a response body (corrupt it, break it off) or
-/// edit a response's headers.
+/// GETs for a while (so concurrent pulls overlap) or until it lets them go, replace a response body
+/// (corrupt it, break it off) or edit a response's headers.
 /// </summary>
 internal sealed class RecordingHandler() : DelegatingHandler(new SocketsHttpHandler())
 {
@@ -29,6 +29,9 @@ internal sealed class RecordingHandler() : DelegatingHandler(new SocketsHttpHand
 
     public Action<HttpRequestMessage, HttpResponseMessage>? Edit { get; set; }
 
+    /// <summary>Awaited before a request goes to the registry: a test holds one there until it lets it go.</summary>
+    public Func<HttpRequestMessage, CancellationToken, Task>? Before { get; set; }
+
     public void Clear() => _exchanges.Clear();
 
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
@@ -37,6 +40,11 @@ internal sealed class RecordingHandler() : DelegatingHandler(new SocketsHttpHand
         if (BlobDelay > TimeSpan.Zero && request.Method == HttpMethod.Get && path.Contains("/blobs/sha256:", StringComparison.Ordinal))
         {
             await Task.Delay(BlobDelay, cancellationToken);
+        }
+
+        if (Before is { } before)
+        {
+            await before(request, cancellationToken);
         }
 
         var response = await base.SendAsync(request, cancellationToken);

@@ -173,20 +173,31 @@ public class PkiLabTests
     {
         await using var lab = await LabFixture.UpAsync(managers: 1, workers: 2);
         var clusterId = await ClusterIdAsync(lab);
+        // w2 down keeps the first rotation pending: it cannot renew until it is back.
+        var stop = await lab.LabAsync("stop", "w2");
+        Assert.True(stop.ExitCode == 0, stop.ToString());
+        Assert.True(await LabQueries.PollNodesDownAsync(lab, "w2", TimeSpan.FromSeconds(30)), "w2 was not Down within 30 s");
         var first = await lab.ExecAsync("m1", "protoswarm", "swarm", "ca", "--rotate", "-d");
         Assert.True(first.ExitCode == 0, first.ToString());
         var abandoned = X509Certificate2.CreateFromPem(first.StdOut);
 
-        // Some node has renewed to the first new root, which the second rotation abandons.
+        // The running nodes renew to the first new root, which the second rotation abandons.
         var onFirst = new SwarmCertificateValidator([abandoned], clusterId);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (!new[] { "m1", "w1", "w2" }.Any(n => IsFrom(onFirst, lab, n)) && DateTime.UtcNow < deadline)
+        while (!new[] { "m1", "w1" }.All(n => IsFrom(onFirst, lab, n)) && DateTime.UtcNow < deadline)
         {
             await Task.Delay(100);
         }
 
-        Assert.True(new[] { "m1", "w1", "w2" }.Any(n => IsFrom(onFirst, lab, n)), "no node renewed to the first new root within 30 s");
-        var second = await lab.ExecAsync("m1", "protoswarm", "swarm", "ca", "--rotate");
+        Assert.True(new[] { "m1", "w1" }.All(n => IsFrom(onFirst, lab, n)), "m1 and w1 did not renew to the first new root within 30 s");
+        Assert.Contains("Root Rotation In Progress: true", (await lab.ExecAsync("m1", "protoswarm", "info")).StdOut, StringComparison.Ordinal);
+
+        // Refused before: now it replaces the pending rotation, and waits (drawing its bars) for w2, which comes back
+        // trusting only the original root.
+        var secondRun = lab.ExecAsync("m1", "protoswarm", "swarm", "ca", "--rotate");
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        await lab.StartNodeAsync("w2");
+        var second = await secondRun;
         Assert.True(second.ExitCode == 0, second.ToString());
 
         var newest = X509Certificate2.CreateFromPem(second.StdOut);
@@ -199,8 +210,9 @@ public class PkiLabTests
             Assert.Equal(newest.Thumbprint, root.Thumbprint);
         }
 
-        Assert.Contains("  rotated CA certificates:   [==================================================>] 3/3 nodes", second.StdErr, StringComparison.Ordinal);
+        Assert.EndsWith("  rotated CA certificates:   [==================================================>] 3/3 nodes\n", second.StdErr, StringComparison.Ordinal);
         Assert.Contains("Root Rotation In Progress: false", (await lab.ExecAsync("m1", "protoswarm", "info")).StdOut, StringComparison.Ordinal);
+        Assert.True(await LabQueries.PollNodesReadyAsync(lab, 3, TimeSpan.FromSeconds(30)), "not every node is Ready");
         var ls = await lab.ExecAsync("m1", "protoswarm", "node", "ls", "--format", "{{.Hostname}} {{.Status}} {{.TLSStatus}}");
         Assert.Equal(["m1 Ready Ready", "w1 Ready Ready", "w2 Ready Ready"], ls.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Order());
         var flapped = await LabQueries.PollNodesAsync(lab, TimeSpan.FromSeconds(5), nodes => nodes.Any(n => n.Status.State != ProtoSwarm.Contracts.NodeState.Ready));

@@ -49,9 +49,17 @@ public sealed record CertificateIssued(
 public sealed record RotateCa(
     [property: Key(0)] string RequestId,
     [property: Key(1)] bool Rotate,
-    [property: Key(2)] string CaCertPem = "",
-    [property: Key(3)] string CaKeyPem = "") : IManagerApiRequest
+    string CaCertPem = "",
+    string CaKeyPem = "") : IManagerApiRequest
 {
+    /// <summary>The root's certificate (PEM); empty for a new root, and from a CLI of an earlier version.</summary>
+    [Key(2)]
+    public string CaCertPem { get; init; } = CaCertPem ?? string.Empty;
+
+    /// <summary>The root's private key (PEM, PKCS#8), with <see cref="CaCertPem"/>.</summary>
+    [Key(3)]
+    public string CaKeyPem { get; init; } = CaKeyPem ?? string.Empty;
+
     /// <summary>The key stays out of logs and test output.</summary>
     public override string ToString() =>
         $"RotateCa {{ RequestId = {RequestId}, Rotate = {Rotate}, CaCertPem = {(CaCertPem.Length > 0 ? "(given)" : "(none)")}, CaKeyPem = {(CaKeyPem.Length > 0 ? "(redacted)" : "(none)")} }}";

@@ -64,8 +64,8 @@ public sealed record ClusterObject(
     [property: Key(17)] string RegistryPushToken = "",
     ImmutableArray<RemovedNodeExpiry> RemovedNodeExpiries = default,
     [property: Key(19)] long? TaskHistoryRetentionLimit = null,
-    [property: Key(20)] string PreviousRootCaKeyPem = "",
-    [property: Key(21)] string RetiredRootsPem = "") : IStoreObject, IStoreKind
+    string PreviousRootCaKeyPem = "",
+    string RetiredRootsPem = "") : IStoreObject, IStoreKind
 {
     /// <summary>The UDP port of the overlays' VXLAN traffic (`swarm init --data-path-port`); 0: 4789.</summary>
     [IgnoreMember]
@@ -97,6 +97,14 @@ public sealed record ClusterObject(
     /// </summary>
     [IgnoreMember]
     public bool RootRotationInProgress => PreviousRootCaPem.Length > 0 || RetiredRootsPem.Length > 0;
+
+    /// <summary>See the parameter; a record written before the field existed has none: empty.</summary>
+    [Key(20)]
+    public string PreviousRootCaKeyPem { get; init; } = PreviousRootCaKeyPem ?? string.Empty;
+
+    /// <summary>See the parameter; a record written before the field existed has none: empty.</summary>
+    [Key(21)]
+    public string RetiredRootsPem { get; init; } = RetiredRootsPem ?? string.Empty;
 
     /// <summary>Nodes removed from the swarm: their certificates are refused until they expire. Every id
     /// is here (a record written before <see cref="RemovedNodeExpiries"/> existed has only this list).</summary>

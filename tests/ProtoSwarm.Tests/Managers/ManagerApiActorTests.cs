@@ -508,6 +508,19 @@ public sealed class ManagerApiActorTests : IAsyncLifetime
         Assert.Same(during, _store.Current.Get<ClusterObject>(ClusterObject.DefaultId));
     }
 
+    [Fact]
+    public async Task A_Rotation_Asked_By_A_Cli_Of_An_Earlier_Version_Makes_A_New_Root()
+    {
+        // As an earlier CLI sends it: keys 0..1.
+        var old = MessagePack.MessagePackSerializer.Deserialize<RotateCa>(OldShapes.FirstElements(MessagePack.MessagePackSerializer.Serialize(new RotateCa("rot", true, "x", "y")), 2));
+
+        var started = Assert.IsType<CaStatus>(await Ask(old));
+
+        Assert.Equal((string.Empty, string.Empty), (old.CaCertPem, old.CaKeyPem));
+        Assert.True(started.RotationInProgress);
+        Assert.NotEqual(_cluster.RootCaPem, started.RootCaPem);
+    }
+
     public static TheoryData<string, string, string> UnusableRoots()
     {
         var now = DateTimeOffset.UtcNow;

@@ -144,6 +144,20 @@ public class SwarmCaRotationTests
         Assert.Contains("earlier version", refused.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void A_Cluster_Record_Written_Before_Rotations_Could_Be_Replaced_Loads_With_No_Kept_Key_And_No_Retired_Root()
+    {
+        var (during, _) = SwarmCa.RotateTo(NewCluster(), RootCa.Create(Now));
+
+        // As an earlier version wrote it: keys 0..19.
+        var old = MessagePack.MessagePackSerializer.Deserialize<ClusterObject>(Contracts.OldShapes.FirstElements(MessagePack.MessagePackSerializer.Serialize(during), 20));
+
+        Assert.Equal((string.Empty, string.Empty), (old.PreviousRootCaKeyPem, old.RetiredRootsPem));
+        Assert.True(old.RootRotationInProgress);
+        Assert.Equal(during.RootCaPem + during.PreviousRootCaPem, old.TrustedRootsPem);
+        Assert.False(SwarmCa.FinishRotation(old).RootRotationInProgress);
+    }
+
     private static X509Certificate2 Issue(ClusterObject cluster) =>
         X509Certificate2.CreateFromPem(SwarmCa.IssueNode(cluster, NodeKey.Generate().CreateCsr().ToPem(), "node-1", NodeRole.Worker, "10.0.0.2", Now).CertificatePem);
 

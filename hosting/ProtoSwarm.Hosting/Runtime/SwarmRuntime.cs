@@ -1025,7 +1025,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
     }
 
     /// <summary>Whether <paramref name="certificate"/> is not from the root that signs now: the first of the roots to trust.</summary>
-    private static bool NeedsRotation(X509Certificate2 certificate, string trustedRootsPem, string clusterId)
+    internal static bool NeedsRotation(X509Certificate2 certificate, string trustedRootsPem, string clusterId)
     {
         var roots = X509Conversions.ReadCertificates(trustedRootsPem);
         return roots.Length > 0 && !new SwarmCertificateValidator([roots[0]], clusterId).Validate(certificate, PeerUsage.Client).IsAccepted;

@@ -41,11 +41,29 @@ public sealed record CertificateIssued(
     [property: Key(3)] string SubjectId,
     [property: Key(4)] string IntermediatesPem = "");
 
-/// <summary>`swarm ca [--rotate]`: the current root, or a new root (cross-signed by the old one) that every node moves to.</summary>
+/// <summary>
+/// `swarm ca [--rotate [--ca-cert FILE --ca-key FILE]]`: the current root, or a root (new, or the given one,
+/// cross-signed by the active one) that every node moves to; it replaces a rotation still in progress.
+/// </summary>
 [MessagePackObject]
 public sealed record RotateCa(
     [property: Key(0)] string RequestId,
-    [property: Key(1)] bool Rotate) : IManagerApiRequest;
+    [property: Key(1)] bool Rotate,
+    string CaCertPem = "",
+    string CaKeyPem = "") : IManagerApiRequest
+{
+    /// <summary>The root's certificate (PEM); empty for a new root, and from a CLI of an earlier version.</summary>
+    [Key(2)]
+    public string CaCertPem { get; init; } = CaCertPem ?? string.Empty;
+
+    /// <summary>The root's private key (PEM, PKCS#8), with <see cref="CaCertPem"/>.</summary>
+    [Key(3)]
+    public string CaKeyPem { get; init; } = CaKeyPem ?? string.Empty;
+
+    /// <summary>The key stays out of logs and test output.</summary>
+    public override string ToString() =>
+        $"RotateCa {{ RequestId = {RequestId}, Rotate = {Rotate}, CaCertPem = {(CaCertPem.Length > 0 ? "(given)" : "(none)")}, CaKeyPem = {(CaKeyPem.Length > 0 ? "(redacted)" : "(none)")} }}";
+}
 
 /// <summary>
 /// The root and how far a rotation has got: nodes holding a certificate from the current root, of all nodes, and

@@ -37,6 +37,11 @@ public interface IStoreKind
 }
 
 /// <summary>The swarm itself: one object, id "default" as in swarmkit. SnapshotInterval 0: the default.</summary>
+/// <param name="PreviousRootCaKeyPem">During a CA rotation, the key of the previous (still active) root: a rotation
+/// requested before this one finished is cross-signed by it, as swarmkit signs with the original root. Empty in a
+/// rotation started by an earlier version.</param>
+/// <param name="RetiredRootsPem">Roots of rotations replaced or cancelled before they finished: nodes that renewed to
+/// one still hold its certificates, so it stays trusted until every node holds one from the root that signs now.</param>
 [MessagePackObject]
 public sealed record ClusterObject(
     [property: Key(0)] string Id,
@@ -58,7 +63,9 @@ public sealed record ClusterObject(
     [property: Key(16)] string RegistryPullToken = "",
     [property: Key(17)] string RegistryPushToken = "",
     ImmutableArray<RemovedNodeExpiry> RemovedNodeExpiries = default,
-    [property: Key(19)] long? TaskHistoryRetentionLimit = null) : IStoreObject, IStoreKind
+    [property: Key(19)] long? TaskHistoryRetentionLimit = null,
+    string PreviousRootCaKeyPem = "",
+    string RetiredRootsPem = "") : IStoreObject, IStoreKind
 {
     /// <summary>The UDP port of the overlays' VXLAN traffic (`swarm init --data-path-port`); 0: 4789.</summary>
     [IgnoreMember]
@@ -75,13 +82,29 @@ public sealed record ClusterObject(
     [IgnoreMember]
     public TimeSpan HeartbeatPeriod => DispatcherHeartbeatMs > 0 ? TimeSpan.FromMilliseconds(DispatcherHeartbeatMs) : DefaultHeartbeatPeriod;
 
-    /// <summary>The roots nodes trust: the current one and, during a CA rotation, the previous one.</summary>
+    /// <summary>
+    /// The roots nodes trust: the current one and, during a CA rotation, the previous one (the swarm's active root,
+    /// whose key <see cref="PreviousRootCaKeyPem"/> cross-signs any root a rotation moves to) and the
+    /// <see cref="RetiredRootsPem"/>.
+    /// </summary>
     [IgnoreMember]
-    public string TrustedRootsPem => RootCaPem + PreviousRootCaPem;
+    public string TrustedRootsPem => RootCaPem + PreviousRootCaPem + RetiredRootsPem;
 
-    /// <summary>A CA rotation is under way until every node holds a certificate from the new root.</summary>
+    /// <summary>
+    /// A CA rotation is under way until every node holds a certificate from the root that signs now: after
+    /// `swarm ca --rotate` (a previous root), or after a rotation was replaced or cancelled before it finished
+    /// while nodes may still hold certificates from the root it abandoned (<see cref="RetiredRootsPem"/>).
+    /// </summary>
     [IgnoreMember]
-    public bool RootRotationInProgress => PreviousRootCaPem.Length > 0;
+    public bool RootRotationInProgress => PreviousRootCaPem.Length > 0 || RetiredRootsPem.Length > 0;
+
+    /// <summary>See the parameter; a record written before the field existed has none: empty.</summary>
+    [Key(20)]
+    public string PreviousRootCaKeyPem { get; init; } = PreviousRootCaKeyPem ?? string.Empty;
+
+    /// <summary>See the parameter; a record written before the field existed has none: empty.</summary>
+    [Key(21)]
+    public string RetiredRootsPem { get; init; } = RetiredRootsPem ?? string.Empty;
 
     /// <summary>Nodes removed from the swarm: their certificates are refused until they expire. Every id
     /// is here (a record written before <see cref="RemovedNodeExpiries"/> existed has only this list).</summary>

@@ -168,6 +168,71 @@ public class PkiLabTests
         Assert.False(flapped, "a node left Ready after the rotation");
     }
 
+    [Fact]
+    public async Task Rotating_Again_Before_A_Rotation_Converges_Moves_Every_Node_To_The_Newest_Root_And_Keeps_Them_Talking()
+    {
+        await using var lab = await LabFixture.UpAsync(managers: 1, workers: 2);
+        var clusterId = await ClusterIdAsync(lab);
+        // w2 down keeps the first rotation pending: it cannot renew until it is back.
+        var stop = await lab.LabAsync("stop", "w2");
+        Assert.True(stop.ExitCode == 0, stop.ToString());
+        Assert.True(await LabQueries.PollNodesDownAsync(lab, "w2", TimeSpan.FromSeconds(30)), "w2 was not Down within 30 s");
+        var first = await lab.ExecAsync("m1", "protoswarm", "swarm", "ca", "--rotate", "-d");
+        Assert.True(first.ExitCode == 0, first.ToString());
+        var abandoned = X509Certificate2.CreateFromPem(first.StdOut);
+
+        // The running nodes renew to the first new root, which the second rotation abandons.
+        var onFirst = new SwarmCertificateValidator([abandoned], clusterId);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!new[] { "m1", "w1" }.All(n => IsFrom(onFirst, lab, n)) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.True(new[] { "m1", "w1" }.All(n => IsFrom(onFirst, lab, n)), "m1 and w1 did not renew to the first new root within 30 s");
+        Assert.Contains("Root Rotation In Progress: true", (await lab.ExecAsync("m1", "protoswarm", "info")).StdOut, StringComparison.Ordinal);
+
+        // Refused before: now it replaces the pending rotation, and waits (drawing its bars) for w2, which comes back
+        // trusting only the original root.
+        var secondRun = lab.ExecAsync("m1", "protoswarm", "swarm", "ca", "--rotate");
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        await lab.StartNodeAsync("w2");
+        var second = await secondRun;
+        Assert.True(second.ExitCode == 0, second.ToString());
+
+        var newest = X509Certificate2.CreateFromPem(second.StdOut);
+        Assert.NotEqual(abandoned.Thumbprint, newest.Thumbprint);
+        var onNewest = new SwarmCertificateValidator([newest], clusterId);
+        foreach (var node in new[] { "m1", "w1", "w2" })
+        {
+            Assert.True(IsFrom(onNewest, lab, node), $"{node}'s certificate is not from the newest root");
+            using var root = X509CertificateLoader.LoadCertificateFromFile(Path.Combine(StateDir(lab, node), "certificates", "swarm-root-ca.crt"));
+            Assert.Equal(newest.Thumbprint, root.Thumbprint);
+        }
+
+        Assert.EndsWith("  rotated CA certificates:   [==================================================>] 3/3 nodes\n", second.StdErr, StringComparison.Ordinal);
+        Assert.Contains("Root Rotation In Progress: false", (await lab.ExecAsync("m1", "protoswarm", "info")).StdOut, StringComparison.Ordinal);
+        Assert.True(await LabQueries.PollNodesReadyAsync(lab, 3, TimeSpan.FromSeconds(30)), "not every node is Ready");
+        var ls = await lab.ExecAsync("m1", "protoswarm", "node", "ls", "--format", "{{.Hostname}} {{.Status}} {{.TLSStatus}}");
+        Assert.Equal(["m1 Ready Ready", "w1 Ready Ready", "w2 Ready Ready"], ls.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Order());
+        var flapped = await LabQueries.PollNodesAsync(lab, TimeSpan.FromSeconds(5), nodes => nodes.Any(n => n.Status.State != ProtoSwarm.Contracts.NodeState.Ready));
+        Assert.False(flapped, "a node left Ready after the rotations");
+    }
+
+    /// <summary>Whether the node's certificate on disk chains to the validator's root (false while it is being rewritten).</summary>
+    private static bool IsFrom(SwarmCertificateValidator validator, LabFixture lab, string node)
+    {
+        try
+        {
+            using var certificate = X509CertificateLoader.LoadCertificateFromFile(Path.Combine(StateDir(lab, node), "certificates", "swarm-node.crt"));
+            return validator.Validate(certificate, PeerUsage.Client).IsAccepted;
+        }
+        catch (Exception e) when (e is IOException or System.Security.Cryptography.CryptographicException)
+        {
+            return false;
+        }
+    }
+
     private static async Task<string> ClusterIdAsync(LabFixture lab)
     {
         var info = await lab.ExecAsync("m1", "protoswarm", "info", "--format", "{{.Swarm.Cluster.ID}}");

@@ -501,14 +501,54 @@ public sealed partial class ManagerApiActor : IActor
 
         if (m.Rotate)
         {
-            if (cluster.RootRotationInProgress)
+            var now = _manager.Time.GetUtcNow();
+            RootCa desired;
+            if (m.CaCertPem.Length == 0 && m.CaKeyPem.Length == 0)
             {
-                return new CommandRejected(RejectCode.Conflict, $"A root CA rotation is already in progress ({CaProgress(cluster)}); wait for every node to renew, or remove the nodes that are gone for good.");
+                desired = RootCa.Create(now); // docker's ForceRotate: always a new root
+            }
+            else if (SwarmCa.ReadRoot(m.CaCertPem, m.CaKeyPem, now, out var error) is { } given)
+            {
+                desired = given;
+            }
+            else
+            {
+                return new CommandRejected(RejectCode.InvalidArgument, $"The root CA was not rotated: {error}.");
             }
 
-            cluster = SwarmCa.StartRotation(cluster, _manager.Time.GetUtcNow());
-            await _manager.Proposer.ProposeAsync([StoreChange.Update(cluster)]);
-            LogRotationStarted(_logger, SwarmCa.CurrentRootDigest(cluster));
+            var abandoned = SwarmCa.CurrentRootDigest(cluster);
+            RootChange change;
+            try
+            {
+                (cluster, change) = SwarmCa.RotateTo(cluster, desired);
+            }
+            catch (RootRotationRefusedException e)
+            {
+                return new CommandRejected(RejectCode.Conflict, $"The root CA was not rotated: {e.Message}.");
+            }
+            catch (ArgumentException e)
+            {
+                return new CommandRejected(RejectCode.InvalidArgument, $"The root CA was not rotated: {e.Message}.");
+            }
+
+            if (change != RootChange.Unchanged)
+            {
+                await _manager.Proposer.ProposeAsync([StoreChange.Update(cluster)]);
+            }
+
+            var digest = SwarmCa.CurrentRootDigest(cluster);
+            switch (change)
+            {
+                case RootChange.Started:
+                    LogRotationStarted(_logger, digest);
+                    break;
+                case RootChange.Replaced:
+                    LogRotationReplaced(_logger, abandoned, digest);
+                    break;
+                case RootChange.Cancelled:
+                    LogRotationCancelled(_logger, abandoned, digest);
+                    break;
+            }
         }
 
         return CaStatusOf(cluster, State.List<NodeObject>().ToList());
@@ -530,13 +570,6 @@ public sealed partial class ManagerApiActor : IActor
             nodes.Count,
             nodes.Count(n => n.Description.TlsInfo?.TrustRoot == wanted.TrustRoot),
             wanted.TrustRoot);
-    }
-
-    private string CaProgress(ClusterObject cluster)
-    {
-        var digest = SwarmCa.CurrentRootDigest(cluster);
-        var nodes = State.List<NodeObject>().ToList();
-        return $"{nodes.Count(n => n.CertRootDigest == digest)} of {nodes.Count} nodes hold a certificate from the new root";
     }
 
     private object OnIssueClient(IssueClientCertificate m)
@@ -966,6 +999,12 @@ public sealed partial class ManagerApiActor : IActor
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Root CA rotation started: the new root is {Digest}; every node renews its certificate")]
     private static partial void LogRotationStarted(ILogger logger, string digest);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Root CA rotation replaced before it finished: the new root is {Digest}, cross-signed by the active root; the abandoned root {Abandoned} stays trusted until every node has renewed to the new one")]
+    private static partial void LogRotationReplaced(ILogger logger, string abandoned, string digest);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Root CA rotation cancelled: the active root {Digest} signs again; the abandoned root {Abandoned} stays trusted until every node has renewed to the active one")]
+    private static partial void LogRotationCancelled(ILogger logger, string abandoned, string digest);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Root CA rotation finished: every node holds a certificate from the new root; the old root is no longer trusted")]
     private static partial void LogRotationFinished(ILogger logger);

@@ -77,27 +77,198 @@ public static class SwarmCa
             issuer is null ? string.Empty : Convert.ToBase64String(issuer.PublicKey));
 
     /// <summary>
-    /// Starts a CA rotation as swarmkit does: a new root signs from now on; the old root cross-signs it, so nodes that
-    /// still trust only the old root accept certificates from the new one; both are trusted until every node holds
-    /// a certificate from the new root (<see cref="FinishRotation"/>). The join tokens change, since they pin the root.
+    /// Starts a CA rotation to a new root (`swarm ca --rotate`), replacing one still in progress
+    /// (<see cref="RotateTo"/>).
     /// </summary>
-    public static ClusterObject StartRotation(ClusterObject cluster, DateTimeOffset now)
+    public static ClusterObject StartRotation(ClusterObject cluster, DateTimeOffset now) =>
+        RotateTo(cluster, RootCa.Create(now)).Cluster;
+
+    /// <summary>
+    /// Moves the swarm toward <paramref name="desired"/> as swarmkit's validateCAConfig does. A new root signs from
+    /// now on; the active root (the one before any rotation in progress) cross-signs it, so nodes that still trust only
+    /// the active root accept certificates from the new one; both are trusted until every node holds a certificate from
+    /// the new root (<see cref="FinishRotationIfDone"/>). The join tokens change, since they pin the root.
+    /// <list type="bullet">
+    /// <item>A rotation in progress is replaced, not refused: the new root is cross-signed by the active root, not by
+    /// the abandoned one, and every node's progress restarts toward the new root. The abandoned root stays trusted
+    /// (<see cref="ClusterObject.RetiredRootsPem"/>) while nodes may hold its certificates, so none is cut off; their
+    /// roots change, so they renew.</item>
+    /// <item>The root already in progress: nothing changes.</item>
+    /// <item>The active root while a rotation is in progress: the rotation is cancelled; the active root signs again,
+    /// and nodes that renewed to the abandoned root renew back.</item>
+    /// </list>
+    /// </summary>
+    /// <exception cref="RootRotationRefusedException">The rotation in progress was started by an earlier version that
+    /// did not keep the active root's key.</exception>
+    /// <exception cref="ArgumentException"><paramref name="desired"/> has the active root's key under another certificate.</exception>
+    public static (ClusterObject Cluster, RootChange Change) RotateTo(ClusterObject cluster, RootCa desired)
     {
-        var current = Root(cluster);
-        var next = RootCa.Create(now);
-        return cluster with
+        ArgumentNullException.ThrowIfNull(desired);
+        var active = ActiveRoot(cluster);
+        var desiredPem = desired.CertificatePem;
+        if (SameCertificate(desiredPem, active.CertificatePem))
         {
-            RootCaPem = next.CertificatePem,
-            RootCaKeyPem = next.ExportPrivateKeyPem(),
-            PreviousRootCaPem = cluster.RootCaPem,
-            CrossSignedRootPem = Pem.Write(current.CrossSign(next)),
-            WorkerJoinToken = JoinTokens.New(next.Digest),
-            ManagerJoinToken = JoinTokens.New(next.Digest),
+            if (cluster.PreviousRootCaPem.Length == 0)
+            {
+                return (cluster, RootChange.Unchanged);
+            }
+
+            var cancelled = cluster with
+            {
+                RootCaPem = active.CertificatePem,
+                RootCaKeyPem = active.ExportPrivateKeyPem(),
+                PreviousRootCaPem = string.Empty,
+                PreviousRootCaKeyPem = string.Empty,
+                CrossSignedRootPem = string.Empty,
+                RetiredRootsPem = Retire(cluster, active.CertificatePem),
+                WorkerJoinToken = JoinTokens.New(active.Digest),
+                ManagerJoinToken = JoinTokens.New(active.Digest),
+            };
+            return (cancelled, RootChange.Cancelled);
+        }
+
+        if (cluster.PreviousRootCaPem.Length > 0 && SameCertificate(desiredPem, cluster.RootCaPem))
+        {
+            return (cluster, RootChange.Unchanged);
+        }
+
+        if (desired.Certificate.GetPublicKey().Equals(active.Certificate.GetPublicKey()))
+        {
+            throw new ArgumentException("the new root CA certificate has the same key as the current one; a rotation needs a new key");
+        }
+
+        var rotated = cluster with
+        {
+            RootCaPem = desiredPem,
+            RootCaKeyPem = desired.ExportPrivateKeyPem(),
+            PreviousRootCaPem = active.CertificatePem,
+            PreviousRootCaKeyPem = active.ExportPrivateKeyPem(),
+            CrossSignedRootPem = Pem.Write(active.CrossSign(desired)),
+            RetiredRootsPem = Retire(cluster, desiredPem, active.CertificatePem),
+            WorkerJoinToken = JoinTokens.New(desired.Digest),
+            ManagerJoinToken = JoinTokens.New(desired.Digest),
         };
+        return (rotated, cluster.RootRotationInProgress ? RootChange.Replaced : RootChange.Started);
     }
 
+    /// <summary>The shortest remaining life a given root may have: one year, as swarmkit's minRootExpiration.</summary>
+    public static readonly TimeSpan MinimumRootLifetime = TimeSpan.FromDays(365);
+
+    /// <summary>
+    /// A root an operator gives (`swarm ca --rotate --ca-cert FILE --ca-key FILE`), checked as swarmkit checks a
+    /// desired CA: one self-signed CA certificate, valid now and for at least a year more, with its EC private key.
+    /// </summary>
+    /// <returns>The root, or null and <paramref name="error"/> saying what is wrong and how to fix it.</returns>
+    public static RootCa? ReadRoot(string certificatePem, string keyPem, DateTimeOffset now, out string error)
+    {
+        error = string.Empty;
+        if (certificatePem.Length == 0 || keyPem.Length == 0)
+        {
+            error = "a root CA needs both its certificate (--ca-cert) and its private key (--ca-key); ProtoSwarm has no external CA to sign with a certificate alone";
+            return null;
+        }
+
+        IReadOnlyList<Org.BouncyCastle.X509.X509Certificate> certificates;
+        try
+        {
+            certificates = Pem.ReadCertificates(certificatePem);
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException or IOException or Org.BouncyCastle.Security.Certificates.CertificateException)
+        {
+            certificates = [];
+        }
+
+        if (certificates.Count != 1)
+        {
+            error = certificates.Count == 0
+                ? "the --ca-cert file holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
+                : $"the --ca-cert file holds {certificates.Count} certificates; give the root CA certificate alone";
+            return null;
+        }
+
+        var certificate = certificates[0];
+        if (certificate.GetBasicConstraints() < 0)
+        {
+            error = "the --ca-cert certificate is not a CA certificate (basicConstraints CA:TRUE)";
+            return null;
+        }
+
+        if (!certificate.SubjectDN.Equivalent(certificate.IssuerDN) || !SignedBy(certificate, certificate))
+        {
+            error = "the --ca-cert certificate is not self-signed; a swarm root CA must be a root, not an intermediate";
+            return null;
+        }
+
+        if (now < new DateTimeOffset(certificate.NotBefore, TimeSpan.Zero) || new DateTimeOffset(certificate.NotAfter, TimeSpan.Zero) < now + MinimumRootLifetime)
+        {
+            error = $"the --ca-cert certificate is valid from {certificate.NotBefore:u} to {certificate.NotAfter:u}; a root CA must be valid now and for at least a year more";
+            return null;
+        }
+
+        try
+        {
+            return RootCa.FromPem(Pem.Write(certificate), keyPem);
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException or IOException or InvalidCastException or Org.BouncyCastle.Security.SecurityUtilityException)
+        {
+            error = $"the --ca-key file is not the certificate's EC private key in PEM (-----BEGIN PRIVATE KEY-----): {e.Message}";
+            return null;
+        }
+    }
+
+    private static bool SignedBy(Org.BouncyCastle.X509.X509Certificate certificate, Org.BouncyCastle.X509.X509Certificate issuer)
+    {
+        try
+        {
+            certificate.Verify(issuer.GetPublicKey());
+            return true;
+        }
+        catch (Exception e) when (e is Org.BouncyCastle.Security.InvalidKeyException or Org.BouncyCastle.Security.Certificates.CertificateException or Org.BouncyCastle.Security.SignatureException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// The root the swarm had before any rotation in progress (the one that signs when none is), with its key:
+    /// what cross-signs a new root.
+    /// </summary>
+    private static RootCa ActiveRoot(ClusterObject cluster)
+    {
+        if (cluster.PreviousRootCaPem.Length == 0)
+        {
+            return Root(cluster);
+        }
+
+        return cluster.PreviousRootCaKeyPem.Length > 0
+            ? RootCa.FromPem(cluster.PreviousRootCaPem, cluster.PreviousRootCaKeyPem)
+            : throw new RootRotationRefusedException(
+                "the root CA rotation in progress was started by an earlier version, which did not keep the previous root's key to cross-sign another root with; wait for every node to renew (or remove the nodes that are gone for good), then rotate again");
+    }
+
+    /// <summary>
+    /// The roots to keep trusting besides the signing and active ones: those already retired and the root that
+    /// signed until now when it is being abandoned, less <paramref name="kept"/> (roots trusted anyway).
+    /// </summary>
+    private static string Retire(ClusterObject cluster, params string[] kept)
+    {
+        var retired = Pem.ReadCertificates(cluster.RetiredRootsPem).Select(Pem.Write).ToList();
+        if (cluster.PreviousRootCaPem.Length > 0)
+        {
+            retired.Add(cluster.RootCaPem);
+        }
+
+        return string.Concat(retired
+            .Where(r => !kept.Any(k => SameCertificate(r, k)))
+            .DistinctBy(r => CaDigest.OfCertificate(Pem.ReadCertificate(r)).ToString()));
+    }
+
+    private static bool SameCertificate(string pemA, string pemB) =>
+        Pem.ReadCertificate(pemA).Equals(Pem.ReadCertificate(pemB));
+
+    /// <summary>The rotation's end: the new root alone is trusted; the previous, retired and cross-signed roots and the kept key go.</summary>
     public static ClusterObject FinishRotation(ClusterObject cluster) =>
-        cluster with { PreviousRootCaPem = string.Empty, CrossSignedRootPem = string.Empty };
+        cluster with { PreviousRootCaPem = string.Empty, PreviousRootCaKeyPem = string.Empty, CrossSignedRootPem = string.Empty, RetiredRootsPem = string.Empty };
 
     /// <summary>
     /// The cluster with its rotation finished when every node of <paramref name="nodes"/> (the swarm's nodes as

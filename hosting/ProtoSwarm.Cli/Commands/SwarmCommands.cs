@@ -162,14 +162,33 @@ internal static class SwarmCommands
 
     private static Command Ca(CliApp app)
     {
-        var rotate = new Option<bool>("--rotate") { Description = "Rotate the swarm CA: a new root, cross-signed by the old one; every node renews" };
+        var rotate = new Option<bool>("--rotate") { Description = "Rotate the swarm CA - if no certificate or key are provided, new ones will be generated" };
+        var caCert = new Option<string?>("--ca-cert") { Description = "Path to the PEM-formatted root CA certificate to use for the new cluster", HelpName = "pem-file" };
+        var caKey = new Option<string?>("--ca-key") { Description = "Path to the PEM-formatted root CA key to use for the new cluster", HelpName = "pem-file" };
         var detach = new Option<bool>("--detach", "-d") { Description = "Exit immediately instead of waiting for the root rotation to converge" };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Suppress progress output" };
-        var command = new Command("ca", "Display and rotate the root CA").With(rotate, detach, quiet);
+        var command = new Command("ca", "Display and rotate the root CA").With(caCert, caKey, rotate, detach, quiet);
         app.SetAction(command, async (parse, cli, ct) =>
         {
             var rotating = parse.GetValue(rotate);
-            var status = await cli.RequestAsync<CaStatus>(new RotateCa(SwarmIds.NewRequestId(), rotating), rotating ? Timeouts.Change : Timeouts.Query, ct);
+            var (certPath, keyPath) = (parse.GetValue(caCert), parse.GetValue(caKey));
+            if (!rotating && (certPath ?? keyPath) is not null)
+            {
+                throw new Client.SwarmCommandException(RejectCode.InvalidArgument,
+                    $"`--{(certPath is not null ? "ca-cert" : "ca-key")}` flag requires the `--rotate` flag to update the CA");
+            }
+
+            if ((certPath is null) != (keyPath is null))
+            {
+                throw new Client.SwarmCommandException(RejectCode.InvalidArgument, certPath is not null
+                    ? "the --ca-cert flag requires that a --ca-key flag be provided as well (ProtoSwarm has no external CA)"
+                    : "the --ca-key flag requires the --ca-cert flag: give the root CA certificate the key belongs to");
+            }
+
+            var request = new RotateCa(SwarmIds.NewRequestId(), rotating,
+                certPath is null ? string.Empty : await ReadPemFileAsync("--ca-cert", certPath, ct),
+                keyPath is null ? string.Empty : await ReadPemFileAsync("--ca-key", keyPath, ct));
+            var status = await cli.RequestAsync<CaStatus>(request, rotating ? Timeouts.Change : Timeouts.Query, ct);
             if (rotating && !parse.GetValue(detach))
             {
                 var until = DateTime.UtcNow + Timeouts.Membership;
@@ -201,6 +220,20 @@ internal static class SwarmCommands
             return 0;
         });
         return command;
+    }
+
+    /// <summary>A --ca-cert or --ca-key file's text; the managers judge what is in it.</summary>
+    private static async Task<string> ReadPemFileAsync(string flag, string path, CancellationToken ct)
+    {
+        try
+        {
+            return await File.ReadAllTextAsync(path, ct);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new Client.SwarmCommandException(RejectCode.InvalidArgument,
+                $"{flag} {path}: {(e is FileNotFoundException or DirectoryNotFoundException ? "no such file" : e.Message)}; give the path of a PEM file");
+        }
     }
 
     private static Command UnlockKey(CliApp app)

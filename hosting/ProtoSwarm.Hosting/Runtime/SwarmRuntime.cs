@@ -992,10 +992,8 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
             credentials.TrustRoots(ack.TrustedRootsPem, ack.IntermediatesPem);
             _certificates.SaveRoots(ack.TrustedRootsPem);
             _trustedRootsPem = ack.TrustedRootsPem;
-            var roots = X509Conversions.ReadCertificates(ack.TrustedRootsPem);
-            var current = new SwarmCertificateValidator([roots[0]], state.ClusterId);
-            _renewForRotation = !current.Validate(credentials.Certificate, PeerUsage.Client).IsAccepted;
-            LogRootsChanged(_logger, state.NodeId, roots.Length, _renewForRotation);
+            _renewForRotation = NeedsRotation(credentials.Certificate, ack.TrustedRootsPem, state.ClusterId);
+            LogRootsChanged(_logger, state.NodeId, X509Conversions.ReadCertificates(ack.TrustedRootsPem).Length, _renewForRotation);
         }
 
         if (ack.RemovedNodes.Any(id => !credentials.Validator.IsRemoved(id)))
@@ -1010,9 +1008,12 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
             {
                 try
                 {
-                    if (_state is { } now && _renewForRotation && await RenewCertificateAsync(now, "the swarm's root CA was rotated"))
+                    if (_state is { } now && _renewForRotation && await RenewCertificateAsync(now, "the swarm's root CA was rotated")
+                        && _credentials is { } renewed && _trustedRootsPem is { } roots)
                     {
-                        _renewForRotation = false;
+                        // Against the roots known now, not "done": a rotation replaced while this renewal was under
+                        // way (`swarm ca --rotate` again) may have issued it from the root the swarm just abandoned.
+                        _renewForRotation = NeedsRotation(renewed.Certificate, roots, now.ClusterId);
                     }
                 }
                 finally
@@ -1021,6 +1022,13 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
                 }
             });
         }
+    }
+
+    /// <summary>Whether <paramref name="certificate"/> is not from the root that signs now: the first of the roots to trust.</summary>
+    internal static bool NeedsRotation(X509Certificate2 certificate, string trustedRootsPem, string clusterId)
+    {
+        var roots = X509Conversions.ReadCertificates(trustedRootsPem);
+        return roots.Length > 0 && !new SwarmCertificateValidator([roots[0]], clusterId).Validate(certificate, PeerUsage.Client).IsAccepted;
     }
 
     /// <summary>Renews the node's certificate when due: at a random point between 50% and 80% of its life.</summary>
@@ -1086,6 +1094,9 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
             {
                 _certificates.Save(issued.RootCaPem, issued.CertificatePem + issued.IntermediatesPem, key.ExportPrivateKeyPem());
                 credentials.TrustRoots(issued.RootCaPem, issued.IntermediatesPem);
+                // What this node trusts now: a heartbeat's answer with other roots (a rotation replaced or ended
+                // since the managers issued this) is followed again rather than taken as known.
+                _trustedRootsPem = issued.RootCaPem;
                 credentials.Renew(X509Conversions.ToX509Certificate2(issued.CertificatePem, key.ExportPrivateKeyPem()), X509Conversions.ReadCertificates(issued.IntermediatesPem));
                 _renewAt = _certificates.RenewAt(Random.Shared);
                 LogCertificateRenewed(_logger, state.NodeId, issued.Role, reason, _renewAt);

@@ -61,6 +61,42 @@ public sealed class SecurityCommandTests : IDisposable
         Assert.Equal(Root, output);
     }
 
+    [Fact]
+    public async Task Ca_Rotate_With_A_Given_Root_Sends_The_Texts_Of_Its_Certificate_And_Key_Files()
+    {
+        Directory.CreateDirectory(_dir);
+        var root = RootCa.Create(DateTimeOffset.UtcNow);
+        var (certFile, keyFile) = (Path.Combine(_dir, "ca.pem"), Path.Combine(_dir, "ca-key.pem"));
+        await File.WriteAllTextAsync(certFile, root.CertificatePem);
+        await File.WriteAllTextAsync(keyFile, root.ExportPrivateKeyPem());
+        var node = new FakeNode(_ => new CaStatus(root.CertificatePem, true, 0, 3));
+
+        var (code, output, error) = await CliHarness.RunAsync(node, "swarm", "ca", "--rotate", "--ca-cert", certFile, "--ca-key", keyFile, "--detach");
+
+        Assert.True(code == 0, error);
+        var sent = Assert.IsType<RotateCa>(Assert.Single(node.Requests));
+        Assert.Equal((true, root.CertificatePem, root.ExportPrivateKeyPem()), (sent.Rotate, sent.CaCertPem, sent.CaKeyPem));
+        Assert.DoesNotContain("PRIVATE KEY", sent.ToString(), StringComparison.Ordinal);
+        Assert.Equal(root.CertificatePem, output);
+    }
+
+    [Theory]
+    [InlineData("`--ca-cert` flag requires the `--rotate` flag to update the CA", "swarm", "ca", "--ca-cert", "ca.pem", "--ca-key", "ca-key.pem")]
+    [InlineData("`--ca-key` flag requires the `--rotate` flag to update the CA", "swarm", "ca", "--ca-key", "ca-key.pem")]
+    [InlineData("the --ca-cert flag requires that a --ca-key flag be provided as well", "swarm", "ca", "--rotate", "--ca-cert", "ca.pem")]
+    [InlineData("the --ca-key flag requires the --ca-cert flag", "swarm", "ca", "--rotate", "--ca-key", "ca-key.pem")]
+    [InlineData("--ca-cert /nonexistent/ca.pem: no such file; give the path of a PEM file", "swarm", "ca", "--rotate", "--ca-cert", "/nonexistent/ca.pem", "--ca-key", "/nonexistent/ca-key.pem")]
+    public async Task Ca_Refuses_Root_Files_It_Cannot_Use_As_Docker_Does(string expected, params string[] args)
+    {
+        var node = new FakeNode(_ => throw new InvalidOperationException("nothing should be sent"));
+
+        var (code, _, error) = await CliHarness.RunAsync(node, args);
+
+        Assert.Equal(1, code);
+        Assert.Contains(expected, error, StringComparison.Ordinal);
+        Assert.Empty(node.Requests);
+    }
+
     /// <summary>Docker's 50-character bar, <paramref name="filled"/> of it done.</summary>
     private static string Bar(int filled) => new string('=', filled) + ">" + new string(' ', 50 - filled);
 

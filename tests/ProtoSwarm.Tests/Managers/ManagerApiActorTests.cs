@@ -408,7 +408,6 @@ public sealed class ManagerApiActorTests : IAsyncLifetime
         var during = _store.Current.Get<ClusterObject>(ClusterObject.DefaultId)!;
         Assert.Equal(2, Pem.ReadCertificates(during.TrustedRootsPem).Count);
         Assert.Null(JoinTokens.RoleFor(_cluster.WorkerJoinToken, during));
-        Assert.Equal(RejectCode.Conflict, Assert.IsType<CommandRejected>(await Ask(new RotateCa("rot2", Rotate: true))).Code);
 
         // A node that still trusts only the old root accepts a certificate from the new one through the cross-signed root.
         var renewed = Assert.IsType<CertificateIssued>(await Ask(new RenewCertificate("r1", "worker1111", NewCsr())));
@@ -426,6 +425,132 @@ public sealed class ManagerApiActorTests : IAsyncLifetime
         Assert.Single(Pem.ReadCertificates(after.TrustedRootsPem));
         var status = Assert.IsType<CaStatus>(await Ask(new RotateCa("st", Rotate: false)));
         Assert.Equal((false, 3, 3), (status.RotationInProgress, status.NodesRenewed, status.Nodes));
+    }
+
+    [Fact]
+    public async Task Rotating_Again_Before_The_Rotation_Finishes_Replaces_It_And_The_Swarm_Converges_To_The_Newest_Root()
+    {
+        var oldRoot = X509Conversions.ToX509Certificate2(Pem.ReadCertificate(_cluster.RootCaPem));
+        await Ask(new RotateCa("rot", Rotate: true));
+        var first = _store.Current.Get<ClusterObject>(ClusterObject.DefaultId)!;
+        var onFirst = Assert.IsType<CertificateIssued>(await Ask(new RenewCertificate("r1", "worker1111", NewCsr())));
+        Assert.Equal(1, Assert.IsType<CaStatus>(await Ask(new RotateCa("st", Rotate: false))).NodesRenewed);
+
+        var replaced = Assert.IsType<CaStatus>(await Ask(new RotateCa("rot2", Rotate: true)));
+
+        // Progress restarts toward the newest root: the node that renewed to the abandoned one counts no more.
+        Assert.Equal((true, 0, 3), (replaced.RotationInProgress, replaced.NodesRenewed, replaced.Nodes));
+        var second = _store.Current.Get<ClusterObject>(ClusterObject.DefaultId)!;
+        Assert.NotEqual(first.RootCaPem, second.RootCaPem);
+        Assert.Equal(second.RootCaPem, replaced.RootCaPem);
+        Assert.Equal(_cluster.RootCaPem, second.PreviousRootCaPem);
+        Assert.Null(JoinTokens.RoleFor(first.WorkerJoinToken, second));
+        Assert.Contains(_logs.Lines, l => l.StartsWith("Root CA rotation replaced before it finished", StringComparison.Ordinal));
+
+        // The node on the abandoned root is not cut off (clients present their certificate alone), and renews.
+        using var fromFirst = X509Certificate2.CreateFromPem(onFirst.CertificatePem);
+        var during = new SwarmCertificateValidator(X509Conversions.ReadCertificates(second.TrustedRootsPem), "cluster-1");
+        Assert.True(during.Validate(fromFirst, PeerUsage.Client).IsAccepted);
+        var renewed = Assert.IsType<CertificateIssued>(await Ask(new RenewCertificate("r2", "worker1111", NewCsr())));
+        using var fromSecond = X509Certificate2.CreateFromPem(renewed.CertificatePem);
+        var oldOnly = new SwarmCertificateValidator([oldRoot], "cluster-1", intermediates: X509Conversions.ReadCertificates(renewed.IntermediatesPem));
+        Assert.True(oldOnly.Validate(fromSecond, PeerUsage.Client).IsAccepted);
+
+        await Ask(new RenewCertificate("r3", "worker2222", NewCsr()));
+        Assert.True(_store.Current.Get<ClusterObject>(ClusterObject.DefaultId)!.RootRotationInProgress);
+        await Ask(new RenewCertificate("r4", "leader0000", NewCsr()));
+
+        var after = _store.Current.Get<ClusterObject>(ClusterObject.DefaultId)!;
+        Assert.False(after.RootRotationInProgress);
+        Assert.Equal(second.RootCaPem, after.TrustedRootsPem);
+        Assert.False(new SwarmCertificateValidator(X509Conversions.ReadCertificates(after.TrustedRootsPem), "cluster-1").Validate(fromFirst, PeerUsage.Client).IsAccepted);
+        var status = Assert.IsType<CaStatus>(await Ask(new RotateCa("st2", Rotate: false)));
+        Assert.Equal((false, 3, 3), (status.RotationInProgress, status.NodesRenewed, status.Nodes));
+    }
+
+    [Fact]
+    public async Task Rotating_To_The_Active_Root_During_A_Rotation_Cancels_It_And_The_Nodes_Renew_Back()
+    {
+        await Ask(new RenewCertificate("r0", "leader0000", NewCsr()));
+        await Ask(new RenewCertificate("r00", "worker2222", NewCsr()));
+        await Ask(new RotateCa("rot", Rotate: true));
+        var abandoned = _store.Current.Get<ClusterObject>(ClusterObject.DefaultId)!;
+        var onAbandoned = Assert.IsType<CertificateIssued>(await Ask(new RenewCertificate("r1", "worker1111", NewCsr())));
+
+        var cancelled = Assert.IsType<CaStatus>(await Ask(new RotateCa("back", Rotate: true, _cluster.RootCaPem, _cluster.RootCaKeyPem)));
+
+        Assert.Equal((_cluster.RootCaPem, true, 2, 3), (cancelled.RootCaPem, cancelled.RotationInProgress, cancelled.NodesRenewed, cancelled.Nodes));
+        var during = _store.Current.Get<ClusterObject>(ClusterObject.DefaultId)!;
+        Assert.Equal(_cluster.RootCaPem + abandoned.RootCaPem, during.TrustedRootsPem);
+        using var fromAbandoned = X509Certificate2.CreateFromPem(onAbandoned.CertificatePem);
+        Assert.True(new SwarmCertificateValidator(X509Conversions.ReadCertificates(during.TrustedRootsPem), "cluster-1").Validate(fromAbandoned, PeerUsage.Client).IsAccepted);
+        Assert.Contains(_logs.Lines, l => l.StartsWith("Root CA rotation cancelled", StringComparison.Ordinal));
+
+        AssertIssuedTo(Assert.IsType<CertificateIssued>(await Ask(new RenewCertificate("r2", "worker1111", NewCsr()))).CertificatePem, "worker1111", NodeRole.Worker);
+
+        var after = _store.Current.Get<ClusterObject>(ClusterObject.DefaultId)!;
+        Assert.False(after.RootRotationInProgress);
+        Assert.Equal(_cluster.RootCaPem, after.TrustedRootsPem);
+    }
+
+    [Fact]
+    public async Task Rotating_To_A_Given_Root_Moves_To_It_And_Asking_For_It_Again_Changes_Nothing()
+    {
+        var given = RootCa.Create(DateTimeOffset.UtcNow);
+
+        var started = Assert.IsType<CaStatus>(await Ask(new RotateCa("rot", Rotate: true, given.CertificatePem, given.ExportPrivateKeyPem())));
+        var during = _store.Current.Get<ClusterObject>(ClusterObject.DefaultId)!;
+        var again = Assert.IsType<CaStatus>(await Ask(new RotateCa("rot2", Rotate: true, given.CertificatePem, given.ExportPrivateKeyPem())));
+
+        Assert.Equal((given.CertificatePem, true), (started.RootCaPem, started.RotationInProgress));
+        Assert.Equal((given.CertificatePem, given.ExportPrivateKeyPem(), _cluster.RootCaPem), (during.RootCaPem, during.RootCaKeyPem, during.PreviousRootCaPem));
+        Assert.Equal(given.CertificatePem, again.RootCaPem);
+        Assert.Same(during, _store.Current.Get<ClusterObject>(ClusterObject.DefaultId));
+    }
+
+    [Fact]
+    public async Task A_Rotation_Asked_By_A_Cli_Of_An_Earlier_Version_Makes_A_New_Root()
+    {
+        // As an earlier CLI sends it: keys 0..1.
+        var old = MessagePack.MessagePackSerializer.Deserialize<RotateCa>(OldShapes.FirstElements(MessagePack.MessagePackSerializer.Serialize(new RotateCa("rot", true, "x", "y")), 2));
+
+        var started = Assert.IsType<CaStatus>(await Ask(old));
+
+        Assert.Equal((string.Empty, string.Empty), (old.CaCertPem, old.CaKeyPem));
+        Assert.True(started.RotationInProgress);
+        Assert.NotEqual(_cluster.RootCaPem, started.RootCaPem);
+    }
+
+    public static TheoryData<string, string, string> UnusableRoots()
+    {
+        var now = DateTimeOffset.UtcNow;
+        var good = RootCa.Create(now);
+        var other = RootCa.Create(now);
+        var shortLived = RootCa.Create(now, TimeSpan.FromDays(200));
+        var leafKey = NodeKey.Generate();
+        var leaf = SwarmCa.IssueNode(TestNodes.SwarmCluster(), leafKey.CreateCsr().ToPem(), "n1", NodeRole.Worker, "10.0.0.1", now).CertificatePem;
+        return new()
+        {
+            { good.CertificatePem, string.Empty, "needs both its certificate (--ca-cert) and its private key (--ca-key)" },
+            { good.CertificatePem, other.ExportPrivateKeyPem(), "the CA key does not belong to the CA certificate" },
+            { good.CertificatePem + other.CertificatePem, good.ExportPrivateKeyPem(), "holds 2 certificates; give the root CA certificate alone" },
+            { leaf, leafKey.ExportPrivateKeyPem(), "is not a CA certificate" },
+            { shortLived.CertificatePem, shortLived.ExportPrivateKeyPem(), "must be valid now and for at least a year more" },
+            { "not a certificate", good.ExportPrivateKeyPem(), "holds no PEM certificate" },
+            { good.CertificatePem, "-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n", "is not the certificate's EC private key in PEM (-----BEGIN PRIVATE KEY-----)" },
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(UnusableRoots))]
+    public async Task A_Given_Root_That_Cannot_Be_A_Swarm_Root_Is_Refused_Saying_Why(string certificatePem, string keyPem, string why)
+    {
+        var refused = Assert.IsType<CommandRejected>(await Ask(new RotateCa("rot", Rotate: true, certificatePem, keyPem)));
+
+        Assert.Equal(RejectCode.InvalidArgument, refused.Code);
+        Assert.StartsWith("The root CA was not rotated: ", refused.Reason, StringComparison.Ordinal);
+        Assert.Contains(why, refused.Reason, StringComparison.Ordinal);
+        Assert.Equal(_cluster.RootCaPem, _store.Current.Get<ClusterObject>(ClusterObject.DefaultId)!.TrustedRootsPem);
     }
 
     [Fact]

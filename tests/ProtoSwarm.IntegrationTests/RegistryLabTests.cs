@@ -159,6 +159,48 @@ public class RegistryLabTests(ITestOutputHelper output)
         Assert.NotEqual(0, old.ExitCode);
     }
 
+    [Fact]
+    public async Task An_Image_Pushed_To_A_Manager_Still_Pulls_After_That_Manager_Is_Killed()
+    {
+        await using var lab = await LabFixture.UpAsync(managers: 3, workers: 1, executor: "linux");
+        Assert.True(await PollNodesReadyAsync(lab, 4, TimeSpan.FromSeconds(30)), "The lab's 4 nodes were not Ready within 30 s");
+        var image = await ContainerLab.BuildBusyboxAsync(lab);
+        var import = await lab.ExecAsync("m1", "protoswarm", "image", "import", image, "busybox:latest");
+        Assert.True(import.ExitCode == 0, import.ToString());
+        var push = await lab.ExecAsync("m1", "protoswarm", "image", "push", "busybox:latest");
+        Assert.True(push.ExitCode == 0, push.ToString());
+        var digest = DigestIn(push.StdOut);
+
+        // Nobody pulls: the other managers copy the blobs of the push on their own, within seconds.
+        string Blobs(string node) => Path.Combine(lab.StateRoot, node, "registry", "blobs", "sha256");
+        var pushed = Directory.GetFiles(Blobs("m1")).Select(Path.GetFileName).ToList();
+        Assert.NotEmpty(pushed);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!pushed.All(f => File.Exists(Path.Combine(Blobs("m2"), f!)) && File.Exists(Path.Combine(Blobs("m3"), f!))))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "m2 and m3 did not copy the pushed blobs within 30 s");
+            await Task.Delay(200);
+        }
+
+        // The manager that received the push is lost; the swarm keeps its quorum, and its registry the image.
+        Assert.Equal(0, (await lab.LabAsync("stop", "m1", "--kill")).ExitCode);
+        RunResult pull;
+        deadline = DateTime.UtcNow + Converge;
+        do
+        {
+            pull = await lab.ExecAsync("w1", "protoswarm", "image", "pull", "busybox:latest");
+            if (pull.ExitCode != 0)
+            {
+                output.WriteLine(pull.ToString());
+                await Task.Delay(1000);
+            }
+        }
+        while (pull.ExitCode != 0 && DateTime.UtcNow < deadline);
+
+        Assert.True(pull.ExitCode == 0, pull.ToString());
+        Assert.Contains(digest, pull.StdOut, StringComparison.Ordinal);
+    }
+
     private static string DigestIn(string text) =>
         text.Split([' ', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries).First(w => w.StartsWith("sha256:", StringComparison.Ordinal) && w.Length == 71);
 }

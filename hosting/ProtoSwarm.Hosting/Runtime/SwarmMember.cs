@@ -206,7 +206,7 @@ internal sealed partial class SwarmMember : IAsyncDisposable
     /// <summary>
     /// Follows the swarm-wide settings this manager applies to itself: the nodes the swarm removed (their
     /// certificates are refused) and autolock (the data key rewrapped under the current unlock key, or the
-    /// node's own key when autolock is off).
+    /// node's own key when autolock is off); and tells the registry's replicator when a repository changed.
     /// </summary>
     private async Task FollowClusterAsync(SwarmStore store, CancellationToken ct)
     {
@@ -221,6 +221,11 @@ internal sealed partial class SwarmMember : IAsyncDisposable
                     if (e.Kind == ClusterObject.StoreKind)
                     {
                         ApplyCluster(store.Current);
+                    }
+                    else if (e.Kind == RepositoryObject.StoreKind)
+                    {
+                        // A push or a collection on any manager: copy the blobs it linked now, not at the next period.
+                        _registry?.Replicator?.Nudge();
                     }
                 }
             }
@@ -339,7 +344,8 @@ internal sealed partial class SwarmMember : IAsyncDisposable
     /// <summary>
     /// The swarm's registry on this manager, on the swarm's own listener and certificates (see
     /// docs/ARCHITECTURE.md, the registry): tags and manifests in the store, blobs under STATE/registry,
-    /// fetched from the other managers when this one lacks them.
+    /// copied from the other managers soon after they are linked (and fetched at once when a pull asks for one
+    /// not copied yet).
     /// </summary>
     private void StartRegistry(NodeOptions options, SwarmStore store, IProposer proposer, Func<string, NodeRole?> desiredRole, ILoggerFactory loggerFactory, TimeProvider time)
     {
@@ -353,7 +359,7 @@ internal sealed partial class SwarmMember : IAsyncDisposable
             () => [.. store.Current.List<NodeObject>().Where(n => n.Id != State.NodeId && n.ManagerStatus is not null).Select(n => n.ManagerStatus!.Addr)],
             _registryPeers);
         _registry = new RegistryServer(options.RegistryDir, new StoreRegistryMetadata(store, proposer, time), access, peers, loggerFactory.CreateLogger<RegistryServer>(), time,
-            diskSweepPeriod: RegistryServer.DefaultDiskSweepPeriod);
+            diskSweepPeriod: RegistryServer.DefaultDiskSweepPeriod, replicationPeriod: RegistryServer.DefaultReplicationPeriod);
     }
 
     /// <summary>`--registry-listen`: the same registry on plain HTTP for outside tools, basic auth by the registry tokens. A failure to bind is logged, not fatal.</summary>

@@ -121,6 +121,10 @@ public sealed class BlobStore : IDisposable
         return info.Exists ? info.Length : null;
     }
 
+    /// <summary>The digests of the blobs on this disk (one directory listing).</summary>
+    public HashSet<string> BlobDigests() =>
+        new(Directory.EnumerateFiles(BlobsDir).Select(p => "sha256:" + Path.GetFileName(p)).Where(ImageReference.IsDigest), StringComparer.Ordinal);
+
     /// <summary>Opens an upload session for <paramref name="repository"/>.</summary>
     public BlobUpload StartUpload(string repository)
     {

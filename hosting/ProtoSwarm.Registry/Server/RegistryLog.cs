@@ -43,4 +43,7 @@ internal static partial class RegistryLog
 
     [LoggerMessage(EventId = 13, Level = LogLevel.Warning, Message = "Registry: the periodic sweep of unlinked blobs failed: {Reason}")]
     public static partial void PeriodicSweepFailed(this ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 14, Level = LogLevel.Warning, Message = "Registry: copying the linked blobs from the other managers failed: {Reason}")]
+    public static partial void ReplicationScanFailed(this ILogger logger, string reason);
 }

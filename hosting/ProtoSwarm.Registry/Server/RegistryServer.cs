@@ -20,8 +20,10 @@ namespace ProtoSwarm.Registry.Server;
 /// repository may serve) is small and must be the same on every manager, so it goes through
 /// <see cref="IRegistryMetadata"/> (the Raft store in a swarm) and only ever by a pure change function, so a
 /// conditional write that lost a race is simply retried. Blob bytes are large and content-addressed, so they
-/// stay on the disk of the manager that received them (<see cref="BlobStore"/>); another manager asked for one
-/// fetches it once from its peers (<see cref="IBlobPeers"/>) and checks it as it checks an upload.
+/// go to the disk of the manager that received them (<see cref="BlobStore"/>) and are copied from there to every
+/// other manager in the background, soon after they are linked (<see cref="BlobReplicator"/>); a manager asked for
+/// one it has not copied yet fetches it at once from its peers (<see cref="IBlobPeers"/>). Either way the copy is
+/// checked as an upload is.
 /// </para>
 /// <para>
 /// Invariants. A blob is linked to a repository only after its bytes are verified and renamed into place, so a
@@ -82,6 +84,7 @@ public sealed class RegistryServer : IDisposable
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly ITimer? _diskSweep;
+    private readonly BlobReplicator? _replicator;
     private int _sweeping;
 
     /// <summary>
@@ -94,8 +97,14 @@ public sealed class RegistryServer : IDisposable
     /// <see cref="DefaultGcGrace"/> and the uploads idle that long (what `registry gc` does on the manager it runs on),
     /// so every manager's disk follows a collection run on any one of them.
     /// </param>
+    /// <param name="replicationPeriod">
+    /// When given (and there are peers), this manager keeps a copy of every linked blob: it fetches the ones it lacks
+    /// from its peers at start, when <see cref="BlobReplicator.Nudge"/>d (a manager watching the store does so when a
+    /// repository changes) and every period (<see cref="BlobReplicator"/>), so the bytes of a push survive the loss of
+    /// the manager that received it.
+    /// </param>
     public RegistryServer(string root, IRegistryMetadata metadata, IRegistryAuthorizer authorizer, IBlobPeers? peers, ILogger logger, TimeProvider? time = null, TimeSpan? uploadMaxAge = null,
-        TimeSpan? diskSweepPeriod = null)
+        TimeSpan? diskSweepPeriod = null, TimeSpan? replicationPeriod = null)
     {
         _metadata = metadata;
         _authorizer = authorizer;
@@ -107,6 +116,11 @@ public sealed class RegistryServer : IDisposable
         {
             _diskSweep = _time.CreateTimer(_ => _ = SweepPeriodicallyAsync(), null, period, period);
         }
+
+        if (replicationPeriod is { } every && peers is not null)
+        {
+            _replicator = new BlobReplicator(metadata, Blobs, peers, logger, _time, every);
+        }
     }
 
     /// <summary>How long garbage collection leaves alone what was linked, pushed or written (docker's registry has no such thing: it collects offline).</summary>
@@ -115,12 +129,23 @@ public sealed class RegistryServer : IDisposable
     /// <summary>How often a manager sweeps its disk of unlinked blobs (docker's registry purges its uploads on a timer too).</summary>
     public static readonly TimeSpan DefaultDiskSweepPeriod = TimeSpan.FromHours(1);
 
+    /// <summary>
+    /// How often a manager looks for linked blobs it lacks, to copy them from the other managers: what bounds how long
+    /// after a push made on another manager this one holds its bytes too (a change this manager's replica of the store
+    /// applies is seen at the next look).
+    /// </summary>
+    public static readonly TimeSpan DefaultReplicationPeriod = TimeSpan.FromSeconds(2);
+
+    /// <summary>The copier of the other managers' blobs onto this disk, when replication is on.</summary>
+    public BlobReplicator? Replicator => _replicator;
+
     /// <summary>The blob bytes on this machine.</summary>
     public BlobStore Blobs { get; }
 
     public void Dispose()
     {
         _diskSweep?.Dispose();
+        _replicator?.Dispose();
         Blobs.Dispose();
     }
 

@@ -104,12 +104,125 @@ public sealed class RegistryPeerTests
         Assert.Equal(0, peers.Calls);
     }
 
-    /// <summary>Another manager's blobs, read straight from its disk (optionally held back, or corrupted on the way).</summary>
-    private sealed class DiskPeers(string blobsDir) : IBlobPeers
+    [Fact]
+    public async Task Blob_Pushed_To_One_Manager_Is_Copied_To_The_Others_Without_Being_Asked_For()
     {
+        var metadata = new InMemoryRegistryMetadata();
+        await using var first = await TestRegistry.StartAsync(metadata);
+        var period = TimeSpan.FromMilliseconds(100);
+        await using var second = await TestRegistry.StartAsync(metadata, new DiskPeers(first.BlobsDir), replicationPeriod: period);
+        await using var third = await TestRegistry.StartAsync(metadata, new DiskPeers(second.BlobsDir, first.BlobsDir), replicationPeriod: period);
+
+        await first.PushImageAsync("test/app", "1.0", "replicated");
+        var layer = RandomBytes(400_000, 25);
+        var digest = await first.UploadAsync("test/app", layer);
+
+        var wanted = Directory.EnumerateFiles(first.BlobsDir).Select(Path.GetFileName).ToList();
+        Assert.Equal(3, wanted.Count);
+        await WaitUntilAsync(() => wanted.All(f => File.Exists(Path.Combine(second.BlobsDir, f!)) && File.Exists(Path.Combine(third.BlobsDir, f!))));
+        Assert.Equal(layer, await File.ReadAllBytesAsync(Path.Combine(second.BlobsDir, digest[7..])));
+        Assert.Equal(layer, await File.ReadAllBytesAsync(Path.Combine(third.BlobsDir, digest[7..])));
+
+        // No pull asked them: the copies came from the replicators, and nothing is left pending or half-written.
+        await WaitUntilAsync(() => second.Server.Replicator!.Pending == 0 && third.Server.Replicator!.Pending == 0);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(second.UploadsDir));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(third.UploadsDir));
+
+        // The disk of the manager that received the push is lost: the image is whole on the others.
+        foreach (var file in Directory.EnumerateFiles(first.BlobsDir))
+        {
+            File.Delete(file);
+        }
+
+        using var manifest = await second.Pull.GetAsync("/v2/test/app/manifests/1.0");
+        Assert.Equal(HttpStatusCode.OK, manifest.StatusCode);
+        Assert.Equal(layer, await second.Pull.GetByteArrayAsync($"/v2/test/app/blobs/{digest}"));
+        Assert.Equal(layer, await third.Pull.GetByteArrayAsync($"/v2/test/app/blobs/{digest}"));
+    }
+
+    [Fact]
+    public async Task A_Blob_No_Peer_Could_Give_Is_Copied_Once_A_Peer_Can()
+    {
+        var metadata = new InMemoryRegistryMetadata();
+        await using var first = await TestRegistry.StartAsync(metadata);
+        var layer = RandomBytes(10_000, 26);
+        var digest = await first.UploadAsync("test/app", layer);
+        var reachable = Directory.CreateTempSubdirectory("protoswarm-peer-").FullName;
+        try
+        {
+            var peers = new DiskPeers(reachable);
+            await using var second = await TestRegistry.StartAsync(metadata, peers, replicationPeriod: TimeSpan.FromMilliseconds(50));
+            await WaitUntilAsync(() => peers.Calls >= 1);
+            await Task.Delay(300);
+            Assert.True(peers.Calls <= 3, $"a peer that cannot give the blob is asked again after a growing delay, not every period ({peers.Calls} calls)");
+
+            // The manager that has it is reachable again.
+            File.Copy(Path.Combine(first.BlobsDir, digest[7..]), Path.Combine(reachable, digest[7..]));
+            await WaitUntilAsync(() => File.Exists(Path.Combine(second.BlobsDir, digest[7..])));
+            Assert.Equal(layer, await File.ReadAllBytesAsync(Path.Combine(second.BlobsDir, digest[7..])));
+        }
+        finally
+        {
+            Directory.Delete(reachable, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task A_Blob_Garbage_Collected_Is_Not_Copied_Back()
+    {
+        var metadata = new InMemoryRegistryMetadata();
+        await using var first = await TestRegistry.StartAsync(metadata);
+        await first.PushImageAsync("test/app", "1.0", "kept");
+        var orphan = await first.UploadAsync("test/app", RandomBytes(5_000, 27)); // linked, named by no manifest
+
+        // Another manager whose disk still holds every blob (its sweep has not run yet) could give the orphan.
+        var elsewhere = Directory.CreateTempSubdirectory("protoswarm-peer-").FullName;
+        try
+        {
+            foreach (var file in Directory.EnumerateFiles(first.BlobsDir))
+            {
+                File.Copy(file, Path.Combine(elsewhere, Path.GetFileName(file)));
+            }
+
+            var (removed, _) = await first.Server.CollectGarbageAsync(dryRun: false, deleteUntagged: false, grace: TimeSpan.Zero, CancellationToken.None);
+            Assert.Equal(orphan, Assert.Single(Assert.Single(removed).Blobs.Keys));
+
+            var peers = new DiskPeers(elsewhere);
+            await using var second = await TestRegistry.StartAsync(metadata, peers, replicationPeriod: TimeSpan.FromMilliseconds(50));
+            var kept = Directory.EnumerateFiles(first.BlobsDir).Select(Path.GetFileName).ToList();
+            Assert.Equal(2, kept.Count);
+            await WaitUntilAsync(() => kept.All(f => File.Exists(Path.Combine(second.BlobsDir, f!))));
+            await Task.Delay(300); // several more periods
+
+            Assert.False(File.Exists(Path.Combine(second.BlobsDir, orphan[7..])));
+            Assert.DoesNotContain(orphan, peers.Asked);
+        }
+        finally
+        {
+            Directory.Delete(elsewhere, recursive: true);
+        }
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "not within 15 s");
+            await Task.Delay(20);
+        }
+    }
+
+    /// <summary>Other managers' blobs, read straight from their disks in turn (optionally held back, or corrupted on the way).</summary>
+    private sealed class DiskPeers(params string[] blobsDirs) : IBlobPeers
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<string> _asked = new();
         private int _calls;
 
         public int Calls => Volatile.Read(ref _calls);
+
+        /// <summary>The digests asked for, in order.</summary>
+        public IReadOnlyList<string> Asked => [.. _asked];
 
         public TaskCompletionSource? Gate { get; init; }
 
@@ -118,13 +231,14 @@ public sealed class RegistryPeerTests
         public async Task<bool> FetchAsync(string repository, string digest, Stream destination, CancellationToken ct)
         {
             Interlocked.Increment(ref _calls);
+            _asked.Enqueue(digest);
             if (Gate is not null)
             {
                 await Gate.Task.WaitAsync(ct);
             }
 
-            var path = Path.Combine(blobsDir, digest["sha256:".Length..]);
-            if (!File.Exists(path))
+            var path = blobsDirs.Select(d => Path.Combine(d, digest["sha256:".Length..])).FirstOrDefault(File.Exists);
+            if (path is null)
             {
                 return false;
             }

@@ -58,13 +58,13 @@ internal sealed class TestRegistry : IAsyncDisposable
     public string UploadsDir => Path.Combine(Root, "uploads");
 
     public static async Task<TestRegistry> StartAsync(IRegistryMetadata? metadata = null, IBlobPeers? peers = null, string? root = null, Func<string>? pushToken = null,
-        TimeProvider? time = null)
+        TimeProvider? time = null, TimeSpan? replicationPeriod = null)
     {
         var ownsRoot = root is null;
         root ??= Directory.CreateTempSubdirectory("protoswarm-registry-").FullName;
         metadata ??= new InMemoryRegistryMetadata();
         var log = new RecordingLogger();
-        var server = new RegistryServer(root, metadata, new BasicAuthorizer(() => PullToken, pushToken ?? (() => PushToken)), peers, log, time);
+        var server = new RegistryServer(root, metadata, new BasicAuthorizer(() => PullToken, pushToken ?? (() => PushToken)), peers, log, time, replicationPeriod: replicationPeriod);
         var host = await RegistryHost.StartAsync(new IPEndPoint(IPAddress.Loopback, 0), server);
         return new TestRegistry(root, ownsRoot, metadata, server, host, log);
     }

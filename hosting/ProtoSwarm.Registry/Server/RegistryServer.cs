@@ -130,11 +130,11 @@ public sealed class RegistryServer : IDisposable
     public static readonly TimeSpan DefaultDiskSweepPeriod = TimeSpan.FromHours(1);
 
     /// <summary>
-    /// How often a manager looks for linked blobs it lacks, to copy them from the other managers: what bounds how long
-    /// after a push made on another manager this one holds its bytes too (a change this manager's replica of the store
-    /// applies is seen at the next look).
+    /// How often a manager looks for linked blobs it lacks, to copy them from the other managers, besides the look a
+    /// repository's change starts at once (<see cref="BlobReplicator.Nudge"/>): the safety net, and the pace of the
+    /// retries of blobs no peer could give yet. Each look lists the blob directory, so not every second.
     /// </summary>
-    public static readonly TimeSpan DefaultReplicationPeriod = TimeSpan.FromSeconds(2);
+    public static readonly TimeSpan DefaultReplicationPeriod = TimeSpan.FromSeconds(30);
 
     /// <summary>The copier of the other managers' blobs onto this disk, when replication is on.</summary>
     public BlobReplicator? Replicator => _replicator;

@@ -571,6 +571,69 @@ internal sealed class ContractEmitter
         _ => null,
     };
 
+    /// <summary>
+    /// What the constructor gets for a member whose key an older writer's shorter array lacks: the parameter's
+    /// declared default (<c>string Token = ""</c> reads as "", not null), or <c>default</c> when it declares none.
+    /// MessagePack's emitting resolver passes default(T) there; this is a deliberate difference (docs/ARCHITECTURE.md).
+    /// A key that is present, even as nil, overwrites it.
+    /// </summary>
+    private static string ParameterDefault(IParameterSymbol parameter, ITypeSymbol memberType)
+    {
+        if (!parameter.HasExplicitDefaultValue || !SymbolEqualityComparer.Default.Equals(parameter.Type, memberType))
+        {
+            return "default";
+        }
+
+        return ConstantExpression(parameter.Type, parameter.ExplicitDefaultValue);
+    }
+
+    /// <summary>A C# expression of <paramref name="type"/> for a parameter's default value as Roslyn gives it.</summary>
+    private static string ConstantExpression(ITypeSymbol type, object? value)
+    {
+        if (value is null)
+        {
+            return type.IsReferenceType || IsNullableValue(type, out _) ? "null" : "default";
+        }
+
+        if (IsNullableValue(type, out var underlying))
+        {
+            return ConstantExpression(underlying, value);
+        }
+
+        if (type is INamedTypeSymbol { TypeKind: TypeKind.Enum, EnumUnderlyingType: { } enumType })
+        {
+            return "(" + FullName(type) + ")(" + ConstantExpression(enumType, value) + ")";
+        }
+
+        var invariant = System.Globalization.CultureInfo.InvariantCulture;
+        var literal = value switch
+        {
+            string text => SymbolDisplay.FormatLiteral(text, quote: true),
+            char c => SymbolDisplay.FormatLiteral(c, quote: true),
+            bool b => b ? "true" : "false",
+            float f when float.IsNaN(f) => "global::System.Single.NaN",
+            float f when float.IsPositiveInfinity(f) => "global::System.Single.PositiveInfinity",
+            float f when float.IsNegativeInfinity(f) => "global::System.Single.NegativeInfinity",
+            float f => f.ToString("R", invariant) + "F",
+            double d when double.IsNaN(d) => "global::System.Double.NaN",
+            double d when double.IsPositiveInfinity(d) => "global::System.Double.PositiveInfinity",
+            double d when double.IsNegativeInfinity(d) => "global::System.Double.NegativeInfinity",
+            double d => d.ToString("R", invariant) + "D",
+            decimal m => m.ToString(invariant) + "M",
+            uint u => u.ToString(invariant) + "U",
+            long l => l.ToString(invariant) + "L",
+            ulong ul => ul.ToString(invariant) + "UL",
+            System.IFormattable number => number.ToString(null, invariant),
+            _ => null,
+        };
+        if (literal is null)
+        {
+            return "default";
+        }
+
+        return value is string ? literal : "(" + FullName(type) + ")(" + literal + ")";
+    }
+
     private static string FullName(ITypeSymbol type) =>
         type.WithNullableAnnotation(NullableAnnotation.NotAnnotated).ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat);
 
@@ -625,7 +688,9 @@ internal sealed class ContractEmitter
         s.Append("            options.Security.DepthStep(ref reader);\n");
         foreach (var member in members)
         {
-            s.Append("            ").Append(FullName(member.Type)).Append(' ').Append(member.Local).Append(" = default;\n");
+            var index = constructorMembers.IndexOf(member);
+            var initial = index < 0 ? "default" : ParameterDefault(constructor!.Parameters[index], member.Type);
+            s.Append("            ").Append(FullName(member.Type)).Append(' ').Append(member.Local).Append(" = ").Append(initial).Append(";\n");
             if (setAfter.Contains(member))
             {
                 s.Append("            bool ").Append(member.Present).Append(" = false;\n");

@@ -159,17 +159,7 @@ public sealed class PullLeaseTests : IClassFixture<RegistryFixture>, IDisposable
                     await release.Task.WaitAsync(ct);
                 }
             },
-            Body = (request, body) =>
-            {
-                if (!corruptTop || !request.RequestUri!.AbsolutePath.EndsWith("/blobs/" + top, StringComparison.Ordinal))
-                {
-                    return null;
-                }
-
-                var corrupt = (byte[])body.Clone();
-                corrupt[corrupt.Length / 2] ^= 0xff;
-                return new ByteArrayContent(corrupt);
-            },
+            Body = (request, body) => corruptTop ? RecordingHandler.CorruptBlob(request, body, top) : null,
         };
         var puller = new ImagePuller(target, Client(recorder), new RetryPolicy(1, TimeSpan.FromMilliseconds(10)));
         return new Setup(target, baseImage, repo, pushed, puller, reached, release);

@@ -229,17 +229,7 @@ public sealed class PushPullTests : IClassFixture<RegistryFixture>, IDisposable
         var top = export.Layers[1];
         var recorder = new RecordingHandler
         {
-            Body = (request, body) =>
-            {
-                if (!request.RequestUri!.AbsolutePath.EndsWith(top.Digest, StringComparison.Ordinal))
-                {
-                    return null;
-                }
-
-                var corrupt = (byte[])body.Clone();
-                corrupt[corrupt.Length / 2] ^= 0xff;
-                return new ByteArrayContent(corrupt);
-            },
+            Body = (request, body) => RecordingHandler.CorruptBlob(request, body, top.Digest),
         };
         var target = Store("target");
 
@@ -290,17 +280,7 @@ public sealed class PushPullTests : IClassFixture<RegistryFixture>, IDisposable
                     await bottomAsked.Task.WaitAsync(ct);
                 }
             },
-            Body = (request, body) =>
-            {
-                if (!request.RequestUri!.AbsolutePath.EndsWith("/blobs/" + top, StringComparison.Ordinal))
-                {
-                    return null;
-                }
-
-                var corrupt = (byte[])body.Clone();
-                corrupt[corrupt.Length / 2] ^= 0xff;
-                return new ByteArrayContent(corrupt);
-            },
+            Body = (request, body) => RecordingHandler.CorruptBlob(request, body, top),
         };
         var target = Store("target");
 

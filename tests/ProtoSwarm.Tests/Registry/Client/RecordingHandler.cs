@@ -34,6 +34,22 @@ internal sealed class RecordingHandler() : DelegatingHandler(new SocketsHttpHand
 
     public void Clear() => _exchanges.Clear();
 
+    /// <summary>
+    /// For <see cref="Body"/>: the blob <paramref name="digest"/>'s bytes with one flipped in the middle, so its
+    /// digest no longer matches; null (the registry's body kept) for any other request.
+    /// </summary>
+    public static HttpContent? CorruptBlob(HttpRequestMessage request, byte[] body, string digest)
+    {
+        if (!request.RequestUri!.AbsolutePath.EndsWith("/blobs/" + digest, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var corrupt = (byte[])body.Clone();
+        corrupt[corrupt.Length / 2] ^= 0xff;
+        return new ByteArrayContent(corrupt);
+    }
+
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         var path = request.RequestUri!.AbsolutePath;

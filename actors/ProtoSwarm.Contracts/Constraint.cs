@@ -21,7 +21,7 @@ public sealed partial record Constraint(string Key, ConstraintOperator Operator,
     public const string NodeLabelPrefix = "node.labels.";
     public const string EngineLabelPrefix = "engine.labels.";
 
-    /// <summary>The keys a constraint may name, besides node.labels.X (engine.labels.X parses but ProtoSwarm nodes have none).</summary>
+    /// <summary>The keys a constraint may name, besides node.labels.X (`node update --label-add`) and engine.labels.X (`protoswarmd --label`).</summary>
     public static readonly ImmutableArray<string> Keys = ["node.id", "node.hostname", "node.ip", "node.role", "node.platform.os", "node.platform.arch"];
 
     private static readonly string[] Operators = ["==", "!="];
@@ -75,9 +75,26 @@ public sealed partial record Constraint(string Key, ConstraintOperator Operator,
             : throw new FormatException($"constraint '{t}': {error}")),
     ];
 
-    /// <summary>Whether the key names something a node has (node.labels.X, or one of <see cref="Keys"/>), case-insensitively as docker does.</summary>
+    /// <summary>Whether the key names something a node has (node.labels.X, engine.labels.X, or one of <see cref="Keys"/>), case-insensitively as docker does.</summary>
     public static bool IsKnownKey(string key) =>
-        IsLabelKey(key, NodeLabelPrefix) || IsLabelKey(key, EngineLabelPrefix) || Keys.Contains(key, StringComparer.OrdinalIgnoreCase);
+        IsLabel(key) || Keys.Contains(key, StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// The node's value of a label key, node.labels.X or engine.labels.X (a spread preference's descriptor, a
+    /// constraint's key): "" when the node lacks the label, as swarmkit reads it; null when the key names no label.
+    /// </summary>
+    public static string? LabelValue(string key, NodeObject node)
+    {
+        if (IsLabelKey(key, NodeLabelPrefix))
+        {
+            return node.Spec?.Labels.GetValueOrDefault(key[NodeLabelPrefix.Length..]) ?? "";
+        }
+
+        return IsLabelKey(key, EngineLabelPrefix) ? node.Description?.EngineLabels.GetValueOrDefault(key[EngineLabelPrefix.Length..]) ?? "" : null;
+    }
+
+    /// <summary>Whether the key is node.labels.X or engine.labels.X, with a name: what a spread preference may name.</summary>
+    public static bool IsLabel(string key) => IsLabelKey(key, NodeLabelPrefix) || IsLabelKey(key, EngineLabelPrefix);
 
     private static bool IsLabelKey(string key, string prefix) =>
         key.Length > prefix.Length && key.StartsWith(prefix, StringComparison.OrdinalIgnoreCase);
@@ -89,13 +106,9 @@ public sealed partial record Constraint(string Key, ConstraintOperator Operator,
     public bool Matches(NodeObject node)
     {
         string? actual;
-        if (IsLabelKey(Key, NodeLabelPrefix))
+        if (LabelValue(Key, node) is { } label)
         {
-            actual = node.Spec.Labels.GetValueOrDefault(Key[NodeLabelPrefix.Length..]) ?? "";
-        }
-        else if (IsLabelKey(Key, EngineLabelPrefix))
-        {
-            actual = "";
+            actual = label;
         }
         else if (Key.Equals("node.ip", StringComparison.OrdinalIgnoreCase))
         {

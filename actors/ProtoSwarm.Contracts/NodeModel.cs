@@ -54,7 +54,29 @@ public sealed record NodeDescription(
     [property: Key(4)] long MemoryBytes,
     [property: Key(5)] string EngineVersion,
     [property: Key(6)] NodeTlsInfo? TlsInfo = null,
-    [property: Key(7)] int RegistryPort = 0);
+    [property: Key(7)] int RegistryPort = 0,
+    ImmutableSortedDictionary<string, string>? EngineLabels = null)
+{
+    /// <summary>
+    /// The node host's own labels, `protoswarmd --label KEY=VALUE` (docker's Description.Engine.Labels, dockerd's
+    /// --label): placement reads them as engine.labels.KEY, `node ls --filter label=KEY[=VALUE]` filters by them.
+    /// Set where the node host starts, so a change needs a restart; empty from a node that does not report them.
+    /// </summary>
+    [Key(8)]
+    public ImmutableSortedDictionary<string, string> EngineLabels { get; init; } = EngineLabels ?? ImmutableSortedDictionary<string, string>.Empty;
+
+    // The labels compare by content: a heartbeat read off the wire carries a map of its own, and an unchanged
+    // description must not be written to the store again.
+    public bool Equals(NodeDescription? other) =>
+        other is not null && Hostname == other.Hostname && Os == other.Os && Architecture == other.Architecture
+        && NanoCpus == other.NanoCpus && MemoryBytes == other.MemoryBytes && EngineVersion == other.EngineVersion
+        && TlsInfo == other.TlsInfo && RegistryPort == other.RegistryPort
+        && EngineLabels.Count == other.EngineLabels.Count
+        && EngineLabels.All(l => other.EngineLabels.TryGetValue(l.Key, out var value) && value == l.Value);
+
+    public override int GetHashCode() =>
+        HashCode.Combine(Hostname, Os, Architecture, NanoCpus, MemoryBytes, EngineVersion, TlsInfo, HashCode.Combine(RegistryPort, EngineLabels.Count));
+}
 
 /// <summary>
 /// Docker's TLSInfo, of a node (what it trusts, who issued its certificate) or of the swarm (the roots nodes must

@@ -539,26 +539,22 @@ public static partial class ServiceSpecValidator
             {
                 problems.Add(new($"{Field}.Constraints[{i}]", $"'{text}': {error}", "write it as key==value or key!=value, e.g. node.role==manager or node.labels.zone!=a"));
             }
-            else if (constraint!.Key.StartsWith(Constraint.EngineLabelPrefix, StringComparison.OrdinalIgnoreCase))
-            {
-                problems.Add(new($"{Field}.Constraints[{i}]", $"'{text}': ProtoSwarm nodes have no engine labels", "label the node with `node update --label-add` and use node.labels.<name>"));
-            }
-            else if (constraint.Key.Equals("node.ip", StringComparison.OrdinalIgnoreCase) && !constraint.HasAddressValue)
+            else if (constraint!.Key.Equals("node.ip", StringComparison.OrdinalIgnoreCase) && !constraint.HasAddressValue)
             {
                 problems.Add(new($"{Field}.Constraints[{i}]", $"'{text}': '{constraint.Value}' is neither an IP address nor a subnet", "write node.ip==10.0.0.5 or node.ip!=10.0.0.0/24"));
             }
             else if (!Constraint.IsKnownKey(constraint.Key))
             {
-                problems.Add(new($"{Field}.Constraints[{i}]", $"'{text}': no node has '{constraint.Key}', so the service could never run", $"use node.labels.<name> or one of {string.Join(", ", Constraint.Keys)}"));
+                problems.Add(new($"{Field}.Constraints[{i}]", $"'{text}': no node has '{constraint.Key}', so the service could never run", $"use node.labels.<name>, engine.labels.<name> or one of {string.Join(", ", Constraint.Keys)}"));
             }
         }
 
         for (var i = 0; i < placement.Preferences.Length; i++)
         {
             var descriptor = placement.Preferences[i].SpreadDescriptor;
-            if (descriptor.Length <= Constraint.NodeLabelPrefix.Length || !descriptor.StartsWith(Constraint.NodeLabelPrefix, StringComparison.OrdinalIgnoreCase))
+            if (!Constraint.IsLabel(descriptor))
             {
-                problems.Add(new($"{Field}.Preferences[{i}].Spread.SpreadDescriptor", $"cannot spread over '{descriptor}'", "spread over a node label: --placement-pref spread=node.labels.<name>"));
+                problems.Add(new($"{Field}.Preferences[{i}].Spread.SpreadDescriptor", $"cannot spread over '{descriptor}'", "spread over a node or engine label: --placement-pref spread=node.labels.<name> or spread=engine.labels.<name>"));
             }
         }
 

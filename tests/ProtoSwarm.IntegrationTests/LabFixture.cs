@@ -51,7 +51,8 @@ public sealed class LabFixture : IAsyncDisposable
     }
 
     /// <param name="executor">linux (real containers) or fake (the test executor: tests that script a task's life through FAKE_* variables).</param>
-    public static async Task<LabFixture> UpAsync(int managers, int workers, ulong snapshotInterval = 0, string executor = "fake")
+    /// <param name="engineLabels">`lab up --engine-label NODE:KEY=VALUE`s: a node's daemon started with `--label KEY=VALUE`.</param>
+    public static async Task<LabFixture> UpAsync(int managers, int workers, ulong snapshotInterval = 0, string executor = "fake", IEnumerable<string>? engineLabels = null)
     {
         var name = string.Create(CultureInfo.InvariantCulture, $"it{Environment.ProcessId % 100_000}-{Random.Shared.Next(100_000)}");
         var lab = new LabFixture(name, Locate("PROTOSWARM_CLI", "ProtoSwarm.Cli", "protoswarm"), Locate("PROTOSWARMD", "ProtoSwarm.Node", "protoswarmd"));
@@ -70,6 +71,7 @@ public sealed class LabFixture : IAsyncDisposable
             "--daemon", lab.Daemon,
             "--executor", executor,
             .. snapshotInterval > 0 ? ["--snapshot-interval", snapshotInterval.ToString(CultureInfo.InvariantCulture)] : Array.Empty<string>(),
+            .. (engineLabels ?? []).SelectMany(label => new[] { "--engine-label", label }),
         ];
         RunResult up;
         try

@@ -173,6 +173,40 @@ public class OrchestrationLabTests(ITestOutputHelper output)
         Assert.Equal(("", "something went wrong\n"), (tail.StdOut, tail.StdErr));
     }
 
+    [Fact]
+    public async Task Replicas_Constrained_To_An_Engine_Label_Run_On_The_Node_Started_With_It_And_Follow_It_To_Another_After_Restarts()
+    {
+        var lab = await LabFixture.UpAsync(managers: 1, workers: 2, engineLabels: ["w1:disk=ssd"]);
+        await using var _ = await lab.PreparedAsync(async lab =>
+            Assert.True(await PollNodesReadyAsync(lab, 3, TimeSpan.FromSeconds(20)), "The lab's 3 nodes were not Ready within 20 s"));
+
+        var create = await ServiceAsync(lab, "create", "--name", "db", "--replicas", "3", "--constraint", "engine.labels.disk==ssd", "busybox:1");
+        Assert.True(create.ExitCode == 0, create.ToString());
+        var tasks = await RunningAsync(lab, "db");
+        Assert.Equal(["w1", "w1", "w1"], tasks.Select(t => t.Node));
+
+        var filtered = await lab.ExecAsync("m1", "protoswarm", "node", "ls", "--filter", "label=disk=ssd", "--format", "{{.Hostname}}");
+        Assert.True(filtered.ExitCode == 0, filtered.ToString());
+        Assert.Equal("w1\n", filtered.StdOut);
+        var engine = await lab.ExecAsync("m1", "protoswarm", "node", "inspect", "w1", "--format", "{{json .Description.Engine.Labels}}");
+        Assert.Equal("{\"disk\":\"ssd\"}\n", engine.StdOut);
+
+        // The operator moves the disk: w1's daemon restarted with --label disk=hdd, w2's with disk=ssd.
+        Assert.Equal(0, (await lab.LabAsync("stop", "w1")).ExitCode);
+        var w1 = await lab.LabAsync("start", "w1", "--engine-label", "disk=hdd");
+        Assert.True(w1.ExitCode == 0, w1.ToString());
+        Assert.Equal(0, (await lab.LabAsync("stop", "w2")).ExitCode);
+        var w2 = await lab.LabAsync("start", "w2", "--engine-label", "disk=ssd");
+        Assert.True(w2.ExitCode == 0, w2.ToString());
+
+        var moved = await PollAsync(lab, TimeSpan.FromSeconds(30), "db", list =>
+            list.Count(t => t.Node == "w2" && t.Task.DesiredState == TaskState.Running && t.Task.Status.State == TaskState.Running) == 3
+            && !list.Any(t => t.Node == "w1" && t.Task.DesiredState == TaskState.Running));
+        Assert.True(moved.Met, $"The replicas did not move to w2, now the node with disk=ssd, within 30 s; last tasks: {moved.Last}");
+        var relabelled = await lab.ExecAsync("m1", "protoswarm", "node", "inspect", "w1", "--format", "{{json .Description.Engine.Labels}}");
+        Assert.Equal("{\"disk\":\"hdd\"}\n", relabelled.StdOut);
+    }
+
     private static async Task<LabFixture> UpAsync()
     {
         var lab = await LabFixture.UpAsync(managers: 1, workers: 3);

@@ -5,11 +5,12 @@ namespace ProtoSwarm.Cli.Commands;
 
 /// <summary>
 /// `node ls --filter`, applied to the listing: id and name match a prefix, role and membership
-/// exactly, node.label a key or key=value. Values of one key are alternatives; keys combine.
+/// exactly, label (an engine label, `protoswarmd --label`) and node.label (`node update --label-add`)
+/// a key or key=value, as docker's. Values of one key are alternatives; keys combine.
 /// </summary>
 internal sealed class NodeFilter
 {
-    public static readonly ImmutableArray<string> Keys = ["id", "name", "role", "membership", "node.label"];
+    public static readonly ImmutableArray<string> Keys = ["id", "label", "name", "role", "membership", "node.label"];
 
     private readonly ILookup<string, string> _terms;
 
@@ -76,6 +77,7 @@ internal sealed class NodeFilter
         // Nodes in the managers' store have all been accepted: certificates are issued on join.
         "membership" => value == "accepted",
         "node.label" => MatchesLabel(node.Spec.Labels, value),
+        "label" => MatchesLabel(node.Description.EngineLabels, value),
         _ => false,
     };
 

@@ -91,7 +91,7 @@ internal static partial class ServiceFlags
         new("--constraint", null, "Placement constraints", FlagUse.Create, v => Constraint("--constraint", v).Error),
         new("--constraint-add", null, "Add or update a placement constraint", FlagUse.Update, v => Constraint("--constraint-add", v).Error),
         new("--constraint-rm", null, "Remove a constraint", FlagUse.Update, v => Constraint("--constraint-rm", v).Error),
-        new("--placement-pref", null, "Add a placement preference (spread=node.labels.<name>)", FlagUse.Create, v => PlacementPref("--placement-pref", v).Error),
+        new("--placement-pref", null, "Add a placement preference (spread=node.labels.<name> or spread=engine.labels.<name>)", FlagUse.Create, v => PlacementPref("--placement-pref", v).Error),
         new("--placement-pref-add", null, "Add a placement preference", FlagUse.Update, v => PlacementPref("--placement-pref-add", v).Error),
         new("--placement-pref-rm", null, "Remove a placement preference", FlagUse.Update, v => PlacementPref("--placement-pref-rm", v).Error),
         new("--replicas-max-per-node", null, "Maximum number of tasks per node (default 0 = unlimited)", FlagUse.Both, v => Count("--replicas-max-per-node", v).Error),

@@ -27,11 +27,19 @@ public static class LabCommands
         var snapshotInterval = new Option<ulong>("--snapshot-interval") { Description = "Raft log entries between snapshots, as `swarm init --snapshot-interval` (default 10000)" };
         var executor = new Option<string>("--executor") { Description = "What runs the nodes' tasks: linux (real containers) or fake (the test executor, no process)", DefaultValueFactory = _ => LabPlan.DefaultExecutor };
         executor.AcceptOnlyFromAmong("linux", "fake");
-        var command = new Command("up", "Create a lab: a namespace per node on a bridge, a protoswarmd in each, one swarm") { name, managers, workers, daemon, snapshotInterval, executor };
+        var engineLabels = new Option<string[]>("--engine-label")
+        {
+            Description = "An engine label for one node's protoswarmd (its --label), NODE:KEY=VALUE, e.g. w1:disk=ssd (repeatable)",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var command = new Command("up", "Create a lab: a namespace per node on a bridge, a protoswarmd in each, one swarm")
+        {
+            name, managers, workers, daemon, snapshotInterval, executor, engineLabels,
+        };
         SetAction(command, async (r, ct) =>
         {
             var labName = ValidName(r, name);
-            var plan = LabPlan.Create(labName, r.GetValue(managers), r.GetValue(workers));
+            var plan = LabPlan.Create(labName, r.GetValue(managers), r.GetValue(workers)).WithEngineLabels(r.GetValue(engineLabels) ?? []);
             var state = await LabUp.RunAsync(plan, DaemonLocator.Locate(r.GetValue(daemon)), r.GetValue(executor)!, Console.Out, r.GetValue(snapshotInterval), ct);
             await Console.Out.WriteLineAsync($"Lab '{labName}' is up: {plan.Nodes.Count} node(s) in one swarm. Try `protoswarm lab exec m1 --name {labName} -- protoswarm node ls`.");
             await Console.Out.WriteAsync(LabTable.Format(Rows(state)));
@@ -98,11 +106,17 @@ public static class LabCommands
     {
         var name = NameOption();
         var node = new Argument<string>("node") { Description = "The node, e.g. w1" };
-        var command = new Command("start", "Start one node's protoswarmd again with its state dir and wait until it answers") { name, node };
+        var engineLabels = new Option<string[]>("--engine-label")
+        {
+            Description = "Start it with these engine labels (its --label), KEY=VALUE, instead of those it had (repeatable)",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var command = new Command("start", "Start one node's protoswarmd again with its state dir and wait until it answers") { name, node, engineLabels };
         SetAction(command, async (r, ct) =>
         {
             var labName = ValidName(r, name);
-            await LabNodeControl.StartAsync(LabPlan.DefaultRoot, LabState.Load(LabPlan.DefaultRoot, labName), r.GetValue(node)!, Console.Out, ct);
+            await LabNodeControl.StartAsync(LabPlan.DefaultRoot, LabState.Load(LabPlan.DefaultRoot, labName), r.GetValue(node)!, Console.Out, ct,
+                r.GetValue(engineLabels) is { Length: > 0 } labels ? labels : null);
             return 0;
         });
         return command;

@@ -48,13 +48,25 @@ internal static class LabNodeControl
         await output.WriteLineAsync($"Stopped {node.Name} (pid {node.Pid}, SIG{(kill ? "KILL" : "TERM")}).").ConfigureAwait(false);
     }
 
-    public static async Task StartAsync(string root, LabState state, string nodeName, TextWriter output, CancellationToken ct)
+    /// <param name="engineLabels">The daemon's `--label`s from now on, in place of those it had; null: the same.</param>
+    public static async Task StartAsync(string root, LabState state, string nodeName, TextWriter output, CancellationToken ct, IReadOnlyList<string>? engineLabels = null)
     {
         var node = RequireNamespace(state, nodeName);
         if (LabProcesses.IsDaemonOf(node.Pid, node.StateDir))
         {
+            if (engineLabels is not null)
+            {
+                throw new LabException($"{node.Name} is running (pid {node.Pid}); its engine labels change when it starts: `protoswarm lab stop --name {state.Name} {node.Name}` first.");
+            }
+
             await output.WriteLineAsync($"{node.Name} is already running (pid {node.Pid}).").ConfigureAwait(false);
             return;
+        }
+
+        if (engineLabels is not null)
+        {
+            state = state.WithEngineLabels(node.Name, engineLabels);
+            node = state.Node(node.Name);
         }
 
         var plan = node.ToPlan();

@@ -9,9 +9,12 @@ internal enum LabRole
     Worker,
 }
 
-/// <summary>One node as the plan lays it out; nothing here touches the machine.</summary>
-internal sealed record LabNodePlan(string Name, LabRole Role, IPAddress Address, string Netns, string StateDir)
+/// <summary>One node as the plan lays it out; nothing here touches the machine. EngineLabels: its daemon's
+/// `--label KEY=VALUE`s, as given (`lab up --engine-label NODE:KEY=VALUE`, `lab start NODE --engine-label`).</summary>
+internal sealed record LabNodePlan(string Name, LabRole Role, IPAddress Address, string Netns, string StateDir, IReadOnlyList<string>? EngineLabels = null)
 {
+    public IReadOnlyList<string> EngineLabels { get; init; } = EngineLabels ?? [];
+
     public string ControlSocket => Path.Combine(StateDir, "control.sock");
 
     public string LogFile => Path.Combine(StateDir, "protoswarmd.log");
@@ -111,7 +114,37 @@ internal sealed record LabPlan(string Name, string Root, IReadOnlyList<LabNodePl
         "--hostname", node.Name,
         "--registry-listen", node.RegistryListen,
         "--executor", executor,
+        .. node.EngineLabels.SelectMany(label => new[] { "--label", label }),
     ];
+
+    /// <summary>
+    /// The plan with `--engine-label NODE:KEY=VALUE`s given to their nodes' daemons (protoswarmd checks the labels
+    /// themselves when it starts); a text without a node, or naming a node the lab does not have, is refused.
+    /// </summary>
+    public LabPlan WithEngineLabels(IEnumerable<string> texts)
+    {
+        var nodes = Nodes.ToList();
+        foreach (var text in texts)
+        {
+            var colon = text.IndexOf(':', StringComparison.Ordinal);
+            var equals = text.IndexOf('=', StringComparison.Ordinal);
+            if (colon <= 0 || (equals >= 0 && equals < colon))
+            {
+                throw new LabException($"--engine-label {text}: write NODE:KEY=VALUE, e.g. --engine-label w1:disk=ssd.");
+            }
+
+            var name = text[..colon];
+            var at = nodes.FindIndex(n => n.Name == name);
+            if (at < 0)
+            {
+                throw new LabException($"--engine-label {text}: the lab has no node '{name}'; its nodes are {string.Join(", ", nodes.Select(n => n.Name))}.");
+            }
+
+            nodes[at] = nodes[at] with { EngineLabels = [.. nodes[at].EngineLabels, text[(colon + 1)..]] };
+        }
+
+        return this with { Nodes = nodes };
+    }
 
     public static string CidrOf(IPAddress address) =>
         string.Create(CultureInfo.InvariantCulture, $"{address}/{PrefixLength}");

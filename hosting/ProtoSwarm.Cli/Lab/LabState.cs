@@ -3,13 +3,14 @@ using System.Text.Json;
 
 namespace ProtoSwarm.Cli.Lab;
 
-/// <summary>One node in lab.json.</summary>
-internal sealed record LabNodeState(string Name, LabRole Role, string Address, string Netns, string StateDir, int Pid)
+/// <summary>One node in lab.json. EngineLabels: its daemon's `--label`s, given again when `lab start` restarts it
+/// (null in a lab.json written before they were kept: none).</summary>
+internal sealed record LabNodeState(string Name, LabRole Role, string Address, string Netns, string StateDir, int Pid, IReadOnlyList<string>? EngineLabels = null)
 {
-    public LabNodePlan ToPlan() => new(Name, Role, IPAddress.Parse(Address), Netns, StateDir);
+    public LabNodePlan ToPlan() => new(Name, Role, IPAddress.Parse(Address), Netns, StateDir, EngineLabels);
 
     public static LabNodeState From(LabNodePlan node) =>
-        new(node.Name, node.Role, node.Address.ToString(), node.Netns, node.StateDir, 0);
+        new(node.Name, node.Role, node.Address.ToString(), node.Netns, node.StateDir, 0, node.EngineLabels.Count > 0 ? node.EngineLabels : null);
 }
 
 /// <summary>
@@ -29,6 +30,10 @@ internal sealed record LabState(string Name, string Daemon, string BridgeNetns, 
 
     public LabState WithPid(string node, int pid) =>
         this with { Nodes = Nodes.Select(n => n.Name == node ? n with { Pid = pid } : n).ToList() };
+
+    /// <summary>The record with the node's engine labels replaced (`lab start NODE --engine-label KEY=VALUE`).</summary>
+    public LabState WithEngineLabels(string node, IReadOnlyList<string> labels) =>
+        this with { Nodes = Nodes.Select(n => n.Name == node ? n with { EngineLabels = labels.Count > 0 ? labels : null } : n).ToList() };
 
     public static string RecordFile(string root, string lab) => Path.Combine(root, lab, "lab.json");
 

@@ -156,7 +156,7 @@ internal static class NodeView
                     ["NanoCPUs"] = node.Description.NanoCpus,
                     ["MemoryBytes"] = node.Description.MemoryBytes,
                 },
-                ["Engine"] = new JsonObject { ["EngineVersion"] = node.Description.EngineVersion },
+                ["Engine"] = EngineJson(node.Description),
                 ["TLSInfo"] = TlsInfoJson(node.Description.TlsInfo),
             },
             ["Status"] = status,
@@ -172,6 +172,24 @@ internal static class NodeView
         }
 
         return json;
+    }
+
+    /// <summary>Docker's Description.Engine: the version, and the engine labels only when there are some (Go's omitempty).</summary>
+    private static JsonObject EngineJson(NodeDescription description)
+    {
+        var engine = new JsonObject { ["EngineVersion"] = description.EngineVersion };
+        if (description.EngineLabels.Count > 0)
+        {
+            var labels = new JsonObject();
+            foreach (var (key, value) in description.EngineLabels)
+            {
+                labels[key] = value;
+            }
+
+            engine["Labels"] = labels;
+        }
+
+        return engine;
     }
 
     /// <summary>
@@ -238,6 +256,15 @@ internal static class NodeView
         Line(" CPUs", Units.Cpus(node.Description.NanoCpus));
         Line(" Memory", Units.BytesSize(node.Description.MemoryBytes));
         Line("Engine Version", node.Description.EngineVersion);
+        if (node.Description.EngineLabels.Count > 0)
+        {
+            Heading("Engine Labels");
+            foreach (var (key, value) in node.Description.EngineLabels)
+            {
+                text.Append(" - ").Append(key).Append(value.Length > 0 ? "=" + value : string.Empty).Append('\n');
+            }
+        }
+
         if (node.Description.TlsInfo is { IsEmpty: false } tls)
         {
             // Docker's template puts the PEM on its own lines after " TrustRoot:", then an empty line.

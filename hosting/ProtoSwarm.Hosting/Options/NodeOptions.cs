@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Net;
 
 namespace ProtoSwarm.Hosting.Options;
@@ -22,6 +23,12 @@ public sealed record NodeOptions
 
     /// <summary>The name the node reports (docker's Description.Hostname).</summary>
     public string Hostname { get; init; } = Environment.MachineName;
+
+    /// <summary>
+    /// `--label KEY=VALUE`, repeatable: the node host's engine labels (dockerd's --label), which the node reports in
+    /// its description; placement reads them as engine.labels.KEY.
+    /// </summary>
+    public ImmutableSortedDictionary<string, string> EngineLabels { get; init; } = ImmutableSortedDictionary<string, string>.Empty.WithComparers(StringComparer.Ordinal);
 
     public string NodeStatePath => Path.Combine(StateDir, "node.db");
 

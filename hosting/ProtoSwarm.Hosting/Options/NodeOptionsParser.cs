@@ -24,6 +24,8 @@ public static class NodeOptionsParser
                                    (default: none; the registry is always on the swarm's mTLS address)
           --control-socket PATH    The local control socket (default STATE/control.sock, root-only)
           --hostname NAME          The node's name in the swarm (default: this machine's hostname)
+          --label KEY=VALUE        An engine label of this node, as dockerd's --label (repeatable);
+                                   place services with --constraint engine.labels.KEY==VALUE
           --log-level LEVEL        trace, debug, information, warning or error (default information);
                                    debug and trace also write peers' connection failures in full
           --executor KIND          What runs this node's tasks: linux (default: real containers, with
@@ -159,6 +161,13 @@ public static class NodeOptionsParser
                     }
 
                     break;
+                case "--label":
+                    if (Value() is { } label)
+                    {
+                        options = WithEngineLabel(options, label, errors);
+                    }
+
+                    break;
                 case "--log-level":
                     if (Value() is { } level)
                     {
@@ -208,6 +217,39 @@ public static class NodeOptionsParser
         }
 
         return new Result(options, logLevel, help, errors);
+    }
+
+    /// <summary>
+    /// The options with one more engine label, KEY=VALUE as dockerd takes it (the value may be empty or hold '=');
+    /// unchanged, with an error, when there is no '=', the key is empty or has white space around it, or the key is
+    /// already given another value (dockerd's "conflict labels"). The same label twice is one label.
+    /// </summary>
+    private static NodeOptions WithEngineLabel(NodeOptions options, string text, List<string> errors)
+    {
+        var equals = text.IndexOf('=', StringComparison.Ordinal);
+        var key = equals < 0 ? text : text[..equals];
+        if (equals < 0)
+        {
+            errors.Add($"--label {text}: an engine label is KEY=VALUE, e.g. --label disk=ssd (an empty value: --label {text}=).");
+        }
+        else if (key.Length == 0)
+        {
+            errors.Add($"--label {text}: the label has no key; write KEY=VALUE, e.g. --label disk=ssd.");
+        }
+        else if (key.Trim() != key)
+        {
+            errors.Add($"--label {text}: the key '{key}' starts or ends with white space; write KEY=VALUE, e.g. --label disk=ssd.");
+        }
+        else if (options.EngineLabels.TryGetValue(key, out var given) && given != text[(equals + 1)..])
+        {
+            errors.Add($"--label {text}: the key '{key}' is already given the value '{given}' (--label {key}={given}); give each key one value.");
+        }
+        else
+        {
+            return options with { EngineLabels = options.EngineLabels.SetItem(key, text[(equals + 1)..]) };
+        }
+
+        return options;
     }
 
     /// <summary>The options with the start limit <paramref name="text"/> gives; unchanged, with an error naming where it came from, when it is not a count.</summary>

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
@@ -18,8 +19,8 @@ public static class NodeIdentity
         ?? "0.0.0";
 
     /// <summary>The node as it describes itself; <paramref name="registryListen"/>: its `--registry-listen`, whose
-    /// port it reports so that the managers refuse to publish it.</summary>
-    public static NodeDescription Describe(string hostname, IPEndPoint? registryListen = null) => new(
+    /// port it reports so that the managers refuse to publish it; <paramref name="engineLabels"/>: its `--label`s.</summary>
+    public static NodeDescription Describe(string hostname, IPEndPoint? registryListen = null, ImmutableSortedDictionary<string, string>? engineLabels = null) => new(
         hostname,
         "linux",
         RuntimeInformation.OSArchitecture switch
@@ -31,7 +32,8 @@ public static class NodeIdentity
         Environment.ProcessorCount * 1_000_000_000L,
         GC.GetGCMemoryInfo().TotalAvailableMemoryBytes,
         EngineVersion,
-        RegistryPort: registryListen?.Port ?? 0);
+        RegistryPort: registryListen?.Port ?? 0,
+        EngineLabels: engineLabels);
 
     public static VersionInfo Version() => new(
         EngineVersion,

@@ -221,7 +221,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
     }
 
     /// <summary>This node as it describes itself to the managers (at init, join and in every heartbeat).</summary>
-    private NodeDescription Describe() => NodeIdentity.Describe(_options.Hostname, _options.RegistryListen);
+    private NodeDescription Describe() => NodeIdentity.Describe(_options.Hostname, _options.RegistryListen, _options.EngineLabels);
 
     private async Task<object> AskManagerAsync(object request, CancellationToken ct)
     {

@@ -1,5 +1,7 @@
+using System.Collections.Immutable;
 using System.Text.Json.Nodes;
 using ProtoSwarm.Contracts;
+using ProtoSwarm.Tests.Nodes;
 using static ProtoSwarm.Tests.Cli.CliHarness;
 
 namespace ProtoSwarm.Tests.Cli;
@@ -81,6 +83,35 @@ public class CommandTests
     {
         var (_, output, _) = await RunAsync(Swarm(), "node", "ls", "--filter", filter, "--format", "{{.Hostname}}");
 
+        Assert.Equal(hostnames, string.Join(",", output.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
+    }
+
+    /// <summary>worker1's daemon has --label disk=ssd and the node label disk=hdd; worker2's daemon --label disk=hdd.</summary>
+    private static FakeNode EngineLabelled() => new(request => request switch
+    {
+        GetInfo => Info(SelfId),
+        ListNodes => new NodeList([
+            Node(SelfId, "manager1", NodeRole.Manager, leader: true),
+            Node("bbbbbbbbbbbbbbbbbbbbbbbbb", "worker1", labels: ImmutableSortedDictionary<string, string>.Empty.Add("disk", "hdd"))
+                .WithEngineLabels(("disk", "ssd"), ("rack", "")),
+            Node("ccccccccccccccccccccccccc", "worker2").WithEngineLabels(("disk", "hdd"))]),
+        _ => new CommandRejected(RejectCode.Internal, "unexpected"),
+    });
+
+    [Theory]
+    [InlineData("label=disk", "worker1,worker2")]
+    [InlineData("label=disk=ssd", "worker1")]
+    [InlineData("label=disk=hdd", "worker2")]
+    [InlineData("label=rack", "worker1")]
+    [InlineData("label=rack=", "worker1")]
+    [InlineData("label=zone", "")]
+    [InlineData("node.label=disk=hdd", "worker1")]
+    [InlineData("node.label=disk=ssd", "")]
+    public async Task Node_Ls_Filter_Label_Reads_Engine_Labels_And_Node_Label_The_Nodes_Own(string filter, string hostnames)
+    {
+        var (code, output, error) = await RunAsync(EngineLabelled(), "node", "ls", "--filter", filter, "--format", "{{.Hostname}}");
+
+        Assert.True(code == 0, error);
         Assert.Equal(hostnames, string.Join(",", output.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
     }
 

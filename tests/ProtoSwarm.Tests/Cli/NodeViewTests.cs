@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.Text.Json.Nodes;
 using ProtoSwarm.Cli.Output;
 using ProtoSwarm.Contracts;
+using ProtoSwarm.Tests.Nodes;
 using static ProtoSwarm.Tests.Cli.CliHarness;
 
 namespace ProtoSwarm.Tests.Cli;
@@ -193,6 +194,34 @@ public class NodeViewTests
         Assert.Empty(json["Spec"]!["Labels"]!.AsObject());
         Assert.Equal("worker", (string?)json["Spec"]!["Role"]);
         Assert.Equal("drain", (string?)json["Spec"]!["Availability"]);
+    }
+
+    [Fact]
+    public void Inspect_Shows_Engine_Labels_As_Dockers_Description_Engine_Labels_Apart_From_The_Node_Labels()
+    {
+        var node = Node(WorkerId, "worker1", labels: ImmutableSortedDictionary<string, string>.Empty.Add("zone", "a"))
+            .WithEngineLabels(("disk", "ssd"), ("rack", ""));
+
+        var json = NodeView.Inspect(node);
+
+        Assert.Equal("""{"EngineVersion":"0.1.0","Labels":{"disk":"ssd","rack":""}}""", json["Description"]!["Engine"]!.ToJsonString());
+        Assert.Equal("""{"zone":"a"}""", json["Spec"]!["Labels"]!.ToJsonString());
+    }
+
+    [Fact]
+    public void Inspect_Of_A_Node_Without_Engine_Labels_Leaves_Them_Out_As_Docker()
+    {
+        var json = NodeView.Inspect(Node(WorkerId, "worker1"));
+
+        Assert.Equal("""{"EngineVersion":"0.1.0"}""", json["Description"]!["Engine"]!.ToJsonString());
+    }
+
+    [Fact]
+    public void Pretty_Lists_Engine_Labels_After_The_Engine_Version()
+    {
+        var text = NodeView.Pretty(Node(WorkerId, "worker1").WithEngineLabels(("disk", "ssd"), ("rack", "")));
+
+        Assert.EndsWith("Engine Version:         0.1.0\nEngine Labels:\n - disk=ssd\n - rack\n", text, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -90,7 +90,7 @@ public sealed class StackCommandTests : IDisposable
 
         var expected =
             $"{path}:6:13: services.web.healthcheck.test: Spec.TaskTemplate.ContainerSpec.Healthcheck.Test: CMD names no command; give the command with --health-cmd\n" +
-            $"{path}:10:13: services.web.deploy.placement.preferences[0]: Spec.TaskTemplate.Placement.Preferences[0].Spread.SpreadDescriptor: cannot spread over 'node.hostname'; spread over a node label: --placement-pref spread=node.labels.<name>\n";
+            $"{path}:10:13: services.web.deploy.placement.preferences[0]: Spec.TaskTemplate.Placement.Preferences[0].Spread.SpreadDescriptor: cannot spread over 'node.hostname'; spread over a node or engine label: --placement-pref spread=node.labels.<name> or spread=engine.labels.<name>\n";
         Assert.Equal((1, "", expected), config);
         Assert.Equal((1, "", expected), deploy);
         Assert.Empty(swarm.Node.Requests);

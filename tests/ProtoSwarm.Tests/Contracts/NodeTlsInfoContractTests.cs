@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Buffers;
 using MessagePack;
 using ProtoSwarm.Contracts;
@@ -53,6 +54,21 @@ public class NodeTlsInfoContractTests
         var copy = ContractRegistry.Deserialize<NodeDescription>(ContractRegistry.SerializeTyped(description));
 
         Assert.Equal(5000, copy.RegistryPort);
+    }
+
+    [Fact]
+    public void Engine_Labels_Round_Trip_And_Compare_By_Content()
+    {
+        var description = new NodeDescription("host-1", "linux", "x86_64", 1, 2, "0.1.0",
+            EngineLabels: ImmutableSortedDictionary<string, string>.Empty.Add("disk", "ssd").Add("zone", ""));
+
+        var copy = ContractRegistry.Deserialize<NodeDescription>(ContractRegistry.SerializeTyped(description));
+
+        Assert.NotSame(description.EngineLabels, copy.EngineLabels);
+        Assert.Equal(description, copy);
+        Assert.Equal(description.GetHashCode(), copy.GetHashCode());
+        Assert.NotEqual(description, copy with { EngineLabels = copy.EngineLabels.SetItem("disk", "hdd") });
+        Assert.NotEqual(description, copy with { EngineLabels = copy.EngineLabels.Remove("zone") });
     }
 
     [Fact]

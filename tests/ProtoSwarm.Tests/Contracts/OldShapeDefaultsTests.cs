@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using MessagePack;
 using ProtoSwarm.Contracts;
 
@@ -25,6 +26,20 @@ public sealed class OldShapeDefaultsTests
         Assert.Null(old.TaskHistoryRetentionLimit);
         Assert.Equal(string.Empty, old.PreviousRootCaKeyPem);
         Assert.Equal(string.Empty, old.RetiredRootsPem);
+    }
+
+    [Fact]
+    public void A_NodeDescription_Written_Before_Engine_Labels_Reads_Them_As_None_And_Equals_One_Without_Them()
+    {
+        var current = new NodeDescription("host-1", "linux", "x86_64", 1, 2, "0.1.0", RegistryPort: 5000,
+            EngineLabels: ImmutableSortedDictionary<string, string>.Empty.Add("disk", "ssd"));
+
+        var old = ReadOld(current, 8);
+
+        Assert.NotNull(old.EngineLabels);
+        Assert.Empty(old.EngineLabels);
+        Assert.Equal(5000, old.RegistryPort);
+        Assert.Equal(current with { EngineLabels = ImmutableSortedDictionary<string, string>.Empty }, old);
     }
 
     [Fact]

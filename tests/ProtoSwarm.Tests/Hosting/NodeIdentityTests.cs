@@ -64,6 +64,15 @@ public class NodeIdentityTests
     }
 
     [Fact]
+    public void Describe_Reports_The_Engine_Labels_It_Was_Started_With()
+    {
+        var labels = System.Collections.Immutable.ImmutableSortedDictionary<string, string>.Empty.Add("disk", "ssd");
+
+        Assert.Equal("ssd", NodeIdentity.Describe("w1", null, labels).EngineLabels["disk"]);
+        Assert.Empty(NodeIdentity.Describe("w1").EngineLabels);
+    }
+
+    [Fact]
     public void Describe_Reports_The_Port_Of_The_Registry_Listener()
     {
         var description = NodeIdentity.Describe("m1", new IPEndPoint(IPAddress.Parse("10.250.0.11"), 5000));

@@ -107,6 +107,30 @@ public class NodeOptionsParserTests
         Assert.True(error.Contains(named, StringComparison.Ordinal), $"{rule}: \"{error}\" does not name {named}");
     }
 
+    [Fact]
+    public void Engine_Labels_Are_Read_From_Every_Label_Flag_As_Dockerd_Reads_Them()
+    {
+        var result = NodeOptionsParser.Parse(["--label", "disk=ssd", "--label=zone=eu-1", "--label", "rack=", "--label", "opts=a=b", "--label", "disk=ssd"]);
+
+        Assert.Empty(result.Errors);
+        Assert.Equal("disk=ssd opts=a=b rack= zone=eu-1", string.Join(" ", result.Options.EngineLabels.Select(l => $"{l.Key}={l.Value}")));
+        Assert.Empty(NodeOptionsParser.Parse([]).Options.EngineLabels);
+    }
+
+    [Theory]
+    [InlineData("no value", new[] { "--label", "disk" }, "--label disk: an engine label is KEY=VALUE")]
+    [InlineData("no key", new[] { "--label", "=ssd" }, "--label =ssd: the label has no key")]
+    [InlineData("a key with white space around it", new[] { "--label", " disk=ssd" }, "--label  disk=ssd: the key ' disk' starts or ends with white space")]
+    [InlineData("a key given two values", new[] { "--label", "disk=ssd", "--label", "disk=hdd" }, "--label disk=hdd: the key 'disk' is already given the value 'ssd'")]
+    [InlineData("a missing value", new[] { "--label" }, "--label needs a value")]
+    public void A_Bad_Engine_Label_Is_Refused_Saying_What_Is_Wrong(string rule, string[] args, string expected)
+    {
+        var result = NodeOptionsParser.Parse(args);
+
+        var error = Assert.Single(result.Errors);
+        Assert.True(error.StartsWith(expected, StringComparison.Ordinal), $"{rule}: \"{error}\"");
+    }
+
     [Theory]
     [InlineData("10.0.0.5", "10.0.0.5")]
     [InlineData("10.0.0.5:2377", "10.0.0.5")]

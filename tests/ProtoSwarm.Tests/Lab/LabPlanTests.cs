@@ -66,4 +66,31 @@ public class LabPlanTests
             LabPlan.DaemonArguments("/bin/protoswarmd", node));
         Assert.Equal(["--executor", "fake"], LabPlan.DaemonArguments("/bin/protoswarmd", node, "fake").TakeLast(2));
     }
+    [Fact]
+    public void Engine_Labels_Go_To_Their_Nodes_Daemon_As_Label_Flags_And_Are_Kept_For_A_Restart()
+    {
+        var plan = LabPlan.Create("t", 1, 2, root: "/r").WithEngineLabels(["w1:disk=ssd", "w1:zone=a", "m1:role=edge"]);
+
+        Assert.Equal(["--executor", "linux", "--label", "disk=ssd", "--label", "zone=a"], LabPlan.DaemonArguments("/bin/protoswarmd", plan.Nodes[1]).TakeLast(6));
+        Assert.Equal(["--label", "role=edge"], LabPlan.DaemonArguments("/bin/protoswarmd", plan.Nodes[0]).TakeLast(2));
+        Assert.Equal(["--executor", "linux"], LabPlan.DaemonArguments("/bin/protoswarmd", plan.Nodes[2]).TakeLast(2));
+
+        var state = LabState.From(plan, "/bin/protoswarmd");
+        Assert.Equal(["disk=ssd", "zone=a"], state.Node("w1").ToPlan().EngineLabels);
+        Assert.Empty(state.Node("w2").ToPlan().EngineLabels);
+        Assert.Equal(["disk=hdd"], state.WithEngineLabels("w1", ["disk=hdd"]).Node("w1").ToPlan().EngineLabels);
+    }
+
+    [Theory]
+    [InlineData("disk=ssd", "write NODE:KEY=VALUE")]
+    [InlineData(":disk=ssd", "write NODE:KEY=VALUE")]
+    [InlineData("disk=a:b", "write NODE:KEY=VALUE")]
+    [InlineData("w9:disk=ssd", "the lab has no node 'w9'; its nodes are m1, w1")]
+    public void An_Engine_Label_Without_A_Node_Of_The_Lab_Is_Refused(string text, string message)
+    {
+        var thrown = Assert.Throws<LabException>(() => LabPlan.Create("t", 1, 1, root: "/r").WithEngineLabels([text]));
+
+        Assert.Contains(message, thrown.Message, StringComparison.Ordinal);
+        Assert.StartsWith($"--engine-label {text}:", thrown.Message, StringComparison.Ordinal);
+    }
 }

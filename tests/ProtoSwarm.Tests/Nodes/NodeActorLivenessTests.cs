@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Proto;
@@ -146,6 +147,26 @@ public sealed class NodeActorLivenessTests : IAsyncLifetime
         await Poll.Until(() => Node().Description.TlsInfo?.CertIssuerPublicKey == "bmV3", "w1's renewed TLS info is stored");
 
         Assert.Equal(version + 1, Node().Meta.Version);
+    }
+
+    [Fact]
+    public async Task Engine_Labels_A_Beat_Carries_Are_Stored_With_The_Node_And_Written_Again_Only_When_They_Change()
+    {
+        // A restarted node host with other --label flags beats with its new description; the same labels in a map of
+        // their own (as every beat read off the wire has) are no change.
+        var node = Node();
+        static ImmutableSortedDictionary<string, string> Labels(params (string Key, string Value)[] labels) =>
+            labels.ToImmutableSortedDictionary(l => l.Key, l => l.Value, StringComparer.Ordinal);
+
+        await BeatWithAsync(node.Description with { EngineLabels = Labels(("disk", "ssd")) });
+        await Poll.Until(() => Node().Description.EngineLabels.GetValueOrDefault("disk") == "ssd", "w1's engine labels are stored");
+        var version = Node().Meta.Version;
+        await BeatWithAsync(node.Description with { EngineLabels = Labels(("disk", "ssd")) });
+        await BeatWithAsync(node.Description with { EngineLabels = Labels(("disk", "hdd"), ("zone", "b")) });
+        await Poll.Until(() => Node().Description.EngineLabels.GetValueOrDefault("disk") == "hdd", "w1's changed engine labels are stored");
+
+        Assert.Equal(version + 1, Node().Meta.Version);
+        Assert.Equal("b", Node().Description.EngineLabels["zone"]);
     }
 
     private async Task BeatWithAsync(NodeDescription description)

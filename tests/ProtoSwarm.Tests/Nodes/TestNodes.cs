@@ -33,6 +33,10 @@ internal static class TestNodes
     public static NodeObject WithLabels(this NodeObject node, params (string Key, string Value)[] labels) =>
         node with { Spec = node.Spec with { Labels = labels.ToImmutableSortedDictionary(l => l.Key, l => l.Value, StringComparer.Ordinal) } };
 
+    /// <summary>The node with these engine labels in its description (`protoswarmd --label`).</summary>
+    public static NodeObject WithEngineLabels(this NodeObject node, params (string Key, string Value)[] labels) =>
+        node with { Description = node.Description with { EngineLabels = labels.ToImmutableSortedDictionary(l => l.Key, l => l.Value, StringComparer.Ordinal) } };
+
     public static NodeDescription Description(string hostname) => new(hostname, "linux", "x86_64", 4_000_000_000, 8L << 30, "0.1.0");
 
     public static ClusterObject Cluster(string clusterId = "cluster-a", string workerToken = "worker-token", string managerToken = "manager-token") =>

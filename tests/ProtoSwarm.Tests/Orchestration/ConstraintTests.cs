@@ -1,5 +1,6 @@
 using ProtoSwarm.Actors.Orchestration.Scheduling;
 using ProtoSwarm.Contracts;
+using ProtoSwarm.Tests.Nodes;
 
 namespace ProtoSwarm.Tests.Orchestration;
 
@@ -90,6 +91,29 @@ public class ConstraintTests
         Assert.True(Constraint.TryParse(text, out var constraint, out _));
 
         Assert.Equal(matches, constraint!.Matches(Node));
+    }
+
+    private static readonly NodeObject Labelled = TestServices.Node("e1", labels: [("zone", "a")]).WithEngineLabels(("disk", "ssd"), ("Zone", "b"));
+
+    [Theory]
+    [InlineData("engine.labels.disk==ssd", true)]
+    [InlineData("engine.labels.disk==SSD", true)]
+    [InlineData("ENGINE.LABELS.disk==ssd", true)]
+    [InlineData("engine.labels.disk!=ssd", false)]
+    [InlineData("engine.labels.disk==hdd", false)]
+    [InlineData("engine.labels.disk!=hdd", true)]
+    [InlineData("engine.labels.DISK==ssd", false)]
+    [InlineData("engine.labels.Zone==b", true)]
+    [InlineData("engine.labels.zone==a", false)]
+    [InlineData("node.labels.zone==a", true)]
+    [InlineData("node.labels.disk==ssd", false)]
+    [InlineData("engine.labels.missing==x", false)]
+    [InlineData("engine.labels.missing!=x", true)]
+    public void Engine_Labels_Match_The_Nodes_Description_Apart_From_Its_Node_Labels(string text, bool matches)
+    {
+        Assert.True(Constraint.TryParse(text, out var constraint, out _));
+
+        Assert.Equal(matches, constraint!.Matches(Labelled));
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using ProtoSwarm.Actors.Orchestration.Scheduling;
 using ProtoSwarm.Contracts;
+using ProtoSwarm.Tests.Nodes;
 using static ProtoSwarm.Tests.Orchestration.TestServices;
 
 namespace ProtoSwarm.Tests.Orchestration;
@@ -194,6 +195,29 @@ public class SchedulerTests
         var result = Scheduler.PlaceBatch(Demand(constraints: ["node.role==worker"], spread: ["node.labels.zone"]), TaskIds(4), nodes);
 
         Assert.Equal("a1=2 b1=2 m1=0", Counts(result.Assignments, ["a1", "b1", "m1"]));
+    }
+
+    [Fact]
+    public void Spread_Over_An_Engine_Label_Evens_Tasks_Over_Its_Values()
+    {
+        // The daemons' --label zone: a on three nodes, b on one; the node labels say otherwise and are not read.
+        var nodes = Views(
+            Zoned("a1", "b").WithEngineLabels(("zone", "a")), Zoned("a2", "b").WithEngineLabels(("zone", "a")),
+            Zoned("a3", "b").WithEngineLabels(("zone", "a")), Zoned("b1", "a").WithEngineLabels(("zone", "b")));
+
+        var result = Scheduler.PlaceBatch(Demand(spread: ["engine.labels.zone"]), TaskIds(6), nodes);
+
+        Assert.Equal("a1=1 a2=1 a3=1 b1=3", Counts(result.Assignments, ["a1", "a2", "a3", "b1"]));
+    }
+
+    [Fact]
+    public void An_Engine_Label_Constraint_Places_Every_Replica_On_The_Nodes_That_Have_It()
+    {
+        var nodes = Views(Node("w1").WithEngineLabels(("disk", "ssd")), Node("w2"), Node("w3", labels: [("disk", "ssd")]));
+
+        var result = Scheduler.PlaceBatch(Demand(constraints: ["engine.labels.disk==ssd"]), TaskIds(3), nodes);
+
+        Assert.Equal("w1=3 w2=0 w3=0", Counts(result.Assignments, ["w1", "w2", "w3"]));
     }
 
     private static NodeDescription TestNodesDescription(string id, double cpus) =>

@@ -97,7 +97,8 @@ public class ServiceSpecValidatorTests
             { "unknown constraint operator", WithPlacement(ok, new Placement(["node.role=manager"])), "Spec.TaskTemplate.Placement.Constraints[0]", "expected one operator from ==, !=" },
             { "malformed constraint key", WithPlacement(ok, new Placement(["node.role==manager", "node labels==a"])), "Spec.TaskTemplate.Placement.Constraints[1]", "key 'node labels' is invalid" },
             { "constraint on a key no node has", WithPlacement(ok, new Placement(["node.zone==a"])), "Spec.TaskTemplate.Placement.Constraints[0]", "no node has 'node.zone'" },
-            { "constraint on engine labels", WithPlacement(ok, new Placement(["engine.labels.disk==ssd"])), "Spec.TaskTemplate.Placement.Constraints[0]", "no engine labels" },
+            { "constraint on an engine label with no name", WithPlacement(ok, new Placement(["engine.labels.==ssd"])), "Spec.TaskTemplate.Placement.Constraints[0]", "no node has 'engine.labels.'" },
+            { "spread over an engine label with no name", WithPlacement(ok, new Placement(Preferences: [new PlacementPreference("engine.labels.")])), "Spec.TaskTemplate.Placement.Preferences[0].Spread.SpreadDescriptor", "cannot spread" },
             { "node.ip that is no address", WithPlacement(ok, new Placement(["node.ip==10.0.0"])), "Spec.TaskTemplate.Placement.Constraints[0]", "neither an IP address nor a subnet" },
             { "spread over something else", WithPlacement(ok, new Placement(Preferences: [new PlacementPreference("node.hostname")])), "Spec.TaskTemplate.Placement.Preferences[0].Spread.SpreadDescriptor", "cannot spread" },
             { "negative max replicas", WithPlacement(ok, new Placement(MaxReplicasPerNode: -1)), "Spec.TaskTemplate.Placement.MaxReplicas", "negative" },
@@ -152,6 +153,7 @@ public class ServiceSpecValidatorTests
             { "limits equal to reservations", WithResources(ok, new ResourceAmounts(1_000_000_000, 64 * MiB), new ResourceAmounts(1_000_000_000, 64 * MiB)) },
             { "reservation without a limit", WithResources(ok, ResourceAmounts.None, new ResourceAmounts(1_000_000_000, 64 * MiB)) },
             { "every kind of constraint", WithPlacement(ok, new Placement(["node.id!=x", "node.hostname==a", "node.role==manager", "node.platform.os==linux", "node.platform.arch!=arm64", "node.labels.zone==a", "NODE.ROLE!=worker", "node.ip==10.0.0.5", "node.ip!=fd00::/8"], [new PlacementPreference("node.labels.zone")], 2)) },
+            { "engine labels, as dockerd's --label: constraints and spread", WithPlacement(ok, new Placement(["engine.labels.disk==ssd", "Engine.Labels.zone!=b"], [new PlacementPreference("engine.labels.zone"), new PlacementPreference("node.labels.rack")])) },
             { "ports: same number, two protocols; two ports picked by the swarm", WithPorts(ok, new PortConfig(53, 53), new PortConfig(53, 53, PortProtocol.Udp), new PortConfig(80), new PortConfig(81)) },
             { "dnsrr with host ports", ok with { Endpoint = new EndpointSpec(EndpointMode.Dnsrr, [new PortConfig(80, 8080, PublishMode: PublishMode.Host)]) } },
             { "a full container", WithContainer(ok, c => c with

@@ -169,14 +169,12 @@ public static class Scheduler
     private static Rank RankOf(TaskDemand demand, NodeInfo node, int failurePenalty) =>
         new(failurePenalty, node.TasksOf(demand.ServiceId), node.TaskCount, node.Id);
 
-    /// <summary>The node's value for a spread preference; a node without the label is grouped with the others without it, as in docker.</summary>
-    internal static string SpreadValue(PlacementPreference preference, NodeObject node)
-    {
-        var descriptor = preference.SpreadDescriptor;
-        return descriptor.Length > Constraint.NodeLabelPrefix.Length && descriptor.StartsWith(Constraint.NodeLabelPrefix, StringComparison.OrdinalIgnoreCase)
-            ? node.Spec?.Labels.GetValueOrDefault(descriptor[Constraint.NodeLabelPrefix.Length..]) ?? ""
-            : "";
-    }
+    /// <summary>
+    /// The node's value for a spread preference over node.labels.X or engine.labels.X; a node without the label is
+    /// grouped with the others without it, as in docker.
+    /// </summary>
+    internal static string SpreadValue(PlacementPreference preference, NodeObject node) =>
+        Constraint.LabelValue(preference.SpreadDescriptor, node) ?? "";
 
     /// <summary>The rank penalty of each node for the group's service (<see cref="RecentFailures.Penalty"/>).</summary>
     private readonly struct Penalties(IReadOnlyDictionary<string, int>? recentFailures)

@@ -1,4 +1,5 @@
 using ProtoSwarm.Contracts;
+using ProtoSwarm.Tests.Nodes;
 using static ProtoSwarm.Tests.Orchestration.Reconcile.Rc;
 
 namespace ProtoSwarm.Tests.Orchestration.Reconcile;
@@ -106,6 +107,19 @@ public class GlobalReconcileTests
         var outcome = Run(Service(spec), [], nodes, At(1));
 
         Assert.Equal("n1:running", outcome.Creations());
+    }
+
+    [Fact]
+    public void Engine_Label_Constraints_Choose_The_Nodes_And_A_Node_Whose_Labels_No_Longer_Match_Stops_Its_Task()
+    {
+        var spec = Spec(ServiceMode.GlobalMode, constraints: ["engine.labels.disk==ssd"]);
+        var nodes = new[] { Node("n1").WithEngineLabels(("disk", "ssd")), Node("n2", labels: ("disk", "ssd")), Node("n3") };
+
+        Assert.Equal("n1:running", Run(Service(spec), [], nodes, At(1)).Creations());
+
+        // n1's daemon restarted with --label disk=hdd: its description changed, its task no longer belongs there.
+        var relabelled = Node("n1").WithEngineLabels(("disk", "hdd"));
+        Assert.Equal("x1:shutdown", Run(Service(spec), [Task("x1", 0, "n1", spec: spec)], [relabelled], At(2)).DesiredChanges());
     }
 
     [Fact]

@@ -58,13 +58,13 @@ internal sealed class TestRegistry : IAsyncDisposable
     public string UploadsDir => Path.Combine(Root, "uploads");
 
     public static async Task<TestRegistry> StartAsync(IRegistryMetadata? metadata = null, IBlobPeers? peers = null, string? root = null, Func<string>? pushToken = null,
-        TimeProvider? time = null, TimeSpan? replicationPeriod = null)
+        TimeProvider? time = null, TimeSpan? replicationPeriod = null, TimeSpan? pushQuorumWait = null)
     {
         var ownsRoot = root is null;
         root ??= Directory.CreateTempSubdirectory("protoswarm-registry-").FullName;
         metadata ??= new InMemoryRegistryMetadata();
         var log = new RecordingLogger();
-        var server = new RegistryServer(root, metadata, new BasicAuthorizer(() => PullToken, pushToken ?? (() => PushToken)), peers, log, time, replicationPeriod: replicationPeriod);
+        var server = new RegistryServer(root, metadata, new BasicAuthorizer(() => PullToken, pushToken ?? (() => PushToken)), peers, log, time, replicationPeriod: replicationPeriod, pushQuorumWait: pushQuorumWait);
         var host = await RegistryHost.StartAsync(new IPEndPoint(IPAddress.Loopback, 0), server);
         return new TestRegistry(root, ownsRoot, metadata, server, host, log);
     }
@@ -163,14 +163,25 @@ internal sealed class TestRegistry : IAsyncDisposable
 internal sealed class RecordingLogger : ILogger
 {
     private readonly ConcurrentQueue<string> _lines = new();
+    private readonly ConcurrentQueue<string> _warnings = new();
 
     public IReadOnlyList<string> Lines => [.. _lines];
+
+    /// <summary>The lines logged at warning level or above.</summary>
+    public IReadOnlyList<string> Warnings => [.. _warnings];
 
     public IDisposable? BeginScope<TState>(TState state)
         where TState : notnull => null;
 
     public bool IsEnabled(LogLevel logLevel) => true;
 
-    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-        _lines.Enqueue(formatter(state, exception));
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+    {
+        var line = formatter(state, exception);
+        _lines.Enqueue(line);
+        if (logLevel >= LogLevel.Warning)
+        {
+            _warnings.Enqueue(line);
+        }
+    }
 }

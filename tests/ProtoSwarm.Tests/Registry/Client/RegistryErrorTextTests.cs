@@ -33,6 +33,17 @@ public sealed class RegistryErrorTextTests
     }
 
     [Fact]
+    public void A_Push_Refused_For_Want_Of_A_Majority_Is_Not_Retried_But_Other_503s_Are()
+    {
+        var unavailable = new RegistryClientException("x", HttpStatusCode.ServiceUnavailable, "UNAVAILABLE", Registry, "me/app", "v2");
+        var failing = new RegistryClientException("x", HttpStatusCode.ServiceUnavailable, "UNKNOWN", Registry, "me/app", "v2");
+
+        Assert.False(unavailable.IsTransient);
+        Assert.Equal(ProtoSwarm.Contracts.RejectCode.Unavailable, unavailable.Reject);
+        Assert.True(failing.IsTransient);
+    }
+
+    [Fact]
     public void A_Missing_Tag_Names_The_Image_And_The_Commands_That_Help_Without_Api_Paths()
     {
         var text = RegistryErrorText.Describe(Registry, RegistryOperation.ReadManifest, HttpStatusCode.NotFound, "MANIFEST_UNKNOWN",

@@ -3,12 +3,15 @@ using ProtoSwarm.Contracts;
 
 namespace ProtoSwarm.Registry.Server;
 
-/// <summary>What a caller may do with the registry. Push includes pull.</summary>
+/// <summary>What a caller may do with the registry. Each level includes the ones below it.</summary>
 public enum RegistryAccess
 {
     None = 0,
     Pull = 1,
     Push = 2,
+
+    /// <summary>Another manager of the swarm (its node certificate): besides pushing, the peer routes (copy, sweep).</summary>
+    Manager = 3,
 }
 
 /// <summary>

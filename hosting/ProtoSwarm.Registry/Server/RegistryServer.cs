@@ -294,7 +294,7 @@ public sealed class RegistryServer : IDisposable
         http.Response.Headers[ApiVersionHeader] = "registry/2.0";
         try
         {
-            Authorize(http);
+            var access = Authorize(http);
             var path = http.Request.Path.Value ?? string.Empty;
             var route = RegistryRoute.Parse(path.Length > 3 ? path[3..] : string.Empty);
             var method = http.Request.Method;
@@ -313,8 +313,8 @@ public sealed class RegistryServer : IDisposable
                 RegistryRouteKind.Upload when HttpMethods.IsPatch(method) => PatchUploadAsync(http, route.Name, route.Reference),
                 RegistryRouteKind.Upload when HttpMethods.IsPut(method) => PutUploadAsync(http, route.Name, route.Reference),
                 RegistryRouteKind.Upload when HttpMethods.IsDelete(method) => CancelUploadAsync(http, route.Name, route.Reference),
-                RegistryRouteKind.PeerCopy when HttpMethods.IsPost(method) => PeerCopyAsync(http),
-                RegistryRouteKind.PeerSweep when HttpMethods.IsPost(method) => PeerSweepAsync(http),
+                RegistryRouteKind.PeerCopy when HttpMethods.IsPost(method) => PeerCopyAsync(http, access),
+                RegistryRouteKind.PeerSweep when HttpMethods.IsPost(method) => PeerSweepAsync(http, access),
                 _ => throw new RegistryException(StatusCodes.Status405MethodNotAllowed, RegistryErrorCodes.Unsupported,
                     $"{method} is not supported on {path}; see the OCI distribution spec for the methods of each route",
                     new { method, path }),
@@ -346,7 +346,7 @@ public sealed class RegistryServer : IDisposable
 
     // ---- access
 
-    private void Authorize(HttpContext http)
+    private RegistryAccess Authorize(HttpContext http)
     {
         var access = _authorizer.Authorize(http);
         if (access == RegistryAccess.None)
@@ -365,6 +365,21 @@ public sealed class RegistryServer : IDisposable
         {
             throw new RegistryException(StatusCodes.Status403Forbidden, RegistryErrorCodes.Denied,
                 $"{http.Request.Method} {http.Request.Path} needs push access, but the caller may only pull: this node's certificate may only pull; push from a manager (or, outside the swarm, as user `push` with `protoswarm registry token push`)");
+        }
+
+        return access;
+    }
+
+    /// <summary>
+    /// The peer routes (copy, sweep) are for the other managers alone: a sweep with the caller's grace could remove
+    /// another client's upload under way, which a push token must not allow.
+    /// </summary>
+    private static void RequireManager(HttpContext http, RegistryAccess access)
+    {
+        if (access < RegistryAccess.Manager)
+        {
+            throw new RegistryException(StatusCodes.Status403Forbidden, RegistryErrorCodes.Denied,
+                $"{http.Request.Method} {http.Request.Path} is for the swarm's managers alone (their node certificates); run `protoswarm registry gc` on a manager instead");
         }
     }
 
@@ -607,8 +622,9 @@ public sealed class RegistryServer : IDisposable
     /// Another manager's push waits for this one to hold its blobs: once this replica shows them linked (the write was
     /// committed through the leader a moment ago), it fetches those it lacks, as a pull would, and answers which it holds.
     /// </summary>
-    private async Task PeerCopyAsync(HttpContext http)
+    private async Task PeerCopyAsync(HttpContext http, RegistryAccess access)
     {
+        RequireManager(http, access);
         var ct = http.RequestAborted;
         var request = PeerProtocol.ReadCopy(await ReadPeerBodyAsync(http));
         await WaitForReplicaAsync(async token =>
@@ -624,8 +640,9 @@ public sealed class RegistryServer : IDisposable
     /// Another manager ran a garbage collection: once this replica no longer links what it unlinked, this disk is swept as
     /// that manager's was (blob files no repository links, older than the grace; uploads idle that long).
     /// </summary>
-    private async Task PeerSweepAsync(HttpContext http)
+    private async Task PeerSweepAsync(HttpContext http, RegistryAccess access)
     {
+        RequireManager(http, access);
         var ct = http.RequestAborted;
         var request = PeerProtocol.ReadSweep(await ReadPeerBodyAsync(http));
         await WaitForReplicaAsync(async token => !request.Unlinked.Any((await LinkedBlobsAsync(token)).Contains), ct);

@@ -138,6 +138,22 @@ public sealed class RegistryPeerTests
         Assert.All(swarm.Managers.Skip(1), m => Assert.Equal(2, Directory.EnumerateFiles(m.BlobsDir).Count()));
     }
 
+    [Theory]
+    [InlineData("_protoswarm/sweep", "{\"graceSeconds\":0,\"unlinked\":[]}")]
+    [InlineData("_protoswarm/copy", "{\"repository\":\"test/app\",\"digests\":[]}")]
+    public async Task The_Peer_Routes_Refuse_A_Push_Token(string route, string body)
+    {
+        await using var registry = await TestRegistry.StartAsync();
+        var upload = await registry.Push.PostAsync("/v2/test/app/blobs/uploads/", null);
+        Assert.Equal(HttpStatusCode.Accepted, upload.StatusCode);
+
+        using var response = await registry.Push.PostAsync($"/v2/{route}", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Contains("DENIED", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Single(Directory.EnumerateFileSystemEntries(registry.UploadsDir)); // another client's upload is untouched
+    }
+
     [Fact]
     public async Task A_Blob_No_Manager_Has_Is_Warned_Of_Once_Not_At_Every_Retry()
     {
@@ -371,7 +387,7 @@ public sealed class RegistryPeerTests
     }
 
     /// <summary>
-    /// Managers sharing one metadata, each reaching the others' registries over HTTP as user `push` through the real
+    /// Managers sharing one metadata, each reaching the others' registries over HTTP as user `manager` through the real
     /// <see cref="HttpBlobPeers"/> (its requests recorded), or, where <c>canFetch</c> says no, with no peers at all: it
     /// answers what it holds and can fetch nothing. No replicators run.
     /// </summary>
@@ -395,7 +411,7 @@ public sealed class RegistryPeerTests
             {
                 var handler = new RecordingHandler();
                 var client = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(30) };
-                client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"push:{PushToken}")));
+                client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"manager:{TestRegistry.ManagerToken}")));
                 set._clients.Add((handler, client));
                 var self = i;
                 var peers = canFetch(i)

@@ -11,13 +11,15 @@ using ProtoSwarm.Registry.Server;
 namespace ProtoSwarm.Tests.Registry;
 
 /// <summary>
-/// A registry on 127.0.0.1:0 with its own temporary directory, basic auth (user `push` or `pull`) and
-/// metadata in memory (or shared with another one, as two managers share the Raft store).
+/// A registry on 127.0.0.1:0 with its own temporary directory, basic auth (user `push` or `pull`, and user `manager`
+/// standing for another manager's node certificate, which the peer routes need) and metadata in memory (or shared
+/// with another one, as two managers share the Raft store).
 /// </summary>
 internal sealed class TestRegistry : IAsyncDisposable
 {
     public const string PullToken = "pull-token-1";
     public const string PushToken = "push-token-1";
+    public const string ManagerToken = "manager-token-1";
 
     private readonly bool _ownsRoot;
 
@@ -64,7 +66,7 @@ internal sealed class TestRegistry : IAsyncDisposable
         root ??= Directory.CreateTempSubdirectory("protoswarm-registry-").FullName;
         metadata ??= new InMemoryRegistryMetadata();
         var log = new RecordingLogger();
-        var server = new RegistryServer(root, metadata, new BasicAuthorizer(() => PullToken, pushToken ?? (() => PushToken)), peers, log, time, replicationPeriod: replicationPeriod, pushQuorumWait: pushQuorumWait);
+        var server = new RegistryServer(root, metadata, new ManagerOrToken(new BasicAuthorizer(() => PullToken, pushToken ?? (() => PushToken))), peers, log, time, replicationPeriod: replicationPeriod, pushQuorumWait: pushQuorumWait);
         var host = await RegistryHost.StartAsync(new IPEndPoint(IPAddress.Loopback, 0), server);
         return new TestRegistry(root, ownsRoot, metadata, server, host, log);
     }
@@ -156,6 +158,20 @@ internal sealed class TestRegistry : IAsyncDisposable
         {
             Directory.Delete(Root, recursive: true);
         }
+    }
+
+    /// <summary>
+    /// Basic auth as the plain listener's, plus user `manager`, which gets what a manager's node certificate gets over
+    /// mutual TLS (<see cref="RegistryAccess.Manager"/>): the tests' managers reach each other over plain HTTP.
+    /// </summary>
+    private sealed class ManagerOrToken(IRegistryAuthorizer tokens) : IRegistryAuthorizer
+    {
+        private static readonly string ManagerCredentials = "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes($"manager:{ManagerToken}"));
+
+        public string? Challenge => tokens.Challenge;
+
+        public RegistryAccess Authorize(Microsoft.AspNetCore.Http.HttpContext http) =>
+            http.Request.Headers.Authorization.ToString() == ManagerCredentials ? RegistryAccess.Manager : tokens.Authorize(http);
     }
 }
 

@@ -108,7 +108,10 @@ public sealed record CollectRegistryGarbage(
     [property: Key(2)] bool DeleteUntagged,
     [property: Key(3)] TimeSpan Grace);
 
-/// <summary>What `registry gc` removed (or, on a dry run, would remove): per repository, and on this manager's disk.</summary>
+/// <summary>
+/// What `registry gc` removed (or, on a dry run, would remove): per repository, and on this manager's disk; and how many
+/// of the other managers swept their disks at its request (absent from an older manager: none).
+/// </summary>
 [MessagePackObject]
 public sealed record RegistryGarbageCollected(
     [property: Key(0)] bool DryRun,
@@ -117,7 +120,8 @@ public sealed record RegistryGarbageCollected(
     [property: Key(3)] int BlobFilesRemoved,
     [property: Key(4)] long BytesFreed,
     [property: Key(5)] int UploadsRemoved,
-    [property: Key(6)] int OtherManagers);
+    [property: Key(6)] int OtherManagers,
+    [property: Key(7)] int OtherManagersSwept = 0);
 
 /// <summary>One repository's part of a collection: the manifests removed and the blobs unlinked (digest to size).</summary>
 [MessagePackObject]

@@ -70,10 +70,17 @@ internal static class RegistryView
         var links = collected.Repositories.Sum(r => r.Blobs.Count);
         text.Append(CultureInfo.InvariantCulture,
             $"{collected.Manager}: {(collected.DryRun ? "would remove" : "removed")} {Plural(collected.BlobFilesRemoved, "blob file")} and {Plural(collected.UploadsRemoved, "abandoned upload")}, {ImageView.HumanSize(collected.BytesFreed)}\n");
-        if (collected.OtherManagers > 0)
+        var behind = collected.OtherManagers - collected.OtherManagersSwept;
+        if (!collected.DryRun && collected.OtherManagersSwept > 0)
         {
             text.Append(CultureInfo.InvariantCulture,
-                $"The other {Plural(collected.OtherManagers, "manager")} remove the blob files no repository links at their hourly sweep (or run `registry gc` on each).\n");
+                $"{(behind > 0 ? $"{collected.OtherManagersSwept} of the other {Plural(collected.OtherManagers, "manager")}" : $"The other {Plural(collected.OtherManagers, "manager")}")} swept their disks too.\n");
+        }
+
+        if (!collected.DryRun && behind > 0)
+        {
+            text.Append(CultureInfo.InvariantCulture,
+                $"{(collected.OtherManagersSwept > 0 ? $"The other {Plural(behind, "manager")} did not answer and remove" : $"The other {Plural(behind, "manager")} remove")} the blob files no repository links at their hourly sweep (or run `registry gc` on each).\n");
         }
 
         text.Append(collected.DryRun

@@ -343,9 +343,9 @@ internal sealed partial class SwarmMember : IAsyncDisposable
 
     /// <summary>
     /// The swarm's registry on this manager, on the swarm's own listener and certificates (see
-    /// docs/ARCHITECTURE.md, the registry): tags and manifests in the store, blobs under STATE/registry,
-    /// copied from the other managers soon after they are linked (and fetched at once when a pull asks for one
-    /// not copied yet).
+    /// docs/ARCHITECTURE.md, the registry): tags and manifests in the store, blobs under STATE/registry, on a
+    /// majority of the managers before a push is acknowledged and copied to the rest soon after they are linked
+    /// (and fetched at once when a pull asks for one not copied yet).
     /// </summary>
     private void StartRegistry(NodeOptions options, SwarmStore store, IProposer proposer, Func<string, NodeRole?> desiredRole, ILoggerFactory loggerFactory, TimeProvider time)
     {
@@ -355,9 +355,11 @@ internal sealed partial class SwarmMember : IAsyncDisposable
             desiredRole,
             new BasicAuthorizer(() => Cluster()?.RegistryPullToken ?? string.Empty, () => Cluster()?.RegistryPushToken ?? string.Empty));
         _registryPeers = new HttpClient(RemoteConfigFactory.MutualTlsHandler(Credentials)) { Timeout = TimeSpan.FromMinutes(30) };
-        var peers = new ManagerBlobPeers(
-            () => [.. store.Current.List<NodeObject>().Where(n => n.Id != State.NodeId && n.ManagerStatus is not null).Select(n => n.ManagerStatus!.Addr)],
-            _registryPeers);
+        // The other managers as the store lists them (the Raft members): a push waits for a majority of them and this one.
+        var peers = new HttpBlobPeers(
+            () => [.. store.Current.List<NodeObject>().Where(n => n.Id != State.NodeId && n.ManagerStatus is not null).Select(n => new Uri($"https://{n.ManagerStatus!.Addr}/"))],
+            _registryPeers,
+            time);
         _registry = new RegistryServer(options.RegistryDir, new StoreRegistryMetadata(store, proposer, time), access, peers, loggerFactory.CreateLogger<RegistryServer>(), time,
             diskSweepPeriod: RegistryServer.DefaultDiskSweepPeriod, replicationPeriod: RegistryServer.DefaultReplicationPeriod);
     }

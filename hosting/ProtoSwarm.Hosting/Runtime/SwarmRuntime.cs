@@ -285,9 +285,9 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
 
         try
         {
-            var (repositories, disk) = await registry.CollectGarbageAsync(m.DryRun, m.DeleteUntagged, m.Grace, ct);
+            var (repositories, disk, swept) = await registry.CollectGarbageAsync(m.DryRun, m.DeleteUntagged, m.Grace, ct);
             var others = store.Current.List<NodeObject>().Count(n => n.ManagerStatus is not null && n.Id != _state.NodeId);
-            return new RegistryGarbageCollected(m.DryRun, repositories, _options.Hostname, disk.BlobFiles, disk.Bytes, disk.Uploads, others);
+            return new RegistryGarbageCollected(m.DryRun, repositories, _options.Hostname, disk.BlobFiles, disk.Bytes, disk.Uploads, others, swept);
         }
         catch (StoreConflictException e)
         {

@@ -37,11 +37,14 @@ public sealed class RegistryClientException : Exception
 
     /// <summary>
     /// Whether trying again may help: no answer (a refused or reset connection, a timeout), the registry
-    /// failing (5xx), or asking to slow down (429). A 404 or a digest mismatch will not change.
+    /// failing (5xx), or asking to slow down (429). A 404 or a digest mismatch will not change, nor an
+    /// UNAVAILABLE manifest put: the swarm registry has already waited its minute for a majority of the managers
+    /// to hold the push's layers, and another attempt would only wait again; the user pushes again once the
+    /// managers are back.
     /// </summary>
-    public bool IsTransient => Status is null && Code == Codes.Unreachable
+    public bool IsTransient => (Status is null && Code == Codes.Unreachable
         || Status is HttpStatusCode.TooManyRequests or HttpStatusCode.RequestTimeout
-        || (int?)Status >= 500;
+        || (int?)Status >= 500) && Code != Codes.Unavailable;
 
     /// <summary>What the node's control socket replies with.</summary>
     public RejectCode Reject => Status switch
@@ -49,7 +52,7 @@ public sealed class RegistryClientException : Exception
         HttpStatusCode.NotFound => RejectCode.NotFound,
         HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden => RejectCode.PermissionDenied,
         HttpStatusCode.BadRequest => RejectCode.InvalidArgument,
-        _ when IsTransient => RejectCode.Unavailable,
+        _ when IsTransient || Code == Codes.Unavailable => RejectCode.Unavailable,
         _ when Code is Codes.DigestMismatch or Codes.Unsupported => RejectCode.InvalidArgument,
         _ => RejectCode.Internal,
     };
@@ -58,6 +61,9 @@ public sealed class RegistryClientException : Exception
     public static class Codes
     {
         public const string Unknown = "UNKNOWN";
+
+        /// <summary>The registry's own 503 code: here, a push whose layers reached no majority of the managers in time.</summary>
+        public const string Unavailable = "UNAVAILABLE";
 
         /// <summary>No answer: the connection was refused, reset or timed out.</summary>
         public const string Unreachable = "UNREACHABLE";

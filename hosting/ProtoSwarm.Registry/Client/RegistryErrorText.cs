@@ -48,6 +48,7 @@ internal static class RegistryErrorText
         {
             (401 or 403, _, _) => $"{where} refused to let this node {Verb(operation)} {image}: only managers may push (workers may only pull), and a client of the plain listener needs the registry token (`protoswarm registry token push|pull`)",
             (429, _, _) => $"{where} asks to slow down while {Doing(operation)} {image}; try again in a moment",
+            (503, "UNAVAILABLE", RegistryOperation.PutManifest) => $"{where} did not keep {image}{said}; a push is kept once a majority of the managers hold its layers: check that the managers are up and reach each other (`protoswarm node ls`), then push again",
             ( >= 500, _, _) => $"{where} failed while {Doing(operation)} {image}{said}; try again, and if it fails again see the managers' logs",
             (_, "MANIFEST_BLOB_UNKNOWN", _) => $"{where} refused {image}: a layer or config the image names is not in repository {repository} (removed by `protoswarm registry gc` during the push?); push the image again",
             (_, "MANIFEST_INVALID" or "MANIFEST_UNVERIFIED" or "UNSUPPORTED", RegistryOperation.PutManifest) => $"{where} refused the manifest of {image} as invalid{said}; the image here may be damaged: load it again, then push",

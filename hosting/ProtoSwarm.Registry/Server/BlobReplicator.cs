@@ -17,6 +17,11 @@ namespace ProtoSwarm.Registry.Server;
 /// collection unlinks while its fetch is under way lands as a young unlinked file, which the disk sweep removes once
 /// it is older than the grace, as it removes any other.
 /// </para>
+/// <para>
+/// A blob no manager can give (the one that had it was lost before a majority held it, which a push no longer allows,
+/// or its disk was wiped) is tried again at the longest delay for as long as it is linked, but warned of once, and again
+/// only when why it fails changes; it is logged once more when a copy finally lands.
+/// </para>
 /// </summary>
 public sealed class BlobReplicator : IDisposable
 {
@@ -37,6 +42,9 @@ public sealed class BlobReplicator : IDisposable
     // Digests whose fetch is queued or under way (no second one is started), and those waiting out a retry delay.
     private readonly ConcurrentDictionary<string, byte> _inFlight = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, (int Failures, DateTimeOffset NotBefore)> _backoff = new(StringComparer.Ordinal);
+
+    // Why each failing blob failed when it was last warned of: a warning is logged only when that changes.
+    private readonly ConcurrentDictionary<string, string> _warned = new(StringComparer.Ordinal);
     private readonly Task _loop;
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -117,9 +125,10 @@ public sealed class BlobReplicator : IDisposable
             }
         }
 
-        foreach (var gone in _backoff.Keys.Where(d => !linked.ContainsKey(d)))
+        foreach (var gone in _backoff.Keys.Concat(_warned.Keys).Where(d => !linked.ContainsKey(d)))
         {
             _backoff.TryRemove(gone, out _);
+            _warned.TryRemove(gone, out _);
         }
 
         if (linked.Count == 0)
@@ -145,6 +154,7 @@ public sealed class BlobReplicator : IDisposable
     private async Task ReplicateAsync(string repository, string digest, CancellationToken ct)
     {
         var result = PeerFetchResult.Missing;
+        string? error = null;
         var unlinked = false;
         try
         {
@@ -172,7 +182,7 @@ public sealed class BlobReplicator : IDisposable
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or ObjectDisposedException)
         {
-            _logger.ReplicationScanFailed(e.Message);
+            error = e.Message;
         }
         finally
         {
@@ -181,10 +191,22 @@ public sealed class BlobReplicator : IDisposable
                 var failures = _backoff.TryGetValue(digest, out var before) ? before.Failures + 1 : 1;
                 var delay = FirstRetryDelay * Math.Pow(2, Math.Min(failures - 1, 10));
                 _backoff[digest] = (failures, _time.GetUtcNow() + (delay < MaxRetryDelay ? delay : MaxRetryDelay));
+                var reason = error ?? (result == PeerFetchResult.Corrupt
+                    ? "a manager sent bytes that do not match its digest"
+                    : "no reachable manager has it");
+                if (!_warned.TryGetValue(digest, out var last) || last != reason)
+                {
+                    _warned[digest] = reason;
+                    _logger.ReplicationStuck(repository, digest, reason);
+                }
             }
             else
             {
-                _backoff.TryRemove(digest, out _);
+                var failures = _backoff.TryRemove(digest, out var before) ? before.Failures : 0;
+                if (_warned.TryRemove(digest, out _) && result == PeerFetchResult.Stored)
+                {
+                    _logger.ReplicationRecovered(repository, digest, failures);
+                }
             }
 
             _inFlight.TryRemove(digest, out _);

@@ -23,6 +23,9 @@ public static class RegistryErrorCodes
     public const string Denied = "DENIED";
     public const string Unsupported = "UNSUPPORTED";
     public const string TooManyRequests = "TOOMANYREQUESTS";
+
+    /// <summary>docker distribution's 503: the registry cannot do it now (a push's blobs not yet on a majority of the managers).</summary>
+    public const string Unavailable = "UNAVAILABLE";
     public const string PaginationNumberInvalid = "PAGINATION_NUMBER_INVALID";
     public const string Unknown = "UNKNOWN";
 }

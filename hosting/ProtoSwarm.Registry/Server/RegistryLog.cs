@@ -17,7 +17,8 @@ internal static partial class RegistryLog
     [LoggerMessage(EventId = 4, Level = LogLevel.Information, Message = "Registry: blob {Digest} of {Repository} fetched from a peer ({Size} bytes)")]
     public static partial void PeerFetched(this ILogger logger, string repository, string digest, long size);
 
-    [LoggerMessage(EventId = 5, Level = LogLevel.Warning, Message = "Registry: blob {Digest} of {Repository} could not be fetched from a peer: {Reason}")]
+    // Debug: each caller says it once at its own level (a pull that failed warns; the replicator warns once per blob).
+    [LoggerMessage(EventId = 5, Level = LogLevel.Debug, Message = "Registry: blob {Digest} of {Repository} could not be fetched from a peer: {Reason}")]
     public static partial void PeerFetchFailed(this ILogger logger, string repository, string digest, string reason);
 
     [LoggerMessage(EventId = 6, Level = LogLevel.Information, Message = "Registry: removed {Count} stale upload sessions under {Root}")]
@@ -46,4 +47,19 @@ internal static partial class RegistryLog
 
     [LoggerMessage(EventId = 14, Level = LogLevel.Warning, Message = "Registry: copying the linked blobs from the other managers failed: {Reason}")]
     public static partial void ReplicationScanFailed(this ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 15, Level = LogLevel.Warning, Message = "Registry: manifest {Reference} of {Repository} refused: its {Blobs} blobs are on {Holding} of {Managers} managers after {Seconds} s, short of the majority a push needs")]
+    public static partial void PushNotReplicated(this ILogger logger, string repository, string reference, int blobs, int holding, int managers, double seconds);
+
+    [LoggerMessage(EventId = 16, Level = LogLevel.Warning, Message = "Registry: blob {Digest} of {Repository} is linked but no manager could give it ({Reason}); it is tried again every minute at most, and logged again only when that changes")]
+    public static partial void ReplicationStuck(this ILogger logger, string repository, string digest, string reason);
+
+    [LoggerMessage(EventId = 17, Level = LogLevel.Information, Message = "Registry: blob {Digest} of {Repository} copied from a peer after {Failures} failed attempts")]
+    public static partial void ReplicationRecovered(this ILogger logger, string repository, string digest, int failures);
+
+    [LoggerMessage(EventId = 18, Level = LogLevel.Information, Message = "Registry: {Swept} of {Peers} other managers swept their disks after the garbage collection")]
+    public static partial void PeersSwept(this ILogger logger, int swept, int peers);
+
+    [LoggerMessage(EventId = 19, Level = LogLevel.Warning, Message = "Registry: blob {Digest} of {Repository} was asked for, but it is not on this manager and no other manager gave it ({Result})")]
+    public static partial void BlobUnavailable(this ILogger logger, string repository, string digest, PeerFetchResult result);
 }

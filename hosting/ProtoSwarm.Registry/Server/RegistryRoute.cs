@@ -13,6 +13,12 @@ internal enum RegistryRouteKind
     Blob,
     UploadStart,
     Upload,
+
+    /// <summary>Another manager asks this one to hold blobs now (<see cref="PeerProtocol.CopyPath"/>).</summary>
+    PeerCopy,
+
+    /// <summary>Another manager asks this one to sweep its disk after a garbage collection (<see cref="PeerProtocol.SweepPath"/>).</summary>
+    PeerSweep,
 }
 
 /// <summary>
@@ -34,6 +40,11 @@ internal sealed record RegistryRoute(RegistryRouteKind Kind, string Name = "", s
         if (trimmed is "_catalog")
         {
             return new RegistryRoute(RegistryRouteKind.Catalog);
+        }
+
+        if (trimmed is PeerProtocol.CopyPath or PeerProtocol.SweepPath)
+        {
+            return new RegistryRoute(trimmed is PeerProtocol.CopyPath ? RegistryRouteKind.PeerCopy : RegistryRouteKind.PeerSweep);
         }
 
         // A trailing slash matters only to the upload start, which the spec writes as `blobs/uploads/`.

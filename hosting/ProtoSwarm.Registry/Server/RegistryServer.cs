@@ -23,7 +23,9 @@ namespace ProtoSwarm.Registry.Server;
 /// go to the disk of the manager that received them (<see cref="BlobStore"/>) and are copied from there to every
 /// other manager in the background, soon after they are linked (<see cref="BlobReplicator"/>); a manager asked for
 /// one it has not copied yet fetches it at once from its peers (<see cref="IBlobPeers"/>). Either way the copy is
-/// checked as an upload is.
+/// checked as an upload is. Raft's rule for the metadata holds for the bytes too: a manifest is stored, and its push
+/// answered, only once every blob it names is on a majority of the managers (<see cref="DefaultPushQuorumWait"/>), so
+/// losing any one manager right after a push loses no image.
 /// </para>
 /// <para>
 /// Invariants. A blob is linked to a repository only after its bytes are verified and renamed into place, so a
@@ -85,6 +87,7 @@ public sealed class RegistryServer : IDisposable
     private readonly TimeProvider _time;
     private readonly ITimer? _diskSweep;
     private readonly BlobReplicator? _replicator;
+    private readonly TimeSpan _quorumWait;
     private int _sweeping;
 
     /// <summary>
@@ -103,9 +106,12 @@ public sealed class RegistryServer : IDisposable
     /// repository changes) and every period (<see cref="BlobReplicator"/>), so the bytes of a push survive the loss of
     /// the manager that received it.
     /// </param>
+    /// <param name="pushQuorumWait">How long a manifest put waits for its blobs to be on a majority of the managers (<see cref="DefaultPushQuorumWait"/>).</param>
     public RegistryServer(string root, IRegistryMetadata metadata, IRegistryAuthorizer authorizer, IBlobPeers? peers, ILogger logger, TimeProvider? time = null, TimeSpan? uploadMaxAge = null,
-        TimeSpan? diskSweepPeriod = null, TimeSpan? replicationPeriod = null)
+        TimeSpan? diskSweepPeriod = null, TimeSpan? replicationPeriod = null, TimeSpan? pushQuorumWait = null)
     {
+        _quorumWait = pushQuorumWait ?? DefaultPushQuorumWait;
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(_quorumWait, TimeSpan.Zero, nameof(pushQuorumWait));
         _metadata = metadata;
         _authorizer = authorizer;
         _peers = peers;
@@ -136,6 +142,24 @@ public sealed class RegistryServer : IDisposable
     /// </summary>
     public static readonly TimeSpan DefaultReplicationPeriod = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How long a manifest put waits for every blob it names to be on a majority of the managers (this one counts)
+    /// before it answers UNAVAILABLE and stores nothing: the peers are asked at once to fetch them, which takes
+    /// seconds on a healthy swarm, so the bound only matters when managers are down or cut off.
+    /// </summary>
+    public static readonly TimeSpan DefaultPushQuorumWait = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// How long a manager asked by a peer to hold blobs (or to sweep) waits for its replica of the metadata to show
+    /// the links the peer wrote (or removed) a moment ago, reading its own replica every <see cref="LinkPollInterval"/>.
+    /// </summary>
+    public static readonly TimeSpan PeerLinkWait = TimeSpan.FromSeconds(10);
+
+    private static readonly TimeSpan LinkPollInterval = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>How long `registry gc` waits for the other managers' sweeps; one that does not answer sweeps at its hourly sweep.</summary>
+    public static readonly TimeSpan PeerSweepWait = TimeSpan.FromSeconds(30);
+
     /// <summary>The copier of the other managers' blobs onto this disk, when replication is on.</summary>
     public BlobReplicator? Replicator => _replicator;
 
@@ -152,9 +176,11 @@ public sealed class RegistryServer : IDisposable
     /// <summary>
     /// Registry garbage collection: unlinks from each repository what <see cref="GarbagePlanner"/> plans (one conditional
     /// write per repository, decided again on a conflict), then sweeps this disk of blob files no repository links and
-    /// uploads idle longer than <paramref name="grace"/>. A dry run computes the same and changes nothing.
+    /// uploads idle longer than <paramref name="grace"/>, and asks the other managers to sweep theirs likewise
+    /// (<see cref="IBlobPeers.SweepAsync"/>; returned: how many did within <see cref="PeerSweepWait"/>). A dry run
+    /// computes the same and changes nothing.
     /// </summary>
-    public async Task<(ImmutableArray<RepositoryGarbage> Repositories, DiskSweep Disk)> CollectGarbageAsync(bool dryRun, bool deleteUntagged, TimeSpan grace, CancellationToken ct)
+    public async Task<(ImmutableArray<RepositoryGarbage> Repositories, DiskSweep Disk, int PeersSwept)> CollectGarbageAsync(bool dryRun, bool deleteUntagged, TimeSpan grace, CancellationToken ct)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(grace, TimeSpan.Zero);
         var now = _time.GetUtcNow();
@@ -197,12 +223,26 @@ public sealed class RegistryServer : IDisposable
         }
 
         // Read again after the writes: a repository pushed to meanwhile (or made) may link a blob this disk holds.
-        if (!dryRun)
+        if (dryRun)
         {
-            linked = await LinkedBlobsAsync(ct);
+            return (removed.ToImmutable(), Blobs.SweepUnlinked(linked, grace, dryRun: true), 0);
         }
 
-        return (removed.ToImmutable(), Blobs.SweepUnlinked(linked, grace, dryRun));
+        linked = await LinkedBlobsAsync(ct);
+        var disk = Blobs.SweepUnlinked(linked, grace, dryRun: false);
+        var peersSwept = 0;
+        if (_peers is { Count: > 0 } peers)
+        {
+            // What this collection unlinked everywhere: each peer sweeps once its replica shows that too.
+            var unlinked = removed.SelectMany(r => r.Blobs.Keys).Where(d => !linked.Contains(d)).Distinct(StringComparer.Ordinal).ToList();
+            using var wait = new CancellationTokenSource(PeerSweepWait, _time);
+            using var bounded = CancellationTokenSource.CreateLinkedTokenSource(ct, wait.Token);
+            peersSwept = await peers.SweepAsync(grace, unlinked, bounded.Token);
+            ct.ThrowIfCancellationRequested();
+            _logger.PeersSwept(peersSwept, peers.Count);
+        }
+
+        return (removed.ToImmutable(), disk, peersSwept);
     }
 
     /// <summary>Every blob some repository links.</summary>
@@ -254,7 +294,7 @@ public sealed class RegistryServer : IDisposable
         http.Response.Headers[ApiVersionHeader] = "registry/2.0";
         try
         {
-            Authorize(http);
+            var access = Authorize(http);
             var path = http.Request.Path.Value ?? string.Empty;
             var route = RegistryRoute.Parse(path.Length > 3 ? path[3..] : string.Empty);
             var method = http.Request.Method;
@@ -273,6 +313,8 @@ public sealed class RegistryServer : IDisposable
                 RegistryRouteKind.Upload when HttpMethods.IsPatch(method) => PatchUploadAsync(http, route.Name, route.Reference),
                 RegistryRouteKind.Upload when HttpMethods.IsPut(method) => PutUploadAsync(http, route.Name, route.Reference),
                 RegistryRouteKind.Upload when HttpMethods.IsDelete(method) => CancelUploadAsync(http, route.Name, route.Reference),
+                RegistryRouteKind.PeerCopy when HttpMethods.IsPost(method) => PeerCopyAsync(http, access),
+                RegistryRouteKind.PeerSweep when HttpMethods.IsPost(method) => PeerSweepAsync(http, access),
                 _ => throw new RegistryException(StatusCodes.Status405MethodNotAllowed, RegistryErrorCodes.Unsupported,
                     $"{method} is not supported on {path}; see the OCI distribution spec for the methods of each route",
                     new { method, path }),
@@ -304,7 +346,7 @@ public sealed class RegistryServer : IDisposable
 
     // ---- access
 
-    private void Authorize(HttpContext http)
+    private RegistryAccess Authorize(HttpContext http)
     {
         var access = _authorizer.Authorize(http);
         if (access == RegistryAccess.None)
@@ -323,6 +365,21 @@ public sealed class RegistryServer : IDisposable
         {
             throw new RegistryException(StatusCodes.Status403Forbidden, RegistryErrorCodes.Denied,
                 $"{http.Request.Method} {http.Request.Path} needs push access, but the caller may only pull: this node's certificate may only pull; push from a manager (or, outside the swarm, as user `push` with `protoswarm registry token push`)");
+        }
+
+        return access;
+    }
+
+    /// <summary>
+    /// The peer routes (copy, sweep) are for the other managers alone: a sweep with the caller's grace could remove
+    /// another client's upload under way, which a push token must not allow.
+    /// </summary>
+    private static void RequireManager(HttpContext http, RegistryAccess access)
+    {
+        if (access < RegistryAccess.Manager)
+        {
+            throw new RegistryException(StatusCodes.Status403Forbidden, RegistryErrorCodes.Denied,
+                $"{http.Request.Method} {http.Request.Path} is for the swarm's managers alone (their node certificates); run `protoswarm registry gc` on a manager instead");
         }
     }
 
@@ -468,6 +525,7 @@ public sealed class RegistryServer : IDisposable
             }
         }
 
+        await EnsureOnMajorityAsync(name, reference, blobs, ct);
         var now = _time.GetUtcNow();
         var stored = new RegistryManifest(mediaType, body, [.. blobs], [.. children], now);
         var tag = isDigest ? null : reference;
@@ -499,6 +557,125 @@ public sealed class RegistryServer : IDisposable
         http.Response.Headers[DigestHeader] = digest;
         http.Response.StatusCode = StatusCodes.Status201Created;
         http.Response.ContentLength = 0;
+    }
+
+    /// <summary>
+    /// Raft's rule for the metadata, kept for the bytes: returns once every blob of <paramref name="blobs"/> is on a
+    /// majority of the managers, this one included (it fetches what it lacks first: a push whose retry moved here left
+    /// its blobs on another manager), asking the peers at once to fetch theirs (<see cref="IBlobPeers.CopyAsync"/>; a
+    /// peer that has them answers at once). Else, after <see cref="DefaultPushQuorumWait"/>, UNAVAILABLE: the manifest
+    /// is not stored and the client pushes again. One manager alone is its own majority. An index names no blobs:
+    /// its children are manifests whose own put waited for theirs.
+    /// </summary>
+    private async Task EnsureOnMajorityAsync(string name, string reference, List<string> blobs, CancellationToken ct)
+    {
+        var peers = _peers?.Count ?? 0;
+        var managers = peers + 1;
+        var majority = managers / 2 + 1;
+        if (blobs.Count == 0 || majority <= 1)
+        {
+            return;
+        }
+
+        var started = _time.GetTimestamp();
+        var here = (await HoldAsync(name, blobs, ct)).Count == blobs.Count ? 1 : 0;
+        using var wait = new CancellationTokenSource(_quorumWait, _time);
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(ct, wait.Token);
+        var holding = here + await _peers!.CopyAsync(name, blobs, majority - here, bounded.Token);
+        ct.ThrowIfCancellationRequested();
+        if (holding >= majority)
+        {
+            return;
+        }
+
+        var seconds = Math.Round(_time.GetElapsedTime(started).TotalSeconds);
+        _logger.PushNotReplicated(name, reference, blobs.Count, holding, managers, seconds);
+        throw new RegistryException(StatusCodes.Status503ServiceUnavailable, RegistryErrorCodes.Unavailable,
+            $"its blobs reached only {holding} of {managers} managers in {seconds:0} s, short of the majority ({majority}) a push needs, so manifest {name}:{reference} was not stored; " +
+            "a push is acknowledged once a majority of the managers hold its layers, so that losing one loses no image. Check that the managers are up and reach each other (`protoswarm node ls`), then push again",
+            new { managers, holding, majority });
+    }
+
+    /// <summary>Which of the blobs, linked to the repository, are on this disk, fetching from the peers those only linked.</summary>
+    private async Task<HashSet<string>> HoldAsync(string name, IReadOnlyList<string> digests, CancellationToken ct)
+    {
+        var held = new HashSet<string>(StringComparer.Ordinal);
+        await Parallel.ForEachAsync(digests, new ParallelOptions { MaxDegreeOfParallelism = BlobReplicator.MaxConcurrentFetches, CancellationToken = ct }, async (digest, token) =>
+        {
+            try
+            {
+                await EnsureBlobAsync(name, digest, askPeers: true, token);
+                lock (held)
+                {
+                    held.Add(digest);
+                }
+            }
+            catch (RegistryException e) when (e.Code == RegistryErrorCodes.BlobUnknown)
+            {
+                // not linked here, or on no reachable manager: not held
+            }
+        });
+        return held;
+    }
+
+    /// <summary>
+    /// Another manager's push waits for this one to hold its blobs: once this replica shows them linked (the write was
+    /// committed through the leader a moment ago), it fetches those it lacks, as a pull would, and answers which it holds.
+    /// </summary>
+    private async Task PeerCopyAsync(HttpContext http, RegistryAccess access)
+    {
+        RequireManager(http, access);
+        var ct = http.RequestAborted;
+        var request = PeerProtocol.ReadCopy(await ReadPeerBodyAsync(http));
+        await WaitForReplicaAsync(async token =>
+        {
+            var repository = await _metadata.GetAsync(request.Repository, token);
+            return repository is not null && request.Digests.All(repository.Blobs.ContainsKey);
+        }, ct);
+        var held = await HoldAsync(request.Repository, request.Digests, ct);
+        await WriteBodyAsync(http, PeerProtocol.Held(held.Order(StringComparer.Ordinal)), ct);
+    }
+
+    /// <summary>
+    /// Another manager ran a garbage collection: once this replica no longer links what it unlinked, this disk is swept as
+    /// that manager's was (blob files no repository links, older than the grace; uploads idle that long).
+    /// </summary>
+    private async Task PeerSweepAsync(HttpContext http, RegistryAccess access)
+    {
+        RequireManager(http, access);
+        var ct = http.RequestAborted;
+        var request = PeerProtocol.ReadSweep(await ReadPeerBodyAsync(http));
+        await WaitForReplicaAsync(async token => !request.Unlinked.Any((await LinkedBlobsAsync(token)).Contains), ct);
+        var sweep = Blobs.SweepUnlinked(await LinkedBlobsAsync(ct), request.Grace, dryRun: false);
+        await WriteBodyAsync(http, PeerProtocol.Swept(sweep), ct);
+    }
+
+    /// <summary>Reads this manager's replica until <paramref name="caughtUp"/> or <see cref="PeerLinkWait"/> has passed (then goes on with what it has).</summary>
+    private async Task WaitForReplicaAsync(Func<CancellationToken, Task<bool>> caughtUp, CancellationToken ct)
+    {
+        var started = _time.GetTimestamp();
+        while (!await caughtUp(ct) && _time.GetElapsedTime(started) < PeerLinkWait)
+        {
+            await Task.Delay(LinkPollInterval, _time, ct);
+        }
+    }
+
+    private static async Task<byte[]> ReadPeerBodyAsync(HttpContext http)
+    {
+        SetBodyLimit(http, PeerProtocol.MaxBodyBytes);
+        using var buffer = new MemoryStream();
+        await http.Request.Body.CopyToAsync(buffer, http.RequestAborted);
+        return buffer.Length <= PeerProtocol.MaxBodyBytes
+            ? buffer.ToArray()
+            : throw new RegistryException(StatusCodes.Status413PayloadTooLarge, RegistryErrorCodes.SizeInvalid, "a request between managers' registries is larger than it can be; it was refused");
+    }
+
+    private static async Task WriteBodyAsync(HttpContext http, byte[] body, CancellationToken ct)
+    {
+        http.Response.StatusCode = StatusCodes.Status200OK;
+        http.Response.ContentType = Json;
+        http.Response.ContentLength = body.Length;
+        await http.Response.Body.WriteAsync(body, ct);
     }
 
     private static async Task<byte[]> ReadManifestBodyAsync(HttpContext http, string name, string reference)
@@ -674,7 +851,7 @@ public sealed class RegistryServer : IDisposable
     private async Task GetBlobAsync(HttpContext http, string name, string reference)
     {
         var digest = RequireDigest(reference, $"the blob digest in {http.Request.Path}");
-        await EnsureBlobAsync(name, digest, askPeers: !http.Request.Headers.ContainsKey(PeerFetchHeader), http.RequestAborted);
+        await EnsureBlobAsync(name, digest, askPeers: !http.Request.Headers.ContainsKey(PeerFetchHeader), http.RequestAborted, warn: true);
         var path = Blobs.BlobPath(digest);
         http.Response.Headers[DigestHeader] = digest;
         http.Response.Headers[HeaderNames.AcceptRanges] = "bytes";
@@ -692,8 +869,11 @@ public sealed class RegistryServer : IDisposable
         await Results.File(path, OctetStream, enableRangeProcessing: true, entityTag: new EntityTagHeaderValue($"\"{digest}\"")).ExecuteAsync(http);
     }
 
-    /// <summary>The blob is linked to the repository and on this disk (fetched from a peer when only linked), or BLOB_UNKNOWN.</summary>
-    private async Task<long> EnsureBlobAsync(string name, string digest, bool askPeers, CancellationToken ct)
+    /// <summary>
+    /// The blob is linked to the repository and on this disk (fetched from a peer when only linked), or BLOB_UNKNOWN;
+    /// a fetch that failed is logged as a warning when <paramref name="warn"/> (a pull; a push's copy or a mount has its own outcome).
+    /// </summary>
+    private async Task<long> EnsureBlobAsync(string name, string digest, bool askPeers, CancellationToken ct, bool warn = false)
     {
         var repository = await _metadata.GetAsync(name, ct);
         if (repository is null || !repository.Blobs.ContainsKey(digest))
@@ -709,6 +889,11 @@ public sealed class RegistryServer : IDisposable
         var result = _peers is null || !askPeers
             ? PeerFetchResult.Missing
             : await Blobs.FetchAsync(name, digest, (destination, token) => _peers.FetchAsync(name, digest, destination, token), ct);
+        if (result != PeerFetchResult.Stored && _peers is not null && askPeers && warn)
+        {
+            _logger.BlobUnavailable(name, digest, result);
+        }
+
         return result == PeerFetchResult.Stored && Blobs.BlobSize(digest) is { } fetched
             ? fetched
             : throw new RegistryException(StatusCodes.Status404NotFound, RegistryErrorCodes.BlobUnknown,

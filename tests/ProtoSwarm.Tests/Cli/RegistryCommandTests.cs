@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Text.Json.Nodes;
+using ProtoSwarm.Cli.Output;
 using ProtoSwarm.Contracts;
 using static ProtoSwarm.Tests.Cli.CliHarness;
 
@@ -200,5 +201,20 @@ public sealed class RegistryCommandTests
         var first = JsonNode.Parse(json.Out.Split('\n')[1])!;
         Assert.Equal(("me/app", "1.9, 1.10, latest", "3", "1.23MB"),
             (first["Repository"]!.GetValue<string>(), first["Tags"]!.GetValue<string>(), first["Manifests"]!.GetValue<string>(), first["Size"]!.GetValue<string>()));
+    }
+
+    [Theory]
+    [InlineData(2, 2, "The other 2 managers swept their disks too.\n", "hourly")]
+    [InlineData(2, 1, "1 of the other 2 managers swept their disks too.\nThe other 1 manager did not answer and remove the blob files no repository links at their hourly sweep", null)]
+    [InlineData(2, 0, "The other 2 managers remove the blob files no repository links at their hourly sweep", "swept their disks")]
+    public void Registry_Gc_Says_Which_Other_Managers_Swept_Their_Disks_At_Once(int others, int swept, string expected, string? absent)
+    {
+        var text = RegistryView.GarbageReport(new RegistryGarbageCollected(false, [], "m1", 2, 2048, 0, others, swept));
+
+        Assert.Contains(expected, text, StringComparison.Ordinal);
+        if (absent is not null)
+        {
+            Assert.DoesNotContain(absent, text, StringComparison.Ordinal);
+        }
     }
 }

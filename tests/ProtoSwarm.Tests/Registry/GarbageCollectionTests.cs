@@ -103,15 +103,15 @@ public sealed class GarbageCollectionTests : IDisposable
         var v1Blobs = (await registry.Metadata.GetAsync("me/vote", TestTimeout.Token))!.Manifests[Digest(v1)].Blobs;
         var blobFiles = Directory.GetFiles(registry.BlobsDir).Length;
 
-        var (kept, keptDisk) = await registry.Server.CollectGarbageAsync(dryRun: false, deleteUntagged: false, Grace, TestTimeout.Token);
+        var (kept, keptDisk, _) = await registry.Server.CollectGarbageAsync(dryRun: false, deleteUntagged: false, Grace, TestTimeout.Token);
         Assert.Empty(kept);
         Assert.Equal(0, keptDisk.BlobFiles);
 
-        var (dry, dryDisk) = await registry.Server.CollectGarbageAsync(dryRun: true, deleteUntagged: true, Grace, TestTimeout.Token);
+        var (dry, dryDisk, _) = await registry.Server.CollectGarbageAsync(dryRun: true, deleteUntagged: true, Grace, TestTimeout.Token);
         Assert.Equal(blobFiles, Directory.GetFiles(registry.BlobsDir).Length);
         Assert.Equal(2, (await registry.Metadata.GetAsync("me/vote", TestTimeout.Token))!.Manifests.Count);
 
-        var (removed, disk) = await registry.Server.CollectGarbageAsync(dryRun: false, deleteUntagged: true, Grace, TestTimeout.Token);
+        var (removed, disk, _) = await registry.Server.CollectGarbageAsync(dryRun: false, deleteUntagged: true, Grace, TestTimeout.Token);
 
         Assert.Equal(dry, removed, (a, b) => a.Repository == b.Repository && a.Manifests.SequenceEqual(b.Manifests) && a.Blobs.SequenceEqual(b.Blobs));
         Assert.Equal(dryDisk, disk);
@@ -145,7 +145,7 @@ public sealed class GarbageCollectionTests : IDisposable
         await registry.UploadAsync("me/app", layer);
         _time.Advance(TimeSpan.FromMinutes(30));
 
-        var (removed, disk) = await registry.Server.CollectGarbageAsync(dryRun: false, deleteUntagged: true, Grace, TestTimeout.Token);
+        var (removed, disk, _) = await registry.Server.CollectGarbageAsync(dryRun: false, deleteUntagged: true, Grace, TestTimeout.Token);
 
         Assert.Empty(removed);
         Assert.Equal(0, disk.BlobFiles);

@@ -264,7 +264,7 @@ public sealed class StoreRegistryMetadataTests : IAsyncLifetime
         using var server = new RegistryServer(_dir.File("registry"), _metadata, new BasicAuthorizer(() => "p", () => "q"), null, NullLogger.Instance);
         var index = _store.Current.Index;
 
-        var (removed, _) = await server.CollectGarbageAsync(dryRun: false, deleteUntagged: false, TimeSpan.FromHours(1), TestTimeout.Token);
+        var (removed, _, _) = await server.CollectGarbageAsync(dryRun: false, deleteUntagged: false, TimeSpan.FromHours(1), TestTimeout.Token);
 
         Assert.Equal(index + 1, _store.Current.Index);
         var busybox = Assert.Single(removed);

@@ -11,13 +11,15 @@ using ProtoSwarm.Registry.Server;
 namespace ProtoSwarm.Tests.Registry;
 
 /// <summary>
-/// A registry on 127.0.0.1:0 with its own temporary directory, basic auth (user `push` or `pull`) and
-/// metadata in memory (or shared with another one, as two managers share the Raft store).
+/// A registry on 127.0.0.1:0 with its own temporary directory, basic auth (user `push` or `pull`, and user `manager`
+/// standing for another manager's node certificate, which the peer routes need) and metadata in memory (or shared
+/// with another one, as two managers share the Raft store).
 /// </summary>
 internal sealed class TestRegistry : IAsyncDisposable
 {
     public const string PullToken = "pull-token-1";
     public const string PushToken = "push-token-1";
+    public const string ManagerToken = "manager-token-1";
 
     private readonly bool _ownsRoot;
 
@@ -58,13 +60,13 @@ internal sealed class TestRegistry : IAsyncDisposable
     public string UploadsDir => Path.Combine(Root, "uploads");
 
     public static async Task<TestRegistry> StartAsync(IRegistryMetadata? metadata = null, IBlobPeers? peers = null, string? root = null, Func<string>? pushToken = null,
-        TimeProvider? time = null, TimeSpan? replicationPeriod = null)
+        TimeProvider? time = null, TimeSpan? replicationPeriod = null, TimeSpan? pushQuorumWait = null)
     {
         var ownsRoot = root is null;
         root ??= Directory.CreateTempSubdirectory("protoswarm-registry-").FullName;
         metadata ??= new InMemoryRegistryMetadata();
         var log = new RecordingLogger();
-        var server = new RegistryServer(root, metadata, new BasicAuthorizer(() => PullToken, pushToken ?? (() => PushToken)), peers, log, time, replicationPeriod: replicationPeriod);
+        var server = new RegistryServer(root, metadata, new ManagerOrToken(new BasicAuthorizer(() => PullToken, pushToken ?? (() => PushToken))), peers, log, time, replicationPeriod: replicationPeriod, pushQuorumWait: pushQuorumWait);
         var host = await RegistryHost.StartAsync(new IPEndPoint(IPAddress.Loopback, 0), server);
         return new TestRegistry(root, ownsRoot, metadata, server, host, log);
     }
@@ -157,20 +159,45 @@ internal sealed class TestRegistry : IAsyncDisposable
             Directory.Delete(Root, recursive: true);
         }
     }
+
+    /// <summary>
+    /// Basic auth as the plain listener's, plus user `manager`, which gets what a manager's node certificate gets over
+    /// mutual TLS (<see cref="RegistryAccess.Manager"/>): the tests' managers reach each other over plain HTTP.
+    /// </summary>
+    private sealed class ManagerOrToken(IRegistryAuthorizer tokens) : IRegistryAuthorizer
+    {
+        private static readonly string ManagerCredentials = "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes($"manager:{ManagerToken}"));
+
+        public string? Challenge => tokens.Challenge;
+
+        public RegistryAccess Authorize(Microsoft.AspNetCore.Http.HttpContext http) =>
+            http.Request.Headers.Authorization.ToString() == ManagerCredentials ? RegistryAccess.Manager : tokens.Authorize(http);
+    }
 }
 
 /// <summary>Keeps every line logged, formatted.</summary>
 internal sealed class RecordingLogger : ILogger
 {
     private readonly ConcurrentQueue<string> _lines = new();
+    private readonly ConcurrentQueue<string> _warnings = new();
 
     public IReadOnlyList<string> Lines => [.. _lines];
+
+    /// <summary>The lines logged at warning level or above.</summary>
+    public IReadOnlyList<string> Warnings => [.. _warnings];
 
     public IDisposable? BeginScope<TState>(TState state)
         where TState : notnull => null;
 
     public bool IsEnabled(LogLevel logLevel) => true;
 
-    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-        _lines.Enqueue(formatter(state, exception));
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+    {
+        var line = formatter(state, exception);
+        _lines.Enqueue(line);
+        if (logLevel >= LogLevel.Warning)
+        {
+            _warnings.Enqueue(line);
+        }
+    }
 }

@@ -21,6 +21,29 @@ public sealed class RegistryErrorTextTests
     }
 
     [Fact]
+    public void A_Push_Whose_Layers_Reached_No_Majority_Says_How_Far_They_Got_And_To_Push_Again()
+    {
+        var text = RegistryErrorText.Describe(Registry, RegistryOperation.PutManifest, HttpStatusCode.ServiceUnavailable, "UNAVAILABLE",
+            "its blobs reached only 1 of 3 managers in 60 s, short of the majority (2) a push needs, so manifest me/app:v2 was not stored; a push is acknowledged once a majority of the managers hold its layers",
+            "me/app", "v2", null);
+
+        Assert.Equal(
+            $"the registry at {Registry} did not keep image me/app:v2: its blobs reached only 1 of 3 managers in 60 s, short of the majority (2) a push needs, so manifest me/app:v2 was not stored; a push is kept once a majority of the managers hold its layers: check that the managers are up and reach each other (`protoswarm node ls`), then push again [UNAVAILABLE]",
+            text);
+    }
+
+    [Fact]
+    public void A_Push_Refused_For_Want_Of_A_Majority_Is_Not_Retried_But_Other_503s_Are()
+    {
+        var unavailable = new RegistryClientException("x", HttpStatusCode.ServiceUnavailable, "UNAVAILABLE", Registry, "me/app", "v2");
+        var failing = new RegistryClientException("x", HttpStatusCode.ServiceUnavailable, "UNKNOWN", Registry, "me/app", "v2");
+
+        Assert.False(unavailable.IsTransient);
+        Assert.Equal(ProtoSwarm.Contracts.RejectCode.Unavailable, unavailable.Reject);
+        Assert.True(failing.IsTransient);
+    }
+
+    [Fact]
     public void A_Missing_Tag_Names_The_Image_And_The_Commands_That_Help_Without_Api_Paths()
     {
         var text = RegistryErrorText.Describe(Registry, RegistryOperation.ReadManifest, HttpStatusCode.NotFound, "MANIFEST_UNKNOWN",

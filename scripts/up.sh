@@ -38,19 +38,20 @@ lab m1 "$cli" stack ps vote
 # Published ports answer on every node (the routing mesh); the lab's nodes live in namespaces of
 # their own, so a forwarder brings 8080 and 8081 to 127.0.0.1 (loopback only), spreading the
 # connections over the nodes in turn.
-say protoswarm lab forward -d 8080 8081
+say protoswarm lab forward -d "${VOTE_PORT:-8080}:8080" "${RESULT_PORT:-8081}:8081"
 "$cli" lab forward --name "$name" -d "${VOTE_PORT:-8080}:8080" "${RESULT_PORT:-8081}:8081"
 
 # One vote through each node's published port, then the count from the result service.
-say curl -d vote=a http://127.0.0.1:8080/api/vote "   (three times: the forward takes m1, w1, w2 in turn)"
+say curl -d vote=a "http://127.0.0.1:${VOTE_PORT:-8080}/api/vote" "   (three times: the forward takes the nodes in turn)"
 for _ in 1 2 3; do curl -s -m 10 --retry 5 --retry-all-errors --retry-delay 1 -d vote=a "http://127.0.0.1:${VOTE_PORT:-8080}/api/vote"; echo; done
 sleep 2
-say curl http://127.0.0.1:8081/api/results
+say curl "http://127.0.0.1:${RESULT_PORT:-8081}/api/results"
 curl -s -m 10 --retry 5 --retry-all-errors --retry-delay 1 "http://127.0.0.1:${RESULT_PORT:-8081}/api/results"; echo
 
 echo
 echo "The voting app runs on a 3-node swarm:"
 echo "  vote:    http://127.0.0.1:${VOTE_PORT:-8080}/"
 echo "  results: http://127.0.0.1:${RESULT_PORT:-8081}/"
-echo "Try: $cli lab exec m1 -- $cli stack ps vote"
-echo "Remove it all with: $cli lab down"
+# The lab's own name in the hints: a bare `lab down` would remove the default lab, not this one.
+echo "Try: $cli lab exec m1 --name $name -- $cli stack ps vote"
+echo "Remove it all with: $cli lab down --name $name"

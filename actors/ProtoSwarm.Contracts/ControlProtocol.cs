@@ -64,7 +64,16 @@ public sealed record NodeInfoSnapshot(
     [property: Key(14)] SwarmSecurity? Security = null,
     [property: Key(15)] long? TaskHistoryRetentionLimit = null,
     [property: Key(16)] long? DispatcherHeartbeatMs = null,
-    [property: Key(17)] string Note = "");
+    [property: Key(17)] string Note = "",
+    ImmutableArray<string> Labels = default)
+{
+    /// <summary>
+    /// The node host's engine labels, `protoswarmd --label KEY=VALUE`, as docker's info.Labels: "KEY=VALUE" strings
+    /// ordered by key; empty when it has none, or from a node that does not report them.
+    /// </summary>
+    [Key(18)]
+    public ImmutableArray<string> Labels { get; init; } = Labels.IsDefault ? [] : Labels;
+}
 
 /// <summary>What `info` shows of the swarm's PKI and autolock, from a manager.</summary>
 [MessagePackObject]

@@ -59,6 +59,7 @@ internal sealed class CliApp(Func<string, INodeConnection> connect)
         root.Subcommands.Add(ContainerCommands.Container(this));
         root.Subcommands.Add(ContainerCommands.TopStats(this));
         root.Subcommands.Add(CaCommands.Create(this));
+        root.Subcommands.Add(SystemCommands.System(this));
         root.Subcommands.Add(SystemCommands.Info(this));
         root.Subcommands.Add(SystemCommands.Version(this));
         return root;
@@ -75,6 +76,13 @@ internal sealed class CliApp(Func<string, INodeConnection> connect)
         {
             var separated = ExecCommand.TrySeparateCommand(args, out var exec) ? exec : ServiceCommands.SeparateContainerCommand(args);
             var parseResult = root.Parse(separated);
+            if (StrayWord(parseResult) is { } stray)
+            {
+                await configuration.Error.WriteLineAsync($"unknown command \"{stray.Word}\" for \"{stray.Group}\"");
+                await configuration.Error.WriteLineAsync($"See '{stray.Group} --help'.");
+                return 1;
+            }
+
             if (Refusal(parseResult, separated) is { } refusal)
             {
                 await configuration.Error.WriteLineAsync(refusal);
@@ -149,6 +157,74 @@ internal sealed class CliApp(Func<string, INodeConnection> connect)
         }
 
         return InvalidSwitchValue(parseResult, separated) ?? (parseResult.Errors.Count > 0 ? Unmatched(parseResult) ?? WrongArgumentCount(parseResult) : null);
+    }
+
+    /// <summary>
+    /// A word the parser skipped on its way to a subcommand further on: `protoswarm bogus info` (or `node
+    /// x ls`) ran `info` and blamed it for the word ("\"protoswarm info\" accepts no arguments"), naming a command
+    /// the user did not give. docker's cobra stops at the first word a group does not know; so does this: the
+    /// word, and the group it stood in. Null when every word before the command's own was a command or a value.
+    /// </summary>
+    internal static (string Word, string Group)? StrayWord(ParseResult parseResult)
+    {
+        var command = parseResult.CommandResult;
+        var tokens = parseResult.Tokens;
+        var at = IndexOf(tokens, command.IdentifierToken);
+        if (at <= 0)
+        {
+            return null;
+        }
+
+        var consumed = new HashSet<Token>(ReferenceEqualityComparer.Instance);
+        for (SymbolResult? group = command.Parent; group is CommandResult result; group = group.Parent)
+        {
+            foreach (var child in result.Children)
+            {
+                consumed.UnionWith(child switch
+                {
+                    OptionResult option => option.Tokens,
+                    ArgumentResult argument => argument.Tokens,
+                    _ => [],
+                });
+            }
+        }
+
+        for (var i = 0; i < at; i++)
+        {
+            if (tokens[i].Type != TokenType.Argument || consumed.Contains(tokens[i]))
+            {
+                continue;
+            }
+
+            // The group the word stood in: the last command named before it (the root when none was).
+            CommandResult? group = null;
+            var groupAt = -1;
+            for (SymbolResult? g = command.Parent; g is CommandResult candidate; g = g.Parent)
+            {
+                var index = IndexOf(tokens, candidate.IdentifierToken);
+                if (index < i && index > groupAt)
+                {
+                    (group, groupAt) = (candidate, index);
+                }
+            }
+
+            return (tokens[i].Value, group is null ? "protoswarm" : CommandPath(group));
+        }
+
+        return null;
+    }
+
+    private static int IndexOf(IReadOnlyList<Token> tokens, Token token)
+    {
+        for (var i = 0; i < tokens.Count; i++)
+        {
+            if (ReferenceEquals(tokens[i], token))
+            {
+                return i;
+            }
+        }
+
+        return -1;
     }
 
     /// <summary>

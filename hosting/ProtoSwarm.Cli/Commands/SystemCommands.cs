@@ -6,9 +6,16 @@ using ProtoSwarm.Contracts;
 
 namespace ProtoSwarm.Cli.Commands;
 
-/// <summary>`protoswarm info` and `protoswarm version`.</summary>
+/// <summary>`protoswarm info`, `protoswarm version`, and docker's `system` group (`system info`, the same as `info`).</summary>
 internal static class SystemCommands
 {
+    public static Command System(CliApp app)
+    {
+        var command = new Command("system", "Manage the node host");
+        command.Subcommands.Add(Info(app));
+        return command;
+    }
+
     public static Command Info(CliApp app)
     {
         var format = FormatOption(SystemView.InfoFields, "'{{.Swarm.LocalNodeState}}'");

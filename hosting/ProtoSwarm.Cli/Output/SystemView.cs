@@ -31,7 +31,7 @@ internal sealed record ClientVersion(string Version, string ApiVersion, string R
 /// <summary>What `info` and `version` print: docker's layout and, for --format, docker-shaped JSON.</summary>
 internal static class SystemView
 {
-    public static readonly IReadOnlyCollection<string> InfoFields = ["ID", "Name", "ServerVersion", "StateDir", "Swarm"];
+    public static readonly IReadOnlyCollection<string> InfoFields = ["ID", "Labels", "Name", "ServerVersion", "StateDir", "Swarm"];
 
     public static readonly IReadOnlyCollection<string> VersionFields = ["Client", "Server"];
 
@@ -98,6 +98,17 @@ internal static class SystemView
 
         text.Append(" Name: ").Append(info.Hostname).Append('\n');
         text.Append(" State Dir: ").Append(info.StateDir).Append('\n');
+
+        // docker prints the engine's labels (dockerd --label) after the name and root dir, one "key=value" a line.
+        if (info.Labels.Length > 0)
+        {
+            text.Append(" Labels:\n");
+            foreach (var label in info.Labels)
+            {
+                text.Append("  ").Append(label).Append('\n');
+            }
+        }
+
         return text.ToString();
     }
 
@@ -172,6 +183,7 @@ internal static class SystemView
             ["Name"] = info.Hostname,
             ["ServerVersion"] = info.EngineVersion,
             ["StateDir"] = info.StateDir,
+            ["Labels"] = new JsonArray(info.Labels.Select(l => (JsonNode?)l).ToArray()),
             ["Swarm"] = swarm,
         };
     }

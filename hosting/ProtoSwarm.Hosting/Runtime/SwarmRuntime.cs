@@ -323,7 +323,8 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
             _alone ?? _error,
             _options.ListenAddr.ToString(),
             member?.System.Id ?? string.Empty,
-            Note: restarting ?? string.Empty);
+            Note: restarting ?? string.Empty,
+            Labels: [.. _options.EngineLabels.Select(l => $"{l.Key}={l.Value}")]);
         if (state?.Role != NodeRole.Manager || member is null)
         {
             return local;

@@ -178,6 +178,14 @@ public static partial class Worker
                     await command.ExecuteNonQueryAsync(cancellationToken);
                     return;
                 }
+                catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UndefinedTable)
+                {
+                    // The database came back without the table: db's task moved to another node, whose volume
+                    // db-data is a new, empty one (a named volume is the node's own). Made at start only, every
+                    // vote from then on would wait here for good; make it again and store the vote.
+                    TableMissing(log);
+                    await EnsureTableAsync(cancellationToken);
+                }
                 catch (Exception e) when (e is NpgsqlException or TimeoutException)
                 {
                     WaitingForDatabase(log, e.Message, backoff.TotalMilliseconds);
@@ -228,6 +236,9 @@ public static partial class Worker
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Worker {Id} stopped")]
     private static partial void Stopped(ILogger logger, string id);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The database has no table votes (a new, empty database); making it again")]
+    private static partial void TableMissing(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Count} votes stored so far")]
     private static partial void Moved(ILogger logger, long count);

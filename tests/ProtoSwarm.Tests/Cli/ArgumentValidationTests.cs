@@ -91,6 +91,10 @@ public class ArgumentValidationTests
     [InlineData("unknown command \"run\" for \"protoswarm container\"\nSee 'protoswarm container --help'.\n", "container", "run", "busybox")]
     [InlineData("unknown command \"run\" for \"protoswarm\"\nSee 'protoswarm --help'.\n", "run", "busybox")]
     [InlineData("unknown flag: --bogus\nSee 'protoswarm image --help'.\n", "image", "--bogus")]
+    [InlineData("unknown command \"df\" for \"protoswarm system\"\nSee 'protoswarm system --help'.\n", "system", "df")]
+    [InlineData("unknown command \"bogus\" for \"protoswarm\"\nSee 'protoswarm --help'.\n", "bogus", "info")]
+    [InlineData("unknown command \"bogus\" for \"protoswarm\"\nSee 'protoswarm --help'.\n", "-H", "unix:///tmp/x.sock", "bogus", "info")]
+    [InlineData("unknown command \"bogus\" for \"protoswarm node\"\nSee 'protoswarm node --help'.\n", "node", "bogus", "ls")]
     public async Task A_Subcommand_A_Group_Does_Not_Have_Is_Named_In_One_Sentence_Without_The_Help(string expected, params string[] args)
     {
         var (code, output, error) = await RunAsync(NoAnswers, args);

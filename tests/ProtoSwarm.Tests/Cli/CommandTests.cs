@@ -335,4 +335,14 @@ public class CommandTests
 
         Assert.Equal("active true\n", output);
     }
+
+    [Fact]
+    public async Task System_Info_Is_Info_As_Docker_System_Info_Is()
+    {
+        var (code, output, error) = await RunAsync(Swarm(), "system", "info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}");
+
+        Assert.Equal(0, code);
+        Assert.Equal("active true\n", output);
+        Assert.Empty(error);
+    }
 }

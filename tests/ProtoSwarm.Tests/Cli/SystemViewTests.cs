@@ -30,6 +30,27 @@ public class SystemViewTests
     }
 
     [Fact]
+    public void Info_Shows_The_Engine_Labels_After_The_Name_As_Docker_Info_Labels()
+    {
+        var info = Info("n1") with { Labels = ["disk=ssd", "zone=b"] };
+
+        var text = SystemView.Info(info);
+        var json = SystemView.InfoJson(info);
+
+        Assert.EndsWith(" Name: manager1\n State Dir: /var/lib/protoswarm\n Labels:\n  disk=ssd\n  zone=b\n", text, StringComparison.Ordinal);
+        Assert.Equal(["disk=ssd", "zone=b"], json["Labels"]!.AsArray().Select(l => (string?)l));
+    }
+
+    [Fact]
+    public void Info_Of_A_Node_Without_Engine_Labels_Shows_No_Labels_Line_And_An_Empty_Json_List()
+    {
+        var text = SystemView.Info(Info("n1"));
+
+        Assert.DoesNotContain("Labels:", text, StringComparison.Ordinal);
+        Assert.Empty(SystemView.InfoJson(Info("n1"))["Labels"]!.AsArray());
+    }
+
+    [Fact]
     public void Info_Of_A_Node_Taking_Its_New_Role_Is_Active_With_A_Note_Not_An_Error()
     {
         var info = Info("n1") with { LocalNodeState = "active", ControlAvailable = false, Note = "taking its new role (worker): its swarm member is restarting, for a few seconds" };

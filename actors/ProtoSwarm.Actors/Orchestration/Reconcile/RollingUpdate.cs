@@ -28,7 +28,10 @@ internal static class RollingUpdate
         var (service, status, config) = active;
 
         var updated = Updated(s, status);
-        var failures = TaskFacts.OldestFirst(updated.Where(t => TaskOutcome.IsFailure(t) && FailedWithinMonitor(t, config.Monitor))).ToList();
+        // Ended on its own, a clean exit included: swarmkit's updater counts every task of the update that went
+        // past Running within the monitor ("failure or early termination"); counting failures only, an update to
+        // a command that exits 0 at once (restarted again and again by its policy) completed as a success.
+        var failures = TaskFacts.OldestFirst(updated.Where(t => TaskOutcome.EndedOnItsOwn(t) && FailedWithinMonitor(t, config.Monitor))).ToList();
         // Out of every slot the update takes, as swarmkit's updater divides by its dirty slots (it divided by
         // the slots updated so far, so a first failure of five paused an update that allowed 0.3); the failure
         // named is the one that crossed the ratio.

@@ -210,6 +210,28 @@ public class RollingUpdateTests
         Assert.Empty(later.Created());
     }
 
+    [Theory]
+    [InlineData(FailureAction.Pause, UpdateState.Paused)]
+    [InlineData(FailureAction.Rollback, UpdateState.RollbackStarted)]
+    public void A_Task_That_Exits_Cleanly_Within_The_Monitor_Is_An_Early_Termination_As_Swarmkit_Counts_It(FailureAction onFailure, UpdateState expected)
+    {
+        // `service update --args "sh -c 'sleep 2; exit 0'"`: each new task ran 2 s and completed, restarted by its
+        // policy; swarmkit's updater counts a task of the update that goes past Running within the monitor,
+        // Completed included ("failure or early termination"). Only failures counted, and the update completed.
+        var spec = V2(monitor: 5, onFailure: onFailure);
+        var tasks = new[]
+        {
+            Task("x1", 1, "a", TaskState.Shutdown, TaskState.Shutdown, V1),
+            Task("n1", 1, "a", TaskState.Complete, TaskState.Running, spec, created: 10, statusAt: 14, startedAt: 12, runningAt: 12),
+            Task("x2", 2, "b", spec: V1), Task("x3", 3, "c", spec: V1),
+        };
+
+        var outcome = Run(Updated(spec), tasks, NodeList("a", "b", "c"), At(15));
+
+        Assert.Equal(expected, outcome.ServiceWritten()?.UpdateStatus?.State);
+        Assert.EndsWith("due to failure or early termination of task n1", outcome.ServiceWritten()!.UpdateStatus!.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void A_Failure_After_The_Monitor_Period_Does_Not_Count()
     {

@@ -261,7 +261,7 @@ public sealed partial class ManagerApiActor : IActor
             RemoveNode m => await OnRemove(m),
             JoinRequest m => await OnJoin(context, m),
             RenewCertificate m => await OnRenew(m),
-            IssueClientCertificate m => OnIssueClient(m),
+            IssueClientCertificate m => await OnIssueClient(m),
             UpdateSwarm m => await OnUpdateSwarm(m),
             GetUnlockKey m => await OnGetUnlockKey(m),
             RotateCa m => await OnRotateCa(m),
@@ -414,11 +414,15 @@ public sealed partial class ManagerApiActor : IActor
         CertificateIssued issued;
         try
         {
-            issued = SwarmCa.IssueNode(cluster, m.CsrPem, node.Id, node.Spec.DesiredRole, node.Status.Addr, _manager.Time.GetUtcNow());
+            issued = await IssueAsync(cluster, m.CsrPem, new SwarmPeer(node.Id, node.Spec.DesiredRole, cluster.ClusterId), node.Status.Addr);
         }
         catch (CsrRejectedException e)
         {
             return new CommandRejected(RejectCode.InvalidArgument, $"The certificate request was refused: {e.Message}.");
+        }
+        catch (ExternalCaException e)
+        {
+            return ExternalCaFailed(node.Id, e);
         }
 
         LogCertificateIssued(_logger, node.Id, node.Spec.DesiredRole);
@@ -502,25 +506,65 @@ public sealed partial class ManagerApiActor : IActor
         if (m.Rotate)
         {
             var now = _manager.Time.GetUtcNow();
-            RootCa desired;
-            if (m.CaCertPem.Length == 0 && m.CaKeyPem.Length == 0)
+            var settings = cluster;
+            if (m.CertExpirySeconds is { } seconds)
             {
-                desired = RootCa.Create(now); // docker's ForceRotate: always a new root
+                if (CertExpiryRefused(seconds) is { } refused)
+                {
+                    return refused;
+                }
+
+                settings = settings with { NodeCertExpirySeconds = seconds };
             }
-            else if (SwarmCa.ReadRoot(m.CaCertPem, m.CaKeyPem, now, out var error) is { } given)
+
+            var externalCas = m.ExternalCas.IsDefault ? [] : m.ExternalCas;
+            if (externalCas.Length > 0)
             {
-                desired = given;
-            }
-            else
-            {
-                return new CommandRejected(RejectCode.InvalidArgument, $"The root CA was not rotated: {error}.");
+                if (SwarmCa.CheckExternalCas(externalCas) is { } wrong)
+                {
+                    return new CommandRejected(RejectCode.InvalidArgument, $"The root CA was not rotated: {wrong}.");
+                }
+
+                settings = settings with { ExternalCas = externalCas };
             }
 
             var abandoned = SwarmCa.CurrentRootDigest(cluster);
             RootChange change;
             try
             {
-                (cluster, change) = SwarmCa.RotateTo(cluster, desired);
+                if (m.CaCertPem.Length > 0 && m.CaKeyPem.Length == 0)
+                {
+                    // docker's rule: a root given without its key is signed with by an external CA, which must be there for it.
+                    if (SwarmCa.ReadRootCertificate(m.CaCertPem, now, out var error) is not { } external)
+                    {
+                        return new CommandRejected(RejectCode.InvalidArgument, $"The root CA was not rotated: {error}.");
+                    }
+
+                    (cluster, change) = SwarmCa.RotateToExternal(settings, external);
+                    if (!SwarmCa.SignsLocally(cluster) && SwarmCa.ExternalSigners(cluster).Count == 0)
+                    {
+                        return new CommandRejected(RejectCode.InvalidArgument,
+                            "The root CA was not rotated: a root CA needs both its certificate (--ca-cert) and its private key (--ca-key), or an external CA that signs with it, and none of the swarm's external CAs does; give its key, or the external CA that holds it: `protoswarm swarm ca --rotate --ca-cert FILE --external-ca protocol=cfssl,url=https://HOST:PORT`.");
+                    }
+                }
+                else
+                {
+                    RootCa desired;
+                    if (m.CaCertPem.Length == 0 && m.CaKeyPem.Length == 0)
+                    {
+                        desired = RootCa.Create(now); // docker's ForceRotate: always a new root
+                    }
+                    else if (SwarmCa.ReadRoot(m.CaCertPem, m.CaKeyPem, now, out var error) is { } given)
+                    {
+                        desired = given;
+                    }
+                    else
+                    {
+                        return new CommandRejected(RejectCode.InvalidArgument, $"The root CA was not rotated: {error}.");
+                    }
+
+                    (cluster, change) = SwarmCa.RotateTo(settings, desired);
+                }
             }
             catch (RootRotationRefusedException e)
             {
@@ -531,7 +575,7 @@ public sealed partial class ManagerApiActor : IActor
                 return new CommandRejected(RejectCode.InvalidArgument, $"The root CA was not rotated: {e.Message}.");
             }
 
-            if (change != RootChange.Unchanged)
+            if (change != RootChange.Unchanged || cluster != Cluster())
             {
                 await _manager.Proposer.ProposeAsync([StoreChange.Update(cluster)]);
             }
@@ -572,7 +616,7 @@ public sealed partial class ManagerApiActor : IActor
             wanted.TrustRoot);
     }
 
-    private object OnIssueClient(IssueClientCertificate m)
+    private async Task<object> OnIssueClient(IssueClientCertificate m)
     {
         if (Cluster() is not { } cluster)
         {
@@ -582,7 +626,7 @@ public sealed partial class ManagerApiActor : IActor
         var clientId = "client-" + SwarmIds.New(12);
         try
         {
-            var issued = SwarmCa.IssueClient(cluster, m.CsrPem, clientId, _manager.Time.GetUtcNow());
+            var issued = await IssueAsync(cluster, m.CsrPem, SwarmPeer.Client(clientId, cluster.ClusterId), string.Empty);
             LogClientCertificateIssued(_logger, clientId, m.Name);
             return issued;
         }
@@ -590,6 +634,51 @@ public sealed partial class ManagerApiActor : IActor
         {
             return new CommandRejected(RejectCode.InvalidArgument, $"The certificate request was refused: {e.Message}.");
         }
+        catch (ExternalCaException e)
+        {
+            return ExternalCaFailed(clientId, e);
+        }
+    }
+
+    /// <summary>
+    /// Signs a CSR for <paramref name="peer"/>: with the signing root's key when the swarm holds it, else through the
+    /// external CAs that sign with that root (swarmkit's signNodeCert), whose answer is checked before it is handed out.
+    /// </summary>
+    /// <exception cref="CsrRejectedException">The CSR is not a valid P-256 request.</exception>
+    /// <exception cref="ExternalCaException">No external CA signed it.</exception>
+    private async Task<CertificateIssued> IssueAsync(ClusterObject cluster, string csrPem, SwarmPeer peer, string addr)
+    {
+        var now = _manager.Time.GetUtcNow();
+        if (SwarmCa.SignsLocally(cluster))
+        {
+            return peer.IsClient
+                ? SwarmCa.IssueClient(cluster, csrPem, peer.NodeId, now)
+                : SwarmCa.IssueNode(cluster, csrPem, peer.NodeId, peer.Role, addr, now);
+        }
+
+        var request = SwarmCa.ExternalSignRequest(csrPem, peer, addr);
+        var signers = SwarmCa.ExternalSigners(cluster);
+        if (signers.Count == 0)
+        {
+            throw new ExternalCaException(
+                "the swarm's root CA key is not in the swarm and no external CA signs with that root; add one with `protoswarm swarm update --external-ca protocol=cfssl,url=https://HOST:PORT`");
+        }
+
+        if (_manager.ExternalCa is not { } signer)
+        {
+            throw new ExternalCaException("this manager has no external CA client");
+        }
+
+        var answer = await signer.SignAsync(signers, request, cluster.TrustedRootsPem,
+            pem => SwarmCa.CheckExternalCertificate(cluster, pem, csrPem, peer, _manager.Time.GetUtcNow()), CancellationToken.None);
+        LogExternallySigned(_logger, peer.NodeId);
+        return SwarmCa.ExternallyIssued(cluster, answer, peer);
+    }
+
+    private CommandRejected ExternalCaFailed(string subject, ExternalCaException e)
+    {
+        LogExternalCaFailed(_logger, subject, e.Message);
+        return new CommandRejected(RejectCode.Unavailable, $"No certificate was issued: the swarm's external CA did not sign it ({e.Message}).");
     }
 
     private async Task<object> OnUpdateSwarm(UpdateSwarm m)
@@ -601,13 +690,28 @@ public sealed partial class ManagerApiActor : IActor
 
         if (m.CertExpirySeconds is { } seconds)
         {
-            if (TimeSpan.FromSeconds(seconds) < ClusterObject.MinimumNodeCertExpiry)
+            if (CertExpiryRefused(seconds) is { } refused)
             {
-                return new CommandRejected(RejectCode.InvalidArgument,
-                    $"--cert-expiry {GoDuration.Format(TimeSpan.FromSeconds(seconds))} is too short; node certificates must be valid for at least {ClusterObject.MinimumNodeCertExpiry.TotalHours:0} hour.");
+                return refused;
             }
 
             cluster = cluster with { NodeCertExpirySeconds = seconds };
+        }
+
+        var externalCas = m.ExternalCas.IsDefault ? [] : m.ExternalCas;
+        if (externalCas.Length > 0)
+        {
+            if (SwarmCa.CheckExternalCas(externalCas) is { } wrong)
+            {
+                return new CommandRejected(RejectCode.InvalidArgument, wrong + ".");
+            }
+
+            cluster = cluster with { ExternalCas = externalCas };
+            if (!SwarmCa.SignsLocally(cluster) && SwarmCa.ExternalSigners(cluster).Count == 0)
+            {
+                return new CommandRejected(RejectCode.InvalidArgument,
+                    "The swarm's root CA key is not in the swarm, and none of these external CAs signs with that root (a cacert= that is not the swarm's root); the swarm could sign no certificate. Give the external CA of the swarm's root.");
+            }
         }
 
         if (m.DispatcherHeartbeatMs is { } heartbeatMs)
@@ -636,13 +740,20 @@ public sealed partial class ManagerApiActor : IActor
             LogAutoLock(_logger, autoLock);
         }
 
-        if (m.CertExpirySeconds is not null || m.DispatcherHeartbeatMs is not null || m.TaskHistoryLimit is not null || newKey.Length > 0 || m.AutoLock is false)
+        if (m.CertExpirySeconds is not null || m.DispatcherHeartbeatMs is not null || m.TaskHistoryLimit is not null || newKey.Length > 0 || m.AutoLock is false || externalCas.Length > 0)
         {
             await _manager.Proposer.ProposeAsync([StoreChange.Update(cluster)]);
         }
 
         return new SwarmUpdated(cluster.ClusterId, (long)cluster.NodeCertExpiry.TotalSeconds, cluster.AutoLockManagers, newKey);
     }
+
+    /// <summary>A node certificate lifetime too short to be set (`--cert-expiry`), refused; null when it can be.</summary>
+    private static CommandRejected? CertExpiryRefused(long seconds) =>
+        TimeSpan.FromSeconds(seconds) < ClusterObject.MinimumNodeCertExpiry
+            ? new CommandRejected(RejectCode.InvalidArgument,
+                $"--cert-expiry {GoDuration.Format(TimeSpan.FromSeconds(seconds))} is too short; node certificates must be valid for at least {ClusterObject.MinimumNodeCertExpiry.TotalHours:0} hour.")
+            : null;
 
     /// <summary>`swarm unlock-key [--rotate]`: every manager rewraps its data key under the new key as the change reaches it.</summary>
     private async Task<object> OnGetUnlockKey(GetUnlockKey m)
@@ -677,7 +788,7 @@ public sealed partial class ManagerApiActor : IActor
             nodes.Count,
             DispatcherActor.ManagersOf(nodes, _manager.Raft.LeaderId),
             cluster?.Meta.CreatedAt ?? default,
-            cluster is null ? null : new SwarmSecurity((long)cluster.NodeCertExpiry.TotalSeconds, cluster.AutoLockManagers, cluster.RootRotationInProgress),
+            cluster is null ? null : new SwarmSecurity((long)cluster.NodeCertExpiry.TotalSeconds, cluster.AutoLockManagers, cluster.RootRotationInProgress) { ExternalCas = cluster.ExternalCas },
             cluster?.TaskHistoryLimit,
             cluster is null ? null : (long)cluster.HeartbeatPeriod.TotalMilliseconds);
     }
@@ -950,12 +1061,16 @@ public sealed partial class ManagerApiActor : IActor
         try
         {
             // Signed before anything is stored: a bad CSR leaves no node behind.
-            issued = SwarmCa.IssueNode(cluster, m.CsrPem, node.Id, role, m.Addr, _manager.Time.GetUtcNow());
+            issued = await IssueAsync(cluster, m.CsrPem, new SwarmPeer(node.Id, role, cluster.ClusterId), m.Addr);
             node = node with { CertRootDigest = SwarmCa.CurrentRootDigest(cluster), CertNotAfter = SwarmCa.NotAfter(issued) };
         }
         catch (CsrRejectedException e)
         {
             return new CommandRejected(RejectCode.InvalidArgument, $"The joining node's certificate request was refused: {e.Message}.");
+        }
+        catch (ExternalCaException e)
+        {
+            return ExternalCaFailed(node.Id, e);
         }
 
         await _manager.Proposer.ProposeAsync([StoreChange.Create(node)]);
@@ -1017,6 +1132,12 @@ public sealed partial class ManagerApiActor : IActor
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Certificate issued to node {NodeId} as {Role}")]
     private static partial void LogCertificateIssued(ILogger logger, string nodeId, NodeRole role);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Certificate for {Subject} signed by the swarm's external CA")]
+    private static partial void LogExternallySigned(ILogger logger, string subject);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "No certificate for {Subject}: the external CA did not sign it: {Reason}")]
+    private static partial void LogExternalCaFailed(ILogger logger, string subject, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Client certificate {ClientId} issued ({Name})")]
     private static partial void LogClientCertificateIssued(ILogger logger, string clientId, string name);

@@ -57,6 +57,18 @@ public sealed partial class ManagerApiActor : IActor
     private readonly Dictionary<string, object> _replies = new(StringComparer.Ordinal);
     private readonly Queue<string> _replyOrder = new();
 
+    /// <summary>
+    /// How many certificates this API has an external CA sign at once; more wait their turn (off the actor's turn),
+    /// so a storm of joins or renewals does not open hundreds of connections to the CA.
+    /// </summary>
+    internal const int MaxExternalSignings = 4;
+
+    private readonly Queue<Action> _signingsWaiting = new();
+    private int _signingsUnderWay;
+
+    /// <summary>Commands whose external signing is under way, by request id, with the callers of a resend, answered with the first.</summary>
+    private readonly Dictionary<string, List<PID?>> _signing = new(StringComparer.Ordinal);
+
     public ManagerApiActor(ManagerContext manager, Func<ulong, string?> addressOf)
     {
         _manager = manager;
@@ -86,6 +98,12 @@ public sealed partial class ManagerApiActor : IActor
             return;
         }
 
+        if (requestId is not null && _signing.TryGetValue(requestId, out var resent))
+        {
+            resent.Add(context.Sender); // its certificate is being signed: the resend gets the same answer
+            return;
+        }
+
         object? reply;
         try
         {
@@ -98,18 +116,23 @@ public sealed partial class ManagerApiActor : IActor
             reply = new CommandRejected(RejectCode.Unavailable, $"The manager could not complete {message.GetType().Name}: {e.Message}");
         }
 
-        if (reply is null)
+        if (reply is null or AnsweredLater)
         {
             return;
         }
 
-        // Remember answers that are final; a transient refusal must let a resend try again.
+        Reply(context, context.Sender, requestId, reply);
+    }
+
+    /// <summary>Answers a command, remembering answers that are final; a transient refusal must let a resend try again.</summary>
+    private void Reply(IContext context, PID? sender, string? requestId, object reply)
+    {
         if (requestId is not null && reply is not CommandRejected { Code: RejectCode.Conflict or RejectCode.Unavailable or RejectCode.Internal })
         {
             Remember(requestId, reply);
         }
 
-        context.Respond(reply);
+        Answer(context, sender, reply);
     }
 
     /// <summary>
@@ -260,8 +283,8 @@ public sealed partial class ManagerApiActor : IActor
             UpdateNode m => await OnUpdateNode(context, m),
             RemoveNode m => await OnRemove(m),
             JoinRequest m => await OnJoin(context, m),
-            RenewCertificate m => await OnRenew(m),
-            IssueClientCertificate m => await OnIssueClient(m),
+            RenewCertificate m => await OnRenew(context, m),
+            IssueClientCertificate m => OnIssueClient(context, m),
             UpdateSwarm m => await OnUpdateSwarm(m),
             GetUnlockKey m => await OnGetUnlockKey(m),
             RotateCa m => await OnRotateCa(m),
@@ -398,7 +421,7 @@ public sealed partial class ManagerApiActor : IActor
         new(RejectCode.NotInSwarm, "This manager has no swarm record; it is not initialised.");
 
     /// <summary>A node renews its certificate (or needs one for a new role): the role comes from the store, never from the caller.</summary>
-    private async Task<object> OnRenew(RenewCertificate m)
+    private async Task<object> OnRenew(IContext context, RenewCertificate m)
     {
         if (Cluster() is not { } cluster)
         {
@@ -408,13 +431,13 @@ public sealed partial class ManagerApiActor : IActor
         var node = State.Get<NodeObject>(m.NodeId);
         if (node is null || cluster.RemovedNodes.Contains(m.NodeId))
         {
-            return new CommandRejected(RejectCode.PermissionDenied, $"Node {m.NodeId} is not a member of this swarm; it was removed. Join it again with a token.");
+            return NotAMember(m.NodeId);
         }
 
-        CertificateIssued issued;
+        object started;
         try
         {
-            issued = await IssueAsync(cluster, m.CsrPem, new SwarmPeer(node.Id, node.Spec.DesiredRole, cluster.ClusterId), node.Status.Addr);
+            started = StartIssue(cluster, m.CsrPem, new SwarmPeer(node.Id, node.Spec.DesiredRole, cluster.ClusterId), node.Status.Addr);
         }
         catch (CsrRejectedException e)
         {
@@ -425,6 +448,39 @@ public sealed partial class ManagerApiActor : IActor
             return ExternalCaFailed(node.Id, e);
         }
 
+        if (started is ExternalSigning signing)
+        {
+            return SignOffTurn(context, m, signing, async certificatePem =>
+            {
+                // Decided again on what the store holds now: the node may have left, changed role, or the root moved.
+                if (Cluster() is not { } now)
+                {
+                    return NoClusterRecord();
+                }
+
+                if (State.Get<NodeObject>(m.NodeId) is not { } current || now.RemovedNodes.Contains(m.NodeId))
+                {
+                    return NotAMember(m.NodeId);
+                }
+
+                if (current.Spec.DesiredRole != signing.Peer.Role)
+                {
+                    return new CommandRejected(RejectCode.Conflict,
+                        $"Node {m.NodeId} became a {current.Spec.DesiredRole.ToString().ToLowerInvariant()} while its certificate was being signed as a {signing.Peer.Role.ToString().ToLowerInvariant()}; it was not handed out. Ask again (a node's renewal does so by itself).");
+                }
+
+                return RootMoved(signing, now) ?? await RenewedAsync(current, now, SwarmCa.ExternallyIssued(now, certificatePem, signing.Peer));
+            });
+        }
+
+        return await RenewedAsync(node, cluster, (CertificateIssued)started);
+    }
+
+    private static CommandRejected NotAMember(string nodeId) =>
+        new(RejectCode.PermissionDenied, $"Node {nodeId} is not a member of this swarm; it was removed. Join it again with a token.");
+
+    private async Task<object> RenewedAsync(NodeObject node, ClusterObject cluster, CertificateIssued issued)
+    {
         LogCertificateIssued(_logger, node.Id, node.Spec.DesiredRole);
         await RecordRenewalAsync(node.Id, SwarmCa.CurrentRootDigest(cluster), SwarmCa.NotAfter(issued));
         return issued;
@@ -616,7 +672,7 @@ public sealed partial class ManagerApiActor : IActor
             wanted.TrustRoot);
     }
 
-    private async Task<object> OnIssueClient(IssueClientCertificate m)
+    private object OnIssueClient(IContext context, IssueClientCertificate m)
     {
         if (Cluster() is not { } cluster)
         {
@@ -626,9 +682,28 @@ public sealed partial class ManagerApiActor : IActor
         var clientId = "client-" + SwarmIds.New(12);
         try
         {
-            var issued = await IssueAsync(cluster, m.CsrPem, SwarmPeer.Client(clientId, cluster.ClusterId), string.Empty);
+            var started = StartIssue(cluster, m.CsrPem, SwarmPeer.Client(clientId, cluster.ClusterId), string.Empty);
+            if (started is ExternalSigning signing)
+            {
+                return SignOffTurn(context, m, signing, certificatePem =>
+                {
+                    if (Cluster() is not { } now)
+                    {
+                        return Task.FromResult<object>(NoClusterRecord());
+                    }
+
+                    if (RootMoved(signing, now) is { } moved)
+                    {
+                        return Task.FromResult<object>(moved);
+                    }
+
+                    LogClientCertificateIssued(_logger, clientId, m.Name);
+                    return Task.FromResult<object>(SwarmCa.ExternallyIssued(now, certificatePem, signing.Peer));
+                });
+            }
+
             LogClientCertificateIssued(_logger, clientId, m.Name);
-            return issued;
+            return started;
         }
         catch (CsrRejectedException e)
         {
@@ -641,12 +716,13 @@ public sealed partial class ManagerApiActor : IActor
     }
 
     /// <summary>
-    /// Signs a CSR for <paramref name="peer"/>: with the signing root's key when the swarm holds it, else through the
-    /// external CAs that sign with that root (swarmkit's signNodeCert), whose answer is checked before it is handed out.
+    /// Starts signing a CSR for <paramref name="peer"/>: with the signing root's key when the swarm holds it, at once
+    /// (a <see cref="CertificateIssued"/>); else what to ask the external CAs that sign with that root (swarmkit's
+    /// signNodeCert), an <see cref="ExternalSigning"/> for <see cref="SignOffTurn"/>.
     /// </summary>
     /// <exception cref="CsrRejectedException">The CSR is not a valid P-256 request.</exception>
-    /// <exception cref="ExternalCaException">No external CA signed it.</exception>
-    private async Task<CertificateIssued> IssueAsync(ClusterObject cluster, string csrPem, SwarmPeer peer, string addr)
+    /// <exception cref="ExternalCaException">No external CA can sign it.</exception>
+    private object StartIssue(ClusterObject cluster, string csrPem, SwarmPeer peer, string addr)
     {
         var now = _manager.Time.GetUtcNow();
         if (SwarmCa.SignsLocally(cluster))
@@ -669,11 +745,108 @@ public sealed partial class ManagerApiActor : IActor
             throw new ExternalCaException("this manager has no external CA client");
         }
 
-        var answer = await signer.SignAsync(signers, request, cluster.TrustedRootsPem,
-            pem => SwarmCa.CheckExternalCertificate(cluster, pem, csrPem, peer, _manager.Time.GetUtcNow()), CancellationToken.None);
-        LogExternallySigned(_logger, peer.NodeId);
-        return SwarmCa.ExternallyIssued(cluster, answer, peer);
+        return new ExternalSigning(cluster, csrPem, peer, request, signers, signer);
     }
+
+    /// <summary>What a command asks the external CAs, decided in its turn from the store as it was then.</summary>
+    private sealed record ExternalSigning(ClusterObject Cluster, string CsrPem, SwarmPeer Peer, CfsslSignRequest Request, IReadOnlyList<ExternalCa> Signers, IExternalCaSigner Signer);
+
+    /// <summary>The answer of a command that is given later, by <see cref="SignOffTurn"/>.</summary>
+    private sealed class AnsweredLater
+    {
+        public static readonly AnsweredLater Instance = new();
+    }
+
+    /// <summary>
+    /// Has the external CAs sign outside this actor's turn (they may take 5 s each), so the commands behind it are
+    /// handled meanwhile; at most <see cref="MaxExternalSignings"/> at once. Back in a turn, <paramref name="finish"/>
+    /// decides on the store as it is then and gives the answer, remembered by request id as any other; a resend of the
+    /// command meanwhile waits for that answer. No CA signing gives Unavailable with each CA's reason.
+    /// </summary>
+    private AnsweredLater SignOffTurn(IContext context, object message, ExternalSigning signing, Func<string, Task<object>> finish)
+    {
+        var sender = context.Sender;
+        var requestId = RequestIdOf(message);
+        if (requestId is not null)
+        {
+            _signing[requestId] = [];
+        }
+
+        void Start()
+        {
+            _signingsUnderWay++;
+            context.ReenterAfter(Task.Run(() => SignExternallyAsync(signing)), signed =>
+            {
+                _signingsUnderWay--;
+                if (_signingsWaiting.TryDequeue(out var next))
+                {
+                    next();
+                }
+
+                return FinishSigningAsync(context, sender, message, requestId, signing, signed, finish);
+            });
+        }
+
+        if (_signingsUnderWay < MaxExternalSignings)
+        {
+            Start();
+        }
+        else
+        {
+            _signingsWaiting.Enqueue(Start);
+        }
+
+        return AnsweredLater.Instance;
+    }
+
+    /// <summary>The last part of a command signed by an external CA, in a turn of this actor again.</summary>
+    private async Task FinishSigningAsync(IContext context, PID? sender, object message, string? requestId, ExternalSigning signing, Task<string> signed, Func<string, Task<object>> finish)
+    {
+        object reply;
+        try
+        {
+            if (signed.Exception?.GetBaseException() is { } failed)
+            {
+                reply = ExternalCaFailed(signing.Peer.NodeId, failed as ExternalCaException ?? new ExternalCaException(failed.Message));
+            }
+            else if (!_manager.Raft.IsLeader)
+            {
+                reply = new CommandRejected(RejectCode.Unavailable,
+                    "This manager stopped leading the swarm while the certificate was being signed; nothing was issued. Try again: the new leader answers.");
+            }
+            else
+            {
+                LogExternallySigned(_logger, signing.Peer.NodeId);
+                reply = await finish(signed.Result);
+            }
+        }
+        catch (Exception e) when (e is InvalidOperationException or ObjectDisposedException or TimeoutException)
+        {
+            LogCommandFailed(_logger, e, message.GetType().Name);
+            reply = new CommandRejected(RejectCode.Unavailable, $"The manager could not complete {message.GetType().Name}: {e.Message}");
+        }
+
+        var resent = requestId is not null && _signing.Remove(requestId, out var waiting) ? waiting : [];
+        Reply(context, sender, requestId, reply);
+        foreach (var other in resent)
+        {
+            Answer(context, other, reply);
+        }
+    }
+
+    private Task<string> SignExternallyAsync(ExternalSigning signing) =>
+        signing.Signer.SignAsync(signing.Signers, signing.Request, signing.Cluster.TrustedRootsPem,
+            pem => SwarmCa.CheckExternalCertificate(signing.Cluster, pem, signing.CsrPem, signing.Peer, _manager.Time.GetUtcNow()), CancellationToken.None);
+
+    /// <summary>
+    /// A refusal when the swarm's signing root changed while an external CA signed (a rotation to another root began):
+    /// the certificate would be from a root the swarm no longer signs with, so it is not handed out; null when it did not.
+    /// </summary>
+    private static CommandRejected? RootMoved(ExternalSigning signing, ClusterObject now) =>
+        SwarmCa.CurrentRootDigest(now) == SwarmCa.CurrentRootDigest(signing.Cluster)
+            ? null
+            : new CommandRejected(RejectCode.Conflict,
+                $"The swarm's root CA changed while the certificate for {signing.Peer.NodeId} was being signed; it was not handed out. Ask again (a node's renewal does so by itself).");
 
     private CommandRejected ExternalCaFailed(string subject, ExternalCaException e)
     {
@@ -1055,14 +1228,12 @@ public sealed partial class ManagerApiActor : IActor
             return new CommandRejected(RejectCode.InvalidArgument, "The joining node gave no address; pass --advertise-addr.");
         }
 
-        var raftId = role == NodeRole.Manager ? NodeCommands.NewRaftId(State.List<NodeObject>()) : 0;
-        var node = NodeCommands.NewNode(SwarmIds.New(), role, m.Addr, m.Port > 0 ? m.Port : NodeCommands.DefaultPort, m.Description, _manager.Time.GetUtcNow(), leader: false, raftId);
-        CertificateIssued issued;
+        var nodeId = SwarmIds.New();
+        object started;
         try
         {
             // Signed before anything is stored: a bad CSR leaves no node behind.
-            issued = await IssueAsync(cluster, m.CsrPem, new SwarmPeer(node.Id, role, cluster.ClusterId), m.Addr);
-            node = node with { CertRootDigest = SwarmCa.CurrentRootDigest(cluster), CertNotAfter = SwarmCa.NotAfter(issued) };
+            started = StartIssue(cluster, m.CsrPem, new SwarmPeer(nodeId, role, cluster.ClusterId), m.Addr);
         }
         catch (CsrRejectedException e)
         {
@@ -1070,9 +1241,33 @@ public sealed partial class ManagerApiActor : IActor
         }
         catch (ExternalCaException e)
         {
-            return ExternalCaFailed(node.Id, e);
+            return ExternalCaFailed(nodeId, e);
         }
 
+        if (started is ExternalSigning signing)
+        {
+            return SignOffTurn(context, m, signing, async certificatePem =>
+            {
+                // Decided again on what the store holds now (the token was valid when the node asked, as in swarmkit).
+                if (Cluster() is not { } now)
+                {
+                    return new CommandRejected(RejectCode.NotInSwarm, "This node is not a swarm manager; join through a manager's address.");
+                }
+
+                return RootMoved(signing, now) ?? await JoinedAsync(context, m, nodeId, role, now, SwarmCa.ExternallyIssued(now, certificatePem, signing.Peer));
+            });
+        }
+
+        return await JoinedAsync(context, m, nodeId, role, cluster, (CertificateIssued)started);
+    }
+
+    /// <summary>Stores a joining node whose certificate was issued, and, for a manager, adds it to Raft as a learner.</summary>
+    private async Task<object> JoinedAsync(IContext context, JoinRequest m, string nodeId, NodeRole role, ClusterObject cluster, CertificateIssued issued)
+    {
+        // The Raft id is chosen now, among the nodes there are now (others may have joined while a CA signed).
+        var raftId = role == NodeRole.Manager ? NodeCommands.NewRaftId(State.List<NodeObject>()) : 0;
+        var node = NodeCommands.NewNode(nodeId, role, m.Addr, m.Port > 0 ? m.Port : NodeCommands.DefaultPort, m.Description, _manager.Time.GetUtcNow(), leader: false, raftId)
+            with { CertRootDigest = SwarmCa.CurrentRootDigest(cluster), CertNotAfter = SwarmCa.NotAfter(issued) };
         await _manager.Proposer.ProposeAsync([StoreChange.Create(node)]);
         if (raftId != 0 && await ChangeMembership(context, new ConfChange(ConfChangeType.AddLearner, raftId, node.Id)) is { } refused)
         {

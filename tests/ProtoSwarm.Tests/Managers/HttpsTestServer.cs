@@ -38,7 +38,11 @@ internal sealed class HttpsTestServer : IAsyncDisposable
         return X509CertificateLoader.LoadPkcs12(bound.Export(X509ContentType.Pkcs12), null);
     }
 
-    public static async Task<HttpsTestServer> StartAsync(X509Certificate2 tls, Func<string, string, (int Status, string Body)> answer)
+    public static Task<HttpsTestServer> StartAsync(X509Certificate2 tls, Func<string, string, (int Status, string Body)> answer) =>
+        StartAsync(tls, (path, body) => Task.FromResult(answer(path, body)));
+
+    /// <summary>As the other, with an answer that may take its time (without holding a thread).</summary>
+    public static async Task<HttpsTestServer> StartAsync(X509Certificate2 tls, Func<string, string, Task<(int Status, string Body)>> answer)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -50,7 +54,7 @@ internal sealed class HttpsTestServer : IAsyncDisposable
             using var reader = new StreamReader(http.Request.Body);
             var body = await reader.ReadToEndAsync();
             server!.Requests.Enqueue((http.Request.Path.Value ?? string.Empty, body));
-            var (status, text) = answer(http.Request.Path.Value ?? string.Empty, body);
+            var (status, text) = await answer(http.Request.Path.Value ?? string.Empty, body);
             http.Response.StatusCode = status;
             http.Response.ContentType = "application/json";
             await http.Response.WriteAsync(text);

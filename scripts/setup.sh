@@ -23,6 +23,8 @@ command -v sqlite3 >/dev/null 2>&1 || true
 # serves the same image from Debian's docker-registry (distribution 2.8) as the baseline.
 command -v skopeo >/dev/null 2>&1 || need+=(skopeo)
 command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
+# The external CA tests sign through a real CFSSL server (`cfssl serve`), Debian's golang-cfssl.
+command -v cfssl >/dev/null 2>&1 || need+=(golang-cfssl)
 # The container init is NativeAOT, linked statically by gcc (its csproj names it) against glibc's libc.a.
 command -v gcc >/dev/null 2>&1 || need+=(gcc)
 [ -f /usr/lib/x86_64-linux-gnu/libc.a ] || need+=(libc6-dev)

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using MessagePack;
 
 namespace ProtoSwarm.Contracts;
@@ -50,19 +51,27 @@ public sealed record RotateCa(
     [property: Key(0)] string RequestId,
     [property: Key(1)] bool Rotate,
     string CaCertPem = "",
-    string CaKeyPem = "") : IManagerApiRequest
+    string CaKeyPem = "",
+    [property: Key(4)] long? CertExpirySeconds = null,
+    ImmutableArray<ExternalCa> ExternalCas = default) : IManagerApiRequest
 {
     /// <summary>The root's certificate (PEM); empty for a new root, and from a CLI of an earlier version.</summary>
     [Key(2)]
     public string CaCertPem { get; init; } = CaCertPem ?? string.Empty;
 
-    /// <summary>The root's private key (PEM, PKCS#8), with <see cref="CaCertPem"/>.</summary>
+    /// <summary>The root's private key (PEM, PKCS#8), with <see cref="CaCertPem"/>; empty with a certificate when an
+    /// external CA (<see cref="ExternalCas"/>, or one already in the swarm for that root) signs with it.</summary>
     [Key(3)]
     public string CaKeyPem { get; init; } = CaKeyPem ?? string.Empty;
 
+    /// <summary>`--external-ca`: the swarm's external CAs from now on; empty leaves them as they are. With
+    /// <see cref="CertExpirySeconds"/> (`--cert-expiry`, null leaves it) a setting the rotation changes too.</summary>
+    [Key(5)]
+    public ImmutableArray<ExternalCa> ExternalCas { get; init; } = ExternalCas.IsDefault ? [] : ExternalCas;
+
     /// <summary>The key stays out of logs and test output.</summary>
     public override string ToString() =>
-        $"RotateCa {{ RequestId = {RequestId}, Rotate = {Rotate}, CaCertPem = {(CaCertPem.Length > 0 ? "(given)" : "(none)")}, CaKeyPem = {(CaKeyPem.Length > 0 ? "(redacted)" : "(none)")} }}";
+        $"RotateCa {{ RequestId = {RequestId}, Rotate = {Rotate}, CaCertPem = {(CaCertPem.Length > 0 ? "(given)" : "(none)")}, CaKeyPem = {(CaKeyPem.Length > 0 ? "(redacted)" : "(none)")}, CertExpirySeconds = {CertExpirySeconds}, ExternalCas = [{string.Join(", ", ExternalCas.IsDefault ? [] : ExternalCas)}] }}";
 }
 
 /// <summary>
@@ -87,7 +96,14 @@ public sealed record UpdateSwarm(
     [property: Key(1)] long? CertExpirySeconds,
     [property: Key(2)] bool? AutoLock = null,
     [property: Key(3)] long? DispatcherHeartbeatMs = null,
-    [property: Key(4)] long? TaskHistoryLimit = null) : IManagerApiRequest;
+    [property: Key(4)] long? TaskHistoryLimit = null,
+    ImmutableArray<ExternalCa> ExternalCas = default) : IManagerApiRequest
+{
+    /// <summary>`--external-ca`: the swarm's external CAs from now on; empty leaves them as they are (docker's CLI
+    /// cannot clear them either).</summary>
+    [Key(5)]
+    public ImmutableArray<ExternalCa> ExternalCas { get; init; } = ExternalCas.IsDefault ? [] : ExternalCas;
+}
 
 /// <summary>The settings after an update; the unlock key when autolock was just turned on (docker prints it then).</summary>
 [MessagePackObject]
@@ -106,3 +122,22 @@ public sealed record GetUnlockKey(
 /// <summary>The swarm's unlock key; empty when autolock is off.</summary>
 [MessagePackObject]
 public sealed record UnlockKeyInfo([property: Key(0)] string UnlockKey);
+
+/// <summary>
+/// An external certificate authority the managers forward node CSRs to (`--external-ca protocol=cfssl,url=URL[,cacert=FILE]`,
+/// docker's ExternalCA): a CFSSL server's sign endpoint, which must answer over HTTPS with a certificate chaining
+/// to the swarm's root. <see cref="CaCertPem"/> is the root CA certificate it signs with (swarmkit's CACert; empty:
+/// the swarm's root when it was set), which the managers also trust for the server's own TLS certificate.
+/// </summary>
+[MessagePackObject]
+public sealed record ExternalCa(
+    [property: Key(0)] string Protocol,
+    [property: Key(1)] string Url,
+    [property: Key(2)] string CaCertPem = "")
+{
+    /// <summary>The one protocol docker and swarmkit know.</summary>
+    public const string Cfssl = "cfssl";
+
+    /// <summary>As docker's `info` lists it.</summary>
+    public override string ToString() => $"{Protocol}: {Url}";
+}

@@ -80,7 +80,13 @@ public sealed record NodeInfoSnapshot(
 public sealed record SwarmSecurity(
     [property: Key(0)] long NodeCertExpirySeconds,
     [property: Key(1)] bool AutoLockManagers,
-    [property: Key(2)] bool RootRotationInProgress);
+    [property: Key(2)] bool RootRotationInProgress,
+    ImmutableArray<ExternalCa> ExternalCas = default)
+{
+    /// <summary>The swarm's external CAs, as docker's `info` lists them; none from a manager of an earlier version.</summary>
+    [Key(3)]
+    public ImmutableArray<ExternalCa> ExternalCas { get; init; } = ExternalCas.IsDefault ? [] : ExternalCas;
+}
 
 [MessagePackObject]
 public sealed record InitSwarm(
@@ -89,7 +95,13 @@ public sealed record InitSwarm(
     [property: Key(2)] bool ForceNewCluster,
     [property: Key(3)] ulong SnapshotInterval = 0,
     [property: Key(4)] bool AutoLock = false,
-    [property: Key(5)] long? TaskHistoryLimit = null);
+    [property: Key(5)] long? TaskHistoryLimit = null,
+    ImmutableArray<ExternalCa> ExternalCas = default)
+{
+    /// <summary>`--external-ca`: external CAs the new swarm keeps (its own root still signs while it has its key).</summary>
+    [Key(6)]
+    public ImmutableArray<ExternalCa> ExternalCas { get; init; } = ExternalCas.IsDefault ? [] : ExternalCas;
+}
 
 [MessagePackObject]
 public sealed record InitSwarmAck(

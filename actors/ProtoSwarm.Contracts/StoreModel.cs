@@ -65,7 +65,8 @@ public sealed record ClusterObject(
     ImmutableArray<RemovedNodeExpiry> RemovedNodeExpiries = default,
     [property: Key(19)] long? TaskHistoryRetentionLimit = null,
     string PreviousRootCaKeyPem = "",
-    string RetiredRootsPem = "") : IStoreObject, IStoreKind
+    string RetiredRootsPem = "",
+    ImmutableArray<ExternalCa> ExternalCas = default) : IStoreObject, IStoreKind
 {
     /// <summary>The UDP port of the overlays' VXLAN traffic (`swarm init --data-path-port`); 0: 4789.</summary>
     [IgnoreMember]
@@ -105,6 +106,14 @@ public sealed record ClusterObject(
     /// <summary>See the parameter; a record written before the field existed has none: empty.</summary>
     [Key(21)]
     public string RetiredRootsPem { get; init; } = RetiredRootsPem ?? string.Empty;
+
+    /// <summary>
+    /// The external CAs (`--external-ca`, swarmkit's CAConfig.ExternalCAs): when the root that signs now has no key in
+    /// the swarm (<see cref="RootCaKeyPem"/> empty), the leader forwards each CSR to those of them that sign with it.
+    /// A record written before the field existed has none.
+    /// </summary>
+    [Key(22)]
+    public ImmutableArray<ExternalCa> ExternalCas { get; init; } = ExternalCas.IsDefault ? [] : ExternalCas;
 
     /// <summary>Nodes removed from the swarm: their certificates are refused until they expire. Every id
     /// is here (a record written before <see cref="RemovedNodeExpiries"/> existed has only this list).</summary>

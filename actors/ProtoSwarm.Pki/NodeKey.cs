@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using Org.BouncyCastle.Asn1;
 using Org.BouncyCastle.Asn1.Sec;
 using Org.BouncyCastle.Asn1.X509;
 using Org.BouncyCastle.Crypto;
@@ -46,7 +47,9 @@ public sealed class NodeKey
             new Asn1SignatureFactory(KeyGeneration.SignatureAlgorithm, _pair.Private, KeyGeneration.Random),
             new X509Name([X509Name.CN], [subjectCommonName]),
             _pair.Public,
-            attributes: null);
+            // PKCS#10 requires the attributes field, empty or not; BouncyCastle leaves it out when given null, and
+            // Go's parser (CFSSL as an external CA) refuses such a request ("asn1: syntax error: sequence truncated").
+            attributes: new DerSet());
         return NodeCsr.FromDer(request.GetEncoded());
     }
 

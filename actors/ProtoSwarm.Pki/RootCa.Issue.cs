@@ -65,6 +65,15 @@ public sealed partial class RootCa
         return CertificateExtensions.Sign(generator, _signingKey);
     }
 
+    /// <summary>Checks a CSR as <see cref="Issue(NodeCsr, string, ProtoSwarm.Contracts.NodeRole, string, IPAddress[], TimeSpan, DateTimeOffset)"/>
+    /// does before it signs (parses, P-256, its signature verifies): what a manager checks before it forwards a CSR to an external CA.</summary>
+    /// <exception cref="CsrRejectedException">The CSR is not a valid P-256 request.</exception>
+    public static void CheckRequest(NodeCsr csr)
+    {
+        ArgumentNullException.ThrowIfNull(csr);
+        _ = VerifiedRequest(csr);
+    }
+
     private static Pkcs10CertificationRequest VerifiedRequest(NodeCsr csr)
     {
         Pkcs10CertificationRequest request;

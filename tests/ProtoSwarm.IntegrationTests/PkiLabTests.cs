@@ -142,6 +142,65 @@ public class PkiLabTests
     }
 
     [Fact]
+    public async Task A_Swarm_Rotated_To_A_Root_Only_Cfssl_Holds_Renews_Every_Node_And_Admits_A_Worker_Through_Cfssl()
+    {
+        await using var lab = await LabFixture.UpAsync(managers: 1, workers: 1);
+        // The root's key exists only in cfssl's files, served over HTTPS from m1's network namespace.
+        var dir = Directory.CreateDirectory(Path.Combine(lab.StateRoot, "cfssl")).FullName;
+        var root = RootCa.Create(DateTimeOffset.UtcNow);
+        var tlsKey = NodeKey.Generate();
+        var tls = root.Issue(tlsKey.CreateCsr(), "cfssl", ProtoSwarm.Contracts.NodeRole.Worker, "tls", [System.Net.IPAddress.Loopback], DateTimeOffset.UtcNow);
+        await File.WriteAllTextAsync(Path.Combine(dir, "ca.pem"), root.CertificatePem);
+        await File.WriteAllTextAsync(Path.Combine(dir, "ca-key.pem"), root.ExportPrivateKeyPem());
+        await File.WriteAllTextAsync(Path.Combine(dir, "tls.pem"), Pem.Write(tls));
+        await File.WriteAllTextAsync(Path.Combine(dir, "tls-key.pem"), tlsKey.ExportPrivateKeyPem());
+        await File.WriteAllTextAsync(Path.Combine(dir, "cfg.json"), """{"signing":{"default":{"expiry":"2160h","usages":["signing","key encipherment","server auth","client auth"]}}}""");
+        var serve = await lab.ExecAsync("m1", "sh", "-c",
+            $"cd {dir} && (cfssl serve -address 127.0.0.1 -port 8888 -ca ca.pem -ca-key ca-key.pem -config cfg.json -tls-cert tls.pem -tls-key tls-key.pem > cfssl.log 2>&1 & echo $! > cfssl.pid)");
+        Assert.True(serve.ExitCode == 0, serve.ToString());
+        try
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            var rotate = await lab.ExecAsync("m1", "protoswarm", "swarm", "ca", "--rotate", "--ca-cert", Path.Combine(dir, "ca.pem"),
+                "--external-ca", "protocol=cfssl,url=https://127.0.0.1:8888", "--cert-expiry", "720h");
+            Assert.True(rotate.ExitCode == 0, rotate + "\ncfssl: " + await File.ReadAllTextAsync(Path.Combine(dir, "cfssl.log")));
+            Assert.Equal(root.CertificatePem.Trim(), rotate.StdOut.Trim());
+
+            var clusterId = await ClusterIdAsync(lab);
+            var onlyExternal = new SwarmCertificateValidator([root.ToX509Certificate2()], clusterId);
+            foreach (var node in new[] { "m1", "w1" })
+            {
+                using var certificate = X509CertificateLoader.LoadCertificateFromFile(Path.Combine(StateDir(lab, node), "certificates", "swarm-node.crt"));
+                var verdict = onlyExternal.Validate(certificate, PeerUsage.Client);
+                Assert.True(verdict.IsAccepted, $"{node}: {verdict}");
+            }
+
+            var info = await lab.ExecAsync("m1", "protoswarm", "info");
+            Assert.Contains("   Expiry Duration: 4 weeks\n   External CAs:\n     cfssl: https://127.0.0.1:8888\n", info.StdOut, StringComparison.Ordinal);
+
+            // A worker joins the swarm whose root key is only in cfssl: its certificate comes from cfssl.
+            var token = (await lab.ExecAsync("m1", "protoswarm", "swarm", "join-token", "-q", "worker")).StdOut.Trim();
+            Assert.True(JoinToken.Parse(token).Matches(root.ToX509Certificate2()));
+            var leave = await lab.ExecAsync("w1", "protoswarm", "swarm", "leave");
+            Assert.True(leave.ExitCode == 0, leave.ToString());
+            var manager = $"{(await lab.NodeAsync("m1")).GetProperty("Address").GetString()}:2377";
+            var join = await lab.ExecAsync("w1", "protoswarm", "swarm", "join", "--token", token, manager);
+            Assert.True(join.ExitCode == 0, join.ToString());
+            using var joined = X509CertificateLoader.LoadCertificateFromFile(Path.Combine(StateDir(lab, "w1"), "certificates", "swarm-node.crt"));
+            Assert.True(onlyExternal.Validate(joined, PeerUsage.Client).IsAccepted);
+            Assert.True(await LabQueries.PollNodesReadyAsync(lab, 2, TimeSpan.FromSeconds(30)), "w1 is not Ready after joining");
+            Assert.Contains("signed by the swarm's external CA", await File.ReadAllTextAsync(Path.Combine(StateDir(lab, "m1"), "protoswarmd.log")), StringComparison.Ordinal);
+        }
+        finally
+        {
+            if (int.TryParse((await File.ReadAllTextAsync(Path.Combine(dir, "cfssl.pid"))).Trim(), out var pid) && LabFixture.IsAlive(pid))
+            {
+                System.Diagnostics.Process.GetProcessById(pid).Kill();
+            }
+        }
+    }
+
+    [Fact]
     public async Task A_Worker_Down_When_A_Rotation_Starts_Rejoins_By_Itself_And_The_Rotation_Then_Completes()
     {
         await using var lab = await LabFixture.UpAsync(managers: 1, workers: 1);

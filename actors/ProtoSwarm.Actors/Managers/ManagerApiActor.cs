@@ -57,6 +57,18 @@ public sealed partial class ManagerApiActor : IActor
     private readonly Dictionary<string, object> _replies = new(StringComparer.Ordinal);
     private readonly Queue<string> _replyOrder = new();
 
+    /// <summary>
+    /// How many certificates this API has an external CA sign at once; more wait their turn (off the actor's turn),
+    /// so a storm of joins or renewals does not open hundreds of connections to the CA.
+    /// </summary>
+    internal const int MaxExternalSignings = 4;
+
+    private readonly Queue<Action> _signingsWaiting = new();
+    private int _signingsUnderWay;
+
+    /// <summary>Commands whose external signing is under way, by request id, with the callers of a resend, answered with the first.</summary>
+    private readonly Dictionary<string, List<PID?>> _signing = new(StringComparer.Ordinal);
+
     public ManagerApiActor(ManagerContext manager, Func<ulong, string?> addressOf)
     {
         _manager = manager;
@@ -86,6 +98,12 @@ public sealed partial class ManagerApiActor : IActor
             return;
         }
 
+        if (requestId is not null && _signing.TryGetValue(requestId, out var resent))
+        {
+            resent.Add(context.Sender); // its certificate is being signed: the resend gets the same answer
+            return;
+        }
+
         object? reply;
         try
         {
@@ -98,18 +116,23 @@ public sealed partial class ManagerApiActor : IActor
             reply = new CommandRejected(RejectCode.Unavailable, $"The manager could not complete {message.GetType().Name}: {e.Message}");
         }
 
-        if (reply is null)
+        if (reply is null or AnsweredLater)
         {
             return;
         }
 
-        // Remember answers that are final; a transient refusal must let a resend try again.
+        Reply(context, context.Sender, requestId, reply);
+    }
+
+    /// <summary>Answers a command, remembering answers that are final; a transient refusal must let a resend try again.</summary>
+    private void Reply(IContext context, PID? sender, string? requestId, object reply)
+    {
         if (requestId is not null && reply is not CommandRejected { Code: RejectCode.Conflict or RejectCode.Unavailable or RejectCode.Internal })
         {
             Remember(requestId, reply);
         }
 
-        context.Respond(reply);
+        Answer(context, sender, reply);
     }
 
     /// <summary>
@@ -260,8 +283,8 @@ public sealed partial class ManagerApiActor : IActor
             UpdateNode m => await OnUpdateNode(context, m),
             RemoveNode m => await OnRemove(m),
             JoinRequest m => await OnJoin(context, m),
-            RenewCertificate m => await OnRenew(m),
-            IssueClientCertificate m => OnIssueClient(m),
+            RenewCertificate m => await OnRenew(context, m),
+            IssueClientCertificate m => OnIssueClient(context, m),
             UpdateSwarm m => await OnUpdateSwarm(m),
             GetUnlockKey m => await OnGetUnlockKey(m),
             RotateCa m => await OnRotateCa(m),
@@ -398,7 +421,7 @@ public sealed partial class ManagerApiActor : IActor
         new(RejectCode.NotInSwarm, "This manager has no swarm record; it is not initialised.");
 
     /// <summary>A node renews its certificate (or needs one for a new role): the role comes from the store, never from the caller.</summary>
-    private async Task<object> OnRenew(RenewCertificate m)
+    private async Task<object> OnRenew(IContext context, RenewCertificate m)
     {
         if (Cluster() is not { } cluster)
         {
@@ -408,19 +431,56 @@ public sealed partial class ManagerApiActor : IActor
         var node = State.Get<NodeObject>(m.NodeId);
         if (node is null || cluster.RemovedNodes.Contains(m.NodeId))
         {
-            return new CommandRejected(RejectCode.PermissionDenied, $"Node {m.NodeId} is not a member of this swarm; it was removed. Join it again with a token.");
+            return NotAMember(m.NodeId);
         }
 
-        CertificateIssued issued;
+        object started;
         try
         {
-            issued = SwarmCa.IssueNode(cluster, m.CsrPem, node.Id, node.Spec.DesiredRole, node.Status.Addr, _manager.Time.GetUtcNow());
+            started = StartIssue(cluster, m.CsrPem, new SwarmPeer(node.Id, node.Spec.DesiredRole, cluster.ClusterId), node.Status.Addr);
         }
         catch (CsrRejectedException e)
         {
             return new CommandRejected(RejectCode.InvalidArgument, $"The certificate request was refused: {e.Message}.");
         }
+        catch (ExternalCaException e)
+        {
+            return ExternalCaFailed(node.Id, e);
+        }
 
+        if (started is ExternalSigning signing)
+        {
+            return SignOffTurn(context, m, signing, async certificatePem =>
+            {
+                // Decided again on what the store holds now: the node may have left, changed role, or the root moved.
+                if (Cluster() is not { } now)
+                {
+                    return NoClusterRecord();
+                }
+
+                if (State.Get<NodeObject>(m.NodeId) is not { } current || now.RemovedNodes.Contains(m.NodeId))
+                {
+                    return NotAMember(m.NodeId);
+                }
+
+                if (current.Spec.DesiredRole != signing.Peer.Role)
+                {
+                    return new CommandRejected(RejectCode.Conflict,
+                        $"Node {m.NodeId} became a {current.Spec.DesiredRole.ToString().ToLowerInvariant()} while its certificate was being signed as a {signing.Peer.Role.ToString().ToLowerInvariant()}; it was not handed out. Ask again (a node's renewal does so by itself).");
+                }
+
+                return RootMoved(signing, now) ?? await RenewedAsync(current, now, SwarmCa.ExternallyIssued(now, certificatePem, signing.Peer));
+            });
+        }
+
+        return await RenewedAsync(node, cluster, (CertificateIssued)started);
+    }
+
+    private static CommandRejected NotAMember(string nodeId) =>
+        new(RejectCode.PermissionDenied, $"Node {nodeId} is not a member of this swarm; it was removed. Join it again with a token.");
+
+    private async Task<object> RenewedAsync(NodeObject node, ClusterObject cluster, CertificateIssued issued)
+    {
         LogCertificateIssued(_logger, node.Id, node.Spec.DesiredRole);
         await RecordRenewalAsync(node.Id, SwarmCa.CurrentRootDigest(cluster), SwarmCa.NotAfter(issued));
         return issued;
@@ -502,25 +562,65 @@ public sealed partial class ManagerApiActor : IActor
         if (m.Rotate)
         {
             var now = _manager.Time.GetUtcNow();
-            RootCa desired;
-            if (m.CaCertPem.Length == 0 && m.CaKeyPem.Length == 0)
+            var settings = cluster;
+            if (m.CertExpirySeconds is { } seconds)
             {
-                desired = RootCa.Create(now); // docker's ForceRotate: always a new root
+                if (CertExpiryRefused(seconds) is { } refused)
+                {
+                    return refused;
+                }
+
+                settings = settings with { NodeCertExpirySeconds = seconds };
             }
-            else if (SwarmCa.ReadRoot(m.CaCertPem, m.CaKeyPem, now, out var error) is { } given)
+
+            var externalCas = m.ExternalCas.IsDefault ? [] : m.ExternalCas;
+            if (externalCas.Length > 0)
             {
-                desired = given;
-            }
-            else
-            {
-                return new CommandRejected(RejectCode.InvalidArgument, $"The root CA was not rotated: {error}.");
+                if (SwarmCa.CheckExternalCas(externalCas) is { } wrong)
+                {
+                    return new CommandRejected(RejectCode.InvalidArgument, $"The root CA was not rotated: {wrong}.");
+                }
+
+                settings = settings with { ExternalCas = externalCas };
             }
 
             var abandoned = SwarmCa.CurrentRootDigest(cluster);
             RootChange change;
             try
             {
-                (cluster, change) = SwarmCa.RotateTo(cluster, desired);
+                if (m.CaCertPem.Length > 0 && m.CaKeyPem.Length == 0)
+                {
+                    // docker's rule: a root given without its key is signed with by an external CA, which must be there for it.
+                    if (SwarmCa.ReadRootCertificate(m.CaCertPem, now, out var error) is not { } external)
+                    {
+                        return new CommandRejected(RejectCode.InvalidArgument, $"The root CA was not rotated: {error}.");
+                    }
+
+                    (cluster, change) = SwarmCa.RotateToExternal(settings, external);
+                    if (!SwarmCa.SignsLocally(cluster) && SwarmCa.ExternalSigners(cluster).Count == 0)
+                    {
+                        return new CommandRejected(RejectCode.InvalidArgument,
+                            "The root CA was not rotated: a root CA needs both its certificate (--ca-cert) and its private key (--ca-key), or an external CA that signs with it, and none of the swarm's external CAs does; give its key, or the external CA that holds it: `protoswarm swarm ca --rotate --ca-cert FILE --external-ca protocol=cfssl,url=https://HOST:PORT`.");
+                    }
+                }
+                else
+                {
+                    RootCa desired;
+                    if (m.CaCertPem.Length == 0 && m.CaKeyPem.Length == 0)
+                    {
+                        desired = RootCa.Create(now); // docker's ForceRotate: always a new root
+                    }
+                    else if (SwarmCa.ReadRoot(m.CaCertPem, m.CaKeyPem, now, out var error) is { } given)
+                    {
+                        desired = given;
+                    }
+                    else
+                    {
+                        return new CommandRejected(RejectCode.InvalidArgument, $"The root CA was not rotated: {error}.");
+                    }
+
+                    (cluster, change) = SwarmCa.RotateTo(settings, desired);
+                }
             }
             catch (RootRotationRefusedException e)
             {
@@ -531,7 +631,7 @@ public sealed partial class ManagerApiActor : IActor
                 return new CommandRejected(RejectCode.InvalidArgument, $"The root CA was not rotated: {e.Message}.");
             }
 
-            if (change != RootChange.Unchanged)
+            if (change != RootChange.Unchanged || cluster != Cluster())
             {
                 await _manager.Proposer.ProposeAsync([StoreChange.Update(cluster)]);
             }
@@ -572,7 +672,7 @@ public sealed partial class ManagerApiActor : IActor
             wanted.TrustRoot);
     }
 
-    private object OnIssueClient(IssueClientCertificate m)
+    private object OnIssueClient(IContext context, IssueClientCertificate m)
     {
         if (Cluster() is not { } cluster)
         {
@@ -582,14 +682,176 @@ public sealed partial class ManagerApiActor : IActor
         var clientId = "client-" + SwarmIds.New(12);
         try
         {
-            var issued = SwarmCa.IssueClient(cluster, m.CsrPem, clientId, _manager.Time.GetUtcNow());
+            var started = StartIssue(cluster, m.CsrPem, SwarmPeer.Client(clientId, cluster.ClusterId), string.Empty);
+            if (started is ExternalSigning signing)
+            {
+                return SignOffTurn(context, m, signing, certificatePem =>
+                {
+                    if (Cluster() is not { } now)
+                    {
+                        return Task.FromResult<object>(NoClusterRecord());
+                    }
+
+                    if (RootMoved(signing, now) is { } moved)
+                    {
+                        return Task.FromResult<object>(moved);
+                    }
+
+                    LogClientCertificateIssued(_logger, clientId, m.Name);
+                    return Task.FromResult<object>(SwarmCa.ExternallyIssued(now, certificatePem, signing.Peer));
+                });
+            }
+
             LogClientCertificateIssued(_logger, clientId, m.Name);
-            return issued;
+            return started;
         }
         catch (CsrRejectedException e)
         {
             return new CommandRejected(RejectCode.InvalidArgument, $"The certificate request was refused: {e.Message}.");
         }
+        catch (ExternalCaException e)
+        {
+            return ExternalCaFailed(clientId, e);
+        }
+    }
+
+    /// <summary>
+    /// Starts signing a CSR for <paramref name="peer"/>: with the signing root's key when the swarm holds it, at once
+    /// (a <see cref="CertificateIssued"/>); else what to ask the external CAs that sign with that root (swarmkit's
+    /// signNodeCert), an <see cref="ExternalSigning"/> for <see cref="SignOffTurn"/>.
+    /// </summary>
+    /// <exception cref="CsrRejectedException">The CSR is not a valid P-256 request.</exception>
+    /// <exception cref="ExternalCaException">No external CA can sign it.</exception>
+    private object StartIssue(ClusterObject cluster, string csrPem, SwarmPeer peer, string addr)
+    {
+        var now = _manager.Time.GetUtcNow();
+        if (SwarmCa.SignsLocally(cluster))
+        {
+            return peer.IsClient
+                ? SwarmCa.IssueClient(cluster, csrPem, peer.NodeId, now)
+                : SwarmCa.IssueNode(cluster, csrPem, peer.NodeId, peer.Role, addr, now);
+        }
+
+        var request = SwarmCa.ExternalSignRequest(csrPem, peer, addr);
+        var signers = SwarmCa.ExternalSigners(cluster);
+        if (signers.Count == 0)
+        {
+            throw new ExternalCaException(
+                "the swarm's root CA key is not in the swarm and no external CA signs with that root; add one with `protoswarm swarm update --external-ca protocol=cfssl,url=https://HOST:PORT`");
+        }
+
+        if (_manager.ExternalCa is not { } signer)
+        {
+            throw new ExternalCaException("this manager has no external CA client");
+        }
+
+        return new ExternalSigning(cluster, csrPem, peer, request, signers, signer);
+    }
+
+    /// <summary>What a command asks the external CAs, decided in its turn from the store as it was then.</summary>
+    private sealed record ExternalSigning(ClusterObject Cluster, string CsrPem, SwarmPeer Peer, CfsslSignRequest Request, IReadOnlyList<ExternalCa> Signers, IExternalCaSigner Signer);
+
+    /// <summary>The answer of a command that is given later, by <see cref="SignOffTurn"/>.</summary>
+    private sealed class AnsweredLater
+    {
+        public static readonly AnsweredLater Instance = new();
+    }
+
+    /// <summary>
+    /// Has the external CAs sign outside this actor's turn (they may take 5 s each), so the commands behind it are
+    /// handled meanwhile; at most <see cref="MaxExternalSignings"/> at once. Back in a turn, <paramref name="finish"/>
+    /// decides on the store as it is then and gives the answer, remembered by request id as any other; a resend of the
+    /// command meanwhile waits for that answer. No CA signing gives Unavailable with each CA's reason.
+    /// </summary>
+    private AnsweredLater SignOffTurn(IContext context, object message, ExternalSigning signing, Func<string, Task<object>> finish)
+    {
+        var sender = context.Sender;
+        var requestId = RequestIdOf(message);
+        if (requestId is not null)
+        {
+            _signing[requestId] = [];
+        }
+
+        void Start()
+        {
+            _signingsUnderWay++;
+            context.ReenterAfter(Task.Run(() => SignExternallyAsync(signing)), signed =>
+            {
+                _signingsUnderWay--;
+                if (_signingsWaiting.TryDequeue(out var next))
+                {
+                    next();
+                }
+
+                return FinishSigningAsync(context, sender, message, requestId, signing, signed, finish);
+            });
+        }
+
+        if (_signingsUnderWay < MaxExternalSignings)
+        {
+            Start();
+        }
+        else
+        {
+            _signingsWaiting.Enqueue(Start);
+        }
+
+        return AnsweredLater.Instance;
+    }
+
+    /// <summary>The last part of a command signed by an external CA, in a turn of this actor again.</summary>
+    private async Task FinishSigningAsync(IContext context, PID? sender, object message, string? requestId, ExternalSigning signing, Task<string> signed, Func<string, Task<object>> finish)
+    {
+        object reply;
+        try
+        {
+            if (signed.Exception?.GetBaseException() is { } failed)
+            {
+                reply = ExternalCaFailed(signing.Peer.NodeId, failed as ExternalCaException ?? new ExternalCaException(failed.Message));
+            }
+            else if (!_manager.Raft.IsLeader)
+            {
+                reply = new CommandRejected(RejectCode.Unavailable,
+                    "This manager stopped leading the swarm while the certificate was being signed; nothing was issued. Try again: the new leader answers.");
+            }
+            else
+            {
+                LogExternallySigned(_logger, signing.Peer.NodeId);
+                reply = await finish(signed.Result);
+            }
+        }
+        catch (Exception e) when (e is InvalidOperationException or ObjectDisposedException or TimeoutException)
+        {
+            LogCommandFailed(_logger, e, message.GetType().Name);
+            reply = new CommandRejected(RejectCode.Unavailable, $"The manager could not complete {message.GetType().Name}: {e.Message}");
+        }
+
+        var resent = requestId is not null && _signing.Remove(requestId, out var waiting) ? waiting : [];
+        Reply(context, sender, requestId, reply);
+        foreach (var other in resent)
+        {
+            Answer(context, other, reply);
+        }
+    }
+
+    private Task<string> SignExternallyAsync(ExternalSigning signing) =>
+        signing.Signer.SignAsync(signing.Signers, signing.Request, signing.Cluster.TrustedRootsPem,
+            pem => SwarmCa.CheckExternalCertificate(signing.Cluster, pem, signing.CsrPem, signing.Peer, _manager.Time.GetUtcNow()), CancellationToken.None);
+
+    /// <summary>
+    /// A refusal when the swarm's signing root changed while an external CA signed (a rotation to another root began):
+    /// the certificate would be from a root the swarm no longer signs with, so it is not handed out; null when it did not.
+    /// </summary>
+    private static CommandRejected? RootMoved(ExternalSigning signing, ClusterObject now) =>
+        SwarmCa.CurrentRootDigest(now) == SwarmCa.CurrentRootDigest(signing.Cluster)
+            ? null
+            : new CommandRejected(RejectCode.Conflict,
+                $"The swarm's root CA changed while the certificate for {signing.Peer.NodeId} was being signed; it was not handed out. Ask again (a node's renewal does so by itself).");
+
+    private CommandRejected ExternalCaFailed(string subject, ExternalCaException e)
+    {
+        LogExternalCaFailed(_logger, subject, e.Message);
+        return new CommandRejected(RejectCode.Unavailable, $"No certificate was issued: the swarm's external CA did not sign it ({e.Message}).");
     }
 
     private async Task<object> OnUpdateSwarm(UpdateSwarm m)
@@ -601,13 +863,28 @@ public sealed partial class ManagerApiActor : IActor
 
         if (m.CertExpirySeconds is { } seconds)
         {
-            if (TimeSpan.FromSeconds(seconds) < ClusterObject.MinimumNodeCertExpiry)
+            if (CertExpiryRefused(seconds) is { } refused)
             {
-                return new CommandRejected(RejectCode.InvalidArgument,
-                    $"--cert-expiry {GoDuration.Format(TimeSpan.FromSeconds(seconds))} is too short; node certificates must be valid for at least {ClusterObject.MinimumNodeCertExpiry.TotalHours:0} hour.");
+                return refused;
             }
 
             cluster = cluster with { NodeCertExpirySeconds = seconds };
+        }
+
+        var externalCas = m.ExternalCas.IsDefault ? [] : m.ExternalCas;
+        if (externalCas.Length > 0)
+        {
+            if (SwarmCa.CheckExternalCas(externalCas) is { } wrong)
+            {
+                return new CommandRejected(RejectCode.InvalidArgument, wrong + ".");
+            }
+
+            cluster = cluster with { ExternalCas = externalCas };
+            if (!SwarmCa.SignsLocally(cluster) && SwarmCa.ExternalSigners(cluster).Count == 0)
+            {
+                return new CommandRejected(RejectCode.InvalidArgument,
+                    "The swarm's root CA key is not in the swarm, and none of these external CAs signs with that root (a cacert= that is not the swarm's root); the swarm could sign no certificate. Give the external CA of the swarm's root.");
+            }
         }
 
         if (m.DispatcherHeartbeatMs is { } heartbeatMs)
@@ -636,13 +913,20 @@ public sealed partial class ManagerApiActor : IActor
             LogAutoLock(_logger, autoLock);
         }
 
-        if (m.CertExpirySeconds is not null || m.DispatcherHeartbeatMs is not null || m.TaskHistoryLimit is not null || newKey.Length > 0 || m.AutoLock is false)
+        if (m.CertExpirySeconds is not null || m.DispatcherHeartbeatMs is not null || m.TaskHistoryLimit is not null || newKey.Length > 0 || m.AutoLock is false || externalCas.Length > 0)
         {
             await _manager.Proposer.ProposeAsync([StoreChange.Update(cluster)]);
         }
 
         return new SwarmUpdated(cluster.ClusterId, (long)cluster.NodeCertExpiry.TotalSeconds, cluster.AutoLockManagers, newKey);
     }
+
+    /// <summary>A node certificate lifetime too short to be set (`--cert-expiry`), refused; null when it can be.</summary>
+    private static CommandRejected? CertExpiryRefused(long seconds) =>
+        TimeSpan.FromSeconds(seconds) < ClusterObject.MinimumNodeCertExpiry
+            ? new CommandRejected(RejectCode.InvalidArgument,
+                $"--cert-expiry {GoDuration.Format(TimeSpan.FromSeconds(seconds))} is too short; node certificates must be valid for at least {ClusterObject.MinimumNodeCertExpiry.TotalHours:0} hour.")
+            : null;
 
     /// <summary>`swarm unlock-key [--rotate]`: every manager rewraps its data key under the new key as the change reaches it.</summary>
     private async Task<object> OnGetUnlockKey(GetUnlockKey m)
@@ -677,7 +961,7 @@ public sealed partial class ManagerApiActor : IActor
             nodes.Count,
             DispatcherActor.ManagersOf(nodes, _manager.Raft.LeaderId),
             cluster?.Meta.CreatedAt ?? default,
-            cluster is null ? null : new SwarmSecurity((long)cluster.NodeCertExpiry.TotalSeconds, cluster.AutoLockManagers, cluster.RootRotationInProgress),
+            cluster is null ? null : new SwarmSecurity((long)cluster.NodeCertExpiry.TotalSeconds, cluster.AutoLockManagers, cluster.RootRotationInProgress) { ExternalCas = cluster.ExternalCas },
             cluster?.TaskHistoryLimit,
             cluster is null ? null : (long)cluster.HeartbeatPeriod.TotalMilliseconds);
     }
@@ -944,20 +1228,46 @@ public sealed partial class ManagerApiActor : IActor
             return new CommandRejected(RejectCode.InvalidArgument, "The joining node gave no address; pass --advertise-addr.");
         }
 
-        var raftId = role == NodeRole.Manager ? NodeCommands.NewRaftId(State.List<NodeObject>()) : 0;
-        var node = NodeCommands.NewNode(SwarmIds.New(), role, m.Addr, m.Port > 0 ? m.Port : NodeCommands.DefaultPort, m.Description, _manager.Time.GetUtcNow(), leader: false, raftId);
-        CertificateIssued issued;
+        var nodeId = SwarmIds.New();
+        object started;
         try
         {
             // Signed before anything is stored: a bad CSR leaves no node behind.
-            issued = SwarmCa.IssueNode(cluster, m.CsrPem, node.Id, role, m.Addr, _manager.Time.GetUtcNow());
-            node = node with { CertRootDigest = SwarmCa.CurrentRootDigest(cluster), CertNotAfter = SwarmCa.NotAfter(issued) };
+            started = StartIssue(cluster, m.CsrPem, new SwarmPeer(nodeId, role, cluster.ClusterId), m.Addr);
         }
         catch (CsrRejectedException e)
         {
             return new CommandRejected(RejectCode.InvalidArgument, $"The joining node's certificate request was refused: {e.Message}.");
         }
+        catch (ExternalCaException e)
+        {
+            return ExternalCaFailed(nodeId, e);
+        }
 
+        if (started is ExternalSigning signing)
+        {
+            return SignOffTurn(context, m, signing, async certificatePem =>
+            {
+                // Decided again on what the store holds now (the token was valid when the node asked, as in swarmkit).
+                if (Cluster() is not { } now)
+                {
+                    return new CommandRejected(RejectCode.NotInSwarm, "This node is not a swarm manager; join through a manager's address.");
+                }
+
+                return RootMoved(signing, now) ?? await JoinedAsync(context, m, nodeId, role, now, SwarmCa.ExternallyIssued(now, certificatePem, signing.Peer));
+            });
+        }
+
+        return await JoinedAsync(context, m, nodeId, role, cluster, (CertificateIssued)started);
+    }
+
+    /// <summary>Stores a joining node whose certificate was issued, and, for a manager, adds it to Raft as a learner.</summary>
+    private async Task<object> JoinedAsync(IContext context, JoinRequest m, string nodeId, NodeRole role, ClusterObject cluster, CertificateIssued issued)
+    {
+        // The Raft id is chosen now, among the nodes there are now (others may have joined while a CA signed).
+        var raftId = role == NodeRole.Manager ? NodeCommands.NewRaftId(State.List<NodeObject>()) : 0;
+        var node = NodeCommands.NewNode(nodeId, role, m.Addr, m.Port > 0 ? m.Port : NodeCommands.DefaultPort, m.Description, _manager.Time.GetUtcNow(), leader: false, raftId)
+            with { CertRootDigest = SwarmCa.CurrentRootDigest(cluster), CertNotAfter = SwarmCa.NotAfter(issued) };
         await _manager.Proposer.ProposeAsync([StoreChange.Create(node)]);
         if (raftId != 0 && await ChangeMembership(context, new ConfChange(ConfChangeType.AddLearner, raftId, node.Id)) is { } refused)
         {
@@ -1017,6 +1327,12 @@ public sealed partial class ManagerApiActor : IActor
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Certificate issued to node {NodeId} as {Role}")]
     private static partial void LogCertificateIssued(ILogger logger, string nodeId, NodeRole role);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Certificate for {Subject} signed by the swarm's external CA")]
+    private static partial void LogExternallySigned(ILogger logger, string subject);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "No certificate for {Subject}: the external CA did not sign it: {Reason}")]
+    private static partial void LogExternalCaFailed(ILogger logger, string subject, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Client certificate {ClientId} issued ({Name})")]
     private static partial void LogClientCertificateIssued(ILogger logger, string clientId, string name);

@@ -10,7 +10,8 @@ namespace ProtoSwarm.Actors.Managers;
 /// What the manager actors share: the store replica, the way to write to it, the Raft peer, the clock.
 /// AgentOf says where a node's agent is reached (default: <see cref="AgentPidOf"/>, the node's member
 /// address); tests that run an agent in the managers' own actor system point it there. MemberBlocked
-/// says whether this manager's Proto.Cluster has blocked a member id (default: none is).
+/// says whether this manager's Proto.Cluster has blocked a member id (default: none is). ExternalCa forwards CSRs to
+/// the swarm's external CAs when its signing root's key is not in the swarm (default: none, so such a swarm cannot sign).
 /// </summary>
 public sealed record ManagerContext(
     SwarmStore Store,
@@ -20,7 +21,8 @@ public sealed record ManagerContext(
     RaftView Raft,
     PID RaftPid,
     Func<NodeObject, PID?>? AgentOf = null,
-    Func<string, bool>? MemberBlocked = null)
+    Func<string, bool>? MemberBlocked = null,
+    IExternalCaSigner? ExternalCa = null)
 {
     /// <summary>Whether this manager's cluster has blocked the member id: that member is stopping, and whatever it says no longer counts.</summary>
     public bool IsMemberBlocked(string memberId) => MemberBlocked?.Invoke(memberId) ?? false;

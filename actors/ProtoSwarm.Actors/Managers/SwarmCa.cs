@@ -42,6 +42,91 @@ public static class SwarmCa
         return new CertificateIssued(Pem.Write(issued), cluster.TrustedRootsPem, role, nodeId, cluster.CrossSignedRootPem);
     }
 
+    /// <summary>Whether the root that signs now has its key in the swarm; when not, an external CA signs (<see cref="ExternalSigners"/>).</summary>
+    public static bool SignsLocally(ClusterObject cluster) => cluster.RootCaKeyPem.Length > 0;
+
+    /// <summary>
+    /// The external CAs that sign with the root that signs now, in the order given, as swarmkit's filterExternalCAURLS:
+    /// CFSSL ones whose CA certificate is that root; one given without a certificate is taken to sign with the swarm's
+    /// active root (the one before any rotation in progress), as swarmkit assumes for a spec without one.
+    /// </summary>
+    public static IReadOnlyList<ExternalCa> ExternalSigners(ClusterObject cluster)
+    {
+        var active = cluster.PreviousRootCaPem.Length > 0 ? cluster.PreviousRootCaPem : cluster.RootCaPem;
+        return [.. cluster.ExternalCas.Where(ca => ca.Protocol == ExternalCa.Cfssl && SameCertificate(ca.CaCertPem.Length > 0 ? ca.CaCertPem : active, cluster.RootCaPem))];
+    }
+
+    /// <summary>
+    /// Checks a list of external CAs an operator gives (`--external-ca`): CFSSL, an absolute https URL, and a CA
+    /// certificate that parses when one is given. Returns null, or what is wrong and how to fix it.
+    /// </summary>
+    public static string? CheckExternalCas(IEnumerable<ExternalCa> cas)
+    {
+        foreach (var ca in cas)
+        {
+            if (ca.Protocol != ExternalCa.Cfssl)
+            {
+                return $"--external-ca url={ca.Url}: unrecognized external CA protocol '{ca.Protocol}'; the one protocol is cfssl";
+            }
+
+            if (!Uri.TryCreate(ca.Url, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttps || uri.Host.Length == 0)
+            {
+                return $"--external-ca url={ca.Url}: give the CFSSL server's https URL, e.g. url=https://ca.example.com:8888 (its sign endpoint {CfsslSigner.SignPath} is added when the URL has no path)";
+            }
+
+            if (ca.CaCertPem.Length > 0 && !IsOneCertificate(ca.CaCertPem))
+            {
+                return $"--external-ca url={ca.Url}: its CA certificate (cacert=) is not one PEM certificate";
+            }
+        }
+
+        return null;
+    }
+
+    private static bool IsOneCertificate(string pem)
+    {
+        try
+        {
+            return Pem.ReadCertificates(pem).Count == 1;
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException or IOException or Org.BouncyCastle.Security.Certificates.CertificateException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// The request an external CA gets for a node's CSR (checked first, as the swarm's own CA checks it), with the
+    /// identity the managers decided: the CN node id, OU role (or swarm-client), O cluster id.
+    /// </summary>
+    /// <exception cref="CsrRejectedException">The CSR is not a valid P-256 request.</exception>
+    public static CfsslSignRequest ExternalSignRequest(string csrPem, SwarmPeer peer, string addr)
+    {
+        ArgumentNullException.ThrowIfNull(peer);
+        RootCa.CheckRequest(ReadCsr(csrPem));
+        var unit = peer.IsClient ? SwarmRoles.ClientUnit : SwarmRoles.ToUnit(peer.Role);
+        List<string> hosts = [unit, peer.NodeId];
+        if (!peer.IsClient && peer.Role == NodeRole.Manager)
+        {
+            hosts.Add(SwarmRoles.CaCommonName);
+        }
+
+        if (IPAddress.TryParse(addr, out _))
+        {
+            hosts.Add(addr);
+        }
+
+        return new CfsslSignRequest(csrPem, peer.NodeId, unit, peer.ClusterId, hosts);
+    }
+
+    /// <summary>Why a certificate an external CA answered cannot be handed out (<see cref="ExternalCertificateCheck"/>), or null.</summary>
+    public static string? CheckExternalCertificate(ClusterObject cluster, string certificatePem, string csrPem, SwarmPeer peer, DateTimeOffset now) =>
+        ExternalCertificateCheck.Check(certificatePem, ReadCsr(csrPem), peer, Pem.ReadCertificate(cluster.RootCaPem), now, out var error) is null ? error : null;
+
+    /// <summary>A certificate an external CA signed and <see cref="CheckExternalCertificate"/> accepted, as the swarm hands it out.</summary>
+    public static CertificateIssued ExternallyIssued(ClusterObject cluster, string certificatePem, SwarmPeer peer) =>
+        new(Pem.Write(Pem.ReadCertificates(certificatePem)[0]), cluster.TrustedRootsPem, peer.Role, peer.NodeId, cluster.CrossSignedRootPem);
+
     /// <summary>When an issued certificate expires: a removed node is denied until then (<see cref="RemovedNodeList"/>).</summary>
     public static DateTimeOffset NotAfter(CertificateIssued issued) =>
         new(Pem.ReadCertificate(issued.CertificatePem).NotAfter, TimeSpan.Zero);
@@ -104,14 +189,31 @@ public static class SwarmCa
     public static (ClusterObject Cluster, RootChange Change) RotateTo(ClusterObject cluster, RootCa desired)
     {
         ArgumentNullException.ThrowIfNull(desired);
-        var active = ActiveRoot(cluster);
-        var desiredPem = desired.CertificatePem;
-        if (SameCertificate(desiredPem, active.CertificatePem))
+        return RotateTo(cluster, desired.Certificate, desired.ExportPrivateKeyPem());
+    }
+
+    /// <summary>
+    /// <see cref="RotateTo(ClusterObject, RootCa)"/> to a root whose key is not in the swarm (`swarm ca --rotate --ca-cert FILE
+    /// --external-ca ...`): an external CA signs with it (<see cref="ExternalSigners"/>); the active root still cross-signs it.
+    /// </summary>
+    public static (ClusterObject Cluster, RootChange Change) RotateToExternal(ClusterObject cluster, Org.BouncyCastle.X509.X509Certificate desired)
+    {
+        ArgumentNullException.ThrowIfNull(desired);
+        return RotateTo(cluster, desired, string.Empty);
+    }
+
+    private static (ClusterObject Cluster, RootChange Change) RotateTo(ClusterObject cluster, Org.BouncyCastle.X509.X509Certificate desired, string desiredKeyPem)
+    {
+        var desiredPem = Pem.Write(desired);
+        var activePem = cluster.PreviousRootCaPem.Length > 0 ? cluster.PreviousRootCaPem : cluster.RootCaPem;
+        if (SameCertificate(desiredPem, activePem))
         {
             if (cluster.PreviousRootCaPem.Length == 0)
             {
                 return (cluster, RootChange.Unchanged);
             }
+
+            var active = ActiveRoot(cluster);
 
             var cancelled = cluster with
             {
@@ -132,21 +234,23 @@ public static class SwarmCa
             return (cluster, RootChange.Unchanged);
         }
 
-        if (desired.Certificate.GetPublicKey().Equals(active.Certificate.GetPublicKey()))
+        if (desired.GetPublicKey().Equals(Pem.ReadCertificate(activePem).GetPublicKey()))
         {
             throw new ArgumentException("the new root CA certificate has the same key as the current one; a rotation needs a new key");
         }
 
+        var activeRoot = ActiveRoot(cluster);
+        var digest = CaDigest.OfCertificate(desired);
         var rotated = cluster with
         {
             RootCaPem = desiredPem,
-            RootCaKeyPem = desired.ExportPrivateKeyPem(),
-            PreviousRootCaPem = active.CertificatePem,
-            PreviousRootCaKeyPem = active.ExportPrivateKeyPem(),
-            CrossSignedRootPem = Pem.Write(active.CrossSign(desired)),
-            RetiredRootsPem = Retire(cluster, desiredPem, active.CertificatePem),
-            WorkerJoinToken = JoinTokens.New(desired.Digest),
-            ManagerJoinToken = JoinTokens.New(desired.Digest),
+            RootCaKeyPem = desiredKeyPem,
+            PreviousRootCaPem = activeRoot.CertificatePem,
+            PreviousRootCaKeyPem = activeRoot.ExportPrivateKeyPem(),
+            CrossSignedRootPem = Pem.Write(activeRoot.CrossSign(desired)),
+            RetiredRootsPem = Retire(cluster, desiredPem, activeRoot.CertificatePem),
+            WorkerJoinToken = JoinTokens.New(digest),
+            ManagerJoinToken = JoinTokens.New(digest),
         };
         return (rotated, cluster.RootRotationInProgress ? RootChange.Replaced : RootChange.Started);
     }
@@ -164,10 +268,33 @@ public static class SwarmCa
         error = string.Empty;
         if (certificatePem.Length == 0 || keyPem.Length == 0)
         {
-            error = "a root CA needs both its certificate (--ca-cert) and its private key (--ca-key); ProtoSwarm has no external CA to sign with a certificate alone";
+            error = "a root CA needs both its certificate (--ca-cert) and its private key (--ca-key), or an external CA that signs with it (--ca-cert with --external-ca protocol=cfssl,url=...)";
             return null;
         }
 
+        if (ReadRootCertificate(certificatePem, now, out error) is not { } certificate)
+        {
+            return null;
+        }
+
+        try
+        {
+            return RootCa.FromPem(Pem.Write(certificate), keyPem);
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException or IOException or InvalidCastException or Org.BouncyCastle.Security.SecurityUtilityException)
+        {
+            error = $"the --ca-key file is not the certificate's EC private key in PEM (-----BEGIN PRIVATE KEY-----): {e.Message}";
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// A root certificate an operator gives, checked as <see cref="ReadRoot"/> checks it but without a key: the root
+    /// an external CA signs with (`swarm ca --rotate --ca-cert FILE --external-ca ...`).
+    /// </summary>
+    public static Org.BouncyCastle.X509.X509Certificate? ReadRootCertificate(string certificatePem, DateTimeOffset now, out string error)
+    {
+        error = string.Empty;
         IReadOnlyList<Org.BouncyCastle.X509.X509Certificate> certificates;
         try
         {
@@ -205,15 +332,7 @@ public static class SwarmCa
             return null;
         }
 
-        try
-        {
-            return RootCa.FromPem(Pem.Write(certificate), keyPem);
-        }
-        catch (Exception e) when (e is FormatException or ArgumentException or IOException or InvalidCastException or Org.BouncyCastle.Security.SecurityUtilityException)
-        {
-            error = $"the --ca-key file is not the certificate's EC private key in PEM (-----BEGIN PRIVATE KEY-----): {e.Message}";
-            return null;
-        }
+        return certificate;
     }
 
     private static bool SignedBy(Org.BouncyCastle.X509.X509Certificate certificate, Org.BouncyCastle.X509.X509Certificate issuer)
@@ -237,7 +356,10 @@ public static class SwarmCa
     {
         if (cluster.PreviousRootCaPem.Length == 0)
         {
-            return Root(cluster);
+            return cluster.RootCaKeyPem.Length > 0
+                ? Root(cluster)
+                : throw new RootRotationRefusedException(
+                    "the swarm's root CA key is not in the swarm (an external CA signs with it), and a new root must be cross-signed by the current one; ProtoSwarm cannot have an external CA cross-sign a root yet");
         }
 
         return cluster.PreviousRootCaKeyPem.Length > 0

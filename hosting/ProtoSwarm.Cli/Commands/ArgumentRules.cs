@@ -209,4 +209,108 @@ internal static class ArgumentRules
             ? (host, port, null)
             : (host, null, $"the port '{portText}' is not a number from 1 to 65535");
     }
+
+    /// <summary>
+    /// `--external-ca protocol=cfssl,url=URL[,cacert=FILE]`, parsed as docker's CLI parses it (a CSV record of
+    /// key=value fields; the cacert file is read here and must hold PEM). The managers check the URL and certificate.
+    /// </summary>
+    public static Checked<ExternalCa> ExternalCa(string value)
+    {
+        string? protocol = null, url = null, caCert = null;
+        foreach (var field in CsvFields(value))
+        {
+            var eq = field.IndexOf('=', StringComparison.Ordinal);
+            if (eq < 0)
+            {
+                return Checked<ExternalCa>.Fail($"--external-ca '{value}': invalid field '{field}' must be a key=value pair, e.g. protocol=cfssl,url=https://ca.example.com:8888");
+            }
+
+            var (key, text) = (field[..eq], field[(eq + 1)..]);
+            switch (key)
+            {
+                case "protocol":
+                    if (!text.Equals(Contracts.ExternalCa.Cfssl, StringComparison.OrdinalIgnoreCase))
+                    {
+                        return Checked<ExternalCa>.Fail($"--external-ca '{value}': unrecognized external CA protocol {text}; the one protocol is cfssl");
+                    }
+
+                    protocol = Contracts.ExternalCa.Cfssl;
+                    break;
+                case "url":
+                    url = text;
+                    break;
+                case "cacert":
+                    try
+                    {
+                        caCert = File.ReadAllText(text);
+                    }
+                    catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+                    {
+                        return Checked<ExternalCa>.Fail($"--external-ca cacert={text}: unable to read CA cert for external CA ({(e is FileNotFoundException or DirectoryNotFoundException ? "no such file" : e.Message)})");
+                    }
+
+                    if (!caCert.Contains("-----BEGIN CERTIFICATE-----", StringComparison.Ordinal))
+                    {
+                        return Checked<ExternalCa>.Fail($"--external-ca cacert={text}: CA cert for external CA must be in PEM format (-----BEGIN CERTIFICATE-----)");
+                    }
+
+                    break;
+                default:
+                    return Checked<ExternalCa>.Fail($"--external-ca '{value}': unknown field '{key}'; the fields are protocol, url and cacert");
+            }
+        }
+
+        if (protocol is null)
+        {
+            return Checked<ExternalCa>.Fail($"--external-ca '{value}': the external-ca option needs a protocol= parameter (protocol=cfssl)");
+        }
+
+        return url is null
+            ? Checked<ExternalCa>.Fail($"--external-ca '{value}': the external-ca option needs a url= parameter")
+            : Checked<ExternalCa>.Ok(new ExternalCa(protocol, url, caCert ?? string.Empty));
+    }
+
+    /// <summary>One CSV record's fields: commas separate, double quotes enclose a field with commas ("" is a quote).</summary>
+    private static List<string> CsvFields(string record)
+    {
+        var fields = new List<string>();
+        var field = new System.Text.StringBuilder();
+        var quoted = false;
+        for (var i = 0; i < record.Length; i++)
+        {
+            var c = record[i];
+            if (quoted)
+            {
+                if (c == '"' && i + 1 < record.Length && record[i + 1] == '"')
+                {
+                    field.Append('"');
+                    i++;
+                }
+                else if (c == '"')
+                {
+                    quoted = false;
+                }
+                else
+                {
+                    field.Append(c);
+                }
+            }
+            else if (c == '"')
+            {
+                quoted = true;
+            }
+            else if (c == ',')
+            {
+                fields.Add(field.ToString());
+                field.Clear();
+            }
+            else
+            {
+                field.Append(c);
+            }
+        }
+
+        fields.Add(field.ToString());
+        return fields;
+    }
 }

@@ -28,12 +28,13 @@ internal static class SwarmCommands
             Description = "Enable manager autolocking (requiring an unlock key to start a stopped manager)",
         };
         var historyLimit = TaskHistoryLimitOption();
-        var command = new Command("init", "Initialize a swarm").With(advertiseAddr, forceNewCluster, snapshotInterval, autoLock, historyLimit);
+        var externalCa = ExternalCaOption();
+        var command = new Command("init", "Initialize a swarm").With(advertiseAddr, forceNewCluster, snapshotInterval, autoLock, historyLimit, externalCa);
         app.SetAction(command, async (parse, cli, ct) =>
         {
             var ack = await cli.RequestAsync<InitSwarmAck>(
                 new InitSwarm(SwarmIds.NewRequestId(), parse.GetValue(advertiseAddr), parse.GetValue(forceNewCluster), parse.GetValue(snapshotInterval) ?? 0, parse.GetValue(autoLock),
-                    TaskHistoryLimitOf(parse.GetValue(historyLimit))),
+                    TaskHistoryLimitOf(parse.GetValue(historyLimit))) { ExternalCas = ExternalCasOf(parse.GetValue(externalCa)) },
                 Timeouts.Membership,
                 ct);
             await cli.Out.WriteAsync(SwarmView.Initialized(ack));
@@ -133,22 +134,24 @@ internal static class SwarmCommands
             Description = "Dispatcher heartbeat period (ns|us|ms|s|m|h) (default 500ms; a node is down after four missed beats)",
         }.CheckedBy(v => ArgumentRules.Duration("--dispatcher-heartbeat", v).Error);
         var historyLimit = TaskHistoryLimitOption();
-        var command = new Command("update", "Update the swarm").With(certExpiry, autoLock, heartbeat, historyLimit);
+        var externalCa = ExternalCaOption();
+        var command = new Command("update", "Update the swarm").With(certExpiry, autoLock, heartbeat, historyLimit, externalCa);
         app.SetAction(command, async (parse, cli, ct) =>
         {
             var expiry = parse.GetValue(certExpiry);
             var locking = parse.GetValue(autoLock);
             var period = parse.GetValue(heartbeat);
             var history = TaskHistoryLimitOf(parse.GetValue(historyLimit));
-            if (expiry is null && locking is null && period is null && history is null)
+            var externalCas = ExternalCasOf(parse.GetValue(externalCa));
+            if (expiry is null && locking is null && period is null && history is null && externalCas.IsEmpty)
             {
                 throw new Client.SwarmCommandException(RejectCode.InvalidArgument,
-                    "Nothing to update; give a setting, e.g. --cert-expiry 720h, --dispatcher-heartbeat 5s, --task-history-limit 5 or --autolock=true.");
+                    "Nothing to update; give a setting, e.g. --cert-expiry 720h, --dispatcher-heartbeat 5s, --task-history-limit 5, --autolock=true or --external-ca protocol=cfssl,url=https://HOST:PORT.");
             }
 
             long? seconds = expiry is null ? null : (long)ArgumentRules.Duration("--cert-expiry", expiry).Value.TotalSeconds;
             long? heartbeatMs = period is null ? null : (long)ArgumentRules.Duration("--dispatcher-heartbeat", period).Value.TotalMilliseconds;
-            var updated = await cli.RequestAsync<SwarmUpdated>(new UpdateSwarm(SwarmIds.NewRequestId(), seconds, locking, heartbeatMs, history), Timeouts.Change, ct);
+            var updated = await cli.RequestAsync<SwarmUpdated>(new UpdateSwarm(SwarmIds.NewRequestId(), seconds, locking, heartbeatMs, history) { ExternalCas = externalCas }, Timeouts.Change, ct);
             await cli.Out.WriteAsync("Swarm updated.\n");
             if (updated.NewUnlockKey.Length > 0)
             {
@@ -167,27 +170,54 @@ internal static class SwarmCommands
         var caKey = new Option<string?>("--ca-key") { Description = "Path to the PEM-formatted root CA key to use for the new cluster", HelpName = "pem-file" };
         var detach = new Option<bool>("--detach", "-d") { Description = "Exit immediately instead of waiting for the root rotation to converge" };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Suppress progress output" };
-        var command = new Command("ca", "Display and rotate the root CA").With(caCert, caKey, rotate, detach, quiet);
+        var certExpiry = new Option<string?>("--cert-expiry")
+        {
+            Description = "Validity period for node certificates (ns|us|ms|s|m|h) (default 2160h0m0s)",
+        }.CheckedBy(v => ArgumentRules.Duration("--cert-expiry", v).Error);
+        var externalCa = ExternalCaOption();
+        var command = new Command("ca", "Display and rotate the root CA").With(caCert, caKey, certExpiry, detach, externalCa, quiet, rotate);
         app.SetAction(command, async (parse, cli, ct) =>
         {
             var rotating = parse.GetValue(rotate);
             var (certPath, keyPath) = (parse.GetValue(caCert), parse.GetValue(caKey));
-            if (!rotating && (certPath ?? keyPath) is not null)
+            var expiry = parse.GetValue(certExpiry);
+            var externalCas = ExternalCasOf(parse.GetValue(externalCa));
+            if (!rotating)
+            {
+                // As docker's: every flag that changes the CA needs --rotate; without it the root is shown.
+                var given = certPath is not null ? "ca-cert" : keyPath is not null ? "ca-key" : expiry is not null ? "cert-expiry" : !externalCas.IsEmpty ? "external-ca" : null;
+                if (given is not null)
+                {
+                    throw new Client.SwarmCommandException(RejectCode.InvalidArgument, $"`--{given}` flag requires the `--rotate` flag to update the CA");
+                }
+            }
+
+            if (!externalCas.IsEmpty && certPath is null)
             {
                 throw new Client.SwarmCommandException(RejectCode.InvalidArgument,
-                    $"`--{(certPath is not null ? "ca-cert" : "ca-key")}` flag requires the `--rotate` flag to update the CA");
+                    "rotating to an external CA requires the `--ca-cert` flag to specify the external CA's cert - to add an external CA with the current root CA certificate, use the `update` command instead");
             }
 
-            if ((certPath is null) != (keyPath is null))
+            if (certPath is not null && keyPath is null && externalCas.IsEmpty)
             {
-                throw new Client.SwarmCommandException(RejectCode.InvalidArgument, certPath is not null
-                    ? "the --ca-cert flag requires that a --ca-key flag be provided as well (ProtoSwarm has no external CA)"
-                    : "the --ca-key flag requires the --ca-cert flag: give the root CA certificate the key belongs to");
+                throw new Client.SwarmCommandException(RejectCode.InvalidArgument,
+                    "the --ca-cert flag requires that a --ca-key flag and/or --external-ca flag be provided as well");
             }
 
+            if (keyPath is not null && certPath is null)
+            {
+                throw new Client.SwarmCommandException(RejectCode.InvalidArgument, "the --ca-key flag requires the --ca-cert flag: give the root CA certificate the key belongs to");
+            }
+
+            var rootPem = certPath is null ? string.Empty : await ReadPemFileAsync("--ca-cert", certPath, ct);
             var request = new RotateCa(SwarmIds.NewRequestId(), rotating,
-                certPath is null ? string.Empty : await ReadPemFileAsync("--ca-cert", certPath, ct),
-                keyPath is null ? string.Empty : await ReadPemFileAsync("--ca-key", keyPath, ct));
+                rootPem,
+                keyPath is null ? string.Empty : await ReadPemFileAsync("--ca-key", keyPath, ct))
+            {
+                CertExpirySeconds = expiry is null ? null : (long)ArgumentRules.Duration("--cert-expiry", expiry).Value.TotalSeconds,
+                // As docker's: the external CAs given sign with the root given.
+                ExternalCas = [.. externalCas.Select(ca => ca with { CaCertPem = rootPem })],
+            };
             var status = await cli.RequestAsync<CaStatus>(request, rotating ? Timeouts.Change : Timeouts.Query, ct);
             if (rotating && !parse.GetValue(detach))
             {
@@ -275,6 +305,18 @@ internal static class SwarmCommands
         });
         return command;
     }
+
+    /// <summary>`--external-ca` of `swarm init`, `swarm update` and `swarm ca`, as docker's: repeatable, one CA each.</summary>
+    private static Option<string[]> ExternalCaOption() =>
+        new Option<string[]>("--external-ca")
+        {
+            Description = "Specifications of one or more certificate signing endpoints (protocol=cfssl,url=https://HOST:PORT[,cacert=FILE])",
+            HelpName = "external-ca",
+            AllowMultipleArgumentsPerToken = false,
+        }.CheckedBy(v => ArgumentRules.ExternalCa(v).Error);
+
+    private static System.Collections.Immutable.ImmutableArray<ExternalCa> ExternalCasOf(string[]? values) =>
+        values is null ? [] : [.. values.Select(v => ArgumentRules.ExternalCa(v).Value)];
 
     /// <summary>`--task-history-limit N` of `swarm init` and `swarm update`, as docker's.</summary>
     private static Option<string?> TaskHistoryLimitOption() =>

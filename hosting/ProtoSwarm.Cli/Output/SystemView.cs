@@ -80,6 +80,15 @@ internal static class SystemView
                 {
                     text.Append("  CA Configuration:\n");
                     text.Append("   Expiry Duration: ").Append(Duration(TimeSpan.FromSeconds(security.NodeCertExpirySeconds))).Append('\n');
+                    if (!security.ExternalCas.IsDefaultOrEmpty)
+                    {
+                        // As docker's `info`: "External CAs:", then "cfssl: URL" a line.
+                        text.Append("   External CAs:\n");
+                        foreach (var ca in security.ExternalCas)
+                        {
+                            text.Append("     ").Append(ca.Protocol).Append(": ").Append(ca.Url).Append('\n');
+                        }
+                    }
                     text.Append("  Autolock Managers: ").Append(security.AutoLockManagers ? "true" : "false").Append('\n');
                     text.Append("  Root Rotation In Progress: ").Append(security.RootRotationInProgress ? "true" : "false").Append('\n');
                 }
@@ -164,7 +173,20 @@ internal static class SystemView
             if (info.Security is { } security)
             {
                 // docker's names: Spec.CAConfig.NodeCertExpiry in nanoseconds, Spec.EncryptionConfig.AutoLockManagers.
-                spec["CAConfig"] = new JsonObject { ["NodeCertExpiry"] = security.NodeCertExpirySeconds * 1_000_000_000 };
+                var caConfig = new JsonObject { ["NodeCertExpiry"] = security.NodeCertExpirySeconds * 1_000_000_000 };
+                if (!security.ExternalCas.IsDefaultOrEmpty)
+                {
+                    // docker's ExternalCA: Protocol, URL, Options, CACert.
+                    caConfig["ExternalCAs"] = new JsonArray([.. security.ExternalCas.Select(ca => (JsonNode)new JsonObject
+                    {
+                        ["Protocol"] = ca.Protocol,
+                        ["URL"] = ca.Url,
+                        ["Options"] = new JsonObject(),
+                        ["CACert"] = ca.CaCertPem,
+                    })]);
+                }
+
+                spec["CAConfig"] = caConfig;
                 spec["EncryptionConfig"] = new JsonObject { ["AutoLockManagers"] = security.AutoLockManagers };
                 cluster["RootRotationInProgress"] = security.RootRotationInProgress;
             }

@@ -24,6 +24,11 @@ public static class ForcedClusterSettings
             changed = changed with { SnapshotInterval = request.SnapshotInterval };
         }
 
+        if (!request.ExternalCas.IsDefaultOrEmpty)
+        {
+            changed = changed with { ExternalCas = request.ExternalCas };
+        }
+
         // --autolock on init only turns it on (init's flag defaults to off: absent is not "turn it off").
         if (request.AutoLock && !cluster.AutoLockManagers)
         {

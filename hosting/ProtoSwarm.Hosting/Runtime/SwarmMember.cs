@@ -189,7 +189,8 @@ internal sealed partial class SwarmMember : IAsyncDisposable
         var raftSettings = new RaftSettings(State.ClusterId, State.RaftId, _raftFile, disk, store, pending, time, loggerFactory, view, selfAddress, AddressOf);
         var raft = System.Root.SpawnNamed(RaftActor.Props(raftSettings), Kinds.Raft);
         var proposer = new RaftProposer(System.Root, raft, pending, ProposalTimeout, time);
-        var manager = new ManagerContext(store, proposer, time, loggerFactory, view, raft, MemberBlocked: id => System.Remote().BlockList.IsBlocked(id));
+        var manager = new ManagerContext(store, proposer, time, loggerFactory, view, raft, MemberBlocked: id => System.Remote().BlockList.IsBlocked(id),
+            ExternalCa: new CfsslSigner(() => Credentials.Certificate));
         System.Root.SpawnNamed(Props.FromProducer(() => new DispatcherActor(manager)), Kinds.Dispatcher);
         System.Root.SpawnNamed(Props.FromProducer(() => new OrchestratorActor(manager)), Kinds.Orchestrator);
         System.Root.SpawnNamed(Props.FromProducer(() => new ManagerApiRouter(() => Props.FromProducer(() => new ManagerApiActor(manager, AddressOf)))), Kinds.ManagerApi);

@@ -371,6 +371,11 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
         await _lifecycle.WaitAsync();
         try
         {
+            if (SwarmCa.CheckExternalCas(m.ExternalCas.IsDefault ? [] : m.ExternalCas) is { } wrongCa)
+            {
+                return new CommandRejected(RejectCode.InvalidArgument, wrongCa + ".");
+            }
+
             if (m.ForceNewCluster)
             {
                 return await ForceNewClusterAsync(m);
@@ -387,8 +392,9 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
                 return new CommandRejected(RejectCode.InvalidArgument, error!);
             }
 
+            var externalCas = m.ExternalCas.IsDefault ? [] : m.ExternalCas;
             var now = _time.GetUtcNow();
-            var cluster = SwarmCa.NewCluster(now, m.SnapshotInterval, m.AutoLock) with { TaskHistoryRetentionLimit = m.TaskHistoryLimit };
+            var cluster = SwarmCa.NewCluster(now, m.SnapshotInterval, m.AutoLock) with { TaskHistoryRetentionLimit = m.TaskHistoryLimit, ExternalCas = externalCas };
             var unlockKey = m.AutoLock ? UnlockKey.Parse(cluster.UnlockKey) : null;
             var nodeId = SwarmIds.New();
             var raftId = NodeCommands.NewRaftId([]);

@@ -83,7 +83,11 @@ public sealed class SecurityCommandTests : IDisposable
     [Theory]
     [InlineData("`--ca-cert` flag requires the `--rotate` flag to update the CA", "swarm", "ca", "--ca-cert", "ca.pem", "--ca-key", "ca-key.pem")]
     [InlineData("`--ca-key` flag requires the `--rotate` flag to update the CA", "swarm", "ca", "--ca-key", "ca-key.pem")]
-    [InlineData("the --ca-cert flag requires that a --ca-key flag be provided as well", "swarm", "ca", "--rotate", "--ca-cert", "ca.pem")]
+    [InlineData("the --ca-cert flag requires that a --ca-key flag and/or --external-ca flag be provided as well", "swarm", "ca", "--rotate", "--ca-cert", "ca.pem")]
+    [InlineData("`--cert-expiry` flag requires the `--rotate` flag to update the CA", "swarm", "ca", "--cert-expiry", "720h")]
+    [InlineData("`--external-ca` flag requires the `--rotate` flag to update the CA", "swarm", "ca", "--external-ca", "protocol=cfssl,url=https://ca.example:8888")]
+    [InlineData("rotating to an external CA requires the `--ca-cert` flag to specify the external CA's cert - to add an external CA with the current root CA certificate, use the `update` command instead", "swarm", "ca", "--rotate", "--external-ca", "protocol=cfssl,url=https://ca.example:8888")]
+    [InlineData("--cert-expiry '3 days' is not a duration", "swarm", "ca", "--rotate", "--cert-expiry", "3 days")]
     [InlineData("the --ca-key flag requires the --ca-cert flag", "swarm", "ca", "--rotate", "--ca-key", "ca-key.pem")]
     [InlineData("--ca-cert /nonexistent/ca.pem: no such file; give the path of a PEM file", "swarm", "ca", "--rotate", "--ca-cert", "/nonexistent/ca.pem", "--ca-key", "/nonexistent/ca-key.pem")]
     public async Task Ca_Refuses_Root_Files_It_Cannot_Use_As_Docker_Does(string expected, params string[] args)
@@ -91,6 +95,76 @@ public sealed class SecurityCommandTests : IDisposable
         var node = new FakeNode(_ => throw new InvalidOperationException("nothing should be sent"));
 
         var (code, _, error) = await CliHarness.RunAsync(node, args);
+
+        Assert.Equal(1, code);
+        Assert.Contains(expected, error, StringComparison.Ordinal);
+        Assert.Empty(node.Requests);
+    }
+
+    [Fact]
+    public async Task Ca_Rotate_With_A_Cert_Expiry_Sends_It_In_Seconds_With_The_Rotation()
+    {
+        var node = new FakeNode(_ => new CaStatus("root", true, 0, 3));
+
+        var (code, _, error) = await CliHarness.RunAsync(node, "swarm", "ca", "--rotate", "--cert-expiry", "720h", "--detach");
+
+        Assert.True(code == 0, error);
+        var sent = Assert.IsType<RotateCa>(Assert.Single(node.Requests));
+        Assert.Equal((true, 720L * 3600, string.Empty), (sent.Rotate, sent.CertExpirySeconds, sent.CaCertPem));
+    }
+
+    [Fact]
+    public async Task Ca_Rotate_To_A_Root_Without_Its_Key_Sends_The_External_Cas_As_Signing_With_That_Root()
+    {
+        Directory.CreateDirectory(_dir);
+        var root = RootCa.Create(DateTimeOffset.UtcNow);
+        var certFile = Path.Combine(_dir, "ca.pem");
+        await File.WriteAllTextAsync(certFile, root.CertificatePem);
+        var node = new FakeNode(_ => new CaStatus(root.CertificatePem, true, 0, 3));
+
+        var (code, _, error) = await CliHarness.RunAsync(node, "swarm", "ca", "--rotate", "--ca-cert", certFile,
+            "--external-ca", "protocol=cfssl,url=https://ca1.example:8888", "--external-ca", "protocol=CFSSL,url=https://ca2.example/api/v1/cfssl/sign", "--detach");
+
+        Assert.True(code == 0, error);
+        var sent = Assert.IsType<RotateCa>(Assert.Single(node.Requests));
+        Assert.Equal((root.CertificatePem, string.Empty), (sent.CaCertPem, sent.CaKeyPem));
+        Assert.Equal(
+            [new ExternalCa("cfssl", "https://ca1.example:8888", root.CertificatePem), new ExternalCa("cfssl", "https://ca2.example/api/v1/cfssl/sign", root.CertificatePem)],
+            sent.ExternalCas.ToArray());
+    }
+
+    [Fact]
+    public async Task Swarm_Update_And_Init_Send_The_External_Cas_With_The_Ca_Cert_File_Read()
+    {
+        Directory.CreateDirectory(_dir);
+        var root = RootCa.Create(DateTimeOffset.UtcNow);
+        var certFile = Path.Combine(_dir, "tls-ca.pem");
+        await File.WriteAllTextAsync(certFile, root.CertificatePem);
+        var update = new FakeNode(_ => new SwarmUpdated("c1", 0));
+        var init = new FakeNode(_ => new InitSwarmAck("n1", "c1", "SWMTKN-1-x", "10.0.0.1:2377"));
+
+        var (code, output, error) = await CliHarness.RunAsync(update, "swarm", "update", "--external-ca", $"protocol=cfssl,\"url=https://ca.example:8888\",cacert={certFile}");
+        var (initCode, _, initError) = await CliHarness.RunAsync(init, "swarm", "init", "--external-ca", "protocol=cfssl,url=https://ca.example:8888");
+
+        Assert.True(code == 0, error);
+        Assert.Equal("Swarm updated.\n", output);
+        Assert.Equal([new ExternalCa("cfssl", "https://ca.example:8888", root.CertificatePem)], ((UpdateSwarm)update.Requests.Single()).ExternalCas.ToArray());
+        Assert.True(initCode == 0, initError);
+        Assert.Equal([new ExternalCa("cfssl", "https://ca.example:8888")], ((InitSwarm)init.Requests.Single()).ExternalCas.ToArray());
+    }
+
+    [Theory]
+    [InlineData("the external-ca option needs a protocol= parameter", "url=https://ca.example:8888")]
+    [InlineData("the external-ca option needs a url= parameter", "protocol=cfssl")]
+    [InlineData("unrecognized external CA protocol acme", "protocol=acme,url=https://ca.example:8888")]
+    [InlineData("invalid field 'cfssl' must be a key=value pair", "cfssl,url=https://ca.example:8888")]
+    [InlineData("unknown field 'proto'; the fields are protocol, url and cacert", "proto=cfssl,url=https://ca.example:8888")]
+    [InlineData("--external-ca cacert=/nonexistent/ca.pem: unable to read CA cert for external CA (no such file)", "protocol=cfssl,url=https://ca.example:8888,cacert=/nonexistent/ca.pem")]
+    public async Task An_External_Ca_That_Cannot_Be_Read_Is_Refused_Before_Anything_Is_Sent(string expected, string spec)
+    {
+        var node = new FakeNode(_ => throw new InvalidOperationException("nothing should be sent"));
+
+        var (code, _, error) = await CliHarness.RunAsync(node, "swarm", "update", "--external-ca", spec);
 
         Assert.Equal(1, code);
         Assert.Contains(expected, error, StringComparison.Ordinal);

@@ -83,6 +83,22 @@ public class SystemViewTests
     }
 
     [Fact]
+    public void Info_Of_A_Manager_Lists_The_External_Cas_As_Docker()
+    {
+        var security = new SwarmSecurity((long)TimeSpan.FromDays(90).TotalSeconds, AutoLockManagers: false, RootRotationInProgress: false,
+            [new ExternalCa(ExternalCa.Cfssl, "https://ca1.example:8888"), new ExternalCa(ExternalCa.Cfssl, "https://ca2.example:8888", "PEM")]);
+        var info = Info("n1") with { Security = security };
+
+        var text = SystemView.Info(info);
+        var json = SystemView.InfoJson(info);
+
+        Assert.Contains("   Expiry Duration: 3 months\n   External CAs:\n     cfssl: https://ca1.example:8888\n     cfssl: https://ca2.example:8888\n  Autolock Managers: false\n", text, StringComparison.Ordinal);
+        var cas = json["Swarm"]!["Cluster"]!["Spec"]!["CAConfig"]!["ExternalCAs"]!.AsArray();
+        Assert.Equal(["https://ca1.example:8888", "https://ca2.example:8888"], cas.Select(c => (string)c!["URL"]!).ToArray());
+        Assert.Equal(("cfssl", "PEM"), ((string?)cas[1]!["Protocol"], (string?)cas[1]!["CACert"]));
+    }
+
+    [Fact]
     public void Info_Of_A_Manager_Shows_The_Task_History_Retention_Limit_As_Docker()
     {
         var info = Info("n1") with { TaskHistoryRetentionLimit = 3 };

@@ -26,6 +26,24 @@ public sealed class OldShapeDefaultsTests
         Assert.Null(old.TaskHistoryRetentionLimit);
         Assert.Equal(string.Empty, old.PreviousRootCaKeyPem);
         Assert.Equal(string.Empty, old.RetiredRootsPem);
+        Assert.Empty(old.ExternalCas);
+    }
+
+    [Fact]
+    public void A_ClusterObject_Or_A_Ca_Request_Written_Before_External_Cas_Reads_None()
+    {
+        var current = (ClusterObject)new SampleValues().Build(typeof(ClusterObject));
+        Assert.NotEmpty(current.ExternalCas);
+
+        var old = ReadOld(current, 22);
+        var rotate = ReadOld(new RotateCa("r", true, "cert", "key", 3600, [new ExternalCa(ExternalCa.Cfssl, "https://ca")]), 4);
+        var update = ReadOld(new UpdateSwarm("u", 3600, ExternalCas: [new ExternalCa(ExternalCa.Cfssl, "https://ca")]), 5);
+
+        Assert.Equal(current.RetiredRootsPem, old.RetiredRootsPem);
+        Assert.Empty(old.ExternalCas);
+        Assert.Equal(("cert", "key", (long?)null), (rotate.CaCertPem, rotate.CaKeyPem, rotate.CertExpirySeconds));
+        Assert.Empty(rotate.ExternalCas);
+        Assert.Empty(update.ExternalCas);
     }
 
     [Fact]

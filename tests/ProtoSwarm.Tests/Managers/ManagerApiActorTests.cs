@@ -494,6 +494,90 @@ public sealed class ManagerApiActorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_Rotation_With_A_Cert_Expiry_Sets_It_In_The_Same_Write_And_A_Too_Short_One_Rotates_Nothing()
+    {
+        var refused = Assert.IsType<CommandRejected>(await Ask(new RotateCa("rot0", Rotate: true, CertExpirySeconds: 60)));
+        Assert.Equal(_cluster.RootCaPem, _store.Current.Get<ClusterObject>(ClusterObject.DefaultId)!.RootCaPem);
+
+        var started = Assert.IsType<CaStatus>(await Ask(new RotateCa("rot", Rotate: true, CertExpirySeconds: (long)TimeSpan.FromDays(30).TotalSeconds)));
+
+        Assert.Equal(RejectCode.InvalidArgument, refused.Code);
+        Assert.StartsWith("--cert-expiry 1m0s is too short", refused.Reason, StringComparison.Ordinal);
+        var after = _store.Current.Get<ClusterObject>(ClusterObject.DefaultId)!;
+        Assert.True(started.RotationInProgress);
+        Assert.Equal(TimeSpan.FromDays(30), after.NodeCertExpiry);
+        var issued = Assert.IsType<CertificateIssued>(await Ask(new RenewCertificate("r1", "worker1111", NewCsr())));
+        using var certificate = X509Certificate2.CreateFromPem(issued.CertificatePem);
+        Assert.InRange(certificate.NotAfter.ToUniversalTime() - DateTime.UtcNow, TimeSpan.FromDays(29.9), TimeSpan.FromDays(30.1));
+    }
+
+    [Fact]
+    public async Task External_Cas_Set_By_Update_Are_Kept_And_Shown_By_The_Summary_While_The_Swarms_Own_Key_Signs()
+    {
+        var updated = Assert.IsType<SwarmUpdated>(await Ask(new UpdateSwarm("u1", null, ExternalCas: [new ExternalCa(ExternalCa.Cfssl, "https://ca.example:8888")])));
+        var summary = Assert.IsType<SwarmSummary>(await Ask(new GetSwarmSummary("s1")));
+
+        Assert.Equal("cluster-1", updated.ClusterId);
+        Assert.Equal([new ExternalCa(ExternalCa.Cfssl, "https://ca.example:8888")], _store.Current.Get<ClusterObject>(ClusterObject.DefaultId)!.ExternalCas.ToArray());
+        Assert.Equal(["cfssl: https://ca.example:8888"], summary.Security!.ExternalCas.Select(c => c.ToString()).ToArray());
+        // The swarm holds its root's key: it signs itself, as before.
+        Assert.IsType<CertificateIssued>(await Ask(new RenewCertificate("r1", "worker1111", NewCsr())));
+    }
+
+    [Theory]
+    [InlineData("acme", "https://ca.example:8888", "unrecognized external CA protocol 'acme'")]
+    [InlineData("cfssl", "http://ca.example:8888", "give the CFSSL server's https URL")]
+    [InlineData("cfssl", "ca.example:8888", "give the CFSSL server's https URL")]
+    public async Task An_External_Ca_The_Managers_Cannot_Use_Is_Refused(string protocol, string url, string why)
+    {
+        var refused = Assert.IsType<CommandRejected>(await Ask(new UpdateSwarm("u1", null, ExternalCas: [new ExternalCa(protocol, url)])));
+
+        Assert.Equal(RejectCode.InvalidArgument, refused.Code);
+        Assert.Contains(why, refused.Reason, StringComparison.Ordinal);
+        Assert.Empty(_store.Current.Get<ClusterObject>(ClusterObject.DefaultId)!.ExternalCas);
+    }
+
+    [Fact]
+    public async Task Rotating_To_A_Root_Without_Its_Key_Needs_An_External_Ca_That_Signs_With_It()
+    {
+        var given = RootCa.Create(DateTimeOffset.UtcNow);
+        var other = RootCa.Create(DateTimeOffset.UtcNow);
+
+        var noCa = Assert.IsType<CommandRejected>(await Ask(new RotateCa("rot1", Rotate: true, given.CertificatePem)));
+        var otherRoot = Assert.IsType<CommandRejected>(await Ask(new RotateCa("rot2", Rotate: true, given.CertificatePem,
+            ExternalCas: [new ExternalCa(ExternalCa.Cfssl, "https://ca.example:8888", other.CertificatePem)])));
+        var started = Assert.IsType<CaStatus>(await Ask(new RotateCa("rot3", Rotate: true, given.CertificatePem,
+            ExternalCas: [new ExternalCa(ExternalCa.Cfssl, "https://127.0.0.1:1", given.CertificatePem)])));
+
+        Assert.Equal(RejectCode.InvalidArgument, noCa.Code);
+        Assert.Contains("or an external CA that signs with it, and none of the swarm's external CAs does", noCa.Reason, StringComparison.Ordinal);
+        Assert.Equal(RejectCode.InvalidArgument, otherRoot.Code);
+        Assert.True(started.RotationInProgress);
+        var during = _store.Current.Get<ClusterObject>(ClusterObject.DefaultId)!;
+        Assert.Equal((given.CertificatePem, string.Empty, _cluster.RootCaPem), (during.RootCaPem, during.RootCaKeyPem, during.PreviousRootCaPem));
+        // The active root cross-signed it, as with a root given with its key.
+        Assert.True(X509Certificate2.CreateFromPem(during.CrossSignedRootPem).PublicKey.EncodedKeyValue.RawData.SequenceEqual(X509Certificate2.CreateFromPem(given.CertificatePem).PublicKey.EncodedKeyValue.RawData));
+        // No external CA answers (and this test manager has no client): the node is told why, and nothing is issued.
+        var unsigned = Assert.IsType<CommandRejected>(await Ask(new RenewCertificate("r1", "worker1111", NewCsr())));
+        Assert.Equal(RejectCode.Unavailable, unsigned.Code);
+        Assert.StartsWith("No certificate was issued: the swarm's external CA did not sign it", unsigned.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Rotating_Away_From_A_Root_Whose_Key_Is_Not_In_The_Swarm_Is_Refused_Saying_Why()
+    {
+        var external = RootCa.Create(DateTimeOffset.UtcNow);
+        await Ask(new RotateCa("rot1", Rotate: true, external.CertificatePem, ExternalCas: [new ExternalCa(ExternalCa.Cfssl, "https://127.0.0.1:1", external.CertificatePem)]));
+        var cluster = SwarmCa.FinishRotation(_store.Current.Get<ClusterObject>(ClusterObject.DefaultId)!);
+        await _proposer.ProposeAsync([StoreChange.Update(cluster)]);
+
+        var refused = Assert.IsType<CommandRejected>(await Ask(new RotateCa("rot2", Rotate: true)));
+
+        Assert.Equal(RejectCode.Conflict, refused.Code);
+        Assert.Contains("the swarm's root CA key is not in the swarm", refused.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Rotating_To_A_Given_Root_Moves_To_It_And_Asking_For_It_Again_Changes_Nothing()
     {
         var given = RootCa.Create(DateTimeOffset.UtcNow);

@@ -109,11 +109,9 @@ public sealed partial class ManagerApiActor : IActor
         {
             reply = await AnswerAsync(context, message);
         }
-        catch (Exception e) when (e is InvalidOperationException or ObjectDisposedException or TimeoutException)
+        catch (Exception e) when (IsStoreFailure(e))
         {
-            // The store could not be written (no quorum, disk, shutdown): say so rather than leave the caller waiting.
-            LogCommandFailed(_logger, e, message.GetType().Name);
-            reply = new CommandRejected(RejectCode.Unavailable, $"The manager could not complete {message.GetType().Name}: {e.Message}");
+            reply = CouldNotComplete(message, e);
         }
 
         if (reply is null or AnsweredLater)
@@ -122,6 +120,16 @@ public sealed partial class ManagerApiActor : IActor
         }
 
         Reply(context, context.Sender, requestId, reply);
+    }
+
+    /// <summary>The store could not be written (no quorum, disk, shutdown).</summary>
+    private static bool IsStoreFailure(Exception e) => e is InvalidOperationException or ObjectDisposedException or TimeoutException;
+
+    /// <summary>Says a command failed on the store, rather than leave the caller waiting.</summary>
+    private CommandRejected CouldNotComplete(object message, Exception e)
+    {
+        LogCommandFailed(_logger, e, message.GetType().Name);
+        return new CommandRejected(RejectCode.Unavailable, $"The manager could not complete {message.GetType().Name}: {e.Message}");
     }
 
     /// <summary>Answers a command, remembering answers that are final; a transient refusal must let a resend try again.</summary>
@@ -417,6 +425,9 @@ public sealed partial class ManagerApiActor : IActor
 
     private ClusterObject? Cluster() => State.Get<ClusterObject>(ClusterObject.DefaultId);
 
+    private static CommandRejected NotAManagerToJoin() =>
+        new(RejectCode.NotInSwarm, "This node is not a swarm manager; join through a manager's address.");
+
     private static CommandRejected NoClusterRecord() =>
         new(RejectCode.NotInSwarm, "This manager has no swarm record; it is not initialised.");
 
@@ -597,7 +608,7 @@ public sealed partial class ManagerApiActor : IActor
                     }
 
                     (cluster, change) = SwarmCa.RotateToExternal(settings, external);
-                    if (!SwarmCa.SignsLocally(cluster) && SwarmCa.ExternalSigners(cluster).Count == 0)
+                    if (!SwarmCa.CanSign(cluster))
                     {
                         return new CommandRejected(RejectCode.InvalidArgument,
                             "The root CA was not rotated: a root CA needs both its certificate (--ca-cert) and its private key (--ca-key), or an external CA that signs with it, and none of the swarm's external CAs does; give its key, or the external CA that holds it: `protoswarm swarm ca --rotate --ca-cert FILE --external-ca protocol=cfssl,url=https://HOST:PORT`.");
@@ -820,10 +831,9 @@ public sealed partial class ManagerApiActor : IActor
                 reply = await finish(signed.Result);
             }
         }
-        catch (Exception e) when (e is InvalidOperationException or ObjectDisposedException or TimeoutException)
+        catch (Exception e) when (IsStoreFailure(e))
         {
-            LogCommandFailed(_logger, e, message.GetType().Name);
-            reply = new CommandRejected(RejectCode.Unavailable, $"The manager could not complete {message.GetType().Name}: {e.Message}");
+            reply = CouldNotComplete(message, e);
         }
 
         var resent = requestId is not null && _signing.Remove(requestId, out var waiting) ? waiting : [];
@@ -880,7 +890,7 @@ public sealed partial class ManagerApiActor : IActor
             }
 
             cluster = cluster with { ExternalCas = externalCas };
-            if (!SwarmCa.SignsLocally(cluster) && SwarmCa.ExternalSigners(cluster).Count == 0)
+            if (!SwarmCa.CanSign(cluster))
             {
                 return new CommandRejected(RejectCode.InvalidArgument,
                     "The swarm's root CA key is not in the swarm, and none of these external CAs signs with that root (a cacert= that is not the swarm's root); the swarm could sign no certificate. Give the external CA of the swarm's root.");
@@ -1213,7 +1223,7 @@ public sealed partial class ManagerApiActor : IActor
         var cluster = State.Get<ClusterObject>(ClusterObject.DefaultId);
         if (cluster is null)
         {
-            return new CommandRejected(RejectCode.NotInSwarm, "This node is not a swarm manager; join through a manager's address.");
+            return NotAManagerToJoin();
         }
 
         if (JoinTokens.RoleFor(m.Token, cluster) is not { } role)
@@ -1251,7 +1261,7 @@ public sealed partial class ManagerApiActor : IActor
                 // Decided again on what the store holds now (the token was valid when the node asked, as in swarmkit).
                 if (Cluster() is not { } now)
                 {
-                    return new CommandRejected(RejectCode.NotInSwarm, "This node is not a swarm manager; join through a manager's address.");
+                    return NotAManagerToJoin();
                 }
 
                 return RootMoved(signing, now) ?? await JoinedAsync(context, m, nodeId, role, now, SwarmCa.ExternallyIssued(now, certificatePem, signing.Peer));

@@ -45,6 +45,9 @@ public static class SwarmCa
     /// <summary>Whether the root that signs now has its key in the swarm; when not, an external CA signs (<see cref="ExternalSigners"/>).</summary>
     public static bool SignsLocally(ClusterObject cluster) => cluster.RootCaKeyPem.Length > 0;
 
+    /// <summary>Whether the swarm can sign certificates at all: with the root's key, or through an external CA that signs with that root.</summary>
+    public static bool CanSign(ClusterObject cluster) => SignsLocally(cluster) || ExternalSigners(cluster).Count > 0;
+
     /// <summary>
     /// The external CAs that sign with the root that signs now, in the order given, as swarmkit's filterExternalCAURLS:
     /// CFSSL ones whose CA certificate is that root; one given without a certificate is taken to sign with the swarm's

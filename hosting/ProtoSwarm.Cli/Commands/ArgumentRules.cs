@@ -217,7 +217,13 @@ internal static class ArgumentRules
     public static Checked<ExternalCa> ExternalCa(string value)
     {
         string? protocol = null, url = null, caCert = null;
-        foreach (var field in CsvFields(value))
+        var fields = CsvRecord.Read("--external-ca", value);
+        if (!fields.IsValid)
+        {
+            return Checked<ExternalCa>.Fail(fields.Error!);
+        }
+
+        foreach (var field in fields.Value)
         {
             var eq = field.IndexOf('=', StringComparison.Ordinal);
             if (eq < 0)
@@ -268,49 +274,5 @@ internal static class ArgumentRules
         return url is null
             ? Checked<ExternalCa>.Fail($"--external-ca '{value}': the external-ca option needs a url= parameter")
             : Checked<ExternalCa>.Ok(new ExternalCa(protocol, url, caCert ?? string.Empty));
-    }
-
-    /// <summary>One CSV record's fields: commas separate, double quotes enclose a field with commas ("" is a quote).</summary>
-    private static List<string> CsvFields(string record)
-    {
-        var fields = new List<string>();
-        var field = new System.Text.StringBuilder();
-        var quoted = false;
-        for (var i = 0; i < record.Length; i++)
-        {
-            var c = record[i];
-            if (quoted)
-            {
-                if (c == '"' && i + 1 < record.Length && record[i + 1] == '"')
-                {
-                    field.Append('"');
-                    i++;
-                }
-                else if (c == '"')
-                {
-                    quoted = false;
-                }
-                else
-                {
-                    field.Append(c);
-                }
-            }
-            else if (c == '"')
-            {
-                quoted = true;
-            }
-            else if (c == ',')
-            {
-                fields.Add(field.ToString());
-                field.Clear();
-            }
-            else
-            {
-                field.Append(c);
-            }
-        }
-
-        fields.Add(field.ToString());
-        return fields;
     }
 }

@@ -855,12 +855,13 @@ internal static partial class ServiceFlags
         var nonRecursive = false;
         bool readOnlyNonRecursive = false, readOnlyForceRecursive = false;
         string? volumeKey = null, tmpfsKey = null, bindKey = null;
-        if (CsvFields(value) is not { } fields)
+        var fields = CsvRecord.Read(flag, value);
+        if (!fields.IsValid)
         {
-            return Checked<MountSpec>.Fail($"{Named(flag, value)}: a quote is not closed; quote a whole field that holds commas, e.g. \"volume-opt=o=addr=10.0.0.5,rw\".");
+            return Checked<MountSpec>.Fail(fields.Error!);
         }
 
-        foreach (var field in fields)
+        foreach (var field in fields.Value)
         {
             var parts = field.Split('=', 2);
             var key = parts[0].ToLowerInvariant();
@@ -1066,60 +1067,6 @@ internal static partial class ServiceFlags
         static string Name(MountType type) => type.ToString().ToLowerInvariant();
     }
 
-    /// <summary>
-    /// The fields of a flag's value as CSV reads them (docker reads --mount with Go's encoding/csv): split at commas, a
-    /// field wholly in double quotes may hold commas, and "" inside it is one quote; blanks around a field are dropped.
-    /// Null when a quote is not closed.
-    /// </summary>
-    internal static List<string>? CsvFields(string value)
-    {
-        var fields = new List<string>();
-        var field = new System.Text.StringBuilder();
-        var quoted = false;
-        for (var i = 0; i < value.Length; i++)
-        {
-            var c = value[i];
-            if (quoted)
-            {
-                if (c != '"')
-                {
-                    field.Append(c);
-                }
-                else if (i + 1 < value.Length && value[i + 1] == '"')
-                {
-                    field.Append('"');
-                    i++;
-                }
-                else
-                {
-                    quoted = false;
-                }
-            }
-            else if (c == '"' && field.ToString().Trim().Length == 0)
-            {
-                field.Clear();
-                quoted = true;
-            }
-            else if (c == ',')
-            {
-                fields.Add(field.ToString().Trim());
-                field.Clear();
-            }
-            else
-            {
-                field.Append(c);
-            }
-        }
-
-        if (quoted)
-        {
-            return null;
-        }
-
-        fields.Add(field.ToString().Trim());
-        return fields;
-    }
-
     private static bool TryOctal(string text, out int mode)
     {
         mode = 0;
@@ -1140,8 +1087,8 @@ internal static partial class ServiceFlags
     /// </summary>
     public static Checked<ImmutableArray<PortConfig>> Ports(string flag, string value)
     {
-        var text = value.Trim();
-        return text.Contains('=', StringComparison.Ordinal) ? LongPort(flag, text) : ShortPort(flag, text);
+        // The long form is one CSV record, read as docker reads it: blanks are part of its fields.
+        return value.Contains('=', StringComparison.Ordinal) ? LongPort(flag, value) : ShortPort(flag, value.Trim());
     }
 
     private static Checked<ImmutableArray<PortConfig>> ShortPort(string flag, string text)
@@ -1282,7 +1229,13 @@ internal static partial class ServiceFlags
         string? published = null, target = null;
         var protocol = PortProtocol.Tcp;
         var mode = PublishMode.Ingress;
-        foreach (var field in text.Split(',', StringSplitOptions.TrimEntries))
+        var fields = CsvRecord.Read(flag, text);
+        if (!fields.IsValid)
+        {
+            return Checked<ImmutableArray<PortConfig>>.Fail(fields.Error!);
+        }
+
+        foreach (var field in fields.Value)
         {
             var parts = field.Split('=', 2);
             var value = parts.Length > 1 ? parts[1] : string.Empty;
@@ -1368,9 +1321,16 @@ internal static partial class ServiceFlags
         string? source = null, target = null;
         string uid = "0", gid = "0";
         var mode = FileTarget.DefaultMode;
+        var fields = value.Trim().Length == 0 ? Checked<ImmutableArray<string>>.Ok([value]) : CsvRecord.Read(flag, value);
+        if (!fields.IsValid)
+        {
+            return Checked<(string, FileTarget)>.Fail(fields.Error!);
+        }
+
         if (!value.Contains('=', StringComparison.Ordinal))
         {
-            source = value.Trim();
+            // NAME alone: one field (docker's short form); several fields with no key are no name either.
+            source = fields.Value is [var name] ? name.Trim() : value;
             if (source.Length == 0 || source.Contains(',', StringComparison.Ordinal))
             {
                 return Checked<(string, FileTarget)>.Fail($"{Named(flag, value)} names no {kind}; {usage}.");
@@ -1378,7 +1338,7 @@ internal static partial class ServiceFlags
         }
         else
         {
-            foreach (var field in value.Split(',', StringSplitOptions.TrimEntries))
+            foreach (var field in fields.Value)
             {
                 var parts = field.Split('=', 2);
                 var key = parts[0].ToLowerInvariant();
@@ -1463,11 +1423,18 @@ internal static partial class ServiceFlags
                 : Checked<NetworkAttachment>.Ok(new NetworkAttachment(value.Trim()));
         }
 
+        var fields = CsvRecord.Read(flag, value);
+        if (!fields.IsValid)
+        {
+            return Checked<NetworkAttachment>.Fail(fields.Error!);
+        }
+
         string? name = null;
         var aliases = ImmutableArray.CreateBuilder<string>();
-        foreach (var field in value.Split(',', StringSplitOptions.TrimEntries))
+        foreach (var field in fields.Value)
         {
-            var parts = field.Split('=', 2);
+            // As docker's: the key and the value are trimmed of blanks once the record is read.
+            var parts = field.Split('=', 2).Select(part => part.Trim()).ToArray();
             switch (parts[0])
             {
                 case "name" or "target" when parts.Length == 2 && parts[1].Length > 0:

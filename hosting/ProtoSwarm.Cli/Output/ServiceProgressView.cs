@@ -43,6 +43,13 @@ internal static class ServiceProgressView
         {
             lines.Add(new("verify", "Service converged"));
         }
+        else if (progress.State == ConvergenceState.UpdateCompleted)
+        {
+            // The managers settled the update with tasks that do not run (failures --update-failure-action continue or
+            // --update-max-failure-ratio let pass): waiting ends, and its last line says so rather than a slot's.
+            var state = progress.Message.Length > 0 ? progress.Message : "update completed";
+            lines.Add(new("verify", string.Create(CultureInfo.InvariantCulture, $"{state}; {progress.Done} out of {progress.Desired} tasks running")));
+        }
         else if (progress.FailureDetected)
         {
             lines.Add(new("verify", "Detected task failure"));

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using Npgsql;
 
@@ -25,22 +26,20 @@ public static class ResultApp
         return 0;
     }
 
+    /// <summary>
+    /// How long one request keeps trying a database that fails it for a reason that may pass: a pooled connection
+    /// that db's restart broke (the first use of each answers with an I/O error, or PostgreSQL's "terminating
+    /// connection due to administrator command"), or a db that is still starting. The real voting app's result
+    /// keeps polling its database in the same way; the page's script asks every second, and curl's 5 s outlasts it.
+    /// </summary>
+    private static readonly TimeSpan RetryFor = TimeSpan.FromSeconds(4);
+
     private static async Task ResultsAsync(HttpContext context, NpgsqlDataSource db, ILogger log)
     {
         long a = 0, b = 0;
         try
         {
-            await using var command = db.CreateCommand("SELECT vote, count(*) FROM votes GROUP BY vote");
-            await using var reader = await command.ExecuteReaderAsync(context.RequestAborted);
-            while (await reader.ReadAsync(context.RequestAborted))
-            {
-                var count = reader.GetInt64(1);
-                switch (reader.GetString(0))
-                {
-                    case "a": a = count; break;
-                    case "b": b = count; break;
-                }
-            }
+            (a, b) = await CountAsync(db, log, context.RequestAborted);
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UndefinedTable)
         {
@@ -62,6 +61,50 @@ public static class ResultApp
             Settings.Hostname);
         await context.Response.WriteAsJsonAsync(results, AppJson.Default.Results, cancellationToken: context.RequestAborted);
     }
+
+    /// <summary>
+    /// The count of each option, asked again on a fresh connection (the pool's idle ones dropped: they share the
+    /// broken one's fate) while the database fails for a reason that may pass, for at most <see cref="RetryFor"/>.
+    /// </summary>
+    private static async Task<(long A, long B)> CountAsync(NpgsqlDataSource db, ILogger log, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        var pause = TimeSpan.FromMilliseconds(100);
+        while (true)
+        {
+            try
+            {
+                long a = 0, b = 0;
+                await using var command = db.CreateCommand("SELECT vote, count(*) FROM votes GROUP BY vote");
+                await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    var count = reader.GetInt64(1);
+                    switch (reader.GetString(0))
+                    {
+                        case "a": a = count; break;
+                        case "b": b = count; break;
+                    }
+                }
+
+                return (a, b);
+            }
+            catch (NpgsqlException e) when (MayPass(e) && clock.Elapsed + pause < RetryFor)
+            {
+                log.LogInformation("Results not read ({Reason}); asking the database again on a new connection", e.Message);
+                db.Clear();
+                await Task.Delay(pause, cancellationToken);
+                pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, TimeSpan.FromSeconds(1).Ticks));
+            }
+        }
+    }
+
+    /// <summary>
+    /// A failure that asking again may cure: Npgsql's transient ones (I/O errors, timeouts, a db still starting up:
+    /// 57P03), and a connection the server ended as it stopped (57P01 admin shutdown, 57P02 crash shutdown).
+    /// </summary>
+    private static bool MayPass(NpgsqlException e) =>
+        e.IsTransient || e is PostgresException { SqlState: PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CrashShutdown or PostgresErrorCodes.CannotConnectNow };
 
     private static Task Page(HttpContext context)
     {

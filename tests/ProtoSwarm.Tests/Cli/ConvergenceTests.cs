@@ -543,6 +543,16 @@ public class ConvergenceTests
         Assert.Equal("rejected  " + new string('x', 74) + "…", line.Text);
     }
 
+    [Fact]
+    public void An_Update_The_Managers_Completed_Before_Its_Tasks_Run_Ends_With_Its_Verdict_Line()
+    {
+        var progress = new ServiceProgress("id", "web", ServiceModeKind.Replicated, ConvergenceState.UpdateCompleted, 0, 1, false, "update completed",
+            [new SlotProgress("1/1", TaskState.Complete, string.Empty)], FailureDetected: true);
+
+        Assert.Equal("verify: update completed; 0 out of 1 tasks running", ServiceProgressView.Lines(progress)[^1].ToString());
+        Assert.Equal("verify: update completed; 0 out of 1 tasks running", ServiceProgressView.Lines(progress with { Message = string.Empty })[^1].ToString());
+    }
+
     [Theory]
     [InlineData(ConvergenceState.UpdatePaused, false, "service update paused: boom")]
     [InlineData(ConvergenceState.RollbackPaused, false, "service rollback paused: boom")]

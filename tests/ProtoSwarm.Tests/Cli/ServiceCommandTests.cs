@@ -576,6 +576,35 @@ public class ServiceCommandTests
         Assert.Single(node.Requests, r => r is ListTasks);
     }
 
+    [Theory]
+    [InlineData(UpdateState.Completed, "update completed", 0, "verify: update completed; 2 out of 3 tasks running\n", "")]
+    [InlineData(UpdateState.Paused, "update paused due to failure or early termination of task abc", 1, null,
+        "Error: service update paused: update paused due to failure or early termination of task abc\n")]
+    [InlineData(UpdateState.RollbackPaused, "rollback paused due to failure or early termination of task abc", 1, null,
+        "Error: service rollback paused: rollback paused due to failure or early termination of task abc\n")]
+    [InlineData(UpdateState.RollbackCompleted, "update rolled back due to failure or early termination of task abc", 1, null,
+        "Error: service rolled back: update rolled back due to failure or early termination of task abc\n")]
+    public async Task Update_Ending_In_Any_Terminal_Update_State_With_A_Task_Failing_Ends_With_One_Verdict_Line(
+        UpdateState state, string message, int expectedCode, string? lastOutputLine, string expectedError)
+    {
+        // A command whose tasks exit 0 at once: the slot never runs, the managers settle the update anyway.
+        var node = Swarm(Service(status: Status(state, message)), first: request => request is ListTasks
+            ? new TaskList(
+                [Task("task000000000000000web1a", 1), Task("task000000000000000web2a", 2), Task("task000000000000000web3a", 3, TaskState.Complete, TaskState.Shutdown)],
+                ServiceNames,
+                NodeNames)
+            : null);
+
+        var (code, output, error) = await RunAsync(node, "service", "update", "--update-failure-action", "continue", "--args", "true", "web");
+
+        Assert.Equal(expectedCode, code);
+        Assert.Equal(expectedError, error);
+        if (lastOutputLine is not null)
+        {
+            Assert.EndsWith(lastOutputLine, output, StringComparison.Ordinal);
+        }
+    }
+
     [Fact]
     public async Task Update_Refuses_Replicas_For_A_Global_Service_Without_Sending_An_Update()
     {

@@ -344,12 +344,19 @@ public class ServiceFlagsTests
 
     [Theory]
     [InlineData("a,b", new[] { "a", "b" })]
-    [InlineData(" a , \"b,c\" ,d", new[] { "a", "b,c", "d" })]
+    [InlineData(" a ,\"b,c\", d", new[] { " a ", "b,c", " d" })]
     [InlineData("\"say \"\"hi\"\"\",x", new[] { "say \"hi\"", "x" })]
-    [InlineData("a=\"b\"", new[] { "a=\"b\"" })]
     public void Flag_Fields_Are_Read_As_Csv(string value, string[] fields)
     {
-        Assert.Equal(fields, ServiceFlags.CsvFields(value));
+        Assert.Equal(fields, CsvRecord.Read("--mount", value).Value);
+    }
+
+    [Theory]
+    [InlineData(" a , \"b,c\" ,d", "parse error on line 1, column 6: bare \" in non-quoted-field")]
+    [InlineData("a=\"b\"", "parse error on line 1, column 3: bare \" in non-quoted-field")]
+    public void A_Quote_Inside_A_Field_That_Does_Not_Start_With_One_Is_Refused_As_Gos_Csv_Reader_Refuses_It(string value, string error)
+    {
+        Assert.StartsWith($"--mount '{value}': {error}; ", CsvRecord.Read("--mount", value).Error, StringComparison.Ordinal);
     }
 
     [Theory]

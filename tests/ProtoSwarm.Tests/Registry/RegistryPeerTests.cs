@@ -44,6 +44,62 @@ public sealed class RegistryPeerTests
         Assert.Contains(first.Log.Lines, l => l.Contains("short of the majority", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// A refused push leaves the blobs it linked linked (as docker-distribution leaves the blobs of a failed manifest
+    /// put in the repository until its garbage collection): they make no later push or pull wrong. Pushed again once the
+    /// managers reach each other, the same image is stored whole (its blobs copied then); if the only manager that held
+    /// the bytes is lost meanwhile, the blob is unknown to a HEAD elsewhere, so the client uploads it again; `registry
+    /// gc` unlinks them if nothing ever names them (A_Garbage_Collection_Sweeps_The_Other_Managers_Disks_At_Once).
+    /// </summary>
+    [Fact]
+    public async Task The_Blobs_A_Refused_Push_Linked_Make_No_Later_Push_Or_Pull_Wrong()
+    {
+        var reachable = new bool[] { true, false, false };
+        await using var swarm = await ManagerSet.StartAsync(3, canFetch: _ => true, pushQuorumWait: TimeSpan.FromSeconds(2), reachable: i => Volatile.Read(ref reachable[i]));
+        var (first, second) = (swarm[0], swarm[1]);
+        var config = Encoding.UTF8.GetBytes("{\"architecture\":\"amd64\",\"os\":\"linux\"}");
+        var layer = RandomBytes(50_000, 32);
+        var manifest = ImageManifest(config, layer);
+        var digests = new[] { await first.UploadAsync("test/app", config), await first.UploadAsync("test/app", layer) };
+        using (var refused = await first.PutManifestAsync("test/app", "1.0", manifest))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        }
+
+        var linked = (await first.Metadata.GetAsync("test/app", TestTimeout.Token))!;
+        Assert.All(digests, d => Assert.True(linked.Blobs.ContainsKey(d), $"{d} is no longer linked"));
+        Assert.Empty(linked.Manifests);
+
+        // The only manager with the bytes is lost: elsewhere the linked blob is unknown, so a client uploads it again.
+        Volatile.Write(ref reachable[1], true);
+        Volatile.Write(ref reachable[2], true);
+        var kept = Path.Combine(Path.GetTempPath(), Path.GetRandomFileName());
+        Directory.Move(first.BlobsDir, kept);
+        Directory.CreateDirectory(first.BlobsDir);
+        foreach (var digest in digests)
+        {
+            using var head = await second.Push.SendAsync(new HttpRequestMessage(HttpMethod.Head, $"/v2/test/app/blobs/{digest}"));
+            Assert.Equal(HttpStatusCode.NotFound, head.StatusCode);
+        }
+
+        await second.UploadAsync("test/app", config);
+        await second.UploadAsync("test/app", layer);
+        using (var stored = await second.PutManifestAsync("test/app", "1.0", manifest))
+        {
+            Assert.Equal(HttpStatusCode.Created, stored.StatusCode);
+        }
+
+        // Every manager serves the image whole: the manifest and every blob it names, with the bytes pushed.
+        foreach (var manager in swarm.Managers)
+        {
+            Assert.Equal(manifest, await manager.Pull.GetByteArrayAsync("/v2/test/app/manifests/1.0"));
+            Assert.Equal(config, await manager.Pull.GetByteArrayAsync($"/v2/test/app/blobs/{digests[0]}"));
+            Assert.Equal(layer, await manager.Pull.GetByteArrayAsync($"/v2/test/app/blobs/{digests[1]}"));
+        }
+
+        Directory.Delete(kept, recursive: true);
+    }
+
     [Fact]
     public async Task A_Push_Is_Acknowledged_Once_A_Majority_Of_Managers_Hold_Its_Blobs()
     {
@@ -403,7 +459,8 @@ public sealed class RegistryPeerTests
         /// <summary>What manager <paramref name="index"/> asked of its peers.</summary>
         public IReadOnlyList<Exchange> Requests(int index) => [.. _clients[index].Handler.Exchanges];
 
-        public static async Task<ManagerSet> StartAsync(int count, Func<int, bool> canFetch, TimeSpan? pushQuorumWait = null)
+        /// <param name="reachable">When given, manager i reaches its peers only while it says so (read at each ask): cut off, it fetches and copies nothing.</param>
+        public static async Task<ManagerSet> StartAsync(int count, Func<int, bool> canFetch, TimeSpan? pushQuorumWait = null, Func<int, bool>? reachable = null)
         {
             var set = new ManagerSet();
             var metadata = new InMemoryRegistryMetadata();
@@ -414,9 +471,14 @@ public sealed class RegistryPeerTests
                 client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"manager:{TestRegistry.ManagerToken}")));
                 set._clients.Add((handler, client));
                 var self = i;
-                var peers = canFetch(i)
+                IBlobPeers? peers = canFetch(i)
                     ? new HttpBlobPeers(() => [.. set._managers.Where((_, j) => j != self).Select(m => m.Host.BaseAddress)], client)
                     : null;
+                if (peers is not null && reachable is not null)
+                {
+                    peers = new CutOffPeers(peers, () => reachable(self));
+                }
+
                 set._managers.Add(await TestRegistry.StartAsync(metadata, peers, pushQuorumWait: pushQuorumWait));
             }
 
@@ -436,6 +498,21 @@ public sealed class RegistryPeerTests
                 handler.Dispose();
             }
         }
+    }
+
+    /// <summary>Peers reached only while <paramref name="reachable"/> says so; cut off, nothing is fetched, copied or swept.</summary>
+    private sealed class CutOffPeers(IBlobPeers inner, Func<bool> reachable) : IBlobPeers
+    {
+        public int Count => inner.Count;
+
+        public Task<bool> FetchAsync(string repository, string digest, Stream destination, CancellationToken ct) =>
+            reachable() ? inner.FetchAsync(repository, digest, destination, ct) : Task.FromResult(false);
+
+        public Task<int> CopyAsync(string repository, IReadOnlyList<string> digests, int needed, CancellationToken ct) =>
+            reachable() ? inner.CopyAsync(repository, digests, needed, ct) : Task.FromResult(0);
+
+        public Task<int> SweepAsync(TimeSpan grace, IReadOnlyList<string> unlinked, CancellationToken ct) =>
+            reachable() ? inner.SweepAsync(grace, unlinked, ct) : Task.FromResult(0);
     }
 
     /// <summary>Other managers' blobs, read straight from their disks in turn (optionally held back, or corrupted on the way).</summary>

@@ -185,7 +185,16 @@ public static partial class NetworkCommands
                 $"Network {name} is in use by service(s) {List(attached)}; remove them (`protoswarm service rm`) or detach them (`protoswarm service update --network-rm {name} SERVICE`) first.");
         }
 
-        var holding = tasks.Where(t => HoldsAddressOn(t, network)).Select(t => t.Id).Order(StringComparer.Ordinal).ToList();
+        var all = tasks.ToList();
+        var containers = all.Where(t => NetworkAttachments.IsAttachment(t) && HoldsAddressOn(t, network)).ToList();
+        if (containers.Count > 0)
+        {
+            return new CommandRejected(RejectCode.Conflict,
+                $"error while removing network: network {name} id {network.Id} has active endpoints: standalone container(s) {List([.. containers.Select(t => t.Status.ContainerId).Order(StringComparer.Ordinal)])} " +
+                $"(on node(s) {List([.. containers.Select(t => t.NodeId).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)])}); remove them (`protoswarm rm -f CONTAINER` on their node) first.");
+        }
+
+        var holding = all.Where(t => HoldsAddressOn(t, network)).Select(t => t.Id).Order(StringComparer.Ordinal).ToList();
         if (holding.Count > 0)
         {
             return new CommandRejected(RejectCode.Conflict,

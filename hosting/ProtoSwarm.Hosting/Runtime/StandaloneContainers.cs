@@ -112,7 +112,14 @@ internal sealed partial class StandaloneContainers : IDisposable
                 var controller = _executor.CreateController(task);
                 if ((await controller.InspectAsync(ct)).Exists)
                 {
-                    var entry = new Entry(task.ServiceName, task, File.Exists(Path.ChangeExtension(file, ".rm")), controller) { Started = true };
+                    var attachment = Path.ChangeExtension(file, ".attachment");
+                    var entry = new Entry(task.ServiceName, task, File.Exists(Path.ChangeExtension(file, ".rm")), controller)
+                    {
+                        Started = true,
+                        Attachment = File.Exists(attachment) && !task.Networks.IsEmpty
+                            ? new ContainerAttachment((await File.ReadAllTextAsync(attachment, ct)).Trim(), task.Networks[0])
+                            : null,
+                    };
                     _entries[task.Id] = entry;
                     entry.Detached.TrySetResult();
                     _ = WatchAsync(entry);
@@ -377,6 +384,7 @@ internal sealed partial class StandaloneContainers : IDisposable
         if (entry.Attachment is { } attachment && _attacher() is { } attacher)
         {
             entry.Attachment = null;
+            File.Delete(Path.ChangeExtension(RecordPath(entry.Task.Id), ".attachment"));
             try
             {
                 await attacher.DetachAsync(attachment.AttachmentId, CancellationToken.None);
@@ -617,12 +625,18 @@ internal sealed partial class StandaloneContainers : IDisposable
         {
             await File.WriteAllTextAsync(Path.ChangeExtension(path, ".rm"), string.Empty, ct);
         }
+
+        if (entry.Attachment is { } attachment)
+        {
+            await File.WriteAllTextAsync(Path.ChangeExtension(path, ".attachment"), attachment.AttachmentId, ct);
+        }
     }
 
     private void DeleteRecord(string id)
     {
         File.Delete(RecordPath(id));
         File.Delete(Path.ChangeExtension(RecordPath(id), ".rm"));
+        File.Delete(Path.ChangeExtension(RecordPath(id), ".attachment"));
     }
 
     /// <summary>A refusal of one container command, with its code.</summary>

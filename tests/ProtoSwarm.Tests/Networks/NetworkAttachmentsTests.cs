@@ -66,9 +66,9 @@ public sealed class NetworkAttachmentsTests
     {
         var attached = Attach("open") with { Networks = [new AttachedNetwork("open1234", "10.0.5.7/24")], Status = new TaskObservedStatus(TaskState.Running, T0, ContainerId: "c1") };
 
-        var refused = NetworkCommands.RemovalProblem(Open, [], [attached]);
+        var refused = NetworkCommands.RemovalProblem(Open, [], [attached], new Dictionary<string, string> { ["w2"] = "worker-two" });
 
-        Assert.Contains("has active endpoints: standalone container(s) c1", refused!.Reason, StringComparison.Ordinal);
+        Assert.Contains("has active endpoints: standalone container(s) c1 (on node(s) worker-two)", refused!.Reason, StringComparison.Ordinal);
         Assert.Empty(NetworkAttachments.Orphans(State(TestNodes.Worker("w2"), Open, attached)));
         Assert.Equal(["a1"], NetworkAttachments.Orphans(State(Open, attached)).Select(c => c.Id));
     }

@@ -56,6 +56,13 @@ internal sealed class CliApp(Func<string, INodeConnection> connect)
         root.Subcommands.Add(StackCommands.Create(this));
         root.Subcommands.Add(ExecCommand.Create(this));
         root.Subcommands.Add(ContainerCommands.Ps(this));
+        root.Subcommands.Add(RunCommand.Run(this));
+        root.Subcommands.Add(RunCommand.CreateOnly(this));
+        root.Subcommands.Add(RunCommand.Start(this));
+        root.Subcommands.Add(RunCommand.Stop(this));
+        root.Subcommands.Add(RunCommand.Remove(this, "rm"));
+        root.Subcommands.Add(RunCommand.Logs(this));
+        root.Subcommands.Add(RunCommand.Wait(this));
         root.Subcommands.Add(ContainerCommands.Container(this));
         root.Subcommands.Add(ContainerCommands.TopStats(this));
         root.Subcommands.Add(CaCommands.Create(this));
@@ -74,7 +81,7 @@ internal sealed class CliApp(Func<string, INodeConnection> connect)
     {
         try
         {
-            var separated = ExecCommand.TrySeparateCommand(args, out var exec) ? exec : ServiceCommands.SeparateContainerCommand(args);
+            var separated = ExecCommand.TrySeparateCommand(args, out var exec) ? exec : ServiceCommands.SeparateContainerCommand(RunCommand.SeparateCommand(args));
             var parseResult = root.Parse(separated);
             if (StrayWord(parseResult) is { } stray)
             {

@@ -56,7 +56,7 @@ public sealed partial class ManagerApiActor
                 return rejected!;
             }
 
-            if (NetworkCommands.RemovalProblem(network, Services(), State.List<TaskObject>()) is { } refused)
+            if (NetworkCommands.RemovalProblem(network, Services(), State.List<TaskObject>(), State.List<NodeObject>().ToDictionary(n => n.Id, n => n.Description.Hostname, StringComparer.Ordinal)) is { } refused)
             {
                 return refused;
             }

@@ -184,7 +184,7 @@ public static class ServiceCommands
             nodeIds.Add(node.Id);
         }
 
-        return ([.. tasks.Where(t => (serviceIds.Count == 0 || serviceIds.Contains(t.ServiceId)) && (nodeIds.Count == 0 || nodeIds.Contains(t.NodeId)))], null);
+        return ([.. tasks.Where(t => !ProtoSwarm.Actors.Networks.NetworkAttachments.IsAttachment(t) && (serviceIds.Count == 0 || serviceIds.Contains(t.ServiceId)) && (nodeIds.Count == 0 || nodeIds.Contains(t.NodeId)))], null);
     }
 
     private static string ModeName(ServiceModeKind kind) => kind switch

@@ -61,6 +61,7 @@ public sealed class NetworkAllocator
             }
         }
 
+        changes.AddRange(NetworkAttachments.Orphans(state));
         _cursors.Clear();
         foreach (var (id, pool) in pools)
         {
@@ -225,7 +226,10 @@ public sealed class NetworkAllocator
         return task with
         {
             Networks = attachments.MoveToImmutable(),
-            Status = new TaskObservedStatus(TaskState.Pending, now, "pending task scheduling"),
+            // A standalone container's attachment is on its node already, and nothing runs it: it holds its address from now on.
+            Status = NetworkAttachments.IsAttachment(task)
+                ? new TaskObservedStatus(TaskState.Running, now, "network attachment", ContainerId: task.Status.ContainerId)
+                : new TaskObservedStatus(TaskState.Pending, now, "pending task scheduling"),
         };
     }
 

@@ -165,7 +165,9 @@ public static partial class NetworkCommands
     /// still holding an address on it (named, so the user knows what to remove or wait for); the
     /// ingress network while a service publishes a port through the routing mesh.
     /// </summary>
-    public static CommandRejected? RemovalProblem(NetworkObject network, IReadOnlyCollection<ServiceObject> services, IEnumerable<TaskObject> tasks)
+    /// <param name="hostnames">The nodes' hostnames by id, to name where a standalone container is attached (its id when not given).</param>
+    public static CommandRejected? RemovalProblem(NetworkObject network, IReadOnlyCollection<ServiceObject> services, IEnumerable<TaskObject> tasks,
+        IReadOnlyDictionary<string, string>? hostnames = null)
     {
         var name = network.Spec.Name;
         if (network.Spec.Ingress)
@@ -185,7 +187,16 @@ public static partial class NetworkCommands
                 $"Network {name} is in use by service(s) {List(attached)}; remove them (`protoswarm service rm`) or detach them (`protoswarm service update --network-rm {name} SERVICE`) first.");
         }
 
-        var holding = tasks.Where(t => HoldsAddressOn(t, network)).Select(t => t.Id).Order(StringComparer.Ordinal).ToList();
+        var all = tasks.ToList();
+        var containers = all.Where(t => NetworkAttachments.IsAttachment(t) && HoldsAddressOn(t, network)).ToList();
+        if (containers.Count > 0)
+        {
+            return new CommandRejected(RejectCode.Conflict,
+                $"error while removing network: network {name} id {network.Id} has active endpoints: standalone container(s) {List([.. containers.Select(t => t.Status.ContainerId).Order(StringComparer.Ordinal)])} " +
+                $"(on node(s) {List([.. containers.Select(t => hostnames?.GetValueOrDefault(t.NodeId) is { Length: > 0 } host ? host : t.NodeId).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)])}); remove them (`protoswarm rm -f CONTAINER` on their node) first.");
+        }
+
+        var holding = all.Where(t => HoldsAddressOn(t, network)).Select(t => t.Id).Order(StringComparer.Ordinal).ToList();
         if (holding.Count > 0)
         {
             return new CommandRejected(RejectCode.Conflict,

@@ -119,7 +119,8 @@ public static class NetworkViews
         foreach (var task in state.List<TaskObject>().Where(IsEndpoint))
         {
             var nodeAddr = nodes.GetValueOrDefault(task.NodeId)?.Status?.Addr ?? string.Empty;
-            var name = TaskName(task, serviceNames.GetValueOrDefault(task.ServiceId) ?? task.ServiceId);
+            // A standalone container's attachment is named by its container, as docker's endpoints are.
+            var name = NetworkAttachments.IsAttachment(task) ? task.Status.ContainerId : TaskName(task, serviceNames.GetValueOrDefault(task.ServiceId) ?? task.ServiceId);
             var ready = task.Status.State == TaskState.Running && task.DesiredState == TaskState.Running;
             var hostPorts = HostPortsOf(task.Status);
             foreach (var attachment in task.Networks.Where(a => networks.ContainsKey(a.NetworkId)))

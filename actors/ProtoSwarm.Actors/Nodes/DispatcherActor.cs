@@ -41,6 +41,8 @@ public sealed partial class DispatcherActor : IActor
         Started => OnStarted(context),
         NodeHeartbeat heartbeat => OnHeartbeat(context, heartbeat),
         TaskStatusReport report => OnStatusReport(context, report),
+        AttachContainerNetwork attach => OnAttach(context, attach),
+        DetachContainerNetwork detach => OnDetach(context, detach),
         SweepTick => OnSweep(context),
         StoreEventBatch events => OnStoreEvents(context, events),
         StoreWatchEnded => OnWatchEnded(context),
@@ -230,6 +232,96 @@ public sealed partial class DispatcherActor : IActor
         }
 
         context.Forward(NodeActorOf(context, report.NodeId));
+        return Task.CompletedTask;
+    }
+
+    /// <summary>How long a standalone container's node waits for its attachment's address (the allocator's next pass).</summary>
+    private static readonly TimeSpan AttachmentWait = TimeSpan.FromSeconds(20);
+
+    /// <summary>
+    /// A standalone container's network attachment (<see cref="Networks.NetworkAttachments"/>), as swarmkit's AttachNetwork:
+    /// stored as a task of no service on the node, answered once the allocator gave it its address. Only the leader takes it.
+    /// </summary>
+    private Task OnAttach(IContext context, AttachContainerNetwork request)
+    {
+        if (!_manager.Raft.IsLeader || !_manager.Raft.CaughtUp)
+        {
+            context.Respond(new HeartbeatRejected("this manager is not the leader", Removed: false, LeaderAddr()));
+            return Task.CompletedTask;
+        }
+
+        var (task, refused) = Networks.NetworkAttachments.Decide(_manager.Store.Current, request, SwarmIds.New(), _manager.Time.GetUtcNow());
+        if (task is null)
+        {
+            context.Respond(refused!);
+            return Task.CompletedTask;
+        }
+
+        var sender = context.Sender;
+        var root = context.System.Root;
+        _ = Task.Run(async () =>
+        {
+            object answer;
+            try
+            {
+                await _manager.Proposer.ProposeAsync([StoreChange.Create(task)]);
+                var deadline = _manager.Time.GetUtcNow() + AttachmentWait;
+                object? given;
+                while ((given = Networks.NetworkAttachments.Answer(_manager.Store.Current, task.Id)) is null && _manager.Time.GetUtcNow() < deadline)
+                {
+                    await Task.Delay(50);
+                }
+
+                answer = given ?? new CommandRejected(RejectCode.Unavailable, $"the network attachment got no address within {AttachmentWait.TotalSeconds:0} s; see the leader's log");
+                if (given is not ContainerNetworkAttached)
+                {
+                    await _manager.Proposer.ProposeAsync([StoreChange.Delete(task)]).ContinueWith(_ => { }, TaskScheduler.Default);
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                answer = new CommandRejected(RejectCode.Unavailable, $"the network attachment could not be stored: {e.Message}");
+            }
+
+            if (sender is not null)
+            {
+                root.Send(sender, answer);
+            }
+        });
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Gives a standalone container's attachment back: its task is deleted, and the allocator's next pass frees the address.</summary>
+    private Task OnDetach(IContext context, DetachContainerNetwork request)
+    {
+        if (!_manager.Raft.IsLeader || !_manager.Raft.CaughtUp)
+        {
+            context.Respond(new HeartbeatRejected("this manager is not the leader", Removed: false, LeaderAddr()));
+            return Task.CompletedTask;
+        }
+
+        var sender = context.Sender;
+        var root = context.System.Root;
+        _ = Task.Run(async () =>
+        {
+            object answer = new ContainerNetworkDetached(request.AttachmentId);
+            if (_manager.Store.Current.Get<TaskObject>(request.AttachmentId) is { } task && Networks.NetworkAttachments.IsAttachment(task) && task.NodeId == request.NodeId)
+            {
+                try
+                {
+                    await _manager.Proposer.ProposeAsync([StoreChange.Delete(task)]);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    answer = new CommandRejected(RejectCode.Unavailable, $"the network attachment could not be removed: {e.Message}");
+                }
+            }
+
+            if (sender is not null)
+            {
+                root.Send(sender, answer);
+            }
+        });
         return Task.CompletedTask;
     }
 

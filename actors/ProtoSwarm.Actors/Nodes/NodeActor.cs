@@ -239,7 +239,7 @@ public sealed partial class NodeActor : IActor
         }
 
         _assignedAtIndex = state.Index;
-        var tasks = state.List<TaskObject>().Where(t => IsAssignedTo(t, _nodeId)).ToList();
+        var tasks = state.List<TaskObject>().Where(t => IsAssignedTo(t, _nodeId) && !ProtoSwarm.Actors.Networks.NetworkAttachments.IsAttachment(t)).ToList();
         var full = _fullNeeded;
         var changed = full ? tasks : tasks.Where(t => !_sent.TryGetValue(t.Id, out var desired) || desired != t.DesiredState).ToList();
         var current = tasks.Select(t => t.Id).ToHashSet(StringComparer.Ordinal);

@@ -21,7 +21,8 @@ internal static class ContainerCommands
     private static readonly string[] Statuses = ["created", "restarting", "running", "removing", "paused", "exited", "dead"];
 
     public static Command Container(CliApp app) =>
-        new Command("container", "Manage this node's task containers").With(List(app, "ls"), Inspect(app), Stats(app));
+        new Command("container", "Manage this node's containers (the tasks' and standalone ones)").With(List(app, "ls"), Inspect(app), Stats(app),
+            RunCommand.Run(app), RunCommand.CreateOnly(app), RunCommand.Start(app), RunCommand.Stop(app), RunCommand.Remove(app, "rm"), RunCommand.Logs(app), RunCommand.Wait(app));
 
     public static Command Ps(CliApp app) => List(app, "ps");
 
@@ -47,7 +48,7 @@ internal static class ContainerCommands
             "exited" => c.State == "exited" && c.ExitCode == int.Parse(value, CultureInfo.InvariantCulture),
             "health" => (c.Health.Length == 0 ? "none" : c.Health) == value,
             "ancestor" => Ancestor(c, value),
-            "is-task" => value is "true" or "1",
+            "is-task" => (value is "true" or "1") == c.Labels.ContainsKey("com.docker.swarm.task"),
             _ => false,
         }));
 

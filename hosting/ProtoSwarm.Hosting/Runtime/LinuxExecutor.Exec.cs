@@ -9,7 +9,7 @@ internal sealed partial class LinuxExecutor : ITaskExec
 {
     public async Task<(string TaskId, ExecResult Result)> ExecAsync(string taskRef, ExecSpecification spec, CancellationToken ct)
     {
-        var taskId = LocalExec.Resolve(taskRef, _containers.Keys);
+        var taskId = StandaloneNamed(taskRef) ?? LocalExec.Resolve(taskRef, _containers.Keys);
         if (!_containers.TryGetValue(taskId, out var entry) || entry.Container is not { } container || Ended(container))
         {
             throw NotRunning(taskId);
@@ -33,7 +33,7 @@ internal sealed partial class LinuxExecutor : ITaskExec
 
     public async Task<(string TaskId, ExecSession Session)> StartExecAsync(string taskRef, ExecSpecification spec, CancellationToken ct)
     {
-        var taskId = LocalExec.Resolve(taskRef, _containers.Keys);
+        var taskId = StandaloneNamed(taskRef) ?? LocalExec.Resolve(taskRef, _containers.Keys);
         if (!_containers.TryGetValue(taskId, out var entry) || entry.Container is not { } container || Ended(container))
         {
             throw NotRunning(taskId);

@@ -70,6 +70,18 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
         return users.FirstOrDefault(u => u.Running) ?? users.FirstOrDefault();
     }
 
+    /// <summary>
+    /// Whether a container id is a standalone container's (`protoswarm run`, <see cref="StandaloneContainers"/>): no task
+    /// owns it, so neither the assignments' retain nor a swarm leave removes it, as docker's engine keeps its own containers.
+    /// </summary>
+    public Func<string, bool> IsStandalone { get; set; } = _ => false;
+
+    /// <summary>The id of the standalone container with this name (`exec NAME`), or null.</summary>
+    public Func<string, string?> StandaloneNamed { get; set; } = _ => null;
+
+    /// <summary>Where the containers live and how they start (the standalone ones read their logs there).</summary>
+    internal ContainerRuntimeOptions Options => _options;
+
     public ITaskController CreateController(TaskObject task) => new Controller(this, task, TaskFiles.None);
 
     public ITaskController CreateController(TaskObject task, TaskFiles files) => new Controller(this, task, files);
@@ -121,7 +133,7 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
             var live = new HashSet<string>(StringComparer.Ordinal);
             foreach (var id in LinuxContainer.List(_options))
             {
-                if (assignedTaskIds.Contains(id))
+                if (assignedTaskIds.Contains(id) || IsStandalone(id))
                 {
                     live.Add(id);
                     continue;
@@ -166,7 +178,7 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
     /// </summary>
     public async Task RemoveAllAsync(CancellationToken ct)
     {
-        var ids = _containers.Keys.Concat(LinuxContainer.List(_options)).Distinct(StringComparer.Ordinal).ToList();
+        var ids = _containers.Keys.Concat(LinuxContainer.List(_options)).Distinct(StringComparer.Ordinal).Where(id => !IsStandalone(id)).ToList();
         foreach (var id in ids)
         {
             try
@@ -179,6 +191,29 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
                 LogRemoveOnLeaveFailed(_logger, id, e);
             }
         }
+    }
+
+    /// <summary>The container of a task or standalone container this process keeps (null: none, or not started).</summary>
+    internal LinuxContainer? ContainerOf(string id) => _containers.TryGetValue(id, out var entry) ? entry.Container : null;
+
+    /// <summary>The ids of every container this process keeps, and the task each runs (a standalone one's made up).</summary>
+    internal IEnumerable<(string Id, TaskObject? Task)> Kept => _containers.Select(c => (c.Key, c.Value.Task));
+
+    /// <summary>
+    /// Docker's `container stop`: the container's stop signal, then SIGKILL after <paramref name="grace"/> (null: its stop
+    /// grace period, docker's 10 s). A task's container ends as if it had exited, and its task actor reports it, so the
+    /// swarm replaces it, as docker's swarm replaces a task container `docker stop` stopped. False: not running.
+    /// </summary>
+    internal async Task<bool> StopContainerAsync(string id, TimeSpan? grace, CancellationToken ct)
+    {
+        if (!_containers.TryGetValue(id, out var entry) || entry.Container is not { HasExited: false } container)
+        {
+            return false;
+        }
+
+        entry.StopHealthChecks();
+        await container.StopAsync(entry.StopSignal, grace ?? (entry.Task is { } task ? TaskStep.StopGracePeriodOf(task.Spec.Container) : null), ct);
+        return true;
     }
 
     /// <summary>A task's container (killed if it runs), then what was made for it; each part idempotent.</summary>

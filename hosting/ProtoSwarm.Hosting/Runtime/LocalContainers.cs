@@ -17,7 +17,9 @@ internal static class LocalContainers
     public static bool Handles(object request) => request is ListContainers;
 
     /// <param name="networkName">The name of a network by id, where the node knows it (null: its id is shown).</param>
-    public static async Task<object> HandleAsync(ITaskExecutor? executor, ListContainers request, TimeProvider time, Func<string, string?> networkName, CancellationToken ct)
+    /// <param name="standaloneName">The name of a standalone container (`protoswarm run`), null for a task's.</param>
+    public static async Task<object> HandleAsync(ITaskExecutor? executor, ListContainers request, TimeProvider time, Func<string, string?> networkName, CancellationToken ct,
+        Func<string, string?>? standaloneName = null)
     {
         var facts = (executor?.ListContainers() ?? []).Where(f => request.All || IsRunning(f)).ToList();
         IReadOnlyDictionary<string, TaskUsageSample> usage = new Dictionary<string, TaskUsageSample>();
@@ -27,7 +29,7 @@ internal static class LocalContainers
         }
 
         var sampledAt = time.GetUtcNow();
-        return new ContainerList([.. facts.Select(f => ToWire(f, usage.GetValueOrDefault(f.Task.Id), networkName))], sampledAt);
+        return new ContainerList([.. facts.Select(f => ToWire(f, usage.GetValueOrDefault(f.Task.Id), networkName, standaloneName?.Invoke(f.Task.Id)))], sampledAt);
     }
 
     private static bool IsRunning(ContainerFacts facts) => facts.Started && !facts.Exited;
@@ -51,14 +53,15 @@ internal static class LocalContainers
             KeyValuePair.Create("com.docker.swarm.task.name", NameOf(task)),
         ]);
 
-    public static ContainerObject ToWire(ContainerFacts facts, TaskUsageSample? usage, Func<string, string?> networkName)
+    /// <param name="standaloneName">Set for a standalone container: its name, and its own labels only (no com.docker.swarm.* ones).</param>
+    public static ContainerObject ToWire(ContainerFacts facts, TaskUsageSample? usage, Func<string, string?> networkName, string? standaloneName = null)
     {
         var task = facts.Task;
         var state = !facts.Started ? "created" : facts.Exited ? "exited" : "running";
         var command = facts.Command;
         return new ContainerObject(
             task.Id,
-            NameOf(task),
+            standaloneName ?? NameOf(task),
             task.Spec.Container.Image,
             facts.ImageId,
             command.Count > 0 ? command[0] : string.Empty,
@@ -76,7 +79,7 @@ internal static class LocalContainers
                 ContainerHealth.Unhealthy => "unhealthy",
                 _ => "starting",
             },
-            LabelsOf(task),
+            standaloneName is null ? LabelsOf(task) : task.Spec.Container.Labels,
             state == "running" ? facts.HostPorts : [],
             facts.Hostname,
             [.. facts.Env],

@@ -7,6 +7,7 @@ using ProtoSwarm.Actors.Agent.Networks;
 using ProtoSwarm.Actors.Agent.Tasks;
 using ProtoSwarm.Actors.Managers;
 using ProtoSwarm.Actors.Store;
+using ProtoSwarm.Client.Control;
 using ProtoSwarm.Containers.Runtime;
 using ProtoSwarm.Containers.Secrets;
 using ProtoSwarm.Contracts;
@@ -49,6 +50,9 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
     // What runs this node's tasks; one for the life of the host, so a member restarted for a role change keeps its tasks.
     private readonly ITaskExecutor? _executor;
     private NodeNetworks? _networks;
+
+    // The node's standalone containers (`protoswarm run`), on the same executor; null without a linux executor.
+    private readonly StandaloneContainers? _standalone;
 
     // The node's images: answered here in a swarm or not.
     private readonly LocalImages _images;
@@ -97,6 +101,8 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
         };
         if (_executor is LinuxExecutor linux)
         {
+            _standalone = new StandaloneContainers(linux, Path.Combine(options.StateDir, "standalone"), () => _state?.NodeId ?? string.Empty,
+                () => _member is { } member && _state is { } state ? new DispatcherAttacher(member, state) : null, loggerFactory);
             _images.UsedBy = linux.UserOf;
             if (!File.Exists(containers.InitPath))
             {
@@ -113,6 +119,10 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
         try
         {
             _ = RenewWhenDueAsync(_disposed.Token);
+            if (_standalone is not null)
+            {
+                await _standalone.RestoreAsync(_disposed.Token);
+            }
             if (_state is not null)
             {
                 var member = await StartMemberAsync(_state);
@@ -163,6 +173,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
             }
 
             _stateFile.Dispose();
+            _standalone?.Dispose();
             _images.Dispose();
             _registry.Dispose();
             _disposed.Dispose();
@@ -176,6 +187,20 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
     /// <summary>Takes a control connection over for the requests that answer with a stream (interactive exec).</summary>
     public async Task<bool> StreamAsync(object request, Stream connection, CancellationToken ct)
     {
+        if (StandaloneContainers.Streams(request))
+        {
+            if (_standalone is null)
+            {
+                await ControlFraming.WriteAsync(connection, NoStandalone(), ct);
+            }
+            else
+            {
+                await _standalone.StreamAsync(request, connection, ct);
+            }
+
+            return true;
+        }
+
         if (request is not ExecInTask { Streams: true } exec)
         {
             return false;
@@ -207,7 +232,8 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
                 CollectRegistryGarbage m => await CollectRegistryGarbageAsync(m, ct),
                 _ when NodeRegistry.Handles(request) => await _registry.HandleAsync(request, ct),
                 _ when LocalVolumes.Handles(request) => _volumes.Handle(request),
-                ListContainers m => await LocalContainers.HandleAsync(_executor, m, _time, id => _networks?.NameOf(id), ct),
+                ListContainers m => await LocalContainers.HandleAsync(_executor, m, _time, id => _networks?.NameOf(id), ct, id => _standalone?.NameOf(id)),
+                _ when StandaloneContainers.Handles(request) => _standalone is null ? NoStandalone() : await _standalone.HandleAsync(request, ct),
                 ExecInTask m => await LocalExec.HandleAsync(_executor, m, ct, TaskElsewhere),
                 IManagerApiRequest when _locked => Locked(),
                 IManagerApiRequest => await AskManagerAsync(request, ct),
@@ -219,6 +245,10 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
             return new CommandRejected(RejectCode.Internal, e.Message);
         }
     }
+
+    private CommandRejected NoStandalone() => new(RejectCode.InvalidArgument, _executor is null
+        ? "this node runs no containers (protoswarmd --executor none); containers need --executor linux"
+        : "this node runs containers with the test executor; standalone containers need --executor linux");
 
     /// <summary>This node as it describes itself to the managers (at init, join and in every heartbeat).</summary>
     private NodeDescription Describe() => NodeIdentity.Describe(_options.Hostname, _options.RegistryListen, _options.EngineLabels);
@@ -1219,4 +1249,68 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Node {NodeId} was removed from the swarm by a manager; leaving ({Reason})")]
     private static partial void LogRemoved(ILogger logger, string nodeId, string reason);
+
+    /// <summary>
+    /// A standalone container's network attachments, asked of the leader's dispatcher as the node's agent sends it its
+    /// task statuses: the managers this node knows, the leader first, then whichever one a refusal names as leader.
+    /// </summary>
+    private sealed class DispatcherAttacher(SwarmMember member, NodeLocalState state) : INetworkAttacher
+    {
+        private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+
+        public async Task<ContainerAttachment> AttachAsync(string network, string containerId, CancellationToken ct) =>
+            await AskAsync(new AttachContainerNetwork(state.NodeId, network, containerId), ct) switch
+            {
+                ContainerNetworkAttached given => new ContainerAttachment(given.AttachmentId, given.Network),
+                CommandRejected refused => throw new InvalidOperationException(refused.Reason),
+                var other => throw new InvalidOperationException($"the managers answered {other.GetType().Name} to a network attachment"),
+            };
+
+        public async Task DetachAsync(string attachmentId, CancellationToken ct)
+        {
+            if (await AskAsync(new DetachContainerNetwork(state.NodeId, attachmentId), ct) is CommandRejected refused)
+            {
+                throw new InvalidOperationException(refused.Reason);
+            }
+        }
+
+        private async Task<object> AskAsync(object request, CancellationToken ct)
+        {
+            var tried = new HashSet<string>(StringComparer.Ordinal);
+            var candidates = new Queue<string>(state.Managers.OrderByDescending(m => m.Leader).Select(m => m.Addr));
+            var last = "no manager is known to this node";
+            while (candidates.TryDequeue(out var address))
+            {
+                if (!tried.Add(address))
+                {
+                    continue;
+                }
+
+                try
+                {
+                    using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                    timeout.CancelAfter(Timeout);
+                    var answer = await member.System.Root.RequestAsync<object>(new PID(address, Kinds.Dispatcher), request, timeout.Token);
+                    if (answer is HeartbeatRejected rejected)
+                    {
+                        last = rejected.Reason;
+                        if (rejected.LeaderAddr.Length > 0)
+                        {
+                            candidates = new Queue<string>([rejected.LeaderAddr, .. candidates]);
+                        }
+
+                        continue;
+                    }
+
+                    return answer;
+                }
+                catch (Exception e) when (e is TimeoutException or OperationCanceledException && !ct.IsCancellationRequested)
+                {
+                    last = $"manager {address} did not answer";
+                }
+            }
+
+            return new CommandRejected(RejectCode.Unavailable, $"the swarm's leader could not be reached for a network attachment ({last}); check `protoswarm info`, then try again");
+        }
+    }
 }

@@ -119,7 +119,7 @@ public sealed partial class OrchestratorActor : IActor
         _historyLimit = state.Get<ClusterObject>(ClusterObject.DefaultId)?.TaskHistoryLimit ?? ClusterObject.DefaultTaskHistoryLimit;
         _scheduler = context.SpawnNamed(Props.FromProducer(() => new SchedulerActor(_manager)), $"scheduler-{_generation}");
         _allocator = context.SpawnNamed(Props.FromProducer(() => new NetworkAllocatorActor(_manager)), $"allocator-{_generation}");
-        var ids = state.List<ServiceObject>().Select(s => s.Id).Concat(state.List<TaskObject>().Select(t => t.ServiceId)).Distinct(StringComparer.Ordinal);
+        var ids = state.List<ServiceObject>().Select(s => s.Id).Concat(state.List<TaskObject>().Select(t => t.ServiceId)).Where(id => id.Length > 0).Distinct(StringComparer.Ordinal);
         foreach (var id in ids)
         {
             ServiceOf(context, id);
@@ -177,7 +177,12 @@ public sealed partial class OrchestratorActor : IActor
                 case "task":
                     if (e.Object is TaskObject task)
                     {
-                        services.Add(task.ServiceId);
+                        // A standalone container's network attachment has no service to reconcile.
+                        if (task.ServiceId.Length > 0)
+                        {
+                            services.Add(task.ServiceId);
+                        }
+
                         schedule |= SchedulerActor.IsPending(task) || e.Action != StoreEventKind.Created;
                     }
                     else

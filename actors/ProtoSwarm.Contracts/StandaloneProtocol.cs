@@ -1,0 +1,121 @@
+using System.Collections.Immutable;
+using MessagePack;
+
+namespace ProtoSwarm.Contracts;
+
+// Standalone containers (`protoswarm run`, `container start|stop|rm|logs|wait`): containers a node host runs
+// from its own images outside any service, as docker's engine runs `docker run`'s. Answered by the node the
+// CLI talks to, in a swarm or not, worker or manager; never forwarded. A CONTAINER is an id, a unique id
+// prefix or a name (a leading '/' allowed), among the node's containers, task containers included.
+
+/// <summary>
+/// `run` / `container create`: a container from the node's image <paramref name="Image"/>. <paramref name="Command"/> is docker's
+/// COMMAND [ARG...] (empty: the image's cmd); <paramref name="Entrypoint"/> null keeps the image's, empty clears it.
+/// <paramref name="Name"/> empty gets a generated one. <paramref name="Network"/> empty puts it on the node's bridge; else an
+/// attachable overlay (name or id) the managers give it an address on. <paramref name="Start"/> false only creates it
+/// (`container create`); <paramref name="Attach"/> answers <see cref="ContainerCreated"/> and then streams its output in exec
+/// frames, the last one its exit code (ProtoSwarm.Client.Control.ExecFrames).
+/// </summary>
+[MessagePackObject]
+public sealed record RunContainer(
+    [property: Key(0)] string RequestId,
+    [property: Key(1)] string Image,
+    [property: Key(2)] ImmutableArray<string> Command,
+    [property: Key(3)] ImmutableArray<string>? Entrypoint,
+    [property: Key(4)] ImmutableArray<string> Env,
+    [property: Key(5)] string WorkingDir,
+    [property: Key(6)] string User,
+    [property: Key(7)] string Name,
+    [property: Key(8)] bool AutoRemove,
+    [property: Key(9)] bool Tty,
+    [property: Key(10)] string Network,
+    [property: Key(11)] bool Start = true,
+    [property: Key(12)] bool Attach = false);
+
+/// <summary>The container was made (and started unless it was only created); its output follows when attached.</summary>
+[MessagePackObject]
+public sealed record ContainerCreated(
+    [property: Key(0)] string Id,
+    [property: Key(1)] string Name);
+
+/// <summary>`container start CONTAINER...`: starts each stopped standalone container again (its network with it).</summary>
+[MessagePackObject]
+public sealed record StartContainers(
+    [property: Key(0)] string RequestId,
+    [property: Key(1)] ImmutableArray<string> Containers);
+
+/// <summary>`container stop [-t N] CONTAINER...`: the stop signal, then SIGKILL after <paramref name="TimeoutSeconds"/>
+/// (null: the container's stop grace period, 10 s). A task's container may be stopped: the swarm replaces it, as docker's.</summary>
+[MessagePackObject]
+public sealed record StopContainers(
+    [property: Key(0)] string RequestId,
+    [property: Key(1)] ImmutableArray<string> Containers,
+    [property: Key(2)] int? TimeoutSeconds);
+
+/// <summary>`container rm [-f] CONTAINER...`: removes each standalone container; a running one only with <paramref name="Force"/> (killed first).</summary>
+[MessagePackObject]
+public sealed record RemoveContainers(
+    [property: Key(0)] string RequestId,
+    [property: Key(1)] ImmutableArray<string> Containers,
+    [property: Key(2)] bool Force);
+
+/// <summary>`container wait CONTAINER`: answers <see cref="ContainerExited"/> once it has ended.</summary>
+[MessagePackObject]
+public sealed record WaitContainer(
+    [property: Key(0)] string RequestId,
+    [property: Key(1)] string Container);
+
+/// <summary>A container's end: its exit code.</summary>
+[MessagePackObject]
+public sealed record ContainerExited(
+    [property: Key(0)] string Id,
+    [property: Key(1)] int ExitCode);
+
+/// <summary>
+/// `container logs [-f] [--tail N] CONTAINER`: answers <see cref="ContainerCreated"/> naming it, then streams its log in exec
+/// frames (stdout and stderr apart), and last an exit frame (0): at once without <paramref name="Follow"/>, else when it ends.
+/// </summary>
+[MessagePackObject]
+public sealed record ReadContainerLogs(
+    [property: Key(0)] string RequestId,
+    [property: Key(1)] string Container,
+    [property: Key(2)] bool Follow,
+    [property: Key(3)] int? Tail);
+
+/// <summary>What each of start, stop and rm did, per container as it was named: the name again, or the error for it.</summary>
+[MessagePackObject]
+public sealed record ContainersChanged(
+    [property: Key(0)] ImmutableArray<ContainerChange> Results);
+
+/// <summary>One container of <see cref="ContainersChanged"/>: Error empty when it was done.</summary>
+[MessagePackObject]
+public sealed record ContainerChange(
+    [property: Key(0)] string Container,
+    [property: Key(1)] string Error);
+
+// A standalone container on an attachable overlay (`run --network NET`): its node asks the leader's dispatcher
+// for an attachment, as swarmkit's AttachNetwork makes a network attachment task. The leader stores a task of no
+// service for it (its Status.ContainerId the container's), the allocator gives it an address like any task's, and
+// the network's views name it as an endpoint of its node; giving it back deletes the task.
+
+/// <summary>Node -> leader's dispatcher: an attachment for container <paramref name="ContainerId"/> on <paramref name="Network"/> (a name, id or id prefix).</summary>
+[MessagePackObject]
+public sealed record AttachContainerNetwork(
+    [property: Key(0)] string NodeId,
+    [property: Key(1)] string Network,
+    [property: Key(2)] string ContainerId);
+
+/// <summary>The attachment (a task id) and the container's address on the network, as a task's <see cref="AttachedNetwork"/>.</summary>
+[MessagePackObject]
+public sealed record ContainerNetworkAttached(
+    [property: Key(0)] string AttachmentId,
+    [property: Key(1)] AttachedNetwork Network);
+
+/// <summary>Node -> leader's dispatcher: the container is removed; its attachment goes (answered <see cref="ContainerNetworkDetached"/> even when it was gone).</summary>
+[MessagePackObject]
+public sealed record DetachContainerNetwork(
+    [property: Key(0)] string NodeId,
+    [property: Key(1)] string AttachmentId);
+
+[MessagePackObject]
+public sealed record ContainerNetworkDetached([property: Key(0)] string AttachmentId);

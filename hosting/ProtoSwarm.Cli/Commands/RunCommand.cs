@@ -1,0 +1,309 @@
+using System.CommandLine;
+using ProtoSwarm.Client;
+using ProtoSwarm.Client.Control;
+using ProtoSwarm.Contracts;
+
+namespace ProtoSwarm.Cli.Commands;
+
+/// <summary>
+/// docker's standalone containers on the node the CLI talks to: `run` (and `container run`), `container create`,
+/// `container start|stop|rm|logs|wait` (also at the top, as docker's `start`, `stop`, `rm`, `logs`, `wait`, `create`).
+/// The node runs them with the executor that runs its tasks; `ps` and `container ls|inspect` show them beside the
+/// tasks' containers.
+/// </summary>
+internal static class RunCommand
+{
+    /// <summary>The flags of run and create that take a value (the word after one is not the image).</summary>
+    private static readonly HashSet<string> ValuedFlags = new(StringComparer.Ordinal)
+    {
+        "--name", "-e", "--env", "-w", "--workdir", "-u", "--user", "--entrypoint", "--network", "--net", "-H", "--host",
+    };
+
+    public static Command Run(CliApp app) => Create(app, "run", "Create and run a new container from an image on this node", start: true);
+
+    public static Command CreateOnly(CliApp app) => Create(app, "create", "Create a new container on this node (start it with `container start`)", start: false);
+
+    private static Command Create(CliApp app, string name, string description, bool start)
+    {
+        var detach = new Option<bool>("--detach", "-d") { Description = "Run container in background and print container ID" };
+        var remove = new Option<bool>("--rm") { Description = "Automatically remove the container and its network attachment when it exits" };
+        var containerName = new Option<string?>("--name") { Description = "Assign a name to the container" };
+        var env = new Option<string[]>("--env", "-e") { Description = "Set environment variables (KEY=VALUE; KEY alone takes this shell's value)", AllowMultipleArgumentsPerToken = false }
+            .CheckedBy(e => e.Length == 0 || e[0] == '=' ? $"invalid argument \"{e}\" for \"-e, --env\" flag: variable name is empty; write --env KEY=VALUE." : null);
+        var workdir = new Option<string?>("--workdir", "-w") { Description = "Working directory inside the container" }
+            .CheckedBy(w => w.StartsWith('/') ? null : $"the working directory '{w}' is invalid, it needs to be an absolute path");
+        var user = new Option<string?>("--user", "-u") { Description = "Username or UID (format: <name|uid>[:<group|gid>])" };
+        var entrypoint = new Option<string?>("--entrypoint") { Description = "Overwrite the default ENTRYPOINT of the image (one word; \"\" clears it)" };
+        var network = new Option<string?>("--network") { Description = "Connect a container to a network: an attachable overlay of the swarm (the node's bridge when left out)" };
+        network.Aliases.Add("--net");
+        var interactive = new Option<bool>("--interactive", "-i") { Description = "Keep STDIN open even if not attached (not available yet)" };
+        var tty = new Option<bool>("--tty", "-t") { Description = "Allocate a pseudo-TTY" };
+        var image = new Argument<string>("IMAGE") { Description = "The image to run (the node's own, or the swarm registry's)" };
+        var commandLine = new Argument<string[]>("COMMAND [ARG...]")
+        {
+            Description = "The command to run and its arguments (everything after IMAGE); the image's when left out",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
+        var command = new Command(name, description).With(detach, remove, containerName, env, workdir, user, entrypoint, network, interactive, tty, image, commandLine);
+        if (!start)
+        {
+            command.Options.Remove(detach);
+        }
+
+        command.Validators.Add(result =>
+        {
+            if (result.GetValue(interactive))
+            {
+                result.AddError($"{name} --interactive is not available yet: a container's main process gets no stdin here. Run it detached (-d) and give it a shell with `protoswarm exec -it CONTAINER sh`.");
+            }
+
+            if (result.GetValue(containerName) is { } n && RunRules.NameError(n) is { } nameError)
+            {
+                result.AddError(nameError);
+            }
+
+            if (result.GetValue(network) is "host" or "none" or "bridge" or "default")
+            {
+                result.AddError($"--network {result.GetValue(network)}: a standalone container here is on its node's bridge without --network (docker's default bridge); host and none networks are not offered. Leave --network out, or name an attachable overlay.");
+            }
+        });
+        app.SetAction(command, async (parse, cli, ct) =>
+        {
+            var request = RunRules.Request(
+                parse.GetRequiredValue(image),
+                parse.GetValue(commandLine) ?? [],
+                parse.GetValue(entrypoint),
+                [.. (parse.GetValue(env) ?? []).SelectMany(FromShell)],
+                parse.GetValue(workdir),
+                parse.GetValue(user),
+                parse.GetValue(containerName),
+                parse.GetValue(remove),
+                parse.GetValue(tty),
+                parse.GetValue(network),
+                start,
+                attach: start && !parse.GetValue(detach));
+            if (!request.Attach)
+            {
+                var created = await cli.RequestAsync<ContainerCreated>(request, Timeouts.Membership, ct);
+                await cli.Out.WriteLineAsync(created.Id);
+                return 0;
+            }
+
+            var (_, connection) = await cli.Node.OpenStreamAsync<ContainerCreated>(request, Timeouts.Membership, ct);
+            return await ReceiveAsync(app, cli, connection, ct);
+        });
+        return command;
+    }
+
+    /// <summary>Prints what a container stream carries (its output, its stdout and stderr apart) and returns the code of its exit frame.</summary>
+    private static async Task<int> ReceiveAsync(CliApp app, CliContext cli, Stream connection, CancellationToken ct)
+    {
+        await using (connection)
+        {
+            using var client = new ExecStreamClient(connection);
+            try
+            {
+                await cli.Out.FlushAsync(ct);
+                await using var stdout = app.ExecConsole.Output();
+                await using var stderr = app.ExecConsole.Error();
+                var (exitCode, _) = await client.ReceiveOutputAsync(stdout, stderr, ct);
+                return exitCode;
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return 130;
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException)
+            {
+                throw new SwarmCommandException(RejectCode.Unavailable,
+                    $"the container's output stream from {cli.Node.Address} broke ({e.Message}); the container goes on (`protoswarm container logs` shows it). See protoswarmd's log.");
+            }
+        }
+    }
+
+    public static Command Start(CliApp app)
+    {
+        var names = Containers();
+        var command = new Command("start", "Start one or more created containers").With(names);
+        app.SetAction(command, (parse, cli, ct) => ChangeAsync(cli, new StartContainers(SwarmIds.NewRequestId(), [.. parse.GetRequiredValue(names)]), ct));
+        return command;
+    }
+
+    public static Command Stop(CliApp app)
+    {
+        var time = new Option<int?>("--time", "-t") { Description = "Seconds to wait before killing the container (default: its stop grace period, 10 s)" };
+        time.Aliases.Add("--timeout");
+        var names = Containers();
+        var command = new Command("stop", "Stop one or more running containers (a task's container too: the swarm replaces it)").With(time, names);
+        app.SetAction(command, (parse, cli, ct) => ChangeAsync(cli, new StopContainers(SwarmIds.NewRequestId(), [.. parse.GetRequiredValue(names)], parse.GetValue(time)), ct, stop: true));
+        return command;
+    }
+
+    public static Command Remove(CliApp app, string name)
+    {
+        var force = new Option<bool>("--force", "-f") { Description = "Force the removal of a running container (uses SIGKILL)" };
+        var volumes = new Option<bool>("--volumes", "-v") { Description = "Remove anonymous volumes associated with the container (it has none here: ignored)" };
+        var names = Containers();
+        var command = new Command(name, "Remove one or more standalone containers").With(force, volumes, names);
+        if (name == "rm")
+        {
+            command.Aliases.Add("remove");
+        }
+
+        app.SetAction(command, (parse, cli, ct) => ChangeAsync(cli, new RemoveContainers(SwarmIds.NewRequestId(), [.. parse.GetRequiredValue(names)], parse.GetValue(force)), ct));
+        return command;
+    }
+
+    public static Command Wait(CliApp app)
+    {
+        var names = Containers();
+        var command = new Command("wait", "Block until one or more containers stop, then print their exit codes").With(names);
+        app.SetAction(command, async (parse, cli, ct) =>
+            await PerItem.ForEachAsync(cli, parse.GetRequiredValue(names), async reference =>
+            {
+                var exited = await cli.RequestAsync<ContainerExited>(new WaitContainer(SwarmIds.NewRequestId(), reference), Timeout.InfiniteTimeSpan, ct);
+                await cli.Out.WriteLineAsync(exited.ExitCode.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }));
+        return command;
+    }
+
+    public static Command Logs(CliApp app)
+    {
+        var follow = new Option<bool>("--follow", "-f") { Description = "Follow log output" };
+        var tail = new Option<string>("--tail", "-n") { Description = "Number of lines to show from the end of the logs (all by default)", DefaultValueFactory = _ => "all" }
+            .CheckedBy(t => RunRules.Tail(t, out _) ? null : $"invalid value for --tail: {t}: give a number of lines or all");
+        var name = new Argument<string>("CONTAINER") { Description = "A container id, unique id prefix or name" };
+        var command = new Command("logs", "Fetch the logs of a container (a task's or a standalone one)").With(follow, tail, name);
+        app.SetAction(command, async (parse, cli, ct) =>
+        {
+            RunRules.Tail(parse.GetValue(tail) ?? "all", out var lines);
+            var request = new ReadContainerLogs(SwarmIds.NewRequestId(), parse.GetRequiredValue(name), parse.GetValue(follow), lines);
+            var (_, connection) = await cli.Node.OpenStreamAsync<ContainerCreated>(request, Timeouts.Query, ct);
+            await ReceiveAsync(app, cli, connection, ct);
+            return 0;
+        });
+        return command;
+    }
+
+    private static Argument<string[]> Containers() =>
+        new("CONTAINER") { Description = "Container ids, unique id prefixes or names", Arity = ArgumentArity.OneOrMore };
+
+    /// <summary>docker's output of start, stop and rm: each container as it was named, or its error; exit 1 if any failed.</summary>
+    private static async Task<int> ChangeAsync(CliContext cli, object request, CancellationToken ct, bool stop = false)
+    {
+        var changed = await cli.RequestAsync<ContainersChanged>(request, stop ? Timeout.InfiniteTimeSpan : Timeouts.Change, ct);
+        var failed = false;
+        foreach (var result in changed.Results)
+        {
+            if (result.Error.Length == 0)
+            {
+                await cli.Out.WriteLineAsync(result.Container);
+            }
+            else
+            {
+                await cli.Error.WriteLineAsync($"Error response from daemon: {result.Error}");
+                failed = true;
+            }
+        }
+
+        return failed ? 1 : 0;
+    }
+
+    /// <summary>
+    /// Everything after IMAGE belongs to the container's command, also what looks like a flag (`run busybox ls -l`): a
+    /// `--` goes in after IMAGE unless one is there. The command line unchanged when it is not a run or create.
+    /// </summary>
+    public static IReadOnlyList<string> SeparateCommand(IReadOnlyList<string> args)
+    {
+        var at = 0;
+        while (at < args.Count && (args[at] is "-H" or "--host" || args[at].StartsWith("--host=", StringComparison.Ordinal)))
+        {
+            at += args[at].Contains('=', StringComparison.Ordinal) ? 1 : 2;
+        }
+
+        if (at < args.Count && args[at] == "container")
+        {
+            at++;
+        }
+
+        if (at >= args.Count || args[at] is not ("run" or "create"))
+        {
+            return args;
+        }
+
+        for (var i = at + 1; i < args.Count; i++)
+        {
+            var token = args[i];
+            if (token == "--")
+            {
+                return args;
+            }
+
+            if (token.StartsWith('-') && token.Length > 1)
+            {
+                if (!token.Contains('=', StringComparison.Ordinal) && ValuedFlags.Contains(token))
+                {
+                    i++;
+                }
+
+                continue;
+            }
+
+            return i + 1 < args.Count ? [.. args.Take(i + 1), "--", .. args.Skip(i + 1)] : args;
+        }
+
+        return args;
+    }
+
+    /// <summary>docker's `-e KEY`: the variable as this shell has it, or nothing when it is unset.</summary>
+    private static IEnumerable<string> FromShell(string entry) =>
+        entry.Contains('=', StringComparison.Ordinal) ? [entry]
+        : Environment.GetEnvironmentVariable(entry) is { } value ? [$"{entry}={value}"]
+        : [];
+}
+
+/// <summary>The checks and the request of run and create, apart from the command line so they are tested alone.</summary>
+internal static class RunRules
+{
+    /// <summary>docker's refusal of a container name, or null when it is one.</summary>
+    public static string? NameError(string name) =>
+        System.Text.RegularExpressions.Regex.IsMatch(name.TrimStart('/'), "^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
+            ? null
+            : $"Invalid container name ({name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed";
+
+    /// <summary>docker's --tail: a number of lines, or all (null).</summary>
+    public static bool Tail(string text, out int? lines)
+    {
+        lines = null;
+        if (text == "all")
+        {
+            return true;
+        }
+
+        if (int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n))
+        {
+            lines = n;
+            return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>The request: --entrypoint is one word, as docker's run takes it ("" clears the image's).</summary>
+    public static RunContainer Request(string image, IReadOnlyList<string> command, string? entrypoint, IReadOnlyList<string> env, string? workdir, string? user,
+        string? name, bool autoRemove, bool tty, string? network, bool start, bool attach) =>
+        new(
+            SwarmIds.NewRequestId(),
+            image,
+            [.. command],
+            entrypoint is null ? null : entrypoint.Length == 0 ? [] : [entrypoint],
+            [.. env],
+            workdir ?? string.Empty,
+            user ?? string.Empty,
+            name?.TrimStart('/') ?? string.Empty,
+            autoRemove,
+            tty,
+            network ?? string.Empty,
+            start,
+            attach);
+}

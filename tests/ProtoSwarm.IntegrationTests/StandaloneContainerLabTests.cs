@@ -1,0 +1,76 @@
+using Xunit.Abstractions;
+using static ProtoSwarm.IntegrationTests.LabQueries;
+
+namespace ProtoSwarm.IntegrationTests;
+
+/// <summary>
+/// Standalone containers (`protoswarm run`) on a lab swarm (1 manager, 2 workers, real containers): run attached and
+/// detached, the container commands beside a task's container, and the operator's debugging move, a throwaway
+/// container on an attachable overlay that reaches a service on another node by name.
+/// </summary>
+[Trait("Category", "Cluster")]
+[Collection(LabCollection.Name)]
+public class StandaloneContainerLabTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task Run_Attaches_Lists_Beside_Tasks_And_Joins_An_Attachable_Overlay_To_Reach_A_Service_On_Another_Node()
+    {
+        await using var lab = await ContainerLab.UpAsync();
+
+        // Attached: the output, then the container's exit code as the CLI's; --rm leaves nothing.
+        var run = await lab.ExecAsync("w1", "protoswarm", "run", "--rm", "busybox", "sh", "-c", "echo out; echo err >&2; exit 3");
+        output.WriteLine(run.ToString());
+        Assert.Equal((3, "out\n"), (run.ExitCode, run.StdOut));
+        Assert.Contains("err", run.StdErr, StringComparison.Ordinal);
+
+        // Detached beside a task's container; names are unique on the node; stop, wait, logs and rm.
+        var network = await lab.ExecAsync("m1", "protoswarm", "network", "create", "-d", "overlay", "--attachable", "debugnet");
+        Assert.True(network.ExitCode == 0, network.ToString());
+        Assert.Equal(0, (await lab.ExecAsync("m1", "protoswarm", "network", "create", "-d", "overlay", "closednet")).ExitCode);
+        Assert.Equal(0, (await ServiceAsync(lab, "create", "-d", "--name", "web", "--network", "debugnet", "--constraint", "node.hostname==w1", "busybox:latest",
+            "sh", "-c", "mkdir -p /www && echo hello-from-web > /www/index.html && exec httpd -f -p 80 -h /www")).ExitCode);
+        Assert.Single(await PollRunningAsync(lab, "web"));
+        var id = (await lab.ExecAsync("w1", "protoswarm", "run", "-d", "--name", "probe", "busybox", "sh", "-c", "echo ready; exec sleep 1000")).StdOut.Trim();
+        Assert.Equal(25, id.Length);
+        var ps = await lab.ExecAsync("w1", "protoswarm", "ps", "--format", "{{.Names}}");
+        Assert.Contains("probe", ps.StdOut, StringComparison.Ordinal);
+        Assert.Contains("web.1.", ps.StdOut, StringComparison.Ordinal);
+        var again = await lab.ExecAsync("w1", "protoswarm", "run", "--name", "probe", "busybox", "true");
+        Assert.Contains("Conflict. The container name \"/probe\" is already in use", again.StdErr, StringComparison.Ordinal);
+        var busy = await lab.ExecAsync("w1", "protoswarm", "rm", "probe");
+        Assert.Contains("container is running", busy.StdErr, StringComparison.Ordinal);
+        Assert.Equal(0, (await lab.ExecAsync("w1", "protoswarm", "stop", "-t", "1", "probe")).ExitCode);
+        Assert.Equal("137", (await lab.ExecAsync("w1", "protoswarm", "wait", "probe")).StdOut.Trim());
+        Assert.Equal("ready", (await lab.ExecAsync("w1", "protoswarm", "logs", "probe")).StdOut.Trim());
+        Assert.Equal(0, (await lab.ExecAsync("w1", "protoswarm", "rm", "probe")).ExitCode);
+        Assert.DoesNotContain("probe", (await lab.ExecAsync("w1", "protoswarm", "ps", "-a")).StdOut, StringComparison.Ordinal);
+
+        // From w2, on the attachable overlay: the service by name (its VIP), tasks.web, and its answer.
+        var probe = await lab.ExecAsync("w2", "protoswarm", "run", "--rm", "--network", "debugnet", "busybox", "sh", "-c",
+            "nslookup web && nslookup tasks.web && printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 web 80 | tail -n 1");
+        output.WriteLine(probe.ToString());
+        Assert.True(probe.ExitCode == 0, probe.ToString());
+        var vip = Assert.Single((await InspectAsync(lab, "web")).Endpoint.VirtualIps).Address.Split('/')[0];
+        Assert.Contains(vip, probe.StdOut, StringComparison.Ordinal);
+        Assert.EndsWith("hello-from-web\n", probe.StdOut, StringComparison.Ordinal);
+        var closed = await lab.ExecAsync("w2", "protoswarm", "run", "--rm", "--network", "closednet", "busybox", "true");
+        Assert.Contains("network closednet not manually attachable", closed.StdErr, StringComparison.Ordinal);
+
+        // An attached container holds the network; removing it gives the attachment back.
+        Assert.Equal(0, (await lab.ExecAsync("w2", "protoswarm", "run", "-d", "--name", "held", "--network", "debugnet", "busybox", "sleep", "1000")).ExitCode);
+        Assert.Equal(0, (await ServiceAsync(lab, "rm", "web")).ExitCode);
+        var refused = await lab.ExecAsync("m1", "protoswarm", "network", "rm", "debugnet");
+        Assert.Contains("has active endpoints", refused.StdErr, StringComparison.Ordinal);
+        Assert.Equal(0, (await lab.ExecAsync("w2", "protoswarm", "rm", "-f", "held")).ExitCode);
+        var removed = await RepeatUntilAsync(() => lab.ExecAsync("m1", "protoswarm", "network", "rm", "debugnet"), r => r.ExitCode == 0,
+            TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(500));
+        Assert.True(removed.ExitCode == 0, removed.ToString());
+    }
+
+    private static async Task<IReadOnlyList<LabTask>> PollRunningAsync(LabFixture lab, string service)
+    {
+        var polled = await PollAsync(lab, TimeSpan.FromSeconds(40), service, tasks => tasks.Any(t => t.Task.Status.State == ProtoSwarm.Contracts.TaskState.Running));
+        Assert.True(polled.Met, polled.Last);
+        return await RunningAsync(lab, service);
+    }
+}

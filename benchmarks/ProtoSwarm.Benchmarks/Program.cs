@@ -1,5 +1,5 @@
 // ProtoSwarm benchmarks: each measures ProtoSwarm against a baseline in the same run and prints a
-// Markdown table. Usage: dotnet run -c Release --project benchmarks/ProtoSwarm.Benchmarks -- [store|remote|tls|seal|scheduler|all|raft|raft-bounded|raft-inproc|raft-bounded-inproc|orchestration|containers|containers-scale|logs|peers|dns|registry|swarm-scale|stack-deploy|serializer-first-use] [seconds|replicas|runs|count|rounds] [parallelism|lab sizes]
+// Markdown table. Usage: dotnet run -c Release --project benchmarks/ProtoSwarm.Benchmarks -- [store|remote|tls|seal|scheduler|all|raft|raft-bounded|raft-inproc|raft-bounded-inproc|orchestration|containers|containers-scale|logs|peers|dns|registry|swarm-scale|stack-deploy|serializer-first-use|idle] [seconds|replicas|runs|count|rounds] [parallelism|lab sizes]
 // `raft` is not part of `all`: it starts an etcd cluster from Debian's etcd-server (installed with
 // benchmarks/install-etcd.sh when missing, which needs root). `orchestration [replicas]` is not either: it
 // brings up a lab swarm (root) with the CLI that scripts/up.sh builds into out/bin.
@@ -22,7 +22,7 @@ if (args.Length > 1 && args[0] == SerializerFirstUse.OnceMode)
 var which = args.Length > 0 ? args[0] : "all";
 var seconds = args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5;
 var duration = TimeSpan.FromSeconds(seconds);
-Console.WriteLine(which is "orchestration" or "containers-scale" or "logs" or "peers" or "registry" or "swarm-scale" or "stack-deploy"
+Console.WriteLine(which is "orchestration" or "containers-scale" or "logs" or "peers" or "registry" or "swarm-scale" or "stack-deploy" or "idle"
     ? $"# ProtoSwarm benchmarks ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores)"
     : $"# ProtoSwarm benchmarks ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {seconds} s per row)");
 
@@ -138,6 +138,17 @@ if (which is "stack-deploy")
     // Not part of "all": root, out/bin (scripts/setup.sh), and what samples/voting-app/build-images.sh needs.
     // stack-deploy [rounds=3]: the voting app and a busybox stack of the same shape deployed and removed in a 3-node lab.
     StackDeployBenchmark.Print(await StackDeployBenchmark.RunAsync(args.Length > 1 ? (int)seconds : 3));
+}
+
+if (which is "idle")
+{
+    // Not part of "all": root and out/bin (scripts/setup.sh). idle [seconds=30] [managers,workers=3,2] [settle=60] [label=protoswarmd ...]:
+    // an idle lab's CPU, wake-ups and TCP segments per node; each daemon given its own lab, one after the other (none: this build's).
+    var window = args.Length > 1 ? duration : TimeSpan.FromSeconds(30);
+    var sizes = (args.Length > 2 ? args[2] : "3,2").Split(',').Select(s => int.Parse(s, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+    var settle = TimeSpan.FromSeconds(args.Length > 3 ? double.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 60);
+    var rows = await IdleBenchmark.RunAsync(IdleBenchmark.ParseDaemons(args.Skip(4)), sizes[0], sizes[1], settle, window);
+    IdleBenchmark.Print(rows, sizes[0], sizes[1], settle, window);
 }
 
 if (which is "raft" or "raft-bounded" or "raft-inproc" or "raft-bounded-inproc")

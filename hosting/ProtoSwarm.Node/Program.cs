@@ -26,7 +26,9 @@ if (errors.Count > 0)
     return 2;
 }
 
-var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], DisableDefaults = false });
+// The node's options come from its own parser, not the host's: its arguments only turn off the watch of appsettings.json
+// (a watcher on every directory under the working directory, SwarmRemoteHost.NoSettingsReload).
+var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = ProtoSwarm.Networking.Security.SwarmRemoteHost.NoSettingsReload, DisableDefaults = false });
 builder.Logging.ClearProviders();
 builder.Logging.AddSimpleConsole(o =>
 {

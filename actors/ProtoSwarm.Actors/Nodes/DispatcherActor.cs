@@ -77,7 +77,7 @@ public sealed partial class DispatcherActor : IActor
 
     /// <summary>
     /// Watches the store from now on. Should the watch fail (events no longer retained), the sweep
-    /// tries again; meanwhile each node actor still checks on its own timer.
+    /// tries again and then tells every node actor to compare; meanwhile each node actor still checks on its own timer.
     /// </summary>
     private void Watch(IContext context)
     {
@@ -336,6 +336,14 @@ public sealed partial class DispatcherActor : IActor
         if (_watch is null)
         {
             Watch(context);
+            if (_watch is not null)
+            {
+                // Commits made while there was no watch were told to no node actor.
+                foreach (var pid in _nodes.Values)
+                {
+                    context.Send(pid, NodeActor.StoreChanged.Instance);
+                }
+            }
         }
 
         if (!_manager.Raft.IsLeader)

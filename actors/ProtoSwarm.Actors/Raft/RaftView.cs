@@ -9,6 +9,7 @@ namespace ProtoSwarm.Actors.Raft;
 public sealed class RaftView
 {
     private Snapshot _current;
+    private ImmutableArray<Action> _leadershipWatchers = [];
 
     public RaftView(ulong raftId)
     {
@@ -43,11 +44,40 @@ public sealed class RaftView
     /// <summary>The index of the latest snapshot this replica holds on disk (taken or installed).</summary>
     public ulong SnapshotIndex => Volatile.Read(ref _current).SnapshotIndex;
 
+    /// <summary>True while this replica leads with everything committed applied: when it may speak for the swarm.</summary>
+    public bool Leading => IsLeader && CaughtUp;
+
+    /// <summary>
+    /// Calls <paramref name="changed"/> (on the Raft actor's thread: it must only post a message) whenever the leader
+    /// or <see cref="Leading"/> changes; disposing the result stops it. What follows leadership learns it at once
+    /// instead of asking every 100 ms, as the orchestrator did until 2026-12-07 on every manager, idle or not.
+    /// </summary>
+    public IDisposable OnLeadershipChanged(Action changed)
+    {
+        ImmutableInterlocked.Update(ref _leadershipWatchers, w => w.Add(changed));
+        return new Unsubscriber(this, changed);
+    }
+
     internal void Update(ulong leaderId, ulong term, ImmutableArray<ulong> voters, ImmutableArray<ulong> learners, ulong commit = 0, ulong applied = 0, ulong snapshotIndex = 0)
     {
         var previous = Volatile.Read(ref _current);
         var leaderlessSince = leaderId != 0 ? 0 : previous.LeaderId == 0 ? previous.LeaderlessSince : Environment.TickCount64;
-        Volatile.Write(ref _current, new Snapshot(leaderId, term, voters, learners, commit, applied, snapshotIndex, leaderlessSince));
+        var next = new Snapshot(leaderId, term, voters, learners, commit, applied, snapshotIndex, leaderlessSince);
+        Volatile.Write(ref _current, next);
+        if (previous.LeaderId != next.LeaderId || IsLeading(previous) != IsLeading(next))
+        {
+            foreach (var watcher in _leadershipWatchers)
+            {
+                watcher();
+            }
+        }
+    }
+
+    private bool IsLeading(Snapshot s) => s.LeaderId == RaftId && RaftId != 0 && s.Applied >= s.Commit;
+
+    private sealed class Unsubscriber(RaftView view, Action changed) : IDisposable
+    {
+        public void Dispose() => ImmutableInterlocked.Update(ref view._leadershipWatchers, w => w.Remove(changed));
     }
 
     private sealed record Snapshot(ulong LeaderId, ulong Term, ImmutableArray<ulong> Voters, ImmutableArray<ulong> Learners, ulong Commit, ulong Applied, ulong SnapshotIndex, long LeaderlessSince);

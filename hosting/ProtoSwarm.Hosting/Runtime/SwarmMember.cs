@@ -423,12 +423,30 @@ internal sealed partial class SwarmMember : IAsyncDisposable
     /// longer than it blocked every member it could no longer hear, and on reconnecting sent that block list to them,
     /// so healthy managers (the leader too) and workers stopped their members; and a node paused longer than it came
     /// back to a blocked member even when its heartbeat grace was longer.
+    /// <para>
+    /// Gossip goes to one member a round, not three (<see cref="GossipFanout"/>); the round stays 300 ms.
+    /// </para>
     /// </summary>
     internal static ClusterConfig ClusterSettings(string clusterId, IClusterProvider provider) =>
         ClusterConfig
             .Setup("protoswarm-" + clusterId, provider, new PartitionIdentityLookup())
             .WithHeartbeatExpirationDisabled()
+            .WithGossipFanOut(GossipFanout)
             .WithActorRequestTimeout(TimeSpan.FromSeconds(5));
+
+    /// <summary>
+    /// How many members a gossip round (every 300 ms, Proto.Cluster's default) goes to. Each round renews the member's
+    /// gossip heartbeat, so every round has something to send, to three members with 1.8.0's default: on an idle lab of
+    /// five each node sent and answered about 20 gossip requests a second, 90% of its traffic, each waking the runtime's
+    /// thread pool (docs/benchmarks.md, "Idle CPU of a swarm"). The swarm needs gossip for nothing quick: membership comes
+    /// from the heartbeat answers' member lists, heartbeat expiry is off, no cluster kinds wait for the topology's
+    /// consensus, and a blocked member is told by the leader's dispatcher at its next beat. What gossip still carries (a
+    /// member that left gracefully, blocks, the topology's hash) reaches a swarm of five in about four rounds (a second)
+    /// instead of two. The interval itself is kept: a member's graceful stop waits two of them (`Cluster.ShutdownAsync`),
+    /// which every leave, role change and member restart would pay, and the gossip actor's watchdog fires after 5 s
+    /// without a message.
+    /// </summary>
+    internal const int GossipFanout = 1;
 
     /// <summary>
     /// The leader says this member is blocked: stop it as Proto.Cluster does when it learns so itself (the runtime then

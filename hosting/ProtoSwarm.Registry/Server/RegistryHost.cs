@@ -41,7 +41,8 @@ public sealed class RegistryHost : IAsyncDisposable
 
     public static async Task<RegistryHost> StartAsync(IPEndPoint listen, RegistryServer server, X509Certificate2? certificate = null, ILoggerFactory? loggerFactory = null)
     {
-        var builder = WebApplication.CreateSlimBuilder();
+        // No watch of appsettings.json (and of every directory under the working directory), as SwarmRemoteHost.NoSettingsReload.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--hostBuilder:reloadConfigOnChange=false"] });
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(loggerFactory ?? NullLoggerFactory.Instance);
         builder.Services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));

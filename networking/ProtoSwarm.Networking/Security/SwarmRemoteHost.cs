@@ -32,6 +32,14 @@ public sealed partial class SwarmRemoteHost : IAsyncDisposable
 {
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(3);
 
+    /// <summary>
+    /// The host reads appsettings.json once, if there is one, and does not watch it. A host's default watches it for
+    /// changes, through a watcher on its content root (the working directory) and every directory below it: a node
+    /// started in / would watch the whole file system, and a lab node started in /tmp held 10,703 inotify watches per
+    /// host (three hosts in a manager) and woke on every file written anywhere under it.
+    /// </summary>
+    public static readonly string[] NoSettingsReload = ["--hostBuilder:reloadConfigOnChange=false"];
+
     private readonly WebApplication _app;
 
     private SwarmRemoteHost(WebApplication app, RemoteAccessPolicy policy)
@@ -63,7 +71,7 @@ public sealed partial class SwarmRemoteHost : IAsyncDisposable
         var remote = new HostedGrpcNetRemote(system, config, endpointManager, loggerFactory.CreateLogger<HostedGrpcNetRemote>());
         system.Root.SpawnNamed(Props.FromFunc(DenyAsync), RemoteAccessPolicy.DeniedTarget);
 
-        var builder = WebApplication.CreateSlimBuilder();
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = NoSettingsReload });
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(loggerFactory);
         builder.Services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));

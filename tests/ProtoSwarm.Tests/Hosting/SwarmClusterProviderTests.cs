@@ -53,6 +53,24 @@ public class SwarmClusterProviderTests
         Assert.Equal("protoswarm-c1", config.ClusterName);
     }
 
+    /// <summary>
+    /// Gossip's cost on an idle swarm: every round has something to send (the member's own gossip heartbeat), so its
+    /// fan-out is how many requests a node sends and answers each round (docs/benchmarks.md, "Idle CPU of a swarm").
+    /// The round stays Proto.Cluster's: a graceful stop waits two of them.
+    /// </summary>
+    [Fact]
+    public void A_Members_Gossip_Goes_To_One_Peer_A_Round_At_Proto_Clusters_Interval()
+    {
+        var provider = new SwarmClusterProvider();
+        var config = SwarmMember.ClusterSettings("c1", provider);
+        var defaults = ClusterConfig.Setup("x", provider, new PartitionIdentityLookup());
+
+        Assert.Equal(1, config.GossipFanout);
+        Assert.Equal(3, defaults.GossipFanout);
+        Assert.Equal(defaults.GossipInterval, config.GossipInterval);
+        Assert.Equal(TimeSpan.FromMilliseconds(300), config.GossipInterval);
+    }
+
     [Fact]
     public void Compute_Keeps_Each_Members_Kinds()
     {

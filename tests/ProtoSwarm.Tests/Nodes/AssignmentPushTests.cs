@@ -60,6 +60,26 @@ public sealed class AssignmentPushTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_Beat_That_Shows_A_Lost_Assignment_Brings_The_Whole_Set_At_Once_Not_At_A_Later_Check()
+    {
+        var dispatcher = await StartDispatcherAsync("w1");
+        await Poll.Until(() => _sent.Any(a => a.Full), "w1 got its (empty) full set");
+        // Past the resync delay, so the next beat that lacks that set asks for it again. The timers due meanwhile
+        // (a liveness check, the assignment check) fire once here; the clock does not move again.
+        _clock.Advance(TimeSpan.FromMilliseconds(2_500));
+        await System.Threading.Tasks.Task.Delay(300);
+        var sent = _sent.Count;
+
+        // The agent never applied the set (a restarted node host, a lost message): its beat shows no epoch.
+        var node = _store.Current.Get<NodeObject>("w1")!;
+        Assert.IsType<HeartbeatAck>(await _system.Root.RequestAsync<object>(dispatcher,
+            new NodeHeartbeat("w1", "cluster-a", "10.0.0.1", node.Member!, node.Description, NodeRole.Worker), TimeSpan.FromSeconds(5)));
+
+        await Poll.Until(() => _sent.Skip(sent).Any(a => a.Full), "w1 was sent the whole set again on its beat");
+        _system.Root.Stop(dispatcher);
+    }
+
+    [Fact]
     public void A_Task_Without_Networks_Concerns_Only_Its_Node()
     {
         var events = new[]

@@ -177,6 +177,54 @@ public class NodeLivenessTests
     }
 
     [Theory]
+    // ms of silence watched, limit ms (-1: none, a Down node), heartbeat period ms -> ms to the next check
+    [InlineData(0, 2_000, 500, 375)]
+    [InlineData(1_500, 2_000, 500, 375)]
+    [InlineData(1_900, 2_000, 500, 101)]
+    [InlineData(2_000, 2_000, 500, 10)]
+    [InlineData(2_500, 2_000, 500, 10)]
+    [InlineData(0, -1, 500, 375)]
+    [InlineData(0, 15_000, 5_000, 3_750)]
+    [InlineData(14_000, 15_000, 500, 375)]
+    public void The_Next_Check_Is_When_The_Limit_Would_Pass_And_At_Most_Three_Quarters_Of_A_Period_Away(int silenceMs, int limitMs, int periodMs, int expectedMs)
+    {
+        TimeSpan? limit = limitMs < 0 ? null : TimeSpan.FromMilliseconds(limitMs);
+
+        Assert.Equal(TimeSpan.FromMilliseconds(expectedMs), NodeLiveness.NextCheck(TimeSpan.FromMilliseconds(silenceMs), limit, TimeSpan.FromMilliseconds(periodMs)));
+    }
+
+    [Theory]
+    // ms each check comes after its planned time -> at most this many checks until Down, Down at most this many ms after the limit
+    [InlineData(0, 7, 1)]
+    [InlineData(3, 7, 4)]
+    [InlineData(50, 7, 51)]
+    public void Checks_Planned_By_NextCheck_Find_A_Silent_Node_Down_At_Its_Limit_With_A_Few_Wakeups(int lateMs, int maxChecks, int maxAfterLimitMs)
+    {
+        // As a node actor runs them: each check counts the silence since the previous one and plans the next.
+        var stored = new NodeStatus(NodeState.Ready, string.Empty, Addr, TestNodes.T0);
+        var period = ClusterObject.DefaultHeartbeatPeriod;
+        var limit = NodeLiveness.Limit(stored, period, null);
+        var (now, silence, checks) = (TimeSpan.Zero, TimeSpan.Zero, 0);
+        var next = NodeLiveness.NextCheck(silence, limit, period);
+        while (true)
+        {
+            var at = now + next + TimeSpan.FromMilliseconds(lateMs);
+            silence += NodeLiveness.Watched(at - now, period);
+            now = at;
+            checks++;
+            if (NodeLiveness.Decide(stored, Now, silence, false, Addr, period) is { State: NodeState.Down })
+            {
+                break;
+            }
+
+            next = NodeLiveness.NextCheck(silence, limit, period);
+        }
+
+        Assert.True(checks <= maxChecks, $"{checks} checks until Down (the 100 ms ticks took 21)");
+        Assert.InRange(now - limit, TimeSpan.Zero, TimeSpan.FromMilliseconds(maxAfterLimitMs));
+    }
+
+    [Theory]
     // the times of the liveness checks after the last beat (ms), comma-separated -> the check at which the node is Down (-1: never)
     [InlineData("on time", "100,200,300,400,500,600,700,800,900,1000,1100,1200,1300,1400,1500,1600,1700,1800,1900,2000,2100,2200", 2100)]
     [InlineData("a stall of 2.5 s, then on time", "2500,2600,2700,2800,2900,3000,3100,3200,3300,3400,3500,3600,3700,3800,3900,4000,4100,4200", 4100)]

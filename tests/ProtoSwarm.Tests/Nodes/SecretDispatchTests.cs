@@ -144,7 +144,7 @@ public sealed class SecretDispatchTests : IAsyncLifetime
         [
             StoreChange.Create(Task("t1", "w1", [DbPassword], [AppConf])),
         ]);
-        StartNodeActors("w1", "w2");
+        await StartNodeActorsAsync("w1", "w2");
 
         await Poll.Until(() => Received("w1").Any(a => a.Full && a.Tasks.Any(t => t.Id == "t1")), "w1 got its full set with t1");
         await Poll.Until(() => Received("w2").Any(a => a.Full), "w2 got its (empty) full set");
@@ -182,7 +182,7 @@ public sealed class SecretDispatchTests : IAsyncLifetime
     public async Task A_Secret_Removed_From_The_Store_Is_Taken_Back_From_The_Node()
     {
         await _proposer.ProposeAsync([StoreChange.Create(Task("t1", "w1", [DbPassword, ApiKey]))]);
-        StartNodeActors("w1");
+        await StartNodeActorsAsync("w1");
         await Poll.Until(() => Received("w1").Any(a => a.Full && a.Secrets.Length == 2), "w1 got both secrets");
 
         await _proposer.ProposeAsync([StoreChange.Delete(_store.Current.Get<SecretObject>("sec-api")!)]);
@@ -195,7 +195,7 @@ public sealed class SecretDispatchTests : IAsyncLifetime
     {
         await _proposer.ProposeAsync([StoreChange.Create(Task("t1", "w1", [DbPassword], [AppConf], state: TaskState.Assigned))]);
         var executors = new Dictionary<string, FakeExecutor>(StringComparer.Ordinal) { ["w1"] = new(TimeProvider.System), ["w2"] = new(TimeProvider.System) };
-        StartNodeActors(["w1", "w2"], id => Agent(id, executors[id]));
+        await StartNodeActorsAsync(["w1", "w2"], id => Agent(id, executors[id]));
 
         await Poll.Until(() => executors["w1"].FilesOf("t1") is not null, "w1's executor prepared t1");
 
@@ -227,16 +227,23 @@ public sealed class SecretDispatchTests : IAsyncLifetime
         }));
     }
 
-    private void StartNodeActors(params string[] nodeIds) => StartNodeActors(nodeIds, Recorder);
+    private Task StartNodeActorsAsync(params string[] nodeIds) => StartNodeActorsAsync(nodeIds, Recorder);
 
-    private void StartNodeActors(string[] nodeIds, Func<string, PID> agentOf)
+    /// <summary>
+    /// The node actors as a leader runs them: under its dispatcher, which tells them of each commit that concerns
+    /// them, each started by its node's first beat.
+    /// </summary>
+    private async Task StartNodeActorsAsync(string[] nodeIds, Func<string, PID> agentOf)
     {
         var (context, _) = TestManagers.Leader(_system, _store, _proposer, "m1");
         var agents = nodeIds.ToDictionary(id => id, agentOf, StringComparer.Ordinal);
         context = context with { AgentOf = node => agents.GetValueOrDefault(node.Id) };
+        var dispatcher = _system.Root.Spawn(Props.FromProducer(() => new DispatcherActor(context)));
         foreach (var id in nodeIds)
         {
-            _system.Root.Spawn(Props.FromProducer(() => new NodeActor(context, id)));
+            var node = _store.Current.Get<NodeObject>(id)!;
+            Assert.IsType<HeartbeatAck>(await _system.Root.RequestAsync<object>(dispatcher,
+                new NodeHeartbeat(id, "cluster-a", node.Status.Addr, node.Member!, node.Description, NodeRole.Worker), TimeSpan.FromSeconds(5)));
         }
     }
 

@@ -240,7 +240,8 @@ public sealed record NetworkAttachment(
 /// init as the container's PID 1 that forwards signals to the entrypoint and reaps zombies; null is
 /// the node's default, which is none. TTY (docker's --tty): the main process gets a pseudo-terminal as its
 /// stdin, stdout and stderr (so programs that ask whether they write to a terminal get yes, and its log
-/// is what the terminal gave, \r\n and all); key 24, so a spec stored before it reads false.
+/// is what the terminal gave, \r\n and all); key 24, so a spec stored before it reads false. OpenStdin (docker's -i, a
+/// standalone container's only): the main process's stdin stays open for the node host to write (`run -i`), not /dev/null.
 /// </summary>
 [MessagePackObject]
 public sealed record ContainerSpec(
@@ -268,7 +269,8 @@ public sealed record ContainerSpec(
     ImmutableSortedDictionary<string, string>? Sysctls = null,
     DnsConfig? Dns = null,
     TimeSpan? StopGracePeriod = null,
-    [property: Key(24)] bool TTY = false)
+    [property: Key(24)] bool TTY = false,
+    [property: Key(25)] bool OpenStdin = false)
 {
     /// <summary>
     /// How long the stop signal is given before SIGKILL (docker's --stop-grace-period): null is docker's

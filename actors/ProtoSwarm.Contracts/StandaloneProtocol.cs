@@ -14,7 +14,8 @@ namespace ProtoSwarm.Contracts;
 /// <paramref name="Name"/> empty gets a generated one. <paramref name="Network"/> empty puts it on the node's bridge; else an
 /// attachable overlay (name or id) the managers give it an address on. <paramref name="Start"/> false only creates it
 /// (`container create`); <paramref name="Attach"/> answers <see cref="ContainerCreated"/> and then streams its output in exec
-/// frames, the last one its exit code (ProtoSwarm.Client.Control.ExecFrames).
+/// frames, the last one its exit code (ProtoSwarm.Client.Control.ExecFrames). <paramref name="Interactive"/> (docker's -i) keeps
+/// the main process's stdin open; attached, the client's Stdin frames are written to it and its CloseStdin frame closes it.
 /// </summary>
 [MessagePackObject]
 public sealed record RunContainer(
@@ -30,7 +31,8 @@ public sealed record RunContainer(
     [property: Key(9)] bool Tty,
     [property: Key(10)] string Network,
     [property: Key(11)] bool Start = true,
-    [property: Key(12)] bool Attach = false);
+    [property: Key(12)] bool Attach = false,
+    [property: Key(13)] bool Interactive = false);
 
 /// <summary>The container was made (and started unless it was only created); its output follows when attached.</summary>
 [MessagePackObject]

@@ -70,6 +70,10 @@ internal sealed class InitConfig
     /// stdout, stderr and controlling terminal, and hands its master to the monitor (<see cref="InitProtocol.TerminalFd"/>),
     /// which logs what the terminal gives as stdout.</summary>
     public bool Tty { get; set; }
+    /// <summary>Docker's --interactive (OpenStdin): a FIFO the node host made and holds open for writing (so it reads
+    /// end of file only once the host closes it); the monitor opens it as stage 2's, and so the main process's, stdin.
+    /// Null: /dev/null. Not with <see cref="Tty"/>.</summary>
+    public string? StdinPath { get; set; }
     public string[] MaskedPaths { get; set; } = [];
     public string[] ReadonlyPaths { get; set; } = [];
 

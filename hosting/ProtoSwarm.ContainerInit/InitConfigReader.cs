@@ -56,6 +56,7 @@ internal static class InitConfigReader
                 case "sysctls": c.Sysctls = Objects(ref reader, ReadSysctl); break;
                 case "init": c.Init = reader.GetBoolean(); break;
                 case "tty": c.Tty = reader.GetBoolean(); break;
+                case "stdinPath": c.StdinPath = Text(ref reader); break;
                 case "maskedPaths": c.MaskedPaths = Texts(ref reader); break;
                 case "readonlyPaths": c.ReadonlyPaths = Texts(ref reader); break;
                 case "stateDir": c.StateDir = Text(ref reader); break;

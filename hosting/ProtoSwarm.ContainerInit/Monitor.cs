@@ -110,6 +110,10 @@ internal static unsafe class ContainerMonitor
                 {
                     config.Tty = reader.GetBoolean();
                 }
+                else if (name.SequenceEqual("stdinPath"u8))
+                {
+                    config.StdinPath = reader.GetString();
+                }
                 else
                 {
                     reader.Skip();
@@ -149,7 +153,7 @@ internal static unsafe class ContainerMonitor
         return slash < 0 ? (null, configPath) : (slash == 0 ? "/" : configPath[..slash], configPath[(slash + 1)..]);
     }
 
-    private static int Spawn(string configPath, int childStatus, int stdout, int stderr, int terminal)
+    private static int Spawn(string configPath, int childStatus, int stdout, int stderr, int terminal, string? stdin)
     {
         var actions = NativeMemory.AllocZeroed(256);
         var attr = NativeMemory.AllocZeroed(512);
@@ -160,6 +164,12 @@ internal static unsafe class ContainerMonitor
         if (terminal >= 0)
         {
             _ = posix_spawn_file_actions_adddup2(actions, terminal, InitProtocol.TerminalFd);
+        }
+        if (stdin is not null)
+        {
+            // The node host's FIFO (docker's -i). Non-blocking, so a FIFO without a writer could never hold up this
+            // monitor (its spawn waits for the child's exec); stage 2 makes it blocking again.
+            _ = posix_spawn_file_actions_addopen(actions, 0, stdin, O_RDONLY | O_NONBLOCK, 0);
         }
         if (stdout >= 0)
         {
@@ -446,7 +456,7 @@ internal static unsafe class ContainerMonitor
                     Native.Check(setns(ownPidNamespace, CLONE_NEWPID), "setns pid namespace");
                 }
                 Native.Check(unshare(CLONE_NEWPID), "unshare pid namespace");
-                _pid = Spawn(configPath, pipe[1], stdout[1], stderr[1], terminal[1]);
+                _pid = Spawn(configPath, pipe[1], stdout[1], stderr[1], terminal[1], _config.Tty ? null : _config.StdinPath);
                 _failurePipe = pipe[0];
                 pipe[0] = -1;
                 _terminalSocket = terminal[0];

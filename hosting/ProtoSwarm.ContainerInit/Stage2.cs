@@ -28,7 +28,15 @@ internal static unsafe class Stage2
         Native.SetOomScoreAdjust(0);
         try
         {
-            Start(Native.ReadConfig(configPath));
+            var config = Native.ReadConfig(configPath);
+            if (config.StdinPath is not null)
+            {
+                // The monitor opened the FIFO non-blocking; the main process reads it as any stdin, waiting for input.
+                var flags = fcntl(0, F_GETFL, 0);
+                Native.Check(flags < 0 ? flags : fcntl(0, F_SETFL, flags & ~O_NONBLOCK), "make stdin blocking");
+            }
+
+            Start(config);
             return 127; // not reached: Start execs or throws
         }
         catch (InitException e)

@@ -4,8 +4,8 @@ using static ProtoSwarm.IntegrationTests.LabQueries;
 namespace ProtoSwarm.IntegrationTests;
 
 /// <summary>
-/// Standalone containers (`protoswarm run`) on a lab swarm (1 manager, 2 workers, real containers): run attached and
-/// detached, the container commands beside a task's container, and the operator's debugging move, a throwaway
+/// Standalone containers (`protoswarm run`) on a lab swarm (1 manager, 2 workers, real containers): run attached (with
+/// piped stdin too) and detached, the container commands beside a task's container, and the operator's debugging move, a throwaway
 /// container on an attachable overlay that reaches a service on another node by name.
 /// </summary>
 [Trait("Category", "Cluster")]
@@ -22,6 +22,11 @@ public class StandaloneContainerLabTests(ITestOutputHelper output)
         output.WriteLine(run.ToString());
         Assert.Equal((3, "out\n"), (run.ExitCode, run.StdOut));
         Assert.Contains("err", run.StdErr, StringComparison.Ordinal);
+
+        // -i: the CLI's stdin is the container's, its end closes it (cat ends); without -i it reads /dev/null.
+        var piped = await lab.ExecAsync("w1", "sh", "-c", "echo hi | protoswarm run -i --rm busybox cat; echo exit=$?; echo no | protoswarm run --rm busybox cat; echo exit=$?");
+        output.WriteLine(piped.ToString());
+        Assert.Equal("hi\nexit=0\nexit=0\n", piped.StdOut);
 
         // Detached beside a task's container; names are unique on the node; stop, wait, logs and rm.
         var network = await lab.ExecAsync("m1", "protoswarm", "network", "create", "-d", "overlay", "--attachable", "debugnet");

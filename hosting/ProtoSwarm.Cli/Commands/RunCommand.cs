@@ -36,7 +36,7 @@ internal static class RunCommand
         var entrypoint = new Option<string?>("--entrypoint") { Description = "Overwrite the default ENTRYPOINT of the image (one word; \"\" clears it)" };
         var network = new Option<string?>("--network") { Description = "Connect a container to a network: an attachable overlay of the swarm (the node's bridge when left out)" };
         network.Aliases.Add("--net");
-        var interactive = new Option<bool>("--interactive", "-i") { Description = "Keep STDIN open even if not attached (not available yet)" };
+        var interactive = new Option<bool>("--interactive", "-i") { Description = "Keep STDIN open even if not attached: attached, this command's stdin is the container's" };
         var tty = new Option<bool>("--tty", "-t") { Description = "Allocate a pseudo-TTY" };
         var image = new Argument<string>("IMAGE") { Description = "The image to run (the node's own, or the swarm registry's)" };
         var commandLine = new Argument<string[]>("COMMAND [ARG...]")
@@ -52,9 +52,9 @@ internal static class RunCommand
 
         command.Validators.Add(result =>
         {
-            if (result.GetValue(interactive))
+            if (RunRules.InteractiveError(name, result.GetValue(interactive), result.GetValue(tty)) is { } interactiveError)
             {
-                result.AddError($"{name} --interactive is not available yet: a container's main process gets no stdin here. Run it detached (-d) and give it a shell with `protoswarm exec -it CONTAINER sh`.");
+                result.AddError(interactiveError);
             }
 
             if (result.GetValue(containerName) is { } n && RunRules.NameError(n) is { } nameError)
@@ -81,7 +81,8 @@ internal static class RunCommand
                 parse.GetValue(tty),
                 parse.GetValue(network),
                 start,
-                attach: start && !parse.GetValue(detach));
+                attach: start && !parse.GetValue(detach),
+                interactive: parse.GetValue(interactive));
             if (!request.Attach)
             {
                 var created = await cli.RequestAsync<ContainerCreated>(request, Timeouts.Membership, ct);
@@ -90,17 +91,23 @@ internal static class RunCommand
             }
 
             var (_, connection) = await cli.Node.OpenStreamAsync<ContainerCreated>(request, Timeouts.Membership, ct);
-            return await ReceiveAsync(app, cli, connection, ct);
+            return await ReceiveAsync(app, cli, connection, ct, request.Interactive);
         });
         return command;
     }
 
-    /// <summary>Prints what a container stream carries (its output, its stdout and stderr apart) and returns the code of its exit frame.</summary>
-    private static async Task<int> ReceiveAsync(CliApp app, CliContext cli, Stream connection, CancellationToken ct)
+    /// <summary>Prints what a container stream carries (its output, its stdout and stderr apart) and returns the code of its exit frame;
+    /// with <paramref name="interactive"/> (run -i) this command's stdin goes to the container's as exec's does, its end closing that.</summary>
+    private static async Task<int> ReceiveAsync(CliApp app, CliContext cli, Stream connection, CancellationToken ct, bool interactive = false)
     {
         await using (connection)
         {
             using var client = new ExecStreamClient(connection);
+            if (interactive)
+            {
+                _ = client.SendInputAsync(app.ExecConsole.Input());
+            }
+
             try
             {
                 await cli.Out.FlushAsync(ct);
@@ -291,7 +298,7 @@ internal static class RunRules
 
     /// <summary>The request: --entrypoint is one word, as docker's run takes it ("" clears the image's).</summary>
     public static RunContainer Request(string image, IReadOnlyList<string> command, string? entrypoint, IReadOnlyList<string> env, string? workdir, string? user,
-        string? name, bool autoRemove, bool tty, string? network, bool start, bool attach) =>
+        string? name, bool autoRemove, bool tty, string? network, bool start, bool attach, bool interactive = false) =>
         new(
             SwarmIds.NewRequestId(),
             image,
@@ -305,5 +312,12 @@ internal static class RunRules
             tty,
             network ?? string.Empty,
             start,
-            attach);
+            attach,
+            interactive);
+
+    /// <summary>Why -i is refused, or null: with -t the main process's terminal takes no input here yet.</summary>
+    public static string? InteractiveError(string command, bool interactive, bool tty) =>
+        interactive && tty
+            ? $"{command} --interactive with --tty is not available yet: a container's terminal takes no input here. Pipe the input without -t (`{command} -i IMAGE ...`), or run it detached (-d) and give it a shell with `protoswarm exec -it CONTAINER sh`."
+            : null;
 }

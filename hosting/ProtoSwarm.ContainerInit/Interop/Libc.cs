@@ -191,7 +191,7 @@ internal static unsafe partial class Libc
     public const int MNT_DETACH = 2;
 
     public const int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0x40, O_TRUNC = 0x200, O_NOCTTY = 0x100, O_CLOEXEC = 0x80000;
-    public const int F_GETFD = 1, F_SETFD = 2, FD_CLOEXEC = 1;
+    public const int F_GETFD = 1, F_SETFD = 2, FD_CLOEXEC = 1, F_GETFL = 3, F_SETFL = 4, O_NONBLOCK = 0x800;
 
     public const long SYS_pivot_root = 155, SYS_capset = 126, SYS_setgroups = 116, SYS_setresuid = 117,
         SYS_setresgid = 119, SYS_pidfd_open = 434, SYS_pidfd_send_signal = 424, SYS_close_range = 436;

@@ -62,6 +62,11 @@ public sealed record ContainerSpecification
     /// the terminal gives (one stream, stdout; lines end in \r as the terminal turns \n into \r\n).</summary>
     public bool Tty { get; init; }
 
+    /// <summary>Docker's --interactive without --tty: the main process's stdin is a FIFO (&lt;state&gt;/stdin) the node host
+    /// holds open for writing (<see cref="LinuxContainer.Stdin"/>), so it reads what is written there and end of file once
+    /// that is closed (or the node host that started it is gone); /dev/null otherwise.</summary>
+    public bool OpenStdin { get; init; }
+
     /// <summary>How the monitor keeps the container's stdout and stderr (&lt;state&gt;/container.log); null discards them.</summary>
     public ContainerLogOptions? Log { get; init; } = new();
 }

@@ -66,6 +66,11 @@ internal interface ISyscalls
     /// mount under it: probed once, with arguments it refuses (EINVAL) when it exists, ENOSYS when it does not.</summary>
     bool SupportsRecursiveReadOnly();
 
+    /// <summary>Makes the FIFO <paramref name="path"/> (0600) and opens it for writing without waiting for a reader, so it
+    /// has a writer from now on (its reader sees end of file only once that is disposed): the container's stdin with
+    /// docker's -i. Writes fail (EPIPE) while no process has it open for reading.</summary>
+    Stream OpenStdinFifo(string path);
+
     /// <summary>dup: a second descriptor, so a terminal's master is read and written by two streams.</summary>
     SafeFileHandle Duplicate(SafeFileHandle handle);
 }

@@ -266,6 +266,7 @@ internal static partial class InitConfigBuilder
             Sysctls = [.. spec.Sysctls.OrderBy(s => s.Key, StringComparer.Ordinal).Select(s => new InitSysctl { Key = s.Key, Value = s.Value })],
             Init = spec.Init,
             Tty = spec.Tty,
+            StdinPath = spec.OpenStdin && !spec.Tty ? paths.Stdin : null,
             MaskedPaths = MaskedPaths,
             ReadonlyPaths = ReadonlyPaths,
             StateDir = paths.Root,
@@ -286,6 +287,8 @@ internal sealed record ContainerPaths(string Root)
     public string Log => Root + "/" + ContainerLog.FileName;
     public string MonitorSocket => Root + "/" + InitProtocol.MonitorSocket;
     public string Exit => Root + "/" + InitProtocol.ExitFile;
+    /// <summary>The FIFO that is the main process's stdin with docker's -i.</summary>
+    public string Stdin => Root + "/stdin";
     /// <summary>When the container was made (round-trip "O" text), read back by a node host that attaches to it.</summary>
     public string Created => Root + "/created";
     /// <summary>The cgroup directories, one a line: the node host's own cgroup may differ after a restart.</summary>

@@ -26,6 +26,7 @@ public sealed partial class LinuxContainer : IAsyncDisposable
     private readonly TaskCompletionSource<ContainerExit> _exit = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly SemaphoreSlim _send = new(1, 1);
     private int _removed;
+    private Stream? _stdin;
     private volatile bool _detached;
 
     private LinuxContainer(string id, int pid, ISyscalls sys, ICgroupDriver cgroups, CgroupPlacement placement,
@@ -43,6 +44,13 @@ public sealed partial class LinuxContainer : IAsyncDisposable
     }
 
     public string Id { get; }
+
+    /// <summary>The write end of the main process's stdin with <see cref="ContainerSpecification.OpenStdin"/> (docker's -i);
+    /// null without it, once <see cref="CloseStdin"/> closed it, or for a container this node host attached to.</summary>
+    public Stream? Stdin => Volatile.Read(ref _stdin);
+
+    /// <summary>Closes the main process's stdin: it reads end of file (once what was written is read).</summary>
+    public void CloseStdin() => Interlocked.Exchange(ref _stdin, null)?.Dispose();
 
     /// <summary>When the container was started: its config is written just before (null once it is removed).</summary>
     public DateTimeOffset? StartedAt => File.Exists(_paths.Config) ? new DateTimeOffset(File.GetLastWriteTimeUtc(_paths.Config), TimeSpan.Zero) : null;
@@ -111,6 +119,7 @@ public sealed partial class LinuxContainer : IAsyncDisposable
 
         CgroupPlacement? placement = null;
         InitProcess? init = null;
+        Stream? stdin = null;
         try
         {
             // The container's directory holds its config (the environment: often passwords), its writable layer and
@@ -132,6 +141,7 @@ public sealed partial class LinuxContainer : IAsyncDisposable
                 sys.WriteFile(paths.Config, JsonSerializer.Serialize(config, InitConfigJson.Default.InitConfig));
             }
 
+            stdin = spec.OpenStdin && !spec.Tty ? sys.OpenStdinFifo(paths.Stdin) : null;
             init = sys.SpawnInit(options.InitPath, paths.Config, options.SharedMonitor);
             var reader = new StatusReader(init.Status);
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -150,6 +160,8 @@ public sealed partial class LinuxContainer : IAsyncDisposable
                 var pid = int.Parse(line.AsSpan(InitProtocol.Started.Length + 1), NumberStyles.None, CultureInfo.InvariantCulture);
                 var container = new LinuxContainer(spec.Id, pid, sys, cgroups, placement, paths, init, time);
                 container._initPath = options.InitPath;
+                container._stdin = stdin;
+                stdin = null;
                 _ = container.WatchAsync(reader);
                 return container;
             }
@@ -157,11 +169,13 @@ public sealed partial class LinuxContainer : IAsyncDisposable
         }
         catch (Exception e) when (e is not ContainerStartException and not OperationCanceledException)
         {
+            stdin?.Dispose();
             Cleanup(sys, cgroups, placement, paths, init);
             throw new ContainerStartException($"container init: {e.Message}", e);
         }
         catch
         {
+            stdin?.Dispose();
             Cleanup(sys, cgroups, placement, paths, init);
             throw;
         }
@@ -395,6 +409,7 @@ public sealed partial class LinuxContainer : IAsyncDisposable
             await KillAsync(9, cancellationToken);
             await _exit.Task.WaitAsync(cancellationToken);
         }
+        CloseStdin();
         if (Interlocked.Exchange(ref _removed, 1) == 0)
         {
             // Ended, yet something may be left in the cgroup (a monitor that was killed): a cgroup with

@@ -255,6 +255,34 @@ internal sealed unsafe class LinuxSyscalls : ISyscalls
         return string.Join(" | ", lines.Skip(Math.Max(0, lines.Length - 6)));
     }
 
+    public Stream OpenStdinFifo(string path)
+    {
+        var bytes = Encoding.UTF8.GetBytes(path + "\0");
+        fixed (byte* p = bytes)
+        {
+            if (mkfifo(p, 0x180 /* 0600 */) < 0)
+            {
+                throw new SyscallException($"mkfifo {path}", Marshal.GetLastPInvokeError());
+            }
+            // Opened for reading and writing first, which never waits for the other side; then for writing alone, at
+            // once as there is a reader now, and the first let go: with no reader of its own here, a write once the
+            // container's processes have all let go of their stdin fails (EPIPE) rather than filling the FIFO for ever.
+            var both = open(p, O_RDWR | O_CLOEXEC, 0);
+            if (both < 0)
+            {
+                throw new SyscallException($"open {path}", Marshal.GetLastPInvokeError());
+            }
+            var fd = open(p, O_WRONLY | O_CLOEXEC, 0);
+            var errno = Marshal.GetLastPInvokeError();
+            _ = close(both);
+            if (fd < 0)
+            {
+                throw new SyscallException($"open {path}", errno);
+            }
+            return new AnonymousPipeClientStream(PipeDirection.Out, new SafePipeHandle(fd, ownsHandle: true));
+        }
+    }
+
     public ExecProcess SpawnExec(string initPath, string execConfigPath, bool stdinPipe = false, SafeFileHandle? terminal = null, bool discardOutput = false)
     {
         var status = stackalloc int[2];

@@ -175,10 +175,20 @@ internal sealed partial class StandaloneContainers : IDisposable
                     return;
                 }
 
+                using var inputStop = new CancellationTokenSource();
+                var input = Task.CompletedTask;
                 try
                 {
                     await ControlFraming.WriteAsync(connection, new ContainerCreated(entry.Task.Id, entry.Name), ct);
+                    if (run.Interactive && _executor.ContainerOf(entry.Task.Id) is { } running)
+                    {
+                        input = Task.Factory.StartNew(() => RelayInput(running, connection, inputStop.Token), CancellationToken.None,
+                            TaskCreationOptions.LongRunning, TaskScheduler.Default);
+                    }
+
                     await FollowAsync(entry.Task.Id, connection, follow: true, tail: null, ct);
+                    await inputStop.CancelAsync();
+                    await input;
                 }
                 catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException)
                 {
@@ -190,6 +200,7 @@ internal sealed partial class StandaloneContainers : IDisposable
                 }
                 finally
                 {
+                    await inputStop.CancelAsync();
                     if (Interlocked.Decrement(ref entry.Attached) == 0)
                     {
                         entry.Detached.TrySetResult();
@@ -220,6 +231,46 @@ internal sealed partial class StandaloneContainers : IDisposable
                 return;
             }
         }
+    }
+
+    /// <summary>
+    /// `run -i`: the client's Stdin frames written to the main process's stdin, in order, on a thread of its own (a full
+    /// FIFO blocks the write, and so the client: nothing grows here); its CloseStdin frame, or the client's end of the
+    /// connection, closes it. Input the process no longer reads (it closed its stdin, or ended: EPIPE) is dropped, as
+    /// docker drops it. Ends with the attach (<paramref name="stop"/>).
+    /// </summary>
+    private static void RelayInput(LinuxContainer container, Stream connection, CancellationToken stop)
+    {
+        var buffer = new byte[ExecFrames.MaxPayload];
+        try
+        {
+            while (ExecFrames.ReadAsync(connection, buffer, stop).GetAwaiter().GetResult() is var (kind, length))
+            {
+                if (kind == ExecFrameKind.CloseStdin)
+                {
+                    break;
+                }
+
+                if (kind == ExecFrameKind.Stdin && container.Stdin is { } stdin)
+                {
+                    try
+                    {
+                        stdin.Write(buffer.AsSpan(0, length));
+                        stdin.Flush();
+                    }
+                    catch (IOException)
+                    {
+                        container.CloseStdin();
+                    }
+                }
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or InvalidDataException or ObjectDisposedException)
+        {
+            // The attach ended, or the client went away or spoke nonsense: its input ends here.
+        }
+
+        container.CloseStdin();
     }
 
     /// <summary>
@@ -300,7 +351,8 @@ internal sealed partial class StandaloneContainers : IDisposable
                 Env: run.Env.IsDefault ? [] : run.Env,
                 Dir: run.WorkingDir,
                 User: run.User,
-                TTY: run.Tty);
+                TTY: run.Tty,
+                OpenStdin: run.Interactive);
             var now = DateTimeOffset.UtcNow;
             var task = new TaskObject(id, ObjectMeta.New(now), string.Empty, 0, _nodeId(), new TaskSpec(spec), 0, TaskState.Running,
                 new TaskObservedStatus(TaskState.New, now), ServiceName: name);

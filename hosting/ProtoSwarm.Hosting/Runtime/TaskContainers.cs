@@ -46,6 +46,7 @@ internal static class TaskContainers
             Sysctls = container.Sysctls,
             Init = container.Init ?? false,
             Tty = container.TTY,
+            OpenStdin = container.OpenStdin,
         };
     }
 

@@ -16,6 +16,29 @@ internal sealed class FakeNode(Func<object, object> answer) : INodeConnection
 
     public string Address => "/fake/control.sock";
 
+    /// <summary>The node's side of a streamed answer (run attached, exec -i): given the request, the client's end of the
+    /// connection; null: the node cannot stream (over TCP).</summary>
+    public Func<object, Stream>? Streams { get; init; }
+
+    public bool CanStream => Streams is not null;
+
+    public Task<(TReply Reply, Stream Connection)> OpenStreamAsync<TReply>(object request, TimeSpan timeout, CancellationToken ct)
+    {
+        if (Streams is null)
+        {
+            throw new SwarmCommandException(RejectCode.InvalidArgument,
+                $"{Address} is reached over TCP, which carries no interactive exec; run the command on the task's node, against its control socket (unix://).");
+        }
+
+        Requests.Add(request);
+        return answer(request) switch
+        {
+            TReply reply => Task.FromResult((reply, Streams(request))),
+            CommandRejected rejected => throw new SwarmCommandException(rejected.Code, rejected.Reason),
+            var other => throw new InvalidOperationException($"FakeNode answered {other.GetType().Name} to {request.GetType().Name}"),
+        };
+    }
+
     public Task<TReply> RequestAsync<TReply>(object request, TimeSpan timeout, CancellationToken ct)
     {
         Requests.Add(request);

@@ -1,4 +1,8 @@
+using System.Net.Sockets;
+using System.Text;
 using ProtoSwarm.Cli.Commands;
+using ProtoSwarm.Cli.Terminal;
+using ProtoSwarm.Client.Control;
 using ProtoSwarm.Contracts;
 using static ProtoSwarm.Tests.Cli.CliHarness;
 
@@ -71,7 +75,8 @@ public sealed class RunCommandTests
     }
 
     [Theory]
-    [InlineData(new[] { "run", "-i", "busybox", "sh" }, "run --interactive is not available yet")]
+    [InlineData(new[] { "run", "-it", "busybox", "sh" }, "run --interactive with --tty is not available yet")]
+    [InlineData(new[] { "create", "-i", "-t", "busybox", "sh" }, "create --interactive with --tty is not available yet")]
     [InlineData(new[] { "run", "--name", "-bad", "busybox" }, "Invalid container name (-bad)")]
     [InlineData(new[] { "run", "--name", "a b", "busybox" }, "only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")]
     [InlineData(new[] { "run", "--network", "host", "busybox" }, "host and none networks are not offered")]
@@ -87,6 +92,74 @@ public sealed class RunCommandTests
         Assert.Equal(1, code);
         Assert.Contains(expected, error, StringComparison.Ordinal);
         Assert.Empty(node.Requests);
+    }
+
+    [Fact]
+    public async Task Run_I_Sends_This_Commands_Stdin_To_The_Container_And_Closes_It_At_Its_End()
+    {
+        var received = new TaskCompletionSource<(byte[] Input, bool Closed)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var node = new FakeNode(request => new ContainerCreated("c0ffee0123456789abcdefghi", "happy_turing"))
+        {
+            // The node's side as StandaloneContainers serves it: input until CloseStdin, then what cat prints and its exit.
+            Streams = _ => Connected(server => System.Threading.Tasks.Task.Run(async () =>
+            {
+                using var input = new MemoryStream();
+                var buffer = new byte[ExecFrames.MaxPayload];
+                var closed = false;
+                while (!closed && await ExecFrames.ReadAsync(server, buffer, CancellationToken.None) is var (kind, length))
+                {
+                    closed = kind == ExecFrameKind.CloseStdin;
+                    if (kind == ExecFrameKind.Stdin)
+                    {
+                        input.Write(buffer, 0, length);
+                    }
+                }
+
+                received.TrySetResult((input.ToArray(), closed));
+                await ExecFrames.WriteAsync(server, ExecFrameKind.Stdout, input.ToArray(), CancellationToken.None);
+                await ExecFrames.WriteAsync(server, ExecFrameKind.Exit, ExecFrames.Exit(0, false), CancellationToken.None);
+            })),
+        };
+        using var stdout = new MemoryStream();
+        var console = new ExecConsole(() => new MemoryStream("hi\n"u8.ToArray()), () => stdout, () => new MemoryStream(), () => false);
+
+        var (code, _, error) = await RunWithConsoleAsync(node, [], console, "run", "-i", "--rm", "busybox", "cat");
+
+        Assert.True(code == 0, error);
+        var request = Assert.IsType<RunContainer>(Assert.Single(node.Requests));
+        Assert.True(request.Interactive && request.Attach && request.AutoRemove && !request.Tty);
+        var (input, closed) = await received.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal("hi\n", Encoding.UTF8.GetString(input));
+        Assert.True(closed, "the end of stdin did not close the container's");
+        Assert.Equal("hi\n", Encoding.UTF8.GetString(stdout.ToArray()));
+    }
+
+    [Fact]
+    public async Task Run_Without_I_Sends_No_Input_And_Detached_I_Only_Keeps_Stdin_Open()
+    {
+        var node = Answering();
+
+        Assert.Equal(0, (await RunAsync(node, "run", "-d", "-i", "busybox", "sh")).Code);
+        Assert.Equal(0, (await RunAsync(node, "run", "-d", "-t", "busybox", "sh")).Code);
+
+        var detached = Assert.IsType<RunContainer>(node.Requests[0]);
+        Assert.True(detached.Interactive && !detached.Attach);
+        Assert.False(Assert.IsType<RunContainer>(node.Requests[1]).Interactive);
+    }
+
+    /// <summary>A connected pair of unix sockets: the client's end returned, the node's given to <paramref name="serve"/>.</summary>
+    private static NetworkStream Connected(Func<Stream, Task> serve)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"psrun-{Guid.NewGuid():N}.sock");
+        using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        listener.Bind(new UnixDomainSocketEndPoint(path));
+        listener.Listen(1);
+        var client = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        client.Connect(new UnixDomainSocketEndPoint(path));
+        var server = new NetworkStream(listener.Accept(), ownsSocket: true);
+        File.Delete(path);
+        _ = serve(server).ContinueWith(_ => server.Dispose(), TaskScheduler.Default);
+        return new NetworkStream(client, ownsSocket: true);
     }
 
     [Fact]

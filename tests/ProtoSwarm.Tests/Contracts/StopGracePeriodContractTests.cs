@@ -52,7 +52,7 @@ public class StopGracePeriodContractTests
             reader.Skip();
         }
 
-        Assert.Equal(25, length);
+        Assert.Equal(26, length);
         Assert.Equal(TimeSpan.FromMilliseconds(key9Ms).Ticks, reader.ReadInt64());
     }
 
@@ -62,7 +62,7 @@ public class StopGracePeriodContractTests
         var current = ContractRegistry.SerializeTyped(new ContainerSpec("busybox", StopGracePeriod: key9 > TimeSpan.Zero ? key9 : null));
         var reader = new MessagePackReader(current);
         var length = reader.ReadArrayHeader();
-        Assert.Equal(25, length);
+        Assert.Equal(26, length);
         var buffer = new ArrayBufferWriter<byte>();
         var writer = new MessagePackWriter(buffer);
         writer.WriteArrayHeader(23);

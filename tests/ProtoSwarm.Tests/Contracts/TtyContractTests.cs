@@ -19,7 +19,7 @@ public class TtyContractTests
 
         Assert.Equal(tty, copy.TTY);
         var reader = new MessagePackReader(bytes);
-        Assert.Equal(25, reader.ReadArrayHeader());
+        Assert.Equal(26, reader.ReadArrayHeader());
         for (var i = 0; i < 24; i++)
         {
             reader.Skip();
@@ -33,7 +33,7 @@ public class TtyContractTests
     {
         var current = ContractRegistry.SerializeTyped(new ContainerSpec("busybox", Args: ["sh"], Init: true, TTY: true));
         var reader = new MessagePackReader(current);
-        Assert.Equal(25, reader.ReadArrayHeader());
+        Assert.Equal(26, reader.ReadArrayHeader());
         var buffer = new ArrayBufferWriter<byte>();
         var writer = new MessagePackWriter(buffer);
         writer.WriteArrayHeader(24);

@@ -28,6 +28,9 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, SetLastError = true)]
     public static partial int open(byte* path, int flags, int mode);
 
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int mkfifo(byte* path, uint mode);
+
     // pidfd_open and pidfd_send_signal have no glibc wrapper before 2.36; their numbers are the same on every architecture.
     [LibraryImport(Lib, SetLastError = true)]
     public static partial long syscall(long number, long a1, long a2, long a3, long a4);

@@ -48,6 +48,7 @@ public sealed class InitConfigReaderTests
         Sysctls = [new InitSysctl { Key = "net.core.somaxconn", Value = "1024" }],
         Init = true,
         Tty = true,
+        StdinPath = "/state/c1/stdin",
         MaskedPaths = ["/proc/kcore", "/proc/keys"],
         ReadonlyPaths = ["/proc/sys"],
         StateDir = "/state/c1",

@@ -198,6 +198,12 @@ internal sealed class RecordingSyscalls : ISyscalls
     public void ResizeTerminal(SafeFileHandle master, ushort rows, ushort columns) =>
         throw new NotSupportedException("the recording fake opens no terminals");
 
+    public Stream OpenStdinFifo(string path)
+    {
+        Record($"mkfifo {path}");
+        return new MemoryStream();
+    }
+
     public SafeFileHandle Duplicate(SafeFileHandle handle) =>
         throw new NotSupportedException("the recording fake opens no terminals");
 }

@@ -582,6 +582,20 @@ public sealed class RuntimeLogicTests
     }
 
     [Fact]
+    public void Open_Stdin_Has_Init_Open_The_State_Directorys_Fifo_As_Stdin_But_Not_On_A_Terminal()
+    {
+        var paths = new ContainerPaths("/state/c1");
+
+        var open = InitConfigBuilder.Build(Spec() with { OpenStdin = true }, paths, new CgroupPlacement([]), "");
+        var tty = InitConfigBuilder.Build(Spec() with { OpenStdin = true, Tty = true }, paths, new CgroupPlacement([]), "");
+        var plain = InitConfigBuilder.Build(Spec(), paths, new CgroupPlacement([]), "");
+
+        Assert.Equal("/state/c1/stdin", open.StdinPath);
+        Assert.Null(tty.StdinPath);
+        Assert.Null(plain.StdinPath);
+    }
+
+    [Fact]
     public void Capabilities_Are_Dockers_Default_With_Adds_And_Drops()
     {
         Assert.Equal(0xa80425fbUL, Capabilities.Compute([], []));

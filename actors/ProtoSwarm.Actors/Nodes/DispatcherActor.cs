@@ -166,11 +166,8 @@ public sealed partial class DispatcherActor : IActor
 
     private Task OnHeartbeat(IContext context, NodeHeartbeat heartbeat)
     {
-        if (!_manager.Raft.IsLeader || !_manager.Raft.CaughtUp)
+        if (RefusedAsNotLeader(context))
         {
-            // Only the leader, with everything committed applied, speaks for the swarm: a follower's
-            // replica may lag, and must never tell a node it was removed.
-            context.Respond(new HeartbeatRejected("this manager is not the leader", Removed: false, LeaderAddr()));
             return Task.CompletedTask;
         }
 
@@ -216,12 +213,27 @@ public sealed partial class DispatcherActor : IActor
         return Task.CompletedTask;
     }
 
+    /// <summary>
+    /// Answers that this manager is not the leader, naming the one it knows, when it is not, or has not yet applied all it
+    /// committed: only the leader, with everything committed applied, speaks for the swarm (a follower's replica may lag,
+    /// and must never tell a node it was removed). True when it answered so.
+    /// </summary>
+    private bool RefusedAsNotLeader(IContext context)
+    {
+        if (_manager.Raft.IsLeader && _manager.Raft.CaughtUp)
+        {
+            return false;
+        }
+
+        context.Respond(new HeartbeatRejected("this manager is not the leader", Removed: false, LeaderAddr()));
+        return true;
+    }
+
     /// <summary>A node's task statuses go to its node actor, which stores them and answers; only the leader takes them.</summary>
     private Task OnStatusReport(IContext context, TaskStatusReport report)
     {
-        if (!_manager.Raft.IsLeader || !_manager.Raft.CaughtUp)
+        if (RefusedAsNotLeader(context))
         {
-            context.Respond(new HeartbeatRejected("this manager is not the leader", Removed: false, LeaderAddr()));
             return Task.CompletedTask;
         }
 
@@ -244,9 +256,8 @@ public sealed partial class DispatcherActor : IActor
     /// </summary>
     private Task OnAttach(IContext context, AttachContainerNetwork request)
     {
-        if (!_manager.Raft.IsLeader || !_manager.Raft.CaughtUp)
+        if (RefusedAsNotLeader(context))
         {
-            context.Respond(new HeartbeatRejected("this manager is not the leader", Removed: false, LeaderAddr()));
             return Task.CompletedTask;
         }
 
@@ -294,9 +305,8 @@ public sealed partial class DispatcherActor : IActor
     /// <summary>Gives a standalone container's attachment back: its task is deleted, and the allocator's next pass frees the address.</summary>
     private Task OnDetach(IContext context, DetachContainerNetwork request)
     {
-        if (!_manager.Raft.IsLeader || !_manager.Raft.CaughtUp)
+        if (RefusedAsNotLeader(context))
         {
-            context.Respond(new HeartbeatRejected("this manager is not the leader", Removed: false, LeaderAddr()));
             return Task.CompletedTask;
         }
 

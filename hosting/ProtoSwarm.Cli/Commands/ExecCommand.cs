@@ -220,7 +220,7 @@ internal static class ExecCommand
     }
 
     /// <summary>docker's `-e KEY`: the variable as this shell has it, or nothing when it is unset.</summary>
-    private static IEnumerable<string> FromShell(string entry) =>
+    internal static IEnumerable<string> FromShell(string entry) =>
         entry.Contains('=', StringComparison.Ordinal) ? [entry]
         : Environment.GetEnvironmentVariable(entry) is { } value ? [$"{entry}={value}"]
         : [];

@@ -73,7 +73,7 @@ internal static class RunCommand
                 parse.GetRequiredValue(image),
                 parse.GetValue(commandLine) ?? [],
                 parse.GetValue(entrypoint),
-                [.. (parse.GetValue(env) ?? []).SelectMany(FromShell)],
+                [.. (parse.GetValue(env) ?? []).SelectMany(ExecCommand.FromShell)],
                 parse.GetValue(workdir),
                 parse.GetValue(user),
                 parse.GetValue(containerName),
@@ -261,12 +261,6 @@ internal static class RunCommand
 
         return args;
     }
-
-    /// <summary>docker's `-e KEY`: the variable as this shell has it, or nothing when it is unset.</summary>
-    private static IEnumerable<string> FromShell(string entry) =>
-        entry.Contains('=', StringComparison.Ordinal) ? [entry]
-        : Environment.GetEnvironmentVariable(entry) is { } value ? [$"{entry}={value}"]
-        : [];
 }
 
 /// <summary>The checks and the request of run and create, apart from the command line so they are tested alone.</summary>

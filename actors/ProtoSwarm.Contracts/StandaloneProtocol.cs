@@ -61,11 +61,14 @@ public sealed record ContainerCreated(
     [property: Key(0)] string Id,
     [property: Key(1)] string Name);
 
-/// <summary>`container start CONTAINER...`: starts each stopped standalone container again (its network with it).</summary>
+/// <summary>`container start [-a] CONTAINER...`: starts each created or ended standalone container (its network with it); an ended
+/// one runs again with its writable layer. <paramref name="Attach"/> (one container) answers <see cref="ContainerCreated"/>, then
+/// streams what this run prints in exec frames, the last its exit code, as an attached `run`.</summary>
 [MessagePackObject]
 public sealed record StartContainers(
     [property: Key(0)] string RequestId,
-    [property: Key(1)] ImmutableArray<string> Containers);
+    [property: Key(1)] ImmutableArray<string> Containers,
+    [property: Key(2)] bool Attach = false);
 
 /// <summary>`container stop [-t N] CONTAINER...`: the stop signal, then SIGKILL after <paramref name="TimeoutSeconds"/>
 /// (null: the container's stop grace period, 10 s). A task's container may be stopped: the swarm replaces it, as docker's.</summary>

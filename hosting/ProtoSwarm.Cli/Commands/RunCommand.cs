@@ -150,9 +150,27 @@ internal static class RunCommand
 
     public static Command Start(CliApp app)
     {
+        var attach = new Option<bool>("--attach", "-a") { Description = "Attach STDOUT/STDERR: print what the container prints and exit with its code" };
         var names = Containers();
-        var command = new Command("start", "Start one or more created containers").With(names);
-        app.SetAction(command, (parse, cli, ct) => ChangeAsync(cli, new StartContainers(SwarmIds.NewRequestId(), [.. parse.GetRequiredValue(names)]), ct));
+        var command = new Command("start", "Start one or more created or stopped containers").With(attach, names);
+        command.Validators.Add(result =>
+        {
+            if (result.GetValue(attach) && result.GetValue(names) is { Length: > 1 })
+            {
+                result.AddError("you cannot start and attach multiple containers at once");
+            }
+        });
+        app.SetAction(command, async (parse, cli, ct) =>
+        {
+            var request = new StartContainers(SwarmIds.NewRequestId(), [.. parse.GetRequiredValue(names)], parse.GetValue(attach));
+            if (!request.Attach)
+            {
+                return await ChangeAsync(cli, request, ct);
+            }
+
+            var (_, connection) = await cli.Node.OpenStreamAsync<ContainerCreated>(request, Timeouts.Membership, ct);
+            return await ReceiveAsync(app, cli, connection, ct);
+        });
         return command;
     }
 
@@ -169,7 +187,7 @@ internal static class RunCommand
     public static Command Remove(CliApp app, string name)
     {
         var force = new Option<bool>("--force", "-f") { Description = "Force the removal of a running container (uses SIGKILL)" };
-        var volumes = new Option<bool>("--volumes", "-v") { Description = "Remove anonymous volumes associated with the container (it has none here: ignored)" };
+        var volumes = new Option<bool>("--volumes", "-v") { Description = "Remove anonymous volumes associated with the container (here they always go with it)" };
         var names = Containers();
         var command = new Command(name, "Remove one or more standalone containers").With(force, volumes, names);
         if (name == "rm")

@@ -187,7 +187,7 @@ internal sealed partial class StandaloneContainers : IDisposable
     }
 
     /// <summary>`run` without -d, and `container logs`: the answer is a stream of exec frames on the connection.</summary>
-    public static bool Streams(object request) => request is RunContainer { Attach: true, Start: true } or ReadContainerLogs;
+    public static bool Streams(object request) => request is RunContainer { Attach: true, Start: true } or ReadContainerLogs or StartContainers { Attach: true };
 
     public async Task StreamAsync(object request, Stream connection, CancellationToken ct)
     {
@@ -232,6 +232,30 @@ internal sealed partial class StandaloneContainers : IDisposable
                     {
                         entry.Detached.TrySetResult();
                     }
+                }
+
+                return;
+            }
+
+            case StartContainers { Containers: [var reference] } start:
+            {
+                // docker's start -a: this run's output (the log after what earlier runs wrote), then its exit code.
+                var (id, error) = Resolve(reference);
+                var after = id is null ? 0 : LinuxContainer.LogReader(id, _executor.Options).Read(0, 1, null) is [.., var last] ? last.Sequence : 0;
+                var change = error is null ? await ChangeAsync(reference, StartAsync, ct) : new ContainerChange(reference, error);
+                if (change.Error.Length > 0)
+                {
+                    await ControlFraming.WriteAsync(connection, new CommandRejected(error is null ? RejectCode.Conflict : RejectCode.NotFound, change.Error), ct);
+                    return;
+                }
+
+                try
+                {
+                    await ControlFraming.WriteAsync(connection, new ContainerCreated(id!, DisplayName(id!)), ct);
+                    await FollowAsync(id!, connection, follow: true, tail: null, ct, after);
+                }
+                catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException)
+                {
                 }
 
                 return;
@@ -304,11 +328,10 @@ internal sealed partial class StandaloneContainers : IDisposable
     /// The container's log as exec frames, each line on its stream, then an exit frame: its exit code once it ended when
     /// following (0 when it still runs and the follow was not asked for). A container removed meanwhile ends the stream.
     /// </summary>
-    private async Task FollowAsync(string id, Stream connection, bool follow, int? tail, CancellationToken ct)
+    private async Task FollowAsync(string id, Stream connection, bool follow, int? tail, CancellationToken ct, long after = 0)
     {
         using var writer = new ExecFrameWriter(connection);
         var reader = LinuxContainer.LogReader(id, _executor.Options);
-        long after = 0;
         var first = true;
         while (true)
         {

@@ -88,6 +88,7 @@ public sealed class RunCommandTests
     [InlineData(new[] { "run", "-v", "data", "busybox" }, "must be absolute")]
     [InlineData(new[] { "run", "--mount", "type=floppy,target=/a", "busybox" }, "type 'floppy' is not a mount type")]
     [InlineData(new[] { "run", "-p", "8080:http", "busybox" }, "Invalid containerPort: http")]
+    [InlineData(new[] { "start", "-a", "one", "two" }, "you cannot start and attach multiple containers at once")]
     public async Task Bad_Use_Is_Refused_Before_Asking_The_Node(string[] args, string expected)
     {
         var node = Answering();

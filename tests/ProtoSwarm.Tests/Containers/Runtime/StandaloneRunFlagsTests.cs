@@ -63,6 +63,42 @@ public sealed class StandaloneRunFlagsTests(ContainerFixture fixture) : BusyboxE
     }
 
     [Fact]
+    public async Task Start_Attached_Streams_Only_This_Runs_Output_And_Its_Exit_Code()
+    {
+        using var standalone = Standalone();
+        var id = await RunAsync(standalone, Run("attached", "sh", "-c", "if [ -f /kept ]; then echo found; else touch /kept; echo made; fi; exit 4"));
+        try
+        {
+            Assert.Equal(4, await WaitAsync(standalone, id));
+            using var connection = new MemoryStream();
+
+            await standalone.StreamAsync(new StartContainers("s", ["attached"], Attach: true), connection, default).WaitAsync(TimeSpan.FromSeconds(20));
+
+            connection.Position = 0;
+            Assert.Equal(id, Assert.IsType<ContainerCreated>(await ProtoSwarm.Client.Control.ControlFraming.ReadAsync(connection, default)).Id);
+            var buffer = new byte[ProtoSwarm.Client.Control.ExecFrames.MaxPayload];
+            var printed = new System.Text.StringBuilder();
+            int? exit = null;
+            while (await ProtoSwarm.Client.Control.ExecFrames.ReadAsync(connection, buffer, default) is var (kind, length))
+            {
+                if (kind == ProtoSwarm.Client.Control.ExecFrameKind.Exit)
+                {
+                    exit = ProtoSwarm.Client.Control.ExecFrames.ReadExit(buffer.AsSpan(0, length)).ExitCode;
+                    break;
+                }
+
+                printed.Append(System.Text.Encoding.UTF8.GetString(buffer, 0, length));
+            }
+
+            Assert.Equal(("found\n", 4), (printed.ToString(), exit));
+        }
+        finally
+        {
+            await RemoveAsync(standalone, id);
+        }
+    }
+
+    [Fact]
     public async Task On_Failure_Restarts_Its_Count_Of_Times_Then_The_Container_Stays_Exited()
     {
         using var standalone = Standalone();

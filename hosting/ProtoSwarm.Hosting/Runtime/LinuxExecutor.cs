@@ -266,7 +266,12 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
             }
 
             await controller.ReleaseAsync(CancellationToken.None);
-            await controller.InspectAsync(CancellationToken.None);
+            if (!(await controller.InspectAsync(CancellationToken.None)).Exists)
+            {
+                // Removed meanwhile: the volumes the preparation claimed for it go back.
+                _volumes().Release(task.Id);
+            }
+
             throw e switch
             {
                 ContainerStartException or InvalidContainerSpecificationException => new InvalidOperationException(

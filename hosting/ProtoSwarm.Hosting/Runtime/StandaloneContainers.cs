@@ -689,6 +689,11 @@ internal sealed partial class StandaloneContainers : IDisposable
         try
         {
             entry.Pending = null;
+            if (!_entries.ContainsKey(entry.Task.Id))
+            {
+                return; // removed meanwhile
+            }
+
             LogRestarting(_logger, entry.Task.Id, entry.Name, entry.Restart.Restarts);
             await StartAgainAsync(entry, CancellationToken.None);
         }

@@ -97,7 +97,12 @@ public class StandaloneContainerLabTests(ITestOutputHelper output)
         var found = await RepeatUntilAsync(() => lab.ExecAsync("w1", "protoswarm", "logs", "keeper"), r => r.StdOut.Contains("found", StringComparison.Ordinal),
             TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(200));
         Assert.Equal("found\n", found.StdOut);
-        Assert.Equal(0, (await lab.ExecAsync("w1", "protoswarm", "rm", "-f", "keeper", "flaky")).ExitCode);
+        // start -a: this run's output and exit code.
+        var once = await lab.ExecAsync("w1", "protoswarm", "run", "--name", "once", "busybox", "sh", "-c", "echo hi; exit 5");
+        Assert.Equal((5, "hi\n"), (once.ExitCode, once.StdOut));
+        var attached = await lab.ExecAsync("w1", "protoswarm", "start", "-a", "once");
+        Assert.True((attached.ExitCode, attached.StdOut) == (5, "hi\n"), attached.ToString());
+        Assert.Equal(0, (await lab.ExecAsync("w1", "protoswarm", "rm", "-f", "keeper", "flaky", "once")).ExitCode);
 
         // A named volume: held while a container has it, its data there for the next container.
         Assert.Equal(0, (await lab.ExecAsync("w1", "protoswarm", "run", "-d", "--name", "holder", "-v", "labdata:/data", "busybox", "sh", "-c",

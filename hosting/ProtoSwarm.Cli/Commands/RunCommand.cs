@@ -42,7 +42,7 @@ internal static class RunCommand
         var restart = new Option<string?>("--restart") { Description = "Restart policy to apply when a container exits (no, on-failure[:max-retries], always, unless-stopped)" }
             .CheckedBy(r => ContainerRestartPolicy.Parse(r).Error);
         var volume = new Option<string[]>("--volume", "-v") { Description = "Bind mount a volume ([SOURCE:]TARGET[:ro]: a host path, a volume's name, or none for an anonymous volume)", AllowMultipleArgumentsPerToken = false }
-            .CheckedBy(v => VolumeFlag.Parse(v).Error);
+            .CheckedBy(v => VolumeFlag.Parse(VolumeFlag.WithAbsoluteSource(v, Path.GetFullPath)).Error);
         var mount = new Option<string[]>("--mount") { Description = "Attach a filesystem mount to the container (type=bind|volume|tmpfs,source=,target=,readonly)", AllowMultipleArgumentsPerToken = false }
             .CheckedBy(m => ServiceFlags.Mount("--mount", m).Error);
         var publish = new Option<string[]>("--publish", "-p") { Description = "Publish a container's port to the node ([0.0.0.0:][HOST:]CONTAINER[/tcp|udp])", AllowMultipleArgumentsPerToken = false }
@@ -99,7 +99,7 @@ internal static class RunCommand
                 interactive: parse.GetValue(interactive)) with
             {
                 Restart = parse.GetValue(restart) ?? string.Empty,
-                Volumes = [.. parse.GetValue(volume) ?? []],
+                Volumes = [.. (parse.GetValue(volume) ?? []).Select(v => VolumeFlag.WithAbsoluteSource(v, Path.GetFullPath))],
                 Mounts = [.. (parse.GetValue(mount) ?? []).Select(m => ServiceFlags.Mount("--mount", m).Value)],
                 Publish = [.. parse.GetValue(publish) ?? []],
             };

@@ -14,6 +14,22 @@ public static partial class VolumeFlag
     [GeneratedRegex("^[a-zA-Z0-9][a-zA-Z0-9_.-]+$", RegexOptions.CultureInvariant)]
     private static partial Regex VolumeName();
 
+    /// <summary>
+    /// docker's CLI turns a source of "." or "./PATH" into an absolute path (from its working directory) before it sends the
+    /// flag; anything else is left as it is.
+    /// </summary>
+    public static string WithAbsoluteSource(string text, Func<string, string> fullPath)
+    {
+        var colon = text.IndexOf(':', StringComparison.Ordinal);
+        if (colon <= 0)
+        {
+            return text;
+        }
+
+        var source = text[..colon];
+        return source == "." || source.StartsWith("./", StringComparison.Ordinal) ? fullPath(source) + text[colon..] : text;
+    }
+
     /// <summary>The mount <paramref name="text"/> asks for, or docker's refusal of it.</summary>
     public static (MountSpec? Mount, string? Error) Parse(string text)
     {

@@ -95,6 +95,17 @@ public sealed class RunFlagsTests
     }
 
     [Theory]
+    [InlineData("./site:/site:ro", "/home/me/site:/site:ro")]
+    [InlineData(".:/src", "/home/me:/src")]
+    [InlineData("site:/site", "site:/site")]
+    [InlineData("../site:/site", "../site:/site")]
+    [InlineData("/data", "/data")]
+    public void A_Source_Of_Dot_Or_Dot_Slash_Is_Made_Absolute_As_Dockers_Cli_Makes_It(string text, string sent)
+    {
+        Assert.Equal(sent, VolumeFlag.WithAbsoluteSource(text, p => Path.GetFullPath(p, "/home/me")));
+    }
+
+    [Theory]
     [InlineData("data", "the path in the container, 'data', must be absolute")]
     [InlineData("a:b:c:d", "invalid volume specification: 'a:b:c:d'")]
     [InlineData("a::/b", "empty section between colons")]

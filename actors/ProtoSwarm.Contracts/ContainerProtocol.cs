@@ -27,7 +27,7 @@ public sealed record ContainerList(
 /// One task container as docker's `container inspect` describes it, as far as the node knows it: its
 /// name is docker's for a swarm task (SERVICE.SLOT.TASKID, SERVICE.NODEID.TASKID for a global one),
 /// its labels the service's container labels and docker's com.docker.swarm.* ones. State is docker's
-/// word (created, running, exited); Health is empty without a check, else starting, healthy or unhealthy.
+/// word (created, running, restarting, exited); Health is empty without a check, else starting, healthy or unhealthy.
 /// Path and Args are the process (its entrypoint and command together), Entrypoint and Cmd the two apart as the
 /// container's config holds them (docker's Config.Entrypoint and Config.Cmd).
 /// </summary>
@@ -56,8 +56,15 @@ public sealed record ContainerObject(
     [property: Key(20)] ImmutableArray<ContainerNetwork> Networks,
     [property: Key(21)] ContainerUsageReading? Usage = null,
     ImmutableArray<string> Entrypoint = default,
-    ImmutableArray<string> Cmd = default)
+    ImmutableArray<string> Cmd = default,
+    [property: Key(24)] int RestartCount = 0,
+    [property: Key(25)] string RestartPolicy = "",
+    [property: Key(26)] int MaximumRetryCount = 0)
 {
+    // RestartCount: how often the node host started the container again by its restart policy (docker's RestartCount).
+    // RestartPolicy: docker's HostConfig.RestartPolicy.Name ("no", "on-failure", "always", "unless-stopped"); empty for a task's
+    // container. MaximumRetryCount: docker's HostConfig.RestartPolicy.MaximumRetryCount (on-failure:N).
+
     /// <summary>The task's command, else its image's entrypoint; empty when neither has one.</summary>
     [Key(22)]
     public ImmutableArray<string> Entrypoint { get; init; } = Entrypoint.IsDefault ? [] : Entrypoint;

@@ -32,7 +32,28 @@ public sealed record RunContainer(
     [property: Key(10)] string Network,
     [property: Key(11)] bool Start = true,
     [property: Key(12)] bool Attach = false,
-    [property: Key(13)] bool Interactive = false);
+    [property: Key(13)] bool Interactive = false,
+    [property: Key(14)] string Restart = "",
+    ImmutableArray<string> Volumes = default,
+    ImmutableArray<MountSpec> Mounts = default,
+    ImmutableArray<string> Publish = default)
+{
+    // Restart is docker's --restart: "no" (or empty), "on-failure[:N]", "always", "unless-stopped"; the node host starts the
+    // container again when it ends, as the policy says, with docker's back-off (ProtoSwarm.Client.Control.ContainerRestartPolicy).
+
+    /// <summary>docker's -v/--volume, as given: [SOURCE:]TARGET[:OPTIONS] (ProtoSwarm.Client.Control.VolumeFlag reads them).</summary>
+    [Key(15)]
+    public ImmutableArray<string> Volumes { get; init; } = Volumes.IsDefault ? [] : Volumes;
+
+    /// <summary>docker's --mount, read by the CLI as `service create --mount` is: binds, volumes (an empty source: anonymous) and tmpfs.</summary>
+    [Key(16)]
+    public ImmutableArray<MountSpec> Mounts { get; init; } = Mounts.IsDefault ? [] : Mounts;
+
+    /// <summary>docker's -p/--publish, as given: [IP:][HOST:]CONTAINER[/tcp|udp] (ProtoSwarm.Client.Control.PublishFlag reads them);
+    /// each a host-mode published port of the container, forwarded by its node while it runs.</summary>
+    [Key(17)]
+    public ImmutableArray<string> Publish { get; init; } = Publish.IsDefault ? [] : Publish;
+}
 
 /// <summary>The container was made (and started unless it was only created); its output follows when attached.</summary>
 [MessagePackObject]
@@ -40,11 +61,14 @@ public sealed record ContainerCreated(
     [property: Key(0)] string Id,
     [property: Key(1)] string Name);
 
-/// <summary>`container start CONTAINER...`: starts each stopped standalone container again (its network with it).</summary>
+/// <summary>`container start [-a] CONTAINER...`: starts each created or ended standalone container (its network with it); an ended
+/// one runs again with its writable layer. <paramref name="Attach"/> (one container) answers <see cref="ContainerCreated"/>, then
+/// streams what this run prints in exec frames, the last its exit code, as an attached `run`.</summary>
 [MessagePackObject]
 public sealed record StartContainers(
     [property: Key(0)] string RequestId,
-    [property: Key(1)] ImmutableArray<string> Containers);
+    [property: Key(1)] ImmutableArray<string> Containers,
+    [property: Key(2)] bool Attach = false);
 
 /// <summary>`container stop [-t N] CONTAINER...`: the stop signal, then SIGKILL after <paramref name="TimeoutSeconds"/>
 /// (null: the container's stop grace period, 10 s). A task's container may be stopped: the swarm replaces it, as docker's.</summary>

@@ -33,8 +33,48 @@ internal sealed unsafe class LogWriter
             _rotated[k] = path + "." + k.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
         _buffer = (byte*)NativeMemory.Alloc(Capacity);
-        _fd = Open();
+        // A container started again (docker's start of an exited one, a restart policy) goes on with its log: the
+        // records follow the last run's, their sequence after its last one, so readers see one log.
+        _sequence = LastSequence(path);
+        _fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0x1A0 /* 0640 */);
         Native.Check(_fd, $"open {path}");
+        _size = File.Exists(path) ? new FileInfo(path).Length : 0;
+    }
+
+    /// <summary>The sequence of the last record in the log (the current file, else its newest rotated one); 0 for none.</summary>
+    internal static long LastSequence(string path)
+    {
+        foreach (var file in new[] { path, path + ".1" })
+        {
+            try
+            {
+                using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+                if (stream.Length == 0)
+                {
+                    continue;
+                }
+                var window = (int)Math.Min(stream.Length, 2 * Capacity);
+                stream.Seek(-window, SeekOrigin.End);
+                var bytes = new byte[window];
+                stream.ReadExactly(bytes);
+                var end = bytes.Length;
+                while (end > 0 && bytes[end - 1] == (byte)'\n')
+                {
+                    end--;
+                }
+                var start = Array.LastIndexOf(bytes, (byte)'\n', Math.Max(end - 1, 0)) + 1;
+                var space = Array.IndexOf(bytes, (byte)' ', start);
+                if (space > start && long.TryParse(bytes.AsSpan(start, space - start), System.Globalization.NumberStyles.None,
+                    System.Globalization.CultureInfo.InvariantCulture, out var sequence))
+                {
+                    return sequence;
+                }
+            }
+            catch (IOException)
+            {
+            }
+        }
+        return 0;
     }
 
     /// <summary>Adds one record (a whole line when <paramref name="full"/>, else a piece of one); written at the next flush.</summary>

@@ -72,6 +72,61 @@ public class StandaloneContainerLabTests(ITestOutputHelper output)
         Assert.True(removed.ExitCode == 0, removed.ToString());
     }
 
+    [Fact]
+    public async Task Start_Again_Restart_Policy_Volumes_And_Published_Ports_Work_As_Dockers()
+    {
+        await using var lab = await ContainerLab.UpAsync();
+
+        // on-failure:2: two restarts, counted, then it stays exited.
+        Assert.Equal(0, (await lab.ExecAsync("w1", "protoswarm", "run", "-d", "--name", "flaky", "--restart", "on-failure:2", "busybox", "sh", "-c", "exit 3")).ExitCode);
+        var counted = await RepeatUntilAsync(() => lab.ExecAsync("w1", "protoswarm", "container", "inspect", "-f", "{{.RestartCount}} {{.State.Status}} {{.HostConfig.RestartPolicy.Name}}", "flaky"),
+            r => r.StdOut.Trim() == "2 exited on-failure", TimeSpan.FromSeconds(15), TimeSpan.FromMilliseconds(300));
+        Assert.True(counted.StdOut.Trim() == "2 exited on-failure", counted.ToString());
+        var refused = await lab.ExecAsync("w1", "protoswarm", "run", "--rm", "--restart", "always", "busybox", "true");
+        Assert.Contains("Conflicting options: --restart and --rm", refused.StdErr, StringComparison.Ordinal);
+
+        // start of an ended container: the same one again, with the file it wrote.
+        Assert.Equal(0, (await lab.ExecAsync("w1", "protoswarm", "run", "-d", "--name", "keeper", "busybox", "sh", "-c",
+            "test -f /kept && echo found; touch /kept; exec sleep 1000")).ExitCode);
+        Assert.Equal(0, (await lab.ExecAsync("w1", "protoswarm", "stop", "-t", "0", "keeper")).ExitCode);
+        var before = await lab.ExecAsync("w1", "protoswarm", "ps", "-a", "--filter", "name=keeper", "--format", "{{.Status}}");
+        Assert.StartsWith("Exited (137)", before.StdOut, StringComparison.Ordinal);
+        Assert.Equal("keeper\n", (await lab.ExecAsync("w1", "protoswarm", "start", "keeper")).StdOut);
+        var after = await lab.ExecAsync("w1", "protoswarm", "ps", "--filter", "name=keeper", "--format", "{{.Status}}");
+        Assert.StartsWith("Up", after.StdOut, StringComparison.Ordinal);
+        var found = await RepeatUntilAsync(() => lab.ExecAsync("w1", "protoswarm", "logs", "keeper"), r => r.StdOut.Contains("found", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(200));
+        Assert.Equal("found\n", found.StdOut);
+        // start -a: this run's output and exit code.
+        var once = await lab.ExecAsync("w1", "protoswarm", "run", "--name", "once", "busybox", "sh", "-c", "echo hi; exit 5");
+        Assert.Equal((5, "hi\n"), (once.ExitCode, once.StdOut));
+        var attached = await lab.ExecAsync("w1", "protoswarm", "start", "-a", "once");
+        Assert.True((attached.ExitCode, attached.StdOut) == (5, "hi\n"), attached.ToString());
+        Assert.Equal(0, (await lab.ExecAsync("w1", "protoswarm", "rm", "-f", "keeper", "flaky", "once")).ExitCode);
+
+        // A named volume: held while a container has it, its data there for the next container.
+        Assert.Equal(0, (await lab.ExecAsync("w1", "protoswarm", "run", "-d", "--name", "holder", "-v", "labdata:/data", "busybox", "sh", "-c",
+            "echo persisted > /data/f; exec sleep 1000")).ExitCode);
+        Assert.Contains("in use", (await lab.ExecAsync("w1", "protoswarm", "volume", "rm", "labdata")).StdErr, StringComparison.Ordinal);
+        Assert.Equal(0, (await lab.ExecAsync("w1", "protoswarm", "rm", "-f", "holder")).ExitCode);
+        var read = await lab.ExecAsync("w1", "protoswarm", "run", "--rm", "-v", "labdata:/data:ro", "busybox", "cat", "/data/f");
+        Assert.Equal("persisted\n", read.StdOut);
+        Assert.Equal(0, (await lab.ExecAsync("w1", "protoswarm", "volume", "rm", "labdata")).ExitCode);
+
+        // A published port answers on the node's address while the container runs; a second one on it is refused.
+        Assert.Equal(0, (await lab.ExecAsync("w1", "protoswarm", "run", "-d", "--name", "site", "-p", "8089:80", "busybox", "sh", "-c",
+            "mkdir -p /www && echo hello-published > /www/index.html && exec httpd -f -p 80 -h /www")).ExitCode);
+        Assert.Equal("0.0.0.0:8089->80/tcp\n", (await lab.ExecAsync("w1", "protoswarm", "ps", "--filter", "name=site", "--format", "{{.Ports}}")).StdOut);
+        var w1 = (await lab.NodeAsync("w1")).GetProperty("Address").GetString()!;
+        var answer = await RepeatUntilAsync(() => lab.ExecAsync("m1", "curl", "-s", "-m", "5", $"http://{w1}:8089/"), r => r.ExitCode == 0,
+            TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(250));
+        Assert.True(answer.StdOut == "hello-published\n", answer.ToString());
+        var taken = await lab.ExecAsync("w1", "protoswarm", "run", "-d", "-p", "8089:80", "busybox", "true");
+        Assert.Contains("Bind for 0.0.0.0:8089 failed: port is already allocated", taken.StdErr, StringComparison.Ordinal);
+        Assert.Equal(0, (await lab.ExecAsync("w1", "protoswarm", "rm", "-f", "site")).ExitCode);
+        Assert.NotEqual(0, (await lab.ExecAsync("m1", "curl", "-s", "-m", "2", $"http://{w1}:8089/")).ExitCode);
+    }
+
     private static async Task<IReadOnlyList<LabTask>> PollRunningAsync(LabFixture lab, string service)
     {
         var polled = await PollAsync(lab, TimeSpan.FromSeconds(40), service, tasks => tasks.Any(t => t.Task.Status.State == ProtoSwarm.Contracts.TaskState.Running));

@@ -16,7 +16,8 @@ internal static class RunCommand
     /// <summary>The flags of run and create that take a value (the word after one is not the image).</summary>
     private static readonly HashSet<string> ValuedFlags = new(StringComparer.Ordinal)
     {
-        "--name", "-e", "--env", "-w", "--workdir", "-u", "--user", "--entrypoint", "--network", "--net", "-H", "--host",
+        "--name", "-e", "--env", "-w", "--workdir", "-u", "--user", "--entrypoint", "--network", "--net", "-H", "--host", "--restart",
+        "-v", "--volume", "--mount", "-p", "--publish",
     };
 
     public static Command Run(CliApp app) => Create(app, "run", "Create and run a new container from an image on this node", start: true);
@@ -38,13 +39,21 @@ internal static class RunCommand
         network.Aliases.Add("--net");
         var interactive = new Option<bool>("--interactive", "-i") { Description = "Keep STDIN open even if not attached: attached, this command's stdin is the container's" };
         var tty = new Option<bool>("--tty", "-t") { Description = "Allocate a pseudo-TTY" };
+        var restart = new Option<string?>("--restart") { Description = "Restart policy to apply when a container exits (no, on-failure[:max-retries], always, unless-stopped)" }
+            .CheckedBy(r => ContainerRestartPolicy.Parse(r).Error);
+        var volume = new Option<string[]>("--volume", "-v") { Description = "Bind mount a volume ([SOURCE:]TARGET[:ro]: a host path, a volume's name, or none for an anonymous volume)", AllowMultipleArgumentsPerToken = false }
+            .CheckedBy(v => VolumeFlag.Parse(VolumeFlag.WithAbsoluteSource(v, Path.GetFullPath)).Error);
+        var mount = new Option<string[]>("--mount") { Description = "Attach a filesystem mount to the container (type=bind|volume|tmpfs,source=,target=,readonly)", AllowMultipleArgumentsPerToken = false }
+            .CheckedBy(m => ServiceFlags.Mount("--mount", m).Error);
+        var publish = new Option<string[]>("--publish", "-p") { Description = "Publish a container's port to the node ([0.0.0.0:][HOST:]CONTAINER[/tcp|udp])", AllowMultipleArgumentsPerToken = false }
+            .CheckedBy(p => PublishFlag.Parse(p).Error);
         var image = new Argument<string>("IMAGE") { Description = "The image to run (the node's own, or the swarm registry's)" };
         var commandLine = new Argument<string[]>("COMMAND [ARG...]")
         {
             Description = "The command to run and its arguments (everything after IMAGE); the image's when left out",
             Arity = ArgumentArity.ZeroOrMore,
         };
-        var command = new Command(name, description).With(detach, remove, containerName, env, workdir, user, entrypoint, network, interactive, tty, image, commandLine);
+        var command = new Command(name, description).With(detach, remove, containerName, env, workdir, user, entrypoint, network, interactive, tty, restart, volume, mount, publish, image, commandLine);
         if (!start)
         {
             command.Options.Remove(detach);
@@ -60,6 +69,11 @@ internal static class RunCommand
             if (result.GetValue(containerName) is { } n && RunRules.NameError(n) is { } nameError)
             {
                 result.AddError(nameError);
+            }
+
+            if (result.GetValue(remove) && ContainerRestartPolicy.Parse(result.GetValue(restart)).Policy is { IsNone: false })
+            {
+                result.AddError("Conflicting options: --restart and --rm");
             }
 
             if (result.GetValue(network) is "host" or "none" or "bridge" or "default")
@@ -82,7 +96,13 @@ internal static class RunCommand
                 parse.GetValue(network),
                 start,
                 attach: start && !parse.GetValue(detach),
-                interactive: parse.GetValue(interactive));
+                interactive: parse.GetValue(interactive)) with
+            {
+                Restart = parse.GetValue(restart) ?? string.Empty,
+                Volumes = [.. (parse.GetValue(volume) ?? []).Select(v => VolumeFlag.WithAbsoluteSource(v, Path.GetFullPath))],
+                Mounts = [.. (parse.GetValue(mount) ?? []).Select(m => ServiceFlags.Mount("--mount", m).Value)],
+                Publish = [.. parse.GetValue(publish) ?? []],
+            };
             if (!request.Attach)
             {
                 var created = await cli.RequestAsync<ContainerCreated>(request, Timeouts.Membership, ct);
@@ -130,9 +150,27 @@ internal static class RunCommand
 
     public static Command Start(CliApp app)
     {
+        var attach = new Option<bool>("--attach", "-a") { Description = "Attach STDOUT/STDERR: print what the container prints and exit with its code" };
         var names = Containers();
-        var command = new Command("start", "Start one or more created containers").With(names);
-        app.SetAction(command, (parse, cli, ct) => ChangeAsync(cli, new StartContainers(SwarmIds.NewRequestId(), [.. parse.GetRequiredValue(names)]), ct));
+        var command = new Command("start", "Start one or more created or stopped containers").With(attach, names);
+        command.Validators.Add(result =>
+        {
+            if (result.GetValue(attach) && result.GetValue(names) is { Length: > 1 })
+            {
+                result.AddError("you cannot start and attach multiple containers at once");
+            }
+        });
+        app.SetAction(command, async (parse, cli, ct) =>
+        {
+            var request = new StartContainers(SwarmIds.NewRequestId(), [.. parse.GetRequiredValue(names)], parse.GetValue(attach));
+            if (!request.Attach)
+            {
+                return await ChangeAsync(cli, request, ct);
+            }
+
+            var (_, connection) = await cli.Node.OpenStreamAsync<ContainerCreated>(request, Timeouts.Membership, ct);
+            return await ReceiveAsync(app, cli, connection, ct);
+        });
         return command;
     }
 
@@ -149,7 +187,7 @@ internal static class RunCommand
     public static Command Remove(CliApp app, string name)
     {
         var force = new Option<bool>("--force", "-f") { Description = "Force the removal of a running container (uses SIGKILL)" };
-        var volumes = new Option<bool>("--volumes", "-v") { Description = "Remove anonymous volumes associated with the container (it has none here: ignored)" };
+        var volumes = new Option<bool>("--volumes", "-v") { Description = "Remove anonymous volumes associated with the container (here they always go with it)" };
         var names = Containers();
         var command = new Command(name, "Remove one or more standalone containers").With(force, volumes, names);
         if (name == "rm")

@@ -54,7 +54,7 @@ internal static class ContainerView
     };
 
     public static readonly IReadOnlyList<string> InspectFields =
-        ["Id", "Created", "Path", "Args", "State", "Image", "Name", "RestartCount", "Config", "Mounts", "NetworkSettings"];
+        ["Id", "Created", "Path", "Args", "State", "Image", "Name", "RestartCount", "Config", "HostConfig", "Mounts", "NetworkSettings"];
 
     public static string ShortId(string id, bool noTrunc) => noTrunc || id.Length <= 12 ? id : id[..12];
 
@@ -104,7 +104,7 @@ internal static class ContainerView
 
     /// <summary>
     /// docker's STATUS: "Up 5 minutes", "Up 5 minutes (healthy)", "Up 5 seconds (health: starting)", "Exited (0) 2 minutes ago",
-    /// "Created" for one never started.
+    /// "Restarting (1) 2 seconds ago" while its restart policy waits to start it again, "Created" for one never started.
     /// </summary>
     public static string StatusText(ContainerObject c, DateTimeOffset now) => c.State switch
     {
@@ -115,6 +115,7 @@ internal static class ContainerView
             var health => $" ({health})",
         },
         "exited" when c.FinishedAt is { } finished => string.Create(CultureInfo.InvariantCulture, $"Exited ({c.ExitCode}) {SystemView.Duration(now - finished)} ago"),
+        "restarting" => string.Create(CultureInfo.InvariantCulture, $"Restarting ({c.ExitCode}) {SystemView.Duration(now - (c.FinishedAt ?? now))} ago"),
         "exited" => string.Empty,
         _ => "Created",
     };
@@ -183,7 +184,7 @@ internal static class ContainerView
             ["Status"] = c.State,
             ["Running"] = c.State == "running",
             ["Paused"] = false,
-            ["Restarting"] = false,
+            ["Restarting"] = c.State == "restarting",
             ["OOMKilled"] = false,
             ["Dead"] = false,
             ["Pid"] = c.Pid,
@@ -235,7 +236,7 @@ internal static class ContainerView
             ["State"] = state,
             ["Image"] = c.ImageId,
             ["Name"] = "/" + c.Name,
-            ["RestartCount"] = 0,
+            ["RestartCount"] = c.RestartCount,
             ["Config"] = new JsonObject
             {
                 ["Hostname"] = c.Hostname,
@@ -246,6 +247,10 @@ internal static class ContainerView
                 ["WorkingDir"] = c.WorkingDir,
                 ["Entrypoint"] = StringsOrNil(c.Entrypoint),
                 ["Labels"] = labels,
+            },
+            ["HostConfig"] = new JsonObject
+            {
+                ["RestartPolicy"] = new JsonObject { ["Name"] = c.RestartPolicy.Length > 0 ? c.RestartPolicy : "no", ["MaximumRetryCount"] = c.MaximumRetryCount },
             },
             ["Mounts"] = new JsonArray([.. c.Mounts.Select(m => (JsonNode?)Mount(m))]),
             ["NetworkSettings"] = new JsonObject { ["Ports"] = ports, ["Networks"] = networks },

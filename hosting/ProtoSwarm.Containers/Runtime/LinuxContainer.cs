@@ -95,8 +95,20 @@ public sealed partial class LinuxContainer : IAsyncDisposable
     /// mount only (docker's fall back), and one with <see cref="ContainerMount.ReadOnlyForceRecursive"/> does not start.</summary>
     public static bool SupportsRecursiveReadOnly => LinuxSyscalls.Instance.SupportsRecursiveReadOnly();
 
+    /// <summary>
+    /// Starts an ended container again (docker's `start` of an exited container, and its restart policies): the same id,
+    /// state directory, writable layer (what it wrote before is there) and log (appended to); a new cgroup, monitor and
+    /// config. Throws <see cref="ContainerStartException"/> when there is no such ended container; a failed start leaves
+    /// it as it was, ended.
+    /// </summary>
+    public static Task<LinuxContainer> RestartAsync(ContainerSpecification spec, ContainerRuntimeOptions options, CancellationToken cancellationToken = default)
+    {
+        var sys = LinuxSyscalls.Instance;
+        return StartAsync(spec, options, sys, CgroupDrivers.Probe(sys), TimeProvider.System, cancellationToken, again: true);
+    }
+
     internal static async Task<LinuxContainer> StartAsync(ContainerSpecification spec, ContainerRuntimeOptions options,
-        ISyscalls sys, ICgroupDriver cgroups, TimeProvider time, CancellationToken cancellationToken)
+        ISyscalls sys, ICgroupDriver cgroups, TimeProvider time, CancellationToken cancellationToken, bool again = false)
     {
         var problems = InitConfigBuilder.Validate(spec, sys);
         if (problems.Count > 0)
@@ -108,9 +120,13 @@ public sealed partial class LinuxContainer : IAsyncDisposable
             throw new ContainerStartException($"container init: {options.InitPath} not found (publish hosting/ProtoSwarm.ContainerInit next to protoswarmd)");
         }
         var paths = new ContainerPaths(Path.Combine(options.StateRoot, spec.Id));
-        if (sys.DirectoryExists(paths.Root))
+        if (!again && sys.DirectoryExists(paths.Root))
         {
             throw new ContainerStartException($"container {spec.Id} already exists ({paths.Root})");
+        }
+        if (again && (!sys.FileExists(paths.Config) || sys.ConnectMonitor(paths.MonitorSocket) is { } running && Answers(running)))
+        {
+            throw new ContainerStartException($"container {spec.Id} cannot start again: it is running, or gone ({paths.Root})");
         }
         if (System.Text.Encoding.UTF8.GetByteCount(paths.MonitorSocket) > 107)
         {
@@ -124,11 +140,22 @@ public sealed partial class LinuxContainer : IAsyncDisposable
         {
             // The container's directory holds its config (the environment: often passwords), its writable layer and
             // its log: root's alone, as docker keeps its containers' (other users could read them all before).
-            sys.CreatePrivateDirectory(paths.Root);
-            sys.WriteFile(paths.Created, (spec.Created ?? time.GetUtcNow()).ToUniversalTime().ToString("O", CultureInfo.InvariantCulture));
-            sys.CreateDirectory(paths.Upper);
-            sys.CreateDirectory(paths.Work);
-            sys.CreateDirectory(paths.Rootfs);
+            if (again)
+            {
+                // The ended run's cgroup goes (whatever its monitor left in it with it); its layer, log and times stay.
+                var ended = new CgroupPlacement(sys.FileExists(paths.Cgroups) ? sys.ReadFile(paths.Cgroups).Split('\n', StringSplitOptions.RemoveEmptyEntries) : []);
+                cgroups.KillAll(ended);
+                cgroups.Remove(ended);
+                sys.DeleteFile(paths.Stdin);
+            }
+            else
+            {
+                sys.CreatePrivateDirectory(paths.Root);
+                sys.WriteFile(paths.Created, (spec.Created ?? time.GetUtcNow()).ToUniversalTime().ToString("O", CultureInfo.InvariantCulture));
+                sys.CreateDirectory(paths.Upper);
+                sys.CreateDirectory(paths.Work);
+                sys.CreateDirectory(paths.Rootfs);
+            }
             placement = cgroups.Create(spec.Id, spec.Resources);
             sys.WriteFile(paths.Cgroups, string.Concat(placement.Directories.Select(d => d + "\n")));
             var resolv = sys.FileExists("/etc/resolv.conf") ? sys.ReadFile("/etc/resolv.conf") : "";
@@ -158,6 +185,11 @@ public sealed partial class LinuxContainer : IAsyncDisposable
             if (line is not null && line.StartsWith(InitProtocol.Started + " ", StringComparison.Ordinal))
             {
                 var pid = int.Parse(line.AsSpan(InitProtocol.Started.Length + 1), NumberStyles.None, CultureInfo.InvariantCulture);
+                if (again)
+                {
+                    // The last run's exit is no longer this one's (a monitor killed later must not read it as its end).
+                    sys.DeleteFile(paths.Exit);
+                }
                 var container = new LinuxContainer(spec.Id, pid, sys, cgroups, placement, paths, init, time);
                 container._initPath = options.InitPath;
                 container._stdin = stdin;
@@ -170,13 +202,13 @@ public sealed partial class LinuxContainer : IAsyncDisposable
         catch (Exception e) when (e is not ContainerStartException and not OperationCanceledException)
         {
             stdin?.Dispose();
-            Cleanup(sys, cgroups, placement, paths, init);
+            Cleanup(sys, cgroups, placement, paths, init, again);
             throw new ContainerStartException($"container init: {e.Message}", e);
         }
         catch
         {
             stdin?.Dispose();
-            Cleanup(sys, cgroups, placement, paths, init);
+            Cleanup(sys, cgroups, placement, paths, init, again);
             throw;
         }
     }
@@ -342,7 +374,15 @@ public sealed partial class LinuxContainer : IAsyncDisposable
         return message.StartsWith("exec:", StringComparison.Ordinal) ? message : "container init: " + message;
     }
 
-    private static void Cleanup(ISyscalls sys, ICgroupDriver cgroups, CgroupPlacement? placement, ContainerPaths paths, InitProcess? init)
+    // A monitor that takes a connection on the container's socket: the container runs.
+    private static bool Answers(InitProcess monitor)
+    {
+        monitor.Status.Dispose();
+        return true;
+    }
+
+    // A failed start leaves nothing behind; a failed start again leaves the ended container as it was.
+    private static void Cleanup(ISyscalls sys, ICgroupDriver cgroups, CgroupPlacement? placement, ContainerPaths paths, InitProcess? init, bool again = false)
     {
         if (init is not null)
         {
@@ -356,7 +396,10 @@ public sealed partial class LinuxContainer : IAsyncDisposable
         {
             cgroups.Remove(placement);
         }
-        sys.RemoveTree(paths.Root);
+        if (!again)
+        {
+            sys.RemoveTree(paths.Root);
+        }
     }
 
     /// <summary>Completes when the container's PID 1 has ended: its exit code (128 + signal when a signal

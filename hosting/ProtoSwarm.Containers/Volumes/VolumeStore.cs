@@ -61,7 +61,9 @@ public sealed class VolumeStore
 
     /// <summary>`volume create`: idempotent for a name that exists (its labels are kept); an empty name makes one with a random 64-hex name.</summary>
     /// <param name="options">The local driver's options (type, device, o), kept with the volume and mounted on its first use.</param>
-    public Volume Create(string name, IReadOnlyDictionary<string, string>? labels = null, string driver = LocalDriver, IReadOnlyDictionary<string, string>? options = null)
+    /// <param name="anonymousFor">A container the volume is anonymous for (docker's `run -v /path`): removed when that container is released.</param>
+    public Volume Create(string name, IReadOnlyDictionary<string, string>? labels = null, string driver = LocalDriver, IReadOnlyDictionary<string, string>? options = null,
+        string? anonymousFor = null)
     {
         if (driver != LocalDriver)
         {
@@ -70,7 +72,7 @@ public sealed class VolumeStore
 
         lock (_lock)
         {
-            return CreateLocked(name.Length == 0 ? RandomName() : name, labels, anonymousFor: null, options);
+            return CreateLocked(name.Length == 0 ? RandomName() : name, labels, anonymousFor, options);
         }
     }
 
@@ -119,7 +121,7 @@ public sealed class VolumeStore
             if (users.Count > 0)
             {
                 throw new VolumeStoreException(RejectCode.Conflict,
-                    $"remove {name}: volume is in use by task {string.Join(", ", users)}; remove or update the service that runs it first");
+                    $"remove {name}: volume is in use by task {string.Join(", ", users)}; remove or update the service that runs it first (a standalone container's: remove the container, `protoswarm rm`)");
             }
 
             // A mount left behind (the node host stopped while a container held it) goes first: the delete

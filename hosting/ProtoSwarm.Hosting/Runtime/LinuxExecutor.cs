@@ -79,6 +79,9 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
     /// <summary>The id of the standalone container with this name (`exec NAME`), or null.</summary>
     public Func<string, string?> StandaloneNamed { get; set; } = _ => null;
 
+    /// <summary>The node's volumes (a standalone container's anonymous ones are made there when it is created).</summary>
+    internal VolumeStore Volumes => _volumes();
+
     /// <summary>Where the containers live and how they start (the standalone ones read their logs there).</summary>
     internal ContainerRuntimeOptions Options => _options;
 
@@ -214,6 +217,68 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
         entry.StopHealthChecks();
         await container.StopAsync(entry.StopSignal, grace ?? (entry.Task is { } task ? TaskStep.StopGracePeriodOf(task.Spec.Container) : null), ct);
         return true;
+    }
+
+    /// <summary>
+    /// Starts an ended standalone container again (docker's `start` of an exited container, and its restart policies):
+    /// it is prepared anew from <paramref name="task"/> (its volumes, files and networks, its image's config), and its
+    /// container starts in the same state directory, so the same writable layer and log; its Created stays. One that
+    /// runs is left as it is. A failed start leaves it ended, as it was.
+    /// </summary>
+    internal async Task RestartAsync(TaskObject task, CancellationToken ct)
+    {
+        var held = _containers.GetValueOrDefault(task.Id);
+        if (held?.Container is { HasExited: false })
+        {
+            return;
+        }
+
+        var created = held?.Created;
+        if (_containers.TryRemove(task.Id, out var ended))
+        {
+            ended.Dispose();
+        }
+
+        var controller = new Controller(this, task, TaskFiles.None);
+        try
+        {
+            await controller.PrepareAsync(ct);
+            var entry = _containers.GetValueOrDefault(task.Id) ?? throw new InvalidOperationException($"container {task.Id} was removed meanwhile");
+            await entry.Gate.WaitAsync(ct);
+            try
+            {
+                entry.Container = await LinuxContainer.RestartAsync(entry.Specification!, _options, ct);
+                entry.StartedAt = entry.Container.StartedAt ?? DateTimeOffset.UtcNow;
+                entry.Created = entry.Container.Created ?? created ?? entry.Created;
+                LogStarted(_logger, task.Id, entry.Container.Pid);
+            }
+            finally
+            {
+                entry.Gate.Release();
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Back to the ended container as it was: its network goes again, and it is found again as a node host finds it.
+            if (_containers.TryRemove(task.Id, out var prepared))
+            {
+                prepared.Dispose();
+            }
+
+            await controller.ReleaseAsync(CancellationToken.None);
+            if (!(await controller.InspectAsync(CancellationToken.None)).Exists)
+            {
+                // Removed meanwhile: the volumes the preparation claimed for it go back.
+                _volumes().Release(task.Id);
+            }
+
+            throw e switch
+            {
+                ContainerStartException or InvalidContainerSpecificationException => new InvalidOperationException(
+                    e is InvalidContainerSpecificationException invalid ? string.Join("; ", invalid.Problems) : e.Message, e),
+                _ => e,
+            };
+        }
     }
 
     /// <summary>A task's container (killed if it runs), then what was made for it; each part idempotent.</summary>

@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.Globalization;
 using ProtoSwarm.Actors.Agent.Tasks;
 using ProtoSwarm.Actors.Networks;
+using ProtoSwarm.Client.Control;
 using ProtoSwarm.Contracts;
 
 namespace ProtoSwarm.Hosting.Runtime;
@@ -18,8 +19,9 @@ internal static class LocalContainers
 
     /// <param name="networkName">The name of a network by id, where the node knows it (null: its id is shown).</param>
     /// <param name="standaloneName">The name of a standalone container (`protoswarm run`), null for a task's.</param>
+    /// <param name="standaloneRestart">The restart policy of a standalone container and what it did, null for a task's.</param>
     public static async Task<object> HandleAsync(ITaskExecutor? executor, ListContainers request, TimeProvider time, Func<string, string?> networkName, CancellationToken ct,
-        Func<string, string?>? standaloneName = null)
+        Func<string, string?>? standaloneName = null, Func<string, StandaloneRestart?>? standaloneRestart = null)
     {
         var facts = (executor?.ListContainers() ?? []).Where(f => request.All || IsRunning(f)).ToList();
         IReadOnlyDictionary<string, TaskUsageSample> usage = new Dictionary<string, TaskUsageSample>();
@@ -29,7 +31,7 @@ internal static class LocalContainers
         }
 
         var sampledAt = time.GetUtcNow();
-        return new ContainerList([.. facts.Select(f => ToWire(f, usage.GetValueOrDefault(f.Task.Id), networkName, standaloneName?.Invoke(f.Task.Id)))], sampledAt);
+        return new ContainerList([.. facts.Select(f => ToWire(f, usage.GetValueOrDefault(f.Task.Id), networkName, standaloneName?.Invoke(f.Task.Id), standaloneRestart?.Invoke(f.Task.Id)))], sampledAt);
     }
 
     private static bool IsRunning(ContainerFacts facts) => facts.Started && !facts.Exited;
@@ -54,10 +56,12 @@ internal static class LocalContainers
         ]);
 
     /// <param name="standaloneName">Set for a standalone container: its name, and its own labels only (no com.docker.swarm.* ones).</param>
-    public static ContainerObject ToWire(ContainerFacts facts, TaskUsageSample? usage, Func<string, string?> networkName, string? standaloneName = null)
+    /// <param name="restart">A standalone container's restart policy: its restarts, and "restarting" while it waits for the next.</param>
+    public static ContainerObject ToWire(ContainerFacts facts, TaskUsageSample? usage, Func<string, string?> networkName, string? standaloneName = null,
+        StandaloneRestart? restart = null)
     {
         var task = facts.Task;
-        var state = !facts.Started ? "created" : facts.Exited ? "exited" : "running";
+        var state = !facts.Started ? "created" : !facts.Exited ? "running" : restart is { Restarting: true } ? "restarting" : "exited";
         var command = facts.Command;
         return new ContainerObject(
             task.Id,
@@ -89,6 +93,14 @@ internal static class LocalContainers
             [.. task.Networks.Select(n => new ContainerNetwork(networkName(n.NetworkId) ?? n.NetworkId, n.NetworkId, n.Address, n.Aliases))],
             usage is null ? null : new ContainerUsageReading(usage.CpuNanoseconds, usage.MemoryBytes, usage.MemoryLimitBytes, usage.Pids),
             [.. facts.Entrypoint],
-            [.. facts.Cmd]);
+            [.. facts.Cmd])
+        {
+            RestartCount = restart?.Restarts ?? 0,
+            RestartPolicy = restart?.Policy.Name ?? string.Empty,
+            MaximumRetryCount = restart?.Policy.MaximumRetryCount ?? 0,
+        };
     }
 }
+
+/// <summary>A standalone container's restart policy, the restarts it made, and whether one is pending (docker's "restarting").</summary>
+internal sealed record StandaloneRestart(ContainerRestartPolicy Policy, int Restarts, bool Restarting);

@@ -448,7 +448,9 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
 
         var inUse = new HashSet<(PortProtocol Protocol, int Port)>();
         var range = PortRange.KernelDefault;
-        if (requested.Any(p => p.PublishedPort == 0))
+        // A standalone container (no service: the managers' scheduler never saw its ports) checks its fixed ports here, as docker's engine does.
+        var standalone = task.ServiceId.Length == 0;
+        if (standalone || requested.Any(p => p.PublishedPort == 0))
         {
             (inUse, range) = await _overlay.RunAsync(_ => (BoundPorts.ReadOwn(), PortRange.Parse(ReadLocalPortRange()))).ConfigureAwait(false);
             ImmutableArray<NetworkView> views;
@@ -458,6 +460,11 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
             }
 
             inUse.UnionWith(PortsInUse(views, _hostPorts, NodeId, task.Id));
+        }
+
+        if (standalone && requested.FirstOrDefault(p => p.PublishedPort > 0 && inUse.Contains((p.Protocol, p.PublishedPort))) is { } taken)
+        {
+            throw new InvalidOperationException(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"Bind for 0.0.0.0:{taken.PublishedPort} failed: port is already allocated"));
         }
 
         var (ports, problem) = HostPortPicker.Assign(requested, task.Status.PortStatus, inUse, range, ref _lastHostPort);

@@ -62,6 +62,7 @@ internal sealed partial class StandaloneContainers : IDisposable
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _names = new(1, 1);
+    private readonly TaskCompletionSource _networksReady = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public StandaloneContainers(LinuxExecutor executor, string dir, Func<string> nodeId, Func<INetworkAttacher?> attacher, ILoggerFactory loggerFactory)
     {
@@ -76,24 +77,47 @@ internal sealed partial class StandaloneContainers : IDisposable
 
     public void Dispose() => _names.Dispose();
 
+    /// <summary>The node host has its networks (or has none: no swarm): the containers it found ended may start again by their policy.</summary>
+    public void NetworksReady() => _networksReady.TrySetResult();
+
     public static bool Handles(object request) =>
         request is RunContainer or StartContainers or StopContainers or RemoveContainers or WaitContainer or ReadContainerLogs;
 
     /// <summary>The name of a standalone container, or null for a task's.</summary>
     public string? NameOf(string id) => _entries.TryGetValue(id, out var entry) ? entry.Name : null;
 
+    /// <summary>A standalone container's restart policy and restarts, for `ps` and `inspect`; null for a task's.</summary>
+    public StandaloneRestart? RestartOf(string id) => _entries.TryGetValue(id, out var entry)
+        ? new StandaloneRestart(entry.Policy, entry.Restart.Restarts, entry.Restarting)
+        : null;
+
     /// <summary>One standalone container: the task made up for it, its controller, and what its end waits for.</summary>
-    private sealed class Entry(string name, TaskObject task, bool autoRemove, ITaskController controller)
+    private sealed class Entry(string name, TaskObject task, bool autoRemove, ITaskController controller, ContainerRestartPolicy policy)
     {
         public string Name { get; } = name;
         public TaskObject Task { get; set; } = task;
         public bool AutoRemove { get; } = autoRemove;
+        public ContainerRestartPolicy Policy { get; } = policy;
         public ITaskController Controller { get; set; } = controller;
         public ContainerAttachment? Attachment { get; set; }
         public bool Started { get; set; }
         public int Attached;
         public TaskCompletionSource Detached { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public SemaphoreSlim Gate { get; } = new(1, 1);
+
+        /// <summary>The restarts made by the policy, and its last wait.</summary>
+        public RestartState Restart { get; set; } = RestartState.Initial;
+
+        /// <summary>`stop` stopped it (docker's HasBeenManuallyStopped): no restart, and an unless-stopped one stays down after a node host restart.</summary>
+        public bool StoppedByUser { get; set; }
+
+        /// <summary>Ended, and waiting for its restart; cancelled by stop, start and rm -f.</summary>
+        public CancellationTokenSource? Pending { get; set; }
+
+        public bool Restarting => Pending is not null;
+
+        /// <summary>Which start this is: a watch of an older run that ends late does not decide for the newer.</summary>
+        public int Run { get; set; }
     }
 
     /// <summary>Finds again, after a node host restart, the standalone containers its files name (ended ones included).</summary>
@@ -113,8 +137,11 @@ internal sealed partial class StandaloneContainers : IDisposable
                 if ((await controller.InspectAsync(ct)).Exists)
                 {
                     var attachment = Path.ChangeExtension(file, ".attachment");
-                    var entry = new Entry(task.ServiceName, task, File.Exists(Path.ChangeExtension(file, ".rm")), controller)
+                    var (policy, restart, stopped) = await ReadRestartAsync(Path.ChangeExtension(file, ".restart"), ct);
+                    var entry = new Entry(task.ServiceName, task, File.Exists(Path.ChangeExtension(file, ".rm")), controller, policy)
                     {
+                        Restart = restart,
+                        StoppedByUser = stopped,
                         Started = true,
                         Attachment = File.Exists(attachment) && !task.Networks.IsEmpty
                             ? new ContainerAttachment((await File.ReadAllTextAsync(attachment, ct)).Trim(), task.Networks[0])
@@ -122,7 +149,7 @@ internal sealed partial class StandaloneContainers : IDisposable
                     };
                     _entries[task.Id] = entry;
                     entry.Detached.TrySetResult();
-                    _ = WatchAsync(entry);
+                    _ = WatchAsync(entry, restored: true);
                 }
                 else
                 {
@@ -160,7 +187,7 @@ internal sealed partial class StandaloneContainers : IDisposable
     }
 
     /// <summary>`run` without -d, and `container logs`: the answer is a stream of exec frames on the connection.</summary>
-    public static bool Streams(object request) => request is RunContainer { Attach: true, Start: true } or ReadContainerLogs;
+    public static bool Streams(object request) => request is RunContainer { Attach: true, Start: true } or ReadContainerLogs or StartContainers { Attach: true };
 
     public async Task StreamAsync(object request, Stream connection, CancellationToken ct)
     {
@@ -205,6 +232,30 @@ internal sealed partial class StandaloneContainers : IDisposable
                     {
                         entry.Detached.TrySetResult();
                     }
+                }
+
+                return;
+            }
+
+            case StartContainers { Containers: [var reference] } start:
+            {
+                // docker's start -a: this run's output (the log after what earlier runs wrote), then its exit code.
+                var (id, error) = Resolve(reference);
+                var after = id is null ? 0 : LinuxContainer.LogReader(id, _executor.Options).Read(0, 1, null) is [.., var last] ? last.Sequence : 0;
+                var change = error is null ? await ChangeAsync(reference, StartAsync, ct) : new ContainerChange(reference, error);
+                if (change.Error.Length > 0)
+                {
+                    await ControlFraming.WriteAsync(connection, new CommandRejected(error is null ? RejectCode.Conflict : RejectCode.NotFound, change.Error), ct);
+                    return;
+                }
+
+                try
+                {
+                    await ControlFraming.WriteAsync(connection, new ContainerCreated(id!, DisplayName(id!)), ct);
+                    await FollowAsync(id!, connection, follow: true, tail: null, ct, after);
+                }
+                catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException)
+                {
                 }
 
                 return;
@@ -277,11 +328,10 @@ internal sealed partial class StandaloneContainers : IDisposable
     /// The container's log as exec frames, each line on its stream, then an exit frame: its exit code once it ended when
     /// following (0 when it still runs and the follow was not asked for). A container removed meanwhile ends the stream.
     /// </summary>
-    private async Task FollowAsync(string id, Stream connection, bool follow, int? tail, CancellationToken ct)
+    private async Task FollowAsync(string id, Stream connection, bool follow, int? tail, CancellationToken ct, long after = 0)
     {
         using var writer = new ExecFrameWriter(connection);
         var reader = LinuxContainer.LogReader(id, _executor.Options);
-        long after = 0;
         var first = true;
         while (true)
         {
@@ -321,6 +371,29 @@ internal sealed partial class StandaloneContainers : IDisposable
             return (null, new CommandRejected(RejectCode.InvalidArgument, "\"protoswarm run\" requires at least 1 argument: an IMAGE"));
         }
 
+        var (policy, policyError) = ContainerRestartPolicy.Parse(run.Restart);
+        if (policy is null)
+        {
+            return (null, new CommandRejected(RejectCode.InvalidArgument, policyError!));
+        }
+
+        if (run.AutoRemove && !policy.IsNone)
+        {
+            return (null, new CommandRejected(RejectCode.InvalidArgument, "Conflicting options: --restart and --rm"));
+        }
+
+        var (mounts, mountError) = Mounts(run);
+        if (mountError is not null)
+        {
+            return (null, new CommandRejected(RejectCode.InvalidArgument, mountError));
+        }
+
+        var (ports, portError) = Ports(run);
+        if (portError is not null)
+        {
+            return (null, new CommandRejected(RejectCode.InvalidArgument, portError));
+        }
+
         var command = run.Command.IsDefault ? [] : run.Command;
         var entrypoint = run.Entrypoint is { IsDefault: false } given ? given : (ImmutableArray<string>?)null;
         var id = SwarmIds.New();
@@ -352,11 +425,11 @@ internal sealed partial class StandaloneContainers : IDisposable
                 Dir: run.WorkingDir,
                 User: run.User,
                 TTY: run.Tty,
-                OpenStdin: run.Interactive);
+                OpenStdin: run.Interactive) { Mounts = [.. mounts] };
             var now = DateTimeOffset.UtcNow;
             var task = new TaskObject(id, ObjectMeta.New(now), string.Empty, 0, _nodeId(), new TaskSpec(spec), 0, TaskState.Running,
-                new TaskObservedStatus(TaskState.New, now), ServiceName: name);
-            entry = new Entry(name, task, run.AutoRemove, _executor.CreateController(task));
+                new TaskObservedStatus(TaskState.New, now), ServiceName: name, Endpoint: ports.Count > 0 ? new EndpointSpec(Ports: [.. ports]) : null);
+            entry = new Entry(name, task, run.AutoRemove, _executor.CreateController(task), policy);
             if (attach)
             {
                 entry.Attached = 1;
@@ -389,6 +462,15 @@ internal sealed partial class StandaloneContainers : IDisposable
                 entry.Controller = _executor.CreateController(entry.Task);
             }
 
+            if (entry.Task.Spec.Container.Mounts.Any(m => (m.Type == MountType.Volume && m.Source.Length == 0) || m.Type == MountType.Bind))
+            {
+                entry.Task = entry.Task with
+                {
+                    Spec = entry.Task.Spec with { Container = entry.Task.Spec.Container with { Mounts = [.. MakeSources(id, entry.Task.Spec.Container.Mounts, run)] } },
+                };
+                entry.Controller = _executor.CreateController(entry.Task);
+            }
+
             await WriteRecordAsync(entry, ct);
             await entry.Controller.PrepareAsync(ct);
             if (run.Start)
@@ -411,6 +493,78 @@ internal sealed partial class StandaloneContainers : IDisposable
                 InvalidOperationException => new CommandRejected(RejectCode.InvalidArgument, e.Message),
                 _ => new CommandRejected(RejectCode.Internal, $"the container could not be made: {e.Message}; see protoswarmd's log"),
             });
+        }
+    }
+
+    /// <summary>docker's -p of a run as host-mode ports, or the refusal of one (a bad -p, one host port twice).</summary>
+    internal static (IReadOnlyList<PortConfig> Ports, string? Error) Ports(RunContainer run)
+    {
+        var ports = new List<PortConfig>();
+        foreach (var text in run.Publish.IsDefault ? [] : run.Publish)
+        {
+            var (port, error) = PublishFlag.Parse(text);
+            if (port is null)
+            {
+                return ([], error);
+            }
+
+            if (port.PublishedPort > 0 && ports.Any(p => p.PublishedPort == port.PublishedPort && p.Protocol == port.Protocol))
+            {
+                return ([], string.Create(System.Globalization.CultureInfo.InvariantCulture, $"Bind for 0.0.0.0:{port.PublishedPort} failed: port is already allocated"));
+            }
+
+            ports.Add(port);
+        }
+
+        return (ports, null);
+    }
+
+    /// <summary>docker's -v and --mount of a run, in that order, or the refusal of one (a bad -v, two mounts on one path).</summary>
+    internal static (IReadOnlyList<MountSpec> Mounts, string? Error) Mounts(RunContainer run)
+    {
+        var mounts = new List<MountSpec>();
+        foreach (var text in run.Volumes.IsDefault ? [] : run.Volumes)
+        {
+            var (mount, error) = VolumeFlag.Parse(text);
+            if (mount is null)
+            {
+                return ([], error);
+            }
+
+            mounts.Add(mount);
+        }
+
+        mounts.AddRange(run.Mounts.IsDefault ? [] : run.Mounts);
+        if (mounts.GroupBy(m => m.Target.TrimEnd('/'), StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice)
+        {
+            return ([], $"Duplicate mount point: {twice.First().Target}");
+        }
+
+        return (mounts, null);
+    }
+
+    /// <summary>
+    /// What docker's create makes for the mounts: an anonymous volume (named now, kept by the container across its starts,
+    /// removed with it) for each volume without a source, and the host directory of a -v bind that is missing.
+    /// </summary>
+    private IEnumerable<MountSpec> MakeSources(string id, IEnumerable<MountSpec> mounts, RunContainer run)
+    {
+        var volumeBinds = (run.Volumes.IsDefault ? [] : run.Volumes).Select(v => VolumeFlag.Parse(v).Mount).OfType<MountSpec>()
+            .Where(m => m.Type == MountType.Bind).Select(m => m.Source).ToHashSet(StringComparer.Ordinal);
+        foreach (var mount in mounts)
+        {
+            if (mount.Type == MountType.Volume && mount.Source.Length == 0)
+            {
+                yield return mount with { Source = _executor.Volumes.Create(string.Empty, mount.VolumeLabels, options: mount.VolumeOptions, anonymousFor: id).Name };
+                continue;
+            }
+
+            if (mount.Type == MountType.Bind && volumeBinds.Contains(mount.Source) && !Path.Exists(mount.Source))
+            {
+                Directory.CreateDirectory(mount.Source);
+            }
+
+            yield return mount;
         }
     }
 
@@ -450,17 +604,48 @@ internal sealed partial class StandaloneContainers : IDisposable
 
     /// <summary>
     /// The container's end: its network namespace goes at once (as a task's), and with --rm the container too, once
-    /// an attached client has read its last lines, as docker's run --rm.
+    /// an attached client has read its last lines, as docker's run --rm. Its restart policy may start it again, after
+    /// the policy's wait; a node host that finds it ended (<paramref name="restored"/>) starts it at once, as docker's
+    /// daemon starts its always and unless-stopped containers.
     /// </summary>
-    private async Task WatchAsync(Entry entry)
+    private async Task WatchAsync(Entry entry, bool restored = false)
     {
         try
         {
+            var run = entry.Run;
+            var container = _executor.ContainerOf(entry.Task.Id);
+            // Found ended by a node host that starts: docker's daemon decides on its start with the policy alone.
+            var foundEnded = restored && container is { HasExited: true };
+            var startedAt = container?.StartedAt;
             var exit = await entry.Controller.WaitAsync(CancellationToken.None);
             LogExited(_logger, entry.Task.Id, entry.Name, exit.ExitCode);
             await entry.Controller.ReleaseAsync(CancellationToken.None);
             // As docker's daemon detaches a stopped container from a swarm network: the address goes back at once.
             await ReleaseAttachmentAsync(entry);
+            if (!entry.Policy.IsNone)
+            {
+                // A newer start watches its own end; a removed container is done; `stop` ended the restarting.
+                if (run != entry.Run || !_entries.ContainsKey(entry.Task.Id) || (entry.StoppedByUser && !foundEnded))
+                {
+                    return;
+                }
+
+                var ran = foundEnded ? ContainerRestartPolicy.ResetAfter : DateTimeOffset.UtcNow - (startedAt ?? DateTimeOffset.UtcNow);
+                var decision = entry.Policy.Decide(exit.ExitCode, entry.StoppedByUser, ran, entry.Restart);
+                entry.Restart = decision.Next;
+                if (decision.Restart)
+                {
+                    if (foundEnded)
+                    {
+                        await _networksReady.Task;
+                    }
+
+                    await RestartLaterAsync(entry, foundEnded ? TimeSpan.Zero : decision.Delay);
+                }
+
+                return;
+            }
+
             if (entry.AutoRemove)
             {
                 await entry.Detached.Task.WaitAsync(TimeSpan.FromSeconds(30)).ContinueWith(_ => { }, TaskScheduler.Default);
@@ -473,6 +658,64 @@ internal sealed partial class StandaloneContainers : IDisposable
         catch (Exception e) when (e is not OperationCanceledException)
         {
             LogWatchFailed(_logger, entry.Task.Id, e);
+        }
+    }
+
+    /// <summary>The policy's restart: after <paramref name="delay"/> (`ps` shows it restarting), unless stop, start or rm came first.</summary>
+    private async Task RestartLaterAsync(Entry entry, TimeSpan delay)
+    {
+        using var pending = new CancellationTokenSource();
+        await entry.Gate.WaitAsync();
+        try
+        {
+            entry.Pending = pending;
+            await WriteRestartAsync(entry);
+        }
+        finally
+        {
+            entry.Gate.Release();
+        }
+
+        try
+        {
+            await Task.Delay(delay, pending.Token);
+            await entry.Gate.WaitAsync(pending.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
+        try
+        {
+            entry.Pending = null;
+            if (!_entries.ContainsKey(entry.Task.Id))
+            {
+                return; // removed meanwhile
+            }
+
+            LogRestarting(_logger, entry.Task.Id, entry.Name, entry.Restart.Restarts);
+            await StartAgainAsync(entry, CancellationToken.None);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // docker's daemon gives up on a container its restart could not start: it stays exited.
+            LogRestartFailed(_logger, entry.Task.Id, e);
+        }
+        finally
+        {
+            entry.Pending = null;
+            entry.Gate.Release();
+        }
+    }
+
+    /// <summary>A pending restart is called off (stop, start, rm); under the entry's gate.</summary>
+    private static void CancelRestart(Entry entry)
+    {
+        if (entry.Pending is { } pending)
+        {
+            entry.Pending = null;
+            pending.Cancel();
         }
     }
 
@@ -516,7 +759,7 @@ internal sealed partial class StandaloneContainers : IDisposable
         }
     }
 
-    /// <summary>docker's start: a created container starts; a running one is left as it is; an ended one cannot start again here yet.</summary>
+    /// <summary>docker's start: a created container starts; a running one is left as it is; an ended one starts again.</summary>
     private async Task StartAsync(string id, CancellationToken ct)
     {
         if (!_entries.TryGetValue(id, out var entry))
@@ -530,12 +773,16 @@ internal sealed partial class StandaloneContainers : IDisposable
         {
             if (entry.Started)
             {
-                if (_executor.ContainerOf(id) is { HasExited: true })
+                if (_executor.ContainerOf(id) is not { HasExited: true })
                 {
-                    throw new ContainerRefusal(RejectCode.Conflict,
-                        $"cannot start container {entry.Name}: it has exited, and starting an ended container again is not supported yet; remove it and run a new one (`protoswarm rm {entry.Name}`, `protoswarm run ...`)");
+                    return;
                 }
 
+                // docker's start of an ended container resets what its policy counted, and what `stop` said.
+                CancelRestart(entry);
+                entry.StoppedByUser = false;
+                entry.Restart = RestartState.Initial;
+                await StartAgainAsync(entry, ct);
                 return;
             }
 
@@ -549,11 +796,61 @@ internal sealed partial class StandaloneContainers : IDisposable
         }
     }
 
+    /// <summary>
+    /// docker's start of an exited container: the same container (id, name, spec, writable layer, log) runs again, on its
+    /// network again (an overlay gives it an address anew, as docker's daemon attaches it again). Called under its gate.
+    /// </summary>
+    private async Task StartAgainAsync(Entry entry, CancellationToken ct)
+    {
+        var network = entry.Task.Spec.Networks.IsDefaultOrEmpty ? null : entry.Task.Spec.Networks[0].Target;
+        if (network is not null && entry.Attachment is null)
+        {
+            var attacher = _attacher() ?? throw new ContainerRefusal(RejectCode.Conflict,
+                $"cannot start container {entry.Name}: its network {network} is a swarm's, and this node is in no swarm now; remove it (`protoswarm rm {entry.Name}`)");
+            entry.Attachment = await attacher.AttachAsync(network, entry.Task.Id, ct);
+            entry.Task = entry.Task with { Networks = [entry.Attachment.Network] };
+            entry.Controller = _executor.CreateController(entry.Task);
+            await WriteRecordAsync(entry, ct);
+        }
+
+        try
+        {
+            await _executor.RestartAsync(entry.Task, ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            await ReleaseAttachmentAsync(entry);
+            throw;
+        }
+
+        LogStartedAgain(_logger, entry.Task.Id, entry.Name);
+        entry.StoppedByUser = false;
+        entry.Run++;
+        await WriteRestartAsync(entry);
+        _ = WatchAsync(entry);
+    }
+
     private async Task StopAsync(string id, int? timeoutSeconds, CancellationToken ct)
     {
-        if (_entries.TryGetValue(id, out var entry) && !entry.Started)
+        if (_entries.TryGetValue(id, out var entry))
         {
-            return;
+            if (!entry.Started)
+            {
+                return;
+            }
+
+            // docker's stop ends the restarting: a pending restart is called off, and the container's end is not restarted.
+            await entry.Gate.WaitAsync(ct);
+            try
+            {
+                entry.StoppedByUser = true;
+                CancelRestart(entry);
+                await WriteRestartAsync(entry);
+            }
+            finally
+            {
+                entry.Gate.Release();
+            }
         }
 
         await _executor.StopContainerAsync(id, timeoutSeconds is { } s ? TimeSpan.FromSeconds(Math.Max(0, s)) : null, ct);
@@ -565,6 +862,19 @@ internal sealed partial class StandaloneContainers : IDisposable
         {
             throw new ContainerRefusal(RejectCode.Conflict,
                 $"cannot remove container \"/{DisplayName(id)}\": it is a task's container, removed with its task; scale or remove its service (`protoswarm service rm`), or stop it and the swarm replaces it");
+        }
+
+        if (entry.Restarting)
+        {
+            if (!force)
+            {
+                throw new ContainerRefusal(RejectCode.Conflict,
+                    $"cannot remove container \"/{entry.Name}\": container is restarting: stop the container before removing or force remove");
+            }
+
+            await entry.Gate.WaitAsync(ct);
+            CancelRestart(entry);
+            entry.Gate.Release();
         }
 
         if (!force && _executor.ContainerOf(id) is { HasExited: false })
@@ -682,6 +992,35 @@ internal sealed partial class StandaloneContainers : IDisposable
         {
             await File.WriteAllTextAsync(Path.ChangeExtension(path, ".attachment"), attachment.AttachmentId, ct);
         }
+
+        await WriteRestartAsync(entry);
+    }
+
+    /// <summary>The restart policy's file: the policy, the restarts made, and whether `stop` stopped it (1), a line each.</summary>
+    private async Task WriteRestartAsync(Entry entry)
+    {
+        if (entry.Policy.IsNone || !File.Exists(RecordPath(entry.Task.Id)))
+        {
+            return;
+        }
+
+        var path = Path.ChangeExtension(RecordPath(entry.Task.Id), ".restart");
+        await File.WriteAllTextAsync(path + ".new", string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"{entry.Policy}\n{entry.Restart.Restarts}\n{(entry.StoppedByUser ? 1 : 0)}\n"));
+        File.Move(path + ".new", path, overwrite: true);
+    }
+
+    private static async Task<(ContainerRestartPolicy Policy, RestartState State, bool StoppedByUser)> ReadRestartAsync(string path, CancellationToken ct)
+    {
+        if (!File.Exists(path))
+        {
+            return (ContainerRestartPolicy.None, RestartState.Initial, false);
+        }
+
+        var lines = (await File.ReadAllTextAsync(path, ct)).Split('\n');
+        var policy = ContainerRestartPolicy.Parse(lines[0]).Policy ?? ContainerRestartPolicy.None;
+        var restarts = lines.Length > 1 && int.TryParse(lines[1], System.Globalization.CultureInfo.InvariantCulture, out var n) ? n : 0;
+        return (policy, new RestartState(restarts, TimeSpan.Zero), lines.Length > 2 && lines[2] == "1");
     }
 
     private void DeleteRecord(string id)
@@ -689,6 +1028,7 @@ internal sealed partial class StandaloneContainers : IDisposable
         File.Delete(RecordPath(id));
         File.Delete(Path.ChangeExtension(RecordPath(id), ".rm"));
         File.Delete(Path.ChangeExtension(RecordPath(id), ".attachment"));
+        File.Delete(Path.ChangeExtension(RecordPath(id), ".restart"));
     }
 
     /// <summary>A refusal of one container command, with its code.</summary>
@@ -699,6 +1039,15 @@ internal sealed partial class StandaloneContainers : IDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "container {Id} ({Name}) started from {Image}")]
     private static partial void LogStarted(ILogger logger, string id, string name, string image);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "container {Id} ({Name}) started again")]
+    private static partial void LogStartedAgain(ILogger logger, string id, string name);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "container {Id} ({Name}) restarting by its restart policy (restart {Count})")]
+    private static partial void LogRestarting(ILogger logger, string id, string name, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "container {Id}: its restart policy could not start it again; it stays exited")]
+    private static partial void LogRestartFailed(ILogger logger, string id, Exception e);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "container {Id} ({Name}) exited {ExitCode}")]
     private static partial void LogExited(ILogger logger, string id, string name, int exitCode);

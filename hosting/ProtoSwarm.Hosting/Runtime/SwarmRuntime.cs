@@ -140,6 +140,8 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
         }
         finally
         {
+            // The node's networks are there now (in a swarm): standalone containers its restart policies start again may join them.
+            _standalone?.NetworksReady();
             _lifecycle.Release();
         }
     }
@@ -232,7 +234,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
                 CollectRegistryGarbage m => await CollectRegistryGarbageAsync(m, ct),
                 _ when NodeRegistry.Handles(request) => await _registry.HandleAsync(request, ct),
                 _ when LocalVolumes.Handles(request) => _volumes.Handle(request),
-                ListContainers m => await LocalContainers.HandleAsync(_executor, m, _time, id => _networks?.NameOf(id), ct, id => _standalone?.NameOf(id)),
+                ListContainers m => await LocalContainers.HandleAsync(_executor, m, _time, id => _networks?.NameOf(id), ct, id => _standalone?.NameOf(id), id => _standalone?.RestartOf(id)),
                 _ when StandaloneContainers.Handles(request) => _standalone is null ? NoStandalone() : await _standalone.HandleAsync(request, ct),
                 ExecInTask m => await LocalExec.HandleAsync(_executor, m, ct, TaskElsewhere),
                 IManagerApiRequest when _locked => Locked(),

@@ -157,6 +157,25 @@ public sealed class ContainerCommandTests
         Assert.Equal(expected, ContainerView.StatusText(container, Now));
     }
 
+    [Fact]
+    public async Task A_Restarting_Container_Shows_Dockers_Status_And_Inspect_Its_Restart_Count_And_Policy()
+    {
+        var restarting = Container("ffff1111bbbb2222cccc3333d", "flaky", "exited", 1) with
+        {
+            State = "restarting", FinishedAt = Now - TimeSpan.FromSeconds(3), RestartCount = 2, RestartPolicy = "on-failure", MaximumRetryCount = 5,
+        };
+
+        var (code, output, _) = await RunAsync(Node(restarting), "container", "inspect", "flaky");
+
+        Assert.Equal("Restarting (1) 3 seconds ago", ContainerView.StatusText(restarting, Now));
+        Assert.Equal(0, code);
+        var inspected = Assert.Single(JsonNode.Parse(output)!.AsArray())!.AsObject();
+        Assert.Equal(2, (int)inspected["RestartCount"]!);
+        Assert.True((bool)inspected["State"]!["Restarting"]!);
+        Assert.Equal(("on-failure", 5), ((string?)inspected["HostConfig"]!["RestartPolicy"]!["Name"], (int)inspected["HostConfig"]!["RestartPolicy"]!["MaximumRetryCount"]!));
+        Assert.Equal("no", (string?)ContainerView.Inspect(Web1)["HostConfig"]!["RestartPolicy"]!["Name"]);
+    }
+
     [Theory]
     [InlineData("sh", "\"sh\"")]
     [InlineData("exactly twenty chars", "\"exactly twenty chars\"")]

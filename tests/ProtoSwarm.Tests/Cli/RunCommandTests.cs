@@ -83,6 +83,12 @@ public sealed class RunCommandTests
     [InlineData(new[] { "run", "-w", "tmp", "busybox" }, "it needs to be an absolute path")]
     [InlineData(new[] { "run", "--bogus", "busybox" }, "unknown flag: --bogus")]
     [InlineData(new[] { "run" }, "\"protoswarm run\" requires at least 1 argument")]
+    [InlineData(new[] { "run", "--rm", "--restart", "always", "busybox" }, "Conflicting options: --restart and --rm")]
+    [InlineData(new[] { "run", "--restart", "sometimes", "busybox" }, "invalid restart policy: unknown policy 'sometimes'")]
+    [InlineData(new[] { "run", "-v", "data", "busybox" }, "must be absolute")]
+    [InlineData(new[] { "run", "--mount", "type=floppy,target=/a", "busybox" }, "type 'floppy' is not a mount type")]
+    [InlineData(new[] { "run", "-p", "8080:http", "busybox" }, "Invalid containerPort: http")]
+    [InlineData(new[] { "start", "-a", "one", "two" }, "you cannot start and attach multiple containers at once")]
     public async Task Bad_Use_Is_Refused_Before_Asking_The_Node(string[] args, string expected)
     {
         var node = Answering();
@@ -177,6 +183,23 @@ public sealed class RunCommandTests
         Assert.Equal((1, "probe\n"), (rm.Code, rm.Out));
         Assert.Contains("Error response from daemon: cannot remove container \"/web.1.x\"", rm.Err, StringComparison.Ordinal);
         Assert.Equal((0, "probe\n"), (start.Code, start.Out));
+    }
+
+    [Fact]
+    public async Task Restart_Volumes_Mounts_And_Published_Ports_Go_To_The_Node_As_Given()
+    {
+        var node = Answering();
+
+        var (code, _, error) = await RunAsync(node, "run", "-d", "--restart", "on-failure:3", "-v", "data:/data", "-v", "/srv:/srv:ro", "--volume", "/anon",
+            "--mount", "type=tmpfs,target=/scratch", "-p", "8080:80", "--publish", "53:53/udp", "busybox", "sleep", "1");
+
+        Assert.True(code == 0, error);
+        var request = Assert.IsType<RunContainer>(Assert.Single(node.Requests));
+        Assert.Equal("on-failure:3", request.Restart);
+        Assert.Equal<string>(["data:/data", "/srv:/srv:ro", "/anon"], request.Volumes);
+        Assert.Equal((MountType.Tmpfs, "/scratch"), (Assert.Single(request.Mounts).Type, request.Mounts[0].Target));
+        Assert.Equal<string>(["8080:80", "53:53/udp"], request.Publish);
+        Assert.Equal<string>(["sleep", "1"], request.Command);
     }
 
     [Fact]

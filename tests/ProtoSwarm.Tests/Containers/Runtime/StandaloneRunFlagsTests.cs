@@ -1,0 +1,187 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using ProtoSwarm.Containers.Runtime;
+using ProtoSwarm.Containers.Volumes;
+using ProtoSwarm.Contracts;
+using ProtoSwarm.Hosting.Runtime;
+
+namespace ProtoSwarm.Tests.Containers.Runtime;
+
+// docker run's start of an ended container, --restart and -v on the node host's standalone containers, with real busybox
+// containers, as root: the same container again with what it wrote, the policy's restarts, a volume that outlives its container.
+[Collection(ContainerCollection.Name)]
+[Trait("Category", "Privileged")]
+public sealed class StandaloneRunFlagsTests(ContainerFixture fixture) : BusyboxExecutorTests(fixture, "protoswarm-runflags-", "busybox:runflags")
+{
+    private StandaloneContainers Standalone() =>
+        new(Executor, Path.Combine(Dir, "standalone"), () => "node", () => null, NullLoggerFactory.Instance);
+
+    private static RunContainer Run(string name, params string[] command) =>
+        new(SwarmIds.NewRequestId(), "busybox:runflags", [.. command], null, [], "", "", name, false, false, "");
+
+    private static async Task<string> RunAsync(StandaloneContainers standalone, RunContainer run)
+    {
+        var answer = await standalone.HandleAsync(run, default);
+        return Assert.IsType<ContainerCreated>(answer).Id;
+    }
+
+    private static async Task<int> WaitAsync(StandaloneContainers standalone, string id) =>
+        Assert.IsType<ContainerExited>(await standalone.HandleAsync(new WaitContainer("w", id), default).WaitAsync(TimeSpan.FromSeconds(20))).ExitCode;
+
+    private string Printed(string id) => ContainerFixture.Printed(LinuxContainer.ReadLogs(id, Fixture.Options), ContainerLogStream.Stdout);
+
+    private async Task<ContainerObject> PsAsync(StandaloneContainers standalone, string id) =>
+        Assert.IsType<ContainerList>(await LocalContainers.HandleAsync(Executor, new ListContainers("ps", All: true), TimeProvider.System, _ => null, default,
+            standalone.NameOf, standalone.RestartOf)).Containers.Single(c => c.Id == id);
+
+    private static async Task RemoveAsync(StandaloneContainers standalone, string id) =>
+        Assert.Equal("", Assert.Single(Assert.IsType<ContainersChanged>(await standalone.HandleAsync(new RemoveContainers("rm", [id], true), default)).Results).Error);
+
+    [Fact]
+    public async Task Start_Of_An_Ended_Container_Runs_The_Same_Container_Again_With_What_It_Wrote()
+    {
+        using var standalone = Standalone();
+        var id = await RunAsync(standalone, Run("again", "sh", "-c", "if [ -f /kept ]; then echo found; else echo first > /kept; echo made; fi; exit 2"));
+        try
+        {
+            Assert.Equal(2, await WaitAsync(standalone, id));
+            var ended = await PsAsync(standalone, id);
+
+            var started = Assert.IsType<ContainersChanged>(await standalone.HandleAsync(new StartContainers("s", ["again"]), default));
+            var running = await PsAsync(standalone, id);
+            Assert.Equal(2, await WaitAsync(standalone, id));
+
+            Assert.Equal(("exited", 2), (ended.State, ended.ExitCode));
+            Assert.Equal("", Assert.Single(started.Results).Error);
+            Assert.True(running.State is "running" or "exited", running.State);
+            Assert.Equal(("again", ended.Created), (running.Name, running.Created));
+            Assert.Equal("made\nfound\n", Printed(id));
+        }
+        finally
+        {
+            await RemoveAsync(standalone, id);
+        }
+    }
+
+    [Fact]
+    public async Task Start_Attached_Streams_Only_This_Runs_Output_And_Its_Exit_Code()
+    {
+        using var standalone = Standalone();
+        var id = await RunAsync(standalone, Run("attached", "sh", "-c", "if [ -f /kept ]; then echo found; else touch /kept; echo made; fi; exit 4"));
+        try
+        {
+            Assert.Equal(4, await WaitAsync(standalone, id));
+            using var connection = new MemoryStream();
+
+            await standalone.StreamAsync(new StartContainers("s", ["attached"], Attach: true), connection, default).WaitAsync(TimeSpan.FromSeconds(20));
+
+            connection.Position = 0;
+            Assert.Equal(id, Assert.IsType<ContainerCreated>(await ProtoSwarm.Client.Control.ControlFraming.ReadAsync(connection, default)).Id);
+            var buffer = new byte[ProtoSwarm.Client.Control.ExecFrames.MaxPayload];
+            var printed = new System.Text.StringBuilder();
+            int? exit = null;
+            while (await ProtoSwarm.Client.Control.ExecFrames.ReadAsync(connection, buffer, default) is var (kind, length))
+            {
+                if (kind == ProtoSwarm.Client.Control.ExecFrameKind.Exit)
+                {
+                    exit = ProtoSwarm.Client.Control.ExecFrames.ReadExit(buffer.AsSpan(0, length)).ExitCode;
+                    break;
+                }
+
+                printed.Append(System.Text.Encoding.UTF8.GetString(buffer, 0, length));
+            }
+
+            Assert.Equal(("found\n", 4), (printed.ToString(), exit));
+        }
+        finally
+        {
+            await RemoveAsync(standalone, id);
+        }
+    }
+
+    [Fact]
+    public async Task On_Failure_Restarts_Its_Count_Of_Times_Then_The_Container_Stays_Exited()
+    {
+        using var standalone = Standalone();
+        var id = await RunAsync(standalone, Run("flaky", "sh", "-c", "echo run; exit 3") with { Restart = "on-failure:2" });
+        try
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            ContainerObject ps;
+            while ((ps = await PsAsync(standalone, id)) is not { State: "exited", RestartCount: 2 })
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"{ps.State} after {ps.RestartCount} restarts");
+                await Task.Delay(50);
+            }
+
+            await Task.Delay(500);
+            ps = await PsAsync(standalone, id);
+            Assert.Equal(("exited", 3, 2, "on-failure", 2), (ps.State, ps.ExitCode, ps.RestartCount, ps.RestartPolicy, ps.MaximumRetryCount));
+            Assert.Equal("run\nrun\nrun\n", Printed(id));
+        }
+        finally
+        {
+            await RemoveAsync(standalone, id);
+        }
+    }
+
+    [Fact]
+    public async Task Stop_Ends_The_Restarting_Of_An_Always_Container()
+    {
+        using var standalone = Standalone();
+        var id = await RunAsync(standalone, Run("steady", "sleep", "1000") with { Restart = "always" });
+        try
+        {
+            var stopped = Assert.IsType<ContainersChanged>(await standalone.HandleAsync(new StopContainers("st", [id], 0), default));
+            await Task.Delay(600);
+            var ps = await PsAsync(standalone, id);
+
+            Assert.Equal("", Assert.Single(stopped.Results).Error);
+            Assert.Equal(("exited", 0), (ps.State, ps.RestartCount));
+        }
+        finally
+        {
+            await RemoveAsync(standalone, id);
+        }
+    }
+
+    [Theory]
+    [InlineData("always", true, "Conflicting options: --restart and --rm")]
+    [InlineData("sometimes", false, "invalid restart policy: unknown policy 'sometimes'")]
+    public async Task A_Bad_Restart_Policy_Is_Refused_With_Dockers_Error(string policy, bool autoRemove, string error)
+    {
+        using var standalone = Standalone();
+
+        var refused = Assert.IsType<CommandRejected>(await standalone.HandleAsync(Run("", "true") with { Restart = policy, AutoRemove = autoRemove }, default));
+
+        Assert.Contains(error, refused.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_Named_Volume_Outlives_Its_Container_And_Cannot_Be_Removed_While_One_Holds_It()
+    {
+        using var standalone = Standalone();
+        var host = Directory.CreateDirectory(Path.Combine(Dir, "site")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(host, "index.html"), "from-host\n");
+        var writer = await RunAsync(standalone, Run("writer", "sh", "-c", "echo kept > /data/f; cat /site/index.html; touch /site/x || echo read-only; ls -d /anon /made")
+            with { Volumes = ["runflags-data:/data", $"{host}:/site:ro", "/anon", $"{Path.Combine(Dir, "made")}:/made"] });
+        Assert.Equal(0, await WaitAsync(standalone, writer));
+        var written = Printed(writer);
+        var mounts = (await PsAsync(standalone, writer)).Mounts;
+        var held = Assert.Throws<VolumeStoreException>(() => Executor.Volumes.Remove("runflags-data"));
+        var anonymous = mounts.Single(m => m.Target == "/anon").Source;
+        Assert.Contains(Executor.Volumes.List(), v => v.Name == anonymous);
+        await RemoveAsync(standalone, writer);
+
+        var reader = await RunAsync(standalone, Run("reader", "cat", "/data/f") with { Volumes = ["runflags-data:/data"] });
+        Assert.Equal(0, await WaitAsync(standalone, reader));
+        var read = Printed(reader);
+        await RemoveAsync(standalone, reader);
+
+        Assert.Equal("from-host\nread-only\n/anon\n/made\n", written);
+        Assert.Contains("in use", held.Message, StringComparison.Ordinal);
+        Assert.Equal("kept\n", read);
+        Assert.DoesNotContain(Executor.Volumes.List(), v => v.Name == anonymous);
+        Assert.True(Directory.Exists(Path.Combine(Dir, "made")));
+        Executor.Volumes.Remove("runflags-data");
+    }
+}

@@ -43,6 +43,12 @@ internal static class EventsCommand
             var matching = EventFilter.Parse(parse.GetValue(filter) ?? []);
             var template = parse.GetValue(format)?.Trim() is { Length: > 0 } f && f != "json" ? GoTemplate.Parse(f) : null;
             var json = parse.GetValue(format)?.Trim() == "json";
+            if (!cli.Node.CanStream)
+            {
+                await cli.Error.WriteLineAsync($"Error: {cli.Node.Address} is reached over TCP, which carries no event stream; run `protoswarm events` on the node, against its control socket (unix://), a manager for the swarm's events.");
+                return 1;
+            }
+
             var request = new WatchEvents(SwarmIds.NewRequestId(), from, to);
             try
             {

@@ -11,8 +11,8 @@ namespace ProtoSwarm.Cli.Output;
 /// </summary>
 internal static class EventView
 {
-    /// <summary>The fields a --format template can read.</summary>
-    public static readonly IReadOnlyCollection<string> Fields = ["Type", "Action", "Actor", "scope", "time", "timeNano"];
+    /// <summary>The fields a --format template can read, by their Go names (.Scope reads "scope", as docker's struct does).</summary>
+    public static readonly IReadOnlyCollection<string> Fields = ["Type", "Action", "Actor", "Scope", "Time", "TimeNano"];
 
     public static string Text(SwarmEvent e, TimeZoneInfo zone)
     {

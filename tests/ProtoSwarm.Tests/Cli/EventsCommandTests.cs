@@ -153,6 +153,17 @@ public class EventsCommandTests
     }
 
     [Fact]
+    public async Task Over_Tcp_Events_Are_Refused_With_Where_To_Run_Them()
+    {
+        var node = new FakeNode(_ => new EventsWatchStarted("node1"));
+
+        var (code, _, err) = await CliHarness.RunAsync(node, "events");
+
+        Assert.Equal(1, code);
+        Assert.StartsWith("Error: /fake/control.sock is reached over TCP, which carries no event stream; run `protoswarm events` on the node", err);
+    }
+
+    [Fact]
     public async Task Ctrl_C_Ends_A_Follow_With_130()
     {
         var pipe = new System.IO.Pipelines.Pipe();

@@ -64,6 +64,29 @@ public class NodeEventsTests
         Assert.Equal(["e10", $"e{NodeEvents.Retained + 9}"], [kept[0].ActorId, kept[^1].ActorId]);
     }
 
+    [Fact]
+    public void A_Task_Containers_Event_Has_Its_Image_Name_And_Swarm_Labels_And_A_Standalone_Ones_Its_Own_Labels()
+    {
+        var at = new DateTimeOffset(2026, 12, 7, 5, 40, 0, TimeSpan.Zero);
+        var task = ProtoSwarm.Tests.Cli.CliHarness.Task("task1", 2, image: "busybox:latest") with { ServiceName = "web" };
+        var standalone = task with
+        {
+            ServiceId = string.Empty,
+            ServiceName = "solo",
+            Spec = task.Spec with { Container = task.Spec.Container with { Labels = ImmutableSortedDictionary<string, string>.Empty.Add("team", "a") } },
+        };
+
+        var died = LocalContainers.EventOf(task, "die", ImmutableSortedDictionary<string, string>.Empty.Add("exitCode", "137"), at);
+        var started = LocalContainers.EventOf(standalone, "start", ImmutableSortedDictionary<string, string>.Empty, at);
+
+        Assert.Equal(("container", "die", "task1", "local", SwarmEvents.UnixNanos(at)), (died.Type, died.Action, died.ActorId, died.Scope, died.TimeNano));
+        Assert.Equal(
+            "com.docker.swarm.node.id=node00000000000000000000a, com.docker.swarm.service.id=svc000000000000000000web1, com.docker.swarm.service.name=web, "
+            + "com.docker.swarm.task=, com.docker.swarm.task.id=task1, com.docker.swarm.task.name=web.2.task1, exitCode=137, image=busybox:latest, name=web.2.task1",
+            string.Join(", ", died.Attributes.Select(a => $"{a.Key}={a.Value}")));
+        Assert.Equal("image=busybox:latest, name=solo, team=a", string.Join(", ", started.Attributes.Select(a => $"{a.Key}={a.Value}")));
+    }
+
     private static SwarmEvent Event(string id, long nanos) =>
         new("service", "update", id, ImmutableSortedDictionary<string, string>.Empty, SwarmEvent.SwarmScope, nanos);
 

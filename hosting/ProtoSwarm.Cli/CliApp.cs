@@ -69,6 +69,7 @@ internal sealed class CliApp(Func<string, INodeConnection> connect)
         root.Subcommands.Add(SystemCommands.System(this));
         root.Subcommands.Add(SystemCommands.Info(this));
         root.Subcommands.Add(SystemCommands.Version(this));
+        root.Subcommands.Add(EventsCommand.Create(this));
         return root;
     }
 

@@ -6,13 +6,14 @@ using ProtoSwarm.Contracts;
 
 namespace ProtoSwarm.Cli.Commands;
 
-/// <summary>`protoswarm info`, `protoswarm version`, and docker's `system` group (`system info`, the same as `info`).</summary>
+/// <summary>`protoswarm info`, `protoswarm version`, and docker's `system` group (`system info` and `system events`, the same as `info` and `events`).</summary>
 internal static class SystemCommands
 {
     public static Command System(CliApp app)
     {
         var command = new Command("system", "Manage the node host");
         command.Subcommands.Add(Info(app));
+        command.Subcommands.Add(EventsCommand.Create(app));
         return command;
     }
 

@@ -101,7 +101,15 @@ internal sealed class GoTemplate
     /// <summary>
     /// The JSON name of a field whose Go name differs from it: docker's network, container and image
     /// objects write their ID as "Id", and a template reaches it as .ID (the Go struct's field) as
-    /// well as .Id (docker's fallback to the raw JSON).
+    /// well as .Id (docker's fallback to the raw JSON); an event writes its Scope, Time and TimeNano
+    /// as "scope", "time" and "timeNano".
     /// </summary>
-    private static string? GoNameOf(string field) => field == "ID" ? "Id" : null;
+    private static string? GoNameOf(string field) => field switch
+    {
+        "ID" => "Id",
+        "Scope" => "scope",
+        "Time" => "time",
+        "TimeNano" => "timeNano",
+        _ => null,
+    };
 }

@@ -85,6 +85,48 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
     /// <summary>Where the containers live and how they start (the standalone ones read their logs there).</summary>
     internal ContainerRuntimeOptions Options => _options;
 
+    /// <summary>
+    /// Told what docker's engine logs as container events, as they happen here: create, start, kill (its signal), die
+    /// (its exit code), stop and destroy, with the task the container runs (a standalone one's made up).
+    /// </summary>
+    public Action<TaskObject, string, ImmutableSortedDictionary<string, string>>? ContainerChanged { get; set; }
+
+    private void Tell(TaskObject? task, string action, string? key = null, string? value = null)
+    {
+        if (task is not null && ContainerChanged is { } changed)
+        {
+            changed(task, action, key is null ? ImmutableSortedDictionary<string, string>.Empty : ImmutableSortedDictionary<string, string>.Empty.Add(key, value ?? string.Empty));
+        }
+    }
+
+    /// <summary>The container's die event once it ends (the monitor says so); a stop waits for it before it says stop.</summary>
+    private void WatchEnd(TaskContainer entry, TaskObject task)
+    {
+        if (entry.Container is not { } container)
+        {
+            return;
+        }
+
+        entry.Ended = Task.Run(async () =>
+        {
+            var exit = await container.WaitAsync(CancellationToken.None);
+            Tell(task, "die", "exitCode", exit.ExitCode.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        });
+    }
+
+    /// <summary>docker's kill (the stop signal), then the container's stop once it has died.</summary>
+    private async Task StopTellingAsync(TaskContainer entry, LinuxContainer container, TimeSpan? grace, CancellationToken ct)
+    {
+        Tell(entry.Task, "kill", "signal", entry.StopSignal.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        await container.StopAsync(entry.StopSignal, grace, ct);
+        if (entry.Ended is { } ended)
+        {
+            await ended.WaitAsync(TimeSpan.FromSeconds(5), ct).ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+
+        Tell(entry.Task, "stop");
+    }
+
     public ITaskController CreateController(TaskObject task) => new Controller(this, task, TaskFiles.None);
 
     public ITaskController CreateController(TaskObject task, TaskFiles files) => new Controller(this, task, files);
@@ -215,7 +257,7 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
         }
 
         entry.StopHealthChecks();
-        await container.StopAsync(entry.StopSignal, grace ?? (entry.Task is { } task ? TaskStep.StopGracePeriodOf(task.Spec.Container) : null), ct);
+        await StopTellingAsync(entry, container, grace ?? (entry.Task is { } task ? TaskStep.StopGracePeriodOf(task.Spec.Container) : null), ct);
         return true;
     }
 
@@ -290,6 +332,7 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
         if (container is not null)
         {
             await container.RemoveAsync(ct);
+            Tell(entry?.Task, "destroy");
         }
 
         _volumes().Release(taskId);
@@ -407,6 +450,9 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
         public LinuxContainer? Container { get; set; }
 
         public DateTimeOffset? StartedAt { get; set; }
+
+        /// <summary>Done once the container's die event was told (null: not started by this process).</summary>
+        public Task? Ended { get; set; }
 
         /// <summary>The task's host-mode ports as its node holds them (<see cref="TaskSandbox.HostPorts"/>).</summary>
         public ImmutableArray<PortConfig> HostPorts { get; set; } = [];
@@ -544,7 +590,10 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
             {
                 HostPorts = hostPorts, Task = task, Created = created, Entrypoint = entrypoint, Cmd = cmd,
             };
-            executor._containers.TryAdd(task.Id, prepared);
+            if (executor._containers.TryAdd(task.Id, prepared))
+            {
+                executor.Tell(task, "create");
+            }
         }
 
         public async Task StartAsync(CancellationToken ct)
@@ -566,6 +615,7 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
                     entry.StartedAt = existing.StartedAt;
                     entry.Created = existing.Created ?? entry.Created;
                     LogReattached(executor._logger, task.Id, existing.Pid);
+                    executor.WatchEnd(entry, task);
                     return;
                 }
 
@@ -585,6 +635,8 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
                 // The container's own start (its config's time), which a node host that reattaches reads back: the same after a restart.
                 entry.StartedAt = entry.Container.StartedAt ?? DateTimeOffset.UtcNow;
                 LogStarted(executor._logger, task.Id, entry.Container.Pid);
+                executor.Tell(task, "start");
+                executor.WatchEnd(entry, task);
             }
             finally
             {
@@ -630,7 +682,7 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
             if (Find() is { Container: { } container } entry)
             {
                 entry.StopHealthChecks();
-                await container.StopAsync(entry.StopSignal, _grace, ct);
+                await executor.StopTellingAsync(entry, container, _grace, ct);
             }
         }
 
@@ -639,6 +691,7 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
             if (Find() is { Container: { } container } entry)
             {
                 entry.StopHealthChecks();
+                executor.Tell(entry.Task, "kill", "signal", Signals.Kill.ToString(System.Globalization.CultureInfo.InvariantCulture));
                 await container.KillAsync(Signals.Kill, ct);
                 await container.WaitAsync(ct);
             }

@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.Globalization;
 using ProtoSwarm.Actors.Agent.Tasks;
 using ProtoSwarm.Actors.Networks;
+using ProtoSwarm.Actors.Store;
 using ProtoSwarm.Client.Control;
 using ProtoSwarm.Contracts;
 
@@ -54,6 +55,20 @@ internal static class LocalContainers
             KeyValuePair.Create("com.docker.swarm.task.id", task.Id),
             KeyValuePair.Create("com.docker.swarm.task.name", NameOf(task)),
         ]);
+
+    /// <summary>
+    /// docker's container event (scope local): the container's labels (a task's with com.docker.swarm.*), its image and
+    /// name, and the event's own attributes (exitCode, signal). A standalone container's made-up task has no service.
+    /// </summary>
+    public static SwarmEvent EventOf(TaskObject task, string action, ImmutableSortedDictionary<string, string> attributes, DateTimeOffset at)
+    {
+        var standalone = task.ServiceId.Length == 0;
+        var all = (standalone ? task.Spec.Container.Labels : LabelsOf(task)).WithComparers(StringComparer.Ordinal)
+            .SetItems(attributes)
+            .SetItem("image", task.Spec.Container.Image)
+            .SetItem("name", standalone ? task.ServiceName : NameOf(task));
+        return new SwarmEvent("container", action, task.Id, all, SwarmEvent.LocalScope, SwarmEvents.UnixNanos(at));
+    }
 
     /// <param name="standaloneName">Set for a standalone container: its name, and its own labels only (no com.docker.swarm.* ones).</param>
     /// <param name="restart">A standalone container's restart policy: its restarts, and "restarting" while it waits for the next.</param>

@@ -58,6 +58,9 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
     private readonly LocalImages _images;
     private readonly NodeRegistry _registry;
     private readonly LocalVolumes _volumes;
+
+    // What `events` tells: a manager's swarm events, this node's container events; kept for the host's life.
+    private readonly NodeEvents _events;
     private NodeLocalState? _state;
     private SwarmCredentials? _credentials;
     private DateTimeOffset _renewAt = DateTimeOffset.MaxValue;
@@ -91,6 +94,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
         _images = new LocalImages(options.ImagesDir);
         _registry = new NodeRegistry(() => _images.Store, () => _state, () => _credentials, loggerFactory);
         _volumes = new LocalVolumes(options.VolumesDir);
+        _events = new NodeEvents(time);
         var containers = new ContainerRuntimeOptions { StateRoot = options.ContainersDir, SharedMonitor = options.SharedContainerMonitor };
         _executor = options.Executor switch
         {
@@ -101,6 +105,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
         };
         if (_executor is LinuxExecutor linux)
         {
+            linux.ContainerChanged = (task, action, attributes) => _events.Publish(LocalContainers.EventOf(task, action, attributes, _time.GetUtcNow()));
             _standalone = new StandaloneContainers(linux, Path.Combine(options.StateDir, "standalone"), () => _state?.NodeId ?? string.Empty,
                 () => _member is { } member && _state is { } state ? new DispatcherAttacher(member, state) : null, loggerFactory);
             _images.UsedBy = linux.UserOf;
@@ -186,9 +191,15 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
         }
     }
 
-    /// <summary>Takes a control connection over for the requests that answer with a stream (interactive exec).</summary>
+    /// <summary>Takes a control connection over for the requests that answer with a stream (interactive exec, logs, events).</summary>
     public async Task<bool> StreamAsync(object request, Stream connection, CancellationToken ct)
     {
+        if (request is WatchEvents watch)
+        {
+            await _events.StreamAsync(watch, connection, _state?.NodeId ?? string.Empty, ct);
+            return true;
+        }
+
         if (StandaloneContainers.Streams(request))
         {
             if (_standalone is null)
@@ -883,6 +894,10 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
             _member = member;
             _error = string.Empty;
             member.System.Shutdown.Register(() => OnMemberStopped(member));
+            if (member is { IsManager: true, Store: { } store, Raft: { } raft })
+            {
+                _ = SwarmEventFeed.RunAsync(store, raft, _events, _time, member.System.Shutdown);
+            }
             return member;
         }
         catch (SwarmLockedException e)

@@ -1,0 +1,39 @@
+using System.Globalization;
+
+namespace ProtoSwarm.IntegrationTests;
+
+/// <summary>`protoswarm events` on a real swarm: a manager tells its store's changes as docker's swarm events; a worker none.</summary>
+[Trait("Category", "Cluster")]
+[Collection(LabCollection.Name)]
+public class EventsLabTests
+{
+    [Fact]
+    public async Task A_Manager_Tells_A_Service_Created_Scaled_And_Removed_In_Order_Followed_And_Replayed()
+    {
+        await using var lab = await LabFixture.UpAsync(managers: 1, workers: 1);
+        var since = Unix(DateTimeOffset.UtcNow.AddSeconds(-1));
+        // Followed until a time ahead: the command ends by itself when it is reached, as docker's does.
+        var follow = lab.ExecAsync("m1", "protoswarm", "events", "--since", since, "--until", Unix(DateTimeOffset.UtcNow.AddSeconds(15)),
+            "--filter", "type=service", "--filter", "service=web");
+
+        Assert.Equal(0, (await lab.ExecAsync("m1", "protoswarm", "service", "create", "--detach", "--name", "web", "--resolve-image", "never", "busybox:latest")).ExitCode);
+        Assert.Equal(0, (await lab.ExecAsync("m1", "protoswarm", "service", "scale", "--detach", "web=3")).ExitCode);
+        Assert.Equal(0, (await lab.ExecAsync("m1", "protoswarm", "service", "rm", "web")).ExitCode);
+        var followed = await follow;
+        var replayed = await lab.ExecAsync("m1", "protoswarm", "events", "--since", since, "--until", Unix(DateTimeOffset.UtcNow), "--format", "{{.Type}} {{.Action}} {{.Actor.Attributes.name}}");
+        var worker = await lab.ExecAsync("w1", "protoswarm", "system", "events", "--since", since, "--until", Unix(DateTimeOffset.UtcNow));
+
+        Assert.True(followed.ExitCode == 0, followed.ToString());
+        var lines = followed.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l[(l.IndexOf(' ', StringComparison.Ordinal) + 1)..]).ToList();
+        var created = lines.FindIndex(l => l.StartsWith("service create ", StringComparison.Ordinal) && l.EndsWith(" (name=web)", StringComparison.Ordinal));
+        var scaled = lines.FindIndex(l => l.StartsWith("service update ", StringComparison.Ordinal) && l.Contains("replicas.new=3, replicas.old=1", StringComparison.Ordinal));
+        var removed = lines.FindIndex(l => l.StartsWith("service remove ", StringComparison.Ordinal) && l.EndsWith(" (name=web)", StringComparison.Ordinal));
+        Assert.True(created >= 0 && scaled > created && removed > scaled, followed.ToString());
+        Assert.True(replayed.ExitCode == 0, replayed.ToString());
+        var services = replayed.StdOut.Split('\n').Where(l => l.StartsWith("service ", StringComparison.Ordinal)).ToList();
+        Assert.True(services.Count >= 3 && services[0] == "service create web" && services[^1] == "service remove web", replayed.ToString());
+        Assert.True(worker.ExitCode == 0 && worker.StdOut.Length == 0, worker.ToString());
+    }
+
+    private static string Unix(DateTimeOffset at) => at.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+}

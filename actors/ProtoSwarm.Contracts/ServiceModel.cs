@@ -522,6 +522,20 @@ public enum UpdateState
     RollbackCompleted = 5,
 }
 
+/// <summary>docker's names of the update states (swarmkit's enum in lower case), as `service inspect` and the events print them.</summary>
+public static class UpdateStates
+{
+    public static string DockerName(this UpdateState state) => state switch
+    {
+        UpdateState.Updating => "updating",
+        UpdateState.Paused => "paused",
+        UpdateState.Completed => "completed",
+        UpdateState.RollbackStarted => "rollback_started",
+        UpdateState.RollbackPaused => "rollback_paused",
+        _ => "rollback_completed",
+    };
+}
+
 [MessagePackObject]
 public sealed record UpdateStatus(
     [property: Key(0)] UpdateState State,

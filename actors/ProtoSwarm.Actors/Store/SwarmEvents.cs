@@ -82,12 +82,12 @@ public static class SwarmEvents
         {
             if (before.UpdateStatus is null)
             {
-                attributes["updatestate.new"] = UpdateStateName(status.State);
+                attributes["updatestate.new"] = status.State.DockerName();
             }
             else if (before.UpdateStatus.State != status.State)
             {
-                attributes["updatestate.old"] = UpdateStateName(before.UpdateStatus.State);
-                attributes["updatestate.new"] = UpdateStateName(status.State);
+                attributes["updatestate.old"] = before.UpdateStatus.State.DockerName();
+                attributes["updatestate.new"] = status.State.DockerName();
             }
         }
     }
@@ -118,15 +118,4 @@ public static class SwarmEvents
             attributes[name + ".new"] = now.ToString().ToLowerInvariant();
         }
     }
-
-    /// <summary>docker's names of the update states (swarmkit's enum, lower case).</summary>
-    public static string UpdateStateName(UpdateState state) => state switch
-    {
-        UpdateState.Updating => "updating",
-        UpdateState.Paused => "paused",
-        UpdateState.Completed => "completed",
-        UpdateState.RollbackStarted => "rollback_started",
-        UpdateState.RollbackPaused => "rollback_paused",
-        _ => "rollback_completed",
-    };
 }

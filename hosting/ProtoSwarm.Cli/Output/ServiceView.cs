@@ -326,7 +326,7 @@ internal static class ServiceView
         {
             var update = new JsonObject
             {
-                ["State"] = UpdateStateText(status.State),
+                ["State"] = status.State.DockerName(),
                 ["StartedAt"] = Json.Timestamp(status.StartedAt),
             };
             if (status.CompletedAt is { } completed)
@@ -351,16 +351,6 @@ internal static class ServiceView
         };
         return json;
     }
-
-    public static string UpdateStateText(UpdateState state) => state switch
-    {
-        UpdateState.Updating => "updating",
-        UpdateState.Paused => "paused",
-        UpdateState.Completed => "completed",
-        UpdateState.RollbackStarted => "rollback_started",
-        UpdateState.RollbackPaused => "rollback_paused",
-        _ => "rollback_completed",
-    };
 
     private static JsonObject Spec(ServiceSpec spec)
     {
@@ -741,7 +731,7 @@ internal static class ServiceView
         if (service.UpdateStatus is { } status)
         {
             Heading("UpdateStatus");
-            Line(" State", UpdateStateText(status.State));
+            Line(" State", status.State.DockerName());
             Line(" Started", $"{SystemView.Duration(now - status.StartedAt)} ago");
             if (status.CompletedAt is { } completed)
             {

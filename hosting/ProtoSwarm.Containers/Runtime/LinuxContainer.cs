@@ -429,7 +429,12 @@ public sealed partial class LinuxContainer : IAsyncDisposable
     }
 
     /// <summary>Docker's stop: the stop signal, then SIGKILL once the grace period has passed.</summary>
-    public async Task<ContainerExit> StopAsync(int signal = 15, TimeSpan? grace = null, CancellationToken cancellationToken = default)
+    public Task<ContainerExit> StopAsync(int signal = 15, TimeSpan? grace = null, CancellationToken cancellationToken = default) =>
+        StopAsync(signal, grace, killing: null, cancellationToken);
+
+    /// <summary>Docker's stop; <paramref name="killing"/> is told just before the SIGKILL, when the grace period passed
+    /// (docker's second kill event, signal 9).</summary>
+    public async Task<ContainerExit> StopAsync(int signal, TimeSpan? grace, Action? killing, CancellationToken cancellationToken = default)
     {
         await KillAsync(signal, cancellationToken);
         try
@@ -438,6 +443,7 @@ public sealed partial class LinuxContainer : IAsyncDisposable
         }
         catch (TimeoutException)
         {
+            killing?.Invoke();
             await KillAsync(9, cancellationToken);
             return await _exit.Task.WaitAsync(cancellationToken);
         }

@@ -114,11 +114,13 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
         });
     }
 
-    /// <summary>docker's kill (the stop signal), then the container's stop once it has died.</summary>
+    /// <summary>docker's kill (the stop signal; a second kill, signal 9, when the grace period passed), then the
+    /// container's stop once it has died.</summary>
     private async Task StopTellingAsync(TaskContainer entry, LinuxContainer container, TimeSpan? grace, CancellationToken ct)
     {
         Tell(entry.Task, "kill", "signal", entry.StopSignal.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        await container.StopAsync(entry.StopSignal, grace, ct);
+        await container.StopAsync(entry.StopSignal, grace,
+            () => Tell(entry.Task, "kill", "signal", Signals.Kill.ToString(System.Globalization.CultureInfo.InvariantCulture)), ct);
         if (entry.Ended is { } ended)
         {
             await ended.WaitAsync(TimeSpan.FromSeconds(5), ct).ContinueWith(_ => { }, TaskScheduler.Default);

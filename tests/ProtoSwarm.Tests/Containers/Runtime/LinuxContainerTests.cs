@@ -206,10 +206,12 @@ public sealed class LinuxContainerTests(ContainerFixture fixture)
         await ContainerFixture.WaitForOutputAsync(container, "ready");
 
         var watch = System.Diagnostics.Stopwatch.StartNew();
-        var exit = await container.StopAsync(15, TimeSpan.FromMilliseconds(500));
+        var killing = 0;
+        var exit = await container.StopAsync(15, TimeSpan.FromMilliseconds(500), () => killing++);
 
         Assert.Equal(new ContainerExit(137, 9, false), exit);
         Assert.InRange(watch.Elapsed, TimeSpan.FromMilliseconds(450), TimeSpan.FromSeconds(5));
+        Assert.Equal(1, killing); // docker's second kill event (signal 9) is told from here
     }
 
     [Fact]
@@ -219,9 +221,11 @@ public sealed class LinuxContainerTests(ContainerFixture fixture)
         await using var container = await LinuxContainer.StartAsync(spec, fixture.Options);
         await ContainerFixture.WaitForOutputAsync(container, "ready");
 
-        var exit = await container.StopAsync(15, TimeSpan.FromSeconds(10));
+        var killing = 0;
+        var exit = await container.StopAsync(15, TimeSpan.FromSeconds(10), () => killing++);
 
         Assert.Equal(new ContainerExit(3, null, false), exit);
+        Assert.Equal(0, killing);
     }
 
     [Fact]

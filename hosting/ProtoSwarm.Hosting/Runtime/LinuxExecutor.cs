@@ -283,7 +283,7 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
             ended.Dispose();
         }
 
-        var controller = new Controller(this, task, TaskFiles.None);
+        var controller = new Controller(this, task, TaskFiles.None, again: true);
         try
         {
             await controller.PrepareAsync(ct);
@@ -295,6 +295,8 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
                 entry.StartedAt = entry.Container.StartedAt ?? DateTimeOffset.UtcNow;
                 entry.Created = entry.Container.Created ?? created ?? entry.Created;
                 LogStarted(_logger, task.Id, entry.Container.Pid);
+                Tell(task, "start");
+                WatchEnd(entry, task);
             }
             finally
             {
@@ -504,7 +506,7 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
         }
     }
 
-    private sealed class Controller(LinuxExecutor executor, TaskObject task, TaskFiles files) : ITaskController
+    private sealed class Controller(LinuxExecutor executor, TaskObject task, TaskFiles files, bool again = false) : ITaskController
     {
         private readonly TimeSpan _grace = TaskStep.StopGracePeriodOf(task.Spec.Container);
 
@@ -592,7 +594,8 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
             {
                 HostPorts = hostPorts, Task = task, Created = created, Entrypoint = entrypoint, Cmd = cmd,
             };
-            if (executor._containers.TryAdd(task.Id, prepared))
+            // A container started again (RestartAsync) was created once: docker tells only its start.
+            if (executor._containers.TryAdd(task.Id, prepared) && !again)
             {
                 executor.Tell(task, "create");
             }

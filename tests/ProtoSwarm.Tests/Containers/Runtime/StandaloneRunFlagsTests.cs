@@ -63,6 +63,39 @@ public sealed class StandaloneRunFlagsTests(ContainerFixture fixture) : BusyboxE
     }
 
     [Fact]
+    public async Task A_Container_Started_Again_Tells_Start_And_Die_Again_Not_Create()
+    {
+        // docker's events for `start` of an exited container: start, then die when it ends; its create was told once.
+        var told = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        using var standalone = Standalone();
+        Executor.ContainerChanged = (task, action, _) =>
+        {
+            if (task.ServiceName == "evented")
+            {
+                told.Enqueue(action);
+            }
+        };
+        var id = await RunAsync(standalone, Run("evented", "sh", "-c", "exit 2"));
+        try
+        {
+            Assert.Equal(2, await WaitAsync(standalone, id));
+            Assert.Equal("", Assert.Single(Assert.IsType<ContainersChanged>(await standalone.HandleAsync(new StartContainers("s", ["evented"]), default)).Results).Error);
+            Assert.Equal(2, await WaitAsync(standalone, id));
+            for (var i = 0; i < 100 && told.Count < 5; i++)
+            {
+                await Task.Delay(50);
+            }
+
+            Assert.Equal(["create", "start", "die", "start", "die"], told.ToArray());
+        }
+        finally
+        {
+            Executor.ContainerChanged = null;
+            await RemoveAsync(standalone, id);
+        }
+    }
+
+    [Fact]
     public async Task Start_Attached_Streams_Only_This_Runs_Output_And_Its_Exit_Code()
     {
         using var standalone = Standalone();

@@ -99,6 +99,10 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
         }
     }
 
+    /// <summary>docker's kill event: the signal sent to the container.</summary>
+    private void TellKill(TaskObject? task, int signal) =>
+        Tell(task, "kill", "signal", signal.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
     /// <summary>The container's die event once it ends (the monitor says so); a stop waits for it before it says stop.</summary>
     private void WatchEnd(TaskContainer entry, TaskObject task)
     {
@@ -118,9 +122,8 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
     /// container's stop once it has died.</summary>
     private async Task StopTellingAsync(TaskContainer entry, LinuxContainer container, TimeSpan? grace, CancellationToken ct)
     {
-        Tell(entry.Task, "kill", "signal", entry.StopSignal.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        await container.StopAsync(entry.StopSignal, grace,
-            () => Tell(entry.Task, "kill", "signal", Signals.Kill.ToString(System.Globalization.CultureInfo.InvariantCulture)), ct);
+        TellKill(entry.Task, entry.StopSignal);
+        await container.StopAsync(entry.StopSignal, grace, () => TellKill(entry.Task, Signals.Kill), ct);
         if (entry.Ended is { } ended)
         {
             await ended.WaitAsync(TimeSpan.FromSeconds(5), ct).ContinueWith(_ => { }, TaskScheduler.Default);
@@ -318,14 +321,20 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
                 _volumes().Release(task.Id);
             }
 
-            throw e switch
-            {
-                ContainerStartException or InvalidContainerSpecificationException => new InvalidOperationException(
-                    e is InvalidContainerSpecificationException invalid ? string.Join("; ", invalid.Problems) : e.Message, e),
-                _ => e,
-            };
+            throw StartFailure(e);
         }
     }
+
+    /// <summary>
+    /// A container that could not start, as the task sees it: the specification's problems, or the runtime's reason
+    /// (anything else as it is).
+    /// </summary>
+    private static Exception StartFailure(Exception e) => e switch
+    {
+        InvalidContainerSpecificationException invalid => new InvalidOperationException(string.Join("; ", invalid.Problems), e),
+        ContainerStartException => new InvalidOperationException(e.Message, e),
+        _ => e,
+    };
 
     /// <summary>A task's container (killed if it runs), then what was made for it; each part idempotent.</summary>
     private async Task RemoveTaskAsync(string taskId, CancellationToken ct)
@@ -628,13 +637,9 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
                 {
                     entry.Container = await LinuxContainer.StartAsync(entry.Specification, executor._options, ct);
                 }
-                catch (InvalidContainerSpecificationException e)
+                catch (Exception e) when (e is InvalidContainerSpecificationException or ContainerStartException)
                 {
-                    throw new InvalidOperationException(string.Join("; ", e.Problems), e);
-                }
-                catch (ContainerStartException e)
-                {
-                    throw new InvalidOperationException(e.Message, e);
+                    throw StartFailure(e);
                 }
 
                 // The container's own start (its config's time), which a node host that reattaches reads back: the same after a restart.
@@ -696,7 +701,7 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
             if (Find() is { Container: { } container } entry)
             {
                 entry.StopHealthChecks();
-                executor.Tell(entry.Task, "kill", "signal", Signals.Kill.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                executor.TellKill(entry.Task, Signals.Kill);
                 await container.KillAsync(Signals.Kill, ct);
                 await container.WaitAsync(ct);
             }

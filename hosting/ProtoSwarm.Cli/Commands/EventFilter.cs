@@ -66,7 +66,7 @@ internal sealed class EventFilter
     }
 
     private bool Labels(ImmutableSortedDictionary<string, string> attributes) =>
-        _terms["label"].All(term => term.Split('=', 2) is var kv && attributes.TryGetValue(kv[0], out var value) && (kv.Length == 1 || value == kv[1]));
+        _terms["label"].All(term => ServiceFilter.MatchesLabel(attributes, term));
 
     /// <summary>An image reference's familiar name without tag or digest: docker.io/library/nginx:1.27 is nginx.</summary>
     internal static string WithoutTag(string reference)

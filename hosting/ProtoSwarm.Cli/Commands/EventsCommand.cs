@@ -82,20 +82,6 @@ internal static class EventsCommand
         return command;
     }
 
-    private static string? CheckFormat(string format)
-    {
-        if (format.Trim() is "json" or "")
-        {
-            return null;
-        }
-
-        try
-        {
-            return GoTemplate.Parse(format).CheckFields(EventView.Fields);
-        }
-        catch (FormatException e)
-        {
-            return e.Message;
-        }
-    }
+    private static string? CheckFormat(string format) =>
+        format.Trim() is "json" or "" ? null : PerItem.InspectFormatError(format, EventView.Fields);
 }

@@ -77,19 +77,9 @@ internal static class SystemCommands
             return null;
         }
 
-        if (!GoTemplate.LooksLikeTemplate(format))
-        {
-            return $"--format '{format}' is not a format; use json or a Go template such as '{{{{json .}}}}'.";
-        }
-
-        try
-        {
-            return GoTemplate.Parse(format).CheckFields(fields);
-        }
-        catch (FormatException e)
-        {
-            return e.Message;
-        }
+        return GoTemplate.LooksLikeTemplate(format)
+            ? PerItem.InspectFormatError(format, fields)
+            : $"--format '{format}' is not a format; use json or a Go template such as '{{{{json .}}}}'.";
     }
 
     /// <summary>The text for --format, or null for the default layout.</summary>

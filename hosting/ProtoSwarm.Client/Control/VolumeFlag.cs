@@ -81,7 +81,7 @@ public static partial class VolumeFlag
                 "ro" => mount with { ReadOnly = true },
                 "rw" or "z" or "Z" => mount,
                 "nocopy" when !bind => mount with { VolumeNoCopy = true },
-                "shared" or "rshared" or "slave" or "rslave" or "private" or "rprivate" when bind => mount with { BindPropagation = Propagation(option) },
+                "shared" or "rshared" or "slave" or "rslave" or "private" or "rprivate" when bind => mount with { BindPropagation = MountPropagations.Parse(option) },
                 _ => null,
             };
             if (next is null)
@@ -94,14 +94,4 @@ public static partial class VolumeFlag
 
         return (mount, null);
     }
-
-    private static MountPropagation Propagation(string option) => option switch
-    {
-        "shared" => MountPropagation.Shared,
-        "rshared" => MountPropagation.RShared,
-        "slave" => MountPropagation.Slave,
-        "rslave" => MountPropagation.RSlave,
-        "private" => MountPropagation.Private,
-        _ => MountPropagation.RPrivate,
-    };
 }

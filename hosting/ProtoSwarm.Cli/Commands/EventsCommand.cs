@@ -16,9 +16,9 @@ internal static class EventsCommand
     public static Command Create(CliApp app)
     {
         var since = new Option<string?>("--since") { Description = "Show all events created since timestamp" }
-            .CheckedBy(v => EventTime.Parse("--since", v, DateTimeOffset.UtcNow).Error);
+            .CheckedBy(v => DockerTimestamp.Parse("--since", v, DateTimeOffset.UtcNow).Error);
         var until = new Option<string?>("--until") { Description = "Stream events until this timestamp" }
-            .CheckedBy(v => EventTime.Parse("--until", v, DateTimeOffset.UtcNow).Error);
+            .CheckedBy(v => DockerTimestamp.Parse("--until", v, DateTimeOffset.UtcNow).Error);
         var filter = new Option<string[]>("--filter", "-f")
         {
             Description = $"Filter output based on conditions provided ({string.Join(", ", EventFilter.Keys)})",
@@ -32,8 +32,8 @@ internal static class EventsCommand
         app.SetAction(command, async (parse, cli, ct) =>
         {
             var now = DateTimeOffset.UtcNow;
-            var from = parse.GetValue(since) is { } s ? EventTime.Parse("--since", s, now).Value : (long?)null;
-            var to = parse.GetValue(until) is { } u ? EventTime.Parse("--until", u, now).Value : (long?)null;
+            var from = parse.GetValue(since) is { } s ? DockerTimestamp.Parse("--since", s, now).Value : (long?)null;
+            var to = parse.GetValue(until) is { } u ? DockerTimestamp.Parse("--until", u, now).Value : (long?)null;
             if (to is { } end && end < (from ?? 0))
             {
                 await cli.Error.WriteLineAsync($"Error response from daemon: `since` time ({parse.GetValue(since)}) cannot be after `until` time ({parse.GetValue(until)})");

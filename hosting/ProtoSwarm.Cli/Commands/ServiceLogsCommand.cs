@@ -184,24 +184,12 @@ internal static class ServiceLogsCommand
             : Checked<int?>.Fail($"--tail '{value}' is not a number of lines; give 0 or more, e.g. --tail 20, or --tail all.");
     }
 
-    /// <summary>An RFC 3339 time ("2013-01-02T13:23:37Z", or a date), Unix seconds ("1700000000.5"), or a Go duration back from now ("42m", "1h30m").</summary>
-    public static Checked<DateTimeOffset> Since(string value, DateTimeOffset now)
-    {
-        var trimmed = value.Trim();
-        if (decimal.TryParse(trimmed, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var seconds) && seconds < 253_402_300_800m)
-        {
-            var whole = (long)decimal.Truncate(seconds);
-            return Checked<DateTimeOffset>.Ok(DateTimeOffset.FromUnixTimeSeconds(whole).AddTicks((long)((seconds - whole) * TimeSpan.TicksPerSecond)));
-        }
-
-        if (ArgumentRules.Duration("--since", trimmed) is { IsValid: true } ago)
-        {
-            return Checked<DateTimeOffset>.Ok(now - ago.Value);
-        }
-
-        return DateTimeOffset.TryParse(trimmed, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var at)
-            && trimmed.Length >= 10 && char.IsAsciiDigit(trimmed[0])
+    /// <summary>
+    /// `--since` (and the `until=` filters) as docker reads them: <see cref="DockerTimestamp"/>'s times, durations and
+    /// Unix seconds; a time without a zone is in <paramref name="zone"/> (the local one unless a test says).
+    /// </summary>
+    public static Checked<DateTimeOffset> Since(string value, DateTimeOffset now, TimeZoneInfo? zone = null) =>
+        DockerTimestamp.At(value, now, zone) is { } at
             ? Checked<DateTimeOffset>.Ok(at)
             : Checked<DateTimeOffset>.Fail($"--since '{value}' is neither a time nor a duration; give e.g. 2013-01-02T13:23:37Z, 1700000000 (Unix seconds) or 42m (42 minutes ago).");
-    }
 }

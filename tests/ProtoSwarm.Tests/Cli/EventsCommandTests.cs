@@ -32,7 +32,7 @@ public class EventsCommandTests
     [InlineData("-5m", 1_796_622_300_000_000_000L)]
     public void Times_Are_Read_As_Dockers_Client_Reads_Them(string value, long nanos)
     {
-        var parsed = EventTime.Parse("--since", value, Now, TimeZoneInfo.Utc);
+        var parsed = DockerTimestamp.Parse("--since", value, Now, TimeZoneInfo.Utc);
 
         Assert.Null(parsed.Error);
         Assert.Equal(nanos, parsed.Value);
@@ -44,7 +44,7 @@ public class EventsCommandTests
     [InlineData("10 minutes")]
     public void A_Time_That_Is_Neither_Is_Refused_In_Dockers_Words(string value)
     {
-        var parsed = EventTime.Parse("--until", value, Now, TimeZoneInfo.Utc);
+        var parsed = DockerTimestamp.Parse("--until", value, Now, TimeZoneInfo.Utc);
 
         Assert.StartsWith($"invalid value for \"until\": failed to parse value as time or duration: \"{value}\"", parsed.Error);
     }

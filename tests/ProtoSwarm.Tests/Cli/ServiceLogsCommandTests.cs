@@ -126,12 +126,39 @@ public class ServiceLogsCommandTests
     [InlineData("1700000000", "2023-11-14T22:13:20+00:00")]
     [InlineData("42m", "2025-03-01T11:48:45+00:00")]
     [InlineData("1h30m", "2025-03-01T11:00:45+00:00")]
+    [InlineData("1700000000.5", "2023-11-14T22:13:20.5+00:00")]
+    [InlineData("2013-01-02T13:23", "2013-01-02T13:23:00+00:00")]
+    [InlineData("2013-01-02T13:23:37+02:00", "2013-01-02T11:23:37+00:00")]
     public void Since_Takes_A_Time_Unix_Seconds_Or_A_Duration_Back_From_Now(string value, string expected)
     {
-        var since = ServiceLogsCommand.Since(value, new DateTimeOffset(2025, 3, 1, 12, 30, 45, TimeSpan.Zero));
+        var since = ServiceLogsCommand.Since(value, new DateTimeOffset(2025, 3, 1, 12, 30, 45, TimeSpan.Zero), TimeZoneInfo.Utc);
 
         Assert.True(since.IsValid, since.Error);
         Assert.Equal(DateTimeOffset.Parse(expected, System.Globalization.CultureInfo.InvariantCulture), since.Value);
+    }
+
+    [Theory]
+    [InlineData("2013-01-02T13:23:37", "2013-01-02T13:23:37+05:30")]
+    [InlineData("2013-01-02", "2013-01-02T00:00:00+05:30")]
+    [InlineData("2013-01-02T13:23:37Z", "2013-01-02T13:23:37+00:00")]
+    public void Since_Reads_A_Time_Without_A_Zone_In_The_Local_One_As_Docker(string value, string expected)
+    {
+        // docker's GetTimestamp: a time with no Z, offset or three dashes is in the reference time's zone.
+        var zone = TimeZoneInfo.CreateCustomTimeZone("test+05:30", TimeSpan.FromMinutes(330), "test", "test");
+
+        var since = ServiceLogsCommand.Since(value, new DateTimeOffset(2025, 3, 1, 12, 30, 45, TimeSpan.Zero), zone);
+
+        Assert.True(since.IsValid, since.Error);
+        Assert.Equal(DateTimeOffset.Parse(expected, System.Globalization.CultureInfo.InvariantCulture), since.Value);
+    }
+
+    [Theory]
+    [InlineData("2013-01-02 13:23:37")]
+    [InlineData("2013-13-02")]
+    [InlineData("-")]
+    public void Since_Refuses_What_Docker_Refuses(string value)
+    {
+        Assert.False(ServiceLogsCommand.Since(value, DateTimeOffset.UnixEpoch, TimeZoneInfo.Utc).IsValid);
     }
 
     [Fact]

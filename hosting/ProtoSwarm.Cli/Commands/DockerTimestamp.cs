@@ -4,11 +4,13 @@ using System.Text.RegularExpressions;
 namespace ProtoSwarm.Cli.Commands;
 
 /// <summary>
-/// `events --since/--until` as docker's client reads them (its timetypes.GetTimestamp): a Go duration back from now
-/// (`10m`, whole seconds as docker sends), an RFC 3339 time or a part of one (`2026-12-07`, `2026-12-07T05:40`; without
-/// a zone, in the local one), or Unix seconds with optional nanoseconds (`1796622000.5`). The result is Unix nanoseconds.
+/// A time given on the command line as docker reads it (its timetypes.GetTimestamp, used for `events --since/--until`,
+/// `service logs --since` and the `until=` filters): a Go duration back from now (`10m`, whole seconds as docker sends),
+/// an RFC 3339 time or a part of one (`2026-12-07`, `2026-12-07T05:40`; without a zone, in the local one), or Unix
+/// seconds with optional nanoseconds (`1796622000.5`). <see cref="Parse"/> gives Unix nanoseconds, <see cref="At"/> the
+/// same as a time; each command words its own refusal.
 /// </summary>
-internal static partial class EventTime
+internal static partial class DockerTimestamp
 {
     public static Checked<long> Parse(string flag, string value, DateTimeOffset now, TimeZoneInfo? zone = null)
     {
@@ -36,6 +38,12 @@ internal static partial class EventTime
 
         return Fail(flag, value);
     }
+
+    /// <summary><see cref="Parse"/> as a time (to the tick), or null when it is none.</summary>
+    public static DateTimeOffset? At(string value, DateTimeOffset now, TimeZoneInfo? zone = null) =>
+        Parse("--since", value, now, zone) is { IsValid: true } parsed
+            ? DateTimeOffset.UnixEpoch.AddTicks(parsed.Value / 100)
+            : null;
 
     private static Checked<long> Fail(string flag, string value) =>
         Checked<long>.Fail($"invalid value for \"{flag.TrimStart('-')}\": failed to parse value as time or duration: \"{value}\"; give e.g. 10m (ten minutes ago), 2026-12-07T05:40:00Z or 1796622000 (Unix seconds).");

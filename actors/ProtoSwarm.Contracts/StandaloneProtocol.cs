@@ -55,20 +55,26 @@ public sealed record RunContainer(
     public ImmutableArray<string> Publish { get; init; } = Publish.IsDefault ? [] : Publish;
 }
 
-/// <summary>The container was made (and started unless it was only created); its output follows when attached.</summary>
+/// <summary>The container was made (and started unless it was only created); its output follows when attached. <paramref name="Tty"/>:
+/// it runs on a terminal (docker's -t), so an attached client with -i puts its own in raw mode and sends its sizes.</summary>
 [MessagePackObject]
 public sealed record ContainerCreated(
     [property: Key(0)] string Id,
-    [property: Key(1)] string Name);
+    [property: Key(1)] string Name,
+    [property: Key(2)] bool Tty = false);
 
 /// <summary>`container start [-a] CONTAINER...`: starts each created or ended standalone container (its network with it); an ended
 /// one runs again with its writable layer. <paramref name="Attach"/> (one container) answers <see cref="ContainerCreated"/>, then
-/// streams what this run prints in exec frames, the last its exit code, as an attached `run`.</summary>
+/// streams what this run prints in exec frames, the last its exit code, as an attached `run`. <paramref name="Interactive"/> (docker's
+/// start -i) attaches the client's input too: to a TTY container's terminal, which is refused (nothing started) unless
+/// <paramref name="InputIsTerminal"/>, docker's "the input device is not a TTY"; else to an -i container's stdin.</summary>
 [MessagePackObject]
 public sealed record StartContainers(
     [property: Key(0)] string RequestId,
     [property: Key(1)] ImmutableArray<string> Containers,
-    [property: Key(2)] bool Attach = false);
+    [property: Key(2)] bool Attach = false,
+    [property: Key(3)] bool Interactive = false,
+    [property: Key(4)] bool InputIsTerminal = false);
 
 /// <summary>`container stop [-t N] CONTAINER...`: the stop signal, then SIGKILL after <paramref name="TimeoutSeconds"/>
 /// (null: the container's stop grace period, 10 s). A task's container may be stopped: the swarm replaces it, as docker's.</summary>

@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
+using ProtoSwarm.Cli.Terminal;
 using ProtoSwarm.Client;
 using ProtoSwarm.Client.Control;
 using ProtoSwarm.Contracts;
@@ -37,8 +39,8 @@ internal static class RunCommand
         var entrypoint = new Option<string?>("--entrypoint") { Description = "Overwrite the default ENTRYPOINT of the image (one word; \"\" clears it)" };
         var network = new Option<string?>("--network") { Description = "Connect a container to a network: an attachable overlay of the swarm (the node's bridge when left out)" };
         network.Aliases.Add("--net");
-        var interactive = new Option<bool>("--interactive", "-i") { Description = "Keep STDIN open even if not attached: attached, this command's stdin is the container's" };
-        var tty = new Option<bool>("--tty", "-t") { Description = "Allocate a pseudo-TTY" };
+        var interactive = new Option<bool>("--interactive", "-i") { Description = "Keep STDIN open even if not attached: attached, this command's stdin is the container's (with -t, typed on its terminal)" };
+        var tty = new Option<bool>("--tty", "-t") { Description = "Allocate a pseudo-TTY (with -i, this terminal is put in raw mode while attached; ^P ^Q detaches)" };
         var restart = new Option<string?>("--restart") { Description = "Restart policy to apply when a container exits (no, on-failure[:max-retries], always, unless-stopped)" }
             .CheckedBy(r => ContainerRestartPolicy.Parse(r).Error);
         var volume = new Option<string[]>("--volume", "-v") { Description = "Bind mount a volume ([SOURCE:]TARGET[:ro]: a host path, a volume's name, or none for an anonymous volume)", AllowMultipleArgumentsPerToken = false }
@@ -61,11 +63,6 @@ internal static class RunCommand
 
         command.Validators.Add(result =>
         {
-            if (RunRules.InteractiveError(name, result.GetValue(interactive), result.GetValue(tty)) is { } interactiveError)
-            {
-                result.AddError(interactiveError);
-            }
-
             if (result.GetValue(containerName) is { } n && RunRules.NameError(n) is { } nameError)
             {
                 result.AddError(nameError);
@@ -110,16 +107,29 @@ internal static class RunCommand
                 return 0;
             }
 
-            var (_, connection) = await cli.Node.OpenStreamAsync<ContainerCreated>(request, Timeouts.Membership, ct);
-            return await ReceiveAsync(app, cli, connection, ct, request.Interactive);
+            if (request.Tty && request.Interactive && !app.ExecConsole.InputIsTerminal())
+            {
+                // docker's words, so scripts that look for them keep working; nothing is created.
+                await cli.Error.WriteLineAsync("the input device is not a TTY");
+                return 1;
+            }
+
+            var (attached, connection) = await cli.Node.OpenStreamAsync<ContainerCreated>(request, Timeouts.Membership, ct);
+            return await ReceiveAsync(app, cli, connection, ct, request.Interactive, attached.Tty);
         });
         return command;
     }
 
     /// <summary>Prints what a container stream carries (its output, its stdout and stderr apart) and returns the code of its exit frame;
-    /// with <paramref name="interactive"/> (run -i) this command's stdin goes to the container's as exec's does, its end closing that.</summary>
-    private static async Task<int> ReceiveAsync(CliApp app, CliContext cli, Stream connection, CancellationToken ct, bool interactive = false)
+    /// with <paramref name="interactive"/> (run -i) this command's stdin goes to the container's as exec's does, its end closing that.
+    /// A container on a terminal (<paramref name="tty"/>) is attached as `exec -t` is: see <see cref="TerminalAsync"/>.</summary>
+    private static async Task<int> ReceiveAsync(CliApp app, CliContext cli, Stream connection, CancellationToken ct, bool interactive = false, bool tty = false)
     {
+        if (tty)
+        {
+            return await TerminalAsync(app, cli, connection, interactive, ct);
+        }
+
         await using (connection)
         {
             using var client = new ExecStreamClient(connection);
@@ -148,28 +158,88 @@ internal static class RunCommand
         }
     }
 
+    /// <summary>
+    /// An attached container's terminal, as `exec -t` attaches one (the same raw mode, sizes and relay): with
+    /// <paramref name="interactive"/> this terminal goes raw until the end, whatever the end, its keys go to the
+    /// container's terminal (^C included) and its size follows SIGWINCH. ^P ^Q (<see cref="DetachKeys"/>) detaches: the
+    /// container goes on, and this command exits 0, as docker's. Otherwise the container's exit code is this command's.
+    /// </summary>
+    private static async Task<int> TerminalAsync(CliApp app, CliContext cli, Stream connection, bool interactive, CancellationToken ct)
+    {
+        await using (connection)
+        {
+            using var client = new ExecStreamClient(connection);
+            using var raw = interactive ? RawMode.Enter(0) : null;
+            if (ExecConsole.Size() is { } size)
+            {
+                await client.ResizeAsync(size.Rows, size.Columns);
+            }
+
+            using var resized = PosixSignalRegistration.Create(PosixSignal.SIGWINCH, signal =>
+            {
+                signal.Cancel = true;
+                if (ExecConsole.Size() is { } now)
+                {
+                    _ = client.ResizeAsync(now.Rows, now.Columns);
+                }
+            });
+            var keys = interactive ? new DetachKeys(app.ExecConsole.Input()) : null;
+            var input = keys is null ? null : client.SendInputAsync(keys);
+            try
+            {
+                await using var stdout = app.ExecConsole.Output();
+                await using var stderr = app.ExecConsole.Error();
+                var output = client.ReceiveOutputAsync(stdout, stderr, ct);
+                if (input is not null && await Task.WhenAny(output, input) == input && keys!.Detached)
+                {
+                    raw?.Dispose();
+                    return 0;
+                }
+
+                var (exitCode, _) = await output;
+                raw?.Dispose();
+                return exitCode;
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                raw?.Dispose();
+                return 130;
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException)
+            {
+                raw?.Dispose();
+                throw new SwarmCommandException(RejectCode.Unavailable,
+                    $"the container's terminal stream from {cli.Node.Address} broke ({e.Message}); the container goes on (`protoswarm container logs` shows it). See protoswarmd's log.");
+            }
+        }
+    }
+
     public static Command Start(CliApp app)
     {
         var attach = new Option<bool>("--attach", "-a") { Description = "Attach STDOUT/STDERR: print what the container prints and exit with its code" };
+        var interactive = new Option<bool>("--interactive", "-i") { Description = "Attach the container's STDIN (its terminal's keys with -t; ^P ^Q detaches)" };
         var names = Containers();
-        var command = new Command("start", "Start one or more created or stopped containers").With(attach, names);
+        var command = new Command("start", "Start one or more created or stopped containers").With(attach, interactive, names);
         command.Validators.Add(result =>
         {
-            if (result.GetValue(attach) && result.GetValue(names) is { Length: > 1 })
+            if ((result.GetValue(attach) || result.GetValue(interactive)) && result.GetValue(names) is { Length: > 1 })
             {
                 result.AddError("you cannot start and attach multiple containers at once");
             }
         });
         app.SetAction(command, async (parse, cli, ct) =>
         {
-            var request = new StartContainers(SwarmIds.NewRequestId(), [.. parse.GetRequiredValue(names)], parse.GetValue(attach));
+            // docker's start -i attaches the output too.
+            var interactiveStart = parse.GetValue(interactive);
+            var request = new StartContainers(SwarmIds.NewRequestId(), [.. parse.GetRequiredValue(names)], parse.GetValue(attach) || interactiveStart,
+                interactiveStart, interactiveStart && app.ExecConsole.InputIsTerminal());
             if (!request.Attach)
             {
                 return await ChangeAsync(cli, request, ct);
             }
 
-            var (_, connection) = await cli.Node.OpenStreamAsync<ContainerCreated>(request, Timeouts.Membership, ct);
-            return await ReceiveAsync(app, cli, connection, ct);
+            var (started, connection) = await cli.Node.OpenStreamAsync<ContainerCreated>(request, Timeouts.Membership, ct);
+            return await ReceiveAsync(app, cli, connection, ct, request.Interactive, started.Tty);
         });
         return command;
     }
@@ -346,10 +416,4 @@ internal static class RunRules
             start,
             attach,
             interactive);
-
-    /// <summary>Why -i is refused, or null: with -t the main process's terminal takes no input here yet.</summary>
-    public static string? InteractiveError(string command, bool interactive, bool tty) =>
-        interactive && tty
-            ? $"{command} --interactive with --tty is not available yet: a container's terminal takes no input here. Pipe the input without -t (`{command} -i IMAGE ...`), or run it detached (-d) and give it a shell with `protoswarm exec -it CONTAINER sh`."
-            : null;
 }

@@ -128,7 +128,7 @@ public class StandaloneContainerLabTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task Run_It_Gives_A_Shell_On_A_Terminal_Start_Ai_Attaches_Again_And_Ctrl_P_Ctrl_Q_Detaches()
+    public async Task Run_It_Gives_A_Shell_On_A_Terminal_Start_Ai_Attaches_Again_Ctrl_P_Ctrl_Q_Detaches_And_Limits_Apply()
     {
         await using var lab = await ContainerLab.UpAsync();
 
@@ -163,6 +163,28 @@ public class StandaloneContainerLabTests(ITestOutputHelper output)
         Assert.EndsWith("exit=3\n", again.StdOut, StringComparison.Ordinal);
         Assert.Contains("again-3", (await lab.ExecAsync("w1", "protoswarm", "logs", "later")).StdOut, StringComparison.Ordinal);
         Assert.Equal(0, (await lab.ExecAsync("w1", "protoswarm", "rm", "-f", "later")).ExitCode);
+
+        // --cpus and --memory are the container's cgroup limits (cgroup v1 or v2, as the container sees its own), shown by
+        // inspect where docker shows them, beside its labels and hostname; a bad one is refused and nothing is made.
+        var limited = await lab.ExecAsync("w1", "protoswarm", "run", "-d", "--name", "limited", "--cpus", "0.5", "-m", "64m", "--memory-reservation", "32m",
+            "-l", "team=a", "--hostname", "box1", "busybox", "sh", "-c",
+            "for f in /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/memory.max /sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu.max; do [ -f $f ] && echo limit $(cat $f); done; hostname; exec sleep 1000");
+        Assert.True(limited.ExitCode == 0, limited.ToString());
+        var limits = await RepeatUntilAsync(() => lab.ExecAsync("w1", "protoswarm", "logs", "limited"), r => r.StdOut.Contains("box1", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(300));
+        output.WriteLine(limits.ToString());
+        Assert.Contains("limit 67108864", limits.StdOut, StringComparison.Ordinal);
+        Assert.Contains("limit 50000", limits.StdOut, StringComparison.Ordinal);
+        var inspected = await lab.ExecAsync("w1", "protoswarm", "container", "inspect", "-f",
+            "{{.HostConfig.NanoCpus}} {{.HostConfig.Memory}} {{.HostConfig.MemoryReservation}} {{.Config.Labels}} {{.Config.Hostname}}", "limited");
+        Assert.Equal("500000000 67108864 33554432 map[team:a] box1\n", inspected.StdOut);
+        Assert.Equal(0, (await lab.ExecAsync("w1", "protoswarm", "rm", "-f", "limited")).ExitCode);
+        var hog = await lab.ExecAsync("w1", "protoswarm", "run", "--rm", "-m", "8m", "busybox", "sh", "-c", "x=$(head -c 100000000 /dev/zero | tr '\\0' a); echo ${#x}");
+        Assert.True(hog.ExitCode == 137, hog.ToString());
+        var bad = await lab.ExecAsync("w1", "protoswarm", "run", "--name", "badcpu", "--cpus", "abc", "busybox", "true");
+        Assert.Equal(1, bad.ExitCode);
+        Assert.Contains("--cpus 'abc' is not a number of CPUs", bad.StdErr, StringComparison.Ordinal);
+        Assert.DoesNotContain("badcpu", (await lab.ExecAsync("w1", "protoswarm", "ps", "-a")).StdOut, StringComparison.Ordinal);
     }
 
     private static async Task<IReadOnlyList<LabTask>> PollRunningAsync(LabFixture lab, string service)

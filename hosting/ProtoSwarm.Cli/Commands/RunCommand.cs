@@ -19,7 +19,8 @@ internal static class RunCommand
     private static readonly HashSet<string> ValuedFlags = new(StringComparer.Ordinal)
     {
         "--name", "-e", "--env", "-w", "--workdir", "-u", "--user", "--entrypoint", "--network", "--net", "-H", "--host", "--restart",
-        "-v", "--volume", "--mount", "-p", "--publish",
+        "-v", "--volume", "--mount", "-p", "--publish", "--cpus", "-m", "--memory", "--memory-reservation", "-l", "--label", "--label-file",
+        "--env-file", "--hostname",
     };
 
     public static Command Run(CliApp app) => Create(app, "run", "Create and run a new container from an image on this node", start: true);
@@ -49,13 +50,27 @@ internal static class RunCommand
             .CheckedBy(m => ServiceFlags.Mount("--mount", m).Error);
         var publish = new Option<string[]>("--publish", "-p") { Description = "Publish a container's port to the node ([0.0.0.0:][HOST:]CONTAINER[/tcp|udp])", AllowMultipleArgumentsPerToken = false }
             .CheckedBy(p => PublishFlag.Parse(p).Error);
+        var publishAll = new Option<bool>("--publish-all", "-P") { Description = "Publish all exposed ports to free ports of the node" };
+        var cpus = new Option<string?>("--cpus") { Description = "Number of CPUs (e.g. 0.5)" }.CheckedBy(c => ServiceFlags.Cpu("--cpus", c).Error);
+        var memory = new Option<string?>("--memory", "-m") { Description = "Memory limit (a number and a unit: b, k, m, g, e.g. 512m)" }
+            .CheckedBy(m => ServiceFlags.Memory("--memory", m).Error);
+        var memoryReservation = new Option<string?>("--memory-reservation") { Description = "Memory soft limit (a number and a unit: b, k, m, g)" }
+            .CheckedBy(m => ServiceFlags.Memory("--memory-reservation", m).Error);
+        var label = new Option<string[]>("--label", "-l") { Description = "Set meta data on a container (key=value)", AllowMultipleArgumentsPerToken = false }
+            .CheckedBy(l => ServiceFlags.Label("--label", l).Error);
+        var labelFile = new Option<string[]>("--label-file") { Description = "Read in a line delimited file of labels", AllowMultipleArgumentsPerToken = false }
+            .CheckedBy(f => ServiceFlags.LabelFile("--label-file", f).Error);
+        var envFile = new Option<string[]>("--env-file") { Description = "Read in a file of environment variables", AllowMultipleArgumentsPerToken = false }
+            .CheckedBy(f => ServiceFlags.EnvFile("--env-file", f).Error);
+        var hostname = new Option<string?>("--hostname") { Description = "Container host name" }.CheckedBy(h => ServiceFlags.Hostname("--hostname", h));
         var image = new Argument<string>("IMAGE") { Description = "The image to run (the node's own, or the swarm registry's)" };
         var commandLine = new Argument<string[]>("COMMAND [ARG...]")
         {
             Description = "The command to run and its arguments (everything after IMAGE); the image's when left out",
             Arity = ArgumentArity.ZeroOrMore,
         };
-        var command = new Command(name, description).With(detach, remove, containerName, env, workdir, user, entrypoint, network, interactive, tty, restart, volume, mount, publish, image, commandLine);
+        var command = new Command(name, description).With(detach, remove, containerName, env, workdir, user, entrypoint, network, interactive, tty, restart, volume, mount, publish,
+            publishAll, cpus, memory, memoryReservation, label, labelFile, envFile, hostname, image, commandLine);
         if (!start)
         {
             command.Options.Remove(detach);
@@ -73,6 +88,11 @@ internal static class RunCommand
                 result.AddError("Conflicting options: --restart and --rm");
             }
 
+            if (RunRules.ResourcesError(result.GetValue(memory), result.GetValue(memoryReservation)) is { } resourcesError)
+            {
+                result.AddError(resourcesError);
+            }
+
             if (result.GetValue(network) is "host" or "none" or "bridge" or "default")
             {
                 result.AddError($"--network {result.GetValue(network)}: a standalone container here is on its node's bridge without --network (docker's default bridge); host and none networks are not offered. Leave --network out, or name an attachable overlay.");
@@ -84,7 +104,8 @@ internal static class RunCommand
                 parse.GetRequiredValue(image),
                 parse.GetValue(commandLine) ?? [],
                 parse.GetValue(entrypoint),
-                [.. (parse.GetValue(env) ?? []).SelectMany(ExecCommand.FromShell)],
+                // docker's order: the files' variables first, an -e after them wins.
+                [.. (parse.GetValue(envFile) ?? []).SelectMany(f => ServiceFlags.EnvFile("--env-file", f).Value), .. (parse.GetValue(env) ?? []).SelectMany(ExecCommand.FromShell)],
                 parse.GetValue(workdir),
                 parse.GetValue(user),
                 parse.GetValue(containerName),
@@ -99,6 +120,12 @@ internal static class RunCommand
                 Volumes = [.. (parse.GetValue(volume) ?? []).Select(v => VolumeFlag.WithAbsoluteSource(v, Path.GetFullPath))],
                 Mounts = [.. (parse.GetValue(mount) ?? []).Select(m => ServiceFlags.Mount("--mount", m).Value)],
                 Publish = [.. parse.GetValue(publish) ?? []],
+                PublishAll = parse.GetValue(publishAll),
+                Labels = RunRules.Labels(parse.GetValue(labelFile) ?? [], parse.GetValue(label) ?? []),
+                Hostname = parse.GetValue(hostname) ?? string.Empty,
+                NanoCpus = parse.GetValue(cpus) is { } c ? ServiceFlags.Cpu("--cpus", c).Value : 0,
+                MemoryBytes = parse.GetValue(memory) is { } m ? ServiceFlags.Memory("--memory", m).Value : 0,
+                MemoryReservationBytes = parse.GetValue(memoryReservation) is { } r ? ServiceFlags.Memory("--memory-reservation", r).Value : 0,
             };
             if (!request.Attach)
             {
@@ -397,6 +424,25 @@ internal static class RunRules
 
         return false;
     }
+
+    /// <summary>docker's labels of a run: the --label-file ones first, a --label after them wins (each already checked).</summary>
+    public static System.Collections.Immutable.ImmutableSortedDictionary<string, string> Labels(IEnumerable<string> files, IEnumerable<string> labels) =>
+        labels.Select(l => ServiceFlags.Label("--label", l).Value).Aggregate(
+            files.Aggregate(System.Collections.Immutable.ImmutableSortedDictionary<string, string>.Empty, (all, f) => all.SetItems(ServiceFlags.LabelFile("--label-file", f).Value)),
+            (all, l) => all.SetItem(l.Key, l.Value));
+
+    /// <summary>docker's refusals of a --memory below 6 MB (the least a container starts with) and of a --memory-reservation above
+    /// --memory, naming the flags (a bad size is the flag's own error), or null.</summary>
+    public static string? ResourcesError(string? memory, string? reservation)
+    {
+        var limit = memory is null ? 0 : ServiceFlags.Memory("--memory", memory) is { IsValid: true } m ? m.Value : 0;
+        var soft = reservation is null ? 0 : ServiceFlags.Memory("--memory-reservation", reservation) is { IsValid: true } r ? r.Value : 0;
+        return limit is > 0 and < MinimumMemory ? $"Minimum memory limit allowed is 6MB (--memory {memory})"
+            : limit > 0 && soft > limit ? $"Minimum memory limit can not be less than memory reservation limit, see usage (--memory {memory}, --memory-reservation {reservation})"
+            : null;
+    }
+
+    private const long MinimumMemory = 6L << 20;
 
     /// <summary>The request: --entrypoint is one word, as docker's run takes it ("" clears the image's).</summary>
     public static RunContainer Request(string image, IReadOnlyList<string> command, string? entrypoint, IReadOnlyList<string> env, string? workdir, string? user,

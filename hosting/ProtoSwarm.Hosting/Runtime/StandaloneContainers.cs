@@ -524,6 +524,23 @@ internal sealed partial class StandaloneContainers : IDisposable
             return (null, new CommandRejected(RejectCode.InvalidArgument, portError));
         }
 
+        if (ResourcesError(run) is { } resourcesError)
+        {
+            return (null, new CommandRejected(RejectCode.InvalidArgument, resourcesError));
+        }
+
+        if (run.PublishAll)
+        {
+            try
+            {
+                ports = PublishAll(ports, await _executor.ExposedPortsAsync(run.Image, ct));
+            }
+            catch (InvalidOperationException e)
+            {
+                return (null, new CommandRejected(e.Message.StartsWith("No such image", StringComparison.Ordinal) ? RejectCode.NotFound : RejectCode.InvalidArgument, e.Message));
+            }
+        }
+
         var command = run.Command.IsDefault ? [] : run.Command;
         var entrypoint = run.Entrypoint is { IsDefault: false } given ? given : (ImmutableArray<string>?)null;
         var id = SwarmIds.New();
@@ -554,10 +571,15 @@ internal sealed partial class StandaloneContainers : IDisposable
                 Env: run.Env.IsDefault ? [] : run.Env,
                 Dir: run.WorkingDir,
                 User: run.User,
+                Labels: run.Labels,
+                Hostname: run.Hostname,
                 TTY: run.Tty,
                 OpenStdin: run.Interactive) { Mounts = [.. mounts] };
+            // docker's --cpus, --memory and --memory-reservation are what a service's --limit-cpu, --limit-memory and
+            // --reserve-memory are to its tasks: the same cgroup settings.
+            var resources = new ResourceRequirements(new ResourceAmounts(run.NanoCpus, run.MemoryBytes), new ResourceAmounts(0, run.MemoryReservationBytes));
             var now = DateTimeOffset.UtcNow;
-            var task = new TaskObject(id, ObjectMeta.New(now), string.Empty, 0, _nodeId(), new TaskSpec(spec), 0, TaskState.Running,
+            var task = new TaskObject(id, ObjectMeta.New(now), string.Empty, 0, _nodeId(), new TaskSpec(spec, resources), 0, TaskState.Running,
                 new TaskObservedStatus(TaskState.New, now), ServiceName: name, Endpoint: ports.Count > 0 ? new EndpointSpec(Ports: [.. ports]) : null);
             entry = new Entry(name, task, run.AutoRemove, _executor.CreateController(task), policy);
             if (attach)
@@ -647,6 +669,31 @@ internal sealed partial class StandaloneContainers : IDisposable
         }
 
         return (ports, null);
+    }
+
+    /// <summary>docker's refusals of --cpus, --memory and --memory-reservation the CLI checked too (another client may not have).</summary>
+    internal static string? ResourcesError(RunContainer run) =>
+        run.NanoCpus < 0 ? "invalid argument for --cpus: the number of CPUs must not be negative"
+        : run.MemoryBytes < 0 || run.MemoryReservationBytes < 0 ? "invalid argument for --memory: a size must not be negative"
+        : run.MemoryBytes > 0 && run.MemoryReservationBytes > run.MemoryBytes ? "Minimum memory limit can not be less than memory reservation limit, see usage"
+        : null;
+
+    /// <summary>
+    /// docker's -P: each port the image EXPOSEs ("80/tcp", "53/udp", "8080") published on a free port of the node (a host port of 0
+    /// is one the node picks, as for `-p 80`), unless a -p publishes that port already.
+    /// </summary>
+    internal static IReadOnlyList<PortConfig> PublishAll(IReadOnlyList<PortConfig> ports, IEnumerable<string> exposed)
+    {
+        var all = ports.ToList();
+        foreach (var text in exposed)
+        {
+            if (PublishFlag.Parse(text).Port is { } port && !all.Any(p => p.TargetPort == port.TargetPort && p.Protocol == port.Protocol))
+            {
+                all.Add(port);
+            }
+        }
+
+        return all;
     }
 
     /// <summary>docker's -v and --mount of a run, in that order, or the refusal of one (a bad -v, two mounts on one path).</summary>

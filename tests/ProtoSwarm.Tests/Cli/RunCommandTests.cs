@@ -76,6 +76,15 @@ public sealed class RunCommandTests
 
     [Theory]
     [InlineData(new[] { "start", "-i", "one", "two" }, "you cannot start and attach multiple containers at once")]
+    [InlineData(new[] { "run", "--cpus", "abc", "busybox" }, "--cpus 'abc' is not a number of CPUs; give a decimal number, e.g. --cpus 0.5.")]
+    [InlineData(new[] { "run", "--memory", "10x", "busybox" }, "--memory '10x' is not a size; give a number and a unit (b, k, m, g, t), e.g. --memory 512m or 1g.")]
+    [InlineData(new[] { "run", "-m", "1m", "busybox" }, "Minimum memory limit allowed is 6MB (--memory 1m)")]
+    [InlineData(new[] { "run", "-m", "64m", "--memory-reservation", "128m", "busybox" }, "Minimum memory limit can not be less than memory reservation limit")]
+    [InlineData(new[] { "run", "--memory-reservation", "lots", "busybox" }, "--memory-reservation 'lots' is not a size")]
+    [InlineData(new[] { "run", "-l", "=x", "busybox" }, "--label '=x' needs a key")]
+    [InlineData(new[] { "run", "--label-file", "/nonexistent/labels", "busybox" }, "--label-file /nonexistent/labels: no such file")]
+    [InlineData(new[] { "run", "--env-file", "/nonexistent/env", "busybox" }, "--env-file /nonexistent/env: no such file")]
+    [InlineData(new[] { "run", "--hostname", "a b", "busybox" }, "--hostname 'a b' is not a hostname")]
     [InlineData(new[] { "run", "--name", "-bad", "busybox" }, "Invalid container name (-bad)")]
     [InlineData(new[] { "run", "--name", "a b", "busybox" }, "only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")]
     [InlineData(new[] { "run", "--network", "host", "busybox" }, "host and none networks are not offered")]
@@ -97,6 +106,35 @@ public sealed class RunCommandTests
         Assert.Equal(1, code);
         Assert.Contains(expected, error, StringComparison.Ordinal);
         Assert.Empty(node.Requests);
+    }
+
+    [Fact]
+    public async Task Run_Sends_Limits_Labels_Files_Hostname_And_Publish_All_As_Docker_Reads_Them()
+    {
+        var dir = Directory.CreateTempSubdirectory("psrunflags-");
+        try
+        {
+            var labels = Path.Combine(dir.FullName, "labels");
+            var env = Path.Combine(dir.FullName, "env");
+            await File.WriteAllTextAsync(labels, "# team labels\nteam=a\ntier=web\nbare\n");
+            await File.WriteAllTextAsync(env, "A=from-file\nB=from-file\n");
+            var node = Answering();
+
+            var (code, _, error) = await RunAsync(node, "run", "-d", "--cpus", "1.5", "-m", "64m", "--memory-reservation", "32m", "--label-file", labels,
+                "-l", "tier=db", "--label", "owner=ops", "--env-file", env, "-e", "B=from-flag", "--hostname", "box1", "-P", "busybox");
+
+            Assert.True(code == 0, error);
+            var request = Assert.IsType<RunContainer>(Assert.Single(node.Requests));
+            Assert.Equal((1_500_000_000L, 64L << 20, 32L << 20), (request.NanoCpus, request.MemoryBytes, request.MemoryReservationBytes));
+            Assert.Equal(new Dictionary<string, string> { ["bare"] = "", ["owner"] = "ops", ["team"] = "a", ["tier"] = "db" }, request.Labels);
+            Assert.Equal<string>(["A=from-file", "B=from-file", "B=from-flag"], request.Env);
+            Assert.Equal("box1", request.Hostname);
+            Assert.True(request.PublishAll);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
     }
 
     [Theory]

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Runtime.InteropServices;
 using ProtoSwarm.Cli.Terminal;
 using ProtoSwarm.Client;
 using ProtoSwarm.Client.Control;
@@ -202,14 +201,7 @@ internal static class RunCommand
                 await client.ResizeAsync(size.Rows, size.Columns);
             }
 
-            using var resized = PosixSignalRegistration.Create(PosixSignal.SIGWINCH, signal =>
-            {
-                signal.Cancel = true;
-                if (ExecConsole.Size() is { } now)
-                {
-                    _ = client.ResizeAsync(now.Rows, now.Columns);
-                }
-            });
+            using var resized = ExecConsole.FollowSize(client);
             var keys = interactive ? new DetachKeys(app.ExecConsole.Input()) : null;
             var input = keys is null ? null : client.SendInputAsync(keys);
             try

@@ -59,8 +59,14 @@ public sealed record ContainerObject(
     ImmutableArray<string> Cmd = default,
     [property: Key(24)] int RestartCount = 0,
     [property: Key(25)] string RestartPolicy = "",
-    [property: Key(26)] int MaximumRetryCount = 0)
+    [property: Key(26)] int MaximumRetryCount = 0,
+    [property: Key(27)] long NanoCpus = 0,
+    [property: Key(28)] long MemoryBytes = 0,
+    [property: Key(29)] long MemoryReservationBytes = 0)
 {
+    // NanoCpus, MemoryBytes, MemoryReservationBytes: the limits the container runs under (docker's HostConfig.NanoCpus,
+    // Memory, MemoryReservation): a task's resources, or run's --cpus, --memory and --memory-reservation; 0 for none.
+
     // RestartCount: how often the node host started the container again by its restart policy (docker's RestartCount).
     // RestartPolicy: docker's HostConfig.RestartPolicy.Name ("no", "on-failure", "always", "unless-stopped"); empty for a task's
     // container. MaximumRetryCount: docker's HostConfig.RestartPolicy.MaximumRetryCount (on-failure:N).

@@ -36,7 +36,13 @@ public sealed record RunContainer(
     [property: Key(14)] string Restart = "",
     ImmutableArray<string> Volumes = default,
     ImmutableArray<MountSpec> Mounts = default,
-    ImmutableArray<string> Publish = default)
+    ImmutableArray<string> Publish = default,
+    ImmutableSortedDictionary<string, string>? Labels = null,
+    [property: Key(19)] string Hostname = "",
+    [property: Key(20)] long NanoCpus = 0,
+    [property: Key(21)] long MemoryBytes = 0,
+    [property: Key(22)] long MemoryReservationBytes = 0,
+    [property: Key(23)] bool PublishAll = false)
 {
     // Restart is docker's --restart: "no" (or empty), "on-failure[:N]", "always", "unless-stopped"; the node host starts the
     // container again when it ends, as the policy says, with docker's back-off (ProtoSwarm.Client.Control.ContainerRestartPolicy).
@@ -53,22 +59,37 @@ public sealed record RunContainer(
     /// each a host-mode published port of the container, forwarded by its node while it runs.</summary>
     [Key(17)]
     public ImmutableArray<string> Publish { get; init; } = Publish.IsDefault ? [] : Publish;
+
+    // Hostname, NanoCpus, MemoryBytes and MemoryReservationBytes are docker's --hostname, --cpus, --memory and
+    // --memory-reservation (0: none), the task's ContainerSpec.Hostname and Resources as a service's --hostname,
+    // --limit-cpu, --limit-memory and --reserve-memory give them. PublishAll is docker's -P: each port the image EXPOSEs
+    // published on a free port of the node, beside the -p ones.
+
+    /// <summary>docker's --label and --label-file, read by the CLI (the file's first, a --label after it wins).</summary>
+    [Key(18)]
+    public ImmutableSortedDictionary<string, string> Labels { get; init; } = Labels ?? ImmutableSortedDictionary<string, string>.Empty;
 }
 
-/// <summary>The container was made (and started unless it was only created); its output follows when attached.</summary>
+/// <summary>The container was made (and started unless it was only created); its output follows when attached. <paramref name="Tty"/>:
+/// it runs on a terminal (docker's -t), so an attached client with -i puts its own in raw mode and sends its sizes.</summary>
 [MessagePackObject]
 public sealed record ContainerCreated(
     [property: Key(0)] string Id,
-    [property: Key(1)] string Name);
+    [property: Key(1)] string Name,
+    [property: Key(2)] bool Tty = false);
 
 /// <summary>`container start [-a] CONTAINER...`: starts each created or ended standalone container (its network with it); an ended
 /// one runs again with its writable layer. <paramref name="Attach"/> (one container) answers <see cref="ContainerCreated"/>, then
-/// streams what this run prints in exec frames, the last its exit code, as an attached `run`.</summary>
+/// streams what this run prints in exec frames, the last its exit code, as an attached `run`. <paramref name="Interactive"/> (docker's
+/// start -i) attaches the client's input too: to a TTY container's terminal, which is refused (nothing started) unless
+/// <paramref name="InputIsTerminal"/>, docker's "the input device is not a TTY"; else to an -i container's stdin.</summary>
 [MessagePackObject]
 public sealed record StartContainers(
     [property: Key(0)] string RequestId,
     [property: Key(1)] ImmutableArray<string> Containers,
-    [property: Key(2)] bool Attach = false);
+    [property: Key(2)] bool Attach = false,
+    [property: Key(3)] bool Interactive = false,
+    [property: Key(4)] bool InputIsTerminal = false);
 
 /// <summary>`container stop [-t N] CONTAINER...`: the stop signal, then SIGKILL after <paramref name="TimeoutSeconds"/>
 /// (null: the container's stop grace period, 10 s). A task's container may be stopped: the swarm replaces it, as docker's.</summary>

@@ -147,6 +147,9 @@ internal static class InitProtocol
     public const string SharedMonitorFlag = "--host"; // `protoswarm-init --host`: the node host's shared monitor
     public const string ExecFlag = "--exec";          // `protoswarm-init --exec CONFIG`: a command run in a container (ExecStage)
     public const string MonitorSocket = "monitor.sock"; // in StateDir; a restarted node host reattaches there
+    public const string AttachSocket = "attach.sock";   // in StateDir of a TTY container: its terminal, attached (Monitor)
+    public const byte AttachInput = (byte)'i';          // host -> monitor on attach.sock: 'i' and bytes typed on the terminal
+    public const byte AttachResize = (byte)'w';         // host -> monitor on attach.sock: 'w', rows and columns (2 + 2 bytes, big-endian)
     public const string ExitFile = "exit";              // in StateDir: the wait status, once PID 1 ended
     public const string Started = "started";   // "started <host pid>": the entrypoint was exec'd
     public const string Error = "error";       // "error <step>: <message>": nothing runs

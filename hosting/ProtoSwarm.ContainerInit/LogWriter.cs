@@ -203,6 +203,9 @@ internal sealed unsafe class LogPipe(int fd, byte[] stream)
 
     public int Fd { get; private set; } = fd;
 
+    /// <summary>Where each read's bytes also go as they are, before they are cut into lines (a TTY container's attached terminal).</summary>
+    public IOutputTee? Tee { get; init; }
+
     /// <summary>Closes the pipe without reading the rest (nobody wrote its end of file in time).</summary>
     public void Close()
     {
@@ -235,6 +238,7 @@ internal sealed unsafe class LogPipe(int fd, byte[] stream)
             NativeMemory.Free(_buffer);
             return;
         }
+        Tee?.Output(new ReadOnlySpan<byte>(_buffer + _fill, (int)n));
         _fill += (int)n;
         var data = new Span<byte>(_buffer, _fill);
         var start = 0;
@@ -255,4 +259,10 @@ internal sealed unsafe class LogPipe(int fd, byte[] stream)
             _fill -= start;
         }
     }
+}
+
+/// <summary>Takes a copy of what a <see cref="LogPipe"/> reads, as it was read.</summary>
+internal interface IOutputTee
+{
+    void Output(ReadOnlySpan<byte> bytes);
 }

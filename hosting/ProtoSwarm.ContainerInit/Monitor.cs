@@ -15,7 +15,9 @@ namespace ProtoSwarm.ContainerInit;
 // it reaps PID 1 and reports its wait status, so the node host never has to be the container's parent;
 // signals the container through a pidfd (no pid reuse); owns the container's stdout and stderr (two
 // pipes it writes to the log, or with a TTY the terminal's master, whose output is the log's stdout); and listens on <state>/monitor.sock, where a restarted node host finds
-// it again. Once started, nothing here allocates per line or per command.
+// it again. A TTY container's terminal is also attached on <state>/attach.sock (docker's attach: run -it, start -ai): what
+// the terminal prints goes to the connection as it is read, raw (the log still gets its lines), and the connection's
+// messages are keys typed on it ('i') or its new size ('w'). Once started, nothing here allocates per line or per command.
 internal static unsafe class ContainerMonitor
 {
     private const int ChildStatusFd = 4;
@@ -127,14 +129,14 @@ internal static unsafe class ContainerMonitor
         return config;
     }
 
-    private static int Listen(string path)
+    private static int Listen(string path, int type = SOCK_STREAM)
     {
         var bytes = Encoding.UTF8.GetBytes(path);
         if (bytes.Length > 107)
         {
             throw new InitException($"monitor socket {path}: longer than a unix socket path may be (107 bytes)");
         }
-        var fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        var fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
         Native.Check(fd, "monitor socket");
         var address = stackalloc byte[110];
         new Span<byte>(address, 110).Clear();
@@ -245,7 +247,7 @@ internal static unsafe class ContainerMonitor
     // descriptor is, so an event still queued for a descriptor closed earlier in the same batch is dropped.
     private sealed class Loop(int control)
     {
-        private const int Kinds = 8;
+        private const int Kinds = 16;
         private const long ControlKey = -1;
         private readonly Dictionary<long, Container> _containers = [];
         private readonly int _epoll = epoll_create1(EPOLL_CLOEXEC);
@@ -394,6 +396,8 @@ internal static unsafe class ContainerMonitor
         Host = 5,
         Listener = 6,
         Client = 7,
+        AttachListener = 8,
+        Attach = 9,
     }
 
     // One container: stage 2 started, then (once it exec'd the entrypoint) PID 1's pidfd, the two log
@@ -416,6 +420,7 @@ internal static unsafe class ContainerMonitor
         private LogPipe? _stdout;
         private LogPipe? _stderr;
         private LogWriter? _log;
+        private TerminalAttach? _terminal;
 
         public long Serial => serial;
         public bool Done { get; private set; }
@@ -448,6 +453,10 @@ internal static unsafe class ContainerMonitor
                 {
                     _log = new LogWriter(_config.LogPath, _config.LogMaxBytes, _config.LogMaxFiles);
                 }
+                if (_config.Tty)
+                {
+                    _terminal = new TerminalAttach(loop, serial, _config.StateDir + "/" + InitProtocol.AttachSocket);
+                }
                 Native.Check(pipe2(pipe, O_CLOEXEC), "pipe");
                 // The children of this thread go into a new pid namespace (the container's), made anew for
                 // each container: back to this process's own first, or the second unshare is refused.
@@ -474,6 +483,7 @@ internal static unsafe class ContainerMonitor
             {
                 CloseOpen(pipe[0], stdout[0], stderr[0], terminal[0]);
                 CloseTerminalSocket();
+                _terminal?.Close();
                 Fail(e.Message);
                 return false;
             }
@@ -541,6 +551,12 @@ internal static unsafe class ContainerMonitor
                         loop.Watch(_listener, serial, Fd.Listener);
                     }
                     break;
+                case Fd.AttachListener:
+                    _terminal?.Accept();
+                    break;
+                case Fd.Attach:
+                    _terminal?.Serve();
+                    break;
             }
         }
 
@@ -587,7 +603,8 @@ internal static unsafe class ContainerMonitor
                     EndStart("container init: the terminal did not reach the monitor");
                     return;
                 }
-                _stdout = new LogPipe(master, Stdout);
+                _stdout = new LogPipe(master, Stdout) { Tee = _terminal };
+                _terminal?.Started(master);
             }
             _started = Encoding.ASCII.GetBytes($"{InitProtocol.Started} {_pid.ToString(CultureInfo.InvariantCulture)}\n");
             Send(_host.Fd, _started);
@@ -646,6 +663,8 @@ internal static unsafe class ContainerMonitor
             _stdout?.Close();
             _stderr?.Close();
             _log?.Close();
+            // After the last of the terminal's output: an attached client reads its end, then asks for the exit code.
+            _terminal?.Close();
             // The exit file first: a node host that is down now learns the end from it when it comes back.
             var exitFile = _config.StateDir + "/" + InitProtocol.ExitFile;
             try
@@ -709,6 +728,7 @@ internal static unsafe class ContainerMonitor
             int ignored;
             waitpid(_pid, &ignored, 0);
             CloseTerminalSocket(); // with a terminal stage 2 sent, which closes with it
+            _terminal?.Close();
             _stdout?.Close();
             _stderr?.Close();
             _log?.Close();
@@ -728,6 +748,171 @@ internal static unsafe class ContainerMonitor
             Send(_host.Fd, $"{InitProtocol.Error} {message}\n");
             _host.Close();
             _client.Close();
+        }
+    }
+
+    // A TTY container's terminal, attached (docker's attach) on attach.sock, a SOCK_SEQPACKET socket: one client at a time,
+    // a newer one taking the place of the one before (the node host attaches again). What the terminal printed before the
+    // first client came (a shell's first prompt: the node host connects once the start is reported) is kept, up to
+    // EarlyBytes, and given to it first. Sends never wait: this monitor serves every container, and a client that falls
+    // more than its socket's buffer (4 MiB) behind loses output there; the log keeps it. Keys go to the terminal's master,
+    // made non-blocking: what a full terminal takes no more is dropped, as a terminal drops keys nobody reads.
+    private sealed class TerminalAttach : IOutputTee
+    {
+        private const int EarlyBytes = 16 * 1024;
+        private const int InputBytes = 4096 + 1;
+        private const int SendBuffer = 4 * 1024 * 1024;
+        private readonly Loop _loop;
+        private readonly long _serial;
+        private readonly string _path;
+        private readonly byte* _input;
+        private byte* _early;
+        private int _earlyLength;
+        private int _listener;
+        private int _client = -1;
+        private int _master = -1;
+        private bool _closed;
+
+        public TerminalAttach(Loop loop, long serial, string path)
+        {
+            _loop = loop;
+            _serial = serial;
+            _path = path;
+            _listener = Listen(path, SOCK_SEQPACKET | SOCK_NONBLOCK);
+            _input = (byte*)NativeMemory.Alloc(InputBytes);
+            _early = (byte*)NativeMemory.Alloc(EarlyBytes);
+        }
+
+        /// <summary>The entrypoint runs on the terminal whose master is <paramref name="master"/> (read by the log's pipe): clients are taken now.</summary>
+        public void Started(int master)
+        {
+            _master = master;
+            _ = fcntl(master, F_SETFL, fcntl(master, F_GETFL, 0) | O_NONBLOCK);
+            _loop.Watch(_listener, _serial, Fd.AttachListener);
+        }
+
+        public void Accept()
+        {
+            if (_closed)
+            {
+                return;
+            }
+            var fd = accept4(_listener, null, null, SOCK_CLOEXEC);
+            if (fd < 0)
+            {
+                return;
+            }
+            if (_client >= 0)
+            {
+                _loop.Unwatch(_client);
+                close(_client);
+            }
+            _client = fd;
+            var size = SendBuffer;
+            _ = setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(int)); // best effort: the default buffer is smaller
+            if (_early is not null)
+            {
+                Send(_client, new ReadOnlySpan<byte>(_early, _earlyLength));
+                NativeMemory.Free(_early);
+                _early = null;
+            }
+            _loop.Watch(_client, _serial, Fd.Attach);
+        }
+
+        public void Output(ReadOnlySpan<byte> bytes)
+        {
+            if (_client >= 0)
+            {
+                Send(_client, bytes);
+            }
+            else if (_early is not null && _earlyLength < EarlyBytes)
+            {
+                var part = bytes[..Math.Min(bytes.Length, EarlyBytes - _earlyLength)];
+                part.CopyTo(new Span<byte>(_early + _earlyLength, part.Length));
+                _earlyLength += part.Length;
+            }
+        }
+
+        // One message from the client: keys, or a size.
+        public void Serve()
+        {
+            if (_client < 0)
+            {
+                return;
+            }
+            var n = read(_client, _input, InputBytes);
+            if (n < 0 && Marshal.GetLastPInvokeError() is EINTR or EAGAIN)
+            {
+                return;
+            }
+            if (n <= 0)
+            {
+                _loop.Unwatch(_client);
+                close(_client);
+                _client = -1; // detached: the container goes on
+                return;
+            }
+            if (_master < 0)
+            {
+                return;
+            }
+            if (_input[0] == InitProtocol.AttachInput)
+            {
+                var done = 1;
+                while (done < n)
+                {
+                    var written = write(_master, _input + done, (nint)(n - done));
+                    if (written < 0 && Marshal.GetLastPInvokeError() == EINTR)
+                    {
+                        continue;
+                    }
+                    if (written <= 0)
+                    {
+                        break;
+                    }
+                    done += (int)written;
+                }
+            }
+            else if (_input[0] == InitProtocol.AttachResize && n == 5)
+            {
+                var size = stackalloc ushort[4] { (ushort)((_input[1] << 8) | _input[2]), (ushort)((_input[3] << 8) | _input[4]), 0, 0 };
+                _ = ioctl(_master, TIOCSWINSZ, size);
+            }
+        }
+
+        /// <summary>The container ended (after the last of its output) or never started: a client that connected meanwhile
+        /// still gets what came before it, then every client reads the end.</summary>
+        public void Close()
+        {
+            if (_closed)
+            {
+                return;
+            }
+            if (_listener >= 0 && _master >= 0)
+            {
+                Accept();
+            }
+            _closed = true;
+            _master = -1;
+            if (_client >= 0)
+            {
+                _loop.Unwatch(_client);
+                close(_client);
+                _client = -1;
+            }
+            if (_listener >= 0)
+            {
+                _loop.Unwatch(_listener);
+                close(_listener);
+                _ = unlink(_path);
+                _listener = -1;
+            }
+            if (_early is not null)
+            {
+                NativeMemory.Free(_early);
+                _early = null;
+            }
+            NativeMemory.Free(_input);
         }
     }
 

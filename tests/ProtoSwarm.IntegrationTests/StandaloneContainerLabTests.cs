@@ -127,6 +127,66 @@ public class StandaloneContainerLabTests(ITestOutputHelper output)
         Assert.NotEqual(0, (await lab.ExecAsync("m1", "curl", "-s", "-m", "2", $"http://{w1}:8089/")).ExitCode);
     }
 
+    [Fact]
+    public async Task Run_It_Gives_A_Shell_On_A_Terminal_Start_Ai_Attaches_Again_Ctrl_P_Ctrl_Q_Detaches_And_Limits_Apply()
+    {
+        await using var lab = await ContainerLab.UpAsync();
+
+        // The CLI on a terminal of its own (script's pty), keys typed into it: the container's shell is on a terminal too,
+        // answers, and its exit code is the CLI's; --rm leaves nothing.
+        var shell = await lab.ExecAsync("w1", "sh", "-c",
+            "(sleep 4; printf 'tty; echo $((6*7))\\r'; sleep 2; printf 'exit 7\\r'; sleep 3) | script -qfec 'protoswarm run -it --rm --name tty1 busybox sh' /dev/null; echo exit=$?");
+        output.WriteLine(shell.ToString());
+        Assert.Contains("/dev/pts/0", shell.StdOut, StringComparison.Ordinal);
+        Assert.Contains("42", shell.StdOut, StringComparison.Ordinal);
+        Assert.EndsWith("exit=7\n", shell.StdOut, StringComparison.Ordinal);
+        var gone = await RepeatUntilAsync(() => lab.ExecAsync("w1", "protoswarm", "ps", "-a", "--format", "{{.Names}}"),
+            r => !r.StdOut.Contains("tty1", StringComparison.Ordinal), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(300));
+        Assert.DoesNotContain("tty1", gone.StdOut, StringComparison.Ordinal);
+
+        // Without a terminal on stdin: docker's words, exit 1, nothing made.
+        var piped = await lab.ExecAsync("w1", "sh", "-c", "echo ls | protoswarm run -it --name notty busybox sh");
+        Assert.Equal((1, "the input device is not a TTY\n"), (piped.ExitCode, piped.StdErr));
+        Assert.DoesNotContain("notty", (await lab.ExecAsync("w1", "protoswarm", "ps", "-a")).StdOut, StringComparison.Ordinal);
+
+        // ^P ^Q detaches with exit 0, and the container goes on; start -ai of a created one attaches its terminal; logs keep it.
+        var detached = await lab.ExecAsync("w1", "sh", "-c",
+            "(sleep 4; printf '\\020\\021'; sleep 3) | script -qfec 'protoswarm run -it --name held busybox sh' /dev/null; echo exit=$?");
+        Assert.True(detached.StdOut.EndsWith("exit=0\n", StringComparison.Ordinal), detached.ToString());
+        Assert.StartsWith("Up", (await lab.ExecAsync("w1", "protoswarm", "ps", "--filter", "name=held", "--format", "{{.Status}}")).StdOut, StringComparison.Ordinal);
+        Assert.Equal(0, (await lab.ExecAsync("w1", "protoswarm", "rm", "-f", "held")).ExitCode);
+        Assert.Equal(0, (await lab.ExecAsync("w1", "protoswarm", "create", "-it", "--name", "later", "busybox", "sh")).ExitCode);
+        var again = await lab.ExecAsync("w1", "sh", "-c",
+            "(sleep 4; printf 'echo again-$((1+2))\\r'; sleep 2; printf 'exit 3\\r'; sleep 3) | script -qfec 'protoswarm start -ai later' /dev/null; echo exit=$?");
+        output.WriteLine(again.ToString());
+        Assert.Contains("again-3", again.StdOut, StringComparison.Ordinal);
+        Assert.EndsWith("exit=3\n", again.StdOut, StringComparison.Ordinal);
+        Assert.Contains("again-3", (await lab.ExecAsync("w1", "protoswarm", "logs", "later")).StdOut, StringComparison.Ordinal);
+        Assert.Equal(0, (await lab.ExecAsync("w1", "protoswarm", "rm", "-f", "later")).ExitCode);
+
+        // --cpus and --memory are the container's cgroup limits (cgroup v1 or v2, as the container sees its own), shown by
+        // inspect where docker shows them, beside its labels and hostname; a bad one is refused and nothing is made.
+        var limited = await lab.ExecAsync("w1", "protoswarm", "run", "-d", "--name", "limited", "--cpus", "0.5", "-m", "64m", "--memory-reservation", "32m",
+            "-l", "team=a", "--hostname", "box1", "busybox", "sh", "-c",
+            "for f in /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/memory.max /sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu.max; do [ -f $f ] && echo limit $(cat $f); done; hostname; exec sleep 1000");
+        Assert.True(limited.ExitCode == 0, limited.ToString());
+        var limits = await RepeatUntilAsync(() => lab.ExecAsync("w1", "protoswarm", "logs", "limited"), r => r.StdOut.Contains("box1", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(300));
+        output.WriteLine(limits.ToString());
+        Assert.Contains("limit 67108864", limits.StdOut, StringComparison.Ordinal);
+        Assert.Contains("limit 50000", limits.StdOut, StringComparison.Ordinal);
+        var inspected = await lab.ExecAsync("w1", "protoswarm", "container", "inspect", "-f",
+            "{{.HostConfig.NanoCpus}} {{.HostConfig.Memory}} {{.HostConfig.MemoryReservation}} {{.Config.Labels}} {{.Config.Hostname}}", "limited");
+        Assert.Equal("500000000 67108864 33554432 map[team:a] box1\n", inspected.StdOut);
+        Assert.Equal(0, (await lab.ExecAsync("w1", "protoswarm", "rm", "-f", "limited")).ExitCode);
+        var hog = await lab.ExecAsync("w1", "protoswarm", "run", "--rm", "-m", "8m", "busybox", "sh", "-c", "x=$(head -c 100000000 /dev/zero | tr '\\0' a); echo ${#x}");
+        Assert.True(hog.ExitCode == 137, hog.ToString());
+        var bad = await lab.ExecAsync("w1", "protoswarm", "run", "--name", "badcpu", "--cpus", "abc", "busybox", "true");
+        Assert.Equal(1, bad.ExitCode);
+        Assert.Contains("--cpus 'abc' is not a number of CPUs", bad.StdErr, StringComparison.Ordinal);
+        Assert.DoesNotContain("badcpu", (await lab.ExecAsync("w1", "protoswarm", "ps", "-a")).StdOut, StringComparison.Ordinal);
+    }
+
     private static async Task<IReadOnlyList<LabTask>> PollRunningAsync(LabFixture lab, string service)
     {
         var polled = await PollAsync(lab, TimeSpan.FromSeconds(40), service, tasks => tasks.Any(t => t.Task.Status.State == ProtoSwarm.Contracts.TaskState.Running));

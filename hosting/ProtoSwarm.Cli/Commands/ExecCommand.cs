@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Runtime.InteropServices;
 using ProtoSwarm.Cli.Terminal;
 using ProtoSwarm.Client;
 using ProtoSwarm.Client.Control;
@@ -129,16 +128,7 @@ internal static class ExecCommand
         {
             using var client = new ExecStreamClient(connection);
             using var raw = request.Tty && request.Interactive ? RawMode.Enter(0) : null;
-            using var resized = request.Tty
-                ? PosixSignalRegistration.Create(PosixSignal.SIGWINCH, signal =>
-                {
-                    signal.Cancel = true;
-                    if (ExecConsole.Size() is { } now)
-                    {
-                        _ = client.ResizeAsync(now.Rows, now.Columns);
-                    }
-                })
-                : null;
+            using var resized = request.Tty ? ExecConsole.FollowSize(client) : null;
             if (request.Interactive)
             {
                 _ = client.SendInputAsync(console.Input());

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using ProtoSwarm.Cli.Terminal;
 using ProtoSwarm.Client;
 using ProtoSwarm.Client.Control;
 using ProtoSwarm.Contracts;
@@ -17,7 +18,8 @@ internal static class RunCommand
     private static readonly HashSet<string> ValuedFlags = new(StringComparer.Ordinal)
     {
         "--name", "-e", "--env", "-w", "--workdir", "-u", "--user", "--entrypoint", "--network", "--net", "-H", "--host", "--restart",
-        "-v", "--volume", "--mount", "-p", "--publish",
+        "-v", "--volume", "--mount", "-p", "--publish", "--cpus", "-m", "--memory", "--memory-reservation", "-l", "--label", "--label-file",
+        "--env-file", "--hostname",
     };
 
     public static Command Run(CliApp app) => Create(app, "run", "Create and run a new container from an image on this node", start: true);
@@ -37,8 +39,8 @@ internal static class RunCommand
         var entrypoint = new Option<string?>("--entrypoint") { Description = "Overwrite the default ENTRYPOINT of the image (one word; \"\" clears it)" };
         var network = new Option<string?>("--network") { Description = "Connect a container to a network: an attachable overlay of the swarm (the node's bridge when left out)" };
         network.Aliases.Add("--net");
-        var interactive = new Option<bool>("--interactive", "-i") { Description = "Keep STDIN open even if not attached: attached, this command's stdin is the container's" };
-        var tty = new Option<bool>("--tty", "-t") { Description = "Allocate a pseudo-TTY" };
+        var interactive = new Option<bool>("--interactive", "-i") { Description = "Keep STDIN open even if not attached: attached, this command's stdin is the container's (with -t, typed on its terminal)" };
+        var tty = new Option<bool>("--tty", "-t") { Description = "Allocate a pseudo-TTY (with -i, this terminal is put in raw mode while attached; ^P ^Q detaches)" };
         var restart = new Option<string?>("--restart") { Description = "Restart policy to apply when a container exits (no, on-failure[:max-retries], always, unless-stopped)" }
             .CheckedBy(r => ContainerRestartPolicy.Parse(r).Error);
         var volume = new Option<string[]>("--volume", "-v") { Description = "Bind mount a volume ([SOURCE:]TARGET[:ro]: a host path, a volume's name, or none for an anonymous volume)", AllowMultipleArgumentsPerToken = false }
@@ -47,13 +49,27 @@ internal static class RunCommand
             .CheckedBy(m => ServiceFlags.Mount("--mount", m).Error);
         var publish = new Option<string[]>("--publish", "-p") { Description = "Publish a container's port to the node ([0.0.0.0:][HOST:]CONTAINER[/tcp|udp])", AllowMultipleArgumentsPerToken = false }
             .CheckedBy(p => PublishFlag.Parse(p).Error);
+        var publishAll = new Option<bool>("--publish-all", "-P") { Description = "Publish all exposed ports to free ports of the node" };
+        var cpus = new Option<string?>("--cpus") { Description = "Number of CPUs (e.g. 0.5)" }.CheckedBy(c => ServiceFlags.Cpu("--cpus", c).Error);
+        var memory = new Option<string?>("--memory", "-m") { Description = "Memory limit (a number and a unit: b, k, m, g, e.g. 512m)" }
+            .CheckedBy(m => ServiceFlags.Memory("--memory", m).Error);
+        var memoryReservation = new Option<string?>("--memory-reservation") { Description = "Memory soft limit (a number and a unit: b, k, m, g)" }
+            .CheckedBy(m => ServiceFlags.Memory("--memory-reservation", m).Error);
+        var label = new Option<string[]>("--label", "-l") { Description = "Set meta data on a container (key=value)", AllowMultipleArgumentsPerToken = false }
+            .CheckedBy(l => ServiceFlags.Label("--label", l).Error);
+        var labelFile = new Option<string[]>("--label-file") { Description = "Read in a line delimited file of labels", AllowMultipleArgumentsPerToken = false }
+            .CheckedBy(f => ServiceFlags.LabelFile("--label-file", f).Error);
+        var envFile = new Option<string[]>("--env-file") { Description = "Read in a file of environment variables", AllowMultipleArgumentsPerToken = false }
+            .CheckedBy(f => ServiceFlags.EnvFile("--env-file", f).Error);
+        var hostname = new Option<string?>("--hostname") { Description = "Container host name" }.CheckedBy(h => ServiceFlags.Hostname("--hostname", h));
         var image = new Argument<string>("IMAGE") { Description = "The image to run (the node's own, or the swarm registry's)" };
         var commandLine = new Argument<string[]>("COMMAND [ARG...]")
         {
             Description = "The command to run and its arguments (everything after IMAGE); the image's when left out",
             Arity = ArgumentArity.ZeroOrMore,
         };
-        var command = new Command(name, description).With(detach, remove, containerName, env, workdir, user, entrypoint, network, interactive, tty, restart, volume, mount, publish, image, commandLine);
+        var command = new Command(name, description).With(detach, remove, containerName, env, workdir, user, entrypoint, network, interactive, tty, restart, volume, mount, publish,
+            publishAll, cpus, memory, memoryReservation, label, labelFile, envFile, hostname, image, commandLine);
         if (!start)
         {
             command.Options.Remove(detach);
@@ -61,11 +77,6 @@ internal static class RunCommand
 
         command.Validators.Add(result =>
         {
-            if (RunRules.InteractiveError(name, result.GetValue(interactive), result.GetValue(tty)) is { } interactiveError)
-            {
-                result.AddError(interactiveError);
-            }
-
             if (result.GetValue(containerName) is { } n && RunRules.NameError(n) is { } nameError)
             {
                 result.AddError(nameError);
@@ -74,6 +85,11 @@ internal static class RunCommand
             if (result.GetValue(remove) && ContainerRestartPolicy.Parse(result.GetValue(restart)).Policy is { IsNone: false })
             {
                 result.AddError("Conflicting options: --restart and --rm");
+            }
+
+            if (RunRules.ResourcesError(result.GetValue(memory), result.GetValue(memoryReservation)) is { } resourcesError)
+            {
+                result.AddError(resourcesError);
             }
 
             if (result.GetValue(network) is "host" or "none" or "bridge" or "default")
@@ -87,7 +103,8 @@ internal static class RunCommand
                 parse.GetRequiredValue(image),
                 parse.GetValue(commandLine) ?? [],
                 parse.GetValue(entrypoint),
-                [.. (parse.GetValue(env) ?? []).SelectMany(ExecCommand.FromShell)],
+                // docker's order: the files' variables first, an -e after them wins.
+                [.. (parse.GetValue(envFile) ?? []).SelectMany(f => ServiceFlags.EnvFile("--env-file", f).Value), .. (parse.GetValue(env) ?? []).SelectMany(ExecCommand.FromShell)],
                 parse.GetValue(workdir),
                 parse.GetValue(user),
                 parse.GetValue(containerName),
@@ -102,6 +119,12 @@ internal static class RunCommand
                 Volumes = [.. (parse.GetValue(volume) ?? []).Select(v => VolumeFlag.WithAbsoluteSource(v, Path.GetFullPath))],
                 Mounts = [.. (parse.GetValue(mount) ?? []).Select(m => ServiceFlags.Mount("--mount", m).Value)],
                 Publish = [.. parse.GetValue(publish) ?? []],
+                PublishAll = parse.GetValue(publishAll),
+                Labels = RunRules.Labels(parse.GetValue(labelFile) ?? [], parse.GetValue(label) ?? []),
+                Hostname = parse.GetValue(hostname) ?? string.Empty,
+                NanoCpus = parse.GetValue(cpus) is { } c ? ServiceFlags.Cpu("--cpus", c).Value : 0,
+                MemoryBytes = parse.GetValue(memory) is { } m ? ServiceFlags.Memory("--memory", m).Value : 0,
+                MemoryReservationBytes = parse.GetValue(memoryReservation) is { } r ? ServiceFlags.Memory("--memory-reservation", r).Value : 0,
             };
             if (!request.Attach)
             {
@@ -110,16 +133,29 @@ internal static class RunCommand
                 return 0;
             }
 
-            var (_, connection) = await cli.Node.OpenStreamAsync<ContainerCreated>(request, Timeouts.Membership, ct);
-            return await ReceiveAsync(app, cli, connection, ct, request.Interactive);
+            if (request.Tty && request.Interactive && !app.ExecConsole.InputIsTerminal())
+            {
+                // docker's words, so scripts that look for them keep working; nothing is created.
+                await cli.Error.WriteLineAsync("the input device is not a TTY");
+                return 1;
+            }
+
+            var (attached, connection) = await cli.Node.OpenStreamAsync<ContainerCreated>(request, Timeouts.Membership, ct);
+            return await ReceiveAsync(app, cli, connection, ct, request.Interactive, attached.Tty);
         });
         return command;
     }
 
     /// <summary>Prints what a container stream carries (its output, its stdout and stderr apart) and returns the code of its exit frame;
-    /// with <paramref name="interactive"/> (run -i) this command's stdin goes to the container's as exec's does, its end closing that.</summary>
-    private static async Task<int> ReceiveAsync(CliApp app, CliContext cli, Stream connection, CancellationToken ct, bool interactive = false)
+    /// with <paramref name="interactive"/> (run -i) this command's stdin goes to the container's as exec's does, its end closing that.
+    /// A container on a terminal (<paramref name="tty"/>) is attached as `exec -t` is: see <see cref="TerminalAsync"/>.</summary>
+    private static async Task<int> ReceiveAsync(CliApp app, CliContext cli, Stream connection, CancellationToken ct, bool interactive = false, bool tty = false)
     {
+        if (tty)
+        {
+            return await TerminalAsync(app, cli, connection, interactive, ct);
+        }
+
         await using (connection)
         {
             using var client = new ExecStreamClient(connection);
@@ -148,28 +184,81 @@ internal static class RunCommand
         }
     }
 
+    /// <summary>
+    /// An attached container's terminal, as `exec -t` attaches one (the same raw mode, sizes and relay): with
+    /// <paramref name="interactive"/> this terminal goes raw until the end, whatever the end, its keys go to the
+    /// container's terminal (^C included) and its size follows SIGWINCH. ^P ^Q (<see cref="DetachKeys"/>) detaches: the
+    /// container goes on, and this command exits 0, as docker's. Otherwise the container's exit code is this command's.
+    /// </summary>
+    private static async Task<int> TerminalAsync(CliApp app, CliContext cli, Stream connection, bool interactive, CancellationToken ct)
+    {
+        await using (connection)
+        {
+            using var client = new ExecStreamClient(connection);
+            using var raw = interactive ? RawMode.Enter(0) : null;
+            if (ExecConsole.Size() is { } size)
+            {
+                await client.ResizeAsync(size.Rows, size.Columns);
+            }
+
+            using var resized = ExecConsole.FollowSize(client);
+            var keys = interactive ? new DetachKeys(app.ExecConsole.Input()) : null;
+            var input = keys is null ? null : client.SendInputAsync(keys);
+            try
+            {
+                await using var stdout = app.ExecConsole.Output();
+                await using var stderr = app.ExecConsole.Error();
+                var output = client.ReceiveOutputAsync(stdout, stderr, ct);
+                if (input is not null && await Task.WhenAny(output, input) == input && keys!.Detached)
+                {
+                    raw?.Dispose();
+                    return 0;
+                }
+
+                var (exitCode, _) = await output;
+                raw?.Dispose();
+                return exitCode;
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                raw?.Dispose();
+                return 130;
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException)
+            {
+                raw?.Dispose();
+                throw new SwarmCommandException(RejectCode.Unavailable,
+                    $"the container's terminal stream from {cli.Node.Address} broke ({e.Message}); the container goes on (`protoswarm container logs` shows it). See protoswarmd's log.");
+            }
+        }
+    }
+
     public static Command Start(CliApp app)
     {
         var attach = new Option<bool>("--attach", "-a") { Description = "Attach STDOUT/STDERR: print what the container prints and exit with its code" };
+        var interactive = new Option<bool>("--interactive", "-i") { Description = "Attach the container's STDIN (its terminal's keys with -t; ^P ^Q detaches)" };
         var names = Containers();
-        var command = new Command("start", "Start one or more created or stopped containers").With(attach, names);
+        var command = new Command("start", "Start one or more created or stopped containers").With(attach, interactive, names);
         command.Validators.Add(result =>
         {
-            if (result.GetValue(attach) && result.GetValue(names) is { Length: > 1 })
+            if ((result.GetValue(attach) || result.GetValue(interactive)) && result.GetValue(names) is { Length: > 1 })
             {
                 result.AddError("you cannot start and attach multiple containers at once");
             }
         });
         app.SetAction(command, async (parse, cli, ct) =>
         {
-            var request = new StartContainers(SwarmIds.NewRequestId(), [.. parse.GetRequiredValue(names)], parse.GetValue(attach));
+            // docker's start -i attaches the output too.
+            var interactiveStart = parse.GetValue(interactive);
+            var request = new StartContainers(SwarmIds.NewRequestId(), [.. parse.GetRequiredValue(names)], parse.GetValue(attach) || interactiveStart,
+                interactiveStart, interactiveStart && app.ExecConsole.InputIsTerminal());
             if (!request.Attach)
             {
                 return await ChangeAsync(cli, request, ct);
             }
 
-            var (_, connection) = await cli.Node.OpenStreamAsync<ContainerCreated>(request, Timeouts.Membership, ct);
-            return await ReceiveAsync(app, cli, connection, ct);
+            var (started, connection) = await cli.Node.OpenStreamAsync<ContainerCreated>(request, Timeouts.Membership, ct);
+            return await ReceiveAsync(app, cli, connection, ct, request.Interactive, started.Tty);
         });
         return command;
     }
@@ -328,6 +417,25 @@ internal static class RunRules
         return false;
     }
 
+    /// <summary>docker's labels of a run: the --label-file ones first, a --label after them wins (each already checked).</summary>
+    public static System.Collections.Immutable.ImmutableSortedDictionary<string, string> Labels(IEnumerable<string> files, IEnumerable<string> labels) =>
+        labels.Select(l => ServiceFlags.Label("--label", l).Value).Aggregate(
+            files.Aggregate(System.Collections.Immutable.ImmutableSortedDictionary<string, string>.Empty, (all, f) => all.SetItems(ServiceFlags.LabelFile("--label-file", f).Value)),
+            (all, l) => all.SetItem(l.Key, l.Value));
+
+    /// <summary>docker's refusals of a --memory below 6 MB (the least a container starts with) and of a --memory-reservation above
+    /// --memory, naming the flags (a bad size is the flag's own error), or null.</summary>
+    public static string? ResourcesError(string? memory, string? reservation)
+    {
+        var limit = memory is null ? 0 : ServiceFlags.Memory("--memory", memory) is { IsValid: true } m ? m.Value : 0;
+        var soft = reservation is null ? 0 : ServiceFlags.Memory("--memory-reservation", reservation) is { IsValid: true } r ? r.Value : 0;
+        return limit is > 0 and < MinimumMemory ? $"Minimum memory limit allowed is 6MB (--memory {memory})"
+            : limit > 0 && soft > limit ? $"Minimum memory limit can not be less than memory reservation limit, see usage (--memory {memory}, --memory-reservation {reservation})"
+            : null;
+    }
+
+    private const long MinimumMemory = 6L << 20;
+
     /// <summary>The request: --entrypoint is one word, as docker's run takes it ("" clears the image's).</summary>
     public static RunContainer Request(string image, IReadOnlyList<string> command, string? entrypoint, IReadOnlyList<string> env, string? workdir, string? user,
         string? name, bool autoRemove, bool tty, string? network, bool start, bool attach, bool interactive = false) =>
@@ -346,10 +454,4 @@ internal static class RunRules
             start,
             attach,
             interactive);
-
-    /// <summary>Why -i is refused, or null: with -t the main process's terminal takes no input here yet.</summary>
-    public static string? InteractiveError(string command, bool interactive, bool tty) =>
-        interactive && tty
-            ? $"{command} --interactive with --tty is not available yet: a container's terminal takes no input here. Pipe the input without -t (`{command} -i IMAGE ...`), or run it detached (-d) and give it a shell with `protoswarm exec -it CONTAINER sh`."
-            : null;
 }

@@ -385,6 +385,32 @@ internal static partial class ServiceFlags
     /// </summary>
     private static IEnumerable<string> EnvFileEntries(string path)
     {
+        var read = EnvFile("--env-file", path);
+        return read.Error is { } error ? throw new FlagException(error) : read.Value;
+    }
+
+    /// <inheritdoc cref="EnvFileEntries"/>
+    internal static Checked<IReadOnlyList<string>> EnvFile(string flag, string path)
+    {
+        var (variables, error) = KeyValueFile(flag, path);
+        return error is not null
+            ? Checked<IReadOnlyList<string>>.Fail(error)
+            : Checked<IReadOnlyList<string>>.Ok([.. variables.Select(v => (v.Key, Value: v.Value ?? Environment.GetEnvironmentVariable(v.Key)))
+                .Where(v => v.Value is not null).Select(v => $"{v.Key}={v.Value}")]);
+    }
+
+    /// <summary>docker's --label-file: lines of key=value (a key alone is an empty value), read as an --env-file is.</summary>
+    internal static Checked<ImmutableSortedDictionary<string, string>> LabelFile(string flag, string path)
+    {
+        var (variables, error) = KeyValueFile(flag, path);
+        return error is not null
+            ? Checked<ImmutableSortedDictionary<string, string>>.Fail(error)
+            : Checked<ImmutableSortedDictionary<string, string>>.Ok(variables.Aggregate(ImmutableSortedDictionary<string, string>.Empty,
+                (labels, v) => labels.SetItem(v.Key, v.Value ?? string.Empty)));
+    }
+
+    private static (IReadOnlyList<KeyValuePair<string, string?>> Variables, string? Error) KeyValueFile(string flag, string path)
+    {
         string text;
         try
         {
@@ -392,22 +418,11 @@ internal static partial class ServiceFlags
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new FlagException($"--env-file {path}: {(e is FileNotFoundException or DirectoryNotFoundException ? "no such file" : e.Message)}; give the path of a file of KEY=VALUE lines.");
+            return ([], $"{flag} {path}: {(e is FileNotFoundException or DirectoryNotFoundException ? "no such file" : e.Message)}; give the path of a file of KEY=VALUE lines.");
         }
 
         var (variables, error) = Compose.EnvFile.Parse(text);
-        if (error is { } bad)
-        {
-            throw new FlagException($"--env-file {path}, line {bad.Line}: {bad.Message}.");
-        }
-
-        foreach (var (key, value) in variables)
-        {
-            if ((value ?? Environment.GetEnvironmentVariable(key)) is { } set)
-            {
-                yield return $"{key}={set}";
-            }
-        }
+        return error is { } bad ? ([], $"{flag} {path}, line {bad.Line}: {bad.Message}.") : (variables, null);
     }
 
     private static ImmutableArray<string> Env(ImmutableArray<string> current, IReadOnlyList<string> add, IReadOnlyList<string> remove)

@@ -251,6 +251,9 @@ internal static class ContainerView
             ["HostConfig"] = new JsonObject
             {
                 ["RestartPolicy"] = new JsonObject { ["Name"] = c.RestartPolicy.Length > 0 ? c.RestartPolicy : "no", ["MaximumRetryCount"] = c.MaximumRetryCount },
+                ["NanoCpus"] = c.NanoCpus,
+                ["Memory"] = c.MemoryBytes,
+                ["MemoryReservation"] = c.MemoryReservationBytes,
             },
             ["Mounts"] = new JsonArray([.. c.Mounts.Select(m => (JsonNode?)Mount(m))]),
             ["NetworkSettings"] = new JsonObject { ["Ports"] = ports, ["Networks"] = networks },

@@ -36,6 +36,17 @@ internal sealed record ExecConsole(Func<Stream> Input, Func<Stream> Output, Func
 
         return null;
     }
+
+    /// <summary>Sends the terminal's size to <paramref name="client"/> on each SIGWINCH (`exec -t`, `run -t`, `start -a`) until disposed.</summary>
+    public static PosixSignalRegistration FollowSize(ProtoSwarm.Client.Control.ExecStreamClient client) =>
+        PosixSignalRegistration.Create(PosixSignal.SIGWINCH, signal =>
+        {
+            signal.Cancel = true;
+            if (Size() is { } now)
+            {
+                _ = client.ResizeAsync(now.Rows, now.Columns);
+            }
+        });
 }
 
 /// <summary>

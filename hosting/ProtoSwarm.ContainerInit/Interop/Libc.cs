@@ -128,6 +128,9 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, SetLastError = true)]
     public static partial nint send(int fd, byte* buf, nint count, int flags);
 
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int setsockopt(int fd, int level, int name, void* value, uint length);
+
     [LibraryImport(Lib, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int rename(string oldpath, string newpath);
 
@@ -176,7 +179,8 @@ internal static unsafe partial class Libc
     }
 
     public const int EINTR = 4, EAGAIN = 11;
-    public const ulong TIOCSCTTY = 0x540E, TIOCSPTLCK = 0x40045431, TIOCGPTPEER = 0x5441, TIOCGPTN = 0x80045430;
+    public const ulong TIOCSCTTY = 0x540E, TIOCSPTLCK = 0x40045431, TIOCGPTPEER = 0x5441, TIOCGPTN = 0x80045430, TIOCSWINSZ = 0x5414;
+    public const int SOL_SOCKET = 1, SO_SNDBUFFORCE = 32, SOCK_NONBLOCK = 0x800;
     public const int ENOENT = 2;
     public const int ESRCH = 3;
     public const int EEXIST = 17;

@@ -286,6 +286,8 @@ internal sealed record ContainerPaths(string Root)
     public string Work => Root + "/work";
     public string Log => Root + "/" + ContainerLog.FileName;
     public string MonitorSocket => Root + "/" + InitProtocol.MonitorSocket;
+    /// <summary>A TTY container's terminal, attached through its monitor (<see cref="TerminalAttachment"/>).</summary>
+    public string AttachSocket => Root + "/" + InitProtocol.AttachSocket;
     public string Exit => Root + "/" + InitProtocol.ExitFile;
     /// <summary>The FIFO that is the main process's stdin with docker's -i.</summary>
     public string Stdin => Root + "/stdin";

@@ -52,6 +52,11 @@ public sealed partial class LinuxContainer : IAsyncDisposable
     /// <summary>Closes the main process's stdin: it reads end of file (once what was written is read).</summary>
     public void CloseStdin() => Interlocked.Exchange(ref _stdin, null)?.Dispose();
 
+    /// <summary>Attaches to the terminal of a container started with <see cref="ContainerSpecification.Tty"/> (docker's attach):
+    /// what it prints from now on (and, for the first attach of a run, what it printed before), keys and sizes for it. Null when
+    /// the container has ended (or ends now) or has no terminal: its log has all it printed.</summary>
+    public TerminalAttachment? AttachTerminal() => TerminalAttachment.Connect(_paths.AttachSocket);
+
     /// <summary>When the container was started: its config is written just before (null once it is removed).</summary>
     public DateTimeOffset? StartedAt => File.Exists(_paths.Config) ? new DateTimeOffset(File.GetLastWriteTimeUtc(_paths.Config), TimeSpan.Zero) : null;
 

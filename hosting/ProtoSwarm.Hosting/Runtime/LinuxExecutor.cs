@@ -136,6 +136,10 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
 
     public ITaskController CreateController(TaskObject task, TaskFiles files) => new Controller(this, task, files);
 
+    /// <summary>The ports <paramref name="reference"/>'s image EXPOSEs (docker's run -P), pulled first as a task's image is when the node lacks it.</summary>
+    internal async Task<IReadOnlyList<string>> ExposedPortsAsync(string reference, CancellationToken ct) =>
+        (await ImageForAsync(reference, ct)).Config.ExposedPorts is { IsDefault: false } ports ? ports : [];
+
     /// <summary>
     /// The task's image from the node's store; one the node lacks is pulled from the swarm's registry first
     /// (the task shows PREPARING meanwhile), by digest when the managers pinned it.

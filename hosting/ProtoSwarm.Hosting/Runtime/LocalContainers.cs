@@ -113,6 +113,9 @@ internal static class LocalContainers
             RestartCount = restart?.Restarts ?? 0,
             RestartPolicy = restart?.Policy.Name ?? string.Empty,
             MaximumRetryCount = restart?.Policy.MaximumRetryCount ?? 0,
+            NanoCpus = task.Spec.Resources.Limits.NanoCpus,
+            MemoryBytes = task.Spec.Resources.Limits.MemoryBytes,
+            MemoryReservationBytes = task.Spec.Resources.Reservations.MemoryBytes,
         };
     }
 }

@@ -206,7 +206,18 @@ internal sealed partial class StandaloneContainers : IDisposable
                 var input = Task.CompletedTask;
                 try
                 {
-                    await ControlFraming.WriteAsync(connection, new ContainerCreated(entry.Task.Id, entry.Name), ct);
+                    await ControlFraming.WriteAsync(connection, new ContainerCreated(entry.Task.Id, entry.Name, run.Tty), ct);
+                    if (run.Tty)
+                    {
+                        // With -i the client's end is docker's detach (^P^Q): the container goes on. Without, as below.
+                        if (await TerminalAsync(entry.Task.Id, connection, run.Interactive, 0, ct) && !run.Interactive)
+                        {
+                            await InterruptAsync(entry.Task.Id);
+                        }
+
+                        return;
+                    }
+
                     if (run.Interactive && _executor.ContainerOf(entry.Task.Id) is { } running)
                     {
                         input = Task.Factory.StartNew(() => RelayInput(running, connection, inputStop.Token), CancellationToken.None,
@@ -219,11 +230,7 @@ internal sealed partial class StandaloneContainers : IDisposable
                 }
                 catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException)
                 {
-                    // The client went away (^C): docker's run passes SIGINT to the container, which goes on if it ignores it.
-                    if (_executor.ContainerOf(entry.Task.Id) is { HasExited: false } container)
-                    {
-                        await container.KillAsync(2, CancellationToken.None);
-                    }
+                    await InterruptAsync(entry.Task.Id);
                 }
                 finally
                 {
@@ -241,6 +248,14 @@ internal sealed partial class StandaloneContainers : IDisposable
             {
                 // docker's start -a: this run's output (the log after what earlier runs wrote), then its exit code.
                 var (id, error) = Resolve(reference);
+                var spec = id is not null && _entries.TryGetValue(id, out var started) ? started.Task.Spec.Container : null;
+                if (spec is { TTY: true } && start.Interactive && !start.InputIsTerminal)
+                {
+                    // docker's words, before anything starts.
+                    await ControlFraming.WriteAsync(connection, new CommandRejected(RejectCode.InvalidArgument, "the input device is not a TTY"), ct);
+                    return;
+                }
+
                 var after = id is null ? 0 : LinuxContainer.LogReader(id, _executor.Options).Read(0, 1, null) is [.., var last] ? last.Sequence : 0;
                 var change = error is null ? await ChangeAsync(reference, StartAsync, ct) : new ContainerChange(reference, error);
                 if (change.Error.Length > 0)
@@ -249,10 +264,26 @@ internal sealed partial class StandaloneContainers : IDisposable
                     return;
                 }
 
+                using var inputStop = new CancellationTokenSource();
+                var input = Task.CompletedTask;
                 try
                 {
-                    await ControlFraming.WriteAsync(connection, new ContainerCreated(id!, DisplayName(id!)), ct);
+                    await ControlFraming.WriteAsync(connection, new ContainerCreated(id!, DisplayName(id!), spec?.TTY ?? false), ct);
+                    if (spec is { TTY: true })
+                    {
+                        await TerminalAsync(id!, connection, start.Interactive, after, ct);
+                        return;
+                    }
+
+                    if (start.Interactive && spec is { OpenStdin: true } && _executor.ContainerOf(id!) is { } running)
+                    {
+                        input = Task.Factory.StartNew(() => RelayInput(running, connection, inputStop.Token), CancellationToken.None,
+                            TaskCreationOptions.LongRunning, TaskScheduler.Default);
+                    }
+
                     await FollowAsync(id!, connection, follow: true, tail: null, ct, after);
+                    await inputStop.CancelAsync();
+                    await input;
                 }
                 catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException)
                 {
@@ -281,6 +312,105 @@ internal sealed partial class StandaloneContainers : IDisposable
 
                 return;
             }
+        }
+    }
+
+    /// <summary>The client of an attached run went away (^C): docker's run passes SIGINT to the container, which goes on if it ignores it.</summary>
+    private async Task InterruptAsync(string id)
+    {
+        if (_executor.ContainerOf(id) is { HasExited: false } container)
+        {
+            await container.KillAsync(2, CancellationToken.None);
+        }
+    }
+
+    /// <summary>
+    /// An attached TTY container (run -t, start -a): its terminal, attached through its monitor, raw in Stdout frames as it
+    /// prints (a prompt without a newline too, which its log holds back until the line ends); with <paramref name="interactive"/>
+    /// the client's Stdin frames are typed on it. Its Resize frames size it either way, as docker sizes a -t container's
+    /// terminal to its client's. Then the exit frame. True when the client went away first (docker's detach, ^P^Q, ends so):
+    /// the container goes on. A container that ended before the attach came gives this run's log instead (after
+    /// <paramref name="after"/>), as a container without a terminal does.
+    /// </summary>
+    private async Task<bool> TerminalAsync(string id, Stream connection, bool interactive, long after, CancellationToken ct)
+    {
+        var container = _executor.ContainerOf(id);
+        using var terminal = container?.AttachTerminal();
+        if (terminal is null)
+        {
+            await FollowAsync(id, connection, follow: true, tail: null, ct, after);
+            return false;
+        }
+
+        using var writer = new ExecFrameWriter(connection);
+        using var inputStop = new CancellationTokenSource();
+        var output = Task.Factory.StartNew(() => RelayTerminalOutput(terminal, writer), CancellationToken.None,
+            TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        var input = Task.Factory.StartNew(() => RelayTerminalInput(terminal, connection, interactive, inputStop.Token), CancellationToken.None,
+            TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        var first = await Task.WhenAny(output, input);
+        if (first == input || !await output)
+        {
+            // The client's connection ended, or took no more: detached.
+            terminal.Detach();
+            await output;
+            await inputStop.CancelAsync();
+            await input;
+            return true;
+        }
+
+        await inputStop.CancelAsync();
+        await input;
+        var exit = await container!.WaitAsync(ct);
+        await writer.WriteAsync(ExecFrameKind.Exit, ExecFrames.Exit(exit.ExitCode, false));
+        return false;
+    }
+
+    /// <summary>The terminal's output to the client until the terminal's end (true) or the client's (false).</summary>
+    private static bool RelayTerminalOutput(TerminalAttachment terminal, ExecFrameWriter writer)
+    {
+        var buffer = new byte[ExecFrames.MaxPayload];
+        int n;
+        while ((n = terminal.Read(buffer)) > 0)
+        {
+            try
+            {
+                writer.WriteAsync(ExecFrameKind.Stdout, buffer.AsMemory(0, n)).GetAwaiter().GetResult();
+            }
+            catch (Exception e) when (e is IOException or ObjectDisposedException)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// The client's frames to the terminal until the client's end, or <paramref name="stop"/>: keys with -i, sizes always. Its
+    /// CloseStdin is not the terminal's end (docker's -it keeps the terminal), so nothing closes.
+    /// </summary>
+    private static void RelayTerminalInput(TerminalAttachment terminal, Stream connection, bool interactive, CancellationToken stop)
+    {
+        var buffer = new byte[ExecFrames.MaxPayload];
+        try
+        {
+            while (ExecFrames.ReadAsync(connection, buffer, stop).GetAwaiter().GetResult() is var (kind, length))
+            {
+                if (kind == ExecFrameKind.Stdin && interactive)
+                {
+                    terminal.Write(buffer.AsSpan(0, length));
+                }
+                else if (kind == ExecFrameKind.Resize)
+                {
+                    var (rows, columns) = ExecFrames.ReadResize(buffer.AsSpan(0, length));
+                    terminal.Resize(rows, columns);
+                }
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or InvalidDataException or ObjectDisposedException)
+        {
+            // The container ended (stop), or the client went away or spoke nonsense: either way its input ends here.
         }
     }
 
@@ -394,6 +524,23 @@ internal sealed partial class StandaloneContainers : IDisposable
             return (null, new CommandRejected(RejectCode.InvalidArgument, portError));
         }
 
+        if (ResourcesError(run) is { } resourcesError)
+        {
+            return (null, new CommandRejected(RejectCode.InvalidArgument, resourcesError));
+        }
+
+        if (run.PublishAll)
+        {
+            try
+            {
+                ports = PublishAll(ports, await _executor.ExposedPortsAsync(run.Image, ct));
+            }
+            catch (InvalidOperationException e)
+            {
+                return (null, new CommandRejected(e.Message.StartsWith("No such image", StringComparison.Ordinal) ? RejectCode.NotFound : RejectCode.InvalidArgument, e.Message));
+            }
+        }
+
         var command = run.Command.IsDefault ? [] : run.Command;
         var entrypoint = run.Entrypoint is { IsDefault: false } given ? given : (ImmutableArray<string>?)null;
         var id = SwarmIds.New();
@@ -424,10 +571,15 @@ internal sealed partial class StandaloneContainers : IDisposable
                 Env: run.Env.IsDefault ? [] : run.Env,
                 Dir: run.WorkingDir,
                 User: run.User,
+                Labels: run.Labels,
+                Hostname: run.Hostname,
                 TTY: run.Tty,
                 OpenStdin: run.Interactive) { Mounts = [.. mounts] };
+            // docker's --cpus, --memory and --memory-reservation are what a service's --limit-cpu, --limit-memory and
+            // --reserve-memory are to its tasks: the same cgroup settings.
+            var resources = new ResourceRequirements(new ResourceAmounts(run.NanoCpus, run.MemoryBytes), new ResourceAmounts(0, run.MemoryReservationBytes));
             var now = DateTimeOffset.UtcNow;
-            var task = new TaskObject(id, ObjectMeta.New(now), string.Empty, 0, _nodeId(), new TaskSpec(spec), 0, TaskState.Running,
+            var task = new TaskObject(id, ObjectMeta.New(now), string.Empty, 0, _nodeId(), new TaskSpec(spec, resources), 0, TaskState.Running,
                 new TaskObservedStatus(TaskState.New, now), ServiceName: name, Endpoint: ports.Count > 0 ? new EndpointSpec(Ports: [.. ports]) : null);
             entry = new Entry(name, task, run.AutoRemove, _executor.CreateController(task), policy);
             if (attach)
@@ -517,6 +669,31 @@ internal sealed partial class StandaloneContainers : IDisposable
         }
 
         return (ports, null);
+    }
+
+    /// <summary>docker's refusals of --cpus, --memory and --memory-reservation the CLI checked too (another client may not have).</summary>
+    internal static string? ResourcesError(RunContainer run) =>
+        run.NanoCpus < 0 ? "invalid argument for --cpus: the number of CPUs must not be negative"
+        : run.MemoryBytes < 0 || run.MemoryReservationBytes < 0 ? "invalid argument for --memory: a size must not be negative"
+        : run.MemoryBytes > 0 && run.MemoryReservationBytes > run.MemoryBytes ? "Minimum memory limit can not be less than memory reservation limit, see usage"
+        : null;
+
+    /// <summary>
+    /// docker's -P: each port the image EXPOSEs ("80/tcp", "53/udp", "8080") published on a free port of the node (a host port of 0
+    /// is one the node picks, as for `-p 80`), unless a -p publishes that port already.
+    /// </summary>
+    internal static IReadOnlyList<PortConfig> PublishAll(IReadOnlyList<PortConfig> ports, IEnumerable<string> exposed)
+    {
+        var all = ports.ToList();
+        foreach (var text in exposed)
+        {
+            if (PublishFlag.Parse(text).Port is { } port && !all.Any(p => p.TargetPort == port.TargetPort && p.Protocol == port.Protocol))
+            {
+                all.Add(port);
+            }
+        }
+
+        return all;
     }
 
     /// <summary>docker's -v and --mount of a run, in that order, or the refusal of one (a bad -v, two mounts on one path).</summary>

@@ -75,8 +75,16 @@ public sealed class RunCommandTests
     }
 
     [Theory]
-    [InlineData(new[] { "run", "-it", "busybox", "sh" }, "run --interactive with --tty is not available yet")]
-    [InlineData(new[] { "create", "-i", "-t", "busybox", "sh" }, "create --interactive with --tty is not available yet")]
+    [InlineData(new[] { "start", "-i", "one", "two" }, "you cannot start and attach multiple containers at once")]
+    [InlineData(new[] { "run", "--cpus", "abc", "busybox" }, "--cpus 'abc' is not a number of CPUs; give a decimal number, e.g. --cpus 0.5.")]
+    [InlineData(new[] { "run", "--memory", "10x", "busybox" }, "--memory '10x' is not a size; give a number and a unit (b, k, m, g, t), e.g. --memory 512m or 1g.")]
+    [InlineData(new[] { "run", "-m", "1m", "busybox" }, "Minimum memory limit allowed is 6MB (--memory 1m)")]
+    [InlineData(new[] { "run", "-m", "64m", "--memory-reservation", "128m", "busybox" }, "Minimum memory limit can not be less than memory reservation limit")]
+    [InlineData(new[] { "run", "--memory-reservation", "lots", "busybox" }, "--memory-reservation 'lots' is not a size")]
+    [InlineData(new[] { "run", "-l", "=x", "busybox" }, "--label '=x' needs a key")]
+    [InlineData(new[] { "run", "--label-file", "/nonexistent/labels", "busybox" }, "--label-file /nonexistent/labels: no such file")]
+    [InlineData(new[] { "run", "--env-file", "/nonexistent/env", "busybox" }, "--env-file /nonexistent/env: no such file")]
+    [InlineData(new[] { "run", "--hostname", "a b", "busybox" }, "--hostname 'a b' is not a hostname")]
     [InlineData(new[] { "run", "--name", "-bad", "busybox" }, "Invalid container name (-bad)")]
     [InlineData(new[] { "run", "--name", "a b", "busybox" }, "only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")]
     [InlineData(new[] { "run", "--network", "host", "busybox" }, "host and none networks are not offered")]
@@ -98,6 +106,115 @@ public sealed class RunCommandTests
         Assert.Equal(1, code);
         Assert.Contains(expected, error, StringComparison.Ordinal);
         Assert.Empty(node.Requests);
+    }
+
+    [Fact]
+    public async Task Run_Sends_Limits_Labels_Files_Hostname_And_Publish_All_As_Docker_Reads_Them()
+    {
+        var dir = Directory.CreateTempSubdirectory("psrunflags-");
+        try
+        {
+            var labels = Path.Combine(dir.FullName, "labels");
+            var env = Path.Combine(dir.FullName, "env");
+            await File.WriteAllTextAsync(labels, "# team labels\nteam=a\ntier=web\nbare\n");
+            await File.WriteAllTextAsync(env, "A=from-file\nB=from-file\n");
+            var node = Answering();
+
+            var (code, _, error) = await RunAsync(node, "run", "-d", "--cpus", "1.5", "-m", "64m", "--memory-reservation", "32m", "--label-file", labels,
+                "-l", "tier=db", "--label", "owner=ops", "--env-file", env, "-e", "B=from-flag", "--hostname", "box1", "-P", "busybox");
+
+            Assert.True(code == 0, error);
+            var request = Assert.IsType<RunContainer>(Assert.Single(node.Requests));
+            Assert.Equal((1_500_000_000L, 64L << 20, 32L << 20), (request.NanoCpus, request.MemoryBytes, request.MemoryReservationBytes));
+            Assert.Equal(new Dictionary<string, string> { ["bare"] = "", ["owner"] = "ops", ["team"] = "a", ["tier"] = "db" }, request.Labels);
+            Assert.Equal<string>(["A=from-file", "B=from-file", "B=from-flag"], request.Env);
+            Assert.Equal("box1", request.Hostname);
+            Assert.True(request.PublishAll);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Theory]
+    [InlineData("run", new[] { "run", "-it", "--rm", "busybox", "sh" })]
+    [InlineData("run, flags apart", new[] { "run", "-i", "-t", "busybox", "sh" })]
+    public async Task Run_It_Without_A_Terminal_On_Stdin_Says_Dockers_Words_And_Creates_Nothing(string form, string[] args)
+    {
+        Assert.NotEmpty(form);
+        var node = Answering();
+        var console = new ExecConsole(() => new MemoryStream(), () => new MemoryStream(), () => new MemoryStream(), () => false);
+
+        var (code, _, error) = await RunWithConsoleAsync(node, [], console, args);
+
+        Assert.Equal(1, code);
+        Assert.Equal("the input device is not a TTY\n", error);
+        Assert.Empty(node.Requests);
+    }
+
+    [Fact]
+    public async Task Run_It_Types_On_The_Containers_Terminal_And_Ctrl_P_Ctrl_Q_Detaches_With_Exit_0_Leaving_It_Running()
+    {
+        var received = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var node = new FakeNode(request => new ContainerCreated("c0ffee0123456789abcdefghi", "happy_turing", Tty: true))
+        {
+            // The node's side: the terminal's prompt, then the keys until the client's end (a detach: no exit frame).
+            Streams = _ => Connected(server => System.Threading.Tasks.Task.Run(async () =>
+            {
+                await ExecFrames.WriteAsync(server, ExecFrameKind.Stdout, "/ # "u8.ToArray(), CancellationToken.None);
+                using var input = new MemoryStream();
+                var buffer = new byte[ExecFrames.MaxPayload];
+                try
+                {
+                    while (await ExecFrames.ReadAsync(server, buffer, CancellationToken.None) is var (kind, length))
+                    {
+                        if (kind == ExecFrameKind.Stdin)
+                        {
+                            input.Write(buffer, 0, length);
+                        }
+                    }
+                }
+                catch (IOException)
+                {
+                }
+
+                received.TrySetResult(Encoding.ASCII.GetString(input.ToArray()));
+            })),
+        };
+        using var stdout = new MemoryStream();
+        // ^P alone is a key like any other; ^P ^Q detaches, and what follows is not sent.
+        var keys = new MemoryStream("ls\r\u0010x\u0010\u0011exit\r"u8.ToArray());
+        var console = new ExecConsole(() => keys, () => stdout, () => new MemoryStream(), () => true);
+
+        var (code, _, error) = await RunWithConsoleAsync(node, [], console, "run", "-it", "--rm", "busybox", "sh");
+
+        Assert.True(code == 0, error);
+        var request = Assert.IsType<RunContainer>(Assert.Single(node.Requests));
+        Assert.True(request.Interactive && request.Tty && request.Attach);
+        Assert.Equal("ls\r\u0010x", await received.Task.WaitAsync(TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
+    public async Task Start_Ai_Attaches_The_Terminal_And_Exits_With_The_Containers_Code()
+    {
+        var node = new FakeNode(request => new ContainerCreated("c0ffee0123456789abcdefghi", "shell", Tty: true))
+        {
+            Streams = _ => Connected(async server =>
+            {
+                await ExecFrames.WriteAsync(server, ExecFrameKind.Stdout, "bye\r\n"u8.ToArray(), CancellationToken.None);
+                await ExecFrames.WriteAsync(server, ExecFrameKind.Exit, ExecFrames.Exit(7, false), CancellationToken.None);
+            }),
+        };
+        using var stdout = new MemoryStream();
+        var console = new ExecConsole(() => new MemoryStream(), () => stdout, () => new MemoryStream(), () => true);
+
+        var (code, _, error) = await RunWithConsoleAsync(node, [], console, "start", "-ai", "shell");
+
+        Assert.True(code == 7, error);
+        var request = Assert.IsType<StartContainers>(Assert.Single(node.Requests));
+        Assert.True(request.Attach && request.Interactive && request.InputIsTerminal);
+        Assert.Equal("bye\r\n", Encoding.ASCII.GetString(stdout.ToArray()));
     }
 
     [Fact]

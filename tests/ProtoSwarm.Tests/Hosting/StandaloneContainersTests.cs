@@ -28,4 +28,34 @@ public sealed class StandaloneContainersTests
     {
         Assert.Equal((null, error), StandaloneContainers.Resolve(reference, Names));
     }
+
+    [Fact]
+    public void Publish_All_Adds_Each_Exposed_Port_On_A_Free_Node_Port_Unless_A_P_Publishes_It()
+    {
+        var run = new ProtoSwarm.Contracts.RunContainer("r", "img", [], null, [], "", "", "", false, false, "") { Publish = ["8080:80"] };
+        var (given, _) = StandaloneContainers.Ports(run);
+
+        var all = StandaloneContainers.PublishAll(given, ["80/tcp", "53/udp", "9000"]);
+
+        Assert.Equal(
+            [(80, 8080, ProtoSwarm.Contracts.PortProtocol.Tcp), (53, 0, ProtoSwarm.Contracts.PortProtocol.Udp), (9000, 0, ProtoSwarm.Contracts.PortProtocol.Tcp)],
+            all.Select(p => (p.TargetPort, p.PublishedPort, p.Protocol)));
+        Assert.All(all, p => Assert.Equal(ProtoSwarm.Contracts.PublishMode.Host, p.PublishMode));
+    }
+
+    [Theory]
+    [InlineData(-1, 0, 0, "--cpus")]
+    [InlineData(0, -5, 0, "--memory")]
+    [InlineData(0, 64 << 20, 128 << 20, "Minimum memory limit can not be less than memory reservation limit")]
+    public void Resources_Another_Client_Sent_Are_Checked_Again(long nanoCpus, long memory, long reservation, string expected)
+    {
+        var run = new ProtoSwarm.Contracts.RunContainer("r", "img", [], null, [], "", "", "", false, false, "")
+        {
+            NanoCpus = nanoCpus,
+            MemoryBytes = memory,
+            MemoryReservationBytes = reservation,
+        };
+
+        Assert.Contains(expected, StandaloneContainers.ResourcesError(run), StringComparison.Ordinal);
+    }
 }

@@ -132,6 +132,96 @@ public sealed class StandaloneRunFlagsTests(ContainerFixture fixture) : BusyboxE
     }
 
     [Fact]
+    public async Task Run_It_Attaches_The_Terminal_Its_First_Prompt_Keys_Size_And_Exit_Code_And_Logs_Keep_What_It_Printed()
+    {
+        using var standalone = Standalone();
+        var (client, server) = SocketPair();
+        var run = Run("shell", "sh") with { Tty = true, Interactive = true, Attach = true, Env = ["PS1=$ "] };
+        var serving = standalone.StreamAsync(run, server, default);
+        string? id = null;
+        try
+        {
+            var created = Assert.IsType<ContainerCreated>(await ProtoSwarm.Client.Control.ControlFraming.ReadAsync(client, default).WaitAsync(TimeSpan.FromSeconds(20)));
+            id = created.Id;
+            var screen = new System.Text.StringBuilder();
+            var exit = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _ = Task.Run(async () =>
+            {
+                var buffer = new byte[ProtoSwarm.Client.Control.ExecFrames.MaxPayload];
+                while (await ProtoSwarm.Client.Control.ExecFrames.ReadAsync(client, buffer, default) is var (kind, length))
+                {
+                    if (kind == ProtoSwarm.Client.Control.ExecFrameKind.Exit)
+                    {
+                        exit.TrySetResult(ProtoSwarm.Client.Control.ExecFrames.ReadExit(buffer.AsSpan(0, length)).ExitCode);
+                        return;
+                    }
+
+                    lock (screen)
+                    {
+                        screen.Append(System.Text.Encoding.UTF8.GetString(buffer, 0, length));
+                    }
+                }
+
+                exit.TrySetResult(-1);
+            });
+            async Task<bool> ShowsAsync(string text)
+            {
+                for (var i = 0; i < 200; i++)
+                {
+                    lock (screen)
+                    {
+                        if (screen.ToString().Contains(text, StringComparison.Ordinal))
+                        {
+                            return true;
+                        }
+                    }
+
+                    await Task.Delay(50);
+                }
+
+                return false;
+            }
+
+            Task Send(ProtoSwarm.Client.Control.ExecFrameKind kind, byte[] payload) => ProtoSwarm.Client.Control.ExecFrames.WriteAsync(client, kind, payload, default);
+
+            // The first prompt came before the attach, and has no newline: the terminal's own bytes, not its log's lines.
+            Assert.True(await ShowsAsync("$ "), screen.ToString());
+            await Send(ProtoSwarm.Client.Control.ExecFrameKind.Resize, ProtoSwarm.Client.Control.ExecFrames.Resize(33, 77));
+            await Send(ProtoSwarm.Client.Control.ExecFrameKind.Stdin, "stty size; tty; echo $((6*7))\r"u8.ToArray());
+            Assert.True(await ShowsAsync("33 77"), screen.ToString());
+            Assert.True(await ShowsAsync("/dev/pts/"), screen.ToString());
+            Assert.True(await ShowsAsync("42\r\n"), screen.ToString());
+            await Send(ProtoSwarm.Client.Control.ExecFrameKind.Stdin, "exit 5\r"u8.ToArray());
+
+            Assert.Equal(5, await exit.Task.WaitAsync(TimeSpan.FromSeconds(20)));
+            await serving.WaitAsync(TimeSpan.FromSeconds(20));
+            Assert.Contains("42\r\n", Printed(id), StringComparison.Ordinal);
+        }
+        finally
+        {
+            client.Dispose();
+            server.Dispose();
+            if (id is not null)
+            {
+                await RemoveAsync(standalone, id);
+            }
+        }
+    }
+
+    private static (System.Net.Sockets.NetworkStream Client, System.Net.Sockets.NetworkStream Server) SocketPair()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"psrunit-{Guid.NewGuid():N}.sock");
+        using var listener = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        listener.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(path));
+        listener.Listen(1);
+        var client = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        client.Connect(new System.Net.Sockets.UnixDomainSocketEndPoint(path));
+        var server = new System.Net.Sockets.NetworkStream(listener.Accept(), ownsSocket: true);
+        File.Delete(path);
+        return (new System.Net.Sockets.NetworkStream(client, ownsSocket: true), server);
+    }
+
+    [Fact]
     public async Task On_Failure_Restarts_Its_Count_Of_Times_Then_The_Container_Stays_Exited()
     {
         using var standalone = Standalone();

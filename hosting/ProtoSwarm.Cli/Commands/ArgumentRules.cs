@@ -11,6 +11,51 @@ internal static class ArgumentRules
 {
     public const int DefaultSwarmPort = 2377;
 
+    /// <summary>Where the command's own words start: after the leading `-H HOST`, `--host HOST` or `--host=HOST`.</summary>
+    public static int AfterHost(IReadOnlyList<string> args)
+    {
+        var at = 0;
+        while (at < args.Count && (args[at] is "-H" or "--host" || args[at].StartsWith("--host=", StringComparison.Ordinal)))
+        {
+            at += args[at].Contains('=', StringComparison.Ordinal) ? 1 : 2;
+        }
+
+        return at;
+    }
+
+    /// <summary>
+    /// Docker reads everything after a command's first operand (run's IMAGE, exec's CONTAINER, service create's IMAGE)
+    /// as the container's command, flags included (`run busybox ls -l`); System.CommandLine would take `-l` for an
+    /// option of its own, so a `--` goes in after that operand. From <paramref name="from"/>, flags are skipped (with
+    /// the value of those in <paramref name="valued"/>) to the first operand; a `--` before it leaves the line as it is,
+    /// and so does one right after it when <paramref name="unlessSeparated"/>.
+    /// </summary>
+    public static IReadOnlyList<string> SeparateAfterFirstOperand(IReadOnlyList<string> args, int from, IReadOnlySet<string> valued, bool unlessSeparated)
+    {
+        for (var i = from; i < args.Count; i++)
+        {
+            var token = args[i];
+            if (token == "--")
+            {
+                return args;
+            }
+
+            if (token.StartsWith('-') && token.Length > 1)
+            {
+                if (!token.Contains('=', StringComparison.Ordinal) && valued.Contains(token))
+                {
+                    i++;
+                }
+
+                continue;
+            }
+
+            return i + 1 < args.Count && !(unlessSeparated && args[i + 1] == "--") ? [.. args.Take(i + 1), "--", .. args.Skip(i + 1)] : args;
+        }
+
+        return args;
+    }
+
     public static Checked<NodeAvailability> Availability(string value) => value.ToLowerInvariant() switch
     {
         "active" => Checked<NodeAvailability>.Ok(NodeAvailability.Active),

@@ -169,43 +169,14 @@ internal static class ExecCommand
     public static bool TrySeparateCommand(IReadOnlyList<string> args, out IReadOnlyList<string> separated)
     {
         separated = args;
-        var at = 0;
-        while (at < args.Count && (args[at] is "-H" or "--host" || args[at].StartsWith("--host=", StringComparison.Ordinal)))
-        {
-            at += args[at].Contains('=', StringComparison.Ordinal) ? 1 : 2;
-        }
+        var at = ArgumentRules.AfterHost(args);
 
         if (at >= args.Count || args[at] != "exec")
         {
             return false;
         }
 
-        for (var i = at + 1; i < args.Count; i++)
-        {
-            var token = args[i];
-            if (token == "--")
-            {
-                return true;
-            }
-
-            if (token.StartsWith('-') && token.Length > 1)
-            {
-                if (!token.Contains('=', StringComparison.Ordinal) && ValuedFlags.Contains(token))
-                {
-                    i++;
-                }
-
-                continue;
-            }
-
-            if (i + 1 < args.Count && args[i + 1] != "--")
-            {
-                separated = [.. args.Take(i + 1), "--", .. args.Skip(i + 1)];
-            }
-
-            return true;
-        }
-
+        separated = ArgumentRules.SeparateAfterFirstOperand(args, at + 1, ValuedFlags, unlessSeparated: true);
         return true;
     }
 

@@ -349,11 +349,7 @@ internal static class RunCommand
     /// </summary>
     public static IReadOnlyList<string> SeparateCommand(IReadOnlyList<string> args)
     {
-        var at = 0;
-        while (at < args.Count && (args[at] is "-H" or "--host" || args[at].StartsWith("--host=", StringComparison.Ordinal)))
-        {
-            at += args[at].Contains('=', StringComparison.Ordinal) ? 1 : 2;
-        }
+        var at = ArgumentRules.AfterHost(args);
 
         if (at < args.Count && args[at] == "container")
         {
@@ -365,28 +361,7 @@ internal static class RunCommand
             return args;
         }
 
-        for (var i = at + 1; i < args.Count; i++)
-        {
-            var token = args[i];
-            if (token == "--")
-            {
-                return args;
-            }
-
-            if (token.StartsWith('-') && token.Length > 1)
-            {
-                if (!token.Contains('=', StringComparison.Ordinal) && ValuedFlags.Contains(token))
-                {
-                    i++;
-                }
-
-                continue;
-            }
-
-            return i + 1 < args.Count ? [.. args.Take(i + 1), "--", .. args.Skip(i + 1)] : args;
-        }
-
-        return args;
+        return ArgumentRules.SeparateAfterFirstOperand(args, at + 1, ValuedFlags, unlessSeparated: false);
     }
 }
 

@@ -25,11 +25,7 @@ internal static class ServiceCommands
         new Command("service", "Manage swarm services").With(
             CreateCommand(app), Inspect(app), ServiceLogsCommand.Create(app), List(app), Tasks(app), Remove(app), Rollback(app), Scale(app), Update(app));
 
-    /// <summary>
-    /// Docker reads everything after `service create`'s IMAGE as the container's command, flags
-    /// included (`service create alpine ping -c 3 host`); System.CommandLine would take `-c` for an
-    /// option of its own, so a `--` is put after the image before parsing.
-    /// </summary>
+    /// <summary>`service create alpine ping -c 3 host`: <see cref="ArgumentRules.SeparateAfterFirstOperand"/> after the image.</summary>
     public static IReadOnlyList<string> SeparateContainerCommand(IReadOnlyList<string> args)
     {
         var start = -1;
@@ -51,28 +47,7 @@ internal static class ServiceCommands
             .SelectMany(f => f.Alias is null ? [f.Name] : new[] { f.Name, f.Alias })
             .Append("--host").Append("-H")
             .ToHashSet(StringComparer.Ordinal);
-        for (var i = start; i < args.Count; i++)
-        {
-            var token = args[i];
-            if (token == "--")
-            {
-                return args;
-            }
-
-            if (token.StartsWith('-') && token.Length > 1)
-            {
-                if (!token.Contains('=', StringComparison.Ordinal) && valued.Contains(token))
-                {
-                    i++;
-                }
-
-                continue;
-            }
-
-            return i + 1 < args.Count && args[i + 1] != "--" ? [.. args.Take(i + 1), "--", .. args.Skip(i + 1)] : args;
-        }
-
-        return args;
+        return ArgumentRules.SeparateAfterFirstOperand(args, start, valued, unlessSeparated: true);
     }
 
     private static Command CreateCommand(CliApp app)

@@ -114,6 +114,22 @@ public class NetworkConnectLabTests(ITestOutputHelper output)
         Assert.Equal(address, await AddressAsync(lab));
         Assert.Equal("hello-from-web", await FromProbeAsync(lab, Get("web"), "hello-from-web"));
 
+        var inspected = await lab.ExecAsync("m1", "protoswarm", "network", "inspect", "-f", "{{json .Containers}}", "debugnet");
+        Assert.Contains("\"Name\":\"probe\"", inspected.StdOut, StringComparison.Ordinal);
+
+        // Stopped, it leaves and joins in its record only (no address held meanwhile), and joins at its start, as docker's.
+        Assert.Equal(0, (await lab.ExecAsync("m1", "protoswarm", "stop", "-t", "0", "probe")).ExitCode);
+        Assert.Equal(0, (await lab.ExecAsync("m1", "protoswarm", "network", "disconnect", "debugnet", "probe")).ExitCode);
+        Assert.Equal(0, (await lab.ExecAsync("m1", "protoswarm", "network", "connect", "--alias", "late", "debugnet", "probe")).ExitCode);
+        Assert.Contains("endpoint with name probe already exists in network debugnet",
+            (await lab.ExecAsync("m1", "protoswarm", "network", "connect", "debugnet", "probe")).StdErr, StringComparison.Ordinal);
+        Assert.Equal(0, (await lab.ExecAsync("m1", "protoswarm", "start", "probe")).ExitCode);
+        Assert.Equal("eth0 eth1 lo", await InterfacesAsync(lab));
+        Assert.StartsWith("10.231.0.", await AddressAsync(lab, alias: "late"), StringComparison.Ordinal);
+        Assert.Equal("hello-from-web", await FromProbeAsync(lab, Get("web"), "hello-from-web"));
+        var late = await RepeatUntilAsync(() => FromTaskAsync(lab, web, Get("late")), r => r.StdOut.Trim() == "hello-from-probe", Converge, TimeSpan.FromMilliseconds(300));
+        Assert.True(late.StdOut.Trim() == "hello-from-probe", late.ToString());
+
         Assert.Equal(0, (await lab.ExecAsync("m1", "protoswarm", "rm", "-f", "probe")).ExitCode);
         Assert.Equal(0, (await ServiceAsync(lab, "rm", "web")).ExitCode);
         var removed = await RepeatUntilAsync(() => lab.ExecAsync("m1", "protoswarm", "network", "rm", "debugnet"), r => r.ExitCode == 0, Converge, TimeSpan.FromMilliseconds(500));

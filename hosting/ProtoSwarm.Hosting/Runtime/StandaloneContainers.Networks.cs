@@ -40,6 +40,11 @@ internal sealed partial class StandaloneContainers
             }
 
             var recorded = new NetworkAttachment(attachment.Network.NetworkId, request.Aliases, request.Address.Length > 0 ? [request.Address] : []);
+            if (!attachment.Network.NetworkId.StartsWith(request.Network, StringComparison.Ordinal))
+            {
+                entry.NetworkNames = entry.NetworkNames.SetItem(attachment.Network.NetworkId, request.Network);
+            }
+
             if (!live)
             {
                 // docker records the network of a stopped container and joins it at its start: the address is asked for again then.
@@ -100,7 +105,7 @@ internal sealed partial class StandaloneContainers
         try
         {
             var targets = entry.Task.Spec.Networks.Select(n => n.Target).ToList();
-            var networkId = NetworkIdOf(targets, request.Network, id => _executor.Networks?.NameOf(id));
+            var networkId = NetworkIdOf(targets, request.Network, id => _executor.Networks?.NameOf(id) ?? entry.NetworkNames.GetValueOrDefault(id));
             if (networkId is null)
             {
                 throw new ContainerRefusal(RejectCode.NotFound, $"container {entry.Name} is not connected to network {request.Network}");
@@ -137,6 +142,38 @@ internal sealed partial class StandaloneContainers
             entry.Gate.Release();
         }
     }
+
+    /// <summary>
+    /// Its networks' names, one "ID NAME" a line beside its record (`ID.networks`): those it knew, and those the node's views name
+    /// now (a run's --network), for a `disconnect NAME` once it ended, when nothing on the node may be on the network any more.
+    /// </summary>
+    private async Task WriteNetworkNamesAsync(Entry entry, string recordPath, CancellationToken ct)
+    {
+        var ids = entry.Task.Spec.Networks.Select(n => n.Target).ToHashSet(StringComparer.Ordinal);
+        var names = entry.NetworkNames.Where(n => ids.Contains(n.Key)).ToImmutableDictionary();
+        foreach (var id in ids.Where(id => !names.ContainsKey(id)))
+        {
+            if (_executor.Networks?.NameOf(id) is { } name)
+            {
+                names = names.SetItem(id, name);
+            }
+        }
+
+        entry.NetworkNames = names;
+        var path = Path.ChangeExtension(recordPath, ".networks");
+        if (names.IsEmpty)
+        {
+            File.Delete(path);
+            return;
+        }
+
+        await File.WriteAllLinesAsync(path, names.Select(n => $"{n.Key} {n.Value}"), ct);
+    }
+
+    private static async Task<ImmutableDictionary<string, string>> ReadNetworkNamesAsync(string path, CancellationToken ct) =>
+        File.Exists(path)
+            ? (await File.ReadAllLinesAsync(path, ct)).Select(l => l.Split(' ', 2)).Where(p => p.Length == 2).ToImmutableDictionary(p => p[0], p => p[1])
+            : ImmutableDictionary<string, string>.Empty;
 
     /// <summary>The standalone container a connect or disconnect names, or docker's refusal: no such container, a task's, host or none.</summary>
     private (Entry? Entry, CommandRejected? Refusal) Standalone(string container, string network, bool connect)

@@ -106,6 +106,9 @@ internal sealed partial class StandaloneContainers : IDisposable
         /// <summary>Its network attachments, in the order of its task's networks (run --network's first, then network connect's).</summary>
         public ImmutableList<ContainerAttachment> Attachments { get; set; } = [];
 
+        /// <summary>The names of its networks by id, as they were when it joined (`network disconnect NAME` of an ended one: no view names them then).</summary>
+        public ImmutableDictionary<string, string> NetworkNames { get; set; } = ImmutableDictionary<string, string>.Empty;
+
         /// <summary>The resolv.conf a created container is to get when it starts: `network connect` gave it the embedded DNS meanwhile.</summary>
         public string? PendingResolvConf { get; set; }
         public bool Started { get; set; }
@@ -151,6 +154,7 @@ internal sealed partial class StandaloneContainers : IDisposable
                         Restart = restart,
                         StoppedByUser = stopped,
                         Started = true,
+                        NetworkNames = await ReadNetworkNamesAsync(Path.ChangeExtension(file, ".networks"), ct),
                         Attachments = File.Exists(attachment)
                             ? [.. (await File.ReadAllLinesAsync(attachment, ct)).Where(l => l.Length > 0).Zip(task.Networks, (a, n) => new ContainerAttachment(a.Trim(), n))]
                             : [],
@@ -464,6 +468,11 @@ internal sealed partial class StandaloneContainers : IDisposable
                     $"network {run.Network} not found: this node is in no swarm, and a standalone container joins only the swarm's attachable overlays; run it without --network, or join a swarm first");
                 var attachment = await attacher.AttachAsync(new ContainerNetworkRequest(run.Network, id, entry.Name, []), ct);
                 entry.Attachments = [attachment];
+                if (!attachment.Network.NetworkId.StartsWith(run.Network, StringComparison.Ordinal))
+                {
+                    entry.NetworkNames = entry.NetworkNames.SetItem(attachment.Network.NetworkId, run.Network);
+                }
+
                 entry.Task = entry.Task with
                 {
                     Spec = entry.Task.Spec with { Networks = [new NetworkAttachment(attachment.Network.NetworkId)] },
@@ -1037,6 +1046,8 @@ internal sealed partial class StandaloneContainers : IDisposable
             File.Delete(Path.ChangeExtension(path, ".attachment"));
         }
 
+        await WriteNetworkNamesAsync(entry, path, ct);
+
         await WriteRestartAsync(entry);
     }
 
@@ -1073,6 +1084,7 @@ internal sealed partial class StandaloneContainers : IDisposable
         File.Delete(Path.ChangeExtension(RecordPath(id), ".rm"));
         File.Delete(Path.ChangeExtension(RecordPath(id), ".attachment"));
         File.Delete(Path.ChangeExtension(RecordPath(id), ".restart"));
+        File.Delete(Path.ChangeExtension(RecordPath(id), ".networks"));
     }
 
     /// <summary>A refusal of one container command, with its code.</summary>

@@ -228,10 +228,15 @@ public sealed record HealthCheck(
 [MessagePackObject]
 public sealed record NetworkAttachment(
     [property: Key(0)] string Target,
-    ImmutableArray<string> Aliases = default)
+    ImmutableArray<string> Aliases = default,
+    ImmutableArray<string> Addresses = default)
 {
     [Key(1)]
     public ImmutableArray<string> Aliases { get; init; } = Aliases.IsDefault ? [] : Aliases;
+
+    /// <summary>The address asked for on the network (docker's `network connect --ip`, swarmkit's attachment Addresses); a standalone container's only.</summary>
+    [Key(2)]
+    public ImmutableArray<string> Addresses { get; init; } = Addresses.IsDefault ? [] : Addresses;
 }
 
 /// <summary>

@@ -145,12 +145,23 @@ public sealed record ContainerChange(
 // service for it (its Status.ContainerId the container's), the allocator gives it an address like any task's, and
 // the network's views name it as an endpoint of its node; giving it back deletes the task.
 
-/// <summary>Node -> leader's dispatcher: an attachment for container <paramref name="ContainerId"/> on <paramref name="Network"/> (a name, id or id prefix).</summary>
+/// <summary>
+/// Node -> leader's dispatcher: an attachment for container <paramref name="ContainerId"/> on <paramref name="Network"/> (a name, id or id prefix).
+/// <paramref name="ContainerName"/> is the name the network's DNS answers (empty: the id); <paramref name="Aliases"/> more names there
+/// (`network connect --alias`); <paramref name="Address"/> the address asked for (`network connect --ip`), empty for the allocator's next.
+/// </summary>
 [MessagePackObject]
 public sealed record AttachContainerNetwork(
     [property: Key(0)] string NodeId,
     [property: Key(1)] string Network,
-    [property: Key(2)] string ContainerId);
+    [property: Key(2)] string ContainerId,
+    [property: Key(3)] string ContainerName = "",
+    ImmutableArray<string> Aliases = default,
+    [property: Key(5)] string Address = "")
+{
+    [Key(4)]
+    public ImmutableArray<string> Aliases { get; init; } = Aliases.IsDefault ? [] : Aliases;
+}
 
 /// <summary>The attachment (a task id) and the container's address on the network, as a task's <see cref="AttachedNetwork"/>.</summary>
 [MessagePackObject]
@@ -166,3 +177,28 @@ public sealed record DetachContainerNetwork(
 
 [MessagePackObject]
 public sealed record ContainerNetworkDetached([property: Key(0)] string AttachmentId);
+
+/// <summary>
+/// `network connect [--alias A]... [--ip ADDR] NETWORK CONTAINER`: a standalone container of this node joins an attachable overlay,
+/// as docker's. A running (or created) one gets the interface, DNS and rules at once; an ended one keeps the network in its record
+/// and joins it at its next start. Answered <see cref="ContainerChange"/> (its Error empty) or <see cref="CommandRejected"/>.
+/// </summary>
+[MessagePackObject]
+public sealed record ConnectContainerNetwork(
+    [property: Key(0)] string RequestId,
+    [property: Key(1)] string Network,
+    [property: Key(2)] string Container,
+    ImmutableArray<string> Aliases = default,
+    [property: Key(4)] string Address = "")
+{
+    [Key(3)]
+    public ImmutableArray<string> Aliases { get; init; } = Aliases.IsDefault ? [] : Aliases;
+}
+
+/// <summary>`network disconnect [-f] NETWORK CONTAINER`: undoes a connect (or a run's --network); answered as <see cref="ConnectContainerNetwork"/>.</summary>
+[MessagePackObject]
+public sealed record DisconnectContainerNetwork(
+    [property: Key(0)] string RequestId,
+    [property: Key(1)] string Network,
+    [property: Key(2)] string Container,
+    [property: Key(3)] bool Force = false);

@@ -204,22 +204,29 @@ public sealed class NetworkAllocator
         var attachments = ImmutableArray.CreateBuilder<AttachedNetwork>(wanted.Count);
         foreach (var network in wanted)
         {
-            if (!pools.TryGetValue(network.Id, out var pool) || pool.Allocate() is not { } ip)
+            var attachment = task.Spec.Networks.FirstOrDefault(a => a.Target == network.Id || a.Target == network.Spec.Name);
+            var aliases = attachment?.Aliases ?? [];
+            if (attachment?.Addresses.FirstOrDefault() is { } asked)
             {
-                foreach (var given in attachments)
+                if (!pools.TryGetValue(network.Id, out var askedPool) || !Ipv4Subnet.TryParseHost(asked, out var askedIp) || !askedPool.Reserve(askedIp))
                 {
-                    if (Ipv4Subnet.TryParseHost(given.Address, out var back))
-                    {
-                        pools[given.NetworkId].Release(back);
-                    }
+                    ReleaseGiven(attachments, pools);
+                    // docker's answer when the address --ip asks for is someone's (a task's, a VIP, the gateway, an --aux-address).
+                    return WithError(task, $"Address already in use: {asked} on network {network.Spec.Name}; leave --ip out, or give a free address of {network.Subnet}");
                 }
 
+                attachments.Add(new AttachedNetwork(network.Id, askedPool.Subnet.WithPrefix(askedIp), aliases));
+                continue;
+            }
+
+            if (!pools.TryGetValue(network.Id, out var pool) || pool.Allocate() is not { } ip)
+            {
+                ReleaseGiven(attachments, pools);
                 return WithError(task, network.Spec.IpRange.Length > 0
                     ? $"no address is left on network {network.Spec.Name} in its --ip-range {network.Spec.IpRange} (of {network.Subnet}); remove tasks or services from it, or use a network with a larger --ip-range"
                     : $"no address is left on network {network.Spec.Name} ({network.Subnet}); remove tasks or services from it, or use a network with a larger --subnet");
             }
 
-            var aliases = task.Spec.Networks.FirstOrDefault(a => a.Target == network.Id || a.Target == network.Spec.Name)?.Aliases ?? [];
             attachments.Add(new AttachedNetwork(network.Id, pool.Subnet.WithPrefix(ip), aliases));
         }
 
@@ -231,6 +238,17 @@ public sealed class NetworkAllocator
                 ? new TaskObservedStatus(TaskState.Running, now, "network attachment", ContainerId: task.Status.ContainerId)
                 : new TaskObservedStatus(TaskState.Pending, now, "pending task scheduling"),
         };
+    }
+
+    private static void ReleaseGiven(IEnumerable<AttachedNetwork> attachments, Dictionary<string, AddressPool> pools)
+    {
+        foreach (var given in attachments)
+        {
+            if (Ipv4Subnet.TryParseHost(given.Address, out var back))
+            {
+                pools[given.NetworkId].Release(back);
+            }
+        }
     }
 
     private static TaskObject? WithError(TaskObject task, string error) =>

@@ -119,8 +119,9 @@ public static class NetworkViews
         foreach (var task in state.List<TaskObject>().Where(IsEndpoint))
         {
             var nodeAddr = nodes.GetValueOrDefault(task.NodeId)?.Status?.Addr ?? string.Empty;
-            // A standalone container's attachment is named by its container, as docker's endpoints are.
-            var name = NetworkAttachments.IsAttachment(task) ? task.Status.ContainerId : TaskName(task, serviceNames.GetValueOrDefault(task.ServiceId) ?? task.ServiceId);
+            // A standalone container's attachment is named by its container (its name, else its id), as docker's endpoints are.
+            var attached = NetworkAttachments.IsAttachment(task);
+            var name = attached ? (task.ServiceName.Length > 0 ? task.ServiceName : task.Status.ContainerId) : TaskName(task, serviceNames.GetValueOrDefault(task.ServiceId) ?? task.ServiceId);
             var ready = task.Status.State == TaskState.Running && task.DesiredState == TaskState.Running;
             var hostPorts = HostPortsOf(task.Status);
             foreach (var attachment in task.Networks.Where(a => networks.ContainsKey(a.NetworkId)))
@@ -132,7 +133,8 @@ public static class NetworkViews
 
                 needed.Add(attachment.NetworkId);
                 EndpointsOf(endpoints, attachment.NetworkId).Add(
-                    new NetworkEndpoint(attachment.Address, task.NodeId, nodeAddr, task.Id, task.ServiceId, name, attachment.Aliases, ready, hostPorts));
+                    new NetworkEndpoint(attachment.Address, task.NodeId, nodeAddr, task.Id, task.ServiceId, name,
+                        attached && name != task.Status.ContainerId ? [.. attachment.Aliases, task.Status.ContainerId] : attachment.Aliases, ready, hostPorts));
             }
         }
 

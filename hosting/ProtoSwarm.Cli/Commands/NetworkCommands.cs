@@ -8,7 +8,8 @@ namespace ProtoSwarm.Cli.Commands;
 
 /// <summary>
 /// `protoswarm network create|ls|inspect|rm|prune`: the swarm's overlay networks (docker's swarm-scoped
-/// networks, overlay driver only), answered by the managers.
+/// networks, overlay driver only), answered by the managers; `network connect|disconnect`: a standalone container of
+/// the node the CLI talks to joins or leaves an attachable overlay, answered by that node.
 /// </summary>
 internal static class NetworkCommands
 {
@@ -18,7 +19,50 @@ internal static class NetworkCommands
     public static readonly ImmutableArray<string> PruneFilterKeys = ["label", "label!", "until"];
 
     public static Command Create(CliApp app) =>
-        new Command("network", "Manage swarm networks").With(CreateNetwork(app), List(app), Inspect(app), Remove(app), Prune(app));
+        new Command("network", "Manage swarm networks").With(CreateNetwork(app), List(app), Inspect(app), Remove(app), Prune(app), Connect(app), Disconnect(app));
+
+    /// <summary>`network connect [--alias A]... [--ip ADDR] NETWORK CONTAINER`: docker's, for a standalone container of this node; prints nothing.</summary>
+    private static Command Connect(CliApp app)
+    {
+        var aliases = new Option<string[]>("--alias") { Description = "Add network-scoped alias for the container", DefaultValueFactory = _ => [] };
+        var ip = new Option<string?>("--ip") { Description = "IPv4 address (e.g., \"10.0.1.10\"): one of the network's subnet, which must have been given with --subnet" }
+            .CheckedBy(IpProblem);
+        var network = new Argument<string>("NETWORK") { Description = "An attachable overlay: name, id or id prefix" };
+        var container = new Argument<string>("CONTAINER") { Description = "A standalone container of this node: id, unique id prefix or name" };
+        var command = new Command("connect", "Connect a container to a network").With(aliases, ip, network, container);
+        app.SetAction(command, async (parse, cli, ct) =>
+        {
+            await cli.RequestAsync<ContainerChange>(ConnectRequest(parse.GetRequiredValue(network), parse.GetRequiredValue(container),
+                parse.GetValue(aliases) ?? [], parse.GetValue(ip)), Timeouts.Change, ct);
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>`network disconnect [-f] NETWORK CONTAINER`: docker's, for a standalone container of this node; prints nothing.</summary>
+    private static Command Disconnect(CliApp app)
+    {
+        var force = new Option<bool>("--force", "-f") { Description = "Force the container to disconnect from a network" };
+        var network = new Argument<string>("NETWORK") { Description = "Network name, id or id prefix" };
+        var container = new Argument<string>("CONTAINER") { Description = "A standalone container of this node: id, unique id prefix or name" };
+        var command = new Command("disconnect", "Disconnect a container from a network").With(force, network, container);
+        app.SetAction(command, async (parse, cli, ct) =>
+        {
+            await cli.RequestAsync<ContainerChange>(new DisconnectContainerNetwork(SwarmIds.NewRequestId(), parse.GetRequiredValue(network),
+                parse.GetRequiredValue(container), parse.GetValue(force)), Timeouts.Change, ct);
+            return 0;
+        });
+        return command;
+    }
+
+    internal static ConnectContainerNetwork ConnectRequest(string network, string container, IEnumerable<string> aliases, string? ip) =>
+        new(SwarmIds.NewRequestId(), network, container, [.. aliases], ip ?? string.Empty);
+
+    /// <summary>docker's check of --ip: an IPv4 address in four dotted numbers (Go's ParseIP; .NET would read 10.0.9 as 10.0.0.9), without a prefix.</summary>
+    internal static string? IpProblem(string ip) =>
+        ip.Split('.').Length == 4 && System.Net.IPAddress.TryParse(ip, out var address) && address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork
+            ? null
+            : $"invalid argument \"{ip}\" for \"--ip\" flag: invalid string being converted to IP address: {ip}";
 
     private static Command CreateNetwork(CliApp app)
     {

@@ -253,6 +253,18 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
     /// <summary>The ids of every container this process keeps, and the task each runs (a standalone one's made up).</summary>
     internal IEnumerable<(string Id, TaskObject? Task)> Kept => _containers.Select(c => (c.Key, c.Value.Task));
 
+    /// <summary>The node's networks, which prepare each container's namespace; null without them (no swarm, or tests).</summary>
+    internal NodeNetworks? Networks => _nodeNetworks();
+
+    /// <summary>A standalone container joined or left a network (`network connect|disconnect`): ps and inspect show the task as it is now.</summary>
+    internal void Retask(TaskObject task)
+    {
+        if (_containers.TryGetValue(task.Id, out var entry))
+        {
+            entry.Task = task;
+        }
+    }
+
     /// <summary>
     /// Docker's `container stop`: the container's stop signal, then SIGKILL after <paramref name="grace"/> (null: its stop
     /// grace period, docker's 10 s). A task's container ends as if it had exited, and its task actor reports it, so the
@@ -440,8 +452,8 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
     {
         private readonly Lock _health = new();
 
-        /// <summary>The task the container runs, for `ps`.</summary>
-        public TaskObject? Task { get; init; }
+        /// <summary>The task the container runs, for `ps` (a standalone container's networks change with `network connect`).</summary>
+        public TaskObject? Task { get; set; }
 
         /// <summary>When the container was made (prepared): a reattached one's is read back from its state directory.</summary>
         public DateTimeOffset Created { get; set; } = DateTimeOffset.UtcNow;

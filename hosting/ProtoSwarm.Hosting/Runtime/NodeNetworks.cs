@@ -98,7 +98,11 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
 
         public string NetnsPath { get; } = netnsPath;
 
-        public ImmutableArray<AttachedNetwork> Networks { get; } = networks;
+        /// <summary>Its networks, those of its task and then those `network connect` added (a standalone container's).</summary>
+        public ImmutableArray<AttachedNetwork> Networks { get; set; } = networks;
+
+        /// <summary>The interface in its namespace of each of <see cref="Networks"/>: eth0, eth1... as attached; a connect takes the lowest free.</summary>
+        public ImmutableArray<string> Interfaces { get; set; } = [.. networks.Select((_, i) => $"eth{i}")];
 
         public EmbeddedDnsServer? Dns { get; set; }
 
@@ -349,13 +353,19 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
 
             if (!_sandboxes.TryGetValue(task.Id, out var sandbox))
             {
+                var existed = File.Exists(Path.Combine(_netnsDir, task.Id));
                 var path = TaskNamespacePath(task.Id);
 
+                // Found again after a node host restart: each network keeps the interface it has (`network connect` may have
+                // given a standalone container's networks other names than eth0, eth1... in their order).
+                var held = existed ? await InterfacesOfAsync(path).ConfigureAwait(false) : [];
                 sandbox = new Sandbox(task.Id, path, task.Networks);
+                sandbox.Interfaces = [.. task.Networks.Select((n, i) =>
+                    held.Where(l => l.Alias == OverlayNames.TaskAlias(n.NetworkId, task.Id)).Select(l => l.Name).FirstOrDefault() ?? $"eth{i}")];
                 for (var i = 0; i < task.Networks.Length; i++)
                 {
                     var network = task.Networks[i];
-                    await _overlay.AttachTaskAsync(new TaskAttachment(task.Id, path, network.NetworkId, $"eth{i}", network.Address)).ConfigureAwait(false);
+                    await _overlay.AttachTaskAsync(new TaskAttachment(task.Id, path, network.NetworkId, sandbox.Interfaces[i], network.Address)).ConfigureAwait(false);
                 }
 
                 if (NeedsGateway(task))
@@ -367,13 +377,7 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
             }
 
             await RefreshAsync(sandbox).ConfigureAwait(false);
-            if (sandbox.Dns is null)
-            {
-                var nameservers = task.Spec.Container.Dns.Nameservers;
-                sandbox.Forwarder ??= nameservers.IsEmpty ? null : new DnsForwarder([.. nameservers.Select(IPAddress.Parse)], TimeSpan.FromSeconds(2));
-                sandbox.Dns = await EmbeddedDnsServer.StartAsync(new TaskNamespace(sandbox.NetnsPath), DnsRecords.From(ViewsOf(sandbox)), sandbox.Forwarder ?? _forwarder, _logger).ConfigureAwait(false);
-            }
-
+            await StartDnsAsync(sandbox, task).ConfigureAwait(false);
             var hostPorts = await HostPortsOfAsync(task).ConfigureAwait(false);
             await ApplyNodeRulesAsync().ConfigureAwait(false);
             var hostname = TaskContainers.Hostname(task);
@@ -385,6 +389,129 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
             _gate.Release();
         }
     }
+
+    /// <summary>The embedded DNS server at 127.0.0.11 in the task's namespace, unless it runs there already; true when started now.</summary>
+    private async Task<bool> StartDnsAsync(Sandbox sandbox, TaskObject task)
+    {
+        if (sandbox.Dns is not null)
+        {
+            return false;
+        }
+
+        var nameservers = task.Spec.Container.Dns.Nameservers;
+        sandbox.Forwarder ??= nameservers.IsEmpty ? null : new DnsForwarder([.. nameservers.Select(IPAddress.Parse)], TimeSpan.FromSeconds(2));
+        sandbox.Dns = await EmbeddedDnsServer.StartAsync(new TaskNamespace(sandbox.NetnsPath), DnsRecords.From(ViewsOf(sandbox)), sandbox.Forwarder ?? _forwarder, _logger).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>
+    /// `network connect` of a standalone container whose namespace is here (running, or created): one more interface in it
+    /// on <paramref name="network"/>, the lowest ethN it does not have, made as a task's (<see cref="HostOverlay.AttachTaskAsync"/>),
+    /// then the network's names in its DNS and its VIPs in its rules (<see cref="RefreshAsync"/>), under the gate as every
+    /// attach. The default route stays where it is, as docker's (the first network's way out, the gateway bridge); a namespace
+    /// on internal networks only gets the gateway bridge when the new network is not internal, as a task would. A namespace
+    /// without a DNS server (a container on the bridge only) gets one: its resolv.conf is returned, for the caller to give the
+    /// container (null when it had the server already). Connecting it again to a network it is on changes nothing.
+    /// </summary>
+    public async Task<string?> ConnectTaskAsync(TaskObject task, AttachedNetwork network, CancellationToken ct)
+    {
+        var joining = task with { Networks = [network] };
+        await EnterWithViewsAsync(joining, ct).ConfigureAwait(false);
+        try
+        {
+            if (RefusalOf(joining) is { } refusal)
+            {
+                throw new InvalidOperationException(refusal);
+            }
+
+            if (!_sandboxes.TryGetValue(task.Id, out var sandbox))
+            {
+                throw new InvalidOperationException($"container {task.Id} has no network namespace on this node: it is not running; start it first");
+            }
+
+            if (sandbox.Networks.Any(n => n.NetworkId == network.NetworkId))
+            {
+                return null;
+            }
+
+            var ifName = await FreeInterfaceAsync(sandbox.NetnsPath).ConfigureAwait(false);
+            try
+            {
+                await _overlay.AttachTaskAsync(new TaskAttachment(task.Id, sandbox.NetnsPath, network.NetworkId, ifName, network.Address)).ConfigureAwait(false);
+            }
+            catch
+            {
+                await _overlay.DetachTaskAsync(task.Id, network.NetworkId, sandbox.NetnsPath).ConfigureAwait(false);
+                throw;
+            }
+
+            sandbox.Networks = sandbox.Networks.Add(network);
+            sandbox.Interfaces = sandbox.Interfaces.Add(ifName);
+            if (sandbox.GatewayAddress is null && NeedsGateway(joining))
+            {
+                sandbox.GatewayAddress = await AttachGatewayAsync(task.Id, sandbox.NetnsPath, await FreeInterfaceAsync(sandbox.NetnsPath).ConfigureAwait(false)).ConfigureAwait(false);
+            }
+
+            await RefreshAsync(sandbox).ConfigureAwait(false);
+            return await StartDnsAsync(sandbox, task).ConfigureAwait(false) ? _hostResolv.ForContainer(task.Spec.Container.Dns) : null;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// `network disconnect`: the container's interface on the network goes (its address with it, before the managers give it
+    /// to another), and so do the network's names from its DNS and its VIPs from its rules, with conntrack's flows to the
+    /// backends it no longer reaches; the network's devices go from the node when nothing else here is on it. The DNS server
+    /// stays (the container's resolv.conf names it, and it still forwards other names). Nothing to do when it is not on it.
+    /// </summary>
+    public async Task DisconnectTaskAsync(string taskId, string networkId, CancellationToken ct)
+    {
+        await _gate.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            if (!_sandboxes.TryGetValue(taskId, out var sandbox) || sandbox.Networks.Select(n => n.NetworkId).ToList().IndexOf(networkId) is var index && index < 0)
+            {
+                return;
+            }
+
+            await _overlay.DetachTaskAsync(taskId, networkId, sandbox.NetnsPath).ConfigureAwait(false);
+            sandbox.Networks = sandbox.Networks.RemoveAt(index);
+            sandbox.Interfaces = sandbox.Interfaces.RemoveAt(index);
+            await RefreshAsync(sandbox).ConfigureAwait(false);
+            await RemoveUnwantedNetworksAsync().ConfigureAwait(false);
+            await ApplyNodeRulesAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>The lowest ethN the namespace has no interface of (docker's next interface name, reused once one went).</summary>
+    private static async Task<string> FreeInterfaceAsync(string netnsPath)
+    {
+        var names = await new TaskNamespace(netnsPath).RunAsync(() =>
+        {
+            using var netlink = new RtnetlinkClient();
+            return netlink.ListLinks().Select(l => l.Name).ToHashSet(StringComparer.Ordinal);
+        }).ConfigureAwait(false);
+        return FreeInterface(names);
+    }
+
+    /// <summary>The interfaces in a task's namespace, with their alias (ours name the network and task) and addresses.</summary>
+    private static Task<List<(string Name, string Alias, List<IPAddress> Addresses)>> InterfacesOfAsync(string netnsPath) =>
+        new TaskNamespace(netnsPath).RunAsync(() =>
+        {
+            using var netlink = new RtnetlinkClient();
+            var addresses = netlink.ListAddresses();
+            return netlink.ListLinks().Select(l => (l.Name, l.Alias, addresses.Where(a => a.Index == l.Index).Select(a => a.Address).ToList())).ToList();
+        });
+
+    internal static string FreeInterface(IReadOnlySet<string> names) =>
+        Enumerable.Range(0, names.Count + 1).Select(i => $"eth{i}").First(n => !names.Contains(n));
 
     /// <summary>
     /// A task on no network: its namespace with one interface, <c>eth0</c> on the gateway bridge (a /32 of
@@ -599,24 +726,28 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
                 NetworkNamespace.Delete(path);
             }
 
-            // A network the managers stopped sending while this task still used it goes with its last task.
-            Dictionary<string, NetworkView> wanted;
-            lock (_viewsLock)
-            {
-                wanted = new(_views, StringComparer.Ordinal);
-            }
-
-            foreach (var id in await RemovableNetworksAsync(wanted).ConfigureAwait(false))
-            {
-                await _overlay.RemoveNetworkAsync(id).ConfigureAwait(false);
-                LogNetworkRemoved(_logger, id);
-            }
-
+            await RemoveUnwantedNetworksAsync().ConfigureAwait(false);
             await ApplyNodeRulesAsync().ConfigureAwait(false);
         }
         finally
         {
             _gate.Release();
+        }
+    }
+
+    /// <summary>A network the managers stopped sending while a task here still used it goes with its last task. Under the gate.</summary>
+    private async Task RemoveUnwantedNetworksAsync()
+    {
+        Dictionary<string, NetworkView> wanted;
+        lock (_viewsLock)
+        {
+            wanted = new(_views, StringComparer.Ordinal);
+        }
+
+        foreach (var id in await RemovableNetworksAsync(wanted).ConfigureAwait(false))
+        {
+            await _overlay.RemoveNetworkAsync(id).ConfigureAwait(false);
+            LogNetworkRemoved(_logger, id);
         }
     }
 
@@ -720,7 +851,7 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
         var routes = ingress is not null && ingressIndex >= 0 ? IngressReturnRoute.Plan(ingress) : [];
         var ruleset = VipRuleset.Build(views, sandbox.TaskId)
             + (ingressIndex >= 0
-                ? ReturnRoutingRuleset.Build(new ReturnRouting($"eth{ingressIndex}", routes, IPAddress.Parse(sandbox.Networks[ingressIndex].Address.Split('/')[0]), sandbox.GatewayAddress))
+                ? ReturnRoutingRuleset.Build(new ReturnRouting(sandbox.Interfaces[ingressIndex], routes, IPAddress.Parse(sandbox.Networks[ingressIndex].Address.Split('/')[0]), sandbox.GatewayAddress))
                 : "");
         if (ruleset != sandbox.Ruleset)
         {
@@ -731,7 +862,7 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
         if (ingressIndex >= 0 && (!sandbox.ReturnRoutesApplied || !sandbox.ReturnRoutes.SequenceEqual(routes)))
         {
             var stale = sandbox.ReturnRoutes.Except(routes).ToList();
-            var ifName = $"eth{ingressIndex}";
+            var ifName = sandbox.Interfaces[ingressIndex];
             await runner.RunAsync(() =>
             {
                 // The clients' addresses are routed through no interface here: reverse-path filtering would drop them.
@@ -873,6 +1004,12 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
         }
 
         var address = _gatewayFound.Remove(taskId, out var found) ? found : _gatewayAddresses.Allocate();
+        if (found is not null && (await InterfacesOfAsync(netnsPath).ConfigureAwait(false)).Where(l => l.Addresses.Contains(found)).Select(l => l.Name).FirstOrDefault() is { } holder)
+        {
+            // Found again after a node host restart: the interface that holds it (eth0 of a container on the bridge that `network connect` gave more).
+            ifName = holder;
+        }
+
         try
         {
             await _overlay.AttachTaskAsync(new TaskAttachment(taskId, netnsPath, GatewayBridge.NetworkId, ifName, $"{address}/32", GatewayBridge.GatewayOf(subnet)))

@@ -16,6 +16,9 @@ namespace ProtoSwarm.Hosting.Runtime;
 /// </summary>
 internal sealed record ContainerAttachment(string AttachmentId, AttachedNetwork Network);
 
+/// <summary>What a standalone container asks of the managers for one network: its id and name, and `network connect`'s --alias and --ip.</summary>
+internal sealed record ContainerNetworkRequest(string Network, string ContainerId, string ContainerName, ImmutableArray<string> Aliases, string Address = "");
+
 /// <summary>
 /// Asks the managers for, and gives back, a standalone container's address on an attachable overlay
 /// (<see cref="SwarmRuntime"/> through the node's member); null where the node is in no swarm.
@@ -23,7 +26,7 @@ internal sealed record ContainerAttachment(string AttachmentId, AttachedNetwork 
 internal interface INetworkAttacher
 {
     /// <summary>Throws <see cref="InvalidOperationException"/> with the managers' refusal (no such network, not attachable).</summary>
-    Task<ContainerAttachment> AttachAsync(string network, string containerId, CancellationToken ct);
+    Task<ContainerAttachment> AttachAsync(ContainerNetworkRequest request, CancellationToken ct);
 
     Task DetachAsync(string attachmentId, CancellationToken ct);
 }
@@ -81,7 +84,8 @@ internal sealed partial class StandaloneContainers : IDisposable
     public void NetworksReady() => _networksReady.TrySetResult();
 
     public static bool Handles(object request) =>
-        request is RunContainer or StartContainers or StopContainers or RemoveContainers or WaitContainer or ReadContainerLogs;
+        request is RunContainer or StartContainers or StopContainers or RemoveContainers or WaitContainer or ReadContainerLogs
+            or ConnectContainerNetwork or DisconnectContainerNetwork;
 
     /// <summary>The name of a standalone container, or null for a task's.</summary>
     public string? NameOf(string id) => _entries.TryGetValue(id, out var entry) ? entry.Name : null;
@@ -99,7 +103,14 @@ internal sealed partial class StandaloneContainers : IDisposable
         public bool AutoRemove { get; } = autoRemove;
         public ContainerRestartPolicy Policy { get; } = policy;
         public ITaskController Controller { get; set; } = controller;
-        public ContainerAttachment? Attachment { get; set; }
+        /// <summary>Its network attachments, in the order of its task's networks (run --network's first, then network connect's).</summary>
+        public ImmutableList<ContainerAttachment> Attachments { get; set; } = [];
+
+        /// <summary>The names of its networks by id, as they were when it joined (`network disconnect NAME` of an ended one: no view names them then).</summary>
+        public ImmutableDictionary<string, string> NetworkNames { get; set; } = ImmutableDictionary<string, string>.Empty;
+
+        /// <summary>The resolv.conf a created container is to get when it starts: `network connect` gave it the embedded DNS meanwhile.</summary>
+        public string? PendingResolvConf { get; set; }
         public bool Started { get; set; }
         public int Attached;
         public TaskCompletionSource Detached { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -143,9 +154,10 @@ internal sealed partial class StandaloneContainers : IDisposable
                         Restart = restart,
                         StoppedByUser = stopped,
                         Started = true,
-                        Attachment = File.Exists(attachment) && !task.Networks.IsEmpty
-                            ? new ContainerAttachment((await File.ReadAllTextAsync(attachment, ct)).Trim(), task.Networks[0])
-                            : null,
+                        NetworkNames = await ReadNetworkNamesAsync(Path.ChangeExtension(file, ".networks"), ct),
+                        Attachments = File.Exists(attachment)
+                            ? [.. (await File.ReadAllLinesAsync(attachment, ct)).Where(l => l.Length > 0).Zip(task.Networks, (a, n) => new ContainerAttachment(a.Trim(), n))]
+                            : [],
                     };
                     _entries[task.Id] = entry;
                     entry.Detached.TrySetResult();
@@ -174,6 +186,8 @@ internal sealed partial class StandaloneContainers : IDisposable
                 StopContainers m => new ContainersChanged([.. await Task.WhenAll(m.Containers.Select(c => ChangeAsync(c, (id, t) => StopAsync(id, m.TimeoutSeconds, t), ct)))]),
                 RemoveContainers m => new ContainersChanged([.. await Task.WhenAll(m.Containers.Select(c => ChangeAsync(c, (id, t) => RemoveAsync(id, m.Force, t), ct)))]),
                 WaitContainer m => await WaitAsync(m, ct),
+                ConnectContainerNetwork m => await ConnectAsync(m, ct),
+                DisconnectContainerNetwork m => await DisconnectAsync(m, ct),
                 ReadContainerLogs m => Resolve(m.Container) is var (id, error) && error is not null
                     ? new CommandRejected(RejectCode.NotFound, error)
                     : new CommandRejected(RejectCode.InvalidArgument, "container logs streams its answer; this connection cannot stream (use the node's control socket)"),
@@ -604,11 +618,17 @@ internal sealed partial class StandaloneContainers : IDisposable
             {
                 var attacher = _attacher() ?? throw new ContainerRefusal(RejectCode.Conflict,
                     $"network {run.Network} not found: this node is in no swarm, and a standalone container joins only the swarm's attachable overlays; run it without --network, or join a swarm first");
-                entry.Attachment = await attacher.AttachAsync(run.Network, id, ct);
+                var attachment = await attacher.AttachAsync(new ContainerNetworkRequest(run.Network, id, entry.Name, []), ct);
+                entry.Attachments = [attachment];
+                if (!attachment.Network.NetworkId.StartsWith(run.Network, StringComparison.Ordinal))
+                {
+                    entry.NetworkNames = entry.NetworkNames.SetItem(attachment.Network.NetworkId, run.Network);
+                }
+
                 entry.Task = entry.Task with
                 {
-                    Spec = entry.Task.Spec with { Networks = [new NetworkAttachment(entry.Attachment.Network.NetworkId)] },
-                    Networks = [entry.Attachment.Network],
+                    Spec = entry.Task.Spec with { Networks = [new NetworkAttachment(attachment.Network.NetworkId)] },
+                    Networks = [attachment.Network],
                 };
 
                 entry.Controller = _executor.CreateController(entry.Task);
@@ -764,18 +784,27 @@ internal sealed partial class StandaloneContainers : IDisposable
 
     private async Task ReleaseAttachmentAsync(Entry entry)
     {
-        if (entry.Attachment is { } attachment && _attacher() is { } attacher)
+        if (!entry.Attachments.IsEmpty && _attacher() is { } attacher)
         {
-            entry.Attachment = null;
+            var attachments = entry.Attachments;
+            entry.Attachments = [];
             File.Delete(Path.ChangeExtension(RecordPath(entry.Task.Id), ".attachment"));
-            try
+            foreach (var attachment in attachments)
             {
-                await attacher.DetachAsync(attachment.AttachmentId, CancellationToken.None);
+                await GiveBackAsync(attacher, entry, attachment);
             }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                LogDetachFailed(_logger, entry.Task.Id, e);
-            }
+        }
+    }
+
+    private async Task GiveBackAsync(INetworkAttacher attacher, Entry entry, ContainerAttachment attachment)
+    {
+        try
+        {
+            await attacher.DetachAsync(attachment.AttachmentId, CancellationToken.None);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogDetachFailed(_logger, entry.Task.Id, e);
         }
     }
 
@@ -965,6 +994,12 @@ internal sealed partial class StandaloneContainers : IDisposable
 
             await entry.Controller.StartAsync(ct);
             entry.Started = true;
+            if (entry.PendingResolvConf is { } resolvConf)
+            {
+                entry.PendingResolvConf = null;
+                GiveResolvConf(entry, resolvConf);
+            }
+
             _ = WatchAsync(entry);
         }
         finally
@@ -979,13 +1014,27 @@ internal sealed partial class StandaloneContainers : IDisposable
     /// </summary>
     private async Task StartAgainAsync(Entry entry, CancellationToken ct)
     {
-        var network = entry.Task.Spec.Networks.IsDefaultOrEmpty ? null : entry.Task.Spec.Networks[0].Target;
-        if (network is not null && entry.Attachment is null)
+        // Each network of its record (run's --network, then those `network connect` added), with its aliases and --ip again.
+        var networks = entry.Task.Spec.Networks.IsDefault ? [] : entry.Task.Spec.Networks;
+        if (!networks.IsEmpty && entry.Attachments.IsEmpty)
         {
             var attacher = _attacher() ?? throw new ContainerRefusal(RejectCode.Conflict,
-                $"cannot start container {entry.Name}: its network {network} is a swarm's, and this node is in no swarm now; remove it (`protoswarm rm {entry.Name}`)");
-            entry.Attachment = await attacher.AttachAsync(network, entry.Task.Id, ct);
-            entry.Task = entry.Task with { Networks = [entry.Attachment.Network] };
+                $"cannot start container {entry.Name}: its network {networks[0].Target} is a swarm's, and this node is in no swarm now; remove it (`protoswarm rm {entry.Name}`)");
+            try
+            {
+                foreach (var network in networks)
+                {
+                    entry.Attachments = entry.Attachments.Add(await attacher.AttachAsync(
+                        new ContainerNetworkRequest(network.Target, entry.Task.Id, entry.Name, network.Aliases, network.Addresses.FirstOrDefault() ?? string.Empty), ct));
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                await ReleaseAttachmentAsync(entry);
+                throw;
+            }
+
+            entry.Task = entry.Task with { Networks = [.. entry.Attachments.Select(a => a.Network)] };
             entry.Controller = _executor.CreateController(entry.Task);
             await WriteRecordAsync(entry, ct);
         }
@@ -1165,10 +1214,16 @@ internal sealed partial class StandaloneContainers : IDisposable
             await File.WriteAllTextAsync(Path.ChangeExtension(path, ".rm"), string.Empty, ct);
         }
 
-        if (entry.Attachment is { } attachment)
+        if (!entry.Attachments.IsEmpty)
         {
-            await File.WriteAllTextAsync(Path.ChangeExtension(path, ".attachment"), attachment.AttachmentId, ct);
+            await File.WriteAllLinesAsync(Path.ChangeExtension(path, ".attachment"), entry.Attachments.Select(a => a.AttachmentId), ct);
         }
+        else
+        {
+            File.Delete(Path.ChangeExtension(path, ".attachment"));
+        }
+
+        await WriteNetworkNamesAsync(entry, path, ct);
 
         await WriteRestartAsync(entry);
     }
@@ -1206,6 +1261,7 @@ internal sealed partial class StandaloneContainers : IDisposable
         File.Delete(Path.ChangeExtension(RecordPath(id), ".rm"));
         File.Delete(Path.ChangeExtension(RecordPath(id), ".attachment"));
         File.Delete(Path.ChangeExtension(RecordPath(id), ".restart"));
+        File.Delete(Path.ChangeExtension(RecordPath(id), ".networks"));
     }
 
     /// <summary>A refusal of one container command, with its code.</summary>

@@ -1275,8 +1275,8 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
     {
         private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
 
-        public async Task<ContainerAttachment> AttachAsync(string network, string containerId, CancellationToken ct) =>
-            await AskAsync(new AttachContainerNetwork(state.NodeId, network, containerId), ct) switch
+        public async Task<ContainerAttachment> AttachAsync(ContainerNetworkRequest request, CancellationToken ct) =>
+            await AskAsync(new AttachContainerNetwork(state.NodeId, request.Network, request.ContainerId, request.ContainerName, request.Aliases, request.Address), ct) switch
             {
                 ContainerNetworkAttached given => new ContainerAttachment(given.AttachmentId, given.Network),
                 CommandRejected refused => throw new InvalidOperationException(refused.Reason),

@@ -85,7 +85,7 @@ public class ArgumentValidationTests
     }
 
     [Theory]
-    [InlineData("unknown command \"connect\" for \"protoswarm network\"\nSee 'protoswarm network --help'.\n", "network", "connect", "overlay1", "web.1")]
+    [InlineData("unknown command \"update\" for \"protoswarm volume\"\nSee 'protoswarm volume --help'.\n", "volume", "update", "data")]
     [InlineData("unknown command \"restart\" for \"protoswarm service\"\nSee 'protoswarm service --help'.\n", "service", "restart", "web")]
     [InlineData("unknown command \"rotate\" for \"protoswarm registry\"\nSee 'protoswarm registry --help'.\n", "-H", "unix:///tmp/x.sock", "registry", "rotate")]
     [InlineData("unknown command \"restart\" for \"protoswarm container\"\nSee 'protoswarm container --help'.\n", "container", "restart", "probe")]

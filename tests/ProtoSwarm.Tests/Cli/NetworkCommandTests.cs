@@ -627,4 +627,59 @@ public sealed class NetworkCommandTests
         Assert.Equal((Front.Id, "10.0.1.2/24"), (endpoint["VirtualIPs"]![1]!["NetworkID"]!.GetValue<string>(), endpoint["VirtualIPs"]![1]!["Addr"]!.GetValue<string>()));
         Assert.Equal("*:30000->80/tcp\n", list.Out);
     }
+
+    [Fact]
+    public async Task Network_Connect_Asks_The_Node_With_The_Aliases_And_Ip_And_Prints_Nothing()
+    {
+        var node = new FakeNode(_ => new ContainerChange("probe", ""));
+
+        var (code, output, _) = await RunAsync(node, "network", "connect", "--alias", "db", "--alias", "cache", "--ip", "10.0.9.40", "debugnet", "probe");
+
+        Assert.Equal((0, ""), (code, output));
+        var request = Assert.IsType<ConnectContainerNetwork>(Assert.Single(node.Requests));
+        Assert.Equal(("debugnet", "probe", "10.0.9.40"), (request.Network, request.Container, request.Address));
+        Assert.Equal(["db", "cache"], request.Aliases.ToArray());
+    }
+
+    [Fact]
+    public async Task Network_Disconnect_Asks_The_Node_With_Force_And_Shows_Its_Refusal_Without_A_Stack_Trace()
+    {
+        var node = new FakeNode(_ => new CommandRejected(RejectCode.NotFound, "container probe is not connected to network debugnet"));
+
+        var (code, _, error) = await RunAsync(node, "network", "disconnect", "-f", "debugnet", "probe");
+
+        Assert.NotEqual(0, code);
+        var request = Assert.IsType<DisconnectContainerNetwork>(Assert.Single(node.Requests));
+        Assert.Equal(("debugnet", "probe", true), (request.Network, request.Container, request.Force));
+        Assert.Contains("container probe is not connected to network debugnet", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--ip", "10.0.9", "invalid argument \"10.0.9\" for \"--ip\" flag: invalid string being converted to IP address: 10.0.9")]
+    [InlineData("--ip", "10.0.9.4/24", "invalid string being converted to IP address: 10.0.9.4/24")]
+    [InlineData("--ip", "fe80::1", "invalid string being converted to IP address: fe80::1")]
+    public async Task Network_Connect_Refuses_A_Bad_Ip_Before_Asking(string flag, string value, string expected)
+    {
+        var node = new FakeNode(_ => throw new InvalidOperationException("not asked"));
+
+        var (code, _, error) = await RunAsync(node, "network", "connect", flag, value, "debugnet", "probe");
+
+        Assert.NotEqual(0, code);
+        Assert.Contains(expected, error, StringComparison.Ordinal);
+        Assert.Empty(node.Requests);
+    }
+
+    [Theory]
+    [InlineData("connect", "debugnet")]
+    [InlineData("disconnect", "debugnet")]
+    public async Task Network_Connect_And_Disconnect_Need_A_Network_And_A_Container(string verb, string network)
+    {
+        var node = new FakeNode(_ => throw new InvalidOperationException("not asked"));
+
+        var (code, _, _) = await RunAsync(node, "network", verb, network);
+
+        Assert.NotEqual(0, code);
+        Assert.Empty(node.Requests);
+    }
 }

@@ -58,4 +58,18 @@ public sealed class StandaloneContainersTests
 
         Assert.Contains(expected, StandaloneContainers.ResourcesError(run), StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("net1aaaaaaaaaaaaaaaaaaaaa", "net1aaaaaaaaaaaaaaaaaaaaa")]
+    [InlineData("debugnet", "net1aaaaaaaaaaaaaaaaaaaaa")]
+    [InlineData("net2", "net2bbbbbbbbbbbbbbbbbbbbb")]
+    [InlineData("net", null)]
+    [InlineData("othernet", null)]
+    [InlineData("", null)]
+    public void Network_Disconnect_Finds_The_Network_Of_The_Containers_Record_By_Id_Name_Or_Unique_Prefix(string reference, string? expected)
+    {
+        string[] ids = ["net1aaaaaaaaaaaaaaaaaaaaa", "net2bbbbbbbbbbbbbbbbbbbbb"];
+
+        Assert.Equal(expected, StandaloneContainers.NetworkIdOf(ids, reference, id => id.StartsWith("net1", StringComparison.Ordinal) ? "debugnet" : null));
+    }
 }

@@ -186,6 +186,55 @@ public sealed class NodeNetworksTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Network_Connect_Gives_A_Bridged_Container_An_Interface_On_The_Overlay_And_Disconnect_Takes_It_All_Away()
+    {
+        await _node.ApplyAsync(Full(View(NetA, 4310)), default);
+        var peer = await _node.AttachTaskAsync(Task("t-peer", NetA, "10.251.0.2/24"), default);
+        var joins = NoNetwork("t-joins");
+        var bridged = await _node.AttachTaskAsync(joins, default);
+        var overlay = new AttachedNetwork(NetA, "10.251.0.9/24");
+
+        // eth1 on the overlay beside eth0 on the bridge, whose default route stays; the DNS server starts, so its resolv.conf changes.
+        var resolvConf = await _node.ConnectTaskAsync(joins, overlay, default);
+        Assert.Null(await _node.ConnectTaskAsync(joins, overlay, default));
+        Assert.Contains("nameserver 127.0.0.11", resolvConf, StringComparison.Ordinal);
+        var links = await OverlayLab.InAsync(bridged!.NetnsPath, n => n.ListLinks());
+        Assert.Equal(["eth0", "eth1", "lo"], links.Select(l => l.Name).Order());
+        var eth1 = links.Single(l => l.Name == "eth1");
+        Assert.Equal("10.251.0.9/24", Assert.Single(await OverlayLab.InAsync(bridged.NetnsPath, n => n.ListAddresses(eth1.Index))).ToString());
+        var route = Assert.Single(await OverlayLab.InAsync(bridged.NetnsPath, n => n.ListRoutes()), r => r.Destination.PrefixLength == 0);
+        Assert.Equal(links.Single(l => l.Name == "eth0").Index, route.OutputIndex);
+        using (var listener = await OverlayLab.ListenAsync(peer!.NetnsPath, IPAddress.Parse("10.251.0.2"), 7030))
+        {
+            Assert.Equal(IPAddress.Parse("10.251.0.9"), await PeerSeenAsync(bridged.NetnsPath, listener, IPAddress.Parse("10.251.0.2"), 7030));
+        }
+
+        // Disconnect (twice: the second finds nothing): the interface goes, and the overlay is out of reach.
+        await _node.DisconnectTaskAsync("t-joins", NetA, default);
+        await _node.DisconnectTaskAsync("t-joins", NetA, default);
+        Assert.Equal(["eth0", "lo"], (await OverlayLab.InAsync(bridged.NetnsPath, n => n.ListLinks())).Select(l => l.Name).Order());
+        using (var listener = await OverlayLab.ListenAsync(peer.NetnsPath, IPAddress.Parse("10.251.0.2"), 7031))
+        {
+            await Assert.ThrowsAnyAsync<Exception>(() => PeerSeenAsync(bridged.NetnsPath, listener, IPAddress.Parse("10.251.0.2"), 7031, TimeSpan.FromSeconds(2)));
+        }
+
+        // Connected again, it takes eth1 again (the lowest free); its release removes all of it.
+        Assert.Null(await _node.ConnectTaskAsync(joins, overlay, default));
+        Assert.Contains(await OverlayLab.InAsync(bridged.NetnsPath, n => n.ListLinks()), l => l.Name == "eth1");
+        await _node.DetachTaskAsync("t-joins", default);
+        Assert.False(File.Exists(bridged.NetnsPath));
+        Assert.DoesNotContain(await OverlayLab.InAsync(_host, n => n.ListLinks()), l => OverlayNames.ParseAlias(l.Alias) is { TaskKey: "t-joins" });
+    }
+
+    [Theory]
+    [InlineData("lo", "eth0")]
+    [InlineData("lo,eth0", "eth1")]
+    [InlineData("lo,eth0,eth2", "eth1")]
+    [InlineData("lo,eth1", "eth0")]
+    public void Network_Connect_Takes_The_Lowest_Free_Interface_Name(string present, string expected) =>
+        Assert.Equal(expected, NodeNetworks.FreeInterface(present.Split(',').ToHashSet(StringComparer.Ordinal)));
+
+    [Fact]
     public async Task A_Network_Inside_The_Bridges_Subnet_Is_Refused_Since_It_Would_Take_The_Tasks_Way_Out()
     {
         var bridged = await _node.AttachTaskAsync(NoNetwork("t-out"), default);

@@ -1,5 +1,6 @@
 using ProtoSwarm.Actors.Managers;
 using ProtoSwarm.Actors.Networks;
+using ProtoSwarm.Actors.Store;
 using ProtoSwarm.Contracts;
 using ProtoSwarm.Tests.Nodes;
 using static ProtoSwarm.Tests.Networks.TestNetworks;
@@ -71,5 +72,83 @@ public sealed class NetworkAttachmentsTests
         Assert.Contains("has active endpoints: standalone container(s) c1 (on node(s) worker-two)", refused!.Reason, StringComparison.Ordinal);
         Assert.Empty(NetworkAttachments.Orphans(State(TestNodes.Worker("w2"), Open, attached)));
         Assert.Equal(["a1"], NetworkAttachments.Orphans(State(Open, attached)).Select(c => c.Id));
+    }
+
+    private static (TaskObject? Task, CommandRejected? Refused) Connect(StoreState state, string network, string container = "c1", string name = "probe",
+        string address = "", params string[] aliases) =>
+        NetworkAttachments.Decide(state, new AttachContainerNetwork("w2", network, container, name, [.. aliases], address), "a2", T0);
+
+    [Fact]
+    public void Network_Connect_Names_The_Endpoint_By_The_Container_With_Its_Aliases_And_Id()
+    {
+        var (task, _) = Connect(State(TestNodes.Worker("w2"), Open), "open", aliases: ["db"]);
+        var state = State(TestNodes.Worker("w2"), Open, task!);
+
+        var allocated = Apply(state, new NetworkAllocator().Decide(state, T0));
+
+        var endpoint = Assert.Single(NetworkViews.Of(allocated).View("open1234").Endpoints);
+        Assert.Equal(("probe", true), (endpoint.TaskName, endpoint.Ready));
+        Assert.Equal(["db", "c1"], endpoint.Aliases.ToArray());
+        Assert.Equal(["db"], Assert.Single(allocated.Get<TaskObject>("a2")!.Networks).Aliases.ToArray());
+    }
+
+    [Fact]
+    public void Network_Connect_Of_A_Container_Already_On_The_Network_Is_Refused_In_Dockers_Words()
+    {
+        var held = Attach("open") with { Networks = [new AttachedNetwork("open1234", "10.0.5.7/24")] };
+
+        var (task, refused) = Connect(State(TestNodes.Worker("w2"), Open, held), "open1234");
+
+        Assert.Null(task);
+        Assert.Equal("endpoint with name probe already exists in network open", refused!.Reason);
+    }
+
+    [Theory]
+    [InlineData("10.0.5.40", null)]
+    [InlineData("10.0.6.40", "invalid endpoint settings: no configured subnet or ip-range contain the IP address 10.0.6.40")]
+    [InlineData("10.0.5.255", "no configured subnet or ip-range contain the IP address 10.0.5.255")]
+    [InlineData("10.0.5.40/24", "invalid IPv4 address: 10.0.5.40/24")]
+    [InlineData("fe80::1", "invalid IPv4 address: fe80::1")]
+    public void Network_Connect_Ip_Must_Be_A_Host_Of_The_Subnet(string address, string? expected)
+    {
+        var problem = NetworkAttachments.AddressProblem(Open, address);
+
+        if (expected is null)
+        {
+            Assert.Null(problem);
+        }
+        else
+        {
+            Assert.Contains(expected, problem, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void Network_Connect_Ip_Is_Refused_On_A_Subnet_The_Swarm_Chose_As_Docker_Refuses_It()
+    {
+        var chosen = Open with { Spec = Open.Spec with { Subnet = "" } };
+
+        Assert.StartsWith("user specified IP address is supported only when connecting to networks with user configured subnets",
+            NetworkAttachments.AddressProblem(chosen, "10.0.5.40"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_Allocator_Gives_The_Address_Asked_For_And_Refuses_One_In_Use_Which_Is_Free_Again_Once_Given_Back()
+    {
+        var (asked, _) = Connect(State(TestNodes.Worker("w2"), Open), "open", address: "10.0.5.40");
+        var state = State(TestNodes.Worker("w2"), Open, asked!);
+        var allocated = Apply(state, new NetworkAllocator().Decide(state, T0));
+        Assert.Equal("10.0.5.40/24", Assert.Single(allocated.Get<TaskObject>("a2")!.Networks).Address);
+
+        var (again, _) = NetworkAttachments.Decide(allocated, new AttachContainerNetwork("w2", "open", "c2", "other", [], "10.0.5.40"), "a3", T0);
+        var withAgain = State([.. allocated.List<NetworkObject>(), .. allocated.List<NodeObject>(), .. allocated.List<TaskObject>(), again!]);
+        var taken = Apply(withAgain, new NetworkAllocator().Decide(withAgain, T0));
+        var refused = Assert.IsType<CommandRejected>(NetworkAttachments.Answer(taken, "a3"));
+        Assert.StartsWith("Address already in use: 10.0.5.40 on network open", refused.Reason, StringComparison.Ordinal);
+
+        // The first container disconnects (its attachment goes): the address is given to the one that asks for it.
+        var freed = State([.. taken.List<NetworkObject>(), .. taken.List<NodeObject>(), .. taken.List<TaskObject>().Where(t => t.Id != "a2")]);
+        var given = Apply(freed, new NetworkAllocator().Decide(freed, T0));
+        Assert.Equal("10.0.5.40/24", Assert.Single(given.Get<TaskObject>("a3")!.Networks).Address);
     }
 }

@@ -103,7 +103,8 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
     private void TellKill(TaskObject? task, int signal) =>
         Tell(task, "kill", "signal", signal.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
-    /// <summary>The container's die event once it ends (the monitor says so); a stop waits for it before it says stop.</summary>
+    /// <summary>The container's die event once it ends (the monitor says so), with docker's exitCode and execDuration; a
+    /// stop waits for it before it says stop.</summary>
     private void WatchEnd(TaskContainer entry, TaskObject task)
     {
         if (entry.Container is not { } container)
@@ -114,7 +115,14 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
         entry.Ended = Task.Run(async () =>
         {
             var exit = await container.WaitAsync(CancellationToken.None);
-            Tell(task, "die", "exitCode", exit.ExitCode.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            if (ContainerChanged is { } changed)
+            {
+                // docker's die: the exit code, and how long it ran in whole seconds (execDuration, truncated as Go's int()).
+                var ran = entry.StartedAt is { } started ? Math.Max(0, (long)(DateTimeOffset.UtcNow - started).TotalSeconds) : 0;
+                changed(task, "die", ImmutableSortedDictionary<string, string>.Empty
+                    .Add("exitCode", exit.ExitCode.ToString(System.Globalization.CultureInfo.InvariantCulture))
+                    .Add("execDuration", ran.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            }
         });
     }
 

@@ -67,12 +67,17 @@ public sealed class StandaloneRunFlagsTests(ContainerFixture fixture) : BusyboxE
     {
         // docker's events for `start` of an exited container: start, then die when it ends; its create was told once.
         var told = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var died = new System.Collections.Concurrent.ConcurrentQueue<System.Collections.Immutable.ImmutableSortedDictionary<string, string>>();
         using var standalone = Standalone();
-        Executor.ContainerChanged = (task, action, _) =>
+        Executor.ContainerChanged = (task, action, attributes) =>
         {
             if (task.ServiceName == "evented")
             {
                 told.Enqueue(action);
+                if (action == "die")
+                {
+                    died.Enqueue(attributes);
+                }
             }
         };
         var id = await RunAsync(standalone, Run("evented", "sh", "-c", "exit 2"));
@@ -87,6 +92,14 @@ public sealed class StandaloneRunFlagsTests(ContainerFixture fixture) : BusyboxE
             }
 
             Assert.Equal(["create", "start", "die", "start", "die"], told.ToArray());
+
+            // docker's die attributes: the exit code and the whole seconds it ran (this one ends at once).
+            Assert.All(died, attributes =>
+            {
+                Assert.Equal(["execDuration", "exitCode"], attributes.Keys);
+                Assert.Equal("2", attributes["exitCode"]);
+                Assert.InRange(long.Parse(attributes["execDuration"], System.Globalization.CultureInfo.InvariantCulture), 0, 30);
+            });
         }
         finally
         {

@@ -91,11 +91,14 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
     /// </summary>
     public Action<TaskObject, string, ImmutableSortedDictionary<string, string>>? ContainerChanged { get; set; }
 
-    private void Tell(TaskObject? task, string action, string? key = null, string? value = null)
+    private void Tell(TaskObject? task, string action, string? key = null, string? value = null) =>
+        Tell(task, action, key is null ? ImmutableSortedDictionary<string, string>.Empty : ImmutableSortedDictionary<string, string>.Empty.Add(key, value ?? string.Empty));
+
+    private void Tell(TaskObject? task, string action, ImmutableSortedDictionary<string, string> attributes)
     {
         if (task is not null && ContainerChanged is { } changed)
         {
-            changed(task, action, key is null ? ImmutableSortedDictionary<string, string>.Empty : ImmutableSortedDictionary<string, string>.Empty.Add(key, value ?? string.Empty));
+            changed(task, action, attributes);
         }
     }
 
@@ -115,14 +118,11 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
         entry.Ended = Task.Run(async () =>
         {
             var exit = await container.WaitAsync(CancellationToken.None);
-            if (ContainerChanged is { } changed)
-            {
-                // docker's die: the exit code, and how long it ran in whole seconds (execDuration, truncated as Go's int()).
-                var ran = entry.StartedAt is { } started ? Math.Max(0, (long)(DateTimeOffset.UtcNow - started).TotalSeconds) : 0;
-                changed(task, "die", ImmutableSortedDictionary<string, string>.Empty
-                    .Add("exitCode", exit.ExitCode.ToString(System.Globalization.CultureInfo.InvariantCulture))
-                    .Add("execDuration", ran.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-            }
+            // docker's die: the exit code, and how long it ran in whole seconds (execDuration, truncated as Go's int()).
+            var ran = entry.StartedAt is { } started ? Math.Max(0, (long)(DateTimeOffset.UtcNow - started).TotalSeconds) : 0;
+            Tell(task, "die", ImmutableSortedDictionary<string, string>.Empty
+                .Add("exitCode", exit.ExitCode.ToString(System.Globalization.CultureInfo.InvariantCulture))
+                .Add("execDuration", ran.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         });
     }
 

@@ -25,7 +25,7 @@ namespace ProtoSwarm.Tests.Raft;
 /// test process.
 /// </summary>
 [Trait("Category", "Cluster")]
-public sealed class RaftActorClusterTests : IAsyncDisposable
+public sealed class RaftActorClusterTests : IAsyncLifetime
 {
     private const string ClusterId = "raft-actor-tests";
     private readonly TempDir _dir = new();
@@ -33,7 +33,11 @@ public sealed class RaftActorClusterTests : IAsyncDisposable
     private readonly List<Member> _members = [];
     private readonly ConcurrentDictionary<ulong, Sealer> _sealers = new();
 
-    public async ValueTask DisposeAsync()
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    /// <summary>xunit 2 ends a test class through <see cref="IAsyncLifetime"/> (an IAsyncDisposable alone is never called):
+    /// each test's three members stop here, or they would run on, ticking, through the rest of the suite.</summary>
+    public async Task DisposeAsync()
     {
         foreach (var member in _members)
         {

@@ -3,7 +3,7 @@ using MessagePack;
 
 namespace ProtoSwarm.Contracts;
 
-// Standalone containers (`protoswarm run`, `container start|stop|rm|logs|wait`): containers a node host runs
+// Standalone containers (`protoswarm run`, `container start|stop|restart|kill|rm|prune|logs|wait`): containers a node host runs
 // from its own images outside any service, as docker's engine runs `docker run`'s. Answered by the node the
 // CLI talks to, in a swarm or not, worker or manager; never forwarded. A CONTAINER is an id, a unique id
 // prefix or a name (a leading '/' allowed), among the node's containers, task containers included.
@@ -99,6 +99,36 @@ public sealed record StopContainers(
     [property: Key(1)] ImmutableArray<string> Containers,
     [property: Key(2)] int? TimeoutSeconds);
 
+/// <summary>`container kill [-s SIGNAL] CONTAINER...`: sends <paramref name="Signal"/> (a name such as KILL, SIGHUP or RTMIN+3, or a
+/// number; docker's default KILL) to each running container's main process, through the path `stop` signals it by. A task's container
+/// may be killed: the swarm replaces it when it ends. KILL, or the container's stop signal, ends its restarting as `stop` does (docker's).</summary>
+[MessagePackObject]
+public sealed record KillContainers(
+    [property: Key(0)] string RequestId,
+    [property: Key(1)] ImmutableArray<string> Containers,
+    [property: Key(2)] string Signal = "KILL");
+
+/// <summary>`container restart [-t N] CONTAINER...`: `stop` (its grace period: <paramref name="TimeoutSeconds"/>, null the container's),
+/// then `start`, of each standalone container; a created or ended one just starts. An --rm container is kept through it, as docker's.</summary>
+[MessagePackObject]
+public sealed record RestartContainers(
+    [property: Key(0)] string RequestId,
+    [property: Key(1)] ImmutableArray<string> Containers,
+    [property: Key(2)] int? TimeoutSeconds);
+
+/// <summary>`container prune`: removes those of <paramref name="Ids"/> (the client's choice by its filters) that are still ended
+/// standalone containers; a running, restarting or task's one is left alone without a word, as docker's prune skips it.</summary>
+[MessagePackObject]
+public sealed record PruneContainers(
+    [property: Key(0)] string RequestId,
+    [property: Key(1)] ImmutableArray<string> Ids);
+
+/// <summary>What `container prune` removed: the ids, and the bytes their writable layers held (docker's SpaceReclaimed).</summary>
+[MessagePackObject]
+public sealed record ContainersPruned(
+    [property: Key(0)] ImmutableArray<string> Deleted,
+    [property: Key(1)] long SpaceReclaimed);
+
 /// <summary>`container rm [-f] CONTAINER...`: removes each standalone container; a running one only with <paramref name="Force"/> (killed first).</summary>
 [MessagePackObject]
 public sealed record RemoveContainers(
@@ -129,7 +159,7 @@ public sealed record ReadContainerLogs(
     [property: Key(2)] bool Follow,
     [property: Key(3)] int? Tail);
 
-/// <summary>What each of start, stop and rm did, per container as it was named: the name again, or the error for it.</summary>
+/// <summary>What each of start, stop, restart, kill and rm did, per container as it was named: the name again, or the error for it.</summary>
 [MessagePackObject]
 public sealed record ContainersChanged(
     [property: Key(0)] ImmutableArray<ContainerChange> Results);

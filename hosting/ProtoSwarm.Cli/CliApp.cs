@@ -60,11 +60,14 @@ internal sealed class CliApp(Func<string, INodeConnection> connect)
         root.Subcommands.Add(RunCommand.CreateOnly(this));
         root.Subcommands.Add(RunCommand.Start(this));
         root.Subcommands.Add(RunCommand.Stop(this));
+        root.Subcommands.Add(RunCommand.Restart(this));
+        root.Subcommands.Add(RunCommand.Kill(this));
         root.Subcommands.Add(RunCommand.Remove(this, "rm"));
         root.Subcommands.Add(RunCommand.Logs(this));
         root.Subcommands.Add(RunCommand.Wait(this));
         root.Subcommands.Add(ContainerCommands.Container(this));
         root.Subcommands.Add(ContainerCommands.TopStats(this));
+        root.Subcommands.Add(ContainerCommands.Port(this));
         root.Subcommands.Add(CaCommands.Create(this));
         root.Subcommands.Add(SystemCommands.System(this));
         root.Subcommands.Add(SystemCommands.Info(this));

@@ -123,8 +123,29 @@ public class StandaloneContainerLabTests(ITestOutputHelper output)
         Assert.True(answer.StdOut == "hello-published\n", answer.ToString());
         var taken = await lab.ExecAsync("w1", "protoswarm", "run", "-d", "-p", "8089:80", "busybox", "true");
         Assert.Contains("Bind for 0.0.0.0:8089 failed: port is already allocated", taken.StdErr, StringComparison.Ordinal);
-        Assert.Equal(0, (await lab.ExecAsync("w1", "protoswarm", "rm", "-f", "site")).ExitCode);
+
+        // port: what the node bound, as docker prints it; restart: the same container up again, answering on it again.
+        Assert.Equal("80/tcp -> 0.0.0.0:8089\n", (await lab.ExecAsync("w1", "protoswarm", "port", "site")).StdOut);
+        Assert.Equal("0.0.0.0:8089\n", (await lab.ExecAsync("w1", "protoswarm", "container", "port", "site", "80/tcp")).StdOut);
+        var restarted = await lab.ExecAsync("w1", "protoswarm", "restart", "-t", "1", "site");
+        Assert.True(restarted.StdOut == "site\n", restarted.ToString());
+        var again = await RepeatUntilAsync(() => lab.ExecAsync("m1", "curl", "-s", "-m", "5", $"http://{w1}:8089/"), r => r.ExitCode == 0,
+            TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(250));
+        Assert.True(again.StdOut == "hello-published\n", again.ToString());
+
+        // kill: SIGKILL ends it (137) and its port with it; a second kill finds it not running, in docker's words.
+        Assert.Equal("site\n", (await lab.ExecAsync("w1", "protoswarm", "kill", "site")).StdOut);
+        var killed = await RepeatUntilAsync(() => lab.ExecAsync("w1", "protoswarm", "ps", "-a", "--filter", "name=site", "--format", "{{.Status}}"),
+            r => r.StdOut.StartsWith("Exited (137)", StringComparison.Ordinal), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(200));
+        Assert.StartsWith("Exited (137)", killed.StdOut, StringComparison.Ordinal);
+        Assert.Contains("is not running", (await lab.ExecAsync("w1", "protoswarm", "kill", "site")).StdErr, StringComparison.Ordinal);
         Assert.NotEqual(0, (await lab.ExecAsync("m1", "curl", "-s", "-m", "2", $"http://{w1}:8089/")).ExitCode);
+
+        // prune: the ended container goes, with docker's report.
+        var pruned = await lab.ExecAsync("w1", "protoswarm", "container", "prune", "-f");
+        Assert.True(pruned.StdOut.StartsWith("Deleted Containers:\n", StringComparison.Ordinal) && pruned.StdOut.Contains("Total reclaimed space: ", StringComparison.Ordinal),
+            pruned.ToString());
+        Assert.Equal("", (await lab.ExecAsync("w1", "protoswarm", "ps", "-a", "-q", "--filter", "name=site")).StdOut);
     }
 
     [Fact]

@@ -9,8 +9,8 @@ using ProtoSwarm.Contracts;
 namespace ProtoSwarm.Cli.Commands;
 
 /// <summary>
-/// docker's node-local container commands: `ps` (and `container ls|list|ps`), `container inspect`, and `stats`
-/// (and `container stats`). A container is a task's container on the node this CLI talks to, named as docker names
+/// docker's node-local container commands: `ps` (and `container ls|list|ps`), `container inspect`, `stats`
+/// (and `container stats`), `port` (and `container port`) and `container prune`. A container is a task's container on the node this CLI talks to, named as docker names
 /// a swarm task's (SERVICE.SLOT.TASKID); the node answers them itself, in a swarm or not, worker or manager.
 /// </summary>
 internal static class ContainerCommands
@@ -22,7 +22,8 @@ internal static class ContainerCommands
 
     public static Command Container(CliApp app) =>
         new Command("container", "Manage this node's containers (the tasks' and standalone ones)").With(List(app, "ls"), Inspect(app), Stats(app),
-            RunCommand.Run(app), RunCommand.CreateOnly(app), RunCommand.Start(app), RunCommand.Stop(app), RunCommand.Remove(app, "rm"), RunCommand.Logs(app), RunCommand.Wait(app));
+            RunCommand.Run(app), RunCommand.CreateOnly(app), RunCommand.Start(app), RunCommand.Stop(app), RunCommand.Restart(app), RunCommand.Kill(app), RunCommand.Remove(app, "rm"), Prune(app),
+            Port(app), RunCommand.Logs(app), RunCommand.Wait(app));
 
     public static Command Ps(CliApp app) => List(app, "ps");
 
@@ -222,6 +223,139 @@ internal static class ContainerCommands
             }
         });
         return command;
+    }
+
+    /// <summary>docker's prompt of `container prune`; only "y" or "yes" goes on.</summary>
+    public const string PruneWarning =
+        "WARNING! This will remove all stopped containers.\n" +
+        "Are you sure you want to continue? [y/N] ";
+
+    /// <summary>
+    /// `container prune [-f] [--filter until=|label=|label!=]`: every standalone container that is not running (created or
+    /// exited) and that the filters keep is removed by the node, which checks again that it is still so; a task's container
+    /// never is (the swarm removes those with their tasks). Docker's report: the ids under "Deleted Containers:", then the
+    /// space their writable layers gave back.
+    /// </summary>
+    private static Command Prune(CliApp app)
+    {
+        var force = new Option<bool>("--force", "-f") { Description = "Do not prompt for confirmation" };
+        var filter = new Option<string[]>("--filter")
+        {
+            Description = "Provide filter values (e.g. \"until=<timestamp>\", label=KEY[=VALUE], label!=KEY[=VALUE])",
+            DefaultValueFactory = _ => [],
+        }.CheckedBy(NetworkCommands.CheckPruneFilter);
+        var command = new Command("prune", "Remove all stopped standalone containers").With(force, filter);
+        app.SetAction(command, async (parse, cli, ct) =>
+        {
+            var filters = parse.GetValue(filter) ?? [];
+            var until = NetworkCommands.UntilOf(filters, DateTimeOffset.UtcNow);
+            if (!until.IsValid)
+            {
+                await cli.Error.WriteLineAsync(until.Error);
+                return 1;
+            }
+
+            if (!parse.GetValue(force))
+            {
+                using var input = new StreamReader(app.StandardInput(), leaveOpen: true);
+                if (!await Confirmation.AskAsync(cli, input, PruneWarning, ct))
+                {
+                    return 0; // docker's "container prune has been cancelled": nothing removed, nothing printed, not a failure
+                }
+            }
+
+            var list = await cli.RequestAsync<ContainerList>(new ListContainers(SwarmIds.NewRequestId(), All: true), Timeouts.Query, ct);
+            var candidates = PruneCandidates(list.Containers, filters, until.Value);
+            var pruned = candidates.Count == 0
+                ? new ContainersPruned([], 0)
+                : await cli.RequestAsync<ContainersPruned>(new PruneContainers(SwarmIds.NewRequestId(), [.. candidates.Select(c => c.Id)]), Timeouts.Change, ct);
+            if (pruned.Deleted.Length > 0)
+            {
+                await cli.Out.WriteAsync("Deleted Containers:\n" + string.Concat(pruned.Deleted.Select(d => d + "\n")) + "\n");
+            }
+
+            await cli.Out.WriteLineAsync($"Total reclaimed space: {ImageView.HumanSize(pruned.SpaceReclaimed)}");
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>
+    /// The containers `container prune` asks the node to remove, as docker's daemon chooses them: standalone ones (no task's) that
+    /// are not running (created, exited or dead), created at or before until, carrying every label= term and not every label!= term.
+    /// <paramref name="until"/> is <see cref="NetworkCommands.UntilOf"/>'s.
+    /// </summary>
+    public static IReadOnlyList<ContainerObject> PruneCandidates(IEnumerable<ContainerObject> containers, IReadOnlyCollection<string> filters, DateTimeOffset? until)
+    {
+        var terms = filters.Select(f => f.Split('=', 2)).ToLookup(p => p[0].Trim(), p => p[1], StringComparer.Ordinal);
+        return [.. ContainerView.Sorted(containers.Where(c =>
+            c.State is "created" or "exited" or "dead"
+            && !c.Labels.ContainsKey("com.docker.swarm.task")
+            && (until is null || c.Created <= until)
+            && terms["label"].All(l => ServiceFilter.MatchesLabel(c.Labels, l))
+            && !(terms["label!"].Any() && terms["label!"].All(l => ServiceFilter.MatchesLabel(c.Labels, l)))))];
+    }
+
+    /// <summary>
+    /// `port CONTAINER [PRIVATE_PORT[/PROTO]]`: the container's published ports as the node bound them (the ports `ps` and
+    /// inspect's NetworkSettings.Ports show), "80/tcp -> 0.0.0.0:8080" a line, in docker's order; with a port, only the
+    /// node's addresses for it, and docker's error when it is not published.
+    /// </summary>
+    public static Command Port(CliApp app)
+    {
+        var name = new Argument<string>("CONTAINER") { Description = "A container id, unique id prefix or name" };
+        var privatePort = new Argument<string?>("PRIVATE_PORT[/PROTO]") { Description = "A port of the container (tcp unless /udp or /sctp follows)", Arity = ArgumentArity.ZeroOrOne }
+            .CheckedBy(p => PrivatePort(p).Error);
+        var command = new Command("port", "List port mappings or a specific mapping for the container").With(name, privatePort);
+        app.SetAction(command, async (parse, cli, ct) =>
+        {
+            var reference = parse.GetRequiredValue(name);
+            var list = await cli.RequestAsync<ContainerList>(new ListContainers(SwarmIds.NewRequestId(), All: true), Timeouts.Query, ct);
+            var container = Find(list.Containers, reference) ?? throw new SwarmCommandException(RejectCode.NotFound, $"No such container: {reference}");
+            var lines = PortLines(container, parse.GetValue(privatePort));
+            if (lines is null)
+            {
+                throw new SwarmCommandException(RejectCode.NotFound, $"No public port '{parse.GetValue(privatePort)}' published for {reference}");
+            }
+
+            await cli.Out.WriteAsync(string.Concat(lines.Select(l => l + "\n")));
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>
+    /// `port`'s lines for <paramref name="container"/>: every binding ("80/tcp -> 0.0.0.0:8080") ordered by port, protocol and
+    /// host port as docker's natural order puts them; with <paramref name="privatePort"/>, only that port's host addresses, or
+    /// null when it is not published.
+    /// </summary>
+    public static IReadOnlyList<string>? PortLines(ContainerObject container, string? privatePort)
+    {
+        var bindings = ContainerView.Published(container).OrderBy(b => b.Port.TargetPort).ThenBy(b => b.Private, StringComparer.Ordinal)
+            .ThenBy(b => b.Port.PublishedPort).ToList();
+        if (privatePort is null)
+        {
+            return [.. bindings.Select(b => $"{b.Private} -> {b.Host}")];
+        }
+
+        var wanted = PrivatePort(privatePort).Value;
+        var matching = bindings.Where(b => b.Private == wanted).Select(b => b.Host).ToList();
+        return matching.Count == 0 ? null : matching;
+    }
+
+    /// <summary>`port`'s PRIVATE_PORT[/PROTO] as docker reads it: a port number, tcp when no protocol follows ("80" is "80/tcp").</summary>
+    public static Checked<string> PrivatePort(string text)
+    {
+        var parts = text.Split('/', 2);
+        var protocol = parts.Length == 2 ? parts[1].ToLowerInvariant() : "tcp";
+        if (!ushort.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port == 0)
+        {
+            return Checked<string>.Fail($"invalid port ({parts[0]}): give a port number of the container (1-65535), optionally with /tcp, /udp or /sctp, such as 80/tcp");
+        }
+
+        return protocol is "tcp" or "udp" or "sctp"
+            ? Checked<string>.Ok(string.Create(CultureInfo.InvariantCulture, $"{port}/{protocol}"))
+            : Checked<string>.Fail($"invalid protocol ({parts[1]}) in '{text}': give tcp, udp or sctp, such as 53/udp");
     }
 
     /// <summary>

@@ -8,7 +8,8 @@ namespace ProtoSwarm.Cli.Commands;
 
 /// <summary>
 /// docker's standalone containers on the node the CLI talks to: `run` (and `container run`), `container create`,
-/// `container start|stop|rm|logs|wait` (also at the top, as docker's `start`, `stop`, `rm`, `logs`, `wait`, `create`).
+/// `container start|stop|restart|kill|rm|logs|wait` (also at the top, as docker's `start`, `stop`, `restart`, `kill`, `rm`, `logs`,
+/// `wait`, `create`).
 /// The node runs them with the executor that runs its tasks; `ps` and `container ls|inspect` show them beside the
 /// tasks' containers.
 /// </summary>
@@ -273,6 +274,31 @@ internal static class RunCommand
         return command;
     }
 
+    public static Command Restart(CliApp app)
+    {
+        var time = new Option<int?>("--time", "-t") { Description = "Seconds to wait before killing the container (default: its stop grace period, 10 s)" };
+        time.Aliases.Add("--timeout");
+        var names = Containers();
+        var command = new Command("restart", "Restart one or more standalone containers (stop, then start; a created or exited one just starts)").With(time, names);
+        app.SetAction(command, (parse, cli, ct) =>
+            ChangeAsync(cli, new RestartContainers(SwarmIds.NewRequestId(), [.. parse.GetRequiredValue(names)], parse.GetValue(time)), ct, stop: true));
+        return command;
+    }
+
+    public static Command Kill(CliApp app)
+    {
+        var signal = new Option<string>("--signal", "-s")
+        {
+            Description = "Signal to send to the container: a name (KILL, SIGTERM, HUP, RTMIN+3) or a number",
+            DefaultValueFactory = _ => "KILL",
+        };
+        var names = Containers();
+        var command = new Command("kill", "Kill one or more running containers (a task's container too: the swarm replaces it)").With(signal, names);
+        app.SetAction(command, (parse, cli, ct) =>
+            ChangeAsync(cli, new KillContainers(SwarmIds.NewRequestId(), [.. parse.GetRequiredValue(names)], parse.GetValue(signal) is { Length: > 0 } given ? given : "KILL"), ct));
+        return command;
+    }
+
     public static Command Remove(CliApp app, string name)
     {
         var force = new Option<bool>("--force", "-f") { Description = "Force the removal of a running container (uses SIGKILL)" };
@@ -322,7 +348,7 @@ internal static class RunCommand
     private static Argument<string[]> Containers() =>
         new("CONTAINER") { Description = "Container ids, unique id prefixes or names", Arity = ArgumentArity.OneOrMore };
 
-    /// <summary>docker's output of start, stop and rm: each container as it was named, or its error; exit 1 if any failed.</summary>
+    /// <summary>docker's output of start, stop, restart, kill and rm: each container as it was named, or its error; exit 1 if any failed.</summary>
     private static async Task<int> ChangeAsync(CliContext cli, object request, CancellationToken ct, bool stop = false)
     {
         var changed = await cli.RequestAsync<ContainersChanged>(request, stop ? Timeout.InfiniteTimeSpan : Timeouts.Change, ct);

@@ -122,8 +122,16 @@ internal static class ContainerView
 
     /// <summary>docker's PORTS of a container: its host-mode published ports, "0.0.0.0:8080->80/tcp".</summary>
     public static string PortsText(ContainerObject c) =>
-        string.Join(", ", c.Ports.Where(p => p.PublishedPort > 0).Select(p =>
-            string.Create(CultureInfo.InvariantCulture, $"0.0.0.0:{p.PublishedPort}->{p.TargetPort}/{p.Protocol.ToString().ToLowerInvariant()}")));
+        string.Join(", ", Published(c).Select(b => $"{b.Host}->{b.Private}"));
+
+    /// <summary>
+    /// The ports the node bound for a container (a running one's; none once it ended), each as docker names its two ends:
+    /// the container's ("80/tcp") and the node's ("0.0.0.0:8080": every address of the node, the only form -p takes here).
+    /// </summary>
+    public static IEnumerable<(PortConfig Port, string Private, string Host)> Published(ContainerObject c) =>
+        c.Ports.Where(p => p.PublishedPort > 0).Select(p => (p,
+            string.Create(CultureInfo.InvariantCulture, $"{p.TargetPort}/{p.Protocol.ToString().ToLowerInvariant()}"),
+            string.Create(CultureInfo.InvariantCulture, $"0.0.0.0:{p.PublishedPort}")));
 
     public static ContainerRow Row(ContainerObject c, DateTimeOffset now, bool noTrunc) => new(
         ShortId(c.Id, noTrunc),

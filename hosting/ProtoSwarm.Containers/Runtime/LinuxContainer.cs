@@ -337,6 +337,34 @@ public sealed partial class LinuxContainer : IAsyncDisposable
     public static IReadOnlyList<ContainerLogEntry> ReadLogs(string id, ContainerRuntimeOptions options, long after = 0, int? tail = null, int? limit = null) =>
         ContainerLog.Read(Path.Combine(options.StateRoot, id), after, tail, limit);
 
+    /// <summary>
+    /// The bytes of the files in a container's writable layer (docker's SizeRw): what removing it gives back beside its
+    /// log. Links are counted as themselves, not followed; a file that goes meanwhile counts nothing. 0 when it has none.
+    /// </summary>
+    public static long WritableLayerSize(string id, ContainerRuntimeOptions options)
+    {
+        var upper = new DirectoryInfo(new ContainerPaths(Path.Combine(options.StateRoot, id)).Upper);
+        if (!upper.Exists)
+        {
+            return 0;
+        }
+
+        long total = 0;
+        var walk = new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true, AttributesToSkip = 0 };
+        foreach (var file in upper.EnumerateFiles("*", walk))
+        {
+            try
+            {
+                total += file.LinkTarget is null ? file.Length : 0;
+            }
+            catch (IOException)
+            {
+            }
+        }
+
+        return total;
+    }
+
     /// <summary>A reader of the log of a container by id that resumes each read where its last one stopped (see <see cref="ContainerLogReader"/>).</summary>
     public static ContainerLogReader LogReader(string id, ContainerRuntimeOptions options) => new(Path.Combine(options.StateRoot, id));
 

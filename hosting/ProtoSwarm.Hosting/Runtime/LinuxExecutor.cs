@@ -291,6 +291,26 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
     }
 
     /// <summary>
+    /// Docker's `container kill`: <paramref name="signal"/> to the container's main process, by the path `stop` sends its stop
+    /// signal (the kill event, then the monitor), and no more: whether it ends is the process's to decide. A task's container
+    /// that ends so is reported by its task actor, and the swarm replaces it, as after `stop`. False: not running.
+    /// </summary>
+    internal async Task<bool> KillContainerAsync(string id, int signal, CancellationToken ct)
+    {
+        if (!_containers.TryGetValue(id, out var entry) || entry.Container is not { HasExited: false } container)
+        {
+            return false;
+        }
+
+        TellKill(entry.Task, signal);
+        await container.KillAsync(signal, ct);
+        return true;
+    }
+
+    /// <summary>The signal that stops the container (its spec's, else its image's, else SIGTERM); null when this process holds no such container.</summary>
+    internal int? StopSignalOf(string id) => _containers.TryGetValue(id, out var entry) ? entry.StopSignal : null;
+
+    /// <summary>
     /// Starts an ended standalone container again (docker's `start` of an exited container, and its restart policies):
     /// it is prepared anew from <paramref name="task"/> (its volumes, files and networks, its image's config), and its
     /// container starts in the same state directory, so the same writable layer and log; its Created stays. One that

@@ -84,8 +84,8 @@ internal sealed partial class StandaloneContainers : IDisposable
     public void NetworksReady() => _networksReady.TrySetResult();
 
     public static bool Handles(object request) =>
-        request is RunContainer or StartContainers or StopContainers or RemoveContainers or WaitContainer or ReadContainerLogs
-            or ConnectContainerNetwork or DisconnectContainerNetwork;
+        request is RunContainer or StartContainers or StopContainers or RestartContainers or KillContainers or RemoveContainers or PruneContainers
+            or WaitContainer or ReadContainerLogs or ConnectContainerNetwork or DisconnectContainerNetwork;
 
     /// <summary>The name of a standalone container, or null for a task's.</summary>
     public string? NameOf(string id) => _entries.TryGetValue(id, out var entry) ? entry.Name : null;
@@ -129,6 +129,12 @@ internal sealed partial class StandaloneContainers : IDisposable
 
         /// <summary>Which start this is: a watch of an older run that ends late does not decide for the newer.</summary>
         public int Run { get; set; }
+
+        /// <summary>The watch of its current run: `restart` waits for it to let go of the run it stopped before it starts the next.</summary>
+        public System.Threading.Tasks.Task Watching { get; set; } = System.Threading.Tasks.Task.CompletedTask;
+
+        /// <summary>`restart` stops it to start it again: an --rm one is kept through the stop, as docker's restart keeps it.</summary>
+        public bool KeptThroughStop { get; set; }
     }
 
     /// <summary>Finds again, after a node host restart, the standalone containers its files name (ended ones included).</summary>
@@ -161,7 +167,7 @@ internal sealed partial class StandaloneContainers : IDisposable
                     };
                     _entries[task.Id] = entry;
                     entry.Detached.TrySetResult();
-                    _ = WatchAsync(entry, restored: true);
+                    entry.Watching = WatchAsync(entry, restored: true);
                 }
                 else
                 {
@@ -184,6 +190,9 @@ internal sealed partial class StandaloneContainers : IDisposable
                 RunContainer m => await CreateAsync(m, ct) is var (entry, refusal) && entry is null ? refusal! : new ContainerCreated(entry!.Task.Id, entry.Name),
                 StartContainers m => new ContainersChanged([.. await Task.WhenAll(m.Containers.Select(c => ChangeAsync(c, StartAsync, ct)))]),
                 StopContainers m => new ContainersChanged([.. await Task.WhenAll(m.Containers.Select(c => ChangeAsync(c, (id, t) => StopAsync(id, m.TimeoutSeconds, t), ct)))]),
+                RestartContainers m => new ContainersChanged([.. await Task.WhenAll(m.Containers.Select(c => ChangeAsync(c, (id, t) => RestartAsync(id, m.TimeoutSeconds, t), ct)))]),
+                KillContainers m => new ContainersChanged([.. await Task.WhenAll(m.Containers.Select(c => ChangeAsync(c, (id, t) => KillAsync(c, id, m.Signal, t), ct)))]),
+                PruneContainers m => await PruneAsync(m, ct),
                 RemoveContainers m => new ContainersChanged([.. await Task.WhenAll(m.Containers.Select(c => ChangeAsync(c, (id, t) => RemoveAsync(id, m.Force, t), ct)))]),
                 WaitContainer m => await WaitAsync(m, ct),
                 ConnectContainerNetwork m => await ConnectAsync(m, ct),
@@ -650,7 +659,7 @@ internal sealed partial class StandaloneContainers : IDisposable
                 await entry.Controller.StartAsync(ct);
                 entry.Started = true;
                 LogStarted(_logger, id, entry.Name, run.Image);
-                _ = WatchAsync(entry);
+                entry.Watching = WatchAsync(entry);
             }
 
             return (entry, null);
@@ -852,7 +861,7 @@ internal sealed partial class StandaloneContainers : IDisposable
                 return;
             }
 
-            if (entry.AutoRemove)
+            if (entry.AutoRemove && !entry.KeptThroughStop)
             {
                 await entry.Detached.Task.WaitAsync(TimeSpan.FromSeconds(30)).ContinueWith(_ => { }, TaskScheduler.Default);
                 if (_entries.ContainsKey(entry.Task.Id))
@@ -1000,7 +1009,7 @@ internal sealed partial class StandaloneContainers : IDisposable
                 GiveResolvConf(entry, resolvConf);
             }
 
-            _ = WatchAsync(entry);
+            entry.Watching = WatchAsync(entry);
         }
         finally
         {
@@ -1053,7 +1062,7 @@ internal sealed partial class StandaloneContainers : IDisposable
         entry.StoppedByUser = false;
         entry.Run++;
         await WriteRestartAsync(entry);
-        _ = WatchAsync(entry);
+        entry.Watching = WatchAsync(entry);
     }
 
     private async Task StopAsync(string id, int? timeoutSeconds, CancellationToken ct)
@@ -1080,6 +1089,113 @@ internal sealed partial class StandaloneContainers : IDisposable
         }
 
         await _executor.StopContainerAsync(id, timeoutSeconds is { } s ? TimeSpan.FromSeconds(Math.Max(0, s)) : null, ct);
+    }
+
+    /// <summary>
+    /// docker's restart: `stop` with its grace period, then `start`; a created or ended one just starts. The stopped run's watch has
+    /// let go of it (its network attachment given back, no --rm removal) before the next run starts, so the two never share one.
+    /// </summary>
+    private async Task RestartAsync(string id, int? timeoutSeconds, CancellationToken ct)
+    {
+        if (!_entries.TryGetValue(id, out var entry))
+        {
+            throw new ContainerRefusal(RejectCode.Conflict,
+                $"cannot restart container {DisplayName(id)}: it is a task's container, which its node starts; stop it (`protoswarm stop {DisplayName(id)}`) and the swarm replaces it");
+        }
+
+        entry.KeptThroughStop = true;
+        try
+        {
+            await StopAsync(id, timeoutSeconds, ct);
+            await entry.Watching.WaitAsync(ct);
+        }
+        finally
+        {
+            entry.KeptThroughStop = false;
+        }
+
+        if (!_entries.ContainsKey(id))
+        {
+            throw new ContainerRefusal(RejectCode.NotFound, $"No such container: {entry.Name}");
+        }
+
+        await StartAsync(id, ct);
+    }
+
+    /// <summary>
+    /// docker's kill: the signal to a running container (a task's too). KILL, or the container's own stop signal, ends it as
+    /// `stop` would, so, as docker's daemon, its restart policy does not start it again and a pending restart is called off;
+    /// any other signal leaves the policy to judge the end, if it ends. <paramref name="reference"/> is the name as given.
+    /// </summary>
+    private async Task KillAsync(string reference, string id, string signalText, CancellationToken ct)
+    {
+        var signal = Signals.Parse(signalText) ?? throw new ContainerRefusal(RejectCode.InvalidArgument,
+            $"invalid signal: {signalText}: give a signal name such as KILL, SIGTERM or HUP, or its number (1-64)");
+        var wasRestarting = false;
+        if (_entries.TryGetValue(id, out var entry))
+        {
+            if (!entry.Started)
+            {
+                throw new ContainerRefusal(RejectCode.Conflict, $"cannot kill container: {reference}: container {id} is not running");
+            }
+
+            if (signal == Signals.Kill || signal == _executor.StopSignalOf(id))
+            {
+                await entry.Gate.WaitAsync(ct);
+                try
+                {
+                    wasRestarting = entry.Restarting;
+                    if (wasRestarting || _executor.ContainerOf(id) is { HasExited: false })
+                    {
+                        entry.StoppedByUser = true;
+                        CancelRestart(entry);
+                        await WriteRestartAsync(entry);
+                    }
+                }
+                finally
+                {
+                    entry.Gate.Release();
+                }
+            }
+        }
+
+        if (!await _executor.KillContainerAsync(id, signal, ct) && !wasRestarting)
+        {
+            throw new ContainerRefusal(RejectCode.Conflict, $"cannot kill container: {reference}: container {id} is not running");
+        }
+    }
+
+    /// <summary>
+    /// docker's container prune, of the ids the client chose by its filters: each that is still a standalone container and not
+    /// running (created, or ended and not waiting for its policy's restart) is removed as `rm` removes it; its writable layer's
+    /// size, taken just before, is what it gave back. Any other is left alone without a word, as docker's prune skips it.
+    /// </summary>
+    private async Task<ContainersPruned> PruneAsync(PruneContainers request, CancellationToken ct)
+    {
+        var deleted = ImmutableArray.CreateBuilder<string>();
+        long reclaimed = 0;
+        foreach (var id in request.Ids.Distinct(StringComparer.Ordinal))
+        {
+            if (!_entries.TryGetValue(id, out var entry) || entry.Restarting || _executor.ContainerOf(id) is { HasExited: false })
+            {
+                continue;
+            }
+
+            var size = LinuxContainer.WritableLayerSize(id, _executor.Options);
+            try
+            {
+                await RemoveAsync(id, force: false, ct);
+            }
+            catch (ContainerRefusal)
+            {
+                continue; // it started meanwhile
+            }
+
+            deleted.Add(id);
+            reclaimed += size;
+        }
+
+        return new ContainersPruned(deleted.ToImmutable(), reclaimed);
     }
 
     private async Task RemoveAsync(string id, bool force, CancellationToken ct)

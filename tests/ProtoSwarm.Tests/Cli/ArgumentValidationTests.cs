@@ -88,7 +88,7 @@ public class ArgumentValidationTests
     [InlineData("unknown command \"update\" for \"protoswarm volume\"\nSee 'protoswarm volume --help'.\n", "volume", "update", "data")]
     [InlineData("unknown command \"restart\" for \"protoswarm service\"\nSee 'protoswarm service --help'.\n", "service", "restart", "web")]
     [InlineData("unknown command \"rotate\" for \"protoswarm registry\"\nSee 'protoswarm registry --help'.\n", "-H", "unix:///tmp/x.sock", "registry", "rotate")]
-    [InlineData("unknown command \"restart\" for \"protoswarm container\"\nSee 'protoswarm container --help'.\n", "container", "restart", "probe")]
+    [InlineData("unknown command \"pause\" for \"protoswarm container\"\nSee 'protoswarm container --help'.\n", "container", "pause", "probe")]
     [InlineData("unknown command \"pause\" for \"protoswarm\"\nSee 'protoswarm --help'.\n", "pause", "probe")]
     [InlineData("unknown flag: --bogus\nSee 'protoswarm image --help'.\n", "image", "--bogus")]
     [InlineData("unknown command \"df\" for \"protoswarm system\"\nSee 'protoswarm system --help'.\n", "system", "df")]

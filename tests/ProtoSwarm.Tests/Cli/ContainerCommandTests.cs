@@ -304,6 +304,131 @@ public sealed class ContainerCommandTests
         Assert.Contains("Error: No such container: nope", error, StringComparison.Ordinal);
     }
 
+    private static readonly ContainerObject Site = Container("eeee1111bbbb2222cccc3333d", "site") with
+    {
+        Ports = [new PortConfig(443, 8443, PortProtocol.Tcp, PublishMode.Host), new PortConfig(80, 8080, PortProtocol.Tcp, PublishMode.Host),
+            new PortConfig(53, 5353, PortProtocol.Udp, PublishMode.Host), new PortConfig(9000, 0, PortProtocol.Tcp, PublishMode.Host)],
+    };
+
+    [Fact]
+    public async Task Port_Lists_What_The_Node_Bound_In_Dockers_Order_And_Form()
+    {
+        var (code, output, error) = await RunAsync(Node(Site), "port", "site");
+
+        Assert.True(code == 0, error);
+        Assert.Equal("53/udp -> 0.0.0.0:5353\n80/tcp -> 0.0.0.0:8080\n443/tcp -> 0.0.0.0:8443\n", output);
+    }
+
+    [Theory]
+    [InlineData("80", "0.0.0.0:8080\n")]
+    [InlineData("80/tcp", "0.0.0.0:8080\n")]
+    [InlineData("53/udp", "0.0.0.0:5353\n")]
+    public async Task Port_Of_One_Private_Port_Prints_The_Nodes_Address_For_It(string port, string expected)
+    {
+        var (code, output, error) = await RunAsync(Node(Site), "container", "port", "eeee1111", port);
+
+        Assert.True(code == 0, error);
+        Assert.Equal(expected, output);
+    }
+
+    [Theory]
+    [InlineData(new[] { "port", "site", "53" }, "Error: No public port '53' published for site")]
+    [InlineData(new[] { "port", "site", "9000" }, "Error: No public port '9000' published for site")]
+    [InlineData(new[] { "port", "nosuch" }, "Error: No such container: nosuch")]
+    public async Task Port_Says_Dockers_Words_For_A_Port_Not_Published_Or_A_Missing_Container(string[] args, string expected)
+    {
+        var (code, output, error) = await RunAsync(Node(Site), args);
+
+        Assert.Equal((1, ""), (code, output));
+        Assert.Equal(expected, error.Trim());
+    }
+
+    [Theory]
+    [InlineData("abc", "invalid port (abc)")]
+    [InlineData("70000", "invalid port (70000)")]
+    [InlineData("80/icmp", "invalid protocol (icmp) in '80/icmp'")]
+    public async Task Port_Refuses_A_Port_That_Is_Not_One_Before_Asking_The_Node(string port, string expected)
+    {
+        var node = Node(Site);
+
+        var (code, _, error) = await RunAsync(node, "port", "site", port);
+
+        Assert.Equal(1, code);
+        Assert.Contains(expected, error, StringComparison.Ordinal);
+        Assert.Empty(node.Requests);
+    }
+
+    private static readonly ContainerObject Ended = Container("1111aaaabbbb2222cccc3333d", "ended", "exited", 3, createdAgo: TimeSpan.FromHours(3), labels: ("tier", "back"));
+    private static readonly ContainerObject Made = Container("2222aaaabbbb2222cccc3333d", "made", "created", createdAgo: TimeSpan.FromMinutes(1));
+    private static readonly ContainerObject Up = Container("3333aaaabbbb2222cccc3333d", "up", createdAgo: TimeSpan.FromHours(4));
+    private static readonly ContainerObject EndedTask = Container("4444aaaabbbb2222cccc3333d", "web.1.4444aaaabbbb2222cccc3333d", "exited", 0,
+        createdAgo: TimeSpan.FromHours(5), labels: ("com.docker.swarm.task", ""));
+
+    private static FakeNode PruningNode(long reclaimed) =>
+        new(request => request switch
+        {
+            ListContainers => new ContainerList([Ended, Made, Up, EndedTask], DateTimeOffset.UtcNow),
+            PruneContainers p => new ContainersPruned(p.Ids, reclaimed),
+            _ => throw new InvalidOperationException($"unexpected {request}"),
+        });
+
+    [Theory]
+    [InlineData(new string[0], new[] { "2222aaaabbbb2222cccc3333d", "1111aaaabbbb2222cccc3333d" })]
+    [InlineData(new[] { "--filter", "until=1h" }, new[] { "1111aaaabbbb2222cccc3333d" })]
+    [InlineData(new[] { "--filter", "label=tier=back" }, new[] { "1111aaaabbbb2222cccc3333d" })]
+    [InlineData(new[] { "--filter", "label!=tier" }, new[] { "2222aaaabbbb2222cccc3333d" })]
+    public async Task Container_Prune_Asks_The_Node_To_Remove_Every_Stopped_Standalone_Container_The_Filters_Keep(string[] filters, string[] expected)
+    {
+        var node = PruningNode(2048);
+
+        var (code, output, error) = await RunAsync(node, ["container", "prune", "-f", .. filters]);
+
+        Assert.True(code == 0, error);
+        Assert.Equal<string>(expected, Assert.Single(node.Requests.OfType<PruneContainers>()).Ids);
+        Assert.Equal("Deleted Containers:\n" + string.Concat(expected.Select(e => e + "\n")) + "\nTotal reclaimed space: 2.05kB\n", output);
+    }
+
+    [Theory]
+    [InlineData("y\n", true)]
+    [InlineData("n\n", false)]
+    [InlineData("", false)]
+    public async Task Container_Prune_Asks_First_As_Docker_And_Only_Yes_Goes_On(string answer, bool pruned)
+    {
+        var node = PruningNode(0);
+
+        var (code, output, _) = await RunWithInputAsync(node, System.Text.Encoding.UTF8.GetBytes(answer), CancellationToken.None, "container", "prune");
+
+        Assert.Equal(0, code);
+        Assert.StartsWith("WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ", output, StringComparison.Ordinal);
+        Assert.Equal(pruned, output.EndsWith("Total reclaimed space: 0B\n", StringComparison.Ordinal));
+        Assert.Equal(pruned, node.Requests.OfType<PruneContainers>().Any());
+    }
+
+    [Fact]
+    public async Task Container_Prune_With_Nothing_Stopped_Reports_No_Space_Without_Asking_The_Node_To_Remove()
+    {
+        var node = Node(Web1, Up);
+
+        var (code, output, _) = await RunAsync(node, "container", "prune", "--force");
+
+        Assert.Equal((0, "Total reclaimed space: 0B\n"), (code, output));
+        Assert.IsType<ListContainers>(Assert.Single(node.Requests));
+    }
+
+    [Theory]
+    [InlineData("status=exited", "status")]
+    [InlineData("until=yesterday", "until takes a time")]
+    public async Task Container_Prune_Refuses_A_Filter_It_Cannot_Use_Before_Asking(string filter, string expected)
+    {
+        var node = PruningNode(0);
+
+        var (code, _, error) = await RunAsync(node, "container", "prune", "-f", "--filter", filter);
+
+        Assert.Equal(1, code);
+        Assert.Contains(expected, error, StringComparison.Ordinal);
+        Assert.Empty(node.Requests);
+    }
+
     [Fact]
     public void An_Ambiguous_Prefix_Is_Refused()
     {

@@ -312,6 +312,53 @@ public sealed class RunCommandTests
     }
 
     [Fact]
+    public async Task Kill_Sends_The_Signal_As_Given_Kill_By_Default_And_Prints_Each_Name_Or_Dockers_Error()
+    {
+        var node = new FakeNode(request => request switch
+        {
+            KillContainers m => new ContainersChanged([.. m.Containers.Select(c => c == "ended"
+                ? new ContainerChange(c, "cannot kill container: ended: container c0ffee01 is not running")
+                : new ContainerChange(c, ""))]),
+            _ => throw new InvalidOperationException($"unexpected {request.GetType().Name}"),
+        });
+
+        var plain = await RunAsync(node, "kill", "probe", "ended", "web.1.x");
+        var hup = await RunAsync(node, "container", "kill", "-s", "HUP", "probe");
+        var numbered = await RunAsync(node, "kill", "--signal", "15", "probe");
+        var empty = await RunAsync(node, "kill", "-s", "", "probe");
+
+        Assert.Equal((1, "probe\nweb.1.x\n"), (plain.Code, plain.Out));
+        Assert.Equal("Error response from daemon: cannot kill container: ended: container c0ffee01 is not running\n", plain.Err);
+        Assert.Equal((0, "probe\n"), (hup.Code, hup.Out));
+        Assert.Equal(0, numbered.Code + empty.Code);
+        var kills = node.Requests.OfType<KillContainers>().ToList();
+        Assert.Equal<string>(["probe", "ended", "web.1.x"], kills[0].Containers);
+        Assert.Equal<string>(["KILL", "HUP", "15", "KILL"], kills.Select(k => k.Signal));
+    }
+
+    [Fact]
+    public async Task Restart_Sends_The_Grace_Period_And_Prints_Each_Container_As_Named()
+    {
+        var node = new FakeNode(request => request switch
+        {
+            RestartContainers m => new ContainersChanged([.. m.Containers.Select(c => c == "web.1.x"
+                ? new ContainerChange(c, "cannot restart container web.1.x: it is a task's container")
+                : new ContainerChange(c, ""))]),
+            _ => throw new InvalidOperationException($"unexpected {request.GetType().Name}"),
+        });
+
+        var timed = await RunAsync(node, "restart", "-t", "3", "probe", "other");
+        var plain = await RunAsync(node, "container", "restart", "probe", "web.1.x");
+
+        Assert.Equal((0, "probe\nother\n", ""), timed);
+        Assert.Equal((1, "probe\n"), (plain.Code, plain.Out));
+        Assert.Contains("Error response from daemon: cannot restart container web.1.x: it is a task's container", plain.Err, StringComparison.Ordinal);
+        var restarts = node.Requests.OfType<RestartContainers>().ToList();
+        Assert.Equal(((int?)3, (int?)null), (restarts[0].TimeoutSeconds, restarts[1].TimeoutSeconds));
+        Assert.Equal<string>(["probe", "other"], restarts[0].Containers);
+    }
+
+    [Fact]
     public async Task Restart_Volumes_Mounts_And_Published_Ports_Go_To_The_Node_As_Given()
     {
         var node = Answering();

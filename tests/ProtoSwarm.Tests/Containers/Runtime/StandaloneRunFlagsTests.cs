@@ -280,6 +280,99 @@ public sealed class StandaloneRunFlagsTests(ContainerFixture fixture) : BusyboxE
         }
     }
 
+    [Fact]
+    public async Task Kill_Sends_The_Signal_Of_Choice_And_Kill_Ends_It_Without_Its_Restart_Policy()
+    {
+        using var standalone = Standalone();
+        var id = await RunAsync(standalone, Run("trapper", "sh", "-c", "trap 'echo hup' HUP; echo ready; while true; do sleep 0.1; done") with { Restart = "always" });
+        try
+        {
+            await WaitForAsync(() => Printed(id).Contains("ready", StringComparison.Ordinal));
+            var hup = Assert.IsType<ContainersChanged>(await standalone.HandleAsync(new KillContainers("k1", ["trapper"], "SIGHUP"), default));
+            await WaitForAsync(() => Printed(id).Contains("hup", StringComparison.Ordinal));
+            var stillUp = await PsAsync(standalone, id);
+            var bad = Assert.IsType<ContainersChanged>(await standalone.HandleAsync(new KillContainers("k2", ["trapper"], "FOO"), default));
+
+            var killed = Assert.IsType<ContainersChanged>(await standalone.HandleAsync(new KillContainers("k3", ["trapper"]), default));
+            Assert.Equal(137, await WaitAsync(standalone, id));
+            await Task.Delay(600);
+            var ps = await PsAsync(standalone, id);
+            var again = Assert.IsType<ContainersChanged>(await standalone.HandleAsync(new KillContainers("k4", ["trapper", "nosuch"]), default));
+
+            Assert.Equal("", Assert.Single(hup.Results).Error);
+            Assert.Equal("running", stillUp.State);
+            Assert.StartsWith("invalid signal: FOO", Assert.Single(bad.Results).Error, StringComparison.Ordinal);
+            Assert.Equal("", Assert.Single(killed.Results).Error);
+            Assert.Equal(("exited", 137, 0), (ps.State, ps.ExitCode, ps.RestartCount));
+            Assert.Equal($"cannot kill container: trapper: container {id} is not running", again.Results[0].Error);
+            Assert.Equal("No such container: nosuch", again.Results[1].Error);
+        }
+        finally
+        {
+            await RemoveAsync(standalone, id);
+        }
+    }
+
+    [Fact]
+    public async Task Restart_Stops_And_Starts_The_Same_Container_Keeping_An_Rm_One_And_Starts_A_Created_One()
+    {
+        using var standalone = Standalone();
+        var id = await RunAsync(standalone, Run("bouncer", "sh", "-c", "echo run; exec sleep 1000") with { AutoRemove = true });
+        var created = await RunAsync(standalone, Run("fresh", "sh", "-c", "echo fresh; exec sleep 1000") with { Start = false });
+        try
+        {
+            await WaitForAsync(() => Printed(id) == "run\n");
+            var before = await PsAsync(standalone, id);
+
+            var restarted = Assert.IsType<ContainersChanged>(await standalone.HandleAsync(new RestartContainers("r", ["bouncer", "fresh"], 0), default));
+            await WaitForAsync(() => Printed(id) == "run\nrun\n" && Printed(created) == "fresh\n");
+            var after = await PsAsync(standalone, id);
+            var fresh = await PsAsync(standalone, created);
+
+            Assert.Equal<string>(["", ""], restarted.Results.Select(r => r.Error));
+            Assert.Equal(("running", "running", before.Created), (after.State, fresh.State, after.Created));
+            Assert.NotEqual(before.StartedAt, after.StartedAt);
+        }
+        finally
+        {
+            await RemoveAsync(standalone, id);
+            await RemoveAsync(standalone, created);
+        }
+    }
+
+    [Fact]
+    public async Task Prune_Removes_Only_Ended_Standalone_Containers_And_Adds_Up_Their_Writable_Layers()
+    {
+        using var standalone = Standalone();
+        var ended = await RunAsync(standalone, Run("ended", "sh", "-c", "head -c 5000 /dev/zero > /blob"));
+        var alive = await RunAsync(standalone, Run("alive", "sleep", "1000"));
+        try
+        {
+            Assert.Equal(0, await WaitAsync(standalone, ended));
+
+            var pruned = Assert.IsType<ContainersPruned>(await standalone.HandleAsync(new PruneContainers("p", [ended, alive, "nosuch"]), default));
+            var left = Assert.IsType<ContainerList>(await LocalContainers.HandleAsync(Executor, new ListContainers("ps", All: true), TimeProvider.System, _ => null, default,
+                standalone.NameOf, standalone.RestartOf)).Containers.Select(c => c.Id).ToList();
+
+            Assert.Equal<string>([ended], pruned.Deleted);
+            Assert.InRange(pruned.SpaceReclaimed, 5000, 5000 + 64 * 1024);
+            Assert.DoesNotContain(ended, left);
+            Assert.Contains(alive, left);
+        }
+        finally
+        {
+            await RemoveAsync(standalone, alive);
+        }
+    }
+
+    private static async Task WaitForAsync(Func<bool> condition)
+    {
+        for (var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15); !condition(); await Task.Delay(100))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the container did not get there in 15 s");
+        }
+    }
+
     [Theory]
     [InlineData("always", true, "Conflicting options: --restart and --rm")]
     [InlineData("sometimes", false, "invalid restart policy: unknown policy 'sometimes'")]

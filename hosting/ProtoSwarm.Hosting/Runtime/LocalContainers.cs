@@ -77,7 +77,7 @@ internal static class LocalContainers
     /// <param name="standaloneName">Set for a standalone container: its name, and its own labels only (no com.docker.swarm.* ones).</param>
     /// <param name="restart">A standalone container's restart policy: its restarts, and "restarting" while it waits for the next.</param>
     /// <param name="networkGateway">The gateway address of an overlay by id (docker's Gateway of the container's endpoint), where the node knows it.</param>
-    /// <param name="defaultNetwork">The container's local network (bridge, none) when it is on no overlay: shown as its only network, as docker's.</param>
+    /// <param name="defaultNetwork">The container's local network (bridge, none; <see cref="LocalNetworks.DefaultNetworkOf"/>): shown first, before its overlays.</param>
     public static ContainerObject ToWire(ContainerFacts facts, TaskUsageSample? usage, Func<string, string?> networkName, string? standaloneName = null,
         StandaloneRestart? restart = null, Func<string, string?>? networkGateway = null, ContainerNetwork? defaultNetwork = null)
     {
@@ -111,10 +111,11 @@ internal static class LocalContainers
             facts.User,
             facts.WorkingDir,
             task.Spec.Container.Mounts,
-            defaultNetwork is not null && task.Networks.IsEmpty
-                ? [defaultNetwork]
-                : [.. task.Networks.Select(n => new ContainerNetwork(networkName(n.NetworkId) ?? n.NetworkId, n.NetworkId, n.Address, n.Aliases,
-                    networkGateway?.Invoke(n.NetworkId) ?? string.Empty, n.Address.Length > 0 ? NetworkEndpoint.MacOf(n.Address) : string.Empty, NetworkEndpoint.EndpointIdOf(n.NetworkId, task.Id)))],
+            [
+                .. defaultNetwork is null ? [] : new[] { defaultNetwork },
+                .. task.Networks.Select(n => new ContainerNetwork(networkName(n.NetworkId) ?? n.NetworkId, n.NetworkId, n.Address, n.Aliases,
+                    networkGateway?.Invoke(n.NetworkId) ?? string.Empty, n.Address.Length > 0 ? NetworkEndpoint.MacOf(n.Address) : string.Empty, NetworkEndpoint.EndpointIdOf(n.NetworkId, task.Id))),
+            ],
             usage is null ? null : new ContainerUsageReading(usage.CpuNanoseconds, usage.MemoryBytes, usage.MemoryLimitBytes, usage.Pids),
             [.. facts.Entrypoint],
             [.. facts.Cmd])

@@ -80,14 +80,16 @@ internal sealed class LocalNetworks(string path, TimeProvider time)
     ]);
 
     /// <summary>
-    /// The local network of a container on no network, as `container inspect` shows it: on the bridge (its address and MAC
-    /// there while its namespace is here, empty once it ended, as docker's), or on none while the node has no networks;
-    /// null for a container on overlays (they are its networks).
+    /// The local network of a container, as `container inspect` shows it: the bridge for one run on no network (its address
+    /// and MAC there while its namespace is here, empty once it ended, as docker's), also after `network connect` gave it an
+    /// overlay beside it (its eth0 stays on the bridge, as docker's container stays on its default bridge); none for one on
+    /// no network while the node has no networks; null for one run on overlays (its way out is not shown, as docker's
+    /// docker_gwbridge is not).
     /// </summary>
     /// <param name="bridgeSubnet">The bridge's subnet (<see cref="NodeNetworks.BridgeSubnetAsync"/>), for its gateway.</param>
     public ContainerNetwork? DefaultNetworkOf(TaskObject task, bool running, NodeNetworks? networks, IPNetwork? bridgeSubnet)
     {
-        if (!task.Networks.IsEmpty)
+        if (!task.Networks.IsEmpty && networks?.BridgedAddressOf(task.Id) is null)
         {
             return null;
         }

@@ -80,13 +80,20 @@ public sealed record ContainerObject(
     public ImmutableArray<string> Cmd { get; init; } = Cmd.IsDefault ? [] : Cmd;
 }
 
-/// <summary>A network the container is attached to: its name (its id when the node does not know it) and address (CIDR).</summary>
+/// <summary>
+/// A network the container is attached to: its name (its id when the node does not know it) and address (CIDR; empty while
+/// the container has none, as docker's of an ended container), and docker's Gateway, MacAddress and EndpointID of its
+/// endpoint (empty where it has none: on none, or ended).
+/// </summary>
 [MessagePackObject]
 public sealed record ContainerNetwork(
     [property: Key(0)] string Name,
     [property: Key(1)] string NetworkId,
     [property: Key(2)] string Address,
-    [property: Key(3)] ImmutableArray<string> Aliases);
+    [property: Key(3)] ImmutableArray<string> Aliases,
+    [property: Key(4)] string Gateway = "",
+    [property: Key(5)] string MacAddress = "",
+    [property: Key(6)] string EndpointId = "");
 
 /// <summary>A running container's counters at <see cref="ContainerList.SampledAt"/>: CPU time since it started, memory and its limit (the node's memory without one), processes.</summary>
 [MessagePackObject]

@@ -163,6 +163,13 @@ public sealed record NetworkEndpoint(
         var ip = IPAddress.Parse(address.Split('/')[0]).GetAddressBytes();
         return $"02:42:{ip[0]:x2}:{ip[1]:x2}:{ip[2]:x2}:{ip[3]:x2}";
     }
+
+    /// <summary>
+    /// docker's EndpointID of an endpoint on a network (a task's or container's, or a node's ingress sandbox by its node
+    /// id): 64 hex digits, derived from the two ids, so the same endpoint always shows the same one, wherever it is shown.
+    /// </summary>
+    public static string EndpointIdOf(string networkId, string holderId) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{networkId}/{holderId}")));
 }
 
 /// <summary>A service on a network as the nodes need it: its names (service name and aliases), its endpoint mode, VIP and ports.</summary>

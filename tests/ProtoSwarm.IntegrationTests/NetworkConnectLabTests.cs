@@ -63,6 +63,14 @@ public class NetworkConnectLabTests(ITestOutputHelper output)
         var address = await AddressAsync(lab, alias: "dbg");
         Assert.StartsWith("10.231.0.", address, StringComparison.Ordinal);
 
+        // As docker's daemon: its /etc/hosts maps its hostname to the new address too, and inspect shows both networks.
+        var hostname = (await lab.ExecAsync("m1", "protoswarm", "container", "inspect", "-f", "{{.Config.Hostname}}", "probe")).StdOut.Trim();
+        var hosts = await lab.ExecAsync("m1", "protoswarm", "exec", "probe", "--", "cat", "/etc/hosts");
+        Assert.Contains($"\n{address}\t{hostname}\n", hosts.StdOut, StringComparison.Ordinal);
+        Assert.StartsWith("127.0.0.1\tlocalhost\n", hosts.StdOut, StringComparison.Ordinal);
+        Assert.Equal("bridge debugnet", (await lab.ExecAsync("m1", "protoswarm", "container", "inspect", "-f",
+            "{{range $name, $n := .NetworkSettings.Networks}}{{$name}} {{end}}", "probe")).StdOut.Trim());
+
         // It reaches the task on w1 by the service's name (its VIP) and by tasks.web; the task reaches it by its name and alias.
         Assert.Equal("hello-from-web", await FromProbeAsync(lab, Get("web"), "hello-from-web"));
         var tasks = await RepeatUntilAsync(() => lab.ExecAsync("m1", "protoswarm", "exec", "probe", "--", "nslookup", "tasks.web"),
@@ -96,13 +104,16 @@ public class NetworkConnectLabTests(ITestOutputHelper output)
         var disconnect = await lab.ExecAsync("m1", "protoswarm", "network", "disconnect", "debugnet", "probe");
         Assert.True(disconnect.ExitCode == 0, disconnect.ToString());
         Assert.Equal("eth0 lo", await InterfacesAsync(lab));
+        var hostsAfter = (await lab.ExecAsync("m1", "protoswarm", "exec", "probe", "--", "cat", "/etc/hosts")).StdOut;
+        Assert.DoesNotContain(address, hostsAfter, StringComparison.Ordinal);
+        Assert.Equal(hosts.StdOut.Replace($"{address}\t{hostname}\n", "", StringComparison.Ordinal), hostsAfter);
         Assert.NotEqual("hello-from-web", (await lab.ExecAsync("m1", "protoswarm", "exec", "probe", "--", "sh", "-c",
             Get("web"))).StdOut.Trim());
         var unreached = await RepeatUntilAsync(() => FromTaskAsync(lab, web, "nslookup probe"), r => r.ExitCode != 0, Converge, TimeSpan.FromMilliseconds(300));
         Assert.True(unreached.ExitCode != 0, unreached.ToString());
         var notConnected = await lab.ExecAsync("m1", "protoswarm", "network", "disconnect", "debugnet", "probe");
         Assert.Contains("container probe is not connected to network debugnet", notConnected.StdErr, StringComparison.Ordinal);
-        Assert.Equal("{}", (await lab.ExecAsync("m1", "protoswarm", "container", "inspect", "-f", "{{json .NetworkSettings.Networks}}", "probe")).StdOut.Trim());
+        Assert.Equal("bridge", (await lab.ExecAsync("m1", "protoswarm", "container", "inspect", "-f", "{{range $name, $n := .NetworkSettings.Networks}}{{$name}}{{end}}", "probe")).StdOut.Trim());
 
         var outside = await lab.ExecAsync("m1", "protoswarm", "network", "connect", "--ip", "10.99.0.5", "debugnet", "probe");
         Assert.Contains("no configured subnet or ip-range contain the IP address 10.99.0.5", outside.StdErr, StringComparison.Ordinal);

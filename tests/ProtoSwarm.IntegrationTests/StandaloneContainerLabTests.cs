@@ -40,6 +40,24 @@ public class StandaloneContainerLabTests(ITestOutputHelper output)
         var ps = await lab.ExecAsync("w1", "protoswarm", "ps", "--format", "{{.Names}}");
         Assert.Contains("probe", ps.StdOut, StringComparison.Ordinal);
         Assert.Contains("web.1.", ps.StdOut, StringComparison.Ordinal);
+        // On the node's bridge, as docker's default bridge: inspect shows the address and gateway the container really has,
+        // and the node's `network inspect bridge` lists it with the subnet the node gave its bridge.
+        var bridged = await lab.ExecAsync("w1", "protoswarm", "container", "inspect", "-f",
+            "{{.NetworkSettings.Networks.bridge.IPAddress}} {{.NetworkSettings.Networks.bridge.Gateway}} {{.NetworkSettings.Networks.bridge.NetworkID}}", "probe");
+        Assert.True(bridged.ExitCode == 0, bridged.ToString());
+        var (bridgeIp, bridgeGateway, bridgeId) = bridged.StdOut.Trim().Split(' ') is [var a, var g, var n] ? (a, g, n) : throw new Xunit.Sdk.XunitException(bridged.ToString());
+        var inside = await lab.ExecAsync("w1", "protoswarm", "exec", "probe", "--", "sh", "-c", "ip -4 -o addr show eth0; ip route show default");
+        output.WriteLine(inside.ToString());
+        Assert.Contains($"inet {bridgeIp}/32", inside.StdOut, StringComparison.Ordinal);
+        Assert.Contains($"default via {bridgeGateway}", inside.StdOut, StringComparison.Ordinal);
+        var bridgeNetwork = await lab.ExecAsync("w1", "protoswarm", "network", "inspect", "-f",
+            "{{.Id}} {{.Scope}} {{range .IPAM.Config}}{{.Gateway}}{{end}} {{range $id, $c := .Containers}}{{$id}}={{$c.Name}}@{{$c.IPv4Address}}{{end}}", "bridge");
+        Assert.Equal($"{bridgeId} local {bridgeGateway} {id}=probe@{bridgeIp}/32", bridgeNetwork.StdOut.Trim());
+        var listed = await lab.ExecAsync("m1", "protoswarm", "network", "ls", "--format", "{{.Name}} {{.Driver}} {{.Scope}}", "-f", "type=builtin");
+        Assert.Equal("bridge bridge local\nhost host local\nnone null local\n", listed.StdOut);
+        var predefined = await lab.ExecAsync("m1", "protoswarm", "network", "rm", "bridge");
+        Assert.Equal((1, "Error: bridge is a pre-defined network and cannot be removed\n"), (predefined.ExitCode, predefined.StdErr));
+
         var again = await lab.ExecAsync("w1", "protoswarm", "run", "--name", "probe", "busybox", "true");
         Assert.Contains("Conflict. The container name \"/probe\" is already in use", again.StdErr, StringComparison.Ordinal);
         var busy = await lab.ExecAsync("w1", "protoswarm", "rm", "probe");

@@ -48,7 +48,7 @@ public static partial class NetworkCommands
         }
 
         return PredefinedNetworks.Names.Contains(name)
-            ? $"'{name}' is the name of one of docker's own host networks; choose another name"
+            ? $"{name} is a pre-defined network and cannot be created (every node has its own {name} network); choose another name"
             : null;
     }
 

@@ -8,8 +8,9 @@ namespace ProtoSwarm.Cli.Commands;
 
 /// <summary>
 /// `protoswarm network create|ls|inspect|rm|prune`: the swarm's overlay networks (docker's swarm-scoped
-/// networks, overlay driver only), answered by the managers; `network connect|disconnect`: a standalone container of
-/// the node the CLI talks to joins or leaves an attachable overlay, answered by that node.
+/// networks, overlay driver only), answered by the managers, and beside them in `ls` and `inspect` the local networks of
+/// the node the CLI talks to (bridge, host, none: docker's pre-defined ones, which cannot be created or removed);
+/// `network connect|disconnect`: a standalone container of that node joins or leaves an attachable overlay, answered by that node.
 /// </summary>
 internal static class NetworkCommands
 {
@@ -135,12 +136,20 @@ internal static class NetworkCommands
         {
             var listing = ListingFormat.Parse(parse.GetValue(format), parse.GetValue(quiet), NetworkListing.Columns.Keys.ToList(), out _)!;
             var terms = (parse.GetValue(filter) ?? []).Select(f => f.Split('=', 2)).ToLookup(p => p[0].Trim(), p => p[1], StringComparer.Ordinal);
-            var list = await cli.Swarm.Networks.ListWithUseAsync(ct);
+            var local = await LocalNetworksAsync(cli, ct);
+            NetworkList list;
+            try
+            {
+                list = await cli.Swarm.Networks.ListWithUseAsync(ct);
+            }
+            catch (SwarmCommandException e) when (e.Code == RejectCode.NotInSwarm && local.Length > 0)
+            {
+                list = new NetworkList([]); // docker's engine outside a swarm lists its local networks alone
+            }
+
             var inUse = list.InUse.ToHashSet(StringComparer.Ordinal);
-            var networks = NetworkListing.Sorted(list.Networks.Where(n => Matches(n, terms, inUse.Contains(n.Id)))).ToList();
-            var noTruncate = parse.GetValue(noTrunc);
-            await cli.Out.WriteAsync(listing.Render(
-                [.. networks.Select(n => NetworkListing.ToJson(n, noTruncate))], () => NetworkListing.Table(networks, noTruncate), NetworkListing.Columns));
+            var lines = NetworkListing.Lines(list.Networks.Where(n => Matches(n, terms, inUse.Contains(n.Id))), local.Where(n => Matches(n, terms)), parse.GetValue(noTrunc));
+            await cli.Out.WriteAsync(listing.Render(lines, () => NetworkListing.Table(lines), NetworkListing.Columns));
             return 0;
         });
         return command;
@@ -155,14 +164,76 @@ internal static class NetworkCommands
         var command = new Command("inspect", "Display detailed information on one or more networks").With(format, verbose, networks);
         app.SetAction(command, async (parse, cli, ct) =>
         {
-            var found = new List<NetworkDetails>();
-            var status = await PerItem.ForEachAsync(cli, parse.GetRequiredValue(networks), async name => found.Add(await cli.Swarm.Networks.DetailsAsync(name, ct)));
-            var here = found.Any(d => d.Usage is { Endpoints.IsEmpty: false }) ? await LocalNodeIdAsync(cli, ct) : string.Empty;
-            await cli.Out.WriteAsync(PerItem.Inspected(found, d => NetworkListing.Inspect(d.Network, d.Usage, here, parse.GetValue(verbose)), parse.GetValue(format)));
+            var found = new List<object>();
+            var local = new LocalLookup(cli, ct);
+            var status = await PerItem.ForEachAsync(cli, parse.GetRequiredValue(networks), async name =>
+            {
+                if (await local.ExactAsync(name) is { } predefined)
+                {
+                    found.Add(predefined);
+                    return;
+                }
+
+                try
+                {
+                    found.Add(await cli.Swarm.Networks.DetailsAsync(name, ct));
+                }
+                catch (SwarmCommandException e) when (e.Code is RejectCode.NotFound or RejectCode.NotInSwarm)
+                {
+                    if (await local.PrefixAsync(name) is not { } byPrefix)
+                    {
+                        throw;
+                    }
+
+                    found.Add(byPrefix);
+                }
+            });
+            var here = found.Any(d => d is NetworkDetails { Usage.Endpoints.IsEmpty: false }) ? await LocalNodeIdAsync(cli, ct) : string.Empty;
+            await cli.Out.WriteAsync(PerItem.Inspected(found, d => d is LocalNetwork n
+                ? NetworkListing.Inspect(n)
+                : NetworkListing.Inspect(((NetworkDetails)d).Network, ((NetworkDetails)d).Usage, here, parse.GetValue(verbose)), parse.GetValue(format)));
             return status;
         });
         return command;
     }
+
+    /// <summary>
+    /// The local networks of the node this CLI talks to; none from a CLI that talks to a manager over the network (only the
+    /// managers' API is there) or a node that does not answer for them.
+    /// </summary>
+    internal static async Task<ImmutableArray<LocalNetwork>> LocalNetworksAsync(CliContext cli, CancellationToken ct)
+    {
+        try
+        {
+            return (await cli.RequestAsync<LocalNetworkList>(new ListLocalNetworks(SwarmIds.NewRequestId()), Timeouts.Query, ct)).Networks;
+        }
+        catch (SwarmCommandException e) when (e.Code == RejectCode.InvalidArgument)
+        {
+            return [];
+        }
+    }
+
+    /// <summary>
+    /// A local network named by a reference, as docker resolves one: its name or its full id first (no swarm network may take
+    /// those names, and a swarm network's id is shorter), a unique id prefix only once no swarm network matched. Asks the node once.
+    /// </summary>
+    private sealed class LocalLookup(CliContext cli, CancellationToken ct)
+    {
+        private ImmutableArray<LocalNetwork>? _networks;
+
+        public async Task<LocalNetwork?> ExactAsync(string reference) =>
+            PredefinedNetworks.Names.Contains(reference) || reference.Length == 64
+                ? (await AllAsync()).FirstOrDefault(n => n.Name == reference || n.Id == reference)
+                : null;
+
+        public async Task<LocalNetwork?> PrefixAsync(string reference) =>
+            reference.Length > 0 && (await AllAsync()).Where(n => n.Id.StartsWith(reference, StringComparison.Ordinal)).ToList() is [var one] ? one : null;
+
+        private async Task<ImmutableArray<LocalNetwork>> AllAsync() => _networks ??= await LocalNetworksAsync(cli, ct);
+    }
+
+    /// <summary>docker's refusal to remove bridge, host or none.</summary>
+    internal static string PredefinedRemoval(string name) => $"{name} is a pre-defined network and cannot be removed";
 
     /// <summary>The node this CLI talks to, whose endpoints docker shows as a network's Containers; empty when it cannot say.</summary>
     private static async Task<string> LocalNodeIdAsync(CliContext cli, CancellationToken ct)
@@ -193,10 +264,25 @@ internal static class NetworkCommands
         {
             var names = parse.GetRequiredValue(networks);
             // Read once, only to know which name is the ingress network; the managers resolve the names themselves.
-            var existing = (await cli.Swarm.Networks.ListAsync(ct)).ToList();
+            List<NetworkObject> existing;
+            try
+            {
+                existing = (await cli.Swarm.Networks.ListAsync(ct)).ToList();
+            }
+            catch (SwarmCommandException e) when (e.Code == RejectCode.NotInSwarm)
+            {
+                existing = []; // only bridge, host and none are here, and each is refused below
+            }
+
             using var input = new StreamReader(app.StandardInput(), leaveOpen: true);
+            var local = new LocalLookup(cli, ct);
             return await PerItem.ForEachAsync(cli, names, async name =>
             {
+                if (await local.ExactAsync(name) is { } predefined)
+                {
+                    throw new SwarmCommandException(RejectCode.PermissionDenied, PredefinedRemoval(predefined.Name));
+                }
+
                 if (existing.Any(n => n.Spec.Ingress && (n.Spec.Name == name || n.Id.StartsWith(name, StringComparison.Ordinal)))
                     && !await Confirmation.AskAsync(cli, input, IngressWarning, ct))
                 {
@@ -207,9 +293,19 @@ internal static class NetworkCommands
                 {
                     await cli.Swarm.Networks.RemoveAsync(name, ct);
                 }
-                catch (SwarmCommandException e) when (e.Code == RejectCode.NotFound && parse.GetValue(force))
+                catch (SwarmCommandException e) when (e.Code is RejectCode.NotFound or RejectCode.NotInSwarm)
                 {
-                    return;
+                    if (await local.PrefixAsync(name) is { } byPrefix)
+                    {
+                        throw new SwarmCommandException(RejectCode.PermissionDenied, PredefinedRemoval(byPrefix.Name));
+                    }
+
+                    if (e.Code == RejectCode.NotFound && parse.GetValue(force))
+                    {
+                        return;
+                    }
+
+                    throw;
                 }
 
                 await cli.Out.WriteLineAsync(name);
@@ -351,11 +447,11 @@ internal static class NetworkCommands
 
     /// <summary>
     /// Why a --filter cannot be used, or null: key=value with a key docker's `network ls` takes here, and for type and
-    /// dangling a value they know (in docker's words). scope takes any value, as docker's: one other than swarm matches none.
+    /// dangling a value they know (in docker's words). scope takes any value, as docker's: one other than swarm or local matches none.
     /// </summary>
     public static string? CheckFilter(string filter) => ServiceFilter.Check(filter, FilterKeys, (key, value) => key switch
     {
-        "type" when value is not ("builtin" or "custom") => $"invalid filter: 'type'='{value}'; type takes builtin (docker's predefined bridge, host and none, which a ProtoSwarm node has not) or custom (every network here)",
+        "type" when value is not ("builtin" or "custom") => $"invalid filter: 'type'='{value}'; type takes builtin (the node's pre-defined bridge, host and none) or custom (the swarm's networks)",
         "dangling" when DanglingValue(value) is null => "invalid value for filter 'dangling', must be \"true\" (or \"1\"), or \"false\" (or \"0\")",
         _ => null,
     });
@@ -374,10 +470,25 @@ internal static class NetworkCommands
     };
 
     /// <summary>
-    /// docker's builtin networks are its predefined local ones (bridge, host, none; moby's IsPreDefinedNetwork), which a
-    /// ProtoSwarm node does not have: every network here is custom, ingress too, as docker lists ingress since 17.05.
+    /// docker's builtin networks are its predefined local ones (bridge, host, none; moby's IsPreDefinedNetwork), a node's
+    /// <see cref="LocalNetwork"/>s here: every swarm network is custom, ingress too, as docker lists ingress since 17.05.
     /// </summary>
     public static bool IsBuiltin(NetworkObject network) => false;
+
+    /// <summary>
+    /// <see cref="Matches(NetworkObject, ILookup{string, string}, bool)"/>'s rules for a node's local network: scope local,
+    /// type builtin, no labels, never dangling (docker never counts a pre-defined network as dangling).
+    /// </summary>
+    public static bool Matches(LocalNetwork network, ILookup<string, string> terms) => terms.All(term => term.Any(value => term.Key switch
+    {
+        "id" => network.Id.StartsWith(value, StringComparison.Ordinal),
+        "name" => network.Name.Contains(value, StringComparison.Ordinal),
+        "driver" => network.Driver == value,
+        "scope" => value == NetworkListing.LocalScope,
+        "type" => value == "builtin",
+        "dangling" => DanglingValue(value) is false,
+        _ => false,
+    }));
 
     /// <summary>
     /// docker's rules: id and name match a prefix (name also a part), driver and scope exactly (every network here is

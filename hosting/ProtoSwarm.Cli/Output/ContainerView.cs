@@ -209,13 +209,20 @@ internal static class ContainerView
         var networks = new JsonObject();
         foreach (var network in c.Networks)
         {
+            // docker's EndpointSettings: the endpoint's fields empty where it has none (on none, or the container ended).
             var slash = network.Address.IndexOf('/', StringComparison.Ordinal);
             networks[network.Name] = new JsonObject
             {
                 ["Aliases"] = Strings(network.Aliases),
+                ["MacAddress"] = network.MacAddress,
                 ["NetworkID"] = network.NetworkId,
+                ["EndpointID"] = network.EndpointId,
+                ["Gateway"] = network.Gateway,
                 ["IPAddress"] = slash < 0 ? network.Address : network.Address[..slash],
                 ["IPPrefixLen"] = slash < 0 ? 0 : int.Parse(network.Address[(slash + 1)..], CultureInfo.InvariantCulture),
+                ["IPv6Gateway"] = string.Empty,
+                ["GlobalIPv6Address"] = string.Empty,
+                ["GlobalIPv6PrefixLen"] = 0,
             };
         }
 

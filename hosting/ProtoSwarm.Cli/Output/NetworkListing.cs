@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json.Nodes;
 using ProtoSwarm.Contracts;
 
@@ -25,7 +23,7 @@ internal static class NetworkListing
     };
 
     public static readonly IReadOnlyCollection<string> InspectFields =
-        ["Name", "Id", "Created", "Scope", "Driver", "EnableIPv6", "IPAM", "Internal", "Attachable", "Ingress", "Containers", "Options", "Labels", "Peers", "Services"];
+        ["Name", "Id", "Created", "Scope", "Driver", "EnableIPv6", "IPAM", "Internal", "Attachable", "Ingress", "ConfigFrom", "ConfigOnly", "Containers", "Options", "Labels", "Peers", "Services"];
 
     /// <summary>docker's key and name of a node's own end on the ingress network (its ingress sandbox).</summary>
     public const string IngressSandbox = "ingress-sbox";
@@ -33,8 +31,83 @@ internal static class NetworkListing
     public static IEnumerable<NetworkObject> Sorted(IEnumerable<NetworkObject> networks) =>
         networks.OrderBy(n => n.Spec.Name, StringComparer.Ordinal).ThenBy(n => n.Id, StringComparer.Ordinal);
 
-    /// <summary>The scope of every network here: docker's swarm scope (the managers hold them, every node may have them).</summary>
+    /// <summary>The scope of every network the managers hold: docker's swarm scope (every node may have them).</summary>
     public const string Scope = "swarm";
+
+    /// <summary>The scope of a node's own networks (bridge, host, none): docker's local scope.</summary>
+    public const string LocalScope = "local";
+
+    /// <summary>
+    /// `network ls`'s lines (<see cref="ToJson(NetworkObject, bool)"/>, <see cref="ToJson(LocalNetwork, bool)"/>), the node's
+    /// local networks and the swarm's together, by name as docker sorts them (then by id).
+    /// </summary>
+    public static IReadOnlyList<JsonObject> Lines(IEnumerable<NetworkObject> networks, IEnumerable<LocalNetwork> local, bool noTrunc = false) =>
+        [.. networks.Select(n => ToJson(n, noTrunc)).Concat(local.Select(n => ToJson(n, noTrunc)))
+            .OrderBy(j => j["Name"]!.GetValue<string>(), StringComparer.Ordinal).ThenBy(j => j["ID"]!.GetValue<string>(), StringComparer.Ordinal)];
+
+    private static readonly string[] TableFields = ["ID", "Name", "Driver", "Scope"];
+
+    /// <summary>docker's table of <see cref="Lines"/>.</summary>
+    public static string Table(IEnumerable<JsonObject> lines) => Output.Table.Render(
+        lines.Select(j => (IReadOnlyList<string>)[.. TableFields.Select(k => j[k]!.GetValue<string>())])
+            .Prepend(["NETWORK ID", "NAME", "DRIVER", "SCOPE"]));
+
+    /// <summary>A `network ls --format` line of a local network, with docker's fields.</summary>
+    public static JsonObject ToJson(LocalNetwork network, bool noTrunc = false) => new()
+    {
+        ["CreatedAt"] = Json.GoTime(network.Created),
+        ["Driver"] = network.Driver,
+        ["ID"] = noTrunc ? network.Id : ServiceView.ShortId(network.Id),
+        ["IPv6"] = "false",
+        ["Internal"] = "false",
+        ["Labels"] = string.Empty,
+        ["Name"] = network.Name,
+        ["Scope"] = LocalScope,
+    };
+
+    /// <summary>
+    /// docker's `network inspect` object for a node's local network: the bridge's IPAM config is its subnet and gateway as
+    /// the node configured the bridge (none before the node made it), Containers the node's containers on it ({} when none,
+    /// as docker's local networks).
+    /// </summary>
+    public static JsonObject Inspect(LocalNetwork network)
+    {
+        var config = network.Subnet.Length > 0
+            ? new JsonArray(new JsonObject { ["Subnet"] = network.Subnet, ["Gateway"] = network.Gateway })
+            : new JsonArray();
+
+        var containers = new JsonObject();
+        foreach (var endpoint in network.Containers)
+        {
+            containers[endpoint.ContainerId] = new JsonObject
+            {
+                ["Name"] = endpoint.Name,
+                ["EndpointID"] = endpoint.EndpointId,
+                ["MacAddress"] = endpoint.MacAddress,
+                ["IPv4Address"] = endpoint.Address,
+                ["IPv6Address"] = string.Empty,
+            };
+        }
+
+        return new JsonObject
+        {
+            ["Name"] = network.Name,
+            ["Id"] = network.Id,
+            ["Created"] = Json.Timestamp(network.Created),
+            ["Scope"] = LocalScope,
+            ["Driver"] = network.Driver,
+            ["EnableIPv6"] = false,
+            ["IPAM"] = new JsonObject { ["Driver"] = "default", ["Options"] = Json.NilMap(), ["Config"] = config },
+            ["Internal"] = false,
+            ["Attachable"] = false,
+            ["Ingress"] = false,
+            ["ConfigFrom"] = new JsonObject { ["Network"] = string.Empty },
+            ["ConfigOnly"] = false,
+            ["Containers"] = containers,
+            ["Options"] = new JsonObject(network.Options.Select(o => KeyValuePair.Create(o.Key, (JsonNode?)o.Value))),
+            ["Labels"] = new JsonObject(),
+        };
+    }
 
     /// <summary>docker's table; <paramref name="noTrunc"/>: full ids (`network ls --no-trunc`).</summary>
     public static string Table(IEnumerable<NetworkObject> networks, bool noTrunc = false) => Output.Table.Render(
@@ -126,7 +199,7 @@ internal static class NetworkListing
     /// here derived from the two ids, so the same endpoint always shows the same one.
     /// </summary>
     public static string EndpointId(string networkId, NetworkEndpoint endpoint) =>
-        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{networkId}/{(endpoint.TaskId.Length > 0 ? endpoint.TaskId : endpoint.NodeId)}")));
+        NetworkEndpoint.EndpointIdOf(networkId, endpoint.TaskId.Length > 0 ? endpoint.TaskId : endpoint.NodeId);
 
     private static JsonNode Containers(NetworkObject network, NetworkUsage? usage, string localNodeId)
     {

@@ -21,8 +21,11 @@ internal static class LocalContainers
     /// <param name="networkName">The name of a network by id, where the node knows it (null: its id is shown).</param>
     /// <param name="standaloneName">The name of a standalone container (`protoswarm run`), null for a task's.</param>
     /// <param name="standaloneRestart">The restart policy of a standalone container and what it did, null for a task's.</param>
+    /// <param name="networkGateway">The gateway address of a network by id, where the node knows it.</param>
+    /// <param name="defaultNetwork">The local network (bridge or none) of a container on no network and whether it runs; null: none shown.</param>
     public static async Task<object> HandleAsync(ITaskExecutor? executor, ListContainers request, TimeProvider time, Func<string, string?> networkName, CancellationToken ct,
-        Func<string, string?>? standaloneName = null, Func<string, StandaloneRestart?>? standaloneRestart = null)
+        Func<string, string?>? standaloneName = null, Func<string, StandaloneRestart?>? standaloneRestart = null,
+        Func<string, string?>? networkGateway = null, Func<TaskObject, bool, ContainerNetwork?>? defaultNetwork = null)
     {
         var facts = (executor?.ListContainers() ?? []).Where(f => request.All || IsRunning(f)).ToList();
         IReadOnlyDictionary<string, TaskUsageSample> usage = new Dictionary<string, TaskUsageSample>();
@@ -32,7 +35,8 @@ internal static class LocalContainers
         }
 
         var sampledAt = time.GetUtcNow();
-        return new ContainerList([.. facts.Select(f => ToWire(f, usage.GetValueOrDefault(f.Task.Id), networkName, standaloneName?.Invoke(f.Task.Id), standaloneRestart?.Invoke(f.Task.Id)))], sampledAt);
+        return new ContainerList([.. facts.Select(f => ToWire(f, usage.GetValueOrDefault(f.Task.Id), networkName, standaloneName?.Invoke(f.Task.Id), standaloneRestart?.Invoke(f.Task.Id),
+            networkGateway, defaultNetwork?.Invoke(f.Task, IsRunning(f))))], sampledAt);
     }
 
     private static bool IsRunning(ContainerFacts facts) => facts.Started && !facts.Exited;
@@ -72,8 +76,10 @@ internal static class LocalContainers
 
     /// <param name="standaloneName">Set for a standalone container: its name, and its own labels only (no com.docker.swarm.* ones).</param>
     /// <param name="restart">A standalone container's restart policy: its restarts, and "restarting" while it waits for the next.</param>
+    /// <param name="networkGateway">The gateway address of an overlay by id (docker's Gateway of the container's endpoint), where the node knows it.</param>
+    /// <param name="defaultNetwork">The container's local network (bridge, none; <see cref="LocalNetworks.DefaultNetworkOf"/>): shown first, before its overlays.</param>
     public static ContainerObject ToWire(ContainerFacts facts, TaskUsageSample? usage, Func<string, string?> networkName, string? standaloneName = null,
-        StandaloneRestart? restart = null)
+        StandaloneRestart? restart = null, Func<string, string?>? networkGateway = null, ContainerNetwork? defaultNetwork = null)
     {
         var task = facts.Task;
         var state = !facts.Started ? "created" : !facts.Exited ? "running" : restart is { Restarting: true } ? "restarting" : "exited";
@@ -105,7 +111,11 @@ internal static class LocalContainers
             facts.User,
             facts.WorkingDir,
             task.Spec.Container.Mounts,
-            [.. task.Networks.Select(n => new ContainerNetwork(networkName(n.NetworkId) ?? n.NetworkId, n.NetworkId, n.Address, n.Aliases))],
+            [
+                .. defaultNetwork is null ? [] : new[] { defaultNetwork },
+                .. task.Networks.Select(n => new ContainerNetwork(networkName(n.NetworkId) ?? n.NetworkId, n.NetworkId, n.Address, n.Aliases,
+                    networkGateway?.Invoke(n.NetworkId) ?? string.Empty, n.Address.Length > 0 ? NetworkEndpoint.MacOf(n.Address) : string.Empty, NetworkEndpoint.EndpointIdOf(n.NetworkId, task.Id))),
+            ],
             usage is null ? null : new ContainerUsageReading(usage.CpuNanoseconds, usage.MemoryBytes, usage.MemoryLimitBytes, usage.Pids),
             [.. facts.Entrypoint],
             [.. facts.Cmd])

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Collections.Immutable;
 using System.Net;
 using Microsoft.Extensions.Logging;
@@ -61,6 +62,12 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
     /// <summary>The gateway bridge's addresses in use; null until a task first needs the bridge.</summary>
     private GatewayAddresses? _gatewayAddresses;
 
+    /// <summary>
+    /// The tasks on no network (on the node's bridge, docker's default bridge) and their address there, for `network inspect
+    /// bridge` and `container inspect`: written under the gate, read without it, so a query never waits for an attach.
+    /// </summary>
+    private readonly ConcurrentDictionary<string, IPAddress> _bridged = new(StringComparer.Ordinal);
+
     /// <summary>Gateway bridge addresses found in task namespaces this process did not attach (it restarted), by task.</summary>
     private readonly Dictionary<string, IPAddress> _gatewayFound = new(StringComparer.Ordinal);
 
@@ -119,6 +126,25 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
 
         /// <summary>The task's address on the gateway bridge; null for a task without one (only internal networks).</summary>
         public IPAddress? GatewayAddress { get; set; }
+    }
+
+    /// <summary>The address on the node's bridge of a task on no network whose namespace is here (docker's default bridge), or null.</summary>
+    public IPAddress? BridgedAddressOf(string taskId) => _bridged.TryGetValue(taskId, out var address) ? address : null;
+
+    /// <summary>The tasks on no network whose namespace is here, with their address on the node's bridge.</summary>
+    public IReadOnlyDictionary<string, IPAddress> Bridged() => _bridged.ToDictionary(StringComparer.Ordinal);
+
+    /// <summary>The node's bridge's subnet: the one tasks are given addresses of, else the bridge's address if the bridge is there; null before it is made.</summary>
+    public async Task<IPNetwork?> BridgeSubnetAsync() =>
+        _gatewayAddresses?.Subnet ?? await _overlay.GatewayBridgeSubnetAsync().ConfigureAwait(false);
+
+    /// <summary>The gateway address of a network this node knows (its view from the managers), or null.</summary>
+    public string? GatewayOf(string networkId)
+    {
+        lock (_viewsLock)
+        {
+            return _views.TryGetValue(networkId, out var view) && view.Gateway.Length > 0 ? view.Gateway.Split('/')[0] : null;
+        }
     }
 
     /// <summary>The name of a network this node knows (its view from the managers), or null.</summary>
@@ -540,6 +566,8 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
                 _sandboxes[task.Id] = sandbox;
             }
 
+            _bridged[task.Id] = sandbox.GatewayAddress!;
+
             var hostPorts = await HostPortsOfAsync(task).ConfigureAwait(false);
             await ApplyNodeRulesAsync().ConfigureAwait(false);
             return new TaskSandbox(sandbox.NetnsPath, _hostResolv.ForBridge(task.Spec.Container.Dns),
@@ -676,6 +704,7 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
                 return;
             }
 
+            _bridged.TryRemove(taskId, out _);
             if (_sandboxes.Remove(taskId, out var sandbox))
             {
                 if (sandbox.Dns is { } dns)

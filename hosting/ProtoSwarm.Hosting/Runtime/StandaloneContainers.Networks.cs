@@ -84,6 +84,9 @@ internal sealed partial class StandaloneContainers
                 GiveResolvConf(entry, resolvConf);
             }
 
+            // docker's daemon maps the container's hostname to its new address in its /etc/hosts.
+            HostsChange(entry, add: true, attachment.Network.Address);
+
             LogConnected(_logger, entry.Task.Id, entry.Name, attachment.Network.NetworkId, attachment.Network.Address);
             return new ContainerChange(request.Container, string.Empty);
         }
@@ -115,6 +118,10 @@ internal sealed partial class StandaloneContainers
             if (Live(entry))
             {
                 await Networks().DisconnectTaskAsync(entry.Task.Id, networkId, ct);
+                if (entry.Task.Networks.FirstOrDefault(n => n.NetworkId == networkId) is { } left)
+                {
+                    HostsChange(entry, add: false, left.Address);
+                }
             }
 
             var attachment = entry.Attachments.FirstOrDefault(a => a.Network.NetworkId == networkId);
@@ -268,6 +275,54 @@ internal sealed partial class StandaloneContainers
             LogResolvConfFailed(_logger, entry.Task.Id, e);
         }
     }
+
+    /// <summary>
+    /// Adds or removes the line mapping the container's hostname to <paramref name="address"/> (CIDR) in its /etc/hosts, as docker's
+    /// daemon does at connect and disconnect: at once for a started container, at its start for a created one.
+    /// </summary>
+    private void HostsChange(Entry entry, bool add, string address)
+    {
+        var ip = address.Split('/')[0];
+        if (entry.Started)
+        {
+            ChangeHosts(entry, add, ip);
+        }
+        else
+        {
+            entry.PendingHosts = entry.PendingHosts.Add((add, ip));
+        }
+    }
+
+    /// <summary>
+    /// The change written through the container's root as its process sees it, when the file is ours: not when the container
+    /// mounts its own /etc/hosts or the file is a link (docker leaves a hosts file it did not make alone too).
+    /// </summary>
+    private void ChangeHosts(Entry entry, bool add, string ip)
+    {
+        if (_executor.ContainerOf(entry.Task.Id) is not { HasExited: false, Pid: > 0 } container
+            || entry.Task.Spec.Container.Mounts.Any(m => "/" + m.Target.Trim('/') == "/etc/hosts"))
+        {
+            return;
+        }
+
+        var path = $"/proc/{container.Pid}/root/etc/hosts";
+        try
+        {
+            if (File.Exists(path) && new FileInfo(path).LinkTarget is null)
+            {
+                var hostname = TaskContainers.Hostname(entry.Task);
+                var content = File.ReadAllText(path);
+                File.WriteAllText(path, add ? EtcHosts.Add(content, ip, hostname) : EtcHosts.Remove(content, ip, hostname));
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            LogHostsFailed(_logger, entry.Task.Id, ip, e);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "container {Id}: its /etc/hosts could not be changed for address {Address}; its hostname does not map to it there")]
+    private static partial void LogHostsFailed(ILogger logger, string id, string address, Exception e);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "container {Id} ({Name}) connected to network {NetworkId} at {Address}")]
     private static partial void LogConnected(ILogger logger, string id, string name, string networkId, string address);

@@ -111,6 +111,9 @@ internal sealed partial class StandaloneContainers : IDisposable
 
         /// <summary>The resolv.conf a created container is to get when it starts: `network connect` gave it the embedded DNS meanwhile.</summary>
         public string? PendingResolvConf { get; set; }
+
+        /// <summary>The /etc/hosts changes (a line added or removed for an address) `network connect|disconnect` made while it was created, for its start.</summary>
+        public ImmutableList<(bool Add, string Address)> PendingHosts { get; set; } = [];
         public bool Started { get; set; }
         public int Attached;
         public TaskCompletionSource Detached { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -1008,6 +1011,13 @@ internal sealed partial class StandaloneContainers : IDisposable
                 entry.PendingResolvConf = null;
                 GiveResolvConf(entry, resolvConf);
             }
+
+            foreach (var (add, address) in entry.PendingHosts)
+            {
+                ChangeHosts(entry, add, address);
+            }
+
+            entry.PendingHosts = [];
 
             entry.Watching = WatchAsync(entry);
         }

@@ -54,6 +54,9 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
     // The node's standalone containers (`protoswarm run`), on the same executor; null without a linux executor.
     private readonly StandaloneContainers? _standalone;
 
+    // The node's local networks (bridge, host, none): their ids, kept in its state; answered here in a swarm or not.
+    private readonly LocalNetworks _localNetworks;
+
     // The node's images: answered here in a swarm or not.
     private readonly LocalImages _images;
     private readonly NodeRegistry _registry;
@@ -94,6 +97,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
         _images = new LocalImages(options.ImagesDir);
         _registry = new NodeRegistry(() => _images.Store, () => _state, () => _credentials, loggerFactory);
         _volumes = new LocalVolumes(options.VolumesDir);
+        _localNetworks = new LocalNetworks(Path.Combine(options.StateDir, "local-networks"), time);
         _events = new NodeEvents(time);
         var containers = new ContainerRuntimeOptions { StateRoot = options.ContainersDir, SharedMonitor = options.SharedContainerMonitor };
         _executor = options.Executor switch
@@ -245,7 +249,9 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
                 CollectRegistryGarbage m => await CollectRegistryGarbageAsync(m, ct),
                 _ when NodeRegistry.Handles(request) => await _registry.HandleAsync(request, ct),
                 _ when LocalVolumes.Handles(request) => _volumes.Handle(request),
-                ListContainers m => await LocalContainers.HandleAsync(_executor, m, _time, id => _networks?.NameOf(id), ct, id => _standalone?.NameOf(id), id => _standalone?.RestartOf(id)),
+                ListContainers m => await ListContainersAsync(m, ct),
+                ListLocalNetworks => await _localNetworks.ListAsync(_executor is LinuxExecutor ? _networks : null,
+                    _executor is LinuxExecutor linux ? linux.ListContainers() : [], task => _standalone?.NameOf(task.Id) ?? LocalContainers.NameOf(task)),
                 _ when StandaloneContainers.Handles(request) => _standalone is null ? NoStandalone() : await _standalone.HandleAsync(request, ct),
                 ExecInTask m => await LocalExec.HandleAsync(_executor, m, ct, TaskElsewhere),
                 IManagerApiRequest when _locked => Locked(),
@@ -257,6 +263,24 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
         {
             return new CommandRejected(RejectCode.Internal, e.Message);
         }
+    }
+
+    /// <summary>
+    /// `ps`, `container inspect`, `stats`: a real container on no overlay shows its local network (bridge, or none while the
+    /// node is in no swarm), as docker's; the test executor's containers have no network at all.
+    /// </summary>
+    private async Task<object> ListContainersAsync(ListContainers request, CancellationToken ct)
+    {
+        var networks = _networks;
+        Func<TaskObject, bool, ContainerNetwork?>? defaultNetwork = null;
+        if (_executor is LinuxExecutor)
+        {
+            var subnet = networks is null ? null : await networks.BridgeSubnetAsync();
+            defaultNetwork = (task, running) => _localNetworks.DefaultNetworkOf(task, running, networks, subnet);
+        }
+
+        return await LocalContainers.HandleAsync(_executor, request, _time, id => networks?.NameOf(id), ct, id => _standalone?.NameOf(id), id => _standalone?.RestartOf(id),
+            id => networks?.GatewayOf(id), defaultNetwork);
     }
 
     private CommandRejected NoStandalone() => new(RejectCode.InvalidArgument, _executor is null

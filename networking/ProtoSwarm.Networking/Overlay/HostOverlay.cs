@@ -125,6 +125,15 @@ public sealed class HostOverlay : IAsyncDisposable
         return made + plan.Count;
     }
 
+    /// <summary>The gateway bridge's subnet as its address says, without making it: null while the node has no such bridge (or it has no address).</summary>
+    public Task<IPNetwork?> GatewayBridgeSubnetAsync() => _thread.RunAsync(() =>
+    {
+        var netlink = Netlink;
+        return netlink.GetLink(GatewayBridge.Name) is { } bridge && netlink.ListAddresses(bridge.Index) is [var address, ..]
+            ? GatewayBridge.SubnetOf(address.Address, address.PrefixLength)
+            : (IPNetwork?)null;
+    });
+
     /// <summary>
     /// Makes (or finds) the node's gateway bridge (<see cref="GatewayBridge"/>) and returns its subnet.
     /// A bridge of that name that is already there keeps its address, whoever made it (an operator may

@@ -211,6 +211,21 @@ public sealed class ContainerCommandTests
     }
 
     [Fact]
+    public async Task Container_Inspect_Shows_The_Default_Bridge_Endpoint_As_Docker_Does()
+    {
+        var bridged = Web1 with
+        {
+            Networks = [new ContainerNetwork("bridge", new string('b', 64), "172.18.0.2/32", [], "172.18.0.1", "02:42:ac:12:00:02", new string('e', 64))],
+        };
+
+        var (code, output, _) = await RunAsync(Node(bridged), "container", "inspect", "-f",
+            "{{with .NetworkSettings.Networks.bridge}}{{.IPAddress}}/{{.IPPrefixLen}} {{.Gateway}} {{.MacAddress}} {{.NetworkID}} {{.EndpointID}}{{end}}", "web.1.aaaa1111bbbb2222cccc3333d");
+
+        Assert.Equal(0, code);
+        Assert.Equal($"172.18.0.2/32 172.18.0.1 02:42:ac:12:00:02 {new string('b', 64)} {new string('e', 64)}\n", output);
+    }
+
+    [Fact]
     public async Task Container_Inspect_Has_The_Entrypoint_And_The_Command_Apart_In_Config_And_The_Process_In_Path_And_Args()
     {
         var fromImage = Container("eeee1111bbbb2222cccc3333d", "db.1.eeee1111bbbb2222cccc3333d") with

@@ -15,6 +15,20 @@ public sealed class NetworkCommandTests
     private static readonly NetworkObject Ingress = Network("ingressid0000000000000000a", "ingress", "10.0.0.0/24", 4096, ingress: true);
     private static readonly NetworkObject Front = Network("frontid000000000000000000b", "front", "10.0.1.0/24", 4097, false, ("tier", "web"));
 
+    private static readonly ImmutableSortedDictionary<string, string> NoOptions = ImmutableSortedDictionary<string, string>.Empty;
+
+    // The node's own networks as protoswarmd answers them: the bridge with the subnet it gave its bridge and one container on it.
+    private static readonly LocalNetwork Bridge = new(new string('b', 64), "bridge", "bridge", Joined, "172.18.0.0/16", "172.18.0.1",
+        NoOptions.Add("com.docker.network.bridge.name", "ps_gwbridge"),
+        [new LocalEndpoint(new string('c', 64), "web1", "172.18.0.2/32", "02:42:ac:12:00:02", new string('e', 64))]);
+
+    private static readonly LocalNetwork HostNetwork = new("f00d" + new string('0', 60), "host", "host", Joined, "", "", NoOptions, []);
+    private static readonly LocalNetwork NoneNetwork = new("f11e" + new string('0', 60), "none", "null", Joined, "", "", NoOptions, []);
+    private static readonly LocalNetworkList Local = new([Bridge, HostNetwork, NoneNetwork]);
+
+    /// <summary>A node that answers for its local networks, and with <paramref name="swarm"/> for anything else.</summary>
+    private static FakeNode WithLocal(Func<object, object> swarm) => new(request => request is ListLocalNetworks ? Local : swarm(request));
+
     [Fact]
     public async Task Network_Create_Sends_The_Spec_And_Prints_The_Id()
     {
@@ -101,7 +115,7 @@ public sealed class NetworkCommandTests
     [Fact]
     public async Task Network_Ls_Prints_Dockers_Columns_Ids_With_Q_Json_Lines_And_Filters()
     {
-        var node = new FakeNode(_ => new NetworkList([Ingress, Front]));
+        var node = WithLocal(_ => new NetworkList([Ingress, Front]));
 
         var table = await RunAsync(node, "network", "ls");
         var quiet = await RunAsync(node, "network", "ls", "-q");
@@ -109,13 +123,19 @@ public sealed class NetworkCommandTests
         var labelled = await RunAsync(node, "network", "ls", "-q", "-f", "label=tier=web");
         var named = await RunAsync(node, "network", "ls", "--format", "{{.Name}}", "-f", "name=ingr");
 
+        // docker's listing: the node's bridge, host and none (scope local) among the swarm's, all by name.
         Assert.Equal(
             "NETWORK ID     NAME      DRIVER    SCOPE\n" +
+            "bbbbbbbbbbbb   bridge    bridge    local\n" +
             "frontid00000   front     overlay   swarm\n" +
-            "ingressid000   ingress   overlay   swarm\n", table.Out);
-        Assert.Equal("frontid00000\ningressid000\n", quiet.Out);
+            "f00d00000000   host      host      local\n" +
+            "ingressid000   ingress   overlay   swarm\n" +
+            "f11e00000000   none      null      local\n", table.Out);
+        Assert.Equal("bbbbbbbbbbbb\nfrontid00000\nf00d00000000\ningressid000\nf11e00000000\n", quiet.Out);
         var first = JsonNode.Parse(json.Out.Split('\n')[0])!;
-        Assert.Equal(("front", "swarm", "tier=web"), (first["Name"]!.GetValue<string>(), first["Scope"]!.GetValue<string>(), first["Labels"]!.GetValue<string>()));
+        Assert.Equal(("bridge", "local", "bridge", ""), (first["Name"]!.GetValue<string>(), first["Scope"]!.GetValue<string>(), first["Driver"]!.GetValue<string>(), first["Labels"]!.GetValue<string>()));
+        var second = JsonNode.Parse(json.Out.Split('\n')[1])!;
+        Assert.Equal(("front", "swarm", "tier=web"), (second["Name"]!.GetValue<string>(), second["Scope"]!.GetValue<string>(), second["Labels"]!.GetValue<string>()));
         Assert.Equal("frontid00000\n", labelled.Out);
         Assert.Equal("ingress\n", named.Out);
     }
@@ -124,10 +144,10 @@ public sealed class NetworkCommandTests
     public async Task Network_Ls_Prints_CreatedAt_As_Gos_Time_String_As_Docker_Does()
     {
         var whole = Network("wholeid0000000000000000000", "whole", "10.0.4.0/24", 4100) with { Meta = new ObjectMeta(1, new DateTimeOffset(2026, 12, 6, 7, 45, 57, TimeSpan.Zero), Joined) };
-        var node = new FakeNode(_ => new NetworkList([Front, whole]));
+        var node = WithLocal(_ => new NetworkList([Front, whole]));
 
-        var json = await RunAsync(node, "network", "ls", "--format", "json");
-        var template = await RunAsync(node, "network", "ls", "--format", "{{.Name}} {{.CreatedAt}}");
+        var json = await RunAsync(node, "network", "ls", "--format", "json", "-f", "scope=swarm");
+        var template = await RunAsync(node, "network", "ls", "--format", "{{.Name}} {{.CreatedAt}}", "-f", "scope=swarm");
 
         Assert.Equal("2025-03-01 12:30:45.12 +0000 UTC", JsonNode.Parse(json.Out.Split('\n')[0])!["CreatedAt"]!.GetValue<string>());
         Assert.Equal("front 2025-03-01 12:30:45.12 +0000 UTC\nwhole 2026-12-06 07:45:57 +0000 UTC\n", template.Out);
@@ -145,9 +165,9 @@ public sealed class NetworkCommandTests
     [Fact]
     public async Task Network_Ls_No_Trunc_Prints_Full_Ids_In_The_Table_With_Q_And_In_Json()
     {
-        var node = new FakeNode(_ => new NetworkList([Ingress, Front]));
+        var node = WithLocal(_ => new NetworkList([Ingress, Front]));
 
-        var table = await RunAsync(node, "network", "ls", "--no-trunc");
+        var table = await RunAsync(node, "network", "ls", "--no-trunc", "-f", "type=custom");
         var quiet = await RunAsync(node, "network", "ls", "-q", "--no-trunc");
         var json = await RunAsync(node, "network", "ls", "--no-trunc", "--format", "json");
 
@@ -155,29 +175,36 @@ public sealed class NetworkCommandTests
             "NETWORK ID                   NAME      DRIVER    SCOPE\n" +
             "frontid000000000000000000b   front     overlay   swarm\n" +
             "ingressid0000000000000000a   ingress   overlay   swarm\n", table.Out);
-        Assert.Equal($"{Front.Id}\n{Ingress.Id}\n", quiet.Out);
-        Assert.Equal(Front.Id, JsonNode.Parse(json.Out.Split('\n')[0])!["ID"]!.GetValue<string>());
+        Assert.Equal($"{Bridge.Id}\n{Front.Id}\n{HostNetwork.Id}\n{Ingress.Id}\n{NoneNetwork.Id}\n", quiet.Out);
+        Assert.Equal(Bridge.Id, JsonNode.Parse(json.Out.Split('\n')[0])!["ID"]!.GetValue<string>());
     }
 
     private static readonly NetworkObject Idle = Network("idleid0000000000000000000e", "idle", "10.0.6.0/24", 4102);
 
     [Theory]
     [InlineData("scope=swarm", "front,idle,ingress")]
-    [InlineData("scope=local", "")]
+    [InlineData("scope=local", "bridge,host,none")]
     [InlineData("scope=global", "")]
     [InlineData("scope=cluster", "")]
     [InlineData("scope=Swarm", "")]
-    [InlineData("type=builtin", "")]
+    [InlineData("type=builtin", "bridge,host,none")]
     [InlineData("type=custom", "front,idle,ingress")]
     [InlineData("dangling=true", "idle")]
     [InlineData("dangling=1", "idle")]
-    [InlineData("dangling=false", "front,ingress")]
-    [InlineData("dangling=0", "front,ingress")]
+    [InlineData("dangling=false", "bridge,front,host,ingress,none")]
+    [InlineData("dangling=0", "bridge,front,host,ingress,none")]
+    [InlineData("driver=bridge", "bridge")]
+    [InlineData("driver=null", "none")]
+    [InlineData("driver=host", "host")]
+    [InlineData("driver=overlay", "front,idle,ingress")]
+    [InlineData("name=o", "front,host,none")]
+    [InlineData("id=f00d", "host")]
+    [InlineData("label=tier", "front")]
     public async Task Network_Ls_Filters_By_Scope_Type_And_Dangling_As_Docker_Does(string filter, string names)
     {
         // front has a service on it (the managers say so in InUse); ingress is custom, as docker's since 17.05, and the
         // routing mesh always uses it, so it is never dangling.
-        var node = new FakeNode(_ => new NetworkList([Front, Idle, Ingress], [Front.Id]));
+        var node = WithLocal(_ => new NetworkList([Front, Idle, Ingress], [Front.Id]));
 
         var (code, output, _) = await RunAsync(node, "network", "ls", "--filter", filter, "--format", "{{.Name}}");
 
@@ -188,7 +215,7 @@ public sealed class NetworkCommandTests
     [Fact]
     public async Task Network_Ls_Filters_Of_Different_Keys_All_Apply()
     {
-        var node = new FakeNode(_ => new NetworkList([Front, Idle, Ingress], [Front.Id]));
+        var node = WithLocal(_ => new NetworkList([Front, Idle, Ingress], [Front.Id]));
 
         var (_, output, _) = await RunAsync(node, "network", "ls", "-q", "-f", "type=custom", "-f", "dangling=false", "-f", "scope=swarm", "-f", "name=fr");
 
@@ -516,6 +543,7 @@ public sealed class NetworkCommandTests
         var node = new FakeNode(request => request switch
         {
             ListNetworks => new NetworkList([Ingress, Front]),
+            ListLocalNetworks => Local,
             RemoveNetwork { NetworkRef: "gone" } => new CommandRejected(RejectCode.NotFound, "network gone not found"),
             RemoveNetwork r => new NetworkRemoved(r.NetworkRef + "-id"),
             _ => throw new InvalidOperationException(),
@@ -681,5 +709,78 @@ public sealed class NetworkCommandTests
 
         Assert.NotEqual(0, code);
         Assert.Empty(node.Requests);
+    }
+
+    [Fact]
+    public async Task Network_Ls_Outside_A_Swarm_Lists_The_Nodes_Own_Networks_As_Dockers_Engine_Does()
+    {
+        var node = WithLocal(_ => new CommandRejected(RejectCode.NotInSwarm, "This node is not part of a swarm"));
+
+        var (code, output, error) = await RunAsync(node, "network", "ls", "--format", "{{.Name}} {{.Driver}} {{.Scope}}");
+
+        Assert.Equal((0, ""), (code, error));
+        Assert.Equal("bridge bridge local\nhost host local\nnone null local\n", output);
+    }
+
+    [Fact]
+    public async Task Network_Inspect_Bridge_Shows_The_Nodes_Subnet_Gateway_And_Containers_In_Dockers_Shape()
+    {
+        // Only the node is asked: a swarm network may not be named bridge.
+        var node = WithLocal(request => throw new InvalidOperationException($"the managers were asked {request.GetType().Name}"));
+
+        var (code, output, error) = await RunAsync(node, "network", "inspect", "bridge");
+        var template = await RunAsync(node, "network", "inspect", "-f", "{{.Scope}} {{.Driver}} {{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}}", "bridge", "host", "none");
+
+        Assert.Equal((0, ""), (code, error));
+        var bridge = JsonNode.Parse(output)!.AsArray()[0]!;
+        Assert.Equal(Bridge.Id, bridge["Id"]!.GetValue<string>());
+        Assert.Equal(("local", "bridge", false), (bridge["Scope"]!.GetValue<string>(), bridge["Driver"]!.GetValue<string>(), bridge["Attachable"]!.GetValue<bool>()));
+        Assert.Equal("172.18.0.0/16", bridge["IPAM"]!["Config"]![0]!["Subnet"]!.GetValue<string>());
+        Assert.Equal("172.18.0.1", bridge["IPAM"]!["Config"]![0]!["Gateway"]!.GetValue<string>());
+        var container = bridge["Containers"]![new string('c', 64)]!;
+        Assert.Equal(("web1", "172.18.0.2/32", "02:42:ac:12:00:02", new string('e', 64)),
+            (container["Name"]!.GetValue<string>(), container["IPv4Address"]!.GetValue<string>(), container["MacAddress"]!.GetValue<string>(), container["EndpointID"]!.GetValue<string>()));
+        Assert.Equal("ps_gwbridge", bridge["Options"]!["com.docker.network.bridge.name"]!.GetValue<string>());
+        Assert.Equal("local bridge 172.18.0.0/16 172.18.0.1\nlocal host \nlocal null \n", template.Out);
+    }
+
+    [Fact]
+    public async Task Network_Inspect_Finds_A_Local_Network_By_Its_Id_Prefix_Once_No_Swarm_Network_Has_It()
+    {
+        var node = WithLocal(request => request is InspectNetwork i
+            ? new CommandRejected(RejectCode.NotFound, $"network {i.NetworkRef} not found")
+            : throw new InvalidOperationException());
+
+        var (code, output, _) = await RunAsync(node, "network", "inspect", "-f", "{{.Name}}", "f00d");
+        var missing = await RunAsync(node, "network", "inspect", "f");
+
+        Assert.Equal((0, "host\n"), (code, output));
+        Assert.Equal(1, missing.Code); // f00d... and f11e... both start with f: no unique one, the managers' answer stands
+        Assert.Contains("not found", missing.Err, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("bridge", "bridge")]
+    [InlineData("host", "host")]
+    [InlineData("none", "none")]
+    [InlineData("f11e", "none")]
+    public async Task Network_Rm_Of_A_Predefined_Network_Is_Refused_In_Dockers_Words_Even_With_Force(string reference, string name)
+    {
+        var node = WithLocal(request => request switch
+        {
+            ListNetworks => new NetworkList([Ingress, Front]),
+            RemoveNetwork r => new CommandRejected(RejectCode.NotFound, $"network {r.NetworkRef} not found"),
+            _ => throw new InvalidOperationException(),
+        });
+
+        var plain = await RunAsync(node, "network", "rm", reference);
+        var forced = await RunAsync(node, "network", "rm", "-f", reference);
+
+        Assert.Equal((1, ""), (plain.Code, plain.Out));
+        Assert.Equal($"Error: {name} is a pre-defined network and cannot be removed\n", plain.Err);
+        Assert.Equal(1, forced.Code);
+        Assert.Contains("is a pre-defined network and cannot be removed", forced.Err, StringComparison.Ordinal);
+        // A name is refused before the managers are asked; an id prefix once they have no such network.
+        Assert.Equal(PredefinedNetworks.Names.Contains(reference) ? [] : [reference, reference], node.Requests.OfType<RemoveNetwork>().Select(r => r.NetworkRef));
     }
 }

@@ -111,4 +111,35 @@ public sealed class LocalContainersTests
 
         Assert.Empty(list.Containers);
     }
+
+    [Fact]
+    public async Task An_Overlay_Endpoint_Carries_Its_Mac_Gateway_And_The_Endpoint_Id_Network_Inspect_Shows()
+    {
+        var list = await LocalContainers.HandleAsync(new Executor(Running("aaaaa1")), new ListContainers("r", All: true), new FakeTimeProvider(T0),
+            id => id == "n1" ? "front" : null, default, networkGateway: id => id == "n1" ? "10.0.1.1" : null);
+
+        var network = Assert.Single(Assert.IsType<ContainerList>(list).Containers[0].Networks);
+        Assert.Equal(("02:42:0a:00:01:05", "10.0.1.1", NetworkEndpoint.EndpointIdOf("n1", "aaaaa1")), (network.MacAddress, network.Gateway, network.EndpointId));
+        Assert.Equal(64, network.EndpointId.Length);
+    }
+
+    [Fact]
+    public async Task A_Container_On_No_Overlay_Shows_Its_Local_Network_Alone()
+    {
+        var bare = Running("aaaaa1") with { Task = Task("aaaaa1", 1) with { Networks = [] } };
+        var onOverlay = Running("bbbbb2");
+        var bridge = new ContainerNetwork("bridge", new string('b', 64), "172.18.0.2/32", [], "172.18.0.1", "02:42:ac:12:00:02", new string('e', 64));
+        var asked = new List<(string, bool)>();
+
+        var list = Assert.IsType<ContainerList>(await LocalContainers.HandleAsync(new Executor(bare, onOverlay), new ListContainers("r", All: true),
+            new FakeTimeProvider(T0), _ => "front", default, defaultNetwork: (task, running) =>
+            {
+                asked.Add((task.Id, running));
+                return task.Networks.IsEmpty ? bridge : null;
+            }));
+
+        Assert.Equal([bridge], list.Containers[0].Networks.ToArray());
+        Assert.Equal(["front"], list.Containers[1].Networks.Select(n => n.Name));
+        Assert.Equal([("aaaaa1", true), ("bbbbb2", true)], asked);
+    }
 }

@@ -94,7 +94,7 @@ public sealed class NetworkCommandsTests
     {
         { "bridge driver", new NetworkSpec("n", Driver: "bridge"), "--driver: 'bridge' is not a driver swarm networks can use" },
         { "bad name", new NetworkSpec("my.net"), "'my.net' is not a valid network name" },
-        { "reserved name", new NetworkSpec("host"), "'host' is the name of one of docker's own host networks" },
+        { "reserved name", new NetworkSpec("host"), "host is a pre-defined network and cannot be created" },
         { "long name", new NetworkSpec(new string('a', 64)), "is not a valid network name" },
         { "not a cidr", new NetworkSpec("n", Subnet: "10.0.0.0"), "--subnet: '10.0.0.0' is not in CIDR notation" },
         { "prefix /30", new NetworkSpec("n", Subnet: "10.9.0.0/30"), "outside /8../29" },

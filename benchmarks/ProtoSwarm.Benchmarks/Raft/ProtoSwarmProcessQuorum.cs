@@ -33,6 +33,29 @@ public sealed class ProtoSwarmProcessQuorum : IRaftQuorum
         ["DOTNET_TieredPGO"] = "1",
     };
 
+    /// <summary>
+    /// The members' environment: <see cref="ProductGc"/>, then whatever PROTOSWARM_BENCH_MEMBER_ENV lists
+    /// (NAME=VALUE pairs separated by spaces), so a runtime knob can be tried on the managers alone;
+    /// exporting it in the parent would also change the writers and etcd's driver, which share this process.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> MemberEnvironment()
+    {
+        var env = new Dictionary<string, string>(ProductGc);
+        var extra = Environment.GetEnvironmentVariable("PROTOSWARM_BENCH_MEMBER_ENV") ?? "";
+        foreach (var pair in extra.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var eq = pair.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0)
+            {
+                throw new ArgumentException($"PROTOSWARM_BENCH_MEMBER_ENV: '{pair}' is not NAME=VALUE; list the members' extra variables as NAME=VALUE pairs separated by spaces.");
+            }
+
+            env[pair[..eq]] = pair[(eq + 1)..];
+        }
+
+        return env;
+    }
+
     private readonly DirectoryInfo _root;
     private readonly List<Member> _members = [];
     private ActorSystem? _client;
@@ -182,7 +205,7 @@ public sealed class ProtoSwarmProcessQuorum : IRaftQuorum
         var proposalBytes = StoreCodec.EncodeProposal(SwarmIds.NewRequestId(), [StoreChange.Create(ProtoSwarmQuorum.SampleNode("bench-1-1"))], DateTimeOffset.UtcNow).Length;
         Description = string.Create(
             CultureInfo.InvariantCulture,
-            $"ProtoSwarm: 3 manager processes ({string.Join("; ", _members.Select(m => $"{m.Id} on {m.Address}, {m.ReadyLine}"))}), started with {string.Join(' ', ProductGc.Select(e => $"{e.Key}={e.Value}"))}, raft.db (WAL, synchronous=FULL) under {_root.FullName}; leader is member {Leader().Id}; each write creates one node object ({proposalBytes} bytes as a Raft entry), sent from a client-mode ActorSystem in this process to the leader's `{ProtoSwarmQuorum.WriterName}` actor, which calls RaftProposer.ProposeAsync");
+            $"ProtoSwarm: 3 manager processes ({string.Join("; ", _members.Select(m => $"{m.Id} on {m.Address}, {m.ReadyLine}"))}), started with {string.Join(' ', MemberEnvironment().Select(e => $"{e.Key}={e.Value}"))}, raft.db (WAL, synchronous=FULL) under {_root.FullName}; leader is member {Leader().Id}; each write creates one node object ({proposalBytes} bytes as a Raft entry), sent from a client-mode ActorSystem in this process to the leader's `{ProtoSwarmQuorum.WriterName}` actor, which calls RaftProposer.ProposeAsync");
     }
 
     private async Task WaitAsync(Func<bool> condition, Stopwatch deadline, TimeSpan timeout, string what)
@@ -292,7 +315,7 @@ public sealed class ProtoSwarmProcessQuorum : IRaftQuorum
                 start.ArgumentList.Add("--bootstrap");
             }
 
-            foreach (var (name, value) in ProductGc)
+            foreach (var (name, value) in MemberEnvironment())
             {
                 start.Environment[name] = value;
             }

@@ -239,11 +239,7 @@ internal static class ContainerCommands
     private static Command Prune(CliApp app)
     {
         var force = new Option<bool>("--force", "-f") { Description = "Do not prompt for confirmation" };
-        var filter = new Option<string[]>("--filter")
-        {
-            Description = "Provide filter values (e.g. \"until=<timestamp>\", label=KEY[=VALUE], label!=KEY[=VALUE])",
-            DefaultValueFactory = _ => [],
-        }.CheckedBy(NetworkCommands.CheckPruneFilter);
+        var filter = NetworkCommands.PruneFilterOption();
         var command = new Command("prune", "Remove all stopped standalone containers").With(force, filter);
         app.SetAction(command, async (parse, cli, ct) =>
         {

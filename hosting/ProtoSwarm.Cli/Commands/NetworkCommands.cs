@@ -327,11 +327,7 @@ internal static class NetworkCommands
     private static Command Prune(CliApp app)
     {
         var force = new Option<bool>("--force", "-f") { Description = "Do not prompt for confirmation" };
-        var filter = new Option<string[]>("--filter")
-        {
-            Description = "Provide filter values (e.g. \"until=<timestamp>\", label=KEY[=VALUE], label!=KEY[=VALUE])",
-            DefaultValueFactory = _ => [],
-        }.CheckedBy(CheckPruneFilter);
+        var filter = PruneFilterOption();
         var command = new Command("prune", "Remove all unused networks").With(force, filter);
         app.SetAction(command, async (parse, cli, ct) =>
         {
@@ -376,6 +372,13 @@ internal static class NetworkCommands
         });
         return command;
     }
+
+    /// <summary>The `--filter` of `network prune` and `container prune`: until=, label=, label!=, checked as it is parsed.</summary>
+    public static Option<string[]> PruneFilterOption() => new Option<string[]>("--filter")
+    {
+        Description = "Provide filter values (e.g. \"until=<timestamp>\", label=KEY[=VALUE], label!=KEY[=VALUE])",
+        DefaultValueFactory = _ => [],
+    }.CheckedBy(CheckPruneFilter);
 
     /// <summary>Why a `network prune --filter` cannot be used, or null.</summary>
     public static string? CheckPruneFilter(string filter) => ServiceFilter.Check(filter, PruneFilterKeys, (key, value) =>

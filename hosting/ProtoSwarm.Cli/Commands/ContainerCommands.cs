@@ -239,29 +239,19 @@ internal static class ContainerCommands
     private static Command Prune(CliApp app)
     {
         var force = new Option<bool>("--force", "-f") { Description = "Do not prompt for confirmation" };
-        var filter = NetworkCommands.PruneFilterOption();
+        var filter = PruneFilters.Option();
         var command = new Command("prune", "Remove all stopped standalone containers").With(force, filter);
         app.SetAction(command, async (parse, cli, ct) =>
         {
             var filters = parse.GetValue(filter) ?? [];
-            var until = NetworkCommands.UntilOf(filters, DateTimeOffset.UtcNow);
-            if (!until.IsValid)
+            var (exit, until) = await PruneFilters.BeginAsync(app, cli, filters, parse.GetValue(force), PruneWarning, ct);
+            if (exit is { } code)
             {
-                await cli.Error.WriteLineAsync(until.Error);
-                return 1;
-            }
-
-            if (!parse.GetValue(force))
-            {
-                using var input = new StreamReader(app.StandardInput(), leaveOpen: true);
-                if (!await Confirmation.AskAsync(cli, input, PruneWarning, ct))
-                {
-                    return 0; // docker's "container prune has been cancelled": nothing removed, nothing printed, not a failure
-                }
+                return code;
             }
 
             var list = await cli.RequestAsync<ContainerList>(new ListContainers(SwarmIds.NewRequestId(), All: true), Timeouts.Query, ct);
-            var candidates = PruneCandidates(list.Containers, filters, until.Value);
+            var candidates = PruneCandidates(list.Containers, filters, until);
             var pruned = candidates.Count == 0
                 ? new ContainersPruned([], 0)
                 : await cli.RequestAsync<ContainersPruned>(new PruneContainers(SwarmIds.NewRequestId(), [.. candidates.Select(c => c.Id)]), Timeouts.Change, ct);
@@ -279,17 +269,13 @@ internal static class ContainerCommands
     /// <summary>
     /// The containers `container prune` asks the node to remove, as docker's daemon chooses them: standalone ones (no task's) that
     /// are not running (created, exited or dead), created at or before until, carrying every label= term and not every label!= term.
-    /// <paramref name="until"/> is <see cref="NetworkCommands.UntilOf"/>'s.
+    /// <paramref name="until"/> is <see cref="PruneFilters.UntilOf"/>'s.
     /// </summary>
     public static IReadOnlyList<ContainerObject> PruneCandidates(IEnumerable<ContainerObject> containers, IReadOnlyCollection<string> filters, DateTimeOffset? until)
     {
-        var terms = filters.Select(f => f.Split('=', 2)).ToLookup(p => p[0].Trim(), p => p[1], StringComparer.Ordinal);
+        var kept = PruneFilters.Matcher(filters, until);
         return [.. ContainerView.Sorted(containers.Where(c =>
-            c.State is "created" or "exited" or "dead"
-            && !c.Labels.ContainsKey("com.docker.swarm.task")
-            && (until is null || c.Created <= until)
-            && terms["label"].All(l => ServiceFilter.MatchesLabel(c.Labels, l))
-            && !(terms["label!"].Any() && terms["label!"].All(l => ServiceFilter.MatchesLabel(c.Labels, l)))))];
+            c.State is "created" or "exited" or "dead" && !c.Labels.ContainsKey("com.docker.swarm.task") && kept(c.Labels, c.Created)))];
     }
 
     /// <summary>

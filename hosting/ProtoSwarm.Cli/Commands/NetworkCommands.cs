@@ -16,9 +16,6 @@ internal static class NetworkCommands
 {
     public static readonly ImmutableArray<string> FilterKeys = ["id", "name", "driver", "label", "scope", "type", "dangling"];
 
-    /// <summary>docker's `network prune` filters: label (every one must match), label! (excluded when every one matches), until.</summary>
-    public static readonly ImmutableArray<string> PruneFilterKeys = ["label", "label!", "until"];
-
     public static Command Create(CliApp app) =>
         new Command("network", "Manage swarm networks").With(CreateNetwork(app), List(app), Inspect(app), Remove(app), Prune(app), Connect(app), Disconnect(app));
 
@@ -327,28 +324,18 @@ internal static class NetworkCommands
     private static Command Prune(CliApp app)
     {
         var force = new Option<bool>("--force", "-f") { Description = "Do not prompt for confirmation" };
-        var filter = PruneFilterOption();
+        var filter = PruneFilters.Option();
         var command = new Command("prune", "Remove all unused networks").With(force, filter);
         app.SetAction(command, async (parse, cli, ct) =>
         {
             var filters = parse.GetValue(filter) ?? [];
-            var until = UntilOf(filters, DateTimeOffset.UtcNow);
-            if (!until.IsValid)
+            var (exit, until) = await PruneFilters.BeginAsync(app, cli, filters, parse.GetValue(force), PruneWarning, ct);
+            if (exit is { } code)
             {
-                await cli.Error.WriteLineAsync(until.Error);
-                return 1;
+                return code;
             }
 
-            if (!parse.GetValue(force))
-            {
-                using var input = new StreamReader(app.StandardInput(), leaveOpen: true);
-                if (!await Confirmation.AskAsync(cli, input, PruneWarning, ct))
-                {
-                    return 0; // docker's "network prune has been cancelled": nothing removed, nothing printed, not a failure
-                }
-            }
-
-            var candidates = PruneCandidates(await cli.Swarm.Networks.ListAsync(ct), filters, until.Value);
+            var candidates = PruneCandidates(await cli.Swarm.Networks.ListAsync(ct), filters, until);
             var deleted = new List<string>();
             foreach (var network in candidates)
             {
@@ -373,52 +360,15 @@ internal static class NetworkCommands
         return command;
     }
 
-    /// <summary>The `--filter` of `network prune` and `container prune`: until=, label=, label!=, checked as it is parsed.</summary>
-    public static Option<string[]> PruneFilterOption() => new Option<string[]>("--filter")
-    {
-        Description = "Provide filter values (e.g. \"until=<timestamp>\", label=KEY[=VALUE], label!=KEY[=VALUE])",
-        DefaultValueFactory = _ => [],
-    }.CheckedBy(CheckPruneFilter);
-
-    /// <summary>Why a `network prune --filter` cannot be used, or null.</summary>
-    public static string? CheckPruneFilter(string filter) => ServiceFilter.Check(filter, PruneFilterKeys, (key, value) =>
-        key == "until" && !UntilOf([$"until={value}"], DateTimeOffset.UtcNow).IsValid
-            ? "until takes a time (2013-01-02T13:23:37Z, or Unix seconds) or a duration back from now (24h, 30m)"
-            : null);
-
-    /// <summary>The until filter's time (null without one); docker refuses more than one.</summary>
-    public static Checked<DateTimeOffset?> UntilOf(IReadOnlyCollection<string> filters, DateTimeOffset now)
-    {
-        var values = filters.Select(f => f.Split('=', 2)).Where(p => p[0].Trim() == "until").Select(p => p[1]).ToList();
-        if (values.Count > 1)
-        {
-            return Checked<DateTimeOffset?>.Fail($"--filter until= is given {values.Count} times; give at most one (more than one until filter specified).");
-        }
-
-        if (values.Count == 0)
-        {
-            return Checked<DateTimeOffset?>.Ok(null);
-        }
-
-        var at = ServiceLogsCommand.Since(values[0], now);
-        return at.IsValid
-            ? Checked<DateTimeOffset?>.Ok(at.Value)
-            : Checked<DateTimeOffset?>.Fail($"--filter 'until={values[0]}': until takes a time (2013-01-02T13:23:37Z, or Unix seconds) or a duration back from now (24h, 30m).");
-    }
-
     /// <summary>
     /// The networks `network prune` tries to remove, in name order, as docker's managers choose them: never an ingress
     /// network, none created after until, each carrying every label= term and not every label!= term. Whether one is
-    /// in use is the managers' to say when it is removed. <paramref name="until"/> is <see cref="UntilOf"/>'s.
+    /// in use is the managers' to say when it is removed. <paramref name="until"/> is <see cref="PruneFilters.UntilOf"/>'s.
     /// </summary>
     public static IReadOnlyList<NetworkObject> PruneCandidates(IEnumerable<NetworkObject> networks, IReadOnlyCollection<string> filters, DateTimeOffset? until)
     {
-        var terms = filters.Select(f => f.Split('=', 2)).ToLookup(p => p[0].Trim(), p => p[1], StringComparer.Ordinal);
-        return [.. NetworkListing.Sorted(networks.Where(n =>
-            !n.Spec.Ingress
-            && (until is null || n.Meta.CreatedAt <= until)
-            && terms["label"].All(l => ServiceFilter.MatchesLabel(n.Spec.Labels, l))
-            && !(terms["label!"].Any() && terms["label!"].All(l => ServiceFilter.MatchesLabel(n.Spec.Labels, l)))))];
+        var kept = PruneFilters.Matcher(filters, until);
+        return [.. NetworkListing.Sorted(networks.Where(n => !n.Spec.Ingress && kept(n.Spec.Labels, n.Meta.CreatedAt)))];
     }
 
     /// <summary>

@@ -134,9 +134,13 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
     /// <summary>The tasks on no network whose namespace is here, with their address on the node's bridge.</summary>
     public IReadOnlyDictionary<string, IPAddress> Bridged() => _bridged.ToDictionary(StringComparer.Ordinal);
 
-    /// <summary>The node's bridge's subnet: the one tasks are given addresses of, else the bridge's address if the bridge is there; null before it is made.</summary>
+    /// <summary>The subnet tasks on the node's bridge are given addresses of; null until a task first needs the bridge (so set
+    /// whenever <see cref="BridgedAddressOf"/> knows a task).</summary>
+    public IPNetwork? BridgeSubnet => _gatewayAddresses?.Subnet;
+
+    /// <summary>The node's bridge's subnet: <see cref="BridgeSubnet"/>, else the bridge's address if the bridge is there; null before it is made.</summary>
     public async Task<IPNetwork?> BridgeSubnetAsync() =>
-        _gatewayAddresses?.Subnet ?? await _overlay.GatewayBridgeSubnetAsync().ConfigureAwait(false);
+        BridgeSubnet ?? await _overlay.GatewayBridgeSubnetAsync().ConfigureAwait(false);
 
     /// <summary>The gateway address of a network this node knows (its view from the managers), or null.</summary>
     public string? GatewayOf(string networkId)

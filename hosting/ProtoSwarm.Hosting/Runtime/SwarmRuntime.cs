@@ -275,7 +275,9 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
         Func<TaskObject, bool, ContainerNetwork?>? defaultNetwork = null;
         if (_executor is LinuxExecutor)
         {
-            var subnet = networks is null ? null : await networks.BridgeSubnetAsync();
+            // Only a task on the bridge needs its subnet (for the gateway), and then the node has it at hand: no netlink
+            // query on each `ps`, inspect or stats refresh.
+            var subnet = networks?.BridgeSubnet;
             defaultNetwork = (task, running) => _localNetworks.DefaultNetworkOf(task, running, networks, subnet);
         }
 

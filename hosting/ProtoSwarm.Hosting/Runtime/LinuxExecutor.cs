@@ -325,16 +325,18 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
         }
 
         var created = held?.Created;
-        if (_containers.TryRemove(task.Id, out var ended))
-        {
-            ended.Dispose();
-        }
-
-        var controller = new Controller(this, task, TaskFiles.None, again: true);
+        // The ended run stays listed (ps, inspect) until the prepared one takes its place: never a moment without the container.
+        var controller = new Controller(this, task, TaskFiles.None, again: true, replacing: held);
         try
         {
             await controller.PrepareAsync(ct);
-            var entry = _containers.GetValueOrDefault(task.Id) ?? throw new InvalidOperationException($"container {task.Id} was removed meanwhile");
+            var entry = _containers.GetValueOrDefault(task.Id);
+            if (entry is null || ReferenceEquals(entry, held))
+            {
+                throw new InvalidOperationException($"container {task.Id} was removed meanwhile");
+            }
+
+            held?.Dispose();
             await entry.Gate.WaitAsync(ct);
             try
             {
@@ -559,7 +561,11 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
         }
     }
 
-    private sealed class Controller(LinuxExecutor executor, TaskObject task, TaskFiles files, bool again = false) : ITaskController
+    /// <summary>
+    /// A task's container on this node. <paramref name="again"/>: an ended container started again, which takes the place of
+    /// <paramref name="replacing"/>, the entry of its ended run (null: none held).
+    /// </summary>
+    private sealed class Controller(LinuxExecutor executor, TaskObject task, TaskFiles files, bool again = false, TaskContainer? replacing = null) : ITaskController
     {
         private readonly TimeSpan _grace = TaskStep.StopGracePeriodOf(task.Spec.Container);
 
@@ -568,7 +574,7 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
 
         public async Task PrepareAsync(CancellationToken ct)
         {
-            if (executor._containers.ContainsKey(task.Id))
+            if (executor._containers.TryGetValue(task.Id, out var held) && (replacing is null || !ReferenceEquals(held, replacing)))
             {
                 return;
             }
@@ -648,7 +654,8 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
                 HostPorts = hostPorts, Task = task, Created = created, Entrypoint = entrypoint, Cmd = cmd,
             };
             // A container started again (RestartAsync) was created once: docker tells only its start.
-            if (executor._containers.TryAdd(task.Id, prepared) && !again)
+            var added = replacing is null ? executor._containers.TryAdd(task.Id, prepared) : executor._containers.TryUpdate(task.Id, prepared, replacing);
+            if (added && !again)
             {
                 executor.Tell(task, "create");
             }

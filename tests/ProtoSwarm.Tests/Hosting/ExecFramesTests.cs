@@ -84,4 +84,34 @@ public sealed class ExecFramesTests
         Assert.Throws<InvalidDataException>(() => ExecFrames.ReadResize([0, 1, 2]));
         Assert.Throws<InvalidDataException>(() => ExecFrames.ReadExit([0, 0, 0, 1]));
     }
+
+    [Fact]
+    public async Task A_Writer_Disposed_During_A_Write_Lets_That_Write_End_With_The_Connections_Error_And_Refuses_The_Next()
+    {
+        var connection = new BlockedStream();
+        var writer = new ExecFrameWriter(connection);
+        var writing = writer.WriteAsync(ExecFrameKind.Stdout, "x"u8.ToArray());
+        await connection.Entered.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+        writer.Dispose();
+        connection.Fail.SetException(new IOException("broken pipe"));
+
+        Assert.Equal("broken pipe", (await Assert.ThrowsAsync<IOException>(() => writing)).Message);
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => writer.WriteAsync(ExecFrameKind.Stdout, "y"u8.ToArray()));
+    }
+
+    /// <summary>A connection whose first write waits until the test fails it.</summary>
+    private sealed class BlockedStream : MemoryStream
+    {
+        public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource Fail { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            Entered.TrySetResult();
+            await Fail.Task;
+        }
+
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+    }
 }

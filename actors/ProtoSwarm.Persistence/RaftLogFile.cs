@@ -17,19 +17,10 @@ public sealed record RaftDiskState(
     IReadOnlyList<Entry> Entries);
 
 /// <summary>
-/// A snapshot this manager took, encoded and sealed (off the Raft actor's thread), to be written in
-/// parts of <see cref="PartBytes"/> by <see cref="RaftLogFile.SaveSnapshotPart"/>.
+/// A snapshot this manager took, encoded and sealed (off the Raft actor's thread), to be stored by
+/// <see cref="RaftLogFile.StoreSnapshot"/> (off it too) and then used by <see cref="RaftLogFile.CommitSnapshot"/>.
 /// </summary>
-public sealed record SealedSnapshot(SnapshotMetadata Metadata, byte[] Bytes)
-{
-    /// <summary>A part takes about a millisecond to write on a busy machine: the peer's other work goes on between parts.</summary>
-    public const int PartBytes = 64 * 1024;
-
-    public int PartCount => Math.Max(1, (Bytes.Length + PartBytes - 1) / PartBytes);
-
-    public (int Offset, int Length) PartRange(int part) =>
-        (part * PartBytes, Math.Min(PartBytes, Bytes.Length - (part * PartBytes)));
-}
+public sealed record SealedSnapshot(SnapshotMetadata Metadata, byte[] Bytes);
 
 /// <summary>Which swarm and which Raft member this file belongs to; a log from another swarm is refused.</summary>
 [MessagePackObject]
@@ -40,9 +31,12 @@ public sealed record RaftIdentity(
 /// <summary>
 /// A manager's Raft log on disk (raft.db): entries, hard state and the latest snapshot. Each Ready
 /// is written in ONE transaction (WAL, synchronous=FULL) before the peer sends or acknowledges
-/// anything, so many proposals share one fsync. A snapshot the manager takes itself is written in
-/// parts between Readies (<see cref="SaveSnapshotPart"/>) and used once all are written
-/// (<see cref="CommitSnapshot"/>); one installed from the leader is written whole with its Ready.
+/// anything, so many proposals share one fsync. A snapshot the manager takes itself is stored in a
+/// SQLite file of its own beside the log (raft-snapshots.db, <see cref="StoreSnapshot"/>), from the
+/// thread that encoded it, and used once raft.db points at it (<see cref="CommitSnapshot"/>): tens of
+/// megabytes written through raft.db, in parts between Readies, held the Raft actor for a third of a
+/// second and more (the parts and the WAL checkpoints they caused) and moved the leadership
+/// (docs/benchmarks.md, issue 3). One installed from the leader is written whole with its Ready.
 /// Encrypted at rest: with a <see cref="Sealer"/>, every entry's data and the snapshot are sealed
 /// (AES-GCM, bound to their index and term); identity and hard state hold no user data and stay
 /// in clear. The file records which data key sealed it (a fingerprint), or that it is in clear.
@@ -52,11 +46,17 @@ public sealed class RaftLogFile : IDisposable
     private readonly SqliteConnection _connection;
     private readonly Sealer? _sealer;
 
+    // The snapshots file, opened when first needed, and which of its snapshots raft.db points at (null: none, the
+    // snapshot is in raft.db) and which was last stored: used from the thread that stores a snapshot and the actor's.
+    private readonly Lock _snapshotsGate = new();
+    private SqliteConnection? _snapshots;
+    private (long Index, long Term)? _pointedAt;
+    private (long Index, long Term, long Length)? _stored;
+
     // The statements of every Ready, prepared once: preparing them again per Ready cost more CPU
     // than executing them.
     private SqliteCommand? _truncate;
     private sqlite3_stmt? _insert;
-    private sqlite3_stmt? _insertPart;
     private byte[] _sealBuffer = new byte[1024];
     private SqliteCommand? _hardState;
     private SqliteCommand? _syncNormal;
@@ -79,6 +79,14 @@ public sealed class RaftLogFile : IDisposable
     }
 
     public string Path => _connection.DataSource;
+
+    /// <summary>The file beside <paramref name="path"/> that keeps the snapshots its manager takes: raft.db's is raft-snapshots.db.</summary>
+    public static string SnapshotsPathOf(string path) =>
+        System.IO.Path.Combine(System.IO.Path.GetDirectoryName(path) ?? string.Empty, System.IO.Path.GetFileNameWithoutExtension(path) + "-snapshots" + System.IO.Path.GetExtension(path));
+
+    /// <summary>Every file a Raft log at <paramref name="path"/> may have: both databases and their WAL and shared-memory files.</summary>
+    public static IReadOnlyList<string> FilesOf(string path) =>
+        [.. new[] { path, SnapshotsPathOf(path) }.SelectMany(file => new[] { file, file + "-wal", file + "-shm" })];
 
     /// <summary>
     /// Opens a manager's Raft log for one member of one swarm, reads it whole and checks that it is
@@ -142,7 +150,8 @@ public sealed class RaftLogFile : IDisposable
                     var payload = (byte[])reader.GetValue(2);
                     if (payload.Length == 0)
                     {
-                        payload = ReadSnapshotParts(index, term);
+                        // Stored beside the log; a file of an earlier version has it in parts.
+                        payload = StoredLength(index, term) is { } length ? ReadStoredSnapshot(index, term, length) : ReadSnapshotParts(index, term);
                     }
 
                     snapshot = MessagePackSerializer.Deserialize<Snapshot>(Unseal(payload, SnapshotPlace(index, term)), ContractRegistry.Options);
@@ -268,6 +277,10 @@ public sealed class RaftLogFile : IDisposable
         }
 
         transaction.Commit();
+        if (snapshot is { IsEmpty: false })
+        {
+            ForgetStored();
+        }
     }
 
     /// <summary>Keeps a snapshot taken by this manager and drops the entries before <paramref name="compactTo"/>.</summary>
@@ -277,6 +290,7 @@ public sealed class RaftLogFile : IDisposable
         WriteSnapshot(snapshot, transaction);
         Exec(transaction, "DELETE FROM entries WHERE idx < $idx", ("$idx", (long)compactTo));
         transaction.Commit();
+        ForgetStored();
     }
 
     /// <summary>
@@ -313,74 +327,56 @@ public sealed class RaftLogFile : IDisposable
     }
 
     /// <summary>
-    /// Writes one part of a sealed snapshot in a short transaction of its own, so that writing a
-    /// snapshot of tens of megabytes never holds the peer up for long: it writes the parts one at a
-    /// time between its Readies. A part is committed without an fsync of its own (the next durable
-    /// Ready, or <see cref="CommitSnapshot"/>, syncs the WAL that holds it); parts are unused until
-    /// CommitSnapshot points the snapshot row at them. The first part drops parts left by a snapshot
-    /// that was never committed.
+    /// Stores a sealed snapshot in the snapshots file, durably, in one transaction on that file's own
+    /// connection: safe to call from any thread while the Raft actor writes raft.db, which it never
+    /// holds up (another file, another lock, its own WAL and checkpoints). raft.db does not use it
+    /// until <see cref="CommitSnapshot"/>; every other snapshot in the file goes, except the one
+    /// raft.db points at now (a restart before the commit still finds that one).
     /// </summary>
-    public void SaveSnapshotPart(SealedSnapshot snapshot, int part)
+    public void StoreSnapshot(SealedSnapshot snapshot)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(part);
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(part, snapshot.PartCount);
-        WithoutFsync(() =>
+        var (index, term) = ((long)snapshot.Metadata.Index, (long)snapshot.Metadata.Term);
+        lock (_snapshotsGate)
         {
-            using var transaction = _connection.BeginTransaction();
-            if (part == 0)
-            {
-                Exec(transaction, "DELETE FROM snapshot_parts WHERE NOT EXISTS (SELECT 1 FROM snapshot s WHERE s.id = 1 AND s.idx = snapshot_parts.idx AND s.term = snapshot_parts.term AND length(s.payload) = 0)");
-            }
-
-            var (offset, length) = snapshot.PartRange(part);
-            if (_insertPart is null)
-            {
-                Check(raw.sqlite3_prepare_v2(_connection.Handle, "INSERT OR REPLACE INTO snapshot_parts (idx, term, seq, bytes) VALUES (?1, ?2, ?3, ?4)", out var statement));
-                _insertPart = statement;
-            }
-
-            // Bound straight from the sealed bytes: no array per part.
-            Check(raw.sqlite3_bind_int64(_insertPart, 1, (long)snapshot.Metadata.Index));
-            Check(raw.sqlite3_bind_int64(_insertPart, 2, (long)snapshot.Metadata.Term));
-            Check(raw.sqlite3_bind_int(_insertPart, 3, part));
-            Check(length == 0 ? raw.sqlite3_bind_zeroblob(_insertPart, 4, 0) : raw.sqlite3_bind_blob(_insertPart, 4, snapshot.Bytes.AsSpan(offset, length)));
-            var step = raw.sqlite3_step(_insertPart);
-            raw.sqlite3_reset(_insertPart);
-            raw.sqlite3_clear_bindings(_insertPart);
-            Check(step);
+            var connection = Snapshots();
+            using var transaction = connection.BeginTransaction();
+            var keep = _pointedAt ?? (-1, -1);
+            Exec(connection, transaction, "DELETE FROM snapshots WHERE NOT (idx = $i AND term = $t)", ("$i", keep.Index), ("$t", keep.Term));
+            Exec(connection, transaction, "INSERT OR REPLACE INTO snapshots (idx, term, bytes) VALUES ($i, $t, $b)", ("$i", index), ("$t", term), ("$b", snapshot.Bytes));
             transaction.Commit();
-        });
+            _stored = (index, term, snapshot.Bytes.Length);
+        }
     }
 
     /// <summary>
-    /// Once every part is written: in ONE durable transaction, makes them the snapshot and drops the
-    /// previous snapshot's parts. Until this commits, a restart finds the previous snapshot. The
-    /// entries it covers are dropped afterwards, a slice at a time (<see cref="CompactSome"/>):
-    /// dropping 10,000 rows at once took tens of milliseconds; entries at or below the snapshot's
-    /// index are never read back once it is committed.
+    /// Once <see cref="StoreSnapshot"/> has stored it: in ONE durable transaction of raft.db, makes
+    /// it the snapshot (and drops the parts a file of an earlier version kept). Until this commits,
+    /// a restart finds the previous snapshot. The entries it covers are dropped afterwards, a slice
+    /// at a time (<see cref="CompactSome"/>): dropping 10,000 rows at once took tens of milliseconds;
+    /// entries at or below the snapshot's index are never read back once it is committed.
     /// </summary>
     public void CommitSnapshot(SealedSnapshot snapshot)
     {
         var (index, term) = ((long)snapshot.Metadata.Index, (long)snapshot.Metadata.Term);
-        using var transaction = _connection.BeginTransaction();
-        using (var count = _connection.CreateCommand())
+        lock (_snapshotsGate)
         {
-            count.Transaction = transaction;
-            count.CommandText = "SELECT count(*), coalesce(sum(length(bytes)), 0) FROM snapshot_parts WHERE idx = $i AND term = $t";
-            count.Parameters.AddWithValue("$i", index);
-            count.Parameters.AddWithValue("$t", term);
-            using var reader = count.ExecuteReader();
-            reader.Read();
-            if (reader.GetInt64(0) != snapshot.PartCount || reader.GetInt64(1) != snapshot.Bytes.Length)
+            if (_stored != (index, term, snapshot.Bytes.Length))
             {
-                throw new PersistenceException($"{Path}: the snapshot at {index} has {reader.GetInt64(0)} of its {snapshot.PartCount} parts on disk; it is not used.");
+                throw new PersistenceException($"{Path}: the snapshot at {index} was not stored in {SnapshotsPathOf(Path)}; it is not used.");
             }
         }
 
+        using var transaction = _connection.BeginTransaction();
         Exec(transaction, "INSERT INTO snapshot (id, idx, term, payload) VALUES (1, $i, $t, zeroblob(0)) ON CONFLICT (id) DO UPDATE SET idx = excluded.idx, term = excluded.term, payload = excluded.payload",
             ("$i", index), ("$t", term));
-        Exec(transaction, "DELETE FROM snapshot_parts WHERE idx <> $i OR term <> $t", ("$i", index), ("$t", term));
+        Exec(transaction, "INSERT INTO snapshot_stored (id, idx, term, length) VALUES (1, $i, $t, $l) ON CONFLICT (id) DO UPDATE SET idx = excluded.idx, term = excluded.term, length = excluded.length",
+            ("$i", index), ("$t", term), ("$l", (long)snapshot.Bytes.Length));
+        Exec(transaction, "DELETE FROM snapshot_parts");
         transaction.Commit();
+        lock (_snapshotsGate)
+        {
+            _pointedAt = (index, term);
+        }
     }
 
     /// <summary>
@@ -412,7 +408,11 @@ public sealed class RaftLogFile : IDisposable
         }
 
         _insert?.Dispose();
-        _insertPart?.Dispose();
+        lock (_snapshotsGate)
+        {
+            _snapshots?.Dispose();
+            _snapshots = null;
+        }
 
         _connection.Dispose();
     }
@@ -420,10 +420,82 @@ public sealed class RaftLogFile : IDisposable
     private void WriteSnapshot(Snapshot snapshot, SqliteTransaction transaction)
     {
         Exec(transaction, "DELETE FROM snapshot_parts");
+        Exec(transaction, "DELETE FROM snapshot_stored");
         Exec(transaction, "INSERT INTO snapshot (id, idx, term, payload) VALUES (1, $i, $t, $p) ON CONFLICT (id) DO UPDATE SET idx = excluded.idx, term = excluded.term, payload = excluded.payload",
             ("$i", (long)snapshot.Metadata.Index),
             ("$t", (long)snapshot.Metadata.Term),
             ("$p", Seal(MessagePackSerializer.Serialize(snapshot, ContractRegistry.Options), SnapshotPlace(snapshot.Metadata.Index, snapshot.Metadata.Term))));
+    }
+
+    /// <summary>raft.db's snapshot is in the snapshots file no more (one from the leader, or bootstrap's, is in raft.db): the next stored one need not keep it.</summary>
+    private void ForgetStored()
+    {
+        lock (_snapshotsGate)
+        {
+            _pointedAt = null;
+        }
+    }
+
+    /// <summary>The length of the snapshot at this index and term that raft.db says is in the snapshots file, or null when it is not there.</summary>
+    private long? StoredLength(ulong index, ulong term)
+    {
+        using var command = _connection.CreateCommand();
+        command.CommandText = "SELECT length FROM snapshot_stored WHERE id = 1 AND idx = $i AND term = $t";
+        command.Parameters.AddWithValue("$i", (long)index);
+        command.Parameters.AddWithValue("$t", (long)term);
+        return command.ExecuteScalar() is long length ? length : null;
+    }
+
+    private byte[] ReadStoredSnapshot(ulong index, ulong term, long length)
+    {
+        var snapshots = SnapshotsPathOf(Path);
+        const string damaged = "Remove this manager's state and join it again (`protoswarm node demote`, then `swarm leave --force` and rejoin).";
+        if (!File.Exists(snapshots))
+        {
+            throw new PersistenceException($"{Path}: its snapshot at index {index} is kept in {snapshots}, which is missing; the state is damaged. {damaged}");
+        }
+
+        lock (_snapshotsGate)
+        {
+            using var command = Snapshots().CreateCommand();
+            command.CommandText = "SELECT bytes FROM snapshots WHERE idx = $i AND term = $t";
+            command.Parameters.AddWithValue("$i", (long)index);
+            command.Parameters.AddWithValue("$t", (long)term);
+            if (command.ExecuteScalar() is not byte[] bytes || bytes.Length != length)
+            {
+                throw new PersistenceException($"{snapshots} does not hold the snapshot at index {index} term {term} ({length} bytes) that {Path} points at; the state is damaged. {damaged}");
+            }
+
+            _pointedAt = ((long)index, (long)term);
+            _stored = ((long)index, (long)term, length);
+            return bytes;
+        }
+    }
+
+    /// <summary>The snapshots file's connection, opened (and its table made) when first needed; under <see cref="_snapshotsGate"/>.</summary>
+    private SqliteConnection Snapshots()
+    {
+        if (_snapshots is null)
+        {
+            var connection = SqliteDatabase.Open(SnapshotsPathOf(Path));
+            try
+            {
+                // Its WAL would otherwise keep the size of the largest snapshot for good.
+                SqliteDatabase.Execute(connection, """
+                    PRAGMA journal_size_limit = 1048576;
+                    CREATE TABLE IF NOT EXISTS snapshots (idx INTEGER NOT NULL, term INTEGER NOT NULL, bytes BLOB NOT NULL, PRIMARY KEY (idx, term));
+                    """);
+            }
+            catch
+            {
+                connection.Dispose();
+                throw;
+            }
+
+            _snapshots = connection;
+        }
+
+        return _snapshots;
     }
 
     private byte[] ReadSnapshotParts(ulong index, ulong term)
@@ -565,6 +637,7 @@ public sealed class RaftLogFile : IDisposable
             CREATE TABLE IF NOT EXISTS hard_state (id INTEGER PRIMARY KEY CHECK (id = 1), term INTEGER NOT NULL, vote INTEGER NOT NULL, commit_index INTEGER NOT NULL);
             CREATE TABLE IF NOT EXISTS snapshot (id INTEGER PRIMARY KEY CHECK (id = 1), idx INTEGER NOT NULL, term INTEGER NOT NULL, payload BLOB NOT NULL);
             CREATE TABLE IF NOT EXISTS snapshot_parts (idx INTEGER NOT NULL, term INTEGER NOT NULL, seq INTEGER NOT NULL, bytes BLOB NOT NULL, PRIMARY KEY (idx, term, seq));
+            CREATE TABLE IF NOT EXISTS snapshot_stored (id INTEGER PRIMARY KEY CHECK (id = 1), idx INTEGER NOT NULL, term INTEGER NOT NULL, length INTEGER NOT NULL);
             CREATE TABLE IF NOT EXISTS identity (id INTEGER PRIMARY KEY CHECK (id = 1), payload BLOB NOT NULL);
             CREATE TABLE IF NOT EXISTS sealing (id INTEGER PRIMARY KEY CHECK (id = 1), key_id BLOB NOT NULL);
             """);
@@ -590,9 +663,12 @@ public sealed class RaftLogFile : IDisposable
         }
     }
 
-    private void Exec(SqliteTransaction transaction, string sql, params (string Name, object Value)[] parameters)
+    private void Exec(SqliteTransaction transaction, string sql, params (string Name, object Value)[] parameters) =>
+        Exec(_connection, transaction, sql, parameters);
+
+    private static void Exec(SqliteConnection connection, SqliteTransaction transaction, string sql, params (string Name, object Value)[] parameters)
     {
-        using var command = _connection.CreateCommand();
+        using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = sql;
         foreach (var (name, value) in parameters)

@@ -23,9 +23,10 @@ public sealed record ReplicaOnDisk(ulong Commit, ulong SnapshotIndex, ulong Firs
             {
                 return ReadOnce(stateDir);
             }
-            catch (SqliteException e) when (e.SqliteErrorCode is 5 or 6 && attempt < 5)
+            catch (Exception e) when (e is SqliteException { SqliteErrorCode: 5 or 6 } or PersistenceException && attempt < 5)
             {
-                // SQLITE_BUSY or SQLITE_LOCKED past the busy timeout: the manager is writing; look again.
+                // SQLITE_BUSY or SQLITE_LOCKED past the busy timeout: the manager is writing; or the two files were
+                // copied across two of its snapshots. Look again.
                 Thread.Sleep(200);
             }
         }
@@ -43,31 +44,43 @@ public sealed record ReplicaOnDisk(ulong Commit, ulong SnapshotIndex, ulong Firs
         var copy = Path.Combine(Path.GetTempPath(), $"replica-{Guid.NewGuid():N}.db");
         try
         {
-            using (var live = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = Path.Combine(stateDir, "raft.db"), Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString()))
-            using (var target = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = copy, Pooling = false }.ToString()))
+            // The snapshots the manager takes are in a file of their own beside raft.db: copied first, so the
+            // log copied after points at one it holds (the manager keeps the one raft.db points at until the
+            // next is committed; a copy that raced two snapshots is refused by the reader and made again).
+            var snapshots = RaftLogFile.SnapshotsPathOf(Path.Combine(stateDir, "raft.db"));
+            if (File.Exists(snapshots))
             {
-                live.Open();
-                target.Open();
-                // The manager may hold the file's lock for a moment (a checkpoint, a snapshot written on a busy
-                // machine: CI once saw SQLITE_BUSY here): wait for it as the manager's own connections would.
-                using (var wait = live.CreateCommand())
-                {
-                    wait.CommandText = "PRAGMA busy_timeout = 10000";
-                    wait.ExecuteNonQuery();
-                }
-
-                live.BackupDatabase(target);
+                Backup(snapshots, RaftLogFile.SnapshotsPathOf(copy));
             }
 
+            Backup(Path.Combine(stateDir, "raft.db"), copy);
             return Read(copy, sealer);
         }
         finally
         {
-            foreach (var file in new[] { copy, copy + "-wal", copy + "-shm" })
+            foreach (var file in RaftLogFile.FilesOf(copy))
             {
                 File.Delete(file);
             }
         }
+    }
+
+    /// <summary>One consistent copy of a live SQLite file (SQLite's online backup).</summary>
+    private static void Backup(string source, string copy)
+    {
+        using var live = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = source, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
+        using var target = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = copy, Pooling = false }.ToString());
+        live.Open();
+        target.Open();
+        // The manager may hold the file's lock for a moment (a checkpoint, a snapshot written on a busy
+        // machine: CI once saw SQLITE_BUSY here): wait for it as the manager's own connections would.
+        using (var wait = live.CreateCommand())
+        {
+            wait.CommandText = "PRAGMA busy_timeout = 10000";
+            wait.ExecuteNonQuery();
+        }
+
+        live.BackupDatabase(target);
     }
 
     private static ReplicaOnDisk Read(string copy, Sealer sealer)

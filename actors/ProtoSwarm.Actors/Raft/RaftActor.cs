@@ -154,10 +154,7 @@ public sealed partial class RaftActor : IActor
                 context.Respond(new PeersHeard([.. _heardAt.Where(p => p.Value >= since.Timestamp).Select(p => p.Key)]));
                 return Task.CompletedTask;
             case SnapshotSealed snapshot:
-                OnSnapshotPart(context, snapshot, 0);
-                return Task.CompletedTask;
-            case WriteSnapshotPart part:
-                OnSnapshotPart(context, part.Snapshot, part.Part);
+                OnSnapshotStored(context, snapshot);
                 return Task.CompletedTask;
             case CompactLog compact:
                 OnCompactLog(context, compact.Before);
@@ -870,6 +867,8 @@ public sealed partial class RaftActor : IActor
                 try
                 {
                     var (snapshot, sealedSnapshot) = file.EncodeSnapshot(metadata, output => StoreCodec.EncodeState(state, output), sizeHint);
+                    // Stored from this thread too, in the snapshots file: the actor only points raft.db at it.
+                    file.StoreSnapshot(sealedSnapshot);
                     root.Send(self, new SnapshotSealed(snapshot, sealedSnapshot));
                 }
                 catch (Exception e)
@@ -902,7 +901,7 @@ public sealed partial class RaftActor : IActor
         return appliedSince >= interval + extraEntries && bytesSince >= snapshotBytes + extraBytes;
     }
 
-    private void OnSnapshotPart(IContext context, SnapshotSealed snapshot, int part)
+    private void OnSnapshotStored(IContext context, SnapshotSealed snapshot)
     {
         var index = snapshot.Snapshot.Metadata.Index;
         if (index <= _snapshotIndex)
@@ -922,15 +921,17 @@ public sealed partial class RaftActor : IActor
             return;
         }
 
-        var sealedSnapshot = snapshot.Sealed;
-        _settings.File.SaveSnapshotPart(sealedSnapshot, part);
-        if (part + 1 < sealedSnapshot.PartCount)
+        try
         {
-            context.Send(context.Self, new WriteSnapshotPart(snapshot, part + 1));
+            _settings.File.CommitSnapshot(snapshot.Sealed);
+        }
+        catch (PersistenceException e)
+        {
+            _snapshotInProgress = false;
+            LogSnapshotFailed(_logger, _settings.RaftId, index, e.Message);
             return;
         }
 
-        _settings.File.CommitSnapshot(sealedSnapshot);
         _log.CreateSnapshot(index, snapshot.Snapshot.Metadata.ConfState, snapshot.Snapshot.Data);
         var compactTo = index > _settings.KeepAfterSnapshot ? index - _settings.KeepAfterSnapshot : 0;
         if (compactTo > _log.FirstIndex())
@@ -940,7 +941,7 @@ public sealed partial class RaftActor : IActor
 
         _snapshotIndex = index;
         _snapshotBytes = snapshot.Snapshot.Data.Length;
-        LogSnapshotTaken(_logger, _settings.RaftId, index, snapshot.Snapshot.Data.Length, sealedSnapshot.PartCount);
+        LogSnapshotTaken(_logger, _settings.RaftId, index, snapshot.Snapshot.Data.Length);
         UpdateView();
         OnCompactLog(context, compactTo);
     }
@@ -983,8 +984,8 @@ public sealed partial class RaftActor : IActor
     [LoggerMessage(Level = LogLevel.Information, Message = "Raft learner {RaftId} has caught up (match {Match}); making it a voter")]
     private static partial void LogPromotingLearner(ILogger logger, ulong raftId, ulong match);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Raft member {RaftId} took a snapshot at {Index} ({Bytes} bytes, written in {Parts} parts)")]
-    private static partial void LogSnapshotTaken(ILogger logger, ulong raftId, ulong index, int bytes, int parts);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Raft member {RaftId} took a snapshot at {Index} ({Bytes} bytes)")]
+    private static partial void LogSnapshotTaken(ILogger logger, ulong raftId, ulong index, int bytes);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Raft member {RaftId} could not take a snapshot at {Index}, keeping its log: {Reason}")]
     private static partial void LogSnapshotFailed(ILogger logger, ulong raftId, ulong index, string reason);
@@ -1003,8 +1004,6 @@ public sealed partial class RaftActor : IActor
     }
 
     private sealed record SnapshotSealed(Snapshot Snapshot, SealedSnapshot Sealed);
-
-    private sealed record WriteSnapshotPart(SnapshotSealed Snapshot, int Part);
 
     private sealed record SnapshotFailed(ulong Index, string Reason);
 

@@ -38,9 +38,9 @@ public static class RaftBootstrap
 
     private static void Write(string path, Sealer? sealer, string clusterId, ulong raftId, Snapshot snapshot, ulong term)
     {
-        foreach (var suffix in new[] { string.Empty, "-wal", "-shm" })
+        foreach (var stale in RaftLogFile.FilesOf(path))
         {
-            File.Delete(path + suffix);
+            File.Delete(stale);
         }
 
         using var file = new RaftLogFile(path, sealer);

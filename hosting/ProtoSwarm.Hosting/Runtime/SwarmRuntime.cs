@@ -851,9 +851,9 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
 
     private void DeleteRaftLog()
     {
-        foreach (var suffix in new[] { string.Empty, "-wal", "-shm" })
+        foreach (var file in RaftLogFile.FilesOf(_options.RaftPath))
         {
-            File.Delete(_options.RaftPath + suffix);
+            File.Delete(file);
         }
 
         RaftSealing.DeleteDataKey(_options);

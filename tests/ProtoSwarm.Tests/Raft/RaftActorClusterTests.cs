@@ -210,7 +210,7 @@ public sealed class RaftActorClusterTests : IAsyncLifetime
     {
         // A Ready that only moves the commit index is written without an fsync of its own: it must
         // still reach the file, and a restart must never find a snapshot beyond the commit index
-        // (RaftActor.OnSnapshotPart refuses such a snapshot).
+        // (RaftActor.OnSnapshotStored refuses such a snapshot).
         RaftSettings Small(RaftSettings s) => s with { SnapshotInterval = 40 };
         var (leader, others) = await StartThreeAsync(Small);
 

@@ -78,22 +78,21 @@ public sealed class RaftLogFileTests : IDisposable
     }
 
     [Fact]
-    public void A_Snapshot_Written_In_Parts_Is_Used_Only_Once_Committed()
+    public void A_Stored_Snapshot_Is_Used_Only_Once_Committed()
     {
         var path = _dir.File("raft.db");
-        var data = new byte[(SealedSnapshot.PartBytes * 2) + 1000];
+        var data = new byte[200_000];
         new Random(7).NextBytes(data);
         var snapshot = new Snapshot(new SnapshotMetadata(8, 1, new ConfState([1], [])), data);
         using (var file = new RaftLogFile(path, _sealer))
         {
             file.Save(null, [.. Enumerable.Range(1, 10).Select(i => E((ulong)i, 1))], new HardState(1, 0, 10));
             file.SaveSnapshotAndCompact(new Snapshot(new SnapshotMetadata(3, 1, new ConfState([1], [])), [42]), compactTo: 2);
-            var parts = Seal(file, snapshot);
-            Assert.Equal(3, parts.PartCount);
-            file.SaveSnapshotPart(parts, 0);
-            file.SaveSnapshotPart(parts, 1);
+            var sealedSnapshot = Seal(file, snapshot);
+            Assert.Throws<PersistenceException>(() => file.CommitSnapshot(sealedSnapshot)); // not stored yet
+            file.StoreSnapshot(sealedSnapshot);
 
-            // A restart here (the last part not written, nothing committed) finds the previous snapshot and the whole log.
+            // A restart here (stored, not committed) finds the previous snapshot and the whole log.
             using (var meanwhile = new RaftLogFile(path, _sealer))
             {
                 var before = meanwhile.Load();
@@ -101,9 +100,7 @@ public sealed class RaftLogFileTests : IDisposable
                 Assert.Equal([4UL, 5UL, 6UL, 7UL, 8UL, 9UL, 10UL], before.Entries.Select(e => e.Index).ToArray());
             }
 
-            Assert.Throws<PersistenceException>(() => file.CommitSnapshot(parts));
-            file.SaveSnapshotPart(parts, 2);
-            file.CommitSnapshot(parts);
+            file.CommitSnapshot(sealedSnapshot);
             Assert.False(file.CompactSome(compactTo: 6, maxEntries: 2)); // 2 and 3
             Assert.False(file.CompactSome(compactTo: 6, maxEntries: 2)); // 4 and 5
             Assert.True(file.CompactSome(compactTo: 6, maxEntries: 2));
@@ -115,10 +112,11 @@ public sealed class RaftLogFileTests : IDisposable
         Assert.Equal([1UL], disk.Snapshot.Metadata.ConfState.Voters.ToArray());
         Assert.Equal(data, disk.Snapshot.Data);
         Assert.Equal([9UL, 10UL], disk.Entries.Select(e => e.Index).ToArray()); // entries 6-8 stay in the file, below the snapshot
+        Assert.True(File.Exists(_dir.File("raft-snapshots.db")));
     }
 
     [Fact]
-    public void A_Snapshot_Of_Megabytes_Is_Written_Part_By_Part_And_Read_Back_Whole()
+    public async Task A_Snapshot_Of_Megabytes_Is_Stored_From_Another_Thread_While_Readies_Are_Written_And_Read_Back_Whole()
     {
         var path = _dir.File("raft.db");
         var data = new byte[(3 * 1024 * 1024) + 12345];
@@ -128,12 +126,13 @@ public sealed class RaftLogFileTests : IDisposable
             file.Save(null, [.. Enumerable.Range(1, 10).Select(i => E((ulong)i, 1))], new HardState(1, 0, 10));
             var sealedSnapshot = Seal(file, new Snapshot(new SnapshotMetadata(9, 1, new ConfState([1], [])), data));
             Assert.True(sealedSnapshot.Bytes.Length > data.Length);
-            Assert.Equal(49, sealedSnapshot.PartCount);
-            for (var part = 0; part < sealedSnapshot.PartCount; part++)
+            var storing = Task.Run(() => file.StoreSnapshot(sealedSnapshot));
+            for (var i = 11; !storing.IsCompleted || i < 20; i++)
             {
-                file.SaveSnapshotPart(sealedSnapshot, part);
+                file.Save(null, [E((ulong)i, 1)], new HardState(1, 0, (ulong)i));
             }
 
+            await storing;
             file.CommitSnapshot(sealedSnapshot);
         }
 
@@ -141,6 +140,78 @@ public sealed class RaftLogFileTests : IDisposable
         var disk = reopened.Load();
         Assert.Equal(9UL, disk.Snapshot.Metadata.Index);
         Assert.Equal(data, disk.Snapshot.Data);
+        Assert.Equal(10UL, disk.Entries[0].Index);
+    }
+
+    [Fact]
+    public void A_Missing_Or_Damaged_Snapshots_File_Is_Refused_Naming_It()
+    {
+        var path = _dir.File("raft.db");
+        using (var file = new RaftLogFile(path, _sealer))
+        {
+            file.Save(null, [.. Enumerable.Range(1, 10).Select(i => E((ulong)i, 1))], new HardState(1, 0, 10));
+            var sealedSnapshot = Seal(file, new Snapshot(new SnapshotMetadata(9, 1, new ConfState([1], [])), [1, 2, 3]));
+            file.StoreSnapshot(sealedSnapshot);
+            file.CommitSnapshot(sealedSnapshot);
+        }
+
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        var snapshots = RaftLogFile.SnapshotsPathOf(path);
+        var kept = snapshots + ".kept";
+        File.Move(snapshots, kept);
+        foreach (var side in new[] { "-wal", "-shm" })
+        {
+            File.Delete(snapshots + side);
+        }
+
+        var missing = Assert.Throws<PersistenceException>(() => RaftLogFile.Open(path, "swarm-a", 1, _sealer));
+        Assert.Contains(snapshots, missing.Message, StringComparison.Ordinal);
+        Assert.Contains("missing", missing.Message, StringComparison.Ordinal);
+
+        // Its bytes changed: the seal no longer opens.
+        using (var other = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={kept};Pooling=False"))
+        {
+            other.Open();
+            using var move = other.CreateCommand();
+            move.CommandText = "UPDATE snapshots SET bytes = substr(bytes, 1, length(bytes) - 1) || x'00'";
+            move.ExecuteNonQuery();
+        }
+
+        File.Move(kept, snapshots);
+        var damaged = Assert.Throws<PersistenceException>(() => RaftLogFile.Open(path, "swarm-a", 1, _sealer));
+        Assert.Contains("damaged", damaged.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_File_Whose_Snapshot_Is_In_Parts_Written_By_An_Earlier_Version_Still_Loads()
+    {
+        var path = _dir.File("raft.db");
+        var data = new byte[150_000];
+        new Random(5).NextBytes(data);
+        using (var file = new RaftLogFile(path, _sealer))
+        {
+            file.Save(null, [.. Enumerable.Range(1, 10).Select(i => E((ulong)i, 1))], new HardState(1, 0, 10));
+            var sealedSnapshot = Seal(file, new Snapshot(new SnapshotMetadata(9, 1, new ConfState([1], [])), data));
+
+            // As the earlier version left it: the sealed bytes in 64 KiB parts, the snapshot row empty.
+            using var raw = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Pooling=False");
+            raw.Open();
+            for (var (part, offset) = (0, 0); offset < sealedSnapshot.Bytes.Length; part++, offset += 65536)
+            {
+                using var insert = raw.CreateCommand();
+                insert.CommandText = "INSERT INTO snapshot_parts (idx, term, seq, bytes) VALUES (9, 1, $s, $b)";
+                insert.Parameters.AddWithValue("$s", part);
+                insert.Parameters.AddWithValue("$b", sealedSnapshot.Bytes.AsSpan(offset, Math.Min(65536, sealedSnapshot.Bytes.Length - offset)).ToArray());
+                insert.ExecuteNonQuery();
+            }
+
+            using var row = raw.CreateCommand();
+            row.CommandText = "INSERT INTO snapshot (id, idx, term, payload) VALUES (1, 9, 1, zeroblob(0))";
+            row.ExecuteNonQuery();
+        }
+
+        using var reopened = new RaftLogFile(path, _sealer);
+        Assert.Equal(data, reopened.Load().Snapshot.Data);
     }
 
     [Theory]
@@ -158,11 +229,7 @@ public sealed class RaftLogFileTests : IDisposable
             (taken, var sealedSnapshot) = file.EncodeSnapshot(metadata, output => StoreCodec.EncodeState(state, output), sizeHint);
             Assert.Equal(StoreCodec.EncodeState(state), taken.Data);
             Assert.Equal(metadata, taken.Metadata);
-            for (var part = 0; part < sealedSnapshot.PartCount; part++)
-            {
-                file.SaveSnapshotPart(sealedSnapshot, part);
-            }
-
+            file.StoreSnapshot(sealedSnapshot);
             file.CommitSnapshot(sealedSnapshot);
         }
 
@@ -200,14 +267,18 @@ public sealed class RaftLogFileTests : IDisposable
     }
 
     [Fact]
-    public void Parts_Of_A_Snapshot_Never_Committed_Are_Dropped_By_The_Next_One_And_A_Snapshot_From_The_Leader_Replaces_Them()
+    public void A_Stored_Snapshot_Never_Committed_Is_Dropped_By_The_Next_One_And_A_Snapshot_From_The_Leader_Replaces_Them()
     {
-        using var file = new RaftLogFile(_dir.File("raft.db"), _sealer);
+        var path = _dir.File("raft.db");
+        using var file = new RaftLogFile(path, _sealer);
         file.Save(null, [.. Enumerable.Range(1, 10).Select(i => E((ulong)i, 1))], new HardState(1, 0, 10));
-        var abandoned = Seal(file, new Snapshot(new SnapshotMetadata(5, 1, new ConfState([1], [])), new byte[SealedSnapshot.PartBytes + 1]));
-        file.SaveSnapshotPart(abandoned, 0);
+        var first = Seal(file, new Snapshot(new SnapshotMetadata(3, 1, new ConfState([1], [])), [3]));
+        file.StoreSnapshot(first);
+        file.CommitSnapshot(first);
+        file.StoreSnapshot(Seal(file, new Snapshot(new SnapshotMetadata(5, 1, new ConfState([1], [])), [5]))); // abandoned
         var taken = Seal(file, new Snapshot(new SnapshotMetadata(7, 1, new ConfState([1], [])), [7]));
-        file.SaveSnapshotPart(taken, 0);
+        file.StoreSnapshot(taken);
+        Assert.Equal([3L, 7L], StoredIndexes(path)); // the one raft.db points at stays until the next is committed
         file.CommitSnapshot(taken);
         Assert.Equal([7], file.Load().Snapshot.Data);
 
@@ -217,6 +288,24 @@ public sealed class RaftLogFileTests : IDisposable
         Assert.Equal(12UL, disk.Snapshot.Metadata.Index);
         Assert.Equal([12], disk.Snapshot.Data);
         Assert.Empty(disk.Entries);
+        file.StoreSnapshot(Seal(file, new Snapshot(new SnapshotMetadata(13, 2, new ConfState([1], [])), [13])));
+        Assert.Equal([13L], StoredIndexes(path)); // the leader's is in raft.db: 7 need not be kept
+    }
+
+    private static long[] StoredIndexes(string path)
+    {
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={RaftLogFile.SnapshotsPathOf(path)};Mode=ReadOnly;Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT idx FROM snapshots ORDER BY idx";
+        using var reader = command.ExecuteReader();
+        var indexes = new List<long>();
+        while (reader.Read())
+        {
+            indexes.Add(reader.GetInt64(0));
+        }
+
+        return [.. indexes];
     }
 
     [Fact]

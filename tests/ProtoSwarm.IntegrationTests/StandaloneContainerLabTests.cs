@@ -131,6 +131,19 @@ public class StandaloneContainerLabTests(ITestOutputHelper output)
         Assert.Equal("persisted\n", read.StdOut);
         Assert.Equal(0, (await lab.ExecAsync("w1", "protoswarm", "volume", "rm", "labdata")).ExitCode);
 
+        // Anonymous volumes, as docker's: rm leaves one dangling for volume prune; rm -v takes it with the container.
+        Assert.Equal(0, (await lab.ExecAsync("w1", "protoswarm", "run", "--name", "scratch", "-v", "/scratch", "busybox", "touch", "/scratch/f")).ExitCode);
+        var left = (await lab.ExecAsync("w1", "protoswarm", "container", "inspect", "-f", "{{range .Mounts}}{{.Name}}{{end}}", "scratch")).StdOut.Trim();
+        Assert.Equal(64, left.Length);
+        Assert.Equal(0, (await lab.ExecAsync("w1", "protoswarm", "rm", "scratch")).ExitCode);
+        Assert.Equal(left + "\n", (await lab.ExecAsync("w1", "protoswarm", "volume", "ls", "-q", "--filter", "dangling=true")).StdOut);
+        var prunedVolumes = await lab.ExecAsync("w1", "protoswarm", "volume", "prune", "-f");
+        Assert.True(prunedVolumes.StdOut.StartsWith($"Deleted Volumes:\n{left}\n", StringComparison.Ordinal), prunedVolumes.ToString());
+        Assert.Equal(0, (await lab.ExecAsync("w1", "protoswarm", "run", "--name", "scratch", "-v", "/scratch", "busybox", "true")).ExitCode);
+        var taken = (await lab.ExecAsync("w1", "protoswarm", "container", "inspect", "-f", "{{range .Mounts}}{{.Name}}{{end}}", "scratch")).StdOut.Trim();
+        Assert.Equal(0, (await lab.ExecAsync("w1", "protoswarm", "rm", "-v", "scratch")).ExitCode);
+        Assert.DoesNotContain(taken, (await lab.ExecAsync("w1", "protoswarm", "volume", "ls", "-q")).StdOut, StringComparison.Ordinal);
+
         // A published port answers on the node's address while the container runs; a second one on it is refused.
         Assert.Equal(0, (await lab.ExecAsync("w1", "protoswarm", "run", "-d", "--name", "site", "-p", "8089:80", "busybox", "sh", "-c",
             "mkdir -p /www && echo hello-published > /www/index.html && exec httpd -f -p 80 -h /www")).ExitCode);
@@ -139,8 +152,8 @@ public class StandaloneContainerLabTests(ITestOutputHelper output)
         var answer = await RepeatUntilAsync(() => lab.ExecAsync("m1", "curl", "-s", "-m", "5", $"http://{w1}:8089/"), r => r.ExitCode == 0,
             TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(250));
         Assert.True(answer.StdOut == "hello-published\n", answer.ToString());
-        var taken = await lab.ExecAsync("w1", "protoswarm", "run", "-d", "-p", "8089:80", "busybox", "true");
-        Assert.Contains("Bind for 0.0.0.0:8089 failed: port is already allocated", taken.StdErr, StringComparison.Ordinal);
+        var allocated = await lab.ExecAsync("w1", "protoswarm", "run", "-d", "-p", "8089:80", "busybox", "true");
+        Assert.Contains("Bind for 0.0.0.0:8089 failed: port is already allocated", allocated.StdErr, StringComparison.Ordinal);
 
         // port: what the node bound, as docker prints it; restart: the same container up again, answering on it again.
         Assert.Equal("80/tcp -> 0.0.0.0:8089\n", (await lab.ExecAsync("w1", "protoswarm", "port", "site")).StdOut);

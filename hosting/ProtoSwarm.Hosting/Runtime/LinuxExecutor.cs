@@ -363,8 +363,8 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
             await controller.ReleaseAsync(CancellationToken.None);
             if (!(await controller.InspectAsync(CancellationToken.None)).Exists)
             {
-                // Removed meanwhile: the volumes the preparation claimed for it go back.
-                _volumes().Release(task.Id);
+                // Removed meanwhile: the volumes the preparation claimed for it go back; its `rm` decided on its anonymous ones.
+                _volumes().Release(task.Id, removeAnonymous: false);
             }
 
             throw StartFailure(e);
@@ -382,8 +382,17 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
         _ => e,
     };
 
-    /// <summary>A task's container (killed if it runs), then what was made for it; each part idempotent.</summary>
-    private async Task RemoveTaskAsync(string taskId, CancellationToken ct)
+    /// <summary>
+    /// A standalone container's `rm`: as a task's removal, but its anonymous volumes go only with <paramref name="removeVolumes"/>
+    /// (docker's `rm -v`, and `run --rm`'s end); without, they stay, used by none, for `volume prune`. Named volumes always stay.
+    /// </summary>
+    internal Task RemoveContainerAsync(string id, bool removeVolumes, CancellationToken ct) => RemoveTaskAsync(id, ct, removeVolumes);
+
+    /// <summary>
+    /// A task's container (killed if it runs), then what was made for it; each part idempotent. A task's anonymous volumes go
+    /// with it, as docker's swarm removes a task's container with its volumes.
+    /// </summary>
+    private async Task RemoveTaskAsync(string taskId, CancellationToken ct, bool removeVolumes = true)
     {
         var container = _containers.TryRemove(taskId, out var entry) ? entry.Container : null;
         entry?.Dispose();
@@ -394,7 +403,7 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
             Tell(entry?.Task, "destroy");
         }
 
-        _volumes().Release(taskId);
+        _volumes().Release(taskId, removeAnonymous: removeVolumes);
         _files.Remove(taskId);
         if (_nodeNetworks() is { } networks)
         {

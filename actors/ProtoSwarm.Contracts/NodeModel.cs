@@ -55,8 +55,17 @@ public sealed record NodeDescription(
     [property: Key(5)] string EngineVersion,
     [property: Key(6)] NodeTlsInfo? TlsInfo = null,
     [property: Key(7)] int RegistryPort = 0,
-    ImmutableSortedDictionary<string, string>? EngineLabels = null)
+    ImmutableSortedDictionary<string, string>? EngineLabels = null,
+    ImmutableArray<PortConfig> HostPorts = default)
 {
+    /// <summary>
+    /// The host-mode ports the node's standalone containers (`protoswarm run -p`) hold now: no task publishes them, so the
+    /// managers' scheduler counts them as taken on this node (its host-port filter), as it counts its tasks' ports. Each
+    /// heartbeat carries them as they are; empty from a node that does not report them.
+    /// </summary>
+    [Key(9)]
+    public ImmutableArray<PortConfig> HostPorts { get; init; } = HostPorts.IsDefault ? [] : HostPorts;
+
     /// <summary>
     /// The node host's own labels, `protoswarmd --label KEY=VALUE` (docker's Description.Engine.Labels, dockerd's
     /// --label): placement reads them as engine.labels.KEY, `node ls --filter label=KEY[=VALUE]` filters by them.
@@ -65,17 +74,18 @@ public sealed record NodeDescription(
     [Key(8)]
     public ImmutableSortedDictionary<string, string> EngineLabels { get; init; } = EngineLabels ?? ImmutableSortedDictionary<string, string>.Empty;
 
-    // The labels compare by content: a heartbeat read off the wire carries a map of its own, and an unchanged
+    // The labels and ports compare by content: a heartbeat read off the wire carries a map of its own, and an unchanged
     // description must not be written to the store again.
     public bool Equals(NodeDescription? other) =>
         other is not null && Hostname == other.Hostname && Os == other.Os && Architecture == other.Architecture
         && NanoCpus == other.NanoCpus && MemoryBytes == other.MemoryBytes && EngineVersion == other.EngineVersion
         && TlsInfo == other.TlsInfo && RegistryPort == other.RegistryPort
         && EngineLabels.Count == other.EngineLabels.Count
-        && EngineLabels.All(l => other.EngineLabels.TryGetValue(l.Key, out var value) && value == l.Value);
+        && EngineLabels.All(l => other.EngineLabels.TryGetValue(l.Key, out var value) && value == l.Value)
+        && HostPorts.SequenceEqual(other.HostPorts);
 
     public override int GetHashCode() =>
-        HashCode.Combine(Hostname, Os, Architecture, NanoCpus, MemoryBytes, EngineVersion, TlsInfo, HashCode.Combine(RegistryPort, EngineLabels.Count));
+        HashCode.Combine(Hostname, Os, Architecture, NanoCpus, MemoryBytes, EngineVersion, TlsInfo, HashCode.Combine(RegistryPort, EngineLabels.Count, HostPorts.Length));
 }
 
 /// <summary>

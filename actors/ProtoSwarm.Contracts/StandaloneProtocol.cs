@@ -129,12 +129,16 @@ public sealed record ContainersPruned(
     [property: Key(0)] ImmutableArray<string> Deleted,
     [property: Key(1)] long SpaceReclaimed);
 
-/// <summary>`container rm [-f] CONTAINER...`: removes each standalone container; a running one only with <paramref name="Force"/> (killed first).</summary>
+/// <summary>
+/// `container rm [-f] [-v] CONTAINER...`: removes each standalone container; a running one only with <paramref name="Force"/> (killed
+/// first); its anonymous volumes only with <paramref name="RemoveVolumes"/> (docker's -v), else they stay for `volume prune`.
+/// </summary>
 [MessagePackObject]
 public sealed record RemoveContainers(
     [property: Key(0)] string RequestId,
     [property: Key(1)] ImmutableArray<string> Containers,
-    [property: Key(2)] bool Force);
+    [property: Key(2)] bool Force,
+    [property: Key(3)] bool RemoveVolumes = false);
 
 /// <summary>`container wait CONTAINER`: answers <see cref="ContainerExited"/> once it has ended.</summary>
 [MessagePackObject]

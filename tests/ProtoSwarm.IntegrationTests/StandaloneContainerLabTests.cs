@@ -131,6 +131,19 @@ public class StandaloneContainerLabTests(ITestOutputHelper output)
         Assert.Equal("persisted\n", read.StdOut);
         Assert.Equal(0, (await lab.ExecAsync("w1", "protoswarm", "volume", "rm", "labdata")).ExitCode);
 
+        // Anonymous volumes, as docker's: rm leaves one dangling for volume prune; rm -v takes it with the container.
+        Assert.Equal(0, (await lab.ExecAsync("w1", "protoswarm", "run", "--name", "scratch", "-v", "/scratch", "busybox", "touch", "/scratch/f")).ExitCode);
+        var left = (await lab.ExecAsync("w1", "protoswarm", "container", "inspect", "-f", "{{range .Mounts}}{{.Name}}{{end}}", "scratch")).StdOut.Trim();
+        Assert.Equal(64, left.Length);
+        Assert.Equal(0, (await lab.ExecAsync("w1", "protoswarm", "rm", "scratch")).ExitCode);
+        Assert.Equal(left + "\n", (await lab.ExecAsync("w1", "protoswarm", "volume", "ls", "-q", "--filter", "dangling=true")).StdOut);
+        var prunedVolumes = await lab.ExecAsync("w1", "protoswarm", "volume", "prune", "-f");
+        Assert.True(prunedVolumes.StdOut.StartsWith($"Deleted Volumes:\n{left}\n", StringComparison.Ordinal), prunedVolumes.ToString());
+        Assert.Equal(0, (await lab.ExecAsync("w1", "protoswarm", "run", "--name", "scratch", "-v", "/scratch", "busybox", "true")).ExitCode);
+        var taken = (await lab.ExecAsync("w1", "protoswarm", "container", "inspect", "-f", "{{range .Mounts}}{{.Name}}{{end}}", "scratch")).StdOut.Trim();
+        Assert.Equal(0, (await lab.ExecAsync("w1", "protoswarm", "rm", "-v", "scratch")).ExitCode);
+        Assert.DoesNotContain(taken, (await lab.ExecAsync("w1", "protoswarm", "volume", "ls", "-q")).StdOut, StringComparison.Ordinal);
+
         // A published port answers on the node's address while the container runs; a second one on it is refused.
         Assert.Equal(0, (await lab.ExecAsync("w1", "protoswarm", "run", "-d", "--name", "site", "-p", "8089:80", "busybox", "sh", "-c",
             "mkdir -p /www && echo hello-published > /www/index.html && exec httpd -f -p 80 -h /www")).ExitCode);
@@ -139,8 +152,8 @@ public class StandaloneContainerLabTests(ITestOutputHelper output)
         var answer = await RepeatUntilAsync(() => lab.ExecAsync("m1", "curl", "-s", "-m", "5", $"http://{w1}:8089/"), r => r.ExitCode == 0,
             TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(250));
         Assert.True(answer.StdOut == "hello-published\n", answer.ToString());
-        var taken = await lab.ExecAsync("w1", "protoswarm", "run", "-d", "-p", "8089:80", "busybox", "true");
-        Assert.Contains("Bind for 0.0.0.0:8089 failed: port is already allocated", taken.StdErr, StringComparison.Ordinal);
+        var allocated = await lab.ExecAsync("w1", "protoswarm", "run", "-d", "-p", "8089:80", "busybox", "true");
+        Assert.Contains("Bind for 0.0.0.0:8089 failed: port is already allocated", allocated.StdErr, StringComparison.Ordinal);
 
         // port: what the node bound, as docker prints it; restart: the same container up again, answering on it again.
         Assert.Equal("80/tcp -> 0.0.0.0:8089\n", (await lab.ExecAsync("w1", "protoswarm", "port", "site")).StdOut);
@@ -158,6 +171,37 @@ public class StandaloneContainerLabTests(ITestOutputHelper output)
         Assert.StartsWith("Exited (137)", killed.StdOut, StringComparison.Ordinal);
         Assert.Contains("is not running", (await lab.ExecAsync("w1", "protoswarm", "kill", "site")).StdErr, StringComparison.Ordinal);
         Assert.NotEqual(0, (await lab.ExecAsync("m1", "curl", "-s", "-m", "2", $"http://{w1}:8089/")).ExitCode);
+
+        // Host ports are bound at start and freed at the end, as docker's: two created containers may name one, the second start is refused.
+        string[] web = ["busybox", "sh", "-c", "mkdir -p /www && echo hello-$(hostname) > /www/index.html && exec httpd -f -p 80 -h /www"];
+        Assert.Equal(0, (await lab.ExecAsync("w1", ["protoswarm", "create", "--name", "first", "--hostname", "first", "-p", "8090:80", .. web])).ExitCode);
+        Assert.Equal(0, (await lab.ExecAsync("w1", ["protoswarm", "create", "--name", "second", "--hostname", "second", "-p", "8090:80", .. web])).ExitCode);
+        Assert.Equal("\n", (await lab.ExecAsync("w1", "protoswarm", "ps", "-a", "--filter", "name=first", "--format", "{{.Ports}}")).StdOut);
+        Assert.Equal("first\n", (await lab.ExecAsync("w1", "protoswarm", "start", "first")).StdOut);
+        var second = await lab.ExecAsync("w1", "protoswarm", "start", "second");
+        Assert.True(second.ExitCode == 1 && second.StdErr.Contains("Bind for 0.0.0.0:8090 failed: port is already allocated", StringComparison.Ordinal), second.ToString());
+        Assert.Equal("Created\n", (await lab.ExecAsync("w1", "protoswarm", "ps", "-a", "--filter", "name=second", "--format", "{{.Status}}")).StdOut);
+
+        // The managers' scheduler sees the port the standalone container holds: a service publishing it in host mode waits for it.
+        Assert.Equal(0, (await ServiceAsync(lab, ["create", "-d", "--name", "hostport", "--publish", "mode=host,published=8090,target=80",
+            "--constraint", "node.hostname==w1", .. web])).ExitCode);
+        var waiting = await PollAsync(lab, TimeSpan.FromSeconds(20), "hostport",
+            tasks => tasks.Any(t => t.Task.Status.State == ProtoSwarm.Contracts.TaskState.Pending && t.Task.Status.Err.Contains("host-mode port already in use on 1 node", StringComparison.Ordinal)));
+        Assert.True(waiting.Met, waiting.Last);
+        Assert.Equal(0, (await lab.ExecAsync("w1", "protoswarm", "stop", "-t", "1", "first")).ExitCode);
+        Assert.Equal("w1", Assert.Single(await PollRunningAsync(lab, "hostport")).Node);
+        var byTask = await RepeatUntilAsync(() => lab.ExecAsync("m1", "curl", "-s", "-m", "5", $"http://{w1}:8090/"), r => r.ExitCode == 0,
+            TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(250));
+        Assert.True(byTask.StdOut.StartsWith("hello-", StringComparison.Ordinal) && !byTask.StdOut.Contains("first", StringComparison.Ordinal), byTask.ToString());
+        Assert.Contains("port is already allocated", (await lab.ExecAsync("w1", "protoswarm", "start", "first")).StdErr, StringComparison.Ordinal);
+        Assert.Equal(0, (await ServiceAsync(lab, "rm", "hostport")).ExitCode);
+        var freed = await RepeatUntilAsync(() => lab.ExecAsync("w1", "protoswarm", "start", "second"), r => r.ExitCode == 0,
+            TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(500));
+        Assert.True(freed.StdOut == "second\n", freed.ToString());
+        var bySecond = await RepeatUntilAsync(() => lab.ExecAsync("m1", "curl", "-s", "-m", "5", $"http://{w1}:8090/"), r => r.ExitCode == 0,
+            TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(250));
+        Assert.True(bySecond.StdOut == "hello-second\n", bySecond.ToString());
+        Assert.Equal(0, (await lab.ExecAsync("w1", "protoswarm", "rm", "-f", "first", "second")).ExitCode);
 
         // prune: the ended container goes, with docker's report.
         var pruned = await lab.ExecAsync("w1", "protoswarm", "container", "prune", "-f");

@@ -12,7 +12,7 @@ namespace ProtoSwarm.Actors.Agent;
 
 /// <summary>What the agent needs to know of its node and what it tells the node host. TlsInfo: the node's TLS info
 /// as it is at each beat (its certificate and its trust change with a renewal or a CA rotation); it goes in the
-/// description every heartbeat carries.</summary>
+/// description every heartbeat carries, and so do HostPorts, the host ports its standalone containers hold now.</summary>
 public sealed record AgentSettings(
     string NodeId,
     string ClusterId,
@@ -26,7 +26,8 @@ public sealed record AgentSettings(
     Action<HeartbeatRejected> OnRejected,
     Func<Props>? TaskSupervisor = null,
     Func<Props>? Networks = null,
-    Func<NodeTlsInfo>? TlsInfo = null);
+    Func<NodeTlsInfo>? TlsInfo = null,
+    Func<ImmutableArray<PortConfig>>? HostPorts = null);
 
 /// <summary>
 /// A node's own side (named <c>agent</c>, on every node): it beats to the managers' dispatcher,
@@ -288,6 +289,11 @@ public sealed partial class AgentActor : IActor
 
         var target = PickTarget();
         var description = _settings.TlsInfo is { } tls ? _settings.Description with { TlsInfo = tls() } : _settings.Description;
+        if (_settings.HostPorts is { } hostPorts)
+        {
+            description = description with { HostPorts = hostPorts() };
+        }
+
         var heartbeat = new NodeHeartbeat(_settings.NodeId, _settings.ClusterId, _settings.Addr, _settings.Member, description, _settings.Role(),
             _assignmentsEpoch, _assignmentsSequence);
         var request = context.RequestAsync<object>(new PID(target.Addr, Kinds.Dispatcher), heartbeat, RequestTimeout);

@@ -302,7 +302,7 @@ internal static class RunCommand
     public static Command Remove(CliApp app, string name)
     {
         var force = new Option<bool>("--force", "-f") { Description = "Force the removal of a running container (uses SIGKILL)" };
-        var volumes = new Option<bool>("--volumes", "-v") { Description = "Remove anonymous volumes associated with the container (here they always go with it)" };
+        var volumes = new Option<bool>("--volumes", "-v") { Description = "Remove anonymous volumes associated with the container" };
         var names = Containers();
         var command = new Command(name, "Remove one or more standalone containers").With(force, volumes, names);
         if (name == "rm")
@@ -310,7 +310,7 @@ internal static class RunCommand
             command.Aliases.Add("remove");
         }
 
-        app.SetAction(command, (parse, cli, ct) => ChangeAsync(cli, new RemoveContainers(SwarmIds.NewRequestId(), [.. parse.GetRequiredValue(names)], parse.GetValue(force)), ct));
+        app.SetAction(command, (parse, cli, ct) => ChangeAsync(cli, new RemoveContainers(SwarmIds.NewRequestId(), [.. parse.GetRequiredValue(names)], parse.GetValue(force), parse.GetValue(volumes)), ct));
         return command;
     }
 

@@ -150,8 +150,8 @@ internal static class VolumeCommands
 
     /// <summary>
     /// `volume prune [-a] [-f] [--filter label=...]`: as docker 23+, the unused anonymous volumes of this node, or with
-    /// --all every unused one. Anonymous volumes here leave with their container, so without --all only those a
-    /// crash left behind go. Each removal is the node's own check: a volume a container took meanwhile stays.
+    /// --all every unused one: without --all, those a standalone container left when `rm` removed it without -v (a task's
+    /// go with it, as those of `rm -v` and `run --rm`). Each removal is the node's own check: a volume a container took meanwhile stays.
     /// </summary>
     private static Command Prune(CliApp app)
     {

@@ -37,7 +37,8 @@ public sealed class VolumeStoreException(RejectCode code, string message) : Exce
 /// so "in use" survives a restart of the node host (<see cref="ReleaseAllExcept"/> drops containers
 /// that ended while it was down). A volume is created on first use, filled from the image when it is
 /// empty (unless nocopy), kept when its containers go, and removed only when none uses it.
-/// Anonymous volumes (type=volume with no source) are made one per container and removed with it.
+/// Anonymous volumes (type=volume with no source) are made one per container and removed with it (a standalone
+/// container's only when its removal asks, as docker's `rm -v` and `run --rm`).
 /// A volume created with the local driver's options (<see cref="LocalVolumeOptions"/>: a tmpfs, an NFS export, a
 /// bind of a node's directory) has them mounted on its _data when its first container takes it and unmounted when
 /// its last one lets it go, as docker's local driver does; nothing here ever deletes through such a mount.
@@ -190,8 +191,11 @@ public sealed class VolumeStore
         }
     }
 
-    /// <summary>The container is gone: it no longer holds its volumes, and its anonymous volumes are removed.</summary>
-    public void Release(string containerId)
+    /// <summary>
+    /// The container is gone: it no longer holds its volumes, and its anonymous volumes are removed unless
+    /// <paramref name="removeAnonymous"/> is false (docker's `rm` without -v: they stay, dangling, for `volume prune`).
+    /// </summary>
+    public void Release(string containerId, bool removeAnonymous = true)
     {
         lock (_lock)
         {
@@ -212,7 +216,7 @@ public sealed class VolumeStore
                     }
                 }
 
-                if (TryReadMetadata(name) is { AnonymousFor: { } owner } && owner == containerId && Users(name).Count == 0)
+                if (removeAnonymous && TryReadMetadata(name) is { AnonymousFor: { } owner } && owner == containerId && Users(name).Count == 0)
                 {
                     Directory.Delete(Path.Join(_directory, name), recursive: true);
                 }

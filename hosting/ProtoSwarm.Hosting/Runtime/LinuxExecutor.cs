@@ -340,6 +340,7 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
             await entry.Gate.WaitAsync(ct);
             try
             {
+                await BindHostPortsAsync(entry, task, ct);
                 entry.Container = await LinuxContainer.RestartAsync(entry.Specification!, _options, ct);
                 entry.StartedAt = entry.Container.StartedAt ?? DateTimeOffset.UtcNow;
                 entry.Created = entry.Container.Created ?? created ?? entry.Created;
@@ -363,11 +364,42 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
             await controller.ReleaseAsync(CancellationToken.None);
             if (!(await controller.InspectAsync(CancellationToken.None)).Exists)
             {
-                // Removed meanwhile: the volumes the preparation claimed for it go back.
-                _volumes().Release(task.Id);
+                // Removed meanwhile: the volumes the preparation claimed for it go back; its `rm` decided on its anonymous ones.
+                _volumes().Release(task.Id, removeAnonymous: false);
             }
 
             throw StartFailure(e);
+        }
+    }
+
+    /// <summary>
+    /// A standalone container's host-mode ports, taken as it starts (a task's were taken when it was prepared): docker's
+    /// words when one is another's, prefixed as docker's engine says them for the container's endpoint.
+    /// </summary>
+    private async Task BindHostPortsAsync(TaskContainer entry, TaskObject task, CancellationToken ct)
+    {
+        if (!IsStandalone(task.Id) || _nodeNetworks() is not { } networks)
+        {
+            return;
+        }
+
+        try
+        {
+            entry.HostPorts = await networks.BindHostPortsAsync(task, ct);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new InvalidOperationException($"driver failed programming external connectivity on endpoint {task.ServiceName} ({task.Id}): {e.Message}", e);
+        }
+    }
+
+    /// <summary>A standalone container whose start failed after it took its host ports gives them back: it stays created.</summary>
+    private async Task ReleaseHostPortsAsync(TaskContainer entry, TaskObject task)
+    {
+        if (IsStandalone(task.Id) && _nodeNetworks() is { } networks)
+        {
+            entry.HostPorts = [];
+            await networks.ReleaseHostPortsAsync(task.Id);
         }
     }
 
@@ -382,8 +414,17 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
         _ => e,
     };
 
-    /// <summary>A task's container (killed if it runs), then what was made for it; each part idempotent.</summary>
-    private async Task RemoveTaskAsync(string taskId, CancellationToken ct)
+    /// <summary>
+    /// A standalone container's `rm`: as a task's removal, but its anonymous volumes go only with <paramref name="removeVolumes"/>
+    /// (docker's `rm -v`, and `run --rm`'s end); without, they stay, used by none, for `volume prune`. Named volumes always stay.
+    /// </summary>
+    internal Task RemoveContainerAsync(string id, bool removeVolumes, CancellationToken ct) => RemoveTaskAsync(id, ct, removeVolumes);
+
+    /// <summary>
+    /// A task's container (killed if it runs), then what was made for it; each part idempotent. A task's anonymous volumes go
+    /// with it, as docker's swarm removes a task's container with its volumes.
+    /// </summary>
+    private async Task RemoveTaskAsync(string taskId, CancellationToken ct, bool removeVolumes = true)
     {
         var container = _containers.TryRemove(taskId, out var entry) ? entry.Container : null;
         entry?.Dispose();
@@ -394,7 +435,7 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
             Tell(entry?.Task, "destroy");
         }
 
-        _volumes().Release(taskId);
+        _volumes().Release(taskId, removeAnonymous: removeVolumes);
         _files.Remove(taskId);
         if (_nodeNetworks() is { } networks)
         {
@@ -626,7 +667,8 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
             var hostPorts = ImmutableArray<PortConfig>.Empty;
             try
             {
-                if (executor._nodeNetworks() is { } networks && await networks.AttachTaskAsync(task, ct) is { } sandbox)
+                // A standalone container takes its host ports when it starts (BindHostPortsAsync), as docker's engine binds them.
+                if (executor._nodeNetworks() is { } networks && await networks.AttachTaskAsync(task, ct, deferHostPorts: executor.IsStandalone(task.Id)) is { } sandbox)
                 {
                     spec = spec with { NetworkNamespace = sandbox.NetnsPath, ResolvConf = sandbox.ResolvConf, ExtraHosts = [.. spec.ExtraHosts, .. sandbox.ExtraHosts] };
                     hostPorts = sandbox.HostPorts;
@@ -684,13 +726,20 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
                     return;
                 }
 
+                await executor.BindHostPortsAsync(entry, task, ct);
                 try
                 {
                     entry.Container = await LinuxContainer.StartAsync(entry.Specification, executor._options, ct);
                 }
                 catch (Exception e) when (e is InvalidContainerSpecificationException or ContainerStartException)
                 {
+                    await executor.ReleaseHostPortsAsync(entry, task);
                     throw StartFailure(e);
+                }
+                catch
+                {
+                    await executor.ReleaseHostPortsAsync(entry, task);
+                    throw;
                 }
 
                 // The container's own start (its config's time), which a node host that reattaches reads back: the same after a restart.

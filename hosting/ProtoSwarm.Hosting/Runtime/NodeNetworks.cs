@@ -77,6 +77,15 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
     /// </summary>
     private readonly Dictionary<string, ImmutableArray<PortConfig>> _hostPorts = new(StringComparer.Ordinal);
 
+    /// <summary>The tasks of <see cref="_hostPorts"/> that are standalone containers (no service), under the gate.</summary>
+    private readonly HashSet<string> _standaloneHolders = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// What <see cref="StandaloneHostPorts"/> reads without the gate (an immutable array is one reference: a read sees the old
+    /// one or the new), written under it at each change of a standalone holder's ports.
+    /// </summary>
+    private ImmutableArray<PortConfig> _standalonePorts = [];
+
     /// <summary>The last host port picked (<see cref="HostPortPicker"/> goes on after it); under the gate.</summary>
     private int _lastHostPort;
 
@@ -97,6 +106,12 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
     }
 
     public string NodeId { get; }
+
+    /// <summary>
+    /// The host-mode ports the node's standalone containers hold now (they run): the managers' scheduler never placed them, so
+    /// the node tells it in its description (<see cref="NodeDescription.HostPorts"/>) and no task that publishes one comes here.
+    /// </summary>
+    public ImmutableArray<PortConfig> StandaloneHostPorts => _standalonePorts;
 
     /// <summary>One task's namespace and what runs for it there.</summary>
     private sealed class Sandbox(string taskId, string netnsPath, ImmutableArray<AttachedNetwork> networks)
@@ -366,11 +381,15 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
     /// file is gone is left as it is (null), since its container made a namespace of its own, as a node
     /// host before the bridge did; nothing made now could be in it.
     /// </param>
-    public async Task<TaskSandbox?> AttachTaskAsync(TaskObject task, CancellationToken ct, bool restoring = false)
+    /// <param name="deferHostPorts">
+    /// A standalone container being created: its host-mode ports are taken when it starts (<see cref="BindHostPortsAsync"/>),
+    /// as docker's engine binds them, not now; a created container holds none.
+    /// </param>
+    public async Task<TaskSandbox?> AttachTaskAsync(TaskObject task, CancellationToken ct, bool restoring = false, bool deferHostPorts = false)
     {
         if (task.Networks.IsEmpty)
         {
-            return await AttachBridgedAsync(task, restoring, ct).ConfigureAwait(false);
+            return await AttachBridgedAsync(task, restoring, deferHostPorts, ct).ConfigureAwait(false);
         }
 
         await EnterWithViewsAsync(task, ct).ConfigureAwait(false);
@@ -408,7 +427,7 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
 
             await RefreshAsync(sandbox).ConfigureAwait(false);
             await StartDnsAsync(sandbox, task).ConfigureAwait(false);
-            var hostPorts = await HostPortsOfAsync(task).ConfigureAwait(false);
+            var hostPorts = deferHostPorts ? [] : await HostPortsOfAsync(task).ConfigureAwait(false);
             await ApplyNodeRulesAsync().ConfigureAwait(false);
             var hostname = TaskContainers.Hostname(task);
             return new TaskSandbox(sandbox.NetnsPath, _hostResolv.ForContainer(task.Spec.Container.Dns),
@@ -550,7 +569,7 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
     /// names, as on docker's default bridge) and no rules in the namespace, so this costs a namespace and
     /// a veth, no more. Its /etc/hosts maps its hostname to that address, as docker's does.
     /// </summary>
-    private async Task<TaskSandbox?> AttachBridgedAsync(TaskObject task, bool restoring, CancellationToken ct)
+    private async Task<TaskSandbox?> AttachBridgedAsync(TaskObject task, bool restoring, bool deferHostPorts, CancellationToken ct)
     {
         await _gate.WaitAsync(ct).ConfigureAwait(false);
         try
@@ -572,7 +591,7 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
 
             _bridged[task.Id] = sandbox.GatewayAddress!;
 
-            var hostPorts = await HostPortsOfAsync(task).ConfigureAwait(false);
+            var hostPorts = deferHostPorts ? [] : await HostPortsOfAsync(task).ConfigureAwait(false);
             await ApplyNodeRulesAsync().ConfigureAwait(false);
             return new TaskSandbox(sandbox.NetnsPath, _hostResolv.ForBridge(task.Spec.Container.Dns),
                 [$"{TaskContainers.Hostname(task)}:{sandbox.GatewayAddress}"], hostPorts);
@@ -590,7 +609,9 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
     /// nothing else took it. What is in use: every socket's port in the node's namespace, every
     /// port the managers' views publish (ingress ports answer on every node; a fixed host port may
     /// come to this node), the ports other tasks here hold or reported, and the overlays' VXLAN port.
-    /// A node without a free port refuses the task with why.
+    /// A node without a free port refuses the task with why, and so does one where a standalone container holds a
+    /// fixed port the task publishes (the scheduler placed it before the node's description said so): the swarm
+    /// puts its replacement on another node.
     /// </summary>
     private async Task<ImmutableArray<PortConfig>> HostPortsOfAsync(TaskObject task)
     {
@@ -606,24 +627,33 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
         }
 
         var inUse = new HashSet<(PortProtocol Protocol, int Port)>();
+        var sockets = inUse;
         var range = PortRange.KernelDefault;
         // A standalone container (no service: the managers' scheduler never saw its ports) checks its fixed ports here, as docker's engine does.
         var standalone = task.ServiceId.Length == 0;
         if (standalone || requested.Any(p => p.PublishedPort == 0))
         {
-            (inUse, range) = await _overlay.RunAsync(_ => (BoundPorts.ReadOwn(), PortRange.Parse(ReadLocalPortRange()))).ConfigureAwait(false);
+            (sockets, range) = await _overlay.RunAsync(_ => (BoundPorts.ReadOwn(), PortRange.Parse(ReadLocalPortRange()))).ConfigureAwait(false);
             ImmutableArray<NetworkView> views;
             lock (_viewsLock)
             {
                 views = [.. _views.Values];
             }
 
-            inUse.UnionWith(PortsInUse(views, _hostPorts, NodeId, task.Id));
+            inUse = [.. PortsInUse(views, _hostPorts, NodeId, task.Id)];
+            inUse.UnionWith(sockets);
         }
 
         if (standalone && requested.FirstOrDefault(p => p.PublishedPort > 0 && inUse.Contains((p.Protocol, p.PublishedPort))) is { } taken)
         {
-            throw new InvalidOperationException(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"Bind for 0.0.0.0:{taken.PublishedPort} failed: port is already allocated"));
+            throw new InvalidOperationException(PortTaken(taken, bySocket: sockets.Contains((taken.Protocol, taken.PublishedPort))));
+        }
+
+        if (!standalone && _hostPorts.Where(h => _standaloneHolders.Contains(h.Key)).SelectMany(h => h.Value)
+            .FirstOrDefault(h => requested.Any(p => p.PublishedPort > 0 && p.PublishedPort == h.PublishedPort && p.Protocol == h.Protocol)) is { } standaloneHeld)
+        {
+            throw new InvalidOperationException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"host port {standaloneHeld.PublishedPort}/{ProtocolName(standaloneHeld.Protocol)} is held by a standalone container on node {NodeId} (`protoswarm ps` there shows it); the swarm places this task on another node"));
         }
 
         var (ports, problem) = HostPortPicker.Assign(requested, task.Status.PortStatus, inUse, range, ref _lastHostPort);
@@ -633,8 +663,81 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
         }
 
         _hostPorts[task.Id] = ports;
+        if (standalone)
+        {
+            _standaloneHolders.Add(task.Id);
+            PublishStandalonePorts();
+        }
+
         return ports;
     }
+
+    /// <summary>
+    /// docker's words for a host port a standalone container cannot have: another container's, a task's or the swarm's
+    /// (docker's port allocator), or a socket's on the node (docker's userland proxy, whose listen fails).
+    /// </summary>
+    internal static string PortTaken(PortConfig port, bool bySocket) => bySocket
+        ? string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"Error starting userland proxy: listen {ProtocolName(port.Protocol)}4 0.0.0.0:{port.PublishedPort}: bind: address already in use")
+        : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"Bind for 0.0.0.0:{port.PublishedPort} failed: port is already allocated");
+
+    /// <summary>
+    /// A standalone container starts: its host-mode ports are taken now and forwarded to its namespace, as docker's engine
+    /// binds them at start (<see cref="AttachTaskAsync"/> left them). Throws with docker's words when one is taken.
+    /// </summary>
+    public async Task<ImmutableArray<PortConfig>> BindHostPortsAsync(TaskObject task, CancellationToken ct)
+    {
+        await _gate.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            if (!_sandboxes.ContainsKey(task.Id))
+            {
+                return [];
+            }
+
+            var ports = await HostPortsOfAsync(task).ConfigureAwait(false);
+            await ApplyNodeRulesAsync().ConfigureAwait(false);
+            return ports;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>A standalone container that took its ports did not start after all: they are free again, as its namespace stays.</summary>
+    public async Task ReleaseHostPortsAsync(string taskId)
+    {
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (ForgetHostPorts(taskId))
+            {
+                await ApplyNodeRulesAsync().ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>The task's host ports are free again (under the gate); true when it held some.</summary>
+    private bool ForgetHostPorts(string taskId)
+    {
+        var held = _hostPorts.Remove(taskId);
+        if (_standaloneHolders.Remove(taskId))
+        {
+            PublishStandalonePorts();
+        }
+
+        return held;
+    }
+
+    private static string ProtocolName(PortProtocol protocol) => protocol == PortProtocol.Udp ? "udp" : "tcp";
+
+    private void PublishStandalonePorts() =>
+        _standalonePorts = [.. _hostPorts.Where(h => _standaloneHolders.Contains(h.Key)).SelectMany(h => h.Value)];
 
     /// <summary>
     /// The ports a host port picked for <paramref name="taskId"/> must not be: those the views publish
@@ -699,7 +802,7 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
         try
         {
             // Its host ports are free again: its end is reported after this, and its endpoint, with its ports, leaves the views.
-            _hostPorts.Remove(taskId);
+            ForgetHostPorts(taskId);
             var path = Path.Combine(_netnsDir, taskId);
             if (!leftover && !_sandboxes.ContainsKey(taskId) && !File.Exists(path) && !_gatewayFound.ContainsKey(taskId))
             {

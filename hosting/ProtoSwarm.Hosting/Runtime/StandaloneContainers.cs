@@ -196,7 +196,7 @@ internal sealed partial class StandaloneContainers : IDisposable
                 RestartContainers m => new ContainersChanged([.. await Task.WhenAll(m.Containers.Select(c => ChangeAsync(c, (id, t) => RestartAsync(id, m.TimeoutSeconds, t), ct)))]),
                 KillContainers m => new ContainersChanged([.. await Task.WhenAll(m.Containers.Select(c => ChangeAsync(c, (id, t) => KillAsync(c, id, m.Signal, t), ct)))]),
                 PruneContainers m => await PruneAsync(m, ct),
-                RemoveContainers m => new ContainersChanged([.. await Task.WhenAll(m.Containers.Select(c => ChangeAsync(c, (id, t) => RemoveAsync(id, m.Force, t), ct)))]),
+                RemoveContainers m => new ContainersChanged([.. await Task.WhenAll(m.Containers.Select(c => ChangeAsync(c, (id, t) => RemoveAsync(id, m.Force, m.RemoveVolumes, t), ct)))]),
                 WaitContainer m => await WaitAsync(m, ct),
                 ConnectContainerNetwork m => await ConnectAsync(m, ct),
                 DisconnectContainerNetwork m => await DisconnectAsync(m, ct),
@@ -754,7 +754,8 @@ internal sealed partial class StandaloneContainers : IDisposable
 
     /// <summary>
     /// What docker's create makes for the mounts: an anonymous volume (named now, kept by the container across its starts,
-    /// removed with it) for each volume without a source, and the host directory of a -v bind that is missing.
+    /// removed with it by `rm -v` or --rm, else left for `volume prune`) for each volume without a source, and the host
+    /// directory of a -v bind that is missing.
     /// </summary>
     private IEnumerable<MountSpec> MakeSources(string id, IEnumerable<MountSpec> mounts, RunContainer run)
     {
@@ -869,7 +870,8 @@ internal sealed partial class StandaloneContainers : IDisposable
                 await entry.Detached.Task.WaitAsync(TimeSpan.FromSeconds(30)).ContinueWith(_ => { }, TaskScheduler.Default);
                 if (_entries.ContainsKey(entry.Task.Id))
                 {
-                    await RemoveEntryAsync(entry);
+                    // docker's --rm takes the container's anonymous volumes with it.
+                    await RemoveEntryAsync(entry, removeVolumes: true);
                 }
             }
         }
@@ -937,12 +939,12 @@ internal sealed partial class StandaloneContainers : IDisposable
         }
     }
 
-    private async Task RemoveEntryAsync(Entry entry)
+    private async Task RemoveEntryAsync(Entry entry, bool removeVolumes)
     {
         await entry.Gate.WaitAsync();
         try
         {
-            await entry.Controller.RemoveAsync(CancellationToken.None);
+            await _executor.RemoveContainerAsync(entry.Task.Id, removeVolumes, CancellationToken.None);
             await ReleaseAttachmentAsync(entry);
             DeleteRecord(entry.Task.Id);
             _entries.TryRemove(entry.Task.Id, out _);
@@ -1194,7 +1196,7 @@ internal sealed partial class StandaloneContainers : IDisposable
             var size = LinuxContainer.WritableLayerSize(id, _executor.Options);
             try
             {
-                await RemoveAsync(id, force: false, ct);
+                await RemoveAsync(id, force: false, removeVolumes: false, ct);
             }
             catch (ContainerRefusal)
             {
@@ -1208,7 +1210,8 @@ internal sealed partial class StandaloneContainers : IDisposable
         return new ContainersPruned(deleted.ToImmutable(), reclaimed);
     }
 
-    private async Task RemoveAsync(string id, bool force, CancellationToken ct)
+    /// <summary>docker's rm: its anonymous volumes go only with <paramref name="removeVolumes"/> (-v); docker's container prune never removes them.</summary>
+    private async Task RemoveAsync(string id, bool force, bool removeVolumes, CancellationToken ct)
     {
         if (!_entries.TryGetValue(id, out var entry))
         {
@@ -1236,7 +1239,7 @@ internal sealed partial class StandaloneContainers : IDisposable
         }
 
         ct.ThrowIfCancellationRequested();
-        await RemoveEntryAsync(entry);
+        await RemoveEntryAsync(entry, removeVolumes);
     }
 
     private async Task<object> WaitAsync(WaitContainer request, CancellationToken ct)

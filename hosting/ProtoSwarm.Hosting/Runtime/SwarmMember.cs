@@ -101,7 +101,8 @@ internal sealed partial class SwarmMember : IAsyncDisposable
         UnlockKey? unlockKey = null,
         Action<UnlockKey?>? onUnlockKeyChanged = null,
         Func<Props>? taskSupervisor = null,
-        Func<Props>? networks = null)
+        Func<Props>? networks = null,
+        Func<ImmutableArray<PortConfig>>? hostPorts = null)
     {
         var logger = loggerFactory.CreateLogger<SwarmMember>();
         var system = new ActorSystem(NodeActorSystemConfig());
@@ -155,7 +156,8 @@ internal sealed partial class SwarmMember : IAsyncDisposable
                 },
                 taskSupervisor,
                 networks,
-                member.TlsInfo);
+                member.TlsInfo,
+                hostPorts);
             system.Root.SpawnNamed(Props.FromProducer(() => new AgentActor(settings, loggerFactory)), Kinds.Agent);
             LogStarted(logger, state.NodeId, state.Role, system.Address, self.Id, state.RaftId);
             return member;

@@ -916,7 +916,9 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
             var member = await SwarmMember.StartAsync(
                 state, _options, _credentials, Describe(), _loggerFactory, _time, OnAck, OnRejected, _unlockKey, key => _unlockKey = key,
                 _executor is null ? null : () => TaskSupervisor.PropsFor(_executor, _time, _loggerFactory, _options.MaxConcurrentStarts),
-                networks is null ? null : () => Props.FromProducer(() => new NetworkAgentActor(networks, _loggerFactory)));
+                networks is null ? null : () => Props.FromProducer(() => new NetworkAgentActor(networks, _loggerFactory)),
+                // The ports the node's standalone containers hold, for the managers' scheduler: no task of theirs may take one.
+                networks is null ? null : () => networks.StandaloneHostPorts);
             _member = member;
             _error = string.Empty;
             member.System.Shutdown.Register(() => OnMemberStopped(member));

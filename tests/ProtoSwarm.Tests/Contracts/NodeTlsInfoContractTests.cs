@@ -57,6 +57,20 @@ public class NodeTlsInfoContractTests
     }
 
     [Fact]
+    public void Standalone_Host_Ports_Round_Trip_Compare_By_Content_And_Are_None_From_An_Older_Node()
+    {
+        var description = new NodeDescription("host-1", "linux", "x86_64", 1, 2, "0.1.0",
+            HostPorts: [new PortConfig(80, 8089, PortProtocol.Tcp, PublishMode.Host)]);
+
+        var copy = ContractRegistry.Deserialize<NodeDescription>(ContractRegistry.SerializeTyped(description));
+
+        Assert.Equal(description, copy);
+        Assert.Equal(description.GetHashCode(), copy.GetHashCode());
+        Assert.NotEqual(description, copy with { HostPorts = [] });
+        Assert.Empty(ContractRegistry.Deserialize<NodeDescription>(Written(keys: 7)).HostPorts);
+    }
+
+    [Fact]
     public void Engine_Labels_Round_Trip_And_Compare_By_Content()
     {
         var description = new NodeDescription("host-1", "linux", "x86_64", 1, 2, "0.1.0",

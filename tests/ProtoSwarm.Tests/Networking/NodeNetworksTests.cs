@@ -330,6 +330,48 @@ public sealed class NodeNetworksTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_Standalone_Container_Takes_Its_Host_Port_At_Start_Not_At_Create_And_A_Task_Is_Refused_The_Port_It_Holds()
+    {
+        // Standalone containers: no service. Both are created (attached) with the same fixed port; neither holds it yet.
+        var first = NoNetwork("c-first") with { ServiceId = "", Endpoint = new EndpointSpec(Ports: [Host(8091, 80)]) };
+        var second = NoNetwork("c-second") with { ServiceId = "", Endpoint = new EndpointSpec(Ports: [Host(8091, 80)]) };
+        var created = await _node.AttachTaskAsync(first, default, deferHostPorts: true);
+        await _node.AttachTaskAsync(second, default, deferHostPorts: true);
+        var heldWhileCreated = _node.StandaloneHostPorts;
+
+        var bound = await _node.BindHostPortsAsync(first, default);
+        var allocated = await Assert.ThrowsAsync<InvalidOperationException>(() => _node.BindHostPortsAsync(second, default));
+        // A task the scheduler placed before the node's description said so: refused, naming the port.
+        var task = NoNetwork("t-late") with { Endpoint = new EndpointSpec(Ports: [Host(8091, 80)]) };
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => _node.AttachTaskAsync(task, default));
+        var heldWhileRunning = _node.StandaloneHostPorts;
+
+        // The first ends (its namespace goes): the port is free for the second.
+        await _node.DetachTaskAsync(first.Id, default);
+        var freed = _node.StandaloneHostPorts;
+        var rebound = await _node.BindHostPortsAsync(second, default);
+        await _node.ReleaseHostPortsAsync(second.Id);
+
+        Assert.Empty(created!.HostPorts);
+        Assert.Empty(heldWhileCreated);
+        Assert.Equal([Host(8091, 80)], bound.ToArray());
+        Assert.Equal("Bind for 0.0.0.0:8091 failed: port is already allocated", allocated.Message);
+        Assert.Contains("host port 8091/tcp is held by a standalone container on node nodeA", refused.Message, StringComparison.Ordinal);
+        Assert.Equal([Host(8091, 80)], heldWhileRunning.ToArray());
+        Assert.Empty(freed);
+        Assert.Equal([Host(8091, 80)], rebound.ToArray());
+        Assert.Empty(_node.StandaloneHostPorts);
+    }
+
+    [Fact]
+    public void A_Standalone_Port_Taken_Is_Said_In_Dockers_Words()
+    {
+        Assert.Equal("Bind for 0.0.0.0:8080 failed: port is already allocated", NodeNetworks.PortTaken(Host(8080, 80), bySocket: false));
+        Assert.Equal("Error starting userland proxy: listen udp4 0.0.0.0:53: bind: address already in use",
+            NodeNetworks.PortTaken(new PortConfig(53, 53, PortProtocol.Udp, PublishMode.Host), bySocket: true));
+    }
+
+    [Fact]
     public void A_Host_Port_Is_Not_Picked_Where_The_Views_Publish_Or_Another_Task_Here_Holds_Or_Reported_One()
     {
         var view = OverlayLab.View(NetA, 4304,

@@ -90,6 +90,18 @@ public class FilterTests
     }
 
     [Fact]
+    public void A_Host_Port_A_Standalone_Container_Holds_Is_Taken_On_Its_Node_As_Its_Description_Says()
+    {
+        var node = Node("n1");
+        node = node with { Description = node.Description with { HostPorts = [new PortConfig(80, 8089, PortProtocol.Tcp, PublishMode.Host)] } };
+        var view = View(node);
+
+        Assert.Equal("node host-n1 already publishes host port 8089/tcp", SchedulingFilters.HostPorts.Check(Demand(hostPorts: [new HostPort(PortProtocol.Tcp, 8089)]), view));
+        Assert.Null(SchedulingFilters.HostPorts.Check(Demand(hostPorts: [new HostPort(PortProtocol.Udp, 8089)]), view));
+        Assert.Null(SchedulingFilters.HostPorts.Check(Demand(hostPorts: [new HostPort(PortProtocol.Tcp, 8089)]), View(Node("n1"))));
+    }
+
+    [Fact]
     public void Host_Port_Zero_Is_Never_Counted_As_Taken()
     {
         var endpoint = new EndpointSpec(Ports: [new PortConfig(80, 0, PortProtocol.Tcp, PublishMode.Host), new PortConfig(81, 8081, PortProtocol.Tcp, PublishMode.Host)]);

@@ -123,7 +123,7 @@ public sealed class ConstraintFilter : ISchedulingFilter
     public string Summarize(int nodes) => SchedulingFilters.On(nodes, "scheduling constraints not satisfied");
 }
 
-/// <summary>No task on the node already publishes one of the task's host-mode ports.</summary>
+/// <summary>No task on the node already publishes one of the task's host-mode ports, nor does a standalone container there hold one (the node's description says which).</summary>
 public sealed class HostPortFilter : ISchedulingFilter
 {
     public string Name => "host ports";

@@ -17,6 +17,11 @@ public sealed class NodeInfo
         Node = node;
         FreeNanoCpus = node.Description?.NanoCpus ?? 0;
         FreeMemoryBytes = node.Description?.MemoryBytes ?? 0;
+        // The node's standalone containers' ports: no task holds them, the node says so itself.
+        foreach (var port in node.Description?.HostPorts ?? [])
+        {
+            _hostPorts.Add(new HostPort(port.Protocol, port.PublishedPort));
+        }
     }
 
     public NodeObject Node { get; }

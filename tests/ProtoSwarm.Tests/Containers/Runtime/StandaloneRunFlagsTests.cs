@@ -33,8 +33,8 @@ public sealed class StandaloneRunFlagsTests(ContainerFixture fixture) : BusyboxE
         Assert.IsType<ContainerList>(await LocalContainers.HandleAsync(Executor, new ListContainers("ps", All: true), TimeProvider.System, _ => null, default,
             standalone.NameOf, standalone.RestartOf)).Containers.Single(c => c.Id == id);
 
-    private static async Task RemoveAsync(StandaloneContainers standalone, string id) =>
-        Assert.Equal("", Assert.Single(Assert.IsType<ContainersChanged>(await standalone.HandleAsync(new RemoveContainers("rm", [id], true), default)).Results).Error);
+    private static async Task RemoveAsync(StandaloneContainers standalone, string id, bool volumes = false) =>
+        Assert.Equal("", Assert.Single(Assert.IsType<ContainersChanged>(await standalone.HandleAsync(new RemoveContainers("rm", [id], true, volumes), default)).Results).Error);
 
     [Fact]
     public async Task Start_Of_An_Ended_Container_Runs_The_Same_Container_Again_With_What_It_Wrote()
@@ -386,7 +386,7 @@ public sealed class StandaloneRunFlagsTests(ContainerFixture fixture) : BusyboxE
     }
 
     [Fact]
-    public async Task A_Named_Volume_Outlives_Its_Container_And_Cannot_Be_Removed_While_One_Holds_It()
+    public async Task A_Named_Volume_Outlives_Its_Container_And_Cannot_Be_Removed_While_One_Holds_It_And_Rm_Leaves_Its_Anonymous_One_Dangling()
     {
         using var standalone = Standalone();
         var host = Directory.CreateDirectory(Path.Combine(Dir, "site")).FullName;
@@ -409,8 +409,41 @@ public sealed class StandaloneRunFlagsTests(ContainerFixture fixture) : BusyboxE
         Assert.Equal("from-host\nread-only\n/anon\n/made\n", written);
         Assert.Contains("in use", held.Message, StringComparison.Ordinal);
         Assert.Equal("kept\n", read);
-        Assert.DoesNotContain(Executor.Volumes.List(), v => v.Name == anonymous);
+        // docker's rm without -v: the anonymous volume stays, anonymous and used by none, for `volume prune`.
+        var dangling = Assert.Single(Executor.Volumes.List(), v => v.Name == anonymous);
+        Assert.True(dangling.Anonymous);
+        Assert.Empty(dangling.UsedBy);
         Assert.True(Directory.Exists(Path.Combine(Dir, "made")));
         Executor.Volumes.Remove("runflags-data");
+        Executor.Volumes.Remove(anonymous);
+    }
+
+    [Fact]
+    public async Task Rm_V_And_The_End_Of_A_Run_Rm_Container_Take_Its_Anonymous_Volumes_But_Never_A_Named_One()
+    {
+        using var standalone = Standalone();
+        var before = Executor.Volumes.List().Select(v => v.Name).ToHashSet(StringComparer.Ordinal);
+
+        // A created container holds its anonymous volume already (docker's create makes it); rm -v takes it, not the named one.
+        var created = await RunAsync(standalone, Run("anon-created", "true") with { Volumes = ["runflags-named:/named", "/anon"], Start = false });
+        var anonymous = (await PsAsync(standalone, created)).Mounts.Single(m => m.Target == "/anon").Source;
+        var held = Assert.Single(Executor.Volumes.List(), v => v.Name == anonymous);
+        await RemoveAsync(standalone, created, volumes: true);
+        var afterRmV = Executor.Volumes.List().Select(v => v.Name).ToList();
+
+        // --rm: the container and its anonymous volume go when it ends.
+        var auto = await RunAsync(standalone, Run("anon-auto", "sh", "-c", "echo x > /anon/f") with { Volumes = ["/anon"], AutoRemove = true });
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (standalone.NameOf(auto) is not null && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.Equal([created], held.UsedBy);
+        Assert.DoesNotContain(anonymous, afterRmV);
+        Assert.Contains("runflags-named", afterRmV);
+        Assert.Null(standalone.NameOf(auto));
+        Assert.Equal(["runflags-named"], Executor.Volumes.List().Select(v => v.Name).Where(n => !before.Contains(n)));
+        Executor.Volumes.Remove("runflags-named");
     }
 }

@@ -62,8 +62,12 @@ public sealed record ContainerObject(
     [property: Key(26)] int MaximumRetryCount = 0,
     [property: Key(27)] long NanoCpus = 0,
     [property: Key(28)] long MemoryBytes = 0,
-    [property: Key(29)] long MemoryReservationBytes = 0)
+    [property: Key(29)] long MemoryReservationBytes = 0,
+    [property: Key(30)] string NetworkMode = "")
 {
+    // NetworkMode: docker's HostConfig.NetworkMode: host or none for a container on that network mode, bridge for one on the
+    // node's bridge, the first network's name for a standalone container run on an overlay, default for a task's on overlays.
+
     // NanoCpus, MemoryBytes, MemoryReservationBytes: the limits the container runs under (docker's HostConfig.NanoCpus,
     // Memory, MemoryReservation): a task's resources, or run's --cpus, --memory and --memory-reservation; 0 for none.
 

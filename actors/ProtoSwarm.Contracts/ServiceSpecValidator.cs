@@ -51,6 +51,7 @@ public static partial class ServiceSpecValidator
         CheckPlacement(spec, problems);
         CheckNetworks(spec.TaskTemplate.Networks, knownNetworks, problems);
         CheckEndpoint(spec.Endpoint, problems);
+        CheckNetworkMode(spec, problems);
         CheckUpdate("Spec.UpdateConfig", "--update", spec.Update, rollback: false, problems);
         CheckUpdate("Spec.RollbackConfig", "--rollback", spec.Rollback, rollback: true, problems);
         return problems.ToImmutable();
@@ -587,9 +588,69 @@ public static partial class ServiceSpecValidator
             {
                 problems.Add(new(field, $"network {target} is attached twice", "attach each network once"));
             }
+            else if (PredefinedNetworks.IsMode(target) && networks.Any(n => n.Target != target))
+            {
+                // docker's words, said when its node joins such a task's container to the other network; refused here before anything runs.
+                problems.Add(new(field, target == PredefinedNetworks.Host
+                        ? "a task on the host network shares its node's network namespace, and a container sharing the network namespace with the host cannot be connected to any other network"
+                        : "a task on none has a network namespace with loopback alone, and a container cannot be connected to multiple networks with one of the networks in private (none) mode",
+                    $"attach {target} alone (--network {target}), or leave it out and attach overlay networks"));
+            }
+            else if (PredefinedNetworks.IsMode(target))
+            {
+                // Not a swarm network: the name itself is the attachment's target, nothing to look up.
+            }
             else if (knownNetworks is not null && !knownNetworks.Contains(target))
             {
                 problems.Add(new(field, $"network {target} does not exist", "create it with `network create --driver overlay " + target + "`, or pick one from `network ls`"));
+            }
+        }
+    }
+
+    /// <summary>
+    /// What the host and none network modes rule out. A port through the routing mesh joins the tasks to the ingress network,
+    /// which neither can join (docker rejects such tasks on their nodes: "container cannot be disconnected from host network or
+    /// connected to host network"). A task on none has nothing a port could reach. A task on host binds its node's own ports:
+    /// a host-mode port stays as the declaration that keeps one such task a node (the scheduler's host-port filter, `service
+    /// ps`), so it must be the port the task listens on. Its net.* sysctls would set its node's own (runc refuses them in the
+    /// host's namespace).
+    /// </summary>
+    private static void CheckNetworkMode(ServiceSpec spec, ImmutableArray<SpecProblem>.Builder problems)
+    {
+        var mode = PredefinedNetworks.ModeOf(spec.TaskTemplate.Networks);
+        if (mode is null)
+        {
+            return;
+        }
+
+        for (var i = 0; i < spec.Endpoint.Ports.Length; i++)
+        {
+            var port = spec.Endpoint.Ports[i];
+            var at = $"Spec.EndpointSpec.Ports[{i}]";
+            var target = port.TargetPort.ToString(CultureInfo.InvariantCulture);
+            if (mode == PredefinedNetworks.None)
+            {
+                problems.Add(new(at, $"a task on none has loopback alone, so nothing could reach port {target} published from it", "leave --publish out, or attach a network instead of none"));
+            }
+            else if (port.PublishMode == PublishMode.Ingress)
+            {
+                problems.Add(new($"{at}.PublishMode", "a port published through the routing mesh (mode=ingress) joins the tasks to the ingress network, and a task on the host network can join no other network",
+                    $"publish it with mode=host (published={target},target={target},mode=host: the task's own port on its node), or leave --network host out"));
+            }
+            else if (port.PublishedPort != port.TargetPort)
+            {
+                var published = port.PublishedPort == 0 ? "a port the node picks" : port.PublishedPort.ToString(CultureInfo.InvariantCulture);
+                problems.Add(new($"{at}.PublishedPort", $"a task on the host network listens on its node's own ports, so its port {target} cannot be published as {published}",
+                    $"publish it as published={target},target={target},mode=host, or leave it out (the task's ports are the node's anyway)"));
+            }
+        }
+
+        if (mode == PredefinedNetworks.Host)
+        {
+            foreach (var key in spec.TaskTemplate.Container.Sysctls.Keys.Where(k => k.StartsWith("net.", StringComparison.Ordinal) || k.StartsWith("net/", StringComparison.Ordinal)))
+            {
+                problems.Add(new($"Spec.TaskTemplate.ContainerSpec.Sysctls[{key}]", $"sysctl {key} is not allowed in the host's network namespace: a task on the host network would set its node's own",
+                    $"leave --sysctl {key} out (set it on the node itself), or run the service on an overlay network"));
             }
         }
     }

@@ -24,6 +24,7 @@ public class NetworkConnectLabTests(ITestOutputHelper output)
         await using (lab)
         {
             await ConnectAndDisconnectAsync(lab);
+            await HostAndNoneAsync(lab);
         }
 
         // `lab down` leaves nothing: the node namespaces (with every device in them), the containers' namespaces, their mounts.
@@ -145,6 +146,41 @@ public class NetworkConnectLabTests(ITestOutputHelper output)
         Assert.Equal(0, (await ServiceAsync(lab, "rm", "web")).ExitCode);
         var removed = await RepeatUntilAsync(() => lab.ExecAsync("m1", "protoswarm", "network", "rm", "debugnet"), r => r.ExitCode == 0, Converge, TimeSpan.FromMilliseconds(500));
         Assert.True(removed.ExitCode == 0, removed.ToString());
+    }
+
+    /// <summary>
+    /// docker's host and none networks: a service on host runs its task in w1's own network namespace (the lab node's, not the
+    /// machine's), so it sees w1's eth0 address and hostname, and ps/inspect/network inspect say host; the managers refuse host
+    /// beside a network or with a routing-mesh port; a container run on none on m1 has loopback alone.
+    /// </summary>
+    private static async Task HostAndNoneAsync(LabFixture lab)
+    {
+        var eth0 = await LabFixture.RunAsync("ip", ["-n", $"psl-{lab.LabName}-w1", "-4", "-o", "addr", "show", "eth0"]);
+        Assert.True(eth0.ExitCode == 0, eth0.ToString());
+        var w1Address = eth0.StdOut.Split(' ', StringSplitOptions.RemoveEmptyEntries)[3].Split('/')[0];
+
+        Assert.Equal(0, (await ServiceAsync(lab, "create", "-d", "--name", "hostsvc", "--network", "host", "--constraint", "node.hostname==w1",
+            "busybox:latest", "sleep", "3600")).ExitCode);
+        var polled = await PollAsync(lab, TimeSpan.FromSeconds(40), "hostsvc", tasks => tasks.Any(t => t.Task.Status.State == ProtoSwarm.Contracts.TaskState.Running));
+        Assert.True(polled.Met, polled.Last);
+        var task = Assert.Single(await RunningAsync(lab, "hostsvc"));
+        var seen = await FromTaskAsync(lab, task, "ip -4 -o addr show; hostname");
+        Assert.True(seen.ExitCode == 0, seen.ToString());
+        Assert.Contains($"inet {w1Address}/", seen.StdOut, StringComparison.Ordinal);
+        Assert.EndsWith("\nw1", seen.StdOut.Trim(), StringComparison.Ordinal);
+        var mode = await lab.ExecAsync("w1", "protoswarm", "container", "inspect", "-f",
+            "{{.HostConfig.NetworkMode}} {{range $name, $n := .NetworkSettings.Networks}}{{$name}}{{end}}", task.Task.Id);
+        Assert.Equal("host host", mode.StdOut.Trim());
+        Assert.Contains(task.Task.Id, (await lab.ExecAsync("w1", "protoswarm", "network", "inspect", "-f", "{{json .Containers}}", "host")).StdOut, StringComparison.Ordinal);
+
+        var beside = await ServiceAsync(lab, "create", "-d", "--name", "beside", "--network", "host", "--network", "closednet", "busybox:latest", "sleep", "1");
+        Assert.True(beside.ExitCode != 0 && beside.StdErr.Contains("cannot be connected to any other network", StringComparison.Ordinal), beside.ToString());
+        var mesh = await ServiceAsync(lab, "create", "-d", "--name", "mesh", "--network", "host", "-p", "8080:80", "busybox:latest", "sleep", "1");
+        Assert.True(mesh.ExitCode != 0 && mesh.StdErr.Contains("a task on the host network can join no other network", StringComparison.Ordinal), mesh.ToString());
+
+        var none = await lab.ExecAsync("m1", "protoswarm", "run", "--rm", "--network", "none", "busybox", "sh", "-c", "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '");
+        Assert.True((none.ExitCode, none.StdOut.Trim()) == (0, "lo"), none.ToString());
+        Assert.Equal(0, (await ServiceAsync(lab, "rm", "hostsvc")).ExitCode);
     }
 
     /// <summary>The probe's interfaces, as its own namespace lists them (/proc/net/dev is the reader's namespace's).</summary>

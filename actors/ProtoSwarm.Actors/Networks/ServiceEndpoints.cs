@@ -53,8 +53,9 @@ public static class ServiceEndpoints
         foreach (var attachment in attachments)
         {
             var target = attachment.Target;
-            if (string.IsNullOrWhiteSpace(target))
+            if (string.IsNullOrWhiteSpace(target) || PredefinedNetworks.IsMode(target))
             {
+                // host and none are kept by name: no network object stands for them (a network may not take their names).
                 resolved.Add(attachment);
                 continue;
             }
@@ -223,7 +224,7 @@ public static class ServiceEndpoints
             networks.Add(ingress);
         }
 
-        foreach (var attachment in spec.Networks)
+        foreach (var attachment in PredefinedNetworks.Networks(spec.Networks))
         {
             // Targets are ids since services resolve them; a name is still looked for, for a spec stored before.
             var network = byId.GetValueOrDefault(attachment.Target) ?? byId.Values.FirstOrDefault(n => n.Spec.Name == attachment.Target);
@@ -241,7 +242,7 @@ public static class ServiceEndpoints
     }
 
     /// <summary>Whether a task of this spec needs addresses before it can be scheduled.</summary>
-    public static bool NeedsAddresses(TaskSpec spec, EndpointSpec? endpoint) => !spec.Networks.IsEmpty || PublishesIngress(endpoint);
+    public static bool NeedsAddresses(TaskSpec spec, EndpointSpec? endpoint) => PredefinedNetworks.Networks(spec.Networks).Any() || PublishesIngress(endpoint);
 
     /// <summary>Docker's `service ls` PORTS: "*:8080->80/tcp", host-mode ports as "8080->80/tcp" per node.</summary>
     public static string Describe(int port, PortProtocol protocol) =>

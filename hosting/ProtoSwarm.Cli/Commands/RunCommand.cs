@@ -38,7 +38,10 @@ internal static class RunCommand
             .CheckedBy(w => w.StartsWith('/') ? null : $"the working directory '{w}' is invalid, it needs to be an absolute path");
         var user = new Option<string?>("--user", "-u") { Description = "Username or UID (format: <name|uid>[:<group|gid>])" };
         var entrypoint = new Option<string?>("--entrypoint") { Description = "Overwrite the default ENTRYPOINT of the image (one word; \"\" clears it)" };
-        var network = new Option<string?>("--network") { Description = "Connect a container to a network: an attachable overlay of the swarm (the node's bridge when left out)" };
+        var network = new Option<string?>("--network")
+        {
+            Description = "Connect a container to a network: an attachable overlay of the swarm, host (the node's own network namespace), none (loopback alone); the node's bridge when left out",
+        };
         network.Aliases.Add("--net");
         var interactive = new Option<bool>("--interactive", "-i") { Description = "Keep STDIN open even if not attached: attached, this command's stdin is the container's (with -t, typed on its terminal)" };
         var tty = new Option<bool>("--tty", "-t") { Description = "Allocate a pseudo-TTY (with -i, this terminal is put in raw mode while attached; ^P ^Q detaches)" };
@@ -93,13 +96,20 @@ internal static class RunCommand
                 result.AddError(resourcesError);
             }
 
-            if (result.GetValue(network) is "host" or "none" or "bridge" or "default")
+            if (result.GetValue(network) == PredefinedNetworks.None && ((result.GetValue(publish)?.Length ?? 0) > 0 || result.GetValue(publishAll)))
             {
-                result.AddError($"--network {result.GetValue(network)}: a standalone container here is on its node's bridge without --network (docker's default bridge); host and none networks are not offered. Leave --network out, or name an attachable overlay.");
+                result.AddError(PredefinedNetworks.NonePublishConflict);
             }
         });
         app.SetAction(command, async (parse, cli, ct) =>
         {
+            var hostNetwork = parse.GetValue(network) == PredefinedNetworks.Host;
+            if (hostNetwork && ((parse.GetValue(publish)?.Length ?? 0) > 0 || parse.GetValue(publishAll)))
+            {
+                // docker's daemon says so and runs the container: it binds the node's own ports itself.
+                await cli.Error.WriteLineAsync(PredefinedNetworks.HostPublishWarning);
+            }
+
             var request = RunRules.Request(
                 parse.GetRequiredValue(image),
                 parse.GetValue(commandLine) ?? [],
@@ -119,8 +129,8 @@ internal static class RunCommand
                 Restart = parse.GetValue(restart) ?? string.Empty,
                 Volumes = [.. (parse.GetValue(volume) ?? []).Select(v => VolumeFlag.WithAbsoluteSource(v, Path.GetFullPath))],
                 Mounts = [.. (parse.GetValue(mount) ?? []).Select(m => ServiceFlags.Mount("--mount", m).Value)],
-                Publish = [.. parse.GetValue(publish) ?? []],
-                PublishAll = parse.GetValue(publishAll),
+                Publish = hostNetwork ? [] : [.. parse.GetValue(publish) ?? []],
+                PublishAll = !hostNetwork && parse.GetValue(publishAll),
                 Labels = RunRules.Labels(parse.GetValue(labelFile) ?? [], parse.GetValue(label) ?? []),
                 Hostname = parse.GetValue(hostname) ?? string.Empty,
                 NanoCpus = parse.GetValue(cpus) is { } c ? ServiceFlags.Cpu("--cpus", c).Value : 0,

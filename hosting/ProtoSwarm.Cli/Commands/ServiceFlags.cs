@@ -129,7 +129,7 @@ internal static partial class ServiceFlags
         new("--publish-add", null, "Add or update a published port", FlagUse.Update, v => Ports("--publish-add", v).Error),
         new("--publish-rm", null, "Remove a published port by its target port (<port>[/<protocol>], a range 80-82, or as published: 8080:80)", FlagUse.Update, v => PortRemovals(v).Error),
         new("--endpoint-mode", null, "Endpoint mode (vip or dnsrr) (default \"vip\")", FlagUse.Both, v => EndpointModeOf(v).Error),
-        new("--network", null, "Network attachments (a name, or name=NAME,alias=ALIAS)", FlagUse.Create, v => Network("--network", v).Error),
+        new("--network", null, "Network attachments (a name, or name=NAME,alias=ALIAS; host or none alone: the node's own network namespace, or loopback alone)", FlagUse.Create, v => Network("--network", v).Error),
         new("--network-add", null, "Add a network", FlagUse.Update, v => Network("--network-add", v).Error),
         new("--network-rm", null, "Remove a network", FlagUse.Update, v => v.Trim().Length == 0 ? "--network-rm: name the network to remove." : null),
         .. ConfinementFlags(),

@@ -265,6 +265,8 @@ internal static class ContainerView
             },
             ["HostConfig"] = new JsonObject
             {
+                // A node before this field said nothing of it: docker's own default then.
+                ["NetworkMode"] = c.NetworkMode.Length > 0 ? c.NetworkMode : "default",
                 ["RestartPolicy"] = new JsonObject { ["Name"] = c.RestartPolicy.Length > 0 ? c.RestartPolicy : "no", ["MaximumRetryCount"] = c.MaximumRetryCount },
                 ["NanoCpus"] = c.NanoCpus,
                 ["Memory"] = c.MemoryBytes,

@@ -31,13 +31,21 @@ public sealed record ContainerSpecification
     /// <summary>Docker's --add-host "name:ip" entries, added to /etc/hosts.</summary>
     public IReadOnlyList<string> ExtraHosts { get; init; } = [];
 
+    /// <summary>docker's /etc/hosts lines every container with a network namespace of its own starts with (one on none has these alone).</summary>
+    public const string LocalhostLines = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+        + "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
+
+    /// <summary>The container's /etc/hosts before the <see cref="ExtraHosts"/> lines (the node's own for a container on the host
+    /// network, as docker copies the host's); null: the localhost lines and the hostname at 127.0.1.1.</summary>
+    public string? Hosts { get; init; }
+
     /// <summary>The container's /etc/resolv.conf; null copies the host's.</summary>
     public string? ResolvConf { get; init; }
 
     public bool ReadOnlyRootfs { get; init; }
 
-    /// <summary>A network namespace prepared for the container (its overlay interfaces already in it),
-    /// which it joins; null gives it a new one with only a loopback.</summary>
+    /// <summary>A network namespace the container joins: one prepared for it (its overlay interfaces already in it), or the
+    /// node's own (docker's host network); null gives it a new one with only a loopback.</summary>
     public string? NetworkNamespace { get; init; }
 
     /// <summary>Bind and tmpfs mounts, made on the root filesystem before it is pivoted to; a volume is a

@@ -220,10 +220,10 @@ internal static partial class InitConfigBuilder
     {
         var capabilities = Capabilities.Compute(spec.CapAdd, spec.CapDrop);
         var hostname = spec.Hostname ?? spec.Id[..Math.Min(12, spec.Id.Length)];
-        var hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-            + "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
-            + string.Concat(spec.ExtraHosts.Select(h => h.Split(':', 2)).Select(p => $"{(p.Length > 1 ? p[1] : "")}\t{p[0]}\n"))
-            + $"127.0.1.1\t{hostname}\n";
+        var extra = string.Concat(spec.ExtraHosts.Select(h => h.Split(':', 2)).Select(p => $"{(p.Length > 1 ? p[1] : "")}\t{p[0]}\n"));
+        var hosts = spec.Hosts is { } given
+            ? (given.Length == 0 || given.EndsWith('\n') ? given : given + "\n") + extra
+            : ContainerSpecification.LocalhostLines + extra + $"127.0.1.1\t{hostname}\n";
         return new InitConfig
         {
             Id = spec.Id,

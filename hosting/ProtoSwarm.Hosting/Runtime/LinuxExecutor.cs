@@ -79,6 +79,43 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
     /// <summary>The id of the standalone container with this name (`exec NAME`), or null.</summary>
     public Func<string, string?> StandaloneNamed { get; set; } = _ => null;
 
+    /// <summary>
+    /// The node's own network namespace, which a container on the host network joins: protoswarmd's (in a lab, its node's
+    /// namespace, not the machine's), named through its main thread, which never enters another one. Tests give one of their own.
+    /// </summary>
+    public string NodeNetns { get; set; } = $"/proc/{Environment.ProcessId}/ns/net";
+
+    /// <summary>The node's hostname (`protoswarmd --hostname`), a host-network container's unless it is given its own.</summary>
+    public string NodeHostname { get; set; } = Environment.MachineName;
+
+    /// <summary>The node's /etc/hosts, which a container on the host network gets a copy of (docker's).</summary>
+    internal string NodeHostsPath { get; set; } = "/etc/hosts";
+
+    /// <summary>
+    /// A container on a network mode rather than on networks (<see cref="PredefinedNetworks"/>): on host it joins the node's
+    /// namespace with the node's resolvers and a copy of its /etc/hosts, as docker's daemon gives a host-mode container the
+    /// host's files, and its host-mode ports are the ports it binds there itself (nothing is DNATed; the declaration keeps one
+    /// such task a node and is reported). On none it gets a namespace of its own with loopback alone, docker's localhost lines
+    /// and the resolv.conf of docker's default bridge (the node's resolvers without loopback ones, Google's when none is left).
+    /// </summary>
+    internal (ContainerSpecification Spec, ImmutableArray<PortConfig> HostPorts) OnNetworkMode(ContainerSpecification spec, TaskObject task, string mode)
+    {
+        var resolv = File.Exists(HostResolvConf.HostPath) ? HostResolvConf.ReadHost() : HostResolvConf.Parse(string.Empty);
+        if (mode == PredefinedNetworks.None)
+        {
+            return (spec with { NetworkNamespace = null, ResolvConf = resolv.ForBridge(task.Spec.Container.Dns), Hosts = ContainerSpecification.LocalhostLines }, []);
+        }
+
+        var hosts = File.Exists(NodeHostsPath) ? File.ReadAllText(NodeHostsPath) : ContainerSpecification.LocalhostLines;
+        return (spec with { NetworkNamespace = NodeNetns, ResolvConf = resolv.ForContainerWithoutNetwork(task.Spec.Container.Dns), Hosts = hosts }, HostNetworkPorts(task));
+    }
+
+    /// <summary>The host-mode ports of a task on the host network (each the port it listens on: the managers refuse others).</summary>
+    internal static ImmutableArray<PortConfig> HostNetworkPorts(TaskObject task) =>
+        PredefinedNetworks.ModeOf(task.Spec.Networks) == PredefinedNetworks.Host
+            ? [.. (task.Endpoint?.Ports ?? []).Where(p => p.PublishMode == PublishMode.Host && p.PublishedPort > 0)]
+            : [];
+
     /// <summary>The node's volumes (a standalone container's anonymous ones are made there when it is created).</summary>
     internal VolumeStore Volumes => _volumes();
 
@@ -503,7 +540,7 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
                 Env = spec?.Env ?? task.Spec.Container.Env,
                 User = spec?.User ?? task.Spec.Container.User,
                 WorkingDir = spec?.WorkingDir ?? task.Spec.Container.Dir,
-                Hostname = spec?.Hostname ?? TaskContainers.Hostname(task),
+                Hostname = spec?.Hostname ?? TaskContainers.Hostname(task, NodeHostname),
             });
         }
 
@@ -624,7 +661,7 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
             var image = await executor.ImageForAsync(reference, ct);
             var config = image.Config;
             var layers = executor._images().RootLayers(image);
-            var spec = TaskContainers.Specification(task, image, layers);
+            var spec = TaskContainers.Specification(task, image, layers, executor.NodeHostname);
             try
             {
                 spec = spec with { Mounts = executor._volumes().ResolveMounts(task.Id, task.Spec.Container.Mounts, layers) };
@@ -667,8 +704,12 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
             var hostPorts = ImmutableArray<PortConfig>.Empty;
             try
             {
+                if (PredefinedNetworks.ModeOf(task.Spec.Networks) is { } mode)
+                {
+                    (spec, hostPorts) = executor.OnNetworkMode(spec, task, mode);
+                }
                 // A standalone container takes its host ports when it starts (BindHostPortsAsync), as docker's engine binds them.
-                if (executor._nodeNetworks() is { } networks && await networks.AttachTaskAsync(task, ct, deferHostPorts: executor.IsStandalone(task.Id)) is { } sandbox)
+                else if (executor._nodeNetworks() is { } networks && await networks.AttachTaskAsync(task, ct, deferHostPorts: executor.IsStandalone(task.Id)) is { } sandbox)
                 {
                     spec = spec with { NetworkNamespace = sandbox.NetnsPath, ResolvConf = sandbox.ResolvConf, ExtraHosts = [.. spec.ExtraHosts, .. sandbox.ExtraHosts] };
                     hostPorts = sandbox.HostPorts;
@@ -682,7 +723,11 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
             {
                 executor._volumes().Release(task.Id);
                 executor._files.Remove(task.Id);
-                await executor._nodeNetworks()!.DetachTaskAsync(task.Id, CancellationToken.None);
+                if (executor._nodeNetworks() is { } joined)
+                {
+                    await joined.DetachTaskAsync(task.Id, CancellationToken.None);
+                }
+
                 throw new InvalidOperationException($"joining the task's networks failed: {e.Message}", e);
             }
 
@@ -857,8 +902,16 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
             }
 
             LogReattached(executor._logger, task.Id, attached.Pid);
-            // A container that ended while the node host was down is released, not joined again: its end comes next.
-            if (executor._nodeNetworks() is { } networks && !attached.WaitAsync(CancellationToken.None).IsCompleted)
+            // A container that ended while the node host was down is released, not joined again: its end comes next. One on a
+            // network mode has nothing of the node's networks to run again; on host, its ports are its own.
+            if (PredefinedNetworks.ModeOf(task.Spec.Networks) is not null)
+            {
+                if (Find() is { } held)
+                {
+                    held.HostPorts = HostNetworkPorts(task);
+                }
+            }
+            else if (executor._nodeNetworks() is { } networks && !attached.WaitAsync(CancellationToken.None).IsCompleted)
             {
                 // The namespace and its interfaces outlived the node host; its DNS server and rules are this process's to run again.
                 try

@@ -126,8 +126,18 @@ internal static class LocalContainers
             NanoCpus = task.Spec.Resources.Limits.NanoCpus,
             MemoryBytes = task.Spec.Resources.Limits.MemoryBytes,
             MemoryReservationBytes = task.Spec.Resources.Reservations.MemoryBytes,
+            NetworkMode = NetworkModeOf(task, standaloneName is not null, defaultNetwork, networkName),
         };
     }
+
+    /// <summary>
+    /// docker's HostConfig.NetworkMode: host or none for a container on that mode; its local network (bridge, or none while the
+    /// node is in no swarm) for one on no network; a standalone container's first network (run --network); default for a task's.
+    /// </summary>
+    public static string NetworkModeOf(TaskObject task, bool standalone, ContainerNetwork? defaultNetwork, Func<string, string?> networkName) =>
+        PredefinedNetworks.ModeOf(task.Spec.Networks)
+        ?? defaultNetwork?.Name
+        ?? (standalone && task.Spec.Networks is [var first, ..] ? networkName(first.Target) ?? first.Target : "default");
 }
 
 /// <summary>A standalone container's restart policy, the restarts it made, and whether one is pending (docker's "restarting").</summary>

@@ -11,8 +11,9 @@ namespace ProtoSwarm.Hosting.Runtime;
 /// <summary>
 /// The node's local networks as docker's engine has them (<see cref="LocalNetwork"/>): bridge, the node's bridge
 /// (<see cref="GatewayBridge"/>) a task on no network, standalone containers included, is on once the node is in a swarm;
-/// host, which no container here shares; none, a namespace with loopback alone, where such a container is while the node
-/// has no networks (it is in no swarm). Their ids are made once and kept in a file of the node's state, as docker keeps its
+/// host, the node's own namespace, which a container run with --network host (or a task of a service on host) shares;
+/// none, a namespace with loopback alone, where a container run with --network none is, and one on no network while the
+/// node has no networks (it is in no swarm). Their ids are made once and kept in a file of the node's state, as docker keeps its
 /// own in its network store, so they stay the same across node host restarts and differ from node to node.
 /// </summary>
 internal sealed class LocalNetworks(string path, TimeProvider time)
@@ -50,9 +51,9 @@ internal sealed class LocalNetworks(string path, TimeProvider time)
             {
                 LocalNetwork.Bridge => containers.Where(c => bridged.ContainsKey(c.Task.Id))
                     .Select(c => Endpoint(id, c.Task.Id, nameOf(c.Task), $"{bridged[c.Task.Id]}/32")),
-                LocalNetwork.None when networks is null => containers.Where(c => c.Task.Networks.IsEmpty && c.Started && !c.Exited)
+                // docker lists a host or none container's endpoint without an address or MAC: it has none of its own.
+                _ => containers.Where(c => c.Started && !c.Exited && LocalNetworkOf(c.Task, networks is null) == name)
                     .Select(c => new LocalEndpoint(c.Task.Id, nameOf(c.Task), string.Empty, string.Empty, EndpointId(id, c.Task.Id))),
-                _ => [],
             };
             return new LocalNetwork(id, name, LocalNetwork.DriverOf(name), created,
                 name == LocalNetwork.Bridge && subnet is { } s ? s.ToString() : string.Empty,
@@ -82,13 +83,20 @@ internal sealed class LocalNetworks(string path, TimeProvider time)
     /// <summary>
     /// The local network of a container, as `container inspect` shows it: the bridge for one run on no network (its address
     /// and MAC there while its namespace is here, empty once it ended, as docker's), also after `network connect` gave it an
-    /// overlay beside it (its eth0 stays on the bridge, as docker's container stays on its default bridge); none for one on
-    /// no network while the node has no networks; null for one run on overlays (its way out is not shown, as docker's
+    /// overlay beside it (its eth0 stays on the bridge, as docker's container stays on its default bridge); host or none for
+    /// one on that network mode (an endpoint without address or MAC while it runs, as docker's); none for one on no network
+    /// while the node has no networks; null for one run on overlays (its way out is not shown, as docker's
     /// docker_gwbridge is not).
     /// </summary>
     /// <param name="bridgeSubnet">The bridge's subnet (<see cref="NodeNetworks.BridgeSubnetAsync"/>), for its gateway.</param>
     public ContainerNetwork? DefaultNetworkOf(TaskObject task, bool running, NodeNetworks? networks, IPNetwork? bridgeSubnet)
     {
+        if (PredefinedNetworks.ModeOf(task.Spec.Networks) is { } mode)
+        {
+            var modeId = Of(mode).Id;
+            return new ContainerNetwork(mode, modeId, string.Empty, [], EndpointId: running ? EndpointId(modeId, task.Id) : string.Empty);
+        }
+
         if (!task.Networks.IsEmpty && networks?.BridgedAddressOf(task.Id) is null)
         {
             return null;
@@ -106,6 +114,13 @@ internal sealed class LocalNetworks(string path, TimeProvider time)
                 NetworkEndpoint.MacOf(address.ToString()), EndpointId(bridge, task.Id))
             : new ContainerNetwork(LocalNetwork.Bridge, bridge, string.Empty, []);
     }
+
+    /// <summary>
+    /// host or none for a container on that network mode, or none for one on no network while the node has no networks (it is
+    /// in no swarm: its container has a namespace of its own with loopback alone); null otherwise (the bridge, or overlays).
+    /// </summary>
+    private static string? LocalNetworkOf(TaskObject task, bool noNodeNetworks) =>
+        PredefinedNetworks.ModeOf(task.Spec.Networks) ?? (noNodeNetworks && task.Networks.IsEmpty ? LocalNetwork.None : null);
 
     private static LocalEndpoint Endpoint(string networkId, string containerId, string name, string address) =>
         new(containerId, name, address, NetworkEndpoint.MacOf(address), EndpointId(networkId, containerId));

@@ -13,8 +13,6 @@ namespace ProtoSwarm.Hosting.Runtime;
 /// </summary>
 internal sealed partial class StandaloneContainers
 {
-    /// <summary>docker's network modes a standalone container could be run with; here none is offered, so none is joined or left.</summary>
-    private static readonly string[] HostModes = ["host", "none"];
 
     private async Task<object> ConnectAsync(ConnectContainerNetwork request, CancellationToken ct)
     {
@@ -182,7 +180,8 @@ internal sealed partial class StandaloneContainers
             ? (await File.ReadAllLinesAsync(path, ct)).Select(l => l.Split(' ', 2)).Where(p => p.Length == 2).ToImmutableDictionary(p => p[0], p => p[1])
             : ImmutableDictionary<string, string>.Empty;
 
-    /// <summary>The standalone container a connect or disconnect names, or docker's refusal: no such container, a task's, host or none.</summary>
+    /// <summary>The standalone container a connect or disconnect names, or docker's refusal: no such container, a task's, host or none,
+    /// or a container on host or none connected to any other network.</summary>
     private (Entry? Entry, CommandRejected? Refusal) Standalone(string container, string network, bool connect)
     {
         var (id, error) = Resolve(container);
@@ -191,7 +190,8 @@ internal sealed partial class StandaloneContainers
             return (null, new CommandRejected(RejectCode.NotFound, error));
         }
 
-        if (HostModes.Contains(network, StringComparer.Ordinal))
+        // A container is run on host or none, never connected to or disconnected from them (docker's words).
+        if (PredefinedNetworks.IsMode(network))
         {
             return (null, new CommandRejected(RejectCode.InvalidArgument,
                 $"container cannot be disconnected from {network} network or connected to {network} network"));
@@ -203,6 +203,13 @@ internal sealed partial class StandaloneContainers
             return (null, new CommandRejected(RejectCode.PermissionDenied, connect
                 ? $"container {DisplayName(id!)} is a task of service {service}: its networks are its service's; use `protoswarm service update --network-add {network} {service}`"
                 : $"container {DisplayName(id!)} is a task of service {service}: its networks are its service's; use `protoswarm service update --network-rm {network} {service}`"));
+        }
+
+        if (connect && PredefinedNetworks.ModeOf(entry.Task.Spec.Networks) is { } mode)
+        {
+            return (null, new CommandRejected(RejectCode.InvalidArgument, mode == PredefinedNetworks.Host
+                ? $"container sharing network namespace with another container or host cannot be connected to any other network: {entry.Name} runs on the host network; run it again without --network host to connect it"
+                : $"container cannot be connected to multiple networks with one of the networks in private (none) mode: {entry.Name} runs on none; run it again without --network none to connect it"));
         }
 
         if (network == "bridge")

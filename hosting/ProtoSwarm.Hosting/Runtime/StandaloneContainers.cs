@@ -550,6 +550,21 @@ internal sealed partial class StandaloneContainers : IDisposable
             return (null, new CommandRejected(RejectCode.InvalidArgument, portError));
         }
 
+        // docker's --network bridge (and default) is the default bridge: where a container run without --network is.
+        var network = run.Network is LocalNetwork.Bridge or "default" ? string.Empty : run.Network;
+        var mode = PredefinedNetworks.IsMode(network) ? network : null;
+        if (NetworkModePortsError(mode, ports.Count > 0 || run.PublishAll) is { } modeError)
+        {
+            return (null, new CommandRejected(RejectCode.InvalidArgument, modeError));
+        }
+
+        if (mode == PredefinedNetworks.Host)
+        {
+            // docker discards them (its CLI warns); the container binds the node's own ports itself.
+            ports = [];
+            run = run with { PublishAll = false };
+        }
+
         if (ResourcesError(run) is { } resourcesError)
         {
             return (null, new CommandRejected(RejectCode.InvalidArgument, resourcesError));
@@ -605,7 +620,8 @@ internal sealed partial class StandaloneContainers : IDisposable
             // --reserve-memory are to its tasks: the same cgroup settings.
             var resources = new ResourceRequirements(new ResourceAmounts(run.NanoCpus, run.MemoryBytes), new ResourceAmounts(0, run.MemoryReservationBytes));
             var now = DateTimeOffset.UtcNow;
-            var task = new TaskObject(id, ObjectMeta.New(now), string.Empty, 0, _nodeId(), new TaskSpec(spec, resources), 0, TaskState.Running,
+            var task = new TaskObject(id, ObjectMeta.New(now), string.Empty, 0, _nodeId(),
+                new TaskSpec(spec, resources, Networks: mode is null ? [] : [new NetworkAttachment(mode)]), 0, TaskState.Running,
                 new TaskObservedStatus(TaskState.New, now), ServiceName: name, Endpoint: ports.Count > 0 ? new EndpointSpec(Ports: [.. ports]) : null);
             entry = new Entry(name, task, run.AutoRemove, _executor.CreateController(task), policy);
             if (attach)
@@ -626,15 +642,15 @@ internal sealed partial class StandaloneContainers : IDisposable
 
         try
         {
-            if (run.Network.Length > 0)
+            if (network.Length > 0 && mode is null)
             {
                 var attacher = _attacher() ?? throw new ContainerRefusal(RejectCode.Conflict,
-                    $"network {run.Network} not found: this node is in no swarm, and a standalone container joins only the swarm's attachable overlays; run it without --network, or join a swarm first");
-                var attachment = await attacher.AttachAsync(new ContainerNetworkRequest(run.Network, id, entry.Name, []), ct);
+                    $"network {network} not found: this node is in no swarm, and a standalone container joins only the swarm's attachable overlays (or host, or none); run it without --network, or join a swarm first");
+                var attachment = await attacher.AttachAsync(new ContainerNetworkRequest(network, id, entry.Name, []), ct);
                 entry.Attachments = [attachment];
-                if (!attachment.Network.NetworkId.StartsWith(run.Network, StringComparison.Ordinal))
+                if (!attachment.Network.NetworkId.StartsWith(network, StringComparison.Ordinal))
                 {
-                    entry.NetworkNames = entry.NetworkNames.SetItem(attachment.Network.NetworkId, run.Network);
+                    entry.NetworkNames = entry.NetworkNames.SetItem(attachment.Network.NetworkId, network);
                 }
 
                 entry.Task = entry.Task with
@@ -679,6 +695,13 @@ internal sealed partial class StandaloneContainers : IDisposable
             });
         }
     }
+
+    /// <summary>
+    /// The refusal of ports published from a container on none, which has loopback alone, so nothing could reach them (docker
+    /// would start it and publish nothing); null otherwise. Those of one on host are dropped instead, with docker's warning.
+    /// </summary>
+    internal static string? NetworkModePortsError(string? mode, bool publishes) =>
+        mode == PredefinedNetworks.None && publishes ? PredefinedNetworks.NonePublishConflict : null;
 
     /// <summary>docker's -p of a run as host-mode ports, or the refusal of one (a bad -p, one host port twice).</summary>
     internal static (IReadOnlyList<PortConfig> Ports, string? Error) Ports(RunContainer run)
@@ -1035,8 +1058,9 @@ internal sealed partial class StandaloneContainers : IDisposable
     /// </summary>
     private async Task StartAgainAsync(Entry entry, CancellationToken ct)
     {
-        // Each network of its record (run's --network, then those `network connect` added), with its aliases and --ip again.
-        var networks = entry.Task.Spec.Networks.IsDefault ? [] : entry.Task.Spec.Networks;
+        // Each network of its record (run's --network, then those `network connect` added), with its aliases and --ip again;
+        // host and none are the node's own, nothing to attach.
+        var networks = PredefinedNetworks.Networks(entry.Task.Spec.Networks).ToImmutableArray();
         if (!networks.IsEmpty && entry.Attachments.IsEmpty)
         {
             var attacher = _attacher() ?? throw new ContainerRefusal(RejectCode.Conflict,

@@ -110,6 +110,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
         if (_executor is LinuxExecutor linux)
         {
             linux.ContainerChanged = (task, action, attributes) => _events.Publish(LocalContainers.EventOf(task, action, attributes, _time.GetUtcNow()));
+            linux.NodeHostname = options.Hostname;
             _standalone = new StandaloneContainers(linux, Path.Combine(options.StateDir, "standalone"), () => _state?.NodeId ?? string.Empty,
                 () => _member is { } member && _state is { } state ? new DispatcherAttacher(member, state) : null, loggerFactory);
             _images.UsedBy = linux.UserOf;

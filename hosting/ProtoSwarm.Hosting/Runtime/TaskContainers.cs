@@ -22,11 +22,12 @@ internal static class TaskContainers
     /// unset is the node's default: no init, as dockerd's. TTY gives the main process a terminal (the runtime
     /// adds TERM=xterm when neither the image nor the task sets TERM, as dockerd does).
     /// </summary>
-    public static ContainerSpecification Specification(TaskObject task, StoredImage image, IReadOnlyList<string> layers)
+    /// <param name="nodeHostname">The node's hostname, which a container on the host network has unless its own is given (docker's).</param>
+    public static ContainerSpecification Specification(TaskObject task, StoredImage image, IReadOnlyList<string> layers, string? nodeHostname = null)
     {
         var container = task.Spec.Container;
         var config = image.Config;
-        var hostname = Hostname(task);
+        var hostname = Hostname(task, nodeHostname);
         return new ContainerSpecification
         {
             Id = task.Id,
@@ -184,9 +185,14 @@ internal static class TaskContainers
             ? (container.Command, container.Args)
             : (config.Entrypoint, container.Args.Length > 0 ? container.Args : config.Cmd);
 
-    /// <summary>Docker names a swarm task's container after its short id; so does its hostname.</summary>
-    public static string Hostname(TaskObject task) =>
-        task.Spec.Container.Hostname.Length > 0 ? task.Spec.Container.Hostname : task.Id.Length > 12 ? task.Id[..12] : task.Id;
+    /// <summary>
+    /// Docker names a swarm task's container after its short id; so does its hostname. On the host network its hostname is
+    /// the node's (<paramref name="nodeHostname"/>, when given), as docker's daemon gives such a container the host's.
+    /// </summary>
+    public static string Hostname(TaskObject task, string? nodeHostname = null) =>
+        task.Spec.Container.Hostname.Length > 0 ? task.Spec.Container.Hostname
+        : nodeHostname is { Length: > 0 } && PredefinedNetworks.ModeOf(task.Spec.Networks) == PredefinedNetworks.Host ? nodeHostname
+        : task.Id.Length > 12 ? task.Id[..12] : task.Id;
 
     /// <summary>
     /// The container's environment: the image's, the task's over it (a key keeps its first place, the

@@ -87,7 +87,8 @@ public sealed class RunCommandTests
     [InlineData(new[] { "run", "--hostname", "a b", "busybox" }, "--hostname 'a b' is not a hostname")]
     [InlineData(new[] { "run", "--name", "-bad", "busybox" }, "Invalid container name (-bad)")]
     [InlineData(new[] { "run", "--name", "a b", "busybox" }, "only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")]
-    [InlineData(new[] { "run", "--network", "host", "busybox" }, "host and none networks are not offered")]
+    [InlineData(new[] { "run", "--network", "none", "-p", "8080:80", "busybox" }, "Conflicting options: -p/--publish (or -P) and --network none")]
+    [InlineData(new[] { "run", "--net", "none", "-P", "busybox" }, "a container on none has loopback alone")]
     [InlineData(new[] { "run", "-w", "tmp", "busybox" }, "it needs to be an absolute path")]
     [InlineData(new[] { "run", "--bogus", "busybox" }, "unknown flag: --bogus")]
     [InlineData(new[] { "run" }, "\"protoswarm run\" requires at least 1 argument")]
@@ -106,6 +107,37 @@ public sealed class RunCommandTests
         Assert.Equal(1, code);
         Assert.Contains(expected, error, StringComparison.Ordinal);
         Assert.Empty(node.Requests);
+    }
+
+    [Theory]
+    [InlineData("host")]
+    [InlineData("none")]
+    [InlineData("bridge")]
+    public async Task Run_Sends_Dockers_Predefined_Networks_As_Named(string network)
+    {
+        var node = Answering();
+
+        var (code, _, error) = await RunAsync(node, "run", "-d", "--network", network, "busybox", "ip", "addr");
+
+        Assert.True(code == 0, error);
+        Assert.Equal("", error);
+        Assert.Equal(network, Assert.IsType<RunContainer>(Assert.Single(node.Requests)).Network);
+    }
+
+    [Fact]
+    public async Task Run_On_The_Host_Network_Discards_Published_Ports_With_Dockers_Warning()
+    {
+        var node = Answering();
+
+        var (code, output, error) = await RunAsync(node, "run", "-d", "--network", "host", "-p", "8080:80", "-P", "--hostname", "box", "busybox", "httpd", "-f");
+
+        Assert.True(code == 0, error);
+        Assert.Equal("c0ffee0123456789abcdefghi\n", output);
+        Assert.Equal("WARNING: Published ports are discarded when using host network mode\n", error);
+        var request = Assert.IsType<RunContainer>(Assert.Single(node.Requests));
+        Assert.Empty(request.Publish);
+        Assert.False(request.PublishAll);
+        Assert.Equal(("host", "box"), (request.Network, request.Hostname));
     }
 
     [Fact]

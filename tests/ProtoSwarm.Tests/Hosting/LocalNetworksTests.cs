@@ -87,4 +87,56 @@ public sealed class LocalNetworksTests : IDisposable
         Assert.Equal(("none", ""), (ended!.Name, ended.EndpointId));
         Assert.Null(overlay);
     }
+
+    private static TaskObject OnMode(string id, string mode) =>
+        Task(id) with { Spec = new TaskSpec(new ContainerSpec("busybox"), Networks: [new NetworkAttachment(mode)]) };
+
+    [Fact]
+    public async Task Network_Inspect_Host_And_None_List_The_Running_Containers_Run_On_Them()
+    {
+        var networks = new LocalNetworks(Path.Combine(_dir, "local-networks"), new FakeTimeProvider(TestNodes.T0));
+        var host = OnMode("aaaa", "host");
+        var none = OnMode("bbbb", "none");
+        var ended = OnMode("cccc", "host");
+        var facts = new[] { Facts(host), Facts(none), Facts(ended, exited: true) };
+
+        var outside = await networks.ListAsync(null, facts, t => t.ServiceName);
+
+        var endpoint = Assert.Single(outside.Networks[1].Containers);
+        Assert.Equal(("aaaa", "c-aaaa", "", "", NetworkEndpoint.EndpointIdOf(networks.Of(LocalNetwork.Host).Id, "aaaa")),
+            (endpoint.ContainerId, endpoint.Name, endpoint.Address, endpoint.MacAddress, endpoint.EndpointId));
+        Assert.Equal(["bbbb"], outside.Networks[2].Containers.Select(c => c.ContainerId));
+        Assert.Empty(outside.Networks[0].Containers);
+    }
+
+    [Theory]
+    [InlineData("host")]
+    [InlineData("none")]
+    public void Container_Inspect_Shows_A_Containers_Network_Mode_As_Its_Network(string mode)
+    {
+        var networks = new LocalNetworks(Path.Combine(_dir, "local-networks"), new FakeTimeProvider(TestNodes.T0));
+        var id = networks.Of(mode).Id;
+
+        var running = networks.DefaultNetworkOf(OnMode("aaaa", mode), running: true, null, null);
+        var ended = networks.DefaultNetworkOf(OnMode("aaaa", mode), running: false, null, null);
+
+        Assert.Equal((mode, id, "", "", "", NetworkEndpoint.EndpointIdOf(id, "aaaa")),
+            (running!.Name, running.NetworkId, running.Address, running.Gateway, running.MacAddress, running.EndpointId));
+        Assert.Equal((mode, ""), (ended!.Name, ended.EndpointId));
+        Assert.Equal(mode, LocalContainers.NetworkModeOf(OnMode("aaaa", mode), standalone: true, running, _ => null));
+    }
+
+    [Fact]
+    public void Docker_Network_Mode_Of_Other_Containers_Is_Their_Bridge_Their_First_Network_Or_Default()
+    {
+        var bridged = new ContainerNetwork("bridge", "b1", "172.18.0.2/32", []);
+        var onOverlay = Task("aaaa", new AttachedNetwork("n1", "10.0.1.5/24")) with
+        {
+            Spec = new TaskSpec(new ContainerSpec("busybox"), Networks: [new NetworkAttachment("n1")]),
+        };
+
+        Assert.Equal("bridge", LocalContainers.NetworkModeOf(Task("aaaa"), standalone: true, bridged, _ => null));
+        Assert.Equal("appnet", LocalContainers.NetworkModeOf(onOverlay, standalone: true, null, id => id == "n1" ? "appnet" : null));
+        Assert.Equal("default", LocalContainers.NetworkModeOf(onOverlay, standalone: false, null, _ => "appnet"));
+    }
 }

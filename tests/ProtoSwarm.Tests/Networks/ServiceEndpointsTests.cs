@@ -20,6 +20,22 @@ public sealed class ServiceEndpointsTests
         Assert.Equal(["web-alias"], resolved.TaskTemplate.Networks[0].Aliases.ToList());
     }
 
+    [Theory]
+    [InlineData("host")]
+    [InlineData("none")]
+    public void The_Host_And_None_Modes_Stay_Named_And_Need_No_Network_Nor_Address(string mode)
+    {
+        var spec = Service("s1", "web", [mode]).Spec;
+
+        var (resolved, rejected) = ServiceEndpoints.ResolveNetworks(spec, Networks);
+
+        Assert.Null(rejected);
+        Assert.Equal([mode], resolved.TaskTemplate.Networks.Select(n => n.Target));
+        Assert.Empty(ServiceEndpoints.NetworksOf(resolved.TaskTemplate, resolved.Endpoint, Networks.ToDictionary(n => n.Id), Networks[0], out var missing));
+        Assert.Empty(missing);
+        Assert.False(ServiceEndpoints.NeedsAddresses(resolved.TaskTemplate, resolved.Endpoint));
+    }
+
     [Fact]
     public void The_Ingress_Network_Is_Refused_As_A_Target()
     {

@@ -217,23 +217,77 @@ public class ServiceSpecValidatorTests
         Assert.Equal(["Spec.Mode.Replicated.Replicas", "Spec.TaskTemplate.ContainerSpec.Image", "Spec.EndpointSpec.Ports[0].TargetPort", "Spec.UpdateConfig.MaxFailureRatio"], fields);
     }
 
-    [Theory]
-    [InlineData("host", "ProtoSwarm has no host networking", "mode=host")]
-    [InlineData("bridge", "the network bridge cannot be used with services", "leave the network out")]
-    [InlineData("none", "ProtoSwarm has no none network", "leave the network out")]
-    public void Dockers_Host_Networks_Are_Refused_With_What_To_Use_Instead_Rather_Than_As_Missing(string network, string problem, string fix)
+    [Fact]
+    public void The_Bridge_Network_Is_Refused_With_What_To_Use_Instead_Rather_Than_As_Missing()
     {
-        var spec = Spec().With(t => t with { Networks = [new NetworkAttachment(network)] });
+        var spec = Spec().With(t => t with { Networks = [new NetworkAttachment("bridge")] });
 
         var found = Assert.Single(ServiceSpecValidator.Validate(spec, new HashSet<string>(["front"], StringComparer.Ordinal)));
         var rejected = ServiceCommands.Create(spec, [], new HashSet<string>(["front"], StringComparer.Ordinal), "svc1", DateTimeOffset.UnixEpoch).Rejected;
 
         Assert.Equal("Spec.TaskTemplate.Networks[0].Target", found.Field);
-        Assert.StartsWith(problem, found.Problem, StringComparison.Ordinal);
-        Assert.Contains(fix, found.Fix, StringComparison.Ordinal);
-        Assert.Equal(found, Assert.Single(ServiceSpecValidator.Validate(spec)));
-        Assert.Contains(problem, rejected!.Reason, StringComparison.Ordinal);
+        Assert.StartsWith("the network bridge cannot be used with services", found.Problem, StringComparison.Ordinal);
+        Assert.Contains("leave the network out", found.Fix, StringComparison.Ordinal);
+        Assert.Contains("the network bridge cannot be used", rejected!.Reason, StringComparison.Ordinal);
         Assert.DoesNotContain("does not exist", rejected.Reason, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("host")]
+    [InlineData("none")]
+    public void The_Host_And_None_Network_Modes_Are_Taken_Alone_Without_A_Network_Of_That_Name(string mode)
+    {
+        var spec = Spec().With(t => t with { Networks = [new NetworkAttachment(mode)] });
+
+        Assert.Empty(ServiceSpecValidator.Validate(spec, new HashSet<string>(["front"], StringComparer.Ordinal)));
+        Assert.Null(ServiceCommands.Create(spec, [], new HashSet<string>(["front"], StringComparer.Ordinal), "svc1", DateTimeOffset.UnixEpoch).Rejected);
+        Assert.Equal(mode, PredefinedNetworks.ModeOf(spec.TaskTemplate.Networks));
+        Assert.Empty(PredefinedNetworks.Networks(spec.TaskTemplate.Networks));
+    }
+
+    public static TheoryData<string, ServiceSpec, string, string, string> NetworkModeMisuse()
+    {
+        var host = Spec().With(t => t with { Networks = [new NetworkAttachment("host")] });
+        var none = Spec().With(t => t with { Networks = [new NetworkAttachment("none")] });
+        return new()
+        {
+            { "host beside an overlay", host.With(t => t with { Networks = [new NetworkAttachment("host"), new NetworkAttachment("front")] }),
+                "Spec.TaskTemplate.Networks[0].Target", "cannot be connected to any other network", "attach host alone" },
+            { "none beside an overlay", none.With(t => t with { Networks = [new NetworkAttachment("front"), new NetworkAttachment("none")] }),
+                "Spec.TaskTemplate.Networks[1].Target", "one of the networks in private (none) mode", "attach none alone" },
+            { "host twice", host.With(t => t with { Networks = [new NetworkAttachment("host"), new NetworkAttachment("host")] }),
+                "Spec.TaskTemplate.Networks[1].Target", "network host is attached twice", "attach each network once" },
+            { "host with an ingress port", WithPorts(host, new PortConfig(80, 8080)),
+                "Spec.EndpointSpec.Ports[0].PublishMode", "a task on the host network can join no other network", "published=80,target=80,mode=host" },
+            { "host with a host port of another number", WithPorts(host, new PortConfig(80, 8080, PublishMode: PublishMode.Host)),
+                "Spec.EndpointSpec.Ports[0].PublishedPort", "its port 80 cannot be published as 8080", "published=80,target=80,mode=host" },
+            { "host with a host port the node picks", WithPorts(host, new PortConfig(80, 0, PublishMode: PublishMode.Host)),
+                "Spec.EndpointSpec.Ports[0].PublishedPort", "cannot be published as a port the node picks", "published=80,target=80,mode=host" },
+            { "none with a host port", WithPorts(none, new PortConfig(80, 80, PublishMode: PublishMode.Host)),
+                "Spec.EndpointSpec.Ports[0]", "a task on none has loopback alone", "leave --publish out" },
+            { "host with a net sysctl", WithContainer(host, c => c with { Sysctls = ImmutableSortedDictionary<string, string>.Empty.Add("net.core.somaxconn", "1024") }),
+                "Spec.TaskTemplate.ContainerSpec.Sysctls[net.core.somaxconn]", "not allowed in the host's network namespace", "leave --sysctl net.core.somaxconn out" },
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(NetworkModeMisuse))]
+    public void What_The_Host_And_None_Network_Modes_Rule_Out_Is_Refused_With_What_To_Do(string what, ServiceSpec spec, string field, string problem, string fix)
+    {
+        var found = Assert.Single(ServiceSpecValidator.Validate(spec, new HashSet<string>(["front"], StringComparer.Ordinal)));
+
+        Assert.True(field == found.Field, $"{what}: {found}");
+        Assert.Contains(problem, found.Problem, StringComparison.Ordinal);
+        Assert.Contains(fix, found.Fix, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_Task_On_The_Host_Network_Keeps_A_Host_Port_That_Is_The_Port_It_Listens_On()
+    {
+        var spec = WithPorts(Spec().With(t => t with { Networks = [new NetworkAttachment("host")] }), new PortConfig(80, 80, PublishMode: PublishMode.Host))
+            .With(t => t with { Container = t.Container with { Sysctls = ImmutableSortedDictionary<string, string>.Empty.Add("kernel.shmmax", "1024") } });
+
+        Assert.Empty(ServiceSpecValidator.Validate(spec));
     }
 
     [Fact]

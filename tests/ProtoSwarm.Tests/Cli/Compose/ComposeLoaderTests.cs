@@ -293,13 +293,42 @@ public sealed class ComposeLoaderTests : IDisposable
     }
 
     [Fact]
-    public void An_External_Host_Network_Is_Refused_With_What_To_Use_Instead_Rather_Than_As_Missing()
+    public void An_External_Network_Named_Host_Puts_The_Service_On_The_Host_Network_As_Dockers_Stack_Does()
+    {
+        var result = LoadText("""
+            services:
+              web:
+                image: nginx:1.27
+                networks: [hostnet]
+                ports:
+                  - {target: 80, published: 80, mode: host}
+              batch:
+                image: busybox
+                networks: [nothing]
+            networks:
+              hostnet:
+                external: true
+                name: host
+              nothing:
+                external:
+                  name: none
+            """);
+
+        Assert.Empty(result.Errors);
+        Assert.Equal<string>(["host"], result.Stack!.Service("web")!.Spec.TaskTemplate.Networks.Select(n => n.Target));
+        Assert.Equal<string>(["none"], result.Stack.Service("batch")!.Spec.TaskTemplate.Networks.Select(n => n.Target));
+        Assert.Equal([("host", true), ("none", true)], result.Stack.Networks.Select(n => (n.Name, n.External)).OrderBy(n => n.Name));
+    }
+
+    [Fact]
+    public void The_Host_Network_Beside_Another_Or_With_A_Mesh_Port_Is_Refused_Where_The_File_Says_So()
     {
         var result = LoadText("""
             services:
               web:
                 image: nginx:1.27
                 networks: [hostnet, nothing]
+                ports: ["8080:80"]
             networks:
               hostnet:
                 external: true
@@ -311,8 +340,9 @@ public sealed class ComposeLoaderTests : IDisposable
 
         Assert.Equal(
         [
-            "4:15: services.web.networks: Spec.TaskTemplate.Networks[0].Target: ProtoSwarm has no host networking: every task has a network namespace of its own; attach an overlay network (`protoswarm network create --driver overlay NAME`), or publish ports with mode=host to bind them on the node's own addresses",
-            "4:15: services.web.networks: Spec.TaskTemplate.Networks[1].Target: ProtoSwarm has no none network: a task on no network is on its node's bridge, and a task with loopback alone is not offered; leave the network out (the task then reaches its node and what the node reaches), or attach an --internal overlay network to keep it off the outside",
+            "4:15: services.web.networks: Spec.TaskTemplate.Networks[0].Target: a task on the host network shares its node's network namespace, and a container sharing the network namespace with the host cannot be connected to any other network; attach host alone (--network host), or leave it out and attach overlay networks",
+            "4:15: services.web.networks: Spec.TaskTemplate.Networks[1].Target: a task on none has a network namespace with loopback alone, and a container cannot be connected to multiple networks with one of the networks in private (none) mode; attach none alone (--network none), or leave it out and attach overlay networks",
+            "5:12: services.web.ports: Spec.EndpointSpec.Ports[0].PublishMode: a port published through the routing mesh (mode=ingress) joins the tasks to the ingress network, and a task on the host network can join no other network; publish it with mode=host (published=80,target=80,mode=host: the task's own port on its node), or leave --network host out",
         ], result.Errors.Select(e => $"{e.Mark.Line}:{e.Mark.Column}: {e.Path}: {e.Message}"));
     }
 

@@ -5,7 +5,8 @@ namespace ProtoSwarm.Contracts;
 
 // The node's own networks (docker's local scope): bridge, the node's bridge a standalone container or a task on no
 // network is on; host and none. Answered by the node the CLI talks to, in a swarm or not, never forwarded, as each
-// docker engine answers for its own; `network ls` and `network inspect` show them beside the swarm's networks.
+// docker engine answers for its own (a manager reached over TCP answers for itself, as docker's remote daemon lists
+// its own); `network ls` and `network inspect` show them beside the swarm's networks.
 
 /// <summary>`network ls` / `network inspect`: the node's local networks.</summary>
 [MessagePackObject]
@@ -14,6 +15,21 @@ public sealed record ListLocalNetworks([property: Key(0)] string RequestId);
 /// <summary>The node's local networks, bridge, host and none, in that order.</summary>
 [MessagePackObject]
 public sealed record LocalNetworkList([property: Key(0)] ImmutableArray<LocalNetwork> Networks);
+
+/// <summary>
+/// `network ls` / `network inspect` on a worker, which the managers' <see cref="ListNetworks"/> refuses: the swarm's
+/// networks this node has, those its tasks and attached containers are on and ingress while the node is in the routing
+/// mesh (its <see cref="NetworkView"/>s), as docker's worker lists them. Answered by the node itself, never forwarded.
+/// </summary>
+[MessagePackObject]
+public sealed record ListNodeOverlays([property: Key(0)] string RequestId);
+
+/// <summary>
+/// The swarm's networks the node has, by id, each with who uses it as the node's view says (all its endpoints, its
+/// services, the nodes that have it); none on a node whose containers are not real (no overlay is made there).
+/// </summary>
+[MessagePackObject]
+public sealed record NodeOverlayList([property: Key(0)] ImmutableArray<NetworkDetails> Networks);
 
 /// <summary>
 /// One local network as the node has it. <paramref name="Id"/> is the node's own for it (64 hex digits, kept in its

@@ -195,6 +195,9 @@ public sealed record NetworkService(
 /// Derived from the store by the managers and sent to the nodes that need it with their task
 /// assignments (a node needs a network when one of its tasks is on it; every node needs ingress
 /// while any service publishes a port in ingress mode). Mtu 0: the node's underlay MTU minus 50.
+/// Spec, Created and Peers are what a worker, which has no store, shows of the network in `network ls`
+/// and `network inspect`, as docker's worker shows the networks its tasks are on (Spec null from a
+/// manager of an earlier version).
 /// </summary>
 [MessagePackObject]
 public sealed record NetworkView(
@@ -208,7 +211,10 @@ public sealed record NetworkView(
     [property: Key(7)] int DataPathPort = 0,
     ImmutableArray<NetworkEndpoint> Endpoints = default,
     ImmutableArray<NetworkService> Services = default,
-    [property: Key(10)] bool Internal = false)
+    [property: Key(10)] bool Internal = false,
+    [property: Key(11)] NetworkSpec? Spec = null,
+    [property: Key(12)] DateTimeOffset Created = default,
+    ImmutableArray<NetworkPeer> Peers = default)
 {
     /// <summary>VXLAN's IANA port, docker's default data path port.</summary>
     public const int DefaultDataPathPort = 4789;
@@ -218,6 +224,10 @@ public sealed record NetworkView(
 
     [Key(9)]
     public ImmutableArray<NetworkService> Services { get; init; } = Services.IsDefault ? [] : Services;
+
+    /// <summary>The nodes holding an endpoint on the network (docker's `network inspect` Peers), by hostname, then id.</summary>
+    [Key(13)]
+    public ImmutableArray<NetworkPeer> Peers { get; init; } = Peers.IsDefault ? [] : Peers;
 }
 
 /// <summary>A node that has a network (docker's `network inspect` Peers): its hostname and the address its overlay traffic goes to.</summary>

@@ -50,13 +50,32 @@ public class StandaloneContainerLabTests(ITestOutputHelper output)
         output.WriteLine(inside.ToString());
         Assert.Contains($"inet {bridgeIp}/32", inside.StdOut, StringComparison.Ordinal);
         Assert.Contains($"default via {bridgeGateway}", inside.StdOut, StringComparison.Ordinal);
+        // ... with the bridge's prefix, as docker shows it, though the interface has a /32 (containers on it do not reach each other).
         var bridgeNetwork = await lab.ExecAsync("w1", "protoswarm", "network", "inspect", "-f",
-            "{{.Id}} {{.Scope}} {{range .IPAM.Config}}{{.Gateway}}{{end}} {{range $id, $c := .Containers}}{{$id}}={{$c.Name}}@{{$c.IPv4Address}}{{end}}", "bridge");
-        Assert.Equal($"{bridgeId} local {bridgeGateway} {id}=probe@{bridgeIp}/32", bridgeNetwork.StdOut.Trim());
+            "{{.Id}} {{.Scope}} {{range .IPAM.Config}}{{.Gateway}} {{.Subnet}}{{end}} {{range $id, $c := .Containers}}{{$id}}={{$c.Name}}@{{$c.IPv4Address}}{{end}}", "bridge");
+        var subnet = bridgeNetwork.StdOut.Trim().Split(' ') is [_, _, _, var s, _] ? s : throw new Xunit.Sdk.XunitException(bridgeNetwork.ToString());
+        var prefix = subnet.Split('/')[1];
+        Assert.Equal($"{bridgeId} local {bridgeGateway} {subnet} {id}=probe@{bridgeIp}/{prefix}", bridgeNetwork.StdOut.Trim());
+        Assert.NotEqual("32", prefix);
+        var prefixLen = await lab.ExecAsync("w1", "protoswarm", "container", "inspect", "-f", "{{.NetworkSettings.Networks.bridge.IPPrefixLen}}", "probe");
+        Assert.Equal(prefix, prefixLen.StdOut.Trim());
         var listed = await lab.ExecAsync("m1", "protoswarm", "network", "ls", "--format", "{{.Name}} {{.Driver}} {{.Scope}}", "-f", "type=builtin");
         Assert.Equal("bridge bridge local\nhost host local\nnone null local\n", listed.StdOut);
         var predefined = await lab.ExecAsync("m1", "protoswarm", "network", "rm", "bridge");
-        Assert.Equal((1, "Error: bridge is a pre-defined network and cannot be removed\n"), (predefined.ExitCode, predefined.StdErr));
+        Assert.Equal((1, "Error response from daemon: bridge is a pre-defined network and cannot be removed\n"), (predefined.ExitCode, predefined.StdErr));
+
+        // A worker lists its own networks and the swarm's it has, as docker's: debugnet (web's task is on it here), not
+        // closednet (no task of w1 is on it); it inspects debugnet with its own task as Containers, and refuses closednet.
+        var onWorker = await lab.ExecAsync("w1", "protoswarm", "network", "ls", "--format", "{{.Name}} {{.Driver}} {{.Scope}}");
+        Assert.Equal("bridge bridge local\ndebugnet overlay swarm\nhost host local\nnone null local\n", onWorker.StdOut);
+        var webTask = Assert.Single(await PollRunningAsync(lab, "web")).Task.Id;
+        var debugnet = await lab.ExecAsync("w1", "protoswarm", "network", "inspect", "-f", "{{.Attachable}} {{range $id, $c := .Containers}}{{$id}} {{end}}", "debugnet");
+        Assert.Equal($"true {webTask}", debugnet.StdOut.Trim());
+        var notHere = await lab.ExecAsync("w1", "protoswarm", "network", "inspect", "closednet");
+        Assert.Equal(1, notHere.ExitCode);
+        Assert.Contains("No such network: closednet. This node is a worker", notHere.StdErr, StringComparison.Ordinal);
+        var workerRm = await lab.ExecAsync("w1", "protoswarm", "network", "rm", "none");
+        Assert.Equal((1, "Error response from daemon: none is a pre-defined network and cannot be removed\n"), (workerRm.ExitCode, workerRm.StdErr));
 
         var again = await lab.ExecAsync("w1", "protoswarm", "run", "--name", "probe", "busybox", "true");
         Assert.Contains("Conflict. The container name \"/probe\" is already in use", again.StdErr, StringComparison.Ordinal);

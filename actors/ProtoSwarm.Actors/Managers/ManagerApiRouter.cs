@@ -7,15 +7,23 @@ namespace ProtoSwarm.Actors.Managers;
 /// The <c>manager-api</c> actor itself: it never waits, it hands each request to one of two
 /// <see cref="ManagerApiActor"/>s, one for queries and one for commands. Commands are applied one
 /// at a time (each waits for its write to commit); queries answer meanwhile instead of queueing
-/// behind them, as `node ls` did under a steady write load.
+/// behind them, as `node ls` did under a steady write load. One request is this node's own, not the
+/// swarm's, and is never relayed to the leader: <see cref="ListLocalNetworks"/>, which a CLI talking to
+/// this manager over TCP asks, as docker's remote daemon lists its own bridge, host and none.
 /// </summary>
 public sealed class ManagerApiRouter : IActor
 {
     private readonly Func<Props> _worker;
+    private readonly Func<Task<LocalNetworkList>>? _localNetworks;
     private PID? _queries;
     private PID? _commands;
 
-    public ManagerApiRouter(Func<Props> worker) => _worker = worker;
+    /// <param name="localNetworks">This node's local networks; null where the node has none to give (the request then goes to the API, which refuses it).</param>
+    public ManagerApiRouter(Func<Props> worker, Func<Task<LocalNetworkList>>? localNetworks = null)
+    {
+        _worker = worker;
+        _localNetworks = localNetworks;
+    }
 
     public static bool IsQuery(object message) => message is ListNodes or InspectNode or GetJoinToken { Rotate: false } or GetUnlockKey { Rotate: false } or RotateCa { Rotate: false } or GetSwarmSummary
         or ListServices or InspectService or ListTasks or GetServiceLogs or GetTaskUsage or ListNetworks or InspectNetwork
@@ -29,11 +37,30 @@ public sealed class ManagerApiRouter : IActor
                 _queries = context.Spawn(_worker());
                 _commands = context.Spawn(_worker());
                 break;
+            case ListLocalNetworks when _localNetworks is not null && context.Sender is { } sender:
+                _ = AnswerLocalNetworksAsync(context.System, sender, _localNetworks);
+                break;
             case { } message when ContractRegistry.IsContract(message.GetType()):
                 context.Forward(IsQuery(message) ? _queries! : _commands!);
                 break;
         }
 
         return Task.CompletedTask;
+    }
+
+    /// <summary>Answers off the router's turn (the node may read its bridge's address), so it never waits.</summary>
+    private static async Task AnswerLocalNetworksAsync(ActorSystem system, PID sender, Func<Task<LocalNetworkList>> localNetworks)
+    {
+        object reply;
+        try
+        {
+            reply = await localNetworks().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            reply = new CommandRejected(RejectCode.Internal, $"This node could not list its local networks: {e.Message}");
+        }
+
+        system.Root.Send(sender, reply);
     }
 }

@@ -90,15 +90,31 @@ public static class NetworkViews
         }
 
         var view = set.View(networkId);
-        var nodes = state.List<NodeObject>().ToDictionary(n => n.Id, StringComparer.Ordinal);
-        var peers = view.Endpoints
+        return new NetworkUsage(view.Endpoints, view.Services, view.Peers);
+    }
+
+    /// <summary>
+    /// A network as a node that has its view shows it (a worker, which has no store: `network ls` and `network inspect`
+    /// there): the object from the view's spec and creation time, and who uses it as the view says. A view from a manager
+    /// of an earlier version, without the spec, gives what the view itself has (no labels, options or range).
+    /// </summary>
+    public static NetworkDetails DetailsOf(NetworkView view)
+    {
+        var spec = view.Spec ?? new NetworkSpec(view.Name, Ingress: view.Ingress, Internal: view.Internal);
+        var network = new NetworkObject(view.NetworkId, new ObjectMeta(0, view.Created, view.Created), spec, view.Subnet, view.Gateway, view.Vni);
+        return new NetworkDetails(network, new NetworkUsage(view.Endpoints, view.Services, view.Peers));
+    }
+
+    /// <summary>The nodes holding an endpoint among <paramref name="endpoints"/>, with their underlay address, by hostname, then id.</summary>
+    private static ImmutableArray<NetworkPeer> PeersOf(IEnumerable<NetworkEndpoint> endpoints, Dictionary<string, NodeObject> nodes) =>
+    [
+        .. endpoints
             .Where(e => e.NodeId.Length > 0)
             .GroupBy(e => e.NodeId, StringComparer.Ordinal)
             .Select(g => new NetworkPeer(g.Key, nodes.GetValueOrDefault(g.Key)?.Description.Hostname ?? g.Key, g.First().NodeAddr))
             .OrderBy(p => p.Name, StringComparer.Ordinal)
-            .ThenBy(p => p.NodeId, StringComparer.Ordinal);
-        return new NetworkUsage(view.Endpoints, view.Services, [.. peers]);
-    }
+            .ThenBy(p => p.NodeId, StringComparer.Ordinal),
+    ];
 
     public static NetworkViewSet Compute(StoreState state)
     {
@@ -160,6 +176,7 @@ public static class NetworkViews
         foreach (var id in neededIds)
         {
             var network = networks[id];
+            var live = endpoints.GetValueOrDefault(id) ?? [];
             var view = new NetworkView(
                 network.Id,
                 network.Spec.Name,
@@ -169,9 +186,12 @@ public static class NetworkViews
                 network.Spec.Ingress,
                 NetworkCommands.MtuOf(network.Spec),
                 dataPathPort,
-                [.. (endpoints.GetValueOrDefault(id) ?? []).OrderBy(e => e.Address, StringComparer.Ordinal).ThenBy(e => e.TaskId, StringComparer.Ordinal)],
+                [.. live.OrderBy(e => e.Address, StringComparer.Ordinal).ThenBy(e => e.TaskId, StringComparer.Ordinal)],
                 [.. services.Select(s => ServiceOn(s, network)).OfType<NetworkService>().OrderBy(s => s.Name, StringComparer.Ordinal)],
-                network.Spec.Internal);
+                network.Spec.Internal,
+                network.Spec,
+                network.Meta.CreatedAt,
+                PeersOf(live, nodes));
             views[id] = (view, SpecEquality.Bytes(view));
         }
 

@@ -8,7 +8,8 @@ namespace ProtoSwarm.Cli.Commands;
 
 /// <summary>
 /// `protoswarm network create|ls|inspect|rm|prune`: the swarm's overlay networks (docker's swarm-scoped
-/// networks, overlay driver only), answered by the managers, and beside them in `ls` and `inspect` the local networks of
+/// networks, overlay driver only), answered by the managers (on a worker, which they refuse, `ls` and `inspect` show the
+/// swarm's networks the node has, as docker's worker), and beside them in `ls` and `inspect` the local networks of
 /// the node the CLI talks to (bridge, host, none: docker's pre-defined ones, which cannot be created or removed);
 /// `network connect|disconnect`: a standalone container of that node joins or leaves an attachable overlay, answered by that node.
 /// </summary>
@@ -143,6 +144,10 @@ internal static class NetworkCommands
             {
                 list = new NetworkList([]); // docker's engine outside a swarm lists its local networks alone
             }
+            catch (SwarmCommandException e) when (e.Code == RejectCode.NotManager)
+            {
+                list = WorkerList(await NodeOverlaysAsync(cli, ct));
+            }
 
             var inUse = list.InUse.ToHashSet(StringComparer.Ordinal);
             var lines = NetworkListing.Lines(list.Networks.Where(n => Matches(n, terms, inUse.Contains(n.Id))), local.Where(n => Matches(n, terms)), parse.GetValue(noTrunc));
@@ -184,6 +189,12 @@ internal static class NetworkCommands
 
                     found.Add(byPrefix);
                 }
+                catch (SwarmCommandException e) when (e.Code == RejectCode.NotManager)
+                {
+                    // A worker: the swarm's networks it has, as docker's worker inspects those its tasks are on.
+                    found.Add(ResolveOnWorker(await local.OverlaysAsync(), name) ?? (object?)await local.PrefixAsync(name)
+                        ?? throw new SwarmCommandException(RejectCode.NotFound, WorkerNotFound(name)));
+                }
             });
             var here = found.Any(d => d is NetworkDetails { Usage.Endpoints.IsEmpty: false }) ? await LocalNodeIdAsync(cli, ct) : string.Empty;
             await cli.Out.WriteAsync(PerItem.Inspected(found, d => d is LocalNetwork n
@@ -195,8 +206,8 @@ internal static class NetworkCommands
     }
 
     /// <summary>
-    /// The local networks of the node this CLI talks to; none from a CLI that talks to a manager over the network (only the
-    /// managers' API is there) or a node that does not answer for them.
+    /// The local networks of the node this CLI talks to (a manager reached over TCP answers for its own, as docker's remote
+    /// daemon); none from a node that does not answer for them (an earlier version).
     /// </summary>
     internal static async Task<ImmutableArray<LocalNetwork>> LocalNetworksAsync(CliContext cli, CancellationToken ct)
     {
@@ -210,13 +221,63 @@ internal static class NetworkCommands
         }
     }
 
+    /// <summary>The swarm's networks a worker has (those its tasks and attached containers are on, ingress while it is in the mesh), from the node itself.</summary>
+    internal static async Task<ImmutableArray<NetworkDetails>> NodeOverlaysAsync(CliContext cli, CancellationToken ct) =>
+        (await cli.RequestAsync<NodeOverlayList>(new ListNodeOverlays(SwarmIds.NewRequestId()), Timeouts.Query, ct)).Networks;
+
+    /// <summary>
+    /// A worker's `network ls` of the swarm's networks: those it has, each in use (a task or container of the node holds an
+    /// address on it, which is why the node has it) but ingress, which <see cref="Matches(NetworkObject, ILookup{string, string}, bool)"/>
+    /// never counts as dangling anyway.
+    /// </summary>
+    internal static NetworkList WorkerList(IEnumerable<NetworkDetails> overlays)
+    {
+        var networks = overlays.Select(d => d.Network).ToList();
+        return new NetworkList([.. networks], [.. networks.Where(n => !n.Spec.Ingress).Select(n => n.Id)]);
+    }
+
+    /// <summary>
+    /// The network a reference names among a worker's, as the managers resolve one (<c>NetworkCommands.Resolve</c>): its full id,
+    /// then its name, then a unique id prefix; null when none matches. A prefix of several is refused as the managers refuse it.
+    /// </summary>
+    internal static NetworkDetails? ResolveOnWorker(IReadOnlyCollection<NetworkDetails> overlays, string reference)
+    {
+        if (reference.Length == 0)
+        {
+            return null;
+        }
+
+        if ((overlays.FirstOrDefault(d => d.Network.Id == reference) ?? overlays.FirstOrDefault(d => d.Network.Spec.Name == reference)) is { } exact)
+        {
+            return exact;
+        }
+
+        var byPrefix = overlays.Where(d => d.Network.Id.StartsWith(reference, StringComparison.Ordinal)).ToList();
+        return byPrefix.Count switch
+        {
+            0 => null,
+            1 => byPrefix[0],
+            _ => throw new SwarmCommandException(RejectCode.Conflict,
+                $"Network reference {reference} is ambiguous: {byPrefix.Count} network ids start with it; give more of the id or the name."),
+        };
+    }
+
+    /// <summary>What a worker says of a network it does not have: it may still be the swarm's, on no task of this node.</summary>
+    internal static string WorkerNotFound(string reference) =>
+        $"No such network: {reference}. This node is a worker: it has only the swarm's networks its tasks and containers are on " +
+        "(`protoswarm network ls` here); a manager has them all.";
+
     /// <summary>
     /// A local network named by a reference, as docker resolves one: its name or its full id first (no swarm network may take
-    /// those names, and a swarm network's id is shorter), a unique id prefix only once no swarm network matched. Asks the node once.
+    /// those names, and a swarm network's id is shorter), a unique id prefix only once no swarm network matched. Asks the node
+    /// once; on a worker, the swarm's networks it has likewise.
     /// </summary>
     private sealed class LocalLookup(CliContext cli, CancellationToken ct)
     {
         private ImmutableArray<LocalNetwork>? _networks;
+        private ImmutableArray<NetworkDetails>? _overlays;
+
+        public async Task<ImmutableArray<NetworkDetails>> OverlaysAsync() => _overlays ??= await NodeOverlaysAsync(cli, ct);
 
         public async Task<LocalNetwork?> ExactAsync(string reference) =>
             PredefinedNetworks.Names.Contains(reference) || reference.Length == 64
@@ -229,7 +290,7 @@ internal static class NetworkCommands
         private async Task<ImmutableArray<LocalNetwork>> AllAsync() => _networks ??= await LocalNetworksAsync(cli, ct);
     }
 
-    /// <summary>docker's refusal to remove bridge, host or none.</summary>
+    /// <summary>docker's refusal to remove bridge, host or none, which its daemon words (printed after "Error response from daemon: ").</summary>
     internal static string PredefinedRemoval(string name) => $"{name} is a pre-defined network and cannot be removed";
 
     /// <summary>The node this CLI talks to, whose endpoints docker shows as a network's Containers; empty when it cannot say.</summary>
@@ -266,9 +327,10 @@ internal static class NetworkCommands
             {
                 existing = (await cli.Swarm.Networks.ListAsync(ct)).ToList();
             }
-            catch (SwarmCommandException e) when (e.Code == RejectCode.NotInSwarm)
+            catch (SwarmCommandException e) when (e.Code is RejectCode.NotInSwarm or RejectCode.NotManager)
             {
-                existing = []; // only bridge, host and none are here, and each is refused below
+                // Only bridge, host and none are here, each refused below; on a worker, the node refuses a swarm network's removal.
+                existing = [];
             }
 
             using var input = new StreamReader(app.StandardInput(), leaveOpen: true);
@@ -277,7 +339,7 @@ internal static class NetworkCommands
             {
                 if (await local.ExactAsync(name) is { } predefined)
                 {
-                    throw new SwarmCommandException(RejectCode.PermissionDenied, PredefinedRemoval(predefined.Name));
+                    throw new PerItem.DaemonRefusal(PredefinedRemoval(predefined.Name));
                 }
 
                 if (existing.Any(n => n.Spec.Ingress && (n.Spec.Name == name || n.Id.StartsWith(name, StringComparison.Ordinal)))
@@ -290,11 +352,11 @@ internal static class NetworkCommands
                 {
                     await cli.Swarm.Networks.RemoveAsync(name, ct);
                 }
-                catch (SwarmCommandException e) when (e.Code is RejectCode.NotFound or RejectCode.NotInSwarm)
+                catch (SwarmCommandException e) when (e.Code is RejectCode.NotFound or RejectCode.NotInSwarm or RejectCode.NotManager)
                 {
                     if (await local.PrefixAsync(name) is { } byPrefix)
                     {
-                        throw new SwarmCommandException(RejectCode.PermissionDenied, PredefinedRemoval(byPrefix.Name));
+                        throw new PerItem.DaemonRefusal(PredefinedRemoval(byPrefix.Name));
                     }
 
                     if (e.Code == RejectCode.NotFound && parse.GetValue(force))

@@ -26,10 +26,21 @@ internal static class PerItem
                 await cli.Error.WriteLineAsync($"Error: {e.Message}");
                 failed = true;
             }
+            catch (DaemonRefusal e)
+            {
+                await cli.Error.WriteLineAsync($"Error response from daemon: {e.Message}");
+                failed = true;
+            }
         }
 
         return failed ? 1 : 0;
     }
+
+    /// <summary>
+    /// A refusal of one item that docker's daemon words (`network rm bridge`: "Error response from daemon: bridge is a
+    /// pre-defined network and cannot be removed"), printed in its words where the CLI decides it without asking.
+    /// </summary>
+    public sealed class DaemonRefusal(string message) : Exception(message);
 
     /// <summary>
     /// `inspect` output as docker prints it: all the objects as one indented JSON array, with `--format json` as one

@@ -6,7 +6,8 @@ namespace ProtoSwarm.Cli.Control;
 /// <summary>
 /// The CLI's client actor for `--host tcp://IP:PORT`: the managers' API over Proto.Remote with mutual TLS, with
 /// the client certificate in $PROTOSWARM_CERT_PATH (default ~/.protoswarm; `protoswarm ca issue-client`).
-/// What a node does for itself (init, join, leave) needs that node's control socket.
+/// What a node does for itself (init, join, leave) needs that node's control socket; of the node's own, only its
+/// local networks are answered over TCP (`network ls` and `network inspect` show them, as docker's remote daemon does).
 /// </summary>
 internal sealed class RemoteManagerConnection(string managerAddr, string certificateDir) : INodeConnection
 {
@@ -22,7 +23,7 @@ internal sealed class RemoteManagerConnection(string managerAddr, string certifi
             return (TReply)(object)await InfoAsync(timeout, ct);
         }
 
-        if (request is not IManagerApiRequest)
+        if (!Carries(request))
         {
             throw new SwarmCommandException(RejectCode.InvalidArgument,
                 $"This command runs on a node itself, through its control socket (unix:///var/lib/protoswarm/control.sock on that node); over {Address} only the managers' API is available.");
@@ -32,6 +33,12 @@ internal sealed class RemoteManagerConnection(string managerAddr, string certifi
         var client = new SwarmClient(channel);
         return await client.AskAsync<TReply>(request, timeout, ct);
     }
+
+    /// <summary>
+    /// Whether a request goes to the manager: its API's, and its own bridge, host and none, which its API answers for its
+    /// node, as docker's remote daemon lists its own.
+    /// </summary>
+    internal static bool Carries(object request) => request is IManagerApiRequest or ListLocalNetworks;
 
     /// <summary>`info` about the swarm as a manager sees it; this CLI is not a node, so it has no node id of its own.</summary>
     private async Task<NodeInfoSnapshot> InfoAsync(TimeSpan timeout, CancellationToken ct)

@@ -40,19 +40,26 @@ internal sealed class LocalNetworks(string path, TimeProvider time)
     /// <param name="networks">The node's networks; null while it is in no swarm.</param>
     /// <param name="containers">The node's containers (<see cref="ITaskExecutor.ListContainers"/>).</param>
     /// <param name="nameOf">A container's name, as `ps` shows it.</param>
-    public async Task<LocalNetworkList> ListAsync(NodeNetworks? networks, IReadOnlyList<ContainerFacts> containers, Func<TaskObject, string> nameOf)
+    public async Task<LocalNetworkList> ListAsync(NodeNetworks? networks, IReadOnlyList<ContainerFacts> containers, Func<TaskObject, string> nameOf) =>
+        List(networks is not null, networks is null ? null : await networks.BridgeSubnetAsync().ConfigureAwait(false),
+            networks?.Bridged() ?? new Dictionary<string, IPAddress>(), containers, nameOf);
+
+    /// <summary>
+    /// <see cref="ListAsync"/> from what the node has: whether it has networks (it is in a swarm), the bridge's subnet (null
+    /// before it is made) and the bridged tasks' addresses there.
+    /// </summary>
+    internal LocalNetworkList List(bool inSwarm, IPNetwork? subnet, IReadOnlyDictionary<string, IPAddress> bridged,
+        IReadOnlyList<ContainerFacts> containers, Func<TaskObject, string> nameOf)
     {
-        var subnet = networks is null ? null : await networks.BridgeSubnetAsync().ConfigureAwait(false);
-        var bridged = networks?.Bridged() ?? new Dictionary<string, IPAddress>();
         var list = Names.Select(name =>
         {
             var (id, created) = Of(name);
             var endpoints = name switch
             {
                 LocalNetwork.Bridge => containers.Where(c => bridged.ContainsKey(c.Task.Id))
-                    .Select(c => Endpoint(id, c.Task.Id, nameOf(c.Task), $"{bridged[c.Task.Id]}/32")),
+                    .Select(c => Endpoint(id, c.Task.Id, nameOf(c.Task), BridgeAddress(bridged[c.Task.Id], subnet))),
                 // docker lists a host or none container's endpoint without an address or MAC: it has none of its own.
-                _ => containers.Where(c => c.Started && !c.Exited && LocalNetworkOf(c.Task, networks is null) == name)
+                _ => containers.Where(c => c.Started && !c.Exited && LocalNetworkOf(c.Task, !inSwarm) == name)
                     .Select(c => new LocalEndpoint(c.Task.Id, nameOf(c.Task), string.Empty, string.Empty, EndpointId(id, c.Task.Id))),
             };
             return new LocalNetwork(id, name, LocalNetwork.DriverOf(name), created,
@@ -63,6 +70,14 @@ internal sealed class LocalNetworks(string path, TimeProvider time)
         });
         return new LocalNetworkList([.. list]);
     }
+
+    /// <summary>
+    /// A container's address on the bridge as docker shows it (`network inspect bridge`'s IPv4Address, `container inspect`'s
+    /// IPPrefixLen): with the bridge's prefix length, though the container's interface here has a /32 (containers on the bridge
+    /// do not reach each other); a /32 only while the subnet is unknown.
+    /// </summary>
+    internal static string BridgeAddress(IPAddress address, IPNetwork? subnet) =>
+        string.Create(CultureInfo.InvariantCulture, $"{address}/{subnet?.PrefixLength ?? 32}");
 
     /// <summary>docker's option naming the bridge's device (docker0 there).</summary>
     public const string BridgeNameOption = "com.docker.network.bridge.name";
@@ -89,7 +104,11 @@ internal sealed class LocalNetworks(string path, TimeProvider time)
     /// docker_gwbridge is not).
     /// </summary>
     /// <param name="bridgeSubnet">The bridge's subnet (<see cref="NodeNetworks.BridgeSubnetAsync"/>), for its gateway.</param>
-    public ContainerNetwork? DefaultNetworkOf(TaskObject task, bool running, NodeNetworks? networks, IPNetwork? bridgeSubnet)
+    public ContainerNetwork? DefaultNetworkOf(TaskObject task, bool running, NodeNetworks? networks, IPNetwork? bridgeSubnet) =>
+        DefaultNetworkOf(task, running, networks is not null, networks?.BridgedAddressOf(task.Id), bridgeSubnet);
+
+    /// <summary><see cref="DefaultNetworkOf(TaskObject, bool, NodeNetworks?, IPNetwork?)"/> from the task's address on the bridge (null when it has none).</summary>
+    internal ContainerNetwork? DefaultNetworkOf(TaskObject task, bool running, bool inSwarm, IPAddress? bridgedAddress, IPNetwork? bridgeSubnet)
     {
         if (PredefinedNetworks.ModeOf(task.Spec.Networks) is { } mode)
         {
@@ -97,20 +116,20 @@ internal sealed class LocalNetworks(string path, TimeProvider time)
             return new ContainerNetwork(mode, modeId, string.Empty, [], EndpointId: running ? EndpointId(modeId, task.Id) : string.Empty);
         }
 
-        if (!task.Networks.IsEmpty && networks?.BridgedAddressOf(task.Id) is null)
+        if (!task.Networks.IsEmpty && bridgedAddress is null)
         {
             return null;
         }
 
-        if (networks is null)
+        if (!inSwarm)
         {
             var none = Of(LocalNetwork.None).Id;
             return new ContainerNetwork(LocalNetwork.None, none, string.Empty, [], EndpointId: running ? EndpointId(none, task.Id) : string.Empty);
         }
 
         var bridge = Of(LocalNetwork.Bridge).Id;
-        return networks.BridgedAddressOf(task.Id) is { } address && bridgeSubnet is { } subnet
-            ? new ContainerNetwork(LocalNetwork.Bridge, bridge, $"{address}/32", [], GatewayBridge.GatewayOf(subnet).ToString(),
+        return bridgedAddress is { } address && bridgeSubnet is { } subnet
+            ? new ContainerNetwork(LocalNetwork.Bridge, bridge, BridgeAddress(address, subnet), [], GatewayBridge.GatewayOf(subnet).ToString(),
                 NetworkEndpoint.MacOf(address.ToString()), EndpointId(bridge, task.Id))
             : new ContainerNetwork(LocalNetwork.Bridge, bridge, string.Empty, []);
     }

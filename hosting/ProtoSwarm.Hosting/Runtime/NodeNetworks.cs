@@ -166,6 +166,15 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
         }
     }
 
+    /// <summary>The networks this node knows (its views from the managers), by id: those its tasks are on, and ingress while it is in the routing mesh.</summary>
+    public IReadOnlyList<NetworkView> Views()
+    {
+        lock (_viewsLock)
+        {
+            return [.. _views.Values.OrderBy(v => v.NetworkId, StringComparer.Ordinal)];
+        }
+    }
+
     /// <summary>The name of a network this node knows (its view from the managers), or null.</summary>
     public string? NameOf(string networkId)
     {

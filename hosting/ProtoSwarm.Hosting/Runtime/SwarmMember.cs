@@ -102,7 +102,8 @@ internal sealed partial class SwarmMember : IAsyncDisposable
         Action<UnlockKey?>? onUnlockKeyChanged = null,
         Func<Props>? taskSupervisor = null,
         Func<Props>? networks = null,
-        Func<ImmutableArray<PortConfig>>? hostPorts = null)
+        Func<ImmutableArray<PortConfig>>? hostPorts = null,
+        Func<Task<LocalNetworkList>>? localNetworks = null)
     {
         var logger = loggerFactory.CreateLogger<SwarmMember>();
         var system = new ActorSystem(NodeActorSystemConfig());
@@ -129,7 +130,7 @@ internal sealed partial class SwarmMember : IAsyncDisposable
             {
                 member._unlockKey = unlockKey;
                 member._onUnlockKeyChanged = onUnlockKeyChanged;
-                member.StartManager(options, loggerFactory, time);
+                member.StartManager(options, loggerFactory, time, localNetworks);
                 await member.StartRegistryListenerAsync(options, loggerFactory);
             }
 
@@ -173,7 +174,8 @@ internal sealed partial class SwarmMember : IAsyncDisposable
     internal static ActorSystemConfig NodeActorSystemConfig() =>
         new ActorSystemConfig().WithDeveloperSupervisionLogging(false).WithConfigureProps(ActorStartDeadline.Raise);
 
-    private void StartManager(NodeOptions options, ILoggerFactory loggerFactory, TimeProvider time)
+    /// <param name="localNetworks">The node's own bridge, host and none, which its API answers itself to a CLI over TCP.</param>
+    private void StartManager(NodeOptions options, ILoggerFactory loggerFactory, TimeProvider time, Func<Task<LocalNetworkList>>? localNetworks)
     {
         // With autolock the data key is wrapped by the unlock key, which the runtime holds once unlocked.
         _options = options;
@@ -195,7 +197,7 @@ internal sealed partial class SwarmMember : IAsyncDisposable
             ExternalCa: new CfsslSigner(() => Credentials.Certificate));
         System.Root.SpawnNamed(Props.FromProducer(() => new DispatcherActor(manager)), Kinds.Dispatcher);
         System.Root.SpawnNamed(Props.FromProducer(() => new OrchestratorActor(manager)), Kinds.Orchestrator);
-        System.Root.SpawnNamed(Props.FromProducer(() => new ManagerApiRouter(() => Props.FromProducer(() => new ManagerApiActor(manager, AddressOf)))), Kinds.ManagerApi);
+        System.Root.SpawnNamed(Props.FromProducer(() => new ManagerApiRouter(() => Props.FromProducer(() => new ManagerApiActor(manager, AddressOf)), localNetworks)), Kinds.ManagerApi);
         Store = store;
         Proposer = proposer;
         Raft = view;

@@ -6,6 +6,7 @@ using Proto.Cluster;
 using ProtoSwarm.Actors.Agent.Networks;
 using ProtoSwarm.Actors.Agent.Tasks;
 using ProtoSwarm.Actors.Managers;
+using ProtoSwarm.Actors.Networks;
 using ProtoSwarm.Actors.Store;
 using ProtoSwarm.Client.Control;
 using ProtoSwarm.Containers.Runtime;
@@ -251,8 +252,8 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
                 _ when NodeRegistry.Handles(request) => await _registry.HandleAsync(request, ct),
                 _ when LocalVolumes.Handles(request) => _volumes.Handle(request),
                 ListContainers m => await ListContainersAsync(m, ct),
-                ListLocalNetworks => await _localNetworks.ListAsync(_executor is LinuxExecutor ? _networks : null,
-                    _executor is LinuxExecutor linux ? linux.ListContainers() : [], task => _standalone?.NameOf(task.Id) ?? LocalContainers.NameOf(task)),
+                ListLocalNetworks => await LocalNetworksAsync(),
+                ListNodeOverlays => NodeOverlays(),
                 _ when StandaloneContainers.Handles(request) => _standalone is null ? NoStandalone() : await _standalone.HandleAsync(request, ct),
                 ExecInTask m => await LocalExec.HandleAsync(_executor, m, ct, TaskElsewhere),
                 IManagerApiRequest when _locked => Locked(),
@@ -265,6 +266,18 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
             return new CommandRejected(RejectCode.Internal, e.Message);
         }
     }
+
+    /// <summary>The node's bridge, host and none with the containers on each (`network ls`, `network inspect`; also asked through this manager's API).</summary>
+    private Task<LocalNetworkList> LocalNetworksAsync() =>
+        _localNetworks.ListAsync(_executor is LinuxExecutor ? _networks : null,
+            _executor is LinuxExecutor linux ? linux.ListContainers() : [], task => _standalone?.NameOf(task.Id) ?? LocalContainers.NameOf(task));
+
+    /// <summary>
+    /// The swarm's networks this node has, from its views (a worker's `network ls` and `network inspect`, which the managers'
+    /// API refuses there); none without real containers, where the node makes no overlay and keeps no view.
+    /// </summary>
+    private NodeOverlayList NodeOverlays() =>
+        new([.. (_executor is LinuxExecutor ? _networks?.Views() ?? [] : []).Select(NetworkViews.DetailsOf)]);
 
     /// <summary>
     /// `ps`, `container inspect`, `stats`: a real container on no overlay shows its local network (bridge, or none while the
@@ -919,7 +932,8 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
                 _executor is null ? null : () => TaskSupervisor.PropsFor(_executor, _time, _loggerFactory, _options.MaxConcurrentStarts),
                 networks is null ? null : () => Props.FromProducer(() => new NetworkAgentActor(networks, _loggerFactory)),
                 // The ports the node's standalone containers hold, for the managers' scheduler: no task of theirs may take one.
-                networks is null ? null : () => networks.StandaloneHostPorts);
+                networks is null ? null : () => networks.StandaloneHostPorts,
+                LocalNetworksAsync);
             _member = member;
             _error = string.Empty;
             member.System.Shutdown.Register(() => OnMemberStopped(member));

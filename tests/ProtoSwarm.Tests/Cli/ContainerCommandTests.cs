@@ -215,14 +215,15 @@ public sealed class ContainerCommandTests
     {
         var bridged = Web1 with
         {
-            Networks = [new ContainerNetwork("bridge", new string('b', 64), "172.18.0.2/32", [], "172.18.0.1", "02:42:ac:12:00:02", new string('e', 64))],
+            // The node gives the bridge's prefix (its LocalNetworks.BridgeAddress), as docker's IPPrefixLen.
+            Networks = [new ContainerNetwork("bridge", new string('b', 64), "172.18.0.2/16", [], "172.18.0.1", "02:42:ac:12:00:02", new string('e', 64))],
         };
 
         var (code, output, _) = await RunAsync(Node(bridged), "container", "inspect", "-f",
             "{{with .NetworkSettings.Networks.bridge}}{{.IPAddress}}/{{.IPPrefixLen}} {{.Gateway}} {{.MacAddress}} {{.NetworkID}} {{.EndpointID}}{{end}}", "web.1.aaaa1111bbbb2222cccc3333d");
 
         Assert.Equal(0, code);
-        Assert.Equal($"172.18.0.2/32 172.18.0.1 02:42:ac:12:00:02 {new string('b', 64)} {new string('e', 64)}\n", output);
+        Assert.Equal($"172.18.0.2/16 172.18.0.1 02:42:ac:12:00:02 {new string('b', 64)} {new string('e', 64)}\n", output);
     }
 
     [Fact]

@@ -20,7 +20,7 @@ public sealed class NetworkCommandTests
     // The node's own networks as protoswarmd answers them: the bridge with the subnet it gave its bridge and one container on it.
     private static readonly LocalNetwork Bridge = new(new string('b', 64), "bridge", "bridge", Joined, "172.18.0.0/16", "172.18.0.1",
         NoOptions.Add("com.docker.network.bridge.name", "ps_gwbridge"),
-        [new LocalEndpoint(new string('c', 64), "web1", "172.18.0.2/32", "02:42:ac:12:00:02", new string('e', 64))]);
+        [new LocalEndpoint(new string('c', 64), "web1", "172.18.0.2/16", "02:42:ac:12:00:02", new string('e', 64))]);
 
     private static readonly LocalNetwork HostNetwork = new("f00d" + new string('0', 60), "host", "host", Joined, "", "", NoOptions, []);
     private static readonly LocalNetwork NoneNetwork = new("f11e" + new string('0', 60), "none", "null", Joined, "", "", NoOptions, []);
@@ -738,7 +738,7 @@ public sealed class NetworkCommandTests
         Assert.Equal("172.18.0.0/16", bridge["IPAM"]!["Config"]![0]!["Subnet"]!.GetValue<string>());
         Assert.Equal("172.18.0.1", bridge["IPAM"]!["Config"]![0]!["Gateway"]!.GetValue<string>());
         var container = bridge["Containers"]![new string('c', 64)]!;
-        Assert.Equal(("web1", "172.18.0.2/32", "02:42:ac:12:00:02", new string('e', 64)),
+        Assert.Equal(("web1", "172.18.0.2/16", "02:42:ac:12:00:02", new string('e', 64)),
             (container["Name"]!.GetValue<string>(), container["IPv4Address"]!.GetValue<string>(), container["MacAddress"]!.GetValue<string>(), container["EndpointID"]!.GetValue<string>()));
         Assert.Equal("ps_gwbridge", bridge["Options"]!["com.docker.network.bridge.name"]!.GetValue<string>());
         Assert.Equal("local bridge 172.18.0.0/16 172.18.0.1\nlocal host \nlocal null \n", template.Out);
@@ -777,10 +777,113 @@ public sealed class NetworkCommandTests
         var forced = await RunAsync(node, "network", "rm", "-f", reference);
 
         Assert.Equal((1, ""), (plain.Code, plain.Out));
-        Assert.Equal($"Error: {name} is a pre-defined network and cannot be removed\n", plain.Err);
-        Assert.Equal(1, forced.Code);
-        Assert.Contains("is a pre-defined network and cannot be removed", forced.Err, StringComparison.Ordinal);
+        Assert.Equal($"Error response from daemon: {name} is a pre-defined network and cannot be removed\n", plain.Err);
+        Assert.Equal((1, $"Error response from daemon: {name} is a pre-defined network and cannot be removed\n"), (forced.Code, forced.Err));
         // A name is refused before the managers are asked; an id prefix once they have no such network.
         Assert.Equal(PredefinedNetworks.Names.Contains(reference) ? [] : [reference, reference], node.Requests.OfType<RemoveNetwork>().Select(r => r.NetworkRef));
+    }
+
+    private const string NotManager =
+        "This node is not a swarm manager. Worker nodes can't be used to view or modify cluster state. Run this command on a manager node or promote the current node to a manager.";
+
+    /// <summary>
+    /// A worker (node2): the managers' API refuses it, and the node answers for its local networks and for the swarm's networks
+    /// it has (<paramref name="overlays"/>).
+    /// </summary>
+    private static FakeNode Worker(params NetworkDetails[] overlays) => new(request => request switch
+    {
+        ListLocalNetworks => Local,
+        ListNodeOverlays => new NodeOverlayList([.. overlays]),
+        GetInfo => Info("node2", manager: false),
+        IManagerApiRequest => new CommandRejected(RejectCode.NotManager, NotManager),
+        _ => throw new InvalidOperationException($"the worker was asked {request.GetType().Name}"),
+    });
+
+    [Fact]
+    public async Task Network_Ls_On_A_Worker_Lists_Its_Local_Networks_And_The_Swarm_Networks_It_Has_As_Dockers_Worker_Does()
+    {
+        var node = Worker(new NetworkDetails(Front, FrontUsage));
+
+        var (code, output, error) = await RunAsync(node, "network", "ls");
+        var json = await RunAsync(node, "network", "ls", "--format", "json", "-f", "scope=swarm");
+
+        Assert.Equal((0, ""), (code, error));
+        Assert.Equal(
+            "NETWORK ID     NAME      DRIVER    SCOPE\n" +
+            "bbbbbbbbbbbb   bridge    bridge    local\n" +
+            "frontid00000   front     overlay   swarm\n" +
+            "f00d00000000   host      host      local\n" +
+            "f11e00000000   none      null      local\n", output);
+        var front = JsonNode.Parse(json.Out.Trim())!;
+        Assert.Equal(("front", "tier=web", "swarm"), (front["Name"]!.GetValue<string>(), front["Labels"]!.GetValue<string>(), front["Scope"]!.GetValue<string>()));
+    }
+
+    [Theory]
+    [InlineData("scope=swarm", "front,ingress")]
+    [InlineData("scope=local", "bridge,host,none")]
+    [InlineData("type=custom", "front,ingress")]
+    [InlineData("type=builtin", "bridge,host,none")]
+    [InlineData("dangling=true", "")]
+    [InlineData("dangling=false", "bridge,front,host,ingress,none")]
+    [InlineData("driver=overlay", "front,ingress")]
+    [InlineData("label=tier=web", "front")]
+    [InlineData("name=in", "ingress")]
+    [InlineData("id=frontid", "front")]
+    public async Task Network_Ls_On_A_Worker_Takes_Every_Filter_And_Counts_Its_Networks_In_Use(string filter, string names)
+    {
+        // Each network a worker has is there because a task of it is on it; ingress, because it is in the routing mesh.
+        var node = Worker(new NetworkDetails(Front, FrontUsage), new NetworkDetails(Ingress));
+
+        var (code, output, _) = await RunAsync(node, "network", "ls", "--filter", filter, "--format", "{{.Name}}");
+
+        Assert.Equal(0, code);
+        Assert.Equal(names, string.Join(",", output.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
+    }
+
+    [Fact]
+    public async Task Network_Inspect_On_A_Worker_Shows_A_Network_It_Has_With_Its_Own_Containers_And_Refuses_One_It_Has_Not()
+    {
+        var node = Worker(new NetworkDetails(Front, FrontUsage));
+
+        var (code, output, error) = await RunAsync(node, "network", "inspect", "front");
+        var byPrefix = await RunAsync(node, "network", "inspect", "-f", "{{.Name}} {{.Scope}} {{.Labels.tier}}", "frontid", "bridge");
+        var verbose = await RunAsync(node, "network", "inspect", "-v", "-f", "{{.Services.web.VIP}}", "front");
+        var missing = await RunAsync(node, "network", "inspect", "front", "elsewhere");
+
+        Assert.Equal((0, ""), (code, error));
+        var front = Assert.Single(JsonNode.Parse(output)!.AsArray())!.AsObject();
+        Assert.Equal(["task2"], front["Containers"]!.AsObject().Select(c => c.Key)); // node2's own, as docker's worker shows
+        Assert.Equal(2, front["Peers"]!.AsArray().Count);
+        Assert.Equal("front swarm web\nbridge local <no value>\n", byPrefix.Out);
+        Assert.Equal("10.0.1.2\n", verbose.Out);
+        Assert.Equal(1, missing.Code);
+        Assert.Equal("front", Assert.Single(JsonNode.Parse(missing.Out)!.AsArray())!["Name"]!.GetValue<string>());
+        Assert.Equal(
+            "Error: No such network: elsewhere. This node is a worker: it has only the swarm's networks its tasks and containers are on " +
+            "(`protoswarm network ls` here); a manager has them all.\n", missing.Err);
+    }
+
+    [Fact]
+    public async Task Network_Rm_On_A_Worker_Refuses_A_Predefined_Network_In_Dockers_Words_And_A_Swarm_Network_As_A_Worker()
+    {
+        var node = Worker(new NetworkDetails(Front, FrontUsage));
+
+        var (code, output, error) = await RunAsync(node, "network", "rm", "bridge", "front", "f11e");
+
+        Assert.Equal((1, ""), (code, output));
+        Assert.Equal(
+            "Error response from daemon: bridge is a pre-defined network and cannot be removed\n" +
+            $"Error: {NotManager}\n" +
+            "Error response from daemon: none is a pre-defined network and cannot be removed\n", error);
+    }
+
+    [Fact]
+    public void Over_Tcp_The_Cli_Asks_A_Manager_For_Its_Own_Local_Networks_But_Nothing_Else_Of_The_Nodes()
+    {
+        // The manager's API answers ListLocalNetworks for its own node (ManagerApiRouter), so `network ls -H` lists them.
+        Assert.True(global::ProtoSwarm.Cli.Control.RemoteManagerConnection.Carries(new ListLocalNetworks("l")));
+        Assert.True(global::ProtoSwarm.Cli.Control.RemoteManagerConnection.Carries(new ListNetworks("n")));
+        Assert.False(global::ProtoSwarm.Cli.Control.RemoteManagerConnection.Carries(new ListNodeOverlays("o")));
+        Assert.False(global::ProtoSwarm.Cli.Control.RemoteManagerConnection.Carries(new GetVersion("v")));
     }
 }

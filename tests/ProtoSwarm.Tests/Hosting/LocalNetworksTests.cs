@@ -139,4 +139,24 @@ public sealed class LocalNetworksTests : IDisposable
         Assert.Equal("appnet", LocalContainers.NetworkModeOf(onOverlay, standalone: true, null, id => id == "n1" ? "appnet" : null));
         Assert.Equal("default", LocalContainers.NetworkModeOf(onOverlay, standalone: false, null, _ => "appnet"));
     }
+
+    [Fact]
+    public void In_A_Swarm_A_Bridged_Container_Shows_The_Bridges_Prefix_As_Docker_Though_Its_Interface_Has_A_32()
+    {
+        var networks = new LocalNetworks(Path.Combine(_dir, "local-networks"), new FakeTimeProvider(TestNodes.T0));
+        var subnet = System.Net.IPNetwork.Parse("172.18.0.0/16");
+        var address = System.Net.IPAddress.Parse("172.18.0.5");
+        var bridged = new Dictionary<string, System.Net.IPAddress> { ["aaaa"] = address };
+
+        var list = networks.List(inSwarm: true, subnet, bridged, [Facts(Task("aaaa"))], t => t.ServiceName);
+        var inspected = networks.DefaultNetworkOf(Task("aaaa"), running: true, inSwarm: true, address, subnet);
+
+        var bridge = list.Networks[0];
+        Assert.Equal(("172.18.0.0/16", "172.18.0.1"), (bridge.Subnet, bridge.Gateway));
+        var endpoint = Assert.Single(bridge.Containers);
+        Assert.Equal(("172.18.0.5/16", "02:42:ac:12:00:05"), (endpoint.Address, endpoint.MacAddress));
+        Assert.Empty(list.Networks[2].Containers); // in a swarm, none holds nobody
+        Assert.Equal(("bridge", "172.18.0.5/16", "172.18.0.1", "02:42:ac:12:00:05"), (inspected!.Name, inspected.Address, inspected.Gateway, inspected.MacAddress));
+        Assert.Equal("172.18.0.5/32", LocalNetworks.BridgeAddress(address, null));
+    }
 }

@@ -62,6 +62,34 @@ public sealed class NetworkViewsTests
     }
 
     [Fact]
+    public void A_Worker_Shows_A_Network_From_Its_View_As_The_Managers_Hold_It_With_Who_Uses_It()
+    {
+        var labelled = Front with
+        {
+            Meta = new ObjectMeta(4, TestNodes.T0.AddHours(1), TestNodes.T0.AddHours(2)),
+            Spec = Front.Spec with { Attachable = true, Labels = ImmutableSortedDictionary<string, string>.Empty.Add("tier", "web"), IpRange = "10.0.1.128/25" },
+        };
+        var t1 = Task("t1", Web, TaskState.Running, "node1", slot: 1, networks: new AttachedNetwork("front1234", "10.0.1.3/24"));
+        var t2 = Task("t2", Web, TaskState.Running, "node2", slot: 2, networks: new AttachedNetwork("front1234", "10.0.1.4/24"));
+        var state = State(Ingress(), labelled, Node1, Node2, Web, t1, t2);
+        var view = NetworkViews.Compute(state).View("front1234");
+
+        var (network, usage) = NetworkViews.DetailsOf(view);
+
+        Assert.Equal((labelled.Id, labelled.Spec, labelled.Subnet, labelled.Gateway, labelled.Vni), (network.Id, network.Spec, network.Subnet, network.Gateway, network.Vni));
+        Assert.Equal((TestNodes.T0.AddHours(1), TestNodes.T0.AddHours(1)), (network.Meta.CreatedAt, network.Meta.UpdatedAt));
+        Assert.Equal(["t1", "t2"], usage!.Endpoints.Select(e => e.TaskId));
+        Assert.Equal("web", Assert.Single(usage.Services).Name);
+        Assert.Equal(NetworkViews.UsageOf(state, "front1234")!.Peers.ToArray(), usage.Peers.ToArray());
+        Assert.Equal([("node1", "192.168.1.1"), ("node2", "192.168.1.2")], usage.Peers.Select(p => (p.NodeId, p.Ip)));
+
+        // A view from a manager of an earlier version, without the spec: what the view itself has.
+        var (bare, _) = NetworkViews.DetailsOf(view with { Spec = null });
+        Assert.Equal(("front", false, false, "10.0.1.0/24"), (bare.Spec.Name, bare.Spec.Attachable, bare.Spec.Ingress, bare.Subnet));
+        Assert.Empty(bare.Spec.Labels);
+    }
+
+    [Fact]
     public void A_Tasks_Endpoints_Carry_The_Host_Ports_Its_Node_Reported()
     {
         var web = Service("s3", "web", ["front1234"], ports: [new PortConfig(7200, 0, PortProtocol.Tcp, PublishMode.Host)]);

@@ -26,6 +26,20 @@ if (errors.Count > 0)
     return 2;
 }
 
+// Before anything reads or changes the state: one node host per state directory.
+StateDirectoryLock stateLock;
+try
+{
+    stateLock = StateDirectoryLock.Acquire(parsed.Options.StateDir);
+}
+catch (InvalidOperationException e)
+{
+    Console.Error.WriteLine($"protoswarmd: {e.Message}");
+    return 1;
+}
+
+using var held = stateLock;
+
 // The node's options come from its own parser, not the host's: its arguments only turn off the watch of appsettings.json
 // (a watcher on every directory under the working directory, SwarmRemoteHost.NoSettingsReload).
 var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = ProtoSwarm.Networking.Security.SwarmRemoteHost.NoSettingsReload, DisableDefaults = false });

@@ -28,8 +28,8 @@ for image in vote worker result redis db; do
   lab m1 "$cli" image push "voting/$image:1"
 done
 
-say protoswarm stack deploy -c samples/voting-app/voting-app.yml vote
-lab m1 "$cli" stack deploy -c "$PWD/samples/voting-app/voting-app.yml" vote
+say protoswarm stack deploy --detach=false -c samples/voting-app/voting-app.yml vote
+lab m1 "$cli" stack deploy --detach=false -c "$PWD/samples/voting-app/voting-app.yml" vote
 say protoswarm stack services vote
 lab m1 "$cli" stack services vote
 say protoswarm stack ps vote

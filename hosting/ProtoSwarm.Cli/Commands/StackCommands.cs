@@ -109,7 +109,12 @@ internal static partial class StackCommands
             Description = "Pin each image to the digest the swarm's registry holds for its tag (\"always\"|\"changed\"|\"never\"); always also updates a service whose tag moved",
             DefaultValueFactory = _ => ResolveImageModes.Always,
         }.CheckedBy(v => ResolveImageModes.IsValid(v) ? null : $"Invalid option {v} for flag --resolve-image; use always, changed or never.");
-        var detach = new Option<bool>("--detach", "-d") { Description = "Exit immediately instead of waiting for the stack's services to converge" };
+        // docker's default since its --detach came (CLI 26): deploy and return; --detach=false waits with service create's progress.
+        var detach = new Option<bool>("--detach", "-d")
+        {
+            Description = "Exit immediately instead of waiting for the stack's services to converge (--detach=false waits)",
+            DefaultValueFactory = _ => true,
+        };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Suppress progress output" };
         var registryAuth = new Option<bool>("--with-registry-auth")
         {
@@ -533,7 +538,8 @@ internal sealed class StackDeployment(CliContext cli, StackModel stack, string r
         }
 
         var line = $"Stack {stack.Name}: {string.Join(", ", parts)}.";
-        return detached ? $"{line} Not waiting for the services; see `protoswarm stack ps {stack.Name}`." : line;
+        // A file of secrets and configs alone has no service to wait for.
+        return detached && _created + _updated + _unchanged > 0 ? $"{line} Not waiting for the services; see `protoswarm stack ps {stack.Name}`." : line;
     }
 
     /// <summary>

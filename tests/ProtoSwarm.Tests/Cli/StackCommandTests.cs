@@ -152,11 +152,23 @@ public sealed class StackCommandTests : IDisposable
     }
 
     [Fact]
-    public async Task Deploy_Waits_For_Every_Service_With_The_Progress_Of_Service_Create()
+    public async Task Deploy_Does_Not_Wait_By_Default_As_Dockers_Does()
     {
         var swarm = new FakeSwarm();
 
         var (code, output, _) = await RunAsync(swarm.Node, "stack", "deploy", "-c", File(Vote), "vote");
+
+        Assert.Equal(0, code);
+        Assert.DoesNotContain("Waiting for service", output, StringComparison.Ordinal);
+        Assert.EndsWith("Not waiting for the services; see `protoswarm stack ps vote`.\n", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Deploy_With_Detach_False_Waits_For_Every_Service_With_The_Progress_Of_Service_Create()
+    {
+        var swarm = new FakeSwarm();
+
+        var (code, output, _) = await RunAsync(swarm.Node, "stack", "deploy", "--detach=false", "-c", File(Vote), "vote");
 
         Assert.Equal(0, code);
         Assert.Contains(

@@ -63,8 +63,27 @@ public sealed record ContainerObject(
     [property: Key(27)] long NanoCpus = 0,
     [property: Key(28)] long MemoryBytes = 0,
     [property: Key(29)] long MemoryReservationBytes = 0,
-    [property: Key(30)] string NetworkMode = "")
+    [property: Key(30)] string NetworkMode = "",
+    [property: Key(31)] ContainerSpec? Spec = null,
+    [property: Key(32)] long PidsLimit = 0,
+    [property: Key(33)] LogDriver? LogConfig = null,
+    ImmutableArray<string> ExposedPorts = default,
+    ImmutableSortedDictionary<string, string>? Tmpfs = null,
+    [property: Key(36)] long ShmSize = 0,
+    [property: Key(37)] HealthCheck? Healthcheck = null)
 {
+    // Spec: the container spec it runs (a task's, or the one a run made up), whence inspect's HostConfig.CapAdd, CapDrop,
+    // ReadonlyRootfs, Init, Dns*, ExtraHosts, Sysctls, Ulimits, GroupAdd and Config.StopSignal, StopTimeout; null from a node
+    // before it. Healthcheck: the check it runs, its spec's over its image's (docker's Config.Healthcheck), null without one. PidsLimit (0: none) and LogConfig (null: the node's default) are HostConfig's of the same
+    // names. ExposedPorts, Tmpfs and ShmSize: a standalone container's --expose (with its image's), --tmpfs (path to its
+    // options) and --shm-size (0: docker's 64 MiB).
+
+    [Key(34)]
+    public ImmutableArray<string> ExposedPorts { get; init; } = ExposedPorts.IsDefault ? [] : ExposedPorts;
+
+    [Key(35)]
+    public ImmutableSortedDictionary<string, string> Tmpfs { get; init; } = Tmpfs ?? ImmutableSortedDictionary<string, string>.Empty.WithComparers(StringComparer.Ordinal);
+
     // NetworkMode: docker's HostConfig.NetworkMode: host or none for a container on that network mode, bridge for one on the
     // node's bridge, the first network's name for a standalone container run on an overlay, default for a task's on overlays.
 

@@ -42,8 +42,60 @@ public sealed record RunContainer(
     [property: Key(20)] long NanoCpus = 0,
     [property: Key(21)] long MemoryBytes = 0,
     [property: Key(22)] long MemoryReservationBytes = 0,
-    [property: Key(23)] bool PublishAll = false)
+    [property: Key(23)] bool PublishAll = false,
+    ImmutableArray<string> CapAdd = default,
+    ImmutableArray<string> CapDrop = default,
+    [property: Key(26)] bool ReadOnly = false,
+    [property: Key(27)] bool? Init = null,
+    [property: Key(28)] string StopSignal = "",
+    [property: Key(29)] int? StopTimeout = null,
+    [property: Key(30)] HealthCheck? HealthCheck = null,
+    ImmutableArray<string> Hosts = default,
+    DnsConfig? Dns = null,
+    ImmutableSortedDictionary<string, string>? Sysctls = null,
+    ImmutableArray<Ulimit> Ulimits = default,
+    [property: Key(35)] long PidsLimit = 0,
+    ImmutableArray<string> GroupAdd = default,
+    ImmutableArray<string> Tmpfs = default,
+    [property: Key(38)] LogDriver? LogDriver = null,
+    ImmutableArray<string> Expose = default,
+    [property: Key(40)] long ShmSize = 0)
 {
+    // Keys 24 to 40 are docker run's confinement, health, resolver and log flags, each what the service flag of the same
+    // meaning puts in a task's spec: --cap-add/--cap-drop (ContainerSpec.CapabilityAdd/Drop, "CAP_NET_ADMIN" or "ALL"),
+    // --read-only, --init (null: the node's default, none), --stop-signal, --stop-timeout (seconds; null: docker's 10 s,
+    // the spec's StopGracePeriod), --health-* and --no-healthcheck (HealthCheck; null keeps the image's), --add-host (Hosts,
+    // swarmkit's "IP name" lines), --dns/--dns-search/--dns-option, --sysctl, --ulimit, --pids-limit (0: none), --group-add,
+    // --log-driver/--log-opt (null: the node's default). Tmpfs is docker's --tmpfs PATH[:OPTIONS] as given; Expose docker's
+    // --expose PORT[/PROTO] (what -P publishes beside the image's); ShmSize docker's --shm-size in bytes (0: docker's 64 MiB).
+
+    [Key(24)]
+    public ImmutableArray<string> CapAdd { get; init; } = CapAdd.IsDefault ? [] : CapAdd;
+
+    [Key(25)]
+    public ImmutableArray<string> CapDrop { get; init; } = CapDrop.IsDefault ? [] : CapDrop;
+
+    [Key(31)]
+    public ImmutableArray<string> Hosts { get; init; } = Hosts.IsDefault ? [] : Hosts;
+
+    [Key(32)]
+    public DnsConfig Dns { get; init; } = Dns ?? DnsConfig.None;
+
+    [Key(33)]
+    public ImmutableSortedDictionary<string, string> Sysctls { get; init; } = Sysctls ?? NamespacedSysctls.None;
+
+    [Key(34)]
+    public ImmutableArray<Ulimit> Ulimits { get; init; } = Ulimits.IsDefault ? [] : Ulimits;
+
+    [Key(36)]
+    public ImmutableArray<string> GroupAdd { get; init; } = GroupAdd.IsDefault ? [] : GroupAdd;
+
+    [Key(37)]
+    public ImmutableArray<string> Tmpfs { get; init; } = Tmpfs.IsDefault ? [] : Tmpfs;
+
+    [Key(39)]
+    public ImmutableArray<string> Expose { get; init; } = Expose.IsDefault ? [] : Expose;
+
     // Restart is docker's --restart: "no" (or empty), "on-failure[:N]", "always", "unless-stopped"; the node host starts the
     // container again when it ends, as the policy says, with docker's back-off (ProtoSwarm.Client.Control.ContainerRestartPolicy).
 

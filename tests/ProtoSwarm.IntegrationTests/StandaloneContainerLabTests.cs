@@ -289,6 +289,52 @@ public class StandaloneContainerLabTests(ITestOutputHelper output)
         Assert.DoesNotContain("badcpu", (await lab.ExecAsync("w1", "protoswarm", "ps", "-a")).StdOut, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Run_Confinement_And_Health_Flags_Reach_The_Container_Show_In_Ps_And_Inspect_And_Outlive_Stop_Start_And_A_Node_Host_Restart()
+    {
+        await using var lab = await ContainerLab.UpAsync();
+        var converge = TimeSpan.FromSeconds(30);
+        var poll = TimeSpan.FromMilliseconds(300);
+        const string Fields = "{{.HostConfig.CapAdd}} {{.HostConfig.ReadonlyRootfs}} {{.HostConfig.Init}} {{.HostConfig.ExtraHosts}} {{.HostConfig.PidsLimit}} "
+            + "{{.HostConfig.Tmpfs}} {{.Config.StopTimeout}} {{.Config.ExposedPorts}} {{.State.Health.Status}}";
+        const string Expected = "[CAP_NET_ADMIN] true true [db:10.1.2.3] 50 map[/scratch:size=1m] 2 map[8080/tcp:{}] healthy\n";
+
+        // Each flag as docker's run takes it; what the container sees of them, in its log.
+        var run = await lab.ExecAsync("w1", "protoswarm", "run", "-d", "--name", "confined", "--cap-add", "NET_ADMIN", "--read-only", "--tmpfs", "/scratch:size=1m",
+            "--init", "--add-host", "db:10.1.2.3", "--ulimit", "nofile=256:512", "--pids-limit", "50", "--stop-timeout", "2", "--expose", "8080",
+            "--health-cmd", "test -f /scratch/ok", "--health-interval", "300ms", "busybox", "sh", "-c",
+            "ip addr add 10.9.9.9/32 dev lo && echo netadmin; touch /x 2>/dev/null || echo read-only; grep -w db /etc/hosts; echo nofile $(ulimit -n); touch /scratch/ok; exec sleep 1000");
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var healthy = await RepeatUntilAsync(() => lab.ExecAsync("w1", "protoswarm", "ps", "--filter", "name=confined", "--format", "{{.Status}}"),
+            r => r.StdOut.Contains("(healthy)", StringComparison.Ordinal), converge, poll);
+        Assert.True(healthy.StdOut.Contains("(healthy)", StringComparison.Ordinal), healthy.ToString());
+        var logs = (await lab.ExecAsync("w1", "protoswarm", "logs", "confined")).StdOut;
+        Assert.Contains("netadmin\nread-only\n10.1.2.3", logs, StringComparison.Ordinal);
+        Assert.Contains("nofile 256\n", logs, StringComparison.Ordinal);
+        Assert.Equal(Expected, (await lab.ExecAsync("w1", "protoswarm", "container", "inspect", "-f", Fields, "confined")).StdOut);
+
+        // stop and start: the same settings, and its health checked again.
+        Assert.Equal(0, (await lab.ExecAsync("w1", "protoswarm", "stop", "confined")).ExitCode);
+        Assert.Equal(0, (await lab.ExecAsync("w1", "protoswarm", "start", "confined")).ExitCode);
+        var started = await RepeatUntilAsync(() => lab.ExecAsync("w1", "protoswarm", "container", "inspect", "-f", Fields, "confined"),
+            r => r.StdOut == Expected, converge, poll);
+        Assert.Equal(Expected, started.StdOut);
+
+        // A node host that restarts finds it again, with its settings, and goes on checking its health.
+        Assert.Equal(0, (await lab.LabAsync("stop", "w1", "--kill")).ExitCode);
+        await lab.StartNodeAsync("w1");
+        var restored = await RepeatUntilAsync(() => lab.ExecAsync("w1", "protoswarm", "container", "inspect", "-f", Fields, "confined"),
+            r => r.StdOut == Expected, converge, poll);
+        Assert.True(restored.StdOut == Expected, restored.ToString());
+
+        // A bad value: one sentence naming the flag, and nothing made.
+        var bad = await lab.ExecAsync("w1", "protoswarm", "run", "--name", "badcap", "--cap-add", "net admin", "busybox", "true");
+        Assert.Equal(1, bad.ExitCode);
+        Assert.Contains("--cap-add 'net admin' is not a capability", bad.StdErr, StringComparison.Ordinal);
+        Assert.DoesNotContain("badcap", (await lab.ExecAsync("w1", "protoswarm", "ps", "-a")).StdOut, StringComparison.Ordinal);
+        Assert.Equal(0, (await lab.ExecAsync("w1", "protoswarm", "rm", "-f", "confined")).ExitCode);
+    }
+
     private static async Task<IReadOnlyList<LabTask>> PollRunningAsync(LabFixture lab, string service)
     {
         var polled = await PollAsync(lab, TimeSpan.FromSeconds(40), service, tasks => tasks.Any(t => t.Task.Status.State == ProtoSwarm.Contracts.TaskState.Running));

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using ProtoSwarm.Cli.Terminal;
 using ProtoSwarm.Client;
 using ProtoSwarm.Client.Control;
@@ -20,7 +21,9 @@ internal static class RunCommand
     {
         "--name", "-e", "--env", "-w", "--workdir", "-u", "--user", "--entrypoint", "--network", "--net", "-H", "--host", "--restart",
         "-v", "--volume", "--mount", "-p", "--publish", "--cpus", "-m", "--memory", "--memory-reservation", "-l", "--label", "--label-file",
-        "--env-file", "--hostname",
+        "--env-file", "--hostname", "--cap-add", "--cap-drop", "--stop-signal", "--stop-timeout", "--health-cmd", "--health-interval", "--health-retries",
+        "--health-timeout", "--health-start-period", "--health-start-interval", "--add-host", "--dns", "--dns-option", "--dns-search", "--sysctl", "--ulimit",
+        "--pids-limit", "--group-add", "--tmpfs", "--log-driver", "--log-opt", "--expose", "--shm-size",
     };
 
     public static Command Run(CliApp app) => Create(app, "run", "Create and run a new container from an image on this node", start: true);
@@ -66,6 +69,7 @@ internal static class RunCommand
         var envFile = new Option<string[]>("--env-file") { Description = "Read in a file of environment variables", AllowMultipleArgumentsPerToken = false }
             .CheckedBy(f => ServiceFlags.EnvFile("--env-file", f).Error);
         var hostname = new Option<string?>("--hostname") { Description = "Container host name" }.CheckedBy(h => ServiceFlags.Hostname("--hostname", h));
+        var confinement = ConfinementOptions();
         var image = new Argument<string>("IMAGE") { Description = "The image to run (the node's own, or the swarm registry's)" };
         var commandLine = new Argument<string[]>("COMMAND [ARG...]")
         {
@@ -73,7 +77,14 @@ internal static class RunCommand
             Arity = ArgumentArity.ZeroOrMore,
         };
         var command = new Command(name, description).With(detach, remove, containerName, env, workdir, user, entrypoint, network, interactive, tty, restart, volume, mount, publish,
-            publishAll, cpus, memory, memoryReservation, label, labelFile, envFile, hostname, image, commandLine);
+            publishAll, cpus, memory, memoryReservation, label, labelFile, envFile, hostname);
+        foreach (var option in confinement)
+        {
+            command.Options.Add(option);
+        }
+
+        command.Arguments.Add(image);
+        command.Arguments.Add(commandLine);
         if (!start)
         {
             command.Options.Remove(detach);
@@ -99,6 +110,14 @@ internal static class RunCommand
             if (result.GetValue(network) == PredefinedNetworks.None && ((result.GetValue(publish)?.Length ?? 0) > 0 || result.GetValue(publishAll)))
             {
                 result.AddError(PredefinedNetworks.NonePublishConflict);
+            }
+
+            // Their combination is judged once each value passed its own check: one mistake, one message.
+            var confinementFlags = FlagsOf(result, confinement);
+            if (confinementFlags.Given.All(flag => confinementFlags.All(flag).All(value => Checks.GetValueOrDefault(flag)?.Invoke(value) is null))
+                && RunRules.Confined(RunRules.Request("IMAGE", [], null, [], null, null, null, false, false, null, false, false), confinementFlags).Error is { } confinementError)
+            {
+                result.AddError(confinementError);
             }
         });
         app.SetAction(command, async (parse, cli, ct) =>
@@ -137,6 +156,7 @@ internal static class RunCommand
                 MemoryBytes = parse.GetValue(memory) is { } m ? ServiceFlags.Memory("--memory", m).Value : 0,
                 MemoryReservationBytes = parse.GetValue(memoryReservation) is { } r ? ServiceFlags.Memory("--memory-reservation", r).Value : 0,
             };
+            request = RunRules.Confined(request, FlagsOf(parse, confinement)).Value;
             if (!request.Attach)
             {
                 var created = await cli.RequestAsync<ContainerCreated>(request, Timeouts.Membership, ct);
@@ -155,6 +175,85 @@ internal static class RunCommand
             return await ReceiveAsync(app, cli, connection, ct, request.Interactive, attached.Tty);
         });
         return command;
+    }
+
+    /// <summary>
+    /// docker run's confinement, health, resolver, log and port flags: each value checked by the service flag's check of the
+    /// same meaning (--add-host is a service's --host, --group-add its --group, --pids-limit its --limit-pids), so a mistake
+    /// is refused before anything is sent. <see cref="RunRules.Confined"/> reads them, by these names, from <see cref="FlagsOf"/>.
+    /// </summary>
+    private static IReadOnlyList<Option> ConfinementOptions() =>
+    [
+        Many("--cap-add", "Add Linux capabilities", v => ServiceFlags.Capability("--cap-add", v).Error),
+        Many("--cap-drop", "Drop Linux capabilities", v => ServiceFlags.Capability("--cap-drop", v).Error),
+        new Option<bool>("--read-only") { Description = "Mount the container's root filesystem as read only" },
+        new Option<bool>("--init") { Description = "Run an init inside the container that forwards signals and reaps processes" },
+        One("--stop-signal", "Signal to stop the container", v => ServiceFlags.StopSignal("--stop-signal", v)),
+        One("--stop-timeout", "Timeout (in seconds) to stop a container (default 10)", v => RunRules.StopTimeoutError(v)),
+        One("--health-cmd", "Command to run to check health", v => v.Trim().Length == 0 ? "--health-cmd: give the command to run, e.g. --health-cmd 'wget -qO- localhost'." : null),
+        One("--health-interval", "Time between running the check (ms|s|m|h) (default 30s)", v => ServiceFlags.Duration("--health-interval", v).Error),
+        One("--health-retries", "Consecutive failures needed to report unhealthy (default 3)", v => ServiceFlags.Count("--health-retries", v).Error),
+        One("--health-timeout", "Maximum time to allow one check to run (ms|s|m|h) (default 30s)", v => ServiceFlags.Duration("--health-timeout", v).Error),
+        One("--health-start-period", "Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)", v => ServiceFlags.Duration("--health-start-period", v).Error),
+        One("--health-start-interval", "Time between running the check during the start period (ms|s|m|h) (default 5s)", v => ServiceFlags.Duration("--health-start-interval", v).Error),
+        new Option<bool>("--no-healthcheck") { Description = "Disable any container-specified HEALTHCHECK" },
+        Many("--add-host", "Add a custom host-to-IP mapping (host:ip)", v => ServiceFlags.HostOf("--add-host", v).Error),
+        Many("--dns", "Set custom DNS servers", v => ServiceFlags.Dns("--dns", v, DnsConfigRule.NameserverProblem)),
+        Many("--dns-option", "Set DNS options", v => ServiceFlags.Dns("--dns-option", v, DnsConfigRule.OptionProblem)),
+        Many("--dns-search", "Set custom DNS search domains", v => ServiceFlags.Dns("--dns-search", v, DnsConfigRule.SearchProblem)),
+        Many("--sysctl", "Sysctl options (key=value, namespaced only, e.g. net.core.somaxconn=1024)", v => ServiceFlags.SysctlOf("--sysctl", v).Error),
+        Many("--ulimit", "Ulimit options (name=soft[:hard], e.g. nofile=1024:2048)", v => ServiceFlags.UlimitOf("--ulimit", v).Error),
+        One("--pids-limit", "Tune container pids limit (set -1 for unlimited)", v => RunRules.PidsLimitError(v)),
+        Many("--group-add", "Add additional groups to join", v => ServiceFlags.GroupOf("--group-add", v)),
+        Many("--tmpfs", "Mount a tmpfs directory (PATH[:rw|ro,size=SIZE,mode=OCTAL])", v => RunFlags.Tmpfs(v).Error),
+        One("--log-driver", "Logging driver for the container (json-file, local or none)", ServiceFlags.LogDriverName),
+        Many("--log-opt", "Log driver options (max-size=10m, max-file=3)", v => ServiceFlags.LogOption(v).Error),
+        Many("--expose", "Expose a port or a range of ports (what -P publishes beside the image's)", v => RunFlags.Expose(v).Error),
+        One("--shm-size", "Size of /dev/shm (a number and a unit: b, k, m, g) (default 64m)", v => ServiceFlags.Memory("--shm-size", v).Error),
+    ];
+
+    /// <summary>The check of each value of <see cref="ConfinementOptions"/>, by the option's name.</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, Func<string, string?>> Checks = new(StringComparer.Ordinal);
+
+    private static Option<string?> One(string name, string description, Func<string, string?> check) =>
+        new Option<string?>(name) { Description = description }.CheckedBy(Checks[name] = check);
+
+    private static Option<string[]> Many(string name, string description, Func<string, string?> check) =>
+        new Option<string[]>(name) { Description = description, AllowMultipleArgumentsPerToken = false }.CheckedBy(Checks[name] = check);
+
+    /// <summary>The values given for <paramref name="options"/>, by their names, in the form the service flags are read in.</summary>
+    private static FlagValues FlagsOf(CommandResult result, IReadOnlyList<Option> options) => FlagsOf(options, result.GetResult);
+
+    private static FlagValues FlagsOf(ParseResult parse, IReadOnlyList<Option> options) => FlagsOf(options, parse.GetResult);
+
+    private static FlagValues FlagsOf(IReadOnlyList<Option> options, Func<Option, OptionResult?> resultOf)
+    {
+        var flags = new FlagValues();
+        foreach (var option in options)
+        {
+            if (resultOf(option) is not { } given)
+            {
+                continue;
+            }
+
+            switch (option)
+            {
+                case Option<bool> flag when given.GetValueOrDefault<bool>():
+                    flags.Add(flag.Name, "true");
+                    break;
+                case Option<bool>:
+                    break;
+                default:
+                    foreach (var token in given.Tokens)
+                    {
+                        flags.Add(option.Name, token.Value);
+                    }
+
+                    break;
+            }
+        }
+
+        return flags;
     }
 
     /// <summary>Prints what a container stream carries (its output, its stdout and stderr apart) and returns the code of its exit frame;
@@ -446,6 +545,56 @@ internal static class RunRules
     }
 
     private const long MinimumMemory = 6L << 20;
+
+    /// <summary>docker's --stop-timeout: whole seconds, 0 or more (docker's -1, wait for ever, is refused here), or null when fine.</summary>
+    public static string? StopTimeoutError(string value) =>
+        int.TryParse(value, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var seconds)
+            ? seconds >= 0 ? null : $"invalid argument \"{value}\" for \"--stop-timeout\" flag: a stop that never turns to SIGKILL is not available here; give the seconds to wait, 0 or more"
+            : $"invalid argument \"{value}\" for \"--stop-timeout\" flag: give whole seconds, e.g. --stop-timeout 30";
+
+    /// <summary>docker's --pids-limit: a number of processes, 0 or -1 (or less) for no limit; null when fine.</summary>
+    public static string? PidsLimitError(string value) =>
+        long.TryParse(value, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out _)
+            ? null
+            : $"invalid argument \"{value}\" for \"--pids-limit\" flag: give a number of processes (-1 for unlimited), e.g. --pids-limit 100";
+
+    /// <summary>
+    /// The run with docker's confinement, health, resolver, log and port flags (<paramref name="flags"/>, by docker run's names,
+    /// each value already checked alone), assembled as a service's flags of the same meaning are; or the refusal of their
+    /// combination (--no-healthcheck with a --health-* flag, a --log-opt the driver does not take). As docker's run, --log-opt
+    /// without --log-driver gives options to the default driver, json-file.
+    /// </summary>
+    public static Checked<RunContainer> Confined(RunContainer run, FlagValues flags) => ServiceFlags.Combined(() =>
+    {
+        if (flags.Has("--log-opt") && !flags.Has("--log-driver"))
+        {
+            flags.Add("--log-driver", LogDriverRule.JsonFile);
+        }
+
+        static System.Collections.Immutable.ImmutableArray<string> Distinct(IEnumerable<string> values) => [.. values.Distinct(StringComparer.Ordinal)];
+        return run with
+        {
+            CapAdd = Distinct(flags.All("--cap-add").Select(v => ServiceFlags.Capability("--cap-add", v)).Where(c => c.IsValid).Select(c => c.Value)),
+            CapDrop = Distinct(flags.All("--cap-drop").Select(v => ServiceFlags.Capability("--cap-drop", v)).Where(c => c.IsValid).Select(c => c.Value)),
+            ReadOnly = flags.Has("--read-only"),
+            Init = flags.Has("--init") ? true : null,
+            StopSignal = flags.Last("--stop-signal") ?? string.Empty,
+            StopTimeout = int.TryParse(flags.Last("--stop-timeout"), System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var timeout) ? timeout : null,
+            HealthCheck = ServiceFlags.Health(null, flags),
+            Hosts = ServiceFlags.HostLines([], flags.All("--add-host"), []),
+            Dns = new DnsConfig(Distinct(flags.All("--dns").Select(v => v.Trim())), Distinct(flags.All("--dns-search").Select(v => v.Trim())),
+                Distinct(flags.All("--dns-option").Select(v => v.Trim()))),
+            Sysctls = ServiceFlags.Sysctls(NamespacedSysctls.None, flags.All("--sysctl"), []),
+            Ulimits = ServiceFlags.Ulimits([], flags.All("--ulimit"), []),
+            // docker's 0 and -1 (any negative) are no limit.
+            PidsLimit = long.TryParse(flags.Last("--pids-limit"), System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var pids) ? Math.Max(0, pids) : 0,
+            GroupAdd = Distinct(flags.All("--group-add").Select(v => v.Trim())),
+            Tmpfs = [.. flags.All("--tmpfs")],
+            LogDriver = ServiceFlags.LogDriverOf(null, flags),
+            Expose = [.. flags.All("--expose")],
+            ShmSize = flags.Last("--shm-size") is { } shm ? ServiceFlags.Memory("--shm-size", shm).Value : 0,
+        };
+    });
 
     /// <summary>The request: --entrypoint is one word, as docker's run takes it ("" clears the image's).</summary>
     public static RunContainer Request(string image, IReadOnlyList<string> command, string? entrypoint, IReadOnlyList<string> env, string? workdir, string? user,

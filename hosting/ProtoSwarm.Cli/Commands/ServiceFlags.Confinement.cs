@@ -102,7 +102,7 @@ internal static partial class ServiceFlags
             : Checked<(string, string)>.Ok((key, parts[1].Trim()));
     }
 
-    private static ImmutableSortedDictionary<string, string> Sysctls(ImmutableSortedDictionary<string, string> current, IReadOnlyList<string> add, IReadOnlyList<string> removeKeys)
+    internal static ImmutableSortedDictionary<string, string> Sysctls(ImmutableSortedDictionary<string, string> current, IReadOnlyList<string> add, IReadOnlyList<string> removeKeys)
     {
         foreach (var value in add)
         {
@@ -178,12 +178,12 @@ internal static partial class ServiceFlags
             : Checked<string>.Fail($"{Named(flag, value)} is not a host mapping; write it as name:IP, e.g. db:10.0.0.5.");
     }
 
-    private static string? GroupOf(string flag, string value) =>
+    internal static string? GroupOf(string flag, string value) =>
         value.Trim().Length == 0 || value.Contains(':', StringComparison.Ordinal) || value.Any(char.IsWhiteSpace)
             ? $"{Named(flag, value)} is not a group; give a group name from the image or a number, e.g. 2000."
             : null;
 
-    private static ImmutableArray<Ulimit> Ulimits(ImmutableArray<Ulimit> current, IReadOnlyList<string> add, IReadOnlyList<string> removeNames)
+    internal static ImmutableArray<Ulimit> Ulimits(ImmutableArray<Ulimit> current, IReadOnlyList<string> add, IReadOnlyList<string> removeNames)
     {
         var limits = current.ToList();
         foreach (var value in add)
@@ -197,7 +197,7 @@ internal static partial class ServiceFlags
     }
 
     /// <summary>Hosts lines: adding a name replaces its earlier mapping; removing takes "host" or "host:ip".</summary>
-    private static ImmutableArray<string> HostLines(ImmutableArray<string> current, IReadOnlyList<string> add, IReadOnlyList<string> remove)
+    internal static ImmutableArray<string> HostLines(ImmutableArray<string> current, IReadOnlyList<string> add, IReadOnlyList<string> remove)
     {
         var lines = current.ToList();
         foreach (var value in add)

@@ -21,10 +21,10 @@ internal static partial class ServiceFlags
         new("--log-opt", null, "Logging driver options (max-size=10m, max-file=3)", FlagUse.Both, v => LogOption(v).Error),
     ];
 
-    private static string? Dns(string flag, string value, Func<string, string?> problem) =>
+    internal static string? Dns(string flag, string value, Func<string, string?> problem) =>
         problem(value.Trim()) is { } text ? $"{flag}: {text}." : null;
 
-    private static string? LogDriverName(string value) =>
+    internal static string? LogDriverName(string value) =>
         LogDriverRule.Problems(new LogDriver(value.Trim())) is [var (_, problem, fix), ..] ? $"--log-driver: {problem}; {fix}." : null;
 
     /// <summary>One --log-opt key=value.</summary>
@@ -52,7 +52,7 @@ internal static partial class ServiceFlags
     /// --log-driver with its --log-opt options, for create and update alike: as docker does, a driver given
     /// replaces the template's driver and all its options; options without a driver are refused (docker drops them unsaid).
     /// </summary>
-    private static LogDriver? LogDriverOf(LogDriver? current, FlagValues flags)
+    internal static LogDriver? LogDriverOf(LogDriver? current, FlagValues flags)
     {
         if (flags.Last("--log-driver") is not { } name)
         {

@@ -330,7 +330,7 @@ internal static partial class ServiceFlags
         }
     }
 
-    private static HealthCheck? Health(HealthCheck? health, FlagValues flags)
+    internal static HealthCheck? Health(HealthCheck? health, FlagValues flags)
     {
         string[] healthFlags = ["--health-cmd", "--health-interval", "--health-timeout", "--health-retries", "--health-start-period", "--health-start-interval"];
         var touched = healthFlags.Where(flags.Has).ToList();
@@ -1574,4 +1574,17 @@ internal static partial class ServiceFlags
 
     /// <summary>A flag value that cannot be used, met while assembling the spec.</summary>
     private sealed class FlagException(string message) : Exception(message);
+
+    /// <summary>What <paramref name="build"/> makes of flags already checked one by one, or the refusal of their combination.</summary>
+    internal static Checked<T> Combined<T>(Func<T> build)
+    {
+        try
+        {
+            return Checked<T>.Ok(build());
+        }
+        catch (FlagException e)
+        {
+            return Checked<T>.Fail(e.Message);
+        }
+    }
 }

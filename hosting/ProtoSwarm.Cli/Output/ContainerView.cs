@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -252,30 +253,112 @@ internal static class ContainerView
             ["Image"] = c.ImageId,
             ["Name"] = "/" + c.Name,
             ["RestartCount"] = c.RestartCount,
-            ["Config"] = new JsonObject
-            {
-                ["Hostname"] = c.Hostname,
-                ["User"] = c.User,
-                ["Env"] = Strings(c.Env),
-                ["Cmd"] = StringsOrNil(cmd),
-                ["Image"] = c.Image,
-                ["WorkingDir"] = c.WorkingDir,
-                ["Entrypoint"] = StringsOrNil(c.Entrypoint),
-                ["Labels"] = labels,
-            },
-            ["HostConfig"] = new JsonObject
-            {
-                // A node before this field said nothing of it: docker's own default then.
-                ["NetworkMode"] = c.NetworkMode.Length > 0 ? c.NetworkMode : "default",
-                ["RestartPolicy"] = new JsonObject { ["Name"] = c.RestartPolicy.Length > 0 ? c.RestartPolicy : "no", ["MaximumRetryCount"] = c.MaximumRetryCount },
-                ["NanoCpus"] = c.NanoCpus,
-                ["Memory"] = c.MemoryBytes,
-                ["MemoryReservation"] = c.MemoryReservationBytes,
-            },
+            ["Config"] = Config(c, cmd, labels),
+            ["HostConfig"] = HostConfig(c),
             ["Mounts"] = new JsonArray([.. c.Mounts.Select(m => (JsonNode?)Mount(m))]),
             ["NetworkSettings"] = new JsonObject { ["Ports"] = ports, ["Networks"] = networks },
         };
     }
+
+    /// <summary>docker's Config: StopSignal, StopTimeout, Healthcheck and ExposedPorts are omitempty, left out when not set.</summary>
+    private static JsonObject Config(ContainerObject c, IEnumerable<string> cmd, JsonObject labels)
+    {
+        var config = new JsonObject
+        {
+            ["Hostname"] = c.Hostname,
+            ["User"] = c.User,
+            ["Env"] = Strings(c.Env),
+            ["Cmd"] = StringsOrNil(cmd),
+            ["Image"] = c.Image,
+            ["WorkingDir"] = c.WorkingDir,
+            ["Entrypoint"] = StringsOrNil(c.Entrypoint),
+            ["Labels"] = labels,
+        };
+        if (c.ExposedPorts.Length > 0)
+        {
+            config["ExposedPorts"] = new JsonObject(c.ExposedPorts.Select(p => KeyValuePair.Create(p, (JsonNode?)new JsonObject())));
+        }
+
+        if (c.Healthcheck is { } health)
+        {
+            config["Healthcheck"] = ServiceView.HealthJson(health);
+        }
+
+        if (c.Spec is { } spec)
+        {
+            if (spec.StopSignal.Length > 0)
+            {
+                config["StopSignal"] = spec.StopSignal;
+            }
+
+            if (spec.StopGracePeriod is { } grace)
+            {
+                config["StopTimeout"] = (int)grace.TotalSeconds;
+            }
+        }
+
+        return config;
+    }
+
+    /// <summary>
+    /// docker's HostConfig with the settings the node ran the container with. docker's nil lists (CapAdd, CapDrop, ExtraHosts,
+    /// Ulimits, GroupAdd) are null when empty, PidsLimit null without a limit; Dns, DnsOptions and DnsSearch are [] when empty.
+    /// ExtraHosts in docker's host:IP form; ShmSize docker's 64 MiB unless --shm-size gave another.
+    /// </summary>
+    private static JsonObject HostConfig(ContainerObject c)
+    {
+        var spec = c.Spec;
+        var host = new JsonObject
+        {
+            // A node before this field said nothing of it: docker's own default then.
+            ["NetworkMode"] = c.NetworkMode.Length > 0 ? c.NetworkMode : "default",
+            ["RestartPolicy"] = new JsonObject { ["Name"] = c.RestartPolicy.Length > 0 ? c.RestartPolicy : "no", ["MaximumRetryCount"] = c.MaximumRetryCount },
+            ["NanoCpus"] = c.NanoCpus,
+            ["Memory"] = c.MemoryBytes,
+            ["MemoryReservation"] = c.MemoryReservationBytes,
+            ["PidsLimit"] = c.PidsLimit > 0 ? c.PidsLimit : null,
+            ["CapAdd"] = StringsOrNil(spec?.CapabilityAdd ?? []),
+            ["CapDrop"] = StringsOrNil(spec?.CapabilityDrop ?? []),
+            ["ReadonlyRootfs"] = spec?.ReadOnly ?? false,
+            ["Dns"] = Strings(spec?.Dns.Nameservers ?? []),
+            ["DnsOptions"] = Strings(spec?.Dns.Options ?? []),
+            ["DnsSearch"] = Strings(spec?.Dns.Search ?? []),
+            ["ExtraHosts"] = StringsOrNil(ExtraHosts(spec?.Hosts ?? [])),
+            ["GroupAdd"] = StringsOrNil(spec?.Groups ?? []),
+            ["Ulimits"] = spec is { Ulimits.Length: > 0 }
+                ? new JsonArray([.. spec.Ulimits.Select(u => (JsonNode?)new JsonObject { ["Name"] = u.Name, ["Hard"] = u.Hard, ["Soft"] = u.Soft })])
+                : Json.NilSlice(),
+            ["ShmSize"] = c.ShmSize > 0 ? c.ShmSize : DefaultShmSize,
+            ["LogConfig"] = new JsonObject
+            {
+                ["Type"] = c.LogConfig?.Name ?? LogDriverRule.JsonFile,
+                ["Config"] = new JsonObject([.. (c.LogConfig?.Options ?? ImmutableSortedDictionary<string, string>.Empty).Select(o => KeyValuePair.Create(o.Key, (JsonNode?)o.Value))]),
+            },
+        };
+        if (spec?.Init is { } init)
+        {
+            host["Init"] = init;
+        }
+
+        if (spec is { Sysctls.Count: > 0 })
+        {
+            host["Sysctls"] = new JsonObject([.. spec.Sysctls.Select(o => KeyValuePair.Create(o.Key, (JsonNode?)o.Value))]);
+        }
+
+        if (c.Tmpfs.Count > 0)
+        {
+            host["Tmpfs"] = new JsonObject([.. c.Tmpfs.Select(o => KeyValuePair.Create(o.Key, (JsonNode?)o.Value))]);
+        }
+
+        return host;
+    }
+
+    /// <summary>docker's /dev/shm size when --shm-size is left out: 64 MiB.</summary>
+    private const long DefaultShmSize = 64L << 20;
+
+    /// <summary>swarmkit's hosts lines ("IP name [alias...]") as docker's ExtraHosts ("name:IP"), one per name.</summary>
+    private static IEnumerable<string> ExtraHosts(IEnumerable<string> lines) =>
+        lines.Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)).Where(w => w.Length >= 2).SelectMany(w => w.Skip(1).Select(name => $"{name}:{w[0]}"));
 
     private static JsonObject Mount(MountSpec m)
     {

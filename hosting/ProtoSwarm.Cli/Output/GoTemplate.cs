@@ -21,11 +21,11 @@ internal sealed class GoTemplate
     /// The fields of docker's objects that are Go maps wherever they appear, in the JSON the views
     /// write: Labels (of a spec, a container, an engine, an image, a volume, a network...), Options (a
     /// log or volume driver's, a network's, IPAM's), DriverOpts, Sysctls, an image's ExposedPorts and
-    /// Volumes, a network's Containers, a graph driver's Data, Annotations. None of them is ever a
-    /// struct, so an object under one of these names prints as Go prints a map.
+    /// Volumes, a network's Containers, a graph driver's Data, Annotations, a container's HostConfig.Tmpfs. None of them is
+    /// ever a struct, so an object under one of these names prints as Go prints a map.
     /// </summary>
     private static readonly FrozenSet<string> MapFields = FrozenSet.ToFrozenSet(
-        ["Labels", "Options", "DriverOpts", "Sysctls", "ExposedPorts", "Volumes", "Containers", "Data", "Annotations"], StringComparer.Ordinal);
+        ["Labels", "Options", "DriverOpts", "Sysctls", "ExposedPorts", "Volumes", "Containers", "Data", "Annotations", "Tmpfs"], StringComparer.Ordinal);
 
     /// <summary>
     /// A field docker's objects lack prints `&lt;no value&gt;` (the CLI checks the data's own fields before anything is

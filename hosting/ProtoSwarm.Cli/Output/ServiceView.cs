@@ -461,19 +461,7 @@ internal static class ServiceView
 
         if (container.HealthCheck is { } health)
         {
-            // Every field of docker's HealthConfig is omitempty: a zero one (inherit the image's) is left out.
-            var healthJson = new JsonObject();
-            AddList(healthJson, "Test", health.Test);
-            AddDuration(healthJson, "Interval", health.Interval);
-            AddDuration(healthJson, "Timeout", health.Timeout);
-            AddDuration(healthJson, "StartPeriod", health.StartPeriod);
-            AddDuration(healthJson, "StartInterval", health.StartInterval);
-            if (health.Retries != 0)
-            {
-                healthJson["Retries"] = health.Retries;
-            }
-
-            json["Healthcheck"] = healthJson;
+            json["Healthcheck"] = HealthJson(health);
         }
 
         AddList(json, "Hosts", container.Hosts);
@@ -985,6 +973,24 @@ internal static class ServiceView
     public static string OrderText(UpdateOrder order) => order == UpdateOrder.StartFirst ? "start-first" : "stop-first";
 
     private static long Nanos(TimeSpan span) => span.Ticks * 100;
+
+    /// <summary>docker's HealthConfig (a service's ContainerSpec.Healthcheck, a container's Config.Healthcheck).</summary>
+    public static JsonObject HealthJson(HealthCheck health)
+    {
+        // Every field of docker's HealthConfig is omitempty: a zero one (inherit the image's) is left out.
+        var json = new JsonObject();
+        AddList(json, "Test", health.Test);
+        AddDuration(json, "Interval", health.Interval);
+        AddDuration(json, "Timeout", health.Timeout);
+        AddDuration(json, "StartPeriod", health.StartPeriod);
+        AddDuration(json, "StartInterval", health.StartInterval);
+        if (health.Retries != 0)
+        {
+            json["Retries"] = health.Retries;
+        }
+
+        return json;
+    }
 
     private static string Lower<TEnum>(TEnum value)
         where TEnum : struct, Enum => value.ToString().ToLowerInvariant();

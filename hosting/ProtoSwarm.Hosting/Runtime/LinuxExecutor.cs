@@ -541,6 +541,8 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
                 User = spec?.User ?? task.Spec.Container.User,
                 WorkingDir = spec?.WorkingDir ?? task.Spec.Container.Dir,
                 Hostname = spec?.Hostname ?? TaskContainers.Hostname(task, NodeHostname),
+                ExposedPorts = entry.ExposedPorts,
+                HealthCheck = entry.Health,
             });
         }
 
@@ -571,6 +573,9 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
 
         /// <summary>Its process's command after the entrypoint, as docker's Config.Cmd.</summary>
         public IReadOnlyList<string> Cmd { get; init; } = [];
+
+        /// <summary>Its image's EXPOSE ports ("80/tcp"), as docker's Config.ExposedPorts.</summary>
+        public IReadOnlyList<string> ExposedPorts { get; init; } = [];
 
         /// <summary>When the container's end was first seen, for one that left no exit file.</summary>
         public DateTimeOffset? EndSeen { get; set; }
@@ -739,6 +744,7 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
                 TaskContainers.HealthCheckOf(task.Spec.Container, config))
             {
                 HostPorts = hostPorts, Task = task, Created = created, Entrypoint = entrypoint, Cmd = cmd,
+                ExposedPorts = config.ExposedPorts.IsDefault ? [] : config.ExposedPorts,
             };
             // A container started again (RestartAsync) was created once: docker tells only its start.
             var added = replacing is null ? executor._containers.TryAdd(task.Id, prepared) : executor._containers.TryUpdate(task.Id, prepared, replacing);
@@ -890,11 +896,11 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
 
             executor.LogIfMonitorGone(task.Id, attached);
 
-            var (imageId, stopSignal, health, (entrypoint, cmd)) = await DescribeAsync(ct);
+            var (imageId, stopSignal, health, (entrypoint, cmd), exposed) = await DescribeAsync(ct);
             var reattached = new TaskContainer(null, imageId, stopSignal, health)
             {
                 Container = attached, StartedAt = attached.StartedAt, Task = task, Created = attached.Created ?? attached.StartedAt ?? DateTimeOffset.UtcNow,
-                Entrypoint = entrypoint, Cmd = cmd,
+                Entrypoint = entrypoint, Cmd = cmd, ExposedPorts = exposed,
             };
             if (!executor._containers.TryAdd(task.Id, reattached))
             {
@@ -945,18 +951,18 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
             ], ct);
 
         /// <summary>What a reattached container is stopped and checked with, from the task and its image when the node still has it.</summary>
-        private async Task<(string ImageId, int StopSignal, HealthCheck? Health, (IReadOnlyList<string> Entrypoint, IReadOnlyList<string> Cmd) Process)> DescribeAsync(CancellationToken ct)
+        private async Task<(string ImageId, int StopSignal, HealthCheck? Health, (IReadOnlyList<string> Entrypoint, IReadOnlyList<string> Cmd) Process, IReadOnlyList<string> ExposedPorts)> DescribeAsync(CancellationToken ct)
         {
             try
             {
                 var image = await executor._images().InspectAsync(task.Spec.Container.Image, ct);
                 return (image.Id, TaskContainers.StopSignal(task.Spec.Container, image.Config), TaskContainers.HealthCheckOf(task.Spec.Container, image.Config),
-                    TaskContainers.Process(task.Spec.Container, image.Config));
+                    TaskContainers.Process(task.Spec.Container, image.Config), image.Config.ExposedPorts.IsDefault ? [] : image.Config.ExposedPorts);
             }
             catch (ImageStoreException)
             {
                 return ("", Signals.Parse(task.Spec.Container.StopSignal) ?? Signals.Term, task.Spec.Container.HealthCheck,
-                    (task.Spec.Container.Command, task.Spec.Container.Args));
+                    (task.Spec.Container.Command, task.Spec.Container.Args), []);
             }
         }
 

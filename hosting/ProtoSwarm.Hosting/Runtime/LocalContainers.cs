@@ -23,9 +23,11 @@ internal static class LocalContainers
     /// <param name="standaloneRestart">The restart policy of a standalone container and what it did, null for a task's.</param>
     /// <param name="networkGateway">The gateway address of a network by id, where the node knows it.</param>
     /// <param name="defaultNetwork">The local network (bridge or none) of a container on no network and whether it runs; null: none shown.</param>
+    /// <param name="standaloneSettings">A standalone container's --expose, --tmpfs and --shm-size, null for a task's.</param>
     public static async Task<object> HandleAsync(ITaskExecutor? executor, ListContainers request, TimeProvider time, Func<string, string?> networkName, CancellationToken ct,
         Func<string, string?>? standaloneName = null, Func<string, StandaloneRestart?>? standaloneRestart = null,
-        Func<string, string?>? networkGateway = null, Func<TaskObject, bool, ContainerNetwork?>? defaultNetwork = null)
+        Func<string, string?>? networkGateway = null, Func<TaskObject, bool, ContainerNetwork?>? defaultNetwork = null,
+        Func<string, RunSettings?>? standaloneSettings = null)
     {
         var facts = (executor?.ListContainers() ?? []).Where(f => request.All || IsRunning(f)).ToList();
         IReadOnlyDictionary<string, TaskUsageSample> usage = new Dictionary<string, TaskUsageSample>();
@@ -36,7 +38,7 @@ internal static class LocalContainers
 
         var sampledAt = time.GetUtcNow();
         return new ContainerList([.. facts.Select(f => ToWire(f, usage.GetValueOrDefault(f.Task.Id), networkName, standaloneName?.Invoke(f.Task.Id), standaloneRestart?.Invoke(f.Task.Id),
-            networkGateway, defaultNetwork?.Invoke(f.Task, IsRunning(f))))], sampledAt);
+            networkGateway, defaultNetwork?.Invoke(f.Task, IsRunning(f)), standaloneSettings?.Invoke(f.Task.Id)))], sampledAt);
     }
 
     private static bool IsRunning(ContainerFacts facts) => facts.Started && !facts.Exited;
@@ -78,9 +80,13 @@ internal static class LocalContainers
     /// <param name="restart">A standalone container's restart policy: its restarts, and "restarting" while it waits for the next.</param>
     /// <param name="networkGateway">The gateway address of an overlay by id (docker's Gateway of the container's endpoint), where the node knows it.</param>
     /// <param name="defaultNetwork">The container's local network (bridge, none; <see cref="LocalNetworks.DefaultNetworkOf"/>): shown first, before its overlays.</param>
+    /// <param name="settings">A standalone container's --expose, --tmpfs and --shm-size: its image's exposed ports are shown with
+    /// the --expose ones, and its --tmpfs mounts as docker shows them, in HostConfig.Tmpfs and not among its Mounts.</param>
     public static ContainerObject ToWire(ContainerFacts facts, TaskUsageSample? usage, Func<string, string?> networkName, string? standaloneName = null,
-        StandaloneRestart? restart = null, Func<string, string?>? networkGateway = null, ContainerNetwork? defaultNetwork = null)
+        StandaloneRestart? restart = null, Func<string, string?>? networkGateway = null, ContainerNetwork? defaultNetwork = null, RunSettings? settings = null)
     {
+        var tmpfs = (settings?.Tmpfs ?? []).Select(RunFlags.TmpfsEntry)
+            .Aggregate(ImmutableSortedDictionary<string, string>.Empty.WithComparers(StringComparer.Ordinal), (all, e) => all.SetItem(e.Key, e.Value));
         var task = facts.Task;
         var state = !facts.Started ? "created" : !facts.Exited ? "running" : restart is { Restarting: true } ? "restarting" : "exited";
         var command = facts.Command;
@@ -110,7 +116,7 @@ internal static class LocalContainers
             [.. facts.Env],
             facts.User,
             facts.WorkingDir,
-            task.Spec.Container.Mounts,
+            [.. task.Spec.Container.Mounts.Where(m => !IsRunOwn(m, tmpfs, settings))],
             [
                 .. defaultNetwork is null ? [] : new[] { defaultNetwork },
                 .. task.Networks.Select(n => new ContainerNetwork(networkName(n.NetworkId) ?? n.NetworkId, n.NetworkId, n.Address, n.Aliases,
@@ -127,8 +133,20 @@ internal static class LocalContainers
             MemoryBytes = task.Spec.Resources.Limits.MemoryBytes,
             MemoryReservationBytes = task.Spec.Resources.Reservations.MemoryBytes,
             NetworkMode = NetworkModeOf(task, standaloneName is not null, defaultNetwork, networkName),
+            Spec = task.Spec.Container,
+            PidsLimit = task.Spec.Resources.Limits.Pids,
+            LogConfig = task.Spec.LogDriver,
+            ExposedPorts = [.. facts.ExposedPorts.Concat((settings?.Expose ?? []).SelectMany(e => RunFlags.Expose(e).Ports)).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)],
+            Tmpfs = tmpfs,
+            ShmSize = settings?.ShmSize ?? 0,
+            Healthcheck = facts.HealthCheck,
         };
     }
+
+    /// <summary>A mount a run's --tmpfs or --shm-size made, which docker shows in HostConfig, not among the container's Mounts.</summary>
+    private static bool IsRunOwn(MountSpec mount, ImmutableSortedDictionary<string, string> tmpfs, RunSettings? settings) =>
+        mount.Type == MountType.Tmpfs && mount.Source.Length == 0
+        && (tmpfs.ContainsKey(mount.Target) || (settings is { ShmSize: > 0 } && mount == RunFlags.ShmMount(settings.ShmSize)));
 
     /// <summary>
     /// docker's HostConfig.NetworkMode: host or none for a container on that mode; its local network (bridge, or none while the

@@ -91,6 +91,9 @@ internal sealed partial class StandaloneContainers : IDisposable
     public string? NameOf(string id) => _entries.TryGetValue(id, out var entry) ? entry.Name : null;
 
     /// <summary>A standalone container's restart policy and restarts, for `ps` and `inspect`; null for a task's.</summary>
+    /// <summary>A standalone container's --expose, --tmpfs and --shm-size, for inspect; null for a task's.</summary>
+    public RunSettings? SettingsOf(string id) => _entries.TryGetValue(id, out var entry) ? entry.Settings : null;
+
     public StandaloneRestart? RestartOf(string id) => _entries.TryGetValue(id, out var entry)
         ? new StandaloneRestart(entry.Policy, entry.Restart.Restarts, entry.Restarting)
         : null;
@@ -115,6 +118,9 @@ internal sealed partial class StandaloneContainers : IDisposable
         /// <summary>The /etc/hosts changes (a line added or removed for an address) `network connect|disconnect` made while it was created, for its start.</summary>
         public ImmutableList<(bool Add, string Address)> PendingHosts { get; set; } = [];
         public bool Started { get; set; }
+
+        /// <summary>What of its run inspect shows and its spec does not keep apart: --expose, --tmpfs and --shm-size as given.</summary>
+        public RunSettings Settings { get; set; } = RunSettings.None;
         public int Attached;
         public TaskCompletionSource Detached { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public SemaphoreSlim Gate { get; } = new(1, 1);
@@ -164,6 +170,7 @@ internal sealed partial class StandaloneContainers : IDisposable
                         StoppedByUser = stopped,
                         Started = true,
                         NetworkNames = await ReadNetworkNamesAsync(Path.ChangeExtension(file, ".networks"), ct),
+                        Settings = await ReadSettingsAsync(Path.ChangeExtension(file, ".settings"), ct),
                         Attachments = File.Exists(attachment)
                             ? [.. (await File.ReadAllLinesAsync(attachment, ct)).Where(l => l.Length > 0).Zip(task.Networks, (a, n) => new ContainerAttachment(a.Trim(), n))]
                             : [],
@@ -570,11 +577,16 @@ internal sealed partial class StandaloneContainers : IDisposable
             return (null, new CommandRejected(RejectCode.InvalidArgument, resourcesError));
         }
 
+        if (ConfinementError(run) is { } confinementError)
+        {
+            return (null, new CommandRejected(RejectCode.InvalidArgument, confinementError));
+        }
+
         if (run.PublishAll)
         {
             try
             {
-                ports = PublishAll(ports, await _executor.ExposedPortsAsync(run.Image, ct));
+                ports = PublishAll(ports, [.. await _executor.ExposedPortsAsync(run.Image, ct), .. ExposedPorts(run)]);
             }
             catch (InvalidOperationException e)
             {
@@ -616,14 +628,15 @@ internal sealed partial class StandaloneContainers : IDisposable
                 Hostname: run.Hostname,
                 TTY: run.Tty,
                 OpenStdin: run.Interactive) { Mounts = [.. mounts] };
-            // docker's --cpus, --memory and --memory-reservation are what a service's --limit-cpu, --limit-memory and
-            // --reserve-memory are to its tasks: the same cgroup settings.
-            var resources = new ResourceRequirements(new ResourceAmounts(run.NanoCpus, run.MemoryBytes), new ResourceAmounts(0, run.MemoryReservationBytes));
+            spec = Confined(spec, run);
+            // docker's --cpus, --memory, --memory-reservation and --pids-limit are what a service's --limit-cpu, --limit-memory,
+            // --reserve-memory and --limit-pids are to its tasks: the same cgroup settings.
+            var resources = new ResourceRequirements(new ResourceAmounts(run.NanoCpus, run.MemoryBytes, run.PidsLimit), new ResourceAmounts(0, run.MemoryReservationBytes));
             var now = DateTimeOffset.UtcNow;
             var task = new TaskObject(id, ObjectMeta.New(now), string.Empty, 0, _nodeId(),
-                new TaskSpec(spec, resources, Networks: mode is null ? [] : [new NetworkAttachment(mode)]), 0, TaskState.Running,
+                new TaskSpec(spec, resources, Networks: mode is null ? [] : [new NetworkAttachment(mode)], LogDriver: run.LogDriver), 0, TaskState.Running,
                 new TaskObservedStatus(TaskState.New, now), ServiceName: name, Endpoint: ports.Count > 0 ? new EndpointSpec(Ports: [.. ports]) : null);
-            entry = new Entry(name, task, run.AutoRemove, _executor.CreateController(task), policy);
+            entry = new Entry(name, task, run.AutoRemove, _executor.CreateController(task), policy) { Settings = RunSettings.Of(run) };
             if (attach)
             {
                 entry.Attached = 1;
@@ -751,6 +764,63 @@ internal sealed partial class StandaloneContainers : IDisposable
         return all;
     }
 
+    /// <summary>
+    /// A run's confinement, health, resolver and log settings laid on its container spec, where a service's flags of the same
+    /// meaning put them, so the executor runs them as it runs a task's (--stop-timeout is the stop grace period in seconds).
+    /// </summary>
+    internal static ContainerSpec Confined(ContainerSpec spec, RunContainer run) => spec with
+    {
+        CapabilityAdd = run.CapAdd,
+        CapabilityDrop = run.CapDrop,
+        ReadOnly = run.ReadOnly,
+        Init = run.Init,
+        StopSignal = run.StopSignal,
+        StopGracePeriod = run.StopTimeout is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
+        HealthCheck = run.HealthCheck,
+        Hosts = run.Hosts,
+        Dns = run.Dns,
+        Sysctls = run.Sysctls,
+        Ulimits = run.Ulimits,
+        Groups = run.GroupAdd,
+    };
+
+    /// <summary>
+    /// The refusal of a run's confinement, health, resolver, log or --expose settings the CLI checked too (another client may
+    /// not have), or null: each judged by the checks a service's spec passes (<see cref="ServiceSpecValidator"/>), on a spec
+    /// that holds only them, so the problems found are theirs.
+    /// </summary>
+    internal static string? ConfinementError(RunContainer run)
+    {
+        if (run.StopTimeout < 0)
+        {
+            return "invalid argument for --stop-timeout: give the seconds to wait for the stop signal before SIGKILL, 0 or more";
+        }
+
+        if (run.StopSignal.Length > 0 && Signals.Parse(run.StopSignal) is null)
+        {
+            return $"Invalid signal: {run.StopSignal}";
+        }
+
+        if (run.PidsLimit < 0 || run.ShmSize < 0)
+        {
+            return run.PidsLimit < 0 ? "invalid argument for --pids-limit: give the most processes, 0 for no limit" : "invalid argument for --shm-size: a size must not be negative";
+        }
+
+        if (run.Expose.Select(RunFlags.Expose).FirstOrDefault(e => e.Error is not null).Error is { } exposeError)
+        {
+            return exposeError;
+        }
+
+        var (mounts, _) = Mounts(new RunContainer(string.Empty, string.Empty, [], null, [], string.Empty, string.Empty, string.Empty, false, false, string.Empty) { Tmpfs = run.Tmpfs });
+        var container = Confined(new ContainerSpec("busybox") { Mounts = [.. mounts] }, run);
+        var spec = new ServiceSpec("standalone", ImmutableSortedDictionary<string, string>.Empty, ServiceMode.ReplicatedMode(),
+            new TaskSpec(container, new ResourceRequirements(new ResourceAmounts(0, 0, run.PidsLimit), ResourceAmounts.None), LogDriver: run.LogDriver));
+        return ServiceSpecValidator.Validate(spec) is [var first, ..] ? $"invalid argument: {first.Problem}; {first.Fix}" : null;
+    }
+
+    /// <summary>docker's --expose of a run as Config.ExposedPorts keys ("80/tcp"), each checked before (<see cref="ConfinementError"/>).</summary>
+    internal static IReadOnlyList<string> ExposedPorts(RunContainer run) => [.. run.Expose.SelectMany(e => RunFlags.Expose(e).Ports).Distinct(StringComparer.Ordinal)];
+
     /// <summary>docker's -v and --mount of a run, in that order, or the refusal of one (a bad -v, two mounts on one path).</summary>
     internal static (IReadOnlyList<MountSpec> Mounts, string? Error) Mounts(RunContainer run)
     {
@@ -767,9 +837,26 @@ internal sealed partial class StandaloneContainers : IDisposable
         }
 
         mounts.AddRange(run.Mounts.IsDefault ? [] : run.Mounts);
+        foreach (var text in run.Tmpfs)
+        {
+            var (mount, error) = RunFlags.Tmpfs(text);
+            if (mount is null)
+            {
+                return ([], error);
+            }
+
+            mounts.Add(mount);
+        }
+
         if (mounts.GroupBy(m => m.Target.TrimEnd('/'), StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice)
         {
             return ([], $"Duplicate mount point: {twice.First().Target}");
+        }
+
+        // docker's --shm-size resizes the container's /dev/shm; a mount of the operator's own there wins, as in docker.
+        if (run.ShmSize > 0 && !mounts.Any(m => m.Target.TrimEnd('/') == "/dev/shm"))
+        {
+            mounts.Add(RunFlags.ShmMount(run.ShmSize));
         }
 
         return (mounts, null);
@@ -850,10 +937,42 @@ internal sealed partial class StandaloneContainers : IDisposable
     /// the policy's wait; a node host that finds it ended (<paramref name="restored"/>) starts it at once, as docker's
     /// daemon starts its always and unless-stopped containers.
     /// </summary>
+    /// <summary>
+    /// Runs a started container's health check (its own or its image's) for as long as it runs, as docker's daemon does for
+    /// every container: a task's is run by its task actor, which waits on it; nothing else does for a standalone one. Its
+    /// state is only shown (ps, inspect): unhealthy restarts no standalone container, as docker's.
+    /// </summary>
+    private static async Task FollowHealthAsync(ITaskController controller)
+    {
+        if (controller.HealthChecked != true)
+        {
+            return;
+        }
+
+        try
+        {
+            for (var known = ContainerHealth.Starting; ;)
+            {
+                var next = await controller.WaitHealthAsync(known, CancellationToken.None);
+                if (next == known)
+                {
+                    return;
+                }
+
+                known = next;
+            }
+        }
+        catch (Exception e) when (e is ObjectDisposedException or InvalidOperationException)
+        {
+            // The container stopped: its checks ended with it, and its next start runs them again.
+        }
+    }
+
     private async Task WatchAsync(Entry entry, bool restored = false)
     {
         try
         {
+            _ = FollowHealthAsync(entry.Controller);
             var run = entry.Run;
             var container = _executor.ContainerOf(entry.Task.Id);
             // Found ended by a node host that starts: docker's daemon decides on its start with the policy alone.
@@ -1377,9 +1496,33 @@ internal sealed partial class StandaloneContainers : IDisposable
         }
 
         await WriteNetworkNamesAsync(entry, path, ct);
+        await WriteSettingsAsync(entry, path, ct);
 
         await WriteRestartAsync(entry);
     }
+
+    /// <summary>The settings' file (only when the run gave one): a RunContainer that holds just them, as the node's contracts serialize it.</summary>
+    private static async Task WriteSettingsAsync(Entry entry, string recordPath, CancellationToken ct)
+    {
+        var path = Path.ChangeExtension(recordPath, ".settings");
+        if (entry.Settings == RunSettings.None)
+        {
+            File.Delete(path);
+            return;
+        }
+
+        var holder = new RunContainer(string.Empty, string.Empty, [], null, [], string.Empty, string.Empty, string.Empty, false, false, string.Empty)
+        {
+            Expose = entry.Settings.Expose,
+            Tmpfs = entry.Settings.Tmpfs,
+            ShmSize = entry.Settings.ShmSize,
+        };
+        await File.WriteAllBytesAsync(path + ".new", ContractRegistry.SerializeTyped(holder), ct);
+        File.Move(path + ".new", path, overwrite: true);
+    }
+
+    private static async Task<RunSettings> ReadSettingsAsync(string path, CancellationToken ct) =>
+        File.Exists(path) ? RunSettings.Of(ContractRegistry.Deserialize<RunContainer>(await File.ReadAllBytesAsync(path, ct))) : RunSettings.None;
 
     /// <summary>The restart policy's file: the policy, the restarts made, and whether `stop` stopped it (1), a line each.</summary>
     private async Task WriteRestartAsync(Entry entry)
@@ -1415,6 +1558,7 @@ internal sealed partial class StandaloneContainers : IDisposable
         File.Delete(Path.ChangeExtension(RecordPath(id), ".attachment"));
         File.Delete(Path.ChangeExtension(RecordPath(id), ".restart"));
         File.Delete(Path.ChangeExtension(RecordPath(id), ".networks"));
+        File.Delete(Path.ChangeExtension(RecordPath(id), ".settings"));
     }
 
     /// <summary>A refusal of one container command, with its code.</summary>
@@ -1452,4 +1596,21 @@ internal sealed partial class StandaloneContainers : IDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "standalone container record {File} could not be restored")]
     private static partial void LogRestoreFailed(ILogger logger, string file, Exception e);
+}
+
+/// <summary>
+/// What of a standalone container's run inspect shows apart from its spec: docker's Config.ExposedPorts of --expose (each port
+/// as "80/tcp"), HostConfig.Tmpfs (--tmpfs as given, path to options) and HostConfig.ShmSize (0: docker's 64 MiB).
+/// </summary>
+internal sealed record RunSettings(ImmutableArray<string> Expose, ImmutableArray<string> Tmpfs, long ShmSize)
+{
+    public static readonly RunSettings None = new([], [], 0);
+
+    public static RunSettings Of(RunContainer run) =>
+        run.Expose.IsEmpty && run.Tmpfs.IsEmpty && run.ShmSize == 0 ? None : new(run.Expose, run.Tmpfs, run.ShmSize);
+
+    public bool Equals(RunSettings? other) =>
+        other is not null && Expose.SequenceEqual(other.Expose) && Tmpfs.SequenceEqual(other.Tmpfs) && ShmSize == other.ShmSize;
+
+    public override int GetHashCode() => HashCode.Combine(Expose.Length, Tmpfs.Length, ShmSize);
 }

@@ -296,7 +296,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
         }
 
         return await LocalContainers.HandleAsync(_executor, request, _time, id => networks?.NameOf(id), ct, id => _standalone?.NameOf(id), id => _standalone?.RestartOf(id),
-            id => networks?.GatewayOf(id), defaultNetwork);
+            id => networks?.GatewayOf(id), defaultNetwork, id => _standalone?.SettingsOf(id));
     }
 
     private CommandRejected NoStandalone() => new(RejectCode.InvalidArgument, _executor is null

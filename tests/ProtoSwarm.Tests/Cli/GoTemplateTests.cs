@@ -153,6 +153,7 @@ public class GoTemplateTests
     [InlineData("{{.Spec.ContainerSpec.Sysctls}}", "map[net.core.somaxconn:1024]")]
     [InlineData("{{.Config.ExposedPorts}}", "map[443/tcp:{} 80/tcp:{}]")]
     [InlineData("{{.Spec.Empty.Labels}}", "map[]")]
+    [InlineData("{{.HostConfig.Tmpfs}}", "map[/run:size=1m /scratch:]")]
     [InlineData("{{json .Spec.Labels}}", """{"zone":"a","com.example":"x","a.b":"1"}""")]
     [InlineData("{{.Spec.Resources}}", """{"Limits":{"NanoCPUs":1}}""")]
     public void A_Map_Prints_As_Gos_Fmt_Prints_It_With_Sorted_Keys_And_A_Struct_Stays_Json(string format, string expected)
@@ -167,6 +168,7 @@ public class GoTemplateTests
                 ["Resources"] = new JsonObject { ["Limits"] = new JsonObject { ["NanoCPUs"] = 1 } },
             },
             ["Config"] = new JsonObject { ["ExposedPorts"] = new JsonObject { ["80/tcp"] = new JsonObject(), ["443/tcp"] = new JsonObject() } },
+            ["HostConfig"] = new JsonObject { ["Tmpfs"] = new JsonObject { ["/scratch"] = "", ["/run"] = "size=1m" } },
         };
 
         Assert.Equal(expected, GoTemplate.Parse(format).Execute(data));

@@ -98,6 +98,28 @@ public sealed class RunCommandTests
     [InlineData(new[] { "run", "--mount", "type=floppy,target=/a", "busybox" }, "type 'floppy' is not a mount type")]
     [InlineData(new[] { "run", "-p", "8080:http", "busybox" }, "Invalid containerPort: http")]
     [InlineData(new[] { "start", "-a", "one", "two" }, "you cannot start and attach multiple containers at once")]
+    [InlineData(new[] { "run", "--cap-add", "net-admin", "busybox" }, "--cap-add 'net-admin' is not a capability")]
+    [InlineData(new[] { "run", "--stop-signal", "9x", "busybox" }, "--stop-signal '9x' is not a signal")]
+    [InlineData(new[] { "run", "--stop-timeout", "soon", "busybox" }, "invalid argument \"soon\" for \"--stop-timeout\" flag")]
+    [InlineData(new[] { "run", "--stop-timeout", "-1", "busybox" }, "a stop that never turns to SIGKILL is not available here")]
+    [InlineData(new[] { "run", "--health-interval", "often", "busybox" }, "--health-interval 'often'")]
+    [InlineData(new[] { "run", "--health-retries", "x", "busybox" }, "--health-retries")]
+    [InlineData(new[] { "run", "--no-healthcheck", "--health-cmd", "true", "busybox" }, "--no-healthcheck conflicts with --health-cmd")]
+    [InlineData(new[] { "run", "--add-host", "db", "busybox" }, "--add-host 'db' is not a host mapping; write it as name:IP")]
+    [InlineData(new[] { "run", "--dns", "resolver", "busybox" }, "--dns:")]
+    [InlineData(new[] { "run", "--sysctl", "kernel.panic=1", "busybox" }, "--sysctl 'kernel.panic=1'")]
+    [InlineData(new[] { "run", "--ulimit", "files=10", "busybox" }, "'files' is not a ulimit")]
+    [InlineData(new[] { "run", "--pids-limit", "many", "busybox" }, "for \"--pids-limit\" flag")]
+    [InlineData(new[] { "run", "--group-add", "a:b", "busybox" }, "--group-add 'a:b' is not a group")]
+    [InlineData(new[] { "run", "--tmpfs", "run", "busybox" }, "invalid mount path run: it must be absolute")]
+    [InlineData(new[] { "run", "--tmpfs", "/run:exec", "busybox" }, "option 'exec' is not available here")]
+    [InlineData(new[] { "run", "--tmpfs", "/run:size=lots", "busybox" }, "'size=lots' is not a size")]
+    [InlineData(new[] { "run", "--log-driver", "syslog", "busybox" }, "--log-driver: log driver \"syslog\" is not supported")]
+    [InlineData(new[] { "run", "--log-opt", "max-size", "busybox" }, "--log-opt 'max-size' is not an option")]
+    [InlineData(new[] { "run", "--expose", "http", "busybox" }, "invalid range format for --expose: http")]
+    [InlineData(new[] { "run", "--expose", "80/sctp", "busybox" }, "invalid proto: sctp")]
+    [InlineData(new[] { "run", "--shm-size", "big", "busybox" }, "--shm-size 'big' is not a size")]
+    [InlineData(new[] { "create", "--read-only=maybe", "busybox" }, "maybe")]
     public async Task Bad_Use_Is_Refused_Before_Asking_The_Node(string[] args, string expected)
     {
         var node = Answering();
@@ -108,6 +130,102 @@ public sealed class RunCommandTests
         Assert.Contains(expected, error, StringComparison.Ordinal);
         Assert.Empty(node.Requests);
     }
+
+    [Fact]
+    public async Task Run_Sends_Dockers_Confinement_Health_Resolver_Log_And_Port_Flags_As_A_Services_Flags_Of_The_Same_Meaning_Set_Them()
+    {
+        var node = Answering();
+
+        var (code, _, error) = await RunAsync(node, "run", "-d", "--cap-add", "net_admin", "--cap-add", "CAP_SYS_TIME", "--cap-drop", "ALL", "--read-only", "--init",
+            "--stop-signal", "SIGINT", "--stop-timeout", "3", "--health-cmd", "test -f /tmp/ok", "--health-interval", "1s", "--health-retries", "2",
+            "--health-timeout", "500ms", "--health-start-period", "2s", "--health-start-interval", "100ms", "--add-host", "db:10.0.0.5",
+            "--add-host", "v6:fd00::1", "--dns", "10.0.0.53", "--dns-option", "ndots:2", "--dns-search", "corp.example", "--sysctl", "net.core.somaxconn=1024",
+            "--ulimit", "nofile=512:1024", "--pids-limit", "64", "--group-add", "audio", "--group-add", "2000", "--tmpfs", "/run:size=16m,mode=1777",
+            "--tmpfs", "/cache", "--log-driver", "local", "--log-opt", "max-size=1m", "--expose", "8080", "--expose", "7000-7001/udp", "--shm-size", "128m",
+            "busybox", "sleep", "60");
+
+        Assert.True(code == 0, error);
+        var request = Assert.IsType<RunContainer>(Assert.Single(node.Requests));
+        Assert.Equal<string>(["CAP_NET_ADMIN", "CAP_SYS_TIME"], request.CapAdd);
+        Assert.Equal<string>(["ALL"], request.CapDrop);
+        Assert.True(request.ReadOnly);
+        Assert.True(request.Init);
+        Assert.Equal(("SIGINT", (int?)3), (request.StopSignal, request.StopTimeout));
+        var health = request.HealthCheck!;
+        Assert.Equal<string>(["CMD-SHELL", "test -f /tmp/ok"], health.Test);
+        Assert.Equal((TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(500), 2L, TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(100)),
+            (health.Interval, health.Timeout, health.Retries, health.StartPeriod, health.StartInterval));
+        Assert.Equal<string>(["10.0.0.5 db", "fd00::1 v6"], request.Hosts);
+        Assert.Equal<string>(["10.0.0.53"], request.Dns.Nameservers);
+        Assert.Equal<string>(["ndots:2"], request.Dns.Options);
+        Assert.Equal<string>(["corp.example"], request.Dns.Search);
+        Assert.Equal("1024", request.Sysctls["net.core.somaxconn"]);
+        Assert.Equal(new Ulimit("nofile", 512, 1024), Assert.Single(request.Ulimits));
+        Assert.Equal(64, request.PidsLimit);
+        Assert.Equal<string>(["audio", "2000"], request.GroupAdd);
+        Assert.Equal<string>(["/run:size=16m,mode=1777", "/cache"], request.Tmpfs);
+        Assert.Equal("local", request.LogDriver!.Name);
+        Assert.Equal("1m", request.LogDriver.Options["max-size"]);
+        Assert.Equal<string>(["8080", "7000-7001/udp"], request.Expose);
+        Assert.Equal(128L << 20, request.ShmSize);
+        Assert.Equal<string>(["sleep", "60"], request.Command);
+    }
+
+    [Fact]
+    public async Task Left_Out_The_Flags_Keep_Dockers_Defaults_And_No_Healthcheck_And_A_Log_Opt_Alone_Are_Dockers()
+    {
+        var node = Answering();
+
+        Assert.Equal(0, (await RunAsync(node, "create", "busybox")).Code);
+        Assert.Equal(0, (await RunAsync(node, "create", "--no-healthcheck", "--log-opt", "max-size=2m", "--pids-limit", "-1", "busybox")).Code);
+
+        var plain = Assert.IsType<RunContainer>(node.Requests[0]);
+        Assert.Empty(plain.CapAdd);
+        Assert.False(plain.ReadOnly);
+        Assert.Null(plain.Init);
+        Assert.Null(plain.StopTimeout);
+        Assert.Null(plain.HealthCheck);
+        Assert.Null(plain.LogDriver);
+        Assert.True(plain.Dns.IsEmpty);
+        Assert.Equal((0L, 0L), (plain.PidsLimit, plain.ShmSize));
+        var given = Assert.IsType<RunContainer>(node.Requests[1]);
+        Assert.Equal<string>(["NONE"], given.HealthCheck!.Test);
+        // docker's --log-opt without --log-driver: options of the default driver.
+        Assert.Equal(("json-file", "2m"), (given.LogDriver!.Name, given.LogDriver.Options["max-size"]));
+        Assert.Equal(0, given.PidsLimit);
+    }
+
+    [Theory]
+    [InlineData("/run", "/run", 0L, 0, false)]
+    [InlineData("/run:size=64m,mode=1770,noexec,nosuid,nodev", "/run", 64L << 20, 0x3F8, false)]
+    [InlineData("/data:ro,size=10k", "/data", 10L << 10, 0, true)]
+    [InlineData("/data:rw,size=1g", "/data", 1L << 30, 0, false)]
+    public void Tmpfs_Is_A_Tmpfs_Mount_With_Dockers_Options(string text, string target, long size, int mode, bool readOnly)
+    {
+        var (mount, error) = RunFlags.Tmpfs(text);
+
+        Assert.Null(error);
+        Assert.Equal(new MountSpec(MountType.Tmpfs, "", target, readOnly, size, mode), mount);
+    }
+
+    [Theory]
+    [InlineData("80", new[] { "80/tcp" })]
+    [InlineData("53/udp", new[] { "53/udp" })]
+    [InlineData("7000-7002/TCP", new[] { "7000/tcp", "7001/tcp", "7002/tcp" })]
+    public void Expose_Is_Each_Port_Of_A_Range_As_Dockers_Exposed_Ports(string text, string[] ports)
+    {
+        var (exposed, error) = RunFlags.Expose(text);
+
+        Assert.Null(error);
+        Assert.Equal(ports, exposed);
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("70000")]
+    [InlineData("90-80")]
+    [InlineData("")]
+    public void Expose_Refuses_What_Is_No_Port_Or_Range(string text) => Assert.NotNull(RunFlags.Expose(text).Error);
 
     [Theory]
     [InlineData("host")]

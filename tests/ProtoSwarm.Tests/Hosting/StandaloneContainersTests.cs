@@ -59,6 +59,83 @@ public sealed class StandaloneContainersTests
         Assert.Contains(expected, StandaloneContainers.ResourcesError(run), StringComparison.Ordinal);
     }
 
+    private static ProtoSwarm.Contracts.RunContainer Run() => new("r", "img", [], null, [], "", "", "", false, false, "");
+
+    [Fact]
+    public void A_Runs_Confinement_Lands_Where_A_Services_Flags_Put_It_In_The_Container_Spec()
+    {
+        var health = new ProtoSwarm.Contracts.HealthCheck(["CMD-SHELL", "true"], TimeSpan.FromSeconds(1));
+        var run = Run() with
+        {
+            CapAdd = ["CAP_NET_ADMIN"], CapDrop = ["CAP_CHOWN"], ReadOnly = true, Init = true, StopSignal = "SIGINT", StopTimeout = 3, HealthCheck = health,
+            Hosts = ["10.0.0.5 db"], Dns = new ProtoSwarm.Contracts.DnsConfig(["10.0.0.53"]), Ulimits = [new ProtoSwarm.Contracts.Ulimit("nofile", 64, 64)], GroupAdd = ["2000"],
+            Sysctls = ProtoSwarm.Contracts.NamespacedSysctls.None.Add("net.core.somaxconn", "1024"),
+        };
+
+        var spec = StandaloneContainers.Confined(new ProtoSwarm.Contracts.ContainerSpec("img"), run);
+
+        Assert.Equal<string>(["CAP_NET_ADMIN"], spec.CapabilityAdd);
+        Assert.Equal<string>(["CAP_CHOWN"], spec.CapabilityDrop);
+        Assert.True(spec.ReadOnly && spec.Init == true);
+        Assert.Equal(("SIGINT", (TimeSpan?)TimeSpan.FromSeconds(3)), (spec.StopSignal, spec.StopGracePeriod));
+        Assert.Same(health, spec.HealthCheck);
+        Assert.Equal<string>(["10.0.0.5 db"], spec.Hosts);
+        Assert.Equal<string>(["10.0.0.53"], spec.Dns.Nameservers);
+        Assert.Equal("1024", spec.Sysctls["net.core.somaxconn"]);
+        Assert.Equal(64, Assert.Single(spec.Ulimits).Soft);
+        Assert.Equal<string>(["2000"], spec.Groups);
+        Assert.Null(StandaloneContainers.ConfinementError(run));
+        // Left out: docker's defaults (the stop grace period is docker's 10 s, the init the node's).
+        var plain = StandaloneContainers.Confined(new ProtoSwarm.Contracts.ContainerSpec("img"), Run());
+        Assert.Equal((null, null, false), (plain.StopGracePeriod, plain.Init, plain.ReadOnly));
+    }
+
+    [Fact]
+    public void Tmpfs_And_Shm_Size_Are_Tmpfs_Mounts_After_The_Others_And_A_Mount_Of_Ones_Own_On_Dev_Shm_Wins()
+    {
+        var run = Run() with { Volumes = ["/data"], Tmpfs = ["/run:size=1m", "/cache"], ShmSize = 128L << 20 };
+
+        var (mounts, error) = StandaloneContainers.Mounts(run);
+        var (own, _) = StandaloneContainers.Mounts(run with { Tmpfs = ["/dev/shm:size=1m"] });
+        var (twice, twiceError) = StandaloneContainers.Mounts(run with { Tmpfs = ["/data"] });
+
+        Assert.Null(error);
+        Assert.Equal(["/data", "/run", "/cache", "/dev/shm"], mounts.Select(m => m.Target));
+        Assert.Equal((1L << 20, 128L << 20), (mounts[1].TmpfsSizeBytes, mounts[3].TmpfsSizeBytes));
+        Assert.Equal(0x3FF, mounts[3].TmpfsMode);
+        Assert.Equal(1L << 20, Assert.Single(own, m => m.Target == "/dev/shm").TmpfsSizeBytes);
+        Assert.Equal("Duplicate mount point: /data", twiceError);
+        Assert.Empty(twice);
+    }
+
+    [Theory]
+    [InlineData("stop-timeout", "--stop-timeout")]
+    [InlineData("pids", "--pids-limit")]
+    [InlineData("shm", "--shm-size")]
+    [InlineData("signal", "Invalid signal: SIGNOPE")]
+    [InlineData("expose", "invalid range format for --expose")]
+    [InlineData("sysctl", "kernel.panic")]
+    [InlineData("health", "retries is negative")]
+    [InlineData("log", "syslog")]
+    [InlineData("cap", "capabilit")]
+    public void Confinement_Another_Client_Sent_Is_Checked_Again(string what, string expected)
+    {
+        var run = what switch
+        {
+            "stop-timeout" => Run() with { StopTimeout = -1 },
+            "pids" => Run() with { PidsLimit = -1 },
+            "shm" => Run() with { ShmSize = -1 },
+            "signal" => Run() with { StopSignal = "SIGNOPE" },
+            "expose" => Run() with { Expose = ["http"] },
+            "sysctl" => Run() with { Sysctls = ProtoSwarm.Contracts.NamespacedSysctls.None.Add("kernel.panic", "1") },
+            "health" => Run() with { HealthCheck = new ProtoSwarm.Contracts.HealthCheck(["CMD-SHELL", "true"], Retries: -1) },
+            "log" => Run() with { LogDriver = new ProtoSwarm.Contracts.LogDriver("syslog") },
+            _ => Run() with { CapAdd = ["net admin"] },
+        };
+
+        Assert.Contains(expected, StandaloneContainers.ConfinementError(run), StringComparison.OrdinalIgnoreCase);
+    }
+
     [Theory]
     [InlineData("net1aaaaaaaaaaaaaaaaaaaaa", "net1aaaaaaaaaaaaaaaaaaaaa")]
     [InlineData("debugnet", "net1aaaaaaaaaaaaaaaaaaaaa")]

@@ -91,6 +91,12 @@ public sealed record ContainerFacts(
 
     public string Hostname { get; init; } = "";
 
+    /// <summary>Its image's EXPOSE ports ("80/tcp"), as docker's Config.ExposedPorts.</summary>
+    public IReadOnlyList<string> ExposedPorts { get; init; } = [];
+
+    /// <summary>The health check it runs: its spec's over its image's (docker's Config.Healthcheck); null without one.</summary>
+    public HealthCheck? HealthCheck { get; init; }
+
     /// <summary>The process: the entrypoint, then the command.</summary>
     public IReadOnlyList<string> Command => [.. Entrypoint, .. Cmd];
 

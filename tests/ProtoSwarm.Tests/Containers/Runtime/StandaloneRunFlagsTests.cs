@@ -1,8 +1,10 @@
+using System.Collections.Immutable;
 using Microsoft.Extensions.Logging.Abstractions;
 using ProtoSwarm.Containers.Runtime;
 using ProtoSwarm.Containers.Volumes;
 using ProtoSwarm.Contracts;
 using ProtoSwarm.Hosting.Runtime;
+using HealthCheck = ProtoSwarm.Contracts.HealthCheck;
 
 namespace ProtoSwarm.Tests.Containers.Runtime;
 
@@ -31,7 +33,169 @@ public sealed class StandaloneRunFlagsTests(ContainerFixture fixture) : BusyboxE
 
     private async Task<ContainerObject> PsAsync(StandaloneContainers standalone, string id) =>
         Assert.IsType<ContainerList>(await LocalContainers.HandleAsync(Executor, new ListContainers("ps", All: true), TimeProvider.System, _ => null, default,
-            standalone.NameOf, standalone.RestartOf)).Containers.Single(c => c.Id == id);
+            standalone.NameOf, standalone.RestartOf, standaloneSettings: standalone.SettingsOf)).Containers.Single(c => c.Id == id);
+
+    /// <summary>Runs <paramref name="run"/> to its end and gives its exit code and what it printed; the container is removed.</summary>
+    private async Task<(int Exit, string Printed)> RunToEndAsync(StandaloneContainers standalone, RunContainer run)
+    {
+        var id = await RunAsync(standalone, run);
+        try
+        {
+            return (await WaitAsync(standalone, id), Printed(id));
+        }
+        finally
+        {
+            await RemoveAsync(standalone, id);
+        }
+    }
+
+    [Fact]
+    public async Task Cap_Add_Net_Admin_Lets_The_Container_Change_Its_Network_And_Without_It_That_Is_Refused()
+    {
+        using var standalone = Standalone();
+        const string Change = "ip addr add 10.9.9.9/32 dev lo 2>&1 && echo changed";
+
+        var (granted, grantedPrinted) = await RunToEndAsync(standalone, Run("netadmin", "sh", "-c", Change) with { CapAdd = ["CAP_NET_ADMIN"] });
+        var (plain, plainPrinted) = await RunToEndAsync(standalone, Run("plain", "sh", "-c", Change));
+        var (dropped, droppedPrinted) = await RunToEndAsync(standalone, Run("dropped", "sh", "-c", "chown 1 /tmp 2>&1 && echo chowned") with { CapDrop = ["CAP_CHOWN"] });
+
+        Assert.Equal((0, "changed\n"), (granted, grantedPrinted));
+        Assert.NotEqual(0, plain);
+        Assert.Contains("not permitted", plainPrinted, StringComparison.OrdinalIgnoreCase);
+        Assert.NotEqual(0, dropped);
+        Assert.DoesNotContain("chowned", droppedPrinted, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Read_Only_Refuses_Writes_To_The_Root_While_Its_Tmpfs_Mounts_And_Dev_Shm_Of_Shm_Size_Take_Them()
+    {
+        using var standalone = Standalone();
+
+        var (exit, printed) = await RunToEndAsync(standalone, Run("readonly", "sh", "-c",
+            "touch /x 2>/dev/null && echo root-written || echo root-refused; touch /scratch/y && echo tmpfs-written; "
+            + "grep -E ' /(scratch|dev/shm) ' /proc/mounts | cut -d' ' -f2,4")
+            with { ReadOnly = true, Tmpfs = ["/scratch:size=1m,mode=1777"], ShmSize = 8L << 20 });
+
+        Assert.Equal(0, exit);
+        var lines = printed.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(["root-refused", "tmpfs-written"], lines[..2]);
+        Assert.Contains(lines, l => l.StartsWith("/scratch ", StringComparison.Ordinal) && l.Contains("size=1024k", StringComparison.Ordinal));
+        // The --shm-size tmpfs is the last mount on /dev/shm, over the default 64 MiB one.
+        Assert.Contains("size=8192k", lines.Last(l => l.StartsWith("/dev/shm ", StringComparison.Ordinal)), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Init_Is_Pid_1_And_The_Command_Is_Its_Child_Add_Host_Ulimit_And_Pids_Limit_Reach_The_Container()
+    {
+        using var standalone = Standalone();
+
+        var (initExit, init) = await RunToEndAsync(standalone, Run("withinit", "sh", "-c", "echo $$; cat /proc/1/comm; true") with { Init = true });
+        var (_, noInit) = await RunToEndAsync(standalone, Run("noinit", "sh", "-c", "echo $$; cat /proc/1/comm; true"));
+        var (confinedExit, confined) = await RunToEndAsync(standalone, Run("confined", "sh", "-c",
+            "grep -w db /etc/hosts; ulimit -n; ulimit -Hn; cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max")
+            with { Hosts = ["10.1.2.3 db"], Ulimits = [new Ulimit("nofile", 256, 512)], PidsLimit = 7 });
+
+        Assert.Equal(0, initExit);
+        var initLines = init.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.NotEqual("1", initLines[0]);
+        Assert.Equal("protoswarm-init", initLines[1]);
+        Assert.Equal("1\nsh\n", noInit);
+        Assert.Equal(0, confinedExit);
+        var confinedLines = confined.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Matches(@"^10\.1\.2\.3\s+db$", confinedLines[0]);
+        Assert.Equal(["256", "512", "7"], confinedLines[1..]);
+    }
+
+    [Fact]
+    public async Task A_Health_Cmd_Makes_The_Container_Healthy_In_Ps_And_Inspect_And_A_Failing_One_Unhealthy_Without_A_Restart()
+    {
+        using var standalone = Standalone();
+        var healthy = await RunAsync(standalone, Run("healthy", "sh", "-c", "sleep 1; touch /tmp/ok; sleep 1000")
+            with { HealthCheck = new HealthCheck(["CMD-SHELL", "test -f /tmp/ok"], TimeSpan.FromMilliseconds(200), Retries: 1) });
+        var sick = await RunAsync(standalone, Run("sick", "sleep", "1000")
+            with { Restart = "always", HealthCheck = new HealthCheck(["CMD-SHELL", "exit 1"], TimeSpan.FromMilliseconds(200), Retries: 2) });
+        try
+        {
+            var starting = await PsAsync(standalone, healthy);
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+            ContainerObject ps, sickPs;
+            while (((ps = await PsAsync(standalone, healthy)).Health, (sickPs = await PsAsync(standalone, sick)).Health) is not ("healthy", "unhealthy"))
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"{ps.Health} and {sickPs.Health} after 20 s");
+                await Task.Delay(100);
+            }
+
+            var inspected = ProtoSwarm.Cli.Output.ContainerView.Inspect(ps);
+
+            Assert.Equal("starting", starting.Health);
+            Assert.EndsWith("(health: starting)", ProtoSwarm.Cli.Output.ContainerView.StatusText(starting, DateTimeOffset.UtcNow), StringComparison.Ordinal);
+            Assert.EndsWith("(healthy)", ProtoSwarm.Cli.Output.ContainerView.StatusText(ps, DateTimeOffset.UtcNow), StringComparison.Ordinal);
+            Assert.Equal("healthy", (string?)inspected["State"]!["Health"]!["Status"]);
+            Assert.Equal("[\"CMD-SHELL\",\"test -f /tmp/ok\"]", inspected["Config"]!["Healthcheck"]!["Test"]!.ToJsonString());
+            Assert.Equal(200_000_000, (long)inspected["Config"]!["Healthcheck"]!["Interval"]!);
+            // docker's: an unhealthy standalone container goes on running, its restart policy untouched.
+            Assert.Equal(("running", 0), (sickPs.State, sickPs.RestartCount));
+            Assert.EndsWith("(unhealthy)", ProtoSwarm.Cli.Output.ContainerView.StatusText(sickPs, DateTimeOffset.UtcNow), StringComparison.Ordinal);
+        }
+        finally
+        {
+            await RemoveAsync(standalone, healthy);
+            await RemoveAsync(standalone, sick);
+        }
+    }
+
+    [Fact]
+    public async Task Inspect_Shows_The_Run_Flags_Where_Docker_Does_And_They_Outlive_Stop_Start_And_A_Node_Host_Restart()
+    {
+        var run = Run("inspected", "sleep", "1000") with
+        {
+            CapAdd = ["CAP_NET_ADMIN"], CapDrop = ["CAP_MKNOD"], ReadOnly = true, Init = true, StopSignal = "SIGINT", StopTimeout = 2,
+            Hosts = ["10.1.2.3 db"], Dns = new DnsConfig(["10.0.0.53"], ["corp.example"], ["ndots:2"]), Sysctls = NamespacedSysctls.None.Add("net.core.somaxconn", "1024"),
+            Ulimits = [new Ulimit("nofile", 256, 512)], PidsLimit = 50, GroupAdd = ["2000"], Tmpfs = ["/scratch:size=1m"], ShmSize = 8L << 20,
+            LogDriver = new LogDriver("json-file", ImmutableSortedDictionary<string, string>.Empty.Add("max-size", "1m")), Expose = ["8080", "53/udp"],
+        };
+        string id;
+        System.Text.Json.Nodes.JsonNode first, again, restored;
+        using (var standalone = Standalone())
+        {
+            id = await RunAsync(standalone, run);
+            first = ProtoSwarm.Cli.Output.ContainerView.Inspect(await PsAsync(standalone, id));
+            Assert.Equal("", Assert.Single(Assert.IsType<ContainersChanged>(await standalone.HandleAsync(new StopContainers("st", [id], null), default)).Results).Error);
+            Assert.Equal("", Assert.Single(Assert.IsType<ContainersChanged>(await standalone.HandleAsync(new StartContainers("s", [id]), default)).Results).Error);
+            again = ProtoSwarm.Cli.Output.ContainerView.Inspect(await PsAsync(standalone, id));
+        }
+
+        // A node host that starts again finds it from its files.
+        using (var standalone = Standalone())
+        {
+            await standalone.RestoreAsync(default);
+            restored = ProtoSwarm.Cli.Output.ContainerView.Inspect(await PsAsync(standalone, id));
+            await RemoveAsync(standalone, id);
+        }
+
+        foreach (var inspected in new[] { first, again, restored })
+        {
+            var host = inspected["HostConfig"]!;
+            Assert.Equal("[\"CAP_NET_ADMIN\"]", host["CapAdd"]!.ToJsonString());
+            Assert.Equal("[\"CAP_MKNOD\"]", host["CapDrop"]!.ToJsonString());
+            Assert.True((bool)host["ReadonlyRootfs"]!);
+            Assert.True((bool)host["Init"]!);
+            Assert.Equal(("[\"10.0.0.53\"]", "[\"ndots:2\"]", "[\"corp.example\"]"), (host["Dns"]!.ToJsonString(), host["DnsOptions"]!.ToJsonString(), host["DnsSearch"]!.ToJsonString()));
+            Assert.Equal("[\"db:10.1.2.3\"]", host["ExtraHosts"]!.ToJsonString());
+            Assert.Equal("{\"net.core.somaxconn\":\"1024\"}", host["Sysctls"]!.ToJsonString());
+            Assert.Equal("[{\"Name\":\"nofile\",\"Hard\":512,\"Soft\":256}]", host["Ulimits"]!.ToJsonString());
+            Assert.Equal(50, (long)host["PidsLimit"]!);
+            Assert.Equal("[\"2000\"]", host["GroupAdd"]!.ToJsonString());
+            Assert.Equal("{\"/scratch\":\"size=1m\"}", host["Tmpfs"]!.ToJsonString());
+            Assert.Equal(8L << 20, (long)host["ShmSize"]!);
+            Assert.Equal("{\"Type\":\"json-file\",\"Config\":{\"max-size\":\"1m\"}}", host["LogConfig"]!.ToJsonString());
+            var config = inspected["Config"]!;
+            Assert.Equal(("SIGINT", 2), ((string?)config["StopSignal"], (int)config["StopTimeout"]!));
+            Assert.Equal("{\"53/udp\":{},\"8080/tcp\":{}}", config["ExposedPorts"]!.ToJsonString());
+            // docker lists no --tmpfs or --shm-size mount among the container's Mounts.
+            Assert.Equal("[]", inspected["Mounts"]!.ToJsonString());
+        }
+    }
 
     private static async Task RemoveAsync(StandaloneContainers standalone, string id, bool volumes = false) =>
         Assert.Equal("", Assert.Single(Assert.IsType<ContainersChanged>(await standalone.HandleAsync(new RemoveContainers("rm", [id], true, volumes), default)).Results).Error);

@@ -709,7 +709,7 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
                     (spec, hostPorts) = executor.OnNetworkMode(spec, task, mode);
                 }
                 // A standalone container takes its host ports when it starts (BindHostPortsAsync), as docker's engine binds them.
-                else if (executor._nodeNetworks() is { } networks && await networks.AttachTaskAsync(task, ct, deferHostPorts: executor.IsStandalone(task.Id)) is { } sandbox)
+                else if (executor._nodeNetworks() is { } networks && await networks.AttachTaskAsync(task, ct, standalone: executor.IsStandalone(task.Id)) is { } sandbox)
                 {
                     spec = spec with { NetworkNamespace = sandbox.NetnsPath, ResolvConf = sandbox.ResolvConf, ExtraHosts = [.. spec.ExtraHosts, .. sandbox.ExtraHosts] };
                     hostPorts = sandbox.HostPorts;

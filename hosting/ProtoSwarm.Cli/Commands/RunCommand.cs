@@ -278,9 +278,11 @@ internal static class RunCommand
     {
         var time = new Option<int?>("--time", "-t") { Description = "Seconds to wait before killing the container (default: its stop grace period, 10 s)" };
         time.Aliases.Add("--timeout");
+        var signal = StopSignalOption();
         var names = Containers();
-        var command = new Command("stop", "Stop one or more running containers (a task's container too: the swarm replaces it)").With(time, names);
-        app.SetAction(command, (parse, cli, ct) => ChangeAsync(cli, new StopContainers(SwarmIds.NewRequestId(), [.. parse.GetRequiredValue(names)], parse.GetValue(time)), ct, stop: true));
+        var command = new Command("stop", "Stop one or more running containers (a task's container too: the swarm replaces it)").With(signal, time, names);
+        app.SetAction(command, (parse, cli, ct) =>
+            ChangeAsync(cli, new StopContainers(SwarmIds.NewRequestId(), [.. parse.GetRequiredValue(names)], parse.GetValue(time), parse.GetValue(signal) ?? ""), ct, stop: true));
         return command;
     }
 
@@ -288,12 +290,17 @@ internal static class RunCommand
     {
         var time = new Option<int?>("--time", "-t") { Description = "Seconds to wait before killing the container (default: its stop grace period, 10 s)" };
         time.Aliases.Add("--timeout");
+        var signal = StopSignalOption();
         var names = Containers();
-        var command = new Command("restart", "Restart one or more standalone containers (stop, then start; a created or exited one just starts)").With(time, names);
+        var command = new Command("restart", "Restart one or more standalone containers (stop, then start; a created or exited one just starts)").With(signal, time, names);
         app.SetAction(command, (parse, cli, ct) =>
-            ChangeAsync(cli, new RestartContainers(SwarmIds.NewRequestId(), [.. parse.GetRequiredValue(names)], parse.GetValue(time)), ct, stop: true));
+            ChangeAsync(cli, new RestartContainers(SwarmIds.NewRequestId(), [.. parse.GetRequiredValue(names)], parse.GetValue(time), parse.GetValue(signal) ?? ""), ct, stop: true));
         return command;
     }
+
+    /// <summary>docker 23's stop and restart -s: the signal sent first, SIGKILL after -t; the node parses it as kill's -s.</summary>
+    private static Option<string?> StopSignalOption() =>
+        new("--signal", "-s") { Description = "Signal to send to the container first: a name (TERM, SIGINT, RTMIN+3) or a number (default: its stop signal)" };
 
     public static Command Kill(CliApp app)
     {

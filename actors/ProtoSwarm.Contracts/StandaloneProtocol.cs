@@ -143,13 +143,15 @@ public sealed record StartContainers(
     [property: Key(3)] bool Interactive = false,
     [property: Key(4)] bool InputIsTerminal = false);
 
-/// <summary>`container stop [-t N] CONTAINER...`: the stop signal, then SIGKILL after <paramref name="TimeoutSeconds"/>
-/// (null: the container's stop grace period, 10 s). A task's container may be stopped: the swarm replaces it, as docker's.</summary>
+/// <summary>`container stop [-s SIGNAL] [-t N] CONTAINER...`: <paramref name="Signal"/> (docker 23's -s: a name with or without
+/// SIG, or a number; empty: the container's stop signal), then SIGKILL after <paramref name="TimeoutSeconds"/> (null: the
+/// container's stop grace period, 10 s). A task's container may be stopped: the swarm replaces it, as docker's.</summary>
 [MessagePackObject]
 public sealed record StopContainers(
     [property: Key(0)] string RequestId,
     [property: Key(1)] ImmutableArray<string> Containers,
-    [property: Key(2)] int? TimeoutSeconds);
+    [property: Key(2)] int? TimeoutSeconds,
+    [property: Key(3)] string Signal = "");
 
 /// <summary>`container kill [-s SIGNAL] CONTAINER...`: sends <paramref name="Signal"/> (a name such as KILL, SIGHUP or RTMIN+3, or a
 /// number; docker's default KILL) to each running container's main process, through the path `stop` signals it by. A task's container
@@ -160,13 +162,15 @@ public sealed record KillContainers(
     [property: Key(1)] ImmutableArray<string> Containers,
     [property: Key(2)] string Signal = "KILL");
 
-/// <summary>`container restart [-t N] CONTAINER...`: `stop` (its grace period: <paramref name="TimeoutSeconds"/>, null the container's),
-/// then `start`, of each standalone container; a created or ended one just starts. An --rm container is kept through it, as docker's.</summary>
+/// <summary>`container restart [-s SIGNAL] [-t N] CONTAINER...`: `stop` (its signal: <paramref name="Signal"/>, empty the container's;
+/// its grace period: <paramref name="TimeoutSeconds"/>, null the container's), then `start`, of each standalone container; a
+/// created or ended one just starts. An --rm container is kept through it, as docker's.</summary>
 [MessagePackObject]
 public sealed record RestartContainers(
     [property: Key(0)] string RequestId,
     [property: Key(1)] ImmutableArray<string> Containers,
-    [property: Key(2)] int? TimeoutSeconds);
+    [property: Key(2)] int? TimeoutSeconds,
+    [property: Key(3)] string Signal = "");
 
 /// <summary>`container prune`: removes those of <paramref name="Ids"/> (the client's choice by its filters) that are still ended
 /// standalone containers; a running, restarting or task's one is left alone without a word, as docker's prune skips it.</summary>

@@ -24,6 +24,7 @@ public class NetworkConnectLabTests(ITestOutputHelper output)
         await using (lab)
         {
             await ConnectAndDisconnectAsync(lab);
+            await HostsOfEachNetworkAsync(lab);
             await HostAndNoneAsync(lab);
         }
 
@@ -146,6 +147,61 @@ public class NetworkConnectLabTests(ITestOutputHelper output)
         Assert.Equal(0, (await ServiceAsync(lab, "rm", "web")).ExitCode);
         var removed = await RepeatUntilAsync(() => lab.ExecAsync("m1", "protoswarm", "network", "rm", "debugnet"), r => r.ExitCode == 0, Converge, TimeSpan.FromMilliseconds(500));
         Assert.True(removed.ExitCode == 0, removed.ToString());
+    }
+
+    /// <summary>
+    /// A container run on one overlay and connected to a second maps its hostname to its address on each in its /etc/hosts, one
+    /// line a network, and still does once stopped and started again (new addresses, both lines), as docker's daemon writes them.
+    /// </summary>
+    private static async Task HostsOfEachNetworkAsync(LabFixture lab)
+    {
+        Assert.Equal(0, (await lab.ExecAsync("m1", "protoswarm", "network", "create", "-d", "overlay", "--attachable", "--subnet", "10.233.0.0/24", "firstnet")).ExitCode);
+        Assert.Equal(0, (await lab.ExecAsync("m1", "protoswarm", "network", "create", "-d", "overlay", "--attachable", "--subnet", "10.234.0.0/24", "secondnet")).ExitCode);
+        Assert.Equal(0, (await lab.ExecAsync("m1", "protoswarm", "run", "-d", "--name", "multi", "--network", "firstnet", "busybox", "sleep", "3600")).ExitCode);
+        var connect = await lab.ExecAsync("m1", "protoswarm", "network", "connect", "secondnet", "multi");
+        Assert.True(connect.ExitCode == 0, connect.ToString());
+        var hostname = (await lab.ExecAsync("m1", "protoswarm", "container", "inspect", "-f", "{{.Config.Hostname}}", "multi")).StdOut.Trim();
+
+        var connected = await HostsLinesAsync(lab, "multi", hostname);
+        Assert.Equal(await AddressesAsync(lab, "multi", "firstnet", "secondnet"), connected);
+
+        foreach (var again in new[] { new[] { "stop", "-t", "0", "multi" }, ["start", "multi"] })
+        {
+            var result = await lab.ExecAsync("m1", ["protoswarm", .. again]);
+            Assert.True(result.ExitCode == 0, result.ToString());
+        }
+
+        var restarted = await HostsLinesAsync(lab, "multi", hostname);
+        var addresses = await AddressesAsync(lab, "multi", "firstnet", "secondnet");
+        Assert.Equal(addresses, restarted);
+        Assert.StartsWith("10.233.0.", addresses[0], StringComparison.Ordinal);
+        Assert.StartsWith("10.234.0.", addresses[1], StringComparison.Ordinal);
+
+        Assert.Equal(0, (await lab.ExecAsync("m1", "protoswarm", "rm", "-f", "multi")).ExitCode);
+        foreach (var network in new[] { "firstnet", "secondnet" })
+        {
+            var removed = await RepeatUntilAsync(() => lab.ExecAsync("m1", "protoswarm", "network", "rm", network), r => r.ExitCode == 0, Converge, TimeSpan.FromMilliseconds(500));
+            Assert.True(removed.ExitCode == 0, removed.ToString());
+        }
+    }
+
+    /// <summary>The addresses a container's /etc/hosts maps <paramref name="hostname"/> to, in the file's order, but loopback's.</summary>
+    private static async Task<string[]> HostsLinesAsync(LabFixture lab, string container, string hostname)
+    {
+        var hosts = await lab.ExecAsync("m1", "protoswarm", "exec", container, "--", "cat", "/etc/hosts");
+        Assert.True(hosts.ExitCode == 0, hosts.ToString());
+        return [.. hosts.StdOut.Split('\n').Select(l => l.Split('\t')).Where(p => p.Length == 2 && p[1] == hostname && !p[0].StartsWith("127.", StringComparison.Ordinal)).Select(p => p[0])];
+    }
+
+    /// <summary>A container's address on each of <paramref name="networks"/>, as `container inspect` shows them (by name once the
+    /// node's views of new networks came).</summary>
+    private static async Task<string[]> AddressesAsync(LabFixture lab, string container, params string[] networks)
+    {
+        var inspect = await RepeatUntilAsync(() => lab.ExecAsync("m1", "protoswarm", "container", "inspect", "-f", "{{json .NetworkSettings.Networks}}", container),
+            r => r.ExitCode == 0 && networks.All(n => r.StdOut.Contains($"\"{n}\"", StringComparison.Ordinal)), Converge, TimeSpan.FromMilliseconds(300));
+        Assert.True(inspect.ExitCode == 0, inspect.ToString());
+        using var shown = JsonDocument.Parse(inspect.StdOut);
+        return [.. networks.Select(n => shown.RootElement.GetProperty(n).GetProperty("IPAddress").GetString()!)];
     }
 
     /// <summary>

@@ -20,7 +20,7 @@ internal static class ExecCommand
 
     private static readonly HashSet<string> ValuedFlags = new(StringComparer.Ordinal)
     {
-        "-e", "--env", "-u", "--user", "-w", "--workdir", "--timeout", "-H", "--host",
+        "-e", "--env", "-u", "--user", "-w", "--workdir", "--timeout", "--detach-keys", "-H", "--host",
     };
 
     public static Command Create(CliApp app)
@@ -36,6 +36,7 @@ internal static class ExecCommand
         var interactive = new Option<bool>("--interactive", "-i") { Description = "Keep STDIN open: this command's stdin is the command's" };
         var tty = new Option<bool>("--tty", "-t") { Description = "Allocate a pseudo-TTY (with -i, this terminal is put in raw mode while it runs)" };
         var detach = new Option<bool>("--detach", "-d") { Description = "Detached mode: run the command in the background; its output is dropped" };
+        var detachKeys = DetachKeysOption("exec");
         var privileged = new Option<bool>("--privileged") { Description = "Give extended privileges to the command (never: exec is confined as the container)" };
         var task = new Argument<string>("TASK") { Description = "The task: its id or a unique prefix of it, among the tasks this node runs" }
             .CheckedBy(t => t.Length == 0 ? "TASK is empty; give a task id or a unique prefix of one (`protoswarm service ps`)." : null);
@@ -45,7 +46,7 @@ internal static class ExecCommand
             Arity = ArgumentArity.ZeroOrMore,
         };
         var command = new Command("exec", "Execute a command in a running task's container on this node")
-            .With(env, user, workdir, timeout, interactive, tty, detach, privileged, task, commandLine);
+            .With(env, user, workdir, timeout, interactive, tty, detach, detachKeys, privileged, task, commandLine);
         command.Validators.Add(result =>
         {
             if (result.GetValue(task) is { Length: > 0 } && result.GetValue(commandLine) is not { Length: > 0 })
@@ -86,7 +87,7 @@ internal static class ExecCommand
 
             if (request.Streams)
             {
-                return await StreamAsync(app.ExecConsole, cli, request, parse.GetValue(timeout), ct);
+                return await StreamAsync(app.ExecConsole, cli, request, parse.GetValue(timeout), DetachKeys.Parse(parse.GetValue(detachKeys)).Keys, ct);
             }
 
             var done = await cli.RequestAsync<ExecCompleted>(request, limit is { } l ? l + AnswerSlack : Timeout.InfiniteTimeSpan, ct);
@@ -107,11 +108,25 @@ internal static class ExecCommand
         $"Error: the command ran longer than --timeout {timeout} and was killed, with what it started.";
 
     /// <summary>
-    /// exec -i / -t: the node streams. With -i and -t this terminal goes raw (^C then reaches the command
-    /// through its terminal, not this process) until the end, whatever the end; window changes follow.
-    /// Cancelling (^C without -t) closes the connection, and the node kills the command.
+    /// docker's --detach-keys of <paramref name="command"/> (exec, run, start), checked as docker's daemon checks it: comma-separated
+    /// `ctrl-X` keys (X one of a-z @ [ \ ] ^ _), single characters, or DEL; Ctrl-P Ctrl-Q when left out.
     /// </summary>
-    private static async Task<int> StreamAsync(ExecConsole console, CliContext cli, ExecInTask request, string? timeout, CancellationToken ct)
+    internal static Option<string?> DetachKeysOption(string command) =>
+        new Option<string?>("--detach-keys")
+        {
+            Description = "Override the key sequence for detaching a terminal session (ctrl-<value>, comma-separated; default ctrl-p,ctrl-q)",
+        }.CheckedBy(k => DetachKeys.Parse(k).Error is { } error
+            ? $"Invalid {(command == "exec" ? "escape" : "detach")} keys ({k}) provided: {error}; give ctrl-<value> keys (a-z @ [ \\ ] ^ _) or single characters, comma-separated, e.g. ctrl-p,ctrl-q."
+            : null);
+
+    /// <summary>
+    /// exec -i / -t: the node streams. With -i and -t this terminal goes raw (^C then reaches the command
+    /// through its terminal, not this process) until the end, whatever the end; window changes follow, and the detach keys
+    /// (<paramref name="detachKeys"/>, docker's Ctrl-P Ctrl-Q by default) detach: the command goes on, as docker's, and this
+    /// command exits 0. Cancelling (^C without -t) closes the connection, and the node kills the command.
+    /// </summary>
+    private static async Task<int> StreamAsync(ExecConsole console, CliContext cli, ExecInTask request, string? timeout, System.Collections.Immutable.ImmutableArray<byte> detachKeys,
+        CancellationToken ct)
     {
         var inputIsTerminal = console.InputIsTerminal();
         if (request.Tty && request.Interactive && !inputIsTerminal)
@@ -129,16 +144,22 @@ internal static class ExecCommand
             using var client = new ExecStreamClient(connection);
             using var raw = request.Tty && request.Interactive ? RawMode.Enter(0) : null;
             using var resized = request.Tty ? ExecConsole.FollowSize(client) : null;
-            if (request.Interactive)
-            {
-                _ = client.SendInputAsync(console.Input());
-            }
+            var keys = request.Tty && request.Interactive ? new DetachKeys(console.Input(), detachKeys) : null;
+            var input = !request.Interactive ? null : keys is null ? client.SendInputAsync(console.Input()) : client.SendInputAsync(keys, () => keys.Detached);
 
             try
             {
                 await using var stdout = console.Output();
                 await using var stderr = console.Error();
-                var (exitCode, timedOut) = await client.ReceiveOutputAsync(stdout, stderr, ct);
+                var output = client.ReceiveOutputAsync(stdout, stderr, ct);
+                if (keys is not null && await Task.WhenAny(output, input!) == input && keys.Detached)
+                {
+                    // The Detach frame went before the input's task ended: the node lets the command go on without us.
+                    raw?.Dispose();
+                    return 0;
+                }
+
+                var (exitCode, timedOut) = await output;
                 raw?.Dispose();
                 if (timedOut)
                 {

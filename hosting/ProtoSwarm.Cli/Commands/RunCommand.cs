@@ -23,7 +23,7 @@ internal static class RunCommand
         "-v", "--volume", "--mount", "-p", "--publish", "--cpus", "-m", "--memory", "--memory-reservation", "-l", "--label", "--label-file",
         "--env-file", "--hostname", "--cap-add", "--cap-drop", "--stop-signal", "--stop-timeout", "--health-cmd", "--health-interval", "--health-retries",
         "--health-timeout", "--health-start-period", "--health-start-interval", "--add-host", "--dns", "--dns-option", "--dns-search", "--sysctl", "--ulimit",
-        "--pids-limit", "--group-add", "--tmpfs", "--log-driver", "--log-opt", "--expose", "--shm-size",
+        "--pids-limit", "--group-add", "--tmpfs", "--log-driver", "--log-opt", "--expose", "--shm-size", "--detach-keys",
     };
 
     public static Command Run(CliApp app) => Create(app, "run", "Create and run a new container from an image on this node", start: true);
@@ -76,8 +76,9 @@ internal static class RunCommand
             Description = "The command to run and its arguments (everything after IMAGE); the image's when left out",
             Arity = ArgumentArity.ZeroOrMore,
         };
-        var command = new Command(name, description).With(detach, remove, containerName, env, workdir, user, entrypoint, network, interactive, tty, restart, volume, mount, publish,
-            publishAll, cpus, memory, memoryReservation, label, labelFile, envFile, hostname);
+        var detachKeys = ExecCommand.DetachKeysOption(name);
+        var command = new Command(name, description).With(detach, detachKeys, remove, containerName, env, workdir, user, entrypoint, network, interactive, tty, restart, volume, mount,
+            publish, publishAll, cpus, memory, memoryReservation, label, labelFile, envFile, hostname);
         foreach (var option in confinement)
         {
             command.Options.Add(option);
@@ -87,7 +88,9 @@ internal static class RunCommand
         command.Arguments.Add(commandLine);
         if (!start)
         {
+            // docker's create has neither: nothing is attached.
             command.Options.Remove(detach);
+            command.Options.Remove(detachKeys);
         }
 
         command.Validators.Add(result =>
@@ -172,7 +175,7 @@ internal static class RunCommand
             }
 
             var (attached, connection) = await cli.Node.OpenStreamAsync<ContainerCreated>(request, Timeouts.Membership, ct);
-            return await ReceiveAsync(app, cli, connection, ct, request.Interactive, attached.Tty);
+            return await ReceiveAsync(app, cli, connection, ct, request.Interactive, attached.Tty, DetachKeys.Parse(parse.GetValue(detachKeys)).Keys);
         });
         return command;
     }
@@ -259,11 +262,12 @@ internal static class RunCommand
     /// <summary>Prints what a container stream carries (its output, its stdout and stderr apart) and returns the code of its exit frame;
     /// with <paramref name="interactive"/> (run -i) this command's stdin goes to the container's as exec's does, its end closing that.
     /// A container on a terminal (<paramref name="tty"/>) is attached as `exec -t` is: see <see cref="TerminalAsync"/>.</summary>
-    private static async Task<int> ReceiveAsync(CliApp app, CliContext cli, Stream connection, CancellationToken ct, bool interactive = false, bool tty = false)
+    private static async Task<int> ReceiveAsync(CliApp app, CliContext cli, Stream connection, CancellationToken ct, bool interactive = false, bool tty = false,
+        System.Collections.Immutable.ImmutableArray<byte> detachKeys = default)
     {
         if (tty)
         {
-            return await TerminalAsync(app, cli, connection, interactive, ct);
+            return await TerminalAsync(app, cli, connection, interactive, detachKeys.IsDefault ? DetachKeys.Default : detachKeys, ct);
         }
 
         await using (connection)
@@ -297,10 +301,12 @@ internal static class RunCommand
     /// <summary>
     /// An attached container's terminal, as `exec -t` attaches one (the same raw mode, sizes and relay): with
     /// <paramref name="interactive"/> this terminal goes raw until the end, whatever the end, its keys go to the
-    /// container's terminal (^C included) and its size follows SIGWINCH. ^P ^Q (<see cref="DetachKeys"/>) detaches: the
-    /// container goes on, and this command exits 0, as docker's. Otherwise the container's exit code is this command's.
+    /// container's terminal (^C included) and its size follows SIGWINCH. The detach keys (<paramref name="detachKeys"/>: ^P ^Q
+    /// unless --detach-keys names others, <see cref="DetachKeys"/>) detach: the container goes on, and this command exits 0, as
+    /// docker's. Otherwise the container's exit code is this command's.
     /// </summary>
-    private static async Task<int> TerminalAsync(CliApp app, CliContext cli, Stream connection, bool interactive, CancellationToken ct)
+    private static async Task<int> TerminalAsync(CliApp app, CliContext cli, Stream connection, bool interactive, System.Collections.Immutable.ImmutableArray<byte> detachKeys,
+        CancellationToken ct)
     {
         await using (connection)
         {
@@ -312,7 +318,7 @@ internal static class RunCommand
             }
 
             using var resized = ExecConsole.FollowSize(client);
-            var keys = interactive ? new DetachKeys(app.ExecConsole.Input()) : null;
+            var keys = interactive ? new DetachKeys(app.ExecConsole.Input(), detachKeys) : null;
             var input = keys is null ? null : client.SendInputAsync(keys);
             try
             {
@@ -347,8 +353,9 @@ internal static class RunCommand
     {
         var attach = new Option<bool>("--attach", "-a") { Description = "Attach STDOUT/STDERR: print what the container prints and exit with its code" };
         var interactive = new Option<bool>("--interactive", "-i") { Description = "Attach the container's STDIN (its terminal's keys with -t; ^P ^Q detaches)" };
+        var detachKeys = ExecCommand.DetachKeysOption("start");
         var names = Containers();
-        var command = new Command("start", "Start one or more created or stopped containers").With(attach, interactive, names);
+        var command = new Command("start", "Start one or more created or stopped containers").With(attach, interactive, detachKeys, names);
         command.Validators.Add(result =>
         {
             if ((result.GetValue(attach) || result.GetValue(interactive)) && result.GetValue(names) is { Length: > 1 })
@@ -368,7 +375,7 @@ internal static class RunCommand
             }
 
             var (started, connection) = await cli.Node.OpenStreamAsync<ContainerCreated>(request, Timeouts.Membership, ct);
-            return await ReceiveAsync(app, cli, connection, ct, request.Interactive, started.Tty);
+            return await ReceiveAsync(app, cli, connection, ct, request.Interactive, started.Tty, DetachKeys.Parse(parse.GetValue(detachKeys)).Keys);
         });
         return command;
     }
@@ -377,9 +384,11 @@ internal static class RunCommand
     {
         var time = new Option<int?>("--time", "-t") { Description = "Seconds to wait before killing the container (default: its stop grace period, 10 s)" };
         time.Aliases.Add("--timeout");
+        var signal = StopSignalOption();
         var names = Containers();
-        var command = new Command("stop", "Stop one or more running containers (a task's container too: the swarm replaces it)").With(time, names);
-        app.SetAction(command, (parse, cli, ct) => ChangeAsync(cli, new StopContainers(SwarmIds.NewRequestId(), [.. parse.GetRequiredValue(names)], parse.GetValue(time)), ct, stop: true));
+        var command = new Command("stop", "Stop one or more running containers (a task's container too: the swarm replaces it)").With(signal, time, names);
+        app.SetAction(command, (parse, cli, ct) =>
+            ChangeAsync(cli, new StopContainers(SwarmIds.NewRequestId(), [.. parse.GetRequiredValue(names)], parse.GetValue(time), parse.GetValue(signal) ?? ""), ct, stop: true));
         return command;
     }
 
@@ -387,12 +396,17 @@ internal static class RunCommand
     {
         var time = new Option<int?>("--time", "-t") { Description = "Seconds to wait before killing the container (default: its stop grace period, 10 s)" };
         time.Aliases.Add("--timeout");
+        var signal = StopSignalOption();
         var names = Containers();
-        var command = new Command("restart", "Restart one or more standalone containers (stop, then start; a created or exited one just starts)").With(time, names);
+        var command = new Command("restart", "Restart one or more standalone containers (stop, then start; a created or exited one just starts)").With(signal, time, names);
         app.SetAction(command, (parse, cli, ct) =>
-            ChangeAsync(cli, new RestartContainers(SwarmIds.NewRequestId(), [.. parse.GetRequiredValue(names)], parse.GetValue(time)), ct, stop: true));
+            ChangeAsync(cli, new RestartContainers(SwarmIds.NewRequestId(), [.. parse.GetRequiredValue(names)], parse.GetValue(time), parse.GetValue(signal) ?? ""), ct, stop: true));
         return command;
     }
+
+    /// <summary>docker 23's stop and restart -s: the signal sent first, SIGKILL after -t; the node parses it as kill's -s.</summary>
+    private static Option<string?> StopSignalOption() =>
+        new("--signal", "-s") { Description = "Signal to send to the container first: a name (TERM, SIGINT, RTMIN+3) or a number (default: its stop signal)" };
 
     public static Command Kill(CliApp app)
     {

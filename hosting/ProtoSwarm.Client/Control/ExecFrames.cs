@@ -22,6 +22,10 @@ public enum ExecFrameKind : byte
 
     /// <summary>Node -> CLI, last: the exit code (4 bytes, big-endian) and 1 when --timeout killed it.</summary>
     Exit = 5,
+
+    /// <summary>CLI -> node: the user typed the detach keys; the command goes on without the client (its output dropped),
+    /// and the connection's end no longer kills it, as docker's detached `exec -it`.</summary>
+    Detach = 6,
 }
 
 /// <summary>

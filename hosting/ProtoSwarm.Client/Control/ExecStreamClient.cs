@@ -14,9 +14,10 @@ public sealed class ExecStreamClient(Stream connection) : IDisposable
 
     /// <summary>
     /// Sends <paramref name="input"/> on a thread of its own (a terminal's or pipe's read blocks) until
-    /// it ends, then closes the command's stdin. The task ends then, or when the connection fails.
+    /// it ends, then closes the command's stdin, or, when <paramref name="detached"/> says the user typed the detach keys,
+    /// tells the node the client detaches (the command goes on). The task ends then, or when the connection fails.
     /// </summary>
-    public Task SendInputAsync(Stream input) =>
+    public Task SendInputAsync(Stream input, Func<bool>? detached = null) =>
         Task.Factory.StartNew(() =>
         {
             var buffer = new byte[ExecFrames.MaxPayload];
@@ -28,7 +29,7 @@ public sealed class ExecStreamClient(Stream connection) : IDisposable
                     SendAsync(ExecFrameKind.Stdin, buffer.AsMemory(0, n)).GetAwaiter().GetResult();
                 }
 
-                SendAsync(ExecFrameKind.CloseStdin, ReadOnlyMemory<byte>.Empty).GetAwaiter().GetResult();
+                SendAsync(detached?.Invoke() == true ? ExecFrameKind.Detach : ExecFrameKind.CloseStdin, ReadOnlyMemory<byte>.Empty).GetAwaiter().GetResult();
             }
             catch (Exception e) when (e is IOException or ObjectDisposedException)
             {

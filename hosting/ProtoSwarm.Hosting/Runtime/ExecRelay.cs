@@ -7,11 +7,14 @@ namespace ProtoSwarm.Hosting.Runtime;
 /// Relays an interactive exec between its process and a control connection in exec frames
 /// (<see cref="ExecFrames"/>). Output is read one frame's worth at a time and written before the next
 /// read, input likewise: a client that stops reading stops the process (its pipe or terminal fills),
-/// and nothing grows in memory. A client that goes away kills the process and what it started.
+/// and nothing grows in memory. A client that goes away kills the process and what it started, unless it detached first
+/// (its detach keys: a Detach frame): then the process goes on, its output read and dropped, as docker's detached exec.
 /// </summary>
 internal sealed class ExecRelay(Stream connection, ExecSession session) : IDisposable
 {
     private readonly ExecFrameWriter _writer = new(connection);
+    private volatile bool _detached;
+    private readonly TaskCompletionSource _inputRead = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public void Dispose() => _writer.Dispose();
 
@@ -62,7 +65,13 @@ internal sealed class ExecRelay(Stream connection, ExecSession session) : IDispo
                 return;
             }
 
-            if (!SendAsync(kind, buffer.AsMemory(0, n)).GetAwaiter().GetResult())
+            if (_detached)
+            {
+                continue; // read and dropped: a terminal or pipe nobody reads would stop the process
+            }
+
+            // The client is gone: a detach it sent before it went may still be in the connection, for the input's thread to read.
+            if (!SendAsync(kind, buffer.AsMemory(0, n)).GetAwaiter().GetResult() && !(_inputRead.Task.Wait(TimeSpan.FromSeconds(5)) && _detached))
             {
                 session.Kill();
                 return;
@@ -92,11 +101,15 @@ internal sealed class ExecRelay(Stream connection, ExecSession session) : IDispo
                         var (rows, columns) = ExecFrames.ReadResize(buffer.AsSpan(0, length));
                         TryResize(rows, columns);
                         break;
+                    case ExecFrameKind.Detach:
+                        _detached = true;
+                        break;
                 }
             }
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
+            _inputRead.TrySetResult();
             return; // the process ended; the exit frame follows
         }
         catch (Exception e) when (e is IOException or InvalidDataException or ObjectDisposedException)
@@ -104,7 +117,8 @@ internal sealed class ExecRelay(Stream connection, ExecSession session) : IDispo
             // The client went away or spoke nonsense: as good as gone.
         }
 
-        if (!stop.IsCancellationRequested)
+        _inputRead.TrySetResult();
+        if (!stop.IsCancellationRequested && !_detached)
         {
             session.Kill();
         }

@@ -165,10 +165,11 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
 
     /// <summary>docker's kill (the stop signal; a second kill, signal 9, when the grace period passed), then the
     /// container's stop once it has died.</summary>
-    private async Task StopTellingAsync(TaskContainer entry, LinuxContainer container, TimeSpan? grace, CancellationToken ct)
+    private async Task StopTellingAsync(TaskContainer entry, LinuxContainer container, TimeSpan? grace, CancellationToken ct, int? signal = null)
     {
-        TellKill(entry.Task, entry.StopSignal);
-        await container.StopAsync(entry.StopSignal, grace, () => TellKill(entry.Task, Signals.Kill), ct);
+        var first = signal ?? entry.StopSignal;
+        TellKill(entry.Task, first);
+        await container.StopAsync(first, grace, () => TellKill(entry.Task, Signals.Kill), ct);
         if (entry.Ended is { } ended)
         {
             await ended.WaitAsync(TimeSpan.FromSeconds(5), ct).ContinueWith(_ => { }, TaskScheduler.Default);
@@ -311,11 +312,12 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
     }
 
     /// <summary>
-    /// Docker's `container stop`: the container's stop signal, then SIGKILL after <paramref name="grace"/> (null: its stop
-    /// grace period, docker's 10 s). A task's container ends as if it had exited, and its task actor reports it, so the
-    /// swarm replaces it, as docker's swarm replaces a task container `docker stop` stopped. False: not running.
+    /// Docker's `container stop`: <paramref name="signal"/> (docker 23's stop -s; null: the container's stop signal), then
+    /// SIGKILL after <paramref name="grace"/> (null: its stop grace period, docker's 10 s). A task's container ends as if it had
+    /// exited, and its task actor reports it, so the swarm replaces it, as docker's swarm replaces a task container `docker
+    /// stop` stopped. False: not running.
     /// </summary>
-    internal async Task<bool> StopContainerAsync(string id, TimeSpan? grace, CancellationToken ct)
+    internal async Task<bool> StopContainerAsync(string id, TimeSpan? grace, CancellationToken ct, int? signal = null)
     {
         if (!_containers.TryGetValue(id, out var entry) || entry.Container is not { HasExited: false } container)
         {
@@ -323,7 +325,7 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
         }
 
         entry.StopHealthChecks();
-        await StopTellingAsync(entry, container, grace ?? (entry.Task is { } task ? TaskStep.StopGracePeriodOf(task.Spec.Container) : null), ct);
+        await StopTellingAsync(entry, container, grace ?? (entry.Task is { } task ? TaskStep.StopGracePeriodOf(task.Spec.Container) : null), ct, signal);
         return true;
     }
 
@@ -714,7 +716,7 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
                     (spec, hostPorts) = executor.OnNetworkMode(spec, task, mode);
                 }
                 // A standalone container takes its host ports when it starts (BindHostPortsAsync), as docker's engine binds them.
-                else if (executor._nodeNetworks() is { } networks && await networks.AttachTaskAsync(task, ct, deferHostPorts: executor.IsStandalone(task.Id)) is { } sandbox)
+                else if (executor._nodeNetworks() is { } networks && await networks.AttachTaskAsync(task, ct, standalone: executor.IsStandalone(task.Id)) is { } sandbox)
                 {
                     spec = spec with { NetworkNamespace = sandbox.NetnsPath, ResolvConf = sandbox.ResolvConf, ExtraHosts = [.. spec.ExtraHosts, .. sandbox.ExtraHosts] };
                     hostPorts = sandbox.HostPorts;

@@ -390,15 +390,18 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
     /// file is gone is left as it is (null), since its container made a namespace of its own, as a node
     /// host before the bridge did; nothing made now could be in it.
     /// </param>
-    /// <param name="deferHostPorts">
-    /// A standalone container being created: its host-mode ports are taken when it starts (<see cref="BindHostPortsAsync"/>),
-    /// as docker's engine binds them, not now; a created container holds none.
+    /// <param name="standalone">
+    /// A standalone container being created or started again. Its host-mode ports are taken when it starts
+    /// (<see cref="BindHostPortsAsync"/>), as docker's engine binds them, not now; a created container holds none. Its
+    /// /etc/hosts maps its hostname to its address on each of its networks, one line a network in their order, as docker's
+    /// daemon writes one line for each network a container joins (a stopped container `network connect`ed to more than
+    /// one finds them all at its next start); a task's maps it to its first network's address alone.
     /// </param>
-    public async Task<TaskSandbox?> AttachTaskAsync(TaskObject task, CancellationToken ct, bool restoring = false, bool deferHostPorts = false)
+    public async Task<TaskSandbox?> AttachTaskAsync(TaskObject task, CancellationToken ct, bool restoring = false, bool standalone = false)
     {
         if (task.Networks.IsEmpty)
         {
-            return await AttachBridgedAsync(task, restoring, deferHostPorts, ct).ConfigureAwait(false);
+            return await AttachBridgedAsync(task, restoring, deferHostPorts: standalone, ct).ConfigureAwait(false);
         }
 
         await EnterWithViewsAsync(task, ct).ConfigureAwait(false);
@@ -436,16 +439,26 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
 
             await RefreshAsync(sandbox).ConfigureAwait(false);
             await StartDnsAsync(sandbox, task).ConfigureAwait(false);
-            var hostPorts = deferHostPorts ? [] : await HostPortsOfAsync(task).ConfigureAwait(false);
+            var hostPorts = standalone ? [] : await HostPortsOfAsync(task).ConfigureAwait(false);
             await ApplyNodeRulesAsync().ConfigureAwait(false);
-            var hostname = TaskContainers.Hostname(task);
-            return new TaskSandbox(sandbox.NetnsPath, _hostResolv.ForContainer(task.Spec.Container.Dns),
-                [.. task.Networks.Select(n => $"{hostname}:{n.Address.Split('/')[0]}").Take(1)], hostPorts);
+            return new TaskSandbox(sandbox.NetnsPath, _hostResolv.ForContainer(task.Spec.Container.Dns), HostsLines(task, standalone), hostPorts);
         }
         finally
         {
             _gate.Release();
         }
+    }
+
+    /// <summary>
+    /// The "HOSTNAME:IP" lines of a container on overlays for its /etc/hosts (see <see cref="AttachTaskAsync"/>'s standalone): its
+    /// address on each network for a standalone container, on the first for a task. Its way out on the gateway bridge (docker's
+    /// docker_gwbridge) is not one.
+    /// </summary>
+    internal static ImmutableArray<string> HostsLines(TaskObject task, bool standalone)
+    {
+        var hostname = TaskContainers.Hostname(task);
+        var lines = task.Networks.Select(n => $"{hostname}:{n.Address.Split('/')[0]}");
+        return [.. standalone ? lines : lines.Take(1)];
     }
 
     /// <summary>The embedded DNS server at 127.0.0.11 in the task's namespace, unless it runs there already; true when started now.</summary>

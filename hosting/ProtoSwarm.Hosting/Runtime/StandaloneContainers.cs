@@ -199,8 +199,8 @@ internal sealed partial class StandaloneContainers : IDisposable
             {
                 RunContainer m => await CreateAsync(m, ct) is var (entry, refusal) && entry is null ? refusal! : new ContainerCreated(entry!.Task.Id, entry.Name),
                 StartContainers m => new ContainersChanged([.. await Task.WhenAll(m.Containers.Select(c => ChangeAsync(c, StartAsync, ct)))]),
-                StopContainers m => new ContainersChanged([.. await Task.WhenAll(m.Containers.Select(c => ChangeAsync(c, (id, t) => StopAsync(id, m.TimeoutSeconds, t), ct)))]),
-                RestartContainers m => new ContainersChanged([.. await Task.WhenAll(m.Containers.Select(c => ChangeAsync(c, (id, t) => RestartAsync(id, m.TimeoutSeconds, t), ct)))]),
+                StopContainers m => new ContainersChanged([.. await Task.WhenAll(m.Containers.Select(c => ChangeAsync(c, (id, t) => StopAsync(id, m.TimeoutSeconds, m.Signal, t), ct)))]),
+                RestartContainers m => new ContainersChanged([.. await Task.WhenAll(m.Containers.Select(c => ChangeAsync(c, (id, t) => RestartAsync(id, m.TimeoutSeconds, m.Signal, t), ct)))]),
                 KillContainers m => new ContainersChanged([.. await Task.WhenAll(m.Containers.Select(c => ChangeAsync(c, (id, t) => KillAsync(c, id, m.Signal, t), ct)))]),
                 PruneContainers m => await PruneAsync(m, ct),
                 RemoveContainers m => new ContainersChanged([.. await Task.WhenAll(m.Containers.Select(c => ChangeAsync(c, (id, t) => RemoveAsync(id, m.Force, m.RemoveVolumes, t), ct)))]),
@@ -1220,8 +1220,10 @@ internal sealed partial class StandaloneContainers : IDisposable
         entry.Watching = WatchAsync(entry);
     }
 
-    private async Task StopAsync(string id, int? timeoutSeconds, CancellationToken ct)
+    /// <summary>docker's stop: <paramref name="signalText"/> (stop -s; empty: the container's stop signal), then SIGKILL after the grace period.</summary>
+    private async Task StopAsync(string id, int? timeoutSeconds, string signalText, CancellationToken ct)
     {
+        var signal = StopSignal(signalText);
         if (_entries.TryGetValue(id, out var entry))
         {
             if (!entry.Started)
@@ -1243,14 +1245,21 @@ internal sealed partial class StandaloneContainers : IDisposable
             }
         }
 
-        await _executor.StopContainerAsync(id, timeoutSeconds is { } s ? TimeSpan.FromSeconds(Math.Max(0, s)) : null, ct);
+        await _executor.StopContainerAsync(id, timeoutSeconds is { } s ? TimeSpan.FromSeconds(Math.Max(0, s)) : null, ct, signal);
     }
 
+    /// <summary>The signal stop -s names (null when none is given: the container's own), or the refusal of one that is none, as kill's.</summary>
+    private static int? StopSignal(string signalText) =>
+        signalText.Length == 0 ? null : Signals.Parse(signalText) ?? throw new ContainerRefusal(RejectCode.InvalidArgument, InvalidSignal(signalText));
+
+    private static string InvalidSignal(string signalText) =>
+        $"invalid signal: {signalText}: give a signal name such as KILL, SIGTERM or HUP, or its number (1-64)";
+
     /// <summary>
-    /// docker's restart: `stop` with its grace period, then `start`; a created or ended one just starts. The stopped run's watch has
+    /// docker's restart: `stop` with its signal and grace period, then `start`; a created or ended one just starts. The stopped run's watch has
     /// let go of it (its network attachment given back, no --rm removal) before the next run starts, so the two never share one.
     /// </summary>
-    private async Task RestartAsync(string id, int? timeoutSeconds, CancellationToken ct)
+    private async Task RestartAsync(string id, int? timeoutSeconds, string signalText, CancellationToken ct)
     {
         if (!_entries.TryGetValue(id, out var entry))
         {
@@ -1261,7 +1270,7 @@ internal sealed partial class StandaloneContainers : IDisposable
         entry.KeptThroughStop = true;
         try
         {
-            await StopAsync(id, timeoutSeconds, ct);
+            await StopAsync(id, timeoutSeconds, signalText, ct);
             await entry.Watching.WaitAsync(ct);
         }
         finally
@@ -1284,8 +1293,7 @@ internal sealed partial class StandaloneContainers : IDisposable
     /// </summary>
     private async Task KillAsync(string reference, string id, string signalText, CancellationToken ct)
     {
-        var signal = Signals.Parse(signalText) ?? throw new ContainerRefusal(RejectCode.InvalidArgument,
-            $"invalid signal: {signalText}: give a signal name such as KILL, SIGTERM or HUP, or its number (1-64)");
+        var signal = Signals.Parse(signalText) ?? throw new ContainerRefusal(RejectCode.InvalidArgument, InvalidSignal(signalText));
         var wasRestarting = false;
         if (_entries.TryGetValue(id, out var entry))
         {

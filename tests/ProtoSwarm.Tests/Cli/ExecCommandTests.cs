@@ -27,6 +27,31 @@ public sealed class ExecCommandTests
     }
 
     [Theory]
+    [InlineData("Invalid escape keys (ctrl-1) provided: Unknown character: 'ctrl-1'", "exec", "--detach-keys", "ctrl-1", "t1", "sh")]
+    [InlineData("Invalid detach keys (ctrl-p,ctrl-Q) provided: Unknown character: 'ctrl-Q'", "run", "-it", "--detach-keys", "ctrl-p,ctrl-Q", "busybox", "sh")]
+    [InlineData("Invalid detach keys (xy) provided: Unknown character: 'xy'", "start", "-ai", "--detach-keys", "xy", "probe")]
+    public async Task Detach_Keys_That_Are_None_Are_Refused_In_Dockers_Words_Before_Anything_Runs(string expected, params string[] args)
+    {
+        var node = Answering();
+
+        var (code, _, error) = await RunAsync(node, args);
+
+        Assert.True(code != 0 && error.Contains(expected, StringComparison.Ordinal), error);
+        Assert.Empty(node.Requests);
+    }
+
+    [Fact]
+    public async Task Detach_Keys_Take_A_Value_And_The_Command_Still_Begins_After_The_Task()
+    {
+        var node = Answering();
+
+        var (code, _, error) = await RunAsync(node, "exec", "--detach-keys", "ctrl-x,q", "t1", "ls", "-l");
+
+        Assert.True(code == 0, error);
+        Assert.Equal<string>(["ls", "-l"], Assert.IsType<ExecInTask>(Assert.Single(node.Requests)).Command);
+    }
+
+    [Theory]
     [InlineData("plain", new[] { "exec", "t1", "ls", "-l", "/" })]
     [InlineData("-- after the task", new[] { "exec", "t1", "--", "ls", "-l", "/" })]
     [InlineData("--host first", new[] { "-H", "unix:///run/p.sock", "exec", "t1", "ls", "-l", "/" })]

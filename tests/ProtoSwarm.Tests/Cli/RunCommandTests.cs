@@ -452,9 +452,14 @@ public sealed class RunCommandTests
         var stop = await RunAsync(node, "container", "stop", "-t", "2", "probe", "web.1.x");
         var rm = await RunAsync(node, "rm", "-f", "probe", "web.1.x");
         var start = await RunAsync(node, "start", "probe");
+        var signalled = await RunAsync(node, "stop", "-s", "SIGINT", "probe");
+        var numbered = await RunAsync(node, "container", "stop", "--signal", "2", "-t", "0", "probe");
 
         Assert.Equal((0, "probe\nweb.1.x\n"), (stop.Code, stop.Out));
-        Assert.Equal(2, Assert.IsType<StopContainers>(node.Requests[0]).TimeoutSeconds);
+        Assert.Equal((2, ""), (Assert.IsType<StopContainers>(node.Requests[0]).TimeoutSeconds, ((StopContainers)node.Requests[0]).Signal));
+        Assert.Equal((0, 0), (signalled.Code, numbered.Code));
+        Assert.Equal(("SIGINT", (int?)null), (Assert.IsType<StopContainers>(node.Requests[3]).Signal, ((StopContainers)node.Requests[3]).TimeoutSeconds));
+        Assert.Equal(("2", (int?)0), (Assert.IsType<StopContainers>(node.Requests[4]).Signal, ((StopContainers)node.Requests[4]).TimeoutSeconds));
         Assert.True(Assert.IsType<RemoveContainers>(node.Requests[1]).Force);
         Assert.Equal((1, "probe\n"), (rm.Code, rm.Out));
         Assert.Contains("Error response from daemon: cannot remove container \"/web.1.x\"", rm.Err, StringComparison.Ordinal);
@@ -499,6 +504,7 @@ public sealed class RunCommandTests
 
         var timed = await RunAsync(node, "restart", "-t", "3", "probe", "other");
         var plain = await RunAsync(node, "container", "restart", "probe", "web.1.x");
+        var signalled = await RunAsync(node, "restart", "-s", "SIGTERM", "probe");
 
         Assert.Equal((0, "probe\nother\n", ""), timed);
         Assert.Equal((1, "probe\n"), (plain.Code, plain.Out));
@@ -506,6 +512,8 @@ public sealed class RunCommandTests
         var restarts = node.Requests.OfType<RestartContainers>().ToList();
         Assert.Equal(((int?)3, (int?)null), (restarts[0].TimeoutSeconds, restarts[1].TimeoutSeconds));
         Assert.Equal<string>(["probe", "other"], restarts[0].Containers);
+        Assert.Equal(0, signalled.Code);
+        Assert.Equal<string>(["", "", "SIGTERM"], restarts.Select(r => r.Signal));
     }
 
     [Fact]

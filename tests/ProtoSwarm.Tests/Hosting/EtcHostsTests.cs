@@ -1,3 +1,4 @@
+using ProtoSwarm.Contracts;
 using ProtoSwarm.Hosting.Runtime;
 
 namespace ProtoSwarm.Tests.Hosting;
@@ -7,6 +8,19 @@ public sealed class EtcHostsTests
 {
     private const string Made =
         "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n172.18.0.2\tabc123\n10.0.0.9\tabc123 extra\n127.0.1.1\tabc123\n";
+
+    [Fact]
+    public void A_Standalone_Container_Starts_With_Its_Hostname_On_Each_Networks_Address_And_A_Task_On_Its_First()
+    {
+        // A container run on one overlay and connected to another, started again: docker's daemon writes one line per network.
+        var task = new TaskObject("c0ffee0123456789", ObjectMeta.New(DateTimeOffset.UtcNow), "", 0, "node", new TaskSpec(new ContainerSpec("busybox")), 0,
+            TaskState.Running, new TaskObservedStatus(TaskState.New, DateTimeOffset.UtcNow),
+            Networks: [new AttachedNetwork("net-x", "10.231.0.5/24"), new AttachedNetwork("net-y", "10.232.0.7/24")]);
+
+        Assert.Equal<string>(["c0ffee012345:10.231.0.5", "c0ffee012345:10.232.0.7"], NodeNetworks.HostsLines(task, standalone: true));
+        Assert.Equal<string>(["c0ffee012345:10.231.0.5"], NodeNetworks.HostsLines(task, standalone: false));
+        Assert.Empty(NodeNetworks.HostsLines(task with { Networks = [] }, standalone: true));
+    }
 
     [Fact]
     public void Connect_Appends_The_Hostname_On_The_New_Address_Once()

@@ -335,8 +335,8 @@ public sealed class NodeNetworksTests : IAsyncLifetime
         // Standalone containers: no service. Both are created (attached) with the same fixed port; neither holds it yet.
         var first = NoNetwork("c-first") with { ServiceId = "", Endpoint = new EndpointSpec(Ports: [Host(8091, 80)]) };
         var second = NoNetwork("c-second") with { ServiceId = "", Endpoint = new EndpointSpec(Ports: [Host(8091, 80)]) };
-        var created = await _node.AttachTaskAsync(first, default, deferHostPorts: true);
-        await _node.AttachTaskAsync(second, default, deferHostPorts: true);
+        var created = await _node.AttachTaskAsync(first, default, standalone: true);
+        await _node.AttachTaskAsync(second, default, standalone: true);
         var heldWhileCreated = _node.StandaloneHostPorts;
 
         var bound = await _node.BindHostPortsAsync(first, default);

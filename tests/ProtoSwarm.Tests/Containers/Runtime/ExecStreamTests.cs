@@ -216,6 +216,25 @@ public sealed class ExecStreamTests(ContainerFixture fixture) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_Exec_It_Whose_Client_Typed_The_Detach_Keys_Keeps_Running_After_The_Client_Went_And_Its_Output_Is_Drained()
+    {
+        // 1.5 MB on its terminal before it sleeps: more than a terminal holds, so only output read and dropped lets it get there.
+        var (_, connection) = await new ControlClient(Socket).OpenStreamAsync<ExecStarted>(
+            Request(true, true, "sh", "-c", "i=0; while [ $i -lt 100000 ]; do echo tick-tick-tick; i=$((i+1)); done; exec sleep 995"), TimeSpan.FromSeconds(20));
+        using var keys = new DetachKeys(new MemoryStream("x\u0018q"u8.ToArray()), DetachKeys.Parse("ctrl-x,q").Keys);
+        await using (connection)
+        {
+            using var client = new ExecStreamClient(connection);
+            await client.SendInputAsync(keys, () => keys.Detached).WaitAsync(TimeSpan.FromSeconds(20));
+        }
+
+        Assert.True(keys.Detached);
+        Assert.True(await ShowsAsync("sleep 995"), "the detached command did not go on to its end");
+        await Task.Delay(1000);
+        Assert.Contains("sleep 995", await PsAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Detached_Exec_Answers_At_Once_And_Keeps_Running()
     {
         var started = Stopwatch.StartNew();

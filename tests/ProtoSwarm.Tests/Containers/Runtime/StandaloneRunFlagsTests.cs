@@ -478,6 +478,54 @@ public sealed class StandaloneRunFlagsTests(ContainerFixture fixture) : BusyboxE
     }
 
     [Fact]
+    public async Task Stop_And_Restart_Send_The_Signal_Given_By_S_First_And_The_Stop_Signal_Without_It()
+    {
+        // Its exit code says which signal came: 12 for INT, 13 for TERM (its stop signal), 14 for HUP; it ignores USR2.
+        using var standalone = Standalone();
+        var id = await RunAsync(standalone, Run("signalled", "sh", "-c",
+            "trap 'echo got-int; exit 12' INT; trap 'echo got-term; exit 13' TERM; trap 'echo got-hup; exit 14' HUP; trap '' USR2; echo ready; while true; do sleep 0.1; done"));
+        try
+        {
+            await WaitForAsync(() => Printed(id) == "ready\n");
+            var stopped = Assert.IsType<ContainersChanged>(await standalone.HandleAsync(new StopContainers("s1", ["signalled"], 10, "SIGINT"), default));
+            var interrupted = await WaitAsync(standalone, id);
+
+            // An ended one just starts; a running one gets the signal, then starts again.
+            var started = Assert.IsType<ContainersChanged>(await standalone.HandleAsync(new RestartContainers("r0", ["signalled"], 10, "1"), default));
+            await WaitForAsync(() => Printed(id) == "ready\ngot-int\nready\n");
+            var restarted = Assert.IsType<ContainersChanged>(await standalone.HandleAsync(new RestartContainers("r1", ["signalled"], 10, "1"), default));
+            await WaitForAsync(() => Printed(id) == "ready\ngot-int\nready\ngot-hup\nready\n");
+            var restartedRunning = (await PsAsync(standalone, id)).State;
+            var bad = Assert.IsType<ContainersChanged>(await standalone.HandleAsync(new StopContainers("s2", ["signalled"], 10, "SIGFOO"), default));
+            var stillRunning = (await PsAsync(standalone, id)).State;
+            var restartedAgain = Assert.IsType<ContainersChanged>(await standalone.HandleAsync(new RestartContainers("r2", ["signalled"], 10), default));
+            await WaitForAsync(() => Printed(id) == "ready\ngot-int\nready\ngot-hup\nready\ngot-term\nready\n");
+            var plain = Assert.IsType<ContainersChanged>(await standalone.HandleAsync(new StopContainers("s3", ["signalled"], 10), default));
+            var terminated = await WaitAsync(standalone, id);
+
+            // A signal it ignores: SIGKILL after -t, as docker's.
+            Assert.Equal("", Assert.Single(Assert.IsType<ContainersChanged>(await standalone.HandleAsync(new StartContainers("s", ["signalled"]), default)).Results).Error);
+            await WaitForAsync(() => Printed(id).EndsWith("got-term\nready\n", StringComparison.Ordinal));
+            Assert.Equal("", Assert.Single(Assert.IsType<ContainersChanged>(await standalone.HandleAsync(new StopContainers("s4", ["signalled"], 1, "USR2"), default)).Results).Error);
+            var killed = await WaitAsync(standalone, id);
+
+            Assert.Equal("", Assert.Single(stopped.Results).Error);
+            Assert.Equal(12, interrupted);
+            Assert.Equal<string>(["", ""], [Assert.Single(started.Results).Error, Assert.Single(restarted.Results).Error]);
+            Assert.Equal(("running", "running"), (restartedRunning, stillRunning));
+            Assert.StartsWith("invalid signal: SIGFOO", Assert.Single(bad.Results).Error, StringComparison.Ordinal);
+            Assert.Equal("", Assert.Single(restartedAgain.Results).Error);
+            Assert.Equal("", Assert.Single(plain.Results).Error);
+            Assert.Equal((13, 137), (terminated, killed));
+            Assert.Equal("ready\ngot-int\nready\ngot-hup\nready\ngot-term\nready\ngot-term\nready\n", Printed(id));
+        }
+        finally
+        {
+            await RemoveAsync(standalone, id);
+        }
+    }
+
+    [Fact]
     public async Task Restart_Stops_And_Starts_The_Same_Container_Keeping_An_Rm_One_And_Starts_A_Created_One()
     {
         using var standalone = Standalone();

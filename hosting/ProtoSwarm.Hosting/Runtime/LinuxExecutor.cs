@@ -185,6 +185,10 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
     internal async Task<IReadOnlyList<string>> ExposedPortsAsync(string reference, CancellationToken ct) =>
         (await ImageForAsync(reference, ct)).Config.ExposedPorts is { IsDefault: false } ports ? ports : [];
 
+    /// <summary>The paths <paramref name="reference"/>'s image declares VOLUME for, pulled first as a task's image is when the node lacks it.</summary>
+    internal async Task<IReadOnlyList<string>> ImageVolumesAsync(string reference, CancellationToken ct) =>
+        (await ImageForAsync(reference, ct)).Config.Volumes;
+
     /// <summary>
     /// The task's image from the node's store; one the node lacks is pulled from the swarm's registry first
     /// (the task shows PREPARING meanwhile), by digest when the managers pinned it.
@@ -664,7 +668,10 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
             var spec = TaskContainers.Specification(task, image, layers, executor.NodeHostname);
             try
             {
-                spec = spec with { Mounts = executor._volumes().ResolveMounts(task.Id, task.Spec.Container.Mounts, layers) };
+                // A standalone container's image volumes were named when it was made (StandaloneContainers), so they are mounts
+                // by now and its data stays across its starts; a task gets its own here, which go with it.
+                var mounts = task.Spec.Container.Mounts;
+                spec = spec with { Mounts = executor._volumes().ResolveMounts(task.Id, [.. mounts, .. TaskContainers.ImageVolumes(config.Volumes, mounts)], layers) };
             }
             catch (VolumeStoreException e)
             {

@@ -662,6 +662,15 @@ internal sealed partial class StandaloneContainers : IDisposable
                 entry.Controller = _executor.CreateController(entry.Task);
             }
 
+            // docker's create gives each path the image declares VOLUME for an anonymous volume, unless a -v or --mount is there.
+            if (TaskContainers.ImageVolumes(await _executor.ImageVolumesAsync(run.Image, ct), entry.Task.Spec.Container.Mounts) is { Count: > 0 } imageVolumes)
+            {
+                entry.Task = entry.Task with
+                {
+                    Spec = entry.Task.Spec with { Container = entry.Task.Spec.Container with { Mounts = [.. entry.Task.Spec.Container.Mounts, .. imageVolumes] } },
+                };
+            }
+
             if (entry.Task.Spec.Container.Mounts.Any(m => (m.Type == MountType.Volume && m.Source.Length == 0) || m.Type == MountType.Bind))
             {
                 entry.Task = entry.Task with
@@ -777,7 +786,8 @@ internal sealed partial class StandaloneContainers : IDisposable
 
     /// <summary>
     /// What docker's create makes for the mounts: an anonymous volume (named now, kept by the container across its starts,
-    /// removed with it by `rm -v` or --rm, else left for `volume prune`) for each volume without a source, and the host
+    /// removed with it by `rm -v` or --rm, else left for `volume prune`) for each volume without a source (an image VOLUME's
+    /// too), and the host
     /// directory of a -v bind that is missing.
     /// </summary>
     private IEnumerable<MountSpec> MakeSources(string id, IEnumerable<MountSpec> mounts, RunContainer run)

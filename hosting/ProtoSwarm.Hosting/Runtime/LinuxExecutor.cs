@@ -259,6 +259,9 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
                 }
             }
 
+            // A standalone container made and not started yet (docker's create) has no state directory: it holds its volumes,
+            // files and namespace all the same.
+            live.UnionWith(_containers.Keys.Where(IsStandalone));
             _volumes().ReleaseAllExcept(live);
             // A task being prepared has its files before its container exists.
             _files.RetainOnly(new HashSet<string>(live.Concat(assignedTaskIds), StringComparer.Ordinal));
@@ -739,8 +742,9 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
             }
 
             // The container is made now, as docker creates a task's container when the task is prepared; its state
-            // directory keeps the time, so a node host that restarts shows the same Created.
-            var created = DateTimeOffset.UtcNow;
+            // directory keeps the time, so a node host that restarts shows the same Created. A standalone container was
+            // made by its create: prepared again after a node host restart (it never started), it keeps that time.
+            var created = executor.IsStandalone(task.Id) && !again ? task.Meta.CreatedAt : DateTimeOffset.UtcNow;
             var (entrypoint, cmd) = TaskContainers.Process(task.Spec.Container, config);
             var prepared = new TaskContainer(spec with { Created = created }, image.Id, TaskContainers.StopSignal(task.Spec.Container, config),
                 TaskContainers.HealthCheckOf(task.Spec.Container, config))

@@ -171,6 +171,12 @@ internal sealed partial class StandaloneContainers : IDisposable
                     _entries[task.Id] = entry;
                     entry.Detached.TrySetResult();
                     entry.Watching = WatchAsync(entry, restored: true);
+                    // A node host that stopped between its start and the record's change left the mark of one only created.
+                    File.Delete(Path.ChangeExtension(file, ".created"));
+                }
+                else if (File.Exists(Path.ChangeExtension(file, ".created")))
+                {
+                    await RestoreCreatedAsync(file, task, controller, ct);
                 }
                 else
                 {
@@ -182,6 +188,29 @@ internal sealed partial class StandaloneContainers : IDisposable
                 LogRestoreFailed(_logger, file, e);
             }
         }
+    }
+
+    /// <summary>
+    /// A container made and never started (docker's `create`, or a `run` whose start failed) has no state directory to find
+    /// again: it is made ready to start again from its record, as it was (its name, its volumes, its Created), and waits for `start`.
+    /// </summary>
+    private async Task RestoreCreatedAsync(string file, TaskObject task, ITaskController controller, CancellationToken ct)
+    {
+        var attachment = Path.ChangeExtension(file, ".attachment");
+        var (policy, restart, stopped) = await ReadRestartAsync(Path.ChangeExtension(file, ".restart"), ct);
+        var entry = new Entry(task.ServiceName, task, File.Exists(Path.ChangeExtension(file, ".rm")), controller, policy)
+        {
+            Restart = restart,
+            StoppedByUser = stopped,
+            NetworkNames = await ReadNetworkNamesAsync(Path.ChangeExtension(file, ".networks"), ct),
+            Attachments = File.Exists(attachment)
+                ? [.. (await File.ReadAllLinesAsync(attachment, ct)).Where(l => l.Length > 0).Zip(task.Networks, (a, n) => new ContainerAttachment(a.Trim(), n))]
+                : [],
+        };
+        _entries[task.Id] = entry;
+        entry.Detached.TrySetResult();
+        // Listed (ps -a) once prepared; one that cannot be prepared now (its network not there yet) is prepared by its start.
+        await controller.PrepareAsync(ct);
     }
 
     public async Task<object> HandleAsync(object request, CancellationToken ct)
@@ -685,7 +714,7 @@ internal sealed partial class StandaloneContainers : IDisposable
             if (run.Start)
             {
                 await entry.Controller.StartAsync(ct);
-                entry.Started = true;
+                MarkStarted(entry);
                 LogStarted(_logger, id, entry.Name, run.Image);
                 entry.Watching = WatchAsync(entry);
             }
@@ -1039,8 +1068,10 @@ internal sealed partial class StandaloneContainers : IDisposable
                 return;
             }
 
+            // Prepared already, unless a node host restart found it created and could not prepare it then.
+            await entry.Controller.PrepareAsync(ct);
             await entry.Controller.StartAsync(ct);
-            entry.Started = true;
+            MarkStarted(entry);
             if (entry.PendingResolvConf is { } resolvConf)
             {
                 entry.PendingResolvConf = null;
@@ -1389,6 +1420,20 @@ internal sealed partial class StandaloneContainers : IDisposable
         await WriteNetworkNamesAsync(entry, path, ct);
 
         await WriteRestartAsync(entry);
+        if (!entry.Started)
+        {
+            await File.WriteAllTextAsync(Path.ChangeExtension(path, ".created"), string.Empty, ct);
+        }
+    }
+
+    /// <summary>
+    /// It has started once: a node host restart finds it by its state directory from now on, and no longer needs the record's
+    /// mark of a container only created (<see cref="RestoreCreatedAsync"/>).
+    /// </summary>
+    private void MarkStarted(Entry entry)
+    {
+        entry.Started = true;
+        File.Delete(Path.ChangeExtension(RecordPath(entry.Task.Id), ".created"));
     }
 
     /// <summary>The restart policy's file: the policy, the restarts made, and whether `stop` stopped it (1), a line each.</summary>
@@ -1425,6 +1470,7 @@ internal sealed partial class StandaloneContainers : IDisposable
         File.Delete(Path.ChangeExtension(RecordPath(id), ".attachment"));
         File.Delete(Path.ChangeExtension(RecordPath(id), ".restart"));
         File.Delete(Path.ChangeExtension(RecordPath(id), ".networks"));
+        File.Delete(Path.ChangeExtension(RecordPath(id), ".created"));
     }
 
     /// <summary>A refusal of one container command, with its code.</summary>

@@ -446,4 +446,40 @@ public sealed class StandaloneRunFlagsTests(ContainerFixture fixture) : BusyboxE
         Assert.Equal(["runflags-named"], Executor.Volumes.List().Select(v => v.Name).Where(n => !before.Contains(n)));
         Executor.Volumes.Remove("runflags-named");
     }
+
+    [Fact]
+    public async Task A_Created_Container_Is_Found_Again_Created_After_A_Node_Host_Restart_With_Its_Volume_And_Then_Starts()
+    {
+        string id;
+        ContainerObject made;
+        using (var before = Standalone())
+        {
+            id = await RunAsync(before, Run("made-only", "sh", "-c", "cat /anon/f; echo ran") with { Volumes = ["/anon"], Start = false });
+            made = await PsAsync(before, id);
+        }
+
+        var anonymous = made.Mounts.Single(m => m.Target == "/anon").Source;
+        await File.WriteAllTextAsync(Path.Combine(Executor.Volumes.Inspect(anonymous).Mountpoint, "f"), "kept\n");
+
+        // The node host restarts: a new executor and standalone containers over the same state, then the swarm's first
+        // assignments (none of its tasks here), which keep only what the node still runs.
+        var executor = new LinuxExecutor(() => Images, () => new VolumeStore(Path.Combine(Dir, "volumes")), Fixture.Options, NullLoggerFactory.Instance);
+        using var after = new StandaloneContainers(executor, Path.Combine(Dir, "standalone"), () => "node", () => null, NullLoggerFactory.Instance);
+        await after.RestoreAsync(default);
+        await executor.RetainOnlyAsync(new HashSet<string>(StringComparer.Ordinal), new HashSet<string>(StringComparer.Ordinal), default);
+        var found = Assert.IsType<ContainerList>(await LocalContainers.HandleAsync(executor, new ListContainers("ps", All: true), TimeProvider.System, _ => null, default,
+            after.NameOf, after.RestartOf)).Containers.SingleOrDefault(c => c.Id == id);
+        var held = executor.Volumes.Inspect(anonymous);
+        var started = Assert.IsType<ContainersChanged>(await after.HandleAsync(new StartContainers("s", ["made-only"]), default));
+        var exit = await WaitAsync(after, id);
+        var printed = Printed(id);
+        await RemoveAsync(after, id, volumes: true);
+
+        Assert.NotNull(found);
+        Assert.Equal(("made-only", "created", made.Created), (found.Name, found.State, found.Created));
+        Assert.Equal([id], held.UsedBy);
+        Assert.Equal("", Assert.Single(started.Results).Error);
+        Assert.Equal((0, "kept\nran\n"), (exit, printed));
+        Assert.DoesNotContain(executor.Volumes.List(), v => v.Name == anonymous);
+    }
 }

@@ -220,7 +220,7 @@ internal sealed partial class StandaloneContainers : IDisposable
             return request switch
             {
                 RunContainer m => await CreateAsync(m, ct) is var (entry, refusal) && entry is null ? refusal! : new ContainerCreated(entry!.Task.Id, entry.Name),
-                StartContainers m => new ContainersChanged([.. await Task.WhenAll(m.Containers.Select(c => ChangeAsync(c, StartAsync, ct)))]),
+                StartContainers m => new ContainersChanged([.. await Task.WhenAll(m.Containers.Select(c => ChangeAsync(c, StartAsync, ct, start: true)))]),
                 StopContainers m => new ContainersChanged([.. await Task.WhenAll(m.Containers.Select(c => ChangeAsync(c, (id, t) => StopAsync(id, m.TimeoutSeconds, t), ct)))]),
                 RestartContainers m => new ContainersChanged([.. await Task.WhenAll(m.Containers.Select(c => ChangeAsync(c, (id, t) => RestartAsync(id, m.TimeoutSeconds, t), ct)))]),
                 KillContainers m => new ContainersChanged([.. await Task.WhenAll(m.Containers.Select(c => ChangeAsync(c, (id, t) => KillAsync(c, id, m.Signal, t), ct)))]),
@@ -312,7 +312,7 @@ internal sealed partial class StandaloneContainers : IDisposable
                 }
 
                 var after = id is null ? 0 : LinuxContainer.LogReader(id, _executor.Options).Read(0, 1, null) is [.., var last] ? last.Sequence : 0;
-                var change = error is null ? await ChangeAsync(reference, StartAsync, ct) : new ContainerChange(reference, error);
+                var change = error is null ? await ChangeAsync(reference, StartAsync, ct, start: true) : new ContainerChange(reference, error);
                 if (change.Error.Length > 0)
                 {
                     await ControlFraming.WriteAsync(connection, new CommandRejected(error is null ? RejectCode.Conflict : RejectCode.NotFound, change.Error), ct);
@@ -615,6 +615,7 @@ internal sealed partial class StandaloneContainers : IDisposable
         var entrypoint = run.Entrypoint is { IsDefault: false } given ? given : (ImmutableArray<string>?)null;
         var id = SwarmIds.New();
         Entry entry;
+        var made = false;
         await _names.WaitAsync(ct);
         try
         {
@@ -711,6 +712,7 @@ internal sealed partial class StandaloneContainers : IDisposable
 
             await WriteRecordAsync(entry, ct);
             await entry.Controller.PrepareAsync(ct);
+            made = true;
             if (run.Start)
             {
                 await entry.Controller.StartAsync(ct);
@@ -721,18 +723,35 @@ internal sealed partial class StandaloneContainers : IDisposable
 
             return (entry, null);
         }
+        catch (Exception e) when (made && !run.AutoRemove && e is InvalidOperationException)
+        {
+            // docker's run: the container was created and its start failed; it stays, created, for `ps -a`, `start` and `rm`.
+            LogRunStartFailed(_logger, id, entry.Name, e.Message);
+            return (null, new CommandRejected(RejectCode.InvalidArgument, StartError(e)));
+        }
         catch (Exception e) when (e is not OperationCanceledException)
         {
+            // A --rm one goes with what was made for it, its anonymous volumes too, as docker's daemon removes it when its start fails.
             await DropAsync(entry);
             return (null, e switch
             {
                 ContainerRefusal r => new CommandRejected(r.Code, r.Message),
                 InvalidOperationException when e.Message.StartsWith("No such image", StringComparison.Ordinal) => new CommandRejected(RejectCode.NotFound, e.Message),
+                InvalidOperationException when made => new CommandRejected(RejectCode.InvalidArgument, StartError(e)),
                 InvalidOperationException => new CommandRejected(RejectCode.InvalidArgument, e.Message),
                 _ => new CommandRejected(RejectCode.Internal, $"the container could not be made: {e.Message}; see protoswarmd's log"),
             });
         }
     }
+
+    /// <summary>
+    /// A failed start in docker's daemon's words: the container's process could not be made (its command not found, not
+    /// executable, its init refused) is docker's "failed to create task for container: ..." (the CLI tells 127 and 126 apart
+    /// by its words, <c>exec: "x": executable file not found in $PATH</c> or <c>permission denied</c>); a host port taken
+    /// meanwhile and the like keep their own words. Never prefixed with the container's name, as docker's are not.
+    /// </summary>
+    internal static string StartError(Exception e) =>
+        e.InnerException is ContainerStartException or InvalidContainerSpecificationException ? "failed to create task for container: " + e.Message : e.Message;
 
     /// <summary>
     /// The refusal of ports published from a container on none, which has loopback alone, so nothing could reach them (docker
@@ -1018,7 +1037,7 @@ internal sealed partial class StandaloneContainers : IDisposable
         }
     }
 
-    private async Task<ContainerChange> ChangeAsync(string reference, Func<string, CancellationToken, Task> change, CancellationToken ct)
+    private async Task<ContainerChange> ChangeAsync(string reference, Func<string, CancellationToken, Task> change, CancellationToken ct, bool start = false)
     {
         var (id, error) = Resolve(reference);
         if (error is not null)
@@ -1034,6 +1053,11 @@ internal sealed partial class StandaloneContainers : IDisposable
         catch (ContainerRefusal e)
         {
             return new ContainerChange(reference, e.Message);
+        }
+        catch (InvalidOperationException e) when (start)
+        {
+            // docker's start names the container once, on the CLI's last line (Error: failed to start containers: NAME).
+            return new ContainerChange(reference, StartError(e));
         }
         catch (InvalidOperationException e)
         {
@@ -1481,6 +1505,9 @@ internal sealed partial class StandaloneContainers : IDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "container {Id} ({Name}) started from {Image}")]
     private static partial void LogStarted(ILogger logger, string id, string name, string image);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "container {Id} ({Name}) created, its start failed (it stays created): {Reason}")]
+    private static partial void LogRunStartFailed(ILogger logger, string id, string name, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "container {Id} ({Name}) started again")]
     private static partial void LogStartedAgain(ILogger logger, string id, string name);

@@ -482,4 +482,30 @@ public sealed class StandaloneRunFlagsTests(ContainerFixture fixture) : BusyboxE
         Assert.Equal((0, "kept\nran\n"), (exit, printed));
         Assert.DoesNotContain(executor.Volumes.List(), v => v.Name == anonymous);
     }
+
+    [Fact]
+    public async Task A_Run_Whose_Command_Is_Not_Found_Leaves_The_Container_Created_In_Dockers_Words_Unless_Rm()
+    {
+        const string NotFound = "failed to create task for container: exec: \"nosuch\": executable file not found in $PATH";
+        using var standalone = Standalone();
+
+        var refused = Assert.IsType<CommandRejected>(await standalone.HandleAsync(Run("broken", "nosuch"), default));
+        var all = Assert.IsType<ContainerList>(await LocalContainers.HandleAsync(Executor, new ListContainers("ps", All: true), TimeProvider.System, _ => null, default,
+            standalone.NameOf, standalone.RestartOf)).Containers;
+        var kept = all.SingleOrDefault(c => standalone.NameOf(c.Id) == "broken");
+        var startedAgain = Assert.IsType<ContainersChanged>(await standalone.HandleAsync(new StartContainers("s", ["broken"]), default));
+        var autoRemoved = Assert.IsType<CommandRejected>(await standalone.HandleAsync(Run("broken-rm", "nosuch") with { AutoRemove = true }, default));
+        var notExecutable = Assert.IsType<CommandRejected>(await standalone.HandleAsync(Run("broken-exec", "/etc/passwd") with { AutoRemove = true }, default));
+
+        Assert.Equal(NotFound, refused.Reason);
+        Assert.NotNull(kept);
+        Assert.Equal("created", kept.State);
+        Assert.Equal(NotFound, Assert.Single(startedAgain.Results).Error);
+        Assert.Equal(NotFound, autoRemoved.Reason);
+        Assert.Equal("failed to create task for container: exec: \"/etc/passwd\": permission denied", notExecutable.Reason);
+        Assert.Equal((null, "No such container: broken-rm"), standalone.Resolve("broken-rm"));
+        Assert.Equal((null, "No such container: broken-exec"), standalone.Resolve("broken-exec"));
+        await RemoveAsync(standalone, kept.Id);
+        Assert.Null(standalone.NameOf(kept.Id));
+    }
 }

@@ -96,7 +96,8 @@ public sealed record ImageObject(
     [property: Key(14)] string StopSignal,
     [property: Key(15)] ImageHealthcheckSpec? Healthcheck,
     [property: Key(16)] ImmutableArray<string> DiffIds,
-    [property: Key(17)] ImmutableArray<string> RepoDigests = default);
+    [property: Key(17)] ImmutableArray<string> RepoDigests = default,
+    [property: Key(18)] ImmutableArray<string> Volumes = default);
 
 [MessagePackObject]
 public sealed record ImageHealthcheckSpec(

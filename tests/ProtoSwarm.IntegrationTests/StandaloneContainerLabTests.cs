@@ -110,6 +110,33 @@ public class StandaloneContainerLabTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_Failed_Run_Leaves_Its_Container_Created_In_Dockers_Words_And_A_Created_One_Outlives_A_Node_Host_Restart()
+    {
+        await using var lab = await ContainerLab.UpAsync();
+        const string NotFound = "failed to create task for container: exec: \"nosuch\": executable file not found in $PATH";
+
+        // run: docker's words and exit code; the container stays, created; start says so once and names it on its last line.
+        var run = await lab.ExecAsync("w1", "protoswarm", "run", "--name", "broken", "busybox", "nosuch");
+        Assert.True((run.ExitCode, run.StdErr) == (127, $"protoswarm: Error response from daemon: {NotFound}\n"), run.ToString());
+        Assert.Equal("Created\n", (await lab.ExecAsync("w1", "protoswarm", "ps", "-a", "--filter", "name=broken", "--format", "{{.Status}}")).StdOut);
+        var start = await lab.ExecAsync("w1", "protoswarm", "start", "broken");
+        Assert.True((start.ExitCode, start.StdErr) == (1, $"Error response from daemon: {NotFound}\nError: failed to start containers: broken\n"), start.ToString());
+
+        // A created container, with an anonymous volume, is there after its node host restarts, and starts.
+        Assert.Equal(0, (await lab.ExecAsync("w1", "protoswarm", "create", "--name", "made", "-v", "/anon", "busybox", "sh", "-c", "ls -d /anon && echo made")).ExitCode);
+        var volume = (await lab.ExecAsync("w1", "protoswarm", "container", "inspect", "-f", "{{range .Mounts}}{{.Name}}{{end}}", "made")).StdOut;
+        Assert.Equal(0, (await lab.LabAsync("stop", "w1", "--kill")).ExitCode);
+        await lab.StartNodeAsync("w1");
+        Assert.True(await PollNodesReadyAsync(lab, 3, TimeSpan.FromSeconds(30)), "w1 did not come back Ready");
+        var found = await lab.ExecAsync("w1", "protoswarm", "ps", "-a", "--filter", "name=made", "--format", "{{.Status}}");
+        Assert.True(found.StdOut == "Created\n", found.ToString());
+        Assert.Equal(volume, (await lab.ExecAsync("w1", "protoswarm", "container", "inspect", "-f", "{{range .Mounts}}{{.Name}}{{end}}", "made")).StdOut);
+        var attached = await lab.ExecAsync("w1", "protoswarm", "start", "-a", "made");
+        Assert.True((attached.ExitCode, attached.StdOut) == (0, "/anon\nmade\n"), attached.ToString());
+        Assert.Equal(0, (await lab.ExecAsync("w1", "protoswarm", "rm", "-v", "broken", "made")).ExitCode);
+    }
+
+    [Fact]
     public async Task Start_Again_Restart_Policy_Volumes_And_Published_Ports_Work_As_Dockers()
     {
         await using var lab = await ContainerLab.UpAsync();

@@ -160,22 +160,31 @@ internal static class RunCommand
                 MemoryReservationBytes = parse.GetValue(memoryReservation) is { } r ? ServiceFlags.Memory("--memory-reservation", r).Value : 0,
             };
             request = RunRules.Confined(request, FlagsOf(parse, confinement)).Value;
-            if (!request.Attach)
-            {
-                var created = await cli.RequestAsync<ContainerCreated>(request, Timeouts.Membership, ct);
-                await cli.Out.WriteLineAsync(created.Id);
-                return 0;
-            }
-
-            if (request.Tty && request.Interactive && !app.ExecConsole.InputIsTerminal())
+            if (request.Tty && request.Interactive && request.Attach && !app.ExecConsole.InputIsTerminal())
             {
                 // docker's words, so scripts that look for them keep working; nothing is created.
                 await cli.Error.WriteLineAsync("the input device is not a TTY");
                 return 1;
             }
 
-            var (attached, connection) = await cli.Node.OpenStreamAsync<ContainerCreated>(request, Timeouts.Membership, ct);
-            return await ReceiveAsync(app, cli, connection, ct, request.Interactive, attached.Tty, DetachKeys.Parse(parse.GetValue(detachKeys)).Keys);
+            try
+            {
+                if (!request.Attach)
+                {
+                    var created = await cli.RequestAsync<ContainerCreated>(request, Timeouts.Membership, ct);
+                    await cli.Out.WriteLineAsync(created.Id);
+                    return 0;
+                }
+
+                var (attached, connection) = await cli.Node.OpenStreamAsync<ContainerCreated>(request, Timeouts.Membership, ct);
+                return await ReceiveAsync(app, cli, connection, ct, request.Interactive, attached.Tty, DetachKeys.Parse(parse.GetValue(detachKeys)).Keys);
+            }
+            catch (SwarmCommandException e) when (start && e.Code != RejectCode.Unavailable)
+            {
+                // docker's run: the daemon's refusal, and an exit code that says whose fault it was.
+                await cli.Error.WriteLineAsync($"protoswarm: Error response from daemon: {e.Message}");
+                return RunRules.ExitCode(e.Message);
+            }
         });
         return command;
     }
@@ -374,8 +383,17 @@ internal static class RunCommand
                 return await ChangeAsync(cli, request, ct);
             }
 
-            var (started, connection) = await cli.Node.OpenStreamAsync<ContainerCreated>(request, Timeouts.Membership, ct);
-            return await ReceiveAsync(app, cli, connection, ct, request.Interactive, started.Tty, DetachKeys.Parse(parse.GetValue(detachKeys)).Keys);
+            try
+            {
+                var (started, connection) = await cli.Node.OpenStreamAsync<ContainerCreated>(request, Timeouts.Membership, ct);
+                return await ReceiveAsync(app, cli, connection, ct, request.Interactive, started.Tty, DetachKeys.Parse(parse.GetValue(detachKeys)).Keys);
+            }
+            catch (SwarmCommandException e) when (e.Code != RejectCode.Unavailable)
+            {
+                await cli.Error.WriteLineAsync($"Error response from daemon: {e.Message}");
+                await cli.Error.WriteLineAsync($"Error: failed to start containers: {request.Containers[0]}");
+                return 1;
+            }
         });
         return command;
     }
@@ -471,11 +489,14 @@ internal static class RunCommand
     private static Argument<string[]> Containers() =>
         new("CONTAINER") { Description = "Container ids, unique id prefixes or names", Arity = ArgumentArity.OneOrMore };
 
-    /// <summary>docker's output of start, stop, restart, kill and rm: each container as it was named, or its error; exit 1 if any failed.</summary>
+    /// <summary>
+    /// docker's output of start, stop, restart, kill and rm: each container as it was named, or its error; exit 1 if any failed.
+    /// start ends with docker's last line naming those it could not start.
+    /// </summary>
     private static async Task<int> ChangeAsync(CliContext cli, object request, CancellationToken ct, bool stop = false)
     {
         var changed = await cli.RequestAsync<ContainersChanged>(request, stop ? Timeout.InfiniteTimeSpan : Timeouts.Change, ct);
-        var failed = false;
+        var failed = new List<string>();
         foreach (var result in changed.Results)
         {
             if (result.Error.Length == 0)
@@ -485,11 +506,16 @@ internal static class RunCommand
             else
             {
                 await cli.Error.WriteLineAsync($"Error response from daemon: {result.Error}");
-                failed = true;
+                failed.Add(result.Container);
             }
         }
 
-        return failed ? 1 : 0;
+        if (request is StartContainers && failed.Count > 0)
+        {
+            await cli.Error.WriteLineAsync($"Error: failed to start containers: {string.Join(", ", failed)}");
+        }
+
+        return failed.Count > 0 ? 1 : 0;
     }
 
     /// <summary>
@@ -517,6 +543,15 @@ internal static class RunCommand
 /// <summary>The checks and the request of run and create, apart from the command line so they are tested alone.</summary>
 internal static class RunRules
 {
+    /// <summary>
+    /// docker run's exit code for the daemon's refusal, told by its words as docker's CLI tells it: 127 when the command was not
+    /// found, 126 when it could not be run, 125 for anything else (the daemon's own error).
+    /// </summary>
+    public static int ExitCode(string error) =>
+        error.Contains("executable file not found", StringComparison.Ordinal) || error.Contains("no such file or directory", StringComparison.Ordinal) ? 127
+        : error.Contains("permission denied", StringComparison.Ordinal) || error.Contains("is a directory", StringComparison.Ordinal) ? 126
+        : 125;
+
     /// <summary>docker's refusal of a container name, or null when it is one.</summary>
     public static string? NameError(string name) =>
         System.Text.RegularExpressions.Regex.IsMatch(name.TrimStart('/'), "^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")

@@ -117,6 +117,7 @@ internal static class ImageView
                 ["StartPeriod"] = h.StartPeriod.Ticks * 100,
                 ["Retries"] = h.Retries,
             } : null,
+            ["Volumes"] = image.Volumes.IsDefaultOrEmpty ? Json.NilMap() : new JsonObject(image.Volumes.Select(v => KeyValuePair.Create(v, (JsonNode?)new JsonObject()))),
             ["WorkingDir"] = image.WorkingDir,
             ["Labels"] = image.Labels.IsEmpty ? Json.NilMap() : new JsonObject(image.Labels.Select(l => KeyValuePair.Create(l.Key, (JsonNode?)l.Value))),
             ["StopSignal"] = image.StopSignal.Length == 0 ? null : image.StopSignal,

@@ -15,7 +15,8 @@ public sealed record ImageHealthcheck(
 
 /// <summary>
 /// What the container runtime honours from an image's config (the OCI image config's `config`
-/// object), plus where it runs and its layers' diff ids.
+/// object), plus where it runs and its layers' diff ids. <see cref="Volumes"/> are the paths the image declares VOLUME
+/// for (the keys of `config.Volumes`): each container gets an anonymous volume there unless one of its mounts is there.
 /// </summary>
 public sealed record ImageConfig(
     ImmutableArray<string> Entrypoint,
@@ -30,8 +31,12 @@ public sealed record ImageConfig(
     string Architecture,
     string Os,
     DateTimeOffset? Created,
-    ImmutableArray<string> DiffIds)
+    ImmutableArray<string> DiffIds,
+    ImmutableArray<string> Volumes = default)
 {
+    /// <summary>The image's VOLUME paths, never default.</summary>
+    public ImmutableArray<string> Volumes { get; init; } = Volumes.IsDefault ? [] : Volumes;
+
     /// <summary>Reads an image config; a malformed one throws <see cref="ImageStoreException"/> naming <paramref name="where"/>.</summary>
     public static ImageConfig Parse(ReadOnlySpan<byte> json, string where)
     {
@@ -61,7 +66,8 @@ public sealed record ImageConfig(
                 Text(root, "architecture"),
                 Text(root, "os"),
                 DateTimeOffset.TryParse(Text(root, "created"), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var created) ? created : null,
-                diffIds);
+                diffIds,
+                Keys(config, "Volumes"));
         }
         catch (JsonException e)
         {

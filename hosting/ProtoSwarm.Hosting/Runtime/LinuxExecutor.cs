@@ -186,6 +186,10 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
     internal async Task<IReadOnlyList<string>> ExposedPortsAsync(string reference, CancellationToken ct) =>
         (await ImageForAsync(reference, ct)).Config.ExposedPorts is { IsDefault: false } ports ? ports : [];
 
+    /// <summary>The paths <paramref name="reference"/>'s image declares VOLUME for, pulled first as a task's image is when the node lacks it.</summary>
+    internal async Task<IReadOnlyList<string>> ImageVolumesAsync(string reference, CancellationToken ct) =>
+        (await ImageForAsync(reference, ct)).Config.Volumes;
+
     /// <summary>
     /// The task's image from the node's store; one the node lacks is pulled from the swarm's registry first
     /// (the task shows PREPARING meanwhile), by digest when the managers pinned it.
@@ -256,6 +260,9 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
                 }
             }
 
+            // A standalone container made and not started yet (docker's create) has no state directory: it holds its volumes,
+            // files and namespace all the same.
+            live.UnionWith(_containers.Keys.Where(IsStandalone));
             _volumes().ReleaseAllExcept(live);
             // A task being prepared has its files before its container exists.
             _files.RetainOnly(new HashSet<string>(live.Concat(assignedTaskIds), StringComparer.Ordinal));
@@ -671,7 +678,10 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
             var spec = TaskContainers.Specification(task, image, layers, executor.NodeHostname);
             try
             {
-                spec = spec with { Mounts = executor._volumes().ResolveMounts(task.Id, task.Spec.Container.Mounts, layers) };
+                // A standalone container's image volumes were named when it was made (StandaloneContainers), so they are mounts
+                // by now and its data stays across its starts; a task gets its own here, which go with it.
+                var mounts = task.Spec.Container.Mounts;
+                spec = spec with { Mounts = executor._volumes().ResolveMounts(task.Id, [.. mounts, .. TaskContainers.ImageVolumes(config.Volumes, mounts)], layers) };
             }
             catch (VolumeStoreException e)
             {
@@ -739,8 +749,9 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
             }
 
             // The container is made now, as docker creates a task's container when the task is prepared; its state
-            // directory keeps the time, so a node host that restarts shows the same Created.
-            var created = DateTimeOffset.UtcNow;
+            // directory keeps the time, so a node host that restarts shows the same Created. A standalone container was
+            // made by its create: prepared again after a node host restart (it never started), it keeps that time.
+            var created = executor.IsStandalone(task.Id) && !again ? task.Meta.CreatedAt : DateTimeOffset.UtcNow;
             var (entrypoint, cmd) = TaskContainers.Process(task.Spec.Container, config);
             var prepared = new TaskContainer(spec with { Created = created }, image.Id, TaskContainers.StopSignal(task.Spec.Container, config),
                 TaskContainers.HealthCheckOf(task.Spec.Container, config))

@@ -204,5 +204,6 @@ internal sealed class LocalImages(string directory) : IDisposable
         image.Config.StopSignal,
         image.Config.Healthcheck is { } h ? new ImageHealthcheckSpec(h.Test, h.Interval, h.Timeout, h.StartPeriod, h.Retries, h.StartInterval) : null,
         [.. image.Layers.Select(l => l.DiffId)],
-        image.RepoDigests);
+        image.RepoDigests,
+        image.Config.Volumes);
 }

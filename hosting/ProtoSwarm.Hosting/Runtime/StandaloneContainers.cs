@@ -162,22 +162,16 @@ internal sealed partial class StandaloneContainers : IDisposable
                 var controller = _executor.CreateController(task);
                 if ((await controller.InspectAsync(ct)).Exists)
                 {
-                    var attachment = Path.ChangeExtension(file, ".attachment");
-                    var (policy, restart, stopped) = await ReadRestartAsync(Path.ChangeExtension(file, ".restart"), ct);
-                    var entry = new Entry(task.ServiceName, task, File.Exists(Path.ChangeExtension(file, ".rm")), controller, policy)
-                    {
-                        Restart = restart,
-                        StoppedByUser = stopped,
-                        Started = true,
-                        NetworkNames = await ReadNetworkNamesAsync(Path.ChangeExtension(file, ".networks"), ct),
-                        Settings = await ReadSettingsAsync(Path.ChangeExtension(file, ".settings"), ct),
-                        Attachments = File.Exists(attachment)
-                            ? [.. (await File.ReadAllLinesAsync(attachment, ct)).Where(l => l.Length > 0).Zip(task.Networks, (a, n) => new ContainerAttachment(a.Trim(), n))]
-                            : [],
-                    };
+                    var entry = await ReadEntryAsync(file, task, controller, started: true, ct);
                     _entries[task.Id] = entry;
                     entry.Detached.TrySetResult();
                     entry.Watching = WatchAsync(entry, restored: true);
+                    // A node host that stopped between its start and the record's change left the mark of one only created.
+                    File.Delete(Path.ChangeExtension(file, ".created"));
+                }
+                else if (File.Exists(Path.ChangeExtension(file, ".created")))
+                {
+                    await RestoreCreatedAsync(file, task, controller, ct);
                 }
                 else
                 {
@@ -191,6 +185,37 @@ internal sealed partial class StandaloneContainers : IDisposable
         }
     }
 
+    /// <summary>
+    /// A container made and never started (docker's `create`, or a `run` whose start failed) has no state directory to find
+    /// again: it is made ready to start again from its record, as it was (its name, its volumes, its Created), and waits for `start`.
+    /// </summary>
+    private async Task RestoreCreatedAsync(string file, TaskObject task, ITaskController controller, CancellationToken ct)
+    {
+        var entry = await ReadEntryAsync(file, task, controller, started: false, ct);
+        _entries[task.Id] = entry;
+        entry.Detached.TrySetResult();
+        // Listed (ps -a) once prepared; one that cannot be prepared now (its network not there yet) is prepared by its start.
+        await controller.PrepareAsync(ct);
+    }
+
+    /// <summary>A container as its record and the files beside it keep it (restart policy, networks' names, run settings, attachments).</summary>
+    private static async Task<Entry> ReadEntryAsync(string file, TaskObject task, ITaskController controller, bool started, CancellationToken ct)
+    {
+        var attachment = Path.ChangeExtension(file, ".attachment");
+        var (policy, restart, stopped) = await ReadRestartAsync(Path.ChangeExtension(file, ".restart"), ct);
+        return new Entry(task.ServiceName, task, File.Exists(Path.ChangeExtension(file, ".rm")), controller, policy)
+        {
+            Restart = restart,
+            StoppedByUser = stopped,
+            Started = started,
+            NetworkNames = await ReadNetworkNamesAsync(Path.ChangeExtension(file, ".networks"), ct),
+            Settings = await ReadSettingsAsync(Path.ChangeExtension(file, ".settings"), ct),
+            Attachments = File.Exists(attachment)
+                ? [.. (await File.ReadAllLinesAsync(attachment, ct)).Where(l => l.Length > 0).Zip(task.Networks, (a, n) => new ContainerAttachment(a.Trim(), n))]
+                : [],
+        };
+    }
+
     public async Task<object> HandleAsync(object request, CancellationToken ct)
     {
         try
@@ -198,7 +223,7 @@ internal sealed partial class StandaloneContainers : IDisposable
             return request switch
             {
                 RunContainer m => await CreateAsync(m, ct) is var (entry, refusal) && entry is null ? refusal! : new ContainerCreated(entry!.Task.Id, entry.Name),
-                StartContainers m => new ContainersChanged([.. await Task.WhenAll(m.Containers.Select(c => ChangeAsync(c, StartAsync, ct)))]),
+                StartContainers m => new ContainersChanged([.. await Task.WhenAll(m.Containers.Select(c => ChangeAsync(c, StartAsync, ct, start: true)))]),
                 StopContainers m => new ContainersChanged([.. await Task.WhenAll(m.Containers.Select(c => ChangeAsync(c, (id, t) => StopAsync(id, m.TimeoutSeconds, m.Signal, t), ct)))]),
                 RestartContainers m => new ContainersChanged([.. await Task.WhenAll(m.Containers.Select(c => ChangeAsync(c, (id, t) => RestartAsync(id, m.TimeoutSeconds, m.Signal, t), ct)))]),
                 KillContainers m => new ContainersChanged([.. await Task.WhenAll(m.Containers.Select(c => ChangeAsync(c, (id, t) => KillAsync(c, id, m.Signal, t), ct)))]),
@@ -290,7 +315,7 @@ internal sealed partial class StandaloneContainers : IDisposable
                 }
 
                 var after = id is null ? 0 : LinuxContainer.LogReader(id, _executor.Options).Read(0, 1, null) is [.., var last] ? last.Sequence : 0;
-                var change = error is null ? await ChangeAsync(reference, StartAsync, ct) : new ContainerChange(reference, error);
+                var change = error is null ? await ChangeAsync(reference, StartAsync, ct, start: true) : new ContainerChange(reference, error);
                 if (change.Error.Length > 0)
                 {
                     await ControlFraming.WriteAsync(connection, new CommandRejected(error is null ? RejectCode.Conflict : RejectCode.NotFound, change.Error), ct);
@@ -598,6 +623,7 @@ internal sealed partial class StandaloneContainers : IDisposable
         var entrypoint = run.Entrypoint is { IsDefault: false } given ? given : (ImmutableArray<string>?)null;
         var id = SwarmIds.New();
         Entry entry;
+        var made = false;
         await _names.WaitAsync(ct);
         try
         {
@@ -675,6 +701,15 @@ internal sealed partial class StandaloneContainers : IDisposable
                 entry.Controller = _executor.CreateController(entry.Task);
             }
 
+            // docker's create gives each path the image declares VOLUME for an anonymous volume, unless a -v or --mount is there.
+            if (TaskContainers.ImageVolumes(await _executor.ImageVolumesAsync(run.Image, ct), entry.Task.Spec.Container.Mounts) is { Count: > 0 } imageVolumes)
+            {
+                entry.Task = entry.Task with
+                {
+                    Spec = entry.Task.Spec with { Container = entry.Task.Spec.Container with { Mounts = [.. entry.Task.Spec.Container.Mounts, .. imageVolumes] } },
+                };
+            }
+
             if (entry.Task.Spec.Container.Mounts.Any(m => (m.Type == MountType.Volume && m.Source.Length == 0) || m.Type == MountType.Bind))
             {
                 entry.Task = entry.Task with
@@ -686,28 +721,46 @@ internal sealed partial class StandaloneContainers : IDisposable
 
             await WriteRecordAsync(entry, ct);
             await entry.Controller.PrepareAsync(ct);
+            made = true;
             if (run.Start)
             {
                 await entry.Controller.StartAsync(ct);
-                entry.Started = true;
+                MarkStarted(entry);
                 LogStarted(_logger, id, entry.Name, run.Image);
                 entry.Watching = WatchAsync(entry);
             }
 
             return (entry, null);
         }
+        catch (Exception e) when (made && !run.AutoRemove && e is InvalidOperationException)
+        {
+            // docker's run: the container was created and its start failed; it stays, created, for `ps -a`, `start` and `rm`.
+            LogRunStartFailed(_logger, id, entry.Name, e.Message);
+            return (null, new CommandRejected(RejectCode.InvalidArgument, StartError(e)));
+        }
         catch (Exception e) when (e is not OperationCanceledException)
         {
+            // A --rm one goes with what was made for it, its anonymous volumes too, as docker's daemon removes it when its start fails.
             await DropAsync(entry);
             return (null, e switch
             {
                 ContainerRefusal r => new CommandRejected(r.Code, r.Message),
                 InvalidOperationException when e.Message.StartsWith("No such image", StringComparison.Ordinal) => new CommandRejected(RejectCode.NotFound, e.Message),
+                InvalidOperationException when made => new CommandRejected(RejectCode.InvalidArgument, StartError(e)),
                 InvalidOperationException => new CommandRejected(RejectCode.InvalidArgument, e.Message),
                 _ => new CommandRejected(RejectCode.Internal, $"the container could not be made: {e.Message}; see protoswarmd's log"),
             });
         }
     }
+
+    /// <summary>
+    /// A failed start in docker's daemon's words: the container's process could not be made (its command not found, not
+    /// executable, its init refused) is docker's "failed to create task for container: ..." (the CLI tells 127 and 126 apart
+    /// by its words, <c>exec: "x": executable file not found in $PATH</c> or <c>permission denied</c>); a host port taken
+    /// meanwhile and the like keep their own words. Never prefixed with the container's name, as docker's are not.
+    /// </summary>
+    internal static string StartError(Exception e) =>
+        e.InnerException is ContainerStartException or InvalidContainerSpecificationException ? "failed to create task for container: " + e.Message : e.Message;
 
     /// <summary>
     /// The refusal of ports published from a container on none, which has loopback alone, so nothing could reach them (docker
@@ -864,7 +917,8 @@ internal sealed partial class StandaloneContainers : IDisposable
 
     /// <summary>
     /// What docker's create makes for the mounts: an anonymous volume (named now, kept by the container across its starts,
-    /// removed with it by `rm -v` or --rm, else left for `volume prune`) for each volume without a source, and the host
+    /// removed with it by `rm -v` or --rm, else left for `volume prune`) for each volume without a source (an image VOLUME's
+    /// too), and the host
     /// directory of a -v bind that is missing.
     /// </summary>
     private IEnumerable<MountSpec> MakeSources(string id, IEnumerable<MountSpec> mounts, RunContainer run)
@@ -1098,7 +1152,7 @@ internal sealed partial class StandaloneContainers : IDisposable
         }
     }
 
-    private async Task<ContainerChange> ChangeAsync(string reference, Func<string, CancellationToken, Task> change, CancellationToken ct)
+    private async Task<ContainerChange> ChangeAsync(string reference, Func<string, CancellationToken, Task> change, CancellationToken ct, bool start = false)
     {
         var (id, error) = Resolve(reference);
         if (error is not null)
@@ -1114,6 +1168,11 @@ internal sealed partial class StandaloneContainers : IDisposable
         catch (ContainerRefusal e)
         {
             return new ContainerChange(reference, e.Message);
+        }
+        catch (InvalidOperationException e) when (start)
+        {
+            // docker's start names the container once, on the CLI's last line (Error: failed to start containers: NAME).
+            return new ContainerChange(reference, StartError(e));
         }
         catch (InvalidOperationException e)
         {
@@ -1148,8 +1207,10 @@ internal sealed partial class StandaloneContainers : IDisposable
                 return;
             }
 
+            // Prepared already, unless a node host restart found it created and could not prepare it then.
+            await entry.Controller.PrepareAsync(ct);
             await entry.Controller.StartAsync(ct);
-            entry.Started = true;
+            MarkStarted(entry);
             if (entry.PendingResolvConf is { } resolvConf)
             {
                 entry.PendingResolvConf = null;
@@ -1507,6 +1568,20 @@ internal sealed partial class StandaloneContainers : IDisposable
         await WriteSettingsAsync(entry, path, ct);
 
         await WriteRestartAsync(entry);
+        if (!entry.Started)
+        {
+            await File.WriteAllTextAsync(Path.ChangeExtension(path, ".created"), string.Empty, ct);
+        }
+    }
+
+    /// <summary>
+    /// It has started once: a node host restart finds it by its state directory from now on, and no longer needs the record's
+    /// mark of a container only created (<see cref="RestoreCreatedAsync"/>).
+    /// </summary>
+    private void MarkStarted(Entry entry)
+    {
+        entry.Started = true;
+        File.Delete(Path.ChangeExtension(RecordPath(entry.Task.Id), ".created"));
     }
 
     /// <summary>The settings' file (only when the run gave one): a RunContainer that holds just them, as the node's contracts serialize it.</summary>
@@ -1567,6 +1642,7 @@ internal sealed partial class StandaloneContainers : IDisposable
         File.Delete(Path.ChangeExtension(RecordPath(id), ".restart"));
         File.Delete(Path.ChangeExtension(RecordPath(id), ".networks"));
         File.Delete(Path.ChangeExtension(RecordPath(id), ".settings"));
+        File.Delete(Path.ChangeExtension(RecordPath(id), ".created"));
     }
 
     /// <summary>A refusal of one container command, with its code.</summary>
@@ -1577,6 +1653,9 @@ internal sealed partial class StandaloneContainers : IDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "container {Id} ({Name}) started from {Image}")]
     private static partial void LogStarted(ILogger logger, string id, string name, string image);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "container {Id} ({Name}) created, its start failed (it stays created): {Reason}")]
+    private static partial void LogRunStartFailed(ILogger logger, string id, string name, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "container {Id} ({Name}) started again")]
     private static partial void LogStartedAgain(ILogger logger, string id, string name);

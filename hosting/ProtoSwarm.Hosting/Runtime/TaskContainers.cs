@@ -171,6 +171,48 @@ internal static class TaskContainers
             : throw new InvalidOperationException($"{what}: {field} '{value}' is not in the image's {table}; give its number instead, e.g. {field}=1000");
     }
 
+    /// <summary>
+    /// Docker's image VOLUME: an anonymous volume (no source: made for this container, filled from the image's files there)
+    /// for each path the image declares that none of <paramref name="mounts"/> targets, the paths compared cleaned as docker
+    /// compares them ("/data/" and "/data/." are "/data"), each once.
+    /// </summary>
+    public static IReadOnlyList<MountSpec> ImageVolumes(IEnumerable<string> imageVolumes, IEnumerable<MountSpec> mounts)
+    {
+        var taken = mounts.Select(m => CleanPath(m.Target)).ToHashSet(StringComparer.Ordinal);
+        var added = new List<MountSpec>();
+        foreach (var path in imageVolumes.Select(CleanPath))
+        {
+            if (taken.Add(path))
+            {
+                added.Add(new MountSpec(MountType.Volume, string.Empty, path));
+            }
+        }
+
+        return added;
+    }
+
+    /// <summary>An absolute container path as Go's path.Clean leaves it: no empty, "." or ".." parts, no trailing slash.</summary>
+    internal static string CleanPath(string path)
+    {
+        var parts = new List<string>();
+        foreach (var part in path.Split('/', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (part == "..")
+            {
+                if (parts.Count > 0)
+                {
+                    parts.RemoveAt(parts.Count - 1);
+                }
+            }
+            else if (part != ".")
+            {
+                parts.Add(part);
+            }
+        }
+
+        return "/" + string.Join('/', parts);
+    }
+
     /// <summary>The process: <see cref="Process"/>'s entrypoint, then its command.</summary>
     public static IReadOnlyList<string> Command(ContainerSpec container, ImageConfig config) =>
         Process(container, config) is var (entrypoint, cmd) ? [.. entrypoint, .. cmd] : [];

@@ -262,6 +262,23 @@ public sealed class ImageCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Image_Inspect_Shows_The_Volumes_An_Image_Declares_As_Dockers_Map_And_Go_Prints_None_As_An_Empty_Map()
+    {
+        var declaring = Image(BusyboxId, Joined, 1, "busybox:latest") with { Volumes = ["/data", "/var/log"] };
+        var node = new FakeNode(request => new ImageDetails(request is InspectImage { ImageRef: "plain" } ? declaring with { Volumes = [] } : declaring));
+
+        var (_, output, _) = await RunAsync(node, "image", "inspect", "busybox");
+        var template = await RunAsync(node, "image", "inspect", "--format", "{{.Config.Volumes}}", "busybox");
+        var none = await RunAsync(node, "image", "inspect", "--format", "{{.Config.Volumes}}", "plain");
+
+        var volumes = JsonNode.Parse(output)!.AsArray().Single()!["Config"]!["Volumes"]!.AsObject();
+        Assert.Equal(["/data", "/var/log"], volumes.Select(v => v.Key));
+        Assert.All(volumes, v => Assert.Empty(v.Value!.AsObject()));
+        Assert.Equal("map[/data:{} /var/log:{}]\n", template.Out);
+        Assert.Equal("map[]\n", none.Out);
+    }
+
+    [Fact]
     public async Task Image_Tag_Sends_Source_And_Target_And_Prints_Nothing_As_Docker_Does()
     {
         var node = new FakeNode(request => request switch

@@ -565,4 +565,50 @@ public sealed class RunCommandTests
 
         Assert.Same(args, RunCommand.SeparateCommand(args));
     }
+
+    [Theory]
+    [InlineData("failed to create task for container: exec: \"nosuch\": executable file not found in $PATH", 127)]
+    [InlineData("failed to create task for container: exec: \"/bin/nosuch\": no such file or directory", 127)]
+    [InlineData("failed to create task for container: exec: \"/etc/passwd\": permission denied", 126)]
+    [InlineData("failed to create task for container: exec: \"/etc\": is a directory", 126)]
+    [InlineData("No such image: nosuch:1", 125)]
+    [InlineData("Conflict. The container name \"/web\" is already in use by container \"abc\".", 125)]
+    public void Run_Exits_As_Dockers_Cli_Decides_From_The_Daemons_Words(string error, int exitCode)
+    {
+        Assert.Equal(exitCode, RunRules.ExitCode(error));
+    }
+
+    [Theory]
+    [InlineData("detached", new[] { "run", "-d", "busybox", "nosuch" })]
+    [InlineData("attached", new[] { "run", "busybox", "nosuch" })]
+    public async Task A_Run_Whose_Start_Failed_Prints_The_Daemons_Words_And_Exits_127_When_The_Command_Is_Not_Found(string form, string[] args)
+    {
+        Assert.NotEmpty(form);
+        const string Error = "failed to create task for container: exec: \"nosuch\": executable file not found in $PATH";
+        var node = new FakeNode(_ => new CommandRejected(RejectCode.InvalidArgument, Error)) { Streams = _ => new MemoryStream() };
+
+        var (code, output, error) = await RunAsync(node, args);
+
+        Assert.Equal((127, "", $"protoswarm: Error response from daemon: {Error}\n"), (code, output, error));
+    }
+
+    [Fact]
+    public async Task A_Failed_Start_Prints_Each_Error_Then_Dockers_Line_Naming_The_Containers_It_Could_Not_Start()
+    {
+        var node = new FakeNode(request => request is StartContainers m
+            ? new ContainersChanged([.. m.Containers.Select(c => new ContainerChange(c, c == "ok" ? "" : "failed to create task for container: exec: \"x\": executable file not found in $PATH"))])
+            : throw new InvalidOperationException());
+        var attachNode = new FakeNode(_ => new CommandRejected(RejectCode.Conflict, "failed to create task for container: exec: \"x\": permission denied")) { Streams = _ => new MemoryStream() };
+
+        var (code, output, error) = await RunAsync(node, "start", "bad", "ok", "worse");
+        var (attachCode, _, attachError) = await RunAsync(attachNode, "start", "-a", "bad");
+
+        Assert.Equal((1, "ok\n"), (code, output));
+        Assert.Equal(
+            "Error response from daemon: failed to create task for container: exec: \"x\": executable file not found in $PATH\n" +
+            "Error response from daemon: failed to create task for container: exec: \"x\": executable file not found in $PATH\n" +
+            "Error: failed to start containers: bad, worse\n", error);
+        Assert.Equal((1, "Error response from daemon: failed to create task for container: exec: \"x\": permission denied\nError: failed to start containers: bad\n"),
+            (attachCode, attachError));
+    }
 }

@@ -205,4 +205,37 @@ public sealed class TaskContainersTests
         Assert.Equal(TimeSpan.FromSeconds(1), timings.Interval);
         Assert.Equal(4, timings.Retries);
     }
+
+    [Fact]
+    public void An_Image_Config_Without_Volumes_Or_With_A_Null_One_Declares_None()
+    {
+        Assert.Empty(ImageConfig.Parse("{}"u8, "test").Volumes);
+        Assert.Empty(ImageConfig.Parse("""{"config":{"Volumes":null}}"""u8, "test").Volumes);
+        Assert.Equal<string>(["/a", "/b"], ImageConfig.Parse("""{"config":{"Volumes":{"/b":{},"/a":{}}}}"""u8, "test").Volumes);
+    }
+
+    [Theory]
+    // Each image volume no mount covers becomes an anonymous volume (no source) at its cleaned path.
+    [InlineData("/data", "", "volume::/data")]
+    [InlineData("/data/,/logs/./", "", "volume::/data volume::/logs")]
+    // A -v, --mount or service mount on the path (a bind, a named volume, a tmpfs; written as docker cleans it) covers it.
+    [InlineData("/data,/logs", "bind:/srv:/data", "volume::/logs")]
+    [InlineData("/data", "volume:named:/data/", "")]
+    [InlineData("/data", "tmpfs::/data", "")]
+    [InlineData("/a/../data", "volume:named:/data", "")]
+    // A mount under or above the path does not: docker compares destinations only.
+    [InlineData("/data", "volume:named:/data/sub", "volume::/data")]
+    [InlineData("/data/sub", "volume:named:/data", "volume::/data/sub")]
+    // The same path twice is one volume.
+    [InlineData("/data,/data/", "", "volume::/data")]
+    [InlineData("", "bind:/srv:/data", "")]
+    public void Image_Volumes_Not_Covered_By_A_Mount_Get_An_Anonymous_Volume(string imageVolumes, string mounts, string expected)
+    {
+        var given = mounts.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(m => m.Split(':')).Select(p =>
+            new MountSpec(Enum.Parse<MountType>(p[0], ignoreCase: true), p[1], p[2]));
+
+        var added = TaskContainers.ImageVolumes(imageVolumes.Split(',', StringSplitOptions.RemoveEmptyEntries), [.. given]);
+
+        Assert.Equal(expected, string.Join(' ', added.Select(m => $"{m.Type.ToString().ToLowerInvariant()}:{m.Source}:{m.Target}")));
+    }
 }

@@ -56,6 +56,22 @@ public sealed class ImageStoreTests : IDisposable
         Assert.Equal(image.Id, (await _store.InspectAsync("registry.local:5000/tools/bb:1.36")).Id);
     }
 
+    [Fact]
+    public async Task The_Volumes_An_Image_Declares_Are_Read_From_Its_Config_And_Kept_By_The_Store()
+    {
+        var layers = new[] { BaseLayer(), TopLayer() };
+        var config = Config(layers);
+        config["config"]!["Volumes"] = new System.Text.Json.Nodes.JsonObject { ["/var/lib/app"] = new System.Text.Json.Nodes.JsonObject(), ["/data"] = new System.Text.Json.Nodes.JsonObject() };
+
+        var loaded = Assert.Single(await Load(DockerSave(["vols:1"], layers, config)));
+        var inspected = await _store.InspectAsync("vols:1");
+        var plain = Assert.Single(await Load(DockerSave(["plain:1"])));
+
+        Assert.Equal<string>(["/data", "/var/lib/app"], loaded.Config.Volumes);
+        Assert.Equal<string>(["/data", "/var/lib/app"], inspected.Config.Volumes);
+        Assert.Empty(plain.Config.Volumes);
+    }
+
     [Theory]
     [InlineData(true, true)]
     [InlineData(false, false)]

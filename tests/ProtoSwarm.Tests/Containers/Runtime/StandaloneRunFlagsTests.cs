@@ -658,4 +658,66 @@ public sealed class StandaloneRunFlagsTests(ContainerFixture fixture) : BusyboxE
         Assert.Equal(["runflags-named"], Executor.Volumes.List().Select(v => v.Name).Where(n => !before.Contains(n)));
         Executor.Volumes.Remove("runflags-named");
     }
+
+    [Fact]
+    public async Task A_Created_Container_Is_Found_Again_Created_After_A_Node_Host_Restart_With_Its_Volume_And_Then_Starts()
+    {
+        string id;
+        ContainerObject made;
+        using (var before = Standalone())
+        {
+            id = await RunAsync(before, Run("made-only", "sh", "-c", "cat /anon/f; echo ran") with { Volumes = ["/anon"], Start = false });
+            made = await PsAsync(before, id);
+        }
+
+        var anonymous = made.Mounts.Single(m => m.Target == "/anon").Source;
+        await File.WriteAllTextAsync(Path.Combine(Executor.Volumes.Inspect(anonymous).Mountpoint, "f"), "kept\n");
+
+        // The node host restarts: a new executor and standalone containers over the same state, then the swarm's first
+        // assignments (none of its tasks here), which keep only what the node still runs.
+        var executor = new LinuxExecutor(() => Images, () => new VolumeStore(Path.Combine(Dir, "volumes")), Fixture.Options, NullLoggerFactory.Instance);
+        using var after = new StandaloneContainers(executor, Path.Combine(Dir, "standalone"), () => "node", () => null, NullLoggerFactory.Instance);
+        await after.RestoreAsync(default);
+        await executor.RetainOnlyAsync(new HashSet<string>(StringComparer.Ordinal), new HashSet<string>(StringComparer.Ordinal), default);
+        var found = Assert.IsType<ContainerList>(await LocalContainers.HandleAsync(executor, new ListContainers("ps", All: true), TimeProvider.System, _ => null, default,
+            after.NameOf, after.RestartOf)).Containers.SingleOrDefault(c => c.Id == id);
+        var held = executor.Volumes.Inspect(anonymous);
+        var started = Assert.IsType<ContainersChanged>(await after.HandleAsync(new StartContainers("s", ["made-only"]), default));
+        var exit = await WaitAsync(after, id);
+        var printed = Printed(id);
+        await RemoveAsync(after, id, volumes: true);
+
+        Assert.NotNull(found);
+        Assert.Equal(("made-only", "created", made.Created), (found.Name, found.State, found.Created));
+        Assert.Equal([id], held.UsedBy);
+        Assert.Equal("", Assert.Single(started.Results).Error);
+        Assert.Equal((0, "kept\nran\n"), (exit, printed));
+        Assert.DoesNotContain(executor.Volumes.List(), v => v.Name == anonymous);
+    }
+
+    [Fact]
+    public async Task A_Run_Whose_Command_Is_Not_Found_Leaves_The_Container_Created_In_Dockers_Words_Unless_Rm()
+    {
+        const string NotFound = "failed to create task for container: exec: \"nosuch\": executable file not found in $PATH";
+        using var standalone = Standalone();
+
+        var refused = Assert.IsType<CommandRejected>(await standalone.HandleAsync(Run("broken", "nosuch"), default));
+        var all = Assert.IsType<ContainerList>(await LocalContainers.HandleAsync(Executor, new ListContainers("ps", All: true), TimeProvider.System, _ => null, default,
+            standalone.NameOf, standalone.RestartOf)).Containers;
+        var kept = all.SingleOrDefault(c => standalone.NameOf(c.Id) == "broken");
+        var startedAgain = Assert.IsType<ContainersChanged>(await standalone.HandleAsync(new StartContainers("s", ["broken"]), default));
+        var autoRemoved = Assert.IsType<CommandRejected>(await standalone.HandleAsync(Run("broken-rm", "nosuch") with { AutoRemove = true }, default));
+        var notExecutable = Assert.IsType<CommandRejected>(await standalone.HandleAsync(Run("broken-exec", "/etc/passwd") with { AutoRemove = true }, default));
+
+        Assert.Equal(NotFound, refused.Reason);
+        Assert.NotNull(kept);
+        Assert.Equal("created", kept.State);
+        Assert.Equal(NotFound, Assert.Single(startedAgain.Results).Error);
+        Assert.Equal(NotFound, autoRemoved.Reason);
+        Assert.Equal("failed to create task for container: exec: \"/etc/passwd\": permission denied", notExecutable.Reason);
+        Assert.Equal((null, "No such container: broken-rm"), standalone.Resolve("broken-rm"));
+        Assert.Equal((null, "No such container: broken-exec"), standalone.Resolve("broken-exec"));
+        await RemoveAsync(standalone, kept.Id);
+        Assert.Null(standalone.NameOf(kept.Id));
+    }
 }

@@ -70,7 +70,9 @@ public sealed record ContainerObject(
     ImmutableArray<string> ExposedPorts = default,
     ImmutableSortedDictionary<string, string>? Tmpfs = null,
     [property: Key(36)] long ShmSize = 0,
-    [property: Key(37)] HealthCheck? Healthcheck = null)
+    [property: Key(37)] HealthCheck? Healthcheck = null,
+    [property: Key(38)] int HealthFailingStreak = 0,
+    ImmutableArray<ContainerHealthProbe> HealthLog = default)
 {
     // Spec: the container spec it runs (a task's, or the one a run made up), whence inspect's HostConfig.CapAdd, CapDrop,
     // ReadonlyRootfs, Init, Dns*, ExtraHosts, Sysctls, Ulimits, GroupAdd and Config.StopSignal, StopTimeout; null from a node
@@ -101,7 +103,22 @@ public sealed record ContainerObject(
     /// <summary>The task's args, else (without a command of the task's) its image's cmd; empty when none.</summary>
     [Key(23)]
     public ImmutableArray<string> Cmd { get; init; } = Cmd.IsDefault ? [] : Cmd;
+
+    /// <summary>
+    /// docker's State.Health.Log: the last five probes, oldest first (HealthFailingStreak: its FailingStreak, the failures
+    /// in a row that counted); empty without a check or before its first probe.
+    /// </summary>
+    [Key(39)]
+    public ImmutableArray<ContainerHealthProbe> HealthLog { get; init; } = HealthLog.IsDefault ? [] : HealthLog;
 }
+
+/// <summary>One health probe as docker's State.Health.Log shows it: exit code -1 when it could not run or timed out, the first 4096 bytes of its output.</summary>
+[MessagePackObject]
+public sealed record ContainerHealthProbe(
+    [property: Key(0)] DateTimeOffset Start,
+    [property: Key(1)] DateTimeOffset End,
+    [property: Key(2)] int ExitCode,
+    [property: Key(3)] string Output);
 
 /// <summary>
 /// A network the container is attached to: its name (its id when the node does not know it) and address (CIDR; empty while

@@ -26,9 +26,6 @@ public static partial class ServiceSpecValidator
     /// <summary>Docker's shortest health check interval, timeout and start period.</summary>
     public static readonly TimeSpan MinimumHealthDuration = TimeSpan.FromMilliseconds(1);
 
-    [GeneratedRegex(@"^(SIG)?[A-Z][A-Z0-9+\-]*$|^[0-9]+$", RegexOptions.CultureInvariant)]
-    private static partial Regex Signal();
-
     [GeneratedRegex("^(CAP_)?[A-Za-z_]+$", RegexOptions.CultureInvariant)]
     private static partial Regex Capability();
 
@@ -178,9 +175,11 @@ public static partial class ServiceSpecValidator
             CheckHealth($"{Field}.Healthcheck", health, problems);
         }
 
-        if (container.StopSignal.Length > 0 && !Signal().IsMatch(container.StopSignal))
+        // The shape alone (SIG plus capitals) let SIGNOPE through, and the node then stopped with SIGTERM.
+        if (container.StopSignal.Length > 0 && SignalRule.Parse(container.StopSignal) is null)
         {
-            problems.Add(new($"{Field}.StopSignal", $"'{container.StopSignal}' is not a signal", "use a signal name such as SIGTERM or SIGINT, or its number"));
+            problems.Add(new($"{Field}.StopSignal", $"'{container.StopSignal}' is not a signal",
+                "set --stop-signal (stop_signal in a compose file) to a signal name such as SIGTERM or SIGINT, or its number"));
         }
 
         if (container.StopGracePeriod < TimeSpan.Zero)

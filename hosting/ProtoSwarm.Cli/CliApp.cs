@@ -31,6 +31,12 @@ internal sealed class CliApp(Func<string, INodeConnection> connect)
     /// <summary>How long `stack rm` retries a network its removed services' tasks still hold addresses on.</summary>
     public TimeSpan NetworkReleaseTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How long `stack rm --detach=false` waits for the removed services' tasks beyond the longest stop grace
+    /// period among them (the node's stop and its report take a moment more); tests shorten it.
+    /// </summary>
+    public TimeSpan TaskStopAllowance { get; init; } = TimeSpan.FromSeconds(60);
+
     /// <summary>How often `stats` reads the node's counters (docker's: every second); tests make it short.</summary>
     public TimeSpan StatsInterval { get; init; } = TimeSpan.FromSeconds(1);
 

@@ -843,7 +843,7 @@ internal static partial class ServiceFlags
     public static string? StopSignal(string value) => StopSignal("--stop-signal", value);
 
     public static string? StopSignal(string flag, string value) =>
-        SignalPattern().IsMatch(value.Trim())
+        SignalRule.Parse(value) is not null
             ? null
             : $"{Named(flag, value)} is not a signal; use a signal name such as SIGTERM or SIGINT, or its number.";
 
@@ -1569,8 +1569,6 @@ internal static partial class ServiceFlags
     [GeneratedRegex(@"^(\d+(?:\.\d+)?) ?([kKmMgGtTpP])?[iI]?[bB]?$", RegexOptions.CultureInvariant)]
     private static partial Regex MemoryPattern();
 
-    [GeneratedRegex(@"^(SIG)?[A-Z][A-Z0-9+\-]*$|^[0-9]+$", RegexOptions.CultureInvariant)]
-    private static partial Regex SignalPattern();
 
     /// <summary>A flag value that cannot be used, met while assembling the spec.</summary>
     private sealed class FlagException(string message) : Exception(message);

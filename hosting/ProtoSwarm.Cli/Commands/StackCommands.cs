@@ -210,12 +210,19 @@ internal static partial class StackCommands
     private static Command Remove(CliApp app)
     {
         var stacks = new Argument<string[]>("STACK") { Description = "The stacks to remove", Arity = ArgumentArity.OneOrMore }.CheckedBy(CheckStackName);
-        var command = new Command("rm", "Remove one or more stacks").With(stacks);
+        // docker's (CLI 26): return once the removals are sent; --detach=false waits until their tasks have stopped.
+        var detach = new Option<bool>("--detach", "-d")
+        {
+            Description = "Do not wait for stack removal (--detach=false waits until the removed services' tasks have stopped)",
+            DefaultValueFactory = _ => true,
+        };
+        var command = new Command("rm", "Remove one or more stacks").With(detach, stacks);
         command.Aliases.Add("remove");
         command.Aliases.Add("down");
         app.SetAction(command, async (parse, cli, ct) =>
         {
             var failed = new List<string>();
+            var waitFailed = false;
             foreach (var name in parse.GetRequiredValue(stacks))
             {
                 var services = (await StackServicesAsync(cli, name, ct)).OrderBy(s => s.Spec.Name, StringComparer.Ordinal).ToList();
@@ -230,7 +237,8 @@ internal static partial class StackCommands
                 }
 
                 // docker's order: services, secrets, configs, networks; a secret or config goes once no service uses it.
-                var ok = await RemoveServicesAsync(cli, services, ct);
+                var removed = new List<ServiceObject>();
+                var ok = await RemoveServicesAsync(cli, services, ct, removed);
                 foreach (var secret in secrets)
                 {
                     await cli.Out.WriteLineAsync($"Removing secret {secret.Name}");
@@ -253,6 +261,13 @@ internal static partial class StackCommands
                 {
                     failed.Add(name);
                 }
+
+                if (!parse.GetValue(detach) && removed.Count > 0 && await TasksStillStoppingAsync(app, cli, removed, ct) is { } stragglers)
+                {
+                    // docker's words for a wait that failed; its wait has no end, ours gives up and says on what.
+                    await cli.Error.WriteLineAsync($"Failed to wait on tasks of stack: {name}: {stragglers}");
+                    waitFailed = true;
+                }
             }
 
             foreach (var name in failed)
@@ -260,19 +275,61 @@ internal static partial class StackCommands
                 await cli.Error.WriteLineAsync($"Error: failed to remove some resources from stack: {name}");
             }
 
-            return failed.Count == 0 ? 0 : 1;
+            return failed.Count == 0 && !waitFailed ? 0 : 1;
         });
         return command;
     }
 
+    /// <summary>
+    /// Waits until no task of the removed services is left running: the managers keep such a task, desired
+    /// Remove, until its node reports it ended, then delete it (one never assigned, or on a node that is down,
+    /// goes at once). The service itself is gone, so the tasks are asked for without a service (a service
+    /// ref would be refused as unknown) and picked by service id. Null once all have stopped; otherwise, at the
+    /// deadline (the longest stop grace period among them, docker's 10 s when unset, plus
+    /// <see cref="CliApp.TaskStopAllowance"/>), which tasks still run, where, and what to do.
+    /// </summary>
+    private static async Task<string?> TasksStillStoppingAsync(CliApp app, CliContext cli, IReadOnlyList<ServiceObject> services, CancellationToken ct)
+    {
+        var names = services.ToDictionary(s => s.Id, s => s.Spec.Name, StringComparer.Ordinal);
+        var grace = services.Max(s => s.Spec.TaskTemplate.Container.StopGracePeriod ?? TimeSpan.FromSeconds(10));
+        var waited = grace + app.TaskStopAllowance;
+        var deadline = DateTimeOffset.UtcNow + waited;
+        while (true)
+        {
+            var list = await cli.Swarm.Services.TasksAsync(ct: ct);
+            var left = list.Tasks.Where(t => names.ContainsKey(t.ServiceId) && t.Status.State <= TaskState.Running).ToList();
+            if (left.Count == 0)
+            {
+                return null;
+            }
+
+            if (DateTimeOffset.UtcNow >= deadline)
+            {
+                var shown = left.OrderBy(t => names[t.ServiceId], StringComparer.Ordinal).ThenBy(t => t.Slot).Take(5)
+                    .Select(t => $"{names[t.ServiceId]}.{(t.Slot > 0 ? t.Slot.ToString(System.Globalization.CultureInfo.InvariantCulture) : t.NodeId)} ({t.Status.State.ToString().ToLowerInvariant()} on {list.NodeNames.GetValueOrDefault(t.NodeId, t.NodeId)})");
+                return $"{left.Count} task(s) of the removed services had not stopped after {GoDuration.Format(waited)}: {string.Join(", ", shown)}{(left.Count > 5 ? ", ..." : "")}; " +
+                    "a node that is down or cannot reach the managers reports nothing; see `protoswarm node ps NODE` and `protoswarm node ls`";
+            }
+
+            await Task.Delay(app.WaitTiming.PollInterval, ct);
+        }
+    }
+
     /// <summary>Docker's order and words: by name, "Removing service X"; a failure is said and the rest still go.</summary>
-    internal static async Task<bool> RemoveServicesAsync(CliContext cli, IEnumerable<ServiceObject> services, CancellationToken ct)
+    internal static async Task<bool> RemoveServicesAsync(CliContext cli, IEnumerable<ServiceObject> services, CancellationToken ct, List<ServiceObject>? removed = null)
     {
         var ok = true;
         foreach (var service in services)
         {
             await cli.Out.WriteLineAsync($"Removing service {service.Spec.Name}");
-            ok &= await TryAsync(cli, $"Failed to remove service {service.Id}", () => cli.Swarm.Services.RemoveAsync(service.Id, ct));
+            if (await TryAsync(cli, $"Failed to remove service {service.Id}", () => cli.Swarm.Services.RemoveAsync(service.Id, ct)))
+            {
+                removed?.Add(service);
+            }
+            else
+            {
+                ok = false;
+            }
         }
 
         return ok;

@@ -204,7 +204,13 @@ internal static class ContainerView
         };
         if (c.Health.Length > 0)
         {
-            state["Health"] = new JsonObject { ["Status"] = c.Health, ["FailingStreak"] = 0, ["Log"] = new JsonArray() };
+            var log = new JsonArray();
+            foreach (var probe in c.HealthLog)
+            {
+                log.Add((JsonNode)new JsonObject { ["Start"] = Time(probe.Start), ["End"] = Time(probe.End), ["ExitCode"] = probe.ExitCode, ["Output"] = probe.Output });
+            }
+
+            state["Health"] = new JsonObject { ["Status"] = c.Health, ["FailingStreak"] = c.HealthFailingStreak, ["Log"] = log };
         }
 
         var networks = new JsonObject();

@@ -533,6 +533,7 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
             }
 
             var spec = entry.Specification;
+            var health = entry.HealthState;
             facts.Add(new ContainerFacts(
                 task,
                 entry.ImageId,
@@ -552,6 +553,8 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
                 Hostname = spec?.Hostname ?? TaskContainers.Hostname(task, NodeHostname),
                 ExposedPorts = entry.ExposedPorts,
                 HealthCheck = entry.Health,
+                HealthFailingStreak = health?.FailingStreak ?? 0,
+                HealthLog = [.. (health?.Log ?? []).Select(p => new ContainerHealthProbe(p.Start, p.End, p.ExitCode, p.Output))],
             });
         }
 
@@ -634,6 +637,18 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
                 lock (_health)
                 {
                     return _healthMonitor?.Status ?? HealthStatus.None;
+                }
+            }
+        }
+
+        /// <summary>The health check's status, failing streak and last probes; null before the first wait or without a check.</summary>
+        public HealthState? HealthState
+        {
+            get
+            {
+                lock (_health)
+                {
+                    return _healthMonitor?.State;
                 }
             }
         }

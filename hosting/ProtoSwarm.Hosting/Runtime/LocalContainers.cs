@@ -140,6 +140,8 @@ internal static class LocalContainers
             Tmpfs = tmpfs,
             ShmSize = settings?.ShmSize ?? 0,
             Healthcheck = facts.HealthCheck,
+            HealthFailingStreak = facts.HealthFailingStreak,
+            HealthLog = [.. facts.HealthLog],
         };
     }
 

@@ -334,54 +334,11 @@ internal static class TaskContainers
     private static long? Positive(long value) => value > 0 ? value : null;
 }
 
-/// <summary>Signal names as docker accepts them for --stop-signal: "SIGTERM", "TERM", "term", or a number.</summary>
+/// <summary>Signal names as docker accepts them for --stop-signal: "SIGTERM", "TERM", "term", or a number (<see cref="SignalRule"/>).</summary>
 internal static class Signals
 {
     public const int Kill = 9;
     public const int Term = 15;
 
-    private static readonly Dictionary<string, int> Numbers = new(StringComparer.OrdinalIgnoreCase)
-    {
-        ["HUP"] = 1, ["INT"] = 2, ["QUIT"] = 3, ["ILL"] = 4, ["TRAP"] = 5, ["ABRT"] = 6, ["IOT"] = 6, ["BUS"] = 7,
-        ["FPE"] = 8, ["KILL"] = 9, ["USR1"] = 10, ["SEGV"] = 11, ["USR2"] = 12, ["PIPE"] = 13, ["ALRM"] = 14,
-        ["TERM"] = 15, ["STKFLT"] = 16, ["CHLD"] = 17, ["CONT"] = 18, ["STOP"] = 19, ["TSTP"] = 20, ["TTIN"] = 21,
-        ["TTOU"] = 22, ["URG"] = 23, ["XCPU"] = 24, ["XFSZ"] = 25, ["VTALRM"] = 26, ["PROF"] = 27, ["WINCH"] = 28,
-        ["IO"] = 29, ["POLL"] = 29, ["PWR"] = 30, ["SYS"] = 31,
-    };
-
-    public static int? Parse(string value)
-    {
-        var name = value.Trim();
-        if (int.TryParse(name, NumberStyles.None, CultureInfo.InvariantCulture, out var number))
-        {
-            return number is > 0 and <= 64 ? number : null;
-        }
-
-        if (name.StartsWith("SIG", StringComparison.OrdinalIgnoreCase))
-        {
-            name = name[3..];
-        }
-
-        return Numbers.TryGetValue(name, out var known) ? known : RealTime(name.ToUpperInvariant());
-    }
-
-    /// <summary>
-    /// Docker's real-time names: RTMIN (34 on Linux), RTMIN+1 to RTMIN+15, RTMAX-14 to RTMAX-1, RTMAX (64).
-    /// systemd's images stop on SIGRTMIN+3.
-    /// </summary>
-    private static int? RealTime(string name)
-    {
-        const int Min = 34, Max = 64;
-        return name switch
-        {
-            "RTMIN" => Min,
-            "RTMAX" => Max,
-            _ when name.StartsWith("RTMIN+", StringComparison.Ordinal) && Offset(name[6..]) is { } n && n <= 15 => Min + n,
-            _ when name.StartsWith("RTMAX-", StringComparison.Ordinal) && Offset(name[6..]) is { } n && n <= 14 => Max - n,
-            _ => null,
-        };
-
-        static int? Offset(string digits) =>
-            int.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= 1 ? n : null;
-    }
+    public static int? Parse(string value) => SignalRule.Parse(value);
 }

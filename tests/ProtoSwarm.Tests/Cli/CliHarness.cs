@@ -79,7 +79,7 @@ internal static class CliHarness
 
     private static async Task<(int Code, string Out, string Err)> RunCoreAsync(FakeNode node, byte[] stdin, TimeSpan logPoll, string[] args, CancellationToken ct, ExecConsole? console = null)
     {
-        var root = new CliApp(_ => node) { WaitTiming = FastWait, LogPollInterval = logPoll, CaRotationPollInterval = TimeSpan.FromMilliseconds(1), StatsInterval = TimeSpan.FromMilliseconds(10), StandardInput = () => new MemoryStream(stdin), ExecConsole = console ?? ExecConsole.Process }.CreateRoot();
+        var root = new CliApp(_ => node) { WaitTiming = FastWait, TaskStopAllowance = TimeSpan.FromMilliseconds(200), LogPollInterval = logPoll, CaRotationPollInterval = TimeSpan.FromMilliseconds(1), StatsInterval = TimeSpan.FromMilliseconds(10), StandardInput = () => new MemoryStream(stdin), ExecConsole = console ?? ExecConsole.Process }.CreateRoot();
         using var output = new StringWriter();
         using var error = new StringWriter();
         var code = await CliApp.RunAsync(root, args, new InvocationConfiguration

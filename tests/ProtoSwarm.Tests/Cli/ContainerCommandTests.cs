@@ -189,6 +189,30 @@ public sealed class ContainerCommandTests
     }
 
     [Fact]
+    public async Task Container_Inspect_Shows_The_Health_Checks_Failing_Streak_And_Last_Probes_As_Docker_Does()
+    {
+        var at = new DateTimeOffset(2026, 12, 7, 10, 0, 0, TimeSpan.Zero);
+        var failing = Web1 with
+        {
+            Health = "starting",
+            HealthFailingStreak = 2,
+            HealthLog = [new(at, at.AddMilliseconds(40), 0, "ok\n"), new(at.AddSeconds(30), at.AddSeconds(30.5), 1, "refused\n"), new(at.AddSeconds(60), at.AddSeconds(65), -1, "Health check exceeded timeout (5s)")],
+        };
+
+        var (code, output, _) = await RunAsync(Node(failing), "container", "inspect", "web.1.aaaa1111bbbb2222cccc3333d");
+        var (_, templated, _) = await RunAsync(Node(failing), "container", "inspect", "-f", "{{.State.Health.FailingStreak}} {{len .State.Health.Log}} {{(index .State.Health.Log 1).ExitCode}}", "aaaa");
+
+        Assert.Equal(0, code);
+        var health = Assert.Single(JsonNode.Parse(output)!.AsArray())!["State"]!["Health"]!;
+        Assert.Equal(("starting", 2), ((string?)health["Status"], (int)health["FailingStreak"]!));
+        Assert.Equal(["Start", "End", "ExitCode", "Output"], health["Log"]![0]!.AsObject().Select(p => p.Key));
+        Assert.Equal(
+            [("2026-12-07T10:00:00Z", "2026-12-07T10:00:00.04Z", 0, "ok\n"), ("2026-12-07T10:00:30Z", "2026-12-07T10:00:30.5Z", 1, "refused\n"), ("2026-12-07T10:01:00Z", "2026-12-07T10:01:05Z", -1, "Health check exceeded timeout (5s)")],
+            health["Log"]!.AsArray().Select(p => ((string?)p!["Start"], (string?)p["End"], (int)p["ExitCode"]!, (string?)p["Output"])));
+        Assert.Equal("2 3 1\n", templated);
+    }
+
+    [Fact]
     public async Task Container_Inspect_Shows_Dockers_Fields_And_A_Template_Reads_Them()
     {
         var node = Node(Web1, Old);

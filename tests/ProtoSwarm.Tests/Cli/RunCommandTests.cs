@@ -100,6 +100,7 @@ public sealed class RunCommandTests
     [InlineData(new[] { "start", "-a", "one", "two" }, "you cannot start and attach multiple containers at once")]
     [InlineData(new[] { "run", "--cap-add", "net-admin", "busybox" }, "--cap-add 'net-admin' is not a capability")]
     [InlineData(new[] { "run", "--stop-signal", "9x", "busybox" }, "--stop-signal '9x' is not a signal")]
+    [InlineData(new[] { "run", "--stop-signal", "SIGNOPE", "busybox" }, "--stop-signal 'SIGNOPE' is not a signal")]
     [InlineData(new[] { "run", "--stop-timeout", "soon", "busybox" }, "invalid argument \"soon\" for \"--stop-timeout\" flag")]
     [InlineData(new[] { "run", "--stop-timeout", "-1", "busybox" }, "a stop that never turns to SIGKILL is not available here")]
     [InlineData(new[] { "run", "--health-interval", "often", "busybox" }, "--health-interval 'often'")]

@@ -136,6 +136,8 @@ public class ServiceCommandTests
     [InlineData("a global service runs one task", "service", "create", "--mode", "global", "--replicas", "2", "nginx")]
     [InlineData("--no-healthcheck conflicts with --health-cmd", "service", "create", "--no-healthcheck", "--health-cmd", "true", "nginx")]
     [InlineData("is not an image reference", "service", "create", "--", " ")]
+    [InlineData("--stop-signal 'SIGNOPE' is not a signal", "service", "create", "--stop-signal", "SIGNOPE", "nginx")]
+    [InlineData("--stop-signal 'SIGNOPE' is not a signal", "service", "update", "--stop-signal", "SIGNOPE", "web")]
     [InlineData("--restart-condition 'always'", "service", "update", "--restart-condition", "always", "web")]
     [InlineData("--publish-rm 'http'", "service", "update", "--publish-rm", "http", "web")]
     [InlineData("'web' is not SERVICE=REPLICAS", "service", "scale", "web")]

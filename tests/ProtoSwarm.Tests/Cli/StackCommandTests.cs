@@ -725,6 +725,63 @@ public sealed class StackCommandTests : IDisposable
         Assert.Equal([NetworkObject.IngressName], swarm.Networks.Select(n => n.Spec.Name));
     }
 
+    [Fact]
+    public async Task Stack_Rm_Returns_At_Once_By_Default_As_Dockers_Detach_Does()
+    {
+        var swarm = new FakeSwarm();
+        await RunAsync(swarm.Node, "stack", "deploy", "-d", "-c", File(Vote), "vote");
+        swarm.Node.Requests.Clear();
+        swarm.TasksStopAfter = -1;
+
+        var (code, output, error) = await RunAsync(swarm.Node, "stack", "rm", "vote");
+
+        Assert.Equal((0, ""), (code, error));
+        Assert.EndsWith("Removing network vote_frontend\n", output, StringComparison.Ordinal);
+        Assert.DoesNotContain(swarm.Node.Requests, r => r is ListTasks);
+    }
+
+    [Fact]
+    public async Task Stack_Rm_Without_Detach_Waits_Until_The_Removed_Services_Tasks_Have_Stopped_And_Prints_Nothing_More()
+    {
+        var swarm = new FakeSwarm();
+        await RunAsync(swarm.Node, "stack", "deploy", "-d", "-c", File(Vote), "vote");
+        swarm.Services.Add(Service("svc00000000000000000loose", Spec("loose")));
+        swarm.Node.Requests.Clear();
+        swarm.TasksStopAfter = 3;
+
+        var (code, output, error) = await RunAsync(swarm.Node, "stack", "rm", "--detach=false", "vote");
+
+        Assert.Equal((0, ""), (code, error));
+        Assert.Equal(
+            "Removing service vote_redis\n" +
+            "Removing service vote_vote\n" +
+            "Removing network vote_backend\n" +
+            "Removing network vote_frontend\n", output);
+        // Three listings still show them running; the fourth shows them shut down (a running task of a service kept does not count).
+        var listings = swarm.Node.Requests.OfType<ListTasks>().ToList();
+        Assert.Equal(4, listings.Count);
+        Assert.All(listings, l => Assert.Empty(l.ServiceRefs));
+        // As docker's: the wait comes after every removal of the stack.
+        Assert.True(swarm.Node.Requests.FindIndex(r => r is ListTasks) > swarm.Node.Requests.FindLastIndex(r => r is RemoveService or RemoveNetwork));
+    }
+
+    [Fact]
+    public async Task Stack_Rm_Without_Detach_Gives_Up_Naming_The_Tasks_That_Did_Not_Stop()
+    {
+        var swarm = new FakeSwarm();
+        await RunAsync(swarm.Node, "stack", "deploy", "-d", "-c", File("services:\n  web:\n    image: nginx:1.27\n    stop_grace_period: 0s\n    deploy: {replicas: 2}\n"), "app");
+        swarm.TasksStopAfter = -1;
+
+        var (code, output, error) = await RunAsync(swarm.Node, "stack", "rm", "--detach=false", "app");
+
+        Assert.Equal(1, code);
+        Assert.Equal("Removing service app_web\nRemoving network app_default\n", output);
+        Assert.Equal(
+            "Failed to wait on tasks of stack: app: 2 task(s) of the removed services had not stopped after 200ms: " +
+            "app_web.1 (running on worker1), app_web.2 (running on worker1); a node that is down or cannot reach the managers reports nothing; " +
+            "see `protoswarm node ps NODE` and `protoswarm node ls`\n", error);
+    }
+
     /// <summary>
     /// A swarm that keeps services, networks, secrets and configs as the managers do: specs stored after a
     /// MessagePack round trip, network, secret and config names turned into ids, images pinned to a digest;
@@ -743,6 +800,14 @@ public sealed class StackCommandTests : IDisposable
         public List<NetworkObject> Networks { get; } =
             [new NetworkObject("ingressid0000000000000000", new ObjectMeta(1, Joined, Joined), new NetworkSpec(NetworkObject.IngressName, Ingress: true), "10.0.0.0/24", "10.0.0.1", 4096)];
 
+        /// <summary>
+        /// How many listings of every task show a removed service's tasks still running, desired Remove, as the
+        /// managers keep them while their node stops them; after that they are listed shut down. -1: they never stop.
+        /// </summary>
+        public int TasksStopAfter { get; set; }
+
+        private readonly List<TaskObject> _stopping = [];
+
         /// <summary>How many more network removals are refused as while the removed services' tasks still stop.</summary>
         public int NetworkHeldFor { get; set; }
 
@@ -756,7 +821,7 @@ public sealed class StackCommandTests : IDisposable
             ListServices => new ServiceList([.. Services.Select(s => new ServiceSummary(s, new ServiceReplicas(s.Spec.Mode.Replicas, s.Spec.Mode.Replicas)))]),
             CreateService c => AddService(c.Spec, c.ResolveImage),
             UpdateService u => UpdateService(u),
-            RemoveService r => new ServiceRemoved(Services.RemoveAll(s => s.Id == r.ServiceRef) == 1 ? r.ServiceRef : throw new InvalidOperationException(r.ServiceRef)),
+            RemoveService r => RemoveService(r),
             InspectService i => Services.SingleOrDefault(s => s.Id == i.ServiceRef) is { } found
                 ? new ServiceDetails(found, new ServiceReplicas(found.Spec.Mode.Replicas, found.Spec.Mode.Replicas))
                 : new CommandRejected(RejectCode.NotFound, $"service {i.ServiceRef} not found"),
@@ -859,16 +924,37 @@ public sealed class StackCommandTests : IDisposable
             return new ServiceUpdated(current.Id, current.Meta.Version + 1);
         }
 
+        private ServiceRemoved RemoveService(RemoveService r)
+        {
+            var service = Services.Single(s => s.Id == r.ServiceRef);
+            if (TasksStopAfter != 0)
+            {
+                _stopping.AddRange(TasksOf(service).Select(t => t with { DesiredState = TaskState.Remove }));
+            }
+
+            Services.Remove(service);
+            return new ServiceRemoved(service.Id);
+        }
+
+        /// <summary>As the managers answer: no service named lists every task, a removed service's stopping ones too.</summary>
         private TaskList Tasks(ListTasks l)
         {
-            var services = Services.Where(s => l.ServiceRefs.Contains(s.Id)).ToList();
-            var tasks = services.SelectMany(s => Enumerable.Range(1, (int)s.Spec.Mode.Replicas).Select(slot =>
-                Task($"task{s.Id}{slot}", slot, serviceId: s.Id) with { Spec = s.Spec.TaskTemplate, SpecVersion = s.SpecVersion }));
+            var services = l.ServiceRefs.IsEmpty ? Services : Services.Where(s => l.ServiceRefs.Contains(s.Id)).ToList();
+            var tasks = services.SelectMany(TasksOf).ToList();
+            if (l.ServiceRefs.IsEmpty)
+            {
+                tasks.AddRange(TasksStopAfter == 0 ? _stopping.Select(t => t with { Status = t.Status with { State = TaskState.Shutdown } }) : _stopping);
+                TasksStopAfter = TasksStopAfter > 0 ? TasksStopAfter - 1 : TasksStopAfter;
+            }
+
             return new TaskList(
                 [.. tasks],
                 services.ToImmutableSortedDictionary(s => s.Id, s => s.Spec.Name, StringComparer.Ordinal),
                 ImmutableSortedDictionary<string, string>.Empty.Add("node00000000000000000000a", "worker1"));
         }
+
+        private static IEnumerable<TaskObject> TasksOf(ServiceObject s) => Enumerable.Range(1, (int)s.Spec.Mode.Replicas).Select(slot =>
+            Task($"task{s.Id}{slot}", slot, serviceId: s.Id) with { Spec = s.Spec.TaskTemplate, SpecVersion = s.SpecVersion });
 
         /// <summary>
         /// As the managers keep a spec: read back from its bytes, networks by id, the image pinned as

@@ -85,6 +85,10 @@ public class ServiceSpecValidatorTests
             { "config target twice", WithContainer(ok, c => c with { Configs = [new ConfigReference("c1", "a", new FileTarget("/a")), new ConfigReference("c2", "b", new FileTarget("/a"))] }), "Spec.TaskTemplate.ContainerSpec.Configs[1].File.Name", "duplicate config target for /a not allowed" },
             { "negative config mode", WithContainer(ok, c => c with { Configs = [new ConfigReference("c1", "site", new FileTarget("/site", Mode: -1))] }), "Spec.TaskTemplate.ContainerSpec.Configs[0].File.Mode", "negative" },
             { "stop signal", WithContainer(ok, c => c with { StopSignal = "sig term" }), "Spec.TaskTemplate.ContainerSpec.StopSignal", "not a signal" },
+            { "stop signal shaped as one but unknown", WithContainer(ok, c => c with { StopSignal = "SIGNOPE" }), "Spec.TaskTemplate.ContainerSpec.StopSignal", "'SIGNOPE' is not a signal" },
+            { "stop signal number beyond 64", WithContainer(ok, c => c with { StopSignal = "65" }), "Spec.TaskTemplate.ContainerSpec.StopSignal", "not a signal" },
+            { "stop signal number 0", WithContainer(ok, c => c with { StopSignal = "0" }), "Spec.TaskTemplate.ContainerSpec.StopSignal", "not a signal" },
+            { "real-time stop signal beyond RTMIN+15", WithContainer(ok, c => c with { StopSignal = "SIGRTMIN+16" }), "Spec.TaskTemplate.ContainerSpec.StopSignal", "not a signal" },
             { "negative grace period", WithContainer(ok, c => c with { StopGracePeriod = TimeSpan.FromSeconds(-1) }), "Spec.TaskTemplate.ContainerSpec.StopGracePeriod", "negative" },
             { "cpu limit below reservation", WithResources(ok, new ResourceAmounts(500_000_000, 0), new ResourceAmounts(1_000_000_000, 0)), "Spec.TaskTemplate.Resources.Limits.NanoCPUs", "below the reservation" },
             { "memory limit below reservation", WithResources(ok, new ResourceAmounts(0, 64 * MiB), new ResourceAmounts(0, 128 * MiB)), "Spec.TaskTemplate.Resources.Limits.MemoryBytes", "below the reservation" },
@@ -173,6 +177,9 @@ public class ServiceSpecValidatorTests
                     Secrets = [new SecretReference("s1", "db", new FileTarget("sub/db"))],
                     Configs = [new ConfigReference("c1", "site", new FileTarget("site")), new ConfigReference("c1", "site", new FileTarget("nginx/site.conf"))],
                 }) },
+            { "a stop signal in lower case, as docker takes it", WithContainer(ok, c => c with { StopSignal = "sigquit" }) },
+            { "a real-time stop signal, as systemd's images use", WithContainer(ok, c => c with { StopSignal = "SIGRTMIN+3" }) },
+            { "a stop signal by number", WithContainer(ok, c => c with { StopSignal = "10" }) },
             { "a hostname with an underscore, as docker's daemon takes it", WithContainer(ok, c => c with { Hostname = "stack_web-1" }) },
             { "init and namespaced sysctls", WithContainer(ok, c => c with
                 {

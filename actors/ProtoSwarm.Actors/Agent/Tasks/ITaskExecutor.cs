@@ -97,6 +97,12 @@ public sealed record ContainerFacts(
     /// <summary>The health check it runs: its spec's over its image's (docker's Config.Healthcheck); null without one.</summary>
     public HealthCheck? HealthCheck { get; init; }
 
+    /// <summary>The health check's failures in a row that counted (docker's FailingStreak).</summary>
+    public int HealthFailingStreak { get; init; }
+
+    /// <summary>The health check's last five probes, oldest first (docker's State.Health.Log).</summary>
+    public IReadOnlyList<ContainerHealthProbe> HealthLog { get; init; } = [];
+
     /// <summary>The process: the entrypoint, then the command.</summary>
     public IReadOnlyList<string> Command => [.. Entrypoint, .. Cmd];
 

@@ -922,6 +922,19 @@ public sealed class ComposeLoaderTests : IDisposable
     }
 
     [Theory]
+    [InlineData("SIGNOPE")]
+    [InlineData("\"99\"")]
+    [InlineData("SIGRTMIN+16")]
+    public void A_Stop_Signal_That_Names_No_Signal_Is_Refused_At_Its_Key(string signal)
+    {
+        var result = LoadText($"services:\n  web:\n    image: busybox\n    stop_signal: {signal}\n");
+
+        var error = Assert.Single(result.Errors);
+        Assert.Equal($"services.web.stop_signal: '{signal.Trim('"')}' is not a signal; use a signal name such as SIGTERM or SIGINT, or its number", $"{error.Path}: {error.Message}");
+        Assert.Equal(4, error.Mark.Line);
+    }
+
+    [Theory]
     [InlineData("0440", 288)]
     [InlineData("0o440", 288)]
     [InlineData("440", 440)]

@@ -113,7 +113,7 @@ public sealed class StandaloneRunFlagsTests(ContainerFixture fixture) : BusyboxE
         var healthy = await RunAsync(standalone, Run("healthy", "sh", "-c", "sleep 1; touch /tmp/ok; sleep 1000")
             with { HealthCheck = new HealthCheck(["CMD-SHELL", "test -f /tmp/ok"], TimeSpan.FromMilliseconds(200), Retries: 1) });
         var sick = await RunAsync(standalone, Run("sick", "sleep", "1000")
-            with { Restart = "always", HealthCheck = new HealthCheck(["CMD-SHELL", "exit 1"], TimeSpan.FromMilliseconds(200), Retries: 2) });
+            with { Restart = "always", HealthCheck = new HealthCheck(["CMD-SHELL", "echo not ready; exit 1"], TimeSpan.FromMilliseconds(200), Retries: 2) });
         try
         {
             var starting = await PsAsync(standalone, healthy);
@@ -136,6 +136,14 @@ public sealed class StandaloneRunFlagsTests(ContainerFixture fixture) : BusyboxE
             // docker's: an unhealthy standalone container goes on running, its restart policy untouched.
             Assert.Equal(("running", 0), (sickPs.State, sickPs.RestartCount));
             Assert.EndsWith("(unhealthy)", ProtoSwarm.Cli.Output.ContainerView.StatusText(sickPs, DateTimeOffset.UtcNow), StringComparison.Ordinal);
+            // The node's probes reach inspect: docker's FailingStreak and its last five probes, oldest first.
+            var sickHealth = ProtoSwarm.Cli.Output.ContainerView.Inspect(sickPs)["State"]!["Health"]!;
+            Assert.True((int)sickHealth["FailingStreak"]! >= 2, sickHealth.ToJsonString());
+            Assert.InRange(sickPs.HealthLog.Length, 2, 5);
+            Assert.All(sickPs.HealthLog, p => Assert.Equal((1, "not ready\n"), (p.ExitCode, p.Output)));
+            Assert.All(sickPs.HealthLog, p => Assert.True(p.End >= p.Start));
+            Assert.Equal((1, "not ready\n"), ((int)sickHealth["Log"]!.AsArray()[^1]!["ExitCode"]!, (string?)sickHealth["Log"]!.AsArray()[^1]!["Output"]));
+            Assert.Equal((0, 0), ((int)inspected["State"]!["Health"]!["FailingStreak"]!, ps.HealthLog[^1].ExitCode));
         }
         finally
         {

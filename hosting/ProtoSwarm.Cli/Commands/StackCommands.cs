@@ -237,8 +237,8 @@ internal static partial class StackCommands
                 }
 
                 // docker's order: services, secrets, configs, networks; a secret or config goes once no service uses it.
-                var removed = new List<ServiceObject>();
-                var ok = await RemoveServicesAsync(cli, services, ct, removed);
+                var removed = await RemoveServicesAsync(cli, services, ct);
+                var ok = removed.Count == services.Count;
                 foreach (var secret in secrets)
                 {
                     await cli.Out.WriteLineAsync($"Removing secret {secret.Name}");
@@ -315,24 +315,20 @@ internal static partial class StackCommands
         }
     }
 
-    /// <summary>Docker's order and words: by name, "Removing service X"; a failure is said and the rest still go.</summary>
-    internal static async Task<bool> RemoveServicesAsync(CliContext cli, IEnumerable<ServiceObject> services, CancellationToken ct, List<ServiceObject>? removed = null)
+    /// <summary>Docker's order and words: by name, "Removing service X"; a failure is said and the rest still go. The services removed.</summary>
+    internal static async Task<IReadOnlyList<ServiceObject>> RemoveServicesAsync(CliContext cli, IEnumerable<ServiceObject> services, CancellationToken ct)
     {
-        var ok = true;
+        var removed = new List<ServiceObject>();
         foreach (var service in services)
         {
             await cli.Out.WriteLineAsync($"Removing service {service.Spec.Name}");
             if (await TryAsync(cli, $"Failed to remove service {service.Id}", () => cli.Swarm.Services.RemoveAsync(service.Id, ct)))
             {
-                removed?.Add(service);
-            }
-            else
-            {
-                ok = false;
+                removed.Add(service);
             }
         }
 
-        return ok;
+        return removed;
     }
 
     /// <summary>
@@ -454,7 +450,7 @@ internal sealed class StackDeployment(CliContext cli, StackModel stack, string r
         if (prune)
         {
             var gone = existing.Where(s => !stack.Services.Any(w => w.Spec.Name == s.Spec.Name)).OrderBy(s => s.Spec.Name, StringComparer.Ordinal).ToList();
-            ok = await StackCommands.RemoveServicesAsync(cli, gone, ct);
+            ok = (await StackCommands.RemoveServicesAsync(cli, gone, ct)).Count == gone.Count;
             _pruned = gone.Count;
         }
 

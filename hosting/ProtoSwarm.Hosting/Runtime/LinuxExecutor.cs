@@ -989,7 +989,7 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
             }
             catch (ImageStoreException)
             {
-                return ("", Signals.Parse(task.Spec.Container.StopSignal) ?? Signals.Term, task.Spec.Container.HealthCheck,
+                return ("", SignalRule.Parse(task.Spec.Container.StopSignal) ?? Signals.Term, task.Spec.Container.HealthCheck,
                     (task.Spec.Container.Command, task.Spec.Container.Args), []);
             }
         }

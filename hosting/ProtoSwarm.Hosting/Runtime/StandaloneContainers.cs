@@ -849,7 +849,7 @@ internal sealed partial class StandaloneContainers : IDisposable
             return "invalid argument for --stop-timeout: give the seconds to wait for the stop signal before SIGKILL, 0 or more";
         }
 
-        if (run.StopSignal.Length > 0 && Signals.Parse(run.StopSignal) is null)
+        if (run.StopSignal.Length > 0 && SignalRule.Parse(run.StopSignal) is null)
         {
             return $"Invalid signal: {run.StopSignal}";
         }
@@ -864,7 +864,7 @@ internal sealed partial class StandaloneContainers : IDisposable
             return exposeError;
         }
 
-        var (mounts, _) = Mounts(new RunContainer(string.Empty, string.Empty, [], null, [], string.Empty, string.Empty, string.Empty, false, false, string.Empty) { Tmpfs = run.Tmpfs });
+        var (mounts, _) = Mounts(RunSettings.Holder with { Tmpfs = run.Tmpfs });
         var container = Confined(new ContainerSpec("busybox") { Mounts = [.. mounts] }, run);
         var spec = new ServiceSpec("standalone", ImmutableSortedDictionary<string, string>.Empty, ServiceMode.ReplicatedMode(),
             new TaskSpec(container, new ResourceRequirements(new ResourceAmounts(0, 0, run.PidsLimit), ResourceAmounts.None), LogDriver: run.LogDriver));
@@ -1311,7 +1311,7 @@ internal sealed partial class StandaloneContainers : IDisposable
 
     /// <summary>The signal stop -s names (null when none is given: the container's own), or the refusal of one that is none, as kill's.</summary>
     private static int? StopSignal(string signalText) =>
-        signalText.Length == 0 ? null : Signals.Parse(signalText) ?? throw new ContainerRefusal(RejectCode.InvalidArgument, InvalidSignal(signalText));
+        signalText.Length == 0 ? null : SignalRule.Parse(signalText) ?? throw new ContainerRefusal(RejectCode.InvalidArgument, InvalidSignal(signalText));
 
     private static string InvalidSignal(string signalText) =>
         $"invalid signal: {signalText}: give a signal name such as KILL, SIGTERM or HUP, or its number (1-64)";
@@ -1354,7 +1354,7 @@ internal sealed partial class StandaloneContainers : IDisposable
     /// </summary>
     private async Task KillAsync(string reference, string id, string signalText, CancellationToken ct)
     {
-        var signal = Signals.Parse(signalText) ?? throw new ContainerRefusal(RejectCode.InvalidArgument, InvalidSignal(signalText));
+        var signal = SignalRule.Parse(signalText) ?? throw new ContainerRefusal(RejectCode.InvalidArgument, InvalidSignal(signalText));
         var wasRestarting = false;
         if (_entries.TryGetValue(id, out var entry))
         {
@@ -1594,7 +1594,7 @@ internal sealed partial class StandaloneContainers : IDisposable
             return;
         }
 
-        var holder = new RunContainer(string.Empty, string.Empty, [], null, [], string.Empty, string.Empty, string.Empty, false, false, string.Empty)
+        var holder = RunSettings.Holder with
         {
             Expose = entry.Settings.Expose,
             Tmpfs = entry.Settings.Tmpfs,
@@ -1692,6 +1692,9 @@ internal sealed partial class StandaloneContainers : IDisposable
 internal sealed record RunSettings(ImmutableArray<string> Expose, ImmutableArray<string> Tmpfs, long ShmSize)
 {
     public static readonly RunSettings None = new([], [], 0);
+
+    /// <summary>A run that says nothing else: what the settings' file and the check of a run's --tmpfs alone are written on.</summary>
+    public static readonly RunContainer Holder = new(string.Empty, string.Empty, [], null, [], string.Empty, string.Empty, string.Empty, false, false, string.Empty);
 
     public static RunSettings Of(RunContainer run) =>
         run.Expose.IsEmpty && run.Tmpfs.IsEmpty && run.ShmSize == 0 ? None : new(run.Expose, run.Tmpfs, run.ShmSize);

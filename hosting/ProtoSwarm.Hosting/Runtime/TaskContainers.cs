@@ -281,7 +281,7 @@ internal static class TaskContainers
     public static int StopSignal(ContainerSpec container, ImageConfig config)
     {
         var name = container.StopSignal.Length > 0 ? container.StopSignal : config.StopSignal;
-        return name.Length == 0 ? Signals.Term : Signals.Parse(name) ?? throw new InvalidOperationException(
+        return name.Length == 0 ? Signals.Term : SignalRule.Parse(name) ?? throw new InvalidOperationException(
             $"stop signal '{name}' is not a signal; use a name such as SIGTERM or SIGINT, or its number");
     }
 
@@ -334,11 +334,9 @@ internal static class TaskContainers
     private static long? Positive(long value) => value > 0 ? value : null;
 }
 
-/// <summary>Signal names as docker accepts them for --stop-signal: "SIGTERM", "TERM", "term", or a number (<see cref="SignalRule"/>).</summary>
+/// <summary>The two signals the node sends of itself; every name or number given is read by <see cref="SignalRule"/>.</summary>
 internal static class Signals
 {
     public const int Kill = 9;
     public const int Term = 15;
-
-    public static int? Parse(string value) => SignalRule.Parse(value);
 }

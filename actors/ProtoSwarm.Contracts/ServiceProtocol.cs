@@ -86,19 +86,25 @@ public sealed record ServiceList([property: Key(0)] ImmutableArray<ServiceSummar
 
 /// <summary>
 /// `service ps` and `node ps`: the tasks of some services and/or some nodes (empty: all), with the
-/// names a listing needs. Refs are ids, id prefixes or names.
+/// names a listing needs. Refs are ids, id prefixes or names. ServiceIds are whole ids taken as they are,
+/// unresolved, so that they may name services already removed (`stack rm --detach=false` waits on their
+/// tasks); with ServiceRefs, a task of either is listed.
 /// </summary>
 [MessagePackObject]
 public sealed record ListTasks(
     [property: Key(0)] string RequestId,
     ImmutableArray<string> ServiceRefs = default,
-    ImmutableArray<string> NodeRefs = default) : IManagerApiRequest
+    ImmutableArray<string> NodeRefs = default,
+    ImmutableArray<string> ServiceIds = default) : IManagerApiRequest
 {
     [Key(1)]
     public ImmutableArray<string> ServiceRefs { get; init; } = ServiceRefs.IsDefault ? [] : ServiceRefs;
 
     [Key(2)]
     public ImmutableArray<string> NodeRefs { get; init; } = NodeRefs.IsDefault ? [] : NodeRefs;
+
+    [Key(3)]
+    public ImmutableArray<string> ServiceIds { get; init; } = ServiceIds.IsDefault ? [] : ServiceIds;
 }
 
 [MessagePackObject]

@@ -281,6 +281,10 @@ public sealed class SwarmClient : IAsyncDisposable
         public Task<TaskList> TasksAsync(IEnumerable<string>? serviceRefs = null, IEnumerable<string>? nodeRefs = null, CancellationToken ct = default) =>
             _client.AskAsync<TaskList>(new ListTasks(SwarmIds.NewRequestId(), [.. serviceRefs ?? []], [.. nodeRefs ?? []]), ct: ct);
 
+        /// <summary>The tasks of these services by whole id, which need not exist any more: a removed service's tasks stay listed until they have stopped.</summary>
+        public Task<TaskList> TasksOfServiceIdsAsync(IEnumerable<string> serviceIds, CancellationToken ct = default) =>
+            _client.AskAsync<TaskList>(new ListTasks(SwarmIds.NewRequestId(), ServiceIds: [.. serviceIds]), ct: ct);
+
         /// <summary>
         /// The CPU %, memory and processes of these tasks' containers now (`service ps --stats`), asked of
         /// their nodes; only running tasks have any. Nodes that are down or do not answer within 3 s are

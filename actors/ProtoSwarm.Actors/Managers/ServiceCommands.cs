@@ -156,11 +156,14 @@ public static class ServiceCommands
         return (updated, null);
     }
 
-    /// <summary>The tasks a listing asks for: of some services and/or some nodes, each named by id, prefix or name.</summary>
+    /// <summary>
+    /// The tasks a listing asks for: of some services and/or some nodes, each named by id, prefix or name;
+    /// services may also be given by whole id, unresolved (those of removed services still have tasks stopping).
+    /// </summary>
     public static (ImmutableArray<TaskObject> Tasks, CommandRejected? Rejected) SelectTasks(
         IReadOnlyCollection<ServiceObject> services, IReadOnlyCollection<NodeObject> nodes, IEnumerable<TaskObject> tasks, ListTasks m)
     {
-        var serviceIds = new HashSet<string>(StringComparer.Ordinal);
+        var serviceIds = new HashSet<string>(m.ServiceIds, StringComparer.Ordinal);
         foreach (var serviceRef in m.ServiceRefs)
         {
             var (service, rejected) = Resolve(services, serviceRef);

@@ -30,7 +30,8 @@ internal sealed class ServiceFilter
 
     public static string? CheckTask(string filter) => Check(filter, TaskKeys, (key, value) => key switch
     {
-        "desired-state" when value is not ("running" or "shutdown" or "accepted") => "desired-state must be running, shutdown or accepted",
+        "desired-state" when value.Length > 0 && DesiredState(value) is null =>
+            $"'{value}' is not a task state; use one of {string.Join(", ", StateNames)} (running, shutdown and accepted are docker's usual ones)",
         _ => null,
     });
 
@@ -48,14 +49,21 @@ internal sealed class ServiceFilter
         "id" => task.Id.StartsWith(value, StringComparison.Ordinal),
         "name" => ServiceView.TaskName(list.ServiceNames.GetValueOrDefault(task.ServiceId, task.ServiceId), task, noTrunc: false).StartsWith(value, StringComparison.Ordinal),
         "node" => task.NodeId.Length > 0 && (task.NodeId.StartsWith(value, StringComparison.Ordinal) || list.NodeNames.GetValueOrDefault(task.NodeId) == value),
-        "desired-state" => value switch
-        {
-            "running" => task.DesiredState is TaskState.Ready or TaskState.Running,
-            "shutdown" => task.DesiredState >= TaskState.Complete,
-            _ => task.DesiredState < TaskState.Ready,
-        },
+        // swarmkit compares the desired state exactly: "running" leaves out a replacement held at
+        // Ready (a restart delay, a stop-first update), "shutdown" a task scaled down (Remove) or a
+        // job's (Complete). "allocated" is a state of swarmkit's that no task of ours ever wants.
+        "desired-state" => value.Length == 0 || DesiredState(value) == task.DesiredState,
         _ => false,
     }));
+
+    /// <summary>The task states by docker's names, in their order (swarmkit's Allocated included, which matches nothing here).</summary>
+    private static readonly ImmutableArray<string> StateNames =
+        [.. Enum.GetNames<TaskState>().Select(n => n.ToLowerInvariant()).Take(1), "allocated", .. Enum.GetNames<TaskState>().Select(n => n.ToLowerInvariant()).Skip(1)];
+
+    /// <summary>A desired-state filter's value as a state, any case as docker's (null: no such state; "allocated" gives a state no task has).</summary>
+    private static TaskState? DesiredState(string value) =>
+        value.Equals("allocated", StringComparison.OrdinalIgnoreCase) ? (TaskState)(-1)
+        : Enum.TryParse<TaskState>(value, ignoreCase: true, out var state) && !int.TryParse(value, out _) ? state : null;
 
     /// <summary>A --filter's shape, shared by every listing: key=value with a known key, then the value's own check (if any).</summary>
     internal static string? Check(string filter, ImmutableArray<string> keys, Func<string, string, string?>? value = null)

@@ -283,8 +283,8 @@ internal static partial class StackCommands
     /// <summary>
     /// Waits until no task of the removed services is left running: the managers keep such a task, desired
     /// Remove, until its node reports it ended, then delete it (one never assigned, or on a node that is down,
-    /// goes at once). The service itself is gone, so the tasks are asked for without a service (a service
-    /// ref would be refused as unknown) and picked by service id. Null once all have stopped; otherwise, at the
+    /// goes at once). The service itself is gone, so the tasks are asked for by the services' whole ids, which the
+    /// managers take unresolved (a service ref would be refused as unknown). Null once all have stopped; otherwise, at the
     /// deadline (the longest stop grace period among them, docker's 10 s when unset, plus
     /// <see cref="CliApp.TaskStopAllowance"/>), which tasks still run, where, and what to do.
     /// </summary>
@@ -296,7 +296,7 @@ internal static partial class StackCommands
         var deadline = DateTimeOffset.UtcNow + waited;
         while (true)
         {
-            var list = await cli.Swarm.Services.TasksAsync(ct: ct);
+            var list = await cli.Swarm.Services.TasksOfServiceIdsAsync(names.Keys, ct);
             var left = list.Tasks.Where(t => names.ContainsKey(t.ServiceId) && t.Status.State <= TaskState.Running).ToList();
             if (left.Count == 0)
             {

@@ -144,7 +144,8 @@ public class ServiceCommandTests
     [InlineData("'web=-1'", "service", "scale", "web=-1")]
     [InlineData("'desired-state' is not", "service", "ls", "--filter", "desired-state=running")]
     [InlineData("mode must be replicated", "service", "ls", "--filter", "mode=sideways")]
-    [InlineData("desired-state must be running, shutdown or accepted", "service", "ps", "--filter", "desired-state=gone", "web")]
+    [InlineData("'gone' is not a task state; use one of new, allocated, pending,", "service", "ps", "--filter", "desired-state=gone", "web")]
+    [InlineData("'512' is not a task state", "service", "ps", "--filter", "desired-state=512", "web")]
     [InlineData("there is no field .Foo", "service", "ps", "--format", "{{.Foo}}", "web")]
     [InlineData("--format cannot be combined with --pretty", "service", "inspect", "--pretty", "--format", "{{.ID}}", "web")]
     public async Task Malformed_Flags_Are_Refused_Before_Anything_Is_Sent(string expected, params string[] args)
@@ -259,6 +260,39 @@ public class ServiceCommandTests
     public async Task Ps_Filters(string filter, string names)
     {
         var (_, output, _) = await RunAsync(Swarm(), "service", "ps", "--filter", filter, "--format", "{{.Name}}", "web");
+
+        Assert.Equal(names, string.Join(",", output.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
+    }
+
+    /// <summary>
+    /// As swarmkit's ListTasks: the desired state is compared exactly, in any case. A replacement held at Ready
+    /// (a restart delay) is not "running", a task scaled down (Remove) not "shutdown".
+    /// </summary>
+    [Theory]
+    [InlineData("desired-state=running", "web.1")]
+    [InlineData("desired-state=READY", "web.2")]
+    [InlineData("desired-state=shutdown", "web.3")]
+    [InlineData("desired-state=remove", "web.4")]
+    [InlineData("desired-state=running,desired-state=remove", "web.1,web.4")]
+    [InlineData("desired-state=accepted", "")]
+    [InlineData("desired-state=allocated", "")]
+    [InlineData("desired-state=", "web.1,web.2,web.3,web.4")]
+    public async Task Ps_Desired_State_Filter_Is_Exact_As_Swarmkit(string filters, string names)
+    {
+        var node = Swarm(first: request => request is ListTasks
+            ? new TaskList(
+                [
+                    Task("task000000000000000web1a", 1),
+                    Task("task000000000000000web2a", 2, TaskState.Assigned, TaskState.Ready),
+                    Task("task000000000000000web3a", 3, TaskState.Shutdown, TaskState.Shutdown),
+                    Task("task000000000000000web4a", 4, TaskState.Running, TaskState.Remove),
+                ],
+                ServiceNames,
+                NodeNames)
+            : null);
+        string[] args = ["service", "ps", .. filters.Split(',').SelectMany(f => new[] { "--filter", f }), "--format", "{{.Name}}", "web"];
+
+        var (_, output, _) = await RunAsync(node, args);
 
         Assert.Equal(names, string.Join(",", output.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
     }

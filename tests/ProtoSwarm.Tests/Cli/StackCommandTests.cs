@@ -757,10 +757,12 @@ public sealed class StackCommandTests : IDisposable
             "Removing service vote_vote\n" +
             "Removing network vote_backend\n" +
             "Removing network vote_frontend\n", output);
-        // Three listings still show them running; the fourth shows them shut down (a running task of a service kept does not count).
+        // Three listings still show them running; the fourth shows them shut down. Each asks for the removed services'
+        // tasks alone, by their ids (not the whole swarm's, and not the service kept).
         var listings = swarm.Node.Requests.OfType<ListTasks>().ToList();
         Assert.Equal(4, listings.Count);
-        Assert.All(listings, l => Assert.Empty(l.ServiceRefs));
+        Assert.All(listings, l => Assert.Equal((0, 2), (l.ServiceRefs.Length, l.ServiceIds.Length)));
+        Assert.All(listings, l => Assert.DoesNotContain("svc00000000000000000loose", l.ServiceIds));
         // As docker's: the wait comes after every removal of the stack.
         Assert.True(swarm.Node.Requests.FindIndex(r => r is ListTasks) > swarm.Node.Requests.FindLastIndex(r => r is RemoveService or RemoveNetwork));
     }
@@ -936,14 +938,19 @@ public sealed class StackCommandTests : IDisposable
             return new ServiceRemoved(service.Id);
         }
 
-        /// <summary>As the managers answer: no service named lists every task, a removed service's stopping ones too.</summary>
+        /// <summary>
+        /// As the managers answer: no service named lists every task, a removed service's stopping ones too; services
+        /// given by whole id (ServiceIds) are taken unresolved, so a removed one's stopping tasks are listed.
+        /// </summary>
         private TaskList Tasks(ListTasks l)
         {
-            var services = l.ServiceRefs.IsEmpty ? Services : Services.Where(s => l.ServiceRefs.Contains(s.Id)).ToList();
+            var all = l.ServiceRefs.IsEmpty && l.ServiceIds.IsEmpty;
+            var services = all ? Services : Services.Where(s => l.ServiceRefs.Contains(s.Id) || l.ServiceIds.Contains(s.Id)).ToList();
             var tasks = services.SelectMany(TasksOf).ToList();
-            if (l.ServiceRefs.IsEmpty)
+            var stopping = _stopping.Where(t => all || l.ServiceIds.Contains(t.ServiceId)).ToList();
+            if (stopping.Count > 0)
             {
-                tasks.AddRange(TasksStopAfter == 0 ? _stopping.Select(t => t with { Status = t.Status with { State = TaskState.Shutdown } }) : _stopping);
+                tasks.AddRange(TasksStopAfter == 0 ? stopping.Select(t => t with { Status = t.Status with { State = TaskState.Shutdown } }) : stopping);
                 TasksStopAfter = TasksStopAfter > 0 ? TasksStopAfter - 1 : TasksStopAfter;
             }
 

@@ -197,6 +197,26 @@ public sealed class ServiceCommandsTests
     private static ServiceSpec Spec(string name, string image = "nginx:1", long replicas = 3) =>
         new(name, ImmutableSortedDictionary<string, string>.Empty, ServiceMode.ReplicatedMode(replicas), new TaskSpec(new ContainerSpec(image)));
 
+    [Fact]
+    public void Tasks_By_Whole_Service_Id_Include_A_Removed_Services_And_Refs_Are_Still_Resolved()
+    {
+        var web = Stored(Spec("web"), "svc0000000000000000000web");
+        var tasks = new[] { Task("t1", web.Id), Task("t2", "svc000000000000000removed"), Task("t3", "svc0000000000000000000api") };
+
+        var (byId, rejected) = ServiceCommands.SelectTasks([web], [], tasks, new ListTasks("r", ServiceIds: ["svc000000000000000removed"]));
+        var (both, _) = ServiceCommands.SelectTasks([web], [], tasks, new ListTasks("r", ["web"], ServiceIds: ["svc000000000000000removed"]));
+        var (_, unknown) = ServiceCommands.SelectTasks([web], [], tasks, new ListTasks("r", ["svc000000000000000removed"]));
+
+        Assert.Null(rejected);
+        Assert.Equal(["t2"], byId.Select(t => t.Id));
+        Assert.Equal(["t1", "t2"], both.Select(t => t.Id));
+        Assert.Equal(RejectCode.NotFound, unknown!.Code);
+    }
+
+    private static TaskObject Task(string id, string serviceId) =>
+        new(id, new ObjectMeta(1, T0, T0), serviceId, 1, "node1", new TaskSpec(new ContainerSpec("nginx:1")), 1, TaskState.Running,
+            new TaskObservedStatus(TaskState.Running, T0));
+
     private static ServiceObject Stored(ServiceSpec spec, string id = "svc0") =>
         new(id, new ObjectMeta(5, T0, T0), spec, SpecVersion: 1);
 }

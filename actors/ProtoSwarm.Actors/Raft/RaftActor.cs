@@ -39,6 +39,13 @@ public sealed record RaftSettings(
 
     /// <summary>Below gRPC's 4 MiB default message limit, with room for the envelope.</summary>
     public int SnapshotChunkBytes { get; init; } = 1024 * 1024;
+
+    /// <summary>
+    /// Called once if the peer stops after a failure (its log could not be written, say: a full disk), with the
+    /// reason; the owner restarts the member from the log on disk. A Raft peer whose memory may be ahead of its
+    /// file cannot go on, and cannot start again from what it read at boot (<see cref="Disk"/>) either.
+    /// </summary>
+    public Action<string>? OnFailed { get; init; }
 }
 
 /// <summary>
@@ -78,6 +85,12 @@ public sealed partial class RaftActor : IActor
 
     // Set when a leader committed past this member's log (OnEnvelope): the member is out of Raft for good.
     private bool _logLost;
+
+    // Set by Fail: why this peer stopped for good; the owner restarts the member from disk.
+    private string? _failure;
+
+    // Made by Proto.Actor's restart of a failed instance (Props): it must not start from RaftSettings.Disk.
+    private readonly bool _restartedAfterFailure;
     private ulong _snapshotIndex;
     private bool _snapshotInProgress;
 
@@ -93,9 +106,10 @@ public sealed partial class RaftActor : IActor
     private ulong _commitAtLastTick = ulong.MaxValue;
     private HardState _persistedHard;
 
-    public RaftActor(RaftSettings settings)
+    public RaftActor(RaftSettings settings, bool restarted = false)
     {
         _settings = settings;
+        _restartedAfterFailure = restarted;
         _logger = settings.LoggerFactory.CreateLogger<RaftActor>();
     }
 
@@ -111,11 +125,106 @@ public sealed partial class RaftActor : IActor
     /// managers and grows with the swarm. Its own "Raft member ... started" line says how long it took.
     /// </para>
     /// </summary>
-    public static Props Props(RaftSettings settings) =>
-        global::Proto.Props.FromProducer(() => new RaftActor(settings)).WithStartDeadline(TimeSpan.Zero);
+    /// <para>
+    /// Proto.Actor restarts a failed actor by making a new one from this producer: this peer's would start again
+    /// from <see cref="RaftSettings.Disk"/>, the log as read at boot, behind everything written and applied since,
+    /// and go on campaigning and writing over committed entries. So every exception is caught in
+    /// <see cref="ReceiveAsync"/> (<see cref="Fail"/>), and an instance made after the first is failed from its start.
+    /// </para>
+    /// </summary>
+    public static Props Props(RaftSettings settings)
+    {
+        var made = 0;
+        return global::Proto.Props.FromProducer(() => new RaftActor(settings, restarted: Interlocked.Increment(ref made) > 1)).WithStartDeadline(TimeSpan.Zero);
+    }
 
+    /// <summary>
+    /// Every message goes through <see cref="Receive"/>; an exception out of it stops the peer for good (<see cref="Fail"/>):
+    /// its state in memory may be ahead of its file (a Ready written in part, or not at all) or half applied.
+    /// </summary>
     public Task ReceiveAsync(IContext context)
     {
+        if (_failure is not null)
+        {
+            if (context.Message is Stopping)
+            {
+                _ticker?.Cancel();
+            }
+
+            return Task.CompletedTask;
+        }
+
+        Task handled;
+        try
+        {
+            handled = Receive(context);
+        }
+        catch (Exception e)
+        {
+            Fail(e);
+            return Task.CompletedTask;
+        }
+
+        return handled.IsCompletedSuccessfully ? handled : Observed(handled);
+    }
+
+    private async Task Observed(Task handled)
+    {
+        try
+        {
+            await handled;
+        }
+        catch (Exception e)
+        {
+            Fail(e);
+        }
+    }
+
+    /// <summary>
+    /// Stops this peer for good: no tick, step, write, apply or answer any more. The writes waiting are failed with the
+    /// reason, and the owner (<see cref="RaftSettings.OnFailed"/>) restarts the member from the log on disk, the one
+    /// state it can trust: what was durable before the failure. A write that failed was never acknowledged (answers
+    /// and applies wait for the write of their Ready), and its entries, if followers took them, are the next leader's
+    /// to commit or drop, as for a leader that crashed.
+    /// </summary>
+    private void Fail(Exception e)
+    {
+        _failure = FailureReason(e, _settings.File.Path);
+        _ticker?.Cancel();
+        // A full disk is the operator's to mend and says all in its sentence; anything else is ours, stack trace included.
+        LogFailed(_logger, _settings.RaftId, _failure, IsDiskFull(e) ? null : e);
+        _settings.Pending.FailAll(new StoreUnavailableException(
+            $"This manager's Raft member stopped: {_failure}. The write may or may not be applied; the node restarts the member from its log on disk in a few seconds."));
+        _settings.OnFailed?.Invoke(_failure);
+    }
+
+    /// <summary>What failed, in an operator's words: a full file system and the file named, or the exception's message.</summary>
+    internal static string FailureReason(Exception e, string path) =>
+        IsDiskFull(e)
+            ? $"the file system of its log {path} is full (\"database or disk is full\"); free space on it, and the member starts again by itself"
+            : $"{e.GetType().Name}: {e.Message} (its log: {path})";
+
+    private static bool IsDiskFull(Exception e)
+    {
+        for (var inner = e; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is Microsoft.Data.Sqlite.SqliteException { SqliteErrorCode: 13 } // SQLITE_FULL
+                || (inner is IOException io && (io.HResult & 0xFFFF) == 28)) // ENOSPC
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private Task Receive(IContext context)
+    {
+        if (_restartedAfterFailure && context.Message is Started)
+        {
+            throw new InvalidOperationException("the Raft actor was restarted by its supervisor after an exception, with the log as read at boot");
+        }
+
         if (_logLost && context.Message is not (Stopping or Started))
         {
             // Out of Raft for good (OnEnvelope): no tick, no vote, no answer, no crash loop.
@@ -971,6 +1080,9 @@ public sealed partial class RaftActor : IActor
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "Raft member {RaftId} has lost log entries it had acknowledged: leader {Leader} commits index {Commit}, but {Path} ends at {LastIndex}; the file was emptied, truncated or replaced while the node was stopped. This manager takes no further part in Raft (no vote, no acknowledgement). Restore the file from a backup and restart protoswarmd, or demote this node from another manager (`protoswarm node demote`), then `protoswarm swarm leave --force` here and join again.")]
     private static partial void LogLogLost(ILogger logger, ulong raftId, ulong leader, ulong commit, ulong lastIndex, string path);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Raft member {RaftId} stopped: {Reason}. Its memory may be ahead of its log, so it takes no further part in Raft; the node restarts the member from the log on disk.")]
+    private static partial void LogFailed(ILogger logger, ulong raftId, string reason, Exception? exception);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Raft entry {Index} cannot be decoded, skipped: {Reason}")]
     private static partial void LogBadEntry(ILogger logger, ulong index, string reason);

@@ -87,6 +87,9 @@ internal sealed partial class SwarmMember : IAsyncDisposable
     /// <summary>True once the node host itself began stopping this member (leave, shutdown, role change).</summary>
     public bool Stopping { get; private set; }
 
+    /// <summary>Why this manager's Raft peer stopped for good, which stops the member too (null: it did not).</summary>
+    public string? FailureReason { get; private set; }
+
     public PID ManagerApi => new(System.Address, Kinds.ManagerApi);
 
     public static async Task<SwarmMember> StartAsync(
@@ -190,7 +193,16 @@ internal sealed partial class SwarmMember : IAsyncDisposable
                 ? selfAddress
                 : store.Current.List<NodeObject>().FirstOrDefault(n => n.RaftId == raftId)?.ManagerStatus?.Addr;
 
-        var raftSettings = new RaftSettings(State.ClusterId, State.RaftId, _raftFile, disk, store, pending, time, loggerFactory, view, selfAddress, AddressOf);
+        var raftSettings = new RaftSettings(State.ClusterId, State.RaftId, _raftFile, disk, store, pending, time, loggerFactory, view, selfAddress, AddressOf)
+        {
+            // The Raft peer stopped for good (RaftActor.Fail): this member stops, and the node host starts a new one,
+            // whose peer reads the log back from disk (SwarmRuntime.OnMemberStopped).
+            OnFailed = reason =>
+            {
+                FailureReason = reason;
+                _ = Task.Run(() => System.ShutdownAsync($"its Raft member stopped: {reason}"));
+            },
+        };
         var raft = System.Root.SpawnNamed(RaftActor.Props(raftSettings), Kinds.Raft);
         var proposer = new RaftProposer(System.Root, raft, pending, ProposalTimeout, time);
         var manager = new ManagerContext(store, proposer, time, loggerFactory, view, raft, MemberBlocked: id => System.Remote().BlockList.IsBlocked(id),

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Globalization;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
 using Proto;
@@ -33,6 +34,9 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
 
     /// <summary>Longer than Proto.Remote's wait after an endpoint terminates, so peers accept the new member.</summary>
     private static readonly TimeSpan MemberRestartDelay = TimeSpan.FromSeconds(3.5);
+
+    /// <summary>The longest wait between two starts of a member whose Raft peer keeps failing (<see cref="RestartAfterRaftFailure"/>).</summary>
+    private static readonly TimeSpan RaftRestartDelayMax = TimeSpan.FromSeconds(60);
 
     /// <summary>How long leaving waits for the task containers to be killed and removed (a kill takes milliseconds; a stuck unmount does not).</summary>
     private static readonly TimeSpan LeaveCleanupTimeout = TimeSpan.FromSeconds(30);
@@ -83,6 +87,11 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
 
     // Why the member is down on purpose for a few seconds (a role being taken, a blocked member replaced), for `info`.
     private volatile string? _restarting;
+
+    // The Raft failures in a row, and when the member was last started after one: one that ran for longer than
+    // RaftRestartDelayMax since starts the count again.
+    private int _raftFailures;
+    private long _raftRestartedAt;
 
     /// <param name="renewalClock">What the certificate renewal schedule reads (tests move it ahead by months); <paramref name="time"/> when null.</param>
     public SwarmRuntime(NodeOptions options, ILoggerFactory loggerFactory, TimeProvider time, TimeProvider? renewalClock = null)
@@ -308,7 +317,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
 
     private async Task<object> AskManagerAsync(object request, CancellationToken ct)
     {
-        var member = _member;
+        var member = RunningMember;
         var state = _state;
         if (state is null)
         {
@@ -344,7 +353,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
     /// </summary>
     private async Task<object> CollectRegistryGarbageAsync(CollectRegistryGarbage m, CancellationToken ct)
     {
-        var member = _member;
+        var member = RunningMember;
         if (_state is null)
         {
             return NotInSwarm();
@@ -389,7 +398,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
     private async Task<object> InfoAsync(CancellationToken ct)
     {
         var state = _state;
-        var member = _member;
+        var member = RunningMember;
         var restarting = member is null ? _restarting : null;
         var local = new NodeInfoSnapshot(
             LocalNodeState(state is not null, _locked, member is not null, restarting),
@@ -968,6 +977,12 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
     /// Proto.Cluster stops a member the others have blocked (it was Down, e.g. cut off, and its
     /// member id was removed). The node is still in the swarm: start a new member, with a new id,
     /// after the peers' endpoints to the old one have closed.
+    /// <para>
+    /// A manager's Raft peer also stops its member when it fails (<see cref="SwarmMember.FailureReason"/>: its log
+    /// could not be written, say on a full disk): the new member reads the log back from disk. While that keeps
+    /// failing (the disk still full), the restarts back off, from <see cref="MemberRestartDelay"/> to
+    /// <see cref="RaftRestartDelayMax"/>, and each one says why; once a write succeeds again the member stays.
+    /// </para>
     /// </summary>
     private void OnMemberStopped(SwarmMember member)
     {
@@ -976,20 +991,70 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
             return;
         }
 
-        LogMemberStopped(_logger, member.State.NodeId, member.System.Id);
+        if (member.FailureReason is not { } failure)
+        {
+            LogMemberStopped(_logger, member.State.NodeId, member.System.Id);
+            _restarting ??= "its swarm member is restarting: the cluster stopped it after it was Down";
+            InBackground(
+                async () =>
+                {
+                    if (ReferenceEquals(_member, member) && _state is not null)
+                    {
+                        await RestartingAsync("its swarm member is restarting: the cluster stopped it after it was Down", async () =>
+                        {
+                            await StopMemberAsync();
+                            await StartMemberAsync(_state!);
+                        });
+                    }
+                    else if (_state is null)
+                    {
+                        _restarting = null; // it left the swarm meanwhile
+                    }
+                },
+                MemberRestartDelay);
+            return;
+        }
+
+        RestartAfterRaftFailure(member, failure);
+    }
+
+    private void RestartAfterRaftFailure(SwarmMember? failed, string failure)
+    {
+        _raftFailures = _raftRestartedAt != 0 && _time.GetElapsedTime(_raftRestartedAt) > RaftRestartDelayMax ? 1 : _raftFailures + 1;
+        var delay = TimeSpan.FromTicks(Math.Min(RaftRestartDelayMax.Ticks, MemberRestartDelay.Ticks << Math.Min(_raftFailures - 1, 5)));
+        var nodeId = (failed?.State ?? _state)?.NodeId ?? string.Empty;
+        LogRaftFailed(_logger, nodeId, failure, delay.TotalSeconds);
+        _restarting = $"its swarm member restarts at {(_time.GetUtcNow() + delay).ToString("HH:mm:ss", CultureInfo.InvariantCulture)} UTC: {failure}";
         InBackground(
             async () =>
             {
-                if (ReferenceEquals(_member, member) && _state is not null)
+                if (!ReferenceEquals(_member, failed) || _state is null || _disposed.IsCancellationRequested)
                 {
-                    await RestartingAsync("its swarm member is restarting: the cluster stopped it after it was Down", async () =>
+                    if (_state is null)
+                    {
+                        _restarting = null; // it left the swarm meanwhile
+                    }
+
+                    return; // left, stopped, or already restarted by something else
+                }
+
+                try
+                {
+                    await RestartingAsync($"its swarm member is restarting: {failure}", async () =>
                     {
                         await StopMemberAsync();
+                        _raftRestartedAt = _time.GetTimestamp();
                         await StartMemberAsync(_state!);
                     });
                 }
+                catch (Exception e) when (_member is null && _state is not null)
+                {
+                    // Its log could not even be opened (the disk still full): try again later, as for a failed write.
+                    _error = e.Message;
+                    RestartAfterRaftFailure(null, e.InnerException?.Message ?? e.Message);
+                }
             },
-            MemberRestartDelay);
+            delay);
     }
 
     /// <summary>Runs a change of the node's lifecycle off the caller's thread, under the lifecycle lock; a failure is logged and shown by `info`.</summary>
@@ -1240,9 +1305,18 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
     private static CommandRejected NotInSwarm() => new(RejectCode.NotInSwarm,
         "This node is not part of a swarm. Use `protoswarm swarm init` to create one, or `protoswarm swarm join` to join one, and try again.");
 
-    /// <summary>In a swarm, but this node's member is not running: it is starting or restarting (a role change, being blocked), or it failed to start.</summary>
-    private static CommandRejected MemberNotRunning() => new(RejectCode.Unavailable,
-        "This node is in a swarm, but its swarm member is not running right now: it is starting or restarting (after a role change or a restart), or it failed to start. Try again in a few seconds; if it persists, see `protoswarm info` and this node's log.");
+    /// <summary>In a swarm, but this node's member is not running: it is starting or restarting (a role change, being blocked, its Raft member failed), or it failed to start.</summary>
+    private CommandRejected MemberNotRunning() => new(RejectCode.Unavailable,
+        _restarting is { } why
+            ? $"This node is in a swarm, but {why}. Try again in a few seconds; if it persists, see `protoswarm info` and this node's log."
+            : "This node is in a swarm, but its swarm member is not running right now: it is starting or restarting (after a role change or a restart), or it failed to start. Try again in a few seconds; if it persists, see `protoswarm info` and this node's log.");
+
+    /// <summary>
+    /// The member, unless there is none or its actor system has stopped: the cluster stopped it, or its Raft member
+    /// failed, and the node host has not replaced it yet (<see cref="OnMemberStopped"/>). Asked, it would only say
+    /// that its actors no longer exist.
+    /// </summary>
+    private SwarmMember? RunningMember => _member is { } member && !member.System.Shutdown.IsCancellationRequested ? member : null;
 
     private static CommandRejected AlreadyInSwarm() => new(RejectCode.AlreadyInSwarm,
         "This node is already part of a swarm. Use `protoswarm swarm leave` to leave this swarm and join another one.");
@@ -1264,6 +1338,9 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Node {NodeId} leaves without being demoted first: the other managers did not answer; demote it there with `protoswarm node demote`")]
     private static partial void LogLeaveWithoutDemotion(ILogger logger, string nodeId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Node {NodeId}'s manager stopped its swarm member: its Raft member failed ({Reason}). A new member starts from the log on disk in {Seconds:0.#} s")]
+    private static partial void LogRaftFailed(ILogger logger, string nodeId, string reason, double seconds);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Starting the swarm member failed")]
     private static partial void LogStartFailed(ILogger logger, Exception e);

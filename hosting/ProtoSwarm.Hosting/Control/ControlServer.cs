@@ -121,7 +121,19 @@ public sealed partial class ControlServer : IAsyncDisposable
                     return;
                 }
 
-                var reply = await _handle(request, _stop.Token);
+                object reply;
+                try
+                {
+                    reply = await _handle(request, _stop.Token);
+                }
+                catch (Exception e) when (e is not OperationCanceledException || !_stop.IsCancellationRequested)
+                {
+                    // A failure of ours (the swarm member being replaced under the request, say) is answered and logged,
+                    // never a connection closed without a word, which the CLI can only call "see protoswarmd's log".
+                    LogRequestFailed(_logger, request.GetType().Name, e);
+                    reply = new CommandRejected(RejectCode.Unavailable, $"protoswarmd could not answer {request.GetType().Name}: {e.Message}; try again in a few seconds (its log has the details).");
+                }
+
                 await ControlFraming.WriteAsync(stream, reply, _stop.Token);
             }
         }
@@ -150,6 +162,9 @@ public sealed partial class ControlServer : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Control socket connection from uid {Uid} refused: root only")]
     private static partial void LogRefusedPeer(ILogger logger, uint uid);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A {Request} on the control socket failed")]
+    private static partial void LogRequestFailed(ILogger logger, string request, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Control connection ended: {Reason}")]
     private static partial void LogBadConnection(ILogger logger, string reason);

@@ -399,7 +399,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
     {
         var state = _state;
         var member = RunningMember;
-        var restarting = member is null ? _restarting : null;
+        var restarting = member is null ? Restarting : null;
         var local = new NodeInfoSnapshot(
             LocalNodeState(state is not null, _locked, member is not null, restarting),
             state?.NodeId ?? string.Empty,
@@ -1307,7 +1307,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
 
     /// <summary>In a swarm, but this node's member is not running: it is starting or restarting (a role change, being blocked, its Raft member failed), or it failed to start.</summary>
     private CommandRejected MemberNotRunning() => new(RejectCode.Unavailable,
-        _restarting is { } why
+        Restarting is { } why
             ? $"This node is in a swarm, but {why}. Try again in a few seconds; if it persists, see `protoswarm info` and this node's log."
             : "This node is in a swarm, but its swarm member is not running right now: it is starting or restarting (after a role change or a restart), or it failed to start. Try again in a few seconds; if it persists, see `protoswarm info` and this node's log.");
 
@@ -1317,6 +1317,9 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
     /// that its actors no longer exist.
     /// </summary>
     private SwarmMember? RunningMember => _member is { } member && !member.System.Shutdown.IsCancellationRequested ? member : null;
+
+    /// <summary>Why the member is down for a while: <see cref="_restarting"/>, or, from the moment its Raft member failed until the restart is scheduled, that failure.</summary>
+    private string? Restarting => _restarting ?? (_member?.FailureReason is { } failure ? $"its swarm member is restarting: {failure}" : null);
 
     private static CommandRejected AlreadyInSwarm() => new(RejectCode.AlreadyInSwarm,
         "This node is already part of a swarm. Use `protoswarm swarm leave` to leave this swarm and join another one.");

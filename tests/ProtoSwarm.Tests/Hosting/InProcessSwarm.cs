@@ -13,10 +13,13 @@ namespace ProtoSwarm.Tests.Hosting;
 /// </summary>
 internal sealed class InProcessSwarm : IAsyncDisposable
 {
-    private InProcessSwarm(string dir, SwarmRuntime runtime)
+    private readonly bool _ownsDir;
+
+    private InProcessSwarm(string dir, SwarmRuntime runtime, bool ownsDir)
     {
         Dir = dir;
         Runtime = runtime;
+        _ownsDir = ownsDir;
     }
 
     public string Dir { get; }
@@ -25,9 +28,10 @@ internal sealed class InProcessSwarm : IAsyncDisposable
 
     /// <param name="hostname">The node's hostname; its state directory is named after it.</param>
     /// <param name="renewalClock">The clock the certificate renewal reads (the system's when null).</param>
-    public static async Task<InProcessSwarm> StartAsync(string hostname, TimeProvider? renewalClock = null)
+    /// <param name="stateDir">The state directory (an empty one of the test's, which the test removes); one under the temp directory, deleted on dispose, when null.</param>
+    public static async Task<InProcessSwarm> StartAsync(string hostname, TimeProvider? renewalClock = null, string? stateDir = null)
     {
-        var dir = Path.Combine(Path.GetTempPath(), $"protoswarm-{hostname}-{Guid.NewGuid():N}");
+        var dir = stateDir ?? Path.Combine(Path.GetTempPath(), $"protoswarm-{hostname}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(dir);
         var options = new NodeOptions
         {
@@ -39,12 +43,15 @@ internal sealed class InProcessSwarm : IAsyncDisposable
         var runtime = new SwarmRuntime(options, NullLoggerFactory.Instance, TimeProvider.System, renewalClock);
         await runtime.StartAsync();
         Assert.IsType<InitSwarmAck>(await runtime.HandleAsync(new InitSwarm(SwarmIds.NewRequestId(), "127.0.0.1", ForceNewCluster: false), TestTimeout.Token));
-        return new InProcessSwarm(dir, runtime);
+        return new InProcessSwarm(dir, runtime, ownsDir: stateDir is null);
     }
 
     public async ValueTask DisposeAsync()
     {
         await Runtime.DisposeAsync();
-        Directory.Delete(Dir, recursive: true);
+        if (_ownsDir)
+        {
+            Directory.Delete(Dir, recursive: true);
+        }
     }
 }

@@ -72,13 +72,15 @@ public sealed record ContainerObject(
     [property: Key(36)] long ShmSize = 0,
     [property: Key(37)] HealthCheck? Healthcheck = null,
     [property: Key(38)] int HealthFailingStreak = 0,
-    ImmutableArray<ContainerHealthProbe> HealthLog = default)
+    ImmutableArray<ContainerHealthProbe> HealthLog = default,
+    [property: Key(40)] string Error = "")
 {
     // Spec: the container spec it runs (a task's, or the one a run made up), whence inspect's HostConfig.CapAdd, CapDrop,
     // ReadonlyRootfs, Init, Dns*, ExtraHosts, Sysctls, Ulimits, GroupAdd and Config.StopSignal, StopTimeout; null from a node
     // before it. Healthcheck: the check it runs, its spec's over its image's (docker's Config.Healthcheck), null without one. PidsLimit (0: none) and LogConfig (null: the node's default) are HostConfig's of the same
     // names. ExposedPorts, Tmpfs and ShmSize: a standalone container's --expose (with its image's), --tmpfs (path to its
-    // options) and --shm-size (0: docker's 64 MiB).
+    // options) and --shm-size (0: docker's 64 MiB). Error: docker's State.Error, why its last start failed (a standalone
+    // container's; its ExitCode then 126, 127 or 128 as docker's daemon sets it), empty once it started.
 
     [Key(34)]
     public ImmutableArray<string> ExposedPorts { get; init; } = ExposedPorts.IsDefault ? [] : ExposedPorts;

@@ -198,7 +198,7 @@ internal static class ContainerView
             ["Dead"] = false,
             ["Pid"] = c.Pid,
             ["ExitCode"] = c.ExitCode,
-            ["Error"] = string.Empty,
+            ["Error"] = c.Error,
             ["StartedAt"] = Time(c.StartedAt),
             ["FinishedAt"] = Time(c.FinishedAt),
         };

@@ -213,6 +213,23 @@ public sealed class ContainerCommandTests
     }
 
     [Fact]
+    public async Task Container_Inspect_Of_A_Container_Whose_Start_Failed_Shows_Its_Exit_Code_And_Error_As_Docker_Does()
+    {
+        const string NotFound = "failed to create task for container: exec: \"/nonexistent\": stat /nonexistent: no such file or directory";
+        var failed = Container("ffff1111bbbb2222cccc3333d", "failed", "created") with { ExitCode = 127, Error = NotFound };
+
+        var (code, output, _) = await RunAsync(Node(failed), "container", "inspect", "failed");
+        var (_, templated, _) = await RunAsync(Node(failed), "container", "inspect", "-f", "{{.State.Status}} {{.State.ExitCode}} {{.State.Error}}", "failed");
+        var (_, healthy, _) = await RunAsync(Node(Web1), "container", "inspect", "-f", "[{{.State.Error}}]", "aaaa");
+
+        Assert.Equal(0, code);
+        var state = Assert.Single(JsonNode.Parse(output)!.AsArray())!["State"]!;
+        Assert.Equal(("created", 127, NotFound), ((string?)state["Status"], (int)state["ExitCode"]!, (string?)state["Error"]));
+        Assert.Equal($"created 127 {NotFound}\n", templated);
+        Assert.Equal("[]\n", healthy);
+    }
+
+    [Fact]
     public async Task Container_Inspect_Shows_Dockers_Fields_And_A_Template_Reads_Them()
     {
         var node = Node(Web1, Old);

@@ -73,7 +73,8 @@ public sealed record ContainerObject(
     [property: Key(37)] HealthCheck? Healthcheck = null,
     [property: Key(38)] int HealthFailingStreak = 0,
     ImmutableArray<ContainerHealthProbe> HealthLog = default,
-    [property: Key(40)] string Error = "")
+    [property: Key(40)] string Error = "",
+    ImmutableSortedDictionary<string, string>? VolumePaths = null)
 {
     // Spec: the container spec it runs (a task's, or the one a run made up), whence inspect's HostConfig.CapAdd, CapDrop,
     // ReadonlyRootfs, Init, Dns*, ExtraHosts, Sysctls, Ulimits, GroupAdd and Config.StopSignal, StopTimeout; null from a node
@@ -81,6 +82,10 @@ public sealed record ContainerObject(
     // names. ExposedPorts, Tmpfs and ShmSize: a standalone container's --expose (with its image's), --tmpfs (path to its
     // options) and --shm-size (0: docker's 64 MiB). Error: docker's State.Error, why its last start failed (a standalone
     // container's; its ExitCode then 126, 127 or 128 as docker's daemon sets it), empty once it started.
+
+    /// <summary>The node's directory of each volume the container mounts, by the volume's name (docker's Mounts[].Source of a volume).</summary>
+    [Key(41)]
+    public ImmutableSortedDictionary<string, string> VolumePaths { get; init; } = VolumePaths ?? ImmutableSortedDictionary<string, string>.Empty.WithComparers(StringComparer.Ordinal);
 
     [Key(34)]
     public ImmutableArray<string> ExposedPorts { get; init; } = ExposedPorts.IsDefault ? [] : ExposedPorts;

@@ -518,6 +518,7 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
     {
         var now = DateTimeOffset.UtcNow;
         var facts = new List<ContainerFacts>();
+        var volumes = _volumes();
         foreach (var (id, entry) in _containers)
         {
             if (entry.Task is not { } task)
@@ -555,6 +556,8 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
                 HealthCheck = entry.Health,
                 HealthFailingStreak = health?.FailingStreak ?? 0,
                 HealthLog = [.. (health?.Log ?? []).Select(p => new ContainerHealthProbe(p.Start, p.End, p.ExitCode, p.Output))],
+                VolumePaths = task.Spec.Container.Mounts.Where(m => m.Type == MountType.Volume && m.Source.Length > 0).Select(m => m.Source)
+                    .Distinct(StringComparer.Ordinal).ToDictionary(n => n, volumes.MountpointOf, StringComparer.Ordinal),
             });
         }
 

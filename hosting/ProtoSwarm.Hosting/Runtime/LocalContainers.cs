@@ -143,6 +143,7 @@ internal static class LocalContainers
             HealthFailingStreak = facts.HealthFailingStreak,
             HealthLog = [.. facts.HealthLog],
             Error = restart?.StartFailure?.Error ?? string.Empty,
+            VolumePaths = facts.VolumePaths.ToImmutableSortedDictionary(StringComparer.Ordinal),
         };
     }
 

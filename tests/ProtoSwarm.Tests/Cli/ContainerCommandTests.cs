@@ -230,6 +230,31 @@ public sealed class ContainerCommandTests
     }
 
     [Fact]
+    public async Task Container_Inspect_Shows_A_Volumes_Name_And_Its_Directory_On_The_Node_And_A_Binds_Host_Path_As_Docker_Does()
+    {
+        const string DataDir = "/var/lib/protoswarm/volumes/webdata/_data";
+        var mounted = Container("9999aaaabbbb2222cccc3333d", "mounted") with
+        {
+            Mounts = [new MountSpec(MountType.Volume, "webdata", "/data"), new MountSpec(MountType.Bind, "/srv/www", "/www", ReadOnly: true)],
+            VolumePaths = ImmutableSortedDictionary<string, string>.Empty.Add("webdata", DataDir),
+        };
+
+        var (code, output, _) = await RunAsync(Node(mounted), "container", "inspect", "mounted");
+        var (_, templated, _) = await RunAsync(Node(mounted), "container", "inspect", "-f", "{{range .Mounts}}{{.Type}} {{.Source}} {{.Destination}} {{.RW}};{{end}}", "mounted");
+        var (_, older, _) = await RunAsync(Node(mounted with { VolumePaths = ImmutableSortedDictionary<string, string>.Empty }), "container", "inspect", "-f", "{{(index .Mounts 0).Source}}", "mounted");
+
+        Assert.Equal(0, code);
+        var mounts = Assert.Single(JsonNode.Parse(output)!.AsArray())!["Mounts"]!.AsArray();
+        Assert.Equal(
+            """{"Type":"volume","Name":"webdata","Source":"/var/lib/protoswarm/volumes/webdata/_data","Destination":"/data","Driver":"local","Mode":"","RW":true,"Propagation":""}""",
+            mounts[0]!.ToJsonString());
+        Assert.Equal("""{"Type":"bind","Source":"/srv/www","Destination":"/www","Mode":"","RW":false,"Propagation":"rprivate"}""", mounts[1]!.ToJsonString());
+        Assert.Equal($"volume {DataDir} /data true;bind /srv/www /www false;\n", templated);
+        // A node before VolumePaths: the volume's name, as before.
+        Assert.Equal("webdata\n", older);
+    }
+
+    [Fact]
     public async Task Container_Inspect_Shows_Dockers_Fields_And_A_Template_Reads_Them()
     {
         var node = Node(Web1, Old);

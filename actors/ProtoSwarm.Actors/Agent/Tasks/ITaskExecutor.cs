@@ -103,6 +103,9 @@ public sealed record ContainerFacts(
     /// <summary>The health check's last five probes, oldest first (docker's State.Health.Log).</summary>
     public IReadOnlyList<ContainerHealthProbe> HealthLog { get; init; } = [];
 
+    /// <summary>The node's directory of each volume it mounts, by the volume's name (docker's Mounts[].Source of a volume).</summary>
+    public IReadOnlyDictionary<string, string> VolumePaths { get; init; } = new Dictionary<string, string>();
+
     /// <summary>The process: the entrypoint, then the command.</summary>
     public IReadOnlyList<string> Command => [.. Entrypoint, .. Cmd];
 

@@ -615,10 +615,15 @@ public sealed class StandaloneRunFlagsTests(ContainerFixture fixture) : BusyboxE
             with { Volumes = ["runflags-data:/data", $"{host}:/site:ro", "/anon", $"{Path.Combine(Dir, "made")}:/made"] });
         Assert.Equal(0, await WaitAsync(standalone, writer));
         var written = Printed(writer);
-        var mounts = (await PsAsync(standalone, writer)).Mounts;
+        var listed = await PsAsync(standalone, writer);
+        var mounts = listed.Mounts;
         var held = Assert.Throws<VolumeStoreException>(() => Executor.Volumes.Remove("runflags-data"));
         var anonymous = mounts.Single(m => m.Target == "/anon").Source;
         Assert.Contains(Executor.Volumes.List(), v => v.Name == anonymous);
+        // inspect's Source of a volume: its directory on the node, as `volume inspect` gives its Mountpoint.
+        Assert.Equal([anonymous, "runflags-data"], listed.VolumePaths.Keys);
+        Assert.Equal(Executor.Volumes.Inspect("runflags-data").Mountpoint, listed.VolumePaths["runflags-data"]);
+        Assert.Equal(Executor.Volumes.Inspect(anonymous).Mountpoint, listed.VolumePaths[anonymous]);
         await RemoveAsync(standalone, writer);
 
         var reader = await RunAsync(standalone, Run("reader", "cat", "/data/f") with { Volumes = ["runflags-data:/data"] });

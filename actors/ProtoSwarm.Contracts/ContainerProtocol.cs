@@ -142,10 +142,18 @@ public sealed record ContainerNetwork(
     [property: Key(5)] string MacAddress = "",
     [property: Key(6)] string EndpointId = "");
 
-/// <summary>A running container's counters at <see cref="ContainerList.SampledAt"/>: CPU time since it started, memory and its limit (the node's memory without one), processes.</summary>
+/// <summary>
+/// A running container's counters at <see cref="ContainerList.SampledAt"/>: CPU time since it started, memory and its limit (the
+/// node's memory without one), processes, the bytes its network interfaces but loopback received and sent, and those it read
+/// from and wrote to block devices (each null from a node before them).
+/// </summary>
 [MessagePackObject]
 public sealed record ContainerUsageReading(
     [property: Key(0)] long CpuNanoseconds,
     [property: Key(1)] long MemoryBytes,
     [property: Key(2)] long MemoryLimitBytes,
-    [property: Key(3)] long Pids);
+    [property: Key(3)] long Pids,
+    [property: Key(4)] long? NetRxBytes = null,
+    [property: Key(5)] long? NetTxBytes = null,
+    [property: Key(6)] long? BlockReadBytes = null,
+    [property: Key(7)] long? BlockWriteBytes = null);

@@ -397,8 +397,8 @@ internal static class ContainerView
 
     /// <summary>
     /// A line of `stats` from two readings of the same container <paramref name="elapsed"/> apart (CPU % is the CPU time
-    /// used between them over that time, as docker's); without an earlier reading CPU % is 0. NET I/O and BLOCK I/O are
-    /// not read from the container: "--".
+    /// used between them over that time, as docker's); without an earlier reading CPU % is 0. NET I/O and BLOCK I/O are the
+    /// counters in docker's units ("1.23kB / 648B": received / sent, read / written); "--" from a node that does not read them.
     /// </summary>
     public static StatsRow Stats(ContainerObject c, ContainerUsageReading? before, TimeSpan elapsed, string asGiven, bool noTrunc)
     {
@@ -412,10 +412,13 @@ internal static class ContainerView
                 Percent(cpu),
                 $"{ServiceView.BytesText(usage.MemoryBytes)} / {ServiceView.BytesText(usage.MemoryLimitBytes)}",
                 Percent(usage.MemoryLimitBytes > 0 ? usage.MemoryBytes * 100.0 / usage.MemoryLimitBytes : 0),
-                "--",
-                "--",
+                InOut(usage.NetRxBytes, usage.NetTxBytes),
+                InOut(usage.BlockReadBytes, usage.BlockWriteBytes),
                 usage.Pids.ToString(CultureInfo.InvariantCulture));
     }
+
+    /// <summary>docker's "IN / OUT" of two byte counters (units.HumanSizeWithPrecision, 3 digits, powers of 1000).</summary>
+    private static string InOut(long? a, long? b) => a is { } x && b is { } y ? $"{ImageView.HumanSize(x)} / {ImageView.HumanSize(y)}" : "--";
 
     private static string Percent(double value) => value.ToString("0.00", CultureInfo.InvariantCulture) + "%";
 

@@ -503,7 +503,18 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
                 if (_containers.TryGetValue(id, out var entry) && entry.Container is { } container
                     && !container.WaitAsync(CancellationToken.None).IsCompleted && container.ReadUsage() is { } usage)
                 {
-                    samples[id] = new TaskUsageSample(usage.CpuNanoseconds, usage.MemoryBytes, usage.MemoryLimitBytes ?? _hostMemory.Value, usage.Pids, usage.PidsLimit);
+                    // docker's NET I/O: the container's namespace's interfaces, read from its PID 1's /proc view (no process
+                    // started, no namespace entered); one on the node's own network has none of its own (0, as docker's).
+                    (long Received, long Sent) net = entry.Task is { } task && PredefinedNetworks.ModeOf(task.Spec.Networks) == PredefinedNetworks.Host
+                        ? (0, 0)
+                        : NetworkDeviceCounters.Read(container.Pid) ?? (0, 0);
+                    samples[id] = new TaskUsageSample(usage.CpuNanoseconds, usage.MemoryBytes, usage.MemoryLimitBytes ?? _hostMemory.Value, usage.Pids, usage.PidsLimit)
+                    {
+                        NetRxBytes = net.Received,
+                        NetTxBytes = net.Sent,
+                        BlockReadBytes = usage.BlockReadBytes,
+                        BlockWriteBytes = usage.BlockWriteBytes,
+                    };
                 }
             }
 

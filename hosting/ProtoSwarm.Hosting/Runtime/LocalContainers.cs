@@ -122,7 +122,8 @@ internal static class LocalContainers
                 .. task.Networks.Select(n => new ContainerNetwork(networkName(n.NetworkId) ?? n.NetworkId, n.NetworkId, n.Address, n.Aliases,
                     networkGateway?.Invoke(n.NetworkId) ?? string.Empty, n.Address.Length > 0 ? NetworkEndpoint.MacOf(n.Address) : string.Empty, NetworkEndpoint.EndpointIdOf(n.NetworkId, task.Id))),
             ],
-            usage is null ? null : new ContainerUsageReading(usage.CpuNanoseconds, usage.MemoryBytes, usage.MemoryLimitBytes, usage.Pids),
+            usage is null ? null : new ContainerUsageReading(usage.CpuNanoseconds, usage.MemoryBytes, usage.MemoryLimitBytes, usage.Pids,
+                usage.NetRxBytes, usage.NetTxBytes, usage.BlockReadBytes, usage.BlockWriteBytes),
             [.. facts.Entrypoint],
             [.. facts.Cmd])
         {

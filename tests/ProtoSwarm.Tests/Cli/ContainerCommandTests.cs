@@ -331,6 +331,23 @@ public sealed class ContainerCommandTests
     }
 
     [Fact]
+    public async Task Stats_Prints_Net_And_Block_Io_In_Dockers_Units_In_The_Table_A_Template_And_Json()
+    {
+        var usage = new ContainerUsageReading(1, 50L << 20, 200L << 20, 3, NetRxBytes: 1234, NetTxBytes: 648, BlockReadBytes: 0, BlockWriteBytes: 4_194_304);
+        var node = new FakeNode(_ => new ContainerList([Web1 with { Usage = usage }], DateTimeOffset.UnixEpoch));
+
+        var (code, output, _) = await RunAsync(node, "stats", "--no-stream");
+        var (_, templated, _) = await RunAsync(node, "stats", "--no-stream", "--format", "{{.NetIO}}|{{.BlockIO}}");
+        var (_, json, _) = await RunAsync(node, "stats", "--no-stream", "--format", "json");
+
+        Assert.Equal(0, code);
+        Assert.Matches(@"^aaaa1111bbbb +web\.1\.aaaa1111bbbb2222cccc3333d +0\.00% +50MiB / 200MiB +25\.00% +1\.23kB / 648B +0B / 4\.19MB +3$", output.Split('\n')[1]);
+        Assert.Equal("1.23kB / 648B|0B / 4.19MB\n", templated);
+        var row = JsonNode.Parse(json)!;
+        Assert.Equal(("1.23kB / 648B", "0B / 4.19MB"), ((string?)row["NetIO"], (string?)row["BlockIO"]));
+    }
+
+    [Fact]
     public async Task Stats_No_Stream_Prints_One_Table_With_Cpu_From_Two_Readings()
     {
         var readings = 0;

@@ -68,7 +68,7 @@ public sealed class LocalContainersTests
         var list = await AskAsync(executor, new ListContainers("r1", All: true, Usage: true));
 
         Assert.Equal(["aaaaa1"], Assert.Single(executor.Sampled));
-        Assert.Equal(new ContainerUsageReading(5_000, 1 << 20, 1 << 30, 3), list.Containers[0].Usage);
+        Assert.Equal(new ContainerUsageReading(5_000, 1 << 20, 1 << 30, 3, 0, 0, 0, 0), list.Containers[0].Usage);
         Assert.Null(list.Containers[1].Usage);
         Assert.Equal(T0, list.SampledAt);
     }

@@ -120,7 +120,18 @@ public sealed record ContainerFacts(
 /// memory without the inactive page cache, the memory limit (the node's memory when it has none),
 /// its processes and their limit (null: none).
 /// </summary>
-public sealed record TaskUsageSample(long CpuNanoseconds, long MemoryBytes, long MemoryLimitBytes, long Pids, long? PidsLimit);
+public sealed record TaskUsageSample(long CpuNanoseconds, long MemoryBytes, long MemoryLimitBytes, long Pids, long? PidsLimit)
+{
+    /// <summary>Bytes received and sent by its network namespace's interfaces but loopback (0 on the node's own network).</summary>
+    public long NetRxBytes { get; init; }
+
+    public long NetTxBytes { get; init; }
+
+    /// <summary>Bytes read from and written to block devices, from its cgroup.</summary>
+    public long BlockReadBytes { get; init; }
+
+    public long BlockWriteBytes { get; init; }
+}
 
 /// <summary>
 /// One task's container, driven by its task actor one call at a time (only <see cref="WaitAsync"/>,

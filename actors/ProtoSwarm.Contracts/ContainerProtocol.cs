@@ -72,13 +72,20 @@ public sealed record ContainerObject(
     [property: Key(36)] long ShmSize = 0,
     [property: Key(37)] HealthCheck? Healthcheck = null,
     [property: Key(38)] int HealthFailingStreak = 0,
-    ImmutableArray<ContainerHealthProbe> HealthLog = default)
+    ImmutableArray<ContainerHealthProbe> HealthLog = default,
+    [property: Key(40)] string Error = "",
+    ImmutableSortedDictionary<string, string>? VolumePaths = null)
 {
     // Spec: the container spec it runs (a task's, or the one a run made up), whence inspect's HostConfig.CapAdd, CapDrop,
     // ReadonlyRootfs, Init, Dns*, ExtraHosts, Sysctls, Ulimits, GroupAdd and Config.StopSignal, StopTimeout; null from a node
     // before it. Healthcheck: the check it runs, its spec's over its image's (docker's Config.Healthcheck), null without one. PidsLimit (0: none) and LogConfig (null: the node's default) are HostConfig's of the same
     // names. ExposedPorts, Tmpfs and ShmSize: a standalone container's --expose (with its image's), --tmpfs (path to its
-    // options) and --shm-size (0: docker's 64 MiB).
+    // options) and --shm-size (0: docker's 64 MiB). Error: docker's State.Error, why its last start failed (a standalone
+    // container's; its ExitCode then 126, 127 or 128 as docker's daemon sets it), empty once it started.
+
+    /// <summary>The node's directory of each volume the container mounts, by the volume's name (docker's Mounts[].Source of a volume).</summary>
+    [Key(41)]
+    public ImmutableSortedDictionary<string, string> VolumePaths { get; init; } = VolumePaths ?? ImmutableSortedDictionary<string, string>.Empty.WithComparers(StringComparer.Ordinal);
 
     [Key(34)]
     public ImmutableArray<string> ExposedPorts { get; init; } = ExposedPorts.IsDefault ? [] : ExposedPorts;
@@ -135,10 +142,18 @@ public sealed record ContainerNetwork(
     [property: Key(5)] string MacAddress = "",
     [property: Key(6)] string EndpointId = "");
 
-/// <summary>A running container's counters at <see cref="ContainerList.SampledAt"/>: CPU time since it started, memory and its limit (the node's memory without one), processes.</summary>
+/// <summary>
+/// A running container's counters at <see cref="ContainerList.SampledAt"/>: CPU time since it started, memory and its limit (the
+/// node's memory without one), processes, the bytes its network interfaces but loopback received and sent, and those it read
+/// from and wrote to block devices (each null from a node before them).
+/// </summary>
 [MessagePackObject]
 public sealed record ContainerUsageReading(
     [property: Key(0)] long CpuNanoseconds,
     [property: Key(1)] long MemoryBytes,
     [property: Key(2)] long MemoryLimitBytes,
-    [property: Key(3)] long Pids);
+    [property: Key(3)] long Pids,
+    [property: Key(4)] long? NetRxBytes = null,
+    [property: Key(5)] long? NetTxBytes = null,
+    [property: Key(6)] long? BlockReadBytes = null,
+    [property: Key(7)] long? BlockWriteBytes = null);

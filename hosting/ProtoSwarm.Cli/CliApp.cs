@@ -104,7 +104,7 @@ internal sealed class CliApp(Func<string, INodeConnection> connect)
             {
                 await configuration.Error.WriteLineAsync(refusal);
                 await configuration.Error.WriteLineAsync($"See '{CommandPath(parseResult.CommandResult)} --help'.");
-                return 1;
+                return RefusalExitCode(parseResult, refusal);
             }
 
             if (parseResult.Errors.Count > 0 && parseResult.CommandResult.Command.Action is not null)
@@ -115,7 +115,7 @@ internal sealed class CliApp(Func<string, INodeConnection> connect)
                 }
 
                 await configuration.Error.WriteLineAsync($"See '{CommandPath(parseResult.CommandResult)} --help'.");
-                return 1;
+                return RefusalExitCode(parseResult, null);
             }
 
             return await parseResult.InvokeAsync(configuration, ct);
@@ -125,6 +125,21 @@ internal sealed class CliApp(Func<string, INodeConnection> connect)
             await configuration.Error.WriteLineAsync($"Error: {e.Message}");
             return 1;
         }
+    }
+
+    /// <summary>
+    /// The exit code of a command line refused before it runs: docker's run and create exit 125 for a refused flag, their flag
+    /// parser's and their own checks of the values alike (docker/cli's FlagErrorFunc and runRun/runCreate), so a script tells
+    /// the CLI's refusal from the container's own exit; a missing IMAGE is 1 there (cobra's argument count, a plain error), as
+    /// is every refusal of the other commands here.
+    /// </summary>
+    internal static int RefusalExitCode(ParseResult parseResult, string? refusal)
+    {
+        var command = parseResult.CommandResult;
+        var runOrCreate = command.Command.Name is "run" or "create"
+            && command.Parent is CommandResult { Command: RootCommand or { Name: "container" } };
+        var argumentCount = WrongArgumentCount(parseResult);
+        return runOrCreate && (argumentCount is null || (refusal is not null && refusal != argumentCount)) ? 125 : 1;
     }
 
     /// <summary>Sets a command's action: connects to the node named by --host and runs the body.</summary>

@@ -198,7 +198,7 @@ internal static class ContainerView
             ["Dead"] = false,
             ["Pid"] = c.Pid,
             ["ExitCode"] = c.ExitCode,
-            ["Error"] = string.Empty,
+            ["Error"] = c.Error,
             ["StartedAt"] = Time(c.StartedAt),
             ["FinishedAt"] = Time(c.FinishedAt),
         };
@@ -261,7 +261,7 @@ internal static class ContainerView
             ["RestartCount"] = c.RestartCount,
             ["Config"] = Config(c, cmd, labels),
             ["HostConfig"] = HostConfig(c),
-            ["Mounts"] = new JsonArray([.. c.Mounts.Select(m => (JsonNode?)Mount(m))]),
+            ["Mounts"] = new JsonArray([.. c.Mounts.Select(m => (JsonNode?)Mount(m, c.VolumePaths))]),
             ["NetworkSettings"] = new JsonObject { ["Ports"] = ports, ["Networks"] = networks },
         };
     }
@@ -366,23 +366,30 @@ internal static class ContainerView
     private static IEnumerable<string> ExtraHosts(IEnumerable<string> lines) =>
         lines.Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)).Where(w => w.Length >= 2).SelectMany(w => w.Skip(1).Select(name => $"{name}:{w[0]}"));
 
-    private static JsonObject Mount(MountSpec m)
+    /// <summary>
+    /// docker's MountPoint, its fields in docker's order: a volume's Name is the volume and its Source the node's directory of it
+    /// (<paramref name="volumePaths"/>; its name from a node that does not say), with its Driver; a bind's Source is the node's
+    /// path, its Propagation rprivate unless the mount gave another.
+    /// </summary>
+    private static JsonObject Mount(MountSpec m, IReadOnlyDictionary<string, string> volumePaths)
     {
-        var json = new JsonObject
-        {
-            ["Type"] = m.Type.ToString().ToLowerInvariant(),
-            ["Source"] = m.Source,
-            ["Destination"] = m.Target,
-            ["Mode"] = string.Empty,
-            ["RW"] = !m.ReadOnly,
-            ["Propagation"] = string.Empty,
-        };
-        if (m.Type == MountType.Volume)
+        var volume = m.Type == MountType.Volume;
+        var json = new JsonObject { ["Type"] = m.Type.ToString().ToLowerInvariant() };
+        if (volume)
         {
             json["Name"] = m.Source;
-            json["Driver"] = "local";
         }
 
+        json["Source"] = volume ? volumePaths.GetValueOrDefault(m.Source, m.Source) : m.Source;
+        json["Destination"] = m.Target;
+        if (volume)
+        {
+            json["Driver"] = m.VolumeDriver.Length > 0 ? m.VolumeDriver : "local";
+        }
+
+        json["Mode"] = string.Empty;
+        json["RW"] = !m.ReadOnly;
+        json["Propagation"] = m.Type == MountType.Bind ? (m.BindPropagation ?? MountPropagation.RPrivate).ToString().ToLowerInvariant() : string.Empty;
         return json;
     }
 
@@ -390,8 +397,8 @@ internal static class ContainerView
 
     /// <summary>
     /// A line of `stats` from two readings of the same container <paramref name="elapsed"/> apart (CPU % is the CPU time
-    /// used between them over that time, as docker's); without an earlier reading CPU % is 0. NET I/O and BLOCK I/O are
-    /// not read from the container: "--".
+    /// used between them over that time, as docker's); without an earlier reading CPU % is 0. NET I/O and BLOCK I/O are the
+    /// counters in docker's units ("1.23kB / 648B": received / sent, read / written); "--" from a node that does not read them.
     /// </summary>
     public static StatsRow Stats(ContainerObject c, ContainerUsageReading? before, TimeSpan elapsed, string asGiven, bool noTrunc)
     {
@@ -405,10 +412,13 @@ internal static class ContainerView
                 Percent(cpu),
                 $"{ServiceView.BytesText(usage.MemoryBytes)} / {ServiceView.BytesText(usage.MemoryLimitBytes)}",
                 Percent(usage.MemoryLimitBytes > 0 ? usage.MemoryBytes * 100.0 / usage.MemoryLimitBytes : 0),
-                "--",
-                "--",
+                InOut(usage.NetRxBytes, usage.NetTxBytes),
+                InOut(usage.BlockReadBytes, usage.BlockWriteBytes),
                 usage.Pids.ToString(CultureInfo.InvariantCulture));
     }
+
+    /// <summary>docker's "IN / OUT" of two byte counters (units.HumanSizeWithPrecision, 3 digits, powers of 1000).</summary>
+    private static string InOut(long? a, long? b) => a is { } x && b is { } y ? $"{ImageView.HumanSize(x)} / {ImageView.HumanSize(y)}" : "--";
 
     private static string Percent(double value) => value.ToString("0.00", CultureInfo.InvariantCulture) + "%";
 

@@ -94,6 +94,9 @@ public sealed class VolumeStore
         }
     }
 
+    /// <summary>Where a volume's files are on the node (its Mountpoint), whether it exists yet or not.</summary>
+    public string MountpointOf(string name) => Path.Join(_directory, name, DataDir);
+
     public Volume Inspect(string name)
     {
         lock (_lock)

@@ -503,7 +503,18 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
                 if (_containers.TryGetValue(id, out var entry) && entry.Container is { } container
                     && !container.WaitAsync(CancellationToken.None).IsCompleted && container.ReadUsage() is { } usage)
                 {
-                    samples[id] = new TaskUsageSample(usage.CpuNanoseconds, usage.MemoryBytes, usage.MemoryLimitBytes ?? _hostMemory.Value, usage.Pids, usage.PidsLimit);
+                    // docker's NET I/O: the container's namespace's interfaces, read from its PID 1's /proc view (no process
+                    // started, no namespace entered); one on the node's own network has none of its own (0, as docker's).
+                    (long Received, long Sent) net = entry.Task is { } task && PredefinedNetworks.ModeOf(task.Spec.Networks) == PredefinedNetworks.Host
+                        ? (0, 0)
+                        : NetworkDeviceCounters.Read(container.Pid) ?? (0, 0);
+                    samples[id] = new TaskUsageSample(usage.CpuNanoseconds, usage.MemoryBytes, usage.MemoryLimitBytes ?? _hostMemory.Value, usage.Pids, usage.PidsLimit)
+                    {
+                        NetRxBytes = net.Received,
+                        NetTxBytes = net.Sent,
+                        BlockReadBytes = usage.BlockReadBytes,
+                        BlockWriteBytes = usage.BlockWriteBytes,
+                    };
                 }
             }
 
@@ -518,6 +529,7 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
     {
         var now = DateTimeOffset.UtcNow;
         var facts = new List<ContainerFacts>();
+        var volumes = _volumes();
         foreach (var (id, entry) in _containers)
         {
             if (entry.Task is not { } task)
@@ -555,6 +567,8 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
                 HealthCheck = entry.Health,
                 HealthFailingStreak = health?.FailingStreak ?? 0,
                 HealthLog = [.. (health?.Log ?? []).Select(p => new ContainerHealthProbe(p.Start, p.End, p.ExitCode, p.Output))],
+                VolumePaths = task.Spec.Container.Mounts.Where(m => m.Type == MountType.Volume && m.Source.Length > 0).Select(m => m.Source)
+                    .Distinct(StringComparer.Ordinal).ToDictionary(n => n, volumes.MountpointOf, StringComparer.Ordinal),
             });
         }
 

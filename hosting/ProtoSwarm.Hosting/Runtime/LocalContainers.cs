@@ -100,7 +100,7 @@ internal static class LocalContainers
             facts.Created,
             state,
             facts.Pid,
-            facts.ExitCode ?? 0,
+            restart?.StartFailure?.ExitCode ?? facts.ExitCode ?? 0,
             facts.StartedAt,
             facts.FinishedAt,
             facts.Health switch
@@ -122,7 +122,8 @@ internal static class LocalContainers
                 .. task.Networks.Select(n => new ContainerNetwork(networkName(n.NetworkId) ?? n.NetworkId, n.NetworkId, n.Address, n.Aliases,
                     networkGateway?.Invoke(n.NetworkId) ?? string.Empty, n.Address.Length > 0 ? NetworkEndpoint.MacOf(n.Address) : string.Empty, NetworkEndpoint.EndpointIdOf(n.NetworkId, task.Id))),
             ],
-            usage is null ? null : new ContainerUsageReading(usage.CpuNanoseconds, usage.MemoryBytes, usage.MemoryLimitBytes, usage.Pids),
+            usage is null ? null : new ContainerUsageReading(usage.CpuNanoseconds, usage.MemoryBytes, usage.MemoryLimitBytes, usage.Pids,
+                usage.NetRxBytes, usage.NetTxBytes, usage.BlockReadBytes, usage.BlockWriteBytes),
             [.. facts.Entrypoint],
             [.. facts.Cmd])
         {
@@ -142,6 +143,8 @@ internal static class LocalContainers
             Healthcheck = facts.HealthCheck,
             HealthFailingStreak = facts.HealthFailingStreak,
             HealthLog = [.. facts.HealthLog],
+            Error = restart?.StartFailure?.Error ?? string.Empty,
+            VolumePaths = facts.VolumePaths.ToImmutableSortedDictionary(StringComparer.Ordinal),
         };
     }
 
@@ -160,5 +163,27 @@ internal static class LocalContainers
         ?? (standalone && task.Spec.Networks is [var first, ..] ? networkName(first.Target) ?? first.Target : "default");
 }
 
-/// <summary>A standalone container's restart policy, the restarts it made, and whether one is pending (docker's "restarting").</summary>
-internal sealed record StandaloneRestart(ContainerRestartPolicy Policy, int Restarts, bool Restarting);
+/// <summary>
+/// A standalone container's restart policy, the restarts it made, whether one is pending (docker's "restarting"), and why its
+/// last start failed (null once it started).
+/// </summary>
+internal sealed record StandaloneRestart(ContainerRestartPolicy Policy, int Restarts, bool Restarting, ContainerStartFailure? StartFailure = null);
+
+/// <summary>
+/// A failed start as docker's daemon keeps it on the container until its next start: State.Error, and State.ExitCode by the
+/// error's words (126 the command could not be run, 127 it was not found or a mount's file and directory were mixed up, 128
+/// anything else).
+/// </summary>
+internal sealed record ContainerStartFailure(int ExitCode, string Error)
+{
+    private static readonly string[] NotFound = ["executable file not found", "no such file or directory", "not a directory"];
+
+    public static ContainerStartFailure Of(string error)
+    {
+        var words = error.ToLowerInvariant();
+        var code = words.Contains("permission denied", StringComparison.Ordinal) || words.Contains("is a directory", StringComparison.Ordinal) ? 126
+            : NotFound.Any(w => words.Contains(w, StringComparison.Ordinal)) ? 127
+            : 128;
+        return new ContainerStartFailure(code, error);
+    }
+}

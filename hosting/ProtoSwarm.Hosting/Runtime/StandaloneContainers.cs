@@ -95,7 +95,7 @@ internal sealed partial class StandaloneContainers : IDisposable
     public RunSettings? SettingsOf(string id) => _entries.TryGetValue(id, out var entry) ? entry.Settings : null;
 
     public StandaloneRestart? RestartOf(string id) => _entries.TryGetValue(id, out var entry)
-        ? new StandaloneRestart(entry.Policy, entry.Restart.Restarts, entry.Restarting)
+        ? new StandaloneRestart(entry.Policy, entry.Restart.Restarts, entry.Restarting, entry.StartFailure)
         : null;
 
     /// <summary>One standalone container: the task made up for it, its controller, and what its end waits for.</summary>
@@ -144,6 +144,9 @@ internal sealed partial class StandaloneContainers : IDisposable
 
         /// <summary>`restart` stops it to start it again: an --rm one is kept through the stop, as docker's restart keeps it.</summary>
         public bool KeptThroughStop { get; set; }
+
+        /// <summary>Why its last start failed (inspect's State.Error and ExitCode), until a start succeeds.</summary>
+        public ContainerStartFailure? StartFailure { get; set; }
     }
 
     /// <summary>Finds again, after a node host restart, the standalone containers its files name (ended ones included).</summary>
@@ -210,6 +213,7 @@ internal sealed partial class StandaloneContainers : IDisposable
             Started = started,
             NetworkNames = await ReadNetworkNamesAsync(Path.ChangeExtension(file, ".networks"), ct),
             Settings = await ReadSettingsAsync(Path.ChangeExtension(file, ".settings"), ct),
+            StartFailure = await ReadStartFailureAsync(Path.ChangeExtension(file, ".error"), ct),
             Attachments = File.Exists(attachment)
                 ? [.. (await File.ReadAllLinesAsync(attachment, ct)).Where(l => l.Length > 0).Zip(task.Networks, (a, n) => new ContainerAttachment(a.Trim(), n))]
                 : [],
@@ -736,6 +740,7 @@ internal sealed partial class StandaloneContainers : IDisposable
         {
             // docker's run: the container was created and its start failed; it stays, created, for `ps -a`, `start` and `rm`.
             LogRunStartFailed(_logger, id, entry.Name, e.Message);
+            await RecordStartFailureAsync(entry, e);
             return (null, new CommandRejected(RejectCode.InvalidArgument, StartError(e)));
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -1117,6 +1122,7 @@ internal sealed partial class StandaloneContainers : IDisposable
         {
             // docker's daemon gives up on a container its restart could not start: it stays exited.
             LogRestartFailed(_logger, entry.Task.Id, e);
+            await RecordStartFailureAsync(entry, e);
         }
         finally
         {
@@ -1226,6 +1232,11 @@ internal sealed partial class StandaloneContainers : IDisposable
 
             entry.Watching = WatchAsync(entry);
         }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            await RecordStartFailureAsync(entry, e);
+            throw;
+        }
         finally
         {
             entry.Gate.Release();
@@ -1275,6 +1286,7 @@ internal sealed partial class StandaloneContainers : IDisposable
         }
 
         LogStartedAgain(_logger, entry.Task.Id, entry.Name);
+        ClearStartFailure(entry);
         entry.StoppedByUser = false;
         entry.Run++;
         await WriteRestartAsync(entry);
@@ -1582,6 +1594,43 @@ internal sealed partial class StandaloneContainers : IDisposable
     {
         entry.Started = true;
         File.Delete(Path.ChangeExtension(RecordPath(entry.Task.Id), ".created"));
+        ClearStartFailure(entry);
+    }
+
+    /// <summary>
+    /// A failed start, kept as docker's daemon keeps it on the container (inspect's State.Error and ExitCode) until a start
+    /// succeeds: in the record's error file (its exit code, then its words), so a node host restart shows it too.
+    /// </summary>
+    private async Task RecordStartFailureAsync(Entry entry, Exception e)
+    {
+        entry.StartFailure = ContainerStartFailure.Of(e is InvalidOperationException ? StartError(e) : e.Message);
+        var path = Path.ChangeExtension(RecordPath(entry.Task.Id), ".error");
+        if (File.Exists(RecordPath(entry.Task.Id)))
+        {
+            await File.WriteAllTextAsync(path + ".new", string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"{entry.StartFailure.ExitCode}\n{entry.StartFailure.Error}"));
+            File.Move(path + ".new", path, overwrite: true);
+        }
+    }
+
+    private void ClearStartFailure(Entry entry)
+    {
+        entry.StartFailure = null;
+        File.Delete(Path.ChangeExtension(RecordPath(entry.Task.Id), ".error"));
+    }
+
+    private static async Task<ContainerStartFailure?> ReadStartFailureAsync(string path, CancellationToken ct)
+    {
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+
+        var text = await File.ReadAllTextAsync(path, ct);
+        var newline = text.IndexOf('\n', StringComparison.Ordinal);
+        return newline > 0 && int.TryParse(text.AsSpan(0, newline), System.Globalization.CultureInfo.InvariantCulture, out var code)
+            ? new ContainerStartFailure(code, text[(newline + 1)..])
+            : null;
     }
 
     /// <summary>The settings' file (only when the run gave one): a RunContainer that holds just them, as the node's contracts serialize it.</summary>
@@ -1643,6 +1692,7 @@ internal sealed partial class StandaloneContainers : IDisposable
         File.Delete(Path.ChangeExtension(RecordPath(id), ".networks"));
         File.Delete(Path.ChangeExtension(RecordPath(id), ".settings"));
         File.Delete(Path.ChangeExtension(RecordPath(id), ".created"));
+        File.Delete(Path.ChangeExtension(RecordPath(id), ".error"));
     }
 
     /// <summary>A refusal of one container command, with its code.</summary>

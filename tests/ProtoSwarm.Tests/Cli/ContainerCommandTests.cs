@@ -213,6 +213,48 @@ public sealed class ContainerCommandTests
     }
 
     [Fact]
+    public async Task Container_Inspect_Of_A_Container_Whose_Start_Failed_Shows_Its_Exit_Code_And_Error_As_Docker_Does()
+    {
+        const string NotFound = "failed to create task for container: exec: \"/nonexistent\": stat /nonexistent: no such file or directory";
+        var failed = Container("ffff1111bbbb2222cccc3333d", "failed", "created") with { ExitCode = 127, Error = NotFound };
+
+        var (code, output, _) = await RunAsync(Node(failed), "container", "inspect", "failed");
+        var (_, templated, _) = await RunAsync(Node(failed), "container", "inspect", "-f", "{{.State.Status}} {{.State.ExitCode}} {{.State.Error}}", "failed");
+        var (_, healthy, _) = await RunAsync(Node(Web1), "container", "inspect", "-f", "[{{.State.Error}}]", "aaaa");
+
+        Assert.Equal(0, code);
+        var state = Assert.Single(JsonNode.Parse(output)!.AsArray())!["State"]!;
+        Assert.Equal(("created", 127, NotFound), ((string?)state["Status"], (int)state["ExitCode"]!, (string?)state["Error"]));
+        Assert.Equal($"created 127 {NotFound}\n", templated);
+        Assert.Equal("[]\n", healthy);
+    }
+
+    [Fact]
+    public async Task Container_Inspect_Shows_A_Volumes_Name_And_Its_Directory_On_The_Node_And_A_Binds_Host_Path_As_Docker_Does()
+    {
+        const string DataDir = "/var/lib/protoswarm/volumes/webdata/_data";
+        var mounted = Container("9999aaaabbbb2222cccc3333d", "mounted") with
+        {
+            Mounts = [new MountSpec(MountType.Volume, "webdata", "/data"), new MountSpec(MountType.Bind, "/srv/www", "/www", ReadOnly: true)],
+            VolumePaths = ImmutableSortedDictionary<string, string>.Empty.Add("webdata", DataDir),
+        };
+
+        var (code, output, _) = await RunAsync(Node(mounted), "container", "inspect", "mounted");
+        var (_, templated, _) = await RunAsync(Node(mounted), "container", "inspect", "-f", "{{range .Mounts}}{{.Type}} {{.Source}} {{.Destination}} {{.RW}};{{end}}", "mounted");
+        var (_, older, _) = await RunAsync(Node(mounted with { VolumePaths = ImmutableSortedDictionary<string, string>.Empty }), "container", "inspect", "-f", "{{(index .Mounts 0).Source}}", "mounted");
+
+        Assert.Equal(0, code);
+        var mounts = Assert.Single(JsonNode.Parse(output)!.AsArray())!["Mounts"]!.AsArray();
+        Assert.Equal(
+            """{"Type":"volume","Name":"webdata","Source":"/var/lib/protoswarm/volumes/webdata/_data","Destination":"/data","Driver":"local","Mode":"","RW":true,"Propagation":""}""",
+            mounts[0]!.ToJsonString());
+        Assert.Equal("""{"Type":"bind","Source":"/srv/www","Destination":"/www","Mode":"","RW":false,"Propagation":"rprivate"}""", mounts[1]!.ToJsonString());
+        Assert.Equal($"volume {DataDir} /data true;bind /srv/www /www false;\n", templated);
+        // A node before VolumePaths: the volume's name, as before.
+        Assert.Equal("webdata\n", older);
+    }
+
+    [Fact]
     public async Task Container_Inspect_Shows_Dockers_Fields_And_A_Template_Reads_Them()
     {
         var node = Node(Web1, Old);
@@ -286,6 +328,23 @@ public sealed class ContainerCommandTests
         Assert.Equal(1, code);
         Assert.Contains("Error: No such container: nope", error, StringComparison.Ordinal);
         Assert.Equal("aaaa1111bbbb2222cccc3333d", (string?)JsonNode.Parse(output)![0]!["Id"]);
+    }
+
+    [Fact]
+    public async Task Stats_Prints_Net_And_Block_Io_In_Dockers_Units_In_The_Table_A_Template_And_Json()
+    {
+        var usage = new ContainerUsageReading(1, 50L << 20, 200L << 20, 3, NetRxBytes: 1234, NetTxBytes: 648, BlockReadBytes: 0, BlockWriteBytes: 4_194_304);
+        var node = new FakeNode(_ => new ContainerList([Web1 with { Usage = usage }], DateTimeOffset.UnixEpoch));
+
+        var (code, output, _) = await RunAsync(node, "stats", "--no-stream");
+        var (_, templated, _) = await RunAsync(node, "stats", "--no-stream", "--format", "{{.NetIO}}|{{.BlockIO}}");
+        var (_, json, _) = await RunAsync(node, "stats", "--no-stream", "--format", "json");
+
+        Assert.Equal(0, code);
+        Assert.Matches(@"^aaaa1111bbbb +web\.1\.aaaa1111bbbb2222cccc3333d +0\.00% +50MiB / 200MiB +25\.00% +1\.23kB / 648B +0B / 4\.19MB +3$", output.Split('\n')[1]);
+        Assert.Equal("1.23kB / 648B|0B / 4.19MB\n", templated);
+        var row = JsonNode.Parse(json)!;
+        Assert.Equal(("1.23kB / 648B", "0B / 4.19MB"), ((string?)row["NetIO"], (string?)row["BlockIO"]));
     }
 
     [Fact]

@@ -127,8 +127,27 @@ public sealed class RunCommandTests
 
         var (code, _, error) = await RunAsync(node, args);
 
-        Assert.Equal(1, code);
+        // docker's run and create exit 125 for a refused flag; a missing IMAGE, and start's misuse, exit 1.
+        Assert.Equal(args is ["run" or "create", _, ..] ? 125 : 1, code);
         Assert.Contains(expected, error, StringComparison.Ordinal);
+        Assert.Empty(node.Requests);
+    }
+
+    [Theory]
+    [InlineData(125, new[] { "container", "run", "--bogus", "busybox" })]
+    [InlineData(125, new[] { "container", "create", "--cpus", "abc", "busybox" })]
+    [InlineData(125, new[] { "create", "--rm", "--restart", "always", "busybox" })]
+    [InlineData(1, new[] { "create" })]
+    [InlineData(1, new[] { "container", "run" })]
+    [InlineData(1, new[] { "network", "create", "--bogus", "n" })]
+    [InlineData(1, new[] { "service", "create", "--replicas", "x", "busybox" })]
+    public async Task Run_And_Create_Exit_125_For_A_Refused_Flag_As_Dockers_And_Other_Refusals_Stay_1(int exitCode, string[] args)
+    {
+        var node = Answering();
+
+        var (code, _, _) = await RunAsync(node, args);
+
+        Assert.Equal(exitCode, code);
         Assert.Empty(node.Requests);
     }
 

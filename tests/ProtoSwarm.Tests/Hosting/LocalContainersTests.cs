@@ -68,7 +68,7 @@ public sealed class LocalContainersTests
         var list = await AskAsync(executor, new ListContainers("r1", All: true, Usage: true));
 
         Assert.Equal(["aaaaa1"], Assert.Single(executor.Sampled));
-        Assert.Equal(new ContainerUsageReading(5_000, 1 << 20, 1 << 30, 3), list.Containers[0].Usage);
+        Assert.Equal(new ContainerUsageReading(5_000, 1 << 20, 1 << 30, 3, 0, 0, 0, 0), list.Containers[0].Usage);
         Assert.Null(list.Containers[1].Usage);
         Assert.Equal(T0, list.SampledAt);
     }
@@ -142,4 +142,14 @@ public sealed class LocalContainersTests
         Assert.Equal(["front"], list.Containers[1].Networks.Select(n => n.Name));
         Assert.Equal([("aaaaa1", true), ("bbbbb2", true)], asked);
     }
+
+    [Theory]
+    [InlineData("failed to create task for container: exec: \"nosuch\": executable file not found in $PATH", 127)]
+    [InlineData("failed to create task for container: exec: \"/x\": stat /x: no such file or directory", 127)]
+    [InlineData("failed to create task for container: mount /h onto /etc/passwd: not a directory", 127)]
+    [InlineData("failed to create task for container: exec: \"/etc/passwd\": permission denied", 126)]
+    [InlineData("failed to create task for container: exec: \"/etc\": is a directory", 126)]
+    [InlineData("Bind for 0.0.0.0:80 failed: port is already allocated", 128)]
+    public void A_Failed_Start_Gets_Dockers_Exit_Code_By_Its_Words(string error, int exitCode) =>
+        Assert.Equal(new ContainerStartFailure(exitCode, error), ContainerStartFailure.Of(error));
 }

@@ -103,6 +103,9 @@ public sealed record ContainerFacts(
     /// <summary>The health check's last five probes, oldest first (docker's State.Health.Log).</summary>
     public IReadOnlyList<ContainerHealthProbe> HealthLog { get; init; } = [];
 
+    /// <summary>The node's directory of each volume it mounts, by the volume's name (docker's Mounts[].Source of a volume).</summary>
+    public IReadOnlyDictionary<string, string> VolumePaths { get; init; } = new Dictionary<string, string>();
+
     /// <summary>The process: the entrypoint, then the command.</summary>
     public IReadOnlyList<string> Command => [.. Entrypoint, .. Cmd];
 
@@ -117,7 +120,18 @@ public sealed record ContainerFacts(
 /// memory without the inactive page cache, the memory limit (the node's memory when it has none),
 /// its processes and their limit (null: none).
 /// </summary>
-public sealed record TaskUsageSample(long CpuNanoseconds, long MemoryBytes, long MemoryLimitBytes, long Pids, long? PidsLimit);
+public sealed record TaskUsageSample(long CpuNanoseconds, long MemoryBytes, long MemoryLimitBytes, long Pids, long? PidsLimit)
+{
+    /// <summary>Bytes received and sent by its network namespace's interfaces but loopback (0 on the node's own network).</summary>
+    public long NetRxBytes { get; init; }
+
+    public long NetTxBytes { get; init; }
+
+    /// <summary>Bytes read from and written to block devices, from its cgroup.</summary>
+    public long BlockReadBytes { get; init; }
+
+    public long BlockWriteBytes { get; init; }
+}
 
 /// <summary>
 /// One task's container, driven by its task actor one call at a time (only <see cref="WaitAsync"/>,

@@ -47,6 +47,45 @@ internal static class CgroupUsageFiles
     public static long WithoutInactiveFile(long usage, long? inactiveFile) =>
         inactiveFile is { } inactive && inactive < usage ? usage - inactive : usage;
 
+    /// <summary>
+    /// The bytes read and written, summed over the devices: v1's blkio.throttle.io_service_bytes ("MAJ:MIN Read N" and
+    /// "MAJ:MIN Write N" lines, then a "Total N" one) or v2's io.stat ("MAJ:MIN rbytes=N wbytes=N rios=N ..."), as docker's
+    /// BLOCK I/O sums them.
+    /// </summary>
+    public static (long Read, long Write) BlockBytes(string text)
+    {
+        long read = 0, write = 0;
+        foreach (var line in text.Split('\n'))
+        {
+            var words = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (words.Length < 2 || !words[0].Contains(':', StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            if (words.Length == 3 && long.TryParse(words[2], NumberStyles.None, CultureInfo.InvariantCulture, out var bytes))
+            {
+                read += words[1] == "Read" ? bytes : 0;
+                write += words[1] == "Write" ? bytes : 0;
+                continue;
+            }
+
+            foreach (var word in words.Skip(1))
+            {
+                if (word.StartsWith("rbytes=", StringComparison.Ordinal) && long.TryParse(word.AsSpan(7), NumberStyles.None, CultureInfo.InvariantCulture, out var r))
+                {
+                    read += r;
+                }
+                else if (word.StartsWith("wbytes=", StringComparison.Ordinal) && long.TryParse(word.AsSpan(7), NumberStyles.None, CultureInfo.InvariantCulture, out var w))
+                {
+                    write += w;
+                }
+            }
+        }
+
+        return (read, write);
+    }
+
     /// <summary>The directory of the placement that has the file, or null.</summary>
     public static string? DirectoryWith(ISyscalls sys, CgroupPlacement placement, string file) =>
         placement.Directories.FirstOrDefault(d => sys.FileExists(d + "/" + file));

@@ -9,7 +9,8 @@ namespace ProtoSwarm.Containers.Runtime.Cgroups;
 /// </summary>
 internal sealed class CgroupV1Driver(ISyscalls sys, IReadOnlyList<MountInfo> mounts, string selfCgroup) : ICgroupDriver
 {
-    private static readonly string[] Controllers = ["memory", "cpu", "cpuacct", "pids", "cpuset", "devices"];
+    // blkio only counts (stats' BLOCK I/O): no limit of it is set.
+    private static readonly string[] Controllers = ["memory", "cpu", "cpuacct", "pids", "cpuset", "devices", "blkio"];
 
     private const long CfsPeriod = 100_000;
 
@@ -120,12 +121,18 @@ internal sealed class CgroupV1Driver(ISyscalls sys, IReadOnlyList<MountInfo> mou
         var stat = sys.FileExists(memory + "/memory.stat") ? sys.ReadFile(memory + "/memory.stat") : "";
         var cpu = CgroupUsageFiles.DirectoryWith(sys, placement, "cpuacct.usage");
         var pids = CgroupUsageFiles.DirectoryWith(sys, placement, "pids.current");
+        var blkio = CgroupUsageFiles.DirectoryWith(sys, placement, "blkio.throttle.io_service_bytes");
+        var (read, write) = blkio is null ? (0, 0) : CgroupUsageFiles.BlockBytes(sys.ReadFile(blkio + "/blkio.throttle.io_service_bytes"));
         return new ContainerUsage(
             cpu is null ? 0 : CgroupUsageFiles.ReadNumber(sys, cpu + "/cpuacct.usage"),
             CgroupUsageFiles.WithoutInactiveFile(usage, CgroupUsageFiles.StatValue(stat, "total_inactive_file")),
             CgroupUsageFiles.ReadLimit(sys, memory + "/memory.limit_in_bytes"),
             pids is null ? 0 : CgroupUsageFiles.ReadNumber(sys, pids + "/pids.current"),
-            pids is null || !sys.FileExists(pids + "/pids.max") ? null : CgroupUsageFiles.ReadLimit(sys, pids + "/pids.max"));
+            pids is null || !sys.FileExists(pids + "/pids.max") ? null : CgroupUsageFiles.ReadLimit(sys, pids + "/pids.max"))
+        {
+            BlockReadBytes = read,
+            BlockWriteBytes = write,
+        };
     }
 
     public void Remove(CgroupPlacement placement)

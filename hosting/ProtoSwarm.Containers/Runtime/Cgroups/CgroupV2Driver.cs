@@ -12,7 +12,8 @@ namespace ProtoSwarm.Containers.Runtime.Cgroups;
 internal sealed class CgroupV2Driver(ISyscalls sys, MountInfo mount, string selfCgroup) : ICgroupDriver
 {
     private const long CfsPeriod = 100_000;
-    private static readonly string[] Controllers = ["memory", "cpu", "pids", "cpuset"];
+    // io only counts (stats' BLOCK I/O): no limit of it is set.
+    private static readonly string[] Controllers = ["memory", "cpu", "pids", "cpuset", "io"];
     private static readonly byte[] DeviceFilter = DeviceFilterProgram.Build(DeviceRules.Default);
 
     public string Name => "cgroupfs v2";
@@ -138,12 +139,17 @@ internal sealed class CgroupV2Driver(ISyscalls sys, MountInfo mount, string self
         var stat = sys.FileExists(dir + "/memory.stat") ? sys.ReadFile(dir + "/memory.stat") : "";
         var cpu = sys.FileExists(dir + "/cpu.stat") ? CgroupUsageFiles.StatValue(sys.ReadFile(dir + "/cpu.stat"), "usage_usec") ?? 0 : 0;
         var hasPids = sys.FileExists(dir + "/pids.current");
+        var (read, write) = sys.FileExists(dir + "/io.stat") ? CgroupUsageFiles.BlockBytes(sys.ReadFile(dir + "/io.stat")) : (0, 0);
         return new ContainerUsage(
             cpu * 1000,
             CgroupUsageFiles.WithoutInactiveFile(CgroupUsageFiles.ReadNumber(sys, dir + "/memory.current"), CgroupUsageFiles.StatValue(stat, "inactive_file")),
             sys.FileExists(dir + "/memory.max") ? CgroupUsageFiles.ReadLimit(sys, dir + "/memory.max") : null,
             hasPids ? CgroupUsageFiles.ReadNumber(sys, dir + "/pids.current") : 0,
-            hasPids && sys.FileExists(dir + "/pids.max") ? CgroupUsageFiles.ReadLimit(sys, dir + "/pids.max") : null);
+            hasPids && sys.FileExists(dir + "/pids.max") ? CgroupUsageFiles.ReadLimit(sys, dir + "/pids.max") : null)
+        {
+            BlockReadBytes = read,
+            BlockWriteBytes = write,
+        };
     }
 
     public void Remove(CgroupPlacement placement)

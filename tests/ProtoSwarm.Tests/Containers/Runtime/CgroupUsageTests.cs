@@ -88,4 +88,46 @@ public sealed class CgroupUsageTests
     {
         Assert.Equal(expected, HostMemory.TotalBytes(meminfo));
     }
+
+    [Fact]
+    public void V1_Block_Io_Sums_Reads_And_Writes_Of_Every_Device_From_Blkio_Throttle_Io_Service_Bytes()
+    {
+        const string Blkio = "/sys/fs/cgroup/blkio/protoswarm/c1";
+        var sys = V1Files();
+        sys.Files[Blkio + "/blkio.throttle.io_service_bytes"] =
+            "254:0 Read 4096\n254:0 Write 1048576\n254:0 Sync 1052672\n254:0 Async 0\n254:0 Discard 0\n254:0 Total 1052672\n" +
+            "8:0 Read 8192\n8:0 Write 0\n8:0 Total 8192\nTotal 1060864\n";
+
+        var usage = V1(sys).ReadUsage(new CgroupPlacement([Memory, Cpu, Pids, Blkio]));
+
+        Assert.Equal((12288, 1048576), (usage!.BlockReadBytes, usage.BlockWriteBytes));
+        Assert.Equal((0, 0), (V1(V1Files()).ReadUsage(V1Placement)!.BlockReadBytes, V1(V1Files()).ReadUsage(V1Placement)!.BlockWriteBytes));
+    }
+
+    [Fact]
+    public void V2_Block_Io_Sums_Rbytes_And_Wbytes_Of_Io_Stat()
+    {
+        var sys = new RecordingSyscalls();
+        sys.Files[V2 + "/memory.current"] = "1048576\n";
+        sys.Files[V2 + "/io.stat"] = "254:0 rbytes=1200 wbytes=648 rios=3 wios=2 dbytes=0 dios=0\n8:16 rbytes=34 wbytes=0 rios=1 wios=0 dbytes=0 dios=0\n";
+
+        var usage = V2Driver(sys).ReadUsage(new CgroupPlacement([V2]));
+
+        Assert.Equal((1234, 648), (usage!.BlockReadBytes, usage.BlockWriteBytes));
+    }
+
+    [Fact]
+    public void Net_Io_Sums_Every_Interface_But_Loopback_From_Proc_Net_Dev()
+    {
+        const string NetDev =
+            "Inter-|   Receive                                                |  Transmit\n" +
+            " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n" +
+            "    lo:  999999      10    0    0    0     0          0         0   999999      10    0    0    0     0       0          0\n" +
+            "  eth0:    1200      12    0    0    0     0          0         0      600       6    0    0    0     0       0          0\n" +
+            "  eth1:      34       1    0    0    0     0          0         0       48       1    0    0    0     0       0          0\n";
+
+        Assert.Equal((1234L, 648L), NetworkDeviceCounters.Sum(NetDev));
+        Assert.Equal((0L, 0L), NetworkDeviceCounters.Sum(""));
+        Assert.Null(NetworkDeviceCounters.Read(0));
+    }
 }

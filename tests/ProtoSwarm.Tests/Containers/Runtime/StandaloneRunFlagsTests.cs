@@ -615,10 +615,15 @@ public sealed class StandaloneRunFlagsTests(ContainerFixture fixture) : BusyboxE
             with { Volumes = ["runflags-data:/data", $"{host}:/site:ro", "/anon", $"{Path.Combine(Dir, "made")}:/made"] });
         Assert.Equal(0, await WaitAsync(standalone, writer));
         var written = Printed(writer);
-        var mounts = (await PsAsync(standalone, writer)).Mounts;
+        var listed = await PsAsync(standalone, writer);
+        var mounts = listed.Mounts;
         var held = Assert.Throws<VolumeStoreException>(() => Executor.Volumes.Remove("runflags-data"));
         var anonymous = mounts.Single(m => m.Target == "/anon").Source;
         Assert.Contains(Executor.Volumes.List(), v => v.Name == anonymous);
+        // inspect's Source of a volume: its directory on the node, as `volume inspect` gives its Mountpoint.
+        Assert.Equal([anonymous, "runflags-data"], listed.VolumePaths.Keys);
+        Assert.Equal(Executor.Volumes.Inspect("runflags-data").Mountpoint, listed.VolumePaths["runflags-data"]);
+        Assert.Equal(Executor.Volumes.Inspect(anonymous).Mountpoint, listed.VolumePaths[anonymous]);
         await RemoveAsync(standalone, writer);
 
         var reader = await RunAsync(standalone, Run("reader", "cat", "/data/f") with { Volumes = ["runflags-data:/data"] });
@@ -727,5 +732,41 @@ public sealed class StandaloneRunFlagsTests(ContainerFixture fixture) : BusyboxE
         Assert.Equal((null, "No such container: broken-exec"), standalone.Resolve("broken-exec"));
         await RemoveAsync(standalone, kept.Id);
         Assert.Null(standalone.NameOf(kept.Id));
+    }
+
+    [Fact]
+    public async Task A_Failed_Start_Is_Kept_As_Dockers_State_Error_And_Exit_Code_Across_A_Node_Host_Restart_Until_A_Start_Succeeds()
+    {
+        // The command sits in a bind-mounted directory: missing at first, there for the start after the node host restarts.
+        var tools = Path.Combine(Dir, "failed-start-tools");
+        Directory.CreateDirectory(tools);
+        const string NotFound = "failed to create task for container: exec: \"/opt/tool\": stat /opt/tool: no such file or directory";
+        string id;
+        ContainerObject failed;
+        using (var before = Standalone())
+        {
+            Assert.IsType<CommandRejected>(await before.HandleAsync(Run("failed-start", "/opt/tool") with { Volumes = [$"{tools}:/opt"] }, default));
+            id = before.Resolve("failed-start").Id!;
+            failed = await PsAsync(before, id);
+        }
+
+        var executor = new LinuxExecutor(() => Images, () => new VolumeStore(Path.Combine(Dir, "volumes")), Fixture.Options, NullLoggerFactory.Instance);
+        using var after = new StandaloneContainers(executor, Path.Combine(Dir, "standalone"), () => "node", () => null, NullLoggerFactory.Instance);
+        await after.RestoreAsync(default);
+        var ps = async () => Assert.IsType<ContainerList>(await LocalContainers.HandleAsync(executor, new ListContainers("ps", All: true), TimeProvider.System, _ => null, default,
+            after.NameOf, after.RestartOf)).Containers.Single(c => c.Id == id);
+        var restored = await ps();
+        await File.WriteAllTextAsync(Path.Combine(tools, "tool"), "#!/bin/sh\necho tool ran\n");
+        File.SetUnixFileMode(Path.Combine(tools, "tool"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var started = Assert.IsType<ContainersChanged>(await after.HandleAsync(new StartContainers("s", [id]), default));
+        var exit = await WaitAsync(after, id);
+        var ran = await ps();
+        await RemoveAsync(after, id);
+
+        Assert.Equal(("created", 127, NotFound), (failed.State, failed.ExitCode, failed.Error));
+        Assert.Equal(("created", 127, NotFound), (restored.State, restored.ExitCode, restored.Error));
+        Assert.Equal("", Assert.Single(started.Results).Error);
+        Assert.Equal((0, "exited", 0, ""), (exit, ran.State, ran.ExitCode, ran.Error));
+        Assert.False(File.Exists(Path.Combine(Dir, "standalone", id + ".error")));
     }
 }

@@ -381,9 +381,11 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
 
     /// <summary>
     /// Prepares (or, after a node host restart, finds again) the task's namespace with its
-    /// interfaces, DNS and rules. A task on no network is on the node's bridge, as docker puts such a
-    /// task on its default bridge: its namespace has only <c>eth0</c> on the gateway bridge, its way
-    /// out, with no DNS server and no rules (<see cref="AttachBridgedAsync"/>).
+    /// interfaces, DNS and rules. A task on no network (or on the node's bridge alone, `--network bridge`) is on the
+    /// node's bridge, as docker puts such a task on its default bridge: its namespace has only <c>eth0</c> on the
+    /// gateway bridge, its way out, with no DNS server and no rules (<see cref="AttachBridgedAsync"/>). One that names
+    /// the bridge beside overlays has its interface there in the place it names it (<see cref="BridgeSlot"/>), even
+    /// when its overlays are internal, and is on the bridge as `network inspect bridge` shows it.
     /// </summary>
     /// <param name="restoring">
     /// The container already runs (a node host restart found it): a task on no network whose namespace
@@ -420,21 +422,28 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
                 // Found again after a node host restart: each network keeps the interface it has (`network connect` may have
                 // given a standalone container's networks other names than eth0, eth1... in their order).
                 var held = existed ? await InterfacesOfAsync(path).ConfigureAwait(false) : [];
+                var slot = BridgeSlot(task);
                 sandbox = new Sandbox(task.Id, path, task.Networks);
                 sandbox.Interfaces = [.. task.Networks.Select((n, i) =>
-                    held.Where(l => l.Alias == OverlayNames.TaskAlias(n.NetworkId, task.Id)).Select(l => l.Name).FirstOrDefault() ?? $"eth{i}")];
+                    held.Where(l => l.Alias == OverlayNames.TaskAlias(n.NetworkId, task.Id)).Select(l => l.Name).FirstOrDefault() ?? $"eth{(slot >= 0 && i >= slot ? i + 1 : i)}")];
                 for (var i = 0; i < task.Networks.Length; i++)
                 {
                     var network = task.Networks[i];
                     await _overlay.AttachTaskAsync(new TaskAttachment(task.Id, path, network.NetworkId, sandbox.Interfaces[i], network.Address)).ConfigureAwait(false);
                 }
 
-                if (NeedsGateway(task))
+                if (slot >= 0 || NeedsGateway(task))
                 {
-                    sandbox.GatewayAddress = await AttachGatewayAsync(task.Id, path, $"eth{task.Networks.Length}").ConfigureAwait(false);
+                    sandbox.GatewayAddress = await AttachGatewayAsync(task.Id, path, $"eth{(slot >= 0 ? slot : task.Networks.Length)}").ConfigureAwait(false);
                 }
 
                 _sandboxes[task.Id] = sandbox;
+            }
+
+            if (PredefinedNetworks.OnBridge(task.Spec.Networks) && sandbox.GatewayAddress is { } bridged)
+            {
+                // Asked for by name (`--network bridge` beside overlays): its way out is its endpoint on the node's bridge, shown as such.
+                _bridged[task.Id] = bridged;
             }
 
             await RefreshAsync(sandbox).ConfigureAwait(false);
@@ -447,6 +456,25 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
         {
             _gate.Release();
         }
+    }
+
+    /// <summary>
+    /// Where a task that names the node's bridge beside its overlays (<see cref="PredefinedNetworks.OnBridge"/>) has its interface
+    /// there: the index among its interfaces, in the order its spec names the networks (after ingress, which the managers put
+    /// first), as docker's container gets one per network in that order; -1 when it does not name the bridge (its way out on
+    /// the gateway bridge, if any, comes after its networks).
+    /// </summary>
+    internal static int BridgeSlot(TaskObject task)
+    {
+        var spec = task.Spec.Networks;
+        var at = spec.IsDefault ? -1 : spec.Select(n => n.Target).ToList().IndexOf(PredefinedNetworks.Bridge);
+        if (at < 0)
+        {
+            return -1;
+        }
+
+        var after = PredefinedNetworks.Networks([.. spec.Skip(at + 1)]).Count();
+        return Math.Max(0, task.Networks.Length - after);
     }
 
     /// <summary>

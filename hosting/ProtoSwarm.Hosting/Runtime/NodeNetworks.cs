@@ -394,10 +394,7 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
     /// </param>
     /// <param name="standalone">
     /// A standalone container being created or started again. Its host-mode ports are taken when it starts
-    /// (<see cref="BindHostPortsAsync"/>), as docker's engine binds them, not now; a created container holds none. Its
-    /// /etc/hosts maps its hostname to its address on each of its networks, one line a network in their order, as docker's
-    /// daemon writes one line for each network a container joins (a stopped container `network connect`ed to more than
-    /// one finds them all at its next start); a task's maps it to its first network's address alone.
+    /// (<see cref="BindHostPortsAsync"/>), as docker's engine binds them, not now; a created container holds none.
     /// </param>
     public async Task<TaskSandbox?> AttachTaskAsync(TaskObject task, CancellationToken ct, bool restoring = false, bool standalone = false)
     {
@@ -450,7 +447,7 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
             await StartDnsAsync(sandbox, task).ConfigureAwait(false);
             var hostPorts = standalone ? [] : await HostPortsOfAsync(task).ConfigureAwait(false);
             await ApplyNodeRulesAsync().ConfigureAwait(false);
-            return new TaskSandbox(sandbox.NetnsPath, _hostResolv.ForContainer(task.Spec.Container.Dns), HostsLines(task, standalone), hostPorts);
+            return new TaskSandbox(sandbox.NetnsPath, _hostResolv.ForContainer(task.Spec.Container.Dns), HostsLines(task, IngressIds(), _bridged.GetValueOrDefault(task.Id)), hostPorts);
         }
         finally
         {
@@ -478,15 +475,31 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
     }
 
     /// <summary>
-    /// The "HOSTNAME:IP" lines of a container on overlays for its /etc/hosts (see <see cref="AttachTaskAsync"/>'s standalone): its
-    /// address on each network for a standalone container, on the first for a task. Its way out on the gateway bridge (docker's
-    /// docker_gwbridge) is not one.
+    /// The "HOSTNAME:IP" lines of a container on overlays for its /etc/hosts, a task's as a standalone container's: its address
+    /// on each network in the order of its interfaces, the node's bridge included where it names it (<paramref name="bridged"/>,
+    /// <see cref="BridgeSlot"/>), as docker's daemon writes one line for each endpoint a container joins (a stopped container
+    /// `network connect`ed to more than one finds them all at its next start). As docker's, none for ingress, nor for its way
+    /// out on the gateway bridge (docker_gwbridge) when it does not name the bridge.
     /// </summary>
-    internal static ImmutableArray<string> HostsLines(TaskObject task, bool standalone)
+    internal static ImmutableArray<string> HostsLines(TaskObject task, IReadOnlySet<string> ingress, IPAddress? bridged)
     {
         var hostname = TaskContainers.Hostname(task);
-        var lines = task.Networks.Select(n => $"{hostname}:{n.Address.Split('/')[0]}");
-        return [.. standalone ? lines : lines.Take(1)];
+        var lines = task.Networks.Select(n => ingress.Contains(n.NetworkId) ? null : $"{hostname}:{n.Address.Split('/')[0]}").ToList();
+        if (bridged is not null && BridgeSlot(task) is >= 0 and var slot)
+        {
+            lines.Insert(Math.Min(slot, lines.Count), $"{hostname}:{bridged}");
+        }
+
+        return [.. lines.OfType<string>()];
+    }
+
+    /// <summary>The ids of the ingress networks of the node's views (docker writes no /etc/hosts line for a task's address there).</summary>
+    private HashSet<string> IngressIds()
+    {
+        lock (_viewsLock)
+        {
+            return [.. _views.Values.Where(v => v.Ingress).Select(v => v.NetworkId)];
+        }
     }
 
     /// <summary>The embedded DNS server at 127.0.0.11 in the task's namespace, unless it runs there already; true when started now.</summary>

@@ -366,6 +366,42 @@ public sealed class NodeNetworksTests : IAsyncLifetime
         Assert.False(File.Exists(sandbox.NetnsPath));
     }
 
+    [Fact]
+    public async Task A_Container_Recorded_On_The_Bridge_And_An_Overlay_Comes_Back_On_Both_After_Stop_Start_And_A_Node_Host_Restart()
+    {
+        // The record of a container run on the bridge and `network connect`ed to an overlay names both, bridge first.
+        await _node.ApplyAsync(Full(View(NetA, 4307)), default);
+        var container = Task("c-both", NetA, "10.251.0.2/24") with
+        {
+            Spec = new TaskSpec(new ContainerSpec("busybox:1"), Networks: StandaloneContainers.Recorded([], new NetworkAttachment(NetA))),
+        };
+
+        async Task<TaskSandbox> OnBothAsync(NodeNetworks node, bool restoring)
+        {
+            var sandbox = await node.AttachTaskAsync(container, default, restoring, standalone: true);
+            var addresses = await OverlayLab.InAsync(sandbox!.NetnsPath, n => n.ListAddresses());
+            var links = await OverlayLab.InAsync(sandbox.NetnsPath, n => n.ListLinks());
+            string On(string cidr) => links.Single(l => l.Index == addresses.Single(a => a.ToString() == cidr).Index).Name;
+            Assert.Equal("eth0", On("172.18.0.2/32"));
+            Assert.Equal("eth1", On("10.251.0.2/24"));
+            Assert.Equal(IPAddress.Parse("172.18.0.2"), node.BridgedAddressOf("c-both")); // `container inspect` shows bridge beside the overlay
+            Assert.Equal<string>(["c-both:172.18.0.2", "c-both:10.251.0.2"], sandbox.ExtraHosts);
+            return sandbox;
+        }
+
+        await OnBothAsync(_node, restoring: false);
+
+        // stop, then start: its namespace goes and is made again from the record.
+        await _node.DetachTaskAsync("c-both", default);
+        var started = await OnBothAsync(_node, restoring: false);
+
+        // A node host restart while it runs: its namespace outlives the process, and the new one finds both again.
+        await _node.DisposeAsync();
+        _node = NewNode();
+        await _node.ApplyAsync(Full(View(NetA, 4307)), default);
+        Assert.Equal(started.NetnsPath, (await OnBothAsync(_node, restoring: true)).NetnsPath);
+    }
+
     [Theory]
     [InlineData(new string[0], 1, -1)]
     [InlineData(new[] { "bridge" }, 0, 0)]

@@ -579,10 +579,6 @@ public static partial class ServiceSpecValidator
             {
                 problems.Add(new(field, "the network is not named", "name a network with --network <name>"));
             }
-            else if (PredefinedNetworks.Problem(target) is { } predefined)
-            {
-                problems.Add(new(field, predefined.Problem, predefined.Fix));
-            }
             else if (!seen.Add(target))
             {
                 problems.Add(new(field, $"network {target} is attached twice", "attach each network once"));
@@ -595,7 +591,15 @@ public static partial class ServiceSpecValidator
                         : "a task on none has a network namespace with loopback alone, and a container cannot be connected to multiple networks with one of the networks in private (none) mode",
                     $"attach {target} alone (--network {target}), or leave it out and attach overlay networks"));
             }
-            else if (PredefinedNetworks.IsMode(target))
+            else if (target == PredefinedNetworks.Bridge && (!networks[i].Aliases.IsEmpty || !networks[i].Addresses.IsEmpty))
+            {
+                // docker's daemon refuses either on its default bridge, when the task's container joins it; refused here before anything runs.
+                problems.Add(new(field, networks[i].Aliases.IsEmpty
+                        ? "a task on the bridge gets an address from its node's bridge, and a user specified IP address is supported on user defined networks only"
+                        : "a task on the bridge has no names of the swarm's DNS there, and a network-scoped alias is supported only for containers in user defined networks",
+                    "attach bridge without alias= or ip= (--network bridge), and give the names on an overlay network (--network name=NET,alias=NAME)"));
+            }
+            else if (PredefinedNetworks.IsLocal(target))
             {
                 // Not a swarm network: the name itself is the attachment's target, nothing to look up.
             }

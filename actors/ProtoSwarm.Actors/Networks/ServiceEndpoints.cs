@@ -53,9 +53,9 @@ public static class ServiceEndpoints
         foreach (var attachment in attachments)
         {
             var target = attachment.Target;
-            if (string.IsNullOrWhiteSpace(target) || PredefinedNetworks.IsMode(target))
+            if (string.IsNullOrWhiteSpace(target) || PredefinedNetworks.IsLocal(target))
             {
-                // host and none are kept by name: no network object stands for them (a network may not take their names).
+                // bridge, host and none are kept by name: no network object stands for them (a network may not take their names).
                 resolved.Add(attachment);
                 continue;
             }

@@ -613,6 +613,12 @@ internal static partial class ServiceFlags
     /// </summary>
     public static Checked<string> NetworkId(IReadOnlyCollection<NetworkObject> networks, string flag, string networkRef)
     {
+        if (PredefinedNetworks.IsLocal(networkRef))
+        {
+            // The node's own networks (bridge, host, none) are kept by name: no swarm network stands for them (none may take their names).
+            return Checked<string>.Ok(networkRef);
+        }
+
         if ((networks.FirstOrDefault(n => n.Id == networkRef) ?? networks.FirstOrDefault(n => n.Spec.Name == networkRef)) is { } exact)
         {
             return Checked<string>.Ok(exact.Id);

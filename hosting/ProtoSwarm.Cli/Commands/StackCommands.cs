@@ -421,9 +421,9 @@ internal sealed class StackDeployment(CliContext cli, StackModel stack, string r
     public async Task<int> RunAsync(bool prune, CancellationToken ct)
     {
         var networks = (await cli.Swarm.Networks.ListAsync(ct)).ToList();
-        // An external network named host or none is that network mode (docker's way to put a stack's service on host): no
-        // swarm network stands for it.
-        var missing = stack.Networks.Where(n => n.External && !PredefinedNetworks.IsMode(n.Name) && !networks.Any(x => x.Spec.Name == n.Name || x.Id == n.Name)).ToList();
+        // An external network named host or none is that network mode (docker's way to put a stack's service on host), one named
+        // bridge each node's bridge: no swarm network stands for them.
+        var missing = stack.Networks.Where(n => n.External && !PredefinedNetworks.IsLocal(n.Name) && !networks.Any(x => x.Spec.Name == n.Name || x.Id == n.Name)).ToList();
         foreach (var network in missing)
         {
             await cli.Error.WriteLineAsync(

@@ -749,7 +749,9 @@ internal static class ComposeServices
                 continue;
             }
 
-            attachments.Add(new NetworkAttachment(target, [.. aliases.Append(name).Distinct()]));
+            // As docker's stack deploy, the service's name is an alias on swarm networks only: the node's own (bridge, host,
+            // none) take none.
+            attachments.Add(new NetworkAttachment(target, PredefinedNetworks.IsLocal(target) ? [.. aliases] : [.. aliases.Append(name).Distinct()]));
         }
 
         return [.. attachments.OrderBy(a => a.Target, StringComparer.Ordinal)];

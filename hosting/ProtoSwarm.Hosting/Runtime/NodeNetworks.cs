@@ -381,9 +381,11 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
 
     /// <summary>
     /// Prepares (or, after a node host restart, finds again) the task's namespace with its
-    /// interfaces, DNS and rules. A task on no network is on the node's bridge, as docker puts such a
-    /// task on its default bridge: its namespace has only <c>eth0</c> on the gateway bridge, its way
-    /// out, with no DNS server and no rules (<see cref="AttachBridgedAsync"/>).
+    /// interfaces, DNS and rules. A task on no network (or on the node's bridge alone, `--network bridge`) is on the
+    /// node's bridge, as docker puts such a task on its default bridge: its namespace has only <c>eth0</c> on the
+    /// gateway bridge, its way out, with no DNS server and no rules (<see cref="AttachBridgedAsync"/>). One that names
+    /// the bridge beside overlays has its interface there in the place it names it (<see cref="BridgeSlot"/>), even
+    /// when its overlays are internal, and is on the bridge as `network inspect bridge` shows it.
     /// </summary>
     /// <param name="restoring">
     /// The container already runs (a node host restart found it): a task on no network whose namespace
@@ -392,10 +394,7 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
     /// </param>
     /// <param name="standalone">
     /// A standalone container being created or started again. Its host-mode ports are taken when it starts
-    /// (<see cref="BindHostPortsAsync"/>), as docker's engine binds them, not now; a created container holds none. Its
-    /// /etc/hosts maps its hostname to its address on each of its networks, one line a network in their order, as docker's
-    /// daemon writes one line for each network a container joins (a stopped container `network connect`ed to more than
-    /// one finds them all at its next start); a task's maps it to its first network's address alone.
+    /// (<see cref="BindHostPortsAsync"/>), as docker's engine binds them, not now; a created container holds none.
     /// </param>
     public async Task<TaskSandbox?> AttachTaskAsync(TaskObject task, CancellationToken ct, bool restoring = false, bool standalone = false)
     {
@@ -420,28 +419,35 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
                 // Found again after a node host restart: each network keeps the interface it has (`network connect` may have
                 // given a standalone container's networks other names than eth0, eth1... in their order).
                 var held = existed ? await InterfacesOfAsync(path).ConfigureAwait(false) : [];
+                var slot = BridgeSlot(task);
                 sandbox = new Sandbox(task.Id, path, task.Networks);
                 sandbox.Interfaces = [.. task.Networks.Select((n, i) =>
-                    held.Where(l => l.Alias == OverlayNames.TaskAlias(n.NetworkId, task.Id)).Select(l => l.Name).FirstOrDefault() ?? $"eth{i}")];
+                    held.Where(l => l.Alias == OverlayNames.TaskAlias(n.NetworkId, task.Id)).Select(l => l.Name).FirstOrDefault() ?? $"eth{(slot >= 0 && i >= slot ? i + 1 : i)}")];
                 for (var i = 0; i < task.Networks.Length; i++)
                 {
                     var network = task.Networks[i];
                     await _overlay.AttachTaskAsync(new TaskAttachment(task.Id, path, network.NetworkId, sandbox.Interfaces[i], network.Address)).ConfigureAwait(false);
                 }
 
-                if (NeedsGateway(task))
+                if (slot >= 0 || NeedsGateway(task))
                 {
-                    sandbox.GatewayAddress = await AttachGatewayAsync(task.Id, path, $"eth{task.Networks.Length}").ConfigureAwait(false);
+                    sandbox.GatewayAddress = await AttachGatewayAsync(task.Id, path, $"eth{(slot >= 0 ? slot : task.Networks.Length)}").ConfigureAwait(false);
                 }
 
                 _sandboxes[task.Id] = sandbox;
+            }
+
+            if (PredefinedNetworks.OnBridge(task.Spec.Networks) && sandbox.GatewayAddress is { } bridged)
+            {
+                // Asked for by name (`--network bridge` beside overlays): its way out is its endpoint on the node's bridge, shown as such.
+                _bridged[task.Id] = bridged;
             }
 
             await RefreshAsync(sandbox).ConfigureAwait(false);
             await StartDnsAsync(sandbox, task).ConfigureAwait(false);
             var hostPorts = standalone ? [] : await HostPortsOfAsync(task).ConfigureAwait(false);
             await ApplyNodeRulesAsync().ConfigureAwait(false);
-            return new TaskSandbox(sandbox.NetnsPath, _hostResolv.ForContainer(task.Spec.Container.Dns), HostsLines(task, standalone), hostPorts);
+            return new TaskSandbox(sandbox.NetnsPath, _hostResolv.ForContainer(task.Spec.Container.Dns), HostsLines(task, IngressIds(), _bridged.GetValueOrDefault(task.Id)), hostPorts);
         }
         finally
         {
@@ -450,15 +456,50 @@ internal sealed partial class NodeNetworks : INodeNetworks, IAsyncDisposable
     }
 
     /// <summary>
-    /// The "HOSTNAME:IP" lines of a container on overlays for its /etc/hosts (see <see cref="AttachTaskAsync"/>'s standalone): its
-    /// address on each network for a standalone container, on the first for a task. Its way out on the gateway bridge (docker's
-    /// docker_gwbridge) is not one.
+    /// Where a task that names the node's bridge beside its overlays (<see cref="PredefinedNetworks.OnBridge"/>) has its interface
+    /// there: the index among its interfaces, in the order its spec names the networks (after ingress, which the managers put
+    /// first), as docker's container gets one per network in that order; -1 when it does not name the bridge (its way out on
+    /// the gateway bridge, if any, comes after its networks).
     /// </summary>
-    internal static ImmutableArray<string> HostsLines(TaskObject task, bool standalone)
+    internal static int BridgeSlot(TaskObject task)
+    {
+        var spec = task.Spec.Networks;
+        var at = spec.IsDefault ? -1 : spec.Select(n => n.Target).ToList().IndexOf(PredefinedNetworks.Bridge);
+        if (at < 0)
+        {
+            return -1;
+        }
+
+        var after = PredefinedNetworks.Networks([.. spec.Skip(at + 1)]).Count();
+        return Math.Max(0, task.Networks.Length - after);
+    }
+
+    /// <summary>
+    /// The "HOSTNAME:IP" lines of a container on overlays for its /etc/hosts, a task's as a standalone container's: its address
+    /// on each network in the order of its interfaces, the node's bridge included where it names it (<paramref name="bridged"/>,
+    /// <see cref="BridgeSlot"/>), as docker's daemon writes one line for each endpoint a container joins (a stopped container
+    /// `network connect`ed to more than one finds them all at its next start). As docker's, none for ingress, nor for its way
+    /// out on the gateway bridge (docker_gwbridge) when it does not name the bridge.
+    /// </summary>
+    internal static ImmutableArray<string> HostsLines(TaskObject task, IReadOnlySet<string> ingress, IPAddress? bridged)
     {
         var hostname = TaskContainers.Hostname(task);
-        var lines = task.Networks.Select(n => $"{hostname}:{n.Address.Split('/')[0]}");
-        return [.. standalone ? lines : lines.Take(1)];
+        var lines = task.Networks.Select(n => ingress.Contains(n.NetworkId) ? null : $"{hostname}:{n.Address.Split('/')[0]}").ToList();
+        if (bridged is not null && BridgeSlot(task) is >= 0 and var slot)
+        {
+            lines.Insert(Math.Min(slot, lines.Count), $"{hostname}:{bridged}");
+        }
+
+        return [.. lines.OfType<string>()];
+    }
+
+    /// <summary>The ids of the ingress networks of the node's views (docker writes no /etc/hosts line for a task's address there).</summary>
+    private HashSet<string> IngressIds()
+    {
+        lock (_viewsLock)
+        {
+            return [.. _views.Values.Where(v => v.Ingress).Select(v => v.NetworkId)];
+        }
     }
 
     /// <summary>The embedded DNS server at 127.0.0.11 in the task's namespace, unless it runs there already; true when started now.</summary>

@@ -47,7 +47,7 @@ internal sealed partial class StandaloneContainers
             {
                 // docker records the network of a stopped container and joins it at its start: the address is asked for again then.
                 await GiveBackAsync(attacher, entry, attachment);
-                entry.Task = entry.Task with { Spec = entry.Task.Spec with { Networks = entry.Task.Spec.Networks.Add(recorded) } };
+                entry.Task = entry.Task with { Spec = entry.Task.Spec with { Networks = Recorded(entry.Task.Spec.Networks, recorded) } };
                 await WriteRecordAsync(entry, ct);
                 return new ContainerChange(request.Container, string.Empty);
             }
@@ -68,7 +68,7 @@ internal sealed partial class StandaloneContainers
             entry.Attachments = entry.Attachments.Add(attachment);
             entry.Task = entry.Task with
             {
-                Spec = entry.Task.Spec with { Networks = entry.Task.Spec.Networks.Add(recorded) },
+                Spec = entry.Task.Spec with { Networks = Recorded(entry.Task.Spec.Networks, recorded) },
                 Networks = entry.Task.Networks.Add(attachment.Network),
             };
             _executor.Retask(entry.Task);
@@ -94,6 +94,14 @@ internal sealed partial class StandaloneContainers
         }
     }
 
+    /// <summary>
+    /// The networks of a container's record once it joined <paramref name="joining"/>: a container on the bridge (run without
+    /// --network, a record naming none) keeps the bridge first, named, as docker's container keeps its default bridge endpoint,
+    /// so it comes back on both (eth0 on the bridge, shown as such) at its next start and after a node host restart.
+    /// </summary>
+    internal static ImmutableArray<NetworkAttachment> Recorded(ImmutableArray<NetworkAttachment> networks, NetworkAttachment joining) =>
+        networks.IsEmpty ? [new NetworkAttachment(PredefinedNetworks.Bridge), joining] : networks.Add(joining);
+
     private async Task<object> DisconnectAsync(DisconnectContainerNetwork request, CancellationToken ct)
     {
         var (entry, refusal) = Standalone(request.Container, request.Network, connect: false);
@@ -105,7 +113,7 @@ internal sealed partial class StandaloneContainers
         await entry.Gate.WaitAsync(ct);
         try
         {
-            var targets = entry.Task.Spec.Networks.Select(n => n.Target).ToList();
+            var targets = entry.Task.Spec.Networks.Select(n => n.Target).Where(t => !PredefinedNetworks.IsLocal(t)).ToList();
             var networkId = NetworkIdOf(targets, request.Network, id => _executor.Networks?.NameOf(id) ?? entry.NetworkNames.GetValueOrDefault(id));
             if (networkId is null)
             {
@@ -214,7 +222,7 @@ internal sealed partial class StandaloneContainers
 
         if (network == "bridge")
         {
-            return (null, new CommandRejected(RejectCode.InvalidArgument, entry.Task.Spec.Networks.IsEmpty && connect
+            return (null, new CommandRejected(RejectCode.InvalidArgument, (entry.Task.Spec.Networks.IsEmpty || PredefinedNetworks.OnBridge(entry.Task.Spec.Networks)) && connect
                 ? $"endpoint with name {entry.Name} already exists in network bridge"
                 : $"network bridge: a standalone container is on its node's bridge when run without --network, and only then; connect it to an attachable overlay instead"));
         }

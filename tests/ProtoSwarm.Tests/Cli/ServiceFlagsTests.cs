@@ -631,6 +631,22 @@ public class ServiceFlagsTests
     }
 
     [Theory]
+    [InlineData("bridge")]
+    [InlineData("host")]
+    public void Network_Add_And_Rm_Take_The_Nodes_Own_Networks_By_Name_Though_No_Swarm_Network_Has_It(string local)
+    {
+        var before = Created("--network", "frontid000000000000000000b");
+
+        var added = UpdatedOnSwarm(before, "--network-add", local);
+        var removed = UpdatedOnSwarm(added.Value, "--network-rm", local);
+
+        Assert.Null(added.Error);
+        Assert.Equal(["frontid000000000000000000b", local], added.Value.TaskTemplate.Networks.Select(n => n.Target));
+        Assert.Null(removed.Error);
+        Assert.Equal(["frontid000000000000000000b"], removed.Value.TaskTemplate.Networks.Select(n => n.Target));
+    }
+
+    [Theory]
     [InlineData("--network-rm", "nope", "--network-rm 'nope': network nope not found;")]
     [InlineData("--network-add", "name=nope,alias=x", "--network-add 'nope': network nope not found;")]
     [InlineData("--network-add", "fr", "--network-add 'fr': the service is already attached to network fr;")]

@@ -136,6 +136,21 @@ public sealed class StandaloneContainersTests
         Assert.Contains(expected, StandaloneContainers.ConfinementError(run), StringComparison.OrdinalIgnoreCase);
     }
 
+    [Fact]
+    public void A_Container_On_The_Bridge_Keeps_It_Named_First_In_Its_Record_When_It_Joins_An_Overlay()
+    {
+        var overlay = new ProtoSwarm.Contracts.NetworkAttachment("net1aaaaaaaaaaaaaaaaaaaaa", ["db"]);
+        var second = new ProtoSwarm.Contracts.NetworkAttachment("net2bbbbbbbbbbbbbbbbbbbbb");
+
+        var first = StandaloneContainers.Recorded([], overlay);
+
+        Assert.Equal(["bridge", "net1aaaaaaaaaaaaaaaaaaaaa"], first.Select(n => n.Target));
+        Assert.Equal(["bridge", "net1aaaaaaaaaaaaaaaaaaaaa", "net2bbbbbbbbbbbbbbbbbbbbb"], StandaloneContainers.Recorded(first, second).Select(n => n.Target));
+        // One run on an overlay (--network) is not on the bridge: its record gains the network alone.
+        Assert.Equal(["net2bbbbbbbbbbbbbbbbbbbbb", "net1aaaaaaaaaaaaaaaaaaaaa"], StandaloneContainers.Recorded([second], overlay).Select(n => n.Target));
+        Assert.DoesNotContain(ProtoSwarm.Contracts.PredefinedNetworks.Networks(StandaloneContainers.Recorded([], overlay)), n => n.Target == "bridge"); // nothing asked of the managers for it
+    }
+
     [Theory]
     [InlineData("net1aaaaaaaaaaaaaaaaaaaaa", "net1aaaaaaaaaaaaaaaaaaaaa")]
     [InlineData("debugnet", "net1aaaaaaaaaaaaaaaaaaaaa")]

@@ -309,6 +309,118 @@ public sealed class NodeNetworksTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_Task_Of_A_Service_On_The_Bridge_Gets_An_Address_There_Its_Host_Port_From_The_Node_And_Leaves_Nothing()
+    {
+        // `service create --network bridge --publish mode=host,...`: the managers allocate nothing, the node puts the task on its bridge.
+        var task = NoNetwork("t-br") with
+        {
+            Spec = new TaskSpec(new ContainerSpec("busybox:1"), Networks: [new NetworkAttachment(PredefinedNetworks.Bridge)]),
+            Endpoint = new EndpointSpec(Ports: [Host(8082, 82)]),
+        };
+        await _node.AttachTaskAsync(NoNetwork("t-first"), default); // makes the bridge, so the links before are the node's own and the bridge
+        var before = (await OverlayLab.InAsync(_host, n => n.ListLinks())).Select(l => l.Name).Order().ToList();
+        var sandbox = await _node.AttachTaskAsync(task, default);
+
+        var links = await OverlayLab.InAsync(sandbox!.NetnsPath, n => n.ListLinks());
+        var eth0 = Assert.Single(links, l => l.Name != "lo");
+        Assert.Equal("eth0", eth0.Name);
+        Assert.Equal("172.18.0.3/32", Assert.Single(await OverlayLab.InAsync(sandbox.NetnsPath, n => n.ListAddresses(eth0.Index))).ToString());
+        Assert.Equal(IPAddress.Parse("172.18.0.3"), _node.BridgedAddressOf("t-br")); // `network inspect bridge` lists it
+        Assert.Equal([Host(8082, 82)], sandbox.HostPorts.ToArray());
+        using (var server = await OverlayLab.ListenAsync(sandbox.NetnsPath, IPAddress.Parse("172.18.0.3"), 82))
+        {
+            Assert.Equal(IPAddress.Parse("172.18.0.1"), await PeerSeenAsync(_host, server, IPAddress.Loopback, 8082));
+            Assert.Equal(_lab.Underlay(2), await PeerSeenAsync(_other, server, _lab.Underlay(1), 8082));
+        }
+
+        await _node.DetachTaskAsync("t-br", default);
+
+        Assert.False(File.Exists(sandbox.NetnsPath));
+        Assert.Null(_node.BridgedAddressOf("t-br"));
+        Assert.DoesNotContain("172.18.0.3", await NodeRulesAsync(), StringComparison.Ordinal);
+        Assert.Equal(before, (await OverlayLab.InAsync(_host, n => n.ListLinks())).Select(l => l.Name).Order().ToList()); // its veth went
+    }
+
+    [Fact]
+    public async Task A_Task_Naming_The_Bridge_First_Beside_An_Internal_Overlay_Has_Eth0_There_As_Its_Way_Out()
+    {
+        // A task on internal networks alone gets no way out; one that names bridge too gets it, in the place it names it.
+        await _node.ApplyAsync(Full(View(NetA, 4306) with { Internal = true }), default);
+        var task = Task("t-both", NetA, "10.251.0.2/24") with
+        {
+            Spec = new TaskSpec(new ContainerSpec("busybox:1"), Networks: [new NetworkAttachment(PredefinedNetworks.Bridge), new NetworkAttachment(NetA)]),
+        };
+        var sandbox = await _node.AttachTaskAsync(task, default);
+
+        var addresses = await OverlayLab.InAsync(sandbox!.NetnsPath, n => n.ListAddresses());
+        var links = await OverlayLab.InAsync(sandbox.NetnsPath, n => n.ListLinks());
+        string On(string cidr) => links.Single(l => l.Index == addresses.Single(a => a.ToString() == cidr).Index).Name;
+        Assert.Equal("eth0", On("172.18.0.2/32"));
+        Assert.Equal("eth1", On("10.251.0.2/24"));
+        Assert.Equal(IPAddress.Parse("172.18.0.2"), _node.BridgedAddressOf("t-both"));
+        var route = Assert.Single(await OverlayLab.InAsync(sandbox.NetnsPath, n => n.ListRoutes()), r => r.Destination.PrefixLength == 0);
+        Assert.Equal(IPAddress.Parse("172.18.0.1"), route.Gateway);
+
+        await _node.DetachTaskAsync("t-both", default);
+        Assert.Null(_node.BridgedAddressOf("t-both"));
+        Assert.False(File.Exists(sandbox.NetnsPath));
+    }
+
+    [Fact]
+    public async Task A_Container_Recorded_On_The_Bridge_And_An_Overlay_Comes_Back_On_Both_After_Stop_Start_And_A_Node_Host_Restart()
+    {
+        // The record of a container run on the bridge and `network connect`ed to an overlay names both, bridge first.
+        await _node.ApplyAsync(Full(View(NetA, 4307)), default);
+        var container = Task("c-both", NetA, "10.251.0.2/24") with
+        {
+            Spec = new TaskSpec(new ContainerSpec("busybox:1"), Networks: StandaloneContainers.Recorded([], new NetworkAttachment(NetA))),
+        };
+
+        async Task<TaskSandbox> OnBothAsync(NodeNetworks node, bool restoring)
+        {
+            var sandbox = await node.AttachTaskAsync(container, default, restoring, standalone: true);
+            var addresses = await OverlayLab.InAsync(sandbox!.NetnsPath, n => n.ListAddresses());
+            var links = await OverlayLab.InAsync(sandbox.NetnsPath, n => n.ListLinks());
+            string On(string cidr) => links.Single(l => l.Index == addresses.Single(a => a.ToString() == cidr).Index).Name;
+            Assert.Equal("eth0", On("172.18.0.2/32"));
+            Assert.Equal("eth1", On("10.251.0.2/24"));
+            Assert.Equal(IPAddress.Parse("172.18.0.2"), node.BridgedAddressOf("c-both")); // `container inspect` shows bridge beside the overlay
+            Assert.Equal<string>(["c-both:172.18.0.2", "c-both:10.251.0.2"], sandbox.ExtraHosts);
+            return sandbox;
+        }
+
+        await OnBothAsync(_node, restoring: false);
+
+        // stop, then start: its namespace goes and is made again from the record.
+        await _node.DetachTaskAsync("c-both", default);
+        var started = await OnBothAsync(_node, restoring: false);
+
+        // A node host restart while it runs: its namespace outlives the process, and the new one finds both again.
+        await _node.DisposeAsync();
+        _node = NewNode();
+        await _node.ApplyAsync(Full(View(NetA, 4307)), default);
+        Assert.Equal(started.NetnsPath, (await OnBothAsync(_node, restoring: true)).NetnsPath);
+    }
+
+    [Theory]
+    [InlineData(new string[0], 1, -1)]
+    [InlineData(new[] { "bridge" }, 0, 0)]
+    [InlineData(new[] { "bridge", NetA }, 1, 0)]
+    [InlineData(new[] { NetA, "bridge" }, 1, 1)]
+    [InlineData(new[] { NetA, "bridge", NetB }, 2, 1)]
+    [InlineData(new[] { "bridge", NetA }, 2, 1)] // ingress, which the managers put first, before all
+    public void The_Bridge_Takes_The_Interface_In_The_Place_The_Spec_Names_It(string[] targets, int attached, int slot)
+    {
+        var task = NoNetwork("t") with
+        {
+            Spec = new TaskSpec(new ContainerSpec("busybox:1"), Networks: [.. targets.Select(t => new NetworkAttachment(t))]),
+            Networks = [.. Enumerable.Range(0, attached).Select(i => new AttachedNetwork($"n{i}", $"10.0.{i}.2/24"))],
+        };
+
+        Assert.Equal(slot, NodeNetworks.BridgeSlot(task));
+    }
+
+    [Fact]
     public async Task A_Host_Mode_Port_Of_A_Task_On_Internal_Networks_Only_Reaches_It_On_Its_Network_Masqueraded()
     {
         // No gateway bridge interface, so no route back to a client: the node answers for it from its own address there.

@@ -23,7 +23,8 @@ public sealed class ServiceEndpointsTests
     [Theory]
     [InlineData("host")]
     [InlineData("none")]
-    public void The_Host_And_None_Modes_Stay_Named_And_Need_No_Network_Nor_Address(string mode)
+    [InlineData("bridge")]
+    public void The_Nodes_Own_Networks_Stay_Named_And_Need_No_Network_Nor_Address(string mode)
     {
         var spec = Service("s1", "web", [mode]).Spec;
 

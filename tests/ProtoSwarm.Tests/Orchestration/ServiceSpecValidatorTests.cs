@@ -224,19 +224,55 @@ public class ServiceSpecValidatorTests
         Assert.Equal(["Spec.Mode.Replicated.Replicas", "Spec.TaskTemplate.ContainerSpec.Image", "Spec.EndpointSpec.Ports[0].TargetPort", "Spec.UpdateConfig.MaxFailureRatio"], fields);
     }
 
-    [Fact]
-    public void The_Bridge_Network_Is_Refused_With_What_To_Use_Instead_Rather_Than_As_Missing()
+    public static TheoryData<string, ImmutableArray<NetworkAttachment>, PortConfig[]> BridgeUses() => new()
     {
-        var spec = Spec().With(t => t with { Networks = [new NetworkAttachment("bridge")] });
+        { "bridge alone", [new NetworkAttachment("bridge")], [] },
+        { "bridge with host-mode ports, fixed and picked by the node", [new NetworkAttachment("bridge")],
+            [new PortConfig(80, 8080, PublishMode: PublishMode.Host), new PortConfig(53, 0, PortProtocol.Udp, PublishMode.Host)] },
+        { "bridge with a port of the routing mesh", [new NetworkAttachment("bridge")], [new PortConfig(80, 8080)] },
+        { "bridge beside an overlay, either side", [new NetworkAttachment("front"), new NetworkAttachment("bridge")], [] },
+        { "bridge first, an overlay with an alias", [new NetworkAttachment("bridge"), new NetworkAttachment("front", ["web"])], [] },
+    };
+
+    [Theory]
+    [MemberData(nameof(BridgeUses))]
+    public void The_Bridge_Network_Is_Taken_By_Name_Beside_Overlays_And_Ports_As_Docker_Takes_It(string what, ImmutableArray<NetworkAttachment> networks, PortConfig[] ports)
+    {
+        var spec = WithPorts(Spec().With(t => t with { Networks = networks }), ports);
+        var known = new HashSet<string>(["front"], StringComparer.Ordinal);
+
+        Assert.True(ServiceSpecValidator.Validate(spec, known).IsEmpty, $"{what}: {string.Join(" | ", ServiceSpecValidator.Validate(spec, known))}");
+        Assert.Null(ServiceCommands.Create(spec, [], known, "svc1", DateTimeOffset.UnixEpoch).Rejected);
+        Assert.Null(PredefinedNetworks.ModeOf(spec.TaskTemplate.Networks)); // not a network mode: it goes with other networks
+        Assert.True(PredefinedNetworks.OnBridge(spec.TaskTemplate.Networks));
+        Assert.DoesNotContain(PredefinedNetworks.Networks(spec.TaskTemplate.Networks), n => n.Target == "bridge"); // nothing allocated on it
+    }
+
+    public static TheoryData<string, ImmutableArray<NetworkAttachment>, string, string, string> BridgeMisuse() => new()
+    {
+        { "an alias on bridge", [new NetworkAttachment("bridge", ["web"])],
+            "Spec.TaskTemplate.Networks[0].Target", "network-scoped alias is supported only for containers in user defined networks", "attach bridge without alias=" },
+        { "an address on bridge", [new NetworkAttachment("front"), new NetworkAttachment("bridge", [], ["172.18.0.9"])],
+            "Spec.TaskTemplate.Networks[1].Target", "user specified IP address is supported on user defined networks only", "attach bridge without alias= or ip=" },
+        { "bridge twice", [new NetworkAttachment("bridge"), new NetworkAttachment("bridge")],
+            "Spec.TaskTemplate.Networks[1].Target", "network bridge is attached twice", "attach each network once" },
+        { "bridge beside host", [new NetworkAttachment("bridge"), new NetworkAttachment("host")],
+            "Spec.TaskTemplate.Networks[1].Target", "cannot be connected to any other network", "attach host alone" },
+        { "bridge beside none", [new NetworkAttachment("none"), new NetworkAttachment("bridge")],
+            "Spec.TaskTemplate.Networks[0].Target", "one of the networks in private (none) mode", "attach none alone" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BridgeMisuse))]
+    public void What_Docker_Refuses_On_The_Bridge_Network_Is_Refused_With_The_Field_And_What_To_Do(string what, ImmutableArray<NetworkAttachment> networks, string field, string problem, string fix)
+    {
+        var spec = Spec().With(t => t with { Networks = networks });
 
         var found = Assert.Single(ServiceSpecValidator.Validate(spec, new HashSet<string>(["front"], StringComparer.Ordinal)));
-        var rejected = ServiceCommands.Create(spec, [], new HashSet<string>(["front"], StringComparer.Ordinal), "svc1", DateTimeOffset.UnixEpoch).Rejected;
 
-        Assert.Equal("Spec.TaskTemplate.Networks[0].Target", found.Field);
-        Assert.StartsWith("the network bridge cannot be used with services", found.Problem, StringComparison.Ordinal);
-        Assert.Contains("leave the network out", found.Fix, StringComparison.Ordinal);
-        Assert.Contains("the network bridge cannot be used", rejected!.Reason, StringComparison.Ordinal);
-        Assert.DoesNotContain("does not exist", rejected.Reason, StringComparison.Ordinal);
+        Assert.True(field == found.Field, $"{what}: {found}");
+        Assert.Contains(problem, found.Problem, StringComparison.Ordinal);
+        Assert.Contains(fix, found.Fix, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -321,6 +321,32 @@ public sealed class ComposeLoaderTests : IDisposable
     }
 
     [Fact]
+    public void An_External_Network_Named_Bridge_Puts_The_Service_On_Its_Nodes_Bridge_Without_The_Services_Alias_There()
+    {
+        var result = LoadText("""
+            services:
+              web:
+                image: nginx:1.27
+                networks: [local, back]
+                ports:
+                  - {target: 80, published: 8080, mode: host}
+            networks:
+              local:
+                external: true
+                name: bridge
+              back: {}
+            """);
+
+        Assert.Empty(result.Errors);
+        var networks = result.Stack!.Service("web")!.Spec.TaskTemplate.Networks;
+        // As docker's stack deploy: targets in name order, the service's name an alias on the stack's own network only.
+        Assert.Equal<string>(["bridge", "demo_back"], networks.Select(n => n.Target));
+        Assert.Empty(networks[0].Aliases);
+        Assert.Equal<string>(["web"], networks[1].Aliases);
+        Assert.Empty(ServiceSpecValidator.Validate(result.Stack.Service("web")!.Spec));
+    }
+
+    [Fact]
     public void The_Host_Network_Beside_Another_Or_With_A_Mesh_Port_Is_Refused_Where_The_File_Says_So()
     {
         var result = LoadText("""

@@ -42,11 +42,40 @@ internal sealed class RemoteManagerConnection(string managerAddr, string certifi
     /// </summary>
     public async IAsyncEnumerable<SwarmEvent> WatchEventsAsync(WatchEvents request, [EnumeratorCancellation] CancellationToken ct)
     {
-        await using var channel = await RemoteChannel.ConnectAsync(managerAddr, ClientCertificates.Load(certificateDir));
-        await using var events = await channel.SubscribeEventsAsync(new SubscribeEvents(request.RequestId, request.SinceNano, request.UntilNano), Timeouts.Query, ct);
-        await foreach (var e in events.ReadAllAsync(ct))
+        var channel = await RemoteChannel.ConnectAsync(managerAddr, ClientCertificates.Load(certificateDir));
+        try
         {
-            yield return e;
+            var events = await channel.SubscribeEventsAsync(new SubscribeEvents(request.RequestId, request.SinceNano, request.UntilNano), Timeouts.Query, ct);
+            try
+            {
+                await foreach (var e in events.ReadAllAsync(ct))
+                {
+                    yield return e;
+                }
+            }
+            finally
+            {
+                await WithinAsync(events.DisposeAsync());
+            }
+        }
+        finally
+        {
+            await WithinAsync(channel.DisposeAsync());
+        }
+    }
+
+    /// <summary>
+    /// Closing is bounded: after Ctrl-C the CLI exits even if the manager does not answer; the manager stops the
+    /// subscription itself when this client's connection closes.
+    /// </summary>
+    private static async Task WithinAsync(ValueTask closing)
+    {
+        try
+        {
+            await closing.AsTask().WaitAsync(TimeSpan.FromSeconds(3));
+        }
+        catch (TimeoutException)
+        {
         }
     }
 

@@ -4,8 +4,9 @@ using MessagePack;
 namespace ProtoSwarm.Contracts;
 
 // `events` (docker's `docker events`): what a node host saw happen, as docker's events.Message. Answered by the node the
-// CLI talks to, over its control socket only (a stream), never forwarded: a manager adds the swarm's objects (scope
-// swarm), every node its own containers (scope local).
+// CLI talks to, never forwarded: a manager adds the swarm's objects (scope swarm), every node its own containers (scope
+// local). On a control socket the answer is a stream (WatchEvents); over TCP a manager's API answers SubscribeEvents
+// with messages from a subscription actor to the client's actor, acknowledged as they are read.
 
 /// <summary>
 /// One event, docker's events.Message: <paramref name="Type"/> (service, node, secret, config, network, container),
@@ -41,3 +42,37 @@ public sealed record WatchEvents(
 [MessagePackObject]
 public sealed record EventsWatchStarted(
     [property: Key(0)] string NodeId);
+
+/// <summary>
+/// `events` over TCP (the managers' API, <c>manager-api</c>, an operator's client certificate): the manager the client
+/// reached starts a subscription actor that answers <see cref="EventsWatchStarted"/> to the sender, then sends it each
+/// <see cref="SwarmEvent"/> as <see cref="WatchEvents"/> would write it on the socket (the same since and until), never
+/// more than a window ahead of the client's <see cref="EventsReceived"/>, and ends with <see cref="EventsStreamEnded"/>.
+/// It watches the sender and stops when the sender stops or its connection drops. Never relayed to the leader.
+/// </summary>
+[MessagePackObject]
+public sealed record SubscribeEvents(
+    [property: Key(0)] string RequestId,
+    [property: Key(1)] long? SinceNano,
+    [property: Key(2)] long? UntilNano) : IManagerApiRequest;
+
+/// <summary>The client read <paramref name="Count"/> more events of a subscription: that many more may be sent.</summary>
+[MessagePackObject]
+public sealed record EventsReceived(
+    [property: Key(0)] int Count);
+
+/// <summary>
+/// The client is done (Ctrl-C): the subscription stops watching it, answers <see cref="EventsStreamEnded"/> and stops,
+/// so the client's actor can stop without its end telling the manager anything.
+/// </summary>
+[MessagePackObject]
+public sealed record UnsubscribeEvents(
+    [property: Key(0)] string RequestId);
+
+/// <summary>
+/// A subscription ended and its actor stopped: <paramref name="Reason"/> is empty when --until has passed or the client
+/// unsubscribed (the normal ends), otherwise a sentence saying what happened (the client read too slowly, the manager is stopping).
+/// </summary>
+[MessagePackObject]
+public sealed record EventsStreamEnded(
+    [property: Key(0)] string Reason);

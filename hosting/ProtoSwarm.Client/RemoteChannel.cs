@@ -50,6 +50,13 @@ public sealed class RemoteChannel : IRequestChannel
         }
     }
 
+    /// <summary>
+    /// `events` from this manager: a subscription actor there sends them to an actor here (see <see cref="EventSubscription"/>).
+    /// A refusal (a worker's certificate, no such stream) throws <see cref="SwarmCommandException"/>.
+    /// </summary>
+    public Task<EventSubscription> SubscribeEventsAsync(SubscribeEvents request, TimeSpan timeout, CancellationToken ct) =>
+        EventSubscription.StartAsync(_system, _managerApi, request, timeout, ct);
+
     public async ValueTask DisposeAsync()
     {
         await _system.Remote().ShutdownAsync(graceful: true).ConfigureAwait(false);

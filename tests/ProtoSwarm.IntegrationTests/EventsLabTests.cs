@@ -35,5 +35,38 @@ public class EventsLabTests
         Assert.True(worker.ExitCode == 0 && worker.StdOut.Length == 0, worker.ToString());
     }
 
+    [Fact]
+    public async Task Over_Tcp_An_Operators_Client_Follows_A_Managers_Events_And_A_Workers_Certificate_Is_Refused()
+    {
+        await using var lab = await LabFixture.UpAsync(managers: 1, workers: 1);
+        var manager = $"tcp://{(await lab.NodeAsync("m1")).GetProperty("Address").GetString()}:2377";
+        var operatorDir = Path.Combine(lab.StateRoot, "operator-cert");
+        var issued = await lab.ExecAsync("m1", "protoswarm", "ca", "issue-client", "--out", operatorDir);
+        Assert.True(issued.ExitCode == 0, issued.ToString());
+        // The worker's own node certificate, laid out as a client certificate directory.
+        var workerDir = Path.Combine(lab.StateRoot, "worker-cert");
+        Directory.CreateDirectory(workerDir);
+        var workerCertificates = Path.Combine(lab.StateRoot, "w1", "certificates");
+        File.Copy(Path.Combine(workerCertificates, "swarm-root-ca.crt"), Path.Combine(workerDir, "ca.pem"));
+        File.Copy(Path.Combine(workerCertificates, "swarm-node.crt"), Path.Combine(workerDir, "cert.pem"));
+        File.Copy(Path.Combine(workerCertificates, "swarm-node.key"), Path.Combine(workerDir, "key.pem"));
+
+        // From the worker's namespace, as an operator's laptop would: no --since, so what it prints was streamed live.
+        var follow = lab.ExecAsync("w1", "env", $"PROTOSWARM_CERT_PATH={operatorDir}", "protoswarm", "-H", manager, "events",
+            "--until", Unix(DateTimeOffset.UtcNow.AddSeconds(20)), "--filter", "type=service", "--format", "{{.Type}} {{.Action}} {{.Actor.Attributes.name}} {{.Scope}}");
+        await Task.Delay(TimeSpan.FromSeconds(5));
+        Assert.Equal(0, (await lab.ExecAsync("m1", "protoswarm", "service", "create", "--detach", "--name", "web", "--resolve-image", "never", "busybox:latest")).ExitCode);
+        Assert.Equal(0, (await lab.ExecAsync("m1", "protoswarm", "service", "rm", "web")).ExitCode);
+        var followed = await follow;
+        var refused = await lab.ExecAsync("w1", "env", $"PROTOSWARM_CERT_PATH={workerDir}", "protoswarm", "-H", manager, "events", "--until", Unix(DateTimeOffset.UtcNow));
+
+        Assert.True(followed.ExitCode == 0, followed.ToString());
+        var lines = followed.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).ToList();
+        Assert.True(lines.IndexOf("service create web swarm") >= 0 && lines.IndexOf("service remove web swarm") > lines.IndexOf("service create web swarm"), followed.ToString());
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains("Permission denied", refused.StdErr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", refused.StdErr, StringComparison.Ordinal);
+    }
+
     private static string Unix(DateTimeOffset at) => at.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
 }

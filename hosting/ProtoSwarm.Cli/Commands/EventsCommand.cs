@@ -1,14 +1,15 @@
 using System.CommandLine;
 using ProtoSwarm.Cli.Output;
 using ProtoSwarm.Client;
-using ProtoSwarm.Client.Control;
+using ProtoSwarm.Cli.Control;
 using ProtoSwarm.Contracts;
 
 namespace ProtoSwarm.Cli.Commands;
 
 /// <summary>
 /// `protoswarm events` (and `system events`), docker's `docker events`: what the node host sees happen, streamed over its
-/// control socket as `container logs -f` streams. A manager tells the swarm's services, nodes, secrets, configs and
+/// control socket as `container logs -f` streams, or over `-H tcp://` by a subscription actor on the manager reached
+/// (<see cref="RemoteManagerConnection"/>). Filters and formats are applied here, the same for both. A manager tells the swarm's services, nodes, secrets, configs and
 /// networks being created, updated and removed (scope swarm); a worker has no store, so it tells none of those.
 /// </summary>
 internal static class EventsCommand
@@ -43,27 +44,17 @@ internal static class EventsCommand
             var matching = EventFilter.Parse(parse.GetValue(filter) ?? []);
             var template = parse.GetValue(format)?.Trim() is { Length: > 0 } f && f != "json" ? GoTemplate.Parse(f) : null;
             var json = parse.GetValue(format)?.Trim() == "json";
-            if (!cli.Node.CanStream)
-            {
-                await cli.Error.WriteLineAsync($"Error: {cli.Node.Address} is reached over TCP, which carries no event stream; run `protoswarm events` on the node, against its control socket (unix://), a manager for the swarm's events.");
-                return 1;
-            }
-
             var request = new WatchEvents(SwarmIds.NewRequestId(), from, to);
             try
             {
-                var (_, connection) = await cli.Node.OpenStreamAsync<EventsWatchStarted>(request, Timeouts.Query, ct);
-                await using (connection)
+                await foreach (var e in cli.Node.WatchEventsAsync(request, ct))
                 {
-                    while (await ControlFraming.ReadAsync(connection, ct) is { } message)
+                    if (matching.Matches(e))
                     {
-                        if (message is SwarmEvent e && matching.Matches(e))
-                        {
-                            await cli.Out.WriteLineAsync(template is not null ? template.Execute(EventView.Json(e))
-                                : json ? Json.Line(EventView.Json(e))
-                                : EventView.Text(e, TimeZoneInfo.Local));
-                            await cli.Out.FlushAsync(ct);
-                        }
+                        await cli.Out.WriteLineAsync(template is not null ? template.Execute(EventView.Json(e))
+                            : json ? Json.Line(EventView.Json(e))
+                            : EventView.Text(e, TimeZoneInfo.Local));
+                        await cli.Out.FlushAsync(ct);
                     }
                 }
             }

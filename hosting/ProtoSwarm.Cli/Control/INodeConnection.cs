@@ -19,6 +19,12 @@ internal interface INodeConnection
     Task<(TReply Reply, Stream Connection)> OpenStreamAsync<TReply>(object request, TimeSpan timeout, CancellationToken ct) =>
         throw new SwarmCommandException(Contracts.RejectCode.InvalidArgument,
             $"{Address} is reached over TCP, which carries no interactive exec; run the command on the task's node, against its control socket (unix://).");
+
+    /// <summary>
+    /// `events`: the node's events as they happen, until --until has passed (the sequence ends) or the caller cancels. A
+    /// control socket streams them on the connection; a manager over TCP sends them from a subscription actor.
+    /// </summary>
+    IAsyncEnumerable<SwarmEvent> WatchEventsAsync(WatchEvents request, CancellationToken ct) => ControlSocketEvents.ReadAsync(this, request, ct);
 }
 
 /// <summary>

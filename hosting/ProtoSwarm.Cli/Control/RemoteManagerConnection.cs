@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using ProtoSwarm.Client;
 using ProtoSwarm.Contracts;
 
@@ -7,7 +8,8 @@ namespace ProtoSwarm.Cli.Control;
 /// The CLI's client actor for `--host tcp://IP:PORT`: the managers' API over Proto.Remote with mutual TLS, with
 /// the client certificate in $PROTOSWARM_CERT_PATH (default ~/.protoswarm; `protoswarm ca issue-client`).
 /// What a node does for itself (init, join, leave) needs that node's control socket; of the node's own, only its
-/// local networks are answered over TCP (`network ls` and `network inspect` show them, as docker's remote daemon does).
+/// local networks are answered over TCP (`network ls` and `network inspect` show them, as docker's remote daemon does),
+/// and its events (`events`), which a subscription actor on the manager sends to this client's actor.
 /// </summary>
 internal sealed class RemoteManagerConnection(string managerAddr, string certificateDir) : INodeConnection
 {
@@ -32,6 +34,49 @@ internal sealed class RemoteManagerConnection(string managerAddr, string certifi
         await using var channel = await RemoteChannel.ConnectAsync(managerAddr, ClientCertificates.Load(certificateDir));
         var client = new SwarmClient(channel);
         return await client.AskAsync<TReply>(request, timeout, ct);
+    }
+
+    /// <summary>
+    /// The manager's events (its swarm's objects and its own containers, as on its control socket), from a subscription
+    /// actor there that watches this client's actor: stopping here (Ctrl-C) or a dropped connection stops it there.
+    /// </summary>
+    public async IAsyncEnumerable<SwarmEvent> WatchEventsAsync(WatchEvents request, [EnumeratorCancellation] CancellationToken ct)
+    {
+        var channel = await RemoteChannel.ConnectAsync(managerAddr, ClientCertificates.Load(certificateDir));
+        try
+        {
+            var events = await channel.SubscribeEventsAsync(new SubscribeEvents(request.RequestId, request.SinceNano, request.UntilNano), Timeouts.Query, ct);
+            try
+            {
+                await foreach (var e in events.ReadAllAsync(ct))
+                {
+                    yield return e;
+                }
+            }
+            finally
+            {
+                await WithinAsync(events.DisposeAsync());
+            }
+        }
+        finally
+        {
+            await WithinAsync(channel.DisposeAsync());
+        }
+    }
+
+    /// <summary>
+    /// Closing is bounded: after Ctrl-C the CLI exits even if the manager does not answer; the manager stops the
+    /// subscription itself when this client's connection closes.
+    /// </summary>
+    private static async Task WithinAsync(ValueTask closing)
+    {
+        try
+        {
+            await closing.AsTask().WaitAsync(TimeSpan.FromSeconds(3));
+        }
+        catch (TimeoutException)
+        {
+        }
     }
 
     /// <summary>

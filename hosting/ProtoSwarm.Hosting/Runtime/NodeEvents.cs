@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using ProtoSwarm.Actors.Managers;
 using ProtoSwarm.Actors.Store;
 using ProtoSwarm.Client.Control;
 using ProtoSwarm.Contracts;
@@ -10,7 +11,7 @@ namespace ProtoSwarm.Hosting.Runtime;
 /// for a watch with --since, and every watcher sent each new one. A watcher that falls <see cref="WatcherBacklog"/>
 /// events behind is dropped (its stream ends), as dockerd evicts a listener that does not read.
 /// </summary>
-public sealed class NodeEvents
+public sealed class NodeEvents : IEventFeed
 {
     /// <summary>How many recent events a node host keeps (dockerd keeps 1024).</summary>
     public const int Retained = 1024;

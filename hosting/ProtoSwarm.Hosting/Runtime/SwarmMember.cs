@@ -106,7 +106,8 @@ internal sealed partial class SwarmMember : IAsyncDisposable
         Func<Props>? taskSupervisor = null,
         Func<Props>? networks = null,
         Func<ImmutableArray<PortConfig>>? hostPorts = null,
-        Func<Task<LocalNetworkList>>? localNetworks = null)
+        Func<Task<LocalNetworkList>>? localNetworks = null,
+        IEventFeed? events = null)
     {
         var logger = loggerFactory.CreateLogger<SwarmMember>();
         var system = new ActorSystem(NodeActorSystemConfig());
@@ -133,7 +134,7 @@ internal sealed partial class SwarmMember : IAsyncDisposable
             {
                 member._unlockKey = unlockKey;
                 member._onUnlockKeyChanged = onUnlockKeyChanged;
-                member.StartManager(options, loggerFactory, time, localNetworks);
+                member.StartManager(options, loggerFactory, time, localNetworks, events);
                 await member.StartRegistryListenerAsync(options, loggerFactory);
             }
 
@@ -178,7 +179,8 @@ internal sealed partial class SwarmMember : IAsyncDisposable
         new ActorSystemConfig().WithDeveloperSupervisionLogging(false).WithConfigureProps(ActorStartDeadline.Raise);
 
     /// <param name="localNetworks">The node's own bridge, host and none, which its API answers itself to a CLI over TCP.</param>
-    private void StartManager(NodeOptions options, ILoggerFactory loggerFactory, TimeProvider time, Func<Task<LocalNetworkList>>? localNetworks)
+    /// <param name="events">The node host's events, which its API streams itself to a CLI over TCP (`events`).</param>
+    private void StartManager(NodeOptions options, ILoggerFactory loggerFactory, TimeProvider time, Func<Task<LocalNetworkList>>? localNetworks, IEventFeed? events)
     {
         // With autolock the data key is wrapped by the unlock key, which the runtime holds once unlocked.
         _options = options;
@@ -209,7 +211,11 @@ internal sealed partial class SwarmMember : IAsyncDisposable
             ExternalCa: new CfsslSigner(() => Credentials.Certificate));
         System.Root.SpawnNamed(Props.FromProducer(() => new DispatcherActor(manager)), Kinds.Dispatcher);
         System.Root.SpawnNamed(Props.FromProducer(() => new OrchestratorActor(manager)), Kinds.Orchestrator);
-        System.Root.SpawnNamed(Props.FromProducer(() => new ManagerApiRouter(() => Props.FromProducer(() => new ManagerApiActor(manager, AddressOf)), localNetworks)), Kinds.ManagerApi);
+        var subscriptionLogger = loggerFactory.CreateLogger<EventSubscriptionActor>();
+        Func<SubscribeEvents, PID, Props>? subscription = events is null
+            ? null
+            : (request, client) => EventSubscriptionActor.Props(events, State.NodeId, time, request, client, subscriptionLogger);
+        System.Root.SpawnNamed(Props.FromProducer(() => new ManagerApiRouter(() => Props.FromProducer(() => new ManagerApiActor(manager, AddressOf)), localNetworks, subscription)), Kinds.ManagerApi);
         Store = store;
         Proposer = proposer;
         Raft = view;

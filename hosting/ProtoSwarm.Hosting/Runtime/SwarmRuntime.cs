@@ -942,7 +942,8 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
                 networks is null ? null : () => Props.FromProducer(() => new NetworkAgentActor(networks, _loggerFactory)),
                 // The ports the node's standalone containers hold, for the managers' scheduler: no task of theirs may take one.
                 networks is null ? null : () => networks.StandaloneHostPorts,
-                LocalNetworksAsync);
+                LocalNetworksAsync,
+                _events);
             _member = member;
             _error = string.Empty;
             member.System.Shutdown.Register(() => OnMemberStopped(member));

@@ -22,6 +22,20 @@ internal sealed class FakeNode(Func<object, object> answer) : INodeConnection
 
     public bool CanStream => Streams is not null;
 
+    /// <summary>A manager's events over TCP, as its subscription sends them; null: events come from <see cref="Streams"/>.</summary>
+    public Func<WatchEvents, IAsyncEnumerable<SwarmEvent>>? Events { get; init; }
+
+    public IAsyncEnumerable<SwarmEvent> WatchEventsAsync(WatchEvents request, CancellationToken ct)
+    {
+        if (Events is null)
+        {
+            return ControlSocketEvents.ReadAsync(this, request, ct);
+        }
+
+        Requests.Add(request);
+        return Events(request);
+    }
+
     public Task<(TReply Reply, Stream Connection)> OpenStreamAsync<TReply>(object request, TimeSpan timeout, CancellationToken ct)
     {
         if (Streams is null)

@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using ProtoSwarm.Cli.Commands;
 using ProtoSwarm.Cli.Output;
+using ProtoSwarm.Client;
 using ProtoSwarm.Client.Control;
 using ProtoSwarm.Contracts;
 
@@ -153,14 +154,28 @@ public class EventsCommandTests
     }
 
     [Fact]
-    public async Task Over_Tcp_Events_Are_Refused_With_Where_To_Run_Them()
+    public async Task Over_Tcp_Events_Are_Filtered_As_On_The_Socket_And_An_Early_End_Says_Why()
     {
-        var node = new FakeNode(_ => new EventsWatchStarted("node1"));
+        const string why = "The manager node1 ended this events stream: this client read too slowly";
+        var node = new FakeNode(_ => new EventsWatchStarted("node1")) { Events = _ => Subscription(why, Created, Started) };
 
-        var (code, _, err) = await CliHarness.RunAsync(node, "events");
+        var (code, output, err) = await CliHarness.RunAsync(node, "events", "-f", "type=service");
 
         Assert.Equal(1, code);
-        Assert.StartsWith("Error: /fake/control.sock is reached over TCP, which carries no event stream; run `protoswarm events` on the node", err);
+        Assert.Equal(["service create 3xk2abc (name=web)"], output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l[(l.IndexOf(' ') + 1)..]));
+        Assert.Equal($"Error: {why}", err.Trim());
+        Assert.IsType<WatchEvents>(Assert.Single(node.Requests));
+    }
+
+    private static async IAsyncEnumerable<SwarmEvent> Subscription(string endedBecause, params SwarmEvent[] events)
+    {
+        foreach (var e in events)
+        {
+            await Task.Yield();
+            yield return e;
+        }
+
+        throw new SwarmCommandException(RejectCode.Unavailable, endedBecause);
     }
 
     [Fact]

@@ -193,9 +193,10 @@ public sealed partial class RaftActor : IActor
         _ticker?.Cancel();
         // A full disk is the operator's to mend and says all in its sentence; anything else is ours, stack trace included.
         LogFailed(_logger, _settings.RaftId, _failure, IsDiskFull(e) ? null : e);
+        // The owner first, so that whoever reads the refusals below already finds the member said to be restarting.
+        _settings.OnFailed?.Invoke(_failure);
         _settings.Pending.FailAll(new StoreUnavailableException(
             $"This manager's Raft member stopped: {_failure}. The write may or may not be applied; the node restarts the member from its log on disk in a few seconds."));
-        _settings.OnFailed?.Invoke(_failure);
     }
 
     /// <summary>What failed, in an operator's words: a full file system and the file named, or the exception's message.</summary>

@@ -345,6 +345,11 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
         {
             return new CommandRejected(RejectCode.Unavailable, "The swarm's managers did not answer in time; check `protoswarm info` and the managers' logs, then try again.");
         }
+        catch (DeadLetterException)
+        {
+            // The member stopped under the request (its Raft member failed, or the cluster stopped it): it is being replaced.
+            return MemberNotRunning();
+        }
     }
 
     /// <summary>
@@ -1317,7 +1322,8 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
     /// failed, and the node host has not replaced it yet (<see cref="OnMemberStopped"/>). Asked, it would only say
     /// that its actors no longer exist.
     /// </summary>
-    private SwarmMember? RunningMember => _member is { } member && !member.System.Shutdown.IsCancellationRequested ? member : null;
+    private SwarmMember? RunningMember =>
+        _member is { } member && member.FailureReason is null && !member.System.Shutdown.IsCancellationRequested ? member : null;
 
     /// <summary>Why the member is down for a while: <see cref="_restarting"/>, or, from the moment its Raft member failed until the restart is scheduled, that failure.</summary>
     private string? Restarting => _restarting ?? (_member?.FailureReason is { } failure ? $"its swarm member is restarting: {failure}" : null);

@@ -210,6 +210,17 @@ public class StandaloneContainerLabTests(ITestOutputHelper output)
             TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(250));
         Assert.True(again.StdOut == "hello-published\n", again.ToString());
 
+        // A node host killed and started again finds it running, and its published port answers again (it lost it, and its
+        // bridge address, when the node's networks were made only after the containers had been found again).
+        Assert.Equal(0, (await lab.LabAsync("stop", "w1", "--kill")).ExitCode);
+        await lab.StartNodeAsync("w1");
+        var afterRestart = await RepeatUntilAsync(() => lab.ExecAsync("m1", "curl", "-s", "-m", "5", $"http://{w1}:8089/"), r => r.ExitCode == 0,
+            TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(250));
+        Assert.True(afterRestart.StdOut == "hello-published\n", afterRestart.ToString());
+        Assert.Equal("0.0.0.0:8089->80/tcp\n", (await lab.ExecAsync("w1", "protoswarm", "ps", "--filter", "name=site", "--format", "{{.Ports}}")).StdOut);
+        Assert.StartsWith("bridge=172.", (await lab.ExecAsync("w1", "protoswarm", "container", "inspect", "-f",
+            "{{range $k, $v := .NetworkSettings.Networks}}{{$k}}={{$v.IPAddress}}{{end}}", "site")).StdOut, StringComparison.Ordinal);
+
         // kill: SIGKILL ends it (137) and its port with it; a second kill finds it not running, in docker's words.
         Assert.Equal("site\n", (await lab.ExecAsync("w1", "protoswarm", "kill", "site")).StdOut);
         var killed = await RepeatUntilAsync(() => lab.ExecAsync("w1", "protoswarm", "ps", "-a", "--filter", "name=site", "--format", "{{.Status}}"),
@@ -311,7 +322,7 @@ public class StandaloneContainerLabTests(ITestOutputHelper output)
         var hog = await lab.ExecAsync("w1", "protoswarm", "run", "--rm", "-m", "8m", "busybox", "sh", "-c", "x=$(head -c 100000000 /dev/zero | tr '\\0' a); echo ${#x}");
         Assert.True(hog.ExitCode == 137, hog.ToString());
         var bad = await lab.ExecAsync("w1", "protoswarm", "run", "--name", "badcpu", "--cpus", "abc", "busybox", "true");
-        Assert.Equal(1, bad.ExitCode);
+        Assert.Equal(125, bad.ExitCode); // docker's run: a flag it refuses is 125
         Assert.Contains("--cpus 'abc' is not a number of CPUs", bad.StdErr, StringComparison.Ordinal);
         Assert.DoesNotContain("badcpu", (await lab.ExecAsync("w1", "protoswarm", "ps", "-a")).StdOut, StringComparison.Ordinal);
     }
@@ -356,7 +367,7 @@ public class StandaloneContainerLabTests(ITestOutputHelper output)
 
         // A bad value: one sentence naming the flag, and nothing made.
         var bad = await lab.ExecAsync("w1", "protoswarm", "run", "--name", "badcap", "--cap-add", "net admin", "busybox", "true");
-        Assert.Equal(1, bad.ExitCode);
+        Assert.Equal(125, bad.ExitCode); // docker's run: a flag it refuses is 125
         Assert.Contains("--cap-add 'net admin' is not a capability", bad.StdErr, StringComparison.Ordinal);
         Assert.DoesNotContain("badcap", (await lab.ExecAsync("w1", "protoswarm", "ps", "-a")).StdOut, StringComparison.Ordinal);
         Assert.Equal(0, (await lab.ExecAsync("w1", "protoswarm", "rm", "-f", "confined")).ExitCode);

@@ -439,6 +439,24 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
         }
     }
 
+    /// <summary>
+    /// A running standalone container on the node's bridge that a node host restart found again before the node's networks
+    /// existed (they are made as it rejoins its swarm): its bridge address and its published ports, back once they do.
+    /// </summary>
+    internal async Task RestoreBridgedAsync(TaskObject task, CancellationToken ct)
+    {
+        if (!task.Networks.IsEmpty || PredefinedNetworks.ModeOf(task.Spec.Networks) is not null || _nodeNetworks() is not { } networks
+            || _containers.GetValueOrDefault(task.Id) is not { Container: { } container } entry || container.WaitAsync(CancellationToken.None).IsCompleted)
+        {
+            return;
+        }
+
+        if (await networks.AttachTaskAsync(task, ct, restoring: true, standalone: true) is not null)
+        {
+            await BindHostPortsAsync(entry, task, ct);
+        }
+    }
+
     /// <summary>A standalone container whose start failed after it took its host ports gives them back: it stays created.</summary>
     private async Task ReleaseHostPortsAsync(TaskContainer entry, TaskObject task)
     {

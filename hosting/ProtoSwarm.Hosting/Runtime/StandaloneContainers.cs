@@ -189,6 +189,27 @@ internal sealed partial class StandaloneContainers : IDisposable
     }
 
     /// <summary>
+    /// After a node host restart, the running containers were found again (<see cref="RestoreAsync"/>) before the node's
+    /// networks existed, which are made as it rejoins its swarm: those on the node's bridge get their address and their
+    /// published ports back now (they kept their interface, and lost the rest). Those on overlays are not attached again
+    /// here: attaching waits for the networks' views from the managers (a known gap, docs/cli.md).
+    /// </summary>
+    public async Task RestoreBridgedAsync(CancellationToken ct)
+    {
+        foreach (var entry in _entries.Values.Where(e => e.Started).ToList())
+        {
+            try
+            {
+                await _executor.RestoreBridgedAsync(entry.Task, ct);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogRestoreFailed(_logger, RecordPath(entry.Task.Id), e);
+            }
+        }
+    }
+
+    /// <summary>
     /// A container made and never started (docker's `create`, or a `run` whose start failed) has no state directory to find
     /// again: it is made ready to start again from its record, as it was (its name, its volumes, its Created), and waits for `start`.
     /// </summary>

@@ -147,6 +147,11 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
             {
                 var member = await StartMemberAsync(_state);
                 _ = WarnIfAloneAsync(member);
+                if (_standalone is { } standalone)
+                {
+                    // The node's networks exist now: the standalone containers on its bridge get their address and ports back.
+                    _ = Task.Run(() => standalone.RestoreBridgedAsync(_disposed.Token));
+                }
             }
         }
         catch (SwarmLockedException e)

@@ -10,37 +10,23 @@ namespace ProtoSwarm.Tests.Hosting;
 /// the node host says it is restarting and why, and once there is room again the manager takes writes, with
 /// every write acknowledged before still there.
 /// </summary>
-public sealed class RaftWriteFailureRestartTests : IAsyncLifetime
+public sealed class RaftWriteFailureRestartTests : IDisposable
 {
-    private readonly TempDir _dir = new();
-    private string _mount = string.Empty;
+    private readonly SmallTmpfs _disk = new("16m");
 
-    public Task InitializeAsync()
-    {
-        _mount = _dir.File("state");
-        Directory.CreateDirectory(_mount);
-        Run("mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", _mount);
-        return Task.CompletedTask;
-    }
-
-    public Task DisposeAsync()
-    {
-        Run("umount", "-l", _mount);
-        _dir.Dispose();
-        return Task.CompletedTask;
-    }
+    public void Dispose() => _disk.Dispose();
 
     [Fact]
     public async Task The_Manager_Says_Why_It_Stopped_And_Takes_Writes_Again_Once_The_Disk_Has_Room()
     {
-        await using var swarm = await InProcessSwarm.StartAsync("full", stateDir: _mount);
+        await using var swarm = await InProcessSwarm.StartAsync("full", stateDir: _disk.Path);
         var acknowledged = new List<string>();
         for (var i = 0; i < 3; i++)
         {
             acknowledged.Add(Assert.IsType<ConfigCreated>(await CreateAsync(swarm, $"before{i}")).ConfigId);
         }
 
-        Fill(_mount);
+        _disk.Fill();
         CommandRejected? refused = null;
         for (var i = 0; i < 100 && refused is null; i++)
         {
@@ -61,9 +47,9 @@ public sealed class RaftWriteFailureRestartTests : IAsyncLifetime
         var info = Assert.IsType<NodeInfoSnapshot>(await swarm.Runtime.HandleAsync(new GetInfo("i"), TestTimeout.Token));
         Assert.Equal("active", info.LocalNodeState);
         Assert.StartsWith("its swarm member ", info.Note, StringComparison.Ordinal);
-        Assert.Contains($"the file system of its log {Path.Combine(_mount, "raft.db")} is full", info.Note, StringComparison.Ordinal);
+        Assert.Contains($"the file system of its log {Path.Combine(_disk.Path, "raft.db")} is full", info.Note, StringComparison.Ordinal);
 
-        File.Delete(Path.Combine(_mount, "filler"));
+        _disk.Free();
         string? after = null;
         await Poll.Until(
             async () => (after ??= (await CreateAsync(swarm, "after") as ConfigCreated)?.ConfigId) is not null,
@@ -76,30 +62,4 @@ public sealed class RaftWriteFailureRestartTests : IAsyncLifetime
 
     private static Task<object> CreateAsync(InProcessSwarm swarm, string name, int padding = 0) =>
         swarm.Runtime.HandleAsync(new CreateConfig(SwarmIds.NewRequestId(), new ConfigSpec(name, null, Encoding.UTF8.GetBytes(new string('x', padding + 1)))), TestTimeout.Token);
-
-    /// <summary>Takes every free block of the file system.</summary>
-    private static void Fill(string mount)
-    {
-        using var filler = new FileStream(Path.Combine(mount, "filler"), FileMode.Create);
-        var block = new byte[4096];
-        try
-        {
-            while (true)
-            {
-                filler.Write(block);
-                filler.Flush();
-            }
-        }
-        catch (IOException)
-        {
-            // ENOSPC: full.
-        }
-    }
-
-    private static void Run(string command, params string[] args)
-    {
-        using var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(command, args) { RedirectStandardError = true })!;
-        process.WaitForExit();
-        Assert.True(process.ExitCode == 0, $"{command} {string.Join(' ', args)}: {process.StandardError.ReadToEnd()}");
-    }
 }

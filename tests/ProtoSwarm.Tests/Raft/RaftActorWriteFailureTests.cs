@@ -21,21 +21,9 @@ namespace ProtoSwarm.Tests.Raft;
 public sealed class RaftActorWriteFailureTests : IDisposable
 {
     private const string ClusterId = "raft-write-failure";
-    private readonly TempDir _dir = new();
-    private readonly string _mount;
+    private readonly SmallTmpfs _disk = new("1m");
 
-    public RaftActorWriteFailureTests()
-    {
-        _mount = _dir.File("fs");
-        Directory.CreateDirectory(_mount);
-        Run("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", _mount);
-    }
-
-    public void Dispose()
-    {
-        Run("umount", "-l", _mount);
-        _dir.Dispose();
-    }
+    public void Dispose() => _disk.Dispose();
 
     [Fact]
     public void A_Full_Disk_Is_Said_In_An_Operators_Words()
@@ -50,7 +38,7 @@ public sealed class RaftActorWriteFailureTests : IDisposable
     [Fact]
     public async Task A_Write_That_Finds_The_Disk_Full_Stops_The_Peer_And_Loses_No_Acknowledged_Write()
     {
-        var path = Path.Combine(_mount, "raft.db");
+        var path = Path.Combine(_disk.Path, "raft.db");
         using var key = DataKey.Generate();
         using var sealer = new Sealer(key);
         RaftBootstrap.Create(path, sealer, ClusterId, 1, [TestNodes.Cluster(ClusterId)], TestNodes.T0);
@@ -74,7 +62,7 @@ public sealed class RaftActorWriteFailureTests : IDisposable
                 acknowledged.Add(await proposer.ProposeAsync([StoreChange.Create(TestNodes.Worker($"before{i}"))]));
             }
 
-            Fill(_mount);
+            _disk.Fill();
             StoreUnavailableException? refused = null;
             for (var i = 0; i < 200 && refused is null; i++)
             {
@@ -102,10 +90,7 @@ public sealed class RaftActorWriteFailureTests : IDisposable
             await Assert.ThrowsAnyAsync<Exception>(() => proposer.ProposeAsync([StoreChange.Create(TestNodes.Worker("late"))]));
 
             // The file, read back once there is room again, holds every write that was acknowledged.
-            foreach (var filler in Directory.GetFiles(_mount, "filler*"))
-            {
-                File.Delete(filler);
-            }
+            _disk.Free();
 
             await system.ShutdownAsync();
             file.Dispose();
@@ -128,30 +113,4 @@ public sealed class RaftActorWriteFailureTests : IDisposable
 
     private static System.Collections.Immutable.ImmutableSortedDictionary<string, string> Labels(int bytes) =>
         System.Collections.Immutable.ImmutableSortedDictionary<string, string>.Empty.Add("pad", new string('x', bytes));
-
-    /// <summary>Takes every free block of the file system.</summary>
-    private static void Fill(string mount)
-    {
-        using var filler = new FileStream(Path.Combine(mount, "filler"), FileMode.Create);
-        var block = new byte[4096];
-        try
-        {
-            while (true)
-            {
-                filler.Write(block);
-                filler.Flush();
-            }
-        }
-        catch (IOException)
-        {
-            // ENOSPC: full.
-        }
-    }
-
-    private static void Run(string command, params string[] args)
-    {
-        using var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(command, args) { RedirectStandardError = true })!;
-        process.WaitForExit();
-        Assert.True(process.ExitCode == 0, $"{command} {string.Join(' ', args)}: {process.StandardError.ReadToEnd()}");
-    }
 }

@@ -212,12 +212,15 @@ public class StandaloneContainerLabTests(ITestOutputHelper output)
 
         // A node host killed and started again finds it running, and its published port answers again (it lost it, and its
         // bridge address, when the node's networks were made only after the containers had been found again).
+        // They come back once the node has rejoined its swarm and made its networks, in the background: waited for.
         Assert.Equal(0, (await lab.LabAsync("stop", "w1", "--kill")).ExitCode);
         await lab.StartNodeAsync("w1");
+        var ports = await RepeatUntilAsync(() => lab.ExecAsync("w1", "protoswarm", "ps", "--filter", "name=site", "--format", "{{.Ports}}"),
+            r => r.StdOut == "0.0.0.0:8089->80/tcp\n", TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(250));
+        Assert.True(ports.StdOut == "0.0.0.0:8089->80/tcp\n", ports.ToString());
         var afterRestart = await RepeatUntilAsync(() => lab.ExecAsync("m1", "curl", "-s", "-m", "5", $"http://{w1}:8089/"), r => r.ExitCode == 0,
             TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(250));
         Assert.True(afterRestart.StdOut == "hello-published\n", afterRestart.ToString());
-        Assert.Equal("0.0.0.0:8089->80/tcp\n", (await lab.ExecAsync("w1", "protoswarm", "ps", "--filter", "name=site", "--format", "{{.Ports}}")).StdOut);
         Assert.StartsWith("bridge=172.", (await lab.ExecAsync("w1", "protoswarm", "container", "inspect", "-f",
             "{{range $k, $v := .NetworkSettings.Networks}}{{$k}}={{$v.IPAddress}}{{end}}", "site")).StdOut, StringComparison.Ordinal);
 

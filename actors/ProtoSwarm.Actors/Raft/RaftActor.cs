@@ -124,7 +124,6 @@ public sealed partial class RaftActor : IActor
     /// first run of that code while the rest of the node starts, which took 0.1 to 1 s on a loaded lab's
     /// managers and grows with the swarm. Its own "Raft member ... started" line says how long it took.
     /// </para>
-    /// </summary>
     /// <para>
     /// Proto.Actor restarts a failed actor by making a new one from this producer: this peer's would start again
     /// from <see cref="RaftSettings.Disk"/>, the log as read at boot, behind everything written and applied since,

@@ -88,10 +88,10 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
     // Why the member is down on purpose for a few seconds (a role being taken, a blocked member replaced), for `info`.
     private volatile string? _restarting;
 
-    // The Raft failures in a row, and when the member was last started after one: one that ran for longer than
+    // The Raft failures in a row, and when the member was last restarted after one: one that ran for longer than
     // RaftRestartDelayMax since starts the count again.
     private int _raftFailures;
-    private long _raftRestartedAt;
+    private DateTimeOffset? _raftRestartAt;
 
     /// <param name="renewalClock">What the certificate renewal schedule reads (tests move it ahead by months); <paramref name="time"/> when null.</param>
     public SwarmRuntime(NodeOptions options, ILoggerFactory loggerFactory, TimeProvider time, TimeProvider? renewalClock = null)
@@ -1002,71 +1002,63 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
             return;
         }
 
-        if (member.FailureReason is not { } failure)
+        if (member.FailureReason is { } failure)
         {
-            LogMemberStopped(_logger, member.State.NodeId, member.System.Id);
-            _restarting ??= "its swarm member is restarting: the cluster stopped it after it was Down";
-            InBackground(
-                async () =>
-                {
-                    if (ReferenceEquals(_member, member) && _state is not null)
-                    {
-                        await RestartingAsync("its swarm member is restarting: the cluster stopped it after it was Down", async () =>
-                        {
-                            await StopMemberAsync();
-                            await StartMemberAsync(_state!);
-                        });
-                    }
-                    else if (_state is null)
-                    {
-                        _restarting = null; // it left the swarm meanwhile
-                    }
-                },
-                MemberRestartDelay);
+            RestartAfterRaftFailure(member, failure);
             return;
         }
 
-        RestartAfterRaftFailure(member, failure);
+        LogMemberStopped(_logger, member.State.NodeId, member.System.Id);
+        const string why = "its swarm member is restarting: the cluster stopped it after it was Down";
+        _restarting ??= why;
+        RestartMember(member, why, MemberRestartDelay);
     }
 
     private void RestartAfterRaftFailure(SwarmMember? failed, string failure)
     {
-        _raftFailures = _raftRestartedAt != 0 && _time.GetElapsedTime(_raftRestartedAt) > RaftRestartDelayMax ? 1 : _raftFailures + 1;
+        _raftFailures = _raftRestartAt is { } last && _time.GetUtcNow() - last > RaftRestartDelayMax ? 1 : _raftFailures + 1;
         var delay = TimeSpan.FromTicks(Math.Min(RaftRestartDelayMax.Ticks, MemberRestartDelay.Ticks << Math.Min(_raftFailures - 1, 5)));
         var nodeId = (failed?.State ?? _state)?.NodeId ?? string.Empty;
         LogRaftFailed(_logger, nodeId, failure, delay.TotalSeconds);
-        _restarting = $"its swarm member restarts at {(_time.GetUtcNow() + delay).ToString("HH:mm:ss", CultureInfo.InvariantCulture)} UTC: {failure}";
-        InBackground(
-            async () =>
-            {
-                if (!ReferenceEquals(_member, failed) || _state is null || _disposed.IsCancellationRequested)
-                {
-                    if (_state is null)
-                    {
-                        _restarting = null; // it left the swarm meanwhile
-                    }
-
-                    return; // left, stopped, or already restarted by something else
-                }
-
-                try
-                {
-                    await RestartingAsync($"its swarm member is restarting: {failure}", async () =>
-                    {
-                        await StopMemberAsync();
-                        _raftRestartedAt = _time.GetTimestamp();
-                        await StartMemberAsync(_state!);
-                    });
-                }
-                catch (Exception e) when (_member is null && _state is not null)
-                {
-                    // Its log could not even be opened (the disk still full): try again later, as for a failed write.
-                    _error = e.Message;
-                    RestartAfterRaftFailure(null, e.InnerException?.Message ?? e.Message);
-                }
-            },
-            delay);
+        _raftRestartAt = _time.GetUtcNow() + delay;
+        _restarting = $"its swarm member restarts at {_raftRestartAt.Value.ToString("HH:mm:ss", CultureInfo.InvariantCulture)} UTC: {failure}";
+        // Its log could not even be opened (the disk still full): try again later, as for a failed write.
+        RestartMember(failed, $"its swarm member is restarting: {failure}", delay, e => RestartAfterRaftFailure(null, e.InnerException?.Message ?? e.Message));
     }
+
+    /// <summary>
+    /// Replaces <paramref name="stopped"/> (null: none is left) after <paramref name="delay"/>, `info` saying <paramref name="why"/>
+    /// meanwhile, unless the node left the swarm, the host is stopping, or something else replaced it first. A start that fails
+    /// goes to <paramref name="startFailed"/> when given (it tries again), else it is logged and shown by `info` (<see cref="InBackground"/>).
+    /// </summary>
+    private void RestartMember(SwarmMember? stopped, string why, TimeSpan delay, Action<Exception>? startFailed = null) => InBackground(
+        async () =>
+        {
+            if (!ReferenceEquals(_member, stopped) || _state is null || _disposed.IsCancellationRequested)
+            {
+                if (_state is null)
+                {
+                    _restarting = null; // it left the swarm meanwhile
+                }
+
+                return;
+            }
+
+            try
+            {
+                await RestartingAsync(why, async () =>
+                {
+                    await StopMemberAsync();
+                    await StartMemberAsync(_state!);
+                });
+            }
+            catch (Exception e) when (startFailed is not null && _member is null && _state is not null)
+            {
+                _error = e.Message;
+                startFailed(e);
+            }
+        },
+        delay);
 
     /// <summary>Runs a change of the node's lifecycle off the caller's thread, under the lifecycle lock; a failure is logged and shown by `info`.</summary>
     private void InBackground(Func<Task> work, TimeSpan delay = default) => _ = Task.Run(async () =>

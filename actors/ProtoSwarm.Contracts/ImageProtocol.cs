@@ -3,7 +3,7 @@ using MessagePack;
 
 namespace ProtoSwarm.Contracts;
 
-// The node's own images (`image load / import / ls / inspect / tag / rm`). Answered by the local node host
+// The node's own images (`image load / import / ls / inspect / tag / rm / prune`). Answered by the local node host
 // from its image store, in a swarm or not; never forwarded to a manager. The CLI and the node are on
 // one machine, so a load or import names a file the node reads rather than streaming it.
 
@@ -52,6 +52,23 @@ public sealed record RemoveImage(
 public sealed record ImageRemoved(
     [property: Key(0)] ImmutableArray<string> Untagged,
     [property: Key(1)] ImmutableArray<string> Deleted);
+
+/// <summary>
+/// `image prune [-a]`: the images the CLI chose by its filters, by id; the node deletes those still unused by any of its
+/// containers and, without <paramref name="All"/>, still dangling (no tag), each with every name it has.
+/// </summary>
+[MessagePackObject]
+public sealed record PruneImages(
+    [property: Key(0)] string RequestId,
+    [property: Key(1)] ImmutableArray<string> ImageIds,
+    [property: Key(2)] bool All);
+
+/// <summary>What `image prune` removed, as docker reports it: names untagged, images and layers deleted, bytes the disk got back.</summary>
+[MessagePackObject]
+public sealed record ImagesPruned(
+    [property: Key(0)] ImmutableArray<string> Untagged,
+    [property: Key(1)] ImmutableArray<string> Deleted,
+    [property: Key(2)] long SpaceReclaimed);
 
 /// <summary>`image tag SOURCE TARGET`: a second name for the image SOURCE finds (a name, id, id prefix or digest); TARGET is NAME[:TAG].</summary>
 [MessagePackObject]

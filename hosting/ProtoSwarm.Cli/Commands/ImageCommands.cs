@@ -7,7 +7,7 @@ using ProtoSwarm.Contracts;
 namespace ProtoSwarm.Cli.Commands;
 
 /// <summary>
-/// `protoswarm image load|save|import|ls|inspect|tag|rm|push|pull`: the images of the node this CLI talks to,
+/// `protoswarm image load|save|import|ls|inspect|tag|rm|prune|push|pull`: the images of the node this CLI talks to,
 /// with docker's flags and output. The node answers them itself, in a swarm or not; a file to load is
 /// read, and an archive to save written, by the node at the path given here (both are on one machine);
 /// standard input and output pass through a private temporary directory. `push` and `pull` move images
@@ -19,7 +19,7 @@ internal static class ImageCommands
     private static readonly TimeSpan LoadTimeout = TimeSpan.FromMinutes(10);
 
     public static Command Create(CliApp app) =>
-        new Command("image", "Manage images on this node").With(Load(app), Save(app), Import(app), List(app), Inspect(app), Tag(app), Remove(app), Push(app), Pull(app));
+        new Command("image", "Manage images on this node").With(Load(app), Save(app), Import(app), List(app), Inspect(app), Tag(app), Remove(app), Prune(app), Push(app), Pull(app));
 
     private static Command Load(CliApp app)
     {
@@ -242,6 +242,81 @@ internal static class ImageCommands
             }
         }));
         return command;
+    }
+
+    /// <summary>docker's prompts of `image prune` (with and without -a); only "y" or "yes" goes on.</summary>
+    public static string PruneWarning(bool all) =>
+        (all
+            ? "WARNING! This will remove all images without at least one container associated to them.\n"
+            : "WARNING! This will remove all dangling images.\n")
+        + "Are you sure you want to continue? [y/N] ";
+
+    /// <summary>
+    /// `image prune [-a] [-f] [--filter until=|label=|label!=]`: the images of this node that no container of it uses (a task's
+    /// or a standalone one, running or stopped), only the dangling ones (no tag) without -a, created at or before until and
+    /// kept by the label filters; the node checks each again as it deletes it (one tagged or taken by a container since the
+    /// listing stays). Docker's report: the names untagged and the images and layers deleted under "Deleted Images:", then
+    /// the space the disk got back. Images are each node's own: on a swarm, run it on each node.
+    /// </summary>
+    private static Command Prune(CliApp app)
+    {
+        var all = new Option<bool>("--all", "-a") { Description = "Remove all unused images, not just dangling ones" };
+        var force = new Option<bool>("--force", "-f") { Description = "Do not prompt for confirmation" };
+        var filter = new Option<string[]>("--filter")
+        {
+            Description = "Provide filter values (e.g. \"until=<timestamp>\", label=KEY[=VALUE], label!=KEY[=VALUE], dangling=false as -a)",
+            DefaultValueFactory = _ => [],
+        }.CheckedBy(CheckPruneFilter);
+        var command = new Command("prune", "Remove unused images").With(all, force, filter);
+        app.SetAction(command, async (parse, cli, ct) =>
+        {
+            var filters = parse.GetValue(filter) ?? [];
+            // docker's daemon reads dangling=false as "not only the dangling ones": -a.
+            var everything = parse.GetValue(all) || filters.Any(f => f.Split('=', 2) is [var key, var value] && key.Trim() == "dangling" && value.Trim() is "false" or "0");
+            var (exit, until) = await PruneFilters.BeginAsync(app, cli, filters, parse.GetValue(force), PruneWarning(everything), ct);
+            if (exit is { } code)
+            {
+                return code;
+            }
+
+            var list = await cli.RequestAsync<ImageList>(new ListImages(SwarmIds.NewRequestId()), Timeouts.Query, ct);
+            var candidates = PruneCandidates(list.Images, filters, until, everything);
+            var pruned = candidates.Count == 0
+                ? new ImagesPruned([], [], 0)
+                : await cli.RequestAsync<ImagesPruned>(new PruneImages(SwarmIds.NewRequestId(), [.. candidates.Select(i => i.Id)], everything), Timeouts.Change, ct);
+            var lines = pruned.Untagged.Select(n => $"untagged: {n}\n").Concat(pruned.Deleted.Select(d => $"deleted: {d}\n")).ToList();
+            if (lines.Count > 0)
+            {
+                await cli.Out.WriteAsync("Deleted Images:\n" + string.Concat(lines) + "\n");
+            }
+
+            await cli.Out.WriteLineAsync($"Total reclaimed space: {ImageView.HumanSize(pruned.SpaceReclaimed)}");
+            return 0;
+        });
+        return command;
+    }
+
+    private static readonly ImmutableArray<string> PruneFilterKeys = [.. PruneFilters.Keys, "dangling"];
+
+    /// <summary>Why an `image prune --filter` cannot be used, or null: the prune filters, and dangling=true|false.</summary>
+    private static string? CheckPruneFilter(string filter) =>
+        filter.Split('=', 2) is [var key, var value] && key.Trim() == "dangling"
+            ? value.Trim().ToLowerInvariant() is "true" or "false" or "1" or "0" ? null : $"--filter '{filter}': invalid filter 'dangling={value}': use true or false."
+            : ServiceFilter.Check(filter, PruneFilterKeys, (k, v) => k == "until" ? PruneFilters.Check($"until={v}") : null);
+
+    /// <summary>
+    /// The images `image prune` asks the node to delete, as docker's daemon chooses them before its own checks: the dangling
+    /// ones (no tag; a digest reference alone does not keep one) or, with <paramref name="all"/>, every one; created at or
+    /// before until (an image without a creation time is kept when until is given, as docker's), carrying every label= term and
+    /// not every label!= term. Whether a container uses one is the node's to say.
+    /// </summary>
+    public static IReadOnlyList<ImageObject> PruneCandidates(IEnumerable<ImageObject> images, IReadOnlyCollection<string> filters, DateTimeOffset? until, bool all)
+    {
+        var kept = PruneFilters.Matcher(filters, until);
+        return [.. images.Where(i =>
+            (all || i.RepoTags.IsDefaultOrEmpty)
+            && (until is null || i.Created is not null)
+            && kept(i.Labels ?? ImmutableSortedDictionary<string, string>.Empty, i.Created ?? DateTimeOffset.MinValue))];
     }
 
     private static Command Push(CliApp app)

@@ -617,6 +617,56 @@ public sealed class ImageStore : IDisposable
         }
     }
 
+    /// <summary>
+    /// `docker image prune [-a]`: deletes each image of <paramref name="ids"/> (image ids, as the CLI chose them from a
+    /// listing by its filters) that is still here, that no container of this node uses (<paramref name="usedBy"/>, a stopped
+    /// one too, as docker's prune never deletes an image a container has) and, without <paramref name="all"/>, that is still
+    /// dangling (no tag: a digest reference alone does not keep an image, as docker's). Checked again here under the store's
+    /// gate, so an image tagged, or taken by a container, since the listing stays. Each goes with every name and digest
+    /// reference it has; layers and blobs no image uses any more go with them (a pull's pinned blobs stay until it ends).
+    /// <see cref="ImageRemoval.Reclaimed"/> is what the disk got back: unpacked layers and blobs deleted.
+    /// </summary>
+    public async Task<ImageRemoval> PruneAsync(IReadOnlyCollection<string> ids, bool all, Func<StoredImage, ImageUser?>? usedBy = null, CancellationToken ct = default)
+    {
+        await _gate.WaitAsync(ct);
+        try
+        {
+            var wanted = ids.ToHashSet(StringComparer.Ordinal);
+            var gone = _index.Images.Select(i => i.Config).Where(wanted.Contains).Distinct(StringComparer.Ordinal)
+                .Select(config => Describe(Representative(_index.Images.Where(i => i.Config == config))))
+                .Where(image => (all || image.RepoTags.IsEmpty) && usedBy?.Invoke(image) is null)
+                .Select(image => image.Id)
+                .ToHashSet(StringComparer.Ordinal);
+            if (gone.Count == 0)
+            {
+                return new ImageRemoval([], []);
+            }
+
+            var manifests = _index.Images.Where(i => gone.Contains(i.Config)).Select(i => i.Manifest).ToHashSet(StringComparer.Ordinal);
+            var names = _index.Names.Where(n => manifests.Contains(n.Value)).Select(n => n.Key).Order(StringComparer.Ordinal).ToList();
+            var digests = _index.Digests.Where(d => manifests.Contains(d.Value)).Select(d => d.Key).Order(StringComparer.Ordinal).ToList();
+            var layerSizes = LayerSizes();
+            _index = new IndexModel(
+                [.. _index.Images.Where(i => !manifests.Contains(i.Manifest))],
+                _index.Names.Where(n => !manifests.Contains(n.Value)).ToDictionary(StringComparer.Ordinal),
+                _index.Digests.Where(d => !manifests.Contains(d.Value)).ToDictionary(StringComparer.Ordinal));
+            WriteIndex();
+            var layers = CollectGarbage(out var blobBytes);
+            return new ImageRemoval([.. names.Select(Familiar), .. digests.Select(FamiliarDigest)], [.. gone.Order(StringComparer.Ordinal), .. layers])
+            {
+                Reclaimed = blobBytes + layers.Sum(l => layerSizes.GetValueOrDefault(l)),
+            };
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>The unpacked size of each layer the index knows, by diff id.</summary>
+    private Dictionary<string, long> LayerSizes() =>
+        _index.Images.SelectMany(i => i.Layers).GroupBy(l => l.DiffId, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First().Size, StringComparer.Ordinal);
+
     /// <summary>An image removed by id or digest loses every name: with more than one, that needs force (docker's rule).</summary>
     private void RefuseSeveralNames(IReadOnlyList<ImageEntry> entries)
     {
@@ -835,8 +885,13 @@ public sealed class ImageStore : IDisposable
     /// Layers and blobs no image refers to: deleted, except blobs a reader has pinned (deleted when their
     /// last pin goes, <see cref="Unpin"/>); returns the layers' diff ids.
     /// </summary>
-    private List<string> CollectGarbage()
+    private List<string> CollectGarbage() => CollectGarbage(out _);
+
+    /// <inheritdoc cref="CollectGarbage()"/>
+    /// <param name="blobBytes">The size of the blob files deleted.</param>
+    private List<string> CollectGarbage(out long blobBytes)
     {
+        blobBytes = 0;
         var liveLayers = _index.Images.SelectMany(i => i.Layers).Select(l => Hex(l.DiffId)).ToHashSet(StringComparer.Ordinal);
         var liveBlobs = LiveBlobs();
         var deleted = new List<string>();
@@ -855,6 +910,7 @@ public sealed class ImageStore : IDisposable
             var name = Path.GetFileName(file);
             if (!liveBlobs.Contains(name) && !_pins.ContainsKey(name))
             {
+                blobBytes += new FileInfo(file).Length;
                 File.Delete(file);
             }
         }

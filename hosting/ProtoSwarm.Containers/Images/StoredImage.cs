@@ -24,7 +24,11 @@ public sealed record StoredImage(
 }
 
 /// <summary>What a removal did, as `docker rmi` prints it: names untagged, then images and layers deleted.</summary>
-public sealed record ImageRemoval(ImmutableArray<string> Untagged, ImmutableArray<string> Deleted);
+public sealed record ImageRemoval(ImmutableArray<string> Untagged, ImmutableArray<string> Deleted)
+{
+    /// <summary>Bytes the disk got back (unpacked layers and blob files deleted); set by a prune.</summary>
+    public long Reclaimed { get; init; }
+}
 
 /// <summary>A blob of a stored image as a push sends it: the descriptor's fields and the file that holds it.</summary>
 public sealed record ImageBlob(string Digest, string MediaType, long Size, string Path);

@@ -18,7 +18,7 @@ internal sealed class LocalImages(string directory) : IDisposable
     /// <summary>A container of this node that uses the image (by id), if any: `image rm` decides by it (see <see cref="ImageStore.RemoveAsync"/>).</summary>
     public Func<string, ImageUser?>? UsedBy { get; set; }
 
-    public static bool Handles(object request) => request is LoadImage or SaveImage or ImportImage or ListImages or InspectImage or TagImage or RemoveImage;
+    public static bool Handles(object request) => request is LoadImage or SaveImage or ImportImage or ListImages or InspectImage or TagImage or RemoveImage or PruneImages;
 
     public async Task<object> HandleAsync(object request, CancellationToken ct)
     {
@@ -33,6 +33,7 @@ internal sealed class LocalImages(string directory) : IDisposable
                 InspectImage m => new ImageDetails(ToWire(await Store.InspectAsync(m.ImageRef, ct))),
                 TagImage m => new ImageTagged(ToWire(await Store.TagAsync(m.Source, m.Target, ct))),
                 RemoveImage m => await RemoveAsync(m, ct),
+                PruneImages m => await PruneAsync(m, ct),
                 _ => new CommandRejected(RejectCode.InvalidArgument, $"{request.GetType().Name} is not an image command"),
             };
         }
@@ -157,6 +158,13 @@ internal sealed class LocalImages(string directory) : IDisposable
         var usedBy = UsedBy;
         var removal = await Store.RemoveAsync(m.ImageRef, m.Force, usedBy is null ? null : image => usedBy(image.Id), ct);
         return new ImageRemoved(removal.Untagged, removal.Deleted);
+    }
+
+    private async Task<object> PruneAsync(PruneImages m, CancellationToken ct)
+    {
+        var usedBy = UsedBy;
+        var pruned = await Store.PruneAsync(m.ImageIds.IsDefault ? [] : m.ImageIds, m.All, usedBy is null ? null : image => usedBy(image.Id), ct);
+        return new ImagesPruned(pruned.Untagged, pruned.Deleted, pruned.Reclaimed);
     }
 
     private static CommandRejected? Open(string path, out FileStream? file)

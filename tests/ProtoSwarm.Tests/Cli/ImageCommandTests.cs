@@ -331,6 +331,114 @@ public sealed class ImageCommandTests : IDisposable
         Assert.Equal($"Untagged: busybox:latest\nDeleted: {BusyboxId}\nDeleted: sha256:{new string('1', 64)}\n", output);
     }
 
+    private const string DanglingId = "sha256:" + "dd00000000000000000000000000000000000000000000000000000000000000";
+
+    /// <summary>A node with busybox (tagged, label role=test), a dangling image made a day later and another tagged one.</summary>
+    private static FakeNode PruningNode() => new(request => request switch
+    {
+        ListImages => new ImageList([
+            Image(BusyboxId, Joined, 4_264_000, "busybox:latest"),
+            Image(DanglingId, Joined.AddDays(1), 2_000),
+            Image(OtherId, Joined.AddDays(2), 1_000, "other:1") with { Labels = ImmutableSortedDictionary<string, string>.Empty.Add("keep", "yes") },
+        ]),
+        PruneImages m => new ImagesPruned(
+            m.All ? ["busybox:latest"] : [],
+            [.. m.ImageIds, "sha256:" + new string('1', 64)],
+            1_536_000),
+        _ => throw new InvalidOperationException(request.GetType().Name),
+    });
+
+    [Fact]
+    public async Task Image_Prune_Asks_For_The_Dangling_Images_And_Prints_Dockers_Report()
+    {
+        var node = PruningNode();
+
+        var (code, output, error) = await RunAsync(node, "image", "prune", "-f");
+
+        Assert.True(code == 0, error);
+        var sent = Assert.Single(node.Requests.OfType<PruneImages>());
+        Assert.False(sent.All);
+        Assert.Equal<string>([DanglingId], sent.ImageIds);
+        Assert.Equal($"Deleted Images:\ndeleted: {DanglingId}\ndeleted: sha256:{new string('1', 64)}\n\nTotal reclaimed space: 1.54MB\n", output);
+    }
+
+    [Fact]
+    public async Task Image_Prune_All_Takes_Tagged_Images_Too_Within_The_Until_And_Label_Filters()
+    {
+        var node = PruningNode();
+
+        var (code, output, error) = await RunAsync(node, "image", "prune", "-a", "-f", "--filter", $"until={Joined.AddHours(36):yyyy-MM-ddTHH:mm:ssZ}", "--filter", "label!=keep=yes");
+
+        Assert.True(code == 0, error);
+        var sent = Assert.Single(node.Requests.OfType<PruneImages>());
+        Assert.True(sent.All);
+        Assert.Equal<string>([BusyboxId, DanglingId], sent.ImageIds);
+        Assert.StartsWith("Deleted Images:\nuntagged: busybox:latest\ndeleted: ", output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(false, "y\n", true)]
+    [InlineData(true, "yes\n", true)]
+    [InlineData(false, "n\n", false)]
+    [InlineData(true, "", false)]
+    public async Task Image_Prune_Asks_First_In_Dockers_Words_And_Only_Yes_Goes_On(bool all, string answer, bool pruned)
+    {
+        var node = PruningNode();
+        string[] args = all ? ["image", "prune", "-a"] : ["image", "prune"];
+
+        var (code, output, _) = await RunWithInputAsync(node, System.Text.Encoding.UTF8.GetBytes(answer), CancellationToken.None, args);
+
+        Assert.Equal(0, code);
+        Assert.StartsWith(
+            all ? "WARNING! This will remove all images without at least one container associated to them.\nAre you sure you want to continue? [y/N] "
+                : "WARNING! This will remove all dangling images.\nAre you sure you want to continue? [y/N] ",
+            output, StringComparison.Ordinal);
+        Assert.Equal(pruned, node.Requests.OfType<PruneImages>().Any());
+    }
+
+    [Fact]
+    public async Task Image_Prune_With_Nothing_Dangling_Reports_No_Space_Without_Asking_The_Node_To_Remove()
+    {
+        var node = new FakeNode(request => request switch
+        {
+            ListImages => new ImageList([Image(BusyboxId, Joined, 4_264_000, "busybox:latest")]),
+            _ => throw new InvalidOperationException(request.GetType().Name),
+        });
+
+        var (code, output, error) = await RunAsync(node, "image", "prune", "--force");
+
+        Assert.True(code == 0, error);
+        Assert.Equal("Total reclaimed space: 0B\n", output);
+    }
+
+    [Fact]
+    public async Task Image_Prune_Refuses_A_Bad_Filter_Before_Asking_The_Node()
+    {
+        var node = PruningNode();
+
+        var (code, _, error) = await RunAsync(node, "image", "prune", "-f", "--filter", "dangling=maybe");
+        var (code2, _, error2) = await RunAsync(node, "image", "prune", "-f", "--filter", "reference=busybox");
+
+        Assert.NotEqual(0, code);
+        Assert.Contains("dangling=maybe", error, StringComparison.Ordinal);
+        Assert.NotEqual(0, code2);
+        Assert.Contains("'reference' is not a filter here", error2, StringComparison.Ordinal);
+        Assert.Empty(node.Requests);
+    }
+
+    [Fact]
+    public async Task Image_Prune_Filter_Dangling_False_Prunes_As_All_Does()
+    {
+        var node = PruningNode();
+
+        var (code, _, error) = await RunAsync(node, "image", "prune", "-f", "--filter", "dangling=false");
+
+        Assert.True(code == 0, error);
+        var sent = Assert.Single(node.Requests.OfType<PruneImages>());
+        Assert.True(sent.All);
+        Assert.Equal<string>([BusyboxId, DanglingId, OtherId], sent.ImageIds);
+    }
+
     [Theory]
     [InlineData(999, "999B")]
     [InlineData(4_264_000, "4.26MB")]

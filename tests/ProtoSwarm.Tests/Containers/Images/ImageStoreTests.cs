@@ -504,6 +504,63 @@ public sealed class ImageStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Prune_Deletes_The_Dangling_Image_With_The_Layers_Only_It_Had_And_Keeps_Tagged_Ones()
+    {
+        var old = Assert.Single(await Load(DockerSave(["busybox:latest"])));
+        // The name moves to a one-layer image: the first is left dangling, its top layer its own.
+        var current = Assert.Single(await Load(DockerSave(["busybox:latest"], [BaseLayer()])));
+        var topLayer = Path.Combine(LayersDir, Hex(TopLayer()));
+        var topSize = old.Layers.Single(l => l.DiffId == Digest(TopLayer())).Size;
+        var blobs = BlobBytes();
+
+        var pruned = await _store.PruneAsync([old.Id, current.Id], all: false);
+
+        Assert.Empty(pruned.Untagged);
+        Assert.Equal<string>([old.Id, Digest(TopLayer())], pruned.Deleted);
+        Assert.False(Directory.Exists(topLayer));
+        Assert.Equal(current.Id, Assert.Single(await _store.ListAsync()).Id);
+        Assert.True(File.Exists(Path.Combine(LayersDir, Hex(BaseLayer()), "bin", "busybox")));
+        // What the disk got back: the unpacked top layer and the blobs that went (its layer, the old config and manifest).
+        Assert.True(topSize > 0 && blobs > BlobBytes());
+        Assert.Equal(topSize + blobs - BlobBytes(), pruned.Reclaimed);
+    }
+
+    [Fact]
+    public async Task Prune_With_All_Deletes_Tagged_Images_With_Every_Name_Unless_A_Container_Uses_Them()
+    {
+        var used = Assert.Single(await Load(DockerSave(["busybox:latest"])));
+        var unused = Assert.Single(await Load(DockerSave(["base:1"], [BaseLayer()])));
+        await _store.TagAsync("base:1", "registry.local:5000/base:2");
+        var blobs = BlobBytes();
+
+        var dangling = await _store.PruneAsync([used.Id, unused.Id], all: false, i => i.Id == used.Id ? Stopped : null);
+        var pruned = await _store.PruneAsync([used.Id, unused.Id], all: true, i => i.Id == used.Id ? Stopped : null);
+
+        Assert.Empty(dangling.Untagged);
+        Assert.Empty(dangling.Deleted);
+        Assert.Equal<string>(["base:1", "registry.local:5000/base:2"], pruned.Untagged);
+        Assert.Equal<string>([unused.Id], pruned.Deleted); // its one layer is busybox's base layer too
+        Assert.Equal(blobs - BlobBytes(), pruned.Reclaimed); // its config and manifest; no layer went
+        Assert.Equal<string>(["busybox:latest"], Assert.Single(await _store.ListAsync()).RepoTags);
+        Assert.All(_store.RootLayers(used), d => Assert.True(Directory.Exists(d), d));
+    }
+
+    [Fact]
+    public async Task Prune_Leaves_An_Image_Tagged_Since_The_Listing_Or_No_Longer_Here()
+    {
+        var old = Assert.Single(await Load(DockerSave(["busybox:latest"])));
+        await Load(DockerSave(["busybox:latest"], [BaseLayer()]));
+        await _store.TagAsync(old.Id, "kept:1");
+
+        var pruned = await _store.PruneAsync([old.Id, "sha256:" + new string('0', 64)], all: false);
+
+        Assert.Empty(pruned.Untagged);
+        Assert.Empty(pruned.Deleted);
+        Assert.Equal(0, pruned.Reclaimed);
+        Assert.Equal(2, (await _store.ListAsync()).Count);
+    }
+
+    [Fact]
     public async Task An_Unknown_Image_Is_Not_Found()
     {
         var e = await Assert.ThrowsAsync<ImageStoreException>(() => _store.InspectAsync("nginx"));
@@ -555,6 +612,8 @@ public sealed class ImageStoreTests : IDisposable
         Assert.False(ImageReference.TryParse("busybox@sha256:XYZ", out _, out var bad, allowDigest: true));
         Assert.Contains("sha256:<64 lowercase hex digits>", bad);
     }
+
+    private long BlobBytes() => Directory.GetFiles(BlobsDir).Sum(f => new FileInfo(f).Length);
 
     private void AssertEmpty()
     {

@@ -440,20 +440,48 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
     }
 
     /// <summary>
-    /// A running standalone container on the node's bridge that a node host restart found again before the node's networks
-    /// existed (they are made as it rejoins its swarm): its bridge address and its published ports, back once they do.
+    /// A running standalone container that a node host restart found again before the node's networks existed (they are made
+    /// as it rejoins its swarm): what its namespace lost with the node host that ran it, back once they do, as a task's
+    /// reattach restores it (<see cref="RestoreNetworksAsync(TaskContainer, TaskObject, CancellationToken)"/>): on the node's
+    /// bridge its address and published ports, on overlays its embedded DNS server and rules too, once the networks' views are here.
     /// </summary>
-    internal async Task RestoreBridgedAsync(TaskObject task, CancellationToken ct)
+    internal async Task RestoreNetworksAsync(TaskObject task, CancellationToken ct)
     {
-        if (!task.Networks.IsEmpty || PredefinedNetworks.ModeOf(task.Spec.Networks) is not null || _nodeNetworks() is not { } networks
+        if (PredefinedNetworks.ModeOf(task.Spec.Networks) is not null || _nodeNetworks() is not { } networks
             || _containers.GetValueOrDefault(task.Id) is not { Container: { } container } entry || container.WaitAsync(CancellationToken.None).IsCompleted)
         {
             return;
         }
 
-        if (await networks.AttachTaskAsync(task, ct, restoring: true, standalone: true) is not null)
+        await RestoreNetworksAsync(entry, task, ct);
+        // One that ended or was removed while it waited for the views was released before this attach made its DNS server and
+        // rules again: they go (a container started again meanwhile holds an entry of its own, attached by its start).
+        if (container.WaitAsync(CancellationToken.None).IsCompleted && _containers.GetValueOrDefault(task.Id) is var now && (now is null || ReferenceEquals(now, entry)))
+        {
+            await networks.DetachTaskAsync(task.Id, CancellationToken.None);
+        }
+    }
+
+    /// <summary>
+    /// A running container's namespace outlived the node host that made it, with its interfaces; its DNS server, rules and
+    /// ports are this process's to run again: a task's host-mode ports were held with its namespace, a standalone container's
+    /// are bound as at its start.
+    /// </summary>
+    private async Task RestoreNetworksAsync(TaskContainer entry, TaskObject task, CancellationToken ct)
+    {
+        var standalone = IsStandalone(task.Id);
+        if (_nodeNetworks() is not { } networks || await networks.AttachTaskAsync(task, ct, restoring: true, standalone) is not { } sandbox)
+        {
+            return;
+        }
+
+        if (standalone)
         {
             await BindHostPortsAsync(entry, task, ct);
+        }
+        else
+        {
+            entry.HostPorts = sandbox.HostPorts;
         }
     }
 
@@ -977,14 +1005,13 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
                     held.HostPorts = HostNetworkPorts(task);
                 }
             }
-            else if (executor._nodeNetworks() is { } networks && !attached.WaitAsync(CancellationToken.None).IsCompleted)
+            else if (executor._nodeNetworks() is not null && !attached.WaitAsync(CancellationToken.None).IsCompleted)
             {
-                // The namespace and its interfaces outlived the node host; its DNS server and rules are this process's to run again.
                 try
                 {
-                    if (await networks.AttachTaskAsync(task, ct, restoring: true) is { } sandbox && Find() is { } held)
+                    if (Find() is { } held)
                     {
-                        held.HostPorts = sandbox.HostPorts;
+                        await executor.RestoreNetworksAsync(held, task, ct);
                     }
                 }
                 catch (Exception e) when (e is not OperationCanceledException)

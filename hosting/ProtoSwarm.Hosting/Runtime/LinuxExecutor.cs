@@ -485,6 +485,14 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
         }
     }
 
+    /// <summary>
+    /// A task's mounts with each anonymous volume under the name the node gave it (docker's Mounts[].Name), read from the
+    /// directory it was mounted from (<paramref name="mountedFrom"/>, by the mount and its index); one it cannot name stays as it is.
+    /// </summary>
+    private IReadOnlyList<MountSpec> NamedMounts(IReadOnlyList<MountSpec> mounts, Func<MountSpec, int, string?> mountedFrom) =>
+        [.. mounts.Select((m, i) => m.Type == MountType.Volume && m.Source.Length == 0 && mountedFrom(m, i) is { } source
+            && _volumes().NameOfMountpoint(source) is { } name ? m with { Source = name } : m)];
+
     /// <summary>A standalone container whose start failed after it took its host ports gives them back: it stays created.</summary>
     private async Task ReleaseHostPortsAsync(TaskContainer entry, TaskObject task)
     {
@@ -613,7 +621,8 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
                 HealthCheck = entry.Health,
                 HealthFailingStreak = health?.FailingStreak ?? 0,
                 HealthLog = [.. (health?.Log ?? []).Select(p => new ContainerHealthProbe(p.Start, p.End, p.ExitCode, p.Output))],
-                VolumePaths = task.Spec.Container.Mounts.Where(m => m.Type == MountType.Volume && m.Source.Length > 0).Select(m => m.Source)
+                Mounts = entry.Mounts,
+                VolumePaths = (entry.Mounts ?? task.Spec.Container.Mounts).Where(m => m.Type == MountType.Volume && m.Source.Length > 0).Select(m => m.Source)
                     .Distinct(StringComparer.Ordinal).ToDictionary(n => n, volumes.MountpointOf, StringComparer.Ordinal),
             });
         }
@@ -636,6 +645,9 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
 
         /// <summary>The task the container runs, for `ps` (a standalone container's networks change with `network connect`).</summary>
         public TaskObject? Task { get; set; }
+
+        /// <summary>The task's mounts as made, its anonymous volumes named (inspect's Mounts); null: its spec's (a reattached container whose config is gone).</summary>
+        public IReadOnlyList<MountSpec>? Mounts { get; init; }
 
         /// <summary>When the container was made (prepared): a reattached one's is read back from its state directory.</summary>
         public DateTimeOffset Created { get; set; } = DateTimeOffset.UtcNow;
@@ -751,12 +763,16 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
             var config = image.Config;
             var layers = executor._images().RootLayers(image);
             var spec = TaskContainers.Specification(task, image, layers, executor.NodeHostname);
+            IReadOnlyList<MountSpec> made;
             try
             {
                 // A standalone container's image volumes were named when it was made (StandaloneContainers), so they are mounts
                 // by now and its data stays across its starts; a task gets its own here, which go with it.
                 var mounts = task.Spec.Container.Mounts;
-                spec = spec with { Mounts = executor._volumes().ResolveMounts(task.Id, [.. mounts, .. TaskContainers.ImageVolumes(config.Volumes, mounts)], layers) };
+                var resolved = executor._volumes().ResolveMounts(task.Id, [.. mounts, .. TaskContainers.ImageVolumes(config.Volumes, mounts)], layers);
+                spec = spec with { Mounts = resolved };
+                // A task's anonymous volumes are named now (one mount made for each asked, in order): inspect shows them by that name.
+                made = executor.NamedMounts(mounts, (_, i) => resolved[i].Source);
             }
             catch (VolumeStoreException e)
             {
@@ -832,7 +848,7 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
                 TaskContainers.HealthCheckOf(task.Spec.Container, config))
             {
                 HostPorts = hostPorts, Task = task, Created = created, Entrypoint = entrypoint, Cmd = cmd,
-                ExposedPorts = config.ExposedPorts.IsDefault ? [] : config.ExposedPorts,
+                ExposedPorts = config.ExposedPorts.IsDefault ? [] : config.ExposedPorts, Mounts = made,
             };
             // A container started again (RestartAsync) was created once: docker tells only its start.
             var added = replacing is null ? executor._containers.TryAdd(task.Id, prepared) : executor._containers.TryUpdate(task.Id, prepared, replacing);
@@ -985,10 +1001,13 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
             executor.LogIfMonitorGone(task.Id, attached);
 
             var (imageId, stopSignal, health, (entrypoint, cmd), exposed) = await DescribeAsync(ct);
+            var binds = attached.BindSources();
             var reattached = new TaskContainer(null, imageId, stopSignal, health)
             {
                 Container = attached, StartedAt = attached.StartedAt, Task = task, Created = attached.Created ?? attached.StartedAt ?? DateTimeOffset.UtcNow,
                 Entrypoint = entrypoint, Cmd = cmd, ExposedPorts = exposed,
+                // Its anonymous volumes' names, from where its config says they were mounted from.
+                Mounts = binds.Count > 0 ? executor.NamedMounts(task.Spec.Container.Mounts, (m, _) => binds.GetValueOrDefault(m.Target)) : null,
             };
             if (!executor._containers.TryAdd(task.Id, reattached))
             {

@@ -6,7 +6,8 @@ namespace ProtoSwarm.IntegrationTests;
 /// <summary>
 /// Standalone containers (`protoswarm run`) on a lab swarm (1 manager, 2 workers, real containers): run attached (with
 /// piped stdin too) and detached, the container commands beside a task's container, and the operator's debugging move, a throwaway
-/// container on an attachable overlay that reaches a service on another node by name.
+/// container on an attachable overlay that reaches a service on another node by name, and a running one there that gets its
+/// embedded DNS and rules back after its node host restarts.
 /// </summary>
 [Trait("Category", "Cluster")]
 [Collection(LabCollection.Name)]
@@ -100,6 +101,28 @@ public class StandaloneContainerLabTests(ITestOutputHelper output)
 
         // An attached container holds the network; removing it gives the attachment back.
         Assert.Equal(0, (await lab.ExecAsync("w2", "protoswarm", "run", "-d", "--name", "held", "--network", "debugnet", "busybox", "sleep", "1000")).ExitCode);
+
+        // Its node host stopped (SIGTERM, then SIGKILL) and started again, it runs on, not restarted, and gets its embedded DNS
+        // server back (the service, another container on the overlay by name) and its rules (the service's VIP), once the node
+        // has rejoined and has the network's view again, in the background: waited for.
+        Assert.Equal(0, (await lab.ExecAsync("w1", "protoswarm", "run", "-d", "--name", "peer", "--network", "debugnet", "busybox", "sleep", "1000")).ExitCode);
+        var peerIp = (await lab.ExecAsync("w1", "protoswarm", "container", "inspect", "-f", "{{.NetworkSettings.Networks.debugnet.IPAddress}}", "peer")).StdOut.Trim();
+        var startedAt = (await lab.ExecAsync("w2", "protoswarm", "container", "inspect", "-f", "{{.State.StartedAt}}", "held")).StdOut;
+        var lookups = $"nslookup web 127.0.0.11 && nslookup peer 127.0.0.11 && printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 {vip} 80 | tail -n 1";
+        foreach (var stop in new[] { new[] { "stop", "w2" }, ["stop", "w2", "--kill"] })
+        {
+            Assert.Equal(0, (await lab.LabAsync(stop[0], stop[1..])).ExitCode);
+            await lab.StartNodeAsync("w2");
+            var restored = await RepeatUntilAsync(() => lab.ExecAsync("w2", "protoswarm", "exec", "held", "sh", "-c", lookups),
+                r => r.ExitCode == 0 && r.StdOut.EndsWith("hello-from-web\n", StringComparison.Ordinal), TimeSpan.FromSeconds(40), TimeSpan.FromMilliseconds(500));
+            output.WriteLine(restored.ToString());
+            Assert.True(restored.ExitCode == 0 && restored.StdOut.EndsWith("hello-from-web\n", StringComparison.Ordinal), $"after lab {string.Join(' ', stop)}: {restored}");
+            Assert.Contains(vip, restored.StdOut, StringComparison.Ordinal);
+            Assert.Contains(peerIp, restored.StdOut, StringComparison.Ordinal);
+            Assert.Equal(startedAt, (await lab.ExecAsync("w2", "protoswarm", "container", "inspect", "-f", "{{.State.StartedAt}}", "held")).StdOut);
+        }
+
+        Assert.Equal(0, (await lab.ExecAsync("w1", "protoswarm", "rm", "-f", "peer")).ExitCode);
         Assert.Equal(0, (await ServiceAsync(lab, "rm", "web")).ExitCode);
         var refused = await lab.ExecAsync("m1", "protoswarm", "network", "rm", "debugnet");
         Assert.Contains("has active endpoints", refused.StdErr, StringComparison.Ordinal);

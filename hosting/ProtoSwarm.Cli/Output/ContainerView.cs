@@ -261,7 +261,7 @@ internal static class ContainerView
             ["RestartCount"] = c.RestartCount,
             ["Config"] = Config(c, cmd, labels),
             ["HostConfig"] = HostConfig(c),
-            ["Mounts"] = new JsonArray([.. c.Mounts.Select(m => (JsonNode?)Mount(m, c.VolumePaths))]),
+            ["Mounts"] = new JsonArray([.. c.Mounts.Select(m => (JsonNode?)Mount(m, c.VolumePaths, c.Labels.ContainsKey(TaskIdLabel)))]),
             ["NetworkSettings"] = new JsonObject { ["Ports"] = ports, ["Networks"] = networks },
         };
     }
@@ -366,12 +366,18 @@ internal static class ContainerView
     private static IEnumerable<string> ExtraHosts(IEnumerable<string> lines) =>
         lines.Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)).Where(w => w.Length >= 2).SelectMany(w => w.Skip(1).Select(name => $"{name}:{w[0]}"));
 
+    /// <summary>The label a task's container carries (swarmkit's), and a standalone container does not.</summary>
+    private const string TaskIdLabel = "com.docker.swarm.task.id";
+
     /// <summary>
     /// docker's MountPoint, its fields in docker's order: a volume's Name is the volume and its Source the node's directory of it
     /// (<paramref name="volumePaths"/>; its name from a node that does not say), with its Driver; a bind's Source is the node's
-    /// path, its Propagation rprivate unless the mount gave another.
+    /// path, its Propagation rprivate unless the mount gave another. Mode as docker's daemon sets it for a task's container,
+    /// whose mounts all come as mount specs (<paramref name="task"/>): "z" for a volume of the local driver (its
+    /// setBindModeIfNull), "" for the rest; read-only or not is RW's. A standalone container's stays "": docker's differs
+    /// by how it was asked for (-v's mode as written, "z" for a named -v volume, "" for `-v /path`), which its spec does not keep.
     /// </summary>
-    private static JsonObject Mount(MountSpec m, IReadOnlyDictionary<string, string> volumePaths)
+    private static JsonObject Mount(MountSpec m, IReadOnlyDictionary<string, string> volumePaths, bool task)
     {
         var volume = m.Type == MountType.Volume;
         var json = new JsonObject { ["Type"] = m.Type.ToString().ToLowerInvariant() };
@@ -387,7 +393,7 @@ internal static class ContainerView
             json["Driver"] = m.VolumeDriver.Length > 0 ? m.VolumeDriver : "local";
         }
 
-        json["Mode"] = string.Empty;
+        json["Mode"] = task && volume && m.VolumeDriver is "" or "local" ? "z" : string.Empty;
         json["RW"] = !m.ReadOnly;
         json["Propagation"] = m.Type == MountType.Bind ? (m.BindPropagation ?? MountPropagation.RPrivate).ToString().ToLowerInvariant() : string.Empty;
         return json;

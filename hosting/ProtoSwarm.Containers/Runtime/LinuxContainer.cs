@@ -57,6 +57,24 @@ public sealed partial class LinuxContainer : IAsyncDisposable
     /// the container has ended (or ends now) or has no terminal: its log has all it printed.</summary>
     public TerminalAttachment? AttachTerminal() => TerminalAttachment.Connect(_paths.AttachSocket);
 
+    /// <summary>
+    /// The node path each of its bind mounts comes from, by its path in the container, as its config was written at its start:
+    /// what a node host that finds it again cannot read from its task (an anonymous volume's directory). Empty when the config
+    /// is gone or cannot be read.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> BindSources()
+    {
+        try
+        {
+            return InitConfigReader.Read(File.ReadAllBytes(_paths.Config)).Mounts.Where(m => m.Type == "bind")
+                .GroupBy(m => m.Target, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Last().Source, StringComparer.Ordinal);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or InvalidOperationException)
+        {
+            return new Dictionary<string, string>();
+        }
+    }
+
     /// <summary>When the container was started: its config is written just before (null once it is removed).</summary>
     public DateTimeOffset? StartedAt => File.Exists(_paths.Config) ? new DateTimeOffset(File.GetLastWriteTimeUtc(_paths.Config), TimeSpan.Zero) : null;
 

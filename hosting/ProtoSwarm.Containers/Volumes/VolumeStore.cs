@@ -97,6 +97,14 @@ public sealed class VolumeStore
     /// <summary>Where a volume's files are on the node (its Mountpoint), whether it exists yet or not.</summary>
     public string MountpointOf(string name) => Path.Join(_directory, name, DataDir);
 
+    /// <summary>
+    /// The volume whose files are at <paramref name="mountpoint"/> (<see cref="MountpointOf"/>), or null for a path that is no
+    /// volume's: the name <see cref="ResolveMounts"/> gave an anonymous volume, read back from the bind it made of it.
+    /// </summary>
+    public string? NameOfMountpoint(string mountpoint) =>
+        Path.GetFileName(mountpoint) == DataDir && Path.GetDirectoryName(mountpoint) is { } volume && Path.GetFileName(volume) is { Length: > 0 } name
+            && MountpointOf(name) == mountpoint ? name : null;
+
     public Volume Inspect(string name)
     {
         lock (_lock)

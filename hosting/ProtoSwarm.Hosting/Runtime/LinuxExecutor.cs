@@ -440,22 +440,58 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
     }
 
     /// <summary>
-    /// A running standalone container on the node's bridge that a node host restart found again before the node's networks
-    /// existed (they are made as it rejoins its swarm): its bridge address and its published ports, back once they do.
+    /// A running standalone container that a node host restart found again before the node's networks existed (they are made
+    /// as it rejoins its swarm): what its namespace lost with the node host that ran it, back once they do, as a task's
+    /// reattach restores it (<see cref="RestoreNetworksAsync(TaskContainer, TaskObject, CancellationToken)"/>): on the node's
+    /// bridge its address and published ports, on overlays its embedded DNS server and rules too, once the networks' views are here.
     /// </summary>
-    internal async Task RestoreBridgedAsync(TaskObject task, CancellationToken ct)
+    internal async Task RestoreNetworksAsync(TaskObject task, CancellationToken ct)
     {
-        if (!task.Networks.IsEmpty || PredefinedNetworks.ModeOf(task.Spec.Networks) is not null || _nodeNetworks() is not { } networks
+        if (PredefinedNetworks.ModeOf(task.Spec.Networks) is not null || _nodeNetworks() is not { } networks
             || _containers.GetValueOrDefault(task.Id) is not { Container: { } container } entry || container.WaitAsync(CancellationToken.None).IsCompleted)
         {
             return;
         }
 
-        if (await networks.AttachTaskAsync(task, ct, restoring: true, standalone: true) is not null)
+        await RestoreNetworksAsync(entry, task, ct);
+        // One that ended or was removed while it waited for the views was released before this attach made its DNS server and
+        // rules again: they go (a container started again meanwhile holds an entry of its own, attached by its start).
+        if (container.WaitAsync(CancellationToken.None).IsCompleted && _containers.GetValueOrDefault(task.Id) is var now && (now is null || ReferenceEquals(now, entry)))
+        {
+            await networks.DetachTaskAsync(task.Id, CancellationToken.None);
+        }
+    }
+
+    /// <summary>
+    /// A running container's namespace outlived the node host that made it, with its interfaces; its DNS server, rules and
+    /// ports are this process's to run again: a task's host-mode ports were held with its namespace, a standalone container's
+    /// are bound as at its start.
+    /// </summary>
+    private async Task RestoreNetworksAsync(TaskContainer entry, TaskObject task, CancellationToken ct)
+    {
+        var standalone = IsStandalone(task.Id);
+        if (_nodeNetworks() is not { } networks || await networks.AttachTaskAsync(task, ct, restoring: true, standalone) is not { } sandbox)
+        {
+            return;
+        }
+
+        if (standalone)
         {
             await BindHostPortsAsync(entry, task, ct);
         }
+        else
+        {
+            entry.HostPorts = sandbox.HostPorts;
+        }
     }
+
+    /// <summary>
+    /// A task's mounts with each anonymous volume under the name the node gave it (docker's Mounts[].Name), read from the
+    /// directory it was mounted from (<paramref name="mountedFrom"/>, by the mount and its index); one it cannot name stays as it is.
+    /// </summary>
+    private IReadOnlyList<MountSpec> NamedMounts(IReadOnlyList<MountSpec> mounts, Func<MountSpec, int, string?> mountedFrom) =>
+        [.. mounts.Select((m, i) => m.Type == MountType.Volume && m.Source.Length == 0 && mountedFrom(m, i) is { } source
+            && _volumes().NameOfMountpoint(source) is { } name ? m with { Source = name } : m)];
 
     /// <summary>A standalone container whose start failed after it took its host ports gives them back: it stays created.</summary>
     private async Task ReleaseHostPortsAsync(TaskContainer entry, TaskObject task)
@@ -585,7 +621,8 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
                 HealthCheck = entry.Health,
                 HealthFailingStreak = health?.FailingStreak ?? 0,
                 HealthLog = [.. (health?.Log ?? []).Select(p => new ContainerHealthProbe(p.Start, p.End, p.ExitCode, p.Output))],
-                VolumePaths = task.Spec.Container.Mounts.Where(m => m.Type == MountType.Volume && m.Source.Length > 0).Select(m => m.Source)
+                Mounts = entry.Mounts,
+                VolumePaths = (entry.Mounts ?? task.Spec.Container.Mounts).Where(m => m.Type == MountType.Volume && m.Source.Length > 0).Select(m => m.Source)
                     .Distinct(StringComparer.Ordinal).ToDictionary(n => n, volumes.MountpointOf, StringComparer.Ordinal),
             });
         }
@@ -608,6 +645,9 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
 
         /// <summary>The task the container runs, for `ps` (a standalone container's networks change with `network connect`).</summary>
         public TaskObject? Task { get; set; }
+
+        /// <summary>The task's mounts as made, its anonymous volumes named (inspect's Mounts); null: its spec's (a reattached container whose config is gone).</summary>
+        public IReadOnlyList<MountSpec>? Mounts { get; init; }
 
         /// <summary>When the container was made (prepared): a reattached one's is read back from its state directory.</summary>
         public DateTimeOffset Created { get; set; } = DateTimeOffset.UtcNow;
@@ -723,12 +763,16 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
             var config = image.Config;
             var layers = executor._images().RootLayers(image);
             var spec = TaskContainers.Specification(task, image, layers, executor.NodeHostname);
+            IReadOnlyList<MountSpec> made;
             try
             {
                 // A standalone container's image volumes were named when it was made (StandaloneContainers), so they are mounts
                 // by now and its data stays across its starts; a task gets its own here, which go with it.
                 var mounts = task.Spec.Container.Mounts;
-                spec = spec with { Mounts = executor._volumes().ResolveMounts(task.Id, [.. mounts, .. TaskContainers.ImageVolumes(config.Volumes, mounts)], layers) };
+                var resolved = executor._volumes().ResolveMounts(task.Id, [.. mounts, .. TaskContainers.ImageVolumes(config.Volumes, mounts)], layers);
+                spec = spec with { Mounts = resolved };
+                // A task's anonymous volumes are named now (one mount made for each asked, in order): inspect shows them by that name.
+                made = executor.NamedMounts(mounts, (_, i) => resolved[i].Source);
             }
             catch (VolumeStoreException e)
             {
@@ -804,7 +848,7 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
                 TaskContainers.HealthCheckOf(task.Spec.Container, config))
             {
                 HostPorts = hostPorts, Task = task, Created = created, Entrypoint = entrypoint, Cmd = cmd,
-                ExposedPorts = config.ExposedPorts.IsDefault ? [] : config.ExposedPorts,
+                ExposedPorts = config.ExposedPorts.IsDefault ? [] : config.ExposedPorts, Mounts = made,
             };
             // A container started again (RestartAsync) was created once: docker tells only its start.
             var added = replacing is null ? executor._containers.TryAdd(task.Id, prepared) : executor._containers.TryUpdate(task.Id, prepared, replacing);
@@ -957,10 +1001,13 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
             executor.LogIfMonitorGone(task.Id, attached);
 
             var (imageId, stopSignal, health, (entrypoint, cmd), exposed) = await DescribeAsync(ct);
+            var binds = attached.BindSources();
             var reattached = new TaskContainer(null, imageId, stopSignal, health)
             {
                 Container = attached, StartedAt = attached.StartedAt, Task = task, Created = attached.Created ?? attached.StartedAt ?? DateTimeOffset.UtcNow,
                 Entrypoint = entrypoint, Cmd = cmd, ExposedPorts = exposed,
+                // Its anonymous volumes' names, from where its config says they were mounted from.
+                Mounts = binds.Count > 0 ? executor.NamedMounts(task.Spec.Container.Mounts, (m, _) => binds.GetValueOrDefault(m.Target)) : null,
             };
             if (!executor._containers.TryAdd(task.Id, reattached))
             {
@@ -977,14 +1024,13 @@ internal sealed partial class LinuxExecutor : ITaskExecutor
                     held.HostPorts = HostNetworkPorts(task);
                 }
             }
-            else if (executor._nodeNetworks() is { } networks && !attached.WaitAsync(CancellationToken.None).IsCompleted)
+            else if (executor._nodeNetworks() is not null && !attached.WaitAsync(CancellationToken.None).IsCompleted)
             {
-                // The namespace and its interfaces outlived the node host; its DNS server and rules are this process's to run again.
                 try
                 {
-                    if (await networks.AttachTaskAsync(task, ct, restoring: true) is { } sandbox && Find() is { } held)
+                    if (Find() is { } held)
                     {
-                        held.HostPorts = sandbox.HostPorts;
+                        await executor.RestoreNetworksAsync(held, task, ct);
                     }
                 }
                 catch (Exception e) when (e is not OperationCanceledException)

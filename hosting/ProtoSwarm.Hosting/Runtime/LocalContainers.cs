@@ -116,7 +116,7 @@ internal static class LocalContainers
             [.. facts.Env],
             facts.User,
             facts.WorkingDir,
-            [.. task.Spec.Container.Mounts.Where(m => !IsRunOwn(m, tmpfs, settings))],
+            [.. (facts.Mounts ?? task.Spec.Container.Mounts).Where(m => !IsRunOwn(m, tmpfs, settings))],
             [
                 .. defaultNetwork is null ? [] : new[] { defaultNetwork },
                 .. task.Networks.Select(n => new ContainerNetwork(networkName(n.NetworkId) ?? n.NetworkId, n.NetworkId, n.Address, n.Aliases,

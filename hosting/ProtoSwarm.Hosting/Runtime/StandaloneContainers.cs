@@ -190,24 +190,23 @@ internal sealed partial class StandaloneContainers : IDisposable
 
     /// <summary>
     /// After a node host restart, the running containers were found again (<see cref="RestoreAsync"/>) before the node's
-    /// networks existed, which are made as it rejoins its swarm: those on the node's bridge get their address and their
-    /// published ports back now (they kept their interface, and lost the rest). Those on overlays are not attached again
-    /// here: attaching waits for the networks' views from the managers (a known gap, docs/cli.md).
+    /// networks existed, which are made as it rejoins its swarm: they get back now what their namespaces lost with the node
+    /// host that ran them (they kept their interfaces): those on the node's bridge their address and published ports, those
+    /// on overlays their embedded DNS server and rules too, each once its networks' views from the managers are here. Each
+    /// on its own, so one whose views are late holds back no other.
     /// </summary>
-    public async Task RestoreBridgedAsync(CancellationToken ct)
-    {
-        foreach (var entry in _entries.Values.Where(e => e.Started).ToList())
+    public Task RestoreNetworksAsync(CancellationToken ct) =>
+        Task.WhenAll(_entries.Values.Where(e => e.Started).ToList().Select(async entry =>
         {
             try
             {
-                await _executor.RestoreBridgedAsync(entry.Task, ct);
+                await _executor.RestoreNetworksAsync(entry.Task, ct);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 LogRestoreFailed(_logger, RecordPath(entry.Task.Id), e);
             }
-        }
-    }
+        }));
 
     /// <summary>
     /// A container made and never started (docker's `create`, or a `run` whose start failed) has no state directory to find

@@ -149,8 +149,9 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
                 _ = WarnIfAloneAsync(member);
                 if (_standalone is { } standalone)
                 {
-                    // The node's networks exist now: the standalone containers on its bridge get their address and ports back.
-                    _ = Task.Run(() => standalone.RestoreBridgedAsync(_disposed.Token));
+                    // The node's networks exist now: the standalone containers get their address, ports, DNS server and rules
+                    // back, in the background, since those on overlays wait for their networks' views from the managers.
+                    _ = Task.Run(() => standalone.RestoreNetworksAsync(_disposed.Token));
                 }
             }
         }

@@ -255,6 +255,36 @@ public sealed class ContainerCommandTests
     }
 
     [Fact]
+    public async Task Container_Inspect_Of_A_Tasks_Container_Shows_Its_Anonymous_Volume_By_Name_And_Mode_As_Dockers_Daemon_Sets_It()
+    {
+        const string Anonymous = "3c1b8a0f9e2d4c6b8a0f9e2d4c6b8a0f9e2d4c6b8a0f9e2d4c6b8a0f9e2d4c6b";
+        var task = Container("7777aaaabbbb2222cccc3333d", "web.1.7777aaaabbbb2222cccc3333d", labels: ("com.docker.swarm.task.id", "7777aaaabbbb2222cccc3333d")) with
+        {
+            Mounts =
+            [
+                new MountSpec(MountType.Volume, Anonymous, "/cache"), new MountSpec(MountType.Volume, "webdata", "/data", ReadOnly: true),
+                new MountSpec(MountType.Volume, "remote", "/remote", VolumeDriver: "nfs"), new MountSpec(MountType.Bind, "/srv/www", "/www"),
+                new MountSpec(MountType.Tmpfs, "", "/tmp"),
+            ],
+            VolumePaths = ImmutableSortedDictionary<string, string>.Empty.Add(Anonymous, $"/v/{Anonymous}/_data").Add("webdata", "/v/webdata/_data"),
+        };
+        var standalone = task with { Labels = ImmutableSortedDictionary<string, string>.Empty, Name = "loose" };
+
+        var (code, output, _) = await RunAsync(Node(task), "container", "inspect", "-f",
+            "{{(index .Mounts 0).Name}}: {{range .Mounts}}{{.Type}} {{.Source}} {{.Destination}} mode={{.Mode}} {{.RW}};{{end}}", task.Name);
+        var (_, loose, _) = await RunAsync(Node(standalone), "container", "inspect", "-f", "{{range .Mounts}}mode={{.Mode}};{{end}}", "loose");
+
+        // docker's daemon: "z" for each local-driver volume made from a mount spec (a task's all are), anonymous or named,
+        // read-only or not (RW says that); "" for a bind, a tmpfs and another driver's volume.
+        Assert.Equal(0, code);
+        Assert.Equal(
+            $"{Anonymous}: volume /v/{Anonymous}/_data /cache mode=z true;volume /v/webdata/_data /data mode=z false;"
+            + "volume remote /remote mode= true;bind /srv/www /www mode= true;tmpfs  /tmp mode= true;\n",
+            output);
+        Assert.Equal("mode=;mode=;mode=;mode=;mode=;\n", loose);
+    }
+
+    [Fact]
     public async Task Container_Inspect_Shows_Dockers_Fields_And_A_Template_Reads_Them()
     {
         var node = Node(Web1, Old);

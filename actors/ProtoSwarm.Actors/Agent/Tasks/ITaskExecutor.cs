@@ -106,6 +106,12 @@ public sealed record ContainerFacts(
     /// <summary>The node's directory of each volume it mounts, by the volume's name (docker's Mounts[].Source of a volume).</summary>
     public IReadOnlyDictionary<string, string> VolumePaths { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>
+    /// Its mounts as made: its spec's, an anonymous volume under the name the node gave it (docker's Mounts[].Name, read back
+    /// from its config by a node host that finds it again); null where the node does not know them: its spec's as they are.
+    /// </summary>
+    public IReadOnlyList<MountSpec>? Mounts { get; init; }
+
     /// <summary>The process: the entrypoint, then the command.</summary>
     public IReadOnlyList<string> Command => [.. Entrypoint, .. Cmd];
 

@@ -129,4 +129,48 @@ public sealed class ImageVolumeTests(ContainerFixture fixture) : BusyboxExecutor
         Assert.Equal("from the image\n/given\n", printed);
         Assert.DoesNotContain(Executor.Volumes.List(), v => v.Name == volume.Name);
     }
+
+    [Fact]
+    public async Task A_Tasks_Anonymous_Volume_Is_Listed_By_The_Name_The_Node_Gave_It_With_Its_Directory_Also_Once_Found_Again()
+    {
+        await LoadImageAsync();
+        var task = new TaskObject("n" + Guid.NewGuid().ToString("N")[..24], ObjectMeta.New(DateTimeOffset.UtcNow), "svc", 1, "node",
+            new TaskSpec(new ContainerSpec(Image, Command: ["sleep", "1000"])
+            {
+                Mounts = [new MountSpec(MountType.Volume, "", "/cache"), new MountSpec(MountType.Tmpfs, "", "/given")],
+            }), 1, TaskState.Running, new TaskObservedStatus(TaskState.Assigned, DateTimeOffset.UtcNow), ServiceName: "imgvol");
+        var controller = Executor.CreateController(task);
+        await controller.PrepareAsync(default);
+        // A node host that restarts finds the container again, with the same volumes.
+        var restarted = new LinuxExecutor(() => Images, () => Executor.Volumes, Fixture.Options, NullLoggerFactory.Instance);
+        var again = restarted.CreateController(task);
+        try
+        {
+            var prepared = await ListedAsync(Executor, task.Id);
+            await controller.StartAsync(default);
+            Assert.True((await again.InspectAsync(default)).Exists);
+            var found = await ListedAsync(restarted, task.Id);
+
+            // Its own /cache volume and the image's /seed one are the task's anonymous volumes; the spec's is shown by its name.
+            var held = Executor.Volumes.List().Where(v => v.UsedBy.Contains(task.Id)).ToList();
+            Assert.Equal(2, held.Count);
+            Assert.All(held, v => Assert.True(v.Anonymous));
+            var cache = prepared.Mounts.Single(m => m.Target == "/cache").Source;
+            Assert.Contains(held, v => v.Name == cache);
+            Assert.Equal(Executor.Volumes.Inspect(cache).Mountpoint, prepared.VolumePaths[cache]);
+            Assert.Equal(("", "/given"), (prepared.Mounts.Single(m => m.Type == MountType.Tmpfs).Source, prepared.Mounts.Single(m => m.Type == MountType.Tmpfs).Target));
+            Assert.Equal(cache, found.Mounts.Single(m => m.Target == "/cache").Source);
+            Assert.Equal(Executor.Volumes.Inspect(cache).Mountpoint, found.VolumePaths[cache]);
+        }
+        finally
+        {
+            await again.TerminateAsync(default);
+            await again.RemoveAsync(default);
+            await controller.RemoveAsync(default);
+        }
+    }
+
+    private static async Task<ContainerObject> ListedAsync(LinuxExecutor executor, string id) =>
+        Assert.IsType<ContainerList>(await LocalContainers.HandleAsync(executor, new ListContainers("ps", All: true), TimeProvider.System, _ => null, default))
+            .Containers.Single(c => c.Id == id);
 }

@@ -144,11 +144,27 @@ public sealed class VolumeStoreTests : IDisposable
 
         var mount = Assert.Single(store.ResolveMounts("t1", [new MountSpec(MountType.Volume, "", "/scratch", VolumeNoCopy: true)], []));
         var name = Assert.Single(store.List()).Name;
+        var named = store.NameOfMountpoint(mount.Source);
         store.Release("t1");
 
         Assert.Matches("^[0-9a-f]{64}$", name);
         Assert.StartsWith(Path.Combine(_dir, "volumes", name), mount.Source, StringComparison.Ordinal);
+        // The name the container's inspect shows it by, read back from the bind made of it.
+        Assert.Equal(name, named);
         Assert.Empty(store.List());
+    }
+
+    [Theory]
+    [InlineData("/srv/www")]
+    [InlineData("/srv/www/_data")]
+    [InlineData("")]
+    public void A_Path_That_Is_No_Volumes_Directory_Names_No_Volume(string path)
+    {
+        var store = Store();
+
+        Assert.Null(store.NameOfMountpoint(path));
+        Assert.Null(store.NameOfMountpoint(Path.Combine(_dir, "volumes", "data")));
+        Assert.Equal("data", store.NameOfMountpoint(store.MountpointOf("data")));
     }
 
     [Fact]

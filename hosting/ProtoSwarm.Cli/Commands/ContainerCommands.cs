@@ -250,20 +250,24 @@ internal static class ContainerCommands
                 return code;
             }
 
-            var list = await cli.RequestAsync<ContainerList>(new ListContainers(SwarmIds.NewRequestId(), All: true), Timeouts.Query, ct);
-            var candidates = PruneCandidates(list.Containers, filters, until);
-            var pruned = candidates.Count == 0
-                ? new ContainersPruned([], 0)
-                : await cli.RequestAsync<ContainersPruned>(new PruneContainers(SwarmIds.NewRequestId(), [.. candidates.Select(c => c.Id)]), Timeouts.Change, ct);
-            if (pruned.Deleted.Length > 0)
-            {
-                await cli.Out.WriteAsync("Deleted Containers:\n" + string.Concat(pruned.Deleted.Select(d => d + "\n")) + "\n");
-            }
-
-            await cli.Out.WriteLineAsync($"Total reclaimed space: {ImageView.HumanSize(pruned.SpaceReclaimed)}");
+            var (report, reclaimed) = await PruneAsync(cli, filters, until, ct);
+            await cli.Out.WriteAsync(report);
+            await cli.Out.WriteLineAsync($"Total reclaimed space: {ImageView.HumanSize(reclaimed)}");
             return 0;
         });
         return command;
+    }
+
+    /// <summary>`container prune`'s work once asked (also `system prune`'s first step): docker's "Deleted Containers:" part of the report, and the bytes reclaimed.</summary>
+    public static async Task<(string Report, long Reclaimed)> PruneAsync(CliContext cli, IReadOnlyCollection<string> filters, DateTimeOffset? until, CancellationToken ct)
+    {
+        var list = await cli.RequestAsync<ContainerList>(new ListContainers(SwarmIds.NewRequestId(), All: true), Timeouts.Query, ct);
+        var candidates = PruneCandidates(list.Containers, filters, until);
+        var pruned = candidates.Count == 0
+            ? new ContainersPruned([], 0)
+            : await cli.RequestAsync<ContainersPruned>(new PruneContainers(SwarmIds.NewRequestId(), [.. candidates.Select(c => c.Id)]), Timeouts.Change, ct);
+        var report = pruned.Deleted.Length > 0 ? "Deleted Containers:\n" + string.Concat(pruned.Deleted.Select(d => d + "\n")) + "\n" : string.Empty;
+        return (report, pruned.SpaceReclaimed);
     }
 
     /// <summary>

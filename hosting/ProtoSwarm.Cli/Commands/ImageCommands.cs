@@ -279,21 +279,24 @@ internal static class ImageCommands
                 return code;
             }
 
-            var list = await cli.RequestAsync<ImageList>(new ListImages(SwarmIds.NewRequestId()), Timeouts.Query, ct);
-            var candidates = PruneCandidates(list.Images, filters, until, everything);
-            var pruned = candidates.Count == 0
-                ? new ImagesPruned([], [], 0)
-                : await cli.RequestAsync<ImagesPruned>(new PruneImages(SwarmIds.NewRequestId(), [.. candidates.Select(i => i.Id)], everything), Timeouts.Change, ct);
-            var lines = pruned.Untagged.Select(n => $"untagged: {n}\n").Concat(pruned.Deleted.Select(d => $"deleted: {d}\n")).ToList();
-            if (lines.Count > 0)
-            {
-                await cli.Out.WriteAsync("Deleted Images:\n" + string.Concat(lines) + "\n");
-            }
-
-            await cli.Out.WriteLineAsync($"Total reclaimed space: {ImageView.HumanSize(pruned.SpaceReclaimed)}");
+            var (report, reclaimed) = await PruneAsync(cli, filters, until, everything, ct);
+            await cli.Out.WriteAsync(report);
+            await cli.Out.WriteLineAsync($"Total reclaimed space: {ImageView.HumanSize(reclaimed)}");
             return 0;
         });
         return command;
+    }
+
+    /// <summary>`image prune`'s work once asked (also a step of `system prune`): docker's "Deleted Images:" part of the report, and the bytes reclaimed.</summary>
+    public static async Task<(string Report, long Reclaimed)> PruneAsync(CliContext cli, IReadOnlyCollection<string> filters, DateTimeOffset? until, bool all, CancellationToken ct)
+    {
+        var list = await cli.RequestAsync<ImageList>(new ListImages(SwarmIds.NewRequestId()), Timeouts.Query, ct);
+        var candidates = PruneCandidates(list.Images, filters, until, all);
+        var pruned = candidates.Count == 0
+            ? new ImagesPruned([], [], 0)
+            : await cli.RequestAsync<ImagesPruned>(new PruneImages(SwarmIds.NewRequestId(), [.. candidates.Select(i => i.Id)], all), Timeouts.Change, ct);
+        var lines = pruned.Untagged.Select(n => $"untagged: {n}\n").Concat(pruned.Deleted.Select(d => $"deleted: {d}\n")).ToList();
+        return (lines.Count > 0 ? "Deleted Images:\n" + string.Concat(lines) + "\n" : string.Empty, pruned.SpaceReclaimed);
     }
 
     private static readonly ImmutableArray<string> PruneFilterKeys = [.. PruneFilters.Keys, "dangling"];

@@ -397,29 +397,31 @@ internal static class NetworkCommands
                 return code;
             }
 
-            var candidates = PruneCandidates(await cli.Swarm.Networks.ListAsync(ct), filters, until);
-            var deleted = new List<string>();
-            foreach (var network in candidates)
-            {
-                try
-                {
-                    await cli.Swarm.Networks.RemoveAsync(network.Id, ct);
-                    deleted.Add(network.Spec.Name);
-                }
-                catch (SwarmCommandException e) when (e.Code is RejectCode.Conflict or RejectCode.NotFound)
-                {
-                    // In use by a service or a task (the managers' check of `network rm`), or removed meanwhile: not pruned, as docker.
-                }
-            }
-
-            if (deleted.Count > 0)
-            {
-                await cli.Out.WriteAsync("Deleted Networks:\n" + string.Concat(deleted.Select(d => d + "\n")) + "\n");
-            }
-
+            await cli.Out.WriteAsync(await PruneAsync(cli, filters, until, ct));
             return 0;
         });
         return command;
+    }
+
+    /// <summary>`network prune`'s work once asked (also a step of `system prune`): docker's "Deleted Networks:" part of the report.</summary>
+    public static async Task<string> PruneAsync(CliContext cli, IReadOnlyCollection<string> filters, DateTimeOffset? until, CancellationToken ct)
+    {
+        var candidates = PruneCandidates(await cli.Swarm.Networks.ListAsync(ct), filters, until);
+        var deleted = new List<string>();
+        foreach (var network in candidates)
+        {
+            try
+            {
+                await cli.Swarm.Networks.RemoveAsync(network.Id, ct);
+                deleted.Add(network.Spec.Name);
+            }
+            catch (SwarmCommandException e) when (e.Code is RejectCode.Conflict or RejectCode.NotFound)
+            {
+                // In use by a service or a task (the managers' check of `network rm`), or removed meanwhile: not pruned, as docker.
+            }
+        }
+
+        return deleted.Count > 0 ? "Deleted Networks:\n" + string.Concat(deleted.Select(d => d + "\n")) + "\n" : string.Empty;
     }
 
     /// <summary>

@@ -6,7 +6,7 @@ using ProtoSwarm.Contracts;
 
 namespace ProtoSwarm.Cli.Commands;
 
-/// <summary>`protoswarm info`, `protoswarm version`, and docker's `system` group (`system info` and `system events`, the same as `info` and `events`).</summary>
+/// <summary>`protoswarm info`, `protoswarm version`, and docker's `system` group (`system info` and `system events`, the same as `info` and `events`, and `system prune`).</summary>
 internal static class SystemCommands
 {
     public static Command System(CliApp app)
@@ -14,6 +14,88 @@ internal static class SystemCommands
         var command = new Command("system", "Manage the node host");
         command.Subcommands.Add(Info(app));
         command.Subcommands.Add(EventsCommand.Create(app));
+        command.Subcommands.Add(Prune(app));
+        return command;
+    }
+
+    /// <summary>
+    /// docker's `system prune` prompt: what will go, and the filters when there are any (docker/cli's confirmation template,
+    /// without its "unused build cache" line: nothing builds images here).
+    /// </summary>
+    public static string PruneWarning(bool all, bool volumes, IReadOnlyCollection<string> filters)
+    {
+        List<string> warnings = ["all stopped containers", "all networks not used by at least one container"];
+        if (volumes)
+        {
+            warnings.Add("all anonymous volumes not used by at least one container");
+        }
+
+        warnings.Add(all ? "all images without at least one container associated to them" : "all dangling images");
+        var text = "WARNING! This will remove:" + string.Concat(warnings.Select(w => $"\n  - {w}")) + "\n";
+        if (filters.Count > 0)
+        {
+            text += "\n  Items to be pruned will be filtered with:" + string.Concat(filters.Select(f => $"\n  - {f}")) + "\n";
+        }
+
+        return text + "\nAre you sure you want to continue? [y/N] ";
+    }
+
+    /// <summary>
+    /// `system prune [-a] [-f] [--volumes] [--filter until=|label=|label!=]`, as docker's: `container prune`, `network prune`,
+    /// with --volumes `volume prune` (anonymous volumes), then `image prune` (-a: every unused image), one prompt for all, each
+    /// part's report in that order and the space reclaimed by all. Networks are the swarm's, pruned from a manager only: on a
+    /// worker, or a node in no swarm, there is no network of its own to prune (bridge, host and none never are), so that part
+    /// is skipped without a word, as docker's prunes only local networks there.
+    /// </summary>
+    private static Command Prune(CliApp app)
+    {
+        var all = new Option<bool>("--all", "-a") { Description = "Remove all unused images not just dangling ones" };
+        var force = new Option<bool>("--force", "-f") { Description = "Do not prompt for confirmation" };
+        var volumes = new Option<bool>("--volumes") { Description = "Prune anonymous volumes" };
+        var filter = PruneFilters.Option();
+        var command = new Command("prune", "Remove unused data").With(all, force, volumes, filter);
+        command.Validators.Add(result =>
+        {
+            // docker's own refusal: volumes have no creation time to filter on.
+            if (result.GetValue(volumes) && (result.GetValue(filter) ?? []).Any(f => f.Split('=', 2)[0].Trim() == "until"))
+            {
+                result.AddError("--filter until= cannot be used with --volumes (volumes have no creation time to filter by); prune volumes apart with `volume prune`.");
+            }
+        });
+        app.SetAction(command, async (parse, cli, ct) =>
+        {
+            var filters = parse.GetValue(filter) ?? [];
+            var everything = parse.GetValue(all);
+            var withVolumes = parse.GetValue(volumes);
+            var (exit, until) = await PruneFilters.BeginAsync(app, cli, filters, parse.GetValue(force), PruneWarning(everything, withVolumes, filters), ct);
+            if (exit is { } code)
+            {
+                return code;
+            }
+
+            var (containers, reclaimed) = await ContainerCommands.PruneAsync(cli, filters, until, ct);
+            await cli.Out.WriteAsync(containers);
+            try
+            {
+                await cli.Out.WriteAsync(await NetworkCommands.PruneAsync(cli, filters, until, ct));
+            }
+            catch (SwarmCommandException e) when (e.Code is RejectCode.NotManager or RejectCode.NotInSwarm)
+            {
+                // No swarm network can be pruned from here, and the node has none of its own to prune.
+            }
+
+            if (withVolumes)
+            {
+                var (report, bytes) = await VolumeCommands.PruneAsync(cli, all: false, filters, ct);
+                await cli.Out.WriteAsync(report);
+                reclaimed += bytes;
+            }
+
+            var (images, imageBytes) = await ImageCommands.PruneAsync(cli, filters, until, everything, ct);
+            await cli.Out.WriteAsync(images);
+            await cli.Out.WriteLineAsync($"Total reclaimed space: {ImageView.HumanSize(reclaimed + imageBytes)}");
+            return 0;
+        });
         return command;
     }
 

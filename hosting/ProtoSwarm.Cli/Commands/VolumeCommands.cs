@@ -174,33 +174,35 @@ internal static class VolumeCommands
                 }
             }
 
-            var list = await cli.RequestAsync<VolumeList>(new ListVolumes(SwarmIds.NewRequestId()), Timeouts.Query, ct);
-            var filters = parse.GetValue(filter) ?? [];
-            var unused = VolumeView.Sorted(list.Volumes.Where(v => v.UsedBy.IsEmpty && (parse.GetValue(all) || v.Anonymous) && Matches(v, filters))).ToList();
-            var deleted = new List<string>();
-            long reclaimed = 0;
-            foreach (var volume in unused)
-            {
-                try
-                {
-                    var removed = await cli.RequestAsync<VolumeRemoved>(new RemoveVolume(SwarmIds.NewRequestId(), volume.Name, Force: true), Timeouts.Change, ct);
-                    deleted.Add(removed.Name);
-                    reclaimed += removed.ReclaimedBytes;
-                }
-                catch (SwarmCommandException e) when (e.Code == RejectCode.Conflict)
-                {
-                    // Taken by a container since the listing: not unused any more, as docker's prune skips it.
-                }
-            }
-
-            if (deleted.Count > 0)
-            {
-                await cli.Out.WriteAsync("Deleted Volumes:\n" + string.Concat(deleted.Select(d => d + "\n")) + "\n");
-            }
-
+            var (report, reclaimed) = await PruneAsync(cli, parse.GetValue(all), parse.GetValue(filter) ?? [], ct);
+            await cli.Out.WriteAsync(report);
             await cli.Out.WriteLineAsync($"Total reclaimed space: {ImageView.HumanSize(reclaimed)}");
             return 0;
         });
         return command;
+    }
+
+    /// <summary>`volume prune`'s work once asked (also `system prune --volumes`'s step): docker's "Deleted Volumes:" part of the report, and the bytes reclaimed.</summary>
+    public static async Task<(string Report, long Reclaimed)> PruneAsync(CliContext cli, bool all, IReadOnlyCollection<string> filters, CancellationToken ct)
+    {
+        var list = await cli.RequestAsync<VolumeList>(new ListVolumes(SwarmIds.NewRequestId()), Timeouts.Query, ct);
+        var unused = VolumeView.Sorted(list.Volumes.Where(v => v.UsedBy.IsEmpty && (all || v.Anonymous) && Matches(v, filters))).ToList();
+        var deleted = new List<string>();
+        long reclaimed = 0;
+        foreach (var volume in unused)
+        {
+            try
+            {
+                var removed = await cli.RequestAsync<VolumeRemoved>(new RemoveVolume(SwarmIds.NewRequestId(), volume.Name, Force: true), Timeouts.Change, ct);
+                deleted.Add(removed.Name);
+                reclaimed += removed.ReclaimedBytes;
+            }
+            catch (SwarmCommandException e) when (e.Code == RejectCode.Conflict)
+            {
+                // Taken by a container since the listing: not unused any more, as docker's prune skips it.
+            }
+        }
+
+        return (deleted.Count > 0 ? "Deleted Volumes:\n" + string.Concat(deleted.Select(d => d + "\n")) + "\n" : string.Empty, reclaimed);
     }
 }

@@ -7,7 +7,7 @@ namespace ProtoSwarm.Tests.Cli;
 
 public sealed class NetworkCommandTests
 {
-    private static NetworkObject Network(string id, string name, string subnet, uint vni, bool ingress = false, params (string Key, string Value)[] labels) =>
+    internal static NetworkObject Network(string id, string name, string subnet, uint vni, bool ingress = false, params (string Key, string Value)[] labels) =>
         new(id, new ObjectMeta(3, Joined, Joined),
             new NetworkSpec(name, Ingress: ingress, Labels: ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, labels.Select(l => KeyValuePair.Create(l.Key, l.Value)))),
             subnet, subnet.Replace(".0/24", ".1", StringComparison.Ordinal), vni);

@@ -14,7 +14,30 @@ internal static class SystemCommands
         var command = new Command("system", "Manage the node host");
         command.Subcommands.Add(Info(app));
         command.Subcommands.Add(EventsCommand.Create(app));
+        command.Subcommands.Add(Df(app));
         command.Subcommands.Add(Prune(app));
+        return command;
+    }
+
+    /// <summary>
+    /// `system df [--format table|json|TEMPLATE]`: what this node's images, containers and local volumes take on its disk, and
+    /// what pruning the unused ones would give back (docker's table; the node sums them, LocalDiskUsage). docker's `-v` (a
+    /// table per kind) is not here: `image ls`, `ps -a` and `volume ls` list the items.
+    /// </summary>
+    private static Command Df(CliApp app)
+    {
+        var format = new Option<string?>("--format")
+        {
+            Description = "Format output: table (default), json, or a Go template such as '{{.Type}}: {{.Size}}'",
+        }.CheckedBy(v => ListingFormat.Check(v, DiskUsageView.Columns.Keys.ToList()));
+        var command = new Command("df", "Show the node's disk usage: images, containers, local volumes").With(format);
+        app.SetAction(command, async (parse, cli, ct) =>
+        {
+            var listing = ListingFormat.Parse(parse.GetValue(format), false, DiskUsageView.Columns.Keys.ToList(), out _)!;
+            var usage = await cli.RequestAsync<DiskUsage>(new GetDiskUsage(SwarmIds.NewRequestId()), Timeouts.Query, ct);
+            await cli.Out.WriteAsync(listing.Render([.. usage.Rows.Select(DiskUsageView.ToJson)], () => DiskUsageView.Table(usage.Rows), DiskUsageView.Columns, idField: "Type"));
+            return 0;
+        });
         return command;
     }
 

@@ -145,6 +145,9 @@ public sealed class VolumeStore
         }
     }
 
+    /// <summary>What the files of the volume <paramref name="name"/> take now (`system df`), 0 for one that is gone.</summary>
+    public long SizeOf(string name) => DataBytes(Path.Join(_directory, name, DataDir));
+
     /// <summary>What a volume's files take, as docker's prune counts its reclaimed space: regular files' sizes, links not followed.</summary>
     private static long DataBytes(string directory)
     {

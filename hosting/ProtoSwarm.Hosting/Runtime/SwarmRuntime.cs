@@ -267,6 +267,8 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
                 _ when NodeRegistry.Handles(request) => await _registry.HandleAsync(request, ct),
                 _ when LocalVolumes.Handles(request) => _volumes.Handle(request),
                 ListContainers m => await ListContainersAsync(m, ct),
+                GetDiskUsage => await LocalDiskUsage.ComputeAsync(_images.Store, _volumes.Store, _executor is LinuxExecutor linux ? linux.ListContainers() : [],
+                    id => _executor is LinuxExecutor real ? LinuxContainer.WritableLayerSize(id, real.Options) : 0, ct),
                 ListLocalNetworks => await LocalNetworksAsync(),
                 ListNodeOverlays => NodeOverlays(),
                 _ when StandaloneContainers.Handles(request) => _standalone is null ? NoStandalone() : await _standalone.HandleAsync(request, ct),

@@ -91,3 +91,43 @@ public sealed class SystemPruneTests
         Assert.Empty(node.Requests);
     }
 }
+
+public sealed class SystemDfTests
+{
+    private static FakeNode Node() => new(request => request switch
+    {
+        GetDiskUsage => new DiskUsage([
+            new DiskUsageRow("Images", 5, 2, 16_430_000, 11_630_000),
+            new DiskUsageRow("Containers", 2, 0, 212, 212),
+            new DiskUsageRow("Local Volumes", 2, 1, 36, 0),
+            new DiskUsageRow("Build Cache", 0, 0, 0, 0),
+        ]),
+        _ => throw new InvalidOperationException(request.GetType().Name),
+    });
+
+    [Fact]
+    public async Task System_Df_Prints_Dockers_Table_With_The_Reclaimable_Share()
+    {
+        var (code, output, error) = await RunAsync(Node(), "system", "df");
+
+        Assert.True(code == 0, error);
+        Assert.Equal(
+            "TYPE            TOTAL     ACTIVE    SIZE      RECLAIMABLE\n" +
+            "Images          5         2         16.4MB    11.6MB (70%)\n" +
+            "Containers      2         0         212B      212B (100%)\n" +
+            "Local Volumes   2         1         36B       0B (0%)\n" +
+            "Build Cache     0         0         0B        0B\n",
+            output);
+    }
+
+    [Fact]
+    public async Task System_Df_Json_And_Templates_Use_Dockers_Fields()
+    {
+        var (code, json, _) = await RunAsync(Node(), "system", "df", "--format", "json");
+        var (code2, template, _) = await RunAsync(Node(), "system", "df", "--format", "{{.Type}}={{.TotalCount}}/{{.Active}}");
+
+        Assert.Equal((0, 0), (code, code2));
+        Assert.StartsWith("{\"Active\":\"2\",\"Reclaimable\":\"11.6MB (70%)\",\"Size\":\"16.4MB\",\"TotalCount\":\"5\",\"Type\":\"Images\"}\n", json, StringComparison.Ordinal);
+        Assert.Equal("Images=5/2\nContainers=2/0\nLocal Volumes=2/1\nBuild Cache=0/0\n", template);
+    }
+}

@@ -100,6 +100,7 @@ public class EventsLabTests
         Assert.True(dropped is not null, $"no line saying the killed client's subscription ended within {clock.Elapsed.TotalSeconds:0} s of the kill");
         Assert.Contains("ended: no word from it for 30 s", dropped, StringComparison.Ordinal);
         Assert.Contains(" info: ", dropped, StringComparison.Ordinal);
+        Assert.Contains($"for the client at {(await lab.NodeAsync("w1")).GetProperty("Address").GetString()}:", dropped, StringComparison.Ordinal);
     }
 
     private static string Unix(DateTimeOffset at) => at.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);

@@ -41,6 +41,7 @@ public sealed partial class EventSubscriptionActor : IActor
     private readonly PID _client;
     private readonly ILogger _logger;
     private readonly ClientLiveness _liveness;
+    private readonly Func<PID, string?>? _describeClient;
     private readonly CancellationTokenSource _watch = new();
     private readonly Queue<SwarmEvent> _waiting = new();
     private ChannelReader<SwarmEvent>? _later;
@@ -50,10 +51,15 @@ public sealed partial class EventSubscriptionActor : IActor
     private ITimer? _checks;
     private bool _heard;
     private int _silentChecks;
+    private string _clientEnd = string.Empty;
 
     /// <param name="liveness">How long the client may stay silent; <see cref="ClientLiveness.Default"/> when null.</param>
+    /// <param name="describeClient">
+    /// Where the client's process connects from (IP:port), asked when the subscription starts, while it is connected: a
+    /// client-mode PID carries the manager's own address. Null, or a null answer: the PID's address.
+    /// </param>
     public EventSubscriptionActor(IEventFeed feed, string nodeId, TimeProvider time, SubscribeEvents request, PID client, ILogger logger,
-        ClientLiveness? liveness = null)
+        ClientLiveness? liveness = null, Func<PID, string?>? describeClient = null)
     {
         _feed = feed;
         _nodeId = nodeId;
@@ -62,11 +68,12 @@ public sealed partial class EventSubscriptionActor : IActor
         _client = client;
         _logger = logger;
         _liveness = liveness ?? ClientLiveness.Default;
+        _describeClient = describeClient;
     }
 
     public static Props Props(IEventFeed feed, string nodeId, TimeProvider time, SubscribeEvents request, PID client, ILogger logger,
-        ClientLiveness? liveness = null) =>
-        global::Proto.Props.FromProducer(() => new EventSubscriptionActor(feed, nodeId, time, request, client, logger, liveness));
+        ClientLiveness? liveness = null, Func<PID, string?>? describeClient = null) =>
+        global::Proto.Props.FromProducer(() => new EventSubscriptionActor(feed, nodeId, time, request, client, logger, liveness, describeClient));
 
     public Task ReceiveAsync(IContext context)
     {
@@ -101,6 +108,7 @@ public sealed partial class EventSubscriptionActor : IActor
 
     private void OnStarted(IContext context)
     {
+        _clientEnd = _describeClient?.Invoke(_client) ?? _client.Address;
         context.Watch(_client);
         var (kept, later) = _feed.Watch(_request.SinceNano, _watch.Token);
         _later = later;
@@ -174,7 +182,7 @@ public sealed partial class EventSubscriptionActor : IActor
     private void OnClientSilent(IContext context, TimeSpan silent)
     {
         _ended = true;
-        LogClientSilent(_logger, _request.RequestId, _client.Address, _client.Id, (long)silent.TotalSeconds, _waiting.Count);
+        LogClientSilent(_logger, _request.RequestId, _clientEnd, _client.Id, (long)silent.TotalSeconds, _waiting.Count);
         // Told in case it is alive after all (its answers lost on the way): it then says why its stream ended.
         context.Send(_client, new EventsStreamEnded(ClientSilent(silent)));
         _waiting.Clear();

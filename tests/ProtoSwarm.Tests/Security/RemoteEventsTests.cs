@@ -40,7 +40,8 @@ public sealed class RemoteEventsTests : IAsyncLifetime
         var credentials = new SwarmCredentials(_pki.Node("manager-1", NodeRole.Manager), _pki.Validator());
         _server.Root.SpawnNamed(Props.FromProducer(() => new ManagerApiRouter(
             () => Props.FromFunc(_ => Task.CompletedTask),
-            subscription: (request, client) => EventSubscriptionActor.Props(_feed, "manager-1", TimeProvider.System, request, client, _log, Liveness))), "manager-api");
+            subscription: (request, client) => EventSubscriptionActor.Props(_feed, "manager-1", TimeProvider.System, request, client, _log, Liveness,
+                pid => _host.Policy.Clients.Describe(pid.Id)))), "manager-api");
         _host = await SwarmRemoteHost.StartAsync(
             _server, new IPEndPoint(IPAddress.Loopback, port), "127.0.0.1", credentials, new RemoteAccessPolicy(["manager-api"]), ca: null, NullLoggerFactory.Instance);
         await _server.Remote().StartAsync();
@@ -106,7 +107,10 @@ public sealed class RemoteEventsTests : IAsyncLifetime
 
             await _feed.Released.Task.WaitAsync(TestTimeout.Token);
             var line = Assert.Single(_log.Lines, l => l.Contains("keepalives unanswered", StringComparison.Ordinal));
+            // Named by where its connection came from (the relay's end), not by its PID's address, which is the manager's own.
             Assert.Contains("Events subscription r4 for the client at 127.0.0.1:", line, StringComparison.Ordinal);
+            Assert.DoesNotContain($"at {_address} ", line, StringComparison.Ordinal);
+            Assert.DoesNotContain($"at {relay.Address} ", line, StringComparison.Ordinal);
             Assert.Contains("ended: no word from it for 2 s", line, StringComparison.Ordinal);
         }
         finally

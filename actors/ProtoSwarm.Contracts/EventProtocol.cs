@@ -48,18 +48,35 @@ public sealed record EventsWatchStarted(
 /// reached starts a subscription actor that answers <see cref="EventsWatchStarted"/> to the sender, then sends it each
 /// <see cref="SwarmEvent"/> as <see cref="WatchEvents"/> would write it on the socket (the same since and until), never
 /// more than a window ahead of the client's <see cref="EventsReceived"/>, and ends with <see cref="EventsStreamEnded"/>.
-/// It watches the sender and stops when the sender stops or its connection drops. Never relayed to the leader.
+/// It watches the sender and stops when the sender stops or unsubscribes. With <paramref name="AnswersKeepalive"/> the
+/// client says it answers <see cref="EventsKeepalive"/>, and the subscription also ends when the client falls silent (a
+/// killed process gives the manager no Terminated over Proto.Remote); a client that does not say so (an older CLI) is
+/// never asked, so it is not dropped for staying silent. Never relayed to the leader.
 /// </summary>
 [MessagePackObject]
 public sealed record SubscribeEvents(
     [property: Key(0)] string RequestId,
     [property: Key(1)] long? SinceNano,
-    [property: Key(2)] long? UntilNano) : IManagerApiRequest;
+    [property: Key(2)] long? UntilNano,
+    [property: Key(3)] bool AnswersKeepalive = false) : IManagerApiRequest;
 
-/// <summary>The client read <paramref name="Count"/> more events of a subscription: that many more may be sent.</summary>
+/// <summary>
+/// The client read <paramref name="Count"/> more events of a subscription: that many more may be sent. Any of these,
+/// <c>EventsReceived(0)</c> too (the answer to <see cref="EventsKeepalive"/>), tells the subscription the client is alive.
+/// </summary>
 [MessagePackObject]
 public sealed record EventsReceived(
     [property: Key(0)] int Count);
+
+/// <summary>
+/// A subscription has heard nothing from its client for a while (no <see cref="EventsReceived"/>): the client's actor
+/// answers <c>EventsReceived(0)</c> at once, whether or not its reader is keeping up (a blocked reader is the backlog's
+/// business). Sent only to a client that subscribed with <see cref="SubscribeEvents.AnswersKeepalive"/>; one that stays
+/// silent past the manager's grace gets <see cref="EventsStreamEnded"/> and the subscription stops.
+/// </summary>
+[MessagePackObject]
+public sealed record EventsKeepalive(
+    [property: Key(0)] string RequestId);
 
 /// <summary>
 /// The client is done (Ctrl-C): the subscription stops watching it, answers <see cref="EventsStreamEnded"/> and stops,

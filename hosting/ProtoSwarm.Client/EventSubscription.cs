@@ -10,10 +10,11 @@ namespace ProtoSwarm.Client;
 /// `events` from a manager over TCP: this client's actor subscribed (<see cref="SubscribeEvents"/>), and the manager's
 /// subscription actor sends it the events, which <see cref="ReadAllAsync"/> yields and acknowledges as they are read, so
 /// the manager never sends more than its window ahead of the reader. Disposing unsubscribes (the manager's subscription
-/// stops) and stops the client's actor; were the process killed instead, the manager, which watches that actor, stops the
-/// subscription when the connection drops. This side learns of the manager stopping or the connection dropping from
-/// Proto.Remote's <see cref="EndpointTerminatedEvent"/> rather than a remote watch: the managers refuse system messages
-/// from an operator's certificate.
+/// stops) and stops the client's actor. Were the process killed instead, no Terminated reaches the manager (Proto.Remote
+/// tells nothing of a client-mode process gone): the client's actor answers the manager's keepalives
+/// (<see cref="EventsKeepalive"/>), so a client that stops answering is dropped there within tens of seconds. This side
+/// learns of the manager stopping or the connection dropping from Proto.Remote's <see cref="EndpointTerminatedEvent"/>
+/// rather than a remote watch: the managers refuse system messages from an operator's certificate.
 /// </summary>
 public sealed class EventSubscription : IAsyncDisposable
 {
@@ -56,6 +57,8 @@ public sealed class EventSubscription : IAsyncDisposable
     {
         var inbox = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
         var ended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // This client's actor answers keepalives, so the manager may check it for life (an older client is not asked).
+        request = request with { AnswersKeepalive = true };
         var receiver = system.Root.Spawn(Props.FromProducer(() => new Receiver(managerApi, request, inbox.Writer, ended)));
         var endpoints = system.EventStream.Subscribe<EndpointTerminatedEvent>(e =>
         {
@@ -146,7 +149,7 @@ public sealed class EventSubscription : IAsyncDisposable
             }
             catch (TimeoutException)
             {
-                // The manager is gone or slow: it stops the subscription itself when this client's connection closes.
+                // The manager is gone or slow: it ends the subscription itself once this client no longer answers its keepalives.
             }
         }
 
@@ -177,6 +180,11 @@ public sealed class EventSubscription : IAsyncDisposable
                     break;
                 case SwarmEvent e:
                     inbox.TryWrite(e);
+                    break;
+                case EventsKeepalive when _subscription is not null:
+                    // Answered here, not by the reader: a reader blocked on its output is still a live client (the
+                    // manager's backlog bounds that), and this answer asks for no more events than it has room for.
+                    context.Send(_subscription, new EventsReceived(0));
                     break;
                 case EventsStreamEnded m:
                     Finish(m);

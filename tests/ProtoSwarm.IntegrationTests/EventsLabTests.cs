@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 
 namespace ProtoSwarm.IntegrationTests;
@@ -66,6 +67,40 @@ public class EventsLabTests
         Assert.Equal(1, refused.ExitCode);
         Assert.Contains("Permission denied", refused.StdErr, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", refused.StdErr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Over_Tcp_A_Client_Killed_Without_Unsubscribing_Is_Dropped_By_The_Manager_Within_Tens_Of_Seconds()
+    {
+        await using var lab = await LabFixture.UpAsync(managers: 1, workers: 1);
+        var manager = $"tcp://{(await lab.NodeAsync("m1")).GetProperty("Address").GetString()}:2377";
+        var operatorDir = Path.Combine(lab.StateRoot, "operator-cert");
+        var issued = await lab.ExecAsync("m1", "protoswarm", "ca", "issue-client", "--out", operatorDir);
+        Assert.True(issued.ExitCode == 0, issued.ToString());
+        Assert.Equal(0, (await lab.ExecAsync("m1", "protoswarm", "service", "create", "--detach", "--name", "web", "--resolve-image", "never", "busybox:latest")).ExitCode);
+
+        // From the worker's namespace: `events` until it has printed the service's creation (so it is subscribed), then
+        // SIGKILL, which leaves it no chance to unsubscribe; its connection just closes.
+        var output = Path.Combine(lab.StateRoot, "events-killed.out");
+        var killed = await lab.ExecAsync("w1", "sh", "-c",
+            $"PROTOSWARM_CERT_PATH={operatorDir} protoswarm -H {manager} events --since 10m --filter type=service > {output} 2>&1 & pid=$!; "
+            + $"i=0; until grep -q 'service create' {output} || [ $i -ge 150 ]; do sleep 0.2; i=$((i+1)); done; kill -9 $pid; wait $pid; cat {output}");
+        var clock = Stopwatch.StartNew();
+        Assert.Contains("service create", killed.StdOut, StringComparison.Ordinal);
+
+        // The manager asks after 10 s of silence and gives up after 30 s: 30-40 s after the client's last word.
+        var log = Path.Combine(lab.StateRoot, "m1", "protoswarmd.log");
+        string? dropped = null;
+        while (dropped is null && clock.Elapsed < TimeSpan.FromSeconds(75))
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            dropped = (await File.ReadAllLinesAsync(log)).FirstOrDefault(l => l.Contains("keepalives unanswered", StringComparison.Ordinal));
+        }
+
+        Assert.True(dropped is not null, $"no line saying the killed client's subscription ended within {clock.Elapsed.TotalSeconds:0} s of the kill");
+        Assert.Contains("ended: no word from it for 30 s", dropped, StringComparison.Ordinal);
+        Assert.Contains(" info: ", dropped, StringComparison.Ordinal);
+        Assert.Contains($"for the client at {(await lab.NodeAsync("w1")).GetProperty("Address").GetString()}:", dropped, StringComparison.Ordinal);
     }
 
     private static string Unix(DateTimeOffset at) => at.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);

@@ -38,7 +38,7 @@ internal sealed class RemoteManagerConnection(string managerAddr, string certifi
 
     /// <summary>
     /// The manager's events (its swarm's objects and its own containers, as on its control socket), from a subscription
-    /// actor there that watches this client's actor: stopping here (Ctrl-C) or a dropped connection stops it there.
+    /// actor there: Ctrl-C here unsubscribes, and a client gone without doing so (killed) stops answering its keepalives.
     /// </summary>
     public async IAsyncEnumerable<SwarmEvent> WatchEventsAsync(WatchEvents request, [EnumeratorCancellation] CancellationToken ct)
     {
@@ -66,7 +66,7 @@ internal sealed class RemoteManagerConnection(string managerAddr, string certifi
 
     /// <summary>
     /// Closing is bounded: after Ctrl-C the CLI exits even if the manager does not answer; the manager stops the
-    /// subscription itself when this client's connection closes.
+    /// subscription itself once this client no longer answers its keepalives.
     /// </summary>
     private static async Task WithinAsync(ValueTask closing)
     {

@@ -214,7 +214,8 @@ internal sealed partial class SwarmMember : IAsyncDisposable
         var subscriptionLogger = loggerFactory.CreateLogger<EventSubscriptionActor>();
         Func<SubscribeEvents, PID, Props>? subscription = events is null
             ? null
-            : (request, client) => EventSubscriptionActor.Props(events, State.NodeId, time, request, client, subscriptionLogger);
+            : (request, client) => EventSubscriptionActor.Props(events, State.NodeId, time, request, client, subscriptionLogger,
+                describeClient: pid => _remoteHost?.Policy.Clients.Describe(pid.Id));
         System.Root.SpawnNamed(Props.FromProducer(() => new ManagerApiRouter(() => Props.FromProducer(() => new ManagerApiActor(manager, AddressOf)), localNetworks, subscription)), Kinds.ManagerApi);
         Store = store;
         Proposer = proposer;

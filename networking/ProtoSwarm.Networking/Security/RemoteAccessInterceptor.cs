@@ -40,7 +40,7 @@ internal sealed partial class RemoteAccessInterceptor : Interceptor
     {
         var (peer, certificate) = Authenticate(context);
         return requestStream is IAsyncStreamReader<RemoteMessage> messages
-            ? continuation((IAsyncStreamReader<TRequest>)(object)new GuardedReader(messages, peer, certificate, this), responseStream, context)
+            ? continuation((IAsyncStreamReader<TRequest>)(object)new GuardedReader(messages, peer, certificate, this, RemoteEnd(context)), responseStream, context)
             : continuation(requestStream, responseStream, context);
     }
 
@@ -51,6 +51,13 @@ internal sealed partial class RemoteAccessInterceptor : Interceptor
         return peer is { IsClient: false, Role: Contracts.NodeRole.Manager }
             ? continuation(request, context)
             : throw new RpcException(new Status(StatusCode.PermissionDenied, "Proto.Remote diagnostics need a manager's certificate."));
+    }
+
+    private static string RemoteEnd(ServerCallContext context)
+    {
+        var connection = context.GetHttpContext().Connection;
+        var ip = connection.RemoteIpAddress is { IsIPv4MappedToIPv6: true } mapped ? mapped.MapToIPv4() : connection.RemoteIpAddress;
+        return ip is null ? context.Peer : $"{ip}:{connection.RemotePort}";
     }
 
     private (SwarmPeer Peer, X509Certificate2 Certificate) Authenticate(ServerCallContext context)
@@ -151,15 +158,34 @@ internal sealed partial class RemoteAccessInterceptor : Interceptor
     [LoggerMessage(Level = LogLevel.Warning, Message = "Refused {Type} to {Target} from {NodeId} ({Role}): {Reason} (repeats of this are counted, not logged, for a minute)")]
     private static partial void LogRefusedMessage(ILogger logger, string type, string target, string nodeId, string role, string reason);
 
-    private sealed class GuardedReader(IAsyncStreamReader<RemoteMessage> inner, SwarmPeer peer, X509Certificate2 certificate, RemoteAccessInterceptor owner)
+    /// <summary>
+    /// Guards each batch, and records a client-mode system's connection (its ConnectRequest, the stream's first message)
+    /// in <see cref="RemoteAccessPolicy.Clients"/> until the stream ends, however it ends.
+    /// </summary>
+    private sealed class GuardedReader(IAsyncStreamReader<RemoteMessage> inner, SwarmPeer peer, X509Certificate2 certificate, RemoteAccessInterceptor owner,
+        string remoteEnd)
         : IAsyncStreamReader<RemoteMessage>
     {
+        private string? _clientSystem;
+
         public RemoteMessage Current => inner.Current;
 
         public async Task<bool> MoveNext(CancellationToken cancellationToken)
         {
-            if (!await inner.MoveNext(cancellationToken).ConfigureAwait(false))
+            bool more;
+            try
             {
+                more = await inner.MoveNext(cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                Closed();
+                throw;
+            }
+
+            if (!more)
+            {
+                Closed();
                 return false;
             }
 
@@ -167,8 +193,21 @@ internal sealed partial class RemoteAccessInterceptor : Interceptor
             {
                 owner.Guard(batch, peer, certificate);
             }
+            else if (inner.Current.ConnectRequest?.ClientConnection is { MemberId.Length: > 0 } client && _clientSystem is null)
+            {
+                _clientSystem = client.MemberId;
+                owner._policy.Clients.Opened(client.MemberId, remoteEnd);
+            }
 
             return true;
+        }
+
+        private void Closed()
+        {
+            if (_clientSystem is not null)
+            {
+                owner._policy.Clients.Closed(_clientSystem, remoteEnd);
+            }
         }
     }
 }

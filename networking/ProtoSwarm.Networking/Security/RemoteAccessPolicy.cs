@@ -37,6 +37,9 @@ public sealed class RemoteAccessPolicy
     /// <summary>Counts refused messages by type name, for logs and tests.</summary>
     public RefusalCounter Refused { get; } = new();
 
+    /// <summary>The client-mode systems (operators' CLIs) connected now, with where they connect from.</summary>
+    public ClientConnections Clients { get; } = new();
+
     /// <summary>
     /// On a manager: a node's role as the store has it now. A manager demoted since its certificate was issued
     /// loses the managers' API at once, not when its certificate is renewed; Raft itself governs Raft traffic.
@@ -96,4 +99,33 @@ public sealed class RefusalCounter
     public IReadOnlyDictionary<string, int> ByType => _byType;
 
     internal void Count(string typeName) => _byType.AddOrUpdate(typeName, 1, (_, n) => n + 1);
+}
+
+/// <summary>
+/// Where each client-mode Proto.Remote system (an operator's CLI) connects from, while it is connected: a client's
+/// actors have the manager's own address in their PID (<c>$client/SYSTEM-ID/...</c> as the id), so this is how a
+/// manager names the machine behind one in its log. Thread-safe.
+/// </summary>
+public sealed class ClientConnections
+{
+    private const string ClientPrefix = "$client/";
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _bySystem = new(StringComparer.Ordinal);
+
+    /// <summary>The remote end (IP:port) of the connection of the client system that <paramref name="actorId"/> lives in, or null.</summary>
+    public string? Describe(string actorId)
+    {
+        if (!actorId.StartsWith(ClientPrefix, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var end = actorId.IndexOf('/', ClientPrefix.Length);
+        var systemId = end < 0 ? actorId[ClientPrefix.Length..] : actorId[ClientPrefix.Length..end];
+        return _bySystem.TryGetValue(systemId, out var remote) ? remote : null;
+    }
+
+    internal void Opened(string systemId, string remote) => _bySystem[systemId] = remote;
+
+    internal void Closed(string systemId, string remote) => _bySystem.TryRemove(new KeyValuePair<string, string>(systemId, remote));
 }

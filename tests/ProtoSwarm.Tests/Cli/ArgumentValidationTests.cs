@@ -91,7 +91,7 @@ public class ArgumentValidationTests
     [InlineData("unknown command \"pause\" for \"protoswarm container\"\nSee 'protoswarm container --help'.\n", "container", "pause", "probe")]
     [InlineData("unknown command \"pause\" for \"protoswarm\"\nSee 'protoswarm --help'.\n", "pause", "probe")]
     [InlineData("unknown flag: --bogus\nSee 'protoswarm image --help'.\n", "image", "--bogus")]
-    [InlineData("unknown command \"df\" for \"protoswarm system\"\nSee 'protoswarm system --help'.\n", "system", "df")]
+    [InlineData("unknown command \"dial-stdio\" for \"protoswarm system\"\nSee 'protoswarm system --help'.\n", "system", "dial-stdio")]
     [InlineData("unknown command \"bogus\" for \"protoswarm\"\nSee 'protoswarm --help'.\n", "bogus", "info")]
     [InlineData("unknown command \"bogus\" for \"protoswarm\"\nSee 'protoswarm --help'.\n", "-H", "unix:///tmp/x.sock", "bogus", "info")]
     [InlineData("unknown command \"bogus\" for \"protoswarm node\"\nSee 'protoswarm node --help'.\n", "node", "bogus", "ls")]

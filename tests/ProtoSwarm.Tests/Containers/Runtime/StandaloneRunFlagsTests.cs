@@ -110,13 +110,15 @@ public sealed class StandaloneRunFlagsTests(ContainerFixture fixture) : BusyboxE
     public async Task A_Health_Cmd_Makes_The_Container_Healthy_In_Ps_And_Inspect_And_A_Failing_One_Unhealthy_Without_A_Restart()
     {
         using var standalone = Standalone();
-        var healthy = await RunAsync(standalone, Run("healthy", "sh", "-c", "sleep 1; touch /tmp/ok; sleep 1000")
-            with { HealthCheck = new HealthCheck(["CMD-SHELL", "test -f /tmp/ok"], TimeSpan.FromMilliseconds(200), Retries: 1) });
+        // Its probes fail until /tmp/ok exists, 3 s in; inside its start period they do not count (docker's), so it is
+        // "starting" until its first success, however late the ps below comes under load.
+        var healthy = await RunAsync(standalone, Run("healthy", "sh", "-c", "sleep 3; touch /tmp/ok; sleep 1000")
+            with { HealthCheck = new HealthCheck(["CMD-SHELL", "test -f /tmp/ok"], TimeSpan.FromMilliseconds(200), Retries: 1, StartPeriod: TimeSpan.FromSeconds(10)) });
+        var starting = await PsAsync(standalone, healthy);
         var sick = await RunAsync(standalone, Run("sick", "sleep", "1000")
             with { Restart = "always", HealthCheck = new HealthCheck(["CMD-SHELL", "echo not ready; exit 1"], TimeSpan.FromMilliseconds(200), Retries: 2) });
         try
         {
-            var starting = await PsAsync(standalone, healthy);
             var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
             ContainerObject ps, sickPs;
             while (((ps = await PsAsync(standalone, healthy)).Health, (sickPs = await PsAsync(standalone, sick)).Health) is not ("healthy", "unhealthy"))

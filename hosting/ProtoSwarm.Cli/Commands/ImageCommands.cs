@@ -272,7 +272,7 @@ internal static class ImageCommands
         {
             var filters = parse.GetValue(filter) ?? [];
             // docker's daemon reads dangling=false as "not only the dangling ones": -a.
-            var everything = parse.GetValue(all) || filters.Any(f => f.Split('=', 2) is [var key, var value] && key.Trim() == "dangling" && value.Trim() is "false" or "0");
+            var everything = parse.GetValue(all) || filters.Any(f => f.Split('=', 2) is [var key, var value] && key.Trim() == "dangling" && value.Trim().ToLowerInvariant() is "false" or "0");
             var (exit, until) = await PruneFilters.BeginAsync(app, cli, filters, parse.GetValue(force), PruneWarning(everything), ct);
             if (exit is { } code)
             {

@@ -426,12 +426,15 @@ public sealed class ImageCommandTests : IDisposable
         Assert.Empty(node.Requests);
     }
 
-    [Fact]
-    public async Task Image_Prune_Filter_Dangling_False_Prunes_As_All_Does()
+    [Theory]
+    [InlineData("dangling=false")]
+    [InlineData("dangling=False")]
+    [InlineData("dangling=0")]
+    public async Task Image_Prune_Filter_Dangling_False_Prunes_As_All_Does(string dangling)
     {
         var node = PruningNode();
 
-        var (code, _, error) = await RunAsync(node, "image", "prune", "-f", "--filter", "dangling=false");
+        var (code, _, error) = await RunAsync(node, "image", "prune", "-f", "--filter", dangling);
 
         Assert.True(code == 0, error);
         var sent = Assert.Single(node.Requests.OfType<PruneImages>());

@@ -302,10 +302,8 @@ internal static class ImageCommands
     private static readonly ImmutableArray<string> PruneFilterKeys = [.. PruneFilters.Keys, "dangling"];
 
     /// <summary>Why an `image prune --filter` cannot be used, or null: the prune filters, and dangling=true|false.</summary>
-    private static string? CheckPruneFilter(string filter) =>
-        filter.Split('=', 2) is [var key, var value] && key.Trim() == "dangling"
-            ? value.Trim().ToLowerInvariant() is "true" or "false" or "1" or "0" ? null : $"--filter '{filter}': invalid filter 'dangling={value}': use true or false."
-            : ServiceFilter.Check(filter, PruneFilterKeys, (k, v) => k == "until" ? PruneFilters.Check($"until={v}") : null);
+    private static string? CheckPruneFilter(string filter) => PruneFilters.Check(filter, PruneFilterKeys, (key, value) =>
+        key == "dangling" && value.Trim().ToLowerInvariant() is not ("true" or "false" or "1" or "0") ? $"invalid filter 'dangling={value}': use true or false" : null);
 
     /// <summary>
     /// The images `image prune` asks the node to delete, as docker's daemon chooses them before its own checks: the dangling

@@ -20,10 +20,16 @@ internal static class PruneFilters
     }.CheckedBy(Check);
 
     /// <summary>Why a prune `--filter` cannot be used, or null.</summary>
-    public static string? Check(string filter) => ServiceFilter.Check(filter, Keys, (key, value) =>
-        key == "until" && !UntilOf([$"until={value}"], DateTimeOffset.UtcNow).IsValid
-            ? "until takes a time (2013-01-02T13:23:37Z, or Unix seconds) or a duration back from now (24h, 30m)"
-            : null);
+    public static string? Check(string filter) => Check(filter, Keys);
+
+    /// <summary>
+    /// Why a `--filter` of a prune that takes <paramref name="keys"/> (the prune keys and its own) cannot be used, or null: until is
+    /// checked here, any other key's value by <paramref name="value"/>.
+    /// </summary>
+    public static string? Check(string filter, ImmutableArray<string> keys, Func<string, string, string?>? value = null) => ServiceFilter.Check(filter, keys, (key, text) =>
+        key == "until"
+            ? UntilOf([$"until={text}"], DateTimeOffset.UtcNow).IsValid ? null : "until takes a time (2013-01-02T13:23:37Z, or Unix seconds) or a duration back from now (24h, 30m)"
+            : value?.Invoke(key, text));
 
     /// <summary>The until filter's time (null without one); docker refuses more than one.</summary>
     public static Checked<DateTimeOffset?> UntilOf(IReadOnlyCollection<string> filters, DateTimeOffset now)

@@ -418,11 +418,14 @@ public sealed class ImageCommandTests : IDisposable
 
         var (code, _, error) = await RunAsync(node, "image", "prune", "-f", "--filter", "dangling=maybe");
         var (code2, _, error2) = await RunAsync(node, "image", "prune", "-f", "--filter", "reference=busybox");
+        var (code3, _, error3) = await RunAsync(node, "image", "prune", "-f", "--filter", "until=notatime");
 
         Assert.NotEqual(0, code);
         Assert.Contains("dangling=maybe", error, StringComparison.Ordinal);
         Assert.NotEqual(0, code2);
         Assert.Contains("'reference' is not a filter here", error2, StringComparison.Ordinal);
+        Assert.NotEqual(0, code3);
+        Assert.StartsWith("--filter 'until=notatime': until takes a time (2013-01-02T13:23:37Z, or Unix seconds) or a duration back from now (24h, 30m).\n", error3, StringComparison.Ordinal);
         Assert.Empty(node.Requests);
     }
 

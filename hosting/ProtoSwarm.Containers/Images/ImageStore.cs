@@ -784,7 +784,7 @@ public sealed class ImageStore : IDisposable
     {
         // 1. Every layer's diff id, checked against its config; new layers unpacked into temporary directories.
         var unpacked = new Dictionary<string, (string Temp, long Size)>(StringComparer.Ordinal);
-        var sizes = _index.Images.SelectMany(i => i.Layers).GroupBy(l => l.DiffId).ToDictionary(g => g.Key, g => g.First().Size, StringComparer.Ordinal);
+        var sizes = LayerSizes();
         var entries = new List<ImageEntry>();
         try
         {

@@ -267,8 +267,7 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
                 _ when NodeRegistry.Handles(request) => await _registry.HandleAsync(request, ct),
                 _ when LocalVolumes.Handles(request) => _volumes.Handle(request),
                 ListContainers m => await ListContainersAsync(m, ct),
-                GetDiskUsage => await LocalDiskUsage.ComputeAsync(_images.Store, _volumes.Store, _executor is LinuxExecutor linux ? linux.ListContainers() : [],
-                    id => _executor is LinuxExecutor real ? LinuxContainer.WritableLayerSize(id, real.Options) : 0, ct),
+                GetDiskUsage => await DiskUsageAsync(ct),
                 ListLocalNetworks => await LocalNetworksAsync(),
                 ListNodeOverlays => NodeOverlays(),
                 _ when StandaloneContainers.Handles(request) => _standalone is null ? NoStandalone() : await _standalone.HandleAsync(request, ct),
@@ -288,6 +287,11 @@ public sealed partial class SwarmRuntime : IAsyncDisposable
     private Task<LocalNetworkList> LocalNetworksAsync() =>
         _localNetworks.ListAsync(_executor is LinuxExecutor ? _networks : null,
             _executor is LinuxExecutor linux ? linux.ListContainers() : [], task => _standalone?.NameOf(task.Id) ?? LocalContainers.NameOf(task));
+
+    /// <summary>`system df`: real containers' writable layers are on this node's disk; the test executor's take none.</summary>
+    private Task<DiskUsage> DiskUsageAsync(CancellationToken ct) => _executor is LinuxExecutor linux
+        ? LocalDiskUsage.ComputeAsync(_images.Store, _volumes.Store, linux.ListContainers(), id => LinuxContainer.WritableLayerSize(id, linux.Options), ct)
+        : LocalDiskUsage.ComputeAsync(_images.Store, _volumes.Store, [], _ => 0, ct);
 
     /// <summary>
     /// The swarm's networks this node has, from its views (a worker's `network ls` and `network inspect`, which the managers'
